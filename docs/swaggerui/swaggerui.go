@@ -1,0 +1,239 @@
+// Package swaggerui serves the interactive API reference (Swagger UI) at /docs/.
+//
+// The Swagger UI assets are vendored from the npm package swagger-ui-dist (see
+// dist/VERSION and scripts/update-swagger-ui.sh) and embedded in the binary, so the
+// page works offline and loads nothing from a CDN. The HTML page and the script that
+// initialises Swagger UI are generated here, not copied from the npm package, so that
+// no inline script is needed and a strict Content-Security-Policy can be sent.
+package swaggerui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// MountPath is the path prefix the handler serves. Requests reach the handler with
+// their full path (for example /docs/ or /docs/swagger-ui.css).
+const MountPath = "/docs/"
+
+// DefaultSpecURL is used when Handler is given an empty spec URL.
+const DefaultSpecURL = "/v1/openapi.json"
+
+// Title is the page title of the reference.
+const Title = "PRIMA Partner API — Reference"
+
+// ContentSecurityPolicy is sent with the HTML page. Swagger UI needs inline styles
+// and data: images; scripts come only from this origin (no inline script, no eval).
+// connect-src 'self' lets the page fetch the spec and, with "Try it out", call the
+// API on the same origin.
+const ContentSecurityPolicy = "default-src 'none'; " +
+	"script-src 'self'; " +
+	"style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data: blob:; " +
+	"font-src 'self' data:; " +
+	"connect-src 'self'; " +
+	"base-uri 'none'; " +
+	"form-action 'none'; " +
+	"frame-ancestors 'none'"
+
+//go:embed dist
+var dist embed.FS
+
+// version is the vendored swagger-ui-dist version, read from dist/VERSION.
+var version = func() string {
+	b, err := dist.ReadFile("dist/VERSION")
+	if err != nil {
+		panic("swaggerui: dist/VERSION missing from the embedded assets: " + err.Error())
+	}
+	return strings.TrimSpace(string(b))
+}()
+
+// Version reports the vendored swagger-ui-dist version (for example "5.35.0").
+func Version() string { return version }
+
+// staticAssets are the embedded files served as-is, with their content types.
+var staticAssets = map[string]string{
+	"swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+	"swagger-ui.css":       "text/css; charset=utf-8",
+	"favicon-32x32.png":    "image/png",
+}
+
+// Cache lifetimes.
+const (
+	cacheImmutable = "public, max-age=31536000, immutable"
+	cacheNoCache   = "no-cache"
+)
+
+var indexTemplate = template.Must(template.New("index.html").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<link rel="stylesheet" href="swagger-ui.css?v={{.Version}}">
+<link rel="icon" type="image/png" sizes="32x32" href="favicon-32x32.png?v={{.Version}}">
+</head>
+<body>
+<noscript>The interactive reference needs JavaScript. The OpenAPI document is at <a href="{{.SpecURL}}">{{.SpecURL}}</a>.</noscript>
+<div id="swagger-ui"></div>
+<script src="swagger-ui-bundle.js?v={{.Version}}"></script>
+<script src="init.js?v={{.InitHash}}"></script>
+</body>
+</html>
+`))
+
+// uiConfig is the object passed to SwaggerUIBundle; field order is kept in init.js.
+type uiConfig struct {
+	URL                    string  `json:"url"`
+	DomID                  string  `json:"dom_id"`
+	DeepLinking            bool    `json:"deepLinking"`
+	PersistAuthorization   bool    `json:"persistAuthorization"`
+	TryItOutEnabled        bool    `json:"tryItOutEnabled"`
+	DisplayRequestDuration bool    `json:"displayRequestDuration"`
+	Filter                 bool    `json:"filter"`
+	ValidatorURL           *string `json:"validatorUrl"` // null: never call the public validator
+}
+
+// asset is one prepared response body.
+type asset struct {
+	body         []byte
+	contentType  string
+	cacheControl string
+	etag         string
+	csp          bool
+}
+
+type handler struct {
+	assets map[string]asset // keyed by the path below MountPath; "" is the index
+}
+
+// Handler returns an http.Handler for Swagger UI mounted at MountPath ("/docs/").
+// specURL is the URL of the OpenAPI document the page loads (for example
+// "/v1/openapi.json"); it is written into the generated /docs/init.js.
+//
+// Served: GET/HEAD /docs/ (and /docs/index.html), /docs/init.js,
+// /docs/swagger-ui-bundle.js, /docs/swagger-ui.css, /docs/favicon-32x32.png.
+// /docs redirects to /docs/. Other paths answer 404 (http.NotFound), other methods
+// 405 (http.Error), so a wrapping server can rewrite both into its error format.
+func Handler(specURL string) http.Handler {
+	if specURL == "" {
+		specURL = DefaultSpecURL
+	}
+
+	initJS, err := buildInitJS(specURL)
+	if err != nil {
+		panic("swaggerui: " + err.Error()) // only fails if uiConfig cannot be marshalled
+	}
+	initHash := shortHash(initJS)
+
+	var index bytes.Buffer
+	if err := indexTemplate.Execute(&index, struct {
+		Title, Version, SpecURL, InitHash string
+	}{Title, version, specURL, initHash}); err != nil {
+		panic("swaggerui: rendering index.html: " + err.Error())
+	}
+
+	h := &handler{assets: map[string]asset{}}
+	indexAsset := asset{
+		body:         index.Bytes(),
+		contentType:  "text/html; charset=utf-8",
+		cacheControl: cacheNoCache,
+		etag:         `"index-` + shortHash(index.Bytes()) + `"`,
+		csp:          true,
+	}
+	h.assets[""] = indexAsset
+	h.assets["index.html"] = indexAsset
+	h.assets["init.js"] = asset{
+		body:         initJS,
+		contentType:  "text/javascript; charset=utf-8",
+		cacheControl: cacheNoCache,
+		etag:         `"init-` + initHash + `"`,
+	}
+	for name, ct := range staticAssets {
+		b, err := dist.ReadFile("dist/" + name)
+		if err != nil {
+			panic("swaggerui: embedded asset missing: " + err.Error())
+		}
+		h.assets[name] = asset{
+			body:         b,
+			contentType:  ct,
+			cacheControl: cacheImmutable,
+			etag:         `"swagger-ui-` + version + `-` + name + `"`,
+		}
+	}
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if p == strings.TrimSuffix(MountPath, "/") {
+		http.Redirect(w, r, MountPath, http.StatusMovedPermanently)
+		return
+	}
+	name, ok := strings.CutPrefix(p, MountPath)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	a, ok := h.assets[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+
+	hdr := w.Header()
+	hdr.Set("Content-Type", a.contentType)
+	hdr.Set("Cache-Control", a.cacheControl)
+	hdr.Set("ETag", a.etag)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if a.csp {
+		hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+		hdr.Set("Referrer-Policy", "no-referrer")
+		hdr.Set("X-Frame-Options", "DENY")
+	}
+	// ServeContent handles HEAD, Range and If-None-Match (304) against the ETag.
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.body))
+}
+
+// buildInitJS renders the script that starts Swagger UI. The configuration is
+// JSON-encoded (valid JavaScript, with <, > and & escaped), so no spec URL can
+// break out of it.
+func buildInitJS(specURL string) ([]byte, error) {
+	cfg, err := json.MarshalIndent(uiConfig{
+		URL:                    specURL,
+		DomID:                  "#swagger-ui",
+		DeepLinking:            true,
+		PersistAuthorization:   true,
+		TryItOutEnabled:        false,
+		DisplayRequestDuration: true,
+		Filter:                 true,
+	}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString("// Generated by github.com/prima-dining/partner-api/docs/swaggerui. Do not edit.\n")
+	b.WriteString("\"use strict\";\n")
+	b.WriteString("window.addEventListener(\"load\", function () {\n")
+	b.WriteString("  window.ui = SwaggerUIBundle(")
+	b.Write(bytes.ReplaceAll(cfg, []byte("\n"), []byte("\n  ")))
+	b.WriteString(");\n});\n")
+	return b.Bytes(), nil
+}
+
+func shortHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
