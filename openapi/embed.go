@@ -1,0 +1,13 @@
+// Package openapi holds the hand-written OpenAPI document, the source of truth of the
+// PRIMA Partner API, and the generator configuration that turns it into gen/.
+package openapi
+
+import _ "embed"
+
+//go:generate go tool oapi-codegen -config server.cfg.yaml prima.yaml
+//go:generate go tool oapi-codegen -config client.cfg.yaml prima.yaml
+
+// YAML is the OpenAPI document exactly as written.
+//
+//go:embed prima.yaml
+var YAML []byte

@@ -1,0 +1,214 @@
+package payments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// SandboxStore persists sandbox intents, so several server processes on one database
+// share them. It speaks plain types so that this package need not import store/.
+type SandboxStore interface {
+	// InsertSandboxIntent stores a new intent; when idempotencyKey was used before it
+	// stores nothing and returns the first intent's data.
+	InsertSandboxIntent(ctx context.Context, id, idempotencyKey string, data []byte) ([]byte, error)
+	// GetSandboxIntent returns the intent's data and version, or nil data when unknown.
+	GetSandboxIntent(ctx context.Context, id string) ([]byte, int, error)
+	// UpdateSandboxIntent replaces the data if the version is still version.
+	UpdateSandboxIntent(ctx context.Context, id string, version int, data []byte) (bool, error)
+}
+
+// Test payment methods understood by Sandbox.Confirm, as in Stripe's test mode.
+const (
+	TestCardVisa                   = "pm_card_visa"
+	TestCardChargeDeclined         = "pm_card_chargeDeclined"
+	TestCardAuthenticationRequired = "pm_card_authenticationRequired"
+)
+
+// Sandbox is a Gateway whose intents move like Stripe's but only when Confirm is called,
+// standing in for Stripe.js on the partner's client. It never moves real money.
+type Sandbox struct {
+	store SandboxStore
+	now   func() time.Time
+}
+
+// NewSandbox returns a sandbox gateway keeping its intents in store.
+func NewSandbox(store SandboxStore) *Sandbox {
+	return &Sandbox{store: store, now: time.Now}
+}
+
+var _ Gateway = (*Sandbox)(nil)
+
+// Name implements Gateway.
+func (*Sandbox) Name() string { return "sandbox" }
+
+type sandboxIntent struct {
+	Intent
+	PaymentMethod string    `json:"payment_method,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// Create implements Gateway.
+func (s *Sandbox) Create(ctx context.Context, p CreateIntent) (Intent, error) {
+	if p.Amount <= 0 || p.Currency == "" {
+		return Intent{}, fmt.Errorf("sandbox: create: amount and currency are required: %w", ErrInvalidState)
+	}
+	id := "pi_sbx_" + strings.ToLower(ulid.Make().String())
+	in := sandboxIntent{
+		Intent: Intent{
+			ID:           id,
+			ClientSecret: id + "_secret_" + strings.ToLower(rand.Text()[:16]),
+			Amount:       p.Amount,
+			Currency:     strings.ToLower(p.Currency),
+			Status:       StatusRequiresPaymentMethod,
+		},
+		CreatedAt: s.now().UTC(),
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		return Intent{}, err
+	}
+	existing, err := s.store.InsertSandboxIntent(ctx, id, p.IdempotencyKey, data)
+	if err != nil {
+		return Intent{}, fmt.Errorf("sandbox: create: %w: %w", ErrProvider, err)
+	}
+	if existing != nil {
+		var first sandboxIntent
+		if err := json.Unmarshal(existing, &first); err != nil {
+			return Intent{}, fmt.Errorf("sandbox: create: %w: %w", ErrProvider, err)
+		}
+		return first.Intent, nil
+	}
+	return in.Intent, nil
+}
+
+// Get implements Gateway.
+func (s *Sandbox) Get(ctx context.Context, id string) (Intent, error) {
+	in, _, err := s.load(ctx, id)
+	return in.Intent, err
+}
+
+// Confirm authorises the intent with a test payment method: pm_card_visa moves it to
+// requires_capture, pm_card_authenticationRequired to requires_action, and
+// pm_card_chargeDeclined leaves it at requires_payment_method and returns ErrDeclined.
+func (s *Sandbox) Confirm(ctx context.Context, id, paymentMethod string) (Intent, error) {
+	if paymentMethod == "" {
+		paymentMethod = TestCardVisa
+	}
+	return s.update(ctx, id, func(in *sandboxIntent) error {
+		switch in.Status {
+		case StatusRequiresPaymentMethod, StatusRequiresConfirmation, StatusRequiresAction:
+		default:
+			return fmt.Errorf("sandbox: confirm %s in status %s: %w", id, in.Status, ErrInvalidState)
+		}
+		in.PaymentMethod = paymentMethod
+		in.DeclineCode = ""
+		switch paymentMethod {
+		case TestCardVisa:
+			in.Status = StatusRequiresCapture
+		case TestCardAuthenticationRequired:
+			in.Status = StatusRequiresAction
+		case TestCardChargeDeclined:
+			in.Status = StatusRequiresPaymentMethod
+			in.DeclineCode = "generic_decline"
+		default:
+			return fmt.Errorf("sandbox: unknown test payment method %q: %w", paymentMethod, ErrInvalidState)
+		}
+		return nil
+	})
+}
+
+// Capture implements Gateway.
+func (s *Sandbox) Capture(ctx context.Context, id, _ string) (Intent, error) {
+	return s.update(ctx, id, func(in *sandboxIntent) error {
+		switch in.Status {
+		case StatusSucceeded:
+			return errUnchanged
+		case StatusRequiresCapture:
+			in.Status = StatusSucceeded
+			in.AmountCaptured = in.Amount
+			return nil
+		}
+		return fmt.Errorf("sandbox: capture %s in status %s: %w", id, in.Status, ErrInvalidState)
+	})
+}
+
+// Cancel implements Gateway.
+func (s *Sandbox) Cancel(ctx context.Context, id, _ string) (Intent, error) {
+	return s.update(ctx, id, func(in *sandboxIntent) error {
+		switch in.Status {
+		case StatusCanceled:
+			return errUnchanged
+		case StatusSucceeded:
+			return fmt.Errorf("sandbox: cancel captured %s: %w", id, ErrInvalidState)
+		}
+		in.Status = StatusCanceled
+		return nil
+	})
+}
+
+// Refund implements Gateway.
+func (s *Sandbox) Refund(ctx context.Context, id string, amount int64, _ string) (Intent, error) {
+	return s.update(ctx, id, func(in *sandboxIntent) error {
+		if in.Status != StatusSucceeded || amount <= 0 || in.AmountRefunded+amount > in.AmountCaptured {
+			return fmt.Errorf("sandbox: refund %d of %s: %w", amount, id, ErrInvalidState)
+		}
+		in.AmountRefunded += amount
+		return nil
+	})
+}
+
+// errUnchanged tells update that the intent is already as wanted.
+var errUnchanged = errors.New("unchanged")
+
+// update applies change to the stored intent with optimistic concurrency, retrying when
+// another process changed it in between.
+func (s *Sandbox) update(ctx context.Context, id string, change func(*sandboxIntent) error) (Intent, error) {
+	for attempt := 0; attempt < 10; attempt++ {
+		in, version, err := s.load(ctx, id)
+		if err != nil {
+			return Intent{}, err
+		}
+		if err := change(&in); errors.Is(err, errUnchanged) {
+			return in.Intent, nil
+		} else if err != nil {
+			return in.Intent, err
+		}
+		data, err := json.Marshal(in)
+		if err != nil {
+			return Intent{}, err
+		}
+		ok, err := s.store.UpdateSandboxIntent(ctx, id, version, data)
+		if err != nil {
+			return Intent{}, fmt.Errorf("sandbox: update %s: %w: %w", id, ErrProvider, err)
+		}
+		if ok {
+			if in.DeclineCode != "" {
+				return in.Intent, fmt.Errorf("sandbox: %s: %w", in.DeclineCode, ErrDeclined)
+			}
+			return in.Intent, nil
+		}
+	}
+	return Intent{}, fmt.Errorf("sandbox: update %s: too much contention: %w", id, ErrProvider)
+}
+
+func (s *Sandbox) load(ctx context.Context, id string) (sandboxIntent, int, error) {
+	data, version, err := s.store.GetSandboxIntent(ctx, id)
+	if err != nil {
+		return sandboxIntent{}, 0, fmt.Errorf("sandbox: get %s: %w: %w", id, ErrProvider, err)
+	}
+	if data == nil {
+		return sandboxIntent{}, 0, fmt.Errorf("sandbox: %s: %w", id, ErrNotFound)
+	}
+	var in sandboxIntent
+	if err := json.Unmarshal(data, &in); err != nil {
+		return sandboxIntent{}, 0, fmt.Errorf("sandbox: decode %s: %w", id, err)
+	}
+	return in, version, nil
+}
