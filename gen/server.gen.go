@@ -509,12 +509,12 @@ type CreateReservationRequest struct {
 	// Guest The person the table is booked for. Shared with the venue only.
 	Guest Guest `json:"guest"`
 
-	// Notes Requests for the venue (allergies
+	// Notes Requests for the venue (allergies, occasion).
 	//
-	// Example: Anniversary
+	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes,omitempty"`
 
-	// PartnerReference Your own reference
+	// PartnerReference Your own reference, for example your order id; filterable.
 	//
 	// Example: order-88412
 	PartnerReference *string `json:"partner_reference,omitempty"`
@@ -643,12 +643,12 @@ type Payment struct {
 	// Example: 15000
 	Amount int64 `json:"amount"`
 
-	// AmountCaptured Amount charged so far
+	// AmountCaptured Amount charged so far, in minor units.
 	//
 	// Example: 0
 	AmountCaptured int64 `json:"amount_captured"`
 
-	// AmountRefunded Amount refunded so far
+	// AmountRefunded Amount refunded so far, in minor units.
 	//
 	// Example: 0
 	AmountRefunded int64 `json:"amount_refunded"`
@@ -658,7 +658,7 @@ type Payment struct {
 	// Example: pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
 	ClientSecret string `json:"client_secret"`
 
-	// Currency ISO 4217 currency
+	// Currency ISO 4217 currency, lower case.
 	//
 	// Example: usd
 	Currency string `json:"currency"`
@@ -696,7 +696,7 @@ type PaymentIntent struct {
 	// Example: manual
 	CaptureMethod PaymentIntentCaptureMethod `json:"capture_method"`
 
-	// Currency ISO 4217 currency
+	// Currency ISO 4217 currency, lower case.
 	//
 	// Example: usd
 	Currency string `json:"currency"`
@@ -739,7 +739,7 @@ type Price struct {
 	// Example: 7500
 	Amount int64 `json:"amount"`
 
-	// Currency ISO 4217 currency
+	// Currency ISO 4217 currency, lower case.
 	//
 	// Example: usd
 	Currency string `json:"currency"`
@@ -794,7 +794,7 @@ type Reservation struct {
 	// CancelledAt When it was cancelled or released.
 	CancelledAt *time.Time `json:"cancelled_at"`
 
-	// ConfirmationCode Once confirmed
+	// ConfirmationCode Once confirmed, the code the guest quotes at the venue.
 	//
 	// Example: PRM-7K4QX9
 	ConfirmationCode *string `json:"confirmation_code"`
@@ -814,7 +814,7 @@ type Reservation struct {
 	// Example: 120
 	DurationMinutes int `json:"duration_minutes"`
 
-	// ExpiresAt While `held`
+	// ExpiresAt While `held`, when the hold ends; null otherwise.
 	//
 	// Example: 2026-11-22T10:10:00Z
 	ExpiresAt *time.Time `json:"expires_at"`
@@ -822,19 +822,19 @@ type Reservation struct {
 	// Guest The guest.
 	Guest Guest `json:"guest"`
 
-	// HoldExpiresAtMax While `held`
+	// HoldExpiresAtMax While `held`, the latest `expires_at` that extending can reach.
 	//
 	// Example: 2026-11-22T10:30:00Z
 	HoldExpiresAtMax *time.Time `json:"hold_expires_at_max"`
 
-	// Id Unique id
+	// Id Unique id, prefixed `res_`.
 	//
 	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
 	Id string `json:"id"`
 
 	// Notes Requests for the venue.
 	//
-	// Example: Anniversary
+	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes"`
 
 	// Object Always `reservation`.
@@ -865,7 +865,7 @@ type Reservation struct {
 	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
 	SlotId string `json:"slot_id"`
 
-	// StartsAt Start
+	// StartsAt Start, with the venue's UTC offset.
 	//
 	// Example: 2026-12-04T19:30:00-05:00
 	StartsAt time.Time `json:"starts_at"`
@@ -933,12 +933,12 @@ type Slot struct {
 	// Example: 120
 	DurationMinutes int `json:"duration_minutes"`
 
-	// EndsAt End
+	// EndsAt End, with the venue's UTC offset.
 	//
 	// Example: 2026-12-04T21:30:00-05:00
 	EndsAt time.Time `json:"ends_at"`
 
-	// Id Unique id
+	// Id Unique id, prefixed `slot_`.
 	//
 	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
 	Id string `json:"id"`
@@ -976,7 +976,7 @@ type Slot struct {
 	// Example: dining_room
 	SeatingArea string `json:"seating_area"`
 
-	// StartsAt Start
+	// StartsAt Start, with the venue's UTC offset.
 	//
 	// Example: 2026-12-04T19:30:00-05:00
 	StartsAt time.Time `json:"starts_at"`
@@ -1034,17 +1034,17 @@ type Venue struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
 
-	// City The venue's city
+	// City The venue's city, as used by the `city` filters.
 	//
 	// Example: New York
 	City string `json:"city"`
 
-	// Cuisine The venue's cuisine
+	// Cuisine The venue's cuisine, as used by the `cuisine` filters.
 	//
 	// Example: italian
 	Cuisine string `json:"cuisine"`
 
-	// Currency ISO 4217 currency of prime prices
+	// Currency ISO 4217 currency of prime prices, lower case.
 	//
 	// Example: usd
 	Currency string `json:"currency"`
@@ -1054,7 +1054,7 @@ type Venue struct {
 	// Example: Handmade pasta and a long natural-wine list in the West Village.
 	Description string `json:"description"`
 
-	// Id Unique id
+	// Id Unique id, prefixed `ven_`.
 	//
 	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 	Id string `json:"id"`
@@ -4074,184 +4074,183 @@ func (sh *strictHandler) GetVenue(ctx echo.Context, venueId VenueId) error {
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7H2Lchs3luivoHrmluXaFkVSkhNLdatWSezYM36t5Uw21/RlQ92giKgJMAAoimOpar5mPmy+ZAsHQDfQ",
-	"jSYpWXYyW97aqVhNPA4ODg7OGx+TnM/mnBGmZHL0MSFXeDYvCfz7e84mVMxI8UbQGXlLJBGXWFHO9I9y",
-	"MZthsUqOkhOUu4Zorlsi4TVNk0tcLojukmOWk7KE7+M5L2m+0p8nhIznROSEqeTosJ/CB7Wak+Qocd/T",
-	"ZCIIGS+YouV4yhdCjs/IhAuSHA0PUg+Yp4IQ5E+EoA8aHiDohkw3pKYBmMcITxQRSE2xQof9/4P4BJrM",
-	"BZljWiA84wumEJXogsxVL7lJ3WpIMcYqOWKLskwTiwizwpwXeglv3r7c/eavB//134+TqoHtlAz7w0e7",
-	"g8HucPhu0D/qD48OBv9PtxIEq442+v91m2IhzDQzyhZKb9hg2E8TcjWngkgPpvMFkQq2doZpmRwluMD/",
-	"abe5l/OZxi0VUo0Znml4TwqcpEmJ6y8v+CUpcU6SNJlPOdOf/mMwHAwPDw/7g4N9jYwpL4txPfd4hq/c",
-	"/LRIjhL9uT/4dfLt6qAYXuzPDtjh/NFv34hv5WPVv0zShHFYQ3LCGL0kQmKxStGSsoIvkcJnJUF0guZc",
-	"SnpWkl6SJvzsV5IrM7RHbHMsFCNiLMiECMJyDSwXBRG73357MBjaFquxpH/XtKP/XM2A8j4mZpOTo8Fh",
-	"v99P7Z/jHM/VQpCi+V2QyYIV+ns/TfKSEqbGkuSCaKDmdCzPrtYs2TYdX3377Lfh7MVS7/pCaIg1FS9k",
-	"kVSgjSlT8J9im4F1P8EvaUFEcpRIzIozfpWkiVRYLTSG5SLPCdGA36SJJFhRdj7GguDkKCko038JDmQh",
-	"S25nhX/BnFeP8eBsmO8XB+Rw8uj8m+m3vz6+MMMLJX2KHe72D94NHh/ta4rd7R8e9fs+GNVJSNLEHXbN",
-	"PJI0WcyLTvJ3R+SSMMtUqNIYe0WW6BcuLgCPVFKgUqpwSbEmC1jFJWF2EcP8m9khezT/5rdvxWPZV4PL",
-	"od4BS++vpSKCYvRiMddHQdEZGf/d0P3JjAia471XZDmG6W5ubtLkGSk38sgpKb+yxzZ7DH4IG98PE2x0",
-	"Hbiuvx9bbEC07yD638Mo//2ZpCC/LWDT3PAzoqb8d2aZmoXcjls60voDcUt9KgguiAAR8y35TZ/D54X+",
-	"oyAyF3RuuGfybkolEub3BxLR4hj9tuCKIKrQckoYWvGFljwVzhV68/b5yxNN7TKfkhn2JFmzmetXYjEq",
-	"laDs3LD0ORZ4RpQF83lBZnOuNOH9lazasJ6gBaO/LQi6ICs04ZpR1sCjHYx++un5D5o9YnTOeYHyKac5",
-	"edhDb4kSlEi0pGoKHFXimRkFswKd8WKFBJmXeAU/AkPSfHnOmYTDTRnQhcZnvSMetLsa3DhWHk0G+RA/",
-	"JruHZ98Uuwfk28nuY9w/2x3kw2KfHEwO8aOzJE1m+OoFYedqmhwNDw/TZEaZ+3vQxlzaQNVbc46Kfz+U",
-	"iQpyJRbki6LwBZ1R1cbYG3xOkGbHKRogxdGg36/W89uCiFW9nBJG8IEuyAQvSpUcmfvRrkD/McNXdLaY",
-	"JUcDzctnlNm/Ksg0Zz0nAkDzBJz4mQ3EBji2FYxzrKY1iF4zzTC3Q/jG29FD9aODGG5PNdOl7PxEyzPx",
-	"BWS0yJyAo+97ZG5QT+a5pHwh0Ryfk2PzCXYG2LkVlKjq2hppARhDw46zuZH3blzn3zTH79oiuA7WbQ40",
-	"2H5bPhXcGz2NOaHAbr/DxY9YkSUGVqt5vBM85vOS5kA0e79KK2RXAP1ZkElylPxprzZp7Jlf5d4TIbgw",
-	"U7XxYS955GQCNMG0JEUPfc8LIo9Q5qQA12BM9HCZxl77Mts1aI9BYxvv1dceQPQdLuyXLdZbof1jAlCY",
-	"LmBqqC6tMWWXuIT9K3g+Xggt4E6VmsujvT0tOOCeHWav4Lncg4Hkn2L9Z0RKfG5Ht/Igmi2kQmcEYYVm",
-	"XCo0BE4E3YOGln6ItELRtjexnX7sOhO7e+l97La7Y6hEdh5/oxsYyFL/44xKSdl5+HHBLhhfMv1R3z5+",
-	"T1pfK+MLsmr0t0ga84Ua88lYYHZO7o2mvudsUtL8rhSFS0UEw4pe6iP5/kPqaAzk2gXDl5iWWt24JYlF",
-	"utcU9k6rl7oFmmKJGLcKTUkmCkSEA5/KnKj9Ryax3G6CJ60YBUbp60KRmvCaeNEkAt8YV+Mzzi/cR0+l",
-	"LLy/FWFSX6Vw8+vv/v0Kc62jS8rGC3l/tPeUizNaFIR9GjujTC4mE5obrTHn89sSW3QAn9yoRDkuS8QI",
-	"KWTT6CGPloIqgqBj7650NicCTj1n90tiil8QhmZ4hRhXqOAgP9f01F76ve1uU8JfSCPff/57uiGloyWW",
-	"SM9uThdmXE2JcIfPw0WD2gWAfH/4YMAqyyc1+X5ORJzyGVFTys7RUvORpeDsHHGG+EIgSQvi04ABzEor",
-	"mqMQcUlzEjCa+0LDK66e8gUrPu3MCyL5QuTEXZW3PPGR7vV5f8WRXORT/4yj9RqFf99EFZY/zrXjFmeU",
-	"lZoImhiBu4EvFIGbZaJ37N5I4A1elRwX7zh/gcU5+TJMATR+KpHiHJV62nrtII4pzsfw/T6XqbUB37bx",
-	"KTK7US0qPeu2Inuru3/B1bqNZ2KpqZ9KuD3wQk25oJqTrohCO8biiDqMoA81gsFeb5VfM4ExwGpOBGIO",
-	"2HpT/W+GJpThUusN+BxTpreBkSs1lorMa0+Qm6Vt091olb3r1WxHudd7uUJHE7VtbdLtmT6SORbFuCB5",
-	"Sdk9Xk0/MTv/3z+VTEHcuKNa2ewbEugZwYIIK884rCFoa8y65qc7C2AaA4Qpu9Z7ZbgGSANetbuN+fxN",
-	"DhBRf/CkefNBkEt+cU9kkCY///zz7kkNFInbhOw25FNcloSdky5j+nemnSC4nP3fEXgh8CiJGdGB/uRi",
-	"PudCkeIlKSh+B22+5K2gqekvp69f1fuzqGEazzRQ4Ey9pyNXkRUMclIUgkgZM37PuVS4RNi06BmH1JwI",
-	"RY0JzDhqmv2+p2ql29bb4XlyGhugNfYFUyIyzPPT12h/8OjR7gDhcj7Fu0Nk2yJ93MMZfjqNja351KA9",
-	"8qkShCiwxLPF7IyIcKzh/j76WSvGB2qKTNvY4AY51kPcMoMbzLUBHfT7g4MkZgytbZjvLeCpQXA4VY2x",
-	"D9Uo1nt6kybfg0PbM4B7JjtcFFR/wuUbbxcnuJSkSZw/T1dNRROBGmrd5W1SEATbc3H7kQhbzPSqLeck",
-	"xfhsNTau7zQpFuboEc8dbNhjmoAqpfEQuNHaY7SR3YE4E27wpgpraK6FMITRGecXWrPJMUNnpF4KSC8T",
-	"QUgKpAWOHUK8oIQeOmV4LqdcKVJoGYTghqAPLkMK9/KUlBE0TwgZO8d2CzytX2Yu8CJD2YReAcN2kFCG",
-	"ZpRxgRaMKulcBc7O7pzWAb0OD/v9NJlwMQPPLWXq0UHSdrqkYQDIRshsSwubnGJBOqI1LshcpajvuZIq",
-	"2A77XYAoy8FDKDLGGcnQDi6XeCVhpx6mNSxxAFLEBcIOl/ajT7R6UL1NdZCLbhkSZf1ji4t0hsS0uKoh",
-	"M0141ABvo2JAXp5htmoHx4AbJ9zPgxjOqtCb2J1rgnw08Sy5KGSqt0JO+VL/V08Chyxkcl8ogGcTF+3C",
-	"rUck9dqj3NQI/VaVeg7iwN0YKhjD9J3iJG+jFGgcWs0CzEPtA99QInwnaTKfjUEiv6QSJ2nr9o7M5xNu",
-	"o7f7M59qNfQHK+R7P4QiY6VXhoQejrkN34UAqnu4sLDSyJxywzU9JeGLxFDdOuDp1pFN2wft3DRpqMLA",
-	"OkH1R2hUL6XJCuy+SKuj23tDc9OSiHM9k08IHh5CzyrcJzzPsaScPey5OLqQUtKkG3XQ4SaKwCbIv/CF",
-	"QHzJUN3GhzFEt16W/Q2toKP+GSJ6JrRUROB6+k2+4nDzmmC9AplTMzfYGHkMR58ak4Te3AcSQf9dcGOC",
-	"xy1k4l48xHBDOIRHODHmDn4se24Qtvjmk5Cdb44Sa6BjU+yIz6RrD1ngkTU0G2PKlQW7Q5/iE0QuiVgh",
-	"xtnu8OoqiKsJD0ZlP9iowf1AlGYeTeDNAJ1Q2l4RQRIrzzDeQ98JzPKpFgkzLeRnx+aGzawRItNbNCd8",
-	"XkYWETpB46JXxHG3mJsLXF/V+meJNAd1kUpwuFPEtB4tlb78FZ2R1FzNU3xJKmKpTHawfRCqochMbsLq",
-	"ackBT87+IQReGXUwpk6daFHmrCQpmuF8ShnZFQQXML/ugCaCGztfjhUu+fkChF0Aq+D5Qt+ADySiTAle",
-	"LHI9aITCQ4dv60hbu1eHwmfwHBrIjHRLpVwQ8UAioyKFE58TRgTNXZ/ovM6I1UZKSdmF2UWtUvFCi/EE",
-	"NGTLTYA+KxTg9sLv5AtvgVjZytogThczzOrdIlfzEjMDCHquwDWYTzWHO0YFB0PIHAtJbGxSDehWXvcW",
-	"YJ4FN75hESvn0ooSGhxyFcj6bSPwFLOiJGOYB+c2alkQJVZjzdTHjCzbduAlpmo84WI8FzwnxgUUiFHt",
-	"eWIXDJ51COwu6EOrLsASJ5SUhUcQVCJ8xhcqRVgijAqjkM6xmqKdzMjzICxlD1Ojkmo9W1My4oxETg6w",
-	"b30xAoHYGKwIyFGDueZg5etJcvR+PccIpPBT0/nmQ7rdtoJGHj2eoWfggUQGLkgP8E25MUzTwqkotmWK",
-	"cCm5O31ZbZ/LkLHEhci7bcyv+xC9+wTHBcpLLCvNHjbbp9+4Xy+NW5/TdlRAmvhe6qpZ4KFIE4EVMSEe",
-	"9QRzOq7uynr9XfCslxis4matYY731Iwy2LfW3ZwmV7swz64eQALZrYlMc1R60O9vco+mkYFqD+8nDmTj",
-	"t+46kB/zddcxOuLEPmFtsdiyuw7X4dEIhhts8LeknZ6ku49h/SafNIZ1tdxxjIj3tR5m2OVorPsHXPO2",
-	"naPRTfUI+2tCkNJ18Rb1EAfb00gjpOCuw5iLHMbBZcmXDawcbj9SRLiqx3l8y3H8ILy7DuQH7n3iGEGw",
-	"313H6gwQvOuA8aDCrtFat12TpVZxG/4Ig/3t4Yk7+oLRDu++OhNE5o82HG63uvoSb/SvsdO654Nj70d1",
-	"eQMcejy9lgoi3CqMYg9GGK4fIRI/FnTfj3X/cJMmP97RsDsnQtqIEmuwkuAkMi6hHjqdYuHi/2rLGWfl",
-	"KmKSmEUtBk/0Z+eIDU1wDyTyU1ZDCTNi63S+HDNTI/EnZsvyraNNuH6kl4Qh/Vs4rzGiekO7vJ1uu1Bg",
-	"c23O8xTPaLmKTOTZZm85mzXltjy3+rP1C2tB/klv8OhAY3wWThxYgLUQrDTFJ0fJ/x+N/uP9YPfxh/f9",
-	"3ccfPj5KBwc3f97sq6iR7CMirbbJgBszNT0juNSLbK7khd6bqN++Vr0a6rrxjGX8IvPVBn4Riu38YuNy",
-	"7AwxcF/wHJfv6CxqLij1j2iJy3I3L3l+Yc1Oz54dvXyJdoYHu1O+EA8bLvXHR/v9cAt23vcHBv/Xw/f9",
-	"3f0PD4/e93cPzac/xxSrN3XicHe4FJ8g3E6Pj5jkOjy0J9aBFfhhg8XYZOUtHK6tfOaOyYw/p0CSowkW",
-	"/lyxeZqgheb59vR16nTH9K7Bfc/fSNNupyFKiSjYcU6VoHPS+1WinUyaf1t++T0Whd337CHizNj9zci6",
-	"ZxUWZ02LInQtJXM63v8v8t8XwxcXxfPls8U39KqPz/IfnjwdRJLC25EvVZZ4LPTlYDj4pvLJB9OalHIt",
-	"dwqUY0k6nCg30bTzdeRdmUBo4YzB7hbeeuFRW1WVxb5u9nOTTHeMMpvqnqEZvyQSLkqkpoIvzl0uLfxe",
-	"eU5zXJY+v/JT5fV+h9zLfovAWbPFW9uhGuyvWnFsD5rE6w6TXzigAqZ90NtnL8ZlAyijBnWLxHDzUySn",
-	"eE4KVNILYo/OA/n7cDi74sD1HbutZpgtcJkd20BM203TTRXT61OHaR7ShP32uxzSW5zK1incWECiNZsr",
-	"tNGFzJBcAzEg/Knh+A9/+6yHC45QZc1be3YaJLTxoJx2CEbvug3FYEM3BwXEU+lcF15QW3c4OPzii+/+",
-	"98qh4PkJ/G5mcYkrY2MUtapwUissrtGpLQIJmncYl+f6J1/8kSVX23MFGDkSfpa5PcsCyv5m26CzL3CD",
-	"xm6tLOeXRGRoZ06E8eE/RFygzAYGZmiHsxzUQl9MfBh6ki7hdrBdmu4f82P7DK2N03JIhjCtZnjsD+ib",
-	"w16/jyqQN4rwsYM1N8UA1oRMvSW4oCwaT1z9VIVH5lOSX0h0RqaUFfbcNCKMoUVEH8b51HR/IBFfqJzP",
-	"Iq7xAit8hmUsFpBfZHrPljY81bVEOWaMQ9q4IDifkgbP5dEY5hk9NyWeZPdMU77UArARYIDbgZkAlr55",
-	"jsbeVAsL5o7tR5eqB2CBb88ESwAu0RxLSWRD90sT35JyR00wdVsZJ5qgIlnLh0zKwvgywaai8FksDqKj",
-	"Mtm62yYS9NsqChYNAqYK0jrr0F+uj3pJsDQEU/GuAiuyq0wNpI0O0kjlsebsrzVj8avS1XsRlHBszTW1",
-	"kRJVxKapU1RFfYApqZsPhrXP1uHEiVwNou6okHdHRHlV16Kw6BVBSJOGaIabQfgdBaiiwLTjMVrl3Jog",
-	"PONLVHJ2HloEXcxqLQkPowHMfl249uJoSVCmD0S2ZkWDtStaj940WQYYJKyQx0j3QRBuv6TSi8KrQgu3",
-	"8+HbIMMPMSuqjSPuKkh3R1Ts3w4VUE0HAmezGoDMhD2BS6Nwkf9wPdxOqv/J1JKiRSMIQG4qAkcgphzS",
-	"ZMdZ95y3itzsrYnX3EghG6MzN6kZnlyUhdJyfRM0BFi/LmA03vLW0aC9NeGgW0SzbB/h2YzebB96v27h",
-	"baJhOs7SeoOlPc4TyGyQCrMCi8KF9oQLb5USjLBbG8jvGF2I1bDyYFui3Ricupxy6QaHOLfmDJujU2O6",
-	"qCtq2M4Nw0JF+Em86uEWN4Y+Lb7f54FEP737HvHJRBJVH5jt1GNPUHLKcR0TtCncEvIab8JajJ23p5+V",
-	"BPXFTJTeJ9zqrV2o6j2uAxxKhJ1ahWO9JaCSNOuYNDOFv+GR+7tB4qkLMIrEIzseG2M4wc0dv8RiIl59",
-	"9tOoCBtIO8HmNaSyhuC6Qc5+QWXULAhV4vgkKDETV6w2FtazcWjUFKHbOjLYVwYiAcJTLMezaIbUz1MC",
-	"pVVciRVYyoSXJV/KY1Bt6mp5UD4PS5SFle5CO4R1+FoIzjgvCWbbGNFKKkPTmf4Q3mfwZZPuVJE24Ntb",
-	"+4bN7TJjGWkJ7eBQKrXZWb7E8zBFWUVdJvXf0hb8wfUqlP5jxDLGx3LKl/oHlySOdir5UWCmFXRjIXE6",
-	"kt8gUKQe9kbMw5stJusrPFVT+G7hgIMJUFTH0FjYzHTR6Fq/qHfNlCAuPXIuXGANOCS10oStGIWeNJM4",
-	"Fb4A6zOcI6qkQbb8jBrrZ1dJWBG/LZ+wouuuHA4+2125vWy9WTaohWtou0a6Btf0uOisTQAQ7xoHtm7V",
-	"68BMExVJ51zKOsnXEUTtTd+CL+klBnxJf2h4x/SXteJuXB2DWjqQbyjUynB9EN/01RoKbAdx+bcenkaM",
-	"QKczXJbbjR+Xr51te0vpGpp3yNYxW3hcpHZW8i8sU//xpFvDAcclmcQiLOBHyP1oWPqsJYJKhJlcEhE3",
-	"5+zHNvy2QvF9C6MxydOx0YCXBIc9Kp02zkbrLHbKr0DEIfLjMmZMnNDI2SQkQt7YbaRDk2h2J7GwK2Hs",
-	"C8qDgSXgjy4OVsTdlgIdf8pc4p8gpqCA4nDyjlEGnM3/HRLwK8ugK4FBm/Zed6/YGQwVzhpeA/coQItz",
-	"/c0dwibBCSIVXgjMFBTUn+EVksQEfTQ8kHUxm3XE5Gre3KT36DawxXBcuccz41nK9PfM5hDXEU3d9a5t",
-	"zZctq+e4hxEi85qfbjW1HS3I0akeXPiU2Ah95s1tCVxJ3tEdG8wSiWmZcqGQ9xUu5IgNLnmGWaEvEs0G",
-	"FAaHJDYCMsNqIXC5u6SMIH0sXTYXlAT6Gy1Ly7U+weS7sRR5LZXqputMvtFoWX9P2yGzzbcwbhsiAiMH",
-	"/Mxcdh8aS1zEg6y8u6oj0sI2QdDE8iBbbIeG8c3vG7LQGYYMs+pC6cifq28P7yGQdUh8fvLqxGh+uu2x",
-	"ET319W192XRGDJs04r/irfzV1isjm5h9KE7YYGAfwrRidlWdqPr81usKA2MC5G8vDABj3iQNALJuJQ6Y",
-	"HneTB8xd8dVAtL1EEEiv3fuhFRhN3jyIXkFnRLNHiRTftg5c81Lr3eVW23hZ9ba9rehW70zcgkl/EWZ8",
-	"JwZ1H6zHcpw1nKVNY8De84WganWqj6mhDlO08WRhchTMX0+dagmFB8ZzrMb/+sc/I0WMrJ3d1K9MjWBq",
-	"2mf26BqR56APke44B1EHmbJC8IuJCt0xPW0FT2NSzx6mUGeDIW69gcBc4CwDlDWmpkrNTRVHyibcVYfE",
-	"eVBYyMIq/zOoplA/WGIgcSsi7JwyQqKiTfId5xdQvtIXfY0iZ4pdrJw3E8Jq+ALElAm9JBANLXsjNmLX",
-	"SCoyR9doOeXo2hSRv9YDLkqFrkfsend3N/if7jJApwSLfIquQdS+RtmPT96hvcvBno0BoiUItNe1SdTc",
-	"0NB7iJ7xsqj7vnl9ajr7fgHdGVvXfVj+DpL3PTP0sbWo1IYW/UdYy9eUVUdZEFSdGXD20Ru8MtBUgf3X",
-	"Vdx4pDAwDOZlDLiqPCZY+shbkP20F0a+yr2PtLjZszNkDwHtovAq7KZg6FiROjMDID1AT1394fXIMxM4",
-	"rUujMjDUV9hoOpqy42qtLpTczHyI3hK1EAxd26Nybd+ksuC48jmmhIIjhhZIme1XP7PrlMRrTYt/+hM6",
-	"CfKU9cdTwgqzN8ExN1Up/JK7Ryg7sTWCofMRshVeA/aR9UbsnW4u7W2lBTHOiBs91XshVuatBIl2jCQr",
-	"jwTB4NbwCdx+HLEseGzBNW2/wKCZiRZSDfUCsqzMarO3jxF2/xwxs06p+FyiJReAJ5tCyMiVqp8HAO+C",
-	"vmvNCTERxiaGkM/hmTl4FmLEFqwgAmVXu46T79oHFdAvfGFyKMglEUgSUjOPYBlOLhoxi68HYR1uY4OT",
-	"KDvoH6BIxXZyhXNVrvTu0YmGrKAFEDu5olL1LBV4zyPoL08g+hBIPUM4z8lcaZkaZY1nFFwBDbTj1leX",
-	"rWLwb0ewD3sj9pYosYLXB6Lvr1UfvIfYZOQlttTGeOtOIwaNcUkvbIFPBvjUVC61sGSOs0RqSXPSQ+/8",
-	"Se2pLOgEvMUKJh6xGqPDIep4AMKQjRIrtISIJx/K6okgqWhZIrFgWhnyx+0/Rl3PqKC/kpVRWoBQAIfB",
-	"WcQ5VJqFtV6QuRoxzYxdDccequKKIDpqgmlpak0batF8OzjwBmmanPTlB8WFRmwnO7y60kdHw6FpRSou",
-	"NJOUUFxyVZ8hJaifQ+tQ68hKXztS//vEEMUFIXPjhKvLVGXA38bPXr/4Yfzu3YsM7Qz6yNpZtaRgKyse",
-	"wxkJvKG9EXsC0V8Q5Qi31BrmbALFqhpbWuhQuDRwgYyW43kPnbARs65K8xOUvTcOS1cRTpKcs0L65Fby",
-	"/EJWKozueOxIHyxyqrH9wVM8Dltv8DkQygjiAPS8cANkH0dWlhslR2gEOsgoSdEI9Av97f2//vHPD/qD",
-	"0zT0x3/94583WQ+9cQqU9zbdiIE2pTU6uNUEyQm9JEVMtdK4OieqZoKgD1qIn1iCcRzDFXezjoEpljVZ",
-	"QArTkW6bZdmvUt81H0emVpsG9+MIpDqzxGhKvVmzvjVNo2aZhlGSjhiq/2/kqtCY5ptrVZkJoLqLNwMt",
-	"2gPbojam1e2rdbUHrGvjmDHX1yAaJTc3gEbApqneSyvndhbFHlylkZokmSm2G1T5gBu2VYjAPD3mVRSB",
-	"K7dRbsDWdKpy+DOvjN6IuTp6dQk9agIgoSCZOVF18THDrqvicUdGeoaA6WukV42u3VVwjWYEMyvXRCXo",
-	"yPts6BpFUYWu0UG/j67RiVe1y9GyeTRHz54i44rTTBVe4j62k2R1yhFqzu0u5i3mrq7UGggqkR1gm7nc",
-	"63Ib56qqNE5BxnOFyTRJVTJOwa030IgD3fMHD9ltP7UtuG/eRfjL6etXUOPZvOig/6xepzGzdD2Pt8WE",
-	"wbLM811rRBsPrdFH97ZaofGPQ+FQCpkxktqo/67KonbWrhchtK4WOcww6QBdo1c8fBxjiSWShFXoC5+T",
-	"2DRa/WgYFLUuNd2b9ApLYuGwVbzR1sNqurO9wqHccxbbD6VXanvVW9esO3eNAkYGwwztMNWOdDzGorXE",
-	"42ZKpq2bZ7lfVeAwQxKvvNqFDqKw5N1acEBR1YtyzdFOI9Pa5rG5g9F+vU2P3+DwMMV+gLgSaxGmVmJU",
-	"5KC4SVp6xtpTcGAI0ntjCs42VZ750jP/gpxbzdR4b2qbiWqgIY0GbNhq6kZs14laP+hhdYbV1ChNEp0t",
-	"FFCFFXz1qTCVvO0crcqua2d47FFeh3BS13I9RplfWzYDb5iEmrBnK+v796EIHoG8HRggCZpzrglQL7YQ",
-	"uD7tgRC71dAmd8WK11W5efuU4rFVHOGhp3CK8InK7aeq8waN9E8KNFkITWceJXe8dbnVLOGL1VYYqa9K",
-	"TV/1ArvuLqv76QmbMlc12UmlWNY0p3XYSs08I1r6sTnJpDi26ik4X8tVcDnXz5qtW+Ngv3E9Qxd4B4Ch",
-	"AXr5nRuz41WctWMf+mO7J4Gz5oM+WRfGrBbehbHh0F30F+2nHj19v7LnWFrwqmvpsZuyLQwNO8+5edvB",
-	"DiCP0RJThTKwcOyeGMXJqok1Yw6eVNQ3mhOS0TU6BFlh0wONx0jiCUSEWONDoHi3RJjmBdh4g7oFwrBi",
-	"ddFHrTUj0JpyoSUYS2CQ9en4TeSJyNYcjqpsY0PARuPU48vpQsG/C75kMSIGvfPU3ID6r58r+4s1YogF",
-	"k0FBkkYpk7RhXYZ0X3xJwuIaI6Z5/IxfmpJgJshG68pgr7+lwdlRniJSjVj4+MMRyvz3GbJa0pBoJ2tW",
-	"CMgeatUs/ipE5kQE3VELEKGU8TA1BrNs/dMRGSoJvgSJXl+fWaPuQWZCwUuaE2ZSuJ0bRfC5oESZXLV1",
-	"77uV5ByXe/ae31VEzEzCDFVl7Y95Y81dJ2+eQ9yekMYFM+j1e31w5s4Jw3OaHCX7vX7PFvuagmtrbwq1",
-	"t/4OryzE6hCdWFPMsN/37HeWdwJFauJk5z30ZnFW0ryXwHxGqHheJEfJj0TZAl+N9+eH/f69vVJmZ+h6",
-	"LbAGF5f0kvQCT595eLsqTVCVHYPIw3OZHL1PXhKFkw+6054guFhtiy8bbVYl54OFDOdTkFgwWOO0muoS",
-	"4MGIaJ+uToEB1Bmr6/Bb1yz4jCiuJ4lgWf+4god1NGdBSmAtWEMy7GF//8vA8IrrawoXq2NjY8YUHhsy",
-	"hQEkXkm0nK7Wb72PyMjeN3yInURwqsgcDXrI2CaNd7H98EAlsXoKcwZPKBRYkQztwOta1kE+YnVg/sPU",
-	"vO1h3MNwJVSvGxDm0jpOG9M6EdUaqkdMS8Na88u8+FqwMmEk7TNfRwhX0qEVnqy9EkyzLdndcLyQPo03",
-	"9sTHW1rXhTb1q7vjAupVo51ffvnll92XL3d/+AFKkVDd9rcFMRm/hrXaiOQ6GMCEvMaeWLxNQsNNuk2G",
-	"bAygIAdvC7Bu8zRKG6rX+v4NY5SrXOkYdPCjyTSMoWhjBMn6V2Q64LNBU+59i5yqFdrJsSS7lEmtvWht",
-	"rXOHbTxHDFwvIqdZSvNWkDnU2ZiR2wBXRZnE4Ktje24N3hMsSqpVGnMe/DNPWV4uJL0kaAeqTKbIrzIZ",
-	"gxIiYCYCAg6347tekk4bthem3sC9Qab4/cDlHQZHa35gJtrxX0zKvDjMLEXZGQabvSJC4JxknRA3Mhdi",
-	"2x5GeAZPSW1LmFVCzg48+qelfxNRsjPHtHhY5zFEkWrrMW+F0TqlRIMSa1mz7r0XUBl7i4anVm0BdQ/S",
-	"kj6bmFKlfUQkhEjix328/3xgwI/1qJa59x0u3Mtw0GWwuUvwrjR02t/c6SkXZ7QoCDOy1xaQPbfa9pP6",
-	"zeZKILKhVGGklCccBdf6hzRpRm8kR0krKCVxspTVS3pug6OylBYGXs8JO3nzHO33+tVbQBWXPnnzHNxL",
-	"6PSHvyJ4jggrLoyDTHdSnJdyrfhsh//L6etXnypAxwtvm9u+qSj4y+rtVwvzQvOrsMSoVuO61x3Xibbv",
-	"/LekoOafXW9cznV7s8Kz8hP3Bku0FFQpwrbZhV9OXr643S44EOtd2BLT+lrQ08Ue4vwsGLdri2PcD8Po",
-	"xLjRKCDKxW+fIkaW+hKGwJo2enW3t/74GyRwuHSCSgjVDWofF+q4DasKFluqc61qIB0XYACLc1X88UTb",
-	"sHiEiSGyL8I6eBsJ1l1KTFs+i2gug7toLl2A+j6GW0HakNfacO7fE5y1OT9rVS/J1ilgzTonMWDD6kmb",
-	"d//fUDRqVk9ZKyE166d8FZTWCkoaoQHOPD4fcN64kNSK0XUP9HcYl4Y9EzDoBQjaN9PAJdmyKhkjRaRO",
-	"Sm/EnjYj1Jvlk3IsBCUS4co9knUErR+NmItNp8rFA9uw9Z0qKh1c2l110B9aK1ZV+XrEXgU+3iA4sO09",
-	"BsD8t0FDH/CItV4JjRmtWq86t2/MDefaczD9layq16bNAQfy/o4Xq3s7253PUN+EyTG2fkODxwy2gMOy",
-	"SugxJWUxNlnQHXC51nvPSFm80S2Dskg3dxARuqSyqhqMhup/P6s66B9s7vGKq6fwQhh0eLy5w/ecTUpq",
-	"8uwOBlvA9AavSo6Ld5xD5RTT73AbBFQu8JekoNjVrzgYDrfgwI1DBY9D3ZF9617Drfb4R+MNbXD8Z96L",
-	"05/A7CH3IokpAXsf/YgLWtys9zcc9mweTBXd2lITDHOkqgrZ6vAm3Z3reX2fF19MmuniDI03br7yhYAv",
-	"fLLM8xZyGsCj1ahu+kmCzzZHYc8kfmv441LSW5OIIJ0Da8cGHNUV3I79g+DS56hfyg2SYuAviXAl2XiJ",
-	"YdWgdXG5hyYS29xJZyTnMyJr8xkEbGn9FfI1Y3IHDHSPJzC9paDy+QSU5so8AeXm92YTNmml2u+SFF+Z",
-	"x1eh4ssLFeaU3BtDvYVwYZO+ujnqS3jLKqgqDjXkoORZUD7S5KwC250TQXlhMr4ZX6Y2CWyOpRoxKBDX",
-	"zixDO1mk9qzmrCfKPmQ2h5ArowiOmJ8mFoa/xlisyYP7/Vns78fvNKrSWhZkZBmaBL5yu0/ndl+a8QRc",
-	"xKZ6GtHnC7EPZ6/pZiCgpRz00PdGjpIR3tFDLWOUfRPNPLTjFTwYMb/igYqF4u4YZqPEQoLXvzZGQaq7",
-	"fWWNKpdSzSoZTx57ZRoghKqd2+LZoYaonTfjwHJw1jHvLoEbUkSlInOTWGxjSauywljaF0l6yKYEa0Dq",
-	"lNs1SbKuFAOEOngFDYJkeBBFNZSGEcfDoiO55WbeGGd1BSB+R97asLPdmsf6Rq66OPl2lq7vXfvPa+7y",
-	"N5HKenf//dj2cCuBUJ+relu/svt7kTOrWi33fEd0xvi3XhGtQv43XBj7qFnCBoKhwCMNbo7uJ3EbL+L2",
-	"vID+Vv6AnsE8GBdPJUBdmQRBtYJmIoHXbUMKgZ7fXmiaybdzCdApEZdaRzUpFlUmRzxzA8J4c0Uv41YG",
-	"gyubGhK+tLpFbK7zAvVam+qrBNFnpsFDO8eQDFA5aNvvy24Tv+u/Hnp3J/4fxDhiNiTYiS9kHwl3vyuB",
-	"IrSSmZiG5qP9Xy+fr5aVL6Tg2POCcMcr0N59Zpnc7a8yEwy+IRJL1UVAo6WHXKHnIGMDiiiip1DVWP+d",
-	"U7VKq2hzUIAmgpBdpRUECGeJR3T9zUC4TSzXVjH3pgAWmmGVT//Q8ffbAfq5YvGfQqVxvTcAALF52FIF",
-	"rwhoKFLUhLwL2N86wCxNVc0tYPw3jEeqi/KujUSqy/J+jUHaHIN06ZiCY4CWS8T5n1dAsMH49j66CMpu",
-	"v7Pvb4bWnlUxrIFtqwlWtZqRqdUc9T//zVbevp3hAHp9bp+zrdkcF5KqcNSvxtPP5meuqrLfnrjDSO2w",
-	"qu/7D5psTFZ8XOuxmc5QUtdkbO8BqVlAOl6Ss4VvZevRB8v2LfjtO8ZkkKb6FLXzL7wBgvyL+DASDVN0",
-	"ACfwMLW2/6o2qv6q8eNc2v7YgSUgNjZmhb7bqmdZjZq9CwWb6hK0UsOQGuw59bWuxRDVXj0gnPjWnv+d",
-	"qdWqhBYFqJKknNS1MU3FhAcSmfx2b0AIur/5cPM/AQAA//8=",
+	"jSYpWXYyW97aqVjNbuAAODjvx8ck57M5Z4QpmRx9TMgVns1LAv/+nrMJFTNSvBF0Rt4SScQlVpQz/aNc",
+	"zGZYrJKj5ATl7kU0128i4b2aJpe4XBD9SY5ZTsoSno/nvKT5Sj+eEDKeE5ETppKjw34KD9RqTpKjxD1P",
+	"k4kgZLxgipbjKV8IOT4jEy5IcjQ8SD1gngpCkD8Rgm/Q8ADBZ8h8htQ0APMY4YkiAqkpVuiw/38Qn8Ar",
+	"c0HmmBYIz/iCKUQluiBz1UtuUrcaUoyxSo7YoizTxG6EWWHOC72EN29f7n7z14P/+u/HSfWC/SgZ9oeP",
+	"dgeD3eHw3aB/1B8eHQz+n35LEKw63tH/r98pFsJMM6NsofSBDYb9NCFXcyqI9GA6XxCp4GhnmJbJUYIL",
+	"/J/2mHs5n+m9pUKqMcMzDe9JgZM0KXH95AW/JCXOSZIm8yln+tF/DIaD4eHhYX9wsK83Y8rLYlzPPZ7h",
+	"Kzc/LZKjRD/uD36dfLs6KIYX+7MDdjh/9Ns34lv5WPUvkzRhHNaQnDBGL4mQWKxStKSs4Euk8FlJEJ2g",
+	"OZeSnpWkl6QJP/uV5MoM7SHbHAvFiBgLMiGCsFwDy0VBxO633x4MhvaN1VjSv2vc0X+uZoB5HxNzyMnR",
+	"4LDf76f2z3GO52ohSNF8LshkwQr9vJ8meUkJU2NJckE0UHM6lmdXa5ZsXx1fffvst+HsxVKf+kJoiDUW",
+	"L2SRVKCNKVPwn2KbgfV3gl/SgojkKJGYFWf8KkkTqbBa6B2WizwnRAN+kyaSYEXZ+RgLgpOjpKBM/yU4",
+	"oIUsuZ0V/gVzXj3Gg7Nhvl8ckMPJo/Nvpt/++vjCDC+U9DF2uNs/eDd4fLSvMXa3f3jU7/tgVDchSRN3",
+	"2TXxSNJkMS860d9dkUvCLFGhSu/YK7JEv3BxAftIJQUspQqXFGu0gFVcEmYXMcy/mR2yR/NvfvtWPJZ9",
+	"Nbgc6hOw+P5aKiIoRi8Wc30VFJ2R8d8N3p/MiKA53ntFlmOY7ubmJk2ekXIjjZyS8it5bJPH4Ifw5fsh",
+	"go1PB+7T348sNiDadxD97yGU//5EUpDfFnBobvgZUVP+O5NMTUJuRy0dav2BqKW+FQQXRICI+Zb8pu/h",
+	"80L/URCZCzo31DN5N6USCfP7A4locYx+W3BFEFVoOSUMrfhCS54K5wq9efv85YnGdplPyQx7kqw5zPUr",
+	"sTsqlaDs3JD0ORZ4RpQF83lBZnOuNOL9lazasJ6gBaO/LQi6ICs04ZpQ1sCjHYx++un5D5o8YnTOeYHy",
+	"Kac5edhDb4kSlEi0pGoKFFXimRkFswKd8WKFBJmXeAU/AkHSdHnOmYTLTRnghd7P+kQ8aHc1uPFdeTQZ",
+	"5EP8mOwenn1T7B6Qbye7j3H/bHeQD4t9cjA5xI/OkjSZ4asXhJ2raXI0PDxMkxll7u9Be+fSxla9Nfeo",
+	"+PfbMlFBrsSCfNEtfEFnVLV37A0+J0iT4xQNkOJo0O9X6/ltQcSqXk4JI/hAF2SCF6VKjgx/tCvQf8zw",
+	"FZ0tZsnRQNPyGWX2rwoyTVnPiQDQPAEnfmcDsQGubQXjHKtpDaL3miaY2234Ru7obfWjg9jenmqiS9n5",
+	"iZZn4gvIaJE5AUfze2Q4qCfzXFK+kGiOz8mxeQQnA+TcCkpUdR2NtACM4cWOu7mR9m5c5980xe86ImAH",
+	"6w4HXtj+WD4V3Bs9jbmhQG6/w8WPWJElBlKrabwTPObzkuaANHu/SitkVwD9WZBJcpT8aa82aeyZX+Xe",
+	"EyG4MFO198MyeeRkAjTBtCRFD33PCyKPUOakAPfCmOjhMr17bWa2a7Y9Bo19ea9mewDRd7iwT7ZYb7Xt",
+	"HxOAwnwCpoaKaY0pu8QlnF/B8/FCaAF3qtRcHu3tacEB9+wwewXP5R4MJP8U+35GpMTndnQrD6LZQip0",
+	"RhBWaMalQkOgRPB58KLFHyKtULQtJ7bTj93HxJ5eeh+n7XgMlcjO4x90Ywey1H84o1JSdh4+XLALxpdM",
+	"P9Tcx/+S1mxlfEFWje/tJo35Qo35ZCwwOyf3hlPfczYpaX5XjMKlIoJhRS/1lXz/IXU4BnLtguFLTEut",
+	"btwSxSKf1xj2TquX+g00xRIxbhWakkwUiAgHPpY5UfuPjGK5PQRPWjEKjNLsQpEa8Zr7olEEnjGuxmec",
+	"X7iHnkpZeH8rwqRmpcD59XOfv8Jc6/CSsvFC3h/uPeXijBYFYZ9GziiTi8mE5kZrzPn8tsgWHcBHNypR",
+	"jssSMUIK2TR6yKOloIog+LB3VzybEwG3nrP7RTHFLwhDM7xCjCtUcJCfa3xqL/3eTrcp4S+kke8/P59u",
+	"SOloiSXSs5vbhRlXUyLc5fP2ooHtAkC+v/1gQCrLJzX6fs6NOOUzoqaUnaOlpiNLwdk54gzxhUCSFsTH",
+	"AQOYlVY0RSHikuYkIDT3tQ2vuHrKF6z4tDsviOQLkRPHKm954yOf1/f9FUdykU/9O47WaxQ+v4kqLH8c",
+	"tuMWZ5SVGgmaOwK8gS8UAc4y0Sd2byjwBq9Kjot3nL/A4px8GaIAGj+VSHGOSj1tvXYQxxTnY3h+n8vU",
+	"2oBv2/gUmd2oFpWedVuRvfW5z+Bq3cYzsdTYTyVwD7xQUy6opqQrotCOsTiiDiPoQ73BYK+3yq+ZwBhg",
+	"NSUCMQdsvan+N0MTynCp9QZ8jinTx8DIlRpLRea1J8jN0rbpbrTK3pU121HulS9X29Hc2rY26c5MX8kc",
+	"i2JckLyk7B5Z00/Mzv/3T0VTEDfuqFY2vw0R9IxgQYSVZ9yuIXjXmHXNT3cWwPQOEKbsWu+V4BogDXjV",
+	"6Tbm8w852Ij6gSfNmweCXPKLe0KDNPn55593T2qgSNwmZI8hn+KyJOycdBnTvzPvCYLL2f8dgRcCj5KY",
+	"ER3wTy7mcy4UKV6SguJ38M6X5Aoam/5y+vpVfT6LGqbxTAMFztR7unIVWsEgJ0UhiJQx4/ecS4VLhM0b",
+	"PeOQmhOhqDGBGUdN87vvqVrpd+vj8Dw5jQPQGvuCKREZ5vnpa7Q/ePRod4BwOZ/i3SGy7yJ93cMZfjqN",
+	"ja3p1KA98qkShCiwxLPF7IyIcKzh/j76WSvGB2qKzLuxwc3mWA9xywxudq4N6KDfHxwkMWNobcN8bwFP",
+	"zQaHU9U79qEaxXpPb9Lke3BoewZwz2SHi4LqR7h8453iBJeSNJHz5+mqqWgiUEOtu7yNCoJgey9uPxJh",
+	"i5letaWcpBifrcbG9Z0mxcJcPeK5gw15TBNQpfQ+BG609hjtze7YOBNu8KYKa2iuhTCE0RnnF1qzyTFD",
+	"Z6ReCkgvE0FICqgFjh1CvKCEHjpleC6nXClSaBmE4IagDy5DCnx5SsrINk8IGTvHdgs8rV9mLvAiQ9mE",
+	"XgHBdpBQhmaUcYEWjCrpXAXOzu6c1gG+Dg/7/TSZcDEDzy1l6tFB0na6pGEAyEbI7JsWNjnFgnREa1yQ",
+	"uUpR33MlVbAd9rsAUZaCh1BkjDOSoR1cLvFKwkk9TGtY4gCkiAuE3V7ahz7S6kH1MdVBLvrNECnrH1tU",
+	"pDMkpkVVDZppxKMGeBsVA/LyDLNVOzgG3DjheR7E9qwKvYnxXBPko5FnyUUhU30UcsqX+r96ErhkIZH7",
+	"QgE8m6ho1956SFKvPUpNjdBvVannIA7cjaCCMUzzFCd5G6VA76HVLMA81L7wDSXCd5Im89kYJPJLKnGS",
+	"trh3ZD4fcRtfuz/zqVZDf7BCvvdDKDJWemWI6OGY29BdCKC6B4aFld7MKTdU01MSvkgM1a0Dnm4d2bR9",
+	"0M5NE4eqHVgnqP4IL9VLaZICey7S6uiWb2hqWhJxTolMEc9zLClnD0NqsPWeeA5YYDttkau9aU0wf+EL",
+	"gfiSoeqdFCC24KAV/K43GoJ1JrRURGALQA1zeBTrPcPhUTUBegUSpiZlcAzyGC46NQYIfZQPJILvd8Fp",
+	"Cf61kGR70Q/DDcEPHprESDl4rewtQdgeAp+ES98cE9bYjk2RIj5Jrv1hgf/VYGiMBFf26g7tiU8QuSRi",
+	"hRhnu8OrqyCKJrwGlbVgo772A1GaVDSBNwN0Qmm/ioiNWHlm8B76TmCWT7UAmGmRPjs2/DSzJodMH9Gc",
+	"8HkZWUTo8owLWhE33WJu2LVmzPpniTS9dHFJcJVTxLTWLJVm9YrOSGoY8RRfkgpZKgMdHB8EZigyk5t2",
+	"9bTksE/O2iEEXhnlL6Y8nWjB5awkKZrhfEoZ2RUEFzC//gBNBDdWvRwrXPLzBYi2AFbB84Xmdw8kokwJ",
+	"XixyPWgEw0P3butKWytXh3pn9jk0hxlZlkq5IOKBREYhCic+J4wImrtvovM6k1V7U0rKLswpagWKF1po",
+	"J6APW2oC+FltAW4v/E6e7xaIlWWsDeJ0McOsPi1yNS8xM4Cg5wocgflUU7hjVHAwe8yxkMRGItWAbuVj",
+	"bwHm2WvjBxaxaS6t4KDBIVeBZN82+U4xK0oyhnlwbmOUBVFiNdZEfczIsm31XWKqxhMuxnPBc2IcPoHQ",
+	"1J4nxmDwrEM8dyEeWlEBkjihpCw8hKAS4TO+UCnCEmFUGPVzjtUU7WRGegfRKHuYGgVUa9UakxFnJHJz",
+	"gHyzRWkQxEZcRUCOmsc1BStfT5Kj9+spRiBzn5qPbz6k2x0r6N/R6xn6AR5IZOCCZADfcBvbaVo4hcS+",
+	"mSJcSu5uX1Zb4zJk7G7h5t02wtc9iPI+wXGB8hLLSo+Hw/bxN+7FS+O25rQdA5Amvk+6ei3wR6SJwIqY",
+	"gI56gjkdV7yyXn8XPOslBqumWduXoz01oQzOrcWb0+RqF+bZ1QNIQLs1cWgOSw/6/U3O0DQyUO3P/cSB",
+	"bLTWXQfyI7zuOkZHVNgnrC0WSXbX4Tr8F8Fwgw3elbTTb3T3MayX5JPGsI6VO44R8bXWwwy73Ir19wHV",
+	"vO3H0VimeoT9NQFH6broinqIg+1xpBFAcNdhDCOHcXBZ8mVjVw63HykiXNXjPL7lOH7I3V0H8sP0PnGM",
+	"ILTvrmN1hgPedcB4CGHXaC1u1ySpVZSGP8Jgf3t44m69YLTDu6/OhIz5ow2H262uZuKN7+vdafH54Nr7",
+	"MVzeAL4Zp5YKItQqjFkPRhiuHyESLRZ8vh/7/MNNmvx4RzPunAhp40esFUuCS8g4gHrodIqFi/ar7WSc",
+	"lauISWIWtRg80Y+d2zU0uD2QyE9QDSXMiGXTeW7MTI00n5gty7eFNuH6kV4ShvRvDQsfmEy9oV2WTrdd",
+	"KLCwNud5ime0XEUm8iyxt5zNGm5bflr92HqBtSD/pDd4dKB3fBZOHNh7tRCsNMYnR8n/H43+4/1g9/GH",
+	"9/3dxx8+PkoHBzd/3uyZqDfZ34i0OiYDbszU9IzgUi+yuZIX+myiXvpa9Wqo68YPlvGLzFcb+EUotvOL",
+	"jcuxM8TAfcFzXL6js6i5oNQ/oiUuy9285PmFNTs9e3b08iXaGR7sTvlCNKzJkHkaHsHO+/7A7P/18H1/",
+	"d//Dw6P3/d1D8+jPMcXqTZ0m3B0cxScIt5PhIya5Dn/siXVXBV7XYDE2NXkL92ore7ljMuO9KZDkaIJF",
+	"um7yW01cp0h3TOxeuL+ZG4nY7URDKREF282pEnROer9KtJNJ829LI7/HorBnnT1EnBnzvxlZf1kFvllz",
+	"ogidR8mcjvf/i/z3xfDFRfF8+WzxDb3q47P8hydPB5G073ZsS5UHHgtuORgOvqm87inSoqVAOZYNmmcy",
+	"yDfZV7qMFi2DBy2c6dfx3K2XHAWjylBfN/u5SZQ7RplNY8/QjF8SCWwRqangi3OXJwu/V17RHJelT538",
+	"NHh90iGtss8icNZE8NZWpwaxq1YcO4Mm2roL5BcFqIBpX+v2fYvR1ADKqPncbmJ4+CmSUzwnBSrpBbGX",
+	"5oH8feiZXXHg1o7xphlmC1xmxzbI0n6m8aaK1/Wxw7we4oR99oWv5y3uY+v+bSwL0ZrNlc/o2sYQUQN2",
+	"H/7UcOeHv33WawWXp7Larb01DeTZeEVOOwSgd90GYbCVmysCYqh0LgovVK07yBt+8cV0/3nlOPD8Af5n",
+	"ZnGJK05jFLKqHFIr2K3xUVvUETTvMCLP9U++mCNLrranBzByJKgsc2eWBZj9zbahZJ+Va8Y4VZbzSyIy",
+	"tDMnwnjpHyIuUGYD/TK0w1kOip8vCD4MfUWXwBHsJ00Hj/mxfXvWxl257YWwq2a46w/om8Nev48qkDcK",
+	"6bErNTfJ/WtCoN4SXFAWjQ+ufqrCHfMpyS8kOiNTygp7YxoRw/BGROPF+dR8/kAivlA5n0Wc3wVW+AzL",
+	"WGwfv8j0mS1tuKl7E+WYMQ5p4ILgfEoa1JZHY5Jn9NyUbJLdM035Ugu6RmgBOgeGAFj65jkaZ1MtLJg7",
+	"dh5dyhyABd47Ew4Be4nmWEoiG9pdmvi2kjvqeqk7yjjSBBXGWl5iUhbGWwlWE+XCbxqoEq80to7PRIJ4",
+	"W0W+okG9VEGaZh3Ky/VVLwmWBmEqqlVgRXaVqWm00QUaqSTWnP21JixVYTHjo4QYhyqy0tQTquI1wAgU",
+	"4ldQu3FboLbYDSdgNdC5o9bdHbfIq58WhUWvGcKVNEQz3Ayn7yglFQWmHWvRKszWBOEZX6KSs/PQ2uei",
+	"T2u5dxgNRfYrvLUXR0uCMn0VstrtbpZKWCGPkd47BBHuSyrXLnuwdtkbz6AKD9zOM28DBT/EbKM2Frir",
+	"qNz6TTClbCBqNau/zEwUEngYChd2D7R83Zbsf9qWxKT3n0wlKFqkaC4IRHlD4uo4a7r55S2l91tFXN4x",
+	"tnLjkjepEJ7kk4WScE3rG8KpX8nvfmI51wVpbhGRsn2UZjMCs325/UqDt4lo6bg5642OlhpMIBdBKswK",
+	"LAoXnhMuvFX8L0JWbei9I2jhroa1Atsy68YA0+WUSzc4xKo1Z9gcYRrTM10ZwnY2FxYqbfhbHkj007vv",
+	"EZ9MJFExQhGvYrgd39hO6fWEIKfy1hE9m4IlIQfxJqyb2Mkf/QwiqAVmYuw+gW+3llzVZlwHOJTzOrXK",
+	"xHr9vpIi64gyM4V/1BEO3UDu1IUHRaKJHV2NkZqAN8eZVUx8q299GhVPA3kmOLyG3NUQSjfI0C+ojJr5",
+	"oKIbnwTlYOJK08YieDaKjJqCcVvH9fqCfiS8d4rleBbNZvp5SqAMiiuHAkuZ8LLkS3kMaktd2Q5K3WGJ",
+	"srAqXch2rbvWQnDGeUkw24avlVSGBjH9IORk8GSTXlShNuy3t/YNh9tlnDJSEdrBodxpM6l8AelhirIK",
+	"u0yavsUt+IPrVSj9x4hljI/llC/1Dy6hG+1UgqfATCvfxvrh9B//hUBJetgbMW/fbOFXv2R29So8t3DA",
+	"xQQoqmto7GZmumhsLIkacyCqPHIvXFgMuBO14oSt6ISeNBMuFb4AazLcI6qk2Wz5GbXRz650sCLOJ5+w",
+	"4m5ccji4E5fcWoYGFpB9sogAzuRx0Vk7AFa8a1zO+q2u9TYX2D2Xsm7tdUhQ+7+3oEV61QEt0g8aHi79",
+	"ZK1wG1e1oNYN5AMKtTKUHoQ1zU5D8ewgLu3Ww9OIUed0hstyu/Hj0rSzUm8pS8PrHZJ0zKodF6CdvfsL",
+	"S9B/JFnW0LtxSSaxaAj4EfI0GjY7a7CgEmEml0TEzTP7saO+rQh836JnTM50RDOgIsE1j8qijVvRuoWd",
+	"0iqgb7j5cYkyJjzozdkkEkKO121kQZMUdichsCu56wtKf4HG/0cX/irkbst8jjJlLklPEJPqrzjcvGOU",
+	"AU3zf4fU+MqA6IpT0Kb91nEUO4PBwlnD/u/K9bfIxN/cJWwinCBS4YXATEGp+xleIUlMyEbDi1iXmVmH",
+	"TK4azU16jw6AaJkav8a0fgNcvlCo8cz4kDL9NLMpwvIWFW1cs4K1M5qXIpOaHzrmrdsffEo0g77nhjcC",
+	"JZK3dqMG40fiT6ZcKOQ9BcYbsawlzzArNNvQl15hcCRiI/wyrBYCl7tLygjSl9DlWUFpnr/RsrQ06u6C",
+	"5yVhTblzY5HwtvE2GsHqH3U7jLXZjeK2tlgYOaBbhql9aCxlETdfeTypIyrCvoLgFUtrbLkbGsYcv29I",
+	"O2cYsr4qxtGR01ZzCa8Vx7pNfH7y6sToc/rdYyNcajZtvc90Rgw5NAK+4q2c0lafj01EPRQbbICuD2Fa",
+	"EbWqUpO7+/66wiCWYPO3Z/pAgDdxfdisW7F988Xd+L7hCV/NPttz/kBK7T4PraJo9OZBvAk6I5owSqT4",
+	"tpXYmizu8/CwrTkU3arTwx+NGN+JQN0H6bEUZw1laeMYkPd8IahaneprarDDlE08WZi8AfPXU6ceQjGA",
+	"8Ryr8b/+8c9IGSFrPTcVJFMjgJr3M3t1jfRy0Ifoc5yD1IJMYR/4xcRu7pgvbQ1NYyjPHqZQ+4Ihbr17",
+	"QFzgLgOU9U5NlZqbOoqUTbirz4jzoLSPhVX+Z1DhoG4ZYiBxKyLsnDJCokJN8h3nF1BA0hdxjcJmClCs",
+	"nHcSAmH4AgSUCb0kELMseyM2YtdIKjJH12g55ejalHG/1gMuSoWuR+x6d3c3+J/+ZIBOCRb5FF2DSH2N",
+	"sh+fvEN7l4M9G7VDSxBMr2tDp+HQ8PUQPeNlUX/75vWp+di39uuPsXW8hwXoIKHeMy4fW5tJbUrRf4TV",
+	"dE1hc5QFoc+ZAWcfvcErA00VeH9dRXdHSvPCYF5Ev6uUY0Kaj7wF2Ud7YZSq3PtIi5s9O0P2ELZdFF6N",
+	"2xQMGitSZ0sApAfoqasAvH7zzAROu9JbGZjfq91ouo+y42qtLuDbzHyI3hK1EAxd26tybbtCWXBcSRtT",
+	"1sAhQwukzH5XN7p1yuC1xsU//QmdBLnD+uEpYYU5m+Cam0oRftHbI5Sd2Cq98PERsjVWA/KR9UbsnX5d",
+	"Wm6lBTHOiBs91WchVqZbgUQ7RpKVR4JgcFb4CG4fjlgWtDtwr7Z7IGhiooVUg72wWVZmtRnVxwi7f46Y",
+	"WadUfC7RkgvYJ5vWx8iVqgv0g89A81pzQ0w0sIn643No9AaNGUZswQoiUHa16yj5rm1pgH7hC5PpQC6J",
+	"QJKQmngEy3By0YjZ/XoQVsI2tjaJsoP+AYrUTCdXOFflSp8enWjICloAspMrKlXPYoHXoEA/eQLxgoDq",
+	"GcJ5TuZKy9QoazQycEUt0I5bX11KisG/HcI+7I3YW6LECur/RzugVQ+8Vmgy0gsttfHY+qMRg5dxSS9s",
+	"iU0G+6mxXGphyVxnidSS5qSH3vmT2ltZ0An4gBVMPGL1jg6HqKMFg0EbJVZoCfFKPpRVkx6paFkisWBa",
+	"GfLH7T9GXY1M0F/JyigtgCiwh8FdxDnUeoW1XpC5GjFNjF0VxR6qIoQgRGqCaWmqPRts0XQ7uPBm0zQ6",
+	"aeYHBX9GbCc7vLrSV0fDoXFFKi40kZRQ3nFV3yElqJ/X6rbWoZVmO1L/+8QgxQUhc+Naq0tHZUDfxs9e",
+	"v/hh/O7diwztDPrI2lO1pGBrGx7DHQl8nL0RewIhYBCdCFxqDXE20WJV3SstdChcGrhARsvxvIdO2IhZ",
+	"B6T5CQrPGzekq9ImSc5ZIX10K3l+ISsVRn947FAfLG+qcfxBMxy3W2/wOSDKCLz7el7gANnHkZXlRskR",
+	"GoEOMkpSNAL9Qj97/69//PODfuA0Df3wX//4503WQ2+cAuV1hxsx0Ka0RgdcTZCc0EtSxFQrvVfnRNVE",
+	"EPRBC/ETizCOYriCa9YBMMWyRgtINDrS72ZZ9qvUvObjyNRP0+B+HIFUZ5YYTXM3a9Zc07zULJ0wStIR",
+	"Q/X/jVxlGPP65vpRZgKouOLNQIv2wLbQjHnr9hW02gPW9WrMmOvrAo2SmxvYRthNUz+XVi7rLLp7wEoj",
+	"dUIyU+42qLwBHLZVHMA0//KqfADLbZQAsHWWqrz6zCttN2Kutl1d1o6aUEYoEmZuVF0QzJDrqqDbkZGe",
+	"IRT6GulVo2vHCq7RjGBm5ZqoBB3pkIauUXSr0DU66PfRNTrxKmk5XDZta/TsUERyhkEnh17Yx3aSrE4P",
+	"Qs25HWPeYu6KpdZAUInsANvM5fq7bZyrqpw4BRnPFQvTKFXJOAW3Xj8jDnTPH7SS235qW/LedCb4y+nr",
+	"V1Bl2fRU0H9W/WHMLF0N6raYMFiWaaC1RrTxtjXa9m6rFRoPOBTzpJDLIqmN5++q9mln7erJoHW1yGWG",
+	"SQfoGr3iYXuKJZZIElZtX9jQYdNoddsuKCtdarw3CREWxcJhqyiirYfVeGe/CodyDSW2H0qv1H5VH12z",
+	"Ftw1CggZDDO0w1Qn0tEORWuJx830SVvLzlK/quhghiReefUEHURhGbq14ICiqhflXkc7jXxom3nmLka7",
+	"f5oev0HhYYr9YONKrEWYWolRkYviJmnpGWtvwYFBSK/LE9xtqjzzpWf+BTm3mqnR8WmbiWqgIUEGbNhq",
+	"6kZs125aP+hhdYfV1ChNEp0tFGCFFXz1rTC1tO0crWqra2d47GFeh3BS11c9Rplf7zUDP5iEOq1nK+vj",
+	"96EI2jDeDgyQBM091wioF1sIXN/2QIjdamiTymLF66rgu21meGwVR2i1FE4RNoncfqo6089I/6RAk4XQ",
+	"eOZhcke3ya1mCXtGW2GkZpUav+oFdvEuq/vpCZsyVzXZSaVY1jinddhKzTwjWvqx+cOkOLbqKbhdy1XA",
+	"nOvGYuvWONhvsGf4BCrxMzRAL79zY3b0pVk79qE/tmvKmzVb6mRdO2a18K4dGw4do79oN1v09P3KnmNx",
+	"wat4pcduyrYwNJw856a7gh1AHqMlpgplYOHYPTGKk1UTa8IcNDXUHM0JyegaHYKssKlF4jGSeAKRH9b4",
+	"ECjeLRGmyQAbXaBbIAwrUhdtK60JgdaUCy3BWASDPE1HbyJNGltzOKyyLxsENhqnHl9OFwr+XfAliyEx",
+	"6J2nhgPqv36u7C/WiCEWTAZlQxoFR9KGdRkSdPElCUtgjJim8TN+acp0mWAarSuDvf6WBmeHeYpINWJh",
+	"+4UjlPkdErJa0pBoJ2tm82cPtWoW78uQORFBf6gFiFDKeJgag1m2vnlDhkqCL0Gi1+wza9QoyEyAd0lz",
+	"wkzStXOjCD4XlCgMPePXdVgryTku9yyf31VEzEwaDFVl7Y95Y81dJ2+eQ3yekMYFM+j1e31w5s4Jw3Oa",
+	"HCX7vX7PFuCagmtrbwr1sP4OfQ5idYJOrClm2O979jtLOwEjNXKy8x56szgrad5LYD4jVDwvkqPkR6Js",
+	"0a1GB/hhv39vfcLsDF39+mpwcUkvSS/w9JnW11UxgaoUGEQYnsvk6H3ykiicfNAf7QmCi9W2+2Wjyqp0",
+	"erCQ4XwKEgsGa5xWU13KOhgRbfPoFAhAncC6bn/rKgOfcYvrSSK7rH9cQWsbTVmQElgL1pDKetjf/zIw",
+	"vOKaTeFidWxszJhCux+Tyi/xSqLldLX+6P2NjJx9w4fYiQSniszRoIeMbdJ4F9vNACqJ1VOYM2hrUGBF",
+	"MrQD/a2sg3zE6tD7h6lpwWHcw8ASqo4DhLlkjdPGtE5EtYbqEdPSsNb8Mi+OFqxMGEnbaOsI4Uo6tMKT",
+	"tVeCabYluxuKF+Kn8cae+PuW1rWaTU3p7riAetVo55dffvll9+XL3R9+gOIhVL/724IAFbWk1UYe18EA",
+	"JrQ11uTwNikLN+k2Ga8xgILMui3Auk27kjZUrzX/DWORq6znGHTwo8kfjG3RxgiS9Z1dOuCzQVOu50RO",
+	"1Qrt5FiSXcqk1l60ttZ5wjaeIwauF5HTLG95K8jc1tmYkdsAV0WZxOCrY3tuDd4TLEqqVRpzH/w7T1le",
+	"LiS9JGgHKj+myK/8GIMSImAmAgIOt6O7XhpOG7YXpujAvUGm+P3A5V0Gh2t+YCba8RsbZV4cZpai7AyD",
+	"zV4RIXBOsk6IGxkKsWMPIzyDLk3bImaVcrMDbfe09G8iSnbmmBYP63yF6KbaGslb7WidOqJBib1Zk+69",
+	"F1CteosXT63aAuoeJB59NjGlSu+ISAiRBI/76MB8YMCPfVEtc+87XLjebPDJYPMnQWdn+Gh/80dPuTij",
+	"RUGYkb22gOy51baf1F2TK4HIhlKFkVKecBSw9Q9p0ozeSI6SVlBK4mQpq5f03AFHZSktDLyeE3by5jna",
+	"7/Wr/jwVlT5589z0KDv94a8IWgRhxYVxkOmPFOelXCs+2+H/cvr61acK0PFi2IbbNxUFf1m9/WphXlB+",
+	"FZYY1Wrc5/WH60Tbd35/J8ibsOuNy7nubFZ4Vn7i2WCJloIqRdg2p/DLycsXtzsFB2J9ClvutGYLerpY",
+	"K8zPsuN2bfEd98MwOnfcaBQQ5eK/nyJGlpoJQ2BNe3v1Z2/98TdI4MB0gvoGFQe1DX86uGFVl2JLda5V",
+	"46ODAQawOFfFH0+0DUtCmBgi25PVwdtIoe5SYtryWURzGdxFc+kC1Pcx3ArShrzWhnP/nuCszflZqyZJ",
+	"tk4Ba1YviQF7m5aV/6aiUbMmyloJqVkV5augtFZQ0hsa7JlH5wPKGxeSWjG6rkV+h3Fp2DMBg16AoO1j",
+	"Bi7JllXJGCki1U96I/a0GaHeLIqUYyEokQhX7pGsI2j9aMRcbDpVLh7Yhq3vVFHp4NLuqlb+0FqxqvrU",
+	"I/Yq8PEGwYFt7zEA5vfrDH3AI9bq3BkzWrX6Krc55oZ77TmY/kpWVb9nc8EBvb/jxere7nZnI+ibMDnG",
+	"Vmho0JjBFnBYUglfTElZjE22cwdc7u29Z6Qs3ug3g2JHN3cQEbqksqrGi+v5/7+bVB30DzZ/8Yqrp9C1",
+	"Cz54vPmD7zmblNTk2R0MtoDpDV6VHBfvOIfaKOa7w202oHKBvyQFxa5OxcFwuAUFblwqaNh0R/Ktvxpu",
+	"dcY/Gm9og+I/87pAfwKxh9yLJKYE7H30Iy5ocbPe33DYs3kwVXRrS00wxJGqKmSrw5t0d6rnffu8+GLS",
+	"TBdlaPSd+UoXArrwyTLPW8hpAI9Wo1rpJwk+21yFPZP4reGPS0lvTSKCdA6sHRtwVNdlO/Yvgkufo36B",
+	"NkiKgb8kwpVk4yWGVYPWJeMemkhsw5POSM5nRNbmMwjY0vor5GvG5A4Y6B5vYHpLQeXzCSjNlXkCys3v",
+	"TSZs0kp13iUpvhKPr0LFlxcqzC25N4J6C+HCJn11U9SX0HEqKC0OVeKgtFlQFNLkrALZnRNBeWEyvhlf",
+	"pjYJbI6lGjEoAdfOLEM7WaSirKasJ8o2GptDyJVRBEfMTxMLw19jJNbkwf3+JPb3o3d6q9JaFmRkGZoE",
+	"vlK7T6d2X5rwBFTEpnoa0ecLkQ9nr+kmIKClHPTQ90aOkhHa0UMtY5TtXGZa43gFD0bMr3igYqG4O4bY",
+	"KLGQ4PWvjVGQ6m57oVHlUqpZJePJY69MA4RQtXNbPDvUELXzZhxYDs465t0lcEOKqFRkbhKLbSxpVSwY",
+	"S9tJpIdsSrAGpE65XZMk60oxQKiDV9AgSIYHUVRDaQhxPCw6kltu5o1RVlcA4nekrQ07261prG/kqkuO",
+	"b2fp+t69/3nNXf4hUlmf7r8f2R5uJRDqe1Uf61dyfy9yZlWr5Z55RGeMf6vXZxXyv4Fh7KNmCRsIhgKP",
+	"NLg5ulvWNjrW9ryA/lb+gJ7BtHiLpxKgrkyCoFpBM5HA+2xDCoGe3zI0TeTbuQTolIhLraOaFIsqkyOe",
+	"uQFhvLmil3Erg9krmxoS9kPdIjbXeYF6rUP1VYJo62fw0M4xJANUDtp2F9ht4nf9Tp93d+L/QYwj5kCC",
+	"k/hC9pHw9LsSKEIrmYlpaDbS/8p8vlpWvpCCY+8Lwh29mj1+Zonc7VmZCQbfEIml6iKg0dJDrqBzkLEB",
+	"RRTRUyhQrP825ZNdtDkoQBNByK7SCgKEs8Qjuv5mINwmlmurmHtTAAvNsMqnf+j4++0A/Vyx+E+horg+",
+	"GwCA2DxsqYKeAxqKFDUh7wL2tw4wS1NVcwsY/w3jkeqivGsjkeqyvF9jkDbHIF06ouAIoKUScfrnFRBs",
+	"EL69jy6Cstvv7Pub4W3PqhjWwLbVBKtazcjUao76n/9mK2/fznAAX31un7Ot2RwXkqpw1K/G08/mZ66q",
+	"st8eucNI7bCq7/sPGm1MVnxc67GZzlBS12Rs7wGqWUA6+sPZwrey1dzBkn0LfpvHmAzSVN+idv6FN0CQ",
+	"fxEfRqJhig7gBh6m1vZf1UbVT/X+OJe2P3ZgCYiNjVmheVvVYNWo2btQsKkuQSs1DKnZPae+1rUYotqr",
+	"B4QT39rzvzO1WpXQogBVkpSTujamqZjwQCKT3+4NCEH3Nx9u/icAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

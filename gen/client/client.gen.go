@@ -505,12 +505,12 @@ type CreateReservationRequest struct {
 	// Guest The person the table is booked for. Shared with the venue only.
 	Guest Guest `json:"guest"`
 
-	// Notes Requests for the venue (allergies
+	// Notes Requests for the venue (allergies, occasion).
 	//
-	// Example: Anniversary
+	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes,omitempty"`
 
-	// PartnerReference Your own reference
+	// PartnerReference Your own reference, for example your order id; filterable.
 	//
 	// Example: order-88412
 	PartnerReference *string `json:"partner_reference,omitempty"`
@@ -639,12 +639,12 @@ type Payment struct {
 	// Example: 15000
 	Amount int64 `json:"amount"`
 
-	// AmountCaptured Amount charged so far
+	// AmountCaptured Amount charged so far, in minor units.
 	//
 	// Example: 0
 	AmountCaptured int64 `json:"amount_captured"`
 
-	// AmountRefunded Amount refunded so far
+	// AmountRefunded Amount refunded so far, in minor units.
 	//
 	// Example: 0
 	AmountRefunded int64 `json:"amount_refunded"`
@@ -654,7 +654,7 @@ type Payment struct {
 	// Example: pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
 	ClientSecret string `json:"client_secret"`
 
-	// Currency ISO 4217 currency
+	// Currency ISO 4217 currency, lower case.
 	//
 	// Example: usd
 	Currency string `json:"currency"`
@@ -692,7 +692,7 @@ type PaymentIntent struct {
 	// Example: manual
 	CaptureMethod PaymentIntentCaptureMethod `json:"capture_method"`
 
-	// Currency ISO 4217 currency
+	// Currency ISO 4217 currency, lower case.
 	//
 	// Example: usd
 	Currency string `json:"currency"`
@@ -735,7 +735,7 @@ type Price struct {
 	// Example: 7500
 	Amount int64 `json:"amount"`
 
-	// Currency ISO 4217 currency
+	// Currency ISO 4217 currency, lower case.
 	//
 	// Example: usd
 	Currency string `json:"currency"`
@@ -790,7 +790,7 @@ type Reservation struct {
 	// CancelledAt When it was cancelled or released.
 	CancelledAt *time.Time `json:"cancelled_at"`
 
-	// ConfirmationCode Once confirmed
+	// ConfirmationCode Once confirmed, the code the guest quotes at the venue.
 	//
 	// Example: PRM-7K4QX9
 	ConfirmationCode *string `json:"confirmation_code"`
@@ -810,7 +810,7 @@ type Reservation struct {
 	// Example: 120
 	DurationMinutes int `json:"duration_minutes"`
 
-	// ExpiresAt While `held`
+	// ExpiresAt While `held`, when the hold ends; null otherwise.
 	//
 	// Example: 2026-11-22T10:10:00Z
 	ExpiresAt *time.Time `json:"expires_at"`
@@ -818,19 +818,19 @@ type Reservation struct {
 	// Guest The guest.
 	Guest Guest `json:"guest"`
 
-	// HoldExpiresAtMax While `held`
+	// HoldExpiresAtMax While `held`, the latest `expires_at` that extending can reach.
 	//
 	// Example: 2026-11-22T10:30:00Z
 	HoldExpiresAtMax *time.Time `json:"hold_expires_at_max"`
 
-	// Id Unique id
+	// Id Unique id, prefixed `res_`.
 	//
 	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
 	Id string `json:"id"`
 
 	// Notes Requests for the venue.
 	//
-	// Example: Anniversary
+	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes"`
 
 	// Object Always `reservation`.
@@ -861,7 +861,7 @@ type Reservation struct {
 	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
 	SlotId string `json:"slot_id"`
 
-	// StartsAt Start
+	// StartsAt Start, with the venue's UTC offset.
 	//
 	// Example: 2026-12-04T19:30:00-05:00
 	StartsAt time.Time `json:"starts_at"`
@@ -929,12 +929,12 @@ type Slot struct {
 	// Example: 120
 	DurationMinutes int `json:"duration_minutes"`
 
-	// EndsAt End
+	// EndsAt End, with the venue's UTC offset.
 	//
 	// Example: 2026-12-04T21:30:00-05:00
 	EndsAt time.Time `json:"ends_at"`
 
-	// Id Unique id
+	// Id Unique id, prefixed `slot_`.
 	//
 	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
 	Id string `json:"id"`
@@ -972,7 +972,7 @@ type Slot struct {
 	// Example: dining_room
 	SeatingArea string `json:"seating_area"`
 
-	// StartsAt Start
+	// StartsAt Start, with the venue's UTC offset.
 	//
 	// Example: 2026-12-04T19:30:00-05:00
 	StartsAt time.Time `json:"starts_at"`
@@ -1030,17 +1030,17 @@ type Venue struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
 
-	// City The venue's city
+	// City The venue's city, as used by the `city` filters.
 	//
 	// Example: New York
 	City string `json:"city"`
 
-	// Cuisine The venue's cuisine
+	// Cuisine The venue's cuisine, as used by the `cuisine` filters.
 	//
 	// Example: italian
 	Cuisine string `json:"cuisine"`
 
-	// Currency ISO 4217 currency of prime prices
+	// Currency ISO 4217 currency of prime prices, lower case.
 	//
 	// Example: usd
 	Currency string `json:"currency"`
@@ -1050,7 +1050,7 @@ type Venue struct {
 	// Example: Handmade pasta and a long natural-wine list in the West Village.
 	Description string `json:"description"`
 
-	// Id Unique id
+	// Id Unique id, prefixed `ven_`.
 	//
 	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 	Id string `json:"id"`

@@ -1,0 +1,208 @@
+// Package booking is the reservation lifecycle: search, hold, extend, finalize, cancel and
+// expiry. It holds the state machine and its compensations, and knows nothing of HTTP,
+// SQL text or a payment provider's types.
+package booking
+
+import (
+	"time"
+
+	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/store"
+)
+
+// Partner is the caller of a booking operation: a partner account, as authenticated by
+// one of its tokens.
+type Partner struct {
+	ID      string
+	TokenID string
+	// AllVenues is true when the partner may sell every venue; otherwise only the venues
+	// granted to it (partner_venues).
+	AllVenues bool
+}
+
+// SlotType tells free slots from paid ones.
+type SlotType string
+
+// Slot types.
+const (
+	SlotStandard SlotType = "standard"
+	SlotPrime    SlotType = "prime"
+)
+
+// PricePer says what a prime price is multiplied by.
+type PricePer string
+
+// Price units.
+const (
+	PerCover   PricePer = "cover"
+	PerBooking PricePer = "booking"
+)
+
+// FeeType is the kind of late-cancellation fee.
+type FeeType string
+
+// Fee types.
+const (
+	FeeNone    FeeType = "none"
+	FeePercent FeeType = "percent"
+	FeeFixed   FeeType = "fixed"
+)
+
+// Status is a reservation's place in its lifecycle.
+type Status string
+
+// Reservation statuses: held → confirmed → cancelled | completed | no_show, and
+// held → expired | released.
+const (
+	StatusHeld      Status = "held"
+	StatusConfirmed Status = "confirmed"
+	StatusCancelled Status = "cancelled"
+	StatusCompleted Status = "completed"
+	StatusNoShow    Status = "no_show"
+	StatusExpired   Status = "expired"
+	StatusReleased  Status = "released"
+)
+
+// Address is a venue's postal address.
+type Address struct {
+	Line1      string
+	City       string
+	PostalCode string
+	Country    string
+}
+
+// CancellationPolicy says until when cancelling is free and what it costs after that.
+type CancellationPolicy struct {
+	FreeUntilHoursBefore int
+	FeeType              FeeType
+	FeePercent           int   // with FeePercent: 0..100 of the prepaid amount
+	FeeAmount            int64 // with FeeFixed: minor units of the venue's currency
+}
+
+// Venue is a restaurant.
+type Venue struct {
+	ID           string
+	Name         string
+	Description  string
+	Address      Address
+	City         string
+	Cuisine      string
+	TimeZone     string
+	Currency     string
+	SeatingAreas []string
+	Policy       CancellationPolicy
+	CreatedAt    time.Time
+}
+
+// VenueSummary is the part of a venue shown on slots and reservations.
+type VenueSummary struct {
+	ID       string
+	Name     string
+	City     string
+	Cuisine  string
+	TimeZone string
+	Currency string
+}
+
+// Price is what a prime slot costs.
+type Price struct {
+	Amount   int64
+	Currency string
+	Per      PricePer
+}
+
+// Total is the amount charged for a party of partySize.
+func (p Price) Total(partySize int) int64 {
+	if p.Per == PerCover {
+		return p.Amount * int64(partySize)
+	}
+	return p.Amount
+}
+
+// Slot is a bookable time at a venue with a number of tables.
+type Slot struct {
+	ID              string
+	Venue           VenueSummary
+	StartsAt        time.Time // UTC
+	LocalDate       string    // YYYY-MM-DD in the venue's time zone
+	LocalTime       string    // HH:MM in the venue's time zone
+	DurationMinutes int
+	PartySizeMin    int
+	PartySizeMax    int
+	SeatingArea     string
+	Type            SlotType
+	Price           *Price // nil for standard slots
+	Tables          int
+	TablesTaken     int // held (unexpired or not yet swept) plus confirmed
+	Policy          CancellationPolicy
+}
+
+// TablesLeft is how many tables can still be held.
+func (s Slot) TablesLeft() int {
+	if s.TablesTaken >= s.Tables {
+		return 0
+	}
+	return s.Tables - s.TablesTaken
+}
+
+// Guest is the person a table is booked for.
+type Guest struct {
+	FirstName string
+	LastName  string
+	Email     string
+	Phone     string
+}
+
+// Payment is the payment of a prime reservation, as last seen at the gateway.
+type Payment struct {
+	Provider       string
+	IntentID       string
+	ClientSecret   string
+	Amount         int64
+	Currency       string
+	Status         payments.IntentStatus
+	AmountCaptured int64
+	AmountRefunded int64
+}
+
+// Reservation is a held or booked table. Slot details are copied onto it when it is
+// held, so that it reads the same whatever later happens to the slot.
+type Reservation struct {
+	ID               string
+	PartnerID        string
+	TokenID          string
+	SlotID           string
+	Venue            VenueSummary
+	StartsAt         time.Time
+	LocalDate        string
+	DurationMinutes  int
+	SeatingArea      string
+	Type             SlotType
+	PartySize        int
+	Guest            Guest
+	Notes            string
+	PartnerReference string
+	Status           Status
+	ExpiresAt        time.Time // while held
+	HoldMaxAt        time.Time // while held: the latest ExpiresAt extending can reach
+	ConfirmationCode string
+	Payment          *Payment // nil for standard reservations
+	Policy           CancellationPolicy
+	CancelReason     string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	ConfirmedAt      *time.Time
+	CancelledAt      *time.Time
+}
+
+// Query shapes shared with the store, so that callers above booking never import it.
+type (
+	// Page is a keyset page request: Limit items after the one whose id is StartingAfter.
+	Page = store.Page
+	// VenueFilter narrows ListVenues.
+	VenueFilter = store.VenueFilter
+	// SlotQuery narrows Search.
+	SlotQuery = store.SlotQuery
+	// ReservationFilter narrows List.
+	ReservationFilter = store.ReservationFilter
+)

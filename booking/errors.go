@@ -1,0 +1,126 @@
+package booking
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prima-dining/partner-api/payments"
+)
+
+// Sentinel errors of the reservation lifecycle. The server maps each to one error code.
+var (
+	ErrNotFound          = errors.New("booking: not found")
+	ErrInvalidParameter  = errors.New("booking: invalid parameter")
+	ErrSlotUnavailable   = errors.New("booking: slot unavailable")
+	ErrSlotNotBookable   = errors.New("booking: slot not bookable")
+	ErrPartySize         = errors.New("booking: party size out of range")
+	ErrHoldExpired       = errors.New("booking: hold expired")
+	ErrExtensionLimit    = errors.New("booking: hold extension limit reached")
+	ErrInvalidState      = errors.New("booking: reservation state does not allow this")
+	ErrPaymentRequired   = errors.New("booking: payment not authorised")
+	ErrCardDeclined      = errors.New("booking: card declined")
+	ErrPaymentProvider   = errors.New("booking: payment provider failed")
+	ErrSandboxNotEnabled = errors.New("booking: sandbox gateway not active")
+)
+
+// NotFoundError names what was not found; it matches ErrNotFound.
+type NotFoundError struct {
+	Kind  string // "venue", "slot", "reservation", "payment intent"
+	ID    string
+	Param string // the parameter that carried the id
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("booking: no such %s %s", e.Kind, e.ID) }
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// ParamError is a request that is well-formed but whose value the domain refuses; it
+// matches ErrInvalidParameter.
+type ParamError struct {
+	Param   string
+	Message string
+}
+
+func (e *ParamError) Error() string { return "booking: " + e.Param + ": " + e.Message }
+
+// Is makes errors.Is(err, ErrInvalidParameter) true.
+func (e *ParamError) Is(target error) bool { return target == ErrInvalidParameter }
+
+// PartySizeError says which party sizes the slot seats; it matches ErrPartySize.
+type PartySizeError struct {
+	PartySize, Min, Max int
+}
+
+func (e *PartySizeError) Error() string {
+	return fmt.Sprintf("booking: party of %d outside %d–%d", e.PartySize, e.Min, e.Max)
+}
+
+// Is makes errors.Is(err, ErrPartySize) true.
+func (e *PartySizeError) Is(target error) bool { return target == ErrPartySize }
+
+// SlotUnavailableError carries nearby slots that do have a table; it matches
+// ErrSlotUnavailable.
+type SlotUnavailableError struct {
+	SlotID       string
+	PartySize    int
+	Alternatives []Slot
+}
+
+func (e *SlotUnavailableError) Error() string {
+	return fmt.Sprintf("booking: slot %s has no table left for %d", e.SlotID, e.PartySize)
+}
+
+// Is makes errors.Is(err, ErrSlotUnavailable) true.
+func (e *SlotUnavailableError) Is(target error) bool { return target == ErrSlotUnavailable }
+
+// StateError says which status refused the call; it matches ErrInvalidState.
+type StateError struct {
+	Status Status
+	Action string
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("booking: cannot %s a reservation that is %s", e.Action, e.Status)
+}
+
+// Is makes errors.Is(err, ErrInvalidState) true.
+func (e *StateError) Is(target error) bool { return target == ErrInvalidState }
+
+// PaymentError carries the payment intent's status when a payment blocks the call; it
+// matches ErrPaymentRequired or ErrCardDeclined.
+type PaymentError struct {
+	Declined    bool
+	Status      payments.IntentStatus
+	DeclineCode string
+}
+
+func (e *PaymentError) Error() string {
+	if e.Declined {
+		return "booking: card declined (" + e.DeclineCode + ")"
+	}
+	return "booking: payment not authorised, intent is " + string(e.Status)
+}
+
+// Is makes errors.Is match ErrCardDeclined or ErrPaymentRequired.
+func (e *PaymentError) Is(target error) bool {
+	if e.Declined {
+		return target == ErrCardDeclined
+	}
+	return target == ErrPaymentRequired
+}
+
+// NextStep tells the partner what unblocks the payment.
+func (e *PaymentError) NextStep() string {
+	switch e.Status {
+	case payments.StatusRequiresAction:
+		return "handle_next_action"
+	case payments.StatusProcessing:
+		return "wait_for_processing"
+	case payments.StatusRequiresPaymentMethod:
+		if e.Declined || e.DeclineCode != "" {
+			return "retry_with_new_payment_method"
+		}
+	}
+	return "confirm_payment"
+}

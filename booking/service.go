@@ -1,0 +1,641 @@
+package booking
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/store"
+)
+
+// Config tunes the lifecycle.
+type Config struct {
+	// HoldTTL is how long a hold keeps its table (PRIMA_HOLD_TTL, default 10 min).
+	HoldTTL time.Duration
+	// HoldMax caps a hold's total life, extensions included (PRIMA_HOLD_MAX, default 30 min).
+	HoldMax time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives what the caller cannot be told (a compensation that failed).
+	Logger *slog.Logger
+}
+
+// Service runs the reservation lifecycle on a store and a payment gateway.
+type Service struct {
+	db      *store.DB
+	gateway payments.Gateway
+	cfg     Config
+	log     *slog.Logger
+}
+
+// New returns a Service. Zero Config fields take their defaults.
+func New(db *store.DB, gateway payments.Gateway, cfg Config) *Service {
+	if cfg.HoldTTL <= 0 {
+		cfg.HoldTTL = 10 * time.Minute
+	}
+	if cfg.HoldMax < cfg.HoldTTL {
+		cfg.HoldMax = max(30*time.Minute, cfg.HoldTTL)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger}
+}
+
+// Gateway is the payment gateway in use.
+func (s *Service) Gateway() payments.Gateway { return s.gateway }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+func scope(p Partner) store.Scope { return store.Scope{PartnerID: p.ID, AllVenues: p.AllVenues} }
+
+// pageError turns the store's unknown-cursor error into a parameter error.
+func pageError(err error, page store.Page) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &ParamError{Param: "starting_after", Message: fmt.Sprintf("No object %s in this list.", page.StartingAfter)}
+	}
+	return err
+}
+
+// ListVenues lists the venues p may sell.
+func (s *Service) ListVenues(ctx context.Context, p Partner, f store.VenueFilter, page store.Page) ([]Venue, bool, error) {
+	rows, more, err := s.db.ListVenues(ctx, scope(p), f, page)
+	if err != nil {
+		return nil, false, pageError(err, page)
+	}
+	out := make([]Venue, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, venueFromRow(r))
+	}
+	return out, more, nil
+}
+
+// GetVenue returns one venue p may sell.
+func (s *Service) GetVenue(ctx context.Context, p Partner, id string) (Venue, error) {
+	row, err := s.db.GetVenue(ctx, scope(p), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Venue{}, &NotFoundError{Kind: "venue", ID: id, Param: "venue_id"}
+	} else if err != nil {
+		return Venue{}, err
+	}
+	return venueFromRow(row), nil
+}
+
+// Search lists bookable slots. q.Now is set here.
+func (s *Service) Search(ctx context.Context, p Partner, q store.SlotQuery, page store.Page) ([]Slot, bool, error) {
+	if q.TimeFrom != "" && q.TimeTo != "" && q.TimeTo < q.TimeFrom {
+		return nil, false, &ParamError{Param: "time_to", Message: "time_to must not be before time_from."}
+	}
+	q.Now = s.now()
+	rows, more, err := s.db.SearchSlots(ctx, scope(p), q, page)
+	if err != nil {
+		return nil, false, pageError(err, page)
+	}
+	return slotsFromRows(rows), more, nil
+}
+
+// HoldRequest is what a partner asks to hold.
+type HoldRequest struct {
+	SlotID           string
+	PartySize        int
+	Guest            Guest
+	Notes            string
+	PartnerReference string
+}
+
+// Hold takes one table of the slot for the party and, for a prime slot, creates a
+// manual-capture payment intent. The table is taken by a conditional update inside the
+// transaction, so concurrent holds can never exceed the slot's tables.
+func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reservation, error) {
+	now := s.now()
+	var (
+		row       store.Reservation
+		slot      store.Slot
+		noTable   bool
+		holdError error
+	)
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		slot, err = tx.GetSlot(scope(p), req.SlotID)
+		if errors.Is(err, store.ErrNotFound) {
+			holdError = &NotFoundError{Kind: "slot", ID: req.SlotID, Param: "slot_id"}
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if slot.Status != "open" || !slot.StartsAt.After(now) {
+			holdError = ErrSlotNotBookable
+			return nil
+		}
+		if req.PartySize < slot.PartySizeMin || req.PartySize > slot.PartySizeMax {
+			holdError = &PartySizeError{PartySize: req.PartySize, Min: slot.PartySizeMin, Max: slot.PartySizeMax}
+			return nil
+		}
+		// Holds that ran out release their tables first: an expired hold never blocks
+		// a new one, whether or not the sweeper has passed.
+		if _, err := tx.ExpireDueHolds(slot.ID, now, 100); err != nil {
+			return err
+		}
+		took, err := tx.TakeTable(slot.ID, now)
+		if err != nil {
+			return err
+		}
+		if !took {
+			noTable = true
+			return nil
+		}
+		row = s.newReservation(p, req, slot, now)
+		return tx.InsertReservation(&row)
+	})
+	if err != nil {
+		return Reservation{}, fmt.Errorf("booking: hold %s: %w", req.SlotID, err)
+	}
+	if holdError != nil {
+		return Reservation{}, holdError
+	}
+	if noTable {
+		return Reservation{}, s.unavailable(ctx, p, slot, req.PartySize, now)
+	}
+	if slot.Type == string(SlotPrime) {
+		if err := s.attachPayment(ctx, &row, slot); err != nil {
+			return Reservation{}, err
+		}
+	}
+	row.Venue = slot.Venue
+	return reservationFromRow(row), nil
+}
+
+func (s *Service) newReservation(p Partner, req HoldRequest, slot store.Slot, now time.Time) store.Reservation {
+	expires := now.Add(s.cfg.HoldTTL)
+	holdMax := now.Add(s.cfg.HoldMax)
+	return store.Reservation{
+		ID:               ids.New("res"),
+		PartnerID:        p.ID,
+		TokenID:          p.TokenID,
+		SlotID:           slot.ID,
+		VenueID:          slot.VenueID,
+		Status:           string(StatusHeld),
+		PartySize:        req.PartySize,
+		GuestFirstName:   req.Guest.FirstName,
+		GuestLastName:    req.Guest.LastName,
+		GuestEmail:       req.Guest.Email,
+		GuestPhone:       req.Guest.Phone,
+		Notes:            req.Notes,
+		PartnerReference: req.PartnerReference,
+		ExpiresAt:        &expires,
+		HoldMaxAt:        &holdMax,
+		StartsAt:         slot.StartsAt,
+		LocalDate:        slot.LocalDate,
+		DurationMinutes:  slot.DurationMinutes,
+		SeatingArea:      slot.SeatingArea,
+		SlotType:         slot.Type,
+		PolicyFreeHours:  slot.Venue.PolicyFreeHours,
+		PolicyFeeType:    slot.Venue.PolicyFeeType,
+		PolicyFeePercent: slot.Venue.PolicyFeePercent,
+		PolicyFeeAmount:  slot.Venue.PolicyFeeAmount,
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+}
+
+// unavailable builds the slot_unavailable error with up to three nearby alternatives.
+func (s *Service) unavailable(ctx context.Context, p Partner, slot store.Slot, partySize int, now time.Time) error {
+	e := &SlotUnavailableError{SlotID: slot.ID, PartySize: partySize}
+	alts, err := s.db.NearbySlots(ctx, scope(p), slot.VenueID, slot.StartsAt, partySize, 3, slot.ID, now)
+	if err != nil {
+		// The refusal stands without alternatives; they are a courtesy.
+		s.log.WarnContext(ctx, "alternatives for unavailable slot", "slot_id", slot.ID, "error", err)
+		return e
+	}
+	e.Alternatives = slotsFromRows(alts)
+	return e
+}
+
+// attachPayment creates the hold's payment intent. When the provider fails, the hold is
+// released so that no table stays taken for a payment that cannot happen.
+func (s *Service) attachPayment(ctx context.Context, row *store.Reservation, slot store.Slot) error {
+	price := Price{Amount: slot.PriceAmount, Currency: slot.PriceCurrency, Per: PricePer(slot.PricePer)}
+	intent, err := s.gateway.Create(ctx, payments.CreateIntent{
+		Amount:      price.Total(row.PartySize),
+		Currency:    price.Currency,
+		Description: fmt.Sprintf("PRIMA reservation %s at %s", row.ID, slot.Venue.Name),
+		Metadata: map[string]string{
+			"reservation_id": row.ID,
+			"partner_id":     row.PartnerID,
+			"venue_id":       row.VenueID,
+			"slot_id":        row.SlotID,
+		},
+		IdempotencyKey: "prima-hold-" + row.ID,
+	})
+	if err != nil {
+		if rerr := s.releaseHold(ctx, row.ID, "payment_provider_error"); rerr != nil {
+			s.log.ErrorContext(ctx, "release hold after payment failure", "reservation_id", row.ID, "error", rerr)
+		}
+		return fmt.Errorf("%w: create payment intent: %w", ErrPaymentProvider, err)
+	}
+	applyIntent(row, s.gateway.Name(), intent)
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		ok, err := tx.UpdateReservation(row, string(StatusHeld))
+		if err == nil && !ok {
+			err = errors.New("hold changed while its payment was created")
+		}
+		return err
+	})
+	if err != nil {
+		s.cancelIntent(ctx, row.ID, intent.ID)
+		return fmt.Errorf("booking: record payment of %s: %w", row.ID, err)
+	}
+	return nil
+}
+
+// releaseHold moves a held reservation to released and gives its table back.
+func (s *Service) releaseHold(ctx context.Context, id, reason string) error {
+	now := s.now()
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
+		r, err := tx.GetReservation("", id)
+		if err != nil {
+			return err
+		}
+		if r.Status != string(StatusHeld) {
+			return nil
+		}
+		r.Status = string(StatusReleased)
+		r.CancelReason = reason
+		r.CancelledAt = &now
+		r.UpdatedAt = now
+		r.ExpiresAt, r.HoldMaxAt = nil, nil
+		if ok, err := tx.UpdateReservation(&r, string(StatusHeld)); err != nil || !ok {
+			return err
+		}
+		return tx.ReleaseTable(r.SlotID, now)
+	})
+}
+
+func (s *Service) cancelIntent(ctx context.Context, reservationID, intentID string) {
+	if _, err := s.gateway.Cancel(ctx, intentID, "prima-cancel-"+reservationID); err != nil {
+		// The sweeper retries every ended hold whose intent is still open.
+		s.log.WarnContext(ctx, "cancel payment intent", "reservation_id", reservationID, "payment_intent_id", intentID, "error", err)
+	}
+}
+
+// Get returns one of p's reservations.
+func (s *Service) Get(ctx context.Context, p Partner, id string) (Reservation, error) {
+	row, err := s.db.GetReservation(ctx, p.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Reservation{}, &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
+	} else if err != nil {
+		return Reservation{}, err
+	}
+	return reservationFromRow(row), nil
+}
+
+// List lists p's reservations, newest first.
+func (s *Service) List(ctx context.Context, p Partner, f store.ReservationFilter, page store.Page) ([]Reservation, bool, error) {
+	if f.DateFrom != "" && f.DateTo != "" && f.DateTo < f.DateFrom {
+		return nil, false, &ParamError{Param: "date_to", Message: "date_to must not be before date_from."}
+	}
+	rows, more, err := s.db.ListReservations(ctx, p.ID, f, page)
+	if err != nil {
+		return nil, false, pageError(err, page)
+	}
+	return reservationsFromRows(rows), more, nil
+}
+
+// mutate runs change on p's reservation inside a transaction, with the row locked, and
+// writes it back with a conditional update from the status it was read in. change may
+// return a non-nil outcome error, which is returned after the transaction commits: that
+// is how a call both records an expiry and answers hold_expired.
+func (s *Service) mutate(ctx context.Context, p Partner, id string, change func(tx *store.Tx, r *store.Reservation) (outcome error, err error)) (store.Reservation, error) {
+	var (
+		row     store.Reservation
+		outcome error
+	)
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		r, err := tx.GetReservation(p.ID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			outcome = &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
+			return nil
+		} else if err != nil {
+			return err
+		}
+		from := r.Status
+		outcome, err = change(tx, &r)
+		if err != nil {
+			return err
+		}
+		if r.Status == from && outcome != nil {
+			row = r
+			return nil // refused without a change
+		}
+		ok, err := tx.UpdateReservation(&r, from)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("reservation %s changed under a row lock", id)
+		}
+		row = r
+		return nil
+	})
+	if err != nil {
+		return store.Reservation{}, fmt.Errorf("booking: update %s: %w", id, err)
+	}
+	return row, outcome
+}
+
+// expireIfDue moves a held reservation whose time ran out to expired, releasing its
+// table, and says whether it did.
+func expireIfDue(tx *store.Tx, r *store.Reservation, now time.Time) (bool, error) {
+	if r.Status != string(StatusHeld) || r.ExpiresAt == nil || r.ExpiresAt.After(now) {
+		return false, nil
+	}
+	r.Status = string(StatusExpired)
+	r.UpdatedAt = now
+	return true, tx.ReleaseTable(r.SlotID, now)
+}
+
+// Extend moves a hold's expiry to one hold period from now, capped at HoldMaxAt.
+func (s *Service) Extend(ctx context.Context, p Partner, id string) (Reservation, error) {
+	now := s.now()
+	row, err := s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
+		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
+			return ErrHoldExpired, err
+		}
+		if r.Status != string(StatusHeld) {
+			return stateError(r.Status, "extend"), nil
+		}
+		next := now.Add(s.cfg.HoldTTL)
+		if r.HoldMaxAt != nil && next.After(*r.HoldMaxAt) {
+			next = *r.HoldMaxAt
+		}
+		if !next.After(*r.ExpiresAt) {
+			return ErrExtensionLimit, nil
+		}
+		r.ExpiresAt = &next
+		r.UpdatedAt = now
+		return nil, nil
+	})
+	if err != nil {
+		return Reservation{}, err
+	}
+	return reservationFromRow(row), nil
+}
+
+func stateError(status string, action string) error {
+	if Status(status) == StatusExpired {
+		return ErrHoldExpired
+	}
+	return &StateError{Status: Status(status), Action: action}
+}
+
+// finalizeLease keeps a hold from expiring while its payment is captured, so that money
+// is never taken for a table that was given away during the capture.
+const finalizeLease = time.Minute
+
+// Finalize confirms a held reservation. For a prime hold it checks the payment intent
+// with the gateway (never the client's word), captures it, and then confirms.
+func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservation, error) {
+	current, err := s.Get(ctx, p, id)
+	if err != nil {
+		return Reservation{}, err
+	}
+	if current.Status == StatusConfirmed {
+		return current, nil // finalizing twice books and charges once
+	}
+	var intent payments.Intent
+	if current.Payment != nil && current.Status == StatusHeld {
+		intent, err = s.authorisePayment(ctx, p, current)
+		if err != nil {
+			return Reservation{}, err
+		}
+	}
+	now := s.now()
+	row, err := s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
+		if r.Status == string(StatusConfirmed) {
+			return nil, nil // a concurrent finalize won; nothing more to do
+		}
+		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
+			return ErrHoldExpired, err
+		}
+		if r.Status != string(StatusHeld) {
+			return stateError(r.Status, "finalize"), nil
+		}
+		if r.PaymentIntentID != nil {
+			applyIntent(r, s.gateway.Name(), intent)
+		}
+		code := newConfirmationCode()
+		r.Status = string(StatusConfirmed)
+		r.ConfirmationCode = &code
+		r.ConfirmedAt = &now
+		r.UpdatedAt = now
+		r.ExpiresAt, r.HoldMaxAt = nil, nil
+		return nil, nil
+	})
+	if err != nil && intent.Status == payments.StatusSucceeded && !errors.Is(err, ErrNotFound) {
+		// Money was captured but the booking did not happen: give it back at once.
+		s.refundUnbooked(ctx, id, intent)
+	}
+	if err != nil {
+		return Reservation{}, err
+	}
+	return reservationFromRow(row), nil
+}
+
+// authorisePayment makes sure the hold's intent is captured, capturing it when it is
+// authorised. Any other status is a PaymentError naming what the partner must do.
+func (s *Service) authorisePayment(ctx context.Context, p Partner, r Reservation) (payments.Intent, error) {
+	intent, err := s.gateway.Get(ctx, r.Payment.IntentID)
+	if err != nil {
+		return payments.Intent{}, fmt.Errorf("%w: read payment intent: %w", ErrPaymentProvider, err)
+	}
+	switch intent.Status {
+	case payments.StatusSucceeded:
+		return intent, nil
+	case payments.StatusRequiresCapture:
+	default:
+		s.recordIntent(ctx, r.ID, intent)
+		return intent, &PaymentError{Status: intent.Status, DeclineCode: intent.DeclineCode}
+	}
+	restore, err := s.leaseHold(ctx, p, r.ID)
+	if err != nil {
+		return payments.Intent{}, err
+	}
+	captured, err := s.gateway.Capture(ctx, intent.ID, "prima-capture-"+r.ID)
+	if err != nil {
+		restore()
+		if errors.Is(err, payments.ErrInvalidState) {
+			return payments.Intent{}, &PaymentError{Status: intent.Status}
+		}
+		return payments.Intent{}, fmt.Errorf("%w: capture: %w", ErrPaymentProvider, err)
+	}
+	return captured, nil
+}
+
+// leaseHold pushes the hold's expiry out by finalizeLease if it would end sooner, and
+// returns a function that puts the old expiry back (for a capture that failed).
+func (s *Service) leaseHold(ctx context.Context, p Partner, id string) (func(), error) {
+	now := s.now()
+	var previous *time.Time
+	_, err := s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
+		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
+			return ErrHoldExpired, err
+		}
+		if r.Status != string(StatusHeld) {
+			return stateError(r.Status, "finalize"), nil
+		}
+		if lease := now.Add(finalizeLease); r.ExpiresAt.Before(lease) {
+			previous = r.ExpiresAt
+			r.ExpiresAt = &lease
+			r.UpdatedAt = now
+		}
+		return nil, nil
+	})
+	restore := func() {
+		if previous == nil {
+			return
+		}
+		_, err := s.mutate(context.WithoutCancel(ctx), p, id, func(_ *store.Tx, r *store.Reservation) (error, error) {
+			if r.Status == string(StatusHeld) {
+				r.ExpiresAt = previous
+			}
+			return nil, nil
+		})
+		if err != nil {
+			s.log.WarnContext(ctx, "restore hold expiry", "reservation_id", id, "error", err)
+		}
+	}
+	return restore, err
+}
+
+// recordIntent stores the intent's latest status on the reservation, whatever its status.
+func (s *Service) recordIntent(ctx context.Context, id string, intent payments.Intent) {
+	_, err := s.mutate(ctx, Partner{}, id, func(_ *store.Tx, r *store.Reservation) (error, error) {
+		applyIntent(r, s.gateway.Name(), intent)
+		return nil, nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "record payment intent status", "reservation_id", id, "error", err)
+	}
+}
+
+func (s *Service) refundUnbooked(ctx context.Context, id string, intent payments.Intent) {
+	refunded, err := s.gateway.Refund(context.WithoutCancel(ctx), intent.ID, intent.AmountCaptured-intent.AmountRefunded, "prima-refund-unbooked-"+id)
+	if err != nil {
+		s.log.ErrorContext(ctx, "refund payment of unbooked hold", "reservation_id", id, "payment_intent_id", intent.ID, "error", err)
+		return
+	}
+	s.recordIntent(ctx, id, refunded)
+}
+
+// Cancel releases a hold or cancels a confirmed booking; the table is free at once. A
+// confirmed prime booking is refunded what its cancellation policy allows.
+func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Reservation, error) {
+	now := s.now()
+	var wasHeld bool
+	row, err := s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
+		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
+			return ErrHoldExpired, err
+		}
+		switch Status(r.Status) {
+		case StatusHeld:
+			wasHeld = true
+			r.Status = string(StatusReleased)
+			r.ExpiresAt, r.HoldMaxAt = nil, nil
+		case StatusConfirmed:
+			r.Status = string(StatusCancelled)
+		case StatusCancelled, StatusReleased:
+			return errAlreadyDone, nil
+		default:
+			return stateError(r.Status, "cancel"), nil
+		}
+		r.CancelReason = reason
+		r.CancelledAt = &now
+		r.UpdatedAt = now
+		return nil, tx.ReleaseTable(r.SlotID, now)
+	})
+	if errors.Is(err, errAlreadyDone) {
+		return reservationFromRow(row), nil // cancelling twice is harmless
+	}
+	if err != nil {
+		return Reservation{}, err
+	}
+	if row.PaymentIntentID != nil {
+		if wasHeld {
+			s.cancelIntent(ctx, row.ID, *row.PaymentIntentID)
+			if in, err := s.gateway.Get(ctx, *row.PaymentIntentID); err == nil {
+				applyIntent(&row, s.gateway.Name(), in)
+				s.recordIntent(ctx, row.ID, in)
+			}
+		} else if amount := reservationFromRow(row).Policy.Refund(row.PaymentAmountCaptured-row.PaymentAmountRefunded, row.StartsAt, now); amount > 0 {
+			refunded, err := s.gateway.Refund(ctx, *row.PaymentIntentID, amount, "prima-refund-cancel-"+row.ID)
+			if err != nil {
+				s.log.ErrorContext(ctx, "refund cancelled booking", "reservation_id", row.ID, "error", err)
+			} else {
+				applyIntent(&row, s.gateway.Name(), refunded)
+				s.recordIntent(ctx, row.ID, refunded)
+			}
+		}
+	}
+	return reservationFromRow(row), nil
+}
+
+var errAlreadyDone = errors.New("already done")
+
+// ConfirmSandboxPayment stands in for Stripe.js on the partner's client: it confirms the
+// sandbox intent of one of p's holds with a test payment method.
+func (s *Service) ConfirmSandboxPayment(ctx context.Context, p Partner, intentID, paymentMethod string) (payments.Intent, error) {
+	sandbox, ok := s.gateway.(*payments.Sandbox)
+	if !ok {
+		return payments.Intent{}, ErrSandboxNotEnabled
+	}
+	notFound := &NotFoundError{Kind: "payment intent", ID: intentID, Param: "payment_intent_id"}
+	row, err := s.db.GetReservationByIntent(ctx, intentID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && row.PartnerID != p.ID) {
+		return payments.Intent{}, notFound
+	} else if err != nil {
+		return payments.Intent{}, err
+	}
+	intent, err := sandbox.Confirm(ctx, intentID, paymentMethod)
+	switch {
+	case errors.Is(err, payments.ErrDeclined):
+		s.recordIntent(ctx, row.ID, intent)
+		return intent, &PaymentError{Declined: true, Status: intent.Status, DeclineCode: intent.DeclineCode}
+	case errors.Is(err, payments.ErrInvalidState):
+		return intent, &StateError{Status: Status(row.Status), Action: "confirm the payment of"}
+	case errors.Is(err, payments.ErrNotFound):
+		return payments.Intent{}, notFound
+	case err != nil:
+		return payments.Intent{}, fmt.Errorf("%w: %w", ErrPaymentProvider, err)
+	}
+	s.recordIntent(ctx, row.ID, intent)
+	return intent, nil
+}
+
+// SandboxActive reports whether the sandbox gateway is in use.
+func (s *Service) SandboxActive() bool {
+	_, ok := s.gateway.(*payments.Sandbox)
+	return ok
+}
+
+// confirmationAlphabet leaves out characters that read alike (0/O, 1/I/L).
+const confirmationAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+func newConfirmationCode() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	var sb strings.Builder
+	sb.WriteString("PRM-")
+	for _, c := range b {
+		sb.WriteByte(confirmationAlphabet[int(c)%len(confirmationAlphabet)])
+	}
+	return sb.String()
+}

@@ -1,0 +1,77 @@
+package booking
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/store"
+)
+
+// Sweep expires every hold whose time ran out, releasing its table, and cancels the
+// payment intents of holds that ended (expired or released) while theirs is still open.
+// It is safe to run in every server process at once: each expiry is a conditional update.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	now := s.now()
+	var expired int
+	for {
+		var batch []store.Reservation
+		err := s.db.Transact(ctx, func(tx *store.Tx) error {
+			var err error
+			batch, err = tx.ExpireDueHolds("", now, 200)
+			return err
+		})
+		if err != nil {
+			return expired, err
+		}
+		expired += len(batch)
+		if len(batch) < 200 {
+			break
+		}
+	}
+	ended, err := s.db.EndedHoldsWithOpenPayments(ctx, 100)
+	if err != nil {
+		return expired, err
+	}
+	for _, r := range ended {
+		s.settleEndedHold(ctx, r)
+	}
+	return expired, nil
+}
+
+// settleEndedHold cancels the open intent of a hold that ended. An intent that was
+// captured meanwhile is refunded: there is no charge without a confirmed booking.
+func (s *Service) settleEndedHold(ctx context.Context, r store.Reservation) {
+	intent, err := s.gateway.Cancel(ctx, *r.PaymentIntentID, "prima-cancel-"+r.ID)
+	if errors.Is(err, payments.ErrInvalidState) {
+		intent, err = s.gateway.Get(ctx, *r.PaymentIntentID)
+		if err == nil && intent.Status == payments.StatusSucceeded && intent.AmountRefunded < intent.AmountCaptured {
+			s.refundUnbooked(ctx, r.ID, intent)
+			return
+		}
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "cancel payment of ended hold", "reservation_id", r.ID, "error", err)
+		return
+	}
+	s.recordIntent(ctx, r.ID, intent)
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "sweep holds", "error", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "expired holds", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,160 @@
+// Command prima is the PRIMA Partner API server and its operator tools: serve, migrate,
+// seed and token.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // venue time zones must resolve on hosts without a zoneinfo database
+
+	"github.com/spf13/cobra"
+
+	"github.com/prima-dining/partner-api/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := rootCommand().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "prima:", err)
+		os.Exit(1)
+	}
+}
+
+func rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "prima",
+		Short:         "The PRIMA Partner API server and its operator tools",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serveCommand(), migrateCommand(), seedCommand(), tokenCommand())
+	return root
+}
+
+// config is read from the environment; the README lists every variable.
+type config struct {
+	DatabaseURL   string
+	Addr          string
+	PublicURL     string
+	HoldTTL       time.Duration
+	HoldMax       time.Duration
+	SweepInterval time.Duration
+	LogLevel      slog.Level
+	LogFormat     string
+}
+
+func loadConfig() (config, error) {
+	c := config{
+		DatabaseURL: os.Getenv("PRIMA_DATABASE_URL"),
+		Addr:        envOr("PRIMA_ADDR", "127.0.0.1:8080"),
+		PublicURL:   strings.TrimSuffix(os.Getenv("PRIMA_PUBLIC_URL"), "/"),
+		LogFormat:   envOr("PRIMA_LOG_FORMAT", "json"),
+	}
+	var err error
+	if c.HoldTTL, err = envDuration("PRIMA_HOLD_TTL", 10*time.Minute); err != nil {
+		return c, err
+	}
+	if c.HoldMax, err = envDuration("PRIMA_HOLD_MAX", 30*time.Minute); err != nil {
+		return c, err
+	}
+	if c.SweepInterval, err = envDuration("PRIMA_SWEEP_INTERVAL", time.Second); err != nil {
+		return c, err
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(envOr("PRIMA_LOG_LEVEL", "info"))); err != nil {
+		return c, fmt.Errorf("PRIMA_LOG_LEVEL: %w", err)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return c, fmt.Errorf("PRIMA_LOG_FORMAT must be json or text, not %q", c.LogFormat)
+	}
+	return c, nil
+}
+
+func (c config) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func envDuration(name string, fallback time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return fallback, nil
+	}
+	d, err := parseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration like 90s, 10m or 2h", name, v)
+	}
+	return d, nil
+}
+
+// parseDuration accepts Go durations plus whole days ("90d").
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// openDB opens and, when migrate is set, migrates the configured database.
+func openDB(ctx context.Context, c config, migrate bool) (*store.DB, error) {
+	db, err := store.Open(ctx, store.Config{URL: c.DatabaseURL})
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := db.Migrate(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+func migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations (PRIMA_DATABASE_URL)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			db, err := openDB(cmd.Context(), c, true)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			current, latest, err := db.MigrationStatus(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if current != latest {
+				return errors.New("migrations did not reach the latest version")
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s database at migration %d\n", db.Dialect(), current)
+			return nil
+		},
+	}
+}

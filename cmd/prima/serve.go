@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/booking"
+	"github.com/prima-dining/partner-api/demo"
+	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/server"
+	"github.com/prima-dining/partner-api/store"
+)
+
+func serveCommand() *cobra.Command {
+	var (
+		migrate  bool
+		demoMode bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the API",
+		Long: `Serve the API on PRIMA_ADDR with the database at PRIMA_DATABASE_URL (SQLite under
+./data by default). With --seed-demo-if-empty, an empty database is filled with the demo
+catalogue, and a fresh demo partner token is printed at every start.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), c, migrate, demoMode)
+		},
+	}
+	cmd.Flags().BoolVar(&migrate, "migrate", true, "apply database migrations before serving")
+	cmd.Flags().BoolVar(&demoMode, "seed-demo-if-empty", false, "seed the demo catalogue into an empty database and print a demo token")
+	return cmd
+}
+
+func serve(ctx context.Context, c config, migrate, demoMode bool) error {
+	log := c.logger()
+	slog.SetDefault(log)
+	db, err := openDB(ctx, c, migrate)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	gateway := payments.Gateway(payments.NewSandbox(db))
+	log.Info("payment gateway", "provider", gateway.Name())
+
+	svc := booking.New(db, gateway, booking.Config{HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log})
+	tokens := access.NewService(db)
+	idem := idempotency.NewService(db)
+	e, err := server.New(server.Deps{
+		Booking:     svc,
+		Tokens:      tokens,
+		Idempotency: idem,
+		Database:    db,
+		Logger:      log,
+		PublicURL:   c.PublicURL,
+	})
+	if err != nil {
+		return err
+	}
+
+	var demoToken string
+	if demoMode {
+		if demoToken, err = prepareDemo(ctx, db, tokens); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := c.PublicURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "database", db.Dialect(), "docs", base+"/docs/")
+	fmt.Printf("\nPRIMA Partner API on %s (%s database, %s payments)\n", base, db.Dialect(), gateway.Name())
+	fmt.Printf("  API reference: %s/docs/\n  OpenAPI JSON:  %s/v1/openapi.json\n", base, base)
+	if demoToken != "" {
+		fmt.Printf("  Demo token:    %s\n\n  curl -H 'Authorization: Bearer %s' '%s/v1/venues'\n", demoToken, demoToken, base)
+	}
+	fmt.Println()
+
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runWorkers(workers, svc, idem, c, log)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		stopWorkers()
+		<-done
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopWorkers()
+	<-done
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// runWorkers runs the background loops of this process until ctx ends. Every process
+// runs them; each decides its work in the database, so several never collide.
+func runWorkers(ctx context.Context, svc *booking.Service, idem *idempotency.Service, c config, log *slog.Logger) {
+	purge := time.NewTicker(time.Hour)
+	defer purge.Stop()
+	go svc.RunSweeper(ctx, c.SweepInterval)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-purge.C:
+			if n, err := idem.Purge(ctx); err != nil {
+				log.Warn("purge idempotency keys", "error", err)
+			} else if n > 0 {
+				log.Info("purged idempotency keys", "count", n)
+			}
+		}
+	}
+}
+
+// prepareDemo seeds the demo catalogue when the database has no venue, and issues a
+// fresh token for the demo partner (the secret of an older one cannot be shown again).
+func prepareDemo(ctx context.Context, db *store.DB, tokens *access.Service) (string, error) {
+	n, err := db.CountVenues(ctx)
+	if err != nil {
+		return "", err
+	}
+	if n == 0 {
+		venues, slots, err := demo.Seed(ctx, db, demo.Options{Days: 30})
+		if err != nil {
+			return "", err
+		}
+		fmt.Printf("Seeded the demo catalogue: %d venues, %d slots over 30 days.\n", venues, slots)
+	}
+	secret, _, err := tokens.Create(ctx, access.CreateParams{
+		Partner:   "demo",
+		Name:      "make run " + time.Now().UTC().Format(time.RFC3339),
+		ExpiresIn: 7 * 24 * time.Hour,
+	})
+	return secret, err
+}

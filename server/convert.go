@@ -1,0 +1,188 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/prima-dining/partner-api/booking"
+	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/payments"
+)
+
+// Mapping between API types (gen) and domain types (booking). Times leave in the venue's
+// own UTC offset, so a partner can show them without a time-zone library.
+
+func policyToAPI(p booking.CancellationPolicy) gen.CancellationPolicy {
+	out := gen.CancellationPolicy{
+		FreeUntilHoursBefore: p.FreeUntilHoursBefore,
+		FeeType:              gen.CancellationPolicyFeeType(p.FeeType),
+		Summary:              p.Summary(),
+	}
+	if out.FeeType == "" {
+		out.FeeType = gen.None
+	}
+	switch p.FeeType {
+	case booking.FeePercent:
+		out.FeePercent = &p.FeePercent
+	case booking.FeeFixed:
+		out.FeeAmount = &p.FeeAmount
+	}
+	return out
+}
+
+func venueSummaryToAPI(v booking.VenueSummary) gen.VenueSummary {
+	return gen.VenueSummary{Id: v.ID, Name: v.Name, City: v.City, Cuisine: v.Cuisine, TimeZone: v.TimeZone}
+}
+
+func venueToAPI(v booking.Venue) gen.Venue {
+	areas := v.SeatingAreas
+	if areas == nil {
+		areas = []string{}
+	}
+	return gen.Venue{
+		Id:                 v.ID,
+		Object:             gen.VenueObjectVenue,
+		Name:               v.Name,
+		Description:        v.Description,
+		Address:            gen.Address{Line1: v.Address.Line1, City: v.Address.City, PostalCode: v.Address.PostalCode, Country: v.Address.Country},
+		City:               v.City,
+		Cuisine:            v.Cuisine,
+		TimeZone:           v.TimeZone,
+		Currency:           v.Currency,
+		SeatingAreas:       areas,
+		CancellationPolicy: policyToAPI(v.Policy),
+	}
+}
+
+func slotToAPI(s booking.Slot) gen.Slot {
+	loc := s.Venue.Location()
+	starts := s.StartsAt.In(loc)
+	date, _ := time.Parse(time.DateOnly, s.LocalDate)
+	out := gen.Slot{
+		Id:                 s.ID,
+		Object:             gen.SlotObjectSlot,
+		Venue:              venueSummaryToAPI(s.Venue),
+		StartsAt:           starts,
+		EndsAt:             starts.Add(time.Duration(s.DurationMinutes) * time.Minute),
+		LocalDate:          openapi_types.Date{Time: date},
+		LocalTime:          s.LocalTime,
+		DurationMinutes:    s.DurationMinutes,
+		PartySizeMin:       s.PartySizeMin,
+		PartySizeMax:       s.PartySizeMax,
+		SeatingArea:        s.SeatingArea,
+		Type:               gen.SlotType(s.Type),
+		TablesLeft:         s.TablesLeft(),
+		CancellationPolicy: policyToAPI(s.Policy),
+	}
+	if s.Price != nil {
+		out.Price = &gen.Price{
+			Amount:   s.Price.Amount,
+			Currency: s.Price.Currency,
+			Per:      gen.PricePer(s.Price.Per),
+			Summary:  priceSummary(*s.Price),
+		}
+	}
+	return out
+}
+
+func priceSummary(p booking.Price) string {
+	unit := "per booking"
+	if p.Per == booking.PerCover {
+		unit = "per guest"
+	}
+	return fmt.Sprintf("%s %d.%02d %s", strings.ToUpper(p.Currency), p.Amount/100, p.Amount%100, unit)
+}
+
+func reservationToAPI(r booking.Reservation) gen.Reservation {
+	out := gen.Reservation{
+		Id:     r.ID,
+		Object: gen.ReservationObjectReservation,
+		Status: gen.ReservationStatus(r.Status),
+		SlotId: r.SlotID,
+		Venue:  venueSummaryToAPI(r.Venue),
+		// The venue's offset, like the slot it came from.
+		StartsAt:           r.StartsAt.In(r.Venue.Location()),
+		DurationMinutes:    r.DurationMinutes,
+		SeatingArea:        r.SeatingArea,
+		Type:               gen.SlotType(r.Type),
+		PartySize:          r.PartySize,
+		Guest:              gen.Guest{FirstName: r.Guest.FirstName, LastName: r.Guest.LastName, Email: openapi_types.Email(r.Guest.Email), Phone: r.Guest.Phone},
+		Notes:              optional(r.Notes),
+		PartnerReference:   optional(r.PartnerReference),
+		ConfirmationCode:   optional(r.ConfirmationCode),
+		CancellationPolicy: policyToAPI(r.Policy),
+		CreatedAt:          r.CreatedAt,
+		UpdatedAt:          r.UpdatedAt,
+		ConfirmedAt:        utc(r.ConfirmedAt),
+		CancelledAt:        utc(r.CancelledAt),
+	}
+	if r.Status == booking.StatusHeld {
+		out.ExpiresAt = utc(&r.ExpiresAt)
+		out.HoldExpiresAtMax = utc(&r.HoldMaxAt)
+	}
+	if p := r.Payment; p != nil {
+		out.Payment = &gen.Payment{
+			Provider:        gen.PaymentProvider(p.Provider),
+			PaymentIntentId: p.IntentID,
+			ClientSecret:    p.ClientSecret,
+			Amount:          p.Amount,
+			Currency:        p.Currency,
+			Status:          gen.PaymentIntentStatus(p.Status),
+			AmountCaptured:  p.AmountCaptured,
+			AmountRefunded:  p.AmountRefunded,
+		}
+	}
+	return out
+}
+
+func intentToAPI(in payments.Intent) gen.PaymentIntent {
+	return gen.PaymentIntent{
+		Id:            in.ID,
+		Object:        gen.PaymentIntentObjectPaymentIntent,
+		Amount:        in.Amount,
+		Currency:      in.Currency,
+		Status:        gen.PaymentIntentStatus(in.Status),
+		CaptureMethod: gen.Manual,
+	}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func page(limit *int, startingAfter *string) booking.Page {
+	p := booking.Page{Limit: 20, StartingAfter: deref(startingAfter)}
+	if limit != nil {
+		p.Limit = *limit
+	}
+	return p
+}
+
+func dateString(d *openapi_types.Date) string {
+	if d == nil {
+		return ""
+	}
+	return d.Format(time.DateOnly)
+}

@@ -1,0 +1,46 @@
+package server
+
+import (
+	"cmp"
+	"html/template"
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+)
+
+var errorDocsPage = template.Must(template.New("errors").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>PRIMA Partner API — Errors</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
+code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.5rem;text-align:left;vertical-align:top}tr:target{background:#fff7d6}</style></head>
+<body><h1>Errors</h1>
+<p>Every non-2xx response has the body <code>{"error": {"type", "code", "message", "param", "doc_url", "request_id"}}</code>.
+Branch on <code>code</code>; show <code>message</code> to people. Quote <code>request_id</code> when you contact PRIMA.
+The <a href="/docs/">API reference</a> lists which codes each operation can return.</p>
+<table><thead><tr><th>code</th><th>HTTP status</th><th>type</th><th>meaning</th></tr></thead><tbody>
+{{range .}}<tr id="{{.Code}}"><td><a href="#{{.Code}}"><code>{{.Code}}</code></a></td><td>{{.Status}}</td><td><code>{{.Type}}</code></td><td>{{.Message}}</td></tr>
+{{end}}</tbody></table></body></html>`))
+
+type errorDoc struct {
+	Code    Code
+	Status  int
+	Type    string
+	Message string
+}
+
+// errorDocs serves /docs/errors: every code of the catalogue at the anchor its doc_url
+// points to.
+func (s *Server) errorDocs(c echo.Context) error {
+	rows := make([]errorDoc, 0, len(Catalogue))
+	for code, e := range Catalogue {
+		rows = append(rows, errorDoc{Code: code, Status: e.Status, Type: string(e.Type), Message: e.Message})
+	}
+	slices.SortFunc(rows, func(a, b errorDoc) int {
+		return cmp.Or(cmp.Compare(a.Status, b.Status), cmp.Compare(a.Code, b.Code))
+	})
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(http.StatusOK)
+	return errorDocsPage.Execute(c.Response(), rows)
+}

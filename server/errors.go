@@ -1,0 +1,224 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/booking"
+	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/idempotency"
+)
+
+// Code is a machine-readable error code. Every code is in the catalogue below and in the
+// spec (ErrorDetail's x-error-codes and the introduction's table); a test holds them equal.
+type Code string
+
+// Error codes.
+const (
+	CodeParameterInvalid        Code = "parameter_invalid"
+	CodeParameterMissing        Code = "parameter_missing"
+	CodeParameterUnknown        Code = "parameter_unknown"
+	CodeBodyInvalid             Code = "body_invalid"
+	CodeIdempotencyKeyMissing   Code = "idempotency_key_missing"
+	CodePartySizeOutOfRange     Code = "party_size_out_of_range"
+	CodeAuthenticationRequired  Code = "authentication_required"
+	CodeTokenInvalid            Code = "token_invalid"
+	CodeTokenExpired            Code = "token_expired"
+	CodeTokenRevoked            Code = "token_revoked"
+	CodePaymentRequired         Code = "payment_required"
+	CodeCardDeclined            Code = "card_declined"
+	CodeInsufficientScope       Code = "insufficient_scope"
+	CodeResourceMissing         Code = "resource_missing"
+	CodeRouteNotFound           Code = "route_not_found"
+	CodeMethodNotAllowed        Code = "method_not_allowed"
+	CodeSlotUnavailable         Code = "slot_unavailable"
+	CodeSlotNotBookable         Code = "slot_not_bookable"
+	CodeHoldExpired             Code = "hold_expired"
+	CodeHoldExtensionLimit      Code = "hold_extension_limit"
+	CodeReservationStateInvalid Code = "reservation_state_invalid"
+	CodeIdempotencyKeyInUse     Code = "idempotency_key_in_use"
+	CodeBodyTooLarge            Code = "body_too_large"
+	CodeUnsupportedMediaType    Code = "unsupported_media_type"
+	CodeIdempotencyKeyReused    Code = "idempotency_key_reused"
+	CodeRateLimited             Code = "rate_limited"
+	CodeInternal                Code = "internal_error"
+	CodePaymentProvider         Code = "payment_provider_error"
+	CodeServiceUnavailable      Code = "service_unavailable"
+)
+
+// catalogueEntry is how a code is answered.
+type catalogueEntry struct {
+	Type    gen.ErrorDetailType
+	Status  int
+	Message string // the default message, when the situation has nothing more specific
+}
+
+const (
+	typeInvalidRequest = gen.InvalidRequestError
+	typeAuthentication = gen.AuthenticationError
+	typePermission     = gen.PermissionError
+	typeIdempotency    = gen.IdempotencyError
+	typePayment        = gen.PaymentError
+	typeRateLimit      = gen.RateLimitError
+	typeAPI            = gen.ApiError
+)
+
+// Catalogue is every error code the server can answer with.
+var Catalogue = map[Code]catalogueEntry{
+	CodeParameterInvalid:        {typeInvalidRequest, http.StatusBadRequest, "A parameter is invalid."},
+	CodeParameterMissing:        {typeInvalidRequest, http.StatusBadRequest, "A required parameter is missing."},
+	CodeParameterUnknown:        {typeInvalidRequest, http.StatusBadRequest, "The body has a field this operation does not accept."},
+	CodeBodyInvalid:             {typeInvalidRequest, http.StatusBadRequest, "The body is not a valid JSON object."},
+	CodeIdempotencyKeyMissing:   {typeInvalidRequest, http.StatusBadRequest, "This operation needs an Idempotency-Key header."},
+	CodePartySizeOutOfRange:     {typeInvalidRequest, http.StatusBadRequest, "The party size is outside the slot's range."},
+	CodeAuthenticationRequired:  {typeAuthentication, http.StatusUnauthorized, "Send your PRIMA token as 'Authorization: Bearer prima_pat_…'."},
+	CodeTokenInvalid:            {typeAuthentication, http.StatusUnauthorized, "The bearer token is not a valid PRIMA token."},
+	CodeTokenExpired:            {typeAuthentication, http.StatusUnauthorized, "The bearer token has expired."},
+	CodeTokenRevoked:            {typeAuthentication, http.StatusUnauthorized, "The bearer token was revoked."},
+	CodePaymentRequired:         {typePayment, http.StatusPaymentRequired, "The payment for this reservation is not authorised yet."},
+	CodeCardDeclined:            {typePayment, http.StatusPaymentRequired, "The card was declined."},
+	CodeInsufficientScope:       {typePermission, http.StatusForbidden, "The token lacks the scope this call needs."},
+	CodeResourceMissing:         {typeInvalidRequest, http.StatusNotFound, "No such object."},
+	CodeRouteNotFound:           {typeInvalidRequest, http.StatusNotFound, "There is no operation at this path. See /docs/ for the API reference."},
+	CodeMethodNotAllowed:        {typeInvalidRequest, http.StatusMethodNotAllowed, "This path does not accept this method."},
+	CodeSlotUnavailable:         {typeInvalidRequest, http.StatusConflict, "That slot has no table left."},
+	CodeSlotNotBookable:         {typeInvalidRequest, http.StatusConflict, "That slot has started or is no longer offered."},
+	CodeHoldExpired:             {typeInvalidRequest, http.StatusConflict, "The hold expired before this call. Hold the slot again."},
+	CodeHoldExtensionLimit:      {typeInvalidRequest, http.StatusConflict, "The hold has reached its maximum total time and cannot be extended further."},
+	CodeReservationStateInvalid: {typeInvalidRequest, http.StatusConflict, "The reservation's status does not allow this call."},
+	CodeIdempotencyKeyInUse:     {typeIdempotency, http.StatusConflict, "A request with this Idempotency-Key is still being processed. Retry shortly."},
+	CodeBodyTooLarge:            {typeInvalidRequest, http.StatusRequestEntityTooLarge, "The body is larger than 1 MB."},
+	CodeUnsupportedMediaType:    {typeInvalidRequest, http.StatusUnsupportedMediaType, "Send the body as application/json."},
+	CodeIdempotencyKeyReused:    {typeIdempotency, http.StatusUnprocessableEntity, "This Idempotency-Key was already used with a different request. Use a new key for a new request."},
+	CodeRateLimited:             {typeRateLimit, http.StatusTooManyRequests, "Too many requests. Retry after the time in the Retry-After header."},
+	CodeInternal:                {typeAPI, http.StatusInternalServerError, "Something went wrong on our side. It is safe to retry with the same Idempotency-Key."},
+	CodePaymentProvider:         {typeAPI, http.StatusBadGateway, "The payment provider did not answer as expected. Retry the call."},
+	CodeServiceUnavailable:      {typeAPI, http.StatusServiceUnavailable, "The service is not ready. Retry shortly."},
+}
+
+// Problem is an error answer on its way to the wire.
+type Problem struct {
+	Code   Code
+	Status int
+	Detail gen.ErrorDetail
+	// Headers are extra response headers (WWW-Authenticate, Allow).
+	Headers map[string]string
+}
+
+func (p *Problem) Error() string { return string(p.Code) + ": " + p.Detail.Message }
+
+// newProblem builds a Problem from the catalogue; message and param are optional.
+func newProblem(code Code, message, param string) *Problem {
+	e, ok := Catalogue[code]
+	if !ok {
+		panic("server: error code not in catalogue: " + code)
+	}
+	if message == "" {
+		message = e.Message
+	}
+	d := gen.ErrorDetail{Type: e.Type, Code: string(code), Message: message}
+	if param != "" {
+		d.Param = &param
+	}
+	return &Problem{Code: code, Status: e.Status, Detail: d}
+}
+
+// problemFor maps an error from the layers below to its Problem. Errors it does not know
+// become internal_error, with a message that says nothing of the cause.
+func problemFor(err error) *Problem {
+	var (
+		p          *Problem
+		notFound   *booking.NotFoundError
+		param      *booking.ParamError
+		partySize  *booking.PartySizeError
+		noTable    *booking.SlotUnavailableError
+		state      *booking.StateError
+		paymentErr *booking.PaymentError
+	)
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &notFound):
+		return newProblem(CodeResourceMissing, fmt.Sprintf("No such %s: %s.", notFound.Kind, notFound.ID), notFound.Param)
+	case errors.As(err, &param):
+		return newProblem(CodeParameterInvalid, param.Message, param.Param)
+	case errors.As(err, &partySize):
+		return newProblem(CodePartySizeOutOfRange,
+			fmt.Sprintf("This slot seats parties of %d to %d; party_size was %d.", partySize.Min, partySize.Max, partySize.PartySize), "party_size")
+	case errors.As(err, &noTable):
+		pr := newProblem(CodeSlotUnavailable, fmt.Sprintf("That slot has no table left for %d.", noTable.PartySize), "slot_id")
+		alts := make([]gen.Slot, 0, len(noTable.Alternatives))
+		for _, s := range noTable.Alternatives {
+			alts = append(alts, slotToAPI(s))
+		}
+		pr.Detail.Alternatives = &alts
+		return pr
+	case errors.Is(err, booking.ErrSlotNotBookable):
+		return newProblem(CodeSlotNotBookable, "", "slot_id")
+	case errors.Is(err, booking.ErrHoldExpired):
+		return newProblem(CodeHoldExpired, "", "")
+	case errors.Is(err, booking.ErrExtensionLimit):
+		return newProblem(CodeHoldExtensionLimit, "", "")
+	case errors.As(err, &state):
+		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
+	case errors.As(err, &paymentErr):
+		return paymentProblem(paymentErr)
+	case errors.Is(err, booking.ErrPaymentProvider):
+		return newProblem(CodePaymentProvider, "", "")
+	case errors.Is(err, idempotency.ErrInUse):
+		return newProblem(CodeIdempotencyKeyInUse, "", "Idempotency-Key")
+	case errors.Is(err, idempotency.ErrReused):
+		return newProblem(CodeIdempotencyKeyReused, "", "Idempotency-Key")
+	case errors.Is(err, access.ErrMissing):
+		return authProblem(CodeAuthenticationRequired)
+	case errors.Is(err, access.ErrInvalid):
+		return authProblem(CodeTokenInvalid)
+	case errors.Is(err, access.ErrExpired):
+		return authProblem(CodeTokenExpired)
+	case errors.Is(err, access.ErrRevoked):
+		return authProblem(CodeTokenRevoked)
+	}
+	return newProblem(CodeInternal, "", "")
+}
+
+func authProblem(code Code) *Problem {
+	p := newProblem(code, "", "")
+	p.Headers = map[string]string{"WWW-Authenticate": `Bearer realm="prima"`}
+	return p
+}
+
+func paymentProblem(e *booking.PaymentError) *Problem {
+	status := gen.PaymentIntentStatus(e.Status)
+	next := gen.ErrorDetailNextStep(e.NextStep())
+	var p *Problem
+	if e.Declined {
+		p = newProblem(CodeCardDeclined, "The card was declined. Ask the guest for another payment method.", "")
+		if e.DeclineCode != "" {
+			p.Detail.DeclineCode = &e.DeclineCode
+		}
+	} else {
+		msg := fmt.Sprintf("The payment for this reservation is not authorised yet (status %s).", e.Status)
+		switch next {
+		case gen.HandleNextAction:
+			msg += " The guest must complete the card's authentication (Stripe.js handles the next action), then finalize again."
+		case gen.RetryWithNewPaymentMethod:
+			msg += " The last card was declined: confirm the payment intent with another payment method, then finalize again."
+		case gen.WaitForProcessing:
+			msg += " The payment is processing: retry in a few seconds."
+		default:
+			msg += " Confirm the payment intent on the client with its client_secret, then finalize again."
+		}
+		p = newProblem(CodePaymentRequired, msg, "")
+	}
+	p.Detail.PaymentIntentStatus = &status
+	p.Detail.NextStep = &next
+	return p
+}
+
+// docURL is where a code is explained.
+func docURL(base string, code Code) string {
+	return strings.TrimSuffix(base, "/") + "/docs/errors#" + string(code)
+}

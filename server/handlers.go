@@ -1,0 +1,280 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/prima-dining/partner-api/booking"
+	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/openapi"
+)
+
+// Handlers decode the request, call booking/, and map the result or the error to the
+// typed response the spec declares. Errors that the spec does not declare for an
+// operation are returned as errors and reach handleError, which answers them in the same
+// format.
+
+// ListVenues implements gen.StrictServerInterface.
+func (s *Server) ListVenues(ctx context.Context, req gen.ListVenuesRequestObject) (gen.ListVenuesResponseObject, error) {
+	p := req.Params
+	venues, more, err := s.deps.Booking.ListVenues(ctx, partner(ctx),
+		booking.VenueFilter{City: deref(p.City), Cuisine: deref(p.Cuisine), Query: deref(p.Q)},
+		page(p.Limit, p.StartingAfter))
+	if err != nil {
+		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
+			return gen.ListVenues400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	out := gen.VenueList{Object: gen.VenueListObjectList, HasMore: more, Data: make([]gen.Venue, 0, len(venues))}
+	for _, v := range venues {
+		out.Data = append(out.Data, venueToAPI(v))
+	}
+	return gen.ListVenues200JSONResponse{Body: out}, nil
+}
+
+// GetVenue implements gen.StrictServerInterface.
+func (s *Server) GetVenue(ctx context.Context, req gen.GetVenueRequestObject) (gen.GetVenueResponseObject, error) {
+	v, err := s.deps.Booking.GetVenue(ctx, partner(ctx), req.VenueId)
+	if err != nil {
+		if pr := problemFor(err); pr.Status == http.StatusNotFound {
+			return gen.GetVenue404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	return gen.GetVenue200JSONResponse{Body: venueToAPI(v)}, nil
+}
+
+// SearchAvailability implements gen.StrictServerInterface.
+func (s *Server) SearchAvailability(ctx context.Context, req gen.SearchAvailabilityRequestObject) (gen.SearchAvailabilityResponseObject, error) {
+	p := req.Params
+	q := booking.SlotQuery{
+		LocalDate:   p.Date.Format("2006-01-02"),
+		PartySize:   p.PartySize,
+		VenueID:     deref(p.VenueId),
+		City:        deref(p.City),
+		Cuisine:     deref(p.Cuisine),
+		TimeFrom:    deref(p.TimeFrom),
+		TimeTo:      deref(p.TimeTo),
+		SeatingArea: deref(p.SeatingArea),
+		Type:        string(deref(p.Type)),
+	}
+	slots, more, err := s.deps.Booking.Search(ctx, partner(ctx), q, page(p.Limit, p.StartingAfter))
+	if err != nil {
+		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
+			return gen.SearchAvailability400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	out := gen.SlotList{Object: gen.SlotListObjectList, HasMore: more, Data: make([]gen.Slot, 0, len(slots))}
+	for _, sl := range slots {
+		out.Data = append(out.Data, slotToAPI(sl))
+	}
+	return gen.SearchAvailability200JSONResponse{Body: out}, nil
+}
+
+// ListReservations implements gen.StrictServerInterface.
+func (s *Server) ListReservations(ctx context.Context, req gen.ListReservationsRequestObject) (gen.ListReservationsResponseObject, error) {
+	p := req.Params
+	f := booking.ReservationFilter{
+		Status:           string(deref(p.Status)),
+		VenueID:          deref(p.VenueId),
+		DateFrom:         dateString(p.DateFrom),
+		DateTo:           dateString(p.DateTo),
+		PartnerReference: deref(p.PartnerReference),
+	}
+	rs, more, err := s.deps.Booking.List(ctx, partner(ctx), f, page(p.Limit, p.StartingAfter))
+	if err != nil {
+		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
+			return gen.ListReservations400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	out := gen.ReservationList{Object: gen.ReservationListObjectList, HasMore: more, Data: make([]gen.Reservation, 0, len(rs))}
+	for _, r := range rs {
+		out.Data = append(out.Data, reservationToAPI(r))
+	}
+	return gen.ListReservations200JSONResponse{Body: out}, nil
+}
+
+// CreateReservation implements gen.StrictServerInterface.
+func (s *Server) CreateReservation(ctx context.Context, req gen.CreateReservationRequestObject) (gen.CreateReservationResponseObject, error) {
+	b := req.Body
+	r, err := s.deps.Booking.Hold(ctx, partner(ctx), booking.HoldRequest{
+		SlotID:    b.SlotId,
+		PartySize: b.PartySize,
+		Guest: booking.Guest{
+			FirstName: b.Guest.FirstName,
+			LastName:  b.Guest.LastName,
+			Email:     string(b.Guest.Email),
+			Phone:     b.Guest.Phone,
+		},
+		Notes:            deref(b.Notes),
+		PartnerReference: deref(b.PartnerReference),
+	})
+	if err != nil {
+		pr := problemFor(err)
+		body := s.body(ctx, pr)
+		switch pr.Status {
+		case http.StatusBadRequest:
+			return gen.CreateReservation400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
+		case http.StatusNotFound:
+			return gen.CreateReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
+		case http.StatusConflict:
+			return gen.CreateReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
+		case http.StatusBadGateway:
+			return gen.CreateReservation502JSONResponse{BadGatewayJSONResponse: gen.BadGatewayJSONResponse{Body: body}}, nil
+		}
+		return nil, err
+	}
+	return gen.CreateReservation201JSONResponse{Body: reservationToAPI(r)}, nil
+}
+
+// GetReservation implements gen.StrictServerInterface.
+func (s *Server) GetReservation(ctx context.Context, req gen.GetReservationRequestObject) (gen.GetReservationResponseObject, error) {
+	r, err := s.deps.Booking.Get(ctx, partner(ctx), req.ReservationId)
+	if err != nil {
+		if pr := problemFor(err); pr.Status == http.StatusNotFound {
+			return gen.GetReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	return gen.GetReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+}
+
+// ExtendReservation implements gen.StrictServerInterface.
+func (s *Server) ExtendReservation(ctx context.Context, req gen.ExtendReservationRequestObject) (gen.ExtendReservationResponseObject, error) {
+	r, err := s.deps.Booking.Extend(ctx, partner(ctx), req.ReservationId)
+	if err != nil {
+		pr := problemFor(err)
+		body := s.body(ctx, pr)
+		switch pr.Status {
+		case http.StatusNotFound:
+			return gen.ExtendReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
+		case http.StatusConflict:
+			return gen.ExtendReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
+		}
+		return nil, err
+	}
+	return gen.ExtendReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+}
+
+// FinalizeReservation implements gen.StrictServerInterface.
+func (s *Server) FinalizeReservation(ctx context.Context, req gen.FinalizeReservationRequestObject) (gen.FinalizeReservationResponseObject, error) {
+	r, err := s.deps.Booking.Finalize(ctx, partner(ctx), req.ReservationId)
+	if err != nil {
+		pr := problemFor(err)
+		body := s.body(ctx, pr)
+		switch pr.Status {
+		case http.StatusPaymentRequired:
+			return gen.FinalizeReservation402JSONResponse{PaymentRequiredJSONResponse: gen.PaymentRequiredJSONResponse{Body: body}}, nil
+		case http.StatusNotFound:
+			return gen.FinalizeReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
+		case http.StatusConflict:
+			return gen.FinalizeReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
+		case http.StatusBadGateway:
+			return gen.FinalizeReservation502JSONResponse{BadGatewayJSONResponse: gen.BadGatewayJSONResponse{Body: body}}, nil
+		}
+		return nil, err
+	}
+	return gen.FinalizeReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+}
+
+// CancelReservation implements gen.StrictServerInterface.
+func (s *Server) CancelReservation(ctx context.Context, req gen.CancelReservationRequestObject) (gen.CancelReservationResponseObject, error) {
+	reason := ""
+	if req.Body != nil && req.Body.Reason != nil {
+		reason = string(*req.Body.Reason)
+	}
+	r, err := s.deps.Booking.Cancel(ctx, partner(ctx), req.ReservationId, reason)
+	if err != nil {
+		pr := problemFor(err)
+		body := s.body(ctx, pr)
+		switch pr.Status {
+		case http.StatusNotFound:
+			return gen.CancelReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
+		case http.StatusConflict:
+			return gen.CancelReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
+		case http.StatusBadGateway:
+			return gen.CancelReservation502JSONResponse{BadGatewayJSONResponse: gen.BadGatewayJSONResponse{Body: body}}, nil
+		}
+		return nil, err
+	}
+	return gen.CancelReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+}
+
+// ConfirmSandboxPaymentIntent implements gen.StrictServerInterface.
+func (s *Server) ConfirmSandboxPaymentIntent(ctx context.Context, req gen.ConfirmSandboxPaymentIntentRequestObject) (gen.ConfirmSandboxPaymentIntentResponseObject, error) {
+	method := ""
+	if req.Body != nil && req.Body.PaymentMethod != nil {
+		method = string(*req.Body.PaymentMethod)
+	}
+	in, err := s.deps.Booking.ConfirmSandboxPayment(ctx, partner(ctx), req.PaymentIntentId, method)
+	if err != nil {
+		pr := problemFor(err)
+		body := s.body(ctx, pr)
+		switch pr.Status {
+		case http.StatusPaymentRequired:
+			return gen.ConfirmSandboxPaymentIntent402JSONResponse{PaymentRequiredJSONResponse: gen.PaymentRequiredJSONResponse{Body: body}}, nil
+		case http.StatusNotFound:
+			return gen.ConfirmSandboxPaymentIntent404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
+		case http.StatusConflict:
+			return gen.ConfirmSandboxPaymentIntent409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
+		}
+		return nil, err
+	}
+	return gen.ConfirmSandboxPaymentIntent200JSONResponse{Body: intentToAPI(in)}, nil
+}
+
+// GetOpenAPIJSON implements gen.StrictServerInterface.
+func (s *Server) GetOpenAPIJSON(context.Context, gen.GetOpenAPIJSONRequestObject) (gen.GetOpenAPIJSONResponseObject, error) {
+	return rawJSON(s.specJSON), nil
+}
+
+// GetOpenAPIYAML implements gen.StrictServerInterface.
+func (s *Server) GetOpenAPIYAML(context.Context, gen.GetOpenAPIYAMLRequestObject) (gen.GetOpenAPIYAMLResponseObject, error) {
+	return gen.GetOpenAPIYAML200ApplicationyamlResponse{Body: bytes.NewReader(openapi.YAML), ContentLength: int64(len(openapi.YAML))}, nil
+}
+
+// GetHealth implements gen.StrictServerInterface.
+func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
+	return gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk}, nil
+}
+
+// GetReadiness implements gen.StrictServerInterface.
+func (s *Server) GetReadiness(ctx context.Context, _ gen.GetReadinessRequestObject) (gen.GetReadinessResponseObject, error) {
+	var out gen.Readiness
+	out.Status = gen.ReadinessStatusOk
+	out.Checks.Database, out.Checks.Migrations = "ok", "ok"
+	if err := s.deps.Database.Ping(ctx); err != nil {
+		out.Status = gen.ReadinessStatusUnavailable
+		out.Checks.Database = "unreachable"
+		out.Checks.Migrations = "unknown"
+		s.log.WarnContext(ctx, "readiness: database", "error", err)
+		return gen.GetReadiness503JSONResponse(out), nil
+	}
+	current, latest, err := s.deps.Database.MigrationStatus(ctx)
+	switch {
+	case err != nil:
+		out.Status = gen.ReadinessStatusUnavailable
+		out.Checks.Migrations = "unknown"
+		s.log.WarnContext(ctx, "readiness: migrations", "error", err)
+	case current != latest:
+		out.Status = gen.ReadinessStatusUnavailable
+		out.Checks.Migrations = fmt.Sprintf("at version %d of %d; run 'prima migrate'", current, latest)
+	}
+	if out.Status != gen.ReadinessStatusOk {
+		return gen.GetReadiness503JSONResponse(out), nil
+	}
+	return gen.GetReadiness200JSONResponse(out), nil
+}
+
+// body completes a Problem into the wire error for a typed response.
+func (s *Server) body(ctx context.Context, p *Problem) gen.Error {
+	d := p.Detail
+	d.RequestId = RequestID(ctx)
+	d.DocUrl = docURL(s.publicURL(ctx), p.Code)
+	return gen.Error{Error: d}
+}

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
+
+	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/ids"
+)
+
+// requestID gives every request an id, in the Request-Id header and in its context.
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := ids.New("req")
+		req := c.Request()
+		ctx := context.WithValue(contextWithRequestID(req.Context(), id), baseURLKey, c.Scheme()+"://"+req.Host)
+		c.SetRequest(req.WithContext(ctx))
+		c.Response().Header().Set("Request-Id", id)
+		return next(c)
+	}
+}
+
+// recoverPanics turns a panic into a 500 in the error format, logged with its stack.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.ErrorContext(c.Request().Context(), "panic", "request_id", RequestID(c.Request().Context()),
+					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = newProblem(CodeInternal, "", "")
+			}
+		}()
+		return next(c)
+	}
+}
+
+// accessLog writes one line per request, without query strings or bodies (they can carry
+// guest details) and without tokens.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := now()
+		err := next(c)
+		if err != nil {
+			c.Error(err) // answer now, so the logged status is the one sent
+		}
+		ctx := c.Request().Context()
+		s.log.InfoContext(ctx, "request",
+			"request_id", RequestID(ctx),
+			"method", c.Request().Method,
+			"route", c.Path(),
+			"status", c.Response().Status,
+			"duration_ms", float64(now().Sub(start).Microseconds())/1000,
+			"partner_id", principal(ctx).PartnerID,
+			"token_id", principal(ctx).TokenID,
+		)
+		return nil
+	}
+}
+
+// contract enforces the OpenAPI document on every operation it describes: the body size
+// limit, authentication and scope, request validation, and idempotency, all before the
+// handler runs. Paths the document does not describe (the docs) pass through untouched,
+// and unknown routes are left to Echo's 404 and 405.
+func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		route, pathParams, err := s.router.FindRoute(req)
+		if err != nil {
+			return next(c)
+		}
+		body, err := s.readBody(req)
+		if err != nil {
+			return err
+		}
+		op := route.Operation
+		ctx := req.Context()
+		authenticated := op.Security == nil || len(*op.Security) > 0
+		var who access.Principal
+		if authenticated {
+			who, err = s.deps.Tokens.Authenticate(ctx, bearerToken(req))
+			if err != nil {
+				return problemFor(err)
+			}
+			if scope, _ := op.Extensions["x-required-scope"].(string); scope != "" && !who.HasScope(scope) {
+				return newProblem(CodeInsufficientScope, fmt.Sprintf("This call needs the %s scope; the token has %s.", scope, strings.Join(who.Scopes, ", ")), "")
+			}
+			ctx = withPrincipal(ctx, who)
+			req = req.WithContext(ctx)
+			c.SetRequest(req)
+		}
+		if strings.HasPrefix(route.Path, "/v1/sandbox/") && !s.deps.Booking.SandboxActive() {
+			return echo.ErrNotFound
+		}
+		if len(body) > 0 && isJSON(req.Header.Get(echo.HeaderContentType)) && !jsonObject(body) {
+			return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")
+		}
+		err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: pathParams,
+			Route:      route,
+			Options:    &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		})
+		if err != nil {
+			return validationProblem(err)
+		}
+		if key := req.Header.Get("Idempotency-Key"); key != "" && req.Method == http.MethodPost && authenticated {
+			return s.idempotent(c, who.PartnerID, key, idempotency.Fingerprint(req.Method, req.URL.Path, body), next)
+		}
+		return next(c)
+	}
+}
+
+// readBody reads the whole body, up to the limit, and puts it back for the handler.
+func (s *Server) readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	if req.ContentLength > s.deps.MaxBodyBytes {
+		return nil, newProblem(CodeBodyTooLarge, "", "")
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, s.deps.MaxBodyBytes+1))
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, newProblem(CodeBodyInvalid, "The body could not be read.", "")
+	}
+	if int64(len(body)) > s.deps.MaxBodyBytes {
+		return nil, newProblem(CodeBodyTooLarge, "", "")
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	req.ContentLength = int64(len(body))
+	return body, nil
+}
+
+func bearerToken(req *http.Request) string {
+	h := req.Header.Get(echo.HeaderAuthorization)
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		if h != "" {
+			return "malformed" // present but not a bearer token: invalid, not missing
+		}
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// idempotent runs the request once per key: it replays a stored response, refuses a key
+// reused for another request or still in flight, and otherwise runs the handler and
+// stores what it answered. Server errors are not stored, so the client can retry them.
+func (s *Server) idempotent(c echo.Context, partnerID, key, fingerprint string, next echo.HandlerFunc) error {
+	ctx := c.Request().Context()
+	stored, err := s.deps.Idempotency.Begin(ctx, partnerID, key, fingerprint)
+	if err != nil {
+		if errors.Is(err, idempotency.ErrInUse) || errors.Is(err, idempotency.ErrReused) {
+			return problemFor(err)
+		}
+		return fmt.Errorf("idempotency: %w", err)
+	}
+	if stored != nil {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+		return c.JSONBlob(stored.Status, stored.Body)
+	}
+	rec := &recorder{ResponseWriter: c.Response().Writer}
+	c.Response().Writer = rec
+	if err := next(c); err != nil {
+		c.Error(err) // answer here so the answer can be stored
+	}
+	status := c.Response().Status
+	bg := contextWithoutCancel(ctx)
+	if status >= 500 {
+		if err := s.deps.Idempotency.Release(bg, partnerID, key); err != nil {
+			s.log.WarnContext(ctx, "release idempotency key", "request_id", RequestID(ctx), "error", err)
+		}
+		return nil
+	}
+	if err := s.deps.Idempotency.Complete(bg, partnerID, key, idempotency.Response{Status: status, Body: rec.body.Bytes()}); err != nil {
+		s.log.ErrorContext(ctx, "store idempotent response", "request_id", RequestID(ctx), "error", err)
+	}
+	return nil
+}
+
+// recorder keeps a copy of the response body.
+type recorder struct {
+	http.ResponseWriter
+	body bytes.Buffer
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func isJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(strings.ToLower(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}

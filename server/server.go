@@ -1,0 +1,253 @@
+// Package server is the HTTP face of the PRIMA Partner API: an Echo server whose routes,
+// request validation and typed responses come from the OpenAPI document (gen/), with
+// middleware for request ids, authentication, idempotency and errors, and thin handlers
+// that call booking/.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+
+	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/booking"
+	"github.com/prima-dining/partner-api/docs/swaggerui"
+	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/openapi"
+)
+
+// Authenticator checks bearer tokens.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (access.Principal, error)
+}
+
+// Database is what readiness checks.
+type Database interface {
+	Ping(ctx context.Context) error
+	MigrationStatus(ctx context.Context) (current, latest int64, err error)
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Booking     *booking.Service
+	Tokens      Authenticator
+	Idempotency *idempotency.Service
+	Database    Database
+	Logger      *slog.Logger
+	// PublicURL is the externally visible base URL, used in doc_url links; empty means
+	// the request's own scheme and host.
+	PublicURL string
+	// MaxBodyBytes caps request bodies (default 1 MB); larger ones answer 413.
+	MaxBodyBytes int64
+}
+
+// Server implements gen.StrictServerInterface.
+type Server struct {
+	deps     Deps
+	log      *slog.Logger
+	router   routers.Router
+	specJSON []byte
+}
+
+var _ gen.StrictServerInterface = (*Server)(nil)
+
+// New returns the configured Echo instance, for main and for tests alike.
+func New(deps Deps) (*echo.Echo, error) {
+	if deps.Booking == nil || deps.Tokens == nil || deps.Idempotency == nil || deps.Database == nil {
+		return nil, errors.New("server: Booking, Tokens, Idempotency and Database are required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.MaxBodyBytes <= 0 {
+		deps.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{deps: deps, log: deps.Logger}
+
+	doc, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	served := doc
+	if !deps.Booking.SandboxActive() {
+		// The sandbox is not mounted with a real gateway, so it is not advertised either.
+		served, err = loadSpec()
+		if err != nil {
+			return nil, err
+		}
+		for path := range served.Paths.Map() {
+			if strings.HasPrefix(path, "/v1/sandbox/") {
+				served.Paths.Delete(path)
+			}
+		}
+		served.Tags = slicesDeleteTag(served.Tags, "Sandbox")
+	}
+	if s.specJSON, err = json.Marshal(served); err != nil {
+		return nil, fmt.Errorf("server: encode spec: %w", err)
+	}
+	routed, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	routed.Servers = nil // route on paths alone, whatever host the server is reached by
+	if s.router, err = gorillamux.NewRouter(routed); err != nil {
+		return nil, fmt.Errorf("server: build router: %w", err)
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.requestID, s.recoverPanics, s.accessLog, s.contract)
+
+	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
+
+	docs := echo.WrapHandler(swaggerui.Handler("/v1/openapi.json"))
+	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
+	e.GET("/docs/errors", s.errorDocs)
+	e.GET("/docs/*", docs)
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/docs/") })
+	return e, nil
+}
+
+// loadSpec parses the embedded document; each caller gets its own copy to change.
+func loadSpec() (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(openapi.YAML)
+	if err != nil {
+		return nil, fmt.Errorf("server: load spec: %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("server: invalid spec: %w", err)
+	}
+	return doc, nil
+}
+
+func slicesDeleteTag(tags openapi3.Tags, name string) openapi3.Tags {
+	out := tags[:0]
+	for _, t := range tags {
+		if t.Name != name {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+type ctxKey int
+
+const (
+	principalKey ctxKey = iota
+	requestIDKey
+	baseURLKey
+)
+
+func withPrincipal(ctx context.Context, p access.Principal) context.Context {
+	return context.WithValue(ctx, principalKey, p)
+}
+
+// principal is the authenticated caller; the contract middleware guarantees one on every
+// operation that declares security.
+func principal(ctx context.Context) access.Principal {
+	p, _ := ctx.Value(principalKey).(access.Principal)
+	return p
+}
+
+// partner is the caller as the booking layer knows it.
+func partner(ctx context.Context) booking.Partner {
+	p := principal(ctx)
+	return booking.Partner{ID: p.PartnerID, TokenID: p.TokenID, AllVenues: p.AllVenues}
+}
+
+// RequestID returns the id of the request ctx belongs to.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// handleError is Echo's error handler: every error, from routing to handlers, leaves as
+// the one error format.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var (
+		p  *Problem
+		he *echo.HTTPError
+	)
+	switch {
+	case errors.As(err, &p):
+	case errors.As(err, &he):
+		switch he.Code {
+		case http.StatusNotFound:
+			p = newProblem(CodeRouteNotFound, fmt.Sprintf("There is no operation at %s %s. See /docs/ for the API reference.", c.Request().Method, c.Request().URL.Path), "")
+		case http.StatusMethodNotAllowed:
+			p = newProblem(CodeMethodNotAllowed, fmt.Sprintf("%s does not accept %s.", c.Request().URL.Path, c.Request().Method), "")
+		case http.StatusRequestEntityTooLarge:
+			p = newProblem(CodeBodyTooLarge, "", "")
+		case http.StatusUnsupportedMediaType:
+			p = newProblem(CodeUnsupportedMediaType, "", "")
+		case http.StatusBadRequest:
+			p = newProblem(CodeBodyInvalid, "", "")
+		default:
+			p = newProblem(CodeInternal, "", "")
+		}
+	default:
+		p = problemFor(err)
+	}
+	if p.Status >= 500 {
+		s.log.ErrorContext(c.Request().Context(), "request failed",
+			"request_id", RequestID(c.Request().Context()), "method", c.Request().Method,
+			"path", c.Path(), "error", err)
+	}
+	s.writeProblem(c, p)
+}
+
+func (s *Server) writeProblem(c echo.Context, p *Problem) {
+	d := p.Detail
+	d.RequestId = RequestID(c.Request().Context())
+	d.DocUrl = docURL(s.publicURL(c.Request().Context()), p.Code)
+	for k, v := range p.Headers {
+		c.Response().Header().Set(k, v)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(p.Status)
+		return
+	}
+	if err := c.JSON(p.Status, gen.Error{Error: d}); err != nil {
+		s.log.WarnContext(c.Request().Context(), "write error response", "error", err)
+	}
+}
+
+// publicURL is the base URL doc links start with: PublicURL, or the request's own.
+func (s *Server) publicURL(ctx context.Context) string {
+	if s.deps.PublicURL != "" {
+		return s.deps.PublicURL
+	}
+	base, _ := ctx.Value(baseURLKey).(string)
+	return base
+}
+
+// rawJSON is a pre-encoded JSON document served as is.
+type rawJSON []byte
+
+// VisitGetOpenAPIJSONResponse implements gen.GetOpenAPIJSONResponseObject.
+func (b rawJSON) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(b)
+	return err
+}
+
+// now is used for log durations.
+var now = time.Now
