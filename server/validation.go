@@ -53,6 +53,9 @@ func validationProblem(err error) *Problem {
 		}
 		var se *openapi3.SchemaError
 		if errors.As(re.Err, &se) {
+			if strings.EqualFold(name, "Idempotency-Key") && se.SchemaField == "minLength" {
+				return newProblem(CodeIdempotencyKeyMissing, "", name) // sent, but empty
+			}
 			if se.Schema != nil {
 				schema = se.Schema
 			}

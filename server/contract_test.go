@@ -1,0 +1,166 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/prima-dining/partner-api/openapi"
+	"github.com/prima-dining/partner-api/server"
+	"github.com/prima-dining/partner-api/store/storetest"
+)
+
+func loadSpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(openapi.YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// echoPath turns /v1/reservations/{reservation_id} into Echo's /v1/reservations/:reservation_id.
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+func TestSpecAndRoutesAgree(t *testing.T) {
+	doc := loadSpec(t)
+	e := newEnv(t, storetest.OpenSQLite(t))
+	h, err := server.New(server.Deps{Booking: e.booking, Tokens: e.tokens, Idempotency: nil, Database: e.db})
+	if err == nil || h != nil {
+		t.Fatal("New without Idempotency should fail")
+	}
+
+	spec := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.OperationID == "" || len(op.Tags) == 0 || op.Summary == "" || op.Description == "" {
+				t.Errorf("%s %s lacks an operationId, tag, summary or description", method, path)
+			}
+			if op.Security == nil || len(*op.Security) > 0 {
+				if scope, _ := op.Extensions["x-required-scope"].(string); scope == "" {
+					t.Errorf("%s %s needs a token but names no x-required-scope", method, path)
+				}
+				if op.Responses.Status(401) == nil || op.Responses.Status(403) == nil {
+					t.Errorf("%s %s needs a token but does not document 401 and 403", method, path)
+				}
+			}
+			spec[method+" "+pathParam.ReplaceAllString(path, ":$1")] = true
+		}
+	}
+	served := map[string]bool{}
+	handler, err := server.New(server.Deps{Booking: e.booking, Tokens: e.tokens, Idempotency: idempotencyFor(e), Database: e.db, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range handler.Routes() {
+		if r.Path == "/" || r.Path == "/docs" || strings.HasPrefix(r.Path, "/docs/") || r.Method == "echo_route_any" {
+			continue // the human docs are not API operations
+		}
+		served[r.Method+" "+r.Path] = true
+	}
+	for op := range spec {
+		if !served[op] {
+			t.Errorf("the spec describes %s but no route serves it", op)
+		}
+	}
+	for op := range served {
+		if !spec[op] {
+			t.Errorf("route %s is not in the spec", op)
+		}
+	}
+}
+
+func TestErrorCatalogueMatchesTheSpec(t *testing.T) {
+	doc := loadSpec(t)
+	raw, ok := doc.Components.Schemas["ErrorDetail"].Value.Extensions["x-error-codes"]
+	if !ok {
+		t.Fatal("ErrorDetail has no x-error-codes")
+	}
+	b, _ := json.Marshal(raw)
+	var documented []struct {
+		Code   string `json:"code"`
+		Type   string `json:"type"`
+		Status int    `json:"status"`
+	}
+	if err := json.Unmarshal(b, &documented); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, d := range documented {
+		seen[d.Code] = true
+		e, ok := server.Catalogue[server.Code(d.Code)]
+		if !ok {
+			t.Errorf("the spec documents %s, which the server never answers", d.Code)
+			continue
+		}
+		if e.Status != d.Status || string(e.Type) != d.Type {
+			t.Errorf("%s: spec says %d %s, server answers %d %s", d.Code, d.Status, d.Type, e.Status, e.Type)
+		}
+		row := fmt.Sprintf("| `%s` | %s | %d |", d.Code, d.Type, d.Status)
+		if !strings.Contains(doc.Info.Description, row) {
+			t.Errorf("the introduction's error table lacks the row %q", row)
+		}
+		if http.StatusText(d.Status) == "" {
+			t.Errorf("%s: %d is not an HTTP status", d.Code, d.Status)
+		}
+	}
+	for code := range server.Catalogue {
+		if !seen[string(code)] {
+			t.Errorf("the server can answer %s but the spec does not document it", code)
+		}
+	}
+}
+
+// TestEveryEmittedCodeIsInTheCatalogue reads the server's source: every Code constant
+// (the only way handlers name a code; newProblem refuses others) must be in the
+// catalogue, so a new code cannot ship undocumented.
+func TestEveryEmittedCodeIsInTheCatalogue(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	fset := token.NewFileSet()
+	constants := map[string]string{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			vs, ok := n.(*ast.ValueSpec)
+			if !ok || vs.Type == nil || fmt.Sprint(vs.Type) != "Code" {
+				return true
+			}
+			for i, name := range vs.Names {
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok {
+					constants[name.Name] = strings.Trim(lit.Value, `"`)
+				}
+			}
+			return true
+		})
+	}
+	if len(constants) < 20 {
+		t.Fatalf("found only %d Code constants; is the scan broken?", len(constants))
+	}
+	for name, value := range constants {
+		if _, ok := server.Catalogue[server.Code(value)]; !ok {
+			t.Errorf("%s (%q) has no catalogue entry", name, value)
+		}
+	}
+	if len(constants) != len(server.Catalogue) {
+		t.Errorf("%d Code constants but %d catalogue entries", len(constants), len(server.Catalogue))
+	}
+}

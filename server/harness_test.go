@@ -1,0 +1,239 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/booking"
+	"github.com/prima-dining/partner-api/gen/client"
+	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/server"
+	"github.com/prima-dining/partner-api/store"
+)
+
+// env is one running server on a real database, driven over HTTP.
+type env struct {
+	t       *testing.T
+	db      *store.DB
+	booking *booking.Service
+	tokens  *access.Service
+	srv     *httptest.Server
+	token   string // a partner token with every scope
+	client  *client.ClientWithResponses
+}
+
+type envOption func(*booking.Config)
+
+func withHoldTTL(d time.Duration) envOption {
+	return func(c *booking.Config) { c.HoldTTL = d; c.HoldMax = 2 * d }
+}
+
+// newEnv starts the real router on db with the sandbox gateway, and a partner token.
+func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
+	t.Helper()
+	cfg := booking.Config{Logger: quietLogger()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e := &env{t: t, db: db, tokens: access.NewService(db)}
+	e.booking = booking.New(db, payments.NewSandbox(db), cfg)
+	h, err := server.New(server.Deps{
+		Booking:     e.booking,
+		Tokens:      e.tokens,
+		Idempotency: idempotency.NewService(db),
+		Database:    db,
+		Logger:      quietLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	e.token = e.newToken("acme-rewards")
+	e.client = e.clientFor(e.token)
+	return e
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (e *env) newToken(partner string, scopes ...string) string {
+	e.t.Helper()
+	secret, _, err := e.tokens.Create(context.Background(), access.CreateParams{Partner: partner, Scopes: scopes})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
+
+func (e *env) clientFor(token string) *client.ClientWithResponses {
+	e.t.Helper()
+	c, err := client.NewClientWithResponses(e.srv.URL, client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		return nil
+	}))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// fixture is a venue with one slot.
+type fixture struct {
+	venue store.Venue
+	slot  store.Slot
+}
+
+type slotSpec struct {
+	tables int
+	prime  bool
+	in     time.Duration // start, from now
+	minP   int
+	maxP   int
+}
+
+// addVenue inserts a venue in New York with one slot per spec.
+func (e *env) addVenue(specs ...slotSpec) (store.Venue, []store.Slot) {
+	e.t.Helper()
+	now := time.Now().UTC()
+	v := store.Venue{
+		ID: ids.New("ven"), Name: "Osteria Test", NameKey: "osteria test", Description: "A test venue.",
+		AddressLine1: "1 Test Street", City: "New York", CityKey: "new york", PostalCode: "10014", Country: "US",
+		Cuisine: "italian", CuisineKey: "italian", TimeZone: "America/New_York", Currency: "usd",
+		SeatingAreas: "dining_room", PolicyFreeHours: 24, PolicyFeeType: "percent", PolicyFeePercent: 50, CreatedAt: now,
+	}
+	if err := e.db.InsertVenues(context.Background(), []store.Venue{v}); err != nil {
+		e.t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation(v.TimeZone)
+	var slots []store.Slot
+	for i, s := range specs {
+		if s.in == 0 {
+			s.in = 48*time.Hour + time.Duration(i)*30*time.Minute
+		}
+		if s.minP == 0 {
+			s.minP, s.maxP = 1, 6
+		}
+		starts := now.Add(s.in).Truncate(time.Minute)
+		row := store.Slot{
+			ID: ids.New("slot"), VenueID: v.ID, StartsAt: starts,
+			LocalDate: starts.In(loc).Format(time.DateOnly), LocalTime: starts.In(loc).Format("15:04"),
+			DurationMinutes: 120, PartySizeMin: s.minP, PartySizeMax: s.maxP, SeatingArea: "dining_room",
+			Type: "standard", Tables: s.tables, Status: "open", CreatedAt: now, UpdatedAt: now,
+		}
+		if s.prime {
+			row.Type, row.PriceAmount, row.PriceCurrency, row.PricePer = "prime", 7500, "usd", "cover"
+		}
+		slots = append(slots, row)
+	}
+	if err := e.db.InsertSlots(context.Background(), slots); err != nil {
+		e.t.Fatal(err)
+	}
+	return v, slots
+}
+
+func guest() client.Guest {
+	return client.Guest{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", Phone: "+12125550143"}
+}
+
+func holdBody(slotID string, party int) client.CreateReservationJSONRequestBody {
+	return client.CreateReservationJSONRequestBody{SlotId: slotID, PartySize: party, Guest: guest()}
+}
+
+func key() string { return ids.New("key") }
+
+// do sends a raw request, for inputs the generated client cannot even express.
+func (e *env) do(method, path, token, body string, headers ...string) (int, http.Header, []byte) {
+	e.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i]) // "" means: do not send it
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+// apiError decodes and checks the error format, returning the error object.
+func apiError(t *testing.T, body []byte) client.ErrorDetail {
+	t.Helper()
+	var out struct {
+		Error *client.ErrorDetail `json:"error"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Error == nil {
+		t.Fatalf("not an error body: %s", body)
+	}
+	d := out.Error
+	if d.Code == "" || d.Message == "" || d.Type == "" || !strings.HasPrefix(d.RequestId, "req_") ||
+		!strings.Contains(d.DocUrl, "/docs/errors#"+d.Code) {
+		t.Fatalf("incomplete error: %s", body)
+	}
+	for _, leak := range []string{"strconv.", "json:", "gorm", "sql:", "runtime error", "kin-openapi", "<nil>", "Error at \""} {
+		if strings.Contains(d.Message, leak) {
+			t.Fatalf("error message leaks internals (%q): %s", leak, d.Message)
+		}
+	}
+	return *d
+}
+
+// counts reads the database's view of a slot: tables taken, and reservations that hold
+// a table (held or confirmed).
+func (e *env) counts(slotID string) (taken, active, total int) {
+	e.t.Helper()
+	q := func(query string, args ...any) int {
+		var n int
+		if err := e.db.SQL().QueryRow(query, args...).Scan(&n); err != nil {
+			e.t.Fatal(err)
+		}
+		return n
+	}
+	ph := "?"
+	if e.db.Dialect() == store.DialectPostgres {
+		ph = "$1"
+	}
+	taken = q("SELECT tables_taken FROM slots WHERE id = "+ph, slotID)
+	active = q("SELECT count(*) FROM reservations WHERE status IN ('held', 'confirmed') AND slot_id = "+ph, slotID)
+	total = q("SELECT count(*) FROM reservations")
+	return taken, active, total
+}
+
+func statusOf(resp interface{ StatusCode() int }) string {
+	return fmt.Sprint(resp.StatusCode())
+}
+
+func idempotencyFor(e *env) *idempotency.Service { return idempotency.NewService(e.db) }
