@@ -1,0 +1,68 @@
+package store
+
+// This file is the contract between store/ and its callers (booking/, access/,
+// idempotency/, cmd/). Bodies marked TODO are being written; signatures are fixed.
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNotFound: no such row, or not visible to the caller.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique constraint refused the write.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a PostgreSQL URL (postgres://…) or a SQLite path ("sqlite:./data/prima.db",
+	// "sqlite::memory:", or a bare file path). Empty means sqlite:./data/prima.db.
+	URL          string
+	MaxOpenConns int // PostgreSQL pool size; 0 means 20
+}
+
+// Scope is what a partner may see: its id, and whether it may sell every venue (otherwise
+// only the venues granted in partner_venues).
+type Scope struct {
+	PartnerID string
+	AllVenues bool
+}
+
+// VenueFilter narrows ListVenues. Empty fields do not filter. City and Cuisine match
+// case-insensitively and exactly; Query matches a substring of the name, case-insensitively.
+type VenueFilter struct {
+	City, Cuisine, Query string
+}
+
+// SlotQuery narrows SearchSlots. Only open slots with StartsAt > Now and
+// TablesTaken < Tables and PartySizeMin <= PartySize <= PartySizeMax are returned.
+type SlotQuery struct {
+	LocalDate   string // required, YYYY-MM-DD
+	PartySize   int    // required
+	VenueID     string
+	City        string // case-insensitive exact
+	Cuisine     string // case-insensitive exact
+	TimeFrom    string // HH:MM inclusive, compared to local_time
+	TimeTo      string // HH:MM inclusive
+	SeatingArea string
+	Type        string // standard | prime | ''
+	Now         time.Time
+}
+
+// ReservationFilter narrows ListReservations. Empty fields do not filter.
+type ReservationFilter struct {
+	Status           string
+	VenueID          string
+	DateFrom, DateTo string // local_date bounds, inclusive
+	PartnerReference string
+}
+
+// Page is a keyset page request: at most Limit rows after the row whose id is
+// StartingAfter (in the list's own order). An unknown StartingAfter yields ErrNotFound.
+type Page struct {
+	Limit         int
+	StartingAfter string
+}

@@ -1,0 +1,326 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names returned by (*DB).Dialect.
+const (
+	DialectPostgres = "postgres"
+	DialectSQLite   = "sqlite"
+)
+
+// DefaultSQLitePath is the database file used when Config.URL is empty.
+const DefaultSQLitePath = "./data/prima.db"
+
+// sqliteParams are appended to every SQLite DSN. busy_timeout makes a second process wait
+// for the write lock instead of failing at once; WAL lets readers of other processes run
+// beside the writer; foreign_keys is off by default in SQLite; synchronous(NORMAL) is safe
+// with WAL; _txlock=immediate takes the write lock at BEGIN, so a transaction that reads
+// and then writes never fails half-way with SQLITE_BUSY.
+const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// DB is the application's database handle: PostgreSQL or SQLite behind GORM. It is safe
+// for concurrent use.
+type DB struct {
+	gorm    *gorm.DB
+	sql     *sql.DB
+	dialect string
+}
+
+// Tx is a database transaction handed to the function given to (*DB).Transact. It is
+// valid only while that function runs and must not be shared between goroutines.
+type Tx struct {
+	g       *gorm.DB
+	dialect string
+}
+
+// Open connects to the database cfg names. It does not migrate; call Migrate for that.
+//
+// A URL starting with postgres:// or postgresql:// opens PostgreSQL (pgx), with a pool of
+// cfg.MaxOpenConns connections (default 20). Anything else is SQLite: "sqlite:PATH",
+// "sqlite::memory:", a bare path, or "" for DefaultSQLitePath (whose directory is
+// created). SQLite is opened with a single connection: see Transact.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	gcfg := &gorm.Config{
+		// Silent: GORM's logger prints SQL with its arguments, and the arguments include
+		// guest names, e-mails and phone numbers. Errors are returned to the caller instead.
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		PrepareStmt:            false,
+		SkipDefaultTransaction: true,
+		// GORM fills zero CreatedAt/UpdatedAt fields with NowFunc; keep those normalised too.
+		NowFunc: func() time.Time { return dbTime(time.Now()) },
+	}
+	u := strings.TrimSpace(cfg.URL)
+	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		return openPostgres(ctx, u, cfg, gcfg)
+	}
+	return openSQLite(ctx, u, gcfg)
+}
+
+func openPostgres(ctx context.Context, u string, cfg Config, gcfg *gorm.Config) (*DB, error) {
+	pcfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		// pgx's message can quote the URL, password included: keep only a generic reason.
+		return nil, errors.New("store: open postgres: invalid database URL")
+	}
+	// pgx returns timestamptz values in time.Local; the store hands out UTC everywhere so a
+	// value read back equals (and formats like) the value written, whatever TZ the process has.
+	sqlDB := stdlib.OpenDB(*pcfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{
+			Name:  "timestamptz",
+			OID:   pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+		})
+		return nil
+	}))
+	n := cfg.MaxOpenConns
+	if n <= 0 {
+		n = 20
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+
+	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	db := &DB{gorm: g, sql: sqlDB, dialect: DialectPostgres}
+	if err := db.Ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sqliteDSN turns a Config.URL into a glebarez/sqlite DSN, and reports the file's
+// directory (empty for :memory:) so Open can create it.
+func sqliteDSN(u string) (dsn, dir string) {
+	path := u
+	switch {
+	case path == "":
+		path = DefaultSQLitePath
+	case strings.HasPrefix(path, "sqlite://"):
+		path = strings.TrimPrefix(path, "sqlite://")
+	case strings.HasPrefix(path, "sqlite:"):
+		path = strings.TrimPrefix(path, "sqlite:")
+	}
+	if path == "" {
+		path = DefaultSQLitePath
+	}
+	file := path
+	if i := strings.IndexByte(file, '?'); i >= 0 {
+		file = file[:i]
+	}
+	file = strings.TrimPrefix(file, "file:")
+	if file != ":memory:" && !strings.Contains(path, "mode=memory") {
+		dir = filepath.Dir(file)
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + sqliteParams, dir
+}
+
+func openSQLite(ctx context.Context, u string, gcfg *gorm.Config) (*DB, error) {
+	dsn, dir := sqliteDSN(u)
+	if dir != "" && dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: open sqlite: create directory: %w", err)
+		}
+	}
+	g, err := gorm.Open(sqlite.Open(dsn), gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	// One connection: SQLite has one writer anyway, and :memory: is a separate database per
+	// connection. Never expire it (that would drop a :memory: database).
+	sqlDB.SetMaxOpenConns(1)
+	sqlDB.SetMaxIdleConns(1)
+	sqlDB.SetConnMaxLifetime(0)
+	sqlDB.SetConnMaxIdleTime(0)
+	db := &DB{gorm: g, sql: sqlDB, dialect: DialectSQLite}
+	if err := db.Ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error {
+	if err := db.sql.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Dialect is "postgres" or "sqlite".
+func (db *DB) Dialect() string { return db.dialect }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", db.dialect, err)
+	}
+	return nil
+}
+
+// SQL returns the underlying *sql.DB, for tests and operator tools. With SQLite it has a
+// single connection: do not hold one (a *sql.Conn, *sql.Rows or *sql.Tx) while calling
+// other methods of db.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// q starts a GORM statement bound to ctx.
+func (db *DB) q(ctx context.Context) *gorm.DB { return db.gorm.WithContext(ctx) }
+
+// maxTxAttempts bounds Transact's retries of serialization failures and deadlocks.
+const maxTxAttempts = 5
+
+// Transact runs fn in a transaction: committed when fn returns nil, rolled back when it
+// returns an error (which Transact returns, wrapped no further) or panics.
+//
+// On PostgreSQL (READ COMMITTED) a serialization failure or deadlock (SQLSTATE 40001,
+// 40P01) rolls back and runs fn again, up to 5 times with a small jittered backoff: fn must
+// therefore have no effects outside the transaction that cannot be repeated. On SQLite the
+// transaction starts with BEGIN IMMEDIATE, so it holds the database's write lock from its
+// first statement and transactions run one after the other.
+//
+// Inside fn use only tx, never db: on SQLite the pool has exactly one connection, which the
+// transaction holds, so any call on db from inside fn waits for it forever (a deadlock).
+func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.q(ctx).Transaction(func(g *gorm.DB) error {
+			return fn(&Tx{g: g, dialect: db.dialect})
+		})
+		if err == nil || db.dialect != DialectPostgres || !retryable(err) || attempt >= maxTxAttempts {
+			return err
+		}
+		// 5–15 ms, 10–30 ms, … : enough for the other transaction to finish.
+		base := time.Duration(attempt) * 10 * time.Millisecond
+		wait := base/2 + rand.N(base) //nolint:gosec // G404: jitter, not security
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Dialect is "postgres" or "sqlite".
+func (tx *Tx) Dialect() string { return tx.dialect }
+
+// sqlState is implemented by pgconn.PgError; matching the method keeps pgconn out of the
+// store's imports.
+type sqlState interface{ SQLState() string }
+
+// sqliteCode is implemented by glebarez/go-sqlite's *Error.
+type sqliteCode interface{ Code() int }
+
+// retryable reports a PostgreSQL serialization failure or deadlock.
+func retryable(err error) bool {
+	var se sqlState
+	if errors.As(err, &se) {
+		switch se.SQLState() {
+		case "40001", "40P01":
+			return true
+		}
+	}
+	return false
+}
+
+// SQLite result codes (https://www.sqlite.org/rescode.html).
+const (
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+)
+
+// isUniqueViolation reports a unique or primary-key constraint refusing a write.
+func isUniqueViolation(err error) bool {
+	var se sqlState
+	if errors.As(err, &se) {
+		return se.SQLState() == "23505"
+	}
+	var sc sqliteCode
+	if errors.As(err, &sc) {
+		switch sc.Code() {
+		case sqliteConstraintPrimaryKey, sqliteConstraintUnique:
+			return true
+		}
+	}
+	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// wrap maps driver errors to the store's own (ErrNotFound, ErrConflict) and adds context.
+// The driver's error stays in the chain for logs; neither driver puts row values in its
+// message, so it never carries guest data.
+func wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict):
+		return fmt.Errorf("store: %s: %w", op, err)
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+	case isUniqueViolation(err):
+		return fmt.Errorf("store: %s: %w: %w", op, ErrConflict, err)
+	default:
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+}
+
+// dbTime normalises every time the store writes or compares: UTC, truncated to the
+// microsecond (PostgreSQL's precision). On SQLite, glebarez/sqlite stores times as text
+// ("2006-01-02 15:04:05.999999999-07:00"), and WHERE clauses compare that text: with one
+// offset (+00:00) everywhere the text sorts like the instants it names (the fraction's
+// trailing zeros are dropped, but '+' and '.' both sort before every digit), and a value
+// read back and bound again is the same text, so keyset paging and equality hold.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// dbTimePtr is dbTime for nullable columns.
+func dbTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := dbTime(*t)
+	return &v
+}
+
+// escapeLike escapes LIKE's wildcards in s, for use with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// pageLimit is Page.Limit with a default.
+func pageLimit(p Page) int {
+	if p.Limit <= 0 {
+		return 20
+	}
+	return p.Limit
+}

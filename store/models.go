@@ -1,0 +1,160 @@
+package store
+
+import "time"
+
+// Rows of the database. They are GORM models and nothing else: the domain types live in
+// booking/ and access/, the API types in gen/. Column names are spelled out so the SQL in
+// the migrations and in queries reads the same.
+
+// Partner is a partner account.
+type Partner struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	Name      string    `gorm:"column:name"`
+	AllVenues bool      `gorm:"column:all_venues"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+// PartnerVenue grants one venue to a partner whose AllVenues is false.
+type PartnerVenue struct {
+	PartnerID string `gorm:"column:partner_id;primaryKey"`
+	VenueID   string `gorm:"column:venue_id;primaryKey"`
+}
+
+// Token is a partner access token; only the SHA-256 of the secret is stored.
+type Token struct {
+	ID         string     `gorm:"column:id;primaryKey"`
+	PartnerID  string     `gorm:"column:partner_id"`
+	Name       string     `gorm:"column:name"`
+	Hash       string     `gorm:"column:hash"`   // hex SHA-256 of the full token
+	Prefix     string     `gorm:"column:prefix"` // the first characters, to recognise it in lists
+	Scopes     string     `gorm:"column:scopes"` // space-separated
+	ExpiresAt  *time.Time `gorm:"column:expires_at"`
+	RevokedAt  *time.Time `gorm:"column:revoked_at"`
+	LastUsedAt *time.Time `gorm:"column:last_used_at"`
+	CreatedAt  time.Time  `gorm:"column:created_at"`
+	Partner    Partner    `gorm:"foreignKey:PartnerID"`
+}
+
+// Venue is a restaurant.
+type Venue struct {
+	ID               string    `gorm:"column:id;primaryKey"`
+	Name             string    `gorm:"column:name"`
+	NameKey          string    `gorm:"column:name_key"` // lower(name), for ordering and search
+	Description      string    `gorm:"column:description"`
+	AddressLine1     string    `gorm:"column:address_line1"`
+	City             string    `gorm:"column:city"`
+	CityKey          string    `gorm:"column:city_key"` // lower(city)
+	PostalCode       string    `gorm:"column:postal_code"`
+	Country          string    `gorm:"column:country"`
+	Cuisine          string    `gorm:"column:cuisine"`
+	CuisineKey       string    `gorm:"column:cuisine_key"` // lower(cuisine)
+	TimeZone         string    `gorm:"column:time_zone"`
+	Currency         string    `gorm:"column:currency"`
+	SeatingAreas     string    `gorm:"column:seating_areas"` // comma-separated
+	PolicyFreeHours  int       `gorm:"column:policy_free_hours"`
+	PolicyFeeType    string    `gorm:"column:policy_fee_type"`
+	PolicyFeePercent int       `gorm:"column:policy_fee_percent"`
+	PolicyFeeAmount  int64     `gorm:"column:policy_fee_amount"`
+	CreatedAt        time.Time `gorm:"column:created_at"`
+}
+
+// Slot is a bookable time at a venue. TablesTaken counts held and confirmed reservations;
+// the database refuses TablesTaken > Tables (a CHECK constraint) as a second guard.
+type Slot struct {
+	ID              string    `gorm:"column:id;primaryKey"`
+	VenueID         string    `gorm:"column:venue_id"`
+	StartsAt        time.Time `gorm:"column:starts_at"`
+	LocalDate       string    `gorm:"column:local_date"` // YYYY-MM-DD, venue time
+	LocalTime       string    `gorm:"column:local_time"` // HH:MM, venue time
+	DurationMinutes int       `gorm:"column:duration_minutes"`
+	PartySizeMin    int       `gorm:"column:party_size_min"`
+	PartySizeMax    int       `gorm:"column:party_size_max"`
+	SeatingArea     string    `gorm:"column:seating_area"`
+	Type            string    `gorm:"column:type"` // standard | prime
+	PriceAmount     int64     `gorm:"column:price_amount"`
+	PriceCurrency   string    `gorm:"column:price_currency"`
+	PricePer        string    `gorm:"column:price_per"` // cover | booking | ''
+	Tables          int       `gorm:"column:tables"`
+	TablesTaken     int       `gorm:"column:tables_taken"`
+	Status          string    `gorm:"column:status"` // open | withdrawn
+	CreatedAt       time.Time `gorm:"column:created_at"`
+	UpdatedAt       time.Time `gorm:"column:updated_at"`
+	Venue           Venue     `gorm:"foreignKey:VenueID"`
+}
+
+// Reservation is a held or booked table, with the slot's details and the venue's
+// cancellation policy copied onto it when it was held.
+type Reservation struct {
+	ID                    string     `gorm:"column:id;primaryKey"`
+	PartnerID             string     `gorm:"column:partner_id"`
+	TokenID               string     `gorm:"column:token_id"`
+	SlotID                string     `gorm:"column:slot_id"`
+	VenueID               string     `gorm:"column:venue_id"`
+	Status                string     `gorm:"column:status"`
+	PartySize             int        `gorm:"column:party_size"`
+	GuestFirstName        string     `gorm:"column:guest_first_name"`
+	GuestLastName         string     `gorm:"column:guest_last_name"`
+	GuestEmail            string     `gorm:"column:guest_email"`
+	GuestPhone            string     `gorm:"column:guest_phone"`
+	Notes                 string     `gorm:"column:notes"`
+	PartnerReference      string     `gorm:"column:partner_reference"`
+	ExpiresAt             *time.Time `gorm:"column:expires_at"`
+	HoldMaxAt             *time.Time `gorm:"column:hold_max_at"`
+	ConfirmationCode      *string    `gorm:"column:confirmation_code"` // unique when set
+	StartsAt              time.Time  `gorm:"column:starts_at"`
+	LocalDate             string     `gorm:"column:local_date"`
+	DurationMinutes       int        `gorm:"column:duration_minutes"`
+	SeatingArea           string     `gorm:"column:seating_area"`
+	SlotType              string     `gorm:"column:slot_type"`
+	PolicyFreeHours       int        `gorm:"column:policy_free_hours"`
+	PolicyFeeType         string     `gorm:"column:policy_fee_type"`
+	PolicyFeePercent      int        `gorm:"column:policy_fee_percent"`
+	PolicyFeeAmount       int64      `gorm:"column:policy_fee_amount"`
+	PaymentProvider       string     `gorm:"column:payment_provider"`
+	PaymentIntentID       *string    `gorm:"column:payment_intent_id"` // unique when set
+	PaymentClientSecret   string     `gorm:"column:payment_client_secret"`
+	PaymentAmount         int64      `gorm:"column:payment_amount"`
+	PaymentCurrency       string     `gorm:"column:payment_currency"`
+	PaymentStatus         string     `gorm:"column:payment_status"`
+	PaymentAmountCaptured int64      `gorm:"column:payment_amount_captured"`
+	PaymentAmountRefunded int64      `gorm:"column:payment_amount_refunded"`
+	CancelReason          string     `gorm:"column:cancel_reason"`
+	CreatedAt             time.Time  `gorm:"column:created_at"`
+	UpdatedAt             time.Time  `gorm:"column:updated_at"`
+	ConfirmedAt           *time.Time `gorm:"column:confirmed_at"`
+	CancelledAt           *time.Time `gorm:"column:cancelled_at"`
+	Venue                 Venue      `gorm:"foreignKey:VenueID"`
+}
+
+// IdempotencyKey is a stored request under an Idempotency-Key, and its response once
+// there is one.
+type IdempotencyKey struct {
+	PartnerID      string    `gorm:"column:partner_id;primaryKey"`
+	Key            string    `gorm:"column:key;primaryKey"`
+	Fingerprint    string    `gorm:"column:fingerprint"` // SHA-256 of method, route and canonical body
+	State          string    `gorm:"column:state"`       // in_flight | done
+	ResponseStatus int       `gorm:"column:response_status"`
+	ResponseBody   []byte    `gorm:"column:response_body"`
+	LockedUntil    time.Time `gorm:"column:locked_until"` // an in_flight claim older than this was abandoned
+	CreatedAt      time.Time `gorm:"column:created_at"`
+}
+
+// SandboxIntent is a payment intent of the sandbox gateway, stored as the gateway's own
+// JSON so the gateway owns its shape.
+type SandboxIntent struct {
+	ID             string    `gorm:"column:id;primaryKey"`
+	IdempotencyKey string    `gorm:"column:idempotency_key"`
+	Data           []byte    `gorm:"column:data"`
+	Version        int       `gorm:"column:version"`
+	UpdatedAt      time.Time `gorm:"column:updated_at"`
+}
+
+// TableName values, fixed so GORM's pluralisation never surprises a migration.
+func (Partner) TableName() string        { return "partners" }
+func (PartnerVenue) TableName() string   { return "partner_venues" }
+func (Token) TableName() string          { return "tokens" }
+func (Venue) TableName() string          { return "venues" }
+func (Slot) TableName() string           { return "slots" }
+func (Reservation) TableName() string    { return "reservations" }
+func (IdempotencyKey) TableName() string { return "idempotency_keys" }
+func (SandboxIntent) TableName() string  { return "sandbox_payment_intents" }
