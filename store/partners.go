@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// CreatePartner inserts p; ErrConflict if its id or name is taken.
+func (db *DB) CreatePartner(ctx context.Context, p *Partner) error {
+	p.CreatedAt = dbTime(p.CreatedAt)
+	return wrap("create partner", db.q(ctx).Create(p).Error)
+}
+
+// GetPartnerByName returns the partner of that name; ErrNotFound if none.
+func (db *DB) GetPartnerByName(ctx context.Context, name string) (Partner, error) {
+	var p Partner
+	if err := db.q(ctx).Where("name = ?", name).Take(&p).Error; err != nil {
+		return Partner{}, wrap("get partner by name", err)
+	}
+	return p, nil
+}
+
+// GrantVenues lets a partner (whose AllVenues is false) sell the venues; venues already
+// granted are left alone.
+func (db *DB) GrantVenues(ctx context.Context, partnerID string, venueIDs []string) error {
+	if len(venueIDs) == 0 {
+		return nil
+	}
+	rows := make([]PartnerVenue, len(venueIDs))
+	for i, id := range venueIDs {
+		rows[i] = PartnerVenue{PartnerID: partnerID, VenueID: id}
+	}
+	err := db.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		CreateInBatches(rows, insertBatch).Error
+	return wrap("grant venues", err)
+}
+
+// CreateToken inserts t (its Partner is ignored); ErrConflict if its id or hash is taken.
+func (db *DB) CreateToken(ctx context.Context, t *Token) error {
+	t.ExpiresAt = dbTimePtr(t.ExpiresAt)
+	t.RevokedAt = dbTimePtr(t.RevokedAt)
+	t.LastUsedAt = dbTimePtr(t.LastUsedAt)
+	t.CreatedAt = dbTime(t.CreatedAt)
+	return wrap("create token", db.q(ctx).Omit(clause.Associations).Create(t).Error)
+}
+
+// GetTokenByHash returns the token whose secret hashes to hash, with its Partner;
+// ErrNotFound if none. Expiry and revocation are the caller's to check.
+func (db *DB) GetTokenByHash(ctx context.Context, hash string) (Token, error) {
+	var t Token
+	if err := db.q(ctx).Joins("Partner").Where("tokens.hash = ?", hash).Take(&t).Error; err != nil {
+		return Token{}, wrap("get token by hash", err)
+	}
+	return t, nil
+}
+
+// ListTokens lists a partner's tokens (partnerID "" = every partner's), newest first,
+// each with its Partner.
+func (db *DB) ListTokens(ctx context.Context, partnerID string) ([]Token, error) {
+	g := db.q(ctx).Joins("Partner")
+	if partnerID != "" {
+		g = g.Where("tokens.partner_id = ?", partnerID)
+	}
+	var out []Token
+	if err := g.Order("tokens.created_at DESC, tokens.id DESC").Find(&out).Error; err != nil {
+		return nil, wrap("list tokens", err)
+	}
+	return out, nil
+}
+
+// RevokeToken marks a token revoked at at; a token already revoked keeps its first
+// revoked_at. ErrNotFound if there is no such token.
+func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res := db.q(ctx).Model(&Token{}).Where("id = ? AND revoked_at IS NULL", id).
+		UpdateColumn("revoked_at", dbTime(at))
+	if res.Error != nil {
+		return wrap("revoke token", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return db.tokenExists(ctx, "revoke token", id)
+	}
+	return nil
+}
+
+// TouchToken records a token's use at at. ErrNotFound if there is no such token.
+func (db *DB) TouchToken(ctx context.Context, id string, at time.Time) error {
+	res := db.q(ctx).Model(&Token{}).Where("id = ?", id).UpdateColumn("last_used_at", dbTime(at))
+	if res.Error != nil {
+		return wrap("touch token", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return wrap("touch token", ErrNotFound)
+	}
+	return nil
+}
+
+// tokenExists is nil if the token exists, ErrNotFound (wrapped for op) if not.
+func (db *DB) tokenExists(ctx context.Context, op, id string) error {
+	var n int64
+	if err := db.q(ctx).Model(&Token{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return wrap(op, ErrNotFound)
+	}
+	return nil
+}

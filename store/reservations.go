@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Reservation and payment statuses the queries rely on. The state machine itself lives
+// in booking/.
+const (
+	resHeld     = "held"
+	resExpired  = "expired"
+	resReleased = "released"
+)
+
+// openPaymentStatuses are the PaymentIntent statuses that can still end in a charge.
+var openPaymentStatuses = []string{
+	"requires_payment_method", "requires_confirmation", "requires_action",
+	"requires_capture", "processing",
+}
+
+// defaultSweep bounds a sweep when the caller passes no limit.
+const defaultSweep = 100
+
+// reservationFixedCols are the columns UpdateReservation never writes.
+var reservationFixedCols = []string{"id", "partner_id", "created_at"}
+
+// normalizeReservation puts every time of r through dbTime before it is written.
+func normalizeReservation(r *Reservation) {
+	r.ExpiresAt = dbTimePtr(r.ExpiresAt)
+	r.HoldMaxAt = dbTimePtr(r.HoldMaxAt)
+	r.StartsAt = dbTime(r.StartsAt)
+	r.CreatedAt = dbTime(r.CreatedAt)
+	r.UpdatedAt = dbTime(r.UpdatedAt)
+	r.ConfirmedAt = dbTimePtr(r.ConfirmedAt)
+	r.CancelledAt = dbTimePtr(r.CancelledAt)
+}
+
+// ListReservations lists a partner's reservations (partnerID "" = every partner, for
+// internal use) matching f, newest first (by id, which is time-ordered), each with its
+// Venue. The bool reports whether more rows follow the page.
+func (db *DB) ListReservations(ctx context.Context, partnerID string, f ReservationFilter, p Page) ([]Reservation, bool, error) {
+	ofPartner := func(g *gorm.DB) *gorm.DB {
+		if partnerID == "" {
+			return g
+		}
+		return g.Where("reservations.partner_id = ?", partnerID)
+	}
+	g := db.q(ctx).Model(&Reservation{}).Joins("Venue").Scopes(ofPartner)
+	if f.Status != "" {
+		g = g.Where("reservations.status = ?", f.Status)
+	}
+	if f.VenueID != "" {
+		g = g.Where("reservations.venue_id = ?", f.VenueID)
+	}
+	if f.DateFrom != "" {
+		g = g.Where("reservations.local_date >= ?", f.DateFrom)
+	}
+	if f.DateTo != "" {
+		g = g.Where("reservations.local_date <= ?", f.DateTo)
+	}
+	if f.PartnerReference != "" {
+		g = g.Where("reservations.partner_reference = ?", f.PartnerReference)
+	}
+	if p.StartingAfter != "" {
+		var n int64
+		err := db.q(ctx).Model(&Reservation{}).Scopes(ofPartner).
+			Where("reservations.id = ?", p.StartingAfter).Count(&n).Error
+		if err != nil {
+			return nil, false, wrap("list reservations: starting_after", err)
+		}
+		if n == 0 {
+			return nil, false, wrap("list reservations: starting_after", ErrNotFound)
+		}
+		g = g.Where("reservations.id < ?", p.StartingAfter)
+	}
+	limit := pageLimit(p)
+	var out []Reservation
+	if err := g.Order("reservations.id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
+		return nil, false, wrap("list reservations", err)
+	}
+	return trimPage(out, limit)
+}
+
+// GetReservation returns a partner's reservation with its Venue (partnerID "" = any
+// partner, for internal use); ErrNotFound if there is none, or it is another partner's.
+func (db *DB) GetReservation(ctx context.Context, partnerID, id string) (Reservation, error) {
+	return getReservation(db.q(ctx), partnerID, id, false)
+}
+
+// GetReservation is (*DB).GetReservation inside the transaction; on PostgreSQL it locks
+// the reservation row (SELECT … FOR UPDATE OF reservations) until the transaction ends.
+// SQLite needs no row lock: the transaction holds the database's write lock.
+func (tx *Tx) GetReservation(partnerID, id string) (Reservation, error) {
+	return getReservation(tx.g, partnerID, id, tx.dialect == DialectPostgres)
+}
+
+func getReservation(g *gorm.DB, partnerID, id string, lock bool) (Reservation, error) {
+	g = g.Joins("Venue").Where("reservations.id = ?", id)
+	if partnerID != "" {
+		g = g.Where("reservations.partner_id = ?", partnerID)
+	}
+	if lock {
+		// OF reservations: lock only the reservation, not the joined venue (which every
+		// reservation of the venue shares), and PostgreSQL refuses FOR UPDATE on the
+		// nullable side of an outer join anyway.
+		g = g.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: clause.CurrentTable}})
+	}
+	var r Reservation
+	if err := g.Take(&r).Error; err != nil {
+		return Reservation{}, wrap("get reservation", err)
+	}
+	return r, nil
+}
+
+// GetReservationByIntent returns the reservation paid by a PaymentIntent, with its Venue;
+// ErrNotFound if none.
+func (db *DB) GetReservationByIntent(ctx context.Context, intentID string) (Reservation, error) {
+	var r Reservation
+	err := db.q(ctx).Joins("Venue").Where("reservations.payment_intent_id = ?", intentID).Take(&r).Error
+	if err != nil {
+		return Reservation{}, wrap("get reservation by intent", err)
+	}
+	return r, nil
+}
+
+// EndedHoldsWithOpenPayments returns up to limit reservations whose hold ended (expired or
+// released) while their PaymentIntent can still be charged, so a sweeper cancels those
+// intents. Oldest first, each with its Venue.
+func (db *DB) EndedHoldsWithOpenPayments(ctx context.Context, limit int) ([]Reservation, error) {
+	if limit <= 0 {
+		limit = defaultSweep
+	}
+	var out []Reservation
+	err := db.q(ctx).Joins("Venue").
+		Where("reservations.status IN ?", []string{resExpired, resReleased}).
+		Where("reservations.payment_intent_id IS NOT NULL").
+		Where("reservations.payment_status IN ?", openPaymentStatuses).
+		Order("reservations.id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, wrap("ended holds with open payments", err)
+	}
+	return out, nil
+}
+
+// ExpireDueHolds expires up to limit held reservations whose expires_at <= now (of one
+// slot, or of every slot when slotID is ""), oldest expiry first, and gives each one's
+// table back to its slot. Every step is a conditional update, so two transactions racing
+// over the same holds expire each one once and release its table once. It returns the
+// reservations it expired, with Status "expired", UpdatedAt now, and their Venue.
+func (tx *Tx) ExpireDueHolds(slotID string, now time.Time, limit int) ([]Reservation, error) {
+	now = dbTime(now)
+	if limit <= 0 {
+		limit = defaultSweep
+	}
+	g := tx.g.Joins("Venue").
+		Where("reservations.status = ? AND reservations.expires_at <= ?", resHeld, now)
+	if slotID != "" {
+		g = g.Where("reservations.slot_id = ?", slotID)
+	}
+	var due []Reservation
+	if err := g.Order("reservations.expires_at, reservations.id").Limit(limit).Find(&due).Error; err != nil {
+		return nil, wrap("expire due holds", err)
+	}
+	expired := make([]Reservation, 0, len(due))
+	for _, r := range due {
+		res := tx.g.Model(&Reservation{}).
+			Where("id = ? AND status = ? AND expires_at <= ?", r.ID, resHeld, now).
+			UpdateColumns(map[string]any{"status": resExpired, "updated_at": now})
+		if res.Error != nil {
+			return nil, wrap("expire hold", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			continue // another transaction expired, extended or finalized it first
+		}
+		if err := tx.ReleaseTable(r.SlotID, now); err != nil {
+			return nil, err
+		}
+		r.Status = resExpired
+		r.UpdatedAt = now
+		expired = append(expired, r)
+	}
+	return expired, nil
+}
+
+// TakeTable takes one table of an open slot if one is left: a single conditional UPDATE,
+// so concurrent takers can never overbook (and the CHECK constraint guards it again). It
+// reports whether a table was taken.
+func (tx *Tx) TakeTable(slotID string, now time.Time) (bool, error) {
+	res := tx.g.Model(&Slot{}).
+		Where("id = ? AND status = ? AND tables_taken < tables", slotID, slotOpen).
+		UpdateColumns(map[string]any{
+			"tables_taken": gorm.Expr("tables_taken + 1"),
+			"updated_at":   dbTime(now),
+		})
+	if res.Error != nil {
+		return false, wrap("take table", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReleaseTable gives one table back to a slot (never below zero). Releasing when none is
+// taken changes nothing and is not an error.
+func (tx *Tx) ReleaseTable(slotID string, now time.Time) error {
+	err := tx.g.Model(&Slot{}).
+		Where("id = ? AND tables_taken > 0", slotID).
+		UpdateColumns(map[string]any{
+			"tables_taken": gorm.Expr("tables_taken - 1"),
+			"updated_at":   dbTime(now),
+		}).Error
+	return wrap("release table", err)
+}
+
+// InsertReservation inserts r (its Venue is ignored); ErrConflict if its id, confirmation
+// code or payment intent id is taken. Times in r are normalised (UTC, microseconds) in
+// place.
+func (tx *Tx) InsertReservation(r *Reservation) error {
+	normalizeReservation(r)
+	err := tx.g.Omit(clause.Associations).Create(r).Error
+	return wrap("insert reservation", err)
+}
+
+// UpdateReservation writes every column of r except id, partner_id and created_at (zero
+// values included) if the row is still in status from, and reports whether it was. The
+// caller sets r.UpdatedAt; times in r are normalised in place.
+func (tx *Tx) UpdateReservation(r *Reservation, from string) (bool, error) {
+	normalizeReservation(r)
+	// SkipHooks: otherwise GORM overwrites UpdatedAt with its own clock.
+	res := tx.g.Session(&gorm.Session{SkipHooks: true}).Model(&Reservation{}).
+		Where("id = ? AND status = ?", r.ID, from).
+		Select("*").Omit(append([]string{clause.Associations}, reservationFixedCols...)...).
+		Updates(r)
+	if res.Error != nil {
+		return false, wrap("update reservation", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
