@@ -29,10 +29,10 @@ const (
 func newTokenString() (string, error) {
 	var b strings.Builder
 	b.WriteString(TokenPrefix)
-	max := big.NewInt(int64(len(alphabet)))
+	base := big.NewInt(int64(len(alphabet)))
 	secret := make([]byte, secretLen)
 	for i := range secret {
-		n, err := rand.Int(rand.Reader, max)
+		n, err := rand.Int(rand.Reader, base)
 		if err != nil {
 			return "", err
 		}

@@ -92,12 +92,6 @@ func (e *env) clientFor(token string) *client.ClientWithResponses {
 	return c
 }
 
-// fixture is a venue with one slot.
-type fixture struct {
-	venue store.Venue
-	slot  store.Slot
-}
-
 type slotSpec struct {
 	tables int
 	prime  bool
