@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,9 @@ type sandboxIntent struct {
 	Intent
 	PaymentMethod string    `json:"payment_method,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
+	// RefundKeys are the idempotency keys of refunds made, so a retried refund is not
+	// paid twice, as with Stripe.
+	RefundKeys []string `json:"refund_keys,omitempty"`
 }
 
 // Create implements Gateway.
@@ -154,12 +158,18 @@ func (s *Sandbox) Cancel(ctx context.Context, id, _ string) (Intent, error) {
 }
 
 // Refund implements Gateway.
-func (s *Sandbox) Refund(ctx context.Context, id string, amount int64, _ string) (Intent, error) {
+func (s *Sandbox) Refund(ctx context.Context, id string, amount int64, idempotencyKey string) (Intent, error) {
 	return s.update(ctx, id, func(in *sandboxIntent) error {
+		if idempotencyKey != "" && slices.Contains(in.RefundKeys, idempotencyKey) {
+			return errUnchanged
+		}
 		if in.Status != StatusSucceeded || amount <= 0 || in.AmountRefunded+amount > in.AmountCaptured {
 			return fmt.Errorf("sandbox: refund %d of %s: %w", amount, id, ErrInvalidState)
 		}
 		in.AmountRefunded += amount
+		if idempotencyKey != "" {
+			in.RefundKeys = append(in.RefundKeys, idempotencyKey)
+		}
 		return nil
 	})
 }
