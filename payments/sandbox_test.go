@@ -49,7 +49,7 @@ func TestSandboxIntentsMoveLikeStripes(t *testing.T) {
 		if again, err := gw.Refund(ctx, in.ID, 5000, "r1"); err != nil || again.AmountRefunded != 5000 {
 			t.Fatalf("a retried refund paid twice: %+v %v", again, err)
 		}
-		if _, err := gw.Refund(ctx, in.ID, 20000, "r2");  !errors.Is(err, payments.ErrInvalidState) {
+		if _, err := gw.Refund(ctx, in.ID, 20000, "r2"); !errors.Is(err, payments.ErrInvalidState) {
 			t.Fatalf("refund above the captured amount: %v", err)
 		}
 		if _, err := gw.Get(ctx, "pi_sbx_nope"); !errors.Is(err, payments.ErrNotFound) {
