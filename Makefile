@@ -16,7 +16,7 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: ## run the server on the embedded SQLite database, seeding demo data if empty
-	$(GO) run ./cmd/prima serve --seed-demo-if-empty
+	PRIMA_LOG_FORMAT=$${PRIMA_LOG_FORMAT:-text} $(GO) run ./cmd/prima serve --seed-demo-if-empty
 
 build: ## build bin/prima
 	$(GO) build -o $(BIN) ./cmd/prima
