@@ -6,6 +6,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // IntentStatus is a PaymentIntent's status, named as Stripe names it.
@@ -80,3 +81,20 @@ var (
 	// ErrDeclined: the card was declined.
 	ErrDeclined = errors.New("payments: card declined")
 )
+
+// ErrSignature: a webhook whose signature, secret or timestamp does not check out.
+var ErrSignature = errors.New("payments: webhook signature invalid")
+
+// Event is a provider's notification about a PaymentIntent or its charge, already
+// verified. Events can arrive twice and out of order; ID tells duplicates apart.
+type Event struct {
+	ID      string
+	Type    string // payment_intent.succeeded, charge.refunded, …
+	Created time.Time
+	// IntentID is the PaymentIntent the event is about (for charge events, the charge's).
+	IntentID string
+	// Intent is the intent as the event saw it, for payment_intent.* events.
+	Intent *Intent
+	// AmountRefunded is the charge's total refunded, for charge.refunded.
+	AmountRefunded int64
+}
