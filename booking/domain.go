@@ -163,6 +163,9 @@ type Payment struct {
 	Status         payments.IntentStatus
 	AmountCaptured int64
 	AmountRefunded int64
+	// RefundPending is owed back to the guest and not yet confirmed by the provider.
+	RefundPending int64
+	DeclineCode   string
 }
 
 // Reservation is a held or booked table. Slot details are copied onto it when it is

@@ -120,6 +120,8 @@ func reservationFromRow(r store.Reservation) Reservation {
 			Status:         payments.IntentStatus(r.PaymentStatus),
 			AmountCaptured: r.PaymentAmountCaptured,
 			AmountRefunded: r.PaymentAmountRefunded,
+			RefundPending:  r.PaymentRefundDue,
+			DeclineCode:    r.PaymentDeclineCode,
 		}
 	}
 	return out
@@ -144,6 +146,10 @@ func applyIntent(r *store.Reservation, provider string, in payments.Intent) {
 	r.PaymentAmount = in.Amount
 	r.PaymentCurrency = in.Currency
 	r.PaymentStatus = string(in.Status)
-	r.PaymentAmountCaptured = in.AmountCaptured
-	r.PaymentAmountRefunded = in.AmountRefunded
+	r.PaymentAmountCaptured = max(r.PaymentAmountCaptured, in.AmountCaptured)
+	refunded := max(r.PaymentAmountRefunded, in.AmountRefunded)
+	// A refund the provider now reports is no longer pending.
+	r.PaymentRefundDue = max(0, r.PaymentRefundDue-(refunded-r.PaymentAmountRefunded))
+	r.PaymentAmountRefunded = refunded
+	r.PaymentDeclineCode = in.DeclineCode
 }

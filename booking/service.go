@@ -24,6 +24,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives what the caller cannot be told (a compensation that failed).
 	Logger *slog.Logger
+	// WebhookSecret verifies the payment provider's webhooks (STRIPE_WEBHOOK_SECRET);
+	// empty means webhooks are not accepted.
+	WebhookSecret string
 }
 
 // Service runs the reservation lifecycle on a store and a payment gateway.
@@ -281,10 +284,13 @@ func (s *Service) releaseHold(ctx context.Context, id, reason string) error {
 }
 
 func (s *Service) cancelIntent(ctx context.Context, reservationID, intentID string) {
-	if _, err := s.gateway.Cancel(ctx, intentID, "prima-cancel-"+reservationID); err != nil {
+	intent, err := s.gateway.Cancel(ctx, intentID, "prima-cancel-"+reservationID)
+	if err != nil {
 		// The sweeper retries every ended hold whose intent is still open.
 		s.log.WarnContext(ctx, "cancel payment intent", "reservation_id", reservationID, "payment_intent_id", intentID, "error", err)
+		return
 	}
+	s.recordIntent(ctx, reservationID, intent)
 }
 
 // Get returns one of p's reservations.
@@ -432,12 +438,7 @@ func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservati
 		if r.PaymentIntentID != nil {
 			applyIntent(r, s.gateway.Name(), intent)
 		}
-		code := newConfirmationCode()
-		r.Status = string(StatusConfirmed)
-		r.ConfirmationCode = &code
-		r.ConfirmedAt = &now
-		r.UpdatedAt = now
-		r.ExpiresAt, r.HoldMaxAt = nil, nil
+		confirm(r, now)
 		return nil, nil
 	})
 	if err != nil && intent.Status == payments.StatusSucceeded && !errors.Is(err, ErrNotFound) {
@@ -527,15 +528,6 @@ func (s *Service) recordIntent(ctx context.Context, id string, intent payments.I
 	}
 }
 
-func (s *Service) refundUnbooked(ctx context.Context, id string, intent payments.Intent) {
-	refunded, err := s.gateway.Refund(context.WithoutCancel(ctx), intent.ID, intent.AmountCaptured-intent.AmountRefunded, "prima-refund-unbooked-"+id)
-	if err != nil {
-		s.log.ErrorContext(ctx, "refund payment of unbooked hold", "reservation_id", id, "payment_intent_id", intent.ID, "error", err)
-		return
-	}
-	s.recordIntent(ctx, id, refunded)
-}
-
 // Cancel releases a hold or cancels a confirmed booking; the table is free at once. A
 // confirmed prime booking is refunded what its cancellation policy allows.
 func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Reservation, error) {
@@ -552,6 +544,10 @@ func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Res
 			r.ExpiresAt, r.HoldMaxAt = nil, nil
 		case StatusConfirmed:
 			r.Status = string(StatusCancelled)
+			if r.PaymentIntentID != nil {
+				paid := r.PaymentAmountCaptured - r.PaymentAmountRefunded - r.PaymentRefundDue
+				owe(r, reservationFromRow(*r).Policy.Refund(paid, r.StartsAt, now))
+			}
 		case StatusCancelled, StatusReleased:
 			return errAlreadyDone, nil
 		default:
@@ -571,18 +567,11 @@ func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Res
 	if row.PaymentIntentID != nil {
 		if wasHeld {
 			s.cancelIntent(ctx, row.ID, *row.PaymentIntentID)
-			if in, err := s.gateway.Get(ctx, *row.PaymentIntentID); err == nil {
-				applyIntent(&row, s.gateway.Name(), in)
-				s.recordIntent(ctx, row.ID, in)
-			}
-		} else if amount := reservationFromRow(row).Policy.Refund(row.PaymentAmountCaptured-row.PaymentAmountRefunded, row.StartsAt, now); amount > 0 {
-			refunded, err := s.gateway.Refund(ctx, *row.PaymentIntentID, amount, "prima-refund-cancel-"+row.ID)
-			if err != nil {
-				s.log.ErrorContext(ctx, "refund cancelled booking", "reservation_id", row.ID, "error", err)
-			} else {
-				applyIntent(&row, s.gateway.Name(), refunded)
-				s.recordIntent(ctx, row.ID, refunded)
-			}
+		} else {
+			s.payRefund(ctx, row)
+		}
+		if fresh, err := s.db.GetReservation(ctx, p.ID, id); err == nil {
+			row = fresh
 		}
 	}
 	return reservationFromRow(row), nil

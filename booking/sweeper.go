@@ -37,7 +37,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	for _, r := range ended {
 		s.settleEndedHold(ctx, r)
 	}
-	return expired, nil
+	return expired, s.payRefundsDue(ctx)
 }
 
 // settleEndedHold cancels the open intent of a hold that ended. An intent that was
@@ -46,7 +46,7 @@ func (s *Service) settleEndedHold(ctx context.Context, r store.Reservation) {
 	intent, err := s.gateway.Cancel(ctx, *r.PaymentIntentID, "prima-cancel-"+r.ID)
 	if errors.Is(err, payments.ErrInvalidState) {
 		intent, err = s.gateway.Get(ctx, *r.PaymentIntentID)
-		if err == nil && intent.Status == payments.StatusSucceeded && intent.AmountRefunded < intent.AmountCaptured {
+		if err == nil && intent.Status == payments.StatusSucceeded {
 			s.refundUnbooked(ctx, r.ID, intent)
 			return
 		}
@@ -60,6 +60,16 @@ func (s *Service) settleEndedHold(ctx context.Context, r store.Reservation) {
 
 // RunSweeper sweeps every interval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
+	s.repeat(ctx, every, "expired holds", s.Sweep)
+}
+
+// RunReconciler reconciles held prime reservations with the provider every interval.
+func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
+	s.repeat(ctx, every, "reconciled payments", s.Reconcile)
+}
+
+// repeat runs fn every interval until ctx ends, logging what it did and its failures.
+func (s *Service) repeat(ctx context.Context, every time.Duration, what string, fn func(context.Context) (int, error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -67,10 +77,10 @@ func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "sweep holds", "error", err)
+			if n, err := fn(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, what, "error", err)
 			} else if n > 0 {
-				s.log.InfoContext(ctx, "expired holds", "count", n)
+				s.log.InfoContext(ctx, what, "count", n)
 			}
 		}
 	}

@@ -69,6 +69,42 @@ func (e CancellationPolicyFeeType) Valid() bool {
 	}
 }
 
+// Defines values for CancellationQuoteObject.
+const (
+	CancellationQuoteObjectCancellationQuote CancellationQuoteObject = "cancellation_quote"
+)
+
+// Valid indicates whether the value is a known member of the CancellationQuoteObject enum.
+func (e CancellationQuoteObject) Valid() bool {
+	switch e {
+	case CancellationQuoteObjectCancellationQuote:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPaymentIntentRequestOutcome.
+const (
+	ConfirmPaymentIntentRequestOutcomeDeclined       ConfirmPaymentIntentRequestOutcome = "declined"
+	ConfirmPaymentIntentRequestOutcomeRequiresAction ConfirmPaymentIntentRequestOutcome = "requires_action"
+	ConfirmPaymentIntentRequestOutcomeSucceeded      ConfirmPaymentIntentRequestOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPaymentIntentRequestOutcome enum.
+func (e ConfirmPaymentIntentRequestOutcome) Valid() bool {
+	switch e {
+	case ConfirmPaymentIntentRequestOutcomeDeclined:
+		return true
+	case ConfirmPaymentIntentRequestOutcomeRequiresAction:
+		return true
+	case ConfirmPaymentIntentRequestOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConfirmPaymentIntentRequestPaymentMethod.
 const (
 	PmCardAuthenticationRequired ConfirmPaymentIntentRequestPaymentMethod = "pm_card_authenticationRequired"
@@ -212,31 +248,31 @@ func (e PaymentIntentObject) Valid() bool {
 
 // Defines values for PaymentIntentStatus.
 const (
-	Canceled              PaymentIntentStatus = "canceled"
-	Processing            PaymentIntentStatus = "processing"
-	RequiresAction        PaymentIntentStatus = "requires_action"
-	RequiresCapture       PaymentIntentStatus = "requires_capture"
-	RequiresConfirmation  PaymentIntentStatus = "requires_confirmation"
-	RequiresPaymentMethod PaymentIntentStatus = "requires_payment_method"
-	Succeeded             PaymentIntentStatus = "succeeded"
+	PaymentIntentStatusCanceled              PaymentIntentStatus = "canceled"
+	PaymentIntentStatusProcessing            PaymentIntentStatus = "processing"
+	PaymentIntentStatusRequiresAction        PaymentIntentStatus = "requires_action"
+	PaymentIntentStatusRequiresCapture       PaymentIntentStatus = "requires_capture"
+	PaymentIntentStatusRequiresConfirmation  PaymentIntentStatus = "requires_confirmation"
+	PaymentIntentStatusRequiresPaymentMethod PaymentIntentStatus = "requires_payment_method"
+	PaymentIntentStatusSucceeded             PaymentIntentStatus = "succeeded"
 )
 
 // Valid indicates whether the value is a known member of the PaymentIntentStatus enum.
 func (e PaymentIntentStatus) Valid() bool {
 	switch e {
-	case Canceled:
+	case PaymentIntentStatusCanceled:
 		return true
-	case Processing:
+	case PaymentIntentStatusProcessing:
 		return true
-	case RequiresAction:
+	case PaymentIntentStatusRequiresAction:
 		return true
-	case RequiresCapture:
+	case PaymentIntentStatusRequiresCapture:
 		return true
-	case RequiresConfirmation:
+	case PaymentIntentStatusRequiresConfirmation:
 		return true
-	case RequiresPaymentMethod:
+	case PaymentIntentStatusRequiresPaymentMethod:
 		return true
-	case Succeeded:
+	case PaymentIntentStatusSucceeded:
 		return true
 	default:
 		return false
@@ -489,15 +525,80 @@ type CancellationPolicy struct {
 // Example: percent
 type CancellationPolicyFeeType string
 
+// CancellationQuote What cancelling a reservation now would do to its payment.
+type CancellationQuote struct {
+	// Cancellable Whether the reservation can be cancelled (or released) now.
+	//
+	// Example: true
+	Cancellable bool `json:"cancellable"`
+
+	// Currency ISO 4217 currency of the amounts, lower case; empty for a standard reservation.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// FeeAmount What cancelling now would keep under the policy, in minor units.
+	//
+	// Example: 7500
+	FeeAmount int64 `json:"fee_amount"`
+
+	// FreeUntil Until when cancelling refunds everything; null when it always does.
+	//
+	// Example: 2026-12-03T19:30:00-05:00
+	FreeUntil *time.Time `json:"free_until"`
+
+	// Object Always `cancellation_quote`.
+	//
+	// Example: cancellation_quote
+	Object CancellationQuoteObject `json:"object"`
+
+	// RefundAmount What cancelling now would refund, in minor units.
+	//
+	// Example: 7500
+	RefundAmount int64 `json:"refund_amount"`
+
+	// ReservationId The reservation quoted.
+	//
+	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
+	ReservationId string `json:"reservation_id"`
+
+	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
+	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
+	//
+	//
+	// Example: confirmed
+	Status ReservationStatus `json:"status"`
+
+	// Summary The quote in words, to show to the guest.
+	//
+	// Example: Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
+	Summary string `json:"summary"`
+}
+
+// CancellationQuoteObject Always `cancellation_quote`.
+//
+// Example: cancellation_quote
+type CancellationQuoteObject string
+
 // ConfirmPaymentIntentRequest The test payment method to confirm with.
 type ConfirmPaymentIntentRequest struct {
-	// PaymentMethod A test payment method.
+	// Outcome What the confirmation does: `succeeded` authorises the card, `declined` is refused by the issuer, `requires_action` waits for 3-D Secure. Takes precedence over `payment_method`; default `succeeded`.
+	//
+	// Example: succeeded
+	Outcome *ConfirmPaymentIntentRequestOutcome `json:"outcome,omitempty"`
+
+	// PaymentMethod A Stripe test payment method, as an alternative to `outcome`: `pm_card_visa` (succeeded), `pm_card_chargeDeclined` (declined), `pm_card_authenticationRequired` (requires_action).
 	//
 	// Example: pm_card_visa
 	PaymentMethod *ConfirmPaymentIntentRequestPaymentMethod `json:"payment_method,omitempty"`
 }
 
-// ConfirmPaymentIntentRequestPaymentMethod A test payment method.
+// ConfirmPaymentIntentRequestOutcome What the confirmation does: `succeeded` authorises the card, `declined` is refused by the issuer, `requires_action` waits for 3-D Secure. Takes precedence over `payment_method`; default `succeeded`.
+//
+// Example: succeeded
+type ConfirmPaymentIntentRequestOutcome string
+
+// ConfirmPaymentIntentRequestPaymentMethod A Stripe test payment method, as an alternative to `outcome`: `pm_card_visa` (succeeded), `pm_card_chargeDeclined` (declined), `pm_card_authenticationRequired` (requires_action).
 //
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
@@ -648,6 +749,11 @@ type Payment struct {
 	// Example: 0
 	AmountCaptured int64 `json:"amount_captured"`
 
+	// AmountRefundPending Amount owed back to the guest that the provider has not confirmed yet, in minor units; PRIMA retries until it has.
+	//
+	// Example: 0
+	AmountRefundPending int64 `json:"amount_refund_pending"`
+
 	// AmountRefunded Amount refunded so far, in minor units.
 	//
 	// Example: 0
@@ -662,6 +768,9 @@ type Payment struct {
 	//
 	// Example: usd
 	Currency string `json:"currency"`
+
+	// DeclineCode The issuer's reason for the last declined confirmation, if any.
+	DeclineCode *string `json:"decline_code"`
 
 	// PaymentIntentId The payment intent's id at the provider.
 	//
@@ -1134,6 +1243,19 @@ type VenueSummary struct {
 	TimeZone string `json:"time_zone"`
 }
 
+// WebhookReceipt Acknowledges a provider event.
+type WebhookReceipt struct {
+	// Duplicate True when this event id was handled before and nothing was done again.
+	//
+	// Example: false
+	Duplicate *bool `json:"duplicate,omitempty"`
+
+	// Received Always true.
+	//
+	// Example: true
+	Received bool `json:"received"`
+}
+
 // IdempotencyKey Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
 type IdempotencyKey = string
 
@@ -1293,6 +1415,15 @@ type ListVenuesParams struct {
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
 
+// ReceiveStripeWebhookJSONBody defines parameters for ReceiveStripeWebhook.
+type ReceiveStripeWebhookJSONBody map[string]interface{}
+
+// ReceiveStripeWebhookParams defines parameters for ReceiveStripeWebhook.
+type ReceiveStripeWebhookParams struct {
+	// StripeSignature Stripe's signature header, `t=…,v1=…`.
+	StripeSignature string `json:"Stripe-Signature"`
+}
+
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
 
@@ -1301,6 +1432,9 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// ReceiveStripeWebhookJSONRequestBody defines body for ReceiveStripeWebhook for application/json ContentType.
+type ReceiveStripeWebhookJSONRequestBody ReceiveStripeWebhookJSONBody
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -1331,6 +1465,9 @@ type ServerInterface interface {
 	// CancelReservation Cancel a reservation
 	// (POST /v1/reservations/{reservation_id}/cancel)
 	CancelReservation(ctx echo.Context, reservationId ReservationId, params CancelReservationParams) error
+	// GetCancellationQuote Quote a cancellation
+	// (GET /v1/reservations/{reservation_id}/cancellation_quote)
+	GetCancellationQuote(ctx echo.Context, reservationId ReservationId) error
 	// ExtendReservation Extend a hold
 	// (POST /v1/reservations/{reservation_id}/extend)
 	ExtendReservation(ctx echo.Context, reservationId ReservationId, params ExtendReservationParams) error
@@ -1346,6 +1483,9 @@ type ServerInterface interface {
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
 	GetVenue(ctx echo.Context, venueId VenueId) error
+	// ReceiveStripeWebhook Receive a Stripe event
+	// (POST /v1/webhooks/stripe)
+	ReceiveStripeWebhook(ctx echo.Context, params ReceiveStripeWebhookParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1620,6 +1760,22 @@ func (w *ServerInterfaceWrapper) CancelReservation(ctx echo.Context) error {
 	return err
 }
 
+// GetCancellationQuote converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCancellationQuote(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCancellationQuote(ctx, reservationId)
+	return err
+}
+
 // ExtendReservation converts echo context to params.
 func (w *ServerInterfaceWrapper) ExtendReservation(ctx echo.Context) error {
 	var err error
@@ -1792,6 +1948,37 @@ func (w *ServerInterfaceWrapper) GetVenue(ctx echo.Context) error {
 	return err
 }
 
+// ReceiveStripeWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) ReceiveStripeWebhook(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReceiveStripeWebhookParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Stripe-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Stripe-Signature")]; found {
+		var StripeSignature string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Stripe-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Stripe-Signature", valueList[0], &StripeSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Stripe-Signature: %s", err))
+		}
+
+		params.StripeSignature = StripeSignature
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Stripe-Signature is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReceiveStripeWebhook(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1848,6 +2035,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/extend", wrapper.ExtendReservation, options.OperationMiddlewares["extendReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/finalize", wrapper.FinalizeReservation, options.OperationMiddlewares["finalizeReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
+	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/payment_intents/:payment_intent_id/confirm", wrapper.ConfirmSandboxPaymentIntent, options.OperationMiddlewares["confirmSandboxPaymentIntent"]...)
 	router.GET(options.BaseURL+"/v1/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
@@ -2807,6 +2996,126 @@ func (response CancelReservation502JSONResponse) VisitCancelReservationResponse(
 	return err
 }
 
+type GetCancellationQuoteRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+}
+
+type GetCancellationQuoteResponseObject interface {
+	VisitGetCancellationQuoteResponse(w http.ResponseWriter) error
+}
+
+type GetCancellationQuote200ResponseHeaders struct {
+	RequestId *string
+}
+
+type GetCancellationQuote200JSONResponse struct {
+	Body    CancellationQuote
+	Headers GetCancellationQuote200ResponseHeaders
+}
+
+func (response GetCancellationQuote200JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCancellationQuote400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetCancellationQuote400JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCancellationQuote401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetCancellationQuote401JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCancellationQuote403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetCancellationQuote403JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCancellationQuote404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetCancellationQuote404JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCancellationQuote500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetCancellationQuote500JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ExtendReservationRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 	Params        ExtendReservationParams
@@ -3589,6 +3898,97 @@ func (response GetVenue500JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 	return err
 }
 
+type ReceiveStripeWebhookRequestObject struct {
+	Params ReceiveStripeWebhookParams
+	Body   *ReceiveStripeWebhookJSONRequestBody
+}
+
+type ReceiveStripeWebhookResponseObject interface {
+	VisitReceiveStripeWebhookResponse(w http.ResponseWriter) error
+}
+
+type ReceiveStripeWebhook200JSONResponse WebhookReceipt
+
+func (response ReceiveStripeWebhook200JSONResponse) VisitReceiveStripeWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveStripeWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReceiveStripeWebhook400JSONResponse) VisitReceiveStripeWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveStripeWebhook404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReceiveStripeWebhook404JSONResponse) VisitReceiveStripeWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveStripeWebhook413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ReceiveStripeWebhook413JSONResponse) VisitReceiveStripeWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveStripeWebhook500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ReceiveStripeWebhook500JSONResponse) VisitReceiveStripeWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetHealth Liveness
@@ -3618,6 +4018,9 @@ type StrictServerInterface interface {
 	// CancelReservation Cancel a reservation
 	// (POST /v1/reservations/{reservation_id}/cancel)
 	CancelReservation(ctx context.Context, request CancelReservationRequestObject) (CancelReservationResponseObject, error)
+	// GetCancellationQuote Quote a cancellation
+	// (GET /v1/reservations/{reservation_id}/cancellation_quote)
+	GetCancellationQuote(ctx context.Context, request GetCancellationQuoteRequestObject) (GetCancellationQuoteResponseObject, error)
 	// ExtendReservation Extend a hold
 	// (POST /v1/reservations/{reservation_id}/extend)
 	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
@@ -3633,6 +4036,9 @@ type StrictServerInterface interface {
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
 	GetVenue(ctx context.Context, request GetVenueRequestObject) (GetVenueResponseObject, error)
+	// ReceiveStripeWebhook Receive a Stripe event
+	// (POST /v1/webhooks/stripe)
+	ReceiveStripeWebhook(ctx context.Context, request ReceiveStripeWebhookRequestObject) (ReceiveStripeWebhookResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -3914,6 +4320,31 @@ func (sh *strictHandler) CancelReservation(ctx echo.Context, reservationId Reser
 	return nil
 }
 
+// GetCancellationQuote operation middleware
+func (sh *strictHandler) GetCancellationQuote(ctx echo.Context, reservationId ReservationId) error {
+	var request GetCancellationQuoteRequestObject
+
+	request.ReservationId = reservationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCancellationQuote(ctx.Request().Context(), request.(GetCancellationQuoteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCancellationQuote")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCancellationQuoteResponseObject); ok {
+		return validResponse.VisitGetCancellationQuoteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ExtendReservation operation middleware
 func (sh *strictHandler) ExtendReservation(ctx echo.Context, reservationId ReservationId, params ExtendReservationParams) error {
 	var request ExtendReservationRequestObject
@@ -4068,189 +4499,263 @@ func (sh *strictHandler) GetVenue(ctx echo.Context, venueId VenueId) error {
 	return nil
 }
 
+// ReceiveStripeWebhook operation middleware
+func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveStripeWebhookParams) error {
+	var request ReceiveStripeWebhookRequestObject
+
+	request.Params = params
+
+	var body ReceiveStripeWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReceiveStripeWebhook(ctx.Request().Context(), request.(ReceiveStripeWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReceiveStripeWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReceiveStripeWebhookResponseObject); ok {
+		return validResponse.VisitReceiveStripeWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Lchs3luivoHrmluXaFkVSkhNLdatWSezYM36t5Uw21/RlQ92giKgJMAAoimOpar5mPmy+ZAsHQDfQ",
-	"jSYpWXYyW97aqVjNbuAAODjvx8ck57M5Z4QpmRx9TMgVns1LAv/+nrMJFTNSvBF0Rt4SScQlVpQz/aNc",
-	"zGZYrJKj5ATl7kU0128i4b2aJpe4XBD9SY5ZTsoSno/nvKT5Sj+eEDKeE5ETppKjw34KD9RqTpKjxD1P",
-	"k4kgZLxgipbjKV8IOT4jEy5IcjQ8SD1gngpCkD8Rgm/Q8ADBZ8h8htQ0APMY4YkiAqkpVuiw/38Qn8Ar",
-	"c0HmmBYIz/iCKUQluiBz1UtuUrcaUoyxSo7YoizTxG6EWWHOC72EN29f7n7z14P/+u/HSfWC/SgZ9oeP",
-	"dgeD3eHw3aB/1B8eHQz+n35LEKw63tH/r98pFsJMM6NsofSBDYb9NCFXcyqI9GA6XxCp4GhnmJbJUYIL",
-	"/J/2mHs5n+m9pUKqMcMzDe9JgZM0KXH95AW/JCXOSZIm8yln+tF/DIaD4eHhYX9wsK83Y8rLYlzPPZ7h",
-	"Kzc/LZKjRD/uD36dfLs6KIYX+7MDdjh/9Ns34lv5WPUvkzRhHNaQnDBGL4mQWKxStKSs4Euk8FlJEJ2g",
-	"OZeSnpWkl6QJP/uV5MoM7SHbHAvFiBgLMiGCsFwDy0VBxO633x4MhvaN1VjSv2vc0X+uZoB5HxNzyMnR",
-	"4LDf76f2z3GO52ohSNF8LshkwQr9vJ8meUkJU2NJckE0UHM6lmdXa5ZsXx1fffvst+HsxVKf+kJoiDUW",
-	"L2SRVKCNKVPwn2KbgfV3gl/SgojkKJGYFWf8KkkTqbBa6B2WizwnRAN+kyaSYEXZ+RgLgpOjpKBM/yU4",
-	"oIUsuZ0V/gVzXj3Gg7Nhvl8ckMPJo/Nvpt/++vjCDC+U9DF2uNs/eDd4fLSvMXa3f3jU7/tgVDchSRN3",
-	"2TXxSNJkMS860d9dkUvCLFGhSu/YK7JEv3BxAftIJQUspQqXFGu0gFVcEmYXMcy/mR2yR/NvfvtWPJZ9",
-	"Nbgc6hOw+P5aKiIoRi8Wc30VFJ2R8d8N3p/MiKA53ntFlmOY7ubmJk2ekXIjjZyS8it5bJPH4Ifw5fsh",
-	"go1PB+7T348sNiDadxD97yGU//5EUpDfFnBobvgZUVP+O5NMTUJuRy0dav2BqKW+FQQXRICI+Zb8pu/h",
-	"80L/URCZCzo31DN5N6USCfP7A4locYx+W3BFEFVoOSUMrfhCS54K5wq9efv85YnGdplPyQx7kqw5zPUr",
-	"sTsqlaDs3JD0ORZ4RpQF83lBZnOuNOL9lazasJ6gBaO/LQi6ICs04ZpQ1sCjHYx++un5D5o8YnTOeYHy",
-	"Kac5edhDb4kSlEi0pGoKFFXimRkFswKd8WKFBJmXeAU/AkHSdHnOmYTLTRnghd7P+kQ8aHc1uPFdeTQZ",
-	"5EP8mOwenn1T7B6Qbye7j3H/bHeQD4t9cjA5xI/OkjSZ4asXhJ2raXI0PDxMkxll7u9Be+fSxla9Nfeo",
-	"+PfbMlFBrsSCfNEtfEFnVLV37A0+J0iT4xQNkOJo0O9X6/ltQcSqXk4JI/hAF2SCF6VKjgx/tCvQf8zw",
-	"FZ0tZsnRQNPyGWX2rwoyTVnPiQDQPAEnfmcDsQGubQXjHKtpDaL3miaY2234Ru7obfWjg9jenmqiS9n5",
-	"iZZn4gvIaJE5AUfze2Q4qCfzXFK+kGiOz8mxeQQnA+TcCkpUdR2NtACM4cWOu7mR9m5c5980xe86ImAH",
-	"6w4HXtj+WD4V3Bs9jbmhQG6/w8WPWJElBlKrabwTPObzkuaANHu/SitkVwD9WZBJcpT8aa82aeyZX+Xe",
-	"EyG4MFO198MyeeRkAjTBtCRFD33PCyKPUOakAPfCmOjhMr17bWa2a7Y9Bo19ea9mewDRd7iwT7ZYb7Xt",
-	"HxOAwnwCpoaKaY0pu8QlnF/B8/FCaAF3qtRcHu3tacEB9+wwewXP5R4MJP8U+35GpMTndnQrD6LZQip0",
-	"RhBWaMalQkOgRPB58KLFHyKtULQtJ7bTj93HxJ5eeh+n7XgMlcjO4x90Ywey1H84o1JSdh4+XLALxpdM",
-	"P9Tcx/+S1mxlfEFWje/tJo35Qo35ZCwwOyf3hlPfczYpaX5XjMKlIoJhRS/1lXz/IXU4BnLtguFLTEut",
-	"btwSxSKf1xj2TquX+g00xRIxbhWakkwUiAgHPpY5UfuPjGK5PQRPWjEKjNLsQpEa8Zr7olEEnjGuxmec",
-	"X7iHnkpZeH8rwqRmpcD59XOfv8Jc6/CSsvFC3h/uPeXijBYFYZ9GziiTi8mE5kZrzPn8tsgWHcBHNypR",
-	"jssSMUIK2TR6yKOloIog+LB3VzybEwG3nrP7RTHFLwhDM7xCjCtUcJCfa3xqL/3eTrcp4S+kke8/P59u",
-	"SOloiSXSs5vbhRlXUyLc5fP2ooHtAkC+v/1gQCrLJzX6fs6NOOUzoqaUnaOlpiNLwdk54gzxhUCSFsTH",
-	"AQOYlVY0RSHikuYkIDT3tQ2vuHrKF6z4tDsviOQLkRPHKm954yOf1/f9FUdykU/9O47WaxQ+v4kqLH8c",
-	"tuMWZ5SVGgmaOwK8gS8UAc4y0Sd2byjwBq9Kjot3nL/A4px8GaIAGj+VSHGOSj1tvXYQxxTnY3h+n8vU",
-	"2oBv2/gUmd2oFpWedVuRvfW5z+Bq3cYzsdTYTyVwD7xQUy6opqQrotCOsTiiDiPoQ73BYK+3yq+ZwBhg",
-	"NSUCMQdsvan+N0MTynCp9QZ8jinTx8DIlRpLRea1J8jN0rbpbrTK3pU121HulS9X29Hc2rY26c5MX8kc",
-	"i2JckLyk7B5Z00/Mzv/3T0VTEDfuqFY2vw0R9IxgQYSVZ9yuIXjXmHXNT3cWwPQOEKbsWu+V4BogDXjV",
-	"6Tbm8w852Ij6gSfNmweCXPKLe0KDNPn55593T2qgSNwmZI8hn+KyJOycdBnTvzPvCYLL2f8dgRcCj5KY",
-	"ER3wTy7mcy4UKV6SguJ38M6X5Aoam/5y+vpVfT6LGqbxTAMFztR7unIVWsEgJ0UhiJQx4/ecS4VLhM0b",
-	"PeOQmhOhqDGBGUdN87vvqVrpd+vj8Dw5jQPQGvuCKREZ5vnpa7Q/ePRod4BwOZ/i3SGy7yJ93cMZfjqN",
-	"ja3p1KA98qkShCiwxLPF7IyIcKzh/j76WSvGB2qKzLuxwc3mWA9xywxudq4N6KDfHxwkMWNobcN8bwFP",
-	"zQaHU9U79qEaxXpPb9Lke3BoewZwz2SHi4LqR7h8453iBJeSNJHz5+mqqWgiUEOtu7yNCoJgey9uPxJh",
-	"i5letaWcpBifrcbG9Z0mxcJcPeK5gw15TBNQpfQ+BG609hjtze7YOBNu8KYKa2iuhTCE0RnnF1qzyTFD",
-	"Z6ReCkgvE0FICqgFjh1CvKCEHjpleC6nXClSaBmE4IagDy5DCnx5SsrINk8IGTvHdgs8rV9mLvAiQ9mE",
-	"XgHBdpBQhmaUcYEWjCrpXAXOzu6c1gG+Dg/7/TSZcDEDzy1l6tFB0na6pGEAyEbI7JsWNjnFgnREa1yQ",
-	"uUpR33MlVbAd9rsAUZaCh1BkjDOSoR1cLvFKwkk9TGtY4gCkiAuE3V7ahz7S6kH1MdVBLvrNECnrH1tU",
-	"pDMkpkVVDZppxKMGeBsVA/LyDLNVOzgG3DjheR7E9qwKvYnxXBPko5FnyUUhU30UcsqX+r96ErhkIZH7",
-	"QgE8m6ho1956SFKvPUpNjdBvVannIA7cjaCCMUzzFCd5G6VA76HVLMA81L7wDSXCd5Im89kYJPJLKnGS",
-	"trh3ZD4fcRtfuz/zqVZDf7BCvvdDKDJWemWI6OGY29BdCKC6B4aFld7MKTdU01MSvkgM1a0Dnm4d2bR9",
-	"0M5NE4eqHVgnqP4IL9VLaZICey7S6uiWb2hqWhJxTolMEc9zLClnD0NqsPWeeA5YYDttkau9aU0wf+EL",
-	"gfiSoeqdFCC24KAV/K43GoJ1JrRURGALQA1zeBTrPcPhUTUBegUSpiZlcAzyGC46NQYIfZQPJILvd8Fp",
-	"Cf61kGR70Q/DDcEPHprESDl4rewtQdgeAp+ES98cE9bYjk2RIj5Jrv1hgf/VYGiMBFf26g7tiU8QuSRi",
-	"hRhnu8OrqyCKJrwGlbVgo772A1GaVDSBNwN0Qmm/ioiNWHlm8B76TmCWT7UAmGmRPjs2/DSzJodMH9Gc",
-	"8HkZWUTo8owLWhE33WJu2LVmzPpniTS9dHFJcJVTxLTWLJVm9YrOSGoY8RRfkgpZKgMdHB8EZigyk5t2",
-	"9bTksE/O2iEEXhnlL6Y8nWjB5awkKZrhfEoZ2RUEFzC//gBNBDdWvRwrXPLzBYi2AFbB84Xmdw8kokwJ",
-	"XixyPWgEw0P3butKWytXh3pn9jk0hxlZlkq5IOKBREYhCic+J4wImrtvovM6k1V7U0rKLswpagWKF1po",
-	"J6APW2oC+FltAW4v/E6e7xaIlWWsDeJ0McOsPi1yNS8xM4Cg5wocgflUU7hjVHAwe8yxkMRGItWAbuVj",
-	"bwHm2WvjBxaxaS6t4KDBIVeBZN82+U4xK0oyhnlwbmOUBVFiNdZEfczIsm31XWKqxhMuxnPBc2IcPoHQ",
-	"1J4nxmDwrEM8dyEeWlEBkjihpCw8hKAS4TO+UCnCEmFUGPVzjtUU7WRGegfRKHuYGgVUa9UakxFnJHJz",
-	"gHyzRWkQxEZcRUCOmsc1BStfT5Kj9+spRiBzn5qPbz6k2x0r6N/R6xn6AR5IZOCCZADfcBvbaVo4hcS+",
-	"mSJcSu5uX1Zb4zJk7G7h5t02wtc9iPI+wXGB8hLLSo+Hw/bxN+7FS+O25rQdA5Amvk+6ei3wR6SJwIqY",
-	"gI56gjkdV7yyXn8XPOslBqumWduXoz01oQzOrcWb0+RqF+bZ1QNIQLs1cWgOSw/6/U3O0DQyUO3P/cSB",
-	"bLTWXQfyI7zuOkZHVNgnrC0WSXbX4Tr8F8Fwgw3elbTTb3T3MayX5JPGsI6VO44R8bXWwwy73Ir19wHV",
-	"vO3H0VimeoT9NQFH6broinqIg+1xpBFAcNdhDCOHcXBZ8mVjVw63HykiXNXjPL7lOH7I3V0H8sP0PnGM",
-	"ILTvrmN1hgPedcB4CGHXaC1u1ySpVZSGP8Jgf3t44m69YLTDu6/OhIz5ow2H262uZuKN7+vdafH54Nr7",
-	"MVzeAL4Zp5YKItQqjFkPRhiuHyESLRZ8vh/7/MNNmvx4RzPunAhp40esFUuCS8g4gHrodIqFi/ar7WSc",
-	"lauISWIWtRg80Y+d2zU0uD2QyE9QDSXMiGXTeW7MTI00n5gty7eFNuH6kV4ShvRvDQsfmEy9oV2WTrdd",
-	"KLCwNud5ime0XEUm8iyxt5zNGm5bflr92HqBtSD/pDd4dKB3fBZOHNh7tRCsNMYnR8n/H43+4/1g9/GH",
-	"9/3dxx8+PkoHBzd/3uyZqDfZ34i0OiYDbszU9IzgUi+yuZIX+myiXvpa9Wqo68YPlvGLzFcb+EUotvOL",
-	"jcuxM8TAfcFzXL6js6i5oNQ/oiUuy9285PmFNTs9e3b08iXaGR7sTvlCNKzJkHkaHsHO+/7A7P/18H1/",
-	"d//Dw6P3/d1D8+jPMcXqTZ0m3B0cxScIt5PhIya5Dn/siXVXBV7XYDE2NXkL92ore7ljMuO9KZDkaIJF",
-	"um7yW01cp0h3TOxeuL+ZG4nY7URDKREF282pEnROer9KtJNJ829LI7/HorBnnT1EnBnzvxlZf1kFvllz",
-	"ogidR8mcjvf/i/z3xfDFRfF8+WzxDb3q47P8hydPB5G073ZsS5UHHgtuORgOvqm87inSoqVAOZYNmmcy",
-	"yDfZV7qMFi2DBy2c6dfx3K2XHAWjylBfN/u5SZQ7RplNY8/QjF8SCWwRqangi3OXJwu/V17RHJelT538",
-	"NHh90iGtss8icNZE8NZWpwaxq1YcO4Mm2roL5BcFqIBpX+v2fYvR1ADKqPncbmJ4+CmSUzwnBSrpBbGX",
-	"5oH8feiZXXHg1o7xphlmC1xmxzbI0n6m8aaK1/Wxw7we4oR99oWv5y3uY+v+bSwL0ZrNlc/o2sYQUQN2",
-	"H/7UcOeHv33WawWXp7Larb01DeTZeEVOOwSgd90GYbCVmysCYqh0LgovVK07yBt+8cV0/3nlOPD8Af5n",
-	"ZnGJK05jFLKqHFIr2K3xUVvUETTvMCLP9U++mCNLrranBzByJKgsc2eWBZj9zbahZJ+Va8Y4VZbzSyIy",
-	"tDMnwnjpHyIuUGYD/TK0w1kOip8vCD4MfUWXwBHsJ00Hj/mxfXvWxl257YWwq2a46w/om8Nev48qkDcK",
-	"6bErNTfJ/WtCoN4SXFAWjQ+ufqrCHfMpyS8kOiNTygp7YxoRw/BGROPF+dR8/kAivlA5n0Wc3wVW+AzL",
-	"WGwfv8j0mS1tuKl7E+WYMQ5p4ILgfEoa1JZHY5Jn9NyUbJLdM035Ugu6RmgBOgeGAFj65jkaZ1MtLJg7",
-	"dh5dyhyABd47Ew4Be4nmWEoiG9pdmvi2kjvqeqk7yjjSBBXGWl5iUhbGWwlWE+XCbxqoEq80to7PRIJ4",
-	"W0W+okG9VEGaZh3Ky/VVLwmWBmEqqlVgRXaVqWm00QUaqSTWnP21JixVYTHjo4QYhyqy0tQTquI1wAgU",
-	"4ldQu3FboLbYDSdgNdC5o9bdHbfIq58WhUWvGcKVNEQz3Ayn7yglFQWmHWvRKszWBOEZX6KSs/PQ2uei",
-	"T2u5dxgNRfYrvLUXR0uCMn0VstrtbpZKWCGPkd47BBHuSyrXLnuwdtkbz6AKD9zOM28DBT/EbKM2Frir",
-	"qNz6TTClbCBqNau/zEwUEngYChd2D7R83Zbsf9qWxKT3n0wlKFqkaC4IRHlD4uo4a7r55S2l91tFXN4x",
-	"tnLjkjepEJ7kk4WScE3rG8KpX8nvfmI51wVpbhGRsn2UZjMCs325/UqDt4lo6bg5642OlhpMIBdBKswK",
-	"LAoXnhMuvFX8L0JWbei9I2jhroa1Atsy68YA0+WUSzc4xKo1Z9gcYRrTM10ZwnY2FxYqbfhbHkj007vv",
-	"EZ9MJFExQhGvYrgd39hO6fWEIKfy1hE9m4IlIQfxJqyb2Mkf/QwiqAVmYuw+gW+3llzVZlwHOJTzOrXK",
-	"xHr9vpIi64gyM4V/1BEO3UDu1IUHRaKJHV2NkZqAN8eZVUx8q299GhVPA3kmOLyG3NUQSjfI0C+ojJr5",
-	"oKIbnwTlYOJK08YieDaKjJqCcVvH9fqCfiS8d4rleBbNZvp5SqAMiiuHAkuZ8LLkS3kMaktd2Q5K3WGJ",
-	"srAqXch2rbvWQnDGeUkw24avlVSGBjH9IORk8GSTXlShNuy3t/YNh9tlnDJSEdrBodxpM6l8AelhirIK",
-	"u0yavsUt+IPrVSj9x4hljI/llC/1Dy6hG+1UgqfATCvfxvrh9B//hUBJetgbMW/fbOFXv2R29So8t3DA",
-	"xQQoqmto7GZmumhsLIkacyCqPHIvXFgMuBO14oSt6ISeNBMuFb4AazLcI6qk2Wz5GbXRz650sCLOJ5+w",
-	"4m5ccji4E5fcWoYGFpB9sogAzuRx0Vk7AFa8a1zO+q2u9TYX2D2Xsm7tdUhQ+7+3oEV61QEt0g8aHi79",
-	"ZK1wG1e1oNYN5AMKtTKUHoQ1zU5D8ewgLu3Ww9OIUed0hstyu/Hj0rSzUm8pS8PrHZJ0zKodF6CdvfsL",
-	"S9B/JFnW0LtxSSaxaAj4EfI0GjY7a7CgEmEml0TEzTP7saO+rQh836JnTM50RDOgIsE1j8qijVvRuoWd",
-	"0iqgb7j5cYkyJjzozdkkEkKO121kQZMUdichsCu56wtKf4HG/0cX/irkbst8jjJlLklPEJPqrzjcvGOU",
-	"AU3zf4fU+MqA6IpT0Kb91nEUO4PBwlnD/u/K9bfIxN/cJWwinCBS4YXATEGp+xleIUlMyEbDi1iXmVmH",
-	"TK4azU16jw6AaJkav8a0fgNcvlCo8cz4kDL9NLMpwvIWFW1cs4K1M5qXIpOaHzrmrdsffEo0g77nhjcC",
-	"JZK3dqMG40fiT6ZcKOQ9BcYbsawlzzArNNvQl15hcCRiI/wyrBYCl7tLygjSl9DlWUFpnr/RsrQ06u6C",
-	"5yVhTblzY5HwtvE2GsHqH3U7jLXZjeK2tlgYOaBbhql9aCxlETdfeTypIyrCvoLgFUtrbLkbGsYcv29I",
-	"O2cYsr4qxtGR01ZzCa8Vx7pNfH7y6sToc/rdYyNcajZtvc90Rgw5NAK+4q2c0lafj01EPRQbbICuD2Fa",
-	"EbWqUpO7+/66wiCWYPO3Z/pAgDdxfdisW7F988Xd+L7hCV/NPttz/kBK7T4PraJo9OZBvAk6I5owSqT4",
-	"tpXYmizu8/CwrTkU3arTwx+NGN+JQN0H6bEUZw1laeMYkPd8IahaneprarDDlE08WZi8AfPXU6ceQjGA",
-	"8Ryr8b/+8c9IGSFrPTcVJFMjgJr3M3t1jfRy0Ifoc5yD1IJMYR/4xcRu7pgvbQ1NYyjPHqZQ+4Ihbr17",
-	"QFzgLgOU9U5NlZqbOoqUTbirz4jzoLSPhVX+Z1DhoG4ZYiBxKyLsnDJCokJN8h3nF1BA0hdxjcJmClCs",
-	"nHcSAmH4AgSUCb0kELMseyM2YtdIKjJH12g55ejalHG/1gMuSoWuR+x6d3c3+J/+ZIBOCRb5FF2DSH2N",
-	"sh+fvEN7l4M9G7VDSxBMr2tDp+HQ8PUQPeNlUX/75vWp+di39uuPsXW8hwXoIKHeMy4fW5tJbUrRf4TV",
-	"dE1hc5QFoc+ZAWcfvcErA00VeH9dRXdHSvPCYF5Ev6uUY0Kaj7wF2Ud7YZSq3PtIi5s9O0P2ELZdFF6N",
-	"2xQMGitSZ0sApAfoqasAvH7zzAROu9JbGZjfq91ouo+y42qtLuDbzHyI3hK1EAxd26tybbtCWXBcSRtT",
-	"1sAhQwukzH5XN7p1yuC1xsU//QmdBLnD+uEpYYU5m+Cam0oRftHbI5Sd2Cq98PERsjVWA/KR9UbsnX5d",
-	"Wm6lBTHOiBs91WchVqZbgUQ7RpKVR4JgcFb4CG4fjlgWtDtwr7Z7IGhiooVUg72wWVZmtRnVxwi7f46Y",
-	"WadUfC7RkgvYJ5vWx8iVqgv0g89A81pzQ0w0sIn643No9AaNGUZswQoiUHa16yj5rm1pgH7hC5PpQC6J",
-	"QJKQmngEy3By0YjZ/XoQVsI2tjaJsoP+AYrUTCdXOFflSp8enWjICloAspMrKlXPYoHXoEA/eQLxgoDq",
-	"GcJ5TuZKy9QoazQycEUt0I5bX11KisG/HcI+7I3YW6LECur/RzugVQ+8Vmgy0gsttfHY+qMRg5dxSS9s",
-	"iU0G+6mxXGphyVxnidSS5qSH3vmT2ltZ0An4gBVMPGL1jg6HqKMFg0EbJVZoCfFKPpRVkx6paFkisWBa",
-	"GfLH7T9GXY1M0F/JyigtgCiwh8FdxDnUeoW1XpC5GjFNjF0VxR6qIoQgRGqCaWmqPRts0XQ7uPBm0zQ6",
-	"aeYHBX9GbCc7vLrSV0fDoXFFKi40kZRQ3nFV3yElqJ/X6rbWoZVmO1L/+8QgxQUhc+Naq0tHZUDfxs9e",
-	"v/hh/O7diwztDPrI2lO1pGBrGx7DHQl8nL0RewIhYBCdCFxqDXE20WJV3SstdChcGrhARsvxvIdO2IhZ",
-	"B6T5CQrPGzekq9ImSc5ZIX10K3l+ISsVRn947FAfLG+qcfxBMxy3W2/wOSDKCLz7el7gANnHkZXlRskR",
-	"GoEOMkpSNAL9Qj97/69//PODfuA0Df3wX//4503WQ2+cAuV1hxsx0Ka0RgdcTZCc0EtSxFQrvVfnRNVE",
-	"EPRBC/ETizCOYriCa9YBMMWyRgtINDrS72ZZ9qvUvObjyNRP0+B+HIFUZ5YYTXM3a9Zc07zULJ0wStIR",
-	"Q/X/jVxlGPP65vpRZgKouOLNQIv2wLbQjHnr9hW02gPW9WrMmOvrAo2SmxvYRthNUz+XVi7rLLp7wEoj",
-	"dUIyU+42qLwBHLZVHMA0//KqfADLbZQAsHWWqrz6zCttN2Kutl1d1o6aUEYoEmZuVF0QzJDrqqDbkZGe",
-	"IRT6GulVo2vHCq7RjGBm5ZqoBB3pkIauUXSr0DU66PfRNTrxKmk5XDZta/TsUERyhkEnh17Yx3aSrE4P",
-	"Qs25HWPeYu6KpdZAUInsANvM5fq7bZyrqpw4BRnPFQvTKFXJOAW3Xj8jDnTPH7SS235qW/LedCb4y+nr",
-	"V1Bl2fRU0H9W/WHMLF0N6raYMFiWaaC1RrTxtjXa9m6rFRoPOBTzpJDLIqmN5++q9mln7erJoHW1yGWG",
-	"SQfoGr3iYXuKJZZIElZtX9jQYdNoddsuKCtdarw3CREWxcJhqyiirYfVeGe/CodyDSW2H0qv1H5VH12z",
-	"Ftw1CggZDDO0w1Qn0tEORWuJx830SVvLzlK/quhghiReefUEHURhGbq14ICiqhflXkc7jXxom3nmLka7",
-	"f5oev0HhYYr9YONKrEWYWolRkYviJmnpGWtvwYFBSK/LE9xtqjzzpWf+BTm3mqnR8WmbiWqgIUEGbNhq",
-	"6kZs125aP+hhdYfV1ChNEp0tFGCFFXz1rTC1tO0crWqra2d47GFeh3BS11c9Rplf7zUDP5iEOq1nK+vj",
-	"96EI2jDeDgyQBM091wioF1sIXN/2QIjdamiTymLF66rgu21meGwVR2i1FE4RNoncfqo6089I/6RAk4XQ",
-	"eOZhcke3ya1mCXtGW2GkZpUav+oFdvEuq/vpCZsyVzXZSaVY1jinddhKzTwjWvqx+cOkOLbqKbhdy1XA",
-	"nOvGYuvWONhvsGf4BCrxMzRAL79zY3b0pVk79qE/tmvKmzVb6mRdO2a18K4dGw4do79oN1v09P3KnmNx",
-	"wat4pcduyrYwNJw856a7gh1AHqMlpgplYOHYPTGKk1UTa8IcNDXUHM0JyegaHYKssKlF4jGSeAKRH9b4",
-	"ECjeLRGmyQAbXaBbIAwrUhdtK60JgdaUCy3BWASDPE1HbyJNGltzOKyyLxsENhqnHl9OFwr+XfAliyEx",
-	"6J2nhgPqv36u7C/WiCEWTAZlQxoFR9KGdRkSdPElCUtgjJim8TN+acp0mWAarSuDvf6WBmeHeYpINWJh",
-	"+4UjlPkdErJa0pBoJ2tm82cPtWoW78uQORFBf6gFiFDKeJgag1m2vnlDhkqCL0Gi1+wza9QoyEyAd0lz",
-	"wkzStXOjCD4XlCgMPePXdVgryTku9yyf31VEzEwaDFVl7Y95Y81dJ2+eQ3yekMYFM+j1e31w5s4Jw3Oa",
-	"HCX7vX7PFuCagmtrbwr1sP4OfQ5idYJOrClm2O979jtLOwEjNXKy8x56szgrad5LYD4jVDwvkqPkR6Js",
-	"0a1GB/hhv39vfcLsDF39+mpwcUkvSS/w9JnW11UxgaoUGEQYnsvk6H3ykiicfNAf7QmCi9W2+2Wjyqp0",
-	"erCQ4XwKEgsGa5xWU13KOhgRbfPoFAhAncC6bn/rKgOfcYvrSSK7rH9cQWsbTVmQElgL1pDKetjf/zIw",
-	"vOKaTeFidWxszJhCux+Tyi/xSqLldLX+6P2NjJx9w4fYiQSniszRoIeMbdJ4F9vNACqJ1VOYM2hrUGBF",
-	"MrQD/a2sg3zE6tD7h6lpwWHcw8ASqo4DhLlkjdPGtE5EtYbqEdPSsNb8Mi+OFqxMGEnbaOsI4Uo6tMKT",
-	"tVeCabYluxuKF+Kn8cae+PuW1rWaTU3p7riAetVo55dffvll9+XL3R9+gOIhVL/724IAFbWk1UYe18EA",
-	"JrQ11uTwNikLN+k2Ga8xgILMui3Auk27kjZUrzX/DWORq6znGHTwo8kfjG3RxgiS9Z1dOuCzQVOu50RO",
-	"1Qrt5FiSXcqk1l60ttZ5wjaeIwauF5HTLG95K8jc1tmYkdsAV0WZxOCrY3tuDd4TLEqqVRpzH/w7T1le",
-	"LiS9JGgHKj+myK/8GIMSImAmAgIOt6O7XhpOG7YXpujAvUGm+P3A5V0Gh2t+YCba8RsbZV4cZpai7AyD",
-	"zV4RIXBOsk6IGxkKsWMPIzyDLk3bImaVcrMDbfe09G8iSnbmmBYP63yF6KbaGslb7WidOqJBib1Zk+69",
-	"F1CteosXT63aAuoeJB59NjGlSu+ISAiRBI/76MB8YMCPfVEtc+87XLjebPDJYPMnQWdn+Gh/80dPuTij",
-	"RUGYkb22gOy51baf1F2TK4HIhlKFkVKecBSw9Q9p0ozeSI6SVlBK4mQpq5f03AFHZSktDLyeE3by5jna",
-	"7/Wr/jwVlT5589z0KDv94a8IWgRhxYVxkOmPFOelXCs+2+H/cvr61acK0PFi2IbbNxUFf1m9/WphXlB+",
-	"FZYY1Wrc5/WH60Tbd35/J8ibsOuNy7nubFZ4Vn7i2WCJloIqRdg2p/DLycsXtzsFB2J9ClvutGYLerpY",
-	"K8zPsuN2bfEd98MwOnfcaBQQ5eK/nyJGlpoJQ2BNe3v1Z2/98TdI4MB0gvoGFQe1DX86uGFVl2JLda5V",
-	"46ODAQawOFfFH0+0DUtCmBgi25PVwdtIoe5SYtryWURzGdxFc+kC1Pcx3ArShrzWhnP/nuCszflZqyZJ",
-	"tk4Ba1YviQF7m5aV/6aiUbMmyloJqVkV5augtFZQ0hsa7JlH5wPKGxeSWjG6rkV+h3Fp2DMBg16AoO1j",
-	"Bi7JllXJGCki1U96I/a0GaHeLIqUYyEokQhX7pGsI2j9aMRcbDpVLh7Yhq3vVFHp4NLuqlb+0FqxqvrU",
-	"I/Yq8PEGwYFt7zEA5vfrDH3AI9bq3BkzWrX6Krc55oZ77TmY/kpWVb9nc8EBvb/jxere7nZnI+ibMDnG",
-	"Vmho0JjBFnBYUglfTElZjE22cwdc7u29Z6Qs3ug3g2JHN3cQEbqksqrGi+v5/7+bVB30DzZ/8Yqrp9C1",
-	"Cz54vPmD7zmblNTk2R0MtoDpDV6VHBfvOIfaKOa7w202oHKBvyQFxa5OxcFwuAUFblwqaNh0R/Ktvxpu",
-	"dcY/Gm9og+I/87pAfwKxh9yLJKYE7H30Iy5ocbPe33DYs3kwVXRrS00wxJGqKmSrw5t0d6rnffu8+GLS",
-	"TBdlaPSd+UoXArrwyTLPW8hpAI9Wo1rpJwk+21yFPZP4reGPS0lvTSKCdA6sHRtwVNdlO/Yvgkufo36B",
-	"NkiKgb8kwpVk4yWGVYPWJeMemkhsw5POSM5nRNbmMwjY0vor5GvG5A4Y6B5vYHpLQeXzCSjNlXkCys3v",
-	"TSZs0kp13iUpvhKPr0LFlxcqzC25N4J6C+HCJn11U9SX0HEqKC0OVeKgtFlQFNLkrALZnRNBeWEyvhlf",
-	"pjYJbI6lGjEoAdfOLEM7WaSirKasJ8o2GptDyJVRBEfMTxMLw19jJNbkwf3+JPb3o3d6q9JaFmRkGZoE",
-	"vlK7T6d2X5rwBFTEpnoa0ecLkQ9nr+kmIKClHPTQ90aOkhHa0UMtY5TtXGZa43gFD0bMr3igYqG4O4bY",
-	"KLGQ4PWvjVGQ6m57oVHlUqpZJePJY69MA4RQtXNbPDvUELXzZhxYDs465t0lcEOKqFRkbhKLbSxpVSwY",
-	"S9tJpIdsSrAGpE65XZMk60oxQKiDV9AgSIYHUVRDaQhxPCw6kltu5o1RVlcA4nekrQ07261prG/kqkuO",
-	"b2fp+t69/3nNXf4hUlmf7r8f2R5uJRDqe1Uf61dyfy9yZlWr5Z55RGeMf6vXZxXyv4Fh7KNmCRsIhgKP",
-	"NLg5ulvWNjrW9ryA/lb+gJ7BtHiLpxKgrkyCoFpBM5HA+2xDCoGe3zI0TeTbuQTolIhLraOaFIsqkyOe",
-	"uQFhvLmil3Erg9krmxoS9kPdIjbXeYF6rUP1VYJo62fw0M4xJANUDtp2F9ht4nf9Tp93d+L/QYwj5kCC",
-	"k/hC9pHw9LsSKEIrmYlpaDbS/8p8vlpWvpCCY+8Lwh29mj1+Zonc7VmZCQbfEIml6iKg0dJDrqBzkLEB",
-	"RRTRUyhQrP825ZNdtDkoQBNByK7SCgKEs8Qjuv5mINwmlmurmHtTAAvNsMqnf+j4++0A/Vyx+E+horg+",
-	"GwCA2DxsqYKeAxqKFDUh7wL2tw4wS1NVcwsY/w3jkeqivGsjkeqyvF9jkDbHIF06ouAIoKUScfrnFRBs",
-	"EL69jy6Cstvv7Pub4W3PqhjWwLbVBKtazcjUao76n/9mK2/fznAAX31un7Ot2RwXkqpw1K/G08/mZ66q",
-	"st8eucNI7bCq7/sPGm1MVnxc67GZzlBS12Rs7wGqWUA6+sPZwrey1dzBkn0LfpvHmAzSVN+idv6FN0CQ",
-	"fxEfRqJhig7gBh6m1vZf1UbVT/X+OJe2P3ZgCYiNjVmheVvVYNWo2btQsKkuQSs1DKnZPae+1rUYotqr",
-	"B4QT39rzvzO1WpXQogBVkpSTujamqZjwQCKT3+4NCEH3Nx9u/icAAP//",
+	"7L2Lcts4ljf+KijO/it2LS1Lsp2LXFO17nTSyU6SzsTp6e1/lE+ESchCmwLUBGhZk7hqnmYebJ7kKxwA",
+	"JECCknxJume/bO1UxxQJHNwOzuV3zvkUpXy+4IwwKaLRp4hc4fkiJ/Dvp5xNaTEn2duCzsk7IkhxiSXl",
+	"TP0oyvkcF6toFJ2g1L6IFupNVDivxtElzkuiPkkxS0mew/PJguc0XanHU0ImC1KkhMlodNSP4YFcLUg0",
+	"iuzzOJoWhExKJmk+mfGyEJMzMuUFiUbDw9gh5nlBCHI7QvANGh4i+Azpz5CceWQeIzyVpEByhiU66v9/",
+	"iE/hlUVBFphmCM95ySSiAl2QhexF17EdDckmWEYjVuZ5HJmJ0CNMeaaG8Pbd671Hfzn86/88iaoXzEfR",
+	"sD98uDcY7A2H7wf9UX84Ohz8/+qtgmDZ8Y76f/VOVha6mzllpVQLNhj244hcLWhBhEPTeUmEhKWdY5pH",
+	"owhn+L/MMvdSPldzSwshJwzPFb0nGY7iKMf1k1f8kuQ4JVEcLWacqUf/ORgOhkdHR/3B4YGajBnPs0nd",
+	"92SOr2z/NItGkXrcH/w6fbw6zIYXB/NDdrR4+Nuj4rF4IvuXURwxDmOIThijl6QQuFjFaElZxpdI4rOc",
+	"IDpFCy4EPctJL4ojfvYrSaVu2tlsC1xIRopJQaakICxVxPIiI8Xe48eHg6F5YzUR9O9q76g/V3PYeZ8i",
+	"vcjRaHDU7/dj8+ckxQtZFiRrPi/ItGTZZEFYRtl5NGr+or7ox1GaU8LkRJC0IIrcBZ2Is6s1k2FenVw9",
+	"fvHbcP5qqfZDWaixqP1dikwtPklzyojZYnqezUAmlEn4T7ZNZ2o+Cn5JM1JEo0hglp3xqyiOhMSyVOsh",
+	"yjQlRA3mOo4EwZKy8wkuCI5GUUaZ+qvgsIlEzk2v8C/o8+oJHpwN04PskBxNH54/mj3+9cmFbr6Qwt3f",
+	"w73+4fvBk9GB2t97/aNRv++SUZ2bKI4sa1CsJoqjcpF1HhZ7oC4JMyyISjWLb8gS/cKLC5hbKijsaSpx",
+	"TrHaRDCKS8LMIIbpo/kRe7h49Nvj4onoy8HlUK2KOR0/CkkKitGrcqEOjqRzMvm7PiUnc1LQFO+/IcsJ",
+	"dHd9fR1HL0i+kaPOSP6NmbaZqfeD//L9sMzGpwP76e/HRBsUHViK/vew1f/XWGpBfithiW3zcyJn/Hdm",
+	"sIrh3Iy32o34B+Kt6gwRnJECxNd35Dd1al9m6o+MiLSgC81ro/czKlChf38gEM2O0W8llwRRiZYzwtCK",
+	"l0qqlTiV6O27l69P1NkQ6YzMsSMl68VcPxIzo0IWaksDjQtc4DmRhsyXGZkvuFSb8S9k1ab1BJWM/lYS",
+	"dEFWaMoVW62JRzsY/fTTy+8VM8XonPMMpTNOU7LbQ++ILCgRaEnlDPivwHPdCmYZOuPZChVkkeMV/Ajs",
+	"S3HxBWcCWAFlsC/UfNYr4lC7p8gNz8rD6SAd4idk7+jsUbZ3SB5P957g/tneIB1mB+RweoQfnkVxNMdX",
+	"rwg7l7NoNDw6iqM5ZfbvQXvm4sZUvdPnKPv3m7KiolwWJfmqU/iKzqlsz9hbfE6QYt4xGiDJ0aDfr8bz",
+	"W0mKVT2cHFpwic7IFJe5jEb6NjUjUH/M8RWdl/NoNFCcf06Z+auiTHHWc1IAaY44FD6znpABx7aicYHl",
+	"rCbReU0xzO0mfONd6kz1w8PQ3J4qpkvZ+YmSfsIDSGiWWHFISQdI37eOhHRJeSnQAp+TY/0IVgbYuRGr",
+	"qOxaGmEImMCLHWdzI+/dOM6/KY7ftURwHaxbHHhh+2W5K7nXqht9QoHdfoezH7AkSwysVvF4K6YsFjlN",
+	"YdPs/yqMSF4R9B8FmUaj6E/7tblkX/8q9p8VBS90V+35MJc8sjIBmmKak6yHnvKMiBFKrBRgX5gQ1Vyi",
+	"Zq99me3paQ9RY17er689oOg7nJknW4y3mvZPEVChPwEzRnVpTSi7xDmsX8bTSVkocXgm5UKM9veV4IB7",
+	"ppn9jKdiHxoSfwp9PydC4HPTupEe0bwUEp0RhCWacyHREDgRfO69aPYPEUYo2vYmNt1P7MfErF58H6tt",
+	"7xgqkOnHXejGDCSx+3BOhaDs3H9YsgvGl0w9VLeP+yWtr5XJBVk1vjeTNOGlnPDppMDsnNzbnnrK2TSn",
+	"6W13FM4lKRiW9FIdyQ8fY7vHQK4tGb7ENFfKyQ23WODzeoe9V8qoegPNsECMG/UnJ1MJIsKhu8usqP1H",
+	"3mKpWQRHWtFKjVTXhST1xmvOi9oi8IxxOTnj/MI+dBTQzPlbEibUVQo3v3ru3q/Q17p9SdmkFPe3957z",
+	"4oxmGWF3Y2eUiXI6panWJFO+uOlmCzbgbjcqUIrzHDFCMtE0kYjRsqCSIPiwd9t9tiAFnHrO7neLSX5B",
+	"GJrjFWJcooyD/Fzvp/bQ7211mxJ+KbR8/+Xv6YaUjpZYINW7Pl2YcTkjhT18zlw0dnsBJN/ffDBglfmz",
+	"evt+yYk45XMiZ5Sdo6XiI8uCs3PEGeJlgQTNiLsHNGFGWlEchRSXNCUeo7mvaXjD5XNesuxuZ74ggpdF",
+	"SuxVecMTH/i8Pu9vOBJlOnPPOFqvUbj3TVBh+eNcO3ZwWlmpN0FzRuBu4KUkcLNM1Yrd2xZ4i1c5x9l7",
+	"zl/h4px8HaYAGj8VSHKOctVtPXYQxyTnE3h+n8NU2oBr27iLzK5Vi0rPuqnI3vrcveBq3cYxsdS7nwq4",
+	"PXApZ7ygipOuiEQ72uKIOoygu2qCwbpvlF/dgTbAKk4EYg7Yf2P1b4amlOFc6Q34HFOmloGRKzkRkixq",
+	"v5HtJWrZdDdaZW97NZtW7vVerqajObVtbdKumTqSKS6yibFv39+B/ImZ/v9+120K4sYt1crmt/4GPSO4",
+	"IIWRZ+ysIXhXm3X1T7cWwNQMECbNWO+V4WoiNXnV6jb6cxfZm4j6gSPN6wcFueQX97QN4ujnn3/eO6mJ",
+	"ImGbkFmGdIbznLBz0mVM/06/VxCcz/88Bi8EHkchIzrsP1EuFryQJHtNMorfwztf81ZQu+m/T398U69P",
+	"WdM0mSuiwPV6T0eu2lbQyEmWFUSIkPF7wYXEOcL6jZ52SC1IIak2gWlHTfO7p1Su1Lv1cjienMYCKI29",
+	"ZLIINPPy9Ed0MHj4cG+AcL6Y4b0hMu8iddz9Hn46DbWt+NSg3fKpLAiRYIln5fyMFH5bw4MD9LNSjA/l",
+	"DOl3Q43ryTFuvpYZXM9cm9BBvz84jELG0NqG+cEQHusJ9ruqZ+xj1YrxtV7H0VNwfzsGcMdkh7OMqkc4",
+	"f+us4hTngjQ358+zVVPRRKCGGud6eysUBJtzcfOWCCvnatSGc5JscraaaEd5HGWlPnrEcR5r9hhHoEqp",
+	"efDcaO022pPdMXEanPC2AkE0x0IYwuiM8wul2aSYoTNSDwWkl2lBSAxbCxw7hDgQhh46ZXghZlxKkikZ",
+	"hOCGoA8uQwr38ozkgWmeEjKxbvAWeUq/TCxMI0HJlF4Bw7aUUIbmlPEClYxKYV0F1s5uHdnefh0e9ftx",
+	"NOXFHDy3lMmHh1Hb6RL7cJGNlJk3DW1ihgvSge24IAsZo77jSqpoO+p3ESINB/epSBhnJEE7OF/ilYCV",
+	"2o1rWsIExIgXCNu5NA/dTasaVctUQ2LUm/6mrH9scZFOAE2Lq+ptpjYe1cQbDA3Iy3PMVm0oDbhx/PU8",
+	"DM1ZBdQJ3bkaEqQ2z5IXmYjVUogZX6r/qk7gkPlM7ivBfTZx0a65dTZJPfaPG5jCX0sekkp+VrSm9dpg",
+	"7zwzvkRLXuYZ2L44UsfOCNaB29T0dpYH+yFgN2ry0hYT2uFK7skJFiTbVQR4S6PdY2agZ5znBDO4hSsU",
+	"S+gaPhwOHlX8wa6KXg0Ro5wvlUyGBTlGZL6Q2lOO1e5jGS4yl15/n2jATPtMrGNyjfmuZ/iCkAUqWWYm",
+	"SW/buMH0vP4fbc3cqo3UJugn2NnAuB2yNMxIIHJJihUYwo4RK/O84vCGCWWciIb0YUE2B22QTUVqhiXZ",
+	"kxpao5rVe8Zb3Ho6LRKrJd9pEhIPAAjolcRlcO2ffeYW+D1AhEFk3XxZ9Yf3s44N69gmZICG8mT++mz0",
+	"7reGbi0D6xUFR2Y71R9sYswGaHQDvvzUn2C7SX86/R49Our1+yC3qHPkPtvp5MS7m1mw2Xtx2zBpZiX2",
+	"2J7DiJpbxmML3pHcwMO14caYw16CSnc7oRgcGkovsNYTbdhR822sQ2DibzN2XsqUz7suDzBEOQhV4Akj",
+	"lFSA6aS2z2j3T4qLLEZJZYhBYDCbgpPhTIvbVIiSFOBhM9YonKrGE7TE6hJSHPpg73t0StKyID30Hl8Q",
+	"oZY3JRlhKUH8khS1EUiPNDlGBqHjUufyihrkXeEgHXiGJcLnH+43bSXLt6EFdNRTWdBFcGFihAXCDDle",
+	"YrVWiVmOZISSxXwCNq1LKnCCdipSQC40v6UzXJyT76vJ3rEDc1/y7SnW6JqgncbQd93ZcntXmybYofND",
+	"uJOGqOm3uY3mA4Dne1AZ1V7maMZzn2N++jqY5xsDlG+MRN4eNnvd5ADVDKy7AX6Al+qhNPe6WRdhrORG",
+	"c1P6TE6Kc0pEjHiaYlFts2pTbD0nDgQK7tTAeWxNWpPMX3hZIL5kqHonBooNOWgFv6uJBrjslKrjiQ0B",
+	"Nc3+UqzHZvlL1SToDdh41BUGyyCOgU1T7QJQS/lACeWFXO0BbAgQLr7S5OAPhxvgh842Cd3ZgBsxpwRh",
+	"swh86g99Myq7MR2bsJrujVwjUjwElN6hoQu08hh32C/5VEu5iHG2N7y68nCs/jGo7PUbLabfE6lYRZN4",
+	"3UAnlear8D1bO6J76LsCs3SGOENJyjOSHGvJKTFG/0Qt0YLwRR4YhA86Cps6AkCZcqEFM6Uaq58FMnc/",
+	"IIPhKMeIEVwA6oshJd3HWhWe4UtSbZbKRQbLB9BISeYbxcvTnMM8WX9DUeCVNr+GzJcnSnk7y0mM5jid",
+	"UUb2CoIz6F99gKYFnxtRROKcn5cghwJZGU9LdQk/EIgyWfCsTNuKXwBg1TrSfhxFeJ59h1TsiD4PlEiE",
+	"RbPjc8JIQVP7TbBf6zRqT0pO2YVeRSpgIh4IRMAibbgJ7M9qCgIa762wZy0SK99Um8RZOcesXi1ytcgx",
+	"04SglxKgOOlMcbhjlHFwPCxwIYjBAteEboVyaxHmeEzDCxbwKi6N4KDIIVeeba3tdJ1hluVkAv0YYVJx",
+	"CFmsJoqpTxhZtv2uSuSdTHkxWRQ8JRpy4auwrX5CFwyedxjILMgS8UKzxCkleeZsCCoQPuOl1BIpyrQB",
+	"eIHlDO0kWk8D0SjZjbWBQM5IoXYy4owETg6w7416f4eDWnGw/MdpNPqwnmN4GpNVST/G2y0raJLB4+l7",
+	"4h8IpOnqRde+6zQ00zSziqh5M0Y4F9yevqT2hyVIe76auvvNYmzsg+DdV3CcoTTHorKkw2K7+zeMo4nD",
+	"3t64jcKLIxcVVr3mIQLiqMCSaEhl3cGCTqq7sh5/Fz3rJQZjKDXeJ8t7akbprVvrbo6jqz3oZ081IGDb",
+	"rUGC21162O9vgiPFgYZqRNUdGzJ46ds25GKsb9tGBy77DmMLYblv29ySnM04v5gIes6wLAty1+F2QBK8",
+	"5gYbABNxJxTk9m0Y4MOd2jBYiVu2EYBP1c0Mu5BC9fceG77px0F4ct3CwRoMcbwOMFk3cbj9HmlgAm/b",
+	"jJYMoB2c53zZmJWj7VsKSGt1O09u2I6Lor9tQy7y/o5teGj927bVifC/bYPhqICu1lrXZ5NHV8BLt4XB",
+	"wfb0hJE6XmtHtx+dRoG7rQ2H242ulgoa39ez0xIcvGPvwrKdBly7UC1mBLiVH4bmtTBc30IAAO59fhD6",
+	"/ON1HP1wS6v+ghTCQEKNWUwAykNjOnrodIYLC+CvDW+c5auAjWMeNEE8U48tksq34D0Qnv3fF1kDplLr",
+	"59I9NSJ3Q8Yx17japOsHekkYUr81TIZgg3WatoG33YYmz2Tb7Oc5ntN8FejIMe3esDdjCW5Br9RjA+xS",
+	"msGz3uDhoZrxud+xZ0BWUrVUOz4aRf9nPP7PD4O9Jx8/9PeefPz0MB4cXv/HZrBBPcnuRMTVMmlyQ7ar",
+	"FwTnapDNkbxSaxME3tW6XNilyy88twy/8PUAfrFxOKaHELmveIrz93QetD/k6ke0xHm+l+Y8vTB2rBcv",
+	"Rq9fo53h4d6Ml0XDPA1+bn8Jdj70B3r+Pw8/9PcOPu6OPvT3jvSj/whpam/rPCHdeGc+RbidDSdg4+tw",
+	"U58YBEq3L9rkJtnCGd1KX9LRmXYHZUhwNMXFWkf4jTpu5kjp6F5JR+gMpxeeX1kbJrVL2IQjazuRdHK4",
+	"rYhsknts0NKFyY+gcUEUrEx3HcqaObQv3N8kNlLHtNMgCKGGJblxUPZ+FWgnEfrfZoqe4iIz2zbZRZxp",
+	"14huWX1ZuX0rr69/bhZ0cvBX8j8Xw1cX2cvli/IRverjs/T7Z88HgUQ1beTt9pgfF+SzFYRnvfH2fdtM",
+	"W12JkMzAKivexRgjOkWYwZ17U+NXl0WpZY2iGWps7K3nPGg2rBL4rOv9XOcROEaJyfKToDm/JAJEDCRn",
+	"BS/PbRoR+L0CHKQ4zz0HvJMlSG21hqtdP7s1RiVoEmxcHNWIQ2vQPDf2BPvAjwoa0mSR7QPfxc0aOzB0",
+	"jXmDCbpAzFz7eyRGYoYXJEM5vSDmcD8Qv88VYiamGx1hxIE5ZiXOE8t8zWdqe1VRT+4m0q/7W8c8+8ps",
+	"5AbHtnVMNybXujFQzt/PnoTl/9SAZPi/fdHTB2essryuPVyNzbPxiJx2yJzvu4364O8wAB0lDQvrZnIA",
+	"/92hcvCLewEEkERw6qxPx/1MD66Cl2kduEIatUIGGh+1pcuCph0X2UL95EqWIudye34ALQeg+Ylds+R2",
+	"WMcveSwXoQstSfklKRK0syCFFhJ3ES9QYsIlErTDWQq6tit77/r+vku4OMwnTSed/rF9etai1+30Akiy",
+	"GTRkMY4VyRv1otCRWugUSWtAiO8IzigLRllVP1VBI+mMpBcCnZEZZZk5MQ2kOLwRMDLgdKY/fyCQgbm1",
+	"v86wxGdYhCIk+EWi1mxpgnbsmyjFTIn2Z0ptwumsiYnlwciuOT3XaTJFd08zvlQCuZZtgM+B7QWGvrmP",
+	"xtpUA/P6Dq1Hl/4MZIEHVkNaYC7RAgthYNq1Qh1Hrnnqlup1bJcyvGm8rK4tTz/JM+1xBkOVtBCqcFBB",
+	"I7vrunsmEArVSqwaDI2iEpJd1LEITihC79bw9UD21mbvPyrGUumdsYHUZsTRVwEsXWFuwO7m7y8vu/a2",
+	"RG0xG1bAykIw/1Z+4VtOkZOzNkiLGjNAzhRFc9wMSuxIyBkkpq3qtZLhNkl4wZco5+zcN7DaGJ5a7h0G",
+	"A7rcrLrtwdGcoEQdhaSGTuihEpYJE3QBcYJLKtYOe7B22BvXoIJ4boeuMGDPjyFztEHudyXyXT8JWocG",
+	"OHRSf5logw04dTIbvAi8fN2UHNxtSkLS+086nybNYrQoCMTKQfqPSXLXMIsboWZviY+9c6yNI/kkviRc",
+	"8/qGcOpmT74fPO46oO0WhpXtkbZNFG37cLvZnW+CSuo4OevtvIYbNKLTDMTKH3grhXKArZoARsvQ/Fn1",
+	"My63ZdaNIOHljAvbOOANmz1sRgmH9EybzLkdE48LGTdcXA8E+un9U8SnU0FkR5ja4ZZhavcZFmVRWZsA",
+	"r5DJ4drPPt15P7qBX2CE1DjJO9zbrSFXGa7XEQ5JUU+NMrFev6+kyBoVqLtwlzpwQzc2d2whXgFEuOWr",
+	"IVbj3c3hyyokvtWnPg6Kp5484y1eQ+5qCKUbZOhXVATNfJAXl0+9pHphpWljwKBBAlKddndrbLYr6Acg",
+	"2jMsJvNgTLgNCrZJ5WAoU57nfCmOQW2pTeqQMBgLlPi5ff1r13jI2/HBm+61nArfIKYe+DcZPNk6XhDm",
+	"2xn7hsXtMk5pqQjtYF/uNH4nV0DajVFS7S6d7MjsLfiDq1FI9ceYJYxPxIwv1Q82LQ7aqQTPAjOlfGvr",
+	"h9V/3Bc8JWm3N2bOvJn0+W6ZkupVeG7ogIMJVFTHUNvNdHdBfHM4xA4iAwLnwiKRwIOrFCdsRCf0rJm2",
+	"QkL0IGdwjqgUerLFF9RGv7jSwbLwPfmMZbe7JYeDW92SW8vQcAUkdxYRwH8/yTozMMGI97SXX73VNd7m",
+	"ALv7kgZJsG4T1JCDLXiRGrUflap2+MfmxERrhduwqgUZAyHQtJArzelBWFPXqS+eHYal3bp5GjDqnM5x",
+	"nm/XfliatlbqLWVpeL1Dkg5ZtcMCtLV3f2UJ+o8ky2p+N8nJNARAgR8BG9Gw2RmDBRUIM7EkRdg8cxBa",
+	"6puKwPcteobkTMs0PS7iHfOgLNo4Fa1T2Cmtwvb1Jz8sUYaEBzU5m0RCiNO7iSyoA/tuJQR2Beh9Remv",
+	"KznMH1L4qzZ3W+aznCmxgZYF0QmTJIeTd4wS4Gnu75DWojIg2hRftGm/tTeK6UHvwnnD/m+LHrXYxN/s",
+	"IWxuuIIIicsCMwkFg+Z4hQTRyI6GF7FO1rduM9mcftfxPToAgsn+3Eod6g1w+bqZKBL1NDFh3uIGeQFt",
+	"yae1PeqXAp3qHzr6rYtI3QXNoM65vhuBE4lbgKSc9gP4kxkvJHKewsUbsKxFLzDL1LWhDr3E4EjEWviF",
+	"0Byc7y0pI0gdQhsrBwkO/0bz3PCo2wuel4Q15c6NpVbaxtsgaNhd6jZyuFnT66a2WGjZ41v6UvvYGEoZ",
+	"Nl85d1IHKsK8guAVw2tMvi7qw7w/NKSdMwyRe9XF0RGXWN8STkGzdZP48uTNidbn1LvHWrhU17TxPtM5",
+	"0exQC/iQsaxhKm9WS9vE1H2xwWCiXQrjiqlV+S7t2XfH5YNYvMnf/tIHBrzp1ofJutG1r7+43b2v74Rv",
+	"Zp/tb35PSu1eD6WiqO3NPbwJOiOKMQok+bb5bJtX3Je5w7a+oehW9bL+aMz4VgzqPliP4ThrOEtoj/2s",
+	"o1vfkZTQRegApBeML3OSnSuGWYPgyWUwtWOdxLY9+qIkjiIIDSCqjYQ620Fm02VCwmJuympggTLOnGz1",
+	"m09zoUZzSbqBokoB2EIjaExz1Wx7IuGeTMuCytWp4nd6NnQW75NSx7zov55bPRsyY0wWWE7+9Y9/RnGA",
+	"S4MbQic0j7Ukr99PDA/UYuBhHyIncAriH9JZruAXDYLd0V+alO7a45DsxpAIhiFu3KTApWHwQGW95WZS",
+	"LnRab8qm3KYLx6mX58rQKv7LS/dRV7DTlNgREXZOGSFB6TD6jvMLyGfu6gpa89XZWFbWzQuIIl6CpDel",
+	"lwQw4qI3ZmP2GQlJFugzWs44+qyrCn1WDZa5RJ/H7PPe3p73P/XJAJ0SXKQz9Bl0k88o+eHZe7R/Odg3",
+	"8Ceag4T/ubYYa1EHvh6iFzzP6m/f/niqP3bdJupjbBAMfj5kyC7hWOmPjfGptkmpP/ziDrrODko8qHmi",
+	"yTlAb/FKU1NFWnyu0PSBShHQmBPCYdNGaWz4yBmQebTvw33F/ieaXe+bHpJdmPYic0ouxGAZWpE60gco",
+	"PUTPbUGK9ZOnO7BqqppKz49RzUbTD5ccV2O1AHvd8xF6R2RZMPTZHJXPpkipIcfmd9I5PuxmaJGUmO/q",
+	"eCCrVX9We/FPf0InXty7enhKWKbXxjvmOm2KW4NhhJITUzQCPh4hk/LfYx9Jb8zeq9eFufaVRKuYpmk9",
+	"VmtRrHTxLIF2tEogRgXB4PVxN7h5OGaJV33LvtouyaWYiZL29e6FyTLCv8kGcAzJguGfY6bHKSRfCLTk",
+	"BcyTCUll5ErW9aLA+aLuFpNhGGDVGj7JF1B3GOqEjZlOhZtc7VlevWcqbKFfeKkjS8glKZAgpGYe3jCs",
+	"gDlmZr4e+IVZtNFSoOSwf4gCJXzIFU5lvlKrR6eKsozCBYbIFRWyZ3aBUy9LPXkGwEvY6gnCaUoWErI4",
+	"Jo26WjbDS5ViMavzqjH4t92wu70xe0dksYJ7M1iQt3rgVOYVgdK8sQG2q4/GDF7GOb0wGd8ZzKfa5UJJ",
+	"nfo4CySXNCU99N7t1JzKjE7BmS6h4zGrZ3Q4RB0VwfS2kcUKLQH45VJZ1YwUkuY5KkqmtEq33f4T1FVX",
+	"D/2FrLT2BxsF5tA7iziF0gMmS+xCjplixjapdw9VUCvAmk0xzXXxEb1bFN/2DryeNLWd1OUH2a/GbCc5",
+	"urpSR0fRofaKkLxQTFJA9OGqPkOyoG5Mtp1au63UtSPUv0/0ptBpbdXhr/OoJcDfJi9+fPX95P37Vwna",
+	"GfSRMUwrScFkOz2GM+I5i3tj9gywdADzhFtqDXPWsLsqCZwSOiTONV0g7KZ40UMnbMyMJ1f/BGldtT/X",
+	"piwUJOUsE+52y3l6ISpdUH14bLc+mDBlY/m92ox2tt7ic9goY4BJqH7hBkg+jY0sN45GaAzK3DiK0RgU",
+	"NfXsw7/+8c+P6oFV2dTDf/3jn9dJD721mqhTrHjMQC1VqjHcalZ4DOmoaq7OiayZICjWhuJnZsNYjmGz",
+	"DxpPygyLeltAxNZIvZskya9C3TWfxjqZoCL30xikOj3EYIoGPWZ1a+qXmmk/xlE8Zqj+v7FNk6Rf35xM",
+	"TXcA6YecHmjWbthkXdJv3TydXLvBOnmTbnN9kqxxdH0N0wizqcs50Mr3nwRnD67SQI6bRFdf8LLGwA3b",
+	"Smyha9E6GWrgym2krzBJx6qcEImT53HMbKLHOscj1ZhQyJinT1SdHU+z6yq74UhLz4Ap/4zUqNFnexV8",
+	"RnOCmZFrghJ0oGAv+oyCU4U+o8N+H31GJ05aObuXdRVF1TtkVJ1jMG5c4rwkx6aTpI6zQs2+7cW8Rd/V",
+	"lVoTQQUyDWzTly03vLGvKo3oDGQ8mzlPbalKxsm4cZ9qcaC7f6+y8fZdmwpMulDWf5/++AaKfugSX+rP",
+	"qlyh7qWrXvIWHXrD0vVc14g2zrQGqzBvNUINJYDMthSCggQ1gRFdqW9Nr50JvrbavNYgYlp5IFDVToy0",
+	"SqYmGSzOEs8X9SLrmBteVvPdVatMKY0BrgJUDNBn9Ib7ZduWWCBBWNWuX+hsU2t1OVsot5KrA6hDXMxe",
+	"95utcGFbN6sOgPnKb8oWWtu+KTVS81W9h5oZGj8jj6NCM0PTTLU1OsoEKnX1uBkQazJMGjZcpQJNkMAr",
+	"J8unpchPDrmWHNCYweJlXj+ust9rVVZ1IdBytqrOaLuysOqhcdlAJwfe1OVYSVO1PiUDZ9Z20lJ51h6M",
+	"Q70lnfqnwGaodEzSjkkfRO6qp0Yt1G06qomGoCfwS8iZbbGdAm19o0cVO5Ezrb8JdFZK2BdGBlfnAlq1",
+	"fbSyIK/t4Ymz9zrkpDrv8TFK3DzMCfg2BeRPPlsZ3IZLhVeg/GZkgFCqT7ragmqwWYHr8+7J01s1rcOT",
+	"jKRflUIyZb6PjQ4LZl2/C798+vZd1dGbWhEhGZqWhdpnzk7uqMO+VS/O51Xst3Nrq/1VD7DrGjVqqOqw",
+	"Kf5VnZ1UOm6955Q6XWm8Z0QJYiYmXPEJrSmDKz1feXJCXXJ33RgHBw1JAT6BGlUMDdDr72ybHRUb17Z9",
+	"5LY9LwWsUdIsNpl0zZgxCHTN2HBoZY6Ldhlyx/RQmZbMXnASx6m2m2I2NA0rz7muO2YaEMdQXAQlYGzZ",
+	"O9E6nNFYa8bslftWd5qV19FndATiw6bi4cdI4CmgeYwdxLMBtKSp5hXoJ6ZrkzCsWJ2+/SpZZoqpiWpV",
+	"YkumZJRjzyFjDbhKqyB5VtcBBEv7WstFJ9Whaugtku0mNS/r86B1aUWMmJUS/p3xJQudCdCoT7UBW/31",
+	"c2VZMuaZomTCS0DTSF0TN+zmEMONL4mfJWXM1JUx55c6eZ52e614qefnhqZ0W09/zNyKLuur5qCdpJnt",
+	"ITmuLdtSV/HS2VF2lSZayyeODWWIGrLLjieNjFAjyzyYs1gGpuNGNZ6c4EtDn3U4YApL5VfoAftXXaFa",
+	"0zJmQExbtNMGqUoCG6F22vSkV62KVztnzPQdLtCOXx2nuyLO5jI4u2O25MUFkpzXBifozljotDtHX1bg",
+	"iVO6oEkc4iUhMUPzc5f82eS3GdXrTMWYOeJqI7cW2OLtWfU2YpUOx7g+tI1NFqU2a5Ix0008ACt9NnK9",
+	"IjjzFhK8csZzhF5OncBkbUcE4U+MmTXxxe7HbonUYzTnjKy0VRUXhRJ4jBtMWxAhsheudVMISv0bxs/n",
+	"WC1Gro75U7dIYe2U0VNvXTO2JBiI61QKr4rjmJlakHCjC7QDZtFOB9B+oLDc7rGJtVPdmOFrdqgjcsya",
+	"W7s/lZqHWt7dC2Z7SsBpa4kWY6ZlAc5gBEu80iE2OU0J02kvrP+14IuCEomLVRRH6yqF5+Qc5/tGKt+T",
+	"pJjrQEQq89qR+9bYyU/evgSEdCG073bQ6/f6AKdZEIYXNBpFB71+z2SdnIFPfH8GSSD/DtWCQhnlTgz/",
+	"Gfb7juHfSDrA8BXvZ+c99LY8y2nai6A/rQK8zKJR9AORJtMklGMDhwb0Pez3763etemhq+58TS7O6SXp",
+	"eRCBaPTho5POpcp/CRjvcxGNPkSvicTRR/XRvjpwq23ny+B6q4QmcFBwOgP9AoMZX6A6aQh4HzTeTMZw",
+	"v9YpBNbNb53n5QtOcd1JYJbVjysoBagubiQLrNRgSCZw1D/4OjS84RLY4UofdiU2QcoBMOxUmvrapXcn",
+	"MrD2DfBB5yY4lWSBBj2knRoaltAuqVPpl46lLYHiQBmWJEE7UKfZQJTGrA5+2o11ISuNKwGJq6rbQ5gN",
+	"lzttdGsVSuPhGjOlu5KshxInkgHM0xgJUzB6ZJm9EiI1ezOODvDptDRtzfH8/alhHCfuvMV1xQNdmaEb",
+	"mVWPGu388ssvv+y9fr33/feQvomqd38rCXBRw1pN7EeNE9JQolCx/psEjV3H2+QcCBHkxTZvQdZNin61",
+	"qfpRSRV+NEiVdyJEHfxoCmMGpmgjhm99fbQO+gxs1VZuSqlcoZ0UC7JHmSBMUEkvSecKG0RdiFwHE9nM",
+	"6XwjyuzUGdTeTYircH4h+mp05Y3Je4aLnCp5WZ8H98xTlualoJcE7UC64xi56Y5DVAIGUcmJHp1bBkK2",
+	"aXul077cG2WS3w9dzmGwe82FxqMdtzxg4iDhlWpxhsHZJ0lR4JQknRQ3YsRCy+5j7L1ah9tuzCrocQfK",
+	"xysZXgvQOwtMs906Yiw4qaYwwFYzWgfvKVJCb9ase/8VlGjY4sVTYxUA4wyEfn4xMaUKsAtICIEQO+3y",
+	"AirqMk5dfZiX982bLzPdyaEmP/RFNcz973BmK5zCJ4PNn/xkdcm/k0x/dLD5o+e8OKNZRpiWvbag7KWx",
+	"jemKi9duakNzeTcglo5w5F3rH+OoCfuKRlELzRZZWcroJT27wEFZSgkDPy4IO3n7Eh30+lWVu4pLn7x9",
+	"qSt9nn7/F20CwZIX2rOuPpKc52Kt+Gya/+/TH9/cVYAOV4DQt31TUXCH1TuoBuaERVV45qBWYz+vP1wn",
+	"2r53qyRC5JoZb1jOtWuzwvP8jmuDBVoWVErCtlmFX05ev7rZKlgS61XYcqbVtaC6C9UT/yIzbsYWnnHX",
+	"kNE541qjAKOS+36MGFmqSxgQee3pVZ+9c9vfIIHDpeNlmKluUFM2r+M2rDIDbanOtbIsdVyAHi3WsfjH",
+	"E239pDwafKiuPIfeRhKLLiWmLZ8FNJfBbTSXLkJdj+CNKG3Ia206D+6Jztr5lrSyQiXrFLBm/qgQsTcp",
+	"/PxvKho1s1KtlZCaeam+CUprBSU1od6cOXze47xhIakF7oe8Klx0GZeGPY00dpDFphooAAhaViVtpAjk",
+	"n+qN2fNmaEszLV2KC6iagiuDeNIR7TIaMxvUQqUNJDDej50qnAUAKF1lJXaNFatyiYzZGw+R4aGK21gP",
+	"IMyteu0jNsasVf86ZLTScVvvvCyYjRtzw7l2HKt/ISvrkzIHHLb3dzxb3dvZbhFcnSE/bs7kyGnwmMEW",
+	"dBhWCV/MSJ5NdL6JDrrs2/svSJ69VW966eaubyEidEllVZYtRdX/flZ12D/c/MUbLp9DqUr44MnmD55y",
+	"Ns2pjkI9HGxB01u8yjnO3nMO2an0d0fbTEAFWHlNMoptpqDD4XALDtw4VFCl8JbsW3013GqNf9BggwbH",
+	"hwBDY8u/A7OHoK0opATsf3LxUTS7Xu9vOOqZALoKFt9SEzRzpLKCWHZ4k27P9ZxvX2ZfTZrp4gyNYmvf",
+	"+ILHF+4s87wDHzp4tBr5ou8k+GxzFIyTX9EflpLeaXiDsA6sHQMPrDNjHrsHIQSAADOr/ksgXEk2TkRp",
+	"1WidtHNXh3DoO+mMpHxORG0+A3il0l8h0Dskd0BD93gC4xsKKl9OQGmOzBFQrn9vNmGi3ar1zkn2jXl8",
+	"Eyq+vlChT8m9MdQbCBcB2FS3vKHBFFja40JNwltXa2R8iZa8zDMLu9Lxu2QRIx0jrnFtTq/I4Lws+kDa",
+	"XJWmpkkNbtV67FLjJisKqIB8ez0IviW5d4RtnVAAzQKEV9E0MmdfR6xWzF4NxcL4NAMIsOofiHQz1v0V",
+	"ZuwPLC+1ie1gh7D231je/ctLMOsIe+DGryMt6QCMbmnpNZT99Aq3QA7e1ikyiSxApFqQgvJMA04ZX8YG",
+	"tbrAQo4ZJNhth5ujnSSQr19JTSfSwGgX6iS6UOMqdtwPRAmdSR0c//uLT7+fLKOmKq71PEaWvrnv27G+",
+	"uyTztYUKj4mY/A9arflKooG1xXYzELBAHPbQU60jiQDv6KGWodnUhdWFB50sSGPmpkGSoaCYHQcib6UP",
+	"bWiG/Dem0iyVNhaGVfqbOHZyN0mN3W7GmXpRFx2BDiC+NCqPVpE3kDdCSCXsqEdOvIUOsxNGpumhkxpN",
+	"X+fhWJM5w+ZnagLqvQw5oGYqKjUjDof6BBLO6H5DnNVmhfodeWvDhn5jHusasOuCLttZsZ/a97+sKdtd",
+	"RCrq1f33Y9vDrZQ9da7qZf3G7u9Fh6wSuN3zHdEZHtcquF5Fy224MA5QM68dAB0BbQIuTF05vmdae4qL",
+	"7K11QPqxVb06HG+EuoPxdBxPKBxvN0btqDsT6eaH3UHWtY3xdFi2X+uN2SkpLuvoryraMRzdCFj8VNLL",
+	"sKlQT4oJn/TLym8BsK9im1qr58r+rWJ2FcxigSGip0JZtGvubwPCdwum3x6J8wexcOoF8VbiKxk5/dXv",
+	"ioLyTd0amOTmZ/x2y3wzj35FTcacF4Rb/I9aLmYvLsPkbn5n6YiODXBKWedSDyYetHUxvLAryEWNnkOd",
+	"B/W3rkJhQ0ZA05kWhOxJpQkAJi0My/ybpnAbQOZWgTM6/SWaY5nO/tBBNNsR+qUCap5DYRa1NkAAMalP",
+	"hPRKNykqYtSkvIvY3zrIzHVy8i1o/DcEFda1DdbCCevqBt+AhJuBhJeWKVgGaLhEmP856YMbjG//k4VB",
+	"d4NHXNAIvO2YD/1SIiaXcNNfEwSR/M0UMLmZhQC++tKOEFP6IiwkVZjyb1bSLwYWqYrb3HZzm+x+Yl/r",
+	"h+u0TJNrhLBswSnTyFg/tUedlUNXQRAx5Aw0qXLGLNGN7J3aRIKmpqpt0uQYVMdEo2BjdNDvI4Ekz0mh",
+	"jgsiFLKrLfFqV+mAOtmE7gzCsUEHhJxucG0WpZwBoVYegtxYI98rXOfJGzNThAWOrJadYlTVftDnlpdy",
+	"j0/3QICxXeuco7VXdElTYlLG3Cb1Rw+9MdBjW4DgGJKp8QsSdKC+0zl49XSYyheb5KBqQau0jiZpZYwS",
+	"+ed//eOf8eXgz5CC3d7R+uf6km6u5paKqvzz4NHBcPhweNjvqz6OhkeP8OOHT8gjkpIzkuGDIZ5O8cNh",
+	"mqX4YIqPBinOHpFHj3CfHD2cTo8OHmb9lDwmg/7j7PFZ5ssDw/7h47ZAcAc99QZxaMjdj1WKQCeJuvld",
+	"gGTu12WqqxPVJXtopvX6g7+S/7kYvrrIXi5flI/oVR+fpd8/ez6o6zI1zQZ1afFR1DTQwNmHpsmlbLU9",
+	"CLQN46kDTfyubEYX3To+y8nEFPx2aiK54XebENT3dz01asB03FN6tXTGTZPKekedc1O7Jdb1h1J+zrRD",
+	"QyBcswRQT0BEZxwYRkGE3O1Ft72ybqoc31LXve0d1JnsAyauTvlU7RhzL5mVENHH60Y7fjGZDx/VUdUp",
+	"y8LmNpMnB/iQzvezDzKO6amjvruptyJaxRkNKzP3Zlu50flHYiW+taN3nQa86N1wMwINY3QIV8hRbLzL",
+	"TkKwDDKuWECk27Znaw7kz+CSTs0BEcYRaHayqSzjojOt289pv1qcEN2YZUphM9k7rWdwD3IQ11VVhBpf",
+	"rFfG2mTr7HhBk6xDgLVJtPt/r8uPyELpt1QKkk/rcg86Vd4DgXTmJadBCAe9/nj9fwMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -93,7 +93,7 @@ func priceSummary(p booking.Price) string {
 	if p.Per == booking.PerCover {
 		unit = "per guest"
 	}
-	return fmt.Sprintf("%s %d.%02d %s", strings.ToUpper(p.Currency), p.Amount/100, p.Amount%100, unit)
+	return fmt.Sprintf("%s %s %s", strings.ToUpper(p.Currency), money(p.Amount), unit)
 }
 
 func reservationToAPI(r booking.Reservation) gen.Reservation {
@@ -125,18 +125,52 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 	}
 	if p := r.Payment; p != nil {
 		out.Payment = &gen.Payment{
-			Provider:        gen.PaymentProvider(p.Provider),
-			PaymentIntentId: p.IntentID,
-			ClientSecret:    p.ClientSecret,
-			Amount:          p.Amount,
-			Currency:        p.Currency,
-			Status:          gen.PaymentIntentStatus(p.Status),
-			AmountCaptured:  p.AmountCaptured,
-			AmountRefunded:  p.AmountRefunded,
+			Provider:            gen.PaymentProvider(p.Provider),
+			PaymentIntentId:     p.IntentID,
+			ClientSecret:        p.ClientSecret,
+			Amount:              p.Amount,
+			Currency:            p.Currency,
+			Status:              gen.PaymentIntentStatus(p.Status),
+			AmountCaptured:      p.AmountCaptured,
+			AmountRefunded:      p.AmountRefunded,
+			AmountRefundPending: p.RefundPending,
+			DeclineCode:         optional(p.DeclineCode),
 		}
 	}
 	return out
 }
+
+func quoteToAPI(q booking.Quote) gen.CancellationQuote {
+	out := gen.CancellationQuote{
+		Object:        gen.CancellationQuoteObjectCancellationQuote,
+		ReservationId: q.Reservation.ID,
+		Status:        gen.ReservationStatus(q.Reservation.Status),
+		Cancellable:   q.Cancellable,
+		Currency:      q.Currency,
+		RefundAmount:  q.Refund,
+		FeeAmount:     q.Fee,
+	}
+	if !q.FreeUntil.IsZero() {
+		t := q.FreeUntil.In(q.Reservation.Venue.Location())
+		out.FreeUntil = &t
+	}
+	cur := strings.ToUpper(q.Currency)
+	switch {
+	case !q.Cancellable:
+		out.Summary = fmt.Sprintf("A reservation that is %s cannot be cancelled.", q.Reservation.Status)
+	case q.Reservation.Status == booking.StatusHeld:
+		out.Summary = "Cancelling now releases the hold; nothing was charged."
+	case q.Refund == 0 && q.Fee == 0:
+		out.Summary = "Cancelling now is free."
+	case q.Fee == 0:
+		out.Summary = fmt.Sprintf("Cancelling now refunds %s %s in full.", cur, money(q.Refund))
+	default:
+		out.Summary = fmt.Sprintf("Cancelling now refunds %s %s and keeps %s %s.", cur, money(q.Refund), cur, money(q.Fee))
+	}
+	return out
+}
+
+func money(minor int64) string { return fmt.Sprintf("%d.%02d", minor/100, minor%100) }
 
 func intentToAPI(in payments.Intent) gen.PaymentIntent {
 	return gen.PaymentIntent{

@@ -24,6 +24,7 @@ const (
 	CodeBodyInvalid             Code = "body_invalid"
 	CodeIdempotencyKeyMissing   Code = "idempotency_key_missing"
 	CodePartySizeOutOfRange     Code = "party_size_out_of_range"
+	CodeWebhookSignatureInvalid Code = "webhook_signature_invalid"
 	CodeAuthenticationRequired  Code = "authentication_required"
 	CodeTokenInvalid            Code = "token_invalid"
 	CodeTokenExpired            Code = "token_expired"
@@ -74,12 +75,13 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeBodyInvalid:             {typeInvalidRequest, http.StatusBadRequest, "The body is not a valid JSON object."},
 	CodeIdempotencyKeyMissing:   {typeInvalidRequest, http.StatusBadRequest, "This operation needs an Idempotency-Key header."},
 	CodePartySizeOutOfRange:     {typeInvalidRequest, http.StatusBadRequest, "The party size is outside the slot's range."},
+	CodeWebhookSignatureInvalid: {typeInvalidRequest, http.StatusBadRequest, "The webhook's signature, secret or timestamp does not check out."},
 	CodeAuthenticationRequired:  {typeAuthentication, http.StatusUnauthorized, "Send your PRIMA token as 'Authorization: Bearer prima_pat_…'."},
 	CodeTokenInvalid:            {typeAuthentication, http.StatusUnauthorized, "The bearer token is not a valid PRIMA token."},
 	CodeTokenExpired:            {typeAuthentication, http.StatusUnauthorized, "The bearer token has expired."},
 	CodeTokenRevoked:            {typeAuthentication, http.StatusUnauthorized, "The bearer token was revoked."},
 	CodePaymentRequired:         {typePayment, http.StatusPaymentRequired, "The payment for this reservation is not authorised yet."},
-	CodeCardDeclined:            {typePayment, http.StatusPaymentRequired, "The card was declined."},
+	CodeCardDeclined:            {typePayment, http.StatusPaymentRequired, "The card was declined; decline_code says why. Ask the guest for another payment method."},
 	CodeInsufficientScope:       {typePermission, http.StatusForbidden, "The token lacks the scope this call needs."},
 	CodeResourceMissing:         {typeInvalidRequest, http.StatusNotFound, "No such object."},
 	CodeRouteNotFound:           {typeInvalidRequest, http.StatusNotFound, "There is no operation at this path. See /docs/ for the API reference."},
@@ -95,7 +97,7 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeIdempotencyKeyReused:    {typeIdempotency, http.StatusUnprocessableEntity, "This Idempotency-Key was already used with a different request. Use a new key for a new request."},
 	CodeRateLimited:             {typeRateLimit, http.StatusTooManyRequests, "Too many requests. Retry after the time in the Retry-After header."},
 	CodeInternal:                {typeAPI, http.StatusInternalServerError, "Something went wrong on our side. It is safe to retry with the same Idempotency-Key."},
-	CodePaymentProvider:         {typeAPI, http.StatusBadGateway, "The payment provider did not answer as expected. Retry the call."},
+	CodePaymentProvider:         {typeAPI, http.StatusBadGateway, "The payment provider failed or timed out; nothing was charged or held. Retry the call with the same Idempotency-Key."},
 	CodeServiceUnavailable:      {typeAPI, http.StatusServiceUnavailable, "The service is not ready. Retry shortly."},
 }
 
@@ -168,6 +170,10 @@ func problemFor(err error) *Problem {
 		return paymentProblem(paymentErr)
 	case errors.Is(err, booking.ErrPaymentProvider):
 		return newProblem(CodePaymentProvider, "", "")
+	case errors.Is(err, booking.ErrWebhookSignature):
+		return newProblem(CodeWebhookSignatureInvalid, "", "Stripe-Signature")
+	case errors.Is(err, booking.ErrWebhooksDisabled), errors.Is(err, booking.ErrSandboxNotEnabled):
+		return newProblem(CodeRouteNotFound, "", "")
 	case errors.Is(err, idempotency.ErrInUse):
 		return newProblem(CodeIdempotencyKeyInUse, "", "Idempotency-Key")
 	case errors.Is(err, idempotency.ErrReused):

@@ -77,14 +77,14 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 			t.Fatalf("hold: %v %s", err, hold.Body)
 		}
 		p := hold.JSON201.Payment
-		if p == nil || p.Amount != 3*7500 || p.Currency != "usd" || p.ClientSecret == "" || p.Status != client.RequiresPaymentMethod || p.Provider != client.Sandbox {
+		if p == nil || p.Amount != 3*7500 || p.Currency != "usd" || p.ClientSecret == "" || p.Status != client.PaymentIntentStatusRequiresPaymentMethod || p.Provider != client.Sandbox {
 			t.Fatalf("hold payment %+v", p)
 		}
 
 		// Finalizing before the client paid is refused and leaves the hold as it was.
 		early, _ := e.client.FinalizeReservationWithResponse(ctx, hold.JSON201.Id, &client.FinalizeReservationParams{IdempotencyKey: key()})
 		if early.StatusCode() != http.StatusPaymentRequired || early.JSON402.Error.Code != "payment_required" ||
-			*early.JSON402.Error.NextStep != client.ConfirmPayment || *early.JSON402.Error.PaymentIntentStatus != client.RequiresPaymentMethod {
+			*early.JSON402.Error.NextStep != client.ConfirmPayment || *early.JSON402.Error.PaymentIntentStatus != client.PaymentIntentStatusRequiresPaymentMethod {
 			t.Fatalf("early finalize: %d %s", early.StatusCode(), early.Body)
 		}
 
@@ -100,7 +100,7 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 		visa := client.PmCardVisa
 		conf, err := e.client.ConfirmSandboxPaymentIntentWithResponse(ctx, p.PaymentIntentId, &client.ConfirmSandboxPaymentIntentParams{},
 			client.ConfirmPaymentIntentRequest{PaymentMethod: &visa})
-		if err != nil || conf.JSON200 == nil || conf.JSON200.Status != client.RequiresCapture {
+		if err != nil || conf.JSON200 == nil || conf.JSON200.Status != client.PaymentIntentStatusRequiresCapture {
 			t.Fatalf("confirm: %v %s", err, conf.Body)
 		}
 
@@ -109,7 +109,7 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 		if err != nil || fin.JSON200 == nil {
 			t.Fatalf("finalize: %v %s", err, fin.Body)
 		}
-		if fin.JSON200.Status != client.Confirmed || fin.JSON200.Payment.Status != client.Succeeded || fin.JSON200.Payment.AmountCaptured != 3*7500 {
+		if fin.JSON200.Status != client.Confirmed || fin.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded || fin.JSON200.Payment.AmountCaptured != 3*7500 {
 			t.Fatalf("finalize answered %+v %+v", fin.JSON200, fin.JSON200.Payment)
 		}
 
@@ -119,7 +119,7 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 			t.Fatalf("second finalize: %s", again.Body)
 		}
 		got, _ := e.client.GetReservationWithResponse(ctx, hold.JSON201.Id)
-		if got.JSON200 == nil || got.JSON200.Status != client.Confirmed || got.JSON200.Payment.Status != client.Succeeded {
+		if got.JSON200 == nil || got.JSON200.Status != client.Confirmed || got.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded {
 			t.Fatalf("get: %s", got.Body)
 		}
 	})
@@ -277,7 +277,7 @@ func TestSweeperExpiresHoldsAndCancelsTheirPaymentIntents(t *testing.T) {
 			t.Fatalf("sweep expired %d (%v), want 1", n, err)
 		}
 		got, _ := e.client.GetReservationWithResponse(ctx, r.JSON201.Id)
-		if got.JSON200.Status != client.Expired || got.JSON200.Payment.Status != client.Canceled {
+		if got.JSON200.Status != client.Expired || got.JSON200.Payment.Status != client.PaymentIntentStatusCanceled {
 			t.Fatalf("after sweep: %s", got.Body)
 		}
 		if taken, active, _ := e.counts(slots[0].ID); taken != 0 || active != 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/openapi"
+	"github.com/prima-dining/partner-api/payments"
 )
 
 // Handlers decode the request, call booking/, and map the result or the error to the
@@ -207,9 +208,18 @@ func (s *Server) CancelReservation(ctx context.Context, req gen.CancelReservatio
 
 // ConfirmSandboxPaymentIntent implements gen.StrictServerInterface.
 func (s *Server) ConfirmSandboxPaymentIntent(ctx context.Context, req gen.ConfirmSandboxPaymentIntentRequestObject) (gen.ConfirmSandboxPaymentIntentResponseObject, error) {
-	method := ""
-	if req.Body != nil && req.Body.PaymentMethod != nil {
-		method = string(*req.Body.PaymentMethod)
+	method := payments.TestCardVisa
+	if b := req.Body; b != nil {
+		switch {
+		case b.Outcome != nil:
+			method = map[gen.ConfirmPaymentIntentRequestOutcome]string{
+				gen.ConfirmPaymentIntentRequestOutcomeSucceeded:      payments.TestCardVisa,
+				gen.ConfirmPaymentIntentRequestOutcomeDeclined:       payments.TestCardChargeDeclined,
+				gen.ConfirmPaymentIntentRequestOutcomeRequiresAction: payments.TestCardAuthenticationRequired,
+			}[*b.Outcome]
+		case b.PaymentMethod != nil:
+			method = string(*b.PaymentMethod)
+		}
 	}
 	in, err := s.deps.Booking.ConfirmSandboxPayment(ctx, partner(ctx), req.PaymentIntentId, method)
 	if err != nil {
@@ -277,4 +287,34 @@ func (s *Server) body(ctx context.Context, p *Problem) gen.Error {
 	d.RequestId = RequestID(ctx)
 	d.DocUrl = docURL(s.publicURL(ctx), p.Code)
 	return gen.Error{Error: d}
+}
+
+// GetCancellationQuote implements gen.StrictServerInterface.
+func (s *Server) GetCancellationQuote(ctx context.Context, req gen.GetCancellationQuoteRequestObject) (gen.GetCancellationQuoteResponseObject, error) {
+	q, err := s.deps.Booking.Quote(ctx, partner(ctx), req.ReservationId)
+	if err != nil {
+		if pr := problemFor(err); pr.Status == http.StatusNotFound {
+			return gen.GetCancellationQuote404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	return gen.GetCancellationQuote200JSONResponse{Body: quoteToAPI(q)}, nil
+}
+
+// ReceiveStripeWebhook implements gen.StrictServerInterface. The signature covers the
+// exact bytes Stripe sent, so the handler verifies the raw body, not the decoded one.
+func (s *Server) ReceiveStripeWebhook(ctx context.Context, req gen.ReceiveStripeWebhookRequestObject) (gen.ReceiveStripeWebhookResponseObject, error) {
+	raw, _ := ctx.Value(rawBodyKey).([]byte)
+	duplicate, err := s.deps.Booking.HandleStripeWebhook(ctx, raw, req.Params.StripeSignature)
+	if err != nil {
+		pr := problemFor(err)
+		switch pr.Status {
+		case http.StatusBadRequest:
+			return gen.ReceiveStripeWebhook400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
+		case http.StatusNotFound:
+			return gen.ReceiveStripeWebhook404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err // a 500 makes Stripe deliver the event again
+	}
+	return gen.ReceiveStripeWebhook200JSONResponse{Received: true, Duplicate: &duplicate}, nil
 }

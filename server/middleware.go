@@ -85,6 +85,10 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if len(body) > 0 {
+			req = req.WithContext(context.WithValue(req.Context(), rawBodyKey, body))
+			c.SetRequest(req)
+		}
 		op := route.Operation
 		ctx := req.Context()
 		authenticated := op.Security == nil || len(*op.Security) > 0
@@ -101,8 +105,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			req = req.WithContext(ctx)
 			c.SetRequest(req)
 		}
-		if strings.HasPrefix(route.Path, "/v1/sandbox/") && !s.deps.Booking.SandboxActive() {
-			return echo.ErrNotFound
+		if strings.HasPrefix(route.Path, "/v1/sandbox/") && !s.deps.Booking.SandboxActive() ||
+			strings.HasPrefix(route.Path, "/v1/webhooks/") && !s.deps.Booking.WebhooksEnabled() {
+			return echo.ErrNotFound // not mounted in this configuration
 		}
 		if len(body) > 0 && isJSON(req.Header.Get(echo.HeaderContentType)) && !jsonObject(body) {
 			return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")

@@ -150,6 +150,7 @@ const (
 	principalKey ctxKey = iota
 	requestIDKey
 	baseURLKey
+	rawBodyKey
 )
 
 func withPrincipal(ctx context.Context, p access.Principal) context.Context {

@@ -118,6 +118,8 @@ type Reservation struct {
 	PaymentStatus         string     `gorm:"column:payment_status"`
 	PaymentAmountCaptured int64      `gorm:"column:payment_amount_captured"`
 	PaymentAmountRefunded int64      `gorm:"column:payment_amount_refunded"`
+	PaymentRefundDue      int64      `gorm:"column:payment_refund_due"` // owed back, not yet confirmed by the provider
+	PaymentDeclineCode    string     `gorm:"column:payment_decline_code"`
 	CancelReason          string     `gorm:"column:cancel_reason"`
 	CreatedAt             time.Time  `gorm:"column:created_at"`
 	UpdatedAt             time.Time  `gorm:"column:updated_at"`
@@ -149,6 +151,13 @@ type SandboxIntent struct {
 	UpdatedAt      time.Time `gorm:"column:updated_at"`
 }
 
+// ProcessedEvent is a provider event already handled.
+type ProcessedEvent struct {
+	ID         string    `gorm:"column:id;primaryKey"`
+	Type       string    `gorm:"column:type"`
+	ReceivedAt time.Time `gorm:"column:received_at"`
+}
+
 // TableName values, fixed so GORM's pluralisation never surprises a migration.
 func (Partner) TableName() string        { return "partners" }
 func (PartnerVenue) TableName() string   { return "partner_venues" }
@@ -158,3 +167,4 @@ func (Slot) TableName() string           { return "slots" }
 func (Reservation) TableName() string    { return "reservations" }
 func (IdempotencyKey) TableName() string { return "idempotency_keys" }
 func (SandboxIntent) TableName() string  { return "sandbox_payment_intents" }
+func (ProcessedEvent) TableName() string { return "processed_events" }

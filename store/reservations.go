@@ -238,3 +238,47 @@ func (tx *Tx) UpdateReservation(r *Reservation, from string) (bool, error) {
 	}
 	return res.RowsAffected == 1, nil
 }
+
+// RecordEvent records that a provider event is being handled, in the same transaction
+// as what handling it changes; false means it was handled before.
+func (tx *Tx) RecordEvent(id, typ string, at time.Time) (bool, error) {
+	row := ProcessedEvent{ID: id, Type: typ, ReceivedAt: dbTime(at)}
+	res := tx.g.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return false, wrap("record event", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// HeldWithPayments lists held reservations with a payment intent that have not changed
+// since before `before`, for the reconciler to compare with the provider.
+func (db *DB) HeldWithPayments(ctx context.Context, before time.Time, limit int) ([]Reservation, error) {
+	if limit <= 0 {
+		limit = defaultSweep
+	}
+	var out []Reservation
+	err := db.q(ctx).Joins("Venue").
+		Where("reservations.status = ?", resHeld).
+		Where("reservations.payment_intent_id IS NOT NULL").
+		Where("reservations.updated_at <= ?", dbTime(before)).
+		Order("reservations.updated_at").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, wrap("held with payments", err)
+	}
+	return out, nil
+}
+
+// RefundsDue lists reservations that owe the guest a refund not yet made.
+func (db *DB) RefundsDue(ctx context.Context, limit int) ([]Reservation, error) {
+	if limit <= 0 {
+		limit = defaultSweep
+	}
+	var out []Reservation
+	err := db.q(ctx).Joins("Venue").
+		Where("reservations.payment_refund_due > 0").
+		Order("reservations.id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, wrap("refunds due", err)
+	}
+	return out, nil
+}

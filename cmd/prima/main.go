@@ -48,8 +48,16 @@ type config struct {
 	HoldTTL       time.Duration
 	HoldMax       time.Duration
 	SweepInterval time.Duration
-	LogLevel      slog.Level
-	LogFormat     string
+	// ReconcileInterval is how often held prime reservations are compared with their
+	// intents at the provider.
+	ReconcileInterval time.Duration
+	LogLevel          slog.Level
+	LogFormat         string
+	// Stripe is used when StripeSecretKey is set; otherwise the sandbox gateway.
+	StripeSecretKey     string
+	StripeAPIBase       string
+	StripeWebhookSecret string
+	StripeTimeout       time.Duration
 }
 
 func loadConfig() (config, error) {
@@ -58,6 +66,10 @@ func loadConfig() (config, error) {
 		Addr:        envOr("PRIMA_ADDR", "127.0.0.1:8080"),
 		PublicURL:   strings.TrimSuffix(os.Getenv("PRIMA_PUBLIC_URL"), "/"),
 		LogFormat:   envOr("PRIMA_LOG_FORMAT", "json"),
+
+		StripeSecretKey:     os.Getenv("STRIPE_SECRET_KEY"),
+		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
+		StripeWebhookSecret: os.Getenv("STRIPE_WEBHOOK_SECRET"),
 	}
 	var err error
 	if c.HoldTTL, err = envDuration("PRIMA_HOLD_TTL", 10*time.Minute); err != nil {
@@ -67,6 +79,12 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.SweepInterval, err = envDuration("PRIMA_SWEEP_INTERVAL", time.Second); err != nil {
+		return c, err
+	}
+	if c.ReconcileInterval, err = envDuration("PRIMA_RECONCILE_INTERVAL", 30*time.Second); err != nil {
+		return c, err
+	}
+	if c.StripeTimeout, err = envDuration("STRIPE_TIMEOUT", 10*time.Second); err != nil {
 		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr("PRIMA_LOG_LEVEL", "info"))); err != nil {

@@ -53,10 +53,16 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	}
 	defer db.Close()
 
-	gateway := payments.Gateway(payments.NewSandbox(db))
-	log.Info("payment gateway", "provider", gateway.Name())
+	gateway, err := c.gateway(db)
+	if err != nil {
+		return err
+	}
+	log.Info("payment gateway", "provider", gateway.Name(), "webhooks", c.StripeWebhookSecret != "")
+	if gateway.Name() == "stripe" && c.StripeWebhookSecret == "" {
+		log.Warn("STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks are refused, payments follow finalize and the reconciler only")
+	}
 
-	svc := booking.New(db, gateway, booking.Config{HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log})
+	svc := booking.New(db, gateway, booking.Config{HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log, WebhookSecret: c.StripeWebhookSecret})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
 	e, err := server.New(server.Deps{
@@ -137,6 +143,7 @@ func runWorkers(ctx context.Context, svc *booking.Service, idem *idempotency.Ser
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	go svc.RunSweeper(ctx, c.SweepInterval)
+	go svc.RunReconciler(ctx, c.ReconcileInterval)
 	for {
 		select {
 		case <-ctx.Done():
@@ -149,6 +156,14 @@ func runWorkers(ctx context.Context, svc *booking.Service, idem *idempotency.Ser
 			}
 		}
 	}
+}
+
+// gateway is Stripe when STRIPE_SECRET_KEY is set, the sandbox otherwise.
+func (c config) gateway(db *store.DB) (payments.Gateway, error) {
+	if c.StripeSecretKey == "" {
+		return payments.NewSandbox(db), nil
+	}
+	return payments.NewStripe(payments.StripeConfig{SecretKey: c.StripeSecretKey, APIBase: c.StripeAPIBase, Timeout: c.StripeTimeout})
 }
 
 // prepareDemo seeds the demo catalogue when the database has no venue, and issues a

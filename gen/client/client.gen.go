@@ -65,6 +65,42 @@ func (e CancellationPolicyFeeType) Valid() bool {
 	}
 }
 
+// Defines values for CancellationQuoteObject.
+const (
+	CancellationQuoteObjectCancellationQuote CancellationQuoteObject = "cancellation_quote"
+)
+
+// Valid indicates whether the value is a known member of the CancellationQuoteObject enum.
+func (e CancellationQuoteObject) Valid() bool {
+	switch e {
+	case CancellationQuoteObjectCancellationQuote:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPaymentIntentRequestOutcome.
+const (
+	ConfirmPaymentIntentRequestOutcomeDeclined       ConfirmPaymentIntentRequestOutcome = "declined"
+	ConfirmPaymentIntentRequestOutcomeRequiresAction ConfirmPaymentIntentRequestOutcome = "requires_action"
+	ConfirmPaymentIntentRequestOutcomeSucceeded      ConfirmPaymentIntentRequestOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPaymentIntentRequestOutcome enum.
+func (e ConfirmPaymentIntentRequestOutcome) Valid() bool {
+	switch e {
+	case ConfirmPaymentIntentRequestOutcomeDeclined:
+		return true
+	case ConfirmPaymentIntentRequestOutcomeRequiresAction:
+		return true
+	case ConfirmPaymentIntentRequestOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConfirmPaymentIntentRequestPaymentMethod.
 const (
 	PmCardAuthenticationRequired ConfirmPaymentIntentRequestPaymentMethod = "pm_card_authenticationRequired"
@@ -208,31 +244,31 @@ func (e PaymentIntentObject) Valid() bool {
 
 // Defines values for PaymentIntentStatus.
 const (
-	Canceled              PaymentIntentStatus = "canceled"
-	Processing            PaymentIntentStatus = "processing"
-	RequiresAction        PaymentIntentStatus = "requires_action"
-	RequiresCapture       PaymentIntentStatus = "requires_capture"
-	RequiresConfirmation  PaymentIntentStatus = "requires_confirmation"
-	RequiresPaymentMethod PaymentIntentStatus = "requires_payment_method"
-	Succeeded             PaymentIntentStatus = "succeeded"
+	PaymentIntentStatusCanceled              PaymentIntentStatus = "canceled"
+	PaymentIntentStatusProcessing            PaymentIntentStatus = "processing"
+	PaymentIntentStatusRequiresAction        PaymentIntentStatus = "requires_action"
+	PaymentIntentStatusRequiresCapture       PaymentIntentStatus = "requires_capture"
+	PaymentIntentStatusRequiresConfirmation  PaymentIntentStatus = "requires_confirmation"
+	PaymentIntentStatusRequiresPaymentMethod PaymentIntentStatus = "requires_payment_method"
+	PaymentIntentStatusSucceeded             PaymentIntentStatus = "succeeded"
 )
 
 // Valid indicates whether the value is a known member of the PaymentIntentStatus enum.
 func (e PaymentIntentStatus) Valid() bool {
 	switch e {
-	case Canceled:
+	case PaymentIntentStatusCanceled:
 		return true
-	case Processing:
+	case PaymentIntentStatusProcessing:
 		return true
-	case RequiresAction:
+	case PaymentIntentStatusRequiresAction:
 		return true
-	case RequiresCapture:
+	case PaymentIntentStatusRequiresCapture:
 		return true
-	case RequiresConfirmation:
+	case PaymentIntentStatusRequiresConfirmation:
 		return true
-	case RequiresPaymentMethod:
+	case PaymentIntentStatusRequiresPaymentMethod:
 		return true
-	case Succeeded:
+	case PaymentIntentStatusSucceeded:
 		return true
 	default:
 		return false
@@ -485,15 +521,80 @@ type CancellationPolicy struct {
 // Example: percent
 type CancellationPolicyFeeType string
 
+// CancellationQuote What cancelling a reservation now would do to its payment.
+type CancellationQuote struct {
+	// Cancellable Whether the reservation can be cancelled (or released) now.
+	//
+	// Example: true
+	Cancellable bool `json:"cancellable"`
+
+	// Currency ISO 4217 currency of the amounts, lower case; empty for a standard reservation.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// FeeAmount What cancelling now would keep under the policy, in minor units.
+	//
+	// Example: 7500
+	FeeAmount int64 `json:"fee_amount"`
+
+	// FreeUntil Until when cancelling refunds everything; null when it always does.
+	//
+	// Example: 2026-12-03T19:30:00-05:00
+	FreeUntil *time.Time `json:"free_until"`
+
+	// Object Always `cancellation_quote`.
+	//
+	// Example: cancellation_quote
+	Object CancellationQuoteObject `json:"object"`
+
+	// RefundAmount What cancelling now would refund, in minor units.
+	//
+	// Example: 7500
+	RefundAmount int64 `json:"refund_amount"`
+
+	// ReservationId The reservation quoted.
+	//
+	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
+	ReservationId string `json:"reservation_id"`
+
+	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
+	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
+	//
+	//
+	// Example: confirmed
+	Status ReservationStatus `json:"status"`
+
+	// Summary The quote in words, to show to the guest.
+	//
+	// Example: Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
+	Summary string `json:"summary"`
+}
+
+// CancellationQuoteObject Always `cancellation_quote`.
+//
+// Example: cancellation_quote
+type CancellationQuoteObject string
+
 // ConfirmPaymentIntentRequest The test payment method to confirm with.
 type ConfirmPaymentIntentRequest struct {
-	// PaymentMethod A test payment method.
+	// Outcome What the confirmation does: `succeeded` authorises the card, `declined` is refused by the issuer, `requires_action` waits for 3-D Secure. Takes precedence over `payment_method`; default `succeeded`.
+	//
+	// Example: succeeded
+	Outcome *ConfirmPaymentIntentRequestOutcome `json:"outcome,omitempty"`
+
+	// PaymentMethod A Stripe test payment method, as an alternative to `outcome`: `pm_card_visa` (succeeded), `pm_card_chargeDeclined` (declined), `pm_card_authenticationRequired` (requires_action).
 	//
 	// Example: pm_card_visa
 	PaymentMethod *ConfirmPaymentIntentRequestPaymentMethod `json:"payment_method,omitempty"`
 }
 
-// ConfirmPaymentIntentRequestPaymentMethod A test payment method.
+// ConfirmPaymentIntentRequestOutcome What the confirmation does: `succeeded` authorises the card, `declined` is refused by the issuer, `requires_action` waits for 3-D Secure. Takes precedence over `payment_method`; default `succeeded`.
+//
+// Example: succeeded
+type ConfirmPaymentIntentRequestOutcome string
+
+// ConfirmPaymentIntentRequestPaymentMethod A Stripe test payment method, as an alternative to `outcome`: `pm_card_visa` (succeeded), `pm_card_chargeDeclined` (declined), `pm_card_authenticationRequired` (requires_action).
 //
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
@@ -644,6 +745,11 @@ type Payment struct {
 	// Example: 0
 	AmountCaptured int64 `json:"amount_captured"`
 
+	// AmountRefundPending Amount owed back to the guest that the provider has not confirmed yet, in minor units; PRIMA retries until it has.
+	//
+	// Example: 0
+	AmountRefundPending int64 `json:"amount_refund_pending"`
+
 	// AmountRefunded Amount refunded so far, in minor units.
 	//
 	// Example: 0
@@ -658,6 +764,9 @@ type Payment struct {
 	//
 	// Example: usd
 	Currency string `json:"currency"`
+
+	// DeclineCode The issuer's reason for the last declined confirmation, if any.
+	DeclineCode *string `json:"decline_code"`
 
 	// PaymentIntentId The payment intent's id at the provider.
 	//
@@ -1130,6 +1239,19 @@ type VenueSummary struct {
 	TimeZone string `json:"time_zone"`
 }
 
+// WebhookReceipt Acknowledges a provider event.
+type WebhookReceipt struct {
+	// Duplicate True when this event id was handled before and nothing was done again.
+	//
+	// Example: false
+	Duplicate *bool `json:"duplicate,omitempty"`
+
+	// Received Always true.
+	//
+	// Example: true
+	Received bool `json:"received"`
+}
+
 // IdempotencyKey Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
 type IdempotencyKey = string
 
@@ -1289,6 +1411,15 @@ type ListVenuesParams struct {
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
 
+// ReceiveStripeWebhookJSONBody defines parameters for ReceiveStripeWebhook.
+type ReceiveStripeWebhookJSONBody map[string]interface{}
+
+// ReceiveStripeWebhookParams defines parameters for ReceiveStripeWebhook.
+type ReceiveStripeWebhookParams struct {
+	// StripeSignature Stripe's signature header, `t=…,v1=…`.
+	StripeSignature string `json:"Stripe-Signature"`
+}
+
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
 
@@ -1297,6 +1428,9 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// ReceiveStripeWebhookJSONRequestBody defines body for ReceiveStripeWebhook for application/json ContentType.
+type ReceiveStripeWebhookJSONRequestBody ReceiveStripeWebhookJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1469,6 +1603,15 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/reservations/{reservation_id}/cancel (the `CancelReservation` operationId).
 	CancelReservation(ctx context.Context, reservationId ReservationId, params *CancelReservationParams, body CancelReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCancellationQuote Quote a cancellation
+	//
+	// Says what cancelling the reservation now would refund and keep, under the
+	// cancellation policy snapshotted when it was held, and until when cancelling is free.
+	// A held reservation has nothing to refund: releasing it cancels the authorisation.
+	//
+	// Corresponds with GET /v1/reservations/{reservation_id}/cancellation_quote (the `GetCancellationQuote` operationId).
+	GetCancellationQuote(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ExtendReservation Extend a hold
 	//
 	// Moves `expires_at` of a held reservation to one hold period from now, never past
@@ -1493,9 +1636,9 @@ type ClientInterface interface {
 	// ConfirmSandboxPaymentIntentWithBody Confirm a sandbox payment intent
 	//
 	// Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-	// `pm_card_visa` authorises the amount (`requires_capture`), `pm_card_chargeDeclined`
-	// answers `402 card_declined`, `pm_card_authenticationRequired` leaves the intent at
-	// `requires_action`. Served only while the sandbox payment gateway is active.
+	// `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+	// `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+	// Served only while the sandbox payment gateway is active.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1505,9 +1648,9 @@ type ClientInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	//
 	// Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-	// `pm_card_visa` authorises the amount (`requires_capture`), `pm_card_chargeDeclined`
-	// answers `402 card_declined`, `pm_card_authenticationRequired` leaves the intent at
-	// `requires_action`. Served only while the sandbox payment gateway is active.
+	// `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+	// `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+	// Served only while the sandbox payment gateway is active.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1527,6 +1670,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/venues/{venue_id} (the `GetVenue` operationId).
 	GetVenue(ctx context.Context, venueId VenueId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveStripeWebhookWithBody Receive a Stripe event
+	//
+	// Stripe's endpoint for PaymentIntent and charge events, signed with
+	// `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+	// Stripe events are the source of truth for payment state: a reservation's payment
+	// follows its intent, duplicates and out-of-order events change nothing twice, and
+	// money that arrives for a hold that ended is refunded. Not for partners; no token.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks/stripe (the `ReceiveStripeWebhook` operationId).
+	ReceiveStripeWebhookWithBody(ctx context.Context, params *ReceiveStripeWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveStripeWebhook Receive a Stripe event
+	//
+	// Stripe's endpoint for PaymentIntent and charge events, signed with
+	// `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+	// Stripe events are the source of truth for payment state: a reservation's payment
+	// follows its intent, duplicates and out-of-order events change nothing twice, and
+	// money that arrives for a hold that ended is refunded. Not for partners; no token.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/stripe (the `ReceiveStripeWebhook` operationId).
+	ReceiveStripeWebhook(ctx context.Context, params *ReceiveStripeWebhookParams, body ReceiveStripeWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetHealth Liveness
@@ -1736,6 +1905,25 @@ func (c *Client) CancelReservation(ctx context.Context, reservationId Reservatio
 	return c.Client.Do(req)
 }
 
+// GetCancellationQuote Quote a cancellation
+//
+// Says what cancelling the reservation now would refund and keep, under the
+// cancellation policy snapshotted when it was held, and until when cancelling is free.
+// A held reservation has nothing to refund: releasing it cancels the authorisation.
+//
+// Corresponds with GET /v1/reservations/{reservation_id}/cancellation_quote (the `GetCancellationQuote` operationId).
+func (c *Client) GetCancellationQuote(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCancellationQuoteRequest(c.Server, reservationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ExtendReservation Extend a hold
 //
 // Moves `expires_at` of a held reservation to one hold period from now, never past
@@ -1780,9 +1968,9 @@ func (c *Client) FinalizeReservation(ctx context.Context, reservationId Reservat
 // ConfirmSandboxPaymentIntentWithBody Confirm a sandbox payment intent
 //
 // Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-// `pm_card_visa` authorises the amount (`requires_capture`), `pm_card_chargeDeclined`
-// answers `402 card_declined`, `pm_card_authenticationRequired` leaves the intent at
-// `requires_action`. Served only while the sandbox payment gateway is active.
+// `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+// `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+// Served only while the sandbox payment gateway is active.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1802,9 +1990,9 @@ func (c *Client) ConfirmSandboxPaymentIntentWithBody(ctx context.Context, paymen
 // ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 //
 // Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-// `pm_card_visa` authorises the amount (`requires_capture`), `pm_card_chargeDeclined`
-// answers `402 card_declined`, `pm_card_authenticationRequired` leaves the intent at
-// `requires_action`. Served only while the sandbox payment gateway is active.
+// `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+// `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+// Served only while the sandbox payment gateway is active.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1845,6 +2033,52 @@ func (c *Client) ListVenues(ctx context.Context, params *ListVenuesParams, reqEd
 // Corresponds with GET /v1/venues/{venue_id} (the `GetVenue` operationId).
 func (c *Client) GetVenue(ctx context.Context, venueId VenueId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetVenueRequest(c.Server, venueId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveStripeWebhookWithBody Receive a Stripe event
+//
+// Stripe's endpoint for PaymentIntent and charge events, signed with
+// `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+// Stripe events are the source of truth for payment state: a reservation's payment
+// follows its intent, duplicates and out-of-order events change nothing twice, and
+// money that arrives for a hold that ended is refunded. Not for partners; no token.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks/stripe (the `ReceiveStripeWebhook` operationId).
+func (c *Client) ReceiveStripeWebhookWithBody(ctx context.Context, params *ReceiveStripeWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveStripeWebhookRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveStripeWebhook Receive a Stripe event
+//
+// Stripe's endpoint for PaymentIntent and charge events, signed with
+// `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+// Stripe events are the source of truth for payment state: a reservation's payment
+// follows its intent, duplicates and out-of-order events change nothing twice, and
+// money that arrives for a hold that ended is refunded. Not for partners; no token.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/stripe (the `ReceiveStripeWebhook` operationId).
+func (c *Client) ReceiveStripeWebhook(ctx context.Context, params *ReceiveStripeWebhookParams, body ReceiveStripeWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveStripeWebhookRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2404,6 +2638,40 @@ func NewCancelReservationRequestWithBody(server string, reservationId Reservatio
 	return req, nil
 }
 
+// NewGetCancellationQuoteRequest constructs an http.Request for the GetCancellationQuote method
+func NewGetCancellationQuoteRequest(server string, reservationId ReservationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "reservation_id", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reservations/%s/cancellation_quote", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewExtendReservationRequest constructs an http.Request for the ExtendReservation method
 func NewExtendReservationRequest(server string, reservationId ReservationId, params *ExtendReservationParams) (*http.Request, error) {
 	var err error
@@ -2698,6 +2966,59 @@ func NewGetVenueRequest(server string, venueId VenueId) (*http.Request, error) {
 	return req, nil
 }
 
+// NewReceiveStripeWebhookRequest calls the generic ReceiveStripeWebhook builder with application/json body
+func NewReceiveStripeWebhookRequest(server string, params *ReceiveStripeWebhookParams, body ReceiveStripeWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceiveStripeWebhookRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewReceiveStripeWebhookRequestWithBody constructs an http.Request for the ReceiveStripeWebhook method, with any body, and a specified content type
+func NewReceiveStripeWebhookRequestWithBody(server string, params *ReceiveStripeWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/stripe")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Stripe-Signature", params.StripeSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Stripe-Signature", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2853,6 +3174,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/reservations/{reservation_id}/cancel (the `CancelReservation` operationId).
 	CancelReservationWithResponse(ctx context.Context, reservationId ReservationId, params *CancelReservationParams, body CancelReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelReservationResponse, error)
 
+	// GetCancellationQuoteWithResponse Quote a cancellation
+	//
+	// Says what cancelling the reservation now would refund and keep, under the
+	// cancellation policy snapshotted when it was held, and until when cancelling is free.
+	// A held reservation has nothing to refund: releasing it cancels the authorisation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reservations/{reservation_id}/cancellation_quote (the `GetCancellationQuote` operationId).
+	GetCancellationQuoteWithResponse(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetCancellationQuoteResponse, error)
+
 	// ExtendReservationWithResponse Extend a hold
 	//
 	// Moves `expires_at` of a held reservation to one hold period from now, never past
@@ -2881,9 +3213,9 @@ type ClientWithResponsesInterface interface {
 	// ConfirmSandboxPaymentIntentWithBodyWithResponse Confirm a sandbox payment intent
 	//
 	// Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-	// `pm_card_visa` authorises the amount (`requires_capture`), `pm_card_chargeDeclined`
-	// answers `402 card_declined`, `pm_card_authenticationRequired` leaves the intent at
-	// `requires_action`. Served only while the sandbox payment gateway is active.
+	// `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+	// `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+	// Served only while the sandbox payment gateway is active.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2893,9 +3225,9 @@ type ClientWithResponsesInterface interface {
 	// ConfirmSandboxPaymentIntentWithResponse Confirm a sandbox payment intent
 	//
 	// Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-	// `pm_card_visa` authorises the amount (`requires_capture`), `pm_card_chargeDeclined`
-	// answers `402 card_declined`, `pm_card_authenticationRequired` leaves the intent at
-	// `requires_action`. Served only while the sandbox payment gateway is active.
+	// `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+	// `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+	// Served only while the sandbox payment gateway is active.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2919,6 +3251,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/venues/{venue_id} (the `GetVenue` operationId).
 	GetVenueWithResponse(ctx context.Context, venueId VenueId, reqEditors ...RequestEditorFn) (*GetVenueResponse, error)
+
+	// ReceiveStripeWebhookWithBodyWithResponse Receive a Stripe event
+	//
+	// Stripe's endpoint for PaymentIntent and charge events, signed with
+	// `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+	// Stripe events are the source of truth for payment state: a reservation's payment
+	// follows its intent, duplicates and out-of-order events change nothing twice, and
+	// money that arrives for a hold that ended is refunded. Not for partners; no token.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/stripe (the `ReceiveStripeWebhook` operationId).
+	ReceiveStripeWebhookWithBodyWithResponse(ctx context.Context, params *ReceiveStripeWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveStripeWebhookResponse, error)
+
+	// ReceiveStripeWebhookWithResponse Receive a Stripe event
+	//
+	// Stripe's endpoint for PaymentIntent and charge events, signed with
+	// `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+	// Stripe events are the source of truth for payment state: a reservation's payment
+	// follows its intent, duplicates and out-of-order events change nothing twice, and
+	// money that arrives for a hold that ended is refunded. Not for partners; no token.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/stripe (the `ReceiveStripeWebhook` operationId).
+	ReceiveStripeWebhookWithResponse(ctx context.Context, params *ReceiveStripeWebhookParams, body ReceiveStripeWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveStripeWebhookResponse, error)
 }
 
 type GetHealthResponse struct {
@@ -3799,6 +4157,125 @@ func (r CancelReservationResponse) ContentType() string {
 	return ""
 }
 
+// GetCancellationQuoteResponse200Headers the declared response headers of an HTTP 200 response for GetCancellationQuote
+type GetCancellationQuoteResponse200Headers struct {
+	RequestId *string
+}
+
+// GetCancellationQuoteResponse400Headers the declared response headers of an HTTP 400 response for GetCancellationQuote
+type GetCancellationQuoteResponse400Headers struct {
+	RequestId *string
+}
+
+// GetCancellationQuoteResponse401Headers the declared response headers of an HTTP 401 response for GetCancellationQuote
+type GetCancellationQuoteResponse401Headers struct {
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// GetCancellationQuoteResponse403Headers the declared response headers of an HTTP 403 response for GetCancellationQuote
+type GetCancellationQuoteResponse403Headers struct {
+	RequestId *string
+}
+
+// GetCancellationQuoteResponse404Headers the declared response headers of an HTTP 404 response for GetCancellationQuote
+type GetCancellationQuoteResponse404Headers struct {
+	RequestId *string
+}
+
+// GetCancellationQuoteResponse500Headers the declared response headers of an HTTP 500 response for GetCancellationQuote
+type GetCancellationQuoteResponse500Headers struct {
+	RequestId *string
+}
+
+type GetCancellationQuoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CancellationQuote
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCancellationQuoteResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCancellationQuoteResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCancellationQuoteResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCancellationQuoteResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCancellationQuoteResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCancellationQuoteResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCancellationQuoteResponse) GetJSON200() *CancellationQuote {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCancellationQuoteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCancellationQuoteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCancellationQuoteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCancellationQuoteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCancellationQuoteResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCancellationQuoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCancellationQuoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCancellationQuoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCancellationQuoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ExtendReservationResponse200Headers the declared response headers of an HTTP 200 response for ExtendReservation
 type ExtendReservationResponse200Headers struct {
 	RequestId *string
@@ -4534,6 +5011,103 @@ func (r GetVenueResponse) ContentType() string {
 	return ""
 }
 
+// ReceiveStripeWebhookResponse400Headers the declared response headers of an HTTP 400 response for ReceiveStripeWebhook
+type ReceiveStripeWebhookResponse400Headers struct {
+	RequestId *string
+}
+
+// ReceiveStripeWebhookResponse404Headers the declared response headers of an HTTP 404 response for ReceiveStripeWebhook
+type ReceiveStripeWebhookResponse404Headers struct {
+	RequestId *string
+}
+
+// ReceiveStripeWebhookResponse413Headers the declared response headers of an HTTP 413 response for ReceiveStripeWebhook
+type ReceiveStripeWebhookResponse413Headers struct {
+	RequestId *string
+}
+
+// ReceiveStripeWebhookResponse500Headers the declared response headers of an HTTP 500 response for ReceiveStripeWebhook
+type ReceiveStripeWebhookResponse500Headers struct {
+	RequestId *string
+}
+
+type ReceiveStripeWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookReceipt
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReceiveStripeWebhookResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReceiveStripeWebhookResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReceiveStripeWebhookResponse413Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReceiveStripeWebhookResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReceiveStripeWebhookResponse) GetJSON200() *WebhookReceipt {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReceiveStripeWebhookResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReceiveStripeWebhookResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReceiveStripeWebhookResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReceiveStripeWebhookResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceiveStripeWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveStripeWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveStripeWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceiveStripeWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthWithResponse Liveness
 //
 // Answers 200 while the process is serving. Public.
@@ -4711,6 +5285,23 @@ func (c *ClientWithResponses) CancelReservationWithResponse(ctx context.Context,
 	return ParseCancelReservationResponse(rsp)
 }
 
+// GetCancellationQuoteWithResponse Quote a cancellation
+//
+// Says what cancelling the reservation now would refund and keep, under the
+// cancellation policy snapshotted when it was held, and until when cancelling is free.
+// A held reservation has nothing to refund: releasing it cancels the authorisation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reservations/{reservation_id}/cancellation_quote (the `GetCancellationQuote` operationId).
+func (c *ClientWithResponses) GetCancellationQuoteWithResponse(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetCancellationQuoteResponse, error) {
+	rsp, err := c.GetCancellationQuote(ctx, reservationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCancellationQuoteResponse(rsp)
+}
+
 // ExtendReservationWithResponse Extend a hold
 //
 // Moves `expires_at` of a held reservation to one hold period from now, never past
@@ -4751,9 +5342,9 @@ func (c *ClientWithResponses) FinalizeReservationWithResponse(ctx context.Contex
 // ConfirmSandboxPaymentIntentWithBodyWithResponse Confirm a sandbox payment intent
 //
 // Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-// `pm_card_visa` authorises the amount (`requires_capture`), `pm_card_chargeDeclined`
-// answers `402 card_declined`, `pm_card_authenticationRequired` leaves the intent at
-// `requires_action`. Served only while the sandbox payment gateway is active.
+// `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+// `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+// Served only while the sandbox payment gateway is active.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4769,9 +5360,9 @@ func (c *ClientWithResponses) ConfirmSandboxPaymentIntentWithBodyWithResponse(ct
 // ConfirmSandboxPaymentIntentWithResponse Confirm a sandbox payment intent
 //
 // Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-// `pm_card_visa` authorises the amount (`requires_capture`), `pm_card_chargeDeclined`
-// answers `402 card_declined`, `pm_card_authenticationRequired` leaves the intent at
-// `requires_action`. Served only while the sandbox payment gateway is active.
+// `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+// `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+// Served only while the sandbox payment gateway is active.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4812,6 +5403,44 @@ func (c *ClientWithResponses) GetVenueWithResponse(ctx context.Context, venueId 
 		return nil, err
 	}
 	return ParseGetVenueResponse(rsp)
+}
+
+// ReceiveStripeWebhookWithBodyWithResponse Receive a Stripe event
+//
+// Stripe's endpoint for PaymentIntent and charge events, signed with
+// `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+// Stripe events are the source of truth for payment state: a reservation's payment
+// follows its intent, duplicates and out-of-order events change nothing twice, and
+// money that arrives for a hold that ended is refunded. Not for partners; no token.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/stripe (the `ReceiveStripeWebhook` operationId).
+func (c *ClientWithResponses) ReceiveStripeWebhookWithBodyWithResponse(ctx context.Context, params *ReceiveStripeWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveStripeWebhookResponse, error) {
+	rsp, err := c.ReceiveStripeWebhookWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveStripeWebhookResponse(rsp)
+}
+
+// ReceiveStripeWebhookWithResponse Receive a Stripe event
+//
+// Stripe's endpoint for PaymentIntent and charge events, signed with
+// `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+// Stripe events are the source of truth for payment state: a reservation's payment
+// follows its intent, duplicates and out-of-order events change nothing twice, and
+// money that arrives for a hold that ended is refunded. Not for partners; no token.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/stripe (the `ReceiveStripeWebhook` operationId).
+func (c *ClientWithResponses) ReceiveStripeWebhookWithResponse(ctx context.Context, params *ReceiveStripeWebhookParams, body ReceiveStripeWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveStripeWebhookResponse, error) {
+	rsp, err := c.ReceiveStripeWebhook(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveStripeWebhookResponse(rsp)
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -5716,6 +6345,137 @@ func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationRespo
 	return response, nil
 }
 
+// ParseGetCancellationQuoteResponse parses an HTTP response from a GetCancellationQuoteWithResponse call
+func ParseGetCancellationQuoteResponse(rsp *http.Response) (*GetCancellationQuoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCancellationQuoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CancellationQuote
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCancellationQuoteResponse200Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCancellationQuoteResponse400Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCancellationQuoteResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCancellationQuoteResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCancellationQuoteResponse404Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCancellationQuoteResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseExtendReservationResponse parses an HTTP response from a ExtendReservationWithResponse call
 func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6528,6 +7288,103 @@ func ParseGetVenueResponse(rsp *http.Response) (*GetVenueResponse, error) {
 		response.Headers404 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetVenueResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReceiveStripeWebhookResponse parses an HTTP response from a ReceiveStripeWebhookWithResponse call
+func ParseReceiveStripeWebhookResponse(rsp *http.Response) (*ReceiveStripeWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveStripeWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ReceiveStripeWebhookResponse400Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReceiveStripeWebhookResponse404Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReceiveStripeWebhookResponse413Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReceiveStripeWebhookResponse500Headers
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
