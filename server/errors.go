@@ -202,9 +202,6 @@ func paymentProblem(e *booking.PaymentError) *Problem {
 	var p *Problem
 	if e.Declined {
 		p = newProblem(CodeCardDeclined, "The card was declined. Ask the guest for another payment method.", "")
-		if e.DeclineCode != "" {
-			p.Detail.DeclineCode = &e.DeclineCode
-		}
 	} else {
 		msg := fmt.Sprintf("The payment for this reservation is not authorised yet (status %s).", e.Status)
 		switch next {
@@ -221,6 +218,9 @@ func paymentProblem(e *booking.PaymentError) *Problem {
 	}
 	p.Detail.PaymentIntentStatus = &status
 	p.Detail.NextStep = &next
+	if e.DeclineCode != "" {
+		p.Detail.DeclineCode = &e.DeclineCode
+	}
 	return p
 }
 

@@ -33,21 +33,43 @@ type env struct {
 	client  *client.ClientWithResponses
 }
 
-type envOption func(*booking.Config)
+type envConfig struct {
+	booking booking.Config
+	gateway payments.Gateway
+}
+
+type envOption func(*envConfig)
 
 func withHoldTTL(d time.Duration) envOption {
-	return func(c *booking.Config) { c.HoldTTL = d; c.HoldMax = 2 * d }
+	return func(c *envConfig) { c.booking.HoldTTL = d; c.booking.HoldMax = 2 * d }
+}
+
+// withGateway replaces the sandbox gateway, e.g. with Stripe pointed at a stand-in.
+func withGateway(gw payments.Gateway) envOption {
+	return func(c *envConfig) { c.gateway = gw }
+}
+
+func withWebhookSecret(secret string) envOption {
+	return func(c *envConfig) { c.booking.WebhookSecret = secret }
+}
+
+// withClock makes the booking layer read time from now.
+func withClock(now func() time.Time) envOption {
+	return func(c *envConfig) { c.booking.Now = now }
 }
 
 // newEnv starts the real router on db with the sandbox gateway, and a partner token.
 func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 	t.Helper()
-	cfg := booking.Config{Logger: quietLogger()}
+	cfg := envConfig{booking: booking.Config{Logger: quietLogger()}}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.gateway == nil {
+		cfg.gateway = payments.NewSandbox(db)
+	}
 	e := &env{t: t, db: db, tokens: access.NewService(db)}
-	e.booking = booking.New(db, payments.NewSandbox(db), cfg)
+	e.booking = booking.New(db, cfg.gateway, cfg.booking)
 	h, err := server.New(server.Deps{
 		Booking:     e.booking,
 		Tokens:      e.tokens,

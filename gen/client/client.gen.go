@@ -643,7 +643,7 @@ type ErrorDetail struct {
 	// Example: slot_unavailable
 	Code string `json:"code"`
 
-	// DeclineCode With `card_declined`, the issuer's reason.
+	// DeclineCode With `card_declined`, or `payment_required` after a decline, the issuer's reason.
 	//
 	// Example: generic_decline
 	DeclineCode *string `json:"decline_code,omitempty"`
