@@ -88,18 +88,27 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 			t.Fatalf("early finalize: %d %s", early.StatusCode(), early.Body)
 		}
 
-		// A declined card is a 402 too, with the decline and the next step.
-		declined := client.PmCardChargeDeclined
+		// Every sandbox outcome: a declined card is a 402 with the decline; 3-D Secure
+		// leaves the payment waiting, and finalize says to handle the next action.
+		declined := client.ConfirmPaymentIntentRequestOutcomeDeclined
 		dec, _ := e.client.ConfirmSandboxPaymentIntentWithResponse(ctx, p.PaymentIntentId, &client.ConfirmSandboxPaymentIntentParams{},
-			client.ConfirmPaymentIntentRequest{PaymentMethod: &declined})
-		if dec.StatusCode() != http.StatusPaymentRequired || dec.JSON402.Error.Code != "card_declined" {
+			client.ConfirmPaymentIntentRequest{Outcome: &declined})
+		if dec.StatusCode() != http.StatusPaymentRequired || dec.JSON402.Error.Code != "card_declined" || *dec.JSON402.Error.DeclineCode != "generic_decline" {
 			t.Fatalf("declined confirm: %d %s", dec.StatusCode(), dec.Body)
+		}
+		action := client.ConfirmPaymentIntentRequestOutcomeRequiresAction
+		if r, _ := e.client.ConfirmSandboxPaymentIntentWithResponse(ctx, p.PaymentIntentId, &client.ConfirmSandboxPaymentIntentParams{},
+			client.ConfirmPaymentIntentRequest{Outcome: &action}); r.JSON200 == nil || r.JSON200.Status != client.PaymentIntentStatusRequiresAction {
+			t.Fatalf("requires_action confirm: %s", r.Body)
+		}
+		if fin, _ := e.client.FinalizeReservationWithResponse(ctx, hold.JSON201.Id, &client.FinalizeReservationParams{IdempotencyKey: key()}); fin.JSON402 == nil || *fin.JSON402.Error.NextStep != client.HandleNextAction {
+			t.Fatalf("finalize awaiting 3-D Secure: %s", fin.Body)
 		}
 
 		// 3 Pay, as Stripe.js would on the client.
-		visa := client.PmCardVisa
+		succeeded := client.ConfirmPaymentIntentRequestOutcomeSucceeded
 		conf, err := e.client.ConfirmSandboxPaymentIntentWithResponse(ctx, p.PaymentIntentId, &client.ConfirmSandboxPaymentIntentParams{},
-			client.ConfirmPaymentIntentRequest{PaymentMethod: &visa})
+			client.ConfirmPaymentIntentRequest{Outcome: &succeeded})
 		if err != nil || conf.JSON200 == nil || conf.JSON200.Status != client.PaymentIntentStatusRequiresCapture {
 			t.Fatalf("confirm: %v %s", err, conf.Body)
 		}
