@@ -61,7 +61,7 @@ var _ Gateway = (*Stripe)(nil)
 // NewStripe returns a Stripe gateway for cfg.
 func NewStripe(cfg StripeConfig) (*Stripe, error) {
 	key := cfg.SecretKey
-	if key == "" || strings.TrimSpace(key) != key || strings.ContainsAny(key, " \t\r\n") {
+	if key == "" || strings.ContainsAny(key, " \t\r\n") {
 		return nil, errors.New("stripe: a secret key without spaces is required")
 	}
 	if cfg.Timeout < 0 {
