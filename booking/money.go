@@ -272,7 +272,8 @@ func applyEvent(r *store.Reservation, ev payments.Event) {
 	if ev.Intent != nil {
 		in := *ev.Intent
 		current := payments.IntentStatus(r.PaymentStatus)
-		if statusRank(in.Status) >= statusRank(current) && !(statusRank(current) == 2 && in.Status != current) {
+		final := statusRank(current) == 2
+		if !final && statusRank(in.Status) >= statusRank(current) {
 			r.PaymentStatus = string(in.Status)
 		}
 		r.PaymentAmountCaptured = max(r.PaymentAmountCaptured, in.AmountCaptured)

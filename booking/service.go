@@ -470,7 +470,9 @@ func (s *Service) authorisePayment(ctx context.Context, p Partner, r Reservation
 	if err != nil {
 		return payments.Intent{}, err
 	}
-	captured, err := s.gateway.Capture(ctx, intent.ID, "prima-capture-"+r.ID)
+	// A fresh key per attempt: Stripe replays a failed request's error under its key for
+	// a day, and the intent's own state already makes a second capture impossible.
+	captured, err := s.gateway.Capture(ctx, intent.ID, fmt.Sprintf("prima-capture-%s-%d", r.ID, s.now().UnixNano()))
 	if err != nil {
 		restore()
 		if errors.Is(err, payments.ErrInvalidState) {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -422,4 +423,39 @@ func TestMoneyArrivingForAnExpiredHoldIsReturned(t *testing.T) {
 			t.Fatalf("after the webhook: %s %+v (Stripe refunded %d)", got.Status, got.Payment, srv.Intent(pi).AmountRefunded)
 		}
 	})
+}
+
+// TestStripeMockAcceptsTheRequestsOfHoldFinalizeAndCancel drives the API on the real
+// Stripe gateway against stripe-mock, which checks every request against Stripe's own
+// OpenAPI description. stripe-mock is stateless (its intents always read
+// requires_payment_method), so finalize answers 402 here; the point is that each call
+// reaches Stripe's shapes through stripe-go and is accepted.
+func TestStripeMockAcceptsTheRequestsOfHoldFinalizeAndCancel(t *testing.T) {
+	base := os.Getenv("PRIMA_TEST_STRIPE_MOCK_URL")
+	if base == "" {
+		if os.Getenv(storetest.EnvRequireIntegration) == "1" {
+			t.Fatal("PRIMA_REQUIRE_INTEGRATION=1 but PRIMA_TEST_STRIPE_MOCK_URL is not set (scripts/ci/stripe-mock.sh starts stripe-mock)")
+		}
+		t.Skip("PRIMA_TEST_STRIPE_MOCK_URL is not set: skipping the stripe-mock test")
+	}
+	gw, err := payments.NewStripe(payments.StripeConfig{SecretKey: "sk_test_123", APIBase: base, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, storetest.OpenSQLite(t), withGateway(gw))
+	_, slots := e.addVenue(slotSpec{tables: 1, prime: true})
+	h := e.hold(slots[0].ID, 2)
+	if h.Payment == nil || h.Payment.Provider != client.Stripe || !strings.HasPrefix(h.Payment.PaymentIntentId, "pi_") || h.Payment.ClientSecret == "" {
+		t.Fatalf("hold through stripe-mock: %+v", h.Payment)
+	}
+	if fin := e.finalize(h.Id); fin.JSON402 == nil || fin.JSON402.Error.Code != "payment_required" {
+		t.Fatalf("finalize through stripe-mock: %d %s", fin.StatusCode(), fin.Body)
+	}
+	c, _ := e.client.CancelReservationWithResponse(context.Background(), h.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
+	if c.JSON200 == nil || c.JSON200.Status != client.Released {
+		t.Fatalf("cancel through stripe-mock: %d %s", c.StatusCode(), c.Body)
+	}
+	if taken, active, _ := e.counts(slots[0].ID); taken != 0 || active != 0 {
+		t.Fatalf("tables_taken=%d active=%d", taken, active)
+	}
 }
