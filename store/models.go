@@ -37,25 +37,31 @@ type Token struct {
 
 // Venue is a restaurant.
 type Venue struct {
-	ID               string    `gorm:"column:id;primaryKey"`
-	Name             string    `gorm:"column:name"`
-	NameKey          string    `gorm:"column:name_key"` // lower(name), for ordering and search
-	Description      string    `gorm:"column:description"`
-	AddressLine1     string    `gorm:"column:address_line1"`
-	City             string    `gorm:"column:city"`
-	CityKey          string    `gorm:"column:city_key"` // lower(city)
-	PostalCode       string    `gorm:"column:postal_code"`
-	Country          string    `gorm:"column:country"`
-	Cuisine          string    `gorm:"column:cuisine"`
-	CuisineKey       string    `gorm:"column:cuisine_key"` // lower(cuisine)
-	TimeZone         string    `gorm:"column:time_zone"`
-	Currency         string    `gorm:"column:currency"`
-	SeatingAreas     string    `gorm:"column:seating_areas"` // comma-separated
-	PolicyFreeHours  int       `gorm:"column:policy_free_hours"`
-	PolicyFeeType    string    `gorm:"column:policy_fee_type"`
-	PolicyFeePercent int       `gorm:"column:policy_fee_percent"`
-	PolicyFeeAmount  int64     `gorm:"column:policy_fee_amount"`
-	CreatedAt        time.Time `gorm:"column:created_at"`
+	ID               string `gorm:"column:id;primaryKey"`
+	Name             string `gorm:"column:name"`
+	NameKey          string `gorm:"column:name_key"` // lower(name), for ordering and search
+	Description      string `gorm:"column:description"`
+	AddressLine1     string `gorm:"column:address_line1"`
+	City             string `gorm:"column:city"`
+	CityKey          string `gorm:"column:city_key"` // lower(city)
+	PostalCode       string `gorm:"column:postal_code"`
+	Country          string `gorm:"column:country"`
+	Cuisine          string `gorm:"column:cuisine"`
+	CuisineKey       string `gorm:"column:cuisine_key"` // lower(cuisine)
+	TimeZone         string `gorm:"column:time_zone"`
+	Currency         string `gorm:"column:currency"`
+	SeatingAreas     string `gorm:"column:seating_areas"` // comma-separated
+	PolicyFreeHours  int    `gorm:"column:policy_free_hours"`
+	PolicyFeeType    string `gorm:"column:policy_fee_type"`
+	PolicyFeePercent int    `gorm:"column:policy_fee_percent"`
+	PolicyFeeAmount  int64  `gorm:"column:policy_fee_amount"`
+	// PlatformKind is the venue's reservation-platform connector: "log" (notifications
+	// kept in venue_notifications, for demo venues) or "webhook" (signed HTTP POSTs to
+	// PlatformURL with PlatformSecret, a whsec_ secret).
+	PlatformKind   string    `gorm:"column:platform_kind"`
+	PlatformURL    string    `gorm:"column:platform_url"`
+	PlatformSecret string    `gorm:"column:platform_secret"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
 }
 
 // Slot is a bookable time at a venue. TablesTaken counts held and confirmed reservations;
@@ -120,12 +126,19 @@ type Reservation struct {
 	PaymentAmountRefunded int64      `gorm:"column:payment_amount_refunded"`
 	PaymentRefundDue      int64      `gorm:"column:payment_refund_due"` // owed back, not yet confirmed by the provider
 	PaymentDeclineCode    string     `gorm:"column:payment_decline_code"`
-	CancelReason          string     `gorm:"column:cancel_reason"`
-	CreatedAt             time.Time  `gorm:"column:created_at"`
-	UpdatedAt             time.Time  `gorm:"column:updated_at"`
-	ConfirmedAt           *time.Time `gorm:"column:confirmed_at"`
-	CancelledAt           *time.Time `gorm:"column:cancelled_at"`
-	Venue                 Venue      `gorm:"foreignKey:VenueID"`
+	// VenueSync* say whether the venue's platform has the booking: "" (never sent: a
+	// hold), pending, synced or failed.
+	VenueSyncStatus    string     `gorm:"column:venue_sync_status"`
+	VenueSyncReference string     `gorm:"column:venue_sync_reference"`
+	VenueSyncAttempts  int        `gorm:"column:venue_sync_attempts"`
+	VenueSyncError     string     `gorm:"column:venue_sync_error"`
+	VenueSyncedAt      *time.Time `gorm:"column:venue_synced_at"`
+	CancelReason       string     `gorm:"column:cancel_reason"`
+	CreatedAt          time.Time  `gorm:"column:created_at"`
+	UpdatedAt          time.Time  `gorm:"column:updated_at"`
+	ConfirmedAt        *time.Time `gorm:"column:confirmed_at"`
+	CancelledAt        *time.Time `gorm:"column:cancelled_at"`
+	Venue              Venue      `gorm:"foreignKey:VenueID"`
 }
 
 // IdempotencyKey is a stored request under an Idempotency-Key, and its response once
@@ -158,13 +171,65 @@ type ProcessedEvent struct {
 	ReceivedAt time.Time `gorm:"column:received_at"`
 }
 
+// OutboxMessage is one delivery to make: a notification to a venue's platform
+// (Kind "venue") or an event to a partner's webhook endpoint (Kind "partner"). It is
+// written in the transaction of the change it reports and delivered by a worker; its ID
+// is the webhook-id, the same on every attempt.
+type OutboxMessage struct {
+	ID                string     `gorm:"column:id;primaryKey"` // msg_…
+	Kind              string     `gorm:"column:kind"`          // venue | partner
+	Type              string     `gorm:"column:type"`          // reservation.confirmed, …
+	ReservationID     string     `gorm:"column:reservation_id"`
+	PartnerID         string     `gorm:"column:partner_id"`
+	VenueID           string     `gorm:"column:venue_id"`
+	EndpointID        string     `gorm:"column:endpoint_id"` // partner messages
+	Payload           []byte     `gorm:"column:payload"`     // rendered on the first attempt, then fixed
+	Status            string     `gorm:"column:status"`      // pending | delivered | failed
+	Attempts          int        `gorm:"column:attempts"`
+	NextAttemptAt     time.Time  `gorm:"column:next_attempt_at"`
+	LastError         string     `gorm:"column:last_error"`
+	ClaimedBy         string     `gorm:"column:claimed_by"`
+	ClaimedUntil      *time.Time `gorm:"column:claimed_until"`
+	PlatformReference string     `gorm:"column:platform_reference"`
+	CreatedAt         time.Time  `gorm:"column:created_at"`
+	// RetriedAt is when an operator last sent it back to pending (prima outbox retry);
+	// the maximum age of its retries counts from then, or else from CreatedAt.
+	RetriedAt   *time.Time `gorm:"column:retried_at"`
+	DeliveredAt *time.Time `gorm:"column:delivered_at"`
+}
+
+// WebhookEndpoint is a partner's URL for events, with its signing secret.
+type WebhookEndpoint struct {
+	ID             string    `gorm:"column:id;primaryKey"` // we_…
+	PartnerID      string    `gorm:"column:partner_id"`
+	URL            string    `gorm:"column:url"`
+	Events         string    `gorm:"column:events"` // space-separated event types
+	Secret         string    `gorm:"column:secret"` // whsec_…, needed to sign
+	Status         string    `gorm:"column:status"` // enabled | disabled
+	DisabledReason string    `gorm:"column:disabled_reason"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
+}
+
+// VenueNotification is what the "log" connector keeps instead of calling a platform.
+type VenueNotification struct {
+	ID            string    `gorm:"column:id;primaryKey"` // the outbox message id
+	VenueID       string    `gorm:"column:venue_id"`
+	ReservationID string    `gorm:"column:reservation_id"`
+	Type          string    `gorm:"column:type"`
+	Payload       []byte    `gorm:"column:payload"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+}
+
 // TableName values, fixed so GORM's pluralisation never surprises a migration.
-func (Partner) TableName() string        { return "partners" }
-func (PartnerVenue) TableName() string   { return "partner_venues" }
-func (Token) TableName() string          { return "tokens" }
-func (Venue) TableName() string          { return "venues" }
-func (Slot) TableName() string           { return "slots" }
-func (Reservation) TableName() string    { return "reservations" }
-func (IdempotencyKey) TableName() string { return "idempotency_keys" }
-func (SandboxIntent) TableName() string  { return "sandbox_payment_intents" }
-func (ProcessedEvent) TableName() string { return "processed_events" }
+func (Partner) TableName() string           { return "partners" }
+func (PartnerVenue) TableName() string      { return "partner_venues" }
+func (Token) TableName() string             { return "tokens" }
+func (Venue) TableName() string             { return "venues" }
+func (Slot) TableName() string              { return "slots" }
+func (Reservation) TableName() string       { return "reservations" }
+func (IdempotencyKey) TableName() string    { return "idempotency_keys" }
+func (SandboxIntent) TableName() string     { return "sandbox_payment_intents" }
+func (ProcessedEvent) TableName() string    { return "processed_events" }
+func (OutboxMessage) TableName() string     { return "outbox" }
+func (WebhookEndpoint) TableName() string   { return "webhook_endpoints" }
+func (VenueNotification) TableName() string { return "venue_notifications" }
