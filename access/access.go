@@ -18,10 +18,11 @@ const (
 	ScopeAvailabilityRead  = "availability:read"
 	ScopeReservationsRead  = "reservations:read"
 	ScopeReservationsWrite = "reservations:write"
+	ScopeWebhooksWrite     = "webhooks:write"
 )
 
 // AllScopes lists every scope, in the order they are shown.
-var AllScopes = []string{ScopeVenuesRead, ScopeAvailabilityRead, ScopeReservationsRead, ScopeReservationsWrite}
+var AllScopes = []string{ScopeVenuesRead, ScopeAvailabilityRead, ScopeReservationsRead, ScopeReservationsWrite, ScopeWebhooksWrite}
 
 // Authentication failures, each with its own error code on the wire.
 var (

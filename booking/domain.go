@@ -168,6 +168,15 @@ type Payment struct {
 	DeclineCode   string
 }
 
+// VenueSync is whether the venue's own platform has the booking.
+type VenueSync struct {
+	Status    string // SyncNotApplicable, SyncPending, SyncSynced or SyncFailed
+	Reference string
+	Attempts  int
+	LastError string
+	SyncedAt  *time.Time
+}
+
 // Reservation is a held or booked table. Slot details are copied onto it when it is
 // held, so that it reads the same whatever later happens to the slot.
 type Reservation struct {
@@ -190,6 +199,7 @@ type Reservation struct {
 	HoldMaxAt        time.Time // while held: the latest ExpiresAt extending can reach
 	ConfirmationCode string
 	Payment          *Payment // nil for standard reservations
+	VenueSync        VenueSync
 	Policy           CancellationPolicy
 	CancelReason     string
 	CreatedAt        time.Time

@@ -230,6 +230,7 @@ func (s *Service) ApplyPaymentEvent(ctx context.Context, ev payments.Event) (boo
 		if err != nil {
 			return err
 		}
+		before := r
 		from := r.Status
 		applyEvent(&r, ev)
 		ended := r.Status == string(StatusExpired) || r.Status == string(StatusReleased)
@@ -248,6 +249,9 @@ func (s *Service) ApplyPaymentEvent(ctx context.Context, ev payments.Event) (boo
 			}
 		}
 		r.UpdatedAt = now
+		if _, err := emit(tx, before, &r, now); err != nil {
+			return err
+		}
 		ok, err := tx.UpdateReservation(&r, from)
 		if err != nil {
 			return err

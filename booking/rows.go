@@ -95,11 +95,21 @@ func reservationFromRow(r store.Reservation) Reservation {
 			FeePercent:           r.PolicyFeePercent,
 			FeeAmount:            r.PolicyFeeAmount,
 		},
+		VenueSync: VenueSync{
+			Status:    r.VenueSyncStatus,
+			Reference: r.VenueSyncReference,
+			Attempts:  r.VenueSyncAttempts,
+			LastError: r.VenueSyncError,
+			SyncedAt:  r.VenueSyncedAt,
+		},
 		CancelReason: r.CancelReason,
 		CreatedAt:    r.CreatedAt.UTC(),
 		UpdatedAt:    r.UpdatedAt.UTC(),
 		ConfirmedAt:  r.ConfirmedAt,
 		CancelledAt:  r.CancelledAt,
+	}
+	if out.VenueSync.Status == "" {
+		out.VenueSync.Status = SyncNotApplicable
 	}
 	if r.ExpiresAt != nil {
 		out.ExpiresAt = r.ExpiresAt.UTC()

@@ -27,6 +27,11 @@ type Config struct {
 	// WebhookSecret verifies the payment provider's webhooks (STRIPE_WEBHOOK_SECRET);
 	// empty means webhooks are not accepted.
 	WebhookSecret string
+	// VenueSync delivers a venue's notification inline; nil leaves it to the worker.
+	VenueSync VenueSyncer
+	// AllowPrivateWebhooks lets partners register webhook URLs on private or loopback
+	// addresses (PRIMA_WEBHOOK_ALLOW_PRIVATE; for development and tests).
+	AllowPrivateWebhooks bool
 }
 
 // Service runs the reservation lifecycle on a store and a payment gateway.
@@ -145,7 +150,7 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 		}
 		// Holds that ran out release their tables first: an expired hold never blocks
 		// a new one, whether or not the sweeper has passed.
-		if _, err := tx.ExpireDueHolds(slot.ID, now, 100); err != nil {
+		if err := expireDue(tx, slot.ID, now, 100); err != nil {
 			return err
 		}
 		took, err := tx.TakeTable(slot.ID, now)
@@ -321,9 +326,17 @@ func (s *Service) List(ctx context.Context, p Partner, f store.ReservationFilter
 // return a non-nil outcome error, which is returned after the transaction commits: that
 // is how a call both records an expiry and answers hold_expired.
 func (s *Service) mutate(ctx context.Context, p Partner, id string, change func(tx *store.Tx, r *store.Reservation) (outcome error, err error)) (store.Reservation, error) {
+	row, _, err := s.mutateEmitting(ctx, p, id, change)
+	return row, err
+}
+
+// mutateEmitting is mutate that also writes the events the change makes (see emit) and
+// returns the id of the venue's message, if the venue must hear of it.
+func (s *Service) mutateEmitting(ctx context.Context, p Partner, id string, change func(tx *store.Tx, r *store.Reservation) (outcome error, err error)) (store.Reservation, string, error) {
 	var (
-		row     store.Reservation
-		outcome error
+		row      store.Reservation
+		outcome  error
+		venueMsg string
 	)
 	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		r, err := tx.GetReservation(p.ID, id)
@@ -333,6 +346,7 @@ func (s *Service) mutate(ctx context.Context, p Partner, id string, change func(
 		} else if err != nil {
 			return err
 		}
+		before := r
 		from := r.Status
 		outcome, err = change(tx, &r)
 		if err != nil {
@@ -341,6 +355,9 @@ func (s *Service) mutate(ctx context.Context, p Partner, id string, change func(
 		if r.Status == from && outcome != nil {
 			row = r
 			return nil // refused without a change
+		}
+		if venueMsg, err = emit(tx, before, &r, s.now()); err != nil {
+			return err
 		}
 		ok, err := tx.UpdateReservation(&r, from)
 		if err != nil {
@@ -353,9 +370,9 @@ func (s *Service) mutate(ctx context.Context, p Partner, id string, change func(
 		return nil
 	})
 	if err != nil {
-		return store.Reservation{}, fmt.Errorf("booking: update %s: %w", id, err)
+		return store.Reservation{}, "", fmt.Errorf("booking: update %s: %w", id, err)
 	}
-	return row, outcome
+	return row, venueMsg, outcome
 }
 
 // expireIfDue moves a held reservation whose time ran out to expired, releasing its
@@ -425,7 +442,7 @@ func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservati
 		}
 	}
 	now := s.now()
-	row, err := s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
+	row, venueMsg, err := s.mutateEmitting(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
 		if r.Status == string(StatusConfirmed) {
 			return nil, nil // a concurrent finalize won; nothing more to do
 		}
@@ -448,7 +465,20 @@ func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservati
 	if err != nil {
 		return Reservation{}, err
 	}
-	return reservationFromRow(row), nil
+	return s.afterSync(ctx, p, row, venueMsg), nil
+}
+
+// afterSync tries the venue's message inline and answers with the reservation as it then
+// is, venue sync included.
+func (s *Service) afterSync(ctx context.Context, p Partner, row store.Reservation, venueMsg string) Reservation {
+	if venueMsg == "" || s.cfg.VenueSync == nil {
+		return reservationFromRow(row)
+	}
+	s.syncNow(ctx, venueMsg)
+	if fresh, err := s.db.GetReservation(ctx, p.ID, row.ID); err == nil {
+		row = fresh
+	}
+	return reservationFromRow(row)
 }
 
 // authorisePayment makes sure the hold's intent is captured, capturing it when it is
@@ -535,7 +565,7 @@ func (s *Service) recordIntent(ctx context.Context, id string, intent payments.I
 func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Reservation, error) {
 	now := s.now()
 	var wasHeld bool
-	row, err := s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
+	row, venueMsg, err := s.mutateEmitting(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
 		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
 			return ErrHoldExpired, err
 		}
@@ -576,7 +606,7 @@ func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Res
 			row = fresh
 		}
 	}
-	return reservationFromRow(row), nil
+	return s.afterSync(ctx, p, row, venueMsg), nil
 }
 
 var errAlreadyDone = errors.New("already done")

@@ -20,7 +20,10 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		err := s.db.Transact(ctx, func(tx *store.Tx) error {
 			var err error
 			batch, err = tx.ExpireDueHolds("", now, 200)
-			return err
+			if err != nil {
+				return err
+			}
+			return emitExpired(tx, batch, now)
 		})
 		if err != nil {
 			return expired, err
@@ -38,6 +41,27 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		s.settleEndedHold(ctx, r)
 	}
 	return expired, s.payRefundsDue(ctx)
+}
+
+// expireDue expires a slot's overdue holds (all slots' with slotID "") and emits their
+// events, in tx.
+func expireDue(tx *store.Tx, slotID string, now time.Time, limit int) error {
+	expired, err := tx.ExpireDueHolds(slotID, now, limit)
+	if err != nil {
+		return err
+	}
+	return emitExpired(tx, expired, now)
+}
+
+func emitExpired(tx *store.Tx, expired []store.Reservation, now time.Time) error {
+	for i := range expired {
+		before := expired[i]
+		before.Status = string(StatusHeld)
+		if _, err := emit(tx, before, &expired[i], now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // settleEndedHold cancels the open intent of a hold that ended. An intent that was

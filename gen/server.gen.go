@@ -126,6 +126,45 @@ func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 	}
 }
 
+// Defines values for CreateWebhookEndpointRequestEvents.
+const (
+	CreateWebhookEndpointRequestEventsAsterisk                   CreateWebhookEndpointRequestEvents = "*"
+	CreateWebhookEndpointRequestEventsPaymentCanceled            CreateWebhookEndpointRequestEvents = "payment.canceled"
+	CreateWebhookEndpointRequestEventsPaymentCaptured            CreateWebhookEndpointRequestEvents = "payment.captured"
+	CreateWebhookEndpointRequestEventsPaymentFailed              CreateWebhookEndpointRequestEvents = "payment.failed"
+	CreateWebhookEndpointRequestEventsPaymentRefunded            CreateWebhookEndpointRequestEvents = "payment.refunded"
+	CreateWebhookEndpointRequestEventsReservationCancelled       CreateWebhookEndpointRequestEvents = "reservation.cancelled"
+	CreateWebhookEndpointRequestEventsReservationConfirmed       CreateWebhookEndpointRequestEvents = "reservation.confirmed"
+	CreateWebhookEndpointRequestEventsReservationExpired         CreateWebhookEndpointRequestEvents = "reservation.expired"
+	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookEndpointRequestEvents enum.
+func (e CreateWebhookEndpointRequestEvents) Valid() bool {
+	switch e {
+	case CreateWebhookEndpointRequestEventsAsterisk:
+		return true
+	case CreateWebhookEndpointRequestEventsPaymentCanceled:
+		return true
+	case CreateWebhookEndpointRequestEventsPaymentCaptured:
+		return true
+	case CreateWebhookEndpointRequestEventsPaymentFailed:
+		return true
+	case CreateWebhookEndpointRequestEventsPaymentRefunded:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationCancelled:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationConfirmed:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationVenueSyncFailed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorDetailNextStep.
 const (
 	ConfirmPayment            ErrorDetailNextStep = "confirm_payment"
@@ -177,6 +216,57 @@ func (e ErrorDetailType) Valid() bool {
 	case PermissionError:
 		return true
 	case RateLimitError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventObject.
+const (
+	EventObjectEvent EventObject = "event"
+)
+
+// Valid indicates whether the value is a known member of the EventObject enum.
+func (e EventObject) Valid() bool {
+	switch e {
+	case EventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	EventTypePaymentCanceled            EventType = "payment.canceled"
+	EventTypePaymentCaptured            EventType = "payment.captured"
+	EventTypePaymentFailed              EventType = "payment.failed"
+	EventTypePaymentRefunded            EventType = "payment.refunded"
+	EventTypeReservationCancelled       EventType = "reservation.cancelled"
+	EventTypeReservationConfirmed       EventType = "reservation.confirmed"
+	EventTypeReservationExpired         EventType = "reservation.expired"
+	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypePaymentCanceled:
+		return true
+	case EventTypePaymentCaptured:
+		return true
+	case EventTypePaymentFailed:
+		return true
+	case EventTypePaymentRefunded:
+		return true
+	case EventTypeReservationCancelled:
+		return true
+	case EventTypeReservationConfirmed:
+		return true
+	case EventTypeReservationExpired:
+		return true
+	case EventTypeReservationVenueSyncFailed:
 		return true
 	default:
 		return false
@@ -456,6 +546,78 @@ func (e VenueListObject) Valid() bool {
 	}
 }
 
+// Defines values for VenueSyncStatus.
+const (
+	Failed        VenueSyncStatus = "failed"
+	NotApplicable VenueSyncStatus = "not_applicable"
+	Pending       VenueSyncStatus = "pending"
+	Synced        VenueSyncStatus = "synced"
+)
+
+// Valid indicates whether the value is a known member of the VenueSyncStatus enum.
+func (e VenueSyncStatus) Valid() bool {
+	switch e {
+	case Failed:
+		return true
+	case NotApplicable:
+		return true
+	case Pending:
+		return true
+	case Synced:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointObject.
+const (
+	WebhookEndpointObjectWebhookEndpoint WebhookEndpointObject = "webhook_endpoint"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointObject enum.
+func (e WebhookEndpointObject) Valid() bool {
+	switch e {
+	case WebhookEndpointObjectWebhookEndpoint:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointStatus.
+const (
+	Disabled WebhookEndpointStatus = "disabled"
+	Enabled  WebhookEndpointStatus = "enabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointStatus enum.
+func (e WebhookEndpointStatus) Valid() bool {
+	switch e {
+	case Disabled:
+		return true
+	case Enabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointListObject.
+const (
+	WebhookEndpointListObjectList WebhookEndpointListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointListObject enum.
+func (e WebhookEndpointListObject) Valid() bool {
+	switch e {
+	case WebhookEndpointListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Address A postal address.
 type Address struct {
 	// City City.
@@ -631,6 +793,40 @@ type CreateReservationRequest struct {
 	SlotId string `json:"slot_id"`
 }
 
+// CreateWebhookEndpointRequest Where to send events, and which.
+type CreateWebhookEndpointRequest struct {
+	// Events The event types to receive; `*` for all.
+	//
+	// Example: ["reservation.confirmed","reservation.cancelled"]
+	Events []CreateWebhookEndpointRequestEvents `json:"events"`
+
+	// Url An http(s) URL on the public internet.
+	//
+	// Example: https://partner.example/hooks/prima
+	Url string `json:"url"`
+}
+
+// CreateWebhookEndpointRequestEvents defines model for CreateWebhookEndpointRequest.Events.
+type CreateWebhookEndpointRequestEvents string
+
+// DeletedObject Confirms a deletion.
+type DeletedObject struct {
+	// Deleted Always true.
+	//
+	// Example: true
+	Deleted bool `json:"deleted"`
+
+	// Id The deleted object's id.
+	//
+	// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+	Id string `json:"id"`
+
+	// Object The deleted object's type.
+	//
+	// Example: webhook_endpoint
+	Object string `json:"object"`
+}
+
 // Error The body of every non-2xx response.
 type Error struct {
 	// Error What went wrong. Branch on `code`; show `message` to people.
@@ -695,6 +891,46 @@ type ErrorDetailNextStep string
 //
 // Example: invalid_request_error
 type ErrorDetailType string
+
+// Event The body of every webhook delivery. `id` equals the `webhook-id` header and stays
+// the same when a delivery is retried.
+type Event struct {
+	// CreatedAt When the change happened.
+	//
+	// Example: 2026-11-22T10:02:41Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Data The object the event is about.
+	Data struct {
+		// Object A held or booked table.
+		Object Reservation `json:"object"`
+	} `json:"data"`
+
+	// Id Unique id of this delivery, also sent as `webhook-id`.
+	//
+	// Example: msg_01jf8z3c4d5e6f7g8h9j0k1m2n
+	Id string `json:"id"`
+
+	// Object Always `event`.
+	//
+	// Example: event
+	Object EventObject `json:"object"`
+
+	// Type What happened. See the Webhooks section of the introduction.
+	//
+	// Example: reservation.confirmed
+	Type EventType `json:"type"`
+}
+
+// EventObject Always `event`.
+//
+// Example: event
+type EventObject string
+
+// EventType What happened. See the Webhooks section of the introduction.
+//
+// Example: reservation.confirmed
+type EventType string
 
 // Guest The person the table is booked for. Shared with the venue only.
 type Guest struct {
@@ -998,6 +1234,9 @@ type Reservation struct {
 
 	// Venue The venue a slot or reservation belongs to.
 	Venue VenueSummary `json:"venue"`
+
+	// VenueSync Whether the venue's own reservation platform has the booking.
+	VenueSync VenueSync `json:"venue_sync"`
 }
 
 // ReservationObject Always `reservation`.
@@ -1243,6 +1482,106 @@ type VenueSummary struct {
 	TimeZone string `json:"time_zone"`
 }
 
+// VenueSync Whether the venue's own reservation platform has the booking.
+type VenueSync struct {
+	// Attempts Delivery attempts so far.
+	//
+	// Example: 1
+	Attempts int `json:"attempts"`
+
+	// LastError Why the last attempt failed, while it is not synced.
+	LastError *string `json:"last_error"`
+
+	// PlatformReference The booking's reference in the venue's platform, once synced.
+	//
+	// Example: SR-88213
+	PlatformReference *string `json:"platform_reference"`
+
+	// Status `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
+	//
+	// Example: synced
+	Status VenueSyncStatus `json:"status"`
+
+	// SyncedAt When the platform confirmed it.
+	//
+	// Example: 2026-11-22T10:02:41Z
+	SyncedAt *time.Time `json:"synced_at"`
+}
+
+// VenueSyncStatus `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
+//
+// Example: synced
+type VenueSyncStatus string
+
+// WebhookEndpoint A URL that receives events.
+type WebhookEndpoint struct {
+	// CreatedAt When it was created.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Events The event types sent; `*` for all.
+	//
+	// Example: ["reservation.confirmed","reservation.cancelled"]
+	Events []string `json:"events"`
+
+	// Id Unique id, prefixed `we_`.
+	//
+	// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+	Id string `json:"id"`
+
+	// Object Always `webhook_endpoint`.
+	//
+	// Example: webhook_endpoint
+	Object WebhookEndpointObject `json:"object"`
+
+	// Secret The signing secret (`whsec_…`); only in the response that created the endpoint.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret *string `json:"secret,omitempty"`
+
+	// Status `enabled`, or `disabled` (the URL answered 410 Gone).
+	//
+	// Example: enabled
+	Status WebhookEndpointStatus `json:"status"`
+
+	// Url Where events are sent.
+	//
+	// Example: https://partner.example/hooks/prima
+	Url string `json:"url"`
+}
+
+// WebhookEndpointObject Always `webhook_endpoint`.
+//
+// Example: webhook_endpoint
+type WebhookEndpointObject string
+
+// WebhookEndpointStatus `enabled`, or `disabled` (the URL answered 410 Gone).
+//
+// Example: enabled
+type WebhookEndpointStatus string
+
+// WebhookEndpointList Your webhook endpoints.
+type WebhookEndpointList struct {
+	// Data The endpoints.
+	Data []WebhookEndpoint `json:"data"`
+
+	// HasMore Always false; every endpoint is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object WebhookEndpointListObject `json:"object"`
+}
+
+// WebhookEndpointListObject Always `list`.
+//
+// Example: list
+type WebhookEndpointListObject string
+
 // WebhookReceipt Acknowledges a provider event.
 type WebhookReceipt struct {
 	// Duplicate True when this event id was handled before and nothing was done again.
@@ -1415,6 +1754,12 @@ type ListVenuesParams struct {
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
 
+// CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpointParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ReceiveStripeWebhookJSONBody defines parameters for ReceiveStripeWebhook.
 type ReceiveStripeWebhookJSONBody map[string]interface{}
 
@@ -1432,6 +1777,9 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
+type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
 
 // ReceiveStripeWebhookJSONRequestBody defines body for ReceiveStripeWebhook for application/json ContentType.
 type ReceiveStripeWebhookJSONRequestBody ReceiveStripeWebhookJSONBody
@@ -1483,6 +1831,15 @@ type ServerInterface interface {
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
 	GetVenue(ctx echo.Context, venueId VenueId) error
+	// ListWebhookEndpoints List webhook endpoints
+	// (GET /v1/webhook_endpoints)
+	ListWebhookEndpoints(ctx echo.Context) error
+	// CreateWebhookEndpoint Create a webhook endpoint
+	// (POST /v1/webhook_endpoints)
+	CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook_endpoints/{webhook_endpoint_id})
+	DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId string) error
 	// ReceiveStripeWebhook Receive a Stripe event
 	// (POST /v1/webhooks/stripe)
 	ReceiveStripeWebhook(ctx echo.Context, params ReceiveStripeWebhookParams) error
@@ -1948,6 +2305,60 @@ func (w *ServerInterfaceWrapper) GetVenue(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookEndpoints converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookEndpoints(ctx)
+	return err
+}
+
+// CreateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookEndpoint(ctx, params)
+	return err
+}
+
+// DeleteWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookEndpoint(ctx, webhookEndpointId)
+	return err
+}
+
 // ReceiveStripeWebhook converts echo context to params.
 func (w *ServerInterfaceWrapper) ReceiveStripeWebhook(ctx echo.Context) error {
 	var err error
@@ -2037,6 +2448,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
+	router.GET(options.BaseURL+"/v1/webhook_endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
+	router.POST(options.BaseURL+"/v1/webhook_endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
+	router.DELETE(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/payment_intents/:payment_intent_id/confirm", wrapper.ConfirmSandboxPaymentIntent, options.OperationMiddlewares["confirmSandboxPaymentIntent"]...)
 	router.GET(options.BaseURL+"/v1/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
@@ -3898,6 +4312,387 @@ func (response GetVenue500JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200ResponseHeaders struct {
+	RequestId *string
+}
+
+type ListWebhookEndpoints200JSONResponse struct {
+	Body    WebhookEndpointList
+	Headers ListWebhookEndpoints200ResponseHeaders
+}
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListWebhookEndpoints401JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhookEndpoints403JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListWebhookEndpoints500JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	Params CreateWebhookEndpointParams
+	Body   *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201ResponseHeaders struct {
+	RequestId *string
+}
+
+type CreateWebhookEndpoint201JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers CreateWebhookEndpoint201ResponseHeaders
+}
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateWebhookEndpoint400JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateWebhookEndpoint401JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateWebhookEndpoint403JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateWebhookEndpoint409JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateWebhookEndpoint413JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateWebhookEndpoint415JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateWebhookEndpoint422JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateWebhookEndpoint500JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	WebhookEndpointId string `json:"webhook_endpoint_id"`
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint200ResponseHeaders struct {
+	RequestId *string
+}
+
+type DeleteWebhookEndpoint200JSONResponse struct {
+	Body    DeletedObject
+	Headers DeleteWebhookEndpoint200ResponseHeaders
+}
+
+func (response DeleteWebhookEndpoint200JSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteWebhookEndpoint400JSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteWebhookEndpoint401JSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteWebhookEndpoint403JSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteWebhookEndpoint404JSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteWebhookEndpoint500JSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceiveStripeWebhookRequestObject struct {
 	Params ReceiveStripeWebhookParams
 	Body   *ReceiveStripeWebhookJSONRequestBody
@@ -4036,6 +4831,15 @@ type StrictServerInterface interface {
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
 	GetVenue(ctx context.Context, request GetVenueRequestObject) (GetVenueResponseObject, error)
+	// ListWebhookEndpoints List webhook endpoints
+	// (GET /v1/webhook_endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Create a webhook endpoint
+	// (POST /v1/webhook_endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook_endpoints/{webhook_endpoint_id})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
 	// ReceiveStripeWebhook Receive a Stripe event
 	// (POST /v1/webhooks/stripe)
 	ReceiveStripeWebhook(ctx context.Context, request ReceiveStripeWebhookRequestObject) (ReceiveStripeWebhookResponseObject, error)
@@ -4499,6 +5303,102 @@ func (sh *strictHandler) GetVenue(ctx echo.Context, venueId VenueId) error {
 	return nil
 }
 
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(ctx echo.Context) error {
+	var request ListWebhookEndpointsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx.Request().Context(), request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		return validResponse.VisitListWebhookEndpointsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error {
+	var request CreateWebhookEndpointRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx.Request().Context(), request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitCreateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId string) error {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx.Request().Context(), request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		return validResponse.VisitDeleteWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ReceiveStripeWebhook operation middleware
 func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveStripeWebhookParams) error {
 	var request ReceiveStripeWebhookRequestObject
@@ -4552,211 +5452,251 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Lcts4ljf+KijO/it2LS1Lsp2LXFO17nTSyU6SzsTp6e1/lE+ESchCmwLUBGhZk7hqnmYebJ7kKxwA",
-	"JECCknxJume/bO1UxxQJHNwOzuV3zvkUpXy+4IwwKaLRp4hc4fkiJ/Dvp5xNaTEn2duCzsk7IkhxiSXl",
-	"TP0oyvkcF6toFJ2g1L6IFupNVDivxtElzkuiPkkxS0mew/PJguc0XanHU0ImC1KkhMlodNSP4YFcLUg0",
-	"iuzzOJoWhExKJmk+mfGyEJMzMuUFiUbDw9gh5nlBCHI7QvANGh4i+Azpz5CceWQeIzyVpEByhiU66v9/",
-	"iE/hlUVBFphmCM95ySSiAl2QhexF17EdDckmWEYjVuZ5HJmJ0CNMeaaG8Pbd671Hfzn86/88iaoXzEfR",
-	"sD98uDcY7A2H7wf9UX84Ohz8/+qtgmDZ8Y76f/VOVha6mzllpVQLNhj244hcLWhBhEPTeUmEhKWdY5pH",
-	"owhn+L/MMvdSPldzSwshJwzPFb0nGY7iKMf1k1f8kuQ4JVEcLWacqUf/ORgOhkdHR/3B4YGajBnPs0nd",
-	"92SOr2z/NItGkXrcH/w6fbw6zIYXB/NDdrR4+Nuj4rF4IvuXURwxDmOIThijl6QQuFjFaElZxpdI4rOc",
-	"IDpFCy4EPctJL4ojfvYrSaVu2tlsC1xIRopJQaakICxVxPIiI8Xe48eHg6F5YzUR9O9q76g/V3PYeZ8i",
-	"vcjRaHDU7/dj8+ckxQtZFiRrPi/ItGTZZEFYRtl5NGr+or7ox1GaU8LkRJC0IIrcBZ2Is6s1k2FenVw9",
-	"fvHbcP5qqfZDWaixqP1dikwtPklzyojZYnqezUAmlEn4T7ZNZ2o+Cn5JM1JEo0hglp3xqyiOhMSyVOsh",
-	"yjQlRA3mOo4EwZKy8wkuCI5GUUaZ+qvgsIlEzk2v8C/o8+oJHpwN04PskBxNH54/mj3+9cmFbr6Qwt3f",
-	"w73+4fvBk9GB2t97/aNRv++SUZ2bKI4sa1CsJoqjcpF1HhZ7oC4JMyyISjWLb8gS/cKLC5hbKijsaSpx",
-	"TrHaRDCKS8LMIIbpo/kRe7h49Nvj4onoy8HlUK2KOR0/CkkKitGrcqEOjqRzMvm7PiUnc1LQFO+/IcsJ",
-	"dHd9fR1HL0i+kaPOSP6NmbaZqfeD//L9sMzGpwP76e/HRBsUHViK/vew1f/XWGpBfithiW3zcyJn/Hdm",
-	"sIrh3Iy32o34B+Kt6gwRnJECxNd35Dd1al9m6o+MiLSgC81ro/czKlChf38gEM2O0W8llwRRiZYzwtCK",
-	"l0qqlTiV6O27l69P1NkQ6YzMsSMl68VcPxIzo0IWaksDjQtc4DmRhsyXGZkvuFSb8S9k1ab1BJWM/lYS",
-	"dEFWaMoVW62JRzsY/fTTy+8VM8XonPMMpTNOU7LbQ++ILCgRaEnlDPivwHPdCmYZOuPZChVkkeMV/Ajs",
-	"S3HxBWcCWAFlsC/UfNYr4lC7p8gNz8rD6SAd4idk7+jsUbZ3SB5P957g/tneIB1mB+RweoQfnkVxNMdX",
-	"rwg7l7NoNDw6iqM5ZfbvQXvm4sZUvdPnKPv3m7KiolwWJfmqU/iKzqlsz9hbfE6QYt4xGiDJ0aDfr8bz",
-	"W0mKVT2cHFpwic7IFJe5jEb6NjUjUH/M8RWdl/NoNFCcf06Z+auiTHHWc1IAaY44FD6znpABx7aicYHl",
-	"rCbReU0xzO0mfONd6kz1w8PQ3J4qpkvZ+YmSfsIDSGiWWHFISQdI37eOhHRJeSnQAp+TY/0IVgbYuRGr",
-	"qOxaGmEImMCLHWdzI+/dOM6/KY7ftURwHaxbHHhh+2W5K7nXqht9QoHdfoezH7AkSwysVvF4K6YsFjlN",
-	"YdPs/yqMSF4R9B8FmUaj6E/7tblkX/8q9p8VBS90V+35MJc8sjIBmmKak6yHnvKMiBFKrBRgX5gQ1Vyi",
-	"Zq99me3paQ9RY17er689oOg7nJknW4y3mvZPEVChPwEzRnVpTSi7xDmsX8bTSVkocXgm5UKM9veV4IB7",
-	"ppn9jKdiHxoSfwp9PydC4HPTupEe0bwUEp0RhCWacyHREDgRfO69aPYPEUYo2vYmNt1P7MfErF58H6tt",
-	"7xgqkOnHXejGDCSx+3BOhaDs3H9YsgvGl0w9VLeP+yWtr5XJBVk1vjeTNOGlnPDppMDsnNzbnnrK2TSn",
-	"6W13FM4lKRiW9FIdyQ8fY7vHQK4tGb7ENFfKyQ23WODzeoe9V8qoegPNsECMG/UnJ1MJIsKhu8usqP1H",
-	"3mKpWQRHWtFKjVTXhST1xmvOi9oi8IxxOTnj/MI+dBTQzPlbEibUVQo3v3ru3q/Q17p9SdmkFPe3957z",
-	"4oxmGWF3Y2eUiXI6panWJFO+uOlmCzbgbjcqUIrzHDFCMtE0kYjRsqCSIPiwd9t9tiAFnHrO7neLSX5B",
-	"GJrjFWJcooyD/Fzvp/bQ7211mxJ+KbR8/+Xv6YaUjpZYINW7Pl2YcTkjhT18zlw0dnsBJN/ffDBglfmz",
-	"evt+yYk45XMiZ5Sdo6XiI8uCs3PEGeJlgQTNiLsHNGFGWlEchRSXNCUeo7mvaXjD5XNesuxuZ74ggpdF",
-	"SuxVecMTH/i8Pu9vOBJlOnPPOFqvUbj3TVBh+eNcO3ZwWlmpN0FzRuBu4KUkcLNM1Yrd2xZ4i1c5x9l7",
-	"zl/h4px8HaYAGj8VSHKOctVtPXYQxyTnE3h+n8NU2oBr27iLzK5Vi0rPuqnI3vrcveBq3cYxsdS7nwq4",
-	"PXApZ7ygipOuiEQ72uKIOoygu2qCwbpvlF/dgTbAKk4EYg7Yf2P1b4amlOFc6Q34HFOmloGRKzkRkixq",
-	"v5HtJWrZdDdaZW97NZtW7vVerqajObVtbdKumTqSKS6yibFv39+B/ImZ/v9+120K4sYt1crmt/4GPSO4",
-	"IIWRZ+ysIXhXm3X1T7cWwNQMECbNWO+V4WoiNXnV6jb6cxfZm4j6gSPN6wcFueQX97QN4ujnn3/eO6mJ",
-	"ImGbkFmGdIbznLBz0mVM/06/VxCcz/88Bi8EHkchIzrsP1EuFryQJHtNMorfwztf81ZQu+m/T398U69P",
-	"WdM0mSuiwPV6T0eu2lbQyEmWFUSIkPF7wYXEOcL6jZ52SC1IIak2gWlHTfO7p1Su1Lv1cjienMYCKI29",
-	"ZLIINPPy9Ed0MHj4cG+AcL6Y4b0hMu8iddz9Hn46DbWt+NSg3fKpLAiRYIln5fyMFH5bw4MD9LNSjA/l",
-	"DOl3Q43ryTFuvpYZXM9cm9BBvz84jELG0NqG+cEQHusJ9ruqZ+xj1YrxtV7H0VNwfzsGcMdkh7OMqkc4",
-	"f+us4hTngjQ358+zVVPRRKCGGud6eysUBJtzcfOWCCvnatSGc5JscraaaEd5HGWlPnrEcR5r9hhHoEqp",
-	"efDcaO022pPdMXEanPC2AkE0x0IYwuiM8wul2aSYoTNSDwWkl2lBSAxbCxw7hDgQhh46ZXghZlxKkikZ",
-	"hOCGoA8uQwr38ozkgWmeEjKxbvAWeUq/TCxMI0HJlF4Bw7aUUIbmlPEClYxKYV0F1s5uHdnefh0e9ftx",
-	"NOXFHDy3lMmHh1Hb6RL7cJGNlJk3DW1ihgvSge24IAsZo77jSqpoO+p3ESINB/epSBhnJEE7OF/ilYCV",
-	"2o1rWsIExIgXCNu5NA/dTasaVctUQ2LUm/6mrH9scZFOAE2Lq+ptpjYe1cQbDA3Iy3PMVm0oDbhx/PU8",
-	"DM1ZBdQJ3bkaEqQ2z5IXmYjVUogZX6r/qk7gkPlM7ivBfTZx0a65dTZJPfaPG5jCX0sekkp+VrSm9dpg",
-	"7zwzvkRLXuYZ2L44UsfOCNaB29T0dpYH+yFgN2ry0hYT2uFK7skJFiTbVQR4S6PdY2agZ5znBDO4hSsU",
-	"S+gaPhwOHlX8wa6KXg0Ro5wvlUyGBTlGZL6Q2lOO1e5jGS4yl15/n2jATPtMrGNyjfmuZ/iCkAUqWWYm",
-	"SW/buMH0vP4fbc3cqo3UJugn2NnAuB2yNMxIIHJJihUYwo4RK/O84vCGCWWciIb0YUE2B22QTUVqhiXZ",
-	"kxpao5rVe8Zb3Ho6LRKrJd9pEhIPAAjolcRlcO2ffeYW+D1AhEFk3XxZ9Yf3s44N69gmZICG8mT++mz0",
-	"7reGbi0D6xUFR2Y71R9sYswGaHQDvvzUn2C7SX86/R49Our1+yC3qHPkPtvp5MS7m1mw2Xtx2zBpZiX2",
-	"2J7DiJpbxmML3pHcwMO14caYw16CSnc7oRgcGkovsNYTbdhR822sQ2DibzN2XsqUz7suDzBEOQhV4Akj",
-	"lFSA6aS2z2j3T4qLLEZJZYhBYDCbgpPhTIvbVIiSFOBhM9YonKrGE7TE6hJSHPpg73t0StKyID30Hl8Q",
-	"oZY3JRlhKUH8khS1EUiPNDlGBqHjUufyihrkXeEgHXiGJcLnH+43bSXLt6EFdNRTWdBFcGFihAXCDDle",
-	"YrVWiVmOZISSxXwCNq1LKnCCdipSQC40v6UzXJyT76vJ3rEDc1/y7SnW6JqgncbQd93ZcntXmybYofND",
-	"uJOGqOm3uY3mA4Dne1AZ1V7maMZzn2N++jqY5xsDlG+MRN4eNnvd5ADVDKy7AX6Al+qhNPe6WRdhrORG",
-	"c1P6TE6Kc0pEjHiaYlFts2pTbD0nDgQK7tTAeWxNWpPMX3hZIL5kqHonBooNOWgFv6uJBrjslKrjiQ0B",
-	"Nc3+UqzHZvlL1SToDdh41BUGyyCOgU1T7QJQS/lACeWFXO0BbAgQLr7S5OAPhxvgh842Cd3ZgBsxpwRh",
-	"swh86g99Myq7MR2bsJrujVwjUjwElN6hoQu08hh32C/5VEu5iHG2N7y68nCs/jGo7PUbLabfE6lYRZN4",
-	"3UAnlear8D1bO6J76LsCs3SGOENJyjOSHGvJKTFG/0Qt0YLwRR4YhA86Cps6AkCZcqEFM6Uaq58FMnc/",
-	"IIPhKMeIEVwA6oshJd3HWhWe4UtSbZbKRQbLB9BISeYbxcvTnMM8WX9DUeCVNr+GzJcnSnk7y0mM5jid",
-	"UUb2CoIz6F99gKYFnxtRROKcn5cghwJZGU9LdQk/EIgyWfCsTNuKXwBg1TrSfhxFeJ59hxTYatqOK2NV",
-	"wMi8GDsS0gMlOWHRpO+cMFLQ1DYdJM/6ltpzl1N2oRebCpivBwIRMFwbpgPbuJqpgGJ8K4hai8TKhdUm",
-	"cVbOMasXlVwtcsw0IeilBMROOlOM8BhlHPwTC1wIYiDDNaFbgeFahDmO1fC6BpyPSyNfKHLIlWeCa/tm",
-	"Z5hlOZlAP0bmVIxEFquJ4v0TRpZt96ySjCdTXkwWBU+JRmb4mm6rn9A9hOcddjSLxVS7FDjnlJI8czYE",
-	"FQif8VJqwRVl2k68wHKGdhKtzoEElezG2o4gZ6RQOxlxRgIHDLj8RvNAhx9bMbr8x2k0+rCesXiKldVc",
-	"P8bbLSsonK1T3HbYPxBI09WLrn0Pa2imaWb1VfNmjHAuuD19Se02S5B2kDVV/JuF4tgHwSuy4DhDaY5F",
-	"ZXCHxXb3bxhuE4edwnEbrBdHLnises0DDsRRgSXRyMu6gwWdVFdqPf4uetYLFsaeapxUlvfUjNJbt9YV",
-	"HkdXe9DPnmpAwLZbAxi3u/Sw39+EWooDDdXAqzs2ZGDVt23IhWLfto0O+PYdxhaCfN+2uSU5m3F+MRH0",
-	"nGFZFuSuw+1ALnjNDTbgKuJOxMjt2zD4iDu1YSAVt2wjgLKqmxl2AYrq7z02fNOPgyjmuoWDNVDjeB2u",
-	"sm7icPs90oAO3rYZLRlAOzjP+bIxK0fbtxSQ1up2ntywHRdsf9uGXID+HdvwQP23baszEOC2DYaDB7pa",
-	"a12fTR5d4TPdFgYH29MTBvR4rR3dfnQaLO62NhxuN7paKmh8X89OS3Dwjr2L3nYacM1HtZgR4FZ+tJrX",
-	"wnB9CwGcuPf5Qejzj9dx9MMtjf8LUgiDHDXWMwFgEA396KHTGS4szr+2z3GWrwKmkHnQUvFMPbaAK9/Q",
-	"90B4bgJfZA1YVK07TPfUCPAN2dBcG2yTrh/oJWFI/dawLIKp1mnaxud226M8y26zn+d4TvNVoCPHAnzD",
-	"3ozBuIXQUo8N/ktpBs96g4eHasbnfseenVlJ1VLt+GgU/Z/x+D8/DPaefPzQ33vy8dPDeHB4/R+bMQn1",
-	"JLsTEVfLpMkNmbheEJyrQTZH8kqtTRCfV+tyYc8vv/C8N/zC1wP4xcbhmB5C5L7iKc7f03nQ/pCrH9ES",
-	"5/lemvP0wpi7XrwYvX6NdoaHezNeFg0rNrjD/SXY+dAf6Pn/PPzQ3zv4uDv60N870o/+I6Spva3TiXTD",
-	"ovkU4XbSnIApsMObfWKAKt0ua5PCZAufdSvLSUdn2muUIcHRFBdr/eU36riZSqWjeyUdoTOcXnjuZ22/",
-	"1J5jE7Ws7UTSSfW2IrJJ7rEBVRcmjYKGD1GwMt11KGvm0L5wf5PYyDDTzpYghBqW5MaP2ftVoJ1E6H+b",
-	"KXqKi8xs22QXcaY9KLpl9WXlHa6cw/65WdDJwV/J/1wMX11kL5cvykf0qo/P0u+fPR8E8tm0AbrbQ4Nc",
-	"LNBWSJ/1Nt73bTNtdSVCzgOrrHgXY4zoFGEGd+5NjV9dFqWWNYpmqLGxt57zoNmwyvOzrvdznW7gGCUm",
-	"GVCC5vySCBAxkJwVvDy32Ubg9wqXkOI89/z0TjIhtdUaHnn97NZQlqBJsHFxVCMOrUHz3NgT7ONDKgRJ",
-	"k0W2D3wXN2vswNA15g0m6Ckxc+3vkRiJGV6QDOX0gpjD/UD8PleImZhuEIURB+aYlThPLPM1n6ntVQVH",
-	"uZtIv+5vHfPsK7ORGxzb1jHdmIPrxng6fz97Epb/UwO54f/2RU8fnLHK8rr2cDU2z8Yjctohc77vNuqD",
-	"v8PgeJQ0LKybyYkL6I6og1/cCyAAOIJTZ3067md6cBUKTevAFSCpFVnQ+KgtXRY07bjIFuonV7IUOZfb",
-	"8wNoOYDgT+yaJbeDRH7JY7kIXWhJyi9JkaCdBSm0kLgLblsTVZGgHc5S0LVd2XvX9/ddwsVhPmk66fSP",
-	"7dOzFuRupxewlM3YIguFrEjeqBeFjtRCZ1Jag1V8R3BGWTAYq/qpii1JZyS9EOiMzCjLzIlpAMrhjYCR",
-	"Aacz/fkDgQwarv11hiU+wyIUSMEvErVmSxPbY99EKWZKtD9TahNOZ03oLA8GgM3puc6mKbp7mvGlEsi1",
-	"bAN8DmwvMPTNfTTWphqY13doPbr0ZyALPLAa+QJziRZYCIPmrhXqOHLNU7dUr2O7lOFN4yV/bXn6SZ5p",
-	"jzMYqqRFWoVjDxpJYNfdM4GIqVb+1WAEFZWQE6MOWXAiFnq3RrkHkrw2e/9RMZZK74wN8jYjjr4KmOoK",
-	"mgN2N39/eUm4tyVqi9mwAlYWigZopSG+5RQ5qW2DtKgxAzJNUTTHzdjFjrydQWLaql4rZ26ThBd8iXLO",
-	"zn0Dqw31qeXeYTDuy02+2x4czQlK1FFIauiEHiphmTCxGRBOuKRi7bAHa4e9cQ0qJOh26AqDCf0YMkcb",
-	"gH9Xvt/1k6B1aEBNJ/WXiTbYgFMnszGOwMvXTcnB3aYkJL3/pNNu0ixGi4JASB1kCZkkd43GuBG49pYw",
-	"2juH5DiST+JLwjWvbwinbpLl+4HtrsPjbmFY2R6Q2wTbtg+3mwT6JqikjpOz3s5ruEEjiM1ArPyBtzIt",
-	"B9iqiXO0DM2fVT8xc1tm3YglXs64sI0D3rDZw2YwcUjPtDmf26HzuJBxw8X1QKCf3j9FfDoVRHZEsx1u",
-	"Gc12n9FTFpW1CRcLCR+u/STVnfejGx8GRkiNk7zDvd0acpUIex3hkDv11CgT6/X7SoqsUYG6C3epAzd0",
-	"Y3PHFuIVAI5bvhpiNd7dHL6sQuJbferjoHjqyTPe4jXkroZQukGGfkVF0MwH6XP51Mu9F1aaNsYVGiQg",
-	"1dl5t4Zwu4J+AMk9w2IyD4aO29hhm3sOhjLlec6X4hjUltqkDnmFsUCJnwLYv3aNh7wdRrzpXsup8A1i",
-	"6oF/k8GTrcMKYb6dsW9Y3C7jlJaK0A725U7jd3IFpN0YJdXu0jmRzN6CP7gahVR/jFnC+ETM+FL9YLPn",
-	"oJ1K8CwwU8q3tn5Y/cd9wVOSdntj5sybybLvVjOpXoXnhg44mEBFdQy13Ux3F8Q3hyPxIIAgcC4sEgk8",
-	"uEpxwkZ0Qs+a2S0kBBlyBueISqEnW3xBbfSLKx0sC9+Tz1h2u1tyOLjVLbm1DA1XQHJnEQH895OsM1ET",
-	"jHhPe/nVW13jbQ6wuy9pkATrNkENOdiCF6lR+8Graod/bE5MtFa4DatakFgQ4lELudKcHoQ1dZ364tlh",
-	"WNqtm6cBo87pHOf5du2HpWlrpd5SlobXOyTpkFU7LEBbe/dXlqD/SLKs5neTnExDABT4EbARDZudMVhQ",
-	"gTATS1KEzTMHoaW+qQh836JnSM60TNPjIt4xD8qijVPROoWd0ipsX3/ywxJlSHhQk7NJJIRwvpvIgjr+",
-	"71ZCYFcc31eU/rpyyPwhhb9qc7dlPsuZEhuPWRCdV0lyOHnHKAGe5v4O2S8qA6LNBEab9lt7o5ge9C6c",
-	"N+z/tjZSi038zR7C5oYriJC4LDCTUFdojldIEI3saHgR65x+6zaTTf13Hd+jAyCYE9At6KHeAJevm7Ai",
-	"UU8TEw0ubpA+0FaGWtujfinQqf6ho9+61tRd0AzqnOu7ETiRuAVIymk/gD+Z8UIi5ylcvAHLWvQCs0xd",
-	"G+rQSwyORKyFXwjNwfnekjKC1CG0sXKQB/FvNM8Nj7q94HlJWFPu3FiRpW28DYKG3aVuI4ebpb9uaouF",
-	"lj2+pS+1j42hlGHzlXMndaAizCsIXjG8xqT1oj7M+0ND2jnDELlXXRwdcYn1LeHUPVs3iS9P3pxofU69",
-	"e6yFS3VNG+8znRPNDrWAD4nNGqbyZlG1TUzdFxsMJtqlMK6YWpUW0559d1w+iMWb/O0vfWDAm259mKwb",
-	"Xfv6i9vd+/pO+Gb22f7m96TU7vVQKora3tzDm6AzohijQJJvm/a2ecV9mTts6xuKblVW64/GjG/FoO6D",
-	"9RiOs4azhPbYzzq69R1JCV2EDkB6wfgyJ9m5Ypg1CJ5cBjNA1rlu26MvSuIogtAAotpIqLMdZDarJuQ1",
-	"5qb6BhYo48xJar/5NBdqNJekGyiqFIAtNILGNFfNticS7sm0LKhcnSp+p2dDJ/s+KXXMi/7rudWzITPG",
-	"ZIHl5F//+GcUB7g0uCF03vNYS/L6/cTwQC0GHvYhcgKnIP4hnQwLftEg2B39pcn8rj0OyW4M+WIY4sZN",
-	"ClwaBg9U1ltuJuVCZ/+mbMptVnGceumwDK3iv7x0H3WhO02JHRFh55QREpQOo+84v4C0566uoDVfnbRl",
-	"Zd28gCjiJUh6U3pJACMuemM2Zp+RkGSBPqPljKPPuvjQZ9VgmUv0ecw+7+3tef9TnwzQKcFFOkOfQTf5",
-	"jJIfnr1H+5eDfQN/ojlI+J9ri7EWdeDrIXrB86z+9u2Pp/pj122iPsYGweCnTYbsEo6V/tgYn2qblPrD",
-	"rwGhy/GgxIOaJ5qcA/QWrzQ1VaTF5wpNHygoAY05IRw2u5TGho+cAZlH+z7cV+x/otn1vukh2YVpLzKn",
-	"MkMMlqEVqSN9gNJD9NzWrVg/eboDq6aqqfT8GNVsNP1wyXE1Vguw1z0foXdElgVDn81R+WxqmRpybBoo",
-	"nePDboYWSYn5ro4Hslr1Z7UX//QndOLFvauHp4Rlem28Y67TprilGkYoOTG1JeDjETKVATz2kfTG7L16",
-	"XZhrX0m0imma1mO1FsVK19gSaEerBGJUEAxeH3eDm4djlnhFuuyr7cpdipkoaV/vXpgsI/ybbADHkFMY",
-	"/jlmepxC8oVAS17APJmQVEauZF1WCpwv6m4xiYgBVq3hk3wB5YmhnNiY6Yy5ydWe5dV7phAX+oWXOrKE",
-	"XJICCUJq5uENwwqYY2bm64Ffv0UbLQVKDvuHKFDph1zhVOYrtXp0qijLKFxgiFxRIXtmFzhltdSTZwC8",
-	"hK2eIJymZCEh2WPSKL9lM7xUmRizOv0ag3/bDbvbG7N3RBYruDeDdXurB04BXxGo4BsbYLv6aMzgZZzT",
-	"C5MYnsF8ql0ulNSpj7NAcklT0kPv3U7NqczoFJzpEjoes3pGh0PUUThMbxtZrNASgF8ulVVpSSFpnqOi",
-	"ZEqrdNvtP0Fd5ffQX8hKa3+wUWAOvbOIU6hQYJLJLuSYKWZsc3/3UAW1AqzZFNNc1yjRu0Xxbe/A60lT",
-	"20ldfpD9asx2kqOrK3V0FB1qrwjJC8UkBUQfruozJAvqxmTbqbXbSl07Qv37RG8Knf1WHf463VoC/G3y",
-	"4sdX30/ev3+VoJ1BHxnDtJIUTFLUYzgjnrO4N2bPAEsHME+4pdYwZw27q3LFKaFD4lzTBcJuihc9dMLG",
-	"zHhy9U+Q/VX7c21mQ0FSzjLhbrecpxei0gXVh8d264MJUzaW3yvhaGfrLT6HjTIGmITqF26A5NPYyHLj",
-	"aITGoMyNoxiNQVFTzz786x///KgeWJVNPfzXP/55nfTQW6uJOjWNxwzUUqUaw61mhceQjqrm6pzImgmC",
-	"Ym0ofmY2jOUYNkmh8aTMsKi3BURsjdS7SZL8KtRd82mscw4qcj+NQarTQwymaNBjVremfqmZ9mMcxWOG",
-	"6v8b2zRJ+vXNydR0B5B+yOmBZu2GTdYl/dbN08m1G6yTN+k21yfJGkfX1zCNMJu66gOtfP9JcPbgKg3k",
-	"uEl0kQYvawzcsK3EFrpkrZOhBq7cRvoKk3SsygmROOkgx8zmg6xTQVKNCYWMefpE1dnxNLuukiCOtPQM",
-	"mPLPSI0afbZXwWc0J5gZuSYoQQfq+qLPKDhV6DM67PfRZ3TipJWze1kXW1S9Q+LVOQbjxiXOS3JsOknq",
-	"OCvU7NtezFv0XV2pNRFUINPANn3ZqsQb+6qyjc5AxrOZ89SWqmScjBv3qRYHuvv3CiBv37Up1KTraf33",
-	"6Y9vIN+krgSm/qyqGupeusoqb9GhNyxd9nWNaONMa7BY81Yj1FACSIBLIShIUBMY0ZUh1/TameBrq81r",
-	"DSKmlQcCVe3ESKtkapLB4izxfFEvso654WU1310lzZTSGOAqQMUAfUZvuF/dbYkFEoRV7fr10Da1Vle9",
-	"haosuTqAOsTF7HW/2QoXtnWz6gCYr/ymbD227ZtSIzVf1XuomaHxM/I4KjQzNM1UW6OjmqBSV4+bAbEm",
-	"w6Rhw1Uq0AQJvHKyfFqK/OSQa8kBjRksXub14ypJvlZlVRcCLWer6oy2CxCrHhqXDXRy4E1djpU0VetT",
-	"MnBmbSctlWftwTjUW9IpkwpshkrHJO2Y9EHkrnpqlEzdpqOaaAh6Ar+EnNkW2ynQ1jd6VLETOdP6m0Bn",
-	"pYR9YWRwdS6gVdtHK1ny2h6eOHuvQ06q0yMfo8RN15yAb1NAmuWzlcFtuFR4dcxvRgYIpfqkqy2oBpsV",
-	"uD7vnjy9VdM6PMlI+lXFJFMN/NjosGDW9bvwq6xv31UdvakVEZKhaVmofebs5I5y7Vv14nxexX47t7ba",
-	"X/UAu65Ro4aqDpviX9XZSaXj1ntOqdOVxntGlCBmYsIVn9CaMrjS85UnJ9SVedeNcXDQkBTgEyhlxdAA",
-	"vf7OttlR2HFt20du2/NSwBolzZqUSdeMGYNA14wNh1bmuGhXK3dMD5VpyewFJ3GcarspZkPTsPKc6/Jk",
-	"pgFxDDVIUALGlr0TrcMZjbVmzF5VcHWnWXkdfUZHID5sqjF+jASeAprH2EE8G0BLmmpegX5iujYJw4rV",
-	"6duvkmWmmJqoViW2ZEpGOfYcMtaAq7QKkmd1uUCwtK+1XHRSHSqa3iLZblLzsj4PWpdWxIhZKeHfGV+y",
-	"0JkAjfpUG7DVXz9XliVjnilKJrwENI3UNXHDbg4x3PiS+FlSxkxdGXN+qZPnabfXipd6fm5oSrdl98fM",
-	"LfyyvrgO2kma2R6S49qyLXWxL50dZVdporV84thQhqghu+x40sgINbLMgzmLZWA6bhTtyQm+NPRZhwOm",
-	"sFR+IR+wf9WFrDUtYwbEtEU7bZCqJLARaqdNT3rVqngldsZM3+EC7fhFdLoL52yulrM7ZkteXCDJeW1w",
-	"gu6MhU67c/RlBZ44pQuaxCFeEhIzND93yZ9NfptRvc5UjJkjrjZya4Et3p5VbyNW6XCM60Pb2GRRarMm",
-	"GTPdxAOw0mcj1yuCM28hwStnPEfo5dQJTNZ2RBD+xJhZE1/sfuxWUj1Gc87ISltVcVEogce4wbQFESJ7",
-	"4Vo39aLUv2H8fI7VYuTqmD91axnWThk99dY1YyuHgbhOpfCKPY6ZKRkJN7pAO2AW7XQA7Qfqz+0em1g7",
-	"1Y0ZvmaHOiLHrLm1+1Opeajl3b1gtqcEnLaWaDFmWhbgDEawxCsdYpPTlDCd9sL6Xwu+KCiRuFhFcbSu",
-	"oHhOznG+b6TyPUmKuQ5EpDKvHblvjZ385O1LQEgXQvtuB71+rw9wmgVheEGjUXTQ6/dM1skZ+MT3Z5AE",
-	"8u9QVCiUUe7E8J9hv+8Y/o2kAwxf8X523kNvy7Ocpr0I+tMqwMssGkU/EGkyTULVNnBoQN/Dfv/eymKb",
-	"HrrK09fk4pxekp4HEYhGHz466Vyq/JeA8T4X0ehD9JpIHH1UH+2rA7fadr4MrrdKaAIHBacz0C8wmPEF",
-	"qpOGgPdB481kDPdrnUJg3fzWeV6+4BTXnQRmWf24goqB6uJGssBKDYZkAkf9g69DwxsugR2u9GFXYhOk",
-	"HADDTqWpr116dyIDa98AH3RuglNJFmjQQ9qpoWEJ7co7lX7pWNoSqCGUYUkStAPlnA1Eaczq4KfdWNe7",
-	"0rgSkLiq8j6E2XC500a3VqE0Hq4xU7oryXoocSIZwDyNkTB1pUeW2SshUrM34+gAn05L09Ycz9+fGsZx",
-	"4s5bXFc80JUZupFZ9ajRzi+//PLL3uvXe99/D+mbqHr3t5IAFzWs1cR+1DghDSUK1fS/SdDYdbxNzoEQ",
-	"QV5s8xZk3aQ2WJuqH5VU4UeDVHknQtTBj6Z+ZmCKNmL41pdR66DPwFZtgaeUyhXaSbEge5QJwgSV9JJ0",
-	"rrBB1IXIdTCRzZzON6LMTp1B7d2EuArnF6KvRlfemLxnuMipkpf1eXDPPGVpXgp6SdAOpDuOkZvuOEQl",
-	"YBCVnOjRuWUgZJu2Vzrty71RJvn90OUcBrvXXGg82nGrCCYOEl6pFmcYnH2SFAVOSdJJcSNGLLTsPsbe",
-	"K4m47casgh53oMq8kuG1AL2zwDTbrSPGgpNqCgNsNaN18J4iJfRmzbr3X0GJhi1ePDVWATDOQOjnFxNT",
-	"qgC7gIQQCLHTLi+goi7j1NWHeXnfvPky050cavJDX1TD3P8OZ7YQKnwy2PzJT1aX/DvJ9EcHmz96zosz",
-	"mmWEadlrC8peGtuYLsx47aY2NJd3A2LpCEfetf4xjpqwr2gUtdBskZWljF7SswsclKWUMPDjgrCTty/R",
-	"Qa9fVbmruPTJ25e6IOjp93/RJhAseaE96+ojyXku1orPpvn/Pv3xzV0F6HAFCH3bNxUFd1i9g2pgTlhU",
-	"hWcOajX28/rDdaLte7eYIkSumfGG5Vy7Nis8z++4NligZUGlJGybVfjl5PWrm62CJbFehS1nWl0LqrtQ",
-	"2fEvMuNmbOEZdw0ZnTOuNQowKrnvx4iRpbqEAZHXnl712Tu3/Q0SOFw6XoaZ6gY1ZfM6bsMqM9CW6lwr",
-	"y1LHBejRYh2LfzzR1k/Ko8GHUCy0preRxKJLiWnLZwHNZXAbzaWLUNcjeCNKG/Jam86De6Kzdr4lraxQ",
-	"yToFrJk/KkTsTepD/5uKRs2sVGslpGZeqm+C0lpBSU2oN2cOn/c4b1hIaoH7Ia8KF13GpWFPI40dZLGp",
-	"BgoAgpZVSRspAvmnemP2vBna0kxLl+ICqqbgyiCedES7jMbMBrVQaQMJjPdjpwpnAQBKV1mJXWPFqlwi",
-	"Y/bGQ2R4qOI21gMIc4tj+4iNMWuVyQ4ZrXTc1jsvC2bjxtxwrh3H6l/IyvqkzAGH7f0dz1b3drZbBFdn",
-	"yI+bMzlyGjxmsAUdhlXCFzOSZxOdb6KDLvv2/guSZ2/Vm166uetbiAhdUlmVZUtR9b+fVR32Dzd/8YbL",
-	"51CqEj54svmDp5xNc6qjUA8HW9D0Fq9yjrP3nEN2Kv3d0TYTUAFWXpOMYpsp6HA43IIDNw4VVCm8JftW",
-	"Xw23WuMfNNigwfEhwNDY8u/A7CFoKwopAfufXHwUza7X+xuOeiaAroLFt9QEzRyprCCWHd6k23M959uX",
-	"2VeTZro4Q6PY2je+4PGFO8s878CHDh6tRr7oOwk+2xwF4+RX9IelpHca3iCsA2vHwAPrzJjH7kEIASDA",
-	"zKr/EghXko0TUVo1Wift3NUhHPpOOiMpnxNRm88AXqn0Vwj0Dskd0NA9nsD4hoLKlxNQmiNzBJTr35tN",
-	"mGi3ar1zkn1jHt+Eiq8vVOhTcm8M9QbCRQA21S1vaDAFlva4UJPw1tUaGV+iJS/zzMKudPwuWcRIx4hr",
-	"XJvTKzI4L4s+kDZXpalpUoNbtR671LjJigIqIN9eD4JvSe4dYVsnFECzAOFVNI3M2dcRqxWzV0OxMD7N",
-	"AAKs+gci3Yx1f4UZ+wPLS21iO9ghrP03lnf/8hLMOsIeuPHrSEs6AKNbWnoNZT+9wi2Qg7d1ikwiCxCp",
-	"FqSgPNOAU8aXsUGtLrCQYwYJdtvh5mgnCeTrV1LTiTQw2oU6iS7UuIod9wNRQmdSB8f//uLT7yfLqKmK",
-	"az2PkaVv7vt2rO8uyXxtocJjIib/g1ZrvpJoYG2x3QwELBCHPfRU60giwDt6qGVoNnVhdeFBJwvSmLlp",
-	"kGQoKGbHgchb6UMbmiH/jak0S6WNhWGV/iaOndxNUmO3m3GmXtRFR6ADiC+NyqNV5A3kjRBSCTvqkRNv",
-	"ocPshJFpeuikRtPXeTjWZM6w+ZmagHovQw6omYpKzYjDoT6BhDO63xBntVmhfkfe2rCh35jHugbsuqDL",
-	"dlbsp/b9L2vKdheRinp1//3Y9nArZU+dq3pZv7H7e9EhqwRu93xHdIbHtQquV9FyGy6MA9TMawdAR0Cb",
-	"gAtTV47vmdae4iJ7ax2QfmxVrw7HG6HuYDwdxxMKx9uNUTvqzkS6+WF3kHVtYzwdlu3XemN2SorLOvqr",
-	"inYMRzcCFj+V9DJsKtSTYsIn/bLyWwDsq9im1uq5sn+rmF0Fs1hgiOipUBbtmvvbgPDdgum3R+L8QSyc",
-	"ekG8lfhKRk5/9buioHxTtwYmufkZv90y38yjX1GTMecF4Rb/o5aL2YvLMLmb31k6omMDnFLWudSDiQdt",
-	"XQwv7ApyUaPnUOdB/a2rUNiQEdB0pgUhe1JpAoBJC8My/6Yp3AaQuVXgjE5/ieZYprM/dBDNdoR+qYCa",
-	"51CYRa0NEEBM6hMhvdJNiooYNSnvIva3DjJznZx8Cxr/DUGFdW2DtXDCurrBNyDhZiDhpWUKlgEaLhHm",
-	"f0764Abj2/9kYdDd4BEXNAJvO+ZDv5SIySXc9NcEQSR/MwVMbmYhgK++tCPElL4IC0kVpvyblfSLgUWq",
-	"4ja33dwmu5/Y1/rhOi3T5BohLFtwyjQy1k/tUWfl0FUQRAw5A02qnDFLdCN7pzaRoKmpaps0OQbVMdEo",
-	"2Bgd9PtIIMlzUqjjggiF7GpLvNpVOqBONqE7g3Bs0AEhpxtcm0UpZ0ColYcgN9bI9wrXefLGzBRhgSOr",
-	"ZacYVbUf9Lnlpdzj0z0QYGzXOudo7RVd0pSYlDG3Sf3RQ28M9NgWIDiGZGr8ggQdqO90Dl49HabyxSY5",
-	"qFrQKq2jSVoZo0T++V//+Gd8OfgzpGC3d7T+ub6km6u5paIq/zx4dDAcPhwe9vuqj6Ph0SP8+OET8oik",
-	"5Ixk+GCIp1P8cJhmKT6Y4qNBirNH5NEj3CdHD6fTo4OHWT8lj8mg/zh7fJb58sCwf/i4LRDcQU+9QRwa",
-	"cvdjlSLQSaJufhcgmft1merqRHXJHpppvf7gr+R/LoavLrKXyxflI3rVx2fp98+eD+q6TE2zQV1afBQ1",
-	"DTRw9qFpcilbbQ8CbcN46kATvyub0UW3js9yMjEFv52aSG743SYE9f1dT40aMB33lF4tnXHTpLLeUefc",
-	"1G6Jdf2hlJ8z7dAQCNcsAdQTENEZB4ZRECF3e9Ftr6ybKse31HVvewd1JvuAiatTPlU7xtxLZiVE9PG6",
-	"0Y5fTObDR3VUdcqysLnN5MkBPqTz/eyDjGN66qjvbuqtiFZxRsPKzL3ZVm50/pFYiW/t6F2nAS96N9yM",
-	"QMMYHcIVchQb77KTECyDjCsWEOm27dmaA/kzuKRTc0CEcQSanWwqy7joTOv2c9qvFidEN2aZUthM9k7r",
-	"GdyDHMR1VRWhxhfrlbE22To7XtAk6xBgbRLt/t/r8iOyUPotlYLk07rcg06V90AgnXnJaRDCQa8/Xv/f",
-	"AAAA//8=",
+	"7L0Nc9s4kgb8V/Bq763Yd7QsyXY+5Nqq8ySZSW7ytXFm5+aivCJMQhbHFKAhIMvaxFX7a/aH7S95C90A",
+	"CZCgJDtOduYuV7c1MUXis9Hoj6e7P3YSMZsLzriSneHHDruis3nO4N+PBZ9kxYylb4psxt4yyYpLqjLB",
+	"9Y9yMZvRYtUZdk5IYl8kc/0mKZxXo84lzRdMf5JQnrA8h+fjucizZKUfTxgbz1mRMK46w6NeBA/Uas46",
+	"w459HnUmBWPjBVdZPp6KRSHHZ2wiCtYZDg4jZzDfF4wRtyMC35DBIYHPCH5G1NQb5jGhE8UKoqZUkaPe",
+	"/0vEBF6ZF2xOs5TQmVhwRTJJLthcdTvXkZ0NS8dUdYZ8kedRxywEzjARqZ7Cm7cv9x78ePiX/37UKV8w",
+	"H3UGvcH9vX5/bzB41+8Ne4PhYf9/9FsFo6rlHf3/+p10UWA3s4wvlN6w/qAXddjVPCuYdMZ0vmBSwdbO",
+	"aJZ3hh2a0v8029xNxEyvbVZINeZ0psd7ktJO1Mlp9eSFuGQ5TVgn6syngutH/9Ef9AdHR0e9/uGBXoyp",
+	"yNNx1fd4Rq9s/1naGXb0417/18nD1WE6uDiYHfKj+f3fHhQP5SPVu+xEHS5gDp0TzrNLVkharCKyzHgq",
+	"lkTRs5yRbELmQsrsLGfdTtQRZ7+yRGHTDrHNaaE4K8YFm7CC8UQPVhQpK/YePjzsD8wbq7HM/qZpR/+5",
+	"mgHlfezgJneG/aNerxeZP8cJnatFwdL684JNFjwdzxlPM37eGdZ/0V/0ok6SZ4yrsWRJwfRw59lYnl2t",
+	"WQzz6vjq4bPfBrMXS00Pi0LPRdP3QqZ681mSZ5wZEsN1NhMZZ1zBf9JtOtPrUYjLLGVFZ9iRlKdn4qoT",
+	"daSiaqH3Qy6ShDE9meuoIxlVGT8f04LRzrCTZlz/VQggIpkL0yv8C/q8ekT7Z4PkID1kR5P75w+mD399",
+	"dIHNF0q69D3Y6x2+6z8aHmj63usdDXs9dxjluelEHcsaNKvpRJ3FPG09LPZAXTJuWFCm9Cq+Ykvyiygu",
+	"YG0zmQFNZ4rmGdVEBLO4ZNxMYpA8mB3x+/MHvz0sHsme6l8O9K6Y0/FaKlZklLxYzPXBUdmMjf+Gp+Rk",
+	"xoosofuv2HIM3V2boYzliidAckqx2Vyz3r45c6woRFHuaU7VRBQzj5xP3+49fDjoH3jbtOIJLA7+Y81i",
+	"XF9fR51nLN/I1Kcs/8bPm/zc+8F/+W64du3Tvv30X8fHayM6sCP638PZ/69x9YL9toAtts3PmJqKfzGP",
+	"1wznZuzdEuIfgL33tmXv+Eu5KFyoMZ3P8yzRR8Vn8PrVa+DnU0ZTVoDQ/pb9phnF81T/kTKZFNkc2Xvn",
+	"3TSTpMDf70mSpcfkt4VQjGSKLKeMk5VYaFle0USRN2+fvzzRx1EmUzajjm6A9LN+8cwmSlXoUwRjnNOC",
+	"zpgyw3yestlcKE3/P7JVc6wnZMGz3xaMXLAVmQjNyavBkx1Kfvrp+RPNvyk5FyIlyVRkCdvtkrdMFRmT",
+	"ZJmpKbB8SWfYCuUpORPpihRsntMV/AgcU18cc8ElcJ+MAynq9ayIwBntnh5ueFXuT/rJgD5ie0dnD9K9",
+	"Q/ZwsveI9s72+skgPWCHkyN6/6wTdWb06gXj52raGQ6OjqLOLOP2735z5aLaUr3Fo5v+8ZasKEeuigX7",
+	"qkv4Iptlqrlib+g5I/q+iEifKEH6vV45n98WrFhV08mhBXfQKZvQRa46Q7zAzQz0HzN6lc0Ws86wry+b",
+	"WcbNX+XINDM/ZwUMzZHAwmfWk2vg2JZjnFM1rYbovKZ59HYLvvH6dpb6/mFobU81n8/4+YkWuMITiLM0",
+	"thKY5oIEr3hHKLvMxEKSOT1nx/gIdgZuECPJZapta6QZwBhebDmbG9n9xnn+VXP2ti0Ctr9uc/Be2Hpb",
+	"Pne417obPKHAbr+j6Q9UsSUFVqt5vJWM8G7RU9n/VRotoBzQvxVs0hl2/rRfGYn28Ve5/xRuMuiquR5G",
+	"riBWDCETmuUs7ZLHImVySGIreNgX8GKM9eo1L7M9XPbQaMzL+9W1ByP6jqbmyRbzLZf9Y8dcz/oTMN6U",
+	"l9Y445c0h/1LRTJeFFoCnyo1l8P9fS2r0K5pZj8VidyHhuSfQt/PmJT03LRuBFYyW0hFzhihisyEVGQA",
+	"nAg+91409MOkkcO2vYlN92P7MTO7F93Fbts7JpPE9ONudG0F4sh9OMukzPi5/3DBL7hYcv1Q3z7ul1l1",
+	"rYwv2Kr2vVmksViosZiMC8rP2Z3R1GPBJ3mW3JaiaK5YwanKLvWRfP8hsjQGovSC00ua5UbIuwmJBT6v",
+	"KOyd1n/1G2RKJeHCaFw5mygQEQ5dKrPS/e+ZxBKzCY60gnqU0teFYhXh1ddFkwg80yL1mRAX9qGj86bO",
+	"34pxqa9SuPn1c/d+hb7W0WXGxwt5d7T3vSjOsjRl/PPYWcblYjLJElReEzG/KbEFG3DJLZMkoXlOOGOp",
+	"rFtl5HBZZIoR+LB7WzqbswJOveB3S2JKXDBOZnRFuFAkFSA/V/TUnPqd7W5dwl9IlO+//D1dk9LJkkqi",
+	"e8fTRblQU1bYw+esRY3aCxjy3a0HB1aZP63I90suxKmYMTXN+DlZaj6yLAQ/J4ITsSiIzFLm0gAOzEgr",
+	"mqOw4jJLmMdo7moZXgn1vVjw9PPOfMGkWBQJs1flDU984PPqvL8SRC6SqXvGyXqNwr1vggrL7+fasZND",
+	"ZaUigvqKwN0gForBzTLRO3ZnJPCGrnJB03dCvKDFOfs6TAE0/kwSJQTJdbfV3EEcU0KM4fldTlNrA65t",
+	"43NkdlQtSj3rpiJ743P3gqt0G8fEUlF/JuH2oAs1FUWmOemKKbKD9jzSYnfd1QsMDgWj/GIHaPPVnAjE",
+	"HDA5R/rfnEwyTnOtN9BzmnG9DZxdqbFUbF55y2wvnYYZeaMh+LZXs2nlTu/lcjnqS9vUJu2e6SOZ0CId",
+	"G5P63R3In7jp/2+fS6YgbtxSrax/6xPoGaMFK4w8Y1eNwLto1sWfbi2A6RVgXJm53inDxUHi8MrdrfXn",
+	"brK3ENUDR5rHBwW7FBd3RAZR5+eff947qQbFwjYhsw3JlOY54+eszZj+Hb5XMJrP/jwCxwcddUJGdKA/",
+	"uZjPRaFY+pKlGX0H73zNW0FT03+dvn5V7c+iGtN4pgcF3t47OnIlWUEjJ2laMClDxu+5kIrmhOIbXfSB",
+	"zVmhMjSBoW+o/t3jTK30u9V2OM6j2gZojX3BVRFo5vnpa3LQv39/r09oPp/SvQEx7xJ93P0efjoNta35",
+	"VL/Z8qkqGFNgieeL2Rkr/LYGBwfkZ60YH6opwXdDjePiGM9iwwyOK9ccaL/X6x92QsbQyob53gw8wgX2",
+	"u6pW7EPZinHvXkedx+BxdwzgjsmOpmmmH9H8jbOLE5pLVifOn6eruqJJQA01/vwmKRSMmnNx85YYX8z0",
+	"rA3nZOn4bDVG33zUSRd49Jjjr0b2GHVAldLr4LnRmm00F7tl4RAP8abEXdTnwjih5EyIC63ZJJSTM1ZN",
+	"BaSXScFYBKQFjh3GHNREl5xyOpdToRRLtQzCaE3QB5dhBvfylOWBZZ4wNrae98bwtH4ZW2RITOJJdgUM",
+	"244k42SWcVGQBc+UtK4Ca2e3vnOPXgdHvV7UmYhiBs7ijKv7h52m0yXyESobR2beNGOTU1qwFjjJBZur",
+	"iPQcV1I5tqNe20CU4eD+KGIuOIvJDs2XdCVhp3ajaizhAUREFITatTQPXaLVjeptqlA4+k2fKKsfG1yk",
+	"FbPT4KpIZprwMhy8ge2AvDyjfNVE74Abx9/Pw9Caldig0J2LKCRNPEtRpDLSWyGnYqn/qzuBQ+Yzua+E",
+	"MNrERdvW1iGSau4fNjCFvyxESCr5WY81qfaGeueZiyVZikWegu1LEH3sjGAduE1Nb2d5sB8GdqM6L20w",
+	"oR2h5Z6cUcnSXT0Ab2vQPWYmeiZEziiHW7gEzoSu4cNB/0HJH+yu4G7IiORiqWUyKtkxYbO5Qk851dTH",
+	"U1qk7nh9OkGMTvNMrGNytfWuVviCsTlZ8NQsEpJtVGN6Xv8PtmZuJSE1B/QTUDYwbmdYiGyShF2yYgWG",
+	"sGPCF3lecnjDhFLBZE36sLiegyaupxxqShXbU4jm0c0izXibWy2nBX815DscQuxhDgG9ErsMrvmzz9wC",
+	"vwcGYUBgN99W/PBu9rFmHduEDEAoT+rvz0bvfmPq1jKwXlFwZLZT/GATYzZAoxvw5cf+Alsi/en0CXlw",
+	"1O31QG7R58h9ttPKiXc3s2BDe1HTMGlWJfLYnsOI6iTjsQXvSG7g4Wi4Meaw56DS3U4oBoeG1gus9QQN",
+	"O3q9jXUITPxNxi4WKhGztssDDFEOKBZ4wpDEJUw8ruwz6P5JaJFGJC4NMQQMZhNwMpyhuJ1JuWAFeNiM",
+	"NYomuvGYLKm+hDSHPth7Qk5ZsihYl7yjF0zq7U1YynjCiLhkRWUEwpnGx8QgdNzRubyigraX0EsHnmEH",
+	"4fMP95umkuXb0AI66qkqsnlwYyJCJaGcOF5ivVex2Y54SOL5bAw2rctM0pjslEMBudD8lkxpcc6elIu9",
+	"YyfmvuTbU6zRNSY7tanvuqvl9q6JJtih80O4k5qo6be5jeYDGOs7UBk1LQsyFbnPMT9+HZj1jTHRNwY/",
+	"b4/Uva5zgHIF1t0AP8BL1VTqtG72RRorudHctD6Ts+I8YzIiIkmoLMmsJIqt18SBQMGdGjiPjUWrD/MX",
+	"sSiIWHJSvhPBiM1wyAp+1wsNcNlJpo8nNQOoxuxvxXpslr9V9QG9AhuPvsJgG+QxsOkMXQB6K+9pobxQ",
+	"qz2ADQHCxVeaHPzhYAP80CGT0J0NuBFzSgg1myAm/tQ3A8Fry7EJq+neyBUixUNAIYV+aOUPP7OzqRAX",
+	"T3k6F9ltb9Cfp6wAHiwZT7VsDPqDFjqW0ywJ3Jz4Sngp4Teihyt1k/rqyi7ZMYn/PUYFJM+9ZX3vyiBd",
+	"N/rJe24VKb0WmWIzHIfh2P9ef3tjK/5zY0SvPa0A7mPE9FXepW4ZUFE9KqMmqkeBz/QAcBaNwzKjV89x",
+	"ZoaazV8V7dCioCv9KnhPGpcuJ1Ol5jtyl/z09oV1ps0XZ3mWEPTns5rkWfpfkH+UHhhNUxK9MjUMcu/w",
+	"4SZS1oOLLI2ESPcJy5li6esWBciIhpJQkuo3jX7qk2CKbbSqT1rp2krFbmMJpgPjEy8Br9XaLRkyg7/1",
+	"6eDsIDlMj9j9yYPzh9NHv/aCJvU2hS/Ym/663h8c9TEzZ32jkA/cpJT07YKFNqREn7T4QsQENWbCBd8b",
+	"XF15mPgaa7BNbfS+PGFKix31UWMDraM0X4Vl9grU0iXfFZQnU30K4kSkLD5GLSw2DsRYM6c5E/M8MAkf",
+	"wBg2mwZAd4s5KnkFwxtFEqNHQJQBsJOIcEYLQJByorIZi9CsNqWXrLx4Snc7XAUAs7Ycb92qnuYC1qnO",
+	"LMKukBMiobeIzGgyzTjbKxhNoX/9AZkUYmbUGkVzcb4AnRaGlYpkodmZPhRcFSJdJE0jUgCs2TgRfhhY",
+	"eJ195zbYfZtOcGOh1AwDXowcbeue1sKorI/vnHFWZIltOjg866durl2e8Qvc7EzCet2ThIETzAgwQMbl",
+	"SgWMbLeCuzbvDOsObw5xuphRXm0qu5rnlONAyHMF6L9kqoWqY5IK8HXOaSGZCT+oBroVsLYxMAekEd7X",
+	"AJBhaXQVPRx25ZnzmziPKeVpzsbQj9FfNSNRxWqs5cgxZ8sm1ENr2eOJKMbzQiQMUV6+1azRT0impbMW",
+	"m7zFdWsqBc45yVieOgSRSULPxEKhEkxS9DnNqZqSnRhNQ6CNxbsR2iQVyGaZJIKzwAEDHr/R1NiCidGM",
+	"Ln896Qzfr2csnpHGWsE+RNttK8iRjVPcBP/ckwTH1e1c+2iN0EpnqbV9mTcjQnMp7OmLKxd8TNDZXjcX",
+	"3iyszz4IXpGFoClJcipL5x1stku/YeheFAaYRE3gr5ZTKiBq+ZoHQoo6BVUMUdxVB/NsXF6p1fzbxrNe",
+	"ojC+GePwtrynYpTevjWu8KhztQf97OkGJJDdmuATS6WHvd4mBGQUaKgCcX5mQyZE47YNuWEdt22jJRTk",
+	"M+YWCh+5bXNWMJXZOadaK/rc6bagoLzm+hswWlEr+uz2bVRq4u3bMPCsW7YRQGxWzQzawInV9x4bvunH",
+	"wYiIqoWDNWEL0TqMdtXE4fY0UoMh37YZlAygHZrnYllblaPtWwpIa1U7j27Yjhu4c9uG3GCfz2zDCxC6",
+	"bVutQUW3bTAciNTWWuP6rPPoEuvtttA/2H48YXCg19rR7WeHgSdua4PBdrOrpILa99XqNAQH79i7kSBO",
+	"A64puhIzAtzKj3z1WhisbyEQc+J9fhD6/MN11Hl6GUQ8NS0a5vIiKcsz/aCLIdzstwXN0a0Xm1f2slKW",
+	"BJlWKrqSI17q90uEodmG0Punioyl3RFvokqcFDpBQBuo3qCfkSmdzxmve7xbEkAFwQhN1ZYqGl4eE7Cu",
+	"SlOuVVkCDtTSoLWlB73NDx2y9oQk/58w64MV/jNZrrYR/6UeMJXenvmrNpPnxmxXN9n1ZwPeuQVOA1bJ",
+	"c7fCE1/exkdr1Iq15jL9McCf15v4rHhekZbZ6KA1rWw0bEsriY6cMoSEGV+DJJKBvm2VnYYNqMSN/sEs",
+	"8h6aJDj0xvb9cEvAwpwV0hjojcdPAoAV4apdcjqlhY1NrHyKguergMl1FrSIPtWPLUjcd07ekx60wT8h",
+	"AS+wZSnYUy0pScjv5/qN6+P6IbtknOjfat7QtOZrsDlF2n1onje63s/3dJblq0BHjtf6hr0ZJ3cDVa4f",
+	"G8w6yTh52u3fP9QrPvM79nzjmgSVvlk7w87/Nxr9x/v+3qMP73t7jz58vB/1D6//bTOOslpkdyGicptw",
+	"uKHD/4zRXE+yPpMXem+CMQWVzSjMBcWFxwLFhX+gxMXG6ZgeQsN9IRKav8tmQTtnrn8kS5rne0kukgtj",
+	"Vn/2bPjyJdkZHO5NxaKoed4Bwudvwc77Xh/X/9PgfW/v4MPu8H1v7wgf/Vvo7L+psq61h3KJCaHN3IIB",
+	"l0MLAu/EgGvbYXYm09sWOLtGMriWzhDpkhIpyIQWazF+N+q4nnGupXuthZEzmlx4kDn0kyDazWRaQXu0",
+	"cpLyrpiqD/fYBIIVJvUTQp4zsGZ/7lTWrKF94e4WsZaIr5nhSUo9LSUM9qr7qyQ7scR/myV6TIvUkG28",
+	"SwRH1Ae2rL8sEW0loM0/N/NsfPAX9t8XgxcX6fPls8WD7KpHz5InT7/vB9L+NYOKtoczu/jlrdDJ631J",
+	"75ruoPJKhDxN1ijiXYwRySaEcrhzb2pkb7NcN6zeWUpqhL31mgfdE2U6xHW9n2OKpGMSm5yJMZmJSyZB",
+	"xCBqWojFuc2QBr+XWMrEAjgsttDJuahJrYYixGe3ht8GXQ+1i6OccWgP6ufGnmAf01qiXusssnng27hZ",
+	"jQJD15g3maBH1qy1TyMRkVM6ZynJswtmDvc9+a+5QszCtAM/jTgwo3xB89gyX/OZJq8yoNslInzdJx3z",
+	"7CuzkRsc28Yx3Ziq9Ma6pU/PnoTl/1RDm/q/fdHT56ugaw9XjXg2HpHTFpnzXbvzEPyqBnuspWFp3dlO",
+	"LGN7FgD4xb0AAiBpOHXWd+x+hpMrkfNoaytB1I1oyNpHTemyyJKWi2yuf3IlS5kLtT0/gJYDUYex3bP4",
+	"dmEcX/JYzkMXWpyIS1bEZGfOChQSdwEeYiJBY7IjeAK6tit77/q4gku4OMwndTAA/tg8PWsD8+zyQvxH",
+	"PR7ahm+UQ96oF4WO1ByzP66Jr3jLaJrxYAB5+VMZD5tMWXIhyRmbZjw1J6ZmroQ3AkYGmkzx83uSGAR/",
+	"AKxHFT2jMhT8KS5ivWdLE49s3yQJ5Vq0P9NqE02mdeOnCCLsZtk5Jh2X7T1NxVIL5CjbAJ8D2wtMfXMf",
+	"tb0pJ+b1HdqPNv0ZhgWmY7RHw1qSOZXSRKBVCnXUcc3gt1SvI7uVYaLxcuQ3EEUsTxHZAoYqZdHh4XjJ",
+	"Wq78dfdMIMq7kaY+aCTPFOTxqsIsnSjL7q0j8wK58Ou9v9aMpdQ7IxMtlDJHX4U4sBICCHY3n768cinb",
+	"DmqL1bAC1mf4CzaPZhv3BaDp9YhmtJ5voSW9+ZbOi0ZpgfoQnoklyQU/9w2sNjy5knsHwVh1t0ZBc3JZ",
+	"zkisj0JcQbRwqoyn0sSTQgqEZSbXTru/dtob96CMXtkOxWXiWD6EzNEmKLGtLML6RUAdGiK94urLGA02",
+	"4DxObV4G4OXrluTg85ZkrdMoIvOCQRoAyGw2jj83gvRGAUG3DP357DBiR/KJW7wzrb6Pzl2FGq2LIdrC",
+	"sLJ9EFE9QKh5uN1aGTdBP7acnPV2XsMNaoH3BsrpT7xRkOJjOErHYWj+qvr1K5oy68b4p+VUSNs4OFfr",
+	"PWwOgArpmbY0RjPdDy1UVHNx3ZPkp3ePiZhMZD1WZV1lje3ujc+I+N7GTXuaC+Ol9Wt5tN6Pbkw7GCHR",
+	"33+Xfv6yXsi6gUO+91OjTDQqe2z+Ur+43ixQCp8VaBlH5lJI4GKvnYnSxR2IkbPsOMShvCs9fMeFpL6K",
+	"WXhrEgVF3Jrf3SGAmuxWE2w3yOEvMhk0FULZADHxcg6HFa+N+RRkiabQjW4dbuLhOppRJ1Mqx7Ngyhyb",
+	"M8Xm3IWpTESei6U8BtWnMssDGIdKEvulD/yr23jZm7Fdm+7GPJO+UU0/8G9DeLJ1OgVYb2fuGza3zcCF",
+	"khXZob7sanxXrpC1G5G4pC7MBWloC/4QehZK/zHiMRdjORVL/YPNGkh2SuG1oFwr8GhBsTqU+4KnaO0i",
+	"psmumylo5EIlXGRHOQ44pTCK8kyi7Q27C8ZihIEXEOwUOBcWNQleYK18USN+kaf1rF4KkisIDucoUxIX",
+	"W35BjfaLKy48Dd+1T3l6u5t20L/VTbu1HA73QfzZYgZgAMZpa4JKmPEeIgX0W23zrU+wvS9l0AjriKCC",
+	"LWzBi/Ss/aQdmsI/1Bems1ZADqtrkFAZ8nAUaoWcHgQ+fbf6It5hWGKums8ChqHTGc3z7doPS+TW0r2l",
+	"PA6vt0jjIct4WAi3NvOvLIX/nuRh5HfjnE1CIBb4EfAVNbufMXpkklAul6wIm3gOQlt9UzH6FuLrWjk0",
+	"JHRapulxEe+YBwXT2qlonMJW0RXI11/8sEQZEh704mwSCSH0+CayIMYq30oIbIs5/orSX1tg/+9S+CuJ",
+	"uynzWc4U29jxgmE+SSXg5B2TGHia+ztk/SqNkDYDala3AdsbxfSAVDir+RBsGcoGm/irPYR1giuYVHRR",
+	"UK6gnuKMrohkiA6peSKrXMbriMmmPL6O7tCJEMyF7BYy02+A29hN1BXrp7HJgiNvkDbZFuFc2yO+FOgU",
+	"f2jptyrr+TmICH3O8W4ETiRvAbRy2g9gWKaiUMR5ChdvwDrXeUZ5qq8NfegVBWckReEXwghpvrfMOCP6",
+	"ENq4Xsj//Ncszw2Pur3gecl4Xe7cWImuaQAOAo/drW6ij+tVVm9qz4WWPb6Fl9qH2lQWYROYcye1ICvM",
+	"KwReMbzGpDPNeC11jy/tnNHCS8/TEuxQ3RJOidl1i/j85NUJ6nP63WMULvU1bTzY2YwhO0QBHxK61szt",
+	"9fq1N8udYnDV7gijkqmV6cDt2Xfn5QNhvMXf/tIHBrzp1ofFutG1j1/c7t7HO+Gb2Wf7m9+TUtv3Q6so",
+	"mryFh1khZ0wzRkmU2Dbdf/2K+zJ32NY3VLZVOdHfGzO+FYO6C9ZjOM4aztJOY8Zu356o2g4bXXQVkdki",
+	"3QCsdwTKgEBXVvuu9/PEhj/aVwwA3jdfhXRDt2h4W7kCYA6mZVNoNSJL8EZnZdkcrBu+HWY7UJY8HDMK",
+	"CwHYcfOiFUnsYtqmIgKgs2oQFSmcvt17+HDQP9hmZK14Ib9MOhiJpyJPh06YGBS00io7z0HcM6OXmFYf",
+	"vPEx2Tlj+pY3AZQsPbbRqmiBOKPJhZhM9Cc4FQBPxbjmMdk5p5eMLOYm8ZLNIL/rp+CvFXSvoNLYZCfq",
+	"mHg838xlf2wuSlURvtWpVhJxFRWSqS+GhGkDWQUIK6pOjUfs7rRCh7qW4jEkA/z09gWiLUy2RWmSOHZv",
+	"HnZsEVX43h2CdrbNGSkZV18mW+RGcXRr5WHJ6rrDnSUDtDJKPdufJ680UgF+uFmiQC2KhqOIQAHIzrVU",
+	"T/AdshMvp5Il43/+/R/x7jEylax0YEMaQCQ+QzMYOm76rq0SNPRy8uNfHhUPf/jxl9+Kd8tff3rz5OHz",
+	"F2/+57kYvKAv6OmycxN2yLg+nTYxXJpJ/BP9VvpcoI2SpeSw3yM/CM48HmU+1zKc+bQWt13+3hhSMDMc",
+	"moeR1kElkYzfKufmTdQTL+Gmi7evDvsWjCWsYACWxyZJsLt6IzXD+2gr5aLO8W6kZpgDBMrBsQHV2iHo",
+	"m1FL9jXG9sdSJMzqvNWsfh4aXHLBxTJn6bnWiqtoSaCPwMaVhZyau1csmGPtN+kg0BOM6fdSWzIGinYJ",
+	"U1qWSpIK7lRs3LzS5uL67HyutYUtm20uJDLBRZGp1ammO1wNrGR3ssDgaPzre3u/wdkcz6nSvLATBVRx",
+	"ONFY1C9Ccy2+HxtFF219hz0IsaUJ2PjIY8M3z1YmWmoHvzRlDfEUx7sRJDDlIF6WBfZg8jDKisg0g8HS",
+	"dhmfCFsyjyZernczVvmfXv5Jq3kMOzgSOyPGzzPOWNAE2PlOs4aC0dw1CKN7A7OIriweEKDnYgHmvEl2",
+	"ySCYUHZHfMQ/EanYnHwiy6kgn7Cy9ifd4CJX5NOIf9rb2/P+pz/pk1NGi2RKPoEB+hOJf3j6juxf9vcN",
+	"Tj7LwYz7qYIFoD0Lvh6QZ1pKLr998/oUP3axMfpjaqCufk0wSHfoQDGOjYexcjzqP/wCp1hrmsReTGKM",
+	"wzkgb+gKR1OG5H4qwy4D1VKhMSfW16ZOxyDCoTMh82jfjwuT+x+z9Hrf9BDvwrIXqVN2NAJ9asWqkHAY",
+	"6SH53hZlXb942IH1Reil9MAq5WrUkVfxcTlXG4mJPR+Rt0wtCk4+maPyCauo2eGUAgkknbTE0BhSbL6r",
+	"VATrOvmkafFPfyInXiI2/fCU8RT3xjvmmMfTrUM6JPGJKZwKHw+JKXvpsY+4O+Lv9OvS2HaIEoBFMa1H",
+	"ei+KFRaQl2QH7b5yWDAK0B6XwM3DEY+9CvT21WZZev3U3On2yW4ERl6kZ1g+Y/M1CeuOoYQW/HPEceZS",
+	"ibkkS1HAyplsJpxdqaqKOmBu9G1j6m5BRB5G3og56OxQPX/EsUBUfLVnufeeqTtPfhELlDn1VU4kYxU7",
+	"8SZm7Yojblbwnl+uGOVASeLD3iEJFLZmVzRR+UrvZzbRI0szuNIIu8qk6hq6cKrI6ydPQbwA4o8JTRI2",
+	"V1DbJK5Vmy8TR9nCI2lVbYDDvy0J73ZH/C1TxQpuUosFgARTF2xVRmzBA8hkVbB5DhcknINCqvIQRCYm",
+	"Un804vAyzbMLUweRw3qeQUIfUZgDLolaZgnrkndup+acptkEdFkFHY94taKDAWmpk49ko4qVsdK4owQa",
+	"0SKZVFmek2LBtdrhttt7RMJJ3uIu+ZGtjIStCQXW0DudNIGCnKZ20lyNuGbP1lDRJSVKH3SXCc1yLMmL",
+	"1KI5uccCcNE0OenrEBI0j/hOfHR1pY+OHgeYnpQoNNuUkLhiVZ0hx7Li7qclK30RSf3vEyQKLPak2UGV",
+	"ETwGjjd+9vrFk/G7dy9istPvEYNH0LKDqQF0DGfEwwh2R/wphGGAdg/31hp2jREbZTpzLYYomuO4wMaZ",
+	"0HmXnPARNwA+/AnSnSGMzxbykCwRPJUuueUiuZClC0B/eGxJHzzXqrb9bhLD2K7WG3oOhDICdCykWdN3",
+	"QvxxZKS7UWdIRiB6jzoRGYFYrZ+9/+ff//FBP7ACtn74z7//4zrukjfWAQG+B0xtNeJgcNRKC9xzVpwM",
+	"uSb0Wp0zVTFB8KeYET81BGM5hs2jbwA01t4KZAHB/kP9bhzHv0p9+3wcYVp8PdyPI5DzcIrBLII4Z32P",
+	"4kv1zJSjTjTipPq/kc3ki69vzveNHUCGXKeHLG02bBID41s3z3jebLDKL4xtrs/jPOpcX8MywmpikdOs",
+	"hHzGwdWDyzWQhjXGmqReYlO4cxu5F+FNN4kqXMK1DIsmL3aZtjB2KhaMuC1ZUFUryDCcCJK644mqErgj",
+	"uy7z9A9RnoZwxE9gVSOf7FXwicwY5UbSCcrUcSMXs5aWgktFPpHDXo98IidO5nNLy1CGAXqHOkMzCj6t",
+	"S5ov2LHpJK5C9Em9b3sxb9F3eaVWg8gkMQ1s05fJ8Ly5rzJ95BSkPpvcXZNUKeOkwqDmUBxo799NDH2D",
+	"ro2TA8vH/9fp61dg+cLC9/pPk8DR9tKSOnqbDr1pgZy2TrRxljWUXHq7GSKCFOo9ZRBPLjMTU9tWEMr0",
+	"2pqDeivitSYS08o9Scp2ImsGFQUCDRSdzatNxnBtsSjXu62Cv1YjA1wFRtEnn8gr4SkRYEQB26Fp1y//",
+	"v6k1qIkI7UAR4lwfQIyONrTuN1uGA2zdrD4A5iu/KaMj3KApPVPzVUVD9SICn4jHUaGZgWmmJA2jHZvj",
+	"V2qxWoE9rudSMUUQDBsuq1XERNKVU4jCjsivX7B2OKBDgw3MvH5c1oRE5VZ3IclyuirPaCOxNvRQu2yg",
+	"kwNv6XKqpalKn1KBM2s7aag8aw/GIZKkXOgLCRgKsJlMOUgEB8mBlmzbk5+ae6uOqkFDvDzAUdTUttjM",
+	"0r2+0aOSnagp6m+SnC0U0IWRwfW5gFZtH416Pmt7eOTQXoucVFXwOSaxW1EoBhu0hEpAZysD13VH4Wb/",
+	"vuEwQCjFk65JUE82LWh13j15equmMbLdSPplgfBMgonu2OiwYOj1u/Byht+gqyrxByoiLCWTRaHpzKHk",
+	"cCLx7XpxPi/TBjm3tqavaoJt16hRQ3WHdfGv7Oyk1HErmtPqdKnxogfepBOyHvgVIijzlScnlMnJ186x",
+	"f1CTFOATqNzOSZ+8/M62GU5Vvr7tI7ft2ULCHsXGwa9Xc18rK3HbihmDQNuKDQZW5gCLg0XGNkwPpWnJ",
+	"0IKT21y3XRezoWnYeSGwGr9pQB5DyV0Sg7Fl7wR1OKOxVozZTX0Od5qV18kncgTiw6nQfASsNWX1MSI4",
+	"EYuCaOnlmEg6YVgKEewgng2gIU3Vr0A/d3pzCIOS1eHtV8oyiKywYkuqZZRjz0VjTbpaq2B5GlXZgGie",
+	"r7dctI46kK+9OWRLpOZlPA+oS+vByOlCwb9TseShMwEaNUCdAGWjH3xfmRDAnCl9PDw3iUQ3AZ+6lWEb",
+	"koWOeKb0hQSInh3N1NEmMiBy1xp5KpvzQi5onsNYl3LE4ypkGLR25DRGYQbEh9GjG1ARfOeff//HqHMd",
+	"H1f4/hLakskRl5pPQYmxJaA2oFcH36N308986uJ6qjSomSwRPtGIiyKqQXoiB/RjDfZrc3LH6CjcBa10",
+	"xJ2ghMrczjIQHJZ01SVO9XMasMhr6oDhVeSnPzNkYHOS6z/fsvNMQhk4Tp69e/fmtPL71oxedYSEjMkO",
+	"SlANs/hI086U0QKT4JdZmiAxv25WP5wLGL+xd1dp8wn0KCagN0HC9XjEd+KPo05mNt+1V8F3+BgtPGDG",
+	"KX34vinLs3U5IcXX1/GuMQAYzR/Ix9X265doBaNBZ1cZ7VsGkZDAN2WcMXzT3Dc/L1OzAVfn8CKQA+8G",
+	"aOxTEHxXGu0VvWAeDzAmSUvVPpctk8fbdiFc4Z6sZHnP/xXXE8zrz2aC64sLzOON3MX+Z9UcKPbg1Zl3",
+	"VYfGMDGzIHzKSxWn+q60wO54YpuTFWsXOaiBaWq2gJ5p8v7URkbaM/Vhx1rslstl1wYP2QPSTcRsf3do",
+	"tH/N79w6GTvlYRU2sxkycjEB85ut2zDU17xJW5wWYk5KOILcjZw2S9U7Jjs/8ezK3tS7qL/Z10q1PSY7",
+	"8WU/isl/kDMq2f3DEX/28uTx3umzk8HRfbD+fazGe9392OjouvtRSzrXsRZI3BsQ2wPJnojJiIPXwXKS",
+	"e5I4cCljO3A993gcV2Jh/Pok05zyBO3Ag6srQ6gj3u8ReUwoX+GNzXLJnJIiOBx2hdCZjOYlY3e9HMck",
+	"tqineMQNwkn6AC3yV1Zkk1Up2hcLieEfTm0Nt054xskPArof8fg8U9PFGZCCpY89SyCBJ3l2VlBNdPvn",
+	"IrYm7nMx4stpRMZk+GfSoLJXbGnocUfI7g9MMX65M0J4wvjnp989e/36x/Hp08dvn74bdXZ3R3xOV7mg",
+	"qWkvE923jKYneb5TdL8T6Wp3xLMJYUWhf11Ouzj7nfKrovsMCHr3GF76f/5MeJaTj2iG1uehC7b8naVm",
+	"xmc0rSxFmj/DC5jV4TuaGhfTLn6MXooRryzSf/oTOUXPvP7r59JBZrxMxYJLLwVzLXlzVAMEQBZDesn8",
+	"PMEjrjXfmbjE8hEO/Wkx74YYASOP640zyR7jIYnLLKdxZXWRZQZxshPX853Gx5XLXunx2PzAcOYrM4vj",
+	"ChqQmglmxzOqDEmtnit45XgKPnEvgWtMckYvzfgskoJmQPOazg/2npBTlqDpr/LL2rGMOAymaaFCEaM0",
+	"JA1Js0Bp3C13hSgMmIdWRhxNEZLsxPPZGCZ6mUkKjgTzN15AT6oKmuUvvpntrR3Q7ogvRaHvIVH5zaA7",
+	"42hEnArq3MCKtMBiUud6aXjN1PzsvX82GZ6H1T5rqdSxutWyywOkwKocHiGWCaGNvIquQmBEEr1w2MQ9",
+	"ABukQxfuQVNvIwFuZCAx5PnESc2H7lCwYckRt7dh5H6cOQLLsbnPwTlMiwJA1YjvQUco5LYD6wQwZZQD",
+	"YP5C3+P6cLXLtrj0VjTBryVaHTNVjsJATzAwDA0TkuyAd7cV2bLvxZRBCsp499joKbobM328RFAJMHtu",
+	"4QuZQlWwlDqC+c5jo3DgoLU+AiYNwWEGKKF3ok6eJYxj4lcLLCvEvMiYosXKQFfbaiHn7JzmFia7p1gx",
+	"w1RcmcorhNob4+4/efMc4vsLiaC0frfX7QGGc844nWedYeeg2+uauitTAPvtT6EMyt/0v89DaOgTw38G",
+	"vZ6DXzAGG9BMtAqrBf83UGW/24H+0JL5PO0MOz8wZWqtAEIdFEXoe9DrWWSezUZXs6RA1RVAxG7Cy5oe",
+	"APIXyolRDpfqC73rYR87w/cfnITGZQUYyFBwLjvD952XTNHOB/3Rvj5wq23Xy2itZUpfOCg0mYKZlAIa",
+	"QZIqbS6AKDBaUkVgJqiSaK5b3yrT8Rdc4qqTwCrrH1dagoWLm6iCTiZ6sNdR56h38HXG8EooYIcrPOxa",
+	"xYCkm+CfKh0Oa7feXcjA3tdQla1EcKrYnPS7BLEZiLds1rgvzeSOwzCGav0pVVp815Ri9bsRr1L37EYE",
+	"8kciYBYMR2UhfcZtsqfTWrfWLm6AOiNuYOAkdvJwxKi0S07ncirU0DL7hHJjsTV4DYCmNBwGyPF8+kR8",
+	"6om7blFVWxhrILfHFVazJju//PLLL3svX+49eQIBDJl+97cFAy5qWKvJXFIBoBEjXVHX7VIeXUfbZN0M",
+	"DchL07fFsAZQkSubLWad4QDLceEfgYDB5qhea6nCz2VSZl4NjQ6tClh/NLBEGyNQneJh9w+3WDUYnwm6",
+	"zgymPsnUiuwkVLK9jEvGZaayS9a6wyYeNDRcJ6K3XtXsRiOzS2diTm8yuDJKNTS+Kjb4xsN7Sos80/Iy",
+	"ngf3zGc8yRcyu2RkBwp+RcQt+BUaJUTQajnRG+eWabyaY3uBiY/vbGRK3M24nMNgac1N7IDWbKvTx04e",
+	"B61anFHALClWFDRhceuIaxmOQtvuZ4hwtv5oa8IsU3btTArGIEEhCtA7c5qlu1W+o+CimhK8W61olXpK",
+	"DyX0ZsW6919AMeQtXjw1zg3wMUHisi8mppTpoQISQiBBlLHd6VaNrWLvedrWh3l537z5PMVODnH4oS/K",
+	"ae5XxpAOfNLf/MlPVpf8G0vxo4PNH30virMsTRlH2WuLkT03Lr6nWDvYLe5hLu9a7IgjHHnX+oeoU0ev",
+	"d4adBky/Y2Upo5d07Qaft4Vjvp4zfvLmOTno9kgqkoVNNw1n+uTNczTPnT75EU0gVIkCAYL6IyVELteK",
+	"z6b5/zp9/epzBehwDVS87euKgjut7kE5MSepTxmoFdRq7OfVh+tEW3As21ch75KZb1jOtXuzorP8M/eG",
+	"SvBIKsa32YVfTl6+uNku2CFWu7DlSutrQXcXSKP0ZVbczC284q4ho3XFUaMAo5L7fkQ4W+pLGAILmsur",
+	"P3vrtr9BAodLx8uPXN6gYNltvQ3LJNdbqnONPOMtF6A3FouP+v2Jtn5KaYyhAFdyNd5aCtY2JaYpnwU0",
+	"l/5tNJe2gbrAphuNtCavNcd5cEfjrDBEcSPBebxOAaunQg8N1q/IsHn3/4CiUT2n+loJqZ5V/ZugtFZQ",
+	"0gvqrZnD5z3OGxaSGlGLkJpHyDbj0qCLAVNOgJQpRQ84yIZVCY0Ugezp3RH/vh6zWy/MkNAC3OS0NIjH",
+	"LWG8wxG30bqZsvGQxvuxU8bpAo62rbDqrrFilS6REX/lAUu94KgmZBUGhhglNS0YqwFPR9xUowLPPN4g",
+	"AaMVBqS/9erA1G7MDefawYf9yFbWJ2UOOJD3dyJd3dnZbgy4PEN+QgCT4bnGY/pbjMOwSvhiyvJ0jNlS",
+	"W8Zl395/xvL0jX7TK5ZwfQsRoU0qK3PE61H972dVh73DzV+8Eup7seCmi0ebP3gs+CTPML3GYX+LMb1B",
+	"uMA7ISC3On53tM0ClLjblyzNqM1zfTgYbMGBa4dqIXEVb8O+9VeDrfb4BwQb1Dg+ZE4wtvzPYPYAsuuE",
+	"lID9jy7MO0uv1/sbjromM0AZ3ddQE5A5ZqqMFGnxJt2e6znfPk+/mjTTxhlcAN03vlDnC58t87wFHzp4",
+	"tGoV0z5L8NnmKBgnvx5/WEp6i/AGaR1YOybKoarrcuwehBAAAsys+JcktJRsHIBn2WgFBUXMr7mTzlgi",
+	"ZkxW5jOIErFw6qDcAQ3d4QmMbiiofDkBpT4zR0C5/lezCQMZLfc7Z+k35vFNqPj6QgWekjtjqDcQLgKw",
+	"qXZ5A8EUVNnjkplyTa7WyMWSLMUiTy3sCtOQsHlEMNUN4tqcXonBeVn0gbKVVkxGzipGB/XYJeImyxFk",
+	"EqpFdCGHCMu9I2wiFBFJDJFIekxDc/Yx8UbJ7PVUPGR5iFX/wJRbb+EvsGK/Y3mpOdgWdgh7/43l3b28",
+	"BKsOAQ/VTnwdaQnjSNulpZfikkm/dDFUkGqcIpOhC0SqOSsykSLglItlZFCrcyrViEN5qGbWHLITB0pP",
+	"aqnpRBkY7VyfRBdqXKbA8eNpQ2cSc/z868Wnf50so5cqqvQ8zpa+ue/bsf58SeZrCxUeEzFprFCt+Uqi",
+	"gbXFtjMQsEAcdslj1JFkgHd0ScPQjPhlAGhKN73jiLv5HVUotnfHgchb6QMNzZDGD2MpkJNA2CQv9Td5",
+	"7CSlVIjdrqfL8KIuWgIdQHzBcVZB9DaAGNJfSaWFHf3IibfAbAHSyDRdclKh6at0YmsSgBEn0NcF1HuJ",
+	"/kDNxACl9ojlQN487DfEWW1U8L+Qt9Zs6Dfmsa4BuypHvJ0V+7F9/8uast1NdKOF/3hse7CVsqfPVbWt",
+	"39j9neiQZQD/Hd8RreFxtbRCTrTchgvjgNQT9gLQEdAm4MKU6DI0rT2mRfrGOiD92KpuFY43JO3BeBjH",
+	"EwrH241IM+rORLr5YXeQTnZjPB1Vzde6I37Kissq+quMdgxHNwIWP1HZZdhUiItiwie9cLVtAPZlbFNj",
+	"91zZHy/rmikMYBZzChE9Jcqi1siWIPx5NpZnV5+LxPmdWDhxQ7yd+EpGTn/326KgfFM3ApPcuPtvt8w3",
+	"8+hX1GTMeSG0wf8yy8XsxWWY3M3vLIzo2ACnVFUlwGD+ZFvV1Qu7gkpq5HuoUqr/xhqqNmQENJ1Jwdie",
+	"0poAYNLCsMy/4gi3AWRuFTiDWbzJjKpk+rsOotluoF8qoOZ7KCus9wYGwEwGN6m8pCp6FBGpj7xtsL+1",
+	"DDPH0npbjPEPCCqsKnOuhRNWtTm/AQk3AwkvLVOwDNBwiTD/c+oi1Bjf/kcLg24Hj7igEXjbMR/6hXBN",
+	"SYS6vyYIIvmrKb97MwsBfPWlHSGmcGtYSCox5d+spF8MLFKWZr4tcTeSl20TL9Go4FULmiCngGGVVSUD",
+	"yFhUVnBqXt21Il1fNPo+VKksQMK/uJmY7pDd/oF4Z2OfHUqzeb1aaM3PfNcOwbZp9iShUGAPAkmx3KTN",
+	"r4r5EC1y2k03ZVJra7YaG9h0NOI2PVa+MimMua1Bojsoc43aNCFYilT/BX9AMnz9DoccCFLklwzS9oG5",
+	"/ZIqFpFciDmkZRMFyTN+YcI7TA3vdhB0vRTd5wGhvzAAujbYOwdB3+qwtt01liK8C1cTxP+F++ebfrxR",
+	"P8bseLTB0W7P0Nruz/2P9UdWZExZzkKFEU+h8lVa5VA0yR6rpHpOfkWaQ14Wg/tZ0hWq1JhPBDJLlSX9",
+	"fA70BHrfyIHaj1ZZVj1gswxMeUur5aZStxssll9SuMUVS1+vjRx2i4HiBn+Lm/gCIi/uxRc8wHIfHSTr",
+	"3Cwm2V655VpW8XPbVWnpjBATgYBiMmyOeIyN7J06mUVbBBqb7POg1yNQgZ0VWl90kh3vdkfcZFtzSgSD",
+	"EwRqM4DdqFioKQzUGgQhx/3Qh0VW9S5GHBO4SrhC0XgYOWlUYYZiofbEZA8seLZrk8O4hAUus4SZnIm3",
+	"yX3XJa9M7J0tLXoMRRHEBQsiCN9iLS1cDkMIm5hbuaFl0k2TfjYisfrzP//+j+iy/2cormiZHv5csb36",
+	"bm7J89Sf+w8OBoP7g8NeT/dxNDh6QB/ef8QesISdsZQeDOhkQu8PkjShBxN61E9o+oA9eEB77Oj+ZHJ0",
+	"cD/tJewh6/cepg/PUp9NDnqHD1sY5e1ExRskYiAuPZalPpxiiOZ3CaZpv5R1VfW5KpScpejYOvgL+++L",
+	"wYuL9Pny2eJBdtWjZ8mTp9/3q7rVdb9ZVbl62Kl7KOHsQ9PsUjXa7gfahvlUkdZ+VzalIbZOz3I2XsxT",
+	"qpC7BvJPbJKe71zVtdWd2+6wS0xbKquSdDv6nJuqzBFmfE7EOUdEj9bVSpYA9nmwUXMBDKNgUu12O7e9",
+	"wG7qHbqlMHvbG6k12x0sXJXztKSYxuV0XWvHLxP9/oM+qpizNyyRmUSRwIcw4eU+aIKmp49hLIyppAwG",
+	"nNIL061YmTEcNa37mIAvIjKUvsZpwEtfE25GkkFEDuEKOYoMvNLJiJtCykEbEeS27YEtmm37lhq8lt8+",
+	"f3lyT5a3sAWTlXe3faGBhsMi0lXf5caF5kR5updxaSr0WNjcHtQZq2opSz33CHfNAhaqChhBvIIzAOuw",
+	"a/b/DosOq4ImkOqV5ZOqpCuWw7gnCaYldRqEXCnXICRZ4UcfBUcegOICayQhFGnmrCCNNO9YMFSPwD7R",
+	"kgxWQZ1YVEch0kVi3eRfwoKBE2hHCtSz2qwgWTp1a91DslGTs7xbk0ZPOBJWBCUZnHKxDelUD+H/DwAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -123,6 +124,13 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 		out.ExpiresAt = utc(&r.ExpiresAt)
 		out.HoldExpiresAtMax = utc(&r.HoldMaxAt)
 	}
+	out.VenueSync = gen.VenueSync{
+		Status:            gen.VenueSyncStatus(r.VenueSync.Status),
+		PlatformReference: optional(r.VenueSync.Reference),
+		Attempts:          r.VenueSync.Attempts,
+		LastError:         optional(r.VenueSync.LastError),
+		SyncedAt:          utc(r.VenueSync.SyncedAt),
+	}
 	if p := r.Payment; p != nil {
 		out.Payment = &gen.Payment{
 			Provider:            gen.PaymentProvider(p.Provider),
@@ -219,4 +227,37 @@ func dateString(d *openapi_types.Date) string {
 		return ""
 	}
 	return d.Format(time.DateOnly)
+}
+
+func eventNames(in []gen.CreateWebhookEndpointRequestEvents) []string {
+	out := make([]string, 0, len(in))
+	for _, e := range in {
+		out = append(out, string(e))
+	}
+	return out
+}
+
+func endpointToAPI(ep booking.WebhookEndpoint) gen.WebhookEndpoint {
+	return gen.WebhookEndpoint{
+		Id:        ep.ID,
+		Object:    gen.WebhookEndpointObjectWebhookEndpoint,
+		Url:       ep.URL,
+		Events:    ep.Events,
+		Status:    gen.WebhookEndpointStatus(ep.Status),
+		Secret:    optional(ep.Secret),
+		CreatedAt: ep.CreatedAt,
+	}
+}
+
+// EventJSON is the body of a webhook delivery: an Event envelope around the reservation
+// as the API shows it. The outbox worker renders each message with it once, and sends
+// the same bytes on every retry.
+func EventJSON(id, eventType string, createdAt time.Time, r booking.Reservation) ([]byte, error) {
+	var ev gen.Event
+	ev.Id = id
+	ev.Object = gen.EventObjectEvent
+	ev.Type = gen.EventType(eventType)
+	ev.CreatedAt = createdAt.UTC()
+	ev.Data.Object = reservationToAPI(r)
+	return json.Marshal(ev)
 }

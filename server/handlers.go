@@ -318,3 +318,39 @@ func (s *Server) ReceiveStripeWebhook(ctx context.Context, req gen.ReceiveStripe
 	}
 	return gen.ReceiveStripeWebhook200JSONResponse{Received: true, Duplicate: &duplicate}, nil
 }
+
+// CreateWebhookEndpoint implements gen.StrictServerInterface.
+func (s *Server) CreateWebhookEndpoint(ctx context.Context, req gen.CreateWebhookEndpointRequestObject) (gen.CreateWebhookEndpointResponseObject, error) {
+	ep, err := s.deps.Booking.CreateWebhookEndpoint(ctx, partner(ctx), req.Body.Url, eventNames(req.Body.Events))
+	if err != nil {
+		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
+			return gen.CreateWebhookEndpoint400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	return gen.CreateWebhookEndpoint201JSONResponse{Body: endpointToAPI(ep)}, nil
+}
+
+// ListWebhookEndpoints implements gen.StrictServerInterface.
+func (s *Server) ListWebhookEndpoints(ctx context.Context, _ gen.ListWebhookEndpointsRequestObject) (gen.ListWebhookEndpointsResponseObject, error) {
+	eps, err := s.deps.Booking.ListWebhookEndpoints(ctx, partner(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := gen.WebhookEndpointList{Object: gen.WebhookEndpointListObjectList, Data: make([]gen.WebhookEndpoint, 0, len(eps))}
+	for _, ep := range eps {
+		out.Data = append(out.Data, endpointToAPI(ep))
+	}
+	return gen.ListWebhookEndpoints200JSONResponse{Body: out}, nil
+}
+
+// DeleteWebhookEndpoint implements gen.StrictServerInterface.
+func (s *Server) DeleteWebhookEndpoint(ctx context.Context, req gen.DeleteWebhookEndpointRequestObject) (gen.DeleteWebhookEndpointResponseObject, error) {
+	if err := s.deps.Booking.DeleteWebhookEndpoint(ctx, partner(ctx), req.WebhookEndpointId); err != nil {
+		if pr := problemFor(err); pr.Status == http.StatusNotFound {
+			return gen.DeleteWebhookEndpoint404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	return gen.DeleteWebhookEndpoint200JSONResponse{Body: gen.DeletedObject{Id: req.WebhookEndpointId, Object: "webhook_endpoint", Deleted: true}}, nil
+}
