@@ -18,6 +18,7 @@ import (
 	"github.com/prima-dining/partner-api/idempotency"
 	"github.com/prima-dining/partner-api/ids"
 	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/platforms"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -27,6 +28,7 @@ type env struct {
 	t       *testing.T
 	db      *store.DB
 	booking *booking.Service
+	outbox  *platforms.Worker
 	tokens  *access.Service
 	srv     *httptest.Server
 	token   string // a partner token with every scope
@@ -53,6 +55,12 @@ func withWebhookSecret(secret string) envOption {
 	return func(c *envConfig) { c.booking.WebhookSecret = secret }
 }
 
+// withPublicWebhooksOnly refuses webhook URLs on private and loopback addresses, as in
+// production.
+func withPublicWebhooksOnly() envOption {
+	return func(c *envConfig) { c.booking.AllowPrivateWebhooks = false }
+}
+
 // withClock makes the booking layer read time from now.
 func withClock(now func() time.Time) envOption {
 	return func(c *envConfig) { c.booking.Now = now }
@@ -61,7 +69,7 @@ func withClock(now func() time.Time) envOption {
 // newEnv starts the real router on db with the sandbox gateway, and a partner token.
 func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 	t.Helper()
-	cfg := envConfig{booking: booking.Config{Logger: quietLogger()}}
+	cfg := envConfig{booking: booking.Config{Logger: quietLogger(), AllowPrivateWebhooks: true}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -69,6 +77,21 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 		cfg.gateway = payments.NewSandbox(db)
 	}
 	e := &env{t: t, db: db, tokens: access.NewService(db)}
+	e.outbox = platforms.NewWorker(db, platforms.WorkerConfig{
+		Render: func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
+			r, err := e.booking.Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
+			if err != nil {
+				return nil, err
+			}
+			return server.EventJSON(m.ID, m.Type, m.CreatedAt, r)
+		},
+		AllowPrivate: true, // the test receivers listen on loopback
+		Timeout:      time.Second,
+		BaseBackoff:  time.Millisecond,
+		MaxBackoff:   time.Millisecond,
+		Logger:       quietLogger(),
+	})
+	cfg.booking.VenueSync = e.outbox
 	e.booking = booking.New(db, cfg.gateway, cfg.booking)
 	h, err := server.New(server.Deps{
 		Booking:     e.booking,
