@@ -140,6 +140,7 @@ func newVenue(name, cuisine, description, street string, c City, prime bool, now
 		SeatingAreas:    "dining_room,bar",
 		PolicyFreeHours: 24,
 		PolicyFeeType:   "none",
+		PlatformKind:    "log", // notifications kept for `prima venue inbox`
 		CreatedAt:       now,
 	}
 	if prime {
