@@ -589,3 +589,30 @@ func TestVenueMessagesOfAReservationAreDeliveredInOrder(t *testing.T) {
 		}
 	})
 }
+
+// Run delivers in the background until its context ends, and then returns.
+func TestRunDeliversUntilCancelled(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, platforms.KindLog, "", "")
+		_, m := w.confirmed(t)
+		ctx, cancel := context.WithCancel(ctxT(t))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			platforms.NewWorker(db, fastRetries(t)).Run(ctx, 10*time.Millisecond)
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for w.message(t, m.ID).Status != store.OutboxDelivered {
+			if time.Now().After(deadline) {
+				t.Fatal("Run did not deliver the message")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return after its context ended")
+		}
+	})
+}
