@@ -36,7 +36,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), migrateCommand(), seedCommand(), tokenCommand())
+	root.AddCommand(serveCommand(), migrateCommand(), seedCommand(), tokenCommand(), outboxCommand(), venueCommand())
 	return root
 }
 
@@ -51,7 +51,12 @@ type config struct {
 	// ReconcileInterval is how often held prime reservations are compared with their
 	// intents at the provider.
 	ReconcileInterval time.Duration
-	LogLevel          slog.Level
+	// Outbox: how often each process delivers, how long a message is retried, and
+	// whether webhook URLs may reach private addresses.
+	OutboxInterval      time.Duration
+	OutboxMaxAge        time.Duration
+	WebhookAllowPrivate bool
+	LogLevel            slog.Level
 	LogFormat         string
 	// Stripe is used when StripeSecretKey is set; otherwise the sandbox gateway.
 	StripeSecretKey     string
@@ -67,6 +72,7 @@ func loadConfig() (config, error) {
 		PublicURL:   strings.TrimSuffix(os.Getenv("PRIMA_PUBLIC_URL"), "/"),
 		LogFormat:   envOr("PRIMA_LOG_FORMAT", "json"),
 
+		WebhookAllowPrivate: os.Getenv("PRIMA_WEBHOOK_ALLOW_PRIVATE") == "1",
 		StripeSecretKey:     os.Getenv("STRIPE_SECRET_KEY"),
 		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
 		StripeWebhookSecret: os.Getenv("STRIPE_WEBHOOK_SECRET"),
@@ -85,6 +91,12 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.StripeTimeout, err = envDuration("STRIPE_TIMEOUT", 10*time.Second); err != nil {
+		return c, err
+	}
+	if c.OutboxInterval, err = envDuration("PRIMA_OUTBOX_INTERVAL", time.Second); err != nil {
+		return c, err
+	}
+	if c.OutboxMaxAge, err = envDuration("PRIMA_OUTBOX_MAX_AGE", 24*time.Hour); err != nil {
 		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr("PRIMA_LOG_LEVEL", "info"))); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/prima-dining/partner-api/demo"
 	"github.com/prima-dining/partner-api/idempotency"
 	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/platforms"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -62,7 +63,17 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		log.Warn("STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks are refused, payments follow finalize and the reconciler only")
 	}
 
-	svc := booking.New(db, gateway, booking.Config{HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log, WebhookSecret: c.StripeWebhookSecret})
+	var svc *booking.Service
+	worker := platforms.NewWorker(db, platforms.WorkerConfig{
+		Render:       renderEvent(func() *booking.Service { return svc }),
+		AllowPrivate: c.WebhookAllowPrivate,
+		MaxAge:       c.OutboxMaxAge,
+		Logger:       log,
+	})
+	svc = booking.New(db, gateway, booking.Config{
+		HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log,
+		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker, AllowPrivateWebhooks: c.WebhookAllowPrivate,
+	})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
 	e, err := server.New(server.Deps{
@@ -112,7 +123,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runWorkers(workers, svc, idem, c, log)
+		runWorkers(workers, svc, worker, idem, c, log)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -139,11 +150,12 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 
 // runWorkers runs the background loops of this process until ctx ends. Every process
 // runs them; each decides its work in the database, so several never collide.
-func runWorkers(ctx context.Context, svc *booking.Service, idem *idempotency.Service, c config, log *slog.Logger) {
+func runWorkers(ctx context.Context, svc *booking.Service, outbox *platforms.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	go svc.RunSweeper(ctx, c.SweepInterval)
 	go svc.RunReconciler(ctx, c.ReconcileInterval)
+	go outbox.Run(ctx, c.OutboxInterval)
 	for {
 		select {
 		case <-ctx.Done():
@@ -155,6 +167,18 @@ func runWorkers(ctx context.Context, svc *booking.Service, idem *idempotency.Ser
 				log.Info("purged idempotency keys", "count", n)
 			}
 		}
+	}
+}
+
+// renderEvent builds a delivery's body: the event envelope around the reservation as
+// partners see it in the API.
+func renderEvent(svc func() *booking.Service) func(context.Context, store.OutboxMessage) ([]byte, error) {
+	return func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
+		r, err := svc().Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
+		if err != nil {
+			return nil, err
+		}
+		return server.EventJSON(m.ID, m.Type, m.CreatedAt, r)
 	}
 }
 
