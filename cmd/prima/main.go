@@ -57,7 +57,7 @@ type config struct {
 	OutboxMaxAge        time.Duration
 	WebhookAllowPrivate bool
 	LogLevel            slog.Level
-	LogFormat         string
+	LogFormat           string
 	// Stripe is used when StripeSecretKey is set; otherwise the sandbox gateway.
 	StripeSecretKey     string
 	StripeAPIBase       string
