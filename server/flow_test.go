@@ -376,3 +376,27 @@ func TestListReservationsFiltersAndPages(t *testing.T) {
 		}
 	})
 }
+
+func TestVenuesAreListedFilteredAndScopedToThePartner(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		v, _ := e.addVenue(slotSpec{tables: 1})
+		city, other := "new york", "Paris"
+		list, _ := e.client.ListVenuesWithResponse(ctx, &client.ListVenuesParams{City: &city})
+		if list.JSON200 == nil || len(list.JSON200.Data) != 1 || list.JSON200.Data[0].Id != v.ID || list.JSON200.Data[0].CancellationPolicy.Summary == "" {
+			t.Fatalf("list by city: %s", list.Body)
+		}
+		none, _ := e.client.ListVenuesWithResponse(ctx, &client.ListVenuesParams{City: &other})
+		if none.JSON200 == nil || len(none.JSON200.Data) != 0 {
+			t.Fatalf("list by another city: %s", none.Body)
+		}
+		got, _ := e.client.GetVenueWithResponse(ctx, v.ID)
+		if got.JSON200 == nil || got.JSON200.TimeZone != "America/New_York" || got.JSON200.Currency != "usd" {
+			t.Fatalf("get: %s", got.Body)
+		}
+		if missing, _ := e.client.GetVenueWithResponse(ctx, "ven_nope"); missing.JSON404 == nil || missing.JSON404.Error.Code != "resource_missing" {
+			t.Fatalf("unknown venue: %s", missing.Body)
+		}
+	})
+}

@@ -103,7 +103,7 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(h)
+	e.srv = httptest.NewServer(validatingHandler(t, h))
 	t.Cleanup(e.srv.Close)
 	e.token = e.newToken("acme-rewards")
 	e.client = e.clientFor(e.token)

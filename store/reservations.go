@@ -37,6 +37,7 @@ func normalizeReservation(r *Reservation) {
 	r.UpdatedAt = dbTime(r.UpdatedAt)
 	r.ConfirmedAt = dbTimePtr(r.ConfirmedAt)
 	r.CancelledAt = dbTimePtr(r.CancelledAt)
+	r.VenueSyncedAt = dbTimePtr(r.VenueSyncedAt)
 }
 
 // ListReservations lists a partner's reservations (partnerID "" = every partner, for
