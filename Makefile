@@ -13,7 +13,7 @@ FIND_GOFILES = find . -type f -name '*.go' -not -path './.git/*' -not -path './g
 .PHONY: help run build test generate check-generate lint fmt-check vet golangci-lint bench cover tidy clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: ## run the server on the embedded SQLite database, seeding demo data if empty
 	PRIMA_LOG_FORMAT=$${PRIMA_LOG_FORMAT:-text} $(GO) run ./cmd/prima serve --seed-demo-if-empty
@@ -70,3 +70,29 @@ tidy: ## go mod tidy
 
 clean: ## remove build and coverage output (keeps ./data)
 	rm -rf bin/ coverage.out coverage.html
+
+# ---------------------------------------------------------------------------------
+# Node tools. Only these targets need Node (>= 20) and npm; each folder has its own
+# package.json and lockfile, with every version pinned, and is installed with `npm ci`.
+#   tools/redocly   @redocly/cli, lints openapi/prima.yaml (config and reasons there)
+
+NPM ?= npm
+# --ignore-scripts: none of the pinned packages needs an install script.
+NPM_CI = $(NPM) ci --no-audit --no-fund --ignore-scripts
+REDOCLY_DIR := tools/redocly
+NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json
+# Redocly CLI without its usage telemetry and update check.
+REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
+
+.PHONY: node-deps lint-spec
+
+node-deps: $(NODE_DEPS) ## npm ci in the Node tools' folders (when their lockfiles change)
+
+# npm ci rewrites node_modules/.package-lock.json, so this reruns only when the
+# lockfile or package.json is newer than the installed tree.
+%/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	cd $* && $(NPM_CI)
+	@test -f $@
+
+lint-spec: $(REDOCLY_DIR)/node_modules/.package-lock.json ## lint openapi/prima.yaml with Redocly CLI (recommended rules, warnings fail)
+	$(REDOCLY) lint
