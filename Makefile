@@ -72,21 +72,25 @@ clean: ## remove build and coverage output (keeps ./data)
 	rm -rf bin/ coverage.out coverage.html
 
 # ---------------------------------------------------------------------------------
-# Node tools. Only these targets need Node (>= 20) and npm; each folder has its own
-# package.json and lockfile, with every version pinned, and is installed with `npm ci`.
+# Node tools: the spec linter and the TypeScript SDK. Only these targets need Node
+# (>= 20) and npm; each folder has its own package.json and lockfile, with every
+# version pinned, and is installed with `npm ci`.
 #   tools/redocly   @redocly/cli, lints openapi/prima.yaml (config and reasons there)
+#   sdk/typescript  openapi-typescript, openapi-fetch, typescript: the typed client
 
 NPM ?= npm
 # --ignore-scripts: none of the pinned packages needs an install script.
 NPM_CI = $(NPM) ci --no-audit --no-fund --ignore-scripts
 REDOCLY_DIR := tools/redocly
-NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json
+SDK_DIR := sdk/typescript
+NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json
 # Redocly CLI without its usage telemetry and update check.
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
+OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/prima.yaml
 
-.PHONY: node-deps lint-spec
+.PHONY: node-deps lint-spec sdk sdk-check sdk-example
 
-node-deps: $(NODE_DEPS) ## npm ci in the Node tools' folders (when their lockfiles change)
+node-deps: $(NODE_DEPS) ## npm ci in tools/redocly and sdk/typescript (when their lockfiles change)
 
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when the
 # lockfile or package.json is newer than the installed tree.
@@ -96,3 +100,20 @@ node-deps: $(NODE_DEPS) ## npm ci in the Node tools' folders (when their lockfil
 
 lint-spec: $(REDOCLY_DIR)/node_modules/.package-lock.json ## lint openapi/prima.yaml with Redocly CLI (recommended rules, warnings fail)
 	$(REDOCLY) lint
+
+sdk: $(SDK_DIR)/node_modules/.package-lock.json ## regenerate sdk/typescript/src/schema.d.ts from the spec (openapi-typescript)
+	cd $(SDK_DIR) && $(OPENAPI_TS) --output src/schema.d.ts
+
+sdk-check: $(SDK_DIR)/node_modules/.package-lock.json ## type-check the TypeScript SDK and fail if schema.d.ts is out of date
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	(cd $(SDK_DIR) && $(OPENAPI_TS) --output "$$tmp/schema.d.ts" >/dev/null) || exit 1; \
+	if ! diff -u $(SDK_DIR)/src/schema.d.ts "$$tmp/schema.d.ts"; then \
+		echo "sdk-check: sdk/typescript/src/schema.d.ts is out of date with openapi/prima.yaml;" >&2; \
+		echo "sdk-check: run 'make sdk' and commit it." >&2; \
+		exit 1; \
+	fi
+	cd $(SDK_DIR) && ./node_modules/.bin/tsc -p tsconfig.schema.json && ./node_modules/.bin/tsc --noEmit
+	@echo "sdk-check: schema.d.ts is up to date and the SDK type-checks"
+
+sdk-example: $(SDK_DIR)/node_modules/.package-lock.json ## run the SDK's five-calls example against PRIMA_URL with PRIMA_TOKEN
+	cd $(SDK_DIR) && rm -rf dist && ./node_modules/.bin/tsc && node dist/examples/five-calls.js
