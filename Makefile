@@ -72,25 +72,28 @@ clean: ## remove build and coverage output (keeps ./data)
 	rm -rf bin/ coverage.out coverage.html
 
 # ---------------------------------------------------------------------------------
-# Node tools: the spec linter and the TypeScript SDK. Only these targets need Node
-# (>= 20) and npm; each folder has its own package.json and lockfile, with every
-# version pinned, and is installed with `npm ci`.
+# Node tools: the spec linter, the TypeScript SDK and the browser test. Only these
+# targets need Node (>= 20) and npm; each folder has its own package.json and
+# lockfile, with every version pinned, and is installed with `npm ci`.
 #   tools/redocly   @redocly/cli, lints openapi/prima.yaml (config and reasons there)
 #   sdk/typescript  openapi-typescript, openapi-fetch, typescript: the typed client
+#   e2e             playwright-core, driving Debian's /usr/bin/chromium (never a
+#                   downloaded browser)
 
 NPM ?= npm
 # --ignore-scripts: none of the pinned packages needs an install script.
 NPM_CI = $(NPM) ci --no-audit --no-fund --ignore-scripts
 REDOCLY_DIR := tools/redocly
 SDK_DIR := sdk/typescript
-NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json
+E2E_DIR := e2e
+NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json
 # Redocly CLI without its usage telemetry and update check.
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
 OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/prima.yaml
 
-.PHONY: node-deps lint-spec sdk sdk-check sdk-example
+.PHONY: node-deps lint-spec sdk sdk-check sdk-example e2e-docs e2e
 
-node-deps: $(NODE_DEPS) ## npm ci in tools/redocly and sdk/typescript (when their lockfiles change)
+node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, sdk/typescript and e2e (when their lockfiles change)
 
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when the
 # lockfile or package.json is newer than the installed tree.
@@ -117,3 +120,9 @@ sdk-check: $(SDK_DIR)/node_modules/.package-lock.json ## type-check the TypeScri
 
 sdk-example: $(SDK_DIR)/node_modules/.package-lock.json ## run the SDK's five-calls example against PRIMA_URL with PRIMA_TOKEN
 	cd $(SDK_DIR) && rm -rf dist && ./node_modules/.bin/tsc && node dist/examples/five-calls.js
+
+e2e-docs: $(E2E_DIR)/node_modules/.package-lock.json ## drive /docs/ (Swagger UI) in headless Chromium against PRIMA_URL with PRIMA_TOKEN
+	node $(E2E_DIR)/swagger-ui.test.mjs
+
+e2e: node-deps ## start prima serve on a free port (temp SQLite, demo data), then sdk-example and e2e-docs against it
+	scripts/ci/sdk-e2e.sh
