@@ -1603,7 +1603,7 @@ type Limit = int
 // ReservationId Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
 type ReservationId = string
 
-// StartingAfter Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+// StartingAfter defines model for StartingAfter.
 type StartingAfter = string
 
 // VenueId Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
@@ -1660,10 +1660,10 @@ type SearchAvailabilityParams struct {
 	Cuisine *string `form:"cuisine,omitempty" json:"cuisine,omitempty"`
 
 	// TimeFrom Earliest local start time, inclusive (HH:MM, 24-hour).
-	TimeFrom *LocalTime `form:"time_from,omitempty" json:"time_from,omitempty"`
+	TimeFrom *string `form:"time_from,omitempty" json:"time_from,omitempty"`
 
 	// TimeTo Latest local start time, inclusive (HH:MM, 24-hour).
-	TimeTo *LocalTime `form:"time_to,omitempty" json:"time_to,omitempty"`
+	TimeTo *string `form:"time_to,omitempty" json:"time_to,omitempty"`
 
 	// SeatingArea Only slots in this seating area (for example `dining_room`, `bar`, `terrace`).
 	SeatingArea *string `form:"seating_area,omitempty" json:"seating_area,omitempty"`

@@ -1596,9 +1596,9 @@ export interface operations {
                 /** @description Only venues of this cuisine (case-insensitive). */
                 cuisine?: string;
                 /** @description Earliest local start time, inclusive (HH:MM, 24-hour). */
-                time_from?: components["schemas"]["LocalTime"];
+                time_from?: string;
                 /** @description Latest local start time, inclusive (HH:MM, 24-hour). */
-                time_to?: components["schemas"]["LocalTime"];
+                time_to?: string;
                 /** @description Only slots in this seating area (for example `dining_room`, `bar`, `terrace`). */
                 seating_area?: string;
                 /** @description Only standard (free) or prime (paid) slots. */
