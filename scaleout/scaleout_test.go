@@ -134,8 +134,8 @@ func (p *proc) stop(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
-		_ = <-p.done
-		t.Errorf("prima serve at %s did not stop within 30s of SIGTERM", p.url)
+		err := <-p.done
+		t.Errorf("prima serve at %s did not stop within 30s of SIGTERM (killed: %v)", p.url, err)
 	}
 }
 
