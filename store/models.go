@@ -8,10 +8,14 @@ import "time"
 
 // Partner is a partner account.
 type Partner struct {
-	ID        string    `gorm:"column:id;primaryKey"`
-	Name      string    `gorm:"column:name"`
-	AllVenues bool      `gorm:"column:all_venues"`
-	CreatedAt time.Time `gorm:"column:created_at"`
+	ID        string `gorm:"column:id;primaryKey"`
+	Name      string `gorm:"column:name"`
+	AllVenues bool   `gorm:"column:all_venues"`
+	// RateLimitPerSecond and RateLimitBurst override the server's default token bucket
+	// for this partner's tokens; 0 means the default.
+	RateLimitPerSecond float64   `gorm:"column:rate_limit_per_second"`
+	RateLimitBurst     int       `gorm:"column:rate_limit_burst"`
+	CreatedAt          time.Time `gorm:"column:created_at"`
 }
 
 // PartnerVenue grants one venue to a partner whose AllVenues is false.

@@ -107,3 +107,17 @@ func (db *DB) tokenExists(ctx context.Context, op, id string) error {
 	}
 	return nil
 }
+
+// SetPartnerRateLimit sets a partner's token bucket (requests per second and burst);
+// zeros return it to the server's default. ErrNotFound if there is no such partner.
+func (db *DB) SetPartnerRateLimit(ctx context.Context, name string, perSecond float64, burst int) error {
+	res := db.q(ctx).Model(&Partner{}).Where("name = ?", name).
+		UpdateColumns(map[string]any{"rate_limit_per_second": perSecond, "rate_limit_burst": burst})
+	if res.Error != nil {
+		return wrap("set partner rate limit", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return wrap("set partner rate limit", ErrNotFound)
+	}
+	return nil
+}

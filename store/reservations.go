@@ -283,3 +283,25 @@ func (db *DB) RefundsDue(ctx context.Context, limit int) ([]Reservation, error) 
 	}
 	return out, nil
 }
+
+// LockPartner serialises the partner's hold transactions, so that a count of its holds
+// taken after it stays true until commit. On PostgreSQL it locks the partner's row
+// (SELECT … FOR UPDATE); SQLite transactions already run one at a time (BEGIN IMMEDIATE).
+// ErrNotFound if there is no such partner.
+func (tx *Tx) LockPartner(partnerID string) error {
+	g := tx.g.Model(&Partner{}).Select("id").Where("id = ?", partnerID)
+	if tx.dialect == DialectPostgres {
+		g = g.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var p Partner
+	return wrap("lock partner", g.Take(&p).Error)
+}
+
+// CountActiveHolds counts the partner's held reservations that have not expired at now.
+func (tx *Tx) CountActiveHolds(partnerID string, now time.Time) (int64, error) {
+	var n int64
+	err := tx.g.Model(&Reservation{}).
+		Where("partner_id = ? AND status = ? AND expires_at > ?", partnerID, resHeld, dbTime(now)).
+		Count(&n).Error
+	return n, wrap("count active holds", err)
+}
