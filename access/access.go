@@ -39,6 +39,10 @@ type Principal struct {
 	PartnerName string
 	AllVenues   bool
 	Scopes      []string
+	// RateLimitPerSecond and RateLimitBurst are the partner's own token bucket; zero
+	// means the server's default.
+	RateLimitPerSecond float64
+	RateLimitBurst     int
 }
 
 // HasScope reports whether the token carries scope.
@@ -199,6 +203,9 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		PartnerName: row.Partner.Name,
 		AllVenues:   row.Partner.AllVenues,
 		Scopes:      strings.Fields(row.Scopes),
+
+		RateLimitPerSecond: row.Partner.RateLimitPerSecond,
+		RateLimitBurst:     row.Partner.RateLimitBurst,
 	}, nil
 }
 

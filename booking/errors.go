@@ -16,6 +16,7 @@ var (
 	ErrPartySize         = errors.New("booking: party size out of range")
 	ErrHoldExpired       = errors.New("booking: hold expired")
 	ErrExtensionLimit    = errors.New("booking: hold extension limit reached")
+	ErrHoldLimit         = errors.New("booking: partner's active hold limit reached")
 	ErrInvalidState      = errors.New("booking: reservation state does not allow this")
 	ErrPaymentRequired   = errors.New("booking: payment not authorised")
 	ErrCardDeclined      = errors.New("booking: card declined")
@@ -124,3 +125,12 @@ func (e *PaymentError) NextStep() string {
 	}
 	return "confirm_payment"
 }
+
+// HoldLimitError refuses a hold because the partner already has Limit active holds.
+type HoldLimitError struct{ Limit int }
+
+func (e *HoldLimitError) Error() string {
+	return fmt.Sprintf("booking: partner already has %d active holds", e.Limit)
+}
+
+func (e *HoldLimitError) Unwrap() error { return ErrHoldLimit }

@@ -32,6 +32,10 @@ type Config struct {
 	// AllowPrivateWebhooks lets partners register webhook URLs on private or loopback
 	// addresses (PRIMA_WEBHOOK_ALLOW_PRIVATE; for development and tests).
 	AllowPrivateWebhooks bool
+	// MaxActiveHolds caps a partner's held, unexpired reservations (PRIMA_MAX_ACTIVE_HOLDS,
+	// default 50), so one partner cannot hold a venue's whole evening; negative means
+	// no cap.
+	MaxActiveHolds int
 }
 
 // Service runs the reservation lifecycle on a store and a payment gateway.
@@ -41,6 +45,9 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 }
+
+// DefaultMaxActiveHolds is Config.MaxActiveHolds when it is zero.
+const DefaultMaxActiveHolds = 50
 
 // New returns a Service. Zero Config fields take their defaults.
 func New(db *store.DB, gateway payments.Gateway, cfg Config) *Service {
@@ -52,6 +59,9 @@ func New(db *store.DB, gateway payments.Gateway, cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxActiveHolds == 0 {
+		cfg.MaxActiveHolds = DefaultMaxActiveHolds
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -152,6 +162,21 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 		// a new one, whether or not the sweeper has passed.
 		if err := expireDue(tx, slot.ID, now, 100); err != nil {
 			return err
+		}
+		if limit := s.cfg.MaxActiveHolds; limit > 0 {
+			// Counted under the partner's lock, so concurrent holds cannot both see
+			// limit-1 and both insert.
+			if err := tx.LockPartner(p.ID); err != nil {
+				return err
+			}
+			n, err := tx.CountActiveHolds(p.ID, now)
+			if err != nil {
+				return err
+			}
+			if n >= int64(limit) {
+				holdError = &HoldLimitError{Limit: limit}
+				return nil
+			}
 		}
 		took, err := tx.TakeTable(slot.ID, now)
 		if err != nil {

@@ -1640,6 +1640,9 @@ type PayloadTooLarge = Error
 // PaymentRequired The body of every non-2xx response.
 type PaymentRequired = Error
 
+// TooManyRequests The body of every non-2xx response.
+type TooManyRequests = Error
+
 // Unauthorized The body of every non-2xx response.
 type Unauthorized = Error
 
@@ -2540,6 +2543,18 @@ type PaymentRequiredJSONResponse struct {
 	Headers PaymentRequiredResponseHeaders
 }
 
+type TooManyRequestsResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+type TooManyRequestsJSONResponse struct {
+	Body Error
+
+	Headers TooManyRequestsResponseHeaders
+}
+
 type UnauthorizedResponseHeaders struct {
 	RequestId       *string
 	WWWAuthenticate *string
@@ -2701,6 +2716,32 @@ func (response SearchAvailability403JSONResponse) VisitSearchAvailabilityRespons
 	return err
 }
 
+type SearchAvailability429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SearchAvailability429JSONResponse) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SearchAvailability500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response SearchAvailability500JSONResponse) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
@@ -2848,6 +2889,32 @@ func (response ListReservations403JSONResponse) VisitListReservationsResponse(w 
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListReservations429JSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3045,6 +3112,32 @@ func (response CreateReservation422JSONResponse) VisitCreateReservationResponse(
 	return err
 }
 
+type CreateReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateReservation429JSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateReservation500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response CreateReservation500JSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
@@ -3178,6 +3271,32 @@ func (response GetReservation404JSONResponse) VisitGetReservationResponse(w http
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetReservation429JSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3376,6 +3495,32 @@ func (response CancelReservation422JSONResponse) VisitCancelReservationResponse(
 	return err
 }
 
+type CancelReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CancelReservation429JSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelReservation500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response CancelReservation500JSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
@@ -3509,6 +3654,32 @@ func (response GetCancellationQuote404JSONResponse) VisitGetCancellationQuoteRes
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCancellationQuote429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetCancellationQuote429JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3666,6 +3837,32 @@ func (response ExtendReservation422JSONResponse) VisitExtendReservationResponse(
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ExtendReservation429JSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3840,6 +4037,32 @@ func (response FinalizeReservation422JSONResponse) VisitFinalizeReservationRespo
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinalizeReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response FinalizeReservation429JSONResponse) VisitFinalizeReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4072,6 +4295,32 @@ func (response ConfirmSandboxPaymentIntent422JSONResponse) VisitConfirmSandboxPa
 	return err
 }
 
+type ConfirmSandboxPaymentIntent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ConfirmSandboxPaymentIntent429JSONResponse) VisitConfirmSandboxPaymentIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ConfirmSandboxPaymentIntent500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response ConfirmSandboxPaymentIntent500JSONResponse) VisitConfirmSandboxPaymentIntentResponse(w http.ResponseWriter) error {
@@ -4171,6 +4420,32 @@ func (response ListVenues403JSONResponse) VisitListVenuesResponse(w http.Respons
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVenues429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListVenues429JSONResponse) VisitListVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4295,6 +4570,32 @@ func (response GetVenue404JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 	return err
 }
 
+type GetVenue429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetVenue429JSONResponse) VisitGetVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVenue500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetVenue500JSONResponse) VisitGetVenueResponse(w http.ResponseWriter) error {
@@ -4376,6 +4677,32 @@ func (response ListWebhookEndpoints403JSONResponse) VisitListWebhookEndpointsRes
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListWebhookEndpoints429JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4556,6 +4883,32 @@ func (response CreateWebhookEndpoint422JSONResponse) VisitCreateWebhookEndpointR
 	return err
 }
 
+type CreateWebhookEndpoint429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateWebhookEndpoint429JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response CreateWebhookEndpoint500JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
@@ -4672,6 +5025,32 @@ func (response DeleteWebhookEndpoint404JSONResponse) VisitDeleteWebhookEndpointR
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response DeleteWebhookEndpoint429JSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5452,276 +5831,290 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2JcuM2tjD8Kvg196+2v0vLkmz3ItdUfU66k/RNb9PuTG4m6l+ESchiTAEKAVmt6XbVPM082DzJXzgH",
-	"IAES1GI720zfulNpUyRwABycffnYScRsLjjjSnaGHzvsA53Ncwb//pLyhOVvmWTFNVWZ4PqhXMxmtFh1",
-	"hp13U0YuF0wqQuUVS4kSJIEvOlHnmuYLpl8vGJX6w07BftbvsnR8sRrDZ52bm8jMkcPwf1kIxfw5nnOZ",
-	"pYyoKSMTxsgy46lYuuMn5vuLnHWGqliwqJMsioLxRH++kGkn6kwYG9OZWHDVGT466fWizqRgbLzgKss7",
-	"w86gN3h40B8c9I7e9Z8Mj3rDXu+gdzLs9TpRR1z8xBLVGZbzaDjHPwOgUadgkwVPa2MX1X6NsxRWLse9",
-	"/k+Tx6vjdHB1NDvmJ/OHPz8qHssnqnfdiTpSUbWQehLBJ1kxYxroag/MFmX8knCxJDipJN+dPyWPTrq9",
-	"HqE8JVeMzd1neye9/5eICezcvGBzmqUE4dzvuhvP0jdFNmOth3xmzjRnKZnrN4mzvohMaT4xEAHUjXOB",
-	"bZiLPNPn8RGOYs6KhOn9Ounh2ajVnHWGHfvcPZ7xVCwKOb5gE1GwznBw7G7MVwVjxJ2IwDdkcEzgM4Kf",
-	"wR44UJ8SOlGsIGpKFWndJpJJcsXmqtu5iTrlHoyp8jFm0B/2T4a9h3/rRPb4cM2JSPWi3rx9efDo2+O/",
-	"/O+T6gV/mP7BYPCu3xv2BsPjPgxTMKpa3tH/r99JFwVOM8v4Qunr2h/0og77MM80uulP+SLPow7eNH2x",
-	"ZxSwnab0/5pL3k3ETO92Vkg15nSm4T1LaSfq5LR68kJcs5wmGt/nU8H1o//uD/qDk5OTXv/4SG/PVOTp",
-	"uJp7PKMf7Pzb3QAuYA2dM86za1ZIWqwic9mJ0nebZBMyF1JmFznruvfSOVcNIC0UZ8W4YBOmaYAGVhQp",
-	"Kw4ePz7uD8wbq7HM/q6xSf+5mgEufuzYW9w/6elrjH+OEzpXi4Kl9efm6s8ZTzN+2RnWf9FfID1I8oxx",
-	"NZYsKZiGeJ6N5cWHNfthXh1/ePzNz4PZC03uGiQtZUmecWawDLfarGWccQX/SbeZTG9JIa6zlBWdYUdS",
-	"nl6IDy5NkoskYUyv5ybqSEZVxi/HtGC0M+ykGdd/FQLwSObCzAr/gjk/PKH9i0FylB6zk8nDy0fTxz89",
-	"ucLhCyVrt+m4SX8r0mhvYCfqWHqhyVEn6izmaf2+NK7mNeOGLmVK7+IrtiQ/iOIK9jaTGaB1pmieUY1H",
-	"sIprxs0iBsmj2Ql/OH/08+Piieyp/vVAn4q5IK+lYkVGyYvFXN8dlc3Y+O94Uc5mrMgSeviKLccw3Y0B",
-	"ZSxXPAGsU4rN5pr3Dsy1Y0UhivJMc6omoph5GH3+9uDx40H/yDumFU+Qb8A/2jbj0d86N0D9kRI9RTRK",
-	"m4w9k3LBCmLwTJK9496AJLRIx+ZRuu+Se7FQiYDdsD93nGnesp8XmjacJU0Gc3TwlJyzZFHoOQlHVAuO",
-	"XJhRxhSHcSY4L5HUZ14LNRVFJpEFaOjDIzs4Xo25BWe0LzY5438KK0Qs/cz4PjM+l/F95nr3xfUchWAz",
-	"12tcqD8A1+v/UlyvthnI9YDAtCu0S4EKrdR3UE0JJfp+gn61EouCwI0imcdFfhU6szOZ2JkebI/G1UZ+",
-	"zy6mQlw94+lcZEhLqs38QoirjF9Kh0vqfXTluHIP2TWaH350qVrXRX7veTnE+6izKPSeT5Way+HhoVl2",
-	"1+z/oQZPHuorQwHupyxniqVrAdfSDzO/aM53qY/EATbFMay1AfZsyXDH/t6ng4uj5Dg9YQ8njy4fT5/8",
-	"1LtyqfYSZx7bCQCqbxjN1XRVEy/y7Nqbt0R6cWW+yjdKKFOWfxZOmsKJ94P/8v2IILVP+/bT304oqUF0",
-	"ZCH69xFT/tNElFIdssPPmJqK31hg0QRnN1nFIuIfQFbpbSur4C/lpnChxnQ+z7MEzNSetKJfBdnklVBv",
-	"GU1rXOBldonERhKLzi7xnrLkCkz1KVX0gkqG7CHqzMrvNJFRRF9aTXgHmogenZJiwckD4IsEX2UPAHEs",
-	"yAtOr2mGZnUN3es542dvnj8VycLeR5djZpKk5ieyRy+KLL2sGQgyPhH6vypTOaqHz1+ekTdID8jZm+eA",
-	"AgBkZ9jpd3vdngZIzBmn86wz7Bx1e90jIBBqqpd844D1w9nLF7uCZIceEhh5xDWEwxEnBEAckgaE+jcD",
-	"4pAAhCOuYXyD9+853G5r6vgS6VKLPSKNiCVcRHAyyTjNNclzNqxG7szr9pIPOzPKFzQPkaCt6UtJpH0C",
-	"FSQyZn5AhgCe4qPdUVNceWhnRBtHoimNMc+uG3jXJixWQKzh5lZH0uCBNchsxmd7zWd7zWd7zWd7zWd7",
-	"zW9vr4EFzuSlUa7rinV/NuDuFQMzQrXzYfZQ4y8vMqnqWvOcXjJNWZ0BpGcBAJbx42dO8ZlTfOYUnznF",
-	"Z07xG3OK91FnSuV4BtRzQnPJnNuUZybS7DwXah2114f8n0Dm2+gsT5v4O+jX8HfL65CLhOZjjcbeeOUv",
-	"Gqe0mq+vh0v69MgeRUO6e+w/yjgSuiJLPFXZxNvUacscSEEirlnhxdVVwXJzVhATkriJJmx5z4HCy3HO",
-	"JqozPGpc8d/N9fXvDno0AldHFdmcBTTwMwiqILS0a5CJKAg1LgfNQ5sXylW1LU0/+gv736vBi6v0+fKb",
-	"xaPsQ49eJE+ffdW/g5EChmbXqjF2PzB2TXL0p+p6fFMf7NiQaJjor/Ys3W3BA3bNOWlaMClbzlyPb3BS",
-	"35GMs75GsKMj8j2TihyrKTlXBWNwOYRUNLfCWL/X6x870tu/iyy61b0IiBEyKbI5usI631CezmjKyJxK",
-	"RcH9SEku+CXhVJ9kfrDMOCMazUnGASTY7r9meU4vQSi7y80rscsig0tZwNvp05YLWnTeb7ywBuHWcTKY",
-	"L8zKPqPhZzS8DzTcim3U3OwYNFAP0SOcLUt/u4m7yJQkRr/Y0pprlcg7RBLc0ZGv99VoRMupZMn45eTb",
-	"vzwpHn/97Q8/F++WP3335unj5y/e/O25GLygL+j50uVgjGu2osHbLZ6htsNNovCaV8EMYdn2976pd9qi",
-	"7TQDs4tvWcKyuao7NhKWXZvglSnlaS10JV2AX09V4xfmC7wXYMeaMpqyAqjuW0yDeZ5iKIlLJ8BnZdJk",
-	"HkiSpacEEk1IpshyyjhZiQVJBFc0Ueid0qRBJlM2o07qDgpE6ymFobxSFVrTBxjntKAzpgyYz1M2mwul",
-	"qdq3bNWE9YwsePbzgpErtgKZTznAkz1Kvvvu+VNNSim5FCIlyVRkCdvvkrdMFRmTeM81qZN0hqPoDb4Q",
-	"6YoUbJ7TFeb8ZIVUmobPBZdICTl4mfV+VhTPgfZAgxvelYeTfjKgT9jBycWj9OCYPZ4cPKG9i4N+MkiP",
-	"2PHkhD686ESdGf3wgvFLNe0MBycnUWeWcft3v7lzUW2rjP8v/eNtWVFCjvT8V9zCF9ksU80de6PlGa3y",
-	"RaRPlCD9Xq9cz88LVqyq5eQwggt0yiZ0kavOEI2IZgX6jxn9kM0Ws86wr9XFWcbNXyVkWuy/ZEXdVBy+",
-	"s56IAde2hHFO1bQCsZYXtt2GbzQzOlv98Di0t+daY8345ZmWfcILiLM0tsJQTqUiSCId+eg6EwsJ8uUp",
-	"PoKTAV3YCFWZajsaaQAYw4veGW0EHkTdtn0HeWbdjqNlauu93ihfbQD3BvggXDugoV/Q9Guq2JIC/dSE",
-	"25plMRZEL+XwJ4lReyUYHzvGYKY/SV1t1No1jUUt6qQiGdeYoWZ7JStMRSIP4WX5p9ZBZkxKesnMnprX",
-	"iH2NTGiWs5RocpXN9D8W6pRwoaYZvyRLKkkypcUlvjFleYrkamUSLvK8RrVqZKdrjoZJZXMlt+NcdJ6Z",
-	"Fehtr07zvwo26Qw7fzqssloP8Vd5+My8fxMFkKll4V3ypUiZHJI4vIGxXkGTvR8gzoagMS8fVoIAQPQF",
-	"Tc2TuyKLYePjjF/THJB/Nzxpfl+hSGWFI7OFVOSCEarITEhFBj0Td0xn3ou3PWEz/dh+fK+nbbluJomZ",
-	"xz3o2g7EkftwlkmZ8Uv/4YJfcbHk+qHmx+6XWYXx4yu2qn1vbZpiocZiMi4ov2TxKZkUYkbiN6/P35HD",
-	"6/6hkYvloQRDnP7WisoyuwQtkpVz3hdGfin4JM+S2+IjzRUrOFXZtaaGP76PLIaC9diNL9sNQQOfuySM",
-	"KjDkkymVhAvjacvZRIHIdeziqPXv/J4RNDGH4Eh/aG1Qmv0qVqFtfV80ksAzLtT4Qogr+9DxbKbO34px",
-	"qUUTkKT0c1degbnWYXXGxwvJ7g33vhLFRZamjN+NGGZcLiaTLEGHZSLmuyJbcAAX3TKJXI4zlsq6wUkO",
-	"l0WmGIEPb83q5qwAmiH4/aKYEleMkxldaXZOUgH6SIVPzaXf2+nWNaaFRH3pDgddQ8cCx9zxsNsGqR14",
-	"TYYBKYjmBaPpiugvbO5Qmk3Ax6nsbe6S7yQjFCxeVgnEv+wLDnUKK2i7UylnUfeKPqFdcFavRURWVCsv",
-	"0Sq4yfeHWhy4Tv6sQpDbEw8c6lbiduPjCofOxYwZ8VnjxrIQ/JIITsSiIDJLWZc8B8FE0om+pKQAefoP",
-	"IEZvXlhFW9zdAU7FiussYR4Duy+ceCXUV2LB70hiCibFokiYFeB2RIjA5xVKvBJELpKpyzvIes3fpRRB",
-	"w8LvR5yxi0OjQoUE9R0BmUMsFAOJZaJP7N5Q4A1d5YKm74R4obXVu2ECSPhKiHEOY+2GB42Pff0brHmZ",
-	"JPAruKo46ZOXX3R/l1KqhVYJgRBXp+uv8z4PclZlWaT3Y1gpjUO3M6k4n4eNKY6xt7rfmQS5ywmdWDFF",
-	"9tDfQVqSu/b1BoPbxZjhcAKMU9C0FhQECNCL9L+r1BJCL2nG9TFw9kGNpWLzKgrNztJpBN1tzDa7rVBr",
-	"RvlFbDiNrW1aceyZaaLjVTW5N0z9jpv5/35XNAVB/ZbmnPq3NWrDaKGpDGgCdtcIvGvSn+Cn24sXC42D",
-	"yqz1XlkKAongladbm889ZG8jqgeOHowPCnYtru4JDaLO999/f3BWAcXChmxzDMmU5jnj6PEPGai/wPcK",
-	"RvPZn0cQTEZHnZA7D/BPLuZzUSiWvmRpRt/BO3fBw0U14nimh8QAjt0QsnUQR0BmPAVCBuxFK1c1OH/f",
-	"zFBfov85f/2qQsvwmu+J0pTAwyBnVXxP3fuIATvERAB1MVB6zgqVMSceqP7dl5kC9aLCQicYpoZ3TgRR",
-	"fZjn56/JUf/hw4M+ofl8Sg8GxLxLNHb5M0D0UWNsE45UHxkDksAVyhezC1b4Y4WDlxqDe9FMDT8k7lwT",
-	"UIx6CjmuKn/TjwZwE0zkT1Xt2PtyFBOfUJZodDyQjoeApmmmH9H8jXOKJgTBB//76apumSJgtzJxGk1U",
-	"sEU7P95iJMYXMwwVadT7jJxoiSqxwWrIYDDQ++DFMTTHaG52y8ZhbNibMgatvhbGCSUXWKZEr4FcMKfY",
-	"pRbaJgVjEaCWLUBaRZB1yTmnczkVSmESL6M1DQ5iNjIQR8Az1thmty5pAzyt78c2Si4m8ST7AHzKQpJx",
-	"Msu4KMiCZ0paX631idqQNA9fB1j7VBQziPbJuHp43Gl6vSM/Wm8jZOZNA5uc0oK1hNZdsbmKSM/x5Zew",
-	"nfTaAFGGcflQxFxwFpM9mi/pSsJJ7UcVLGEAIgIWN7OX5qGLtBxrvTgRifpNHymrHxtUpDV+sUFVq5Ku",
-	"GQJvQhhBTZhRvmpGMoIf3T/P49CelbFLIVEDIzI18ixFkcpIH4WciqX+r7L1fH0i9ytFW26iom176yBJ",
-	"tfb3G4hCWWm4ThOoskvVZ0O9+8zFkizFIk/BWC4gStHoEwFu6tYlDtAesI7WaWmDCO0JLe7ljEqW7msA",
-	"vKPBUAaz0AshckahIEEVjxpiw8eD/qOSPthTwdOQEcnFUouiVLJTwmZzZa3UUlGe0iJ14fXxBENfm3di",
-	"HZGr7Xe1w1eMzcmCp2aTEG2jGtHz5n+0NXFzaj/XAfoOMBsItwOWrbjMrlmxAgvnKeGLPC8pvCFCqWCy",
-	"Jn2sKS1dgppSxQ4UJoboYd1a1o3trHInavIdghA361THLoELlLH2iFuwzHUDiFrd6+2PFT+8n3Os19ne",
-	"EJqFsZSpfz4bw6saS7cGkfWKgiOzneMHmwizifTcgS7ff1nwTSTY4F7UtDibXYk8sucQojrKeGTBu5Ib",
-	"aDjaqxoVV3YXisEDqvUCazRCexYUsTcWtmWmpk3CXlaNDWI92N+cnGmgCUMSl1mncWWWkmVV2ojEpf2J",
-	"gJ1wAq60CxS3sRYvuOS9CrgxWVLNhDSFrsrodsk7esWkPt6EpYwnjIhrVlS2L1xpfEpMiKQLnUsrqkzZ",
-	"qKrqGzXK8Hr0w/2mqWT5psOAjoqJZqGDicAQwIkTVqLPKjbHEQ9JPJ+NwZR3nUkak70SFJALzW8Yrfa0",
-	"3Oy9spqx85JvRrK25pjs1Za+7+6WO7tGmuCEzg/hSWqipj/mNppPvcLlbVVGjcsCMvg8qvOfWO+yTgHK",
-	"HVjHAb626aRmKXVcN+cijXPAaG5an8lZcZkxGRGRJFSWaFYixdZ74oSrAk8N3MfGptXB/AHKni45Kd+J",
-	"AGIDjl8W9ZRMMn09qQGggtk/ivVxtP5R1QF6BTYezcKwUuspkGmTNqWP8oEWygu1OoAoRQio85UmJwB8",
-	"sCH+20GTEM+GQDNzSwg1hyAm/tI3J0vXtmNTsLzLkasQNi/gEjH0fSt9qKUN3ZZGsAJosGQ8JZgjhMaS",
-	"5TRLApzTphGFthJ+IxpciTEPkENzSuL/E6MCkufett4mFUmxGcJhKPb/qb+9cRT/ufEd1J5W5RDGGEJc",
-	"OdW6ZeWN6pHTO8U+CnymAcBVNC7LjH54jisz2Gz+qnCHFgVd6VfBRt9gupxMlZrvyX3y3dsX1oc4X1zk",
-	"WUIwUIPVJM9tUq/8JJDe8eNNqKyBK1PNQqhrave+blGAjGgoCSVQodfopz4KlrV7W9QnrXRtpWK3kQQz",
-	"gQl2KJMTqr3blAu3tcIXnE1/XZ+vkVK3/hyAmpSSvt2w0IGUMVYtvhAxQY2ZcMEPBh8+eElJNdJgh9ro",
-	"fXnKlBY76lDjAK1Qmq/CMnsVrdQlXxSUJ1N9C+JEpCw+RS0sNt6pWBOnORPzPLAIP+I5bDYNROku5qjk",
-	"FQw5iiRGj4BILyAnEeGMFszkB2czFqFZbUqvWcl4yigDYAWQEmMp3rpdPc8F7FOdWIRdIWdEwmwRmdFk",
-	"mnF2UDCawvz6AwxcR7VG0VxcLhimNDvVOPWl4KoQ6SJpGpEC0d2NG+HXCgrvs+/TB7tv0/dvLJTUdjmJ",
-	"HG3rgdbCqKzDd8k4K7LEDh0Ez3pDm3uXZ/wKDzuTsF8PJGHgBDMCDKBxuVMBI9ut4uObPMP6WpsgThcz",
-	"yqtDZR/mOeUICHmuIFw4mWqh6pSkAnydc1pIZvK/KkC3isRvAObEpoTPNRC/sTS6igaHffDM+c3wFszg",
-	"HcM8Rn/VhEQVq7GWI8ecLZsRLlrLHk9EMZ4XImEYvudbzRrzhGRaOmuxyds0Eo2lQDknGctTByEySeiF",
-	"WChUgkmKPqc5VVOyF6NpCLSxeD9Cm6QC2SyTRHAWuGBA4zeaGltCgTShy19PIHt8HWHxjDTWCvY+2u5Y",
-	"QY5s3OJmzNMDSRCubufGDwoI7XSWWtuXeTMiNJfC3r64csHHBJ3tdXPhbnnV9kGQRRaCpiTJqSydd3DY",
-	"Lv6G4xWicFxN1MwUiALh31Et9irqFFQxTPuoJijjgj08b4NnvURhfDPG4W1pT0UovXNrsPCo8+EA5jnQ",
-	"A0gsWtCe62ax9LjX2xT2EQUGqqJz7ziQyQi77UBuFtltx2jJPLvD2kLZarcdrjWB7bYDtgR/ecP1N4Sm",
-	"Ra1Bd7cfo1ITbz+GiUq75RiBQNVqmEFbTGb1vUeGd/04mEJVjXC0Js8pWhd8Xw1xvD2O1OLLbzsMSgYw",
-	"Ds1zsaztysn2IwWktWqcJzuO42b63XYgNzvwjmN4GYW3Has1C/G2A4YzF9tGa2ZPRe15AOUI/aPt4WkN",
-	"iKxGO7n96soctnK0wWC71VVSQe37ancagoN37WsJUHYA1xTtpB9Fm8sdVCMM1o8QSCbyPj8Kff7+JuqU",
-	"FQ43WTQM8yIpyzP9oIs1NNjPC5qjW88maB9kpSwJMq1UdCVHvNTvlxiGZgdC758qMpZ2R7wZVeJUawoG",
-	"tIHqDfoZmdL5nPG6x7ulnmwwGKGp2poCjs3tMRVDVGnKtSpLwIFaGrS29KC3+aFD1p6Q5P8dlt2xwn8m",
-	"y9024r/UAFPpnZm/axtrkO8cpwG75LlbsQalJ2/XylI21Yq15jL9MUR9rzfxWfG8Qi1z0EFrWjlo2JZW",
-	"Ih05Z8yUssPaBUQy0LetstOwAZVxo38wi7wXTRIEvXF8X98yYGHOCmkM9MbjJyGAFcNVu+R8SgubgVv5",
-	"FAXPVwGT6yxoEX2mH9sgcd85+UB6oQ3+DQl4gS1JwZlqVaFCfj/Xb1yH6+vsmnGif6t5Q9Oar8EWdWr3",
-	"oXne6Po8X9FZlq8CEzle6x1nM07uRlS5fmxi1knGybNu/+Gx3vGZP7HnG4f+R5qzdoad/280+u8f+wdP",
-	"3v/YO3jy/uPDqH9881+b4yirTXY3IiqPCcENXX7sU9hcyQt9NsGcgspmFKaC4sojgeLKv1DiauNyzAwh",
-	"cF+IhObvslnQzgl1qMmS5vlBkovkypjVv/lm+PIl2RscH0zFoqh53m25aucI9n7s9XH/Pw1+7B0cvd8f",
-	"/tg7OMFH/xW6+2+q8vztGWxiUhZRrsVb1lwOLRF4Zya4tj3MzpT+3yLOrtE1oGUyWwhKCjKhxdoYv50m",
-	"rrclaJlea2HkgiZXXsgc+kkw2s0UdkJ7tHL6kq6YqoN7avLfClN7D0OeM7Bm33Upa/bQvnB/m1jr1tAs",
-	"sSelXpYSJvaq+5MkezHWGbJM7EtapAZt430iOEZ94Mj6S9pos+7fmzUFvgO9IZpJRduHM7vxy1tFJ6/3",
-	"Jb1ruoNKlgiF8qxRxGOMEckmhHLgubsa2dss1w2rd5aSGmJvvedB90TZM2Pd7JdYzu6UxKaxRkxm4ppJ",
-	"EDGImhZicWmrVMDvZSxlYgM4bGyh05hDo1otihCf3Tr8Nuh6qDGOcsWhM6jfG3uD/ZjWMuq1TiKbF76N",
-	"mtUwMMTGvMUEPbJmr30ciYic0jlLSZ5dMXO5H8jfhoXUmxe2iQPY0zC2xNd8Jt0WiS4SmRaIHuqUbRF/",
-	"VTKyw7VtXNON/Wx21i19fPYkrFoTBT/atN5g4Re8fb4KuvZy1ZBn4xU5b5E537U7D8GvamKPtTQsrTvb",
-	"yWVsL36ArSccBhAIkoZbZ33HUbNjhY2cR1tbGUTdyIasfdSULm1PlMDa9U+uZClzobanBzByIOswtmcW",
-	"3y6N45e8lvMQQ4uhE0xM9squL/sQHmIyQWOyJ3gCurYre+/7cQXYS8Z8Ug8GwB+bt2dtYp7dXsj/qOdD",
-	"NxvVbNKLQldq7jXACV2kt4ymGQ8mkJc/lfmw2OKVXLBpxlNzY2rmyqoJrG9koMkUP38giYngDwTrlY1j",
-	"G0cormJ9ZkuTj2zfJAnlWrS/0GoTTaZ146cIRti5DWnbZpqKpRbIUbYBOge2F1j65jlqZ1MuzJs7dB5t",
-	"+jOABaZjtEfDXpI5ldJkoFUKdeT1cr6leh3ZowwjTWWqDUUUsTzFyBYwVCkbHR7Ol6z1DVnHZwJZ3o0u",
-	"hkEjeaawcnGZZulkWXZvnZkXaJVYn/21Jiyl3hmZbKGUOfoq5IGVIYBgd/Pxy+u+uC1QW+yGFbDu4C/Y",
-	"DM027guIptcQzWi93kJLf4otnReNvmd1EL4RS+zL4hlYbXpyJfcOgrnqbqPK5uKynJFYX4W4CtHCpTKe",
-	"SpNPCiUQlplcu+z+2mVvPIMye2W7KC6Tx/I+ZI42SYlt3TLXbwLq0JDpFVdfxmiwAedxausyAC1ftyVH",
-	"d9uStU6jiMwLBmUAoGTdOL5rBulOCUG3TP25cxqxI/nELd6ZVt9H575SjdblEG1hWNk+iaieINS83G5T",
-	"1V2iH1tuzno7r6EGtcR7E8rZsnBHZvD6F34MZ+04BM7fZb8XVFOG3ZgPtZwKaQcHZ2t9hs0JUSG903Zd",
-	"bJb/oYVtG+V6qr579yURk4ms566sa9q4HR+5Qwb4Nm7b81wYr63fCbaVX7o57mCURP//ffr9y3aV6wCH",
-	"Xh3nRrlo9IXd/KV+cb2ZoBRGqyDmsqdZiSEBRl+7E6XLO5AzZ8lziGJ5LD7M80JSYEU8vD0Jt8qr+eEd",
-	"BKjJcjVBd4NcbhuDNWqCBTqdhxWxjfUVZBldMbdN67ZJP/HiPJpZKFX3rrYaKrbSNCxlIvJcLOUpqEKV",
-	"mR6Cc6gksd+LxmflxuvezPXaxCvzTPpGNmgs5nFHeLJ1eQXYb2ftGw63zeCFkhbZo74sa3xZrtC1H5G4",
-	"xC4siWlwC/4QehVK/zHiMRdjORVL/YMtnkj2SmG2oFwr9GhRsTqV+4KneO1jjJPdNw2vi+cuksNzAwfc",
-	"UoCivJNoi8PpgrkZ4UAMSH4K3AsbRQleYa2MUSOOkWf1Kl8Kii0IDvcoUxI3W/6CGu4vrsjYTtANsw1P",
-	"b8dpG22kt2M7W8vlwA/iO4sZbtfq1oZTBxg5oN9qW299ge1zKROdsA4JqjCGLWiRXrVfxENj+Pv6xnTW",
-	"Csxh9Q0qZ0NdjkKtkNKDwKd5qy/iHYclaL+Bd0OQm9E83278sIRedgPfTj6H11uk85ClPCyUWxv6byyV",
-	"/57kY6/1eeMawY8Qf1GzCxqjSCYJ5XLJirAJ6Ch09LuK1bcQZ9fKpSEh1BJRj6p41z4oqNZuSeNWtoqy",
-	"gM7+5oclzJAwoTdnk4gIqcm7yIaYy3wrobAtJ/lXlAbbEv9/l8JgidxNGdBSqtjmlhcM600qATfvlMRA",
-	"49zfoSpYaaS0FVKzuo3YchgzA2LhrOZjwEcBMlG2za8jXMGkoouCcgUNb2d0RSTD6JGap7KqdbwOmWxJ",
-	"5Pbm5LdwMgRrJbtNKfUb4FZ2C3nF+mlsquTIHcoq26bja2fElwKT4g8t81ZtzO8SMaHvOfJKoETyFoFY",
-	"zviBGJepKBRxngIjDljv7qPb+u0F0WvG63Loxq6iTQNxMDDZPepmdHKt5/vO9l4Y2aNbyNTe15ayCJvE",
-	"/I7yQW6ArxB4xdAaU+4047XSPsF+9CXjaEmGqLiE07l+3SY+P3t1hvqdfvcUhU3Npo2HO5sxJIco8EPB",
-	"15o5vt4Wf7faKibu2oUwKolaWS7c3n13XX6gjLf52zN9IMCbuD5s1k5sH7+4Hd9HnvDZDLQ95/ek1Pbz",
-	"0CqLRm/hxbSQC6YJoyRKbNsOoM7ifhketjWHyrZqDf17I8a3IlD3QXoMxVlDWdpxzNjx2wtZW7DRhVch",
-	"2TynSmuOEHjvCJQBgU4pNpuHSsQ9temR9hUTIO+bs0K6IWS4sHClKtvOAIiDGdn0fY7IErzVWdlNSK54",
-	"goLvZtejWfE6b+e7aiMgtty8aEUSu5l2qIhAUFoFRIUK528PHj8e9I+2gaw1nghS2bHNykUOdfXBXDt0",
-	"0sigz5dW2XkO4p6BXmLZffDWx2TvgmkubxIsWXpqs1nRAnFBkysxmehPcCkQXBXjnsdk75JeM7KYm8JM",
-	"tsL8vl+i34UUotpsKDUO2Yk6Jl/PN3vZH5ubAr+sd7KVSFxljWTqF4uUaQvCCiBWVN0aD9ndZYUuda0E",
-	"ZEgG+O7tC4zGMNUYpSny2N09LdlGXOF79xjUs21NScm4+mWqSW4UR7dWHpasrjvcW7FAK6PUqwF68kqj",
-	"VOD73QoJalE0nGUECkB2qaV6gu+QvXg5lSwZ/+sf/4z3T5GoZKVDG8oEIvIZnMHUcjN3bZdgoJeTb//y",
-	"pHj89bc//Fy8W/703Zunj5+/ePO352Lwgr6g58vOLuSQcX07beG4NJP4J/qx9L1AGyVLyXG/R74WnHk0",
-	"ynyuZTjzaS2vu/y9AVKwchyahxHXQSWRjN+qJucu6olXkNONx68u+xaEJaxgQKyPLaJgT3UnNcP7aCvl",
-	"ok7xdlIzzAUC5eDUBN1aEKBfZybrhO2PpUiY3XmrSf08BFxyxcUyZ+ml1oqrbErAj8DBlY2emqdXLJhj",
-	"7TflItAzjOX5UttSBpp6CdNTmEqSCu40sty804Zx3bnea21jy2GbG4lEcFFkanWu8Q53Axv8nS0weRr/",
-	"+sryN7ib4zlVmhZ2ooAqDjcaex1GaK7F92Oj6KKt77gHKbg0ARsf+dLQzYuVyabawy9Nt0e8xfF+BAVO",
-	"OYiXZd9BWDxAWSGZJjDY+i7jE2E7CdLEqwVvYJX/16tPaTWPYQchsSti/DLjjAVNgJ0vNGkoGM1dgzC6",
-	"N7DK6MrGC0JouliAOW+SXTNINpTdER/xT0QqNiefyHIqyCds1f9JD7jIFfk04p8ODg68/+lP+uSc0SKZ",
-	"kk9ggP5E4q+fvSOH1/1DE0ef5WDG/VSFCaA9C74ekG+0lFx+++b1OX7sxsroj6kJhfV7hkE5RCc049R4",
-	"HCtHpP7D7/tq+s3HXs5ijOAckTd0hdCUKbufyrTMQBNZGMzJBbal1THJcOgsyDw69PPG5OHHLL05NDPE",
-	"+7DtRep0Y41An1qxKmUcID0mX9letes3Dyewvgi9lV7wSrkb9Uis+LRcq83UxJlPyFumFgUnn8xV+YRd",
-	"1iw4pUACRSktMjRAis13lYpgXSefNC7+6U/kzCvUph9Cr0s4G++aY51Ptz3rkMRnpp8sfDwkphuoRz7i",
-	"7oi/069LY9shSkBsihk90mdRrAjUYZNkD+2+clgwCqE+LoKbhyPuBgNXr3oPl0WmmH5qeLp9sh+BkRfx",
-	"GbbP2HxNQbtTaLEF/xxxXLlUYi7JUhSwc6baCWcflK3ZaWJwNLcxfbkgYw8zc8QcdHbOWCpHHBtIxR8O",
-	"LPU+gDfiLvlBLFDm1KycSMYqcuItzNoVR9zs4AO/izPKgZLEx71jEuhozj7QROXQxTSbaMjSDFgaYR8y",
-	"qboGL5x2/vrJMxAvAPljQpOEzRX0Polrbf/LwlK2MUladSPg8G+LwvvdEX/LVLECTmpjAaAA1RVblRld",
-	"8AAqXRVsngODhHtQSFVegsjkTOqPRhxbtObZlemTyGE/L6DgjyjMBZdELbOEdck7d1JzT9NsArqsgolH",
-	"vNrRwYCEy5nFiDaqWBkrjQsl4IgWyaTK8pwUC67VDnfc3hMSLgIXd8m3bGUkbI0osIfe7aQJNOw0vZXm",
-	"asQ1ebaGii4po/hBd5nQLMdOxYgtmpJ7JAA3TaOTZodQwHnE9+KTDx/01dFwgOlJiUKTTQmFLVbVHXIs",
-	"K+55WrTSjEjqf58hUmAzKE0OqorhMVC88TevXzwdv3v3IiZ7/R4x8QhadjA9gk7hjngxg90RfwZpGqDd",
-	"A99aQ64xo6Msd67FEEVzhAtsnAmdd8kZH3ET0Ic/QTk0DOuzjT4kSwRPpYtuuUiuZOkC0B+eWtQHz7Wq",
-	"Hb9b5DC2u/WGXgKijCBaFsqwaZ4QfxwZ6W7UGZIRiN6jTkRGIFbrZz/+6x//fK8fWAFbP/zXP/55E3fJ",
-	"G+uAAN8Dlr4acTA4aqUF+JwVJ0OuCb1Xl0xVRBD8KQbiZwZhLMWwdfZNAI21twJaQDGAoX43juOfpOY+",
-	"H0dYNl+D+3EEch4uMVhlENes+Si+VK9cOepEI06q/xvZSr/4+uZ64DgBVNB1ZsjS5sCmcDC+tXtF9OaA",
-	"Vf1hHHN9nedR5+YGthF2E5ugZmUIaBzcPWCugTKtMfYs9QqfAs9t1GaEN90iq8CEaxUYTd3ssqxh7HQ0",
-	"GHHb0qDqZpBhuhEUfccbVRV4R3Jd1vEfojwN6YqfwKpGPllW8InMGOVG0gnK1HGjVrOWloJbRT6R416P",
-	"fCJnTmV0i8vQpgFmhz5EMwo+rWuaL9ipmSSuUvhJfW7LmLeYu2SpFRCZJGaAbeYyFaA3z1WWl5yC1GeL",
-	"v2uUKmWcVJioORQH2ud3C0fvMLVxcmBX/f85f/0KLF8wIfxpCjzaWVpKS28zobcskNPWiTbOtoaKT2+3",
-	"QowohX5QGeSby8zk3LY1jDKzttao3gp5rYnEjPJAknKcyJpBRYGBBorO5tUhYzq3WJT73VLbGtTIAFUB",
-	"KPrkE3klPCUCjChgOzTjelWuN44GPRNhHGhSnOsLiNnTBtf9Ycv0gK2H1RfAfOUPZXSEHYbSKzVfVThU",
-	"bzLwiXgUFYYZmGFK1DDasbl+pRarFdjTeq0V0yTBkOGym0VMJF05jSosRH5/g7XggA4NNjDz+mnZMxKV",
-	"Wz2FJMvpqryjjcLbMEON2cAkR97W5VRLU5U+pQJ31k7SUHnWXoxjREm50AwJCAqQmUw5kQhOJAdasu1M",
-	"funurSaqgIZ8eghHUVM7YrOK9/pBT0pyoqaov0lysVCAF0YG1/cCRrVzNPr9rJ3hiYN7LXJS1eHnlMRu",
-	"x6EYbNASOgVdrEy4rguFWx18RzBAKMWbrlFQLzYtaHXfPXl6q6Ex891I+mUD8UyCie7U6LBg6PWn8GqK",
-	"7zBVVRgEFRGWksmi0HjmYHK40Ph2szifl2WFHK6t8ataYBsbNWqonrAu/pWTnZU6boVzWp0uNV70wJty",
-	"Q9YDv8IIynzlyQll8fK1a+wf1SQF+AQ6u3PSJy+/sGOGS5mvH/vEHXu2kHBGsXHw69081MpK3LZjxiDQ",
-	"tmODgZU5wOJgI2MbpofStGRwwal9rseui9kwNJy8ENit3wwgT6ElL4nB2HJwhjqc0VgrwuyWRgeeZuV1",
-	"8omcgPhwLjQdAWtN2Z2MCE7EoiBaejklkk4YtkoEO4hnA2hIU3UW6NdWb4IwKEkdcr9SlsHICiu2pFpG",
-	"OfVcNNakq7UKlqdRVS2I5vl6y0Ur1IF67k2QLZKal/E+oC6tgZHThYJ/p2LJQ3cCNGoIdYIoG/3gq8qE",
-	"AOZM6cfDc1NodFPgU7cybEMx0RHPlGZIENGzp4k62kQGRO5bI09lc17IBc1zgHUpRzyuUohBa0dKYxRm",
-	"iPgwenQjVATf+dc//jnq3MSnVXx/GdqSyRGXmk5BC7IlRG3ArE58jz5NvzKqG9dTlUnNZBnhE424KKJa",
-	"SE/kBP1Yg/3amt0xOgr3QSsdcScpoTK3swwEhyVddYnTHZ0GLPIaOwC8Cv30ZwYNbM1y/edbdplJaBPH",
-	"yTfv3r05r/y+NaNXPUJCxmQPJaiGWXykcWfKaIFF8ssqTlC4Xw+rH84FwG/s3VVZfQIzignoTVCQPR7x",
-	"vfjjqJOZw3ftVfAdPkYLD5hxSh++b8rybF1OivHNTbxvDABG8wf0cbX9OhOtwmjQ2VVm/5ZJJCTwTZl3",
-	"DN80z82v29QcwNU5vIzkwLsBHPsUDL4rjfaKXjGPBhiTpMVqn8qWxeXtuJCu8EBWsrzn/4rrBej1ZzPB",
-	"NeMC83ijtrH/WbUGijN4fehd1aEBJlYehE95qeJU35UW2D1PbHOqZu0jBTVhmposoGea/HhuMyXtnXq/",
-	"Zy12y+Wya5OH7AXpJmJ2uD802r+md24fjb3ysgpb+QwJuZiA+c32dRhqNm/KGqeFmJMyHEHuR86Ypeod",
-	"k73vePbBcup91N/sa6XaHpO9+LofxeS/yQWV7OHxiH/z8uzLg/NvzgYnD8H697GC96b7sTHRTfejlnRu",
-	"Yi2QuBwQxwPJnojJiIPXwVKSB5I44VLGduB67vE6rsTC+PVJpinlGdqBBx8+GEQd8X6PyFNC+Qo5Nssl",
-	"c1qOIDjsA4bOZDQvCbvr5TglsY16ikfcRDhJP0CL/JUV2WRVivbFQmL6h9N7w+0jnnHytYDpRzy+zNR0",
-	"cQGoYPHjwCJI4EmeXRRUI93hpYitiftSjPhyGpExGf6ZNLDsFVsafNwTsvs1U4xf740wPGH8/bMvvnn9",
-	"+tvx+bMv3z57N+rs74/4nK5yQVMzXia6bxlNz/J8r+h+IdLV/ohnE8KKQv+6nHZx9XvlV0X3G0Do/VN4",
-	"6f/5M+FZTj6iGVrfhy7Y8veWmhhf0LSyFGn6DC9glYcvaGpcTPv4MXopRryySP/pT+QcPfP6r+9LB5nx",
-	"MhULLr0SzbXizlEtIACqHNJr5tcRHnGt+c7ENbaXcPBPi3k7xggYeVwfnCkGGQ9JXFZBjSuriywrjJO9",
-	"uF4PNT6tXPZKw2PrB8Odr8wsjitoQGommD3PqDIktX6v4JXjKfjEvQKvMckZvTbw2UgKmgHOazw/OnhK",
-	"zlmCpr/KL2thGXEApmmhQhGjNCQNSbOBadwtT4UoTKCHUUYcTRGS7MXz2RgWep1JCo4E8zcyoKdVh83y",
-	"F9/M9tYCtD/iS1FoPiQqvxlMZxyNGKeCOjeQIi2wmNK6XpleszS/uu+fTQXoYXXOWip1rG616vMQUmBV",
-	"Dg8Ry4LRRl5FVyEQIoleOBziAQQbpEM33IOm3kFCuJEJiSHPJ07pPnSHgg1LjrjlhpH7ceYILKeGn4Nz",
-	"mBYFBFVjfA86QqH2HVgngCijHADrF5qP68vVLtvi1lvRBL+WaHXMVAmFCT3BxDA0TEiyB97d1siWQy+n",
-	"DEpUxvunRk/R05jlIxNBJcCcuQ1fyBSqgqXUEayHHhuFA4HW+giYNASHFaCE3ok6eZYwjoVhbWBZIeZF",
-	"xhQtViZ0ta1Xcs4uaW7DZA8UK2ZYmitTeRWh9sa4+8/ePIf8/kJiUFq/2+v2IIZzzjidZ51h56jb65q+",
-	"LFMI9jucQpuUv+t/X4aioc8M/Rn0ek78gjHYgGaiVVgt+L+BLvzdDsyHlsznaWfY+Zop04sFItRBUYS5",
-	"B72ejcyz1epqlhSI1sOtwG5cV21xs/atQ5wKiyBgMO2mUFsDHEQLhsprlCulWhboemGTneGP751ayWVz",
-	"GShucCk7wx87L5minff6o0N9V1fbbrVReMtqwXDHaDIFCyuFQAZJqoq8EH+BiZYqAgtDVZ9z3dFURZTv",
-	"fDqwvI0H9Bbe2v54KgADJwSDacEZ5AWiCjqZ6IXeRJ2T3tGO8Feb6fZvWbuYV0Ld63peCQUUfYX0SmtJ",
-	"UFcUXGylz2QtCroHGsDBWmBoKzKeKzYn/S7B8BIMGW228S8t/Y7PM9YUME6p0hqIxliroo54VY1oPyJQ",
-	"IhNjfsH2ZZoagTBk6led16a1pn0TazTiJpKdxE4pkRjtDpLTuZwKNbT8KqHcGJ1NyAlE1zR8Hki0/XuC",
-	"IbZn7r5FVftkbPPcnhpZrZrs/fDDDz8cvHx58PQp5GBk+t2fFwwYgeEOpvhKFcONYd4Vdt2uitNNtE1h",
-	"0RBAXuXBLcAaQNOxbLaYdYYD7DiGfwRyHptQvdaCkV+OpSwuG4IODSPYYrWExWl69vB4i62ASU0yeGZi",
-	"/ZNMrcheQiU7yLhkXGYqu2atx2byVIMw9J02otsBYZdu0l53gaNMlL0DKM9okWdaPEfcde9nxpN8IbNr",
-	"Rvag/1hE3P5jIYggYVeLpR5Mt+9xdoeOZs2VvsCqzve2TiV+j6t0LpVFb7fGBRr2rXkjdkpaaC3rgkL4",
-	"lmJFQRMWt66/VuwpiH4nW1+EsmrZ3qRgDGo0os6wN6dZul+VeAoehelKvBVHrqptaVBCb1ak/vAF9Ife",
-	"4sVz488BtxrUbrujeAUL3iiRlNWxtpdInE9uos0ltYy1U49qrDsHz9O2OczLh+bN5ylOcoyrD31R7tJh",
-	"ZT7qwCf9zZ98Z7Xvv7MUPzra/NFXorjI0pRxFBu3gOy5cYo+w27MbrsUIyvUsm0cWcyTIt5HnXq8f2fY",
-	"aSQ2dKzoZjS5rsWPy7YE1tdzxs/ePCdH3R5JRbKwBbzh6p+9eY4GzfOn36LRiCpRYEil/kgJkcu1WoMZ",
-	"/n/OX7+6u95g4duI22bWp/Z9H8XD7WlRSqkrWu7+dI/KHXLqKZU5ckGt0H5efbhOJAefvn0VSl6ZjQvL",
-	"5/aQV3SW3/GQqQRnsGJ8m+P84ezli92O04J4l+OEWf2j3PK4NC/TXwfKYP0yx2Y2KHxsriGq9dhQnQKj",
-	"oPt+RDhbajkEEkOaZ6Q/e+uOv0H9AA7q1bsu2T5Y5ltZeFm0fEtdtlE3voWbe7DY+LZfSa73635jYgv4",
-	"9ysganVy29SyphS7s9LVBpEbVrYTSDWB8x4AqkK14kZd+XidklivQL/Luf1uxa76td5g3PKr2O9iFqp/",
-	"uUYWq1fA/yySrRXJ9IZ6e+bQcI+qhsWxRkYplE0Sss1qNuhiMpuTvIa5VBij2jCXofUlUOm+O+Jf1fOp",
-	"6000ElpACAMtnRVxS4r1cMRtJnWmbK6q8UztlTnUEOPc1hR335jnSnfViL/ygn69xLVmODEAhvFjalow",
-	"VgsKHnHTSQyiJpA7BKxxWCzgrdfDp8YNNxAJJ3bvW7ay/kJDLQC9vxBoyt6BUMAhjSeiGKul2EgpmovY",
-	"nlY0vi3vpF/8Qcu+Nw0C2N9xXVOWp2OsjLvZ+ZKnb/Sbt1uX/1VQgiv7A2io/v1J33HvePMXr4T6Siy4",
-	"meLJ5g++FHySZ1hK5bi/BUxvMDTknRBQVx+/O9lmA8oY65cszaitaX48GGxB0WuXdCFxF2/DDvRXg63O",
-	"+GsMLKlxEKiSYZwed2AeEFDZCSkMhx/dkP4svVnvmDnpmioQZSZnQ6VAYpupMiuoxf13eyrqfPs8vQ9R",
-	"q+oZtB25+dK+/8vSHDcM8zPFqVOcO0tnbyESA5yKtb58dxLRtrlkJlQEuHdQnnuLQTLS+hD3TK5M1S3o",
-	"1L1ioTAasFzjX5LQUgZzwoTLQauAYowcN9zugiVixmRlUoRcIxuUH5SQYKB7vNvRjiLVHUUp8yVLxxer",
-	"cdkDdD0taCx5B3mq/q0jT93cnaqVrc+2pGr2/V+aqpk46RI9c5Z+pnWfpatfX7pCjL83+r+DlBWIFWwX",
-	"vDD8hip7XTLTs8xVx7lYkqVY5KmNNcTaO2weEazvhMGczqzEBDfaeBVl2wuZMrRVYhoaCJYYLFxCkElo",
-	"kdKFwjks966wScvF8HlIv9MwDc3dx2ozJW/SS/HSKUKc5Wum3CYjf4Ed+80FxwljY+wwvC11daDflU/4",
-	"3wZpKyDSZ/p5/7Ii7DqkDFUn8etIipiJ3S4pvhTXTPrNwaEnW+NKmhp3IE7OWZGJFEO2uVhGJu57TqUa",
-	"cWiw1qw7RfbiQDNXLTGeKROIPtfX2g3WL4tI+RnpoQuOVbJ+e9HxTvTgd2Wy0lsfVdo4Z0vfyPuZTNxd",
-	"zPq1JR6PKJnCcqgi/kpyi7XAtxMksBMdd4kxksgALeqShnsBMwog3li6BVdH3K24qkLZ9ntO0ooVjdC9",
-	"AIU1MbsJKRMkMvNSF5anTplYhdkU9QI2Xh5US+oRyFYIZ1XWwqb0Q0E6qbQkph85GVBYv0MagatLzqr8",
-	"lqrA35qSfMRJvXdTXLzSm6CyY8pgew2BQCVLnDdEqW2e/m9Iq2uek39z45+Xv//HI9uDrTRRfa+qY/1M",
-	"7u9FwS1Latwzj2hNWK0V+nLyVzcwjCNSL6ENcbgQPwSOa4mOYjPal7RI31i3s5/t2K0SZIekPT0WM+tC",
-	"CbL7EWnmwZrcUz8RFgo8b8xwpar5WnfEz1lxXeVjlvnH4XxjSC1JVHYdNrvippiEZi+BdJt8kTLbsHF6",
-	"ri6BzLpmp4OInDmFHLsyIKc2yJY5JfNsLC8+rG88dudwnnu1Fls82JZl2AziTuUstwix7RCGQsoz/Aou",
-	"u8HwbYc4Lz/YwQCBn3qYda+26vol3LiYBij66y/Nx9svzL8rbamYvpMFY/jcuiGfefJnS/evqPeZ20ho",
-	"g1tkluZbNm9Ywu4cHtPBNoQTq6qTabD+u+1K7eVcQidI8hV0WdZ/Yw9om28GeuGkYOxAab0Jgj3DYcl/",
-	"RQi3CUjeKsEOuxCQGVXJ9PeSbLcdTPeRePcVdDvXWw6TMVNYUiqv1pOeMSJ1KNsA+3lXkH63sbjVbVjL",
-	"lKpmwdtzIPebNZG3VYvhzzG3m2Nury1tsHTQEIswGXTau9To3+FHmw3QHhflxkPB247N1e/nbTq71D1w",
-	"wfiov5ou4ruZVeCr+3FtYRvzrTB+V2xvk7PKtIzPZulfLNKp7E5/24vRqN+4TcpRo4lhLe+InEOouKya",
-	"uUDRtrKJXZP71/oU3kMVEW9Ba5E+1Lxx+ysQ/rpxIX5wS9vdI+H/A1HxBtY4eGsLJbZgrl9KtD1vwtYt",
-	"lYRCx1JIR8f+vbZgNRaYtekObv0+06tAE/jY5DpEI27rDeYrUxOe26ZOeoKyeLOtu4S9nfVf8Ad0F9Hv",
-	"cKjIIkV+zaAOKnhLrqliEcmFmEOdS1GQPONXJmOLpmnBpGzPXKj39rxb9sIdjSe2MfaWCQuNvqQ7Ji3U",
-	"vv9FExdM3dhd6YjpRXl7UtLGVy2+eoKJRtf/BF772Zyw0ZyAxVBpg97enty2yQqHH+uPrGidspyF+uCe",
-	"Q6PDtCqZa2r7VjVUnXK6NIcaVibibUlXaIHA2ktQSLDs4OrTx6cw+0b62H61HkiSpS0G8cCStzSJb+ps",
-	"vsEcfnclAE9lMyXD/UtvT6TNAK/XFj9wW0kbyD5rC/evLeBZ/IL0QB6iM2+dS9CUai2PXAtmfmXUqqip",
-	"kdgikMZMfeYRj3GQg3OnLnWL9GZLRR/1ekRTmJwVWk13SuXvd0fc1Op0GsyDww46+4Apr1ioKQBqzbHQ",
-	"IWXoxxdX3ZJGHMt/S+DIaLqNnCLcsEKxUAdicgD2Uzu1qYBfxtcus4SZiru3qZzaJa9MdrBtTH0KLXXE",
-	"FQuG4r7FToy4HQYRNtHK8kDLks2meHlEYvXnf/3jn9F1/8/QmtfSUPy5oqL109yShKo/9x8dDQYPB8e9",
-	"np7jZHDyiD5++IQ9Ygm7YCk9GtDJhD4cJGlCjyb0pJ/Q9BF79Ij22MnDyeTk6GHaS9hj1u89Th9fpD7V",
-	"HfSOH7fQ3dvKxabiK/rB6EXOxot5upU4iTsErQ5uX6GGuFhetp9yGvSa3yW4G5TXFv4j9tAffnSa92cp",
-	"unaP/sL+92rw4ip9vvxm8Sj70KMXydNnX/U7Vaf/mue4E9mqIMOmexA6rOuh2bVqjN0PjA3rqcpS+FN1",
-	"2zf9JliYZ5PGsLv7s2rBv43KAFdwfgurQ/VhmMNeY0luWbVb3dNUCOtppxF2M0jEJcfYOK02lwQLfDfg",
-	"1OACyFnBpNrvdm7LXnf1HN5Scr8tv2wtgwobV9XzLjGvwTpvauN87GAbwrOFpi0/vteEBOvRh8VPUwQZ",
-	"qCQWcz4EpdzM9DEcVabooqAcLXOlh65bEVpjEWy6iLAya0RkqNCYM4BXaCw8jCSDiBwDgzuJTKCyU+09",
-	"hVq0Nk/RHdsLW2qO7RvNUGh4+/zlmZYkjIxgwzJLycK+0IgrTWieu3OXBxdaE+XpQcal6T5nA1APoIdm",
-	"WeMCwkC1nOKG/lTdnYKRPw4A1pnbnP8dNtRXBU2gjDnLJ1W7cmz19EASLLntDAh1pG5AhLOiWa3yDHKT",
-	"djkNBa45K0ijhQk2w9YQ2CdazsIO3xMbH1WIdJHYEApfzGhAcbfEziqMuQyl3KWqThn1GeKv6wivfb8t",
-	"SKZecmwFnUhocsXFMmfppbE52oYg3ZqwfsYRsyPod+T0Ym8I7xqE/z8AAP//",
+	"7L2Lchs3lgb8Kvg5+5el3RZFUpIvVKVqldiOtfFtLGeymdA/G2KDYkdNgG6AohlbVfM082DzJH/hHKAb",
+	"6EbzIsmJs+OtnYrV7Mb14OBcvnPOx9ZITGeCM65kq/+xxT7Q6Sxj8O/vKB+x7A2TLL+iKhVcP5Tz6ZTm",
+	"y1a/9XbCyMWcSUWovGQJUYKM4ItW1Lqi2Zzp13NGpf6wlbP3+l2WDM+XQ/isdX0dmT4yaP6vc6GY38cp",
+	"l2nCiJowMmaMLFKeiIXb/sh8f56xVl/lcxa1RvM8Z3ykP5/LpBW1xowN6VTMuWr1Hxx1OlFrnDM2nHOV",
+	"Zq1+q9fp3d/r9vY6B2+7j/oHnX6ns9c56nc6raglzn9lI9XqF/3ocQ7fw0CjVs7Gc55U2s7L9RqmCcxc",
+	"DjvdX8cPl4dJ7/JgesiPZvffP8gfykeqc9WKWlJRNZe6E8HHaT5letDlGpglSvkF4WJBsFNJfjx7TB4c",
+	"tTsdQnlCLhmbuc92jjr/LxFjWLlZzmY0TQiOc7ftLjxLXufplDVu8onZ04wlZKbfJM78IjKh2diMCEZd",
+	"2xdYhpnIUr0fH2ErZiwfMb1eRx3cG7WcsVa/ZZ+72zOciHkuh+dsLHLW6vcO3YV5mjNG3I4IfEN6hwQ+",
+	"I/gZrIEz6mNCx4rlRE2oIo3LRFJJLtlMtVvXUatYgyFVPsX0uv3uUb9z/++tyG4fznkkEj2p129e7D34",
+	"4fCv//uofMFvprvX673tdvqdXv+wC83kjKqGd/T/63eSeY7dTFM+V/q4dnudqMU+zFJNbvpTPs+yqIUn",
+	"TR/sKQVqpwn9b3PI2yMx1aud5lINOZ3q8Z4ktBW1Mlo+eS6uWEZHmt5nE8H1o//q9rq9o6OjTvfwQC/P",
+	"RGTJsOx7OKUfbP+bnQAuYA6tE87TK5ZLmi8jc9iJ0mebpGMyE1Km5xlru+fS2Vc9QJorzvJhzsZM8wA9",
+	"WJEnLN97+PCw2zNvLIcy/U1Tk/5zOQVa/Niyp7h71NHHGP8cjuhMzXOWVJ+boz9jPEn5Ratf/UV/gfxg",
+	"lKWMq6Fko5zpEc/SoTz/sGI9zKvDDw+fve9Nn2t2V2NpCRtlKWeGynCpzVyGKVfwn2STzvSS5OIqTVje",
+	"6rck5cm5+ODyJDkfjRjT87mOWpJRlfKLIc0ZbfVbScr1X7kAOpKZML3Cv6DPD49o97w3OkgO2dH4/sWD",
+	"ycNfH11i87mSldN0WOe/JWu0J7AVtSy/0OyoFbXms6R6XmpH84pxw5dSpVfxJVuQn0V+CWubyhTIOlU0",
+	"S6mmI5jFFeNmEr3Rg+kRvz978P5h/kh2VPeqp3fFHJBXUrE8peT5fKbPjkqnbPgbHpSTKcvTEd1/yRZD",
+	"6O7aDGUol3wEVKcUm8703dszx47luciLPc2oGot86lH02Zu9hw973QNvm5Z8hPcG/KNpMR78vXUN3B85",
+	"0WMko6R+sadSzllODJ1JsnPY6ZERzZOheZTsuuxezNVIwGrYn1tON2/Y+7nmDSej+gVzsPeYnLHRPNd9",
+	"Eo6kFmw5N60MKTbjdHBWEKl/ec3VROSpxCtAjz7cskPjZZsb3Iz2xfrN+O9yFSKVfr34vl587sX39da7",
+	"q1vPUQjW33q1A/UnuPW6n+vWqywG3nrAYJoV2oVAhVbqM6gmhBJ9PkG/Wop5TuBEkdS7RX4XPrM1m9ia",
+	"H2xOxuVC/sTOJ0JcPuHJTKTIS8rF/FaIy5RfSOeW1OvoynHFGrIrND/84nK1tkv83vOiiXdRa57rNZ8o",
+	"NZP9/X0z7bZZ/309PLmvjwyFcT9mGVMsWTlwLf0w84u++S70ljiDTbANa22ANVswXLHfurR3fjA6TI7Y",
+	"/fGDi4eTR792Ll2uvcCeh7YDGNUzRjM1WVbEiyy98votiF5cmq+ytRLKhGVfhZO6cOL94L98NyJI5dOu",
+	"/fSPE0oqIzqwI/q/I6b8u4kohTpkm58yNRF/sMCiGc52soolxD+BrNLZVFbBX4pF4UIN6WyWpSMwU3vS",
+	"in4VZJOXQr1hNKncAi/SC2Q2klhydpn3hI0uwVSfUEXPqWR4PUStafGdZjKK6EOrGW9PM9GDY5LPObkH",
+	"9yLBV9k9IBw75DmnVzRFs7oe3asZ4yevTx+L0dyeR/fGTCVJzE9kh57naXJRMRCkfCz0f1WqMlQPT1+c",
+	"kNfID8jJ61MgARhkq9/qtjvtjh6QmDFOZ2mr3zpod9oHwCDURE/52hnWzycvnm87JNt0n0DLA65H2B9w",
+	"QmCIfVIbof7NDLFPYIQDrsf4Gs/fKZxua+r4DvlSgz0iiYhlXERwMk45zTTLcxaswu7M6/aQ91tTyuc0",
+	"C7GgjflLwaR9BhVkMqZ/IIYAneKj7UlTXHpkZ0QbR6IpjDFPrmp01yQsloNYcZtbHUkPD6xBZjG+2mu+",
+	"2mu+2mu+2mu+2mv+eHsNTHAqL4xyXVWsu9Med48YmBHKlQ9fD5X75XkqVVVrntELpjmr04D0LABwZfzy",
+	"9ab4elN8vSm+3hRfb4o/+KZ4F7UmVA6nwD3HNJPMOU1ZapBmZ5lQq7i93uR/BzbfxGd5UqffXrdCvxse",
+	"h0yMaDbUZOy1V/yiaUqr+fp4uKxPt+xxNOS7h/6jlCOjy9ORpyobvE2Vt8yAFYzEFcs9XF0JlpuxnBhI",
+	"4jqesOE5Bw4vhxkbq1b/oHbEv5jj658d9GgEjo7K0xkLaOAnAKogtLBrkLHICTUuB32H1g+Uq2pbnn7w",
+	"V/a/l73nl8np4tn8QfqhQ89Hj5887d7CSAFNsytVa7sbaLsiOfpdtb17U2/s0LBo6Ohvdi/dZcENds05",
+	"SZIzKRv2XLdvaFKfkZSzriawgwPyE5OKHKoJOVM5Y3A4hFQ0s8JYt9PpHjrS2/8VWXSjcxEQI+QoT2fo",
+	"Cms9ozyZ0oSRGZWKgvuRkkzwC8Kp3slsb5FyRjSZk5TDkGC5/5ZmGb0Aoew2J6+gLksMLmcBb6fPW85p",
+	"3nq39sAaglt1k0F/4avsKxl+JcO7IMONro2Kmx1BA1WIHuFsUfjbDe4iVZIY/WJDa65VIm+BJLilI1+v",
+	"q9GIFhPJRsMX4x/++ih/+P0PP7/P3y5+/fH144enz1///VT0ntPn9Gzh3mCM62tFD287PENlhetM4RUv",
+	"wQxh2fZLX9RbLdFmmoFZxTdsxNKZqjo2Riy9MuCVCeVJBbqSzMGvp8r2c/MFnguwY00YTVgOXPcNVex5",
+	"Ok0VQklcPvF2wsj7uVCUaLGR7Jw+efuUJDkdq72UqfGenjGdpXs5VSzTTeyZdnf7JM5jYiJsJJnSJTln",
+	"RDKuCBeLCMauitZTSRYTkTFCL2jKNcuJVazPm+CJ1NxGjiZsSp1ooFa/NWglbEznmRq0jvNvOsfqm14p",
+	"L0mVp/wCTWt2fq8L3t80y+0m+N6ZoJbX40U5ZqIbxctGzy42Q40jEhvyiMkOILjoCC65e5KIBSfQyS4R",
+	"OYm1CDsc0zSb50zGZEf/k6Fky7jSOwxO2HEupkRwRsxFurvJer3/ptfpHC+aVgxndZqE1iqVdtb3JEmT",
+	"Y1g6RlJFFhPGyVLMyUhwRUcK/ZVNw8nZ+9V3R2hcKl+e6BuzPrCfgH7M8hMlyIKmyr12Ofug7Mj1VU2M",
+	"2aVhfN2oNU15Op1P4d9mMFr8vmA52oJnNKdTpswxOk3YdCaUvnV/YAEqOyFznr6fM3LJlqCTKGcpyQ4l",
+	"P/54+ljTCiUXQiRkNBHpiO22iZ51yiTeQ3omkk6xFX2IzkWyJDmbZXSJMWlpLvU85UxwiTc1BxSEJtvy",
+	"RnZGu6eHG96j++PuqEcfsb2j8wfJ3iF7ON57RDvne91RLzlgh+Mjev+8FbWm9MNzxi/UpNXvHR3Bwtm/",
+	"u6F99JfK+KeTP9+S5cXIUd74HZewgWG/1vK2TH9jEenqQ9DtdIr5vJ+zfFlOBziNt++GPbT6aOQ2M9B/",
+	"TOkHcxI6nTXnwnNlhDmIJwIDEynGOKNqUg6xEre42YKvNYM7S33/MLS2Z4rmWhxt4DR6AnGaxFZYz6hU",
+	"BK9wR36/SsVcgv5zjI9gZ8BWY4T+VDVtjTQDGMKL3h6tHTyoYk3rDvL2qhVHy+nGa71W/l8z3GuQ0+DY",
+	"AQ/9libfU8UWFPinvkas2wCxSnoq+79KRJUWw/jYMgZd/UniWkus3d1YfKNWIkbDirCmxbJCVEvESO7D",
+	"y/IvjY1MmZT0gpk1Na8R+xox97RmV+lU/2OujgkXapLyC7KgkowmNL/ANyYsS5BdLU1AUJZVuFaF7bTN",
+	"1jCpbCzvZvconaVmBnrZy938j5yNW/3WX/bLqOt9/FXuPzHvX0cBYmqYeJt8JxIm+1rQCS1grGfgip84",
+	"mT2k2dBozMv7pVgCI/qWJubJbYnFXOPDlF/RDIh/Ozqpf1+SSGklJtO51BIJoYpMhVSk1zG4eDr1Xrzp",
+	"Dpvuh/bjO91te+umkph+3I2urIARc83DaSplyi/8h3N+ycWC64f6Pna/TEuKH16yZeV7a3MXczUU42FO",
+	"+QWLj1EMjl+/OntL9q+6+0Zvk/sSDMX6W6vKyfQCrBys6POuKPI7wcdZOropPdJMsZxTlV5pbvjLu8hS",
+	"KHg3XPzjdgQa+NxlYVSBo4lMqCRcGE8w6Hta5Dp0adT6H79kAh2ZTXCkP7SGKX39KlaSbXVdNJHAMy7U",
+	"8FyIS/vQ8bwnzt+KcalFE5Ckiufw1zBndDTBt10pBkawitZTPpxLdmcU+VTk52mSMH47FplyOR+P0xG6",
+	"2Uditi0JBhtwiTCVePdxxrT65suIsr/IU8UIfHjjC3DGcuAkgt8t4SlxyThYOLhQJBGgpZRUVp/6ne1u",
+	"VY+aS9SibrHRFXLMsc0tN7upkcqGVyQbkI1oljOaLIn+wka8JekYPPOF+t4mP0pGKNhprWqIf9kXHJ4V",
+	"Vtu2513OpO6UfEKr4MxeC44sL2dekFVwke+OtDjcRdmTkkBuzjywqRsJ4bWPSxo6E1NmhGpNG4tc8Asi",
+	"OBHznMg0YW1yCuKKpGN9SEkOUvafQLheP7GSt7irA/cXy6/SEfOutbuiiZdCPRVzfksWkzMp5vmIWbFu",
+	"S4IIfF6SxEtB5Hw0ce8Ostoe4HKKoLnhyxFy7OTQ1FASQXVFQOYQc8VAjhnrHbszEnhNl5mgyVshnmsd",
+	"9naUAHK/EmKYQVvb0UHtY18rBxtfKgn8Cg5WTrrkxbftL1J2taNVQuCIy93153mXGzktY4OSuzG3FCaj",
+	"mxlanM/DJhbHBFye71SC3OUAfpZMkR300pGGkMRdvcDgLDTGOewA0TWa14LaALDSSP+7DIhCF5XeBs4+",
+	"qKFUbFZiJ20vrRpUdG2M5E2FWtPKZ7Hs1Ja2btuxe6aZjpeL584o9a0QLyhfmqfylpePVr9AQ9uaSiuf",
+	"OhQqBJlSviycgdagZ7EdDAyBFkgBv+2BbZnglG/Mk8oh3eH+12dTXDTOCsRt8hNNFYmd6Tjezyd0NDGK",
+	"0URL9ebf5/PRJVPHRDJ95yqWLSNCufVcGtnMDqDB3wnHfzwvkX2LSYpw9Saf9kpiK150PcV7pat4o4/N",
+	"66XrdDsyN57NvcLhsPq7wgkK2/cjN+fzt9uycdijGxpBq99WbmNGc30UgAgsVyHwrglqhZ9uLn57NHKn",
+	"IhcOEodXnIRKfy4T9BaifOBYj/BBzq7E5R2xyaj1008/7Z2Ug2Jh94/ZhtGEZhnjiOMKuXW+xfdyRrPp",
+	"NwOACNNBK+CSR/qT89lM5IolL1iS0rfwzm3ocF62OJzqJhGWtx1BNjbiKJDMgFBA/NJsqjLOL1tY1Ifo",
+	"f85evSzJMjznO7qJi8FDIyclarPqs0cYpmXqbQx/mbFcpcxBeVa/+y5VoH6XVOhAHCt05+BCq82cnr0i",
+	"B9379/e6hGazCd3rEfMu0dTl9wCY0lrbBmRabRlhpgAg4PPpOV7bZVthSGqtcQ+jWvPe48rVB4pY1pC7",
+	"t/TS/mIGbiCiflflir0rWjGosyLxruO3d/xqNElS/Yhmr51dNMCyKgRnWbXcErDrGvRdnRRsKuaPN2iJ",
+	"8fkUAYC1LM6Rg4Erw9WsBQkManodPCxSvY36YjcsHCJ+m9BlP2ntgZJzTD4FyKNz5qQw1kLMOGesxMSN",
+	"GXNwwW1yxulMToRSmJqB0YqFA3BXKYjr4E+uLbObbbo2PC1zxRb7HJN4nH6Ae8qOJOVkmnKRkzlPlbQI",
+	"B4sksEBjj157mNFa5FPAcKZc3T9s1bEikY/BXjsy86YZm5zQnDUApi/ZTEWk4yBgirEddZoGoszF5Y8i",
+	"5oKzmOzQbEGXEnZqNyrHEh5AREAyNWtpHrpEyzGDl4Mz12/6RFn+WOMijaj0GlctE3WnOHgDTAc1GsTs",
+	"Gj4d0Cf+fh6G1qxApIZEDQt95GQh8kRGeivkRCz0f5XN0u4zud8JQ7+OizatrUMk5dzfrWEKRf74Kk+g",
+	"yk5V7w31zjMXC7IQ8ywBZ5IA7LnRtwO3qZttPsB7wHtQ5aU1JrQjtLiXMSpZsqsH4G0NAoDMRM+FyBiF",
+	"NDNllEHoGj7sdR8U/MHuCu6GjEgmFloUpZIdEzadKevFkYryhOaJO16fTjCgoX4mVjG5ynqXK3zJ2IzM",
+	"eWIWCck2qjA9r/8HGzM3J6N/dUA/AmUD43aGZfPosyuWL8EDcEz4PMsKDm+YUCKYrEgfKwoGFENNqGJ7",
+	"CsP9dLNuhYLacpYRcRX5DocQ16sPxC6DCxQn8JhbsHhBbRCVagabbyt+eDf7WK2esAbQiHjoxN+ftaDE",
+	"2tStwXC1ouDIbGf4wTrGbNDaW/Dluy/2sI4FG9qL6h4ZsyqRx/YcRlQlGY8teEdyDQ9He24tj9b2QjEg",
+	"BLReYI2qaO+F0iTGAr1I1aTO2Itc4EGqB/u0kwkDeEKfxEUugbg028oi13hE4sI+6xrSzlHcxgzrAFnx",
+	"8prHAKaXwKHL5Oht8pZeMqm3d8QSxkeMiCuWl7ZhnGl8TAyw2B2dyyvK/AdRmas9qiVX9/iH+01dyfJN",
+	"6wEdFcOHQxsTgSGAEweMpfcqNtsR90k8mw7B1H2VShqTnWIoIBea3xDj+bhY7J0iR73zkm9Gsr6YmOxU",
+	"pr7rrpbbuyaaYIfOD+FOKqKm3+Ymmk81b/FNVUZNywLisj2u8++YxbjKAYoVWHUDfG+TBJipVGnd+k2M",
+	"88xoblqfyVh+kTIZETEaUVmQWUEUG6+JA/KGOzVwHmuLVh3mz5DMesFJ8U4EIzbD8ZNdH5Nxqo8nNQMo",
+	"x+xvxWr0ub9V1QG9BBuPvsIw//YxsGnjw9FbeU8L5bla7gG2F2CovtLkhE301kRNOGQSurMBnmlOCaFm",
+	"E8TYn/r6FBiV5VgXYuLeyCXw04MpI4W+a+QPlWDQm/IIlgMPlownBCM/0ViymKSjwM1pg0NDSwm/ET1c",
+	"iZggiIw8JvF/xqiAZJm3rDcJMFVsiuMwHPs/q2+vbcV/bnwHladlkpshespKp3O7yKdUPnIqYtlHgc/0",
+	"AHAWtcMypR9OcWaGms1fJe3QPKfgBAMbfe3S5WSi1GxH7pIf3zy3PvbZ/DxLRwSBTKwieW4SUOuHTnUO",
+	"H64jZT24IoA4RLomI/urBgXIiIaSUAJ5141+6pNgkZG9QX3SStdGKnYTSzAdGDBQEdJTrt26COeNFb5g",
+	"b/rran+1QOnV+wDcpJD07YKFNqTAIDb4QsQYNWbCBd/rffjghfJVWINtaq335TFTWuyojhobaByl+Sos",
+	"s5dovjb5Nqd8NNGnIB6JhMXHqIXFxjsVa+Y0Y2KWBSbhxwmEzaYBbPt8hkpezvBGkcToEYCEBHYSEc5o",
+	"zkzWh3TKIjSrTegVKy6eAoUDVwEEklmOt2pVzzIB61RlFmFXyAmR0FtEpnQ0STnbyxlNoH/9AYZ7oFqj",
+	"aCYu5gZf4eRY1oeCq1wk81HdiBSIiaidCD8DXHidfcwL2H3r2BhjoaS2dlXkaFv3tBZGZXV8F4yzPB3Z",
+	"poPDs97Q+tplKb/EzU4lrNc9SRg4wYwAA2RcrFTAyHajqJL6nWF9rfUhTuZTystNZR9mGeU4EHKqAE4/",
+	"mmih6pgkAnydM5pLZqImy4FuFL9SG5iD3QrvawDftDC6ih4O++CZ8+vwL8zLMIR+jP6qGYnKl0MtRw45",
+	"W9QRYFrLHo5FPpzlYsQQ3upbzWr9hGRaOm2wydvgK02lwDnHKcsShyBSSei5mCtUgkmCPqcZVROyE6Np",
+	"CLSxeDdCm6QC2SyVRHAWOGDA49eaGhugcprRZa/GkBNkFWPxjDTWCvYu2mxbQY6sneI6JvCeJDiuduva",
+	"BwWEVjpNrO3LvBkRmklhT19cuuBjBwN289wI9kHwiswFTcgoo7Jw3sFmu/QbxitEYVxNVI+kiQLhEVEF",
+	"mxjV4WqRg5v36LxpPKslCuObMQ5vy3tKRuntW+0Kj1of9qCfPd2AxFQ0zRGilkoPO511sI8o0FCJXr9l",
+	"QyaO8qYNubGXN22jIV7zFnMLxXjetLnGsM+bNtgA/vKa666BpkWNoLubt1GqiTdvw6DSbthGAMhdNtNr",
+	"wiyX33tseNuPgyGGZQsHK+IAo1XBKWUTh5vTSCX+4qbNoGQA7dAsE4vKqhxt3lJAWivbebRlO2587E0b",
+	"cmNqb9mGF4d7q7a82N2bttQY73vTBsMxwk2t1eMUo+aIm6KF7sHm42mEVpatHd18dkW0aNFar7fZ7CoI",
+	"/fL7RysQ81FznKJtwDVqO4F+0fp0I2ULvdUtBML2vM8PQp+/u45aRQbcdbYRcw2ShGWpftDGHDbs/Zxm",
+	"6CC0CRL20kIqBelYKrqUA15YChYIaLMNoR9R5SlL2gNex6c42fyC0DhQ4kHTIxM6mzFe9Z035BsPwhrq",
+	"SrJJ8FtfHpOxRxVGYav8BFyxhWlsQ198k0c7ZDcK6RA/Ytorq0akslhto0hAIj0qvT3zV21tjYqtER+w",
+	"Sp7jFnMUe5J7JW1xXUFZaXjTHwN+fLWx0Ar6JWmZjQ7a5YpGw1a5gujIGWMm1SnmDiGSgeZu1aaaNalA",
+	"oP7JbPseLiU49Nr2fX9D6MOM5dKY+o3vUAIUFoGvbXI2obmNdS+9k4Jny4Dxdhq0rT7Rj4sYIs/NeU96",
+	"IAn/hAT8yZalYE+VrGwhD6Lrga6O6/v0inGif6v4VZOK18ImVWv2xnl+7Wo/T+k0zZaBjhz/95a9GXd5",
+	"DZ+uHxv0O0k5edLu3j/UKz71O/a87FAfT9+srX7r/xsM/uuX7t6jd7909h69+3g/6h5e/8d6RGa5yO5C",
+	"RMU24XBDhx/r2NZn8lzvTTA6obQ+hbmguPRYoLj0D5S4XDsd00NouM/FiGZv02nQYgp1CsiCZtneKBOj",
+	"S2Ogf/as/+IF2ekd7k3EPK/48G05A2cLdn7pdHH9P/V+6ewdvNvt/9LZO8JH/xE6+6/L8i3NsaJiXCTZ",
+	"ryA3K86LBizfiYHpNgP2TGmYDRB7taoyDZ3ZRGxSkDHNV6IFt+q4WramoXutz5FzOrr0wHfocUHcnEms",
+	"hpZt5dStXjJVHe6xiaTLTe5LBE+nYBe/7VRWrKF94e4WsVLNp57iUko9LSUMiqv9qyQ7Meb5spfYdzRP",
+	"DNnGu0RwxI9gy/rLAhtXQOP8c7OiAESgdlA9PGlzYLSLhN4I57zaK/W27lgqrkRIVGnNK97FGJF0TCiH",
+	"O3dbc32TDbxmP08TUiHsjdc86Ogoaiqt6v0C00kek9gUXorJVFwxCSIGUZNczC9sPhj4vUBljiwUxKIU",
+	"ncJNmtQqeER8dmMgb9CJUbk4ihmH9qB6buwJ9tGxBX62yiLrB76Jm1UoMHSNeZMJ+nbNWvs0EhE5oTOW",
+	"kCy9ZOZw35N/zBVSLW7bJA5gzdvYMl/zmXRL6LpEZErkeqRTlM39XdnIFse2dkzX1jvbWrf06dmTsCpF",
+	"dnzcarUAz2c8fb4KuvJwVYhn7RE5a5A53za7IcFDa1DMWhqW1jHuREU2pxnB0kTOBRCAW8Ops17oqF7R",
+	"yGLw0dZWwLFrcZWVj+rSpa2ZFZi7/smVLGUm1Ob8AFoOxC/Gds/imwWEfM5jOQtdaDFUCovJTlEVDCsE",
+	"mJjSmOwIPgJd25W9d32EAtYaM59UYQX4Y/30rAzxs8sLkSTVyOp6IbN1elHoSM28Ammhg/SG0STlwVD0",
+	"4qcishZLgJNzNkl5Yk5MxVxZFgn3jQx0NMHP70liYgECsL+isHhtC8VlrPdsYSKb7ZtkRLkW7c+12gRu",
+	"hwqgOYjVcwuWN/U0EQstkKNsA3wObC8w9fV9VPammJjXd2g/mvRnGBaYjtEeDWtJZlRKE8tWKtSRV+v/",
+	"hup1ZLcyTDSlqTaETWJZghgZMFQpizMPR15W6kqtumcC8eK1KrdBI3mqMHN4EbDpxGu2bxzjFyilW+39",
+	"lWYshd4ZmbijhDn6KkSUFWBCsLv59OVV5910UBushhWwbuEvWD+aTdwXgMvXI5rSauaGhvpFGzovanUx",
+	"q0N4JhZYt8szsNpA51Lu7QWj3t1CxvXJpRkjsT4KcQn2wqkynkgTmQrJFBapXDnt7sppr92DIg5mMzyY",
+	"iYh5FzJHm/DGpmrKqxcBdWiIGYvLL2M02IAbOrEZHoCXr1qSg9styUqnUURmOYOEApAcchjfNhZ1q9Ci",
+	"GwYR3Tog2ZF84gbvTKPvo3VXQUuropE2MKxsHo5UDTWqH2636PY2OMqGk7Pazmu4QSWE34BCGybuyAxe",
+	"fduP4fgfh8H5q+zXCqzLsGsjqxYTIW3j4Gyt9rA+tCqkd9qqvPVEQjS3ZQVdT9WPb78jYjyW1SiYVUV9",
+	"N7tHbhFLvonb9iwTxmvrVwpvvC/daHkwSqL//y79/kU541UDh1o5Z0a5qNUNX/+lfnG1maAQRks4dFHz",
+	"sqCQwEVfOROFyzsQfWfZc4hjeVd8+M4LSYEl8/DWJFxKteKHdwigIstVBN01crktHFnLLmYqyrrlAcKK",
+	"2NpMDbJAV8xsUdNNAlk8nEc9nqWs7tiUjcXmdIepjEWWiYU8BlWoNNMDOIdKEvu1oPyr3Hjd61Fj6+7K",
+	"LJW+kQ0KT3q3IzzZOFEDrLcz9zWb22TwQkmL7FBfljW+LFfo2o1IXFAXJp81tAV/CD0Lpf8Y8JiLoZyI",
+	"hf7BpmEkO4Uwm1OuFXq0qFidyn3BU7x2EeNk102P16Vzl8jhuRkHnFIYRXEm0RaH3QWjPMJADAijCpwL",
+	"i8fEXLMU8muCOIa5WF2WqyBtg+BwjlIlcbHlZ9RwP7siw5PwXfuEJze7aXvdG920G8vlcB/EtxYzABMw",
+	"TBozfsKM9xA5oN9qmm91gs19KYNOWEUEJYxhA16kZ+2nA9EU/q66MK2VAnNYfYMc9ZDhI1dL5PQg8Om7",
+	"1RfxDsMSdNl8GjAUnU1plm3WflhCt5bvDeVzeL1BOg9ZysNCubWh/8FS+ZckHyP/G2ZsHAK5wI+Av6jY",
+	"BY1RJJWEcrlgedgEdBDa+m3F6huIsyvl0pAQapmox1W8Yx8UVCunpHYqG0VZIGd/8cMSZkiY0IuzTkSE",
+	"IOdtZEOMir6RUNgU3fw7SoNNKQS+SGGwIO66DGg5VWyj1HOGmSuVgJN3TGLgce7vkF+sMFLaXKtp1UZs",
+	"bxjTA1LhtOJjwEcBNvE3ewirBJczqeg8p1xB+espXRLJED1S8VSWWZNXEZNNrnwd3aGTIZh12S0Kq98A",
+	"t7KbEizWT2OTb0dukaB5nsqUszU94kuBTvGHhn5TRbOU8lsiJvQ5x7sSOJG8ARDLaT+AcZmIXBHnKVzE",
+	"Aetd6xnlib429KFXFJyVFIVhCFik2d4i5YzoQ2gjiCHT9N/SLDM86uaC6BXjVTl0bVXfuoE4CEx2t7qO",
+	"Tn4lFctTSp7PZ/QmkBFo2eNbeKm9q0xlHjaJOXdSA/LCvELgFcNrTOLUlFeSBPnSzjnNvURADcEQ5S2h",
+	"b9fhb2LdeTk9eXmC+p1+9xiFTX1NGw93OmXIDlHgh9SxFXP8lOXpiO6/ZIth+OiuFBsM7todYVQwtSLx",
+	"uD377rx8oIy3+Jtf+sCA1936sFhbXfv4xc3ufbwTvpqBNr/5PSm1eT+0yqLJW3iYFnLONGOURIlNCwtU",
+	"r7jPc4dtfEOlG5Vm/9KY8Y0Y1F2wHsNxVnCWZhozdvzmlNh22OjCK4lsllGlNUcA3jsCZUCgU4pNZ6Fk",
+	"c49teKR9xQDkfXNWSDeECBcWznllCyMAczAtm0JJERZCMoUAtLoql3yEgu9616OZ8Spv59tyIQBbbl60",
+	"IoldTNtURACUVg6iJIWzN3sPH/a6B5uMrBFPBEHxWLDlPIMM/WCu7TthZFBRT6vsPANxz4xeYgJ/8NbH",
+	"ZOec6VveBFiy5NhGs6IF4pyOLsV4rD/BqQC4KsY1j8nOBb1iZD4zKZ5srvpdP9m/O1JAtVkoNTbZilom",
+	"Xs83e9kf64sCv6x2shVEXEaNpOqzIWWaQFgBworKU+MRuzut0KGuJJMMyQA/vnmOaAyT11GadJHt7cOS",
+	"LeIK37tDUM+m2Skl4+rz5KVcK45urDwsWFV3uLO0g1ZGqeYV9OSVWtLBd9ulJNSiaDjKCBSA9EJL9QTf",
+	"ITvxYiLZaPivf/wz3j1GppIWDm1IOIjEZ2gGQ8tN35VVgoZejH/466P84fc//Pw+f7v49cfXjx+ePn/9",
+	"91PRe06f07NFaxt2yLg+nTYFXZJK/BP9WPpcoI2SJeSw2yHfC848HmU+1zKc+bQS1138XhtSMAcdmoeR",
+	"1kElkYzfKLvnNuqJl9rTxeOXh30DxhJWMADrY5Mo2F3dSs3wPtpIuahyvK3UDHOAQDk4NqBbOwSojJvK",
+	"KmP7cykSZnXeaFY/Cw1udMnFImPJhdaKy2hKoI/AxhUlo+q7l8+ZY+036SLQM4yJ/hJbnAbKgwlTvZtK",
+	"kgjulIxdv9Lm4rp15tjKwhbN1hcSmeA8T9XyTNMdrgaWCjyZY/A0/vXU3m9wNoczqjQvbEUBVRxONFZN",
+	"jNBci+/HRtFFW99hB0Jw6QhsfOQ7wzfPlyaaage/NHUj8RTHuxGkSuUgXhYVDGHyMMqSyDSDwSJ6KR8L",
+	"W5OQjrys8mas8r+9TJdW8+i3cCR2RoxfpJyxoAmw9a1mDTmjmWsQRvcG5itdWrwgQNPFHMx54/SKQbCh",
+	"bA/4gH8iUrEZ+UQWE0E+wQ/kk25wninyacA/7e3tef/Tn3TJGaP5aEI+gQH6E4m/f/KW7F919w2OPs3A",
+	"jPuphAmgPQu+7pFnWkouvn396gw/drEy+mNqoLB+9TFIrOhAM46Nx7F0ROo//ArL8BElsRezGONwDshr",
+	"usTRFCG7n4qwzEC5ZmjMiQW2SdoxyLDvTMg82vfjxuT+xzS53jc9xLuw7Hni1D2OQJ9asjJkHEZ6SJ7a",
+	"qtCrFw87sL4IvZQeeKVYjSoSKz4u5mojNbHnI/KGqXnOySdzVD5hvTY7nEIggfSWlhhqQ4rNd6WKYF0n",
+	"nzQt/uUv5MRL+aYfQtVM2BvvmGPGULfQa5/EJ6YyLXzcJ6auqMc+4vaAv9WvS2PbIUoANsW0Hum9yJcE",
+	"MrpJsoN2X9nPGQWoj0vg5uGAu2Dg8lXv4SJPFdNPzZ1un+xGYORFeoblMzZfkxrvGIp1wT8HHGculZhJ",
+	"shA5rJzJdsLZB2WzfxoMjr5tTIUviNjDyBwxA52dM5bIAcdSVPGHPcu99+CNuE1+FnOUOfVVTiRjJTvx",
+	"JmbtigNuVvCeXy8d5UBJ4sPOIanmu4sjwj7QkcqgHmo61iNLUrjSCPuQStU2dHFaJuLST56AeAHEHxM6",
+	"GrGZgioqsfPe3g9sWSSWsiVOkrKuAYd/WxLebQ84lDqGm9RiASAB1SVbFhFd8AAyXeVslsEFCecgl6o4",
+	"BJGJmdQfDTgWe83SS1NxkcN6nkPCH5GbAy6JWqQj1iZv3U7NOU3SMeiyCjoe8HJFez0STmcWI9mofGms",
+	"NO4ogUa0SCZVmmUkn3Otdrjtdh6RcBK4uE1+YEsjYWtCgTX0TicdQelPU6VppgZcs2drqGiTAsUPusuY",
+	"phnWPEZq0ZzcYwG4aJqc9HUIqaAHfCc++vBBHx09DjA9KZFrtikhscWyPEOOZcXdT0tW+iKS+t8nSBRY",
+	"VkqzgzL3eAwcb/js1fPHw7dvn8dkp9shBo+gZQdTbegYzoiHGWwP+BMI0wDtHu6tFewaIzqKxOlaDFE0",
+	"w3GBjXNEZ21ywgfcAPrwJ0iHhrA+WzLElEV3yS0To0tZuAD0h8eW9MFzrSrb76ZLjO1qvaGKEchmB2u2",
+	"suh631ka0u10ivruhJrxGXvXPJcIguh1OgO+A7RkaWhKl5gLHiJpF3y3TfDkOzTCEguH0Yw7NXzu9Mnb",
+	"pwMeVyusx2QnHrTMsAat4/ff9Dqd48U3vbiv+y8HOWM56dmF3MVrrWgs1hToNpN/03344Fh90437pPvw",
+	"AWYD52IRkfE8y1Ae17JX17S4a9iS1PtpyhHisnmn+xHxSuAbEvIq4O/YIUJLNilVcbQkUWLA3dWCevdi",
+	"rBgHOqaGknfd8lzYz2HvUeyWvMeM5EBOsNEDniqokaJnUTv+sHXAZxWZCqnIUcfHQlOFBtsdQDkZPaag",
+	"bTB4MDJFHadKmF7ezII8X9ML4GMDAHNDlkAtssQfB0b5GLT6ZACa4aAVkQFoffrZL//6xz/f6QdW/9MP",
+	"//WPf17HbfLa+sfANYaZ2QYc7OFapwYxzGo7Ic+ZPsoXTJV3NLj7zIifGH5mLzRbUMIQtHUHANeCXBV9",
+	"/W4cx79KLRx9HGB9CD3cjwNQQ3CKwSSYOGct5uFL1RStg1Y04KT8v4FNaY2vr098jx1AqminhzSpN2wy",
+	"ZONb26f+rzdYJtrGNlcnNB+0rq9hGWE1sdpvWiCU4+DqgewXyEccY3FeL8MviIS11KHwpptNGGTESoJQ",
+	"kyC+yLoZO6U7BtzW7ijLdqQYDQfVDZDhl5UMUJooClb0Ud2DaNpPYPQln6yk8olMGeVGEA+qfHEtKbkW",
+	"5oNLRT6Rw06HfEKuYEoAWFqGeiTQOxTcmlJwuV7RbM6OTSdxmWGCVPu2cuMGfRcSXzmIVBLTwCZ9mVTn",
+	"6/sqsp/iNWirHGiSKkTwRBhQJ0qrzf27GdK36Nr44OBdKNMPhlnoEP40+UdtLw051Dfp0JsWqBGrJG9n",
+	"WUNZ1jebIQKeofBZCukQZGpCwpsqo5leG5Oxb0S81oJnWrknSdFOZK30IkccjKLTWbnJmG1AzIv1bkji",
+	"DlaOAFeBUXTJJ/JSeDou2PjAtG3a9dK5r20NioNCO1CNO9MHEIP7Da37zRbRKxs3qw+A+cpvyqiwWzSl",
+	"Z2q+KmmoWk3jE/E4KjTTM80UpGGMN+b4FUYWsmR4DAPVQAwbLsq2xETSpVORxY7IL+Sxcjhg4gETrXn9",
+	"uCiOirYX3YUki8myOKO1DPPQQ+WygU4OvKXLqBb2S3VfBc6s7aSmka88GIdIknKuLyRgKMBmUuUAZRyg",
+	"ETpabE9+jvqNOioHDekeAC2lJrbFerr61Y0eFexETdC8IMn5XAFdGBVRnwto1fZRK2y1sodHDu01yEll",
+	"KatjErultWJwkUgoiXW+NGhydxRuGvwthwFCKZ50TYJ6sklOy/PuqXsbNY2JGYwiWlTKTyVYkI+N6A9+",
+	"CL8LL3n+Fl2VeWtQT2YJGc9zTWdeB75msLb5n0OWC7jFNX/kS0JHUJEXlJSIzAv1pKLLQIbIQlstVJuj",
+	"jqMF7xYaN4tMgJ/ej4wpIsWUWRMgWGmc0xnO7b/ZyjmfF5m8HElEn5ly05pEA2P50R1WRdqis5PCrFSe",
+	"o0u2LI1MCHoxGb4s6GWJoOVs6ck+Rb2AlXPsHlSkH/hEHy+q9ewX39o2w9UDVrd95LY9nUugu9hgavRq",
+	"7msFLG5aMWODa1qxXs/KUWDks2D0mrWvsOYaWvBsAZ9IVXWApmHnhUDitdaMY6inXbEcGMNBedm41Qjg",
+	"nrY6CPlEjkAkOhOaN4KBtCgtSAQn+hBpieyYSDpmWOcUTI+e2a0mIVavdb+cQX0IvYJ9441eyGcIZrKi",
+	"WKLlrmPPK2q9KFpTgoNcJOiiWbbaWNg46kAJhfqQLZGal/E8oH1AD0ZO5gr+nYgFD50JsBIAuhCAbfrB",
+	"09JqBx4E6YegcJPbdx3WsF36kiB/L1hzCsalLyo0Q/aI3LV21dLNM5dzmmUw1oUc8LiM2gdLBHIaYwQA",
+	"kJWxDdTQWfjOv/7xz0HrOj4uQ2oKNFkqB1xqPgX1AxcAlIJeHUid3k0/GbELpSszE6eyANVFAy7yqIKi",
+	"ixycnfWRrUyTH6Nvfhc07QF34oBKDxdLQRha0GWbmFAZQPkHnGCaOmB4JfnpzwwZ2DIB+s837CKVUOOR",
+	"k2dv374+K6EWFTtzFZQkY7KDUmHNEzXQtDNhNMe6FEXiNKiVoZvVD2cCxm9cTGUlCwI9ijHoglADAayk",
+	"Hwet1Gy+a4OD7/AxWq3ANFXAZnzznGe/c6L6r6/jXWPUMNYMIB/XglG9REvkGvqXi4D7Im6LBL4pQv3h",
+	"m/q++anS6g24epSXBCDwboDGPgXxroWfTNFL5vEA4wWwVO1z2aKeg20XIoTuyVI/8VzOcbXmg/5sKri+",
+	"uMAjVUsn7n9WzoFiD67P2VOHasPEZJ/wKS/UtvK7wumx44miTqK6XeSgBhmt2QKCQcgvZzY42Z6pdzvW",
+	"CrlYLNo2Xs8ekPZITPd3+9ZoP+Be6Zqd4rAKm2wQGbkYg0nRllLp62veZBJPcjEjBQJI7kZOm4U5ISY7",
+	"P/L0Q8ULYV8rTBEx2YmvulFM/oucU8nuHw74sxcn3+2dPTvpHd0Hi+bHcrzX7Y+1jq7bH7Wkcx1rgcS9",
+	"AbE9EJCJGA84OGcsJ7kniYNQNPYQFyyDx3Ep5gZKQ1IFbgqwbfc+fDCEOuDdDpHHhPIl3tgsk8yp8oPD",
+	"YR8QrZbSrGDsrmPxmMQWaBgPuAEVSh8TSf7G8nS8LNSVfC4x4sopd6PbNDZoknLyvYDuBzy+SNVkfg6k",
+	"YOljzxJI4EmWnudUE93+hYit2f5CDPhiEpEh6X9DalT2ki0MPe4I2f6eKcavdgaICBr+9OTbZ69e/TA8",
+	"e/LdmydvB63d3QGf0WUmaGLaS0X7DaPJSZbt5O1vRbLcHfB0TFie618XkzbOfqf4Km8/A4LePYaX/p9v",
+	"CE8z8hFN6/o8tME/sbPQzPicJqX1S/NneAETq3xLE+PV3cWP0fMy4KWV/S9/IWcIhtF//VT4pI1jN59z",
+	"6WVFr+RTjyoYHEgsqlUtL3X3gGttfiqusKKLQ39azNsSlmPkcb1xJv9q3CdxkXg4Li1JskjqT3biagri",
+	"uNT69Gu8SNkNZ740HTlOrh6pmJV2PENRn1SKNYMjnCcAQ/FyKsckY/TKjM+Cl2gKNK/p/GDvMTljIzRn",
+	"llAIO5YBh8HUrW4oYhTGsT6pVx+O28WuEIU5K6CVAUfziiQ78Ww6hIlepZKCc8T8jRfQ47I8bvGLbzp8",
+	"Ywe0O+ALket7SJS+QOjO+PYRGoZ2BGBFWmAx2ay9zNhman5C7W9M0vV+uc9aKnUsiZWCD4DisSqHR4hF",
+	"jnYjr6J3HhiRRM8iNnEP8D1J30VY0cTbSED4GRQaOR072TIRgQB2OTng9jaM3I9TR2A5Nvc5OI1pnkMc",
+	"A/p9EXsA6SbB4mJ8xPrfMH+h73F9uJplW1x6K5rg1xItqakqRmHQXhiLiYYJSXYAUNEIJtv3wjghK2y8",
+	"e2z0FN2NmT5eIqgEmD23iKFUoSpYSB3BEgSxUThw0FofAZOG4DADlNBbUStLR4xjLmaL5czFLE+ZovnS",
+	"oMWbCp1n7IJmFpm+p1g+xWx4qcpKUOhrY6c6eX0KKTVyiTjQbrvT7gBsesY4naWtfuug3WmbUkgTwNfu",
+	"T6Ay0W/63xehAIQTw396nY4DGTIGG9BMtAqrBf/X8/MsHbVb0B9aZ0+TVr/1PVOm/BEEhYCiCH33Oh0L",
+	"hrUJIiuWFADI4lJgAbzLJqi6fWsfu8K8I4hfX4duN4MDgG4oo00xU6plgbaHVG71f3nnpCcv6jlBPpEL",
+	"2er/0nrBFG290x/t67O63HSpjcJbJOiGM0ZHE7AaU8AOSVImwQbIE8Y2qwgsDGVK3FVbU+Ytv/XuwPTW",
+	"btAbeGvz7SkHGNghaEwLziAvEJXT8VhP9DpqHXUOthx/uZhuyaSVk3kp1J3O56VQwNGXyK+0lgSpfMFt",
+	"WPiBVpKgu6EBGqxgsRuJ8UyxGem2CUJmEKWtsE7hFSO06r1w/Lix5oBxQpXWQDTFWhV1wMsEYLsRgay0",
+	"CLMH25epIwbCkEkZd1bp1rorDLxvwE3wCImd7D0x2h0kpzM5Eapv76sR5cbobGA0gBuq+XGQafvnBFHt",
+	"J+66RWXtc6zR3hyNXM6a7Pz8888/7714sff4MYQ9pfrd93MGF4G5HUy+ozJsAiMrSuq6WeK062iTXL6h",
+	"AXnJPjcYVg/q/KXT+bTV72GRP/wjEGZcH9UrLRj5GZCKfM6h0aFhBKsaF2Nx6gzeP9xgKaBTk38hNeE1",
+	"o1Qtyc6ISraXcsm4TFV6xRq3zYSGB8fQdSr3bjYIO3UTab7NOIrY9FsM5QnNs1SL50i77vlM+SibS3B+",
+	"Qcm/iLgl/0Ijghh5LZZ6Y7p5WcFbFBGsz/Q5JlK/s3kq8SXO0jlUlrzdtDJo2LfmjdjJIqO1rHMKkDTF",
+	"8pyOWNw4/0p+tSD5HW18EIpEgTvjnDFIi4o6w86MpslumVUtuBWmEPhGN3KZ4E4PJfRmyer3Aejb2uDF",
+	"M+PPAbcapEu8pXgFE14rkRQJ6TaXSJxPrqP1WeyMtVO3aqw7e6dJUx/m5X3z5mmCnRzi7ENfFKu0X5qP",
+	"WvBJd/0nP1rt+zeW4EcH6z96KvLzNEkYBD4e9h6t/+KtEC8oX9qQBRQ3N5jRqXGmPsHC6W5lIyNjVALj",
+	"HBnOkz7eRa1qaE6r36rFILWsyGc0wLalq4umWPNXM8ZPXp+Sg3aHJGI0t7n2gWWcvD5FQ+jZ4x/Q2ESV",
+	"yBFeqj9SQmRypbZhmv+fs1cvb69v2PGtPROm18f2ff9ohCtJo3RTVdDc9WkfFCvkpD4rwlmD2qT9vPxw",
+	"lSgPWAD7KmSnMwsXluvtJi/pNLvlJlMJTmTF+Cbb+fPJi+fbbacd4m22E3r1t3LD7dJ3oP46kLHu82yb",
+	"WaDwtrkGrMZtQzUMjInu+xHhbKHlF0QH1fZIf/bGbX+N2gI3rwdhKsQFsOg3Xv1FfYENdeBaiYcGKaAa",
+	"GvJ76gN+in6MQQNcQDmISkrrJnWuLv1uraw1jciF2G01pIqgegcDKiFeca0ERLxKuawWi9hm375Yca16",
+	"rNcYxfyCE9uYk6pfrpDhqsUqvopyn0WU0xvhrbXD+z1uHBbjakHjkBlNyCYrXa+N8apOfCrGoyHOt2ae",
+	"Q2tPoJhFe8CfVlMmVOvk2GBKWjhH4oYsCv0Bt8kSUmXD0Y0nbKdIkwA48aa617vGHFi4xwb8pQec9kIA",
+	"65BsGBji1dQkZ6wCrB5wUywQUBp4qwSsf5gP5I1Xpqtyi65hLg5W8Ae2tP5Jw2WA8L4VaDrfgsHAJg3H",
+	"Ih+qhVjLYeqT2JzH1L4tzrKf30XLzNc1xtndcl4TliVDTH693tmTJa/1mzebl/9VUPIrSoDoUf0bsMzO",
+	"4fovXgr1VMy56WIDHvud4OMsxWxJh90NxvQaoShvhYDSGfjd0SYLUGC6X7AkpbZswWGvtwFHrxzSuTSr",
+	"+DteI/qr3ka08T0CYCo3DyTQMc6ZW1w6APxshRSU/Y9u6EGaXK92IB21TYKYIoq2psIgk05VEZHV4Ka8",
+	"Ofd1vj1N7kK0K8uJbcamvrPvf15e5cJFv3KqGqf6o6TBN4A0AadppdTnrUTCTQ6ngcKAtBCUH98gCEha",
+	"H+mOiQUqC5Adu0czBBMCyzz+JQktZD4HBl00WgKmERlvbtdzNhJTJkvTJ+bFMEEHQYkMGrpDnhBtKcLd",
+	"UnQzX7JkeL4cFmWFV/OQ2pS3kN+q3zry2/XtuWFRTXFDbmjf/9zc0ODAC/LMWPKVR36V5v480hyelDu7",
+	"N7aQ6gIYymZBD2FJVNljlpryia7ZgIsFWYh5llgMJqYBY7OIYKo5BLk6vRID+rQ4HmUrnZmM2GXAHhoy",
+	"FgiiLkaQSqjW1IYcXizzjr4JwcawAghL1GPqG56Bia+KO01PxQszCd1I3zPl1jv6K6zYHy6ojhkbYrHz",
+	"TbmyM/pt7xf/2yBPBkL6yne/HNkUdgtCsMod/H0kU4zWb5ZMX4grJj3rJJaVrB1lk6YTxNcZy1ORIAQe",
+	"0qwhjn5GpRpwqBFZT51HduJAPWotoZ4oA+yfaXbgBj8UefD8rAUhxoCJ/v54UfVWfOSLMsnppY9KqwFn",
+	"C9+I/ZW93F6s+7NIWB4zMzk1UZX9neQk65loZmRgBztsE2MEkgEe1iY1twtGdgDuW7q5pgfcTTatQlkP",
+	"dpzgISuKodsFcgpjlBlyNAgo54XOLo+dDNkKo1qqyZG8eLSGEDCQ5XCcZXoRm1oBkh1KpSU//ciJRMPc",
+	"MNIIeG1yUsYZlblNV2QjJU4KBDfUyMs6DKYFDN1szuUQSOKL/YY4vM2X8Afy+IpH6f+4cdPLo/DnY/e9",
+	"jTRmfa7Kbf16TfyhiniREuWO75bGgONK8jkn/njNRXNAqlUHAEcNOC4AAkh0vJvWvqN58tq68f1o1XYZ",
+	"4NwnzeHNGBkZCnDejUg9jtnEDvuBzJATf22EMlX119oDfsbyqzKetogfD8eLQ2gQpO4KmpVxUUxAuhcA",
+	"vEm8TxEtWts9V3fBS75ihwRk1IxCjGQBjKo0smFM0CwdyvMPq2s13hpWdafWcEsHm141NgK8VYIPLEFs",
+	"2oThrPIEv4LDbih80ybOig+2MJTgpx5l3aktvnoI106mNhT99Xfm480n5p+VplBa34mEWEo378vXu/yr",
+	"Jf9PoGeaU0xo7ZZJ7V1hxQNzlWwvGWAY4Bo4uCqLRgdLbUzpkkiWZV6sLRTdJU+hoL3+G8vt2zhD0EPH",
+	"OWN7SutpANYNw8r/hiPcBFC+UWAlFnwhU6pGky8lyHKzMd1FwOXTnDECSw6dMZMkVSovx5fuUevw/iib",
+	"BvZ+2yF9sVjq8jSsvMzKuuyb31zuNyuQ02U196+Y6c+Hmb6yPMXyT8NkwuzTqcBV4Zv7H20USDM+zcWl",
+	"wduOTdmNjZW2+FbVMxnEqWEd/m3NP/DV3bj8YCqbnZRtT0mTXFeE43w1u39xiLMrQ483PlC1PKGbhKjV",
+	"6tNW4tTIGYQIyLJOFyQHLOqT1qWNSgnaO8hW401o5WEJ1eXd/OiEv64dpJ/dFIp3eNH8G9waNWpz6N0m",
+	"8mygeD/VbXOcjc2rKwmFItaQLgFLutuE6pgA2a015iTEtCW8YxMbEw24zYeZLU0dBm7r/OkOiuTiNi8Y",
+	"lvvXf8EfUNFHv8MhY5AU2RWDPL3gRbqiikUkE2IGeVhFTrKUX5rIQFMMrDnSpVru+XbRLrc0DhkQqdww",
+	"wKVWqnrLIJfK95810MXkNd6W/5jyxDdnQU33uKVXTxDS5PrvcLd/NZd8NnMJJvmlNT59czbdJJvsf6w+",
+	"sipAwjIWKql+BjVzkzIVtMlZXeYGdtJE0wxysxnE4oIu0cKCOcUgQWZRDNznq4+h97V8tflI3pMkTRoc",
+	"BYEpb+gqWDB0E/zWpb3zg9FhcsTujx9cPJw8+rVzud5NcHtlBXdlPQfE9UtuztxNA69WJucoUuWnQBH6",
+	"g69azZej1eAefkY+IvfRObrKxWpSFxekogVBP1NwmeTXSIgRSH8mX/mAx9jI3pmTp71BWrSp0w86HaI5",
+	"U8ZyykfMKR2x2x5wk7sWOwONChygUL0LTJz5XE1goNZMDRWD+j6uvKyINuCYDl+CBIAm7chJSg8zFHO1",
+	"J8Z7YFe2XZuKEAWuepGOmMlAfZNMwm3y0kSvG7u2PIayWeKSBSHYb7DaKi6HIYR1PLbY0CKFuUnmH5FY",
+	"ffOvf/wzuup+A9XhLe/Fn0vuW93NDVmv+qb74KDXu9877HR0H0e9owf04f1H7AEbsXOW0IMeHY/p/d4o",
+	"GdGDMT3qjmjygD14QDvs6P54fHRwP+mM2EPW7TxMHp4nPrfudQ4fNvDrm8rhJgMy+hXpecaG81mykfiK",
+	"KwSlP26eeYm4VF6UmHNqxJvfJbhhQGItFvsjVAyB/MHI//sfW2mCrvKDv7L/vew9v0xOF8/mD9IPHXo+",
+	"evzkaVdTl3m54olvRTbbTb/ubtXzg6bZlaq13Q20DfMp0634XbWbF/06mHBqnYayvTsZCxhvqqLAEZzd",
+	"wDpSfhi+ma8wRb0sSyrvaC6E+eWTCKt7jMQFR4yiVtMLhgU+LXD2cAHsLGdS7bZbN72Wt70vb6gp3PS+",
+	"bEwLDAtX5rcvKK92dV5X2vnYwlKjJ3PNW355pxkJ1mcIi60mKThwSUxuvg9GANPTxzC6T9F5TjlaEAvP",
+	"ZbtktMZyWXedYabiiMhQAj2nAS+BXrgZSXoROYQL7igyQHOn+kECuZltXKvbtgcDq7ftG/dQaHhz+uJE",
+	"SxJGRrDw2EKysC/U8L0jmmVu38XGheZEebKXcmkqTFog8B7UyS1ysAAcV8spLpSqrHYWRFI5A7BO7nr/",
+	"UN9UcJXTEaT1Z9m4mKgpfXZPEkxB7zQI+dGuQYSzolkloxLeJs1yGgpcM5aTWkmfYyIZikj2iZazwK9j",
+	"suakXOUimY8sJMUXM2qjuF0gcAknLyCt22SLKtC3oft1FeO17zeBjqqp9JZQmYeOLrlYZCy5MDZOWyCn",
+	"XRHWTzhSdgT1v1ii9eqgawCG8P8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

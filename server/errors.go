@@ -39,6 +39,7 @@ const (
 	CodeSlotNotBookable         Code = "slot_not_bookable"
 	CodeHoldExpired             Code = "hold_expired"
 	CodeHoldExtensionLimit      Code = "hold_extension_limit"
+	CodeHoldLimitReached        Code = "hold_limit_reached"
 	CodeReservationStateInvalid Code = "reservation_state_invalid"
 	CodeIdempotencyKeyInUse     Code = "idempotency_key_in_use"
 	CodeBodyTooLarge            Code = "body_too_large"
@@ -90,6 +91,7 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeSlotNotBookable:         {typeInvalidRequest, http.StatusConflict, "That slot has started or is no longer offered."},
 	CodeHoldExpired:             {typeInvalidRequest, http.StatusConflict, "The hold expired before this call. Hold the slot again."},
 	CodeHoldExtensionLimit:      {typeInvalidRequest, http.StatusConflict, "The hold has reached its maximum total time and cannot be extended further."},
+	CodeHoldLimitReached:        {typeInvalidRequest, http.StatusConflict, "Your partner account has reached its maximum number of active holds. Finalize, cancel or let some expire first."},
 	CodeReservationStateInvalid: {typeInvalidRequest, http.StatusConflict, "The reservation's status does not allow this call."},
 	CodeIdempotencyKeyInUse:     {typeIdempotency, http.StatusConflict, "A request with this Idempotency-Key is still being processed. Retry shortly."},
 	CodeBodyTooLarge:            {typeInvalidRequest, http.StatusRequestEntityTooLarge, "The body is larger than 1 MB."},
@@ -139,6 +141,7 @@ func problemFor(err error) *Problem {
 		noTable    *booking.SlotUnavailableError
 		state      *booking.StateError
 		paymentErr *booking.PaymentError
+		holdLimit  *booking.HoldLimitError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -164,6 +167,8 @@ func problemFor(err error) *Problem {
 		return newProblem(CodeHoldExpired, "", "")
 	case errors.Is(err, booking.ErrExtensionLimit):
 		return newProblem(CodeHoldExtensionLimit, "", "")
+	case errors.As(err, &holdLimit):
+		return newProblem(CodeHoldLimitReached, fmt.Sprintf("Your partner account already has %d active holds, the most it may have at once. Finalize or cancel one, or wait for one to expire, then hold again.", holdLimit.Limit), "")
 	case errors.As(err, &state):
 		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
 	case errors.As(err, &paymentErr):

@@ -38,6 +38,8 @@ type env struct {
 type envConfig struct {
 	booking booking.Config
 	gateway payments.Gateway
+	server  server.Deps // only the limits are read
+	logger  *slog.Logger
 }
 
 type envOption func(*envConfig)
@@ -59,6 +61,26 @@ func withWebhookSecret(secret string) envOption {
 // production.
 func withPublicWebhooksOnly() envOption {
 	return func(c *envConfig) { c.booking.AllowPrivateWebhooks = false }
+}
+
+// withRateLimit sets each token's default bucket.
+func withRateLimit(rl server.RateLimit) envOption {
+	return func(c *envConfig) { c.server.RateLimit = rl }
+}
+
+// withAuthFailureLimit sets each client address's bucket of failed authentications.
+func withAuthFailureLimit(rl server.RateLimit) envOption {
+	return func(c *envConfig) { c.server.AuthFailureLimit = rl }
+}
+
+// withMaxActiveHolds caps each partner's active holds.
+func withMaxActiveHolds(n int) envOption {
+	return func(c *envConfig) { c.booking.MaxActiveHolds = n }
+}
+
+// withLogger sends the server's and the booking layer's logs to log.
+func withLogger(log *slog.Logger) envOption {
+	return func(c *envConfig) { c.logger = log; c.booking.Logger = log }
 }
 
 // withClock makes the booking layer read time from now.
@@ -93,12 +115,17 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 	})
 	cfg.booking.VenueSync = e.outbox
 	e.booking = booking.New(db, cfg.gateway, cfg.booking)
+	if cfg.logger == nil {
+		cfg.logger = quietLogger()
+	}
 	h, err := server.New(server.Deps{
-		Booking:     e.booking,
-		Tokens:      e.tokens,
-		Idempotency: idempotency.NewService(db),
-		Database:    db,
-		Logger:      quietLogger(),
+		Booking:          e.booking,
+		Tokens:           e.tokens,
+		Idempotency:      idempotency.NewService(db),
+		Database:         db,
+		Logger:           cfg.logger,
+		RateLimit:        cfg.server.RateLimit,
+		AuthFailureLimit: cfg.server.AuthFailureLimit,
 	})
 	if err != nil {
 		t.Fatal(err)

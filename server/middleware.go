@@ -94,9 +94,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		authenticated := op.Security == nil || len(*op.Security) > 0
 		var who access.Principal
 		if authenticated {
-			who, err = s.deps.Tokens.Authenticate(ctx, bearerToken(req))
+			who, err = s.authenticate(c)
 			if err != nil {
-				return problemFor(err)
+				return err
 			}
 			if scope, _ := op.Extensions["x-required-scope"].(string); scope != "" && !who.HasScope(scope) {
 				return newProblem(CodeInsufficientScope, fmt.Sprintf("This call needs the %s scope; the token has %s.", scope, strings.Join(who.Scopes, ", ")), "")
@@ -212,4 +212,34 @@ func isJSON(contentType string) bool {
 	mt, _, _ := strings.Cut(contentType, ";")
 	mt = strings.TrimSpace(strings.ToLower(mt))
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// authenticate checks the bearer token under two limits: a client address whose failed
+// authentications emptied its bucket is refused before its token is even looked at (so
+// guessing tokens is slow), and an authenticated token spends one request of its bucket.
+// Every authenticated answer carries the token's RateLimit headers.
+func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
+	ctx := c.Request().Context()
+	addr := c.RealIP()
+	if st := s.authFailures.peek(addr, "auth_failures", s.deps.AuthFailureLimit); !st.allowed {
+		return access.Principal{}, rateLimited(st, "Too many failed authentications from this address. Retry after the time in the Retry-After header.")
+	}
+	who, err := s.deps.Tokens.Authenticate(ctx, bearerToken(c.Request()))
+	if err != nil {
+		p := problemFor(err)
+		if p.Status == http.StatusUnauthorized {
+			s.authFailures.take(addr, "auth_failures", s.deps.AuthFailureLimit)
+		}
+		return access.Principal{}, p
+	}
+	limit, policy := s.deps.RateLimit, "default"
+	if who.RateLimitPerSecond > 0 && who.RateLimitBurst > 0 {
+		limit, policy = RateLimit{PerSecond: who.RateLimitPerSecond, Burst: who.RateLimitBurst}, "partner"
+	}
+	st := s.tokenBuckets.take(who.TokenID, policy, limit)
+	if !st.allowed {
+		return access.Principal{}, rateLimited(st, "")
+	}
+	st.setHeaders(c.Response().Header())
+	return who, nil
 }

@@ -50,6 +50,16 @@ type Deps struct {
 	PublicURL string
 	// MaxBodyBytes caps request bodies (default 1 MB); larger ones answer 413.
 	MaxBodyBytes int64
+	// RateLimit is each token's bucket unless its partner has its own (zero means
+	// DefaultRateLimit).
+	RateLimit RateLimit
+	// AuthFailureLimit is each client address's bucket of failed authentications; an
+	// empty bucket answers 429 before any token is checked (zero means
+	// DefaultAuthFailureLimit).
+	AuthFailureLimit RateLimit
+	// TrustProxyHeaders takes the client address from X-Forwarded-For / X-Real-IP set by
+	// a proxy on a private or loopback address; otherwise it is the connection's peer.
+	TrustProxyHeaders bool
 }
 
 // Server implements gen.StrictServerInterface.
@@ -58,6 +68,9 @@ type Server struct {
 	log      *slog.Logger
 	router   routers.Router
 	specJSON []byte
+	// tokenBuckets are per token id, authFailures per client address.
+	tokenBuckets *buckets
+	authFailures *buckets
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -73,7 +86,13 @@ func New(deps Deps) (*echo.Echo, error) {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{deps: deps, log: deps.Logger}
+	if deps.RateLimit.PerSecond <= 0 || deps.RateLimit.Burst <= 0 {
+		deps.RateLimit = DefaultRateLimit
+	}
+	if deps.AuthFailureLimit.PerSecond <= 0 || deps.AuthFailureLimit.Burst <= 0 {
+		deps.AuthFailureLimit = DefaultAuthFailureLimit
+	}
+	s := &Server{deps: deps, log: deps.Logger, tokenBuckets: newBuckets(), authFailures: newBuckets()}
 
 	doc, err := loadSpec()
 	if err != nil {
@@ -109,6 +128,12 @@ func New(deps Deps) (*echo.Echo, error) {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
+	// The client address keys the failed-authentication limit, so it must not be
+	// whatever a client writes in a header.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if deps.TrustProxyHeaders {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
 	e.Use(s.requestID, s.recoverPanics, s.accessLog, s.contract)
 
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))

@@ -17,6 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/prima-dining/partner-api/booking"
+	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
 )
 
@@ -36,7 +38,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), migrateCommand(), seedCommand(), tokenCommand(), outboxCommand(), venueCommand())
+	root.AddCommand(serveCommand(), migrateCommand(), seedCommand(), tokenCommand(), partnerCommand(), outboxCommand(), venueCommand())
 	return root
 }
 
@@ -63,6 +65,13 @@ type config struct {
 	StripeAPIBase       string
 	StripeWebhookSecret string
 	StripeTimeout       time.Duration
+	// Limits: each token's default bucket, each client address's bucket of failed
+	// authentications, each partner's active holds, and whether to take the client
+	// address from a proxy's X-Forwarded-For.
+	RateLimit        server.RateLimit
+	AuthFailureLimit server.RateLimit
+	MaxActiveHolds   int
+	TrustProxy       bool
 }
 
 func loadConfig() (config, error) {
@@ -76,8 +85,29 @@ func loadConfig() (config, error) {
 		StripeSecretKey:     os.Getenv("STRIPE_SECRET_KEY"),
 		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
 		StripeWebhookSecret: os.Getenv("STRIPE_WEBHOOK_SECRET"),
+		TrustProxy:          os.Getenv("PRIMA_TRUST_PROXY") == "1",
+		RateLimit:           server.DefaultRateLimit,
+		AuthFailureLimit:    server.DefaultAuthFailureLimit,
+		MaxActiveHolds:      booking.DefaultMaxActiveHolds,
 	}
 	var err error
+	if v := os.Getenv("PRIMA_RATE_LIMIT"); v != "" {
+		if c.RateLimit, err = server.ParseRateLimit(v); err != nil {
+			return c, fmt.Errorf("PRIMA_RATE_LIMIT: %w", err)
+		}
+	}
+	if v := os.Getenv("PRIMA_AUTH_FAILURE_LIMIT"); v != "" {
+		if c.AuthFailureLimit, err = server.ParseRateLimit(v); err != nil {
+			return c, fmt.Errorf("PRIMA_AUTH_FAILURE_LIMIT: %w", err)
+		}
+	}
+	if v := os.Getenv("PRIMA_MAX_ACTIVE_HOLDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n == 0 {
+			return c, fmt.Errorf("PRIMA_MAX_ACTIVE_HOLDS must be a positive number (or negative for no cap), not %q", v)
+		}
+		c.MaxActiveHolds = n
+	}
 	if c.HoldTTL, err = envDuration("PRIMA_HOLD_TTL", 10*time.Minute); err != nil {
 		return c, err
 	}

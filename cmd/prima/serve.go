@@ -73,6 +73,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	svc = booking.New(db, gateway, booking.Config{
 		HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log,
 		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker, AllowPrivateWebhooks: c.WebhookAllowPrivate,
+		MaxActiveHolds: c.MaxActiveHolds,
 	})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
@@ -83,6 +84,10 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		Database:    db,
 		Logger:      log,
 		PublicURL:   c.PublicURL,
+
+		RateLimit:         c.RateLimit,
+		AuthFailureLimit:  c.AuthFailureLimit,
+		TrustProxyHeaders: c.TrustProxy,
 	})
 	if err != nil {
 		return err

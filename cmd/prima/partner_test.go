@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/store"
+)
+
+func TestPartnerRateLimitCommandSetsAndResetsTheBucket(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "prima.db")
+	t.Setenv("PRIMA_DATABASE_URL", dbURL)
+	out, err := run(t, "token", "create", "--partner", "acme-rewards")
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	secret := regexp.MustCompile(`prima_pat_[0-9A-Za-z]{40}`).FindString(out)
+
+	if out, err := run(t, "partner", "rate-limit", "acme-rewards", "20/s burst 40"); err != nil || !strings.Contains(out, "20/s burst 40") {
+		t.Fatalf("rate-limit: %v\n%s", err, out)
+	}
+	if _, err := run(t, "partner", "rate-limit", "nobody", "20/s"); err == nil {
+		t.Fatal("an unknown partner was accepted")
+	}
+	if _, err := run(t, "partner", "rate-limit", "acme-rewards", "lots"); err == nil {
+		t.Fatal("a malformed limit was accepted")
+	}
+
+	db, err := store.Open(context.Background(), store.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := access.NewService(db).Authenticate(context.Background(), secret)
+	if err != nil || p.RateLimitPerSecond != 20 || p.RateLimitBurst != 40 {
+		t.Fatalf("principal %+v (%v), want 20/s burst 40", p, err)
+	}
+	if out, err := run(t, "partner", "rate-limit", "acme-rewards", "default"); err != nil {
+		t.Fatalf("reset: %v\n%s", err, out)
+	}
+	if p, _ = access.NewService(db).Authenticate(context.Background(), secret); p.RateLimitPerSecond != 0 || p.RateLimitBurst != 0 {
+		t.Fatalf("after reset: %+v", p)
+	}
+}

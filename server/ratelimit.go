@@ -1,0 +1,168 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RateLimit is a token bucket: it refills at PerSecond requests a second and holds at
+// most Burst, so a client may send Burst requests at once and PerSecond a second after.
+type RateLimit struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Defaults, used when Deps leaves a limit zero.
+var (
+	// DefaultRateLimit is each token's bucket (PRIMA_RATE_LIMIT).
+	DefaultRateLimit = RateLimit{PerSecond: 100, Burst: 200}
+	// DefaultAuthFailureLimit is each client address's bucket of failed authentications
+	// (PRIMA_AUTH_FAILURE_LIMIT): 10 a minute.
+	DefaultAuthFailureLimit = RateLimit{PerSecond: 10.0 / 60, Burst: 10}
+)
+
+// ParseRateLimit reads "100/s", "600/m burst 50" or "3600/h": a rate per second, minute
+// or hour and an optional burst (default: one second's worth, at least 1).
+func ParseRateLimit(s string) (RateLimit, error) {
+	fields := strings.Fields(strings.TrimSpace(s))
+	bad := fmt.Errorf("rate limit %q: want N/s, N/m or N/h, optionally followed by \"burst B\"", s)
+	if len(fields) != 1 && len(fields) != 3 {
+		return RateLimit{}, bad
+	}
+	num, unit, ok := strings.Cut(fields[0], "/")
+	if !ok {
+		return RateLimit{}, bad
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n <= 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return RateLimit{}, bad
+	}
+	per := map[string]float64{"s": 1, "m": 60, "h": 3600}[unit]
+	if per == 0 {
+		return RateLimit{}, bad
+	}
+	rl := RateLimit{PerSecond: n / per, Burst: max(1, int(math.Ceil(n/per)))}
+	if len(fields) == 3 {
+		if fields[1] != "burst" {
+			return RateLimit{}, bad
+		}
+		b, err := strconv.Atoi(fields[2])
+		if err != nil || b < 1 {
+			return RateLimit{}, bad
+		}
+		rl.Burst = b
+	}
+	return rl, nil
+}
+
+func (rl RateLimit) String() string {
+	return fmt.Sprintf("%g/s burst %d", rl.PerSecond, rl.Burst)
+}
+
+// window is the seconds the bucket takes to refill from empty: the w of RateLimit-Policy,
+// so that q=Burst requests per w seconds states the long-run rate.
+func (rl RateLimit) window() int {
+	return max(1, int(math.Ceil(float64(rl.Burst)/rl.PerSecond)))
+}
+
+// buckets holds one token bucket per key (a token id or a client address). Buckets live
+// in this process's memory: N processes let a client through up to N times the rate.
+type buckets struct {
+	mu  sync.Mutex
+	m   map[string]*rate.Limiter
+	now func() time.Time
+}
+
+// maxIdleBuckets is how many buckets are kept before full ones are dropped; a full
+// bucket is the same as a new one, so dropping it forgets nothing.
+const maxIdleBuckets = 10_000
+
+func newBuckets() *buckets {
+	return &buckets{m: make(map[string]*rate.Limiter), now: time.Now}
+}
+
+// limitState is a bucket's state after a request, for the headers.
+type limitState struct {
+	policy    string // the policy's name in the headers
+	limit     RateLimit
+	allowed   bool
+	remaining float64
+}
+
+// take spends one token of key's bucket, when there is one.
+func (b *buckets) take(key, policy string, rl RateLimit) limitState {
+	lim, now := b.get(key, rl)
+	ok := lim.AllowN(now, 1)
+	return limitState{policy: policy, limit: rl, allowed: ok, remaining: lim.TokensAt(now)}
+}
+
+// peek reports whether key's bucket has a token, without spending it.
+func (b *buckets) peek(key, policy string, rl RateLimit) limitState {
+	lim, now := b.get(key, rl)
+	tokens := lim.TokensAt(now)
+	return limitState{policy: policy, limit: rl, allowed: tokens >= 1, remaining: tokens}
+}
+
+func (b *buckets) get(key string, rl RateLimit) (*rate.Limiter, time.Time) {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lim, ok := b.m[key]
+	if !ok {
+		if len(b.m) >= maxIdleBuckets {
+			b.dropFull(now)
+		}
+		lim = rate.NewLimiter(rate.Limit(rl.PerSecond), rl.Burst)
+		b.m[key] = lim
+	} else if lim.Limit() != rate.Limit(rl.PerSecond) || lim.Burst() != rl.Burst {
+		// The partner's limit changed: keep the tokens, apply the new rate and burst.
+		lim.SetLimitAt(now, rate.Limit(rl.PerSecond))
+		lim.SetBurstAt(now, rl.Burst)
+	}
+	return lim, now
+}
+
+func (b *buckets) dropFull(now time.Time) {
+	for k, lim := range b.m {
+		if lim.TokensAt(now) >= float64(lim.Burst()) {
+			delete(b.m, k)
+		}
+	}
+}
+
+// setHeaders writes the IETF RateLimit-Policy and RateLimit headers
+// (draft-ietf-httpapi-ratelimit-headers): the quota as q requests per w seconds, and the
+// r requests left with t seconds until the bucket is full again.
+func (st limitState) setHeaders(h http.Header) {
+	rl := st.limit
+	left := max(0, st.remaining)
+	full := int(math.Ceil((float64(rl.Burst) - left) / rl.PerSecond))
+	h.Set("RateLimit-Policy", fmt.Sprintf("%q;q=%d;w=%d", st.policy, rl.Burst, rl.window()))
+	h.Set("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", st.policy, int(math.Floor(left)), max(0, full)))
+}
+
+// retryAfter is the whole seconds until the bucket holds a token again (at least 1).
+func (st limitState) retryAfter() int {
+	need := 1 - st.remaining
+	return max(1, int(math.Ceil(need/st.limit.PerSecond)))
+}
+
+// rateLimited is the 429 for a bucket that is empty, with its headers.
+func rateLimited(st limitState, message string) *Problem {
+	p := newProblem(CodeRateLimited, message, "")
+	h := http.Header{}
+	st.setHeaders(h)
+	p.Headers = map[string]string{
+		"Retry-After":      strconv.Itoa(st.retryAfter()),
+		"RateLimit":        h.Get("RateLimit"),
+		"RateLimit-Policy": h.Get("RateLimit-Policy"),
+	}
+	return p
+}
