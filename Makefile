@@ -58,8 +58,9 @@ vet:
 golangci-lint:
 	$(GO) tool golangci-lint run ./...
 
-bench: ## run the benchmarks (no tests)
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# BENCH_FLAGS: e.g. `-d 5s -c 16`; `go run ./bench -h` lists them.
+bench: ## benchmark against PostgreSQL at PRIMA_BENCH_DATABASE_URL or PRIMA_DATABASE_URL (a few minutes, loopback): table, bench/results/latest.{json,png}
+	$(GO) run ./bench $(BENCH_FLAGS)
 
 cover: ## run the tests with coverage into coverage.out and coverage.html
 	$(GO) test -count=1 -covermode=atomic -coverprofile=coverage.out ./...

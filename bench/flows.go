@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prima-dining/partner-api/store"
+)
+
+// query is one search of the mix.
+type query struct {
+	City      string
+	Date      string
+	PartySize int
+	Type      string
+	TimeFrom  string
+}
+
+// searchMix is a fixed mix of searches over the seeded days: every city, dates spread
+// over the catalogue, party sizes 1 to 6, some for prime tables or a later time only.
+func searchMix(now time.Time, days int) []query {
+	cities := []string{"new york", "london", "paris"}
+	var out []query
+	for i := range 96 {
+		q := query{
+			City:      cities[i%len(cities)],
+			Date:      now.UTC().AddDate(0, 0, 1+(i*7)%max(days-2, 1)).Format(time.DateOnly),
+			PartySize: 1 + i%6,
+		}
+		switch i % 8 {
+		case 3:
+			q.Type = "prime"
+		case 5:
+			q.TimeFrom = "20:00"
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+func (q query) values() url.Values {
+	v := url.Values{}
+	v.Set("city", q.City)
+	v.Set("date", q.Date)
+	v.Set("party_size", strconv.Itoa(q.PartySize))
+	v.Set("limit", "20")
+	if q.Type != "" {
+		v.Set("type", q.Type)
+	}
+	if q.TimeFrom != "" {
+		v.Set("time_from", q.TimeFrom)
+	}
+	return v
+}
+
+func searchOp(hc *http.Client, base, secret string, qs []query) func(context.Context, int, int) error {
+	urls := make([]string, len(qs))
+	for i, q := range qs {
+		urls[i] = base + "/v1/availability?" + q.values().Encode()
+	}
+	return func(ctx context.Context, _, seq int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[seq%len(urls)], nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+secret)
+		_, err = doJSON(hc, req, http.StatusOK, nil)
+		return err
+	}
+}
+
+// statement is one SQL text with its arguments.
+type statement struct {
+	SQL  string
+	Args []any
+}
+
+// searchStatements is the SQL the server issues for each query of the mix, built by the
+// store's own code (a partner that may sell every venue, as the bench partners can).
+func searchStatements(ctx context.Context, db *store.DB, qs []query) ([]statement, error) {
+	out := make([]statement, 0, len(qs))
+	for _, q := range qs {
+		sq := store.SlotQuery{LocalDate: q.Date, PartySize: q.PartySize, City: q.City, Type: q.Type, TimeFrom: q.TimeFrom, Now: time.Now().UTC()}
+		text, args, err := db.SearchSlotsStatement(ctx, store.Scope{AllVenues: true}, sq, store.Page{Limit: 20})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, statement{text, args})
+	}
+	return out, nil
+}
+
+// freeSlots returns up to n ids of distinct standard slots that take a party of 2, start
+// after tomorrow and have every table free, in an order spread over venues and days.
+func freeSlots(ctx context.Context, db *store.DB, n int) ([]string, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT id FROM slots
+		WHERE type = 'standard' AND status = 'open' AND party_size_min <= 2 AND party_size_max >= 2
+		  AND tables_taken = 0 AND starts_at > now() + interval '1 day'
+		ORDER BY md5(id) LIMIT $1`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func holdBody(slotID string, seq int) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"slot_id":    slotID,
+		"party_size": 2,
+		"guest": map[string]any{
+			"first_name": "Bench", "last_name": fmt.Sprintf("Guest %d", seq),
+			"email": fmt.Sprintf("guest%d@example.com", seq), "phone": "+12125550143",
+		},
+		"partner_reference": fmt.Sprintf("bench-%d", seq),
+	})
+	return b
+}
+
+func post(ctx context.Context, hc *http.Client, u, secret string, body []byte, want int, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Idempotency-Key", randomHex(12))
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return doJSON(hc, req, want, out)
+}
+
+// bookingOp holds a distinct slot and finalizes the hold: one flow per call. Worker w
+// books as partner w.
+func bookingOp(hc *http.Client, base string, tokens []token, slots []string) func(context.Context, int, int) error {
+	return func(ctx context.Context, w, seq int) error {
+		secret := tokens[w%len(tokens)].secret
+		var held struct {
+			ID string `json:"id"`
+		}
+		if _, err := post(ctx, hc, base+"/v1/reservations", secret, holdBody(slots[seq], seq), http.StatusCreated, &held); err != nil {
+			return err
+		}
+		var done struct {
+			Status string `json:"status"`
+		}
+		if _, err := post(ctx, hc, base+"/v1/reservations/"+held.ID+"/finalize", secret, nil, http.StatusOK, &done); err != nil {
+			return err
+		}
+		if done.Status != "confirmed" {
+			return fmt.Errorf("finalize %s: status %q", held.ID, done.Status)
+		}
+		return nil
+	}
+}
+
+// contention sends n concurrent holds on one slot of `tables` tables, spread over the
+// servers, and checks that exactly `tables` succeed, every other answer is 409
+// slot_unavailable, and the database agrees.
+func contention(ctx context.Context, hc *http.Client, db *store.DB, servers []string, tokens []token, n, tables int) (Contention, error) {
+	c := Contention{Processes: len(servers), Attempts: n, Tables: tables, Other: map[string]int{}}
+	slots, err := freeSlots(ctx, db, 1)
+	if err != nil {
+		return c, fmt.Errorf("contention: %w", err)
+	}
+	if len(slots) == 0 {
+		return c, errors.New("contention: no free slot")
+	}
+	slot := slots[0]
+	if _, err := db.SQL().ExecContext(ctx, "UPDATE slots SET tables = $1 WHERE id = $2", tables, slot); err != nil {
+		return c, err
+	}
+	type answer struct {
+		status int
+		code   string
+	}
+	answers := make([]answer, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			var body struct {
+				Error struct {
+					Code string `json:"code"`
+				} `json:"error"`
+			}
+			st, err := post(ctx, hc, servers[i%len(servers)]+"/v1/reservations", tokens[i%len(tokens)].secret, holdBody(slot, 1_000_000+i), http.StatusConflict, &body)
+			switch {
+			case st == http.StatusCreated:
+				answers[i] = answer{st, ""}
+			case err != nil:
+				answers[i] = answer{st, err.Error()}
+			default:
+				answers[i] = answer{st, body.Error.Code}
+			}
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	c.Seconds = time.Since(t0).Seconds()
+	for _, a := range answers {
+		switch {
+		case a.status == http.StatusCreated:
+			c.Created++
+		case a.status == http.StatusConflict && a.code == "slot_unavailable":
+			c.Unavailable++
+		default:
+			c.Other[fmt.Sprintf("%d %.80s", a.status, a.code)]++
+		}
+	}
+	if err := db.SQL().QueryRowContext(ctx, "SELECT tables_taken FROM slots WHERE id = $1", slot).Scan(&c.TablesTaken); err != nil {
+		return c, err
+	}
+	if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM reservations WHERE slot_id = $1 AND status IN ('held', 'confirmed')", slot).Scan(&c.LiveRows); err != nil {
+		return c, err
+	}
+	c.OK = c.Created == tables && c.Unavailable == n-tables && c.TablesTaken == tables && c.LiveRows == tables
+	if len(c.Other) == 0 {
+		c.Other = nil
+	}
+	return c, nil
+}

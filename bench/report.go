@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+func targets(r *Report) []Target {
+	p99x := ratio(r.Search.P99ms, r.Search.P50ms)
+	return []Target{
+		{Name: "search throughput / SQL ceiling", Value: r.SearchRatio, Goal: ">= 0.70", Met: r.SearchRatio >= 0.70},
+		{Name: "search p99 / p50", Value: p99x, Goal: "<= 3.0", Met: p99x > 0 && p99x <= 3},
+		{Name: "booking flows / direct writes", Value: r.BookingRatio, Goal: ">= 0.50", Met: r.BookingRatio >= 0.50},
+		{Name: fmt.Sprintf("search p50 at %d / at %d venues", r.Venues, r.SmallVenues), Value: r.GrowthP50Ratio, Goal: "<= 1.30", Met: r.GrowthP50Ratio > 0 && r.GrowthP50Ratio <= 1.3},
+		{Name: "contention: exactly the tables succeed", Value: float64(r.Contention.Created), Goal: fmt.Sprintf("== %d, rest 409", r.Contention.Tables), Met: r.Contention.OK},
+	}
+}
+
+func yes(b bool) string {
+	if b {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// printTable writes the results as a Markdown table (it reads as text and pastes into
+// the README).
+func printTable(w io.Writer, r *Report) {
+	fmt.Fprintf(w, "\nPRIMA Partner API benchmark, %s, %s, %d CPUs, PostgreSQL %s\n", r.StartedAt.Format("2006-01-02 15:04 MST"), r.GoVersion, r.CPUs, r.Postgres)
+	fmt.Fprintf(w, "catalogue: %d venues × %d days = %d slots (seeded in %.1fs); concurrency %d, loopback\n\n", r.Venues, r.Days, r.Slots, r.SeedSeconds, r.Search.Concurrency)
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	row := func(cols ...string) { fmt.Fprintln(tw, "| "+strings.Join(cols, "\t| ")+"\t|") }
+	row("measure", "API", "ceiling", "ratio", "errors")
+	row("---", "---", "---", "---", "---")
+	res := func(x Result, unit string) string {
+		return fmt.Sprintf("%.0f %s, p50 %.2f ms, p99 %.2f ms", x.PerSecond, unit, x.P50ms, x.P99ms)
+	}
+	row("search GET /v1/availability vs same SQL via pgx", res(r.Search, "req/s"), res(r.SearchCeiling, "q/s"), fmt.Sprintf("%.2f", r.SearchRatio), fmt.Sprintf("%d / %d", r.Search.Errors, r.SearchCeiling.Errors))
+	row("booking hold+finalize vs same writes via pgx", res(r.Booking, "flows/s"), res(r.BookingCeiling, "flows/s"), fmt.Sprintf("%.2f", r.BookingRatio), fmt.Sprintf("%d / %d", r.Booking.Errors, r.BookingCeiling.Errors))
+	c := r.Contention
+	row(fmt.Sprintf("contention: %d holds, one %d-table slot, %d processes", c.Attempts, c.Tables, c.Processes),
+		fmt.Sprintf("%d × 201, %d × 409 slot_unavailable, other %d", c.Created, c.Unavailable, c.Attempts-c.Created-c.Unavailable),
+		fmt.Sprintf("db: tables_taken %d, live rows %d", c.TablesTaken, c.LiveRows), yes(c.OK), fmt.Sprintf("%.2fs", c.Seconds))
+	row(fmt.Sprintf("growth: search at %d vs %d venues", r.SmallVenues, r.Venues), res(r.GrowthSmall, "req/s"), res(r.GrowthLarge, "req/s"), fmt.Sprintf("p50 × %.2f", r.GrowthP50Ratio), fmt.Sprintf("%d / %d", r.GrowthSmall.Errors, r.GrowthLarge.Errors))
+	row("overhead: auth GET /v1/venues/{id} vs bare Echo", res(r.Overhead, "req/s"), res(r.OverheadBare, "req/s"), fmt.Sprintf("%.2f", ratio(r.Overhead.PerSecond, r.OverheadBare.PerSecond)), fmt.Sprintf("%d / %d", r.Overhead.Errors, r.OverheadBare.Errors))
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+	for _, t := range r.Targets {
+		fmt.Fprintf(w, "target %-45s %8.2f  goal %-16s %s\n", t.Name, t.Value, t.Goal, yes(t.Met))
+	}
+	for _, x := range []Result{r.Search, r.SearchCeiling, r.Booking, r.BookingCeiling, r.GrowthSmall, r.Overhead, r.OverheadBare} {
+		if x.FirstError != "" {
+			fmt.Fprintf(w, "first error of %s: %s\n", x.Name, x.FirstError)
+		}
+	}
+	for k, v := range c.Other {
+		fmt.Fprintf(w, "contention: unexpected answer %q × %d\n", k, v)
+	}
+}
