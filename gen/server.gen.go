@@ -2463,7 +2463,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 }
 
 type BadGatewayResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type BadGatewayJSONResponse struct {
 	Body Error
@@ -2472,7 +2473,8 @@ type BadGatewayJSONResponse struct {
 }
 
 type BadRequestResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type BadRequestJSONResponse struct {
 	Body Error
@@ -2481,7 +2483,8 @@ type BadRequestJSONResponse struct {
 }
 
 type ConflictResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type ConflictJSONResponse struct {
 	Body Error
@@ -2490,7 +2493,8 @@ type ConflictJSONResponse struct {
 }
 
 type ForbiddenResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type ForbiddenJSONResponse struct {
 	Body Error
@@ -2499,7 +2503,8 @@ type ForbiddenJSONResponse struct {
 }
 
 type IdempotencyKeyReusedResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type IdempotencyKeyReusedJSONResponse struct {
 	Body Error
@@ -2508,7 +2513,8 @@ type IdempotencyKeyReusedJSONResponse struct {
 }
 
 type InternalErrorResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type InternalErrorJSONResponse struct {
 	Body Error
@@ -2517,7 +2523,8 @@ type InternalErrorJSONResponse struct {
 }
 
 type NotFoundResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type NotFoundJSONResponse struct {
 	Body Error
@@ -2526,7 +2533,8 @@ type NotFoundJSONResponse struct {
 }
 
 type PayloadTooLargeResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type PayloadTooLargeJSONResponse struct {
 	Body Error
@@ -2535,7 +2543,8 @@ type PayloadTooLargeJSONResponse struct {
 }
 
 type PaymentRequiredResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type PaymentRequiredJSONResponse struct {
 	Body Error
@@ -2544,6 +2553,7 @@ type PaymentRequiredJSONResponse struct {
 }
 
 type TooManyRequestsResponseHeaders struct {
+	APIVersion      *string
 	RateLimit       *string
 	RateLimitPolicy *string
 	RequestId       *string
@@ -2556,6 +2566,7 @@ type TooManyRequestsJSONResponse struct {
 }
 
 type UnauthorizedResponseHeaders struct {
+	APIVersion      *string
 	RequestId       *string
 	WWWAuthenticate *string
 }
@@ -2566,7 +2577,8 @@ type UnauthorizedJSONResponse struct {
 }
 
 type UnsupportedMediaTypeResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 type UnsupportedMediaTypeJSONResponse struct {
 	Body Error
@@ -2639,7 +2651,8 @@ type SearchAvailabilityResponseObject interface {
 }
 
 type SearchAvailability200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type SearchAvailability200JSONResponse struct {
@@ -2654,6 +2667,9 @@ func (response SearchAvailability200JSONResponse) VisitSearchAvailabilityRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2671,6 +2687,9 @@ func (response SearchAvailability400JSONResponse) VisitSearchAvailabilityRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2688,6 +2707,9 @@ func (response SearchAvailability401JSONResponse) VisitSearchAvailabilityRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2708,6 +2730,9 @@ func (response SearchAvailability403JSONResponse) VisitSearchAvailabilityRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2725,6 +2750,9 @@ func (response SearchAvailability429JSONResponse) VisitSearchAvailabilityRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -2751,6 +2779,9 @@ func (response SearchAvailability500JSONResponse) VisitSearchAvailabilityRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2816,7 +2847,8 @@ type ListReservationsResponseObject interface {
 }
 
 type ListReservations200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type ListReservations200JSONResponse struct {
@@ -2831,6 +2863,9 @@ func (response ListReservations200JSONResponse) VisitListReservationsResponse(w 
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2848,6 +2883,9 @@ func (response ListReservations400JSONResponse) VisitListReservationsResponse(w 
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2865,6 +2903,9 @@ func (response ListReservations401JSONResponse) VisitListReservationsResponse(w 
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2885,6 +2926,9 @@ func (response ListReservations403JSONResponse) VisitListReservationsResponse(w 
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2902,6 +2946,9 @@ func (response ListReservations429JSONResponse) VisitListReservationsResponse(w 
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -2928,6 +2975,9 @@ func (response ListReservations500JSONResponse) VisitListReservationsResponse(w 
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2946,7 +2996,8 @@ type CreateReservationResponseObject interface {
 }
 
 type CreateReservation201ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type CreateReservation201JSONResponse struct {
@@ -2961,6 +3012,9 @@ func (response CreateReservation201JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2978,6 +3032,9 @@ func (response CreateReservation400JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -2995,6 +3052,9 @@ func (response CreateReservation401JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3015,6 +3075,9 @@ func (response CreateReservation403JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3032,6 +3095,9 @@ func (response CreateReservation404JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3049,6 +3115,9 @@ func (response CreateReservation409JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3066,6 +3135,9 @@ func (response CreateReservation413JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3085,6 +3157,9 @@ func (response CreateReservation415JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3104,6 +3179,9 @@ func (response CreateReservation422JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3121,6 +3199,9 @@ func (response CreateReservation429JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -3147,6 +3228,9 @@ func (response CreateReservation500JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3164,6 +3248,9 @@ func (response CreateReservation502JSONResponse) VisitCreateReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3181,7 +3268,8 @@ type GetReservationResponseObject interface {
 }
 
 type GetReservation200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type GetReservation200JSONResponse struct {
@@ -3196,6 +3284,9 @@ func (response GetReservation200JSONResponse) VisitGetReservationResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3213,6 +3304,9 @@ func (response GetReservation400JSONResponse) VisitGetReservationResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3230,6 +3324,9 @@ func (response GetReservation401JSONResponse) VisitGetReservationResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3250,6 +3347,9 @@ func (response GetReservation403JSONResponse) VisitGetReservationResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3267,6 +3367,9 @@ func (response GetReservation404JSONResponse) VisitGetReservationResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3284,6 +3387,9 @@ func (response GetReservation429JSONResponse) VisitGetReservationResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -3310,6 +3416,9 @@ func (response GetReservation500JSONResponse) VisitGetReservationResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3329,7 +3438,8 @@ type CancelReservationResponseObject interface {
 }
 
 type CancelReservation200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type CancelReservation200JSONResponse struct {
@@ -3344,6 +3454,9 @@ func (response CancelReservation200JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3361,6 +3474,9 @@ func (response CancelReservation400JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3378,6 +3494,9 @@ func (response CancelReservation401JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3398,6 +3517,9 @@ func (response CancelReservation403JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3415,6 +3537,9 @@ func (response CancelReservation404JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3432,6 +3557,9 @@ func (response CancelReservation409JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3449,6 +3577,9 @@ func (response CancelReservation413JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3468,6 +3599,9 @@ func (response CancelReservation415JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3487,6 +3621,9 @@ func (response CancelReservation422JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3504,6 +3641,9 @@ func (response CancelReservation429JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -3530,6 +3670,9 @@ func (response CancelReservation500JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3547,6 +3690,9 @@ func (response CancelReservation502JSONResponse) VisitCancelReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3564,7 +3710,8 @@ type GetCancellationQuoteResponseObject interface {
 }
 
 type GetCancellationQuote200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type GetCancellationQuote200JSONResponse struct {
@@ -3579,6 +3726,9 @@ func (response GetCancellationQuote200JSONResponse) VisitGetCancellationQuoteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3596,6 +3746,9 @@ func (response GetCancellationQuote400JSONResponse) VisitGetCancellationQuoteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3613,6 +3766,9 @@ func (response GetCancellationQuote401JSONResponse) VisitGetCancellationQuoteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3633,6 +3789,9 @@ func (response GetCancellationQuote403JSONResponse) VisitGetCancellationQuoteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3650,6 +3809,9 @@ func (response GetCancellationQuote404JSONResponse) VisitGetCancellationQuoteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3667,6 +3829,9 @@ func (response GetCancellationQuote429JSONResponse) VisitGetCancellationQuoteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -3693,6 +3858,9 @@ func (response GetCancellationQuote500JSONResponse) VisitGetCancellationQuoteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3711,7 +3879,8 @@ type ExtendReservationResponseObject interface {
 }
 
 type ExtendReservation200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type ExtendReservation200JSONResponse struct {
@@ -3726,6 +3895,9 @@ func (response ExtendReservation200JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3743,6 +3915,9 @@ func (response ExtendReservation400JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3760,6 +3935,9 @@ func (response ExtendReservation401JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3780,6 +3958,9 @@ func (response ExtendReservation403JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3797,6 +3978,9 @@ func (response ExtendReservation404JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3814,6 +3998,9 @@ func (response ExtendReservation409JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3833,6 +4020,9 @@ func (response ExtendReservation422JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3850,6 +4040,9 @@ func (response ExtendReservation429JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -3876,6 +4069,9 @@ func (response ExtendReservation500JSONResponse) VisitExtendReservationResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3894,7 +4090,8 @@ type FinalizeReservationResponseObject interface {
 }
 
 type FinalizeReservation200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type FinalizeReservation200JSONResponse struct {
@@ -3909,6 +4106,9 @@ func (response FinalizeReservation200JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3926,6 +4126,9 @@ func (response FinalizeReservation400JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3943,6 +4146,9 @@ func (response FinalizeReservation401JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3963,6 +4169,9 @@ func (response FinalizeReservation402JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3980,6 +4189,9 @@ func (response FinalizeReservation403JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -3997,6 +4209,9 @@ func (response FinalizeReservation404JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4014,6 +4229,9 @@ func (response FinalizeReservation409JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4033,6 +4251,9 @@ func (response FinalizeReservation422JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4050,6 +4271,9 @@ func (response FinalizeReservation429JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -4076,6 +4300,9 @@ func (response FinalizeReservation500JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4093,6 +4320,9 @@ func (response FinalizeReservation502JSONResponse) VisitFinalizeReservationRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4112,7 +4342,8 @@ type ConfirmSandboxPaymentIntentResponseObject interface {
 }
 
 type ConfirmSandboxPaymentIntent200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type ConfirmSandboxPaymentIntent200JSONResponse struct {
@@ -4127,6 +4358,9 @@ func (response ConfirmSandboxPaymentIntent200JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4144,6 +4378,9 @@ func (response ConfirmSandboxPaymentIntent400JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4161,6 +4398,9 @@ func (response ConfirmSandboxPaymentIntent401JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4181,6 +4421,9 @@ func (response ConfirmSandboxPaymentIntent402JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4198,6 +4441,9 @@ func (response ConfirmSandboxPaymentIntent403JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4215,6 +4461,9 @@ func (response ConfirmSandboxPaymentIntent404JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4232,6 +4481,9 @@ func (response ConfirmSandboxPaymentIntent409JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4249,6 +4501,9 @@ func (response ConfirmSandboxPaymentIntent413JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4268,6 +4523,9 @@ func (response ConfirmSandboxPaymentIntent415JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4287,6 +4545,9 @@ func (response ConfirmSandboxPaymentIntent422JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4304,6 +4565,9 @@ func (response ConfirmSandboxPaymentIntent429JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -4330,6 +4594,9 @@ func (response ConfirmSandboxPaymentIntent500JSONResponse) VisitConfirmSandboxPa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4347,7 +4614,8 @@ type ListVenuesResponseObject interface {
 }
 
 type ListVenues200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type ListVenues200JSONResponse struct {
@@ -4362,6 +4630,9 @@ func (response ListVenues200JSONResponse) VisitListVenuesResponse(w http.Respons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4379,6 +4650,9 @@ func (response ListVenues400JSONResponse) VisitListVenuesResponse(w http.Respons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4396,6 +4670,9 @@ func (response ListVenues401JSONResponse) VisitListVenuesResponse(w http.Respons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4416,6 +4693,9 @@ func (response ListVenues403JSONResponse) VisitListVenuesResponse(w http.Respons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4433,6 +4713,9 @@ func (response ListVenues429JSONResponse) VisitListVenuesResponse(w http.Respons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -4459,6 +4742,9 @@ func (response ListVenues500JSONResponse) VisitListVenuesResponse(w http.Respons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4476,7 +4762,8 @@ type GetVenueResponseObject interface {
 }
 
 type GetVenue200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type GetVenue200JSONResponse struct {
@@ -4491,6 +4778,9 @@ func (response GetVenue200JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4508,6 +4798,9 @@ func (response GetVenue400JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4525,6 +4818,9 @@ func (response GetVenue401JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4545,6 +4841,9 @@ func (response GetVenue403JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4562,6 +4861,9 @@ func (response GetVenue404JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4579,6 +4881,9 @@ func (response GetVenue429JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -4605,6 +4910,9 @@ func (response GetVenue500JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4621,7 +4929,8 @@ type ListWebhookEndpointsResponseObject interface {
 }
 
 type ListWebhookEndpoints200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type ListWebhookEndpoints200JSONResponse struct {
@@ -4636,6 +4945,9 @@ func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4653,6 +4965,9 @@ func (response ListWebhookEndpoints401JSONResponse) VisitListWebhookEndpointsRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4673,6 +4988,9 @@ func (response ListWebhookEndpoints403JSONResponse) VisitListWebhookEndpointsRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4690,6 +5008,9 @@ func (response ListWebhookEndpoints429JSONResponse) VisitListWebhookEndpointsRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -4716,6 +5037,9 @@ func (response ListWebhookEndpoints500JSONResponse) VisitListWebhookEndpointsRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4734,7 +5058,8 @@ type CreateWebhookEndpointResponseObject interface {
 }
 
 type CreateWebhookEndpoint201ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type CreateWebhookEndpoint201JSONResponse struct {
@@ -4749,6 +5074,9 @@ func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4766,6 +5094,9 @@ func (response CreateWebhookEndpoint400JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4783,6 +5114,9 @@ func (response CreateWebhookEndpoint401JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4803,6 +5137,9 @@ func (response CreateWebhookEndpoint403JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4820,6 +5157,9 @@ func (response CreateWebhookEndpoint409JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4837,6 +5177,9 @@ func (response CreateWebhookEndpoint413JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4856,6 +5199,9 @@ func (response CreateWebhookEndpoint415JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4875,6 +5221,9 @@ func (response CreateWebhookEndpoint422JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4892,6 +5241,9 @@ func (response CreateWebhookEndpoint429JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -4918,6 +5270,9 @@ func (response CreateWebhookEndpoint500JSONResponse) VisitCreateWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4935,7 +5290,8 @@ type DeleteWebhookEndpointResponseObject interface {
 }
 
 type DeleteWebhookEndpoint200ResponseHeaders struct {
-	RequestId *string
+	APIVersion *string
+	RequestId  *string
 }
 
 type DeleteWebhookEndpoint200JSONResponse struct {
@@ -4950,6 +5306,9 @@ func (response DeleteWebhookEndpoint200JSONResponse) VisitDeleteWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4967,6 +5326,9 @@ func (response DeleteWebhookEndpoint400JSONResponse) VisitDeleteWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -4984,6 +5346,9 @@ func (response DeleteWebhookEndpoint401JSONResponse) VisitDeleteWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -5004,6 +5369,9 @@ func (response DeleteWebhookEndpoint403JSONResponse) VisitDeleteWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -5021,6 +5389,9 @@ func (response DeleteWebhookEndpoint404JSONResponse) VisitDeleteWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -5038,6 +5409,9 @@ func (response DeleteWebhookEndpoint429JSONResponse) VisitDeleteWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RateLimit != nil {
 		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
 	}
@@ -5064,6 +5438,9 @@ func (response DeleteWebhookEndpoint500JSONResponse) VisitDeleteWebhookEndpointR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -5104,6 +5481,9 @@ func (response ReceiveStripeWebhook400JSONResponse) VisitReceiveStripeWebhookRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -5121,6 +5501,9 @@ func (response ReceiveStripeWebhook404JSONResponse) VisitReceiveStripeWebhookRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -5138,6 +5521,9 @@ func (response ReceiveStripeWebhook413JSONResponse) VisitReceiveStripeWebhookRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -5155,6 +5541,9 @@ func (response ReceiveStripeWebhook500JSONResponse) VisitReceiveStripeWebhookRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
@@ -5831,290 +6220,297 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Lchs3lgb8Kvg5+5el3RZFUpIvVKVqldiOtfFtLGeymdA/G2KDYkdNgG6AohlbVfM082DzJH/hHKAb",
-	"6EbzIsmJs+OtnYrV7Mb14OBcvnPOx9ZITGeCM65kq/+xxT7Q6Sxj8O/vKB+x7A2TLL+iKhVcP5Tz6ZTm",
-	"y1a/9XbCyMWcSUWovGQJUYKM4ItW1Lqi2Zzp13NGpf6wlbP3+l2WDM+XQ/isdX0dmT4yaP6vc6GY38cp",
-	"l2nCiJowMmaMLFKeiIXb/sh8f56xVl/lcxa1RvM8Z3ykP5/LpBW1xowN6VTMuWr1Hxx1OlFrnDM2nHOV",
-	"Zq1+q9fp3d/r9vY6B2+7j/oHnX6ns9c56nc6raglzn9lI9XqF/3ocQ7fw0CjVs7Gc55U2s7L9RqmCcxc",
-	"DjvdX8cPl4dJ7/JgesiPZvffP8gfykeqc9WKWlJRNZe6E8HHaT5letDlGpglSvkF4WJBsFNJfjx7TB4c",
-	"tTsdQnlCLhmbuc92jjr/LxFjWLlZzmY0TQiOc7ftLjxLXufplDVu8onZ04wlZKbfJM78IjKh2diMCEZd",
-	"2xdYhpnIUr0fH2ErZiwfMb1eRx3cG7WcsVa/ZZ+72zOciHkuh+dsLHLW6vcO3YV5mjNG3I4IfEN6hwQ+",
-	"I/gZrIEz6mNCx4rlRE2oIo3LRFJJLtlMtVvXUatYgyFVPsX0uv3uUb9z/++tyG4fznkkEj2p129e7D34",
-	"4fCv//uofMFvprvX673tdvqdXv+wC83kjKqGd/T/63eSeY7dTFM+V/q4dnudqMU+zFJNbvpTPs+yqIUn",
-	"TR/sKQVqpwn9b3PI2yMx1aud5lINOZ3q8Z4ktBW1Mlo+eS6uWEZHmt5nE8H1o//q9rq9o6OjTvfwQC/P",
-	"RGTJsOx7OKUfbP+bnQAuYA6tE87TK5ZLmi8jc9iJ0mebpGMyE1Km5xlru+fS2Vc9QJorzvJhzsZM8wA9",
-	"WJEnLN97+PCw2zNvLIcy/U1Tk/5zOQVa/Niyp7h71NHHGP8cjuhMzXOWVJ+boz9jPEn5Ratf/UV/gfxg",
-	"lKWMq6Fko5zpEc/SoTz/sGI9zKvDDw+fve9Nn2t2V2NpCRtlKWeGynCpzVyGKVfwn2STzvSS5OIqTVje",
-	"6rck5cm5+ODyJDkfjRjT87mOWpJRlfKLIc0ZbfVbScr1X7kAOpKZML3Cv6DPD49o97w3OkgO2dH4/sWD",
-	"ycNfH11i87mSldN0WOe/JWu0J7AVtSy/0OyoFbXms6R6XmpH84pxw5dSpVfxJVuQn0V+CWubyhTIOlU0",
-	"S6mmI5jFFeNmEr3Rg+kRvz978P5h/kh2VPeqp3fFHJBXUrE8peT5fKbPjkqnbPgbHpSTKcvTEd1/yRZD",
-	"6O7aDGUol3wEVKcUm8703dszx47luciLPc2oGot86lH02Zu9hw973QNvm5Z8hPcG/KNpMR78vXUN3B85",
-	"0WMko6R+sadSzllODJ1JsnPY6ZERzZOheZTsuuxezNVIwGrYn1tON2/Y+7nmDSej+gVzsPeYnLHRPNd9",
-	"Eo6kFmw5N60MKTbjdHBWEKl/ec3VROSpxCtAjz7cskPjZZsb3Iz2xfrN+O9yFSKVfr34vl587sX39da7",
-	"q1vPUQjW33q1A/UnuPW6n+vWqywG3nrAYJoV2oVAhVbqM6gmhBJ9PkG/Wop5TuBEkdS7RX4XPrM1m9ia",
-	"H2xOxuVC/sTOJ0JcPuHJTKTIS8rF/FaIy5RfSOeW1OvoynHFGrIrND/84nK1tkv83vOiiXdRa57rNZ8o",
-	"NZP9/X0z7bZZ/309PLmvjwyFcT9mGVMsWTlwLf0w84u++S70ljiDTbANa22ANVswXLHfurR3fjA6TI7Y",
-	"/fGDi4eTR792Ll2uvcCeh7YDGNUzRjM1WVbEiyy98votiF5cmq+ytRLKhGVfhZO6cOL94L98NyJI5dOu",
-	"/fSPE0oqIzqwI/q/I6b8u4kohTpkm58yNRF/sMCiGc52soolxD+BrNLZVFbBX4pF4UIN6WyWpSMwU3vS",
-	"in4VZJOXQr1hNKncAi/SC2Q2klhydpn3hI0uwVSfUEXPqWR4PUStafGdZjKK6EOrGW9PM9GDY5LPObkH",
-	"9yLBV9k9IBw75DmnVzRFs7oe3asZ4yevTx+L0dyeR/fGTCVJzE9kh57naXJRMRCkfCz0f1WqMlQPT1+c",
-	"kNfID8jJ61MgARhkq9/qtjvtjh6QmDFOZ2mr3zpod9oHwCDURE/52hnWzycvnm87JNt0n0DLA65H2B9w",
-	"QmCIfVIbof7NDLFPYIQDrsf4Gs/fKZxua+r4DvlSgz0iiYhlXERwMk45zTTLcxaswu7M6/aQ91tTyuc0",
-	"C7GgjflLwaR9BhVkMqZ/IIYAneKj7UlTXHpkZ0QbR6IpjDFPrmp01yQsloNYcZtbHUkPD6xBZjG+2mu+",
-	"2mu+2mu+2mu+2mv+eHsNTHAqL4xyXVWsu9Med48YmBHKlQ9fD5X75XkqVVVrntELpjmr04D0LABwZfzy",
-	"9ab4elN8vSm+3hRfb4o/+KZ4F7UmVA6nwD3HNJPMOU1ZapBmZ5lQq7i93uR/BzbfxGd5UqffXrdCvxse",
-	"h0yMaDbUZOy1V/yiaUqr+fp4uKxPt+xxNOS7h/6jlCOjy9ORpyobvE2Vt8yAFYzEFcs9XF0JlpuxnBhI",
-	"4jqesOE5Bw4vhxkbq1b/oHbEv5jj658d9GgEjo7K0xkLaOAnAKogtLBrkLHICTUuB32H1g+Uq2pbnn7w",
-	"V/a/l73nl8np4tn8QfqhQ89Hj5887d7CSAFNsytVa7sbaLsiOfpdtb17U2/s0LBo6Ohvdi/dZcENds05",
-	"SZIzKRv2XLdvaFKfkZSzriawgwPyE5OKHKoJOVM5Y3A4hFQ0s8JYt9PpHjrS2/8VWXSjcxEQI+QoT2fo",
-	"Cms9ozyZ0oSRGZWKgvuRkkzwC8Kp3slsb5FyRjSZk5TDkGC5/5ZmGb0Aoew2J6+gLksMLmcBb6fPW85p",
-	"3nq39sAaglt1k0F/4avsKxl+JcO7IMONro2Kmx1BA1WIHuFsUfjbDe4iVZIY/WJDa65VIm+BJLilI1+v",
-	"q9GIFhPJRsMX4x/++ih/+P0PP7/P3y5+/fH144enz1///VT0ntPn9Gzh3mCM62tFD287PENlhetM4RUv",
-	"wQxh2fZLX9RbLdFmmoFZxTdsxNKZqjo2Riy9MuCVCeVJBbqSzMGvp8r2c/MFnguwY00YTVgOXPcNVex5",
-	"Ok0VQklcPvF2wsj7uVCUaLGR7Jw+efuUJDkdq72UqfGenjGdpXs5VSzTTeyZdnf7JM5jYiJsJJnSJTln",
-	"RDKuCBeLCMauitZTSRYTkTFCL2jKNcuJVazPm+CJ1NxGjiZsSp1ooFa/NWglbEznmRq0jvNvOsfqm14p",
-	"L0mVp/wCTWt2fq8L3t80y+0m+N6ZoJbX40U5ZqIbxctGzy42Q40jEhvyiMkOILjoCC65e5KIBSfQyS4R",
-	"OYm1CDsc0zSb50zGZEf/k6Fky7jSOwxO2HEupkRwRsxFurvJer3/ptfpHC+aVgxndZqE1iqVdtb3JEmT",
-	"Y1g6RlJFFhPGyVLMyUhwRUcK/ZVNw8nZ+9V3R2hcKl+e6BuzPrCfgH7M8hMlyIKmyr12Ofug7Mj1VU2M",
-	"2aVhfN2oNU15Op1P4d9mMFr8vmA52oJnNKdTpswxOk3YdCaUvnV/YAEqOyFznr6fM3LJlqCTKGcpyQ4l",
-	"P/54+ljTCiUXQiRkNBHpiO22iZ51yiTeQ3omkk6xFX2IzkWyJDmbZXSJMWlpLvU85UxwiTc1BxSEJtvy",
-	"RnZGu6eHG96j++PuqEcfsb2j8wfJ3iF7ON57RDvne91RLzlgh+Mjev+8FbWm9MNzxi/UpNXvHR3Bwtm/",
-	"u6F99JfK+KeTP9+S5cXIUd74HZewgWG/1vK2TH9jEenqQ9DtdIr5vJ+zfFlOBziNt++GPbT6aOQ2M9B/",
-	"TOkHcxI6nTXnwnNlhDmIJwIDEynGOKNqUg6xEre42YKvNYM7S33/MLS2Z4rmWhxt4DR6AnGaxFZYz6hU",
-	"BK9wR36/SsVcgv5zjI9gZ8BWY4T+VDVtjTQDGMKL3h6tHTyoYk3rDvL2qhVHy+nGa71W/l8z3GuQ0+DY",
-	"AQ/9libfU8UWFPinvkas2wCxSnoq+79KRJUWw/jYMgZd/UniWkus3d1YfKNWIkbDirCmxbJCVEvESO7D",
-	"y/IvjY1MmZT0gpk1Na8R+xox97RmV+lU/2OujgkXapLyC7KgkowmNL/ANyYsS5BdLU1AUJZVuFaF7bTN",
-	"1jCpbCzvZvconaVmBnrZy938j5yNW/3WX/bLqOt9/FXuPzHvX0cBYmqYeJt8JxIm+1rQCS1grGfgip84",
-	"mT2k2dBozMv7pVgCI/qWJubJbYnFXOPDlF/RDIh/Ozqpf1+SSGklJtO51BIJoYpMhVSk1zG4eDr1Xrzp",
-	"Dpvuh/bjO91te+umkph+3I2urIARc83DaSplyi/8h3N+ycWC64f6Pna/TEuKH16yZeV7a3MXczUU42FO",
-	"+QWLj1EMjl+/OntL9q+6+0Zvk/sSDMX6W6vKyfQCrBys6POuKPI7wcdZOropPdJMsZxTlV5pbvjLu8hS",
-	"KHg3XPzjdgQa+NxlYVSBo4lMqCRcGE8w6Hta5Dp0adT6H79kAh2ZTXCkP7SGKX39KlaSbXVdNJHAMy7U",
-	"8FyIS/vQ8bwnzt+KcalFE5Ckiufw1zBndDTBt10pBkawitZTPpxLdmcU+VTk52mSMH47FplyOR+P0xG6",
-	"2Uditi0JBhtwiTCVePdxxrT65suIsr/IU8UIfHjjC3DGcuAkgt8t4SlxyThYOLhQJBGgpZRUVp/6ne1u",
-	"VY+aS9SibrHRFXLMsc0tN7upkcqGVyQbkI1oljOaLIn+wka8JekYPPOF+t4mP0pGKNhprWqIf9kXHJ4V",
-	"Vtu2513OpO6UfEKr4MxeC44sL2dekFVwke+OtDjcRdmTkkBuzjywqRsJ4bWPSxo6E1NmhGpNG4tc8Asi",
-	"OBHznMg0YW1yCuKKpGN9SEkOUvafQLheP7GSt7irA/cXy6/SEfOutbuiiZdCPRVzfksWkzMp5vmIWbFu",
-	"S4IIfF6SxEtB5Hw0ce8Ostoe4HKKoLnhyxFy7OTQ1FASQXVFQOYQc8VAjhnrHbszEnhNl5mgyVshnmsd",
-	"9naUAHK/EmKYQVvb0UHtY18rBxtfKgn8Cg5WTrrkxbftL1J2taNVQuCIy93153mXGzktY4OSuzG3FCaj",
-	"mxlanM/DJhbHBFye71SC3OUAfpZMkR300pGGkMRdvcDgLDTGOewA0TWa14LaALDSSP+7DIhCF5XeBs4+",
-	"qKFUbFZiJ20vrRpUdG2M5E2FWtPKZ7Hs1Ja2btuxe6aZjpeL584o9a0QLyhfmqfylpePVr9AQ9uaSiuf",
-	"OhQqBJlSviycgdagZ7EdDAyBFkgBv+2BbZnglG/Mk8oh3eH+12dTXDTOCsRt8hNNFYmd6Tjezyd0NDGK",
-	"0URL9ebf5/PRJVPHRDJ95yqWLSNCufVcGtnMDqDB3wnHfzwvkX2LSYpw9Saf9kpiK150PcV7pat4o4/N",
-	"66XrdDsyN57NvcLhsPq7wgkK2/cjN+fzt9uycdijGxpBq99WbmNGc30UgAgsVyHwrglqhZ9uLn57NHKn",
-	"IhcOEodXnIRKfy4T9BaifOBYj/BBzq7E5R2xyaj1008/7Z2Ug2Jh94/ZhtGEZhnjiOMKuXW+xfdyRrPp",
-	"NwOACNNBK+CSR/qT89lM5IolL1iS0rfwzm3ocF62OJzqJhGWtx1BNjbiKJDMgFBA/NJsqjLOL1tY1Ifo",
-	"f85evSzJMjznO7qJi8FDIyclarPqs0cYpmXqbQx/mbFcpcxBeVa/+y5VoH6XVOhAHCt05+BCq82cnr0i",
-	"B9379/e6hGazCd3rEfMu0dTl9wCY0lrbBmRabRlhpgAg4PPpOV7bZVthSGqtcQ+jWvPe48rVB4pY1pC7",
-	"t/TS/mIGbiCiflflir0rWjGosyLxruO3d/xqNElS/Yhmr51dNMCyKgRnWbXcErDrGvRdnRRsKuaPN2iJ",
-	"8fkUAYC1LM6Rg4Erw9WsBQkManodPCxSvY36YjcsHCJ+m9BlP2ntgZJzTD4FyKNz5qQw1kLMOGesxMSN",
-	"GXNwwW1yxulMToRSmJqB0YqFA3BXKYjr4E+uLbObbbo2PC1zxRb7HJN4nH6Ae8qOJOVkmnKRkzlPlbQI",
-	"B4sksEBjj157mNFa5FPAcKZc3T9s1bEikY/BXjsy86YZm5zQnDUApi/ZTEWk4yBgirEddZoGoszF5Y8i",
-	"5oKzmOzQbEGXEnZqNyrHEh5AREAyNWtpHrpEyzGDl4Mz12/6RFn+WOMijaj0GlctE3WnOHgDTAc1GsTs",
-	"Gj4d0Cf+fh6G1qxApIZEDQt95GQh8kRGeivkRCz0f5XN0u4zud8JQ7+OizatrUMk5dzfrWEKRf74Kk+g",
-	"yk5V7w31zjMXC7IQ8ywBZ5IA7LnRtwO3qZttPsB7wHtQ5aU1JrQjtLiXMSpZsqsH4G0NAoDMRM+FyBiF",
-	"NDNllEHoGj7sdR8U/MHuCu6GjEgmFloUpZIdEzadKevFkYryhOaJO16fTjCgoX4mVjG5ynqXK3zJ2IzM",
-	"eWIWCck2qjA9r/8HGzM3J6N/dUA/AmUD43aGZfPosyuWL8EDcEz4PMsKDm+YUCKYrEgfKwoGFENNqGJ7",
-	"CsP9dLNuhYLacpYRcRX5DocQ16sPxC6DCxQn8JhbsHhBbRCVagabbyt+eDf7WK2esAbQiHjoxN+ftaDE",
-	"2tStwXC1ouDIbGf4wTrGbNDaW/Dluy/2sI4FG9qL6h4ZsyqRx/YcRlQlGY8teEdyDQ9He24tj9b2QjEg",
-	"BLReYI2qaO+F0iTGAr1I1aTO2Itc4EGqB/u0kwkDeEKfxEUugbg028oi13hE4sI+6xrSzlHcxgzrAFnx",
-	"8prHAKaXwKHL5Oht8pZeMqm3d8QSxkeMiCuWl7ZhnGl8TAyw2B2dyyvK/AdRmas9qiVX9/iH+01dyfJN",
-	"6wEdFcOHQxsTgSGAEweMpfcqNtsR90k8mw7B1H2VShqTnWIoIBea3xDj+bhY7J0iR73zkm9Gsr6YmOxU",
-	"pr7rrpbbuyaaYIfOD+FOKqKm3+Ymmk81b/FNVUZNywLisj2u8++YxbjKAYoVWHUDfG+TBJipVGnd+k2M",
-	"88xoblqfyVh+kTIZETEaUVmQWUEUG6+JA/KGOzVwHmuLVh3mz5DMesFJ8U4EIzbD8ZNdH5Nxqo8nNQMo",
-	"x+xvxWr0ub9V1QG9BBuPvsIw//YxsGnjw9FbeU8L5bla7gG2F2CovtLkhE301kRNOGQSurMBnmlOCaFm",
-	"E8TYn/r6FBiV5VgXYuLeyCXw04MpI4W+a+QPlWDQm/IIlgMPlownBCM/0ViymKSjwM1pg0NDSwm/ET1c",
-	"iZggiIw8JvF/xqiAZJm3rDcJMFVsiuMwHPs/q2+vbcV/bnwHladlkpshespKp3O7yKdUPnIqYtlHgc/0",
-	"AHAWtcMypR9OcWaGms1fJe3QPKfgBAMbfe3S5WSi1GxH7pIf3zy3PvbZ/DxLRwSBTKwieW4SUOuHTnUO",
-	"H64jZT24IoA4RLomI/urBgXIiIaSUAJ5141+6pNgkZG9QX3SStdGKnYTSzAdGDBQEdJTrt26COeNFb5g",
-	"b/rran+1QOnV+wDcpJD07YKFNqTAIDb4QsQYNWbCBd/rffjghfJVWINtaq335TFTWuyojhobaByl+Sos",
-	"s5dovjb5Nqd8NNGnIB6JhMXHqIXFxjsVa+Y0Y2KWBSbhxwmEzaYBbPt8hkpezvBGkcToEYCEBHYSEc5o",
-	"zkzWh3TKIjSrTegVKy6eAoUDVwEEklmOt2pVzzIB61RlFmFXyAmR0FtEpnQ0STnbyxlNoH/9AYZ7oFqj",
-	"aCYu5gZf4eRY1oeCq1wk81HdiBSIiaidCD8DXHidfcwL2H3r2BhjoaS2dlXkaFv3tBZGZXV8F4yzPB3Z",
-	"poPDs97Q+tplKb/EzU4lrNc9SRg4wYwAA2RcrFTAyHajqJL6nWF9rfUhTuZTystNZR9mGeU4EHKqAE4/",
-	"mmih6pgkAnydM5pLZqImy4FuFL9SG5iD3QrvawDftDC6ih4O++CZ8+vwL8zLMIR+jP6qGYnKl0MtRw45",
-	"W9QRYFrLHo5FPpzlYsQQ3upbzWr9hGRaOm2wydvgK02lwDnHKcsShyBSSei5mCtUgkmCPqcZVROyE6Np",
-	"CLSxeDdCm6QC2SyVRHAWOGDA49eaGhugcprRZa/GkBNkFWPxjDTWCvYu2mxbQY6sneI6JvCeJDiuduva",
-	"BwWEVjpNrO3LvBkRmklhT19cuuBjBwN289wI9kHwiswFTcgoo7Jw3sFmu/QbxitEYVxNVI+kiQLhEVEF",
-	"mxjV4WqRg5v36LxpPKslCuObMQ5vy3tKRuntW+0Kj1of9qCfPd2AxFQ0zRGilkoPO511sI8o0FCJXr9l",
-	"QyaO8qYNubGXN22jIV7zFnMLxXjetLnGsM+bNtgA/vKa666BpkWNoLubt1GqiTdvw6DSbthGAMhdNtNr",
-	"wiyX33tseNuPgyGGZQsHK+IAo1XBKWUTh5vTSCX+4qbNoGQA7dAsE4vKqhxt3lJAWivbebRlO2587E0b",
-	"cmNqb9mGF4d7q7a82N2bttQY73vTBsMxwk2t1eMUo+aIm6KF7sHm42mEVpatHd18dkW0aNFar7fZ7CoI",
-	"/fL7RysQ81FznKJtwDVqO4F+0fp0I2ULvdUtBML2vM8PQp+/u45aRQbcdbYRcw2ShGWpftDGHDbs/Zxm",
-	"6CC0CRL20kIqBelYKrqUA15YChYIaLMNoR9R5SlL2gNex6c42fyC0DhQ4kHTIxM6mzFe9Z035BsPwhrq",
-	"SrJJ8FtfHpOxRxVGYav8BFyxhWlsQ198k0c7ZDcK6RA/Ytorq0akslhto0hAIj0qvT3zV21tjYqtER+w",
-	"Sp7jFnMUe5J7JW1xXUFZaXjTHwN+fLWx0Ar6JWmZjQ7a5YpGw1a5gujIGWMm1SnmDiGSgeZu1aaaNalA",
-	"oP7JbPseLiU49Nr2fX9D6MOM5dKY+o3vUAIUFoGvbXI2obmNdS+9k4Jny4Dxdhq0rT7Rj4sYIs/NeU96",
-	"IAn/hAT8yZalYE+VrGwhD6Lrga6O6/v0inGif6v4VZOK18ImVWv2xnl+7Wo/T+k0zZaBjhz/95a9GXd5",
-	"DZ+uHxv0O0k5edLu3j/UKz71O/a87FAfT9+srX7r/xsM/uuX7t6jd7909h69+3g/6h5e/8d6RGa5yO5C",
-	"RMU24XBDhx/r2NZn8lzvTTA6obQ+hbmguPRYoLj0D5S4XDsd00NouM/FiGZv02nQYgp1CsiCZtneKBOj",
-	"S2Ogf/as/+IF2ekd7k3EPK/48G05A2cLdn7pdHH9P/V+6ewdvNvt/9LZO8JH/xE6+6/L8i3NsaJiXCTZ",
-	"ryA3K86LBizfiYHpNgP2TGmYDRB7taoyDZ3ZRGxSkDHNV6IFt+q4WramoXutz5FzOrr0wHfocUHcnEms",
-	"hpZt5dStXjJVHe6xiaTLTe5LBE+nYBe/7VRWrKF94e4WsVLNp57iUko9LSUMiqv9qyQ7Meb5spfYdzRP",
-	"DNnGu0RwxI9gy/rLAhtXQOP8c7OiAESgdlA9PGlzYLSLhN4I57zaK/W27lgqrkRIVGnNK97FGJF0TCiH",
-	"O3dbc32TDbxmP08TUiHsjdc86Ogoaiqt6v0C00kek9gUXorJVFwxCSIGUZNczC9sPhj4vUBljiwUxKIU",
-	"ncJNmtQqeER8dmMgb9CJUbk4ihmH9qB6buwJ9tGxBX62yiLrB76Jm1UoMHSNeZMJ+nbNWvs0EhE5oTOW",
-	"kCy9ZOZw35N/zBVSLW7bJA5gzdvYMl/zmXRL6LpEZErkeqRTlM39XdnIFse2dkzX1jvbWrf06dmTsCpF",
-	"dnzcarUAz2c8fb4KuvJwVYhn7RE5a5A53za7IcFDa1DMWhqW1jHuREU2pxnB0kTOBRCAW8Ops17oqF7R",
-	"yGLw0dZWwLFrcZWVj+rSpa2ZFZi7/smVLGUm1Ob8AFoOxC/Gds/imwWEfM5jOQtdaDFUCovJTlEVDCsE",
-	"mJjSmOwIPgJd25W9d32EAtYaM59UYQX4Y/30rAzxs8sLkSTVyOp6IbN1elHoSM28Ammhg/SG0STlwVD0",
-	"4qcishZLgJNzNkl5Yk5MxVxZFgn3jQx0NMHP70liYgECsL+isHhtC8VlrPdsYSKb7ZtkRLkW7c+12gRu",
-	"hwqgOYjVcwuWN/U0EQstkKNsA3wObC8w9fV9VPammJjXd2g/mvRnGBaYjtEeDWtJZlRKE8tWKtSRV+v/",
-	"hup1ZLcyTDSlqTaETWJZghgZMFQpizMPR15W6kqtumcC8eK1KrdBI3mqMHN4EbDpxGu2bxzjFyilW+39",
-	"lWYshd4ZmbijhDn6KkSUFWBCsLv59OVV5910UBushhWwbuEvWD+aTdwXgMvXI5rSauaGhvpFGzovanUx",
-	"q0N4JhZYt8szsNpA51Lu7QWj3t1CxvXJpRkjsT4KcQn2wqkynkgTmQrJFBapXDnt7sppr92DIg5mMzyY",
-	"iYh5FzJHm/DGpmrKqxcBdWiIGYvLL2M02IAbOrEZHoCXr1qSg9styUqnUURmOYOEApAcchjfNhZ1q9Ci",
-	"GwYR3Tog2ZF84gbvTKPvo3VXQUuropE2MKxsHo5UDTWqH2636PY2OMqGk7Pazmu4QSWE34BCGybuyAxe",
-	"fduP4fgfh8H5q+zXCqzLsGsjqxYTIW3j4Gyt9rA+tCqkd9qqvPVEQjS3ZQVdT9WPb78jYjyW1SiYVUV9",
-	"N7tHbhFLvonb9iwTxmvrVwpvvC/daHkwSqL//y79/kU541UDh1o5Z0a5qNUNX/+lfnG1maAQRks4dFHz",
-	"sqCQwEVfOROFyzsQfWfZc4hjeVd8+M4LSYEl8/DWJFxKteKHdwigIstVBN01crktHFnLLmYqyrrlAcKK",
-	"2NpMDbJAV8xsUdNNAlk8nEc9nqWs7tiUjcXmdIepjEWWiYU8BlWoNNMDOIdKEvu1oPyr3Hjd61Fj6+7K",
-	"LJW+kQ0KT3q3IzzZOFEDrLcz9zWb22TwQkmL7FBfljW+LFfo2o1IXFAXJp81tAV/CD0Lpf8Y8JiLoZyI",
-	"hf7BpmEkO4Uwm1OuFXq0qFidyn3BU7x2EeNk102P16Vzl8jhuRkHnFIYRXEm0RaH3QWjPMJADAijCpwL",
-	"i8fEXLMU8muCOIa5WF2WqyBtg+BwjlIlcbHlZ9RwP7siw5PwXfuEJze7aXvdG920G8vlcB/EtxYzABMw",
-	"TBozfsKM9xA5oN9qmm91gs19KYNOWEUEJYxhA16kZ+2nA9EU/q66MK2VAnNYfYMc9ZDhI1dL5PQg8Om7",
-	"1RfxDsMSdNl8GjAUnU1plm3WflhCt5bvDeVzeL1BOg9ZysNCubWh/8FS+ZckHyP/G2ZsHAK5wI+Av6jY",
-	"BY1RJJWEcrlgedgEdBDa+m3F6huIsyvl0pAQapmox1W8Yx8UVCunpHYqG0VZIGd/8cMSZkiY0IuzTkSE",
-	"IOdtZEOMir6RUNgU3fw7SoNNKQS+SGGwIO66DGg5VWyj1HOGmSuVgJN3TGLgce7vkF+sMFLaXKtp1UZs",
-	"bxjTA1LhtOJjwEcBNvE3ewirBJczqeg8p1xB+espXRLJED1S8VSWWZNXEZNNrnwd3aGTIZh12S0Kq98A",
-	"t7KbEizWT2OTb0dukaB5nsqUszU94kuBTvGHhn5TRbOU8lsiJvQ5x7sSOJG8ARDLaT+AcZmIXBHnKVzE",
-	"Aetd6xnlib429KFXFJyVFIVhCFik2d4i5YzoQ2gjiCHT9N/SLDM86uaC6BXjVTl0bVXfuoE4CEx2t7qO",
-	"Tn4lFctTSp7PZ/QmkBFo2eNbeKm9q0xlHjaJOXdSA/LCvELgFcNrTOLUlFeSBPnSzjnNvURADcEQ5S2h",
-	"b9fhb2LdeTk9eXmC+p1+9xiFTX1NGw93OmXIDlHgh9SxFXP8lOXpiO6/ZIth+OiuFBsM7todYVQwtSLx",
-	"uD377rx8oIy3+Jtf+sCA1936sFhbXfv4xc3ufbwTvpqBNr/5PSm1eT+0yqLJW3iYFnLONGOURIlNCwtU",
-	"r7jPc4dtfEOlG5Vm/9KY8Y0Y1F2wHsNxVnCWZhozdvzmlNh22OjCK4lsllGlNUcA3jsCZUCgU4pNZ6Fk",
-	"c49teKR9xQDkfXNWSDeECBcWznllCyMAczAtm0JJERZCMoUAtLoql3yEgu9616OZ8Spv59tyIQBbbl60",
-	"IoldTNtURACUVg6iJIWzN3sPH/a6B5uMrBFPBEHxWLDlPIMM/WCu7TthZFBRT6vsPANxz4xeYgJ/8NbH",
-	"ZOec6VveBFiy5NhGs6IF4pyOLsV4rD/BqQC4KsY1j8nOBb1iZD4zKZ5srvpdP9m/O1JAtVkoNTbZilom",
-	"Xs83e9kf64sCv6x2shVEXEaNpOqzIWWaQFgBworKU+MRuzut0KGuJJMMyQA/vnmOaAyT11GadJHt7cOS",
-	"LeIK37tDUM+m2Skl4+rz5KVcK45urDwsWFV3uLO0g1ZGqeYV9OSVWtLBd9ulJNSiaDjKCBSA9EJL9QTf",
-	"ITvxYiLZaPivf/wz3j1GppIWDm1IOIjEZ2gGQ8tN35VVgoZejH/466P84fc//Pw+f7v49cfXjx+ePn/9",
-	"91PRe06f07NFaxt2yLg+nTYFXZJK/BP9WPpcoI2SJeSw2yHfC848HmU+1zKc+bQS1138XhtSMAcdmoeR",
-	"1kElkYzfKLvnNuqJl9rTxeOXh30DxhJWMADrY5Mo2F3dSs3wPtpIuahyvK3UDHOAQDk4NqBbOwSojJvK",
-	"KmP7cykSZnXeaFY/Cw1udMnFImPJhdaKy2hKoI/AxhUlo+q7l8+ZY+036SLQM4yJ/hJbnAbKgwlTvZtK",
-	"kgjulIxdv9Lm4rp15tjKwhbN1hcSmeA8T9XyTNMdrgaWCjyZY/A0/vXU3m9wNoczqjQvbEUBVRxONFZN",
-	"jNBci+/HRtFFW99hB0Jw6QhsfOQ7wzfPlyaaage/NHUj8RTHuxGkSuUgXhYVDGHyMMqSyDSDwSJ6KR8L",
-	"W5OQjrys8mas8r+9TJdW8+i3cCR2RoxfpJyxoAmw9a1mDTmjmWsQRvcG5itdWrwgQNPFHMx54/SKQbCh",
-	"bA/4gH8iUrEZ+UQWE0E+wQ/kk25wninyacA/7e3tef/Tn3TJGaP5aEI+gQH6E4m/f/KW7F919w2OPs3A",
-	"jPuphAmgPQu+7pFnWkouvn396gw/drEy+mNqoLB+9TFIrOhAM46Nx7F0ROo//ArL8BElsRezGONwDshr",
-	"usTRFCG7n4qwzEC5ZmjMiQW2SdoxyLDvTMg82vfjxuT+xzS53jc9xLuw7Hni1D2OQJ9asjJkHEZ6SJ7a",
-	"qtCrFw87sL4IvZQeeKVYjSoSKz4u5mojNbHnI/KGqXnOySdzVD5hvTY7nEIggfSWlhhqQ4rNd6WKYF0n",
-	"nzQt/uUv5MRL+aYfQtVM2BvvmGPGULfQa5/EJ6YyLXzcJ6auqMc+4vaAv9WvS2PbIUoANsW0Hum9yJcE",
-	"MrpJsoN2X9nPGQWoj0vg5uGAu2Dg8lXv4SJPFdNPzZ1un+xGYORFeoblMzZfkxrvGIp1wT8HHGculZhJ",
-	"shA5rJzJdsLZB2WzfxoMjr5tTIUviNjDyBwxA52dM5bIAcdSVPGHPcu99+CNuE1+FnOUOfVVTiRjJTvx",
-	"JmbtigNuVvCeXy8d5UBJ4sPOIanmu4sjwj7QkcqgHmo61iNLUrjSCPuQStU2dHFaJuLST56AeAHEHxM6",
-	"GrGZgioqsfPe3g9sWSSWsiVOkrKuAYd/WxLebQ84lDqGm9RiASAB1SVbFhFd8AAyXeVslsEFCecgl6o4",
-	"BJGJmdQfDTgWe83SS1NxkcN6nkPCH5GbAy6JWqQj1iZv3U7NOU3SMeiyCjoe8HJFez0STmcWI9mofGms",
-	"NO4ogUa0SCZVmmUkn3Otdrjtdh6RcBK4uE1+YEsjYWtCgTX0TicdQelPU6VppgZcs2drqGiTAsUPusuY",
-	"phnWPEZq0ZzcYwG4aJqc9HUIqaAHfCc++vBBHx09DjA9KZFrtikhscWyPEOOZcXdT0tW+iKS+t8nSBRY",
-	"VkqzgzL3eAwcb/js1fPHw7dvn8dkp9shBo+gZQdTbegYzoiHGWwP+BMI0wDtHu6tFewaIzqKxOlaDFE0",
-	"w3GBjXNEZ21ywgfcAPrwJ0iHhrA+WzLElEV3yS0To0tZuAD0h8eW9MFzrSrb76ZLjO1qvaGKEchmB2u2",
-	"suh631ka0u10ivruhJrxGXvXPJcIguh1OgO+A7RkaWhKl5gLHiJpF3y3TfDkOzTCEguH0Yw7NXzu9Mnb",
-	"pwMeVyusx2QnHrTMsAat4/ff9Dqd48U3vbiv+y8HOWM56dmF3MVrrWgs1hToNpN/03344Fh90437pPvw",
-	"AWYD52IRkfE8y1Ae17JX17S4a9iS1PtpyhHisnmn+xHxSuAbEvIq4O/YIUJLNilVcbQkUWLA3dWCevdi",
-	"rBgHOqaGknfd8lzYz2HvUeyWvMeM5EBOsNEDniqokaJnUTv+sHXAZxWZCqnIUcfHQlOFBtsdQDkZPaag",
-	"bTB4MDJFHadKmF7ezII8X9ML4GMDAHNDlkAtssQfB0b5GLT6ZACa4aAVkQFoffrZL//6xz/f6QdW/9MP",
-	"//WPf17HbfLa+sfANYaZ2QYc7OFapwYxzGo7Ic+ZPsoXTJV3NLj7zIifGH5mLzRbUMIQtHUHANeCXBV9",
-	"/W4cx79KLRx9HGB9CD3cjwNQQ3CKwSSYOGct5uFL1RStg1Y04KT8v4FNaY2vr098jx1AqminhzSpN2wy",
-	"ZONb26f+rzdYJtrGNlcnNB+0rq9hGWE1sdpvWiCU4+DqgewXyEccY3FeL8MviIS11KHwpptNGGTESoJQ",
-	"kyC+yLoZO6U7BtzW7ijLdqQYDQfVDZDhl5UMUJooClb0Ud2DaNpPYPQln6yk8olMGeVGEA+qfHEtKbkW",
-	"5oNLRT6Rw06HfEKuYEoAWFqGeiTQOxTcmlJwuV7RbM6OTSdxmWGCVPu2cuMGfRcSXzmIVBLTwCZ9mVTn",
-	"6/sqsp/iNWirHGiSKkTwRBhQJ0qrzf27GdK36Nr44OBdKNMPhlnoEP40+UdtLw051Dfp0JsWqBGrJG9n",
-	"WUNZ1jebIQKeofBZCukQZGpCwpsqo5leG5Oxb0S81oJnWrknSdFOZK30IkccjKLTWbnJmG1AzIv1bkji",
-	"DlaOAFeBUXTJJ/JSeDou2PjAtG3a9dK5r20NioNCO1CNO9MHEIP7Da37zRbRKxs3qw+A+cpvyqiwWzSl",
-	"Z2q+KmmoWk3jE/E4KjTTM80UpGGMN+b4FUYWsmR4DAPVQAwbLsq2xETSpVORxY7IL+Sxcjhg4gETrXn9",
-	"uCiOirYX3YUki8myOKO1DPPQQ+WygU4OvKXLqBb2S3VfBc6s7aSmka88GIdIknKuLyRgKMBmUuUAZRyg",
-	"ETpabE9+jvqNOioHDekeAC2lJrbFerr61Y0eFexETdC8IMn5XAFdGBVRnwto1fZRK2y1sodHDu01yEll",
-	"KatjErultWJwkUgoiXW+NGhydxRuGvwthwFCKZ50TYJ6sklOy/PuqXsbNY2JGYwiWlTKTyVYkI+N6A9+",
-	"CL8LL3n+Fl2VeWtQT2YJGc9zTWdeB75msLb5n0OWC7jFNX/kS0JHUJEXlJSIzAv1pKLLQIbIQlstVJuj",
-	"jqMF7xYaN4tMgJ/ej4wpIsWUWRMgWGmc0xnO7b/ZyjmfF5m8HElEn5ly05pEA2P50R1WRdqis5PCrFSe",
-	"o0u2LI1MCHoxGb4s6GWJoOVs6ck+Rb2AlXPsHlSkH/hEHy+q9ewX39o2w9UDVrd95LY9nUugu9hgavRq",
-	"7msFLG5aMWODa1qxXs/KUWDks2D0mrWvsOYaWvBsAZ9IVXWApmHnhUDitdaMY6inXbEcGMNBedm41Qjg",
-	"nrY6CPlEjkAkOhOaN4KBtCgtSAQn+hBpieyYSDpmWOcUTI+e2a0mIVavdb+cQX0IvYJ9441eyGcIZrKi",
-	"WKLlrmPPK2q9KFpTgoNcJOiiWbbaWNg46kAJhfqQLZGal/E8oH1AD0ZO5gr+nYgFD50JsBIAuhCAbfrB",
-	"09JqBx4E6YegcJPbdx3WsF36kiB/L1hzCsalLyo0Q/aI3LV21dLNM5dzmmUw1oUc8LiM2gdLBHIaYwQA",
-	"kJWxDdTQWfjOv/7xz0HrOj4uQ2oKNFkqB1xqPgX1AxcAlIJeHUid3k0/GbELpSszE6eyANVFAy7yqIKi",
-	"ixycnfWRrUyTH6Nvfhc07QF34oBKDxdLQRha0GWbmFAZQPkHnGCaOmB4JfnpzwwZ2DIB+s837CKVUOOR",
-	"k2dv374+K6EWFTtzFZQkY7KDUmHNEzXQtDNhNMe6FEXiNKiVoZvVD2cCxm9cTGUlCwI9ijHoglADAayk",
-	"Hwet1Gy+a4OD7/AxWq3ANFXAZnzznGe/c6L6r6/jXWPUMNYMIB/XglG9REvkGvqXi4D7Im6LBL4pQv3h",
-	"m/q++anS6g24epSXBCDwboDGPgXxroWfTNFL5vEA4wWwVO1z2aKeg20XIoTuyVI/8VzOcbXmg/5sKri+",
-	"uMAjVUsn7n9WzoFiD67P2VOHasPEZJ/wKS/UtvK7wumx44miTqK6XeSgBhmt2QKCQcgvZzY42Z6pdzvW",
-	"CrlYLNo2Xs8ekPZITPd3+9ZoP+Be6Zqd4rAKm2wQGbkYg0nRllLp62veZBJPcjEjBQJI7kZOm4U5ISY7",
-	"P/L0Q8ULYV8rTBEx2YmvulFM/oucU8nuHw74sxcn3+2dPTvpHd0Hi+bHcrzX7Y+1jq7bH7Wkcx1rgcS9",
-	"AbE9EJCJGA84OGcsJ7kniYNQNPYQFyyDx3Ep5gZKQ1IFbgqwbfc+fDCEOuDdDpHHhPIl3tgsk8yp8oPD",
-	"YR8QrZbSrGDsrmPxmMQWaBgPuAEVSh8TSf7G8nS8LNSVfC4x4sopd6PbNDZoknLyvYDuBzy+SNVkfg6k",
-	"YOljzxJI4EmWnudUE93+hYit2f5CDPhiEpEh6X9DalT2ki0MPe4I2f6eKcavdgaICBr+9OTbZ69e/TA8",
-	"e/LdmydvB63d3QGf0WUmaGLaS0X7DaPJSZbt5O1vRbLcHfB0TFie618XkzbOfqf4Km8/A4LePYaX/p9v",
-	"CE8z8hFN6/o8tME/sbPQzPicJqX1S/NneAETq3xLE+PV3cWP0fMy4KWV/S9/IWcIhtF//VT4pI1jN59z",
-	"6WVFr+RTjyoYHEgsqlUtL3X3gGttfiqusKKLQ39azNsSlmPkcb1xJv9q3CdxkXg4Li1JskjqT3biagri",
-	"uNT69Gu8SNkNZ740HTlOrh6pmJV2PENRn1SKNYMjnCcAQ/FyKsckY/TKjM+Cl2gKNK/p/GDvMTljIzRn",
-	"llAIO5YBh8HUrW4oYhTGsT6pVx+O28WuEIU5K6CVAUfziiQ78Ww6hIlepZKCc8T8jRfQ47I8bvGLbzp8",
-	"Ywe0O+ALket7SJS+QOjO+PYRGoZ2BGBFWmAx2ay9zNhman5C7W9M0vV+uc9aKnUsiZWCD4DisSqHR4hF",
-	"jnYjr6J3HhiRRM8iNnEP8D1J30VY0cTbSED4GRQaOR072TIRgQB2OTng9jaM3I9TR2A5Nvc5OI1pnkMc",
-	"A/p9EXsA6SbB4mJ8xPrfMH+h73F9uJplW1x6K5rg1xItqakqRmHQXhiLiYYJSXYAUNEIJtv3wjghK2y8",
-	"e2z0FN2NmT5eIqgEmD23iKFUoSpYSB3BEgSxUThw0FofAZOG4DADlNBbUStLR4xjLmaL5czFLE+ZovnS",
-	"oMWbCp1n7IJmFpm+p1g+xWx4qcpKUOhrY6c6eX0KKTVyiTjQbrvT7gBsesY4naWtfuug3WmbUkgTwNfu",
-	"T6Ay0W/63xehAIQTw396nY4DGTIGG9BMtAqrBf/X8/MsHbVb0B9aZ0+TVr/1PVOm/BEEhYCiCH33Oh0L",
-	"hrUJIiuWFADI4lJgAbzLJqi6fWsfu8K8I4hfX4duN4MDgG4oo00xU6plgbaHVG71f3nnpCcv6jlBPpEL",
-	"2er/0nrBFG290x/t67O63HSpjcJbJOiGM0ZHE7AaU8AOSVImwQbIE8Y2qwgsDGVK3FVbU+Ytv/XuwPTW",
-	"btAbeGvz7SkHGNghaEwLziAvEJXT8VhP9DpqHXUOthx/uZhuyaSVk3kp1J3O56VQwNGXyK+0lgSpfMFt",
-	"WPiBVpKgu6EBGqxgsRuJ8UyxGem2CUJmEKWtsE7hFSO06r1w/Lix5oBxQpXWQDTFWhV1wMsEYLsRgay0",
-	"CLMH25epIwbCkEkZd1bp1rorDLxvwE3wCImd7D0x2h0kpzM5Eapv76sR5cbobGA0gBuq+XGQafvnBFHt",
-	"J+66RWXtc6zR3hyNXM6a7Pz8888/7714sff4MYQ9pfrd93MGF4G5HUy+ozJsAiMrSuq6WeK062iTXL6h",
-	"AXnJPjcYVg/q/KXT+bTV72GRP/wjEGZcH9UrLRj5GZCKfM6h0aFhBKsaF2Nx6gzeP9xgKaBTk38hNeE1",
-	"o1Qtyc6ISraXcsm4TFV6xRq3zYSGB8fQdSr3bjYIO3UTab7NOIrY9FsM5QnNs1SL50i77vlM+SibS3B+",
-	"Qcm/iLgl/0Ijghh5LZZ6Y7p5WcFbFBGsz/Q5JlK/s3kq8SXO0jlUlrzdtDJo2LfmjdjJIqO1rHMKkDTF",
-	"8pyOWNw4/0p+tSD5HW18EIpEgTvjnDFIi4o6w86MpslumVUtuBWmEPhGN3KZ4E4PJfRmyer3Aejb2uDF",
-	"M+PPAbcapEu8pXgFE14rkRQJ6TaXSJxPrqP1WeyMtVO3aqw7e6dJUx/m5X3z5mmCnRzi7ENfFKu0X5qP",
-	"WvBJd/0nP1rt+zeW4EcH6z96KvLzNEkYBD4e9h6t/+KtEC8oX9qQBRQ3N5jRqXGmPsHC6W5lIyNjVALj",
-	"HBnOkz7eRa1qaE6r36rFILWsyGc0wLalq4umWPNXM8ZPXp+Sg3aHJGI0t7n2gWWcvD5FQ+jZ4x/Q2ESV",
-	"yBFeqj9SQmRypbZhmv+fs1cvb69v2PGtPROm18f2ff9ohCtJo3RTVdDc9WkfFCvkpD4rwlmD2qT9vPxw",
-	"lSgPWAD7KmSnMwsXluvtJi/pNLvlJlMJTmTF+Cbb+fPJi+fbbacd4m22E3r1t3LD7dJ3oP46kLHu82yb",
-	"WaDwtrkGrMZtQzUMjInu+xHhbKHlF0QH1fZIf/bGbX+N2gI3rwdhKsQFsOg3Xv1FfYENdeBaiYcGKaAa",
-	"GvJ76gN+in6MQQNcQDmISkrrJnWuLv1uraw1jciF2G01pIqgegcDKiFeca0ERLxKuawWi9hm375Yca16",
-	"rNcYxfyCE9uYk6pfrpDhqsUqvopyn0WU0xvhrbXD+z1uHBbjakHjkBlNyCYrXa+N8apOfCrGoyHOt2ae",
-	"Q2tPoJhFe8CfVlMmVOvk2GBKWjhH4oYsCv0Bt8kSUmXD0Y0nbKdIkwA48aa617vGHFi4xwb8pQec9kIA",
-	"65BsGBji1dQkZ6wCrB5wUywQUBp4qwSsf5gP5I1Xpqtyi65hLg5W8Ae2tP5Jw2WA8L4VaDrfgsHAJg3H",
-	"Ih+qhVjLYeqT2JzH1L4tzrKf30XLzNc1xtndcl4TliVDTH693tmTJa/1mzebl/9VUPIrSoDoUf0bsMzO",
-	"4fovXgr1VMy56WIDHvud4OMsxWxJh90NxvQaoShvhYDSGfjd0SYLUGC6X7AkpbZswWGvtwFHrxzSuTSr",
-	"+DteI/qr3ka08T0CYCo3DyTQMc6ZW1w6APxshRSU/Y9u6EGaXK92IB21TYKYIoq2psIgk05VEZHV4Ka8",
-	"Ofd1vj1N7kK0K8uJbcamvrPvf15e5cJFv3KqGqf6o6TBN4A0AadppdTnrUTCTQ6ngcKAtBCUH98gCEha",
-	"H+mOiQUqC5Adu0czBBMCyzz+JQktZD4HBl00WgKmERlvbtdzNhJTJkvTJ+bFMEEHQYkMGrpDnhBtKcLd",
-	"UnQzX7JkeL4cFmWFV/OQ2pS3kN+q3zry2/XtuWFRTXFDbmjf/9zc0ODAC/LMWPKVR36V5v480hyelDu7",
-	"N7aQ6gIYymZBD2FJVNljlpryia7ZgIsFWYh5llgMJqYBY7OIYKo5BLk6vRID+rQ4HmUrnZmM2GXAHhoy",
-	"FgiiLkaQSqjW1IYcXizzjr4JwcawAghL1GPqG56Bia+KO01PxQszCd1I3zPl1jv6K6zYHy6ojhkbYrHz",
-	"TbmyM/pt7xf/2yBPBkL6yne/HNkUdgtCsMod/H0kU4zWb5ZMX4grJj3rJJaVrB1lk6YTxNcZy1ORIAQe",
-	"0qwhjn5GpRpwqBFZT51HduJAPWotoZ4oA+yfaXbgBj8UefD8rAUhxoCJ/v54UfVWfOSLMsnppY9KqwFn",
-	"C9+I/ZW93F6s+7NIWB4zMzk1UZX9neQk65loZmRgBztsE2MEkgEe1iY1twtGdgDuW7q5pgfcTTatQlkP",
-	"dpzgISuKodsFcgpjlBlyNAgo54XOLo+dDNkKo1qqyZG8eLSGEDCQ5XCcZXoRm1oBkh1KpSU//ciJRMPc",
-	"MNIIeG1yUsYZlblNV2QjJU4KBDfUyMs6DKYFDN1szuUQSOKL/YY4vM2X8Afy+IpH6f+4cdPLo/DnY/e9",
-	"jTRmfa7Kbf16TfyhiniREuWO75bGgONK8jkn/njNRXNAqlUHAEcNOC4AAkh0vJvWvqN58tq68f1o1XYZ",
-	"4NwnzeHNGBkZCnDejUg9jtnEDvuBzJATf22EMlX119oDfsbyqzKetogfD8eLQ2gQpO4KmpVxUUxAuhcA",
-	"vEm8TxEtWts9V3fBS75ihwRk1IxCjGQBjKo0smFM0CwdyvMPq2s13hpWdafWcEsHm141NgK8VYIPLEFs",
-	"2oThrPIEv4LDbih80ybOig+2MJTgpx5l3aktvnoI106mNhT99Xfm480n5p+VplBa34mEWEo378vXu/yr",
-	"Jf9PoGeaU0xo7ZZJ7V1hxQNzlWwvGWAY4Bo4uCqLRgdLbUzpkkiWZV6sLRTdJU+hoL3+G8vt2zhD0EPH",
-	"OWN7SutpANYNw8r/hiPcBFC+UWAlFnwhU6pGky8lyHKzMd1FwOXTnDECSw6dMZMkVSovx5fuUevw/iib",
-	"BvZ+2yF9sVjq8jSsvMzKuuyb31zuNyuQ02U196+Y6c+Hmb6yPMXyT8NkwuzTqcBV4Zv7H20USDM+zcWl",
-	"wduOTdmNjZW2+FbVMxnEqWEd/m3NP/DV3bj8YCqbnZRtT0mTXFeE43w1u39xiLMrQ483PlC1PKGbhKjV",
-	"6tNW4tTIGYQIyLJOFyQHLOqT1qWNSgnaO8hW401o5WEJ1eXd/OiEv64dpJ/dFIp3eNH8G9waNWpz6N0m",
-	"8mygeD/VbXOcjc2rKwmFItaQLgFLutuE6pgA2a015iTEtCW8YxMbEw24zYeZLU0dBm7r/OkOiuTiNi8Y",
-	"lvvXf8EfUNFHv8MhY5AU2RWDPL3gRbqiikUkE2IGeVhFTrKUX5rIQFMMrDnSpVru+XbRLrc0DhkQqdww",
-	"wKVWqnrLIJfK95810MXkNd6W/5jyxDdnQU33uKVXTxDS5PrvcLd/NZd8NnMJJvmlNT59czbdJJvsf6w+",
-	"sipAwjIWKql+BjVzkzIVtMlZXeYGdtJE0wxysxnE4oIu0cKCOcUgQWZRDNznq4+h97V8tflI3pMkTRoc",
-	"BYEpb+gqWDB0E/zWpb3zg9FhcsTujx9cPJw8+rVzud5NcHtlBXdlPQfE9UtuztxNA69WJucoUuWnQBH6",
-	"g69azZej1eAefkY+IvfRObrKxWpSFxekogVBP1NwmeTXSIgRSH8mX/mAx9jI3pmTp71BWrSp0w86HaI5",
-	"U8ZyykfMKR2x2x5wk7sWOwONChygUL0LTJz5XE1goNZMDRWD+j6uvKyINuCYDl+CBIAm7chJSg8zFHO1",
-	"J8Z7YFe2XZuKEAWuepGOmMlAfZNMwm3y0kSvG7u2PIayWeKSBSHYb7DaKi6HIYR1PLbY0CKFuUnmH5FY",
-	"ffOvf/wzuup+A9XhLe/Fn0vuW93NDVmv+qb74KDXu9877HR0H0e9owf04f1H7AEbsXOW0IMeHY/p/d4o",
-	"GdGDMT3qjmjygD14QDvs6P54fHRwP+mM2EPW7TxMHp4nPrfudQ4fNvDrm8rhJgMy+hXpecaG81mykfiK",
-	"KwSlP26eeYm4VF6UmHNqxJvfJbhhQGItFvsjVAyB/MHI//sfW2mCrvKDv7L/vew9v0xOF8/mD9IPHXo+",
-	"evzkaVdTl3m54olvRTbbTb/ubtXzg6bZlaq13Q20DfMp0634XbWbF/06mHBqnYayvTsZCxhvqqLAEZzd",
-	"wDpSfhi+ma8wRb0sSyrvaC6E+eWTCKt7jMQFR4yiVtMLhgU+LXD2cAHsLGdS7bZbN72Wt70vb6gp3PS+",
-	"bEwLDAtX5rcvKK92dV5X2vnYwlKjJ3PNW355pxkJ1mcIi60mKThwSUxuvg9GANPTxzC6T9F5TjlaEAvP",
-	"ZbtktMZyWXedYabiiMhQAj2nAS+BXrgZSXoROYQL7igyQHOn+kECuZltXKvbtgcDq7ftG/dQaHhz+uJE",
-	"SxJGRrDw2EKysC/U8L0jmmVu38XGheZEebKXcmkqTFog8B7UyS1ysAAcV8spLpSqrHYWRFI5A7BO7nr/",
-	"UN9UcJXTEaT1Z9m4mKgpfXZPEkxB7zQI+dGuQYSzolkloxLeJs1yGgpcM5aTWkmfYyIZikj2iZazwK9j",
-	"suakXOUimY8sJMUXM2qjuF0gcAknLyCt22SLKtC3oft1FeO17zeBjqqp9JZQmYeOLrlYZCy5MDZOWyCn",
-	"XRHWTzhSdgT1v1ii9eqgawCG8P8HAAD//w==",
+	"7L2Jchs3ujD6Kricc8vSf5oUSUleqErVr8R2rBNvYzmTkwl92RAbFBE1AboBimZsV83TzIPNk9zC9wHd",
+	"QC9cJCd2ZnzqTMVqYseHb1/et8ZyNpeCCa1ag/ct9o7O5imDf39HxZilr5hi2TXVXArzUS1mM5qtWoPW",
+	"6ykjlwumNKHqiiVESzKGHq2odU3TBTPNM0aV6djK2FvTliWji9UIurU+fozsHCkM/9eF1Cyc40wonjCi",
+	"p4xMGCNLLhK59Mcf2/4XKWsNdLZgUWu8yDImxqb7QiWtqDVhbERnciF0a3DvuNuNWpOMsdFCaJ62Bq1+",
+	"t3+33eu3u4evew8Gh91Bt9vuHg+63VbUkhe/srFuDfJ5zDpHb2GhUStjk4VISmNnxXmNeAI7V6Nu79fJ",
+	"/dVR0r86nB2J4/ndt/ey++qB7l63opbSVC+UmUSKCc9mzCy6OAN7RFxcEiGXBCdV5Mfzh+TecafbJVQk",
+	"5Iqxuf9t77j7/xI5gZObZ2xOeUJwnfsd/+BZ8jLjM9Z4yaf2TlOWkLlpSbz9RWRK04ldEay6ci9wDHOZ",
+	"cnMf7+Eq5iwbM3Nex128G72as9ag5b771zOaykWmRhdsIjPWGvSP/IN5nDFG/IkI9CH9IwLdCHaDM/BW",
+	"fULoRLOM6CnVpPGYCFfkis11p/UxauVnMKI6hJh+b9A7HnTv/r0VuevDPY9lYjb18tWz9r0fjv76vw+K",
+	"BuEwvXa//7rXHXT7g6MeDJMxqhvamP83bZJFhtPMuFho81x7/W7UYu/m3ICb6SoWaRq18KWZhz2jAO00",
+	"of/XPvLOWM7MafNM6ZGgM7Pe04S2olZKiy9P5TVL6djA+3wqhfn0371+r398fNztHR2a45nKNBkVc49m",
+	"9J2bf7sXICTsoXUqBL9mmaLZKrKPnWjztgmfkLlUil+krOO/S+9ezQJppgXLRhmbMIMDzGJllrCsff/+",
+	"Ua9vW6xGiv9moMn8uZoBLL5vuVfcO+6aZ4x/jsZ0rhcZS8rf7dOfM5FwcdkalH8xPRAfjFPOhB4pNs6Y",
+	"WfGcj9TFuzXnYZuO3t1/8rY/e2rQXQWlJWyccsEslOFR272MuNDwn2SbycyRZPKaJyxrDVqKiuRCvvNx",
+	"klqMx4yZ/XyMWopRzcXliGaMtgathAvzVyYBjlQq7azwL5jz3QPau+iPD5Mjdjy5e3lvev/XB1c4fKZV",
+	"6TUdVfFvgRrdC2xFLYcvDDpqRa3FPCm/l8rTvGbC4iWuzSk+Z0vys8yu4Gy54gDWXNOUUwNHsItrJuwm",
+	"+uN7s2Nxd37v7f3sgerq3nXf3Ip9IC+UZhmn5Olibt6O5jM2+g0fyumMZXxMD56z5Qim+2iXMlIrMQao",
+	"05rN5ob29u2zY1kms/xOU6onMpsFEH3+qn3/fr93GFzTSoyRbsA/mg7j3t9bHwH7IyZ6iGCUVAk7V2rB",
+	"MmLhTJG9o26fjGmWjOynZN9H93KhxxJOw/3c8qZ5xd4uDG44HVcJzGH7ITln40Vm5iQCQa125MyOMqI4",
+	"jDfBeQ6kIfFa6KnMuEISYFZfP7IH48WYW1BG17BKGf9TSCFC6VfC95Xw+YTvK9X7VFTPEwg2U73Kg/oT",
+	"UL3e70X1SoeBVA8QTLNAu5Qo0CrzBvWUUGLeJ8hXK7nICLwowgMq8ofgmZ3RxM74YHswLg7yJ3YxlfLq",
+	"kUjmkiMuKQ7zWymvuLhUHpU05+jzcfkZsmtUP/ziY7WOD/zB93yIN1FrkZkzn2o9V4ODA7vtjj3/A7M8",
+	"dWCeDIV1P2Qp0yxZu3DD/TD7i6F8l+ZKvMUmOIbTNsCZLRme2G892r84HB8lx+zu5N7l/emDX7tXPtZe",
+	"4swjNwGs6gmjqZ6uSuxFyq+DeXOgl1e2V7qRQ5my9CtzUmVOgh/Cxp+GBSl17bmun48pKa3o0K3o34dN",
+	"+U9jUXJxyA0/Y3oqPzPDYhDObryKA8Q/Aa/S3ZZXwV/yQxFSj+h8nvIxqKkDbsU0Bd7kudSvGE1KVOAZ",
+	"v0Rko4gDZx95T9n4ClT1CdX0giqG5CFqzfJ+BsloYh6tQbx9g0QPT0i2EOQO0EWCTdkdABy35IWg15Sj",
+	"Wt2s7sWcidOXZw/leOHeo08xuSKJ/Yns0YuMJ5clBQEXE2n+q7lOUTw8e3ZKXiI+IKcvzwAEYJGtQavX",
+	"6Xa6ZkFyzgSd89agddjpdg4BQeip2fJHb1k/nz57uuuS3NADAiMPhVnhYCgIgSUOSGWF5je7xAGBFQ6F",
+	"WeNLfH9n8LqdquM7xEsN+ogkIg5xESnIhAuaGpTnHVgJ3dnm7pEPWjMqFjStQ0Fb45ccSYcIqhbJ2PkB",
+	"GGrgFD/tDpryKgA7y9p4HE2ujHl0XYG7JmaxWMQaau5kJLM80AbZw/iqr/mqr/mqr/mqr/mqr/n8+hrY",
+	"4ExdWuG6LFj3Zn3hPzFQIxQnX08eSvTlKVe6LDXP6SUzmNUbQAUaACAZv3ylFF8pxVdK8ZVSfKUUn5lS",
+	"vIlaU6pGM8CeE5oq5r2mlFtPs/NU6nXY3lzyfwKab8KzIqnCb79Xgt8tn0MqxzQdGTAOxst/MTBlxHzz",
+	"PHzUZ0YOMBri3aPwExeI6DI+DkRl629Txi1zQAVjec2ywK+ucJabs4xYl8RNOGHLdw4YXo1SNtGtwWHl",
+	"iX8xzzd8O2jRqHk6OuNzViOBn4JTBaG5XoNMZEaoNTkYGlp9UL6o7XD64V/Z/171n14lZ8sni3v8XZde",
+	"jB8+ety7hZIChmbXujJ2r2bsEucYTtUJ6Ka52JFF0TDR39xd+seCF+yrc5IkY0o13LkZ38KkeSNcsJ4B",
+	"sMND8hNTmhzpKTnXGWPwOKTSNHXMWK/b7R153Nu/Cy+61buoYSPUOONzNIW1nlCRzGjCyJwqTcH8SEkq",
+	"xSUR1Nxk2l5ywYgBc8IFLAmO+288TeklMGW3eXk5dDlg8DELWDtD3HJBs9abjQ/WAtw6Sgbz1ZOyr2D4",
+	"FQw/BRhuRTZKZnZ0Gii76BHBlrm93fpdcK2IlS+21OY6IfIWngS3NOSbc7US0XKq2Hj0bPLDXx9k97//",
+	"4ee32evlrz++fHj/7OnLv5/J/lP6lJ4vfQrGhCErZnm7+TOUTriKFF6Iwpmhnrf90g/1Vke0nWRgT/EV",
+	"GzM+12XDxpjxa+u8MqUiKbmuJAuw6+li/Mz2wHcBeqwpownLAOuezvnfnJnrfQlRvJ6y3FAHuImD94zO",
+	"6FiTPYMXnEXrjiIxFxPZsc3jfcRqVKgly1hyQhRjxE7ExaXDK1zoTCYL8J81eEWNp2xGvbgfsL31Ot2C",
+	"F1I64+IS1WZUs6d8xnX90t8upKbEsLxk7+zR68ckyehEtznTk7a5LTrn7Yxqlpoh2vZM9gckzmJio4MU",
+	"mdEVuWBEMaGJkMsIzl3no3NFllOZMkIvKRdmW7GODa6QIlFNOxq2Ejahi1QPWyfZN90T/U1//f5e5nSr",
+	"aZe7bfCtt0Eja8TLYs3EDIqE0uwutkuNIxJb0I7JHnif0TEQ6DuKyKUgMMk+kRmJDfs9mlCeLjKmYrJn",
+	"/smQK2dCG+gEA/IkkzMiBSOWCdjf5rzeftPvdk+WTSeGuzpL6s6KK7frO4rw5ASOjhGuyXLKBFnJBUC3",
+	"AW6wtTYtJ2Nv19O9unXpbHVqqH11YT8B/NjjJ1qSJeXaZxkEe6fdyg2bQazKqGF9vag144LPFjP4t12M",
+	"ER0uWYZ67DnN6IxpiwLOEjabS204hh9YDZSdkoXgbxeMXLEVyFPaO0qyR8mPP549NLBCyaWUCRlPJR+z",
+	"/Q4xu+ZMIQ01O1F0hqOYR3QhkxXJ2DylK4yn45ky+1RzKRRyGQI8OAzYFtyEt9q2WW79Hd2d9MZ9+oC1",
+	"jy/uJe0jdn/SfkC7F+3euJ8csqPJMb170YpaM/ruKROXetoa9I+P4eDc3726ewyPytrWkz/fkWX5ypFX",
+	"+gOPsAFhvzSyguK/sYj0zCPodbv5ft4uWLYqtgOYJrh3ix5aA1TQ2x2YP2b0nX0J3e6GdxGYYeoxSMC+",
+	"AxLJ1zinelossRRzud2Bb1The0d996jubM81zQwr3YBpzAZinsRO0Eip0gTZD0/2uOZyoUB2O8FPcDOg",
+	"Z7ICC9dNV6PsAkbQMLijjYsHMbLp3EFWWHfiqPXd+qw3yi4blvsReEx4doBDv6XJ91SzJQX8aciIM3mg",
+	"n5XZysGvCrmsfBnvW1YZbbokvqbH2QystjpqJXI8KjGahqXM2cxEjtUBNFZ/aRxkxpSil8yeqW1GXDNi",
+	"6bRBV3xm/rHQJ0RIPTUc25IqMp7S7BJbTFmaILpa2WCmNC1hrRLa6dirYUq7OOTt6Cidc7sDc+zFbf5X",
+	"xiatQesvB0XE+AH+qg4e2fYfoxpgath4h3wnE6YGhtGpO8DY7MBnnV+etT3euW45tvWBx2UXXEobgX1d",
+	"v4Kfga18SxP75bZQZun/iItrmsKr2Q3Aqv0L2CpU42S2UIaVIVSTmVSa9Ls2GIDOgoY3BQ07/ch1/qRg",
+	"4sg1V8TO40NI6QQsf2w/zrhSXFyGHxfiSsilMB8NIfd78uKpjK7YqtTfGRrkQo/kZJRRccniE+Sf45cv",
+	"zl+Tg+vegRVW1YEC7bjp6+RXxS9BtcPyOT87KH8nxSTl45sCMk01ywTV/Nrg31/eRA60wRbke4vuBtk1",
+	"3X2kSTWY5ciUKiKktZuDhGmYvCMfuJ219kuG7LG9BI/fRN2hNgRfswLey+dioAu+CalHF1JeuY+en0Li",
+	"/a2ZMCAzAt4t/w5/jTJGx1Ns7fNNsIJ1j4SL0UKxzw/Kj2V2wZOEidshZS7UYjLhY/RmGMv5rrBbO4AP",
+	"vVwhmRaMGUkzZGfVYJlxzQh0vDGtnrMMcJcUnxZitbxiApQxQmqSSBCoCvCsbv3zg0VZVlwolBRvASGl",
+	"B5DhmDtCSdMgJUgpcW/A/9E0YzRZEdPDRSQmfAKeE7mKokN+VIxQ0KM78Rf/cg08LFkvmu6OLb1NfVK4",
+	"qzsFb/eGOWZZsfMcHmsP+QuASQFkM31UQNbN0RUOdSMJpdK5AL5zOWNW4jBAtcykuCRSELnIiOIJ65Az",
+	"YMkUnRi0QDIQQf4EksfmjRXYzD8dILUsu+ZjFlDgzw5Mz6V+LBfilkgtY0ousjFzPO+OkFTTvYCl55Ko",
+	"xXjqkzmyXsvi46ZaJc6Xw8i5zaECp4Ce8okAXyUXmgGvNjE39vlh5yVdpZImr6V8SrNLdjsQAmlKSzlK",
+	"YazdAKjSOVSSgMqVKwK/gq1ekB559m3ni2Ts3Wq1lLjiAizCfX4REDAr4tOST6M2y1V/N1OYed3rVWWe",
+	"Kr/AKFwBU+o5na2YJntoKSYNYbH75mbAYG2VrDgBengZsgDCGLg2R+bfRVAemhrN/Qn2To+UZvPCf9fN",
+	"0qq4K2+M070px29H+V00dJWjrero3J0ZNBfkg/r8IP5aymdUrOxXdUs6aaRhEJh3Bu9SVw+0pSQzKla5",
+	"NdhpdJ1jEgNNsLPWw29tMC4Q3PKNsWCxpE8IONXd5DTRO4G4Q36iXJPY245n/n5Ex1Mrbk6NyGP/fbEY",
+	"XzF9QhQz7IFm6SoiVDjTteU/3QIaDN6ANyaLwi11OeUYa/FJwNT3hlgLpXlDv1e7cDLYqrNtftP3YW3i",
+	"7dxUtb5fbj6He/9RWIzw220JB1zuDbXg5b4lxoHRzLwhgB6Hxwi0taHc8NPNZZMAuD4pW4mLxOXlT6g0",
+	"n492g4MoPnhaQPyQsWt59bkRc9T66aef2qfFbli9xdHe33hK05QJdHussyR+i+0yRtPZN0PwqKfDVo0X",
+	"CAKuWsznMtMsecYSTl9Dm9sA8KIYcTQzQ6IX626Q3DiIJ5Yz6/cELKZBjKV1ftkMsXl9/3P+4nkBz/V7",
+	"/txMQ75rnL3wji77l6C7s6M/HQwzm7NMc+Z5U5f7fcc1aEMK8PVciUsA6/lfl4c5O39BDnt377Z7hKbz",
+	"KW33iW1LDFiGM4DvdmVs68xdHhnducHZRSxmF8hhFGPVu35XBg98wSueJnhy1YWiz3ida0LhUfCLXbh1",
+	"xQ6nKk7sTT6K9e7ME1x7PiaeKZcmCTefaPrSu0XrwFl2F1uVVfcEFPvWy7UKCi7l+fsbjMTEYoaOtpVs",
+	"6ZHna1qEhTqFHihGzTkEfnPVMaqH3XBw6Fnf5An5k5GQKLnAJG/gJXfBvFThht+aZIwV/psTxjz/+w45",
+	"F3SuplJrTIHCaElvBD6CHEQS8H2oHLOf1b2yPMMexi7GICbxhL8DyuhWwgWZcSEzshBcK+eN47xenEN/",
+	"AK99zBwvsxn4SnOh7x61qn5NURjrsHFltqVdm5rSjDUEJlyxuY5I1/PWytd23G1aiLYUL1xFLKRgMdmj",
+	"6ZKuFNzUflSspX4BEQEm2p6l/egDrcBMeV48h2kZAmXxYwWLNEZ/VLBqkRCf4+JtAAioCkAiqMSBgKdU",
+	"eJ9HdWeWe37X8SjOTVeQpcwSFZmrUFO5NP/VrhpCiOT+oFiVTVi06Ww9ICn2/mYDUsjrNJRxAtVuq+Zu",
+	"aPCehVySpVykCVgTJcR4WJ1CDTX1qzrU4B6wApVxaQUJ7UnDJ6aMKpbsmwUEV4POanajF1KmjAInUUTz",
+	"1JHho37vXo4f3K3gbaiIpHJpeFiq2Alhs7l21jilqUholvjrDeEEA4eqb2Idkiudd3HCV4zNyUIk9pAQ",
+	"bKMS0gvmv7c1cvMqZ5QX9CNANiBub1muXgW7ZtkKDDInRCzSNMfwFgklkqkS97GmMEe+1IRq1tYYVmuG",
+	"9SuBVI6ziDwt8Xe4hLha5SP2EVxNEZAAudUWCaksolQ1ZPtrxY6f5h7LVUo2ON+i734S3s9GB9rK1p1S",
+	"dL2E4fFs59hhE2K2kQU74OVPX1RlEwq2sBdV7Vz2VKIA7XmIqAwyAVoInuQGHI4660q+ut2ZYnARMXKB",
+	"UxyjThtKAFkt+5LraRWx5zn3a6EedPBexhnACQMS5zk74kI1rfKc/hGJcx20r/O7QHYbKxmAs1NQPyCG",
+	"wA8FGLooQtAhr+kVU+Z6xyxhYsyIvGZZof/GncYnxDrB+6vzcUWRZyQqaiJElSIGAf7w+1SFrNB8UCOj",
+	"Yph+3cVEoEEQxHPjM3cV2+uIBySez0agzr/misZkL18K8IX2N/RHfpgf9l5eC8JrFCqunL0pJnulre/7",
+	"p+XPboCmdkLvh/pJSqxmOOY2kk85P/hNRUYDyxLyHwRY5z8xW3gZA+QnsI4CfO+ScditlGHdmXisgdBK",
+	"bkaeSVl2yZmKiByPqcrBLAeKrc/EC0gAmlrzHiuHVl7mz5A0filI3iaCFdvlhEnlT8iEm+dJ7QKKNYdX",
+	"sT5SIryq8oKeg47HkDDMc38CaNqam8xV3jFMeaZXbXAnB8/nUGjyQnz6GyJ8PDCpo9ng2GtfCaH2EuQk",
+	"3PrmVDOl49gUDuVT5MJlOPCMRwh904gfSkHXN8URLAMcrJhICEZYo7JkOeXjGsrpgrDrjhJ+I2a5Cl20",
+	"IAL5hMT/J0YBJE2DY71JILdmM1yHxdj/p9x64yjhd2utKH0tkkmN0KhXGNY7ed6y4pNXec59qulmFoC7",
+	"qDyWGX13hjuz0Gz/KmCHZhkFsxso9ytEV5Cp1vM9tU9+fPXU+RHMFxcpHxP0K2MlznObwPUwzK97dH8T",
+	"KJvF5YH6daBrKx+8aBCALGuoCCVQ38DKpyEI5pUPGsQnI3RtJWI3oQQ7gXWxysPPirPblElga4GvdjbT",
+	"uzxfJSHB+nsAbJJz+u7A6i4kdwltMKLICUrMREjR7r97F4SdllCDG2qj2eYh04btKK8aB2hcpe1Vz7MX",
+	"zpUd8m1GxXhqXkE8lgmLT1AKi61ZKzbIac7kPK3ZRBhhUq82rYmKWMxRyMsYUhRFrBwBjqmATiIiGM2Y",
+	"za7CZyxCtdqUXrOc8OSeRkAKIOjRYbx1p3qeSjinMrKoN4WcEgWzRWRGx1MuWDtjNIH5TQeMMEKxRtNU",
+	"Xi6sK4iXy9w8ilIShxK1DKNpKi8izLRYf86hXw/ofav+P1ZDSV2NuMiTtu4YKYyq8voumWAZH7uha5fn",
+	"zKjVs0u5uMLLhrwYCbujCAMjmGVgAIzzk6pRst0oHqlKM5yRtrrE6WJGRXGp7N08pQIXQs40xFOMp4ap",
+	"OiGJBCPpnGaK2QjfYqFbRT5VFub5p9Xfa40P19LKKmY57F2gzq+6uGH+kxHMY+VXg0h0thoZPnIk2LLq",
+	"5Wak7NFEZqN5JscMnYZDrVllnjqels4adPIu3s9AKWDOCWdp4gEEV4ReyIVGIZgkaHOaUz0lezGqhkAa",
+	"i/cj1Elq4M24IlKwmgcGOH6jqrHBHdAguvTFBHLvrEMsgZLGacHeRNtdK/CRlVdc9Xu8owiuq9P6GHoT",
+	"1J00T5zuy7aMCE2VdK8vLkzwseeudvM8Hu5DLYnMJE3IOKUqN97BZfvwW+/oENV78kTVUKqoJswlKvlf",
+	"RlXPusgLYwjgvGk96zkKa5uxBm+HewpEGdxbhYRHrXdtmKdtBlCY8qk5KNlB6VG3u8lfJKoZqIgJuOVA",
+	"NnT3pgP54b43HaMhRPgWe6sLK77pcI2RxjcdsMHdLBiut8EZLmp087v5GIWYePMxrB/cDceocVYvhuk3",
+	"+WUX/QM0vGvn2hjTYoTDNYGg0bqQn2KIo+1hpBTVctNhkDOAcWiaymXpVI63H6mGWyvGebDjOH5k9U0H",
+	"8qOxbzlGEMF9q7GCqO+bjtQYKX7TAeujy5tGq8abRs3hSPkIvcPt19Pok1mMdnzz3eVRv/lo/f52uysF",
+	"ExT9H6xx7o+aw0bdAL5S24u7jDanxilG6K8foSaKMuh+WNf9zceolWea3qQbsWSQJCzl5kMH8y2xtwua",
+	"ooHQ5eRo85wrBe5YabpSQ5FrCpbo0OYGQjuizjhLOkNR9U/xsmbWusaBEA+SHpnS+ZyJsu28Ia9/rVtD",
+	"VUi2ibSrx2OzS+lcKeyEnxpTbK4a29IW32TRrtMb1ckQP2KKNidGcJWfthUkIOkjVcGdhae2sRbMzh4f",
+	"cEqB4RZzgQeceyk9eFVAWat4M53B8Xy9stAx+gVo2Yuu1cvlg9Zr5XKgI+eM2ZTCmK6GKAaSuxObKtqk",
+	"3AP1T6bbD/xSapdeub7vb+j6MGeZsqp+aztU4AqLjq8dcj6lmctZUFgnpUhXNcrbWa1u9ZH5nIc7BWbO",
+	"OypwkghfSI092aEUnKmUQbDOguhboMvr+p5fM0HMbyW7alKyWrgEgM3WuMCuXZ7nMZ3xdFUzkWf/3nE2",
+	"ay6v+Kebz9b7nXBBHnV6d4/Mic/CiQMrO9ShNJS1NWj9f8Phf//Saz9480u3/eDN+7tR7+jjf232yCwO",
+	"2T+IKL8mXG7d48d60dWdPDV3UxudUGif6rGgvApQoLwKH5S82rgdO0Pdcp/KMU1f81mtxhTqgZAlTdP2",
+	"OJXjK6ugf/Jk8OwZ2esftadykZVs+K5siHcFe790e3j+H/q/dNuHb/YHv3Tbx/jpv+re/suiTFJzPKyc",
+	"5MUsSp6bJeNFgy/fqXXTbXbYsyWYtvDYq1RvapjMJQ1UkkxottZbcKeJy+WhGqY38hy5oOOrwPkOLS7o",
+	"N2eTAKJmW3v14VdMl5d7YmP3MpunFZ2nOejFb7uVNWfoGny6QyxVzaqmY1XKbEtL68XV+VWRvRhTyzki",
+	"9h3NEgu28T6RAv1HcGTTM/eNy13jwnezptBKTY2uanjS9o7Rvif0Vn7O661Sr6uGpZwkQlJVp14JCGNE",
+	"+IRQATR3V3V9kw68oj/nCSkB9tZnXmvoyGuXrZv9ElOfnpDYFjiLyUxeMwUsBtHTTC4uXXoe+D33yhw7",
+	"VxDnpegVSDOgVvJHxG83duStNWKUCEe+47o7KL8b94JD79jcf7aMIqsPvgmblSCwjowFm6m17dqzDmEk",
+	"ImpK5ywhKb9i9nHfUZ+HhJSLSDexA1hbOnbI13ZTfqlqH4hsKeoAdPLy1H8oGtnh2Vae6ca6gjvLliE8",
+	"BxxWqZhV6LdaLnT1O76+UARd+7hKwLPxiZw38Jyvm82QYKG1XsyGG1bOMO5FRTanUsESYB4BqHG3hlfn",
+	"rNBRtXKY88FHXVvujl2Jqyx1qnKXrjZdzd7NTz5nqVKpt8cHMHJN/GLs7iy+WUDI7/ks53UELYaKfDHZ",
+	"y6vvYTULG1Makz0pxiBr+7z3fuihgDX9bJeyWwH+WH09a0P83PFCJEk5srpaMHCTXFT3pOZBIcK6h/SK",
+	"0YSL2lD0/Kc8shZL7ZMLNuUisS+mpK4sivGHSgY6nmL3O4rYWIAat7+8gH/lCuVVbO5saSObXUsypsKw",
+	"9hdGbAKzQ8mhudZXb8YvM1tsuXGmqVwahhx5G8BzoHuBrW+eo3Q3+caCuevuo0l+hmWB6hj10XCWZE6V",
+	"srFshUAdtXw1+A3F68hdZT3QFKraOt8kliboIwOKKu38zOsjL0v129bRmZp48Uo16VolOdeY5T4P2PTi",
+	"NTs3jvGrKVldnv2FQSy53BnZuKOEefIqRJTlzoSgdwvhK6iCve2itjgNx2Ddwl6weTXbmC/AL9+saEbL",
+	"mRsa6oRtabyo1J8tL+GJXGJ9vEDB6gKdC763Xxv17hcMr26Op4zE5inEhbMXbpWJRNnIVEimsORq7bZ7",
+	"a7e98Q7yOJjt/MFsRMybOnW0DW9sqlq+/hBQhoaYsbjoGaPCBszQicvwALh83ZEc3u5I1hqNIjLPGCQU",
+	"gJSbo/i2sag7hRbdMIjo1gHJHucTN1hnGm0frU8VtLQuGmkLxcr24UjlUKPq4/aL2+/iR9nwctbreS02",
+	"KIXwW6fQho17PENQR/p9ffyPh+DCUw5rclZ52I2RVcupVG5wMLaWZ9gcWlUnd7rq19VEQjRz5Tt9S9WP",
+	"r78jcjJR5SiYdcWzt6Mjt4gl38Zse55Ka7UNK/I30ks/Wh6Ukmj//5R2/7xs+LqFQ12ncytcVOrzb+5p",
+	"Gq5XE+TMaOEOndeWzSGkhtCX3kRu8q6JvnPouQ5jBSS+nubVcYEF8gjOpL5kcckO7wFAiZcrMbob+HJX",
+	"oLWSXcxWbvbrQ9QLYhszNajcu2LuigdvE8gS+HlU41mKKqpN2Vhcbn7YykSmqVyqExCFCjU9OOdQReKw",
+	"bllIyq3VvRo1tolWplyFSjYo8BpQR/iydaIGOG9v7xsut0nhhZwW2aMhL2ttWT7TtR+ROIcuTLBrYQv+",
+	"kGYX2vwxFLGQIzWVS/ODS/yINWKBmc2oMAI9alScTOU3CASvffRxcudm1uvDuQ/k8N2uA14prCJ/k6iL",
+	"w+lqozzqHTEgjKrmXTh/TEyLSyGjJ7BjmDbWR7ka0jZIAe+Ia4WHrX5HCfd3F2REUk9rH4nkZpS237sR",
+	"pd2aLwd6EN+azQCfgFHSmCoUdtxGzwHTqmm/5Q02z6Wtd8I6ICjcGLbARWbXYToQA+FvygfTWssw14tv",
+	"kMAfMnxkeoWYHhg+Q1tDFu+onoMuhuc1iqLzGU3T7cav59Cd5ntL/hyaN3DndZryeqbc6dA/M1f+JfHH",
+	"iP9GKZvUObnAj+B/UdILWqUIV7aYeL0K6LDu6ndlq2/Azq7lS+uYUIdEA6wSPPtaRrX0SiqvspGVBXAO",
+	"D7+ew6xjJszhbGIRIch5F94Qo6JvxBQ2RTf/gdxgUwqBL5IZzIG7ygM6TBW7KPWMYeZKLeHlnZAYcJz/",
+	"O+QXy5WULtcqL+uIHYWxMyAUzko2BvxUgyb+5h5hGeAypjRdZFRoKNU+oyuiGHqPlCyVRdbkdcDkkit/",
+	"jD6hkaE267JfwNi0ALOynxIsNl9jm29H7ZCgecEVF2zDjNioZlL8oWFermnKqbilx4R550grAROpGzhi",
+	"eePX+LhMZaaJ9xUIcY32rvWEisSQDfPoNQVjJUVmGAIWadpecsGIeYQughgyTf+Np6nFUTdnRK+ZKPOh",
+	"GytQVxXEtY7J/lVXvZNfKM0yTsnTxZzexGUERg7wFhK1N6WtLOpVYh5NavC8sE0INLG4xiZO5aKUJCjk",
+	"di5oFiQCagiGKKiEoa6j3+Sm93J2+vwU5TvT9gSZTUOmrYWbzxiiQ2T4IXVsSR0/Yxkf04PnbDmqf7pr",
+	"2Qbrd+2vMMqRWp543L19f1+ho0xw+NsTfUDAm6g+HNZOZB973IzuI034qgbanvIHXGrzfRiRxYC3DHxa",
+	"yAUziFERLbctLFAmcb8PDduaQjVZItx4ZXe7LwMZ3whBfQrUYzHOGszSDGNWj9+cEtstG014BZDNU6qN",
+	"5AiO9x5DWcPQac1m87pkcw9deKRrYh3kQ3VWnWwIES6sPueVK4wAyMGObGs6RVizyRYCMOKqWokxMr6b",
+	"TY92x+usna+LgwDfctvQsSTuMN1QEQGntGIRBSicv2rfv9/vHW6zskZ/IgiKx0ovFylk6Ad17cALI4Ny",
+	"g0ZkFymwe3b1ChP4g7U+JnsXzFB5G2DJkhMXzYoaiAs6vpKTiemCWwHnqhjPPCZ7l/SakcXcpnhyuer3",
+	"w2T//krBq825UuOQrahl4/VCtZf7sXoo8Mt6I1sOxEXUCNe/m6dMkxNWDWBFxasJgN3fVt2jLiWTrOMB",
+	"fnz1FL0xbF5HZdNFdnYPS3YeV9juEzr1bJudUjGhf5+8lBvZ0a2FhyUryw6fLO2g41HKeQUDfqWSdPDN",
+	"bikJDStaH2UEAgC/NFw9wTZkL15OFRuP/vWPf8b7J4hUeG7QhoSDCHwWZjC03M5dOiUY6Nnkh78+yO5/",
+	"/8PPb7PXy19/fPnw/tnTl38/k/2n9Ck9X7Z2QYdMmNfpUtAlXOGfaMcy7wJ1lCwhR70u+V4KFuAo293w",
+	"cLZrKa47/72ypNocdKgeRlgHkUQxcaPsnruIJ0FqT98fv3jsWyCWegEDfH1cEgV3qzuJGUGnrYSLMsbb",
+	"ScywDwiEgxPrdOuWAGWDuSojtj+XIGFP55VB9fO6xY2vhFymLLk0UnERTQnwUXNxecmo6u1lC+Zp+226",
+	"CLQMY6K/xBWngfJg0hZTp4okUnhlcTeftCVct84cWzrYfNjqQSISXGRcr84N3OFpYI3B0wUGT+Nfjx19",
+	"g7c5mlNtcGErqhHF4UVjncYI1bXYPraCLur6jroQgkvHoOMj31m8ebGy0VR72NNWqsRXHO9HkCpVAHuZ",
+	"lz6EzcMqCyAzCAar73Exka6YIR0HWeXtWtX/DTJdOslj0MKVuB0xcckFY7UqwNa3BjVkjKa+QhjNG5iv",
+	"dOX8BcE1XS5AnTfh1wyCDVVnKIbiA1GazckHspxK8gF+IB/MgItUkw9D8aHdbgf/M1165JzRbDwlH0AB",
+	"/YHE3z96TQ6uewfWj56noMb9ULgJoD4LevfJE8Ml531fvjjHzr6vjOlMrStsWH0MEit6rhkn1uJYGCLN",
+	"H2EVaehESRzELMa4nEPykq5wNXnI7oc8LLOmJDUM5sUCuyTtGGQ48DZkPx2EcWPq4D1PPh7YGeJ9OPYs",
+	"8Wo7RyBPrVgRMg4rPSKPXeXr9YeHEzhbhDnKwHklP42yJ1Z8ku/VRWrizMfkFdOLTJAP9ql8wHptbjk5",
+	"QwLpLR0wVJYU236FiOBMJx8MLP7lL+Q0SPlmPkK5Tbib4JljxlC/tOyAxKe2Fi50HhBbkDRAH3FnKF6b",
+	"5srqdoiW4JtiR4/MXWQrAhndFNlDva8aZIyCq48P4PbjUPjOwEXT4OMy45qZr5amuy/7ESh5EZ7h+KzO",
+	"16bGO4FiXfDPocCdKy3niixlBidns50I9k677J/WB8dQG1vhCyL2MDJHzkFmF4wlaiiwFFX8ru2wdxta",
+	"xB3ys1wgz2lIOVGMFegk2JjTKw6FPcE7YU145AMViY+6R6Sc7y6OCHtHxzqFQqp8YlaWcCBphL3jSncs",
+	"XJwVibjMl0fAXgDwx4SOx2yuoYpK7LVr/8BWeWIpV+IkKeoaCPi3A+H9zlBAcWWgpM4XABJQXbFVHtEF",
+	"HyDTVcbmKRBIeAeZ0vkjiGzMpOk0FFglNuVXtuKigPO8gIQ/MrMPXBG95GPWIa/9Se07TfgEZFkNEw9F",
+	"caL9PqlPZxYj2OhsZbU0/ioBRgxLpjRPU5IthBE7/HG7D0h9Eri4Q35gK8thG0CBMwxeJx1D6U9bpWmu",
+	"h8KgZ6eo6JDcix9klwnlKVZZRmgxmDxAAXhoBpwMOYRU0EOxFx+/e2eejlkHqJ60zAzaVJDYYlW8IU+z",
+	"4t+nAytDiJT59ykCBZaVMuigyD0eA8YbPXnx9OHo9eunMdnrdYn1RzC8g602dAJvJPAZ7AzFIwjTAOke",
+	"6NYadI0RHXnidMOGaJriukDHOabzDjkVQ2Ed+vAnSIeGbn2uZIit4O6DWyrHVyo3AZiOJw70wXKtS9fv",
+	"p0uM3WnZor4ALEMB+jmqGOZrLlDMjP4qM3KNbQdecTlb9y4+uO7FmOWNGCGEam6PeiioQkMkVbaZgVJz",
+	"90mH/ISbu+5ZEgTIiSaJGhDBlgW2U5H9G9NGAV7C5LV4Iu4BQDJq2zinX/5HzFEN2XntB7GYGWBdMDUU",
+	"XOS9lHvZy0JiKzQrAJX8Uhh2HXJ6G8ptc4wbiaFDAJu5CwD6w5kisVdxGeTqMNd8bJjMjj1mg0c7lx0S",
+	"9zq9ThdeBiKsoUBf91RekoyNZebK/bkceEXWdqENZ2wgzKMcWuI7mslrZmBtKBCLzGh2xRISJ2yeMSPF",
+	"QA4/s0PAWcKQFLUQynBZCdXgIWqAVBPF35GZFHqqCDXI+cQQISwRimowfIOOvIF12kKm41se2knhYLzM",
+	"gZTE5zjnUDi8/+rxd+T+8YOjfXLJrzk4fFI0YjqofmWWBzkaARMA6URCOwUeA/99sRhfMT3wHjzpdbsO",
+	"mEw7fHVWi7vIFLr29LvdodgDDOkw44yusMIBxIcvxb6FAB/zMbfrHBzM0zp79PrxUMRmxU/NgtvobxGT",
+	"vXjYsssatk7eftPvdk+W3/TjgZm/WOScZaTv0MM+Mmv5YLHBq/4w2Te9+/dO9De9eEB69+9hjnshlxGZ",
+	"LNIUpUwjUfTsiPv2LhTAEBbZxGMLaNYD4ifOjC1iBNrbPgVrI9lzS4SRXKq1nGAoouVQ+KdFtJRETjQT",
+	"gJ2pxc/7ftE5nOeo/8BqOJEyYp59QJJw0UPBNVT+MbuoEDW4OuAeNJlJpclxN/TwpxrNEHvgu2el8xxj",
+	"gxqPkRlK7mV0G2SDzZHuS3ppEe5Tbu4wQ0Y8fj+0IvWwNSBD0HcMWxEZgi7DfPvlX//45xvzwWk1zMd/",
+	"/eOfH+MOeemsvmDwxXyDQwFWHq4ZSI5Op53U2YMNXrhkuuA8wYhtV/zIUmnHprkyKRagnZELaDFkYBmY",
+	"tnEc/6oMy/9+iFVPzHLfD0G4xi3WpnbFPRskjY3KiYeHrWgoSPF/Q5eoHZtvLueAEwAN8WbgSXVgm/cd",
+	"W+1e0KI6YJE+Hsdcn6Z/2Pr4EY4RThNrWPPc7z6uPT2QaGqybMdYcjrIWw2CTiUhLrT0c2SD5FNKe2vL",
+	"HuS5ZGOvIM1QuIo0RTEajjGeULMDiXZRnwN55LwMywCVGBAj/gEILvng+O8PZMaosOJlrSIjrqTaNyJq",
+	"7VGRD+So2yUfECvYwhYOlqHKDswOZeRmFBwJgFU4sZPERd4UUp7bSUNbzJ3LMcUiuCJ2gG3msgn8N8+V",
+	"5/RFMuhqdxiQytmDRFpXZZTBmuf38/7vMLW1LENb8j/nL56DuQEmhD9tVl03S0NlgG0mDLYFwvE6edI7",
+	"1rraAdvtEN34oZwfhyQfittEB031/uysjSUGtgJep5e2o9xRJB8ncrYnmaF3l6azeXHJmENDLvLzbihN",
+	"ALq7GqwCq+iRD+S5DDQ3oLkGg40dNyhSsHE0KHkL40CN+dQ8QExZYWE9HDaPydp6WPMAbK9wKKuY2WEo",
+	"s1Pbq4Chco2YDyTAqDBM3w6Tg4ZVSdrnl6sOyYrhM6ypcWPRcF6MKCaKrrw6Q25FYXmatcsBxSUYHmzz",
+	"k7zkL2oUzRSKLKer/I1W6ibADCViA5McBkeXUiPCFkosXfNm3SQVPdPah3GEIKkWhiABQgE0w7Xn/uW5",
+	"z6H50M0UVl7YaqJi0ZDEBHwA9dSNWC3CsH7Q4xyd6CkqzRS5WGiAC6v4MO8CRnVzVMq1rZ3hgQd7DXxS",
+	"UaDthMR+wbgYDH8KCr1drGyMhL8Kv7jDjssAphRfugFBs9kko8V7D5QYWw2N6UasesWa2FA8pml6Yll/",
+	"sK6FUwQlIXaYqsjGhNoflpDJIjNwFkwQSgYbh/+5Th8HVNzgR7EidAx1pkFIicgiF09KsgzkPc2l1Vy0",
+	"Oe56UvB+rkdikQ1bNfeRMk2UnDGn2Aatgfc66ytWbHdyXvc8P53HiZg3U1xaE2tg9ZlmwjJLm092muuK",
+	"ind0xVaF6hRduWzeOufKtUJX/HQV8D55FYy1e+wdlrgf6GKeFzVy9rNv3Zj1NTHWj33sjz1bKIC72HqK",
+	"mdM8MAJY3HRiVrPcdGL9vuOjQHXtQiwqOuzcRmFhIdAFfCBl0QGGhpuXEoHXaTNOoEp8SXNgFQcFsfFr",
+	"bACddjII+UCOgSU6lwY3gto/L5hJpCDmERmO7IQoOmFYvRcU6oEyucIhlsl6WKSjuoR+jr6Rouf8Gbro",
+	"OVYsMXzXSWDrd7ZBIynBQ87TztE0Xa8Cb1x1TWGQ6pIdkNrG+B5QP2AWo6YLDf9O5FLUvQmrTBYLdNc0",
+	"Hx4Xumiwi6kwsErYjNWbPGg7hYUUslKDNidHXIZQoXK9T9S+sxYUyt+FWtA0hbUu1VDERS4K0EQgprFK",
+	"AHAdtLqBis8htvnXP/45bH2MT4pAsdxHkquhUAZPQVXMJeg9YVbPUdTcZphi23cQLfJtc5W7ikZDIbOo",
+	"5Bsaed6jToO6tvhDjNrrfZC0h8KLbivstowDM7Skqw6xAWCgra0x7RrogOUV4Ge6WTBwxS/Mn6/YJVdQ",
+	"uVSQJ69fvzwvHIhK1pOyq52KyR5yhRX76tDAzpTRDKuthNpvM6z5OJewfms4LeqzEJhRTkAWhMoeoCV9",
+	"P2xxe/m+Dg764WfUWoFqKncGC9Vzgf7Oy1Xx8WO8b5UaVpsB4ONrMMpEtPDHRK+JPI1EHo1IavrkCSyg",
+	"T/XewgSA1QF8OSpIbVHTtgbGPtR6cefWX02vWIADrG3LQXWIZfMqJW5ciHu7owr5JHCkiMuVTEy3mRSG",
+	"cIGdtZIkP+xW7IHiDL4nRSAOVZaJKWyhq8jFtqJfbsrbC1hRL/3iPmJQ6+9v0AK6OJFfzl3IvXtTb/ac",
+	"FnK5XHZcFKp7IJ2xnB3sD5zSfiiCgkx7+WOVLoUmInI5AZWiKxA0MGTe5sdPMjknuV+b2o+8MXN1Qkz2",
+	"fhT8XckK4ZrlqoiY7MXXvSgm/w1GxrtHQ/Hk2el37fMnp/3ju6DRfF+s92PnfWWij533htP5GBuGxKeA",
+	"OB4wyEROhgKMMw6T3FHE87u1+hDfBQyf40ourIMY4RrMFKDb7r97ZwF1KHpdok4IFdb4yVLFvNpVuBz2",
+	"Dn0wOU1zxO6by09I7Nxn46GwrrIq9PQlf2MZn6xycSVbKIwj9Io4mTGtDppwQb6XMP1QxJdcTxcXAAoO",
+	"PtoOQGq+pPwiowboDi5l7NT2l3IoltOIjMjgG1KBsudsaeFxT6rO90wzcb03RD+30U+Pvn3y4sUPo/NH",
+	"37169HrY2t8fijldpZImdjwuO68YTU7TdC/rfCuT1f5Q8AlhWWZ+XU47uPu9vFfWeQIAvX8Cjf6fb4jg",
+	"KXmPqnXzHjpgn9hbGmR8QZNC+2XwMzTAdEHf0sT6KuxjZ7S8DEWhZf/LX8g5uniZv37KPS2su0K2ECrI",
+	"9V+qEhCVPMsgXa4RtYKE9ENhpPmZvMY6RR78GTZvR2czZ58dithmFY4HJM7TaceFJknlpSrIXlxOrB0X",
+	"Uh/abV0ienjzherIM3L1SUmttBcoigakVILcGrHBuSrIFB6TlNFruz7nkkc5wLyB88P2Q3LOxqjOLBx8",
+	"3FqGAhZT1bohi5ErxwakWlM77uS3QjRmYoFRhgLVK4rsxfPZCDZ6zRUF44j9GwnQw6Loc/5LqDp85Ra0",
+	"PxRLmRk6JAtbIExnPVbQ4RH1CICKDMNic7QH+d7t1sI08d/YUgKD4p4NV+ppEktlTMA3zYkcASDmlQcs",
+	"v4o+J4CIlHVCgCHugFk/Gfh+gzQJLhL8Vq1vJTmbeDlg0a8G9HJqKBw1jPzO3GNYTiw9B6MxzTKIzkG7",
+	"L3rUQBJV0LhYG7H5N+xfGjpuHlczb4tH71gT7K1Qk8p1vgrrw4gRxqiYUGQP3IQaXSQPguBkyHUc759Y",
+	"OcVMY7ePRASFAHvnzg+OaxQFc66jtrBGbAUOXLSRR0ClIQXsADn0VtRK+ZgJzDDuPJQzOc840zRb2RiI",
+	"pvL9KbukqYu3aGuWzTDHI9dp4er80uqpTl+eQaIY8GdpDVrgyQLBAHMm6Jy3Bq3DTrdjC3xNwWv8YAr1",
+	"tn4z/76sC6s5tfin3+16jnBWYeOci4Dxf7m4SPm404L5UDt7lrQGre+ZtkW9INQJ/X3MRP1u17l4u7Sn",
+	"JU0KuH3jUWBZx6umAAzX6gCnwmw6GJWxKWbDLg7czuvyNOU7pYYX6AT+963BL2+8pPt5lTLIknOpWoNf",
+	"Ws+Ypq03ptOBeaurbY/aCrx52nl4Y3Q8Ba0xBY84RYrU7uDIhxH7OgINQ5Hoed3VFNn4b307sL2NF/QK",
+	"Wm1/PcUCa24IBjOMM/ALRGd0MjEb/Ri1jruHO66/OEy/ENjazTyX+pPu57nUgNFXiK+MlAQJqsFsmNuB",
+	"1oKgf6E1MFiKMGgExnPN5qTXIegyg7EHGqtvXjNCy9YLz44bGwwYJ1QbCcRArBNRh6JIa7cfEci1jMEj",
+	"oPuy1fGAGbKJEM9L0zpzhXVaHQobEkViLydVjHoHJehcTaUeOHo1psIqna0bDfgNVew4iLTDd4KxGqf+",
+	"uUVFRX8FieCaY+yLXZO9n3/++ef2s2fthw8hmI+btm8XDAiBpQ42i1cRDITxQgV03Swd4MdomwzVdQsK",
+	"Uthusaw+VK/ks8WsNehj6Ur8oyZ4vrqqF4YxCvN65VnK61aHihGs1Z2vxaueefdoi6OASW1WEW6DxsZc",
+	"r8jemCrW5kIxobjm16zx2mzCg9o19Lx61Nstwm3d5k/YZR15xoVbLOURzVJu2HOEXf99cjFOFwqMX1DI",
+	"MiJ+Icu6FUHmB8OWBmu6ebHMW5TGrO70KZYH+GT71PJL3KX3qBx4+8mSULHv1BuxlxvJSFkXFFzSNMsy",
+	"OmZx4/5LWQNrwe9464eQp7/cm2SMQbJflBn25pQn+0WuwNqrsOXtt6LIRdpGs5S6lgWqPwBH39YWDc+t",
+	"PQfMapAE9JbsFWx4I0eSp1ncniPxunyMNudmtNpOM6rnX980iW19cDrnriVklga1UPss2dTPtjxLcHVH",
+	"eGx1PfLjPSj0Ti3o0tvc5Ucntv/GEux0uLnTY5ld8CRhsKWj/oPNPV5L+YyKlYvgQT51ix2dWSssKN7w",
+	"anOGzwaShnGiHvMXsC1volY5Uq01aFVC8lqOV7SiY8cB5GVT6oUXcyZOX56Rw043j7HIqdjpyzPUoJ4/",
+	"/AG1VFRLG0xiOmkpU7VWTLHD/8/5i+e3F1Tc+jY+JjvrQ9c+fFP1hdWRLSpLdv75dA7zE/IyAebR3bVi",
+	"qOtedFwnA7z2I10gWaM9uHqBwF3yis7SW14yVWB91kxsc50/nz57utt1uiXe5jph1vAqt7wuQzxN75oE",
+	"jr/PtdkDqr82X/PVeG0ov4EW0m8P4VgYw5UpXb0j0+2VP/4GeQdIduD7lPMZYApo5BnychtbCs+ViicN",
+	"7EM5puSPFCTCihUYkgkOBcUiShnem+TAKtu8s5TXtCLfN2+nJZU43E+woMI3LK5URInXSaXl2im73NsX",
+	"y+eVn/UGbVpYf2UXPVS55xrmr1y75SsP+GXxgOYGg0vyiEaAxuv5v0ryBcgwKFWTXrDfwbhvL84bI+DQ",
+	"s7iiEET9Uk1RmM5QPC6nHinXm3LhmzQ3x8QN2UgGQ+GSjnDt0jpY29tenm4EPNOb6sfvWwVkbpAbiueB",
+	"q3YQdFh1AoeFoYecnmaMlVy5h8IW3QS/ECRHNfpGzKvzKih3VyK/G7CS5534A1s5i6hFTwB430pU1u+A",
+	"meCSRhOZjfRSbkRN1U1sj5wqffO3HOZJMsz2xwrG7e24rylLkxEmkd9sXkqTl6blzfYV9qplGfNSOmZV",
+	"X3FtM67tHm3u8Vzqx3Ih7BRbIOfvpJikHNOVHfW2WNNL9Jp5LSXUrsF+x9scQO5+/owlnLq6IUf9/hak",
+	"oPS6F8qe4h9If0yv/law8T366pRIFmSwsnakW1Ar8FFt1YlEB+/9KAmefFxv6zru2AxNecBvRWhC7M51",
+	"HjzWYFG9Odr2+p4ln4KZLOr5bYffvnPtf18k53u2fkVxnw7FfS7+8xV404BhuFSk91ZM6Dav2rr7AH9S",
+	"y7G+Qkcn5ezAezbeqSgdeOK/6TpXKLA+4F+K0JzL9Fy980ELp3D0/rf0/IKN5YypQkuLuT9sYEUtDwgD",
+	"fUJkEu3INN6SWbQ9WTK6WI3yguDrkU9lyztwjOW+Hsf48fZoNK+DuiUade1/bzRqfd1z8ExZ8hW5fuUf",
+	"/wP4R3xin4zg7MBH1jiYNrOW6LNFtXuf3FZM9TUcQi7JUi7SxDmoYuY/No9swjf0APZmJdYj1jk5aVfc",
+	"0CbBL6IZUeeyRA/zfAVcQYG2DqTtY2mAM2x8OsZcQMymWdPAIhvMdZcTQ7OVIAanjpR9z7Rf4uyvcGKf",
+	"nTWeMDZacpHI5bbo3Fv9roQp7FuLzAGQviLsfwNuGK4ZAtuKq/9jeGHMgdDMCz+T10wFGlgsQVvBATal",
+	"LzDMc5ZxmWBgASSvw+iEOVV6KKCebDXNJtmLa2rXG574VNtwibnBI35ISZ4zM8wFUYdRMCno52eOb4WA",
+	"vii1ozn6qFBwCLYMFfVf8dJnZCT/LDxdgAVt4l6Uuv8gzsyZbZoxIOj6jjrEKrpUDfLrkIpNCgNtwA1f",
+	"+Qnth8LPaK/rklDsebFcjvlDmxQkLsegP0SFEN8vcvWCOvHS8GsMMirnqgrCAxsi8oB7xHUW2V5cpgvI",
+	"Pam04TXNJy8wEFP1KMtSdshpEfZVJFBek/KYeBkp/MivILU5aEEwkrY5tUZNpnCct440uPQVn5E4lMxt",
+	"/+YK3CCtxX8QnehvJdybB1nAw1f68ll1Bnlqm09MlBoDx0tJBL048g0U6pCUa6KAPzy41YF7hUJ3Bjva",
+	"dzRLXjrniDDquFMEqg9Ic5g6RrjWBarvR6Qaj25jwMOAdKjYsTHSnOpqs85QnEOSehcXnecBqI/7hxAv",
+	"SMFWqzrHQ7GJBYJA7m3itvKo38rt+dIScgclXSs4qs0pxLrmfmqlQbaM7Zrzkbp4t76S7K293D6pxt/B",
+	"wbY0ykXytwqXDgcQ2w5hMas6xV7w2C2EbzvEed5hB50Odg0g65PaG8qPcONmKksxvb+znbffWPhWmkKi",
+	"Q0MZurb6+Xu+MgF/Ribgq7ViW8nWPn9CK+SJOyLj+ApLg3ZnKTAOdINbvy5q4ddWEJrRFVEsTYNga6gl",
+	"Th7z1DzbixXEuUZ5oClIvpOMsbY2kiE4XdeHB/wNV7hNYMBWkbVYx4rMqB5Pv5Qo2+3W9Ckibh9njBE4",
+	"cpiM2Sy5SgdJ3syMESmvsmlhb3dd0hfrE1+8hrVUEEByRz94v88aD3hcwVc16Bfq+37tkJFDvBY71eNd",
+	"ryJhCeEevHdhQM3ugr6bILT29OZ+VLVyxQjLZttat0FY8M6aKuj1aeyhsJXtntiuz6uJk8zjsb6+qX8f",
+	"B8BrC8g3fomV1LTbBDdWCn2XIhzJOcSIqKLgIeSjzAs9V/mbUi3vT5AgKdjQ2ldWV+B8+zdX37vyAn/2",
+	"s3Z+CaTtP4BOVcDUeygu6WzDUwnTMjdHaLkc0IpQ8uOrp5i5FCrsd1zyf0zW7dfF85K3Kn4JFZ9iG1UV",
+	"DYXL3ZqubM0Q4SqtmgnyRPguh11spAj4C/6A6lOmjYDsVkqm1wxySoOJ7ZpqFpFUyjnkDJYZSbm4ssGo",
+	"tnBdc4xUueD+7eKkbqkAs87AasvQqPLadw2PKvX/XUOkbA7uXRGXLRB/c9zVxDk4eA1YLwOuX7mJNdzE",
+	"V5XQ76YSwkzWtILgb47fm7ihg/flT05aSVjK0Be1bFGSc+VyWQPGl6UE2F4udJpCAkLrebqkK9QiYeI8",
+	"yAKL6L+CkB/C7BsRcvNbvqMITxqsKDVb3tKOsmRoQ/mtR/sXh+Oj5Jjdndy7vD998Gv3arMN5fZyFd7K",
+	"ZtSJ55fcnCrYAV6sTSST14PgABGmw1eU+W8ggOHl/44ISB2gyXmd4dom9s5hzLCeYR7tIgW25Ukj4Ddt",
+	"Nv+hiHGQ9rlXxaCBP3WFBQ67XWJQWsoyKsbMK6yy3xkKm9kZJwPhD8zKUNsO9L/ZQk9hoU6HD/W0BmFg",
+	"QVEvcCiwWIQCngP1/ZFXsgF2KBe6LSdtULq7qW29lNyxfsnHzOZnv0me7Q55bjMtWKW/OoGicvKK1frg",
+	"v8JaxHgcFhA2Ief8QvME/7bURURi/c2//vHP6Lpn/lPkaMGfC7Rdvs0tcbb+pnfvsN+/2z/qds0cx/3j",
+	"e/T+3QfsHhuzC5bQwz6dTOjd/jgZ08MJPe6NaXKP3btHu+z47mRyfHg36Y7Zfdbr3k/uXyQhmu93j+43",
+	"IPqbcv42Pzhaa+lFykaLebIVw4wnBIVxbp5ejPhQnhdgBNtFuiJUud8V2KiAR84P+z3U04Hs2kg4Bu9b",
+	"PEEHhMO/sv+96j+9Ss6WTxb3+LsuvRg/fPS4Z6DLNi75N7Qil9JpUDVim/3B0OxaV8bu1YwN+ylyCoVT",
+	"dZoP/WNtVrVNMtHuRnos772tUARPcH4DRU7RsZ6kX2MBB1UUHN8zWAirLyQR1r4Zy0uBLqOK0AJhgcEP",
+	"LGFCAjrLmNL7ndZNyfKu9PKGIsZN6WVj0mw4uKL6Qw55FdL5sTTO+xYW4j1dGNzyyxuDSLB6ST2/a1Pm",
+	"A5bE1P8HoHawM72vd7bUdJFRgcrO3KzbKRCtVbJW7YqYxzsiqi5LpDdAkCWyfhhF+hE5AgJ3HNmAAa82",
+	"SAKZy11EtD924FxXHTvUQyLT8Ors2anhJCyP4LyVc87CNai4W49pmvpz5xdXtycqkjYXytZfdX7Zbagi",
+	"necLAu9ow6f4DmpFLcBa/zRvAc4DoDo/VP+VQmd0DEUvWDrJN2oLA95RBAs0eANCEsCPwMI51qyUNgyp",
+	"STOfhgzXnGWkUvDqhCiGLJL7YvgssF3ZDE9c6Ewmi7Fz9AnZjMoqbhdCXnj35x7Gu6REy52h6+jrOsTr",
+	"2je5cpXzRa6gbhUdXwm5TFlyabWqrnxUp8SsnwqE7Aiq47HECOS1VgxYwv8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -26,6 +26,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		ctx := context.WithValue(contextWithRequestID(req.Context(), id), baseURLKey, c.Scheme()+"://"+req.Host)
 		c.SetRequest(req.WithContext(ctx))
 		c.Response().Header().Set("Request-Id", id)
+		c.Response().Header().Set("API-Version", s.apiVersion)
 		return next(c)
 	}
 }
@@ -91,6 +92,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		op := route.Operation
 		ctx := req.Context()
+		if d, ok := s.sunsets[op]; ok {
+			d.setHeaders(c.Response().Header())
+		}
 		authenticated := op.Security == nil || len(*op.Security) > 0
 		var who access.Principal
 		if authenticated {

@@ -71,6 +71,10 @@ type Server struct {
 	// tokenBuckets are per token id, authFailures per client address.
 	tokenBuckets *buckets
 	authFailures *buckets
+	// apiVersion is the spec's info.version, sent as API-Version on every answer.
+	apiVersion string
+	// sunsets are the Deprecation and Sunset headers of each deprecated operation.
+	sunsets map[*openapi3.Operation]deprecation
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -122,6 +126,10 @@ func New(deps Deps) (*echo.Echo, error) {
 	routed.Servers = nil // route on paths alone, whatever host the server is reached by
 	if s.router, err = gorillamux.NewRouter(routed); err != nil {
 		return nil, fmt.Errorf("server: build router: %w", err)
+	}
+	s.apiVersion = routed.Info.Version
+	if s.sunsets, err = deprecations(routed); err != nil {
+		return nil, err
 	}
 
 	e := echo.New()
