@@ -58,6 +58,18 @@ func (w *pgxWorkers) searchOp(stmts []statement) func(context.Context, int, int)
 	}
 }
 
+// searchWithTokenOp is searchOp preceded by the API's token lookup: every statement the
+// server issues for one search.
+func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement) func(context.Context, int, int) error {
+	search := w.searchOp(stmts)
+	return func(ctx context.Context, worker, seq int) error {
+		if err := w.query(ctx, w.conns[worker], sqlToken, hash); err != nil {
+			return err
+		}
+		return search(ctx, worker, seq)
+	}
+}
+
 // Statements the API issues for one hold and one finalize of a standard slot (as
 // PostgreSQL's statement log shows them), with the same transactions: the token lookup
 // and the idempotency key of each POST; the hold's transaction (slot and venue, overdue

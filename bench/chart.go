@@ -43,6 +43,7 @@ func writeChart(path string, r *Report) error {
 		{fmt.Sprintf("Search throughput, concurrency %d (ratio %.2f)", r.Search.Concurrency, r.SearchRatio), []bar{
 			{"API GET /v1/availability", r.Search.PerSecond, ps(r.Search.PerSecond, "req/s"), colAPI},
 			{"same SQL via pgx", r.SearchCeiling.PerSecond, ps(r.SearchCeiling.PerSecond, "q/s"), colCeiling},
+			{"token lookup + SQL via pgx", r.SearchCeilingAuth.PerSecond, ps(r.SearchCeilingAuth.PerSecond, "q/s"), colCeiling},
 		}},
 		{"Search latency", []bar{
 			{"API p50", r.Search.P50ms, ms(r.Search.P50ms), colAPI},
@@ -66,11 +67,11 @@ func writeChart(path string, r *Report) error {
 		}},
 	}
 	const (
-		width   = 980
+		width   = 1160
 		barH    = 16
 		gap     = 6
 		labelW  = 230
-		barMaxW = 560
+		barMaxW = 700
 		left    = 12
 	)
 	height := 60

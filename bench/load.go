@@ -19,6 +19,7 @@ type Result struct {
 	P50ms       float64 `json:"p50_ms"`
 	P99ms       float64 `json:"p99_ms"`
 	FirstError  string  `json:"first_error,omitempty"`
+	CPU         CPU     `json:"cpu"`
 }
 
 // run calls op from conc workers until d has passed or max operations have started

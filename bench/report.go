@@ -38,6 +38,7 @@ func printTable(w io.Writer, r *Report) {
 		return fmt.Sprintf("%.0f %s, p50 %.2f ms, p99 %.2f ms", x.PerSecond, unit, x.P50ms, x.P99ms)
 	}
 	row("search GET /v1/availability vs same SQL via pgx", res(r.Search, "req/s"), res(r.SearchCeiling, "q/s"), fmt.Sprintf("%.2f", r.SearchRatio), fmt.Sprintf("%d / %d", r.Search.Errors, r.SearchCeiling.Errors))
+	row("search vs token lookup + same SQL via pgx", res(r.Search, "req/s"), res(r.SearchCeilingAuth, "q/s"), fmt.Sprintf("%.2f", r.SearchRatioAuth), fmt.Sprintf("%d / %d", r.Search.Errors, r.SearchCeilingAuth.Errors))
 	row("booking hold+finalize vs same writes via pgx", res(r.Booking, "flows/s"), res(r.BookingCeiling, "flows/s"), fmt.Sprintf("%.2f", r.BookingRatio), fmt.Sprintf("%d / %d", r.Booking.Errors, r.BookingCeiling.Errors))
 	c := r.Contention
 	row(fmt.Sprintf("contention: %d holds, one %d-table slot, %d processes", c.Attempts, c.Tables, c.Processes),
@@ -49,6 +50,10 @@ func printTable(w io.Writer, r *Report) {
 	fmt.Fprintln(w)
 	for _, t := range r.Targets {
 		fmt.Fprintf(w, "target %-45s %8.2f  goal %-16s %s\n", t.Name, t.Value, t.Goal, yes(t.Met))
+	}
+	fmt.Fprintln(w, "\nCPU per operation (ms): server process / client process / rest of the machine (PostgreSQL)")
+	for _, x := range []Result{r.Search, r.SearchCeiling, r.SearchCeilingAuth, r.Booking, r.BookingCeiling, r.Overhead, r.OverheadBare} {
+		fmt.Fprintf(w, "  %-28s %6.3f / %6.3f / %6.3f\n", x.Name, x.CPU.ServerMsPerOp, x.CPU.ClientMsPerOp, x.CPU.OtherMsPerOp)
 	}
 	for _, x := range []Result{r.Search, r.SearchCeiling, r.Booking, r.BookingCeiling, r.GrowthSmall, r.Overhead, r.OverheadBare} {
 		if x.FirstError != "" {
