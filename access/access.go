@@ -171,6 +171,64 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 	return err
 }
 
+// Get returns a token by id (without its secret, which is never kept).
+func (s *Service) Get(ctx context.Context, id string) (Token, error) {
+	row, err := s.db.GetToken(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Token{}, fmt.Errorf("access: no token %s: %w", id, ErrInvalid)
+	} else if err != nil {
+		return Token{}, err
+	}
+	return tokenFromRow(row), nil
+}
+
+// Rotate issues a successor of the token id, with the same partner, name and scopes
+// and the same lifetime counted from now, and revokes id at the end of overlap (at once
+// when overlap is 0), so clients can switch to the new secret without a gap. It returns
+// the successor's secret, shown once.
+func (s *Service) Rotate(ctx context.Context, id string, overlap time.Duration) (string, Token, error) {
+	if overlap < 0 {
+		return "", Token{}, errors.New("access: the overlap cannot be negative")
+	}
+	old, err := s.db.GetToken(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", Token{}, fmt.Errorf("access: no token %s", id)
+	} else if err != nil {
+		return "", Token{}, err
+	}
+	now := s.now().UTC()
+	if old.RevokedAt != nil {
+		return "", Token{}, fmt.Errorf("access: token %s is already revoked or rotated", id)
+	}
+	if old.ExpiresAt != nil && !old.ExpiresAt.After(now) {
+		return "", Token{}, fmt.Errorf("access: token %s has expired; create a new one", id)
+	}
+	secret, err := newTokenString()
+	if err != nil {
+		return "", Token{}, fmt.Errorf("access: generate token: %w", err)
+	}
+	row := store.Token{
+		ID:        ids.New("tok"),
+		PartnerID: old.PartnerID,
+		Name:      old.Name,
+		Hash:      hashToken(secret),
+		Prefix:    secret[:displayChars],
+		Scopes:    old.Scopes,
+		CreatedAt: now,
+	}
+	if old.ExpiresAt != nil {
+		exp := now.Add(old.ExpiresAt.Sub(old.CreatedAt))
+		row.ExpiresAt = &exp
+	}
+	if err := s.db.RotateToken(ctx, id, &row, now.Add(overlap)); errors.Is(err, store.ErrConflict) {
+		return "", Token{}, fmt.Errorf("access: token %s is already revoked or rotated", id)
+	} else if err != nil {
+		return "", Token{}, fmt.Errorf("access: rotate token: %w", err)
+	}
+	row.Partner = old.Partner
+	return secret, tokenFromRow(row), nil
+}
+
 // Authenticate checks a bearer token and returns who it belongs to.
 func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	if raw == "" {

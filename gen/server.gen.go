@@ -516,6 +516,21 @@ func (e SlotType) Valid() bool {
 	}
 }
 
+// Defines values for TokenObject.
+const (
+	TokenObjectToken TokenObject = "token"
+)
+
+// Valid indicates whether the value is a known member of the TokenObject enum.
+func (e TokenObject) Valid() bool {
+	switch e {
+	case TokenObjectToken:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VenueObject.
 const (
 	VenueObjectVenue VenueObject = "venue"
@@ -1374,6 +1389,70 @@ type SlotListObject string
 // Example: prime
 type SlotType string
 
+// Token A partner access token, without its secret.
+type Token struct {
+	// CreatedAt When the token was issued.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When the token stops working; null if it does not expire.
+	//
+	// Example: 2027-02-20T10:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Unique id, prefixed `tok_`.
+	//
+	// Example: tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+	Id string `json:"id"`
+
+	// LastUsedAt The last time the token was used (recorded at most once a minute).
+	//
+	// Example: 2026-11-22T10:00:00Z
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name The label PRIMA gave the token when issuing it.
+	//
+	// Example: production checkout
+	Name string `json:"name"`
+
+	// Object Always `token`.
+	//
+	// Example: token
+	Object TokenObject `json:"object"`
+
+	// Partner The partner account the token belongs to.
+	Partner struct {
+		// Id The partner's id, prefixed `ptn_`.
+		//
+		// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+		Id string `json:"id"`
+
+		// Name The partner's name.
+		//
+		// Example: acme-rewards
+		Name string `json:"name"`
+	} `json:"partner"`
+
+	// Prefix The first characters of the secret, to tell tokens apart.
+	//
+	// Example: prima_pat_4f8Q
+	Prefix string `json:"prefix"`
+
+	// RevokesAt When a rotated token stops working (the end of its overlap with its successor); null otherwise.
+	RevokesAt *time.Time `json:"revokes_at"`
+
+	// Scopes What the token may do.
+	//
+	// Example: ["venues:read","availability:read","reservations:read","reservations:write"]
+	Scopes []string `json:"scopes"`
+}
+
+// TokenObject Always `token`.
+//
+// Example: token
+type TokenObject string
+
 // Venue A restaurant you may sell.
 type Venue struct {
 	// Address A postal address.
@@ -1828,6 +1907,9 @@ type ServerInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIntentId string, params ConfirmSandboxPaymentIntentParams) error
+	// GetCurrentToken Retrieve the token making this call
+	// (GET /v1/tokens/current)
+	GetCurrentToken(ctx echo.Context) error
 	// ListVenues List venues
 	// (GET /v1/venues)
 	ListVenues(ctx echo.Context, params ListVenuesParams) error
@@ -2246,6 +2328,15 @@ func (w *ServerInterfaceWrapper) ConfirmSandboxPaymentIntent(ctx echo.Context) e
 	return err
 }
 
+// GetCurrentToken converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCurrentToken(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCurrentToken(ctx)
+	return err
+}
+
 // ListVenues converts echo context to params.
 func (w *ServerInterfaceWrapper) ListVenues(ctx echo.Context) error {
 	var err error
@@ -2451,6 +2542,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
+	router.GET(options.BaseURL+"/v1/tokens/current", wrapper.GetCurrentToken, options.OperationMiddlewares["getCurrentToken"]...)
 	router.GET(options.BaseURL+"/v1/webhook_endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook_endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
@@ -4605,6 +4697,113 @@ func (response ConfirmSandboxPaymentIntent500JSONResponse) VisitConfirmSandboxPa
 	return err
 }
 
+type GetCurrentTokenRequestObject struct {
+}
+
+type GetCurrentTokenResponseObject interface {
+	VisitGetCurrentTokenResponse(w http.ResponseWriter) error
+}
+
+type GetCurrentToken200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetCurrentToken200JSONResponse struct {
+	Body    Token
+	Headers GetCurrentToken200ResponseHeaders
+}
+
+func (response GetCurrentToken200JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetCurrentToken401JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetCurrentToken429JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetCurrentToken500JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListVenuesRequestObject struct {
 	Params ListVenuesParams
 }
@@ -5593,6 +5792,9 @@ type StrictServerInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx context.Context, request ConfirmSandboxPaymentIntentRequestObject) (ConfirmSandboxPaymentIntentResponseObject, error)
+	// GetCurrentToken Retrieve the token making this call
+	// (GET /v1/tokens/current)
+	GetCurrentToken(ctx context.Context, request GetCurrentTokenRequestObject) (GetCurrentTokenResponseObject, error)
 	// ListVenues List venues
 	// (GET /v1/venues)
 	ListVenues(ctx context.Context, request ListVenuesRequestObject) (ListVenuesResponseObject, error)
@@ -6021,6 +6223,29 @@ func (sh *strictHandler) ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIn
 	return nil
 }
 
+// GetCurrentToken operation middleware
+func (sh *strictHandler) GetCurrentToken(ctx echo.Context) error {
+	var request GetCurrentTokenRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCurrentToken(ctx.Request().Context(), request.(GetCurrentTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCurrentToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCurrentTokenResponseObject); ok {
+		return validResponse.VisitGetCurrentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListVenues operation middleware
 func (sh *strictHandler) ListVenues(ctx echo.Context, params ListVenuesParams) error {
 	var request ListVenuesRequestObject
@@ -6220,297 +6445,309 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Jchs3ujD6Kricc8vSf5oUSUleqErVr8R2rBNvYzmTkwl92RAbFBE1AboBimZsV83TzIPNk9zC9wHd",
-	"QC9cJCd2ZnzqTMVqYseHb1/et8ZyNpeCCa1ag/ct9o7O5imDf39HxZilr5hi2TXVXArzUS1mM5qtWoPW",
-	"6ykjlwumNKHqiiVESzKGHq2odU3TBTPNM0aV6djK2FvTliWji9UIurU+fozsHCkM/9eF1Cyc40wonjCi",
-	"p4xMGCNLLhK59Mcf2/4XKWsNdLZgUWu8yDImxqb7QiWtqDVhbERnciF0a3DvuNuNWpOMsdFCaJ62Bq1+",
-	"t3+33eu3u4evew8Gh91Bt9vuHg+63VbUkhe/srFuDfJ5zDpHb2GhUStjk4VISmNnxXmNeAI7V6Nu79fJ",
-	"/dVR0r86nB2J4/ndt/ey++qB7l63opbSVC+UmUSKCc9mzCy6OAN7RFxcEiGXBCdV5Mfzh+TecafbJVQk",
-	"5Iqxuf9t77j7/xI5gZObZ2xOeUJwnfsd/+BZ8jLjM9Z4yaf2TlOWkLlpSbz9RWRK04ldEay6ci9wDHOZ",
-	"cnMf7+Eq5iwbM3Nex128G72as9ag5b771zOaykWmRhdsIjPWGvSP/IN5nDFG/IkI9CH9IwLdCHaDM/BW",
-	"fULoRLOM6CnVpPGYCFfkis11p/UxauVnMKI6hJh+b9A7HnTv/r0VuevDPY9lYjb18tWz9r0fjv76vw+K",
-	"BuEwvXa//7rXHXT7g6MeDJMxqhvamP83bZJFhtPMuFho81x7/W7UYu/m3ICb6SoWaRq18KWZhz2jAO00",
-	"of/XPvLOWM7MafNM6ZGgM7Pe04S2olZKiy9P5TVL6djA+3wqhfn0371+r398fNztHR2a45nKNBkVc49m",
-	"9J2bf7sXICTsoXUqBL9mmaLZKrKPnWjztgmfkLlUil+krOO/S+9ezQJppgXLRhmbMIMDzGJllrCsff/+",
-	"Ua9vW6xGiv9moMn8uZoBLL5vuVfcO+6aZ4x/jsZ0rhcZS8rf7dOfM5FwcdkalH8xPRAfjFPOhB4pNs6Y",
-	"WfGcj9TFuzXnYZuO3t1/8rY/e2rQXQWlJWyccsEslOFR272MuNDwn2SbycyRZPKaJyxrDVqKiuRCvvNx",
-	"klqMx4yZ/XyMWopRzcXliGaMtgathAvzVyYBjlQq7azwL5jz3QPau+iPD5Mjdjy5e3lvev/XB1c4fKZV",
-	"6TUdVfFvgRrdC2xFLYcvDDpqRa3FPCm/l8rTvGbC4iWuzSk+Z0vys8yu4Gy54gDWXNOUUwNHsItrJuwm",
-	"+uN7s2Nxd37v7f3sgerq3nXf3Ip9IC+UZhmn5Olibt6O5jM2+g0fyumMZXxMD56z5Qim+2iXMlIrMQao",
-	"05rN5ob29u2zY1kms/xOU6onMpsFEH3+qn3/fr93GFzTSoyRbsA/mg7j3t9bHwH7IyZ6iGCUVAk7V2rB",
-	"MmLhTJG9o26fjGmWjOynZN9H93KhxxJOw/3c8qZ5xd4uDG44HVcJzGH7ITln40Vm5iQCQa125MyOMqI4",
-	"jDfBeQ6kIfFa6KnMuEISYFZfP7IH48WYW1BG17BKGf9TSCFC6VfC95Xw+YTvK9X7VFTPEwg2U73Kg/oT",
-	"UL3e70X1SoeBVA8QTLNAu5Qo0CrzBvWUUGLeJ8hXK7nICLwowgMq8ofgmZ3RxM74YHswLg7yJ3YxlfLq",
-	"kUjmkiMuKQ7zWymvuLhUHpU05+jzcfkZsmtUP/ziY7WOD/zB93yIN1FrkZkzn2o9V4ODA7vtjj3/A7M8",
-	"dWCeDIV1P2Qp0yxZu3DD/TD7i6F8l+ZKvMUmOIbTNsCZLRme2G892r84HB8lx+zu5N7l/emDX7tXPtZe",
-	"4swjNwGs6gmjqZ6uSuxFyq+DeXOgl1e2V7qRQ5my9CtzUmVOgh/Cxp+GBSl17bmun48pKa3o0K3o34dN",
-	"+U9jUXJxyA0/Y3oqPzPDYhDObryKA8Q/Aa/S3ZZXwV/yQxFSj+h8nvIxqKkDbsU0Bd7kudSvGE1KVOAZ",
-	"v0Rko4gDZx95T9n4ClT1CdX0giqG5CFqzfJ+BsloYh6tQbx9g0QPT0i2EOQO0EWCTdkdABy35IWg15Sj",
-	"Wt2s7sWcidOXZw/leOHeo08xuSKJ/Yns0YuMJ5clBQEXE2n+q7lOUTw8e3ZKXiI+IKcvzwAEYJGtQavX",
-	"6Xa6ZkFyzgSd89agddjpdg4BQeip2fJHb1k/nz57uuuS3NADAiMPhVnhYCgIgSUOSGWF5je7xAGBFQ6F",
-	"WeNLfH9n8LqdquM7xEsN+ogkIg5xESnIhAuaGpTnHVgJ3dnm7pEPWjMqFjStQ0Fb45ccSYcIqhbJ2PkB",
-	"GGrgFD/tDpryKgA7y9p4HE2ujHl0XYG7JmaxWMQaau5kJLM80AbZw/iqr/mqr/mqr/mqr/mqr/n8+hrY",
-	"4ExdWuG6LFj3Zn3hPzFQIxQnX08eSvTlKVe6LDXP6SUzmNUbQAUaACAZv3ylFF8pxVdK8ZVSfKUUn5lS",
-	"vIlaU6pGM8CeE5oq5r2mlFtPs/NU6nXY3lzyfwKab8KzIqnCb79Xgt8tn0MqxzQdGTAOxst/MTBlxHzz",
-	"PHzUZ0YOMBri3aPwExeI6DI+DkRl629Txi1zQAVjec2ywK+ucJabs4xYl8RNOGHLdw4YXo1SNtGtwWHl",
-	"iX8xzzd8O2jRqHk6OuNzViOBn4JTBaG5XoNMZEaoNTkYGlp9UL6o7XD64V/Z/171n14lZ8sni3v8XZde",
-	"jB8+ety7hZIChmbXujJ2r2bsEucYTtUJ6Ka52JFF0TDR39xd+seCF+yrc5IkY0o13LkZ38KkeSNcsJ4B",
-	"sMND8hNTmhzpKTnXGWPwOKTSNHXMWK/b7R153Nu/Cy+61buoYSPUOONzNIW1nlCRzGjCyJwqTcH8SEkq",
-	"xSUR1Nxk2l5ywYgBc8IFLAmO+288TeklMGW3eXk5dDlg8DELWDtD3HJBs9abjQ/WAtw6Sgbz1ZOyr2D4",
-	"FQw/BRhuRTZKZnZ0Gii76BHBlrm93fpdcK2IlS+21OY6IfIWngS3NOSbc7US0XKq2Hj0bPLDXx9k97//",
-	"4ee32evlrz++fHj/7OnLv5/J/lP6lJ4vfQrGhCErZnm7+TOUTriKFF6Iwpmhnrf90g/1Vke0nWRgT/EV",
-	"GzM+12XDxpjxa+u8MqUiKbmuJAuw6+li/Mz2wHcBeqwpownLAOuezvnfnJnrfQlRvJ6y3FAHuImD94zO",
-	"6FiTPYMXnEXrjiIxFxPZsc3jfcRqVKgly1hyQhRjxE7ExaXDK1zoTCYL8J81eEWNp2xGvbgfsL31Ot2C",
-	"F1I64+IS1WZUs6d8xnX90t8upKbEsLxk7+zR68ckyehEtznTk7a5LTrn7Yxqlpoh2vZM9gckzmJio4MU",
-	"mdEVuWBEMaGJkMsIzl3no3NFllOZMkIvKRdmW7GODa6QIlFNOxq2Ejahi1QPWyfZN90T/U1//f5e5nSr",
-	"aZe7bfCtt0Eja8TLYs3EDIqE0uwutkuNIxJb0I7JHnif0TEQ6DuKyKUgMMk+kRmJDfs9mlCeLjKmYrJn",
-	"/smQK2dCG+gEA/IkkzMiBSOWCdjf5rzeftPvdk+WTSeGuzpL6s6KK7frO4rw5ASOjhGuyXLKBFnJBUC3",
-	"AW6wtTYtJ2Nv19O9unXpbHVqqH11YT8B/NjjJ1qSJeXaZxkEe6fdyg2bQazKqGF9vag144LPFjP4t12M",
-	"ER0uWYZ67DnN6IxpiwLOEjabS204hh9YDZSdkoXgbxeMXLEVyFPaO0qyR8mPP549NLBCyaWUCRlPJR+z",
-	"/Q4xu+ZMIQ01O1F0hqOYR3QhkxXJ2DylK4yn45ky+1RzKRRyGQI8OAzYFtyEt9q2WW79Hd2d9MZ9+oC1",
-	"jy/uJe0jdn/SfkC7F+3euJ8csqPJMb170YpaM/ruKROXetoa9I+P4eDc3726ewyPytrWkz/fkWX5ypFX",
-	"+gOPsAFhvzSyguK/sYj0zCPodbv5ft4uWLYqtgOYJrh3ix5aA1TQ2x2YP2b0nX0J3e6GdxGYYeoxSMC+",
-	"AxLJ1zinelossRRzud2Bb1The0d996jubM81zQwr3YBpzAZinsRO0Eip0gTZD0/2uOZyoUB2O8FPcDOg",
-	"Z7ICC9dNV6PsAkbQMLijjYsHMbLp3EFWWHfiqPXd+qw3yi4blvsReEx4doBDv6XJ91SzJQX8aciIM3mg",
-	"n5XZysGvCrmsfBnvW1YZbbokvqbH2QystjpqJXI8KjGahqXM2cxEjtUBNFZ/aRxkxpSil8yeqW1GXDNi",
-	"6bRBV3xm/rHQJ0RIPTUc25IqMp7S7BJbTFmaILpa2WCmNC1hrRLa6dirYUq7OOTt6Cidc7sDc+zFbf5X",
-	"xiatQesvB0XE+AH+qg4e2fYfoxpgath4h3wnE6YGhtGpO8DY7MBnnV+etT3euW45tvWBx2UXXEobgX1d",
-	"v4Kfga18SxP75bZQZun/iItrmsKr2Q3Aqv0L2CpU42S2UIaVIVSTmVSa9Ls2GIDOgoY3BQ07/ch1/qRg",
-	"4sg1V8TO40NI6QQsf2w/zrhSXFyGHxfiSsilMB8NIfd78uKpjK7YqtTfGRrkQo/kZJRRccniE+Sf45cv",
-	"zl+Tg+vegRVW1YEC7bjp6+RXxS9BtcPyOT87KH8nxSTl45sCMk01ywTV/Nrg31/eRA60wRbke4vuBtk1",
-	"3X2kSTWY5ciUKiKktZuDhGmYvCMfuJ219kuG7LG9BI/fRN2hNgRfswLey+dioAu+CalHF1JeuY+en0Li",
-	"/a2ZMCAzAt4t/w5/jTJGx1Ns7fNNsIJ1j4SL0UKxzw/Kj2V2wZOEidshZS7UYjLhY/RmGMv5rrBbO4AP",
-	"vVwhmRaMGUkzZGfVYJlxzQh0vDGtnrMMcJcUnxZitbxiApQxQmqSSBCoCvCsbv3zg0VZVlwolBRvASGl",
-	"B5DhmDtCSdMgJUgpcW/A/9E0YzRZEdPDRSQmfAKeE7mKokN+VIxQ0KM78Rf/cg08LFkvmu6OLb1NfVK4",
-	"qzsFb/eGOWZZsfMcHmsP+QuASQFkM31UQNbN0RUOdSMJpdK5AL5zOWNW4jBAtcykuCRSELnIiOIJ65Az",
-	"YMkUnRi0QDIQQf4EksfmjRXYzD8dILUsu+ZjFlDgzw5Mz6V+LBfilkgtY0ousjFzPO+OkFTTvYCl55Ko",
-	"xXjqkzmyXsvi46ZaJc6Xw8i5zaECp4Ce8okAXyUXmgGvNjE39vlh5yVdpZImr6V8SrNLdjsQAmlKSzlK",
-	"YazdAKjSOVSSgMqVKwK/gq1ekB559m3ni2Ts3Wq1lLjiAizCfX4REDAr4tOST6M2y1V/N1OYed3rVWWe",
-	"Kr/AKFwBU+o5na2YJntoKSYNYbH75mbAYG2VrDgBengZsgDCGLg2R+bfRVAemhrN/Qn2To+UZvPCf9fN",
-	"0qq4K2+M070px29H+V00dJWjrero3J0ZNBfkg/r8IP5aymdUrOxXdUs6aaRhEJh3Bu9SVw+0pSQzKla5",
-	"NdhpdJ1jEgNNsLPWw29tMC4Q3PKNsWCxpE8IONXd5DTRO4G4Q36iXJPY245n/n5Ex1Mrbk6NyGP/fbEY",
-	"XzF9QhQz7IFm6SoiVDjTteU/3QIaDN6ANyaLwi11OeUYa/FJwNT3hlgLpXlDv1e7cDLYqrNtftP3YW3i",
-	"7dxUtb5fbj6He/9RWIzw220JB1zuDbXg5b4lxoHRzLwhgB6Hxwi0taHc8NPNZZMAuD4pW4mLxOXlT6g0",
-	"n492g4MoPnhaQPyQsWt59bkRc9T66aef2qfFbli9xdHe33hK05QJdHussyR+i+0yRtPZN0PwqKfDVo0X",
-	"CAKuWsznMtMsecYSTl9Dm9sA8KIYcTQzQ6IX626Q3DiIJ5Yz6/cELKZBjKV1ftkMsXl9/3P+4nkBz/V7",
-	"/txMQ75rnL3wji77l6C7s6M/HQwzm7NMc+Z5U5f7fcc1aEMK8PVciUsA6/lfl4c5O39BDnt377Z7hKbz",
-	"KW33iW1LDFiGM4DvdmVs68xdHhnducHZRSxmF8hhFGPVu35XBg98wSueJnhy1YWiz3ida0LhUfCLXbh1",
-	"xQ6nKk7sTT6K9e7ME1x7PiaeKZcmCTefaPrSu0XrwFl2F1uVVfcEFPvWy7UKCi7l+fsbjMTEYoaOtpVs",
-	"6ZHna1qEhTqFHihGzTkEfnPVMaqH3XBw6Fnf5An5k5GQKLnAJG/gJXfBvFThht+aZIwV/psTxjz/+w45",
-	"F3SuplJrTIHCaElvBD6CHEQS8H2oHLOf1b2yPMMexi7GICbxhL8DyuhWwgWZcSEzshBcK+eN47xenEN/",
-	"AK99zBwvsxn4SnOh7x61qn5NURjrsHFltqVdm5rSjDUEJlyxuY5I1/PWytd23G1aiLYUL1xFLKRgMdmj",
-	"6ZKuFNzUflSspX4BEQEm2p6l/egDrcBMeV48h2kZAmXxYwWLNEZ/VLBqkRCf4+JtAAioCkAiqMSBgKdU",
-	"eJ9HdWeWe37X8SjOTVeQpcwSFZmrUFO5NP/VrhpCiOT+oFiVTVi06Ww9ICn2/mYDUsjrNJRxAtVuq+Zu",
-	"aPCehVySpVykCVgTJcR4WJ1CDTX1qzrU4B6wApVxaQUJ7UnDJ6aMKpbsmwUEV4POanajF1KmjAInUUTz",
-	"1JHho37vXo4f3K3gbaiIpHJpeFiq2Alhs7l21jilqUholvjrDeEEA4eqb2Idkiudd3HCV4zNyUIk9pAQ",
-	"bKMS0gvmv7c1cvMqZ5QX9CNANiBub1muXgW7ZtkKDDInRCzSNMfwFgklkqkS97GmMEe+1IRq1tYYVmuG",
-	"9SuBVI6ziDwt8Xe4hLha5SP2EVxNEZAAudUWCaksolQ1ZPtrxY6f5h7LVUo2ON+i734S3s9GB9rK1p1S",
-	"dL2E4fFs59hhE2K2kQU74OVPX1RlEwq2sBdV7Vz2VKIA7XmIqAwyAVoInuQGHI4660q+ut2ZYnARMXKB",
-	"UxyjThtKAFkt+5LraRWx5zn3a6EedPBexhnACQMS5zk74kI1rfKc/hGJcx20r/O7QHYbKxmAs1NQPyCG",
-	"wA8FGLooQtAhr+kVU+Z6xyxhYsyIvGZZof/GncYnxDrB+6vzcUWRZyQqaiJElSIGAf7w+1SFrNB8UCOj",
-	"Yph+3cVEoEEQxHPjM3cV2+uIBySez0agzr/misZkL18K8IX2N/RHfpgf9l5eC8JrFCqunL0pJnulre/7",
-	"p+XPboCmdkLvh/pJSqxmOOY2kk85P/hNRUYDyxLyHwRY5z8xW3gZA+QnsI4CfO+ScditlGHdmXisgdBK",
-	"bkaeSVl2yZmKiByPqcrBLAeKrc/EC0gAmlrzHiuHVl7mz5A0filI3iaCFdvlhEnlT8iEm+dJ7QKKNYdX",
-	"sT5SIryq8oKeg47HkDDMc38CaNqam8xV3jFMeaZXbXAnB8/nUGjyQnz6GyJ8PDCpo9ng2GtfCaH2EuQk",
-	"3PrmVDOl49gUDuVT5MJlOPCMRwh904gfSkHXN8URLAMcrJhICEZYo7JkOeXjGsrpgrDrjhJ+I2a5Cl20",
-	"IAL5hMT/J0YBJE2DY71JILdmM1yHxdj/p9x64yjhd2utKH0tkkmN0KhXGNY7ed6y4pNXec59qulmFoC7",
-	"qDyWGX13hjuz0Gz/KmCHZhkFsxso9ytEV5Cp1vM9tU9+fPXU+RHMFxcpHxP0K2MlznObwPUwzK97dH8T",
-	"KJvF5YH6daBrKx+8aBCALGuoCCVQ38DKpyEI5pUPGsQnI3RtJWI3oQQ7gXWxysPPirPblElga4GvdjbT",
-	"uzxfJSHB+nsAbJJz+u7A6i4kdwltMKLICUrMREjR7r97F4SdllCDG2qj2eYh04btKK8aB2hcpe1Vz7MX",
-	"zpUd8m1GxXhqXkE8lgmLT1AKi61ZKzbIac7kPK3ZRBhhUq82rYmKWMxRyMsYUhRFrBwBjqmATiIiGM2Y",
-	"za7CZyxCtdqUXrOc8OSeRkAKIOjRYbx1p3qeSjinMrKoN4WcEgWzRWRGx1MuWDtjNIH5TQeMMEKxRtNU",
-	"Xi6sK4iXy9w8ilIShxK1DKNpKi8izLRYf86hXw/ofav+P1ZDSV2NuMiTtu4YKYyq8voumWAZH7uha5fn",
-	"zKjVs0u5uMLLhrwYCbujCAMjmGVgAIzzk6pRst0oHqlKM5yRtrrE6WJGRXGp7N08pQIXQs40xFOMp4ap",
-	"OiGJBCPpnGaK2QjfYqFbRT5VFub5p9Xfa40P19LKKmY57F2gzq+6uGH+kxHMY+VXg0h0thoZPnIk2LLq",
-	"5Wak7NFEZqN5JscMnYZDrVllnjqels4adPIu3s9AKWDOCWdp4gEEV4ReyIVGIZgkaHOaUz0lezGqhkAa",
-	"i/cj1Elq4M24IlKwmgcGOH6jqrHBHdAguvTFBHLvrEMsgZLGacHeRNtdK/CRlVdc9Xu8owiuq9P6GHoT",
-	"1J00T5zuy7aMCE2VdK8vLkzwseeudvM8Hu5DLYnMJE3IOKUqN97BZfvwW+/oENV78kTVUKqoJswlKvlf",
-	"RlXPusgLYwjgvGk96zkKa5uxBm+HewpEGdxbhYRHrXdtmKdtBlCY8qk5KNlB6VG3u8lfJKoZqIgJuOVA",
-	"NnT3pgP54b43HaMhRPgWe6sLK77pcI2RxjcdsMHdLBiut8EZLmp087v5GIWYePMxrB/cDceocVYvhuk3",
-	"+WUX/QM0vGvn2hjTYoTDNYGg0bqQn2KIo+1hpBTVctNhkDOAcWiaymXpVI63H6mGWyvGebDjOH5k9U0H",
-	"8qOxbzlGEMF9q7GCqO+bjtQYKX7TAeujy5tGq8abRs3hSPkIvcPt19Pok1mMdnzz3eVRv/lo/f52uysF",
-	"ExT9H6xx7o+aw0bdAL5S24u7jDanxilG6K8foSaKMuh+WNf9zceolWea3qQbsWSQJCzl5kMH8y2xtwua",
-	"ooHQ5eRo85wrBe5YabpSQ5FrCpbo0OYGQjuizjhLOkNR9U/xsmbWusaBEA+SHpnS+ZyJsu28Ia9/rVtD",
-	"VUi2ibSrx2OzS+lcKeyEnxpTbK4a29IW32TRrtMb1ckQP2KKNidGcJWfthUkIOkjVcGdhae2sRbMzh4f",
-	"cEqB4RZzgQeceyk9eFVAWat4M53B8Xy9stAx+gVo2Yuu1cvlg9Zr5XKgI+eM2ZTCmK6GKAaSuxObKtqk",
-	"3AP1T6bbD/xSapdeub7vb+j6MGeZsqp+aztU4AqLjq8dcj6lmctZUFgnpUhXNcrbWa1u9ZH5nIc7BWbO",
-	"OypwkghfSI092aEUnKmUQbDOguhboMvr+p5fM0HMbyW7alKyWrgEgM3WuMCuXZ7nMZ3xdFUzkWf/3nE2",
-	"ay6v+Kebz9b7nXBBHnV6d4/Mic/CiQMrO9ShNJS1NWj9f8Phf//Saz9480u3/eDN+7tR7+jjf232yCwO",
-	"2T+IKL8mXG7d48d60dWdPDV3UxudUGif6rGgvApQoLwKH5S82rgdO0Pdcp/KMU1f81mtxhTqgZAlTdP2",
-	"OJXjK6ugf/Jk8OwZ2esftadykZVs+K5siHcFe790e3j+H/q/dNuHb/YHv3Tbx/jpv+re/suiTFJzPKyc",
-	"5MUsSp6bJeNFgy/fqXXTbXbYsyWYtvDYq1RvapjMJQ1UkkxottZbcKeJy+WhGqY38hy5oOOrwPkOLS7o",
-	"N2eTAKJmW3v14VdMl5d7YmP3MpunFZ2nOejFb7uVNWfoGny6QyxVzaqmY1XKbEtL68XV+VWRvRhTyzki",
-	"9h3NEgu28T6RAv1HcGTTM/eNy13jwnezptBKTY2uanjS9o7Rvif0Vn7O661Sr6uGpZwkQlJVp14JCGNE",
-	"+IRQATR3V3V9kw68oj/nCSkB9tZnXmvoyGuXrZv9ElOfnpDYFjiLyUxeMwUsBtHTTC4uXXoe+D33yhw7",
-	"VxDnpegVSDOgVvJHxG83duStNWKUCEe+47o7KL8b94JD79jcf7aMIqsPvgmblSCwjowFm6m17dqzDmEk",
-	"ImpK5ywhKb9i9nHfUZ+HhJSLSDexA1hbOnbI13ZTfqlqH4hsKeoAdPLy1H8oGtnh2Vae6ca6gjvLliE8",
-	"BxxWqZhV6LdaLnT1O76+UARd+7hKwLPxiZw38Jyvm82QYKG1XsyGG1bOMO5FRTanUsESYB4BqHG3hlfn",
-	"rNBRtXKY88FHXVvujl2Jqyx1qnKXrjZdzd7NTz5nqVKpt8cHMHJN/GLs7iy+WUDI7/ks53UELYaKfDHZ",
-	"y6vvYTULG1Makz0pxiBr+7z3fuihgDX9bJeyWwH+WH09a0P83PFCJEk5srpaMHCTXFT3pOZBIcK6h/SK",
-	"0YSL2lD0/Kc8shZL7ZMLNuUisS+mpK4sivGHSgY6nmL3O4rYWIAat7+8gH/lCuVVbO5saSObXUsypsKw",
-	"9hdGbAKzQ8mhudZXb8YvM1tsuXGmqVwahhx5G8BzoHuBrW+eo3Q3+caCuevuo0l+hmWB6hj10XCWZE6V",
-	"srFshUAdtXw1+A3F68hdZT3QFKraOt8kliboIwOKKu38zOsjL0v129bRmZp48Uo16VolOdeY5T4P2PTi",
-	"NTs3jvGrKVldnv2FQSy53BnZuKOEefIqRJTlzoSgdwvhK6iCve2itjgNx2Ddwl6weTXbmC/AL9+saEbL",
-	"mRsa6oRtabyo1J8tL+GJXGJ9vEDB6gKdC763Xxv17hcMr26Op4zE5inEhbMXbpWJRNnIVEimsORq7bZ7",
-	"a7e98Q7yOJjt/MFsRMybOnW0DW9sqlq+/hBQhoaYsbjoGaPCBszQicvwALh83ZEc3u5I1hqNIjLPGCQU",
-	"gJSbo/i2sag7hRbdMIjo1gHJHucTN1hnGm0frU8VtLQuGmkLxcr24UjlUKPq4/aL2+/iR9nwctbreS02",
-	"KIXwW6fQho17PENQR/p9ffyPh+DCUw5rclZ52I2RVcupVG5wMLaWZ9gcWlUnd7rq19VEQjRz5Tt9S9WP",
-	"r78jcjJR5SiYdcWzt6Mjt4gl38Zse55Ka7UNK/I30ks/Wh6Ukmj//5R2/7xs+LqFQ12ncytcVOrzb+5p",
-	"Gq5XE+TMaOEOndeWzSGkhtCX3kRu8q6JvnPouQ5jBSS+nubVcYEF8gjOpL5kcckO7wFAiZcrMbob+HJX",
-	"oLWSXcxWbvbrQ9QLYhszNajcu2LuigdvE8gS+HlU41mKKqpN2Vhcbn7YykSmqVyqExCFCjU9OOdQReKw",
-	"bllIyq3VvRo1tolWplyFSjYo8BpQR/iydaIGOG9v7xsut0nhhZwW2aMhL2ttWT7TtR+ROIcuTLBrYQv+",
-	"kGYX2vwxFLGQIzWVS/ODS/yINWKBmc2oMAI9alScTOU3CASvffRxcudm1uvDuQ/k8N2uA14prCJ/k6iL",
-	"w+lqozzqHTEgjKrmXTh/TEyLSyGjJ7BjmDbWR7ka0jZIAe+Ia4WHrX5HCfd3F2REUk9rH4nkZpS237sR",
-	"pd2aLwd6EN+azQCfgFHSmCoUdtxGzwHTqmm/5Q02z6Wtd8I6ICjcGLbARWbXYToQA+FvygfTWssw14tv",
-	"kMAfMnxkeoWYHhg+Q1tDFu+onoMuhuc1iqLzGU3T7cav59Cd5ntL/hyaN3DndZryeqbc6dA/M1f+JfHH",
-	"iP9GKZvUObnAj+B/UdILWqUIV7aYeL0K6LDu6ndlq2/Azq7lS+uYUIdEA6wSPPtaRrX0SiqvspGVBXAO",
-	"D7+ew6xjJszhbGIRIch5F94Qo6JvxBQ2RTf/gdxgUwqBL5IZzIG7ygM6TBW7KPWMYeZKLeHlnZAYcJz/",
-	"O+QXy5WULtcqL+uIHYWxMyAUzko2BvxUgyb+5h5hGeAypjRdZFRoKNU+oyuiGHqPlCyVRdbkdcDkkit/",
-	"jD6hkaE267JfwNi0ALOynxIsNl9jm29H7ZCgecEVF2zDjNioZlL8oWFermnKqbilx4R550grAROpGzhi",
-	"eePX+LhMZaaJ9xUIcY32rvWEisSQDfPoNQVjJUVmGAIWadpecsGIeYQughgyTf+Np6nFUTdnRK+ZKPOh",
-	"GytQVxXEtY7J/lVXvZNfKM0yTsnTxZzexGUERg7wFhK1N6WtLOpVYh5NavC8sE0INLG4xiZO5aKUJCjk",
-	"di5oFiQCagiGKKiEoa6j3+Sm93J2+vwU5TvT9gSZTUOmrYWbzxiiQ2T4IXVsSR0/Yxkf04PnbDmqf7pr",
-	"2Qbrd+2vMMqRWp543L19f1+ho0xw+NsTfUDAm6g+HNZOZB973IzuI034qgbanvIHXGrzfRiRxYC3DHxa",
-	"yAUziFERLbctLFAmcb8PDduaQjVZItx4ZXe7LwMZ3whBfQrUYzHOGszSDGNWj9+cEtstG014BZDNU6qN",
-	"5AiO9x5DWcPQac1m87pkcw9deKRrYh3kQ3VWnWwIES6sPueVK4wAyMGObGs6RVizyRYCMOKqWokxMr6b",
-	"TY92x+usna+LgwDfctvQsSTuMN1QEQGntGIRBSicv2rfv9/vHW6zskZ/IgiKx0ovFylk6Ad17cALI4Ny",
-	"g0ZkFymwe3b1ChP4g7U+JnsXzFB5G2DJkhMXzYoaiAs6vpKTiemCWwHnqhjPPCZ7l/SakcXcpnhyuer3",
-	"w2T//krBq825UuOQrahl4/VCtZf7sXoo8Mt6I1sOxEXUCNe/m6dMkxNWDWBFxasJgN3fVt2jLiWTrOMB",
-	"fnz1FL0xbF5HZdNFdnYPS3YeV9juEzr1bJudUjGhf5+8lBvZ0a2FhyUryw6fLO2g41HKeQUDfqWSdPDN",
-	"bikJDStaH2UEAgC/NFw9wTZkL15OFRuP/vWPf8b7J4hUeG7QhoSDCHwWZjC03M5dOiUY6Nnkh78+yO5/",
-	"/8PPb7PXy19/fPnw/tnTl38/k/2n9Ck9X7Z2QYdMmNfpUtAlXOGfaMcy7wJ1lCwhR70u+V4KFuAo293w",
-	"cLZrKa47/72ypNocdKgeRlgHkUQxcaPsnruIJ0FqT98fv3jsWyCWegEDfH1cEgV3qzuJGUGnrYSLMsbb",
-	"ScywDwiEgxPrdOuWAGWDuSojtj+XIGFP55VB9fO6xY2vhFymLLk0UnERTQnwUXNxecmo6u1lC+Zp+226",
-	"CLQMY6K/xBWngfJg0hZTp4okUnhlcTeftCVct84cWzrYfNjqQSISXGRcr84N3OFpYI3B0wUGT+Nfjx19",
-	"g7c5mlNtcGErqhHF4UVjncYI1bXYPraCLur6jroQgkvHoOMj31m8ebGy0VR72NNWqsRXHO9HkCpVAHuZ",
-	"lz6EzcMqCyAzCAar73Exka6YIR0HWeXtWtX/DTJdOslj0MKVuB0xcckFY7UqwNa3BjVkjKa+QhjNG5iv",
-	"dOX8BcE1XS5AnTfh1wyCDVVnKIbiA1GazckHspxK8gF+IB/MgItUkw9D8aHdbgf/M1165JzRbDwlH0AB",
-	"/YHE3z96TQ6uewfWj56noMb9ULgJoD4LevfJE8Ml531fvjjHzr6vjOlMrStsWH0MEit6rhkn1uJYGCLN",
-	"H2EVaehESRzELMa4nEPykq5wNXnI7oc8LLOmJDUM5sUCuyTtGGQ48DZkPx2EcWPq4D1PPh7YGeJ9OPYs",
-	"8Wo7RyBPrVgRMg4rPSKPXeXr9YeHEzhbhDnKwHklP42yJ1Z8ku/VRWrizMfkFdOLTJAP9ql8wHptbjk5",
-	"QwLpLR0wVJYU236FiOBMJx8MLP7lL+Q0SPlmPkK5Tbib4JljxlC/tOyAxKe2Fi50HhBbkDRAH3FnKF6b",
-	"5srqdoiW4JtiR4/MXWQrAhndFNlDva8aZIyCq48P4PbjUPjOwEXT4OMy45qZr5amuy/7ESh5EZ7h+KzO",
-	"16bGO4FiXfDPocCdKy3niixlBidns50I9k677J/WB8dQG1vhCyL2MDJHzkFmF4wlaiiwFFX8ru2wdxta",
-	"xB3ys1wgz2lIOVGMFegk2JjTKw6FPcE7YU145AMViY+6R6Sc7y6OCHtHxzqFQqp8YlaWcCBphL3jSncs",
-	"XJwVibjMl0fAXgDwx4SOx2yuoYpK7LVr/8BWeWIpV+IkKeoaCPi3A+H9zlBAcWWgpM4XABJQXbFVHtEF",
-	"HyDTVcbmKRBIeAeZ0vkjiGzMpOk0FFglNuVXtuKigPO8gIQ/MrMPXBG95GPWIa/9Se07TfgEZFkNEw9F",
-	"caL9PqlPZxYj2OhsZbU0/ioBRgxLpjRPU5IthBE7/HG7D0h9Eri4Q35gK8thG0CBMwxeJx1D6U9bpWmu",
-	"h8KgZ6eo6JDcix9klwnlKVZZRmgxmDxAAXhoBpwMOYRU0EOxFx+/e2eejlkHqJ60zAzaVJDYYlW8IU+z",
-	"4t+nAytDiJT59ykCBZaVMuigyD0eA8YbPXnx9OHo9eunMdnrdYn1RzC8g602dAJvJPAZ7AzFIwjTAOke",
-	"6NYadI0RHXnidMOGaJriukDHOabzDjkVQ2Ed+vAnSIeGbn2uZIit4O6DWyrHVyo3AZiOJw70wXKtS9fv",
-	"p0uM3WnZor4ALEMB+jmqGOZrLlDMjP4qM3KNbQdecTlb9y4+uO7FmOWNGCGEam6PeiioQkMkVbaZgVJz",
-	"90mH/ISbu+5ZEgTIiSaJGhDBlgW2U5H9G9NGAV7C5LV4Iu4BQDJq2zinX/5HzFEN2XntB7GYGWBdMDUU",
-	"XOS9lHvZy0JiKzQrAJX8Uhh2HXJ6G8ptc4wbiaFDAJu5CwD6w5kisVdxGeTqMNd8bJjMjj1mg0c7lx0S",
-	"9zq9ThdeBiKsoUBf91RekoyNZebK/bkceEXWdqENZ2wgzKMcWuI7mslrZmBtKBCLzGh2xRISJ2yeMSPF",
-	"QA4/s0PAWcKQFLUQynBZCdXgIWqAVBPF35GZFHqqCDXI+cQQISwRimowfIOOvIF12kKm41se2knhYLzM",
-	"gZTE5zjnUDi8/+rxd+T+8YOjfXLJrzk4fFI0YjqofmWWBzkaARMA6URCOwUeA/99sRhfMT3wHjzpdbsO",
-	"mEw7fHVWi7vIFLr29LvdodgDDOkw44yusMIBxIcvxb6FAB/zMbfrHBzM0zp79PrxUMRmxU/NgtvobxGT",
-	"vXjYsssatk7eftPvdk+W3/TjgZm/WOScZaTv0MM+Mmv5YLHBq/4w2Te9+/dO9De9eEB69+9hjnshlxGZ",
-	"LNIUpUwjUfTsiPv2LhTAEBbZxGMLaNYD4ifOjC1iBNrbPgVrI9lzS4SRXKq1nGAoouVQ+KdFtJRETjQT",
-	"gJ2pxc/7ftE5nOeo/8BqOJEyYp59QJJw0UPBNVT+MbuoEDW4OuAeNJlJpclxN/TwpxrNEHvgu2el8xxj",
-	"gxqPkRlK7mV0G2SDzZHuS3ppEe5Tbu4wQ0Y8fj+0IvWwNSBD0HcMWxEZgi7DfPvlX//45xvzwWk1zMd/",
-	"/eOfH+MOeemsvmDwxXyDQwFWHq4ZSI5Op53U2YMNXrhkuuA8wYhtV/zIUmnHprkyKRagnZELaDFkYBmY",
-	"tnEc/6oMy/9+iFVPzHLfD0G4xi3WpnbFPRskjY3KiYeHrWgoSPF/Q5eoHZtvLueAEwAN8WbgSXVgm/cd",
-	"W+1e0KI6YJE+Hsdcn6Z/2Pr4EY4RThNrWPPc7z6uPT2QaGqybMdYcjrIWw2CTiUhLrT0c2SD5FNKe2vL",
-	"HuS5ZGOvIM1QuIo0RTEajjGeULMDiXZRnwN55LwMywCVGBAj/gEILvng+O8PZMaosOJlrSIjrqTaNyJq",
-	"7VGRD+So2yUfECvYwhYOlqHKDswOZeRmFBwJgFU4sZPERd4UUp7bSUNbzJ3LMcUiuCJ2gG3msgn8N8+V",
-	"5/RFMuhqdxiQytmDRFpXZZTBmuf38/7vMLW1LENb8j/nL56DuQEmhD9tVl03S0NlgG0mDLYFwvE6edI7",
-	"1rraAdvtEN34oZwfhyQfittEB031/uysjSUGtgJep5e2o9xRJB8ncrYnmaF3l6azeXHJmENDLvLzbihN",
-	"ALq7GqwCq+iRD+S5DDQ3oLkGg40dNyhSsHE0KHkL40CN+dQ8QExZYWE9HDaPydp6WPMAbK9wKKuY2WEo",
-	"s1Pbq4Chco2YDyTAqDBM3w6Tg4ZVSdrnl6sOyYrhM6ypcWPRcF6MKCaKrrw6Q25FYXmatcsBxSUYHmzz",
-	"k7zkL2oUzRSKLKer/I1W6ibADCViA5McBkeXUiPCFkosXfNm3SQVPdPah3GEIKkWhiABQgE0w7Xn/uW5",
-	"z6H50M0UVl7YaqJi0ZDEBHwA9dSNWC3CsH7Q4xyd6CkqzRS5WGiAC6v4MO8CRnVzVMq1rZ3hgQd7DXxS",
-	"UaDthMR+wbgYDH8KCr1drGyMhL8Kv7jDjssAphRfugFBs9kko8V7D5QYWw2N6UasesWa2FA8pml6Yll/",
-	"sK6FUwQlIXaYqsjGhNoflpDJIjNwFkwQSgYbh/+5Th8HVNzgR7EidAx1pkFIicgiF09KsgzkPc2l1Vy0",
-	"Oe56UvB+rkdikQ1bNfeRMk2UnDGn2Aatgfc66ytWbHdyXvc8P53HiZg3U1xaE2tg9ZlmwjJLm092muuK",
-	"ind0xVaF6hRduWzeOufKtUJX/HQV8D55FYy1e+wdlrgf6GKeFzVy9rNv3Zj1NTHWj33sjz1bKIC72HqK",
-	"mdM8MAJY3HRiVrPcdGL9vuOjQHXtQiwqOuzcRmFhIdAFfCBl0QGGhpuXEoHXaTNOoEp8SXNgFQcFsfFr",
-	"bACddjII+UCOgSU6lwY3gto/L5hJpCDmERmO7IQoOmFYvRcU6oEyucIhlsl6WKSjuoR+jr6Rouf8Gbro",
-	"OVYsMXzXSWDrd7ZBIynBQ87TztE0Xa8Cb1x1TWGQ6pIdkNrG+B5QP2AWo6YLDf9O5FLUvQmrTBYLdNc0",
-	"Hx4Xumiwi6kwsErYjNWbPGg7hYUUslKDNidHXIZQoXK9T9S+sxYUyt+FWtA0hbUu1VDERS4K0EQgprFK",
-	"AHAdtLqBis8htvnXP/45bH2MT4pAsdxHkquhUAZPQVXMJeg9YVbPUdTcZphi23cQLfJtc5W7ikZDIbOo",
-	"5Bsaed6jToO6tvhDjNrrfZC0h8KLbivstowDM7Skqw6xAWCgra0x7RrogOUV4Ge6WTBwxS/Mn6/YJVdQ",
-	"uVSQJ69fvzwvHIhK1pOyq52KyR5yhRX76tDAzpTRDKuthNpvM6z5OJewfms4LeqzEJhRTkAWhMoeoCV9",
-	"P2xxe/m+Dg764WfUWoFqKncGC9Vzgf7Oy1Xx8WO8b5UaVpsB4ONrMMpEtPDHRK+JPI1EHo1IavrkCSyg",
-	"T/XewgSA1QF8OSpIbVHTtgbGPtR6cefWX02vWIADrG3LQXWIZfMqJW5ciHu7owr5JHCkiMuVTEy3mRSG",
-	"cIGdtZIkP+xW7IHiDL4nRSAOVZaJKWyhq8jFtqJfbsrbC1hRL/3iPmJQ6+9v0AK6OJFfzl3IvXtTb/ac",
-	"FnK5XHZcFKp7IJ2xnB3sD5zSfiiCgkx7+WOVLoUmInI5AZWiKxA0MGTe5sdPMjknuV+b2o+8MXN1Qkz2",
-	"fhT8XckK4ZrlqoiY7MXXvSgm/w1GxrtHQ/Hk2el37fMnp/3ju6DRfF+s92PnfWWij533htP5GBuGxKeA",
-	"OB4wyEROhgKMMw6T3FHE87u1+hDfBQyf40ourIMY4RrMFKDb7r97ZwF1KHpdok4IFdb4yVLFvNpVuBz2",
-	"Dn0wOU1zxO6by09I7Nxn46GwrrIq9PQlf2MZn6xycSVbKIwj9Io4mTGtDppwQb6XMP1QxJdcTxcXAAoO",
-	"PtoOQGq+pPwiowboDi5l7NT2l3IoltOIjMjgG1KBsudsaeFxT6rO90wzcb03RD+30U+Pvn3y4sUPo/NH",
-	"37169HrY2t8fijldpZImdjwuO68YTU7TdC/rfCuT1f5Q8AlhWWZ+XU47uPu9vFfWeQIAvX8Cjf6fb4jg",
-	"KXmPqnXzHjpgn9hbGmR8QZNC+2XwMzTAdEHf0sT6KuxjZ7S8DEWhZf/LX8g5uniZv37KPS2su0K2ECrI",
-	"9V+qEhCVPMsgXa4RtYKE9ENhpPmZvMY6RR78GTZvR2czZ58dithmFY4HJM7TaceFJknlpSrIXlxOrB0X",
-	"Uh/abV0ienjzherIM3L1SUmttBcoigakVILcGrHBuSrIFB6TlNFruz7nkkc5wLyB88P2Q3LOxqjOLBx8",
-	"3FqGAhZT1bohi5ErxwakWlM77uS3QjRmYoFRhgLVK4rsxfPZCDZ6zRUF44j9GwnQw6Loc/5LqDp85Ra0",
-	"PxRLmRk6JAtbIExnPVbQ4RH1CICKDMNic7QH+d7t1sI08d/YUgKD4p4NV+ppEktlTMA3zYkcASDmlQcs",
-	"v4o+J4CIlHVCgCHugFk/Gfh+gzQJLhL8Vq1vJTmbeDlg0a8G9HJqKBw1jPzO3GNYTiw9B6MxzTKIzkG7",
-	"L3rUQBJV0LhYG7H5N+xfGjpuHlczb4tH71gT7K1Qk8p1vgrrw4gRxqiYUGQP3IQaXSQPguBkyHUc759Y",
-	"OcVMY7ePRASFAHvnzg+OaxQFc66jtrBGbAUOXLSRR0ClIQXsADn0VtRK+ZgJzDDuPJQzOc840zRb2RiI",
-	"pvL9KbukqYu3aGuWzTDHI9dp4er80uqpTl+eQaIY8GdpDVrgyQLBAHMm6Jy3Bq3DTrdjC3xNwWv8YAr1",
-	"tn4z/76sC6s5tfin3+16jnBWYeOci4Dxf7m4SPm404L5UDt7lrQGre+ZtkW9INQJ/X3MRP1u17l4u7Sn",
-	"JU0KuH3jUWBZx6umAAzX6gCnwmw6GJWxKWbDLg7czuvyNOU7pYYX6AT+963BL2+8pPt5lTLIknOpWoNf",
-	"Ws+Ypq03ptOBeaurbY/aCrx52nl4Y3Q8Ba0xBY84RYrU7uDIhxH7OgINQ5Hoed3VFNn4b307sL2NF/QK",
-	"Wm1/PcUCa24IBjOMM/ALRGd0MjEb/Ri1jruHO66/OEy/ENjazTyX+pPu57nUgNFXiK+MlAQJqsFsmNuB",
-	"1oKgf6E1MFiKMGgExnPN5qTXIegyg7EHGqtvXjNCy9YLz44bGwwYJ1QbCcRArBNRh6JIa7cfEci1jMEj",
-	"oPuy1fGAGbKJEM9L0zpzhXVaHQobEkViLydVjHoHJehcTaUeOHo1psIqna0bDfgNVew4iLTDd4KxGqf+",
-	"uUVFRX8FieCaY+yLXZO9n3/++ef2s2fthw8hmI+btm8XDAiBpQ42i1cRDITxQgV03Swd4MdomwzVdQsK",
-	"Uthusaw+VK/ks8WsNehj6Ur8oyZ4vrqqF4YxCvN65VnK61aHihGs1Z2vxaueefdoi6OASW1WEW6DxsZc",
-	"r8jemCrW5kIxobjm16zx2mzCg9o19Lx61Nstwm3d5k/YZR15xoVbLOURzVJu2HOEXf99cjFOFwqMX1DI",
-	"MiJ+Icu6FUHmB8OWBmu6ebHMW5TGrO70KZYH+GT71PJL3KX3qBx4+8mSULHv1BuxlxvJSFkXFFzSNMsy",
-	"OmZx4/5LWQNrwe9464eQp7/cm2SMQbJflBn25pQn+0WuwNqrsOXtt6LIRdpGs5S6lgWqPwBH39YWDc+t",
-	"PQfMapAE9JbsFWx4I0eSp1ncniPxunyMNudmtNpOM6rnX980iW19cDrnriVklga1UPss2dTPtjxLcHVH",
-	"eGx1PfLjPSj0Ti3o0tvc5Ucntv/GEux0uLnTY5ld8CRhsKWj/oPNPV5L+YyKlYvgQT51ix2dWSssKN7w",
-	"anOGzwaShnGiHvMXsC1volY5Uq01aFVC8lqOV7SiY8cB5GVT6oUXcyZOX56Rw043j7HIqdjpyzPUoJ4/",
-	"/AG1VFRLG0xiOmkpU7VWTLHD/8/5i+e3F1Tc+jY+JjvrQ9c+fFP1hdWRLSpLdv75dA7zE/IyAebR3bVi",
-	"qOtedFwnA7z2I10gWaM9uHqBwF3yis7SW14yVWB91kxsc50/nz57utt1uiXe5jph1vAqt7wuQzxN75oE",
-	"jr/PtdkDqr82X/PVeG0ov4EW0m8P4VgYw5UpXb0j0+2VP/4GeQdIduD7lPMZYApo5BnychtbCs+ViicN",
-	"7EM5puSPFCTCihUYkgkOBcUiShnem+TAKtu8s5TXtCLfN2+nJZU43E+woMI3LK5URInXSaXl2im73NsX",
-	"y+eVn/UGbVpYf2UXPVS55xrmr1y75SsP+GXxgOYGg0vyiEaAxuv5v0ryBcgwKFWTXrDfwbhvL84bI+DQ",
-	"s7iiEET9Uk1RmM5QPC6nHinXm3LhmzQ3x8QN2UgGQ+GSjnDt0jpY29tenm4EPNOb6sfvWwVkbpAbiueB",
-	"q3YQdFh1AoeFoYecnmaMlVy5h8IW3QS/ECRHNfpGzKvzKih3VyK/G7CS5534A1s5i6hFTwB430pU1u+A",
-	"meCSRhOZjfRSbkRN1U1sj5wqffO3HOZJMsz2xwrG7e24rylLkxEmkd9sXkqTl6blzfYV9qplGfNSOmZV",
-	"X3FtM67tHm3u8Vzqx3Ih7BRbIOfvpJikHNOVHfW2WNNL9Jp5LSXUrsF+x9scQO5+/owlnLq6IUf9/hak",
-	"oPS6F8qe4h9If0yv/law8T366pRIFmSwsnakW1Ar8FFt1YlEB+/9KAmefFxv6zru2AxNecBvRWhC7M51",
-	"HjzWYFG9Odr2+p4ln4KZLOr5bYffvnPtf18k53u2fkVxnw7FfS7+8xV404BhuFSk91ZM6Dav2rr7AH9S",
-	"y7G+Qkcn5ezAezbeqSgdeOK/6TpXKLA+4F+K0JzL9Fy980ELp3D0/rf0/IKN5YypQkuLuT9sYEUtDwgD",
-	"fUJkEu3INN6SWbQ9WTK6WI3yguDrkU9lyztwjOW+Hsf48fZoNK+DuiUade1/bzRqfd1z8ExZ8hW5fuUf",
-	"/wP4R3xin4zg7MBH1jiYNrOW6LNFtXuf3FZM9TUcQi7JUi7SxDmoYuY/No9swjf0APZmJdYj1jk5aVfc",
-	"0CbBL6IZUeeyRA/zfAVcQYG2DqTtY2mAM2x8OsZcQMymWdPAIhvMdZcTQ7OVIAanjpR9z7Rf4uyvcGKf",
-	"nTWeMDZacpHI5bbo3Fv9roQp7FuLzAGQviLsfwNuGK4ZAtuKq/9jeGHMgdDMCz+T10wFGlgsQVvBATal",
-	"LzDMc5ZxmWBgASSvw+iEOVV6KKCebDXNJtmLa2rXG574VNtwibnBI35ISZ4zM8wFUYdRMCno52eOb4WA",
-	"vii1ozn6qFBwCLYMFfVf8dJnZCT/LDxdgAVt4l6Uuv8gzsyZbZoxIOj6jjrEKrpUDfLrkIpNCgNtwA1f",
-	"+Qnth8LPaK/rklDsebFcjvlDmxQkLsegP0SFEN8vcvWCOvHS8GsMMirnqgrCAxsi8oB7xHUW2V5cpgvI",
-	"Pam04TXNJy8wEFP1KMtSdshpEfZVJFBek/KYeBkp/MivILU5aEEwkrY5tUZNpnCct440uPQVn5E4lMxt",
-	"/+YK3CCtxX8QnehvJdybB1nAw1f68ll1Bnlqm09MlBoDx0tJBL048g0U6pCUa6KAPzy41YF7hUJ3Bjva",
-	"dzRLXjrniDDquFMEqg9Ic5g6RrjWBarvR6Qaj25jwMOAdKjYsTHSnOpqs85QnEOSehcXnecBqI/7hxAv",
-	"SMFWqzrHQ7GJBYJA7m3itvKo38rt+dIScgclXSs4qs0pxLrmfmqlQbaM7Zrzkbp4t76S7K293D6pxt/B",
-	"wbY0ykXytwqXDgcQ2w5hMas6xV7w2C2EbzvEed5hB50Odg0g65PaG8qPcONmKksxvb+znbffWPhWmkKi",
-	"Q0MZurb6+Xu+MgF/Ribgq7ViW8nWPn9CK+SJOyLj+ApLg3ZnKTAOdINbvy5q4ddWEJrRFVEsTYNga6gl",
-	"Th7z1DzbixXEuUZ5oClIvpOMsbY2kiE4XdeHB/wNV7hNYMBWkbVYx4rMqB5Pv5Qo2+3W9Ckibh9njBE4",
-	"cpiM2Sy5SgdJ3syMESmvsmlhb3dd0hfrE1+8hrVUEEByRz94v88aD3hcwVc16Bfq+37tkJFDvBY71eNd",
-	"ryJhCeEevHdhQM3ugr6bILT29OZ+VLVyxQjLZttat0FY8M6aKuj1aeyhsJXtntiuz6uJk8zjsb6+qX8f",
-	"B8BrC8g3fomV1LTbBDdWCn2XIhzJOcSIqKLgIeSjzAs9V/mbUi3vT5AgKdjQ2ldWV+B8+zdX37vyAn/2",
-	"s3Z+CaTtP4BOVcDUeygu6WzDUwnTMjdHaLkc0IpQ8uOrp5i5FCrsd1zyf0zW7dfF85K3Kn4JFZ9iG1UV",
-	"DYXL3ZqubM0Q4SqtmgnyRPguh11spAj4C/6A6lOmjYDsVkqm1wxySoOJ7ZpqFpFUyjnkDJYZSbm4ssGo",
-	"tnBdc4xUueD+7eKkbqkAs87AasvQqPLadw2PKvX/XUOkbA7uXRGXLRB/c9zVxDk4eA1YLwOuX7mJNdzE",
-	"V5XQ76YSwkzWtILgb47fm7ihg/flT05aSVjK0Be1bFGSc+VyWQPGl6UE2F4udJpCAkLrebqkK9QiYeI8",
-	"yAKL6L+CkB/C7BsRcvNbvqMITxqsKDVb3tKOsmRoQ/mtR/sXh+Oj5Jjdndy7vD998Gv3arMN5fZyFd7K",
-	"ZtSJ55fcnCrYAV6sTSST14PgABGmw1eU+W8ggOHl/44ISB2gyXmd4dom9s5hzLCeYR7tIgW25Ukj4Ddt",
-	"Nv+hiHGQ9rlXxaCBP3WFBQ67XWJQWsoyKsbMK6yy3xkKm9kZJwPhD8zKUNsO9L/ZQk9hoU6HD/W0BmFg",
-	"QVEvcCiwWIQCngP1/ZFXsgF2KBe6LSdtULq7qW29lNyxfsnHzOZnv0me7Q55bjMtWKW/OoGicvKK1frg",
-	"v8JaxHgcFhA2Ief8QvME/7bURURi/c2//vHP6Lpn/lPkaMGfC7Rdvs0tcbb+pnfvsN+/2z/qds0cx/3j",
-	"e/T+3QfsHhuzC5bQwz6dTOjd/jgZ08MJPe6NaXKP3btHu+z47mRyfHg36Y7Zfdbr3k/uXyQhmu93j+43",
-	"IPqbcv42Pzhaa+lFykaLebIVw4wnBIVxbp5ejPhQnhdgBNtFuiJUud8V2KiAR84P+z3U04Hs2kg4Bu9b",
-	"PEEHhMO/sv+96j+9Ss6WTxb3+LsuvRg/fPS4Z6DLNi75N7Qil9JpUDVim/3B0OxaV8bu1YwN+ylyCoVT",
-	"dZoP/WNtVrVNMtHuRnos772tUARPcH4DRU7RsZ6kX2MBB1UUHN8zWAirLyQR1r4Zy0uBLqOK0AJhgcEP",
-	"LGFCAjrLmNL7ndZNyfKu9PKGIsZN6WVj0mw4uKL6Qw55FdL5sTTO+xYW4j1dGNzyyxuDSLB6ST2/a1Pm",
-	"A5bE1P8HoHawM72vd7bUdJFRgcrO3KzbKRCtVbJW7YqYxzsiqi5LpDdAkCWyfhhF+hE5AgJ3HNmAAa82",
-	"SAKZy11EtD924FxXHTvUQyLT8Ors2anhJCyP4LyVc87CNai4W49pmvpz5xdXtycqkjYXytZfdX7Zbagi",
-	"necLAu9ow6f4DmpFLcBa/zRvAc4DoDo/VP+VQmd0DEUvWDrJN2oLA95RBAs0eANCEsCPwMI51qyUNgyp",
-	"STOfhgzXnGWkUvDqhCiGLJL7YvgssF3ZDE9c6Ewmi7Fz9AnZjMoqbhdCXnj35x7Gu6REy52h6+jrOsTr",
-	"2je5cpXzRa6gbhUdXwm5TFlyabWqrnxUp8SsnwqE7Aiq47HECOS1VgxYwv8fAAD//w==",
+	"7L2Jchs3ujD6Kricc8vSf5oUSUleqErVr8RO4hNvYzmTkwl92RAbFBE1AboBimZsV83TzIPNk9zC9wHd",
+	"QC/c5MTOjE+dqVhN7Pjw7cu71ljO5lIwoVVr8K7F3tLZPGXw72+oGLP0JVMsu6GaS2E+qsVsRrNVa9B6",
+	"NWXkasGUJlRds4RoScbQoxW1bmi6YKZ5xqgyHVsZe2PasmR0uRpBt9aHD5GdI4Xh/7qQmoVzPBaKJ4zo",
+	"KSMTxsiSi0Qu/fHHtv9lyloDnS1Y1BovsoyJsem+UEkrak0YG9GZXAjdGtw77Xaj1iRjbLQQmqetQavf",
+	"7d9t9/rt7vGr3oPBcXfQ7ba7p4NutxW15OWvbKxbg3wes87RG1ho1MrYZCGS0thZcV4jnsDO1ajb+3Vy",
+	"f3WS9K+PZyfidH73zb3svnqguzetqKU01QtlJpFiwrMZM4suzsAeERdXRMglwUkV+fHiIbl32ul2CRUJ",
+	"uWZs7n87OO3+v0RO4OTmGZtTnhBc52HHP3iWvMj4jDVe8rm905QlZG5aEm9/EZnSdGJXBKuu3Ascw1ym",
+	"3NzHO7iKOcvGzJzXaRfvRq/mrDVoue/+9YymcpGp0SWbyIy1Bv0T/2C+zRgj/kQE+pD+CYFuBLvBGXir",
+	"PiN0ollG9JRq0nhMhCtyzea60/oQtfIzGFEdQky/N+idDrp3/96K3PXhnscyMZt68fJp+94PJ3/93wdF",
+	"g3CYXrvff9XrDrr9wUkPhskY1Q1tzP+bNskiw2lmXCy0ea69fjdqsbdzbsDNdBWLNI1a+NLMw55RgHaa",
+	"0P9rH3lnLGfmtHmm9EjQmVnveUJbUSulxZcn8oaldGzgfT6Vwnz6716/1z89Pe32To7N8UxlmoyKuUcz",
+	"+tbNv90LEBL20DoXgt+wTNFsFdnHTrR524RPyFwqxS9T1vHfpXevZoE004Jlo4xNmMEBZrEyS1jWvn//",
+	"pNe3LVYjxX8z0GT+XM0AFt+13CvunXbNM8Y/R2M614uMJeXv9unPmUi4uGoNyr+YHogPxilnQo8UG2fM",
+	"rHjOR+ry7ZrzsE1Hb+9//6Y/e2LQXQWlJWyccsEslOFR272MuNDwn2SbycyRZPKGJyxrDVqKiuRSvvVx",
+	"klqMx4yZ/XyIWopRzcXViGaMtgathAvzVyYBjlQq7azwL5jz7QPau+yPj5MTdjq5e3Vvev/XB9c4fKZV",
+	"6TWdVPFvgRrdC2xFLYcvDDpqRa3FPCm/l8rTvGHC4iWuzSk+Y0vys8yu4Wy54gDWXNOUUwNHsIsbJuwm",
+	"+uN7s1Nxd37vzf3sgerq3k3f3Ip9IM+VZhmn5Mlibt6O5jM2+g0fyvmMZXxMj56x5Qim+2CXMlIrMQao",
+	"05rN5ob29u2zY1kms/xOU6onMpsFEH3xsn3/fr93HFzTSoyRbsA/mg7j3t9bHwD7IyZ6iGCUVAk7V2rB",
+	"MmLhTJGDk26fjGmWjOyn5NBH93KhxxJOw/3c8qZ5yd4sDG44H1cJzHH7Iblg40Vm5iQCQa125MyOMqI4",
+	"jDfBRQ6kIfFa6KnMuEISYFZfP7IH48WYW1BG17BKGf9TSCFC6RfC94Xw+YTvC9X7WFTPEwg2U73Kg/oT",
+	"UL3e70X1SoeBVA8QTLNAu5Qo0CrzBvWUUGLeJ8hXK7nICLwowgMq8ofgmZ3RxM74YHswLg7yJ3Y5lfL6",
+	"kUjmkiMuKQ7zaymvubhSHpU05+jzcfkZshtUP/ziY7WOD/zB93yI11FrkZkzn2o9V4OjI7vtjj3/I7M8",
+	"dWSeDMV1A0bRr+Q1q1BzbT7ivU/MZauxnDMVEPIt6JNPiEybe+1uv93vBm3gmLW8xlP+rUf7l8fjk+SU",
+	"3Z3cu7o/ffBr99qByEJtmM/C0DyTyQLYIjKesvG1XGifWMDeCrAwm0FEqcX6Rdjh6XjG2hlb0ixRBh7n",
+	"GZvwtxYb0dGc6tHJ5P5f4aJu5HVAiO05Dn5BHKAGGaPmSukN5Sm95CnXK/fNu2ZV+22Zcc1ar81dPmQp",
+	"0yxZC4SGk2X2F8PFXJnn5d1ogmM4zRGcyZKtP5L8UJc488hNABD2PaOpnq5KwJXym2DeHIHJa9sr3cht",
+	"Tln6hdGsMprBD2Hjj8NOlrr2XNdPx2CWVnQc4JV/C5bzP43dzEVbN/yM6an8xMynQTi78Z0OEP8EfGd3",
+	"W77TEjF3KELqEZ3PUz4Gk0PAeZqmwGc+k/olo0mJCjzlV4hsFHHg7CNvQ7bB7JJQTS+pYkgeotYs72eQ",
+	"jCbm0RrE2zdI9PiMZAtB7gAhJtiU3QHAcUteCEtqUwbE5vmcifMXjx/K8cK9R59ickUS+xM5oJcZT65K",
+	"yh4uJtL8V3Odoqj/+Ok5eYH4gJy/eAwgAItsDVq9TrfTNQuScybonLcGreNOt3MMCEJPzZY/eMv6+fzp",
+	"k12X5IYeEBh5KMwKB0NBCCxxQCorNL/ZJQ4IrHAozBpf4Pt7DK/bqa2+QbzUoFtKIuIQF5GCTLigqUF5",
+	"3oGV0J1t7h75oDWjYkHTOhS0NX7JkXSIoGqRjJ0fgKEGTvHT7qAprwOws6yNx9HkirVHNxW4a2L8t2K+",
+	"nbxrlgeaPXsYX3RvX3RvX3RvX3RvX3Rvn173BhucqSsrXJcF696sL/wnBiqh4uTryUOJvjzhSpel5jm9",
+	"Ygaz+lqEQAMAJOOXL5TiC6X4Qim+UIovlOITU4rXUWtK1WgG2HNCU8W815Ry6zV4kUq9DtubS/5PQPNN",
+	"eFYkVfjt90rwu+VzSOWYpiMDxsF4+S8GpoyYb56Hj/rMyAFGQ7x7En7iAhFdxseBqGx9p8q4ZQ6oYCxv",
+	"WBb4SBaOj3OWEeteugknbPnOAcOrUcomujU4rjzxz+b5hm8HLRo1T0dnfM5qJPBzcJAhNNdrkInMCLUm",
+	"B0NDqw/KF7UdTj/+K/vf6/6T6+Tx8vvFPf62Sy/HDx9927uFkgKGZje6MnavZuwS5xhO1QnoprnYkUXR",
+	"MNHf3F36x4IX7KtzkiRjSjXcuRnfwqR5I1ywngGw42PyE1OanOgpudAZY/A4pNI0dcxYr9vtnXjc278L",
+	"L7rVu6hhI9Q443M0hbW+pyKZ0YSROVWagimZklSKKyKoucm0veSCEQPmhAtYEhz333ia0itgym7z8nLo",
+	"csDgYxYwboa45ZJmrdcbH6wFuHWUDG2mtaTsCxh+AcOPAYZbkY2SmR0dQMrulkSwZW5vtz40XCti5Ytd",
+	"XSn29wq5pSHfnKuViJZTxcajp5Mf/vogu//dDz+/yV4tf/3xxcP7j5+8+Ptj2X9Cn9CLpU/BmDBkxSxv",
+	"N9+U0glXkcJzUTgz1PO2n/uh3uqItpMM7Cm+ZGPG57ps2BgzfmMdkaZUJCU3pGQBdj1djJ/ZHvguQI81",
+	"ZTRhGWDd8zn/mzNzvSshildTlhvqADdx8ITSGR1rcmDwgrNo3VEk5mIiO7Z5fIhYjQq1ZBlLzohijNiJ",
+	"uLhyeIULnTv9GLyixlM2o14MF9jeep1uwQspnXFxhWozqtkTPuO6fulvFlJTYlhecvD40atvSZLRiW5z",
+	"pidtc1t0ztsZ1Sw1Q7TtmRwOSJzFxEZ6KTKjK3LJiGJCEyGXEZy7zkfniiynMmWEXlEuzLZiHRtcIUWi",
+	"mnY0bCVsQhepHrbOsq+6Z/qr/vr9vcjpVtMud9vgG2+DRtaIl8WaiRkUCaXZXWyXGkcktqAdkwPwJKRj",
+	"INB3FJFLQWCSQyIzEhv2ezShPF1kTMXkwPyTIVfOhDbQCQbkSSZnRApGLBNwuM15vfmq3+2eLZtODHf1",
+	"OKk7K67cru8owpMzODpGuCbLKRNkJRcA3Qa4wdbatJyMvVlP9+rWpbPVuaH21YX9BPBjj59oSZaUa59l",
+	"EOytdis3bAaxKqOG9fWi1owLPlvM4N92MUZ0uGIZ6rHnNKMzpi0KeJyw2VxqwzH8wGqg7JwsBH+zYOSa",
+	"rUCe0t5RkgNKfvzx8UMDK5RcSZmQ8VTyMTvsELNrzhTSULMTRWc4inlElzJZkYzNU7rC2EieKbNPNZdC",
+	"IZchwIPDgG3BTXirbZvl1t/R3Ulv3KcPWPv08l7SPmH3J+0HtHvZ7o37yTE7mZzSu5etqDWjb58wcaWn",
+	"rUH/9BQOzv3dq7vH8KisbT358x1Zlq8ceaU/8AgbEPYLIyso/huLSM88gl63m+/nzYJlq2I7gGmCe7fo",
+	"oTVABb3dgfljRt/al9DtbngXgRmmHoME7DsgkXyNc6qnxRJL8bPbHfhGFb531HdP6s72QtPMsNINmMZs",
+	"IOZJ7ASNlCpNkP3wZI8bLhcKZLcz/AQ3A3omK7Bw3XQ1yi5gBA2DO9q4eBAjm84dZIV1J45a363PeqPs",
+	"smG5H4DHhGcHOPRrmnxHNVtSwJ+GjDiTB/pZma0c/aqQy8qX8a5lldGmS+JrepzNwGqro1Yix6MSo2lY",
+	"ypzNTORYHUFj9ZfGQWZMKXrF7JnaZsQ1I5ZOG3TFZ+YfC31GhNRTw7EtqSLjKc2usMWUpQmiq5UNTEvT",
+	"EtYqoZ2OvRqmtIsp346O0jm3OzDHXtzmf2Vs0hq0/nJURP8f4a/q6JFt/yGqAaaGjXfINzJhamAYnboD",
+	"jM0OfNb5xeO2xzvXLce2PvK47IJLaSOwr+tX8DOwla9pYr/cFsos/R9xcUNTeDW7AVi1fwFbhWqczBbK",
+	"sDKEajKTSpN+1wZ20FnQcF/QsNOPXOePCiaOXHNF7Dw+hJROwPLH9uOMK8XFVfhxIa6FXArz0RByvycv",
+	"nsromq1K/Z2hQS70SE5GGRVXLD5D/jl+8fziFTm66R1ZYVUdKdCOm75OflX8ClQ7LJ/zk4PyN1JMUj7e",
+	"F5BpqlkmqOY3EJbxOnKgDbYg31t0N8iu6e4jTarBLEemVBEhrd0cJEzD5J34wO2stZ8zZI/tJXj8JuoO",
+	"tSH4mhXwXj4XA13wTUg9upTy2n30/BQS72/NhAGZEfBu+Xf4a5QxOp5ia59vghWseyRcjBaKfXpQ/lZm",
+	"lzxJMBprf6TMhVpMJnyM3gxjOd8VdmsH8KGXKyTTgjEjaYbsrI1LwpCxvWn1nGWAu6T4uBCLgW0zujL8",
+	"CEkkCFQFeFa3/unBoiwrLhRKireAkNIDyHDMHaGkaZASpJS4N+D/aJoxmqyI6eGiSxM+Ac+JXEXRIT8q",
+	"Rijo0Z34i3+5Bh6WrBdNd8eW3qY+KtzVnYK3e8Mcs6zYeQ6PtYf8GcCkALKZPioga390hUPtJaFUOhfA",
+	"dyFnzEocBqiWmRRXRAoC4aw8YR3yGFgyRScGLZAMRJA/geSxeWMFNvNPB0gty274mAUU+JMD0zOpv5UL",
+	"cUukljElF9mYOZ53R0iq6V7A0jNJ1GI89ckcWa9l8XFTrRLn82Hk3OZQgVNAT/lEgK+SC82AV5uYG/v0",
+	"sPOCrlJJk1dSPqHZFbsdCIE0paUcpTDWbgBU6RwqSUDlyhWBX8FWL0iPPP2681ky9m61WkpccQEW4T4/",
+	"CwiYFfFpycdRm+Wqv/0UZl73elWZp8ovMApXwJR6TmcrpskBWopJQ1jsobkZMFhbJStOgB5ehiyAMAau",
+	"zZH5dxGUh6ZGc3+CvdUjpdm88N91s7Qq7sob43T35fjtKL+Lhq5ytFUdnbszg+aC3F6fHsRfSfmUipX9",
+	"qm5JJ400DALzzuBd6uqBtpRkRsUqtwY7ja5zTGKgCXbWevitDcYFglveGwsWS/qIgFPdTU4TvROIO+Qn",
+	"yjWJve145u9HdDy14ubUiDz235eL8TXTZ0Qxwx5olq4iQoUzXVv+0y2gweANeGOyKNxSl1OOsRYfBUx9",
+	"b4i1UJo39Hu1CyeDrTrb5vu+D2sTb+emqvX9cvM53PuPwmKE325LOOBy99SCl/uWGAdGM/OGAHocHiPQ",
+	"1oZyw0/7yyYBcH1UthIXicvLn1BpPh/tBgdRfPC0gPgB8+p8YsQctX766af2ebEbVm9xtPc3ntI0ZQLd",
+	"HussiV9ju4zRdPbVEJMJDVs1XiAIuGoxn8tMs+QpSzh9BW1uA8CLYsTRzAyJXqy7QXLjIJ5YzqzfE7CY",
+	"BjGW1vl5M8Tm9f3PxfNnBTzX7/lTMw35rnH2wju67F+C7s6O/nQwzGzOMs2Z501d7vcN16ANKcDXcyUu",
+	"Aaznf10e5vHFc3Lcu3u33SM0nU9pu09sW2LAMpwBfLcrY1tn7vLI6M4Nzi5iMbtEDqMYq971uzJ44Ate",
+	"8TTBk6suFH3G61wTCo+CX+zCrSt2OFVxYq/zUax3Z56s3PMx8Uy5NEm4+UTTF94tWgfOsrvYqqy6J6DY",
+	"t16uVVBw6evf7TESE4sZOtpWMt9Hnq9pERbqFHqgGDXnEPjNVceoHnbDwaFnfZMn5E9GQqLkEhP2gZfc",
+	"JfPSvht+a5IxVvhvThjz/O875ELQuZpKrTEFCqMlvRH4CHIQScD3oXLMfob+yvIMexi7GIOYxBP+Fiij",
+	"WwkXZMaFzMhCcK2cN47zenEO/QG89rEKgMxm4CvNhb570qr6NUVhrMPGldmWdm1qSjPWEJhwzeY6Il3P",
+	"Wytf22m3aSHaUrxwFbGQgsXkgKZLulJwU4dRsZb6BUQEmGh7lvajD7QCM+V58RymZQiUxY8VLNIY/VHB",
+	"qkVxA46LtwEgoCoAiaASBwKeUuF9ntSdWe75XcejODddQZYyS1RkrkJN5dL8V7vKFiGS+4NiVTZh0aaz",
+	"9YCk2PvrDUghr7lRxglUu62au6HBexZySZZykSZgTZQQ42F1CjXU1K/QUYN7wApUxqUVJHQgDZ+YMqpY",
+	"cmgWEFwNOqvZjV5KmTIKnEQRzVNHhk/6vXs5fnC3grehIpLKpeFhqWJnhM3m2lnjlKYioVnirzeEEwwc",
+	"qr6JdUiudN7FCV8zNicLkdhDQrCNSkgvmP/e1sjNq4JSXtCPANmAuL1ludoj7IZlKzDInBGxSNMcw1sk",
+	"lEimStzHmiIr+VITqllbY1itGdav6lI5ziLytMTf4RLiasWW2EdwNQVdAuRWW/ClsohSBZjtrxU7fpx7",
+	"LFec2eB8i777SXg/Gx1oK1t3StH1EobHs11gh02I2UYW7ICXP36BnE0o2MJeVLVz2VOJArTnIaIyyARo",
+	"IXiSG3A46qwr+ep2Z4rBRcTIBU5xjDptKOdktexLrqdVxJ7XT6iFetDBexlnACcMSJzn7IgL1bTK6zNE",
+	"JM510L7O7xLZbaxKAc5OQS2IGAI/FGDooqBEh7yi10yZ6x2zhIkxI/KGZYX+G3canxHrBO+vzscVRZ6R",
+	"qKhvEVUKUgT4w+9TFbJC80GNjIph+nUXE4EGQRDPjc/cVWyvIx6QeD4bgTr/hisak4N8KcAX2t/QH/lh",
+	"ftgHeV0Pr1GouHL2ppgclLZ+6J+WP7sBmtoJvR/qJymxmuGY20g+5Vzv+4qMBpYl5D8IsM5/Yub3MgbI",
+	"T2AdBfjOJeOwWynDujPxWAOhldyMPJOy7IozFRE5HlOVg1kOFFufiReQADS15j1WDq28zJ+hAMBSkLxN",
+	"BCu2ywkLBJyRCTfPk9oFFGsOr2J9pER4VeUFPQMdjyFhWLPgDNC0NTeZq7xjmPJMr9rgTg6ez6HQ5IX4",
+	"9DdE+HhgUkezwbHXvhJC7SXISbj1zalmSsexKRzKp8iFy3DgGY8Q+roRP5SCrvfFESwDHKyYSAhGWKOy",
+	"ZDnl4xrK6YKw644SfiNmuQpdtCAC+YzE/ydGASRNg2PdJ5Bbsxmuw2Ls/1NuvXGU8Lu1VpS+FsmkRmjU",
+	"KwzrnTxvWfHJqyLoPtV0MwvAXVQey4y+fYw7s9Bs/ypgh2YZBbMbKPcrRFeQqdbzA3VIfnz5xPkRzBeX",
+	"KR8T9CtjJc5zm8D1MMyve3J/EyibxeWB+nWgaysfPG8QgCxrqAglUN/AyqchCOaVDxrEJyN0bSViN6EE",
+	"O4F1scrDz4qz25RJYGuBr3Y207s8XyUhwfp7AGySc/ruwOouJHcJbTCiyAlKzERI0e6/fRuEnZZQgxtq",
+	"o9nmIdOG7SivGgdoXKXtVc+zF86VHfJ1RsV4al5BPJYJi89QCoutWSs2yGnO5Dyt2UQYYVKvNq2JiljM",
+	"UcjLGFIURawcAY6pgE4iIhjNmM2uwmcsQrXalN6wnPDknkZACiDo0WG8dad6kUo4pzKyqDeFnBMFs0Vk",
+	"RsdTLlg7YzSB+U0HjDBCsUbTVF4trCuIl8vcPIpSEocStQyjaSovIsy0WH/OoV8P6H2r/j9WQ0ldvb/I",
+	"k7buGCmMqvL6rphgGR+7oWuX58yo1bNLubjGy4a8GAm7owgDI5hlYACM85OqUbLtFY9UpRnOSFtd4nQx",
+	"o6K4VPZ2nlKBCyGPNcRTjKeGqTojiQQj6ZxmitkI32KhW0U+VRbm+afV32uND9fSyipmOextoM6vurhh",
+	"/pMRzGPlV4NIdLYaGT5yJNiy6uVmpOzRRGajeSbHDJ2GQ61ZZZ46npbOGnTyLt7PQClgzglnaeIBBFeE",
+	"XsqFRiGYJGhzmlM9JQcxqoZAGosPI9RJauDNuCJSsJoHBjh+o6qxwR3QILr0+QRy76xDLIGSxmnBXkfb",
+	"XSvwkZVXXPV7vKMIrqvT+hB6E9SdNE+c7su2jAhNlXSvLy5M8LHnrrZ/Hg/3oZZEZpImZJxSlRvv4LJ9",
+	"+K13dIjqPXmiaihVVBPmEpX8L6OqZ13khTEEcN60nvUchbXNWIO3wz0FogzurULCo9bbNszTNgMoTPnU",
+	"HJTsoPSk293kLxLVDFTEBNxyIBu6u+9AfrjvvmM0hAjfYm91YcX7DtcYabzvgA3uZsFwvQ3OcFGjm9/+",
+	"YxRi4v5jWD+4PceocVYvhuk3+WUX/QM0vGvn2hjTYoTjNYGg0bqQn2KIk+1hpBTVsu8wyBnAODRN5bJ0",
+	"Kqfbj1TDrRXjPNhxHD+yet+B/GjsW44RRHDfaqwg6nvfkRojxfcdsD66vGm0arxp1ByOlI/QO95+PY0+",
+	"mcVop/vvLo/6zUfr97fbXSmYoOj/YI1zf9QcNuoG8JXaXtxltDk1TjFCf/0INVGUQffjuu6vP0StPNP0",
+	"Jt2IJYMkYSk3HzqYb4m9WdAUDYQuJ0eb51wpcMdK05UailxTsESHNjcQ2hF1xlnSGYqqf4qXNbPWNQ6E",
+	"eJD0yJTO50yUbecNef1r3RqqQrJNpF09HptdSudKYSf81Jhic9XYlrb4Jot2nd6oTob4EVO0OTGCq/y0",
+	"rSABSR+pCu4sPLWNtWB29viAUwoMt5gLPODcS+nBqwLKWsWb6QyO5+uVhY7RL0DLXnStXi4ftF4rlwMd",
+	"uWDMphTGdDVEMaz5a8WmijYp90D9k+n2A7+U2qVXru+7PV0f5ixTVtVvbYcKXGHR8bVDLqY0czkLCuuk",
+	"FOmqRnk7q9WtPjKf83CnwMx5RwVOEuELqbEnO5SCM5UyCNZZEH0LdHld3/EbJoj5rWRXTUpWC5cAsNka",
+	"F9i1y/N8S2c8XdVM5Nm/d5zNmssr/unms/V+J1yQR53e3RNz4rNw4sDKDnUoDWVtDVr/33D437/02g9e",
+	"/9JtP3j97m7UO/nwX5s9MotD9g8iyq8Jl1v3+LFedHUnT8zd1EYnFNqneiworwMUKK/DByWvN27HzlC3",
+	"3CdyTNNXfFarMYV6IGRJ07Q9TuX42irov/9+8PQpOeiftKdykZVs+K5siHcFB790e3j+7/u/dNvHrw8H",
+	"v3Tbp/jpv+re/ouiTFJzPKyc5MUsSp6bJeNFgy/fuXXTbXbYsyWYtvDYq1RvapjMJQ1UkkxottZbcKeJ",
+	"y+WhGqY38hy5pOPrwPkOLS7oN2eTAKJmW3u1/ldMl5d7ZmP3MpunFZ2nOejFb7uVNWfoGny8QyxVzaqm",
+	"Y1XKbEtL68XV+VWRgxhTyzki9g3NEgu28SGRAv1HcGTTM/eNy13jwnezptBKTY2uanjS9o7Rvif0Vn7O",
+	"661Sr6qGpZwkQlJVp14JCGNE+IRQATR3V3V9kw68oj/nCSkB9tZnXmvoyGuXrZv9ClOfnpHYFjiLyUze",
+	"MAUsBtHTTC6uXHoe+D33yhw7VxDnpegVSDOgVvJHxG97O/LWGjFKhCPfcd0dlN+Ne8Ghd2zuP1tGkdUH",
+	"34TNShBYR8aCzdTadu1ZhzASETWlc5aQlF8z+7jvqE9DQspFpJvYAawtHTvka7spv1S1D0S2FHUAOnl5",
+	"6j8UjezwbCvPdGNdwZ1lyxCeAw6rVMwq9FstF7r6HV9fKIKufVwl4Nn4RC4aeM5XzWZIsNBaL2bDDStn",
+	"GPeiIptTqWAJMI8A1Lhbw6tzVuioWjnM+eCjri13x67EVZY6VblLV5uuZu/mJ5+zVKnU2+MDGLkmfjF2",
+	"dxbvFxDyez7LeR1Bi6EiX0wO8up7WM3CxpTG5ECKMcjaPu99GHooYE0/26XsVoA/Vl/P2hA/d7wQSVKO",
+	"rK4WDNwkF9U9qXlQiLDuIb1kNOGiNhQ9/ymPrMVS++SSTblI7IspqSuLYvyhkoGOp9j9jiI2FqDG7S8v",
+	"4F+5Qnkdmztb2shm15KMqTCs/aURm8DsUHJorvXVm/GrzBZbbpxpKpeGIUfeBvAc6F5g65vnKN1NvrFg",
+	"7rr7aJKfYVmgOkZ9NJwlmVOlbCxbIVBHLV8Nvqd4HbmrrAeaQlVb55vE0gR9ZEBRpZ2feX3kZal+2zo6",
+	"UxMvXqkmXask5xqz3OcBm168ZmfvGL+aktXl2Z8bxJLLnZGNO0qYJ69CRFnuTAh6txC+girY2y5qi9Nw",
+	"DNYt7AWbV7ON+QL88s2KZrScuaGhTtiWxotK/dnyEr6XS6yPFyhYXaBzwff2a6Pe/YLh1c3xlJHYPIW4",
+	"cPbCrTKRKBuZCskUllyt3XZv7bY33kEeB7OdP5iNiHldp4624Y1NVcvXHwLK0BAzFhc9Y1TYgBk6cRke",
+	"AJevO5Lj2x3JWqNRROYZg4QCkHJzFN82FnWn0KI9g4huHZDscT5xg3Wm0fbR+lhBS+uikbZQrGwfjlQO",
+	"Nao+br+4/S5+lA0vZ72e12KDUgi/dQpt2LjHMwR1pN/Vx/94CC485bAmZ5WH3RhZtZxK5QYHY2t5hs2h",
+	"VXVyp6t+XU0kRDNXvtO3VP346hsiJxNVjoJZVzx7Ozpyi1jybcy2F6m0VtuwIn8jvfSj5UEpifb/j2n3",
+	"z8uGr1s41HW6sMJFpT7/5p6m4Xo1Qc6MFu7QeW3ZHEJqCH3pTeQm75roO4ee6zBWQOLraV4dF1ggj+BM",
+	"6ksWl+zwHgCUeLkSo7uBL3cFWivZxWzlZr8+RL0gtjFTg8q9K+auePA2gSyBn0c1nqWootqUjcXl5oet",
+	"TGSayqU6A1GoUNODcw5VJA7rloWk3Frdq1Fjm2hlylWoZIMCrwF1hC9bJ2qA8/b2vuFymxReyGmRAxry",
+	"staW5TNdhxGJc+jCBLsWtuAPaXahzR9DEQs5UlO5ND+4xI9YIxaY2YwKI9CjRsXJVH6DQPA6RB8nd25m",
+	"vT6c+0AO3+064JXCKvI3ibo4nK42yqPeEQPCqGrehfPHxLS4FDJ6AjuGaWN9lKshbYMU8I64VnjY6neU",
+	"cH93QUYk9bT2kUj2o7T93l6Udmu+HOhBfGs2A3wCRkljqlDYcRs9B0yrpv2WN9g8l7beCeuAoHBj2AIX",
+	"mV2H6UAMhL8uH0xrLcNcL75BAn/I8JHpFWJ6YPgMbQ1ZvJN6DroYntcoii5mNE23G7+eQ3ea7y35c2je",
+	"wJ3XacrrmXKnQ//EXPnnxB8j/hulbFLn5AI/gv9FSS9olSJc2WLi9Sqg47qr35Wt3oOdXcuX1jGhDokG",
+	"WCV49rWMaumVVF5lIysL4Bwefj2HWcdMmMPZxCJCkPMuvCFGRe/FFDZFN/+B3GBTCoHPkhnMgbvKAzpM",
+	"Fbso9Yxh5kot4eWdkRhwnP875BfLlZQu1yov64gdhbEzIBTOSjYG/FSDJl7JaybqAQ4EL0LHY2auzbRD",
+	"BCYXGjgsdMro7Ocdj4naDXIBz57kI2qY12uAg/mVlnNFljK7LvIScsM/QuoxwI84WmV599rdfrvf3by8",
+	"j6f21PK6zF2ZT7tlxABX04VquJ5X7nECwx3eEyRVO8jYWGYJS/Ias2ClpQRx5+H+17jxnOodhXHFlyy1",
+	"zipX9CZYOJhWlFrA0ykR2Xnu+Y6WO7nQ+/h5wEwBsoEv4QPET80q2cbodvcIwQ2o2NglM5KFeZfVB9js",
+	"BgOjgf+LD1hzLcqAZT7tBljN11NMW3XnpuMZa2dsSbNEbZddBeapw764n/olYOX+8ZRmdKxZlgeNIwqD",
+	"hJGapSmerSJ0Xs4WjIUGRnOqRyeT+3+tz+t5I6/XoR1KMqkNZqxDPiibM5E4+VXesCylc2QZAd0uABPL",
+	"7LDOTLXfm4KQUrUmHWNRCDSRpRxSwG6pQcYo+NWhbZunXK/ct6Dcad03KIEapJdqCLFxvMda/s+9JAsj",
+	"OUTk2yxpDgNUGNxfoP6rg7W/Oda1TDUzpjRdZFRospILODjF0Oey5N9T1BpYx4K5kgQfoo9omq+tVeCX",
+	"/TctwBnLT6QZm6+xzVKndihrsOCKC7ZhRmxUMyn+0DAv1zTlVNzSz9A8OZQwgX9Xe7gve+PXeIZOZaaJ",
+	"9xXE1xqbV+t7KhIjbBlWWVNw8aGoQoIwf5q2l1wwYlhXl3cD6jP8jaep5ez35y9uWIUMmE+75exoJgPu",
+	"qqtE4LnSLOOUPFnM6T4EGEYOCDCKgq9LW1nUG5I8Sa7BX9E2IdDEcug23TgXJbQY6gguabYLfotaBnOP",
+	"fpOb3svj82fnyKSZtmeoojGo3/qF8RlDIQLVZJBwvWTEnrGMj+nRM7Yc1T/dtcjWolh/hVGO1PJyHe7t",
+	"+/sK3UuDw99eVAYEvElWRgq1i7CMPfaTlpEmfDGebC8vB7qd5vsgFMFbBp6gazng7Ujc70PDtqZQTWy6",
+	"G6/spP55IOO9ENTHQD0W46zBLM0wZq3fzYUk3LLR8aUAsnlKtWGtIVzNU8PUMHRas9m8LkXrQ5dUwDWx",
+	"YWWhEahOowocKqvPFOnKCQFysCPbSogRVjq05XOE1EStxBh1LJsdduyO1/kIvSoOAiKybEPHkrjDdENF",
+	"qCQoFlGAwsXL9v37/d7xVsJKk4EVUslgfbTLFOragJFz4AVfQ5HeNMEIKTlxq1dY9gZ83GJycMkMlbdp",
+	"CVhy5nJAoBB2ScfXcjIxXXAr4JIc45nH5ABUD4u5TYzoKrwchiVy/JWCL7gLQMIhjSSHUe6hscj9WD0U",
+	"+GW9risH4iLWkuvfzb+0yXW5BrCi4tUEwO5vq+5Rl1Iw1/EAP758gj6MNhuyskmW91BXOj9lbPcxFZVb",
+	"5nRWTOjfJ5vzRnZ0a+Fhycqyw0dL1ut4lHI23oBfqaTqfb1bIl/DitbH5oIAwK8MV2/1ReQgXk4VG4/+",
+	"9Y9/xodniFR47gYGaXoR+CzMEKvbgblLpwQDPZ388NcH2f3vfvj5TfZq+euPLx7ef/zkxd8fy/4T+oRe",
+	"LFu7oEMmzOt0iVsTrvBP1DCZd4GWPZaQk16XfCcFC3CU7W54ONu1lA0l/72ypNrMrWhURVgHkUQxsVdO",
+	"7F3EkyAhth/Ftl6vU0Is9QIGeMi61EPuVncSM4JOWwkXZYy3k5hhHxAIB2c2VMUtAYrtc1VGbH8uQcKe",
+	"zkuD6ud1ixtfC7lMWXJlpOIiBwHAR83F5YUWq7eXLZhnI7dJltCfCtPjJq6kGxTVlFDxCn5OpPCKyW8+",
+	"aUu4bp1vvXSw+bDVg0QkuMi4Xl0YuMPTwMq85wtMOYJ/fevoW6EW/9c//tmKGq2I1nwYF+1jK+iiru+k",
+	"62nnO+QbizcvV9asc4A9rT4aX3F8GEGCcQHsZV4wGDYPqyyAzCAYrFnLxUS6EsB0HNRisWtV/zfID+0k",
+	"j0ELV+J2xMQVF4zVqgBbXxvUkDGa+gphdArALN8r52XvDE+Gfkz4DYMQfdUZiqF4T5Rmc/KeLKeSvIcf",
+	"yHsz4CLV5P1QvG+328H/TJceuWA0G0/Je1BAvyfxd49ekaOb3pGvoY/J+8K5DvVZ0LtPvjdcct73xfML",
+	"7Oyr7U1nagNIwpqdkI7Yc2g8s346hfuO+SMI/sVOlMRBpH+MyzkmL+gKV5MnunifJzOoJjTGwbwMGq60",
+	"CYbmD7wN2U9HYbS1OnrHkw9Hdob4EI49S4rUGkkE8tSKFYlWYKUn5FtrlN9weDiBs+CbowxcPvPTKPsv",
+	"x2f5Xl1+A5z5lLxkepEJ8t4+lfdY5dQtJ2dIICm0A4bKkmLbrxARnMPBewOLf/kLOQ8SpZqPUKQa7iZ4",
+	"5phn2y/IPiDxua0gD50HxJbxDtBH3BmKV2iAQ90O0RI8Ou3okbmLbEXQmkMOYs8CFUckrpigwFG2YoSK",
+	"IxJXrVDmq6Xp7sthBEpehGc4PqvztQllz6DEJfxzKOpMejZHmGBvtcuZbT1XDbWxdTEhzh3jWeUcZHbB",
+	"WKKGAgs4xm/bDnu3oUVMDmIqVvHAEnKvejwmmDdoguvDDvlZLpA1NQ2JYqzAOsH+nfpxKApLrf+skV1U",
+	"JD7pnpByMtk4IuwtHesUqpRb3wmeWNcJrnTHgs/jIsul+fIIFg9vJAYfk7mGEmWx1679A1vlWRtd/bCk",
+	"KBok4N8O0g87Q/GS6WwFBNc52kF2x2u2ysOl4QOkkczYPAU6mhuI3VuJbEIC02kosAR7yq9tOWMB53kJ",
+	"2fRkZvGAInrJx6xDXvmT2uec8AmIvBomHoriRPt9Up8rNEbo0tnKKnP8VQIoGc5NaZ6mJFsII53443Yf",
+	"kPoMq3GH/MBWlhE38ARnGDxi52yAJRDneigMFnf6jA7JQ+RAxJlQniIQIrQYhB9gCjw0A06GakKdhaE4",
+	"iE/fvjUvzKwDNFRaZga7KsgatSqemqeA8e/TgZWhV8r8+xyBAms2GqxRFPaIATGOvn/+5OHo1asnMTno",
+	"da3DijIshi3ldwZvJHDI7wzFI4iBBCUAkLc1WB3DJfOqJIZb0TTFdYEqdEznHXIuhsJ6y+NPkGsUfeZd",
+	"PS7FxlIkyge3VI6vVW4pMB3PHOijb0vp+v1cxLE7LVsxH4BlKECNRxXDYggFJprRX2VGbrDtwKvcaovK",
+	"xkc3vRhTqBIjq1DN7VEPBVVor6TKNjNQau4+6ZCfcHM3PUupADnRJFEDItiyQIoqsn9jTkbAS5gZHk/E",
+	"PQCo9GAb52TO/4gFICD1vf0gFjMDrAumhoKLvJdyL3tZCHaFAgagkl8Jw9VDwQxD4G0BDyNYdAhgM3cB",
+	"QKY4UyQ+f/G4bY8cxO+wkEtseNGOPWaDRztXHRL3Or1OF14GIqyhwECyVF4RdL5SebYBSDBblEQR2jDQ",
+	"BsI8AqMlvqOZvGEG1oYCsciMZtcsIXHC5hkzwg4kyDU7BJwlDOVRC6EMM5ZQDeEXBkg1UfwtmUmhp4pQ",
+	"g5zPDK3C+tuoLcM36KggGLEtZDr25qGdFA7GS8tLSXyBcw6Fw/svv/2G3D99cHJIrvgNh2gKirZOB9Uv",
+	"zfIgATJgAqCwSBCnwIpYj6nF+JrpgffgSa/bdcBk2uGrs8reRabQb7bf7Q7FAWBIhxkNnYXyQeCosxSH",
+	"FgJ8zMfcrnNwME/r8aNX3w5FbFb8xCy4jW4ZhqgPW3ZZw9bZm6/63e7Z8qt+PDDzF4ucs4z0HXo4RJ4u",
+	"Hyw2eNUfJvuqd//emf6qFw9I7/49LCAj5DIik0WaojBqBI+eHfHQ3oUCGMIK1nhsAc16QPys1LFFjEB7",
+	"2+dglCQHbokwkstjmhMMRbQcCv+0iJaSyIlmArBz7lDoV3TFeU76D6wiFCkjFrEBJAkXPRRcQ1k9s4sK",
+	"UYOrA+7B+i+edsPwOWpdGg/AMd4K8TnGBm0fIzMU8MvoNki1niPdF/TKItwn3Nxhhvx6/G5oJe9ha0CG",
+	"oBYZtiIyBJWH+fbLv/7xz9fmg1N+mI//+sc/P8Qd8sIZh8EujO5sQwHGIK4ZCJhO9Z3UmY0NXrhiumBQ",
+	"wdZtV/zIUmnHprkaZBagnS0MaDGkNxuYtnEc/6qMZPBuiCXFzHLfDUEGxy3W5k3HPRskjY3KWf2HrWgo",
+	"SPF/Q1cFBZtvrpWEEwAN8WbgSXVgW1QFW+1eLao6YFGbBcdcXwNn2PrwAY4RTtMcW2zLEEGGp9rTA8Gn",
+	"poRFDIatsCgEyEOVbPPQ0i9AAQJSKae8rSmUJ2qPvWpvQ+HKvRWV3jgmUICCWEi0i+JXyCPnNc4GqOuA",
+	"BCzvgeCS947/fk9mjAorhdbqO+JKHRsjydYeFXlPTrpd8h6xgq0a5WAZStjB7FCjdUbB3wBYhTM7SVwk",
+	"JSPluZ00tMXcuRxTLIIrYgfYZi5bHWfzXHnCfCSDrjCWAamcPcj93FEGa57fL6qzw9TWAI1S6v9cPH8G",
+	"VgmYEP60KevdLA1ld7aZMNgWyNDr5EnvWOsK82y3Q4yRg1q5HDJoKW6zCDUV07WzNtbv2Qp4nfrajnJH",
+	"kXycyJmoZIZOYJrO5sUlY4IqucjPu6HuD6j4arAKrKJH3pNnMlDwgIIb7Dp23KAC0MbRXuWexuYl0NQ8",
+	"QMwHZWE9HDYPeN56WPMAbK9wKKu/2WEos1Pbq4ChcgG29yTAqDBM3w6Tg4bVXNrnl2sYyYrhM6wpIGfR",
+	"cF7pLyaKrrwifm5FYe23tcsB/SbYJ2zzs7yePioezRSKLKer/I1WihLBDCViA5McB0eXUiPCFrouXfNm",
+	"3SQVPdPah3GCIKkWhiABQgE0w7XnJeZ52aGV0c0UljXaaqJi0eAnD66CeupGrFY4Wj/oaY5O9BSVZopc",
+	"LjTAhVV8mHcBo7o5KrVQ187wwIO9Bj6pqH56RmK/GmsM9kEFVVQvVzYA0V+FXzlpx2UAU4ov3YCg2WyS",
+	"0eK9B0qMrYbGXF5WvWItcSge0zQ9s6w/GOHCKYJ6SztMVaQ6RO0PS8hkkRk4CyYIJYONw/9cp48DKm7w",
+	"o1gROjZ3g0JKRBa5eFKSZSCpeC6t5qLNadeTgg9zPRKLbE4Icx8p00TJGXP6b9AaeK+zvhzUdifndc+T",
+	"v3qciHkzxaU1sQZWn2kmLLO0+WTnua6oeEfXbFWoTtHjyyaFdR5fK/TYT1cB75OXmFq7x95xifuBLuZ5",
+	"USNnP/3ajVlfcGr92Kf+2LOFAriLrUOZOc0jI4DFTSdmNctNJ9bvOz4KVNcuEqOiw85NGRYWAl3Ae1IW",
+	"HWBouHkpEXidNuOMLCnXJc2BVRwUxMYvYAV02skg5D05BZboQhrcCGr/vBo1kYKYR2Q4sjOi6IRhaXxQ",
+	"qAfK5AqHWCbrYQWs6hL6OfpGip7zZ+jJ51ixxPBdZ4FLgDMhGkkJHnKe05Wm6XoVeOOqa6puVZfsgNQ2",
+	"xveA+gGzGDVdaPh3Ipei7k1YZbJYoFen+fBtoYsG85kKo5aFLQexydG2UxhSoeQDaHNyxGUIFSrX+0Qd",
+	"OmtBofxdqAVNU1jrUg1FXCR6Ak0EYhqrBAAPQ6sbqLgmYpt//eOfw9aH+KyIws5dKbkaCmXwFJScXoLe",
+	"E2b1/EnNbYb1K3w/0qKYBVe5R2k0FDKLSi6kkedk6jSoaysrxai9PgRJeyi80PHCvMs4MENLuuoQGycG",
+	"2toaC7CBDlheAX6mmwUDV1nK/PmSXXEFZcEF+f7VqxcXhZ9RyXpS9shTMTlArrBihh0a2JkymmEps1D7",
+	"7QLS5xLWb+2rRfEzAjPKCciCUDYLtKTvhi1uL9/XwUE//IxaK1BN5T5joXou0N95iaA+fIgPrVLDajMA",
+	"fHwNRpmIFm6b6FyR52jKQ/1JTZ88OxT0qd5bmF23OoAvRwV5o2ra1sDY+1pn79z6q+k1C3CAtW05qA6x",
+	"bF4CzI0L4XF3VCGfBP4WcblMmOk2k8IQLrCzVirQhN2KPVCcwXe4CMShyjIxPzx0FbnYVvTLTXkHASvq",
+	"5TY+RAxqwwIMWkBPKPLLhctn497U6wOnhVwulx2X4sE9kM5Yzo4OB05pPxRBtcOD/LFKl58aEbmcgErR",
+	"Vd8bGDJvi88kmZyT3P1NHUbemLk6ISYHPwr+tmSFcM1yVURMDuKbXhST/wYj492Tofj+6fk37Yvvz/un",
+	"d0Gj+a5Y74fOu8pEHzrvDKfzITYMiU8BcTxgkImcDAUYZxwmuaOI556bh3gXnmL4HFdyYf3I0FviHHXb",
+	"/bdvLaAORa9L1Bmhwho/WaqYVxgSl8Peoqsmp2mO2H1z+RmJnZdtPBTWo1aFDsHkbyzjk1UurmQLheGG",
+	"XoVEM6bVQRMuyHcSph+K+Irr6eISQMHBR9sBSM2XlF9m1ADd0ZWMndr+Sg7FchqRERl8RSpQ9owtLTwe",
+	"SNX5jmkmbg6G6A43+unR198/f/7D6OLRNy8fvRq2Dg+HYk5XqaSJHY/LzktGk/M0Pcg6X8tkdTgUfEJY",
+	"lplfl9MO7v4g75V1vgeAPjyDRv/PV0TwlLxD1bp5Dx2wTxwsDTK+pEmh/TL4GRpgLr6vaWJ9FQ6xM1pe",
+	"hqLQsv/lL+QCPcHMXz/lnhbWXSFbCBUU0imV4IlKDmiQi96IWkG1l6Ew0vxM3mARQA/+DJu3o0+as88O",
+	"RWxT9scDEue1KuJCk6TyOlDkIC5XrYgLqQ/ttq7KC7z5QnXkGbn6pKRWOggURQNyxQTL+Ni1sEZs8MEK",
+	"ynDEJGX0xq7Pee5RDjBv4Py4/ZBcsDGqMwsHH7eWoYDFVLVuyGLkyrGB9cgdwRc7dSe/FaIxzRmMMhSo",
+	"XlHkIJ7PRrDRG64oGEfs30iAHrrte7+EqsOXbkGHQ7GUmaFDsrAFwnTWYwX9IlGPAKjIMCy2AEpQTMVu",
+	"LazB8pWt0zMo7tlwpZ4msVQjDFzYnMgRAGJe1sfyq+hzAohIWScEGOIOmPWTge9eSJPgIsG91bpgkscT",
+	"L8E6+tWAXk4NhaOGkd+ZewzLmaXnYDSmWQZBPGj3RY8ayFAOGhdrIzb/hv1LQ8fN42rmbfHoHWuCvRVq",
+	"UrnOV2FdHTEQGRUTihyAm1CjJ+VREMMMhQTiwzMrp5hp7PaRiKAQYO/c+cFxjaJgznXUVq2KrcCBizby",
+	"CKg0pIAdIIfeilopHzOB5TucI3Mm5xlnmmYrGyoxaLB2puyKpi4so61ZNsMEylynhUf0C6unOn/xGLKw",
+	"gT9La9ACTxaIGZgzQee8NWgdd7odWz1zCs7lR1MoZvmb+fdVXfTNucU//W7Xc4SzChvnXASM/4vFZcrH",
+	"nRbMh9rZx0lr0PqOaVsxEyKi0N/HTNTvdp0nuMspXtKkgHc4HgXWTL5uitNwrY5wKkxVgsEbm0I77OLA",
+	"O70uCWK+U2p4gU7gpt8a/PLaq2iTlwCFFHRXqjX4pfWUadp6bTodmbe62vaorcCb13SBN0bHU9AaU/CI",
+	"U6SomwKOfBjYryPQMBTpadZdTVHq5ta3A9vbeEEvodX211MssOaGYDDDOAO/QHRGJxOz0Q9R67R7vOP6",
+	"i8P0q2yu3cwzqT/qfp5JDRh9hfjKSElQ/QHMhrkdaC0I+hdaA4OlQIRGYLzQbE56HYIuMxiioLG09Q0j",
+	"tGy98Oy4scGAcUK1kUAMxDoRdSiKnLGHEYFCBhhjArovW3oWmCGbZfiiNK0zV1in1aGwkVMk9hI+xqh3",
+	"UILO1VTqgaNXYyqs0tm60YDfUMWOg0g7fCcY0nHun1vUKpwiIctqcyh+sWty8PPPP//cfvq0/fAhxPxx",
+	"0/bNggEhsNTBpsgsYoYwrKiArv1y7X6Itin/ULegID/8FsvqQ2loPlvMWoM+1oXGP2pi7Kurem4YozBp",
+	"Zl4CpG51qBiB6MNiLV5p6rsnWxwFTGqTj3AbWzbmekUOxlSxNheKCcU1v2GN12bzItSuAcpj77QIt3Wb",
+	"ZmGXdeSJGW6xlEc0S7lhzxF2/ffJxThdKDB+QZXoiPhVoutWBAkiDFsarGn/StS3qDtd3ekTrL3z0fap",
+	"5ee4S+9ROfD2cyqhYt+pN2IvhZKRsi4puKRplmV0zOLG/ZdS8taC3+nWDyHPLX0wyRiDTPooMxzMKU8O",
+	"i0S8tVeB6YC3o8hFTmSzlLqWBao/Akff1hYNL6w9B8xqkGH7luwVbHgjR5LnMN6eI/G6fIg2Jz622k4z",
+	"qudf3zSJbX10PueuJZRtALVQ+3GyqZ9t+TjB1Z3gsdX1yI/3qNA7taBLb3OXH53Y/htLsNPx5k7fyuyS",
+	"JwmDLZ30H2zu8UrKp1SsXAQP8qlb7OixtcKC4g2vNmf4bLxpGE7qMX8B2/I6apUD2lqDmuSRjle0omPH",
+	"AeRVU4aG53Mmzl88Jsedbh5jkVOx8xePUYN68fAH1FJRLW0wiemkpUzVWjHFDv8/F8+f3V5Qcevb+Jjs",
+	"rA9d+/BN0SThGCHzwgtfR7aoLNn559M5zk/ISxiYB4HXiqGue9FxnQzwyo90gZyO9uDqBQJ3ySs6S295",
+	"yVSB9Vkzsc11/nz+9Mlu1+mWeJvrhFnDq9zyugzxNL1r8jz+PtdmD6j+2nzNV+O1ofwGWki/PYRjYQxX",
+	"pnT1jky3l/74G+QdINmB71POZ4ApoJFnyGtZbSk8V8qJNbAP5ZiSP1KQCMtBYUgmOBQUiyiVT2mSA6ts",
+	"885SXtOKfN+8nZZU4nA/woIK37C4Um4sXieVlguT7XJvny2fV37WG7RpYXGzXfRQ5Z5rmL9yYbQvPODn",
+	"xQOaGwwuySMaARqv5/+qicI/RK25VE16wX4H4769OG+X0D2VNQpB1C/VVFzrDMW35Qwl5WKOLnyT5uaY",
+	"uCFpyWAoXG4Srl32B2t7O8izkoBnum9Tdn3GNE0PrQIyN8gNxbPAVTsIOqw6gcPC0ENOTzPGSq7cQ2Hz",
+	"uoNfCJKjGn0jpt95GdSSLZHfDVjJ8078ga2cRdSiJwC8ryUq63fATHBJo4nMRnopN6Km6ia2R06Vvvlb",
+	"DtMpGWb7QwXj9nbc15SlyQgrtGw2L6XJC9Nyv32FvWpZxrxOnVnVF1zbjGu7J5t7PJP6W7kQdootkPM3",
+	"UkxSjlnNTnpbrOkFes28khIKw2G/020OIHc/f8oSTl1RrpN+fwtSUHrdC2VP8Q+kP6ZXfyvY+A59dUok",
+	"CxJdWTvSLagVlrCoE4mO3vlREjz5sN7WddqxiZzygN+K0FTUAnF+AfUW1f3Rttf3cfIxmMmiWO52+O0b",
+	"1/73RXK+Z+sXFPfxUNyn4j9fgjcNGIZLFfBvxYRu86qtuw/wJ7Uc60t0dFLODnxg452Kurxn/puuc4UC",
+	"6wP+pQjNuUzP1TsftHAKR+9/S88v2VjOmCq0tJj7wwZW1PKAMNBHRCbRjkzjLZlF25Mlo8vVCKuKb0Q+",
+	"lS3vwDGW+3oc44fbo9G8yPiWaNS1/73RqPV1z8EzZckX5PqFf/wP4B/xiX00grMDH1njYNrMWqLPFtXu",
+	"fXJbjtzXcAi5JEu5SBPnoIqZ/9g8sgnf0APYm5VYj1jn5KRd5WCbK7+IZkSdyxI9zPMVcAXVTzuQto+l",
+	"Ac6w8ekYcwExm2ZNA4tsMNddTgzNVoIYnDpS9h3TfiW0v8KJfXLWeMLYaMlFIpfbonNv9bsSprBvLTIH",
+	"QPqCsP8NuGG4ZghsK67+j+GFMQdCMy/8VN4wFWhgsb57BQfYzL/AMM9ZxmWCgQWQvA6jE+ZU6aHAIpWV",
+	"NJvkwM8dYWYazehbwxOfaxsuMTd4xA8pyXNmhrkg6jAKJgX99MzxrRDQZ6V2NEcfFQoOwZahov4LXvqE",
+	"jOSfhacLsKBN3ItS9x/EmTmzTTMGBF3fSYdYRZeqQX4dUrFJYaANuOErP+/9UPiJ73VdEooDL5bLMX9o",
+	"k4L85hj0h6gQ4vtFrl5QZ162fo1BRuVcVUF4YENEHnCPuM4i24vLdAG5J5U2vKb55AUGYqoeZVnKDjkv",
+	"wr6KBMprUh4TLyOFH/kVpDYHLQhG0jan1qjJFI7z1pEGl77iExKHkrnt31yBG6S1+A+iE/2thHvzIAt4",
+	"+EJfPqnOIE9t85GJUmPgeCmJoBdHvoFCHZNy6RTwhwe3OnCvUOjOYEf7hmbJC+ccEUYdd4pA9QFpDlPH",
+	"CNe6QPXDiFTj0W0MeBiQDoU9NkaaU11t1hmKC0hS7+Ki8zwA9XH/EOIFKdhqVed4KDaxQBDIvU3cVh71",
+	"W7k9X1pC7qCkawVHtTmFWNfcT600yJaxXXM+Updv1xecvbWX20fV+Ds42JZGuUj+VuHS4QBi2yEsZlXn",
+	"2Aseu4XwbYe4yDvsoNPBrgFkfVR7Q/kRbtxMZSmm9ze28/YbC99KU0h0aChD11Y/f88XJuDPyAR8sVZs",
+	"K9na509ohTxxR2QcX2Fp0O4sBWTsVUc2or/RvvAQ/rp02f78lNAuLsMi9IE1cttSXljEK8KsIFidKQWF",
+	"3kLZMksxZllGLaFvXMiktuU1klLBLevcaMR+VxFB3rAsxbI71VpZGaOQx4ClE3JQqbQ1IFSsnBndptXm",
+	"aihQoMZ8UiBAnpEYC+HGhCdMaD5x5T5gqiaTBB4tVDy7fUwRzLSZ5vhzbo+WXft6h0HY46dHufvgz0/u",
+	"r5IDCZnRa1TP2LS33iPGonhNsXNilT9aDN7eEIuTJ+1T9WW/zMNQLE2DDAmGmeyQb3lqaO3lCoLTozw6",
+	"HNRVk4yxtmZvNYFIifqYnr/hCreJ5tkqHB6Lz5EZ1ePp5xIav92aPkaY/LcZYwSOHCZjNrW10kFmRjNj",
+	"RMqrbFrYm12X9NkGshSvYS1OBJDcMXjF77MmbAVX8MV28ZkGrNw4ZOQQrcVO9YjWqzZaQrhH71zsXrOP",
+	"r+/bC609Y5efCkG5QqNlX4taX19Y8M7qZej1cZwYYCvbPbFdn1cTv5EHUX55U/8+Xrs3FpD3fomVfNLb",
+	"RCRXiviXwpLJBXD9qqhSWjD99fxNqU7/R8hqFmxo7Ssrzb0jSavvXXmBP/updtWflO3/k9GpCph6D8Vl",
+	"im54KmEu9eawSpe4XRFKfnz5BNMN35iFdlzFDsyw7xez9DIuK34FZdpiGwoZDYVLuJyubKEf4cojmwny",
+	"6hUu8WRspAj4C/6AknGmjYCUdEqmNwwSwYNd/IZqFpFUyjkk+pYZSbm4thHkttpkc2BjCdRvGdx4S621",
+	"9eBXW8Yzlte+a0xjqf/vGtdoE+fviri+sd32xl1NnIOD14D1MuD6hZtYw0180eP+bnpcTD9PKwh+f/ze",
+	"xA0dvSt/ctJKwlKGDuRlM7CcK5eAHjC+LGWt9woY0BSyhlp38SVdoRYJs11C6mZE/xWE/BBm34iQm9/y",
+	"HUV40mD6rNnylsbPJUPD52892r88Hp8kp+zu5N7V/emDX7vXmw2ft5er8FY2o048v2R/qmAHeL42+1Ne",
+	"xIUDRJgOX1Dmv4EAhpf/OyIgdYR+Iuu8TWw2/hzGDOsZJr8v8tZbnjQCftOW4BiKGAdpX3ilRxr4U1cN",
+	"5LjbJQalpSyjYsy8akiHnaGw6dhxMhD+wBcEClKC/jdb6Cks1BneoAjeIIwGKop8DgVWeFHAc6CRLvLq",
+	"rMAO5UK35aQNSnc3tS1ylEfDLPmY2aIK+yTH75BnNj2KVfqrM6gE2WSleokFxPE4LCBsQs75heZVOWx9",
+	"mojE+qt//eOf0U3P/KdIrIQ/F2i7fJtb4mz9Ve/ecb9/t3/S7Zo5Tvun9+j9uw/YPTZmlyyhx306mdC7",
+	"/XEypscTetob0+Qeu3ePdtnp3cnk9Phu0h2z+6zXvZ/cv0xCNN/vntxvQPT7cv42qT+6WNDLlI0W82Qr",
+	"hhlPCKpZ7Z8TkPhQnldNBdtFuiJUud8VGJaBR84P+x0UwYKU+Eg4Bu9aPEGvoeO/sv+97j+5Th4vv1/c",
+	"42+79HL88NG3PQNdtnHJKakVuTxsg6rnidkfDM1udGXsXs3YsJ8iEVg4Vaf50D/UpkLcJBPt7lmDNfm3",
+	"FYrgCc73UOQUHetJ+g1WXTHIAVdEDgwWwpIpSYQFq8bySqCftyK0QFhg8ANLmJCAzjKm9GGntS9Z3pVe",
+	"7ili7EsvGzPdw8EVJVtyyKuQzg+lcd610FXifGFwyy+vDSLBkkP1/K6tcwFYEut1HIHawc70rt5DWtNF",
+	"RgUqO3OzbqdAtFbJWrUrYvL9iKi61K7eAEFq1/phFOlH5AQI3Glko3y8gj4J+mA4JYg3duARWx071EMi",
+	"0/Dy8dNzw0lYHsGFGOSchWtQiZEY0zT1584vrm5PVCRtLpQtmuyCKdpQ+j1P8gUhDYZP8b1KiwKetU6l",
+	"3gKc2051/ldVhwEsF+r1tv4C9Z0NrsroWDu/F3dKthToHUWwJIs3HqT9/AD8n+PrSokCkRQ1M3nIrc1Z",
+	"Riol7s6IYshfuS+GSQPDl83pxoXOZLIYO9e+kEeprOJ2SSOKeJ48pmCXJIh5+EMdcV6HtV37JufNcobY",
+	"FVSqo+NrIZcpS66sStYVjOuUOP1zgc8ignqYLDHSfK0JBJbw/wcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -27,9 +27,10 @@ import (
 	"github.com/prima-dining/partner-api/openapi"
 )
 
-// Authenticator checks bearer tokens.
+// Authenticator checks bearer tokens and describes them.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (access.Principal, error)
+	Get(ctx context.Context, id string) (access.Token, error)
 }
 
 // Database is what readiness checks.

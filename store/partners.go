@@ -70,10 +70,11 @@ func (db *DB) ListTokens(ctx context.Context, partnerID string) ([]Token, error)
 	return out, nil
 }
 
-// RevokeToken marks a token revoked at at; a token already revoked keeps its first
+// RevokeToken marks a token revoked at at; a token already revoked by then keeps its
 // revoked_at. ErrNotFound if there is no such token.
 func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	res := db.q(ctx).Model(&Token{}).Where("id = ? AND revoked_at IS NULL", id).
+	// A revocation scheduled later (the overlap of a rotation) is brought forward.
+	res := db.q(ctx).Model(&Token{}).Where("id = ? AND (revoked_at IS NULL OR revoked_at > ?)", id, dbTime(at)).
 		UpdateColumn("revoked_at", dbTime(at))
 	if res.Error != nil {
 		return wrap("revoke token", res.Error)
@@ -120,4 +121,42 @@ func (db *DB) SetPartnerRateLimit(ctx context.Context, name string, perSecond fl
 		return wrap("set partner rate limit", ErrNotFound)
 	}
 	return nil
+}
+
+// GetToken returns a token by id, with its Partner; ErrNotFound if none.
+func (db *DB) GetToken(ctx context.Context, id string) (Token, error) {
+	var t Token
+	if err := db.q(ctx).Joins("Partner").Where("tokens.id = ?", id).Take(&t).Error; err != nil {
+		return Token{}, wrap("get token", err)
+	}
+	return t, nil
+}
+
+// RotateToken inserts successor and schedules the revocation of the token oldID at
+// revokeAt, in one transaction, so there is never a successor without the old token's
+// end or the reverse. ErrNotFound if there is no such token, ErrConflict if it is
+// already revoked or rotated.
+func (db *DB) RotateToken(ctx context.Context, oldID string, successor *Token, revokeAt time.Time) error {
+	successor.ExpiresAt = dbTimePtr(successor.ExpiresAt)
+	successor.RevokedAt = dbTimePtr(successor.RevokedAt)
+	successor.LastUsedAt = dbTimePtr(successor.LastUsedAt)
+	successor.CreatedAt = dbTime(successor.CreatedAt)
+	return db.Transact(ctx, func(tx *Tx) error {
+		res := tx.g.Model(&Token{}).Where("id = ? AND revoked_at IS NULL", oldID).
+			UpdateColumn("revoked_at", dbTime(revokeAt))
+		if res.Error != nil {
+			return wrap("rotate token", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.g.Model(&Token{}).Where("id = ?", oldID).Count(&n).Error; err != nil {
+				return wrap("rotate token", err)
+			}
+			if n == 0 {
+				return wrap("rotate token", ErrNotFound)
+			}
+			return wrap("rotate token", ErrConflict)
+		}
+		return wrap("rotate token", tx.g.Omit(clause.Associations).Create(successor).Error)
+	})
 }

@@ -74,7 +74,7 @@ benchmarks, with a progress bar.`,
 }
 
 func tokenCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke partner tokens"}
+	cmd := &cobra.Command{Use: "token", Short: "Create, list, rotate and revoke partner tokens"}
 
 	var (
 		partner, name, scopes, expires string
@@ -139,6 +139,8 @@ func tokenCommand() *cobra.Command {
 			for _, t := range tokens {
 				status := "active"
 				switch {
+				case t.RevokedAt != nil && t.RevokedAt.After(now):
+					status = "rotated, works until " + t.RevokedAt.UTC().Format(time.RFC3339)
 				case t.RevokedAt != nil:
 					status = "revoked"
 				case t.ExpiresAt != nil && !t.ExpiresAt.After(now):
@@ -169,7 +171,43 @@ func tokenCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, revoke)
+	var overlap string
+	rotate := &cobra.Command{
+		Use:   "rotate TOKEN_ID",
+		Short: "Issue a successor of a token; the old one keeps working for the overlap",
+		Long: `Issue a new token with the same partner, name, scopes and lifetime as TOKEN_ID and
+print its secret once. TOKEN_ID keeps working until the overlap ends (--overlap 24h by
+default; 0 ends it at once), so clients can switch secrets without a failed request.
+GET /v1/tokens/current shows the old token's revokes_at; 'prima token revoke' ends it
+sooner.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := parseDuration(overlap)
+			if err != nil || d < 0 {
+				return fmt.Errorf("--overlap: %q is not a duration like 24h, 90m or 0", overlap)
+			}
+			svc, closeDB, err := tokenService(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			secret, t, err := svc.Rotate(cmd.Context(), args[0], d)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Token %s succeeds %s for partner %q, scopes %s", t.ID, args[0], t.PartnerName, strings.Join(t.Scopes, ","))
+			if t.ExpiresAt != nil {
+				fmt.Fprintf(out, ", expires %s", t.ExpiresAt.Format(time.RFC3339))
+			}
+			fmt.Fprintf(out, ".\n%s stops working at %s.\nSecret (shown once, store it now):\n%s\n",
+				args[0], time.Now().UTC().Add(d).Format(time.RFC3339), secret)
+			return nil
+		},
+	}
+	rotate.Flags().StringVar(&overlap, "overlap", "24h", "how long the old token keeps working, e.g. 24h, 90m or 0")
+
+	cmd.AddCommand(create, list, revoke, rotate)
 	return cmd
 }
 

@@ -83,3 +83,52 @@ func TestSeedGeneratesVenuesAndSlots(t *testing.T) {
 		t.Fatal("seed without --demo or --venues was accepted")
 	}
 }
+
+func TestTokenRotateKeepsTheOldTokenForTheOverlap(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "prima.db")
+	t.Setenv("PRIMA_DATABASE_URL", dbURL)
+	out, err := run(t, "token", "create", "--partner", "acme-rewards", "--name", "checkout", "--scopes", "venues:read", "--expires", "90d")
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	oldSecret := secretPattern.FindString(out)
+	oldID := regexp.MustCompile(`tok_[0-9a-z]+`).FindString(out)
+
+	out, err = run(t, "token", "rotate", oldID, "--overlap", "24h")
+	if err != nil {
+		t.Fatalf("rotate: %v\n%s", err, out)
+	}
+	newSecret := secretPattern.FindString(out)
+	if newSecret == "" || newSecret == oldSecret || !strings.Contains(out, oldID+" stops working at") {
+		t.Fatalf("rotate printed:\n%s", out)
+	}
+	if _, err := run(t, "token", "rotate", oldID); err == nil {
+		t.Fatal("a token was rotated twice")
+	}
+
+	db, err := store.Open(context.Background(), store.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tokens := access.NewService(db)
+	for name, secret := range map[string]string{"old": oldSecret, "new": newSecret} {
+		p, err := tokens.Authenticate(context.Background(), secret)
+		if err != nil || p.PartnerName != "acme-rewards" || !p.HasScope("venues:read") || p.HasScope("reservations:write") {
+			t.Fatalf("the %s token during the overlap: %+v (%v)", name, p, err)
+		}
+	}
+	if out, err := run(t, "token", "list"); err != nil || !strings.Contains(out, "rotated, works until") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	// Revoking during the overlap ends it at once; the successor is untouched.
+	if _, err := run(t, "token", "revoke", oldID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.Authenticate(context.Background(), oldSecret); !errors.Is(err, access.ErrRevoked) {
+		t.Fatalf("old token after revoke: %v", err)
+	}
+	if _, err := tokens.Authenticate(context.Background(), newSecret); err != nil {
+		t.Fatalf("new token after the old one's revoke: %v", err)
+	}
+}

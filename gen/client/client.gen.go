@@ -512,6 +512,21 @@ func (e SlotType) Valid() bool {
 	}
 }
 
+// Defines values for TokenObject.
+const (
+	TokenObjectToken TokenObject = "token"
+)
+
+// Valid indicates whether the value is a known member of the TokenObject enum.
+func (e TokenObject) Valid() bool {
+	switch e {
+	case TokenObjectToken:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VenueObject.
 const (
 	VenueObjectVenue VenueObject = "venue"
@@ -1370,6 +1385,70 @@ type SlotListObject string
 // Example: prime
 type SlotType string
 
+// Token A partner access token, without its secret.
+type Token struct {
+	// CreatedAt When the token was issued.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When the token stops working; null if it does not expire.
+	//
+	// Example: 2027-02-20T10:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Unique id, prefixed `tok_`.
+	//
+	// Example: tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+	Id string `json:"id"`
+
+	// LastUsedAt The last time the token was used (recorded at most once a minute).
+	//
+	// Example: 2026-11-22T10:00:00Z
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name The label PRIMA gave the token when issuing it.
+	//
+	// Example: production checkout
+	Name string `json:"name"`
+
+	// Object Always `token`.
+	//
+	// Example: token
+	Object TokenObject `json:"object"`
+
+	// Partner The partner account the token belongs to.
+	Partner struct {
+		// Id The partner's id, prefixed `ptn_`.
+		//
+		// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+		Id string `json:"id"`
+
+		// Name The partner's name.
+		//
+		// Example: acme-rewards
+		Name string `json:"name"`
+	} `json:"partner"`
+
+	// Prefix The first characters of the secret, to tell tokens apart.
+	//
+	// Example: prima_pat_4f8Q
+	Prefix string `json:"prefix"`
+
+	// RevokesAt When a rotated token stops working (the end of its overlap with its successor); null otherwise.
+	RevokesAt *time.Time `json:"revokes_at"`
+
+	// Scopes What the token may do.
+	//
+	// Example: ["venues:read","availability:read","reservations:read","reservations:write"]
+	Scopes []string `json:"scopes"`
+}
+
+// TokenObject Always `token`.
+//
+// Example: token
+type TokenObject string
+
 // Venue A restaurant you may sell.
 type Venue struct {
 	// Address A postal address.
@@ -2008,6 +2087,16 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm (the `ConfirmSandboxPaymentIntent` operationId).
 	ConfirmSandboxPaymentIntent(ctx context.Context, paymentIntentId string, params *ConfirmSandboxPaymentIntentParams, body ConfirmSandboxPaymentIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCurrentToken Retrieve the token making this call
+	//
+	// Describes the bearer token of this request: its partner, scopes, expiry and last
+	// use, and `revokes_at` when it was rotated and stops working at the end of the
+	// overlap. Any valid token may read itself (`x-required-scope: any`). The secret is
+	// never shown again; `prefix` identifies the token.
+	//
+	// Corresponds with GET /v1/tokens/current (the `GetCurrentToken` operationId).
+	GetCurrentToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListVenues List venues
 	//
 	// Lists the venues your partner account may sell, ordered by name. Filter by city, cuisine or a free-text query.
@@ -2386,6 +2475,26 @@ func (c *Client) ConfirmSandboxPaymentIntentWithBody(ctx context.Context, paymen
 // Corresponds with POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm (the `ConfirmSandboxPaymentIntent` operationId).
 func (c *Client) ConfirmSandboxPaymentIntent(ctx context.Context, paymentIntentId string, params *ConfirmSandboxPaymentIntentParams, body ConfirmSandboxPaymentIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewConfirmSandboxPaymentIntentRequest(c.Server, paymentIntentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCurrentToken Retrieve the token making this call
+//
+// Describes the bearer token of this request: its partner, scopes, expiry and last
+// use, and `revokes_at` when it was rotated and stops working at the end of the
+// overlap. Any valid token may read itself (`x-required-scope: any`). The secret is
+// never shown again; `prefix` identifies the token.
+//
+// Corresponds with GET /v1/tokens/current (the `GetCurrentToken` operationId).
+func (c *Client) GetCurrentToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCurrentTokenRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3293,6 +3402,33 @@ func NewConfirmSandboxPaymentIntentRequestWithBody(server string, paymentIntentI
 	return req, nil
 }
 
+// NewGetCurrentTokenRequest constructs an http.Request for the GetCurrentToken method
+func NewGetCurrentTokenRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tokens/current")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListVenuesRequest constructs an http.Request for the ListVenues method
 func NewListVenuesRequest(server string, params *ListVenuesParams) (*http.Request, error) {
 	var err error
@@ -3812,6 +3948,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm (the `ConfirmSandboxPaymentIntent` operationId).
 	ConfirmSandboxPaymentIntentWithResponse(ctx context.Context, paymentIntentId string, params *ConfirmSandboxPaymentIntentParams, body ConfirmSandboxPaymentIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmSandboxPaymentIntentResponse, error)
+
+	// GetCurrentTokenWithResponse Retrieve the token making this call
+	//
+	// Describes the bearer token of this request: its partner, scopes, expiry and last
+	// use, and `revokes_at` when it was rotated and stops working at the end of the
+	// overlap. Any valid token may read itself (`x-required-scope: any`). The secret is
+	// never shown again; `prefix` identifies the token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tokens/current (the `GetCurrentToken` operationId).
+	GetCurrentTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentTokenResponse, error)
 
 	// ListVenuesWithResponse List venues
 	//
@@ -5641,6 +5789,104 @@ func (r ConfirmSandboxPaymentIntentResponse) ContentType() string {
 	return ""
 }
 
+// GetCurrentTokenResponse200Headers the declared response headers of an HTTP 200 response for GetCurrentToken
+type GetCurrentTokenResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// GetCurrentTokenResponse401Headers the declared response headers of an HTTP 401 response for GetCurrentToken
+type GetCurrentTokenResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// GetCurrentTokenResponse429Headers the declared response headers of an HTTP 429 response for GetCurrentToken
+type GetCurrentTokenResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// GetCurrentTokenResponse500Headers the declared response headers of an HTTP 500 response for GetCurrentToken
+type GetCurrentTokenResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetCurrentTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Token
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCurrentTokenResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCurrentTokenResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCurrentTokenResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCurrentTokenResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCurrentTokenResponse) GetJSON200() *Token {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCurrentTokenResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetCurrentTokenResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCurrentTokenResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCurrentTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCurrentTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCurrentTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCurrentTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListVenuesResponse200Headers the declared response headers of an HTTP 200 response for ListVenues
 type ListVenuesResponse200Headers struct {
 	APIVersion *string
@@ -6722,6 +6968,24 @@ func (c *ClientWithResponses) ConfirmSandboxPaymentIntentWithResponse(ctx contex
 		return nil, err
 	}
 	return ParseConfirmSandboxPaymentIntentResponse(rsp)
+}
+
+// GetCurrentTokenWithResponse Retrieve the token making this call
+//
+// Describes the bearer token of this request: its partner, scopes, expiry and last
+// use, and `revokes_at` when it was rotated and stops working at the end of the
+// overlap. Any valid token may read itself (`x-required-scope: any`). The secret is
+// never shown again; `prefix` identifies the token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tokens/current (the `GetCurrentToken` operationId).
+func (c *ClientWithResponses) GetCurrentTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentTokenResponse, error) {
+	rsp, err := c.GetCurrentToken(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCurrentTokenResponse(rsp)
 }
 
 // ListVenuesWithResponse List venues
@@ -9365,6 +9629,152 @@ func ParseConfirmSandboxPaymentIntentResponse(rsp *http.Response) (*ConfirmSandb
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ConfirmSandboxPaymentIntentResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCurrentTokenResponse parses an HTTP response from a GetCurrentTokenWithResponse call
+func ParseGetCurrentTokenResponse(rsp *http.Response) (*GetCurrentTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCurrentTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Token
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCurrentTokenResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCurrentTokenResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetCurrentTokenResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCurrentTokenResponse500Headers
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -228,6 +228,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tokens/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve the token making this call
+         * @description Describes the bearer token of this request: its partner, scopes, expiry and last
+         *     use, and `revokes_at` when it was rotated and stops working at the end of the
+         *     overlap. Any valid token may read itself (`x-required-scope: any`). The secret is
+         *     never shown again; `prefix` identifies the token.
+         */
+        get: operations["getCurrentToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook_endpoints": {
         parameters: {
             query?: never;
@@ -1141,6 +1164,77 @@ export interface components {
              */
             created_at: string;
         };
+        /** @description A partner access token, without its secret. */
+        Token: {
+            /**
+             * @description Unique id, prefixed `tok_`.
+             * @example tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            id: string;
+            /**
+             * @description Always `token`.
+             * @example token
+             * @enum {string}
+             */
+            object: "token";
+            /** @description The partner account the token belongs to. */
+            partner: {
+                /**
+                 * @description The partner's id, prefixed `ptn_`.
+                 * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+                 */
+                id: string;
+                /**
+                 * @description The partner's name.
+                 * @example acme-rewards
+                 */
+                name: string;
+            };
+            /**
+             * @description The label PRIMA gave the token when issuing it.
+             * @example production checkout
+             */
+            name: string;
+            /**
+             * @description The first characters of the secret, to tell tokens apart.
+             * @example prima_pat_4f8Q
+             */
+            prefix: string;
+            /**
+             * @description What the token may do.
+             * @example [
+             *       "venues:read",
+             *       "availability:read",
+             *       "reservations:read",
+             *       "reservations:write"
+             *     ]
+             */
+            scopes: string[];
+            /**
+             * Format: date-time
+             * @description When the token stops working; null if it does not expire.
+             * @example 2027-02-20T10:00:00Z
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description The last time the token was used (recorded at most once a minute).
+             * @example 2026-11-22T10:00:00Z
+             */
+            last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description When a rotated token stops working (the end of its overlap with its successor); null otherwise.
+             * @example null
+             */
+            revokes_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the token was issued.
+             * @example 2026-11-22T10:00:00Z
+             */
+            created_at: string;
+        };
         /** @description Your webhook endpoints. */
         WebhookEndpointList: {
             /**
@@ -1971,6 +2065,31 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCurrentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
