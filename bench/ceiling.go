@@ -73,7 +73,8 @@ func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement) func(cont
 // Statements the API issues for one hold and one finalize of a standard slot (as
 // PostgreSQL's statement log shows them), with the same transactions: the token lookup
 // and the idempotency key of each POST; the hold's transaction (slot and venue, overdue
-// holds of the slot, the conditional take of a table, the reservation); the finalize
+// holds of the slot, the partner's row locked and its active holds counted for the
+// active-hold cap, the conditional take of a table, the reservation); the finalize
 // transaction (the reservation locked, the partner's webhook endpoints, the venue's
 // outbox message, the conditional status change); the inline venue sync (claim, read,
 // payload, venue, and the delivered/notification/sync-status transaction); and the
@@ -88,6 +89,8 @@ const (
 	sqlIdemOut = `UPDATE idempotency_keys SET response_body = $1, response_status = $2, state = 'done' WHERE key = $3 AND partner_id = $4 AND state = 'in_flight'`
 	sqlSlot    = `SELECT s.*, v.* FROM slots s JOIN venues v ON s.venue_id = v.id WHERE s.id = $1 LIMIT 1`
 	sqlDue     = `SELECT r.*, v.* FROM reservations r LEFT JOIN venues v ON r.venue_id = v.id WHERE r.status = 'held' AND r.expires_at <= $1 AND r.slot_id = $2 ORDER BY r.expires_at, r.id LIMIT 100`
+	sqlLockPtn = `SELECT id FROM partners WHERE id = $1 LIMIT 1 FOR UPDATE`
+	sqlCount   = `SELECT count(*) FROM reservations WHERE partner_id = $1 AND status = 'held' AND expires_at > $2`
 	sqlTake    = `UPDATE slots SET tables_taken = tables_taken + 1, updated_at = $1 WHERE id = $2 AND status = 'open' AND tables_taken < tables`
 	sqlInsRes  = `INSERT INTO reservations (id, partner_id, token_id, slot_id, venue_id, status, party_size, guest_first_name, guest_last_name, guest_email, guest_phone, partner_reference, expires_at, hold_max_at, starts_at, local_date, duration_minutes, seating_area, slot_type, policy_fee_type, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'held', 2, 'Bench', $6, $7, '+12125550143', $8, $9, $10, $11, $12, $13, $14, $15, 'none', $16, $16)`
 	sqlGetRes  = `SELECT r.*, v.* FROM reservations r LEFT JOIN venues v ON r.venue_id = v.id WHERE r.id = $1 AND r.partner_id = $2 LIMIT 1`
@@ -211,6 +214,12 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 				return errors.New("slot not found")
 			}
 			if err := w.query(ctx, tx, sqlDue, now, slotID); err != nil {
+				return err
+			}
+			if err := w.query(ctx, tx, sqlLockPtn, tk.partnerID); err != nil {
+				return err
+			}
+			if err := w.query(ctx, tx, sqlCount, tk.partnerID, now); err != nil {
 				return err
 			}
 			if err := execOne(ctx, tx, sqlTake, now, slotID); err != nil {
