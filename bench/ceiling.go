@@ -259,7 +259,7 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 			if err := execOne(ctx, tx, sqlOutbox, msgID, resID, tk.partnerID, venueID, now, now.Add(time.Hour)); err != nil {
 				return err
 			}
-			return execOne(ctx, tx, sqlConfirm, "PRM-"+strings.ToUpper(randomHex(3)), now, resID)
+			return execOne(ctx, tx, sqlConfirm, "PRM-"+strings.ToUpper(randomHex(6)), now, resID)
 		})
 		if err != nil {
 			return fmt.Errorf("finalize: %w", err)
