@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/metrics"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -36,6 +37,8 @@ type Config struct {
 	// default 50), so one partner cannot hold a venue's whole evening; negative means
 	// no cap.
 	MaxActiveHolds int
+	// Metrics counts holds and payment outcomes; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Service runs the reservation lifecycle on a store and a payment gateway.
@@ -204,6 +207,7 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 		}
 	}
 	row.Venue = slot.Venue
+	s.cfg.Metrics.Hold("created", 1)
 	return reservationFromRow(row), nil
 }
 
@@ -463,11 +467,14 @@ func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservati
 	if current.Payment != nil && current.Status == StatusHeld {
 		intent, err = s.authorisePayment(ctx, p, current)
 		if err != nil {
+			s.cfg.Metrics.Payment(paymentOutcome(err))
 			return Reservation{}, err
 		}
 	}
 	now := s.now()
+	confirmedHere := false
 	row, venueMsg, err := s.mutateEmitting(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
+		confirmedHere = false
 		if r.Status == string(StatusConfirmed) {
 			return nil, nil // a concurrent finalize won; nothing more to do
 		}
@@ -481,14 +488,22 @@ func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservati
 			applyIntent(r, s.gateway.Name(), intent)
 		}
 		confirm(r, now)
+		confirmedHere = true
 		return nil, nil
 	})
 	if err != nil && intent.Status == payments.StatusSucceeded && !errors.Is(err, ErrNotFound) {
 		// Money was captured but the booking did not happen: give it back at once.
 		s.refundUnbooked(ctx, id, intent)
+		s.cfg.Metrics.Payment("refunded_unbooked")
 	}
 	if err != nil {
 		return Reservation{}, err
+	}
+	if confirmedHere {
+		s.cfg.Metrics.Hold("finalized", 1)
+		if intent.Status == payments.StatusSucceeded {
+			s.cfg.Metrics.Payment("captured")
+		}
 	}
 	return s.afterSync(ctx, p, row, venueMsg), nil
 }
@@ -684,4 +699,18 @@ func newConfirmationCode() string {
 		sb.WriteByte(confirmationAlphabet[int(c)%len(confirmationAlphabet)])
 	}
 	return sb.String()
+}
+
+// paymentOutcome names a failed authorisation for metrics.
+func paymentOutcome(err error) string {
+	var pe *PaymentError
+	switch {
+	case errors.As(err, &pe) && pe.Declined:
+		return "declined"
+	case errors.As(err, &pe):
+		return "not_authorised"
+	case errors.Is(err, ErrPaymentProvider):
+		return "provider_error"
+	}
+	return "error"
 }

@@ -33,6 +33,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			break
 		}
 	}
+	s.cfg.Metrics.Hold("expired", expired)
 	ended, err := s.db.EndedHoldsWithOpenPayments(ctx, 100)
 	if err != nil {
 		return expired, err

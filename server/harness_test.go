@@ -17,6 +17,7 @@ import (
 	"github.com/prima-dining/partner-api/gen/client"
 	"github.com/prima-dining/partner-api/idempotency"
 	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/metrics"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/platforms"
 	"github.com/prima-dining/partner-api/server"
@@ -78,6 +79,11 @@ func withMaxActiveHolds(n int) envOption {
 	return func(c *envConfig) { c.booking.MaxActiveHolds = n }
 }
 
+// withMetrics records the server's and the booking layer's metrics in m.
+func withMetrics(m *metrics.Metrics) envOption {
+	return func(c *envConfig) { c.server.Metrics = m; c.booking.Metrics = m }
+}
+
 // withLogger sends the server's and the booking layer's logs to log.
 func withLogger(log *slog.Logger) envOption {
 	return func(c *envConfig) { c.logger = log; c.booking.Logger = log }
@@ -126,6 +132,7 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 		Logger:           cfg.logger,
 		RateLimit:        cfg.server.RateLimit,
 		AuthFailureLimit: cfg.server.AuthFailureLimit,
+		Metrics:          cfg.server.Metrics,
 	})
 	if err != nil {
 		t.Fatal(err)

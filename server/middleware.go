@@ -58,6 +58,8 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // answer now, so the logged status is the one sent
 		}
 		ctx := c.Request().Context()
+		// The route template, never the raw path: ids must not become label values.
+		s.deps.Metrics.ObserveRequest(c.Request().Method, c.Path(), c.Response().Status, now().Sub(start))
 		s.log.InfoContext(ctx, "request",
 			"request_id", RequestID(ctx),
 			"method", c.Request().Method,

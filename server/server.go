@@ -24,6 +24,7 @@ import (
 	"github.com/prima-dining/partner-api/docs/swaggerui"
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/metrics"
 	"github.com/prima-dining/partner-api/openapi"
 )
 
@@ -61,6 +62,8 @@ type Deps struct {
 	// TrustProxyHeaders takes the client address from X-Forwarded-For / X-Real-IP set by
 	// a proxy on a private or loopback address; otherwise it is the connection's peer.
 	TrustProxyHeaders bool
+	// Metrics records each request's duration by route and status; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server implements gen.StrictServerInterface.

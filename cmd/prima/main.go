@@ -72,6 +72,8 @@ type config struct {
 	AuthFailureLimit server.RateLimit
 	MaxActiveHolds   int
 	TrustProxy       bool
+	// MetricsAddr is where /metrics listens (PRIMA_METRICS_ADDR); empty means nowhere.
+	MetricsAddr string
 }
 
 func loadConfig() (config, error) {
@@ -86,6 +88,7 @@ func loadConfig() (config, error) {
 		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
 		StripeWebhookSecret: os.Getenv("STRIPE_WEBHOOK_SECRET"),
 		TrustProxy:          os.Getenv("PRIMA_TRUST_PROXY") == "1",
+		MetricsAddr:         os.Getenv("PRIMA_METRICS_ADDR"),
 		RateLimit:           server.DefaultRateLimit,
 		AuthFailureLimit:    server.DefaultAuthFailureLimit,
 		MaxActiveHolds:      booking.DefaultMaxActiveHolds,

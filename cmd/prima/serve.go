@@ -15,6 +15,7 @@ import (
 	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/demo"
 	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/metrics"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/platforms"
 	"github.com/prima-dining/partner-api/server"
@@ -63,6 +64,17 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		log.Warn("STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks are refused, payments follow finalize and the reconciler only")
 	}
 
+	m := metrics.New()
+	m.WatchDB(db.SQL(), db.Dialect())
+	m.WatchOutbox(func(ctx context.Context) (metrics.OutboxStats, error) {
+		pending, failed, oldest, err := db.OutboxStats(ctx)
+		st := metrics.OutboxStats{Pending: pending, Failed: failed}
+		if !oldest.IsZero() {
+			st.OldestPendingAge = time.Since(oldest)
+		}
+		return st, err
+	})
+
 	var svc *booking.Service
 	worker := platforms.NewWorker(db, platforms.WorkerConfig{
 		Render:       renderEvent(func() *booking.Service { return svc }),
@@ -73,7 +85,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	svc = booking.New(db, gateway, booking.Config{
 		HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log,
 		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker, AllowPrivateWebhooks: c.WebhookAllowPrivate,
-		MaxActiveHolds: c.MaxActiveHolds,
+		MaxActiveHolds: c.MaxActiveHolds, Metrics: m,
 	})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
@@ -88,6 +100,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		RateLimit:         c.RateLimit,
 		AuthFailureLimit:  c.AuthFailureLimit,
 		TrustProxyHeaders: c.TrustProxy,
+		Metrics:           m,
 	})
 	if err != nil {
 		return err
@@ -123,6 +136,20 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		fmt.Printf("  Demo token:    %s\n\n  curl -H 'Authorization: Bearer %s' '%s/v1/venues'\n", demoToken, demoToken, base)
 	}
 	fmt.Println()
+
+	if c.MetricsAddr != "" {
+		// On its own listener, so the API's address never exposes the process's internals.
+		mln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("PRIMA_METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics", "addr", mln.Addr().String(), "path", "/metrics")
+	}
 
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
