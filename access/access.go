@@ -19,10 +19,11 @@ const (
 	ScopeReservationsRead  = "reservations:read"
 	ScopeReservationsWrite = "reservations:write"
 	ScopeWebhooksWrite     = "webhooks:write"
+	ScopeAuditRead         = "audit:read"
 )
 
 // AllScopes lists every scope, in the order they are shown.
-var AllScopes = []string{ScopeVenuesRead, ScopeAvailabilityRead, ScopeReservationsRead, ScopeReservationsWrite, ScopeWebhooksWrite}
+var AllScopes = []string{ScopeVenuesRead, ScopeAvailabilityRead, ScopeReservationsRead, ScopeReservationsWrite, ScopeWebhooksWrite, ScopeAuditRead}
 
 // Authentication failures, each with its own error code on the wire.
 var (

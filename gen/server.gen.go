@@ -24,6 +24,36 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AuditEventObject.
+const (
+	AuditEventObjectAuditEvent AuditEventObject = "audit_event"
+)
+
+// Valid indicates whether the value is a known member of the AuditEventObject enum.
+func (e AuditEventObject) Valid() bool {
+	switch e {
+	case AuditEventObjectAuditEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditEventListObject.
+const (
+	AuditEventListObjectList AuditEventListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the AuditEventListObject enum.
+func (e AuditEventListObject) Valid() bool {
+	switch e {
+	case AuditEventListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelReservationRequestReason.
 const (
 	Duplicate        CancelReservationRequestReason = "duplicate"
@@ -655,6 +685,90 @@ type Address struct {
 	// Example: 10014
 	PostalCode string `json:"postal_code"`
 }
+
+// AuditEvent One authenticated request.
+type AuditEvent struct {
+	// ClientAddr The client's IP address as the server saw it.
+	//
+	// Example: 203.0.113.7
+	ClientAddr string `json:"client_addr"`
+
+	// DurationMs Time to answer, in milliseconds.
+	//
+	// Example: 12.5
+	DurationMs float32 `json:"duration_ms"`
+
+	// Id Unique id, prefixed `aud_`.
+	//
+	// Example: aud_01jf8z1a2b3c4d5e6f7g8h9j0k
+	Id string `json:"id"`
+
+	// IdempotencyKey The `Idempotency-Key` sent, or empty.
+	//
+	// Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
+	IdempotencyKey string `json:"idempotency_key"`
+
+	// Method The HTTP method.
+	//
+	// Example: POST
+	Method string `json:"method"`
+
+	// Object Always `audit_event`.
+	//
+	// Example: audit_event
+	Object AuditEventObject `json:"object"`
+
+	// OccurredAt When the request arrived.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	OccurredAt time.Time `json:"occurred_at"`
+
+	// RequestId The request's `Request-Id`.
+	//
+	// Example: req_01jf8x2c7m5n6p7q8r9s0t1v2w
+	RequestId string `json:"request_id"`
+
+	// Route The route template (ids as `:name`).
+	//
+	// Example: /v1/reservations/:reservation_id/finalize
+	Route string `json:"route"`
+
+	// Status The HTTP status answered.
+	//
+	// Example: 200
+	Status int `json:"status"`
+
+	// TokenId The token that made it.
+	//
+	// Example: tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+	TokenId string `json:"token_id"`
+}
+
+// AuditEventObject Always `audit_event`.
+//
+// Example: audit_event
+type AuditEventObject string
+
+// AuditEventList A page of audit events.
+type AuditEventList struct {
+	// Data The events of this page, newest first.
+	Data []AuditEvent `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object AuditEventListObject `json:"object"`
+}
+
+// AuditEventListObject Always `list`.
+//
+// Example: list
+type AuditEventListObject string
 
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
@@ -1728,6 +1842,24 @@ type Unauthorized = Error
 // UnsupportedMediaType The body of every non-2xx response.
 type UnsupportedMediaType = Error
 
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	// TokenId Only requests made with this token.
+	TokenId *string `form:"token_id,omitempty" json:"token_id,omitempty"`
+
+	// Status Only requests answered with this HTTP status.
+	Status *int `form:"status,omitempty" json:"status,omitempty"`
+
+	// Since Only requests at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
 // SearchAvailabilityParams defines parameters for SearchAvailability.
 type SearchAvailabilityParams struct {
 	// Date The venue's local date (YYYY-MM-DD).
@@ -1874,6 +2006,9 @@ type ServerInterface interface {
 	// GetReadiness Readiness
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// ListAuditEvents List audit events
+	// (GET /v1/audit_events)
+	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
 	// SearchAvailability Search bookable slots
 	// (GET /v1/availability)
 	SearchAvailability(ctx echo.Context, params SearchAvailabilityParams) error
@@ -1950,6 +2085,52 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetReadiness(ctx)
+	return err
+}
+
+// ListAuditEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditEventsParams
+	// ------------- Optional query parameter "token_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "token_id", ctx.QueryParams(), &params.TokenId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAuditEvents(ctx, params)
 	return err
 }
 
@@ -2543,6 +2724,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
 	router.GET(options.BaseURL+"/v1/tokens/current", wrapper.GetCurrentToken, options.OperationMiddlewares["getCurrentToken"]...)
+	router.GET(options.BaseURL+"/v1/audit_events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/v1/webhook_endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook_endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
@@ -2730,6 +2912,154 @@ func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEventsRequestObject struct {
+	Params ListAuditEventsParams
+}
+
+type ListAuditEventsResponseObject interface {
+	VisitListAuditEventsResponse(w http.ResponseWriter) error
+}
+
+type ListAuditEvents200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListAuditEvents200JSONResponse struct {
+	Body    AuditEventList
+	Headers ListAuditEvents200ResponseHeaders
+}
+
+func (response ListAuditEvents200JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAuditEvents400JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAuditEvents401JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAuditEvents403JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListAuditEvents429JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAuditEvents500JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5759,6 +6089,9 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListAuditEvents List audit events
+	// (GET /v1/audit_events)
+	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
 	// SearchAvailability Search bookable slots
 	// (GET /v1/availability)
 	SearchAvailability(ctx context.Context, request SearchAvailabilityRequestObject) (SearchAvailabilityResponseObject, error)
@@ -5867,6 +6200,31 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetReadinessResponseObject); ok {
 		return validResponse.VisitGetReadinessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAuditEvents operation middleware
+func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error {
+	var request ListAuditEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditEvents(ctx.Request().Context(), request.(ListAuditEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
+		return validResponse.VisitListAuditEventsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6445,309 +6803,322 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Jchs3ujD6Kricc8vSf5oUSUleqErVr8RO4hNvYzmTkwl92RAbFBE1AboBimZsV83TzIPNk9zC9wHd",
-	"QC/c5MTOjE+dqVhN7Pjw7cu71ljO5lIwoVVr8K7F3tLZPGXw72+oGLP0JVMsu6GaS2E+qsVsRrNVa9B6",
-	"NWXkasGUJlRds4RoScbQoxW1bmi6YKZ5xqgyHVsZe2PasmR0uRpBt9aHD5GdI4Xh/7qQmoVzPBaKJ4zo",
-	"KSMTxsiSi0Qu/fHHtv9lyloDnS1Y1BovsoyJsem+UEkrak0YG9GZXAjdGtw77Xaj1iRjbLQQmqetQavf",
-	"7d9t9/rt7vGr3oPBcXfQ7ba7p4NutxW15OWvbKxbg3wes87RG1ho1MrYZCGS0thZcV4jnsDO1ajb+3Vy",
-	"f3WS9K+PZyfidH73zb3svnqguzetqKU01QtlJpFiwrMZM4suzsAeERdXRMglwUkV+fHiIbl32ul2CRUJ",
-	"uWZs7n87OO3+v0RO4OTmGZtTnhBc52HHP3iWvMj4jDVe8rm905QlZG5aEm9/EZnSdGJXBKuu3Ascw1ym",
-	"3NzHO7iKOcvGzJzXaRfvRq/mrDVoue/+9YymcpGp0SWbyIy1Bv0T/2C+zRgj/kQE+pD+CYFuBLvBGXir",
-	"PiN0ollG9JRq0nhMhCtyzea60/oQtfIzGFEdQky/N+idDrp3/96K3PXhnscyMZt68fJp+94PJ3/93wdF",
-	"g3CYXrvff9XrDrr9wUkPhskY1Q1tzP+bNskiw2lmXCy0ea69fjdqsbdzbsDNdBWLNI1a+NLMw55RgHaa",
-	"0P9rH3lnLGfmtHmm9EjQmVnveUJbUSulxZcn8oaldGzgfT6Vwnz6716/1z89Pe32To7N8UxlmoyKuUcz",
-	"+tbNv90LEBL20DoXgt+wTNFsFdnHTrR524RPyFwqxS9T1vHfpXevZoE004Jlo4xNmMEBZrEyS1jWvn//",
-	"pNe3LVYjxX8z0GT+XM0AFt+13CvunXbNM8Y/R2M614uMJeXv9unPmUi4uGoNyr+YHogPxilnQo8UG2fM",
-	"rHjOR+ry7ZrzsE1Hb+9//6Y/e2LQXQWlJWyccsEslOFR272MuNDwn2SbycyRZPKGJyxrDVqKiuRSvvVx",
-	"klqMx4yZ/XyIWopRzcXViGaMtgathAvzVyYBjlQq7azwL5jz7QPau+yPj5MTdjq5e3Vvev/XB9c4fKZV",
-	"6TWdVPFvgRrdC2xFLYcvDDpqRa3FPCm/l8rTvGHC4iWuzSk+Y0vys8yu4Wy54gDWXNOUUwNHsIsbJuwm",
-	"+uN7s1Nxd37vzf3sgerq3k3f3Ip9IM+VZhmn5Mlibt6O5jM2+g0fyvmMZXxMj56x5Qim+2CXMlIrMQao",
-	"05rN5ob29u2zY1kms/xOU6onMpsFEH3xsn3/fr93HFzTSoyRbsA/mg7j3t9bHwD7IyZ6iGCUVAk7V2rB",
-	"MmLhTJGDk26fjGmWjOyn5NBH93KhxxJOw/3c8qZ5yd4sDG44H1cJzHH7Iblg40Vm5iQCQa125MyOMqI4",
-	"jDfBRQ6kIfFa6KnMuEISYFZfP7IH48WYW1BG17BKGf9TSCFC6RfC94Xw+YTvC9X7WFTPEwg2U73Kg/oT",
-	"UL3e70X1SoeBVA8QTLNAu5Qo0CrzBvWUUGLeJ8hXK7nICLwowgMq8ofgmZ3RxM74YHswLg7yJ3Y5lfL6",
-	"kUjmkiMuKQ7zaymvubhSHpU05+jzcfkZshtUP/ziY7WOD/zB93yI11FrkZkzn2o9V4OjI7vtjj3/I7M8",
-	"dWSeDMV1A0bRr+Q1q1BzbT7ivU/MZauxnDMVEPIt6JNPiEybe+1uv93vBm3gmLW8xlP+rUf7l8fjk+SU",
-	"3Z3cu7o/ffBr99qByEJtmM/C0DyTyQLYIjKesvG1XGifWMDeCrAwm0FEqcX6Rdjh6XjG2hlb0ixRBh7n",
-	"GZvwtxYb0dGc6tHJ5P5f4aJu5HVAiO05Dn5BHKAGGaPmSukN5Sm95CnXK/fNu2ZV+22Zcc1ar81dPmQp",
-	"0yxZC4SGk2X2F8PFXJnn5d1ogmM4zRGcyZKtP5L8UJc488hNABD2PaOpnq5KwJXym2DeHIHJa9sr3cht",
-	"Tln6hdGsMprBD2Hjj8NOlrr2XNdPx2CWVnQc4JV/C5bzP43dzEVbN/yM6an8xMynQTi78Z0OEP8EfGd3",
-	"W77TEjF3KELqEZ3PUz4Gk0PAeZqmwGc+k/olo0mJCjzlV4hsFHHg7CNvQ7bB7JJQTS+pYkgeotYs72eQ",
-	"jCbm0RrE2zdI9PiMZAtB7gAhJtiU3QHAcUteCEtqUwbE5vmcifMXjx/K8cK9R59ickUS+xM5oJcZT65K",
-	"yh4uJtL8V3Odoqj/+Ok5eYH4gJy/eAwgAItsDVq9TrfTNQuScybonLcGreNOt3MMCEJPzZY/eMv6+fzp",
-	"k12X5IYeEBh5KMwKB0NBCCxxQCorNL/ZJQ4IrHAozBpf4Pt7DK/bqa2+QbzUoFtKIuIQF5GCTLigqUF5",
-	"3oGV0J1t7h75oDWjYkHTOhS0NX7JkXSIoGqRjJ0fgKEGTvHT7qAprwOws6yNx9HkirVHNxW4a2L8t2K+",
-	"nbxrlgeaPXsYX3RvX3RvX3RvX3RvX3Rvn173BhucqSsrXJcF696sL/wnBiqh4uTryUOJvjzhSpel5jm9",
-	"Ygaz+lqEQAMAJOOXL5TiC6X4Qim+UIovlOITU4rXUWtK1WgG2HNCU8W815Ry6zV4kUq9DtubS/5PQPNN",
-	"eFYkVfjt90rwu+VzSOWYpiMDxsF4+S8GpoyYb56Hj/rMyAFGQ7x7En7iAhFdxseBqGx9p8q4ZQ6oYCxv",
-	"WBb4SBaOj3OWEeteugknbPnOAcOrUcomujU4rjzxz+b5hm8HLRo1T0dnfM5qJPBzcJAhNNdrkInMCLUm",
-	"B0NDqw/KF7UdTj/+K/vf6/6T6+Tx8vvFPf62Sy/HDx9927uFkgKGZje6MnavZuwS5xhO1QnoprnYkUXR",
-	"MNHf3F36x4IX7KtzkiRjSjXcuRnfwqR5I1ywngGw42PyE1OanOgpudAZY/A4pNI0dcxYr9vtnXjc278L",
-	"L7rVu6hhI9Q443M0hbW+pyKZ0YSROVWagimZklSKKyKoucm0veSCEQPmhAtYEhz333ia0itgym7z8nLo",
-	"csDgYxYwboa45ZJmrdcbH6wFuHWUDG2mtaTsCxh+AcOPAYZbkY2SmR0dQMrulkSwZW5vtz40XCti5Ytd",
-	"XSn29wq5pSHfnKuViJZTxcajp5Mf/vogu//dDz+/yV4tf/3xxcP7j5+8+Ptj2X9Cn9CLpU/BmDBkxSxv",
-	"N9+U0glXkcJzUTgz1PO2n/uh3uqItpMM7Cm+ZGPG57ps2BgzfmMdkaZUJCU3pGQBdj1djJ/ZHvguQI81",
-	"ZTRhGWDd8zn/mzNzvSshildTlhvqADdx8ITSGR1rcmDwgrNo3VEk5mIiO7Z5fIhYjQq1ZBlLzohijNiJ",
-	"uLhyeIULnTv9GLyixlM2o14MF9jeep1uwQspnXFxhWozqtkTPuO6fulvFlJTYlhecvD40atvSZLRiW5z",
-	"pidtc1t0ztsZ1Sw1Q7TtmRwOSJzFxEZ6KTKjK3LJiGJCEyGXEZy7zkfniiynMmWEXlEuzLZiHRtcIUWi",
-	"mnY0bCVsQhepHrbOsq+6Z/qr/vr9vcjpVtMud9vgG2+DRtaIl8WaiRkUCaXZXWyXGkcktqAdkwPwJKRj",
-	"INB3FJFLQWCSQyIzEhv2ezShPF1kTMXkwPyTIVfOhDbQCQbkSSZnRApGLBNwuM15vfmq3+2eLZtODHf1",
-	"OKk7K67cru8owpMzODpGuCbLKRNkJRcA3Qa4wdbatJyMvVlP9+rWpbPVuaH21YX9BPBjj59oSZaUa59l",
-	"EOytdis3bAaxKqOG9fWi1owLPlvM4N92MUZ0uGIZ6rHnNKMzpi0KeJyw2VxqwzH8wGqg7JwsBH+zYOSa",
-	"rUCe0t5RkgNKfvzx8UMDK5RcSZmQ8VTyMTvsELNrzhTSULMTRWc4inlElzJZkYzNU7rC2EieKbNPNZdC",
-	"IZchwIPDgG3BTXirbZvl1t/R3Ulv3KcPWPv08l7SPmH3J+0HtHvZ7o37yTE7mZzSu5etqDWjb58wcaWn",
-	"rUH/9BQOzv3dq7vH8KisbT358x1Zlq8ceaU/8AgbEPYLIyso/huLSM88gl63m+/nzYJlq2I7gGmCe7fo",
-	"oTVABb3dgfljRt/al9DtbngXgRmmHoME7DsgkXyNc6qnxRJL8bPbHfhGFb531HdP6s72QtPMsNINmMZs",
-	"IOZJ7ASNlCpNkP3wZI8bLhcKZLcz/AQ3A3omK7Bw3XQ1yi5gBA2DO9q4eBAjm84dZIV1J45a363PeqPs",
-	"smG5H4DHhGcHOPRrmnxHNVtSwJ+GjDiTB/pZma0c/aqQy8qX8a5lldGmS+JrepzNwGqro1Yix6MSo2lY",
-	"ypzNTORYHUFj9ZfGQWZMKXrF7JnaZsQ1I5ZOG3TFZ+YfC31GhNRTw7EtqSLjKc2usMWUpQmiq5UNTEvT",
-	"EtYqoZ2OvRqmtIsp346O0jm3OzDHXtzmf2Vs0hq0/nJURP8f4a/q6JFt/yGqAaaGjXfINzJhamAYnboD",
-	"jM0OfNb5xeO2xzvXLce2PvK47IJLaSOwr+tX8DOwla9pYr/cFsos/R9xcUNTeDW7AVi1fwFbhWqczBbK",
-	"sDKEajKTSpN+1wZ20FnQcF/QsNOPXOePCiaOXHNF7Dw+hJROwPLH9uOMK8XFVfhxIa6FXArz0RByvycv",
-	"nsromq1K/Z2hQS70SE5GGRVXLD5D/jl+8fziFTm66R1ZYVUdKdCOm75OflX8ClQ7LJ/zk4PyN1JMUj7e",
-	"F5BpqlkmqOY3EJbxOnKgDbYg31t0N8iu6e4jTarBLEemVBEhrd0cJEzD5J34wO2stZ8zZI/tJXj8JuoO",
-	"tSH4mhXwXj4XA13wTUg9upTy2n30/BQS72/NhAGZEfBu+Xf4a5QxOp5ia59vghWseyRcjBaKfXpQ/lZm",
-	"lzxJMBprf6TMhVpMJnyM3gxjOd8VdmsH8KGXKyTTgjEjaYbsrI1LwpCxvWn1nGWAu6T4uBCLgW0zujL8",
-	"CEkkCFQFeFa3/unBoiwrLhRKireAkNIDyHDMHaGkaZASpJS4N+D/aJoxmqyI6eGiSxM+Ac+JXEXRIT8q",
-	"Rijo0Z34i3+5Bh6WrBdNd8eW3qY+KtzVnYK3e8Mcs6zYeQ6PtYf8GcCkALKZPioga390hUPtJaFUOhfA",
-	"dyFnzEocBqiWmRRXRAoC4aw8YR3yGFgyRScGLZAMRJA/geSxeWMFNvNPB0gty274mAUU+JMD0zOpv5UL",
-	"cUukljElF9mYOZ53R0iq6V7A0jNJ1GI89ckcWa9l8XFTrRLn82Hk3OZQgVNAT/lEgK+SC82AV5uYG/v0",
-	"sPOCrlJJk1dSPqHZFbsdCIE0paUcpTDWbgBU6RwqSUDlyhWBX8FWL0iPPP2681ky9m61WkpccQEW4T4/",
-	"CwiYFfFpycdRm+Wqv/0UZl73elWZp8ovMApXwJR6TmcrpskBWopJQ1jsobkZMFhbJStOgB5ehiyAMAau",
-	"zZH5dxGUh6ZGc3+CvdUjpdm88N91s7Qq7sob43T35fjtKL+Lhq5ytFUdnbszg+aC3F6fHsRfSfmUipX9",
-	"qm5JJ400DALzzuBd6uqBtpRkRsUqtwY7ja5zTGKgCXbWevitDcYFglveGwsWS/qIgFPdTU4TvROIO+Qn",
-	"yjWJve145u9HdDy14ubUiDz235eL8TXTZ0Qxwx5olq4iQoUzXVv+0y2gweANeGOyKNxSl1OOsRYfBUx9",
-	"b4i1UJo39Hu1CyeDrTrb5vu+D2sTb+emqvX9cvM53PuPwmKE325LOOBy99SCl/uWGAdGM/OGAHocHiPQ",
-	"1oZyw0/7yyYBcH1UthIXicvLn1BpPh/tBgdRfPC0gPgB8+p8YsQctX766af2ebEbVm9xtPc3ntI0ZQLd",
-	"HussiV9ju4zRdPbVEJMJDVs1XiAIuGoxn8tMs+QpSzh9BW1uA8CLYsTRzAyJXqy7QXLjIJ5YzqzfE7CY",
-	"BjGW1vl5M8Tm9f3PxfNnBTzX7/lTMw35rnH2wju67F+C7s6O/nQwzGzOMs2Z501d7vcN16ANKcDXcyUu",
-	"Aaznf10e5vHFc3Lcu3u33SM0nU9pu09sW2LAMpwBfLcrY1tn7vLI6M4Nzi5iMbtEDqMYq971uzJ44Ate",
-	"8TTBk6suFH3G61wTCo+CX+zCrSt2OFVxYq/zUax3Z56s3PMx8Uy5NEm4+UTTF94tWgfOsrvYqqy6J6DY",
-	"t16uVVBw6evf7TESE4sZOtpWMt9Hnq9pERbqFHqgGDXnEPjNVceoHnbDwaFnfZMn5E9GQqLkEhP2gZfc",
-	"JfPSvht+a5IxVvhvThjz/O875ELQuZpKrTEFCqMlvRH4CHIQScD3oXLMfob+yvIMexi7GIOYxBP+Fiij",
-	"WwkXZMaFzMhCcK2cN47zenEO/QG89rEKgMxm4CvNhb570qr6NUVhrMPGldmWdm1qSjPWEJhwzeY6Il3P",
-	"Wytf22m3aSHaUrxwFbGQgsXkgKZLulJwU4dRsZb6BUQEmGh7lvajD7QCM+V58RymZQiUxY8VLNIY/VHB",
-	"qkVxA46LtwEgoCoAiaASBwKeUuF9ntSdWe75XcejODddQZYyS1RkrkJN5dL8V7vKFiGS+4NiVTZh0aaz",
-	"9YCk2PvrDUghr7lRxglUu62au6HBexZySZZykSZgTZQQ42F1CjXU1K/QUYN7wApUxqUVJHQgDZ+YMqpY",
-	"cmgWEFwNOqvZjV5KmTIKnEQRzVNHhk/6vXs5fnC3grehIpLKpeFhqWJnhM3m2lnjlKYioVnirzeEEwwc",
-	"qr6JdUiudN7FCV8zNicLkdhDQrCNSkgvmP/e1sjNq4JSXtCPANmAuL1ludoj7IZlKzDInBGxSNMcw1sk",
-	"lEimStzHmiIr+VITqllbY1itGdav6lI5ziLytMTf4RLiasWW2EdwNQVdAuRWW/ClsohSBZjtrxU7fpx7",
-	"LFec2eB8i777SXg/Gx1oK1t3StH1EobHs11gh02I2UYW7ICXP36BnE0o2MJeVLVz2VOJArTnIaIyyARo",
-	"IXiSG3A46qwr+ep2Z4rBRcTIBU5xjDptKOdktexLrqdVxJ7XT6iFetDBexlnACcMSJzn7IgL1bTK6zNE",
-	"JM510L7O7xLZbaxKAc5OQS2IGAI/FGDooqBEh7yi10yZ6x2zhIkxI/KGZYX+G3canxHrBO+vzscVRZ6R",
-	"qKhvEVUKUgT4w+9TFbJC80GNjIph+nUXE4EGQRDPjc/cVWyvIx6QeD4bgTr/hisak4N8KcAX2t/QH/lh",
-	"ftgHeV0Pr1GouHL2ppgclLZ+6J+WP7sBmtoJvR/qJymxmuGY20g+5Vzv+4qMBpYl5D8IsM5/Yub3MgbI",
-	"T2AdBfjOJeOwWynDujPxWAOhldyMPJOy7IozFRE5HlOVg1kOFFufiReQADS15j1WDq28zJ+hAMBSkLxN",
-	"BCu2ywkLBJyRCTfPk9oFFGsOr2J9pER4VeUFPQMdjyFhWLPgDNC0NTeZq7xjmPJMr9rgTg6ez6HQ5IX4",
-	"9DdE+HhgUkezwbHXvhJC7SXISbj1zalmSsexKRzKp8iFy3DgGY8Q+roRP5SCrvfFESwDHKyYSAhGWKOy",
-	"ZDnl4xrK6YKw644SfiNmuQpdtCAC+YzE/ydGASRNg2PdJ5Bbsxmuw2Ls/1NuvXGU8Lu1VpS+FsmkRmjU",
-	"KwzrnTxvWfHJqyLoPtV0MwvAXVQey4y+fYw7s9Bs/ypgh2YZBbMbKPcrRFeQqdbzA3VIfnz5xPkRzBeX",
-	"KR8T9CtjJc5zm8D1MMyve3J/EyibxeWB+nWgaysfPG8QgCxrqAglUN/AyqchCOaVDxrEJyN0bSViN6EE",
-	"O4F1scrDz4qz25RJYGuBr3Y207s8XyUhwfp7AGySc/ruwOouJHcJbTCiyAlKzERI0e6/fRuEnZZQgxtq",
-	"o9nmIdOG7SivGgdoXKXtVc+zF86VHfJ1RsV4al5BPJYJi89QCoutWSs2yGnO5Dyt2UQYYVKvNq2JiljM",
-	"UcjLGFIURawcAY6pgE4iIhjNmM2uwmcsQrXalN6wnPDknkZACiDo0WG8dad6kUo4pzKyqDeFnBMFs0Vk",
-	"RsdTLlg7YzSB+U0HjDBCsUbTVF4trCuIl8vcPIpSEocStQyjaSovIsy0WH/OoV8P6H2r/j9WQ0ldvb/I",
-	"k7buGCmMqvL6rphgGR+7oWuX58yo1bNLubjGy4a8GAm7owgDI5hlYACM85OqUbLtFY9UpRnOSFtd4nQx",
-	"o6K4VPZ2nlKBCyGPNcRTjKeGqTojiQQj6ZxmitkI32KhW0U+VRbm+afV32uND9fSyipmOextoM6vurhh",
-	"/pMRzGPlV4NIdLYaGT5yJNiy6uVmpOzRRGajeSbHDJ2GQ61ZZZ46npbOGnTyLt7PQClgzglnaeIBBFeE",
-	"XsqFRiGYJGhzmlM9JQcxqoZAGosPI9RJauDNuCJSsJoHBjh+o6qxwR3QILr0+QRy76xDLIGSxmnBXkfb",
-	"XSvwkZVXXPV7vKMIrqvT+hB6E9SdNE+c7su2jAhNlXSvLy5M8LHnrrZ/Hg/3oZZEZpImZJxSlRvv4LJ9",
-	"+K13dIjqPXmiaihVVBPmEpX8L6OqZ13khTEEcN60nvUchbXNWIO3wz0FogzurULCo9bbNszTNgMoTPnU",
-	"HJTsoPSk293kLxLVDFTEBNxyIBu6u+9AfrjvvmM0hAjfYm91YcX7DtcYabzvgA3uZsFwvQ3OcFGjm9/+",
-	"YxRi4v5jWD+4PceocVYvhuk3+WUX/QM0vGvn2hjTYoTjNYGg0bqQn2KIk+1hpBTVsu8wyBnAODRN5bJ0",
-	"Kqfbj1TDrRXjPNhxHD+yet+B/GjsW44RRHDfaqwg6nvfkRojxfcdsD66vGm0arxp1ByOlI/QO95+PY0+",
-	"mcVop/vvLo/6zUfr97fbXSmYoOj/YI1zf9QcNuoG8JXaXtxltDk1TjFCf/0INVGUQffjuu6vP0StPNP0",
-	"Jt2IJYMkYSk3HzqYb4m9WdAUDYQuJ0eb51wpcMdK05UailxTsESHNjcQ2hF1xlnSGYqqf4qXNbPWNQ6E",
-	"eJD0yJTO50yUbecNef1r3RqqQrJNpF09HptdSudKYSf81Jhic9XYlrb4Jot2nd6oTob4EVO0OTGCq/y0",
-	"rSABSR+pCu4sPLWNtWB29viAUwoMt5gLPODcS+nBqwLKWsWb6QyO5+uVhY7RL0DLXnStXi4ftF4rlwMd",
-	"uWDMphTGdDVEMaz5a8WmijYp90D9k+n2A7+U2qVXru+7PV0f5ixTVtVvbYcKXGHR8bVDLqY0czkLCuuk",
-	"FOmqRnk7q9WtPjKf83CnwMx5RwVOEuELqbEnO5SCM5UyCNZZEH0LdHld3/EbJoj5rWRXTUpWC5cAsNka",
-	"F9i1y/N8S2c8XdVM5Nm/d5zNmssr/unms/V+J1yQR53e3RNz4rNw4sDKDnUoDWVtDVr/33D437/02g9e",
-	"/9JtP3j97m7UO/nwX5s9MotD9g8iyq8Jl1v3+LFedHUnT8zd1EYnFNqneiworwMUKK/DByWvN27HzlC3",
-	"3CdyTNNXfFarMYV6IGRJ07Q9TuX42irov/9+8PQpOeiftKdykZVs+K5siHcFB790e3j+7/u/dNvHrw8H",
-	"v3Tbp/jpv+re/ouiTFJzPKyc5MUsSp6bJeNFgy/fuXXTbXbYsyWYtvDYq1RvapjMJQ1UkkxottZbcKeJ",
-	"y+WhGqY38hy5pOPrwPkOLS7oN2eTAKJmW3u1/ldMl5d7ZmP3MpunFZ2nOejFb7uVNWfoGny8QyxVzaqm",
-	"Y1XKbEtL68XV+VWRgxhTyzki9g3NEgu28SGRAv1HcGTTM/eNy13jwnezptBKTY2uanjS9o7Rvif0Vn7O",
-	"661Sr6qGpZwkQlJVp14JCGNE+IRQATR3V3V9kw68oj/nCSkB9tZnXmvoyGuXrZv9ClOfnpHYFjiLyUze",
-	"MAUsBtHTTC6uXHoe+D33yhw7VxDnpegVSDOgVvJHxG97O/LWGjFKhCPfcd0dlN+Ne8Ghd2zuP1tGkdUH",
-	"34TNShBYR8aCzdTadu1ZhzASETWlc5aQlF8z+7jvqE9DQspFpJvYAawtHTvka7spv1S1D0S2FHUAOnl5",
-	"6j8UjezwbCvPdGNdwZ1lyxCeAw6rVMwq9FstF7r6HV9fKIKufVwl4Nn4RC4aeM5XzWZIsNBaL2bDDStn",
-	"GPeiIptTqWAJMI8A1Lhbw6tzVuioWjnM+eCjri13x67EVZY6VblLV5uuZu/mJ5+zVKnU2+MDGLkmfjF2",
-	"dxbvFxDyez7LeR1Bi6EiX0wO8up7WM3CxpTG5ECKMcjaPu99GHooYE0/26XsVoA/Vl/P2hA/d7wQSVKO",
-	"rK4WDNwkF9U9qXlQiLDuIb1kNOGiNhQ9/ymPrMVS++SSTblI7IspqSuLYvyhkoGOp9j9jiI2FqDG7S8v",
-	"4F+5Qnkdmztb2shm15KMqTCs/aURm8DsUHJorvXVm/GrzBZbbpxpKpeGIUfeBvAc6F5g65vnKN1NvrFg",
-	"7rr7aJKfYVmgOkZ9NJwlmVOlbCxbIVBHLV8Nvqd4HbmrrAeaQlVb55vE0gR9ZEBRpZ2feX3kZal+2zo6",
-	"UxMvXqkmXask5xqz3OcBm168ZmfvGL+aktXl2Z8bxJLLnZGNO0qYJ69CRFnuTAh6txC+girY2y5qi9Nw",
-	"DNYt7AWbV7ON+QL88s2KZrScuaGhTtiWxotK/dnyEr6XS6yPFyhYXaBzwff2a6Pe/YLh1c3xlJHYPIW4",
-	"cPbCrTKRKBuZCskUllyt3XZv7bY33kEeB7OdP5iNiHldp4624Y1NVcvXHwLK0BAzFhc9Y1TYgBk6cRke",
-	"AJevO5Lj2x3JWqNRROYZg4QCkHJzFN82FnWn0KI9g4huHZDscT5xg3Wm0fbR+lhBS+uikbZQrGwfjlQO",
-	"Nao+br+4/S5+lA0vZ72e12KDUgi/dQpt2LjHMwR1pN/Vx/94CC485bAmZ5WH3RhZtZxK5QYHY2t5hs2h",
-	"VXVyp6t+XU0kRDNXvtO3VP346hsiJxNVjoJZVzx7Ozpyi1jybcy2F6m0VtuwIn8jvfSj5UEpifb/j2n3",
-	"z8uGr1s41HW6sMJFpT7/5p6m4Xo1Qc6MFu7QeW3ZHEJqCH3pTeQm75roO4ee6zBWQOLraV4dF1ggj+BM",
-	"6ksWl+zwHgCUeLkSo7uBL3cFWivZxWzlZr8+RL0gtjFTg8q9K+auePA2gSyBn0c1nqWootqUjcXl5oet",
-	"TGSayqU6A1GoUNODcw5VJA7rloWk3Frdq1Fjm2hlylWoZIMCrwF1hC9bJ2qA8/b2vuFymxReyGmRAxry",
-	"staW5TNdhxGJc+jCBLsWtuAPaXahzR9DEQs5UlO5ND+4xI9YIxaY2YwKI9CjRsXJVH6DQPA6RB8nd25m",
-	"vT6c+0AO3+064JXCKvI3ibo4nK42yqPeEQPCqGrehfPHxLS4FDJ6AjuGaWN9lKshbYMU8I64VnjY6neU",
-	"cH93QUYk9bT2kUj2o7T93l6Udmu+HOhBfGs2A3wCRkljqlDYcRs9B0yrpv2WN9g8l7beCeuAoHBj2AIX",
-	"mV2H6UAMhL8uH0xrLcNcL75BAn/I8JHpFWJ6YPgMbQ1ZvJN6DroYntcoii5mNE23G7+eQ3ea7y35c2je",
-	"wJ3XacrrmXKnQ//EXPnnxB8j/hulbFLn5AI/gv9FSS9olSJc2WLi9Sqg47qr35Wt3oOdXcuX1jGhDokG",
-	"WCV49rWMaumVVF5lIysL4Bwefj2HWcdMmMPZxCJCkPMuvCFGRe/FFDZFN/+B3GBTCoHPkhnMgbvKAzpM",
-	"Fbso9Yxh5kot4eWdkRhwnP875BfLlZQu1yov64gdhbEzIBTOSjYG/FSDJl7JaybqAQ4EL0LHY2auzbRD",
-	"BCYXGjgsdMro7Ocdj4naDXIBz57kI2qY12uAg/mVlnNFljK7LvIScsM/QuoxwI84WmV599rdfrvf3by8",
-	"j6f21PK6zF2ZT7tlxABX04VquJ5X7nECwx3eEyRVO8jYWGYJS/Ias2ClpQRx5+H+17jxnOodhXHFlyy1",
-	"zipX9CZYOJhWlFrA0ykR2Xnu+Y6WO7nQ+/h5wEwBsoEv4QPET80q2cbodvcIwQ2o2NglM5KFeZfVB9js",
-	"BgOjgf+LD1hzLcqAZT7tBljN11NMW3XnpuMZa2dsSbNEbZddBeapw764n/olYOX+8ZRmdKxZlgeNIwqD",
-	"hJGapSmerSJ0Xs4WjIUGRnOqRyeT+3+tz+t5I6/XoR1KMqkNZqxDPiibM5E4+VXesCylc2QZAd0uABPL",
-	"7LDOTLXfm4KQUrUmHWNRCDSRpRxSwG6pQcYo+NWhbZunXK/ct6Dcad03KIEapJdqCLFxvMda/s+9JAsj",
-	"OUTk2yxpDgNUGNxfoP6rg7W/Oda1TDUzpjRdZFRospILODjF0Oey5N9T1BpYx4K5kgQfoo9omq+tVeCX",
-	"/TctwBnLT6QZm6+xzVKndihrsOCKC7ZhRmxUMyn+0DAv1zTlVNzSz9A8OZQwgX9Xe7gve+PXeIZOZaaJ",
-	"9xXE1xqbV+t7KhIjbBlWWVNw8aGoQoIwf5q2l1wwYlhXl3cD6jP8jaep5ez35y9uWIUMmE+75exoJgPu",
-	"qqtE4LnSLOOUPFnM6T4EGEYOCDCKgq9LW1nUG5I8Sa7BX9E2IdDEcug23TgXJbQY6gguabYLfotaBnOP",
-	"fpOb3svj82fnyKSZtmeoojGo3/qF8RlDIQLVZJBwvWTEnrGMj+nRM7Yc1T/dtcjWolh/hVGO1PJyHe7t",
-	"+/sK3UuDw99eVAYEvElWRgq1i7CMPfaTlpEmfDGebC8vB7qd5vsgFMFbBp6gazng7Ujc70PDtqZQTWy6",
-	"G6/spP55IOO9ENTHQD0W46zBLM0wZq3fzYUk3LLR8aUAsnlKtWGtIVzNU8PUMHRas9m8LkXrQ5dUwDWx",
-	"YWWhEahOowocKqvPFOnKCQFysCPbSogRVjq05XOE1EStxBh1LJsdduyO1/kIvSoOAiKybEPHkrjDdENF",
-	"qCQoFlGAwsXL9v37/d7xVsJKk4EVUslgfbTLFOragJFz4AVfQ5HeNMEIKTlxq1dY9gZ83GJycMkMlbdp",
-	"CVhy5nJAoBB2ScfXcjIxXXAr4JIc45nH5ABUD4u5TYzoKrwchiVy/JWCL7gLQMIhjSSHUe6hscj9WD0U",
-	"+GW9risH4iLWkuvfzb+0yXW5BrCi4tUEwO5vq+5Rl1Iw1/EAP758gj6MNhuyskmW91BXOj9lbPcxFZVb",
-	"5nRWTOjfJ5vzRnZ0a+Fhycqyw0dL1ut4lHI23oBfqaTqfb1bIl/DitbH5oIAwK8MV2/1ReQgXk4VG4/+",
-	"9Y9/xodniFR47gYGaXoR+CzMEKvbgblLpwQDPZ388NcH2f3vfvj5TfZq+euPLx7ef/zkxd8fy/4T+oRe",
-	"LFu7oEMmzOt0iVsTrvBP1DCZd4GWPZaQk16XfCcFC3CU7W54ONu1lA0l/72ypNrMrWhURVgHkUQxsVdO",
-	"7F3EkyAhth/Ftl6vU0Is9QIGeMi61EPuVncSM4JOWwkXZYy3k5hhHxAIB2c2VMUtAYrtc1VGbH8uQcKe",
-	"zkuD6ud1ixtfC7lMWXJlpOIiBwHAR83F5YUWq7eXLZhnI7dJltCfCtPjJq6kGxTVlFDxCn5OpPCKyW8+",
-	"aUu4bp1vvXSw+bDVg0QkuMi4Xl0YuMPTwMq85wtMOYJ/fevoW6EW/9c//tmKGq2I1nwYF+1jK+iiru+k",
-	"62nnO+QbizcvV9asc4A9rT4aX3F8GEGCcQHsZV4wGDYPqyyAzCAYrFnLxUS6EsB0HNRisWtV/zfID+0k",
-	"j0ELV+J2xMQVF4zVqgBbXxvUkDGa+gphdArALN8r52XvDE+Gfkz4DYMQfdUZiqF4T5Rmc/KeLKeSvIcf",
-	"yHsz4CLV5P1QvG+328H/TJceuWA0G0/Je1BAvyfxd49ekaOb3pGvoY/J+8K5DvVZ0LtPvjdcct73xfML",
-	"7Oyr7U1nagNIwpqdkI7Yc2g8s346hfuO+SMI/sVOlMRBpH+MyzkmL+gKV5MnunifJzOoJjTGwbwMGq60",
-	"CYbmD7wN2U9HYbS1OnrHkw9Hdob4EI49S4rUGkkE8tSKFYlWYKUn5FtrlN9weDiBs+CbowxcPvPTKPsv",
-	"x2f5Xl1+A5z5lLxkepEJ8t4+lfdY5dQtJ2dIICm0A4bKkmLbrxARnMPBewOLf/kLOQ8SpZqPUKQa7iZ4",
-	"5phn2y/IPiDxua0gD50HxJbxDtBH3BmKV2iAQ90O0RI8Ou3okbmLbEXQmkMOYs8CFUckrpigwFG2YoSK",
-	"IxJXrVDmq6Xp7sthBEpehGc4PqvztQllz6DEJfxzKOpMejZHmGBvtcuZbT1XDbWxdTEhzh3jWeUcZHbB",
-	"WKKGAgs4xm/bDnu3oUVMDmIqVvHAEnKvejwmmDdoguvDDvlZLpA1NQ2JYqzAOsH+nfpxKApLrf+skV1U",
-	"JD7pnpByMtk4IuwtHesUqpRb3wmeWNcJrnTHgs/jIsul+fIIFg9vJAYfk7mGEmWx1679A1vlWRtd/bCk",
-	"KBok4N8O0g87Q/GS6WwFBNc52kF2x2u2ysOl4QOkkczYPAU6mhuI3VuJbEIC02kosAR7yq9tOWMB53kJ",
-	"2fRkZvGAInrJx6xDXvmT2uec8AmIvBomHoriRPt9Up8rNEbo0tnKKnP8VQIoGc5NaZ6mJFsII53443Yf",
-	"kPoMq3GH/MBWlhE38ARnGDxi52yAJRDneigMFnf6jA7JQ+RAxJlQniIQIrQYhB9gCjw0A06GakKdhaE4",
-	"iE/fvjUvzKwDNFRaZga7KsgatSqemqeA8e/TgZWhV8r8+xyBAms2GqxRFPaIATGOvn/+5OHo1asnMTno",
-	"da3DijIshi3ldwZvJHDI7wzFI4iBBCUAkLc1WB3DJfOqJIZb0TTFdYEqdEznHXIuhsJ6y+NPkGsUfeZd",
-	"PS7FxlIkyge3VI6vVW4pMB3PHOijb0vp+v1cxLE7LVsxH4BlKECNRxXDYggFJprRX2VGbrDtwKvcaovK",
-	"xkc3vRhTqBIjq1DN7VEPBVVor6TKNjNQau4+6ZCfcHM3PUupADnRJFEDItiyQIoqsn9jTkbAS5gZHk/E",
-	"PQCo9GAb52TO/4gFICD1vf0gFjMDrAumhoKLvJdyL3tZCHaFAgagkl8Jw9VDwQxD4G0BDyNYdAhgM3cB",
-	"QKY4UyQ+f/G4bY8cxO+wkEtseNGOPWaDRztXHRL3Or1OF14GIqyhwECyVF4RdL5SebYBSDBblEQR2jDQ",
-	"BsI8AqMlvqOZvGEG1oYCsciMZtcsIXHC5hkzwg4kyDU7BJwlDOVRC6EMM5ZQDeEXBkg1UfwtmUmhp4pQ",
-	"g5zPDK3C+tuoLcM36KggGLEtZDr25qGdFA7GS8tLSXyBcw6Fw/svv/2G3D99cHJIrvgNh2gKirZOB9Uv",
-	"zfIgATJgAqCwSBCnwIpYj6nF+JrpgffgSa/bdcBk2uGrs8reRabQb7bf7Q7FAWBIhxkNnYXyQeCosxSH",
-	"FgJ8zMfcrnNwME/r8aNX3w5FbFb8xCy4jW4ZhqgPW3ZZw9bZm6/63e7Z8qt+PDDzF4ucs4z0HXo4RJ4u",
-	"Hyw2eNUfJvuqd//emf6qFw9I7/49LCAj5DIik0WaojBqBI+eHfHQ3oUCGMIK1nhsAc16QPys1LFFjEB7",
-	"2+dglCQHbokwkstjmhMMRbQcCv+0iJaSyIlmArBz7lDoV3TFeU76D6wiFCkjFrEBJAkXPRRcQ1k9s4sK",
-	"UYOrA+7B+i+edsPwOWpdGg/AMd4K8TnGBm0fIzMU8MvoNki1niPdF/TKItwn3Nxhhvx6/G5oJe9ha0CG",
-	"oBYZtiIyBJWH+fbLv/7xz9fmg1N+mI//+sc/P8Qd8sIZh8EujO5sQwHGIK4ZCJhO9Z3UmY0NXrhiumBQ",
-	"wdZtV/zIUmnHprkaZBagnS0MaDGkNxuYtnEc/6qMZPBuiCXFzHLfDUEGxy3W5k3HPRskjY3KWf2HrWgo",
-	"SPF/Q1cFBZtvrpWEEwAN8WbgSXVgW1QFW+1eLao6YFGbBcdcXwNn2PrwAY4RTtMcW2zLEEGGp9rTA8Gn",
-	"poRFDIatsCgEyEOVbPPQ0i9AAQJSKae8rSmUJ2qPvWpvQ+HKvRWV3jgmUICCWEi0i+JXyCPnNc4GqOuA",
-	"BCzvgeCS947/fk9mjAorhdbqO+JKHRsjydYeFXlPTrpd8h6xgq0a5WAZStjB7FCjdUbB3wBYhTM7SVwk",
-	"JSPluZ00tMXcuRxTLIIrYgfYZi5bHWfzXHnCfCSDrjCWAamcPcj93FEGa57fL6qzw9TWAI1S6v9cPH8G",
-	"VgmYEP60KevdLA1ld7aZMNgWyNDr5EnvWOsK82y3Q4yRg1q5HDJoKW6zCDUV07WzNtbv2Qp4nfrajnJH",
-	"kXycyJmoZIZOYJrO5sUlY4IqucjPu6HuD6j4arAKrKJH3pNnMlDwgIIb7Dp23KAC0MbRXuWexuYl0NQ8",
-	"QMwHZWE9HDYPeN56WPMAbK9wKKu/2WEos1Pbq4ChcgG29yTAqDBM3w6Tg4bVXNrnl2sYyYrhM6wpIGfR",
-	"cF7pLyaKrrwifm5FYe23tcsB/SbYJ2zzs7yePioezRSKLKer/I1WihLBDCViA5McB0eXUiPCFrouXfNm",
-	"3SQVPdPah3GCIKkWhiABQgE0w7XnJeZ52aGV0c0UljXaaqJi0eAnD66CeupGrFY4Wj/oaY5O9BSVZopc",
-	"LjTAhVV8mHcBo7o5KrVQ187wwIO9Bj6pqH56RmK/GmsM9kEFVVQvVzYA0V+FXzlpx2UAU4ov3YCg2WyS",
-	"0eK9B0qMrYbGXF5WvWItcSge0zQ9s6w/GOHCKYJ6SztMVaQ6RO0PS8hkkRk4CyYIJYONw/9cp48DKm7w",
-	"o1gROjZ3g0JKRBa5eFKSZSCpeC6t5qLNadeTgg9zPRKLbE4Icx8p00TJGXP6b9AaeK+zvhzUdifndc+T",
-	"v3qciHkzxaU1sQZWn2kmLLO0+WTnua6oeEfXbFWoTtHjyyaFdR5fK/TYT1cB75OXmFq7x95xifuBLuZ5",
-	"USNnP/3ajVlfcGr92Kf+2LOFAriLrUOZOc0jI4DFTSdmNctNJ9bvOz4KVNcuEqOiw85NGRYWAl3Ae1IW",
-	"HWBouHkpEXidNuOMLCnXJc2BVRwUxMYvYAV02skg5D05BZboQhrcCGr/vBo1kYKYR2Q4sjOi6IRhaXxQ",
-	"qAfK5AqHWCbrYQWs6hL6OfpGip7zZ+jJ51ixxPBdZ4FLgDMhGkkJHnKe05Wm6XoVeOOqa6puVZfsgNQ2",
-	"xveA+gGzGDVdaPh3Ipei7k1YZbJYoFen+fBtoYsG85kKo5aFLQexydG2UxhSoeQDaHNyxGUIFSrX+0Qd",
-	"OmtBofxdqAVNU1jrUg1FXCR6Ak0EYhqrBAAPQ6sbqLgmYpt//eOfw9aH+KyIws5dKbkaCmXwFJScXoLe",
-	"E2b1/EnNbYb1K3w/0qKYBVe5R2k0FDKLSi6kkedk6jSoaysrxai9PgRJeyi80PHCvMs4MENLuuoQGycG",
-	"2toaC7CBDlheAX6mmwUDV1nK/PmSXXEFZcEF+f7VqxcXhZ9RyXpS9shTMTlArrBihh0a2JkymmEps1D7",
-	"7QLS5xLWb+2rRfEzAjPKCciCUDYLtKTvhi1uL9/XwUE//IxaK1BN5T5joXou0N95iaA+fIgPrVLDajMA",
-	"fHwNRpmIFm6b6FyR52jKQ/1JTZ88OxT0qd5bmF23OoAvRwV5o2ra1sDY+1pn79z6q+k1C3CAtW05qA6x",
-	"bF4CzI0L4XF3VCGfBP4WcblMmOk2k8IQLrCzVirQhN2KPVCcwXe4CMShyjIxPzx0FbnYVvTLTXkHASvq",
-	"5TY+RAxqwwIMWkBPKPLLhctn497U6wOnhVwulx2X4sE9kM5Yzo4OB05pPxRBtcOD/LFKl58aEbmcgErR",
-	"Vd8bGDJvi88kmZyT3P1NHUbemLk6ISYHPwr+tmSFcM1yVURMDuKbXhST/wYj492Tofj+6fk37Yvvz/un",
-	"d0Gj+a5Y74fOu8pEHzrvDKfzITYMiU8BcTxgkImcDAUYZxwmuaOI556bh3gXnmL4HFdyYf3I0FviHHXb",
-	"/bdvLaAORa9L1Bmhwho/WaqYVxgSl8Peoqsmp2mO2H1z+RmJnZdtPBTWo1aFDsHkbyzjk1UurmQLheGG",
-	"XoVEM6bVQRMuyHcSph+K+Irr6eISQMHBR9sBSM2XlF9m1ADd0ZWMndr+Sg7FchqRERl8RSpQ9owtLTwe",
-	"SNX5jmkmbg6G6A43+unR198/f/7D6OLRNy8fvRq2Dg+HYk5XqaSJHY/LzktGk/M0Pcg6X8tkdTgUfEJY",
-	"lplfl9MO7v4g75V1vgeAPjyDRv/PV0TwlLxD1bp5Dx2wTxwsDTK+pEmh/TL4GRpgLr6vaWJ9FQ6xM1pe",
-	"hqLQsv/lL+QCPcHMXz/lnhbWXSFbCBUU0imV4IlKDmiQi96IWkG1l6Ew0vxM3mARQA/+DJu3o0+as88O",
-	"RWxT9scDEue1KuJCk6TyOlDkIC5XrYgLqQ/ttq7KC7z5QnXkGbn6pKRWOggURQNyxQTL+Ni1sEZs8MEK",
-	"ynDEJGX0xq7Pee5RDjBv4Py4/ZBcsDGqMwsHH7eWoYDFVLVuyGLkyrGB9cgdwRc7dSe/FaIxzRmMMhSo",
-	"XlHkIJ7PRrDRG64oGEfs30iAHrrte7+EqsOXbkGHQ7GUmaFDsrAFwnTWYwX9IlGPAKjIMCy2AEpQTMVu",
-	"LazB8pWt0zMo7tlwpZ4msVQjDFzYnMgRAGJe1sfyq+hzAohIWScEGOIOmPWTge9eSJPgIsG91bpgkscT",
-	"L8E6+tWAXk4NhaOGkd+ZewzLmaXnYDSmWQZBPGj3RY8ayFAOGhdrIzb/hv1LQ8fN42rmbfHoHWuCvRVq",
-	"UrnOV2FdHTEQGRUTihyAm1CjJ+VREMMMhQTiwzMrp5hp7PaRiKAQYO/c+cFxjaJgznXUVq2KrcCBizby",
-	"CKg0pIAdIIfeilopHzOB5TucI3Mm5xlnmmYrGyoxaLB2puyKpi4so61ZNsMEylynhUf0C6unOn/xGLKw",
-	"gT9La9ACTxaIGZgzQee8NWgdd7odWz1zCs7lR1MoZvmb+fdVXfTNucU//W7Xc4SzChvnXASM/4vFZcrH",
-	"nRbMh9rZx0lr0PqOaVsxEyKi0N/HTNTvdp0nuMspXtKkgHc4HgXWTL5uitNwrY5wKkxVgsEbm0I77OLA",
-	"O70uCWK+U2p4gU7gpt8a/PLaq2iTlwCFFHRXqjX4pfWUadp6bTodmbe62vaorcCb13SBN0bHU9AaU/CI",
-	"U6SomwKOfBjYryPQMBTpadZdTVHq5ta3A9vbeEEvodX211MssOaGYDDDOAO/QHRGJxOz0Q9R67R7vOP6",
-	"i8P0q2yu3cwzqT/qfp5JDRh9hfjKSElQ/QHMhrkdaC0I+hdaA4OlQIRGYLzQbE56HYIuMxiioLG09Q0j",
-	"tGy98Oy4scGAcUK1kUAMxDoRdSiKnLGHEYFCBhhjArovW3oWmCGbZfiiNK0zV1in1aGwkVMk9hI+xqh3",
-	"UILO1VTqgaNXYyqs0tm60YDfUMWOg0g7fCcY0nHun1vUKpwiIctqcyh+sWty8PPPP//cfvq0/fAhxPxx",
-	"0/bNggEhsNTBpsgsYoYwrKiArv1y7X6Itin/ULegID/8FsvqQ2loPlvMWoM+1oXGP2pi7Kurem4YozBp",
-	"Zl4CpG51qBiB6MNiLV5p6rsnWxwFTGqTj3AbWzbmekUOxlSxNheKCcU1v2GN12bzItSuAcpj77QIt3Wb",
-	"ZmGXdeSJGW6xlEc0S7lhzxF2/ffJxThdKDB+QZXoiPhVoutWBAkiDFsarGn/StS3qDtd3ekTrL3z0fap",
-	"5ee4S+9ROfD2cyqhYt+pN2IvhZKRsi4puKRplmV0zOLG/ZdS8taC3+nWDyHPLX0wyRiDTPooMxzMKU8O",
-	"i0S8tVeB6YC3o8hFTmSzlLqWBao/Akff1hYNL6w9B8xqkGH7luwVbHgjR5LnMN6eI/G6fIg2Jz622k4z",
-	"qudf3zSJbX10PueuJZRtALVQ+3GyqZ9t+TjB1Z3gsdX1yI/3qNA7taBLb3OXH53Y/htLsNPx5k7fyuyS",
-	"JwmDLZ30H2zu8UrKp1SsXAQP8qlb7OixtcKC4g2vNmf4bLxpGE7qMX8B2/I6apUD2lqDmuSRjle0omPH",
-	"AeRVU4aG53Mmzl88Jsedbh5jkVOx8xePUYN68fAH1FJRLW0wiemkpUzVWjHFDv8/F8+f3V5Qcevb+Jjs",
-	"rA9d+/BN0SThGCHzwgtfR7aoLNn559M5zk/ISxiYB4HXiqGue9FxnQzwyo90gZyO9uDqBQJ3ySs6S295",
-	"yVSB9Vkzsc11/nz+9Mlu1+mWeJvrhFnDq9zyugzxNL1r8jz+PtdmD6j+2nzNV+O1ofwGWki/PYRjYQxX",
-	"pnT1jky3l/74G+QdINmB71POZ4ApoJFnyGtZbSk8V8qJNbAP5ZiSP1KQCMtBYUgmOBQUiyiVT2mSA6ts",
-	"885SXtOKfN+8nZZU4nA/woIK37C4Um4sXieVlguT7XJvny2fV37WG7RpYXGzXfRQ5Z5rmL9yYbQvPODn",
-	"xQOaGwwuySMaARqv5/+qicI/RK25VE16wX4H4769OG+X0D2VNQpB1C/VVFzrDMW35Qwl5WKOLnyT5uaY",
-	"uCFpyWAoXG4Srl32B2t7O8izkoBnum9Tdn3GNE0PrQIyN8gNxbPAVTsIOqw6gcPC0ENOTzPGSq7cQ2Hz",
-	"uoNfCJKjGn0jpt95GdSSLZHfDVjJ8078ga2cRdSiJwC8ryUq63fATHBJo4nMRnopN6Km6ia2R06Vvvlb",
-	"DtMpGWb7QwXj9nbc15SlyQgrtGw2L6XJC9Nyv32FvWpZxrxOnVnVF1zbjGu7J5t7PJP6W7kQdootkPM3",
-	"UkxSjlnNTnpbrOkFes28khIKw2G/020OIHc/f8oSTl1RrpN+fwtSUHrdC2VP8Q+kP6ZXfyvY+A59dUok",
-	"CxJdWTvSLagVlrCoE4mO3vlREjz5sN7WddqxiZzygN+K0FTUAnF+AfUW1f3Rttf3cfIxmMmiWO52+O0b",
-	"1/73RXK+Z+sXFPfxUNyn4j9fgjcNGIZLFfBvxYRu86qtuw/wJ7Uc60t0dFLODnxg452Kurxn/puuc4UC",
-	"6wP+pQjNuUzP1TsftHAKR+9/S88v2VjOmCq0tJj7wwZW1PKAMNBHRCbRjkzjLZlF25Mlo8vVCKuKb0Q+",
-	"lS3vwDGW+3oc44fbo9G8yPiWaNS1/73RqPV1z8EzZckX5PqFf/wP4B/xiX00grMDH1njYNrMWqLPFtXu",
-	"fXJbjtzXcAi5JEu5SBPnoIqZ/9g8sgnf0APYm5VYj1jn5KRd5WCbK7+IZkSdyxI9zPMVcAXVTzuQto+l",
-	"Ac6w8ekYcwExm2ZNA4tsMNddTgzNVoIYnDpS9h3TfiW0v8KJfXLWeMLYaMlFIpfbonNv9bsSprBvLTIH",
-	"QPqCsP8NuGG4ZghsK67+j+GFMQdCMy/8VN4wFWhgsb57BQfYzL/AMM9ZxmWCgQWQvA6jE+ZU6aHAIpWV",
-	"NJvkwM8dYWYazehbwxOfaxsuMTd4xA8pyXNmhrkg6jAKJgX99MzxrRDQZ6V2NEcfFQoOwZahov4LXvqE",
-	"jOSfhacLsKBN3ItS9x/EmTmzTTMGBF3fSYdYRZeqQX4dUrFJYaANuOErP+/9UPiJ73VdEooDL5bLMX9o",
-	"k4L85hj0h6gQ4vtFrl5QZ162fo1BRuVcVUF4YENEHnCPuM4i24vLdAG5J5U2vKb55AUGYqoeZVnKDjkv",
-	"wr6KBMprUh4TLyOFH/kVpDYHLQhG0jan1qjJFI7z1pEGl77iExKHkrnt31yBG6S1+A+iE/2thHvzIAt4",
-	"+EJfPqnOIE9t85GJUmPgeCmJoBdHvoFCHZNy6RTwhwe3OnCvUOjOYEf7hmbJC+ccEUYdd4pA9QFpDlPH",
-	"CNe6QPXDiFTj0W0MeBiQDoU9NkaaU11t1hmKC0hS7+Ki8zwA9XH/EOIFKdhqVed4KDaxQBDIvU3cVh71",
-	"W7k9X1pC7qCkawVHtTmFWNfcT600yJaxXXM+Updv1xecvbWX20fV+Ds42JZGuUj+VuHS4QBi2yEsZlXn",
-	"2Aseu4XwbYe4yDvsoNPBrgFkfVR7Q/kRbtxMZSmm9ze28/YbC99KU0h0aChD11Y/f88XJuDPyAR8sVZs",
-	"K9na509ohTxxR2QcX2Fp0O4sBWTsVUc2or/RvvAQ/rp02f78lNAuLsMi9IE1cttSXljEK8KsIFidKQWF",
-	"3kLZMksxZllGLaFvXMiktuU1klLBLevcaMR+VxFB3rAsxbI71VpZGaOQx4ClE3JQqbQ1IFSsnBndptXm",
-	"aihQoMZ8UiBAnpEYC+HGhCdMaD5x5T5gqiaTBB4tVDy7fUwRzLSZ5vhzbo+WXft6h0HY46dHufvgz0/u",
-	"r5IDCZnRa1TP2LS33iPGonhNsXNilT9aDN7eEIuTJ+1T9WW/zMNQLE2DDAmGmeyQb3lqaO3lCoLTozw6",
-	"HNRVk4yxtmZvNYFIifqYnr/hCreJ5tkqHB6Lz5EZ1ePp5xIav92aPkaY/LcZYwSOHCZjNrW10kFmRjNj",
-	"RMqrbFrYm12X9NkGshSvYS1OBJDcMXjF77MmbAVX8MV28ZkGrNw4ZOQQrcVO9YjWqzZaQrhH71zsXrOP",
-	"r+/bC609Y5efCkG5QqNlX4taX19Y8M7qZej1cZwYYCvbPbFdn1cTv5EHUX55U/8+Xrs3FpD3fomVfNLb",
-	"RCRXiviXwpLJBXD9qqhSWjD99fxNqU7/R8hqFmxo7Ssrzb0jSavvXXmBP/updtWflO3/k9GpCph6D8Vl",
-	"im54KmEu9eawSpe4XRFKfnz5BNMN35iFdlzFDsyw7xez9DIuK34FZdpiGwoZDYVLuJyubKEf4cojmwny",
-	"6hUu8WRspAj4C/6AknGmjYCUdEqmNwwSwYNd/IZqFpFUyjkk+pYZSbm4thHkttpkc2BjCdRvGdx4S621",
-	"9eBXW8Yzlte+a0xjqf/vGtdoE+fviri+sd32xl1NnIOD14D1MuD6hZtYw0180eP+bnpcTD9PKwh+f/ze",
-	"xA0dvSt/ctJKwlKGDuRlM7CcK5eAHjC+LGWt9woY0BSyhlp38SVdoRYJs11C6mZE/xWE/BBm34iQm9/y",
-	"HUV40mD6rNnylsbPJUPD52892r88Hp8kp+zu5N7V/emDX7vXmw2ft5er8FY2o048v2R/qmAHeL42+1Ne",
-	"xIUDRJgOX1Dmv4EAhpf/OyIgdYR+Iuu8TWw2/hzGDOsZJr8v8tZbnjQCftOW4BiKGAdpX3ilRxr4U1cN",
-	"5LjbJQalpSyjYsy8akiHnaGw6dhxMhD+wBcEClKC/jdb6Cks1BneoAjeIIwGKop8DgVWeFHAc6CRLvLq",
-	"rMAO5UK35aQNSnc3tS1ylEfDLPmY2aIK+yTH75BnNj2KVfqrM6gE2WSleokFxPE4LCBsQs75heZVOWx9",
-	"mojE+qt//eOf0U3P/KdIrIQ/F2i7fJtb4mz9Ve/ecb9/t3/S7Zo5Tvun9+j9uw/YPTZmlyyhx306mdC7",
-	"/XEypscTetob0+Qeu3ePdtnp3cnk9Phu0h2z+6zXvZ/cv0xCNN/vntxvQPT7cv42qT+6WNDLlI0W82Qr",
-	"hhlPCKpZ7Z8TkPhQnldNBdtFuiJUud8VGJaBR84P+x0UwYKU+Eg4Bu9aPEGvoeO/sv+97j+5Th4vv1/c",
-	"42+79HL88NG3PQNdtnHJKakVuTxsg6rnidkfDM1udGXsXs3YsJ8iEVg4Vaf50D/UpkLcJBPt7lmDNfm3",
-	"FYrgCc73UOQUHetJ+g1WXTHIAVdEDgwWwpIpSYQFq8bySqCftyK0QFhg8ANLmJCAzjKm9GGntS9Z3pVe",
-	"7ili7EsvGzPdw8EVJVtyyKuQzg+lcd610FXifGFwyy+vDSLBkkP1/K6tcwFYEut1HIHawc70rt5DWtNF",
-	"RgUqO3OzbqdAtFbJWrUrYvL9iKi61K7eAEFq1/phFOlH5AQI3Glko3y8gj4J+mA4JYg3duARWx071EMi",
-	"0/Dy8dNzw0lYHsGFGOSchWtQiZEY0zT1584vrm5PVCRtLpQtmuyCKdpQ+j1P8gUhDYZP8b1KiwKetU6l",
-	"3gKc2051/ldVhwEsF+r1tv4C9Z0NrsroWDu/F3dKthToHUWwJIs3HqT9/AD8n+PrSokCkRQ1M3nIrc1Z",
-	"Riol7s6IYshfuS+GSQPDl83pxoXOZLIYO9e+kEeprOJ2SSOKeJ48pmCXJIh5+EMdcV6HtV37JufNcobY",
-	"FVSqo+NrIZcpS66sStYVjOuUOP1zgc8ignqYLDHSfK0JBJbw/wcAAP//",
+	"7L2Lchs3ljD8Kvg5+5elb5sUSUm+UJWqT4md2Bs7VixlstnQy4bYoNhRE6AboGjGdtU8zTzYPMlXOAfo",
+	"BrrRvEjO2Jnx1k7FanYDB8DBuV/etcZiNheccSVbg3ct9pbO5hmDf58uklQ9uWFcPU+l0k/kYjaj+ao1",
+	"aL3kjExSTrP0d9aKWjc0WzD9RkIVbQ1+fdcaZynjakSTJG8NWv3uYafb6fUOOw9aUStZ5FSlgo9msjXo",
+	"9TvHUStNWoMWXSSjbu+3ycPfe7R/eTg+So7Z/cmDq4fTR791r1v6LTabC8X4eDW6ZhqO+5PeuE8fsfbx",
+	"5YOkfcQeTtqPaPey3Rv3k0N2NDmm9y9bUWvG1FToKc5enl+0opa4/I2NFU6ZqhHTi9SPx+NFnrNkRBUA",
+	"3b/f7vXa/f5Frzvo6v//n1bUytmbBZNqBCDn7A2C/LY/fjA75vfnD948zB/Jrurd9Jf6bbFQrDVoHdz0",
+	"DnImWX4DS5cHA+evUZocOLspFVUL2Rr0u92opcQ14ziZEtfr9ufD66g1pXI0EzlrDSY0k8xZaabP8MOH",
+	"qPUN5WOWvSpn90/2YsrIlV4gofKaJUQJMoYv3GPOGZX6Q7sZLBldrkbwmTNHBsP/uBCK+XM84zJNGFFT",
+	"RiaMkWXKE7F0xx+b7y8z1hqofMGiFpwMH+vPFzJpRa0JYyM6EwuuWoMHx3qrJjljowVXaVacXr/dPbzo",
+	"PRoc6tNrd48H3a57/GMHztEbAFQf8GTBk8rY/mnByiUexuoo6V8fzo748fz+mwf5Q/lIdW+cU2yNBZ+k",
+	"+YxpoMs9MFuU8ivCxZLgpJL8dP6YPDjudLuE8oRcMzZ3n+0dd/9/Iiawc/OczWmaEIRzv+NuPEvO8nTG",
+	"Gg/51JxpxhIy128SZ30RmdJsYiACqGvnAtswF1mqz+MdHMWc5WN9iwbHXTwbtZprxLfP3eMZTcUil6NL",
+	"NgFU7R+5G/NtzhhxJyLwDekfEfiM4GewBw7UJ4ROFMuJmlJFGreJpJJcs7nqtD5ErWIP3PsOGNPvDXrH",
+	"g+59fd/N8eGaxyLRizp79aL94PujH//7UflCA9noD456MEzOqNpAWkrCmPKFYkAdu1GLvZ2nGt30p3yR",
+	"ZVELb5qm1zMK2E4T+n8N7e6MxUzvdppLNeJ0puE9TWgramW0fPJc3LCMjjW+z6eC60f/2ev3+sfHx93e",
+	"0aHenqnIklE592hG39r5t7sBXMAaWqecpzcslzRfReayE6XvNkknZC6kTC8z1nHvpXOuGkCaK87yUc4m",
+	"TNMADazIE5a3Hz486vXNG6uR1ORz0Nd/rmaAi+9a9hb3jrv6GuOfozGdq0XOkupzc/XnjCcpv2oNqr/o",
+	"L5AeGP4m2ThnGuJ5OpKXb9fsh3l19Pbh0zf92XNN7mokLWHjLOXMYBlutVnLKOUK/pNsM5neklzcpAnT",
+	"3FdSnlyKty5NkovxmDG9ng9RSzKqUn41ojmjrUErSbn+KxeARzITZlb4FzK7R7R32R8fJkfseHL/6sH0",
+	"4W+PrnH4XMnKbTqq09+SNNob2Ipall5octSKWot5Ur0vtat5w7ihS6nSu/gDW5JfRH4Ne5vKFNA6VTRL",
+	"KW8ZrL1hfD3HNhfkpVQsTyl5vpjru6PSGRv9jhfldMbydEwPfmDLEUz3wYAykis+BqxTis3mWqTqm2vH",
+	"8lzkxZlmVE1EPvMw+vxV++HDfu/QO6YVHyPfgH80bcaD/2l9AOqPlOgxolFSZ+yplAuWE4Nnkuwddftk",
+	"TPNkZB4l+y65Fws1FrAb9ueWM80r9mahacPpuM5gDtuPyTkbL3I9J+GIasGRczPKiOIwzgTnBZL6zGuh",
+	"piJPJbIADX14ZAfHyzG34Iz2xTpn/HdhhYilXxjfF8bnMr4vXO9jcT1HIdjM9WoX6k/A9Xp/FNerbAZy",
+	"PSAwzQrtUqBCK/UdVFNCib6foF+txCIncKNI6nGRfwqd2ZlM7EwPtkfjciN/ZpdTIa6f8GQuUl6x+3wt",
+	"xHXKr6TDJfU+unJcsYdgVZGtwa8uVeu4yO89L4Z4HbUWud7zqVJzOTg4MMvumP0/0ODJA31lKMINFEVd",
+	"iGtW4+ZgPsFzn+jDlmMxZ9Jj5FvwJ5cR6XcetLv9dr/rvbONicagyEJumM/g0DwXyQLEIjKesvG1WCiX",
+	"WcDaSrTQi0FCqfh6IMzwdDxj7ZwtaZ5IjY/znE3St4Ya0dGcqtHR5OGPcFA34tpjxGYfB78iDZCDnFF9",
+	"pPSGphm9TLNUrewz1+4VfLbMU8Var/VZPmYZUyxZi4RakmXmFy3FXOnr5RohcQxrOYI9WbL1W1Js6hJn",
+	"HtkJAMOeMpqp6aqCXFl6481bEDBxbb7KNkqbU5Z9ETTrgqb3g//yxxEnK5/27KefTsCsQHTo0ZV/CZHz",
+	"303cLFRbO7xxQ3xS4VMTnN3kTouIfwK5s7ut3GmYmN0ULtSIzudZOgaXgyd56ldBzvxBqFeMJhUu8CK9",
+	"QmIjiUVnl3hrti2tZ+ySSobsIWrNiu80kVFEX1pNePuaiB6ekHzByT1gxARfZfcAcSzIC25YbcaA2byc",
+	"M3569uyxGC/sfXQ5ZipJYn4ie/QyT5OrirEn5ROh/6tSlaGq/+zFKTlDekBOz54BCgCQrUGr1+l2uhog",
+	"MWecztPWoHXY6XYOgUCoqV7yBwesX05fPN8VJDv0gMDIQ64hHAw5IQDigNQg1L8ZEAcEIBxyDeMZ3r9n",
+	"cLut2eobpEsNtqUkIpZwEcGDvs4KuTOvjwpf44zyBc1CJGhr+lIQaZ9ABYmMmR+QIYCn+Gh31BTXHtoZ",
+	"0caRaArDGriK/UmbBP+thG+r76JP+V2xGV9sb19sb19sb19sb19sb5/e9gYLnMkro1xXFeverM/dK2YD",
+	"bczOh9lDhb/Ug49OyZxeMU1ZXStCOAzpC6f4wim+cIovnOILp/iUnGK7yMTzTKh11F4f8r8DmW+iszyp",
+	"42+/V8HfLa9DJsY0G2k09sYrftE4pdV8fT1c0qdH9iga0t0j/1HKkdDl6dhTlU3sVJW2zIEUjMUNy70Y",
+	"yTLwcc5yYsJLN9GELe85UHg5ythEtQaHtSv+2Vxf/+6gRyNwdVSezllAAz+FABlCC7sGmYicUONy0Dy0",
+	"fqFcVdvS9MMf2X9f959fJ8+WTxcP0rddejl+/OTb3h2MFDA0u1G1sXuBsSuSoz9Vx+Ob+mBHhkTDRH+1",
+	"Z+luCx6wa85JkpxJ2XDmenyDk/qOpJz1NIIdHpKfmVTkSE3JucoZg8shpKKZFcZ63W7vyJHe/lVk0a3u",
+	"RUCMkOM8naMrrPWU8mRGE0bmVCoKrmRKMsGvCKf6JLP2MuWMaDQnKQeQYLv/mmYZvQKh7C43r8Auiwwu",
+	"ZQHnpk9bLmneer3xwhqEW8fJ0GcaZGVf0PALGn4MNNyKbVTc7BgAUg23JJwtC3+7iaFJlSRGv9g1lOL2",
+	"USF3dOTrfTUa0XIq2Xj0YvL9j4/yh999/8ub/GL5209njx8+e372P89E/zl9Ts+XLgdjXLMVDd5usSmV",
+	"HQ5nUjkgBmTbz31T77RF22kGZhdfsTFL56rq2Biz9MYEIk0pTyphSMkC/HqqHD83X+C9ADvWlNGE5Zj2",
+	"Nk//at1c7yqE4mLKCkcd0KYUIqFUTseK7Gm6YD1a9ySJUz4RHfN6vI9UjXK5ZDlLTohkjJiJUn5l6UrK",
+	"VRH0o+mKHE/ZjDqpeeB763W6pSwkVZ7yKzSbUcWep7NUhUF/sxCKEi3ykr1nTy6+JUlOJ6qdMjVp69Oi",
+	"87SdU8UyPUTb7Mn+gMR5TEymlyQzuiKXjEjGFeFiGcG+q2L0VJLlVGSM0Cuacr2sWMWaVgieyKYVDVsJ",
+	"m9BFpoatk/yr7on6qr9+fWcF32pa5W4LfOMsUOsa8bKEmehBkVHq1cUG1DgisUHtmOxBJCEdA4O+J4lY",
+	"cgKT7BORk1iL36MJTbNFzmRM9vQ/GUrljCuNneBAnuRiRgRnxAgB+9vs15uv+t3uybJpx3BVz5LQXqXS",
+	"rvqeJGlyAlvHSKrIcso4WYkFYLdGbvC1NoGzMQsyBJfKV6ea29cB+xnwx2w/UYIsaapckYGzt8pCrsUM",
+	"YkxGDfD1otYs5elsMYN/G2C06nDFcrRjz2lOZ0wZEvCszDP9ngWw7JQsePpmwcg1W4E+pZytJHuU/PTT",
+	"s8caVyi5EiIh46lIx2y/Q/SqUyaRh+qVSDrDUfQluhTJiuRsntEV5kamudTrlHPBJUoZHCI4NNqW0oQD",
+	"bVuDGz6jbTNl6dvnjF+paWvQPz6GjbN/90Ln6G+V8a0nf74tywvIUVb6J25hA8E+07qCTH9nEenpS9Dr",
+	"dov1vFmwfFUuByiNd+6GPLQGaKA3K9B/zOhbcxO63Q33wnPDhCmIJ74DESlgnFM1LUGs5M9ut+EbTfjO",
+	"Vt8/Cu3tuaK5FqUbKI1eQJwmsVU0MioVQfHD0T1uUrGQoLud4CM4GbAzGYUlVU1HIw0AI3jRO6ONwIMa",
+	"2bTvoCus23G0+m691xt1lw3gfgAZE64d0NCvafIdVWxJgX5qNmJdHhhnpZdy8JtEKasA413LGKP1J4lr",
+	"6bE+A2OtjlqJGI8qgqYWKQsxMxFjeQAvy780DjJjUtIrZvbUvEbsa8TwaU2u0pn+x0KdEC7UVEtsSyrJ",
+	"eErzK3xjyrIEydXKJKZlWYVqVchOZ+dqAmbT6Tw1K9DbXp7mf+Rs0hq0/nJQFnU4wF/lwRPz/ocogEwN",
+	"C++Qb0TC5EALOqENjPUKXNH57FnbkZ1D4Ji3Dxwpu5RS2ojs674r5RlYytc0MU/uimWG/49SfkMzuDW7",
+	"IVj9+xK3StM4mS2kFmUIVWQmpCL9rknsoDPvxduihpl+ZD/+qGhi2XUqiZnHxZDKDhj52DycpVKm/Mp/",
+	"uODXXCy5fqgZuftlpdRH5XvraBALNRKTUU75FYtPUH6Oz16eX5CDm96BUVblgQTruP7W6q8yvQLTDivm",
+	"/OSo/I3gkywd3xaRaaZYzqlKbyAt43VkURt8QW606G6YHfjcJZpUgVuOTKkkXBi/OWiYWsg7cpHbems/",
+	"Z8wem0Nw5E20HSrN8BUr8b26Lxq74BkXanQpxLV96MQpJM7finGNMiOQ3Yrn8NcoZ3Q8xbdduQkgWHdJ",
+	"Uj5aSPbpUflbkV+mSYLZWLcnyimXi8kkHWM0w1jMd8Xd4AAu9qYS2TRnTGuavjhr8pIwZezWvHrOcqBd",
+	"gn9cjMXEthldaXmEJAIUqhI960v/9GhR1RUXEjXFO2BI5QLkOOaOWNI0SAVTKtIbyH80yxlNVkR/YbNL",
+	"k3QCkROFiaJDfpKMULCjW/UX/7IvOFQyrJruTi2dRX1UvAvtgrN6LRyzvFx5gY/BTf4McJID28yelJh1",
+	"e3KFQ91KQ6l9XCLfuZgxo3FopFrmgl8RwQmks6YJ65BnIJJJOtFkgeSggvwJNI/NCyupmbs7wGpZfpOO",
+	"mceBPzky/SDUt2LB70jUcibFIh8zK/PuiEmBz0tc+kEQuRhPXTZH1ltZXNoUNOJ8PoKcXRwacErsqe4I",
+	"yFVioRjIahN9Yp8ed87oKhM0uRDiOc2v2N1QCLQpJcQog7F2Q6Dax76RBEyuqSTwK/jqOemRF193PkvB",
+	"3kKrhECIS7Tw1/lZYMCszE9LPo7ZrDD93c5g5nweNpU5pvySoqQShFIn6GzFFNlDTzFpSIvd1ycDDmtj",
+	"ZMUJMMJLswVQxiC0OdL/LpPy0NWoz4+zt2okFZuX8bt2llYtXHljnu5tJX4zyh9ioattbd1GZ89Mkzmv",
+	"ttenR/ELIV5QvjJP5R35pNaGQWHeGb0rnzqoLQSZUb4qvMHWomsDkxhYgq23Hn5rg3OB4JJvTQVLkD4i",
+	"4tRXU/BEZwfiDvmZporEznIc9/cTOp4adXOqVR7z78vF+JqpEyKZFg8Uy1YRody6ro38aQFocHgD3Zgs",
+	"yrDU5TTFXIuPgqZuNMRaLC1edL9ql0EGW31sXr/t/TA+8Xbhqlr/XeE+h3P/iRuK8PtdGYepN3wrK3j1",
+	"24rgwGiu7xBgj6VjBN41qdzw0+11Ew+5PqpYiUAieMUVqsznkl1vI8oHjhUQH2BdnU9MmKPWzz//3D4t",
+	"V8PCHkdzfuMpzTLGMewx5En8Gt/LGc1mXw2xmNCwFYgCQcSVi/lc5IolL1iS0gt45y4IvChHHM30kBjF",
+	"uhsmNw7iqOXMxD2BiKkJYwXOz1sg1rfvv85f/lDic3jNn1poKFaNs5fR0dX4Egx3tvyng2lmc5arlDnR",
+	"1NXvvkkVWENK9HVCiSsI68RfV4d5dv6SHPbu32/3CM3mU9ruE/Mu0WjpzwCx27WxTTB3dWQM54ZgF76Y",
+	"XaKEUY4VDv2uDe7FgtciTXDn6oBizHgoNKGMKPjVAG5Csf2pyh17XYxiojs/RE6DgTpMLzlzpQWWeLZS",
+	"/2DdVgMhwoUv3JPk2VkhnlA092udheVE0qWJ4XB21utZUNtRr4lBbVYtIyphoj0jLS7O0ixLnTDIMjoN",
+	"GiCY8fGIWyY7pjrsTxhClSYRwVptLNFsKBnFPugbGynUVlPrrBCMlKlYEWMIAo2IyAmbzav3aMtoqRoo",
+	"tn5KCIKnFxdnBF/wJzN9HWqDlYlMFXKRLelKwubZ/g+4h3wx0zjt9oV4Xdlap2FEfT63g0Q9rpFx42RC",
+	"byPN8/SGJVW8C4Z4T0Q+gxDwhCrWVpilVpvf5Tfvmv2c96QW9i09rmDPrtGcRZOL4IT6J6LYbJ5Rxche",
+	"msDdiweczli878+8S5OMGhBWnW/EG2N+sBHY3tTYaqMSAOc233jX6IKDsG7IHqlSkI3FINfTVRChDQL7",
+	"mOUAVtwXewrFRnjIUL/hkUc3fXq2nljbHIYaAzbJTXBFCKYk1Km1TTGsbyd+UcTV6+EiwtlS3xSI64RA",
+	"N8WQ4K4TgBzG8qFUD/KcgnZW5hsELih4r6wXC1Y0EVkmlvKEzKmUZZQghA1qTPYj/Py7ZBIODASXQmSM",
+	"8m3oUpZKnyBBKoRHieDJJhwq0Ae23Vl76IhrnWGc0CqaJKl+RLMz5zjN+qq7uKq60gk42k3WSR0nbDuZ",
+	"d7cYyW5QoBNN5OR+lGUarIMNjtjf0uAY9Q1u2DjMdGvKTADiT8klFtCFqPVL5rRhmYicTHLGynyKCWNO",
+	"PlyHnHM6l1OhFJYkY7Tix4GY/RRMhBCLWNtmt2NODbxUTUlsc/5iEoN0EUcFJCDCcJGTBU/tLS2jUG2C",
+	"nU9UsSuPZVwpV/ePWiEy6+UeboTMvGlgk1Oas4ZEwWs2VxHpOtHTBWzH3SZAlNFAfShiLjiLyR7FC6pP",
+	"aj8qYQkDAKIRtXtpHrpIy7FyrZNfqd/0kbL8scbyGrMxa1pO2WwoReBNQiZQWrDQ1fIyga7553kU2rMi",
+	"EytE023aDCdLkScy0kchp2Kp/6tspymfa/6Tckc3Uc6mvXWQpFz76w1EoeiBVaUJVNml6rOh3n3mYkmW",
+	"YpElEN0jIOfS2PgDSpDbMauJr1VpaY0I7Ymc5CxjVLJkXwPgHQ0Gj9eZWZldG1KLj/q9BwV9sKeCpyEj",
+	"kokly8mYSnaCSoQxBEtFeULzxIXXxxNM5K3fiXVErrLf5Q5fMzYnC56YTUK0jSpEz5v/wdbEzelKVlfo",
+	"NGYD4XbAsr3A2A3LVxAgcUL4IssKCm+IUCKYDOkO4aZnQQVCD+t2WdtZgap3UPPElkCDNY+4BRuwBbQa",
+	"ryPb9seKH36cc6x2gNuQDIO5dElVtdqQ0LJGq1kn8Doy2zl+sIkwm0y/Hejyx29Yt7XwWos7KVQcl+w5",
+	"hKiKMh5Z8K7kBhqOPuRa/djdhWLQF7UmYx25qLZBe0Xj9V6malon7EU/oyDWg0/cqQAHNGFA4qKGVly6",
+	"imXRLykiceETdn1wlyhuY5coCD72ejPFkIgpgUKXDZ465IJeM6mPd8wSxseMiBuWl/5oXGl8QkxSmgud",
+	"SyvKul9R2W8qqjWI8uiH+03d6Om78wMqK5bNCR1MBBZ9Tpywen1WsTmOeEDi+WwE7vWbVNKY7BWggFxo",
+	"fsP8oMfFZu8Vfbacl3xHko3/iMleZen77m65s2ukCU7o/BCepCJq+mNuo/lUe6/cVmXUuCygHpFHdf4d",
+	"O7FUKUCxA+s4wHe2OJZZShXXbciFCdgxmpvWZzKWX6VMRkSMx1QWaFYgxdZ74iQIHjvmNPc+1jatCuYv",
+	"0JBnyUnxTgQQG3D8hj0nZJLq60kNACXM/lGsz1z0j6oK0A9gkNcsDHsInQCZNuEf+ijvaaE8V6s2pHdB",
+	"JpKvNDkpt/0NGbcOmoR4NiTamFtCqDkEMfGXvrn0W2U7NqUnuxy5TOHxMtUQQ1830odKEZTb0giWAw2W",
+	"jCfGWIjGkuU0HQc4py2K0mhrJBpciSHTUBHkhMT/J0YFJMu8bb1NYRVrqbQU+/9U3944iv/cRA9UnpbF",
+	"HUcYZFMGunWKOqLlI6err30U+EwDgKuou2fo22e4MoPN5q9e3dAKzvYa0+VkqtR8T+6Tn149t3F988Vl",
+	"lo4JxnmziuS5TSEZP+2+e/RwEypr4IrCOSHUNZ2IXjYoQEY0lIQS6Ddk9NOKsdt2ImpQn7TStZWK3UQS",
+	"zAQm5LlIBy/3blNln60VvuBs+uvqfLUCQbt4OeyGhQ6kSNFoCGoQE9SYCRe83X/71isDUSENdqiNYRSP",
+	"mdJiRxVqHKARSvNVWGYvkx065Ouc8vFU34J4LBIWn6AWFpswk1gTpzkT8yywCD/jM2w2DWQpLuao5OUM",
+	"OYokRo+ARBEgJxHhjObMVDtLZyxCs9qU3rCC8RSRv8AKtvbNnGci6JUJhyacEgmzRWRGx9OUs3bOaALz",
+	"6w8w4xfVGkUzcbUwoZlObxF9KSpFlSrc0s9urXv6vcrH4X3242zB7luPxzUWSmr770aOtnVPa2FUVuG7",
+	"Ypzl6dgOHQTPhjXV9y5L+TUeNtSpStg9SRgEpRgBBtC42KmAke1W+cEBl74JmqqDOF3MKC8Plb2dZ5Qj",
+	"IOSZgvzG8VQLVSckERC0NKe5rPtat8pErgHmxIuHzzUQU700uooGh731zPn1kHOsRzaCeYz+qgmJylcj",
+	"LUeOOFvWo861lj2aiHw0z8WYYRKPbzWrzROSaemswSZv8+81lgLlnKQsSxyESCWhl2KhUAkmCfqc5lRN",
+	"yV6MpiHQxuL9CG2SCmSzVBLBWeCCAY3faGpsCM/XhC57OYFaeOsIi2eksVaw19F2xwpyZO0W1/MQ7kkT",
+	"RtDZJtoiTazty7wZEZpJYW+fG4LhhI/fJRIj7LwCFpkLmpBxRmXhvIPDdvE3HHgYhSNro3pqcxRIO40q",
+	"+RBRPdI9ctIKPTxvgme9RGF8MyYAzdKeklB651Zj4VHrbRvmaesBJJZgbC4SYrH0yAsgCcZvRoGByhy9",
+	"Ow5kSmncdiC3/MZtx2go2XGHtYXKfNx2uMbKH7cdsCH82xuutyE4PWoMu7/9GKWaePsxTFz6LccIJI+V",
+	"w/Sb8qTK7z0yvOvHwZoP5QiHawozROtScMshjrbHkUqW6W2HQckAxqFZJpaVXTnefqSAtFaO82jHcdxK",
+	"J7cdyK2OcscxvIoqdxrLq8Jy25EaK7fcdsBwtZem0er1H6Lm9OBihN7h9vA05kiUox3ffnVFFY5itH5/",
+	"u9VVkvvK7x+tSbaLmss42AFco7ZTByHaXKquHKG/foRAVQPv88PQ568/RK2GKPq6bcSwQZKwLNUPOhjI",
+	"yN4saIYOQlsjq50WUilIx1LRlRzywlKwxIA2OxD6EVWesqQz5PX4FKeKdWNcNGp6ZErnc8Y3xEXbPjvb",
+	"xUU3R52aao+qMApb5Sfgii1MY1v64ps82iG70dp4/yIo1u62USSgCDOV3pn5u7axN9vOER/1YPlAmHxj",
+	"gLxVUNYa3vTHkAi23lhoBf0StcxBB+1yxaBhq1yBdOScMVPiH8vHEcmwB79Rm2rWpCIC9U9m2/fiUoKg",
+	"147vu1uGPsxZLo2p3/gOJYTCYuBrh5xPaW5rCJXeScGzVcB4OwvaVp/ox0V+j+fmvCe9IIlKskzdn2xJ",
+	"Cs5Uqegb8iC6HugqXN+lN4wT/VvFr5pUvBa2IG+zN87za1fn+ZbO0mwVmMjxf+84m3GX1/LF9GOTjUZS",
+	"Tp50eveP9I7P/Ik9Lzv0hdactTVo/e9w+J+/9tqPXv/abT96/e5+1Dv68B+bIzLLTXY3IiqOCcENXf6n",
+	"jGZ6kdWVPNdnE8wWbMomsVRQXHskUFz7F0psTu8wM4TAfS7GNLtIZ0GLKfTnIkuaZe1xJsbXxkD/9Ong",
+	"xQuy1z9qT8Uir/jwbRsv5wj2fu32cP/f93/ttg9f7w9+7baP8dF/hO7+Wdm2sLk+hZgUzaUqkZsV50VD",
+	"LN+pCdNtDtgzLRG3iNirdVNsmMwW8ZWCTGi+Nlpwp4mr7Robptf6HLmk42sv+A49Lhg3Z4ryomVbkYJC",
+	"kxVTVXBPTC59buqmY/B0Cnbxuy5lzR7aFz7eJla6WNbLo0upl6WEieLq/CbJXoylXi0T+4bmiUHbeJ8I",
+	"jvEjODLkZ9rYuCI0zr83axqfBXpm1tOFtw+MdiOht4pzXu+Vuqg7lgqWCOlL1rziMcaIpBNCOfDcXc31",
+	"TTbwmv08TUgFsbfe86Cjo+glum72KyxFfkJi03A0JjNxwySIGERNc7G4suXy4PciKnNsQ0FslKLTsFSj",
+	"WiUeEZ/dOpA36MSoMI5ixaEzqN4be4P96NgifrZKIusXvomaVTAwxMa8xQR9u2avfRyJiJzSOUtIll4z",
+	"c7nvyU/DQszGNIeQGnFgRvmCZrElvuYzjV5FlSoXifB1H3XMs38yGdnh2tau6cY+vzvrlj4+exJWpbmk",
+	"H7dabTz5B94+XwVde7kqyLPxipyvyWBucEOCh9ZEMWtpWFrHuJMV2VzaDFtyOgwgEG4Nt856oaN6J08b",
+	"g4+2tiIcu5ZXWfmoLl3aXrGBteufXMlSZkJtTw9g5ED+YmzPLL5dQsgfeS3nIYYWQ4fcmOwV3XCxu5TJ",
+	"KY3JnuBj0LVd2Xvfj1DAHrvmk2pYAf5Yvz1rU/zs9kImSbXSSb2B7ya9KHSl5l5j4NBFesVokvJgaZji",
+	"pyKzdjxl42tJLtk05Ym5MRVzJbwRMDLQ8RQ/vyeJyQUI57hfUhlKIxXXsT6zpclstm+SMeVatL/UahO4",
+	"HSoBzcFYvVl6hUn7snmmqVhqgRxlG6BzYHuBpW+eo3I2xcK8uUPn0aQ/A1hgOkZ7NOwlpNabXLZSoY5a",
+	"rhn8lup1ZI8yjDSlqTYUm8SyBGNkwFClbJx5OPOy0k91HZ8J5IuXjVnXGclThV1nioRNJ1+zc+scP5cD",
+	"NOgTLzVhKfTOyOQdJczRVyGjrAgmBLtbpUbLqxftB98f/fjfj3YAaovdsALWHfwFm6HZxn0Bcfkaohmt",
+	"VlK6U1GXej/4KghPxRL71XoGVpvo7JQaCma9o/FZNiwuzRiJ9VWIy2AvXCrjiTSZqVBMYZnKtcvurV32",
+	"xjMo8mC2iwczGTGvQ+Zok974IXL9z3oDsJv9+k1AHRpyxuLyyxgNNuCGTmyFB6Dl67bk8G5bsnWRKA1j",
+	"fNdc1J1Si26ZRHTnhGRH8okbvDONvo/Wx0paWpeNtIVhZft0pGqqUf1yz0ur7U5xlA03Z72d11CDSgq/",
+	"CQptWLgjMzhtr4Nk1lR9sATO32W/R3Zdht2YWbWcCmkHB2drdYbNqVUhvTNXYcoKrQmjisvrniQ/XXxD",
+	"xGQimWrI7T/aMrf/Y+aSb+O2Pc+E8dpGrcU82cwv3Wx5MEqi//9j+v2xo/oGwKHP4rlRLuxH4Hbd7kv9",
+	"4nozQSGMluHQRa/3AkMCjL5yJwqXdyD7zpLnEMXyWHyY54WkwJJ4eHsSBUXeih/eQYCKLFcRdDfI5ZuK",
+	"jbnl4nYpNuZ+55Uc2zqRxYvz+FJlbOsqY3X6UlcSQdIie9SXZY0vyxW69iMSF9iFBe8NbsEfQq9C6T+G",
+	"POZiJKdiqX+whZixZzsIsznlWqFHi4rVqdwXPMVrH2Oc7L5peF08d5Ecnhs44JYCFMWdRFscThfM8ggH",
+	"YkAaVeBe2HhMLFNPocI2iGNYxt0luQrKNggO9yhVEjdb/oEa7h+uyPAkzGuf8OR2nLbfuxWn3VouB34Q",
+	"31nMgJiAUdJYuhtW3MbIAf1W03qrC2yeS5nohHVIUIYxbEGL9Kr9ciAaw19XN6a1VmAOq2/QUAcqfORq",
+	"hZQeBD7NW30R7ygsQZfDpwFD0fmMZtl244cldGv53lI+h9cbpPOQpTwslFsb+ieWyj8n+Rjp3yhjk1CQ",
+	"C/wI8RcVu6AxiqS2tGzYBHQYrC+7o1h9C3F2rVwaEkItEfWoinftg4Jq5ZbUbmWjKAvo7G9+WMIMCRN6",
+	"czaJiJDkvItsiFnRtxIKm7Kb/4nSYFMJgc9SGCyQuy4DWkoV2yz1nGHlSiXg5p2QGGic+zvUFyuMlLbW",
+	"alq1EVsOY2ZALJxVfAz4KEAmLsQ142GEA8WL0PGY6WPT7yEBEwsFEhYGZXRuFx2P5aY1cYHIno9ZNny9",
+	"BdibXyoxl2Qp8uuyLmGq5UcoPQb0EUergfeg3e23+93N4H08s6cS11Xpatei3CbUdCEbjufCXk4QuP1z",
+	"gqJqezkbizxhSdHzHby0lCDt3L/9MW7cp3CgMEJ8yTITrHJFbzzAwbUi5QKuToXJzovId/TciYW6TZwH",
+	"zOQRG3jiX0B81GySbcxut5cQwoDKhV0yrVnoe1m/gM1hMDAaxL+4iDVXvIpY+tFuiNV8POW09XBuOp6x",
+	"ds6WNE/kdtVVYJ4Q9cX1hEGAaGsIjaVjxfIiaRxJGBSMVCzLcG8lofNqtWBs/DOaUzU6mjz8MVzX80Zc",
+	"ryM7lORCQfePAPFB3ZzxxOqv4oblGZ2jyAjkdgGUWOT7ITfV7e4UpJTKNeUYy8bciajUkAJxSw5yRiGu",
+	"Dn3baZaqlX3mtR8PPYOW5F55qYYUGyt7rJX/7E0yOFJgRLHMiuXQI4Xe+XnmvxCu/dWKrlWumTOp6CKn",
+	"XJGVWMDGSYYxl5X4nrL3z9ri/+a1D9FHdM0HewdduPklqVpBMJZbSDPWT2NTpU7u0GZokcqUsw0z4kuB",
+	"SfGHhnlTRbOU8jvGGeorhxomyO/yFuHLzviByNCpyBVxnoL6GvB5tZ5SnkD3jTmVikKID0UTEqT506y9",
+	"TDkjWnS1dTegX9Jf0ywzkv3t5YsbVmMD+tFuNTua2YA96joTeCkVy1NKni/m9DYMGEb2GDCqgq8rS1mE",
+	"HUmOJtcQr2heIfCKkdBNufGUV8iibyO4pPku9C1qaco9+l1sui/PTn84RSFNv3uCJhpN+k1cWDpjqESg",
+	"mQwKrlec2DOWp2N68ANbjsJXdy2xNSTWhTAqiFrRPsvefXddfnipt/nbq8pAgDfpysihdlGW8YvbacvI",
+	"E744T7bXlz3bTvN5EIroLbxI0LUS8HYs7o/hYVtzqCYx3Y5XDVL/PIjxrQjUxyA9huKsoSzNOGa8382N",
+	"JCzYGPhSItk8o0qL1pCu5phhAgKdUmw2D5VofWyLCthXTFqZ7wQKWVRBQmXhSpG2nRAQBzOy6UwcYedh",
+	"0z6HC0Xkio/RxrI5YMeseF2M0EW5EZCRZV60IondTDtUhEaCEogSFc5ftR8+7PcOt1JWmhysUEoG+5Ve",
+	"ZtDXBpycAyf5GprmZwlmSImJhV5i2xuIcYvJ3iXTXN6UJWDJia0BgUrYJR1fi8lEf4JLgZDkGPc8Jntg",
+	"eljMTWFE2+Fl32+R40IKseA2AQmH1JocZrn7ziL7Y31T4Jf1tq4Cictcy1T9YfGlTaHLAcSKylvjIbu7",
+	"rNClrpRgDskAP716jjGMphqybOzhttFcaeOU8b2PaajcsqazZFz9MdWcN4qjWysPS1bVHT5asV4ro1Sr",
+	"8XrySq1U7+vdCvlqUTScmwsKQHqlpXpjLyJ78XIq2Xj0j7/9Pd4/QaKSFmFgUKYXkc/gDDG2HZi7sksw",
+	"0IvJ9z8+yh9+9/0vb/KL5W8/nT1++Oz52f88E/3n9Dk9X+7SIjJmXN9OW7g1SSX+iRYmfS9s00hy1OuS",
+	"7wRnHo0yn2sZznxaqYZS/F4DKVi5FZ2qph+iVkkk47eqib2LeuIVxHaz2NbbdSqEJaxgQISsLT1kT3W3",
+	"5pDuR1spF1WKt5OaYS4QKAcnJlXFgqA5o5bsK4Ttz6VImN15pUn9PATc+JqLZcaSK60VlzUIAD8CB1c0",
+	"WqyfXr5gjo/cFFnCeCosj5vYlm7Q5FpAxyv4ORGcEXpFKxaDxp02jOvO9dYrG1sMW99IJIKLPFWrc413",
+	"uBvYKf90gSVH8K9vLX8rzeL/+NvfW1GjF9G4D+Py/dgoumjrO+o61vkO+cbQzcuVcevs4ZfGHo23ON6P",
+	"oMA4B/GyaOAPiwcoSyTTBAZ7yKd8ImxLfjr2erEYWOX/9epDW81j0EJI7IoYv0o5Y0ETYOtrTRpyRjPX",
+	"IIxBAVjle2Wj7K3jSfOPSXrDIEVfdoZ8yN8TqdicvCfLqSDv4QfyXg+4yBR5P+Tv2+229z/9SY+cM5qP",
+	"p+Q9GKDfk/i7Jxfk4KZ34FroY/K+DK5DexZ83SdPtZRcfHv28hw/ds32+mNqEkj8np1QjtgJaDwxcTpl",
+	"+I7+w0v+xY8oib1M/xjBOSRndIXQFIUu3hfFDOoFjXEwp4KGbW2CqfkDZ0Hm0YGfbS0P3qXJhwMzQ7wP",
+	"254nZWmNJAJ9asXKQisA6RH51jjlN2weTmA9+HorvZDPYjeq8cvxSbFWW98AZz4mr5ha5Jy8N1flPXY5",
+	"teAUAgkUhbbIUAMpNt+VKoINOHivcfEvfyGnXqFU/fCc8QTPxrvmWGcbryA+GZD4FHfwd/h4QL7GXz3y",
+	"EXeG/AIdcGjbIUpARKcZPdJnka8IenPIXux4oOKIxDUXFATK1pxQcUTiuhdKPzU83XkC3Z/xq/0ITL6I",
+	"3bCZxgJsysueQMNL+OeQhxx8pmIYZ29V0f4f41g17zFdMiHrHbNbxRw0eM5YIocc2znGb9uWlrfhjZjs",
+	"xZSv4oFh61CX0vHaAdFI1X6H/CIWKKjqF4lkrKRB3m5YY+SQl35b95Kj8ChJfNQ9ItXSsnFE2Fs6VtlK",
+	"I4GJpEgTE0iRStUxyOQ039dPngDwcGNiiDiZK2hYVm/Sb2o42m5iSdlCiMO/Ld7vd4b8FVP5CtivDbuD",
+	"Wo/XbFUkT8MDKCqZs3kGXLVwF9ubE5XN1pMhh5dpll6b5sYc9vMSauuJ3FAFSdQyHbMOuXAnNZc7SSeg",
+	"ACuYeMjLHe33SbhyaIzYpfKVMe24UGL7/VQSqdIsI/mCa13FHbf7iITrrcYd8j1bGbFc4xPsoXelbegB",
+	"NkScqyHXNN1aNzqkSJgDhWdC0wyRELFFk3+PbuCmaXTSPBS6Lgz5Xnz89q2+YRoOsFcpkWtaK6GG1Kq8",
+	"ao45xj1Pi1aae0n971NECuzgqGlI2eYjBjI5evry+ePRxcXzmOz1uiZ8RWqBwzT2O4E74oXnd4b8CWRE",
+	"gkkAmN0aGo/Jk0WPEi27KJohXGAYHdN5h5zyITex8/gTVB7FCHrbnUuyseCJdNEtE+NrWfgN9IcnFvUx",
+	"0qVy/G5l4tju1l9ZLlOByDLkYNSjkmFrhJISzehvIic3+O7A6eNqWszGBze9GAuqEq25UJWarR5yKtF7",
+	"SaV5TWOpPvukQ37Gxd30DN8C4kSTRA4IZ8uSKMrI/I0VGoEuYZ143BF7AaDvg3m5YHruQ2wHAYXwzQO+",
+	"mGlkXTA55CkvvpL2Zi9LNa80xwBWpldcy/jQPkOze9POQ6sZHQLUzB4AMK2USRKfnj1rmy0HZdxv6xJr",
+	"ybRjtlnT0c5Vh8S9Tq/ThZuBBGvIMa0sE1cEQ7FkUXsAys2WDVK40uK0xjCHwSiB92gmbpjGtSFHKjKj",
+	"+TVLSJywec606gPlcvUKgWZxzXnkgkstmiVUQTKGRlJFZPqWzARXU0moJs4nmldhN260neEdtFwQXNoG",
+	"M62w89hMChvjFOmlJD7HOYfc0v1X335DHh4/OtonV+lNCrkVFD2fFqtfafCgHDJQAuCwyBCnIJiY+KnF",
+	"+JqpgXPhSa/btcik38NbZ0y/i1xiFG2/2x3yPaCQljJqPgvNhCBsZ8n3DQa4lI/ZVRfooK/WsycX3w55",
+	"rCF+rgFuY5CGZurDlgFr2Dp581W/2z1ZftWPB3r+Esg5y0nfkod9lPCKwWJNV91h8q96Dx+cqK968YD0",
+	"Hj7AdjJcLCMyWWQZqqZaDemZEffNWUjAIexnjdvm8axHxK1RHRvCCLy3fQouSrJnQYSRbFXTgmFIosSQ",
+	"u7tFlBBETBTjQJ2L8EK3vyvOc9R/ZMyiyBmxpQ0QSTjoIU8VNNnTq6gxNTg6kB5MNONx10+moybAcQ/C",
+	"5I1KX1BssP0xMkN1v0puvcLrBdE9o1eG4D5P9RnmKL3H74ZGDx+2BmQIRpJhKyJDMIDoZ7/+429/f60f",
+	"WFOIfviPv/39Q9whZ9ZVDF5iDG4bcnANpYqBumkN4UnIiazpwhVTpYAKnm8D8RPDpa2YZjuSGYS2njHg",
+	"xVDsbKDfjeP4N6n1hHdDbDCmwX03BI0clxisoo5r1kQaX6rW+B+2oiEn5f8NbU8UfH1z5yScAHiIM0Oa",
+	"1Ac2LVbwrd17R9UHLDu14JjrO+IMWx8+wDbCbupti01TIqj3FNw91FnqDS1icHP5LSJAO6rVnoc33XYU",
+	"oC5VKsybDkNF2fbY6f025Lb5W9n3LcVyCtAeC5l22QoLZeSi49kALR9QjuU9MFzy3srf78mMUW500qD1",
+	"I651tdF6bXCryHty1O2S90gVTA8pi8vQ0A5mh46tMwrRByAqnJhJ4rJEGanObbWhLeYu9JgSiFQSM8A2",
+	"c5leOZvnKsrnIxu0bbI0ShXiQRH1jjpY8/xui50dpjbuaNRS/+v85Q/go4AJ4U9TwN7O0tCEZ5sJvWWB",
+	"Dr1On3S2NdSmZ7sVYsYcdM5NoZ6WTE1NoabWumbWxm4+WyGvNWabUe5JUowTWYeVyDEkTNHZvDxkLFcl",
+	"FsV+N3QBAoNfgKoAFD3ynvwgPHMPmLvBy2PG9foBbRztoog71jeBZvoCYnUog+v+sEX689bD6gtgvvKH",
+	"MvabHYbSKzVflThUbcf2nngUFYbpm2EK1DB2THP9CnsjWTG8hoF2coYMF33/YiLpymnpZyHyO8GtBQes",
+	"neCtMK+fFN310Qypp5BkOV0Vd7TWoghmqDAbmOTQ27qMahW2tHWpwJ21k9TsTGsvxhGipFxohgQEBchM",
+	"qpyYMSfmDn2Odia/ydFWE5VAQ9Q8BA6qqR2x3u9o/aDHBTlRUzSaSXK5UIAXxvCh7wWMaueodUZdO8Mj",
+	"B/ca5KSyF+oJid3erDF4CyX0VL1cmXREFwq3j9KOYIBQijddo6BebJLT8r57RoythsbKXsa8YvxyqB7T",
+	"LDsxoj+45PwpvO5LO0xVFj5E6w9LyGSRazzzJvA1g43D/xKyxwEX1/SRrwgd67NBJSUii0I9qegyUGK8",
+	"0FYL1ea462jB+4UdiUWmQoQ+j4wpIsWMWfs3WA2c2xluDrXdzjmfF6VgHUlE35ny0JpEA2PP1BNWRdpi",
+	"stPCVlTeo2u2Kk2nGP9lSsTa+K8Vxu9nK0/2KRpOrV1j77Ai/cAn+npRrWe/+NqOGW4/tX7sY3fs2UIC",
+	"3sUmvEzv5oFWwOKmHTOW5aYd6/etHAWma5uXUbNhF64MgwueLeA9qaoOMDScvBCIvNaacUKWNFUVy4Ex",
+	"HJTMxm1nBXza6iDkPTkGkehcaNoIZv+iNzURnOhLpCWyEyLphGGjfDCoe8bkmoRYZet+P6w6CP2CfCNH",
+	"L+QzjOuzolii5a4TL0DAOhS1pgQXuajwSrNsvQm8EepAD646yBZJzct4H9A+oIGR04WCfydiyUN3whiT",
+	"+QJjPPWDb0tbNDjTpJ/DzE1ziE1ht53SrQoNIMCaUxAuzajQuN4nct96C0rj70IuaJYBrEs55HFZ9gks",
+	"EUhpjBEA4g2NbaAWqIjv/ONvfx+2PsQnZU52EViZyiGXmk5BA+ol2D1hVie6VJ+m383CjSotW1uksogv",
+	"jYZc5FEloDRyQk6tBXVtn6UYrdf7oGkPuZNIXjp7WQrC0JKuOsRkjYG1NuAP1tgB4JXopz8zaGD7TOk/",
+	"X7GrVEKTcE6eXlycnZdRRxXvSTU+T8ZkD6XCqlN2f6hxZ8pojo3NfOu3TU+fC4Df+FfLVmgEZhQT0AWh",
+	"iRZYSd8NW6k5fNcGB9/hY7RagWmqiCDzzXOe/c4pC/XhQ7xvjBrGmgHo41owqky0DOLEUIuiYlOR+E8C",
+	"3xS1ouCb+rn5tXbrA7h6lFdFKvBuAMfeB0O/C++votfMowHGt2Wx2qeyRUMwOy4ky92TpX7iRV/E1aZh",
+	"+rOZ4JpxgZ+11o/G/6xcA8UZ3PALTx2qgYnV4uFTXqht5XeFK2/PE0WdSsf7SEFNkoAmCxgXRX49t9Vt",
+	"7J16vWetkMvlsmMLPtgL0hmL2cH+wBrth9zrfbhXXFZhq1UjIRcTMCnaXnwDzeZNK5okF3NSBMPJ/cgZ",
+	"szAnxGTvJ56+rXgh7GuFKSIme/FNL4rJf4KT8f7RkD99cfpN+/zpaf/4Plg035Xwfui8q030ofNOSzof",
+	"Yi2QuBwQxwMBmYjJkINzxlKSe5I4wbpFwncZN4bXcSUWJqoMoyVO0bbdf/vWIOqQ97pEnhDKjfOTZZI5",
+	"bSIRHPYWAzdTmhWE3XWXn5DYxtzGQ27ia6UfHkz+yvJ0sirUlXwhMfnQ6ZeoxzQ2aJJy8p2A6Yc8vkrV",
+	"dHEJqGDxo20RJPAkSy9zqpHu4ErE1mx/JYZ8OY3IiAy+IjUs+4EtDT7uCdn5jinGb/aGGBw3+vnJ109f",
+	"vvx+dP7km1dPLoat/f0hn9NVJmhixktF5xWjyWmW7eWdr0Wy2h/ydEJYnutfl9MOrn6v+CrvPAWE3j+B",
+	"l/6/rwhPM/IOTev6PnTAP7G31MT4kial9UvTZ3gBK/N9TRMTq7CPH6PnZchLK/tf/kLOMS5M//VzEWlh",
+	"whXyBZdeW51KQ56oEo4Glem1quX1fhlyrc3PxA22BHTwT4t5O0aoWf/skMemgH88IHHRuSIuLUmy6ApF",
+	"9uJqD4u41PrQb2t7vsCdL01HjpOrTypmpT3PUDQgV4yzPB3bN4wTGyKyvKYcMckYvTHw2Tg+mgLOazw/",
+	"bD8m52yM5swywMfCMuQATN3qhiJGYRwbmPjcETwxU3eKUyEKi57BKEOO5hVJ9uL5bAQLvUklBeeI+RsZ",
+	"0GO7fOcX33T4ygK0P+RLkWs+JEpfIExnIlYwShLtCECKtMBi2qF4rVXM0vyOLF+Zrj2D8py1VOpYEisd",
+	"wyCEzaocHiIWTX6MvIoxJ0CIpAlCgCHugVs/GbjBhjTxDhKCXU1AJnk2ccqtY1wN2OXkkFtuGLkfp47A",
+	"cmL4OTiNaZ5DSg/6fTGiBuqVg8XF+Ij1v2H9QvNxfbmaZVvceiua4NcSLampKqAwgY+YloyGCUn2IEyo",
+	"Ma7ywMtohrYC8f6J0VP0NGb5yERQCTBnbuPgUoWqYCF1BHtYxUbhQKC1PgImDcFhBSiht6JWlo4Zx2Ye",
+	"Nqw5F/M8ZYrmK5M4MWjwdmbsimY2SaOtWD7Dcsqpysr46DNjpzo9ewY12SCepTVoQSQLZBDMGafztDVo",
+	"HXa6HdNLcwqh5gdTaG35u/73VSgX59TQn3636wTCGYONDS4Cwf9scZml404L5kPr7LOkNWh9x5Tpnwn5",
+	"URjvoyfqd7s2LtxWGK9YUiBWHLcCOyhfN2Vt2LcOcCosXIKpHJsSPQxwEKseKolYrJRqWaDjBe23Br++",
+	"dvrbFA1BoSDdlWwNfm29YIq2XuuPDvRdXW271UbhLTq8wB2j4ylYjSlExElSdlGBQD5M81cRWBjKYjXr",
+	"jqZsfHPn04HlbTygV/DW9sdTAhg4IRhMC84gLxCV08lEL/RD1DruHu4If7mZbs/NtYv5QaiPup4fhAKK",
+	"vkJ6pbUk6AUBbsPCD7QWBd0DDeDgTe8AQqxHZSpkEBlD8VTWlismwYBVCPHDuMBcqkFZzSiy3D0i4Owh",
+	"is20ulrE+UZlTG0SucZRrXhEBfs0UUwg09gSkhD5ZfPclnmqFIOQqkuqxlMTOlgkbZsAM6j7bQK6ZnSF",
+	"AUaXzGRlkRVTHfK1SFL9+ZuF3gdMmZImklYrNDgh8mlboQ3pvX/FnqdSneoNf2Iz48pgSqjVWm2Uk61c",
+	"4BLmWM5hMyGBTb8KkJW5Msbjm7RcRHQaNt8/CiSArZ++yFosQXh6cXFmDq0JkLJYvQtGOlvMWoPjR4+g",
+	"azT+BT2kqzn4G4EC3zoa6HBXtCABUYqHh4eP9hvBSjH/uYRqm5RhDU3oNpeHeAChf60tXjw3Fl4wtEMF",
+	"3jsS3PIKryVSJfpBduX2pKr24YeosfILEBUn49vYRPQUThRu04zm7YPTeWrfhFLvcObtZ8mm78ybzxIE",
+	"8gi3MvRFseUHpXbagk96mz/5yQr3v7MEPzrc/NG3Ir9Mk4TBko76jzZ/cSHEC8pXNs4fudkWK3pmfDWg",
+	"nuM5O5KJVN4hOewBU4Bar6NWNdmlNWiVCTmtgoE4aT+NDORcsTnpdQjGXGLGG6gM6Aqtur+dQKBYi9Cx",
+	"vpQx2dMij7VxDnlZgnw/ItAXB1MWwXliOpmDNm2K1p9XprX+bpP1MOQmEZfETv3gGA3XktO5nAo1sArP",
+	"mHLjtTRxmBB4WgsECHEBzBA8dfdtAyNwK7uUqyZ7v/zyyy/tFy/ajx83UjpTcblMQcUs1fLO3650e50w",
+	"h7oJhQDy2o1sAVY/KjlGv+syjK3ZhV+DuegoFYIOLesfg3GaWlapSVUep2pF9sZUsnbKJeMyVekNazw2",
+	"U2YnCIPLKbcDwi7dVO3ZBY6izs8dQHlC8yzVAh3irns/Uz7OFhKiJ54+Hbx4EZH+UXsqFnkjRFBvaJJD",
+	"ebcSpionwpmWNMva40yMr810MAfZc+eYU6UJZWvQ+t+9X7u91792249ev+//2m0fvt4f/NptH+Oj/9jm",
+	"EjzHVm4fbZ1KfI6rdC6VRW+3RB96hq19PHYq8sURiS8pxDQrlud0zOJmEc2v8B5Ev+OtL0LRqmBvkjMG",
+	"jVnQ6LQ3p2myX9Z1Dx4FVpffTk4qS+x/1uIiLHijtFiUxN9eTnQ+WSMhFvv9RTT8vERDU77Ar07giIee",
+	"2NIgJNZqEVtZ0dgeOxYhr5oK/rycM3569owcdrpFkl7BxU7PnqEL7vzx9+jmoEqYbET9kRIik2vtXGb4",
+	"/zp/+cPdLV0Wvo2Xycz62L7v3ymaJCmmWJ451VBQLKqaBt396RwWO+TUny1qigTtmPbz8sN1RqQLN1US",
+	"SgSbjQtblOwhr+gsu+MhU2mtONsc5y+nL57vdpwWxLscJ8zqH+WWx6WZp/46UDb4jzk2s0HhY3NdJ43H",
+	"hvob2Pvc931jXydo93rljr+d4csJni3kjF2tTTt2p2w0OPlJif9MRcLvLsgrBq9QN64mPbAuNu+s5TVB",
+	"5AZ37wRSRcL9CACV9sm41r0yXqeVVvtc7nJun62cV73WG9wxfq/MXRwZ1S/XCH/VPptfZMDP0DyY+/Ta",
+	"Mg2PjIflv3rfiQ9Ray5kk12w38HCIU6hENsfJBMBgyDalwINPDtD/m214FW1N7DN/6eFPz9uqIE1GHJb",
+	"6ipVtnyQ8T7tFUWuILXJDUqy34xplu0bA2QR0THkP3i5Pl7Wej2LCADDEGs1zRmr5AINuWkTAoGFyI4C",
+	"9kas5vbKa01eYb8bqJIT3v49W9mQGkOeAPG+Fujt3YEywSGNJiIfqaXYSJrqi9ieONW+Le6yX51PC9sf",
+	"ahS3t+O6pixLRtjwa3N8Qpac6Tdvty7/q6DIWLQ91VB9obXNtLZ7tPmLH4T6Viy4mWIL4vyN4JMsxSKZ",
+	"R70tYDrDsMsLIaDPKH53vM0GFPlLL1iSUtvj8ajf34IVVG73Qppd/CfyH/1Vfyvc+A6DPSssC+omGj/S",
+	"HbgVdkQKqUQH79w0uzT5sN7XddwxdQGLihE1palsLWUDy8IhObcn2863z5KPIUyWvde3o2/f2Pf/WCLn",
+	"pkZ8IXEfj8R9KvnzFYRjgmM499D/bkLoNrfaxIuCfBKUWF9hpKy0fuA9kzBbtnk/ce90KJYWvA/4lyS0",
+	"kDKdXKFi0DKrCNPHDD+/ZGMxY7K00mLxKJOZF5QBYaCPSEyiHYXGOwqL5kuWjC5XI1AANhOf2pJ3kBir",
+	"3zoS44e7k1F7qtuSUfv+H01GTbJUgZ4ZxPl9Ia5f5Md/dfkRr9hHYzg7yJGBDIVm0RKDfqmy9xMrMPoW",
+	"Di6WZCkWWWIzHLB0LJtHpmIoppA4sxKTUmGDnJRtRG9ar5Tp8GhzWWKKUgFBKqGZdgfqvrLMoxmmwAkm",
+	"7UHSv4ZpYIgNFkstmKFeipfEGWJl3zHlNtb8EXbsk4vGE8ZGy5QnYrktOXeg35Ux+d8GiTkg0heC/S8g",
+	"DcMxQ2Z0efT/HFkYi+g0y8IvxA2TngUWgn/rNMAUkgeBec7yVCSYmQbVTzFsfk6lGnLMEqjVaSZ7bvEh",
+	"PdNoRt9qmfhUmXy7uaYjbk5iUXTZLyYUoihYVfrTC8d3IkCfldlRb31UGjg4W/qG+i906RMKkn8Wmc6j",
+	"gqbyO2rd/yTJzLptmikg2PqOOsQYumSA+HVIzSeFmZqQxyXdNipD7vZRUaEqRntOMrAV/tAnBQ0yMGsc",
+	"SSEUiOGFeUGeOM1fFGapVosdevnlDSndID0inGW5MFsqCYoXS6VlTf3IySzHWm/SiJQdclrmDZcV+NfU",
+	"zCdOSSM3ddjrjQFWECzF0FybKdBqAucNsQZb/+gTMoeKu+1f3IDr1UX6N+IT/a2Ue30hS3z4wl8+qc2g",
+	"qI32kZlSY+WRShVapxDJBg51SKqduCAeHsLqILxCYjiDGe0bmidnNjjCL1vRKSudDEhznRMskRCqdLIf",
+	"kXpBE1NExK9oAn2iNpYqoar+WmfIz6HLiS2sURSSCReOgRQvqOEZNJ3jppjKNF4lkG3ytoqyEbXTc7Ul",
+	"lA4qtlYIVJtTKJZQxKlVBtkyt2uejuTl2/X9y+8c5fZRLf4WD7blUbYUTKsM6bAIse0QhrLKU/wKLrvB",
+	"8G2HOC8+2MGmg596mPVR/Q3VS7hxMTVQ9NffmI+3X5h/V5pqaviOMgxtdQvAfREC/oxCwBdvxbaarbn+",
+	"hNbYU2qZjJUrDA/aXaSAehDywJSEafQvPIa/Lm25WLengM3LMAR9YJzcpjMk9oSMsKwUtvfLwKC3kKZP",
+	"X4xl+tFK6DoXcqFMf6ak0rHRBDcyLNIBeqe4YXmGfdvqzRZzRqEQDssmZK/WqnFAKF9ZN7rpy5DKIUeF",
+	"GgsSggJ5QmLsqx6TNGFcpRPbLwpLbjS4JHBrIXv+7jlFMNNmnuPOuT1Ztu+HAwZtWZFPTHJvQz8/ebxK",
+	"gSRkRq/RPGPqpm9dYIGvikuLydsbcnGKqq8y3DdSXwzJssyrkKCFyQ75Ns00r71cQXJ6VGSHg7lqkjPW",
+	"VuytwqI34ZyevyKE22TzbJUOj91LyYyq8fRzSY3fDqaPkSb/bc4YgS2HyZjpjSCVV9pXzxiRKpRNgL3Z",
+	"FaTPNpGlvA1raSKg5I7JK+43a9JWEIIvvovPNGHlxhIjS2gNdQoTWqd5dYXgHryzuXvNMb5ubC+87Ti7",
+	"3FII0naqrsZaBGN9AeCdzcvw1ccJYoClbHfFdr1eTfJGkUT55U7960Tt3hhEvvVNrDUk2CYjuWgWbD+q",
+	"pCWTc7dYn1Cu0B+Wb0yl7ScFFHev0uYuaO0tq8y9I0sLf127gb+4tdrln1Ts/5PxqRqaOhfFthpouCp+",
+	"M47mtErb+UMSSn569Rzr1WM1PtvyCVu0uN2QnZL9Mr2CPp+xSYWMhtxW7M9WplMct/319QRF+yNbuTjW",
+	"WgT8BX9Az1H9DoeaplJkNww6iYBf/Aaqf2ZCzKFThMhJlvJrk0FuCn02JzZWUP2OyY13tFqbCH65ZT5j",
+	"FfZdcxor3/+heY2m88quhOsb89mtaVeT5GDx1RO9NLp+kSbWSBNf7Lh/mB0X+5fQGoG/PX1vkoYO3lUf",
+	"WW0lYRnDAPKqG1jMpe1gAhRfVNqeOB1waAZlp024+JKu0IqE1S6h9j+S/xpBfgyzbyTIzXf5niRp0uD6",
+	"DCx5S+fnkqHj8/ce7V8ejo+SY3Z/8uDq4fTRb93rzY7Pu+tVeCqbSSfuX3J7rmAGeLm2+lPRBSwFjNAf",
+	"fCGZ/wIKGB7+H0iA5AHGiayLNjHtXAoc06Kn3z2lbHxiZNII5E1TWXzIYxykfe70rmqQT207qcNul2iS",
+	"lrGc8jFz2untd4bc9PNgZWl4iAWBjsZg/80XagqAWscbdFEd+NlAZZfoIccWYRJkDnTSRU6jLlihWKi2",
+	"mLTB6G6nNl3yimyYZTpmpivPbbqrdMgPpjyKMfrLE2gl3OSlesXGLL1huB0GETYR5+JAi7ZOpsFZRGL1",
+	"1T/+9vfopqf/UxZWwp9Lsl09zS1ptvqq9+Cw37/fP+p29RzH/eMH9OH9R+wBG7NLltDDPp1M6P3+OBnT",
+	"wwk97o1p8oA9eEC77Pj+ZHJ8eD/pjtlD1us+TB5eJj6Z73ePHjYQ+ttK/qYrDIZY0MuMjRbzZCuBGXcI",
+	"SqvfviYgcbG8aLsNvotsRai0v0twLIOMXGz2O+iiCD1VkHEM3rXSBKOGDn9k/33df36dPFs+XTxI33bp",
+	"5fjxk297GrvMy5WgpFZk67AN6pEnen0wNLtRtbF7gbFhPWUhMH+qTvOmfwiWQtykE+0eWQNXamulCK7g",
+	"/BaGnPLDMEu/wbZdmjggRGRPUyHsuZVE2PFwLK44xnlLQkuCBQ4/8IRxAeQsZ1Ltd1q3Zcu78stbqhi3",
+	"5ZeNrVJg48qeXwXm1Vjnh8o471oYKnG60LTl19eakGDPurC8axolAZXEhk8HYHYwM70LR0grusgpR2Nn",
+	"4dbtlITWGFnrfkUsvh8RGSrt6gzglXYNDyNJPyJHwOCOI5Pl43SESzAGwxpBnLG9iNj62L4dEoWGV89e",
+	"nGpJwsgINsWgkCzsC7UciTHNMnfu4uBCa6I8aadcmq77NpmiLdPEtgzs/CYhpUHLKW5UadkBOhhU6gBg",
+	"w3bq81/UAwaw3zSuF8zaxpN/T5qODZm4csY20QThoTUly+lY2agYu4em0/Q9SbDjlzMeFAX9ANKhlfoq",
+	"ZQSRUTWLgCjLzVlOah1UT4hkKH3ZJ1qEA7eYqfiWcpWLZDG2gX++BFOD4m4lJcpsnyLjYJcSiUVyRIh1",
+	"r6Pp9v2m0M5q/dgVNEKl42sulhlLrozB1vYj7VT0gFOOlyaCdsss0bp+0EECIPy/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/audit"
 	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/gen/client"
 	"github.com/prima-dining/partner-api/idempotency"
@@ -31,6 +32,7 @@ type env struct {
 	booking *booking.Service
 	outbox  *platforms.Worker
 	tokens  *access.Service
+	audit   *audit.Log
 	srv     *httptest.Server
 	token   string // a partner token with every scope
 	client  *client.ClientWithResponses
@@ -124,6 +126,8 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 	if cfg.logger == nil {
 		cfg.logger = quietLogger()
 	}
+	e.audit = audit.New(db, audit.Config{FlushEvery: 10 * time.Millisecond, Logger: cfg.logger})
+	t.Cleanup(e.audit.Close) // after the server's Close below (cleanups run last first)
 	h, err := server.New(server.Deps{
 		Booking:          e.booking,
 		Tokens:           e.tokens,
@@ -133,6 +137,7 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 		RateLimit:        cfg.server.RateLimit,
 		AuthFailureLimit: cfg.server.AuthFailureLimit,
 		Metrics:          cfg.server.Metrics,
+		Audit:            e.audit,
 	})
 	if err != nil {
 		t.Fatal(err)

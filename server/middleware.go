@@ -59,7 +59,9 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx := c.Request().Context()
 		// The route template, never the raw path: ids must not become label values.
-		s.deps.Metrics.ObserveRequest(c.Request().Method, c.Path(), c.Response().Status, now().Sub(start))
+		took := now().Sub(start)
+		s.deps.Metrics.ObserveRequest(c.Request().Method, c.Path(), c.Response().Status, took)
+		s.recordAudit(c, took)
 		s.log.InfoContext(ctx, "request",
 			"request_id", RequestID(ctx),
 			"method", c.Request().Method,

@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/audit"
 	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/docs/swaggerui"
 	"github.com/prima-dining/partner-api/gen"
@@ -62,6 +63,9 @@ type Deps struct {
 	// TrustProxyHeaders takes the client address from X-Forwarded-For / X-Real-IP set by
 	// a proxy on a private or loopback address; otherwise it is the connection's peer.
 	TrustProxyHeaders bool
+	// Audit records every authenticated request and lists them; nil records nothing
+	// (and GET /v1/audit_events answers 500).
+	Audit *audit.Log
 	// Metrics records each request's duration by route and status; nil records nothing.
 	Metrics *metrics.Metrics
 }

@@ -6,8 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/audit"
 	"github.com/prima-dining/partner-api/store"
 )
 
@@ -44,5 +46,37 @@ func TestPartnerRateLimitCommandSetsAndResetsTheBucket(t *testing.T) {
 	}
 	if p, _ = access.NewService(db).Authenticate(context.Background(), secret); p.RateLimitPerSecond != 0 || p.RateLimitBurst != 0 {
 		t.Fatalf("after reset: %+v", p)
+	}
+}
+
+func TestAuditCommandListsAPartnersEvents(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "prima.db")
+	t.Setenv("PRIMA_DATABASE_URL", dbURL)
+	if out, err := run(t, "token", "create", "--partner", "acme-rewards"); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	db, err := store.Open(context.Background(), store.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.GetPartnerByName(context.Background(), "acme-rewards")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := audit.New(db, audit.Config{})
+	log.Record(audit.Event{OccurredAt: time.Now(), PartnerID: p.ID, TokenID: "tok_a", Method: "POST", Route: "/v1/reservations", Status: 201, RequestID: "req_mine", IdempotencyKey: "k1"})
+	log.Record(audit.Event{OccurredAt: time.Now(), PartnerID: "ptn_other", TokenID: "tok_b", Method: "GET", Route: "/v1/venues", Status: 200, RequestID: "req_theirs"})
+	log.Close()
+	_ = db.Close()
+
+	out, err := run(t, "audit", "--partner", "acme-rewards", "--since", "1h")
+	if err != nil || !strings.Contains(out, "req_mine") || !strings.Contains(out, "/v1/reservations") || strings.Contains(out, "req_theirs") {
+		t.Fatalf("audit --partner: %v\n%s", err, out)
+	}
+	if out, err := run(t, "audit", "--status", "200"); err != nil || !strings.Contains(out, "req_theirs") || strings.Contains(out, "req_mine") {
+		t.Fatalf("audit --status 200: %v\n%s", err, out)
+	}
+	if _, err := run(t, "audit", "--partner", "nobody"); err == nil {
+		t.Fatal("an unknown partner was accepted")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/audit"
 	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/demo"
 	"github.com/prima-dining/partner-api/idempotency"
@@ -89,6 +90,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
+	auditLog := audit.New(db, audit.Config{Logger: log})
 	e, err := server.New(server.Deps{
 		Booking:     svc,
 		Tokens:      tokens,
@@ -101,6 +103,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		AuthFailureLimit:  c.AuthFailureLimit,
 		TrustProxyHeaders: c.TrustProxy,
 		Metrics:           m,
+		Audit:             auditLog,
 	})
 	if err != nil {
 		return err
@@ -162,6 +165,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
 	case err := <-serveErr:
+		auditLog.Close()
 		stopWorkers()
 		<-done
 		return err
@@ -171,6 +175,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	auditLog.Close() // every answered request's event is written before exit
 	stopWorkers()
 	<-done
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {

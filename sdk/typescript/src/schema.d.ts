@@ -251,6 +251,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit_events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit events
+         * @description Every authenticated request of your partner account, newest first: the token,
+         *     method, route template, status, request id, idempotency key, client address and
+         *     duration. Events are written in batches, so the last second of requests may not
+         *     be listed yet. Bodies, query strings and secrets are never recorded.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook_endpoints": {
         parameters: {
             query?: never;
@@ -1235,6 +1258,82 @@ export interface components {
              */
             created_at: string;
         };
+        /** @description One authenticated request. */
+        AuditEvent: {
+            /**
+             * @description Unique id, prefixed `aud_`.
+             * @example aud_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            id: string;
+            /**
+             * @description Always `audit_event`.
+             * @example audit_event
+             * @enum {string}
+             */
+            object: "audit_event";
+            /**
+             * Format: date-time
+             * @description When the request arrived.
+             * @example 2026-11-22T10:00:00Z
+             */
+            occurred_at: string;
+            /**
+             * @description The token that made it.
+             * @example tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            token_id: string;
+            /**
+             * @description The HTTP method.
+             * @example POST
+             */
+            method: string;
+            /**
+             * @description The route template (ids as `:name`).
+             * @example /v1/reservations/:reservation_id/finalize
+             */
+            route: string;
+            /**
+             * @description The HTTP status answered.
+             * @example 200
+             */
+            status: number;
+            /**
+             * @description The request's `Request-Id`.
+             * @example req_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            request_id: string;
+            /**
+             * @description The `Idempotency-Key` sent, or empty.
+             * @example 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
+             */
+            idempotency_key: string;
+            /**
+             * @description The client's IP address as the server saw it.
+             * @example 203.0.113.7
+             */
+            client_addr: string;
+            /**
+             * @description Time to answer, in milliseconds.
+             * @example 12.5
+             */
+            duration_ms: number;
+        };
+        /** @description A page of audit events. */
+        AuditEventList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The events of this page, newest first. */
+            data: components["schemas"]["AuditEvent"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+        };
         /** @description Your webhook endpoints. */
         WebhookEndpointList: {
             /**
@@ -2089,6 +2188,44 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Only requests made with this token. */
+                token_id?: string;
+                /** @description Only requests answered with this HTTP status. */
+                status?: number;
+                /** @description Only requests at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit events. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
