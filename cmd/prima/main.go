@@ -72,6 +72,10 @@ type config struct {
 	AuthFailureLimit server.RateLimit
 	MaxActiveHolds   int
 	TrustProxy       bool
+	// ShutdownDelay is how long a stopping server keeps accepting and serving before
+	// it drains (PRIMA_SHUTDOWN_DELAY): connections the kernel accepted but the server
+	// had not yet are served, not reset, and a load balancer has time to notice.
+	ShutdownDelay time.Duration
 	// MetricsAddr is where /metrics listens (PRIMA_METRICS_ADDR); empty means nowhere.
 	MetricsAddr string
 }
@@ -124,6 +128,9 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.StripeTimeout, err = envDuration("STRIPE_TIMEOUT", 10*time.Second); err != nil {
+		return c, err
+	}
+	if c.ShutdownDelay, err = envDuration("PRIMA_SHUTDOWN_DELAY", 2*time.Second); err != nil {
 		return c, err
 	}
 	if c.OutboxInterval, err = envDuration("PRIMA_OUTBOX_INTERVAL", time.Second); err != nil {

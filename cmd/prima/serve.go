@@ -171,7 +171,10 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
+	// Keep serving a moment first: a connection the kernel has accepted but the server
+	// has not is reset when the listener closes, and its request is lost.
+	log.Info("shutting down: serving for the shutdown delay, then finishing in-flight requests", "delay", c.ShutdownDelay.String())
+	time.Sleep(c.ShutdownDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
