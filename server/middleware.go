@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
@@ -116,6 +118,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if strings.HasPrefix(route.Path, "/v1/sandbox/") && !s.deps.Booking.SandboxActive() ||
 			strings.HasPrefix(route.Path, "/v1/webhooks/") && !s.deps.Booking.WebhooksEnabled() {
 			return echo.ErrNotFound // not mounted in this configuration
+		}
+		if p := unstorableText(req.URL.Path, pathParams, req.URL.Query(), body); p != nil {
+			return p
 		}
 		if len(body) > 0 && isJSON(req.Header.Get(echo.HeaderContentType)) && !jsonObject(body) {
 			return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")
@@ -250,4 +255,30 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 	}
 	st.setHeaders(c.Response().Header())
 	return who, nil
+}
+
+// unstorableText refuses text no database column can hold: a NUL character or invalid
+// UTF-8 in a path parameter or query value, or a NUL in the body (raw or as \u0000).
+// PostgreSQL rejects both in text, which would otherwise surface as a 500.
+func unstorableText(path string, pathParams map[string]string, query url.Values, body []byte) *Problem {
+	bad := func(v string) bool { return strings.ContainsRune(v, 0) || !utf8.ValidString(v) }
+	if bad(path) {
+		return newProblem(CodeParameterInvalid, "The path has a NUL character or invalid UTF-8.", "")
+	}
+	for name, v := range pathParams {
+		if bad(v) {
+			return newProblem(CodeParameterInvalid, "The path has a NUL character or invalid UTF-8.", name)
+		}
+	}
+	for name, vs := range query {
+		for _, v := range vs {
+			if bad(v) || bad(name) {
+				return newProblem(CodeParameterInvalid, "A query parameter has a NUL character or invalid UTF-8.", name)
+			}
+		}
+	}
+	if bytes.IndexByte(body, 0) >= 0 || bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
+		return newProblem(CodeBodyInvalid, "The body has a NUL character (\\u0000), which no field accepts.", "")
+	}
+	return nil
 }
