@@ -19,7 +19,7 @@ import (
 	"github.com/prima-dining/partner-api/store/storetest"
 )
 
-func loadSpec(t *testing.T) *openapi3.T {
+func loadSpec(t testing.TB) *openapi3.T {
 	t.Helper()
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(openapi.YAML)

@@ -27,7 +27,7 @@ import (
 
 // env is one running server on a real database, driven over HTTP.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *store.DB
 	booking *booking.Service
 	outbox  *platforms.Worker
@@ -97,7 +97,7 @@ func withClock(now func() time.Time) envOption {
 }
 
 // newEnv starts the real router on db with the sandbox gateway, and a partner token.
-func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
+func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()
 	cfg := envConfig{booking: booking.Config{Logger: quietLogger(), AllowPrivateWebhooks: true}}
 	for _, o := range opts {

@@ -14,7 +14,7 @@ import (
 )
 
 // specRouter routes requests to the spec's operations, for response validation.
-func specRouter(t *testing.T) routers.Router {
+func specRouter(t testing.TB) routers.Router {
 	t.Helper()
 	doc := loadSpec(t)
 	doc.Servers = nil
@@ -28,7 +28,7 @@ func specRouter(t *testing.T) routers.Router {
 // validatingHandler checks every response of an operation the spec describes against
 // the spec (status documented, headers and body matching their schemas), failing the
 // test on the first drift, so the contract cannot change silently.
-func validatingHandler(t *testing.T, next http.Handler) http.Handler {
+func validatingHandler(t testing.TB, next http.Handler) http.Handler {
 	router := specRouter(t)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route, params, err := router.FindRoute(r)

@@ -1,0 +1,34 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prima-dining/partner-api/demo"
+	"github.com/prima-dining/partner-api/server"
+	"github.com/prima-dining/partner-api/store/storetest"
+)
+
+// BenchmarkSearchAvailability measures the server's own cost of a search (routing,
+// authentication, validation, the query on SQLite, encoding) through the real router,
+// for CPU profiles: go test -run '^$' -bench SearchAvailability -cpuprofile cpu.out ./server
+func BenchmarkSearchAvailability(b *testing.B) {
+	db := storetest.OpenSQLite(b)
+	if _, _, err := demo.Seed(context.Background(), db, demo.Options{Days: 3}); err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}))
+	date := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/availability?date="+date+"&party_size=2&city=Paris", nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("search: %v %v", err, resp)
+		}
+		_ = resp.Body.Close()
+	}
+}
