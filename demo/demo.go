@@ -139,9 +139,11 @@ func newVenue(name, cuisine, description, street string, c City, prime bool, now
 		Currency:        c.Currency,
 		SeatingAreas:    "dining_room,bar",
 		PolicyFreeHours: 24,
-		PolicyFeeType:   "none",
-		PlatformKind:    "log", // notifications kept for `prima venue inbox`
-		CreatedAt:       now,
+		// Changes are accepted until two hours before the start.
+		PolicyModifyUntilHours: 2,
+		PolicyFeeType:          "none",
+		PlatformKind:           "log", // notifications kept for `prima venue inbox`
+		CreatedAt:              now,
 	}
 	if prime {
 		v.PolicyFeeType = "percent"

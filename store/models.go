@@ -59,6 +59,9 @@ type Venue struct {
 	PolicyFeeType    string `gorm:"column:policy_fee_type"`
 	PolicyFeePercent int    `gorm:"column:policy_fee_percent"`
 	PolicyFeeAmount  int64  `gorm:"column:policy_fee_amount"`
+	// PolicyModifyUntilHours: bookings can be changed until this many hours before
+	// their start.
+	PolicyModifyUntilHours int `gorm:"column:policy_modify_until_hours"`
 	// PlatformKind is the venue's reservation-platform connector: "log" (notifications
 	// kept in venue_notifications, for demo venues) or "webhook" (signed HTTP POSTs to
 	// PlatformURL with PlatformSecret, a whsec_ secret).
@@ -95,41 +98,44 @@ type Slot struct {
 // Reservation is a held or booked table, with the slot's details and the venue's
 // cancellation policy copied onto it when it was held.
 type Reservation struct {
-	ID                    string     `gorm:"column:id;primaryKey"`
-	PartnerID             string     `gorm:"column:partner_id"`
-	TokenID               string     `gorm:"column:token_id"`
-	SlotID                string     `gorm:"column:slot_id"`
-	VenueID               string     `gorm:"column:venue_id"`
-	Status                string     `gorm:"column:status"`
-	PartySize             int        `gorm:"column:party_size"`
-	GuestFirstName        string     `gorm:"column:guest_first_name"`
-	GuestLastName         string     `gorm:"column:guest_last_name"`
-	GuestEmail            string     `gorm:"column:guest_email"`
-	GuestPhone            string     `gorm:"column:guest_phone"`
-	Notes                 string     `gorm:"column:notes"`
-	PartnerReference      string     `gorm:"column:partner_reference"`
-	ExpiresAt             *time.Time `gorm:"column:expires_at"`
-	HoldMaxAt             *time.Time `gorm:"column:hold_max_at"`
-	ConfirmationCode      *string    `gorm:"column:confirmation_code"` // unique when set
-	StartsAt              time.Time  `gorm:"column:starts_at"`
-	LocalDate             string     `gorm:"column:local_date"`
-	DurationMinutes       int        `gorm:"column:duration_minutes"`
-	SeatingArea           string     `gorm:"column:seating_area"`
-	SlotType              string     `gorm:"column:slot_type"`
-	PolicyFreeHours       int        `gorm:"column:policy_free_hours"`
-	PolicyFeeType         string     `gorm:"column:policy_fee_type"`
-	PolicyFeePercent      int        `gorm:"column:policy_fee_percent"`
-	PolicyFeeAmount       int64      `gorm:"column:policy_fee_amount"`
-	PaymentProvider       string     `gorm:"column:payment_provider"`
-	PaymentIntentID       *string    `gorm:"column:payment_intent_id"` // unique when set
-	PaymentClientSecret   string     `gorm:"column:payment_client_secret"`
-	PaymentAmount         int64      `gorm:"column:payment_amount"`
-	PaymentCurrency       string     `gorm:"column:payment_currency"`
-	PaymentStatus         string     `gorm:"column:payment_status"`
-	PaymentAmountCaptured int64      `gorm:"column:payment_amount_captured"`
-	PaymentAmountRefunded int64      `gorm:"column:payment_amount_refunded"`
-	PaymentRefundDue      int64      `gorm:"column:payment_refund_due"` // owed back, not yet confirmed by the provider
-	PaymentDeclineCode    string     `gorm:"column:payment_decline_code"`
+	ID                     string     `gorm:"column:id;primaryKey"`
+	PartnerID              string     `gorm:"column:partner_id"`
+	TokenID                string     `gorm:"column:token_id"`
+	SlotID                 string     `gorm:"column:slot_id"`
+	VenueID                string     `gorm:"column:venue_id"`
+	Status                 string     `gorm:"column:status"`
+	PartySize              int        `gorm:"column:party_size"`
+	GuestFirstName         string     `gorm:"column:guest_first_name"`
+	GuestLastName          string     `gorm:"column:guest_last_name"`
+	GuestEmail             string     `gorm:"column:guest_email"`
+	GuestPhone             string     `gorm:"column:guest_phone"`
+	Notes                  string     `gorm:"column:notes"`
+	PartnerReference       string     `gorm:"column:partner_reference"`
+	ExpiresAt              *time.Time `gorm:"column:expires_at"`
+	HoldMaxAt              *time.Time `gorm:"column:hold_max_at"`
+	ConfirmationCode       *string    `gorm:"column:confirmation_code"` // unique when set
+	StartsAt               time.Time  `gorm:"column:starts_at"`
+	LocalDate              string     `gorm:"column:local_date"`
+	DurationMinutes        int        `gorm:"column:duration_minutes"`
+	SeatingArea            string     `gorm:"column:seating_area"`
+	SlotType               string     `gorm:"column:slot_type"`
+	PolicyFreeHours        int        `gorm:"column:policy_free_hours"`
+	PolicyFeeType          string     `gorm:"column:policy_fee_type"`
+	PolicyFeePercent       int        `gorm:"column:policy_fee_percent"`
+	PolicyFeeAmount        int64      `gorm:"column:policy_fee_amount"`
+	PolicyModifyUntilHours int        `gorm:"column:policy_modify_until_hours"`
+	// PendingPaymentID is the ReservationPayment of a change that waits for its payment.
+	PendingPaymentID      *string `gorm:"column:pending_payment_id"`
+	PaymentProvider       string  `gorm:"column:payment_provider"`
+	PaymentIntentID       *string `gorm:"column:payment_intent_id"` // unique when set
+	PaymentClientSecret   string  `gorm:"column:payment_client_secret"`
+	PaymentAmount         int64   `gorm:"column:payment_amount"`
+	PaymentCurrency       string  `gorm:"column:payment_currency"`
+	PaymentStatus         string  `gorm:"column:payment_status"`
+	PaymentAmountCaptured int64   `gorm:"column:payment_amount_captured"`
+	PaymentAmountRefunded int64   `gorm:"column:payment_amount_refunded"`
+	PaymentRefundDue      int64   `gorm:"column:payment_refund_due"` // owed back, not yet confirmed by the provider
+	PaymentDeclineCode    string  `gorm:"column:payment_decline_code"`
 	// VenueSync* say whether the venue's platform has the booking: "" (never sent: a
 	// hold), pending, synced or failed.
 	VenueSyncStatus    string     `gorm:"column:venue_sync_status"`
@@ -224,16 +230,52 @@ type VenueNotification struct {
 	CreatedAt     time.Time `gorm:"column:created_at"`
 }
 
+// ReservationPayment is a payment a change of a confirmed booking adds (the difference
+// of a dearer change), with the change it pays for. The reservation's first payment
+// stays in its Payment* columns.
+type ReservationPayment struct {
+	ID              string     `gorm:"column:id;primaryKey"` // pay_…
+	ReservationID   string     `gorm:"column:reservation_id"`
+	Provider        string     `gorm:"column:provider"`
+	IntentID        string     `gorm:"column:intent_id"`
+	ClientSecret    string     `gorm:"column:client_secret"`
+	Amount          int64      `gorm:"column:amount"`
+	Currency        string     `gorm:"column:currency"`
+	Status          string     `gorm:"column:status"`
+	AmountCaptured  int64      `gorm:"column:amount_captured"`
+	AmountRefunded  int64      `gorm:"column:amount_refunded"`
+	RefundDue       int64      `gorm:"column:refund_due"`
+	DeclineCode     string     `gorm:"column:decline_code"`
+	ChangeRequest   string     `gorm:"column:change_request"` // JSON
+	ChangeStatus    string     `gorm:"column:change_status"`  // pending | applied | expired | unavailable
+	ChangeExpiresAt *time.Time `gorm:"column:change_expires_at"`
+	CreatedAt       time.Time  `gorm:"column:created_at"`
+	UpdatedAt       time.Time  `gorm:"column:updated_at"`
+}
+
+// ReservationEvent is one entry of a reservation's history: what changed, when, and
+// by which token ("" for PRIMA itself, e.g. an expiry).
+type ReservationEvent struct {
+	ID            string    `gorm:"column:id;primaryKey"` // rev_…, time-ordered
+	ReservationID string    `gorm:"column:reservation_id"`
+	Type          string    `gorm:"column:type"`
+	TokenID       string    `gorm:"column:token_id"`
+	Changes       string    `gorm:"column:changes"` // JSON: field → {from, to}
+	CreatedAt     time.Time `gorm:"column:created_at"`
+}
+
 // TableName values, fixed so GORM's pluralisation never surprises a migration.
-func (Partner) TableName() string           { return "partners" }
-func (PartnerVenue) TableName() string      { return "partner_venues" }
-func (Token) TableName() string             { return "tokens" }
-func (Venue) TableName() string             { return "venues" }
-func (Slot) TableName() string              { return "slots" }
-func (Reservation) TableName() string       { return "reservations" }
-func (IdempotencyKey) TableName() string    { return "idempotency_keys" }
-func (SandboxIntent) TableName() string     { return "sandbox_payment_intents" }
-func (ProcessedEvent) TableName() string    { return "processed_events" }
-func (OutboxMessage) TableName() string     { return "outbox" }
-func (WebhookEndpoint) TableName() string   { return "webhook_endpoints" }
-func (VenueNotification) TableName() string { return "venue_notifications" }
+func (Partner) TableName() string            { return "partners" }
+func (PartnerVenue) TableName() string       { return "partner_venues" }
+func (Token) TableName() string              { return "tokens" }
+func (Venue) TableName() string              { return "venues" }
+func (Slot) TableName() string               { return "slots" }
+func (Reservation) TableName() string        { return "reservations" }
+func (IdempotencyKey) TableName() string     { return "idempotency_keys" }
+func (SandboxIntent) TableName() string      { return "sandbox_payment_intents" }
+func (ProcessedEvent) TableName() string     { return "processed_events" }
+func (OutboxMessage) TableName() string      { return "outbox" }
+func (WebhookEndpoint) TableName() string    { return "webhook_endpoints" }
+func (VenueNotification) TableName() string  { return "venue_notifications" }
+func (ReservationPayment) TableName() string { return "reservation_payments" }
+func (ReservationEvent) TableName() string   { return "reservation_events" }

@@ -1,0 +1,55 @@
+-- Changing a booking (PATCH /v1/reservations/{id}): the venue's modification cutoff and
+-- its snapshot on each reservation, the payments a change adds beside the reservation's
+-- own, the change waiting for its payment, and the reservation's history.
+
+-- +goose Up
+-- Changes are accepted until this many hours before the start (0: until the start).
+ALTER TABLE venues ADD COLUMN policy_modify_until_hours integer NOT NULL DEFAULT 2
+    CHECK (policy_modify_until_hours >= 0);
+ALTER TABLE reservations ADD COLUMN policy_modify_until_hours integer NOT NULL DEFAULT 2;
+-- The change of a confirmed booking that waits for its supplementary payment, if any.
+ALTER TABLE reservations ADD COLUMN pending_payment_id text COLLATE "C" NULL;
+
+-- A payment a change adds: the difference authorised for a dearer change of a confirmed
+-- booking. The reservation's first payment stays in its payment_* columns.
+CREATE TABLE reservation_payments (
+    id                text COLLATE "C" NOT NULL PRIMARY KEY,
+    reservation_id    text COLLATE "C" NOT NULL REFERENCES reservations (id),
+    provider          text             NOT NULL,
+    intent_id         text COLLATE "C" NOT NULL,
+    client_secret     text             NOT NULL DEFAULT '',
+    amount            bigint           NOT NULL,
+    currency          text             NOT NULL,
+    status            text             NOT NULL,
+    amount_captured   bigint           NOT NULL DEFAULT 0,
+    amount_refunded   bigint           NOT NULL DEFAULT 0,
+    refund_due        bigint           NOT NULL DEFAULT 0,
+    decline_code      text             NOT NULL DEFAULT '',
+    -- The change it pays for (JSON, the PATCH body as validated) and where that stands:
+    -- pending (waiting for the payment), applied, expired or unavailable.
+    change_request    text             NOT NULL DEFAULT '',
+    change_status     text             NOT NULL DEFAULT '',
+    change_expires_at timestamptz      NULL,
+    created_at        timestamptz      NOT NULL,
+    updated_at        timestamptz      NOT NULL,
+    CONSTRAINT reservation_payments_intent_id_key UNIQUE (intent_id)
+);
+CREATE INDEX reservation_payments_reservation_idx ON reservation_payments (reservation_id, id);
+
+-- What happened to a reservation, by whom: one row per change, oldest first by id.
+CREATE TABLE reservation_events (
+    id             text COLLATE "C" NOT NULL PRIMARY KEY,
+    reservation_id text COLLATE "C" NOT NULL REFERENCES reservations (id),
+    type           text             NOT NULL,
+    token_id       text COLLATE "C" NOT NULL DEFAULT '',
+    changes        text             NOT NULL DEFAULT '',
+    created_at     timestamptz      NOT NULL
+);
+CREATE INDEX reservation_events_reservation_idx ON reservation_events (reservation_id, id);
+
+-- +goose Down
+DROP TABLE reservation_events;
+DROP TABLE reservation_payments;
+ALTER TABLE reservations DROP COLUMN pending_payment_id;
+ALTER TABLE reservations DROP COLUMN policy_modify_until_hours;
+ALTER TABLE venues DROP COLUMN policy_modify_until_hours;
