@@ -91,7 +91,18 @@ type Venue struct {
 	Currency     string
 	SeatingAreas []string
 	Policy       CancellationPolicy
+	Modification ModificationPolicy
 	CreatedAt    time.Time
+}
+
+// ModificationPolicy says until when a booking can be changed.
+type ModificationPolicy struct {
+	AllowedUntilHoursBefore int
+}
+
+// Cutoff is the last moment a booking starting at startsAt can be changed.
+func (m ModificationPolicy) Cutoff(startsAt time.Time) time.Time {
+	return startsAt.Add(-time.Duration(m.AllowedUntilHoursBefore) * time.Hour)
 }
 
 // VenueSummary is the part of a venue shown on slots and reservations.
@@ -168,6 +179,58 @@ type Payment struct {
 	DeclineCode   string
 }
 
+// Payment purposes.
+const (
+	PurposeHold   = "hold"   // the hold's payment
+	PurposeChange = "change" // the difference a change of a confirmed booking costs
+)
+
+// PaymentRecord is one payment of a reservation.
+type PaymentRecord struct {
+	Purpose string
+	Payment
+}
+
+// ChangeRequest is what a partner asks to change; nil fields stay as they are.
+type ChangeRequest struct {
+	SlotID           *string      `json:"slot_id,omitempty"`
+	PartySize        *int         `json:"party_size,omitempty"`
+	Guest            *GuestChange `json:"guest,omitempty"`
+	Notes            *string      `json:"notes,omitempty"`
+	PartnerReference *string      `json:"partner_reference,omitempty"`
+}
+
+// GuestChange is the guest's details to change; nil fields stay as they are.
+type GuestChange struct {
+	FirstName *string `json:"first_name,omitempty"`
+	LastName  *string `json:"last_name,omitempty"`
+	Email     *string `json:"email,omitempty"`
+	Phone     *string `json:"phone,omitempty"`
+}
+
+// PendingChange is a change of a confirmed booking that waits for its payment.
+type PendingChange struct {
+	Requested ChangeRequest
+	Payment   PaymentRecord
+	ExpiresAt time.Time
+}
+
+// FieldChange is a field's value before and after, as text ("" when it had none).
+type FieldChange struct {
+	From, To string
+}
+
+// HistoryEvent is one entry of a reservation's history. TokenID is "" when PRIMA made
+// the change.
+type HistoryEvent struct {
+	ID            string
+	ReservationID string
+	Type          string
+	TokenID       string
+	Changes       map[string]FieldChange
+	CreatedAt     time.Time
+}
+
 // VenueSync is whether the venue's own platform has the booking.
 type VenueSync struct {
 	Status    string // SyncNotApplicable, SyncPending, SyncSynced or SyncFailed
@@ -199,13 +262,17 @@ type Reservation struct {
 	HoldMaxAt        time.Time // while held: the latest ExpiresAt extending can reach
 	ConfirmationCode string
 	Payment          *Payment // nil for standard reservations
-	VenueSync        VenueSync
-	Policy           CancellationPolicy
-	CancelReason     string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	ConfirmedAt      *time.Time
-	CancelledAt      *time.Time
+	// Payments is every payment of the reservation, oldest first, Payment included.
+	Payments      []PaymentRecord
+	PendingChange *PendingChange // a dearer change of a confirmed booking awaiting payment
+	VenueSync     VenueSync
+	Policy        CancellationPolicy
+	Modification  ModificationPolicy
+	CancelReason  string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ConfirmedAt   *time.Time
+	CancelledAt   *time.Time
 }
 
 // Query shapes shared with the store, so that callers above booking never import it.

@@ -22,6 +22,8 @@ var (
 	ErrCardDeclined      = errors.New("booking: card declined")
 	ErrPaymentProvider   = errors.New("booking: payment provider failed")
 	ErrSandboxNotEnabled = errors.New("booking: sandbox gateway not active")
+	ErrModifyCutoff      = errors.New("booking: modification cutoff passed")
+	ErrChangeExpired     = errors.New("booking: pending change expired")
 )
 
 // NotFoundError names what was not found; it matches ErrNotFound.

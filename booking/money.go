@@ -89,12 +89,16 @@ func (s *Service) Quote(ctx context.Context, p Partner, id string) (Quote, error
 	if r.Policy.FeeType != FeeNone && r.Policy.FeeType != "" {
 		q.FreeUntil = r.StartsAt.Add(-time.Duration(r.Policy.FreeUntilHoursBefore) * time.Hour)
 	}
-	if r.Payment == nil {
+	if len(r.Payments) == 0 {
 		return q, nil
 	}
-	q.Currency = r.Payment.Currency
+	q.Currency = r.Payments[0].Currency
 	if r.Status == StatusConfirmed {
-		paid := r.Payment.AmountCaptured - r.Payment.AmountRefunded - r.Payment.RefundPending
+		row, err := s.db.GetReservation(ctx, p.ID, id)
+		if err != nil {
+			return Quote{}, err
+		}
+		paid := netPaid(row)
 		q.Refund = r.Policy.Refund(paid, r.StartsAt, s.now())
 		q.Fee = paid - q.Refund
 	}
@@ -208,7 +212,15 @@ func (s *Service) ApplyPaymentEvent(ctx context.Context, ev payments.Event) (boo
 	}
 	target, err := s.db.GetReservationByIntent(ctx, ev.IntentID)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil // an intent that is not ours (another integration on the account)
+		// A change's payment (or a replaced hold payment) follows its events too;
+		// recording is monotonic, so a duplicate changes nothing twice. Any other
+		// intent is not ours (another integration on the account).
+		if pay, err := s.db.GetReservationPaymentByIntent(ctx, ev.IntentID); err == nil && ev.Intent != nil {
+			in := *ev.Intent
+			in.AmountRefunded = max(in.AmountRefunded, ev.AmountRefunded)
+			s.recordChangeIntent(ctx, pay.ID, in)
+		}
+		return false, nil
 	} else if err != nil {
 		return false, err
 	}
@@ -249,7 +261,7 @@ func (s *Service) ApplyPaymentEvent(ctx context.Context, ev payments.Event) (boo
 			}
 		}
 		r.UpdatedAt = now
-		if _, err := emit(tx, before, &r, now); err != nil {
+		if _, err := emit(tx, before, &r, "", now); err != nil {
 			return err
 		}
 		ok, err := tx.UpdateReservation(&r, from)

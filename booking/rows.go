@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/prima-dining/partner-api/payments"
@@ -25,6 +26,7 @@ func venueFromRow(r store.Venue) Venue {
 		Currency:     r.Currency,
 		SeatingAreas: areas,
 		Policy:       policyFromVenue(r),
+		Modification: ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours},
 		CreatedAt:    r.CreatedAt,
 	}
 }
@@ -134,7 +136,60 @@ func reservationFromRow(r store.Reservation) Reservation {
 			DeclineCode:    r.PaymentDeclineCode,
 		}
 	}
+	out.Modification = ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours}
+	out.Payments, out.PendingChange = paymentsFromRow(r, out.Payment)
 	return out
+}
+
+// paymentsFromRow lists every payment of r, oldest first: replaced hold payments, the
+// hold's current one, then the changes'. It also returns the pending change, if any.
+func paymentsFromRow(r store.Reservation, current *Payment) ([]PaymentRecord, *PendingChange) {
+	var booked, changes []PaymentRecord
+	var pending *PendingChange
+	for _, p := range r.Payments {
+		rec := paymentRecordFromRow(p)
+		if rec.Purpose == PurposeHold {
+			booked = append(booked, rec)
+			continue
+		}
+		changes = append(changes, rec)
+		if r.PendingPaymentID != nil && *r.PendingPaymentID == p.ID && p.ChangeExpiresAt != nil {
+			pending = &PendingChange{Requested: changeRequestFromRow(p), Payment: rec, ExpiresAt: p.ChangeExpiresAt.UTC()}
+		}
+	}
+	out := make([]PaymentRecord, 0, len(booked)+len(changes)+1)
+	out = append(out, booked...)
+	if current != nil {
+		out = append(out, PaymentRecord{Purpose: PurposeHold, Payment: *current})
+	}
+	return append(out, changes...), pending
+}
+
+func paymentRecordFromRow(p store.ReservationPayment) PaymentRecord {
+	purpose := PurposeHold
+	if p.ChangeRequest != "" {
+		purpose = PurposeChange
+	}
+	return PaymentRecord{Purpose: purpose, Payment: Payment{
+		Provider:       p.Provider,
+		IntentID:       p.IntentID,
+		ClientSecret:   p.ClientSecret,
+		Amount:         p.Amount,
+		Currency:       p.Currency,
+		Status:         payments.IntentStatus(p.Status),
+		AmountCaptured: p.AmountCaptured,
+		AmountRefunded: p.AmountRefunded,
+		RefundPending:  p.RefundDue,
+		DeclineCode:    p.DeclineCode,
+	}}
+}
+
+// changeRequestFromRow decodes the change a payment pays for; the JSON was written by
+// requestChange, so a decoding error leaves an empty request rather than failing a read.
+func changeRequestFromRow(p store.ReservationPayment) ChangeRequest {
+	var req ChangeRequest
+	_ = json.Unmarshal([]byte(p.ChangeRequest), &req)
+	return req
 }
 
 func reservationsFromRows(rows []store.Reservation) []Reservation {

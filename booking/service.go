@@ -190,7 +190,11 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 			return nil
 		}
 		row = s.newReservation(p, req, slot, now)
-		return tx.InsertReservation(&row)
+		if err := tx.InsertReservation(&row); err != nil {
+			return err
+		}
+		return insertHistory(tx, row.ID, historyHeld, p.TokenID,
+			map[string]FieldChange{"status": {To: string(StatusHeld)}}, now)
 	})
 	if err != nil {
 		return Reservation{}, fmt.Errorf("booking: hold %s: %w", req.SlotID, err)
@@ -386,7 +390,7 @@ func (s *Service) mutateEmitting(ctx context.Context, p Partner, id string, chan
 			row = r
 			return nil // refused without a change
 		}
-		if venueMsg, err = emit(tx, before, &r, s.now()); err != nil {
+		if venueMsg, err = emit(tx, before, &r, p.TokenID, s.now()); err != nil {
 			return err
 		}
 		ok, err := tx.UpdateReservation(&r, from)
@@ -462,6 +466,13 @@ func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservati
 		return Reservation{}, err
 	}
 	if current.Status == StatusConfirmed {
+		if current.PendingChange != nil {
+			row, err := s.db.GetReservation(ctx, p.ID, id)
+			if err != nil {
+				return Reservation{}, err
+			}
+			return s.finalizeChange(ctx, p, row)
+		}
 		return current, nil // finalizing twice books and charges once
 	}
 	var intent payments.Intent
@@ -617,9 +628,13 @@ func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Res
 			r.ExpiresAt, r.HoldMaxAt = nil, nil
 		case StatusConfirmed:
 			r.Status = string(StatusCancelled)
-			if r.PaymentIntentID != nil {
-				paid := r.PaymentAmountCaptured - r.PaymentAmountRefunded - r.PaymentRefundDue
-				owe(r, reservationFromRow(*r).Policy.Refund(paid, r.StartsAt, now))
+			if err := endPendingChange(tx, r, now); err != nil {
+				return nil, err
+			}
+			if paid := netPaid(*r); paid > 0 {
+				if err := oweAcross(tx, r, reservationFromRow(*r).Policy.Refund(paid, r.StartsAt, now), now); err != nil {
+					return nil, err
+				}
 			}
 		case StatusCancelled, StatusReleased:
 			return errAlreadyDone, nil
@@ -637,12 +652,15 @@ func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Res
 	if err != nil {
 		return Reservation{}, err
 	}
+	s.settleChangePayments(ctx, row.Payments)
 	if row.PaymentIntentID != nil {
 		if wasHeld {
 			s.cancelIntent(ctx, row.ID, *row.PaymentIntentID)
 		} else {
 			s.payRefund(ctx, row)
 		}
+	}
+	if row.PaymentIntentID != nil || len(row.Payments) > 0 {
 		if fresh, err := s.db.GetReservation(ctx, p.ID, id); err == nil {
 			row = fresh
 		}

@@ -41,6 +41,9 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	for _, r := range ended {
 		s.settleEndedHold(ctx, r)
 	}
+	if _, err := s.settleChangesDue(ctx); err != nil {
+		return expired, err
+	}
 	return expired, s.payRefundsDue(ctx)
 }
 
@@ -58,7 +61,7 @@ func emitExpired(tx *store.Tx, expired []store.Reservation, now time.Time) error
 	for i := range expired {
 		before := expired[i]
 		before.Status = string(StatusHeld)
-		if _, err := emit(tx, before, &expired[i], now); err != nil {
+		if _, err := emit(tx, before, &expired[i], "", now); err != nil {
 			return err
 		}
 	}

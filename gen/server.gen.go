@@ -166,6 +166,7 @@ const (
 	CreateWebhookEndpointRequestEventsReservationCancelled       CreateWebhookEndpointRequestEvents = "reservation.cancelled"
 	CreateWebhookEndpointRequestEventsReservationConfirmed       CreateWebhookEndpointRequestEvents = "reservation.confirmed"
 	CreateWebhookEndpointRequestEventsReservationExpired         CreateWebhookEndpointRequestEvents = "reservation.expired"
+	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
 )
 
@@ -187,6 +188,8 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	case CreateWebhookEndpointRequestEventsReservationConfirmed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationUpdated:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationVenueSyncFailed:
 		return true
@@ -276,6 +279,7 @@ const (
 	EventTypeReservationCancelled       EventType = "reservation.cancelled"
 	EventTypeReservationConfirmed       EventType = "reservation.confirmed"
 	EventTypeReservationExpired         EventType = "reservation.expired"
+	EventTypeReservationUpdated         EventType = "reservation.updated"
 	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
 )
 
@@ -295,6 +299,8 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationConfirmed:
 		return true
 	case EventTypeReservationExpired:
+		return true
+	case EventTypeReservationUpdated:
 		return true
 	case EventTypeReservationVenueSyncFailed:
 		return true
@@ -450,6 +456,78 @@ func (e ReservationObject) Valid() bool {
 	}
 }
 
+// Defines values for ReservationEventObject.
+const (
+	ReservationEventObjectReservationEvent ReservationEventObject = "reservation_event"
+)
+
+// Valid indicates whether the value is a known member of the ReservationEventObject enum.
+func (e ReservationEventObject) Valid() bool {
+	switch e {
+	case ReservationEventObjectReservationEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationEventType.
+const (
+	ReservationEventTypeReservationCancelled       ReservationEventType = "reservation.cancelled"
+	ReservationEventTypeReservationChangeRequested ReservationEventType = "reservation.change_requested"
+	ReservationEventTypeReservationCompleted       ReservationEventType = "reservation.completed"
+	ReservationEventTypeReservationConfirmed       ReservationEventType = "reservation.confirmed"
+	ReservationEventTypeReservationExpired         ReservationEventType = "reservation.expired"
+	ReservationEventTypeReservationExtended        ReservationEventType = "reservation.extended"
+	ReservationEventTypeReservationHeld            ReservationEventType = "reservation.held"
+	ReservationEventTypeReservationNoShow          ReservationEventType = "reservation.no_show"
+	ReservationEventTypeReservationReleased        ReservationEventType = "reservation.released"
+	ReservationEventTypeReservationUpdated         ReservationEventType = "reservation.updated"
+)
+
+// Valid indicates whether the value is a known member of the ReservationEventType enum.
+func (e ReservationEventType) Valid() bool {
+	switch e {
+	case ReservationEventTypeReservationCancelled:
+		return true
+	case ReservationEventTypeReservationChangeRequested:
+		return true
+	case ReservationEventTypeReservationCompleted:
+		return true
+	case ReservationEventTypeReservationConfirmed:
+		return true
+	case ReservationEventTypeReservationExpired:
+		return true
+	case ReservationEventTypeReservationExtended:
+		return true
+	case ReservationEventTypeReservationHeld:
+		return true
+	case ReservationEventTypeReservationNoShow:
+		return true
+	case ReservationEventTypeReservationReleased:
+		return true
+	case ReservationEventTypeReservationUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationEventListObject.
+const (
+	ReservationEventListObjectList ReservationEventListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ReservationEventListObject enum.
+func (e ReservationEventListObject) Valid() bool {
+	switch e {
+	case ReservationEventListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReservationListObject.
 const (
 	ReservationListObjectList ReservationListObject = "list"
@@ -459,6 +537,24 @@ const (
 func (e ReservationListObject) Valid() bool {
 	switch e {
 	case ReservationListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationPaymentPurpose.
+const (
+	Change ReservationPaymentPurpose = "change"
+	Hold   ReservationPaymentPurpose = "hold"
+)
+
+// Valid indicates whether the value is a known member of the ReservationPaymentPurpose enum.
+func (e ReservationPaymentPurpose) Valid() bool {
+	switch e {
+	case Change:
+		return true
+	case Hold:
 		return true
 	default:
 		return false
@@ -1061,6 +1157,19 @@ type EventObject string
 // Example: reservation.confirmed
 type EventType string
 
+// FieldChange A field's value before and after, as text (null when it had none).
+type FieldChange struct {
+	// From The value before.
+	//
+	// Example: 2
+	From *string `json:"from"`
+
+	// To The value after.
+	//
+	// Example: 4
+	To *string `json:"to"`
+}
+
 // Guest The person the table is booked for. Shared with the venue only.
 type Guest struct {
 	// Email Email address for the venue's confirmation.
@@ -1084,6 +1193,29 @@ type Guest struct {
 	Phone string `json:"phone"`
 }
 
+// GuestUpdate The guest's details to change; fields left out stay as they are.
+type GuestUpdate struct {
+	// Email Email address for the venue's confirmation.
+	//
+	// Example: ada@example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// FirstName Given name.
+	//
+	// Example: Ada
+	FirstName *string `json:"first_name,omitempty"`
+
+	// LastName Family name.
+	//
+	// Example: Lovelace
+	LastName *string `json:"last_name,omitempty"`
+
+	// Phone Phone number in E.164 form.
+	//
+	// Example: +12125550143
+	Phone *string `json:"phone,omitempty"`
+}
+
 // Health Liveness.
 type Health struct {
 	// Status Always `ok`.
@@ -1101,6 +1233,19 @@ type HealthStatus string
 //
 // Example: 19:30
 type LocalTime = string
+
+// ModificationPolicy Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held.
+type ModificationPolicy struct {
+	// AllowedUntilHoursBefore Changes are accepted until this many hours before the start; 0 means until the start.
+	//
+	// Example: 2
+	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
+
+	// Summary The policy in words, to show to the guest.
+	//
+	// Example: Changes are accepted until 2 hours before the reservation.
+	Summary string `json:"summary"`
+}
 
 // Payment The payment of a prime reservation.
 type Payment struct {
@@ -1206,6 +1351,24 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus string
 
+// PendingChange A change of a confirmed prime booking that costs more than was paid. Confirm
+// `payment.client_secret` on the client as for a hold, then apply the change with
+// `POST /v1/reservations/{id}/finalize`. The booking is unchanged until then.
+type PendingChange struct {
+	// ExpiresAt After this the change can no longer be applied and its payment is cancelled.
+	//
+	// Example: 2026-11-22T10:20:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Payment One payment of a reservation.
+	Payment ReservationPayment `json:"payment"`
+
+	// Requested What to change; fields left out stay as they are.
+	//
+	// Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
+	Requested UpdateReservationRequest `json:"requested"`
+}
+
 // Price The price of a prime slot.
 type Price struct {
 	// Amount Price in minor units of `currency`.
@@ -1306,6 +1469,9 @@ type Reservation struct {
 	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
 	Id string `json:"id"`
 
+	// ModificationPolicy Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held.
+	ModificationPolicy ModificationPolicy `json:"modification_policy"`
+
 	// Notes Requests for the venue.
 	//
 	// Example: Anniversary, window table if possible.
@@ -1328,6 +1494,12 @@ type Reservation struct {
 
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
+
+	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
+	Payments []ReservationPayment `json:"payments"`
+
+	// PendingChange A change of the confirmed booking that waits for its payment; null when there is none.
+	PendingChange *PendingChange `json:"pending_change"`
 
 	// SeatingArea Where the table is.
 	//
@@ -1373,6 +1545,75 @@ type Reservation struct {
 // Example: reservation
 type ReservationObject string
 
+// ReservationEvent One entry of a reservation's history.
+type ReservationEvent struct {
+	// Changes The fields that changed (`party_size`, `slot_id`, `starts_at`, `guest.email`, `payment.amount`, `status`, …), each with its old and new value.
+	//
+	// Example: {"party_size":{"from":"2","to":"4"}}
+	Changes map[string]FieldChange `json:"changes"`
+
+	// CreatedAt When it happened.
+	//
+	// Example: 2026-11-22T10:05:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Unique id, prefixed `rev_`; ids sort in time order.
+	//
+	// Example: rev_01jf8z3c4d5e6f7g8h9j0k1m2n
+	Id string `json:"id"`
+
+	// Object Always `reservation_event`.
+	//
+	// Example: reservation_event
+	Object ReservationEventObject `json:"object"`
+
+	// ReservationId The reservation.
+	//
+	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
+	ReservationId string `json:"reservation_id"`
+
+	// TokenId The id of the token that made the change; null when PRIMA made it.
+	//
+	// Example: tok_01jf8x0a1b2c3d4e5f6g7h8j9k
+	TokenId *string `json:"token_id"`
+
+	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+	//
+	// Example: reservation.updated
+	Type ReservationEventType `json:"type"`
+}
+
+// ReservationEventObject Always `reservation_event`.
+//
+// Example: reservation_event
+type ReservationEventObject string
+
+// ReservationEventType What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+//
+// Example: reservation.updated
+type ReservationEventType string
+
+// ReservationEventList A page of a reservation's history, oldest first.
+type ReservationEventList struct {
+	// Data The entries of this page.
+	Data []ReservationEvent `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object ReservationEventListObject `json:"object"`
+}
+
+// ReservationEventListObject Always `list`.
+//
+// Example: list
+type ReservationEventListObject string
+
 // ReservationList A page of reservations.
 type ReservationList struct {
 	// Data The reservations of this page.
@@ -1393,6 +1634,67 @@ type ReservationList struct {
 //
 // Example: list
 type ReservationListObject string
+
+// ReservationPayment One payment of a reservation.
+type ReservationPayment struct {
+	// Amount Amount in minor units.
+	//
+	// Example: 15000
+	Amount int64 `json:"amount"`
+
+	// AmountCaptured Amount charged so far, in minor units.
+	//
+	// Example: 15000
+	AmountCaptured int64 `json:"amount_captured"`
+
+	// AmountRefundPending Amount owed back that the provider has not confirmed yet, in minor units.
+	//
+	// Example: 0
+	AmountRefundPending int64 `json:"amount_refund_pending"`
+
+	// AmountRefunded Amount refunded so far, in minor units.
+	//
+	// Example: 0
+	AmountRefunded int64 `json:"amount_refunded"`
+
+	// ClientSecret Pass it to Stripe.js on your client to authorise the card.
+	//
+	// Example: pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
+	ClientSecret string `json:"client_secret"`
+
+	// Currency ISO 4217 currency, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// DeclineCode The issuer's reason for the last declined confirmation, if any.
+	DeclineCode *string `json:"decline_code"`
+
+	// PaymentIntentId The payment intent's id at the provider.
+	//
+	// Example: pi_3QeXk2LkdIwHu7ix0abcDEF1
+	PaymentIntentId string `json:"payment_intent_id"`
+
+	// Provider The payment gateway, `sandbox` or `stripe`.
+	//
+	// Example: stripe
+	Provider string `json:"provider"`
+
+	// Purpose `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
+	//
+	// Example: hold
+	Purpose ReservationPaymentPurpose `json:"purpose"`
+
+	// Status The payment intent's status, as Stripe names it.
+	//
+	// Example: requires_capture
+	Status PaymentIntentStatus `json:"status"`
+}
+
+// ReservationPaymentPurpose `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
+//
+// Example: hold
+type ReservationPaymentPurpose string
 
 // ReservationStatus `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 // `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
@@ -1567,6 +1869,34 @@ type Token struct {
 // Example: token
 type TokenObject string
 
+// UpdateReservationRequest What to change; fields left out stay as they are.
+//
+// Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
+type UpdateReservationRequest struct {
+	// Guest The guest's details to change; fields left out stay as they are.
+	Guest *GuestUpdate `json:"guest,omitempty"`
+
+	// Notes Requests for the venue (allergies, occasion).
+	//
+	// Example: Two more guests; one vegetarian.
+	Notes *string `json:"notes,omitempty"`
+
+	// PartnerReference Your own reference, for example your order id; filterable.
+	//
+	// Example: order-88412
+	PartnerReference *string `json:"partner_reference,omitempty"`
+
+	// PartySize Number of guests; within the (new) slot's party-size range.
+	//
+	// Example: 4
+	PartySize *int `json:"party_size,omitempty"`
+
+	// SlotId Move the booking to this slot of the same venue.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId *string `json:"slot_id,omitempty"`
+}
+
 // Venue A restaurant you may sell.
 type Venue struct {
 	// Address A postal address.
@@ -1599,6 +1929,9 @@ type Venue struct {
 	//
 	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 	Id string `json:"id"`
+
+	// ModificationPolicy Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held.
+	ModificationPolicy ModificationPolicy `json:"modification_policy"`
 
 	// Name The venue's name.
 	//
@@ -1926,10 +2259,25 @@ type CreateReservationParams struct {
 	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
+// UpdateReservationParams defines parameters for UpdateReservation.
+type UpdateReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
 // CancelReservationParams defines parameters for CancelReservation.
 type CancelReservationParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListReservationEventsParams defines parameters for ListReservationEvents.
+type ListReservationEventsParams struct {
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
 
 // ExtendReservationParams defines parameters for ExtendReservation.
@@ -1986,6 +2334,9 @@ type ReceiveStripeWebhookParams struct {
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
 
+// UpdateReservationJSONRequestBody defines body for UpdateReservation for application/json ContentType.
+type UpdateReservationJSONRequestBody = UpdateReservationRequest
+
 // CancelReservationJSONRequestBody defines body for CancelReservation for application/json ContentType.
 type CancelReservationJSONRequestBody = CancelReservationRequest
 
@@ -2027,12 +2378,18 @@ type ServerInterface interface {
 	// GetReservation Retrieve a reservation
 	// (GET /v1/reservations/{reservation_id})
 	GetReservation(ctx echo.Context, reservationId ReservationId) error
+	// UpdateReservation Change a reservation
+	// (PATCH /v1/reservations/{reservation_id})
+	UpdateReservation(ctx echo.Context, reservationId ReservationId, params UpdateReservationParams) error
 	// CancelReservation Cancel a reservation
 	// (POST /v1/reservations/{reservation_id}/cancel)
 	CancelReservation(ctx echo.Context, reservationId ReservationId, params CancelReservationParams) error
 	// GetCancellationQuote Quote a cancellation
 	// (GET /v1/reservations/{reservation_id}/cancellation_quote)
 	GetCancellationQuote(ctx echo.Context, reservationId ReservationId) error
+	// ListReservationEvents List a reservation's history
+	// (GET /v1/reservations/{reservation_id}/events)
+	ListReservationEvents(ctx echo.Context, reservationId ReservationId, params ListReservationEventsParams) error
 	// ExtendReservation Extend a hold
 	// (POST /v1/reservations/{reservation_id}/extend)
 	ExtendReservation(ctx echo.Context, reservationId ReservationId, params ExtendReservationParams) error
@@ -2347,6 +2704,44 @@ func (w *ServerInterfaceWrapper) GetReservation(ctx echo.Context) error {
 	return err
 }
 
+// UpdateReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateReservationParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateReservation(ctx, reservationId, params)
+	return err
+}
+
 // CancelReservation converts echo context to params.
 func (w *ServerInterfaceWrapper) CancelReservation(ctx echo.Context) error {
 	var err error
@@ -2396,6 +2791,38 @@ func (w *ServerInterfaceWrapper) GetCancellationQuote(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCancellationQuote(ctx, reservationId)
+	return err
+}
+
+// ListReservationEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReservationEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReservationEventsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReservationEvents(ctx, reservationId, params)
 	return err
 }
 
@@ -2718,6 +3145,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reservations", wrapper.ListReservations, options.OperationMiddlewares["listReservations"]...)
 	router.POST(options.BaseURL+"/v1/reservations", wrapper.CreateReservation, options.OperationMiddlewares["createReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id", wrapper.GetReservation, options.OperationMiddlewares["getReservation"]...)
+	router.PATCH(options.BaseURL+"/v1/reservations/:reservation_id", wrapper.UpdateReservation, options.OperationMiddlewares["updateReservation"]...)
+	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/events", wrapper.ListReservationEvents, options.OperationMiddlewares["listReservationEvents"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/extend", wrapper.ExtendReservation, options.OperationMiddlewares["extendReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/finalize", wrapper.FinalizeReservation, options.OperationMiddlewares["finalizeReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
@@ -3849,6 +4278,280 @@ func (response GetReservation500JSONResponse) VisitGetReservationResponse(w http
 	return err
 }
 
+type UpdateReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        UpdateReservationParams
+	Body          *UpdateReservationJSONRequestBody
+}
+
+type UpdateReservationResponseObject interface {
+	VisitUpdateReservationResponse(w http.ResponseWriter) error
+}
+
+type UpdateReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type UpdateReservation200JSONResponse struct {
+	Body    Reservation
+	Headers UpdateReservation200ResponseHeaders
+}
+
+func (response UpdateReservation200JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateReservation400JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateReservation401JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateReservation403JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateReservation404JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateReservation409JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateReservation413JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateReservation415JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response UpdateReservation422JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateReservation429JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateReservation500JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReservation502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response UpdateReservation502JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelReservationRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 	Params        CancelReservationParams
@@ -4274,6 +4977,175 @@ func (response GetCancellationQuote429JSONResponse) VisitGetCancellationQuoteRes
 type GetCancellationQuote500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetCancellationQuote500JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEventsRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        ListReservationEventsParams
+}
+
+type ListReservationEventsResponseObject interface {
+	VisitListReservationEventsResponse(w http.ResponseWriter) error
+}
+
+type ListReservationEvents200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListReservationEvents200JSONResponse struct {
+	Body    ReservationEventList
+	Headers ListReservationEvents200ResponseHeaders
+}
+
+func (response ListReservationEvents200JSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListReservationEvents400JSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListReservationEvents401JSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListReservationEvents403JSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEvents404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListReservationEvents404JSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListReservationEvents429JSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListReservationEvents500JSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6110,12 +6982,18 @@ type StrictServerInterface interface {
 	// GetReservation Retrieve a reservation
 	// (GET /v1/reservations/{reservation_id})
 	GetReservation(ctx context.Context, request GetReservationRequestObject) (GetReservationResponseObject, error)
+	// UpdateReservation Change a reservation
+	// (PATCH /v1/reservations/{reservation_id})
+	UpdateReservation(ctx context.Context, request UpdateReservationRequestObject) (UpdateReservationResponseObject, error)
 	// CancelReservation Cancel a reservation
 	// (POST /v1/reservations/{reservation_id}/cancel)
 	CancelReservation(ctx context.Context, request CancelReservationRequestObject) (CancelReservationResponseObject, error)
 	// GetCancellationQuote Quote a cancellation
 	// (GET /v1/reservations/{reservation_id}/cancellation_quote)
 	GetCancellationQuote(ctx context.Context, request GetCancellationQuoteRequestObject) (GetCancellationQuoteResponseObject, error)
+	// ListReservationEvents List a reservation's history
+	// (GET /v1/reservations/{reservation_id}/events)
+	ListReservationEvents(ctx context.Context, request ListReservationEventsRequestObject) (ListReservationEventsResponseObject, error)
 	// ExtendReservation Extend a hold
 	// (POST /v1/reservations/{reservation_id}/extend)
 	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
@@ -6400,6 +7278,55 @@ func (sh *strictHandler) GetReservation(ctx echo.Context, reservationId Reservat
 	return nil
 }
 
+// UpdateReservation operation middleware
+func (sh *strictHandler) UpdateReservation(ctx echo.Context, reservationId ReservationId, params UpdateReservationParams) error {
+	var request UpdateReservationRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body UpdateReservationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateReservation(ctx.Request().Context(), request.(UpdateReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateReservationResponseObject); ok {
+		return validResponse.VisitUpdateReservationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CancelReservation operation middleware
 func (sh *strictHandler) CancelReservation(ctx echo.Context, reservationId ReservationId, params CancelReservationParams) error {
 	var request CancelReservationRequestObject
@@ -6471,6 +7398,32 @@ func (sh *strictHandler) GetCancellationQuote(ctx echo.Context, reservationId Re
 		return err
 	} else if validResponse, ok := response.(GetCancellationQuoteResponseObject); ok {
 		return validResponse.VisitGetCancellationQuoteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListReservationEvents operation middleware
+func (sh *strictHandler) ListReservationEvents(ctx echo.Context, reservationId ReservationId, params ListReservationEventsParams) error {
+	var request ListReservationEventsRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReservationEvents(ctx.Request().Context(), request.(ListReservationEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReservationEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReservationEventsResponseObject); ok {
+		return validResponse.VisitListReservationEventsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6803,334 +7756,374 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pdhs3uij6KrjsnGXp7CJFUpIHanndrcR27B0PiqV0Om36sKAqUERUBOgCKJqxtVb/ug9wH6IfrJ/k",
-	"LHwfUIWaOEhO7HT7rLM7VhEzPnzz8KEVyelMCia0ag0+tNh7Op0lDP59PI+5fnzFhH7OlTZf1Hw6pemy",
-	"NWi9EoyMuaAJ/421gtYVTebMtIippq3Bmw+tKOFM6BGN47Q1aPW7+51up9fb79xrBa14nlLNpRhNVWvQ",
-	"63cOgxaPW4MWncejbu/X8f3ferR/vh8dxIfs7vjexf3Jg1+7ly3Tik1nUjMRLUeXzKzj7rgX9ekD1j48",
-	"vxe3D9j9cfsB7Z63e1E/3mcH40N697wVtKZMT6SZ4uTV6VkraMnzX1mkcUquR8xs0nyOonmasnhENSy6",
-	"f7fd67X7/bNed9A1///vraCVsndzpvQIlpyyd7jk9/3o3vRQ3J3de3c/faC6unfVX5jWcq5Za9Dau+rt",
-	"pUyx9Aq2rvYG3l8jHu95p6k01XPVGvS73aCl5SUTOJmWl6vO5/pt0JpQNZrKlLUGY5oo5u00MXd4fR20",
-	"vqMiYsnrfPbizZ5NGLkwGyRUXbKYaEki6OFfc8qoMh3dYbB4dL4cQTdvjgSG/3EuNSvO8UwoHjOiJ4yM",
-	"GSMLLmK58MePbP/zhLUGOp2zoAU3IyLTfa7iVtAaMzaiUzkXujW4d2iOapwyNpoLzZPs9vrt7v5Z78Fg",
-	"39xeu3s46Hb964+8dY7ewULNBY/nIi6NXbwt2LnCy1gexP3L/emBOJzdfXcvva8e6O6Vd4utSIoxT6fM",
-	"LDo/A3tEXFwQIRcEJ1Xkp9NH5N5hp9slVMTkkrGZ/23nsPu/iBzDyc1SNqM8JrjO3Y5/8Cw+SfmUNV7y",
-	"sb3ThMVkZloSb38BmdBkbFcEq67cCxzDTCbc3McHuIoZSyPzigaHXbwbvZwZwHff/esZTeQ8VaNzNgZQ",
-	"7R/4B/MkZYz4ExHoQ/oHBLoR7AZn4K36iNCxZinRE6pJ4zERrsglm+lO6zpoZWfgv3eAmH5v0DscdO+a",
-	"926vD/ccydhs6uT1i/a9Hw5+/NuDvEED2ugPDnowTMqoXoNacsTIxVwzwI7doMXez7gBN9NVzJMkaOFL",
-	"M/h6SgHaaUz/2+LuTiSn5rR5qvRI0KlZ73FMW0ErofmX5/KKJTQy8D6bSGE+/Vev3+sfHh52ewf75ngm",
-	"MolH+dyjKX3v5t/sBQgJe2gdC8GvWKpougzsYyfavG3Cx2QmleLnCev479K7V7NAmmrB0lHKxszgALNY",
-	"mcYsbd+/f9Dr2xbLkTLoc9A3fy6nAIsfWu4V9w675hnjn6OIzvQ8ZXH5u336MyZiLi5ag/IvpgfiA0vf",
-	"FItSZlY84yN1/n7Fedimo/f3n77rT58bdFdBaTGLEi6YhTI8aruXERca/hNvMpk5klRe8ZgZ6quoiM/l",
-	"ex8nqXkUMWb2cx20FKOai4sRTRltDVoxF+avVAIcqUTaWeFfSOwe0N55P9qPD9jh+O7Fvcn9Xx9c4vCp",
-	"VqXXdFDFvzlqdC+wFbQcvjDoqBW05rO4/F4qT/OKCYuXuDan+JItyC8yvYSz5YoDWHNNE05Fy0LtFROr",
-	"KbZ9IK+UZimn5Pl8Zt6O5lM2+g0fyvGUpTyiey/ZYgTTXduljNRSRAB1WrPpzLBUffvsWJrKNLvThOqx",
-	"TKcFiD593b5/v9/bL1zTUkRIN+AfTYdx7++ta8D+iIkeIRjFVcLOlZqzlFg4U2TnoNsnEU3jkf0U7/ro",
-	"Xs51JOE03M8tb5rX7N3c4IbjqEpg9tuPyCmL5qmZkwgEtdqRUzvKiOIw3gSnGZAWiddcT2TKFZIAs/r6",
-	"kT0Yz8fcgDK6hlXK+J9CChFKvxK+r4TPJ3xfqd6nonqeQLCe6lUe1J+A6vV+L6pXOgykeoBgmgXahUSB",
-	"Vpk3qCeEEvM+Qb5aynlK4EURXqAifwie2RpNbI0PNgfj/CB/ZucTKS8fi3gmuSjpfb6V8pKLC+VRSXOO",
-	"Ph+XnSFoVVRr8MbHah0f+AvfsyHeBq15as58ovVMDfb27LY79vz3zPLUnnkyFNcNGEWfyUtWoeagPsF7",
-	"H5vLVpGcMVUg5BvQJ58QmTb32t1+u98ttNlERWNBZK7WzGdhaJbKeA5sEYkmLLqUc+0TC9hbDhZmM4go",
-	"tVi9CDs8jaasnbIFTWNl4HGWsjF/b7ERHc2oHh2M7/8IF3UlLwuE2J7j4A3iADVIGTVXSq8oT+g5T7he",
-	"um++3qv22yLlmrXemrt8xBKmWbwSCA0ny+wvhou5MM/LV0LiGE5zBGeyYKuPJDvUBc48chMAhD1lNNGT",
-	"ZQm4En5VmDdDYPLS9krWcpsTlnxlNKuMZuGHYuNPw06WuvZc18/HYJZWtF/AK/8WLOd/GruZibZueGuG",
-	"+KzMp0E42/GdDhD/BHxnd1O+0xIxdyhC6hGdzRIegcmhwHmapsBnvpT6NaNxiQq84BeIbBRx4Owjb0O2",
-	"lbOMnVPFkDwErWnWzyAZTcyjNYi3b5Do/hFJ54LcAUJMsCm7A4DjljwXltQmDIjNqxkTxyfPHslo7t6j",
-	"TzG5IrH9iezQ85THFyVlDxdjaf6ruU5Q1H/24picID4gxyfPAARgka1Bq9fpdrpmQXLGBJ3x1qC13+l2",
-	"9gFB6InZ8rW3rF+OXzzfdklu6AGBkYfCrHAwFITAEgekskLzm13igMAKh8Ks8QTf3zN43U5t9R3ipQbd",
-	"UhwQh7iIFLW2zhK6s81Hma1xSsWcJnUoaGP8kiHpIoKqRTJ2fgCGGjjFT9uDprwsgJ1lbTyOJlOsgam4",
-	"OGkT478R8+3kXbQpf8gO46vu7avu7avu7avu7avu7fPr3mCDU3VhheuyYN2b9oX/xJyjjT35evJQoi9V",
-	"56NjMqMXzGBWX4tQ74b0lVJ8pRRfKcVXSvGVUnxOSrGZZ+JpIvUqbG8u+T8BzTfhWRFX4bffK8Hvhs8h",
-	"kRFNRgaMC+NlvxiYMmK+eR4+6jMjFzAa4t2D4icuENGlPCqIytZ3qoxbZoAKInnF0oKPZO74OGMpse6l",
-	"63DChu8cMLwaJWysW4P9yhP/Yp5v8e2gRaPm6eiUz1iNBH4MDjKEZnoNMpYpodbkYGho9UH5orbD6fs/",
-	"sr9d9p9fxs8WT+f3+PsuPY8ePX7Su4WSAoZmV7oydq9m7BLnWJyqU6Cb5mJHFkXDRH91d+kfC16wr86J",
-	"45Qp1XDnZnwLk+aNcMF6BsD298nPTGlyoCfkVKeMweOQStPEMWO9brd34HFv/y686EbvooaNUFHKZ2gK",
-	"az2lIp7SmJEZVZqCKZmSRIoLIqi5yaS94IIRA+aEC1gSHPdfeZLQC2DKbvPyMuhywOBjFjBuFnHLOU1b",
-	"b9c+WAtwqygZ2kxrSdlXMPwKhp8CDDciGyUzOzqAlN0tiWCLzN5ufWi4VsTKF9u6UtzcK+SWhnxzrlYi",
-	"WkwUi0Yvxj/8+CC9//0Pv7xLzxa//nTy6P6z5yd/fyb7z+lzerrwKRgThqyY5W3nm1I64fpIKm+JNbzt",
-	"l36otzqizSQDe4qvWcT4TJcNGxHjV9YRaUJFXHJDiudg19P5+Kntge8C9FgTRmOWYtjbjP/Vmbk+lBDF",
-	"2YRlhjrATRw8oXRKI012DF5wFq07ioRcjGXHNg93EatRoRYsZfERUYwROxEXFw6vcKEzpx+DV1Q0YVPq",
-	"heaB7a3X6ea8kNIpFxeoNqOaPedTruuX/m4uNSWG5SU7zx6fPSFxSse6zZket81t0Rlvp1SzxAzRtmey",
-	"OyBhGhIb6aXIlC7JOSOKCU2EXARw7jobnSuymMiEEXpBuTDbCnVocIUUsWra0bAVszGdJ3rYOkofdo/0",
-	"w/7q/Z1kdKtpl9tt8J23QSNrhIt8zcQMioTS7C60Sw0DElrQDskOeBLSCAj0HUXkQhCYZJfIlISG/R6N",
-	"KU/mKVMh2TH/ZMiVM6ENdIIBeZzKKZGCEcsE7G5yXu8e9rvdo0XTieGunsV1Z8WV2/UdRXh8BEfHCNdk",
-	"MWGCLOUcoNsAN9ham5azNgqybl06XR4bal9d2M8AP/b4iZZkQbn2WQbB3mu3csNmEKsyalhfL2hNueDT",
-	"+RT+bRdjRIcLlqIee0ZTOmXaooBneZzpD6wGyo7JXPB3c0Yu2RLkKe0dJdmh5Kefnj0ysELJhZQxiSaS",
-	"R2y3Q8yuOVNIQ81OFJ3iKOYRnct4SVI2S+gSYyN5qsw+1UwKhVyGAA8OA7Y5N+Gttm2WW39Hm0bK0vfP",
-	"mbjQk9agf3gIB+f+7tXdY/GorG09/vMdWZqtHHmlP/AIGxD2iZEVFP+NBaRnHkGv2832827O0mW+HcA0",
-	"hXu36KE1QAW93YH5Y0rf25fQ7a55FwUzTD0GKbDvgESyNc6onuRLLMXPbnbga1X43lHfPag721NNU8NK",
-	"N2Aas4GQx6ETNBKqNEH2w5M9rricK5DdjvAT3AzomazAwnXT1Si7gBE0LNzR2sWDGNl07iArrDpx1Ppu",
-	"fNZrZZc1y70GHhOeHeDQb2n8PdVsQQF/GjLiTB7oZ2W2sverQi4rW8aHllVGmy6xr+lxNgOrrQ5asYxG",
-	"JUbTsJQZmxnLSO1BY/WXxkGmTCl6weyZ2mbENSOWTht0xafmH3N9RITUE8OxLagi0YSmF9hiwpIY0dXS",
-	"BqYlSQlrldBOZ+tsAvbQ6YzbHZhjz2/zm5SNW4PWX/bypA57+Kvae2zbXwc1wNSw8Q75TsZMDQyjU3eA",
-	"odmBzzqfPGt7vHPdcmzrPY/LzrmUNgL7qn45PwNb+ZbG9sttoczS/xEXVzSBV7MdgFX757CVq8bJdK4M",
-	"K0OoJlOpNOl3bWAHnRYa3hQ07PQj1/mTgokj11wRO48PIaUTsPyx/TjlSnFxUfw4F5dCLoT5aAi537OU",
-	"6qPU3xka5FyP5HiUUnHBwiPkn8OTV6dnZO+qt2eFVbWnQDtu+jr5VfELUO2wbM7PDsrfSTFOeHRTQKaJ",
-	"Zqmgml9BWMbbwIE22IJ8b9HtILumu480qQazHJlQRYS0dnOQMA2Td+ADt7PWfsmQHdlL8PhN1B1qQ/A1",
-	"y+G9fC4GuuCbkHp0LuWl++j5KcTe35oJAzIj4N2y7/DXKGU0mmBrn2+CFax6JFyM5op9flB+ItNzHscY",
-	"jXVzpMyFmo/HPEJvhkjOtoXd2gF86OUKybRgzEiaRXbWxiVhyNiNafWMpYC7pPi0EIuBbVO6NPwIiSUI",
-	"VDl4Vrf++cGiLCvOFUqKt4CQ0gNIccwtoaRpkBKklLg34P9okjIaL4np4aJLYz4Gz4lMRdEhPylGKOjR",
-	"nfiLf7kGHpasF023x5bepj4p3NWdgrd7wxyzNN95Bo+1h/wFwKQAspk8ziHr5ugKh7qRhFLpnAPfqZwy",
-	"K3EYoFqkUlwQKQiEs/KYdcgzYMkUHRu0QFIQQf4Eksf6jeXYzD8dILUsveIRK1Dgzw5ML6V+Iufilkgt",
-	"ZUrO04g5nndLSKrpnsPSS0nUPJr4ZI6s1rL4uKlWifPlMHJuc6jAyaGnfCLAV8m5ZsCrjc2NfX7YOaHL",
-	"RNL4TMrnNL1gtwMhkKa0lKMExtoOgCqdi0oSULlyReBXsNUL0iMvvu18kYy9W62WElecg0Vxn18EBEzz",
-	"+LT406jNMtXfzRRmXvd6VZmnys8xClfAlHpOZ0umyQ5aiklDWOyuuRkwWFslK06AHl6GLIAwBq7Ngfl3",
-	"HpSHpkZzf4K91yOl2Sz333WztCruymvjdG/K8dtRfhcNXeVoqzo6d2cGzRVye31+ED+T8gUVS/tV3ZJO",
-	"GmkYBOatwbvU1QNtKcmUimVmDXYaXeeYxEAT7Kz18FsbjAsEt3xjLJgv6RMCTnU3GU30TiDskJ8p1yT0",
-	"tuOZvx/TaGLFzYkReey/z+fRJdNHRDHDHmiWLANChTNdW/7TLaDB4A14YzzP3VIXE46xFp8ETH1viJVQ",
-	"mjX0e7VzJ4ONOtvmN30f1ibezkxVq/tl5nO495+ExQi/3ZZw2HzDN9KCl/uWGAdGU/OGAHocHiPQ1oZy",
-	"w083l00KwPVJ2UpcJC4ve0Kl+Xy0WziI/IOnBcQPmFfnMyPmoPXzzz+3j/PdsHqLo72/aEKThAl0e6yz",
-	"JH6L7VJGk+nDISYTGrZqvEAQcNV8NpOpZvELFnN6Bm1uA8DzfMTR1AyJXqzbQXLjIJ5YzqzfE7CYBjGW",
-	"1vllM8Tm9f3P6auXOTzX7/lzMw3ZrnH23Du67F+C7s6O/nQwzGzGUs2Z501d7vcd16ANycHXcyUuAazn",
-	"f10e5tnpK7Lfu3u33SM0mU1ou09sW2LAsjgD+G5XxrbO3OWR0Z0bnF3EfHqOHEY+Vr3rd2Xwgi94xdME",
-	"T666UPQZr3NNyD0K3tiFW1fs4lT5ib3NRrHendeBV2CguqZXgvncAosLutLixfqlBuoQFza4o8izk4w9",
-	"oajuNzILS4miC+vD4Z1soWZB5UQLRQwqsxoeUUvr7RkYdnHKk4R7bpC5dxoUQLDj4xW3bHRMedif0IWK",
-	"xwHBXG0sNmQoHoXFpa8tpFDZTaWyQq2nTEmLGIITaEBkSth0Vn5HG3pLVZbi8qfUreDp2dkJwQbFyWxd",
-	"h8pgeSBTCV0kC7pUcHiu/gOeoZhPDUz7dSHelo7WKxhRnc+vIFH1a2TCGpnQ2kjTlF+xuAx3tS7eY5lO",
-	"wQU8ppq1NUapVeb36c2HZjvnHWWYfYePS9CzrTdnVuSidkLzE9FsOkuoZmSHx/D2woGgUxbuFmfepkhG",
-	"ZRFOnG+EG6t+cB7Yhamx1EbJAc4vvvGh0QQHbt0QPVLGIGuTQa7Gq8BCWwAuQpa3sOy9uFvIDqIADNUX",
-	"HhTwZhGfrUbWLoahQoBtcBM8EYIhCVVs7UIMq8eJPTK/ejNcQARbmJcCfp3g6KYZItxVDJBHWK5z8SBN",
-	"KUhnebxBzQMF65WzYsGOxjJJ5EIdkRlVKvcSBLdBA8lFD7/iW7IBB3YF51ImjIpN8FLCVREhQShEARPB",
-	"l3UwlIEPHLu397orrlSG8VyraBxz84kmJ9512v2VT3FZNqUTMLTbqJMqTLhyMh9uMJI7oJpKNIEX+5Gn",
-	"aXAGNrji4pHWjlE94IaDw0i3psgEQP6UnGMCXfBaP2deGZaxTMk4ZSyPpxgz5sXDdcipoDM1kVpjSjJG",
-	"S3Yc8NnnoCIEX8TKMfsVcyrL43pCQhfzF5IQuIswyFYCLIyQKZkL7l5p7oXqAuyKSBWr8jjCxYW+e9Cq",
-	"Q7OF2MO1K7Mt7drUhKasIVDwks10QLqe93S2tsNu00K0lUCLqwiFFCwkOxQfqLmp3SBfS/0CgDWi7izt",
-	"Rx9oBWau9eIrTcsiUOY/VkheYzRmRcrJiw1xXLwNyARMCxq6Slwm4LXifR7UnVkWiVWH013YjCALmcYq",
-	"MFehJnJh/qtdpaki1fyDYkfXYc6ms/WAJN/72zVIIauBVcYJVLutmruhhfcs5IIs5DyJwbtHQsyl1fHX",
-	"CEF+xawmulbGpRUktCNTkrKEUcXiXbOAwtWg83iVmOXRtXVi8UG/dy/DD+5W8DZUQBK5YCmJqGJHKERY",
-	"RbDSVMQ0jf31FuEEA3mrb2IVkiudd37Cl4zNyFzE9pAQbIMS0ivMf29j5OZVJasKdAayAXF7y3K1wNgV",
-	"S5fgIHFExDxJMgxvkVAsmaqTHeqLntUKEGZYv8ra1gJUtYJagW2pKbBWQG61BdhqpJpCRbbNrxU7fpp7",
-	"LFeAWxMMg7F0cVm0WhPQskKqWcXwejzbKXZYh5htpN8WePnTF6zbmHmt+J1kIo6P9jxEVAaZAlooPMk1",
-	"OBxtyJX8sdszxSAvGknGGXJRbIPyitbqveB6UkXsWT2jWqgHm7iXAQ5wwoCEWQ6tMDcVq6xeUkDCzCbs",
-	"2+DOkd3GKlHgfFyozRRCIKYCDJ0XeOqQM3rJlLneiMVMRIzIK5bm9mjcaXhEbFCavzofV+R5v4K83lRQ",
-	"KRBVwB9+n6rSs2jOrxFZMW1O3cUEoNEXxHOrN3cV2usIByScTUdgXr/iioZkJ1sK8IX2N4wPepQd9k5W",
-	"Z8trVDQkOf+PkOyUtr7rn5Y/uwGa2gm9H+onKbGaxTE3kXzKtVduKjIaWJaQj6iAdf4TK7GUMUB2Aqso",
-	"wPcuOZbdShnWncuFddixkpuRZxKWXnCmAiKjiKoMzDKg2PhMvADBQ0+d5r/HyqGVl/kLFORZCJK1CWDF",
-	"djnFgj1HZMzN86R2Afmai1exOnKxeFXlBb0EhbwhYVhD6AjQtHX/MFd5xzDlqV62IbwLIpGKQpMXcttf",
-	"E3HrgUkdzYZAG/tKCLWXIMfFra9P/VY6jnXhyT5FzkN4CpFqCKFvG/FDKQnKTXEESwEHKyZiqyxEZcli",
-	"wqMayumSojTqGolZrkKXacgIckTC/x2iAJIkhWO9SWIVp6l0GPt/l1uvHaX43XoPlL7myR1H6GSTO7p1",
-	"sjyi+Sevqq/7VNPNLAB3UTXP0PfPcGcWmu1fvaqiFYztFaIryETr2Y7aJT+9fu78+mbz84RHBP28WYnz",
-	"3CSRTDHsvntwfx0om8VliXPqQNdWInrVIABZ1lARSqDekJVPS8puV4moQXwyQtdGInYTSrATWJfnLBw8",
-	"P7t1mX02FvhqZzO9y/NVEgRtY+VwB1Z3IVmIRoNTgxyjxEyEFO3++/eFNBAl1OCGWutG8Yhpw3aUV40D",
-	"NK7S9qrn2fNghw75NqUimphXEEYyZuERSmGhdTMJDXKaMTlLajZRjPisV5vWRCnOZyjkpQwpiiJWjoBA",
-	"EUAnARGMpsxmO+NTFqBabUKvWEZ4Ms9fIAUb22ZOE1lrlal3TTgmCmYLyJRGEy5YO2U0hvlNB4z4RbFG",
-	"00RezK1rpldbxDyKUlKlErUsRrdWLf2FzMf151z0swW9b9Uf12ooqau/G3jS1h0jhVFVXt8FEyzlkRu6",
-	"dnnOral6dgkXl3jZkKcqZncUYeCUYhkYAOPspGqUbDeKD64x6VunqeoSJ/MpFfmlsvezhApcCHmmIb4x",
-	"mhim6ojEEpyWZjRVVVvrRpHIlYV5/uL191rjU72wsopZDntfUOdXXc4xH9kI5rHyq0EkOl2ODB85EmxR",
-	"9To3UvZoLNPRLJURwyCeotasMk8dT0unDTp5F39voBQw55izJPYAgitCz+VcoxBMYrQ5zaiekJ0QVUMg",
-	"jYW7AeokNfBmXBEpWM0DAxy/VtXY4J5vEF3yagy58FYhloKSxmnB3gabXSvwkZVXXI1DuKOsG0FnE28L",
-	"Hjvdl20ZEJoo6V6f74LhuY/fxhOj3ngFJDKVNCZRQlVmvIPL9uG33vEwqPesDaqhzUFN2GlQiocIqp7u",
-	"gRdWWIDzpvWs5iisbcY6oDnckyPKwr1VSHjQet+GedpmAIUpGJuThDgoPSg4kNT6bwY1A+UxerccyKbS",
-	"uOlAfvqNm47RkLLjFnurS/Nx0+EaM3/cdMAG9+/CcL01zulBo9v9zcfIxcSbj2H90m84Rk3wWD5MvylO",
-	"Ku9fQMPbdq7N+ZCPsL8iMUOwKgQ3H+JgcxgpRZnedBjkDGAcmiRyUTqVw81HquHW8nEebDmOn+nkpgP5",
-	"2VFuOUYho8qtxipkYbnpSI2ZW246YH22l6bRqvkfgubw4GyE3v7m62mMkchHO7z57rIsHNlo/f5muysF",
-	"9+X9H6wItgua0zi4AXyltpcHIVifqi4fob96hJqsBoXu+3Xd314HrQYv+qpuxJJBErOEmw8ddGRk7+Y0",
-	"QQOhy5HV5hlXCtyx0nSphiLTFCzQoc0NhHZEnXIWd4ai6p/iZbFu9ItGSY9M6GzGxBq/aFdnZzO/6Gav",
-	"U5vtUWdKYSf81JhiM9XYhrb4Jot2nd5opb9/5hTrTtsKEpCEmarCnRVPbW1ttq09PqrO8jVu8o0O8k5A",
-	"Wal4M50hEGy1stAx+jlo2Yuu1ctlg9Zr5TKgI6eM2RT/mD6OKIY1+K3YVNEmZR6ofzLdfsEvpXbplev7",
-	"/oauDzOWKqvqt7ZDBa6w6PjaIacTmrocQrl1UopkWaO8ndbqVh+bz1l8T8HMeUcVnCRKwTJVe7JDKThT",
-	"KaNvnQXRt0CX1/U9v2KCmN9KdtW4ZLVwCXmbrXEFu3Z5nid0ypNlzUSe/XvL2ay5vBIvZj7baDTCBXnc",
-	"6d09MCc+LU5csLJDXWhDWVuD1v8ZDv/rTa/94O2bbvvB2w93g97B9TfrPTLzQ/YPIsiuCZdb9/ifMpqY",
-	"TZZ38tzcTW20YFM0icOC8rKAAuVl8UHJ9eEddoa65T6XEU3O+LRWYwr1uciCJkk7SmR0aRX0T58OXrwg",
-	"O/2D9kTO05IN35Xx8q5g5023h+f/sf+m295/uzt4020f4qdv6t7+SV62sDk/hRxnxaVKnpsl40WDL9+x",
-	"ddNtdtizJRE38NirVFNsmMwl8VWSjGm60ltwq4nL5RobpjfyHDmn0WXB+Q4tLug3Z5PyomZbkwxDkyXT",
-	"5eUe2Vj61OZNR+dpDnrx225lxRm6Bp/uEEtVLKvp0ZUy29LSenF1flVkJ8RUr46IfUfT2IJtuEukQP8R",
-	"HBniM51vXOYaV3w3Kwqf1dTMrIYLb+4Y7XtCb+TnvNoqdVY1LGUkEcKXnHqlQBgDwseECqC526rrm3Tg",
-	"Ff05j0kJsDc+81pDR1ZLdNXsF5iK/IiEtuBoSKbyiilgMYiepHJ+4dLlwe+ZV2bkXEGcl6JXsNSAWskf",
-	"Eb/d2JG31ohRIhzZjuvuoPxu3Asuesdm/rNlFFl98E3YrASBdWSssJla26496yKMBERN6IzFJOGXzD7u",
-	"O+rzkBB7MM0upJYdmFIxp0nokK/tZsAry1LlAxE2L4KO/fYHo5Etnm3lma6t87u1bFmE5wKHVSouWfRb",
-	"LRee/B1fX1EEXfm4SsCz9omcrohgbjBDgoXWejEbblg5w7gXFdmc2gxLcnoEoMbdGl6ds0IH1Uqezgcf",
-	"dW2ZO3YlrrLUqcpdulqxNXs3P/mcpUqk3hwfwMg18Yuhu7PwZgEhv+eznNURtBAq5IZkJ6uGi9WlbExp",
-	"SHakiEDW9nnv3aKHAtbYtV3KbgX4Y/X1rAzxc8cLkSTlTCfVAr7r5KK6JzUrFAaue0ivGY25qE0Nk/2U",
-	"RdZGExZdKnLOJlzE9sWU1JXQokbJQKMJdr+jiI0FqI9xP6eqLoxUXobmzhY2stm1JBEVhrU/N2ITmB1K",
-	"Ds21vnpTfoFB+6p5polcGIYceRvAc6B7ga2vn6N0N9nGCnPX3UeT/AzLAtUx6qPhLCG03say5QJ10PLV",
-	"4DcUrwN3lfVAk6tq63yTWBKjjwwoqrTzM6+PvCzVU11FZ2rixfPCrKuU5Fxj1ZksYNOL1+zcOMbPpwAN",
-	"8sQrg1gyuTOwcUcx8+RViCjLnAlB71bK0fL6RfveDwc//u3BFova4DQcg3ULe8H61WxivgC/fLOiKS1n",
-	"UrpVUpdqPfjyEp7KBdarLShYXaCzl2qoNuodlc+qYXM8YSQ0TyHMnb1wq0zEykamQjKFBVcrt91bue21",
-	"d5DFwWzmD2YjYt7WqaNteON14NufzQFgNfvVh4AyNMSMhXnPEBU2YIaOXYYHwOWrjmT/dkeycZIos8bw",
-	"trGoW4UW3TCI6NYByR7nEzZYZxptH61PFbS0KhppA8XK5uFI5VCj6uOe5VrbrfwoG17Oaj2vxQalEH7r",
-	"FNqwcY9n8Mpe16JZm/XBIbjiKRdrZFd52LWRVYuJVG5wMLaWZ1gfWlUnd6a6HrNCacKgZPK6o8hPZ98R",
-	"OR4rphti+w82jO3/lLHkm5htTxNprbZBaz6L19NLP1oelJJo//+Udn+sqL5m4VBn8dQKF64TmF0362ka",
-	"rlYTZMxo7g6d1XrPIKSG0JfeRGbyrom+c+i5DmMVSHw9zavjAnPkUTiToJblLdnhPQAo8XIlRncNX74u",
-	"2ZifLm6bZGN+v0LKsY0DWQp+Hl+zjG2cZayKX6pCInBaZIcWeVlry/KZrt2AhBl0YcJ7C1vwhzS70OaP",
-	"oQiFHKmJXJgfXCJmrNkOzGxKhRHoUaPiZCq/QUHw2kUfJ3duZr0+nPtADt/tOuCVwiqyN4m6OJyuNsqj",
-	"3hEDwqhq3oXzx8Q09RQybAM7hmncfZSrIW2DFPCOuFZ42Op3lHB/d0FGxPW09rGIb0Zp+70bUdqN+XKg",
-	"B+Gt2QzwCRjFjam7Ycdt9BwwrZr2W95g81zaeiesAoLcjWEDXGR2XUwHYiD8bflgWisZ5nrxDQrqQIaP",
-	"VC8R0wPDZ2hrkcU7qOeg8+F5jaLodEqTZLPx6zl0p/nekD+H5g3ceZ2mvJ4pdzr0z8yVf0n8MeK/UcLG",
-	"dU4u8CP4X5T0glYpwl1q2XoV0H5tftkt2eobsLMr+dI6JtQh0QJWKTz7Wka19Eoqr7KRlQVwLh5+PYdZ",
-	"x0yYw1nHIkKQ8za8IUZF34gpbIpu/gO5waYUAl8kM5gBd5UHdJgqdFHqKcPMlVrCyzsiIeA4/3fIL5Yp",
-	"KV2uVV7WETsKY2dAKJyWbAz4qQZNnMlLJuoBDgQvQqOImWsz7RCBybkGDgudMjo3847HdNMGuYBnz6dM",
-	"G75aA1yYX2k5U2Qh08s8LyE3/COkHgP8iKNVlnev3e23+931y/t0ak8tL8vc1bZJua2r6Vw1XM+Ze5zA",
-	"cBfvCZKq7aQskmnM4qzmO1hpKUHcuXvza1x7TvWOwrjic5ZYZ5ULelVYOJhWlJrD0ykR2Vnm+Y6WOznX",
-	"N/HzgJkKyAa+FB8gfmpWyTZGt7tHCG5A+cbOmZEszLusPsBmNxgYDfxffMCaaVEGLPNpO8Bqvp582qo7",
-	"N42mrJ2yBU1jtVl2FZinDvvifuqXAN7W4BpLI83SLGgcURgkjNQsSfBsFaGzcrZgLPwzmlE9Ohjf/7E+",
-	"r+eVvFyFdihJpYbqHzXIB2VzJmInv8orliZ0hiwjoNs5YGKZ7taZqW72piCkVK1Ix5gX5o5lKYcUsFtq",
-	"kDIKfnVo2+YJ10v3rVB+vO4blCQvpJdqCLFxvMdK/s+9JAsjGURk2yxpDguosHB/BfVfHaz91bGuZaqZ",
-	"MqXpPKVCk6Wcw8Ephj6XJf+evPbPyuT/ttl18AlN87W1g878+BKul+CM5SfSDM3X0GapU1uUGZpzxQVb",
-	"MyM2qpkUf2iYl2uacCpu6WdonhxKmMC/qxu4L3vj13iGTmSqifcVxNcam1frKRUxVN+YUaUpuPhQVCFB",
-	"mD9N2gsuGDGsq8u7AfWS/sqTxHL2N+cvrliFDJhP2+XsaCYD7qqrROCV0izllDyfz+hNCDCMXCDAKAq+",
-	"LW1lXm9I8iS5Bn9F24RAE8uh23TjXJTQYlFHcE7TbfBb0DKYe/SbXPdenh2/PEYmzbQ9QhWNQf3WL4xP",
-	"GQoRqCaDhOslI/aUpTyiey/ZYlT/dFciW4ti/RUGGVLLyme5t+/vq+heWjj8zUVlQMDrZGWkUNsIy9jj",
-	"ZtIy0oSvxpPN5eWCbqf5PghF8JYFT9CVHPBmJO73oWEbU6gmNt2NV3ZS/zKQ8Y0Q1KdAPRbjrMAszTBm",
-	"rd/NhSTcstHxJQeyWUK1Ya0hXM1Tw9QwdFqz6awuResjl1TANbFhZUUjUJ1GFThUVp8p0pUTAuRgR7aV",
-	"iQOsPGzL5wipiVqKCHUs6x127I5X+Qid5QcBEVm2oWNJ3GG6oQJUEuSLyEHh9HX7/v1+b38jYaXJwAqp",
-	"ZLBe6XkCdW3AyDnwgq+haH4SY4SUHLvVKyx7Az5uIdk5Z4bK27QELD5yOSBQCDun0aUcj00X3Aq4JId4",
-	"5iHZAdXDfGYTI7oKL7vFEjn+SsEX3AUg4ZBGksMo96KxyP1YPRT4ZbWuKwPiPNaS69/Nv7TJdbkGsIL8",
-	"1RSA3d9W3aMupWCu4wF+ev0cfRhtNmTVWMNtrbrS+Slju0+pqNwwp7NiQv8+2ZzXsqMbCw8LVpYdPlmy",
-	"XsejlLPxFviVSqret9sl8jWsaH1sLggA/MJw9VZfRHbCxUSxaPSvf/wz3D1CpMIzNzBI04vAZ2GGWN0O",
-	"zF06JRjoxfiHHx+k97//4Zd36dni159OHt1/9vzk789k/zl9Tk8X25SIDJkwr9Mlbo25wj9Rw2TehSsa",
-	"SQ56XfK9FKyAo2x3w8PZrqVsKNnvlSXVZm5Fo6qth2hEEsXEjXJibyOeFBJi+1Fsq/U6JcRSL2CAh6xL",
-	"PeRudbvikH6njYSLMsbbSsywDwiEgyMbquKWYCij4exLiO3PJUjY03ltUP2sbnHRpZCLhMUXRirOcxAA",
-	"fNRcXFZosXp76Zx5NnKbZAn9qTA9buxKukGRawkVr+DnWApG6AUtaQwaT9oSrlvnWy8dbDZs9SARCc5T",
-	"rpenBu7wNLBS/vEcU47gX08cfcvV4v/6xz9bQaMV0ZoPw7x9aAVd1PUddD3tfId8Z/Hm+dKadXawp9VH",
-	"4ysOdwNIMC6AvcwK+MPmYZU5kBkEgzXkuRhLV5KfRoVaLHat6r8L+aGd5DFo4Urcjpi44IKxWhVg61uD",
-	"GlJGE18hjE4BmOV76bzsneHJ0I8xv2IQoq86QzEUH4nSbEY+ksVEko/wA/loBpwnmnwcio/tdrvwf6ZL",
-	"j5wymkYT8hEU0B9J+P3jM7J31dvzNfQh+Zg716E+C3r3yVPDJWd9T16dYmdfbW86UxtAUqzZCemIPYfG",
-	"I+unk7vvmD8Kwb/YiZKwEOkf4nL2yQld4mqyRBcfs2QG1YTGOJiXQcOVNsHQ/IG3IftprxhtrfY+8Ph6",
-	"z84Q7sKxp3GeWiMOQJ5asjzRCqz0gDyxRvk1h4cTOAu+OcqCy2d2GmX/5fAo26vLb4AzH5LXTM9TQT7a",
-	"p/IRq5y65WQMCSSFdsBQWVJo++UignM4+Ghg8S9/Id8zDUpQ0D+x2Hw9NtjMiJ9WzWgL0O+EU3rJSDoX",
-	"obl6oPskZlOJz3cXGBP0LMNbsIVZM/AfCjiHaJ4mZCf89V2ILNaMR5cK83tDvOruwCwiDEM1GQr2fiZT",
-	"jWfw0Lz3wd5er3+v0+10O73B/e79Ljl79cPjlw8LKGsozNU+3Gk/JcPWMd7yb3AsA/ItIBHyDXQbtnaH",
-	"4i/Z8xp4MI2xQn2i5VSmqVyQHahm66Tg3FFxdyhM+4ff7MDO2ooMW998MAt4899vr4ct8yesv/xc/1/T",
-	"++E3O+Y/pB3nM/3X/3qyO5x3u/27uYPSwz5+MagPNsvwb8gQ+bA3bJGP5Nd3pJ2SOx1DXN9033Z4fAe2",
-	"h+9/YCvfOY9l9FTO3/VR9qTBlziiKSTnKT/toUiZat5s+28EXoi/aR8sTZOn5M53EgZrny1nbECs8Gwa",
-	"7P2qpLhDhsOhIATur1TRf0C+2ZnPeXzBxK4ZLCbD1ofhcOjiFsw/B+Z/vjEfzD8C8z/5SUKDfmDGN/8E",
-	"gw18g1HyDF7ZQMcxzYbJcnplv7rUZVkTIDzZz6XUbfl6JlLkg/hpyMzf19cAmTx++M0OiybSHGfKlHfL",
-	"HR7vHpEZb27g0ulVErAATAASHnhYtZh56IgUkaytz2CIFbgkKaBsMiVcD8UWoNCEoL+ZcYefzYtxt78W",
-	"TtoxufNh6CoQmtPMEzwMW9d3zFZzLD4o5z7xiY3BpHYJaqs9FbDuNzzO6ADC+hoINit02H5Qj6wDQsUS",
-	"1K6N61q1HgcUdz64hBwVOhSQPHjGHFoYhgYJn9rLt8erBjkBsuww8DL75F//3/9PwoNun1SrFhicPxRh",
-	"VsZiQEqlIcIjEpau0GV+Grauw3zsYumDo6EodyvlBYHe2nD12ardWKHlarxVVctgmClQ54g1OmhieP0Z",
-	"LQfVmkGzGVAKV2aWB8TPHB12yKl15kOCoYi65DN7gh1Ljo8LecvhDpiI8WUWuG4se4EcMX4ZkLCe1BVI",
-	"Y9gZijP0h0FTC9GS4L5g9AAQ/5KgcwXZCT2HkDAgYcUjBOJWKj4hYUDCqlOI+WpFbO8LncdcY6/dACyw",
-	"eGT4ItEga7O9H0H9afjnUNT529gEnuYWXUELG1ZiREFbtBqS0GCyCTkDhbpgLFZDgdWVw/dtB75taBGS",
-	"nZCKZTiwUjakifacaAAtcr3bIb/IOTI1piFRjOUiQeE0nG1wKHI3Kp/n9qDogJQzvYcBYe9ppJOlAQLr",
-	"2Mhj69fIlXbA5OEd8+UxLB4Y2BAcQGca6oeGJfyUpVR2xT3jvKKfgH87aN/tDMVrptMlSMPOCx5SL1+y",
-	"ZZbLBD5AjueUzRIQcjPvLcfIBjZbkOk0FNCYJvySYfk8Aed5DqluZWqZdEX0gkesQ878SS2vHfMx6KM1",
-	"TDwU+Yn2+6Q+kXeI0KXTpbW0+KsEUCKGudU8SQwXLLi48MftPiD16c/DDvmBLa2WzMATnGHhSTtPQKxP",
-	"PNNDAcynNTZ0SBa/DvrHMeUJAiFCi5HGCngDD83y7VgEaSh2wsP3780LM+sA85GWqRF9FKR0XOZPzbOO",
-	"+PfpwMowkwoEBQQKZCsNDsmrboVAjUZPXz1/NDo7ex6SnV7XepMqI//bOrtH8EYK0XKdoXgMCQpAQw9Y",
-	"eoXIhbkMspJhlGipaYLrAjtlRGcdcixAkgBQhp8gETgGtLlimYpF0vA1Hrgl0kgmzoxvOh450EfH09L1",
-	"F9G9Pa2/slRxicAyFGBjo4phpaIcE03przIlV9h24JVVtxXfw72rXoj5zUkkpzOquT3qoaAKnYmoss0M",
-	"lJq7jzvkZ9zcVc9yPoCcaByrARFskSNFFdi/MWEy4CUs24In4h4AimnYOJNB/Y9YnQnq0tgPYj41wDpn",
-	"aii4yHop97IXudY1t44AVPILYXgMqGZlpG9bXetSyEWHADZzF5BJK+HxybO2PXLQjRerrIVcjGXHHrPB",
-	"o52LDgl7nV6nCy8DEdZQYJR3Ii8IekarLBUQZH/P65UJndJIGwjzCIyW+I6m8ooZWBsKxCJTml6ymIQx",
-	"m6UsoppB9nqzQ8BZwlAeNReK6RAkS0I1MUCqieLvyVQKPVGEGuR8ZGiVEd+0NWXhG3RUEDzMLGQ63cMj",
-	"OykcjJczn5LwFOccCof3Xz/5jtw/fHCwSy74FYdQR4qOSA6qX5vlgewJmAAoLBLECTAm1p15Hl0yPfAe",
-	"POl1uw6YTDt8ddYSO08VBrX0u92h2AEM6TCjobNQ2w+8aBdi10KAj/mY23UGDuZpPXt89mQoQrPi52bB",
-	"bfSZNETdcJqwrGHr6N3Dfrd7tHjYDwdm/nyRM5aSvkMPu6hwyQYLDV71h0kf9u7fO9IPe+GA9O7fQ85R",
-	"yEVAxvMkQU2xkZ16dsRdexcKYIhNZ3ppj61Asx4Qv2SEY1+B9raPwWOI7LglwkguyXhGMBTREvUi7rSI",
-	"lpLIsWYCsHPm7e+XW8d5DvoPrJUSKSNWmAMkCRc9FFxDzVuziwpRg6sD7sEGFxx2i7Ht1MYb7EDUmtWw",
-	"ZxgbTHGMTFH7Xka3hTooGdI9oRcW4T7n5g5TVKaBwABq8WFrQIZgsxi2AjIEe4T59uZf//jnW/PBWSbM",
-	"x3/945/XYYecOM8tcNpCX/OhAE8Nrhlof51dOq7z6TJ44YLpnEEFRzS74seWSjs2zRUItQDtHFWAFkPu",
-	"UaclM3LwUHwYYr1Ps9wPQ1CQ4xZri5rgng2SxkblkjvDFqhHsv83dCXKsPn6QoY4AdAQbwYjipYHthXP",
-	"sNX2pRyrA+aF03DM1QXqQNXixN3QHFtoawRC+sXa00OZpVpfKgSvk2LFJpCOKqVgoKVfHQrEpVLBF1vw",
-	"L6uiEnqlWIfC1WLNy7By1FhCtUok2nllSuSRswKkAzREQHa0j0BwyUfHf38kU0aFVRHXGiPCSpG5kHwk",
-	"tUdFPpKDbpd8RKxgSzo6WIb6sjA7FFCfUnAGBFbhyE4S5hlDSXluJw1tMHcmx+SL4IrYATaZy5auWz9X",
-	"Vs0GyaCrWmlAKmMPsiA0lMGa5/cr3m0xtfUOQyn1f05fvQTNPEwIf9p6Mm6Whpp4m0xY2BbI0KvkSe9Y",
-	"66rmbbZDDGCHQvYczAWK2xR/TZXu7ayNxfU2Al5nW7aj3FEkGydw/iMyRQ9tTaez/JIxe6ScZ+fdUJQP",
-	"7G81WAVW0SMfyUtZUPeA9RmcLuy4hfJ8a0c7y8KAzEugiXmAmKzRwnpx2CwbycbDmgdgexWHsvqbLYYy",
-	"O7W9chgq6xk/kgJGhWH6dpgMNKwhwz6/zPxHlgyfYU11V4uGM01hSBRdehV23YqK2smVywHjIzgP2OZH",
-	"RibIM5XDFIosJsvsjVYqBsIMJWIDk+wXji6hRoTNdV265s26SSp6ppUP4wBBUs0NQQKEAmiGa8+F23OB",
-	"RxcgN1Ox5uBGE+WLhiA28OPXEzditfzg6kEPM3SiJ6g0U+R8rgEurOLDvAsY1c1RKVS+coYHHuw18El5",
-	"afIjEvql0kNw3lFQ4vx8abMD+KvwyxpuuQxr6IUMvxTFwzil+XsvKDE2GhoTbVr1irULZOaiI8v6g4dM",
-	"cYpCMcQtpsrzEKP2h8VkPE8NnBUmKEoGa4f/pU4fB1Tc4EexJDQyd4NCSkDmmXhSkmWg4kcmrWaizWHX",
-	"k4J3Mz0SC2zCJnMfCdNEySlz+m/QGnivs75W42Yn53XPMrN7nIh5M/mlNbEGVp9pJiyztNlkx5muKH9H",
-	"l2yZq07RHdtmbHfu2EsMp0uWBd4nq/+4co+9/RL3A13M86JGzn7xrRuzvhrk6rEP/bGncwVwF5YNkWHT",
-	"iVnNctOJ9fuOjwLVtQuTrOiwM1OGhYWCLuAjKYsOMDTcvJQIvE6bcUQWlOuS5sAqDnJi41eXBDrtZBDy",
-	"kRwCS3QqDW4EtT946AArLwUxj8hwZEdE0TEoyqxCvaBMrnCIZbJeLE9ZXUI/Q99I0TP+DN3sHSsWG77r",
-	"qOCv5/x7jKQEDzlLuE6TZLUKvHHVNSUxq0t2QGob43tA/YBZjJrM0REnlgtR9yasMlnMMeTCfHiS66LB",
-	"mKaKKUWErdW0Lgqmk3s5QT0m0OZkiMsQKlSu94naddaCXPk7V3OaJLDWhRqKMDckgyYCMY1VAoD7v9UN",
-	"VOIGsM2//vHPYes6PMpTpGRxDlyB4XRhjsuckkG0MKsX7GFus1hcyg/yyCtNcZWFewRDIdOgFN8ReBEg",
-	"ToO6suxhiNrrXZC0h8LL65Kb8xkHZmhBlx1ig7hBW1vjnmWgA5aXg5/pZsHAlX00f75mF1xpUOaSp2dn",
-	"J6e5E3DJelJ2l1ch2UGusGyU3R0a2JkwmmKd0aL222WLmUlYv7Wv5pVJ0UNCjkEWhJqWoCX9MGxxe/m+",
-	"Dg764WfUWoFqKnPoLqrnCvo7L0vj9XW4a5UaVpsB4ONrMMpENI+pQM/HLIFiloeH1PTJUjdCn+q9FVPf",
-	"Vwfw5ahCUseatjUw9rE2Eiuz/mp6yQo4wNq2HFQXsWxWn9ONC65Qd1QunxScIcNyDU/TbSqFIVxgZ62U",
-	"hyt2y/dAcQbfC6UgDlWWicVboKvIxLa8X2bK2ymwol7hgV3EoDZmz6AFdFMmb5xPRvam3u44LeRisei4",
-	"/EvugXQiOd3bHTil/VAUShHvZI9VuuIRiMjlGFSKrjTuwJB5WxkuTuWMZL7pajfwxszUCSHZ+Unw9yUr",
-	"hGuWqSJCshNe9YKQ/BcYGe8eDMXTF8fftU+fHvcP74JG80O+3uvOh8pE150PhtO5Dg1D4lNAHA8YZCLH",
-	"QwHGGYdJ7ijixc5k+VdyN258jks5t07e6C1xjLrt/vv3FlCHotcl6ohQYY2fLFHMq9qMy2HvMY6C0yRD",
-	"7L65/IiELgQmHAob7qKK0Trkryzl42UmrqRzhbkAvPLFZkyrgyZckO+l82W64HoyPwdQcPDRdgBS8yXh",
-	"5yk1QLd3IUOntr+QQ7GYBGREBg9JBcpesoWFxx2pOt8zzcTVzhB91Uc/P/726atXP4xOH3/3+vHZsLW7",
-	"OxQzukwkje14XHZeMxofJ8lO2vlWxsvdoeBjwtLU/LqYdHD3O1mvtPMUAHr3CBr9Pw+J4An5gKp18x46",
-	"YJ/YWRhkfE7jXPtl8DM0wES539LY+irsYme0vAxFrmX/y1+I9Sszf/2ceVpYd4V0LlTB87BUHy8o+aNC",
-	"oRgjahVKsQ2Fkean8gor9HrwZ9i8LR3GnX12KELrbhYOSJj5GYa5JkllRRrJTlguKRXmUh/abZ0bIrz5",
-	"XHXkGbnKTm9kp6AoGpALJljKI9fCGrHBI6vgCxeShNEruz7nVk85wLyB8/32I3LKIlRnyoo721Cs8O5b",
-	"50bXyW6FaMxBCqMMBapXFNkJZ9MRbPSKKwrGEfs3EqBHbvveL0XV4Wu3oN2hWMjU0CGZ2wJhOuux4ns4",
-	"AyoyDIutTlaodGa3ViyQ9tAW0Rvk92y4Uk+TWCrgCS5sTuQoAGJWc8/yq+hzAohIWScEGOIOmPXjge/7",
-	"T+PCRULsifXkJc/GXvUT9KsBvZwaCkcNA78z9xiWI0vPwWhM0xQibNHuix41UD4ENC7WRmz+DfuXho6b",
-	"x9XM2+LRO9YEeyvUpHKdrcI6PmKWEFRMKLIDbkKNYQ57hQQjUOUn3D2ycoqZxm4fiQgKAfbOnR8c1ygK",
-	"ZlxHbUnJ0AocuGgjj4BKQwrYAXLoraCV8IgJrK3looxSOUs50zRd2jjGQYO1M2EXNHExk23N0ilWN+A6",
-	"ycOVTqye6vjkGaRIBX+W1qAFniwQ0Ddjgs54a9Da73Q7trT1BCK/9iZQafo38++LutDYY4t/+t2u5whn",
-	"FTbOuQgY/5P5ecKjTgvmQ+3ss7g1aH3PtC1nDeHK6O9jJup3uy5MyxX8KGlSIHQLjwJ6yMumIErXag+n",
-	"wjxiGFm5Lu7SLg5Cx+oyFGc7pYYX6BRi6FqDN2+9cnNZfW7ID3uhWoM3rRdM09Zb02nPvNXlpkdtBd6s",
-	"4Bq8MRpNQGtMwSNOkbyoGTjyYdYdHYCGIc8dt+pq8jp0t74d2N7aC3oNrTa/nnyBNTcEgxnGGfgFolM6",
-	"HpuNXgetw+7+luvPD9Mvgb1yMy+l/qT7eSk1YPQl4isjJUFpJjAbZnaglSDoX2gNDF719sDFepRnJqgF",
-	"xjp/KqfLleNah1Vw8UO/wFTpQZ5cMHDUPSBg7CGaTY24mvn5BrlPbRz4ylEjeAQZ+bReTMDTuIzO4Pnl",
-	"ws4XKdeagUvVOdXRxLoOZjlUrIMZlOGwDl1TukQHo3Nmg6TJkukO+VbG3HR/NzfngBHMynrSGoEGJ0Q6",
-	"7RKmIr4vPrHnXOljc+CPXaB67kwJqdPLdeuSpb+4mHmaczhMiCc3TWFleeiqtfjGLR8Qp/T9cyYu9KQ1",
-	"uHtQE4+9evosiUC+hKdnZyf20poWkteO8ZfBp/Npa3D44EHQmnKBf/W6NVUR1i4KbOuooMNTMYwEeCnu",
-	"7+8/2G1cFsd0JPmqNsngYVZT95rzS9wD17/WBg1PrYYXFO2QEP+WCDd/wiuRVA5+kOxgc1RV6XgdNCZi",
-	"A6TiJWCxOhEzheeF2zSjbb13POOuJVRegTtvP4vX9bMtn8W4yAM8yroe2ZHv5dJpC7r01nf5yTH3v7EY",
-	"O+2v7/REpuc8jhls6aD/YH2PMylfULF0fv5IzTbY0TNrqwHxHO/Z40yULlySRx4wBKj1NmiVg11ag1Ye",
-	"kNPKCIgX9tNIQE41m5Feh6DPJcY4gciAptCy+dtzBAoNCx2aRxkW42yHwgu0DQiUqcMMAmA8AUwQoDRt",
-	"a8iclqZ19m4b9TAUNi8GCb10/iEqrpWgMzWReuAEnogKa7W0fpjgeFpxBKijAhhRfOyf2xpC4Cday3dN",
-	"dn755Zdf2i9etB89asR0tgBCnhECk0bkb/5mlVSqiLmuuF/dggrVvzZYVj/IKUa/6xOMjclFsSRCVuCx",
-	"bnWoWf8UhNOmluQ2c0jE9ZLsRFSxNheKCcU1v2KN12az3tWuwaeUmy3Cbd0m0dtmHVnavVss5TFNE24Y",
-	"Ops1wHufXETJXIH3xNOngxcvAtI/aE/kPG1cEaT/G6eQbTVfU5kS4UwLmiTtKJHRpZ0O5iA7/hwzqg2i",
-	"bA1a/2fnTbf39k23/eDtx/6bbnv/7e7gTbd9iJ++2eQRPMfKqp9sn1p+ibv0HpUDbz9jLlqGnX489BLk",
-	"hgEJzyn4NGuWpjRiYTOLViy4Ugt+hxs/hKxy0M44ZQzqpKHSaWdGebybl1mpvQos9rIZn5RXvPmi2UXY",
-	"8FpuMatQszmf6HVZwSFm5/2VNfyyWEObTaiYLMhjDwtsSwOTWCkN4HhFq3vsOIC8aMq/92rGxPHJM7Lf",
-	"6WZBehkVOz55hia400c/oJmDammjEU0nLWWiVuq57PD/c/rq5e01XW59ax+TnfWRa198UzSOOYZYnnjJ",
-	"yZAtKqsG/fPp7Gcn5KWDz1J81eoxXfe84yol0pkfKgkZ++3B1WuU3CUv6TS55SVT5bQ4m1znL8cvnm93",
-	"nW6Jt7lOmLV4lRtelyGepndNFv/f59rsAdVfm286abw2lN9A3+e3Lyr7OrV6r9f++Jspvjzn2YzP2Fbb",
-	"tGWx6EaFUzEo8Y8UJIrFfkVJ4VVXHLNJDqyyzVtLeU0r8p27t1pSicP9BAvK9ZNhpZh0uEoqLZed3ube",
-	"vlg+r/ys15hjiqWrtzFklHuuYP7KZa+/8oBfoHowLeJrRzQKaLye/6uWgboOWjOpmvSC/Q4mDvEShbhy",
-	"XYmsUQiifqmmnnZnKJ6U80+WS/XnyeucPT9sSEk5GAqXeZJrlz7IWp92suxoNrdh7pTk+kQ0SXaDYpap",
-	"zlC8LMT6FKLWq1FEsDB0sdaTlLFSLNBQ2Kpd4FiI5KhG34jJVf2K7xXyuwYree7tP7Clc6mx6AkA71uJ",
-	"1t4tMBNc0mgs05FeyLWoqbqJzZFTpW/2lovJcg2zfV3BuL0t9zVhSTzC+pvr/ROS+MS0vNm+ir1qWcas",
-	"CrlZ1Vdc24xruwfre7yU+omcCzvFBsj5OynGCcec1Qe9DdZ0gm6XZ1JC2W/sd7jJAWTxSy9YzKkruXzQ",
-	"729ACkqve67sKf6B9Mf06m8EG9+js2eJZEEaY2tHugW1wgKFdSLR3gc/zI7H16ttXYcdm7gxyxhREZry",
-	"So/OsazeJefmaNvr+yz+FMxk5rG3IX77zrX/fZGcHxrxFcV9OhT3ufjP1+COCYbhtAD+t2NCN3nV1l8U",
-	"+JNajvU1esoqZwfesQGzoXOhDY/8N13nSwvWB/xLEZpxmV6sUDZoHlWE4WOWnp8zSLqaa2kxeZSNzKvl",
-	"AWGgT4hMgi2Zxlsyi7Yni0fnyxEIAOuRT2XLW3CM5b4ex3h9ezTqbnVTNOra/95o1AZLZeCZgJ/fV+T6",
-	"lX/8d+cf8Yl9MoKzBR9ZE6HQzFqi0y/V7n1iBsaihkPIBVnIeRK7CAdMHctmgc0YiiEk3qzEhlQ4JyfN",
-	"YltIHyuh5eHwqHNZYIhStgKuyDhlhu4cQ9vCcjDBCQbtQdC/WdPAIhtMlpoRQ7OVQhBnHSn7nmm/zvWP",
-	"cGKfnTUeMzZacBHLxabo3Fv9toSp2LcWmQMgfUXY/wbcMFwzREbnV//H8MKYRKeZF34hr5gqZryXY8MY",
-	"l3GATSQPDPOMpVzGGJkG2U/RbX5GlR4KjBKo5GkmO37yITPTaErfG574WNt4u5nBI35MYpZ0uZhMqA6j",
-	"YFbpz88c3woBfVFqR3P0Qa7gEGxRVNR/xUufkZH8s/B0BSxoM7+j1P0HcWbObNOMAUHXd9AhVtGlapBf",
-	"h1RsUrbUzIS5DHxZ3LNf1kzXZTHa8YKBHfOHNikokGGL13DtkheJTL2gjryCTRqjVMvJDgvx5Q0h3cA9",
-	"4jrzdGEuVRIkL1ba8JrmkxdZjrnelGUpO+Q4jxvOM/CvKpHipTTyQ4cLtTFAC4KpGJpzM9WUmsB560iD",
-	"y3/0GYlDydz2b67ALeRF+g+iE/2NhHvzIHN4+EpfPqvOIMuN9omJUmPmkUq9tiwRyRoKtU/KhTGLpdpC",
-	"he4MdrTvaBqfOOeIYtqKTp7pZECa85xgioS6TCe7AakmNLFJRIoZTaBO1NpUJVRXm3WG4hSqnLjEGlki",
-	"mfrEMRDiBTk8a1XneCg2M00hE8gmcVthY7U9X1pC7qCkawVHtRmFZAmZn1ppkA1ju2Z8pM7fr0h33wpu",
-	"7+X2STX+Dg42pVEuFUwrd+lwALHpEBazqmPsBY/dQvimQ5xmHbbQ6WDXAmR9UntD+RGu3UxlKab3d7bz",
-	"5hsrvpWmnBpFQxm6tvoJ4L4yAX9GJuCrtWJTydY+f0Ir5Ik7IuP4CkuDtmcpIB+E2rMpYRrtC4/gr3OX",
-	"LtavKeDiMixCH1gjt60MiTUhA0wrheX9ElDozZWt0xdimn7UEvrGhVRqW58pLlVstM6NDJN0gNwpr1ia",
-	"YN22arHFlFFIhMOSMdmplGocECqWzoxu6zJwNRQoUGNCQhAgj0g4S9mYvw8Jj5nQfOzqRWHKjQaTBB4t",
-	"RM/fPqYIZlpPc/w5N0fLrn29w6BLK/KZUe5N8Odn91fJgIRM6SWqZ2ze9I0TLIhl9mgxeHtNLE6W9VXV",
-	"1400D0OxJClkSDDMZIc84YmhtedLCE4PsuhwUFeNU8bamr3XmPSmPqbnr7jCTaJ5NgqHx+qlZEp1NPlS",
-	"QuM3W9OnCJN/kjJG4MhhMmZrIyhdSO1rZgxIeZVNC3u37ZK+2ECW/DWsxIkAklsGr/h9VoSt4Aq+2i6+",
-	"0ICVK4eMHKK12Kke0XrFq0sId++Di91r9vH1fXuhtWfs8lMhKFepuuxrUevrCwveWr0MvT6NEwNsZbMn",
-	"tu3zauI3siDKr2/q38dr98oC8o1fYqUgwSYRyVmxYNepFJZMTv1kfVL7TH89f2MzbT/OVnH7LG3+hla+",
-	"stLcW5K0+t6VF/iLn6td/UnZ/j8ZnaqAqfdQXKmBhqdSLMbRHFbpKn8oQslPr59jvnrMxudKPmGJFr8a",
-	"speyX/ELqPMZ2lDIYChcxv5kaSvFCVdf30yQlT9ymYtDI0XAX/AH1Bw1bQTkNFUyuWJQSQTs4leQ/TOR",
-	"cgaVImRKEi4ubQS5TfTZHNhYAvVbBjfeUmttPfjVhvGM5bVvG9NY6v+7xjXayivbIq7vbLcb464mzsHB",
-	"a4H1MuD6lZtYwU181eP+bnpcrF9CKwj+5vi9iRva+1D+5KSVmCUMHcjLZmA5U66CCWB8WSp74lXAoQmk",
-	"nbbu4gu6RC0SZruE3P+I/isI+RHMvhYhN7/lO4rwuMH0WbPlDY2fC4aGz996tH++Hx3Eh+zu+N7F/cmD",
-	"X7uX6w2ft5er8FbWo048v/jmVMEO8Gpl9qesChgHiDAdvqLMfwMBDC//d0RAag/9RFZ5m9hyLhmMGdaz",
-	"WD0lL3xiedIA+E2bWXwoQhykferVrmrgT105qf1ulxiUlrCUioh55fR2O0Nh63mwPDU8+IJARWPQ/6Zz",
-	"PYGFOsMbVFEdFKOB8irRQ4ElwhTwHGikC7xCXbBDOddtOW6D0t1NbavkZdEwCx4xW5XnJtVVOuSlTY9i",
-	"lf7qCEoJN1mpXrOI8SuGx2EBYR1yzi40K+tkC5wFJNQP//WPfwZXPfOfPLES/pyj7fJtboiz9cPevf1+",
-	"/27/oNs1cxz2D+/R+3cfsHssYucspvt9Oh7Tu/0ojuj+mB72IhrfY/fu0S47vDseH+7fjbsRu8963fvx",
-	"/fO4iOb73YP7DYj+ppy/rQqDLhb0PGGj+SzeiGHGE4LU6jfPCUh8KM/KboPtIlkSqtzvCgzLwCNnh/0B",
-	"qihCTRUkHIMPLR6j19D+j+xvl/3nl/GzxdP5Pf6+S8+jR4+f9Ax02cYlp6RW4PKwDaqeJ2Z/MDS70pWx",
-	"ezVjw37yRGDFqTrNh35dmwpxnUy0vWcNPKmNhSJ4grMbKHLyjvUk/QrLdhnkgCsiOwYLYc2tOMCKh5G8",
-	"EOjnrQjNERYY/MASJiSgs5Qpvdtp3ZQsb0svbyhi3JReNpZKgYPLa35lkFchndelcT600FXieG5wy5u3",
-	"BpFgzbp6ftcWSgIsiQWf9kDtYGf6UO8hrek8pQKVnZlZt5MjWqtkrdoVMfl+QFRdaldvgEJq1/phFOkH",
-	"5AAI3GFgo3y8inAx+mA4JYg3dsEjtjp2UQ+JTMPrZy+ODSdheQQXYpBxFq5BJUYiokniz51dXN2eqIjb",
-	"XChbdd8FU7QVj13JwM6vCkIaDJ/ie5XmFaBrnUq9BTi3ner8Z1WHAaw3jfsFtba15N9RtmJDIi+8sa03",
-	"Qf3QBpOlNNLOK8adoa00fUcRrPjljQdJQa+BO3RcXymNIBKqZhYQebkZS0mlguoRUQy5L/fFsHBgFrMZ",
-	"37jQqYznkXP8K3IwlVXcLqVEHu2TRRxskyIxC46oI92rcLpr3+TaWc4fu4RCqDS6FHKRsPjCKmxdPdJO",
-	"SQ44FvhoAii3zGIj69caSGAJ/zcAAP//",
+	"7L37dhs3si/8Kvg4OcvU2U2KpCRfqJX1bcV2Yu/YscdSJjs79GFD3aCIqAnQDVAUx/Za89f3AN9DzIPN",
+	"k5yFKqAbfeNFcsZOorPOnljNblwLhbr8qup9K5KzuRRMaNUavm+xazqbJwz+fbKIuX56xYR+wZU2T9Ri",
+	"NqPpqjVsvRKMTLigCf87awWtK5osmHkjppq2hr+8b0UJZ0KPaRynrWFr0Dvo9rr9/kH3QStoxYuUai7F",
+	"eKZaw/6gexS0eNwatugiHvf6v04e/r1PB+cH0WF8xO5PHlw8nD76tXfZMm+x2VxqJqLV+JKZcdyf9KMB",
+	"fcQ6R+cP4s4hezjpPKK9804/GsQH7HByRO+ft4LWjOmpNF28fnV61gpa8vxXFmnskusxM5M0j6NokaYs",
+	"HlMNgx7c7/T7ncHgrN8b9sz//59W0ErZuwVTegxDTtk7HPL1IHowOxL35w/ePUwfqZ7uXw2W5m250Kw1",
+	"bO1f9fdTplh6BVNX+0PvrzGP973VVJrqhWoNB71e0NLykgnsTMvLdevz8W3QmlI1nsmUtYYTmijmzTQx",
+	"e/jxY9B6TEXEkjd578WdPZsycmEmSKi6ZDHRkkTwhb/NKaPKfOgWg8Xj89UYPvP6SKD5vy6kZsU+ngvF",
+	"Y0b0lJEJY2TJRSyXfvuR/f48Ya2hThcsaMHOiMh8vlBxK2hNGBvTmVwI3Ro+ODJLNUkZGy+E5km2e4NO",
+	"7+Cs/2h4YHav0zsa9nr+9kfeOMfvYKBmgycLEZfaLu4WzFzhZqwO48HlwexQHM3vv3uQPlSPdO/K28VW",
+	"JMWEpzNmBp2vgV0iLi6IkEuCnSry4+kT8uCo2+sRKmJyydjcf9Y+6v0vIiewcvOUzSmPCY5zr+svPItf",
+	"p3zGGjf5xO5pwmIyN28Sb34BmdJkYkcEo67sCyzDXCbc7Md72Io5SyNzioZHPdwbvZobwnfP/e0ZT+Ui",
+	"VeNzNgFSHRz6C/NtyhjxOyLwDRkcEviM4GewBt6ojwmdaJYSPaWaNC4T4Ypcsrnutj4GrWwN/PMOFDPo",
+	"D/tHw959c97t9uGcIxmbSb1+87Lz4PvDv/73o/yFBrYxGB72oZmUUb2BteSMkYuFZsAde0GLXc+5ITfz",
+	"qVgkSdDCk2b49YwCtdOY/qfl3d1Izsxq81TpsaAzM96TmLaCVkLzJy/kFUtoZOh9PpXCPPqP/qA/ODo6",
+	"6vUPD8zyTGUSj/O+xzN67frf7gTMZMwnPCpTC00SuWRxPSkUjsiUigumCE0ZoVHE5prFjhjW0gLsrpCw",
+	"gq0TIfgVSxVNV4FlNUQbzkL4hMylUvw8YV2fK3gtmeWhqRYsHadswgwHMksl05ilnYcPD/sD+8ZqrAzz",
+	"NhOY09UMTsL7luMh/aOeYSL45ziic71IWVx+bhnPnImYi4vWsPyL+QK5kb1dFYtSZkY852N1fr1mN+yr",
+	"4+uHz94NZi8Ms60w1JhFCRfM0jhutJ3LmAsN/4m36cwsSSqveMzM3a+oiM/ltc8R1SKKGDPz+Zh1oUBs",
+	"uFswf8Hmi3QulSE4cxYbVvBt0LILMI7gwLihKEa1eUpTRlvDVsyF+SuVwB5UIu3o4F8owzyi/fNBdBAf",
+	"sqPJ/YsH04e/PrrEXlOtSkzysHqt5jeeY6ytoOWuAXPLtILWYh6X2WCF414xYa8brs1q/8CW5GeZXsIe",
+	"cMWBW3FNE05FyzKjKybWC2KW771SmqWckheLuWGJms/Y+O/I/05mLOUR3f+BLcfQ3Uc7lLFaiQiOs9Zs",
+	"NjekOrDclKWpTLO9T6ieyHRWYBWnbzoPHw76B4XdW4kIxQH4R9NiPPif1ke41PGCeYLkFlflNa7UgqXE",
+	"0qMi7cPegEQ0jcf2Ubzn3+JyoSMJq+F+bnndvGHvFobln0RVueGg84ScsmiRmj6JQAqsbTm1rYwpNuN1",
+	"cJrRblEmWeipTLlCbm5GX9+yR/p5m1sIPO7FqsDzZ5FwkErv5Jk7eebLkWfuhJk/xWr9biUZT3ffLMlU",
+	"mOTvQJLp/1aSTGkxUJKBS6PZ9rSUaHtShrPpKaHEcD0whazkIiXApwgvSAb/lrtjZ+a7M5fdnozzhfyJ",
+	"nU+lvHwq4rnkomSi/UbKSy4ulCf5mHX0ZfNsDcEAapiWf1d0feIvPM+aeBu0FqlZ86nWczXc37fT7tr1",
+	"3zfDU/vmyFAcN3AefSYvWUVCA0sn7vvEbLaK5JypgnC2hczhCxfmnQed3qAz6BXe2caaaklkoTb0Z2lo",
+	"nsp4AaIuiaYsupQL7V/BMLecLMxkkKFqsX4QtnkazVgnZUuaxgrumZRN+LXlRnQ8p3p8OHn4V9ioK3lZ",
+	"EK7sOg5/QR6ghimjZkvpFeUJPecJ1yv3zDdR1z5bplyz1luzl09YwjSL1xKh0U6Y/cVIphfmePn+AmzD",
+	"GXlhTZZs/ZJki7rEnseuA6CwZ4wmeroqEVfCrwr9ZgxMXtqvko0axJQld8pDVXko/FB8+dOoCKVP++7T",
+	"z6c0lEZ0UOArd2rErdWIP5sKkRlLXPPWX7mrQvGnVyYaF/ILVC3MdbKbVuHYzO9Aq+htq1XYXXCLIqQe",
+	"0/k84RH4fgt6hXkVtIgfpH7DaFy641/yC7xKFHFk71/NRihTDqJwToF8pFmyWfaduUI0MUzRXKsDc0Ue",
+	"HJN0Icg9ELMIvsrumZlnQ14IK0glDESJV3MmTl4/fyKjheN3vjzEFYntT6RNz1MeX5TMs1xMpPmv5jpB",
+	"49zzlyfkNfJbcvL6OZAADLI1bPW7vW7PDEjOmaBz3hq2Drq97gEwYD01U/7oDevnk5cvdh2Sa3pIoOWR",
+	"MCMcjgQhMMQhqYzQ/GaHOCQwwpEwY3yNx/I5cAFnaH6M/KvBGhwHxDE4IkUt6KTEFu3r4wz0MaNiQZM6",
+	"VrU1H8ouwSIjq+U9tn8ghho6xUe7k6a8LJCdFVw9eTUzhQNmp9hpk1q3lWrlrBkI7nmfLcadtfzOWn4n",
+	"5t5Zy++s5XfW8jtr+ae3lsMEZ+rCmsPKprD+bCB8xuVQrHbl66/8kszQAO898fnpPUWmXGmZruqRvsin",
+	"fava+9YklTO3PFo6bcd0vs1NaC+Yqy0n7mMz3SLsjtesA9pe9+pPRs0S4wSDteuR6XyycFg2LYs7H6Vl",
+	"qS7KwfyLWxZvlsW1sRd0tjRbX9SweN7bx0QKB1nmilyxC6Zpyqnorl9YxNg8qlnY6rIevvviFtYy1G1R",
+	"396Zrzvuc3rBjITs2/rrT/udxH8n8d9J/HcS/53Efyfx30n8n1Li3+4iP02kXneDm03+M1zdTXeniKv0",
+	"O+iX6HfL45DIiCZjQ8aF9rJfDE21hi04Hv6FYlou3BN4lx4WH3GB10fKo4IZ20YslHnQHFhGJK9YWggk",
+	"y6PD5iwlNgZvE0/Y8pzDvanGCZvo1vCgcsS/mONbPDuIJak5Ojrlc1ZjHT8BuDmhmc+BTGRKqAV7WI5c",
+	"OlC+Gdzx/oO/sv++HLy4jJ8vny0e8OsePY+ePP22fwsHAjTNrnSl7X5N2yULQLGrbuF+NRs7znSIj0Hr",
+	"R/j3WmieWV2Lz/PXwwlepVdQL/PVsaLkdGh6/ZujIH8zkKx8B08cp0ypBkozs7InwZxMLljfkPXBAfnJ",
+	"6ISHekpOdcoYHEmpNE2cWN/v9fqHnh7wR9FqtjqNNUKOilI+x71vPaMintGYkTlVmgJ0kJJEigsiqKGf",
+	"pLPkghFzuAgXMCRY7r/xJKEXIGBvd94/s9ZQy22yE+VI0eemAKUr8tNzmrbebmRSltzX3d6I0Ku9vu8O",
+	"wd0h+P0fgq0u6hKkFMHO5XAxItgyw5ZavDjXiljNb1fY8M0R0LcErZp1tbrqcqpYNH45+f6vj9KH333/",
+	"87v0bPnrj6+fPHz+4vX/PJeDF/QFPV36MgMT5iI3w9sNh11a4foEH94Qa7SJL31Rb7VE2+lidhXfsIjx",
+	"uS7DPCLGryzofkpFXILcxwtAOem8/dR+gecCPEBTRmOWYjaWOf+bA/28L7GpsynLYEvAGTmg/nVKI03a",
+	"5sQ7fM89RUIuJrJrXw/3kKdSoZYsZfExUYwR2xEXF46rcaEzgLvhaiqashn1MsYAEqnf7eXSp9IpFxdo",
+	"fKaaveAzruuH/m4hNSVGySDt50/PviVxSie6w5medMxu0TnvpFSzxDTRsWuyNyRhGhKbgESRGV2Rc0YU",
+	"E5oIuQxg3XXWOldkOZUJI/SCcmGmFerQ8AopYtU0o1ErZhO6SPSodZx+3TvWXw/Wz+91xrmbZrnbBN95",
+	"EzTaXbjMx0xMo3hVmNmFdqhhQEJL2iFpQ9QMjUA8uKeIXAoCnewRmZLQKDzjCeXJImUqJG3zT4Z6EBPa",
+	"XkeKTFI5A2HeiiB726zXu68Hvd7xsmnFcFbP47q14srN+p4iPD6GpWOEa7KcMkFWcgHUbYgbkGdNw9mY",
+	"nKduXDpdnRhZozqwn4B+7PITLcmScu1fq4JdazdyI+QQa7trGF8/aM244LPFDP5tB2OUtQuWogd4TlM6",
+	"Y9qygOd5+qPvWQ2VnZCF4O8WjFyyFWiw2ltK0qbkxx+fPzG0QsmFlDGJppJHbK9LzKw5U3iHmpkoOsNW",
+	"zCE6l/GKpGye0BWm7OGpMvNUcykUyjgCfJuGbHMF3httxwy3fo+2TeBEr18wcaGnreHg6AgWzv3dr9vH",
+	"4lJZpGH8+1uyNBs5ykr/xiVsYNivjaZiNPiA9M0h6Pd62XzeLRiABOx0gNMU9t2yh9YQ3Vx2BuaPGb22",
+	"J6HX23AuCs7Meg7CSvgFHmdjnFM9zYdYcttut+CbHWH5Ut8/rFvbU01TI0o3cBozgZDHoVNzEqo0QfHD",
+	"03yuuFwo0ByP8RHsDFj2rLrEddPWKDuAMbxY2KONgwcltmndQVdYt+JoZ996rTdrTuuH+xFkTDh2wEO/",
+	"ofF3VLMlBf5prhHnukPUuZnK/q8KpaxsGO9b1vxvPol925rz5lj/QNCKZTQuCZpGpMzEzFhGah9eVn9p",
+	"bGTGlKIXzK6pfY2414i9pw274jPzj4U+JkLqqZHYllSRaErTC3xjypIY2dXKJtZIkhLXKrGd7s5J7uyi",
+	"0zm3MzDLnu/mVymbtIatv+znuQb38Ve1/9S+/zGoIaaGiXfJYxkzNTSCTt0ChmYGvuj8+nnHk53rhmPf",
+	"3vek7FxK6SCxr/sul2dgKt/Q2D65LZXZ+3/MxRVN4NTsRmDV73Payq2xZLZQRpQhVJOZVJoMetZcS2eF",
+	"F29KGrb7sfv4k5KJu665IrYfn0JKK2DlY/twxpXi4qL4cCEuhVwK89Bc5P6XpQyUpe+da0cu9FhOxikV",
+	"Fyw8Rvk5fP3q9IzsX/X3rbKq9hX4I8y3Tn9V/AIMSyzr87OT8mMpJgmPbkrINNEsFVTzKwhBfhs40gbv",
+	"mx87sxtl13zuM02qwRFKplQRIS3+AzRMI+Qd+sTt/ONfMmVHdhM8eRMtl9pc+Jrl9F5eF0Nd8ExIPT6X",
+	"8tI99NA+sfe3ZsKQzBhkt+w5/DVOGY2m+LYvN8EI/ENSMGZGCy0nk/GcKoWfInTB77p8qLgYLxT7/KT/",
+	"rUzPeRxjpoKbM3Eu1GIy4RHiUiI535XWaxvwqZ0rvNYFY0YzLYq/NmYf0ync+G6fsxR4nRSflsIx6cOM",
+	"roz8QmIJClhOztWpf36yKOuWC4Wa5S0opHQAUmxzRyppaqREKSVpD+RFmqSMxitivnCZV2I+AWxLZtLo",
+	"kh8VIxTs7k5dxr/cCx5XrVdld+eu3qQ+Kd3VrYI3eyNMszSfeUaPtYv8BdCkgGs2eZpT1s3ZFTZ1I42m",
+	"8nFOfKdyxqyGYohqmUpxQaQgkOqFx6xLnoMIp+jEsAWSgsryO9BUNk8s52b+6sDVzNIrHrHCjf3ZiekH",
+	"qb+VC3FLppYyJRdpxJyMvCMl1Xye09IPkqhFNPWvObLeKuPzplqjz5cj+LnJocEnp57yioAcJheagWw3",
+	"MTv2+WnnNV0lksZnUr6g6QW7HQmB9qWlHCfQ1m4EVPm4aFQBEy1XBH4FZIEgffLym+4XqQi40WopccQ5",
+	"WRTn+UVQwCyP7o8/jZktMxXezMDmfV5vWvNM/zlH4QqEUg8WuGKatNGzTBpyjeyZnQEHtzXKYgeIwTPX",
+	"AihvAFIPzL/zlAbomjT7J9i1HivN5jnC2vXSqgDPNyY/uanEb1v5TSx6laWt2vTcnoHO6Ocy/vwkfibl",
+	"SypW9qm65T1ptGdQsHcm79KnHmlLSWZUrDLvsbMAOxgVA8ux8+7Dbx1wRhCc8o25YD6kT0g41dlkd6K3",
+	"AmGX/ES5JqE3Hc9d/pRGU6tuTo3KY/99vogumT4mihnxQLNkFRAqnKvbyp9uAA0OcuAbk0UOHF5OOcYY",
+	"fRIy9dETa6k0e9H/qpODErb62L5+0/NhfeidzLW1/rvM3Q77/qOwHOHvt704bHTljazm5W9LggOjqTlD",
+	"QD2OjxF41ybCgZ9urpsUiOuTipU4SBxedoRK/flst7AQ+QPPdIcPMOfkZ2bMQeunn37qnOSzYfUeSrt/",
+	"0ZQmCRMI0qzzPH6D76WMJrOvR5hoc9SqQY0g4arFfC5TzeKXLOb0DN65DQEv8hbHM9MkYm53o+TGRjy1",
+	"nFmcFIiYhjGWxvllC8Tm9P3X6asfcnqun/PnFhqyWWPvOZa7jEdBcLa7f7oYMDhnqebMw36Xv3vMNVhD",
+	"cvL1gM8lgvXQ4uVmnp++Igf9+/c7fUKT+ZR2BsS+SwxZFnsApHmlbQs9L7eM4HMAx4jF7BwljLyteqB6",
+	"pfECcr2CTMGVqw4UEe51UIYcgfCLHbgFjhe7ylfsbdaKRYN+DLw6edUxvRLMlxZYXLCVFjfWr5hXx7jw",
+	"hXuKPH+diScUzf1GZ2EpUXRpMR/eyhZK71VWtFCLr9KrkRG1tOjQwIiLM54k3INN5mg2qONn28ctbtn4",
+	"pXKzPyLkiscBwTzGLDbXUDwOi0PfWA+wMptKgcBaZE3JihgCaDQgMiVsNi+foy3RVZWhuOxzdSN4dnb2",
+	"muALxc5secJKY3moWYldJEu6UrB4rowhrqFYzAxN++UN35aW1qt7WO3PL4RYxUEyYZ1M6J2kacqvWFym",
+	"u1pI+ESmM4CMx1SzjsY4wkr//n3zvtkvek8ZYd/x4xL17Ir+zGo11nZofiKazeYJ1Yy0eQxnLxwKOmPh",
+	"XrHnXWo9VgaR54xpoBtrfnCI7ULXWDGyBJjzU428b3TBAQwcYl3KHGRjovT1fBVEaEvARcryBpadF7cL",
+	"2UIUiKF6woMC3yzys/XM2sU8VC5gG4oFR4RgCEOVW7sg0Opy4hcZDt80FxDBluakAA4UgHGaIcNdJwB5",
+	"F8vHXD1IUwraWR6fUHNAwXvlvFgwo4lMErlUx2ROlcpRhQAzNJRcRAQWz5INULAjOJcyYVRsw5cSrooM",
+	"CUInCpwInmyioYx8YNm9uddtcaXAqQfFonHMzSOavPa2086vvIqrsiudgKPdRqlUacJVRX1/g5bcAtUU",
+	"VA28WJE8PYlzsMEWF5e0to3qAjcsHMblNUUyAPOn5ByLSwDK/Zx51UQnMiWTlLE8/mLCmBe91yWngs7V",
+	"VGqNCV0ZLflxAOPPwUQI2MXKMvuFXyvD43pKQhehGJIQpIswyEYCIoyQKVkI7k5pjlp14YBFporFZd3F",
+	"xYW+f9iqY7OFSMmNI7Nv2rGpKU1ZQ1jjJZvrgPQ8tHU2tqNe00C01UCLowiFFCwkbYoH1OzUXpCPpX4A",
+	"IBpRt5b2oU+0Aqs6eNGg5s0iUeY/Vq68xtjRipaT18zlOHgb4wicFix0lVhH4GvF/TysW7MscquOp7sw",
+	"G0GWMo1VYLZCTeXS/Fe7gsnFW/PfFOm6iXM2ra1HJPnc325gClkp5zJPoNpN1ewNLZxnIZdkKRdJDOge",
+	"CTGa1sZfowT5hZ+b7rUyL60wobZMScoSRhWL98wACluDYPPqZZbHAtepxYeD/oOMP7hdwd1QAUnkkqUk",
+	"ooodoxJhDcFKUxHTNC6G3Pp0gmHH1TOxjsmV1jtf4UvG5mQhYrtISLZBiekV+n+wNXPzimtXFTpD2cC4",
+	"vWG5ktbsiqUrAEgcE7FIkozDWyYUS6bqdIf62t21CoRp1i8WvrMCVS0EXhBbauqEF5hbbR3xGq2mUFh8",
+	"+23FDz/NPpYTFW4InsHYu7isWm3Kbdis1awTeD2Z7RQ/2MSYbWTgDnz509dd31p4reBOMhXHZ3seIyqT",
+	"TIEtFI7kBh6OPuRK9v3dhWLQF40m4xy5qLaZ9baOavCYVRl7Vr+1lurBJ+7lXQSeMCRhlvwszF3FKqsP",
+	"G5Aw8wn7PrhzFLexKi6AlQu1aEMI3FTAofOCtl1yRi+ZMtsbsZiJiBF5xdLcH40zDY+JDWLzR+fzijxh",
+	"W5DX1w0qBXEL/MP/pmr0LLrza1RWTGxUtzEBWPQF8WD4Zq9Cux3hkITz2Rjc61dc0ZC0s6GAXGh/w3ii",
+	"J9lit7O6wt5LRUeSw3+EpF2a+p6/Wn7vhmhqO/R+qO+kJGoW29xG8ynXJbypymhoWULGqALX+TNWKSxz",
+	"gGwF1t0A37n0ZVl64OIKO8iFBexYzc3oMwlLLzhTAZFRRFVGZhlRbL0mXkDhkWdO889jZdHKw/wZilUu",
+	"BcneCWDEdjjFYpbHZMLN8aR2APmYi1uxPtKxuFXlAf0ABnlzhbnkXIZNW/iH2cp7RihP9aoD4WAQuVRU",
+	"mrwQ3cGGCF2PTOrubAjMsaeEULsJclKc+ubkfKXl2BTO7N/IechPIbINKfRtI38oJU25KY9gKfBgxURs",
+	"jYVoLFlOeVRzc7okKo22RmKGqxAyDRlEjkn4v0NUQJKksKw3ScTiLJWOY//v8tsNrbjkck1tF59bTEHp",
+	"aZ6Uc4zQmxz+1s3yxOaPskSw+aOaz8wAcG5Vpw29fo7ztTRu/+pXza/ggq9cxYJMtZ631R758c0Lh/ab",
+	"L84THhFEf7OSPLpNOppi8H7v8OEmAjeDy9Lv1BG0rd35qkEtsgKjIpRAhU6rtZZM4K52Z4NSZVSxrRTv",
+	"JkZhO7BA6CyoPF+7TfmBtlYDa3szX5f7q6QZ2sX34RasbkOywI0GqIOcoB5NhBSdwfV1IZlEiWG4pjaC",
+	"K54wbYSR8qixgcZR2q/qJfk8BKJLvkmpiKbmFISRjFl4jLpZaMEnoWFZcybnSc0kinGj9cbUmljHxRxV",
+	"v5ThPaOI1S4gfATYSUAEoymzGdv4jAVobJvSK5ZdRxkeGC6IrT02p4ms9dXUAxZOiILeAjKj0ZQL1kkZ",
+	"jaF/8wHGDaOyo2kiLxYWsOnVazOHopSaqXSHFmNkq/7/Qmbr+nUuom/BGlxF6Vq7pWEY8GLg6WD3jG5G",
+	"VXl8F0ywlEeu6drhObBTde0SLi5xsyHbVczuKcIAqmLFGiDjbKVqTG83ijKucfRbKFV1iNPFjIp8U9n1",
+	"PKECB0Kea4h6xGjYYxJLgDLNaaqqHtit4pkrA/NQ5PX7WoO0XloNxgyHXReM/FUgOmY1G0M/Vqs1jESn",
+	"q7GRLseCLatYdKN7jycyHc9TGTEM7Sna0ir91Em6dNZgqXdR/IZKgXNOOEtijyC4IvRcLjSqxiRGT9Sc",
+	"6ilph2gwAh0t3AvQUqlBYuOKSMFqDhjw+I0GyAbQPqR4fDWBjHrrGEvBdONsY2+D7bYVpMvKKa5GJ9xT",
+	"FlzQ3QaDwWNnEbNvBoQmSrrT5wMzPFD5bfAZ9S4tuCJTSWMSJVRlLj3YbJ9+6+GIQT3eNqgGPAc1wahB",
+	"KUoiqOLfAy/YsEDnTeNZL1FYj42FpTnekzPKwr5VrvCgdd2BfjqmAazCsCbViKPSwwKspBbVGdQ0lEfu",
+	"3bIhm5Djpg35STxu2kZD4o9bzK0uWchNm2vMH3LTBhtA4YXm+hsg60EjGP/mbeRq4s3bsGj1G7ZRE1KW",
+	"NzNoip7Kvy+w4V0/rs0EkbdwsCZdQ7AuMDdv4nB7GinFnt60GZQMoB2b7rjQ0tH2LdVIa3k7j3Zsx8+X",
+	"ctOG/Bwrt2yjkJflVm0VcrnctKXG/C83bbA5Z8xNWyzmmblpK/W5aZpaq2arCJqDmbMW+gfbj6cxoiNv",
+	"7ejms8tyhmStDQbbza4Uiph//2hNaGDQnHTCNeCb4L2sDcHmRHx5C4P1LdTkYCh8flD3+duPQasB81+1",
+	"2djrmcQs4eZBF2GX7N2CJujOdBnAOjyTlkFqV5qu1EhkFowlwu9cQ+j11ClncXckqmgaL0d3I4obzwmZ",
+	"0vmciQ0oble3aTsUdzNG1uay1JkJ2yllNY7jzGS3JXKgyf9eZ89aG52QQXjdalsFB1JMU1XYs+KqbazZ",
+	"ujM+pQrtrwH1N8L5neK01iBoPoawtfVGTKeA5KRlN7rWXpg1Wm8tzIiOnDJmyydgcjyiGFgUnDpXsXJl",
+	"eNk/hCeigK2pnVBlU7/lLIkf2zpwVdsTmD3uKQIJ5x3YEApYTDRLwfih2bUm7QIka0pjIqRgezWwW6jT",
+	"Wpvz1euixD62MY1oua5ZGG6x1cPNrVZQkOBh17KWSr+7IRBmzlJlXTzWk6wAGI0w6C45ndLUZZTKfdVS",
+	"JKsao/2s1qb+1DzOor0KTu97qgCZKYVOVdEFjmVjT6V80HX+ZB+PUB7Xd/yKCWJ+K3nZ45K3yqVzbvbN",
+	"FlAO5X6+pTOerGo68tAQO/ZmwROV6EHz2MYmEi7I027//qFZ8Vmx4wLmwhxmbSSX1rD1f0aj//il33n0",
+	"9pde59Hb9/eD/uHHrzbjc/NF9hciyLYJh9tItli26wbEe2EDqGLw5oD72NmigXUoNC/LBaSYXNlIwxWh",
+	"eMZnXPjd9O/o+c9LzxXKfMZoYoZbHtMLs8q1Uc1NUW9O/pGXBeFHXhYvTbk5DM32UHeQXsiIJmd8VnuP",
+	"QqVHsqRJ0okSGV1al+GzZ8OXL0l7cNiZykVawhq5gpDeYrZ/6fVxJT8Mful1Dt7uDX/pdY7w0Vd19/tL",
+	"TyNuisbxgNfVmBw4zfb6CV+fnD1+RiqRie95/DH8BDE56wpVVcAFzbWqNsVxHJMemTEqVPZ+bYCHB0/q",
+	"/TtiPW5RfWsT2a5Z2PWY39d5VermNExyklW5LI2qtL0NkPUTG43SjEu3NZy3AKZXyj83dOZy2ytJJjRd",
+	"C4rfqeNyfemG7s1ukHMaXRboASEECA+3uerRVatJJsSTFdPl4R7blDGpLSeCRAOC+K2nsmYN3QufbhFL",
+	"ZberVUOUMtPS0oKVu78q0g4xA7rTcx7TNLZkG+4ZPgQwSWwZ0hA4CHiGAC8ewzUVWGuKfFezYmwf/+MH",
+	"/GwVzrMeZnFWRUpkshFE6Tp/QUFCCgifECpAmdjV/9zk1K04hHlMSoS99ZrXeu6z4ufrer/ACh3HJLQV",
+	"0kMyk1dMge5E9DSViwuXFRZ+z4IPIod4dGB8rx69IbUS7B6f3ThepdYrX2Lg2Yzr9qB8btwJLgaBZGEi",
+	"ZRZZPfBN3KxEgWsujOdZwqIKWMmudZFGAqKmdM5ikvBLZg/3PfV5rhC7MM2RElaanFGxoEnomK/9zJBX",
+	"lozRJyJ8vUg69tm/mY3scGwrx1SdX+8YtLXJKFmk54KAXqpyXQzPKFfA/g1PX9F2ufZwlYhn4xE5XZOo",
+	"owFXA1Y3G6xjVEDlkF5e8H9zBk+sDe5dADVRRXDqHKwqqJYUd6Fm6KTJoo4q6QNKH1V26DXylWbzo/Uq",
+	"gICZS0AoajpFBWSmSEL1RhSOqYBE7HOKJVzgs5EIM4upzyzDYjJVs7QYczuVSWxTq9L5PFn5Xg6jDI1E",
+	"XoulogxluVlCLLDoxsqNbOZUqkz5EHVeFzQgq1qvy4kN7ubKH5XR2ISEwsIshTI883nCbe1QL166mjWi",
+	"wVEz2C3dzjzXFbZ0sjjtIseJsXjT55UK8y6Aonxo8xbzoQX+staezZRHDaLV3Pzk6zoqkXr7Gwparkkc",
+	"ETouEt4sEve3vCjmdSJWGMkrqAo6ZymqLVgG1NJ4SNpSRGDW9rXBvSII9ApEGftJGbmJP1b5+Vp92y0v",
+	"qNvlFHMuAjcb8maNuYbJz7HG3Rp1+Q2jMRe1Ofmyn7KUJtGURZdGp59yOKA1eQzgjRr7J42m+Pk9RWwQ",
+	"Zn1yoXOq6vJ3yMvQ7NnSppRxbxq2YJTNc6PIA7KjFElWGw4x4xeYLUk19zSVS6MiorQNJxncHDD1zX2U",
+	"9iabWKHvuv1oMgjCsMAcha51WEvIaWSTCOQWwqDle/RvaC8M3FbWE03uda6Df7MkRhgy+IS0C/CrT3lR",
+	"Kv2+jpPWJOrJ6/ev8/dzjeUBs0wZXqKM7o2TK/gySYOG+8owlkwOCGzAd8w8CwqE8mfxGuASKCXHe/Oy",
+	"8+D7w7/+96MdBrXFargb/xbQh82j2QaJAQGRZkQzWk5heatsenlONC4WtWG1z+QSpI+iL9NlmPFyPNaa",
+	"U9cJPD9NecJIaI5CmOPpcapMxMqmBIEsVkuu1k67v3baG/cgC0DeDnJvQ5HfNjrPACXvQfzMAoxn9HrT",
+	"IqBVB4L1w/zLEMVhQPrFzowPvHzdkhzcbkm2zs5pxhjeNglIAeO3HaercYLsGhx+wzDwW6eU8USosAGx",
+	"0oj8aH2qsPN18eRb2Ay3DygvO2CqXMJTMnaKeWk4gutdGJatlJIw2QCehonn97ptu05+A6HD9Q0n9pwZ",
+	"zqmcO8AbREBkEmdpH4cZ47unSBvqKobHkCtrntAIHG8M8X4k4Ub7CfJ7ei8TPV1VtoiBDhJZz1PbllXE",
+	"VKRbxSrWa3PlyEVrQBxHmaa/5eYVDATVLfQtBF72FxYXrQN5phZPDfbTSGXBWWLbzVWMYp7LlNHay9i6",
+	"6dw1WDxCMRfm41QioKii6WxMfLCcSuUaBztAuYfNmQ/q7GWprr9/odJ4UMIg3VPkx7PHRE4miumG1FuH",
+	"W6be+pSpnrbBKZ4m0sIUg5YF9m3KUpz7scGZYq04nxDoCou6aeBQNv3UqqDuI0AUbveleXG9eTNTWfK4",
+	"RByZTyE14mDpTGQYz5rkGO7urbuOCoJgvWRUpyv4Np6M8VYYT2G9glqlqV7AKEFVPZIp6QglBWqDvrcm",
+	"3zsGIcO95NHePUWmXGmZruqsBcDFm1Fc6+nDR4LWFkuwgC60t1obZtsrWJ0VCcYqHxmxmD/8iNggs/l3",
+	"0cpi39YLFQbkX//4516A2BFgN2AmS9CIKdgS8ZyltEhFEQMhpoAa1RKAnrXwoo3KFNfbwdmPdlKjdhCW",
+	"r8bhMeGxIkqmWZ4BTPhTFqKvPjFS3I/MqaLGK782iqDNyeF3zCB4W61hffLyPAq5nMY8t6/78gJ6/Nbn",
+	"Ob/u1d+7m5HM2yDdwwLCG4OUMos35LGjJM5q1IDTgnLDnctiUBMM3qiZ2yHgS51XgPBGFa1+tTFrUPG5",
+	"sy9tBbM33A2TpBSfCzlWU7lshsrnM9wlI0slI6O9+by89I43F9jONpfDxvzy9bdDUWnYKfG8QAyRn3n+",
+	"JtrAXcb5XTPOe4u3add9h+Mum+t/d+sdvtvcm21uI6bSiH0Fg8QfEU25c+e7IypvBqL8wwMl76CQf3Yo",
+	"ZOBBIWVKLHC2ZJFvhjPOF+lc1vqTwQxZME1mRjZnUhyWDI+EbrTdAajHZ9Sm7UyYKnJs+9NvCcG0sw9+",
+	"P2DMqnmsZutYEoekTYsOOwtO8j1LewEJsz3CcspWVIc/nMgdBiMRWkHb/ODKfJJ25rFLqSByYWEjTrD3",
+	"Xyh4l/cQHZXRAOolvv7g6wy+6O/EfWdSQnXA6hF12cLqQ2QhHV+NMObyeqBaTqF+K7iKsEiwbzHUkBRc",
+	"CiB2o3zBYqvf0I3/m3trRVxvKn4q4psZigf9GxmKt7angGkqvLWVHCK5xnFjYViYcQfjvcxbTfMtT7C5",
+	"L21jytYRQR58toUAbGZdTDZvKPxteWFaa5159T7qF0YOhPzxqV6hegH+CsVoSc45rPfu5c3zGjTM6Ywm",
+	"yXbt13sPHbxvS/cTvN7gOayDA9Y7DB1Q8DM7lb4k9w7yv3HCJnWxZfAjSOwl8JN11nFXuLAe53JQW71w",
+	"R6/QDbwxa41EdT4Ux0QLXKVw7Gv9LKVTUjmVjZ4YIOfi4tc7QeqECbM4m+wSkCx3F4MEZte9kSWiKUvu",
+	"v9EE0ZSK+ou0QGTEXZUBHacKXbbjlGFdNC3h5B2TEHic/ztUr8mQWB7AvQiEczeM7QGpcFYS3vFRDZs4",
+	"k5dM1BMc+A0hTtZsm3kPGZhcaJCwUPzu3iybEXoBDHMBLfJTFqVdD3Mr9K+0nCuylOllXvWKG/kRCtsA",
+	"f8TWKsN70OkNOoPe5uF9OmyXlpdl6WrXkq8258FCNWzPmTucIHAX9wlK9rRTFsk0ZqBiz6TSRKKmibxz",
+	"7+bbuHGd6hM14IjPWWI9Rhf0qjBwcDMqtYCjU7pk51mmIoQny4W+iScPeiowG3hSPID4qBku1pgl2R1C",
+	"MHPlE8vRTNUD2GwpgdbAROIT1lyLMmGZR7sRVvP25N1W02nQaMY6KVvSNFbb+YSgnzrui/OpHwL4aMCG",
+	"SiPN0iz5MLIwSB2gWZLg2ipC5+VUBcBA6XhO9fhw8vCv9e7WK3m5ju1QkkoNteVrmA/q5kzETn+VVyxN",
+	"6Dx30UMUmFIy3avD4t7sTEFqUrWm2BeOdEZXJJalCiUgbqlhyihYUBDAzxOuV+6Z7wupfbZMOVboy8SR",
+	"Bletkz3Wyn/uJFkaySgim2YJ+FJghYX92+hDbAyRulkdql0S+nigDFdG6mwpMTDP1QySwmgYF0zTlFPR",
+	"LZWHOvy4OS3Q9kWgbGKj36IU1Bbz+vMVgWoLttzbqhTU4acpBfVS2hs1A3xKzyzgGGlWtuM3Lg9VOYp/",
+	"c1pkWYBNmdJ0kVKhzQ4CD1MMsw6U3HyY5WpjlXf72sfgE4YCcb1aY+S6p4h5A8KR/YqJoXkaWkos2Sh+",
+	"YEvys0wv691FXHHBNvSIL9V0ij809Ms1TTgVt/RSGXpCYw+o0uoGXiuv/ZrcCFOZauI9hZNeA41vPaMi",
+	"BvjRnCpNMSMjWnMhcztNOksuGEDAXSmFn5jS5G88SaySfXNR/4pVJDLzaLcyDJ8ujKNRtHM0UxXsXinN",
+	"Uk7Ji8Wc3kSohpYLQjWad96W1mRRj232rDMNof/2FQKvWK3bZuTioiTqFO1+5zTdRWYJWkYaG/9dbjp4",
+	"z09+OEHFy7x7jPzVXK42oJXPbOoqNH1Die5S0MyMpTyi+z+w5bieB6wVoKzY5I8wyLijZVY5E/HnVfS8",
+	"FRZ/Fwzw2yb+vskqhrLoLmYx/OJmdjG8cu6wOdtbxgpW3Ob9INQKFYXA9rW67nY36G9zRW59ATYp5K69",
+	"chaY3Xn9b8Gib8S2PgVDsnxoDb9ppjEbplF/+nzPCwr8OZHNE6qNEg1QJk/crZEXtWazeV3U2ROX7t29",
+	"YuFIRXdvnfQNuiirry34k80hAMzBtkwwS3VAlhCyiikfhdRErUSE1tTN+Bo743W6kZdaBXA+DlpiJR63",
+	"mK6pAM2B+SByUjh903n4cNA/2Mos0QSlgOIj83nCI6gjSNqYRWbo6ZXc8IkkxhRkcuJGr6ACNgI7QtI+",
+	"Z+butwnjWXzssvOjueWcRpdyMjGf4FQQzINrHpI2GBkXc1tKb3CIuSMLCTiKI83jZMz9CE22gpbNNF50",
+	"C7sfq4sCv6y3amdEnEN9uP7NwuWbMjHUEFaQn5oCsfvTqjvUpVK+dTLAj29eICDRVtVVtljvDRwTLu0C",
+	"vvcpXRJb1gZWCOj6DaoCbxRSt9ZNlqysmnyy8q5ORinXby3IK5Xirm93K/1qBNR6TCeoBfzCyPrWMkza",
+	"4XKqWDT+1z/+Ge4dI1PhWbwiFHa14VpIM8RacaHv0ipBQy8n3//1Ufrwu+9/fpeeLX/98fWTh89fvP6f",
+	"53Lwgr6gp8vWLuyQCXM6XanPmCv8E23J5lygD5/F5LDfI9+5egFZaQr83Mhw9tNSnYrs98qQamt9InwC",
+	"aR0UFcXEjaoo76K0FEoo+2ni1ltwS4ylXsEAy6ArCuN2Ve0W6+F9tJVyUeZ4O6kZ9gCBcnBsM++4IZib",
+	"EQPWf8eKhF2dN4bVz+sGF10KuUxYDGmec3w60EfNxi3ghq5FmqUL5qFhbPkbRE5iQdXYr9Zh9DrDN8zP",
+	"sRSM0AtasiM0rrS9uG5dobuSns02W11IZIKLlOvVqaE7XI1ziGY7WWBKePzrW3e/5Q6wf/3jn62gES9g",
+	"gQJh/n5oFV00JR72PD9clzy2fPN8ZR24bfzSep7wFId7AaT2FiBedsGjY0ZtJg+jzInMMJjWRzNBLiZQ",
+	"sCSSQlMkZFvswDkF1H8WKgo7zWPYwpG4GTFxwQVjtRbG1jeGNaSMJr69GeE/WBd65bwLzsVs7o8Jv2KQ",
+	"A1d1R2IkPhCl2Zx8IMupJB/gB/LBNLhINPkwEh86nU7h/8wnfXLKaBpNyQewb38g4XdPMVmi74sLyYcc",
+	"RotWLvh6QJ4ZKTn7tjbTovmY2nw4xTzzkKvegy4fW0ReDtQzfxSQ+fgRJWEpOyQM54C8piscTRY+8SHL",
+	"FlwtgYuNeSmq7aVswfdDb0L20X4RSG6zSNoewj1Y9jTOAzbiAPSpFctjb2Ckh+RbC7/ZsHilNJXmPR/c",
+	"na1GOdA+PM7m6jDr2PMRecP0IhXkgz0qH2DKrodcIIEywo4YqmUE7HfVaIAPhhb/8hfyHdNgGgX7E4vN",
+	"0xPDzYz6aY2Ppk2WknY4o5eMpAsRmq2He5/EbCbx+O6BYILOItyFwA7Zkf9IwDpEizQh7fDXdyGKWHMe",
+	"XSrnDpULvTc0gwjDUE1Hgl3PZapxDb425324v98fPOj2ur1uf/iw97BHzl59//SHrwssayTM1n7d7jwj",
+	"o9YJ7vLfYVmG5BsM4/0KPhu19kbiL9nxGno0jT7MAdFyJtNULkkbouidFpxDkvdGwrz/9VdtmFlHkVHr",
+	"q/dmAL/859uPo5b5E8ZfPq7/r/n666/a5j+kE+c9/cf/+nZvtOj1Bvdzz+HXA3xiWB9MluHfULvv6/6o",
+	"RT6QX9+RTkrudc3l+kvvbZfH92B6eP6H5JKxucrK6WNMQn6uj7MjDVEDEU0hcrV8tEciZap5sp3/JnBC",
+	"/En7ZGleeUbuPZbQWOdsNWdDYpVn88L+r0qKe2Q0GglCYP+e5yUOO9+z1ZB81V4seHzBxJ5pLCaj1vvR",
+	"aOScmuafQ/M/X5kH5h+B+Z98JeGFQWDaN/8EfxA8g1bygjRZQycxzZrJyshkv7oiMdkrcPFkP5eK5OTj",
+	"mUqRN+IXfDF/f/wIlMnjr79qs2gqzXKmTHm73OXx3jGZ8+YXXER6JagGaAKY8LAxnu2YFJmsrehvLisA",
+	"Hyq42SD2fSR2IIUmBv3VnDv+bE6M2/2NdNKJyb33o5bN2mlWM8+gPGp9vGemmnPxYTm5uH/ZGE5qh6B2",
+	"mlOB637F4+weQFrfQMFmhI7bD+uZdUCoWIHZtXFc68bjiOLee5fxunIPBSTP5GIWLQxDw4RP7ebb5VXD",
+	"/AKy4jDIMgfkX//f/0/Cw96AVOvc2+zOgl3rsXl76Hp3CbXDYxKWttDFE45aH8O87WKx/OORKH9WSrwN",
+	"X0PK6WzUrq3QSjXeqFDOH8MT/N50gTZHROnQRAp0ERdzBJpGsx5QC1eml0fErzUcdsmphe3ihaGIuuRz",
+	"u4Jdex2fFCpdwx4wEePJLEjdhBrWjBIxPhmSsP6qK1yNYXckzhD5hq4WoiXBeUHrATD+FUEYFWmHHvQr",
+	"DEhYwX5BhFoF/WVercK/zFOrYntP6CLmGr/ag/xq9lLCE4luWlsfHHOzwT9Hog5ZZ9OPm10kNoeGDSAz",
+	"qiAKtJjlHXPnyjkY1AVjsRqJhTD6Y3jdceTbgTdC0g6pWIVDq2VDAV8PLgdskeu9LvlZLlCoMS8SxViu",
+	"EhRWw/kGRyIHTPoyt0dFh6RcGzwMCLumkU4AL2YhzDy2CGautCMmj++YJ5gnDwTY0JZEUoQKEpb4U1bs",
+	"tu2WwdDI1KUN0jKj9r3uSLxhOl2BNuziXQAfdMlWWX48eADVdyGv3kpZwTBVOhNkA5uO33w0EvAyTfgl",
+	"C2yqIrOe51CEVKZWSFdEL3nEMCd81qmVtV1orIaORyJf0cGA1JdYtpn/dLqynhZ/lEBKxAi3mieJkYIF",
+	"Fxd+u71HpL4wddgl37OVtZIZeoI1LBxph/k1c71kcz0SIHxaZ0OXZLg6sD9OKE+QCJFajDZW4Bu4aFZu",
+	"B+O7Gol2eHR9bU6YGQe4j7RMjeqjJIIOs6PmeUf8/XRkZYRJBYoCEgWKlYaHoGBphh7CbTR+9urFk/HZ",
+	"2YuQtPs9ixtXRv+P2YQuEn0MZ6QQF9sdiaeQ5AYs9FgnrVnlwnw4YUAWcwjBJ1pqmuC4wE8Z0XmXnAjQ",
+	"JICU4Sco0Yyhqw5vp1gkjVzjkVsijWbi3Pjmw2NH+ggxL21/kd3b1fobSxWXSCwjAT42qgy71VOPE83o",
+	"rzIlV/iu5TNoZLI8af+qH9pMlJGczanmdqlHgirEKlFlXzNUavY+7pKfcHJXfSv5AHOicayGkP4rY4oq",
+	"sH8jmhX4Ep0xwE+bFXEHANU0fDnTQf2HQG2QRto9EIsZphlTI8FF9pUKsiRkmdU1944AVfILYWSMpaF5",
+	"o33HEuj2UshllwA3cxuQaSvhyevnHbvkYBvnisQyWswwXUDIxUR27TIbPtq96JKw3+13e3AykGGNbFGJ",
+	"RF4QjIFQWWZziLF3qMhICp3SSBsK8y4YLfEczeQVM7Q2EshFZjS9ZDEJYzZPWUQhtRSY0ZFnCXPzqIVQ",
+	"TIegWRKqiSFSTRS/JjMp9FQRapjzsbmrXL0Lc1DwDLpbEABsljKd7eGJ7RQWxqtmTkl4in2OhOP7b759",
+	"TB4ePTrcIxf8Ksv7CfG3lqrfmOGB7gmcAG5YvBCnIJjYwIVFdMn00DvwpN/rOWIy7+Gps57YRaowfG3Q",
+	"641EGzik44zmnp3SK4Z4+aXYsxTgcz7mZp2Rgzlaz5+efTsSoRnxCzPgDoLdzKVuJE0Y1qh1/O7rQa93",
+	"vPx6EA5N//kg5ywlA8ceMOlr3lho+KrfTPp1/+GDY/11PxyS/sMHKDkKuQzIZJEkaCk2ulPftrhn90IB",
+	"DbHZXK/sshXurEfEL+bvxFe4eztQvyQkbTdEaMmVc80uDEW0RLuIWy2ipSRyopkA7pzF9SB3nCxUVqjy",
+	"cPDIeinxZgzgTAKThI0eCa6JYiI2s6hcarB1ID3YMKKjXjF1ErWRRW2IT7UW9oxj7yEWfIbW9zK7hRUZ",
+	"2/oKGdN9TS8sw33BzR6maEwDhQHM4qPWkIzAZzFqBWQE/gjz7Jd//eOfb80D55kwD//1j39+DLvktUNu",
+	"AWgLwdAjAUgNrhlYf51fOq7DdBm+cMF0LqACEM2O+Km9pZ2YJqToDK6vHUE7oArcxVDcy1nJjB48Eu9H",
+	"LeC8ZrjvR2AgxylyAYKCSyg3tm+ZKRomjS+B6cQrzDBqgXkk+3+j1owpRS/s62eGpsDui6mA7L0PpG6o",
+	"5LCLHcAd4vVgVNFyw7GMxos0wbcyj6Fvqt+PZaT2UYr5y+aRuomazob49xp8FZhanLobmmWD69Pmlghr",
+	"Vw91Fl/eyp/PWQpSev5sJEJfLMzftJpy9iA/4PYZsho65/bvLvkmpcKoMmas1nwc2p2BYZvFny5mVOCl",
+	"DboJ3FgoI0dU00ReLJB2PmCxhw9w4ZIPTv7+AMVcrYm41hkRZrLB2K5PSD6Q2qUiH8hhr0c+IFfAjzJa",
+	"Xqagfq7mGIMxowAGBFHh2HYS5iW5SLlvpw1t0Xemx+SD4IrYBrbpayGM0CE294UYqnhlr0GQjFBWyMWD",
+	"LNwUdbDm/k1D2y9x1rVFh6GW+l+nr34Ayzx0CH8SZIGul7LSsvW6nhWnBTr0On3SW1YXXy8XeiwnY4hn",
+	"2W6GmKoComA4uAsUt3lFm8JkbK8OLKL4BYD62U7E63zLtpV7imTtBA4/IlPEbWs6m+ebjMVw5CJb7xLr",
+	"yC1lH0gdV4FR9MkH8oMsmHvA+wygC9uuzY+ZT2pta2dZwB9Ud07MAcTaM5bWi81meYe2btYcAPtVsSlr",
+	"v9mhKTNT+1VOQ2U74wdS4KjQzMA2k5FGVrENTkPm/iMrhsewYCm3SZSRDWeWwpAoukKdREsSSzeionVy",
+	"7XDA+QjgAfv6sdEJ8uxT0IUiy+kqO6NCLSYTHqEzFW1SH0j5soFODgpLl1Cjwua2Ll1zZl0nFTvT2oNx",
+	"iCSpFuZCAoYCbIYXii/kEHiEALme5EKzsZB6PJELEW/VUT5oCFcFHL+euhaxKCM0aatzr2/0KGMneopG",
+	"M0XOFxrowho+zLmAVl0fZdljfQ+PPNprkJPsLFK9OiYhTTRLBdX8iqkQwDuKCEbT85XNA+KPwszTefp3",
+	"HIZ19ELBMorqYZzS/LwXjBhbNY11g6x5Jaupbt1Fx1b0B4RMsQvNBNAuyDw7dJWXVXPZkMlkkRo6K3RQ",
+	"1Aw2Nv9znT0ObnFb/Z5GZm9QSQnIIlNPSroMZIrMtNVMtTnqeVrwXmZHYq6giNmPhGmi5Iw5+zdmG85P",
+	"Z5YW2XCmLe8vt3LFvMZW1sslEXNm8k3LTpUftxMttJxMxlDWbctOnbPcb4dgO7C02BZphzUBQuHecSES",
+	"tVKP0ybND9CmlZfgdPwYE2nvRMlzV+Ypz/HNYtclVELlWhWdP5UyKM5S5pUSLRB/g43YjK+sJmRjO8la",
+	"zXnTJVvl5miEuNsysw7ivsIIyGRVkCe1lOOEphvkrf5BSaKET+wi9MnLb1ybC6EW87k0LGU8YzGnY1Si",
+	"1rV95Lc9Wyg4y2HZuRs2rZi11jet2GDgZFNwB7jI1opfIHMP2fNVsK98IGV1DJoGQpESGYKzEB0DoZSs",
+	"MdYYk1/gwN0Tp9p9IJleRz6QIxAzT6W5b8CVAqgnUI+kIIYxGSn3mCg6AeOjdVIUDPQVqbssKjkZtmkI",
+	"g+xKRCkpk3kxdMGJt7GRZY8LGEiHmTLaJzDHrCYnTZL1boXGURtuxSNWvm+LQ3ZEal/G84A2FzMYNV0g",
+	"uCmWS1F3JqyBXiwwjMU8+Da374ODUhUTMglbUWpTZFE3R45BAniwkGWXgWEa6LAYELXnPDC5QX2hFjRJ",
+	"YKxLNRJh7pwH6w5yb2tYgZAKa2+pxGLgO//6xz9HrY/hcZ5gKosd4Qqc0UuzXGaVzOUFvXoBNGY30XuA",
+	"e6gKgTMWR4RRSS6EJhgJmQalmJnAi6pxVmk/mCGf5di9Bx6BPbBejISXFSuHSDAOAuaSrroEyq3Yvbf3",
+	"AVjDa+BvhlJw5URGi0u6GtZGOuXRJlIwglUNwCxsjSuWkCxeGYx4b9gFVxpM7OTZ2dnr0xyaXfJplYMY",
+	"VEjaKKuXXeV7I0N9U0ZTQs/lQhd9Ei5b11zCrK3X20KZFaGIW5ET0NChnADYrt+PWtySj28Zhe/wMdoS",
+	"wWCYweyLRtOCVdVLlPLxY7hnTU3WxgQE6NuVyqJNHumCeNQsgW2WB60qDrk6E/YLm+Mw3/MCmBXZla22",
+	"8/rk7PEzjKig5cvflvveq+kvT9ULPVapq1jPtdqAr00XkvjWvFtzKj7UU6nDAGh6WUziYT2c7hwW74Wu",
+	"A566dgEQd0/lWmoBEpt95jIqm89mUpirFrztkDNeejVki5/lc6DYg49FKijFlWFijXz4VGTKe/5d5tBt",
+	"FxQSr5ruHvJ8G7lpGBmC1ckvDpmTneG3bWeLXi6XXZdvzx3IbiRn+3tD57oZCXdUO9xF5ABHka4iMl49",
+	"cgIMxEYiroZGMLF55eNUzkkWoaD2Aq/NzKgUkvaPgl+XfFHutcwgFZJ2eNUPQvIf4Gq+fzgSz16ePO6c",
+	"PjsZHN0Hu/b7fLwfu+8rHX3svjey2cfQiFD+nY3tgZpE5GQkwEXnONc9RbwIqizfVg7mx+O/kgsL9UfM",
+	"zAl6OAbX15ZQR6LfI+qYUGFd4CxRDJ1SngjBrjGahtMku4p80MQxCV0gVDgSNuhJFWO2yN9YyierTGlN",
+	"FwrzRGR7VMwOxAX5TjpE2wXX08U5kIKjj44jkJonCT9PqSG6/QsZOufNhRyJ5TQgYzL8mlSo7Ae2tPTY",
+	"lqr7HdNMXLVHGLEw/unpN89evfp+fPr08ZunZ6PW3t5IzOkqkTS27XHZfcNofJIk7bT7jYxXeyPBJ4Sl",
+	"qfl1Oe3i7NvZV2n3GRD03jG89P98TQRPyHt0sJjz0AUvVXtpmP85jXMbqLkP4AVMjP4NjS1iZQ8/Rv/b",
+	"SOS+lr/8hVh0ofnrpwxvY0Er6UKoAv60knu/iEqG6udG4U74JbOo1ntqJM4XmszkFUMlMac/I5juGDbg",
+	"vPQjEVrQYTgkYYY2DXN7osoKQJB2mIESLZ8Nc90fvfcOjApnPjcgeq7OMvSRtAvmwiG5YIKlPHJvWCgD",
+	"4PIKiMiQJIxe2fG54AqvkNVB5wk5ZREatWUF1DgSazCem8CU3WxXiMac09DKSKCRTZF2OJ+NYaJXXFFw",
+	"kdm/8QJ64qbv/VI0IL9xA9obiaVMzT0kc48wVjFE3JKPcwdWZAQkHB8pVC+wU7N7NMaxfj2jYkETW4QB",
+	"9tnI0Z49uVQcBICMTkkqEKJb4q6VsBF5BIxIWSgKNHEPwB3x0I8AoXFhIyECyeK5yfOJV9IbzRVgnVUj",
+	"4W7DwP+YewLLsb3PATpA0xQkX/T+I64KamKD3c0iBcy/Yf7S3OPmcBlpvF4Cx6V3ogl+rdCeznU2Cgt/",
+	"RVMQmqcUaQNYrDHYZb+QfAZK1zsjEnZjp4+XCKotds8dGpJrVF5LJRVLxSJCqyLhoI0GBUYYieYho4pA",
+	"jYWER0xggQ8Xa5bKecqZpunKRrMOG3zeCbugiYuc7WiWzrAYK9dJHrT22lorT14/h5TYgGpqDVuAZ4Kw",
+	"zjkTdM5bw9ZBt9c9gNyAegrxf/tTRhM9/TskAKwLkD6x/GfQ63lwSGtichAzUDReL84THnVb0B/a6J/H",
+	"rWHrO6afQScYtI6oL9PRoNdzwXqu+HTJ9gMBfLgU8IW8bAqldW/tY1eYNxLjazdF39rBQQBhXUb6bKbU",
+	"yALdQiRla/jL26ClXJab1gt+xQSmTtL0QrWGv7ReMk1bb81H++asrrZdaquiG+UKkIJwxmg0Bd8BBVyk",
+	"IjN+kTqLc8psSjUdgE0kzxW6bmuMaMDtkG+5OzC9jRv0Bt7afnvyAdbsEDRmBGeQF4hO6WRiJvoxaB31",
+	"DnYcf76Yfl2stZP5QepPOp8fpAaOvkJ+ZbQk1EVZdJl7A9eSoL+hNTR41d8HoP04z09RS4x1qDpnfZaT",
+	"WtgyAD1LNdUxNNjd7gEBlx/RbGbU1QztHeTI6jjwzblG8Qiy69Ni2UCmcRn8Af/nkg8sU641A2DdOdXR",
+	"1AJIs0w6FmYItf4srG9GVwgzO2c2VJ6smO6Sb2QMeUrfLcw6YBy7snhqo9Bgh3hPuwTZyO+LR+wFV/rE",
+	"LPhTl64gh9RCqYxytbpk5Q8uZp6tHxYTsgqYV2FkeQCzVxczJ8T1KUk/Buu7z1JJ5EN4dnb22m5a00Dy",
+	"Utf+MDAN6dGjR35S0l5NFZyNgwKEBZoUcVWMIAFY1YODg0d7jcPimJQmH9U2eVzMaOpOc76J+wAAbW3x",
+	"4qm1SYNrAAqg3JLh5kd4LZPKyQ9SXmzPqioffgyaS6aad700PNYmYrrwsNhNPdq390/m3L0JlbZgzzvP",
+	"403f2TefxzjIQ1zKui+yJd/PtdMWfNLf/MmPTrj/O4vxo4PNH30r03MexwymdDh4tPmLMylfUrFy0R54",
+	"m20xo+fWuwTqOe6zJ5koXdgk73rAQLDW26BVDnlqDVt5WFYru0C84K/GC+RUsznpdwkibzHSTWO55SuW",
+	"RR9nIAi/5LkRoUNzKMNitPVIeOHWAeZnxjwS4O4BThCgNm1rhp2WunWoBxv7MhI2OwoJvfItttCzEnSu",
+	"plIPncITUWH9rBaNC/DjChyk7hbAuPITf902XAS+3zyfNWn//PPPP3devuw8edLI6WzBmzwvCKYOyc/8",
+	"zSpnVRlzOWl104C8xNdbDWuwQxbrhuuiWAIny1JdNzq0rH+Ki9MmGOU2f0zE9Yq0I6pYhwvFhOKaX7HG",
+	"bbO5D2vH0K9JdL5+EG7qNpXiLuPIki/eYihPaZpwI9DZ3BHe+eQiShYKMDTPng1fvgzI4LAzlYu0cUSQ",
+	"BHKSQibefEzlmwh7WtIk6USJjC5td9AHaft9zKk2jLI1bP2f9i+9/ttfep1Hbz8Mful1Dt7uDX/pdY7w",
+	"0VfbHIIXVH/SeWr5Jc7SO1SOvP1syujLdvbx0EueHAYkPKeAbNcsTWnEwmYRrVhgq5b8jrY+CFmluPYk",
+	"ZQzqYqLRqT2nPN7Ly2rVbgUW99pOTsornH3R4iJMeKO0mFUk215O9D5ZIyFm630nGn5ZoqHNKVVMGeWJ",
+	"hwWxpUFIrJSCcbKitT12HUFeNGVhfDVn4uT1c3LQ7WWhmtktdvL6ObrgTp98j24OqqWNSTUfaSkTtdbO",
+	"ZZv/r9NXP9ze0uXGt/Ew2V6fuPeLZ6q+bAyKRWXToL8+3YNshbyaA1mit1o7pvs8/3CdEenMD5iFshB2",
+	"4eotSm6TV3SW3HKTqXJWnG228+eTly922043xNtsJ/Ra3Mott8tcnubrmlIRv8222QWq3zbfddK4bai/",
+	"gb3Pf79o7OvW2r3e+O1vZ/jyINSZnLGrtWm99bVcvLvZ4FQMTf13KhKFvm1mh9zgVVcMuUkPrIrNO2t5",
+	"TSPyIf47Dakk4X6CAeX2ybBS/Clcp5UWy0Tttm9frJxXPtYb3DHZyztKfdUv1wh//pjuZMAv1DyYFvm1",
+	"uzQKbLxe/quW/fsYtOZSNdkFB11MH+Oli3FVxRJZYxBE+5J11vuBF92R+LachVQX41y8FIbOnx82JCYd",
+	"joTLP8q1SyJlvU/tLEeezXCZg5LcNxFNkr2gmGusOxI/FCK+CrkLqrFkMDAEhetpylgpImwkbJVGr/pa",
+	"jb0RU+x6G1e9fjdwJQ+Q/z1bOUiNZU9AeN9I9PbuwJlgk8YTmY71Um5kTdVJbM+cKt9mZ7mYMtkI2x8r",
+	"HLe/47ymLInHWG95Mz4hiV+bN282r+JXtSKjq2MPEOg7XtvMa3uHm7/4Qepv5ULYLrZgzo+lmCQcM5cf",
+	"9rcY02uEXZ5J+YKmFwy/O9pmAbKIq5cs5tSV2D8cDLa4Ckqne6HsKv4b7x/z1WAr2vgOwZ6lKwuSWVs/",
+	"0i1uKyxIW6cS7b/3gy15/HG9r+uoa9N3ZnlDKkpTXtnXAcvqITk3Z9vet8/jTyFMZoi9LfnbY/f+b8vk",
+	"/NCIOxb36Vjc55I/3wAcExzDaYH8by2EUh1NqycWYsRQJsRU90bi9IKOfPmRQzxftKFY80jQlHUJFEgm",
+	"MdOUJyogIVRIDh2atKybZlFGGBLYLUi9IwFBsROu/cQmNptJaFMphYBrV+VqvS7jQrlg70iAzDi02aeW",
+	"ubSg6SWIranSWeAmFtVieUxNjlrO45qNzDybca0Cs1Ig0KdUKMR7Z/grDAJCvBQTsTIyLnDDLB+CTK0e",
+	"v5THI5E9pjobK9YY2EJ+LmVRAMBYZHfcRqwCIPy1V3bWBQHlE+sSjEdACgkKUcMICCYXAAQzg4OoC79a",
+	"QdtfwCKu2q9xYOaVBzcVtJGRsCaWPNnkXpe8EhErlhWgJJoymgciZmhqwI/aIUeMUIVRjj4+mhSg1YFN",
+	"BRhjghkz8iXl6PNzgaBj7CREZWwkIBQ+06vaxT73ilGaRY0qCw/GUXPlgu1shYCtaiwcEy8DYiFG16iL",
+	"LjnASODEBFv6ywTHGlItGWrIeELKssR3zuy2NonBSLSBGtfkSdizgZj5XB1o0KstlWdmGIkpV1qmK9Je",
+	"A3RHIA9USoGMmbI+IBAw+5lmW8wnHhMqhFyIKA+Nr4+pxGo6NapmpS7+bWWW4DPppsB45WQ8kYt0o5hT",
+	"nfX24k3l25100z+IAOeibz1iA7sKBphYBmRPi5zUhtcaYs+OODIrJ16XmdWdjHinBv9B1eDHVoL8RHLz",
+	"DuqwDbQC5llr6n2DYqNyAMq2zTcUOnkyPPaV4bogtL08iYOqvcTyRvNwfMwUYeXHcwY1K3J4A+bedRJ3",
+	"nfEUGvqMN9otbzL7JYvH56sxyN2bmX5lyjuYWsvfetfZJ7i+3K5ue325939r+4PTiFIvxcOdVeLuxvkT",
+	"3DiYqe7z3Th+aG+zTRaj5aj2cwCVXYNCLslSLpLYhQZj5Q02D2zBBYy9rlGYXXSANoqTV0g6z3yFeukS",
+	"Y/uzEXBFJikz984J5qjxh4P5ITHbBeT3MmMaWmaDtSayy9BMpZD9pO4q+47px97g/wor9tltyhPGxksu",
+	"Yrnclp17o9/1Yip+W8vMgZDuGPYfwIwM2wwphfKtv7UReSvOtCGc9icMQZrPmcC6PyVOFBCZxF7sLLKR",
+	"LEUVREGB9fmeIrYC00gItsQ86XtBlgM1yBXlIJdMgoLAYnMiBXlCH1u+Aet7cKi50w7FIklCZGCYaCDm",
+	"cTERjqvRtdprCn31VrwpAPZTy9KfD3hlbXa7YK5uEpbZ8Pka9FXFvkjsUO+Y3h+A6WFoZ/0G/5uYHzCf",
+	"ZkPAS3BRFRLmgk2vIgDZIoRgLZizlMsY89lA5Rx0Hs2p0ujHqKnxRdp+4mrT03hGr8O9LjmxqXjp3DA3",
+	"P5NRVrCrmIi6jqNhRbLPbxm4HZf6ksBKZumD3G4L3jAf3nfHnz6jFv17UWgL3NBWDUST479JLXXeyGYO",
+	"CAihwy6x3hVVw/y6pIJktWWKp8xVb8iypfkl8XVdtua2l0LMab7od4XiqrbwMc+8sCKzrapjr9i3xtxW",
+	"5UIZhax0DYngQHXGceap5p3PFwpfKW0UbfPIy0eHdQKU1ae75CTPNpZXb1xXXtdL3Uwb0r+iCRgTODbn",
+	"oK4pU4r9grf4lWhs3jlSS06owMukB45u5bm/hyNR2G3fLu6nJg4AqKFK+A3wP2M94SIcAsvCQkrWGaMC",
+	"MnjlWbt5ltV1L6gZkwVO+FWyc9c+lHgr5so1KkxTgvzijVvKyl9317rE2V+OZ/kPjqMrQDX+RBfvYCtT",
+	"sTmIOT3cXdif1QKdJdX/xLd8YwLYUkkoLx/shiv/wMF7bNNDTEsAiCqIclEYVWJbe0zT+LXDUhWzh3bz",
+	"hLND0pxu1gLTahLO7gWkmlfW5nItJpaFou0bM8ZSXX2tOxKnUHLYIQWzfL71+XsB9AUFdWodsbgoNkFw",
+	"ISHrNulzMlhdZfd89RPFrZLnDuIF5xRyVmbhgqVGtkyxM+djdX69pvZkK7h9sOEn9R87Otj2jnIZeVs5",
+	"eskRxLZNWM6qTvArOOyWwrdt4jT7YAcPAX5aoKxP6r0uH8KNk6kMxXz92H68/cSKZ6UptWkRdoFQRz8P",
+	"/50Q8HsUAu5839uaCuzxJ7RyPXF3yTi5wt5Bu4sU4FlR+zYzb6N/6An8de6A/H6BT5cewzL0oVUNIZQg",
+	"wHqOKrB+GFSmwUK6UMwmscaamaiG+a7qVGpbLD0mSku/cLx2BRKy+tbyiqUJnXfJiVjZmrI4vBldQcpa",
+	"MyyWTEg7LC/QkFCxcqAsWySVq5FACwXWhQCN/JiE85RN+HVIeMyE5hOnj2Lm0wYHNy4tJDG8fWoX6Gnz",
+	"neP3uT1bdu/Xx2267K6fmeXehH9+9rChjEjIjFpwsC1iuHWeS7HKDi3m0NuQEiXD2qvabMhwMBRLkkKi",
+	"SiNMdsm3PDF37fkKcgQGWZI+sP9NUsY6ml1rzD1cn1rlbzjCbZKqbJWVkLBrGpkx62j6pWQo3G5MnyJb",
+	"4bcpYwSWHDpjtlCpLd/oAipMjwEpj7JpYO92HdIX69bOT8NanggkuaMr2/9mjf8aR3DnDPpC84ZcOWbk",
+	"GK3lTvWMFt8uupfx2f57l0KpOdTaD7GGtz3voZ+REl0NNci92pBrGPDO5mX46tNA4mAq2x2xXY9Xk7yR",
+	"5bK6O1N/nODpK0vINz6JlTqU2ySGsx9lFdXK2eHIqV8zQWpf6K+Xb2zBs6fZKG6fLN+f0NpTVup7xyut",
+	"/uvKCfzZL5mnfqdi/+/snqqQqXdQXMXHhqNSrMHanN3KFXxVhJIf37xAtCQWRXD117G2r0tK5RcivKeg",
+	"lJ65wkIbAx6MhCucmKxQXsZEAaYx00FWN9sVkMJUBuYv+MPcgvCOgNIySiZXDArIAtDgCoqwJFLOoWCn",
+	"TEnCxaVN5GfrrTTnlyqR+i1zTN3Sam3jwdSWaaXKY981tVTp+980vZQtuLsr43psP7sx72qSHBy9FkQv",
+	"Q6530sQaaeLOjvub2XGxjCytMPib8/cmaWj/ffmR01ZiljAMRyq7geVcuUKywPFlqfqsV4iYJlD9ywYf",
+	"LekKrUhYdARKMCL7rzDkJ9D7RobcfJbvKcLjBtdnzZS3dH4uGTo+/96ng/OD6DA+YvcnDy4eTh/92rvc",
+	"7Pi8vV6Fu7KZdeL6xTe/FWwDr9Ym4c6Kv3OgCPPBHcv8AyhguPm/IQNS+4gTWYc2sVV1MxozomexiG1e",
+	"f9bKpAHImzb1y0iE2Ejn1Csh3iCfuqreB70eMSwtYSkVESOMQ9qpJYWQIFtWleUV+gALIhdphHEp6UJP",
+	"YaDO8aY01WxYiWbIcK+YpAnhkeikC7x66TBDudAdOemA0d11bQGKWWzlkkfMFke+SZHbLvnBZqm1Rn91",
+	"DHmsmrxUb1jE+BXD5bCEsIk5ZxuaVde2deYDEuqv//WPfwZXffOfPL81/pyz7fJubsmz9df9BweDwf3B",
+	"Ya9n+jgaHD2gD+8/Yg9YxM5ZTA8GdDKh9wdRHNGDCT3qRzR+wB48oD12dH8yOTq4H/ci9pD1ew/jh+dx",
+	"kc0PeocPGxj9TSV/W5wXIRb0PGFjm7Voc60TWCEIorp5aQbiUznBKgwB+i4SyA5nf4ccTRxk5Gyx37di",
+	"qqFDW71h+L7FY0QNHfyV/ffl4MVl/Hz5bPGAX/foefTk6bd9Q1325RIoqRW4dPjDKvLEzA+aZle60na/",
+	"pm2YT56PvdhVt3nRP9ZWpPjUaY1SPFJbK0VwBOc3MOTkH9Zf6VdYPR0SesGISNtwISx9HkNOo5RF8kIg",
+	"cF4RmjMscPiBJ0xIYGcpU3qv27rptbzrfXlDFeOm92VjxVpYuLz0ekZ5lavzY6md9y2ESpwsDG/55a1h",
+	"JFAKuEHetfWqgUti3e19MDvYnt7XI6Q1XaRUoLEzc+t2c0ZrjaxVvyLWQAyIqquw4zVQqLBT34wig4Ac",
+	"wgV3FNiwKa8wf4wYDGcE8douIGKrbRftkCg0vHn+8sRIElZGcDEbmWThXqgEnUQ0Sfy+s42rmxMVcYcL",
+	"7DKPTukoHjOS5VqHGBEjp/ioUhf00gAq9QbgYDvV/s+qgAEG48f5glnbevLvKVs4M5EXXtsWTVDftOFk",
+	"KY20Q8W4NYRq6ZG51rHwutce1Gb5CNKhk/pK1RzwomoWAVGWm7OUnLraZ24HjoliKH25J0aEA7eYjQ/m",
+	"QqcyXkQO+FeUYCqjuF2Cojx8Kos42CVqOguOqLu61/F0934TtLNcxmdFBtfXhEaXQi4TFl+4KBjU2F0l",
+	"7oyTnQg8NAF5/er0DAP9ax0kMIT/GwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

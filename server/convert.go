@@ -55,6 +55,74 @@ func venueToAPI(v booking.Venue) gen.Venue {
 		Currency:           v.Currency,
 		SeatingAreas:       areas,
 		CancellationPolicy: policyToAPI(v.Policy),
+		ModificationPolicy: modificationToAPI(v.Modification),
+	}
+}
+
+func modificationToAPI(m booking.ModificationPolicy) gen.ModificationPolicy {
+	summary := "Changes are accepted until the reservation starts."
+	switch h := m.AllowedUntilHoursBefore; {
+	case h == 1:
+		summary = "Changes are accepted until 1 hour before the reservation."
+	case h > 1:
+		summary = fmt.Sprintf("Changes are accepted until %d hours before the reservation.", h)
+	}
+	return gen.ModificationPolicy{AllowedUntilHoursBefore: m.AllowedUntilHoursBefore, Summary: summary}
+}
+
+func paymentRecordToAPI(p booking.PaymentRecord) gen.ReservationPayment {
+	return gen.ReservationPayment{
+		Purpose:             gen.ReservationPaymentPurpose(p.Purpose),
+		Provider:            p.Provider,
+		PaymentIntentId:     p.IntentID,
+		ClientSecret:        p.ClientSecret,
+		Amount:              p.Amount,
+		Currency:            p.Currency,
+		Status:              gen.PaymentIntentStatus(p.Status),
+		AmountCaptured:      p.AmountCaptured,
+		AmountRefunded:      p.AmountRefunded,
+		AmountRefundPending: p.RefundPending,
+		DeclineCode:         optional(p.DeclineCode),
+	}
+}
+
+func changeRequestToAPI(c booking.ChangeRequest) gen.UpdateReservationRequest {
+	out := gen.UpdateReservationRequest{SlotId: c.SlotID, PartySize: c.PartySize, Notes: c.Notes, PartnerReference: c.PartnerReference}
+	if g := c.Guest; g != nil {
+		out.Guest = &gen.GuestUpdate{FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone}
+		if g.Email != nil {
+			e := openapi_types.Email(*g.Email)
+			out.Guest.Email = &e
+		}
+	}
+	return out
+}
+
+func changeRequestFromAPI(b gen.UpdateReservationRequest) booking.ChangeRequest {
+	out := booking.ChangeRequest{SlotID: b.SlotId, PartySize: b.PartySize, Notes: b.Notes, PartnerReference: b.PartnerReference}
+	if g := b.Guest; g != nil {
+		out.Guest = &booking.GuestChange{FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone}
+		if g.Email != nil {
+			e := string(*g.Email)
+			out.Guest.Email = &e
+		}
+	}
+	return out
+}
+
+func historyEventToAPI(e booking.HistoryEvent) gen.ReservationEvent {
+	changes := make(map[string]gen.FieldChange, len(e.Changes))
+	for field, c := range e.Changes {
+		changes[field] = gen.FieldChange{From: optional(c.From), To: optional(c.To)}
+	}
+	return gen.ReservationEvent{
+		Id:            e.ID,
+		Object:        gen.ReservationEventObjectReservationEvent,
+		ReservationId: e.ReservationID,
+		Type:          gen.ReservationEventType(e.Type),
+		TokenId:       optional(e.TokenID),
+		Changes:       changes,
+		CreatedAt:     e.CreatedAt,
 	}
 }
 
@@ -115,6 +183,8 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 		PartnerReference:   optional(r.PartnerReference),
 		ConfirmationCode:   optional(r.ConfirmationCode),
 		CancellationPolicy: policyToAPI(r.Policy),
+		ModificationPolicy: modificationToAPI(r.Modification),
+		Payments:           make([]gen.ReservationPayment, 0, len(r.Payments)),
 		CreatedAt:          r.CreatedAt,
 		UpdatedAt:          r.UpdatedAt,
 		ConfirmedAt:        utc(r.ConfirmedAt),
@@ -143,6 +213,16 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 			AmountRefunded:      p.AmountRefunded,
 			AmountRefundPending: p.RefundPending,
 			DeclineCode:         optional(p.DeclineCode),
+		}
+	}
+	for _, p := range r.Payments {
+		out.Payments = append(out.Payments, paymentRecordToAPI(p))
+	}
+	if c := r.PendingChange; c != nil {
+		out.PendingChange = &gen.PendingChange{
+			Requested: changeRequestToAPI(c.Requested),
+			Payment:   paymentRecordToAPI(c.Payment),
+			ExpiresAt: c.ExpiresAt,
 		}
 	}
 	return out

@@ -41,6 +41,8 @@ const (
 	CodeHoldExtensionLimit      Code = "hold_extension_limit"
 	CodeHoldLimitReached        Code = "hold_limit_reached"
 	CodeReservationStateInvalid Code = "reservation_state_invalid"
+	CodeModificationCutoff      Code = "modification_cutoff_passed"
+	CodeChangeExpired           Code = "change_expired"
 	CodeIdempotencyKeyInUse     Code = "idempotency_key_in_use"
 	CodeBodyTooLarge            Code = "body_too_large"
 	CodeUnsupportedMediaType    Code = "unsupported_media_type"
@@ -93,6 +95,8 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeHoldExtensionLimit:      {typeInvalidRequest, http.StatusConflict, "The hold has reached its maximum total time and cannot be extended further."},
 	CodeHoldLimitReached:        {typeInvalidRequest, http.StatusConflict, "Your partner account has reached its maximum number of active holds. Finalize, cancel or let some expire first."},
 	CodeReservationStateInvalid: {typeInvalidRequest, http.StatusConflict, "The reservation's status does not allow this call."},
+	CodeModificationCutoff:      {typeInvalidRequest, http.StatusConflict, "The venue's modification cutoff has passed; the booking can no longer be changed, only cancelled."},
+	CodeChangeExpired:           {typeInvalidRequest, http.StatusConflict, "The pending change waited too long for its payment and was withdrawn. Request the change again."},
 	CodeIdempotencyKeyInUse:     {typeIdempotency, http.StatusConflict, "A request with this Idempotency-Key is still being processed. Retry shortly."},
 	CodeBodyTooLarge:            {typeInvalidRequest, http.StatusRequestEntityTooLarge, "The body is larger than 1 MB."},
 	CodeUnsupportedMediaType:    {typeInvalidRequest, http.StatusUnsupportedMediaType, "Send the body as application/json."},
@@ -167,6 +171,10 @@ func problemFor(err error) *Problem {
 		return newProblem(CodeHoldExpired, "", "")
 	case errors.Is(err, booking.ErrExtensionLimit):
 		return newProblem(CodeHoldExtensionLimit, "", "")
+	case errors.Is(err, booking.ErrModifyCutoff):
+		return newProblem(CodeModificationCutoff, "", "")
+	case errors.Is(err, booking.ErrChangeExpired):
+		return newProblem(CodeChangeExpired, "", "")
 	case errors.As(err, &holdLimit):
 		return newProblem(CodeHoldLimitReached, fmt.Sprintf("Your partner account already has %d active holds, the most it may have at once. Finalize or cancel one, or wait for one to expire, then hold again.", holdLimit.Limit), "")
 	case errors.As(err, &state):

@@ -145,6 +145,47 @@ func (s *Server) GetReservation(ctx context.Context, req gen.GetReservationReque
 	return gen.GetReservation200JSONResponse{Body: reservationToAPI(r)}, nil
 }
 
+// UpdateReservation implements gen.StrictServerInterface.
+func (s *Server) UpdateReservation(ctx context.Context, req gen.UpdateReservationRequestObject) (gen.UpdateReservationResponseObject, error) {
+	r, err := s.deps.Booking.Modify(ctx, partner(ctx), req.ReservationId, changeRequestFromAPI(*req.Body))
+	if err != nil {
+		pr := problemFor(err)
+		body := s.body(ctx, pr)
+		switch pr.Status {
+		case http.StatusBadRequest:
+			return gen.UpdateReservation400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
+		case http.StatusNotFound:
+			return gen.UpdateReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
+		case http.StatusConflict:
+			return gen.UpdateReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
+		case http.StatusBadGateway:
+			return gen.UpdateReservation502JSONResponse{BadGatewayJSONResponse: gen.BadGatewayJSONResponse{Body: body}}, nil
+		}
+		return nil, err
+	}
+	return gen.UpdateReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+}
+
+// ListReservationEvents implements gen.StrictServerInterface.
+func (s *Server) ListReservationEvents(ctx context.Context, req gen.ListReservationEventsRequestObject) (gen.ListReservationEventsResponseObject, error) {
+	events, more, err := s.deps.Booking.History(ctx, partner(ctx), req.ReservationId, page(req.Params.Limit, req.Params.StartingAfter))
+	if err != nil {
+		pr := problemFor(err)
+		switch pr.Status {
+		case http.StatusBadRequest:
+			return gen.ListReservationEvents400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
+		case http.StatusNotFound:
+			return gen.ListReservationEvents404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
+		}
+		return nil, err
+	}
+	out := gen.ReservationEventList{Object: gen.ReservationEventListObjectList, HasMore: more, Data: make([]gen.ReservationEvent, 0, len(events))}
+	for _, e := range events {
+		out.Data = append(out.Data, historyEventToAPI(e))
+	}
+	return gen.ListReservationEvents200JSONResponse{Body: out}, nil
+}
+
 // ExtendReservation implements gen.StrictServerInterface.
 func (s *Server) ExtendReservation(ctx context.Context, req gen.ExtendReservationRequestObject) (gen.ExtendReservationResponseObject, error) {
 	r, err := s.deps.Booking.Extend(ctx, partner(ctx), req.ReservationId)

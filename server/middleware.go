@@ -134,7 +134,7 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return validationProblem(err)
 		}
-		if key := req.Header.Get("Idempotency-Key"); key != "" && req.Method == http.MethodPost && authenticated {
+		if key := req.Header.Get("Idempotency-Key"); key != "" && (req.Method == http.MethodPost || req.Method == http.MethodPatch) && authenticated {
 			return s.idempotent(c, who.PartnerID, key, idempotency.Fingerprint(req.Method, req.URL.Path, body), next)
 		}
 		return next(c)

@@ -29,6 +29,12 @@ var bolaCalls = map[string]func(v victim) (method, path, body string){
 	"getReservation": func(v victim) (string, string, string) {
 		return "GET", "/v1/reservations/" + v.reservationID, ""
 	},
+	"updateReservation": func(v victim) (string, string, string) {
+		return "PATCH", "/v1/reservations/" + v.reservationID, `{"notes":"mine now"}`
+	},
+	"listReservationEvents": func(v victim) (string, string, string) {
+		return "GET", "/v1/reservations/" + v.reservationID + "/events", ""
+	},
 	"extendReservation": func(v victim) (string, string, string) {
 		return "POST", "/v1/reservations/" + v.reservationID + "/extend", ""
 	},
@@ -72,6 +78,8 @@ func snapshot(t *testing.T, db *store.DB) string {
 		"SELECT id, status, url FROM webhook_endpoints",
 		"SELECT id, tables_taken, updated_at FROM slots",
 		"SELECT id, type, status FROM outbox",
+		"SELECT id, type FROM reservation_events",
+		"SELECT id, status, change_status FROM reservation_payments",
 	} {
 		rows, err := db.SQL().Query(q)
 		if err != nil {

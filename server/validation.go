@@ -84,6 +84,9 @@ func validationProblem(err error) *Problem {
 				return newProblem(CodeParameterUnknown, fmt.Sprintf("%s is not a field of this request.", unknown), unknown)
 			}
 		}
+		if field == "" && se.SchemaField == "minProperties" {
+			return newProblem(CodeParameterMissing, "Send at least one field to change.", "")
+		}
 		if field == "" {
 			return newProblem(CodeBodyInvalid, "The body must be a JSON object.", "")
 		}
@@ -125,6 +128,8 @@ func schemaMessage(field, rule string, schema *openapi3.Schema) string {
 		if schema.Max != nil {
 			return fmt.Sprintf("%s must be at most %s.", field, number(*schema.Max))
 		}
+	case "minProperties":
+		return fmt.Sprintf("%s must have at least one field.", field)
 	case "minLength":
 		if schema.MinLength <= 1 {
 			return fmt.Sprintf("%s must not be empty.", field)

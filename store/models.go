@@ -125,17 +125,20 @@ type Reservation struct {
 	PolicyFeeAmount        int64      `gorm:"column:policy_fee_amount"`
 	PolicyModifyUntilHours int        `gorm:"column:policy_modify_until_hours"`
 	// PendingPaymentID is the ReservationPayment of a change that waits for its payment.
-	PendingPaymentID      *string `gorm:"column:pending_payment_id"`
-	PaymentProvider       string  `gorm:"column:payment_provider"`
-	PaymentIntentID       *string `gorm:"column:payment_intent_id"` // unique when set
-	PaymentClientSecret   string  `gorm:"column:payment_client_secret"`
-	PaymentAmount         int64   `gorm:"column:payment_amount"`
-	PaymentCurrency       string  `gorm:"column:payment_currency"`
-	PaymentStatus         string  `gorm:"column:payment_status"`
-	PaymentAmountCaptured int64   `gorm:"column:payment_amount_captured"`
-	PaymentAmountRefunded int64   `gorm:"column:payment_amount_refunded"`
-	PaymentRefundDue      int64   `gorm:"column:payment_refund_due"` // owed back, not yet confirmed by the provider
-	PaymentDeclineCode    string  `gorm:"column:payment_decline_code"`
+	PendingPaymentID *string `gorm:"column:pending_payment_id"`
+	// ExtraPayments counts its ReservationPayments; Payments holds them when it is > 0.
+	ExtraPayments         int                  `gorm:"column:extra_payments"`
+	Payments              []ReservationPayment `gorm:"-"`
+	PaymentProvider       string               `gorm:"column:payment_provider"`
+	PaymentIntentID       *string              `gorm:"column:payment_intent_id"` // unique when set
+	PaymentClientSecret   string               `gorm:"column:payment_client_secret"`
+	PaymentAmount         int64                `gorm:"column:payment_amount"`
+	PaymentCurrency       string               `gorm:"column:payment_currency"`
+	PaymentStatus         string               `gorm:"column:payment_status"`
+	PaymentAmountCaptured int64                `gorm:"column:payment_amount_captured"`
+	PaymentAmountRefunded int64                `gorm:"column:payment_amount_refunded"`
+	PaymentRefundDue      int64                `gorm:"column:payment_refund_due"` // owed back, not yet confirmed by the provider
+	PaymentDeclineCode    string               `gorm:"column:payment_decline_code"`
 	// VenueSync* say whether the venue's platform has the booking: "" (never sent: a
 	// hold), pending, synced or failed.
 	VenueSyncStatus    string     `gorm:"column:venue_sync_status"`

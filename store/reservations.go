@@ -83,6 +83,9 @@ func (db *DB) ListReservations(ctx context.Context, partnerID string, f Reservat
 	if err := g.Order("reservations.id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
 		return nil, false, wrap("list reservations", err)
 	}
+	if err := loadPayments(db.q(ctx), out); err != nil {
+		return nil, false, err
+	}
 	return trimPage(out, limit)
 }
 
@@ -114,7 +117,11 @@ func getReservation(g *gorm.DB, partnerID, id string, lock bool) (Reservation, e
 	if err := g.Take(&r).Error; err != nil {
 		return Reservation{}, wrap("get reservation", err)
 	}
-	return r, nil
+	rows := []Reservation{r}
+	if err := loadPayments(g.Session(&gorm.Session{NewDB: true}), rows); err != nil {
+		return Reservation{}, err
+	}
+	return rows[0], nil
 }
 
 // GetReservationByIntent returns the reservation paid by a PaymentIntent, with its Venue;

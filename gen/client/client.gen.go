@@ -162,6 +162,7 @@ const (
 	CreateWebhookEndpointRequestEventsReservationCancelled       CreateWebhookEndpointRequestEvents = "reservation.cancelled"
 	CreateWebhookEndpointRequestEventsReservationConfirmed       CreateWebhookEndpointRequestEvents = "reservation.confirmed"
 	CreateWebhookEndpointRequestEventsReservationExpired         CreateWebhookEndpointRequestEvents = "reservation.expired"
+	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
 )
 
@@ -183,6 +184,8 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	case CreateWebhookEndpointRequestEventsReservationConfirmed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationUpdated:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationVenueSyncFailed:
 		return true
@@ -272,6 +275,7 @@ const (
 	EventTypeReservationCancelled       EventType = "reservation.cancelled"
 	EventTypeReservationConfirmed       EventType = "reservation.confirmed"
 	EventTypeReservationExpired         EventType = "reservation.expired"
+	EventTypeReservationUpdated         EventType = "reservation.updated"
 	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
 )
 
@@ -291,6 +295,8 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationConfirmed:
 		return true
 	case EventTypeReservationExpired:
+		return true
+	case EventTypeReservationUpdated:
 		return true
 	case EventTypeReservationVenueSyncFailed:
 		return true
@@ -446,6 +452,78 @@ func (e ReservationObject) Valid() bool {
 	}
 }
 
+// Defines values for ReservationEventObject.
+const (
+	ReservationEventObjectReservationEvent ReservationEventObject = "reservation_event"
+)
+
+// Valid indicates whether the value is a known member of the ReservationEventObject enum.
+func (e ReservationEventObject) Valid() bool {
+	switch e {
+	case ReservationEventObjectReservationEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationEventType.
+const (
+	ReservationEventTypeReservationCancelled       ReservationEventType = "reservation.cancelled"
+	ReservationEventTypeReservationChangeRequested ReservationEventType = "reservation.change_requested"
+	ReservationEventTypeReservationCompleted       ReservationEventType = "reservation.completed"
+	ReservationEventTypeReservationConfirmed       ReservationEventType = "reservation.confirmed"
+	ReservationEventTypeReservationExpired         ReservationEventType = "reservation.expired"
+	ReservationEventTypeReservationExtended        ReservationEventType = "reservation.extended"
+	ReservationEventTypeReservationHeld            ReservationEventType = "reservation.held"
+	ReservationEventTypeReservationNoShow          ReservationEventType = "reservation.no_show"
+	ReservationEventTypeReservationReleased        ReservationEventType = "reservation.released"
+	ReservationEventTypeReservationUpdated         ReservationEventType = "reservation.updated"
+)
+
+// Valid indicates whether the value is a known member of the ReservationEventType enum.
+func (e ReservationEventType) Valid() bool {
+	switch e {
+	case ReservationEventTypeReservationCancelled:
+		return true
+	case ReservationEventTypeReservationChangeRequested:
+		return true
+	case ReservationEventTypeReservationCompleted:
+		return true
+	case ReservationEventTypeReservationConfirmed:
+		return true
+	case ReservationEventTypeReservationExpired:
+		return true
+	case ReservationEventTypeReservationExtended:
+		return true
+	case ReservationEventTypeReservationHeld:
+		return true
+	case ReservationEventTypeReservationNoShow:
+		return true
+	case ReservationEventTypeReservationReleased:
+		return true
+	case ReservationEventTypeReservationUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationEventListObject.
+const (
+	ReservationEventListObjectList ReservationEventListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ReservationEventListObject enum.
+func (e ReservationEventListObject) Valid() bool {
+	switch e {
+	case ReservationEventListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReservationListObject.
 const (
 	ReservationListObjectList ReservationListObject = "list"
@@ -455,6 +533,24 @@ const (
 func (e ReservationListObject) Valid() bool {
 	switch e {
 	case ReservationListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationPaymentPurpose.
+const (
+	Change ReservationPaymentPurpose = "change"
+	Hold   ReservationPaymentPurpose = "hold"
+)
+
+// Valid indicates whether the value is a known member of the ReservationPaymentPurpose enum.
+func (e ReservationPaymentPurpose) Valid() bool {
+	switch e {
+	case Change:
+		return true
+	case Hold:
 		return true
 	default:
 		return false
@@ -1057,6 +1153,19 @@ type EventObject string
 // Example: reservation.confirmed
 type EventType string
 
+// FieldChange A field's value before and after, as text (null when it had none).
+type FieldChange struct {
+	// From The value before.
+	//
+	// Example: 2
+	From *string `json:"from"`
+
+	// To The value after.
+	//
+	// Example: 4
+	To *string `json:"to"`
+}
+
 // Guest The person the table is booked for. Shared with the venue only.
 type Guest struct {
 	// Email Email address for the venue's confirmation.
@@ -1080,6 +1189,29 @@ type Guest struct {
 	Phone string `json:"phone"`
 }
 
+// GuestUpdate The guest's details to change; fields left out stay as they are.
+type GuestUpdate struct {
+	// Email Email address for the venue's confirmation.
+	//
+	// Example: ada@example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// FirstName Given name.
+	//
+	// Example: Ada
+	FirstName *string `json:"first_name,omitempty"`
+
+	// LastName Family name.
+	//
+	// Example: Lovelace
+	LastName *string `json:"last_name,omitempty"`
+
+	// Phone Phone number in E.164 form.
+	//
+	// Example: +12125550143
+	Phone *string `json:"phone,omitempty"`
+}
+
 // Health Liveness.
 type Health struct {
 	// Status Always `ok`.
@@ -1097,6 +1229,19 @@ type HealthStatus string
 //
 // Example: 19:30
 type LocalTime = string
+
+// ModificationPolicy Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held.
+type ModificationPolicy struct {
+	// AllowedUntilHoursBefore Changes are accepted until this many hours before the start; 0 means until the start.
+	//
+	// Example: 2
+	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
+
+	// Summary The policy in words, to show to the guest.
+	//
+	// Example: Changes are accepted until 2 hours before the reservation.
+	Summary string `json:"summary"`
+}
 
 // Payment The payment of a prime reservation.
 type Payment struct {
@@ -1202,6 +1347,24 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus string
 
+// PendingChange A change of a confirmed prime booking that costs more than was paid. Confirm
+// `payment.client_secret` on the client as for a hold, then apply the change with
+// `POST /v1/reservations/{id}/finalize`. The booking is unchanged until then.
+type PendingChange struct {
+	// ExpiresAt After this the change can no longer be applied and its payment is cancelled.
+	//
+	// Example: 2026-11-22T10:20:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Payment One payment of a reservation.
+	Payment ReservationPayment `json:"payment"`
+
+	// Requested What to change; fields left out stay as they are.
+	//
+	// Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
+	Requested UpdateReservationRequest `json:"requested"`
+}
+
 // Price The price of a prime slot.
 type Price struct {
 	// Amount Price in minor units of `currency`.
@@ -1302,6 +1465,9 @@ type Reservation struct {
 	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
 	Id string `json:"id"`
 
+	// ModificationPolicy Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held.
+	ModificationPolicy ModificationPolicy `json:"modification_policy"`
+
 	// Notes Requests for the venue.
 	//
 	// Example: Anniversary, window table if possible.
@@ -1324,6 +1490,12 @@ type Reservation struct {
 
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
+
+	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
+	Payments []ReservationPayment `json:"payments"`
+
+	// PendingChange A change of the confirmed booking that waits for its payment; null when there is none.
+	PendingChange *PendingChange `json:"pending_change"`
 
 	// SeatingArea Where the table is.
 	//
@@ -1369,6 +1541,75 @@ type Reservation struct {
 // Example: reservation
 type ReservationObject string
 
+// ReservationEvent One entry of a reservation's history.
+type ReservationEvent struct {
+	// Changes The fields that changed (`party_size`, `slot_id`, `starts_at`, `guest.email`, `payment.amount`, `status`, …), each with its old and new value.
+	//
+	// Example: {"party_size":{"from":"2","to":"4"}}
+	Changes map[string]FieldChange `json:"changes"`
+
+	// CreatedAt When it happened.
+	//
+	// Example: 2026-11-22T10:05:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Unique id, prefixed `rev_`; ids sort in time order.
+	//
+	// Example: rev_01jf8z3c4d5e6f7g8h9j0k1m2n
+	Id string `json:"id"`
+
+	// Object Always `reservation_event`.
+	//
+	// Example: reservation_event
+	Object ReservationEventObject `json:"object"`
+
+	// ReservationId The reservation.
+	//
+	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
+	ReservationId string `json:"reservation_id"`
+
+	// TokenId The id of the token that made the change; null when PRIMA made it.
+	//
+	// Example: tok_01jf8x0a1b2c3d4e5f6g7h8j9k
+	TokenId *string `json:"token_id"`
+
+	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+	//
+	// Example: reservation.updated
+	Type ReservationEventType `json:"type"`
+}
+
+// ReservationEventObject Always `reservation_event`.
+//
+// Example: reservation_event
+type ReservationEventObject string
+
+// ReservationEventType What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+//
+// Example: reservation.updated
+type ReservationEventType string
+
+// ReservationEventList A page of a reservation's history, oldest first.
+type ReservationEventList struct {
+	// Data The entries of this page.
+	Data []ReservationEvent `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object ReservationEventListObject `json:"object"`
+}
+
+// ReservationEventListObject Always `list`.
+//
+// Example: list
+type ReservationEventListObject string
+
 // ReservationList A page of reservations.
 type ReservationList struct {
 	// Data The reservations of this page.
@@ -1389,6 +1630,67 @@ type ReservationList struct {
 //
 // Example: list
 type ReservationListObject string
+
+// ReservationPayment One payment of a reservation.
+type ReservationPayment struct {
+	// Amount Amount in minor units.
+	//
+	// Example: 15000
+	Amount int64 `json:"amount"`
+
+	// AmountCaptured Amount charged so far, in minor units.
+	//
+	// Example: 15000
+	AmountCaptured int64 `json:"amount_captured"`
+
+	// AmountRefundPending Amount owed back that the provider has not confirmed yet, in minor units.
+	//
+	// Example: 0
+	AmountRefundPending int64 `json:"amount_refund_pending"`
+
+	// AmountRefunded Amount refunded so far, in minor units.
+	//
+	// Example: 0
+	AmountRefunded int64 `json:"amount_refunded"`
+
+	// ClientSecret Pass it to Stripe.js on your client to authorise the card.
+	//
+	// Example: pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
+	ClientSecret string `json:"client_secret"`
+
+	// Currency ISO 4217 currency, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// DeclineCode The issuer's reason for the last declined confirmation, if any.
+	DeclineCode *string `json:"decline_code"`
+
+	// PaymentIntentId The payment intent's id at the provider.
+	//
+	// Example: pi_3QeXk2LkdIwHu7ix0abcDEF1
+	PaymentIntentId string `json:"payment_intent_id"`
+
+	// Provider The payment gateway, `sandbox` or `stripe`.
+	//
+	// Example: stripe
+	Provider string `json:"provider"`
+
+	// Purpose `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
+	//
+	// Example: hold
+	Purpose ReservationPaymentPurpose `json:"purpose"`
+
+	// Status The payment intent's status, as Stripe names it.
+	//
+	// Example: requires_capture
+	Status PaymentIntentStatus `json:"status"`
+}
+
+// ReservationPaymentPurpose `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
+//
+// Example: hold
+type ReservationPaymentPurpose string
 
 // ReservationStatus `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 // `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
@@ -1563,6 +1865,34 @@ type Token struct {
 // Example: token
 type TokenObject string
 
+// UpdateReservationRequest What to change; fields left out stay as they are.
+//
+// Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
+type UpdateReservationRequest struct {
+	// Guest The guest's details to change; fields left out stay as they are.
+	Guest *GuestUpdate `json:"guest,omitempty"`
+
+	// Notes Requests for the venue (allergies, occasion).
+	//
+	// Example: Two more guests; one vegetarian.
+	Notes *string `json:"notes,omitempty"`
+
+	// PartnerReference Your own reference, for example your order id; filterable.
+	//
+	// Example: order-88412
+	PartnerReference *string `json:"partner_reference,omitempty"`
+
+	// PartySize Number of guests; within the (new) slot's party-size range.
+	//
+	// Example: 4
+	PartySize *int `json:"party_size,omitempty"`
+
+	// SlotId Move the booking to this slot of the same venue.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId *string `json:"slot_id,omitempty"`
+}
+
 // Venue A restaurant you may sell.
 type Venue struct {
 	// Address A postal address.
@@ -1595,6 +1925,9 @@ type Venue struct {
 	//
 	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 	Id string `json:"id"`
+
+	// ModificationPolicy Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held.
+	ModificationPolicy ModificationPolicy `json:"modification_policy"`
 
 	// Name The venue's name.
 	//
@@ -1922,10 +2255,25 @@ type CreateReservationParams struct {
 	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
+// UpdateReservationParams defines parameters for UpdateReservation.
+type UpdateReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
 // CancelReservationParams defines parameters for CancelReservation.
 type CancelReservationParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListReservationEventsParams defines parameters for ListReservationEvents.
+type ListReservationEventsParams struct {
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
 
 // ExtendReservationParams defines parameters for ExtendReservation.
@@ -1981,6 +2329,9 @@ type ReceiveStripeWebhookParams struct {
 
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
+
+// UpdateReservationJSONRequestBody defines body for UpdateReservation for application/json ContentType.
+type UpdateReservationJSONRequestBody = UpdateReservationRequest
 
 // CancelReservationJSONRequestBody defines body for CancelReservation for application/json ContentType.
 type CancelReservationJSONRequestBody = CancelReservationRequest
@@ -2155,6 +2506,62 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/reservations/{reservation_id} (the `GetReservation` operationId).
 	GetReservation(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateReservationWithBody Change a reservation
+	//
+	// Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+	// are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+	// must fit the slot's range. `slot_id` moves the booking to another slot of the same
+	// venue: the new table is taken first and the old one released only when the change
+	// commits, in one transaction, so the guest never ends up with no table or with two;
+	// no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+	// changes nothing.
+	//
+	// Prime prices follow the change. While `held`, a different amount gets a new
+	// payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+	// before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+	// the cancellation policy allows, and a dearer one waits in `pending_change` until
+	// its `payment` (the difference) is confirmed on the client and the change is applied
+	// with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+	// and a newer change replaces it.
+	//
+	// Changes are refused after the venue's modification cutoff
+	// (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+	// history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+	// confirmed booking, and announced with a `reservation.updated` event.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/reservations/{reservation_id} (the `UpdateReservation` operationId).
+	UpdateReservationWithBody(ctx context.Context, reservationId ReservationId, params *UpdateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateReservation Change a reservation
+	//
+	// Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+	// are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+	// must fit the slot's range. `slot_id` moves the booking to another slot of the same
+	// venue: the new table is taken first and the old one released only when the change
+	// commits, in one transaction, so the guest never ends up with no table or with two;
+	// no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+	// changes nothing.
+	//
+	// Prime prices follow the change. While `held`, a different amount gets a new
+	// payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+	// before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+	// the cancellation policy allows, and a dearer one waits in `pending_change` until
+	// its `payment` (the difference) is confirmed on the client and the change is applied
+	// with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+	// and a newer change replaces it.
+	//
+	// Changes are refused after the venue's modification cutoff
+	// (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+	// history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+	// confirmed booking, and announced with a `reservation.updated` event.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/reservations/{reservation_id} (the `UpdateReservation` operationId).
+	UpdateReservation(ctx context.Context, reservationId ReservationId, params *UpdateReservationParams, body UpdateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CancelReservationWithBody Cancel a reservation
 	//
 	// Releases a hold (status `released`; its payment intent is cancelled) or cancels a
@@ -2184,6 +2591,15 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/reservations/{reservation_id}/cancellation_quote (the `GetCancellationQuote` operationId).
 	GetCancellationQuote(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListReservationEvents List a reservation's history
+	//
+	// What happened to the reservation, oldest first: held, changed (each field's old and
+	// new value), extended, confirmed, cancelled, released or expired, with the token
+	// that did it (`null` when PRIMA did, for example an expiry).
+	//
+	// Corresponds with GET /v1/reservations/{reservation_id}/events (the `ListReservationEvents` operationId).
+	ListReservationEvents(ctx context.Context, reservationId ReservationId, params *ListReservationEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ExtendReservation Extend a hold
 	//
 	// Moves `expires_at` of a held reservation to one hold period from now, never past
@@ -2201,6 +2617,12 @@ type ClientInterface interface {
 	// intent's status and the next step, and leaves the hold as it was. A hold that
 	// expired answers `409 hold_expired`. Finalizing a confirmed reservation again with
 	// the same `Idempotency-Key` replays the first answer.
+	//
+	// On a confirmed reservation with a `pending_change`, finalize applies the change:
+	// PRIMA checks its payment the same way, takes the new table (`409
+	// slot_unavailable` if it went meanwhile; nothing is charged), applies the change and
+	// captures the difference. A pending change older than its `expires_at` answers
+	// `409 change_expired`.
 	//
 	// Corresponds with POST /v1/reservations/{reservation_id}/finalize (the `FinalizeReservation` operationId).
 	FinalizeReservation(ctx context.Context, reservationId ReservationId, params *FinalizeReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2503,6 +2925,82 @@ func (c *Client) GetReservation(ctx context.Context, reservationId ReservationId
 	return c.Client.Do(req)
 }
 
+// UpdateReservationWithBody Change a reservation
+//
+// Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+// are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+// must fit the slot's range. `slot_id` moves the booking to another slot of the same
+// venue: the new table is taken first and the old one released only when the change
+// commits, in one transaction, so the guest never ends up with no table or with two;
+// no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+// changes nothing.
+//
+// Prime prices follow the change. While `held`, a different amount gets a new
+// payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+// before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+// the cancellation policy allows, and a dearer one waits in `pending_change` until
+// its `payment` (the difference) is confirmed on the client and the change is applied
+// with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+// and a newer change replaces it.
+//
+// Changes are refused after the venue's modification cutoff
+// (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+// history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+// confirmed booking, and announced with a `reservation.updated` event.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/reservations/{reservation_id} (the `UpdateReservation` operationId).
+func (c *Client) UpdateReservationWithBody(ctx context.Context, reservationId ReservationId, params *UpdateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateReservationRequestWithBody(c.Server, reservationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateReservation Change a reservation
+//
+// Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+// are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+// must fit the slot's range. `slot_id` moves the booking to another slot of the same
+// venue: the new table is taken first and the old one released only when the change
+// commits, in one transaction, so the guest never ends up with no table or with two;
+// no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+// changes nothing.
+//
+// Prime prices follow the change. While `held`, a different amount gets a new
+// payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+// before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+// the cancellation policy allows, and a dearer one waits in `pending_change` until
+// its `payment` (the difference) is confirmed on the client and the change is applied
+// with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+// and a newer change replaces it.
+//
+// Changes are refused after the venue's modification cutoff
+// (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+// history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+// confirmed booking, and announced with a `reservation.updated` event.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/reservations/{reservation_id} (the `UpdateReservation` operationId).
+func (c *Client) UpdateReservation(ctx context.Context, reservationId ReservationId, params *UpdateReservationParams, body UpdateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateReservationRequest(c.Server, reservationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CancelReservationWithBody Cancel a reservation
 //
 // Releases a hold (status `released`; its payment intent is cancelled) or cancels a
@@ -2562,6 +3060,25 @@ func (c *Client) GetCancellationQuote(ctx context.Context, reservationId Reserva
 	return c.Client.Do(req)
 }
 
+// ListReservationEvents List a reservation's history
+//
+// What happened to the reservation, oldest first: held, changed (each field's old and
+// new value), extended, confirmed, cancelled, released or expired, with the token
+// that did it (`null` when PRIMA did, for example an expiry).
+//
+// Corresponds with GET /v1/reservations/{reservation_id}/events (the `ListReservationEvents` operationId).
+func (c *Client) ListReservationEvents(ctx context.Context, reservationId ReservationId, params *ListReservationEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReservationEventsRequest(c.Server, reservationId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ExtendReservation Extend a hold
 //
 // Moves `expires_at` of a held reservation to one hold period from now, never past
@@ -2589,6 +3106,12 @@ func (c *Client) ExtendReservation(ctx context.Context, reservationId Reservatio
 // intent's status and the next step, and leaves the hold as it was. A hold that
 // expired answers `409 hold_expired`. Finalizing a confirmed reservation again with
 // the same `Idempotency-Key` replays the first answer.
+//
+// On a confirmed reservation with a `pending_change`, finalize applies the change:
+// PRIMA checks its payment the same way, takes the new table (`409
+// slot_unavailable` if it went meanwhile; nothing is charged), applies the change and
+// captures the difference. A pending change older than its `expires_at` answers
+// `409 change_expired`.
 //
 // Corresponds with POST /v1/reservations/{reservation_id}/finalize (the `FinalizeReservation` operationId).
 func (c *Client) FinalizeReservation(ctx context.Context, reservationId ReservationId, params *FinalizeReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3412,6 +3935,66 @@ func NewGetReservationRequest(server string, reservationId ReservationId) (*http
 	return req, nil
 }
 
+// NewUpdateReservationRequest calls the generic UpdateReservation builder with application/json body
+func NewUpdateReservationRequest(server string, reservationId ReservationId, params *UpdateReservationParams, body UpdateReservationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateReservationRequestWithBody(server, reservationId, params, "application/json", bodyReader)
+}
+
+// NewUpdateReservationRequestWithBody constructs an http.Request for the UpdateReservation method, with any body, and a specified content type
+func NewUpdateReservationRequestWithBody(server string, reservationId ReservationId, params *UpdateReservationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "reservation_id", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reservations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewCancelReservationRequest calls the generic CancelReservation builder with application/json body
 func NewCancelReservationRequest(server string, reservationId ReservationId, params *CancelReservationParams, body CancelReservationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3498,6 +4081,79 @@ func NewGetCancellationQuoteRequest(server string, reservationId ReservationId) 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListReservationEventsRequest constructs an http.Request for the ListReservationEvents method
+func NewListReservationEventsRequest(server string, reservationId ReservationId, params *ListReservationEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "reservation_id", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reservations/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartingAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "starting_after", *params.StartingAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4145,6 +4801,62 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/reservations/{reservation_id} (the `GetReservation` operationId).
 	GetReservationWithResponse(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetReservationResponse, error)
 
+	// UpdateReservationWithBodyWithResponse Change a reservation
+	//
+	// Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+	// are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+	// must fit the slot's range. `slot_id` moves the booking to another slot of the same
+	// venue: the new table is taken first and the old one released only when the change
+	// commits, in one transaction, so the guest never ends up with no table or with two;
+	// no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+	// changes nothing.
+	//
+	// Prime prices follow the change. While `held`, a different amount gets a new
+	// payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+	// before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+	// the cancellation policy allows, and a dearer one waits in `pending_change` until
+	// its `payment` (the difference) is confirmed on the client and the change is applied
+	// with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+	// and a newer change replaces it.
+	//
+	// Changes are refused after the venue's modification cutoff
+	// (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+	// history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+	// confirmed booking, and announced with a `reservation.updated` event.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/reservations/{reservation_id} (the `UpdateReservation` operationId).
+	UpdateReservationWithBodyWithResponse(ctx context.Context, reservationId ReservationId, params *UpdateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateReservationResponse, error)
+
+	// UpdateReservationWithResponse Change a reservation
+	//
+	// Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+	// are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+	// must fit the slot's range. `slot_id` moves the booking to another slot of the same
+	// venue: the new table is taken first and the old one released only when the change
+	// commits, in one transaction, so the guest never ends up with no table or with two;
+	// no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+	// changes nothing.
+	//
+	// Prime prices follow the change. While `held`, a different amount gets a new
+	// payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+	// before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+	// the cancellation policy allows, and a dearer one waits in `pending_change` until
+	// its `payment` (the difference) is confirmed on the client and the change is applied
+	// with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+	// and a newer change replaces it.
+	//
+	// Changes are refused after the venue's modification cutoff
+	// (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+	// history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+	// confirmed booking, and announced with a `reservation.updated` event.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/reservations/{reservation_id} (the `UpdateReservation` operationId).
+	UpdateReservationWithResponse(ctx context.Context, reservationId ReservationId, params *UpdateReservationParams, body UpdateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateReservationResponse, error)
+
 	// CancelReservationWithBodyWithResponse Cancel a reservation
 	//
 	// Releases a hold (status `released`; its payment intent is cancelled) or cancels a
@@ -4176,6 +4888,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/reservations/{reservation_id}/cancellation_quote (the `GetCancellationQuote` operationId).
 	GetCancellationQuoteWithResponse(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetCancellationQuoteResponse, error)
 
+	// ListReservationEventsWithResponse List a reservation's history
+	//
+	// What happened to the reservation, oldest first: held, changed (each field's old and
+	// new value), extended, confirmed, cancelled, released or expired, with the token
+	// that did it (`null` when PRIMA did, for example an expiry).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reservations/{reservation_id}/events (the `ListReservationEvents` operationId).
+	ListReservationEventsWithResponse(ctx context.Context, reservationId ReservationId, params *ListReservationEventsParams, reqEditors ...RequestEditorFn) (*ListReservationEventsResponse, error)
+
 	// ExtendReservationWithResponse Extend a hold
 	//
 	// Moves `expires_at` of a held reservation to one hold period from now, never past
@@ -4195,6 +4918,12 @@ type ClientWithResponsesInterface interface {
 	// intent's status and the next step, and leaves the hold as it was. A hold that
 	// expired answers `409 hold_expired`. Finalizing a confirmed reservation again with
 	// the same `Idempotency-Key` replays the first answer.
+	//
+	// On a confirmed reservation with a `pending_change`, finalize applies the change:
+	// PRIMA checks its payment the same way, takes the new table (`409
+	// slot_unavailable` if it went meanwhile; nothing is charged), applies the change and
+	// captures the difference. A pending change older than its `expires_at` answers
+	// `409 change_expired`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5238,6 +5967,224 @@ func (r GetReservationResponse) ContentType() string {
 	return ""
 }
 
+// UpdateReservationResponse200Headers the declared response headers of an HTTP 200 response for UpdateReservation
+type UpdateReservationResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse400Headers the declared response headers of an HTTP 400 response for UpdateReservation
+type UpdateReservationResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse401Headers the declared response headers of an HTTP 401 response for UpdateReservation
+type UpdateReservationResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// UpdateReservationResponse403Headers the declared response headers of an HTTP 403 response for UpdateReservation
+type UpdateReservationResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse404Headers the declared response headers of an HTTP 404 response for UpdateReservation
+type UpdateReservationResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse409Headers the declared response headers of an HTTP 409 response for UpdateReservation
+type UpdateReservationResponse409Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse413Headers the declared response headers of an HTTP 413 response for UpdateReservation
+type UpdateReservationResponse413Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse415Headers the declared response headers of an HTTP 415 response for UpdateReservation
+type UpdateReservationResponse415Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse422Headers the declared response headers of an HTTP 422 response for UpdateReservation
+type UpdateReservationResponse422Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse429Headers the declared response headers of an HTTP 429 response for UpdateReservation
+type UpdateReservationResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// UpdateReservationResponse500Headers the declared response headers of an HTTP 500 response for UpdateReservation
+type UpdateReservationResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// UpdateReservationResponse502Headers the declared response headers of an HTTP 502 response for UpdateReservation
+type UpdateReservationResponse502Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type UpdateReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Reservation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateReservationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateReservationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateReservationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateReservationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateReservationResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateReservationResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateReservationResponse500Headers
+	// Headers502 the parsed response headers for an HTTP 502 response
+	Headers502 *UpdateReservationResponse502Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateReservationResponse) GetJSON200() *Reservation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateReservationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateReservationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateReservationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateReservationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateReservationResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateReservationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r UpdateReservationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateReservationResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateReservationResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateReservationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r UpdateReservationResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CancelReservationResponse200Headers the declared response headers of an HTTP 200 response for CancelReservation
 type CancelReservationResponse200Headers struct {
 	APIVersion *string
@@ -5593,6 +6540,149 @@ func (r GetCancellationQuoteResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCancellationQuoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListReservationEventsResponse200Headers the declared response headers of an HTTP 200 response for ListReservationEvents
+type ListReservationEventsResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ListReservationEventsResponse400Headers the declared response headers of an HTTP 400 response for ListReservationEvents
+type ListReservationEventsResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ListReservationEventsResponse401Headers the declared response headers of an HTTP 401 response for ListReservationEvents
+type ListReservationEventsResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// ListReservationEventsResponse403Headers the declared response headers of an HTTP 403 response for ListReservationEvents
+type ListReservationEventsResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ListReservationEventsResponse404Headers the declared response headers of an HTTP 404 response for ListReservationEvents
+type ListReservationEventsResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ListReservationEventsResponse429Headers the declared response headers of an HTTP 429 response for ListReservationEvents
+type ListReservationEventsResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// ListReservationEventsResponse500Headers the declared response headers of an HTTP 500 response for ListReservationEvents
+type ListReservationEventsResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListReservationEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReservationEventList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListReservationEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListReservationEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReservationEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListReservationEventsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListReservationEventsResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListReservationEventsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListReservationEventsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReservationEventsResponse) GetJSON200() *ReservationEventList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListReservationEventsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListReservationEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListReservationEventsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListReservationEventsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListReservationEventsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListReservationEventsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReservationEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReservationEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReservationEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReservationEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7270,6 +8360,74 @@ func (c *ClientWithResponses) GetReservationWithResponse(ctx context.Context, re
 	return ParseGetReservationResponse(rsp)
 }
 
+// UpdateReservationWithBodyWithResponse Change a reservation
+//
+// Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+// are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+// must fit the slot's range. `slot_id` moves the booking to another slot of the same
+// venue: the new table is taken first and the old one released only when the change
+// commits, in one transaction, so the guest never ends up with no table or with two;
+// no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+// changes nothing.
+//
+// Prime prices follow the change. While `held`, a different amount gets a new
+// payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+// before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+// the cancellation policy allows, and a dearer one waits in `pending_change` until
+// its `payment` (the difference) is confirmed on the client and the change is applied
+// with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+// and a newer change replaces it.
+//
+// Changes are refused after the venue's modification cutoff
+// (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+// history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+// confirmed booking, and announced with a `reservation.updated` event.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/reservations/{reservation_id} (the `UpdateReservation` operationId).
+func (c *ClientWithResponses) UpdateReservationWithBodyWithResponse(ctx context.Context, reservationId ReservationId, params *UpdateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateReservationResponse, error) {
+	rsp, err := c.UpdateReservationWithBody(ctx, reservationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateReservationResponse(rsp)
+}
+
+// UpdateReservationWithResponse Change a reservation
+//
+// Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+// are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+// must fit the slot's range. `slot_id` moves the booking to another slot of the same
+// venue: the new table is taken first and the old one released only when the change
+// commits, in one transaction, so the guest never ends up with no table or with two;
+// no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+// changes nothing.
+//
+// Prime prices follow the change. While `held`, a different amount gets a new
+// payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+// before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+// the cancellation policy allows, and a dearer one waits in `pending_change` until
+// its `payment` (the difference) is confirmed on the client and the change is applied
+// with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+// and a newer change replaces it.
+//
+// Changes are refused after the venue's modification cutoff
+// (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+// history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+// confirmed booking, and announced with a `reservation.updated` event.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/reservations/{reservation_id} (the `UpdateReservation` operationId).
+func (c *ClientWithResponses) UpdateReservationWithResponse(ctx context.Context, reservationId ReservationId, params *UpdateReservationParams, body UpdateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateReservationResponse, error) {
+	rsp, err := c.UpdateReservation(ctx, reservationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateReservationResponse(rsp)
+}
+
 // CancelReservationWithBodyWithResponse Cancel a reservation
 //
 // Releases a hold (status `released`; its payment intent is cancelled) or cancels a
@@ -7319,6 +8477,23 @@ func (c *ClientWithResponses) GetCancellationQuoteWithResponse(ctx context.Conte
 	return ParseGetCancellationQuoteResponse(rsp)
 }
 
+// ListReservationEventsWithResponse List a reservation's history
+//
+// What happened to the reservation, oldest first: held, changed (each field's old and
+// new value), extended, confirmed, cancelled, released or expired, with the token
+// that did it (`null` when PRIMA did, for example an expiry).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reservations/{reservation_id}/events (the `ListReservationEvents` operationId).
+func (c *ClientWithResponses) ListReservationEventsWithResponse(ctx context.Context, reservationId ReservationId, params *ListReservationEventsParams, reqEditors ...RequestEditorFn) (*ListReservationEventsResponse, error) {
+	rsp, err := c.ListReservationEvents(ctx, reservationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReservationEventsResponse(rsp)
+}
+
 // ExtendReservationWithResponse Extend a hold
 //
 // Moves `expires_at` of a held reservation to one hold period from now, never past
@@ -7344,6 +8519,12 @@ func (c *ClientWithResponses) ExtendReservationWithResponse(ctx context.Context,
 // intent's status and the next step, and leaves the hold as it was. A hold that
 // expired answers `409 hold_expired`. Finalizing a confirmed reservation again with
 // the same `Idempotency-Key` replays the first answer.
+//
+// On a confirmed reservation with a `pending_change`, finalize applies the change:
+// PRIMA checks its payment the same way, takes the new table (`409
+// slot_unavailable` if it went meanwhile; nothing is charged), applies the change and
+// captures the difference. A pending change older than its `expires_at` answers
+// `409 change_expired`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8791,6 +9972,344 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 	return response, nil
 }
 
+// ParseUpdateReservationResponse parses an HTTP response from a UpdateReservationWithResponse call
+func ParseUpdateReservationResponse(rsp *http.Response) (*UpdateReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateReservationResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateReservationResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateReservationResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateReservationResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateReservationResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateReservationResponse409Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateReservationResponse413Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateReservationResponse415Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateReservationResponse422Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdateReservationResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateReservationResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 502:
+		var headers UpdateReservationResponse502Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers502 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCancelReservationResponse parses an HTTP response from a CancelReservationWithResponse call
 func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9327,6 +10846,224 @@ func ParseGetCancellationQuoteResponse(rsp *http.Response) (*GetCancellationQuot
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetCancellationQuoteResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListReservationEventsResponse parses an HTTP response from a ListReservationEventsWithResponse call
+func ParseListReservationEventsResponse(rsp *http.Response) (*ListReservationEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReservationEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReservationEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListReservationEventsResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListReservationEventsResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListReservationEventsResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListReservationEventsResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListReservationEventsResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListReservationEventsResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListReservationEventsResponse500Headers
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

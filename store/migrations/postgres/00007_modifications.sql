@@ -7,6 +7,9 @@
 ALTER TABLE venues ADD COLUMN policy_modify_until_hours integer NOT NULL DEFAULT 2
     CHECK (policy_modify_until_hours >= 0);
 ALTER TABLE reservations ADD COLUMN policy_modify_until_hours integer NOT NULL DEFAULT 2;
+-- How many rows of reservation_payments belong to it, so that reads of the many
+-- reservations without any skip that query.
+ALTER TABLE reservations ADD COLUMN extra_payments integer NOT NULL DEFAULT 0;
 -- The change of a confirmed booking that waits for its supplementary payment, if any.
 ALTER TABLE reservations ADD COLUMN pending_payment_id text COLLATE "C" NULL;
 
@@ -51,5 +54,6 @@ CREATE INDEX reservation_events_reservation_idx ON reservation_events (reservati
 DROP TABLE reservation_events;
 DROP TABLE reservation_payments;
 ALTER TABLE reservations DROP COLUMN pending_payment_id;
+ALTER TABLE reservations DROP COLUMN extra_payments;
 ALTER TABLE reservations DROP COLUMN policy_modify_until_hours;
 ALTER TABLE venues DROP COLUMN policy_modify_until_hours;

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Payments that changes add to a reservation, and the reservation's history.
+
+// Change statuses of a ReservationPayment.
+const (
+	ChangePending     = "pending"
+	ChangeApplied     = "applied"
+	ChangeExpired     = "expired"
+	ChangeReplaced    = "replaced"
+	ChangeUnavailable = "unavailable"
+)
+
+func normalizePayment(p *ReservationPayment) {
+	p.ChangeExpiresAt = dbTimePtr(p.ChangeExpiresAt)
+	p.CreatedAt = dbTime(p.CreatedAt)
+	p.UpdatedAt = dbTime(p.UpdatedAt)
+}
+
+// loadPayments fills Payments of the rows that have any, in one query.
+func loadPayments(g *gorm.DB, rows []Reservation) error {
+	var ids []string
+	for _, r := range rows {
+		if r.ExtraPayments > 0 {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var ps []ReservationPayment
+	if err := g.Where("reservation_id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
+		return wrap("load reservation payments", err)
+	}
+	for i := range rows {
+		rows[i].Payments = nil
+		for _, p := range ps {
+			if p.ReservationID == rows[i].ID {
+				rows[i].Payments = append(rows[i].Payments, p)
+			}
+		}
+	}
+	return nil
+}
+
+// InsertReservationPayment adds a payment to r and counts it on r (which the caller
+// then writes with UpdateReservation).
+func (tx *Tx) InsertReservationPayment(r *Reservation, p *ReservationPayment) error {
+	normalizePayment(p)
+	if err := tx.g.Create(p).Error; err != nil {
+		return wrap("insert reservation payment", err)
+	}
+	r.ExtraPayments++
+	r.Payments = append(r.Payments, *p)
+	return nil
+}
+
+// UpdateReservationPayment writes every column of p.
+func (tx *Tx) UpdateReservationPayment(p *ReservationPayment) error {
+	normalizePayment(p)
+	res := tx.g.Session(&gorm.Session{SkipHooks: true}).Model(&ReservationPayment{}).
+		Where("id = ?", p.ID).Select("*").Omit("id", "reservation_id", "created_at").Updates(p)
+	if res.Error != nil {
+		return wrap("update reservation payment", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return wrap("update reservation payment", ErrNotFound)
+	}
+	return nil
+}
+
+// GetReservationPaymentByIntent returns the change payment of a payment intent.
+func (db *DB) GetReservationPaymentByIntent(ctx context.Context, intentID string) (ReservationPayment, error) {
+	var p ReservationPayment
+	err := db.q(ctx).Where("intent_id = ?", intentID).Take(&p).Error
+	return p, wrap("get reservation payment by intent", err)
+}
+
+// ChangePaymentsDue lists change payments that need the provider: refunds owed,
+// captures of applied changes not yet taken, and intents of changes that ended
+// (expired, replaced, unavailable) and may still be open.
+func (db *DB) ChangePaymentsDue(ctx context.Context, now time.Time, limit int) ([]ReservationPayment, error) {
+	if limit <= 0 {
+		limit = defaultSweep
+	}
+	var out []ReservationPayment
+	err := db.q(ctx).
+		Where("refund_due > 0").
+		Or("change_status = ? AND status = ?", ChangeApplied, "requires_capture").
+		Or("change_status IN ? AND status IN ?", []string{ChangeExpired, ChangeReplaced, ChangeUnavailable}, openPaymentStatuses).
+		Or("change_status = ? AND change_expires_at <= ?", ChangePending, dbTime(now)).
+		Order("id").Limit(limit).Find(&out).Error
+	return out, wrap("change payments due", err)
+}
+
+// InsertReservationEvent appends one entry to a reservation's history.
+func (tx *Tx) InsertReservationEvent(e *ReservationEvent) error {
+	e.CreatedAt = dbTime(e.CreatedAt)
+	return wrap("insert reservation event", tx.g.Create(e).Error)
+}
+
+// ListReservationEvents lists a reservation's history, oldest first.
+func (db *DB) ListReservationEvents(ctx context.Context, reservationID string, p Page) ([]ReservationEvent, bool, error) {
+	g := db.q(ctx).Where("reservation_id = ?", reservationID)
+	if p.StartingAfter != "" {
+		var n int64
+		err := db.q(ctx).Model(&ReservationEvent{}).
+			Where("reservation_id = ? AND id = ?", reservationID, p.StartingAfter).Count(&n).Error
+		if err != nil {
+			return nil, false, wrap("list reservation events: starting_after", err)
+		}
+		if n == 0 {
+			return nil, false, wrap("list reservation events: starting_after", ErrNotFound)
+		}
+		g = g.Where("id > ?", p.StartingAfter)
+	}
+	limit := pageLimit(p)
+	var out []ReservationEvent
+	if err := g.Order("id").Limit(limit + 1).Find(&out).Error; err != nil {
+		return nil, false, wrap("list reservation events", err)
+	}
+	return trimPage(out, limit)
+}
+
+// UpdateReservationPaymentIntent changes one payment with fn under a row lock (on
+// PostgreSQL; SQLite's transaction holds the write lock) and writes it back.
+func (tx *Tx) UpdateReservationPaymentIntent(id string, fn func(*ReservationPayment)) error {
+	g := tx.g.Where("id = ?", id)
+	if tx.dialect == DialectPostgres {
+		g = g.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var p ReservationPayment
+	if err := g.Take(&p).Error; err != nil {
+		return wrap("get reservation payment", err)
+	}
+	fn(&p)
+	return tx.UpdateReservationPayment(&p)
+}
