@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/prima-dining/partner-api/gen/client"
+	"github.com/prima-dining/partner-api/payments/stripetest"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
@@ -440,6 +442,90 @@ func TestPendingChangeExpiresAndItsIntentIsCancelled(t *testing.T) {
 		}
 		if taken, _, _ := e.counts(slots[1].ID); taken != 0 {
 			t.Fatalf("the new slot kept %d tables", taken)
+		}
+	})
+}
+
+func TestEachChangeReachesTheVenuePlatformAndThePartnerOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		v, slots := e.addVenue(slotSpec{tables: 1}, slotSpec{tables: 1})
+		platform := newReceiver(t, 1, `{"reference":"SR-1"}`) // every delivery fails once first
+		platform.secret = e.usePlatform(v.ID, platform.srv.URL)
+		partner := newReceiver(t, 0, "ok")
+		created, err := e.client.CreateWebhookEndpointWithResponse(ctx, &client.CreateWebhookEndpointParams{}, client.CreateWebhookEndpointRequest{
+			Url: partner.srv.URL, Events: []client.CreateWebhookEndpointRequestEvents{client.CreateWebhookEndpointRequestEventsReservationUpdated},
+		})
+		if err != nil || created.JSON201 == nil {
+			t.Fatalf("create endpoint: %v %s", err, created.Body)
+		}
+		partner.secret = *created.JSON201.Secret
+
+		b := e.book(slots[0].ID, 2)
+		e.drain()
+		for _, body := range []client.UpdateReservationJSONRequestBody{
+			{Notes: ptr("window")}, {PartySize: ptr(3)}, {SlotId: ptr(slots[1].ID)},
+		} {
+			if r := e.patch(b.Id, body); r.JSON200 == nil {
+				t.Fatalf("patch: %d %s", r.StatusCode(), r.Body)
+			}
+			e.drain()
+		}
+		types := func(r *receiver) map[string]int {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			out := map[string]int{}
+			for id, n := range r.accepted {
+				if n != 1 {
+					t.Fatalf("%s accepted %d times", id, n)
+				}
+				var ev struct {
+					Type string `json:"type"`
+				}
+				_ = json.Unmarshal([]byte(r.bodies[id][0]), &ev)
+				out[ev.Type]++
+			}
+			return out
+		}
+		if got := types(platform); got["reservation.updated"] != 3 || got["reservation.confirmed"] != 1 || len(got) != 2 {
+			t.Fatalf("venue platform accepted %v", got)
+		}
+		if got := types(partner); got["reservation.updated"] != 3 || len(got) != 1 {
+			t.Fatalf("partner accepted %v", got)
+		}
+		if got := e.get(b.Id); got.VenueSync.Status != client.Synced || got.SlotId != slots[1].ID || got.PartySize != 3 {
+			t.Fatalf("after the changes: %+v", got)
+		}
+	})
+}
+
+func TestChangeCaptureThatFailsIsRetriedByTheSweeper(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, srv := stripeEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 1, prime: true, in: 72 * time.Hour})
+		h := e.hold(slots[0].ID, 2)
+		srv.Authorize(h.Payment.PaymentIntentId)
+		e.finalize(h.Id)
+		r := e.patch(h.Id, client.UpdateReservationJSONRequestBody{PartySize: ptr(3)})
+		if r.JSON200 == nil || r.JSON200.PendingChange == nil {
+			t.Fatalf("dearer change: %d %s", r.StatusCode(), r.Body)
+		}
+		intent := r.JSON200.PendingChange.Payment.PaymentIntentId
+		srv.Authorize(intent)
+		srv.FailNext(stripetest.CaptureIntent, 1)
+		fin := e.finalize(h.Id)
+		if fin.JSON200 == nil || fin.JSON200.PartySize != 3 || fin.JSON200.Payments[1].Status != client.PaymentIntentStatusRequiresCapture {
+			t.Fatalf("finalize with a failing capture: %d %s", fin.StatusCode(), fin.Body)
+		}
+		if _, err := e.booking.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Intent(intent); got.AmountCaptured != 7500 {
+			t.Fatalf("after the sweep Stripe captured %d, want 7500", got.AmountCaptured)
+		}
+		if p := e.get(h.Id).Payments[1]; p.AmountCaptured != 7500 || p.Status != client.PaymentIntentStatusSucceeded {
+			t.Fatalf("change payment after the sweep: %+v", p)
 		}
 	})
 }

@@ -40,13 +40,12 @@ func loadPayments(g *gorm.DB, rows []Reservation) error {
 	if err := g.Where("reservation_id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
 		return wrap("load reservation payments", err)
 	}
-	for i := range rows {
-		rows[i].Payments = nil
-		for _, p := range ps {
-			if p.ReservationID == rows[i].ID {
-				rows[i].Payments = append(rows[i].Payments, p)
-			}
-		}
+	byReservation := map[string][]ReservationPayment{}
+	for _, p := range ps {
+		byReservation[p.ReservationID] = append(byReservation[p.ReservationID], p)
+	}
+	for i, r := range rows {
+		rows[i].Payments = byReservation[r.ID]
 	}
 	return nil
 }

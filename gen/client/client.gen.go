@@ -1347,9 +1347,10 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus string
 
-// PendingChange A change of a confirmed prime booking that costs more than was paid. Confirm
-// `payment.client_secret` on the client as for a hold, then apply the change with
-// `POST /v1/reservations/{id}/finalize`. The booking is unchanged until then.
+// PendingChange A change of a confirmed prime booking that costs more than was paid; null when
+// there is none. Confirm `payment.client_secret` on the client as for a hold, then
+// apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
+// unchanged until then.
 type PendingChange struct {
 	// ExpiresAt After this the change can no longer be applied and its payment is cancelled.
 	//
@@ -1494,7 +1495,10 @@ type Reservation struct {
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
 	Payments []ReservationPayment `json:"payments"`
 
-	// PendingChange A change of the confirmed booking that waits for its payment; null when there is none.
+	// PendingChange A change of a confirmed prime booking that costs more than was paid; null when
+	// there is none. Confirm `payment.client_secret` on the client as for a hold, then
+	// apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
+	// unchanged until then.
 	PendingChange *PendingChange `json:"pending_change"`
 
 	// SeatingArea Where the table is.

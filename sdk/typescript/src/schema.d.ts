@@ -111,6 +111,51 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Change a reservation
+         * @description Changes a `held` or `confirmed` reservation in place; fields left out stay as they
+         *     are. Guest details, `notes` and `partner_reference` change at once. `party_size`
+         *     must fit the slot's range. `slot_id` moves the booking to another slot of the same
+         *     venue: the new table is taken first and the old one released only when the change
+         *     commits, in one transaction, so the guest never ends up with no table or with two;
+         *     no table at the new slot answers `409 slot_unavailable` with `alternatives` and
+         *     changes nothing.
+         *
+         *     Prime prices follow the change. While `held`, a different amount gets a new
+         *     payment intent (the old one is cancelled; confirm the new `payment.client_secret`
+         *     before finalizing). Once `confirmed`, a cheaper change refunds the difference as
+         *     the cancellation policy allows, and a dearer one waits in `pending_change` until
+         *     its `payment` (the difference) is confirmed on the client and the change is applied
+         *     with `POST /v1/reservations/{id}/finalize`; until then the booking is unchanged,
+         *     and a newer change replaces it.
+         *
+         *     Changes are refused after the venue's modification cutoff
+         *     (`409 modification_cutoff_passed`). Each change is recorded in the reservation's
+         *     history (`GET /v1/reservations/{id}/events`), sent to the venue's platform for a
+         *     confirmed booking, and announced with a `reservation.updated` event.
+         */
+        patch: operations["updateReservation"];
+        trace?: never;
+    };
+    "/v1/reservations/{reservation_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a reservation's history
+         * @description What happened to the reservation, oldest first: held, changed (each field's old and
+         *     new value), extended, confirmed, cancelled, released or expired, with the token
+         *     that did it (`null` when PRIMA did, for example an expiry).
+         */
+        get: operations["listReservationEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -153,6 +198,12 @@ export interface paths {
          *     intent's status and the next step, and leaves the hold as it was. A hold that
          *     expired answers `409 hold_expired`. Finalizing a confirmed reservation again with
          *     the same `Idempotency-Key` replays the first answer.
+         *
+         *     On a confirmed reservation with a `pending_change`, finalize applies the change:
+         *     PRIMA checks its payment the same way, takes the new table (`409
+         *     slot_unavailable` if it went meanwhile; nothing is charged), applies the change and
+         *     captures the difference. A pending change older than its `expires_at` answers
+         *     `409 change_expired`.
          */
         post: operations["finalizeReservation"];
         delete?: never;
@@ -638,6 +689,7 @@ export interface components {
              */
             seating_areas: string[];
             cancellation_policy: components["schemas"]["CancellationPolicy"];
+            modification_policy: components["schemas"]["ModificationPolicy"];
         };
         /** @description A page of venues. */
         VenueList: {
@@ -957,8 +1009,12 @@ export interface components {
             confirmation_code: string | null;
             /** @description The payment of a prime reservation; null for a standard one. */
             payment: components["schemas"]["Payment"] | null;
+            /** @description Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`). */
+            payments: components["schemas"]["ReservationPayment"][];
+            pending_change: components["schemas"]["PendingChange"];
             venue_sync: components["schemas"]["VenueSync"];
             cancellation_policy: components["schemas"]["CancellationPolicy"];
+            modification_policy: components["schemas"]["ModificationPolicy"];
             /**
              * Format: date-time
              * @description When the hold was made.
@@ -983,6 +1039,225 @@ export interface components {
              * @example null
              */
             cancelled_at: string | null;
+        };
+        /** @description Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held. */
+        ModificationPolicy: {
+            /**
+             * @description Changes are accepted until this many hours before the start; 0 means until the start.
+             * @example 2
+             */
+            allowed_until_hours_before: number;
+            /**
+             * @description The policy in words, to show to the guest.
+             * @example Changes are accepted until 2 hours before the reservation.
+             */
+            summary: string;
+        };
+        /** @description The guest's details to change; fields left out stay as they are. */
+        GuestUpdate: {
+            /**
+             * @description Given name.
+             * @example Ada
+             */
+            first_name?: string;
+            /**
+             * @description Family name.
+             * @example Lovelace
+             */
+            last_name?: string;
+            /**
+             * Format: email
+             * @description Email address for the venue's confirmation.
+             * @example ada@example.com
+             */
+            email?: string;
+            /**
+             * @description Phone number in E.164 form.
+             * @example +12125550143
+             */
+            phone?: string;
+        };
+        /**
+         * @description What to change; fields left out stay as they are.
+         * @example {
+         *       "party_size": 4,
+         *       "notes": "Two more guests; one vegetarian."
+         *     }
+         */
+        UpdateReservationRequest: {
+            /**
+             * @description Move the booking to this slot of the same venue.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id?: string;
+            /**
+             * @description Number of guests; within the (new) slot's party-size range.
+             * @example 4
+             */
+            party_size?: number;
+            guest?: components["schemas"]["GuestUpdate"];
+            /**
+             * @description Requests for the venue (allergies, occasion).
+             * @example Two more guests; one vegetarian.
+             */
+            notes?: string;
+            /**
+             * @description Your own reference, for example your order id; filterable.
+             * @example order-88412
+             */
+            partner_reference?: string;
+        };
+        /** @description One payment of a reservation. */
+        ReservationPayment: {
+            /**
+             * @description `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
+             * @example hold
+             * @enum {string}
+             */
+            purpose: "hold" | "change";
+            /**
+             * @description The payment gateway, `sandbox` or `stripe`.
+             * @example stripe
+             */
+            provider: string;
+            /**
+             * @description The payment intent's id at the provider.
+             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1
+             */
+            payment_intent_id: string;
+            /**
+             * @description Pass it to Stripe.js on your client to authorise the card.
+             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
+             */
+            client_secret: string;
+            /**
+             * Format: int64
+             * @description Amount in minor units.
+             * @example 15000
+             */
+            amount: number;
+            /**
+             * @description ISO 4217 currency, lower case.
+             * @example usd
+             */
+            currency: string;
+            status: components["schemas"]["PaymentIntentStatus"];
+            /**
+             * Format: int64
+             * @description Amount charged so far, in minor units.
+             * @example 15000
+             */
+            amount_captured: number;
+            /**
+             * Format: int64
+             * @description Amount refunded so far, in minor units.
+             * @example 0
+             */
+            amount_refunded: number;
+            /**
+             * Format: int64
+             * @description Amount owed back that the provider has not confirmed yet, in minor units.
+             * @example 0
+             */
+            amount_refund_pending: number;
+            /**
+             * @description The issuer's reason for the last declined confirmation, if any.
+             * @example null
+             */
+            decline_code: string | null;
+        };
+        /**
+         * @description A change of a confirmed prime booking that costs more than was paid; null when
+         *     there is none. Confirm `payment.client_secret` on the client as for a hold, then
+         *     apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
+         *     unchanged until then.
+         */
+        PendingChange: {
+            requested: components["schemas"]["UpdateReservationRequest"];
+            payment: components["schemas"]["ReservationPayment"];
+            /**
+             * Format: date-time
+             * @description After this the change can no longer be applied and its payment is cancelled.
+             * @example 2026-11-22T10:20:00Z
+             */
+            expires_at: string;
+        } | null;
+        /** @description A field's value before and after, as text (null when it had none). */
+        FieldChange: {
+            /**
+             * @description The value before.
+             * @example 2
+             */
+            from: string | null;
+            /**
+             * @description The value after.
+             * @example 4
+             */
+            to: string | null;
+        };
+        /** @description One entry of a reservation's history. */
+        ReservationEvent: {
+            /**
+             * @description Unique id, prefixed `rev_`; ids sort in time order.
+             * @example rev_01jf8z3c4d5e6f7g8h9j0k1m2n
+             */
+            id: string;
+            /**
+             * @description Always `reservation_event`.
+             * @example reservation_event
+             * @enum {string}
+             */
+            object: "reservation_event";
+            /**
+             * @description The reservation.
+             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
+             */
+            reservation_id: string;
+            /**
+             * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+             * @example reservation.updated
+             * @enum {string}
+             */
+            type: "reservation.held" | "reservation.updated" | "reservation.change_requested" | "reservation.extended" | "reservation.confirmed" | "reservation.cancelled" | "reservation.released" | "reservation.expired" | "reservation.completed" | "reservation.no_show";
+            /**
+             * @description The id of the token that made the change; null when PRIMA made it.
+             * @example tok_01jf8x0a1b2c3d4e5f6g7h8j9k
+             */
+            token_id: string | null;
+            /**
+             * @description The fields that changed (`party_size`, `slot_id`, `starts_at`, `guest.email`, `payment.amount`, `status`, …), each with its old and new value.
+             * @example {
+             *       "party_size": {
+             *         "from": "2",
+             *         "to": "4"
+             *       }
+             *     }
+             */
+            changes: {
+                [key: string]: components["schemas"]["FieldChange"];
+            };
+            /**
+             * Format: date-time
+             * @description When it happened.
+             * @example 2026-11-22T10:05:00Z
+             */
+            created_at: string;
+        };
+        /** @description A page of a reservation's history, oldest first. */
+        ReservationEventList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The entries of this page. */
+            data: components["schemas"]["ReservationEvent"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
         };
         /** @description A page of reservations. */
         ReservationList: {
@@ -1098,7 +1373,7 @@ export interface components {
          * @example reservation.confirmed
          * @enum {string}
          */
-        EventType: "reservation.confirmed" | "reservation.cancelled" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled";
+        EventType: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled";
         /**
          * @description The body of every webhook delivery. `id` equals the `webhook-id` header and stays
          *     the same when a delivery is retried.
@@ -1141,7 +1416,7 @@ export interface components {
              *       "reservation.cancelled"
              *     ]
              */
-            events: ("*" | "reservation.confirmed" | "reservation.cancelled" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
+            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
         };
         /** @description A URL that receives events. */
         WebhookEndpoint: {
@@ -1562,7 +1837,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `idempotency_key_in_use`. */
+        /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `modification_cutoff_passed`, `change_expired`, `idempotency_key_in_use`. */
         Conflict: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
@@ -1976,6 +2251,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateReservation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateReservationRequest"];
+            };
+        };
+        responses: {
+            /** @description The changed reservation, or for a dearer change of a confirmed booking the unchanged one with its `pending_change`. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
+    listReservationEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the reservation's history. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationEventList"];
                 };
             };
             400: components["responses"]["BadRequest"];
