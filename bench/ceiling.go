@@ -74,9 +74,10 @@ func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement) func(cont
 // PostgreSQL's statement log shows them), with the same transactions: the token lookup
 // and the idempotency key of each POST; the hold's transaction (slot and venue, overdue
 // holds of the slot, the partner's row locked and its active holds counted for the
-// active-hold cap, the conditional take of a table, the reservation); the finalize
-// transaction (the reservation locked, the partner's webhook endpoints, the venue's
-// outbox message, the conditional status change); the inline venue sync (claim, read,
+// active-hold cap, the conditional take of a table, the reservation and its history
+// entry); the finalize transaction (the reservation locked, the partner's webhook
+// endpoints, the history entry, the venue's outbox message, the conditional status
+// change); the inline venue sync (claim, read,
 // payload, venue, and the delivered/notification/sync-status transaction); and the
 // reads of the reservation each answer is rendered from. The message is due in an hour
 // (rather than now, as the API writes it) only so that the running server's outbox
@@ -93,6 +94,7 @@ const (
 	sqlCount   = `SELECT count(*) FROM reservations WHERE partner_id = $1 AND status = 'held' AND expires_at > $2`
 	sqlTake    = `UPDATE slots SET tables_taken = tables_taken + 1, updated_at = $1 WHERE id = $2 AND status = 'open' AND tables_taken < tables`
 	sqlInsRes  = `INSERT INTO reservations (id, partner_id, token_id, slot_id, venue_id, status, party_size, guest_first_name, guest_last_name, guest_email, guest_phone, partner_reference, expires_at, hold_max_at, starts_at, local_date, duration_minutes, seating_area, slot_type, policy_fee_type, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'held', 2, 'Bench', $6, $7, '+12125550143', $8, $9, $10, $11, $12, $13, $14, $15, 'none', $16, $16)`
+	sqlHistory = `INSERT INTO reservation_events (id, reservation_id, type, token_id, changes, created_at) VALUES ($1, $2, $3, $4, $5, $6)`
 	sqlGetRes  = `SELECT r.*, v.* FROM reservations r LEFT JOIN venues v ON r.venue_id = v.id WHERE r.id = $1 AND r.partner_id = $2 LIMIT 1`
 	sqlLockRes = `SELECT * FROM reservations WHERE id = $1 AND partner_id = $2 LIMIT 1 FOR UPDATE`
 	sqlHooks   = `SELECT * FROM webhook_endpoints WHERE partner_id = $1 AND status = 'enabled' ORDER BY created_at, id`
@@ -225,9 +227,12 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 			if err := execOne(ctx, tx, sqlTake, now, slotID); err != nil {
 				return err
 			}
-			return execOne(ctx, tx, sqlInsRes, resID, tk.partnerID, tk.tokenID, slotID, venueID,
+			if err := execOne(ctx, tx, sqlInsRes, resID, tk.partnerID, tk.tokenID, slotID, venueID,
 				fmt.Sprintf("Guest %d", seq), fmt.Sprintf("guest%d@example.com", seq), fmt.Sprintf("bench-%d", seq),
-				now.Add(10*time.Minute), now.Add(30*time.Minute), startsAt, localDate, duration, area, typ, now)
+				now.Add(10*time.Minute), now.Add(30*time.Minute), startsAt, localDate, duration, area, typ, now); err != nil {
+				return err
+			}
+			return execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.held", tk.tokenID, `{"status":{"From":"","To":"held"}}`, now)
 		})
 		if err != nil {
 			return fmt.Errorf("hold: %w", err)
@@ -254,6 +259,9 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 				return err
 			}
 			if err := w.query(ctx, tx, sqlHooks, tk.partnerID); err != nil {
+				return err
+			}
+			if err := execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.confirmed", tk.tokenID, `{"status":{"From":"held","To":"confirmed"}}`, now); err != nil {
 				return err
 			}
 			if err := execOne(ctx, tx, sqlOutbox, msgID, resID, tk.partnerID, venueID, now, now.Add(time.Hour)); err != nil {
