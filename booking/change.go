@@ -28,8 +28,22 @@ import (
 // errNoTable: the new slot has no table left (answered as slot_unavailable).
 var errNoTable = errors.New("booking: no table at the new slot")
 
+// errConcurrentChange: the reservation changed between the read that priced a change
+// and its transaction; the change is priced again.
+var errConcurrentChange = errors.New("booking: reservation changed meanwhile")
+
 // Modify changes one of p's held or confirmed reservations.
 func (s *Service) Modify(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
+	for range 3 {
+		r, err := s.modifyOnce(ctx, p, id, req)
+		if !errors.Is(err, errConcurrentChange) {
+			return r, err
+		}
+	}
+	return Reservation{}, &StateError{Status: StatusConfirmed, Action: "change (another change of it was in progress; retry)"}
+}
+
+func (s *Service) modifyOnce(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
 	now := s.now()
 	current, err := s.db.GetReservation(ctx, p.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -58,7 +72,7 @@ func (s *Service) Modify(ctx context.Context, p Partner, id string, req ChangeRe
 	case current.Status == string(StatusConfirmed) && total > netPaid(current):
 		return s.requestChange(ctx, p, current, req, slot, total-netPaid(current))
 	}
-	row, venueMsg, err := s.applyChange(ctx, p, id, req, slot, changeMoney{refund: netPaid(current) - total})
+	row, venueMsg, err := s.applyChange(ctx, p, id, req, slot, changeMoney{total: total})
 	if err != nil {
 		return Reservation{}, s.explainNoTable(ctx, p, slot, partySizeAfter(current, req), now, err)
 	}
@@ -154,9 +168,9 @@ func netPaid(r store.Reservation) int64 {
 
 // changeMoney is what a change does to the reservation's payments.
 type changeMoney struct {
-	// refund is how much cheaper the booking became (a confirmed booking; the policy
-	// decides how much of it goes back).
-	refund int64
+	// total is the price of the booking after the change, as priced before the
+	// transaction; the transaction checks it against the locked row.
+	total int64
 	// intent replaces a hold's payment intent (or, with a zero ID, removes it).
 	intent *payments.Intent
 	// pending is the change payment of a pending change being applied.
@@ -176,6 +190,18 @@ func (s *Service) applyChange(ctx context.Context, p Partner, id string, req Cha
 		}
 		if money.pending != nil && (r.PendingPaymentID == nil || *r.PendingPaymentID != money.pending.ID) {
 			return ErrChangeExpired, nil // replaced or withdrawn meanwhile
+		}
+		if req.SlotID == nil && r.SlotID != slot.ID {
+			return errConcurrentChange, nil // moved meanwhile: the change was priced in the old slot
+		}
+		if err := checkPrice(*r, slot, priceOf(slot, partySizeAfter(*r, req)), money); err != nil {
+			return err, nil
+		}
+		if money.pending == nil {
+			// A change made directly replaces any change still waiting for its payment.
+			if err := endPendingChange(tx, r, now); err != nil {
+				return nil, err
+			}
 		}
 		if slot.ID != r.SlotID {
 			// The new table first: the old one is given back only if this commits.
@@ -257,9 +283,30 @@ func (s *Service) applyMoney(tx *store.Tx, r *store.Reservation, money changeMon
 		pay.UpdatedAt = now
 		r.PendingPaymentID = nil
 		return tx.UpdateReservationPayment(pay)
-	case money.refund > 0 && r.Status == string(StatusConfirmed):
-		refund := reservationFromRow(*r).Policy.Refund(money.refund, r.StartsAt, now)
-		return oweAcross(tx, r, refund, now)
+	case r.Status == string(StatusConfirmed):
+		if cheaper := netPaid(*r) - money.total; cheaper > 0 {
+			return oweAcross(tx, r, reservationFromRow(*r).Policy.Refund(cheaper, r.StartsAt, now), now)
+		}
+	}
+	return nil
+}
+
+// checkPrice makes sure the change was priced on what the locked row r is: want is the
+// price of r after the change.
+func checkPrice(r store.Reservation, slot store.Slot, want int64, money changeMoney) error {
+	if want != money.total {
+		if money.pending != nil {
+			return ErrChangeExpired
+		}
+		return errConcurrentChange
+	}
+	switch {
+	case r.Status == string(StatusHeld) && money.intent == nil && paymentChanges(r, slot, want):
+		return errConcurrentChange // the hold's intent no longer matches: price it again
+	case r.Status == string(StatusConfirmed) && money.pending == nil && want > netPaid(r):
+		return errConcurrentChange // now dearer than what was paid: it needs a payment
+	case r.Status == string(StatusConfirmed) && money.pending != nil && want != netPaid(r)+money.pending.Amount:
+		return ErrChangeExpired
 	}
 	return nil
 }
@@ -330,7 +377,7 @@ func (s *Service) modifyHeldPayment(ctx context.Context, p Partner, current stor
 			return Reservation{}, fmt.Errorf("%w: create payment intent: %w", ErrPaymentProvider, err)
 		}
 	}
-	row, _, err := s.applyChange(ctx, p, current.ID, req, slot, changeMoney{intent: &next})
+	row, _, err := s.applyChange(ctx, p, current.ID, req, slot, changeMoney{total: total, intent: &next})
 	if err != nil {
 		if next.ID != "" {
 			s.cancelChangeIntent(ctx, next.ID)
@@ -447,7 +494,8 @@ func (s *Service) finalizeChange(ctx context.Context, p Partner, current store.R
 	applied := *pay
 	applied.Status = string(intent.Status)
 	applied.AmountCaptured = intent.AmountCaptured
-	row, venueMsg, err := s.applyChange(ctx, p, current.ID, req, slot, changeMoney{pending: &applied})
+	total := netPaid(current) + pay.Amount
+	row, venueMsg, err := s.applyChange(ctx, p, current.ID, req, slot, changeMoney{total: total, pending: &applied})
 	if errors.Is(err, errNoTable) {
 		s.endChange(ctx, current.ID, pay.ID, store.ChangeUnavailable)
 	}
@@ -558,11 +606,33 @@ func (s *Service) settleChangePayments(ctx context.Context, ps []store.Reservati
 	}
 }
 
+// refundChangePayment pays what a change payment owes, one payer at a time and after
+// recording what the provider already refunded (see payRefund).
 func (s *Service) refundChangePayment(ctx context.Context, p store.ReservationPayment) {
-	key := fmt.Sprintf("prima-refund-%s-%d-%d", p.ID, p.AmountRefunded, p.RefundDue)
-	intent, err := s.gateway.Refund(ctx, p.IntentID, p.RefundDue, key)
+	now := s.now()
+	claimed, err := s.db.ClaimRefund(ctx, "reservation_payments", p.ID, now, now.Add(refundLease))
+	if err != nil || !claimed {
+		return
+	}
+	defer func() {
+		if err := s.db.ReleaseRefund(ctx, "reservation_payments", p.ID); err != nil {
+			s.log.WarnContext(ctx, "release refund claim", "payment_id", p.ID, "error", err)
+		}
+	}()
+	seen, err := s.gateway.Get(ctx, p.IntentID)
 	if err != nil {
-		s.log.WarnContext(ctx, "refund change payment (will retry)", "payment_id", p.ID, "amount", p.RefundDue, "error", err)
+		s.log.WarnContext(ctx, "refund change payment: read intent (will retry)", "payment_id", p.ID, "error", err)
+		return
+	}
+	s.recordChangeIntent(ctx, p.ID, seen)
+	fresh, err := s.db.GetReservationPaymentByIntent(ctx, p.IntentID)
+	if err != nil || fresh.RefundDue <= 0 {
+		return
+	}
+	key := fmt.Sprintf("prima-refund-%s-%d-%d", fresh.ID, fresh.AmountRefunded, fresh.RefundDue)
+	intent, err := s.gateway.Refund(ctx, fresh.IntentID, fresh.RefundDue, key)
+	if err != nil {
+		s.log.WarnContext(ctx, "refund change payment (will retry)", "payment_id", p.ID, "amount", fresh.RefundDue, "error", err)
 		return
 	}
 	s.recordChangeIntent(ctx, p.ID, intent)

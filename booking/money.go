@@ -22,21 +22,56 @@ func owe(r *store.Reservation, amount int64) {
 	r.PaymentRefundDue += min(max(amount, 0), max(left, 0))
 }
 
-// payRefund pays what the reservation owes and records the provider's answer. A failure
-// is logged and left for the sweeper, which calls this again.
+// refundLease bounds a refund payer's claim; a payer that crashed is replaced after it.
+const refundLease = 30 * time.Second
+
+// payRefund pays what the reservation owes and records the provider's answer. Payers
+// take turns (a claim on the row), so two never pay the same amount, and each first
+// records what the provider already refunded (a payer that crashed after paying), so a
+// retried obligation is never paid twice. A failure is logged and left for the sweeper.
 func (s *Service) payRefund(ctx context.Context, r store.Reservation) {
 	if r.PaymentRefundDue <= 0 || r.PaymentIntentID == nil {
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
+	for range 3 { // more may be owed by the time one payment is made
+		now := s.now()
+		claimed, err := s.db.ClaimRefund(ctx, "reservations", r.ID, now, now.Add(refundLease))
+		if err != nil || !claimed {
+			return // nothing owed, or another payer is paying it
+		}
+		more := s.payRefundClaimed(ctx, r.ID, *r.PaymentIntentID)
+		if err := s.db.ReleaseRefund(ctx, "reservations", r.ID); err != nil {
+			s.log.WarnContext(ctx, "release refund claim", "reservation_id", r.ID, "error", err)
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// payRefundClaimed pays, under the claim, what is owed; it reports whether to look again.
+func (s *Service) payRefundClaimed(ctx context.Context, id, intentID string) bool {
+	seen, err := s.gateway.Get(ctx, intentID)
+	if err != nil {
+		s.log.WarnContext(ctx, "refund: read intent (will retry)", "reservation_id", id, "error", err)
+		return false
+	}
+	s.recordIntent(ctx, id, seen)
+	r, err := s.db.GetReservation(ctx, "", id)
+	if err != nil || r.PaymentRefundDue <= 0 {
+		return false
+	}
 	// The key names this exact obligation: a retry after a crash gets the first refund
 	// back from the provider instead of a second one.
 	key := fmt.Sprintf("prima-refund-%s-%d-%d", r.ID, r.PaymentAmountRefunded, r.PaymentRefundDue)
-	intent, err := s.gateway.Refund(context.WithoutCancel(ctx), *r.PaymentIntentID, r.PaymentRefundDue, key)
+	intent, err := s.gateway.Refund(ctx, intentID, r.PaymentRefundDue, key)
 	if err != nil {
 		s.log.WarnContext(ctx, "refund (will retry)", "reservation_id", r.ID, "amount", r.PaymentRefundDue, "error", err)
-		return
+		return false
 	}
 	s.recordIntent(ctx, r.ID, intent)
+	return true
 }
 
 // payRefundsDue retries every refund still owed.

@@ -529,3 +529,36 @@ func TestChangeCaptureThatFailsIsRetriedByTheSweeper(t *testing.T) {
 		}
 	})
 }
+
+func TestConcurrentChangesRefundExactlyWhatTheFinalPartyNoLongerCosts(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, srv := stripeEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 1, prime: true, in: 72 * time.Hour})
+		h := e.hold(slots[0].ID, 4)
+		srv.Authorize(h.Payment.PaymentIntentId)
+		if fin := e.finalize(h.Id); fin.JSON200 == nil || fin.JSON200.Payment.AmountCaptured != 30000 {
+			t.Fatalf("finalize: %s", fin.Body)
+		}
+		var wg sync.WaitGroup
+		for _, n := range []int{3, 2, 1, 2, 3, 1} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := e.client.UpdateReservationWithResponse(context.Background(), h.Id,
+					&client.UpdateReservationParams{IdempotencyKey: key()}, client.UpdateReservationJSONRequestBody{PartySize: ptr(n)})
+				if err != nil || (r.JSON200 == nil && r.JSON409 == nil) {
+					t.Errorf("party %d: %v %s", n, err, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		if _, err := e.booking.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := e.get(h.Id)
+		want := int64(30000 - 7500*got.PartySize)
+		if refunded := srv.Intent(h.Payment.PaymentIntentId).AmountRefunded; refunded != want || got.Payment.AmountRefunded != want {
+			t.Fatalf("final party %d: Stripe refunded %d, the reservation shows %d; want %d", got.PartySize, refunded, got.Payment.AmountRefunded, want)
+		}
+	})
+}

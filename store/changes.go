@@ -66,7 +66,7 @@ func (tx *Tx) InsertReservationPayment(r *Reservation, p *ReservationPayment) er
 func (tx *Tx) UpdateReservationPayment(p *ReservationPayment) error {
 	normalizePayment(p)
 	res := tx.g.Session(&gorm.Session{SkipHooks: true}).Model(&ReservationPayment{}).
-		Where("id = ?", p.ID).Select("*").Omit("id", "reservation_id", "created_at").Updates(p)
+		Where("id = ?", p.ID).Select("*").Omit("id", "reservation_id", "created_at", "refund_claimed_until").Updates(p)
 	if res.Error != nil {
 		return wrap("update reservation payment", res.Error)
 	}
@@ -142,4 +142,32 @@ func (tx *Tx) UpdateReservationPaymentIntent(id string, fn func(*ReservationPaym
 	}
 	fn(&p)
 	return tx.UpdateReservationPayment(&p)
+}
+
+// ClaimRefund makes the caller the only payer of what a reservation (table
+// "reservations") or a change payment ("reservation_payments") owes, until until; false
+// when nothing is owed or another payer holds the claim.
+func (db *DB) ClaimRefund(ctx context.Context, table, id string, now, until time.Time) (bool, error) {
+	due := "payment_refund_due"
+	if table == "reservation_payments" {
+		due = "refund_due"
+	} else if table != "reservations" {
+		return false, wrap("claim refund", ErrNotFound)
+	}
+	res := db.q(ctx).Table(table).
+		Where("id = ? AND "+due+" > 0 AND (refund_claimed_until IS NULL OR refund_claimed_until < ?)", id, dbTime(now)).
+		UpdateColumn("refund_claimed_until", dbTime(until))
+	if res.Error != nil {
+		return false, wrap("claim refund", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReleaseRefund ends a refund claim.
+func (db *DB) ReleaseRefund(ctx context.Context, table, id string) error {
+	if table != "reservations" && table != "reservation_payments" {
+		return wrap("release refund", ErrNotFound)
+	}
+	err := db.q(ctx).Table(table).Where("id = ?", id).UpdateColumn("refund_claimed_until", nil).Error
+	return wrap("release refund", err)
 }

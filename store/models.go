@@ -237,23 +237,25 @@ type VenueNotification struct {
 // of a dearer change), with the change it pays for. The reservation's first payment
 // stays in its Payment* columns.
 type ReservationPayment struct {
-	ID              string     `gorm:"column:id;primaryKey"` // pay_…
-	ReservationID   string     `gorm:"column:reservation_id"`
-	Provider        string     `gorm:"column:provider"`
-	IntentID        string     `gorm:"column:intent_id"`
-	ClientSecret    string     `gorm:"column:client_secret"`
-	Amount          int64      `gorm:"column:amount"`
-	Currency        string     `gorm:"column:currency"`
-	Status          string     `gorm:"column:status"`
-	AmountCaptured  int64      `gorm:"column:amount_captured"`
-	AmountRefunded  int64      `gorm:"column:amount_refunded"`
-	RefundDue       int64      `gorm:"column:refund_due"`
-	DeclineCode     string     `gorm:"column:decline_code"`
-	ChangeRequest   string     `gorm:"column:change_request"` // JSON
-	ChangeStatus    string     `gorm:"column:change_status"`  // pending | applied | expired | unavailable
-	ChangeExpiresAt *time.Time `gorm:"column:change_expires_at"`
-	CreatedAt       time.Time  `gorm:"column:created_at"`
-	UpdatedAt       time.Time  `gorm:"column:updated_at"`
+	ID             string `gorm:"column:id;primaryKey"` // pay_…
+	ReservationID  string `gorm:"column:reservation_id"`
+	Provider       string `gorm:"column:provider"`
+	IntentID       string `gorm:"column:intent_id"`
+	ClientSecret   string `gorm:"column:client_secret"`
+	Amount         int64  `gorm:"column:amount"`
+	Currency       string `gorm:"column:currency"`
+	Status         string `gorm:"column:status"`
+	AmountCaptured int64  `gorm:"column:amount_captured"`
+	AmountRefunded int64  `gorm:"column:amount_refunded"`
+	RefundDue      int64  `gorm:"column:refund_due"`
+	DeclineCode    string `gorm:"column:decline_code"`
+	// RefundClaimedUntil: a refund payer is paying what is owed until then.
+	RefundClaimedUntil *time.Time `gorm:"column:refund_claimed_until"`
+	ChangeRequest      string     `gorm:"column:change_request"` // JSON
+	ChangeStatus       string     `gorm:"column:change_status"`  // pending | applied | expired | unavailable
+	ChangeExpiresAt    *time.Time `gorm:"column:change_expires_at"`
+	CreatedAt          time.Time  `gorm:"column:created_at"`
+	UpdatedAt          time.Time  `gorm:"column:updated_at"`
 }
 
 // ReservationEvent is one entry of a reservation's history: what changed, when, and

@@ -26,7 +26,7 @@ var openPaymentStatuses = []string{
 const defaultSweep = 100
 
 // reservationFixedCols are the columns UpdateReservation never writes.
-var reservationFixedCols = []string{"id", "partner_id", "created_at"}
+var reservationFixedCols = []string{"id", "partner_id", "created_at", "refund_claimed_until"}
 
 // normalizeReservation puts every time of r through dbTime before it is written.
 func normalizeReservation(r *Reservation) {

@@ -10,6 +10,9 @@ ALTER TABLE reservations ADD COLUMN policy_modify_until_hours INTEGER NOT NULL D
 -- How many rows of reservation_payments belong to it, so that reads of the many
 -- reservations without any skip that query.
 ALTER TABLE reservations ADD COLUMN extra_payments INTEGER NOT NULL DEFAULT 0;
+-- One refund payer at a time per payment: a payer claims the row until this time, so
+-- that two never pay the same amount owed.
+ALTER TABLE reservations ADD COLUMN refund_claimed_until DATETIME NULL;
 -- The change of a confirmed booking that waits for its supplementary payment, if any.
 ALTER TABLE reservations ADD COLUMN pending_payment_id TEXT NULL;
 
@@ -30,6 +33,7 @@ CREATE TABLE reservation_payments (
     decline_code      TEXT             NOT NULL DEFAULT '',
     -- The change it pays for (JSON, the PATCH body as validated) and where that stands:
     -- pending (waiting for the payment), applied, expired or unavailable.
+    refund_claimed_until DATETIME NULL,
     change_request    TEXT             NOT NULL DEFAULT '',
     change_status     TEXT             NOT NULL DEFAULT '',
     change_expires_at DATETIME         NULL,
@@ -55,5 +59,6 @@ DROP TABLE reservation_events;
 DROP TABLE reservation_payments;
 ALTER TABLE reservations DROP COLUMN pending_payment_id;
 ALTER TABLE reservations DROP COLUMN extra_payments;
+ALTER TABLE reservations DROP COLUMN refund_claimed_until;
 ALTER TABLE reservations DROP COLUMN policy_modify_until_hours;
 ALTER TABLE venues DROP COLUMN policy_modify_until_hours;
