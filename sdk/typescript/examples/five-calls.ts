@@ -78,6 +78,28 @@ if (booking.payment?.amount_captured !== booking.payment?.amount) {
 }
 step("5 get", 200, `${booking.id}: ${booking.status}, ${booking.party_size} at ${booking.venue.name} ${booking.starts_at}, code ${booking.confirmation_code}`);
 
+// And after: change the booking in place (PATCH), then read its history.
+const change = await prima.PATCH("/v1/reservations/{reservation_id}", {
+  params: {
+    path: { reservation_id: held.id },
+    header: { "Idempotency-Key": newIdempotencyKey() },
+  },
+  body: { notes: "Window table, please.", partner_reference: "sdk-example-2" },
+});
+const changed = expectStatus("6 change", change, 200);
+if (changed.notes !== "Window table, please." || changed.status !== "confirmed" || changed.pending_change !== null) {
+  fail("6 change", `notes ${changed.notes}, status ${changed.status}; want the new notes on the confirmed booking`);
+}
+const history = await prima.GET("/v1/reservations/{reservation_id}/events", {
+  params: { path: { reservation_id: held.id } },
+});
+const events = expectStatus("6 history", history, 200);
+const types = events.data.map((e) => e.type).join(" ");
+if (!types.endsWith("reservation.confirmed reservation.updated")) {
+  fail("6 history", `history ${types}; want it to end with the confirmation and the change`);
+}
+step("6 change", 200, `${changed.id}: notes "${changed.notes}", venue sync ${changed.venue_sync.status}; history: ${types}`);
+
 console.log(`five calls ok against ${baseUrl}`);
 
 // expectStatus returns the body of a response that has the wanted status, and
