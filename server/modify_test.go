@@ -562,3 +562,39 @@ func TestConcurrentChangesRefundExactlyWhatTheFinalPartyNoLongerCosts(t *testing
 		}
 	})
 }
+
+func TestSweeperWithdrawsAPendingChangeThatWaitedTooLong(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		now := time.Now()
+		var mu sync.Mutex
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		e, srv := stripeEnv(t, db, withClock(clock))
+		_, slots := e.addVenue(slotSpec{tables: 1, prime: true, in: 72 * time.Hour})
+		h := e.hold(slots[0].ID, 2)
+		srv.Authorize(h.Payment.PaymentIntentId)
+		e.finalize(h.Id)
+		r := e.patch(h.Id, client.UpdateReservationJSONRequestBody{PartySize: ptr(3)})
+		if r.JSON200 == nil || r.JSON200.PendingChange == nil {
+			t.Fatalf("dearer change: %d %s", r.StatusCode(), r.Body)
+		}
+		intent := r.JSON200.PendingChange.Payment.PaymentIntentId
+		srv.Authorize(intent)
+		mu.Lock()
+		now = now.Add(11 * time.Minute)
+		mu.Unlock()
+		if _, err := e.booking.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := e.get(h.Id)
+		if got.PendingChange != nil || got.PartySize != 2 || got.Payments[1].Status != client.PaymentIntentStatusCanceled {
+			t.Fatalf("after the sweep: %+v", got)
+		}
+		if st := srv.Intent(intent).Status; st != "canceled" || srv.Intent(intent).AmountCaptured != 0 {
+			t.Fatalf("the lapsed change's intent is %s", st)
+		}
+		// Finalizing now answers the booking as it is, and charges nothing more.
+		if fin := e.finalize(h.Id); fin.JSON200 == nil || fin.JSON200.PartySize != 2 {
+			t.Fatalf("finalize after the sweep: %d %s", fin.StatusCode(), fin.Body)
+		}
+	})
+}
