@@ -144,7 +144,9 @@ func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]
 	defer rows.Close()
 	out := make([]Slot, 0, limit+1)
 	for rows.Next() {
-		var sl Slot
+		// Scanned in place: a row variable would escape to the heap, once per row.
+		out = append(out, Slot{})
+		sl := &out[len(out)-1]
 		v := &sl.Venue
 		if err := rows.Scan(&sl.ID, &sl.VenueID, &sl.StartsAt, &sl.LocalDate, &sl.LocalTime,
 			&sl.DurationMinutes, &sl.PartySizeMin, &sl.PartySizeMax, &sl.SeatingArea, &sl.Type,
@@ -154,7 +156,6 @@ func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]
 			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount); err != nil {
 			return nil, false, wrap("search slots", err)
 		}
-		out = append(out, sl)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, wrap("search slots", err)
