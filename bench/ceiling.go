@@ -82,9 +82,9 @@ func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement) func(cont
 // partner's webhook endpoints, the venue's outbox message, the conditional status
 // change); the inline venue sync (claim, read, payload, venue, and the
 // delivered/notification/sync-status transaction); and the reads of the reservation
-// each answer is rendered from. The message is due in an hour
-// (rather than now, as the API writes it) only so that the running server's outbox
-// worker leaves it to this flow's own inline delivery.
+// each answer is rendered from. The message is due in an hour (rather than now, as the
+// API writes it) only so that the running server's outbox worker leaves it to this
+// flow's own inline delivery.
 const (
 	sqlIdemIn  = `INSERT INTO idempotency_keys (partner_id, key, fingerprint, state, response_status, response_body, locked_until, created_at) VALUES ($1, $2, $3, 'in_flight', 0, NULL, $4, $5) ON CONFLICT DO NOTHING`
 	sqlIdemOut = `UPDATE idempotency_keys SET response_body = $1, response_status = $2, state = 'done' WHERE key = $3 AND partner_id = $4 AND state = 'in_flight'`
