@@ -19,10 +19,13 @@ import (
 // compared with, at the same concurrency and with no HTTP, JSON, GORM or middleware.
 type pgxWorkers struct {
 	conns []*pgx.Conn
+	// tokenSQL is the API's token lookup (store.TokenByHashStatement), run before each
+	// search of searchWithTokenOp and before each request of a booking flow.
+	tokenSQL string
 }
 
-func newPgxWorkers(ctx context.Context, dbURL string, n int) (*pgxWorkers, error) {
-	w := &pgxWorkers{}
+func newPgxWorkers(ctx context.Context, dbURL string, n int, tokenSQL string) (*pgxWorkers, error) {
+	w := &pgxWorkers{tokenSQL: tokenSQL}
 	for range n {
 		c, err := pgx.Connect(ctx, dbURL)
 		if err != nil {
@@ -63,7 +66,7 @@ func (w *pgxWorkers) searchOp(stmts []statement) func(context.Context, int, int)
 func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement) func(context.Context, int, int) error {
 	search := w.searchOp(stmts)
 	return func(ctx context.Context, worker, seq int) error {
-		if err := w.query(ctx, w.conns[worker], sqlToken, hash); err != nil {
+		if err := w.query(ctx, w.conns[worker], w.tokenSQL, hash); err != nil {
 			return err
 		}
 		return search(ctx, worker, seq)
@@ -72,20 +75,17 @@ func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement) func(cont
 
 // Statements the API issues for one hold and one finalize of a standard slot (as
 // PostgreSQL's statement log shows them), with the same transactions: the token lookup
-// and the idempotency key of each POST; the hold's transaction (slot and venue, overdue
-// holds of the slot, the partner's row locked and its active holds counted for the
-// active-hold cap, the conditional take of a table, the reservation and its history
-// entry); the finalize transaction (the reservation locked, the partner's webhook
-// endpoints, the history entry, the venue's outbox message, the conditional status
-// change); the inline venue sync (claim, read,
+// (pgxWorkers.tokenSQL, the store's own) and the idempotency key of each POST; the
+// hold's transaction (slot and venue, overdue holds of the slot, the partner's row
+// locked and its active holds counted for the active-hold cap, the conditional take of
+// a table, the reservation and its history entry); the finalize transaction (the
+// reservation locked, the partner's webhook endpoints, the history entry, the venue's
+// outbox message, the conditional status change); the inline venue sync (claim, read,
 // payload, venue, and the delivered/notification/sync-status transaction); and the
 // reads of the reservation each answer is rendered from. The message is due in an hour
 // (rather than now, as the API writes it) only so that the running server's outbox
 // worker leaves it to this flow's own inline delivery.
-//
-//nolint:gosec // G101: SQL text that names the tokens table, not a credential
 const (
-	sqlToken   = `SELECT t.*, p.id, p.name, p.all_venues, p.created_at FROM tokens t LEFT JOIN partners p ON t.partner_id = p.id WHERE t.hash = $1 LIMIT 1`
 	sqlIdemIn  = `INSERT INTO idempotency_keys (partner_id, key, fingerprint, state, response_status, response_body, locked_until, created_at) VALUES ($1, $2, $3, 'in_flight', 0, NULL, $4, $5) ON CONFLICT DO NOTHING`
 	sqlIdemOut = `UPDATE idempotency_keys SET response_body = $1, response_status = $2, state = 'done' WHERE key = $3 AND partner_id = $4 AND state = 'in_flight'`
 	sqlSlot    = `SELECT s.*, v.* FROM slots s JOIN venues v ON s.venue_id = v.id WHERE s.id = $1 LIMIT 1`
@@ -161,7 +161,7 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 		fingerprint := hex.EncodeToString(fp[:])
 
 		// Hold.
-		if err := w.query(ctx, c, sqlToken, tk.hash); err != nil {
+		if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
 			return err
 		}
 		key := randomHex(12)
@@ -243,7 +243,7 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 
 		// Finalize.
 		now = time.Now().UTC()
-		if err := w.query(ctx, c, sqlToken, tk.hash); err != nil {
+		if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
 			return err
 		}
 		key = randomHex(12)

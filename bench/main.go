@@ -245,7 +245,8 @@ func bench(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	ceiling, err := newPgxWorkers(ctx, largeURL, o.concurrency)
+	tokenSQL, _ := db.TokenByHashStatement("")
+	ceiling, err := newPgxWorkers(ctx, largeURL, o.concurrency, tokenSQL)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func (s *Server) SearchAvailability(ctx context.Context, req gen.SearchAvailabil
 	for _, sl := range slots {
 		out.Data = append(out.Data, slotToAPI(sl))
 	}
-	return gen.SearchAvailability200JSONResponse{Body: out}, nil
+	return slotPage(out), nil
 }
 
 // ListReservations implements gen.StrictServerInterface.

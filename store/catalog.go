@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,10 +32,6 @@ func inScope(s Scope, col string) func(*gorm.DB) *gorm.DB {
 		return g.Where(col+" IN (SELECT pv.venue_id FROM partner_venues pv WHERE pv.partner_id = ?)", s.PartnerID)
 	}
 }
-
-// venueCol names a column of the venue joined to a slot or reservation by Joins("Venue"),
-// which GORM aliases as "Venue".
-func venueCol(name string) clause.Column { return clause.Column{Table: "Venue", Name: name} }
 
 // ListVenues lists the venues s may see, filtered by f, ordered by name_key then id. The
 // bool reports whether more rows follow the page.
@@ -119,55 +118,169 @@ func bookable(partySize int, now time.Time) func(*gorm.DB) *gorm.DB {
 	}
 }
 
-// SearchSlots returns bookable slots matching q that s may see, each with its Venue,
-// ordered by starts_at, venue_id, id. The bool reports whether more rows follow the page.
+// SearchSlots returns bookable slots matching q that s may see, each with its venue's
+// summary and cancellation policy in Venue (ID, Name, City, Cuisine, TimeZone, Currency
+// and the Policy* fields; the venue's other fields are left empty), ordered by
+// starts_at, venue_id, id. The bool reports whether more rows follow the page.
+//
+// It is the API's hottest read, so it is one hand-built statement (searchSlotsSQL, which
+// SearchSlotsStatement hands to the benchmark) scanned with database/sql into the rows,
+// without GORM's reflection.
 func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]Slot, bool, error) {
-	g := db.q(ctx).Model(&Slot{}).InnerJoins("Venue").
-		Scopes(inScope(s, "slots.venue_id"), bookable(q.PartySize, q.Now))
+	var after *slotKey
+	if p.StartingAfter != "" {
+		k, err := db.slotKey(ctx, s, p.StartingAfter)
+		if err != nil {
+			return nil, false, wrap("search slots: starting_after", err)
+		}
+		after = &k
+	}
+	limit := pageLimit(p)
+	text, args := searchSlotsSQL(db.dialect, s, q, after, limit+1)
+	rows, err := db.sql.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, false, wrap("search slots", err)
+	}
+	defer rows.Close()
+	out := make([]Slot, 0, limit+1)
+	for rows.Next() {
+		// Scanned in place: a row variable would escape to the heap, once per row.
+		out = append(out, Slot{})
+		sl := &out[len(out)-1]
+		v := &sl.Venue
+		if err := rows.Scan(&sl.ID, &sl.VenueID, &sl.StartsAt, &sl.LocalDate, &sl.LocalTime,
+			&sl.DurationMinutes, &sl.PartySizeMin, &sl.PartySizeMax, &sl.SeatingArea, &sl.Type,
+			&sl.PriceAmount, &sl.PriceCurrency, &sl.PricePer, &sl.Tables, &sl.TablesTaken,
+			&sl.Status, &sl.CreatedAt, &sl.UpdatedAt,
+			&v.ID, &v.Name, &v.City, &v.Cuisine, &v.TimeZone, &v.Currency,
+			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount); err != nil {
+			return nil, false, wrap("search slots", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, wrap("search slots", err)
+	}
+	return trimPage(out, limit)
+}
+
+// slotKey is a slot's position in the order of SearchSlots.
+type slotKey struct {
+	StartsAt time.Time
+	VenueID  string
+	ID       string
+}
+
+// slotKey returns the position of the slot id, which s must be allowed to see;
+// ErrNotFound if it is not.
+func (db *DB) slotKey(ctx context.Context, s Scope, id string) (slotKey, error) {
+	w := sqlText{dialect: db.dialect}
+	w.b.WriteString("SELECT slots.starts_at, slots.venue_id, slots.id FROM slots WHERE slots.id = ")
+	w.arg(id)
+	w.scope(s)
+	var k slotKey
+	err := db.sql.QueryRowContext(ctx, w.b.String(), w.args...).Scan(&k.StartsAt, &k.VenueID, &k.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return slotKey{}, ErrNotFound
+	}
+	return k, err
+}
+
+// searchSlotsSQL is the statement of SearchSlots: bookable slots matching q that s may
+// see, after the slot at after (nil: from the first), at most limit rows.
+func searchSlotsSQL(dialect string, s Scope, q SlotQuery, after *slotKey, limit int) (string, []any) {
+	w := sqlText{dialect: dialect}
+	w.b.WriteString(`SELECT slots.id, slots.venue_id, slots.starts_at, slots.local_date, slots.local_time, ` +
+		`slots.duration_minutes, slots.party_size_min, slots.party_size_max, slots.seating_area, slots.type, ` +
+		`slots.price_amount, slots.price_currency, slots.price_per, slots.tables, slots.tables_taken, ` +
+		`slots.status, slots.created_at, slots.updated_at, ` +
+		`v.id, v.name, v.city, v.cuisine, v.time_zone, v.currency, ` +
+		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount ` +
+		`FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = `)
+	w.arg(slotOpen)
+	w.b.WriteString(" AND slots.tables_taken < slots.tables")
+	if q.PartySize > 0 {
+		w.and("slots.party_size_min <= ", q.PartySize)
+		w.and("slots.party_size_max >= ", q.PartySize)
+	}
+	if !q.Now.IsZero() {
+		w.and("slots.starts_at > ", dbTime(q.Now))
+	}
+	w.scope(s)
 	if q.LocalDate != "" {
-		g = g.Where("slots.local_date = ?", q.LocalDate)
+		w.and("slots.local_date = ", q.LocalDate)
 	}
 	if q.VenueID != "" {
-		g = g.Where("slots.venue_id = ?", q.VenueID)
+		w.and("slots.venue_id = ", q.VenueID)
 	}
 	if q.City != "" {
 		city := strings.ToLower(q.City)
 		// slots.city_key is the venue's, kept by the database (migration 00005); on it
-		// the search is one range of slots_city_search_idx instead of a scan of the date.
-		g = g.Where("slots.city_key = ?", city).
-			Where(clause.Eq{Column: venueCol("city_key"), Value: city})
+		// the search is one range of an index on (city_key, local_date, …) instead of a
+		// scan of the date.
+		w.and("slots.city_key = ", city)
+		w.and("v.city_key = ", city)
 	}
 	if q.Cuisine != "" {
-		g = g.Where(clause.Eq{Column: venueCol("cuisine_key"), Value: strings.ToLower(q.Cuisine)})
+		w.and("v.cuisine_key = ", strings.ToLower(q.Cuisine))
 	}
 	if q.TimeFrom != "" {
-		g = g.Where("slots.local_time >= ?", q.TimeFrom)
+		w.and("slots.local_time >= ", q.TimeFrom)
 	}
 	if q.TimeTo != "" {
-		g = g.Where("slots.local_time <= ?", q.TimeTo)
+		w.and("slots.local_time <= ", q.TimeTo)
 	}
 	if q.SeatingArea != "" {
-		g = g.Where("slots.seating_area = ?", q.SeatingArea)
+		w.and("slots.seating_area = ", q.SeatingArea)
 	}
 	if q.Type != "" {
-		g = g.Where("slots.type = ?", q.Type)
+		w.and("slots.type = ", q.Type)
 	}
-	if p.StartingAfter != "" {
-		var after Slot
-		err := db.q(ctx).Scopes(inScope(s, "slots.venue_id")).Select("id", "venue_id", "starts_at").
-			Where("slots.id = ?", p.StartingAfter).Take(&after).Error
-		if err != nil {
-			return nil, false, wrap("search slots: starting_after", err)
-		}
-		g = g.Where("(slots.starts_at, slots.venue_id, slots.id) > (?, ?, ?)",
-			dbTime(after.StartsAt), after.VenueID, after.ID)
+	if after != nil {
+		w.b.WriteString(" AND (slots.starts_at, slots.venue_id, slots.id) > (")
+		w.arg(dbTime(after.StartsAt))
+		w.b.WriteString(", ")
+		w.arg(after.VenueID)
+		w.b.WriteString(", ")
+		w.arg(after.ID)
+		w.b.WriteString(")")
 	}
-	limit := pageLimit(p)
-	var out []Slot
-	if err := g.Order("slots.starts_at, slots.venue_id, slots.id").Limit(limit + 1).Find(&out).Error; err != nil {
-		return nil, false, wrap("search slots", err)
+	w.b.WriteString(" ORDER BY slots.starts_at, slots.venue_id, slots.id LIMIT ")
+	w.arg(limit)
+	return w.b.String(), w.args
+}
+
+// sqlText builds a statement with its arguments, in the placeholders of the dialect.
+type sqlText struct {
+	dialect string
+	b       strings.Builder
+	args    []any
+}
+
+// arg appends v as the next argument and writes its placeholder.
+func (w *sqlText) arg(v any) {
+	w.args = append(w.args, v)
+	if w.dialect == DialectPostgres {
+		w.b.WriteString("$" + strconv.Itoa(len(w.args)))
+		return
 	}
-	return trimPage(out, limit)
+	w.b.WriteString("?")
+}
+
+// and writes " AND " cond followed by v's placeholder.
+func (w *sqlText) and(cond string, v any) {
+	w.b.WriteString(" AND ")
+	w.b.WriteString(cond)
+	w.arg(v)
+}
+
+// scope restricts slots to the venues s may see, as inScope does for GORM.
+func (w *sqlText) scope(s Scope) {
+	if s.AllVenues {
+		return
+	}
+	w.b.WriteString(" AND slots.venue_id IN (SELECT pv.venue_id FROM partner_venues pv WHERE pv.partner_id = ")
+	w.arg(s.PartnerID)
+	w.b.WriteString(")")
 }
 
 // NearbySlots returns up to n bookable slots of the venue (open, a table left, taking

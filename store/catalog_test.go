@@ -387,3 +387,37 @@ func TestTimeComparisonsOrderFractionalSeconds(t *testing.T) {
 		}
 	})
 }
+
+// SearchSlots scans its rows by hand (database/sql, no GORM): every slot column and the
+// venue's summary and policy must read back as GetSlot (GORM) reads them.
+func TestSearchSlotsReadsRowsAsGetSlotDoes(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		v := venue("ven_a", "Alpha", "New York", "French")
+		v.PolicyFeeType, v.PolicyFeePercent, v.PolicyFeeAmount, v.PolicyFreeHours = "percent", 15, 2500, 48
+		mustVenues(t, db, v)
+		s := slot("slot_a1", "ven_a", time.Date(2030, 6, 1, 23, 30, 0, 123456000, time.UTC), 3)
+		s.Type, s.PriceAmount, s.PriceCurrency, s.PricePer, s.SeatingArea = "prime", 5000, "USD", "cover", "patio"
+		s.TablesTaken = 1
+		mustSlots(t, db, s)
+		got, _, err := db.SearchSlots(ctxT(t), all, store.SlotQuery{LocalDate: s.LocalDate, PartySize: 2, City: "new york", Now: t0}, store.Page{})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("search: %v, %v", got, err)
+		}
+		want, err := db.GetSlot(ctxT(t), all, "slot_a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := got[0]
+		if g.StartsAt.Location() != time.UTC || !g.StartsAt.Equal(want.StartsAt) || !g.CreatedAt.Equal(want.CreatedAt) || !g.UpdatedAt.Equal(want.UpdatedAt) {
+			t.Fatalf("times %v %v %v, want %v %v %v (UTC)", g.StartsAt, g.CreatedAt, g.UpdatedAt, want.StartsAt, want.CreatedAt, want.UpdatedAt)
+		}
+		g.StartsAt, g.CreatedAt, g.UpdatedAt = want.StartsAt, want.CreatedAt, want.UpdatedAt
+		wv := want.Venue
+		want.Venue = store.Venue{ID: wv.ID, Name: wv.Name, City: wv.City, Cuisine: wv.Cuisine, TimeZone: wv.TimeZone,
+			Currency: wv.Currency, PolicyFreeHours: wv.PolicyFreeHours, PolicyFeeType: wv.PolicyFeeType,
+			PolicyFeePercent: wv.PolicyFeePercent, PolicyFeeAmount: wv.PolicyFeeAmount}
+		if g != want {
+			t.Fatalf("search row\n %+v\nwant\n %+v", g, want)
+		}
+	})
+}

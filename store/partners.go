@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -48,12 +51,43 @@ func (db *DB) CreateToken(ctx context.Context, t *Token) error {
 
 // GetTokenByHash returns the token whose secret hashes to hash, with its Partner;
 // ErrNotFound if none. Expiry and revocation are the caller's to check.
+//
+// Every authenticated request makes this lookup, so it is one statement scanned with
+// database/sql rather than GORM's reflective Take.
 func (db *DB) GetTokenByHash(ctx context.Context, hash string) (Token, error) {
 	var t Token
-	if err := db.q(ctx).Joins("Partner").Where("tokens.hash = ?", hash).Take(&t).Error; err != nil {
+	p := &t.Partner
+	err := db.sql.QueryRowContext(ctx, tokenByHashSQL(db.dialect), hash).Scan(
+		&t.ID, &t.PartnerID, &t.Name, &t.Hash, &t.Prefix, &t.Scopes,
+		&t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt, &t.CreatedAt,
+		&p.ID, &p.Name, &p.AllVenues, &p.RateLimitPerSecond, &p.RateLimitBurst, &p.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, wrap("get token by hash", ErrNotFound)
+	} else if err != nil {
 		return Token{}, wrap("get token by hash", err)
 	}
 	return t, nil
+}
+
+// TokenByHashStatement is the statement of GetTokenByHash, for benchmarks that run the
+// server's statements directly.
+func (db *DB) TokenByHashStatement(hash string) (string, []any) {
+	return tokenByHashSQL(db.dialect), []any{hash}
+}
+
+// tokenByHashText is GetTokenByHash's statement with a ? placeholder.
+const tokenByHashText = `SELECT t.id, t.partner_id, t.name, t.hash, t.prefix, t.scopes, ` +
+	`t.expires_at, t.revoked_at, t.last_used_at, t.created_at, ` +
+	`p.id, p.name, p.all_venues, p.rate_limit_per_second, p.rate_limit_burst, p.created_at ` +
+	`FROM tokens t JOIN partners p ON p.id = t.partner_id WHERE t.hash = ?`
+
+var tokenByHashPostgres = strings.Replace(tokenByHashText, "?", "$1", 1)
+
+func tokenByHashSQL(dialect string) string {
+	if dialect == DialectPostgres {
+		return tokenByHashPostgres
+	}
+	return tokenByHashText
 }
 
 // ListTokens lists a partner's tokens (partnerID "" = every partner's), newest first,
