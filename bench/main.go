@@ -83,6 +83,9 @@ type Report struct {
 	Overhead          Result     `json:"overhead_authenticated_get"`
 	OverheadBare      Result     `json:"overhead_bare_echo"`
 	Targets           []Target   `json:"targets"`
+	// SearchProfile is the server's CPU profile under the search mix, taken in a run
+	// of its own after the measured ones.
+	SearchProfile Profile `json:"search_profile"`
 }
 
 // Contention is the outcome of many concurrent holds on one slot.
@@ -229,7 +232,12 @@ func bench(ctx context.Context, o options) (err error) {
 	}
 
 	env := []string{"PRIMA_DATABASE_URL=" + largeURL}
-	srv, err := startServer(ctx, bin, env)
+	metricsAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	// Only the first process serves profiles (on its metrics listener).
+	srv, err := startServer(ctx, bin, append(env, "PRIMA_METRICS_ADDR="+metricsAddr, "PRIMA_PPROF=1"))
 	if err != nil {
 		return err
 	}
@@ -256,6 +264,11 @@ func bench(ctx context.Context, o options) (err error) {
 	logf("search: the token lookup and the search SQL through pgx")
 	rep.SearchCeilingAuth = measured(ctx, 0, "token + search SQL (pgx)", o.concurrency, o.duration, 1<<30, ceiling.searchWithTokenOp(tokens[0].hash, stmts))
 	rep.SearchRatioAuth = ratio(rep.Search.PerSecond, rep.SearchCeilingAuth.PerSecond)
+	logf("search: the API again for %s, with a CPU profile of the server", o.duration)
+	rep.SearchProfile, err = profileSearch(ctx, bin, metricsAddr, o.out, o.concurrency, o.duration, searchOp(hc, srv.url, tokens[0].secret, queries))
+	if err != nil {
+		return err
+	}
 
 	// Booking on distinct slots: the API, then the same writes through pgx.
 	slotIDs, err := freeSlots(ctx, db, 40000)

@@ -78,6 +78,9 @@ type config struct {
 	ShutdownDelay time.Duration
 	// MetricsAddr is where /metrics listens (PRIMA_METRICS_ADDR); empty means nowhere.
 	MetricsAddr string
+	// Pprof also serves Go's profiles (/debug/pprof/) on MetricsAddr (PRIMA_PPROF=1),
+	// for profiling a server under load (make bench does).
+	Pprof bool
 }
 
 func loadConfig() (config, error) {
@@ -93,6 +96,7 @@ func loadConfig() (config, error) {
 		StripeWebhookSecret: os.Getenv("STRIPE_WEBHOOK_SECRET"),
 		TrustProxy:          os.Getenv("PRIMA_TRUST_PROXY") == "1",
 		MetricsAddr:         os.Getenv("PRIMA_METRICS_ADDR"),
+		Pprof:               os.Getenv("PRIMA_PPROF") == "1",
 		RateLimit:           server.DefaultRateLimit,
 		AuthFailureLimit:    server.DefaultAuthFailureLimit,
 		MaxActiveHolds:      booking.DefaultMaxActiveHolds,

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The search's CPU profile: where the server's own time per search goes, for the
+// floor of the search ratio. It is taken in a run of its own, after the measured ones,
+// so profiling never slows the figures in the table.
+
+// Profile names the files of the server's CPU profile under the search mix.
+type Profile struct {
+	Seconds float64 `json:"seconds"`
+	Raw     string  `json:"pprof"` // the profile itself, for go tool pprof
+	Top     string  `json:"top"`   // go tool pprof -top -cum of it
+}
+
+// freeLoopbackAddr returns a loopback address with a port that was free a moment ago.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// profileSearch runs the search mix for d while the server at metricsAddr (PRIMA_PPROF=1)
+// records a CPU profile, and writes the profile and its top list to dir.
+func profileSearch(ctx context.Context, bin, metricsAddr, dir string, conc int, d time.Duration, op func(context.Context, int, int) error) (Profile, error) {
+	seconds := max(int(d.Seconds())-1, 1)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return Profile{}, err
+	}
+	got := make(chan error, 1)
+	raw := filepath.Join(dir, "search-cpu.pprof")
+	go func() {
+		got <- fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metricsAddr, seconds), raw)
+	}()
+	time.Sleep(200 * time.Millisecond) // the profile starts before the load
+	run(ctx, "search API (profiled)", conc, d, 1<<30, op)
+	if err := <-got; err != nil {
+		return Profile{}, err
+	}
+	top, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=45", bin, raw).Output() //nolint:gosec // G204: fixed command; bin and raw are this run's files
+	if err != nil {
+		return Profile{}, fmt.Errorf("go tool pprof: %w", err)
+	}
+	topFile := filepath.Join(dir, "search-cpu.txt")
+	if err := os.WriteFile(topFile, top, 0o644); err != nil { //nolint:gosec // G306: a report meant to be read
+		return Profile{}, err
+	}
+	return Profile{Seconds: float64(seconds), Raw: raw, Top: topFile}, nil
+}
+
+func fetchProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("cpu profile: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	f, err := os.Create(path) //nolint:gosec // G304: this run's output file
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
