@@ -114,6 +114,36 @@ func (e CancellationQuoteObject) Valid() bool {
 	}
 }
 
+// Defines values for ClosureObject.
+const (
+	ClosureObjectClosure ClosureObject = "closure"
+)
+
+// Valid indicates whether the value is a known member of the ClosureObject enum.
+func (e ClosureObject) Valid() bool {
+	switch e {
+	case ClosureObjectClosure:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClosureListObject.
+const (
+	ClosureListObjectList ClosureListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ClosureListObject enum.
+func (e ClosureListObject) Valid() bool {
+	switch e {
+	case ClosureListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConfirmPaymentIntentRequestOutcome.
 const (
 	ConfirmPaymentIntentRequestOutcomeDeclined       ConfirmPaymentIntentRequestOutcome = "declined"
@@ -318,6 +348,96 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for OperatorReservationObject.
+const (
+	OperatorReservationObjectReservation OperatorReservationObject = "reservation"
+)
+
+// Valid indicates whether the value is a known member of the OperatorReservationObject enum.
+func (e OperatorReservationObject) Valid() bool {
+	switch e {
+	case OperatorReservationObjectReservation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorReservationListObject.
+const (
+	OperatorReservationListObjectList OperatorReservationListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the OperatorReservationListObject enum.
+func (e OperatorReservationListObject) Valid() bool {
+	switch e {
+	case OperatorReservationListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorSlotObject.
+const (
+	OperatorSlotObjectSlot OperatorSlotObject = "slot"
+)
+
+// Valid indicates whether the value is a known member of the OperatorSlotObject enum.
+func (e OperatorSlotObject) Valid() bool {
+	switch e {
+	case OperatorSlotObjectSlot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorSlotListObject.
+const (
+	OperatorSlotListObjectList OperatorSlotListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the OperatorSlotListObject enum.
+func (e OperatorSlotListObject) Valid() bool {
+	switch e {
+	case OperatorSlotListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorVenueObject.
+const (
+	OperatorVenueObjectVenue OperatorVenueObject = "venue"
+)
+
+// Valid indicates whether the value is a known member of the OperatorVenueObject enum.
+func (e OperatorVenueObject) Valid() bool {
+	switch e {
+	case OperatorVenueObjectVenue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorVenueListObject.
+const (
+	OperatorVenueListObjectList OperatorVenueListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the OperatorVenueListObject enum.
+func (e OperatorVenueListObject) Valid() bool {
+	switch e {
+	case OperatorVenueListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PaymentProvider.
 const (
 	Sandbox PaymentProvider = "sandbox"
@@ -498,6 +618,36 @@ func (e ReservationStatus) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleObject.
+const (
+	ScheduleObjectSchedule ScheduleObject = "schedule"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleObject enum.
+func (e ScheduleObject) Valid() bool {
+	switch e {
+	case ScheduleObjectSchedule:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScheduleListObject.
+const (
+	ScheduleListObjectList ScheduleListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleListObject enum.
+func (e ScheduleListObject) Valid() bool {
+	switch e {
+	case ScheduleListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SlotObject.
 const (
 	SlotObjectSlot SlotObject = "slot"
@@ -522,6 +672,24 @@ const (
 func (e SlotListObject) Valid() bool {
 	switch e {
 	case SlotListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotStatus.
+const (
+	Open      SlotStatus = "open"
+	Withdrawn SlotStatus = "withdrawn"
+)
+
+// Valid indicates whether the value is a known member of the SlotStatus enum.
+func (e SlotStatus) Valid() bool {
+	switch e {
+	case Open:
+		return true
+	case Withdrawn:
 		return true
 	default:
 		return false
@@ -585,6 +753,24 @@ const (
 func (e VenueListObject) Valid() bool {
 	switch e {
 	case VenueListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VenuePlatformKind.
+const (
+	Log     VenuePlatformKind = "log"
+	Webhook VenuePlatformKind = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the VenuePlatformKind enum.
+func (e VenuePlatformKind) Valid() bool {
+	switch e {
+	case Log:
+		return true
+	case Webhook:
 		return true
 	default:
 		return false
@@ -657,6 +843,39 @@ const (
 func (e WebhookEndpointListObject) Valid() bool {
 	switch e {
 	case WebhookEndpointListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Weekday.
+const (
+	Fri Weekday = "fri"
+	Mon Weekday = "mon"
+	Sat Weekday = "sat"
+	Sun Weekday = "sun"
+	Thu Weekday = "thu"
+	Tue Weekday = "tue"
+	Wed Weekday = "wed"
+)
+
+// Valid indicates whether the value is a known member of the Weekday enum.
+func (e Weekday) Valid() bool {
+	switch e {
+	case Fri:
+		return true
+	case Mon:
+		return true
+	case Sat:
+		return true
+	case Sun:
+		return true
+	case Thu:
+		return true
+	case Tue:
+		return true
+	case Wed:
 		return true
 	default:
 		return false
@@ -871,6 +1090,90 @@ type CancellationQuote struct {
 // Example: cancellation_quote
 type CancellationQuoteObject string
 
+// Closure Dates, or a service on those dates, when a venue is closed.
+type Closure struct {
+	// CreatedAt When the closure was made.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DateFrom The first local date closed.
+	//
+	// Example: 2026-12-24
+	DateFrom openapi_types.Date `json:"date_from"`
+
+	// DateTo The last local date closed.
+	//
+	// Example: 2026-12-24
+	DateTo openapi_types.Date `json:"date_to"`
+
+	// Id Unique id, prefixed `clo_`.
+	//
+	// Example: clo_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `closure`.
+	//
+	// Example: closure
+	Object ClosureObject `json:"object"`
+
+	// Reason Why.
+	//
+	// Example: Private event
+	Reason string `json:"reason"`
+
+	// ReservationsAffected Held or confirmed reservations on the withdrawn slots when it was made (0 when reading); they stand.
+	//
+	// Example: 1
+	ReservationsAffected int `json:"reservations_affected"`
+
+	// SlotsWithdrawn Slots this answer's call withdrew (0 when reading).
+	//
+	// Example: 6
+	SlotsWithdrawn int `json:"slots_withdrawn"`
+
+	// TimeFrom With a service, the earliest local start time closed; null for all day.
+	//
+	// Example: 18:00
+	TimeFrom *string `json:"time_from"`
+
+	// TimeTo With a service, the latest local start time closed; null for all day.
+	//
+	// Example: 23:00
+	TimeTo *string `json:"time_to"`
+
+	// VenueId The venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// ClosureObject Always `closure`.
+//
+// Example: closure
+type ClosureObject string
+
+// ClosureList A venue's closures.
+type ClosureList struct {
+	// Data The closures.
+	Data []Closure `json:"data"`
+
+	// HasMore Always false; every closure is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object ClosureListObject `json:"object"`
+}
+
+// ClosureListObject Always `list`.
+//
+// Example: list
+type ClosureListObject string
+
 // ConfirmPaymentIntentRequest The test payment method to confirm with.
 type ConfirmPaymentIntentRequest struct {
 	// Outcome What the confirmation does: `succeeded` authorises the card, `declined` is refused by the issuer, `requires_action` waits for 3-D Secure. Takes precedence over `payment_method`; default `succeeded`.
@@ -893,6 +1196,34 @@ type ConfirmPaymentIntentRequestOutcome string
 //
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
+
+// CreateClosureRequest Dates, or a service on those dates, when the venue is closed.
+type CreateClosureRequest struct {
+	// DateFrom The first local date closed.
+	//
+	// Example: 2026-12-24
+	DateFrom openapi_types.Date `json:"date_from"`
+
+	// DateTo The last local date closed (inclusive).
+	//
+	// Example: 2026-12-24
+	DateTo openapi_types.Date `json:"date_to"`
+
+	// Reason Why, for the venue's own records.
+	//
+	// Example: Private event
+	Reason *string `json:"reason,omitempty"`
+
+	// TimeFrom A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeFrom *LocalTime `json:"time_from,omitempty"`
+
+	// TimeTo A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeTo *LocalTime `json:"time_to,omitempty"`
+}
 
 // CreateReservationRequest What to hold.
 //
@@ -920,6 +1251,165 @@ type CreateReservationRequest struct {
 	//
 	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
 	SlotId string `json:"slot_id"`
+}
+
+// CreateScheduleRequest A weekly pattern of slots.
+type CreateScheduleRequest struct {
+	// Days The days of the week the slots are on.
+	//
+	// Example: ["thu","fri","sat"]
+	Days []Weekday `json:"days"`
+
+	// DurationMinutes How long each table is kept.
+	//
+	// Example: 120
+	DurationMinutes int `json:"duration_minutes"`
+
+	// HorizonDays How many days ahead slots exist; default 60.
+	//
+	// Example: 60
+	HorizonDays *int `json:"horizon_days,omitempty"`
+
+	// PartySizeMax Largest party the slots seat.
+	//
+	// Example: 4
+	PartySizeMax int `json:"party_size_max"`
+
+	// PartySizeMin Smallest party the slots seat.
+	//
+	// Example: 2
+	PartySizeMin int `json:"party_size_min"`
+
+	// Price The price of a prime slot, in the venue's currency.
+	Price *SlotPriceInput `json:"price,omitempty"`
+
+	// SeatingArea One of the venue's seating areas.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// Tables Tables of each slot.
+	//
+	// Example: 4
+	Tables int `json:"tables"`
+
+	// Times The local start times of each day's slots.
+	//
+	// Example: ["19:00","19:30"]
+	Times []LocalTime `json:"times"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+
+	// ValidFrom The first local date; default today.
+	//
+	// Example: 2026-12-01
+	ValidFrom *openapi_types.Date `json:"valid_from,omitempty"`
+
+	// ValidUntil The last local date; default open-ended.
+	//
+	// Example: 2027-03-31
+	ValidUntil *openapi_types.Date `json:"valid_until,omitempty"`
+}
+
+// CreateSlotRequest A one-off slot.
+type CreateSlotRequest struct {
+	// DurationMinutes How long the table is kept.
+	//
+	// Example: 180
+	DurationMinutes int `json:"duration_minutes"`
+
+	// LocalDate The venue-local date.
+	//
+	// Example: 2026-12-31
+	LocalDate openapi_types.Date `json:"local_date"`
+
+	// LocalTime A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	LocalTime LocalTime `json:"local_time"`
+
+	// PartySizeMax Largest party.
+	//
+	// Example: 6
+	PartySizeMax int `json:"party_size_max"`
+
+	// PartySizeMin Smallest party.
+	//
+	// Example: 2
+	PartySizeMin int `json:"party_size_min"`
+
+	// Price The price of a prime slot, in the venue's currency.
+	Price *SlotPriceInput `json:"price,omitempty"`
+
+	// SeatingArea One of the venue's seating areas.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// Tables Tables of the slot.
+	//
+	// Example: 6
+	Tables int `json:"tables"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+}
+
+// CreateVenueRequest A new venue.
+type CreateVenueRequest struct {
+	// Address The venue's street address; the city is the venue's `city`.
+	Address OperatorAddressInput `json:"address"`
+
+	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
+	CancellationPolicy OperatorCancellationPolicyInput `json:"cancellation_policy"`
+
+	// City The venue's city.
+	//
+	// Example: New York
+	City string `json:"city"`
+
+	// Cuisine The venue's cuisine.
+	//
+	// Example: italian
+	Cuisine string `json:"cuisine"`
+
+	// Currency ISO 4217 currency of prime prices, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Description A short description for guests.
+	//
+	// Example: Handmade pasta in the West Village.
+	Description *string `json:"description,omitempty"`
+
+	// ModificationPolicy Until when a booking can be changed.
+	ModificationPolicy *OperatorModificationPolicyInput `json:"modification_policy,omitempty"`
+
+	// Name The venue's name.
+	//
+	// Example: Osteria Lupa
+	Name string `json:"name"`
+
+	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
+	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+	// signed per Standard Webhooks, to `url`.
+	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// SeatingAreas The seating areas slots can be in.
+	//
+	// Example: ["dining_room","bar"]
+	SeatingAreas []string `json:"seating_areas"`
+
+	// TimeZone An IANA time zone, e.g. `Europe/London`.
+	//
+	// Example: America/New_York
+	TimeZone string `json:"time_zone"`
 }
 
 // CreateWebhookEndpointRequest Where to send events, and which.
@@ -1101,6 +1591,430 @@ type HealthStatus string
 //
 // Example: 19:30
 type LocalTime = string
+
+// OperatorAddressInput The venue's street address; the city is the venue's `city`.
+type OperatorAddressInput struct {
+	// Country ISO 3166-1 alpha-2 country code.
+	//
+	// Example: US
+	Country *string `json:"country,omitempty"`
+
+	// Line1 Street and number.
+	//
+	// Example: 233 West 4th Street
+	Line1 string `json:"line1"`
+
+	// PostalCode Postal code.
+	//
+	// Example: 10014
+	PostalCode *string `json:"postal_code,omitempty"`
+}
+
+// OperatorCancellationPolicyInput When a booking can be cancelled for free, and the fee after that.
+type OperatorCancellationPolicyInput struct {
+	// FeeAmount With `fee_type` `fixed`, the fee in minor units of the venue's currency.
+	//
+	// Example: 2500
+	FeeAmount *int64 `json:"fee_amount,omitempty"`
+
+	// FeePercent With `fee_type` `percent`, the share of the prepaid amount kept.
+	//
+	// Example: 50
+	FeePercent *int `json:"fee_percent,omitempty"`
+
+	// FeeType `none` (always free), `percent` of the prepaid amount, or a `fixed` amount. (A pattern rather than an enum keeps the generated Go names of the partner `CancellationPolicy` enum unchanged.)
+	//
+	// Example: percent
+	FeeType string `json:"fee_type"`
+
+	// FreeUntilHoursBefore Cancelling is free until this many hours before the start.
+	//
+	// Example: 24
+	FreeUntilHoursBefore int `json:"free_until_hours_before"`
+}
+
+// OperatorModificationPolicy Until when a booking can be changed (the same shape as the partner venue's `modification_policy`).
+type OperatorModificationPolicy struct {
+	// AllowedUntilHoursBefore Changes are accepted until this many hours before the start (0 means until the start).
+	//
+	// Example: 2
+	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
+
+	// Summary The policy in words.
+	//
+	// Example: Changes are possible until 2 hours before the reservation.
+	Summary string `json:"summary"`
+}
+
+// OperatorModificationPolicyInput Until when a booking can be changed.
+type OperatorModificationPolicyInput struct {
+	// AllowedUntilHoursBefore Changes are accepted until this many hours before the start (0 means until the start).
+	//
+	// Example: 2
+	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
+}
+
+// OperatorPayment The payment of a prime reservation, as the venue sees it (no client secret).
+type OperatorPayment struct {
+	// Amount Amount in minor units.
+	//
+	// Example: 5000
+	Amount int64 `json:"amount"`
+
+	// AmountCaptured Amount charged so far, in minor units.
+	//
+	// Example: 5000
+	AmountCaptured int64 `json:"amount_captured"`
+
+	// AmountRefunded Amount refunded so far, in minor units.
+	//
+	// Example: 0
+	AmountRefunded int64 `json:"amount_refunded"`
+
+	// Currency ISO 4217 currency, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Status The payment intent's status, as Stripe names it.
+	//
+	// Example: requires_capture
+	Status PaymentIntentStatus `json:"status"`
+}
+
+// OperatorReservation A reservation at one of your venues.
+type OperatorReservation struct {
+	// ConfirmationCode Once confirmed, the code the guest quotes.
+	//
+	// Example: PRM-7K4QX9
+	ConfirmationCode *string `json:"confirmation_code"`
+
+	// CreatedAt When the hold was made.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DurationMinutes How long the table is kept.
+	//
+	// Example: 120
+	DurationMinutes int `json:"duration_minutes"`
+
+	// Guest The guest.
+	Guest Guest `json:"guest"`
+
+	// Id Unique id, prefixed `res_`.
+	//
+	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
+	Id string `json:"id"`
+
+	// LocalDate The venue-local date.
+	//
+	// Example: 2026-12-04
+	LocalDate openapi_types.Date `json:"local_date"`
+
+	// Notes Requests for the venue.
+	//
+	// Example: Anniversary.
+	Notes *string `json:"notes"`
+
+	// Object Always `reservation`.
+	//
+	// Example: reservation
+	Object OperatorReservationObject `json:"object"`
+
+	// Partner The partner that made it.
+	Partner struct {
+		// Id The partner's id, prefixed `ptn_`.
+		//
+		// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+		Id string `json:"id"`
+
+		// Name The partner's name.
+		//
+		// Example: acme-rewards
+		Name string `json:"name"`
+	} `json:"partner"`
+
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// Payment The payment of a prime reservation; null for a standard one.
+	Payment *OperatorPayment `json:"payment"`
+
+	// SeatingArea Where the table is.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// SlotId The slot whose table this is.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// StartsAt Start, with the venue's UTC offset.
+	//
+	// Example: 2026-12-04T19:30:00-05:00
+	StartsAt time.Time `json:"starts_at"`
+
+	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
+	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
+	//
+	//
+	// Example: confirmed
+	Status ReservationStatus `json:"status"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+
+	// UpdatedAt When it last changed.
+	//
+	// Example: 2026-11-22T10:02:41Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Venue The venue a slot or reservation belongs to.
+	Venue VenueSummary `json:"venue"`
+
+	// VenueSync Whether the venue's own reservation platform has the booking.
+	VenueSync VenueSync `json:"venue_sync"`
+}
+
+// OperatorReservationObject Always `reservation`.
+//
+// Example: reservation
+type OperatorReservationObject string
+
+// OperatorReservationList A page of reservations at your venues.
+type OperatorReservationList struct {
+	// Data The reservations of this page.
+	Data []OperatorReservation `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object OperatorReservationListObject `json:"object"`
+}
+
+// OperatorReservationListObject Always `list`.
+//
+// Example: list
+type OperatorReservationListObject string
+
+// OperatorSlot A slot as its venue sees it.
+type OperatorSlot struct {
+	// DurationMinutes How long the table is kept.
+	//
+	// Example: 120
+	DurationMinutes int `json:"duration_minutes"`
+
+	// Id Unique id, prefixed `slot_`.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	Id string `json:"id"`
+
+	// LocalDate The venue-local date.
+	//
+	// Example: 2026-12-04
+	LocalDate openapi_types.Date `json:"local_date"`
+
+	// LocalTime A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	LocalTime LocalTime `json:"local_time"`
+
+	// Object Always `slot`.
+	//
+	// Example: slot
+	Object OperatorSlotObject `json:"object"`
+
+	// PartySizeMax Largest party.
+	//
+	// Example: 4
+	PartySizeMax int `json:"party_size_max"`
+
+	// PartySizeMin Smallest party.
+	//
+	// Example: 2
+	PartySizeMin int `json:"party_size_min"`
+
+	// Price The price of a prime slot; null for a standard one.
+	Price *Price `json:"price"`
+
+	// ScheduleId The schedule that generated it; null for a one-off slot.
+	//
+	// Example: sch_01jf8x2c7m5n6p7q8r9s0t1v2w
+	ScheduleId *string `json:"schedule_id"`
+
+	// SeatingArea Where the table is.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// StartsAt Start, with the venue's UTC offset.
+	//
+	// Example: 2026-12-04T19:30:00-05:00
+	StartsAt time.Time `json:"starts_at"`
+
+	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
+	//
+	// Example: open
+	Status SlotStatus `json:"status"`
+
+	// Tables The slot's tables.
+	//
+	// Example: 4
+	Tables int `json:"tables"`
+
+	// TablesTaken Tables held (unexpired) or booked now.
+	//
+	// Example: 1
+	TablesTaken int `json:"tables_taken"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+
+	// UpdatedAt When the slot last changed.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// VenueId The venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// OperatorSlotObject Always `slot`.
+//
+// Example: slot
+type OperatorSlotObject string
+
+// OperatorSlotList A page of a venue's slots.
+type OperatorSlotList struct {
+	// Data The slots of this page.
+	Data []OperatorSlot `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object OperatorSlotListObject `json:"object"`
+}
+
+// OperatorSlotListObject Always `list`.
+//
+// Example: list
+type OperatorSlotListObject string
+
+// OperatorVenue A venue as its operator manages it.
+type OperatorVenue struct {
+	// Address A postal address.
+	Address Address `json:"address"`
+
+	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
+	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
+
+	// City The venue's city, as partners filter on it.
+	//
+	// Example: New York
+	City string `json:"city"`
+
+	// CreatedAt When the venue was created.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Cuisine The venue's cuisine, as partners filter on it.
+	//
+	// Example: italian
+	Cuisine string `json:"cuisine"`
+
+	// Currency ISO 4217 currency of prime prices, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Description A short description for guests.
+	//
+	// Example: Handmade pasta in the West Village.
+	Description string `json:"description"`
+
+	// Id Unique id, prefixed `ven_`.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// ModificationPolicy Until when a booking can be changed (the same shape as the partner venue's `modification_policy`).
+	ModificationPolicy OperatorModificationPolicy `json:"modification_policy"`
+
+	// Name The venue's name.
+	//
+	// Example: Osteria Lupa
+	Name string `json:"name"`
+
+	// Object Always `venue`.
+	//
+	// Example: venue
+	Object OperatorVenueObject `json:"object"`
+
+	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
+	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+	// signed per Standard Webhooks, to `url`.
+	Platform VenuePlatform `json:"platform"`
+
+	// PlatformSigningSecret The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
+	PlatformSigningSecret *string `json:"platform_signing_secret"`
+
+	// SeatingAreas The seating areas slots can be in.
+	//
+	// Example: ["dining_room","bar"]
+	SeatingAreas []string `json:"seating_areas"`
+
+	// TimeZone The venue's IANA time zone; slot dates and times are local to it.
+	//
+	// Example: America/New_York
+	TimeZone string `json:"time_zone"`
+}
+
+// OperatorVenueObject Always `venue`.
+//
+// Example: venue
+type OperatorVenueObject string
+
+// OperatorVenueList A page of your venues.
+type OperatorVenueList struct {
+	// Data The venues of this page.
+	Data []OperatorVenue `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object OperatorVenueListObject `json:"object"`
+}
+
+// OperatorVenueListObject Always `list`.
+//
+// Example: list
+type OperatorVenueListObject string
 
 // Payment The payment of a prime reservation.
 type Payment struct {
@@ -1394,11 +2308,134 @@ type ReservationList struct {
 // Example: list
 type ReservationListObject string
 
+// ReservationOutcomeRequest How the visit went.
+type ReservationOutcomeRequest struct {
+	// Status `completed` (the guests came) or `no_show`.
+	//
+	// Example: completed
+	Status string `json:"status"`
+}
+
 // ReservationStatus `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 // `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 //
 // Example: confirmed
 type ReservationStatus string
+
+// Schedule A weekly pattern of slots at a venue.
+type Schedule struct {
+	// CreatedAt When the schedule was added.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Days The days of the week.
+	//
+	// Example: ["thu","fri","sat"]
+	Days []Weekday `json:"days"`
+
+	// DurationMinutes How long each table is kept.
+	//
+	// Example: 120
+	DurationMinutes int `json:"duration_minutes"`
+
+	// GeneratedThrough The last local date slots were generated for.
+	//
+	// Example: 2027-01-30
+	GeneratedThrough *openapi_types.Date `json:"generated_through"`
+
+	// HorizonDays How many days ahead slots exist.
+	//
+	// Example: 60
+	HorizonDays int `json:"horizon_days"`
+
+	// Id Unique id, prefixed `sch_`.
+	//
+	// Example: sch_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `schedule`.
+	//
+	// Example: schedule
+	Object ScheduleObject `json:"object"`
+
+	// PartySizeMax Largest party.
+	//
+	// Example: 4
+	PartySizeMax int `json:"party_size_max"`
+
+	// PartySizeMin Smallest party.
+	//
+	// Example: 2
+	PartySizeMin int `json:"party_size_min"`
+
+	// Price The price of prime slots; null for standard ones.
+	Price *Price `json:"price"`
+
+	// SeatingArea The seating area.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// SlotsGenerated Slots this answer's call generated (0 when reading).
+	//
+	// Example: 27
+	SlotsGenerated int `json:"slots_generated"`
+
+	// Tables Tables of each generated slot.
+	//
+	// Example: 4
+	Tables int `json:"tables"`
+
+	// Times The local start times.
+	//
+	// Example: ["19:00","19:30"]
+	Times []LocalTime `json:"times"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+
+	// ValidFrom The first local date.
+	//
+	// Example: 2026-12-01
+	ValidFrom openapi_types.Date `json:"valid_from"`
+
+	// ValidUntil The last local date; null when open-ended.
+	ValidUntil *openapi_types.Date `json:"valid_until"`
+
+	// VenueId The venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// ScheduleObject Always `schedule`.
+//
+// Example: schedule
+type ScheduleObject string
+
+// ScheduleList A venue's schedules.
+type ScheduleList struct {
+	// Data The schedules.
+	Data []Schedule `json:"data"`
+
+	// HasMore Always false; every schedule is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object ScheduleListObject `json:"object"`
+}
+
+// ScheduleListObject Always `list`.
+//
+// Example: list
+type ScheduleListObject string
 
 // Slot A bookable time at a venue. Each reservation takes one of its tables.
 type Slot struct {
@@ -1498,6 +2535,24 @@ type SlotList struct {
 // Example: list
 type SlotListObject string
 
+// SlotPriceInput The price of a prime slot, in the venue's currency.
+type SlotPriceInput struct {
+	// Amount Price in minor units.
+	//
+	// Example: 2500
+	Amount int64 `json:"amount"`
+
+	// Per `cover` (per guest) or `booking` (once per reservation).
+	//
+	// Example: cover
+	Per string `json:"per"`
+}
+
+// SlotStatus `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
+//
+// Example: open
+type SlotStatus string
+
 // SlotType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 //
 // Example: prime
@@ -1566,6 +2621,71 @@ type Token struct {
 //
 // Example: token
 type TokenObject string
+
+// UpdateSlotRequest What to change on a slot.
+type UpdateSlotRequest struct {
+	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
+	//
+	// Example: open
+	Status *SlotStatus `json:"status,omitempty"`
+
+	// Tables The slot's tables; never below the tables already held or booked.
+	//
+	// Example: 6
+	Tables *int `json:"tables,omitempty"`
+}
+
+// UpdateVenueRequest The venue's fields to change; fields not sent keep their values.
+type UpdateVenueRequest struct {
+	// Address The venue's street address; the city is the venue's `city`.
+	Address *OperatorAddressInput `json:"address,omitempty"`
+
+	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
+	CancellationPolicy *OperatorCancellationPolicyInput `json:"cancellation_policy,omitempty"`
+
+	// City The venue's city.
+	//
+	// Example: New York
+	City *string `json:"city,omitempty"`
+
+	// Cuisine The venue's cuisine.
+	//
+	// Example: italian
+	Cuisine *string `json:"cuisine,omitempty"`
+
+	// Currency ISO 4217 currency of prime prices, lower case; existing slots keep theirs.
+	//
+	// Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Description A short description for guests.
+	//
+	// Example: Handmade pasta in the West Village.
+	Description *string `json:"description,omitempty"`
+
+	// ModificationPolicy Until when a booking can be changed.
+	ModificationPolicy *OperatorModificationPolicyInput `json:"modification_policy,omitempty"`
+
+	// Name The venue's name.
+	//
+	// Example: Osteria Lupa
+	Name *string `json:"name,omitempty"`
+
+	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
+	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+	// signed per Standard Webhooks, to `url`.
+	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// SeatingAreas The seating areas slots can be in.
+	//
+	// Example: ["dining_room","bar"]
+	SeatingAreas *[]string `json:"seating_areas,omitempty"`
+
+	// TimeZone An IANA time zone. Existing slots keep their instants.
+	//
+	// Example: America/New_York
+	TimeZone *string `json:"time_zone,omitempty"`
+}
 
 // Venue A restaurant you may sell.
 type Venue struct {
@@ -1646,6 +2766,26 @@ type VenueList struct {
 //
 // Example: list
 type VenueListObject string
+
+// VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
+// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+// signed per Standard Webhooks, to `url`.
+type VenuePlatform struct {
+	// Kind The connector.
+	//
+	// Example: webhook
+	Kind VenuePlatformKind `json:"kind"`
+
+	// Url With `webhook`, the HTTPS URL the notifications are POSTed to.
+	//
+	// Example: https://platform.example/prima/notifications
+	Url *string `json:"url,omitempty"`
+}
+
+// VenuePlatformKind The connector.
+//
+// Example: webhook
+type VenuePlatformKind string
 
 // VenueSummary The venue a slot or reservation belongs to.
 type VenueSummary struct {
@@ -1788,6 +2928,11 @@ type WebhookReceipt struct {
 	Received bool `json:"received"`
 }
 
+// Weekday A day of the week.
+//
+// Example: fri
+type Weekday string
+
 // IdempotencyKey Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
 type IdempotencyKey = string
 
@@ -1799,6 +2944,9 @@ type Limit = int
 
 // ReservationId Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
 type ReservationId = string
+
+// SlotId Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+type SlotId = string
 
 // StartingAfter defines model for StartingAfter.
 type StartingAfter = string
@@ -1896,6 +3044,84 @@ type SearchAvailabilityParams struct {
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
 
+// ListOperatorReservationsParams defines parameters for ListOperatorReservations.
+type ListOperatorReservationsParams struct {
+	// VenueId Only reservations at this venue.
+	VenueId *string `form:"venue_id,omitempty" json:"venue_id,omitempty"`
+
+	// Status Only reservations in this status.
+	Status *ReservationStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// DateFrom Only reservations on or after this venue-local date.
+	DateFrom *openapi_types.Date `form:"date_from,omitempty" json:"date_from,omitempty"`
+
+	// DateTo Only reservations on or before this venue-local date.
+	DateTo *openapi_types.Date `form:"date_to,omitempty" json:"date_to,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// RecordReservationOutcomeParams defines parameters for RecordReservationOutcome.
+type RecordReservationOutcomeParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListOperatorVenuesParams defines parameters for ListOperatorVenues.
+type ListOperatorVenuesParams struct {
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// CreateOperatorVenueParams defines parameters for CreateOperatorVenue.
+type CreateOperatorVenueParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateClosureParams defines parameters for CreateClosure.
+type CreateClosureParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateScheduleParams defines parameters for CreateSchedule.
+type CreateScheduleParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListOperatorSlotsParams defines parameters for ListOperatorSlots.
+type ListOperatorSlotsParams struct {
+	// DateFrom Only slots on or after this venue-local date.
+	DateFrom *openapi_types.Date `form:"date_from,omitempty" json:"date_from,omitempty"`
+
+	// DateTo Only slots on or before this venue-local date.
+	DateTo *openapi_types.Date `form:"date_to,omitempty" json:"date_to,omitempty"`
+
+	// Status Only open or only withdrawn slots.
+	Status *SlotStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// CreateOperatorSlotParams defines parameters for CreateOperatorSlot.
+type CreateOperatorSlotParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListReservationsParams defines parameters for ListReservations.
 type ListReservationsParams struct {
 	// Status Only reservations in this status.
@@ -1983,6 +3209,27 @@ type ReceiveStripeWebhookParams struct {
 	StripeSignature string `json:"Stripe-Signature"`
 }
 
+// RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
+type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
+
+// UpdateOperatorSlotJSONRequestBody defines body for UpdateOperatorSlot for application/json ContentType.
+type UpdateOperatorSlotJSONRequestBody = UpdateSlotRequest
+
+// CreateOperatorVenueJSONRequestBody defines body for CreateOperatorVenue for application/json ContentType.
+type CreateOperatorVenueJSONRequestBody = CreateVenueRequest
+
+// UpdateOperatorVenueJSONRequestBody defines body for UpdateOperatorVenue for application/json ContentType.
+type UpdateOperatorVenueJSONRequestBody = UpdateVenueRequest
+
+// CreateClosureJSONRequestBody defines body for CreateClosure for application/json ContentType.
+type CreateClosureJSONRequestBody = CreateClosureRequest
+
+// CreateScheduleJSONRequestBody defines body for CreateSchedule for application/json ContentType.
+type CreateScheduleJSONRequestBody = CreateScheduleRequest
+
+// CreateOperatorSlotJSONRequestBody defines body for CreateOperatorSlot for application/json ContentType.
+type CreateOperatorSlotJSONRequestBody = CreateSlotRequest
+
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
 
@@ -2018,6 +3265,48 @@ type ServerInterface interface {
 	// GetOpenAPIYAML This document, as YAML
 	// (GET /v1/openapi.yaml)
 	GetOpenAPIYAML(ctx echo.Context) error
+	// ListOperatorReservations List your venues' reservations
+	// (GET /v1/operator/reservations)
+	ListOperatorReservations(ctx echo.Context, params ListOperatorReservationsParams) error
+	// GetOperatorReservation Retrieve a reservation at your venue
+	// (GET /v1/operator/reservations/{reservation_id})
+	GetOperatorReservation(ctx echo.Context, reservationId ReservationId) error
+	// RecordReservationOutcome Mark a booking completed or no-show
+	// (POST /v1/operator/reservations/{reservation_id}/outcome)
+	RecordReservationOutcome(ctx echo.Context, reservationId ReservationId, params RecordReservationOutcomeParams) error
+	// UpdateOperatorSlot Change a slot's tables or status
+	// (PATCH /v1/operator/slots/{slot_id})
+	UpdateOperatorSlot(ctx echo.Context, slotId SlotId) error
+	// ListOperatorVenues List your venues
+	// (GET /v1/operator/venues)
+	ListOperatorVenues(ctx echo.Context, params ListOperatorVenuesParams) error
+	// CreateOperatorVenue Create a venue
+	// (POST /v1/operator/venues)
+	CreateOperatorVenue(ctx echo.Context, params CreateOperatorVenueParams) error
+	// GetOperatorVenue Retrieve one of your venues
+	// (GET /v1/operator/venues/{venue_id})
+	GetOperatorVenue(ctx echo.Context, venueId VenueId) error
+	// UpdateOperatorVenue Update one of your venues
+	// (PATCH /v1/operator/venues/{venue_id})
+	UpdateOperatorVenue(ctx echo.Context, venueId VenueId) error
+	// ListClosures List a venue's closures
+	// (GET /v1/operator/venues/{venue_id}/closures)
+	ListClosures(ctx echo.Context, venueId VenueId) error
+	// CreateClosure Close a venue for dates or a service
+	// (POST /v1/operator/venues/{venue_id}/closures)
+	CreateClosure(ctx echo.Context, venueId VenueId, params CreateClosureParams) error
+	// ListSchedules List a venue's schedules
+	// (GET /v1/operator/venues/{venue_id}/schedules)
+	ListSchedules(ctx echo.Context, venueId VenueId) error
+	// CreateSchedule Add a weekly schedule
+	// (POST /v1/operator/venues/{venue_id}/schedules)
+	CreateSchedule(ctx echo.Context, venueId VenueId, params CreateScheduleParams) error
+	// ListOperatorSlots List a venue's slots
+	// (GET /v1/operator/venues/{venue_id}/slots)
+	ListOperatorSlots(ctx echo.Context, venueId VenueId, params ListOperatorSlotsParams) error
+	// CreateOperatorSlot Add a one-off slot
+	// (POST /v1/operator/venues/{venue_id}/slots)
+	CreateOperatorSlot(ctx echo.Context, venueId VenueId, params CreateOperatorSlotParams) error
 	// ListReservations List reservations
 	// (GET /v1/reservations)
 	ListReservations(ctx echo.Context, params ListReservationsParams) error
@@ -2237,6 +3526,406 @@ func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOpenAPIYAML(ctx)
+	return err
+}
+
+// ListOperatorReservations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOperatorReservations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorReservationsParams
+	// ------------- Optional query parameter "venue_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "venue_id", ctx.QueryParams(), &params.VenueId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_from", ctx.QueryParams(), &params.DateFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_to", ctx.QueryParams(), &params.DateTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOperatorReservations(ctx, params)
+	return err
+}
+
+// GetOperatorReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOperatorReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOperatorReservation(ctx, reservationId)
+	return err
+}
+
+// RecordReservationOutcome converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordReservationOutcome(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordReservationOutcomeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordReservationOutcome(ctx, reservationId, params)
+	return err
+}
+
+// UpdateOperatorSlot converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateOperatorSlot(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slot_id" -------------
+	var slotId SlotId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slot_id", ctx.Param("slot_id"), &slotId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slot_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateOperatorSlot(ctx, slotId)
+	return err
+}
+
+// ListOperatorVenues converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOperatorVenues(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorVenuesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOperatorVenues(ctx, params)
+	return err
+}
+
+// CreateOperatorVenue converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOperatorVenue(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOperatorVenueParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOperatorVenue(ctx, params)
+	return err
+}
+
+// GetOperatorVenue converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOperatorVenue(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOperatorVenue(ctx, venueId)
+	return err
+}
+
+// UpdateOperatorVenue converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateOperatorVenue(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateOperatorVenue(ctx, venueId)
+	return err
+}
+
+// ListClosures converts echo context to params.
+func (w *ServerInterfaceWrapper) ListClosures(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListClosures(ctx, venueId)
+	return err
+}
+
+// CreateClosure converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateClosure(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateClosureParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateClosure(ctx, venueId, params)
+	return err
+}
+
+// ListSchedules converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSchedules(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSchedules(ctx, venueId)
+	return err
+}
+
+// CreateSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateScheduleParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSchedule(ctx, venueId, params)
+	return err
+}
+
+// ListOperatorSlots converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOperatorSlots(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorSlotsParams
+	// ------------- Optional query parameter "date_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_from", ctx.QueryParams(), &params.DateFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_to", ctx.QueryParams(), &params.DateTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOperatorSlots(ctx, venueId, params)
+	return err
+}
+
+// CreateOperatorSlot converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOperatorSlot(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOperatorSlotParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOperatorSlot(ctx, venueId, params)
 	return err
 }
 
@@ -2733,6 +4422,20 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues", wrapper.ListOperatorVenues, options.OperationMiddlewares["listOperatorVenues"]...)
+	router.POST(options.BaseURL+"/v1/operator/venues", wrapper.CreateOperatorVenue, options.OperationMiddlewares["createOperatorVenue"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues/:venue_id", wrapper.GetOperatorVenue, options.OperationMiddlewares["getOperatorVenue"]...)
+	router.PATCH(options.BaseURL+"/v1/operator/venues/:venue_id", wrapper.UpdateOperatorVenue, options.OperationMiddlewares["updateOperatorVenue"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues/:venue_id/schedules", wrapper.ListSchedules, options.OperationMiddlewares["listSchedules"]...)
+	router.POST(options.BaseURL+"/v1/operator/venues/:venue_id/schedules", wrapper.CreateSchedule, options.OperationMiddlewares["createSchedule"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues/:venue_id/slots", wrapper.ListOperatorSlots, options.OperationMiddlewares["listOperatorSlots"]...)
+	router.POST(options.BaseURL+"/v1/operator/venues/:venue_id/slots", wrapper.CreateOperatorSlot, options.OperationMiddlewares["createOperatorSlot"]...)
+	router.PATCH(options.BaseURL+"/v1/operator/slots/:slot_id", wrapper.UpdateOperatorSlot, options.OperationMiddlewares["updateOperatorSlot"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues/:venue_id/closures", wrapper.ListClosures, options.OperationMiddlewares["listClosures"]...)
+	router.POST(options.BaseURL+"/v1/operator/venues/:venue_id/closures", wrapper.CreateClosure, options.OperationMiddlewares["createClosure"]...)
+	router.GET(options.BaseURL+"/v1/operator/reservations", wrapper.ListOperatorReservations, options.OperationMiddlewares["listOperatorReservations"]...)
+	router.GET(options.BaseURL+"/v1/operator/reservations/:reservation_id", wrapper.GetOperatorReservation, options.OperationMiddlewares["getOperatorReservation"]...)
+	router.POST(options.BaseURL+"/v1/operator/reservations/:reservation_id/outcome", wrapper.RecordReservationOutcome, options.OperationMiddlewares["recordReservationOutcome"]...)
 
 }
 
@@ -3257,6 +4960,2834 @@ func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResp
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ListOperatorReservationsRequestObject struct {
+	Params ListOperatorReservationsParams
+}
+
+type ListOperatorReservationsResponseObject interface {
+	VisitListOperatorReservationsResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorReservations200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListOperatorReservations200JSONResponse struct {
+	Body    OperatorReservationList
+	Headers ListOperatorReservations200ResponseHeaders
+}
+
+func (response ListOperatorReservations200JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListOperatorReservations400JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListOperatorReservations401JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListOperatorReservations403JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListOperatorReservations429JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListOperatorReservations500JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+}
+
+type GetOperatorReservationResponseObject interface {
+	VisitGetOperatorReservationResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetOperatorReservation200JSONResponse struct {
+	Body    OperatorReservation
+	Headers GetOperatorReservation200ResponseHeaders
+}
+
+func (response GetOperatorReservation200JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOperatorReservation400JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetOperatorReservation401JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetOperatorReservation403JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetOperatorReservation404JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetOperatorReservation429JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetOperatorReservation500JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcomeRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        RecordReservationOutcomeParams
+	Body          *RecordReservationOutcomeJSONRequestBody
+}
+
+type RecordReservationOutcomeResponseObject interface {
+	VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error
+}
+
+type RecordReservationOutcome200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RecordReservationOutcome200JSONResponse struct {
+	Body    OperatorReservation
+	Headers RecordReservationOutcome200ResponseHeaders
+}
+
+func (response RecordReservationOutcome200JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RecordReservationOutcome400JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RecordReservationOutcome401JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RecordReservationOutcome403JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RecordReservationOutcome404JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RecordReservationOutcome409JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RecordReservationOutcome413JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RecordReservationOutcome415JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RecordReservationOutcome422JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RecordReservationOutcome429JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RecordReservationOutcome500JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlotRequestObject struct {
+	SlotId SlotId `json:"slot_id"`
+	Body   *UpdateOperatorSlotJSONRequestBody
+}
+
+type UpdateOperatorSlotResponseObject interface {
+	VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error
+}
+
+type UpdateOperatorSlot200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type UpdateOperatorSlot200JSONResponse struct {
+	Body    OperatorSlot
+	Headers UpdateOperatorSlot200ResponseHeaders
+}
+
+func (response UpdateOperatorSlot200JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateOperatorSlot400JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateOperatorSlot401JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateOperatorSlot403JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateOperatorSlot404JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateOperatorSlot409JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateOperatorSlot413JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateOperatorSlot415JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateOperatorSlot429JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateOperatorSlot500JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenuesRequestObject struct {
+	Params ListOperatorVenuesParams
+}
+
+type ListOperatorVenuesResponseObject interface {
+	VisitListOperatorVenuesResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorVenues200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListOperatorVenues200JSONResponse struct {
+	Body    OperatorVenueList
+	Headers ListOperatorVenues200ResponseHeaders
+}
+
+func (response ListOperatorVenues200JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListOperatorVenues400JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListOperatorVenues401JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListOperatorVenues403JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListOperatorVenues429JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListOperatorVenues500JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenueRequestObject struct {
+	Params CreateOperatorVenueParams
+	Body   *CreateOperatorVenueJSONRequestBody
+}
+
+type CreateOperatorVenueResponseObject interface {
+	VisitCreateOperatorVenueResponse(w http.ResponseWriter) error
+}
+
+type CreateOperatorVenue201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateOperatorVenue201JSONResponse struct {
+	Body    OperatorVenue
+	Headers CreateOperatorVenue201ResponseHeaders
+}
+
+func (response CreateOperatorVenue201JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateOperatorVenue400JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateOperatorVenue401JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateOperatorVenue403JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateOperatorVenue409JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateOperatorVenue413JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateOperatorVenue415JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateOperatorVenue422JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateOperatorVenue429JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateOperatorVenue500JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenueRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+}
+
+type GetOperatorVenueResponseObject interface {
+	VisitGetOperatorVenueResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorVenue200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetOperatorVenue200JSONResponse struct {
+	Body    OperatorVenue
+	Headers GetOperatorVenue200ResponseHeaders
+}
+
+func (response GetOperatorVenue200JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOperatorVenue400JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetOperatorVenue401JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetOperatorVenue403JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetOperatorVenue404JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetOperatorVenue429JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetOperatorVenue500JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenueRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Body    *UpdateOperatorVenueJSONRequestBody
+}
+
+type UpdateOperatorVenueResponseObject interface {
+	VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error
+}
+
+type UpdateOperatorVenue200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type UpdateOperatorVenue200JSONResponse struct {
+	Body    OperatorVenue
+	Headers UpdateOperatorVenue200ResponseHeaders
+}
+
+func (response UpdateOperatorVenue200JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateOperatorVenue400JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateOperatorVenue401JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateOperatorVenue403JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateOperatorVenue404JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateOperatorVenue413JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateOperatorVenue415JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateOperatorVenue429JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateOperatorVenue500JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosuresRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+}
+
+type ListClosuresResponseObject interface {
+	VisitListClosuresResponse(w http.ResponseWriter) error
+}
+
+type ListClosures200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListClosures200JSONResponse struct {
+	Body    ClosureList
+	Headers ListClosures200ResponseHeaders
+}
+
+func (response ListClosures200JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListClosures400JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListClosures401JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListClosures403JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListClosures404JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListClosures429JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListClosures500JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosureRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Params  CreateClosureParams
+	Body    *CreateClosureJSONRequestBody
+}
+
+type CreateClosureResponseObject interface {
+	VisitCreateClosureResponse(w http.ResponseWriter) error
+}
+
+type CreateClosure201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateClosure201JSONResponse struct {
+	Body    Closure
+	Headers CreateClosure201ResponseHeaders
+}
+
+func (response CreateClosure201JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateClosure400JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateClosure401JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateClosure403JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateClosure404JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateClosure409JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateClosure413JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateClosure415JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateClosure422JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateClosure429JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateClosure500JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedulesRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+}
+
+type ListSchedulesResponseObject interface {
+	VisitListSchedulesResponse(w http.ResponseWriter) error
+}
+
+type ListSchedules200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListSchedules200JSONResponse struct {
+	Body    ScheduleList
+	Headers ListSchedules200ResponseHeaders
+}
+
+func (response ListSchedules200JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListSchedules400JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListSchedules401JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSchedules403JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListSchedules404JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListSchedules429JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListSchedules500JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateScheduleRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Params  CreateScheduleParams
+	Body    *CreateScheduleJSONRequestBody
+}
+
+type CreateScheduleResponseObject interface {
+	VisitCreateScheduleResponse(w http.ResponseWriter) error
+}
+
+type CreateSchedule201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateSchedule201JSONResponse struct {
+	Body    Schedule
+	Headers CreateSchedule201ResponseHeaders
+}
+
+func (response CreateSchedule201JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateSchedule400JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateSchedule401JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateSchedule403JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateSchedule404JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateSchedule409JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateSchedule413JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateSchedule415JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateSchedule422JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateSchedule429JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateSchedule500JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlotsRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Params  ListOperatorSlotsParams
+}
+
+type ListOperatorSlotsResponseObject interface {
+	VisitListOperatorSlotsResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorSlots200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListOperatorSlots200JSONResponse struct {
+	Body    OperatorSlotList
+	Headers ListOperatorSlots200ResponseHeaders
+}
+
+func (response ListOperatorSlots200JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListOperatorSlots400JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListOperatorSlots401JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListOperatorSlots403JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListOperatorSlots404JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListOperatorSlots429JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListOperatorSlots500JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlotRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Params  CreateOperatorSlotParams
+	Body    *CreateOperatorSlotJSONRequestBody
+}
+
+type CreateOperatorSlotResponseObject interface {
+	VisitCreateOperatorSlotResponse(w http.ResponseWriter) error
+}
+
+type CreateOperatorSlot201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateOperatorSlot201JSONResponse struct {
+	Body    OperatorSlot
+	Headers CreateOperatorSlot201ResponseHeaders
+}
+
+func (response CreateOperatorSlot201JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateOperatorSlot400JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateOperatorSlot401JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateOperatorSlot403JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateOperatorSlot404JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateOperatorSlot409JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateOperatorSlot413JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateOperatorSlot415JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateOperatorSlot422JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateOperatorSlot429JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateOperatorSlot500JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -5085,6 +9616,26 @@ func (response GetCurrentToken401JSONResponse) VisitGetCurrentTokenResponse(w ht
 	return err
 }
 
+type GetCurrentToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetCurrentToken403JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCurrentToken429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response GetCurrentToken429JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
@@ -6101,6 +10652,48 @@ type StrictServerInterface interface {
 	// GetOpenAPIYAML This document, as YAML
 	// (GET /v1/openapi.yaml)
 	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
+	// ListOperatorReservations List your venues' reservations
+	// (GET /v1/operator/reservations)
+	ListOperatorReservations(ctx context.Context, request ListOperatorReservationsRequestObject) (ListOperatorReservationsResponseObject, error)
+	// GetOperatorReservation Retrieve a reservation at your venue
+	// (GET /v1/operator/reservations/{reservation_id})
+	GetOperatorReservation(ctx context.Context, request GetOperatorReservationRequestObject) (GetOperatorReservationResponseObject, error)
+	// RecordReservationOutcome Mark a booking completed or no-show
+	// (POST /v1/operator/reservations/{reservation_id}/outcome)
+	RecordReservationOutcome(ctx context.Context, request RecordReservationOutcomeRequestObject) (RecordReservationOutcomeResponseObject, error)
+	// UpdateOperatorSlot Change a slot's tables or status
+	// (PATCH /v1/operator/slots/{slot_id})
+	UpdateOperatorSlot(ctx context.Context, request UpdateOperatorSlotRequestObject) (UpdateOperatorSlotResponseObject, error)
+	// ListOperatorVenues List your venues
+	// (GET /v1/operator/venues)
+	ListOperatorVenues(ctx context.Context, request ListOperatorVenuesRequestObject) (ListOperatorVenuesResponseObject, error)
+	// CreateOperatorVenue Create a venue
+	// (POST /v1/operator/venues)
+	CreateOperatorVenue(ctx context.Context, request CreateOperatorVenueRequestObject) (CreateOperatorVenueResponseObject, error)
+	// GetOperatorVenue Retrieve one of your venues
+	// (GET /v1/operator/venues/{venue_id})
+	GetOperatorVenue(ctx context.Context, request GetOperatorVenueRequestObject) (GetOperatorVenueResponseObject, error)
+	// UpdateOperatorVenue Update one of your venues
+	// (PATCH /v1/operator/venues/{venue_id})
+	UpdateOperatorVenue(ctx context.Context, request UpdateOperatorVenueRequestObject) (UpdateOperatorVenueResponseObject, error)
+	// ListClosures List a venue's closures
+	// (GET /v1/operator/venues/{venue_id}/closures)
+	ListClosures(ctx context.Context, request ListClosuresRequestObject) (ListClosuresResponseObject, error)
+	// CreateClosure Close a venue for dates or a service
+	// (POST /v1/operator/venues/{venue_id}/closures)
+	CreateClosure(ctx context.Context, request CreateClosureRequestObject) (CreateClosureResponseObject, error)
+	// ListSchedules List a venue's schedules
+	// (GET /v1/operator/venues/{venue_id}/schedules)
+	ListSchedules(ctx context.Context, request ListSchedulesRequestObject) (ListSchedulesResponseObject, error)
+	// CreateSchedule Add a weekly schedule
+	// (POST /v1/operator/venues/{venue_id}/schedules)
+	CreateSchedule(ctx context.Context, request CreateScheduleRequestObject) (CreateScheduleResponseObject, error)
+	// ListOperatorSlots List a venue's slots
+	// (GET /v1/operator/venues/{venue_id}/slots)
+	ListOperatorSlots(ctx context.Context, request ListOperatorSlotsRequestObject) (ListOperatorSlotsResponseObject, error)
+	// CreateOperatorSlot Add a one-off slot
+	// (POST /v1/operator/venues/{venue_id}/slots)
+	CreateOperatorSlot(ctx context.Context, request CreateOperatorSlotRequestObject) (CreateOperatorSlotResponseObject, error)
 	// ListReservations List reservations
 	// (GET /v1/reservations)
 	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
@@ -6296,6 +10889,522 @@ func (sh *strictHandler) GetOpenAPIYAML(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
 		return validResponse.VisitGetOpenAPIYAMLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOperatorReservations operation middleware
+func (sh *strictHandler) ListOperatorReservations(ctx echo.Context, params ListOperatorReservationsParams) error {
+	var request ListOperatorReservationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorReservations(ctx.Request().Context(), request.(ListOperatorReservationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorReservations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOperatorReservationsResponseObject); ok {
+		return validResponse.VisitListOperatorReservationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOperatorReservation operation middleware
+func (sh *strictHandler) GetOperatorReservation(ctx echo.Context, reservationId ReservationId) error {
+	var request GetOperatorReservationRequestObject
+
+	request.ReservationId = reservationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorReservation(ctx.Request().Context(), request.(GetOperatorReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOperatorReservationResponseObject); ok {
+		return validResponse.VisitGetOperatorReservationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordReservationOutcome operation middleware
+func (sh *strictHandler) RecordReservationOutcome(ctx echo.Context, reservationId ReservationId, params RecordReservationOutcomeParams) error {
+	var request RecordReservationOutcomeRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body RecordReservationOutcomeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordReservationOutcome(ctx.Request().Context(), request.(RecordReservationOutcomeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordReservationOutcome")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordReservationOutcomeResponseObject); ok {
+		return validResponse.VisitRecordReservationOutcomeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateOperatorSlot operation middleware
+func (sh *strictHandler) UpdateOperatorSlot(ctx echo.Context, slotId SlotId) error {
+	var request UpdateOperatorSlotRequestObject
+
+	request.SlotId = slotId
+
+	var body UpdateOperatorSlotJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateOperatorSlot(ctx.Request().Context(), request.(UpdateOperatorSlotRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateOperatorSlot")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateOperatorSlotResponseObject); ok {
+		return validResponse.VisitUpdateOperatorSlotResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOperatorVenues operation middleware
+func (sh *strictHandler) ListOperatorVenues(ctx echo.Context, params ListOperatorVenuesParams) error {
+	var request ListOperatorVenuesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorVenues(ctx.Request().Context(), request.(ListOperatorVenuesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorVenues")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOperatorVenuesResponseObject); ok {
+		return validResponse.VisitListOperatorVenuesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOperatorVenue operation middleware
+func (sh *strictHandler) CreateOperatorVenue(ctx echo.Context, params CreateOperatorVenueParams) error {
+	var request CreateOperatorVenueRequestObject
+
+	request.Params = params
+
+	var body CreateOperatorVenueJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOperatorVenue(ctx.Request().Context(), request.(CreateOperatorVenueRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOperatorVenue")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOperatorVenueResponseObject); ok {
+		return validResponse.VisitCreateOperatorVenueResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOperatorVenue operation middleware
+func (sh *strictHandler) GetOperatorVenue(ctx echo.Context, venueId VenueId) error {
+	var request GetOperatorVenueRequestObject
+
+	request.VenueId = venueId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorVenue(ctx.Request().Context(), request.(GetOperatorVenueRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorVenue")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOperatorVenueResponseObject); ok {
+		return validResponse.VisitGetOperatorVenueResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateOperatorVenue operation middleware
+func (sh *strictHandler) UpdateOperatorVenue(ctx echo.Context, venueId VenueId) error {
+	var request UpdateOperatorVenueRequestObject
+
+	request.VenueId = venueId
+
+	var body UpdateOperatorVenueJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateOperatorVenue(ctx.Request().Context(), request.(UpdateOperatorVenueRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateOperatorVenue")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateOperatorVenueResponseObject); ok {
+		return validResponse.VisitUpdateOperatorVenueResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListClosures operation middleware
+func (sh *strictHandler) ListClosures(ctx echo.Context, venueId VenueId) error {
+	var request ListClosuresRequestObject
+
+	request.VenueId = venueId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListClosures(ctx.Request().Context(), request.(ListClosuresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListClosures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListClosuresResponseObject); ok {
+		return validResponse.VisitListClosuresResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateClosure operation middleware
+func (sh *strictHandler) CreateClosure(ctx echo.Context, venueId VenueId, params CreateClosureParams) error {
+	var request CreateClosureRequestObject
+
+	request.VenueId = venueId
+	request.Params = params
+
+	var body CreateClosureJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateClosure(ctx.Request().Context(), request.(CreateClosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateClosure")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateClosureResponseObject); ok {
+		return validResponse.VisitCreateClosureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSchedules operation middleware
+func (sh *strictHandler) ListSchedules(ctx echo.Context, venueId VenueId) error {
+	var request ListSchedulesRequestObject
+
+	request.VenueId = venueId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSchedules(ctx.Request().Context(), request.(ListSchedulesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSchedules")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSchedulesResponseObject); ok {
+		return validResponse.VisitListSchedulesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSchedule operation middleware
+func (sh *strictHandler) CreateSchedule(ctx echo.Context, venueId VenueId, params CreateScheduleParams) error {
+	var request CreateScheduleRequestObject
+
+	request.VenueId = venueId
+	request.Params = params
+
+	var body CreateScheduleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSchedule(ctx.Request().Context(), request.(CreateScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateScheduleResponseObject); ok {
+		return validResponse.VisitCreateScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOperatorSlots operation middleware
+func (sh *strictHandler) ListOperatorSlots(ctx echo.Context, venueId VenueId, params ListOperatorSlotsParams) error {
+	var request ListOperatorSlotsRequestObject
+
+	request.VenueId = venueId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorSlots(ctx.Request().Context(), request.(ListOperatorSlotsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorSlots")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOperatorSlotsResponseObject); ok {
+		return validResponse.VisitListOperatorSlotsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOperatorSlot operation middleware
+func (sh *strictHandler) CreateOperatorSlot(ctx echo.Context, venueId VenueId, params CreateOperatorSlotParams) error {
+	var request CreateOperatorSlotRequestObject
+
+	request.VenueId = venueId
+	request.Params = params
+
+	var body CreateOperatorSlotJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOperatorSlot(ctx.Request().Context(), request.(CreateOperatorSlotRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOperatorSlot")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOperatorSlotResponseObject); ok {
+		return validResponse.VisitCreateOperatorSlotResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6803,334 +11912,436 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pdhs3uij6KrjsnGXp7CJFUpIHanndrcR27B0PiqV0Om36sKAqUERUBOgCKJqxtVb/ug9wH6IfrJ/k",
-	"LHwfUIWaOEhO7HT7rLM7VhEzPnzz8KEVyelMCia0ag0+tNh7Op0lDP59PI+5fnzFhH7OlTZf1Hw6pemy",
-	"NWi9EoyMuaAJ/421gtYVTebMtIippq3Bmw+tKOFM6BGN47Q1aPW7+51up9fb79xrBa14nlLNpRhNVWvQ",
-	"63cOgxaPW4MWncejbu/X8f3ferR/vh8dxIfs7vjexf3Jg1+7ly3Tik1nUjMRLUeXzKzj7rgX9ekD1j48",
-	"vxe3D9j9cfsB7Z63e1E/3mcH40N697wVtKZMT6SZ4uTV6VkraMnzX1mkcUquR8xs0nyOonmasnhENSy6",
-	"f7fd67X7/bNed9A1///vraCVsndzpvQIlpyyd7jk9/3o3vRQ3J3de3c/faC6unfVX5jWcq5Za9Dau+rt",
-	"pUyx9Aq2rvYG3l8jHu95p6k01XPVGvS73aCl5SUTOJmWl6vO5/pt0JpQNZrKlLUGY5oo5u00MXd4fR20",
-	"vqMiYsnrfPbizZ5NGLkwGyRUXbKYaEki6OFfc8qoMh3dYbB4dL4cQTdvjgSG/3EuNSvO8UwoHjOiJ4yM",
-	"GSMLLmK58MePbP/zhLUGOp2zoAU3IyLTfa7iVtAaMzaiUzkXujW4d2iOapwyNpoLzZPs9vrt7v5Z78Fg",
-	"39xeu3s46Hb964+8dY7ewULNBY/nIi6NXbwt2LnCy1gexP3L/emBOJzdfXcvva8e6O6Vd4utSIoxT6fM",
-	"LDo/A3tEXFwQIRcEJ1Xkp9NH5N5hp9slVMTkkrGZ/23nsPu/iBzDyc1SNqM8JrjO3Y5/8Cw+SfmUNV7y",
-	"sb3ThMVkZloSb38BmdBkbFcEq67cCxzDTCbc3McHuIoZSyPzigaHXbwbvZwZwHff/esZTeQ8VaNzNgZQ",
-	"7R/4B/MkZYz4ExHoQ/oHBLoR7AZn4K36iNCxZinRE6pJ4zERrsglm+lO6zpoZWfgv3eAmH5v0DscdO+a",
-	"926vD/ccydhs6uT1i/a9Hw5+/NuDvEED2ugPDnowTMqoXoNacsTIxVwzwI7doMXez7gBN9NVzJMkaOFL",
-	"M/h6SgHaaUz/2+LuTiSn5rR5qvRI0KlZ73FMW0ErofmX5/KKJTQy8D6bSGE+/Vev3+sfHh52ewf75ngm",
-	"MolH+dyjKX3v5t/sBQgJe2gdC8GvWKpougzsYyfavG3Cx2QmleLnCev479K7V7NAmmrB0lHKxszgALNY",
-	"mcYsbd+/f9Dr2xbLkTLoc9A3fy6nAIsfWu4V9w675hnjn6OIzvQ8ZXH5u336MyZiLi5ag/IvpgfiA0vf",
-	"FItSZlY84yN1/n7Fedimo/f3n77rT58bdFdBaTGLEi6YhTI8aruXERca/hNvMpk5klRe8ZgZ6quoiM/l",
-	"ex8nqXkUMWb2cx20FKOai4sRTRltDVoxF+avVAIcqUTaWeFfSOwe0N55P9qPD9jh+O7Fvcn9Xx9c4vCp",
-	"VqXXdFDFvzlqdC+wFbQcvjDoqBW05rO4/F4qT/OKCYuXuDan+JItyC8yvYSz5YoDWHNNE05Fy0LtFROr",
-	"KbZ9IK+UZimn5Pl8Zt6O5lM2+g0fyvGUpTyiey/ZYgTTXduljNRSRAB1WrPpzLBUffvsWJrKNLvThOqx",
-	"TKcFiD593b5/v9/bL1zTUkRIN+AfTYdx7++ta8D+iIkeIRjFVcLOlZqzlFg4U2TnoNsnEU3jkf0U7/ro",
-	"Xs51JOE03M8tb5rX7N3c4IbjqEpg9tuPyCmL5qmZkwgEtdqRUzvKiOIw3gSnGZAWiddcT2TKFZIAs/r6",
-	"kT0Yz8fcgDK6hlXK+J9CChFKvxK+r4TPJ3xfqd6nonqeQLCe6lUe1J+A6vV+L6pXOgykeoBgmgXahUSB",
-	"Vpk3qCeEEvM+Qb5aynlK4EURXqAifwie2RpNbI0PNgfj/CB/ZucTKS8fi3gmuSjpfb6V8pKLC+VRSXOO",
-	"Ph+XnSFoVVRr8MbHah0f+AvfsyHeBq15as58ovVMDfb27LY79vz3zPLUnnkyFNcNGEWfyUtWoeagPsF7",
-	"H5vLVpGcMVUg5BvQJ58QmTb32t1+u98ttNlERWNBZK7WzGdhaJbKeA5sEYkmLLqUc+0TC9hbDhZmM4go",
-	"tVi9CDs8jaasnbIFTWNl4HGWsjF/b7ERHc2oHh2M7/8IF3UlLwuE2J7j4A3iADVIGTVXSq8oT+g5T7he",
-	"um++3qv22yLlmrXemrt8xBKmWbwSCA0ny+wvhou5MM/LV0LiGE5zBGeyYKuPJDvUBc48chMAhD1lNNGT",
-	"ZQm4En5VmDdDYPLS9krWcpsTlnxlNKuMZuGHYuNPw06WuvZc18/HYJZWtF/AK/8WLOd/GruZibZueGuG",
-	"+KzMp0E42/GdDhD/BHxnd1O+0xIxdyhC6hGdzRIegcmhwHmapsBnvpT6NaNxiQq84BeIbBRx4Owjb0O2",
-	"lbOMnVPFkDwErWnWzyAZTcyjNYi3b5Do/hFJ54LcAUJMsCm7A4DjljwXltQmDIjNqxkTxyfPHslo7t6j",
-	"TzG5IrH9iezQ85THFyVlDxdjaf6ruU5Q1H/24picID4gxyfPAARgka1Bq9fpdrpmQXLGBJ3x1qC13+l2",
-	"9gFB6InZ8rW3rF+OXzzfdklu6AGBkYfCrHAwFITAEgekskLzm13igMAKh8Ks8QTf3zN43U5t9R3ipQbd",
-	"UhwQh7iIFLW2zhK6s81Hma1xSsWcJnUoaGP8kiHpIoKqRTJ2fgCGGjjFT9uDprwsgJ1lbTyOJlOsgam4",
-	"OGkT478R8+3kXbQpf8gO46vu7avu7avu7avu7avu7fPr3mCDU3VhheuyYN2b9oX/xJyjjT35evJQoi9V",
-	"56NjMqMXzGBWX4tQ74b0lVJ8pRRfKcVXSvGVUnxOSrGZZ+JpIvUqbG8u+T8BzTfhWRFX4bffK8Hvhs8h",
-	"kRFNRgaMC+NlvxiYMmK+eR4+6jMjFzAa4t2D4icuENGlPCqIytZ3qoxbZoAKInnF0oKPZO74OGMpse6l",
-	"63DChu8cMLwaJWysW4P9yhP/Yp5v8e2gRaPm6eiUz1iNBH4MDjKEZnoNMpYpodbkYGho9UH5orbD6fs/",
-	"sr9d9p9fxs8WT+f3+PsuPY8ePX7Su4WSAoZmV7oydq9m7BLnWJyqU6Cb5mJHFkXDRH91d+kfC16wr86J",
-	"45Qp1XDnZnwLk+aNcMF6BsD298nPTGlyoCfkVKeMweOQStPEMWO9brd34HFv/y686EbvooaNUFHKZ2gK",
-	"az2lIp7SmJEZVZqCKZmSRIoLIqi5yaS94IIRA+aEC1gSHPdfeZLQC2DKbvPyMuhywOBjFjBuFnHLOU1b",
-	"b9c+WAtwqygZ2kxrSdlXMPwKhp8CDDciGyUzOzqAlN0tiWCLzN5ufWi4VsTKF9u6UtzcK+SWhnxzrlYi",
-	"WkwUi0Yvxj/8+CC9//0Pv7xLzxa//nTy6P6z5yd/fyb7z+lzerrwKRgThqyY5W3nm1I64fpIKm+JNbzt",
-	"l36otzqizSQDe4qvWcT4TJcNGxHjV9YRaUJFXHJDiudg19P5+Kntge8C9FgTRmOWYtjbjP/Vmbk+lBDF",
-	"2YRlhjrATRw8oXRKI012DF5wFq07ioRcjGXHNg93EatRoRYsZfERUYwROxEXFw6vcKEzpx+DV1Q0YVPq",
-	"heaB7a3X6ea8kNIpFxeoNqOaPedTruuX/m4uNSWG5SU7zx6fPSFxSse6zZket81t0Rlvp1SzxAzRtmey",
-	"OyBhGhIb6aXIlC7JOSOKCU2EXARw7jobnSuymMiEEXpBuTDbCnVocIUUsWra0bAVszGdJ3rYOkofdo/0",
-	"w/7q/Z1kdKtpl9tt8J23QSNrhIt8zcQMioTS7C60Sw0DElrQDskOeBLSCAj0HUXkQhCYZJfIlISG/R6N",
-	"KU/mKVMh2TH/ZMiVM6ENdIIBeZzKKZGCEcsE7G5yXu8e9rvdo0XTieGunsV1Z8WV2/UdRXh8BEfHCNdk",
-	"MWGCLOUcoNsAN9ham5azNgqybl06XR4bal9d2M8AP/b4iZZkQbn2WQbB3mu3csNmEKsyalhfL2hNueDT",
-	"+RT+bRdjRIcLlqIee0ZTOmXaooBneZzpD6wGyo7JXPB3c0Yu2RLkKe0dJdmh5Kefnj0ysELJhZQxiSaS",
-	"R2y3Q8yuOVNIQ81OFJ3iKOYRnct4SVI2S+gSYyN5qsw+1UwKhVyGAA8OA7Y5N+Gttm2WW39Hm0bK0vfP",
-	"mbjQk9agf3gIB+f+7tXdY/GorG09/vMdWZqtHHmlP/AIGxD2iZEVFP+NBaRnHkGv2832827O0mW+HcA0",
-	"hXu36KE1QAW93YH5Y0rf25fQ7a55FwUzTD0GKbDvgESyNc6onuRLLMXPbnbga1X43lHfPag721NNU8NK",
-	"N2Aas4GQx6ETNBKqNEH2w5M9rricK5DdjvAT3AzomazAwnXT1Si7gBE0LNzR2sWDGNl07iArrDpx1Ppu",
-	"fNZrZZc1y70GHhOeHeDQb2n8PdVsQQF/GjLiTB7oZ2W2sverQi4rW8aHllVGmy6xr+lxNgOrrQ5asYxG",
-	"JUbTsJQZmxnLSO1BY/WXxkGmTCl6weyZ2mbENSOWTht0xafmH3N9RITUE8OxLagi0YSmF9hiwpIY0dXS",
-	"BqYlSQlrldBOZ+tsAvbQ6YzbHZhjz2/zm5SNW4PWX/bypA57+Kvae2zbXwc1wNSw8Q75TsZMDQyjU3eA",
-	"odmBzzqfPGt7vHPdcmzrPY/LzrmUNgL7qn45PwNb+ZbG9sttoczS/xEXVzSBV7MdgFX757CVq8bJdK4M",
-	"K0OoJlOpNOl3bWAHnRYa3hQ07PQj1/mTgokj11wRO48PIaUTsPyx/TjlSnFxUfw4F5dCLoT5aAi537OU",
-	"6qPU3xka5FyP5HiUUnHBwiPkn8OTV6dnZO+qt2eFVbWnQDtu+jr5VfELUO2wbM7PDsrfSTFOeHRTQKaJ",
-	"Zqmgml9BWMbbwIE22IJ8b9HtILumu480qQazHJlQRYS0dnOQMA2Td+ADt7PWfsmQHdlL8PhN1B1qQ/A1",
-	"y+G9fC4GuuCbkHp0LuWl++j5KcTe35oJAzIj4N2y7/DXKGU0mmBrn2+CFax6JFyM5op9flB+ItNzHscY",
-	"jXVzpMyFmo/HPEJvhkjOtoXd2gF86OUKybRgzEiaRXbWxiVhyNiNafWMpYC7pPi0EIuBbVO6NPwIiSUI",
-	"VDl4Vrf++cGiLCvOFUqKt4CQ0gNIccwtoaRpkBKklLg34P9okjIaL4np4aJLYz4Gz4lMRdEhPylGKOjR",
-	"nfiLf7kGHpasF023x5bepj4p3NWdgrd7wxyzNN95Bo+1h/wFwKQAspk8ziHr5ugKh7qRhFLpnAPfqZwy",
-	"K3EYoFqkUlwQKQiEs/KYdcgzYMkUHRu0QFIQQf4Eksf6jeXYzD8dILUsveIRK1Dgzw5ML6V+Iufilkgt",
-	"ZUrO04g5nndLSKrpnsPSS0nUPJr4ZI6s1rL4uKlWifPlMHJuc6jAyaGnfCLAV8m5ZsCrjc2NfX7YOaHL",
-	"RNL4TMrnNL1gtwMhkKa0lKMExtoOgCqdi0oSULlyReBXsNUL0iMvvu18kYy9W62WElecg0Vxn18EBEzz",
-	"+LT406jNMtXfzRRmXvd6VZmnys8xClfAlHpOZ0umyQ5aiklDWOyuuRkwWFslK06AHl6GLIAwBq7Ngfl3",
-	"HpSHpkZzf4K91yOl2Sz333WztCruymvjdG/K8dtRfhcNXeVoqzo6d2cGzRVye31+ED+T8gUVS/tV3ZJO",
-	"GmkYBOatwbvU1QNtKcmUimVmDXYaXeeYxEAT7Kz18FsbjAsEt3xjLJgv6RMCTnU3GU30TiDskJ8p1yT0",
-	"tuOZvx/TaGLFzYkReey/z+fRJdNHRDHDHmiWLANChTNdW/7TLaDB4A14YzzP3VIXE46xFp8ETH1viJVQ",
-	"mjX0e7VzJ4ONOtvmN30f1ibezkxVq/tl5nO495+ExQi/3ZZw2HzDN9KCl/uWGAdGU/OGAHocHiPQ1oZy",
-	"w083l00KwPVJ2UpcJC4ve0Kl+Xy0WziI/IOnBcQPmFfnMyPmoPXzzz+3j/PdsHqLo72/aEKThAl0e6yz",
-	"JH6L7VJGk+nDISYTGrZqvEAQcNV8NpOpZvELFnN6Bm1uA8DzfMTR1AyJXqzbQXLjIJ5YzqzfE7CYBjGW",
-	"1vllM8Tm9f3P6auXOTzX7/lzMw3ZrnH23Du67F+C7s6O/nQwzGzGUs2Z501d7vcd16ANycHXcyUuAazn",
-	"f10e5tnpK7Lfu3u33SM0mU1ou09sW2LAsjgD+G5XxrbO3OWR0Z0bnF3EfHqOHEY+Vr3rd2Xwgi94xdME",
-	"T666UPQZr3NNyD0K3tiFW1fs4lT5ib3NRrHendeBV2CguqZXgvncAosLutLixfqlBuoQFza4o8izk4w9",
-	"oajuNzILS4miC+vD4Z1soWZB5UQLRQwqsxoeUUvr7RkYdnHKk4R7bpC5dxoUQLDj4xW3bHRMedif0IWK",
-	"xwHBXG0sNmQoHoXFpa8tpFDZTaWyQq2nTEmLGIITaEBkSth0Vn5HG3pLVZbi8qfUreDp2dkJwQbFyWxd",
-	"h8pgeSBTCV0kC7pUcHiu/gOeoZhPDUz7dSHelo7WKxhRnc+vIFH1a2TCGpnQ2kjTlF+xuAx3tS7eY5lO",
-	"wQU8ppq1NUapVeb36c2HZjvnHWWYfYePS9CzrTdnVuSidkLzE9FsOkuoZmSHx/D2woGgUxbuFmfepkhG",
-	"ZRFOnG+EG6t+cB7Yhamx1EbJAc4vvvGh0QQHbt0QPVLGIGuTQa7Gq8BCWwAuQpa3sOy9uFvIDqIADNUX",
-	"HhTwZhGfrUbWLoahQoBtcBM8EYIhCVVs7UIMq8eJPTK/ejNcQARbmJcCfp3g6KYZItxVDJBHWK5z8SBN",
-	"KUhnebxBzQMF65WzYsGOxjJJ5EIdkRlVKvcSBLdBA8lFD7/iW7IBB3YF51ImjIpN8FLCVREhQShEARPB",
-	"l3UwlIEPHLu397orrlSG8VyraBxz84kmJ9512v2VT3FZNqUTMLTbqJMqTLhyMh9uMJI7oJpKNIEX+5Gn",
-	"aXAGNrji4pHWjlE94IaDw0i3psgEQP6UnGMCXfBaP2deGZaxTMk4ZSyPpxgz5sXDdcipoDM1kVpjSjJG",
-	"S3Yc8NnnoCIEX8TKMfsVcyrL43pCQhfzF5IQuIswyFYCLIyQKZkL7l5p7oXqAuyKSBWr8jjCxYW+e9Cq",
-	"Q7OF2MO1K7Mt7drUhKasIVDwks10QLqe93S2tsNu00K0lUCLqwiFFCwkOxQfqLmp3SBfS/0CgDWi7izt",
-	"Rx9oBWau9eIrTcsiUOY/VkheYzRmRcrJiw1xXLwNyARMCxq6Slwm4LXifR7UnVkWiVWH013YjCALmcYq",
-	"MFehJnJh/qtdpaki1fyDYkfXYc6ms/WAJN/72zVIIauBVcYJVLutmruhhfcs5IIs5DyJwbtHQsyl1fHX",
-	"CEF+xawmulbGpRUktCNTkrKEUcXiXbOAwtWg83iVmOXRtXVi8UG/dy/DD+5W8DZUQBK5YCmJqGJHKERY",
-	"RbDSVMQ0jf31FuEEA3mrb2IVkiudd37Cl4zNyFzE9pAQbIMS0ivMf29j5OZVJasKdAayAXF7y3K1wNgV",
-	"S5fgIHFExDxJMgxvkVAsmaqTHeqLntUKEGZYv8ra1gJUtYJagW2pKbBWQG61BdhqpJpCRbbNrxU7fpp7",
-	"LFeAWxMMg7F0cVm0WhPQskKqWcXwejzbKXZYh5htpN8WePnTF6zbmHmt+J1kIo6P9jxEVAaZAlooPMk1",
-	"OBxtyJX8sdszxSAvGknGGXJRbIPyitbqveB6UkXsWT2jWqgHm7iXAQ5wwoCEWQ6tMDcVq6xeUkDCzCbs",
-	"2+DOkd3GKlHgfFyozRRCIKYCDJ0XeOqQM3rJlLneiMVMRIzIK5bm9mjcaXhEbFCavzofV+R5v4K83lRQ",
-	"KRBVwB9+n6rSs2jOrxFZMW1O3cUEoNEXxHOrN3cV2usIByScTUdgXr/iioZkJ1sK8IX2N4wPepQd9k5W",
-	"Z8trVDQkOf+PkOyUtr7rn5Y/uwGa2gm9H+onKbGaxTE3kXzKtVduKjIaWJaQj6iAdf4TK7GUMUB2Aqso",
-	"wPcuOZbdShnWncuFddixkpuRZxKWXnCmAiKjiKoMzDKg2PhMvADBQ0+d5r/HyqGVl/kLFORZCJK1CWDF",
-	"djnFgj1HZMzN86R2Afmai1exOnKxeFXlBb0EhbwhYVhD6AjQtHX/MFd5xzDlqV62IbwLIpGKQpMXcttf",
-	"E3HrgUkdzYZAG/tKCLWXIMfFra9P/VY6jnXhyT5FzkN4CpFqCKFvG/FDKQnKTXEESwEHKyZiqyxEZcli",
-	"wqMayumSojTqGolZrkKXacgIckTC/x2iAJIkhWO9SWIVp6l0GPt/l1uvHaX43XoPlL7myR1H6GSTO7p1",
-	"sjyi+Sevqq/7VNPNLAB3UTXP0PfPcGcWmu1fvaqiFYztFaIryETr2Y7aJT+9fu78+mbz84RHBP28WYnz",
-	"3CSRTDHsvntwfx0om8VliXPqQNdWInrVIABZ1lARSqDekJVPS8puV4moQXwyQtdGInYTSrATWJfnLBw8",
-	"P7t1mX02FvhqZzO9y/NVEgRtY+VwB1Z3IVmIRoNTgxyjxEyEFO3++/eFNBAl1OCGWutG8Yhpw3aUV40D",
-	"NK7S9qrn2fNghw75NqUimphXEEYyZuERSmGhdTMJDXKaMTlLajZRjPisV5vWRCnOZyjkpQwpiiJWjoBA",
-	"EUAnARGMpsxmO+NTFqBabUKvWEZ4Ms9fIAUb22ZOE1lrlal3TTgmCmYLyJRGEy5YO2U0hvlNB4z4RbFG",
-	"00RezK1rpldbxDyKUlKlErUsRrdWLf2FzMf151z0swW9b9Uf12ooqau/G3jS1h0jhVFVXt8FEyzlkRu6",
-	"dnnOral6dgkXl3jZkKcqZncUYeCUYhkYAOPspGqUbDeKD64x6VunqeoSJ/MpFfmlsvezhApcCHmmIb4x",
-	"mhim6ojEEpyWZjRVVVvrRpHIlYV5/uL191rjU72wsopZDntfUOdXXc4xH9kI5rHyq0EkOl2ODB85EmxR",
-	"9To3UvZoLNPRLJURwyCeotasMk8dT0unDTp5F39voBQw55izJPYAgitCz+VcoxBMYrQ5zaiekJ0QVUMg",
-	"jYW7AeokNfBmXBEpWM0DAxy/VtXY4J5vEF3yagy58FYhloKSxmnB3gabXSvwkZVXXI1DuKOsG0FnE28L",
-	"Hjvdl20ZEJoo6V6f74LhuY/fxhOj3ngFJDKVNCZRQlVmvIPL9uG33vEwqPesDaqhzUFN2GlQiocIqp7u",
-	"gRdWWIDzpvWs5iisbcY6oDnckyPKwr1VSHjQet+GedpmAIUpGJuThDgoPSg4kNT6bwY1A+UxerccyKbS",
-	"uOlAfvqNm47RkLLjFnurS/Nx0+EaM3/cdMAG9+/CcL01zulBo9v9zcfIxcSbj2H90m84Rk3wWD5MvylO",
-	"Ku9fQMPbdq7N+ZCPsL8iMUOwKgQ3H+JgcxgpRZnedBjkDGAcmiRyUTqVw81HquHW8nEebDmOn+nkpgP5",
-	"2VFuOUYho8qtxipkYbnpSI2ZW246YH22l6bRqvkfgubw4GyE3v7m62mMkchHO7z57rIsHNlo/f5muysF",
-	"9+X9H6wItgua0zi4AXyltpcHIVifqi4fob96hJqsBoXu+3Xd314HrQYv+qpuxJJBErOEmw8ddGRk7+Y0",
-	"QQOhy5HV5hlXCtyx0nSphiLTFCzQoc0NhHZEnXIWd4ai6p/iZbFu9ItGSY9M6GzGxBq/aFdnZzO/6Gav",
-	"U5vtUWdKYSf81JhiM9XYhrb4Jot2nd5opb9/5hTrTtsKEpCEmarCnRVPbW1ttq09PqrO8jVu8o0O8k5A",
-	"Wal4M50hEGy1stAx+jlo2Yuu1ctlg9Zr5TKgI6eM2RT/mD6OKIY1+K3YVNEmZR6ofzLdfsEvpXbplev7",
-	"/oauDzOWKqvqt7ZDBa6w6PjaIacTmrocQrl1UopkWaO8ndbqVh+bz1l8T8HMeUcVnCRKwTJVe7JDKThT",
-	"KaNvnQXRt0CX1/U9v2KCmN9KdtW4ZLVwCXmbrXEFu3Z5nid0ypNlzUSe/XvL2ay5vBIvZj7baDTCBXnc",
-	"6d09MCc+LU5csLJDXWhDWVuD1v8ZDv/rTa/94O2bbvvB2w93g97B9TfrPTLzQ/YPIsiuCZdb9/ifMpqY",
-	"TZZ38tzcTW20YFM0icOC8rKAAuVl8UHJ9eEddoa65T6XEU3O+LRWYwr1uciCJkk7SmR0aRX0T58OXrwg",
-	"O/2D9kTO05IN35Xx8q5g5023h+f/sf+m295/uzt4020f4qdv6t7+SV62sDk/hRxnxaVKnpsl40WDL9+x",
-	"ddNtdtizJRE38NirVFNsmMwl8VWSjGm60ltwq4nL5RobpjfyHDmn0WXB+Q4tLug3Z5PyomZbkwxDkyXT",
-	"5eUe2Vj61OZNR+dpDnrx225lxRm6Bp/uEEtVLKvp0ZUy29LSenF1flVkJ8RUr46IfUfT2IJtuEukQP8R",
-	"HBniM51vXOYaV3w3Kwqf1dTMrIYLb+4Y7XtCb+TnvNoqdVY1LGUkEcKXnHqlQBgDwseECqC526rrm3Tg",
-	"Ff05j0kJsDc+81pDR1ZLdNXsF5iK/IiEtuBoSKbyiilgMYiepHJ+4dLlwe+ZV2bkXEGcl6JXsNSAWskf",
-	"Eb/d2JG31ohRIhzZjuvuoPxu3Asuesdm/rNlFFl98E3YrASBdWSssJla26496yKMBERN6IzFJOGXzD7u",
-	"O+rzkBB7MM0upJYdmFIxp0nokK/tZsAry1LlAxE2L4KO/fYHo5Etnm3lma6t87u1bFmE5wKHVSouWfRb",
-	"LRee/B1fX1EEXfm4SsCz9omcrohgbjBDgoXWejEbblg5w7gXFdmc2gxLcnoEoMbdGl6ds0IH1Uqezgcf",
-	"dW2ZO3YlrrLUqcpdulqxNXs3P/mcpUqk3hwfwMg18Yuhu7PwZgEhv+eznNURtBAq5IZkJ6uGi9WlbExp",
-	"SHakiEDW9nnv3aKHAtbYtV3KbgX4Y/X1rAzxc8cLkSTlTCfVAr7r5KK6JzUrFAaue0ivGY25qE0Nk/2U",
-	"RdZGExZdKnLOJlzE9sWU1JXQokbJQKMJdr+jiI0FqI9xP6eqLoxUXobmzhY2stm1JBEVhrU/N2ITmB1K",
-	"Ds21vnpTfoFB+6p5polcGIYceRvAc6B7ga2vn6N0N9nGCnPX3UeT/AzLAtUx6qPhLCG03say5QJ10PLV",
-	"4DcUrwN3lfVAk6tq63yTWBKjjwwoqrTzM6+PvCzVU11FZ2rixfPCrKuU5Fxj1ZksYNOL1+zcOMbPpwAN",
-	"8sQrg1gyuTOwcUcx8+RViCjLnAlB71bK0fL6RfveDwc//u3BFova4DQcg3ULe8H61WxivgC/fLOiKS1n",
-	"UrpVUpdqPfjyEp7KBdarLShYXaCzl2qoNuodlc+qYXM8YSQ0TyHMnb1wq0zEykamQjKFBVcrt91bue21",
-	"d5DFwWzmD2YjYt7WqaNteON14NufzQFgNfvVh4AyNMSMhXnPEBU2YIaOXYYHwOWrjmT/dkeycZIos8bw",
-	"trGoW4UW3TCI6NYByR7nEzZYZxptH61PFbS0KhppA8XK5uFI5VCj6uOe5VrbrfwoG17Oaj2vxQalEH7r",
-	"FNqwcY9n8Mpe16JZm/XBIbjiKRdrZFd52LWRVYuJVG5wMLaWZ1gfWlUnd6a6HrNCacKgZPK6o8hPZ98R",
-	"OR4rphti+w82jO3/lLHkm5htTxNprbZBaz6L19NLP1oelJJo//+Udn+sqL5m4VBn8dQKF64TmF0362ka",
-	"rlYTZMxo7g6d1XrPIKSG0JfeRGbyrom+c+i5DmMVSHw9zavjAnPkUTiToJblLdnhPQAo8XIlRncNX74u",
-	"2ZifLm6bZGN+v0LKsY0DWQp+Hl+zjG2cZayKX6pCInBaZIcWeVlry/KZrt2AhBl0YcJ7C1vwhzS70OaP",
-	"oQiFHKmJXJgfXCJmrNkOzGxKhRHoUaPiZCq/QUHw2kUfJ3duZr0+nPtADt/tOuCVwiqyN4m6OJyuNsqj",
-	"3hEDwqhq3oXzx8Q09RQybAM7hmncfZSrIW2DFPCOuFZ42Op3lHB/d0FGxPW09rGIb0Zp+70bUdqN+XKg",
-	"B+Gt2QzwCRjFjam7Ycdt9BwwrZr2W95g81zaeiesAoLcjWEDXGR2XUwHYiD8bflgWisZ5nrxDQrqQIaP",
-	"VC8R0wPDZ2hrkcU7qOeg8+F5jaLodEqTZLPx6zl0p/nekD+H5g3ceZ2mvJ4pdzr0z8yVf0n8MeK/UcLG",
-	"dU4u8CP4X5T0glYpwl1q2XoV0H5tftkt2eobsLMr+dI6JtQh0QJWKTz7Wka19Eoqr7KRlQVwLh5+PYdZ",
-	"x0yYw1nHIkKQ8za8IUZF34gpbIpu/gO5waYUAl8kM5gBd5UHdJgqdFHqKcPMlVrCyzsiIeA4/3fIL5Yp",
-	"KV2uVV7WETsKY2dAKJyWbAz4qQZNnMlLJuoBDgQvQqOImWsz7RCBybkGDgudMjo3847HdNMGuYBnz6dM",
-	"G75aA1yYX2k5U2Qh08s8LyE3/COkHgP8iKNVlnev3e23+931y/t0ak8tL8vc1bZJua2r6Vw1XM+Ze5zA",
-	"cBfvCZKq7aQskmnM4qzmO1hpKUHcuXvza1x7TvWOwrjic5ZYZ5ULelVYOJhWlJrD0ykR2Vnm+Y6WOznX",
-	"N/HzgJkKyAa+FB8gfmpWyTZGt7tHCG5A+cbOmZEszLusPsBmNxgYDfxffMCaaVEGLPNpO8Bqvp582qo7",
-	"N42mrJ2yBU1jtVl2FZinDvvifuqXAN7W4BpLI83SLGgcURgkjNQsSfBsFaGzcrZgLPwzmlE9Ohjf/7E+",
-	"r+eVvFyFdihJpYbqHzXIB2VzJmInv8orliZ0hiwjoNs5YGKZ7taZqW72piCkVK1Ix5gX5o5lKYcUsFtq",
-	"kDIKfnVo2+YJ10v3rVB+vO4blCQvpJdqCLFxvMdK/s+9JAsjGURk2yxpDguosHB/BfVfHaz91bGuZaqZ",
-	"MqXpPKVCk6Wcw8Ephj6XJf+evPbPyuT/ttl18AlN87W1g878+BKul+CM5SfSDM3X0GapU1uUGZpzxQVb",
-	"MyM2qpkUf2iYl2uacCpu6WdonhxKmMC/qxu4L3vj13iGTmSqifcVxNcam1frKRUxVN+YUaUpuPhQVCFB",
-	"mD9N2gsuGDGsq8u7AfWS/sqTxHL2N+cvrliFDJhP2+XsaCYD7qqrROCV0izllDyfz+hNCDCMXCDAKAq+",
-	"LW1lXm9I8iS5Bn9F24RAE8uh23TjXJTQYlFHcE7TbfBb0DKYe/SbXPdenh2/PEYmzbQ9QhWNQf3WL4xP",
-	"GQoRqCaDhOslI/aUpTyiey/ZYlT/dFciW4ti/RUGGVLLyme5t+/vq+heWjj8zUVlQMDrZGWkUNsIy9jj",
-	"ZtIy0oSvxpPN5eWCbqf5PghF8JYFT9CVHPBmJO73oWEbU6gmNt2NV3ZS/zKQ8Y0Q1KdAPRbjrMAszTBm",
-	"rd/NhSTcstHxJQeyWUK1Ya0hXM1Tw9QwdFqz6awuResjl1TANbFhZUUjUJ1GFThUVp8p0pUTAuRgR7aV",
-	"iQOsPGzL5wipiVqKCHUs6x127I5X+Qid5QcBEVm2oWNJ3GG6oQJUEuSLyEHh9HX7/v1+b38jYaXJwAqp",
-	"ZLBe6XkCdW3AyDnwgq+haH4SY4SUHLvVKyx7Az5uIdk5Z4bK27QELD5yOSBQCDun0aUcj00X3Aq4JId4",
-	"5iHZAdXDfGYTI7oKL7vFEjn+SsEX3AUg4ZBGksMo96KxyP1YPRT4ZbWuKwPiPNaS69/Nv7TJdbkGsIL8",
-	"1RSA3d9W3aMupWCu4wF+ev0cfRhtNmTVWMNtrbrS+Slju0+pqNwwp7NiQv8+2ZzXsqMbCw8LVpYdPlmy",
-	"XsejlLPxFviVSqret9sl8jWsaH1sLggA/MJw9VZfRHbCxUSxaPSvf/wz3D1CpMIzNzBI04vAZ2GGWN0O",
-	"zF06JRjoxfiHHx+k97//4Zd36dni159OHt1/9vzk789k/zl9Tk8X25SIDJkwr9Mlbo25wj9Rw2TehSsa",
-	"SQ56XfK9FKyAo2x3w8PZrqVsKNnvlSXVZm5Fo6qth2hEEsXEjXJibyOeFBJi+1Fsq/U6JcRSL2CAh6xL",
-	"PeRudbvikH6njYSLMsbbSsywDwiEgyMbquKWYCij4exLiO3PJUjY03ltUP2sbnHRpZCLhMUXRirOcxAA",
-	"fNRcXFZosXp76Zx5NnKbZAn9qTA9buxKukGRawkVr+DnWApG6AUtaQwaT9oSrlvnWy8dbDZs9SARCc5T",
-	"rpenBu7wNLBS/vEcU47gX08cfcvV4v/6xz9bQaMV0ZoPw7x9aAVd1PUddD3tfId8Z/Hm+dKadXawp9VH",
-	"4ysOdwNIMC6AvcwK+MPmYZU5kBkEgzXkuRhLV5KfRoVaLHat6r8L+aGd5DFo4Urcjpi44IKxWhVg61uD",
-	"GlJGE18hjE4BmOV76bzsneHJ0I8xv2IQoq86QzEUH4nSbEY+ksVEko/wA/loBpwnmnwcio/tdrvwf6ZL",
-	"j5wymkYT8hEU0B9J+P3jM7J31dvzNfQh+Zg716E+C3r3yVPDJWd9T16dYmdfbW86UxtAUqzZCemIPYfG",
-	"I+unk7vvmD8Kwb/YiZKwEOkf4nL2yQld4mqyRBcfs2QG1YTGOJiXQcOVNsHQ/IG3IftprxhtrfY+8Ph6",
-	"z84Q7sKxp3GeWiMOQJ5asjzRCqz0gDyxRvk1h4cTOAu+OcqCy2d2GmX/5fAo26vLb4AzH5LXTM9TQT7a",
-	"p/IRq5y65WQMCSSFdsBQWVJo++UignM4+Ghg8S9/Id8zDUpQ0D+x2Hw9NtjMiJ9WzWgL0O+EU3rJSDoX",
-	"obl6oPskZlOJz3cXGBP0LMNbsIVZM/AfCjiHaJ4mZCf89V2ILNaMR5cK83tDvOruwCwiDEM1GQr2fiZT",
-	"jWfw0Lz3wd5er3+v0+10O73B/e79Ljl79cPjlw8LKGsozNU+3Gk/JcPWMd7yb3AsA/ItIBHyDXQbtnaH",
-	"4i/Z8xp4MI2xQn2i5VSmqVyQHahm66Tg3FFxdyhM+4ff7MDO2ooMW998MAt4899vr4ct8yesv/xc/1/T",
-	"++E3O+Y/pB3nM/3X/3qyO5x3u/27uYPSwz5+MagPNsvwb8gQ+bA3bJGP5Nd3pJ2SOx1DXN9033Z4fAe2",
-	"h+9/YCvfOY9l9FTO3/VR9qTBlziiKSTnKT/toUiZat5s+28EXoi/aR8sTZOn5M53EgZrny1nbECs8Gwa",
-	"7P2qpLhDhsOhIATur1TRf0C+2ZnPeXzBxK4ZLCbD1ofhcOjiFsw/B+Z/vjEfzD8C8z/5SUKDfmDGN/8E",
-	"gw18g1HyDF7ZQMcxzYbJcnplv7rUZVkTIDzZz6XUbfl6JlLkg/hpyMzf19cAmTx++M0OiybSHGfKlHfL",
-	"HR7vHpEZb27g0ulVErAATAASHnhYtZh56IgUkaytz2CIFbgkKaBsMiVcD8UWoNCEoL+ZcYefzYtxt78W",
-	"TtoxufNh6CoQmtPMEzwMW9d3zFZzLD4o5z7xiY3BpHYJaqs9FbDuNzzO6ADC+hoINit02H5Qj6wDQsUS",
-	"1K6N61q1HgcUdz64hBwVOhSQPHjGHFoYhgYJn9rLt8erBjkBsuww8DL75F//3/9PwoNun1SrFhicPxRh",
-	"VsZiQEqlIcIjEpau0GV+Grauw3zsYumDo6EodyvlBYHe2nD12ardWKHlarxVVctgmClQ54g1OmhieP0Z",
-	"LQfVmkGzGVAKV2aWB8TPHB12yKl15kOCoYi65DN7gh1Ljo8LecvhDpiI8WUWuG4se4EcMX4ZkLCe1BVI",
-	"Y9gZijP0h0FTC9GS4L5g9AAQ/5KgcwXZCT2HkDAgYcUjBOJWKj4hYUDCqlOI+WpFbO8LncdcY6/dACyw",
-	"eGT4ItEga7O9H0H9afjnUNT529gEnuYWXUELG1ZiREFbtBqS0GCyCTkDhbpgLFZDgdWVw/dtB75taBGS",
-	"nZCKZTiwUjakifacaAAtcr3bIb/IOTI1piFRjOUiQeE0nG1wKHI3Kp/n9qDogJQzvYcBYe9ppJOlAQLr",
-	"2Mhj69fIlXbA5OEd8+UxLB4Y2BAcQGca6oeGJfyUpVR2xT3jvKKfgH87aN/tDMVrptMlSMPOCx5SL1+y",
-	"ZZbLBD5AjueUzRIQcjPvLcfIBjZbkOk0FNCYJvySYfk8Aed5DqluZWqZdEX0gkesQ878SS2vHfMx6KM1",
-	"TDwU+Yn2+6Q+kXeI0KXTpbW0+KsEUCKGudU8SQwXLLi48MftPiD16c/DDvmBLa2WzMATnGHhSTtPQKxP",
-	"PNNDAcynNTZ0SBa/DvrHMeUJAiFCi5HGCngDD83y7VgEaSh2wsP3780LM+sA85GWqRF9FKR0XOZPzbOO",
-	"+PfpwMowkwoEBQQKZCsNDsmrboVAjUZPXz1/NDo7ex6SnV7XepMqI//bOrtH8EYK0XKdoXgMCQpAQw9Y",
-	"eoXIhbkMspJhlGipaYLrAjtlRGcdcixAkgBQhp8gETgGtLlimYpF0vA1Hrgl0kgmzoxvOh450EfH09L1",
-	"F9G9Pa2/slRxicAyFGBjo4phpaIcE03przIlV9h24JVVtxXfw72rXoj5zUkkpzOquT3qoaAKnYmoss0M",
-	"lJq7jzvkZ9zcVc9yPoCcaByrARFskSNFFdi/MWEy4CUs24In4h4AimnYOJNB/Y9YnQnq0tgPYj41wDpn",
-	"aii4yHop97IXudY1t44AVPILYXgMqGZlpG9bXetSyEWHADZzF5BJK+HxybO2PXLQjRerrIVcjGXHHrPB",
-	"o52LDgl7nV6nCy8DEdZQYJR3Ii8IekarLBUQZH/P65UJndJIGwjzCIyW+I6m8ooZWBsKxCJTml6ymIQx",
-	"m6UsoppB9nqzQ8BZwlAeNReK6RAkS0I1MUCqieLvyVQKPVGEGuR8ZGiVEd+0NWXhG3RUEDzMLGQ63cMj",
-	"OykcjJczn5LwFOccCof3Xz/5jtw/fHCwSy74FYdQR4qOSA6qX5vlgewJmAAoLBLECTAm1p15Hl0yPfAe",
-	"POl1uw6YTDt8ddYSO08VBrX0u92h2AEM6TCjobNQ2w+8aBdi10KAj/mY23UGDuZpPXt89mQoQrPi52bB",
-	"bfSZNETdcJqwrGHr6N3Dfrd7tHjYDwdm/nyRM5aSvkMPu6hwyQYLDV71h0kf9u7fO9IPe+GA9O7fQ85R",
-	"yEVAxvMkQU2xkZ16dsRdexcKYIhNZ3ppj61Asx4Qv2SEY1+B9raPwWOI7LglwkguyXhGMBTREvUi7rSI",
-	"lpLIsWYCsHPm7e+XW8d5DvoPrJUSKSNWmAMkCRc9FFxDzVuziwpRg6sD7sEGFxx2i7Ht1MYb7EDUmtWw",
-	"ZxgbTHGMTFH7Xka3hTooGdI9oRcW4T7n5g5TVKaBwABq8WFrQIZgsxi2AjIEe4T59uZf//jnW/PBWSbM",
-	"x3/945/XYYecOM8tcNpCX/OhAE8Nrhlof51dOq7z6TJ44YLpnEEFRzS74seWSjs2zRUItQDtHFWAFkPu",
-	"UaclM3LwUHwYYr1Ps9wPQ1CQ4xZri5rgng2SxkblkjvDFqhHsv83dCXKsPn6QoY4AdAQbwYjipYHthXP",
-	"sNX2pRyrA+aF03DM1QXqQNXixN3QHFtoawRC+sXa00OZpVpfKgSvk2LFJpCOKqVgoKVfHQrEpVLBF1vw",
-	"L6uiEnqlWIfC1WLNy7By1FhCtUok2nllSuSRswKkAzREQHa0j0BwyUfHf38kU0aFVRHXGiPCSpG5kHwk",
-	"tUdFPpKDbpd8RKxgSzo6WIb6sjA7FFCfUnAGBFbhyE4S5hlDSXluJw1tMHcmx+SL4IrYATaZy5auWz9X",
-	"Vs0GyaCrWmlAKmMPsiA0lMGa5/cr3m0xtfUOQyn1f05fvQTNPEwIf9p6Mm6Whpp4m0xY2BbI0KvkSe9Y",
-	"66rmbbZDDGCHQvYczAWK2xR/TZXu7ayNxfU2Al5nW7aj3FEkGydw/iMyRQ9tTaez/JIxe6ScZ+fdUJQP",
-	"7G81WAVW0SMfyUtZUPeA9RmcLuy4hfJ8a0c7y8KAzEugiXmAmKzRwnpx2CwbycbDmgdgexWHsvqbLYYy",
-	"O7W9chgq6xk/kgJGhWH6dpgMNKwhwz6/zPxHlgyfYU11V4uGM01hSBRdehV23YqK2smVywHjIzgP2OZH",
-	"RibIM5XDFIosJsvsjVYqBsIMJWIDk+wXji6hRoTNdV265s26SSp6ppUP4wBBUs0NQQKEAmiGa8+F23OB",
-	"RxcgN1Ox5uBGE+WLhiA28OPXEzditfzg6kEPM3SiJ6g0U+R8rgEurOLDvAsY1c1RKVS+coYHHuw18El5",
-	"afIjEvql0kNw3lFQ4vx8abMD+KvwyxpuuQxr6IUMvxTFwzil+XsvKDE2GhoTbVr1irULZOaiI8v6g4dM",
-	"cYpCMcQtpsrzEKP2h8VkPE8NnBUmKEoGa4f/pU4fB1Tc4EexJDQyd4NCSkDmmXhSkmWg4kcmrWaizWHX",
-	"k4J3Mz0SC2zCJnMfCdNEySlz+m/QGnivs75W42Yn53XPMrN7nIh5M/mlNbEGVp9pJiyztNlkx5muKH9H",
-	"l2yZq07RHdtmbHfu2EsMp0uWBd4nq/+4co+9/RL3A13M86JGzn7xrRuzvhrk6rEP/bGncwVwF5YNkWHT",
-	"iVnNctOJ9fuOjwLVtQuTrOiwM1OGhYWCLuAjKYsOMDTcvJQIvE6bcUQWlOuS5sAqDnJi41eXBDrtZBDy",
-	"kRwCS3QqDW4EtT946AArLwUxj8hwZEdE0TEoyqxCvaBMrnCIZbJeLE9ZXUI/Q99I0TP+DN3sHSsWG77r",
-	"qOCv5/x7jKQEDzlLuE6TZLUKvHHVNSUxq0t2QGob43tA/YBZjJrM0REnlgtR9yasMlnMMeTCfHiS66LB",
-	"mKaKKUWErdW0Lgqmk3s5QT0m0OZkiMsQKlSu94naddaCXPk7V3OaJLDWhRqKMDckgyYCMY1VAoD7v9UN",
-	"VOIGsM2//vHPYes6PMpTpGRxDlyB4XRhjsuckkG0MKsX7GFus1hcyg/yyCtNcZWFewRDIdOgFN8ReBEg",
-	"ToO6suxhiNrrXZC0h8LL65Kb8xkHZmhBlx1ig7hBW1vjnmWgA5aXg5/pZsHAlX00f75mF1xpUOaSp2dn",
-	"J6e5E3DJelJ2l1ch2UGusGyU3R0a2JkwmmKd0aL222WLmUlYv7Wv5pVJ0UNCjkEWhJqWoCX9MGxxe/m+",
-	"Dg764WfUWoFqKnPoLqrnCvo7L0vj9XW4a5UaVpsB4ONrMMpENI+pQM/HLIFiloeH1PTJUjdCn+q9FVPf",
-	"Vwfw5ahCUseatjUw9rE2Eiuz/mp6yQo4wNq2HFQXsWxWn9ONC65Qd1QunxScIcNyDU/TbSqFIVxgZ62U",
-	"hyt2y/dAcQbfC6UgDlWWicVboKvIxLa8X2bK2ymwol7hgV3EoDZmz6AFdFMmb5xPRvam3u44LeRisei4",
-	"/EvugXQiOd3bHTil/VAUShHvZI9VuuIRiMjlGFSKrjTuwJB5WxkuTuWMZL7pajfwxszUCSHZ+Unw9yUr",
-	"hGuWqSJCshNe9YKQ/BcYGe8eDMXTF8fftU+fHvcP74JG80O+3uvOh8pE150PhtO5Dg1D4lNAHA8YZCLH",
-	"QwHGGYdJ7ijixc5k+VdyN258jks5t07e6C1xjLrt/vv3FlCHotcl6ohQYY2fLFHMq9qMy2HvMY6C0yRD",
-	"7L65/IiELgQmHAob7qKK0Trkryzl42UmrqRzhbkAvPLFZkyrgyZckO+l82W64HoyPwdQcPDRdgBS8yXh",
-	"5yk1QLd3IUOntr+QQ7GYBGREBg9JBcpesoWFxx2pOt8zzcTVzhB91Uc/P/726atXP4xOH3/3+vHZsLW7",
-	"OxQzukwkje14XHZeMxofJ8lO2vlWxsvdoeBjwtLU/LqYdHD3O1mvtPMUAHr3CBr9Pw+J4An5gKp18x46",
-	"YJ/YWRhkfE7jXPtl8DM0wES539LY+irsYme0vAxFrmX/y1+I9Sszf/2ceVpYd4V0LlTB87BUHy8o+aNC",
-	"oRgjahVKsQ2Fkean8gor9HrwZ9i8LR3GnX12KELrbhYOSJj5GYa5JkllRRrJTlguKRXmUh/abZ0bIrz5",
-	"XHXkGbnKTm9kp6AoGpALJljKI9fCGrHBI6vgCxeShNEruz7nVk85wLyB8/32I3LKIlRnyoo721Cs8O5b",
-	"50bXyW6FaMxBCqMMBapXFNkJZ9MRbPSKKwrGEfs3EqBHbvveL0XV4Wu3oN2hWMjU0CGZ2wJhOuux4ns4",
-	"AyoyDIutTlaodGa3ViyQ9tAW0Rvk92y4Uk+TWCrgCS5sTuQoAGJWc8/yq+hzAohIWScEGOIOmPXjge/7",
-	"T+PCRULsifXkJc/GXvUT9KsBvZwaCkcNA78z9xiWI0vPwWhM0xQibNHuix41UD4ENC7WRmz+DfuXho6b",
-	"x9XM2+LRO9YEeyvUpHKdrcI6PmKWEFRMKLIDbkKNYQ57hQQjUOUn3D2ycoqZxm4fiQgKAfbOnR8c1ygK",
-	"ZlxHbUnJ0AocuGgjj4BKQwrYAXLoraCV8IgJrK3looxSOUs50zRd2jjGQYO1M2EXNHExk23N0ilWN+A6",
-	"ycOVTqye6vjkGaRIBX+W1qAFniwQ0Ddjgs54a9Da73Q7trT1BCK/9iZQafo38++LutDYY4t/+t2u5whn",
-	"FTbOuQgY/5P5ecKjTgvmQ+3ss7g1aH3PtC1nDeHK6O9jJup3uy5MyxX8KGlSIHQLjwJ6yMumIErXag+n",
-	"wjxiGFm5Lu7SLg5Cx+oyFGc7pYYX6BRi6FqDN2+9cnNZfW7ID3uhWoM3rRdM09Zb02nPvNXlpkdtBd6s",
-	"4Bq8MRpNQGtMwSNOkbyoGTjyYdYdHYCGIc8dt+pq8jp0t74d2N7aC3oNrTa/nnyBNTcEgxnGGfgFolM6",
-	"HpuNXgetw+7+luvPD9Mvgb1yMy+l/qT7eSk1YPQl4isjJUFpJjAbZnaglSDoX2gNDF719sDFepRnJqgF",
-	"xjp/KqfLleNah1Vw8UO/wFTpQZ5cMHDUPSBg7CGaTY24mvn5BrlPbRz4ylEjeAQZ+bReTMDTuIzO4Pnl",
-	"ws4XKdeagUvVOdXRxLoOZjlUrIMZlOGwDl1TukQHo3Nmg6TJkukO+VbG3HR/NzfngBHMynrSGoEGJ0Q6",
-	"7RKmIr4vPrHnXOljc+CPXaB67kwJqdPLdeuSpb+4mHmaczhMiCc3TWFleeiqtfjGLR8Qp/T9cyYu9KQ1",
-	"uHtQE4+9evosiUC+hKdnZyf20poWkteO8ZfBp/Npa3D44EHQmnKBf/W6NVUR1i4KbOuooMNTMYwEeCnu",
-	"7+8/2G1cFsd0JPmqNsngYVZT95rzS9wD17/WBg1PrYYXFO2QEP+WCDd/wiuRVA5+kOxgc1RV6XgdNCZi",
-	"A6TiJWCxOhEzheeF2zSjbb13POOuJVRegTtvP4vX9bMtn8W4yAM8yroe2ZHv5dJpC7r01nf5yTH3v7EY",
-	"O+2v7/REpuc8jhls6aD/YH2PMylfULF0fv5IzTbY0TNrqwHxHO/Z40yULlySRx4wBKj1NmiVg11ag1Ye",
-	"kNPKCIgX9tNIQE41m5Feh6DPJcY4gciAptCy+dtzBAoNCx2aRxkW42yHwgu0DQiUqcMMAmA8AUwQoDRt",
-	"a8iclqZ19m4b9TAUNi8GCb10/iEqrpWgMzWReuAEnogKa7W0fpjgeFpxBKijAhhRfOyf2xpC4Cday3dN",
-	"dn755Zdf2i9etB89asR0tgBCnhECk0bkb/5mlVSqiLmuuF/dggrVvzZYVj/IKUa/6xOMjclFsSRCVuCx",
-	"bnWoWf8UhNOmluQ2c0jE9ZLsRFSxNheKCcU1v2KN12az3tWuwaeUmy3Cbd0m0dtmHVnavVss5TFNE24Y",
-	"Ops1wHufXETJXIH3xNOngxcvAtI/aE/kPG1cEaT/G6eQbTVfU5kS4UwLmiTtKJHRpZ0O5iA7/hwzqg2i",
-	"bA1a/2fnTbf39k23/eDtx/6bbnv/7e7gTbd9iJ++2eQRPMfKqp9sn1p+ibv0HpUDbz9jLlqGnX489BLk",
-	"hgEJzyn4NGuWpjRiYTOLViy4Ugt+hxs/hKxy0M44ZQzqpKHSaWdGebybl1mpvQos9rIZn5RXvPmi2UXY",
-	"8FpuMatQszmf6HVZwSFm5/2VNfyyWEObTaiYLMhjDwtsSwOTWCkN4HhFq3vsOIC8aMq/92rGxPHJM7Lf",
-	"6WZBehkVOz55hia400c/oJmDammjEU0nLWWiVuq57PD/c/rq5e01XW59ax+TnfWRa198UzSOOYZYnnjJ",
-	"yZAtKqsG/fPp7Gcn5KWDz1J81eoxXfe84yol0pkfKgkZ++3B1WuU3CUv6TS55SVT5bQ4m1znL8cvnm93",
-	"nW6Jt7lOmLV4lRtelyGepndNFv/f59rsAdVfm286abw2lN9A3+e3Lyr7OrV6r9f++Jspvjzn2YzP2Fbb",
-	"tGWx6EaFUzEo8Y8UJIrFfkVJ4VVXHLNJDqyyzVtLeU0r8p27t1pSicP9BAvK9ZNhpZh0uEoqLZed3ube",
-	"vlg+r/ys15hjiqWrtzFklHuuYP7KZa+/8oBfoHowLeJrRzQKaLye/6uWgboOWjOpmvSC/Q4mDvEShbhy",
-	"XYmsUQiifqmmnnZnKJ6U80+WS/XnyeucPT9sSEk5GAqXeZJrlz7IWp92suxoNrdh7pTk+kQ0SXaDYpap",
-	"zlC8LMT6FKLWq1FEsDB0sdaTlLFSLNBQ2Kpd4FiI5KhG34jJVf2K7xXyuwYree7tP7Clc6mx6AkA71uJ",
-	"1t4tMBNc0mgs05FeyLWoqbqJzZFTpW/2lovJcg2zfV3BuL0t9zVhSTzC+pvr/ROS+MS0vNm+ir1qWcas",
-	"CrlZ1Vdc24xruwfre7yU+omcCzvFBsj5OynGCcec1Qe9DdZ0gm6XZ1JC2W/sd7jJAWTxSy9YzKkruXzQ",
-	"729ACkqve67sKf6B9Mf06m8EG9+js2eJZEEaY2tHugW1wgKFdSLR3gc/zI7H16ttXYcdm7gxyxhREZry",
-	"So/OsazeJefmaNvr+yz+FMxk5rG3IX77zrX/fZGcHxrxFcV9OhT3ufjP1+COCYbhtAD+t2NCN3nV1l8U",
-	"+JNajvU1esoqZwfesQGzoXOhDY/8N13nSwvWB/xLEZpxmV6sUDZoHlWE4WOWnp8zSLqaa2kxeZSNzKvl",
-	"AWGgT4hMgi2Zxlsyi7Yni0fnyxEIAOuRT2XLW3CM5b4ex3h9ezTqbnVTNOra/95o1AZLZeCZgJ/fV+T6",
-	"lX/8d+cf8Yl9MoKzBR9ZE6HQzFqi0y/V7n1iBsaihkPIBVnIeRK7CAdMHctmgc0YiiEk3qzEhlQ4JyfN",
-	"YltIHyuh5eHwqHNZYIhStgKuyDhlhu4cQ9vCcjDBCQbtQdC/WdPAIhtMlpoRQ7OVQhBnHSn7nmm/zvWP",
-	"cGKfnTUeMzZacBHLxabo3Fv9toSp2LcWmQMgfUXY/wbcMFwzREbnV//H8MKYRKeZF34hr5gqZryXY8MY",
-	"l3GATSQPDPOMpVzGGJkG2U/RbX5GlR4KjBKo5GkmO37yITPTaErfG574WNt4u5nBI35MYpZ0uZhMqA6j",
-	"YFbpz88c3woBfVFqR3P0Qa7gEGxRVNR/xUufkZH8s/B0BSxoM7+j1P0HcWbObNOMAUHXd9AhVtGlapBf",
-	"h1RsUrbUzIS5DHxZ3LNf1kzXZTHa8YKBHfOHNikokGGL13DtkheJTL2gjryCTRqjVMvJDgvx5Q0h3cA9",
-	"4jrzdGEuVRIkL1ba8JrmkxdZjrnelGUpO+Q4jxvOM/CvKpHipTTyQ4cLtTFAC4KpGJpzM9WUmsB560iD",
-	"y3/0GYlDydz2b67ALeRF+g+iE/2NhHvzIHN4+EpfPqvOIMuN9omJUmPmkUq9tiwRyRoKtU/KhTGLpdpC",
-	"he4MdrTvaBqfOOeIYtqKTp7pZECa85xgioS6TCe7AakmNLFJRIoZTaBO1NpUJVRXm3WG4hSqnLjEGlki",
-	"mfrEMRDiBTk8a1XneCg2M00hE8gmcVthY7U9X1pC7qCkawVHtRmFZAmZn1ppkA1ju2Z8pM7fr0h33wpu",
-	"7+X2STX+Dg42pVEuFUwrd+lwALHpEBazqmPsBY/dQvimQ5xmHbbQ6WDXAmR9UntD+RGu3UxlKab3d7bz",
-	"5hsrvpWmnBpFQxm6tvoJ4L4yAX9GJuCrtWJTydY+f0Ir5Ik7IuP4CkuDtmcpIB+E2rMpYRrtC4/gr3OX",
-	"LtavKeDiMixCH1gjt60MiTUhA0wrheX9ElDozZWt0xdimn7UEvrGhVRqW58pLlVstM6NDJN0gNwpr1ia",
-	"YN22arHFlFFIhMOSMdmplGocECqWzoxu6zJwNRQoUGNCQhAgj0g4S9mYvw8Jj5nQfOzqRWHKjQaTBB4t",
-	"RM/fPqYIZlpPc/w5N0fLrn29w6BLK/KZUe5N8Odn91fJgIRM6SWqZ2ze9I0TLIhl9mgxeHtNLE6W9VXV",
-	"1400D0OxJClkSDDMZIc84YmhtedLCE4PsuhwUFeNU8bamr3XmPSmPqbnr7jCTaJ5NgqHx+qlZEp1NPlS",
-	"QuM3W9OnCJN/kjJG4MhhMmZrIyhdSO1rZgxIeZVNC3u37ZK+2ECW/DWsxIkAklsGr/h9VoSt4Aq+2i6+",
-	"0ICVK4eMHKK12Kke0XrFq0sId++Di91r9vH1fXuhtWfs8lMhKFepuuxrUevrCwveWr0MvT6NEwNsZbMn",
-	"tu3zauI3siDKr2/q38dr98oC8o1fYqUgwSYRyVmxYNepFJZMTv1kfVL7TH89f2MzbT/OVnH7LG3+hla+",
-	"stLcW5K0+t6VF/iLn6td/UnZ/j8ZnaqAqfdQXKmBhqdSLMbRHFbpKn8oQslPr59jvnrMxudKPmGJFr8a",
-	"speyX/ELqPMZ2lDIYChcxv5kaSvFCVdf30yQlT9ymYtDI0XAX/AH1Bw1bQTkNFUyuWJQSQTs4leQ/TOR",
-	"cgaVImRKEi4ubQS5TfTZHNhYAvVbBjfeUmttPfjVhvGM5bVvG9NY6v+7xjXayivbIq7vbLcb464mzsHB",
-	"a4H1MuD6lZtYwU181eP+bnpcrF9CKwj+5vi9iRva+1D+5KSVmCUMHcjLZmA5U66CCWB8WSp74lXAoQmk",
-	"nbbu4gu6RC0SZruE3P+I/isI+RHMvhYhN7/lO4rwuMH0WbPlDY2fC4aGz996tH++Hx3Eh+zu+N7F/cmD",
-	"X7uX6w2ft5er8FbWo048v/jmVMEO8Gpl9qesChgHiDAdvqLMfwMBDC//d0RAag/9RFZ5m9hyLhmMGdaz",
-	"WD0lL3xiedIA+E2bWXwoQhykferVrmrgT105qf1ulxiUlrCUioh55fR2O0Nh63mwPDU8+IJARWPQ/6Zz",
-	"PYGFOsMbVFEdFKOB8irRQ4ElwhTwHGikC7xCXbBDOddtOW6D0t1NbavkZdEwCx4xW5XnJtVVOuSlTY9i",
-	"lf7qCEoJN1mpXrOI8SuGx2EBYR1yzi40K+tkC5wFJNQP//WPfwZXPfOfPLES/pyj7fJtboiz9cPevf1+",
-	"/27/oNs1cxz2D+/R+3cfsHssYucspvt9Oh7Tu/0ojuj+mB72IhrfY/fu0S47vDseH+7fjbsRu8963fvx",
-	"/fO4iOb73YP7DYj+ppy/rQqDLhb0PGGj+SzeiGHGE4LU6jfPCUh8KM/KboPtIlkSqtzvCgzLwCNnh/0B",
-	"qihCTRUkHIMPLR6j19D+j+xvl/3nl/GzxdP5Pf6+S8+jR4+f9Ax02cYlp6RW4PKwDaqeJ2Z/MDS70pWx",
-	"ezVjw37yRGDFqTrNh35dmwpxnUy0vWcNPKmNhSJ4grMbKHLyjvUk/QrLdhnkgCsiOwYLYc2tOMCKh5G8",
-	"EOjnrQjNERYY/MASJiSgs5Qpvdtp3ZQsb0svbyhi3JReNpZKgYPLa35lkFchndelcT600FXieG5wy5u3",
-	"BpFgzbp6ftcWSgIsiQWf9kDtYGf6UO8hrek8pQKVnZlZt5MjWqtkrdoVMfl+QFRdaldvgEJq1/phFOkH",
-	"5AAI3GFgo3y8inAx+mA4JYg3dsEjtjp2UQ+JTMPrZy+ODSdheQQXYpBxFq5BJUYiokniz51dXN2eqIjb",
-	"XChbdd8FU7QVj13JwM6vCkIaDJ/ie5XmFaBrnUq9BTi3ner8Z1WHAaw3jfsFtba15N9RtmJDIi+8sa03",
-	"Qf3QBpOlNNLOK8adoa00fUcRrPjljQdJQa+BO3RcXymNIBKqZhYQebkZS0mlguoRUQy5L/fFsHBgFrMZ",
-	"37jQqYznkXP8K3IwlVXcLqVEHu2TRRxskyIxC46oI92rcLpr3+TaWc4fu4RCqDS6FHKRsPjCKmxdPdJO",
-	"SQ44FvhoAii3zGIj69caSGAJ/zcAAP//",
+	"7L37dtu2tjf6Kjhc/UbsvSlZku1c5NFxttukTXaTJitOV3d3lSPCJGSxpgCFgCyricdYf50HOA+xHmw9",
+	"yRmYEyDBm0TZzqWt9/i+1ZgicZ2YmNfffO+FYjYXnHElveF7j13S2Txh8O/jRRSrJxeMq+exVPqJXMxm",
+	"NF15Q+8lZ2QSc5rEvzPP9y5osmD6jYgq6g1/fe+FScy4GtMoSr2hN+jtd3vdfn+/+8DzvWiRUhULPp5J",
+	"b9gfdA99L468oUcX0bjX/23y8Pc+HZzuhwfRIbs/eXD2cProt965p99is7lQjIer8TnT47g/6YcD+oh1",
+	"Dk8fRJ0D9nDSeUR7p51+OIj22cHkkN4/9XxvxtRU6C5evTx54/meOP2NhQq7jNWY6Unqx2G4SFMWjamC",
+	"QQ/ud/r9zmDwpt8b9vT/+1/P91L2bsGkGsOQU/YOh3w5CB/MDvn9+YN3D9NHsqf6F4OlflssFPOG3t5F",
+	"fy9lkqUXMHW5N3T+GsfRnrOaUlG1kN5w0Ov5nhLnjGNnSpyvW5+rt743pXI8EynzhhOaSObMNNF7eHXl",
+	"e99SHrLkdd57cWffTBk50xMkVJ6ziChBQvjC3eaUUak/tIvBovHpagyfOX0k0PzfF0KxYh/PuIwjRtSU",
+	"kQljZBnzSCzd9kPz/WnCvKFKF8z3YGd4qD9fyMjzvQljYzoTC6684YNDvVSTlLHxgqs4yXZv0Ontv+k/",
+	"Gu7r3ev0Doe9nrv9oTPO8TsYqN7gyYJHpbaLuwUzl7gZq4NocL4/O+CH8/vvHqQP5SPVu3B20QsFn8Tp",
+	"jOlB52tglijmZ4SLJcFOJfnp5DF5cNjt9QjlETlnbO4+2zns/R8iJrBy85TNaRwRHOdu1114Fr1K4xlr",
+	"3ORjs6cJi8hcv0mc+flkSpOJGRGMurIvsAxzkcR6P97DVsxZGupTNDzs4d6o1VwTvn3ubs94KhapHJ+y",
+	"CZDq4MBdmO9SxojbEYFvyOCAwGcEP4M1cEZ9ROhEsZSoKVWkcZlILMk5m6uud+V72Rq45x0oZtAf9g+H",
+	"vfv6vJvtwzmHItKTevX6RefBDwd//59H+QsNbGMwPOhDMymjagNryRljzBeKAXfs+R67nMea3PSnfJEk",
+	"vocnTfPrGQVqpxH9L8O7u6GY6dWOU6nGnM70eI8j6vleQvMnz8UFS2io6X0+FVw/+s/+oD84PDzs9Q/2",
+	"9fJMRRKN877HM3pp+293AriAOXjHnMcXLJU0XfnmsBOlzzaJJ2QupIxPE9Z1z6Wzr3qANFWcpeOUTZjm",
+	"AXqwIo1Y2nn48KA/MG+sxlKzz+FA/7maAS2+9+wp7h/29DHGP8chnatFyqLyc3P054xHMT/zhuVf9BfI",
+	"D8z9JlmYMj3ieTyWp5dr1sO8Or58+PTdYPZcs7sKS4tYmMScGSrDpTZzGcdcwX+iNp3pJUnFRRwxfftK",
+	"yqNTcenyJLkIQ8b0fK58TzKqYn42pimj3tCLYq7/SgXQkUyE6RX+hZfdI9o/HYT70QE7nNw/ezB9+Nuj",
+	"c2w+VbJ0mg6q/DdnjfYEer5n+YVmR57vLeZR+bxUjuYF44YvxUqv4o9sSX4R6TmsbSxjIOtY0SSm3DNU",
+	"e8H4+hvbHJCXUrE0puT5Yq7PjopnbPw7HpTjGUvjkO79yJZj6O7KDGUsVzwEqlOKzeZapBqYY8fSVKTZ",
+	"niZUTUQ6K1D0yevOw4eD/n5hm1Y8xHsD/tG0GA/+17sC7p8IuUhZhdcnQrKI6CMVhwVxrRVTooqNJ6mY",
+	"OV0PDuwPSpQfwyqHiVi/yvkVbMbs50LFqzS+oIoRK5a5ctOYTiYsVHB0kTjleBmraZTSJfeG981OmfH2",
+	"HyLBwTMc6j4+wf1qQxGwsMjiH+P5jKoSUyzlgqXEHGBJdg56AxLSNBqbR9Guu+5ioUIBZGZ/drt5zd4t",
+	"NNM9Dqs3937nMTlh4SLVfRKOZ7i25dS0MqbYjNPBSXb6i5SyUFORxhLvVj36+pYd5pG32ULksC9WRY6/",
+	"ioyBx/9OoriTKFyJ4k6cuC1xwtG0NosTlQP1BxAn+h9LnCgtBooTwGCaLQVLgZYCqc+gmhJK9PkExXUl",
+	"FimBE0Xiwi3ySfjM1mxia37QnozzhfyZnU6FOH/Co7mIecmg9o0Q5zE/k84tqdfRFZCzNQS5SHrDX12u",
+	"1nWJv/A8a+Kt7y1SveZTpeZyuLdnpt0167+nhyf39JGhOG7gKOqNOGeV2xzsUrjvE73ZMhRzJrcVLt2L",
+	"SL/zoNMbdAa9wjttbF+GRBZyQ3+GhuapiBYgFpFwysJzsVDuZQFzy8lCTwYZpeLrB2Gap+GMdVK2pGkk",
+	"NT3OUzaJLw03ouM5VeODycO/w0ZdiPPCRWzWcfgr8gA5TBnVW0ovaJzQ0ziJ1co+cwXj2mfLNFbMe6v3",
+	"8jFLmGLRWiLUkiwzv2gp5kwfL9e6i21YkxysyZKtX5JsUZfY89h2ABT2lNFETVcl4krii0K/GQMT5+ar",
+	"ZKO0OWXJnaBZFTQLPxRfvh1xsvRp3376+QTM0oj2C3zlTyFy/tXEzUy1tc0b/85nFT41w9lO7rSE+AeQ",
+	"O3tt5U5zidlF4UKN6XyexCH4cgqSp34V5MwfhXrNaFS6BV7EZ8hsJLHk7DJvfW1L63I8pZLh9eB7s+w7",
+	"zWQU0YdWM96BZqL7RyRdcHIPLmKCr7J7QDh2yAturtqEwWXzcs748atnj0W4sOfRvTFjSSLzE9mhp2kc",
+	"nZWMPTGfCP1fFasEVf1nL47JK+QH5PjVMyABGKQ39PrdXrenByTmjNN57A29/W6vuw8MQk31lK+cYf1y",
+	"/OL5tkOyTQ8JtDzieoTDEScEhjgklRHq38wQhwRGOOIeDiKlSqStrD6nKOIWdnGjJeT6l9InuXDa3SGJ",
+	"CGky1oygwEzqb5fNd8jN5dGNN03DRVNj2rA3Svk2uLMN/KltA/bknyRClY+83r2C2lA9oA97Zo0273Tt",
+	"4dnvZ7/o5dK/9Eu+fTOKnNZRGrxffBRzPAJpHLIaUatC1nOQSXJWls/7p5PHpH/Y6/Z6ZM7SjNtpog+n",
+	"LFok6G4wF+Tac1BD2/v9NzDDWtrW/FwTjr6zJDpB4J9jRUFz711fLGntIrEE8Q97UIrBQmKCNiFUal3q",
+	"oFGUMikbzpbeDbO8esdjzvrgxdknPzOpyIGakhOVMgZbLaSiib1H+r1e/8DRjP4sel51jVrckXU8qkaA",
+	"l2Eaz/EW955SHs1oxMicSkVJzGFksOr/iJOEnoG2047RzUQUT+KwvAU0ScSSRfXrWwiWmVJ+xiShKct0",
+	"LbvCaxcYlqyezWaMAll7zir1yM5jrieWCH3GwWgG0qrDT2V8BmfW6lDVcw1GnOLJPqWp93YTh7/yvVd4",
+	"Iz8Drcm6A7/Fa7jBZxf5xN7TRPDa4Lwyb8PXx1lw3IzyBU3qKKO13pYtalHxq1XeTP8w4Rr5Hx9tL/KL",
+	"84I4b0xGjoSaOSwhtrHYaZNBtZVR08oKGAT5PluMO5/mnU/zzqd559O801s+v94CE5zJM6M3l3Xm/mzA",
+	"3SNmQ5DMytdfD6X7pRotf0zm9AxkYNc7Ux83f3dT3N0UdzfF3U1xd1N8zpuiXSrNiTHslLn9krHzZEWs",
+	"3Wf7iNsV6I5qugCmHusxU6U1xyZbN+MshXbVNBWLs2kWTdHvDDSRaB3xd8HH2PT9zPoWTluG6TpzKVvU",
+	"DtpZ1AaHawxqobhgacWcNji01jSTWtTieMlxthje8MHD3Cp2gHQHK9t/hGcHDpPnewO99KCZF8/NBU3i",
+	"qBj8rHcr+8UkGyEhbmcvO0mEWicpwFz+AiJC0x3NoyrvG/RLvO8mJmTwvxRMyJYaNpmQWxL8g+0J/sG2",
+	"BN/yjjDm4IRNlDfcr5L5l8L6i3wXo4xq2K5K4zmrsd4cQ9A6oZlNjExESqgJA9LyV/VAuWYaKw/s/539",
+	"z/ng+Xn0bPl08SC+7NHT8PGT7/o3MHBB0+xCVdru17Rd0jqKXXULMpfe2LG53qGjGvv7MbEmzjuj+60Z",
+	"3W9sUKc8IpQkgp8RTvVOJp1lzBnRZH4za3tLe/ct2aqB4NbdZFWXT3aV3ZHhHRneBhm2ujZKoa8YlF1O",
+	"gSKcLbMYWBPXHitJjG66bXjz9SO1bxhcq9fVaNPLqWTh+MXkh78/Sh9+/8Mv79I3y99+evX44bPnr/73",
+	"mRg8p8/pydK9wRjX10rkbRsvXlrhetgIZ4g1su2Xvqg3WqJ2WqVZxdcsZPFclZ1iIYsvTHLAlPKolBoQ",
+	"LSDWTuXtp+YLPBdgA50yGrEUMT7m8T9s6Nn7EqN4M2VZ8BzwphiyE1RKQ0V2NF+wUWb3JAliPhFd83qw",
+	"i1yNcrlkKYuOiGSMmI5ifmb5SsxVFoiv+YpWMmfUwSGBeLh+t5fLQlKlEFVx5XuvqWLP41ms6of+biEU",
+	"JVrkJTvPnrz5jkQpnahOzNSko3eLzuOOVhMT3UTHrMnukARpQAyshSQzuiKnjEjGFeFi6cO6q6z1WJLl",
+	"VCSM0DMacz2tQAWaVwgeyaYZjbyITegiUSPvKP26d6S+Hqyf36vs3mqa5XYTfOdMUOsawTIfM9GN4kWp",
+	"ZxeYoQY+CQxpB2QHIjloCBf0PUnEkhPoZJeIlARa/B5PaJwsUiYDsqP/yVAqZ1yZKABJtFZNBGfECAG7",
+	"bdbr3deDXu9o2bRiOKtnUd1axdLO+p4kcXQES8dIrMhyyjhZiQVQtyZuiH9sGs5GyJe6cal0daxv++rA",
+	"fgb6MctPlCBLGitXZODsUtmRazGDGHNjw/j6vjeLeTxbzODfZjBadThjKfpA5jSlM6YMC3iWg+r8wGqo",
+	"7JgsePxuwcg5W4E+pZylJDuU/PTTs8eaVig5EyIi4VTEIdvtEj3rmEm8Q/VMJJ1hK/oQnYpoRVI2T+gK",
+	"gWDiVOp5yrngEqUMDlHVmmxzacIZbUcPt36P2sIC0cvnjJ+pqTccHB7Cwtm/+3X7WFwqE5cR/fGWLM1G",
+	"jrLSJ1zCBob9SusKMv6d+aSvD0G/18vm827B0lU+HeA0hX037MEbonPHzED/MaOX5iT0ehvORcGFV89B",
+	"CuI7MJFsjHOqpvkQS2BB7RZ8o/vHWer7B3Vre5II1TRymQi1bsjWM9FurJtNbpsHq2iq5f4GtqjHHMRR",
+	"YLWihEpFUFZyFKWLWCwkKJpH+AjICIxiRruKVRMdSTOAMbxYIKiNgwedt2mpQbFZt9aZobjdYm+Orls/",
+	"3CsQiIFHAMP/hkbfU8WWdGVC8JX17WGihp7K3m8SRcJsGO8943XRn0SuWco6x4xbxvciEY5LUrGWfzOZ",
+	"OBKh3IOX5d8aG5kxKekZM2tqXiP2NWKECs1b45n+x0IdES7UVIuXSypJOKXpGb4xZUmEvHVlkC2SpMRi",
+	"SzyyuzXOm1l0Oo/NDK6u3N38KmUTb+j9bS+H29vDX+XeE/P+lV9DTA0T75JvRcTkUEtldQsY6Bm4cv6r",
+	"Zx1H0K8bjnl7z1EJcpGqg8S+7rtc+IKpfEMj8+SmVGaElXHMwemyNYFVv89pK7fjk9lCarmLUEVmQioy",
+	"6JnMcDorvHhd0jDdj+3Ht0omVraIJTH9uBRSWgEjzJuHs1jKmJ8VHy74ORdLrh9qqcP9sgTCWPreekXE",
+	"Qo3FZJxSfsaCIxT2g1cvT96QvYv+ntGs5Z4EU77+1irbMj4DOxTL+vzspPyt4JMkDq9LyDRRLOVUxRfg",
+	"fHzrW9KGW9RNN9uOsms+d5kmVXDpkymVhAsTIALqsJZID1ziLl7+XyZlh2YTHOEYDZ1KX/iK5fReXhdN",
+	"XfCMCzU+FeLcPnQCciLnb8W4JpkxCJrZc/hrnDIaTvFtV8iDEaw7JDEfL6Q+CIITYTIlzD+0MuyTwLjo",
+	"Tlkilpi38fkJ/zuRnsZRhOAP12fhMZeLySQOMcgnFPNtKb22AZfWY4mXOmdMK9FFSd3AICBCxbVv9jlL",
+	"gdMJfrv0jTgaM7rS0guJBOiKOTFXp67JC0Fhz2MeZUSn1UpjoTFtCk4oCTS7tRS39+9//ivIyc7XwhF1",
+	"CDL/jq+IUFOW7n52Gizr3AuJGvcNyLF0NlNsc0uSbGqkRJYlwRJEU5qkjEYror+wyDlRPIHopczU0yU/",
+	"SUYo+COsGQH/si84DLxexd+ekTuTulUir1sFZ/YcaC2feUb8tYv8+fniMw43evIkp6zr80Zs6lrKU+Xj",
+	"nPhOxIwZZUgT1TIV/Awun0VKZByxLnkG0qKkE82DSAra0R9AKdo8sZx1uqsDUgAiYBaEg89OTD8K9Z1Y",
+	"8BsytZRJsUhDZsXxLSmp5vOcln4URC7CqXunkvXWKpc31RrDvhwZ004ObUs59ZRXBEQ+sVAMxMiJ3rHP",
+	"Tzuv6CoRNHojxHOanrGbkRAoekqIcQJtbUdAlY+L9hswXceSwK8Q88BJn7z4pvtF6hx2tEoIHHFOFsV5",
+	"fhEUMMtzRKPbsehlVsnr2fKcz+uteI5LJOcosQQJ2AneWzFFdtDjThogf3b1zoDj39h/sQOMlNPXAuiJ",
+	"kF7g63/nibHostX7x9mlGkvF5nkMve3Fq6QMbMQguq56YVr5KMbDytJWzYd2zzSbK+AWf34SfyPEC8pX",
+	"5qm84T2pFXXQ5bcm79KnDmkLQWZaZbJedWtstgFeDIzUNuoBfuuA34PglK/NBfMh3SLhVGeT3YnOCgRd",
+	"8jONFQmc6ThhBE9oODX65FSrPObfp4vwnKkjIpkWDxRLVr7WQE0IgJE/7QAaAgeAb0wWeXjvchpjvtOt",
+	"kKkbVbKWSrMX3a86ebBGq4/N69c9Hya2oJN50dZ/l4UhwL7/xA1H+P2mF4cpUnMtA33525LgwGiaWTQs",
+	"HyPwroGpgp+ur5sUiOtWxUocJA4vO0Kl/ly2W1iI/IFjoMQHiBn6mRmz7/3888+d43w2rN4ZavYvnNIk",
+	"YRzDR+ucnN/geymjyezrEQKljryaaBokXLmYz0WqWPSCRTF9A+/chIAXeYvjmW4So4G3o+TGRhy1nJn4",
+	"MRAxNWMsjfPLFoj16fvvk5c/5vRcP+fPLTRks8be8yjzcpwOho3b+6eLqZ5zlqqYOVHp5e++jRVYQ3Ly",
+	"dUKySwTrxLGXm3l28pLs9+/f7/QJTeZT2hkQ8y7RZFnsAWLgK22boPhyyxgWD0FDfDE7RQkjb6s+hL7S",
+	"eCGmvhKxgytXHSjG3tdFTeTBDr+agZuQ9mJX+YrlCXkmSvbKd6rSVcf0kjNXWmBRwVZa3Fi3Pl0d48IX",
+	"7kny7FUmnlD0LWidhaVE0qUJL3FWtlDorrKihcp3lV61jKiEiZr1tbg4i5MkdsJJ8yg/qJpn2scttnCE",
+	"5WZ/wlC0OPIJ4lCzSF9D0TgoDn1j9b3KbCrl+GqDeEpWxACCacH1wGbz8jlqGXVWGYrFMKobwdM3b14R",
+	"fKHYmSkGWGksTwgrsYtkSVcSFs8WDcQ15IuZpmm3mODb0tI6VQar/bllB6vxoYwbjxY6QmmaxhcsKtNd",
+	"baj8RKQzCKWPqGIdhdl+lf7d++Z9swv2ntTCvuXHJerZNio2q4xY26H+iSg2mydUMbITR3D2giGnMxbs",
+	"FnveprJiZRBWnW+kG2N+sJHsha6xPmMpkNCt2Pi+0d8H4fGQhVPmIBuB7tfzVRChDQEXKcsZWHZe7C5k",
+	"C1EghuoJ9wt8s8jP1jNrmwtSuYBNkhgcEaz4VHMN21TN6nLiF1l+gm7OJ5wt9UmB+FiIwVMMGe46Aci5",
+	"WK5y9SBNKWhned5GzQEF75X1YsGMJiJJxFIekTmVMg9ghIhGTcnF4MPiWTKJG2YEp0IkjPI2fCmJZZEh",
+	"QUpJgRPBk000lJEPLLsz97otrpQTdaK+aBTF+hFNXjnbaeZXXsVV2W9PwKtvsneqNGHLhb2/Rkt2gWrK",
+	"l/pODk0OlWIdbLDFxSWtbaO6wA0LhxmDTRkewPypxRKF6P9T5tTunIiUTFLG8ryUCWNOXmGXnHA6l1Oh",
+	"FMICMlry40DuQwwmQgiTrCyzW2a1MrxYTUlgcycDEoB0EfjZSECE4SIlCx7bU5oHyNpExSJTxVKu9uKK",
+	"ubp/4NWx2UIO58aRmTfN2OSUpqwh4fKczZVPek4Ueja2w17TQJTRQIujCLjgLCA7FA+o3qldPx9L/QAw",
+	"KsOupXnoEi3HqhxOnqp+s0iU+Y+VK68xq7Wi5eQVamMcvElsBU4LFrpKfivwteJ+HtStWZbRVsfTbfoR",
+	"J0uRRtLXWyGnYqn/q2x54uKt+YlycDdxzqa1dYgkn/vbDUwhK5xc5glU2anqvaGF88zFkizFIokglEhA",
+	"7qqx8dcoQW6Z5aZ7rcxLK0xoR6QkZQmjkkW7egCFrcG49upllmcp16nFB4P+g4w/2F3B3ZA+ScSSpSSk",
+	"kh2hEmEMwVJRHtE0KiLAunSCCdHVM7GOyZXWO1/hc8bmZMEjs0hItn6J6RX6f9CauTmlrKsKnaZsYNzO",
+	"sGwBaXbB0hUESBwRvkiSjMMbJhQJJut0h/pK2bUKhG7WLc29tQJVLbtdEFtqqnIXmFtt1e4araZQxrv9",
+	"tuKHt7OP5bLhG5KKMCcxKqtWGxKD1mg16wReR2Y7wQ82MWaTMbkFX779KuethddK3Emm4rhsz2FEZZIp",
+	"sIXCkdzAw/MqvMUlfEwVk+Z6N6FI6KIWkpEIf1yixAciEoitULu3hnU7ifKNJgNTWxfC7bSyeYs2A6cq",
+	"cB2lYGoioCvBzJx5VBkPlA0udNvYoxL1/YF2davdtTalhYkom9I2Vj/enmPiThbZpKGzt6WuTTnlGobY",
+	"qDCV7GKl+ss1LdUWZC43/JQlkH+Vl4BxP7TRGVn1ZoQ8y+4rS7Rkp4fPUkajmJ/tQqrfCi/7olG0VtIs",
+	"l4iu2MqhV5Bp0cpzT+YZYlHKlpUBFDq9X2sCymtQ12om2flHdYTRNIlZRsEgRGPIANKxuclByEk0hZc2",
+	"zJa53ngxZ3Ww24wq0Rzp2mOyhbY3jimHzWtMpiy2vDEfchsLmZOLmbO0nNm4W5kvX3aWquTVdDgKgLVr",
+	"bo0mO1mmM+NrW9nI3G9amcLsDbaVHcywKrDuHKEYml1AsQQ8oRJH/oMZupCLVUozbG/rAjOwPlo2Pgut",
+	"sVqMMqwSeE91i7MS7LXCLNz4DrgyiPpDEmTwtEEeASazEu8+CbJQLze05hStaFjYHtKdCuXkA8CpkHD+",
+	"85r0XfKGnjOpb8eQRYxrAeeCpXmYGc40OCImZ98dnbuhOaSun5fI9ys17Qtb7n5T9WUWo/RqThiiCtZt",
+	"jA+Oek6cRD69V4HZjmBIgvlsDFFzF7GkAdnJhgLmHvMbZiQ/zhZ7x07MfakYH2LDOgOyU5r6rrtabu+a",
+	"aGo7dH6o76RkQSq22cagCQzO8I7rnYzWEnJmRlwnI/8hZFSyE/MwWcj4gu3epOs10p1vAm5zy6tYamkm",
+	"1FrcetHPhfdwvF0licKu8bo75bme+ButTRTlkJbflDh33V39tpEmb8E7ofmrAAjRwoL9FQual49ZtgLr",
+	"tvJ7i2drplImUxvdWyRVskOThKVnMXCFMKQyY30ZybZeE4eWD2tpuWbRysP8Beraw+kx7+DhMsMp1r0/",
+	"IpNYXxnUDCAfc3Er1uN3FLeqPKAfIfaDiIkpxX8EooOJNDagL/B9B0AOIB+/aJ93UHIGG0ByHDJpwpix",
+	"p4RQswliUpz61tAxmxCFXLaQJ7IX8BqQQpv5g8Vxvx5zyPDe51RpASFD7667kVYNwQb6F2vz0s1l+4dF",
+	"z0p27Fps+Fai/c+MnUcoys/o5TP85AGssvmjXxL6fQ/BrMzPgCJYB9td0f7FEmFFwedoTmTuSHFCmVyg",
+	"pgdFGjysI8IimH1dv+CcgiWlU0Yjs5DsMpYqFz3vF517991h7N8/3HQUyqjg5XFARhbIkqlaOdspGS0u",
+	"wMFWJ7CMPF4xZ8w0y2zT73YnP4M3X0ddJ4lQr/SLz/h8UQNfXhewV3IKmw8IwMEWWUcRGLbAzuskE4P7",
+	"Xzlt8Fx3C4SpF6dxOw4LsGG9JlNPw5kuW07yTiO60lO1TMI518XKBG1PdUG4ys/1wcPtD7b1ZG/aZoi5",
+	"viqWSGgjZefnT4mq0ci6ovptRN5CDYYWEnfetZgz3mE8qpH2H3R6+1hedkP/FYl0JT1LDjX8sXJyKxyk",
+	"dFhMhxkhr7m+EqGue3UJzjpiMsmOQem+as/lIcupmck/3JbJuzUbGg2DnXxz6wlpvxUhuVUgtjhoW90A",
+	"ZaPxR2P5dzze5fH2/mtc/jYsfiuWWA50z+m4QGiflkUAYOF1eQRny9wOX2QQDoD/utWxxaFNJkZGOQ3w",
+	"/G2aqobP5a3WJm240IzhugQOh+gsbGizAuJA8K/tEF8q9plD9m/d5VaxM1j+BA53IXimLjTG6DDe0Pt/",
+	"fqWd39++37/6qtbS5XZbNabKqUgVcZ6ClowqarHbdmWmi3aoOlbQUGK6DSm9cD4tkRKaaNbtrH6jOKNS",
+	"wYOyCW3D3rpVqNcNHk70K/vyVaWOQq2C7vJdoxaYcK64rGDWVmHIhNEymej/6XUejd++7/kHj+pJJpdL",
+	"zU3UIJdeFao9VGiLk2fHPx6jK1K/4hPWPeuS4MlCc6a954JHgpcc8pWKETeyMgBR+Bnvy5KYLCdwx1+I",
+	"LyluUT37a+bhpeoK17VkshS8F5LxyETPY/TwchqHNT4nW22hMfie6OFKxBCCUgNHJPiPwDqGS1S1fcUG",
+	"S3HW1/Ef5bc3tlJ8btJpS0/zioNjzDrPkR+6WXHL/FFWvTJ/VPOZHgDO4iZnAbJPa07BVKn5jtwlP71+",
+	"bkMp5ovTJA4JAh+xUihWmwoVJW6l9cf1R0EPLqvIUUe6j1nCFIteNnh0jVNVEkoi/aYJ2CxpIdhGoz9Y",
+	"a66tYk6bDJemA4MBlEE352u3qWRI63ie2t701+X+KpVHtglqsAtWtyEZZllDlq+YGN89F7wzuLws4MuX",
+	"WINtamNe8WOmaJxURo0NNI7SfFXv7c7Rv7rkm5TycKpPQRCKiAVHGJYYmLzrQDOnORPzpE6CLaCz1ucR",
+	"1CCKLuYY9ZiyzEyrcuQ0YCc+4YymzJRRimcQVkMVmdILlpnHMyicTHdrZfDR6kZdeEZ9ru4xkdCbT2Y0",
+	"nMacdVJGI+hff4DovBgQoGgizhYGqySWbomXcrWWkk2/iERbIzC65Xjr17kIPAN+4CpAjQnZ1wwDXvSd",
+	"OIV7kqAftDg+qAgah7bp2uHZPP/q2iUxP8fNhgI4kZb6GGRpG2EVyDhbqZqo82th+dbkuBoUgeoQp4sZ",
+	"5fmmsst5QjkOhDxTgC4aTik/Y0ckEpDFP6eprCYftkINrgzMAVCq39cakKGl8ajq4bDLQn5LFYMJCx2N",
+	"oR8T+aEZiUpXEHk15mxZhWFa0liNJyIdz1MRMkS1K4ZKVvqp87zRBrtmhpWtqRQ45yRmSeQQRCwJPRUL",
+	"heEjJMIkrDlVU7ITYKw0+IyD3TyoAWOlRFlTzP1aG8PpGvCqNKNLXk6gyNY6xlIIb7Jh4W/9dtsKcmTl",
+	"FFeBue5Jk1fbbZN+HEfWkGPe9AlNpLCnz81JdvCUbpKaXJ/NBVdkKmhEwoTKzLoEm+3Sbz0Sh18PNeNX",
+	"gYX9GhxWvwQQ5lehn3wHZ7NA503jWS9RGMuSQWSwvCdnlIV9q1zhvnfZgX46ugGJtd2aAf0tlR4UMqpr",
+	"AU38moZy0MobNmRg76/bkAuVf902GuD1bzC3Okj+6zbXiNJ/3QYb8JAKzfU3oDX5jThU128jVxOv34YB",
+	"arpmGzVoinkzgybgwPz7Ahve9uNaxPW8hf01sOj+OkzavImD9jRSgl29bjMoGUA7NEnEsrQqh+1bqpHW",
+	"8nYebdmOW5Xgug25lQxu2Eah+sGN2ipUTLhuS41VFq7bYH1lhqbWqoDofjNebtZCf7/9eBpBw/LWDq8/",
+	"uwyWPmttMGg3uxLaZf79ozXok34zrrltwA29c4DB/c1lpfIWButbqIH5Lny+v/7zanGFa/C+ajmP7Qj2",
+	"7ZXvNaBcVU015lYmEUti/aCLQCPs3YImGOlvy+t04kxIBmFdKrqSI54ZLkz6oW0IEwJUGrOoO+LXTEIE",
+	"xZNM6XzO+AbcosHwoL9VDmJDxospFKcyG7XVxWpyKjJLXctc2aYskjoz1tokwgy0xq620Wug2CyVhT0r",
+	"rtpMnhl7ZNkW2Z8N+HXyC6tgVjUwVo35gG0c5EDMtR7you3S6h05aZmNrjUTZo3WGwkzoiMnjBnHIlae",
+	"IpKBIcFqcRXjVoYQ8wdzNRTyxmuHXtm+76+ZwzRnqTSehyzyR0syCEzTJSdTmtoaH3lIt+DJqsaWPKs1",
+	"9T7RjzP8vXIag5vtVAKzqwbhW5aCPZUql9aFXbth++VxfR9fMF7j+8Xo/i3d+U4yQLmf7+gsTlY1HTlJ",
+	"A1v2ZnIMKniO+rFBiyQxJ0+6/fsHesVnxY4LqQmFeIHR6D9/7Xcevf2113n09v19v39Q5wcuI6bki+wu",
+	"hJ9tEw637vA/ZTTRk6yEXem9qUXzbEJ7s1xQnBdYoDgvHiixGX7N9FA33Dx0rM7GDHFsS5oknTAR4bnx",
+	"Fzx9OnzxguwMDjpTsUhLiQ8YIlrYgp1fe31c/w+DX3ud/be7w197nUN8VOuUr43M2Z4VZJFdBngUW8Oi",
+	"rGGssJqC816gHwY1sAa3h5Xqhigcd/737ftBfVjCbUKobhvrcSOA1UJn7fBW6+hyU0DV1vEFN0Ms+1IB",
+	"yNaHCH5MMLIKBFlDVevPB05Gdo6z5JeUGtQoygnlRPNSA/ACEDGMa2pjEflewK2W7YmtXRdU6TDAVhYc",
+	"VYmou+vVY525nFDP7oP56QMMd/erLwQOrSEOuldblXxLeLF1J7wa57YWXKp6inH5yU6mLsopnTMLi2x3",
+	"MOPxNSF5CN5a9sCDMa7dJsAQMCeKhiGba1Jqtw1kp0dmjHKZvW9+2C1HTN8Mrq4EgOQM2CYjWmy6tdB0",
+	"m5GO1qzbeoCiTXGP23H8FhTzB9jza5/JNTNZt/bGz9rkW0ZvqZgQaqJ3Hcrw7YFDfUoyJkmsyA4XBrRc",
+	"67YpU3VHreEePTY4h82IZ4e9lohn2MU402Sb+rL12aUgE5r6t9l3pjI39W1faNN5u563iMjeFIF9TTS3",
+	"Wsd9vXZiF6oYnFreuOpyrqNn10BWo9+4GHdUEYE5IZAtDVRcV3rBUe4bROSXPGQ5upRvEFAilqPRIWRd",
+	"GeTg9YvOgx8O/v4/j9oEVLQyckLK88eAWbu1BKxBrXiY5e63iw4xWfxv61RAg/63DXRayuQ4uCnY4e0k",
+	"ivVagWxsBV7QCFPQvQ0MTedEBQ0Gy0ZzoNcMftAY7ISFpUuw9cUT2xTAY76GuFp3++eKl7dfP9ou0rY5",
+	"QyPvtmo+o+GMdVK2pGkk2wXXQj91HHAbdIbNkuY8lwvaHcmyQFF/ONdLFC6WWw6ia6LQGig1X4D16X8m",
+	"4cBhTusS/qqX30bAiSWAA2HjIA+We9iMOFF35aZK1rL8E/2TXzJq35PkpzffEjGZSKaaGExLdN3bRHPd",
+	"Npl7MY/W33WxwqRqR7C/JWcerGOrpKcTo9pk2IFyxcN2X+oX17ufMhHJ8kPfCb7EMbrk4RfzO2tSOusT",
+	"NmvgSezt4tdIPjlfKMy55CZzdq+lqLapKkcBr5Oq9QJbszu2CPvplOpoHe9eJ2beVeloD15o1w/yBury",
+	"AzQnpRLg4gtq5cfEBKgXSVtLj3Augxvz+k8pP14TaGATSelZF+ET9Ta/LS+MtxZbalsMg4PbhypYg0jQ",
+	"MnodXm8QgVJAE8wFIL0kN5R8DG5Us4BiXkDBOTd+x8WOyyAczraF0/Wx6xv1iI8rnf3x5CTNAR0BqQlA",
+	"IkdPw1c2k76J+MJYryZEiilLIrKz4CY0ZBeTRyBkolw4o39zKIoWAp3Fx2gv1m1nwPhi0J3ds7pGgvtY",
+	"CB3IyDKCK5GLI3e2FOL0Jm+sqZa75Zvg6JokNkxpvJGo1pSieCejbZDR/mE1oVoMcCulCfM2mVFOzxpk",
+	"tZbwLLZA7vUQWWoKmbUGYQFfhlG1pIHLJIJXEhPX1tdtY6DFtVtSSczrt8jjtkGAaTvhHBvmU6K/fG6Y",
+	"l+tX4dDXRnCzm+SWMWRuCT5ma8MwtFxgXmi2eFtam0UtLV8bfsZ+CKlhmh+jE7KhKPByKlk4/vc//xUY",
+	"ZyVKyPpbaTBQMaQ9FJyzUAkw4wqVrbH0IcefQzipJSes31GwUpMduYxVOI21OiqymOpg1wjgcNMsY8m6",
+	"2wrTHx1jpyHMuhVKjktiRbicIxT3AEwdY7AAmZKmFq8SisZthM/ZRgozEZ3uCD8Wek79GXbIuplQN1bo",
+	"KNzPm2Sva1rK8IubCV4oP9xJXu0lrxsEY9xmjEX/cwZZXCPCYjxnPNKL39S9WLKInNLwvFAhDvkzxhZi",
+	"ipdBm1BOpagVU+XhHpFXr5+9ODYJSTakJwasiptO5dMGi2AN7aYL8pU+bjGgY2BNku5vkuwEEv9tluhb",
+	"mkaGbINdLUACwzHxP0rklV6yQi8lR2s83v87+5/zwfPz6Nny6eJBfNmjp+HjJ9/1zcDGlw+fvhvMni9v",
+	"KINeQ+ZchxTzpgr2krndgT/ZlOdCdohP4gmhvJ3rvQSh0ezWLmFaxBEpEXbrNa8VxUwj63s/o4ot6eqI",
+	"BJLy6FRcBmQmLvQdogUjNU3F4mxqkIng96zGUGjh2azRGH8HY4QmtZIBGZ991PikbMZ1e1A+N/VRTKUQ",
+	"p3XhTE3crESBay4MnEytYmTWukgjPgbMRiSJz5k53Pfk57lCzMI0F0QyF/KM8gVNAst8zWdQvW8Sc5rE",
+	"vzOXiPD1IumYZ5+YjWxxbCvHVJ5ebhmFtEmuKdJzQcIp/lSqwlT87aOevqLQvvZwlYhn4xE5aUi8etMM",
+	"DQSGElOTCxMFYlUu3Q/1sCrAT9kv7gVQUzwMTp1FhnI/w8llGgbmv2fFxSrF/0sfVXbolfVhtfRJtecH",
+	"0HJNjktg9yy4XtXij3ks53UXWhCKC5YGZGfOjPkIPCOBCScPyI7gISScurL3bhE17AIuDvNJGeoLf6ye",
+	"nrWB/XZ5a+L682rF2ZA3B+zXHKk5hpisidZ/DVVHjRW3HHdofsqSqcIpC88lOWXTmEe1JmF8oybTloZT",
+	"/PyeJKayXb3mekplXTqROA/0ni2nWHTEvklCyrVof6rVJoACKZVCqrXpzuIzdL3I5p6mYqkFcpRtgM9B",
+	"AjJMfXMf1YJiOLFC33X70ZRECsOCNAhT+1KvJejOxnuYZ5X6ngtNcc0cU99uZT3RrA3HnprKvMb1qGyF",
+	"qhKp3JovwKb/rQ0sA+N8ligo9FFPGDUV+a5XiP42Y8itbF/js9wyoNx2tnE1rIB1gzi7v3Z4O7rZZcPk",
+	"4oSRQB+FwKkqCVNlPJJ1BuKmaffXTnvjHnyUKHwHE0ovQH14T3ERnKrPQf5lgAYbgIaKbHIX8PJ1S7J/",
+	"syX5tDkEtxPXv7784Jca8b9ducN1dQxbGFY+a6j8XYj8XYj8xw+RL+Xx/lXi5ddHyd9OYHyVYxWu+Po7",
+	"b7t4+lqfYlOUfUmWKwm6G+TybWLvP22w/V2Q/fXciM66vUQF+no1WrTMC3wzljEWOmgPZRTo/YTqDwHi",
+	"NOBtSkI6Y2hT4WIsp2JZkpmyz0owGtnzD+a73a9uAoJUZcHVGYAwSnZoUdw37j5XLt31SZAdwED/YY8f",
+	"/JEthD/i2ax924JdH5D3U8qJWBijk1U73RcKuukuYiFa0tLjdVmBywfgeb6yZhQZ20JzJXZXC05fD9hm",
+	"6xXXsY+GWsRae6VNVdxa6YBZLLteCxpFtxpC174w8u3XQS7zt1subVyTdG3zAMbGPdeqeqnZx6WWFfNM",
+	"golI60qY9jv7vZqElI0S+o1KK1fKKd8kuSecVnJ7NuVCbK1RWZIu5s7Yw/W21Dk+vcuhyYNKYe8dzcjV",
+	"i+QtKEbleLqt1SI5zk5KzToC5YJ4hIGD9yT4xJ3TtdNDw1AKhvazEmrMg+Y0kI1lp/M+6gpQ36zM9O2X",
+	"lK5EHn7kItGftio00C/sc7Eu9Nbc84tJdvl4xagreSzO1hbXvnSZ1F171UO6MQjTij5N2lOW8WLe2y7r",
+	"xf2oXR0uey1spSeZ+weE/yPjLsrEq1gSrZqUxKs/libUlGZs6xxgOLIjkhJwP7pmE0XPIcoErptYuXl4",
+	"H8lL9dGdETyqt5c94dH1rGWD/rWsZXcZ1l9shjWKI2C01fxX3ra0uLb9LygD2wpFn9my/iXZuE3CaMIm",
+	"qlG65EKVffvGsZkJufVu3P3bSDa+hkl6s0BTMiRbJvpZ0nZx8dvXbW6TpPspU3O/gJTcptK8X6wYAwzt",
+	"urDotRzPt+lqdTDU1w/8awVi7SBHw/85UKe1eAO3Hq1XCckrGpsvWPrBNNPC0JwF1OlhNm1go51ZK3uB",
+	"tY4CAveEpSyCYsEmQfeIBJrDRyldZq/uhImQLCKnq3wTd6EBrveW8ghSRiRajouhX3PI9c+aLIV+4a9V",
+	"a69lsdUp2PvSnQYgUysB/P+IBEB37u+A5p2Fu1jA3rgcbWTlHNMD8sJZySqGj2rG/EbUomAcZ0iCNAyZ",
+	"Zh76PbxGxUKBnI/h/dc0UkN7cMVBjshtmqjXxxIV+pdKzCVZilQvrRFwYq3FkEiYWxpbqzPdDjqD3ubh",
+	"3V4AjRLnZRlfP9oOhREqdyxkw/ZkVhdQ+4r7pD8iOykLRRoxSKCZCakIcBBK8Abfvf42blyn5hTthJ6y",
+	"xKQ9nNGLwsAhSE/KBRydkqg3zwoJYQyoWKjrGKehp8KVB0+KBxAfXRfOk4ZQQ8OZ2CnT+q0+l3fwngbe",
+	"E+azzmwZTmlKQ8XSzE+FLMyHrEeWJLi2ktB5uRoAMFA6nlM1Ppg8/HvdAmAR0TVsh5JUKLAk1zAfdGEy",
+	"Hlkrir5hEzpHxQXY7QI4sUhrM+Kvd6agYKhsqMmVE9uMrkgkStZqzIAepoxChhZGScdJrFb2mRvgUPts",
+	"mcaKbZNKv1YLyYEgTR67oYhsmqUYlAIrLOzfRuPmTxBaou/76wUO/GyKqpuSe0ITh9WkZzF3v+83BxR8",
+	"BPSsI8LZBUuBvSxzfVwSmugNXJWU1qIj0RFbD3ubwfkbVhX0zustqwumAEXeZb7IR/YJB5MKlGxhcz3F",
+	"OCUXNDH5/5tWvyVQT221puuh9mwq+9MawqcRqGfLumTboOg0YeVs3eWtIOkcoftbs1sUs3MSkHU5UW5l",
+	"Ktr5/e37/frKVJ8YfKdYvKr3sfFxMjK7BZCcbetuXRfk5pPiv5TJRP9Pr/No/PZ9zz94VE8yM3r5DL83",
+	"ZUzMX/2t0GOOeQk0pkueNFE4ibnWEcskVwMZ42zS/YMNe1THxxtx0VImFV2klANAMYgVkmFu+x8RDm3h",
+	"WBewTp7BCZNbYKJtC0lW7BR/aOj3Tw5NRnlEKLr5OFWLlCadZcwZOGW/UNyyPx7M2B2Q1hcOpPW2iQFv",
+	"8md8WsyrO6yrbX0aRZnmmoHp5kBgZlges2HlKjJlFK0hxrwshyRIxFmQV4Ic8QKaH6HKWNp2NJs2JGHN",
+	"wjRredfPIfzIq5cnb6CxmT/iMj7jLAKnw4n1Itti32CJCRZpEtRVsT+PeYNlKwMfLGySOPN8zwyiuFv2",
+	"YQ3DW6RJU2FQOx/Mv3z65s2rE/LT6+fwV2mRUgaTBltPkbNMlZrL4d6eXaiu+WkPLEx7hXbqZP0NNp0S",
+	"xcGSNVLXyTpQBQNii8xTFDxEa62PN1RGP4q62RpzxrZXhpr5Mq76a11/t3Gxmftszb3VTGMmh62et7dj",
+	"UqaMouFRNeqCUmw2VzXyyWOWxBC1Z18x4HCbAdzBOsjSVKR1o1/lV49pmWCxf58sIVM7ViQ2tqYVD9FS",
+	"tjnt1iJersn0fZMvBOCqmRfLrmrblI8OmnwQOSmcvO48fDjo77cyFDf5ZrlQYzqfJ3Gov4dsoKlIoqGD",
+	"5RxrPpFEiHPmXDVYxBgy1QOyc8q0DBnhfrHoyKAHRmgAP6XhuZhM9Cc4FQAWCXDNA7IDbp/F3NSnHhxg",
+	"mdEC7kxxpOCLtjBi2KTne9heKVzM/lhdFPhlvZ8xI+IcMTFWHw0logmApIaw/PzUFIjdnVbdoTZX9RMe",
+	"zUVcj6mGdyJVJGUhiy+YJOyC8brgmY2uYos2cutQ4Dii+uMFvxH9iQRL8REJ/iPAwDcDxJcrNC7CqJsK",
+	"VnieJZltpey0Vk2XrKyZLtmW3rtNErARfcbMbHtBGi7/WCtr5b/WapnNENQG/dfCT+84kNS7RwVU6ZTJ",
+	"ueDSFHExNEOMXw36Lq0SNPRi8sPfH6UPv//hl3fpm+VvP716/PDZ81f/+0wMntPn9GTpbcMOGdenMwqg",
+	"/HoQxRL/RO+ePhcY28cictDvke8FZwUeZT7XGoL5tLiW+e8t5VYIq0RaB6FUsvIiZPIoes8ycRTkcRRK",
+	"t1R+9UiyA+Zi0a33qZUYS736CjgXFnLc7upWSmzho5YZiEWOd+MMAjuEP0UGgVmd15rVz+sGF55zsUxY",
+	"BJXBcyRhoI+6omVwQ9dGoKcL5kTJIpeOMeV3SnmUsMjWFac80rIXgMnrnyPBGaFntGSPalxpc3E1o23q",
+	"27dFuGRpYbNm6xcSE11rLtSIriqZtRbGEyFjwHi3RM5QSrT1PbkoBaPgj1UikCxcpLFanWjKx/04ZTRl",
+	"6fFCTfO/vrM3bB4U8e9//svzG2PITPBYkL8fGEMO2rIPek5sRpd8azj36cqaGvBLE42AfCTYzQsLINoN",
+	"nFdYfhhlPkPN4rwrPcGYT4QpWa0oHiU2o3ECAJ4YSfhf0JVlg1b3GXo4Ejsjxs9izlitidv7RjOnlNHE",
+	"dXgYP/okFTOEgNZDt2FH+gabxBcM0hpld8RH/AORis3JB7KcCvIB8x0/6AYXiSIfRvxDp9Mp/H/9SZ+c",
+	"MJqGU/IBHCwfSPD9kzdk76K/58ZnBORDnuCD9lr4ekCeajk9+/bVyxP82A3a0B9TA0RVUNdATnez/o9M",
+	"rkAeUKv/KICI4keUBAXE4ACHs09e0RWOJgPM/pCBIqsKIik25iBxG7HAQPwOnQmZR3tF1Fa59z6OrvZM",
+	"D8EuLHsa5RDdkQ8a3YrlgO0w0gPynQnJ3LB42IGN39RLWcBFyFajjIMSHGVztTjJ2PMhec3UIuXkgzkq",
+	"H2DKtodcJNIcMSOGypAC812upNhw0w+aFv/2N/I9U+hVVDRVLNJPjzU/1QqwTWxl6QVLyU4wo+eMpAse",
+	"6K0HyYNEbCbw+O6CaITZLbgLvhmyJf8Rh3UIF2lCdoLf3gUo5M3j8DwL6xALtTvUgwiCQE5HnF3ORWos",
+	"k1/r8z7c2+sPHnR73V63P3zYe9gjb17+8OTHrwssa8T11n6903lKRt4x7vLvsCxD8g0wEfIVfDbydkf8",
+	"b9nxGrpp1UDlA6LETKSpWJIdSBu2enieLLU74vr9r7/agZl1JBl5X73XA/j1v95ejTz9J4y/fFz/b/31",
+	"11/tALZAJ8p7+s//893uaNHrDe7nSRJfD/CJZn0wWYZ/J/EsVl/3Rx75QH57RzopudfV1/uvvbfdOLoH",
+	"08PzPzS2XwvrgXAe+bk+yo40AG6ENAWQ//LRHvGUyebJdv4HDKSFSbtkqV95Su59K6CxzpvVnA2JUd/1",
+	"C3u/ScHvkdFoxAmB/XsWsdlcKMbDVecHthqSr3YWizg6Y3xXNxaRkfd+NBpZ/CP9z6H+n6/0A/0PX/9P",
+	"vpLwwsDX7et/gkMSnkErEFE41ndD1tBxRLNmQKEu/PpcXLCEhix7BS6e7Gca0f8yd043FLN8PFPB80b+",
+	"sz/oDw4PD3v9g33999UVUGYcff3VDgunQi9nyqSzy9042j0i87j5BbNt3QqQO9AEMOGhw1WLFQyOSJHJ",
+	"4sGGywoC0iXcbCIlsRrxLUihiUF/NY8tf9Ynxu7+RjrpROTe+5Fn4HL1auZA0SPv6p6eas7Fh2UMdfey",
+	"0ZzUDEFuNacC1/0qjrJ7AGl9AwXrEVpuP6xn1j6hfAWG38ZxrRuPJYp77y2wd+Ue8kkOwqUXLQgCzYRP",
+	"zOab5ZXD/AIyAjnIMvvk3//v/0eCg97ALubYSscB3H0jHnB2qcb67aHt3eKGB0ckKG2hrSAx8q6CvG19",
+	"Z4/tT8HRiJc/K+GLw9dK6xXZqG1bgZFqnFGhpjGGJ/i97gKtniRhE0VoorWNOS2Dc+pGsx7QDiB1L4+I",
+	"g4YWBd3MLYYXhiTyPJ6bFeya61hfVowrQ+SwB4xHeDILUjehmjWjRIxPhiSov+oKV2PQHfE3GA2Nzh6i",
+	"BMF5Qes+MP4VwdBashM44cCBT4JKPDCAO1UigvWr1ZDgIHceOk/oIooVfrXrQ4QBLhmeSAw4wCDeSN9R",
+	"5p8jXhdtLZBr6V0kKcaamtR2LNeoBVoEs0dEJTEHkz5nLJIjvuBagw0uO5Z8O/BGQHYCylfB0Oj5ALLg",
+	"hFADW4zVbpf8IhYo1ECwrWQsVwkKq2F93yOeB9G7MrdDRQf6B7FIQzaexQCVH/iEXdJQJSsoRYlpLXFk",
+	"slpiqSwxOXxHP3kCgwcBNoD0n7kW4TgJSvwpIFNG9ULs2GXQNALnAKIsREbtu90Rf81UugJ93GbiSjpj",
+	"5JytMkx0eHAqohVJ2TwBNTuL3beCrG+qDuiPRhxepkl8zjCfywQva7rRUiYK6ZKoZRyyLnnjdmpk7SiG",
+	"ZDKuoOMRz1d0MCBxPuHxOVuNU7aQmqUAdal0ZXw97iiBlIgWblWcJFoK5jE/c9vtPaq0G/PxQrKgS35g",
+	"K2On0/QEa1g40jYPRM/1nM3ViIPwadwdXZLh4IIFdELjBIkQqUVrYwW+gYtm5HYw/8sR3wkOLy/1CTOZ",
+	"cvrkpFr1kVAaapUfNcc/4+6nJSstTEpQFJAoUKzUPAQFSz30AG6j8dOXzx+P37x5HpCdfs/kEkmt/0ds",
+	"QheJOoIzUoCU6474EwA6Bh8BcOk1KhdiIgc+Wcyh6BJRQtEExwWe0pDOu+SYj2zBZ/wplhm2OfQRcyJZ",
+	"KLRc45BbIrRmYsNU9IdHlvQx7ai0/UV2b1brHyyVsUBiGXHw8lGp2a2aOpxoRn+DqAt41/AZNHMZnrR3",
+	"0Q/0EVlJEorZnKrYLPWIU4nBclSa1zSV6r2PuuRnnNxF30g+wJxoFMkh4WyZM0Xpm78xEAX4Ep0xyKnB",
+	"hEo8AKim4cuZDuo+BGoD/Hb7gC9mJg5/xGOefSXtyV7mdt/cPwNUGZ9xLWMsNc1r7TsSQLfnXCy7BLiZ",
+	"3YBMWwmOXz3rmCUH63wsSSTCxQwrmwQxn4iuWWbNR7tnXRL0u/1uD04GMqwRx9SCRJwRzIuTWUkByOuA",
+	"YmpaHhZcpTRUmsKcC0YJPEczccE0rY04cpEZTc9ZRIKIzVMWUoCIBEM+8iyubx654JKpAAHnqCKaSBWR",
+	"8SWZCa6mBvTtSN9VWn1TxpmGZ9DeghBBaSjT2h4em05hYQyDx0jL4AT7HHHL919/9y15ePjoYJecxRdQ",
+	"uFNvASCDGKp+rYcHuidwArhh8UKcgmBiktkW4TlTQ+fAk36vZ4lJv4enzviCF6nExPpBrzfiO8AhLWfU",
+	"9+yUXjDMoVryXUMBLudjdtYZOeij9ezJm+9GPNAjfq4H3MGYYH2pa0kThjXyjt59Pej1jpZfD4Kh7j8f",
+	"5JylZGDZwy4aXLLGAs1X3WbSr/sPHxypr/vBkPQfPkDJkYulTyaLJEFbtdad+qbFXbMXEmiIzeZqZZat",
+	"cGc9IilVbAwrbqVqEsDd2zmGiDiyY4cILZmgxPzCkEQJtIvY1SJKCCIminHgzlmuJ3LHycIyR+jf+Enx",
+	"ZvThTAKThI0e8RhybyI9i8qlBlsH0oNJLT3sFTFyqck23YEkJGPjzzg2OAMZmaH9v8xuYUXGprBJxnRf",
+	"0TPDcJ/Heg9TNKaBwgCG+ZE3JCPwmow8n4zAI6Kf/frvf/7rrX5gfSP64b//+a+roEte2chECEpEu/2I",
+	"Q6xIrBhYf61nPKqLWdR84YypXECFQEsz4ifmlrZiGhe8M7i8tARtQ2XgLoYaZtZKpvXgEX8/8oDz6uG+",
+	"H4GBHKcYc4QEM+Q8Nm/pKWomjS+B6cSpiDLywDyS/d/ImzEp6Zl5/Q1UCk6EMmUjzb0PpK6p5KCLHcAd",
+	"4vSgVdFyw5EIx4s0wbcyn6Vrqt+LRCj3UIr52+aR2onqzob495oILzC1WHU30MsG16dBvQpqVw91Flfe",
+	"yp/PWQpSev5sxANXLMzfNJpy9iA/4OYZsho6j83fXfJNSrlWZfRYjfk4MDsDw9aLP13MKMdLG3QTuLFQ",
+	"Rg6pook4WyDtfMAqKx/gwiUfrPz9gcwY5cZEXOuMCDLZYGzWJyAfSO1SkQ/koNcjH5Ar4EcZLS9TUD9X",
+	"c+YTDO7QkiyICkemkyCvPEbKfVttqEXfmR6TDyKWxDTQpq8F10IH39wXRnFFK3MNgmSEskIuHmQQBKiD",
+	"NfevG2q/xFnXJj4NtdT/Pnn5I1jmoUP4kyALtL2UlZbW6/qmOC3Qodfpk86yWuQfsVBjMRmnmkbbzRBB",
+	"tPTHcE4XSsamVJDJd4UXOvBCiqSPvdpwFRmfQVYJ24p4rXfbtHJPkqwd30awiBQzEBSdzfNNxipUYpGt",
+	"d4l15JayD6SOq8Ao+uQD+VEUzD3g/4awD9MuPHUntba1N1kSuD4JNNEHEIs+GVovNptBdrduVh8A81Wx",
+	"KWO/2aIpPVPzVU5DZTvjB1LgqNDMwDSTkYZxZJjjl7n/yIrhMSxYypEhGjacWQoDIukKdRIlSCTsiIrW",
+	"ybXDAecjhC+Y14+0TpBXPIUuJFlOV9kZ5XIxmcQhOlPRJvWBlC8b6GS/sHQJ1SpsbutSNWfWdlKxM609",
+	"GAdIknKhLyRgKMBmYuUEkTspHhiEZHsSC8XGXKjxRCx41KqjfNAAYQB5KmpqW8Tak9AkxfiD9Y0eZuxE",
+	"TdFoJsnpQgFdGMOHPhfQqu2jLHus7+GRQ3sNcpKZRapWRySgiWIppyq+YDKA8CFJOKPp6coglLmj0PO0",
+	"nv4th2EcvVApkKJ6CFBItv2CEaNV01iwy5hXjF8gcxcdGdEfYnSKXSjGgXZB5tmiq7yeIVp/WEQmi1TT",
+	"WaGDomawsflf6uxxcItLhFynod4bVFJ8ssjUk5IuA5XDM201U20Oe44WvJvZkZhvqhro/UiYIlLMmLV/",
+	"g9XAOZ22F+BMLe8vu3LO51mFV0cSSRAWwmxak2hg7Jm6w7JIm3V2nNmK8nN0zla56RQDwk3lVxsQvsJ0",
+	"0WRVkH2UEOOEphtkg/5+SfqBT/TxolrPfvGNbXPB5WI+F5r8xzMWxXSMAv+6tg/dtmcLCXQXlB2RQdOK",
+	"Gcty04oNBlaOAtO1TQOu2LAzV4ahhYIt4AMpqw7QNOy8EEi81ppxRJY0ViXLgTEc5JcNcKLEqiEfSKaD",
+	"kA/kEESiE6F5I5j9IUIHRHnBiT5EWiI7IpJOwFBmDOoFY3JFQixf61beahrCIGPfeKNn8hkG+ltRLNJy",
+	"11EhYtDG92hNCQ5yVriVJsl6E3jjqPXJikNWvhuKQ7ZEal7G84D2AT0YOV1gIE4klrzhTKD8dB7zyD37",
+	"jVJAKU4PZsjA4Ld30d8TBhdi79///FeQ365wiVNrzRTlb7mxSrNEZpK1geYEaJmxoueMb2ZJx0V4GsvT",
+	"z0RbhJojNJuj8kvOIBsBnecLIxIb6ztfsGwyYF/5B6Y2zijXXyKEglhyPWDGlUhXjsm9tEo7ip6RwCJq",
+	"BLvWcDvipeWqC2wknU721o/HL56QTsdkWV4wPqa+/t9TiH60PqIRV3l2rv5n9j0OXhoPaYoOuOzXzHeb",
+	"TSn31OaPMv9rliJqHbfZA3xl1zFvOwSBRAEehRFfR1LG0k9L5MiNkUVN2WxIWGxygsHAN+KBpuEagtdj",
+	"QZnS9nZP4hL5tRmNboM3cKUiHckVD/WD73InECyRLCI5cvAPbE6A6+bhhZrfSDCjZhKDlhDRqzUgcte6",
+	"6XKvy0IuaJIAk1jq+eURHGACxCveWN8g88cY5SopQ/jOv//5r5F3FRzlyJRZilMsIWJhqdc2gqOisFcn",
+	"z0vvMLqYkHnKQn6XCTbD5Dmb6eWPuEj9UmqX7yR/WdeFm3OTz3Js3wO30S6YuEbcgdPM42gMcS3pqksM",
+	"Ogi4SWriIjVbhuHlfF9/ZsjA5jPrP1+zs1gqoFmTM5zF/5fcluVMGRmQHVTHytEQuyNNO1NGU0JPxUIV",
+	"3U42G3suYPwmsMHEy0tCMTRJTMAI80Q/BvfE+5EXm813jd/wHT5GczHYhLNcjqJdvGA4d2qIXV0Fu8aa",
+	"aMyIQD6u6bAsvebpVBhynJX3yuBPSc03WWEx+Ka6b8Xa1dUGXANGoeRYzbs1NPahNgkz4xX61ivwAONU",
+	"tlRdFG+6NtbXtgsxiFD8xhgGClHI2Wcpm+irCT6bCa4lRghwoOE5MSwH62UXP8vnQLEHN/yrYIeoDFOv",
+	"p/mUZ/aS/LvMh75T0AGdyuG7eBObdF3NFjA/gPxawQh4u2PN/8vlsmthb+0B6YZitrc7tN6yEbdHpxPb",
+	"NCw4rMJWf0cJSkzAlm/ST1dDLV9rNqQEiVIxJ1laitz1nTYzO15Adn7i8WXJ/Wdfy2yAAdkJLvp+QP4T",
+	"vPv3D0b86YvjbzsnT48Hh/fBlfA+H+9V932lo6vue61iXAVaE3BFT2wP7k4iJiMOXlHLSe5J4qTNZbCX",
+	"ef4EHseVWFghBMKUjtGpNLi8NIQ64v0ekUdF+Q79gI4kzC4xhSqmScbY3TiVIxLY7LdgxE2mmywm6pF/",
+	"sDSerDI7QbpAVCua7RE4A4hx/pCYk++FDSI8i9V0cQqkYOmjYwmk5kkSn6ZUE93emQisv+xMjPhy6pMx",
+	"GX5NKlT2I1saetwRsvs9U4xf7IwwSWT885Nvnr58+cP45Mm3r5+8GXm7uyM+p6tE0Mi0F4vua0aj4yTZ",
+	"SbvfiGi1O+LxhLA01b8up12c/U72Vdp9CgS9ewQv/V9fEx4n5D36tPR56IJjcGepmfEpjXKzs+bP8AKi",
+	"QX5DIxMktIsfo8tzxHP31t/+RkxAp/7r5yzEycQJpQsuCyG/Vrk6o4ot6covBYJLcsrAxpHE58wEEt+T",
+	"I366UGQmLhjGmuT0p4XFLTM1cvk6MHGewZAEWYBvkJtwjfCv+clOkMWBGj4b5OYWDJiw8b9w5nObreNd",
+	"Lkebkp2ChXaI5cPi0L5hokcgFLIQhBqQhFGrnNh8FhoDzWs63+88JicsRD+CqMSRgtzaFFa7KX61m+0K",
+	"UViABFoZcbRrag1hPhvDRC9iScEraf7GC+ixnb7zS9Fm/9oOaHfElyLV95DInfDQnQkVc1MLgBVpgQXH",
+	"Z9985qT7BGaPxjjWr2eUL2gSDPN91lKpY8Ivxq+jZmR1/QIh2iXuGnkVg72AERlgHGziHsTTREM36YZG",
+	"hY2EpC8TQk+eYSKfcxNCrKIepr0Nfffj2BFYjsx9DtEaNE1BncWACwxlg/r/YOo0wRn63zB/oe9xfbia",
+	"ZVtceiua4NcSXRixykZhIo4RfgotgpLsQHxeY37RXgG56t1CaBn2yOgpuhszfbxEUAkwe24DUGMD2Z9J",
+	"HVhTYIzfjzMFAxUOHLTWR8CWKDjMACV0z/eSOGRcQo6pTe9LxTyNmaLpyqQwDxvCDBJ2RhObLt1RLJ0h",
+	"xG6skjxP8JVRYY9fPYP6KBBI5g09CCGDXN4543Qee0Nvv9vr7iPY6BRSLvemjCZq+rv+91ldVvyx4T+D",
+	"Xs+JQDWWUhvVB4L/q8VpEoddD/pDLftZ5A2975l6Cp0gUgEG2umOBr2ezY+0FftLJkzImcSlgC/EeVP+",
+	"tH1rD7tC+GZMqt6Ucm0GBzmbdcU6splSLQt0C8mr3vDXt74nLbSR9zy+YBxx1xQ9k97wV+8FU9R7qz/a",
+	"A5tR26U2Cq9WdiA4E84YDafgrqEQiirJLD5LHRgohHNTPpj2csjudVvzGopY4pBvuDswvY0b9Brear89",
+	"+QBrdgga04IzyAtEpXQy0RO98r3D3v6W488X057wjZP5Uahbnc+PQgFHXyG/0lqSZo/or88csGtJ0N3Q",
+	"Ghq86O9BbsM4ByWpJca6QEbrRBGT2khxiK3FgNxUqmGO6e7b290n4GUlis20upoF2Pt5MHvku14JrXj4",
+	"2fVpwgdBprHlnCDk0iJOLNNYKQaxjKdUhVMTs5vBJ5nITqijbyIpZ3SFkX2nzOAjkBVTXfKNiGL9+bsF",
+	"1GGEvHVpQti1QoMd4j1t61Qgvy8eseexVMd6wZ9YjIo8ihnqphWX/aUWC5zBRcxxWcFiApSEfhVGlueM",
+	"m1CLyHMJsYSuW8nCX999hh+SD+HpmzevzKY1DSTD4CgMw0C1P3rkFhfq1YK1bxgUmFPRQIerogUJCA/e",
+	"399/tNs4rBiRiPJRtQHv0aOpO835Ju5BzK3X4sUT41oBDxdUw7shw82P8FomlZMf4Jy0Z1WVD6/8RoRP",
+	"YCoO9pKxiegunPD3ph7N23vH89i+eeV7RnnsPIs2fWfefBbhIA9wKeu+yJZ8L9dOPfikv/mTn6xw/zuL",
+	"8KP9zR99J9LTOIoYTOlg8GjzF2+EeEH5yibY4G3WYkbPjJMU1HPcZ0cykaqwSc71gLl33lvfK2eZeUMv",
+	"z4TzsgvEybdrvEBOFJuTfpdgsLM0ZbWpMjEI5bgTJwIv0CJ0oA9lUExwH3Enw90nmuemCN2R17n2UZs2",
+	"BWRPSt3aQBOTbjTiBhIncxjq8QRouJaczuVUqKFVeELKTbiACYCGiO9KBE7dLYCp/Mfuum24CFyMRafc",
+	"/84vv/zyS+fFi87jx42czlQ/zMFgEC8mP/PXK6NaZcw/LmanLNWnP0fQrhtQvrXthjVwinsMNlSja7gu",
+	"ivUQsyLbdaNzKmTf8OI0XtHYgAaFsVqRnZBK1om5ZFzGKr5gjdtmAC9rx9CvqbywfhB26gY/c5txZIib",
+	"NxjKE5omMctKqrvnM+ZhspAQtvT06fDFC58MDjpTsUgbRwTIn6aYeD6m8k2EPS1pknTCRITnpjvog+y4",
+	"fbjVBX/t9d/+2us8evth8Guvs/92d/hrr3OIj75qcwieU3Wr81TiS5ylc6gsebtQ7OgZtvbxwEFeB989",
+	"hWQCxdKUhixoFtGK1VZrye+w9UHIygbvTFLGoBglGp125jSOdvMaq7VbgZVe28lJebnbL1pchAlvlBaz",
+	"8rTt5UTnkzUSYrbed6LhlyUaGhivIkqXIx4WxJYGIbFSkc3Kisb22LUEedYEvflyzvjxq2dkv9vLsmOz",
+	"W+z41TN0wZ08/gHdHBA6Bfq4/kgJkci1di7T/H+fvPzx5pYuO76Nh8n0+ti+XzxT9SD7KBZVau8469Pd",
+	"z1bIqTNi0f3q7Zj28/zDdUakN26OMpSCMQtXb1Gym7yis+SGm0ylteK02c5fjl8832477RBvsp3Qa3Er",
+	"W26Xvjz11zXlYT7OtpkFatw2jI1zfSiN+4eKnCrGbYM9BoyBKHf66H/CcIcMvsW1C3ZrTWQ2fvG1O5J2",
+	"trLiWD6lvF/oOxOLtjWOrTcWZz3YAottxmLwN3IbGcy5k+uR61THqqS9tWLYNCI3EWOrIZWE4hYD+hKl",
+	"sBwsWB/bHMfXQMNayF0Ezm0tfdUcnc3CmLs5dzLZF2quc/jqvcKOORzd7n6DYFaIo/bWMv699246Txxd",
+	"Nd4ECAyHGemFuGZlk9QLN8JyGodTcJRYhxH4NWLVdLOXybl6EWw4tM63msbe3oJrMx9MCyGhMoGrm5zm",
+	"JtnADQ+9O8KNR7h3sPmLH4X6Tix49FnP/GsISQHjeOlU5cfp05z8PRPZBgVHRW1pNyNbMHIRy1j5EF0n",
+	"HTxhFgVZdI8S+rE+HcoWU+FiLKdiCakTq5HJnsjQ1hxAleYUwyPALkLQK4NhYwNURxzjbnEWWYMl2ZUs",
+	"DKZSreP2NTh1nWP40qzJDZnRZpHDSen6ga0M+wI6+0ZggEV7ccMWj/Cy9feuriF8mrlnp7cINq811qs/",
+	"PY/Nq+MburpjurfIdHstmO63gk+SGCsYHPRbjOkVhjS/EeI5Tc8YfnfYZgGypNwXLIopGnf11TBoweIL",
+	"x/c1JNt+1nvlBU3PCc24ccYJEIGlo/nwNa4VSA6q3itgPNx7b7CVrkzJ6nBa4yBmiLaGOZfGAQu3g83/",
+	"l2QH0jbEnHG5CyA02WsYeXMmmMyzM0d8bXrm0ISyutdLTZ6oA7nXmMr5mkJ8r+0uZbn11OTKdclxjmMA",
+	"kxxxE3VtpWCJdleEMpwsJJPgZ5ZkJ3csF0AVdo+A/di68oB6nqvY4O+ou8l+mms12e7rSSLU1neY/iiT",
+	"pK95FeFiecP7rfk0Dlz3/VEvHr3QrW8cWL7trxrzWe0do/v3iRVF7i6Vv9yl8pnuhW8xg5OW0t6FFcTb",
+	"XwqlBO7qrYCmgBamZRO9gAjVNrs7B22EDHOfnK5M0dRmQzJm1G/N6P6EdsG8QPdai2BeovuO/XzZtsDr",
+	"nEs0AvgN2vy3WfITVlFVU2t0aDqDXZt1YqLrZnRFJEsS9PyMOLYjGSS2ZvABWdIOTsQKNKaMv1bVwXuk",
+	"KThaJAZLQnDWEZOJKVBQJ+Dg8Av0vvXBv02l2xbfh48WXMEu/nQCuUCc9b2hN9jfJz8zqcgBVpFiDGQy",
+	"IRVNIJnPG3r9Xq9/AEWpayrxD997E8bGc5aGMKbDng8PjCfEPve9ScrYGJKcxpAPO0YfjDccHFyZIsuF",
+	"kthZBWynojWmlehevYWMPN+biSgrHO6MyKCc1XeXlakuV56eO2Xnseo6VFMHN2ceDwTk7sQVeb53SoHu",
+	"nULV1YrTrbkl0hDQzlbCZn9LYROteG2lTaTlq+vx/CZ5M/OO3jH6Bjnzzhbx0WROzPin21qzW0qYe++t",
+	"d7+d9wqvqbU3HQAQYDKdeX19IZS1Tq3r3U3w1e04su7Yz53D6vYdVlWv741k1Hp7Iaqrtk4PVGaUNqve",
+	"wTOAk6rlUy2WQLHA+TxZIeqfU/KPg20QxE0ulkTwo8yuVoxcOWdsjjnPmIQOZWmWLGVoXQRcts1Wt9s4",
+	"+NeURnOJTqVUKZHG9Hoi3MHVlpa77aWpPyo7uzPffQy+9peyxuGRuSVW2lZI2gsTIRdpK9OcfdXiVxVH",
+	"6STZAVAhj1jk56l5NsKvarD71o7g80hFH8f2ZibVZHV74yznHcf4E0hCmF2bJWyGOU3fsqXu58w1WgDz",
+	"nDNuC0RriSbI4nihwE9gYmgDspPH20p/xLMUtd0hoYl+vvKtA5YEWdqdKTdg0tNMiWxb3sKBDI75iAMb",
+	"MHjCWOot94BKlNMqDlBjHswdoegHHfFGR2jXxXts8veawpsz9IwibASgpGj1jkUk5sV6oGM6mbBQAbQU",
+	"QuFbBVEJA2XlZhSPeG6nNCkpjCQUCrnwrAKIIQWEp8hWAxGpGgyZhnlcnyF+2hCjPGY8zyceHHh+Frld",
+	"epwyCo14r9L4Qq8Z5KN7vpPmOfT6D4e9nn2GbezrJ1va88xSflSLntnhjVKo3darbW+RDTeIKeVvoLMM",
+	"kbHl3b1yF530h7AIJkJmBkHgu3A7QQKLvUg+qgiccfEWMvCSsfNk5TioamVhn4gk2pDwdJL1+meSe+2s",
+	"1gm+2eLdcag/n+QrHbK+ZdH3OIokofYIGnSDLLEcpEcrhknHrWykS5OYGGABCJBqR3zHVoBVIqKrXQSi",
+	"gY0TfBzRlQxI9sr93q6pc2swOrG8rekSgBAkFkcwDZBUJAkgZi5pGnXJ9+ZNAeXNMpAzNQQOAnUC5loo",
+	"NiuI8irI1l3ymK6klSppJlOeMVWKMZRYVJGzpZ19CnDFRuIe8aLI3SyD2oP8xxFCV0BraroAp3fs+Z6k",
+	"SpOcRYobm1Lf3rA/6PkOKM14Ri+94UHxUcwBh2ae6utH9w8IoN5wcNjTH7MUYuovWFp2VHvDkpvaxj0e",
+	"oDQLw+w/QvG2/2i4r/876Om/32aZjABUsa2wa/fso0q7ljw340jYF6+2vj023Rx+jkTOMwgiA06iMiZw",
+	"Z4u9k4D/EBLwcRTl95rMGe9HFHktEswGcTdD0aqVceeMw62bXUF+GYotO6YmtLRon1kfwHliUEiuf/00",
+	"w4J9Cenx7lA+YV58zUhgI0VqIMlL8sTt4BjozXQBDP56Ubh3GEl/bb2ohKl0mzpRpj7YytOU5/cI2aFE",
+	"zlkYU4jN1YKpTygn7FKllMgYCvztdskzAP/PVYWScb67Iej2WllFn0tXqCoED3u+Byx3DJwzt1jv9z37",
+	"CwAED71BH0X3sv5wv53+0D/s5QqESaZrrULcv6GCsG0mVf8PmEl1xz3vpP4/jtRvkhuAcm8u8m+B4wWi",
+	"vPt+G5Sum6FzfUkIWZ8TKewOnWvjgPKCA4GRR/LSoME6mOnCm1vu2xcL3Fo+1hvqq5RhwK5xlO4AxP4U",
+	"SYMNmGEFNl5/w7hfbtBBAOh/0CVPAbtAKyMI7Y9llFEzqSD8I2C8qb4VmNJkY6qC7oh/B65fxGqGr8u4",
+	"PSFNoWwnzQp02ap8JMBaMWMs0hIMR9zgEZFYmXggW05mxxRJ+01CzJNbZdB+E9Ik2TUVBbISbSP+o3Cr",
+	"FxTwJCrVAHBgWDNZTVPGSEAT2DYVXzAZjDhVeVlfvI4avTI3wUQrC0BG8r+2JgVHHTZpPBHpWC3F5giY",
+	"yiSuttRgnG8/qiIzZUk0Rh1rc8GxJHql37zevFpgECGtxWg+veO1d+rNF6re6K8GrWjje6zeWrqy9AVi",
+	"C8Pc4LZqVonaI1zCnXbYJW6uoPV/VAXVWElbx7Shxt4XBGWZ4fO15G/f2vc/LpO7A7P8K4BZ3lgIbXOq",
+	"TQHYZvDK11j6VtrCTjsGeDKwNXGDI/dM1xXHhXIi+JckNJMyneL/WaPZN8EuRufgfX7KQjFj0gEOAwjL",
+	"dZE50NAtMpNPZ3Y3aix8yaLx6WoMCsBm5lOZ8hYSY/lbR2K8eeZhtqtt2ah9/2OzUaTgnDwTKNx5x1zv",
+	"5Mc/u/yIR+zWLpwt5MiakuPNoiVW8aXKnk9ASC5ZOLhYkqVYJJEtWU55BAGnPiacm5rwTq82Pd1WLVQs",
+	"wiLSsSJLirojIluizQV+c0YQSzJJmb53jjFMxx3OlErChZoaMGcc09AwG4PAbC9DPRVbAh85Ts1V9j1T",
+	"3zqD/zus2GcXjSeMjZcxj8SyLTt3Rr/txVT8tpaZAyHdMew/gTQM20wocU/sp5GF2aViPGqWhV8Abrtr",
+	"gYVqvlUeoARowSAwz1kaixw9wzdovHMqFYbAK6Fogu9CeeaQzslOoP8e5z2NZ/RSy8THaADV78SZOXXE",
+	"wZ5qPlGMazoeJ/EsVrUVVp/APD+/cHwjBvRFmR310vu5gYOzZdFQf8eXPqMg+YcMecAzarTuTySZWbdN",
+	"MwcEW99BlxhDl6xhfl1S8UlhDlA4ZeE5yjzGWDDixlqQxT5bK8I8FRexlt12kFuqdIFwQ7lPatfXXFAB",
+	"ykasLA45z8wL8kgPwrQHmfYxCGaZwMUi1x01sO+O7XoGTokMHOc9mZfdiDClgl0qIpWWNUvQSsDPqTQi",
+	"ZZccGw4PyfDIGqKiO8zh+FHQJd/hZkCyFMlNJoVqJ1khD7xJwC0WOKTc+YGtApKyeaIFaQSDSqW9N+qu",
+	"BtMr+4yXQ8nd9ic34IKlzPb6F7onBq2Ue30gc3q4u18+q83A8obbvpRMJMGeZcDIbOXe++IDNB7gUdlw",
+	"Q+1j/FwWpDBEWBMIq4PwConhDKa1b2kavbLBEYKj6wpvme6IB6aEzZDIRRgyFumrIbtEjBIPEctkJzDz",
+	"lmNzNwW7PgkiFiYxh88cgX1AQppG4+xHn+Rf01BPJ3AvFHNVUlV9rTviJyy9ABSXZEWW0zhhhRgNew2e",
+	"4b5qnqM/vag3neOinOC3Zl2eIcvdEMeoeZsNM+lWds/VllA6KNlaIVBtTtXUjVMrNeKVAxhctpwFrnvz",
+	"eCxPL8e9/m+Th5eD8MHskN+fP3j3MH0ke6p/MVh6/s2j3G7V4m/poO0d9di+n4d0WIJo24ThrPIYv4LD",
+	"bii8bRMn2Qdb2HTw0wJl3aq/oXwIN06mMhT99bfm4/YTK56Vhru/5CjD0FbDiP5qXoc/kRBw561oDWJj",
+	"AgZp5XqK7SVj5QpzB20vUihxzrjcQzB+1ehfeAx/nZob9pTRVOua+tus0Lph6EPj5DZFumEI0iegrq1Q",
+	"9wOD3kIyVAWDlF2Ic2MldJ0LqVBUMfRSSCXmkiwFlmY0wY1a7cd40BEXFyxN6BwqPxKA48hyznCYM7oi",
+	"KaORHh5LJmQnKC/UkFC+CnaPCOUjngF349eO/rmPj8bnMY+yspHog8f4UFCfQRmXU7E0yufRiAfzlE3i",
+	"y4DEEeMqnsRmNaG5Jn8G7ssb/Yp3Y3YPPW2+sNw+2/N0+359tCHM8fPz6z93eHYWHpORFZlRLJY6hTiT",
+	"JHF4BmxYkxZC+SrjEdeqs2RPXw58j7VcfCLSiKUsIqcromXXLvkuTvTVfroiYaxWPjHY0gjWNUkZ6yh2",
+	"qQgkZtSnEDXVZarJCDFjtGlDukeyE1LJOjGXjMtYS/uEXdJQj1mF092mzBAoc9KQDNLv9dqmqJgBWTZq",
+	"J3/NMRlY7hsN67uUMQJLDp1pFqxZmFQFeFDdo0/Ko2wa2Ltth/TF5s3kp2EtF3ULZLVloXdFtf4M+TEV",
+	"gG3DneoZLb5ddL7eoOyI41szyd8ECh2BFFUT2lEbWvwHKSiyLfL+XQGRv1qQcLke0NYncclOp0KcjxmP",
+	"5iLmqlUCtPmIZB+VsqDJCegJiKPHhXL1hHr55mds8Uk2ihufsMKE1p6yUt9bXmn1X1dO4C963bIx3SkK",
+	"n+KeqpCpc1DMtjUdFfNpZkzwG2Piz2KpLwdCyU+vn4NLAYC5DaSkHW2WfGnUehjPPUlkfMb1FRaYzEt/",
+	"xPGsGLD4WJqy2Lox3cFsIRU5ZSSYKjWXw709KP0Nf8Ef+haEd/SxS5kUyQUbcSXQDX9BFfNJIsT8lIbn",
+	"+ssk5ucmYd3UX2zOoyyR+mcrFglnxlZUb5k+WR77timUpe8/LjQ69Bhty7i+NZ9dm3c1SQ6WXguilybX",
+	"O2nirhri56yGWGbw1+fvTdLQ3vvyI6utRCxhGK9e9jqLuSQRS+ILhhxfFJh+lzzOf7MVODA6fUlXaEVS",
+	"cZIQfWFAkbg6GLHH0PtGhtx8lu9JUwu8xtNaM+WWvtYlQz/r7306ON0PD6JDdn/y4Ozh9NFvvfPNftab",
+	"61W4K5tZJ65fdP1bwTTwEuENNzBOEgNFsDt03T+HAoab/xEZkNzDsJR1wS3693sypzEtehbczmgRmeqL",
+	"wsikPsibLDKBggE20jmJzziFEBWy0yCf4n3vk/1ej2iWlrCU8pARFkOF1yVd7XZHHNsznYHyB6EnUOkV",
+	"7L/pQk1hoNbPJxVVbFhMPron86jQiUgSsURgevQJ+iRaIA+whc4XqiMmHTC6266xrGCefLOMQ3TGjfhM",
+	"cLbCKFDksIA1b3Na4TlUYSPg8Ztozhx1yY8GjcUY/eUR4aLZr/WahSy+YLgchhA2MedsQ6XdDYIn2CeB",
+	"+vrf//yXf9HX/8lxnPDnnG2Xd7Mlz1Zf9/9/3q5ut00miL7Kipt8n0RcjINxkytLTdVIjZq2uahUVdV4",
+	"d0mREUTsktiy/O7VzuyuwUB/3KqXic3sDzBzPHP2TDqL43l8EUVmjCROUljMX8pUcrmSAmYxZBnMYy44",
+	"zDJIphxEKtMUIpnMsyyZzUXE5UJOo4VYrETXzcfRxWLE0Z+K/IlhZRkdsCrk1wabAP7c69MOXT/JnqsH",
+	"IXIzIBR3tbmXOjdj0aYdZ6nbTzkjfduQahfFloFyn2OX1Rwxck8qd+d1cXdBLoikNHsvP63jt2tx8/ym",
+	"SfNNBCv+6vr1NGiJ6HY5UEHoZN8u+0QXsz40LZ90z/Z0wLbvJ2WlMjtDTcY3fe8vqVrB8G+3LK3plfrl",
+	"H0X4Cj6ekMg5XDgc0vGuY/Xezoj9Z7wQNToTqIlUS149lEQrVwwODgsLflgJKyt0Z7VU+v9JcGpY/ked",
+	"QU+Nl5I3da63pAzdTl/ixjHovEmDoXN/ZGcXEDNj2Rjf8vmLcSQmbozh3Vwx+jgIg6YugsvgBaYd7Ei7",
+	"YUK2hqaGkpKdvqw7OTham2Tt1xWRcToNnQiw1yjw+tTWwJJ0rvLCrGrYjGJxyC4wwCWhPVSUedYttvwD",
+	"r5rQtt0h4PZtd/OQBBo+3NwuDZKwGMGdaPDIwn2hdySDQ1G0x/Y3bmhNUIrzvFS+RyCxas9RetlriuEJ",
+	"CoNT2iRWdyRkhMPamoBjCfXHv+8TBiTOn9aLaW1byT9TDBqRa1ZUDy3blk0wbNp4shq4duQbt4e2E9eZ",
+	"MsG80N9a9m6lhhFr1NTL7Ay1VKS/HWNHndFKFG7Ple8s4JsIhfTAhYfes246rrQ98Nx47dQ9AlYHRI+E",
+	"FCl2jqNSgpePsmZ4w6EWzD0UV0xJAoTuPwZVYqXOat7lpa4r0XBHfeyCqt4s/kxU43DeyZ+5+B2RSH88",
+	"ZAhN/CjMuO+PkVuP0Ea5ZfFmw4Cvy+q5kMK1crcJhu3kWB+3pPc4ZHfvPt5LwXQ1XLPBKXwPAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -16,7 +16,8 @@ const insertBatch = 500
 
 // Slot statuses the queries rely on.
 const (
-	slotOpen = "open"
+	slotOpen      = "open"
+	slotWithdrawn = "withdrawn"
 )
 
 // inScope restricts a query to the venues s may see; col is the venue id column of the

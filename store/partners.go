@@ -43,14 +43,25 @@ func (db *DB) CreateToken(ctx context.Context, t *Token) error {
 	t.RevokedAt = dbTimePtr(t.RevokedAt)
 	t.LastUsedAt = dbTimePtr(t.LastUsedAt)
 	t.CreatedAt = dbTime(t.CreatedAt)
-	return wrap("create token", db.q(ctx).Omit(clause.Associations).Create(t).Error)
+	return wrap("create token", db.q(ctx).Omit(tokenOmit(t)...).Create(t).Error)
 }
 
-// GetTokenByHash returns the token whose secret hashes to hash, with its Partner;
+// tokenOmit lists what inserting t leaves out: its associations, and the owner column
+// it does not use, so that column stays NULL (an empty partner_id would fail its foreign
+// key).
+func tokenOmit(t *Token) []string {
+	if t.PartnerID == "" {
+		return []string{clause.Associations, "partner_id"}
+	}
+	return []string{clause.Associations}
+}
+
+// GetTokenByHash returns the token whose secret hashes to hash, with its Partner or
+// Operator;
 // ErrNotFound if none. Expiry and revocation are the caller's to check.
 func (db *DB) GetTokenByHash(ctx context.Context, hash string) (Token, error) {
 	var t Token
-	if err := db.q(ctx).Joins("Partner").Where("tokens.hash = ?", hash).Take(&t).Error; err != nil {
+	if err := db.q(ctx).Joins("Partner").Joins("Operator").Where("tokens.hash = ?", hash).Take(&t).Error; err != nil {
 		return Token{}, wrap("get token by hash", err)
 	}
 	return t, nil
@@ -59,7 +70,7 @@ func (db *DB) GetTokenByHash(ctx context.Context, hash string) (Token, error) {
 // ListTokens lists a partner's tokens (partnerID "" = every partner's), newest first,
 // each with its Partner.
 func (db *DB) ListTokens(ctx context.Context, partnerID string) ([]Token, error) {
-	g := db.q(ctx).Joins("Partner")
+	g := db.q(ctx).Joins("Partner").Joins("Operator")
 	if partnerID != "" {
 		g = g.Where("tokens.partner_id = ?", partnerID)
 	}
@@ -126,7 +137,7 @@ func (db *DB) SetPartnerRateLimit(ctx context.Context, name string, perSecond fl
 // GetToken returns a token by id, with its Partner; ErrNotFound if none.
 func (db *DB) GetToken(ctx context.Context, id string) (Token, error) {
 	var t Token
-	if err := db.q(ctx).Joins("Partner").Where("tokens.id = ?", id).Take(&t).Error; err != nil {
+	if err := db.q(ctx).Joins("Partner").Joins("Operator").Where("tokens.id = ?", id).Take(&t).Error; err != nil {
 		return Token{}, wrap("get token", err)
 	}
 	return t, nil
@@ -157,6 +168,6 @@ func (db *DB) RotateToken(ctx context.Context, oldID string, successor *Token, r
 			}
 			return wrap("rotate token", ErrConflict)
 		}
-		return wrap("rotate token", tx.g.Omit(clause.Associations).Create(successor).Error)
+		return wrap("rotate token", tx.g.Omit(tokenOmit(successor)...).Create(successor).Error)
 	})
 }

@@ -66,6 +66,9 @@ func (db *DB) ListReservations(ctx context.Context, partnerID string, f Reservat
 	if f.PartnerReference != "" {
 		g = g.Where("reservations.partner_reference = ?", f.PartnerReference)
 	}
+	if f.OperatorID != "" {
+		g = g.Scopes(ofOperator(f.OperatorID, "reservations.venue_id"))
+	}
 	if p.StartingAfter != "" {
 		var n int64
 		err := db.q(ctx).Model(&Reservation{}).Scopes(ofPartner).
