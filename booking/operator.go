@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/prima-dining/partner-api/store"
 )
@@ -106,4 +107,26 @@ func (s *Service) withPartners(ctx context.Context, rows []store.Reservation) ([
 		out = append(out, VenueReservation{Reservation: reservationFromRow(r), PartnerName: names[r.PartnerID]})
 	}
 	return out, nil
+}
+
+// countOwnAllocations takes the unsold tables of p's own allocations out of each slot's
+// TablesReserved, so TablesLeft counts them as p's.
+func (s *Service) countOwnAllocations(ctx context.Context, p Partner, slots []Slot, now time.Time) error {
+	var ids []string
+	for _, sl := range slots {
+		if sl.TablesReserved > 0 {
+			ids = append(ids, sl.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	own, err := s.db.PartnerAllocationsFree(ctx, p.ID, ids, now)
+	if err != nil {
+		return err
+	}
+	for i := range slots {
+		slots[i].TablesReserved = max(0, slots[i].TablesReserved-own[slots[i].ID])
+	}
+	return nil
 }

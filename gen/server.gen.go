@@ -24,6 +24,36 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AllocationObject.
+const (
+	AllocationObjectAllocation AllocationObject = "allocation"
+)
+
+// Valid indicates whether the value is a known member of the AllocationObject enum.
+func (e AllocationObject) Valid() bool {
+	switch e {
+	case AllocationObjectAllocation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AllocationListObject.
+const (
+	AllocationListObjectList AllocationListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the AllocationListObject enum.
+func (e AllocationListObject) Valid() bool {
+	switch e {
+	case AllocationListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventObject.
 const (
 	AuditEventObjectAuditEvent AuditEventObject = "audit_event"
@@ -905,6 +935,80 @@ type Address struct {
 	PostalCode string `json:"postal_code"`
 }
 
+// Allocation Tables of a slot kept for one partner until `release_at`.
+type Allocation struct {
+	// CreatedAt When the allocation was made.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Unique id, prefixed `alc_`.
+	//
+	// Example: alc_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `allocation`.
+	//
+	// Example: allocation
+	Object AllocationObject `json:"object"`
+
+	// PartnerId The partner the tables are kept for.
+	//
+	// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+	PartnerId string `json:"partner_id"`
+
+	// ReleaseAt When the unsold tables return to the shared pool.
+	//
+	// Example: 2026-12-02T19:30:00Z
+	ReleaseAt time.Time `json:"release_at"`
+
+	// Released Whether release_at has passed.
+	//
+	// Example: false
+	Released bool `json:"released"`
+
+	// SlotId The slot.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// Tables Tables allocated.
+	//
+	// Example: 2
+	Tables int `json:"tables"`
+
+	// TablesTaken Of them, held or booked by the partner.
+	//
+	// Example: 1
+	TablesTaken int `json:"tables_taken"`
+}
+
+// AllocationObject Always `allocation`.
+//
+// Example: allocation
+type AllocationObject string
+
+// AllocationList A slot's allocations.
+type AllocationList struct {
+	// Data The allocations.
+	Data []Allocation `json:"data"`
+
+	// HasMore Always false; every allocation is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object AllocationListObject `json:"object"`
+}
+
+// AllocationListObject Always `list`.
+//
+// Example: list
+type AllocationListObject string
+
 // AuditEvent One authenticated request.
 type AuditEvent struct {
 	// ClientAddr The client's IP address as the server saw it.
@@ -1196,6 +1300,24 @@ type ConfirmPaymentIntentRequestOutcome string
 //
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
+
+// CreateAllocationRequest Tables of a slot to keep for one partner.
+type CreateAllocationRequest struct {
+	// PartnerId The partner (as `partner.id` shows it on your bookings).
+	//
+	// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+	PartnerId string `json:"partner_id"`
+
+	// ReleaseHoursBefore The unsold tables return to the shared pool this many hours before the start; default 24.
+	//
+	// Example: 48
+	ReleaseHoursBefore *int `json:"release_hours_before,omitempty"`
+
+	// Tables Tables to keep for the partner; at most those free in the shared pool.
+	//
+	// Example: 2
+	Tables int `json:"tables"`
+}
 
 // CreateClosureRequest Dates, or a service on those dates, when the venue is closed.
 type CreateClosureRequest struct {
@@ -1873,7 +1995,12 @@ type OperatorSlot struct {
 	// Example: 4
 	Tables int `json:"tables"`
 
-	// TablesTaken Tables held (unexpired) or booked now.
+	// TablesAllocated Tables kept for single partners by allocations not yet released, and not sold; the shared pool has `tables - tables_taken - tables_allocated` left.
+	//
+	// Example: 2
+	TablesAllocated int `json:"tables_allocated"`
+
+	// TablesTaken Tables held (unexpired) or booked now, from the shared pool and allocations alike.
 	//
 	// Example: 1
 	TablesTaken int `json:"tables_taken"`
@@ -3071,6 +3198,12 @@ type RecordReservationOutcomeParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateAllocationParams defines parameters for CreateAllocation.
+type CreateAllocationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListOperatorVenuesParams defines parameters for ListOperatorVenues.
 type ListOperatorVenuesParams struct {
 	// Limit Page size, 1 to 100.
@@ -3215,6 +3348,9 @@ type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
 // UpdateOperatorSlotJSONRequestBody defines body for UpdateOperatorSlot for application/json ContentType.
 type UpdateOperatorSlotJSONRequestBody = UpdateSlotRequest
 
+// CreateAllocationJSONRequestBody defines body for CreateAllocation for application/json ContentType.
+type CreateAllocationJSONRequestBody = CreateAllocationRequest
+
 // CreateOperatorVenueJSONRequestBody defines body for CreateOperatorVenue for application/json ContentType.
 type CreateOperatorVenueJSONRequestBody = CreateVenueRequest
 
@@ -3277,6 +3413,12 @@ type ServerInterface interface {
 	// UpdateOperatorSlot Change a slot's tables or status
 	// (PATCH /v1/operator/slots/{slot_id})
 	UpdateOperatorSlot(ctx echo.Context, slotId SlotId) error
+	// ListAllocations List a slot's partner allocations
+	// (GET /v1/operator/slots/{slot_id}/allocations)
+	ListAllocations(ctx echo.Context, slotId SlotId) error
+	// CreateAllocation Allocate tables of a slot to a partner
+	// (POST /v1/operator/slots/{slot_id}/allocations)
+	CreateAllocation(ctx echo.Context, slotId SlotId, params CreateAllocationParams) error
 	// ListOperatorVenues List your venues
 	// (GET /v1/operator/venues)
 	ListOperatorVenues(ctx echo.Context, params ListOperatorVenuesParams) error
@@ -3647,6 +3789,58 @@ func (w *ServerInterfaceWrapper) UpdateOperatorSlot(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateOperatorSlot(ctx, slotId)
+	return err
+}
+
+// ListAllocations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAllocations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slot_id" -------------
+	var slotId SlotId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slot_id", ctx.Param("slot_id"), &slotId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slot_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAllocations(ctx, slotId)
+	return err
+}
+
+// CreateAllocation converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAllocation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slot_id" -------------
+	var slotId SlotId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slot_id", ctx.Param("slot_id"), &slotId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slot_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateAllocationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAllocation(ctx, slotId, params)
 	return err
 }
 
@@ -4436,6 +4630,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/operator/reservations", wrapper.ListOperatorReservations, options.OperationMiddlewares["listOperatorReservations"]...)
 	router.GET(options.BaseURL+"/v1/operator/reservations/:reservation_id", wrapper.GetOperatorReservation, options.OperationMiddlewares["getOperatorReservation"]...)
 	router.POST(options.BaseURL+"/v1/operator/reservations/:reservation_id/outcome", wrapper.RecordReservationOutcome, options.OperationMiddlewares["recordReservationOutcome"]...)
+	router.GET(options.BaseURL+"/v1/operator/slots/:slot_id/allocations", wrapper.ListAllocations, options.OperationMiddlewares["listAllocations"]...)
+	router.POST(options.BaseURL+"/v1/operator/slots/:slot_id/allocations", wrapper.CreateAllocation, options.OperationMiddlewares["createAllocation"]...)
 
 }
 
@@ -5747,6 +5943,428 @@ func (response UpdateOperatorSlot429JSONResponse) VisitUpdateOperatorSlotRespons
 type UpdateOperatorSlot500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response UpdateOperatorSlot500JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocationsRequestObject struct {
+	SlotId SlotId `json:"slot_id"`
+}
+
+type ListAllocationsResponseObject interface {
+	VisitListAllocationsResponse(w http.ResponseWriter) error
+}
+
+type ListAllocations200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListAllocations200JSONResponse struct {
+	Body    AllocationList
+	Headers ListAllocations200ResponseHeaders
+}
+
+func (response ListAllocations200JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAllocations400JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAllocations401JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAllocations403JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListAllocations404JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListAllocations429JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAllocations500JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocationRequestObject struct {
+	SlotId SlotId `json:"slot_id"`
+	Params CreateAllocationParams
+	Body   *CreateAllocationJSONRequestBody
+}
+
+type CreateAllocationResponseObject interface {
+	VisitCreateAllocationResponse(w http.ResponseWriter) error
+}
+
+type CreateAllocation201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateAllocation201JSONResponse struct {
+	Body    Allocation
+	Headers CreateAllocation201ResponseHeaders
+}
+
+func (response CreateAllocation201JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateAllocation400JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateAllocation401JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateAllocation403JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateAllocation404JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateAllocation409JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateAllocation413JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateAllocation415JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateAllocation422JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateAllocation429JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateAllocation500JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10664,6 +11282,12 @@ type StrictServerInterface interface {
 	// UpdateOperatorSlot Change a slot's tables or status
 	// (PATCH /v1/operator/slots/{slot_id})
 	UpdateOperatorSlot(ctx context.Context, request UpdateOperatorSlotRequestObject) (UpdateOperatorSlotResponseObject, error)
+	// ListAllocations List a slot's partner allocations
+	// (GET /v1/operator/slots/{slot_id}/allocations)
+	ListAllocations(ctx context.Context, request ListAllocationsRequestObject) (ListAllocationsResponseObject, error)
+	// CreateAllocation Allocate tables of a slot to a partner
+	// (POST /v1/operator/slots/{slot_id}/allocations)
+	CreateAllocation(ctx context.Context, request CreateAllocationRequestObject) (CreateAllocationResponseObject, error)
 	// ListOperatorVenues List your venues
 	// (GET /v1/operator/venues)
 	ListOperatorVenues(ctx context.Context, request ListOperatorVenuesRequestObject) (ListOperatorVenuesResponseObject, error)
@@ -11036,6 +11660,80 @@ func (sh *strictHandler) UpdateOperatorSlot(ctx echo.Context, slotId SlotId) err
 		return err
 	} else if validResponse, ok := response.(UpdateOperatorSlotResponseObject); ok {
 		return validResponse.VisitUpdateOperatorSlotResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAllocations operation middleware
+func (sh *strictHandler) ListAllocations(ctx echo.Context, slotId SlotId) error {
+	var request ListAllocationsRequestObject
+
+	request.SlotId = slotId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAllocations(ctx.Request().Context(), request.(ListAllocationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAllocations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAllocationsResponseObject); ok {
+		return validResponse.VisitListAllocationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateAllocation operation middleware
+func (sh *strictHandler) CreateAllocation(ctx echo.Context, slotId SlotId, params CreateAllocationParams) error {
+	var request CreateAllocationRequestObject
+
+	request.SlotId = slotId
+	request.Params = params
+
+	var body CreateAllocationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAllocation(ctx.Request().Context(), request.(CreateAllocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAllocation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateAllocationResponseObject); ok {
+		return validResponse.VisitCreateAllocationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11912,436 +12610,453 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dtu2tjf6Kjhc/UbsvSlZku1c5NFxttukTXaTJitOV3d3lSPCJGSxpgCFgCyricdYf50HOA+xHmw9",
-	"yRmYEyDBm0TZzqWt9/i+1ZgicZ2YmNfffO+FYjYXnHElveF7j13S2Txh8O/jRRSrJxeMq+exVPqJXMxm",
-	"NF15Q+8lZ2QSc5rEvzPP9y5osmD6jYgq6g1/fe+FScy4GtMoSr2hN+jtd3vdfn+/+8DzvWiRUhULPp5J",
-	"b9gfdA99L468oUcX0bjX/23y8Pc+HZzuhwfRIbs/eXD2cProt965p99is7lQjIer8TnT47g/6YcD+oh1",
-	"Dk8fRJ0D9nDSeUR7p51+OIj22cHkkN4/9XxvxtRU6C5evTx54/meOP2NhQq7jNWY6Unqx2G4SFMWjamC",
-	"QQ/ud/r9zmDwpt8b9vT/+1/P91L2bsGkGsOQU/YOh3w5CB/MDvn9+YN3D9NHsqf6F4OlflssFPOG3t5F",
-	"fy9lkqUXMHW5N3T+GsfRnrOaUlG1kN5w0Ov5nhLnjGNnSpyvW5+rt743pXI8EynzhhOaSObMNNF7eHXl",
-	"e99SHrLkdd57cWffTBk50xMkVJ6ziChBQvjC3eaUUak/tIvBovHpagyfOX0k0PzfF0KxYh/PuIwjRtSU",
-	"kQljZBnzSCzd9kPz/WnCvKFKF8z3YGd4qD9fyMjzvQljYzoTC6684YNDvVSTlLHxgqs4yXZv0Ontv+k/",
-	"Gu7r3ev0Doe9nrv9oTPO8TsYqN7gyYJHpbaLuwUzl7gZq4NocL4/O+CH8/vvHqQP5SPVu3B20QsFn8Tp",
-	"jOlB52tglijmZ4SLJcFOJfnp5DF5cNjt9QjlETlnbO4+2zns/R8iJrBy85TNaRwRHOdu1114Fr1K4xlr",
-	"3ORjs6cJi8hcv0mc+flkSpOJGRGMurIvsAxzkcR6P97DVsxZGupTNDzs4d6o1VwTvn3ubs94KhapHJ+y",
-	"CZDq4MBdmO9SxojbEYFvyOCAwGcEP4M1cEZ9ROhEsZSoKVWkcZlILMk5m6uud+V72Rq45x0oZtAf9g+H",
-	"vfv6vJvtwzmHItKTevX6RefBDwd//59H+QsNbGMwPOhDMymjagNryRljzBeKAXfs+R67nMea3PSnfJEk",
-	"vocnTfPrGQVqpxH9L8O7u6GY6dWOU6nGnM70eI8j6vleQvMnz8UFS2io6X0+FVw/+s/+oD84PDzs9Q/2",
-	"9fJMRRKN877HM3pp+293AriAOXjHnMcXLJU0XfnmsBOlzzaJJ2QupIxPE9Z1z6Wzr3qANFWcpeOUTZjm",
-	"AXqwIo1Y2nn48KA/MG+sxlKzz+FA/7maAS2+9+wp7h/29DHGP8chnatFyqLyc3P054xHMT/zhuVf9BfI",
-	"D8z9JlmYMj3ieTyWp5dr1sO8Or58+PTdYPZcs7sKS4tYmMScGSrDpTZzGcdcwX+iNp3pJUnFRRwxfftK",
-	"yqNTcenyJLkIQ8b0fK58TzKqYn42pimj3tCLYq7/SgXQkUyE6RX+hZfdI9o/HYT70QE7nNw/ezB9+Nuj",
-	"c2w+VbJ0mg6q/DdnjfYEer5n+YVmR57vLeZR+bxUjuYF44YvxUqv4o9sSX4R6TmsbSxjIOtY0SSm3DNU",
-	"e8H4+hvbHJCXUrE0puT5Yq7PjopnbPw7HpTjGUvjkO79yJZj6O7KDGUsVzwEqlOKzeZapBqYY8fSVKTZ",
-	"niZUTUQ6K1D0yevOw4eD/n5hm1Y8xHsD/tG0GA/+17sC7p8IuUhZhdcnQrKI6CMVhwVxrRVTooqNJ6mY",
-	"OV0PDuwPSpQfwyqHiVi/yvkVbMbs50LFqzS+oIoRK5a5ctOYTiYsVHB0kTjleBmraZTSJfeG981OmfH2",
-	"HyLBwTMc6j4+wf1qQxGwsMjiH+P5jKoSUyzlgqXEHGBJdg56AxLSNBqbR9Guu+5ioUIBZGZ/drt5zd4t",
-	"NNM9Dqs3937nMTlh4SLVfRKOZ7i25dS0MqbYjNPBSXb6i5SyUFORxhLvVj36+pYd5pG32ULksC9WRY6/",
-	"ioyBx/9OoriTKFyJ4k6cuC1xwtG0NosTlQP1BxAn+h9LnCgtBooTwGCaLQVLgZYCqc+gmhJK9PkExXUl",
-	"FimBE0Xiwi3ySfjM1mxia37QnozzhfyZnU6FOH/Co7mIecmg9o0Q5zE/k84tqdfRFZCzNQS5SHrDX12u",
-	"1nWJv/A8a+Kt7y1SveZTpeZyuLdnpt0167+nhyf39JGhOG7gKOqNOGeV2xzsUrjvE73ZMhRzJrcVLt2L",
-	"SL/zoNMbdAa9wjttbF+GRBZyQ3+GhuapiBYgFpFwysJzsVDuZQFzy8lCTwYZpeLrB2Gap+GMdVK2pGkk",
-	"NT3OUzaJLw03ouM5VeODycO/w0ZdiPPCRWzWcfgr8gA5TBnVW0ovaJzQ0ziJ1co+cwXj2mfLNFbMe6v3",
-	"8jFLmGLRWiLUkiwzv2gp5kwfL9e6i21YkxysyZKtX5JsUZfY89h2ABT2lNFETVcl4krii0K/GQMT5+ar",
-	"ZKO0OWXJnaBZFTQLPxRfvh1xsvRp3376+QTM0oj2C3zlTyFy/tXEzUy1tc0b/85nFT41w9lO7rSE+AeQ",
-	"O3tt5U5zidlF4UKN6XyexCH4cgqSp34V5MwfhXrNaFS6BV7EZ8hsJLHk7DJvfW1L63I8pZLh9eB7s+w7",
-	"zWQU0YdWM96BZqL7RyRdcHIPLmKCr7J7QDh2yAturtqEwWXzcs748atnj0W4sOfRvTFjSSLzE9mhp2kc",
-	"nZWMPTGfCP1fFasEVf1nL47JK+QH5PjVMyABGKQ39PrdXrenByTmjNN57A29/W6vuw8MQk31lK+cYf1y",
-	"/OL5tkOyTQ8JtDzieoTDEScEhjgklRHq38wQhwRGOOIeDiKlSqStrD6nKOIWdnGjJeT6l9InuXDa3SGJ",
-	"CGky1oygwEzqb5fNd8jN5dGNN03DRVNj2rA3Svk2uLMN/KltA/bknyRClY+83r2C2lA9oA97Zo0273Tt",
-	"4dnvZ7/o5dK/9Eu+fTOKnNZRGrxffBRzPAJpHLIaUatC1nOQSXJWls/7p5PHpH/Y6/Z6ZM7SjNtpog+n",
-	"LFok6G4wF+Tac1BD2/v9NzDDWtrW/FwTjr6zJDpB4J9jRUFz711fLGntIrEE8Q97UIrBQmKCNiFUal3q",
-	"oFGUMikbzpbeDbO8esdjzvrgxdknPzOpyIGakhOVMgZbLaSiib1H+r1e/8DRjP4sel51jVrckXU8qkaA",
-	"l2Eaz/EW955SHs1oxMicSkVJzGFksOr/iJOEnoG2047RzUQUT+KwvAU0ScSSRfXrWwiWmVJ+xiShKct0",
-	"LbvCaxcYlqyezWaMAll7zir1yM5jrieWCH3GwWgG0qrDT2V8BmfW6lDVcw1GnOLJPqWp93YTh7/yvVd4",
-	"Iz8Drcm6A7/Fa7jBZxf5xN7TRPDa4Lwyb8PXx1lw3IzyBU3qKKO13pYtalHxq1XeTP8w4Rr5Hx9tL/KL",
-	"84I4b0xGjoSaOSwhtrHYaZNBtZVR08oKGAT5PluMO5/mnU/zzqd559O801s+v94CE5zJM6M3l3Xm/mzA",
-	"3SNmQ5DMytdfD6X7pRotf0zm9AxkYNc7Ux83f3dT3N0UdzfF3U1xd1N8zpuiXSrNiTHslLn9krHzZEWs",
-	"3Wf7iNsV6I5qugCmHusxU6U1xyZbN+MshXbVNBWLs2kWTdHvDDSRaB3xd8HH2PT9zPoWTluG6TpzKVvU",
-	"DtpZ1AaHawxqobhgacWcNji01jSTWtTieMlxthje8MHD3Cp2gHQHK9t/hGcHDpPnewO99KCZF8/NBU3i",
-	"qBj8rHcr+8UkGyEhbmcvO0mEWicpwFz+AiJC0x3NoyrvG/RLvO8mJmTwvxRMyJYaNpmQWxL8g+0J/sG2",
-	"BN/yjjDm4IRNlDfcr5L5l8L6i3wXo4xq2K5K4zmrsd4cQ9A6oZlNjExESqgJA9LyV/VAuWYaKw/s/539",
-	"z/ng+Xn0bPl08SC+7NHT8PGT7/o3MHBB0+xCVdru17Rd0jqKXXULMpfe2LG53qGjGvv7MbEmzjuj+60Z",
-	"3W9sUKc8IpQkgp8RTvVOJp1lzBnRZH4za3tLe/ct2aqB4NbdZFWXT3aV3ZHhHRneBhm2ujZKoa8YlF1O",
-	"gSKcLbMYWBPXHitJjG66bXjz9SO1bxhcq9fVaNPLqWTh+MXkh78/Sh9+/8Mv79I3y99+evX44bPnr/73",
-	"mRg8p8/pydK9wRjX10rkbRsvXlrhetgIZ4g1su2Xvqg3WqJ2WqVZxdcsZPFclZ1iIYsvTHLAlPKolBoQ",
-	"LSDWTuXtp+YLPBdgA50yGrEUMT7m8T9s6Nn7EqN4M2VZ8BzwphiyE1RKQ0V2NF+wUWb3JAliPhFd83qw",
-	"i1yNcrlkKYuOiGSMmI5ifmb5SsxVFoiv+YpWMmfUwSGBeLh+t5fLQlKlEFVx5XuvqWLP41ms6of+biEU",
-	"JVrkJTvPnrz5jkQpnahOzNSko3eLzuOOVhMT3UTHrMnukARpQAyshSQzuiKnjEjGFeFi6cO6q6z1WJLl",
-	"VCSM0DMacz2tQAWaVwgeyaYZjbyITegiUSPvKP26d6S+Hqyf36vs3mqa5XYTfOdMUOsawTIfM9GN4kWp",
-	"ZxeYoQY+CQxpB2QHIjloCBf0PUnEkhPoZJeIlARa/B5PaJwsUiYDsqP/yVAqZ1yZKABJtFZNBGfECAG7",
-	"bdbr3deDXu9o2bRiOKtnUd1axdLO+p4kcXQES8dIrMhyyjhZiQVQtyZuiH9sGs5GyJe6cal0daxv++rA",
-	"fgb6MctPlCBLGitXZODsUtmRazGDGHNjw/j6vjeLeTxbzODfZjBadThjKfpA5jSlM6YMC3iWg+r8wGqo",
-	"7JgsePxuwcg5W4E+pZylJDuU/PTTs8eaVig5EyIi4VTEIdvtEj3rmEm8Q/VMJJ1hK/oQnYpoRVI2T+gK",
-	"gWDiVOp5yrngEqUMDlHVmmxzacIZbUcPt36P2sIC0cvnjJ+pqTccHB7Cwtm/+3X7WFwqE5cR/fGWLM1G",
-	"jrLSJ1zCBob9SusKMv6d+aSvD0G/18vm827B0lU+HeA0hX037MEbonPHzED/MaOX5iT0ehvORcGFV89B",
-	"CuI7MJFsjHOqpvkQS2BB7RZ8o/vHWer7B3Vre5II1TRymQi1bsjWM9FurJtNbpsHq2iq5f4GtqjHHMRR",
-	"YLWihEpFUFZyFKWLWCwkKJpH+AjICIxiRruKVRMdSTOAMbxYIKiNgwedt2mpQbFZt9aZobjdYm+Orls/",
-	"3CsQiIFHAMP/hkbfU8WWdGVC8JX17WGihp7K3m8SRcJsGO8943XRn0SuWco6x4xbxvciEY5LUrGWfzOZ",
-	"OBKh3IOX5d8aG5kxKekZM2tqXiP2NWKECs1b45n+x0IdES7UVIuXSypJOKXpGb4xZUmEvHVlkC2SpMRi",
-	"SzyyuzXOm1l0Oo/NDK6u3N38KmUTb+j9bS+H29vDX+XeE/P+lV9DTA0T75JvRcTkUEtldQsY6Bm4cv6r",
-	"Zx1H0K8bjnl7z1EJcpGqg8S+7rtc+IKpfEMj8+SmVGaElXHMwemyNYFVv89pK7fjk9lCarmLUEVmQioy",
-	"6JnMcDorvHhd0jDdj+3Ht0omVraIJTH9uBRSWgEjzJuHs1jKmJ8VHy74ORdLrh9qqcP9sgTCWPreekXE",
-	"Qo3FZJxSfsaCIxT2g1cvT96QvYv+ntGs5Z4EU77+1irbMj4DOxTL+vzspPyt4JMkDq9LyDRRLOVUxRfg",
-	"fHzrW9KGW9RNN9uOsms+d5kmVXDpkymVhAsTIALqsJZID1ziLl7+XyZlh2YTHOEYDZ1KX/iK5fReXhdN",
-	"XfCMCzU+FeLcPnQCciLnb8W4JpkxCJrZc/hrnDIaTvFtV8iDEaw7JDEfL6Q+CIITYTIlzD+0MuyTwLjo",
-	"Tlkilpi38fkJ/zuRnsZRhOAP12fhMZeLySQOMcgnFPNtKb22AZfWY4mXOmdMK9FFSd3AICBCxbVv9jlL",
-	"gdMJfrv0jTgaM7rS0guJBOiKOTFXp67JC0Fhz2MeZUSn1UpjoTFtCk4oCTS7tRS39+9//ivIyc7XwhF1",
-	"CDL/jq+IUFOW7n52Gizr3AuJGvcNyLF0NlNsc0uSbGqkRJYlwRJEU5qkjEYror+wyDlRPIHopczU0yU/",
-	"SUYo+COsGQH/si84DLxexd+ekTuTulUir1sFZ/YcaC2feUb8tYv8+fniMw43evIkp6zr80Zs6lrKU+Xj",
-	"nPhOxIwZZUgT1TIV/Awun0VKZByxLnkG0qKkE82DSAra0R9AKdo8sZx1uqsDUgAiYBaEg89OTD8K9Z1Y",
-	"8BsytZRJsUhDZsXxLSmp5vOcln4URC7CqXunkvXWKpc31RrDvhwZ004ObUs59ZRXBEQ+sVAMxMiJ3rHP",
-	"Tzuv6CoRNHojxHOanrGbkRAoekqIcQJtbUdAlY+L9hswXceSwK8Q88BJn7z4pvtF6hx2tEoIHHFOFsV5",
-	"fhEUMMtzRKPbsehlVsnr2fKcz+uteI5LJOcosQQJ2AneWzFFdtDjThogf3b1zoDj39h/sQOMlNPXAuiJ",
-	"kF7g63/nibHostX7x9mlGkvF5nkMve3Fq6QMbMQguq56YVr5KMbDytJWzYd2zzSbK+AWf34SfyPEC8pX",
-	"5qm84T2pFXXQ5bcm79KnDmkLQWZaZbJedWtstgFeDIzUNuoBfuuA34PglK/NBfMh3SLhVGeT3YnOCgRd",
-	"8jONFQmc6ThhBE9oODX65FSrPObfp4vwnKkjIpkWDxRLVr7WQE0IgJE/7QAaAgeAb0wWeXjvchpjvtOt",
-	"kKkbVbKWSrMX3a86ebBGq4/N69c9Hya2oJN50dZ/l4UhwL7/xA1H+P2mF4cpUnMtA33525LgwGiaWTQs",
-	"HyPwroGpgp+ur5sUiOtWxUocJA4vO0Kl/ly2W1iI/IFjoMQHiBn6mRmz7/3888+d43w2rN4ZavYvnNIk",
-	"YRzDR+ucnN/geymjyezrEQKljryaaBokXLmYz0WqWPSCRTF9A+/chIAXeYvjmW4So4G3o+TGRhy1nJn4",
-	"MRAxNWMsjfPLFoj16fvvk5c/5vRcP+fPLTRks8be8yjzcpwOho3b+6eLqZ5zlqqYOVHp5e++jRVYQ3Ly",
-	"dUKySwTrxLGXm3l28pLs9+/f7/QJTeZT2hkQ8y7RZFnsAWLgK22boPhyyxgWD0FDfDE7RQkjb6s+hL7S",
-	"eCGmvhKxgytXHSjG3tdFTeTBDr+agZuQ9mJX+YrlCXkmSvbKd6rSVcf0kjNXWmBRwVZa3Fi3Pl0d48IX",
-	"7kny7FUmnlD0LWidhaVE0qUJL3FWtlDorrKihcp3lV61jKiEiZr1tbg4i5MkdsJJ8yg/qJpn2scttnCE",
-	"5WZ/wlC0OPIJ4lCzSF9D0TgoDn1j9b3KbCrl+GqDeEpWxACCacH1wGbz8jlqGXVWGYrFMKobwdM3b14R",
-	"fKHYmSkGWGksTwgrsYtkSVcSFs8WDcQ15IuZpmm3mODb0tI6VQar/bllB6vxoYwbjxY6QmmaxhcsKtNd",
-	"baj8RKQzCKWPqGIdhdl+lf7d++Z9swv2ntTCvuXHJerZNio2q4xY26H+iSg2mydUMbITR3D2giGnMxbs",
-	"FnveprJiZRBWnW+kG2N+sJHsha6xPmMpkNCt2Pi+0d8H4fGQhVPmIBuB7tfzVRChDQEXKcsZWHZe7C5k",
-	"C1EghuoJ9wt8s8jP1jNrmwtSuYBNkhgcEaz4VHMN21TN6nLiF1l+gm7OJ5wt9UmB+FiIwVMMGe46Aci5",
-	"WK5y9SBNKWhned5GzQEF75X1YsGMJiJJxFIekTmVMg9ghIhGTcnF4MPiWTKJG2YEp0IkjPI2fCmJZZEh",
-	"QUpJgRPBk000lJEPLLsz97otrpQTdaK+aBTF+hFNXjnbaeZXXsVV2W9PwKtvsneqNGHLhb2/Rkt2gWrK",
-	"l/pODk0OlWIdbLDFxSWtbaO6wA0LhxmDTRkewPypxRKF6P9T5tTunIiUTFLG8ryUCWNOXmGXnHA6l1Oh",
-	"FMICMlry40DuQwwmQgiTrCyzW2a1MrxYTUlgcycDEoB0EfjZSECE4SIlCx7bU5oHyNpExSJTxVKu9uKK",
-	"ubp/4NWx2UIO58aRmTfN2OSUpqwh4fKczZVPek4Ueja2w17TQJTRQIujCLjgLCA7FA+o3qldPx9L/QAw",
-	"KsOupXnoEi3HqhxOnqp+s0iU+Y+VK68xq7Wi5eQVamMcvElsBU4LFrpKfivwteJ+HtStWZbRVsfTbfoR",
-	"J0uRRtLXWyGnYqn/q2x54uKt+YlycDdxzqa1dYgkn/vbDUwhK5xc5glU2anqvaGF88zFkizFIokglEhA",
-	"7qqx8dcoQW6Z5aZ7rcxLK0xoR6QkZQmjkkW7egCFrcG49upllmcp16nFB4P+g4w/2F3B3ZA+ScSSpSSk",
-	"kh2hEmEMwVJRHtE0KiLAunSCCdHVM7GOyZXWO1/hc8bmZMEjs0hItn6J6RX6f9CauTmlrKsKnaZsYNzO",
-	"sGwBaXbB0hUESBwRvkiSjMMbJhQJJut0h/pK2bUKhG7WLc29tQJVLbtdEFtqqnIXmFtt1e4araZQxrv9",
-	"tuKHt7OP5bLhG5KKMCcxKqtWGxKD1mg16wReR2Y7wQ82MWaTMbkFX779KuethddK3Emm4rhsz2FEZZIp",
-	"sIXCkdzAw/MqvMUlfEwVk+Z6N6FI6KIWkpEIf1yixAciEoitULu3hnU7ifKNJgNTWxfC7bSyeYs2A6cq",
-	"cB2lYGoioCvBzJx5VBkPlA0udNvYoxL1/YF2davdtTalhYkom9I2Vj/enmPiThbZpKGzt6WuTTnlGobY",
-	"qDCV7GKl+ss1LdUWZC43/JQlkH+Vl4BxP7TRGVn1ZoQ8y+4rS7Rkp4fPUkajmJ/tQqrfCi/7olG0VtIs",
-	"l4iu2MqhV5Bp0cpzT+YZYlHKlpUBFDq9X2sCymtQ12om2flHdYTRNIlZRsEgRGPIANKxuclByEk0hZc2",
-	"zJa53ngxZ3Ww24wq0Rzp2mOyhbY3jimHzWtMpiy2vDEfchsLmZOLmbO0nNm4W5kvX3aWquTVdDgKgLVr",
-	"bo0mO1mmM+NrW9nI3G9amcLsDbaVHcywKrDuHKEYml1AsQQ8oRJH/oMZupCLVUozbG/rAjOwPlo2Pgut",
-	"sVqMMqwSeE91i7MS7LXCLNz4DrgyiPpDEmTwtEEeASazEu8+CbJQLze05hStaFjYHtKdCuXkA8CpkHD+",
-	"85r0XfKGnjOpb8eQRYxrAeeCpXmYGc40OCImZ98dnbuhOaSun5fI9ys17Qtb7n5T9WUWo/RqThiiCtZt",
-	"jA+Oek6cRD69V4HZjmBIgvlsDFFzF7GkAdnJhgLmHvMbZiQ/zhZ7x07MfakYH2LDOgOyU5r6rrtabu+a",
-	"aGo7dH6o76RkQSq22cagCQzO8I7rnYzWEnJmRlwnI/8hZFSyE/MwWcj4gu3epOs10p1vAm5zy6tYamkm",
-	"1FrcetHPhfdwvF0licKu8bo75bme+ButTRTlkJbflDh33V39tpEmb8E7ofmrAAjRwoL9FQual49ZtgLr",
-	"tvJ7i2drplImUxvdWyRVskOThKVnMXCFMKQyY30ZybZeE4eWD2tpuWbRysP8Beraw+kx7+DhMsMp1r0/",
-	"IpNYXxnUDCAfc3Er1uN3FLeqPKAfIfaDiIkpxX8EooOJNDagL/B9B0AOIB+/aJ93UHIGG0ByHDJpwpix",
-	"p4RQswliUpz61tAxmxCFXLaQJ7IX8BqQQpv5g8Vxvx5zyPDe51RpASFD7667kVYNwQb6F2vz0s1l+4dF",
-	"z0p27Fps+Fai/c+MnUcoys/o5TP85AGssvmjXxL6fQ/BrMzPgCJYB9td0f7FEmFFwedoTmTuSHFCmVyg",
-	"pgdFGjysI8IimH1dv+CcgiWlU0Yjs5DsMpYqFz3vF517991h7N8/3HQUyqjg5XFARhbIkqlaOdspGS0u",
-	"wMFWJ7CMPF4xZ8w0y2zT73YnP4M3X0ddJ4lQr/SLz/h8UQNfXhewV3IKmw8IwMEWWUcRGLbAzuskE4P7",
-	"Xzlt8Fx3C4SpF6dxOw4LsGG9JlNPw5kuW07yTiO60lO1TMI518XKBG1PdUG4ys/1wcPtD7b1ZG/aZoi5",
-	"viqWSGgjZefnT4mq0ci6ovptRN5CDYYWEnfetZgz3mE8qpH2H3R6+1hedkP/FYl0JT1LDjX8sXJyKxyk",
-	"dFhMhxkhr7m+EqGue3UJzjpiMsmOQem+as/lIcupmck/3JbJuzUbGg2DnXxz6wlpvxUhuVUgtjhoW90A",
-	"ZaPxR2P5dzze5fH2/mtc/jYsfiuWWA50z+m4QGiflkUAYOF1eQRny9wOX2QQDoD/utWxxaFNJkZGOQ3w",
-	"/G2aqobP5a3WJm240IzhugQOh+gsbGizAuJA8K/tEF8q9plD9m/d5VaxM1j+BA53IXimLjTG6DDe0Pt/",
-	"fqWd39++37/6qtbS5XZbNabKqUgVcZ6ClowqarHbdmWmi3aoOlbQUGK6DSm9cD4tkRKaaNbtrH6jOKNS",
-	"wYOyCW3D3rpVqNcNHk70K/vyVaWOQq2C7vJdoxaYcK64rGDWVmHIhNEymej/6XUejd++7/kHj+pJJpdL",
-	"zU3UIJdeFao9VGiLk2fHPx6jK1K/4hPWPeuS4MlCc6a954JHgpcc8pWKETeyMgBR+Bnvy5KYLCdwx1+I",
-	"LyluUT37a+bhpeoK17VkshS8F5LxyETPY/TwchqHNT4nW22hMfie6OFKxBCCUgNHJPiPwDqGS1S1fcUG",
-	"S3HW1/Ef5bc3tlJ8btJpS0/zioNjzDrPkR+6WXHL/FFWvTJ/VPOZHgDO4iZnAbJPa07BVKn5jtwlP71+",
-	"bkMp5ovTJA4JAh+xUihWmwoVJW6l9cf1R0EPLqvIUUe6j1nCFIteNnh0jVNVEkoi/aYJ2CxpIdhGoz9Y",
-	"a66tYk6bDJemA4MBlEE352u3qWRI63ie2t701+X+KpVHtglqsAtWtyEZZllDlq+YGN89F7wzuLws4MuX",
-	"WINtamNe8WOmaJxURo0NNI7SfFXv7c7Rv7rkm5TycKpPQRCKiAVHGJYYmLzrQDOnORPzpE6CLaCz1ucR",
-	"1CCKLuYY9ZiyzEyrcuQ0YCc+4YymzJRRimcQVkMVmdILlpnHMyicTHdrZfDR6kZdeEZ9ru4xkdCbT2Y0",
-	"nMacdVJGI+hff4DovBgQoGgizhYGqySWbomXcrWWkk2/iERbIzC65Xjr17kIPAN+4CpAjQnZ1wwDXvSd",
-	"OIV7kqAftDg+qAgah7bp2uHZPP/q2iUxP8fNhgI4kZb6GGRpG2EVyDhbqZqo82th+dbkuBoUgeoQp4sZ",
-	"5fmmsst5QjkOhDxTgC4aTik/Y0ckEpDFP6eprCYftkINrgzMAVCq39cakKGl8ajq4bDLQn5LFYMJCx2N",
-	"oR8T+aEZiUpXEHk15mxZhWFa0liNJyIdz1MRMkS1K4ZKVvqp87zRBrtmhpWtqRQ45yRmSeQQRCwJPRUL",
-	"heEjJMIkrDlVU7ITYKw0+IyD3TyoAWOlRFlTzP1aG8PpGvCqNKNLXk6gyNY6xlIIb7Jh4W/9dtsKcmTl",
-	"FFeBue5Jk1fbbZN+HEfWkGPe9AlNpLCnz81JdvCUbpKaXJ/NBVdkKmhEwoTKzLoEm+3Sbz0Sh18PNeNX",
-	"gYX9GhxWvwQQ5lehn3wHZ7NA503jWS9RGMuSQWSwvCdnlIV9q1zhvnfZgX46ugGJtd2aAf0tlR4UMqpr",
-	"AU38moZy0MobNmRg76/bkAuVf902GuD1bzC3Okj+6zbXiNJ/3QYb8JAKzfU3oDX5jThU128jVxOv34YB",
-	"arpmGzVoinkzgybgwPz7Ahve9uNaxPW8hf01sOj+OkzavImD9jRSgl29bjMoGUA7NEnEsrQqh+1bqpHW",
-	"8nYebdmOW5Xgug25lQxu2Eah+sGN2ipUTLhuS41VFq7bYH1lhqbWqoDofjNebtZCf7/9eBpBw/LWDq8/",
-	"uwyWPmttMGg3uxLaZf79ozXok34zrrltwA29c4DB/c1lpfIWButbqIH5Lny+v/7zanGFa/C+ajmP7Qj2",
-	"7ZXvNaBcVU015lYmEUti/aCLQCPs3YImGOlvy+t04kxIBmFdKrqSI54ZLkz6oW0IEwJUGrOoO+LXTEIE",
-	"xZNM6XzO+AbcosHwoL9VDmJDxospFKcyG7XVxWpyKjJLXctc2aYskjoz1tokwgy0xq620Wug2CyVhT0r",
-	"rtpMnhl7ZNkW2Z8N+HXyC6tgVjUwVo35gG0c5EDMtR7you3S6h05aZmNrjUTZo3WGwkzoiMnjBnHIlae",
-	"IpKBIcFqcRXjVoYQ8wdzNRTyxmuHXtm+76+ZwzRnqTSehyzyR0syCEzTJSdTmtoaH3lIt+DJqsaWPKs1",
-	"9T7RjzP8vXIag5vtVAKzqwbhW5aCPZUql9aFXbth++VxfR9fMF7j+8Xo/i3d+U4yQLmf7+gsTlY1HTlJ",
-	"A1v2ZnIMKniO+rFBiyQxJ0+6/fsHesVnxY4LqQmFeIHR6D9/7Xcevf2113n09v19v39Q5wcuI6bki+wu",
-	"hJ9tEw637vA/ZTTRk6yEXem9qUXzbEJ7s1xQnBdYoDgvHiixGX7N9FA33Dx0rM7GDHFsS5oknTAR4bnx",
-	"Fzx9OnzxguwMDjpTsUhLiQ8YIlrYgp1fe31c/w+DX3ud/be7w197nUN8VOuUr43M2Z4VZJFdBngUW8Oi",
-	"rGGssJqC816gHwY1sAa3h5Xqhigcd/737ftBfVjCbUKobhvrcSOA1UJn7fBW6+hyU0DV1vEFN0Ms+1IB",
-	"yNaHCH5MMLIKBFlDVevPB05Gdo6z5JeUGtQoygnlRPNSA/ACEDGMa2pjEflewK2W7YmtXRdU6TDAVhYc",
-	"VYmou+vVY525nFDP7oP56QMMd/erLwQOrSEOuldblXxLeLF1J7wa57YWXKp6inH5yU6mLsopnTMLi2x3",
-	"MOPxNSF5CN5a9sCDMa7dJsAQMCeKhiGba1Jqtw1kp0dmjHKZvW9+2C1HTN8Mrq4EgOQM2CYjWmy6tdB0",
-	"m5GO1qzbeoCiTXGP23H8FhTzB9jza5/JNTNZt/bGz9rkW0ZvqZgQaqJ3Hcrw7YFDfUoyJkmsyA4XBrRc",
-	"67YpU3VHreEePTY4h82IZ4e9lohn2MU402Sb+rL12aUgE5r6t9l3pjI39W1faNN5u563iMjeFIF9TTS3",
-	"Wsd9vXZiF6oYnFreuOpyrqNn10BWo9+4GHdUEYE5IZAtDVRcV3rBUe4bROSXPGQ5upRvEFAilqPRIWRd",
-	"GeTg9YvOgx8O/v4/j9oEVLQyckLK88eAWbu1BKxBrXiY5e63iw4xWfxv61RAg/63DXRayuQ4uCnY4e0k",
-	"ivVagWxsBV7QCFPQvQ0MTedEBQ0Gy0ZzoNcMftAY7ISFpUuw9cUT2xTAY76GuFp3++eKl7dfP9ou0rY5",
-	"QyPvtmo+o+GMdVK2pGkk2wXXQj91HHAbdIbNkuY8lwvaHcmyQFF/ONdLFC6WWw6ia6LQGig1X4D16X8m",
-	"4cBhTusS/qqX30bAiSWAA2HjIA+We9iMOFF35aZK1rL8E/2TXzJq35PkpzffEjGZSKaaGExLdN3bRHPd",
-	"Npl7MY/W33WxwqRqR7C/JWcerGOrpKcTo9pk2IFyxcN2X+oX17ufMhHJ8kPfCb7EMbrk4RfzO2tSOusT",
-	"NmvgSezt4tdIPjlfKMy55CZzdq+lqLapKkcBr5Oq9QJbszu2CPvplOpoHe9eJ2beVeloD15o1w/yBury",
-	"AzQnpRLg4gtq5cfEBKgXSVtLj3Augxvz+k8pP14TaGATSelZF+ET9Ta/LS+MtxZbalsMg4PbhypYg0jQ",
-	"MnodXm8QgVJAE8wFIL0kN5R8DG5Us4BiXkDBOTd+x8WOyyAczraF0/Wx6xv1iI8rnf3x5CTNAR0BqQlA",
-	"IkdPw1c2k76J+MJYryZEiilLIrKz4CY0ZBeTRyBkolw4o39zKIoWAp3Fx2gv1m1nwPhi0J3ds7pGgvtY",
-	"CB3IyDKCK5GLI3e2FOL0Jm+sqZa75Zvg6JokNkxpvJGo1pSieCejbZDR/mE1oVoMcCulCfM2mVFOzxpk",
-	"tZbwLLZA7vUQWWoKmbUGYQFfhlG1pIHLJIJXEhPX1tdtY6DFtVtSSczrt8jjtkGAaTvhHBvmU6K/fG6Y",
-	"l+tX4dDXRnCzm+SWMWRuCT5ma8MwtFxgXmi2eFtam0UtLV8bfsZ+CKlhmh+jE7KhKPByKlk4/vc//xUY",
-	"ZyVKyPpbaTBQMaQ9FJyzUAkw4wqVrbH0IcefQzipJSes31GwUpMduYxVOI21OiqymOpg1wjgcNMsY8m6",
-	"2wrTHx1jpyHMuhVKjktiRbicIxT3AEwdY7AAmZKmFq8SisZthM/ZRgozEZ3uCD8Wek79GXbIuplQN1bo",
-	"KNzPm2Sva1rK8IubCV4oP9xJXu0lrxsEY9xmjEX/cwZZXCPCYjxnPNKL39S9WLKInNLwvFAhDvkzxhZi",
-	"ipdBm1BOpagVU+XhHpFXr5+9ODYJSTakJwasiptO5dMGi2AN7aYL8pU+bjGgY2BNku5vkuwEEv9tluhb",
-	"mkaGbINdLUACwzHxP0rklV6yQi8lR2s83v87+5/zwfPz6Nny6eJBfNmjp+HjJ9/1zcDGlw+fvhvMni9v",
-	"KINeQ+ZchxTzpgr2krndgT/ZlOdCdohP4gmhvJ3rvQSh0ezWLmFaxBEpEXbrNa8VxUwj63s/o4ot6eqI",
-	"BJLy6FRcBmQmLvQdogUjNU3F4mxqkIng96zGUGjh2azRGH8HY4QmtZIBGZ991PikbMZ1e1A+N/VRTKUQ",
-	"p3XhTE3crESBay4MnEytYmTWukgjPgbMRiSJz5k53Pfk57lCzMI0F0QyF/KM8gVNAst8zWdQvW8Sc5rE",
-	"vzOXiPD1IumYZ5+YjWxxbCvHVJ5ebhmFtEmuKdJzQcIp/lSqwlT87aOevqLQvvZwlYhn4xE5aUi8etMM",
-	"DQSGElOTCxMFYlUu3Q/1sCrAT9kv7gVQUzwMTp1FhnI/w8llGgbmv2fFxSrF/0sfVXbolfVhtfRJtecH",
-	"0HJNjktg9yy4XtXij3ks53UXWhCKC5YGZGfOjPkIPCOBCScPyI7gISScurL3bhE17AIuDvNJGeoLf6ye",
-	"nrWB/XZ5a+L682rF2ZA3B+zXHKk5hpisidZ/DVVHjRW3HHdofsqSqcIpC88lOWXTmEe1JmF8oybTloZT",
-	"/PyeJKayXb3mekplXTqROA/0ni2nWHTEvklCyrVof6rVJoACKZVCqrXpzuIzdL3I5p6mYqkFcpRtgM9B",
-	"AjJMfXMf1YJiOLFC33X70ZRECsOCNAhT+1KvJejOxnuYZ5X6ngtNcc0cU99uZT3RrA3HnprKvMb1qGyF",
-	"qhKp3JovwKb/rQ0sA+N8ligo9FFPGDUV+a5XiP42Y8itbF/js9wyoNx2tnE1rIB1gzi7v3Z4O7rZZcPk",
-	"4oSRQB+FwKkqCVNlPJJ1BuKmaffXTnvjHnyUKHwHE0ovQH14T3ERnKrPQf5lgAYbgIaKbHIX8PJ1S7J/",
-	"syX5tDkEtxPXv7784Jca8b9ducN1dQxbGFY+a6j8XYj8XYj8xw+RL+Xx/lXi5ddHyd9OYHyVYxWu+Po7",
-	"b7t4+lqfYlOUfUmWKwm6G+TybWLvP22w/V2Q/fXciM66vUQF+no1WrTMC3wzljEWOmgPZRTo/YTqDwHi",
-	"NOBtSkI6Y2hT4WIsp2JZkpmyz0owGtnzD+a73a9uAoJUZcHVGYAwSnZoUdw37j5XLt31SZAdwED/YY8f",
-	"/JEthD/i2ax924JdH5D3U8qJWBijk1U73RcKuukuYiFa0tLjdVmBywfgeb6yZhQZ20JzJXZXC05fD9hm",
-	"6xXXsY+GWsRae6VNVdxa6YBZLLteCxpFtxpC174w8u3XQS7zt1subVyTdG3zAMbGPdeqeqnZx6WWFfNM",
-	"golI60qY9jv7vZqElI0S+o1KK1fKKd8kuSecVnJ7NuVCbK1RWZIu5s7Yw/W21Dk+vcuhyYNKYe8dzcjV",
-	"i+QtKEbleLqt1SI5zk5KzToC5YJ4hIGD9yT4xJ3TtdNDw1AKhvazEmrMg+Y0kI1lp/M+6gpQ36zM9O2X",
-	"lK5EHn7kItGftio00C/sc7Eu9Nbc84tJdvl4xagreSzO1hbXvnSZ1F171UO6MQjTij5N2lOW8WLe2y7r",
-	"xf2oXR0uey1spSeZ+weE/yPjLsrEq1gSrZqUxKs/libUlGZs6xxgOLIjkhJwP7pmE0XPIcoErptYuXl4",
-	"H8lL9dGdETyqt5c94dH1rGWD/rWsZXcZ1l9shjWKI2C01fxX3ra0uLb9LygD2wpFn9my/iXZuE3CaMIm",
-	"qlG65EKVffvGsZkJufVu3P3bSDa+hkl6s0BTMiRbJvpZ0nZx8dvXbW6TpPspU3O/gJTcptK8X6wYAwzt",
-	"urDotRzPt+lqdTDU1w/8awVi7SBHw/85UKe1eAO3Hq1XCckrGpsvWPrBNNPC0JwF1OlhNm1go51ZK3uB",
-	"tY4CAveEpSyCYsEmQfeIBJrDRyldZq/uhImQLCKnq3wTd6EBrveW8ghSRiRajouhX3PI9c+aLIV+4a9V",
-	"a69lsdUp2PvSnQYgUysB/P+IBEB37u+A5p2Fu1jA3rgcbWTlHNMD8sJZySqGj2rG/EbUomAcZ0iCNAyZ",
-	"Zh76PbxGxUKBnI/h/dc0UkN7cMVBjshtmqjXxxIV+pdKzCVZilQvrRFwYq3FkEiYWxpbqzPdDjqD3ubh",
-	"3V4AjRLnZRlfP9oOhREqdyxkw/ZkVhdQ+4r7pD8iOykLRRoxSKCZCakIcBBK8Abfvf42blyn5hTthJ6y",
-	"xKQ9nNGLwsAhSE/KBRydkqg3zwoJYQyoWKjrGKehp8KVB0+KBxAfXRfOk4ZQQ8OZ2CnT+q0+l3fwngbe",
-	"E+azzmwZTmlKQ8XSzE+FLMyHrEeWJLi2ktB5uRoAMFA6nlM1Ppg8/HvdAmAR0TVsh5JUKLAk1zAfdGEy",
-	"Hlkrir5hEzpHxQXY7QI4sUhrM+Kvd6agYKhsqMmVE9uMrkgkStZqzIAepoxChhZGScdJrFb2mRvgUPts",
-	"mcaKbZNKv1YLyYEgTR67oYhsmqUYlAIrLOzfRuPmTxBaou/76wUO/GyKqpuSe0ITh9WkZzF3v+83BxR8",
-	"BPSsI8LZBUuBvSxzfVwSmugNXJWU1qIj0RFbD3ubwfkbVhX0zustqwumAEXeZb7IR/YJB5MKlGxhcz3F",
-	"OCUXNDH5/5tWvyVQT221puuh9mwq+9MawqcRqGfLumTboOg0YeVs3eWtIOkcoftbs1sUs3MSkHU5UW5l",
-	"Ktr5/e37/frKVJ8YfKdYvKr3sfFxMjK7BZCcbetuXRfk5pPiv5TJRP9Pr/No/PZ9zz94VE8yM3r5DL83",
-	"ZUzMX/2t0GOOeQk0pkueNFE4ibnWEcskVwMZ42zS/YMNe1THxxtx0VImFV2klANAMYgVkmFu+x8RDm3h",
-	"WBewTp7BCZNbYKJtC0lW7BR/aOj3Tw5NRnlEKLr5OFWLlCadZcwZOGW/UNyyPx7M2B2Q1hcOpPW2iQFv",
-	"8md8WsyrO6yrbX0aRZnmmoHp5kBgZlges2HlKjJlFK0hxrwshyRIxFmQV4Ic8QKaH6HKWNp2NJs2JGHN",
-	"wjRredfPIfzIq5cnb6CxmT/iMj7jLAKnw4n1Itti32CJCRZpEtRVsT+PeYNlKwMfLGySOPN8zwyiuFv2",
-	"YQ3DW6RJU2FQOx/Mv3z65s2rE/LT6+fwV2mRUgaTBltPkbNMlZrL4d6eXaiu+WkPLEx7hXbqZP0NNp0S",
-	"xcGSNVLXyTpQBQNii8xTFDxEa62PN1RGP4q62RpzxrZXhpr5Mq76a11/t3Gxmftszb3VTGMmh62et7dj",
-	"UqaMouFRNeqCUmw2VzXyyWOWxBC1Z18x4HCbAdzBOsjSVKR1o1/lV49pmWCxf58sIVM7ViQ2tqYVD9FS",
-	"tjnt1iJersn0fZMvBOCqmRfLrmrblI8OmnwQOSmcvO48fDjo77cyFDf5ZrlQYzqfJ3Gov4dsoKlIoqGD",
-	"5RxrPpFEiHPmXDVYxBgy1QOyc8q0DBnhfrHoyKAHRmgAP6XhuZhM9Cc4FQAWCXDNA7IDbp/F3NSnHhxg",
-	"mdEC7kxxpOCLtjBi2KTne9heKVzM/lhdFPhlvZ8xI+IcMTFWHw0logmApIaw/PzUFIjdnVbdoTZX9RMe",
-	"zUVcj6mGdyJVJGUhiy+YJOyC8brgmY2uYos2cutQ4Dii+uMFvxH9iQRL8REJ/iPAwDcDxJcrNC7CqJsK",
-	"VnieJZltpey0Vk2XrKyZLtmW3rtNErARfcbMbHtBGi7/WCtr5b/WapnNENQG/dfCT+84kNS7RwVU6ZTJ",
-	"ueDSFHExNEOMXw36Lq0SNPRi8sPfH6UPv//hl3fpm+VvP716/PDZ81f/+0wMntPn9GTpbcMOGdenMwqg",
-	"/HoQxRL/RO+ePhcY28cictDvke8FZwUeZT7XGoL5tLiW+e8t5VYIq0RaB6FUsvIiZPIoes8ycRTkcRRK",
-	"t1R+9UiyA+Zi0a33qZUYS736CjgXFnLc7upWSmzho5YZiEWOd+MMAjuEP0UGgVmd15rVz+sGF55zsUxY",
-	"BJXBcyRhoI+6omVwQ9dGoKcL5kTJIpeOMeV3SnmUsMjWFac80rIXgMnrnyPBGaFntGSPalxpc3E1o23q",
-	"27dFuGRpYbNm6xcSE11rLtSIriqZtRbGEyFjwHi3RM5QSrT1PbkoBaPgj1UikCxcpLFanWjKx/04ZTRl",
-	"6fFCTfO/vrM3bB4U8e9//svzG2PITPBYkL8fGEMO2rIPek5sRpd8azj36cqaGvBLE42AfCTYzQsLINoN",
-	"nFdYfhhlPkPN4rwrPcGYT4QpWa0oHiU2o3ECAJ4YSfhf0JVlg1b3GXo4Ejsjxs9izlitidv7RjOnlNHE",
-	"dXgYP/okFTOEgNZDt2FH+gabxBcM0hpld8RH/AORis3JB7KcCvIB8x0/6AYXiSIfRvxDp9Mp/H/9SZ+c",
-	"MJqGU/IBHCwfSPD9kzdk76K/58ZnBORDnuCD9lr4ekCeajk9+/bVyxP82A3a0B9TA0RVUNdATnez/o9M",
-	"rkAeUKv/KICI4keUBAXE4ACHs09e0RWOJgPM/pCBIqsKIik25iBxG7HAQPwOnQmZR3tF1Fa59z6OrvZM",
-	"D8EuLHsa5RDdkQ8a3YrlgO0w0gPynQnJ3LB42IGN39RLWcBFyFajjIMSHGVztTjJ2PMhec3UIuXkgzkq",
-	"H2DKtodcJNIcMSOGypAC812upNhw0w+aFv/2N/I9U+hVVDRVLNJPjzU/1QqwTWxl6QVLyU4wo+eMpAse",
-	"6K0HyYNEbCbw+O6CaITZLbgLvhmyJf8Rh3UIF2lCdoLf3gUo5M3j8DwL6xALtTvUgwiCQE5HnF3ORWos",
-	"k1/r8z7c2+sPHnR73V63P3zYe9gjb17+8OTHrwssa8T11n6903lKRt4x7vLvsCxD8g0wEfIVfDbydkf8",
-	"b9nxGrpp1UDlA6LETKSpWJIdSBu2enieLLU74vr9r7/agZl1JBl5X73XA/j1v95ejTz9J4y/fFz/b/31",
-	"11/tALZAJ8p7+s//893uaNHrDe7nSRJfD/CJZn0wWYZ/J/EsVl/3Rx75QH57RzopudfV1/uvvbfdOLoH",
-	"08PzPzS2XwvrgXAe+bk+yo40AG6ENAWQ//LRHvGUyebJdv4HDKSFSbtkqV95Su59K6CxzpvVnA2JUd/1",
-	"C3u/ScHvkdFoxAmB/XsWsdlcKMbDVecHthqSr3YWizg6Y3xXNxaRkfd+NBpZ/CP9z6H+n6/0A/0PX/9P",
-	"vpLwwsDX7et/gkMSnkErEFE41ndD1tBxRLNmQKEu/PpcXLCEhix7BS6e7Gca0f8yd043FLN8PFPB80b+",
-	"sz/oDw4PD3v9g33999UVUGYcff3VDgunQi9nyqSzy9042j0i87j5BbNt3QqQO9AEMOGhw1WLFQyOSJHJ",
-	"4sGGywoC0iXcbCIlsRrxLUihiUF/NY8tf9Ynxu7+RjrpROTe+5Fn4HL1auZA0SPv6p6eas7Fh2UMdfey",
-	"0ZzUDEFuNacC1/0qjrJ7AGl9AwXrEVpuP6xn1j6hfAWG38ZxrRuPJYp77y2wd+Ue8kkOwqUXLQgCzYRP",
-	"zOab5ZXD/AIyAjnIMvvk3//v/0eCg97ALubYSscB3H0jHnB2qcb67aHt3eKGB0ckKG2hrSAx8q6CvG19",
-	"Z4/tT8HRiJc/K+GLw9dK6xXZqG1bgZFqnFGhpjGGJ/i97gKtniRhE0VoorWNOS2Dc+pGsx7QDiB1L4+I",
-	"g4YWBd3MLYYXhiTyPJ6bFeya61hfVowrQ+SwB4xHeDILUjehmjWjRIxPhiSov+oKV2PQHfE3GA2Nzh6i",
-	"BMF5Qes+MP4VwdBashM44cCBT4JKPDCAO1UigvWr1ZDgIHceOk/oIooVfrXrQ4QBLhmeSAw4wCDeSN9R",
-	"5p8jXhdtLZBr6V0kKcaamtR2LNeoBVoEs0dEJTEHkz5nLJIjvuBagw0uO5Z8O/BGQHYCylfB0Oj5ALLg",
-	"hFADW4zVbpf8IhYo1ECwrWQsVwkKq2F93yOeB9G7MrdDRQf6B7FIQzaexQCVH/iEXdJQJSsoRYlpLXFk",
-	"slpiqSwxOXxHP3kCgwcBNoD0n7kW4TgJSvwpIFNG9ULs2GXQNALnAKIsREbtu90Rf81UugJ93GbiSjpj",
-	"5JytMkx0eHAqohVJ2TwBNTuL3beCrG+qDuiPRhxepkl8zjCfywQva7rRUiYK6ZKoZRyyLnnjdmpk7SiG",
-	"ZDKuoOMRz1d0MCBxPuHxOVuNU7aQmqUAdal0ZXw97iiBlIgWblWcJFoK5jE/c9vtPaq0G/PxQrKgS35g",
-	"K2On0/QEa1g40jYPRM/1nM3ViIPwadwdXZLh4IIFdELjBIkQqUVrYwW+gYtm5HYw/8sR3wkOLy/1CTOZ",
-	"cvrkpFr1kVAaapUfNcc/4+6nJSstTEpQFJAoUKzUPAQFSz30AG6j8dOXzx+P37x5HpCdfs/kEkmt/0ds",
-	"QheJOoIzUoCU6474EwA6Bh8BcOk1KhdiIgc+Wcyh6BJRQtEExwWe0pDOu+SYj2zBZ/wplhm2OfQRcyJZ",
-	"KLRc45BbIrRmYsNU9IdHlvQx7ai0/UV2b1brHyyVsUBiGXHw8lGp2a2aOpxoRn+DqAt41/AZNHMZnrR3",
-	"0Q/0EVlJEorZnKrYLPWIU4nBclSa1zSV6r2PuuRnnNxF30g+wJxoFMkh4WyZM0Xpm78xEAX4Ep0xyKnB",
-	"hEo8AKim4cuZDuo+BGoD/Hb7gC9mJg5/xGOefSXtyV7mdt/cPwNUGZ9xLWMsNc1r7TsSQLfnXCy7BLiZ",
-	"3YBMWwmOXz3rmCUH63wsSSTCxQwrmwQxn4iuWWbNR7tnXRL0u/1uD04GMqwRx9SCRJwRzIuTWUkByOuA",
-	"YmpaHhZcpTRUmsKcC0YJPEczccE0rY04cpEZTc9ZRIKIzVMWUoCIBEM+8iyubx654JKpAAHnqCKaSBWR",
-	"8SWZCa6mBvTtSN9VWn1TxpmGZ9DeghBBaSjT2h4em05hYQyDx0jL4AT7HHHL919/9y15ePjoYJecxRdQ",
-	"uFNvASCDGKp+rYcHuidwArhh8UKcgmBiktkW4TlTQ+fAk36vZ4lJv4enzviCF6nExPpBrzfiO8AhLWfU",
-	"9+yUXjDMoVryXUMBLudjdtYZOeij9ezJm+9GPNAjfq4H3MGYYH2pa0kThjXyjt59Pej1jpZfD4Kh7j8f",
-	"5JylZGDZwy4aXLLGAs1X3WbSr/sPHxypr/vBkPQfPkDJkYulTyaLJEFbtdad+qbFXbMXEmiIzeZqZZat",
-	"cGc9IilVbAwrbqVqEsDd2zmGiDiyY4cILZmgxPzCkEQJtIvY1SJKCCIminHgzlmuJ3LHycIyR+jf+Enx",
-	"ZvThTAKThI0e8RhybyI9i8qlBlsH0oNJLT3sFTFyqck23YEkJGPjzzg2OAMZmaH9v8xuYUXGprBJxnRf",
-	"0TPDcJ/Heg9TNKaBwgCG+ZE3JCPwmow8n4zAI6Kf/frvf/7rrX5gfSP64b//+a+roEte2chECEpEu/2I",
-	"Q6xIrBhYf61nPKqLWdR84YypXECFQEsz4ifmlrZiGhe8M7i8tARtQ2XgLoYaZtZKpvXgEX8/8oDz6uG+",
-	"H4GBHKcYc4QEM+Q8Nm/pKWomjS+B6cSpiDLywDyS/d/ImzEp6Zl5/Q1UCk6EMmUjzb0PpK6p5KCLHcAd",
-	"4vSgVdFyw5EIx4s0wbcyn6Vrqt+LRCj3UIr52+aR2onqzob495oILzC1WHU30MsG16dBvQpqVw91Flfe",
-	"yp/PWQpSev5sxANXLMzfNJpy9iA/4OYZsho6j83fXfJNSrlWZfRYjfk4MDsDw9aLP13MKMdLG3QTuLFQ",
-	"Rg6pook4WyDtfMAqKx/gwiUfrPz9gcwY5cZEXOuMCDLZYGzWJyAfSO1SkQ/koNcjH5Ar4EcZLS9TUD9X",
-	"c+YTDO7QkiyICkemkyCvPEbKfVttqEXfmR6TDyKWxDTQpq8F10IH39wXRnFFK3MNgmSEskIuHmQQBKiD",
-	"NfevG2q/xFnXJj4NtdT/Pnn5I1jmoUP4kyALtL2UlZbW6/qmOC3Qodfpk86yWuQfsVBjMRmnmkbbzRBB",
-	"tPTHcE4XSsamVJDJd4UXOvBCiqSPvdpwFRmfQVYJ24p4rXfbtHJPkqwd30awiBQzEBSdzfNNxipUYpGt",
-	"d4l15JayD6SOq8Ao+uQD+VEUzD3g/4awD9MuPHUntba1N1kSuD4JNNEHEIs+GVovNptBdrduVh8A81Wx",
-	"KWO/2aIpPVPzVU5DZTvjB1LgqNDMwDSTkYZxZJjjl7n/yIrhMSxYypEhGjacWQoDIukKdRIlSCTsiIrW",
-	"ybXDAecjhC+Y14+0TpBXPIUuJFlOV9kZ5XIxmcQhOlPRJvWBlC8b6GS/sHQJ1SpsbutSNWfWdlKxM609",
-	"GAdIknKhLyRgKMBmYuUEkTspHhiEZHsSC8XGXKjxRCx41KqjfNAAYQB5KmpqW8Tak9AkxfiD9Y0eZuxE",
-	"TdFoJsnpQgFdGMOHPhfQqu2jLHus7+GRQ3sNcpKZRapWRySgiWIppyq+YDKA8CFJOKPp6coglLmj0PO0",
-	"nv4th2EcvVApkKJ6CFBItv2CEaNV01iwy5hXjF8gcxcdGdEfYnSKXSjGgXZB5tmiq7yeIVp/WEQmi1TT",
-	"WaGDomawsflf6uxxcItLhFynod4bVFJ8ssjUk5IuA5XDM201U20Oe44WvJvZkZhvqhro/UiYIlLMmLV/",
-	"g9XAOZ22F+BMLe8vu3LO51mFV0cSSRAWwmxak2hg7Jm6w7JIm3V2nNmK8nN0zla56RQDwk3lVxsQvsJ0",
-	"0WRVkH2UEOOEphtkg/5+SfqBT/TxolrPfvGNbXPB5WI+F5r8xzMWxXSMAv+6tg/dtmcLCXQXlB2RQdOK",
-	"Gcty04oNBlaOAtO1TQOu2LAzV4ahhYIt4AMpqw7QNOy8EEi81ppxRJY0ViXLgTEc5JcNcKLEqiEfSKaD",
-	"kA/kEESiE6F5I5j9IUIHRHnBiT5EWiI7IpJOwFBmDOoFY3JFQixf61beahrCIGPfeKNn8hkG+ltRLNJy",
-	"11EhYtDG92hNCQ5yVriVJsl6E3jjqPXJikNWvhuKQ7ZEal7G84D2AT0YOV1gIE4klrzhTKD8dB7zyD37",
-	"jVJAKU4PZsjA4Ld30d8TBhdi79///FeQ365wiVNrzRTlb7mxSrNEZpK1geYEaJmxoueMb2ZJx0V4GsvT",
-	"z0RbhJojNJuj8kvOIBsBnecLIxIb6ztfsGwyYF/5B6Y2zijXXyKEglhyPWDGlUhXjsm9tEo7ip6RwCJq",
-	"BLvWcDvipeWqC2wknU721o/HL56QTsdkWV4wPqa+/t9TiH60PqIRV3l2rv5n9j0OXhoPaYoOuOzXzHeb",
-	"TSn31OaPMv9rliJqHbfZA3xl1zFvOwSBRAEehRFfR1LG0k9L5MiNkUVN2WxIWGxygsHAN+KBpuEagtdj",
-	"QZnS9nZP4hL5tRmNboM3cKUiHckVD/WD73InECyRLCI5cvAPbE6A6+bhhZrfSDCjZhKDlhDRqzUgcte6",
-	"6XKvy0IuaJIAk1jq+eURHGACxCveWN8g88cY5SopQ/jOv//5r5F3FRzlyJRZilMsIWJhqdc2gqOisFcn",
-	"z0vvMLqYkHnKQn6XCTbD5Dmb6eWPuEj9UmqX7yR/WdeFm3OTz3Js3wO30S6YuEbcgdPM42gMcS3pqksM",
-	"Ogi4SWriIjVbhuHlfF9/ZsjA5jPrP1+zs1gqoFmTM5zF/5fcluVMGRmQHVTHytEQuyNNO1NGU0JPxUIV",
-	"3U42G3suYPwmsMHEy0tCMTRJTMAI80Q/BvfE+5EXm813jd/wHT5GczHYhLNcjqJdvGA4d2qIXV0Fu8aa",
-	"aMyIQD6u6bAsvebpVBhynJX3yuBPSc03WWEx+Ka6b8Xa1dUGXANGoeRYzbs1NPahNgkz4xX61ivwAONU",
-	"tlRdFG+6NtbXtgsxiFD8xhgGClHI2Wcpm+irCT6bCa4lRghwoOE5MSwH62UXP8vnQLEHN/yrYIeoDFOv",
-	"p/mUZ/aS/LvMh75T0AGdyuG7eBObdF3NFjA/gPxawQh4u2PN/8vlsmthb+0B6YZitrc7tN6yEbdHpxPb",
-	"NCw4rMJWf0cJSkzAlm/ST1dDLV9rNqQEiVIxJ1laitz1nTYzO15Adn7i8WXJ/Wdfy2yAAdkJLvp+QP4T",
-	"vPv3D0b86YvjbzsnT48Hh/fBlfA+H+9V932lo6vue61iXAVaE3BFT2wP7k4iJiMOXlHLSe5J4qTNZbCX",
-	"ef4EHseVWFghBMKUjtGpNLi8NIQ64v0ekUdF+Q79gI4kzC4xhSqmScbY3TiVIxLY7LdgxE2mmywm6pF/",
-	"sDSerDI7QbpAVCua7RE4A4hx/pCYk++FDSI8i9V0cQqkYOmjYwmk5kkSn6ZUE93emQisv+xMjPhy6pMx",
-	"GX5NKlT2I1saetwRsvs9U4xf7IwwSWT885Nvnr58+cP45Mm3r5+8GXm7uyM+p6tE0Mi0F4vua0aj4yTZ",
-	"SbvfiGi1O+LxhLA01b8up12c/U72Vdp9CgS9ewQv/V9fEx4n5D36tPR56IJjcGepmfEpjXKzs+bP8AKi",
-	"QX5DIxMktIsfo8tzxHP31t/+RkxAp/7r5yzEycQJpQsuCyG/Vrk6o4ot6covBYJLcsrAxpHE58wEEt+T",
-	"I366UGQmLhjGmuT0p4XFLTM1cvk6MHGewZAEWYBvkJtwjfCv+clOkMWBGj4b5OYWDJiw8b9w5nObreNd",
-	"Lkebkp2ChXaI5cPi0L5hokcgFLIQhBqQhFGrnNh8FhoDzWs63+88JicsRD+CqMSRgtzaFFa7KX61m+0K",
-	"UViABFoZcbRrag1hPhvDRC9iScEraf7GC+ixnb7zS9Fm/9oOaHfElyLV95DInfDQnQkVc1MLgBVpgQXH",
-	"Z9985qT7BGaPxjjWr2eUL2gSDPN91lKpY8Ivxq+jZmR1/QIh2iXuGnkVg72AERlgHGziHsTTREM36YZG",
-	"hY2EpC8TQk+eYSKfcxNCrKIepr0Nfffj2BFYjsx9DtEaNE1BncWACwxlg/r/YOo0wRn63zB/oe9xfbia",
-	"ZVtceiua4NcSXRixykZhIo4RfgotgpLsQHxeY37RXgG56t1CaBn2yOgpuhszfbxEUAkwe24DUGMD2Z9J",
-	"HVhTYIzfjzMFAxUOHLTWR8CWKDjMACV0z/eSOGRcQo6pTe9LxTyNmaLpyqQwDxvCDBJ2RhObLt1RLJ0h",
-	"xG6skjxP8JVRYY9fPYP6KBBI5g09CCGDXN4543Qee0Nvv9vr7iPY6BRSLvemjCZq+rv+91ldVvyx4T+D",
-	"Xs+JQDWWUhvVB4L/q8VpEoddD/pDLftZ5A2975l6Cp0gUgEG2umOBr2ezY+0FftLJkzImcSlgC/EeVP+",
-	"tH1rD7tC+GZMqt6Ucm0GBzmbdcU6splSLQt0C8mr3vDXt74nLbSR9zy+YBxx1xQ9k97wV+8FU9R7qz/a",
-	"A5tR26U2Cq9WdiA4E84YDafgrqEQiirJLD5LHRgohHNTPpj2csjudVvzGopY4pBvuDswvY0b9Brear89",
-	"+QBrdgga04IzyAtEpXQy0RO98r3D3v6W488X057wjZP5Uahbnc+PQgFHXyG/0lqSZo/or88csGtJ0N3Q",
-	"Ghq86O9BbsM4ByWpJca6QEbrRBGT2khxiK3FgNxUqmGO6e7b290n4GUlis20upoF2Pt5MHvku14JrXj4",
-	"2fVpwgdBprHlnCDk0iJOLNNYKQaxjKdUhVMTs5vBJ5nITqijbyIpZ3SFkX2nzOAjkBVTXfKNiGL9+bsF",
-	"1GGEvHVpQti1QoMd4j1t61Qgvy8eseexVMd6wZ9YjIo8ihnqphWX/aUWC5zBRcxxWcFiApSEfhVGlueM",
-	"m1CLyHMJsYSuW8nCX999hh+SD+HpmzevzKY1DSTD4CgMw0C1P3rkFhfq1YK1bxgUmFPRQIerogUJCA/e",
-	"399/tNs4rBiRiPJRtQHv0aOpO835Ju5BzK3X4sUT41oBDxdUw7shw82P8FomlZMf4Jy0Z1WVD6/8RoRP",
-	"YCoO9pKxiegunPD3ph7N23vH89i+eeV7RnnsPIs2fWfefBbhIA9wKeu+yJZ8L9dOPfikv/mTn6xw/zuL",
-	"8KP9zR99J9LTOIoYTOlg8GjzF2+EeEH5yibY4G3WYkbPjJMU1HPcZ0cykaqwSc71gLl33lvfK2eZeUMv",
-	"z4TzsgvEybdrvEBOFJuTfpdgsLM0ZbWpMjEI5bgTJwIv0CJ0oA9lUExwH3Enw90nmuemCN2R17n2UZs2",
-	"BWRPSt3aQBOTbjTiBhIncxjq8QRouJaczuVUqKFVeELKTbiACYCGiO9KBE7dLYCp/Mfuum24CFyMRafc",
-	"/84vv/zyS+fFi87jx42czlQ/zMFgEC8mP/PXK6NaZcw/LmanLNWnP0fQrhtQvrXthjVwinsMNlSja7gu",
-	"ivUQsyLbdaNzKmTf8OI0XtHYgAaFsVqRnZBK1om5ZFzGKr5gjdtmAC9rx9CvqbywfhB26gY/c5txZIib",
-	"NxjKE5omMctKqrvnM+ZhspAQtvT06fDFC58MDjpTsUgbRwTIn6aYeD6m8k2EPS1pknTCRITnpjvog+y4",
-	"fbjVBX/t9d/+2us8evth8Guvs/92d/hrr3OIj75qcwieU3Wr81TiS5ylc6gsebtQ7OgZtvbxwEFeB989",
-	"hWQCxdKUhixoFtGK1VZrye+w9UHIygbvTFLGoBglGp125jSOdvMaq7VbgZVe28lJebnbL1pchAlvlBaz",
-	"8rTt5UTnkzUSYrbed6LhlyUaGhivIkqXIx4WxJYGIbFSkc3Kisb22LUEedYEvflyzvjxq2dkv9vLsmOz",
-	"W+z41TN0wZ08/gHdHBA6Bfq4/kgJkci1di7T/H+fvPzx5pYuO76Nh8n0+ti+XzxT9SD7KBZVau8469Pd",
-	"z1bIqTNi0f3q7Zj28/zDdUakN26OMpSCMQtXb1Gym7yis+SGm0ylteK02c5fjl8832477RBvsp3Qa3Er",
-	"W26Xvjz11zXlYT7OtpkFatw2jI1zfSiN+4eKnCrGbYM9BoyBKHf66H/CcIcMvsW1C3ZrTWQ2fvG1O5J2",
-	"trLiWD6lvF/oOxOLtjWOrTcWZz3YAottxmLwN3IbGcy5k+uR61THqqS9tWLYNCI3EWOrIZWE4hYD+hKl",
-	"sBwsWB/bHMfXQMNayF0Ezm0tfdUcnc3CmLs5dzLZF2quc/jqvcKOORzd7n6DYFaIo/bWMv699246Txxd",
-	"Nd4ECAyHGemFuGZlk9QLN8JyGodTcJRYhxH4NWLVdLOXybl6EWw4tM63msbe3oJrMx9MCyGhMoGrm5zm",
-	"JtnADQ+9O8KNR7h3sPmLH4X6Tix49FnP/GsISQHjeOlU5cfp05z8PRPZBgVHRW1pNyNbMHIRy1j5EF0n",
-	"HTxhFgVZdI8S+rE+HcoWU+FiLKdiCakTq5HJnsjQ1hxAleYUwyPALkLQK4NhYwNURxzjbnEWWYMl2ZUs",
-	"DKZSreP2NTh1nWP40qzJDZnRZpHDSen6ga0M+wI6+0ZggEV7ccMWj/Cy9feuriF8mrlnp7cINq811qs/",
-	"PY/Nq+MburpjurfIdHstmO63gk+SGCsYHPRbjOkVhjS/EeI5Tc8YfnfYZgGypNwXLIopGnf11TBoweIL",
-	"x/c1JNt+1nvlBU3PCc24ccYJEIGlo/nwNa4VSA6q3itgPNx7b7CVrkzJ6nBa4yBmiLaGOZfGAQu3g83/",
-	"l2QH0jbEnHG5CyA02WsYeXMmmMyzM0d8bXrm0ISyutdLTZ6oA7nXmMr5mkJ8r+0uZbn11OTKdclxjmMA",
-	"kxxxE3VtpWCJdleEMpwsJJPgZ5ZkJ3csF0AVdo+A/di68oB6nqvY4O+ou8l+mms12e7rSSLU1neY/iiT",
-	"pK95FeFiecP7rfk0Dlz3/VEvHr3QrW8cWL7trxrzWe0do/v3iRVF7i6Vv9yl8pnuhW8xg5OW0t6FFcTb",
-	"XwqlBO7qrYCmgBamZRO9gAjVNrs7B22EDHOfnK5M0dRmQzJm1G/N6P6EdsG8QPdai2BeovuO/XzZtsDr",
-	"nEs0AvgN2vy3WfITVlFVU2t0aDqDXZt1YqLrZnRFJEsS9PyMOLYjGSS2ZvABWdIOTsQKNKaMv1bVwXuk",
-	"KThaJAZLQnDWEZOJKVBQJ+Dg8Av0vvXBv02l2xbfh48WXMEu/nQCuUCc9b2hN9jfJz8zqcgBVpFiDGQy",
-	"IRVNIJnPG3r9Xq9/AEWpayrxD997E8bGc5aGMKbDng8PjCfEPve9ScrYGJKcxpAPO0YfjDccHFyZIsuF",
-	"kthZBWynojWmlehevYWMPN+biSgrHO6MyKCc1XeXlakuV56eO2Xnseo6VFMHN2ceDwTk7sQVeb53SoHu",
-	"nULV1YrTrbkl0hDQzlbCZn9LYROteG2lTaTlq+vx/CZ5M/OO3jH6Bjnzzhbx0WROzPin21qzW0qYe++t",
-	"d7+d9wqvqbU3HQAQYDKdeX19IZS1Tq3r3U3w1e04su7Yz53D6vYdVlWv741k1Hp7Iaqrtk4PVGaUNqve",
-	"wTOAk6rlUy2WQLHA+TxZIeqfU/KPg20QxE0ulkTwo8yuVoxcOWdsjjnPmIQOZWmWLGVoXQRcts1Wt9s4",
-	"+NeURnOJTqVUKZHG9Hoi3MHVlpa77aWpPyo7uzPffQy+9peyxuGRuSVW2lZI2gsTIRdpK9OcfdXiVxVH",
-	"6STZAVAhj1jk56l5NsKvarD71o7g80hFH8f2ZibVZHV74yznHcf4E0hCmF2bJWyGOU3fsqXu58w1WgDz",
-	"nDNuC0RriSbI4nihwE9gYmgDspPH20p/xLMUtd0hoYl+vvKtA5YEWdqdKTdg0tNMiWxb3sKBDI75iAMb",
-	"MHjCWOot94BKlNMqDlBjHswdoegHHfFGR2jXxXts8veawpsz9IwibASgpGj1jkUk5sV6oGM6mbBQAbQU",
-	"QuFbBVEJA2XlZhSPeG6nNCkpjCQUCrnwrAKIIQWEp8hWAxGpGgyZhnlcnyF+2hCjPGY8zyceHHh+Frld",
-	"epwyCo14r9L4Qq8Z5KN7vpPmOfT6D4e9nn2GbezrJ1va88xSflSLntnhjVKo3darbW+RDTeIKeVvoLMM",
-	"kbHl3b1yF530h7AIJkJmBkHgu3A7QQKLvUg+qgiccfEWMvCSsfNk5TioamVhn4gk2pDwdJL1+meSe+2s",
-	"1gm+2eLdcag/n+QrHbK+ZdH3OIokofYIGnSDLLEcpEcrhknHrWykS5OYGGABCJBqR3zHVoBVIqKrXQSi",
-	"gY0TfBzRlQxI9sr93q6pc2swOrG8rekSgBAkFkcwDZBUJAkgZi5pGnXJ9+ZNAeXNMpAzNQQOAnUC5loo",
-	"NiuI8irI1l3ymK6klSppJlOeMVWKMZRYVJGzpZ19CnDFRuIe8aLI3SyD2oP8xxFCV0BraroAp3fs+Z6k",
-	"SpOcRYobm1Lf3rA/6PkOKM14Ri+94UHxUcwBh2ae6utH9w8IoN5wcNjTH7MUYuovWFp2VHvDkpvaxj0e",
-	"oDQLw+w/QvG2/2i4r/876Om/32aZjABUsa2wa/fso0q7ljw340jYF6+2vj023Rx+jkTOMwgiA06iMiZw",
-	"Z4u9k4D/EBLwcRTl95rMGe9HFHktEswGcTdD0aqVceeMw62bXUF+GYotO6YmtLRon1kfwHliUEiuf/00",
-	"w4J9Cenx7lA+YV58zUhgI0VqIMlL8sTt4BjozXQBDP56Ubh3GEl/bb2ohKl0mzpRpj7YytOU5/cI2aFE",
-	"zlkYU4jN1YKpTygn7FKllMgYCvztdskzAP/PVYWScb67Iej2WllFn0tXqCoED3u+Byx3DJwzt1jv9z37",
-	"CwAED71BH0X3sv5wv53+0D/s5QqESaZrrULcv6GCsG0mVf8PmEl1xz3vpP4/jtRvkhuAcm8u8m+B4wWi",
-	"vPt+G5Sum6FzfUkIWZ8TKewOnWvjgPKCA4GRR/LSoME6mOnCm1vu2xcL3Fo+1hvqq5RhwK5xlO4AxP4U",
-	"SYMNmGEFNl5/w7hfbtBBAOh/0CVPAbtAKyMI7Y9llFEzqSD8I2C8qb4VmNJkY6qC7oh/B65fxGqGr8u4",
-	"PSFNoWwnzQp02ap8JMBaMWMs0hIMR9zgEZFYmXggW05mxxRJ+01CzJNbZdB+E9Ik2TUVBbISbSP+o3Cr",
-	"FxTwJCrVAHBgWDNZTVPGSEAT2DYVXzAZjDhVeVlfvI4avTI3wUQrC0BG8r+2JgVHHTZpPBHpWC3F5giY",
-	"yiSuttRgnG8/qiIzZUk0Rh1rc8GxJHql37zevFpgECGtxWg+veO1d+rNF6re6K8GrWjje6zeWrqy9AVi",
-	"C8Pc4LZqVonaI1zCnXbYJW6uoPV/VAXVWElbx7Shxt4XBGWZ4fO15G/f2vc/LpO7A7P8K4BZ3lgIbXOq",
-	"TQHYZvDK11j6VtrCTjsGeDKwNXGDI/dM1xXHhXIi+JckNJMyneL/WaPZN8EuRufgfX7KQjFj0gEOAwjL",
-	"dZE50NAtMpNPZ3Y3aix8yaLx6WoMCsBm5lOZ8hYSY/lbR2K8eeZhtqtt2ah9/2OzUaTgnDwTKNx5x1zv",
-	"5Mc/u/yIR+zWLpwt5MiakuPNoiVW8aXKnk9ASC5ZOLhYkqVYJJEtWU55BAGnPiacm5rwTq82Pd1WLVQs",
-	"wiLSsSJLirojIluizQV+c0YQSzJJmb53jjFMxx3OlErChZoaMGcc09AwG4PAbC9DPRVbAh85Ts1V9j1T",
-	"3zqD/zus2GcXjSeMjZcxj8SyLTt3Rr/txVT8tpaZAyHdMew/gTQM20wocU/sp5GF2aViPGqWhV8Abrtr",
-	"gYVqvlUeoARowSAwz1kaixw9wzdovHMqFYbAK6Fogu9CeeaQzslOoP8e5z2NZ/RSy8THaADV78SZOXXE",
-	"wZ5qPlGMazoeJ/EsVrUVVp/APD+/cHwjBvRFmR310vu5gYOzZdFQf8eXPqMg+YcMecAzarTuTySZWbdN",
-	"MwcEW99BlxhDl6xhfl1S8UlhDlA4ZeE5yjzGWDDixlqQxT5bK8I8FRexlt12kFuqdIFwQ7lPatfXXFAB",
-	"ykasLA45z8wL8kgPwrQHmfYxCGaZwMUi1x01sO+O7XoGTokMHOc9mZfdiDClgl0qIpWWNUvQSsDPqTQi",
-	"ZZccGw4PyfDIGqKiO8zh+FHQJd/hZkCyFMlNJoVqJ1khD7xJwC0WOKTc+YGtApKyeaIFaQSDSqW9N+qu",
-	"BtMr+4yXQ8nd9ic34IKlzPb6F7onBq2Ue30gc3q4u18+q83A8obbvpRMJMGeZcDIbOXe++IDNB7gUdlw",
-	"Q+1j/FwWpDBEWBMIq4PwConhDKa1b2kavbLBEYKj6wpvme6IB6aEzZDIRRgyFumrIbtEjBIPEctkJzDz",
-	"lmNzNwW7PgkiFiYxh88cgX1AQppG4+xHn+Rf01BPJ3AvFHNVUlV9rTviJyy9ABSXZEWW0zhhhRgNew2e",
-	"4b5qnqM/vag3neOinOC3Zl2eIcvdEMeoeZsNM+lWds/VllA6KNlaIVBtTtXUjVMrNeKVAxhctpwFrnvz",
-	"eCxPL8e9/m+Th5eD8MHskN+fP3j3MH0ke6p/MVh6/s2j3G7V4m/poO0d9di+n4d0WIJo24ThrPIYv4LD",
-	"bii8bRMn2Qdb2HTw0wJl3aq/oXwIN06mMhT99bfm4/YTK56Vhru/5CjD0FbDiP5qXoc/kRBw561oDWJj",
-	"AgZp5XqK7SVj5QpzB20vUihxzrjcQzB+1ehfeAx/nZob9pTRVOua+tus0Lph6EPj5DZFumEI0iegrq1Q",
-	"9wOD3kIyVAWDlF2Ic2MldJ0LqVBUMfRSSCXmkiwFlmY0wY1a7cd40BEXFyxN6BwqPxKA48hyznCYM7oi",
-	"KaORHh5LJmQnKC/UkFC+CnaPCOUjngF349eO/rmPj8bnMY+yspHog8f4UFCfQRmXU7E0yufRiAfzlE3i",
-	"y4DEEeMqnsRmNaG5Jn8G7ssb/Yp3Y3YPPW2+sNw+2/N0+359tCHM8fPz6z93eHYWHpORFZlRLJY6hTiT",
-	"JHF4BmxYkxZC+SrjEdeqs2RPXw58j7VcfCLSiKUsIqcromXXLvkuTvTVfroiYaxWPjHY0gjWNUkZ6yh2",
-	"qQgkZtSnEDXVZarJCDFjtGlDukeyE1LJOjGXjMtYS/uEXdJQj1mF092mzBAoc9KQDNLv9dqmqJgBWTZq",
-	"J3/NMRlY7hsN67uUMQJLDp1pFqxZmFQFeFDdo0/Ko2wa2Ltth/TF5s3kp2EtF3ULZLVloXdFtf4M+TEV",
-	"gG3DneoZLb5ddL7eoOyI41szyd8ECh2BFFUT2lEbWvwHKSiyLfL+XQGRv1qQcLke0NYncclOp0KcjxmP",
-	"5iLmqlUCtPmIZB+VsqDJCegJiKPHhXL1hHr55mds8Uk2ihufsMKE1p6yUt9bXmn1X1dO4C963bIx3SkK",
-	"n+KeqpCpc1DMtjUdFfNpZkzwG2Piz2KpLwdCyU+vn4NLAYC5DaSkHW2WfGnUehjPPUlkfMb1FRaYzEt/",
-	"xPGsGLD4WJqy2Lox3cFsIRU5ZSSYKjWXw709KP0Nf8Ef+haEd/SxS5kUyQUbcSXQDX9BFfNJIsT8lIbn",
-	"+ssk5ucmYd3UX2zOoyyR+mcrFglnxlZUb5k+WR77timUpe8/LjQ69Bhty7i+NZ9dm3c1SQ6WXguilybX",
-	"O2nirhri56yGWGbw1+fvTdLQ3vvyI6utRCxhGK9e9jqLuSQRS+ILhhxfFJh+lzzOf7MVODA6fUlXaEVS",
-	"cZIQfWFAkbg6GLHH0PtGhtx8lu9JUwu8xtNaM+WWvtYlQz/r7306ON0PD6JDdn/y4Ozh9NFvvfPNftab",
-	"61W4K5tZJ65fdP1bwTTwEuENNzBOEgNFsDt03T+HAoab/xEZkNzDsJR1wS3693sypzEtehbczmgRmeqL",
-	"wsikPsibLDKBggE20jmJzziFEBWy0yCf4n3vk/1ej2iWlrCU8pARFkOF1yVd7XZHHNsznYHyB6EnUOkV",
-	"7L/pQk1hoNbPJxVVbFhMPron86jQiUgSsURgevQJ+iRaIA+whc4XqiMmHTC6266xrGCefLOMQ3TGjfhM",
-	"cLbCKFDksIA1b3Na4TlUYSPg8Ztozhx1yY8GjcUY/eUR4aLZr/WahSy+YLgchhA2MedsQ6XdDYIn2CeB",
-	"+vrf//yXf9HX/8lxnPDnnG2Xd7Mlz1Zf9/9/3q5ut00miL7Kipt8n0RcjINxkytLTdVIjZq2uahUVdV4",
-	"d0mREUTsktiy/O7VzuyuwUB/3KqXic3sDzBzPHP2TDqL43l8EUVmjCROUljMX8pUcrmSAmYxZBnMYy44",
-	"zDJIphxEKtMUIpnMsyyZzUXE5UJOo4VYrETXzcfRxWLE0Z+K/IlhZRkdsCrk1wabAP7c69MOXT/JnqsH",
-	"IXIzIBR3tbmXOjdj0aYdZ6nbTzkjfduQahfFloFyn2OX1Rwxck8qd+d1cXdBLoikNHsvP63jt2tx8/ym",
-	"SfNNBCv+6vr1NGiJ6HY5UEHoZN8u+0QXsz40LZ90z/Z0wLbvJ2WlMjtDTcY3fe8vqVrB8G+3LK3plfrl",
-	"H0X4Cj6ekMg5XDgc0vGuY/Xezoj9Z7wQNToTqIlUS149lEQrVwwODgsLflgJKyt0Z7VU+v9JcGpY/ked",
-	"QU+Nl5I3da63pAzdTl/ixjHovEmDoXN/ZGcXEDNj2Rjf8vmLcSQmbozh3Vwx+jgIg6YugsvgBaYd7Ei7",
-	"YUK2hqaGkpKdvqw7OTham2Tt1xWRcToNnQiw1yjw+tTWwJJ0rvLCrGrYjGJxyC4wwCWhPVSUedYttvwD",
-	"r5rQtt0h4PZtd/OQBBo+3NwuDZKwGMGdaPDIwn2hdySDQ1G0x/Y3bmhNUIrzvFS+RyCxas9RetlriuEJ",
-	"CoNT2iRWdyRkhMPamoBjCfXHv+8TBiTOn9aLaW1byT9TDBqRa1ZUDy3blk0wbNp4shq4duQbt4e2E9eZ",
-	"MsG80N9a9m6lhhFr1NTL7Ay1VKS/HWNHndFKFG7Ple8s4JsIhfTAhYfes246rrQ98Nx47dQ9AlYHRI+E",
-	"FCl2jqNSgpePsmZ4w6EWzD0UV0xJAoTuPwZVYqXOat7lpa4r0XBHfeyCqt4s/kxU43DeyZ+5+B2RSH88",
-	"ZAhN/CjMuO+PkVuP0Ea5ZfFmw4Cvy+q5kMK1crcJhu3kWB+3pPc4ZHfvPt5LwXQ1XLPBKXwPAAD//w==",
+	"7L37dhs3ljf6KjjsfMvSDEmRlOQLtbLOKLETe2LHbkvpTCb0YUFVoIioCNAFUDRja63+6zzAeYh+sH6S",
+	"s7A3gEIVq3iR5EsSzfq+tFWswnVj37D3b79vxHIylYIJrRr99w32jk6mKYN/H6epjKnmUpi/1Gwyodmi",
+	"0W+cziXR9CxlilywqSYjmRFKpjTTgmWNZuOSpjNmPokzRjVLhlQ3+o1ep3e/1e22er3TbqffMf/vfxvN",
+	"Bk8a/QZN42Gn+9vo4bte/GByKO5PH7x9mD1SHd297M0bzYY8+43FGt70Y2o2bJdDaGOqBbbxe5f2zvbj",
+	"g+SQ3R89OH84fvRb56LRbGQsZVSxcDS9Vqd32n3U33ejse8kjf6Ipoo1GyqVGtuHf+EgH9HuWS/eTw7Y",
+	"4ej++YPxw98emQ5wTRr9nvvnUNMLJhr9ztVVs3E8S7h+csmEfs6VLq7oS8HIiAua8t9ZuIAJ1bTR//V9",
+	"I045E3pIkySDwe+3O+1ud7/9oNFsJLMMFmQ4UY1+t9c+dIs6S1YvCE/YZCo1E/FieMHMOO6PunGPPmKt",
+	"w7MHSeuAPRy1HtHOWasb95J9djA6pPfPGs3GhOmxNF28enlyWtgdM8chM5M0j+N4lmVr9j9jb2dM2TXO",
+	"2NvVdJDJmWaNfmPvsruXMcWyS5i62usHfw15shesptJUz8y2dDrNhpYXTGBnWl6sWp+rN83GmKrhRGbM",
+	"k4OfaWr20Gzrt1TELH2d9146K2NGzs0ECVUXLCFakhi+CLc5Y1SZD91isGR4thjCZ0EfKTT/95nUrNjH",
+	"M6F4wogeMzJijMy5SOS8cA7t92cpa/R1NmPNBuyMiM3nM5U0mo0RY0M6kTOhG/0Hh2apRhljw5nQPA3P",
+	"y74/L63OYb/TCbc/DsY5fAsDNRs8momk1HZxt2DmCjdjcZD0LvYnB+Jwev/tg+yheqQ7l8EuNmIpRjyb",
+	"MDPofA3sEnFxToScE+xUkZ9OHpMHh+1Oh1CRkAvGpuGzncPO/yFyBCs3zdiU8oTgOHfb4cKz5FXGJ6x2",
+	"k4/tnqYsIVPzJgnm1yRjmo7siGDUS/sCyzCVKTf78R62Ysqy2Jyi/mEH90Yvpobw3fNwe4ZjOcvU8IyN",
+	"gFR7B+HCfJcxRsKOCHxDegcEPiP4GaxBMOojQkeaZUSPqSa1y0Q4ioB246rZ8GtQ4rD7p71uv3vY79w3",
+	"591uH845lomZ1KvXL1oPfjj4+/88yl+oYRu9/kEXmtlAtOSMkYuZZsAdO80GezflhtzMp2KWps0GnjQj",
+	"/SYUqJ0m9L+sJGzHcmJWm2dKDwWdmPEeJ7TRbKQ0f/JcXrKUxobep2MpzKP/7Pa6vcPDw073YN8sz1im",
+	"yTDvezih71z/m50AIWEOjWMh+CXLFM0WTXvYURwTPiJTqRQ/S1k7PJfBvgZSM2MjZniAGazMEpa1Hj48",
+	"6PbsG4uhMuzTCLMpXUyAFt833CnuHnbMMcY/hzGd6llmpGbxuT36UyYSLs4b/fIv5gvkB1a+KRZnzIx4",
+	"yofq7N2K9bCvDt89fPq2N3lu2N0SS0tYnHLBLJXhUtu5DLnQ8D/JJp2ZJcnkJU+Ykb6KiuRMvgt5kprF",
+	"MWNmPlfNhmJUc3E+pBmjjX4j4cL8lUmgo230CaVpplXpNB0s89+cNboTaJQRyy8MO2o0G7NpUj4vS0fz",
+	"kgnLl7g2q/gjm5NfZHYBa8sVB7LmmqacCqe5XTKxWmLbA/JSaZZxSp7PpubsaD5hw9/xoBxPWMZjuvcj",
+	"mw+huys7lKFaiBioTms2mWpUreDYsSyTmd/TlOqRzCYFij553Xr4sNfdL2zTQsQoN+AfdYvx4H8bV8D9",
+	"U6lmGVvi9alULCHmSPGYbavvmm0YjjI5CbruHbgftCw/hlWOU7mhfhzbMTdzpeJVxi+pZsSpZaHeNKSj",
+	"EYs1HF0kTjWccz1OMjoXjf59u1N2vN2HSHDwDIe6j09wvzahCFhYZPGP8XwmyxoTV2rGMmIPsCI7B50e",
+	"iWmWDO2jZDdcdznTsQQycz+H3bxmb2eG6R7Hy5J7v/WYnLB4lpk+icAzXNlyZlsZUmwm6ODEn/4ipcz0",
+	"WGZcoWw1o69uOWAeeZsbqBzuxWWV46+iY+Dxv9Mo7jSKUKO4UyduS50ILK316sTSgfoDqBPdj6VOlBYD",
+	"1QlgMPWegrlET4EyZ1CPCSXmfILhupCzjMCJIrwgRT4Jn9maTWzNDzYn43whf2ZnYykvnohkKrkoOdS+",
+	"kfKCi3MVSEmzjqGC7NcQ9CLV6P8acrV2SPyF576JN83GLDNrPtZ6qvp7e3babbv+e2Z4as8cGYrjBo6i",
+	"TyU4BYvSHPxSuO8js9kqllOmtlUuQ0Fk3nnQ6vRavc6yw3WN78uSyEyt6c/S0DSTyQzUIhKPWXwhZzoU",
+	"FjC3nCzMZDbz2NrmaTxhrYzNaZYoQ4/TjI34O8uN6HBK9fBg9PDvsFGX8qIgiO069n9FHqD6GaNmS+kl",
+	"5Sk94ynXC/csVIwrn80zrlnjjdnLxyxlmiUridBossz+YrSYc3O8Qu8utuFccrAmc7Z6SfyizrHnoesA",
+	"KOwpo6keL0rElfLLQr+egckL+1W6Vtscs/RO0VxWNAs/FF++HXWy9GnXffr5FMzSiPYLfOVPoXL+1dRN",
+	"b9q65u39zmdVPg3D2U7vdIT4B9A7O5vqnVaIuUURUg/pdJryGO5yCpqneRX0zB+lfs1oUpICL/g5MhtF",
+	"HDmHzNuIbeWuHM+oYigemo2J/84wGU3MoTWMt2eY6P4RyWaC3ANBTPBVdg8Ixw15JqyoTRkIm5dTJo5f",
+	"PXss45k7j6HE5Iok9ieyQ88ynpyXnD1cjKT5X811iqb+sxfH5BXyA3L86hmQAAyy0W902512xwxITpmg",
+	"U97oN/bbnfY+MAg9NlO+Cob1y/GL59sOyTXdJ9DyQJgR9geCEBhinyyN0Pxmh9gnMMKBaOAgMqpltpHX",
+	"5wxV3MIurvWEXF8ofRKBs5kMSWVM06FhBAVmUi1d1suQm+ujayVNjaCpcG04iVKWBne+gT+1b8Cd/JNU",
+	"6vKRN7tXMBuWD+jDjl2j9TtdeXj2u/4Xs1zml27pbt+OIqd11AbvFx9xgUcg4zGrULWWyHoKOknOyvJ5",
+	"/3TymHQPO+1Oh0xZ5rmdIfp4zJJZitcNVkCuPAcVtL3fPYUZVtK24edBOM99H85jg4/sGS3F+FxfV9n4",
+	"3sRRyT/c6SlGEMkROorQ0g1JhiZJxpSqOXBmi+yaGzLggnXhamef/MyUJgd6TE50xhjsv1Sapk64dDud",
+	"7kFgLv1ZjL/lNdpAcFYxrgqtXsUZn6JobzylIpnQhJEpVZoSLmBksOr/4GlKz8EE2oz7TWTCRzwub4Gh",
+	"2TlLqte3EEEzpuKcKUIz5g0wt8IrFxiWrJr3eu6B/D7nn2ZkF1yYiaXSHHzwpIEKGzBZxc/hIDvDavmw",
+	"g2eneNzPaNZ4s47tXzUbr1BMPwNTyt0RfouyueYiL2kSJ7yJFJURe2WGh68PfcTchIoZTasoY2Njzi9q",
+	"0RqstOhs/zDhCqMAH21vB8iLgo5v/UiB2upvMSHgsdhpnZd1I0+nUyAwMvK9X4y7i867i867i867i847",
+	"Y+bzGzMwwYk6t8Z02ZDuTnoiPGIuLsmufLV4KMmX5RD6YzKl56ADh1c21cH0d5LiTlLcSYo7SXEnKT6n",
+	"pNgsv+bEenvK3H7O2EW6IM4ZtH0Y7gJsRz2eAVPnZsxUG8uxzgHOBMugXT3O5Ox87EMsuq2eIRJjI/4u",
+	"xRCbvu9dcvF4w9jdYC5lN9vBZm623uEKL1ssLyE9r+hj6x06F5vNN9rgeKmhX4xG/8HD3FV2gHQHK9t9",
+	"hGcHDlOj2eiZpQfLvHhuLmnKk2JEtNkt/4vNQEJC3M5fdpJKvUpTgLn8BVSEOhktkmXe1+uWeN9N/Mpw",
+	"KVPwKztqWOdX3pDgH2xP8A+2JfgNZYR1B6dspBv9/WUy/1JYf5HvYuhRBdvVGZ+yCu/NMUSyE+p9Yi79",
+	"F2KDjP61fKBCN43TB/b/zv7novf8Ink2fzp7wN916Fn8+Ml33Rs4uKBpdqmX2u5WtF2yOopdtQs6l9nY",
+	"oRXv0FGF//2YOBfnndP91pzuN3aoU5EQSlIpzomgZifT1pwLRgyZ38zbvqG/+5Z81UBwqyTZ8pWPF2V3",
+	"ZHhHhrdBhhuJjVI8LEZql/OiiGBzHxhrg925VsTaptvGPF8/fPuGEbdmXa01PR8rFg9fjH74+6Ps4fc/",
+	"/PI2O53/9tOrxw+fPX/1v89k7zl9Tk/moQRjwoiVpLFtEHlphauxJIIhVui2X/qi3miJNrMq7Sq+ZjHj",
+	"U12+FIsZv7QZA2MqklK+QDKDADydt5/ZL/BcgA90zGjCMoRRmfJ/uHi09yVGcTpmPqIOeBOHlAWd0ViT",
+	"HcMXXOjZPUUiLkaybV+PdpGrUaHmLGPJEVGMEdsRF+eOr3ChfXS+4SvGyJzQAOoFguS67U6uCymdQajF",
+	"VbPxmmr2nE+4rh7625nUlBiVl+w8e3L6HUkyOtItzvSoZXaLTnnLmImpaaJl12S3T6IsIhbrQpEJXZAz",
+	"RhQTmgg5b8K6a986V2Q+likj9JxyYaYV6cjwCikSVTejQSNhIzpL9aBxlH3dOdJf91bP75WXW3Wz3G6C",
+	"b4MJGlsjmudjJqZRFJRmdpEdatQkkSXtiOxAJAeNQUDfU0TOBYFOdonMSGTU7+GI8nSWMRWRHfNPhlo5",
+	"E9pGAShirGoiBSNWCdjdZL3eft3rdI7mdSuGs3qWVK0VV27W9xThyREsHSNck/mYCbKQM6BuQ9wQFFk3",
+	"nLU4MFXj0tni2Ej75YH9DPRjl59oSeaU61BlEOyddiM3agax7saa8XWbjQkXfDKbwL/tYIzpcM4yvAOZ",
+	"0oxOmLYs4FmOtPMDq6CyYzIT/O2MkQu2AHtKB0tJdij56adnjw2tUHIuZULiseQx220TM2vOFMpQMxNF",
+	"J9iKOURnMlmQjE1TukB0GJ4pM081lUKhliEg1NqQba5NBKNtmeFW79GmWEH03XMmzvW40e8dHsLCub+7",
+	"VftYXCobl5H88ZYs8yNHXekTLmENw35lbAXFf2dN0jWHoNvp+Pm8nbFskU8HOE1h3y17aPTxcsfOwPwx",
+	"oe/sSeh01pyLwhVeNQcpqO/ARPwYp1SP8yGWEIQ2W/C11z/BUt8/qFrbk1TqupGrVOpVQ3Y3E5uNdb3L",
+	"bf1gNc2M3l/DFs2YI55EzipKqdIEdaXAULrkcqbA0DzCR0BG4BSz1hXXdXSk7ACG8GKBoNYOHmzeuqUG",
+	"w2bVWntH8WaLvT66bvVwr0AhBh4BDP8bmnxPNZvThY3L1+5uD7M3zFT2flOoEvphvG/YWxfzSRK6pdzl",
+	"mL2WaTYSGQ9LWrHRf71OnMhY7cHL6m+1jUyYUvSc2TW1rxH3GrFKheGtfGL+MdNHREg9NurlnCoSj2l2",
+	"jm+MWZogb11YuIs0LbHYEo9sbw3+ZhedTrmdwdVVuJtfZWzU6Df+tpcjGu7hr2rviX3/qllBTDUTb5Nv",
+	"ZcJU32hlVQsYmRmEev6rZ61A0a8ajn17LzAJcpWqhcS+6rtc+YKpfEMT++SmVGaVlSEXcOmyNYEtf5/T",
+	"Vu7HJ5OZMnoXoZpMpNKk17Hp4nRSePG6pGG7H7qPb5VMnG7BFbH9hBRSWgGrzNuHE64UF+fFhzNxIeRc",
+	"mIdG6wi/LCEzlr53tyJypodyNMyoOGfRESr70auXJ6dk77K7Zy1rtafAlW++dca24ufgh2K+z89Oyt9K",
+	"MUp5fF1CpqlmmaCaX8Ll45umI22QomEO2naUXfF5yDSpBqFPxlQRYUFR0Rw2GulBSNxF4f9lUnZsNyFQ",
+	"jtHRqY3A1yyn9/K6GOqCZ0Lq4ZmUF+5hEJCTBH9rJgzJDEHR9M/hr2HGaDzGt0MlD0aw6pBwMZwpcxCk",
+	"INJmSth/GGO4SSJ7RXfGUjnHvI0IlP4oR5UtTOqzn4rvZHbGkwThIq7P37lQs9GIxxgBFMvptsegsoHw",
+	"IHCFEl8wZizsohpvgRMQ0+LaYn/KMmCDUtwu8SPyxoQujGpDEgmGZE7py1M3tIcwshdcJJ4ijc1p3Te2",
+	"TSkIJZHhxY4c9/79z39FOU02jeZEA2rNvxMLIvWYZbufnQbLBvlMoTl+A3IsHdwM29ySJOsaKZFlSesE",
+	"vZWmGaPJgpgvHNZOwkcQ2uT9QG3yk2KEwmWF8zHgX+6FgLtX2//bc/lgUrdK5FWrEMxeAK3lM/fEX7nI",
+	"n58vPhMg7tMnOWVdnzdiU9eyrJY+zonvRE6YtZQMUc0zKc5BMs0yonjC2uQZqJKKjgwPIhmYTn8Ai2n9",
+	"xHLWGa4OqAiImfllCdkfpf5OzsQNmVrGlJxlMXO6+paUVPF5Tks/SqJm8TiUqWS1KyvkTZWesi9HAXWT",
+	"Q8dTTj3lFQF9UM40Ax1zZHbs89POK7pIJU1OpXxOs3N2MxICK1BLOUyhre0IaOnjonMH/NpcEfgVAiIE",
+	"6ZIX37S/SIPEjVZLiSPOyaI4zy+CAiZ5AmlyO+4+77K8nqMv+LzaxRfcl+QchSvQgIPIvgXTZAev40kN",
+	"SNCu2RmICrDOYewAw+iMWAAjEnIPmubfedYs3uea/RPsnR4qzaZ5gL3rpbGUT7AWtei65oVt5aN4FpeW",
+	"dtm36PbMsLkC0vHnJ/FTKV9QsbBP1Q3lpLHiwdDfmrxLnwakLSWZGJPJXbk7T7SL/mLgwXYhEfBbCy5F",
+	"CE752lwwH9ItEs7ybLxMDFYgapOfKdckCqYTxBg8ofHY2pNjY/LYf5/N4gumj4hiRj3QLF00jQVq4wOs",
+	"/ukGUBNVAHxjNMtjf+djjslQt0KmYcjJSir1L4ZftfJIjo0+tq9f93zYwIOWv2Jb/Z2PUYB9/0lYjvD7",
+	"TQWHLWtzLe99+duS4sBo5j0ajo8ReNcCW8FP17dNCsR1q2olDhKH549Qqb+Q7RYWIn8QeC/xAaKMfmbG",
+	"3Gz8/PPPreN8Nqz6ptTuXzymacoExpZW3YB+g+9ljKaTrwcIrTpoVITaIOGq2XQqM82SFyzh9BTeuQkB",
+	"z/IWhxPTJIYKb0fJtY0EZjmzwWWgYhrGWBrnl60Qm9P33ycvf8zpuXrOn1tp8LPG3vMQ9HIQD8aUO/nT",
+	"xjzQKcs0Z0HIevm7b7kGb0hOvkG8dolggyD3cjPPTl6S/e79+60uoel0TFs9Yt8lhiyLPUCA/FLbNmK+",
+	"3DLGzMPlgphNzlDDyNuqjq9farwQcL8UzoMrtzxQDMyvCqnIIyF+tQO38e7FrvIVy7P1bAjtVbNUFbBE",
+	"qlgVUI4IxYsxXx9QCua94xi6H+X1+KKKfQ+ClJfD+Rgqcvm1DTg0J7S8FDXRzSOZTSD6OaGatTQmaC2t",
+	"Pq+IPfkJY8540iSIQs3g9igeRsWO1xY0XOotz5AqHZF0ThcqvKLCrsRsYrYxqIf4pjiAoE7iMmEFhRPf",
+	"V9ot9h7DaM64pzRjfjeLc10Lm7jUfViJsXZzZ0LJNHHdZ0zPMkG0RO/omGYsIVMp06oNXyrruNmG58Uf",
+	"KwZlHeRu4KBUT6lSGCTqR2Ajwm3bZ1KmjAIj9WnpdZFjxYlsUG2yPHyXhFtzKD14XaGj3nKYXhnZrtze",
+	"SwgNmzQRE1wiNh9LyNnCugAwOj/spToYMGRHoHnaM9AMLssDSvUzLA2wQE/BLhbwK1ZzMpdFUZZONqIv",
+	"P0wVEsqlOC7vaukzrtlErdMCAu56levIWUbBRMkzG2rYBJDfEWGXzFi/OXvkCpKNNiXWdczItFVgQ5BY",
+	"UWBA8GSdEPIbDosYzK9yu3wB1QqaFCw0U1lSuKQrSpawlGrVtuEL9xR59srbxRQvtRXLLllGFJ3boMeQ",
+	"84Q1WZcOZ6FI61KvfAJ3QJjL0SRckAlPUx4kOeRHCQq82vZRt9hOWM2SJWG1rlBshWgsVY6tDC0tXV9F",
+	"kOIBd95sMi0rcBvGQi8NxSHrVY3g6enpK4IvFDuzdWu3F8J5fduiFA7q3r4pLW1QEHe5v7BCbq0kdOE5",
+	"NMv4ZekI30zFCQ2d9/WBQfcUiXJDoEQ92+Zq+CK+lR2an4hmk2lKNSM7PIGzF/UFnbBot9jzNkWAlwbh",
+	"/Mi1dGP93i6/qig1O51KuemLC7+vDTSBpC3IDS1zkLU1WVbz0qIEDSkrGJg/L24X/EIUiGH5hDcLfLPI",
+	"z1Yz6zrZ6lKX4YhgccKtpCt+4bPmTHNNItjcnBTI2thc5uaCZSuZ67RCFz4BMxrJNJVzdQTKYR5WD3H2",
+	"hpKLIfHRH1geL1W+DmKRaZJw84imr4LttPMrr+KiHDBGIJzM5pQu04SrbPn+Gi25BaqotN0MMjtzxdNF",
+	"dsAWF5e0so3lBa5ZOMxjr8s7BOZPHew15KSdsaDMtLGpRxljebbkiLEg271NTgSdqrHUGsFqGS0FEEBG",
+	"Hoe7KQjeX1rmsCL40vC4HpPIZfRHJALtImr6kYAKI6Qx9rk7pXnahkufLzJVrDruBBcX+v5Bo4rNFpAF",
+	"1o7MvmnHBpZjDQyAMW+bpBPkRvmxHXbqBqKt67M4ikhIwSKyQ61anjG228zHUj0ADAd0a2kfhkQrsIBU",
+	"gJ5g3iwSZf7jksirxVpYcq/lxdQ5Dt76bIDTwtXQEuoC8LXifh5UrZnPs670O9ikWEHmMktU02yFGsu5",
+	"s/vPnUqfz/cTIUOs45x1axsQST73N2uYgq/xX+YJVLupmr2hhfMs5JzM5SxNIIZVAqKCvVyuMIJsb2fp",
+	"CrlW5qVLTGhHepdIsmsGUNgazLZaFmY5dkaVP/ag133g+YPbFdwN1SSpnLOMxBSMXGNE2BtIpalIaJYU",
+	"cclDOkGYjuUzsYrJldY7X+ELxqZkJhK7SEi2zRLTK/T/YGPm5gmpyqAzlA2MOxgWwjwqNPohMu+IiFma",
+	"eg5vmVAimarxlu0vw1lVGhCmWaSZwuZubkAVsGIgObygtiz/XGRuFb9XWjWAiLn9tuKHt7OPpai7damu",
+	"mCmflE2rNemqK6yaVQpvoLOd4AfrGLPN49+CL39bXGBHpDkCm9FbzDkKn+3UcuLd9ubK61LAozdxQrYX",
+	"MKIyyRTYQuFIruHhecH44hI+ppopK95tDCzGRknFSII/zlHjAxUJ1FYoM3/NmxFbBv5jXIsEBeyrKAUT",
+	"5gHzD2YWzGOZ8UCF+0K3tT1qWd0fWFe32t3GrrQ4lWVX2tpC/dtzTNzJIpu0dPam1LWt/F/BEGsNppJf",
+	"LOOXZhFrHVahu2VIRyMW66r7kqf2ZiCvVhZ+6MIC51yPk4zOBQJxennliJbsdPBZxmjCxfkuJKAvUNiv",
+	"u19wSKW+k4pLWugVdFr08txTed5ykrH50gAKnd6vdAHxSd3p+BkTTez5R3OE0SzlzFMwKNEYq4Z0bCU5",
+	"KDmpofDShnUforReK5hhXFVnqGpUqeFI1x5Tb3/DMeVgrrUp/sWW12bpb+MhCxACcpaWM5twK/Pl82dp",
+	"mbzqDsfaaygrNer8ZN5mxte28pGF32zkCnMS7MZ3T04A/RkunmyA81LBoO19XeAGNkfLBQajN9aoUZZV",
+	"Au9Z3mI507Gc1NmEIPEDyH9Q9fsk8qDpUR56rCw8Q5Y0SeRjjMOYTnuPy5WasQyScG2gNQUQsQjQkxSc",
+	"//3WY3LC4lnG2uSUXjBlpGPMEiaMgnPJsjy+GWcaHRGLJBOOLtzQHOjdw8sHIB5uEMUtD7+piHUohIdX",
+	"nDDEuq3amCZEiAkSpJebvYrsdkR9Ek0nQwjXvuSKRmTHDwXcPfY3xMl47Bd7x00sfKkYmOjyCSKyU5r6",
+	"brhaYe+GaCo7DH6o7qTkQSq2uYlDExhcfnV9zcNRDh7SEg3tUvzQ8unYNJxlhyoPsdbmSQQ2jDIqhxRY",
+	"Os/6W9XuliEuJXiYlQhNebzCai/c6eZBMGsdc/mx6x0UpnbwMEBwetALEZw69aEhtUEm4ZYFwSBHHvED",
+	"TR5wKdpo/LpYnl4wsMMNoKVC9l4VNfKmlnCt0Lse1W5s2nn/9yrj7g9hXJEdLuJ0pvgl271J1yvMkqan",
+	"IKf+yLlRw2OZleIhlmyWEC0tuKYtqcJujVcpQ8/NxE+NGVxUoDf8pkSTVUpmPU3ewrUaBQ46lmmRPt5/",
+	"mko8WxfS2bpizuaFXq7Kx8yvwKqt/N6VB7BTKZOpy4cqkirZoWnKsnMOXCGOqfIy25PsxmsS0PJhJS1X",
+	"LFp5mL8YuYanx76Dh8sOB+UeLDQgdo640XWoHUA+5uJWrIZDK25VeUA/QtCSkfOwDeoIdF4nDTDiDr5v",
+	"AWYUwBvVSobeGsGwQeClOyWE2k2Qo21jMbcR/yW2UAx19PBXSKH1/MGVxbkec/Dlc6ZUG83WF0OpkkiL",
+	"migZ84tz1prm/P5hsHDpAqay1M5GNunPjF0kaINO6Ltn+MkDWGX7R7dkrTYbiA1qfwZQ5qoqKEtuKzlH",
+	"lHa4LLcnMr8BDGLwOrVaU/ewigiLtYGq+gXlDZaUjhlN7EKyd1wFytv94q30/XAY+/cP1x2FcpGV8jgg",
+	"hx2MoEwvgu1UjBYX4GCrE1gu5LLkh5sYlrlJv9udfF8tZhV1naRSvzIvPhPTWUU1mKpI01I0g/2AALp+",
+	"kXUUcfYL7Hz7CG45QsJcihY/qFWVO3U+ypozXXb55Z0mdGGm6phEcK6LhZ42PdUF5So/12CPbHmwXQjG",
+	"um2GLLWrYsWpTbTs/PxpueztdHeo3U1U3kJJqw007rxrOWWixURSoe0/aHX2sYT/mv6XNNKFajhyqOCP",
+	"Syd3iYOUDovtcAOTy2zHdUWXFKwlRyN/DEryanMu77Nbqpn8w22ZfFgCq9aj3co3t5qQ9jcipLCo1hYH",
+	"bSsJUL7t+Ggs/47HhzxeVyUE3d+SxW/FEsupgTkdFwjt07IIwH++Lo8QbJ5fIBUZRFAPadXqvLSYfDZ3",
+	"1VNOTbWjTZpajvvMW61Mcw2RruNVKa8B0TkU9lX+R1/RaGWH+FKxz7wC0tZdbhX0hdXk4HAXor6qYrqs",
+	"DdPoN/6fX2nr9zfv96++qvR0hd1W5HqNZaZJ8BSsZDRRi92WqjvVFHAq+qGqWMFEJnzkgAi2I6UXwacl",
+	"UkIXzaqdNW8UZ1SqH1V2oa3ZW1cddt3g4US/ci9fLZWlqjTQQ75rzQIbh8jLBmZlUSuvjJbJxPyn03o0",
+	"fPO+0zx4VE0yuV5qJVGNXnpVKJ61RFuCPDv+8Rjv0M0rTcLa520SPZkZzrT3XIrEpfXmPqJyAa4beRmA",
+	"KJqe9/m0b8cJwvEXAqOKW1TN/up5eKlY1XU9mSyDazfFRGLTPjDsfT7mccVlqSteVZs1QsxwFaIuQuWm",
+	"IxL9R+QiGkpUtX0BLEdx7pLuP8pvr22l+NwCkJSe5gWch4jTk2NltX2t8PyRLwaeP6r4zAwAZ3GTswB4",
+	"HRWnYKz1dEftkp9eP3cxQNPZWcpjglCRrBRDuEnBrxK3Mvbj6qNgBucLnFWR7mOWMs2SlzWhCDYaQBFK",
+	"EvOmjTQuWSHYRm0gg7FcNwqWrnNc2g4saqKvhJGv3boKbBsHolX2Zr4u97dUyG2baBy3YFUb4lFea3BR",
+	"5MgGnQgpWr137wrlekqswTW1FonlMdOUp0ujxgZqR2m/qg7TyPFS2+SbjIp4bE5BFMuERUcYTxtZpJrI",
+	"MKcpk9O0SoMtgN1XJ8BUALTPpnhznDHvptU51iywkyYRjGbMVqXkE4gHA7CDS+bd4x480NtuGzl8jLlR",
+	"FVdUjW5yTBT01iQTGo+5YK2M0QT6Nx9gsQOMZNE0lecze5/MVVgxr1z8ruTTLwL7VyiMED9Rg7+C61yE",
+	"6oN74GVIP5trYhgGvNgMAmzuKYL3oMXxQYF1HrumK4fnkJGW1y7l4gI3G+oJJkbrY4BrY5VVIGO/UhXp",
+	"EtcqjVCRnG1xl5aHOJ5NqMg3lb2bplTgQMgzDXjs8ZiKc3ZEEgm4R1OaqeWs2Y2KMCwNLICcrN7XCljG",
+	"ub1RNcNh7wqJWcuolVg3cgj92JAlw0h0toCQwaFg82XgyjnlejiS2XCayZghDnAxxnepn6qbNzqpDYPB",
+	"0iMI2pEsyIizNAkIgitCz+RMY9wTSTB7cEr1mOxEGOQPd8bRbh7UgEF+smwp5vdaa+NAaxA+DaNLX46g",
+	"ZukqxlKIy3P5DG+am20r1n8on+JlKNN7yiaEtzfJm+eJc+TYN5uEpkq60xcm0wcIlDfJqa9OQwQRmUma",
+	"kDilynuXYLND+q3GLmtWg/M1l0sxNCuQ65slSNXmMlhmM0AmL9B53XhWaxTWs2QxrBzvyRllYd+WRHiz",
+	"8a4F/bRMAwpL5dbXR3JUelCAAqiEgGtWNJTDfN+wIVtF6LoNhZWHrttGTbWiG8ytqsLRdZurLXp03QZr",
+	"ECQLzXXX4Fs2a5E7r99GbiZevw0LbXnNNirwp/NmenVQy/n3BTa87ceVNWryFvZXFJJprkLxz5s42JxG",
+	"SkD1120GNQNoh6apnJdW5XDzliq0tbydR1u2ExZ5um5DYWGoG7ZRKCZ1o7YKBaiu21Jt0arrNlhd6Kqu",
+	"teUSMs36CgO+he7+5uOphVnNWzu8/ux8IR/fWq+32exK+OD5949W4HU36yvBuAbC0LuglEpzfZXOvIXe",
+	"6hYqCqMUPt9f/flyOapr8L7l6mjXJdjqcmrbtfbmqtmoAXtbdvxYGU8SlnLzoI14O+ztjKaY8OJqH7a4",
+	"V7lB9VeaLtRAeDeIzcJ1DWFejM44S9oDcc1cXDBjyZhOp0ysge/q9Q+6W6Xi1iR+2Sq+2nu8nWVXkVrk",
+	"/X4bpozXJVNVOcVW5tJ67Ca32tZKUmbAVBX2rLhqE3VuvZtlz2Z30hPXSbNdxnSrQHOrTYvd5LodiLny",
+	"vr3oCXVWTE5adqMrnY6+0WqXoyc6csKYvabEsqBEMXBLOJtwyVXmgZL+YBcXBfiEyqEvbd/310zlm7JM",
+	"2XsMH0dkwVBHMmuTE0xt8UW9MEBcinRR4ZmeVDqOn5jHHoaynBQRJv2VMB2XQ/odS8GeSmXlq4K4wySA",
+	"8ri+55dMVNwkY67AlsEBQWpBuZ/v6ISni4qOghSELXuzGQtLeNrmsUXrJlyQJ+3u/QOz4pNix4VEh0L0",
+	"wWDwn792W4/e/NppPXrz/n6ze1B1q1wGDsoXOVyIpt8mHG7V4X/KaGomuRTEZfamEk29DvTQcUF5UWCB",
+	"8qJ4oOR6FELbQ9Vw80C0Ko81RMXNaZq24lTGF/b24enT/osXZKd30BrLWVZKo8CA08IW7Pza6eL6f+j9",
+	"2mntv9nt/9ppHeKjyiv+yjif7VmBjxOzwO/YGlbMj7nGalbBe5F5WIV7fntY9WHAw3Hrf9+871UHOdwm",
+	"hP22kSM3ArgvdLYZ3n0VXa4Lz9o6WuFmwH1fKg7f6oDDj4nJt4TE5yMhu+sjIT8JRh/ZOfapNBm14GlU",
+	"ECqI4aUW5wiQkpgw1MYS8r0Eqeb3xCUpR8t0GGErM4GmRNLebVRD/oWc0Mzug/3pAwx396svBBVw84Tj",
+	"7VH2Vp3w5ai5lRhry6cYl5/seHNRjemUOXRwt4Oex1cE+CGGcfk+H1x7m20CDAEzrGgcs6khpc22gex0",
+	"yIRRofz79ofd9RUBtkFtLOGABQN2qY0OonElQuN6wK8V67Yap2tdFOV2HH8DivkD7Pm1z+SKmaxae3tr",
+	"W3dTjXevgAWBscABZTTdgUN7SjEGGA47QlrsfmPbZkxXHbUaOXps4T7rgf8OOxsC/2EXQ2/J1vWFGB0J",
+	"UZKMaNa8zb69yVzXt3thk84363mL+O518dzXBDWsDAOotk7cQhVDXcsbt7ycq+g5dJBV2Dch1CPVAGci",
+	"R5h7DVRcVfoqMO5rVOSXImY5yFrTAgElLAdlROTGMmTC6xetBz8c/P1/Hm0SnrGRkxMSqD8G2uCtpXP1",
+	"KtVDjwSwWayJxQR4U2UCWhDMbRAEM6aG0U0xP28n7ayzEWTHVlAItaAH7duAkg1OVFTjsKx1B66oibWu",
+	"IFaxekPxxK7BH4Io3XD7p1qUt3/7Ylr1+R55t8vuMxpPWCtjc5olarNQXeinigNug/WwXtOc5nrBZkey",
+	"rFBUH87VGkUIaZhjSduYthpKzRdgdTKhTV8ImNOq9MFl4bcWvmIOUEPYOOiD5R6uUUsMdERVyfJPzE/N",
+	"klP7niI/nX5L5GikmK5jMBuCTN8mqPG2qeGzabJa1nGNKdqBYn9Ll3mwjhulUJ1Y08ZDaKqFiDf70ry4",
+	"pvSaU5EcPwyrseEYQ/JoFrNFKxJEq9M/K8BOnHRpVmg+OV8ozLl0TRbs3oaq2rriNAXYWqpXK2z117FF",
+	"9NugYs3G0fNVauZdsZrNMTzd+kEWQk2lPzNlrlXRrPyYCAPVKunG2iOcy+jGvP5T6o/XhC1YR1Jm1kUU",
+	"UbPNb8oL01iJVLUtIsLB7QMfrMA32DAWHl6vUYEywCbMFSCzJDfUfCwKVb2CYl9AxTl3fvNix2VIj2Db",
+	"4vHqSPi1dsTH1c7+eHqS4YCBglQHR5FjseEr60nfxo/5OrO1GBe+KLTi4jz1dooiZ2HNUix2vmDal5jB",
+	"KzPzVMk0OVoCQR0bkWWhUlskrBGb/+lHF0GK0E1r4doZQSXcnZmwAS+7QVVcIefNPFstHK6ZTDhdmvIL",
+	"th7W/tZVWoc3srliu50L54uBeQ+51Qod9mMhniArr69ivHR+AmV8Q83W7Pvaeot5rEId4l+dGotZozfS",
+	"X+uyQO8U1zWK6z+ceVhZH8CprtK+TSZU0PMaBXZDBBwbEXNN0JuKIocb49zABY+XCohISqRYyv0MEHCu",
+	"57XGtZtTRezrt8j2tgHZ2XTCOfzOpwTY+dxIOtev0GMkSXQz4XLLMD23hNCztbccWi4wL/TlvCmtzayS",
+	"lq+N8OM+hOw7w4/xZramYPh8rFg8/Pc//xXZG1w0G8y3ysLMYpx/LIVgsZbg25bar7FqAoyCgBhbR05Y",
+	"26fguic7as51PObGRpc+0DzatVYJSJo5V6y9rYXx0WGMamLPNwIiCkmsiEh0hBog4NVjYBqAf9LMQYJC",
+	"Qcm1CEXbKGY2zDUc4ccCKKo+wwFZ1xPq2uo9Bfm8Tve6pvsQv7iZ4oX6w53mtbnmdYMIldsMPOl+zsiT",
+	"a4SdDKdMJGbx67qXc5aQMxpfFKpHIn/GgEvMorOAHjqoIrdgujzcI/Lq9bMXxzZLy8U5cYADuelUPm0E",
+	"DdbXrxOQr8xx4wBAgvWK2r8pshMp/Lddom9plliyjXZ9URsbFKVlXgXKF4Eq3T7z4f7f2f9c9J5fJM/m",
+	"T2cP+LsOPYsfP/muawc2fPfw6dve5Pn8hjroNXTOVWA8p8t4Oj4WAfiTyyovpMw0CR8RKjaLRyihlNTf",
+	"9ZdgQ3hCSoS98ZpXqmK2kdW9n1PN5nRxRCJFRXIm30VkIi+NDDGKkR5ncnY+tuBP8LuvPxY7BDznScff",
+	"wRlhSK3kVcdnHzVoy8+4ag/K56Y6tKsU97UqxquOm5UocIXAwMlUGkZ2rYs00sQo4oSk/ILZw31PfR4R",
+	"YhemvliaFcgTKmY0jRzztZ9BZc8RFzTlv7OQiPD1IunYZ5+YjWxxbJeOqTp7t2Vo1jq9pkjPBQ2n+FOp",
+	"Qlvxt496+opK+8rDVSKetUfkpCYb7bQefQkcJbZeH2ZPcF0M/rK18pawtfwvoQCoKCwIp86Bb4Wf4eS8",
+	"hYH+WV94sBRptvTR0g69chd7G17Ubc4PoOWKxJ/I7Vl0vYrmH/NYTqsEWhTLS5ZFZGfKrPsILlYiG2Mf",
+	"kR0pYsjCDXXv3SIw2yUIDvtJGU0Nf1w+PSuzHdzyViQ75JXM/ZDXZzFUHKkpxt2sSGF4DRWJrRe3HIxp",
+	"f/IZZvGYxReKnLExF0mlSxjfqEg/pvEYP7+niK16WW25nlFVlWMlLyKzZ/Mx1nVxb5KYCqPanxmzCdBW",
+	"StWmKn26E36OtzGqvqexnBuFHHUb4HOQlQ1TX9/Hcs02nFih76r9qMushWFBboiti2vWEmxne6Wap9o2",
+	"GyFYxjUTb5tuK6uJZmWM+thW7bY3l9oVASuRyq3dBbicyJXRduCc99mTMvO3we06T/z6gPZbDKx3un3F",
+	"NeaWUfaus7Wr4RSsGwQf/rVj/vGWXtVMjqeMROYoREHhTpgqE4mqchDXTbu7ctpr9+CjpCYEsFtmAapj",
+	"noqLEFSEj/IvI3TYAPpW4jLegJevWpL9my3Jp02suJ1kh9UVHr/UNIjtKkquKhW5gWPls+YP3OUN3OUN",
+	"fPy8gVJy818liWB16sDtZAssc6yCiK+WedslGVTeKdalHpR0uZKiu0Yv3yYh4dNmINxlHlzvGjFYt5do",
+	"QF+vDI7ReYFvcsWxlsTm+E6R2U8osBEheAVKUxLTCUOfipBDNZbzks7kPythi/jnH+x3u1/dBBlqmQUv",
+	"zwCUUbJDi+q+ve4L9dLdJon8AYzMH+74wR9+IZoD4WfddC249QF9P6OCyJl1OjmzM3yhYJvuIkCkIy0z",
+	"3pAVhHwAnucra0fh2Ra6K7G7Svz/ahQ7VxK6in3UlHs21iutK5S3kQ3oA/zNWtAkudUQus1rT99+qeky",
+	"f7vl6tEVmeguOWJor+c2KhBr93FudMU8vWIks6oqsd3WfqciS2ethn6j6tVLFatvkvEUj5cSntYliGxt",
+	"UTmSLiYUucP1ptQ5Pr1LLMqDSmHvA8sotIvULRhG5Xi6rc0iNfQnpWIdgXJBPcLAwXsK7sSD07XTQcdQ",
+	"Bo728xKUzoP6LJK1lb3zPqpqfN+skvftV+1eijz8yHW4P23hbaBf2Odi6e2tuecXk//y8ep9L6W2BFtb",
+	"XPuSMKkSe8uHdG0QplN96qwnn/Fi39su6yX8aLNSZ04sbGUnWfkDyv+RvS7y6hVXxJgmJfXqj2UJ1eVe",
+	"u1ISGI4cqKQErh9Dt4mmFxBlAuKG6zA58SPdUn30ywiRVPvLnojket6yXvda3rK7tPMvNu0c1RFw2hr+",
+	"q25bW1zZ/heUlu6Uos/sWf+SfNw2aTRlI12rXQqpy3f79mLTK7nV17j7t5F/fA2X9HqFpuRIdkz0s2Ty",
+	"4uJvXhp7kyTdT5ma+wWk5NZVP/5i1RhgaNfFiq/keE2XrlaFzX39wL+NkL0DOG34vwD/tRKC4Naj9ZZC",
+	"8orO5kuWfbDNbOBo9gF1Zph1G1jrZzbGXuS8owBLPmIZS6Aes03QPSKR4fBJRuf+1Z04lYol5GyRb+Iu",
+	"NCDM3lKRQMqIQs9xMfRrCun/vslS6Bf+uuztdSx2eQpOXobTALhuLYH/H5EI6C78HSDOfbiLQzHm5Wgj",
+	"p+fYHpAXTkpeMXxUMeZTWQmicezhFWkcM8M8zHsoRuVMg56P4f3XdFJDeyDiIEfkNl3Uq2OJCv0rLaeK",
+	"zGVmltYqONxYMSSRVkpja1Wu216r11k/vNsLoNHyoqzjm0fbQVNCOZOZqtke73UBs6+4T+YjspOxWGYJ",
+	"gwSaiVSaAAehBCX47vW3ce061adop/SMpTbt4ZxeFgYOQXpKzeDolFS9qa+uhDGgcqav45yGngoiD54U",
+	"DyA+ui7GKY2hsEgwsTNm7FtzLu8wTy3mKcxnldsyHtOMxppl/p4KWVgTsh5ZmuLaKkKn5RIJwEDpcEr1",
+	"8GD08O9VC4B1WlewHUoyqcGTXMF88AqTicR5UYyETekUDRdgtzPgxDKrzIi/3pmCmqyqplBZTmwTuiCJ",
+	"LHmrMQO6nzEKGVoYJc1TrhfuWRjgUPlsnnHNtkmlX2mF5OiYNo/dUoSfZikGpcAKC/u31rn5E4SWGHl/",
+	"vcCBn23deluHUBricJb0hIvw+259QMFHgBQ7IoJdsgzYyzy3xxWhqdnARcloLV4kBmrrYWd9xYKaVQW7",
+	"83rLGoIpQB19lS/ykXsCYGUM6tiwqZkiz8glTW3+/7rV3xCop7KE1fVQe9bVQtoYwqcWqGfLYm3boOjU",
+	"YeVs3eWtIOkc4fW3YbeoZuckoKpyosJyXbT1+5v3+9Xluj4x+E6xolfnY+PjeDK7BZCcbYuRXRfk5pPi",
+	"v5TJxPyn03o0fPO+0zx4VE0yE/ruGX5va7vYv7pbocccixJoTJs8qaNwwoWxEcskVwEZE2zS/YM1e1TF",
+	"x2tx0TKmNJ1lVABqM6gVimFu+x8RDm0WeBeweKDFCVNbYKJtC0lW7BR/qOn3Tw5NBmCdeM0nqJ5lNG3N",
+	"uWBwKfuF4pb98WDG7oC0vnAgrTd1DHjdfcanxby6w7ra9k6jqNNcMzDdHgjMDMtjNpxeRcaMojfEupdV",
+	"n0SpPI/y8pgDUUDzI1RbT9uOYdOWJJxbmPqWd5s5hB959fLkFBqbNAdC8XPBErh0OHG3yK4COnhiolmW",
+	"RlWl/S+4qPFsefDBwibJ80azYQdR3C33sILhzbK0rlqqmw/mXz49PX11Qn56/Rz+Ki1SxmDS4Ospcpax",
+	"1lPV39tzC9W2P+2Bh2mv0E6Vrr/Gp1OiOFiyWuo6WQWqYEFskXnKwg3RSu/jDY3Rj2Jubow549orQ818",
+	"GaL+WuLvNgSblWcr5FY9jdkctmrevhmTsrUlLY+qMBe0ZpOprtBPHrOUQ9See8WCw63HdAfvIMsymVWN",
+	"fpGLHtsyGVGesqRJ5pCpzTXh1te0EDF6ytan3TrEyxWZvqf5QgCumn2xfFXtmmriBU0+iJwUTl63Hj7s",
+	"dfc3chTX3c0KqYd0Ok15bL6HbKCxTJN+gOXMDZ9IE8Q5C0QNVnaGTPWI7Jwxo0MmuF8sObLogQk6wM9o",
+	"fCFHI/MJTgWARSJc84jswLXPbGqLdvcOsPZqAXemOFK4i3YwYthko9nA9krhYu7H5UWBX1bfM3oizhET",
+	"uf5oKBF1ACQVhNXMT02B2MNpVR1qK6qfiGQqeTWmGspEqknGYsYvmSLskomq4Jm1V8UObeTWocBxRNXH",
+	"C34j5hMFnuIjEv1HhIFvFogvN2hChNEwFazw3CeZbWXsbGyazlnZMp2zLW/v1mnAVvUZMrvtBW24/GOl",
+	"rpX/Wmll1kNQW/RfBz+9E0BS7x4VUKUzpqZSKFvZxtIMsfdq0HdplaChF6Mf/v4oe/j9D7+8zU7nv/30",
+	"6vHDZ89f/e8z2XtOn9OTeWMbdsiEOZ1JBDXpo4Qr/BNv98y5wNg+lpCDbod8LwUr8Cj7ubEQ7KfFtcx/",
+	"31BvhbBKpHVQShUrL4LXR/H2zKujoI+jUrql8WtG4g9YiEW3+k6txFiqzVfAuXCQ425XtzJiCx9tmIFY",
+	"5Hg3ziBwQ/hTZBDY1XltWP20anDxhZDzlCVQLj1HEgb6qKrkBhK6MgI9m7EgSha5NMeU3zEVScoSV2zd",
+	"FiUCMHnzcyIFI/SclvxRtSttBVc92qaRvhuES5YW1jdbvZCY6FohUBO6WMqsdTCeCBkDzrs5coZSom2z",
+	"oWalYBT8cZkIFItnGdeLE0P5uB9njGYsO57pcf7Xd07C5kER//7nvxrN2hgyGzwW5e9H1pGDvuyDThCb",
+	"0SbfWs59tnCuBvzSRiMgH4l288ICiHYD5xWWH0aZz9CwuMaVmSAXI2nreGuKR4lNKE8BwBMjCf8LunJs",
+	"0Nk+/QaOxM2IiXMuGKt0cTe+McwpYzQNLzzsPTqUnVo4tB4XdmQk2IhfMkhrVO2BGIgPRGk2JR/IfCzJ",
+	"B8x3/GAanKWafBiID61Wq/D/zSddcsJoFo/JB7hg+UCi75+ckr3L7l4YnxGRD3mCD/pr4eseeWr0dP/t",
+	"q5cn+HEYtGE+phaIqmCugZ4eZv0f2VyBPKDW/FEAEcWPKIkKiMERDmefvKILHI0HzP7gQZH1EiIpNhYg",
+	"cVu1wEL89oMJ2Ud7RdRWtfeeJ1d7todoF5Y9S3KI7qTpC6A5wHYY6QH5zoZkrlk87MDFb5qlLOAi+NUo",
+	"46BER36uDicZez4kr5meZYJ8sEflA0zZ9ZCrRIYjemJYGlJkv8uNFBdu+sHQ4t/+Rr5nGm8VNc00S8zT",
+	"Y8NPjQHsEltZdskyshNN6AUj2UxEZutB8yAJm0g8vrugGmF2C+5C0w7Zkf9AwDrEsywlO9FvbyNU8qY8",
+	"vvBhHXKmd/tmEFEUqfFAsHdTmVnP5NfmvPf39rq9B+1Ou9Pu9h92HnbI6csfnvz4dYFlDYTZ2q93Wk/J",
+	"oHGMu/w7LEuffANMhHwFnw0auwPxN3+8+mFaNVB5j2g5kVkm52QH0oadHZ4nS+0OhHn/6692YGYtRQaN",
+	"r96bAfz6X2+uBg3zJ4y/fFz/b/P111/tALZAK8l7+s//893uYNbp9O7nSRJf9/CJYX0wWYZ/p3zC9dfd",
+	"QYN8IL+9Ja2M3Gsb8f5r502bJ/dgenj++9b362A9EM4jP9dH/kgD4EZMMwD5Lx/tgciYqp9s63/AQVqY",
+	"dEiW5pWn5N63EhprnS6mrE+s+W5e2PtNSXGPDAYDQQjs37OETaZSMxEvWj+wRZ98tTOb8eSciV3TWEIG",
+	"jfeDwcDhH5l/9s1/vjIPzD+a5j/5SsILvaZp3/wTLiThGbQCEYVDIxt8Q8cJ9c2AQV349bm8ZCmNmX8F",
+	"BI//mSb0v6zMacdyko9nLEXeyH92e93e4eFhp3uwb/6+ugLK5MnXX+2weCzNcmZMBbvc5snuEZny+hfs",
+	"trWXgNyBJoAJ9wOuWqxgcESKTBYPNggrCEhXINlkRrgeiC1IoY5BfzXljj+bE+N2fy2dtBJy7/2gYeFy",
+	"zWrmQNGDxtU9M9Wci/fLGOqhsDGc1A5BbTWnAtf9iideDiCtr6FgM0LH7fvVzLpJqFiA47d2XKvG44ji",
+	"3nsH7L0kh5okB+EyixZFkWHCJ3bz7fKqfi6ArEIOusw++ff/+/+R6KDTc4s5dNpxBLJvICLB3umhebvv",
+	"ene44dERiUpb6CpIDBpXUd62kdlD91N0NBDlz0r44vC1NnaFH7VrK7JaTTAqtDSG8AS/N12g1xPqlxKa",
+	"GmtjSsvgnKZR3wP6AZTp5REJ0NCSqO2vxVBgKKIu+NSuYNuKYyOsmNCWyGEPmEjwZBa0bkINa0aNGJ/0",
+	"SVQt6gqiMWoPxClGQ+NlD9GS4Lyg9SYw/gXB0FqyEwXhwFGTREvxwADutBQRbF5dDgmO8svD4AmdJVzj",
+	"V7tNiDDAJcMTiQEHGMSbGBll/zkQVdHWErmW2UWSYaypTW3Hco1GoUUwe0RUklNw6QvGEjUQM2Es2Ohd",
+	"y5FvC96IyE5ExSLqWzsfQBaCEGpgi1zvtskvcoZKDQTbKsZyk6CwGu7ueyDyIPpQ5w6o6MD8IGdZzIYT",
+	"DlD5UZOwdzTW6QJKUWJaC09sVgtX2hFTwHfMkycweFBgI0j/mRoVTpCoxJ8iMmbULMSOWwZDI3AOIMpC",
+	"emrfbQ/Ea6azBdjjLhNX0QkjF2zhMdHhwZlMFiRj0xTMbB+77xTZpq06YD4aCHgZivTaQsQYvGzoxmiZ",
+	"qKQrouc8Zm1yGnZqde2EQzKZ0NDxQOQr2usRnk94eMEWw4zNlGEpQF06W9i7nnCUQErEKLeap6nRggUX",
+	"52G7nUdL7XIxnCkWtckPbGH9dIaeYA0LR9rlgZi5XrCpHghQPu11R5t4HFzwgI4oT5EIkVqMNVbgG7ho",
+	"Vm8H978aiJ3o8N07c8Jsppw5OZkxfRSUhlrkRy24nwn305GVUSYVGApIFKhWGh6CiqUZegTSaPj05fPH",
+	"w9PT5xHZ6XZsLhHUnk7YiM5SfQRnpAAp1x6IJwB0DHcEwKVXmFyIiRw1yWwKRZeIlpqmOC64KY3ptE2O",
+	"xcDVi8afuPLY5tAHF0SxWBq9JiC3VBrLxIWpjKEQtiV9TDsqbX+R3dvV+gfLFJdILAMBt3xUGXarxwEn",
+	"mtDfIOoC3rV8Bt1cliftXXYjc0QWisRyMqWa26UeCKowWI4q+5qhUrP3SZv8jJO77FrNB5gTTRLVJ4LN",
+	"c6aomvZvDEQBvkQnDHJqMKESDwCaafiyt0HDh0BtgN/uHojZxMbhDwQX/ivlTvY89/vm9zNAlfxcGB1j",
+	"bmjeWN+JBLq9EHLeJsDN3AZ4ayU6fvWsZZccvPNckUTGswlWNom4GMm2XWbDR9vnbRJ12912B04GMqyB",
+	"wNSCVJ4TzItTvqQA5HVAMTWjD0uhMxprQ2GBgNESz9FEXjJDawOBXGRCswuWkChh04zZyujgyEeeJYzk",
+	"UTOhmI4QcI5qYohUE8XfkYkUemxB346MrDLmm7aXaXgGnRSECEpLmc738Nh2CgtjGTxGWkYn2OdAOL7/",
+	"+rtvycPDRwe75JxfQuFOswWADGKp+rUZHtiewAlAwqJAHINiYpPZZvEF0/3gwJNup+OIybyHp87eBc8y",
+	"hYn1vU5nIHaAQzrOaOTsmF4yzKGai11LASHnY27WnhzM0Xr25PS7gYjMiJ+bAbcwJtgIdaNpwrAGjaO3",
+	"X/c6naP5172ob/rPBzllGek59rCLDhffWGT4athM9nX34YMj/XU36pPuwweoOWJh+lmaoq/a2E5d2+Ku",
+	"3QsFNMQmU72wy1aQWY9IRjUbwoo7rZpEIHtbxxARR3bcEKElG5SYCwxFtES/iFstoqUkcqSZAO7scz2R",
+	"O45mjjlC//aeFCVjE84kMEnY6IHgkHuTmFksCTXYOtAebGrpYaeIkUtttukOJCFZH7/n2HAZyMgE/f9l",
+	"dgsrMrSFTTzTfUXPLcN9zs0eZuhMA4MBHPODRp8M4NZk0GiSAdyImGe//vuf/3pjHri7EfPw3//811XU",
+	"Jq9cZCIEJaLffiAgVoRrBt5fdzOeVMUsGr5wznSuoEKgpR3xEyulnZompGj13r1zBO1CZUAWQw0z5yUz",
+	"dvBAvB80gPOa4b4fgIMcp8gFQoJZch7at8wUDZPGl8B1ElREGTTAPeL/b9CYMKXouX39FCoFp1LbspFW",
+	"7gOpGyo5aGMHIEOCHowpWm44kfFwlqX4lr+zDF31e4mM1R5qMX9bP1I3UdNZH/9eEeEFrhZn7kZm2UB8",
+	"WtSrqHL10GYJ9a38+ZRloKXnzwYiCtXC/E1rKfsH+QG3z5DV0Cm3f7fJNxkVxpQxY7Xu48juDAzbLP54",
+	"NqEChTbYJiCxUEeOqaapPJ8h7XzAKisfQOCSD07//kAmjArrIq68jIi8bjC06xORD6RyqcgHctDpkA/I",
+	"FfAjT8vzDMzPxZQ1CQZ3GE0WVIUj20mUVx4j5b6dNbRB396OyQfBFbENbNLXTBilQ6zvC6O4koUVg6AZ",
+	"oa6QqwceggBtsPr+TUObL7Hv2sanoZX63ycvfwTPPHQIfxJkga6XstGy8bqeFqcFNvQqezJYVof8I2d6",
+	"KEfDzNDoZjNEEC3zMZzTmVbclgqy+a7wQgteyJD0sVcXrqL4OWSVsK2I191u21buKeLbaboIFplhBoKm",
+	"k2m+yViFSs78epdYR+4p+0CquAqMoks+kB9lwd0D998Q9mHbhafhpFa2duqTwM1JoKk5gFj0ydJ6sVkP",
+	"2b1xs+YA2K+KTVn/zRZNmZnar3IaKvsZP5ACR4VmerYZTxr2IsMeP3/9RxYMj2HBU44M0bJh7ymMiKIL",
+	"tEm0JIl0Iyp6J1cOBy4fIXzBvn5kbIK84il0och8vPBnVKjZaMRjvExFn9QHUhY20Ml+YelSakzY3Nel",
+	"K86s62TJz7TyYBwgSaqZEUjAUIDNcB0EkQcpHhiE5HqSM82GQurhSM5EslFH+aABwgDyVPTYtYi1J6FJ",
+	"ivEHqxs99OxEj9FppsjZTANdWMeHORfQquujrHus7uFRQHs1epKdRaYXRySiqWaZoJpfMhVB+JAigtHs",
+	"bGERysJRmHm6m/4th2EveqFSIEXzEKCQXPsFJ8ZGTWPBLutesfcC/rroyKr+EKNT7EIzAbQLOs8WXeX1",
+	"DNH7wxIymmWGzgodFC2Dtc3/UuWPAymuEHKdxmZv0Ehpkpk3T0q2DFQO99aqN20OO4EVvOv9SKxpqxqY",
+	"/UiZJkpOmPN/g9cgOJ2uF+BMG8ovt3LB577Ca6CJpAgLYTetTjWw/kzTYVml9Z0de19Rfo4u2CJ3nWJA",
+	"uK386gLCF5gumi4Kuo+WcpjSbI1u0N0vaT/wiTle1NjZL75xbc6Emk2n0pD/cMISToeo8K9q+zBsezJT",
+	"QHdR+SIyqlsx61muW7Fez+lR4Lp2acBLPmx/lWFpoeAL+EDKpgM0DTsvJRKv82YckTnluuQ5sI6DXNgA",
+	"J0qdGfKBeBuEfCCHoBKdSMMbwe0PETqgyktBzCEyGtkRUXQEjjLrUC84k5c0xLJYd/pW3RB6nn2jRPf6",
+	"GQb6O1UsMXrXUSFi0MX3GEsJDrIv3ErTdLULvHbU5mTxmJVlQ3HIjkjty3ge0D9gBqPGMwzESeRc1JwJ",
+	"1J8uuEjCs1+rBZTi9GCGDBx+e5fdPWlxIfb+/c9/Rbl0BSFOnTdTlr8V1ivNUuU1awvNCdAyQ00vmFjP",
+	"ko6L8DSOp5/LTRFqyA44L9NUxhZ6yWMGGuasZJrsHqFrHQ1kcg4ZC3jBPsvVZtuEWb5ryXbDTccUjEsp",
+	"U5AYIzY3pAgwgDgHYEWm67w3QtWFsjFTASCYmywFUyp43SFbpRKHbi8XxIz5vQL30T8wc3NChZk0IkTI",
+	"uTCzYULLbBHcKJSIYEfTcxI5wJBo1/mlB6JEDVVxm6TV8m/9ePziCWm1bBLpJRND2jT/PYPgTncFNhA6",
+	"Tz42//Tf4+CVvQDO8H7R/+qvpv2U8ovo/JG/XvYZsO5e2j/AV3YD731A70jzcGEyEKtOjL3IoKXTJqwP",
+	"SY/ZpE8YtynP4L8ciMgc0YrzbMaCKrPr7Z7CJWpWJmyGDd7gphjpSC1EbB58l99xwRKpIlClgOuP9fl9",
+	"7Tx60rBTBV5irxAZBRgv7XpE7bpbyPxSaaZmNE2BB87N/PIAFfBwogZjnYuQ2GR9jksZUfjOv//5r0Hj",
+	"KjrKgTd9BhdXEJAxN2ubwFHR2GuQxmZ2GG/QUDaoQvqajaXD3ECXyNYcCJk1S5lrzSC3zd3MhClF+SyH",
+	"7j24FdsFD95ABGiheZiQJa45XbSJBT+BW6CKsE8jdWB4uVgzn1kycOna5s/X7JwrDTRrU6J9ekPpVrac",
+	"CKQisoPWZjnYY3dgaGfMaEbomZzp4q2aSzafShi/jduw6QCKUIy8kiPwMT0xj+H25f2gwe3mh759+A4f",
+	"ozccXN4+VaXo9i/cCwQl0q6uol3rLLVeUiCf0DNaVs7zbDGMqPbVyzy6K6n4xtdNg2+W961Ymnu5gdA/",
+	"U6ioVvFuBY19qMwx9bzCCPUCD7B35o6qi9pb24Uyu3YhxBJq+1i/RyHI2n+WsZERTfDZRAqjEEP8Bo0v",
+	"iGU5WA68+Fk+B4o9hNFtBTfL0jDNetpPhXcH5d/5EIGdgokbFEbfRUlss5ENW8D0B/LrEgTCmx13uzGf",
+	"z9sO1dcdkHYsJ3u7fXcZOBDu6LS4yzKDwypdcXtUEOUIripsdu2ib8wHw4a0JEkmp8Rn3ajdZtCmd1NG",
+	"ZOcnwd+Vbjfda97FGZGd6LLbjMh/QvDC/YOBePri+NvWydPj3uF9uCl5n4/3qv1+qaOr9ntjQV1FxtAJ",
+	"NWtsD2QnkaOBgEtfx0nuKRJkBXpUzzw9BI/jQs6cEgJRWMd4Z9Z7984S6kB0O0QdFdVXvOYMFH32DjPE",
+	"OE09Yw/DcI5I5JL7ooGwiXyqmIdI/sEyPlp4N0g2Q9Au6vcI7jqIvdsiXJDvpYuRPOd6PDsDUnD00XIE",
+	"UvEk5WcZNUS3dy4jdx14LgdiPm6SIel/TZao7Ec2t/S4I1X7e6aZuNwZYA7M8Ocn3zx9+fKH4cmTb18/",
+	"OR00dncHYkoXqaSJbY/L9mtGk+M03cna38hksTsQfERYlplf5+M2zn7Hf5W1nwJB7x7BS//X10TwlLzH",
+	"KztzHtpw77kzN8z4jCa5V93wZ3gBwS6/oYmNgdrFj/FGdyDy27u//Y3YeFXz188+gsuGQWUzoQoRzc52",
+	"PKeazemiWYpzV+SMgQsn5RfMxknfUwNxNtNkIi8ZhtLk9GeUxS0TUXL9OrJhrFGfRD5+Oco91NZuMfxk",
+	"J/JhrpbPRrk3CeNBXHgznPncJR1cnpeDaclOwQHdx+poPHZv2OAYiPQsxNhGJGXU2VUuXYdyoHlD5/ut",
+	"x+SExXhNIpfCZEFvrYsaXhee2/a7QjTWV4FWBgLdtsZCmE6GMNFLrihcutq/UQA9dtMPfileSbx2A9od",
+	"iLnMjBySeYwBdGcj4cLMCWBFRmHB8bk3nwXZTJHdoyGO9esJFTOaRv18n41WGtxQFMPz0TJyrowCIbol",
+	"blt9FWPZgBFZ3B9s4h6ECyX9MKeIJoWNhJw2myFAnqH9GUhCCMU0w3TSsBl+zAOF5cjKcwhGoVkGljjG",
+	"k2CknnmOnlwbe2L+DfOXRo6bw1Wv2+LSO9UEv1Z4Q8O1H4UNqEZ0LXR4KrID4Ye16VN7BWCutzNpdNgj",
+	"a6eYbuz0UYigEWD33MXXcluRwGsdWDJhiN8PvYGBBgcO2tgj4CqVAmaAGnqj2Uh5zISCFFqXvZjJacaZ",
+	"ptnCZmj3a6IoUnZOU5cN3tIsmyCCMNdpngb5ypqwx6+eQfkXiJNr9BsQIQepylMm6JQ3+o39dqe9j1iq",
+	"Y8go3Rszmurx7+bf51VJ/8eW//Q6nSDA1jqCXdAiKP6vZmcpj9sN6A+t7GdJo9/4numn0AkCMWAcoemo",
+	"1+m49E+G2BVlDy2khOJSwBfyoi493L21h10hOjXmjK/LKLeDg5TUqlokfqbU6ALtQm5uo//rm2ZDOeSm",
+	"xnN+yQTCyml6rhr9XxsvmKaNN+ajPfASbbrU1uA1xg7EnsIZo/EYbqMoRNoqMuHnWYByhWh1ugmeyxyR",
+	"fNXWvIYanTjkG+4OTG/tBr2GtzbfnnyAFTsEjRnFGfQFojM6GpmJXjUbh539LcefL6Y74Wsn86PUtzqf",
+	"H6UGjr5AfmWsJMMeMRzB3y+vJMFwQyto8LK7B6kbwxxzpZIYq+I03R2RHFUGwkPoMMYbZ0r3c8j6ppPu",
+	"TQKXyESziTFXff5AM4/VT5rhpYsxPJpefNroSNBpXLUqiCh1gBrzjGvNIFTzjOp4bEOSPTqUDVyVozxQ",
+	"dEIXGLh4xiz8A1kw3SbfyISbz9/OoMwkpOUrG6FvDBrsEOW0K8OB/L54xJ5zpY/Ngj9xEBx5kDaUhSsu",
+	"+0ujFgSDS1hwIweLCUgZ5lUYWZ4SbyNJkkZIiCXw4CWQgdXde3iUfAhPT09f2U2rG4iHGCkMwyLRP3oU",
+	"1k7qVGLRrxkUuFPRQYerYhQJiH7e399/tFs7LI5AS/moNsEmMqOpOs35Ju5BSHFjgxdP7M0RXOBBsb8b",
+	"Mtz8CK9kUjn5AYzL5qxq6cOrZi2AKTCVAFrK+kRMF0F0f12P9u294yl3b141G9Z4bD1L1n1n33yW4CAP",
+	"cCmrvvBLvpdbpw34pLv+k5+ccv87S/Cj/fUffSezM54kDKZ00Hu0/otTKV9QsXD5QyjNNpjRM3sHDOY5",
+	"7nOgmShd2KRAPGBqYeNNs1FOomv0G3miX8MLkCCdsFaAnGg2Jd02wVhuZauGU21DLMphNUGAYWRU6Mgc",
+	"yqiYvz8QQQJ/kxiemyEySV7Gu4nWtK2Pe1Lq1sXR2GyqgbCIP/4+1IwnQse1EnSqxlL3ncETU2GjIWx8",
+	"NwS0LwUYVUkBRCo4DtdtjSAIISTzWZOdX3755ZfWixetx49rOZ0t7phj3SAcTn7mr1cldpkx/zibnLHM",
+	"nP4cILxqQPnWbjasXlC7pLem2F6NuCiWe/Q1xKtGFxQAv6HgtLei3GIixVwvyE5MFWtxoZhQXPNLVrtt",
+	"Fs+zcgzdisISqwfhpm7hQbcZhwcUvcFQntAs5cxXjA/PJxdxOlMQlfX0af/FiybpHbTGcpbVjgiATW2t",
+	"9HxMZUmEPc1pmrbiVMYXtjvog+yEfYTFE3/tdN/82mk9evOh92untf9mt/9rp3WIj77a5BA8p/pW56nl",
+	"lzjL4FA58g6R5vFm2PnHowBYHu7uKeRKaJZlNGZRvYpWLCZbSX6HGx8EXxV5Z5QxBrU20em0M6U82c1L",
+	"yFZuBRay3UxPyqv5ftHqIkx4rbboq+9uricGn6zQEP1636mGX5ZqaFHKiiBkgXpYUFtqlMSlgnNOV7S+",
+	"x7YjyPM6ZNGXUyaOXz0j++2OT/71Uuz41TO8gjt5/ANec0DoFNjj5iMtZapW+rls8/998vLHm3u63PjW",
+	"Hibb62P3fvFMVdcQQLVoqbRQsD7tfb9CQRkVB15Y7cd0n+cfrnIinYYp2FDpxi5ctUfJbfKCTtIbbjJV",
+	"zouzyXb+cvzi+Xbb6YZ4k+2EXotbueF2GeFpvq6ofvNxts0uUO22YWxceIdSu39oyOliWDr4Y8AZiHpn",
+	"E++fMNzBo9OEfsF2pYvMxS++Dkeyma+sOJZPqe8X+vZq0bbOsdXOYt+Dqx+5yVgsvEjuI4M5t3I7cpXp",
+	"uKxpb20Y1o0ozDPZakglpXiDAX2JWliOhWyObQ5TbJFvHaIw4gJvrH1VHJ31yli4OXc62Rfqrgv46r3C",
+	"jgUc3e1+jWJWiKNurGT8e+/DbCWeXNVKAsS9w4T7Qlyzdjn4BYkwH/N4DBcl7sII7jW4rpPsZXJeFgRr",
+	"Dm3wraGxN7dwtZkPZgMlYWkCVzc5zXW6QRgeeneEa49w52D9Fz9K/Z2cieSznvnXEJICzvHSqcqP06c5",
+	"+Xs2sg3qqcrKynVWt2DkkiuumxBdpwK4ZJZEPrpHS/PYnA7tasUIOVRjOYfUicXAZk94MLkAL6Y+g/II",
+	"oJkQ08tC9LgA1YHAuFuchW+wpLuSmYWMqry4fQ2XusExfGnX5IbMaL3KEWSs/cAWln0BnX0jMcBic3XD",
+	"1cZo+PVvXF1D+bRz96e3iKVvLNarPz2PzYv/W7q6Y7q3yHQ7GzDdb6UYpRwLNBx0NxjTKwxpPpXyOc3O",
+	"GX53uMkC+JzjFyzhFJ27RjT0NmDxheP7GnKJP6tceUGzC0I9N/acAAFmWoYPX0OsQHLQslwB5+Heewsd",
+	"dWUrcsfjigtihmBymI5pL2BBOjh4A0V2IG1DTplQu4Cx41/DyJtzyVSefDoQK7NP+zaUNRQvFWmwAaJg",
+	"bRbqawrxva67jOXeU5sr1ybHOUwDTHIgbNS104IV+l0RqXE0U0zBPbMiO/nFcgEzYvcI2I8rmw+g7rmJ",
+	"DfcdVZLsp6kxk92+nqRSby3DzEdek76mKMLFavTvb8ynceCm748qeMxCbyxxYPm2FzX2s0oZY/pvEqeK",
+	"3AmVv5xQ+Uxy4VvM4KSlrH7pFPHNhUIpgXutVNjLU+Q38Te7gY0K7gW8jb5gUwwgUlycpyzAE5Bpssbp",
+	"fByM4kYc8ctyCObTqvMDnhZADe4cgH8G7wEG+IWAeghNEZL41scZfQfNGifAD4BfnGtuOdgFnMigQIFN",
+	"s4ls0tEQUjOHeB0Q4VeaZnogdnoHIeRSm/yUIyZDyhSocK7VmAqXi8QmCC7CdR6nNxDwI9xIQR8B5IeW",
+	"cvfIXpFwjUlQiEBixu3BZ20KM345EObTNoHrDV9CjPlyv2H7FpTGY500YTkCaJBpUEgA48pTqft51gbq",
+	"pzVAJ21XWsx8iEqjoRIW64EItjwHyoFNQZ15TBXi8toZlCBaAPWEA4pWlTKJ5eByFnNtxvlp/SB2oYfc",
+	"zGGqxeqKrFVk2ugfPGx6Jba3MTcuL9hWqmx3S1U23/v1UeH5q1fXEC3rxcqdVLlzj/wR3COWpkM1E8Uo",
+	"1qawnOMWlWG8F9tA77WhvFiNxkEd5QDtALfUNOKSJ6ujKhBeamtW/Se8JIeVWH89jit/x8G+/Ivx29dq",
+	"v/VIANADapwrz2DbpWDbVJMJXRDF0hTDoAYC21EMUF48lpbPYMeJOO8emrVwbwWKq6HgZJZaYDUpWEuO",
+	"RrYYWb2CVqD3rQ/+bWpeNmsTP5oJDbv40wkkxgvWbfQbvf198rMx1Q+wYixj4KCUStMUkC0a/Ua30+ke",
+	"mD0rJPcjLgBEBDE2nLIshjEddprwwIYFuefNhlHWh2CKlFS73oFpGiLqGj+yOflFZkYPdKkQ/QbXNOVU",
+	"wLMsMwvT6DdmKmk0GxOZ8JFDw85HZBGNq7u78uFNL5VmGafk+WxKzawtipNp4YILs6GptFX58+B4IPcg",
+	"yL7RbJxRoHtIIfhdwpiPJyzjMd37kc2HMKEtdVagnY+qruKV9qauV6Tlq+vx/Dp91YcK3jH6GlX1TvP8",
+	"aA5YhL+i24Z2bKhh7r13oa6bhXKhmFop6QCNC30U9vXVRQ9XRnhdTzbBV7cT1XXHfu78r7cfvbUcAnkj",
+	"HbX68hzvblxNTqjCrhzEVADuBSfV6KdGLYHC4NNpukCE76C8twAfIKibQs6JFEf+krkYxn3B2BQBgBCR",
+	"CUpQzlnG0IsIIMXrr6Bv4+BfUxvNNTqdUa1lxun1VLiDqy2vsbfXpv6o7OzuLvtj8LW/1NU0HplbYqWb",
+	"Kkl7cSrVLNvINedeLV9Ke2B0hzgBqN0iYUkzx6lw6S7LDrtv3Qg+j1b0cXxvdlKrLqPdct5xjD/PTbRD",
+	"L4lzmr5lT93PPk6wgGw/ZcJ60UCjiXxSGxTzjGxCWUR28uQz1RwIj9ew2yc0Nc8XTReNSCKPQWFLi1ms",
+	"hsjdStu06bw8CBcDAWzA1g7Bss55OKBCPW0pGtC6B/OoQLzfHYjaqMB2CH5eW3oDi+xPMEwQMdQAMtCY",
+	"dywhXBRr/w/paMRiDTirI1vvwvpDpcV1DeF1BiL3U9r8bEZSCrfrwlf7s6SAWG1+NRCetcaRaZnH9Rni",
+	"p71nzhMoc3Cd3kGj6dMYS48zRqGRxquMX5o1A3CmRjPAPOk3ug/7nY57hm3smydb+vPsUn5Uj57d4bVa",
+	"qNvWq22lyBoJ0sTjanFkLZGx+Z1cubuL/kN4BFOpvEMQ+C5IJ8jmdoLko6rAnotvoAPPGbtIF8EFVaUu",
+	"vEkg5onv9c+k97pZrVJ8/eLdcag/n+arArK+ZdX3OEkUoe4IWqgvj7IE2qNTw1RwrWy1S4vSEWGpNNBq",
+	"B2LHBl0SLRO62EVURtg4KYYJXaiI+Ffud3YJNYR0ZAHrLyAU1HYJqGAKK4XZBkgm0xTg4+c0S9rke/um",
+	"hFLGHvFX94GDQPTN1CjFdgVRXwXduk0e04VyWiX1OuU506WEG4UF1AWbu9lnEKppNe6BKKrc9TqoO8h/",
+	"HCV0AbSmxzO49OaNZkNRbUjOwSYPJ1zMtGGV3V6nGSA0Dif0XaN/UHzEBYAyTjMjfkz/AIff6PcOO+Zj",
+	"lkGC6SXLyhfVjX7pmtrFTx6gNgvD7D5C9bb7qL9v/rfXMX+/8bAegNq2rbLr9uyjaruOPNeDqrkXr7aW",
+	"HuskRzMvyyM8HqdF6tOeCdz5Yu804D9GNGaS5HJN5Yz3I6q8DhZxjbrrIWUrddwpEyB1vQhqlnGJ/TGt",
+	"jLtfHcB5YiH5ri9+6jFyvwSsqHAonxAkqmIksJGQvJIulvSJ2wH1MpsZonn99aJw7wBD/9p2UQlg9DZt",
+	"Im8+yJlGC0HkcoTsUKKmLOYUYnONYtokVBD2TmeUKA7FvHfb5BlUwspNhZJzvr0m6PZaKfafy1ZYNgge",
+	"dpoNYLlD4Jy5x3q/23C/QLWMfqPXRdW9bD/c38x+6B52cgPCIktsbELcv6GBsC2sQPcPCCtwxz3vtP4/",
+	"jtZvkxuAcm+u8m8BaguqfPj+JpC1N4Oq/ZLgYj8nbO4dVO3aAeXVtyKXxuzr5Eeraq4U3txy377YKgbl",
+	"Y72m2GAZE/caR+kOTfdPkTRYA6BbYOPVEib8co0NAlWvem3yFDAZjDGCda7K2BiFcldYPclhZNg6vUOq",
+	"o/ZAfAdXv1i4BJOSS6iEMc2ghj311WpdiWoSYeHEIVYsjPoDYcE5Cdc2HsjVVtyxFYN/UxDzFJbcdt/E",
+	"NE13bXktX694IH6UYSmvArjaUmksHNhsirAaGWMkoilsm+aXTEUDQTXxZfNRHNXeytwEILisAFnN/9qW",
+	"FBx12KThSGZDPZfrI2CWJnG1pQUTfPtRDZkxS5Mh2ljrq++mySvz5vXmtQEgJ9IaR/fpHa+9M2++UPPG",
+	"fNXbiDa+p5rN6aIksowAcVUSbyCt6k2izeHeQaYdtkmYK+juP5YVVa6VK+pfU3D6C8J192DVG/K3b937",
+	"H5fJ3SG7/xWQ3W+shG5yqvcQMKEeyf01Yl0pV+V0x6KwO6y2JDoKzzThcLiMBLZQDCyB2nr4lyLUa5ks",
+	"8ZjDvlH/TbSL0Tkoz89YLCdMBSi6gOe+KjIHGrpFZvLp3O7WjIUvWTI8WwzBAFjPfJamvIXGWP420Bhv",
+	"nnnod3VTNure/9hsFCk4J88UqtjfMdc7/fHPrj/iEbs1gbOFHrlXgOh5O5Oa1auWdKEwWcN+BOVCSh4O",
+	"IedkLmcpJkRh8hIEnDYx4Ryx2sNeXXq6K+GtWULmYwa4lnOKtiNiY6LPBX4LRsAR17M9EMcYphMOZ0wV",
+	"EVKPbWUTHFPfMhtbjsQJQzMVexIVcpwKUfY9098Gg/87rNhnV41HjA3nXCRyvik7D0a/rWAqflvJzIGQ",
+	"7hj2n0Abhm0mlIQn9tPowuydZiKp14VfQBGj0AOLaJBLPEBLsIJBYZ6yjMscPaNpYXanVGkMgddS09Ti",
+	"FPMJIzGdkp3I/D3MexpO6DujEx+jA9S8w707dSDAn2o/0UwYOh6mfMLBR7zEUZ7APD+/cnwjBvRFuR3N",
+	"0jdzB4dg86Kj/o4vfUZF8g8Z8oBn1Frdn0gzc9c29RwQfH0HbWIdXaqC+bXJ0p0U5gDFYxZfoM5jnQUD",
+	"Yb0FPvbZeRGmmbzkRnfbQW6psxnCDeV3UrtNwwU1oGxw7ZDMhXcvqCNA58X2INOeg2LmFS6WhNdRPffu",
+	"0K1nFNSLw3HeU3kNOsRNF+ydJkobXbMErQT8nCqrUrbJsUOip3ogkDUkxeuwgOMnUZt8h5sByVIkd5kU",
+	"Sv/5qnYoSeBaLApIufUDW0QkY9PUKNIIBpUpJzeqRIPtlX1G4VC6bvuTO3DBU+Z6/QvJid5Gxr05kDk9",
+	"3MmXz+ozcLzhtoWSjSTYcwwYma3ae198gM4DPCprJNS+L7mBTfcR1gTC6iC8QmE4g23tW5olr1xwhBR4",
+	"dYVSpj0Qka3n2CdqFseMJUY0eCFijXiIWCY7kZ23GlrZFO02SZSwOOUCPgsU9h6JaZYM/Y9Nkn9NYzOd",
+	"KBQoVlRSvfxaeyBOWHYJKC7pgszHPGWFGA0nBs9xXw3PMZ9eVrvOcVFO8Fu7Ls+Q5a6JYzS8zYWZtJd2",
+	"L7SWUDso+VohUG1K9TiMUys10igHMIRs2QeuN6Z8qM7eYRmPd734weRQ3J8+ePswe6Q6unvZmzeaN49y",
+	"u1WPv6ODTWXUY/d+HtLhCGLTJixnVcf4FRx2S+GbNnHiP9jCp4OfFijrVu8byodw7WSWhmK+/tZ+vPnE",
+	"imelRvaXLsowtNUyor/arcOfSAm4u63YGMTGBgzSJfHEnZBxeoWVQdurFFpeMKH2EIxf194vPIa/zqyE",
+	"PWM0M7am+RYjMrkilqH37SU3RE03CQxBNQmYawu0/cChN1MMTcEoY5fywnoJw8uFTGqqGd5SKC2niswl",
+	"1im3wY3G7Md40IGQlyxL6RTKoBOA4/A5ZzjMCV2QjNHEDI+lI7ITlReqT6hYRLtHhIqB8MDd+HVgf+7j",
+	"o+EFF4mvoY538BgfCuYzGONqLOfW+DwaiGiasRF/FxGeMKH5iNvVhObq7jNwX07NK40bs3voab3ACvv8",
+	"/9m72t62bSf+VQ5+kxZQHD/EcZqiL4p/W/wLtGvXdtiGZWho8RxzViVPpON4QYF9mn2wfZKBdyQtyVJi",
+	"O2u7dXkVxLbIEx/ujry7329zne5/X59tSO/45fX1152eHdJjwrKCD2LKt0GUZ5IkBZ1BE9Z0ChHpMuiI",
+	"nXiWAiNfAL5nLpcIslxijhJGS7C+axueqcSa9tESYmWWEThsaQbrGueI+wYvDVBhRn0JURMvU01FiJPR",
+	"lw3ZHuFeLDTuq1RjqpX19gEvRWxlNvHkflNlCNGcNBSDdDudTUtUnEBejfqX31EmB8t9K7Ge5YhAQ06d",
+	"WRVsVZg2JXhQ22MEVSmbBPt1W5H+sXUzq91wrRYtEmRtqkLvSLW+hvqYNYBtp53qFS3/uhx8vQXtSCG2",
+	"5oq/gYiOyIuqSe2oTS3+lxCKbIu8f0cg8l9LEq7yAW29Exc4mmTZ9D2mcpap1GxUAO0egvBQpQoa3tI5",
+	"gXH00swUzwn1/s333OLTIMWtd1jpha7dZZW+tzRp9U+v7cAf7bgFme4OCp/DTq0t08JGcdPWtFXco+Ey",
+	"IWrMiT9X2hoHEPDdmxcUUiBgbgcp6aUNxZfuWE/y7GnQ6jy1JuzMVV5GpynvFQcWrzTntVNjtoMPc21g",
+	"hHA2MWamTw4OzoDQN42Z0T/WCtJv7LbLUWfJBZ6mzE/LwOERJFk2G4l4ap9MVDp1BeuOf7G5jrKy1L8Y",
+	"WSTtGVcwoDcsn6zKvm0JZeX5TwuNTj3KbRXX/9xjO+uuJs/Br9eS62WX6503cceG+CXZEKsKfnf93uQN",
+	"HVxVP/KnFYkJcr56NeqczTRITNQFssbPSkq/DU9W33kGDs5OX4gl3yIZlSRgDQaRxNXBiD2h3m9UyM17",
+	"eU87LvCaSGvNK28Ya10gx1l/64reqB8fygEejYfnx5MHv3SmN8dZb3+u4lm5WXXy+MndrYJr4BXDG96g",
+	"OEHRisA7dN2v4wDGk/8JFZA+4LSU65Jb7Pd7erXGrOtZCjvzjcjEGgrnk0bkb6J0iYJn3Mj+W3WeCkpR",
+	"gXsN/inb+wj6nQ5YlZZgLtIYARUxvC7E8n77NOX2XGd0+KPUE2J6pfvffG4mJKiP82kjDJ6Ui4/29Cor",
+	"dJwlSbZgYHqOCUYg56wDPNH53Oxn4326dPddM63gqvhmoWIOxp2mH7IUl5wFyhqWsOZ9TSt9TixsQBG/",
+	"sdXMsg3fODQWd+mvH0KaNce13mCM6gJ5ONxCuEk5hwnVfjaAd3AEZ+bRn7//EV107Z8VjhN/vVLb1dnc",
+	"UGebR91hv9c76h12OraPQW8wFMdHD3CIMY5Qin5PjMfiqBfLWPTHYtCNhRzicCg6ODgajwf9I9mJ8Ri7",
+	"nWN5PJJlNd/rHB43KPpdPX/OsHIZHWKU4Ps5kQDerPV5hJ5e4JqqF1Iq26FIXud2Lo2yffGgVW+pi6sc",
+	"GN824thFsgSh/ffEsqrIR16Dyr0KuLhXLSU5San/Lf4w7b2YyueL/8+H6rIjRvGTp8+6rQKIbjkHqhV5",
+	"2LeT9UQX+37UNF6Ytba7NW0HPikHlVnqqt086B/DI1nBGP7dlKU5b6mND0W0BWc7XOSsHqw36TTrFL13",
+	"EsE9q4WY6EwSJlKOcXaeclq5BrFSWBTwo0hYmpE6y1Gb++3Wrmb5MzGD7movMZ7nyiwZGbp4fUkDB6K0",
+	"k2pN58dKO1ctzsx4PLe65aefrSKxdqPJ31Ua+OtW1JrnSeukdUDXDq6nq/qEbCPmuUj5sjOEddsrResu",
+	"WdfjipRx2o08CHDAKAj41K6Bx4xzpRL7VvXNaOhFcEgGbhC5oqJxyLolyj8RUBOKbZcScNfbLt9DstPw",
+	"5vnLx9aTcD6Cr2gInoX/wVpJRiySpNh3mLi6dxKp3FepDhyBnFW7T9DLAVOMKiisn1JMYvUlIQ05rAUB",
+	"fJbQev/v1hMGkOTn96VrbRfJ39Mg5lIZSLLzQtsum6C+aavJchEbn3zjx9Axce1pa8wTMym09xKNaGiN",
+	"Sb3syDClIv/vM3b0Hr+JpuF5GJgFAolQxAsuWnHPenF8aLtm3QTs1I/ksHpHtAKkyLaz2Stl93KGOdCE",
+	"i1yCXxQPQSM7hP4T61VSpM5h3qnU5Jmcxz71sexUrUlxO1CNVb1TqLnYBiQylIfUeRPXmRn/+6bk1oq3",
+	"kS6hd3kJIp6m2SJB6anc3QXDsl3Fx015H0fw+tXbdyjBZPUxGxLhrwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -63,22 +63,24 @@ type Schedule struct {
 
 // Slot is a slot as its venue sees it.
 type Slot struct {
-	booking.Slot
-	VenueID    string
-	ScheduleID string
-	Status     string
-	UpdatedAt  time.Time
+	booking.Slot // TablesReserved: allocated to partners, unsold
+	VenueID      string
+	ScheduleID   string
+	Status       string
+	UpdatedAt    time.Time
 }
 
-// TablesBelowTakenError refuses to set a slot's tables below those held or booked.
+// TablesBelowTakenError refuses to set a slot's tables below those held or booked
+// (Taken) plus those allocated to partners and unsold (Allocated).
 type TablesBelowTakenError struct {
 	SlotID    string
 	Requested int
 	Taken     int
+	Allocated int
 }
 
 func (e *TablesBelowTakenError) Error() string {
-	return fmt.Sprintf("inventory: slot %s has %d tables held or booked; cannot set %d", e.SlotID, e.Taken, e.Requested)
+	return fmt.Sprintf("inventory: slot %s has %d tables held or booked and %d allocated; cannot set %d", e.SlotID, e.Taken, e.Allocated, e.Requested)
 }
 
 // checkShape checks a slot shape against its venue.
@@ -397,7 +399,7 @@ func (s *Service) UpdateSlot(ctx context.Context, op Operator, id string, c Slot
 			return Slot{}, err
 		}
 		if !ok {
-			return Slot{}, &TablesBelowTakenError{SlotID: id, Requested: *c.Tables, Taken: row.TablesTaken}
+			return Slot{}, &TablesBelowTakenError{SlotID: id, Requested: *c.Tables, Taken: row.TablesTaken, Allocated: row.TablesReserved}
 		}
 	}
 	if c.Status != nil {
@@ -419,7 +421,8 @@ func slotFromRow(r store.Slot) Slot {
 			ID: r.ID, StartsAt: r.StartsAt.UTC(), LocalDate: r.LocalDate, LocalTime: r.LocalTime,
 			DurationMinutes: r.DurationMinutes, PartySizeMin: r.PartySizeMin, PartySizeMax: r.PartySizeMax,
 			SeatingArea: r.SeatingArea, Type: booking.SlotType(r.Type), Tables: r.Tables, TablesTaken: r.TablesTaken,
-			Venue: booking.VenueSummary{ID: r.Venue.ID, Name: r.Venue.Name, City: r.Venue.City, Cuisine: r.Venue.Cuisine, TimeZone: r.Venue.TimeZone, Currency: r.Venue.Currency},
+			TablesReserved: r.TablesReserved,
+			Venue:          booking.VenueSummary{ID: r.Venue.ID, Name: r.Venue.Name, City: r.Venue.City, Cuisine: r.Venue.Cuisine, TimeZone: r.Venue.TimeZone, Currency: r.Venue.Currency},
 		},
 		VenueID: r.VenueID, Status: r.Status, UpdatedAt: r.UpdatedAt,
 	}

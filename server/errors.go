@@ -52,6 +52,7 @@ const (
 	CodeServiceUnavailable      Code = "service_unavailable"
 	CodeTokenKindInvalid        Code = "token_kind_invalid"
 	CodeTablesBelowTaken        Code = "tables_below_taken"
+	CodeAllocationUnavailable   Code = "allocation_unavailable"
 )
 
 // catalogueEntry is how a code is answered.
@@ -106,6 +107,7 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeServiceUnavailable:      {typeAPI, http.StatusServiceUnavailable, "The service is not ready. Retry shortly."},
 	CodeTokenKindInvalid:        {typePermission, http.StatusForbidden, "Partner tokens cannot call /v1/operator/… operations, and operator tokens can call only those."},
 	CodeTablesBelowTaken:        {typeInvalidRequest, http.StatusConflict, "A slot's tables cannot go below the tables already held or booked."},
+	CodeAllocationUnavailable:   {typeInvalidRequest, http.StatusConflict, "The slot's shared pool has too few free tables for this allocation."},
 }
 
 // Problem is an error answer on its way to the wire.
@@ -148,6 +150,7 @@ func problemFor(err error) *Problem {
 		paymentErr *booking.PaymentError
 		holdLimit  *booking.HoldLimitError
 		belowTaken *inventory.TablesBelowTakenError
+		noAlloc    *inventory.AllocationUnavailableError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -176,7 +179,17 @@ func problemFor(err error) *Problem {
 	case errors.As(err, &holdLimit):
 		return newProblem(CodeHoldLimitReached, fmt.Sprintf("Your partner account already has %d active holds, the most it may have at once. Finalize or cancel one, or wait for one to expire, then hold again.", holdLimit.Limit), "")
 	case errors.As(err, &belowTaken):
-		return newProblem(CodeTablesBelowTaken, fmt.Sprintf("The slot has %d tables held or booked; its tables cannot go below that (asked for %d).", belowTaken.Taken, belowTaken.Requested), "tables")
+		msg := fmt.Sprintf("The slot has %d tables held or booked; its tables cannot go below that (asked for %d).", belowTaken.Taken, belowTaken.Requested)
+		if belowTaken.Allocated > 0 {
+			msg = fmt.Sprintf("The slot has %d tables held or booked and %d allocated to partners; its tables cannot go below %d (asked for %d).",
+				belowTaken.Taken, belowTaken.Allocated, belowTaken.Taken+belowTaken.Allocated, belowTaken.Requested)
+		}
+		return newProblem(CodeTablesBelowTaken, msg, "tables")
+	case errors.As(err, &noAlloc):
+		if noAlloc.Exists {
+			return newProblem(CodeAllocationUnavailable, "The partner already has an allocation of this slot.", "partner_id")
+		}
+		return newProblem(CodeAllocationUnavailable, fmt.Sprintf("The slot's shared pool has %d tables free; %d cannot be allocated.", noAlloc.Free, noAlloc.Requested), "tables")
 	case errors.As(err, &state):
 		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
 	case errors.As(err, &paymentErr):

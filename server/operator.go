@@ -274,6 +274,57 @@ func (s *Server) UpdateOperatorSlot(ctx context.Context, req gen.UpdateOperatorS
 	return gen.UpdateOperatorSlot200JSONResponse{Body: operatorSlotToAPI(sl)}, nil
 }
 
+// ListAllocations implements gen.StrictServerInterface.
+func (s *Server) ListAllocations(ctx context.Context, req gen.ListAllocationsRequestObject) (gen.ListAllocationsResponseObject, error) {
+	inv, err := s.inventory()
+	if err != nil {
+		return nil, err
+	}
+	list, err := inv.ListAllocations(ctx, operator(ctx), req.SlotId)
+	if err != nil {
+		if st, b := s.errorBody(ctx, err); st == http.StatusNotFound {
+			return gen.ListAllocations404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: b}}, nil
+		}
+		return nil, err
+	}
+	out := gen.AllocationList{Object: gen.AllocationListObjectList, Data: make([]gen.Allocation, 0, len(list))}
+	for _, a := range list {
+		out.Data = append(out.Data, allocationToAPI(a))
+	}
+	return gen.ListAllocations200JSONResponse{Body: out}, nil
+}
+
+// CreateAllocation implements gen.StrictServerInterface.
+func (s *Server) CreateAllocation(ctx context.Context, req gen.CreateAllocationRequestObject) (gen.CreateAllocationResponseObject, error) {
+	inv, err := s.inventory()
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	a, err := inv.Allocate(ctx, operator(ctx), req.SlotId, inventory.AllocationInput{
+		PartnerID: b.PartnerId, Tables: b.Tables, ReleaseHoursBefore: b.ReleaseHoursBefore,
+	})
+	if err != nil {
+		switch st, body := s.errorBody(ctx, err); st {
+		case http.StatusBadRequest:
+			return gen.CreateAllocation400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
+		case http.StatusNotFound:
+			return gen.CreateAllocation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
+		case http.StatusConflict:
+			return gen.CreateAllocation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
+		}
+		return nil, err
+	}
+	return gen.CreateAllocation201JSONResponse{Body: allocationToAPI(a)}, nil
+}
+
+func allocationToAPI(a inventory.Allocation) gen.Allocation {
+	return gen.Allocation{
+		Id: a.ID, Object: gen.AllocationObjectAllocation, SlotId: a.SlotID, PartnerId: a.PartnerID,
+		Tables: a.Tables, TablesTaken: a.TablesTaken, ReleaseAt: a.ReleaseAt, Released: a.Released, CreatedAt: a.CreatedAt,
+	}
+}
+
 // ListClosures implements gen.StrictServerInterface.
 func (s *Server) ListClosures(ctx context.Context, req gen.ListClosuresRequestObject) (gen.ListClosuresResponseObject, error) {
 	inv, err := s.inventory()
@@ -463,7 +514,8 @@ func operatorSlotToAPI(s inventory.Slot) gen.OperatorSlot {
 		StartsAt: starts, LocalDate: date(s.LocalDate), LocalTime: s.LocalTime,
 		DurationMinutes: s.DurationMinutes, PartySizeMin: s.PartySizeMin, PartySizeMax: s.PartySizeMax,
 		SeatingArea: s.SeatingArea, Type: gen.SlotType(s.Type), Price: priceToAPI(s.Price),
-		Tables: s.Tables, TablesTaken: s.TablesTaken, Status: gen.SlotStatus(s.Status), UpdatedAt: s.UpdatedAt.UTC(),
+		Tables: s.Tables, TablesTaken: s.TablesTaken, TablesAllocated: s.TablesReserved,
+		Status: gen.SlotStatus(s.Status), UpdatedAt: s.UpdatedAt.UTC(),
 	}
 }
 

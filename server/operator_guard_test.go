@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -19,7 +20,7 @@ import (
 
 // opVictim is what operator A owns, for others to attack.
 type opVictim struct {
-	venueID, slotID, reservationID string
+	venueID, slotID, reservationID, partnerID string
 }
 
 // operatorCalls is every operator operation, called with A's ids. The test fails when
@@ -49,6 +50,12 @@ var operatorCalls = map[string]func(v opVictim) (method, path, body string){
 	},
 	"updateOperatorSlot": func(v opVictim) (string, string, string) {
 		return "PATCH", "/v1/operator/slots/" + v.slotID, `{"tables":0,"status":"withdrawn"}`
+	},
+	"listAllocations": func(v opVictim) (string, string, string) {
+		return "GET", "/v1/operator/slots/" + v.slotID + "/allocations", ""
+	},
+	"createAllocation": func(v opVictim) (string, string, string) {
+		return "POST", "/v1/operator/slots/" + v.slotID + "/allocations", `{"partner_id":"` + v.partnerID + `","tables":1}`
 	},
 	"listClosures": func(v opVictim) (string, string, string) {
 		return "GET", "/v1/operator/venues/" + v.venueID + "/closures", ""
@@ -98,6 +105,8 @@ func operatorSnapshot(t *testing.T, db *store.DB) string {
 		"SELECT id, tables, generated_through FROM schedules",
 		"SELECT id, date_from, date_to FROM closures",
 		"SELECT operator_id, venue_id FROM operator_venues",
+		"SELECT id, tables, tables_taken FROM slot_allocations",
+		"SELECT id, tables_reserved FROM slots",
 	} {
 		rows, err := db.SQL().Query(q)
 		if err != nil {
@@ -134,7 +143,7 @@ func TestOperatorOperationsRefusePartnerTokensAndOtherVenuesOperators(t *testing
 		var res client.Reservation
 		status, _, body = e.do("POST", "/v1/reservations", e.token, holdJSON(sl.Id), "Idempotency-Key", key())
 		decode(t, status, http.StatusCreated, body, &res)
-		victim := opVictim{venueID: v.Id, slotID: sl.Id, reservationID: res.Id}
+		victim := opVictim{venueID: v.Id, slotID: sl.Id, reservationID: res.Id, partnerID: partnerID(t, db, "acme-rewards")}
 
 		// Operator B manages a venue of its own, and has every operator scope.
 		_, own := e.addVenue(slotSpec{tables: 1})
@@ -157,7 +166,7 @@ func TestOperatorOperationsRefusePartnerTokensAndOtherVenuesOperators(t *testing
 					return // B creating its own venue is allowed; checked below
 				}
 				status, _, body = e.do(method, path, opB, reqBody, "Idempotency-Key", key())
-				if strings.HasPrefix(id, "list") && !strings.Contains(path, v.Id) {
+				if strings.HasPrefix(id, "list") && !strings.Contains(path, v.Id) && !strings.Contains(path, sl.Id) {
 					if status != http.StatusOK || strings.Contains(string(body), v.Id) || strings.Contains(string(body), res.Id) {
 						t.Errorf("another operator's list: %d %s", status, body)
 					}
@@ -218,4 +227,13 @@ func TestOperatorTokensCannotCallPartnerOperations(t *testing.T) {
 			t.Fatalf("refused calls changed the database")
 		}
 	})
+}
+
+func partnerID(t *testing.T, db *store.DB, name string) string {
+	t.Helper()
+	p, err := db.GetPartnerByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
 }

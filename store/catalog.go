@@ -89,8 +89,8 @@ func (db *DB) GetSlot(ctx context.Context, s Scope, id string) (Slot, error) {
 	return getSlot(db.q(ctx), s, id)
 }
 
-// GetSlot is (*DB).GetSlot inside the transaction. It takes no lock: TakeTable and
-// ReleaseTable are the conditional updates that decide.
+// GetSlot is (*DB).GetSlot inside the transaction. It takes no lock: TakeTable,
+// TakeTableFor and the releases are the conditional updates that decide.
 func (tx *Tx) GetSlot(s Scope, id string) (Slot, error) {
 	return getSlot(tx.g, s, id)
 }
@@ -106,10 +106,20 @@ func getSlot(g *gorm.DB, s Scope, id string) (Slot, error) {
 }
 
 // bookable restricts slots to those open, starting after now (when set), with a table
-// left and taking a party of partySize (when > 0).
-func bookable(partySize int, now time.Time) func(*gorm.DB) *gorm.DB {
+// left for the partner and taking a party of partySize (when > 0). A table is left in
+// the shared pool (tables_taken + tables_reserved < tables), or in the partner's own
+// allocation of the slot while it is not released and its release time is ahead.
+func bookable(partnerID string, partySize int, now time.Time) func(*gorm.DB) *gorm.DB {
 	return func(g *gorm.DB) *gorm.DB {
-		g = g.Where("slots.status = ?", slotOpen).Where("slots.tables_taken < slots.tables")
+		g = g.Where("slots.status = ?", slotOpen)
+		if partnerID == "" {
+			g = g.Where("slots.tables_taken + slots.tables_reserved < slots.tables")
+		} else {
+			// tables_reserved > 0 first: slots without allocations never reach the subquery.
+			g = g.Where("(slots.tables_taken + slots.tables_reserved < slots.tables OR (slots.tables_reserved > 0 AND EXISTS ("+
+				"SELECT 1 FROM slot_allocations sa WHERE sa.slot_id = slots.id AND sa.partner_id = ? AND sa.released = ? "+
+				"AND sa.release_at > ? AND sa.tables_taken < sa.tables)))", partnerID, false, dbTime(now))
+		}
 		if partySize > 0 {
 			g = g.Where("slots.party_size_min <= ? AND slots.party_size_max >= ?", partySize, partySize)
 		}
@@ -124,7 +134,7 @@ func bookable(partySize int, now time.Time) func(*gorm.DB) *gorm.DB {
 // ordered by starts_at, venue_id, id. The bool reports whether more rows follow the page.
 func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]Slot, bool, error) {
 	g := db.q(ctx).Model(&Slot{}).InnerJoins("Venue").
-		Scopes(inScope(s, "slots.venue_id"), bookable(q.PartySize, q.Now))
+		Scopes(inScope(s, "slots.venue_id"), bookable(s.PartnerID, q.PartySize, q.Now))
 	if q.LocalDate != "" {
 		g = g.Where("slots.local_date = ?", q.LocalDate)
 	}
@@ -182,7 +192,7 @@ func (db *DB) NearbySlots(ctx context.Context, s Scope, venueID string, around t
 	around = dbTime(around)
 	base := func() *gorm.DB {
 		g := db.q(ctx).Model(&Slot{}).InnerJoins("Venue").
-			Scopes(inScope(s, "slots.venue_id"), bookable(partySize, now)).
+			Scopes(inScope(s, "slots.venue_id"), bookable(s.PartnerID, partySize, now)).
 			Where("slots.venue_id = ?", venueID)
 		if excludeID != "" {
 			g = g.Where("slots.id <> ?", excludeID)

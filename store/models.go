@@ -79,6 +79,20 @@ type Schedule struct {
 	UpdatedAt        time.Time `gorm:"column:updated_at"`
 }
 
+// SlotAllocation keeps Tables of a slot for one partner until ReleaseAt; then
+// (Released) its unsold tables return to the shared pool.
+type SlotAllocation struct {
+	ID          string    `gorm:"column:id;primaryKey"` // alc_…
+	SlotID      string    `gorm:"column:slot_id"`
+	PartnerID   string    `gorm:"column:partner_id"`
+	Tables      int       `gorm:"column:tables"`
+	TablesTaken int       `gorm:"column:tables_taken"`
+	ReleaseAt   time.Time `gorm:"column:release_at"`
+	Released    bool      `gorm:"column:released"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+	UpdatedAt   time.Time `gorm:"column:updated_at"`
+}
+
 // Closure withdraws a venue's slots between two local dates, all day or between two
 // local times (TimeFrom and TimeTo "" mean all day).
 type Closure struct {
@@ -144,10 +158,13 @@ type Slot struct {
 	TablesTaken     int       `gorm:"column:tables_taken"`
 	Status          string    `gorm:"column:status"` // open | withdrawn
 	// ScheduleID is the schedule that generated the slot; nil for a one-off slot.
-	ScheduleID *string   `gorm:"column:schedule_id"`
-	CreatedAt  time.Time `gorm:"column:created_at"`
-	UpdatedAt  time.Time `gorm:"column:updated_at"`
-	Venue      Venue     `gorm:"foreignKey:VenueID"`
+	ScheduleID *string `gorm:"column:schedule_id"`
+	// TablesReserved is the unsold tables of the slot's unreleased partner allocations:
+	// the shared pool has a table when TablesTaken+TablesReserved < Tables.
+	TablesReserved int       `gorm:"column:tables_reserved"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
+	UpdatedAt      time.Time `gorm:"column:updated_at"`
+	Venue          Venue     `gorm:"foreignKey:VenueID"`
 }
 
 // Reservation is a held or booked table, with the slot's details and the venue's
@@ -179,6 +196,8 @@ type Reservation struct {
 	PolicyFeePercent       int        `gorm:"column:policy_fee_percent"`
 	PolicyFeeAmount        int64      `gorm:"column:policy_fee_amount"`
 	PolicyModifyUntilHours int        `gorm:"column:policy_modify_until_hours"`
+	// AllocationID is the partner allocation the table came from; nil for the shared pool.
+	AllocationID *string `gorm:"column:allocation_id"`
 	// PendingPaymentID is the ReservationPayment of a change that waits for its payment.
 	PendingPaymentID      *string `gorm:"column:pending_payment_id"`
 	PaymentProvider       string  `gorm:"column:payment_provider"`
@@ -338,3 +357,4 @@ func (Operator) TableName() string           { return "operators" }
 func (OperatorVenue) TableName() string      { return "operator_venues" }
 func (Schedule) TableName() string           { return "schedules" }
 func (Closure) TableName() string            { return "closures" }
+func (SlotAllocation) TableName() string     { return "slot_allocations" }

@@ -247,13 +247,13 @@ func (db *DB) GetOperatorSlot(ctx context.Context, operatorID, id string) (Slot,
 	return s, nil
 }
 
-// SetSlotTables sets a slot's tables, never below the tables already held or booked: a
-// conditional update, so a hold racing with it either counts or is refused. It reports
-// whether it was set; when not, the slot is returned as it is now (TablesTaken says
-// why). ErrNotFound if the operator has no such slot.
+// SetSlotTables sets a slot's tables, never below the tables already held or booked plus
+// those allocated to partners and unsold: a conditional update, so a hold racing with it
+// either counts or is refused. It reports whether it was set; when not, the slot is
+// returned as it is now (TablesTaken and TablesReserved say why). ErrNotFound if the operator has no such slot.
 func (db *DB) SetSlotTables(ctx context.Context, operatorID, id string, tables int, now time.Time) (Slot, bool, error) {
 	res := db.q(ctx).Model(&Slot{}).Scopes(ofOperator(operatorID, "slots.venue_id")).
-		Where("slots.id = ? AND slots.tables_taken <= ?", id, tables).
+		Where("slots.id = ? AND slots.tables_taken + slots.tables_reserved <= ?", id, tables).
 		UpdateColumns(map[string]any{"tables": tables, "updated_at": dbTime(now)})
 	if res.Error != nil {
 		return Slot{}, false, wrap("set slot tables", res.Error)

@@ -171,3 +171,12 @@ func (db *DB) RotateToken(ctx context.Context, oldID string, successor *Token, r
 		return wrap("rotate token", tx.g.Omit(tokenOmit(successor)...).Create(successor).Error)
 	})
 }
+
+// GetPartner returns a partner by id; ErrNotFound if none.
+func (db *DB) GetPartner(ctx context.Context, id string) (Partner, error) {
+	var p Partner
+	if err := db.q(ctx).Where("id = ?", id).Take(&p).Error; err != nil {
+		return Partner{}, wrap("get partner", err)
+	}
+	return p, nil
+}

@@ -20,6 +20,36 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AllocationObject.
+const (
+	AllocationObjectAllocation AllocationObject = "allocation"
+)
+
+// Valid indicates whether the value is a known member of the AllocationObject enum.
+func (e AllocationObject) Valid() bool {
+	switch e {
+	case AllocationObjectAllocation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AllocationListObject.
+const (
+	AllocationListObjectList AllocationListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the AllocationListObject enum.
+func (e AllocationListObject) Valid() bool {
+	switch e {
+	case AllocationListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventObject.
 const (
 	AuditEventObjectAuditEvent AuditEventObject = "audit_event"
@@ -901,6 +931,80 @@ type Address struct {
 	PostalCode string `json:"postal_code"`
 }
 
+// Allocation Tables of a slot kept for one partner until `release_at`.
+type Allocation struct {
+	// CreatedAt When the allocation was made.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Unique id, prefixed `alc_`.
+	//
+	// Example: alc_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `allocation`.
+	//
+	// Example: allocation
+	Object AllocationObject `json:"object"`
+
+	// PartnerId The partner the tables are kept for.
+	//
+	// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+	PartnerId string `json:"partner_id"`
+
+	// ReleaseAt When the unsold tables return to the shared pool.
+	//
+	// Example: 2026-12-02T19:30:00Z
+	ReleaseAt time.Time `json:"release_at"`
+
+	// Released Whether release_at has passed.
+	//
+	// Example: false
+	Released bool `json:"released"`
+
+	// SlotId The slot.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// Tables Tables allocated.
+	//
+	// Example: 2
+	Tables int `json:"tables"`
+
+	// TablesTaken Of them, held or booked by the partner.
+	//
+	// Example: 1
+	TablesTaken int `json:"tables_taken"`
+}
+
+// AllocationObject Always `allocation`.
+//
+// Example: allocation
+type AllocationObject string
+
+// AllocationList A slot's allocations.
+type AllocationList struct {
+	// Data The allocations.
+	Data []Allocation `json:"data"`
+
+	// HasMore Always false; every allocation is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object AllocationListObject `json:"object"`
+}
+
+// AllocationListObject Always `list`.
+//
+// Example: list
+type AllocationListObject string
+
 // AuditEvent One authenticated request.
 type AuditEvent struct {
 	// ClientAddr The client's IP address as the server saw it.
@@ -1192,6 +1296,24 @@ type ConfirmPaymentIntentRequestOutcome string
 //
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
+
+// CreateAllocationRequest Tables of a slot to keep for one partner.
+type CreateAllocationRequest struct {
+	// PartnerId The partner (as `partner.id` shows it on your bookings).
+	//
+	// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+	PartnerId string `json:"partner_id"`
+
+	// ReleaseHoursBefore The unsold tables return to the shared pool this many hours before the start; default 24.
+	//
+	// Example: 48
+	ReleaseHoursBefore *int `json:"release_hours_before,omitempty"`
+
+	// Tables Tables to keep for the partner; at most those free in the shared pool.
+	//
+	// Example: 2
+	Tables int `json:"tables"`
+}
 
 // CreateClosureRequest Dates, or a service on those dates, when the venue is closed.
 type CreateClosureRequest struct {
@@ -1869,7 +1991,12 @@ type OperatorSlot struct {
 	// Example: 4
 	Tables int `json:"tables"`
 
-	// TablesTaken Tables held (unexpired) or booked now.
+	// TablesAllocated Tables kept for single partners by allocations not yet released, and not sold; the shared pool has `tables - tables_taken - tables_allocated` left.
+	//
+	// Example: 2
+	TablesAllocated int `json:"tables_allocated"`
+
+	// TablesTaken Tables held (unexpired) or booked now, from the shared pool and allocations alike.
 	//
 	// Example: 1
 	TablesTaken int `json:"tables_taken"`
@@ -3067,6 +3194,12 @@ type RecordReservationOutcomeParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateAllocationParams defines parameters for CreateAllocation.
+type CreateAllocationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListOperatorVenuesParams defines parameters for ListOperatorVenues.
 type ListOperatorVenuesParams struct {
 	// Limit Page size, 1 to 100.
@@ -3210,6 +3343,9 @@ type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
 
 // UpdateOperatorSlotJSONRequestBody defines body for UpdateOperatorSlot for application/json ContentType.
 type UpdateOperatorSlotJSONRequestBody = UpdateSlotRequest
+
+// CreateAllocationJSONRequestBody defines body for CreateAllocation for application/json ContentType.
+type CreateAllocationJSONRequestBody = CreateAllocationRequest
 
 // CreateOperatorVenueJSONRequestBody defines body for CreateOperatorVenue for application/json ContentType.
 type CreateOperatorVenueJSONRequestBody = CreateVenueRequest
@@ -3423,6 +3559,41 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/operator/slots/{slot_id} (the `UpdateOperatorSlot` operationId).
 	UpdateOperatorSlot(ctx context.Context, slotId SlotId, body UpdateOperatorSlotJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAllocations List a slot's partner allocations
+	//
+	// Lists the tables of one of your slots kept for single partners, oldest first.
+	//
+	// Corresponds with GET /v1/operator/slots/{slot_id}/allocations (the `ListAllocations` operationId).
+	ListAllocations(ctx context.Context, slotId SlotId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAllocationWithBody Allocate tables of a slot to a partner
+	//
+	// Keeps `tables` of the slot for one partner until `release_hours_before` the start
+	// (24 by default). Until then only that partner can hold them (and it can still
+	// hold from the shared pool too); after it, the unsold ones return to the shared
+	// pool. Only tables free in the shared pool can be allocated, one allocation per
+	// partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+	// allocations, and the slot never has more tables held or booked than it has.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/operator/slots/{slot_id}/allocations (the `CreateAllocation` operationId).
+	CreateAllocationWithBody(ctx context.Context, slotId SlotId, params *CreateAllocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAllocation Allocate tables of a slot to a partner
+	//
+	// Keeps `tables` of the slot for one partner until `release_hours_before` the start
+	// (24 by default). Until then only that partner can hold them (and it can still
+	// hold from the shared pool too); after it, the unsold ones return to the shared
+	// pool. Only tables free in the shared pool can be allocated, one allocation per
+	// partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+	// allocations, and the slot never has more tables held or booked than it has.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/operator/slots/{slot_id}/allocations (the `CreateAllocation` operationId).
+	CreateAllocation(ctx context.Context, slotId SlotId, params *CreateAllocationParams, body CreateAllocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOperatorVenues List your venues
 	//
@@ -3994,6 +4165,71 @@ func (c *Client) UpdateOperatorSlotWithBody(ctx context.Context, slotId SlotId, 
 // Corresponds with PATCH /v1/operator/slots/{slot_id} (the `UpdateOperatorSlot` operationId).
 func (c *Client) UpdateOperatorSlot(ctx context.Context, slotId SlotId, body UpdateOperatorSlotJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateOperatorSlotRequest(c.Server, slotId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAllocations List a slot's partner allocations
+//
+// Lists the tables of one of your slots kept for single partners, oldest first.
+//
+// Corresponds with GET /v1/operator/slots/{slot_id}/allocations (the `ListAllocations` operationId).
+func (c *Client) ListAllocations(ctx context.Context, slotId SlotId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAllocationsRequest(c.Server, slotId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAllocationWithBody Allocate tables of a slot to a partner
+//
+// Keeps `tables` of the slot for one partner until `release_hours_before` the start
+// (24 by default). Until then only that partner can hold them (and it can still
+// hold from the shared pool too); after it, the unsold ones return to the shared
+// pool. Only tables free in the shared pool can be allocated, one allocation per
+// partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+// allocations, and the slot never has more tables held or booked than it has.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/operator/slots/{slot_id}/allocations (the `CreateAllocation` operationId).
+func (c *Client) CreateAllocationWithBody(ctx context.Context, slotId SlotId, params *CreateAllocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAllocationRequestWithBody(c.Server, slotId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAllocation Allocate tables of a slot to a partner
+//
+// Keeps `tables` of the slot for one partner until `release_hours_before` the start
+// (24 by default). Until then only that partner can hold them (and it can still
+// hold from the shared pool too); after it, the unsold ones return to the shared
+// pool. Only tables free in the shared pool can be allocated, one allocation per
+// partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+// allocations, and the slot never has more tables held or booked than it has.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/operator/slots/{slot_id}/allocations (the `CreateAllocation` operationId).
+func (c *Client) CreateAllocation(ctx context.Context, slotId SlotId, params *CreateAllocationParams, body CreateAllocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAllocationRequest(c.Server, slotId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5333,6 +5569,102 @@ func NewUpdateOperatorSlotRequestWithBody(server string, slotId SlotId, contentT
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListAllocationsRequest constructs an http.Request for the ListAllocations method
+func NewListAllocationsRequest(server string, slotId SlotId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slot_id", slotId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operator/slots/%s/allocations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateAllocationRequest calls the generic CreateAllocation builder with application/json body
+func NewCreateAllocationRequest(server string, slotId SlotId, params *CreateAllocationParams, body CreateAllocationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAllocationRequestWithBody(server, slotId, params, "application/json", bodyReader)
+}
+
+// NewCreateAllocationRequestWithBody constructs an http.Request for the CreateAllocation method, with any body, and a specified content type
+func NewCreateAllocationRequestWithBody(server string, slotId SlotId, params *CreateAllocationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slot_id", slotId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operator/slots/%s/allocations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6870,6 +7202,43 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/operator/slots/{slot_id} (the `UpdateOperatorSlot` operationId).
 	UpdateOperatorSlotWithResponse(ctx context.Context, slotId SlotId, body UpdateOperatorSlotJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOperatorSlotResponse, error)
 
+	// ListAllocationsWithResponse List a slot's partner allocations
+	//
+	// Lists the tables of one of your slots kept for single partners, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/operator/slots/{slot_id}/allocations (the `ListAllocations` operationId).
+	ListAllocationsWithResponse(ctx context.Context, slotId SlotId, reqEditors ...RequestEditorFn) (*ListAllocationsResponse, error)
+
+	// CreateAllocationWithBodyWithResponse Allocate tables of a slot to a partner
+	//
+	// Keeps `tables` of the slot for one partner until `release_hours_before` the start
+	// (24 by default). Until then only that partner can hold them (and it can still
+	// hold from the shared pool too); after it, the unsold ones return to the shared
+	// pool. Only tables free in the shared pool can be allocated, one allocation per
+	// partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+	// allocations, and the slot never has more tables held or booked than it has.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operator/slots/{slot_id}/allocations (the `CreateAllocation` operationId).
+	CreateAllocationWithBodyWithResponse(ctx context.Context, slotId SlotId, params *CreateAllocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAllocationResponse, error)
+
+	// CreateAllocationWithResponse Allocate tables of a slot to a partner
+	//
+	// Keeps `tables` of the slot for one partner until `release_hours_before` the start
+	// (24 by default). Until then only that partner can hold them (and it can still
+	// hold from the shared pool too); after it, the unsold ones return to the shared
+	// pool. Only tables free in the shared pool can be allocated, one allocation per
+	// partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+	// allocations, and the slot never has more tables held or booked than it has.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operator/slots/{slot_id}/allocations (the `CreateAllocation` operationId).
+	CreateAllocationWithResponse(ctx context.Context, slotId SlotId, params *CreateAllocationParams, body CreateAllocationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAllocationResponse, error)
+
 	// ListOperatorVenuesWithResponse List your venues
 	//
 	// Lists the venues your operator account manages, by id.
@@ -8334,6 +8703,352 @@ func (r UpdateOperatorSlotResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateOperatorSlotResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAllocationsResponse200Headers the declared response headers of an HTTP 200 response for ListAllocations
+type ListAllocationsResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ListAllocationsResponse400Headers the declared response headers of an HTTP 400 response for ListAllocations
+type ListAllocationsResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ListAllocationsResponse401Headers the declared response headers of an HTTP 401 response for ListAllocations
+type ListAllocationsResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// ListAllocationsResponse403Headers the declared response headers of an HTTP 403 response for ListAllocations
+type ListAllocationsResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ListAllocationsResponse404Headers the declared response headers of an HTTP 404 response for ListAllocations
+type ListAllocationsResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ListAllocationsResponse429Headers the declared response headers of an HTTP 429 response for ListAllocations
+type ListAllocationsResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// ListAllocationsResponse500Headers the declared response headers of an HTTP 500 response for ListAllocations
+type ListAllocationsResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListAllocationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AllocationList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListAllocationsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListAllocationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAllocationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAllocationsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListAllocationsResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAllocationsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListAllocationsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAllocationsResponse) GetJSON200() *AllocationList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAllocationsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAllocationsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAllocationsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListAllocationsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListAllocationsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAllocationsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAllocationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAllocationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAllocationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAllocationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAllocationResponse201Headers the declared response headers of an HTTP 201 response for CreateAllocation
+type CreateAllocationResponse201Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// CreateAllocationResponse400Headers the declared response headers of an HTTP 400 response for CreateAllocation
+type CreateAllocationResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// CreateAllocationResponse401Headers the declared response headers of an HTTP 401 response for CreateAllocation
+type CreateAllocationResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// CreateAllocationResponse403Headers the declared response headers of an HTTP 403 response for CreateAllocation
+type CreateAllocationResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// CreateAllocationResponse404Headers the declared response headers of an HTTP 404 response for CreateAllocation
+type CreateAllocationResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// CreateAllocationResponse409Headers the declared response headers of an HTTP 409 response for CreateAllocation
+type CreateAllocationResponse409Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// CreateAllocationResponse413Headers the declared response headers of an HTTP 413 response for CreateAllocation
+type CreateAllocationResponse413Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// CreateAllocationResponse415Headers the declared response headers of an HTTP 415 response for CreateAllocation
+type CreateAllocationResponse415Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// CreateAllocationResponse422Headers the declared response headers of an HTTP 422 response for CreateAllocation
+type CreateAllocationResponse422Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// CreateAllocationResponse429Headers the declared response headers of an HTTP 429 response for CreateAllocation
+type CreateAllocationResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// CreateAllocationResponse500Headers the declared response headers of an HTTP 500 response for CreateAllocation
+type CreateAllocationResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateAllocationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Allocation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAllocationResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateAllocationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateAllocationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateAllocationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateAllocationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateAllocationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateAllocationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateAllocationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateAllocationResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAllocationResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateAllocationResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAllocationResponse) GetJSON201() *Allocation {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateAllocationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateAllocationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateAllocationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateAllocationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateAllocationResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateAllocationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateAllocationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateAllocationResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateAllocationResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateAllocationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAllocationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAllocationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAllocationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAllocationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12580,6 +13295,61 @@ func (c *ClientWithResponses) UpdateOperatorSlotWithResponse(ctx context.Context
 	return ParseUpdateOperatorSlotResponse(rsp)
 }
 
+// ListAllocationsWithResponse List a slot's partner allocations
+//
+// Lists the tables of one of your slots kept for single partners, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/operator/slots/{slot_id}/allocations (the `ListAllocations` operationId).
+func (c *ClientWithResponses) ListAllocationsWithResponse(ctx context.Context, slotId SlotId, reqEditors ...RequestEditorFn) (*ListAllocationsResponse, error) {
+	rsp, err := c.ListAllocations(ctx, slotId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAllocationsResponse(rsp)
+}
+
+// CreateAllocationWithBodyWithResponse Allocate tables of a slot to a partner
+//
+// Keeps `tables` of the slot for one partner until `release_hours_before` the start
+// (24 by default). Until then only that partner can hold them (and it can still
+// hold from the shared pool too); after it, the unsold ones return to the shared
+// pool. Only tables free in the shared pool can be allocated, one allocation per
+// partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+// allocations, and the slot never has more tables held or booked than it has.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operator/slots/{slot_id}/allocations (the `CreateAllocation` operationId).
+func (c *ClientWithResponses) CreateAllocationWithBodyWithResponse(ctx context.Context, slotId SlotId, params *CreateAllocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAllocationResponse, error) {
+	rsp, err := c.CreateAllocationWithBody(ctx, slotId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAllocationResponse(rsp)
+}
+
+// CreateAllocationWithResponse Allocate tables of a slot to a partner
+//
+// Keeps `tables` of the slot for one partner until `release_hours_before` the start
+// (24 by default). Until then only that partner can hold them (and it can still
+// hold from the shared pool too); after it, the unsold ones return to the shared
+// pool. Only tables free in the shared pool can be allocated, one allocation per
+// partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+// allocations, and the slot never has more tables held or booked than it has.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operator/slots/{slot_id}/allocations (the `CreateAllocation` operationId).
+func (c *ClientWithResponses) CreateAllocationWithResponse(ctx context.Context, slotId SlotId, params *CreateAllocationParams, body CreateAllocationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAllocationResponse, error) {
+	rsp, err := c.CreateAllocation(ctx, slotId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAllocationResponse(rsp)
+}
+
 // ListOperatorVenuesWithResponse List your venues
 //
 // Lists the venues your operator account manages, by id.
@@ -14665,6 +15435,538 @@ func ParseUpdateOperatorSlotResponse(rsp *http.Response) (*UpdateOperatorSlotRes
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers UpdateOperatorSlotResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAllocationsResponse parses an HTTP response from a ListAllocationsWithResponse call
+func ParseListAllocationsResponse(rsp *http.Response) (*ListAllocationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAllocationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AllocationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListAllocationsResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListAllocationsResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAllocationsResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAllocationsResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListAllocationsResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAllocationsResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListAllocationsResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAllocationResponse parses an HTTP response from a CreateAllocationWithResponse call
+func ParseCreateAllocationResponse(rsp *http.Response) (*CreateAllocationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAllocationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Allocation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAllocationResponse201Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateAllocationResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateAllocationResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateAllocationResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateAllocationResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateAllocationResponse409Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateAllocationResponse413Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateAllocationResponse415Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateAllocationResponse422Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAllocationResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateAllocationResponse500Headers
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -642,6 +642,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/operator/slots/{slot_id}/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a slot's partner allocations
+         * @description Lists the tables of one of your slots kept for single partners, oldest first.
+         */
+        get: operations["listAllocations"];
+        put?: never;
+        /**
+         * Allocate tables of a slot to a partner
+         * @description Keeps `tables` of the slot for one partner until `release_hours_before` the start
+         *     (24 by default). Until then only that partner can hold them (and it can still
+         *     hold from the shared pool too); after it, the unsold ones return to the shared
+         *     pool. Only tables free in the shared pool can be allocated, one allocation per
+         *     partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+         *     allocations, and the slot never has more tables held or booked than it has.
+         */
+        post: operations["createAllocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2232,10 +2261,15 @@ export interface components {
              */
             tables: number;
             /**
-             * @description Tables held (unexpired) or booked now.
+             * @description Tables held (unexpired) or booked now, from the shared pool and allocations alike.
              * @example 1
              */
             tables_taken: number;
+            /**
+             * @description Tables kept for single partners by allocations not yet released, and not sold; the shared pool has `tables - tables_taken - tables_allocated` left.
+             * @example 2
+             */
+            tables_allocated: number;
             status: components["schemas"]["SlotStatus"];
             /**
              * Format: date-time
@@ -2500,6 +2534,91 @@ export interface components {
              */
             status: string;
         };
+        /** @description Tables of a slot to keep for one partner. */
+        CreateAllocationRequest: {
+            /**
+             * @description The partner (as `partner.id` shows it on your bookings).
+             * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            partner_id: string;
+            /**
+             * @description Tables to keep for the partner; at most those free in the shared pool.
+             * @example 2
+             */
+            tables: number;
+            /**
+             * @description The unsold tables return to the shared pool this many hours before the start; default 24.
+             * @example 48
+             */
+            release_hours_before?: number;
+        };
+        /** @description Tables of a slot kept for one partner until `release_at`. */
+        Allocation: {
+            /**
+             * @description Unique id, prefixed `alc_`.
+             * @example alc_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            id: string;
+            /**
+             * @description Always `allocation`.
+             * @example allocation
+             * @enum {string}
+             */
+            object: "allocation";
+            /**
+             * @description The slot.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id: string;
+            /**
+             * @description The partner the tables are kept for.
+             * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            partner_id: string;
+            /**
+             * @description Tables allocated.
+             * @example 2
+             */
+            tables: number;
+            /**
+             * @description Of them, held or booked by the partner.
+             * @example 1
+             */
+            tables_taken: number;
+            /**
+             * Format: date-time
+             * @description When the unsold tables return to the shared pool.
+             * @example 2026-12-02T19:30:00Z
+             */
+            release_at: string;
+            /**
+             * @description Whether release_at has passed.
+             * @example false
+             */
+            released: boolean;
+            /**
+             * Format: date-time
+             * @description When the allocation was made.
+             * @example 2026-11-22T10:00:00Z
+             */
+            created_at: string;
+        };
+        /** @description A slot's allocations. */
+        AllocationList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The allocations. */
+            data: components["schemas"]["Allocation"][];
+            /**
+             * @description Always false; every allocation is listed.
+             * @example false
+             */
+            has_more: boolean;
+        };
     };
     responses: {
         /** @description The request is invalid. Codes: `parameter_invalid`, `parameter_missing`, `parameter_unknown`, `body_invalid`, `idempotency_key_missing`, `party_size_out_of_range`; from `POST /v1/webhooks/stripe`, `webhook_signature_invalid`. */
@@ -2618,7 +2737,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `idempotency_key_in_use`; on operator operations, `tables_below_taken`. */
+        /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `idempotency_key_in_use`; on operator operations, `tables_below_taken` and `allocation_unavailable`. */
         Conflict: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
@@ -4154,6 +4273,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OperatorReservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAllocations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The slot's id. */
+                slot_id: components["parameters"]["SlotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allocations. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AllocationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createAllocation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The slot's id. */
+                slot_id: components["parameters"]["SlotId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "partner_id": "ptn_01jf8z1a2b3c4d5e6f7g8h9j0k",
+                 *       "tables": 2,
+                 *       "release_hours_before": 48
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateAllocationRequest"];
+            };
+        };
+        responses: {
+            /** @description The allocation. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Allocation"];
                 };
             };
             400: components["responses"]["BadRequest"];

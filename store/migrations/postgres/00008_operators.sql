@@ -68,7 +68,37 @@ CREATE TABLE closures (
 );
 CREATE INDEX closures_venue_id_idx ON closures (venue_id, date_from);
 
+-- Partner allocations: tables of a slot kept for one partner until release_at, after
+-- which the unsold ones return to the shared pool. slots.tables_reserved is the sum of
+-- the unsold tables of the slot's unreleased allocations, kept in the same statements
+-- that change them, so every hold decides on the slot's row alone: the shared pool has a
+-- table when tables_taken + tables_reserved < tables. tables_taken still counts every
+-- held or booked table, allocated or not.
+ALTER TABLE slots ADD COLUMN tables_reserved integer NOT NULL DEFAULT 0;
+ALTER TABLE slots ADD CONSTRAINT slots_tables_reserved_check
+    CHECK (tables_reserved >= 0 AND tables_taken + tables_reserved <= tables);
+CREATE TABLE slot_allocations (
+    id           text COLLATE "C" NOT NULL PRIMARY KEY,
+    slot_id      text COLLATE "C" NOT NULL REFERENCES slots (id),
+    partner_id   text COLLATE "C" NOT NULL REFERENCES partners (id),
+    tables       integer          NOT NULL,
+    tables_taken integer          NOT NULL DEFAULT 0,
+    release_at   timestamptz      NOT NULL,
+    released     boolean          NOT NULL DEFAULT false,
+    created_at   timestamptz      NOT NULL,
+    updated_at   timestamptz      NOT NULL,
+    CONSTRAINT slot_allocations_slot_partner_key UNIQUE (slot_id, partner_id),
+    CONSTRAINT slot_allocations_tables_check CHECK (tables >= 1 AND tables_taken >= 0 AND tables_taken <= tables)
+);
+CREATE INDEX slot_allocations_due_idx ON slot_allocations (released, release_at);
+-- The allocation a reservation's table came from; NULL for the shared pool.
+ALTER TABLE reservations ADD COLUMN allocation_id text COLLATE "C" NULL REFERENCES slot_allocations (id);
+
 -- +goose Down
+ALTER TABLE reservations DROP COLUMN allocation_id;
+DROP TABLE slot_allocations;
+ALTER TABLE slots DROP CONSTRAINT slots_tables_reserved_check;
+ALTER TABLE slots DROP COLUMN tables_reserved;
 DROP TABLE closures;
 DROP INDEX slots_schedule_start_key;
 ALTER TABLE slots DROP COLUMN schedule_id;

@@ -76,7 +76,30 @@ CREATE TABLE closures (
 );
 CREATE INDEX closures_venue_id_idx ON closures (venue_id, date_from);
 
+-- Partner allocations (see the PostgreSQL migration of the same number).
+ALTER TABLE slots ADD COLUMN tables_reserved INTEGER NOT NULL DEFAULT 0
+    CHECK (tables_reserved >= 0 AND tables_taken + tables_reserved <= tables);
+CREATE TABLE slot_allocations (
+    id           TEXT     NOT NULL PRIMARY KEY,
+    slot_id      TEXT     NOT NULL REFERENCES slots (id),
+    partner_id   TEXT     NOT NULL REFERENCES partners (id),
+    tables       INTEGER  NOT NULL,
+    tables_taken INTEGER  NOT NULL DEFAULT 0,
+    release_at   DATETIME NOT NULL,
+    released     BOOLEAN  NOT NULL DEFAULT 0,
+    created_at   DATETIME NOT NULL,
+    updated_at   DATETIME NOT NULL,
+    CONSTRAINT slot_allocations_slot_partner_key UNIQUE (slot_id, partner_id),
+    CONSTRAINT slot_allocations_tables_check CHECK (tables >= 1 AND tables_taken >= 0 AND tables_taken <= tables)
+);
+CREATE INDEX slot_allocations_due_idx ON slot_allocations (released, release_at);
+-- No REFERENCES: SQLite cannot drop a column that has one (the Down step).
+ALTER TABLE reservations ADD COLUMN allocation_id TEXT NULL;
+
 -- +goose Down
+ALTER TABLE reservations DROP COLUMN allocation_id;
+DROP TABLE slot_allocations;
+ALTER TABLE slots DROP COLUMN tables_reserved;
 DROP TABLE closures;
 DROP INDEX slots_schedule_start_key;
 ALTER TABLE slots DROP COLUMN schedule_id;
