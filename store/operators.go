@@ -171,14 +171,18 @@ func (db *DB) ListClosures(ctx context.Context, venueID, from string) ([]Closure
 // (one slot per schedule and start), and records through as the last local date done,
 // in one transaction. It returns how many slots were new.
 func (db *DB) AddScheduleSlots(ctx context.Context, scheduleID string, slots []Slot, through string, now time.Time) (int, error) {
+	rows := make([]Slot, len(slots))
+	for i, s := range slots {
+		s.StartsAt, s.CreatedAt, s.UpdatedAt = dbTime(s.StartsAt), dbTime(s.CreatedAt), dbTime(s.UpdatedAt)
+		s.Venue = Venue{}
+		rows[i] = s
+	}
 	added := 0
 	err := db.Transact(ctx, func(tx *Tx) error {
 		added = 0
-		for i := range slots {
-			s := slots[i]
-			s.StartsAt, s.CreatedAt, s.UpdatedAt = dbTime(s.StartsAt), dbTime(s.CreatedAt), dbTime(s.UpdatedAt)
-			s.Venue = Venue{}
-			res := tx.g.Omit(clause.Associations).Clauses(clause.OnConflict{DoNothing: true}).Create(&s)
+		for start := 0; start < len(rows); start += insertBatch {
+			batch := rows[start:min(start+insertBatch, len(rows))]
+			res := tx.g.Omit(clause.Associations).Clauses(clause.OnConflict{DoNothing: true}).Create(&batch)
 			if res.Error != nil {
 				return wrap("add schedule slots", res.Error)
 			}
