@@ -326,6 +326,24 @@ func TestOperatorTokensAndScopes(t *testing.T) {
 		if kinds[access.KindOperator] != 2 || kinds[access.KindPartner] != 1 {
 			t.Fatalf("token kinds %v", kinds)
 		}
+		// Switching to the webhook connector shows its signing secret once.
+		var created client.OperatorVenue
+		decode(t, s1, http.StatusCreated, b1, &created)
+		var v client.OperatorVenue
+		status, _, body = e.do("PATCH", "/v1/operator/venues/"+created.Id, op, `{"platform":{"kind":"webhook","url":"https://platform.example/prima"}}`)
+		decode(t, status, http.StatusOK, body, &v)
+		if v.PlatformSigningSecret == nil || !strings.HasPrefix(*v.PlatformSigningSecret, "whsec_") || v.Platform.Kind != "webhook" {
+			t.Fatalf("webhook connector: %s", body)
+		}
+		status, _, body = e.do("GET", "/v1/operator/venues/"+created.Id, op, "")
+		decode(t, status, http.StatusOK, body, &v)
+		if v.PlatformSigningSecret != nil || v.Platform.Url == nil || *v.Platform.Url != "https://platform.example/prima" {
+			t.Fatalf("the secret is shown again, or the URL is lost: %s", body)
+		}
+		if n := e.count(t, "SELECT count(*) FROM venues WHERE platform_kind = 'webhook' AND platform_secret LIKE 'whsec_%'"); n != 1 {
+			t.Fatalf("venues with the webhook connector: %d", n)
+		}
+
 		// Bad input answers in the error format.
 		status, _, body = e.do("POST", "/v1/operator/venues", op, strings.Replace(venueBody, "America/New_York", "Mars/Olympus", 1), "Idempotency-Key", key())
 		if status != http.StatusBadRequest || apiError(t, body).Code != "parameter_invalid" {
