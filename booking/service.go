@@ -186,7 +186,7 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 			}
 		}
 		// The partner's allocation of the slot first, if it has one, else the shared pool.
-		allocationID, took, err := tx.TakeTableFor(slot.ID, p.ID, now)
+		allocationID, took, err := tx.TakeTableFor(slot, p.ID, now)
 		if err != nil {
 			return err
 		}

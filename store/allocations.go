@@ -103,9 +103,20 @@ func (tx *Tx) takeShared(slotID string, now time.Time) (bool, error) {
 
 // TakeTableFor takes one table of an open slot for a partner: from the partner's
 // allocation of the slot while it has an unsold table and its release time has not
-// come, otherwise from the shared pool (TakeTable). It returns the allocation's id ("" for
-// the shared pool) and whether a table was taken.
-func (tx *Tx) TakeTableFor(slotID, partnerID string, now time.Time) (string, bool, error) {
+// come, otherwise from the shared pool (TakeTable). seen is the slot as read in this
+// transaction. It returns the allocation's id ("" for the shared pool) and whether a
+// table was taken.
+//
+// When seen has no reserved tables, no allocation of the slot has an unsold table, so
+// neither releasing nor the partner's allocation can change the answer: the shared
+// pool's conditional update decides alone (an allocation made since is not due, and the
+// update reads the slot's current row, so nothing is ever overbooked).
+func (tx *Tx) TakeTableFor(seen Slot, partnerID string, now time.Time) (string, bool, error) {
+	slotID := seen.ID
+	if seen.TablesReserved == 0 {
+		took, err := tx.takeShared(slotID, now)
+		return "", took, err
+	}
 	if _, err := tx.releaseDueAllocations(slotID, now, defaultSweep); err != nil {
 		return "", false, err
 	}
