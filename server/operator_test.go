@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,22 @@ func TestOperatorScheduleSlotsAppearInSearchAndAClosureWithdrawsThem(t *testing.
 		// The other days are untouched.
 		if after := e.search(t, v.Id, localDate(2)); len(after) != 2 {
 			t.Fatalf("the day after the closure: %+v", after)
+		}
+		// City searches read slots.city_key, which the database keeps (migration 00005)
+		// for generated slots and when the venue's city changes.
+		byCity := func(city string) int {
+			var out client.SlotList
+			status, _, body := e.do("GET", "/v1/availability?party_size=2&date="+localDate(2)+"&city="+url.QueryEscape(city), e.token, "")
+			decode(t, status, http.StatusOK, body, &out)
+			return len(out.Data)
+		}
+		if n := byCity("new york"); n != 2 {
+			t.Fatalf("city search finds %d slots, want 2", n)
+		}
+		status, _, body = e.do("PATCH", "/v1/operator/venues/"+v.Id, op, `{"city":"Brooklyn"}`)
+		decode(t, status, http.StatusOK, body, nil)
+		if n, m := byCity("Brooklyn"), byCity("New York"); n != 2 || m != 0 {
+			t.Fatalf("after the move to Brooklyn: %d there, %d in New York", n, m)
 		}
 	})
 }
