@@ -25,6 +25,27 @@ const (
 // AllScopes lists every scope, in the order they are shown.
 var AllScopes = []string{ScopeVenuesRead, ScopeAvailabilityRead, ScopeReservationsRead, ScopeReservationsWrite, ScopeWebhooksWrite, ScopeAuditRead}
 
+// Scopes an operator token can carry; no scope is both a partner's and an operator's.
+const (
+	ScopeInventoryRead  = "inventory:read"
+	ScopeInventoryWrite = "inventory:write"
+	ScopeBookingsRead   = "bookings:read"
+	ScopeBookingsWrite  = "bookings:write"
+)
+
+// OperatorScopes lists every operator scope, in the order they are shown.
+var OperatorScopes = []string{ScopeInventoryRead, ScopeInventoryWrite, ScopeBookingsRead, ScopeBookingsWrite}
+
+// Kind says whose token it is.
+type Kind string
+
+// Token kinds: a partner's tokens call the partner operations, an operator's tokens only
+// the operator operations (/v1/operator/…).
+const (
+	KindPartner  Kind = "partner"
+	KindOperator Kind = "operator"
+)
+
 // Authentication failures, each with its own error code on the wire.
 var (
 	ErrMissing = errors.New("access: no token")
@@ -33,13 +54,17 @@ var (
 	ErrRevoked = errors.New("access: token revoked")
 )
 
-// Principal is the authenticated caller of a request.
+// Principal is the authenticated caller of a request: a partner or an operator.
 type Principal struct {
 	TokenID     string
-	PartnerID   string
+	Kind        Kind
+	PartnerID   string // "" for an operator
 	PartnerName string
 	AllVenues   bool
-	Scopes      []string
+	// OperatorID and OperatorName are set for an operator ("" for a partner).
+	OperatorID   string
+	OperatorName string
+	Scopes       []string
 	// RateLimitPerSecond and RateLimitBurst are the partner's own token bucket; zero
 	// means the server's default.
 	RateLimitPerSecond float64
@@ -49,18 +74,31 @@ type Principal struct {
 // HasScope reports whether the token carries scope.
 func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
 
+// AccountID is the id of the partner or operator the token belongs to: what keys
+// idempotency and the audit log.
+func (p Principal) AccountID() string {
+	if p.Kind == KindOperator {
+		return p.OperatorID
+	}
+	return p.PartnerID
+}
+
 // Token describes an issued token; the secret itself is never kept.
 type Token struct {
 	ID          string
+	Kind        Kind
 	PartnerID   string
 	PartnerName string
-	Name        string
-	Prefix      string
-	Scopes      []string
-	ExpiresAt   *time.Time
-	RevokedAt   *time.Time
-	LastUsedAt  *time.Time
-	CreatedAt   time.Time
+	// OperatorID and OperatorName are set for an operator's token.
+	OperatorID   string
+	OperatorName string
+	Name         string
+	Prefix       string
+	Scopes       []string
+	ExpiresAt    *time.Time
+	RevokedAt    *time.Time
+	LastUsedAt   *time.Time
+	CreatedAt    time.Time
 }
 
 // Service issues, lists, revokes and checks tokens.
@@ -79,23 +117,49 @@ func NewService(db *store.DB) *Service {
 
 // CreateParams describes a token to issue.
 type CreateParams struct {
-	Partner   string   // partner name; the partner is created if it does not exist
+	Partner string // partner name; the partner is created if it does not exist
+	// Operator names an operator instead of a partner (created if it does not exist);
+	// Venues are granted to it (they must exist). Give Partner or Operator, not both.
+	Operator  string
+	Venues    []string
 	Name      string   // a label for people, e.g. "production checkout"
-	Scopes    []string // empty means AllScopes
+	Scopes    []string // empty means AllScopes (OperatorScopes for an operator)
 	ExpiresIn time.Duration
 }
 
 // Create issues a token and returns its secret, which is shown once and never stored.
 func (s *Service) Create(ctx context.Context, p CreateParams) (string, Token, error) {
-	scopes, err := normalizeScopes(p.Scopes)
+	partnerName, operatorName := strings.TrimSpace(p.Partner), strings.TrimSpace(p.Operator)
+	switch {
+	case partnerName != "" && operatorName != "":
+		return "", Token{}, errors.New("access: a token belongs to a partner or an operator, not both")
+	case partnerName == "" && operatorName == "":
+		return "", Token{}, errors.New("access: a partner name is required")
+	case partnerName != "" && len(p.Venues) > 0:
+		return "", Token{}, errors.New("access: venues are granted to operators; partners use `prima partner`")
+	}
+	known := AllScopes
+	if operatorName != "" {
+		known = OperatorScopes
+	}
+	scopes, err := normalizeScopes(p.Scopes, known)
 	if err != nil {
 		return "", Token{}, err
 	}
-	if strings.TrimSpace(p.Partner) == "" {
-		return "", Token{}, errors.New("access: a partner name is required")
-	}
-	partner, err := s.ensurePartner(ctx, strings.TrimSpace(p.Partner))
-	if err != nil {
+	var (
+		partner  store.Partner
+		operator store.Operator
+	)
+	if operatorName != "" {
+		if operator, err = s.ensureOperator(ctx, operatorName); err != nil {
+			return "", Token{}, err
+		}
+		if err := s.db.GrantOperatorVenues(ctx, operator.ID, p.Venues); errors.Is(err, store.ErrNotFound) {
+			return "", Token{}, fmt.Errorf("access: no venue %s", strings.Join(p.Venues, " or "))
+		} else if err != nil {
+			return "", Token{}, err
+		}
+	} else if partner, err = s.ensurePartner(ctx, partnerName); err != nil {
 		return "", Token{}, err
 	}
 	secret, err := newTokenString()
@@ -116,11 +180,31 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (string, Token, er
 		exp := now.Add(p.ExpiresIn)
 		row.ExpiresAt = &exp
 	}
+	if operator.ID != "" {
+		row.OperatorID = &operator.ID
+	}
 	if err := s.db.CreateToken(ctx, &row); err != nil {
 		return "", Token{}, fmt.Errorf("access: store token: %w", err)
 	}
-	row.Partner = partner
+	row.Partner, row.Operator = partner, operator
 	return secret, tokenFromRow(row), nil
+}
+
+func (s *Service) ensureOperator(ctx context.Context, name string) (store.Operator, error) {
+	o, err := s.db.GetOperatorByName(ctx, name)
+	if err == nil {
+		return o, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.Operator{}, err
+	}
+	o = store.Operator{ID: ids.New("opr"), Name: name, CreatedAt: s.now().UTC()}
+	if err := s.db.CreateOperator(ctx, &o); errors.Is(err, store.ErrConflict) {
+		return s.db.GetOperatorByName(ctx, name) // created concurrently
+	} else if err != nil {
+		return store.Operator{}, err
+	}
+	return o, nil
 }
 
 func (s *Service) ensurePartner(ctx context.Context, name string) (store.Partner, error) {
@@ -209,13 +293,14 @@ func (s *Service) Rotate(ctx context.Context, id string, overlap time.Duration) 
 		return "", Token{}, fmt.Errorf("access: generate token: %w", err)
 	}
 	row := store.Token{
-		ID:        ids.New("tok"),
-		PartnerID: old.PartnerID,
-		Name:      old.Name,
-		Hash:      hashToken(secret),
-		Prefix:    secret[:displayChars],
-		Scopes:    old.Scopes,
-		CreatedAt: now,
+		ID:         ids.New("tok"),
+		PartnerID:  old.PartnerID,
+		OperatorID: old.OperatorID,
+		Name:       old.Name,
+		Hash:       hashToken(secret),
+		Prefix:     secret[:displayChars],
+		Scopes:     old.Scopes,
+		CreatedAt:  now,
 	}
 	if old.ExpiresAt != nil {
 		exp := now.Add(old.ExpiresAt.Sub(old.CreatedAt))
@@ -226,7 +311,7 @@ func (s *Service) Rotate(ctx context.Context, id string, overlap time.Duration) 
 	} else if err != nil {
 		return "", Token{}, fmt.Errorf("access: rotate token: %w", err)
 	}
-	row.Partner = old.Partner
+	row.Partner, row.Operator = old.Partner, old.Operator
 	return secret, tokenFromRow(row), nil
 }
 
@@ -256,8 +341,18 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 			return Principal{}, fmt.Errorf("access: record token use: %w", err)
 		}
 	}
+	if row.OperatorID != nil {
+		return Principal{
+			TokenID:      row.ID,
+			Kind:         KindOperator,
+			OperatorID:   *row.OperatorID,
+			OperatorName: row.Operator.Name,
+			Scopes:       strings.Fields(row.Scopes),
+		}, nil
+	}
 	return Principal{
 		TokenID:     row.ID,
+		Kind:        KindPartner,
 		PartnerID:   row.PartnerID,
 		PartnerName: row.Partner.Name,
 		AllVenues:   row.Partner.AllVenues,
@@ -268,9 +363,9 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	}, nil
 }
 
-func normalizeScopes(in []string) ([]string, error) {
+func normalizeScopes(in, known []string) ([]string, error) {
 	if len(in) == 0 {
-		return slices.Clone(AllScopes), nil
+		return slices.Clone(known), nil
 	}
 	var out []string
 	for _, sc := range in {
@@ -278,8 +373,8 @@ func normalizeScopes(in []string) ([]string, error) {
 		if sc == "" {
 			continue
 		}
-		if !slices.Contains(AllScopes, sc) {
-			return nil, fmt.Errorf("access: unknown scope %q (known: %s)", sc, strings.Join(AllScopes, ", "))
+		if !slices.Contains(known, sc) {
+			return nil, fmt.Errorf("access: unknown scope %q (known: %s)", sc, strings.Join(known, ", "))
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)
@@ -292,16 +387,23 @@ func normalizeScopes(in []string) ([]string, error) {
 }
 
 func tokenFromRow(r store.Token) Token {
+	kind, operatorID := KindPartner, ""
+	if r.OperatorID != nil {
+		kind, operatorID = KindOperator, *r.OperatorID
+	}
 	return Token{
-		ID:          r.ID,
-		PartnerID:   r.PartnerID,
-		PartnerName: r.Partner.Name,
-		Name:        r.Name,
-		Prefix:      r.Prefix,
-		Scopes:      strings.Fields(r.Scopes),
-		ExpiresAt:   r.ExpiresAt,
-		RevokedAt:   r.RevokedAt,
-		LastUsedAt:  r.LastUsedAt,
-		CreatedAt:   r.CreatedAt,
+		ID:           r.ID,
+		Kind:         kind,
+		OperatorID:   operatorID,
+		OperatorName: r.Operator.Name,
+		PartnerID:    r.PartnerID,
+		PartnerName:  r.Partner.Name,
+		Name:         r.Name,
+		Prefix:       r.Prefix,
+		Scopes:       strings.Fields(r.Scopes),
+		ExpiresAt:    r.ExpiresAt,
+		RevokedAt:    r.RevokedAt,
+		LastUsedAt:   r.LastUsedAt,
+		CreatedAt:    r.CreatedAt,
 	}
 }

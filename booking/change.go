@@ -208,15 +208,25 @@ func (s *Service) applyChange(ctx context.Context, p Partner, id string, req Cha
 			if err := expireDue(tx, slot.ID, now, 100); err != nil {
 				return nil, err
 			}
-			took, err := tx.TakeTable(slot.ID, now)
+			// Read in this transaction: the partner's allocations of the slot decide
+			// where the table comes from.
+			seen, err := tx.GetSlot(scope(p), slot.ID)
+			if err != nil {
+				return nil, err
+			}
+			allocationID, took, err := tx.TakeTableFor(seen, r.PartnerID, now)
 			if err != nil {
 				return nil, err
 			}
 			if !took {
 				return errNoTable, nil
 			}
-			if err := tx.ReleaseTable(r.SlotID, now); err != nil {
+			if err := tx.ReleaseTableOf(r, now); err != nil {
 				return nil, err
+			}
+			r.AllocationID = nil
+			if allocationID != "" {
+				r.AllocationID = &allocationID
 			}
 			r.SlotID, r.StartsAt, r.LocalDate = slot.ID, slot.StartsAt, slot.LocalDate
 			r.DurationMinutes, r.SeatingArea, r.SlotType = slot.DurationMinutes, slot.SeatingArea, slot.Type

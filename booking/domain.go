@@ -145,15 +145,19 @@ type Slot struct {
 	Price           *Price // nil for standard slots
 	Tables          int
 	TablesTaken     int // held (unexpired or not yet swept) plus confirmed
-	Policy          CancellationPolicy
+	// TablesReserved are allocated to partners and unsold, less the caller's own
+	// allocation: tables the caller cannot hold.
+	TablesReserved int
+	Policy         CancellationPolicy
 }
 
-// TablesLeft is how many tables can still be held.
+// TablesLeft is how many tables can still be held (by the caller, when TablesReserved
+// was counted for it).
 func (s Slot) TablesLeft() int {
-	if s.TablesTaken >= s.Tables {
+	if s.TablesTaken+s.TablesReserved >= s.Tables {
 		return 0
 	}
-	return s.Tables - s.TablesTaken
+	return s.Tables - s.TablesTaken - s.TablesReserved
 }
 
 // Guest is the person a table is booked for.

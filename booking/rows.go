@@ -58,6 +58,7 @@ func slotFromRow(r store.Slot) Slot {
 		Type:            SlotType(r.Type),
 		Tables:          r.Tables,
 		TablesTaken:     r.TablesTaken,
+		TablesReserved:  r.TablesReserved,
 		Policy:          policyFromVenue(r.Venue),
 	}
 	if s.Type == SlotPrime {

@@ -121,7 +121,11 @@ func (s *Service) Search(ctx context.Context, p Partner, q store.SlotQuery, page
 	if err != nil {
 		return nil, false, pageError(err, page)
 	}
-	return slotsFromRows(rows), more, nil
+	slots := slotsFromRows(rows)
+	if err := s.countOwnAllocations(ctx, p, slots, q.Now); err != nil {
+		return nil, false, err
+	}
+	return slots, more, nil
 }
 
 // HoldRequest is what a partner asks to hold.
@@ -181,7 +185,8 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 				return nil
 			}
 		}
-		took, err := tx.TakeTable(slot.ID, now)
+		// The partner's allocation of the slot first, if it has one, else the shared pool.
+		allocationID, took, err := tx.TakeTableFor(slot, p.ID, now)
 		if err != nil {
 			return err
 		}
@@ -190,6 +195,9 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 			return nil
 		}
 		row = s.newReservation(p, req, slot, now)
+		if allocationID != "" {
+			row.AllocationID = &allocationID
+		}
 		if err := tx.InsertReservation(&row); err != nil {
 			return err
 		}
@@ -318,7 +326,7 @@ func (s *Service) releaseHold(ctx context.Context, id, reason string) error {
 		if ok, err := tx.UpdateReservation(&r, string(StatusHeld)); err != nil || !ok {
 			return err
 		}
-		return tx.ReleaseTable(r.SlotID, now)
+		return tx.ReleaseTableOf(&r, now)
 	})
 }
 
@@ -417,7 +425,7 @@ func expireIfDue(tx *store.Tx, r *store.Reservation, now time.Time) (bool, error
 	}
 	r.Status = string(StatusExpired)
 	r.UpdatedAt = now
-	return true, tx.ReleaseTable(r.SlotID, now)
+	return true, tx.ReleaseTableOf(r, now)
 }
 
 // Extend moves a hold's expiry to one hold period from now, capped at HoldMaxAt.
@@ -644,7 +652,7 @@ func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Res
 		r.CancelReason = reason
 		r.CancelledAt = &now
 		r.UpdatedAt = now
-		return nil, tx.ReleaseTable(r.SlotID, now)
+		return nil, tx.ReleaseTableOf(r, now)
 	})
 	if errors.Is(err, errAlreadyDone) {
 		return reservationFromRow(row), nil // cancelling twice is harmless

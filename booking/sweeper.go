@@ -34,6 +34,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	s.cfg.Metrics.Hold("expired", expired)
+	// Allocations whose release time came: their unsold tables join the shared pool
+	// (holds release them themselves; this is for searches).
+	if _, err := s.db.ReleaseDueAllocations(ctx, now, 200); err != nil {
+		return expired, err
+	}
 	ended, err := s.db.EndedHoldsWithOpenPayments(ctx, 100)
 	if err != nil {
 		return expired, err

@@ -24,6 +24,36 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AllocationObject.
+const (
+	AllocationObjectAllocation AllocationObject = "allocation"
+)
+
+// Valid indicates whether the value is a known member of the AllocationObject enum.
+func (e AllocationObject) Valid() bool {
+	switch e {
+	case AllocationObjectAllocation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AllocationListObject.
+const (
+	AllocationListObjectList AllocationListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the AllocationListObject enum.
+func (e AllocationListObject) Valid() bool {
+	switch e {
+	case AllocationListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventObject.
 const (
 	AuditEventObjectAuditEvent AuditEventObject = "audit_event"
@@ -108,6 +138,36 @@ const (
 func (e CancellationQuoteObject) Valid() bool {
 	switch e {
 	case CancellationQuoteObjectCancellationQuote:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClosureObject.
+const (
+	ClosureObjectClosure ClosureObject = "closure"
+)
+
+// Valid indicates whether the value is a known member of the ClosureObject enum.
+func (e ClosureObject) Valid() bool {
+	switch e {
+	case ClosureObjectClosure:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClosureListObject.
+const (
+	ClosureListObjectList ClosureListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ClosureListObject enum.
+func (e ClosureListObject) Valid() bool {
+	switch e {
+	case ClosureListObjectList:
 		return true
 	default:
 		return false
@@ -318,6 +378,96 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case HealthStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorReservationObject.
+const (
+	OperatorReservationObjectReservation OperatorReservationObject = "reservation"
+)
+
+// Valid indicates whether the value is a known member of the OperatorReservationObject enum.
+func (e OperatorReservationObject) Valid() bool {
+	switch e {
+	case OperatorReservationObjectReservation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorReservationListObject.
+const (
+	OperatorReservationListObjectList OperatorReservationListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the OperatorReservationListObject enum.
+func (e OperatorReservationListObject) Valid() bool {
+	switch e {
+	case OperatorReservationListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorSlotObject.
+const (
+	OperatorSlotObjectSlot OperatorSlotObject = "slot"
+)
+
+// Valid indicates whether the value is a known member of the OperatorSlotObject enum.
+func (e OperatorSlotObject) Valid() bool {
+	switch e {
+	case OperatorSlotObjectSlot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorSlotListObject.
+const (
+	OperatorSlotListObjectList OperatorSlotListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the OperatorSlotListObject enum.
+func (e OperatorSlotListObject) Valid() bool {
+	switch e {
+	case OperatorSlotListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorVenueObject.
+const (
+	OperatorVenueObjectVenue OperatorVenueObject = "venue"
+)
+
+// Valid indicates whether the value is a known member of the OperatorVenueObject enum.
+func (e OperatorVenueObject) Valid() bool {
+	switch e {
+	case OperatorVenueObjectVenue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorVenueListObject.
+const (
+	OperatorVenueListObjectList OperatorVenueListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the OperatorVenueListObject enum.
+func (e OperatorVenueListObject) Valid() bool {
+	switch e {
+	case OperatorVenueListObjectList:
 		return true
 	default:
 		return false
@@ -594,6 +744,36 @@ func (e ReservationStatus) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleObject.
+const (
+	ScheduleObjectSchedule ScheduleObject = "schedule"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleObject enum.
+func (e ScheduleObject) Valid() bool {
+	switch e {
+	case ScheduleObjectSchedule:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScheduleListObject.
+const (
+	ScheduleListObjectList ScheduleListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleListObject enum.
+func (e ScheduleListObject) Valid() bool {
+	switch e {
+	case ScheduleListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SlotObject.
 const (
 	SlotObjectSlot SlotObject = "slot"
@@ -618,6 +798,24 @@ const (
 func (e SlotListObject) Valid() bool {
 	switch e {
 	case SlotListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotStatus.
+const (
+	Open      SlotStatus = "open"
+	Withdrawn SlotStatus = "withdrawn"
+)
+
+// Valid indicates whether the value is a known member of the SlotStatus enum.
+func (e SlotStatus) Valid() bool {
+	switch e {
+	case Open:
+		return true
+	case Withdrawn:
 		return true
 	default:
 		return false
@@ -681,6 +879,24 @@ const (
 func (e VenueListObject) Valid() bool {
 	switch e {
 	case VenueListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VenuePlatformKind.
+const (
+	Log     VenuePlatformKind = "log"
+	Webhook VenuePlatformKind = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the VenuePlatformKind enum.
+func (e VenuePlatformKind) Valid() bool {
+	switch e {
+	case Log:
+		return true
+	case Webhook:
 		return true
 	default:
 		return false
@@ -759,6 +975,39 @@ func (e WebhookEndpointListObject) Valid() bool {
 	}
 }
 
+// Defines values for Weekday.
+const (
+	Fri Weekday = "fri"
+	Mon Weekday = "mon"
+	Sat Weekday = "sat"
+	Sun Weekday = "sun"
+	Thu Weekday = "thu"
+	Tue Weekday = "tue"
+	Wed Weekday = "wed"
+)
+
+// Valid indicates whether the value is a known member of the Weekday enum.
+func (e Weekday) Valid() bool {
+	switch e {
+	case Fri:
+		return true
+	case Mon:
+		return true
+	case Sat:
+		return true
+	case Sun:
+		return true
+	case Thu:
+		return true
+	case Tue:
+		return true
+	case Wed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Address A postal address.
 type Address struct {
 	// City City.
@@ -781,6 +1030,80 @@ type Address struct {
 	// Example: 10014
 	PostalCode string `json:"postal_code"`
 }
+
+// Allocation Tables of a slot kept for one partner until `release_at`.
+type Allocation struct {
+	// CreatedAt When the allocation was made.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Unique id, prefixed `alc_`.
+	//
+	// Example: alc_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `allocation`.
+	//
+	// Example: allocation
+	Object AllocationObject `json:"object"`
+
+	// PartnerId The partner the tables are kept for.
+	//
+	// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+	PartnerId string `json:"partner_id"`
+
+	// ReleaseAt When the unsold tables return to the shared pool.
+	//
+	// Example: 2026-12-02T19:30:00Z
+	ReleaseAt time.Time `json:"release_at"`
+
+	// Released Whether release_at has passed.
+	//
+	// Example: false
+	Released bool `json:"released"`
+
+	// SlotId The slot.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// Tables Tables allocated.
+	//
+	// Example: 2
+	Tables int `json:"tables"`
+
+	// TablesTaken Of them, held or booked by the partner.
+	//
+	// Example: 1
+	TablesTaken int `json:"tables_taken"`
+}
+
+// AllocationObject Always `allocation`.
+//
+// Example: allocation
+type AllocationObject string
+
+// AllocationList A slot's allocations.
+type AllocationList struct {
+	// Data The allocations.
+	Data []Allocation `json:"data"`
+
+	// HasMore Always false; every allocation is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object AllocationListObject `json:"object"`
+}
+
+// AllocationListObject Always `list`.
+//
+// Example: list
+type AllocationListObject string
 
 // AuditEvent One authenticated request.
 type AuditEvent struct {
@@ -967,6 +1290,90 @@ type CancellationQuote struct {
 // Example: cancellation_quote
 type CancellationQuoteObject string
 
+// Closure Dates, or a service on those dates, when a venue is closed.
+type Closure struct {
+	// CreatedAt When the closure was made.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DateFrom The first local date closed.
+	//
+	// Example: 2026-12-24
+	DateFrom openapi_types.Date `json:"date_from"`
+
+	// DateTo The last local date closed.
+	//
+	// Example: 2026-12-24
+	DateTo openapi_types.Date `json:"date_to"`
+
+	// Id Unique id, prefixed `clo_`.
+	//
+	// Example: clo_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `closure`.
+	//
+	// Example: closure
+	Object ClosureObject `json:"object"`
+
+	// Reason Why.
+	//
+	// Example: Private event
+	Reason string `json:"reason"`
+
+	// ReservationsAffected Held or confirmed reservations on the withdrawn slots when it was made (0 when reading); they stand.
+	//
+	// Example: 1
+	ReservationsAffected int `json:"reservations_affected"`
+
+	// SlotsWithdrawn Slots this answer's call withdrew (0 when reading).
+	//
+	// Example: 6
+	SlotsWithdrawn int `json:"slots_withdrawn"`
+
+	// TimeFrom With a service, the earliest local start time closed; null for all day.
+	//
+	// Example: 18:00
+	TimeFrom *string `json:"time_from"`
+
+	// TimeTo With a service, the latest local start time closed; null for all day.
+	//
+	// Example: 23:00
+	TimeTo *string `json:"time_to"`
+
+	// VenueId The venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// ClosureObject Always `closure`.
+//
+// Example: closure
+type ClosureObject string
+
+// ClosureList A venue's closures.
+type ClosureList struct {
+	// Data The closures.
+	Data []Closure `json:"data"`
+
+	// HasMore Always false; every closure is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object ClosureListObject `json:"object"`
+}
+
+// ClosureListObject Always `list`.
+//
+// Example: list
+type ClosureListObject string
+
 // ConfirmPaymentIntentRequest The test payment method to confirm with.
 type ConfirmPaymentIntentRequest struct {
 	// Outcome What the confirmation does: `succeeded` authorises the card, `declined` is refused by the issuer, `requires_action` waits for 3-D Secure. Takes precedence over `payment_method`; default `succeeded`.
@@ -989,6 +1396,52 @@ type ConfirmPaymentIntentRequestOutcome string
 //
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
+
+// CreateAllocationRequest Tables of a slot to keep for one partner.
+type CreateAllocationRequest struct {
+	// PartnerId The partner (as `partner.id` shows it on your bookings).
+	//
+	// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+	PartnerId string `json:"partner_id"`
+
+	// ReleaseHoursBefore The unsold tables return to the shared pool this many hours before the start; default 24.
+	//
+	// Example: 48
+	ReleaseHoursBefore *int `json:"release_hours_before,omitempty"`
+
+	// Tables Tables to keep for the partner; at most those free in the shared pool.
+	//
+	// Example: 2
+	Tables int `json:"tables"`
+}
+
+// CreateClosureRequest Dates, or a service on those dates, when the venue is closed.
+type CreateClosureRequest struct {
+	// DateFrom The first local date closed.
+	//
+	// Example: 2026-12-24
+	DateFrom openapi_types.Date `json:"date_from"`
+
+	// DateTo The last local date closed (inclusive).
+	//
+	// Example: 2026-12-24
+	DateTo openapi_types.Date `json:"date_to"`
+
+	// Reason Why, for the venue's own records.
+	//
+	// Example: Private event
+	Reason *string `json:"reason,omitempty"`
+
+	// TimeFrom A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeFrom *LocalTime `json:"time_from,omitempty"`
+
+	// TimeTo A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeTo *LocalTime `json:"time_to,omitempty"`
+}
 
 // CreateReservationRequest What to hold.
 //
@@ -1016,6 +1469,165 @@ type CreateReservationRequest struct {
 	//
 	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
 	SlotId string `json:"slot_id"`
+}
+
+// CreateScheduleRequest A weekly pattern of slots.
+type CreateScheduleRequest struct {
+	// Days The days of the week the slots are on.
+	//
+	// Example: ["thu","fri","sat"]
+	Days []Weekday `json:"days"`
+
+	// DurationMinutes How long each table is kept.
+	//
+	// Example: 120
+	DurationMinutes int `json:"duration_minutes"`
+
+	// HorizonDays How many days ahead slots exist; default 60.
+	//
+	// Example: 60
+	HorizonDays *int `json:"horizon_days,omitempty"`
+
+	// PartySizeMax Largest party the slots seat.
+	//
+	// Example: 4
+	PartySizeMax int `json:"party_size_max"`
+
+	// PartySizeMin Smallest party the slots seat.
+	//
+	// Example: 2
+	PartySizeMin int `json:"party_size_min"`
+
+	// Price The price of a prime slot, in the venue's currency.
+	Price *SlotPriceInput `json:"price,omitempty"`
+
+	// SeatingArea One of the venue's seating areas.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// Tables Tables of each slot.
+	//
+	// Example: 4
+	Tables int `json:"tables"`
+
+	// Times The local start times of each day's slots.
+	//
+	// Example: ["19:00","19:30"]
+	Times []LocalTime `json:"times"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+
+	// ValidFrom The first local date; default today.
+	//
+	// Example: 2026-12-01
+	ValidFrom *openapi_types.Date `json:"valid_from,omitempty"`
+
+	// ValidUntil The last local date; default open-ended.
+	//
+	// Example: 2027-03-31
+	ValidUntil *openapi_types.Date `json:"valid_until,omitempty"`
+}
+
+// CreateSlotRequest A one-off slot.
+type CreateSlotRequest struct {
+	// DurationMinutes How long the table is kept.
+	//
+	// Example: 180
+	DurationMinutes int `json:"duration_minutes"`
+
+	// LocalDate The venue-local date.
+	//
+	// Example: 2026-12-31
+	LocalDate openapi_types.Date `json:"local_date"`
+
+	// LocalTime A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	LocalTime LocalTime `json:"local_time"`
+
+	// PartySizeMax Largest party.
+	//
+	// Example: 6
+	PartySizeMax int `json:"party_size_max"`
+
+	// PartySizeMin Smallest party.
+	//
+	// Example: 2
+	PartySizeMin int `json:"party_size_min"`
+
+	// Price The price of a prime slot, in the venue's currency.
+	Price *SlotPriceInput `json:"price,omitempty"`
+
+	// SeatingArea One of the venue's seating areas.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// Tables Tables of the slot.
+	//
+	// Example: 6
+	Tables int `json:"tables"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+}
+
+// CreateVenueRequest A new venue.
+type CreateVenueRequest struct {
+	// Address The venue's street address; the city is the venue's `city`.
+	Address OperatorAddressInput `json:"address"`
+
+	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
+	CancellationPolicy OperatorCancellationPolicyInput `json:"cancellation_policy"`
+
+	// City The venue's city.
+	//
+	// Example: New York
+	City string `json:"city"`
+
+	// Cuisine The venue's cuisine.
+	//
+	// Example: italian
+	Cuisine string `json:"cuisine"`
+
+	// Currency ISO 4217 currency of prime prices, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Description A short description for guests.
+	//
+	// Example: Handmade pasta in the West Village.
+	Description *string `json:"description,omitempty"`
+
+	// ModificationPolicy Until when a booking can be changed.
+	ModificationPolicy *OperatorModificationPolicyInput `json:"modification_policy,omitempty"`
+
+	// Name The venue's name.
+	//
+	// Example: Osteria Lupa
+	Name string `json:"name"`
+
+	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
+	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+	// signed per Standard Webhooks, to `url`.
+	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// SeatingAreas The seating areas slots can be in.
+	//
+	// Example: ["dining_room","bar"]
+	SeatingAreas []string `json:"seating_areas"`
+
+	// TimeZone An IANA time zone, e.g. `Europe/London`.
+	//
+	// Example: America/New_York
+	TimeZone string `json:"time_zone"`
 }
 
 // CreateWebhookEndpointRequest Where to send events, and which.
@@ -1246,6 +1858,435 @@ type ModificationPolicy struct {
 	// Example: Changes are accepted until 2 hours before the reservation.
 	Summary string `json:"summary"`
 }
+
+// OperatorAddressInput The venue's street address; the city is the venue's `city`.
+type OperatorAddressInput struct {
+	// Country ISO 3166-1 alpha-2 country code.
+	//
+	// Example: US
+	Country *string `json:"country,omitempty"`
+
+	// Line1 Street and number.
+	//
+	// Example: 233 West 4th Street
+	Line1 string `json:"line1"`
+
+	// PostalCode Postal code.
+	//
+	// Example: 10014
+	PostalCode *string `json:"postal_code,omitempty"`
+}
+
+// OperatorCancellationPolicyInput When a booking can be cancelled for free, and the fee after that.
+type OperatorCancellationPolicyInput struct {
+	// FeeAmount With `fee_type` `fixed`, the fee in minor units of the venue's currency.
+	//
+	// Example: 2500
+	FeeAmount *int64 `json:"fee_amount,omitempty"`
+
+	// FeePercent With `fee_type` `percent`, the share of the prepaid amount kept.
+	//
+	// Example: 50
+	FeePercent *int `json:"fee_percent,omitempty"`
+
+	// FeeType `none` (always free), `percent` of the prepaid amount, or a `fixed` amount. (A pattern rather than an enum keeps the generated Go names of the partner `CancellationPolicy` enum unchanged.)
+	//
+	// Example: percent
+	FeeType string `json:"fee_type"`
+
+	// FreeUntilHoursBefore Cancelling is free until this many hours before the start.
+	//
+	// Example: 24
+	FreeUntilHoursBefore int `json:"free_until_hours_before"`
+}
+
+// OperatorModificationPolicy Until when a booking can be changed (the same shape as the partner venue's `modification_policy`).
+type OperatorModificationPolicy struct {
+	// AllowedUntilHoursBefore Changes are accepted until this many hours before the start (0 means until the start).
+	//
+	// Example: 2
+	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
+
+	// Summary The policy in words.
+	//
+	// Example: Changes are possible until 2 hours before the reservation.
+	Summary string `json:"summary"`
+}
+
+// OperatorModificationPolicyInput Until when a booking can be changed.
+type OperatorModificationPolicyInput struct {
+	// AllowedUntilHoursBefore Changes are accepted until this many hours before the start (0 means until the start).
+	//
+	// Example: 2
+	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
+}
+
+// OperatorPayment The payment of a prime reservation, as the venue sees it (no client secret).
+type OperatorPayment struct {
+	// Amount Amount in minor units.
+	//
+	// Example: 5000
+	Amount int64 `json:"amount"`
+
+	// AmountCaptured Amount charged so far, in minor units.
+	//
+	// Example: 5000
+	AmountCaptured int64 `json:"amount_captured"`
+
+	// AmountRefunded Amount refunded so far, in minor units.
+	//
+	// Example: 0
+	AmountRefunded int64 `json:"amount_refunded"`
+
+	// Currency ISO 4217 currency, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Status The payment intent's status, as Stripe names it.
+	//
+	// Example: requires_capture
+	Status PaymentIntentStatus `json:"status"`
+}
+
+// OperatorReservation A reservation at one of your venues.
+type OperatorReservation struct {
+	// ConfirmationCode Once confirmed, the code the guest quotes.
+	//
+	// Example: PRM-7K4QX9
+	ConfirmationCode *string `json:"confirmation_code"`
+
+	// CreatedAt When the hold was made.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DurationMinutes How long the table is kept.
+	//
+	// Example: 120
+	DurationMinutes int `json:"duration_minutes"`
+
+	// Guest The guest.
+	Guest Guest `json:"guest"`
+
+	// Id Unique id, prefixed `res_`.
+	//
+	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
+	Id string `json:"id"`
+
+	// LocalDate The venue-local date.
+	//
+	// Example: 2026-12-04
+	LocalDate openapi_types.Date `json:"local_date"`
+
+	// Notes Requests for the venue.
+	//
+	// Example: Anniversary.
+	Notes *string `json:"notes"`
+
+	// Object Always `reservation`.
+	//
+	// Example: reservation
+	Object OperatorReservationObject `json:"object"`
+
+	// Partner The partner that made it.
+	Partner struct {
+		// Id The partner's id, prefixed `ptn_`.
+		//
+		// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+		Id string `json:"id"`
+
+		// Name The partner's name.
+		//
+		// Example: acme-rewards
+		Name string `json:"name"`
+	} `json:"partner"`
+
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// Payment The payment of a prime reservation; null for a standard one.
+	Payment *OperatorPayment `json:"payment"`
+
+	// SeatingArea Where the table is.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// SlotId The slot whose table this is.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// StartsAt Start, with the venue's UTC offset.
+	//
+	// Example: 2026-12-04T19:30:00-05:00
+	StartsAt time.Time `json:"starts_at"`
+
+	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
+	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
+	//
+	//
+	// Example: confirmed
+	Status ReservationStatus `json:"status"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+
+	// UpdatedAt When it last changed.
+	//
+	// Example: 2026-11-22T10:02:41Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Venue The venue a slot or reservation belongs to.
+	Venue VenueSummary `json:"venue"`
+
+	// VenueSync Whether the venue's own reservation platform has the booking.
+	VenueSync VenueSync `json:"venue_sync"`
+}
+
+// OperatorReservationObject Always `reservation`.
+//
+// Example: reservation
+type OperatorReservationObject string
+
+// OperatorReservationList A page of reservations at your venues.
+type OperatorReservationList struct {
+	// Data The reservations of this page.
+	Data []OperatorReservation `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object OperatorReservationListObject `json:"object"`
+}
+
+// OperatorReservationListObject Always `list`.
+//
+// Example: list
+type OperatorReservationListObject string
+
+// OperatorSlot A slot as its venue sees it.
+type OperatorSlot struct {
+	// DurationMinutes How long the table is kept.
+	//
+	// Example: 120
+	DurationMinutes int `json:"duration_minutes"`
+
+	// Id Unique id, prefixed `slot_`.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	Id string `json:"id"`
+
+	// LocalDate The venue-local date.
+	//
+	// Example: 2026-12-04
+	LocalDate openapi_types.Date `json:"local_date"`
+
+	// LocalTime A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	LocalTime LocalTime `json:"local_time"`
+
+	// Object Always `slot`.
+	//
+	// Example: slot
+	Object OperatorSlotObject `json:"object"`
+
+	// PartySizeMax Largest party.
+	//
+	// Example: 4
+	PartySizeMax int `json:"party_size_max"`
+
+	// PartySizeMin Smallest party.
+	//
+	// Example: 2
+	PartySizeMin int `json:"party_size_min"`
+
+	// Price The price of a prime slot; null for a standard one.
+	Price *Price `json:"price"`
+
+	// ScheduleId The schedule that generated it; null for a one-off slot.
+	//
+	// Example: sch_01jf8x2c7m5n6p7q8r9s0t1v2w
+	ScheduleId *string `json:"schedule_id"`
+
+	// SeatingArea Where the table is.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// StartsAt Start, with the venue's UTC offset.
+	//
+	// Example: 2026-12-04T19:30:00-05:00
+	StartsAt time.Time `json:"starts_at"`
+
+	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
+	//
+	// Example: open
+	Status SlotStatus `json:"status"`
+
+	// Tables The slot's tables.
+	//
+	// Example: 4
+	Tables int `json:"tables"`
+
+	// TablesAllocated Tables kept for single partners by allocations not yet released, and not sold; the shared pool has `tables - tables_taken - tables_allocated` left.
+	//
+	// Example: 2
+	TablesAllocated int `json:"tables_allocated"`
+
+	// TablesTaken Tables held (unexpired) or booked now, from the shared pool and allocations alike.
+	//
+	// Example: 1
+	TablesTaken int `json:"tables_taken"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+
+	// UpdatedAt When the slot last changed.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// VenueId The venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// OperatorSlotObject Always `slot`.
+//
+// Example: slot
+type OperatorSlotObject string
+
+// OperatorSlotList A page of a venue's slots.
+type OperatorSlotList struct {
+	// Data The slots of this page.
+	Data []OperatorSlot `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object OperatorSlotListObject `json:"object"`
+}
+
+// OperatorSlotListObject Always `list`.
+//
+// Example: list
+type OperatorSlotListObject string
+
+// OperatorVenue A venue as its operator manages it.
+type OperatorVenue struct {
+	// Address A postal address.
+	Address Address `json:"address"`
+
+	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
+	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
+
+	// City The venue's city, as partners filter on it.
+	//
+	// Example: New York
+	City string `json:"city"`
+
+	// CreatedAt When the venue was created.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Cuisine The venue's cuisine, as partners filter on it.
+	//
+	// Example: italian
+	Cuisine string `json:"cuisine"`
+
+	// Currency ISO 4217 currency of prime prices, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Description A short description for guests.
+	//
+	// Example: Handmade pasta in the West Village.
+	Description string `json:"description"`
+
+	// Id Unique id, prefixed `ven_`.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// ModificationPolicy Until when a booking can be changed (the same shape as the partner venue's `modification_policy`).
+	ModificationPolicy OperatorModificationPolicy `json:"modification_policy"`
+
+	// Name The venue's name.
+	//
+	// Example: Osteria Lupa
+	Name string `json:"name"`
+
+	// Object Always `venue`.
+	//
+	// Example: venue
+	Object OperatorVenueObject `json:"object"`
+
+	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
+	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+	// signed per Standard Webhooks, to `url`.
+	Platform VenuePlatform `json:"platform"`
+
+	// PlatformSigningSecret The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
+	PlatformSigningSecret *string `json:"platform_signing_secret"`
+
+	// SeatingAreas The seating areas slots can be in.
+	//
+	// Example: ["dining_room","bar"]
+	SeatingAreas []string `json:"seating_areas"`
+
+	// TimeZone The venue's IANA time zone; slot dates and times are local to it.
+	//
+	// Example: America/New_York
+	TimeZone string `json:"time_zone"`
+}
+
+// OperatorVenueObject Always `venue`.
+//
+// Example: venue
+type OperatorVenueObject string
+
+// OperatorVenueList A page of your venues.
+type OperatorVenueList struct {
+	// Data The venues of this page.
+	Data []OperatorVenue `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object OperatorVenueListObject `json:"object"`
+}
+
+// OperatorVenueListObject Always `list`.
+//
+// Example: list
+type OperatorVenueListObject string
 
 // Payment The payment of a prime reservation.
 type Payment struct {
@@ -1639,6 +2680,14 @@ type ReservationList struct {
 // Example: list
 type ReservationListObject string
 
+// ReservationOutcomeRequest How the visit went.
+type ReservationOutcomeRequest struct {
+	// Status `completed` (the guests came) or `no_show`.
+	//
+	// Example: completed
+	Status string `json:"status"`
+}
+
 // ReservationPayment One payment of a reservation.
 type ReservationPayment struct {
 	// Amount Amount in minor units.
@@ -1705,6 +2754,121 @@ type ReservationPaymentPurpose string
 //
 // Example: confirmed
 type ReservationStatus string
+
+// Schedule A weekly pattern of slots at a venue.
+type Schedule struct {
+	// CreatedAt When the schedule was added.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Days The days of the week.
+	//
+	// Example: ["thu","fri","sat"]
+	Days []Weekday `json:"days"`
+
+	// DurationMinutes How long each table is kept.
+	//
+	// Example: 120
+	DurationMinutes int `json:"duration_minutes"`
+
+	// GeneratedThrough The last local date slots were generated for.
+	//
+	// Example: 2027-01-30
+	GeneratedThrough *openapi_types.Date `json:"generated_through"`
+
+	// HorizonDays How many days ahead slots exist.
+	//
+	// Example: 60
+	HorizonDays int `json:"horizon_days"`
+
+	// Id Unique id, prefixed `sch_`.
+	//
+	// Example: sch_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `schedule`.
+	//
+	// Example: schedule
+	Object ScheduleObject `json:"object"`
+
+	// PartySizeMax Largest party.
+	//
+	// Example: 4
+	PartySizeMax int `json:"party_size_max"`
+
+	// PartySizeMin Smallest party.
+	//
+	// Example: 2
+	PartySizeMin int `json:"party_size_min"`
+
+	// Price The price of prime slots; null for standard ones.
+	Price *Price `json:"price"`
+
+	// SeatingArea The seating area.
+	//
+	// Example: dining_room
+	SeatingArea string `json:"seating_area"`
+
+	// SlotsGenerated Slots this answer's call generated (0 when reading).
+	//
+	// Example: 27
+	SlotsGenerated int `json:"slots_generated"`
+
+	// Tables Tables of each generated slot.
+	//
+	// Example: 4
+	Tables int `json:"tables"`
+
+	// Times The local start times.
+	//
+	// Example: ["19:00","19:30"]
+	Times []LocalTime `json:"times"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type SlotType `json:"type"`
+
+	// ValidFrom The first local date.
+	//
+	// Example: 2026-12-01
+	ValidFrom openapi_types.Date `json:"valid_from"`
+
+	// ValidUntil The last local date; null when open-ended.
+	ValidUntil *openapi_types.Date `json:"valid_until"`
+
+	// VenueId The venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// ScheduleObject Always `schedule`.
+//
+// Example: schedule
+type ScheduleObject string
+
+// ScheduleList A venue's schedules.
+type ScheduleList struct {
+	// Data The schedules.
+	Data []Schedule `json:"data"`
+
+	// HasMore Always false; every schedule is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object ScheduleListObject `json:"object"`
+}
+
+// ScheduleListObject Always `list`.
+//
+// Example: list
+type ScheduleListObject string
 
 // Slot A bookable time at a venue. Each reservation takes one of its tables.
 type Slot struct {
@@ -1804,6 +2968,24 @@ type SlotList struct {
 // Example: list
 type SlotListObject string
 
+// SlotPriceInput The price of a prime slot, in the venue's currency.
+type SlotPriceInput struct {
+	// Amount Price in minor units.
+	//
+	// Example: 2500
+	Amount int64 `json:"amount"`
+
+	// Per `cover` (per guest) or `booking` (once per reservation).
+	//
+	// Example: cover
+	Per string `json:"per"`
+}
+
+// SlotStatus `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
+//
+// Example: open
+type SlotStatus string
+
 // SlotType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 //
 // Example: prime
@@ -1901,6 +3083,71 @@ type UpdateReservationRequest struct {
 	SlotId *string `json:"slot_id,omitempty"`
 }
 
+// UpdateSlotRequest What to change on a slot.
+type UpdateSlotRequest struct {
+	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
+	//
+	// Example: open
+	Status *SlotStatus `json:"status,omitempty"`
+
+	// Tables The slot's tables; never below the tables already held or booked.
+	//
+	// Example: 6
+	Tables *int `json:"tables,omitempty"`
+}
+
+// UpdateVenueRequest The venue's fields to change; fields not sent keep their values.
+type UpdateVenueRequest struct {
+	// Address The venue's street address; the city is the venue's `city`.
+	Address *OperatorAddressInput `json:"address,omitempty"`
+
+	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
+	CancellationPolicy *OperatorCancellationPolicyInput `json:"cancellation_policy,omitempty"`
+
+	// City The venue's city.
+	//
+	// Example: New York
+	City *string `json:"city,omitempty"`
+
+	// Cuisine The venue's cuisine.
+	//
+	// Example: italian
+	Cuisine *string `json:"cuisine,omitempty"`
+
+	// Currency ISO 4217 currency of prime prices, lower case; existing slots keep theirs.
+	//
+	// Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Description A short description for guests.
+	//
+	// Example: Handmade pasta in the West Village.
+	Description *string `json:"description,omitempty"`
+
+	// ModificationPolicy Until when a booking can be changed.
+	ModificationPolicy *OperatorModificationPolicyInput `json:"modification_policy,omitempty"`
+
+	// Name The venue's name.
+	//
+	// Example: Osteria Lupa
+	Name *string `json:"name,omitempty"`
+
+	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
+	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+	// signed per Standard Webhooks, to `url`.
+	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// SeatingAreas The seating areas slots can be in.
+	//
+	// Example: ["dining_room","bar"]
+	SeatingAreas *[]string `json:"seating_areas,omitempty"`
+
+	// TimeZone An IANA time zone. Existing slots keep their instants.
+	//
+	// Example: America/New_York
+	TimeZone *string `json:"time_zone,omitempty"`
+}
+
 // Venue A restaurant you may sell.
 type Venue struct {
 	// Address A postal address.
@@ -1983,6 +3230,26 @@ type VenueList struct {
 //
 // Example: list
 type VenueListObject string
+
+// VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
+// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+// signed per Standard Webhooks, to `url`.
+type VenuePlatform struct {
+	// Kind The connector.
+	//
+	// Example: webhook
+	Kind VenuePlatformKind `json:"kind"`
+
+	// Url With `webhook`, the HTTPS URL the notifications are POSTed to.
+	//
+	// Example: https://platform.example/prima/notifications
+	Url *string `json:"url,omitempty"`
+}
+
+// VenuePlatformKind The connector.
+//
+// Example: webhook
+type VenuePlatformKind string
 
 // VenueSummary The venue a slot or reservation belongs to.
 type VenueSummary struct {
@@ -2125,6 +3392,11 @@ type WebhookReceipt struct {
 	Received bool `json:"received"`
 }
 
+// Weekday A day of the week.
+//
+// Example: fri
+type Weekday string
+
 // IdempotencyKey Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
 type IdempotencyKey = string
 
@@ -2136,6 +3408,9 @@ type Limit = int
 
 // ReservationId Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
 type ReservationId = string
+
+// SlotId Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+type SlotId = string
 
 // StartingAfter defines model for StartingAfter.
 type StartingAfter = string
@@ -2231,6 +3506,90 @@ type SearchAvailabilityParams struct {
 
 	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// ListOperatorReservationsParams defines parameters for ListOperatorReservations.
+type ListOperatorReservationsParams struct {
+	// VenueId Only reservations at this venue.
+	VenueId *string `form:"venue_id,omitempty" json:"venue_id,omitempty"`
+
+	// Status Only reservations in this status.
+	Status *ReservationStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// DateFrom Only reservations on or after this venue-local date.
+	DateFrom *openapi_types.Date `form:"date_from,omitempty" json:"date_from,omitempty"`
+
+	// DateTo Only reservations on or before this venue-local date.
+	DateTo *openapi_types.Date `form:"date_to,omitempty" json:"date_to,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// RecordReservationOutcomeParams defines parameters for RecordReservationOutcome.
+type RecordReservationOutcomeParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateAllocationParams defines parameters for CreateAllocation.
+type CreateAllocationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListOperatorVenuesParams defines parameters for ListOperatorVenues.
+type ListOperatorVenuesParams struct {
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// CreateOperatorVenueParams defines parameters for CreateOperatorVenue.
+type CreateOperatorVenueParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateClosureParams defines parameters for CreateClosure.
+type CreateClosureParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateScheduleParams defines parameters for CreateSchedule.
+type CreateScheduleParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListOperatorSlotsParams defines parameters for ListOperatorSlots.
+type ListOperatorSlotsParams struct {
+	// DateFrom Only slots on or after this venue-local date.
+	DateFrom *openapi_types.Date `form:"date_from,omitempty" json:"date_from,omitempty"`
+
+	// DateTo Only slots on or before this venue-local date.
+	DateTo *openapi_types.Date `form:"date_to,omitempty" json:"date_to,omitempty"`
+
+	// Status Only open or only withdrawn slots.
+	Status *SlotStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// CreateOperatorSlotParams defines parameters for CreateOperatorSlot.
+type CreateOperatorSlotParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListReservationsParams defines parameters for ListReservations.
@@ -2335,6 +3694,30 @@ type ReceiveStripeWebhookParams struct {
 	StripeSignature string `json:"Stripe-Signature"`
 }
 
+// RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
+type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
+
+// UpdateOperatorSlotJSONRequestBody defines body for UpdateOperatorSlot for application/json ContentType.
+type UpdateOperatorSlotJSONRequestBody = UpdateSlotRequest
+
+// CreateAllocationJSONRequestBody defines body for CreateAllocation for application/json ContentType.
+type CreateAllocationJSONRequestBody = CreateAllocationRequest
+
+// CreateOperatorVenueJSONRequestBody defines body for CreateOperatorVenue for application/json ContentType.
+type CreateOperatorVenueJSONRequestBody = CreateVenueRequest
+
+// UpdateOperatorVenueJSONRequestBody defines body for UpdateOperatorVenue for application/json ContentType.
+type UpdateOperatorVenueJSONRequestBody = UpdateVenueRequest
+
+// CreateClosureJSONRequestBody defines body for CreateClosure for application/json ContentType.
+type CreateClosureJSONRequestBody = CreateClosureRequest
+
+// CreateScheduleJSONRequestBody defines body for CreateSchedule for application/json ContentType.
+type CreateScheduleJSONRequestBody = CreateScheduleRequest
+
+// CreateOperatorSlotJSONRequestBody defines body for CreateOperatorSlot for application/json ContentType.
+type CreateOperatorSlotJSONRequestBody = CreateSlotRequest
+
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
 
@@ -2373,6 +3756,54 @@ type ServerInterface interface {
 	// GetOpenAPIYAML This document, as YAML
 	// (GET /v1/openapi.yaml)
 	GetOpenAPIYAML(ctx echo.Context) error
+	// ListOperatorReservations List your venues' reservations
+	// (GET /v1/operator/reservations)
+	ListOperatorReservations(ctx echo.Context, params ListOperatorReservationsParams) error
+	// GetOperatorReservation Retrieve a reservation at your venue
+	// (GET /v1/operator/reservations/{reservation_id})
+	GetOperatorReservation(ctx echo.Context, reservationId ReservationId) error
+	// RecordReservationOutcome Mark a booking completed or no-show
+	// (POST /v1/operator/reservations/{reservation_id}/outcome)
+	RecordReservationOutcome(ctx echo.Context, reservationId ReservationId, params RecordReservationOutcomeParams) error
+	// UpdateOperatorSlot Change a slot's tables or status
+	// (PATCH /v1/operator/slots/{slot_id})
+	UpdateOperatorSlot(ctx echo.Context, slotId SlotId) error
+	// ListAllocations List a slot's partner allocations
+	// (GET /v1/operator/slots/{slot_id}/allocations)
+	ListAllocations(ctx echo.Context, slotId SlotId) error
+	// CreateAllocation Allocate tables of a slot to a partner
+	// (POST /v1/operator/slots/{slot_id}/allocations)
+	CreateAllocation(ctx echo.Context, slotId SlotId, params CreateAllocationParams) error
+	// ListOperatorVenues List your venues
+	// (GET /v1/operator/venues)
+	ListOperatorVenues(ctx echo.Context, params ListOperatorVenuesParams) error
+	// CreateOperatorVenue Create a venue
+	// (POST /v1/operator/venues)
+	CreateOperatorVenue(ctx echo.Context, params CreateOperatorVenueParams) error
+	// GetOperatorVenue Retrieve one of your venues
+	// (GET /v1/operator/venues/{venue_id})
+	GetOperatorVenue(ctx echo.Context, venueId VenueId) error
+	// UpdateOperatorVenue Update one of your venues
+	// (PATCH /v1/operator/venues/{venue_id})
+	UpdateOperatorVenue(ctx echo.Context, venueId VenueId) error
+	// ListClosures List a venue's closures
+	// (GET /v1/operator/venues/{venue_id}/closures)
+	ListClosures(ctx echo.Context, venueId VenueId) error
+	// CreateClosure Close a venue for dates or a service
+	// (POST /v1/operator/venues/{venue_id}/closures)
+	CreateClosure(ctx echo.Context, venueId VenueId, params CreateClosureParams) error
+	// ListSchedules List a venue's schedules
+	// (GET /v1/operator/venues/{venue_id}/schedules)
+	ListSchedules(ctx echo.Context, venueId VenueId) error
+	// CreateSchedule Add a weekly schedule
+	// (POST /v1/operator/venues/{venue_id}/schedules)
+	CreateSchedule(ctx echo.Context, venueId VenueId, params CreateScheduleParams) error
+	// ListOperatorSlots List a venue's slots
+	// (GET /v1/operator/venues/{venue_id}/slots)
+	ListOperatorSlots(ctx echo.Context, venueId VenueId, params ListOperatorSlotsParams) error
+	// CreateOperatorSlot Add a one-off slot
+	// (POST /v1/operator/venues/{venue_id}/slots)
+	CreateOperatorSlot(ctx echo.Context, venueId VenueId, params CreateOperatorSlotParams) error
 	// ListReservations List reservations
 	// (GET /v1/reservations)
 	ListReservations(ctx echo.Context, params ListReservationsParams) error
@@ -2598,6 +4029,458 @@ func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOpenAPIYAML(ctx)
+	return err
+}
+
+// ListOperatorReservations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOperatorReservations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorReservationsParams
+	// ------------- Optional query parameter "venue_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "venue_id", ctx.QueryParams(), &params.VenueId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_from", ctx.QueryParams(), &params.DateFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_to", ctx.QueryParams(), &params.DateTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOperatorReservations(ctx, params)
+	return err
+}
+
+// GetOperatorReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOperatorReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOperatorReservation(ctx, reservationId)
+	return err
+}
+
+// RecordReservationOutcome converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordReservationOutcome(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordReservationOutcomeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordReservationOutcome(ctx, reservationId, params)
+	return err
+}
+
+// UpdateOperatorSlot converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateOperatorSlot(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slot_id" -------------
+	var slotId SlotId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slot_id", ctx.Param("slot_id"), &slotId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slot_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateOperatorSlot(ctx, slotId)
+	return err
+}
+
+// ListAllocations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAllocations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slot_id" -------------
+	var slotId SlotId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slot_id", ctx.Param("slot_id"), &slotId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slot_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAllocations(ctx, slotId)
+	return err
+}
+
+// CreateAllocation converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAllocation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slot_id" -------------
+	var slotId SlotId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slot_id", ctx.Param("slot_id"), &slotId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slot_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateAllocationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAllocation(ctx, slotId, params)
+	return err
+}
+
+// ListOperatorVenues converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOperatorVenues(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorVenuesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOperatorVenues(ctx, params)
+	return err
+}
+
+// CreateOperatorVenue converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOperatorVenue(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOperatorVenueParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOperatorVenue(ctx, params)
+	return err
+}
+
+// GetOperatorVenue converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOperatorVenue(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOperatorVenue(ctx, venueId)
+	return err
+}
+
+// UpdateOperatorVenue converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateOperatorVenue(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateOperatorVenue(ctx, venueId)
+	return err
+}
+
+// ListClosures converts echo context to params.
+func (w *ServerInterfaceWrapper) ListClosures(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListClosures(ctx, venueId)
+	return err
+}
+
+// CreateClosure converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateClosure(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateClosureParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateClosure(ctx, venueId, params)
+	return err
+}
+
+// ListSchedules converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSchedules(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSchedules(ctx, venueId)
+	return err
+}
+
+// CreateSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateScheduleParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSchedule(ctx, venueId, params)
+	return err
+}
+
+// ListOperatorSlots converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOperatorSlots(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorSlotsParams
+	// ------------- Optional query parameter "date_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_from", ctx.QueryParams(), &params.DateFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_to", ctx.QueryParams(), &params.DateTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOperatorSlots(ctx, venueId, params)
+	return err
+}
+
+// CreateOperatorSlot converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOperatorSlot(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "venue_id" -------------
+	var venueId VenueId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "venue_id", ctx.Param("venue_id"), &venueId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOperatorSlotParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOperatorSlot(ctx, venueId, params)
 	return err
 }
 
@@ -3166,6 +5049,22 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues", wrapper.ListOperatorVenues, options.OperationMiddlewares["listOperatorVenues"]...)
+	router.POST(options.BaseURL+"/v1/operator/venues", wrapper.CreateOperatorVenue, options.OperationMiddlewares["createOperatorVenue"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues/:venue_id", wrapper.GetOperatorVenue, options.OperationMiddlewares["getOperatorVenue"]...)
+	router.PATCH(options.BaseURL+"/v1/operator/venues/:venue_id", wrapper.UpdateOperatorVenue, options.OperationMiddlewares["updateOperatorVenue"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues/:venue_id/schedules", wrapper.ListSchedules, options.OperationMiddlewares["listSchedules"]...)
+	router.POST(options.BaseURL+"/v1/operator/venues/:venue_id/schedules", wrapper.CreateSchedule, options.OperationMiddlewares["createSchedule"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues/:venue_id/slots", wrapper.ListOperatorSlots, options.OperationMiddlewares["listOperatorSlots"]...)
+	router.POST(options.BaseURL+"/v1/operator/venues/:venue_id/slots", wrapper.CreateOperatorSlot, options.OperationMiddlewares["createOperatorSlot"]...)
+	router.PATCH(options.BaseURL+"/v1/operator/slots/:slot_id", wrapper.UpdateOperatorSlot, options.OperationMiddlewares["updateOperatorSlot"]...)
+	router.GET(options.BaseURL+"/v1/operator/venues/:venue_id/closures", wrapper.ListClosures, options.OperationMiddlewares["listClosures"]...)
+	router.POST(options.BaseURL+"/v1/operator/venues/:venue_id/closures", wrapper.CreateClosure, options.OperationMiddlewares["createClosure"]...)
+	router.GET(options.BaseURL+"/v1/operator/reservations", wrapper.ListOperatorReservations, options.OperationMiddlewares["listOperatorReservations"]...)
+	router.GET(options.BaseURL+"/v1/operator/reservations/:reservation_id", wrapper.GetOperatorReservation, options.OperationMiddlewares["getOperatorReservation"]...)
+	router.POST(options.BaseURL+"/v1/operator/reservations/:reservation_id/outcome", wrapper.RecordReservationOutcome, options.OperationMiddlewares["recordReservationOutcome"]...)
+	router.GET(options.BaseURL+"/v1/operator/slots/:slot_id/allocations", wrapper.ListAllocations, options.OperationMiddlewares["listAllocations"]...)
+	router.POST(options.BaseURL+"/v1/operator/slots/:slot_id/allocations", wrapper.CreateAllocation, options.OperationMiddlewares["createAllocation"]...)
 
 }
 
@@ -3690,6 +5589,3256 @@ func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResp
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ListOperatorReservationsRequestObject struct {
+	Params ListOperatorReservationsParams
+}
+
+type ListOperatorReservationsResponseObject interface {
+	VisitListOperatorReservationsResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorReservations200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListOperatorReservations200JSONResponse struct {
+	Body    OperatorReservationList
+	Headers ListOperatorReservations200ResponseHeaders
+}
+
+func (response ListOperatorReservations200JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListOperatorReservations400JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListOperatorReservations401JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListOperatorReservations403JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListOperatorReservations429JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListOperatorReservations500JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+}
+
+type GetOperatorReservationResponseObject interface {
+	VisitGetOperatorReservationResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetOperatorReservation200JSONResponse struct {
+	Body    OperatorReservation
+	Headers GetOperatorReservation200ResponseHeaders
+}
+
+func (response GetOperatorReservation200JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOperatorReservation400JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetOperatorReservation401JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetOperatorReservation403JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetOperatorReservation404JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetOperatorReservation429JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetOperatorReservation500JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcomeRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        RecordReservationOutcomeParams
+	Body          *RecordReservationOutcomeJSONRequestBody
+}
+
+type RecordReservationOutcomeResponseObject interface {
+	VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error
+}
+
+type RecordReservationOutcome200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RecordReservationOutcome200JSONResponse struct {
+	Body    OperatorReservation
+	Headers RecordReservationOutcome200ResponseHeaders
+}
+
+func (response RecordReservationOutcome200JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RecordReservationOutcome400JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RecordReservationOutcome401JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RecordReservationOutcome403JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RecordReservationOutcome404JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RecordReservationOutcome409JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RecordReservationOutcome413JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RecordReservationOutcome415JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RecordReservationOutcome422JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RecordReservationOutcome429JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReservationOutcome500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RecordReservationOutcome500JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlotRequestObject struct {
+	SlotId SlotId `json:"slot_id"`
+	Body   *UpdateOperatorSlotJSONRequestBody
+}
+
+type UpdateOperatorSlotResponseObject interface {
+	VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error
+}
+
+type UpdateOperatorSlot200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type UpdateOperatorSlot200JSONResponse struct {
+	Body    OperatorSlot
+	Headers UpdateOperatorSlot200ResponseHeaders
+}
+
+func (response UpdateOperatorSlot200JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateOperatorSlot400JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateOperatorSlot401JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateOperatorSlot403JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateOperatorSlot404JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateOperatorSlot409JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateOperatorSlot413JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateOperatorSlot415JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateOperatorSlot429JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorSlot500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateOperatorSlot500JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocationsRequestObject struct {
+	SlotId SlotId `json:"slot_id"`
+}
+
+type ListAllocationsResponseObject interface {
+	VisitListAllocationsResponse(w http.ResponseWriter) error
+}
+
+type ListAllocations200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListAllocations200JSONResponse struct {
+	Body    AllocationList
+	Headers ListAllocations200ResponseHeaders
+}
+
+func (response ListAllocations200JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAllocations400JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAllocations401JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAllocations403JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListAllocations404JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListAllocations429JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAllocations500JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocationRequestObject struct {
+	SlotId SlotId `json:"slot_id"`
+	Params CreateAllocationParams
+	Body   *CreateAllocationJSONRequestBody
+}
+
+type CreateAllocationResponseObject interface {
+	VisitCreateAllocationResponse(w http.ResponseWriter) error
+}
+
+type CreateAllocation201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateAllocation201JSONResponse struct {
+	Body    Allocation
+	Headers CreateAllocation201ResponseHeaders
+}
+
+func (response CreateAllocation201JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateAllocation400JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateAllocation401JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateAllocation403JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateAllocation404JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateAllocation409JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateAllocation413JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateAllocation415JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateAllocation422JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateAllocation429JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAllocation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateAllocation500JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenuesRequestObject struct {
+	Params ListOperatorVenuesParams
+}
+
+type ListOperatorVenuesResponseObject interface {
+	VisitListOperatorVenuesResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorVenues200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListOperatorVenues200JSONResponse struct {
+	Body    OperatorVenueList
+	Headers ListOperatorVenues200ResponseHeaders
+}
+
+func (response ListOperatorVenues200JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListOperatorVenues400JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListOperatorVenues401JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListOperatorVenues403JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListOperatorVenues429JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListOperatorVenues500JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenueRequestObject struct {
+	Params CreateOperatorVenueParams
+	Body   *CreateOperatorVenueJSONRequestBody
+}
+
+type CreateOperatorVenueResponseObject interface {
+	VisitCreateOperatorVenueResponse(w http.ResponseWriter) error
+}
+
+type CreateOperatorVenue201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateOperatorVenue201JSONResponse struct {
+	Body    OperatorVenue
+	Headers CreateOperatorVenue201ResponseHeaders
+}
+
+func (response CreateOperatorVenue201JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateOperatorVenue400JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateOperatorVenue401JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateOperatorVenue403JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateOperatorVenue409JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateOperatorVenue413JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateOperatorVenue415JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateOperatorVenue422JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateOperatorVenue429JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorVenue500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateOperatorVenue500JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenueRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+}
+
+type GetOperatorVenueResponseObject interface {
+	VisitGetOperatorVenueResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorVenue200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetOperatorVenue200JSONResponse struct {
+	Body    OperatorVenue
+	Headers GetOperatorVenue200ResponseHeaders
+}
+
+func (response GetOperatorVenue200JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOperatorVenue400JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetOperatorVenue401JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetOperatorVenue403JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetOperatorVenue404JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetOperatorVenue429JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetOperatorVenue500JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenueRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Body    *UpdateOperatorVenueJSONRequestBody
+}
+
+type UpdateOperatorVenueResponseObject interface {
+	VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error
+}
+
+type UpdateOperatorVenue200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type UpdateOperatorVenue200JSONResponse struct {
+	Body    OperatorVenue
+	Headers UpdateOperatorVenue200ResponseHeaders
+}
+
+func (response UpdateOperatorVenue200JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateOperatorVenue400JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateOperatorVenue401JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateOperatorVenue403JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateOperatorVenue404JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateOperatorVenue413JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateOperatorVenue415JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateOperatorVenue429JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOperatorVenue500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateOperatorVenue500JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosuresRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+}
+
+type ListClosuresResponseObject interface {
+	VisitListClosuresResponse(w http.ResponseWriter) error
+}
+
+type ListClosures200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListClosures200JSONResponse struct {
+	Body    ClosureList
+	Headers ListClosures200ResponseHeaders
+}
+
+func (response ListClosures200JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListClosures400JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListClosures401JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListClosures403JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListClosures404JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListClosures429JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListClosures500JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosureRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Params  CreateClosureParams
+	Body    *CreateClosureJSONRequestBody
+}
+
+type CreateClosureResponseObject interface {
+	VisitCreateClosureResponse(w http.ResponseWriter) error
+}
+
+type CreateClosure201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateClosure201JSONResponse struct {
+	Body    Closure
+	Headers CreateClosure201ResponseHeaders
+}
+
+func (response CreateClosure201JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateClosure400JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateClosure401JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateClosure403JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateClosure404JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateClosure409JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateClosure413JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateClosure415JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateClosure422JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateClosure429JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateClosure500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateClosure500JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedulesRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+}
+
+type ListSchedulesResponseObject interface {
+	VisitListSchedulesResponse(w http.ResponseWriter) error
+}
+
+type ListSchedules200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListSchedules200JSONResponse struct {
+	Body    ScheduleList
+	Headers ListSchedules200ResponseHeaders
+}
+
+func (response ListSchedules200JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListSchedules400JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListSchedules401JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSchedules403JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListSchedules404JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListSchedules429JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListSchedules500JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateScheduleRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Params  CreateScheduleParams
+	Body    *CreateScheduleJSONRequestBody
+}
+
+type CreateScheduleResponseObject interface {
+	VisitCreateScheduleResponse(w http.ResponseWriter) error
+}
+
+type CreateSchedule201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateSchedule201JSONResponse struct {
+	Body    Schedule
+	Headers CreateSchedule201ResponseHeaders
+}
+
+func (response CreateSchedule201JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateSchedule400JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateSchedule401JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateSchedule403JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateSchedule404JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateSchedule409JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateSchedule413JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateSchedule415JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateSchedule422JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateSchedule429JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSchedule500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateSchedule500JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlotsRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Params  ListOperatorSlotsParams
+}
+
+type ListOperatorSlotsResponseObject interface {
+	VisitListOperatorSlotsResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorSlots200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListOperatorSlots200JSONResponse struct {
+	Body    OperatorSlotList
+	Headers ListOperatorSlots200ResponseHeaders
+}
+
+func (response ListOperatorSlots200JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListOperatorSlots400JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListOperatorSlots401JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListOperatorSlots403JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListOperatorSlots404JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListOperatorSlots429JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListOperatorSlots500JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlotRequestObject struct {
+	VenueId VenueId `json:"venue_id"`
+	Params  CreateOperatorSlotParams
+	Body    *CreateOperatorSlotJSONRequestBody
+}
+
+type CreateOperatorSlotResponseObject interface {
+	VisitCreateOperatorSlotResponse(w http.ResponseWriter) error
+}
+
+type CreateOperatorSlot201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateOperatorSlot201JSONResponse struct {
+	Body    OperatorSlot
+	Headers CreateOperatorSlot201ResponseHeaders
+}
+
+func (response CreateOperatorSlot201JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateOperatorSlot400JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateOperatorSlot401JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateOperatorSlot403JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateOperatorSlot404JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateOperatorSlot409JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateOperatorSlot413JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateOperatorSlot415JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateOperatorSlot422JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateOperatorSlot429JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOperatorSlot500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateOperatorSlot500JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -5961,6 +11110,26 @@ func (response GetCurrentToken401JSONResponse) VisitGetCurrentTokenResponse(w ht
 	return err
 }
 
+type GetCurrentToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetCurrentToken403JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCurrentToken429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response GetCurrentToken429JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
@@ -6977,6 +12146,54 @@ type StrictServerInterface interface {
 	// GetOpenAPIYAML This document, as YAML
 	// (GET /v1/openapi.yaml)
 	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
+	// ListOperatorReservations List your venues' reservations
+	// (GET /v1/operator/reservations)
+	ListOperatorReservations(ctx context.Context, request ListOperatorReservationsRequestObject) (ListOperatorReservationsResponseObject, error)
+	// GetOperatorReservation Retrieve a reservation at your venue
+	// (GET /v1/operator/reservations/{reservation_id})
+	GetOperatorReservation(ctx context.Context, request GetOperatorReservationRequestObject) (GetOperatorReservationResponseObject, error)
+	// RecordReservationOutcome Mark a booking completed or no-show
+	// (POST /v1/operator/reservations/{reservation_id}/outcome)
+	RecordReservationOutcome(ctx context.Context, request RecordReservationOutcomeRequestObject) (RecordReservationOutcomeResponseObject, error)
+	// UpdateOperatorSlot Change a slot's tables or status
+	// (PATCH /v1/operator/slots/{slot_id})
+	UpdateOperatorSlot(ctx context.Context, request UpdateOperatorSlotRequestObject) (UpdateOperatorSlotResponseObject, error)
+	// ListAllocations List a slot's partner allocations
+	// (GET /v1/operator/slots/{slot_id}/allocations)
+	ListAllocations(ctx context.Context, request ListAllocationsRequestObject) (ListAllocationsResponseObject, error)
+	// CreateAllocation Allocate tables of a slot to a partner
+	// (POST /v1/operator/slots/{slot_id}/allocations)
+	CreateAllocation(ctx context.Context, request CreateAllocationRequestObject) (CreateAllocationResponseObject, error)
+	// ListOperatorVenues List your venues
+	// (GET /v1/operator/venues)
+	ListOperatorVenues(ctx context.Context, request ListOperatorVenuesRequestObject) (ListOperatorVenuesResponseObject, error)
+	// CreateOperatorVenue Create a venue
+	// (POST /v1/operator/venues)
+	CreateOperatorVenue(ctx context.Context, request CreateOperatorVenueRequestObject) (CreateOperatorVenueResponseObject, error)
+	// GetOperatorVenue Retrieve one of your venues
+	// (GET /v1/operator/venues/{venue_id})
+	GetOperatorVenue(ctx context.Context, request GetOperatorVenueRequestObject) (GetOperatorVenueResponseObject, error)
+	// UpdateOperatorVenue Update one of your venues
+	// (PATCH /v1/operator/venues/{venue_id})
+	UpdateOperatorVenue(ctx context.Context, request UpdateOperatorVenueRequestObject) (UpdateOperatorVenueResponseObject, error)
+	// ListClosures List a venue's closures
+	// (GET /v1/operator/venues/{venue_id}/closures)
+	ListClosures(ctx context.Context, request ListClosuresRequestObject) (ListClosuresResponseObject, error)
+	// CreateClosure Close a venue for dates or a service
+	// (POST /v1/operator/venues/{venue_id}/closures)
+	CreateClosure(ctx context.Context, request CreateClosureRequestObject) (CreateClosureResponseObject, error)
+	// ListSchedules List a venue's schedules
+	// (GET /v1/operator/venues/{venue_id}/schedules)
+	ListSchedules(ctx context.Context, request ListSchedulesRequestObject) (ListSchedulesResponseObject, error)
+	// CreateSchedule Add a weekly schedule
+	// (POST /v1/operator/venues/{venue_id}/schedules)
+	CreateSchedule(ctx context.Context, request CreateScheduleRequestObject) (CreateScheduleResponseObject, error)
+	// ListOperatorSlots List a venue's slots
+	// (GET /v1/operator/venues/{venue_id}/slots)
+	ListOperatorSlots(ctx context.Context, request ListOperatorSlotsRequestObject) (ListOperatorSlotsResponseObject, error)
+	// CreateOperatorSlot Add a one-off slot
+	// (POST /v1/operator/venues/{venue_id}/slots)
+	CreateOperatorSlot(ctx context.Context, request CreateOperatorSlotRequestObject) (CreateOperatorSlotResponseObject, error)
 	// ListReservations List reservations
 	// (GET /v1/reservations)
 	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
@@ -7178,6 +12395,596 @@ func (sh *strictHandler) GetOpenAPIYAML(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
 		return validResponse.VisitGetOpenAPIYAMLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOperatorReservations operation middleware
+func (sh *strictHandler) ListOperatorReservations(ctx echo.Context, params ListOperatorReservationsParams) error {
+	var request ListOperatorReservationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorReservations(ctx.Request().Context(), request.(ListOperatorReservationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorReservations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOperatorReservationsResponseObject); ok {
+		return validResponse.VisitListOperatorReservationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOperatorReservation operation middleware
+func (sh *strictHandler) GetOperatorReservation(ctx echo.Context, reservationId ReservationId) error {
+	var request GetOperatorReservationRequestObject
+
+	request.ReservationId = reservationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorReservation(ctx.Request().Context(), request.(GetOperatorReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOperatorReservationResponseObject); ok {
+		return validResponse.VisitGetOperatorReservationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordReservationOutcome operation middleware
+func (sh *strictHandler) RecordReservationOutcome(ctx echo.Context, reservationId ReservationId, params RecordReservationOutcomeParams) error {
+	var request RecordReservationOutcomeRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body RecordReservationOutcomeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordReservationOutcome(ctx.Request().Context(), request.(RecordReservationOutcomeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordReservationOutcome")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordReservationOutcomeResponseObject); ok {
+		return validResponse.VisitRecordReservationOutcomeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateOperatorSlot operation middleware
+func (sh *strictHandler) UpdateOperatorSlot(ctx echo.Context, slotId SlotId) error {
+	var request UpdateOperatorSlotRequestObject
+
+	request.SlotId = slotId
+
+	var body UpdateOperatorSlotJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateOperatorSlot(ctx.Request().Context(), request.(UpdateOperatorSlotRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateOperatorSlot")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateOperatorSlotResponseObject); ok {
+		return validResponse.VisitUpdateOperatorSlotResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAllocations operation middleware
+func (sh *strictHandler) ListAllocations(ctx echo.Context, slotId SlotId) error {
+	var request ListAllocationsRequestObject
+
+	request.SlotId = slotId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAllocations(ctx.Request().Context(), request.(ListAllocationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAllocations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAllocationsResponseObject); ok {
+		return validResponse.VisitListAllocationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateAllocation operation middleware
+func (sh *strictHandler) CreateAllocation(ctx echo.Context, slotId SlotId, params CreateAllocationParams) error {
+	var request CreateAllocationRequestObject
+
+	request.SlotId = slotId
+	request.Params = params
+
+	var body CreateAllocationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAllocation(ctx.Request().Context(), request.(CreateAllocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAllocation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateAllocationResponseObject); ok {
+		return validResponse.VisitCreateAllocationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOperatorVenues operation middleware
+func (sh *strictHandler) ListOperatorVenues(ctx echo.Context, params ListOperatorVenuesParams) error {
+	var request ListOperatorVenuesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorVenues(ctx.Request().Context(), request.(ListOperatorVenuesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorVenues")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOperatorVenuesResponseObject); ok {
+		return validResponse.VisitListOperatorVenuesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOperatorVenue operation middleware
+func (sh *strictHandler) CreateOperatorVenue(ctx echo.Context, params CreateOperatorVenueParams) error {
+	var request CreateOperatorVenueRequestObject
+
+	request.Params = params
+
+	var body CreateOperatorVenueJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOperatorVenue(ctx.Request().Context(), request.(CreateOperatorVenueRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOperatorVenue")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOperatorVenueResponseObject); ok {
+		return validResponse.VisitCreateOperatorVenueResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOperatorVenue operation middleware
+func (sh *strictHandler) GetOperatorVenue(ctx echo.Context, venueId VenueId) error {
+	var request GetOperatorVenueRequestObject
+
+	request.VenueId = venueId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorVenue(ctx.Request().Context(), request.(GetOperatorVenueRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorVenue")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOperatorVenueResponseObject); ok {
+		return validResponse.VisitGetOperatorVenueResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateOperatorVenue operation middleware
+func (sh *strictHandler) UpdateOperatorVenue(ctx echo.Context, venueId VenueId) error {
+	var request UpdateOperatorVenueRequestObject
+
+	request.VenueId = venueId
+
+	var body UpdateOperatorVenueJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateOperatorVenue(ctx.Request().Context(), request.(UpdateOperatorVenueRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateOperatorVenue")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateOperatorVenueResponseObject); ok {
+		return validResponse.VisitUpdateOperatorVenueResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListClosures operation middleware
+func (sh *strictHandler) ListClosures(ctx echo.Context, venueId VenueId) error {
+	var request ListClosuresRequestObject
+
+	request.VenueId = venueId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListClosures(ctx.Request().Context(), request.(ListClosuresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListClosures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListClosuresResponseObject); ok {
+		return validResponse.VisitListClosuresResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateClosure operation middleware
+func (sh *strictHandler) CreateClosure(ctx echo.Context, venueId VenueId, params CreateClosureParams) error {
+	var request CreateClosureRequestObject
+
+	request.VenueId = venueId
+	request.Params = params
+
+	var body CreateClosureJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateClosure(ctx.Request().Context(), request.(CreateClosureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateClosure")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateClosureResponseObject); ok {
+		return validResponse.VisitCreateClosureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSchedules operation middleware
+func (sh *strictHandler) ListSchedules(ctx echo.Context, venueId VenueId) error {
+	var request ListSchedulesRequestObject
+
+	request.VenueId = venueId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSchedules(ctx.Request().Context(), request.(ListSchedulesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSchedules")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSchedulesResponseObject); ok {
+		return validResponse.VisitListSchedulesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSchedule operation middleware
+func (sh *strictHandler) CreateSchedule(ctx echo.Context, venueId VenueId, params CreateScheduleParams) error {
+	var request CreateScheduleRequestObject
+
+	request.VenueId = venueId
+	request.Params = params
+
+	var body CreateScheduleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSchedule(ctx.Request().Context(), request.(CreateScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateScheduleResponseObject); ok {
+		return validResponse.VisitCreateScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOperatorSlots operation middleware
+func (sh *strictHandler) ListOperatorSlots(ctx echo.Context, venueId VenueId, params ListOperatorSlotsParams) error {
+	var request ListOperatorSlotsRequestObject
+
+	request.VenueId = venueId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorSlots(ctx.Request().Context(), request.(ListOperatorSlotsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorSlots")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOperatorSlotsResponseObject); ok {
+		return validResponse.VisitListOperatorSlotsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOperatorSlot operation middleware
+func (sh *strictHandler) CreateOperatorSlot(ctx echo.Context, venueId VenueId, params CreateOperatorSlotParams) error {
+	var request CreateOperatorSlotRequestObject
+
+	request.VenueId = venueId
+	request.Params = params
+
+	var body CreateOperatorSlotJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOperatorSlot(ctx.Request().Context(), request.(CreateOperatorSlotRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOperatorSlot")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOperatorSlotResponseObject); ok {
+		return validResponse.VisitCreateOperatorSlotResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7760,374 +13567,494 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dhs3si/8Kvg4OcvU2U2KpCRfqJX1bcV2Yu/YscdSJjs79GFD3aCIqAnQDVAUx/Za89f3AN9DzIPN",
-	"k5yFKqAbfeNFcsZOorPOnljNblwLhbr8qup9K5KzuRRMaNUavm+xazqbJwz+fbKIuX56xYR+wZU2T9Ri",
-	"NqPpqjVsvRKMTLigCf87awWtK5osmHkjppq2hr+8b0UJZ0KPaRynrWFr0Dvo9rr9/kH3QStoxYuUai7F",
-	"eKZaw/6gexS0eNwatugiHvf6v04e/r1PB+cH0WF8xO5PHlw8nD76tXfZMm+x2VxqJqLV+JKZcdyf9KMB",
-	"fcQ6R+cP4s4hezjpPKK9804/GsQH7HByRO+ft4LWjOmpNF28fnV61gpa8vxXFmnskusxM5M0j6NokaYs",
-	"HlMNgx7c7/T7ncHgrN8b9sz//59W0ErZuwVTegxDTtk7HPL1IHowOxL35w/ePUwfqZ7uXw2W5m250Kw1",
-	"bO1f9fdTplh6BVNX+0PvrzGP973VVJrqhWoNB71e0NLykgnsTMvLdevz8W3QmlI1nsmUtYYTmijmzTQx",
-	"e/jxY9B6TEXEkjd578WdPZsycmEmSKi6ZDHRkkTwhb/NKaPKfOgWg8Xj89UYPvP6SKD5vy6kZsU+ngvF",
-	"Y0b0lJEJY2TJRSyXfvuR/f48Ya2hThcsaMHOiMh8vlBxK2hNGBvTmVwI3Ro+ODJLNUkZGy+E5km2e4NO",
-	"7+Cs/2h4YHav0zsa9nr+9kfeOMfvYKBmgycLEZfaLu4WzFzhZqwO48HlwexQHM3vv3uQPlSPdO/K28VW",
-	"JMWEpzNmBp2vgV0iLi6IkEuCnSry4+kT8uCo2+sRKmJyydjcf9Y+6v0vIiewcvOUzSmPCY5zr+svPItf",
-	"p3zGGjf5xO5pwmIyN28Sb34BmdJkYkcEo67sCyzDXCbc7Md72Io5SyNzioZHPdwbvZobwnfP/e0ZT+Ui",
-	"VeNzNgFSHRz6C/NtyhjxOyLwDRkcEviM4GewBt6ojwmdaJYSPaWaNC4T4Ypcsrnutj4GrWwN/PMOFDPo",
-	"D/tHw959c97t9uGcIxmbSb1+87Lz4PvDv/73o/yFBrYxGB72oZmUUb2BteSMkYuFZsAde0GLXc+5ITfz",
-	"qVgkSdDCk2b49YwCtdOY/qfl3d1Izsxq81TpsaAzM96TmLaCVkLzJy/kFUtoZOh9PpXCPPqP/qA/ODo6",
-	"6vUPD8zyTGUSj/O+xzN67frf7gTMZMwnPCpTC00SuWRxPSkUjsiUigumCE0ZoVHE5prFjhjW0gLsrpCw",
-	"gq0TIfgVSxVNV4FlNUQbzkL4hMylUvw8YV2fK3gtmeWhqRYsHadswgwHMksl05ilnYcPD/sD+8ZqrAzz",
-	"NhOY09UMTsL7luMh/aOeYSL45ziic71IWVx+bhnPnImYi4vWsPyL+QK5kb1dFYtSZkY852N1fr1mN+yr",
-	"4+uHz94NZi8Ms60w1JhFCRfM0jhutJ3LmAsN/4m36cwsSSqveMzM3a+oiM/ltc8R1SKKGDPz+Zh1oUBs",
-	"uFswf8Hmi3QulSE4cxYbVvBt0LILMI7gwLihKEa1eUpTRlvDVsyF+SuVwB5UIu3o4F8owzyi/fNBdBAf",
-	"sqPJ/YsH04e/PrrEXlOtSkzysHqt5jeeY6ytoOWuAXPLtILWYh6X2WCF414xYa8brs1q/8CW5GeZXsIe",
-	"cMWBW3FNE05FyzKjKybWC2KW771SmqWckheLuWGJms/Y+O/I/05mLOUR3f+BLcfQ3Uc7lLFaiQiOs9Zs",
-	"NjekOrDclKWpTLO9T6ieyHRWYBWnbzoPHw76B4XdW4kIxQH4R9NiPPif1ke41PGCeYLkFlflNa7UgqXE",
-	"0qMi7cPegEQ0jcf2Ubzn3+JyoSMJq+F+bnndvGHvFobln0RVueGg84ScsmiRmj6JQAqsbTm1rYwpNuN1",
-	"cJrRblEmWeipTLlCbm5GX9+yR/p5m1sIPO7FqsDzZ5FwkErv5Jk7eebLkWfuhJk/xWr9biUZT3ffLMlU",
-	"mOTvQJLp/1aSTGkxUJKBS6PZ9rSUaHtShrPpKaHEcD0whazkIiXApwgvSAb/lrtjZ+a7M5fdnozzhfyJ",
-	"nU+lvHwq4rnkomSi/UbKSy4ulCf5mHX0ZfNsDcEAapiWf1d0feIvPM+aeBu0FqlZ86nWczXc37fT7tr1",
-	"3zfDU/vmyFAcN3AefSYvWUVCA0sn7vvEbLaK5JypgnC2hczhCxfmnQed3qAz6BXe2caaaklkoTb0Z2lo",
-	"nsp4AaIuiaYsupQL7V/BMLecLMxkkKFqsX4QtnkazVgnZUuaxgrumZRN+LXlRnQ8p3p8OHn4V9ioK3lZ",
-	"EK7sOg5/QR6ghimjZkvpFeUJPecJ1yv3zDdR1z5bplyz1luzl09YwjSL1xKh0U6Y/cVIphfmePn+AmzD",
-	"GXlhTZZs/ZJki7rEnseuA6CwZ4wmeroqEVfCrwr9ZgxMXtqvko0axJQld8pDVXko/FB8+dOoCKVP++7T",
-	"z6c0lEZ0UOArd2rErdWIP5sKkRlLXPPWX7mrQvGnVyYaF/ILVC3MdbKbVuHYzO9Aq+htq1XYXXCLIqQe",
-	"0/k84RH4fgt6hXkVtIgfpH7DaFy641/yC7xKFHFk71/NRihTDqJwToF8pFmyWfaduUI0MUzRXKsDc0Ue",
-	"HJN0Icg9ELMIvsrumZlnQ14IK0glDESJV3MmTl4/fyKjheN3vjzEFYntT6RNz1MeX5TMs1xMpPmv5jpB",
-	"49zzlyfkNfJbcvL6OZAADLI1bPW7vW7PDEjOmaBz3hq2Drq97gEwYD01U/7oDevnk5cvdh2Sa3pIoOWR",
-	"MCMcjgQhMMQhqYzQ/GaHOCQwwpEwY3yNx/I5cAFnaH6M/KvBGhwHxDE4IkUt6KTEFu3r4wz0MaNiQZM6",
-	"VrU1H8ouwSIjq+U9tn8ghho6xUe7k6a8LJCdFVw9eTUzhQNmp9hpk1q3lWrlrBkI7nmfLcadtfzOWn4n",
-	"5t5Zy++s5XfW8jtr+ae3lsMEZ+rCmsPKprD+bCB8xuVQrHbl66/8kszQAO898fnpPUWmXGmZruqRvsin",
-	"fava+9YklTO3PFo6bcd0vs1NaC+Yqy0n7mMz3SLsjtesA9pe9+pPRs0S4wSDteuR6XyycFg2LYs7H6Vl",
-	"qS7KwfyLWxZvlsW1sRd0tjRbX9SweN7bx0QKB1nmilyxC6Zpyqnorl9YxNg8qlnY6rIevvviFtYy1G1R",
-	"396Zrzvuc3rBjITs2/rrT/udxH8n8d9J/HcS/53Efyfx30n8n1Li3+4iP02kXneDm03+M1zdTXeniKv0",
-	"O+iX6HfL45DIiCZjQ8aF9rJfDE21hi04Hv6FYlou3BN4lx4WH3GB10fKo4IZ20YslHnQHFhGJK9YWggk",
-	"y6PD5iwlNgZvE0/Y8pzDvanGCZvo1vCgcsS/mONbPDuIJak5Ojrlc1ZjHT8BuDmhmc+BTGRKqAV7WI5c",
-	"OlC+Gdzx/oO/sv++HLy4jJ8vny0e8OsePY+ePP22fwsHAjTNrnSl7X5N2yULQLGrbuF+NRs7znSIj0Hr",
-	"R/j3WmieWV2Lz/PXwwlepVdQL/PVsaLkdGh6/ZujIH8zkKx8B08cp0ypBkozs7InwZxMLljfkPXBAfnJ",
-	"6ISHekpOdcoYHEmpNE2cWN/v9fqHnh7wR9FqtjqNNUKOilI+x71vPaMintGYkTlVmgJ0kJJEigsiqKGf",
-	"pLPkghFzuAgXMCRY7r/xJKEXIGBvd94/s9ZQy22yE+VI0eemAKUr8tNzmrbebmRSltzX3d6I0Ku9vu8O",
-	"wd0h+P0fgq0u6hKkFMHO5XAxItgyw5ZavDjXiljNb1fY8M0R0LcErZp1tbrqcqpYNH45+f6vj9KH333/",
-	"87v0bPnrj6+fPHz+4vX/PJeDF/QFPV36MgMT5iI3w9sNh11a4foEH94Qa7SJL31Rb7VE2+lidhXfsIjx",
-	"uS7DPCLGryzofkpFXILcxwtAOem8/dR+gecCPEBTRmOWYjaWOf+bA/28L7GpsynLYEvAGTmg/nVKI03a",
-	"5sQ7fM89RUIuJrJrXw/3kKdSoZYsZfExUYwR2xEXF46rcaEzgLvhaiqashn1MsYAEqnf7eXSp9IpFxdo",
-	"fKaaveAzruuH/m4hNSVGySDt50/PviVxSie6w5medMxu0TnvpFSzxDTRsWuyNyRhGhKbgESRGV2Rc0YU",
-	"E5oIuQxg3XXWOldkOZUJI/SCcmGmFerQ8AopYtU0o1ErZhO6SPSodZx+3TvWXw/Wz+91xrmbZrnbBN95",
-	"EzTaXbjMx0xMo3hVmNmFdqhhQEJL2iFpQ9QMjUA8uKeIXAoCnewRmZLQKDzjCeXJImUqJG3zT4Z6EBPa",
-	"XkeKTFI5A2HeiiB726zXu68Hvd7xsmnFcFbP47q14srN+p4iPD6GpWOEa7KcMkFWcgHUbYgbkGdNw9mY",
-	"nKduXDpdnRhZozqwn4B+7PITLcmScu1fq4JdazdyI+QQa7trGF8/aM244LPFDP5tB2OUtQuWogd4TlM6",
-	"Y9qygOd5+qPvWQ2VnZCF4O8WjFyyFWiw2ltK0qbkxx+fPzG0QsmFlDGJppJHbK9LzKw5U3iHmpkoOsNW",
-	"zCE6l/GKpGye0BWm7OGpMvNUcykUyjgCfJuGbHMF3httxwy3fo+2TeBEr18wcaGnreHg6AgWzv3dr9vH",
-	"4lJZpGH8+1uyNBs5ykr/xiVsYNivjaZiNPiA9M0h6Pd62XzeLRiABOx0gNMU9t2yh9YQ3Vx2BuaPGb22",
-	"J6HX23AuCs7Meg7CSvgFHmdjnFM9zYdYcttut+CbHWH5Ut8/rFvbU01TI0o3cBozgZDHoVNzEqo0QfHD",
-	"03yuuFwo0ByP8RHsDFj2rLrEddPWKDuAMbxY2KONgwcltmndQVdYt+JoZ996rTdrTuuH+xFkTDh2wEO/",
-	"ofF3VLMlBf5prhHnukPUuZnK/q8KpaxsGO9b1vxvPol925rz5lj/QNCKZTQuCZpGpMzEzFhGah9eVn9p",
-	"bGTGlKIXzK6pfY2414i9pw274jPzj4U+JkLqqZHYllSRaErTC3xjypIY2dXKJtZIkhLXKrGd7s5J7uyi",
-	"0zm3MzDLnu/mVymbtIatv+znuQb38Ve1/9S+/zGoIaaGiXfJYxkzNTSCTt0ChmYGvuj8+nnHk53rhmPf",
-	"3vek7FxK6SCxr/sul2dgKt/Q2D65LZXZ+3/MxRVN4NTsRmDV73Payq2xZLZQRpQhVJOZVJoMetZcS2eF",
-	"F29KGrb7sfv4k5KJu665IrYfn0JKK2DlY/twxpXi4qL4cCEuhVwK89Bc5P6XpQyUpe+da0cu9FhOxikV",
-	"Fyw8Rvk5fP3q9IzsX/X3rbKq9hX4I8y3Tn9V/AIMSyzr87OT8mMpJgmPbkrINNEsFVTzKwhBfhs40gbv",
-	"mx87sxtl13zuM02qwRFKplQRIS3+AzRMI+Qd+sTt/ONfMmVHdhM8eRMtl9pc+Jrl9F5eF0Nd8ExIPT6X",
-	"8tI99NA+sfe3ZsKQzBhkt+w5/DVOGY2m+LYvN8EI/ENSMGZGCy0nk/GcKoWfInTB77p8qLgYLxT7/KT/",
-	"rUzPeRxjpoKbM3Eu1GIy4RHiUiI535XWaxvwqZ0rvNYFY0YzLYq/NmYf0ync+G6fsxR4nRSflsIx6cOM",
-	"roz8QmIJClhOztWpf36yKOuWC4Wa5S0opHQAUmxzRyppaqREKSVpD+RFmqSMxitivnCZV2I+AWxLZtLo",
-	"kh8VIxTs7k5dxr/cCx5XrVdld+eu3qQ+Kd3VrYI3eyNMszSfeUaPtYv8BdCkgGs2eZpT1s3ZFTZ1I42m",
-	"8nFOfKdyxqyGYohqmUpxQaQgkOqFx6xLnoMIp+jEsAWSgsryO9BUNk8s52b+6sDVzNIrHrHCjf3ZiekH",
-	"qb+VC3FLppYyJRdpxJyMvCMl1Xye09IPkqhFNPWvObLeKuPzplqjz5cj+LnJocEnp57yioAcJheagWw3",
-	"MTv2+WnnNV0lksZnUr6g6QW7HQmB9qWlHCfQ1m4EVPm4aFQBEy1XBH4FZIEgffLym+4XqQi40WopccQ5",
-	"WRTn+UVQwCyP7o8/jZktMxXezMDmfV5vWvNM/zlH4QqEUg8WuGKatNGzTBpyjeyZnQEHtzXKYgeIwTPX",
-	"AihvAFIPzL/zlAbomjT7J9i1HivN5jnC2vXSqgDPNyY/uanEb1v5TSx6laWt2vTcnoHO6Ocy/vwkfibl",
-	"SypW9qm65T1ptGdQsHcm79KnHmlLSWZUrDLvsbMAOxgVA8ux8+7Dbx1wRhCc8o25YD6kT0g41dlkd6K3",
-	"AmGX/ES5JqE3Hc9d/pRGU6tuTo3KY/99vogumT4mihnxQLNkFRAqnKvbyp9uAA0OcuAbk0UOHF5OOcYY",
-	"fRIy9dETa6k0e9H/qpODErb62L5+0/NhfeidzLW1/rvM3Q77/qOwHOHvt704bHTljazm5W9LggOjqTlD",
-	"QD2OjxF41ybCgZ9urpsUiOuTipU4SBxedoRK/flst7AQ+QPPdIcPMOfkZ2bMQeunn37qnOSzYfUeSrt/",
-	"0ZQmCRMI0qzzPH6D76WMJrOvR5hoc9SqQY0g4arFfC5TzeKXLOb0DN65DQEv8hbHM9MkYm53o+TGRjy1",
-	"nFmcFIiYhjGWxvllC8Tm9P3X6asfcnqun/PnFhqyWWPvOZa7jEdBcLa7f7oYMDhnqebMw36Xv3vMNVhD",
-	"cvL1gM8lgvXQ4uVmnp++Igf9+/c7fUKT+ZR2BsS+SwxZFnsApHmlbQs9L7eM4HMAx4jF7BwljLyteqB6",
-	"pfECcr2CTMGVqw4UEe51UIYcgfCLHbgFjhe7ylfsbdaKRYN+DLw6edUxvRLMlxZYXLCVFjfWr5hXx7jw",
-	"hXuKPH+diScUzf1GZ2EpUXRpMR/eyhZK71VWtFCLr9KrkRG1tOjQwIiLM54k3INN5mg2qONn28ctbtn4",
-	"pXKzPyLkiscBwTzGLDbXUDwOi0PfWA+wMptKgcBaZE3JihgCaDQgMiVsNi+foy3RVZWhuOxzdSN4dnb2",
-	"muALxc5secJKY3moWYldJEu6UrB4rowhrqFYzAxN++UN35aW1qt7WO3PL4RYxUEyYZ1M6J2kacqvWFym",
-	"u1pI+ESmM4CMx1SzjsY4wkr//n3zvtkvek8ZYd/x4xL17Ir+zGo11nZofiKazeYJ1Yy0eQxnLxwKOmPh",
-	"XrHnXWo9VgaR54xpoBtrfnCI7ULXWDGyBJjzU428b3TBAQwcYl3KHGRjovT1fBVEaEvARcryBpadF7cL",
-	"2UIUiKF6woMC3yzys/XM2sU8VC5gG4oFR4RgCEOVW7sg0Opy4hcZDt80FxDBluakAA4UgHGaIcNdJwB5",
-	"F8vHXD1IUwraWR6fUHNAwXvlvFgwo4lMErlUx2ROlcpRhQAzNJRcRAQWz5INULAjOJcyYVRsw5cSrooM",
-	"CUInCpwInmyioYx8YNm9uddtcaXAqQfFonHMzSOavPa2086vvIqrsiudgKPdRqlUacJVRX1/g5bcAtUU",
-	"VA28WJE8PYlzsMEWF5e0to3qAjcsHMblNUUyAPOn5ByLSwDK/Zx51UQnMiWTlLE8/mLCmBe91yWngs7V",
-	"VGqNCV0ZLflxAOPPwUQI2MXKMvuFXyvD43pKQhehGJIQpIswyEYCIoyQKVkI7k5pjlp14YBFporFZd3F",
-	"xYW+f9iqY7OFSMmNI7Nv2rGpKU1ZQ1jjJZvrgPQ8tHU2tqNe00C01UCLowiFFCwkbYoH1OzUXpCPpX4A",
-	"IBpRt5b2oU+0Aqs6eNGg5s0iUeY/Vq68xtjRipaT18zlOHgb4wicFix0lVhH4GvF/TysW7MscquOp7sw",
-	"G0GWMo1VYLZCTeXS/Fe7gsnFW/PfFOm6iXM2ra1HJPnc325gClkp5zJPoNpN1ewNLZxnIZdkKRdJDOge",
-	"CTGa1sZfowT5hZ+b7rUyL60wobZMScoSRhWL98wACluDYPPqZZbHAtepxYeD/oOMP7hdwd1QAUnkkqUk",
-	"ooodoxJhDcFKUxHTNC6G3Pp0gmHH1TOxjsmV1jtf4UvG5mQhYrtISLZBiekV+n+wNXPzimtXFTpD2cC4",
-	"vWG5ktbsiqUrAEgcE7FIkozDWyYUS6bqdIf62t21CoRp1i8WvrMCVS0EXhBbauqEF5hbbR3xGq2mUFh8",
-	"+23FDz/NPpYTFW4InsHYu7isWm3Kbdis1awTeD2Z7RQ/2MSYbWTgDnz509dd31p4reBOMhXHZ3seIyqT",
-	"TIEtFI7kBh6OPuRK9v3dhWLQF40m4xy5qLaZ9baOavCYVRl7Vr+1lurBJ+7lXQSeMCRhlvwszF3FKqsP",
-	"G5Aw8wn7PrhzFLexKi6AlQu1aEMI3FTAofOCtl1yRi+ZMtsbsZiJiBF5xdLcH40zDY+JDWLzR+fzijxh",
-	"W5DX1w0qBXEL/MP/pmr0LLrza1RWTGxUtzEBWPQF8WD4Zq9Cux3hkITz2Rjc61dc0ZC0s6GAXGh/w3ii",
-	"J9lit7O6wt5LRUeSw3+EpF2a+p6/Wn7vhmhqO/R+qO+kJGoW29xG8ynXJbypymhoWULGqALX+TNWKSxz",
-	"gGwF1t0A37n0ZVl64OIKO8iFBexYzc3oMwlLLzhTAZFRRFVGZhlRbL0mXkDhkWdO889jZdHKw/wZilUu",
-	"BcneCWDEdjjFYpbHZMLN8aR2APmYi1uxPtKxuFXlAf0ABnlzhbnkXIZNW/iH2cp7RihP9aoD4WAQuVRU",
-	"mrwQ3cGGCF2PTOrubAjMsaeEULsJclKc+ubkfKXl2BTO7N/IechPIbINKfRtI38oJU25KY9gKfBgxURs",
-	"jYVoLFlOeVRzc7okKo22RmKGqxAyDRlEjkn4v0NUQJKksKw3ScTiLJWOY//v8tsNrbjkck1tF59bTEHp",
-	"aZ6Uc4zQmxz+1s3yxOaPskSw+aOaz8wAcG5Vpw29fo7ztTRu/+pXza/ggq9cxYJMtZ631R758c0Lh/ab",
-	"L84THhFEf7OSPLpNOppi8H7v8OEmAjeDy9Lv1BG0rd35qkEtsgKjIpRAhU6rtZZM4K52Z4NSZVSxrRTv",
-	"JkZhO7BA6CyoPF+7TfmBtlYDa3szX5f7q6QZ2sX34RasbkOywI0GqIOcoB5NhBSdwfV1IZlEiWG4pjaC",
-	"K54wbYSR8qixgcZR2q/qJfk8BKJLvkmpiKbmFISRjFl4jLpZaMEnoWFZcybnSc0kinGj9cbUmljHxRxV",
-	"v5ThPaOI1S4gfATYSUAEoymzGdv4jAVobJvSK5ZdRxkeGC6IrT02p4ms9dXUAxZOiILeAjKj0ZQL1kkZ",
-	"jaF/8wHGDaOyo2kiLxYWsOnVazOHopSaqXSHFmNkq/7/Qmbr+nUuom/BGlxF6Vq7pWEY8GLg6WD3jG5G",
-	"VXl8F0ywlEeu6drhObBTde0SLi5xsyHbVczuKcIAqmLFGiDjbKVqTG83ijKucfRbKFV1iNPFjIp8U9n1",
-	"PKECB0Kea4h6xGjYYxJLgDLNaaqqHtit4pkrA/NQ5PX7WoO0XloNxgyHXReM/FUgOmY1G0M/Vqs1jESn",
-	"q7GRLseCLatYdKN7jycyHc9TGTEM7Sna0ir91Em6dNZgqXdR/IZKgXNOOEtijyC4IvRcLjSqxiRGT9Sc",
-	"6ilph2gwAh0t3AvQUqlBYuOKSMFqDhjw+I0GyAbQPqR4fDWBjHrrGEvBdONsY2+D7bYVpMvKKa5GJ9xT",
-	"FlzQ3QaDwWNnEbNvBoQmSrrT5wMzPFD5bfAZ9S4tuCJTSWMSJVRlLj3YbJ9+6+GIQT3eNqgGPAc1wahB",
-	"KUoiqOLfAy/YsEDnTeNZL1FYj42FpTnekzPKwr5VrvCgdd2BfjqmAazCsCbViKPSwwKspBbVGdQ0lEfu",
-	"3bIhm5Djpg35STxu2kZD4o9bzK0uWchNm2vMH3LTBhtA4YXm+hsg60EjGP/mbeRq4s3bsGj1G7ZRE1KW",
-	"NzNoip7Kvy+w4V0/rs0EkbdwsCZdQ7AuMDdv4nB7GinFnt60GZQMoB2b7rjQ0tH2LdVIa3k7j3Zsx8+X",
-	"ctOG/Bwrt2yjkJflVm0VcrnctKXG/C83bbA5Z8xNWyzmmblpK/W5aZpaq2arCJqDmbMW+gfbj6cxoiNv",
-	"7ejms8tyhmStDQbbza4Uiph//2hNaGDQnHTCNeCb4L2sDcHmRHx5C4P1LdTkYCh8flD3+duPQasB81+1",
-	"2djrmcQs4eZBF2GX7N2CJujOdBnAOjyTlkFqV5qu1EhkFowlwu9cQ+j11ClncXckqmgaL0d3I4obzwmZ",
-	"0vmciQ0oble3aTsUdzNG1uay1JkJ2yllNY7jzGS3JXKgyf9eZ89aG52QQXjdalsFB1JMU1XYs+KqbazZ",
-	"ujM+pQrtrwH1N8L5neK01iBoPoawtfVGTKeA5KRlN7rWXpg1Wm8tzIiOnDJmyydgcjyiGFgUnDpXsXJl",
-	"eNk/hCeigK2pnVBlU7/lLIkf2zpwVdsTmD3uKQIJ5x3YEApYTDRLwfih2bUm7QIka0pjIqRgezWwW6jT",
-	"Wpvz1euixD62MY1oua5ZGG6x1cPNrVZQkOBh17KWSr+7IRBmzlJlXTzWk6wAGI0w6C45ndLUZZTKfdVS",
-	"JKsao/2s1qb+1DzOor0KTu97qgCZKYVOVdEFjmVjT6V80HX+ZB+PUB7Xd/yKCWJ+K3nZ45K3yqVzbvbN",
-	"FlAO5X6+pTOerGo68tAQO/ZmwROV6EHz2MYmEi7I027//qFZ8Vmx4wLmwhxmbSSX1rD1f0aj//il33n0",
-	"9pde59Hb9/eD/uHHrzbjc/NF9hciyLYJh9tItli26wbEe2EDqGLw5oD72NmigXUoNC/LBaSYXNlIwxWh",
-	"eMZnXPjd9O/o+c9LzxXKfMZoYoZbHtMLs8q1Uc1NUW9O/pGXBeFHXhYvTbk5DM32UHeQXsiIJmd8VnuP",
-	"QqVHsqRJ0okSGV1al+GzZ8OXL0l7cNiZykVawhq5gpDeYrZ/6fVxJT8Mful1Dt7uDX/pdY7w0Vd19/tL",
-	"TyNuisbxgNfVmBw4zfb6CV+fnD1+RiqRie95/DH8BDE56wpVVcAFzbWqNsVxHJMemTEqVPZ+bYCHB0/q",
-	"/TtiPW5RfWsT2a5Z2PWY39d5VermNExyklW5LI2qtL0NkPUTG43SjEu3NZy3AKZXyj83dOZy2ytJJjRd",
-	"C4rfqeNyfemG7s1ukHMaXRboASEECA+3uerRVatJJsSTFdPl4R7blDGpLSeCRAOC+K2nsmYN3QufbhFL",
-	"ZberVUOUMtPS0oKVu78q0g4xA7rTcx7TNLZkG+4ZPgQwSWwZ0hA4CHiGAC8ewzUVWGuKfFezYmwf/+MH",
-	"/GwVzrMeZnFWRUpkshFE6Tp/QUFCCgifECpAmdjV/9zk1K04hHlMSoS99ZrXeu6z4ufrer/ACh3HJLQV",
-	"0kMyk1dMge5E9DSViwuXFRZ+z4IPIod4dGB8rx69IbUS7B6f3ThepdYrX2Lg2Yzr9qB8btwJLgaBZGEi",
-	"ZRZZPfBN3KxEgWsujOdZwqIKWMmudZFGAqKmdM5ikvBLZg/3PfV5rhC7MM2RElaanFGxoEnomK/9zJBX",
-	"lozRJyJ8vUg69tm/mY3scGwrx1SdX+8YtLXJKFmk54KAXqpyXQzPKFfA/g1PX9F2ufZwlYhn4xE5XZOo",
-	"owFXA1Y3G6xjVEDlkF5e8H9zBk+sDe5dADVRRXDqHKwqqJYUd6Fm6KTJoo4q6QNKH1V26DXylWbzo/Uq",
-	"gICZS0AoajpFBWSmSEL1RhSOqYBE7HPKYy9WFPwfCMESUrA8wWqYmVJ9LhoWs6yaNcdg3KlMYsy5OhJ0",
-	"Pk9Wvv/DqkmuSEtFS8qStoRYedFNgquRWAinbGVqiUB/TPleLhlJwNSsav0zJzYMnCt/lEa3ExJKELMU",
-	"CvbM5wm3VUa9yOpqfokGl85gt8Q881yr2NId4/SQHFHG4k2fV2rRu1CL8vHOW8yHFvjLWnuKUx41CGFz",
-	"85OvFalE6u3vMmi5JsVE6PhNeLOY3d/ySpnXCWNhJK+gfuicpajgYMFQS/QhaUsRgQHc1xv3inDRKxB6",
-	"7CdljCf+WOX8azVzt7ygmJeT0blY3WzIm3XrmutgjtXw1ijWbxiNuajN3pf9lCU/iaYsujTa/5TDAa3J",
-	"eABv1FhKaTTFz+8pYsM169MQnVNVl+lDXoZmz5Y2+Yx707AFo5aeG5UfMCClmLPawIkZv8C8Sqq5p6lc",
-	"GmUS5XI4yeAQgalv7qO0N9nECn3X7UeT6RCGBYYrdMLDWkL2I5tuILclBi3f939Dy2LgtrKeaHL/dB1Q",
-	"nCUxApbBe6RdKGB9coxSkfh1nLQmpU9e6X8dMoBrLCSY5dTwUmp0b5yGwZdeGnThV4axZBJDYEPDY+bZ",
-	"WiDoP4vsAOdBKY3em5edB98f/vW/H+0wqC1Ww4kAtwBJbB7NNpgNCJ00I5rRcrLLW+Xdy7OncbGoDcB9",
-	"JpcgfRS9ni4XjZcNstbwuk7g+WnKE0ZCcxTCHHmPU2UiVlYghHxXS67WTru/dtob9yALVd4OnG+Dlt82",
-	"utkAT++BAc0CjGf0etMioP0HwvrD/MsQBWfABMbO4A+8fN2SHNxuSbbO42nGGN42XUgBDbgdp6txl+wa",
-	"Rn7DgPFbJ5/xRKiwAdvSiBFpfaoA9XWR51tYF7cPPS+7aqpcwlMydoqOaTiC650dlq2U0jXZUJ+Gief3",
-	"um27Tn4DocP1DSf2nBnOqZzjwBtEQGQSZwkihxnju6dIGyowhseQVWue0AhcdAyRgSThRvsJ8nt6LxM9",
-	"Xf22iIEOElkfVdsWYMSkpVtFNdZrc+UYR2tqHEeZTWDtlhUMCEaMYxTTT6aM1t581nvm7pwivcZcmI9T",
-	"iTifilqxMR/BciqVaxyU7nIPmxMS1JmxUl1/2UEB8KAEDbqnyI9nj4mcTBTTDRmxDrfMiPUpMzBtAx88",
-	"TaRFDwYti7fblDw4dy+Dj8OaUD4h/hQWddPAoZr5qdX33EcA9NvuS/Pieqtjph/k4YI4Mp9CamSv0pnI",
-	"oJc1OSvcRVfH+wtSV70YUieY+waVjMtVTnlhvYJaDaX+Ni8hSD2SKQnkJW1lg3K1Jg07xgbDJeDR3j1F",
-	"plxpma7qVHNgmc3gqvX04QM0a2sYWJwVmkGtAbHt1ZHOavdi8Y2MWMwffqBqkBtC0aRh39YLFQbkX//4",
-	"516AkA5gN2CTStBiKNgSYZalbEXF+xyRnwDm1BLwl7Won42aC9fbocyPdtJZdpBMr8bhMeGxIkqmWfg/",
-	"5uEpS6xXnxjA7QfMVMHclV8b5b3mnO07Jva7rYi+Pqd4Hhxczi6eG7P9bJDoiFuffvy6V3/vbgYYbwNA",
-	"DwvAa4wdyszLkF6OkjgrHQMeA8oNdwbRsZTUtA6dbnS67YDppc4r+HSj91W/2pjMp/jcGXO2Qr8b7oa5",
-	"S4rPhRyrqVw2I9jzGe6SKKWSKNHefF66eMebC2xnm8thY9r3+tuhKKHvlA9eILTHTwh/E9H7LhH8rong",
-	"vcXbtOu+u2+XzfW/u/UO323uzTa3EepoxL6C9v9HBDnu3PnuQMebYRv/8PjFO4Tinx2hGHgIRZkSi2ct",
-	"mb+bUYbzRTqXtc5bsPkV7IC252Pi7HfDkpWPUA904yVUNqfYRQZIZ3+1jNq0nQlTRY5tf/otkZF29sHv",
-	"ByNZNY/VbB1L4pC0adE7ZpFBvhtnLyBhtkdY5diK6vCHE7nDYCRCK2ibH1z1TdLO3GMpFUQuLEbDCfb+",
-	"CwVX7h5CkzIaQL3E1x98ncEX/Z2470xKqA5YPaIuiVd95CpkyasRxly6DVTLKZRVBb8M1u71LYYacnVL",
-	"AcRulC9YbPUb+sx/c9eoiOtNxU9FfDND8aB/I0Px1vYUME2Ft7aSQ4DVOG6s1woz7mAYlnmrab7lCTb3",
-	"pW2o1zoiyGPCthCAzayLOeANhb8tL0xrrees3iH8wsiBkNY91StUL8BfoRgtyTmH9a60vHleAz05ndEk",
-	"2a79eledw9Jt6aiD1xvcdHXYu3rvnEPlbXTP/bZOpS/JvYP8b5ywSV3IF/wIEnsJaWRhFtzVE6wHlRzU",
-	"FhXc0St0A2/MWiNRnQ/FMdECVykc+1o/S+mUVE5loycGyLm4+PVOkDphwizOJrsE5LDdxSCBSW9vZIlo",
-	"Sl77bzRBNGWI/iItEBlxV2VAx6lCl4Q4ZViuTEs4ecckBB7n/w5FZTLYUw4vL6HO3A1je0AqnJWEd3xU",
-	"wybO5CUT9QQHfkMIXzXbZt5DBiYXGiQsFL+7N0syhF4Aw1xAi/yUtWLXY8oK/Sst54osZXqZF6PiRn6E",
-	"ejPAH7G1yvAedHqDzqC3eXifDkil5WVZutq1EqtNRbBQDdtz5g4nCNzFfYJKOu2URTKNGajYM6k0kahp",
-	"Iu/cu/k2blyn+vwJOOJzlliP0QW9Kgwc3IxKLeDolC7ZeZZACLHAcqFv4smDngrMBp4UDyA+asZmNSYv",
-	"docQzFz5xHLoUPUANltKoDUwkfiENdeiTFjm0W6E1bw9ebfVLBc0mrFOypY0jdV2PiHop4774nzqhwA+",
-	"GrCh0kizNMsJjCwMIvo1SxJcW0XovJxBABgoHc+pHh9OHv613t16JS/XsR1KUqmh5HsN80HdnInY6a/y",
-	"iqUJnecuegjOUkqme3XA15udKcgYqtbU4MKRzuiKxLJUOATELTVMGQULCqLlecL1yj3zfSG1z5Ypx8J5",
-	"mTjS4Kp1ssda+c+dJEsjGUVk0ywBXwqssLB/G32IjfFINysPtUueHQ+U4ao7nS0lxsu5Uj5SGA3jgmma",
-	"ciq6papNhx83Z+vZvjaTzTf0W1Ro2mJef77aTG3BlntbVWg6/DQVml5Ke6NmUZrSMws4RppV0/iNqzZV",
-	"juLfnBZZFmBTpjRdpFRos4PAwxTDZAAlNx8mn9pYfN2+9jH4hHE3XK/WGLnuKWLegChhv5BhaJ6GlhJL",
-	"Noof2JL8LNPLencRV1ywDT3iSzWd4g8N/XJNE07FLb1Uhp7Q2AOqtLqB18prvyZlwVSmmnhP4aTX4NBb",
-	"z6iIAX40p0pTTJSI1lxIqE6TzpILBnhrV+HgJ6Y0+RtPEqtk31zUv2IVicw82q06wqeLmWgU7RzNVAW7",
-	"V0qzlFPyYjGnNxGqoeWCUI3mnbelNVnUY5s960xDRL59hcArVuu2ibK4KIk6RbvfOU13kVmClpHGxn+X",
-	"mw7e85MfTlDxMu8eI381l6uNHuUzm1EKTd9QObsUoTJjKY/o/g9sOa7nAWsFKCs2+SMMMu5omVXORPx5",
-	"FT1vhcXfBQP8tom/b7KKoSy6i1kMv7iZXQyvnDtszvaWsYIVt3k/CLVCRSGKfK2uu90N+ttckVtfgE0K",
-	"uWuvnJxld17/W7DoG7GtT8GQLB9aw2+aacyGadSfPt/zggJ/TmTzhGqjRAOUyRN3a+RFrdlsXhfi9cRl",
-	"YXevWDhS0d1bJ32DLsrqS/79ZAP2gTnYlgkmjw7IEuJDMROjkJqolYjQmroZX2NnvE438hKbAM7HQUus",
-	"xOMW0zUVoDkwH0ROCqdvOg8fDvoHW5klmqAUUBNkPk94BOX9SBtzuAw9vZIbPpHEmBlMTtzoFRSmRmBH",
-	"SNrnzNz9No87i49d0nw0t5zT6FJOJuYTnAqCeXDNQ9IGI+NibivcDQ4xpWMh20VxpHmcjLkfoclW0LIJ",
-	"wItuYfdjdVHgl/VW7YyIc6gP179ZbHpT2oMawgryU1Mgdn9adYe6VGG3Tgb48c0LBCTaYrfK1tC9gWPC",
-	"5TjA9z6lS2LLkr0KAV2/QbHejULq1rrJkpVVk09WddXJKOWyqgV5pVJz9e1uFVmNgFqP6QS1gF8YWd9a",
-	"hkk7XE4Vi8b/+sc/w71jZCo8i1eEeqs2XAtphlgrLvRdWiVo6OXk+78+Sh9+9/3P79Kz5a8/vn7y8PmL",
-	"1//zXA5e0Bf0dNnahR0yYU6nq8AZc4V/oi3ZnAv04bOYHPZ75DuXxj+rGIGfGxnOfloqH5H9XhlSbQlO",
-	"hE8grYOiopi4UXHjXZSWQmVjP3vbegtuibHUKxhgGXS1Wtyuqt1iPbyPtlIuyhxvJzXDHiBQDo5tmhs3",
-	"BHMzYnT471iRsKvzxrD6ed3gokshlwmLIftyjk8H+qjZuAXc0LVIs3TBPDSMrUqDyEmscxr7RTSMXmf4",
-	"hvk5loIRekFLdoTGlbYX160LZ1dyodlmqwuJTHCRcr06NXSHq3EO0WwnC8zUjn996+633AH2r3/8sxU0",
-	"4gUsUCDM3w+tooumxMOe54frkseWb56vrAO3jV9azxOe4nAvgIzbAsTLLnh0zKjN5GGUOZEZBtP6aCbI",
-	"xQTqiERSaIqEbGsQOKeA+s9CoV+neQxbOBI3IyYuuGCs1sLY+sawhpTRxLc3I/wHyzWvnHfBuZjN/THh",
-	"VwxS06ruSIzEB6I0m5MPZDmV5AP8QD6YBheJJh9G4kOn0yn8n/mkT04ZTaMp+QD27Q8k/O4ppir0fXEh",
-	"+ZDDaNHKBV8PyDMjJWff1uY5NB9Tm3ymmP4dciN60OVji8jLgXrmjwIyHz+iJCzlZoThHJDXdIWjycIn",
-	"PmRJfKuVabExL3O0vZQt+H7oTcg+2i8CyW0OR9tDuAfLnsZ5wEYcgD61YnnsDYz0kHxr4TcbFq+UJNK8",
-	"54O7s9UoB9qHx9lcHWYdez4ib5hepIJ8sEflA0zZ9ZALJFDd1xFDNbu//a4aDfDB0OJf/kK+YxpMo2B/",
-	"YrF5emK4mVE/rfHRtMlS0g5n9JKRdCFCs/Vw75OYzSQe3z0QTNBZhLsQ2CE78h8JWIdokSakHf76LkQR",
-	"a86jS+XcoXKh94ZmEGEYqulIsOu5TDWuwdfmvA/39/uDB91et9ftDx/2HvbI2avvn/7wdYFljYTZ2q/b",
-	"nWdk1DrBXf47LMuQfINhvF/BZ6PW3kj8JTteQ4+m0Yc5IFrOZJrKJWlDFL3TgnNI8t5ImPe//qoNM+so",
-	"Mmp99d4M4Jf/fPtx1DJ/wvjLx/X/NV9//VXb/Id04ryn//hf3+6NFr3e4H7uOfx6gE8M64PJMvwbSup9",
-	"3R+1yAfy6zvSScm9rrlcf+m97fL4HkwPz/+QXDI2V1mVe4xJyM/1cXakIWogoilErpaP9kikTDVPtvPf",
-	"BE6IP2mfLM0rz8i9xxIa65yt5mxIrPJsXtj/VUlxj4xGI0EI7N/zvPJg53u2GpKv2osFjy+Y2DONxWTU",
-	"ej8ajZxT0/xzaP7nK/PA/CMw/5OvJLwwCEz75p/gD4Jn0EpeJyZr6CSmWTNZdZfsV1e7JXsFLp7s51Lt",
-	"mnw8UynyRvw6LObvjx+BMnn89VdtFk2lWc6UKW+XuzzeOyZz3vyCi0ivBNUATQATHjbGsx2TIpO1hfbN",
-	"ZQXgQwU3G8S+j8QOpNDEoL+ac8efzYlxu7+RTjoxufd+1LIpMs1q5omNR62P98xUcy4+LOf89i8bw0nt",
-	"ENROcypw3a94nN0DSOsbKNiM0HH7YT2zDggVKzC7No5r3XgcUdx77xJRV+6hgOSZXMyihWFomPCp3Xy7",
-	"vGqYX0BWHAZZ5oD86//7/0l42BuQavl5w/NHIhTsWo/N20NSqvEfHpOwtIUunnDU+hjmbRdr2B+PRPmz",
-	"Uj5s+FobqT4btWsrtFKNNyqU88fwBL83XaDNEVE6NJECXcTFhHym0awH1MKV6eUR8UsAh11yamG7eGEo",
-	"oi753K5g117HJ4UC1LAHTMR4MgtSN6GGNaNEjE+GJKy/6gpXY9gdiTNEvqGrhWhJcF7QegCMf0UQRkXa",
-	"oQf9CgMSVrBfEKFWQX+ZV6vwL/PUqtjeE7qIucav9iCZmb2U8ESim9aW7cZEaPDPkahD1tnk32YXic2h",
-	"YQPIjCqIAi0mX8dEtXIOBnXBWAypvI3+GF53HPl24I2QtEMqVuHQatlQV9eDywFb5HqvS36WCxRqzItE",
-	"MZarBIXVcL7BkcgBk77M7VHRISmX7A4Dwq5ppBPAi1kIM48tgpkr7YjJ4zvmCSalAwE2tJWKFKGChCX+",
-	"lNWgbbtlMDQydWmDtMyofa87Em+YTlegDbt4F8AHXbJVlowOHkBRXEhit1JWMEyVzgTZwGbJNx+NBLxM",
-	"E37JApuqyKznOdQGlakV0hXRSx4xzMiedWplbRcaq6HjkchXdDAg9ZWPbZo9na6sp8UfJZASMcKt5kli",
-	"pGDBxYXfbu8Rqa8XHXbJ92xlrWSGnmANC0faYX7NXC/ZXI8ECJ/W2dAlGa4O7I8TyhMkQqQWo40V+AYu",
-	"mpXbwfiuRqIdHl1fmxNmxgHuIy1To/ooiaDD7Kh53hF/Px1ZGWFSgaKARIFipeEhKFiaoYdwG42fvXrx",
-	"ZHx29iIk7X7P4saV0f9jNqGLRB/DGSnExXZH4ikkuQEL/aa8/JgPJwzIYg4h+ERLTRMcF/gpIzrvkhMB",
-	"mgSQMvwElZMxdNXh7RSLpJFrPHJLpNFMnBvffHjsSB8h5qXtL7J7u1p/Y6niEollJMDHRpVht3rqcaIZ",
-	"/VWm5ArftXwGjUyWJ+1f9UOb9jGSsznV3C71SFCFWCWq7GuGSs3ex13yE07uqm8lH2BONI7VENJ/ZUxR",
-	"BfZvRLMCX6IzBvhpsyLuAKCahi9nOqj/EKgNcja7B2IxwzRjaiS4yL5SQZaELLO65t4RoEp+IYyMsTQ0",
-	"b7TvWALdXgq57BLgZm4DMm0lPHn9vGOXHGzjXJFYRosZpgsIuZjIrl1mw0e7F10S9rv9bg9OBjKska3o",
-	"kMgLgjEQKksjDjH2DhUZSaFTGmlDYd4FoyWeo5m8YjHUiEAuMqPpJYtJGLN5yiIKqaXAjI48S5ibRy2E",
-	"YjoEzZJQTQyRaqL4NZlJoaeKUMOcj81d5YpNmIOCZ9DdggBgs5TpbA9PbKewMF6RcUrCU+xzJBzff/Pt",
-	"Y/Lw6NHhHrngV1mxDoi/tVT9xgwPdE/gBHDD4oU4BcHEBi4sokumh96BJ/1ezxGTeQ9PnfXELlKF4WuD",
-	"Xm8k2sAhHWc09+yUXjHEyy/FnqUAn/MxN+uMHMzRev707NuRCM2IX5gBdxDsZi51I2nCsEat43dfD3q9",
-	"4+XXg3Bo+s8HOWcpGTj2gBlW88ZCw1f9ZtKv+w8fHOuv++GQ9B8+QMlRyGVAJoskQUux0Z36tsU9uxcK",
-	"aIjN5npll61wZz0ifo19J77C3duBYiEhabshQkuuymp2YSiiJdpF3GoRLSWRE80EcOcsrge542ShsvqR",
-	"h4NH1kuJN2MAZxKYJGz0SHBNFBOxmUXlUoOtA+nBhhEd9Yqpk6iNLGpDfKq1sGccew+x4DO0vpfZLazI",
-	"2BYzyJjua3phGe4LbvYwRWMaKAxgFh+1hmQEPotRKyAj8EeYZ7/86x//fGseOM+Eefivf/zzY9glrx1y",
-	"C0BbCIYeCUBqcM3A+uv80nEdpsvwhQumcwEVgGh2xE/tLe3ENCFFZ3B97QjaAVXgLoaaW85KZvTgkXg/",
-	"agHnNcN9PwIDOU6RCxAUXEK5sX3LTNEwaXwJTCdeFYRRC8wj2f8btWZMKXphXz8zNAV2X0wFZO99IHVD",
-	"JYdd7ADuEK8Ho4qWG45lNF6kCb6VeQx9U/1+LCO1j1LMXzaP1E3UdDbEv9fgq8DU4tTd0CwbXJ82t0RY",
-	"u3qos/jyVv58zlKQ0vNnIxH6YmH+ptWUswf5AbfPkNXQObd/d8k3KRVGlTFjtebj0O4MDNss/nQxowIv",
-	"bdBN4MZCGTmimibyYoG08wErK3yAC5d8cPL3B6ixak3Etc6IMJMNxnZ9QvKB1C4V+UAOez3yAbkCfpTR",
-	"8jIF9XM1xxiMGQUwIIgKx7aTMK+URcp9O21oi74zPSYfBFfENrBNXwthhA6xuS/EUMUrew2CZISyQi4e",
-	"ZOGmqIM1928a2n6Js64tOgy11P86ffUDWOahQ/iTIAt0vZSVlq3X9aw4LdCh1+mT3rK6+Hq50GM5GUM8",
-	"y3YzxFQVEAXDwV2guM0r2hQmY3t1YBHFLwDUz3YiXudbtq3cUyRrJ3D4EZkiblvT2TzfZKw8IxfZepdY",
-	"R24p+0DquAqMok8+kB9kwdwD3mcAXdh2bX7MfFJrWzvLAv6g6HJiDiAWerG0Xmw2yzu0dbPmANivik1Z",
-	"+80OTZmZ2q9yGirbGT+QAkeFZga2mYw0svJocBoy9x9ZMTyGBUu5TaKMbDizFIZE0RXqJFqSWLoRFa2T",
-	"a4cDzkcAD9jXj41OkGefgi4UWU5X2RkVajGZ8AidqWiT+kDKlw10clBYuoQaFTa3demaM+s6qdiZ1h6M",
-	"QyRJtTAXEjAUYDO8UOkgh8AjBMj1JBeajYXU44lciHirjvJBQ7gq4Pj11LWItRKhSVs0e32jRxk70VM0",
-	"milyvtBAF9bwYc4FtOr6KMse63t45NFeg5xkZ5Hq1TEJaaJZKqjmV0yFAN5RRDCanq9sHhB/FGaeztO/",
-	"4zCsoxeqg1FUD+OU5ue9YMTYqmks0mPNK1mpc+suOraiPyBkil1oJoB2QebZoau8hpnLhkwmi9TQWaGD",
-	"omawsfmf6+xxcIvbovQ0MnuDSkpAFpl6UtJlIFNkpq1mqs1Rz9OC9zI7EnPVO8x+JEwTJWfM2b8x23B+",
-	"OrO0yIYzbXl/uZUr5jW2sl4uiZgzk29adqr8uJ1ooeVkMoYaalt26pzlfjsE24GlxbZIO6wJEAr3jguR",
-	"qJXilzZpfoA2rbzepePHmEh7J0qeu5pKeY5vFrsuoUAp16ro/Cnl/z7OLGVe3c4C8TfYiM34ympCNraT",
-	"rNWcN12yVW6ORoi7rf7qIO4rjIBMVgV5Uks5Tmi6Qd7qH5QkSvjELkKfvPzGtbkQajGfS8NSxjMWczpG",
-	"JWpd20d+27OFgrMclp27YdOKWWt904oNBk42BXeAi2yt+AUy95A9XwX7ygdSVsegaSAUKZEhOAvRMRBK",
-	"yRpjjTH5BQ7cPXGq3QeS6XXkAzkCMfNUmvsGXCmAegL1SApiGJORco+JohMwPlonRcFAX5G6y6KSk2Gb",
-	"hjDIrkSUkjKZF0MXnHgbG1n2uICBdJgpo30Cc8wKYNIkWe9WaBy14VY8YuX7tjhkR6T2ZTwPaHMxg1HT",
-	"BYKbYrkUdWfCGujFAsNYzINvc/s+OChVMSGTsOWbNkUWdXPkGCSABwtZdhkYpoEOiwFRe84DkxvUF2pB",
-	"kwTGulQjEebOebDuIPe2hhUIqbD2lkosBr7zr3/8c9T6GB7nCaay2BGuwBm9NMtlVslcXtCrF0BjdhO9",
-	"B7iHqhA4Y3FEGJXkQmiCkZBpUIqZCbyoGmeV9oMZ8lmO3XvgEdgD68VIeFmxcogE4yBgLumqS6Dcit17",
-	"ex+ANbwG/mYoBVdOZLS4pKthbaRTHm0iBSNY1QDMwta4YgnJ4pXBiPeGXXClwcROnp2dvT7Nodkln1Y5",
-	"iEGFpI2yetlVvjcy1DdlNCX0XC500SfhsnXNJczaer0tlFkRirgVOQENHcoJgO36/ajFLfn4llH4Dh+j",
-	"LREMhhnMvmg0LVhVvUQpHz+Ge9bUZG1MQIC+Xaks2uSRLohHzRLYZnnQquKQqzNhv7A5DvM9L4BZkV3Z",
-	"ajuvT84eP8OIClq+/G1t7b2a/vJUvdBjlbqKxVOrDfjadCGJb827NafiQz2VOgyAppfFJB7Ww+nOYfFe",
-	"6DrgqWsXAHH3VK6lFiCx2Wcuo7L5bCaFuWrB2w4546VXsLX4WT4Hij34WKSCUlwZJpauh09Fprzn32UO",
-	"3XZBIfFK1+4hz7eRm4aRIVid/OKQOdkZftt2tujlctl1+fbcgexGcra/N3Sum5FwR7XDXUQOcBTpyg/j",
-	"1SMnwEBsJOJqaAQTm1c+TuWcZBEKai/w2syMSiFp/yj4dckX5V7LDFIhaYdX/SAk/wGu5vuHI/Hs5cnj",
-	"zumzk8HRfbBrv8/H+7H7vtLRx+57I5t9DI0I5d/Z2B6oSURORgJcdI5z3VPEi6DK8m3lYH48/iu5sFB/",
-	"xMycoIdjcH1tCXUk+j2ijgkV1gXOEsXQKeWJEOwao2k4TbKryAdNHJPQBUKFI2GDnlQxZov8jaV8ssqU",
-	"1nShME9EtkfF7EBckO+kQ7RdcD1dnAMpOProOAKpeZLw85Qaotu/kKFz3lzIkVhOAzImw69Jhcp+YEtL",
-	"j22put8xzcRVe4QRC+Ofnn7z7NWr78enTx+/eXo2au3tjcScrhJJY9sel903jMYnSdJOu9/IeLU3EnxC",
-	"WJqaX5fTLs6+nX2Vdp8BQe8dw0v/z9dE8IS8RweLOQ9d8FK1l4b5n9M4t4Ga+wBewMTo39DYIlb28GP0",
-	"v41E7mv5y1+IRReav37K8DYWtJIuhCrgTyu594uoZCg1bhTuhF8yi2q9p0bifKHJTF4xVBJz+jOC6Y5h",
-	"A85LPxKhBR2GQxJmaNMwtyeqrAAEaYcZKNHy2TDX/dF778CocOZzA6Ln6ixDH0m7YC4ckgsmWMoj94aF",
-	"MgAur4CIDEnC6JUdnwuu8ApZHXSekFMWoVFbVkCNI7EG47kJTNnNdoVozDkNrYwEGtkUaYfz2RgmesUV",
-	"BReZ/RsvoCdu+t4vRQPyGzegvZFYytTcQzL3CGMVQ8Qt+Th3YEVGQMLxkUL1Ajs1u0djHOvXMyoWNLFF",
-	"GGCfjRzt2ZNLxUEAyOiUpAIhuiXuWgkbkUfAiJSFokAT9wDcEQ/9CBAaFzYSIpAsnps8n3j1s9FcAdZZ",
-	"NRLuNgz8j7knsBzb+xygAzRNQfJF7z/iqqAANdjdLFLA/BvmL809bg6XkcbrJXBceiea4NcK7elcZ6Ow",
-	"8Fc0BaF5SpE2gMUag132C8lnoE68MyJhN3b6eImg2mL33KEhuUbltVRSsVQsIrQqEg7aaFBghJFoHjKq",
-	"CNRYSHjEBBb4cLFmqZynnGmarmw067DB552wC5q4yNmOZukMi7FyneRBa6+ttfLk9XNIiQ2optaw1e8O",
-	"uj0I65wzQee8NWwddHvdA8gNqKcQ/7c/ZTTR079DAsC6AOkTy38GvZ4Hh7QmJgcxA0Xj9eI84VG3Bf2h",
-	"jf553Bq2vmP6GXSCQeuI+jIdDXo9F6znKj2XbD8QwIdLAV/Iy6ZQWvfWPnaFeSMxvnZT9K0dHAQQ1mWk",
-	"z2ZKjSzQLURStoa/vA1aymW5ab3gV0xg6iRNL1Rr+EvrJdO09dZ8tG/O6mrbpbYqulGuACkIZ4xGU/Ad",
-	"UMBFKjLjF6mzOKfMplTTAdhE8lyh67bGiAbcDvmWuwPT27hBb+Ct7bcnH2DNDkFjRnAGeYHolE4mZqIf",
-	"g9ZR72DH8eeL6dfFWjuZH6T+pPP5QWrg6CvkV0ZLQl2URZe5N3AtCfobWkODV/19ANqP8/wUtcRYh6pz",
-	"1mc5qYUtA9CzVMAcQ4Pd7R4QcPkRzWZGXc3Q3kGOrI4D35xrFI8guz4tlg1kGpfBH/B/LvnAMuVaMwDW",
-	"nVMdTS2ANMukY2GGUOvPwvpmdIUws3NmQ+XJiuku+UbGkKf03cKsA8axK4unNgoNdoj3tEuQjfy+eMRe",
-	"cKVPzII/dekKckgtlMooV6tLVv7gYubZ+mExIauAeRVGlgcwe3Uxc0Jcn5L0Y7C++yyVRD6EZ2dnr+2m",
-	"NQ0kL3XtDwPTkB49euQnJe3VVMHZOChAWKBJEVfFCBKAVT04OHi01zgsjklp8lFtk8fFjKbuNOebuA8A",
-	"0NYWL55amzS4BqAAyi0Zbn6E1zKpnPwg5cX2rKry4ceguWSqeddLw2NtIqYLD4vd1KN9e/9kzt2bUGkL",
-	"9rzzPN70nX3zeYyDPMSlrPsiW/L9XDttwSf9zZ/86IT7v7MYPzrY/NG3Mj3nccxgSoeDR5u/OJPyJRUr",
-	"F+2Bt9kWM3puvUugnuM+e5KJ0oVN8q4HDARrvQ1a5ZCn1rCVh2W1sgvEC/5qvEBONZuTfpcg8hYj3TSW",
-	"W75iWfRxBoLwS54bETo0hzIsRluPhBduHWB+ZswjAe4e4AQBatO2ZthpqVuHerCxLyNhs6OQ0CvfYgs9",
-	"K0Hnair10Ck8ERXWz2rRuAA/rsBB6m4BjCs/8ddtw0Xg+83zWZP2zz///HPn5cvOkyeNnM4WvMnzgmDq",
-	"kPzM36xyVpUxl5NWNw3IS3y91bAGO2SxbrguiiVwsizVdaNDy/qnuDhtglFu88dEXK9IO6KKdbhQTCiu",
-	"+RVr3Dab+7B2DP2aROfrB+GmblMp7jKOLPniLYbylKYJNwKdzR3hnU8uomShAEPz7Nnw5cuADA47U7lI",
-	"G0cESSAnKWTizcdUvomwpyVNkk6UyOjSdgd9kLbfx5xqwyhbw9b/af/S67/9pdd59PbD4Jde5+Dt3vCX",
-	"XucIH321zSF4QfUnnaeWX+IsvUPlyNvPpoy+bGcfD73kyWFAwnMKyHbN0pRGLGwW0YoFtmrJ72jrg5BV",
-	"imtPUsagLiYandpzyuO9vKxW7VZgca/t5KS8wtkXLS7ChDdKi1lFsu3lRO+TNRJitt53ouGXJRranFLF",
-	"lFGeeFgQWxqExEopGCcrWttj1xHkRVMWxldzJk5ePycH3V4WqpndYievn6ML7vTJ9+jmoFramFTzkZYy",
-	"UWvtXLb5/zp99cPtLV1ufBsPk+31iXu/eKbqy8agWFQ2Dfrr0z3IVsirOZAlequ1Y7rP8w/XGZHO/IBZ",
-	"KAthF67eouQ2eUVnyS03mSpnxdlmO38+eflit+10Q7zNdkKvxa3ccrvM5Wm+rikV8dtsm12g+m3zXSeN",
-	"24b6G9j7/PeLxr5urd3rjd/+doYvD0KdyRm7WpvWW1/LxbubDU7F0NR/pyJR6NtmdsgNXnXFkJv0wKrY",
-	"vLOW1zQiH+K/05BKEu4nGFBunwwrxZ/CdVppsUzUbvv2xcp55WO9wR2Tvbyj1Ff9co3w54/pTgb8Qs2D",
-	"aZFfu0ujwMbr5b9q2b+PQWsuVZNdcNDF9DFeuhhXVSyRNQZBtC9ZZ70feNEdiW/LWUh1Mc7FS2Ho/Plh",
-	"Q2LS4Ui4/KNcuyRS1vvUznLk2QyXOSjJfRPRJNkLirnGuiPxQyHiq5C7oBpLBgNDULiepoyVIsJGwlZp",
-	"9Kqv1dgbMcWut3HV63cDV/IA+d+zlYPUWPYEhPeNRG/vDpwJNmk8kelYL+VG1lSdxPbMqfJtdpaLKZON",
-	"sP2xwnH7O85rypJ4jPWWN+MTkvi1efNm8yp+VSsyujr2AIG+47XNvLZ3uPmLH6T+Vi6E7WIL5vxYiknC",
-	"MXP5YX+LMb1G2OWZlC9oesHwu6NtFiCLuHrJYk5dif3DwWCLq6B0uhfKruK/8f4xXw22oo3vEOxZurIg",
-	"mbX1I93itsKCtHUq0f57P9iSxx/X+7qOujZ9Z5Y3pKI05ZV9HbCsHpJzc7btffs8/hTCZIbY25K/PXbv",
-	"/7ZMzg+NuGNxn47FfS758w3AMcExnBbI/9ZCKNXRtHpiIUYMZUJMdW8kTi/oyJcfOcTzRRuKNY8ETVmX",
-	"QIFkEjNNeaICEkKF5NChScu6aRZlhCGB3YLUOxIQFDvh2k9sYrOZhDaVUgi4dlWu1usyLpQL9o4EyIxD",
-	"m31qmUsLml6C2JoqnQVuYlEtlsfU5KjlPK7ZyMyzGdcqMCsFAn1KhUK8d4a/wiAgxEsxESsj4wI3zPIh",
-	"yNTq8Ut5PBLZY6qzsWKNgS3k51IWBQCMRXbHbcQqAMJfe2VnXRBQPrEuwXgEpJCgEDWMgGByAUAwMziI",
-	"uvCrFbT9BSziqv0aB2ZeeXBTQRsZCWtiyZNN7nXJKxGxYlkBSqIpo3kgYoamBvyoHXLECFUY5ejjo0kB",
-	"Wh3YVIAxJpgxI19Sjj4/Fwg6xk5CVMZGAkLhM72qXexzrxilWdSosvBgHDVXLtjOVgjYqsbCMfEyIBZi",
-	"dI266JIDjAROTLClv0xwrCHVkqGGjCekLEt858xua5MYjEQbqHFNnoQ9G4iZz9WBBr3aUnlmhpGYcqVl",
-	"uiLtNUB3BPJApRTImCnrAwIBs59ptsV84jGhQsiFiPLQ+PqYSqymU6NqVuri31ZmCT6TbgqMV07GE7lI",
-	"N4o51VlvL95Uvt1JN/2DCHAu+tYjNrCrYICJZUD2tMhJbXitIfbsiCOzcuJ1mVndyYh3avAfVA1+bCXI",
-	"TyQ376AO20ArYJ61pt43KDYqB6Bs23xDoZMnw2NfGa4LQtvLkzio2kssbzQPx8dMEVZ+PGdQsyKHN2Du",
-	"XSdx1xlPoaHPeKPd8iazX7J4fL4ag9y9melXpryDqbX8rXedfYLry+3qtteXe/+3tj84jSj1UjzcWSXu",
-	"bpw/wY2Dmeo+343jh/Y222QxWo5qPwdQ2TUo5JIs5SKJXWgwVt5g88AWXMDY6xqF2UUHaKM4eYWk88xX",
-	"qJcuMbY/GwFXZJIyc++cYI4afziYHxKzXUB+LzOmoWU2WGsiuwzNVArZT+qusu+YfuwN/q+wYp/dpjxh",
-	"bLzkIpbLbdm5N/pdL6bit7XMHAjpjmH/AczIsM2QUijf+lsbkbfiTBvCaX/CEKT5nAms+1PiRAGRSezF",
-	"ziIbyVJUQRQUWJ/vKWIrMI2EYEvMk74XZDlQg1xRDnLJJCgILDYnUpAn9LHlG7C+B4eaO+1QLJIkRAaG",
-	"iQZiHhcT4bgaXau9ptBXb8WbAmA/tSz9+YBX1ma3C+bqJmGZDZ+vQV9V7IvEDvWO6f0BmB6GdtZv8L+J",
-	"+QHzaTYEvAQXVSFhLtj0KgKQLUII1oI5S7mMMZ8NVM5B59GcKo1+jJoaX6TtJ642PY1n9Drc65ITm4qX",
-	"zg1z8zMZZQW7iomo6zgaViT7/JaB23GpLwmsZJY+yO224A3z4X13/OkzatG/F4W2wA1t1UA0Of6b1FLn",
-	"jWzmgIAQOuwS611RNcyvSypIVlumeMpc9YYsW5pfEl/XZWtueynEnOaLflcormoLH/PMCysy26o69op9",
-	"a8xtVS6UUchK15AIDlRnHGeeat75fKHwldJG0TaPvHx0WCdAWX26S07ybGN59cZ15XW91M20If0rmoAx",
-	"gWNzDuqaMqXYL3iLX4nG5p0jteSECrxMeuDoVp77ezgShd327eJ+auIAgBqqhN8A/zPWEy7CIbAsLKRk",
-	"nTEqIINXnrWbZ1ld94KaMVnghF8lO3ftQ4m3Yq5co8I0Jcgv3rilrPx1d61LnP3leJb/4Di6AlTjT3Tx",
-	"DrYyFZuDmNPD3YX9WS3QWVL9T3zLNyaALZWE8vLBbrjyDxy8xzY9xLQEgKiCKBeFUSW2tcc0jV87LFUx",
-	"e2g3Tzg7JM3pZi0wrSbh7F5AqnllbS7XYmJZKNq+MWMs1dXXuiNxCiWHHVIwy+dbn78XQF9QUKfWEYuL",
-	"YhMEFxKybpM+J4PVVXbPVz9R3Cp57iBecE4hZ2UWLlhqZMsUO3M+VufXa2pPtoLbBxt+Uv+xo4Nt7yiX",
-	"kbeVo5ccQWzbhOWs6gS/gsNuKXzbJk6zD3bwEOCnBcr6pN7r8iHcOJnKUMzXj+3H20+seFaaUpsWYRcI",
-	"dfTz8N8JAb9HIeDO972tqcAef0Ir1xN3l4yTK+wdtLtIAZ4VtW8z8zb6h57AX+cOyO8X+HTpMSxDH1rV",
-	"EEIJAqznqALrh0FlGiykC8VsEmusmYlqmO+qTqW2xdJjorT0C8drVyAhq28tr1ia0HmXnIiVrSmLw5vR",
-	"FaSsNcNiyYS0w/ICDQkVKwfKskVSuRoJtFBgXQjQyI9JOE/ZhF+HhMdMaD5x+ihmPm1wcOPSQhLD26d2",
-	"gZ423zl+n9uzZfd+fdymy+76mVnuTfjnZw8byoiEzKgFB9sihlvnuRSr7NBiDr0NKVEyrL2qzYYMB0Ox",
-	"JCkkqjTCZJd8yxNz156vIEdgkCXpA/vfJGWso9m1xtzD9alV/oYj3CapylZZCQm7ppEZs46mX0qGwu3G",
-	"9CmyFX6bMkZgyaEzZguV2vKNLqDC9BiQ8iibBvZu1yF9sW7t/DSs5YlAkju6sv1v1vivcQR3zqAvNG/I",
-	"lWNGjtFa7lTPaPHtonsZn+2/dymUmkOt/RBreNvzHvoZKdHVUIPcqw25hgHvbF6Grz4NJA6mst0R2/V4",
-	"NckbWS6ruzP1xwmevrKEfOOTWKlDuU1iOPtRVlGtnB2OnPo1E6T2hf56+cYWPHuajeL2yfL9Ca09ZaW+",
-	"d7zS6r+unMCf/ZJ56ncq9v/O7qkKmXoHxVV8bDgqxRqszdmtXMFXRSj58c0LREtiUQRXfx1r+7qkVH4h",
-	"wnsKSumZKyy0MeDBSLjCickK5WVMFGAaMx1kdbNdASlMZWD+gj/MLQjvCCgto2RyxaCALAANrqAISyLl",
-	"HAp2ypQkXFzaRH623kpzfqkSqd8yx9QtrdY2HkxtmVaqPPZdU0uVvv9N00vZgru7Mq7H9rMb864mycHR",
-	"a0H0MuR6J02skSbu7Li/mR0Xy8jSCoO/OX9vkob235cfOW0lZgnDcKSyG1jOlSskCxxflqrPeoWIaQLV",
-	"v2zw0ZKu0IqERUegBCOy/wpDfgK9b2TIzWf5niI8bnB91kx5S+fnkqHj8+99Ojg/iA7jI3Z/8uDi4fTR",
-	"r73LzY7P2+tVuCubWSeuX3zzW8E28GptEu6s+DsHijAf3LHMP4AChpv/GzIgtY84kXVoE1tVN6MxI3oW",
-	"i9jm9WetTBqAvGlTv4xEiI10Tr0S4g3yqavqfdDrEcPSEpZSETHCOKSdWlIICbJlVVleoQ+wIHKRRhiX",
-	"ki70FAbqHG9KU82GlWiGDPeKSZoQHolOusCrlw4zlAvdkZMOGN1d1xagmMVWLnnEbHHkmxS57ZIfbJZa",
-	"a/RXx5DHqslL9YZFjF8xXA5LCJuYc7ahWXVtW2c+IKH++l//+Gdw1Tf/yfNb48852y7v5pY8W3/df3Aw",
-	"GNwfHPZ6po+jwdED+vD+I/aAReycxfRgQCcTen8QxRE9mNCjfkTjB+zBA9pjR/cnk6OD+3EvYg9Zv/cw",
-	"fngeF9n8oHf4sIHR31Tyt8V5EWJBzxM2tlmLNtc6gRWCIKqbl2YgPpUTrMIQoO8igexw9nfI0cRBRs4W",
-	"+30rpho6tNUbhu9bPEbU0MFf2X9fDl5cxs+XzxYP+HWPnkdPnn7bN9RlXy6BklqBS4c/rCJPzPygaXal",
-	"K233a9qG+eT52ItddZsX/WNtRYpPndYoxSO1tVIER3B+A0NO/mH9lX6F1dMhoReMiLQNF8LS5zHkNEpZ",
-	"JC8EAucVoTnDAocfeMKEBHaWMqX3uq2bXsu73pc3VDFuel82VqyFhctLr2eUV7k6P5baed9CqMTJwvCW",
-	"X94aRgKlgBvkXVuvGrgk1t3eB7OD7el9PUJa00VKBRo7M7duN2e01sha9StiDcSAqLoKO14DhQo79c0o",
-	"MgjIIVxwR4ENm/IK88eIwXBGEK/tAiK22nbRDolCw5vnL0+MJGFlBBezkUkW7oVK0ElEk8TvO9u4ujlR",
-	"EXe4wC7z6JSO4jEjWa51iBExcoqPKnVBLw2gUm8ADrZT7f+sChhgMH6cL5i1rSf/nrKFMxN54bVt0QT1",
-	"TRtOltJIO1SMW0Oolh6Zax0Lr3vtQW2WjyAdOqmvVM0BL6pmERBluTlLyamrfeZ24JgohtKXe2JEOHCL",
-	"2fhgLnQq40XkgH9FCaYyitslKMrDp7KIg12iprPgiLqrex1Pd+83QTvLZXxWZHB9TWh0KeQyYfGFi4JB",
-	"jd1V4s442YnAQxOQ169OzzDQv9ZBAkP4vwEAAP//",
+	"7L37dtu2tjf6Kjha/UbsvSVZku1c5NFxttukTXaTJitOV3d3lSPCJGSxpgCVAK2oicdYf50HOA+xHmw9",
+	"yRmYEwBBipQo2WnS1nt8X1dMkbhOTMzrb75vhWI2F5xxJVvD9y32js7mCYN/nyaJCKmKBdd/yWw2o+my",
+	"NWy9WQii6HnCJLlkc0UmIiWUzGmqOEtb7dYVTTKmPwlTRhWLxlS1hq1Bb3C/0+93BoM3/d6wp//f/7ba",
+	"rThqDVs0Cce9/i+Th+8G4YPZMb8/f/Drw/SR7Kn+1WDRarfE+S8sVPCmG1O7ZbocQxtzxbGN3/p0cH4Y",
+	"HkXH7P7kwcXD6aNfepetditlCaOS+aMZdHqDN/1Hw0M7GvNO1BpOaCJZuyUTobB9+BcO8hHtnw/Cw+iI",
+	"HU/uXzyYPvzlke4A16Q1HNh/jhW9ZLw17F1ft1unWRSrJ1eMq+exVMUVfckZmcScJvFvzF/AiCraGv78",
+	"vhUmMeNqTKMohcEfdnvdfv+w+6DVbkVZCgsynsnWsD/oHttFzaL1CxJHbDYXivFwOb5kehz3J/1wQB+x",
+	"zvH5g6hzxB5OOo9o77zTDwfRITuaHNP75612a8bUVOguXr08e1PYHT3HMdOT1I/DMEvTDfufsl8zJs0a",
+	"p+zX9XSQikyx1rB1cNU/SJlk6RVMXR4Mvb/GcXTgraZUVGV6W3q9dkuJS8axMyUu163P9dt2a0rleCZS",
+	"5sjBzTTRe6i39WvKQ5a8znsvnZUpIxd6goTKSxYRJUgIX/jbnDIq9Yd2MVg0Pl+O4TOvjwSa/3smFCv2",
+	"8YzLOGJETRmZMEYWMY/EonAOzffnCWsNVZqxdgt2hof680xGrXZrwtiYzkTGVWv44Fgv1SRlbJxxFSf+",
+	"eTl056XTOx72ev72h944x7/CQPUGTzIeldou7hbMXOJmLI+iweXh7Igfz+//+iB9KB+p3pW3i61Q8Emc",
+	"zpgedL4GZolifkG4WBDsVJIfzh6TB8fdXo9QHpFLxub+s73j3v8hYgIrN0/ZnMYRwXHud/2FZ9GrNJ6x",
+	"2k0+NXuasIjM9ZvEm1+bTGkyMSOCUa/sCyzDXCSx3o/3sBVzlob6FA2Pe7g3ajnXhG+f+9sznoosleNz",
+	"NgFSHRz5C/NNyhjxOyLwDRkcEfiM4GewBt6oTwidKJYSNaWK1C4TifEK6Lau2y23BiUOe/hm0B/2j4e9",
+	"+/q8m+3DOYci0pN69fpF58F3R3//n0f5CzVsYzA86kMzDa6WnDHGPFMMuGOv3WLv5rEmN/0pz5Kk3cKT",
+	"pm+/GQVqpxH9L3MTdkMx06sdp1KNOZ3p8Z5GtNVuJTR/8lxcsYSGmt7nU8H1o//sD/qD4+PjXv/oUC/P",
+	"VCTROO97PKPvbP/NTsBMRPEkDsvUom/EBYuqSaFwRKaUXzBJaMoIDUM2VyyyxLCWFmB3uYAVbJ1yHl+x",
+	"VNJ02TasBoUBEk/IXEgZnyes63MFryXvzk7ZhGkOpJdKpBFLOw8fHvUH5o3lWGrmrScwp8sZnIT3LctD",
+	"+sc9zUTwz3FI5ypL9Z1dfG4Yz5zxKOYXrWH5F/0FciNzu0oWpkyPeB6P5fm7NbthXh2/e/j018HsuWa2",
+	"Kww1YmESc2ZoHDfazGUccwX/EzXpTC9JKq7iiOm7X1IenYt3PkeUWRgypudz7bqQIDbcLZi/YPMsnQup",
+	"CU6fxZoVfNtumQUYh3Bg7FAko0o/pSmjrWErirn+KxXAHrYRE6WiqZIlJnm0eq3mN55lrFrGNNeAvmVa",
+	"7VY2j8pscIXjXjFurptY6dX+ni3ITyK9hD2IZQzcKlY0iSm3AvkV4+sFMcP3XkrF0piS59lcs0QVz9j4",
+	"N+R/pzOWxiE9+J4txtDdtRnKWC55CMdZKTabK5SYgZuyNBWp2/uEqolIZwVWcfa68/DhoH9Y2L0lD1Ec",
+	"gH/ULcaD/21dw6WeCJmlbOUKT4RkEdG8Kg7ZtmqM3obxJBUzr+vBkf1BifJjWOUwEQ3VntCMuZ3Liq/S",
+	"+IoqRqy07YvDYzqZsFDBEUfilONFrKZRShe8NbxvdsqMt/8QCQ6e4VAP8QnuVxOKgIXFm/sxnuNoVRCO",
+	"pcxYSsxBl2TvqDcgIU2jsXkU7fvrLjIVCiAz+7PfzWv2a6bv0tNwVSA77DwmZyzMUt0n4Xi0K1tOTStj",
+	"is14HZw5plCklExNRRpLvCb16Ktb9nhK3mYDSdK+uCpJ/lVERzz+d4LinaD4+QiKd1LiX2K1/rAiomcU",
+	"2SwirjDJP4CI2P9YImJpMVBEhEuj3qi3EGjUk5qzqSmhRHM9sDEtRZYS4FMkLkgGv8vdsTXz3ZrLNifj",
+	"fCF/ZOdTIS6f8GguYl6yfX8lxGXML6Qn+eh19JUet4Yg62qm5d8VXZ/4C89dE2/brSzVaz5Vai6HBwdm",
+	"2l2z/gd6ePJAHxmK4wbOo94IsN8XJTQwIeO+T/Rmy1DMmdxWYfCFC/3Og05v0Bn0Vn0jG8zUhkQyuaE/",
+	"Q0PzVEQZiLoknLLwUmTKv4JhbjlZ6Mk0c66Y5mk4Y52ULWgaSbhnUjaJ3xluRMdzqsZHk4d/h426EpcF",
+	"4cqs4/Bn5AFymDKqt5Re0Tih53ESq6V95is7lc8WaaxY663ey8csYYpFa4lQayfM/KIl0wt9vHxHDLZh",
+	"reewJgu2fkncoi6w57HtACjsKaOJmi5LxJXEV4V+HQMTl+arZKMGMWXJnfKwqjwUfii+fDsqQunTvv30",
+	"0ykNpREdFvjKnRpxYzXir6ZCOGOJbd44grdVKP7yykTtQn6GqoW+TrbTKiyb+QNoFb2mWoXZBbsoXKgx",
+	"nc+TOASnekGv0K+CFvG9UK8ZjUp3/Iv4Aq8SSSzZ+1ezFsqkjf04p0A+Qi/ZzH2nrxBFNFPU1+pAX5GH",
+	"JyTNOLkHYhbBV9k9PXM35IwbQSphIEq8nDN++urZYxFmlt/58lAsSWR+Inv0PI2ji5J5NuYTof9XxSpB",
+	"49yzF6fkFfJbcvrqGZAADLI1bPW7vW5PD0jMGafzuDVsHXZ73UNgwGqqp3ztDeun0xfPtx2SbXpIoOUR",
+	"1yMcjjghMMQhWRmh/s0McUhghCPewkGkVIm0kZ32HBWYwi5utF3uLnL8LuJEMwkhESFNxpoRFJhJq/L2",
+	"3nxH31zb2HiT11xIFQYue/OUb41qe9qd5edPYvmxJ/8sEap85PXuFZTC1QP6sGfWaPNOVx6ew777RS+X",
+	"/qVfCrIyo8hpHWX9+8VHMccjkMYhqxBlV8h6DrJLzsryef9w9pj0j3vdXo/MWeq4nSb6cMqiLEEHYRMx",
+	"pYK2D/tvYIaVtK35uRdXed/FVZooUHNGS8GWu8sqjT2dlkr+YU9PMZRTTNAMiHYMn2RoFKVMypoDp7fI",
+	"rLkmg5izPjhjD8mPTCpypKbkTKWMwf4LqWhiL5d+r9c/8pThP4tqv7pGDS7OKsZVIf3LMI3neLW3nlIe",
+	"zWjEyJxKRUnMYWSw6v+Ik4RegIrZjPvdpt5sFdwt9OZK3uu4B/L7nH/qkV3GXE8sEfrgg50URFiPycr4",
+	"Ag6yVcBWDzvY7YrH/Zymrbeb2P51u/UKr+lnoHJZr/7XeDfXuN6jNrGXNxG8MnS6zPDw9bELXZ5RntGk",
+	"ijIaK31uUYtaY6WiZ/qHCVcoBfhoez1AXBZkfGMl9MRWF3cAkefFTuts6I3s2FaAwBD1924x7kIT7kIT",
+	"7myKd6EJd6EJd6EJdwrq7SuoMMGZvDAGkrJxpD8bcJ9x2ehQs/LVV35JZqhJUjv1+ek9SaaxVCJdVuer",
+	"IZ/2XZjvWxhuissDYaZgWtadN04UTNlVw4n7GUYVIbINs46q0sXe9WrS/1aXGCfYXrsezsAuCodl07LY",
+	"81FaltVFOZx/dsvizbK4NuaCdkvT+KKGxfPePiGC28S7WJIrdsEUTWPKu+sXFiPFH1Us7OqyHv362S2s",
+	"YahNcxe9M1913Of0AmwZfmBF9Wm/k/jvJP47if9O4r+T+O8k/juJ/zYl/mYX+ZnxxJRv8AVjl8mSWEfN",
+	"9kltS7DrqmkGF3Wsx0xV6229c5pxlkK7apqK7GLqglv7nYEmkqlI498EH2PT9527LJw2zITz5lJ2gR01",
+	"c4ENjtd4wEJxBRgmRf/X4Ni6vwwoQ4PjJcduMVrDBw9zN9YR0h2sbP8Rnh04TK12a6CXHqzmxXNzRZM4",
+	"KuYX6t1yvxiYBiTE7XxZZ4lQ66Q/mMtfQOyrk7t4tMr7Bv0S77uJzxcCJgo+X0sNm3y+DQn+wfYE/2Bb",
+	"gm94RxhXbcImqjU8XCXzz4X1F/kuBn1XsF2VxnNW4Vk5hbxQQp2/ymIkQVS2uc1LB8p3oVi54fDv7H8u",
+	"B88vo2eLp9mD+F2PnoePn3zTv4HzCZpmV2ql7X5F2yXrUbGrbkE20xs7dvrndbv1A/x7bQ6NXl2TSOOv",
+	"hxXaS6+gTu+r8kWp+0j3WuGRPyXW6Xnnhr81N/yNXeyUR4SSRPALwqmmn6SziDkj+nB9Pv73HTTOZv73",
+	"W/KdA7mvu71XQ1Dc9X13CO4OwR//EDS6qEu5X5iVWMZ1IJwtXBKYSeyMlSTGarBtft/uqYo3zC7T62rs",
+	"HIupZOH4xeS7vz9KH3773U+/pm8Wv/zw6vHDZ89f/e8zMXhOn9OzhS8zMK4v8qi1bcJkaYWrIQ69IVZo",
+	"E5/7ot5oiZrp8WYVX7OQxXNVDhEKWXxlsmOnlEel3Ngog3QElbefmi/wXID3cMpoxFJE95zH/7DR+e9L",
+	"bOrNlLn8AuCMMaTnqpSGiuzpE28D8e9JEsR8Irrm9WAfeSrlcsFSFp0QyRgxHcX8wnK1mCuXiaq5mlbr",
+	"Z9RDIIWUgX63l0ufUqUQeHrdbr2mij2PZ7GqHvqvmVCUaCWD7D178uYbEqV0ojoxU5OO3i06jztaMU90",
+	"Ex2zJvtDEqQBMRCMkszokpwzIhlXhItFG9ZdudZjSRZTkTBCL2jM9bQCFWheIXgk62Y0akVsQrNEjVon",
+	"6Ze9E/XlYP38XjnOXTfL7Sb4qzdBrd0Fi3zMRDeKV4WeXWCGGrRJYEg7IHsQ10pDEA/uSSIWnEAn+0Sk",
+	"JNAKz3hC4yRLmQzInv4nQz2IcWWuI0kmqZiBMG9EkP0m6/Xrl4Ne72RRt2I4q2dR1VrF0s76niRxdAJL",
+	"x0isyGLKOFmKDKhbEzekiNQNZyM8adW4VLo81bLG6sB+BPoxy0+UIAsaK/9a5eydsiPXQg4xdt+a8fXb",
+	"rVnM41k2g3+bwWhl7YKlGD0wpymdMWVYwLMcAPY7VkFlpyTj8a8ZI5dsCRqs8paS7FHyww/PHmtaoeRC",
+	"iIiEUxGHbL9L9KxjJvEO1TORdIat6EN0LqIlSdk8oUsELY1Tqecp54JLlHE4+MU12eYKvDfajh5u9R41",
+	"hbCl754zfqGmreHg+BgWzv7dr9rH4lKZKNXoj7dkqRs5ykq/4xLWMOxXWlPRGnyb9PUh6Pd6bj6/ZgwC",
+	"TMx0gNMU9t2wh9YQXaRmBvqPGX1nTkKvt+FcFBzh1RyElWJf4siNcU7VNB9iyeXfbME3O1Hzpb5/VLW2",
+	"Z4lQdSOXiVDrhmx9Qc3GutnIuXmwiqZa7q9hi3rMQRwFVidLqFQEZSVPTbuKRSZBzT3BR0BGYIY0ul2s",
+	"6uhImgGM4cUCQW0cPGjcdUsNis26tXam+WaLvVnNWz/caxCIgUcAw/+KRt9SxRZ0abIUlfVRYy6rnsrB",
+	"LxJFQjeM9y3j59KfRL4h0LotjSOs3YpEOC5JxVr+dTJxJEJ5AC/Lv9U2MmNS0gtm1tS8RuxrxAgVmrfG",
+	"M/2PTJ0QLtRUi5cLKkk4pekFvjFlSYS8dWng+pKkxGJLPLK7NSa5WXQ6j80Mrq/93fwiZZPWsPW3gxxo",
+	"/wB/lQdPzPvX7Qpiqpl4l3wtIiaHWiqrWsBAz8CX818963iCftVwzNsHnkqQi1QdJPZ13+XCF0zlKxqZ",
+	"JzelMiOsjGMObq6tCWz1+5y2ctMxmWVSy12EKjITUpFBz9iW6azw4q6kYbof249vlUysbBFLYvrxKaS0",
+	"AkaYNw9nsZQxvyg+zPglFwuuH2qpw/+yVDCg9L31Q4lMjcVknFJ+wYITFPaDVy/P3pCDq/6B0azlgQTn",
+	"if7WKtsyvgArGHN9fnJS/lrwSRKHuxIyTRRLOVXxFbh737YtacMt6mfkb0fZFZ/7TJMquPTJlErCTa0O",
+	"VIe1RHrkE3fx8v88KTs0m+AJx2hmVfrCVyyn9/K6aOqCZ1yo8bkQl/ahF9YWeX8rxjXJjEHQdM/hr3HK",
+	"aDjFt30hD0bgH5KC5TXMlJhMxnMqJX6KMTp+1+VDFfNxJvXBEZwIk2dq/qGV5zYJjBP1nCVigVmvASgJ",
+	"QV4cpbAIn/wUfSPS8ziKEEpt9/sg5jKbTOIQY7lCMd/22FQ24B+cWKKEwBnTGnlR7DegYoj3trOYMGcp",
+	"sE3Bb/ewICrdjC61KEQiAYpnfjJWp65pD8ONL2MeOQrWOqox95g2BSeUBJp3W3I8+Pc//xXkNNnWkhb1",
+	"qDX/ji+JUFOW7n9yGiwr8JlE9f0G5Fg6uCm2uSVJ1jVSIsuSlApyLk1SRqMl0V9YHMoonkDwmbMbdckP",
+	"khEKzg1rk8C/7AvebVBtL9j+VvAmdatEXrUK3uw50Fo+c0f8lYv86fniMw7iQfIkp6zdeSM2tZMmtvJx",
+	"TnxnYsaMZqWJapEKfgE3U5YSGUesS56B6CnpRPMgkoKq9QfQsDZPLGed/uqASIE1Aj6vS/Z7ob4RGb8h",
+	"U0uZFFkaMivbb0lJFZ/ntPS9IDILp/6dStabvnzeVGlZ+3wEVjs5NFTl1FNeEZAfRaYYyKQTvWOfnnZe",
+	"0WUiaPRGiOc0vWA3IyHQGpUQ4wTa2o6AVj4uGoPADh5LAr9C+AYnffLiq+5nqcDY0SohcMQ5WRTn+VlQ",
+	"wCyH34huxzzoTJy7GQa9z6tNgp5/JecosQQJ2Iu9XDJF9tB9T2qQF/f1zkAUgTEmYwcY6KivBVA6IYuk",
+	"rf+dY46g/1fvH2fv1FgqNs9TIGwvrZXMkI1QkLuqF6aVj2KJXFnaVVuk3TPQdf3KLp+exN8I8YLypXkq",
+	"b3hPaq0fDANbk3fpU4+0hSAzrTJZF721XNtYNQYWbxtCAb91wIlCcMo7c8F8SLdIOKuzcXeitwJBl/xI",
+	"Y0UCbzpeTMITGk6NPjnVKo/593kWXjJ1QiTT4oFiybKtNVATT2DkTzuAmigE4BuTLI/OXkxjTAK8FTL1",
+	"Q1TWUql70f+qk0d+NPrYvL7r+TCBCh3nklv/nYtpgH3/gRuO8NtNLw6T/ryTtb/8bUlwYDR1Fg3Lxwi8",
+	"a2BB4afddZMCcd2qWImDxOG5I1Tqz2e7hYXIH3gmR3yACPyfmDG3Wz/++GPnNJ8Nq/asmv0LpzRJGMdI",
+	"2CqP6Vf4XspoMvtyhGUHRq2K0BwkXJnN5yJVLHrBopi+gXduQsBZ3uJ4ppvEwObtKLm2EU8tZyYYDURM",
+	"zRhL4/y8BWJ9+v777OX3OT1Xz/lTCw1u1th7HjBfDvrBCHh7/3Qxo3fOUhUzL8C+/N3XsQJrSE6+XnR5",
+	"iWC9kPxyM8/OXpLD/v37nT6hyXxKOwNi3iWaLIs9QDj/Stsmvr/cMkb4g3OBZ7NzlDDytqqzAVYaL6QH",
+	"rIT/4MqtDhTTCKpCMPLIiZ/NwE10frGrfMXyfEoTcnvdLhW3L5EqFrcXE0LRkebK3AvOnHUco+GDvKx8",
+	"ULHvXlDzavgfQ0Eud9uAQXNGy0tREw09EekMoqUjqlhHYQrdyurHFbEqP2CMWhy1CVZoYeA9CsdBseON",
+	"dflXestz2EpHJFnQpfRdVNgVz2Z6G72y/m+LA/DK/a8Sllf//32l3mL8GFpyxj2lKXO7WZzrRtDple7z",
+	"nV+zuRmXIols9ylTWcqJEmgdndKURWQuRFK14YNOb+BSKJtvuBlWVDkoYyC3AwehGr2ThRGYCHLT9rkQ",
+	"CaPASB1wQF2kWXEim6PFVoZv06RrDqWD/i10NFgN6yvjApfbewmhZLM21ssRiGzMInK+NCYAjOb3e6kO",
+	"HvTZEUie5gy0Pee6R6luhqUBFujJ28UCasx6TmazLsq3k4kAzA9TxQ1lk1BXd7X0WazYTG6SAjzuep3L",
+	"yGlKQUXJMyFq2ASQ3wlhV0xrvzl7jCWkRjUl1k3MSLdVYEOQiFFgQPBk0yXkNhwW0Ztf5XZlUaxcznCJ",
+	"Jjnz1VQWFZx0xZsFIU20xFG9bfjCPUmevXJ6MUWntmTpFUuJpAsTJOlznsNur9vvH3YfVB3OPEm+6oTG",
+	"M/ABYe5Hm8SczOIkib2kiPwoDbrHrn2ULba7rLJo5bLKoi0ZeMkvWBOKWnJfBZASAj5vNpuXBbiGsdMr",
+	"Q7G4xFUjePrmzSuCLxQ7e/Xy7M1Ol7AmQUQpK97C+fPSNez9UNVfCPE4G8QcG85D0zS+Kh3hm4k4vqLz",
+	"vj6Q6J4kQa4IlKhn29yOdgu8ODUd6p+IYrN5QhUje3EEZy8YcjpjwX6x54Or/oEfZnIwLLq6Djx465VB",
+	"5GiCNXRj7N42H6t4a/Z6lfemA6F7XxtoAklekMla5iAb6xWu56XFG9SnLG9g7rzYXXALUSCG1RPeLvDN",
+	"Ij9bz6zr7labaA1HBIuxb3W74hcuy0431yacLfRJgSyP5ndufrFsdedaqdCGT8CMJiJJxEKegHCYh+FD",
+	"XL6m5GIIffAHvo+/hixRLwPEi12mURTrRzR55W2nmV95FZflgDEC4WQmB3WVJmwl//c7tGQXyBA7i8bn",
+	"yzFCtbS9TNBc8LSRHbDFxSWtbGN1gWsWDrPu6/IUgflTWzQEctjOWT4V0KknKWN5duWEMS83v0vOOJ3L",
+	"qVAKof4ZLQUQQAZfDL4pCPZfWeYJY2OLhLMyvFhNSWDxBwISgHQRtN1IQIThQiv7sT2leZqHTfYvMlVA",
+	"23EXV8zV/aNWFZst4CBsHJl504wNNMca0AKt3rZJz8ulcmM77tUNRBnTZ3EUARecBWSPGrE8ZWy/nY+l",
+	"egAYDmjX0jz0iZZjcVUP60G/WSTK/MeVK68WGWLFvIZkBlnHOHhjswFOC66hFSQD4GvF/TyqWjOXl11p",
+	"dzBJtJwsRBrJtt4KORULq/dfWJE+n+/vhGOxiXPWra1HJPnc325gCn/PhKq8b6iyU9V7QwvnmYsFWYgs",
+	"iSCGVQACg3EuVyhBprfzZM29VualK0xoTziTSLSvB1DYGszOWr3McqSPKnvs0aD/wPEHuyu4G7JNErFg",
+	"KQkpKLlaiTAeSKkoj2gaFQE1fDpBUJHVM7GOyZXWO1/hS8bmJOORWSQk23aJ6RX6f9CYuTlCqlLoNGUD",
+	"4/aGhYCdEpV+iMw7ITxLEsfhDROKBJM11rLDVcCxSgVCN4s0U9jc5gpUAdkGkskLYsvqz0XmVvF7pVYD",
+	"2Kbbbyt+eDv7WIaw3pAai5n1UVm12oR6Xa/VrBN4PZntDD/YxJhN3v8WfPnr4gJbIs0x8rTcos+R/2yv",
+	"lhPvd5sLrysBj07F8dmex4jKJFNgC4UjuYGHJ0JmVRfqY6qYNNe7iYHF2CghGYnwxwVKfCAigdiaCFkl",
+	"/TbyjIQ4ko/hFtE/GkDNKkrBBHtAZYSZefNYZTyDo3K3tT0qUd0faFe32l1jU1qYiLIpTT+6Xb+P2cki",
+	"mzR09rbUNTysZIi1ClPJLpbGV3oRaw1WvrllTCcTFqoqf8lT4xnIa736H9qwwEWsplFKFxyhUt19ZYmW",
+	"7PXwWcpoFPOLfUhYX+Jlv8m/YLFkXScVTlroFWRatPLck3mec5SyxcoACp3erzQBxbO60/EjJpqY84/q",
+	"CKNpEjNHwSBEY6wa0rG5yUHISTSFlzas/xBv640XM4yr6gxVjSrRHGnnMQ0OG44ph9uthQQotrwxq38b",
+	"C5mHKJCztJzZ+FuZL587S6vkVXc4NrqhzK1RZydzOjO+tpWNzP+mkSnM3mA39j3ZC+jP4HgyAc4r5Ra3",
+	"t3WBGVgfLRsYjNZYLUYZVgm8Z3WLRaZCMavTCeHG9wptgKg/JIFDuw/y0GNp4BzSqE0CF2Psx3QaP24s",
+	"ZcZSSNo1gdYUQMcCQFuScP4PO4/JGQuzlHXJG3rJpL4dQxYxrgWcK5bm8c040+CEGOQZf3T+huYI/a5Q",
+	"gAf6YQdR3HL/m4pYh0J4eMUJQzTiqo1pQ4QYJ146ut6rwGxHMCTBfDaGcO2rWNKA7LmhgLnH/Ia4Go/d",
+	"Yu/ZifkvFQMTbT5BQPZKU9/3V8vvXRNNZYfeD9WdlCxIxTabGDSBweWu6x0PRzl4SAlUtEvxQ6uno2k4",
+	"yx6VDpKtG0cB6DBSixyCY+FhY2+V+1uGuJTgZNYiOuXxCuutcG+aB8FsNMzlx25wVJja0UMP8enBwEd8",
+	"6tWHhtQGmfhb5gWDnDiEEFR5wKRoovHrYnkG3sCOG0BR+ey9KmrkbS3hmktvN6ptrNo5+/c65e4PoVyR",
+	"vZiHSSbjK7Z/k67XqCVtR0FW/BELLYaHIi3FQ6zoLD66muemLYnCdo3XCUPP9cTfaDW4KEA3/KZEk1VC",
+	"Zj1N3oJbjQIHnYqkSB/vf5/6V1sXkNq6UlTzUjzX5WPmVmDdVn5rCzi44nrFFbb5UEVSJXs0SVh6EQNX",
+	"CEMq3Z3tSLbxmni0fFxJyxWLVh7mT/pew9Nj3sHDZYaD9x4sNCB8TmIt61AzgHzMxa1YD59W3KrygL6H",
+	"oCV9z9vyBFrmtbcBRtzB9x3AmAI4pNqbYbDhYmgQeGlPCaFmE8Rk21jMba7/Elsohjo6uCyk0Hr+YAsX",
+	"7cYcXIGjOVVasnXlaqpupGVNlIz+xRprdXNu/zBYuOSAqSyG1Egn/ZGxywh10Bl99ww/eQCrbP7ol7TV",
+	"dguxRM3PAOJcVadmxWwlFogpD85ycyJzD6AXg9erlZr6x1VEWKzeVNUvCG+wpHTKaGQWkr2LpSe83S96",
+	"pe/7wzi8f7zpKJTL4JTHATnsoASlaultp2S0uABHW53AcqmdFTvcTLPMJv1ud/JdPZ911HWWCPVKv/iM",
+	"z7OKej1VkaalaAbzAQE0/iLrKOLyF9j59hHcYoKEuRItflQrKvfqbJQ1Z7ps8ss7jehST9UyCe9cF0tx",
+	"NT3VBeEqP9egj2x5sG0IxqZthiy162JNsCZSdn7+lFi1dlofar+JyFsoOtZA4s67FnPGO4xHFdL+g07v",
+	"sHPYoP8ViXQpW5YcKvjjysld4SClw2I6bKBy6e3Y9eoSnHXEZOKOQem+as7lXXZLNZN/uC2T94uU1Vq0",
+	"O/nmVhPSYSNC8suebXHQtroByt6Oj8by73i8z+NVVULQ/S1Z/FYssZwamNNxgdB+XxYBeNG78gjOFrkD",
+	"qcggvOpN61bnpcHkM7mrjnJqajM1aWo17jNvtTLN1UfGDtelvHpEZ1Hb19kfXf2ltR3iS8U+83pNW3e5",
+	"VdAX1vuDw12I+qqK6TI6TGvY+n9+pp3f3r4/vP6i0tLld1uR6zUVqSLeU9CSUUUtdluqRVVTbqpoh6pi",
+	"BTWlppqQ0gvv0xIpoYlm3c7qN4ozKtWbKpvQNuytrd+7afBwol/Zl69XylhVKug+3zVqgYlDjMsKZmUR",
+	"LCeMlslE/6fXeTR++77XPnpUTTK5XGpuohq59LpQbGuFtjh5dvr9KfrQ9SttwroXXRI8yTRnOngueGTT",
+	"enMbUblg142sDEAUbcf7XNq35QT++AuBUcUtqmZ/9Ty8VNxqV0smS8HtJhmPTNoHhr0vpnFY4Sy1xa5q",
+	"s0aIHq5E1EWo9HRCgv8IbERDiaq2L5hlKc466f6j/HZNK7YIaF3bxecGlqT0NC+8PUb0nhxBq+tqweeP",
+	"XLH3/FHFZ3oAOLebnBBA8ag4G1Ol5ntyn/zw+rmNDJpn50kcEgSQZKXIwiZlw0o8TGuV6w+IHpwrk1ZF",
+	"0I9ZwhSLXtYEKJgYAUkoifSbJv64pJtgG7XhDVqfbRRCXWfONB0YLEVXTyNfu0113BqHp1X2pr8u97dS",
+	"Dm6bGB27YFUb4rBfa9BSxMSEonDBO4N37wpFf0oMwza1EZ/lMVM0TlZGjQ3UjtJ8VR28kaOodslXKeXh",
+	"VJ+CIBQRC04wyjYw+DWBZllzJuZJlVxbgMyvToupgHnP5uhPTpkz3qocgRbYSZtwRlNmKmvGM4gSAwiE",
+	"K+aM5g5S0Gl0jcxAWgmpijaqxjw5JRJ6a5MZDacxZ52U0Qj61x9gyQSMb1E0EReZ8TLH0q+7Vy6hV7L0",
+	"F8sDVIiREFVRg8qC61wE8APv8CrQn8lA0QwDXmx7YTf3JEHvaHF8UBg/Dm3TlcOzeEmra5fE/BI3G6oS",
+	"RloWZIB2Y0RYIGO3UhVJFDsVWKhI2TZoTKtDnGYzyvNNZe/mCeU4EPJMAUo7FgI4IZEANKQ5TeVqLm2j",
+	"Ug4rA/OAKKv3tQKscWH8rHo47F0hXWsVyxKrT46hHxPIpBmJSpcQSDjmbLEKZ7mgsRpPRDqepyJkiA5c",
+	"jPxd6afKH0dntcExWMAEoTyiJZnELIk8gogloeciUxgNRSLMKZxTNSV7AYb+gyc52M9DHTD0T5T1x9zb",
+	"tTE6tAb3E0rxvpxA5dN1jKUQrWezHN62m20rVoUon+JVgNN70qSJd5tk08eRNe+YN9uEJlLY0+en2Hu4",
+	"lDfJtK9OToQrMhU0ImFCpbM5wWb79FuNaNauhuxrrxZoaFfg2bdLQKvtVQjNtodXXqDzuvGslyiMvckg",
+	"W1nekzPKwr6tXOHt1rsO9NPRDUgsuFtfZclS6VEBIKASGK5d0VAO/n3Dhkwtol0b8usX7dpGTc2jG8yt",
+	"qk7Srs3Vlk7atcEaXMlCc/0NqJftWjzP3dvI1cTd2zCAlzu2UYFKnTczqANgzr8vsOFtP66sXJO3cLim",
+	"vEx7HbZ/3sRRcxopwdfv2gxKBtCOKUtfaOm4eUsV0lrezqMt2/FLRe3akF9e6oZtFEpS3aitQhmrXVuq",
+	"LX21a4P15bJ2bbFYYmvXVqrLctW1tlrwpl1fD8G10D9sPp5aUNi8tePdZ+fKDrnWBoNmsyuhmeffP1qD",
+	"Lt6ur1tjG/ADBb3CL+3NNUjzFgbrW6go41L4/HD956vFs3bgyau13HYl2Orib9u19va63aqBpls1SBnZ",
+	"g0QsifWDLqIDsV8zmmB6jq3s2ImdKgAqiVR0KUfcmWdMzrBtCLN4VBqzqDviO2YOAxMgUzqfM74BbGww",
+	"POpvlThck6ZmahQrZ5+3GmdFIpSzRzZMcK9L/aoy1q3N/HVIU3a1jfYm9YCpLOxZcdVm8sJYXcsW1/5s",
+	"wHdJCl5FoKvAnqtN4m0SHADEXBkdULTQWu0qJy2z0ZXGUNdotSnUER05Y8w4VbHoKZEMzCVWV10x4TlY",
+	"pz+Fm6UAAVE5oZVN/SZmSfQ1HN4qwxrYdO5JckWTjNn0IM1SwAgJlh3F3imyV0AOmdKIcMExzaOEDlUb",
+	"Pud3UWIfjTKVxbpmYbjFVo82t7oC1oNJvdUJGN/umNg5Z6k0/isXVWagcSci7ZIzTHRyJd4wXUDwZFnh",
+	"kZhVOgye6McOlLScIuOngJYQPlcTPCzLxp6K/rLjqpB+PyWkPK5v4yvGK+IKMHNky1ARL9Gk3M83dBYn",
+	"y4qOvISULXsz+Ssr6Or6scFuJzEnT7r9+0d6xWfFjgtpL4VYlNHoP3/udx69/bnXefT2/f12/6gqxqBM",
+	"mfki+wvRdtuEw60l2x/mNvxwS+K9MDifEbiqwDduDe3AOiTazkUGpYOXBhB3SSie8VnM/W76d/T816Xn",
+	"Fcp8ymiih7sSbKpXubLqQx04q5V/xGVB+BGXxUtTbEZLNT1UHaQ8YLbKhwbRuwuaJJ0wEeGl8Yc+fTp8",
+	"8YLsDY46U5GlpXQvDIwvLObez70+ruSHwc+9zuHb/eHPvc4xPqoMRVqN+FqLD7YKHQmn2Vw/wavTN18/",
+	"JSsAuu/j6Dq4BehIY5ZqBjYIA8OcIRqGbK57bQY3eEJ6ZMYol+79ShzCTcGytw1JuGZGg7WghJsxrtYs",
+	"7Hpoqspw1u2vCRcObeqbYGsnqDnGCos2eu8F+mFVeY/bK8nix/Wddv737ftBdSzfbVZq2TZA8kZ1XAqd",
+	"NSvrso4C6qKQtw7Kuxk+7ecKN7ueVXxM6NkVwFkX8N/fHPD/u0DRkr1TlzGaUoMRSjmhnOir2MD5AVdk",
+	"XFMbi8i3AsQbtycWiyNYpcMAW8m4uau6+61qZFv/ItWz+2B++gDD3f/iMwG/bY6rsT2Y7LoTfluiwp6z",
+	"M8opnTNbBMPuoOPxFXHswf4nEwrIXo1QsL+58M02kkD9nW8z+D+XO78uWWA7jt+AYv4Ae77zmVwzk3Vr",
+	"b8KQ6kKvMJgIII8w5cWjjLY9cGgokowBVNEeF6ZEDZEsTJmqOmo19+ipQbWux7c97jXEt8Uuxs7YWdcX",
+	"QlFFRAoyoWn7Nvt2VtW6vu0LTTpv1vMWaUyb0pZ2xO6tjGurVm7tQhUzOsobt7qc6+jZ96xUqMe+lkgV",
+	"oHaJCUKMABVXVXj0rDw1IvJLHrIcS7Rt8O4ilitgCFBcRgZ6/aLz4Lujv//PoyZ250beMcAJ+RigureW",
+	"tTyoFA8d4E2z4EkDffO21lLY3QooN2VyHNwU2vp2sqt7jZCptkL8qcX26d4GYrp3ooIaT1etx2hN6cdN",
+	"dR+LRYqKJ3YDzB6knfjbP1e8vP3b14ysT2vMu121o9JwxjopW9A0ks1yT6CfKg64DaTRZklznssFzY5k",
+	"WaCoPpzrJQofuTcvmWCCtGsoNV+A9TnzJkvPY07rsuRXL7+NKE0LQNTDxkEeLPewQ8lMkBFlJcs/0z+1",
+	"S966e5L88OZrIiYTyVQdg2lYS+E2sfu3RUAxLvD6uy5WiETiCfa3FAUC69goU/jMqDYOKVouedjsS/3i",
+	"hgqjVkSy/NAvOopj9MmjXQRFqMBBqEY5qMD0srdLu0LyyflCYc6l+Apv9xqKaptqsBXQ2alaL7DVx/EU",
+	"Qd69wmyN08GqxMy7mmzNoart+kFaXU1BWz3lWMmiWvkxgXSqRdLG0iOcy+DGvP73lB93ROfZRFJ61kWw",
+	"bL3Nb8sL01oLyLgt8M/R7eP7rIHxaZjcBa/XiEApQPDmApBekhtKPgZssV5AMS+g4Jwbv+Nix2XkKm/b",
+	"wun61K6NesTHlc7+eHKS5oCegFSHupRDjuIrm0nfBB67cuq1UE62Wj6RMb9InJ4iyblfmltCFuuSKVdJ",
+	"DV1m+qkUSXSygvU91VeWQQTvEL8Uev6nG10AcTs3LfluZgQF3/cybmIi973i71ws2nn6tT9cCDL0pkuT",
+	"+JJtrt5y6yKthdVqLthuZ8L5bKqZ+NxqjQz7sYC9kJXXF+tfOT+eMN5QstX7vrGscB6rUAdsWyfGIgzC",
+	"jeTXOliDO8F1g+D6D6seVpbBsaKrMG+TGeX0okaAbQj0ZiJidsR2q6jl2xjODRw87lZA4G0i+AqYgQf0",
+	"tpvVGtduQSUxr98i29sGS67phHOUud8TR+5TA8btXohO3yTBzS6XW0ajuyUguq2t5dBygXmhLedtaW2y",
+	"SlreGcjOfgjp5Jofo2e2evbBYipZOP73P/8VGA8uqg36W2nQ1DFBLBScs1AJsG0L5dZYtiEEkUPygCUn",
+	"LGFXMN2TPbmIVTiNtY4uXIZSsG+0ErhpFrFk3W01jI+O1leTtNQIb88nsSLw3glKgFCWBQPTAOOaphb5",
+	"GuombwTi20YwM/H7/gg/Fg5f9Rn2yLqeUDcWqSvcz5tkrx3Nh/jFzQQvlB/uJK/mktcNIlRuM/Ck/ykj",
+	"T3YIOxnPGY/04td1LxYsIuc0vCxEiiN/xoBLTL82CFXKK5a6ZKo83BPy6vWzF6cmvdfGOUGK3o2n8vtG",
+	"0CQIxVFzQb7Sxy0GRC0sy9f9RZK9QOK/zRJ9TdPIkG2w72q3maAoJfJih67WYcn7HI8P/87+53Lw/DJ6",
+	"tniaPYjf9eh5+PjJN30zsPG7h09/HcyeL24og+4gc65Dl3uzChDnYhGAP1mYlELuVJvEE0J5s3iEEuxW",
+	"va+/hIMVR6RE2I3XvFIUM42s7/2CKragyxMSSMqjc/EuIDNxpe8QLRipaSqyi6lBM4TfXZnN0AK9Wks6",
+	"/g7GCE1qJas6PvuoQVtuxlV7UD431aFdpbivdTFeddysRIFrLgycTKViZNa6SCNtjCKOSBJfMnO478lP",
+	"c4WYhamvCWou5BnlGU0Cy3zNZ1DAehJzmsS/MZ+I8PUi6ZhnvzMb2eLYrhxTef5uy9CsTXJNkZ4LEk7x",
+	"p1Ih0uJvH/X0FYX2tYerRDwbj8hZTTLjm3o4QTCUmLK0mD0Rq2LwlykJuwIW6X7xL4CK+rlw6iyapP8Z",
+	"Ts5pGGifdfV1S5FmKx+t7NAr5Cv1wAQGbwQEzFwCQlHTRpmDzBQKqSSZYdw35WDOmtPYliNfTBkHZBRE",
+	"nuSCsy4xqMyOArsFLhpYuGkjOVBp/HRTkWCUKR9xOp8nSx8ZxSRQvjx7U50/eWA5Q9AliP2Ck4jliLvU",
+	"ljxOnSNSS/leLqVPg8Ol2gF3anKqTOadGaXWurkA9zxLtf6t5xGzCLTeWMmc8mSetbXOLDjYzizoxbc1",
+	"jGZygW0OkBHl0nWfY7p7Ra3M8vHOW/RDbLxlrTzF1ind0Mnc/C6DliuS1gLLb4oK5YPj3qcPT59XCWNB",
+	"KK5YGpC9OTOmT3AKBoboA7IneAjQGL7euF9Eyb0Cocd8Uoa2xR9XOf/aTB27vBWJOj+cPSYPjru9HnFD",
+	"3pyBU3EdzDFmbE36zWtGo5gbD0Q5kNj85LIjwykLLyU5Z9MYDmhFnDy8UYGhQMMpfn5PElOYvNrqck5l",
+	"VX6guAz0ni2myObsm5otaLX0XKv8AH1XKgha6Y+YxRfoSZT1PU3FQiuTKJfDSQaoFJj65j5Wy+rixAp9",
+	"V+1HHagADAvymhCeC9YS7D4mHCBHGWi3fISwHTEH2nYrq4lmbX4FeOBzr7uydVpLpHJrfix7M6yNFAXH",
+	"ksv8FamLZOjWXRebkzFuMSnE6qUVLvgtM0RsZxtXw4oANwic/Wvnq6wTeH6cxgkjgT4KgVdbHabKeCSr",
+	"nBt10+6vnfbGPfgoaTUeBqpegOp4veIioP1HaZoP8i8DFJwBCjWy2ZrAy9ctyeHNluT3TQrawWlZ46y8",
+	"lYyf9dW8P9dcoO2qh68rC97AuvhJk2g+XfKMabtKfgOhw/YNJ/acac4preOgkBMskkgfc0CvGjrGd0+S",
+	"vUD/IzghlKRsntAQwHsYYoaSJNbaTzu/p/ed6BnFE7O1oIOEJg17L8B/YSp/IydctTZX9sQZU+M4dDaB",
+	"tVtWMCDcpSH9pdKQStT/V8lJWp+JdDvJR6u8vyB1VYshm3KWHJdbOeXlfKYtwhfqcp9KAnlJW9mgXNWA",
+	"Nb/kzJREgkvAo717kkxjqUS6rFLNgWXWA2qspw8fuvW6XVmQHBAY0QxqwVmCfHuDtsmSiSP4pyUW/Ydf",
+	"n6edG0LRpGHeVpkM2uTf//zXfhvB3oDdgE0qQYsh1NOlSUn0eV+6zxETFmBelQBk1ko8wI2aS6ya4U8f",
+	"b6WzbCGZXo2DExJHkkiRuqpnBGSdssR6dcvQzn6dgFWY55Vfa+W9cS38s/9S3VVXCvK4iYhuSplsrIkE",
+	"73nha7kx27PwG0ecl5qeD02JS3Pv9qrv3c3Qw02gqYMCJDOWTHDm5QCgy0nEaMpS5zGgMUTFadHRM73X",
+	"4VZrna4ZZHWp8xXkaq33rX61sYZp8bk15jTCxdbcDUs2Fp9zMZZTsajHts5nuE1wXYmU8+Lilubajjdv",
+	"jHArXw6bEwwqb4eihL5N+Ju+d+Jd499Wrra7ELjmIXA7Zkr/vqnRdynRN97cl+gd2a0M9VOxQA0sljFW",
+	"bW2OWxw4vhggqh5aOEhIZwwdZoZBlgxiPjv1QQ/d8w/mu/0vboJ4XKG3V0rGBQPJnzEOtL8bBNk2saC7",
+	"hX/+6UM874I4/+pBnG0viFNzRIy5LOM+1AZizrN0Lir922AWLZhKTc8nxJo4hyVDKKFeXBI6Fu3hdMiX",
+	"wpqozV2m23byZvFSMz99zOBRM/v2HyeMdNWCWLF1LNE3Ji06EE3wlO/p2m+TwO1RoP+w2gz84W7f9oi7",
+	"q7ZtW7CXMngQU8qJyEwYi9V9/BcK3u59jN5yNICqm69i+WqVf51bjcha3VBjMqpWVXnn6rI/ZybZu0pm",
+	"XTB2mSwdYrOY5AXeae7I2qFGmIO70GtBo+hWE0ojuqwJltS/2AOp51ZKKFPTTHeSxpqEUclrJFj/yNhl",
+	"ZJLKSkL1Fm5usJttj8tooULGJli9euZwLeTQNGYfFyz1kbYnIl3ZhgedXr9z2KvArNl4h+jL9zfBx9X7",
+	"oecNgLywKXTKaGRGxd7FpYII92+I/xNOV+B/NsGlbG12syRdhNexh+ttqXN8egezk6dYw957LlLfQSpv",
+	"AV6wnF26tVdPjt1JqVhHoFzQyTGN9p6EDBHvdO310ACZQujeRQlY+kE9pkotmoqYINPI+1jBBaoGoIln",
+	"dVA2yCIQEhteK7HI/iP0BGJFmqYMsoBRtZKHu6XPD8tn1lePA7MZ2QjD1W8Cw4V9gbTQiK/6hmYxZ7wD",
+	"9tPuLtzzs0GDAfZtiebjAr14W1tc+9JlUnXtrR7SjQZbK/rUmewc/ot5bzsMGP+jRqfESWJbGefM/QMW",
+	"pxMTgOrEq9jGbfyBzW91SIS2Uji61jyRlDwpl5tS9BJyruC6iZUP1fWR4l4/engjj6rDPZ7waLdgj0F/",
+	"p2CPOxDGzxaEEcURiDnS/FfetrS4tv3PCKTRCkWfGJ/6cwrRMhBqCZuoWumSC1XOFjCh0k7IrQ4MP7wN",
+	"NL4dIqo2CzSlOCjLRD8Jrh0ufnUgU901uMm3+HsC1X0GAHWFY/xHEGOAoe1aObGS47UteFNVpbrdUwkb",
+	"1bnzisvB/3nVkCoBOW89/28lya/o4bxi6QfTTAPvprNj62HWbWCtnVkre4G1jkKRvglLWUSUcHB1JyTQ",
+	"HD5K6cK9uhcmQrKInC/zTdyHBrjeW8oj8K5JtBwXk8nmAIbpmiwlk+Gvq9Zey2JXp2DvS38aULxOCeD/",
+	"JyQAuvN/h4J/LoEmT1Qu5S9ZOcf0gLxwVrKK4aOKMb8RlZCyp67YCA1DppmHfg+vUZEpkPPRS7GjkRrj",
+	"yfQVB8622zRRr89OKvQvlZhLshCpXloj4MRaiyGRMLc0tlZluh10Br3Nw7u9lBwlLssyvguqa1yoBcpd",
+	"Z7Jme5zVBdS+4j7pj8heykKRRgw8kTMhFRHokMMbfH/3bdy4TvWAhQk9Z4mJPbygV4WBQ8CqlBkcnZKo",
+	"N09FlAHgAmaVikztYpyGngpXHjwpHkB8tGvFHxpCmV1vYnkSyl0FIJPDA/NZZ7YMpzSloWKp81MhC4Oq",
+	"0YolCa6tJHReLhgKDJSO51SNjyYP/14duHslLtexHUpSocCSXMF80IXJeGStKPqGTeg8D/YGmA8pRVqJ",
+	"D7nbmZKhmFfZT360cTA40hldkkiUrNWIBzhMGQVHM+Zdx0mslvaZH1VX+WyRxoptAyy5VgvJa8UYVEdD",
+	"EW6apRSKAiss7N9G42YtssW2ZZopBNPYQGqTSaCVF6JvWano0pSZXGqRoBTeb7IiW28WApFXMG7tBIxx",
+	"V+yCKZrGFOO/vEyAIwAC4P7o+mUW4lJnNybM4lJsnaRJ9miSsPQiZrJNRBhSuSp5NpiXV30bBOnbSaJs",
+	"w1jNQDDyCbILSBydGGBkm9pfl2vpDez+0Q1TLU+ACRhdZI+zxb6tigCtdHQrJNUkVLZCOTVisFGBqM2t",
+	"eyHMjerwfoRnnLKMlM4q/SabjZClhVpbq/269ihq0fs2ziARmk9bo9amU/JRa12cEM6uAB0oMbGtpqoE",
+	"TTQvXZbsR0Wfvrf1x73NpXRrVhVMQLstq4/yaxOkVhgdVNFgUGCdzfUU4xTzmGST1W+IIG+xZw2SPFoI",
+	"doOT31SkvzG2fC2CvHcabFn5+uOwHbx7HYj71l3eCsT7CUaiaH6CGm9OArIqitOzPvxMO7+9fX94/cVn",
+	"gArvLd6gV3kB3SpwuyOzW0BvLw59477vjL7+uwKTl8lE/6fXeTR++77XPnpUTTIz+u4Zfm9uSfNXfytY",
+	"81NeQjPvkid1FE5iLhXlZZKrwDK/6e1YW7AjZVLRLKUcygmChC8Zgq7+Eet0ZJ6hL9BPAyOnyS2KdWxb",
+	"K6PYKf5Q0++fvGYGVJFCjzunKktp0lnEnEF8xJ+noMafpZDGXamIP2SpiLd1/H2T5/L3rfVwV+NhW+9l",
+	"UWTaMe/RHBO0Y+TRWVZsI1NG0e5p1Hg5JEEiLgIQS2B9R7xQxYZQZWzqe/oWMCRhHUDUtbzfzkvXkFcv",
+	"z95AY7P2iMv4grMI3ItnNl7kR3xTgs01yNIkwByNImVexrzGhu2K7hQ2SVy02i0ziOJu2YcVbDBLK+JO",
+	"fwT8YDsfxG57+ubNqzPyw+vn8FdpkVIGkwarbpHfTJWay+HBgV2orvnpAGzJB4V2qlSJDdbbEsXBktVS",
+	"19k6QFZTvM0YdAq+4LV+hhvquh9Fm22MtW7bK0Osby9JfAwBYKdL8TauO3PLrbnN6mnMgC1V8/ZmTAqN",
+	"3ZZHVWgjSrHZvAqo7TFLYojPta+YjNnNtUzBD8DSVKRVo1/mV49pmUxonLCoTRaA8hgrRDRXRC55iIa4",
+	"zSmgttLTGru0B08Oqag2+7EUlGKbaqMrNh9ETgpnrzsPHw76h41cQnVRGFyoMcCUh/p7yPubiiQaejb9",
+	"WPOJJML6Ht5Vo68Ik3sYkL1zpiXLCPeLRSemak6Erq5zGl6KyUR/glPBfFNc84DsgYM3mxO49cngiExF",
+	"lsoCZnVxpDnalZa+oMlWu4XtlQJD7Y+riwK/rI8ocEScZ6PG6qMhzNaBF1cQVjs/NQVi96dVdajNVf2E",
+	"R3MRV9cSwTuRKpKykMVXTBLANZI7BIVYpOJbL4GJI6oBdbmCdPblnEkwRJ+Q4D8CDHE1BWhyNWc7lJ6t",
+	"VKDGmu+ClRXfBdvST79JAjaiz5iZbS9Iw+UfK2Wt/NdK3bO+9KKpemfLLu55pRj3TwrVFFMm54JLU9Hd",
+	"0AwxHnTou7RK0NCLyXd/f5Q+/Pa7n35N3yx++eHV44fPnr/632di8Jw+p2eL1jbskHF9OqOgDewpiiX+",
+	"iX58fS4wipdF5KjfI98Kzgo8ynyuNQTzaXEt898byq0QQI20DkKpZOVFcPIoukSdOAryOAqlW6rEeiTu",
+	"gPk1WNZ7z0uMpVp9Ba+sLbVpd1Vuh9jkfdQw17jI8W6cK2SH8KfIFTKr81qz+nnV4MJLLhYJiy6YhDha",
+	"A6EC9FGxcRnc0JW5JmnGvHh45NIxJvdPKY8SFpFzNhEps8X4oYiq/jkSnBF6QUtWqtqVNhdXfZUpffs2",
+	"CIxeqWhimq1eSExpr7hQI7pcyaG35asQJRpMegvkDKWU+nZLZqWwM/xxlQgkC7M0VsszTfm4H+eAinea",
+	"qWn+1zf2hs3Dn/79z3+12rXRoiZMNMjfD4whB03lRz0vCqtLvjac+3xpTQ34pYk7Qj4S7OcFdRHgGs4r",
+	"LD+MMp+hZnGtaz3BmE8EyB2CK4pHCVA2oXAVxgz/F3Rl2aDVfYYtHImdEeMXMWes0oLe+kozp5TRxPen",
+	"GDf9JBUzEzuyyAMM9Q02ia8YJDDL7oiP+AciFZuTD2QxFeQDZjZ/0A1miSIfRvxDp9Mp/H/9SZ+cMZqG",
+	"U/IB/DcfSPDtEyx55EdiBeRDnsqHVlz4ekCeajndfVtZL0l/TA2IfUFdwxpLHr7HickKykPn9R8F+Br8",
+	"iJKgVOMJhnNIXtEljsZhDH1wxQDVChYONuZVoDRigUGoGXoTMo8OimgrphaU6SHYh2VPoxzVKGqDRrdk",
+	"OUAVjPSIfGOCrzcsXqnYlH7PR0Bxq1EG7A1O3FwtsAv2fExeM5WlnHwwR+UDTNn2kItEmiM6YlgZUmC+",
+	"W4XM+aBp8W9/I98yhU5LRVPFIv30VPNTrQDbFHaWXrGU7AUzeslImvFAbz1IHiRiM4HHdx9EIwwVwl1o",
+	"myFb8h9xWIcwSxOyF/zya4BC3jwOL13UiMjU/lAPIggCOR1x9m4uUmOZ/FKf9+HBQX/woNvr9rr94cPe",
+	"wx558/K7J99/WWBZI6639su9zlMyap3iLv8GyzIkXyEc6Bfw2ai1P+J/c8dr6AMoAJUPiBIzkaZiQfYA",
+	"IMDq4Xla5P6I6/e//GIPZtaRZNT64r0ewM//9fZ61NJ/wvjLx/X/1l9/+cUeoIh0oryn//w/3+yPsl5v",
+	"cD+PG/tygE8064PJMvw7iWex+rI/apEP5JdfSScl97r6ev+597YbR/dgenj+h8b2awF8ELgnP9cn7kgD",
+	"tE5IU0DALB/tEU+ZrJ9s53/AQFqYtE+W+pWn5N7XAhrrvFnO2ZAY9V2/cPCLFPweGY1GnBDYv2cRm82F",
+	"Yjxcdr5jyyH5Yi/L4uiC8X3dWERGrfej0ciGtOl/DvV/vtAP9D/a+j/5SsILg7ZuX/8T/J3wDFqB2OGx",
+	"vhtcQ6cRdc2AQl349bm4YgkNmXsFLh73M43of5k7pxuKWT6eqeB5I//ZH/QHx8fHvf7Rof77+hooM46+",
+	"/GKPhVOhlzNl0tvlbhztn5B5XP+CRbZdQZ4CmgAmPKwFfTshRSaLBxsuK0g9kXCzAYbuiG9BCnUM+ot5",
+	"bPmzPjF29zfSSSci996PWqbUll7NvEDiqHV9T0815+LDcu1Q/7LRnNQMQW41pwLX/SKO3D2AtL6BgvUI",
+	"LbcfVjPrNqF8CYbf2nGtG48linvvbUHLlXuoTXJEeL1oQRBoJnxmNt8srxzmF5ARyEGWOST//n//PxIc",
+	"9QZ2McdWOg7g7hvxgLN3aqzfHtrebb3M4IQEpS20oHuj1nWQt63v7LH9KTgZ8fJnpbqa8LXSeoUbtW0r",
+	"MFKNNyrUNMbwBL/XXaDVE2O0aSI4hkAUC/voRl0PaAeQupdHxIPtj4Kuc4vhhSGJvIznZgW75jrWlxXj",
+	"yhA57AHjEZ7MgtRNqGbNKBHjkyEJqq+6wtUYdEf8DeY9oLOHKEFwXtB6Gxj/kmAQPdkLvMD/oE2Clch/",
+	"gHFbif3Xr64G/we589B7QrMoVvjVPhRFMZcSnkgMQ8Bw/QgLqsA/R7wqr8IUEdW7SAwWtwGxEBBmpwVa",
+	"LOKK2GliDiZ9zlgEJUG1Bhu861jy7cAbAdkLKF8GQ6PnA5yKlywBbDFW+13yk8hQqIFYXslYrhIUVsP6",
+	"vkc8T5fxZW6Pio70DyJLQzaexVAiNmgT9o6GKoFsAZPAFkcmfy2WyhKTx3f0EyxuAwJsAIl+cy3CcRKU",
+	"+FNApozqhdizy6BpZGrLDyjhqH2/O+KvmUqXoI/bnHuIDr9kS1fUBh6ci2iJxXCW0giGqVROkG2barv6",
+	"oxGHl2kSX7K2KXkAsdGabrSUiUK6JGoRhwwru7pOjaxt8SMVdDzi+YoOBiTOJzy+ZMtxyjLJbLkelS6N",
+	"r8cfJZAS0cKtipNES8E85hd+u71HK+3GfJxJFnTJd2xp7HSanmANC0faZnzpuV6yuRpxED6Nu6NLXFYF",
+	"WEAnNE6QCJFatDZW4Bu4aEZuB/O/HPG94PjdO33CTE6sPjmpVn2kwJQTd9Q8/4y/n5astDApQVFAokCx",
+	"UvMQFCz10AO4jcZPXz5/PH7z5nlA9vo9kzUotf4fsQnNEnUCZ6QAHtkd8ScAlg8+gk31fRFXP2iTbA44",
+	"tUQJRRMcF3hKQzrvklMOmgSQMvwUS1cX0WZbSBYKLdd45JYIrZnYMBX94YklfUwwLG1/kd2b1foHS2Us",
+	"kFhGHLx8VGp2q6YeJ5rRXyDqAt41fAbNXIYnHVz1A1M+KhSzOVWxWeoRpxJj8ag0r2kq1XsfdcmPOLmr",
+	"vpF8gDnRKJJDKCPimKJsm78xEAX4Ep0xyJ7D1Gk8AKim4ctOB/UfArVB7Uf7gGczE+Y/4jF3X8m2K2bi",
+	"7L65fwaoMr7gWsZYaJrX2nckgG4vuVh0CXAzuwFOWwlOXz3rmCUH63wsSSTCbIaYukHMJ6Jrllnz0e5F",
+	"lwT9br/bg5OBDGtkKkMn4oJgBqx05UghbcTmxISCq5SGSlOYd8EogedoJq5YBLWmkYvMaHrJIhJEbJ6y",
+	"kAICORjykWdxffPIjEumAoSWpIpoIlVExu/ITHA1NfCOJ/quskWr9UHBM2hvQQjQNJRpbQ+PTaewMIbB",
+	"YyBncIZ9jrjl+6+/+Zo8PH50tE8u4itX9BswgAxVv9bDA90TOAHcsHghTkEwMWmrWXjJ1NA78KTf61li",
+	"0u/hqTO+4CyVCKEx6PVGfA84pOWM+p6d0iuG2ZILvm8owOd8zM7akYM+Ws+evPlmxAM94ud6wB0M5tSX",
+	"upY0YVij1smvXw56vZPFl4NgqPvPBzlnKRlY9oCV2vLGAs1X/WbSL/sPH5yoL/vBkPQfPkDJkYtFm0yy",
+	"JEFbtdad+qbFfbMXEmiIzeZqaZatcGc9IilVbAwrbqVqEsDd24Gi4wHZs0OElkyoYn5hSKIE2kXsahEl",
+	"BBETxThwZ5fVjdxxklnmCP0bPynejG04k8AkYaNHPIbUnkjPYuVSg60D6cEkkR/3iiUYqMkr34McJ2Pj",
+	"dxx7HzMBZ2j/L7NbWJGxKYrsmO4remEY7vNY72GKxjRQGMAwP2oNyQi8JqNWm4zAI6Kf/fzvf/7rrX5g",
+	"fSP64b//+a/roEte2chECEpEu/2IQ6xIrBhYf61nPKqKWdR84YKpXECFQEsz4ifmlrZiGhe8M3j3zhK0",
+	"DZWBu1hO6ZxZK5nWg0f8/agFnFcP9/0IDOQ4xZgj+J8h57F5S09RM2l8CUwnXjXlUQvMI+7/Rq0Zk5Je",
+	"mNffaJoCuy/i5Zt7H0hdU8lRFzuAO8TrQaui5YYjEY6zNMG3nM/SN9UfRCKUByjF/G3zSO1EdWdD/HtN",
+	"hBeYWqy6G+hlg+vT4NsFlauHOosvb+XP5ywFKT1/NuKBLxbmbxpN2T3ID7h5hqyGzmPzd5d8lVKuVRk9",
+	"VmM+DszOwLD14k+zGeV4aYNuAjcWysghVTQRFxnSzges0PwBLlzywcrfH8iMUW5MxJXOiMDJBmOzPgH5",
+	"QCqXinwgR70e+YBcAT9ytLxIQf1czjEDd0YhHBFEhRPTSWBEpFh1Sblvqw016NvpMfkgYklMA036yrgW",
+	"OvjmvjCKK1qaaxAkI5QVcvHAgY2gDlbfv26o+RK7rk18Gmqp/3328nuwzEOH8CdBFmh7KSstjdf1TXFa",
+	"oEOv0ye9ZbUYXyJTYzEZQzZzsxkiXB7kQMfgLpCxqU9WlyRterXhKjK+gKQVthXxWu+2aeWeJK6dto1g",
+	"ESnmJSg6m+ebjBXsRebWu8Q6ckvZB1LFVWAUffKBfC8K5h7wf0PYh2nX1NnKJ7W2tTcO7kGfBJroA4gF",
+	"4w2tF5t14PyNm9UHwHxVbMrYb7ZoSs/UfJXTUNnO+IEUOCo0MzDNONIwjgxz/Jz7jywZHsOCpdwUY0Q2",
+	"7CyFAZF0iTqJEiQSdkRF6+Ta4YDzEcIXzOsnWifISzRAF5Ispkt3RrnMJpM4RGcq2qQ+kPJlA50cFpYu",
+	"oVqFzW1dquLM2k5W7ExrD8YRkqTM9IUEDAXYTFyomJyneGAQku1JZIqNuVDjich41KijfNAAVgJ5Kmpq",
+	"W5wxNRURNEkx/mB9o8eOnagpGs0kOc8U0IUxfOhzAa3aPsqyx/oeHnm0VyMnmVmkanlCApoolnKq4ism",
+	"AwgfkoQzmp4vDRahPwo9T+vp33IYxtGr90qToAM9s+0XjBiNmsZi/8a8YvwCzl10YkR/iNEpdqEYB9oF",
+	"mWeLrkLK9TadM2KrKpJJlmo6K3RQ1Aw2Nv9TlT0ObnGJxRVoqPcGlZQ2yZx6UtJloJyS01adanPc87Tg",
+	"fWdHYrYKuN6PhCkixYxZ+zdWLcxPpyuvqDlTw/vLrlyxPqKR9XJJJEHUCbNp7lT5eWlhpsRkMp5TKZtS",
+	"hnWW++0QbAeWFtsie0FFAlywf1LAIQkp10dIsxaAybDFd9to03KxuI4fY0HOrSjZRI77tUJZZLtUU8rB",
+	"+lBw/pTqiJ44S1leMrVI/DU2Yj2+sprgxnbqWs150yVb5uZoDLKfpyJkekVPjBkbMnyTZUGeVEKME5pu",
+	"kLf6hyWJEj4xi9AnL76ybWZcZvO50CxlPGNRTMeoRK1r+9hve5ZJOMtB2bkb1K2YsdbXrdhgYGVTcAfY",
+	"zO0Vv4BzD5nzVbCvfCBldQyaBkIRAhmCtRCdAKGUrDHGGJNf4MDdE6vafSBOryMfyDGImWdC3zfgSoGo",
+	"J1CPBCeaMWkp94RIOgHjo3FSFAz0K1J3WVSyMmzdEAbuSkQpycm8mDxhxdtIy7InhShMGzOltU9gjtbx",
+	"A46xtW6F2lFrbhWHrHzfFodsidS8jOcBbS56MHKaYXBTJBa85kygTHoZ88jnp7WSVSn2EWbIwIh6cNU/",
+	"EAbK4+Df//xXkEssIBhRayEW5W+5sfSzRDptxQAbAxrQWNFLxjdzsNMiopC9Jy9EU1AhsgcG4SQRoQGu",
+	"c4ir+sKTIokMUzZGB3IBWSAYtJDlqohpQi/fTvKSvqGmFBR2IRK4KiZsoUkRQFRxDsCKdNd5b4TKS2ni",
+	"0Dw4RTtZCuqp97qFs0oEDt04bHjG3F6BSe4fmA07o1xPGkE9xILr2TCuRLr0vDQlIthT9IIEFuMl2Le2",
+	"/hEvUUNVLCzpdNxb35++eEI6HZOYe8X4mLb1f88hYNa6FUdc5Qnd+p/uexy8NE71FH227lfn7ndTyp37",
+	"+SPnsndZxdbX7x7gK/ueR8Sjd6R5uLBHfN2JMc4hWjpt3Njl1JTNhoTFJo0cbMIjHugjWnGe9VhQDbG9",
+	"3ZO4RO3KJFi/wRt435GO5JKH+sE3ud8QlkgWYX45uJQ250x284hUKFANlncnZGphBB2hAyL3rWc3d9Rl",
+	"MqNJAjxwoeeXB/2A1RilQmOwhWQxY8ddyTLDd/79z3+NWtfBSQ5b7LLiYglBLgu9thEcFYW9eqmBeofR",
+	"K4l3gyykBJr4RMy3tMmB7REXabuUDdj28gWtt8tP08pnObbvgadxH6yiI+5hLeehV4a4FnTZJV9rMc7c",
+	"KUbOBC9bRVitvoFw5bi74xZ0OazM4czz6DRdY9V1cDcZo60hJJtEr/98zS5iqYDqTaK6Szop+crL6Vky",
+	"IHtoAyiH4OyPNPVNGU0JPReZKvo6LQTAXMCsTTSNSdKQhGI8nJiA5Q/KnYNP7P2oFRvy8T0u8B0+Rh8F",
+	"OCJcAlHRGVPw1njwm9fXwb4xYRvbNRCgb68uq0x5Dh/GubvqkQ5de1XNsnXwzRfmqsz3vBAkj2KQVkjI",
+	"XvDq9M3XTzFXjJaVChBztdpYMUZXJxN6XKWuQrnLigZ8K12hgmbFuxWn4kM1lVrupsWQAtcykRP2HBbl",
+	"za4NaLftQqAt1HIz1q9CqL37zJYz1Z/NBNciPETxQMFmkbdU+iyfA8Ue/BjHgrFtZZh6Pc2n3BkF8+9c",
+	"oMhewdABlwb+so+yg8lJ14wMk2DIzytAGG/3rI9rsVh0LYq7PZDdUMwO9ofWJTzi9qh2YptrCBxFcHNG",
+	"UaQVE2AgJsd6OdQKjynqHKViTlzuldxve206Y3VA9n7g8buSj9u+5gzdAdkLrvrtgPwnhLDcPxrxpy9O",
+	"v+6cPT0dHN8Hf9n7fLzX3fcrHV1332ud7zrQqpmvC2B7cNsTMRlxcP1bznVPEi831KE450lCePyXIrNi",
+	"E8TinaLndPDunSHUEe/3iDwpCtzo7PZUE/YO8wRjmriryA/GOiGBTfEMRtykc8piNir5B0vjydIZw9IM",
+	"keGo26Mi5mzMybfCRspexGqanQMpWProWAKpeJLE5ynVRHdwIQLrFL4QI76YtsmYDL8kK1T2PVsYetwT",
+	"svstU4xf7Y0wE2r845Ovnr58+d347MnXr5+8GbX290d8TpeJoJFpLxbd14xGp0myl3a/EtFyf8TjCWFp",
+	"qn9dTLs4+z33Vdp9CgS9fwIv/V9fEh4n5D06bvV56IL3e2+hmf85jXLfir4P4AVEVP2KRiYSbh8/Rr/+",
+	"iOc+3L/9jZioZf3Xjy6OzwTDpRmXhbj2lcLXxWwHSc4ZGPKS+JKZaPl7csTPM0Vm4oqh8SmnPy3ebpmO",
+	"lGsEgQlmDoYkcFHsQe6nkK76OtkLXLCz4bNBblPEqCAb5A5nPndMeCEU5ZBqsldwQwyxGmYc2jdMiBTE",
+	"+xYirQOSMGo1QZu0RWOgeU3nh53H5IyF6CwTK8HSIGnXxY5vCtLuul0hCutpQSsjjsZ7rdPMZ2OY6FUs",
+	"Kbjezd94AT220/d+KTqmXtsB7Y/4QqT6HhJ5pAl0Z+Ih/fwZYEVaQMLxkULpcDM1s0djHOuXM8ozmpgK",
+	"6LDPWo72/FSlyvygy1njS4EQ7RJ3jYSNEY3AiAz6EzZxD4LGoqGfWUajwkZCZqPJEyHPJq52u00dAq+P",
+	"HHF7G7b9j2NPYDkx9zmEJNE0BckXo4owXlM/R3u+iUDS/4b5C32P68OlpfFqCRyX3oom+LVEP12s3ChM",
+	"WD2amNHsLckeBKHWJtEdFEDbfs2ElplPjGaluzHTx0sE1Raz5zbKOjYVaJzUUVmpPTAqEg5aa1Bg3BVo",
+	"dtaqCIBnJXHIOFbXtzmsqZinMVM0XZo8/WFNLE3CLmhiMQE6iqUzhKmOVZInw74ySvfpq2dQ7guiJVvD",
+	"Vr972O1BwvqccTqPW8PWYbfXPUTA3inkFR9MGU3U9DeAla+Cfjg1/GfQ63lh1sZ0bUNXQdF4lZ0ncdht",
+	"QX9oF3gWtYatb5l6Cp0gHAdGk+qOBr2eTQJmiGBStilDYjAuBXwhLutAAuxbB9gVViNA5IBNuAJmcJCY",
+	"XFV7ys2UalmgW8jQbg1/fttuSYvf1XoeXzGOkIOKXsjW8OfWC6Zo663+6ADsWk2X2qjoWrmCCGQ4YzSc",
+	"gk+SQry1JLP4IvWwzhDJULXB1ppXoFi3Na+hJjMO+Ya7A9PbuEGv4a3m25MPsGKHoDEtOIO8QFRKJxM9",
+	"0et267h3uOX488W0J3zjZL4X6lbn871QwNGXyK+0loS6KAsv8yiDtSTob2gFDV71DyCBZ5wj71QSY1W0",
+	"rvVqiUllOgQEkGPUeSrVMC9R0ra3e5tAKAFRbKbVVZdF0s4zNqK27ybSikfbXZ8mRhZkGludEOKKLazK",
+	"Io2VYhCwe05VODWB6Q4jzIQvi0keLjyjSwxfPWcGBIQsmeqSr0QE1S9+zaCsMIAzSJOnoRUa7BDvaVt2",
+	"Cfl98Yg9j6U61Qv+xAKx5KH6UAa0uOwvtVjgDS5ing8RFhPwUvSrMLIcGMHEE0UtnxDXF7q4bq/v3oHk",
+	"5EN4+ubNK7NpdQNxQDOFYZhyB48e+aUuepUFDzYMCgzAaFLEVdGCBMTAHx4ePtqvHVaMcFv5qJogVOnR",
+	"VJ3mfBMPILC81eDFM+PrApcjFHe9IcPNj/BaJpWTH4D5NGdVKx9et2thbIGpeABjxiaiu/ByPOp6NG8f",
+	"nM5j++Z12xan6TyLNn1n3nwW4SCPcCmrvnBLfpBrpy34pL/5kx+scP8bi/Cjw80ffSPS8ziKGEzpaPBo",
+	"8xdvhHhB+dJmkeFt1mBGz4zXGtRz3GdPMpGqsEne9YAJpq237VY5lbI1bOXpni13gXhJpbUXyJlic9Lv",
+	"EozoxwxaUBkw0KYcXOWFmQZahA70oQyKKA4j7sE4tLHqD+LTgBsZOEEbtWlTD/2s1K2NpjI5dSNucJ+c",
+	"B1ePJ0BDueR0LqdCDa3CE1Ju4jdMlD+kNayEmVXdAohXceqv24aLwI/HyWdN9n766aefOi9edB4/ruV0",
+	"pphvjniEoEj5md+tKvgqYy6XQqobkFdOqdGwBlvURqq5LorlfV3to6rRoWX9Ni5O48eNDTJWGKsl2Qup",
+	"ZJ2YS8ZlrOIrVrttBtW1cgz9iuol6wdhp25AYrcZh4OVvcFQntA0ibVAZzBpvPMZ8zDJJMTmPX06fPGi",
+	"TQZHnanI0toRAbztJAUE+3xM5ZsIe1rQJOmEiQgvTXfQB9nz+/CL5f7c67/9udd59PbD4Ode5/Dt/vDn",
+	"XucYH33R5BA8p+pW56nE5zhL71BZ8varEKAv29rHA6/oAEQbUMiYUSxNaciCehGtWDy8kvyOGx8EVwV/",
+	"b5IyBrWV0ei0N6dxtJ+XDK/cCixc3kxOyqu3f9biIkx4o7Toqq03lxO9T9ZIiG6970TDz0s0NFh1RSg6",
+	"TzwsiC01QuJKgVErKxrbY9cS5EUdvuzLOeOnr56Rw27PpYC7W+z01TN0wZ09/g7dHBDsBfq4/kgJkci1",
+	"di7T/H+fvfz+5pYuO76Nh8n0+ti+XzxT1ZUkUCxaqV/lrU/30K2QV6vHQlhW2zHt5/mH64xIb/xEfCin",
+	"ZBau2qJkN3lJZ8kNN5lKa8Vpsp0/nb54vt122iHeZDuh1+JWNtwufXnqrytKLH2cbTMLVLttGM3n+1Bq",
+	"9w8VOVVMTgB7DBgDUe5so/8Jwx0cRpFvF+xWmshsxOVrfyTNbGXFsfye8n6hbycWbWscW28sdj3YIqVN",
+	"xmJAZnIbGcy5k+uR61THVUl7a8WwbkR+ttFWQyoJxQ0G9DlKYTkitj62OVi1wT+2uNKIDt1Y+qo4OpuF",
+	"MX9z7mSyz9Rc5/HVe4Ud8zi63f0awawQ+d1ay/gP3vs5a3F0XXsTIPohhsEWIrGVRWIo3AiLaRxOwVFi",
+	"HUbg14hV3c1eJufVi2DDofW+1TT29hZcm/lgGggJKxO4vslprpMN/PDQuyNce4R7R5u/+F6ob0TGo096",
+	"5l9DSAoYx0unKj9Ov8/JPzCRbVC0V1TWLzSyBSNXsYxVG6LrpAeazaLAr0kf6NVImLIVg7gYy6lYQLLH",
+	"cmTyPRykoIcaVJ9HewIAXYjsZoCabIDqiGPcLc7CNViSXUlmgMMqHbevwanrHcOXZk1uyIw2ixxejt13",
+	"bGnYF9DZVwIDLJqLG7ZCSsutf+t6B+HTzN2d3mJFBa2xXv/peSxSF+CZ4WrcMd1bZLq9Bkz3a8EnSYxl",
+	"Oo76Dcb0CkOa3wjxnKYXDL87brIALkv6BYtiisZdfTUMGrD4wvF9DdnPn/ReeUHTS0LzzHzLCRBmqKP5",
+	"8A7XCiQjrd4rYDw8eG8AxK5N2fdwWuEgZggpiAmkxgELt4MFuZBkD9I2xJxxuQ9IS+41jLy5EEzm6bIj",
+	"vjZfdmhCWf3rpSJx18OVrM2bfU0hvtd2l7Lcemqy+7rkNAfrgEmOuIm6tlKwRLsr4nVOMskk+Jkl2csd",
+	"ywXkkP0TYD/MVK4HaP9cxQZ/R9VN9gPkRdl9PUuE2voO0x85SXrHqwgXqzW835hP48B13x/14tEL3fjG",
+	"geXb/qoxn1XeMbr/tk1Hu7tU/nqXyie6F742GY4lHAJhBfHml0Ip5XzjrXCQJ/U3sTfbgU0K5gX0Rl+y",
+	"OQYQyZhfJMxDQBBJtMHofOqN4kYc8fMyCObTqrMDvinAMNwZAP8M1gMM8PNhFRFMwyfxrY8z2g7aNUaA",
+	"7wDFOpfccngOOJFemQqTZhOYpKMxpGaO0R0Q4FeKpmrE9wZHPvBWl/yQ42ZDyhSIcLbVkHKbi8RmCIcS",
+	"qzxOb8ThR/BIQR8eSIkSYv/EuEhihUlQiJmix+0giE0KM3454vrTLgH3hiskx1zRZ799A6Pj0FnasBwe",
+	"mMncKyeBceWJUMM8awPl0xpolq4tMKc/RKFRUwkL1Yh7W55D+8CmoMw8pRLRmc0MSqAyBjdLv1YlTGJR",
+	"wJzF7Mw4f187iFnocaznMFd8fV3eKjJtDY8etp0QO2jMjcsLtpUo299SlM33fnNUeP7q9Q5Xy+Zr5e5W",
+	"uTOP/BHMI4amfTETr1GsUGI4xy0Kw+gXayD3mlBerElkwZlymH4AiGrr6zKO1kdVICDW1qz6T+gkh5XY",
+	"7B7Hlb/jYJ+/Y/z2pdqvHRIA9IAS59oz2LUp2CbVZEaXRLIkwTCoEcd2JAOUF4f+5TLYcSLWuodqLfit",
+	"QHDVFBxliYGCE5x1xGRiStLVC2gFet/64N+m5GWyNvGjjCvYxR/OIDGes35r2BocHpIftap+hHWDGQMD",
+	"pZCKJoBs0Rq2+r1e/0jvWSG5H3EBICKIsfGcpSGM6bjXhgcmLMg+b7e0sD4GVaQk2g2OdNMQUdf6ni3I",
+	"TyLVcqBNhRi2YkWTmHJ4lqZ6YVrDViajVrtVAYZrRbEFi6q7u3bhTS+lYmlMyfNsTvWsDYqTbuEy5npD",
+	"EwG1rf3geCB3L8i+1W6dU6B7SCH4TcCYT2csjUN68D1bjGFCW8qsQDsfVVxFl3ZT0yvS8vVuPL9OXnWh",
+	"gneMvkZUvZM8P5oBFuGv6LahHQ0lzIP3NtS1WSgXXlNrbzpA40IbhXl9fenLtRFeu91N8NXtRHXdsZ87",
+	"++vtR2+thkDeSEatdp6j78ZWZoVa/NJCTHngXnBStXyqxRIoDz+fJ0vEJPeKvHOwAYK4ycWCCH7inMzF",
+	"MO5LxuYIAISITFCIdMFShlZEgFXe7IK+jYO/ozSaS3QqpUqJNKa7iXBH11u6sbeXpv6o7OzOl/0x+Npf",
+	"yjWNR+aWWGlTIekgTITM0kamOftq2SntoNwt4gTgjPOIRe0cp8Kmu6wa7L62I/g0UtHHsb2ZSa1zRtvl",
+	"vOMYfx5PtEUvCXOavmVL3Y8uTrCAxT9n3FjRQKIJXFIblHQNTEJZQPby5DPZHnGH17A/JDTRz5dtG41I",
+	"AodBYQrMGayGwHqlTdp0XtAk5iMObMBUO8Hi3nk4oEQ5bSUa0JgH86hA9O+OeG1UYNcHW68tFiI4eskh",
+	"TBAx1AAyUKt3LCIxL+CNyzGdTFioAGd1Yip0GHuoMLiuPrzOiOd2SpOfzUhCwbvOXc1HQwqI1eZWA+FZ",
+	"awyZhnnszhB/Xz9znkCZg+sMjlptl8ZYepwyCo20XqXxlV4zAGdqtT3Mk2Gr/3DY69ln2MahfrKlPc8s",
+	"5Ue16Jkd3iiF2m293vYW2XCDtPG4GhxZQ2RscXev3Pmi/xAWwURIZxAEvgu3E1amMBfJRxWBHRdvIAMv",
+	"GLtMlp6DqlIWbhKIeeZ6/TPJvXZW6wRft3h3HOrPJ/lKj6xvWfQ9jSJJqD2CBurLoSyB9GjFMOm5lY10",
+	"aVA6AizuBlLtiO+ZoEuiRESX+4jKCBsn+DiiSxkQ98r93j6hmpBODGD9JYSCmi4BFUxiSSXTAElFkgB8",
+	"/IKmUZd8a94UUNDaIf6qIXAQiL6Za6HYrCDKqyBbd8ljupRWqqROprxgqpRwI7GMPmcLO/sUQjWNxD3i",
+	"RZG7Xga1B/mPI4QugdbUNAOnd9xqtyRVmuQsbPJ4FvNMaVbZH/TaHkLjeEbftYZHxUcxB1DGeaqvH90/",
+	"wOG3hoPjnv6YpZBgesXSsqO6NSy5qW385BFKszDM/iMUb/uPhof6fwc9/fdbB+sBqG3bCrt2zz6qtGvJ",
+	"czOomn3xeuvbY9PN0c7L8nCHx2mQ+pRjAne22DsJ+I8RjRlF+b0mc8b7EUVeC4u4Qdx1kLKVMu6ccbh1",
+	"3RXULuMSu2NaGXe/PoDzzEDy7X791GPkfg5YUf5QfkeQqIqRwEZC8kqyXJEnbgfUS2+mj+b114vCvQMM",
+	"/WvrRSWA0dvUiZz6IDKFGgLP7xGyR4mcszCmEJurBdM2oZywdyqlRMZQfny/S55BJaxcVSgZ57sbgm53",
+	"SrH/VLrCqkLwsNduAcsdA+fMLdaH/Zb9BaplDFuDPoruZf3hfjP9oX/cyxUIgyzRWIW4f0MFYVtYgf4f",
+	"EFbgjnveSf1/HKnfJDcA5d5c5N8C1BZEef/9JpC1N4Oq/ZzgYj8lbO4dVO3GAeXVtwKbxuwq+wfraq4U",
+	"3txy3z7bKgblY72h2GAZE3eHo3SHpvunSBqsAdAtsPHqG8b/coMOAlWvBl3yFDAZtDKCda7K2BiFcldY",
+	"Pen/Z+/qltrIsfCrqLgBqhoDJoQM1FxQ+Zmd2plJJpmt2a31llu0ZKyhUXtaMsabStU+zT7YPsmWzjlS",
+	"q9vdYAMZMsRXKeLWv3T+z3c8RgbV6R1ym/YG+g24frFwCSYlN1AJM15CDXseqtX6EtUsxcKJQ6xYmB4P",
+	"NIFzMmUpHsjXVtyiisG/GYh5iktu+zYZz/NtKq8V6hUP9E9FXMqrBq62UBoLJzadIKxGKSVLeQ7HZtWV",
+	"NOlAc8tC2XxkR51emfsABDcFIJL876xJwVOHQxqOinJoZ8XtETALi/i0ogYTtf2sisxY5mKIOtbt1Xdz",
+	"8c59ebd1LQHIiXdNofl0TWvX6s0Xqt64Vv2l7sZ33MoZnzdYlmMgvkriPbhVt0q0PNw78LTDHotzBb3/",
+	"Y1FQVdb4ov4dBae/IFz3AFa9JH176b//vERujez+NSC7P4QQenN2IGepY5MIuR4Bs8fyo9JskvNMnvg8",
+	"QpDjiqllxvI54+D8nEOweI99B0W6hbRc5SZhqS6sNBQRv6ibUh5YBYkbS70DfTkFA4sNkvGmYaVr0GMp",
+	"IUWmhCvvvojQ5LkHjAdD/yiIjAS1gaXHtZxV0gJA+6I1J2CiEdYbI7QvQT4/X3kfJ+9k5stLZU3idgoE",
+	"+pJrwzO3eaG6OEjwhK8mtTBOxgVqqL107BMJ7Kw4Gejw3yTv+hilpeTnusyMoVEZnbjbGKXPewM90ECj",
+	"GBjdDRsVOaEk08J67NexyiXdkIRxJtQITs4ytM+zc0Ro1nI20ETSmQLayrbiDVSGESyHFCdBX/Dr8mpJ",
+	"r66NDDSZWEiXQM/LW53J+Kq6eWVjySey9LeplKOp22LXv59yJkPAWQwQ4tNUIZGT0PA4E5KXEuEJZ1xh",
+	"RcuUKv4PcZAUlbGBdj9XetVWfcxtWLmfa0Oj8reMZq0w91ZJMdB4iu/efkD8lzpXVuLTrlev0hNSCq2/",
+	"lP4RKFNVL0gGGhem5SzeJnjWhikLtyHQhFJSYokIZrcqeSbOhGXZ1ALWDGae1JJk8afhhBsjRbrdY695",
+	"No7W6kvie2jEaI2bZqDHytiinEcgOIubgGWq0+0EM5sJidFP1AOlgDbNg2Yrhd8iOm2ti6nOfA17Xkty",
+	"6U0hzVCkmHXRnbj8gDJL8ki6KRDeYjQcFdPyVjFncdWrZjvfVTd9IgIcvcz42oNdBS6rJ0D0WgBvbuH6",
+	"EiCp7wiIlRevm8RqLSOu1eAnqgYHjPKHkZtXUId3UZDoLoH0HsVGJyEBzPAWlS/yIMciPYmVYS85xcIS",
+	"FKXGv0wrE6s6DW0cs60MYWcyKy6licpPQCGkm0LaoaNH5Gj35GTUUorh2XwIcvftRH9hySuYWpttI3b2",
+	"AOzLn+qy7Mt//7ntD14jKqvLurZKrDnO18Bx4L4/IschbMvfp4WV3TZZPjeY5UyNvMgYm3Z0MWOzYpoL",
+	"0plBI7qQcpIgUhMWOWpTmI3mEzMurHWKk9M9lWUzjk4XVKxQL4XfohkoBMTvDfQpxrfH0xnzYJ9ABCo3",
+	"p2MiNlTHzzNDtxR6iQYpTgsr+07al9Hkf4Yde3Sb8kjK4UxpUcyWJefR7FdlTPW2rcQcLtKaYD8BMzIc",
+	"s1MWo6O/txF5KcqEtphOavQrwh1NJlJL4S01dd03ygE/JjLiddstybMxWp83DRgVwaSp5Yxd8XwqtxMm",
+	"ry2BKAUROakkk6QmsGD8hIgTbooL6dFYhIIaIVupnuZ5igQMU1iFEgh1Qs8TA8MnqpxvtxGfRgjga9yh",
+	"zy5LP17gFdnsVom5gk25e+BV3PyG6KsF+yKjqa6J3tPJHWk94D+I+AHx6TYE/AguqjhuC216CwKQLcCO",
+	"B9aCiSxVUWFuJuQ8mnBj0Y9hC8tzqm6kLiXL+IRtpe7vYTXS8JJfp9s9dopuJPeNCk6kgQa7PTWxUrv7",
+	"PMwdAUnbKNprWOfjWwbuR6W+pGAlt/VJZbcFb1gc3remT4+oRf8pEyXwjZLJ8Q9SS703spsCQoTQsx4j",
+	"74ppIX49thDJimJXNpbZBSp8ZCkdaDKVBgHOm1AnZXGlnOK6hdTSllMEKa78rttOLpxYwOZUwQurg23V",
+	"nEBNH+wPJEIFWmnQNqWInfB9/+3Q72caVZnHeW6aqnK9ILf3tWXGOkW7AcgM9Jwb0qd77NTXr+N2oEly",
+	"rQcBRBRfpD32JnjLa16jmM1UtfCRk0AwbRpd5Z2/ynmKDuK5h5DGwAg3LniL3+rO7r0jteGESkJQMDm6",
+	"TeT+Ph7o2mnHdvEwxRmfJxCoYRrxG+B/xpIn9XAINYKNdL1cSq5nY5XLk2BjUMaNXp5LsZ20zIkCJ/xl",
+	"qbv23cnQAoOfLkeTCZTHa/D7OsfFBtWhtfBaOsYvyLP8xOPoaqEaXxHj7S9lKnYPsboPa4b9qBboN4GO",
+	"PiyXp4SOXc/RkHuZ3Y/1/0BTND6VW1j+Qah8il0fI7osRFRBlovBrBLq7SUvxTsfS1VojCBGtt0b6LSY",
+	"2qy4lMfMTLNMSuF4beDKZBLGwLStlNZthkS/0+2EpUJmudLQLKLHfZbxUgzDjwmrWmMYXxpzaJI9uF38",
+	"rDfQH2R5VUUKqlzWUmU8SzvHc4Wgr8yqq3ZHLG7KB2xL+/I9ktxb0kkdbQthdQunF6ufKG41PHeQLzjh",
+	"dhynCzY62WjG6sRkOeAHbEzU0JxdYzXV6352dHmon0+Ofn9RfmP27P5Vf7aR3D/Z8EH9x/4eLMujXvnv",
+	"q+glfyGW7YIoqznFVvDY6YYv28WH0GAFDwE2rd2sB/VeNx/hrYtZmIpr/ZIaL7+w+lvp4P2NsAsMdSRC",
+	"9LX5sJ+QELD2fS+NJUxx2HyBPSnPZLxcQTxodZECPCtmF2si2k7/0Cv468wH8mP4I7RF+z0EDMPSj0k1",
+	"hFSChMEUTEJ+GFSmwUI6NRJ167SUV8UFqWGxq7osLLcSfd7GFhPDZkUJMVUUcy+1IO/BQBdXssz5pMdO",
+	"9ZwBKmqA/sFpXvI5KyUXbnoyH7GttLlRx4zrebp9wrge6FA/DVtHCv0B/tfwQmkxVBrGSjGiCwPjwR4B",
+	"1g0zLmakzZ8MdDop5Uhdp0wJqa0aeWUWuuvyjuO5/OI+2bg3uYeRbmdY8ZjL03T/fXvSJ6zx8en1086S",
+	"D1lK4VqxS06xyBC1mOcRzYAD69JCuJ4HGnGnctf+9VX1B7GkbsKKUshSCnY2Z0527bE3Knes/WzOMmXn",
+	"CaMSX4iZPiql3LHy2jLAx2hHcukqj90CzEFz9OgtbkS2lXEjd5Q2UhvlpH0mr3nm5myz8XYXQAdUm+3A",
+	"5Njf21sWKYQm5MmoX/wd50TV0e41rTellAy2HAZzJNiRMGNr+RtuxIQ1Z9k1sd9XndIX60WvXsONVDSu",
+	"U74sCV3XNn8KMCULdc6IOrUTWvy67s2+R/XXyFlJGHwM6k2DFNUSKNia4f0nqeu6agHEdR3Xry1Xu1mW",
+	"eeWXOJNn46K4GEotJoXSdikcOmrEQqMGGB37AHoCZnLqwsZ6Qrt88yv2+DrM4t4vrLagG19ZY+wVWVp7",
+	"64UX+A+3b2FOa0Xhj+BTC9c0eih0bF1PhZoGY0LSmWF1roxjDoyzv73/AYMzIc4SFWY/24CBRWo9zGfT",
+	"MKPOtWNhKaWcJwONb4Vq9ilDuASuMzcAIBKcSZaOrZ2Y491dRE5wf8EfjgvCN+7ZldIU+ZUcaFtgXMMV",
+	"tzJheVFMznh24VrmSl8QbiAXopTGdMNZNa76PSGt7mkkp/QzsySKVXPuqyJZNdp/3gp1MKJYlXC9pGZ3",
+	"pl1dkoO/rzXRy13XtTRxgzSxNht/NrMxXHSowVEn8Hen713S0O7H5n95bUXIXGL2U9PrXEwMEzJXVxIp",
+	"flEj+j32qvrNF0LFXKcZn6MVyao8Z45hQK3+NjT3VzD6rQS5+y1vGqZEh6e1ZclL+lpnEv2s/97n/bOD",
+	"7Jk4lM9HR+cvxt/8tndxu5/1/noVnsrtpBP3T9ydK1AHb7HKxC2Ekym4EXJd5OhpKGB4+J+RAJldDEu5",
+	"KbjF/b5pqjvmRM+a2xktIhBeSDJpAvImIc0MdIqd7HxQ55pDiArCB7XIp8jvE3awt8ccSctlyXUmmVSA",
+	"cjXjkIGE/dFgoPxB6EkxLTNMgymndgwT9X4+Y7mVxwvJEyHMFjGhMBoTfYIJE1OkARJtPsXU7hSjHTC6",
+	"+6EpHjKkcs5Uhs64gb4stJxjWC1SWEOQJyHKFYvhI0TQyFFm0WM/ESguGf3NCcBmdfm13stMqiuJ20EX",
+	"4TbiHA7U+NNg+IITltpv//ef/yZX++6fCk4bf67IdvM0l6TZ9tv9o4N+/3n/2d6eG+Owf3jEXzz/Rh7J",
+	"TJ5JwQ/6fDTiz/uZyPjBiB/uZ1wcyaMjvicPn49GhwfPxV4mX8j9vRfixZmok/n+3rMXHYT+rpI/RlhR",
+	"RAc/y+WQQJJur3EHOwQ5Ww1Sz4VQbkCevyvdWVrlxsJNa1qp41vOsMxQgr6LHMDo6HeAhFIgIy9ULPoY",
+	"yhN93FACg5QOfpZ/v+j/cCG+n/1leqSu9/hZ9ur1m/2NqJZRPQZqI/Ho+8eLgS5ufdC1vLILfe+39B3K",
+	"elPFktpQve5N/xSaFBEzfGgUpRKf1NJKETzByR0MOVXDdpYOpw7ee5oR23JUCOvNC4BQKmVWnGuM0zeM",
+	"VwQLHH7gCdMFkLNSGrvd27grW16VX95Rxbgrv5TZtFR2jgW6YvMlbBzjtZfUyjo/Nfr5uIGRGadTR1v+",
+	"+S9HSBzf6JJ3lWH480ayMS3zjeONXTA70Egf2wOyLZ+WXKOxM7h1exWhJSProl8RIk73E1+LKSDehDJh",
+	"1MEp5geo3K2qvRvD+gl7BgzuMKEsrSp7QQsM9fBGkKjvWgDuYt91OyQKDe+///HUSRIkI/gUkSBZ+A8W",
+	"clwynufx2OHg2tbEtdhRGoeskmF2oAJWgHaHlBQnp8RBrD7HpiOGNZqAjxJaHP+XxYABCfPH9YJZmzz5",
+	"m4bxqVCW5cV51DdFE7R37ShZyTPrg2/8HlJB9E3jmHlux1F/P0rLO3rD2upuZzDdG//2ETtmE1diYHtO",
+	"QoHHUMs5wQuX+MLDVdaPd2233JtQwuYTCKxeEG3Us0De2S2Vong5kSWDA+elYP5SnDAjUSD0/+OkSvDU",
+	"UYa00rYsxDTzoY91oWphFveDaKoSyELOxSp54yE9pE2auInN+O+7glsb0oaes/71NePZhS5muRTnPg8I",
+	"jQjzXrNMkcZ3nLB3bz/8glAHrT4bmML/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -57,7 +57,7 @@ func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
 		key = req.Header.Get("Idempotency-Key")
 	}
 	s.deps.Audit.Record(audit.Event{
-		OccurredAt: now().Add(-duration), PartnerID: who.PartnerID, TokenID: who.TokenID,
+		OccurredAt: now().Add(-duration), PartnerID: who.AccountID(), TokenID: who.TokenID,
 		Method: req.Method, Route: c.Path(), Status: c.Response().Status, RequestID: RequestID(ctx),
 		IdempotencyKey: key, ClientAddr: c.RealIP(), Duration: duration,
 	})

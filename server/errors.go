@@ -10,6 +10,7 @@ import (
 	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/inventory"
 )
 
 // Code is a machine-readable error code. Every code is in the catalogue below and in the
@@ -51,6 +52,9 @@ const (
 	CodeInternal                Code = "internal_error"
 	CodePaymentProvider         Code = "payment_provider_error"
 	CodeServiceUnavailable      Code = "service_unavailable"
+	CodeTokenKindInvalid        Code = "token_kind_invalid"
+	CodeTablesBelowTaken        Code = "tables_below_taken"
+	CodeAllocationUnavailable   Code = "allocation_unavailable"
 )
 
 // catalogueEntry is how a code is answered.
@@ -105,6 +109,9 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeInternal:                {typeAPI, http.StatusInternalServerError, "Something went wrong on our side. It is safe to retry with the same Idempotency-Key."},
 	CodePaymentProvider:         {typeAPI, http.StatusBadGateway, "The payment provider failed or timed out; nothing was charged or held. Retry the call with the same Idempotency-Key."},
 	CodeServiceUnavailable:      {typeAPI, http.StatusServiceUnavailable, "The service is not ready. Retry shortly."},
+	CodeTokenKindInvalid:        {typePermission, http.StatusForbidden, "Partner tokens cannot call /v1/operator/… operations, and operator tokens can call only those."},
+	CodeTablesBelowTaken:        {typeInvalidRequest, http.StatusConflict, "A slot's tables cannot go below the tables already held or booked."},
+	CodeAllocationUnavailable:   {typeInvalidRequest, http.StatusConflict, "The slot's shared pool has too few free tables for this allocation."},
 }
 
 // Problem is an error answer on its way to the wire.
@@ -146,6 +153,8 @@ func problemFor(err error) *Problem {
 		state      *booking.StateError
 		paymentErr *booking.PaymentError
 		holdLimit  *booking.HoldLimitError
+		belowTaken *inventory.TablesBelowTakenError
+		noAlloc    *inventory.AllocationUnavailableError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -177,6 +186,18 @@ func problemFor(err error) *Problem {
 		return newProblem(CodeChangeExpired, "", "")
 	case errors.As(err, &holdLimit):
 		return newProblem(CodeHoldLimitReached, fmt.Sprintf("Your partner account already has %d active holds, the most it may have at once. Finalize or cancel one, or wait for one to expire, then hold again.", holdLimit.Limit), "")
+	case errors.As(err, &belowTaken):
+		msg := fmt.Sprintf("The slot has %d tables held or booked; its tables cannot go below that (asked for %d).", belowTaken.Taken, belowTaken.Requested)
+		if belowTaken.Allocated > 0 {
+			msg = fmt.Sprintf("The slot has %d tables held or booked and %d allocated to partners; its tables cannot go below %d (asked for %d).",
+				belowTaken.Taken, belowTaken.Allocated, belowTaken.Taken+belowTaken.Allocated, belowTaken.Requested)
+		}
+		return newProblem(CodeTablesBelowTaken, msg, "tables")
+	case errors.As(err, &noAlloc):
+		if noAlloc.Exists {
+			return newProblem(CodeAllocationUnavailable, "The partner already has an allocation of this slot.", "partner_id")
+		}
+		return newProblem(CodeAllocationUnavailable, fmt.Sprintf("The slot's shared pool has %d tables free; %d cannot be allocated.", noAlloc.Free, noAlloc.Requested), "tables")
 	case errors.As(err, &state):
 		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
 	case errors.As(err, &paymentErr):

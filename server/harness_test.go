@@ -18,6 +18,7 @@ import (
 	"github.com/prima-dining/partner-api/gen/client"
 	"github.com/prima-dining/partner-api/idempotency"
 	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/inventory"
 	"github.com/prima-dining/partner-api/metrics"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/platforms"
@@ -33,9 +34,11 @@ type env struct {
 	outbox  *platforms.Worker
 	tokens  *access.Service
 	audit   *audit.Log
-	srv     *httptest.Server
-	token   string // a partner token with every scope
-	client  *client.ClientWithResponses
+	// inventory is the venue operators' service (/v1/operator/…).
+	inventory *inventory.Service
+	srv       *httptest.Server
+	token     string // a partner token with every scope
+	client    *client.ClientWithResponses
 }
 
 type envConfig struct {
@@ -126,6 +129,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	if cfg.logger == nil {
 		cfg.logger = quietLogger()
 	}
+	e.inventory = inventory.New(db, inventory.Config{Now: cfg.booking.Now, Logger: cfg.logger})
 	e.audit = audit.New(db, audit.Config{FlushEvery: 10 * time.Millisecond, Logger: cfg.logger})
 	t.Cleanup(e.audit.Close) // after the server's Close below (cleanups run last first)
 	h, err := server.New(server.Deps{
@@ -138,6 +142,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		AuthFailureLimit: cfg.server.AuthFailureLimit,
 		Metrics:          cfg.server.Metrics,
 		Audit:            e.audit,
+		Inventory:        e.inventory,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +161,16 @@ func quietLogger() *slog.Logger {
 func (e *env) newToken(partner string, scopes ...string) string {
 	e.t.Helper()
 	secret, _, err := e.tokens.Create(context.Background(), access.CreateParams{Partner: partner, Scopes: scopes})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
+
+// newOperatorToken issues a token of the operator (created if new) granted the venues.
+func (e *env) newOperatorToken(operator string, venues []string, scopes ...string) string {
+	e.t.Helper()
+	secret, _, err := e.tokens.Create(context.Background(), access.CreateParams{Operator: operator, Venues: venues, Scopes: scopes})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -108,6 +108,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
+			if p := tokenKindProblem(route.Path, who); p != nil {
+				return p
+			}
 			if scope, _ := op.Extensions["x-required-scope"].(string); scope != "" && scope != "any" && !who.HasScope(scope) {
 				return newProblem(CodeInsufficientScope, fmt.Sprintf("This call needs the %s scope; the token has %s.", scope, strings.Join(who.Scopes, ", ")), "")
 			}
@@ -135,7 +138,7 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			return validationProblem(err)
 		}
 		if key := req.Header.Get("Idempotency-Key"); key != "" && (req.Method == http.MethodPost || req.Method == http.MethodPatch) && authenticated {
-			return s.idempotent(c, who.PartnerID, key, idempotency.Fingerprint(req.Method, req.URL.Path, body), next)
+			return s.idempotent(c, who.AccountID(), key, idempotency.Fingerprint(req.Method, req.URL.Path, body), next)
 		}
 		return next(c)
 	}

@@ -62,6 +62,9 @@ func TestBOLATableCoversEveryOperationWithAnID(t *testing.T) {
 			if !strings.Contains(path, "{") || op.Security != nil && len(*op.Security) == 0 {
 				continue
 			}
+			if strings.HasPrefix(path, "/v1/operator/") {
+				continue // partner tokens cannot call them at all: operator_guard_test.go
+			}
 			if _, ok := bolaCalls[op.OperationID]; !ok {
 				t.Errorf("%s %s (%s) takes an id but is not in bolaCalls", method, path, op.OperationID)
 			}

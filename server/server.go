@@ -25,6 +25,7 @@ import (
 	"github.com/prima-dining/partner-api/docs/swaggerui"
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/inventory"
 	"github.com/prima-dining/partner-api/metrics"
 	"github.com/prima-dining/partner-api/openapi"
 )
@@ -68,6 +69,9 @@ type Deps struct {
 	Audit *audit.Log
 	// Metrics records each request's duration by route and status; nil records nothing.
 	Metrics *metrics.Metrics
+	// Inventory serves the venue operators' inventory operations (/v1/operator/venues…,
+	// /v1/operator/slots…); nil answers them 404 route_not_found.
+	Inventory *inventory.Service
 }
 
 // Server implements gen.StrictServerInterface.

@@ -58,6 +58,8 @@ type ReservationFilter struct {
 	VenueID          string
 	DateFrom, DateTo string // local_date bounds, inclusive
 	PartnerReference string
+	// OperatorID keeps only reservations at the venues this operator manages.
+	OperatorID string
 }
 
 // Page is a keyset page request: at most Limit rows after the row whose id is

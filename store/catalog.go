@@ -19,7 +19,8 @@ const insertBatch = 500
 
 // Slot statuses the queries rely on.
 const (
-	slotOpen = "open"
+	slotOpen      = "open"
+	slotWithdrawn = "withdrawn"
 )
 
 // inScope restricts a query to the venues s may see; col is the venue id column of the
@@ -87,8 +88,8 @@ func (db *DB) GetSlot(ctx context.Context, s Scope, id string) (Slot, error) {
 	return getSlot(db.q(ctx), s, id)
 }
 
-// GetSlot is (*DB).GetSlot inside the transaction. It takes no lock: TakeTable and
-// ReleaseTable are the conditional updates that decide.
+// GetSlot is (*DB).GetSlot inside the transaction. It takes no lock: TakeTable,
+// TakeTableFor and the releases are the conditional updates that decide.
 func (tx *Tx) GetSlot(s Scope, id string) (Slot, error) {
 	return getSlot(tx.g, s, id)
 }
@@ -104,10 +105,20 @@ func getSlot(g *gorm.DB, s Scope, id string) (Slot, error) {
 }
 
 // bookable restricts slots to those open, starting after now (when set), with a table
-// left and taking a party of partySize (when > 0).
-func bookable(partySize int, now time.Time) func(*gorm.DB) *gorm.DB {
+// left for the partner and taking a party of partySize (when > 0). A table is left in
+// the shared pool (tables_taken + tables_reserved < tables), or in the partner's own
+// allocation of the slot while it is not released and its release time is ahead.
+func bookable(partnerID string, partySize int, now time.Time) func(*gorm.DB) *gorm.DB {
 	return func(g *gorm.DB) *gorm.DB {
-		g = g.Where("slots.status = ?", slotOpen).Where("slots.tables_taken < slots.tables")
+		g = g.Where("slots.status = ?", slotOpen)
+		if partnerID == "" {
+			g = g.Where("slots.tables_taken + slots.tables_reserved < slots.tables")
+		} else {
+			// tables_reserved > 0 first: slots without allocations never reach the subquery.
+			g = g.Where("(slots.tables_taken + slots.tables_reserved < slots.tables OR (slots.tables_reserved > 0 AND EXISTS ("+
+				"SELECT 1 FROM slot_allocations sa WHERE sa.slot_id = slots.id AND sa.partner_id = ? AND sa.released = ? "+
+				"AND sa.release_at > ? AND sa.tables_taken < sa.tables)))", partnerID, false, dbTime(now))
+		}
 		if partySize > 0 {
 			g = g.Where("slots.party_size_min <= ? AND slots.party_size_max >= ?", partySize, partySize)
 		}
@@ -150,7 +161,7 @@ func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]
 		v := &sl.Venue
 		if err := rows.Scan(&sl.ID, &sl.VenueID, &sl.StartsAt, &sl.LocalDate, &sl.LocalTime,
 			&sl.DurationMinutes, &sl.PartySizeMin, &sl.PartySizeMax, &sl.SeatingArea, &sl.Type,
-			&sl.PriceAmount, &sl.PriceCurrency, &sl.PricePer, &sl.Tables, &sl.TablesTaken,
+			&sl.PriceAmount, &sl.PriceCurrency, &sl.PricePer, &sl.Tables, &sl.TablesTaken, &sl.TablesReserved,
 			&sl.Status, &sl.CreatedAt, &sl.UpdatedAt,
 			&v.ID, &v.Name, &v.City, &v.Cuisine, &v.TimeZone, &v.Currency,
 			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount); err != nil {
@@ -191,13 +202,26 @@ func searchSlotsSQL(dialect string, s Scope, q SlotQuery, after *slotKey, limit 
 	w := sqlText{dialect: dialect}
 	w.b.WriteString(`SELECT slots.id, slots.venue_id, slots.starts_at, slots.local_date, slots.local_time, ` +
 		`slots.duration_minutes, slots.party_size_min, slots.party_size_max, slots.seating_area, slots.type, ` +
-		`slots.price_amount, slots.price_currency, slots.price_per, slots.tables, slots.tables_taken, ` +
+		`slots.price_amount, slots.price_currency, slots.price_per, slots.tables, slots.tables_taken, slots.tables_reserved, ` +
 		`slots.status, slots.created_at, slots.updated_at, ` +
 		`v.id, v.name, v.city, v.cuisine, v.time_zone, v.currency, ` +
 		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount ` +
 		`FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = `)
 	w.arg(slotOpen)
-	w.b.WriteString(" AND slots.tables_taken < slots.tables")
+	// A table is left in the shared pool, or in the partner's own allocation of the slot
+	// while it is not released and its release time is ahead (as bookable does).
+	if s.PartnerID == "" {
+		w.b.WriteString(" AND slots.tables_taken + slots.tables_reserved < slots.tables")
+	} else {
+		w.b.WriteString(" AND (slots.tables_taken + slots.tables_reserved < slots.tables OR (slots.tables_reserved > 0 AND EXISTS (" +
+			"SELECT 1 FROM slot_allocations sa WHERE sa.slot_id = slots.id AND sa.partner_id = ")
+		w.arg(s.PartnerID)
+		w.b.WriteString(" AND sa.released = ")
+		w.arg(false)
+		w.b.WriteString(" AND sa.release_at > ")
+		w.arg(dbTime(q.Now))
+		w.b.WriteString(" AND sa.tables_taken < sa.tables)))")
+	}
 	if q.PartySize > 0 {
 		w.and("slots.party_size_min <= ", q.PartySize)
 		w.and("slots.party_size_max >= ", q.PartySize)
@@ -294,7 +318,7 @@ func (db *DB) NearbySlots(ctx context.Context, s Scope, venueID string, around t
 	around = dbTime(around)
 	base := func() *gorm.DB {
 		g := db.q(ctx).Model(&Slot{}).InnerJoins("Venue").
-			Scopes(inScope(s, "slots.venue_id"), bookable(partySize, now)).
+			Scopes(inScope(s, "slots.venue_id"), bookable(s.PartnerID, partySize, now)).
 			Where("slots.venue_id = ?", venueID)
 		if excludeID != "" {
 			g = g.Where("slots.id <> ?", excludeID)

@@ -24,10 +24,12 @@ type PartnerVenue struct {
 	VenueID   string `gorm:"column:venue_id;primaryKey"`
 }
 
-// Token is a partner access token; only the SHA-256 of the secret is stored.
+// Token is an access token of a partner or of an operator (exactly one of PartnerID and
+// OperatorID is set; the other column is NULL); only the SHA-256 of the secret is stored.
 type Token struct {
 	ID         string     `gorm:"column:id;primaryKey"`
-	PartnerID  string     `gorm:"column:partner_id"`
+	PartnerID  string     `gorm:"column:partner_id"`  // "" (NULL) for an operator token
+	OperatorID *string    `gorm:"column:operator_id"` // nil for a partner token
 	Name       string     `gorm:"column:name"`
 	Hash       string     `gorm:"column:hash"`   // hex SHA-256 of the full token
 	Prefix     string     `gorm:"column:prefix"` // the first characters, to recognise it in lists
@@ -37,6 +39,71 @@ type Token struct {
 	LastUsedAt *time.Time `gorm:"column:last_used_at"`
 	CreatedAt  time.Time  `gorm:"column:created_at"`
 	Partner    Partner    `gorm:"foreignKey:PartnerID"`
+	Operator   Operator   `gorm:"foreignKey:OperatorID"`
+}
+
+// Operator is a venue operator's account: a restaurant group managing its venues.
+type Operator struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	Name      string    `gorm:"column:name"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+// OperatorVenue grants one venue to an operator.
+type OperatorVenue struct {
+	OperatorID string `gorm:"column:operator_id;primaryKey"`
+	VenueID    string `gorm:"column:venue_id;primaryKey"`
+}
+
+// Schedule is a weekly pattern of slots at a venue. Days and Times are comma-separated
+// (mon,tue,… and HH:MM local times); ValidFrom, ValidUntil and GeneratedThrough are local
+// dates (YYYY-MM-DD; ValidUntil "" is open-ended, GeneratedThrough "" is nothing yet).
+type Schedule struct {
+	ID               string    `gorm:"column:id;primaryKey"`
+	VenueID          string    `gorm:"column:venue_id"`
+	Days             string    `gorm:"column:days"`
+	Times            string    `gorm:"column:times"`
+	DurationMinutes  int       `gorm:"column:duration_minutes"`
+	PartySizeMin     int       `gorm:"column:party_size_min"`
+	PartySizeMax     int       `gorm:"column:party_size_max"`
+	SeatingArea      string    `gorm:"column:seating_area"`
+	Type             string    `gorm:"column:type"`
+	PriceAmount      int64     `gorm:"column:price_amount"`
+	PricePer         string    `gorm:"column:price_per"`
+	Tables           int       `gorm:"column:tables"`
+	ValidFrom        string    `gorm:"column:valid_from"`
+	ValidUntil       string    `gorm:"column:valid_until"`
+	HorizonDays      int       `gorm:"column:horizon_days"`
+	GeneratedThrough string    `gorm:"column:generated_through"`
+	CreatedAt        time.Time `gorm:"column:created_at"`
+	UpdatedAt        time.Time `gorm:"column:updated_at"`
+}
+
+// SlotAllocation keeps Tables of a slot for one partner until ReleaseAt; then
+// (Released) its unsold tables return to the shared pool.
+type SlotAllocation struct {
+	ID          string    `gorm:"column:id;primaryKey"` // alc_…
+	SlotID      string    `gorm:"column:slot_id"`
+	PartnerID   string    `gorm:"column:partner_id"`
+	Tables      int       `gorm:"column:tables"`
+	TablesTaken int       `gorm:"column:tables_taken"`
+	ReleaseAt   time.Time `gorm:"column:release_at"`
+	Released    bool      `gorm:"column:released"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+	UpdatedAt   time.Time `gorm:"column:updated_at"`
+}
+
+// Closure withdraws a venue's slots between two local dates, all day or between two
+// local times (TimeFrom and TimeTo "" mean all day).
+type Closure struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	VenueID   string    `gorm:"column:venue_id"`
+	DateFrom  string    `gorm:"column:date_from"`
+	DateTo    string    `gorm:"column:date_to"`
+	TimeFrom  string    `gorm:"column:time_from"`
+	TimeTo    string    `gorm:"column:time_to"`
+	Reason    string    `gorm:"column:reason"`
+	CreatedAt time.Time `gorm:"column:created_at"`
 }
 
 // Venue is a restaurant.
@@ -90,9 +157,14 @@ type Slot struct {
 	Tables          int       `gorm:"column:tables"`
 	TablesTaken     int       `gorm:"column:tables_taken"`
 	Status          string    `gorm:"column:status"` // open | withdrawn
-	CreatedAt       time.Time `gorm:"column:created_at"`
-	UpdatedAt       time.Time `gorm:"column:updated_at"`
-	Venue           Venue     `gorm:"foreignKey:VenueID"`
+	// ScheduleID is the schedule that generated the slot; nil for a one-off slot.
+	ScheduleID *string `gorm:"column:schedule_id"`
+	// TablesReserved is the unsold tables of the slot's unreleased partner allocations:
+	// the shared pool has a table when TablesTaken+TablesReserved < Tables.
+	TablesReserved int       `gorm:"column:tables_reserved"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
+	UpdatedAt      time.Time `gorm:"column:updated_at"`
+	Venue          Venue     `gorm:"foreignKey:VenueID"`
 }
 
 // Reservation is a held or booked table, with the slot's details and the venue's
@@ -124,6 +196,8 @@ type Reservation struct {
 	PolicyFeePercent       int        `gorm:"column:policy_fee_percent"`
 	PolicyFeeAmount        int64      `gorm:"column:policy_fee_amount"`
 	PolicyModifyUntilHours int        `gorm:"column:policy_modify_until_hours"`
+	// AllocationID is the partner allocation the table came from; nil for the shared pool.
+	AllocationID *string `gorm:"column:allocation_id"`
 	// PendingPaymentID is the ReservationPayment of a change that waits for its payment.
 	PendingPaymentID *string `gorm:"column:pending_payment_id"`
 	// ExtraPayments counts its ReservationPayments; Payments holds them when it is > 0.
@@ -284,3 +358,8 @@ func (WebhookEndpoint) TableName() string    { return "webhook_endpoints" }
 func (VenueNotification) TableName() string  { return "venue_notifications" }
 func (ReservationPayment) TableName() string { return "reservation_payments" }
 func (ReservationEvent) TableName() string   { return "reservation_events" }
+func (Operator) TableName() string           { return "operators" }
+func (OperatorVenue) TableName() string      { return "operator_venues" }
+func (Schedule) TableName() string           { return "schedules" }
+func (Closure) TableName() string            { return "closures" }
+func (SlotAllocation) TableName() string     { return "slot_allocations" }

@@ -46,21 +46,46 @@ func (db *DB) CreateToken(ctx context.Context, t *Token) error {
 	t.RevokedAt = dbTimePtr(t.RevokedAt)
 	t.LastUsedAt = dbTimePtr(t.LastUsedAt)
 	t.CreatedAt = dbTime(t.CreatedAt)
-	return wrap("create token", db.q(ctx).Omit(clause.Associations).Create(t).Error)
+	return wrap("create token", db.q(ctx).Omit(tokenOmit(t)...).Create(t).Error)
 }
 
-// GetTokenByHash returns the token whose secret hashes to hash, with its Partner;
+// tokenOmit lists what inserting t leaves out: its associations, and the owner column
+// it does not use, so that column stays NULL (an empty partner_id would fail its foreign
+// key).
+func tokenOmit(t *Token) []string {
+	if t.PartnerID == "" {
+		return []string{clause.Associations, "partner_id"}
+	}
+	return []string{clause.Associations}
+}
+
+// GetTokenByHash returns the token whose secret hashes to hash, with its Partner or
+// Operator;
 // ErrNotFound if none. Expiry and revocation are the caller's to check.
 //
 // Every authenticated request makes this lookup, so it is one statement scanned with
 // database/sql rather than GORM's reflective Take.
 func (db *DB) GetTokenByHash(ctx context.Context, hash string) (Token, error) {
 	var t Token
+	var (
+		partnerCreated, operatorCreated *time.Time
+		operatorID, operatorName        string
+	)
 	p := &t.Partner
 	err := db.sql.QueryRowContext(ctx, tokenByHashSQL(db.dialect), hash).Scan(
-		&t.ID, &t.PartnerID, &t.Name, &t.Hash, &t.Prefix, &t.Scopes,
+		&t.ID, &t.PartnerID, &t.OperatorID, &t.Name, &t.Hash, &t.Prefix, &t.Scopes,
 		&t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt, &t.CreatedAt,
-		&p.ID, &p.Name, &p.AllVenues, &p.RateLimitPerSecond, &p.RateLimitBurst, &p.CreatedAt)
+		&p.ID, &p.Name, &p.AllVenues, &p.RateLimitPerSecond, &p.RateLimitBurst, &partnerCreated,
+		&operatorID, &operatorName, &operatorCreated)
+	if err == nil {
+		if partnerCreated != nil {
+			p.CreatedAt = *partnerCreated
+		}
+		t.Operator = Operator{ID: operatorID, Name: operatorName}
+		if operatorCreated != nil {
+			t.Operator.CreatedAt = *operatorCreated
+		}
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, wrap("get token by hash", ErrNotFound)
 	} else if err != nil {
@@ -76,10 +101,15 @@ func (db *DB) TokenByHashStatement(hash string) (string, []any) {
 }
 
 // tokenByHashText is GetTokenByHash's statement with a ? placeholder.
-const tokenByHashText = `SELECT t.id, t.partner_id, t.name, t.hash, t.prefix, t.scopes, ` +
+// A token belongs to a partner or to an operator: both are outer joins, and the other's
+// columns read as empty.
+const tokenByHashText = `SELECT t.id, COALESCE(t.partner_id, ''), t.operator_id, t.name, t.hash, t.prefix, t.scopes, ` +
 	`t.expires_at, t.revoked_at, t.last_used_at, t.created_at, ` +
-	`p.id, p.name, p.all_venues, p.rate_limit_per_second, p.rate_limit_burst, p.created_at ` +
-	`FROM tokens t JOIN partners p ON p.id = t.partner_id WHERE t.hash = ?`
+	`COALESCE(p.id, ''), COALESCE(p.name, ''), COALESCE(p.all_venues, FALSE), COALESCE(p.rate_limit_per_second, 0), ` +
+	`COALESCE(p.rate_limit_burst, 0), p.created_at, ` +
+	`COALESCE(o.id, ''), COALESCE(o.name, ''), o.created_at ` +
+	`FROM tokens t LEFT JOIN partners p ON p.id = t.partner_id LEFT JOIN operators o ON o.id = t.operator_id ` +
+	`WHERE t.hash = ?`
 
 var tokenByHashPostgres = strings.Replace(tokenByHashText, "?", "$1", 1)
 
@@ -93,7 +123,7 @@ func tokenByHashSQL(dialect string) string {
 // ListTokens lists a partner's tokens (partnerID "" = every partner's), newest first,
 // each with its Partner.
 func (db *DB) ListTokens(ctx context.Context, partnerID string) ([]Token, error) {
-	g := db.q(ctx).Joins("Partner")
+	g := db.q(ctx).Joins("Partner").Joins("Operator")
 	if partnerID != "" {
 		g = g.Where("tokens.partner_id = ?", partnerID)
 	}
@@ -160,7 +190,7 @@ func (db *DB) SetPartnerRateLimit(ctx context.Context, name string, perSecond fl
 // GetToken returns a token by id, with its Partner; ErrNotFound if none.
 func (db *DB) GetToken(ctx context.Context, id string) (Token, error) {
 	var t Token
-	if err := db.q(ctx).Joins("Partner").Where("tokens.id = ?", id).Take(&t).Error; err != nil {
+	if err := db.q(ctx).Joins("Partner").Joins("Operator").Where("tokens.id = ?", id).Take(&t).Error; err != nil {
 		return Token{}, wrap("get token", err)
 	}
 	return t, nil
@@ -191,6 +221,15 @@ func (db *DB) RotateToken(ctx context.Context, oldID string, successor *Token, r
 			}
 			return wrap("rotate token", ErrConflict)
 		}
-		return wrap("rotate token", tx.g.Omit(clause.Associations).Create(successor).Error)
+		return wrap("rotate token", tx.g.Omit(tokenOmit(successor)...).Create(successor).Error)
 	})
+}
+
+// GetPartner returns a partner by id; ErrNotFound if none.
+func (db *DB) GetPartner(ctx context.Context, id string) (Partner, error) {
+	var p Partner
+	if err := db.q(ctx).Where("id = ?", id).Take(&p).Error; err != nil {
+		return Partner{}, wrap("get partner", err)
+	}
+	return p, nil
 }

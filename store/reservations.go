@@ -66,6 +66,9 @@ func (db *DB) ListReservations(ctx context.Context, partnerID string, f Reservat
 	if f.PartnerReference != "" {
 		g = g.Where("reservations.partner_reference = ?", f.PartnerReference)
 	}
+	if f.OperatorID != "" {
+		g = g.Scopes(ofOperator(f.OperatorID, "reservations.venue_id"))
+	}
 	if p.StartingAfter != "" {
 		var n int64
 		err := db.q(ctx).Model(&Reservation{}).Scopes(ofPartner).
@@ -184,7 +187,7 @@ func (tx *Tx) ExpireDueHolds(slotID string, now time.Time, limit int) ([]Reserva
 		if res.RowsAffected != 1 {
 			continue // another transaction expired, extended or finalized it first
 		}
-		if err := tx.ReleaseTable(r.SlotID, now); err != nil {
+		if err := tx.ReleaseTableOf(&r, now); err != nil {
 			return nil, err
 		}
 		r.Status = resExpired
@@ -194,24 +197,9 @@ func (tx *Tx) ExpireDueHolds(slotID string, now time.Time, limit int) ([]Reserva
 	return expired, nil
 }
 
-// TakeTable takes one table of an open slot if one is left: a single conditional UPDATE,
-// so concurrent takers can never overbook (and the CHECK constraint guards it again). It
-// reports whether a table was taken.
-func (tx *Tx) TakeTable(slotID string, now time.Time) (bool, error) {
-	res := tx.g.Model(&Slot{}).
-		Where("id = ? AND status = ? AND tables_taken < tables", slotID, slotOpen).
-		UpdateColumns(map[string]any{
-			"tables_taken": gorm.Expr("tables_taken + 1"),
-			"updated_at":   dbTime(now),
-		})
-	if res.Error != nil {
-		return false, wrap("take table", res.Error)
-	}
-	return res.RowsAffected == 1, nil
-}
-
-// ReleaseTable gives one table back to a slot (never below zero). Releasing when none is
-// taken changes nothing and is not an error.
+// ReleaseTable gives one table back to a slot's shared pool (never below zero). Releasing
+// when none is taken changes nothing and is not an error. A reservation whose table may
+// have come from a partner allocation is released with ReleaseTableOf.
 func (tx *Tx) ReleaseTable(slotID string, now time.Time) error {
 	err := tx.g.Model(&Slot{}).
 		Where("id = ? AND tables_taken > 0", slotID).

@@ -77,12 +77,19 @@ func tokenCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Create, list, rotate and revoke partner tokens"}
 
 	var (
-		partner, name, scopes, expires string
+		partner, operator, venues, name, scopes, expires string
 	)
 	create := &cobra.Command{
 		Use:   "create",
-		Short: "Issue a partner token; the secret is printed once",
+		Short: "Issue a partner or operator token; the secret is printed once",
+		Long: `create --partner NAME issues a partner token (the five calls). create --operator NAME
+--venues ven_a,ven_b issues a venue operator's token: it may call only /v1/operator/…,
+and only for the venues granted to the operator (these and any it creates). Partners and
+operators are created on first use.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (partner == "") == (operator == "") {
+				return errors.New("give either --partner NAME or --operator NAME")
+			}
 			var expiresIn time.Duration
 			if expires != "" {
 				d, err := parseDuration(expires)
@@ -100,12 +107,18 @@ func tokenCommand() *cobra.Command {
 			if scopes != "" {
 				list = strings.Split(scopes, ",")
 			}
-			secret, t, err := svc.Create(cmd.Context(), access.CreateParams{Partner: partner, Name: name, Scopes: list, ExpiresIn: expiresIn})
+			var venueList []string
+			if venues != "" {
+				venueList = strings.Split(venues, ",")
+			}
+			secret, t, err := svc.Create(cmd.Context(), access.CreateParams{
+				Partner: partner, Operator: operator, Venues: venueList, Name: name, Scopes: list, ExpiresIn: expiresIn,
+			})
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Token %s for partner %q, scopes %s", t.ID, t.PartnerName, strings.Join(t.Scopes, ","))
+			fmt.Fprintf(out, "Token %s for %s, scopes %s", t.ID, owner(t), strings.Join(t.Scopes, ","))
 			if t.ExpiresAt != nil {
 				fmt.Fprintf(out, ", expires %s", t.ExpiresAt.Format(time.RFC3339))
 			}
@@ -114,10 +127,12 @@ func tokenCommand() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&partner, "partner", "", "partner name (created if new)")
+	create.Flags().StringVar(&operator, "operator", "", "venue operator name (created if new), instead of --partner")
+	create.Flags().StringVar(&venues, "venues", "", "with --operator: comma-separated venue ids the operator manages")
 	create.Flags().StringVar(&name, "name", "", "a label for the token")
-	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes (default: "+strings.Join(access.AllScopes, ",")+")")
+	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes (default: "+strings.Join(access.AllScopes, ",")+
+		"; for an operator "+strings.Join(access.OperatorScopes, ",")+")")
 	create.Flags().StringVar(&expires, "expires", "", "lifetime, e.g. 90d or 12h (default: no expiry)")
-	_ = create.MarkFlagRequired("partner")
 
 	var listPartner string
 	list := &cobra.Command{
@@ -134,7 +149,7 @@ func tokenCommand() *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tPARTNER\tNAME\tPREFIX\tSCOPES\tSTATUS\tEXPIRES\tLAST USED")
+			fmt.Fprintln(w, "ID\tOWNER\tNAME\tPREFIX\tSCOPES\tSTATUS\tEXPIRES\tLAST USED")
 			now := time.Now()
 			for _, t := range tokens {
 				status := "active"
@@ -146,7 +161,7 @@ func tokenCommand() *cobra.Command {
 				case t.ExpiresAt != nil && !t.ExpiresAt.After(now):
 					status = "expired"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", t.ID, t.PartnerName, t.Name, t.Prefix,
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", t.ID, owner(t), t.Name, t.Prefix,
 					strings.Join(t.Scopes, ","), status, timeOrDash(t.ExpiresAt), timeOrDash(t.LastUsedAt))
 			}
 			return w.Flush()
@@ -196,7 +211,7 @@ sooner.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Token %s succeeds %s for partner %q, scopes %s", t.ID, args[0], t.PartnerName, strings.Join(t.Scopes, ","))
+			fmt.Fprintf(out, "Token %s succeeds %s for %s, scopes %s", t.ID, args[0], owner(t), strings.Join(t.Scopes, ","))
 			if t.ExpiresAt != nil {
 				fmt.Fprintf(out, ", expires %s", t.ExpiresAt.Format(time.RFC3339))
 			}
@@ -221,6 +236,14 @@ func tokenService(cmd *cobra.Command) (*access.Service, func(), error) {
 		return nil, nil, err
 	}
 	return access.NewService(db), func() { _ = db.Close() }, nil
+}
+
+// owner names whose token it is: partner "acme" or operator "lupa-group".
+func owner(t access.Token) string {
+	if t.Kind == access.KindOperator {
+		return fmt.Sprintf("operator %q", t.OperatorName)
+	}
+	return fmt.Sprintf("partner %q", t.PartnerName)
 }
 
 func timeOrDash(t *time.Time) string {

@@ -38,7 +38,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), migrateCommand(), seedCommand(), tokenCommand(), partnerCommand(), auditCommand(), outboxCommand(), venueCommand())
+	root.AddCommand(serveCommand(), migrateCommand(), seedCommand(), tokenCommand(), partnerCommand(), auditCommand(), outboxCommand(), venueCommand(), importCommand())
 	return root
 }
 

@@ -132,3 +132,46 @@ func TestTokenRotateKeepsTheOldTokenForTheOverlap(t *testing.T) {
 		t.Fatalf("new token after the old one's revoke: %v", err)
 	}
 }
+
+func TestTokenCreateForAnOperatorGrantsItsVenues(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "prima.db")
+	t.Setenv("PRIMA_DATABASE_URL", dbURL)
+	if out, err := run(t, "seed", "--demo"); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	db, err := store.Open(context.Background(), store.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	venues, _, err := db.ListVenues(context.Background(), store.Scope{AllVenues: true}, store.VenueFilter{}, store.Page{Limit: 3})
+	if err != nil || len(venues) < 3 {
+		t.Fatalf("venues: %v", err)
+	}
+
+	out, err := run(t, "token", "create", "--operator", "lupa-group", "--venues", venues[0].ID+","+venues[1].ID)
+	if err != nil || !strings.Contains(out, `operator "lupa-group"`) || !strings.Contains(out, "inventory:write") {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	p, err := access.NewService(db).Authenticate(context.Background(), secretPattern.FindString(out))
+	if err != nil || p.Kind != access.KindOperator || p.OperatorName != "lupa-group" || p.PartnerID != "" {
+		t.Fatalf("the operator token authenticates as %+v (%v)", p, err)
+	}
+	granted, err := db.OperatorVenueIDs(context.Background(), p.OperatorID)
+	if err != nil || len(granted) != 2 {
+		t.Fatalf("granted venues %v (%v)", granted, err)
+	}
+	if out, err := run(t, "token", "list"); err != nil || !strings.Contains(out, `operator "lupa-group"`) {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"token", "create", "--operator", "x", "--venues", "ven_nope"},
+		{"token", "create", "--operator", "x", "--partner", "y"},
+		{"token", "create", "--operator", "x", "--scopes", "reservations:write"},
+		{"token", "create"},
+	} {
+		if out, err := run(t, args...); err == nil {
+			t.Errorf("%v succeeded:\n%s", args, out)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/demo"
 	"github.com/prima-dining/partner-api/idempotency"
+	"github.com/prima-dining/partner-api/inventory"
 	"github.com/prima-dining/partner-api/metrics"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/platforms"
@@ -89,6 +90,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker, AllowPrivateWebhooks: c.WebhookAllowPrivate,
 		MaxActiveHolds: c.MaxActiveHolds, Metrics: m,
 	})
+	inv := inventory.New(db, inventory.Config{Logger: log})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
 	auditLog := audit.New(db, audit.Config{Logger: log})
@@ -105,6 +107,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		TrustProxyHeaders: c.TrustProxy,
 		Metrics:           m,
 		Audit:             auditLog,
+		Inventory:         inv,
 	})
 	if err != nil {
 		return err
@@ -166,7 +169,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runWorkers(workers, svc, worker, idem, c, log)
+		runWorkers(workers, svc, inv, worker, idem, c, log)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -196,14 +199,34 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	return nil
 }
 
+// rollSchedules generates the slots that schedules' rolling horizons reach, at start and
+// then hourly (generation is idempotent, so every process may run it).
+func rollSchedules(ctx context.Context, inv *inventory.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := inv.RollHorizon(ctx); err != nil && ctx.Err() == nil {
+			log.Error("roll schedules", "error", err)
+		} else if n > 0 {
+			log.Info("roll schedules", "slots", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // runWorkers runs the background loops of this process until ctx ends. Every process
 // runs them; each decides its work in the database, so several never collide.
-func runWorkers(ctx context.Context, svc *booking.Service, outbox *platforms.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
+func runWorkers(ctx context.Context, svc *booking.Service, inv *inventory.Service, outbox *platforms.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	go svc.RunSweeper(ctx, c.SweepInterval)
 	go svc.RunReconciler(ctx, c.ReconcileInterval)
 	go outbox.Run(ctx, c.OutboxInterval)
+	go rollSchedules(ctx, inv, log)
 	for {
 		select {
 		case <-ctx.Done():

@@ -290,8 +290,9 @@ export interface paths {
          * Retrieve the token making this call
          * @description Describes the bearer token of this request: its partner, scopes, expiry and last
          *     use, and `revokes_at` when it was rotated and stops working at the end of the
-         *     overlap. Any valid token may read itself (`x-required-scope: any`). The secret is
-         *     never shown again; `prefix` identifies the token.
+         *     overlap. Any valid partner token may read itself (`x-required-scope: any`); an
+         *     operator token answers `403 token_kind_invalid`. The secret is never shown again;
+         *     `prefix` identifies the token.
          */
         get: operations["getCurrentToken"];
         put?: never;
@@ -468,6 +469,253 @@ export interface paths {
         get: operations["getReadiness"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/venues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your venues
+         * @description Lists the venues your operator account manages, by id.
+         */
+        get: operations["listOperatorVenues"];
+        put?: never;
+        /**
+         * Create a venue
+         * @description Creates a venue that your operator account manages. Partners that may sell every
+         *     venue see it at once (`GET /v1/venues`); its slots come from schedules and one-off
+         *     slots.
+         */
+        post: operations["createOperatorVenue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/venues/{venue_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve one of your venues
+         * @description Returns one venue your operator account manages; any other venue answers `404 resource_missing`.
+         */
+        get: operations["getOperatorVenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update one of your venues
+         * @description Changes the fields sent and leaves the others. Policies apply to reservations
+         *     held from now on; existing reservations keep the policy they were held under.
+         */
+        patch: operations["updateOperatorVenue"];
+        trace?: never;
+    };
+    "/v1/operator/venues/{venue_id}/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a venue's schedules
+         * @description Lists the weekly schedules of one of your venues, oldest first.
+         */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Add a weekly schedule
+         * @description Adds a weekly pattern of slots and generates its slots at once, from `valid_from`
+         *     (default today) for `horizon_days` (default 60) ahead; PRIMA keeps generating as
+         *     the horizon rolls forward. Generation is idempotent: one slot per schedule and
+         *     start. Days inside a closure get withdrawn slots. The new slots are in partner
+         *     search at once.
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/venues/{venue_id}/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a venue's slots
+         * @description Lists the slots of one of your venues, open and withdrawn, by start time, with the tables held or booked.
+         */
+        get: operations["listOperatorSlots"];
+        put?: never;
+        /**
+         * Add a one-off slot
+         * @description Adds one slot outside any schedule (a special evening, an extra sitting). It is in partner search at once.
+         */
+        post: operations["createOperatorSlot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/slots/{slot_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a slot's tables or status
+         * @description Sets a slot's `tables` or withdraws (or reopens) it. `tables` never goes below the
+         *     tables already held or booked: that answers `409 tables_below_taken`, and the
+         *     message gives the count. Raised tables are bookable at once. A withdrawn slot
+         *     leaves partner search and refuses holds (`409 slot_not_bookable`); its existing
+         *     reservations stand.
+         */
+        patch: operations["updateOperatorSlot"];
+        trace?: never;
+    };
+    "/v1/operator/venues/{venue_id}/closures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a venue's closures
+         * @description Lists the closures of one of your venues that have not ended, by start date.
+         */
+        get: operations["listClosures"];
+        put?: never;
+        /**
+         * Close a venue for dates or a service
+         * @description Withdraws the venue's open slots from `date_from` to `date_to` (local dates,
+         *     inclusive): all day, or with `time_from` and `time_to` only the slots starting in
+         *     that service. Withdrawn slots leave partner search at once and refuse holds
+         *     (`409 slot_not_bookable`). Reservations already held or booked on them stand and
+         *     are counted in `reservations_affected`, for the venue to handle. Slots that
+         *     schedules generate later inside the closure are withdrawn too.
+         */
+        post: operations["createClosure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/reservations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your venues' reservations
+         * @description Lists the reservations at your venues, from every partner, newest first.
+         */
+        get: operations["listOperatorReservations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/reservations/{reservation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve a reservation at your venue
+         * @description Returns one reservation at one of your venues, whichever partner made it.
+         */
+        get: operations["getOperatorReservation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/reservations/{reservation_id}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a booking completed or no-show
+         * @description After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
+         *     other status answers `409 reservation_state_invalid`; marking it again with the
+         *     same outcome answers the reservation unchanged.
+         */
+        post: operations["recordReservationOutcome"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/slots/{slot_id}/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a slot's partner allocations
+         * @description Lists the tables of one of your slots kept for single partners, oldest first.
+         */
+        get: operations["listAllocations"];
+        put?: never;
+        /**
+         * Allocate tables of a slot to a partner
+         * @description Keeps `tables` of the slot for one partner until `release_hours_before` the start
+         *     (24 by default). Until then only that partner can hold them (and it can still
+         *     hold from the shared pool too); after it, the unsold ones return to the shared
+         *     pool. Only tables free in the shared pool can be allocated, one allocation per
+         *     partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
+         *     allocations, and the slot never has more tables held or booked than it has.
+         */
+        post: operations["createAllocation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1719,6 +1967,933 @@ export interface components {
                 migrations: string;
             };
         };
+        /**
+         * @description `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
+         * @example open
+         * @enum {string}
+         */
+        SlotStatus: "open" | "withdrawn";
+        /**
+         * @description A day of the week.
+         * @example fri
+         * @enum {string}
+         */
+        Weekday: "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+        /** @description Until when a booking can be changed (the same shape as the partner venue's `modification_policy`). */
+        OperatorModificationPolicy: {
+            /**
+             * @description Changes are accepted until this many hours before the start (0 means until the start).
+             * @example 2
+             */
+            allowed_until_hours_before: number;
+            /**
+             * @description The policy in words.
+             * @example Changes are possible until 2 hours before the reservation.
+             */
+            summary: string;
+        };
+        /** @description Until when a booking can be changed. */
+        OperatorModificationPolicyInput: {
+            /**
+             * @description Changes are accepted until this many hours before the start (0 means until the start).
+             * @example 2
+             */
+            allowed_until_hours_before: number;
+        };
+        /** @description When a booking can be cancelled for free, and the fee after that. */
+        OperatorCancellationPolicyInput: {
+            /**
+             * @description Cancelling is free until this many hours before the start.
+             * @example 24
+             */
+            free_until_hours_before: number;
+            /**
+             * @description `none` (always free), `percent` of the prepaid amount, or a `fixed` amount. (A pattern rather than an enum keeps the generated Go names of the partner `CancellationPolicy` enum unchanged.)
+             * @example percent
+             */
+            fee_type: string;
+            /**
+             * @description With `fee_type` `percent`, the share of the prepaid amount kept.
+             * @example 50
+             */
+            fee_percent?: number;
+            /**
+             * Format: int64
+             * @description With `fee_type` `fixed`, the fee in minor units of the venue's currency.
+             * @example 2500
+             */
+            fee_amount?: number;
+        };
+        /** @description The venue's street address; the city is the venue's `city`. */
+        OperatorAddressInput: {
+            /**
+             * @description Street and number.
+             * @example 233 West 4th Street
+             */
+            line1: string;
+            /**
+             * @description Postal code.
+             * @example 10014
+             */
+            postal_code?: string;
+            /**
+             * @description ISO 3166-1 alpha-2 country code.
+             * @example US
+             */
+            country?: string;
+        };
+        /**
+         * @description How the venue's own reservation platform hears of bookings: `log` keeps the
+         *     notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
+         *     signed per Standard Webhooks, to `url`.
+         */
+        VenuePlatform: {
+            /**
+             * @description The connector.
+             * @example webhook
+             * @enum {string}
+             */
+            kind: "log" | "webhook";
+            /**
+             * @description With `webhook`, the HTTPS URL the notifications are POSTed to.
+             * @example https://platform.example/prima/notifications
+             */
+            url?: string | null;
+        };
+        /** @description A venue as its operator manages it. */
+        OperatorVenue: {
+            /**
+             * @description Unique id, prefixed `ven_`.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            id: string;
+            /**
+             * @description Always `venue`.
+             * @example venue
+             * @enum {string}
+             */
+            object: "venue";
+            /**
+             * @description The venue's name.
+             * @example Osteria Lupa
+             */
+            name: string;
+            /**
+             * @description A short description for guests.
+             * @example Handmade pasta in the West Village.
+             */
+            description: string;
+            address: components["schemas"]["Address"];
+            /**
+             * @description The venue's city, as partners filter on it.
+             * @example New York
+             */
+            city: string;
+            /**
+             * @description The venue's cuisine, as partners filter on it.
+             * @example italian
+             */
+            cuisine: string;
+            /**
+             * @description The venue's IANA time zone; slot dates and times are local to it.
+             * @example America/New_York
+             */
+            time_zone: string;
+            /**
+             * @description ISO 4217 currency of prime prices, lower case.
+             * @example usd
+             */
+            currency: string;
+            /**
+             * @description The seating areas slots can be in.
+             * @example [
+             *       "dining_room",
+             *       "bar"
+             *     ]
+             */
+            seating_areas: string[];
+            cancellation_policy: components["schemas"]["CancellationPolicy"];
+            modification_policy: components["schemas"]["OperatorModificationPolicy"];
+            platform: components["schemas"]["VenuePlatform"];
+            /**
+             * @description The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
+             * @example null
+             */
+            platform_signing_secret: string | null;
+            /**
+             * Format: date-time
+             * @description When the venue was created.
+             * @example 2026-11-22T10:00:00Z
+             */
+            created_at: string;
+        };
+        /** @description A page of your venues. */
+        OperatorVenueList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The venues of this page. */
+            data: components["schemas"]["OperatorVenue"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+        };
+        /** @description A new venue. */
+        CreateVenueRequest: {
+            /**
+             * @description The venue's name.
+             * @example Osteria Lupa
+             */
+            name: string;
+            /**
+             * @description A short description for guests.
+             * @example Handmade pasta in the West Village.
+             */
+            description?: string;
+            address: components["schemas"]["OperatorAddressInput"];
+            /**
+             * @description The venue's city.
+             * @example New York
+             */
+            city: string;
+            /**
+             * @description The venue's cuisine.
+             * @example italian
+             */
+            cuisine: string;
+            /**
+             * @description An IANA time zone, e.g. `Europe/London`.
+             * @example America/New_York
+             */
+            time_zone: string;
+            /**
+             * @description ISO 4217 currency of prime prices, lower case.
+             * @example usd
+             */
+            currency: string;
+            /**
+             * @description The seating areas slots can be in.
+             * @example [
+             *       "dining_room",
+             *       "bar"
+             *     ]
+             */
+            seating_areas: string[];
+            cancellation_policy: components["schemas"]["OperatorCancellationPolicyInput"];
+            modification_policy?: components["schemas"]["OperatorModificationPolicyInput"];
+            platform?: components["schemas"]["VenuePlatform"];
+        };
+        /** @description The venue's fields to change; fields not sent keep their values. */
+        UpdateVenueRequest: {
+            /**
+             * @description The venue's name.
+             * @example Osteria Lupa
+             */
+            name?: string;
+            /**
+             * @description A short description for guests.
+             * @example Handmade pasta in the West Village.
+             */
+            description?: string;
+            address?: components["schemas"]["OperatorAddressInput"];
+            /**
+             * @description The venue's city.
+             * @example New York
+             */
+            city?: string;
+            /**
+             * @description The venue's cuisine.
+             * @example italian
+             */
+            cuisine?: string;
+            /**
+             * @description An IANA time zone. Existing slots keep their instants.
+             * @example America/New_York
+             */
+            time_zone?: string;
+            /**
+             * @description ISO 4217 currency of prime prices, lower case; existing slots keep theirs.
+             * @example usd
+             */
+            currency?: string;
+            /**
+             * @description The seating areas slots can be in.
+             * @example [
+             *       "dining_room",
+             *       "bar"
+             *     ]
+             */
+            seating_areas?: string[];
+            cancellation_policy?: components["schemas"]["OperatorCancellationPolicyInput"];
+            modification_policy?: components["schemas"]["OperatorModificationPolicyInput"];
+            platform?: components["schemas"]["VenuePlatform"];
+        };
+        /** @description The price of a prime slot, in the venue's currency. */
+        SlotPriceInput: {
+            /**
+             * Format: int64
+             * @description Price in minor units.
+             * @example 2500
+             */
+            amount: number;
+            /**
+             * @description `cover` (per guest) or `booking` (once per reservation).
+             * @example cover
+             */
+            per: string;
+        };
+        /** @description A weekly pattern of slots. */
+        CreateScheduleRequest: {
+            /**
+             * @description The days of the week the slots are on.
+             * @example [
+             *       "thu",
+             *       "fri",
+             *       "sat"
+             *     ]
+             */
+            days: components["schemas"]["Weekday"][];
+            /**
+             * @description The local start times of each day's slots.
+             * @example [
+             *       "19:00",
+             *       "19:30"
+             *     ]
+             */
+            times: components["schemas"]["LocalTime"][];
+            /**
+             * @description How long each table is kept.
+             * @example 120
+             */
+            duration_minutes: number;
+            /**
+             * @description Smallest party the slots seat.
+             * @example 2
+             */
+            party_size_min: number;
+            /**
+             * @description Largest party the slots seat.
+             * @example 4
+             */
+            party_size_max: number;
+            /**
+             * @description One of the venue's seating areas.
+             * @example dining_room
+             */
+            seating_area: string;
+            type: components["schemas"]["SlotType"];
+            price?: components["schemas"]["SlotPriceInput"];
+            /**
+             * @description Tables of each slot.
+             * @example 4
+             */
+            tables: number;
+            /**
+             * Format: date
+             * @description The first local date; default today.
+             * @example 2026-12-01
+             */
+            valid_from?: string;
+            /**
+             * Format: date
+             * @description The last local date; default open-ended.
+             * @example 2027-03-31
+             */
+            valid_until?: string;
+            /**
+             * @description How many days ahead slots exist; default 60.
+             * @example 60
+             */
+            horizon_days?: number;
+        };
+        /** @description A weekly pattern of slots at a venue. */
+        Schedule: {
+            /**
+             * @description Unique id, prefixed `sch_`.
+             * @example sch_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            id: string;
+            /**
+             * @description Always `schedule`.
+             * @example schedule
+             * @enum {string}
+             */
+            object: "schedule";
+            /**
+             * @description The venue.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id: string;
+            /**
+             * @description The days of the week.
+             * @example [
+             *       "thu",
+             *       "fri",
+             *       "sat"
+             *     ]
+             */
+            days: components["schemas"]["Weekday"][];
+            /**
+             * @description The local start times.
+             * @example [
+             *       "19:00",
+             *       "19:30"
+             *     ]
+             */
+            times: components["schemas"]["LocalTime"][];
+            /**
+             * @description How long each table is kept.
+             * @example 120
+             */
+            duration_minutes: number;
+            /**
+             * @description Smallest party.
+             * @example 2
+             */
+            party_size_min: number;
+            /**
+             * @description Largest party.
+             * @example 4
+             */
+            party_size_max: number;
+            /**
+             * @description The seating area.
+             * @example dining_room
+             */
+            seating_area: string;
+            type: components["schemas"]["SlotType"];
+            /** @description The price of prime slots; null for standard ones. */
+            price: components["schemas"]["Price"] | null;
+            /**
+             * @description Tables of each generated slot.
+             * @example 4
+             */
+            tables: number;
+            /**
+             * Format: date
+             * @description The first local date.
+             * @example 2026-12-01
+             */
+            valid_from: string;
+            /**
+             * Format: date
+             * @description The last local date; null when open-ended.
+             * @example null
+             */
+            valid_until: string | null;
+            /**
+             * @description How many days ahead slots exist.
+             * @example 60
+             */
+            horizon_days: number;
+            /**
+             * Format: date
+             * @description The last local date slots were generated for.
+             * @example 2027-01-30
+             */
+            generated_through: string | null;
+            /**
+             * @description Slots this answer's call generated (0 when reading).
+             * @example 27
+             */
+            slots_generated: number;
+            /**
+             * Format: date-time
+             * @description When the schedule was added.
+             * @example 2026-11-22T10:00:00Z
+             */
+            created_at: string;
+        };
+        /** @description A venue's schedules. */
+        ScheduleList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The schedules. */
+            data: components["schemas"]["Schedule"][];
+            /**
+             * @description Always false; every schedule is listed.
+             * @example false
+             */
+            has_more: boolean;
+        };
+        /** @description A one-off slot. */
+        CreateSlotRequest: {
+            /**
+             * Format: date
+             * @description The venue-local date.
+             * @example 2026-12-31
+             */
+            local_date: string;
+            local_time: components["schemas"]["LocalTime"];
+            /**
+             * @description How long the table is kept.
+             * @example 180
+             */
+            duration_minutes: number;
+            /**
+             * @description Smallest party.
+             * @example 2
+             */
+            party_size_min: number;
+            /**
+             * @description Largest party.
+             * @example 6
+             */
+            party_size_max: number;
+            /**
+             * @description One of the venue's seating areas.
+             * @example dining_room
+             */
+            seating_area: string;
+            type: components["schemas"]["SlotType"];
+            price?: components["schemas"]["SlotPriceInput"];
+            /**
+             * @description Tables of the slot.
+             * @example 6
+             */
+            tables: number;
+        };
+        /** @description What to change on a slot. */
+        UpdateSlotRequest: {
+            /**
+             * @description The slot's tables; never below the tables already held or booked.
+             * @example 6
+             */
+            tables?: number;
+            status?: components["schemas"]["SlotStatus"];
+        };
+        /** @description A slot as its venue sees it. */
+        OperatorSlot: {
+            /**
+             * @description Unique id, prefixed `slot_`.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            id: string;
+            /**
+             * @description Always `slot`.
+             * @example slot
+             * @enum {string}
+             */
+            object: "slot";
+            /**
+             * @description The venue.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id: string;
+            /**
+             * @description The schedule that generated it; null for a one-off slot.
+             * @example sch_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            schedule_id: string | null;
+            /**
+             * Format: date-time
+             * @description Start, with the venue's UTC offset.
+             * @example 2026-12-04T19:30:00-05:00
+             */
+            starts_at: string;
+            /**
+             * Format: date
+             * @description The venue-local date.
+             * @example 2026-12-04
+             */
+            local_date: string;
+            local_time: components["schemas"]["LocalTime"];
+            /**
+             * @description How long the table is kept.
+             * @example 120
+             */
+            duration_minutes: number;
+            /**
+             * @description Smallest party.
+             * @example 2
+             */
+            party_size_min: number;
+            /**
+             * @description Largest party.
+             * @example 4
+             */
+            party_size_max: number;
+            /**
+             * @description Where the table is.
+             * @example dining_room
+             */
+            seating_area: string;
+            type: components["schemas"]["SlotType"];
+            /** @description The price of a prime slot; null for a standard one. */
+            price: components["schemas"]["Price"] | null;
+            /**
+             * @description The slot's tables.
+             * @example 4
+             */
+            tables: number;
+            /**
+             * @description Tables held (unexpired) or booked now, from the shared pool and allocations alike.
+             * @example 1
+             */
+            tables_taken: number;
+            /**
+             * @description Tables kept for single partners by allocations not yet released, and not sold; the shared pool has `tables - tables_taken - tables_allocated` left.
+             * @example 2
+             */
+            tables_allocated: number;
+            status: components["schemas"]["SlotStatus"];
+            /**
+             * Format: date-time
+             * @description When the slot last changed.
+             * @example 2026-11-22T10:00:00Z
+             */
+            updated_at: string;
+        };
+        /** @description A page of a venue's slots. */
+        OperatorSlotList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The slots of this page. */
+            data: components["schemas"]["OperatorSlot"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+        };
+        /** @description Dates, or a service on those dates, when the venue is closed. */
+        CreateClosureRequest: {
+            /**
+             * Format: date
+             * @description The first local date closed.
+             * @example 2026-12-24
+             */
+            date_from: string;
+            /**
+             * Format: date
+             * @description The last local date closed (inclusive).
+             * @example 2026-12-24
+             */
+            date_to: string;
+            time_from?: components["schemas"]["LocalTime"];
+            time_to?: components["schemas"]["LocalTime"];
+            /**
+             * @description Why, for the venue's own records.
+             * @example Private event
+             */
+            reason?: string;
+        };
+        /** @description Dates, or a service on those dates, when a venue is closed. */
+        Closure: {
+            /**
+             * @description Unique id, prefixed `clo_`.
+             * @example clo_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            id: string;
+            /**
+             * @description Always `closure`.
+             * @example closure
+             * @enum {string}
+             */
+            object: "closure";
+            /**
+             * @description The venue.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id: string;
+            /**
+             * Format: date
+             * @description The first local date closed.
+             * @example 2026-12-24
+             */
+            date_from: string;
+            /**
+             * Format: date
+             * @description The last local date closed.
+             * @example 2026-12-24
+             */
+            date_to: string;
+            /**
+             * @description With a service, the earliest local start time closed; null for all day.
+             * @example 18:00
+             */
+            time_from: string | null;
+            /**
+             * @description With a service, the latest local start time closed; null for all day.
+             * @example 23:00
+             */
+            time_to: string | null;
+            /**
+             * @description Why.
+             * @example Private event
+             */
+            reason: string;
+            /**
+             * @description Slots this answer's call withdrew (0 when reading).
+             * @example 6
+             */
+            slots_withdrawn: number;
+            /**
+             * @description Held or confirmed reservations on the withdrawn slots when it was made (0 when reading); they stand.
+             * @example 1
+             */
+            reservations_affected: number;
+            /**
+             * Format: date-time
+             * @description When the closure was made.
+             * @example 2026-11-22T10:00:00Z
+             */
+            created_at: string;
+        };
+        /** @description A venue's closures. */
+        ClosureList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The closures. */
+            data: components["schemas"]["Closure"][];
+            /**
+             * @description Always false; every closure is listed.
+             * @example false
+             */
+            has_more: boolean;
+        };
+        /** @description The payment of a prime reservation, as the venue sees it (no client secret). */
+        OperatorPayment: {
+            status: components["schemas"]["PaymentIntentStatus"];
+            /**
+             * Format: int64
+             * @description Amount in minor units.
+             * @example 5000
+             */
+            amount: number;
+            /**
+             * @description ISO 4217 currency, lower case.
+             * @example usd
+             */
+            currency: string;
+            /**
+             * Format: int64
+             * @description Amount charged so far, in minor units.
+             * @example 5000
+             */
+            amount_captured: number;
+            /**
+             * Format: int64
+             * @description Amount refunded so far, in minor units.
+             * @example 0
+             */
+            amount_refunded: number;
+        };
+        /** @description A reservation at one of your venues. */
+        OperatorReservation: {
+            /**
+             * @description Unique id, prefixed `res_`.
+             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
+             */
+            id: string;
+            /**
+             * @description Always `reservation`.
+             * @example reservation
+             * @enum {string}
+             */
+            object: "reservation";
+            status: components["schemas"]["ReservationStatus"];
+            /** @description The partner that made it. */
+            partner: {
+                /**
+                 * @description The partner's id, prefixed `ptn_`.
+                 * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+                 */
+                id: string;
+                /**
+                 * @description The partner's name.
+                 * @example acme-rewards
+                 */
+                name: string;
+            };
+            /**
+             * @description The slot whose table this is.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id: string;
+            venue: components["schemas"]["VenueSummary"];
+            /**
+             * Format: date-time
+             * @description Start, with the venue's UTC offset.
+             * @example 2026-12-04T19:30:00-05:00
+             */
+            starts_at: string;
+            /**
+             * Format: date
+             * @description The venue-local date.
+             * @example 2026-12-04
+             */
+            local_date: string;
+            /**
+             * @description How long the table is kept.
+             * @example 120
+             */
+            duration_minutes: number;
+            /**
+             * @description Where the table is.
+             * @example dining_room
+             */
+            seating_area: string;
+            type: components["schemas"]["SlotType"];
+            /**
+             * @description Number of guests.
+             * @example 2
+             */
+            party_size: number;
+            /** @description The guest. */
+            guest: components["schemas"]["Guest"];
+            /**
+             * @description Requests for the venue.
+             * @example Anniversary.
+             */
+            notes: string | null;
+            /**
+             * @description Once confirmed, the code the guest quotes.
+             * @example PRM-7K4QX9
+             */
+            confirmation_code: string | null;
+            /** @description The payment of a prime reservation; null for a standard one. */
+            payment: components["schemas"]["OperatorPayment"] | null;
+            venue_sync: components["schemas"]["VenueSync"];
+            /**
+             * Format: date-time
+             * @description When the hold was made.
+             * @example 2026-11-22T10:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             * @example 2026-11-22T10:02:41Z
+             */
+            updated_at: string;
+        };
+        /** @description A page of reservations at your venues. */
+        OperatorReservationList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The reservations of this page. */
+            data: components["schemas"]["OperatorReservation"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+        };
+        /** @description How the visit went. */
+        ReservationOutcomeRequest: {
+            /**
+             * @description `completed` (the guests came) or `no_show`.
+             * @example completed
+             */
+            status: string;
+        };
+        /** @description Tables of a slot to keep for one partner. */
+        CreateAllocationRequest: {
+            /**
+             * @description The partner (as `partner.id` shows it on your bookings).
+             * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            partner_id: string;
+            /**
+             * @description Tables to keep for the partner; at most those free in the shared pool.
+             * @example 2
+             */
+            tables: number;
+            /**
+             * @description The unsold tables return to the shared pool this many hours before the start; default 24.
+             * @example 48
+             */
+            release_hours_before?: number;
+        };
+        /** @description Tables of a slot kept for one partner until `release_at`. */
+        Allocation: {
+            /**
+             * @description Unique id, prefixed `alc_`.
+             * @example alc_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            id: string;
+            /**
+             * @description Always `allocation`.
+             * @example allocation
+             * @enum {string}
+             */
+            object: "allocation";
+            /**
+             * @description The slot.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id: string;
+            /**
+             * @description The partner the tables are kept for.
+             * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            partner_id: string;
+            /**
+             * @description Tables allocated.
+             * @example 2
+             */
+            tables: number;
+            /**
+             * @description Of them, held or booked by the partner.
+             * @example 1
+             */
+            tables_taken: number;
+            /**
+             * Format: date-time
+             * @description When the unsold tables return to the shared pool.
+             * @example 2026-12-02T19:30:00Z
+             */
+            release_at: string;
+            /**
+             * @description Whether release_at has passed.
+             * @example false
+             */
+            released: boolean;
+            /**
+             * Format: date-time
+             * @description When the allocation was made.
+             * @example 2026-11-22T10:00:00Z
+             */
+            created_at: string;
+        };
+        /** @description A slot's allocations. */
+        AllocationList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+            /** @description The allocations. */
+            data: components["schemas"]["Allocation"][];
+            /**
+             * @description Always false; every allocation is listed.
+             * @example false
+             */
+            has_more: boolean;
+        };
     };
     responses: {
         /** @description The request is invalid. Codes: `parameter_invalid`, `parameter_missing`, `parameter_unknown`, `body_invalid`, `idempotency_key_missing`, `party_size_out_of_range`; from `POST /v1/webhooks/stripe`, `webhook_signature_invalid`. */
@@ -1792,7 +2967,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The token may not do this. Codes: `insufficient_scope`. */
+        /** @description The token may not do this. Codes: `insufficient_scope`, `token_kind_invalid` (a partner token on a `/v1/operator/…` operation, or an operator token on any other). */
         Forbidden: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
@@ -1837,7 +3012,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `modification_cutoff_passed`, `change_expired`, `idempotency_key_in_use`. */
+        /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `modification_cutoff_passed`, `change_expired`, `idempotency_key_in_use`; on operator operations, `tables_below_taken` and `allocation_unavailable`. */
         Conflict: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
@@ -2011,6 +3186,8 @@ export interface components {
         IdempotencyKey: string;
         /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
         IdempotencyKeyRequired: string;
+        /** @description The slot's id. */
+        SlotId: string;
     };
     requestBodies: never;
     headers: {
@@ -2542,6 +3719,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -2811,6 +3989,743 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+        };
+    };
+    listOperatorVenues: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of venues. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OperatorVenueList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createOperatorVenue: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Osteria Lupa",
+                 *       "address": {
+                 *         "line1": "233 West 4th Street",
+                 *         "postal_code": "10014",
+                 *         "country": "US"
+                 *       },
+                 *       "city": "New York",
+                 *       "cuisine": "italian",
+                 *       "time_zone": "America/New_York",
+                 *       "currency": "usd",
+                 *       "seating_areas": [
+                 *         "dining_room",
+                 *         "bar"
+                 *       ],
+                 *       "cancellation_policy": {
+                 *         "free_until_hours_before": 24,
+                 *         "fee_type": "percent",
+                 *         "fee_percent": 50
+                 *       },
+                 *       "modification_policy": {
+                 *         "allowed_until_hours_before": 2
+                 *       },
+                 *       "platform": {
+                 *         "kind": "log"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateVenueRequest"];
+            };
+        };
+        responses: {
+            /** @description The venue. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorVenue"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getOperatorVenue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The venue. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorVenue"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateOperatorVenue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cuisine": "trattoria",
+                 *       "modification_policy": {
+                 *         "allowed_until_hours_before": 4
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateVenueRequest"];
+            };
+        };
+        responses: {
+            /** @description The venue, changed. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorVenue"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedules. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ScheduleList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "days": [
+                 *         "thu",
+                 *         "fri",
+                 *         "sat"
+                 *       ],
+                 *       "times": [
+                 *         "19:00",
+                 *         "19:30",
+                 *         "20:00"
+                 *       ],
+                 *       "duration_minutes": 120,
+                 *       "party_size_min": 2,
+                 *       "party_size_max": 4,
+                 *       "seating_area": "dining_room",
+                 *       "type": "prime",
+                 *       "price": {
+                 *         "amount": 2500,
+                 *         "per": "cover"
+                 *       },
+                 *       "tables": 4
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateScheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description The schedule, with the number of slots it generated. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listOperatorSlots: {
+        parameters: {
+            query?: {
+                /** @description Only slots on or after this venue-local date. */
+                date_from?: string;
+                /** @description Only slots on or before this venue-local date. */
+                date_to?: string;
+                /** @description Only open or only withdrawn slots. */
+                status?: components["schemas"]["SlotStatus"];
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of slots. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OperatorSlotList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createOperatorSlot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "local_date": "2026-12-31",
+                 *       "local_time": "21:00",
+                 *       "duration_minutes": 180,
+                 *       "party_size_min": 2,
+                 *       "party_size_max": 6,
+                 *       "seating_area": "dining_room",
+                 *       "type": "prime",
+                 *       "price": {
+                 *         "amount": 15000,
+                 *         "per": "booking"
+                 *       },
+                 *       "tables": 6
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateSlotRequest"];
+            };
+        };
+        responses: {
+            /** @description The slot. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorSlot"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateOperatorSlot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The slot's id. */
+                slot_id: components["parameters"]["SlotId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "tables": 6
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateSlotRequest"];
+            };
+        };
+        responses: {
+            /** @description The slot, changed. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorSlot"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listClosures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The closures. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClosureList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createClosure: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "date_from": "2026-12-24",
+                 *       "date_to": "2026-12-24",
+                 *       "time_from": "18:00",
+                 *       "time_to": "23:00",
+                 *       "reason": "Private event"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateClosureRequest"];
+            };
+        };
+        responses: {
+            /** @description The closure, with what it withdrew. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Closure"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listOperatorReservations: {
+        parameters: {
+            query?: {
+                /** @description Only reservations at this venue. */
+                venue_id?: string;
+                /** @description Only reservations in this status. */
+                status?: components["schemas"]["ReservationStatus"];
+                /** @description Only reservations on or after this venue-local date. */
+                date_from?: string;
+                /** @description Only reservations on or before this venue-local date. */
+                date_to?: string;
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of reservations. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OperatorReservationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getOperatorReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reservation. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorReservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    recordReservationOutcome: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "completed"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReservationOutcomeRequest"];
+            };
+        };
+        responses: {
+            /** @description The reservation with its outcome. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorReservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAllocations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The slot's id. */
+                slot_id: components["parameters"]["SlotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allocations. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AllocationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createAllocation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The slot's id. */
+                slot_id: components["parameters"]["SlotId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "partner_id": "ptn_01jf8z1a2b3c4d5e6f7g8h9j0k",
+                 *       "tables": 2,
+                 *       "release_hours_before": 48
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateAllocationRequest"];
+            };
+        };
+        responses: {
+            /** @description The allocation. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "API-Version": components["headers"]["ApiVersion"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Allocation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
 }
