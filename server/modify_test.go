@@ -598,3 +598,42 @@ func TestSweeperWithdrawsAPendingChangeThatWaitedTooLong(t *testing.T) {
 		}
 	})
 }
+
+func TestMovesTakeAndGiveBackAllocatedTables(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 2, in: 72 * time.Hour}, slotSpec{tables: 2, in: 74 * time.Hour})
+		op := e.newOperatorToken("lupa-group", []string{slots[0].VenueID})
+		rival := e.newToken("rival-concierge")
+		// The second slot: one table kept for this partner, one in the shared pool.
+		e.allocate(t, op, slots[1].ID, partnerID(t, db, "acme-rewards"), 1)
+		b := e.book(slots[0].ID, 2)
+		if r := e.patch(b.Id, client.UpdateReservationJSONRequestBody{SlotId: ptr(slots[1].ID)}); r.JSON200 == nil {
+			t.Fatalf("move onto the allocated slot: %d %s", r.StatusCode(), r.Body)
+		}
+		// The move used the allocation, so the rival still finds the shared table.
+		if left := e.tablesLeft(t, rival, slots[1]); left != 1 {
+			t.Fatalf("the rival sees %d tables left, want the shared pool's 1", left)
+		}
+		var allocTaken int
+		if err := db.SQL().QueryRow("SELECT tables_taken FROM slot_allocations").Scan(&allocTaken); err != nil {
+			t.Fatal(err)
+		}
+		if allocTaken != 1 {
+			t.Fatalf("allocation tables_taken %d, want 1", allocTaken)
+		}
+		// Moving back gives the allocated table back to the allocation.
+		if r := e.patch(b.Id, client.UpdateReservationJSONRequestBody{SlotId: ptr(slots[0].ID)}); r.JSON200 == nil {
+			t.Fatalf("move back: %d %s", r.StatusCode(), r.Body)
+		}
+		if err := db.SQL().QueryRow("SELECT tables_taken FROM slot_allocations").Scan(&allocTaken); err != nil {
+			t.Fatal(err)
+		}
+		if taken, _, _ := e.counts(slots[1].ID); allocTaken != 0 || taken != 0 {
+			t.Fatalf("after moving back: allocation taken %d, slot taken %d; want 0, 0", allocTaken, taken)
+		}
+		if left := e.tablesLeft(t, e.token, slots[1]); left != 2 {
+			t.Fatalf("this partner sees %d tables left, want 2 (its allocation and the pool)", left)
+		}
+	})
+}
