@@ -10,7 +10,7 @@ FIND_GOFILES = find . -type f -name '*.go' -not -path './.git/*' -not -path './g
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build test generate check-generate lint fmt-check vet golangci-lint bench cover tidy clean
+.PHONY: help run build test fuzz generate check-generate lint fmt-check vet golangci-lint bench cover tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,8 +21,11 @@ run: ## run the server on the embedded SQLite database, seeding demo data if emp
 build: ## build bin/prima
 	$(GO) build -o $(BIN) ./cmd/prima
 
-test: ## run all tests with the race detector
-	$(GO) test -race -count=1 -timeout 30m ./...
+test: ## run all tests with the race detector (the spec-driven fuzzing at 200 requests per operation; make fuzz runs 1,000)
+	PRIMA_FUZZ_REQUESTS=$${PRIMA_FUZZ_REQUESTS:-200} $(GO) test -race -count=1 -timeout 30m ./...
+
+fuzz: ## the spec-driven fuzzing at 1,000 requests per operation (100 on PostgreSQL), without the race detector
+	PRIMA_FUZZ_REQUESTS=$${PRIMA_FUZZ_REQUESTS:-1000} $(GO) test -count=1 -timeout 30m -run 'TestSpecDrivenFuzzing' ./server/
 
 generate: ## regenerate code from the OpenAPI spec (go generate)
 	$(GO) generate ./...

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,7 +23,12 @@ import (
 // generated from its own parameter and body schemas, valid and mutated: no answer may
 // be a 5xx, and validatingHandler checks every answer against the spec.
 func TestSpecDrivenFuzzingNeverAnswers5xx(t *testing.T) {
+	// make test runs it under the race detector with PRIMA_FUZZ_REQUESTS=200; make fuzz
+	// runs the full 1,000 per operation without it.
 	perOp := 1000
+	if n, err := strconv.Atoi(os.Getenv("PRIMA_FUZZ_REQUESTS")); err == nil && n > 0 {
+		perOp = n
+	}
 	if testing.Short() {
 		perOp = 100
 	}
