@@ -60,8 +60,16 @@ func (s *Service) Allocate(ctx context.Context, op Operator, slotID string, in A
 	} else if err != nil {
 		return Allocation{}, err
 	}
-	if _, err := s.db.GetPartner(ctx, in.PartnerID); errors.Is(err, store.ErrNotFound) {
+	partner, err := s.db.GetPartner(ctx, in.PartnerID)
+	if errors.Is(err, store.ErrNotFound) {
 		return Allocation{}, &booking.ParamError{Param: "partner_id", Message: fmt.Sprintf("No partner %s.", in.PartnerID)}
+	} else if err != nil {
+		return Allocation{}, err
+	}
+	// Tables kept for a partner that may not sell the venue could never be sold.
+	_, err = s.db.GetVenue(ctx, store.Scope{PartnerID: partner.ID, AllVenues: partner.AllVenues}, sl.VenueID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Allocation{}, &booking.ParamError{Param: "partner_id", Message: fmt.Sprintf("Partner %s may not sell this venue, so it cannot be allocated its tables.", in.PartnerID)}
 	} else if err != nil {
 		return Allocation{}, err
 	}

@@ -198,3 +198,31 @@ func TestAllocationReleaseOpensUnsoldTablesToEveryPartner(t *testing.T) {
 		}
 	})
 }
+
+func TestAllocationForAPartnerThatMayNotSellTheVenueIsRefused(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 4, prime: true})
+		op := e.newOperatorToken("lupa-group", []string{slots[0].VenueID})
+		e.newToken("restricted-concierge")
+		if _, err := db.SQL().Exec("UPDATE partners SET all_venues = false WHERE name = 'restricted-concierge'"); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(t, db)
+		status, _, body := e.do("POST", "/v1/operator/slots/"+slots[0].ID+"/allocations", op,
+			fmt.Sprintf(`{"partner_id":%q,"tables":1}`, partnerID(t, db, "restricted-concierge")), "Idempotency-Key", key())
+		if status != http.StatusBadRequest {
+			t.Fatalf("allocation for a partner that may not sell the venue: %d %s", status, body)
+		}
+		if d := apiError(t, body); d.Code != "parameter_invalid" || d.Param == nil || *d.Param != "partner_id" {
+			t.Fatalf("error: %s", body)
+		}
+		if after := snapshot(t, db); after != before {
+			t.Fatal("a refused allocation changed the database")
+		}
+		var n int
+		if err := db.SQL().QueryRow("SELECT count(*) FROM slot_allocations").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("allocations: %d %v", n, err)
+		}
+	})
+}
