@@ -17,6 +17,8 @@ import (
 const (
 	EventReservationConfirmed       = "reservation.confirmed"
 	EventReservationUpdated         = "reservation.updated"
+	EventReservationCompleted       = "reservation.completed"
+	EventReservationNoShow          = "reservation.no_show"
 	EventReservationCancelled       = "reservation.cancelled"
 	EventReservationExpired         = "reservation.expired"
 	EventReservationVenueSyncFailed = "reservation.venue_sync_failed"
@@ -28,7 +30,8 @@ const (
 
 // EventTypes lists every partner event type.
 var EventTypes = []string{
-	EventReservationConfirmed, EventReservationUpdated, EventReservationCancelled, EventReservationExpired, EventReservationVenueSyncFailed,
+	EventReservationConfirmed, EventReservationUpdated, EventReservationCancelled,
+	EventReservationCompleted, EventReservationNoShow, EventReservationExpired, EventReservationVenueSyncFailed,
 	EventPaymentCaptured, EventPaymentRefunded, EventPaymentFailed, EventPaymentCanceled,
 }
 
@@ -59,6 +62,10 @@ func changeEvents(before, after store.Reservation) (partner []string, venue stri
 			partner, venue = append(partner, EventReservationCancelled), EventReservationCancelled
 		case StatusExpired:
 			partner = append(partner, EventReservationExpired)
+		case StatusCompleted:
+			partner = append(partner, EventReservationCompleted) // e.g. to credit the guest's points
+		case StatusNoShow:
+			partner = append(partner, EventReservationNoShow)
 		}
 	} else if len(bookedChanges(before, after)) > 0 {
 		partner = append(partner, EventReservationUpdated)

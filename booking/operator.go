@@ -56,38 +56,36 @@ func (s *Service) GetVenueReservation(ctx context.Context, operatorID, id string
 }
 
 // RecordOutcome moves a confirmed booking at one of operatorID's venues to completed or
-// no_show, once it has started: a conditional update from confirmed, so two calls cannot
-// both change it. The same outcome again answers the reservation unchanged.
-func (s *Service) RecordOutcome(ctx context.Context, operatorID, id string, outcome Status) (VenueReservation, error) {
+// no_show, once it has started: a conditional update from confirmed on the locked row,
+// so two calls cannot both change it, with the partner's event (reservation.completed or
+// reservation.no_show) and the history entry (by the operator's token, by) written in
+// the same transaction. The same outcome again answers the reservation unchanged.
+func (s *Service) RecordOutcome(ctx context.Context, operatorID, by, id string, outcome Status) (VenueReservation, error) {
 	if outcome != StatusCompleted && outcome != StatusNoShow {
 		return VenueReservation{}, &ParamError{Param: "status", Message: "status must be completed or no_show."}
 	}
-	r, err := s.GetVenueReservation(ctx, operatorID, id)
-	if err != nil {
+	// The operator may see it: the check that it is one of its venues' bookings.
+	if _, err := s.GetVenueReservation(ctx, operatorID, id); err != nil {
 		return VenueReservation{}, err
 	}
 	now := s.now()
-	if r.Status == outcome {
-		return r, nil
-	}
-	if r.Status != StatusConfirmed {
-		return VenueReservation{}, &StateError{Status: r.Status, Action: fmt.Sprintf("mark as %s", outcome)}
-	}
-	if now.Before(r.StartsAt) {
-		return VenueReservation{}, &StateError{Status: "confirmed and has not started", Action: fmt.Sprintf("mark as %s", outcome)}
-	}
-	ok, err := s.db.SetReservationOutcome(ctx, operatorID, id, string(StatusConfirmed), string(outcome), now)
-	if err != nil {
-		return VenueReservation{}, fmt.Errorf("booking: record outcome of %s: %w", id, err)
-	}
-	fresh, err := s.GetVenueReservation(ctx, operatorID, id)
+	_, err := s.mutate(ctx, Partner{TokenID: by}, id, func(_ *store.Tx, r *store.Reservation) (error, error) {
+		switch {
+		case r.Status == string(outcome):
+			return nil, nil
+		case r.Status != string(StatusConfirmed):
+			return &StateError{Status: Status(r.Status), Action: fmt.Sprintf("mark as %s", outcome)}, nil
+		case now.Before(r.StartsAt):
+			return &StateError{Status: "confirmed and has not started", Action: fmt.Sprintf("mark as %s", outcome)}, nil
+		}
+		r.Status = string(outcome)
+		r.UpdatedAt = now
+		return nil, nil
+	})
 	if err != nil {
 		return VenueReservation{}, err
 	}
-	if !ok && fresh.Status != outcome {
-		return VenueReservation{}, &StateError{Status: fresh.Status, Action: fmt.Sprintf("mark as %s", outcome)}
-	}
-	return fresh, nil
+	return s.GetVenueReservation(ctx, operatorID, id)
 }
 
 // withPartners maps rows and names each one's partner.

@@ -403,7 +403,7 @@ func (s *Server) GetOperatorReservation(ctx context.Context, req gen.GetOperator
 
 // RecordReservationOutcome implements gen.StrictServerInterface.
 func (s *Server) RecordReservationOutcome(ctx context.Context, req gen.RecordReservationOutcomeRequestObject) (gen.RecordReservationOutcomeResponseObject, error) {
-	r, err := s.deps.Booking.RecordOutcome(ctx, operator(ctx).ID, req.ReservationId, booking.Status(req.Body.Status))
+	r, err := s.deps.Booking.RecordOutcome(ctx, operator(ctx).ID, operator(ctx).TokenID, req.ReservationId, booking.Status(req.Body.Status))
 	if err != nil {
 		switch st, body := s.errorBody(ctx, err); st {
 		case http.StatusBadRequest:

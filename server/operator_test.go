@@ -263,6 +263,9 @@ func TestOperatorSeesItsVenuesBookingsAcrossPartnersAndRecordsOutcomes(t *testin
 			t.Fatalf("another venue's filter shows %s", body)
 		}
 
+		if s, _, b := e.do("POST", "/v1/webhook_endpoints", e.token, `{"url":"https://partner-a.example/hooks","events":["reservation.completed","reservation.no_show"]}`, "Idempotency-Key", key()); s != http.StatusCreated {
+			t.Fatalf("webhook endpoint: %d %s", s, b)
+		}
 		outcome := func(id, status string) (int, []byte) {
 			s, _, b := e.do("POST", "/v1/operator/reservations/"+id+"/outcome", op, `{"status":"`+status+`"}`, "Idempotency-Key", key())
 			return s, b
@@ -288,11 +291,24 @@ func TestOperatorSeesItsVenuesBookingsAcrossPartnersAndRecordsOutcomes(t *testin
 		if n := e.count(t, "SELECT count(*) FROM reservations WHERE id = ? AND status = 'completed'", mine.Id); n != 1 {
 			t.Fatalf("database status of the completed booking")
 		}
-		// The partner sees the outcome too.
+		// The partner sees the outcome too: on the reservation, one event, and its history.
 		status, _, body = e.do("GET", "/v1/reservations/"+mine.Id, e.token, "")
 		decode(t, status, http.StatusOK, body, &mine)
 		if mine.Status != "completed" {
 			t.Fatalf("partner's view: %s", body)
+		}
+		if n := e.count(t, "SELECT count(*) FROM outbox WHERE kind = 'partner' AND type = 'reservation.completed' AND reservation_id = ?", mine.Id); n != 1 {
+			t.Fatalf("reservation.completed partner messages: %d, want 1", n)
+		}
+		if n := e.count(t, "SELECT count(*) FROM outbox WHERE kind = 'partner' AND type = 'reservation.no_show'"); n != 0 {
+			t.Fatalf("reservation.no_show partner messages: %d, want 0", n)
+		}
+		var history client.ReservationEventList
+		status, _, body = e.do("GET", "/v1/reservations/"+mine.Id+"/events", e.token, "")
+		decode(t, status, http.StatusOK, body, &history)
+		last := history.Data[len(history.Data)-1]
+		if last.Type != "reservation.completed" || last.TokenId == nil {
+			t.Fatalf("history: %s", body)
 		}
 	})
 }

@@ -323,25 +323,6 @@ func (db *DB) GetOperatorReservation(ctx context.Context, operatorID, id string)
 	return r, nil
 }
 
-// SetReservationOutcome moves a reservation at one of the operator's venues from status
-// from to status to (completed or no_show after the visit): a conditional update, so it
-// happens once. It reports whether it did; ErrNotFound if there is no such reservation.
-func (db *DB) SetReservationOutcome(ctx context.Context, operatorID, id, from, to string, now time.Time) (bool, error) {
-	res := db.q(ctx).Model(&Reservation{}).Scopes(ofOperator(operatorID, "reservations.venue_id")).
-		Where("reservations.id = ? AND reservations.status = ?", id, from).
-		UpdateColumns(map[string]any{"status": to, "updated_at": dbTime(now)})
-	if res.Error != nil {
-		return false, wrap("set reservation outcome", res.Error)
-	}
-	if res.RowsAffected == 1 {
-		return true, nil
-	}
-	if _, err := db.GetOperatorReservation(ctx, operatorID, id); err != nil {
-		return false, err
-	}
-	return false, nil
-}
-
 // PartnerNames maps partner ids to names.
 func (db *DB) PartnerNames(ctx context.Context, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))

@@ -220,8 +220,10 @@ const (
 	CreateWebhookEndpointRequestEventsPaymentFailed              CreateWebhookEndpointRequestEvents = "payment.failed"
 	CreateWebhookEndpointRequestEventsPaymentRefunded            CreateWebhookEndpointRequestEvents = "payment.refunded"
 	CreateWebhookEndpointRequestEventsReservationCancelled       CreateWebhookEndpointRequestEvents = "reservation.cancelled"
+	CreateWebhookEndpointRequestEventsReservationCompleted       CreateWebhookEndpointRequestEvents = "reservation.completed"
 	CreateWebhookEndpointRequestEventsReservationConfirmed       CreateWebhookEndpointRequestEvents = "reservation.confirmed"
 	CreateWebhookEndpointRequestEventsReservationExpired         CreateWebhookEndpointRequestEvents = "reservation.expired"
+	CreateWebhookEndpointRequestEventsReservationNoShow          CreateWebhookEndpointRequestEvents = "reservation.no_show"
 	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
 )
@@ -241,9 +243,13 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 		return true
 	case CreateWebhookEndpointRequestEventsReservationCancelled:
 		return true
+	case CreateWebhookEndpointRequestEventsReservationCompleted:
+		return true
 	case CreateWebhookEndpointRequestEventsReservationConfirmed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationNoShow:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationUpdated:
 		return true
@@ -333,8 +339,10 @@ const (
 	EventTypePaymentFailed              EventType = "payment.failed"
 	EventTypePaymentRefunded            EventType = "payment.refunded"
 	EventTypeReservationCancelled       EventType = "reservation.cancelled"
+	EventTypeReservationCompleted       EventType = "reservation.completed"
 	EventTypeReservationConfirmed       EventType = "reservation.confirmed"
 	EventTypeReservationExpired         EventType = "reservation.expired"
+	EventTypeReservationNoShow          EventType = "reservation.no_show"
 	EventTypeReservationUpdated         EventType = "reservation.updated"
 	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
 )
@@ -352,9 +360,13 @@ func (e EventType) Valid() bool {
 		return true
 	case EventTypeReservationCancelled:
 		return true
+	case EventTypeReservationCompleted:
+		return true
 	case EventTypeReservationConfirmed:
 		return true
 	case EventTypeReservationExpired:
+		return true
+	case EventTypeReservationNoShow:
 		return true
 	case EventTypeReservationUpdated:
 		return true
@@ -3871,7 +3883,9 @@ type ClientInterface interface {
 	//
 	// After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
 	// other status answers `409 reservation_state_invalid`; marking it again with the
-	// same outcome answers the reservation unchanged.
+	// same outcome answers the reservation unchanged. The partner that sold it hears of
+	// it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+	// history records it.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3882,7 +3896,9 @@ type ClientInterface interface {
 	//
 	// After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
 	// other status answers `409 reservation_state_invalid`; marking it again with the
-	// same outcome answers the reservation unchanged.
+	// same outcome answers the reservation unchanged. The partner that sold it hears of
+	// it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+	// history records it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4517,7 +4533,9 @@ func (c *Client) GetOperatorReservation(ctx context.Context, reservationId Reser
 //
 // After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
 // other status answers `409 reservation_state_invalid`; marking it again with the
-// same outcome answers the reservation unchanged.
+// same outcome answers the reservation unchanged. The partner that sold it hears of
+// it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+// history records it.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4538,7 +4556,9 @@ func (c *Client) RecordReservationOutcomeWithBody(ctx context.Context, reservati
 //
 // After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
 // other status answers `409 reservation_state_invalid`; marking it again with the
-// same outcome answers the reservation unchanged.
+// same outcome answers the reservation unchanged. The partner that sold it hears of
+// it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+// history records it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7818,7 +7838,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
 	// other status answers `409 reservation_state_invalid`; marking it again with the
-	// same outcome answers the reservation unchanged.
+	// same outcome answers the reservation unchanged. The partner that sold it hears of
+	// it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+	// history records it.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7829,7 +7851,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
 	// other status answers `409 reservation_state_invalid`; marking it again with the
-	// same outcome answers the reservation unchanged.
+	// same outcome answers the reservation unchanged. The partner that sold it hears of
+	// it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+	// history records it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -14321,7 +14345,9 @@ func (c *ClientWithResponses) GetOperatorReservationWithResponse(ctx context.Con
 //
 // After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
 // other status answers `409 reservation_state_invalid`; marking it again with the
-// same outcome answers the reservation unchanged.
+// same outcome answers the reservation unchanged. The partner that sold it hears of
+// it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+// history records it.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14338,7 +14364,9 @@ func (c *ClientWithResponses) RecordReservationOutcomeWithBodyWithResponse(ctx c
 //
 // After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
 // other status answers `409 reservation_state_invalid`; marking it again with the
-// same outcome answers the reservation unchanged.
+// same outcome answers the reservation unchanged. The partner that sold it hears of
+// it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+// history records it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

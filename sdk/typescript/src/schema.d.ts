@@ -684,7 +684,9 @@ export interface paths {
          * Mark a booking completed or no-show
          * @description After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
          *     other status answers `409 reservation_state_invalid`; marking it again with the
-         *     same outcome answers the reservation unchanged.
+         *     same outcome answers the reservation unchanged. The partner that sold it hears of
+         *     it with a `reservation.completed` or `reservation.no_show` event, and the booking's
+         *     history records it.
          */
         post: operations["recordReservationOutcome"];
         delete?: never;
@@ -1621,7 +1623,7 @@ export interface components {
          * @example reservation.confirmed
          * @enum {string}
          */
-        EventType: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled";
+        EventType: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled";
         /**
          * @description The body of every webhook delivery. `id` equals the `webhook-id` header and stays
          *     the same when a delivery is retried.
@@ -1664,7 +1666,7 @@ export interface components {
              *       "reservation.cancelled"
              *     ]
              */
-            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
+            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
         };
         /** @description A URL that receives events. */
         WebhookEndpoint: {
