@@ -55,8 +55,12 @@ type config struct {
 	ReconcileInterval time.Duration
 	// Outbox: how often each process delivers, how long a message is retried, and
 	// whether webhook URLs may reach private addresses.
-	OutboxInterval      time.Duration
-	OutboxMaxAge        time.Duration
+	OutboxInterval time.Duration
+	OutboxMaxAge   time.Duration
+	// Retention is how long delivered deliveries, handled provider event ids and venue
+	// notifications (PRIMA_RETENTION, 30 days) and audit events (PRIMA_AUDIT_RETENTION,
+	// 90 days) are kept; 0 keeps them for ever.
+	Retention           store.Retention
 	WebhookAllowPrivate bool
 	LogLevel            slog.Level
 	LogFormat           string
@@ -141,6 +145,12 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.OutboxMaxAge, err = envDuration("PRIMA_OUTBOX_MAX_AGE", 24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.Retention.Deliveries, err = envDuration("PRIMA_RETENTION", 30*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.Retention.Audit, err = envDuration("PRIMA_AUDIT_RETENTION", 90*24*time.Hour); err != nil {
 		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr("PRIMA_LOG_LEVEL", "info"))); err != nil {

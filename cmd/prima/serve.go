@@ -169,7 +169,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runWorkers(workers, svc, inv, worker, idem, c, log)
+		runWorkers(workers, db, svc, inv, worker, idem, c, log)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -220,7 +220,7 @@ func rollSchedules(ctx context.Context, inv *inventory.Service, log *slog.Logger
 
 // runWorkers runs the background loops of this process until ctx ends. Every process
 // runs them; each decides its work in the database, so several never collide.
-func runWorkers(ctx context.Context, svc *booking.Service, inv *inventory.Service, outbox *platforms.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
+func runWorkers(ctx context.Context, db *store.DB, svc *booking.Service, inv *inventory.Service, outbox *platforms.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	go svc.RunSweeper(ctx, c.SweepInterval)
@@ -236,6 +236,16 @@ func runWorkers(ctx context.Context, svc *booking.Service, inv *inventory.Servic
 				log.Warn("purge idempotency keys", "error", err)
 			} else if n > 0 {
 				log.Info("purged idempotency keys", "count", n)
+			}
+			// Safe in every process: each batch deletes what is old, whoever runs it.
+			if n, err := db.PurgeFinished(ctx, time.Now(), c.Retention); err != nil {
+				log.Warn("purge finished records", "error", err)
+			} else {
+				for table, count := range n {
+					if count > 0 {
+						log.Info("purged finished records", "table", table, "count", count)
+					}
+				}
 			}
 		}
 	}
