@@ -45,10 +45,8 @@ func (s *Service) Modify(ctx context.Context, p Partner, id string, req ChangeRe
 
 func (s *Service) modifyOnce(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
 	now := s.now()
-	current, err := s.db.GetReservation(ctx, p.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Reservation{}, &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
-	} else if err != nil {
+	current, err := s.row(ctx, p, id)
+	if err != nil {
 		return Reservation{}, err
 	}
 	if err := modifiable(current, now); err != nil {
@@ -154,16 +152,20 @@ func paymentChanges(r store.Reservation, slot store.Slot, total int64) bool {
 func netPaid(r store.Reservation) int64 {
 	paid := r.PaymentAmountCaptured - r.PaymentAmountRefunded - r.PaymentRefundDue
 	for _, p := range r.Payments {
-		if p.ChangeStatus != store.ChangeApplied {
-			continue
+		if p.ChangeStatus == store.ChangeApplied {
+			paid += paidOn(p) - p.AmountRefunded - p.RefundDue
 		}
-		captured := p.AmountCaptured
-		if p.Status == string(payments.StatusRequiresCapture) {
-			captured = p.Amount
-		}
-		paid += captured - p.AmountRefunded - p.RefundDue
 	}
 	return paid
+}
+
+// paidOn is what an applied change payment charges: its capture, or its whole amount
+// while the sweeper still has to capture it.
+func paidOn(p store.ReservationPayment) int64 {
+	if p.Status == string(payments.StatusRequiresCapture) {
+		return p.Amount
+	}
+	return p.AmountCaptured
 }
 
 // changeMoney is what a change does to the reservation's payments.
@@ -338,11 +340,7 @@ func oweAcross(tx *store.Tx, r *store.Reservation, amount int64, now time.Time) 
 		if p.ChangeStatus != store.ChangeApplied {
 			continue
 		}
-		captured := p.AmountCaptured
-		if p.Status == string(payments.StatusRequiresCapture) {
-			captured = p.Amount // captured by the sweeper before the refund is paid
-		}
-		take := min(amount, max(captured-p.AmountRefunded-p.RefundDue, 0))
+		take := min(amount, max(paidOn(*p)-p.AmountRefunded-p.RefundDue, 0))
 		if take == 0 {
 			continue
 		}
@@ -570,7 +568,7 @@ func (s *Service) recordChangeIntentByID(ctx context.Context, intentID string, i
 // recordChangeIntent stores what the provider says of a change payment's intent.
 func (s *Service) recordChangeIntent(ctx context.Context, paymentID string, intent payments.Intent) {
 	err := s.db.Transact(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-		return tx.UpdateReservationPaymentIntent(paymentID, func(p *store.ReservationPayment) {
+		return tx.UpdateReservationPaymentLocked(paymentID, func(p *store.ReservationPayment) {
 			if statusRank(payments.IntentStatus(p.Status)) <= statusRank(intent.Status) {
 				p.Status = string(intent.Status)
 			}
@@ -670,14 +668,12 @@ func (s *Service) settleChangesDue(ctx context.Context) (int, error) {
 
 // History lists one of p's reservations' history, oldest first.
 func (s *Service) History(ctx context.Context, p Partner, id string, page store.Page) ([]HistoryEvent, bool, error) {
-	if _, err := s.db.GetReservation(ctx, p.ID, id); errors.Is(err, store.ErrNotFound) {
-		return nil, false, &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
-	} else if err != nil {
+	if _, err := s.row(ctx, p, id); err != nil {
 		return nil, false, err
 	}
 	rows, more, err := s.db.ListReservationEvents(ctx, id, page)
 	if err != nil {
-		return nil, false, pageError(err, page)
+		return nil, false, PageError(err, page)
 	}
 	out := make([]HistoryEvent, 0, len(rows))
 	for _, r := range rows {

@@ -116,10 +116,11 @@ type Quote struct {
 
 // Quote says what cancelling now would refund and keep.
 func (s *Service) Quote(ctx context.Context, p Partner, id string) (Quote, error) {
-	r, err := s.Get(ctx, p, id)
+	row, err := s.row(ctx, p, id)
 	if err != nil {
 		return Quote{}, err
 	}
+	r := reservationFromRow(row)
 	q := Quote{Reservation: r, Cancellable: r.Status == StatusHeld || r.Status == StatusConfirmed}
 	if r.Policy.FeeType != FeeNone && r.Policy.FeeType != "" {
 		q.FreeUntil = r.StartsAt.Add(-time.Duration(r.Policy.FreeUntilHoursBefore) * time.Hour)
@@ -129,10 +130,6 @@ func (s *Service) Quote(ctx context.Context, p Partner, id string) (Quote, error
 	}
 	q.Currency = r.Payments[0].Currency
 	if r.Status == StatusConfirmed {
-		row, err := s.db.GetReservation(ctx, p.ID, id)
-		if err != nil {
-			return Quote{}, err
-		}
 		paid := netPaid(row)
 		q.Refund = r.Policy.Refund(paid, r.StartsAt, s.now())
 		q.Fee = paid - q.Refund

@@ -28,13 +28,13 @@ func (s *Service) ListVenueReservations(ctx context.Context, operatorID string, 
 	}
 	if page.StartingAfter != "" {
 		if _, err := s.db.GetOperatorReservation(ctx, operatorID, page.StartingAfter); err != nil {
-			return nil, false, pageError(err, page)
+			return nil, false, PageError(err, page)
 		}
 	}
 	f.OperatorID = operatorID
 	rows, more, err := s.db.ListReservations(ctx, "", f, page)
 	if err != nil {
-		return nil, false, pageError(err, page)
+		return nil, false, PageError(err, page)
 	}
 	out, err := s.withPartners(ctx, rows)
 	return out, more, err

@@ -10,7 +10,8 @@ import (
 
 // Mapping between table rows (store) and domain types (this package).
 
-func venueFromRow(r store.Venue) Venue {
+// VenueFromRow maps a venue row to the domain type (inventory builds on it too).
+func VenueFromRow(r store.Venue) Venue {
 	var areas []string
 	if r.SeatingAreas != "" {
 		areas = strings.Split(r.SeatingAreas, ",")

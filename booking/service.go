@@ -79,8 +79,8 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 func scope(p Partner) store.Scope { return store.Scope{PartnerID: p.ID, AllVenues: p.AllVenues} }
 
-// pageError turns the store's unknown-cursor error into a parameter error.
-func pageError(err error, page store.Page) error {
+// PageError turns the store's unknown-cursor error into a parameter error.
+func PageError(err error, page store.Page) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return &ParamError{Param: "starting_after", Message: fmt.Sprintf("No object %s in this list.", page.StartingAfter)}
 	}
@@ -91,11 +91,11 @@ func pageError(err error, page store.Page) error {
 func (s *Service) ListVenues(ctx context.Context, p Partner, f store.VenueFilter, page store.Page) ([]Venue, bool, error) {
 	rows, more, err := s.db.ListVenues(ctx, scope(p), f, page)
 	if err != nil {
-		return nil, false, pageError(err, page)
+		return nil, false, PageError(err, page)
 	}
 	out := make([]Venue, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, venueFromRow(r))
+		out = append(out, VenueFromRow(r))
 	}
 	return out, more, nil
 }
@@ -108,7 +108,7 @@ func (s *Service) GetVenue(ctx context.Context, p Partner, id string) (Venue, er
 	} else if err != nil {
 		return Venue{}, err
 	}
-	return venueFromRow(row), nil
+	return VenueFromRow(row), nil
 }
 
 // Search lists bookable slots. q.Now is set here.
@@ -119,7 +119,7 @@ func (s *Service) Search(ctx context.Context, p Partner, q store.SlotQuery, page
 	q.Now = s.now()
 	rows, more, err := s.db.SearchSlots(ctx, scope(p), q, page)
 	if err != nil {
-		return nil, false, pageError(err, page)
+		return nil, false, PageError(err, page)
 	}
 	slots := slotsFromRows(rows)
 	if err := s.countOwnAllocations(ctx, p, slots, q.Now); err != nil {
@@ -342,13 +342,20 @@ func (s *Service) cancelIntent(ctx context.Context, reservationID, intentID stri
 
 // Get returns one of p's reservations.
 func (s *Service) Get(ctx context.Context, p Partner, id string) (Reservation, error) {
-	row, err := s.db.GetReservation(ctx, p.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Reservation{}, &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
-	} else if err != nil {
+	row, err := s.row(ctx, p, id)
+	if err != nil {
 		return Reservation{}, err
 	}
 	return reservationFromRow(row), nil
+}
+
+// row reads one of p's reservations as stored; a NotFoundError if p has no such one.
+func (s *Service) row(ctx context.Context, p Partner, id string) (store.Reservation, error) {
+	row, err := s.db.GetReservation(ctx, p.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Reservation{}, &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
+	}
+	return row, err
 }
 
 // List lists p's reservations, newest first.
@@ -358,7 +365,7 @@ func (s *Service) List(ctx context.Context, p Partner, f store.ReservationFilter
 	}
 	rows, more, err := s.db.ListReservations(ctx, p.ID, f, page)
 	if err != nil {
-		return nil, false, pageError(err, page)
+		return nil, false, PageError(err, page)
 	}
 	return reservationsFromRows(rows), more, nil
 }
@@ -469,16 +476,13 @@ const finalizeLease = time.Minute
 // Finalize confirms a held reservation. For a prime hold it checks the payment intent
 // with the gateway (never the client's word), captures it, and then confirms.
 func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservation, error) {
-	current, err := s.Get(ctx, p, id)
+	row, err := s.row(ctx, p, id)
 	if err != nil {
 		return Reservation{}, err
 	}
+	current := reservationFromRow(row)
 	if current.Status == StatusConfirmed {
 		if current.PendingChange != nil {
-			row, err := s.db.GetReservation(ctx, p.ID, id)
-			if err != nil {
-				return Reservation{}, err
-			}
 			return s.finalizeChange(ctx, p, row)
 		}
 		return current, nil // finalizing twice books and charges once

@@ -65,9 +65,7 @@ type Platform struct {
 // Venue is a venue as its operator manages it.
 type Venue struct {
 	booking.Venue
-	// ModifyUntilHours: bookings can be changed until this many hours before the start.
-	ModifyUntilHours int
-	Platform         Platform
+	Platform Platform
 	// NewSigningSecret is the webhook connector's secret, set only in the answer of the
 	// call that made it (the secret is never shown again).
 	NewSigningSecret string
@@ -132,7 +130,7 @@ func (s *Service) venue(ctx context.Context, op Operator, id string) (store.Venu
 func (s *Service) ListVenues(ctx context.Context, op Operator, page store.Page) ([]Venue, bool, error) {
 	rows, more, err := s.db.ListOperatorVenues(ctx, op.ID, page)
 	if err != nil {
-		return nil, false, pageError(err, page)
+		return nil, false, booking.PageError(err, page)
 	}
 	out := make([]Venue, 0, len(rows))
 	for _, r := range rows {
@@ -233,39 +231,8 @@ func applyVenueChange(row *store.Venue, c VenueChange) (string, error) {
 }
 
 func venueFromRow(r store.Venue) Venue {
-	var areas []string
-	if r.SeatingAreas != "" {
-		areas = strings.Split(r.SeatingAreas, ",")
-	}
 	if r.PlatformKind == "" {
 		r.PlatformKind = "log" // as the outbox worker reads it
 	}
-	return Venue{
-		Venue: booking.Venue{
-			ID:           r.ID,
-			Name:         r.Name,
-			Description:  r.Description,
-			Address:      booking.Address{Line1: r.AddressLine1, City: r.City, PostalCode: r.PostalCode, Country: r.Country},
-			City:         r.City,
-			Cuisine:      r.Cuisine,
-			TimeZone:     r.TimeZone,
-			Currency:     r.Currency,
-			SeatingAreas: areas,
-			Policy: booking.CancellationPolicy{
-				FreeUntilHoursBefore: r.PolicyFreeHours, FeeType: booking.FeeType(r.PolicyFeeType),
-				FeePercent: r.PolicyFeePercent, FeeAmount: r.PolicyFeeAmount,
-			},
-			CreatedAt: r.CreatedAt,
-		},
-		ModifyUntilHours: r.PolicyModifyUntilHours,
-		Platform:         Platform{Kind: r.PlatformKind, URL: r.PlatformURL},
-	}
-}
-
-// pageError turns the store's unknown-cursor error into a parameter error.
-func pageError(err error, page store.Page) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return &booking.ParamError{Param: "starting_after", Message: fmt.Sprintf("No object %s in this list.", page.StartingAfter)}
-	}
-	return err
+	return Venue{Venue: booking.VenueFromRow(r), Platform: Platform{Kind: r.PlatformKind, URL: r.PlatformURL}}
 }

@@ -365,7 +365,7 @@ func (s *Service) ListSlots(ctx context.Context, op Operator, venueID string, f 
 	f.VenueID = venueID
 	rows, more, err := s.db.ListOperatorSlots(ctx, op.ID, f, page)
 	if err != nil {
-		return nil, false, pageError(err, page)
+		return nil, false, booking.PageError(err, page)
 	}
 	out := make([]Slot, 0, len(rows))
 	for _, r := range rows {

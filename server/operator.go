@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -461,25 +460,12 @@ func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
 		Id: base.Id, Object: gen.OperatorVenueObjectVenue, Name: base.Name, Description: base.Description,
 		Address: base.Address, City: base.City, Cuisine: base.Cuisine, TimeZone: base.TimeZone,
 		Currency: base.Currency, SeatingAreas: base.SeatingAreas, CancellationPolicy: base.CancellationPolicy,
-		ModificationPolicy: gen.OperatorModificationPolicy{
-			AllowedUntilHoursBefore: v.ModifyUntilHours,
-			Summary:                 modificationSummary(v.ModifyUntilHours),
-		},
+		ModificationPolicy:    modificationToAPI(v.Modification),
 		Platform:              gen.VenuePlatform{Kind: gen.VenuePlatformKind(v.Platform.Kind), Url: optional(v.Platform.URL)},
 		PlatformSigningSecret: optional(v.NewSigningSecret),
 		CreatedAt:             v.CreatedAt.UTC(),
 	}
 	return out
-}
-
-func modificationSummary(hours int) string {
-	switch hours {
-	case 0:
-		return "Changes are possible until the reservation starts."
-	case 1:
-		return "Changes are possible until 1 hour before the reservation."
-	}
-	return "Changes are possible until " + strconv.Itoa(hours) + " hours before the reservation."
 }
 
 func priceToAPI(p *booking.Price) *gen.Price {

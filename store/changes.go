@@ -129,9 +129,9 @@ func (db *DB) ListReservationEvents(ctx context.Context, reservationID string, p
 	return trimPage(out, limit)
 }
 
-// UpdateReservationPaymentIntent changes one payment with fn under a row lock (on
+// UpdateReservationPaymentLocked changes one payment with fn under a row lock (on
 // PostgreSQL; SQLite's transaction holds the write lock) and writes it back.
-func (tx *Tx) UpdateReservationPaymentIntent(id string, fn func(*ReservationPayment)) error {
+func (tx *Tx) UpdateReservationPaymentLocked(id string, fn func(*ReservationPayment)) error {
 	g := tx.g.Where("id = ?", id)
 	if tx.dialect == DialectPostgres {
 		g = g.Clauses(clause.Locking{Strength: "UPDATE"})

@@ -1908,19 +1908,6 @@ type OperatorCancellationPolicyInput struct {
 	FreeUntilHoursBefore int `json:"free_until_hours_before"`
 }
 
-// OperatorModificationPolicy Until when a booking can be changed (the same shape as the partner venue's `modification_policy`).
-type OperatorModificationPolicy struct {
-	// AllowedUntilHoursBefore Changes are accepted until this many hours before the start (0 means until the start).
-	//
-	// Example: 2
-	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
-
-	// Summary The policy in words.
-	//
-	// Example: Changes are possible until 2 hours before the reservation.
-	Summary string `json:"summary"`
-}
-
 // OperatorModificationPolicyInput Until when a booking can be changed.
 type OperatorModificationPolicyInput struct {
 	// AllowedUntilHoursBefore Changes are accepted until this many hours before the start (0 means until the start).
@@ -2238,8 +2225,8 @@ type OperatorVenue struct {
 	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 	Id string `json:"id"`
 
-	// ModificationPolicy Until when a booking can be changed (the same shape as the partner venue's `modification_policy`).
-	ModificationPolicy OperatorModificationPolicy `json:"modification_policy"`
+	// ModificationPolicy Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held.
+	ModificationPolicy ModificationPolicy `json:"modification_policy"`
 
 	// Name The venue's name.
 	//

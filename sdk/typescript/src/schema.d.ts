@@ -1981,19 +1981,6 @@ export interface components {
          * @enum {string}
          */
         Weekday: "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
-        /** @description Until when a booking can be changed (the same shape as the partner venue's `modification_policy`). */
-        OperatorModificationPolicy: {
-            /**
-             * @description Changes are accepted until this many hours before the start (0 means until the start).
-             * @example 2
-             */
-            allowed_until_hours_before: number;
-            /**
-             * @description The policy in words.
-             * @example Changes are possible until 2 hours before the reservation.
-             */
-            summary: string;
-        };
         /** @description Until when a booking can be changed. */
         OperatorModificationPolicyInput: {
             /**
@@ -2115,7 +2102,7 @@ export interface components {
              */
             seating_areas: string[];
             cancellation_policy: components["schemas"]["CancellationPolicy"];
-            modification_policy: components["schemas"]["OperatorModificationPolicy"];
+            modification_policy: components["schemas"]["ModificationPolicy"];
             platform: components["schemas"]["VenuePlatform"];
             /**
              * @description The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
