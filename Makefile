@@ -1,16 +1,19 @@
 # PRIMA Partner API. `make help` lists the targets.
 #
-# Tools are pinned in go.mod as Go tools (go get -tool …) and run with `go tool`,
-# so nothing but Go is needed: oapi-codegen (generate) and golangci-lint (lint).
+# Go tools are pinned in their own module, tools/go.mod (go get -tool …), so the
+# product's go.mod holds only what the server and its tests import; they run with
+# `go tool -modfile=tools/go.mod`, so nothing but Go is needed: oapi-codegen
+# (generate) and golangci-lint (lint).
 
 GO ?= go
+GO_TOOL = $(GO) tool -modfile=tools/go.mod
 BIN ?= bin/prima
 # Go files that gofmt must leave unchanged (generated code under gen/ is excluded).
-FIND_GOFILES = find . -type f -name '*.go' -not -path './.git/*' -not -path './gen/*' -not -path './node_modules/*' -not -path './bin/*' -print0
+FIND_GOFILES = find . -type f -name '*.go' -not -path './.git/*' -not -path './gen/*' -not -path './sdk/go/*.gen.go' -not -path '*/node_modules/*' -not -path './bin/*' -print0
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build test fuzz generate check-generate lint fmt-check vet golangci-lint bench cover tidy clean
+.PHONY: help run build test fuzz generate check-generate lint fmt-check vet golangci-lint check-tidy check-files bench cover tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,21 +34,21 @@ generate: ## regenerate code from the OpenAPI spec (go generate)
 	$(GO) generate ./...
 
 check-generate: generate ## fail if generated code is out of date with the spec
-	@if ! git diff --exit-code --stat -- gen/ openapi/; then \
+	@if ! git diff --exit-code --stat -- gen/ openapi/ sdk/go/; then \
 		echo "check-generate: generated files differ from the committed ones;" >&2; \
-		echo "check-generate: run 'make generate' and commit gen/ and openapi/." >&2; \
+		echo "check-generate: run 'make generate' and commit gen/, sdk/go/ and openapi/." >&2; \
 		exit 1; \
 	fi
-	@untracked="$$(git status --porcelain --untracked-files=all -- gen/ | grep '^??' || true)"; \
+	@untracked="$$(git status --porcelain --untracked-files=all -- gen/ sdk/go/ | grep '^??' || true)"; \
 	if [ -n "$$untracked" ]; then \
 		echo "$$untracked" >&2; \
-		echo "check-generate: 'make generate' created files that are not committed in gen/;" >&2; \
+		echo "check-generate: 'make generate' created files that are not committed in gen/ or sdk/go/;" >&2; \
 		echo "check-generate: add them (or remove their generator) and commit." >&2; \
 		exit 1; \
 	fi
 	@echo "check-generate: generated code is up to date"
 
-lint: fmt-check vet golangci-lint ## gofmt, go vet and golangci-lint
+lint: fmt-check vet golangci-lint check-tidy check-files ## gofmt, go vet, golangci-lint (with the layering rules), tidy modules, no large or binary files in git
 
 fmt-check:
 	@unformatted="$$($(FIND_GOFILES) | xargs -0 -r gofmt -l)"; \
@@ -59,18 +62,26 @@ vet:
 	$(GO) vet ./...
 
 golangci-lint:
-	$(GO) tool golangci-lint run ./...
+	$(GO_TOOL) golangci-lint run ./...
 
-# BENCH_FLAGS: e.g. `-d 5s -c 16`; `go run ./bench -h` lists them.
-bench: ## benchmark against PostgreSQL at PRIMA_BENCH_DATABASE_URL or PRIMA_DATABASE_URL (a few minutes, loopback): table, bench/results/latest.{json,png}
-	$(GO) run ./bench $(BENCH_FLAGS)
+check-tidy: ## fail if go mod tidy would change go.mod or go.sum (the product's module and tools/)
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
+
+check-files: ## fail on a tracked file over 1 MB (outside scripts/large-files.allow) or a tracked executable binary
+	scripts/check-tracked-files.sh
+
+# BENCH_FLAGS: e.g. `-d 5s -c 16`; `go run ./cmd/bench -h` lists them.
+bench: ## benchmark against PostgreSQL at PRIMA_BENCH_DATABASE_URL or PRIMA_DATABASE_URL (a few minutes, loopback): table, docs/benchmarks/results/latest.{json,png}
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 cover: ## run the tests with coverage into coverage.out and coverage.html
 	$(GO) test -count=1 -covermode=atomic -coverprofile=coverage.out ./...
 	$(GO) tool cover -html=coverage.out -o coverage.html
 
-tidy: ## go mod tidy
+tidy: ## go mod tidy (the product's module and tools/)
 	$(GO) mod tidy
+	cd tools && $(GO) mod tidy
 
 clean: ## remove build and coverage output (keeps ./data)
 	rm -rf bin/ coverage.out coverage.html
@@ -81,7 +92,7 @@ clean: ## remove build and coverage output (keeps ./data)
 # lockfile, with every version pinned, and is installed with `npm ci`.
 #   tools/redocly   @redocly/cli, lints openapi/prima.yaml (config and reasons there)
 #   sdk/typescript  openapi-typescript, openapi-fetch, typescript: the typed client
-#   e2e             playwright-core, driving Debian's /usr/bin/chromium (never a
+#   test/e2e        playwright-core, driving Debian's /usr/bin/chromium (never a
 #                   downloaded browser)
 
 NPM ?= npm
@@ -89,7 +100,7 @@ NPM ?= npm
 NPM_CI = $(NPM) ci --no-audit --no-fund --ignore-scripts
 REDOCLY_DIR := tools/redocly
 SDK_DIR := sdk/typescript
-E2E_DIR := e2e
+E2E_DIR := test/e2e
 NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json
 # Redocly CLI without its usage telemetry and update check.
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly

@@ -4,8 +4,8 @@ package openapi
 
 import _ "embed"
 
-//go:generate go tool oapi-codegen -config server.cfg.yaml prima.yaml
-//go:generate go tool oapi-codegen -config client.cfg.yaml prima.yaml
+//go:generate go tool -modfile=../tools/go.mod oapi-codegen -config server.cfg.yaml prima.yaml
+//go:generate go tool -modfile=../tools/go.mod oapi-codegen -config client.cfg.yaml prima.yaml
 
 // YAML is the OpenAPI document exactly as written.
 //

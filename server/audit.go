@@ -9,8 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/prima-dining/partner-api/audit"
 	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/internal/audit"
 )
 
 // ListAuditEvents implements gen.StrictServerInterface: the caller's partner's events only.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prima-dining/partner-api/demo"
+	"github.com/prima-dining/partner-api/internal/demo"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store/storetest"
 )

@@ -8,8 +8,8 @@ import (
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/payments"
 )
 

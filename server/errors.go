@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/gen"
-	"github.com/prima-dining/partner-api/idempotency"
-	"github.com/prima-dining/partner-api/inventory"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/idempotency"
+	"github.com/prima-dining/partner-api/internal/inventory"
 )
 
 // Code is a machine-readable error code. Every code is in the catalogue below and in the

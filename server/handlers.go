@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/openapi"
 	"github.com/prima-dining/partner-api/payments"
 )

@@ -12,16 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/audit"
-	"github.com/prima-dining/partner-api/booking"
-	"github.com/prima-dining/partner-api/gen/client"
-	"github.com/prima-dining/partner-api/idempotency"
-	"github.com/prima-dining/partner-api/ids"
-	"github.com/prima-dining/partner-api/inventory"
-	"github.com/prima-dining/partner-api/metrics"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/audit"
+	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/idempotency"
+	"github.com/prima-dining/partner-api/internal/ids"
+	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/metrics"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
-	"github.com/prima-dining/partner-api/platforms"
+	client "github.com/prima-dining/partner-api/sdk/go"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -31,7 +31,7 @@ type env struct {
 	t       testing.TB
 	db      *store.DB
 	booking *booking.Service
-	outbox  *platforms.Worker
+	outbox  *webhooks.Worker
 	tokens  *access.Service
 	audit   *audit.Log
 	// inventory is the venue operators' service (/v1/operator/…).
@@ -110,7 +110,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		cfg.gateway = payments.NewSandbox(db)
 	}
 	e := &env{t: t, db: db, tokens: access.NewService(db)}
-	e.outbox = platforms.NewWorker(db, platforms.WorkerConfig{
+	e.outbox = webhooks.NewWorker(db, webhooks.WorkerConfig{
 		Render: func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
 			r, err := e.booking.Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
 			if err != nil {

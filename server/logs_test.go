@@ -13,7 +13,7 @@ import (
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	"github.com/prima-dining/partner-api/gen/client"
+	client "github.com/prima-dining/partner-api/sdk/go"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prima-dining/partner-api/metrics"
+	"github.com/prima-dining/partner-api/internal/metrics"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )

@@ -15,9 +15,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/idempotency"
-	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/idempotency"
+	"github.com/prima-dining/partner-api/internal/ids"
 )
 
 // requestID gives every request an id, in the Request-Id header and in its context.

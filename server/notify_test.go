@@ -14,8 +14,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/prima-dining/partner-api/gen/client"
-	"github.com/prima-dining/partner-api/platforms"
+	"github.com/prima-dining/partner-api/internal/webhooks"
+	client "github.com/prima-dining/partner-api/sdk/go"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
@@ -69,7 +69,7 @@ func (r *receiver) setHealthy() { r.mu.Lock(); r.failFirst = 0; r.mu.Unlock() }
 // usePlatform points the venue's connector at url, signed with a fresh secret.
 func (e *env) usePlatform(venueID, url string) string {
 	e.t.Helper()
-	secret, err := platforms.NewSecret()
+	secret, err := webhooks.NewSecret()
 	if err != nil {
 		e.t.Fatal(err)
 	}

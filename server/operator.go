@@ -8,10 +8,10 @@ import (
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/gen"
-	"github.com/prima-dining/partner-api/inventory"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/inventory"
 )
 
 // The venue side (/v1/operator/…, tag Operator): handlers for operator tokens. The

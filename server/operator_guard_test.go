@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prima-dining/partner-api/gen/client"
+	client "github.com/prima-dining/partner-api/sdk/go"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/gen/client"
+	"github.com/prima-dining/partner-api/internal/access"
+	client "github.com/prima-dining/partner-api/sdk/go"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )

@@ -19,14 +19,14 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/audit"
-	"github.com/prima-dining/partner-api/booking"
 	"github.com/prima-dining/partner-api/docs/swaggerui"
 	"github.com/prima-dining/partner-api/gen"
-	"github.com/prima-dining/partner-api/idempotency"
-	"github.com/prima-dining/partner-api/inventory"
-	"github.com/prima-dining/partner-api/metrics"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/audit"
+	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/idempotency"
+	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/metrics"
 	"github.com/prima-dining/partner-api/openapi"
 )
 

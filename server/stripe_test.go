@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prima-dining/partner-api/gen/client"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/payments/stripetest"
+	client "github.com/prima-dining/partner-api/sdk/go"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )

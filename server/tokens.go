@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/prima-dining/partner-api/access"
 	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/internal/access"
 )
 
 // GetCurrentToken implements gen.StrictServerInterface.

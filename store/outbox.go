@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/internal/ids"
 )
 
 // Outbox message kinds and statuses (OutboxMessage.Kind, .Status).

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/internal/ids"
 )
 
 // Webhook endpoint statuses (WebhookEndpoint.Status).

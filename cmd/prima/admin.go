@@ -10,8 +10,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/demo"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/demo"
 )
 
 func seedCommand() *cobra.Command {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/prima-dining/partner-api/audit"
+	"github.com/prima-dining/partner-api/internal/audit"
 	"github.com/prima-dining/partner-api/store"
 )
 

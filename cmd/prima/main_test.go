@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prima-dining/partner-api/access"
+	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/store"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/audit"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/audit"
 	"github.com/prima-dining/partner-api/store"
 )
 

@@ -12,15 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/audit"
-	"github.com/prima-dining/partner-api/booking"
-	"github.com/prima-dining/partner-api/demo"
-	"github.com/prima-dining/partner-api/idempotency"
-	"github.com/prima-dining/partner-api/inventory"
-	"github.com/prima-dining/partner-api/metrics"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/audit"
+	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/demo"
+	"github.com/prima-dining/partner-api/internal/idempotency"
+	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/metrics"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
-	"github.com/prima-dining/partner-api/platforms"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -79,7 +79,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	})
 
 	var svc *booking.Service
-	worker := platforms.NewWorker(db, platforms.WorkerConfig{
+	worker := webhooks.NewWorker(db, webhooks.WorkerConfig{
 		Render:       renderEvent(func() *booking.Service { return svc }),
 		AllowPrivate: c.WebhookAllowPrivate,
 		MaxAge:       c.OutboxMaxAge,
@@ -220,7 +220,7 @@ func rollSchedules(ctx context.Context, inv *inventory.Service, log *slog.Logger
 
 // runWorkers runs the background loops of this process until ctx ends. Every process
 // runs them; each decides its work in the database, so several never collide.
-func runWorkers(ctx context.Context, db *store.DB, svc *booking.Service, inv *inventory.Service, outbox *platforms.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
+func runWorkers(ctx context.Context, db *store.DB, svc *booking.Service, inv *inventory.Service, outbox *webhooks.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	go svc.RunSweeper(ctx, c.SweepInterval)

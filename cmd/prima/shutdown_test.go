@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prima-dining/partner-api/access"
-	"github.com/prima-dining/partner-api/ids"
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/store"
 )
 

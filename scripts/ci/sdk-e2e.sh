@@ -12,7 +12,7 @@
 #                            picks; the server prints the one it got)
 #        PRIMA_E2E_WAIT_SECONDS  how long to wait for the server (default 60)
 #        PRIMA_E2E_SCREENSHOT    where the browser test saves its screenshot
-#                                (default e2e/out/docs.png)
+#                                (default test/e2e/out/docs.png)
 #        PRIMA_E2E_KEEP      1 keeps the temp dir (database, server output)
 set -euo pipefail
 

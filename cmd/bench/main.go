@@ -1,0 +1,593 @@
+// Command bench measures the PRIMA Partner API against the limits underneath it, on
+// loopback only and bounded in time. `make bench` runs it (`go run ./bench`).
+//
+// It builds cmd/prima, creates fresh schemas in the PostgreSQL database named by
+// PRIMA_BENCH_DATABASE_URL (or PRIMA_DATABASE_URL), seeds them with `prima seed --venues N
+// --days D` (2,000 and 200 venues), starts `prima serve` processes on them, and measures:
+//
+//   - search: GET /v1/availability over a mix of city/date/party-size queries, beside the
+//     same SQL (built by store.SearchSlotsStatement) run by pgx at the same concurrency;
+//   - booking: hold + finalize flows on distinct slots, beside the same statements and
+//     transactions issued directly by pgx (see ceiling.go);
+//   - contention: 500 concurrent holds on one 10-table slot over 2 server processes;
+//   - growth: search p50/p99 at 200 and at 2,000 venues;
+//   - overhead: an authenticated GET /v1/venues/{id} beside a bare Echo handler.
+//
+// It prints a table, writes the figures to docs/benchmarks/results/latest.json and draws them in
+// docs/benchmarks/results/latest.png. The schemas are dropped at the end unless -keep is given.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+
+	"github.com/prima-dining/partner-api/internal/access"
+	"github.com/prima-dining/partner-api/store"
+)
+
+type options struct {
+	venues, smallVenues, days int
+	concurrency               int
+	duration                  time.Duration
+	contenders, contendTables int
+	out                       string
+	keep                      bool
+}
+
+// Report is everything the JSON file holds.
+type Report struct {
+	StartedAt   time.Time `json:"started_at"`
+	GoVersion   string    `json:"go_version"`
+	CPUs        int       `json:"cpus"`
+	Postgres    string    `json:"postgres"`
+	Venues      int       `json:"venues"`
+	SmallVenues int       `json:"small_venues"`
+	Days        int       `json:"days"`
+	Slots       int64     `json:"slots"`
+	SeedSeconds float64   `json:"seed_seconds"`
+
+	Search        Result  `json:"search"`
+	SearchCeiling Result  `json:"search_ceiling"`
+	SearchRatio   float64 `json:"search_ratio"`
+	// SearchCeilingAuth runs the token lookup each API request makes before the search
+	// statement, so it is every statement the server issues for a search.
+	SearchCeilingAuth Result     `json:"search_ceiling_with_token_lookup"`
+	SearchRatioAuth   float64    `json:"search_ratio_with_token_lookup"`
+	Booking           Result     `json:"booking"`
+	BookingCeiling    Result     `json:"booking_ceiling"`
+	BookingRatio      float64    `json:"booking_ratio"`
+	Contention        Contention `json:"contention"`
+	GrowthSmall       Result     `json:"growth_small"`
+	GrowthLarge       Result     `json:"growth_large"`
+	GrowthP50Ratio    float64    `json:"growth_p50_ratio"`
+	Overhead          Result     `json:"overhead_authenticated_get"`
+	OverheadBare      Result     `json:"overhead_bare_echo"`
+	Targets           []Target   `json:"targets"`
+	// SearchProfile is the server's CPU profile under the search mix, taken in a run
+	// of its own after the measured ones.
+	SearchProfile Profile `json:"search_profile"`
+}
+
+// Contention is the outcome of many concurrent holds on one slot.
+type Contention struct {
+	Processes   int            `json:"processes"`
+	Attempts    int            `json:"attempts"`
+	Tables      int            `json:"tables"`
+	Created     int            `json:"created_201"`
+	Unavailable int            `json:"slot_unavailable_409"`
+	Other       map[string]int `json:"other,omitempty"`
+	TablesTaken int            `json:"db_tables_taken"`
+	LiveRows    int            `json:"db_live_reservations"`
+	Seconds     float64        `json:"seconds"`
+	OK          bool           `json:"ok"`
+}
+
+// Target is one goal of the issue and whether this run met it.
+type Target struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Goal  string  `json:"goal"`
+	Met   bool    `json:"met"`
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.venues, "venues", 2000, "venues in the main catalogue")
+	flag.IntVar(&o.smallVenues, "small-venues", 200, "venues in the small catalogue (growth)")
+	flag.IntVar(&o.days, "days", 60, "days of slots")
+	flag.IntVar(&o.concurrency, "c", 8, "concurrent clients")
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "length of each timed run")
+	flag.IntVar(&o.contenders, "contenders", 500, "concurrent holds on the contended slot")
+	flag.IntVar(&o.contendTables, "contend-tables", 10, "tables of the contended slot")
+	flag.StringVar(&o.out, "out", "docs/benchmarks/results", "directory for latest.json and latest.png")
+	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark schemas")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func bench(ctx context.Context, o options) (err error) {
+	base := os.Getenv("PRIMA_BENCH_DATABASE_URL")
+	if base == "" {
+		base = os.Getenv("PRIMA_DATABASE_URL")
+	}
+	if !strings.HasPrefix(base, "postgres://") && !strings.HasPrefix(base, "postgresql://") {
+		return errors.New("set PRIMA_BENCH_DATABASE_URL or PRIMA_DATABASE_URL to a postgres:// URL (loopback)")
+	}
+	if err := loopbackOnly(base); err != nil {
+		return err
+	}
+	rep := &Report{StartedAt: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
+		Venues: o.venues, SmallVenues: o.smallVenues, Days: o.days}
+
+	tmp, err := os.MkdirTemp("", "prima-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "prima")
+	logf("building cmd/prima")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/prima-dining/partner-api/cmd/prima") //nolint:gosec // G204: a fixed command; bin is this run's temp file
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w\n%s", err, out)
+	}
+
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	if err := admin.QueryRow(ctx, "SHOW server_version").Scan(&rep.Postgres); err != nil {
+		return err
+	}
+	suffix := randomHex(4)
+	large, small := "prima_bench_"+suffix, "prima_bench_"+suffix+"_small"
+	for _, s := range []string{large, small} {
+		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+s); err != nil {
+			return fmt.Errorf("create schema %s: %w", s, err)
+		}
+		if !o.keep {
+			defer func() {
+				if _, derr := admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+s+" CASCADE"); derr != nil {
+					logf("drop schema %s: %v", s, derr)
+				}
+			}()
+		}
+	}
+	largeURL, err := withSearchPath(base, large)
+	if err != nil {
+		return err
+	}
+	smallURL, err := withSearchPath(base, small)
+	if err != nil {
+		return err
+	}
+
+	logf("seeding %d venues × %d days into schema %s", o.venues, o.days, large)
+	t0 := time.Now()
+	if err := seed(ctx, bin, largeURL, o.venues, o.days); err != nil {
+		return err
+	}
+	rep.SeedSeconds = time.Since(t0).Seconds()
+	logf("seeded in %.1fs", rep.SeedSeconds)
+	logf("seeding %d venues × %d days into schema %s", o.smallVenues, o.days, small)
+	if err := seed(ctx, bin, smallURL, o.smallVenues, o.days); err != nil {
+		return err
+	}
+
+	db, err := store.Open(ctx, store.Config{URL: largeURL, MaxOpenConns: 4})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM slots").Scan(&rep.Slots); err != nil {
+		return err
+	}
+	if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+		return err
+	}
+	tokens, err := makeTokens(ctx, db, o.concurrency)
+	if err != nil {
+		return err
+	}
+	smallDB, err := store.Open(ctx, store.Config{URL: smallURL, MaxOpenConns: 2})
+	if err != nil {
+		return err
+	}
+	defer smallDB.Close()
+	if _, err := smallDB.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+		return err
+	}
+	smallTokens, err := makeTokens(ctx, smallDB, 1)
+	if err != nil {
+		return err
+	}
+
+	env := []string{"PRIMA_DATABASE_URL=" + largeURL}
+	metricsAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	// Only the first process serves profiles (on its metrics listener).
+	srv, err := startServer(ctx, bin, append(env, "PRIMA_METRICS_ADDR="+metricsAddr, "PRIMA_PPROF=1"))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	hc := httpClient(max(o.concurrency, o.contenders))
+
+	queries := searchMix(time.Now(), o.days)
+	// Search: the API, then the same SQL through pgx.
+	logf("search: API at concurrency %d for %s", o.concurrency, o.duration)
+	rep.Search = measured(ctx, srv.pid(), "search API", o.concurrency, o.duration, 1<<30, searchOp(hc, srv.url, tokens[0].secret, queries))
+	logf("search: the same SQL through pgx")
+	stmts, err := searchStatements(ctx, db, queries)
+	if err != nil {
+		return err
+	}
+	tokenSQL, _ := db.TokenByHashStatement("")
+	ceiling, err := newPgxWorkers(ctx, largeURL, o.concurrency, tokenSQL)
+	if err != nil {
+		return err
+	}
+	defer ceiling.close()
+	rep.SearchCeiling = measured(ctx, 0, "search SQL (pgx)", o.concurrency, o.duration, 1<<30, ceiling.searchOp(stmts))
+	rep.SearchRatio = ratio(rep.Search.PerSecond, rep.SearchCeiling.PerSecond)
+	logf("search: the token lookup and the search SQL through pgx")
+	rep.SearchCeilingAuth = measured(ctx, 0, "token + search SQL (pgx)", o.concurrency, o.duration, 1<<30, ceiling.searchWithTokenOp(tokens[0].hash, stmts))
+	rep.SearchRatioAuth = ratio(rep.Search.PerSecond, rep.SearchCeilingAuth.PerSecond)
+	logf("search: the API again for %s, with a CPU profile of the server", o.duration)
+	rep.SearchProfile, err = profileSearch(ctx, bin, metricsAddr, o.out, o.concurrency, o.duration, searchOp(hc, srv.url, tokens[0].secret, queries))
+	if err != nil {
+		return err
+	}
+
+	// Booking on distinct slots: the API, then the same writes through pgx.
+	slotIDs, err := freeSlots(ctx, db, 40000)
+	if err != nil {
+		return err
+	}
+	half := len(slotIDs) / 2
+	logf("booking: API hold+finalize at concurrency %d for %s", o.concurrency, o.duration)
+	rep.Booking = measured(ctx, srv.pid(), "booking API", o.concurrency, o.duration, half, bookingOp(hc, srv.url, tokens, slotIDs[:half]))
+	logf("booking: the same writes through pgx")
+	rep.BookingCeiling = measured(ctx, 0, "booking SQL (pgx)", o.concurrency, o.duration, len(slotIDs)-half, ceiling.bookingOp(tokens, slotIDs[half:]))
+	rep.BookingRatio = ratio(rep.Booking.PerSecond, rep.BookingCeiling.PerSecond)
+
+	// Contention over two processes.
+	logf("contention: %d holds on one %d-table slot over 2 processes", o.contenders, o.contendTables)
+	srv2, err := startServer(ctx, bin, env)
+	if err != nil {
+		return err
+	}
+	rep.Contention, err = contention(ctx, hc, db, []string{srv.url, srv2.url}, tokens, o.contenders, o.contendTables)
+	srv2.stop()
+	if err != nil {
+		return err
+	}
+
+	// Growth: the same mix at 200 venues; the 2,000-venue figures are the search run's.
+	logf("growth: search at %d venues", o.smallVenues)
+	srvSmall, err := startServer(ctx, bin, []string{"PRIMA_DATABASE_URL=" + smallURL})
+	if err != nil {
+		return err
+	}
+	rep.GrowthSmall = measured(ctx, srvSmall.pid(), fmt.Sprintf("search API, %d venues", o.smallVenues), o.concurrency, o.duration, 1<<30, searchOp(hc, srvSmall.url, smallTokens[0].secret, queries))
+	srvSmall.stop()
+	rep.GrowthLarge = rep.Search
+	rep.GrowthLarge.Name = fmt.Sprintf("search API, %d venues", o.venues)
+	rep.GrowthP50Ratio = ratio(rep.GrowthLarge.P50ms, rep.GrowthSmall.P50ms)
+
+	// Overhead: an authenticated GET beside a bare Echo handler.
+	logf("overhead: authenticated GET /v1/venues/{id} and a bare Echo handler")
+	var venueID string
+	if err := db.SQL().QueryRowContext(ctx, "SELECT id FROM venues ORDER BY id LIMIT 1").Scan(&venueID); err != nil {
+		return err
+	}
+	rep.Overhead = measured(ctx, srv.pid(), "GET /v1/venues/{id} (auth)", o.concurrency, o.duration/2, 1<<30, getOp(hc, srv.url+"/v1/venues/"+venueID, tokens[0].secret))
+	bare, err := bareEcho()
+	if err != nil {
+		return err
+	}
+	defer bare.Close()
+	rep.OverheadBare = measured(ctx, 0, "bare Echo handler", o.concurrency, o.duration/2, 1<<30, getOp(hc, bare.url, ""))
+
+	rep.Targets = targets(rep)
+	printTable(os.Stdout, rep)
+	if err := os.MkdirAll(o.out, 0o750); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "latest.json"), append(js, '\n'), 0o600); err != nil {
+		return err
+	}
+	if err := writeChart(filepath.Join(o.out, "latest.png"), rep); err != nil {
+		return err
+	}
+	logf("wrote %s and %s", filepath.Join(o.out, "latest.json"), filepath.Join(o.out, "latest.png"))
+	if !rep.Contention.OK {
+		return errors.New("contention: the no-overbooking check failed")
+	}
+	return nil
+}
+
+// measured is run with the CPU time of the server process (pid 0: none), this process
+// and the rest of the machine attributed per operation.
+func measured(ctx context.Context, serverPID int, name string, conc int, d time.Duration, maxOps int, op func(context.Context, int, int) error) Result {
+	before := sampleCPU(serverPID)
+	r := run(ctx, name, conc, d, maxOps, op)
+	r.CPU = cpuPerOp(before, sampleCPU(serverPID), r.Ops)
+	return r
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// loopbackOnly refuses a database that is not on this machine.
+func loopbackOnly(raw string) error {
+	cfg, err := pgx.ParseConfig(raw)
+	if err != nil {
+		return errors.New("invalid database URL")
+	}
+	if strings.HasPrefix(cfg.Host, "/") || cfg.Host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(cfg.Host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("the benchmark runs on loopback only; database host %q is not", cfg.Host)
+}
+
+// withSearchPath adds search_path=schema to a PostgreSQL URL; pgx sends it as a run-time
+// setting of every connection.
+func withSearchPath(raw, schema string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errors.New("invalid database URL")
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func seed(ctx context.Context, bin, dbURL string, venues, days int) error {
+	cmd := exec.CommandContext(ctx, bin, "seed", "--venues", fmt.Sprint(venues), "--days", fmt.Sprint(days)) //nolint:gosec // G204: bin is the binary this run built
+	cmd.Env = append(os.Environ(), "PRIMA_DATABASE_URL="+dbURL, "PRIMA_LOG_LEVEL=warn")
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("prima seed: %w", err)
+	}
+	return nil
+}
+
+type token struct {
+	secret, partnerID, tokenID, hash string
+}
+
+// makeTokens issues n tokens, one partner each, with every scope, and lifts the
+// partners' rate limits where the schema has them (the benchmark measures the server,
+// not its limiter).
+func makeTokens(ctx context.Context, db *store.DB, n int) ([]token, error) {
+	svc := access.NewService(db)
+	out := make([]token, 0, n)
+	for i := range n {
+		secret, t, err := svc.Create(ctx, access.CreateParams{Partner: fmt.Sprintf("bench-%d", i), Name: "bench"})
+		if err != nil {
+			return nil, err
+		}
+		tk := token{secret: secret, tokenID: t.ID}
+		if err := db.SQL().QueryRowContext(ctx, "SELECT partner_id, hash FROM tokens WHERE id = $1", t.ID).Scan(&tk.partnerID, &tk.hash); err != nil {
+			return nil, err
+		}
+		out = append(out, tk)
+	}
+	var has bool
+	err := db.SQL().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'partners' AND column_name = 'rate_limit_per_second')`).Scan(&has)
+	if err != nil {
+		return nil, err
+	}
+	if has {
+		if _, err := db.SQL().ExecContext(ctx, "UPDATE partners SET rate_limit_per_second = 1000000, rate_limit_burst = 1000000"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// server is one `prima serve` process.
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+}
+
+func startServer(ctx context.Context, bin string, env []string) (*server, error) {
+	cmd := exec.Command(bin, "serve", "--migrate=false")
+	cmd.Env = append(os.Environ(), env...)
+	// The benchmark measures the server, not its rate limiter: each token's bucket is
+	// made too large to matter (the bench partners' own limits are lifted too).
+	cmd.Env = append(cmd.Env, "PRIMA_ADDR=127.0.0.1:0", "PRIMA_LOG_LEVEL=error", "PRIMA_RATE_LIMIT=1000000/s burst 1000000")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, done: make(chan error, 1)}
+	urls := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 0, 4096)
+		chunk := make([]byte, 1024)
+		sent := false
+		for {
+			n, err := stdout.Read(chunk)
+			buf = append(buf, chunk[:n]...)
+			if !sent {
+				if i := strings.Index(string(buf), "PRIMA Partner API on "); i >= 0 {
+					rest := string(buf[i+len("PRIMA Partner API on "):])
+					if j := strings.IndexAny(rest, " \n"); j >= 0 {
+						urls <- rest[:j]
+						sent = true
+					}
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		if !sent {
+			close(urls)
+		}
+		s.done <- cmd.Wait()
+	}()
+	select {
+	case u, ok := <-urls:
+		if !ok {
+			return nil, errors.New("prima serve exited before its banner")
+		}
+		s.url = u
+		return s, nil
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		return nil, errors.New("prima serve printed no banner in 30s")
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		return nil, ctx.Err()
+	}
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// stop ends the process with SIGTERM (a graceful shutdown), killing it after 30 s.
+func (s *server) stop() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			logf("prima serve at %s: %v", s.url, err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		err := <-s.done
+		logf("prima serve at %s killed after 30s: %v", s.url, err)
+	}
+	s.cmd.ProcessState = &os.ProcessState{}
+}
+
+func httpClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               nil,
+			MaxIdleConns:        conns * 2,
+			MaxIdleConnsPerHost: conns * 2,
+			IdleConnTimeout:     time.Minute,
+		},
+	}
+}
+
+// bareServer is an Echo app with one handler and no middleware, on loopback.
+type bareServer struct {
+	url string
+	srv *http.Server
+}
+
+func (b *bareServer) Close() { _ = b.srv.Close() }
+
+func bareEcho() (*bareServer, error) {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/ping", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"object": "ping", "ok": true})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &bareServer{url: "http://" + ln.Addr().String() + "/ping", srv: srv}, nil
+}
+
+func getOp(hc *http.Client, u, secret string) func(context.Context, int, int) error {
+	return func(ctx context.Context, _, _ int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		if secret != "" {
+			req.Header.Set("Authorization", "Bearer "+secret)
+		}
+		_, err = doJSON(hc, req, http.StatusOK, nil)
+		return err
+	}
+}
+
+// doJSON sends req, checks the status and decodes the body into out (when non-nil).
+func doJSON(hc *http.Client, req *http.Request, want int, out any) (int, error) {
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode != want {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d: %.200s", req.Method, req.URL.Path, resp.StatusCode, body)
+	}
+	if out != nil {
+		return resp.StatusCode, json.Unmarshal(body, out)
+	}
+	return resp.StatusCode, nil
+}

@@ -1,0 +1,238 @@
+// Package inventory is the venue side of PRIMA: venue operators create and change their
+// venues, publish slots through weekly schedules and one-off slots, close for dates or a
+// service, and change a slot's tables. It knows nothing of HTTP or SQL text; every read
+// and write is restricted to the operator's own venues, so another operator's venue is a
+// booking.NotFoundError exactly like one that does not exist.
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/ids"
+	"github.com/prima-dining/partner-api/internal/webhooks"
+	"github.com/prima-dining/partner-api/store"
+)
+
+// Operator is the caller: a venue operator, as authenticated by one of its tokens.
+type Operator struct {
+	ID      string
+	TokenID string
+}
+
+// Config tunes the service.
+type Config struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives what the caller cannot be told (a schedule that failed to roll).
+	Logger *slog.Logger
+}
+
+// Service manages operators' inventory on a store.
+type Service struct {
+	db  *store.DB
+	now func() time.Time
+	log *slog.Logger
+}
+
+// New returns a Service on db.
+func New(db *store.DB, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{db: db, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger}
+}
+
+// DefaultHorizonDays is how far ahead a schedule's slots exist when it does not say.
+const DefaultHorizonDays = 60
+
+// Platform is how a venue's own reservation platform hears of bookings.
+type Platform struct {
+	Kind string // log | webhook
+	URL  string // with webhook
+}
+
+// Venue is a venue as its operator manages it.
+type Venue struct {
+	booking.Venue
+	Platform Platform
+	// NewSigningSecret is the webhook connector's secret, set only in the answer of the
+	// call that made it (the secret is never shown again).
+	NewSigningSecret string
+}
+
+// AddressChange is a venue's street address; its city is the venue's City.
+type AddressChange struct {
+	Line1, PostalCode, Country string
+}
+
+// VenueChange is a venue to create, or the fields of one to change (nil: unchanged).
+// Creating needs every field but Description, ModifyUntilHours and Platform.
+type VenueChange struct {
+	Name, Description                 *string
+	Address                           *AddressChange
+	City, Cuisine, TimeZone, Currency *string
+	SeatingAreas                      []string // nil: unchanged
+	Cancellation                      *booking.CancellationPolicy
+	ModifyUntilHours                  *int
+	Platform                          *Platform
+}
+
+// defaultModifyUntilHours is migration 00007's default for venues.
+const defaultModifyUntilHours = 2
+
+// CreateVenue creates a venue that op manages.
+func (s *Service) CreateVenue(ctx context.Context, op Operator, c VenueChange) (Venue, error) {
+	row := store.Venue{
+		ID: ids.New("ven"), CreatedAt: s.now(), PolicyModifyUntilHours: defaultModifyUntilHours,
+		PlatformKind: "log",
+	}
+	secret, err := applyVenueChange(&row, c)
+	if err != nil {
+		return Venue{}, err
+	}
+	if err := s.db.CreateOperatorVenue(ctx, op.ID, &row); err != nil {
+		return Venue{}, fmt.Errorf("inventory: create venue: %w", err)
+	}
+	v := venueFromRow(row)
+	v.NewSigningSecret = secret
+	return v, nil
+}
+
+// GetVenue returns one of op's venues.
+func (s *Service) GetVenue(ctx context.Context, op Operator, id string) (Venue, error) {
+	row, err := s.venue(ctx, op, id)
+	if err != nil {
+		return Venue{}, err
+	}
+	return venueFromRow(row), nil
+}
+
+func (s *Service) venue(ctx context.Context, op Operator, id string) (store.Venue, error) {
+	row, err := s.db.GetOperatorVenue(ctx, op.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Venue{}, &booking.NotFoundError{Kind: "venue", ID: id, Param: "venue_id"}
+	}
+	return row, err
+}
+
+// ListVenues lists op's venues by id.
+func (s *Service) ListVenues(ctx context.Context, op Operator, page store.Page) ([]Venue, bool, error) {
+	rows, more, err := s.db.ListOperatorVenues(ctx, op.ID, page)
+	if err != nil {
+		return nil, false, booking.PageError(err, page)
+	}
+	out := make([]Venue, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, venueFromRow(r))
+	}
+	return out, more, nil
+}
+
+// UpdateVenue changes the fields of one of op's venues that c sets.
+func (s *Service) UpdateVenue(ctx context.Context, op Operator, id string, c VenueChange) (Venue, error) {
+	row, err := s.venue(ctx, op, id)
+	if err != nil {
+		return Venue{}, err
+	}
+	secret, err := applyVenueChange(&row, c)
+	if err != nil {
+		return Venue{}, err
+	}
+	if err := s.db.UpdateOperatorVenue(ctx, op.ID, &row); errors.Is(err, store.ErrNotFound) {
+		return Venue{}, &booking.NotFoundError{Kind: "venue", ID: id, Param: "venue_id"}
+	} else if err != nil {
+		return Venue{}, fmt.Errorf("inventory: update venue: %w", err)
+	}
+	v := venueFromRow(row)
+	v.NewSigningSecret = secret
+	return v, nil
+}
+
+// applyVenueChange writes c onto row after checking it; it returns the webhook
+// connector's new signing secret when c switches the venue to it.
+func applyVenueChange(row *store.Venue, c VenueChange) (string, error) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&row.Name, c.Name)
+	set(&row.Description, c.Description)
+	set(&row.City, c.City)
+	set(&row.Cuisine, c.Cuisine)
+	set(&row.Currency, c.Currency)
+	row.NameKey, row.CityKey, row.CuisineKey = strings.ToLower(row.Name), strings.ToLower(row.City), strings.ToLower(row.Cuisine)
+	for param, v := range map[string]string{"name": row.Name, "city": row.City, "cuisine": row.Cuisine} {
+		if v == "" {
+			return "", &booking.ParamError{Param: param, Message: param + " must not be blank."}
+		}
+	}
+	if c.TimeZone != nil {
+		tz := strings.TrimSpace(*c.TimeZone)
+		if _, err := time.LoadLocation(tz); err != nil || tz == "" || strings.EqualFold(tz, "local") {
+			return "", &booking.ParamError{Param: "time_zone", Message: fmt.Sprintf("%q is not an IANA time zone such as Europe/London.", tz)}
+		}
+		row.TimeZone = tz
+	}
+	if c.Address != nil {
+		row.AddressLine1, row.PostalCode, row.Country = c.Address.Line1, c.Address.PostalCode, c.Address.Country
+	}
+	if c.SeatingAreas != nil {
+		row.SeatingAreas = strings.Join(slices.Compact(slices.Sorted(slices.Values(c.SeatingAreas))), ",")
+	}
+	if p := c.Cancellation; p != nil {
+		switch p.FeeType {
+		case booking.FeePercent:
+			p.FeeAmount = 0
+		case booking.FeeFixed:
+			p.FeePercent = 0
+		default:
+			p.FeeType, p.FeePercent, p.FeeAmount = booking.FeeNone, 0, 0
+		}
+		row.PolicyFreeHours, row.PolicyFeeType, row.PolicyFeePercent, row.PolicyFeeAmount =
+			p.FreeUntilHoursBefore, string(p.FeeType), p.FeePercent, p.FeeAmount
+	}
+	if c.ModifyUntilHours != nil {
+		row.PolicyModifyUntilHours = *c.ModifyUntilHours
+	}
+	secret := ""
+	if p := c.Platform; p != nil {
+		switch p.Kind {
+		case "log":
+			row.PlatformKind, row.PlatformURL, row.PlatformSecret = "log", "", ""
+		case "webhook":
+			u, err := url.Parse(p.URL)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return "", &booking.ParamError{Param: "platform.url", Message: "platform.url must be an absolute https URL."}
+			}
+			if row.PlatformKind != "webhook" || row.PlatformSecret == "" {
+				if secret, err = webhooks.NewSecret(); err != nil {
+					return "", fmt.Errorf("inventory: signing secret: %w", err)
+				}
+				row.PlatformSecret = secret
+			}
+			row.PlatformKind, row.PlatformURL = "webhook", p.URL
+		default:
+			return "", &booking.ParamError{Param: "platform.kind", Message: "platform.kind must be log or webhook."}
+		}
+	}
+	return secret, nil
+}
+
+func venueFromRow(r store.Venue) Venue {
+	if r.PlatformKind == "" {
+		r.PlatformKind = "log" // as the outbox worker reads it
+	}
+	return Venue{Venue: booking.VenueFromRow(r), Platform: Platform{Kind: r.PlatformKind, URL: r.PlatformURL}}
+}
