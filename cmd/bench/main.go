@@ -1,5 +1,5 @@
 // Command bench measures the PRIMA Partner API against the limits underneath it, on
-// loopback only and bounded in time. `make bench` runs it (`go run ./bench`).
+// loopback only and bounded in time. `make bench` runs it (`go run ./cmd/bench`).
 //
 // It builds cmd/prima, creates fresh schemas in the PostgreSQL database named by
 // PRIMA_BENCH_DATABASE_URL (or PRIMA_DATABASE_URL), seeds them with `prima seed --venues N
