@@ -12,6 +12,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/prima-dining/partner-api/store"
@@ -55,13 +58,52 @@ func Fingerprint(method, path string, body []byte) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", method, path)
 	var v any
-	if len(bytes.TrimSpace(body)) > 0 && json.Unmarshal(body, &v) == nil {
-		canonical, _ := json.Marshal(v) // maps marshal with sorted keys
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // float64 would give integers above 2^53 that differ one fingerprint
+	if len(bytes.TrimSpace(body)) > 0 && dec.Decode(&v) == nil && atEOF(dec) {
+		canonical, _ := json.Marshal(canonicalNumbers(v)) // maps marshal with sorted keys
 		h.Write(canonical)
 	} else {
 		h.Write(body)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// atEOF says whether nothing but white space follows the value dec decoded.
+func atEOF(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return errors.Is(err, io.EOF)
+}
+
+// canonicalNumbers replaces each json.Number in v by the value it stands for, so that
+// 4 and 4.0 still match: an int64 exactly, another integer literal as written, any
+// other number as a float64 (as before json.Number was used, so stored fingerprints
+// keep matching).
+func canonicalNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = canonicalNumbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = canonicalNumbers(e)
+		}
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		if !strings.ContainsAny(string(t), ".eE") {
+			return t // an integer beyond int64, compared digit for digit
+		}
+		if f, err := t.Float64(); err == nil {
+			if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+				return int64(f)
+			}
+			return f
+		}
+	}
+	return v
 }
 
 // Begin claims key for a request. It returns (nil, nil) when the caller owns the key and

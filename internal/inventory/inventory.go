@@ -173,9 +173,10 @@ func applyVenueChange(row *store.Venue, c VenueChange) (string, error) {
 	set(&row.Cuisine, c.Cuisine)
 	set(&row.Currency, c.Currency)
 	row.NameKey, row.CityKey, row.CuisineKey = strings.ToLower(row.Name), strings.ToLower(row.City), strings.ToLower(row.Cuisine)
-	for param, v := range map[string]string{"name": row.Name, "city": row.City, "cuisine": row.Cuisine} {
-		if v == "" {
-			return "", &booking.ParamError{Param: param, Message: param + " must not be blank."}
+	// In a fixed order, so that a request with several blank fields always names the same one.
+	for _, f := range []struct{ param, value string }{{"name", row.Name}, {"city", row.City}, {"cuisine", row.Cuisine}} {
+		if f.value == "" {
+			return "", &booking.ParamError{Param: f.param, Message: f.param + " must not be blank."}
 		}
 	}
 	if c.TimeZone != nil {
