@@ -48,21 +48,6 @@ const (
 	FeeFixed   FeeType = "fixed"
 )
 
-// Status is a reservation's place in its lifecycle.
-type Status string
-
-// Reservation statuses: held → confirmed → cancelled | completed | no_show, and
-// held → expired | released.
-const (
-	StatusHeld      Status = "held"
-	StatusConfirmed Status = "confirmed"
-	StatusCancelled Status = "cancelled"
-	StatusCompleted Status = "completed"
-	StatusNoShow    Status = "no_show"
-	StatusExpired   Status = "expired"
-	StatusReleased  Status = "released"
-)
-
 // Address is a venue's postal address.
 type Address struct {
 	Line1      string
