@@ -672,26 +672,6 @@ func (s *core) settleChangesDue(ctx context.Context) (int, error) {
 	return len(due), nil
 }
 
-// History lists one of p's reservations' history, oldest first.
-func (s *Reservations) History(ctx context.Context, p Partner, id string, page store.Page) ([]HistoryEvent, bool, error) {
-	if _, err := s.row(ctx, p, id); err != nil {
-		return nil, false, err
-	}
-	rows, more, err := s.db.ListReservationEvents(ctx, id, page)
-	if err != nil {
-		return nil, false, PageError(err, page)
-	}
-	out := make([]HistoryEvent, 0, len(rows))
-	for _, r := range rows {
-		ev := HistoryEvent{ID: r.ID, ReservationID: r.ReservationID, Type: r.Type, TokenID: r.TokenID, CreatedAt: r.CreatedAt.UTC()}
-		if err := json.Unmarshal([]byte(r.Changes), &ev.Changes); err != nil {
-			return nil, false, fmt.Errorf("booking: history %s: %w", r.ID, err)
-		}
-		out = append(out, ev)
-	}
-	return out, more, nil
-}
-
 // endPendingChange withdraws r's pending change inside tx (the booking is cancelled);
 // its intent is cancelled afterwards by settleChangePayments or the sweeper.
 func endPendingChange(tx *store.Tx, r *store.Reservation, now time.Time) error {

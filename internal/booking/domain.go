@@ -1,6 +1,3 @@
-// Package booking is the reservation lifecycle: search, hold, extend, finalize, cancel and
-// expiry. It holds the state machine and its compensations, and knows nothing of HTTP,
-// SQL text or a payment provider's types.
 package booking
 
 import (

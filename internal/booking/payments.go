@@ -164,9 +164,11 @@ func (s *Payments) ApplyPaymentEvent(ctx context.Context, ev payments.Event) (bo
 			case ended:
 				owe(&r, r.PaymentAmountCaptured) // money for a hold that ended goes back
 			case r.Status == string(StatusHeld):
-				if expired, err := expireIfDue(tx, &r, now); err != nil {
+				expired, err := expireIfDue(tx, &r, now)
+				if err != nil {
 					return err
-				} else if expired {
+				}
+				if expired {
 					owe(&r, r.PaymentAmountCaptured)
 				} else if err := confirm(&r, now); err != nil { // captured by a finalize that did not get to commit
 					return err

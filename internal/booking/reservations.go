@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -577,6 +578,26 @@ func (s *core) countOwnAllocations(ctx context.Context, p Partner, slots []Slot,
 		slots[i].TablesReserved = max(0, slots[i].TablesReserved-own[slots[i].ID])
 	}
 	return nil
+}
+
+// History lists one of p's reservations' history, oldest first.
+func (s *Reservations) History(ctx context.Context, p Partner, id string, page store.Page) ([]HistoryEvent, bool, error) {
+	if _, err := s.row(ctx, p, id); err != nil {
+		return nil, false, err
+	}
+	rows, more, err := s.db.ListReservationEvents(ctx, id, page)
+	if err != nil {
+		return nil, false, PageError(err, page)
+	}
+	out := make([]HistoryEvent, 0, len(rows))
+	for _, r := range rows {
+		ev := HistoryEvent{ID: r.ID, ReservationID: r.ReservationID, Type: r.Type, TokenID: r.TokenID, CreatedAt: r.CreatedAt.UTC()}
+		if err := json.Unmarshal([]byte(r.Changes), &ev.Changes); err != nil {
+			return nil, false, fmt.Errorf("booking: history %s: %w", r.ID, err)
+		}
+		out = append(out, ev)
+	}
+	return out, more, nil
 }
 
 // confirmationAlphabet leaves out characters that read alike (0/O, 1/I/L).
