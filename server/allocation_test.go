@@ -165,7 +165,7 @@ func TestAllocationReleaseOpensUnsoldTablesToEveryPartner(t *testing.T) {
 		mu.Lock()
 		clock = clock.Add(25 * time.Hour)
 		mu.Unlock()
-		if _, err := e.booking.Sweep(context.Background()); err != nil {
+		if _, err := e.booking.Payments.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if left := e.tablesLeft(t, tokenB, slots[0]); left != 2 {

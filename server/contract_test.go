@@ -38,7 +38,7 @@ var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 func TestSpecAndRoutesAgree(t *testing.T) {
 	doc := loadSpec(t)
 	e := newEnv(t, storetest.OpenSQLite(t))
-	h, err := server.New(server.Deps{Booking: e.booking, Tokens: e.tokens, Idempotency: nil, Database: e.db})
+	h, err := server.New(e.withServices(server.Deps{Tokens: e.tokens, Idempotency: nil, Database: e.db}))
 	if err == nil || h != nil {
 		t.Fatal("New without Idempotency should fail")
 	}
@@ -67,7 +67,7 @@ func TestSpecAndRoutesAgree(t *testing.T) {
 		}
 	}
 	served := map[string]bool{}
-	handler, err := server.New(server.Deps{Booking: e.booking, Tokens: e.tokens, Idempotency: idempotencyFor(e), Database: e.db, Logger: quietLogger()})
+	handler, err := server.New(e.withServices(server.Deps{Tokens: e.tokens, Idempotency: idempotencyFor(e), Database: e.db, Logger: quietLogger()}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
 )
 
@@ -317,7 +318,7 @@ func eventNames(in []gen.CreateWebhookEndpointRequestEvents) []string {
 	return out
 }
 
-func endpointToAPI(ep booking.WebhookEndpoint) gen.WebhookEndpoint {
+func endpointToAPI(ep webhooks.Endpoint) gen.WebhookEndpoint {
 	return gen.WebhookEndpoint{
 		Id:        ep.ID,
 		Object:    gen.WebhookEndpointObjectWebhookEndpoint,

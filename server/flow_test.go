@@ -281,7 +281,7 @@ func TestSweeperExpiresHoldsAndCancelsTheirPaymentIntents(t *testing.T) {
 			t.Fatalf("hold: %s", r.Body)
 		}
 		time.Sleep(1100 * time.Millisecond)
-		n, err := e.booking.Sweep(ctx)
+		n, err := e.booking.Payments.Sweep(ctx)
 		if err != nil || n != 1 {
 			t.Fatalf("sweep expired %d (%v), want 1", n, err)
 		}

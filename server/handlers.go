@@ -20,7 +20,7 @@ import (
 // ListVenues implements gen.StrictServerInterface.
 func (s *Server) ListVenues(ctx context.Context, req gen.ListVenuesRequestObject) (gen.ListVenuesResponseObject, error) {
 	p := req.Params
-	venues, more, err := s.deps.Booking.ListVenues(ctx, partner(ctx),
+	venues, more, err := s.deps.Reservations.ListVenues(ctx, partner(ctx),
 		booking.VenueFilter{City: deref(p.City), Cuisine: deref(p.Cuisine), Query: deref(p.Q)},
 		page(p.Limit, p.StartingAfter))
 	if err != nil {
@@ -38,7 +38,7 @@ func (s *Server) ListVenues(ctx context.Context, req gen.ListVenuesRequestObject
 
 // GetVenue implements gen.StrictServerInterface.
 func (s *Server) GetVenue(ctx context.Context, req gen.GetVenueRequestObject) (gen.GetVenueResponseObject, error) {
-	v, err := s.deps.Booking.GetVenue(ctx, partner(ctx), req.VenueId)
+	v, err := s.deps.Reservations.GetVenue(ctx, partner(ctx), req.VenueId)
 	if err != nil {
 		if pr := problemFor(err); pr.Status == http.StatusNotFound {
 			return gen.GetVenue404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
@@ -62,7 +62,7 @@ func (s *Server) SearchAvailability(ctx context.Context, req gen.SearchAvailabil
 		SeatingArea: deref(p.SeatingArea),
 		Type:        string(deref(p.Type)),
 	}
-	slots, more, err := s.deps.Booking.Search(ctx, partner(ctx), q, page(p.Limit, p.StartingAfter))
+	slots, more, err := s.deps.Reservations.Search(ctx, partner(ctx), q, page(p.Limit, p.StartingAfter))
 	if err != nil {
 		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
 			return gen.SearchAvailability400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
@@ -86,7 +86,7 @@ func (s *Server) ListReservations(ctx context.Context, req gen.ListReservationsR
 		DateTo:           dateString(p.DateTo),
 		PartnerReference: deref(p.PartnerReference),
 	}
-	rs, more, err := s.deps.Booking.List(ctx, partner(ctx), f, page(p.Limit, p.StartingAfter))
+	rs, more, err := s.deps.Reservations.List(ctx, partner(ctx), f, page(p.Limit, p.StartingAfter))
 	if err != nil {
 		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
 			return gen.ListReservations400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
@@ -103,7 +103,7 @@ func (s *Server) ListReservations(ctx context.Context, req gen.ListReservationsR
 // CreateReservation implements gen.StrictServerInterface.
 func (s *Server) CreateReservation(ctx context.Context, req gen.CreateReservationRequestObject) (gen.CreateReservationResponseObject, error) {
 	b := req.Body
-	r, err := s.deps.Booking.Hold(ctx, partner(ctx), booking.HoldRequest{
+	r, err := s.deps.Reservations.Hold(ctx, partner(ctx), booking.HoldRequest{
 		SlotID:    b.SlotId,
 		PartySize: b.PartySize,
 		Guest: booking.Guest{
@@ -135,7 +135,7 @@ func (s *Server) CreateReservation(ctx context.Context, req gen.CreateReservatio
 
 // GetReservation implements gen.StrictServerInterface.
 func (s *Server) GetReservation(ctx context.Context, req gen.GetReservationRequestObject) (gen.GetReservationResponseObject, error) {
-	r, err := s.deps.Booking.Get(ctx, partner(ctx), req.ReservationId)
+	r, err := s.deps.Reservations.Get(ctx, partner(ctx), req.ReservationId)
 	if err != nil {
 		if pr := problemFor(err); pr.Status == http.StatusNotFound {
 			return gen.GetReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
@@ -147,7 +147,7 @@ func (s *Server) GetReservation(ctx context.Context, req gen.GetReservationReque
 
 // UpdateReservation implements gen.StrictServerInterface.
 func (s *Server) UpdateReservation(ctx context.Context, req gen.UpdateReservationRequestObject) (gen.UpdateReservationResponseObject, error) {
-	r, err := s.deps.Booking.Modify(ctx, partner(ctx), req.ReservationId, changeRequestFromAPI(*req.Body))
+	r, err := s.deps.Changes.Modify(ctx, partner(ctx), req.ReservationId, changeRequestFromAPI(*req.Body))
 	if err != nil {
 		pr := problemFor(err)
 		body := s.body(ctx, pr)
@@ -168,7 +168,7 @@ func (s *Server) UpdateReservation(ctx context.Context, req gen.UpdateReservatio
 
 // ListReservationEvents implements gen.StrictServerInterface.
 func (s *Server) ListReservationEvents(ctx context.Context, req gen.ListReservationEventsRequestObject) (gen.ListReservationEventsResponseObject, error) {
-	events, more, err := s.deps.Booking.History(ctx, partner(ctx), req.ReservationId, page(req.Params.Limit, req.Params.StartingAfter))
+	events, more, err := s.deps.Reservations.History(ctx, partner(ctx), req.ReservationId, page(req.Params.Limit, req.Params.StartingAfter))
 	if err != nil {
 		pr := problemFor(err)
 		switch pr.Status {
@@ -188,7 +188,7 @@ func (s *Server) ListReservationEvents(ctx context.Context, req gen.ListReservat
 
 // ExtendReservation implements gen.StrictServerInterface.
 func (s *Server) ExtendReservation(ctx context.Context, req gen.ExtendReservationRequestObject) (gen.ExtendReservationResponseObject, error) {
-	r, err := s.deps.Booking.Extend(ctx, partner(ctx), req.ReservationId)
+	r, err := s.deps.Reservations.Extend(ctx, partner(ctx), req.ReservationId)
 	if err != nil {
 		pr := problemFor(err)
 		body := s.body(ctx, pr)
@@ -205,7 +205,7 @@ func (s *Server) ExtendReservation(ctx context.Context, req gen.ExtendReservatio
 
 // FinalizeReservation implements gen.StrictServerInterface.
 func (s *Server) FinalizeReservation(ctx context.Context, req gen.FinalizeReservationRequestObject) (gen.FinalizeReservationResponseObject, error) {
-	r, err := s.deps.Booking.Finalize(ctx, partner(ctx), req.ReservationId)
+	r, err := s.deps.Reservations.Finalize(ctx, partner(ctx), req.ReservationId)
 	if err != nil {
 		pr := problemFor(err)
 		body := s.body(ctx, pr)
@@ -230,7 +230,7 @@ func (s *Server) CancelReservation(ctx context.Context, req gen.CancelReservatio
 	if req.Body != nil && req.Body.Reason != nil {
 		reason = string(*req.Body.Reason)
 	}
-	r, err := s.deps.Booking.Cancel(ctx, partner(ctx), req.ReservationId, reason)
+	r, err := s.deps.Reservations.Cancel(ctx, partner(ctx), req.ReservationId, reason)
 	if err != nil {
 		pr := problemFor(err)
 		body := s.body(ctx, pr)
@@ -262,7 +262,7 @@ func (s *Server) ConfirmSandboxPaymentIntent(ctx context.Context, req gen.Confir
 			method = string(*b.PaymentMethod)
 		}
 	}
-	in, err := s.deps.Booking.ConfirmSandboxPayment(ctx, partner(ctx), req.PaymentIntentId, method)
+	in, err := s.deps.Payments.ConfirmSandboxPayment(ctx, partner(ctx), req.PaymentIntentId, method)
 	if err != nil {
 		pr := problemFor(err)
 		body := s.body(ctx, pr)
@@ -332,7 +332,7 @@ func (s *Server) body(ctx context.Context, p *Problem) gen.Error {
 
 // GetCancellationQuote implements gen.StrictServerInterface.
 func (s *Server) GetCancellationQuote(ctx context.Context, req gen.GetCancellationQuoteRequestObject) (gen.GetCancellationQuoteResponseObject, error) {
-	q, err := s.deps.Booking.Quote(ctx, partner(ctx), req.ReservationId)
+	q, err := s.deps.Reservations.Quote(ctx, partner(ctx), req.ReservationId)
 	if err != nil {
 		if pr := problemFor(err); pr.Status == http.StatusNotFound {
 			return gen.GetCancellationQuote404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
@@ -346,7 +346,7 @@ func (s *Server) GetCancellationQuote(ctx context.Context, req gen.GetCancellati
 // exact bytes Stripe sent, so the handler verifies the raw body, not the decoded one.
 func (s *Server) ReceiveStripeWebhook(ctx context.Context, req gen.ReceiveStripeWebhookRequestObject) (gen.ReceiveStripeWebhookResponseObject, error) {
 	raw, _ := ctx.Value(rawBodyKey).([]byte)
-	duplicate, err := s.deps.Booking.HandleStripeWebhook(ctx, raw, req.Params.StripeSignature)
+	duplicate, err := s.deps.Payments.HandleStripeWebhook(ctx, raw, req.Params.StripeSignature)
 	if err != nil {
 		pr := problemFor(err)
 		switch pr.Status {
@@ -362,7 +362,7 @@ func (s *Server) ReceiveStripeWebhook(ctx context.Context, req gen.ReceiveStripe
 
 // CreateWebhookEndpoint implements gen.StrictServerInterface.
 func (s *Server) CreateWebhookEndpoint(ctx context.Context, req gen.CreateWebhookEndpointRequestObject) (gen.CreateWebhookEndpointResponseObject, error) {
-	ep, err := s.deps.Booking.CreateWebhookEndpoint(ctx, partner(ctx), req.Body.Url, eventNames(req.Body.Events))
+	ep, err := s.deps.WebhookEndpoints.Create(ctx, partner(ctx).ID, req.Body.Url, eventNames(req.Body.Events))
 	if err != nil {
 		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
 			return gen.CreateWebhookEndpoint400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
@@ -374,7 +374,7 @@ func (s *Server) CreateWebhookEndpoint(ctx context.Context, req gen.CreateWebhoo
 
 // ListWebhookEndpoints implements gen.StrictServerInterface.
 func (s *Server) ListWebhookEndpoints(ctx context.Context, _ gen.ListWebhookEndpointsRequestObject) (gen.ListWebhookEndpointsResponseObject, error) {
-	eps, err := s.deps.Booking.ListWebhookEndpoints(ctx, partner(ctx))
+	eps, err := s.deps.WebhookEndpoints.List(ctx, partner(ctx).ID)
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +387,7 @@ func (s *Server) ListWebhookEndpoints(ctx context.Context, _ gen.ListWebhookEndp
 
 // DeleteWebhookEndpoint implements gen.StrictServerInterface.
 func (s *Server) DeleteWebhookEndpoint(ctx context.Context, req gen.DeleteWebhookEndpointRequestObject) (gen.DeleteWebhookEndpointResponseObject, error) {
-	if err := s.deps.Booking.DeleteWebhookEndpoint(ctx, partner(ctx), req.WebhookEndpointId); err != nil {
+	if err := s.deps.WebhookEndpoints.Delete(ctx, partner(ctx).ID, req.WebhookEndpointId); err != nil {
 		if pr := problemFor(err); pr.Status == http.StatusNotFound {
 			return gen.DeleteWebhookEndpoint404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
 		}

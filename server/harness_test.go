@@ -30,10 +30,12 @@ import (
 type env struct {
 	t       testing.TB
 	db      *store.DB
-	booking *booking.Service
-	outbox  *webhooks.Worker
-	tokens  *access.Service
-	audit   *audit.Log
+	booking booking.Services
+	// endpoints is the partners' webhook endpoint registry.
+	endpoints *webhooks.Endpoints
+	outbox    *webhooks.Worker
+	tokens    *access.Service
+	audit     *audit.Log
 	// inventory is the venue operators' service (/v1/operator/…).
 	inventory *inventory.Service
 	srv       *httptest.Server
@@ -42,10 +44,11 @@ type env struct {
 }
 
 type envConfig struct {
-	booking booking.Config
-	gateway payments.Gateway
-	server  server.Deps // only the limits are read
-	logger  *slog.Logger
+	booking  booking.Config
+	webhooks webhooks.EndpointsConfig
+	gateway  payments.Gateway
+	server   server.Deps // only the limits are read
+	logger   *slog.Logger
 }
 
 type envOption func(*envConfig)
@@ -66,7 +69,7 @@ func withWebhookSecret(secret string) envOption {
 // withPublicWebhooksOnly refuses webhook URLs on private and loopback addresses, as in
 // production.
 func withPublicWebhooksOnly() envOption {
-	return func(c *envConfig) { c.booking.AllowPrivateWebhooks = false }
+	return func(c *envConfig) { c.webhooks.AllowPrivate = false }
 }
 
 // withRateLimit sets each token's default bucket.
@@ -102,7 +105,7 @@ func withClock(now func() time.Time) envOption {
 // newEnv starts the real router on db with the sandbox gateway, and a partner token.
 func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()
-	cfg := envConfig{booking: booking.Config{Logger: quietLogger(), AllowPrivateWebhooks: true}}
+	cfg := envConfig{booking: booking.Config{Logger: quietLogger()}, webhooks: webhooks.EndpointsConfig{AllowPrivate: true}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -112,7 +115,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	e := &env{t: t, db: db, tokens: access.NewService(db)}
 	e.outbox = webhooks.NewWorker(db, webhooks.WorkerConfig{
 		Render: func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
-			r, err := e.booking.Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
+			r, err := e.booking.Reservations.Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
 			if err != nil {
 				return nil, err
 			}
@@ -126,14 +129,15 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	})
 	cfg.booking.VenueSync = e.outbox
 	e.booking = booking.New(db, cfg.gateway, cfg.booking)
+	cfg.webhooks.Now = cfg.booking.Now
+	e.endpoints = webhooks.NewEndpoints(db, cfg.webhooks)
 	if cfg.logger == nil {
 		cfg.logger = quietLogger()
 	}
 	e.inventory = inventory.New(db, inventory.Config{Now: cfg.booking.Now, Logger: cfg.logger})
 	e.audit = audit.New(db, audit.Config{FlushEvery: 10 * time.Millisecond, Logger: cfg.logger})
 	t.Cleanup(e.audit.Close) // after the server's Close below (cleanups run last first)
-	h, err := server.New(server.Deps{
-		Booking:          e.booking,
+	h, err := server.New(e.withServices(server.Deps{
 		Tokens:           e.tokens,
 		Idempotency:      idempotency.NewService(db),
 		Database:         db,
@@ -143,7 +147,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		Metrics:          cfg.server.Metrics,
 		Audit:            e.audit,
 		Inventory:        e.inventory,
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +156,13 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	e.token = e.newToken("acme-rewards")
 	e.client = e.clientFor(e.token)
 	return e
+}
+
+// withServices is d with the env's booking services and webhook endpoints.
+func (e *env) withServices(d server.Deps) server.Deps {
+	d.Reservations, d.Changes, d.Payments = e.booking.Reservations, e.booking.Changes, e.booking.Payments
+	d.VenueReservations, d.WebhookEndpoints = e.booking.VenueReservations, e.endpoints
+	return d
 }
 
 func quietLogger() *slog.Logger {

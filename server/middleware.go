@@ -118,8 +118,8 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			req = req.WithContext(ctx)
 			c.SetRequest(req)
 		}
-		if strings.HasPrefix(route.Path, "/v1/sandbox/") && !s.deps.Booking.SandboxActive() ||
-			strings.HasPrefix(route.Path, "/v1/webhooks/") && !s.deps.Booking.WebhooksEnabled() {
+		if strings.HasPrefix(route.Path, "/v1/sandbox/") && !s.deps.Payments.SandboxActive() ||
+			strings.HasPrefix(route.Path, "/v1/webhooks/") && !s.deps.Payments.WebhooksEnabled() {
 			return echo.ErrNotFound // not mounted in this configuration
 		}
 		if p := unstorableText(req.URL.Path, pathParams, req.URL.Query(), body); p != nil {

@@ -518,7 +518,7 @@ func TestChangeCaptureThatFailsIsRetriedByTheSweeper(t *testing.T) {
 		if fin.JSON200 == nil || fin.JSON200.PartySize != 3 || fin.JSON200.Payments[1].Status != client.PaymentIntentStatusRequiresCapture {
 			t.Fatalf("finalize with a failing capture: %d %s", fin.StatusCode(), fin.Body)
 		}
-		if _, err := e.booking.Sweep(context.Background()); err != nil {
+		if _, err := e.booking.Payments.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if got := srv.Intent(intent); got.AmountCaptured != 7500 {
@@ -552,7 +552,7 @@ func TestConcurrentChangesRefundExactlyWhatTheFinalPartyNoLongerCosts(t *testing
 			}()
 		}
 		wg.Wait()
-		if _, err := e.booking.Sweep(context.Background()); err != nil {
+		if _, err := e.booking.Payments.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		got := e.get(h.Id)
@@ -582,7 +582,7 @@ func TestSweeperWithdrawsAPendingChangeThatWaitedTooLong(t *testing.T) {
 		mu.Lock()
 		now = now.Add(11 * time.Minute)
 		mu.Unlock()
-		if _, err := e.booking.Sweep(context.Background()); err != nil {
+		if _, err := e.booking.Payments.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		got := e.get(h.Id)

@@ -374,7 +374,7 @@ func (s *Server) ListOperatorReservations(ctx context.Context, req gen.ListOpera
 		Status: string(deref(p.Status)), VenueID: deref(p.VenueId),
 		DateFrom: dateString(p.DateFrom), DateTo: dateString(p.DateTo),
 	}
-	rs, more, err := s.deps.Booking.ListVenueReservations(ctx, operator(ctx).ID, f, page(p.Limit, p.StartingAfter))
+	rs, more, err := s.deps.VenueReservations.List(ctx, operator(ctx).ID, f, page(p.Limit, p.StartingAfter))
 	if err != nil {
 		if st, b := s.errorBody(ctx, err); st == http.StatusBadRequest {
 			return gen.ListOperatorReservations400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: b}}, nil
@@ -390,7 +390,7 @@ func (s *Server) ListOperatorReservations(ctx context.Context, req gen.ListOpera
 
 // GetOperatorReservation implements gen.StrictServerInterface.
 func (s *Server) GetOperatorReservation(ctx context.Context, req gen.GetOperatorReservationRequestObject) (gen.GetOperatorReservationResponseObject, error) {
-	r, err := s.deps.Booking.GetVenueReservation(ctx, operator(ctx).ID, req.ReservationId)
+	r, err := s.deps.VenueReservations.Get(ctx, operator(ctx).ID, req.ReservationId)
 	if err != nil {
 		if st, b := s.errorBody(ctx, err); st == http.StatusNotFound {
 			return gen.GetOperatorReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: b}}, nil
@@ -402,7 +402,7 @@ func (s *Server) GetOperatorReservation(ctx context.Context, req gen.GetOperator
 
 // RecordReservationOutcome implements gen.StrictServerInterface.
 func (s *Server) RecordReservationOutcome(ctx context.Context, req gen.RecordReservationOutcomeRequestObject) (gen.RecordReservationOutcomeResponseObject, error) {
-	r, err := s.deps.Booking.RecordOutcome(ctx, operator(ctx).ID, operator(ctx).TokenID, req.ReservationId, booking.Status(req.Body.Status))
+	r, err := s.deps.VenueReservations.RecordOutcome(ctx, operator(ctx).ID, operator(ctx).TokenID, req.ReservationId, booking.Status(req.Body.Status))
 	if err != nil {
 		switch st, body := s.errorBody(ctx, err); st {
 		case http.StatusBadRequest:

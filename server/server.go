@@ -27,6 +27,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/inventory"
 	"github.com/prima-dining/partner-api/internal/metrics"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/openapi"
 )
 
@@ -44,11 +45,17 @@ type Database interface {
 
 // Deps are the server's collaborators.
 type Deps struct {
-	Booking     *booking.Service
-	Tokens      Authenticator
-	Idempotency *idempotency.Service
-	Database    Database
-	Logger      *slog.Logger
+	// Reservations, Changes, Payments and VenueReservations are the booking services
+	// (booking.New); WebhookEndpoints is the partners' webhook endpoint registry.
+	Reservations      *booking.Reservations
+	Changes           *booking.Changes
+	Payments          *booking.Payments
+	VenueReservations *booking.VenueReservations
+	WebhookEndpoints  *webhooks.Endpoints
+	Tokens            Authenticator
+	Idempotency       *idempotency.Service
+	Database          Database
+	Logger            *slog.Logger
 	// PublicURL is the externally visible base URL, used in doc_url links; empty means
 	// the request's own scheme and host.
 	PublicURL string
@@ -93,8 +100,9 @@ var _ gen.StrictServerInterface = (*Server)(nil)
 
 // New returns the configured Echo instance, for main and for tests alike.
 func New(deps Deps) (*echo.Echo, error) {
-	if deps.Booking == nil || deps.Tokens == nil || deps.Idempotency == nil || deps.Database == nil {
-		return nil, errors.New("server: Booking, Tokens, Idempotency and Database are required")
+	if deps.Reservations == nil || deps.Changes == nil || deps.Payments == nil || deps.VenueReservations == nil ||
+		deps.WebhookEndpoints == nil || deps.Tokens == nil || deps.Idempotency == nil || deps.Database == nil {
+		return nil, errors.New("server: Reservations, Changes, Payments, VenueReservations, WebhookEndpoints, Tokens, Idempotency and Database are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
@@ -115,7 +123,7 @@ func New(deps Deps) (*echo.Echo, error) {
 		return nil, err
 	}
 	served := doc
-	if !deps.Booking.SandboxActive() {
+	if !deps.Payments.SandboxActive() {
 		// The sandbox is not mounted with a real gateway, so it is not advertised either.
 		served, err = loadSpec()
 		if err != nil {

@@ -189,7 +189,7 @@ func TestCrashAfterCaptureIsRepairedByRetryAndByTheReconciler(t *testing.T) {
 			t.Fatal(err)
 		}
 		advance(time.Minute) // the reconciler looks at holds idle for 30 s
-		if n, err := e.booking.Reconcile(ctx); err != nil || n != 1 {
+		if n, err := e.booking.Payments.Reconcile(ctx); err != nil || n != 1 {
 			t.Fatalf("reconcile fixed %d (%v), want 1", n, err)
 		}
 		if got := e.get(b.Id); got.Status != client.Confirmed || got.ConfirmationCode == nil {
@@ -219,7 +219,7 @@ func TestReconcilerRefundsACaptureWhoseHoldRanOut(t *testing.T) {
 		mu.Lock()
 		clock = clock.Add(11 * time.Minute) // past the 10-minute hold
 		mu.Unlock()
-		if _, err := e.booking.Reconcile(ctx); err != nil {
+		if _, err := e.booking.Payments.Reconcile(ctx); err != nil {
 			t.Fatal(err)
 		}
 		got := e.get(h.Id)
@@ -242,7 +242,7 @@ func TestExpiredHoldCancelsItsStripeIntent(t *testing.T) {
 		h := e.hold(slots[0].ID, 2)
 		srv.Authorize(h.Payment.PaymentIntentId)
 		time.Sleep(1100 * time.Millisecond)
-		if _, err := e.booking.Sweep(context.Background()); err != nil {
+		if _, err := e.booking.Payments.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if in := srv.Intent(h.Payment.PaymentIntentId); in.Status != payments.StatusCanceled {
@@ -300,7 +300,7 @@ func TestRefundOwedWhileStripeIsDownIsPaidLater(t *testing.T) {
 		if c.JSON200 == nil || c.JSON200.Status != client.Cancelled || c.JSON200.Payment.AmountRefundPending != 15000 {
 			t.Fatalf("cancel while refunds fail: %s", c.Body)
 		}
-		if _, err := e.booking.Sweep(ctx); err != nil {
+		if _, err := e.booking.Payments.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		got := e.get(h.Id)

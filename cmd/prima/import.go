@@ -26,6 +26,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
@@ -228,8 +229,13 @@ func newImporter(ctx context.Context, db *store.DB, operator string, dryRun bool
 		return nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := booking.New(db, payments.NewSandbox(db), booking.Config{Logger: quiet})
 	h, err := server.New(server.Deps{
-		Booking: booking.New(db, payments.NewSandbox(db), booking.Config{Logger: quiet}),
+		Reservations:      svc.Reservations,
+		Changes:           svc.Changes,
+		Payments:          svc.Payments,
+		VenueReservations: svc.VenueReservations,
+		WebhookEndpoints:  webhooks.NewEndpoints(db, webhooks.EndpointsConfig{}),
 		Tokens: operatorAuth{secret: im.token, who: access.Principal{
 			TokenID: "import", Kind: access.KindOperator, OperatorID: op.ID, OperatorName: op.Name,
 			Scopes: access.OperatorScopes,

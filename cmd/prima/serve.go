@@ -78,29 +78,35 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		return st, err
 	})
 
-	var svc *booking.Service
+	var reservations *booking.Reservations
 	worker := webhooks.NewWorker(db, webhooks.WorkerConfig{
-		Render:       renderEvent(func() *booking.Service { return svc }),
+		Render:       renderEvent(func() *booking.Reservations { return reservations }),
 		AllowPrivate: c.WebhookAllowPrivate,
 		MaxAge:       c.OutboxMaxAge,
 		Logger:       log,
 	})
-	svc = booking.New(db, gateway, booking.Config{
+	svc := booking.New(db, gateway, booking.Config{
 		HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log,
-		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker, AllowPrivateWebhooks: c.WebhookAllowPrivate,
+		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker,
 		MaxActiveHolds: c.MaxActiveHolds, Metrics: m,
 	})
+	reservations = svc.Reservations
+	endpoints := webhooks.NewEndpoints(db, webhooks.EndpointsConfig{AllowPrivate: c.WebhookAllowPrivate})
 	inv := inventory.New(db, inventory.Config{Logger: log})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
 	auditLog := audit.New(db, audit.Config{Logger: log})
 	e, err := server.New(server.Deps{
-		Booking:     svc,
-		Tokens:      tokens,
-		Idempotency: idem,
-		Database:    db,
-		Logger:      log,
-		PublicURL:   c.PublicURL,
+		Reservations:      svc.Reservations,
+		Changes:           svc.Changes,
+		Payments:          svc.Payments,
+		VenueReservations: svc.VenueReservations,
+		WebhookEndpoints:  endpoints,
+		Tokens:            tokens,
+		Idempotency:       idem,
+		Database:          db,
+		Logger:            log,
+		PublicURL:         c.PublicURL,
 
 		RateLimit:         c.RateLimit,
 		AuthFailureLimit:  c.AuthFailureLimit,
@@ -169,7 +175,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runWorkers(workers, db, svc, inv, worker, idem, c, log)
+		runWorkers(workers, db, svc.Payments, inv, worker, idem, c, log)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -220,11 +226,11 @@ func rollSchedules(ctx context.Context, inv *inventory.Service, log *slog.Logger
 
 // runWorkers runs the background loops of this process until ctx ends. Every process
 // runs them; each decides its work in the database, so several never collide.
-func runWorkers(ctx context.Context, db *store.DB, svc *booking.Service, inv *inventory.Service, outbox *webhooks.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
+func runWorkers(ctx context.Context, db *store.DB, pay *booking.Payments, inv *inventory.Service, outbox *webhooks.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
-	go svc.RunSweeper(ctx, c.SweepInterval)
-	go svc.RunReconciler(ctx, c.ReconcileInterval)
+	go pay.RunSweeper(ctx, c.SweepInterval)
+	go pay.RunReconciler(ctx, c.ReconcileInterval)
 	go outbox.Run(ctx, c.OutboxInterval)
 	go rollSchedules(ctx, inv, log)
 	for {
@@ -253,9 +259,9 @@ func runWorkers(ctx context.Context, db *store.DB, svc *booking.Service, inv *in
 
 // renderEvent builds a delivery's body: the event envelope around the reservation as
 // partners see it in the API.
-func renderEvent(svc func() *booking.Service) func(context.Context, store.OutboxMessage) ([]byte, error) {
+func renderEvent(reservations func() *booking.Reservations) func(context.Context, store.OutboxMessage) ([]byte, error) {
 	return func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
-		r, err := svc().Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
+		r, err := reservations().Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
 		if err != nil {
 			return nil, err
 		}

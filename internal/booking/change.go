@@ -32,8 +32,12 @@ var errNoTable = errors.New("booking: no table at the new slot")
 // and its transaction; the change is priced again.
 var errConcurrentChange = errors.New("booking: reservation changed meanwhile")
 
+// Changes changes partners' bookings. A dearer change of a confirmed booking waits for
+// its payment in pending_change and is applied by Reservations.Finalize.
+type Changes struct{ *core }
+
 // Modify changes one of p's held or confirmed reservations.
-func (s *Service) Modify(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
+func (s *Changes) Modify(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
 	for range 3 {
 		r, err := s.modifyOnce(ctx, p, id, req)
 		if !errors.Is(err, errConcurrentChange) {
@@ -43,7 +47,7 @@ func (s *Service) Modify(ctx context.Context, p Partner, id string, req ChangeRe
 	return Reservation{}, &StateError{Status: StatusConfirmed, Action: "change (another change of it was in progress; retry)"}
 }
 
-func (s *Service) modifyOnce(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
+func (s *core) modifyOnce(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
 	now := s.now()
 	current, err := s.row(ctx, p, id)
 	if err != nil {
@@ -52,9 +56,11 @@ func (s *Service) modifyOnce(ctx context.Context, p Partner, id string, req Chan
 	if err := modifiable(current, now); err != nil {
 		if errors.Is(err, ErrHoldExpired) {
 			// Record the expiry the way every other call does.
-			_, _ = s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
-				_, err := expireIfDue(tx, r, now)
-				return ErrHoldExpired, err
+			_, _ = s.update(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+				if err := expireOverdue(tx, r, now); err != nil {
+					return err
+				}
+				return refuse(ErrHoldExpired)
 			})
 		}
 		return Reservation{}, err
@@ -90,7 +96,7 @@ func modifiable(r store.Reservation, now time.Time) error {
 		}
 	case StatusConfirmed:
 	default:
-		return stateError(r.Status, "change")
+		return stateError(Status(r.Status), "change")
 	}
 	cutoff := ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours}.Cutoff(r.StartsAt)
 	if !now.Before(cutoff) {
@@ -101,7 +107,7 @@ func modifiable(r store.Reservation, now time.Time) error {
 
 // changeTarget returns the slot r will be in after req, checking that the party fits it
 // and, for a move, that it is an open slot of the same venue.
-func (s *Service) changeTarget(ctx context.Context, p Partner, r store.Reservation, req ChangeRequest, now time.Time) (store.Slot, error) {
+func (s *core) changeTarget(ctx context.Context, p Partner, r store.Reservation, req ChangeRequest, now time.Time) (store.Slot, error) {
 	slotID := r.SlotID
 	if req.SlotID != nil {
 		slotID = *req.SlotID
@@ -181,50 +187,50 @@ type changeMoney struct {
 
 // applyChange applies req to the reservation in one transaction, re-checking it under
 // the row lock.
-func (s *Service) applyChange(ctx context.Context, p Partner, id string, req ChangeRequest, slot store.Slot, money changeMoney) (store.Reservation, string, error) {
+func (s *core) applyChange(ctx context.Context, p Partner, id string, req ChangeRequest, slot store.Slot, money changeMoney) (store.Reservation, string, error) {
 	now := s.now()
-	return s.mutateEmitting(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
-		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
-			return ErrHoldExpired, err
+	return s.updateNotifying(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+		if err := expireOverdue(tx, r, now); err != nil {
+			return err
 		}
 		if err := modifiable(*r, now); err != nil {
-			return err, nil
+			return refuse(err)
 		}
 		if money.pending != nil && (r.PendingPaymentID == nil || *r.PendingPaymentID != money.pending.ID) {
-			return ErrChangeExpired, nil // replaced or withdrawn meanwhile
+			return refuse(ErrChangeExpired) // replaced or withdrawn meanwhile
 		}
 		if req.SlotID == nil && r.SlotID != slot.ID {
-			return errConcurrentChange, nil // moved meanwhile: the change was priced in the old slot
+			return refuse(errConcurrentChange) // moved meanwhile: the change was priced in the old slot
 		}
 		if err := checkPrice(*r, slot, priceOf(slot, partySizeAfter(*r, req)), money); err != nil {
-			return err, nil
+			return refuse(err)
 		}
 		if money.pending == nil {
 			// A change made directly replaces any change still waiting for its payment.
 			if err := endPendingChange(tx, r, now); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if slot.ID != r.SlotID {
 			// The new table first: the old one is given back only if this commits.
 			if err := expireDue(tx, slot.ID, now, 100); err != nil {
-				return nil, err
+				return err
 			}
 			// Read in this transaction: the partner's allocations of the slot decide
 			// where the table comes from.
 			seen, err := tx.GetSlot(scope(p), slot.ID)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			allocationID, took, err := tx.TakeTableFor(seen, r.PartnerID, now)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !took {
-				return errNoTable, nil
+				return refuse(errNoTable)
 			}
 			if err := tx.ReleaseTableOf(r, now); err != nil {
-				return nil, err
+				return err
 			}
 			r.AllocationID = nil
 			if allocationID != "" {
@@ -235,10 +241,10 @@ func (s *Service) applyChange(ctx context.Context, p Partner, id string, req Cha
 		}
 		applyFields(r, req)
 		if err := s.applyMoney(tx, r, money, now); err != nil {
-			return nil, err
+			return err
 		}
 		r.UpdatedAt = now
-		return nil, nil
+		return nil
 	})
 }
 
@@ -263,7 +269,7 @@ func applyFields(r *store.Reservation, req ChangeRequest) {
 }
 
 // applyMoney does the change's part to the payments, inside its transaction.
-func (s *Service) applyMoney(tx *store.Tx, r *store.Reservation, money changeMoney, now time.Time) error {
+func (s *core) applyMoney(tx *store.Tx, r *store.Reservation, money changeMoney, now time.Time) error {
 	switch {
 	case money.intent != nil:
 		if r.PaymentIntentID != nil {
@@ -356,7 +362,7 @@ func oweAcross(tx *store.Tx, r *store.Reservation, amount int64, now time.Time) 
 }
 
 // explainNoTable turns errNoTable into slot_unavailable with alternatives.
-func (s *Service) explainNoTable(ctx context.Context, p Partner, slot store.Slot, partySize int, now time.Time, err error) error {
+func (s *core) explainNoTable(ctx context.Context, p Partner, slot store.Slot, partySize int, now time.Time, err error) error {
 	if errors.Is(err, errNoTable) {
 		return s.unavailable(ctx, p, slot, partySize, now)
 	}
@@ -366,7 +372,7 @@ func (s *Service) explainNoTable(ctx context.Context, p Partner, slot store.Slot
 // modifyHeldPayment changes a prime hold whose amount changes: a new intent for the new
 // amount first, then the change, then the old intent is cancelled. If the change does
 // not happen, the new intent is cancelled instead.
-func (s *Service) modifyHeldPayment(ctx context.Context, p Partner, current store.Reservation, req ChangeRequest, slot store.Slot, total int64) (Reservation, error) {
+func (s *core) modifyHeldPayment(ctx context.Context, p Partner, current store.Reservation, req ChangeRequest, slot store.Slot, total int64) (Reservation, error) {
 	now := s.now()
 	next := payments.Intent{} // zero ID: the hold becomes free of charge
 	if total > 0 {
@@ -403,7 +409,7 @@ func (s *Service) modifyHeldPayment(ctx context.Context, p Partner, current stor
 
 // requestChange records a dearer change of a confirmed booking with a payment intent
 // for the difference; finalize applies it once the payment is authorised.
-func (s *Service) requestChange(ctx context.Context, p Partner, current store.Reservation, req ChangeRequest, slot store.Slot, diff int64) (Reservation, error) {
+func (s *core) requestChange(ctx context.Context, p Partner, current store.Reservation, req ChangeRequest, slot store.Slot, diff int64) (Reservation, error) {
 	now := s.now()
 	if slot.ID != current.SlotID && slot.TablesTaken >= slot.Tables {
 		// A courtesy check before asking for money; finalize takes the table for real.
@@ -429,19 +435,19 @@ func (s *Service) requestChange(ctx context.Context, p Partner, current store.Re
 	}
 	expires := now.Add(s.cfg.HoldTTL)
 	var replaced string
-	row, err := s.mutate(ctx, p, current.ID, func(tx *store.Tx, r *store.Reservation) (error, error) {
+	row, err := s.update(ctx, p, current.ID, func(tx *store.Tx, r *store.Reservation) error {
 		if err := modifiable(*r, now); err != nil {
-			return err, nil
+			return refuse(err)
 		}
 		if r.Status != string(StatusConfirmed) {
-			return stateError(r.Status, "change"), nil
+			return refuse(stateError(Status(r.Status), "change"))
 		}
 		if r.PendingPaymentID != nil {
 			if old := findPayment(r, *r.PendingPaymentID); old != nil {
 				old.ChangeStatus, old.UpdatedAt = store.ChangeReplaced, now
 				replaced = old.IntentID
 				if err := tx.UpdateReservationPayment(old); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
@@ -452,11 +458,11 @@ func (s *Service) requestChange(ctx context.Context, p Partner, current store.Re
 			ChangeExpiresAt: &expires, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.InsertReservationPayment(r, &pay); err != nil {
-			return nil, err
+			return err
 		}
 		r.PendingPaymentID = &pay.ID
 		r.UpdatedAt = now
-		return nil, nil
+		return nil
 	})
 	if err != nil {
 		s.cancelChangeIntent(ctx, intent.ID)
@@ -471,7 +477,7 @@ func (s *Service) requestChange(ctx context.Context, p Partner, current store.Re
 // finalizeChange applies the pending change of a confirmed booking once its payment is
 // authorised: the change commits first (taking the new table), then the difference is
 // captured; a capture that fails is retried by the sweeper.
-func (s *Service) finalizeChange(ctx context.Context, p Partner, current store.Reservation) (Reservation, error) {
+func (s *core) finalizeChange(ctx context.Context, p Partner, current store.Reservation) (Reservation, error) {
 	now := s.now()
 	pay := findPayment(&current, *current.PendingPaymentID)
 	if pay == nil {
@@ -519,13 +525,13 @@ func (s *Service) finalizeChange(ctx context.Context, p Partner, current store.R
 
 // endChange withdraws a pending change (expired, or its table gone) and cancels its
 // payment intent.
-func (s *Service) endChange(ctx context.Context, reservationID, paymentID, why string) {
+func (s *core) endChange(ctx context.Context, reservationID, paymentID, why string) {
 	now := s.now()
 	var intentID string
-	_, err := s.mutate(context.WithoutCancel(ctx), Partner{}, reservationID, func(tx *store.Tx, r *store.Reservation) (error, error) {
+	_, err := s.update(context.WithoutCancel(ctx), Partner{}, reservationID, func(tx *store.Tx, r *store.Reservation) error {
 		pay := findPayment(r, paymentID)
 		if pay == nil || pay.ChangeStatus != store.ChangePending {
-			return nil, nil
+			return nil
 		}
 		pay.ChangeStatus, pay.UpdatedAt = why, now
 		intentID = pay.IntentID
@@ -533,7 +539,7 @@ func (s *Service) endChange(ctx context.Context, reservationID, paymentID, why s
 			r.PendingPaymentID = nil
 			r.UpdatedAt = now
 		}
-		return nil, tx.UpdateReservationPayment(pay)
+		return tx.UpdateReservationPayment(pay)
 	})
 	if err != nil {
 		s.log.WarnContext(ctx, "end pending change", "reservation_id", reservationID, "payment_id", paymentID, "error", err)
@@ -546,7 +552,7 @@ func (s *Service) endChange(ctx context.Context, reservationID, paymentID, why s
 
 // cancelChangeIntent cancels an intent that no longer pays for anything; a failure is
 // left to the sweeper (ChangePaymentsDue) or the provider's own expiry of authorisations.
-func (s *Service) cancelChangeIntent(ctx context.Context, intentID string) {
+func (s *core) cancelChangeIntent(ctx context.Context, intentID string) {
 	intent, err := s.gateway.Cancel(context.WithoutCancel(ctx), intentID, "prima-cancel-"+intentID)
 	if err != nil {
 		s.log.WarnContext(ctx, "cancel payment intent", "payment_intent_id", intentID, "error", err)
@@ -557,7 +563,7 @@ func (s *Service) cancelChangeIntent(ctx context.Context, intentID string) {
 
 // recordChangeIntentByID stores an intent's status on the change payment that has it,
 // if one does (the intent of a replaced hold payment lives there too).
-func (s *Service) recordChangeIntentByID(ctx context.Context, intentID string, intent payments.Intent) {
+func (s *core) recordChangeIntentByID(ctx context.Context, intentID string, intent payments.Intent) {
 	pay, err := s.db.GetReservationPaymentByIntent(ctx, intentID)
 	if err != nil {
 		return // not a change payment: nothing else records it
@@ -566,7 +572,7 @@ func (s *Service) recordChangeIntentByID(ctx context.Context, intentID string, i
 }
 
 // recordChangeIntent stores what the provider says of a change payment's intent.
-func (s *Service) recordChangeIntent(ctx context.Context, paymentID string, intent payments.Intent) {
+func (s *core) recordChangeIntent(ctx context.Context, paymentID string, intent payments.Intent) {
 	err := s.db.Transact(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		return tx.UpdateReservationPaymentLocked(paymentID, func(p *store.ReservationPayment) {
 			if statusRank(payments.IntentStatus(p.Status)) <= statusRank(intent.Status) {
@@ -591,7 +597,7 @@ func (s *Service) recordChangeIntent(ctx context.Context, paymentID string, inte
 // settleChangePayments does what the provider must still do for change payments:
 // capture applied changes, pay refunds owed, cancel intents of changes that ended.
 // Failures are logged; the sweeper calls it again for whatever is still due.
-func (s *Service) settleChangePayments(ctx context.Context, ps []store.ReservationPayment) {
+func (s *core) settleChangePayments(ctx context.Context, ps []store.ReservationPayment) {
 	ctx = context.WithoutCancel(ctx)
 	for _, p := range ps {
 		switch {
@@ -616,7 +622,7 @@ func (s *Service) settleChangePayments(ctx context.Context, ps []store.Reservati
 
 // refundChangePayment pays what a change payment owes, one payer at a time and after
 // recording what the provider already refunded (see payRefund).
-func (s *Service) refundChangePayment(ctx context.Context, p store.ReservationPayment) {
+func (s *core) refundChangePayment(ctx context.Context, p store.ReservationPayment) {
 	now := s.now()
 	claimed, err := s.db.ClaimRefund(ctx, "reservation_payments", p.ID, now, now.Add(refundLease))
 	if err != nil || !claimed {
@@ -648,7 +654,7 @@ func (s *Service) refundChangePayment(ctx context.Context, p store.ReservationPa
 
 // settleChangesDue is the sweeper's pass over change payments: pending changes that
 // expired are withdrawn, and what the provider still owes is done.
-func (s *Service) settleChangesDue(ctx context.Context) (int, error) {
+func (s *core) settleChangesDue(ctx context.Context) (int, error) {
 	now := s.now()
 	due, err := s.db.ChangePaymentsDue(ctx, now, 100)
 	if err != nil {
@@ -664,26 +670,6 @@ func (s *Service) settleChangesDue(ctx context.Context) (int, error) {
 	}
 	s.settleChangePayments(ctx, settle)
 	return len(due), nil
-}
-
-// History lists one of p's reservations' history, oldest first.
-func (s *Service) History(ctx context.Context, p Partner, id string, page store.Page) ([]HistoryEvent, bool, error) {
-	if _, err := s.row(ctx, p, id); err != nil {
-		return nil, false, err
-	}
-	rows, more, err := s.db.ListReservationEvents(ctx, id, page)
-	if err != nil {
-		return nil, false, PageError(err, page)
-	}
-	out := make([]HistoryEvent, 0, len(rows))
-	for _, r := range rows {
-		ev := HistoryEvent{ID: r.ID, ReservationID: r.ReservationID, Type: r.Type, TokenID: r.TokenID, CreatedAt: r.CreatedAt.UTC()}
-		if err := json.Unmarshal([]byte(r.Changes), &ev.Changes); err != nil {
-			return nil, false, fmt.Errorf("booking: history %s: %w", r.ID, err)
-		}
-		out = append(out, ev)
-	}
-	return out, more, nil
 }
 
 // endPendingChange withdraws r's pending change inside tx (the booking is cancelled);

@@ -1,6 +1,3 @@
-// Package booking is the reservation lifecycle: search, hold, extend, finalize, cancel and
-// expiry. It holds the state machine and its compensations, and knows nothing of HTTP,
-// SQL text or a payment provider's types.
 package booking
 
 import (
@@ -46,21 +43,6 @@ const (
 	FeeNone    FeeType = "none"
 	FeePercent FeeType = "percent"
 	FeeFixed   FeeType = "fixed"
-)
-
-// Status is a reservation's place in its lifecycle.
-type Status string
-
-// Reservation statuses: held → confirmed → cancelled | completed | no_show, and
-// held → expired | released.
-const (
-	StatusHeld      Status = "held"
-	StatusConfirmed Status = "confirmed"
-	StatusCancelled Status = "cancelled"
-	StatusCompleted Status = "completed"
-	StatusNoShow    Status = "no_show"
-	StatusExpired   Status = "expired"
-	StatusReleased  Status = "released"
 )
 
 // Address is a venue's postal address.

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/prima-dining/partner-api/internal/refusal"
 	"github.com/prima-dining/partner-api/payments"
 )
 
 // Sentinel errors of the reservation lifecycle. The server maps each to one error code.
 var (
-	ErrNotFound          = errors.New("booking: not found")
-	ErrInvalidParameter  = errors.New("booking: invalid parameter")
+	ErrNotFound          = refusal.ErrNotFound
+	ErrInvalidParameter  = refusal.ErrInvalidParameter
 	ErrSlotUnavailable   = errors.New("booking: slot unavailable")
 	ErrSlotNotBookable   = errors.New("booking: slot not bookable")
 	ErrPartySize         = errors.New("booking: party size out of range")
@@ -26,29 +27,13 @@ var (
 	ErrChangeExpired     = errors.New("booking: pending change expired")
 )
 
-// NotFoundError names what was not found; it matches ErrNotFound.
-type NotFoundError struct {
-	Kind  string // "venue", "slot", "reservation", "payment intent"
-	ID    string
-	Param string // the parameter that carried the id
-}
-
-func (e *NotFoundError) Error() string { return fmt.Sprintf("booking: no such %s %s", e.Kind, e.ID) }
-
-// Is makes errors.Is(err, ErrNotFound) true.
-func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+// NotFoundError names what was not found; it matches ErrNotFound. It is shared with
+// inventory and webhooks (see package refusal).
+type NotFoundError = refusal.NotFoundError
 
 // ParamError is a request that is well-formed but whose value the domain refuses; it
 // matches ErrInvalidParameter.
-type ParamError struct {
-	Param   string
-	Message string
-}
-
-func (e *ParamError) Error() string { return "booking: " + e.Param + ": " + e.Message }
-
-// Is makes errors.Is(err, ErrInvalidParameter) true.
-func (e *ParamError) Is(target error) bool { return target == ErrInvalidParameter }
+type ParamError = refusal.ParamError
 
 // PartySizeError says which party sizes the slot seats; it matches ErrPartySize.
 type PartySizeError struct {

@@ -9,31 +9,10 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/ids"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/store"
 )
-
-// Event types: what partners can subscribe to, and what venues' platforms are told.
-const (
-	EventReservationConfirmed       = "reservation.confirmed"
-	EventReservationUpdated         = "reservation.updated"
-	EventReservationCompleted       = "reservation.completed"
-	EventReservationNoShow          = "reservation.no_show"
-	EventReservationCancelled       = "reservation.cancelled"
-	EventReservationExpired         = "reservation.expired"
-	EventReservationVenueSyncFailed = "reservation.venue_sync_failed"
-	EventPaymentCaptured            = "payment.captured"
-	EventPaymentRefunded            = "payment.refunded"
-	EventPaymentFailed              = "payment.failed"
-	EventPaymentCanceled            = "payment.canceled"
-)
-
-// EventTypes lists every partner event type.
-var EventTypes = []string{
-	EventReservationConfirmed, EventReservationUpdated, EventReservationCancelled,
-	EventReservationCompleted, EventReservationNoShow, EventReservationExpired, EventReservationVenueSyncFailed,
-	EventPaymentCaptured, EventPaymentRefunded, EventPaymentFailed, EventPaymentCanceled,
-}
 
 // Venue sync statuses, as the reservation shows them.
 const (
@@ -57,35 +36,35 @@ func changeEvents(before, after store.Reservation) (partner []string, venue stri
 	if before.Status != after.Status {
 		switch Status(after.Status) {
 		case StatusConfirmed:
-			partner, venue = append(partner, EventReservationConfirmed), EventReservationConfirmed
+			partner, venue = append(partner, webhooks.EventReservationConfirmed), webhooks.EventReservationConfirmed
 		case StatusCancelled:
-			partner, venue = append(partner, EventReservationCancelled), EventReservationCancelled
+			partner, venue = append(partner, webhooks.EventReservationCancelled), webhooks.EventReservationCancelled
 		case StatusExpired:
-			partner = append(partner, EventReservationExpired)
+			partner = append(partner, webhooks.EventReservationExpired)
 		case StatusCompleted:
-			partner = append(partner, EventReservationCompleted) // e.g. to credit the guest's points
+			partner = append(partner, webhooks.EventReservationCompleted) // e.g. to credit the guest's points
 		case StatusNoShow:
-			partner = append(partner, EventReservationNoShow)
+			partner = append(partner, webhooks.EventReservationNoShow)
 		}
 	} else if len(bookedChanges(before, after)) > 0 {
-		partner = append(partner, EventReservationUpdated)
+		partner = append(partner, webhooks.EventReservationUpdated)
 		if after.Status == string(StatusConfirmed) {
-			venue = EventReservationUpdated // the venue's platform shows the change
+			venue = webhooks.EventReservationUpdated // the venue's platform shows the change
 		}
 	}
 	if before.PaymentStatus != after.PaymentStatus {
 		switch payments.IntentStatus(after.PaymentStatus) {
 		case payments.StatusSucceeded:
-			partner = append(partner, EventPaymentCaptured)
+			partner = append(partner, webhooks.EventPaymentCaptured)
 		case payments.StatusCanceled:
-			partner = append(partner, EventPaymentCanceled)
+			partner = append(partner, webhooks.EventPaymentCanceled)
 		}
 	}
 	if after.PaymentAmountRefunded > before.PaymentAmountRefunded {
-		partner = append(partner, EventPaymentRefunded)
+		partner = append(partner, webhooks.EventPaymentRefunded)
 	}
 	if after.PaymentDeclineCode != "" && after.PaymentDeclineCode != before.PaymentDeclineCode {
-		partner = append(partner, EventPaymentFailed)
+		partner = append(partner, webhooks.EventPaymentFailed)
 	}
 	return partner, venue
 }
@@ -134,7 +113,7 @@ func emit(tx *store.Tx, before store.Reservation, after *store.Reservation, by s
 
 // syncNow tries the venue message at once, so the answer usually shows synced; a
 // failure leaves it to the worker.
-func (s *Service) syncNow(ctx context.Context, messageID string) {
+func (s *core) syncNow(ctx context.Context, messageID string) {
 	if s.cfg.VenueSync == nil || messageID == "" {
 		return
 	}
@@ -191,7 +170,7 @@ func recordHistory(tx *store.Tx, before, after store.Reservation, by string, now
 		typ = "reservation." + after.Status
 		changes["status"] = FieldChange{From: before.Status, To: after.Status}
 	case len(changes) > 0:
-		typ = EventReservationUpdated
+		typ = webhooks.EventReservationUpdated
 	case after.PendingPaymentID != nil && !equalPtr(before.PendingPaymentID, after.PendingPaymentID):
 		typ = historyChangeRequested
 		changes["pending_change"] = FieldChange{From: deref(before.PendingPaymentID), To: *after.PendingPaymentID}

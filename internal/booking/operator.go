@@ -3,9 +3,7 @@ package booking
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
-	"time"
 
 	"github.com/prima-dining/partner-api/store"
 )
@@ -14,15 +12,19 @@ import (
 // its venues, whichever partner made them, and records how a visit went. Every query is
 // restricted to the operator's venues.
 
+// VenueReservations is what a venue operator sees and records of the bookings at its
+// venues.
+type VenueReservations struct{ *core }
+
 // VenueReservation is a reservation as its venue sees it, with the partner that made it.
 type VenueReservation struct {
 	Reservation
 	PartnerName string
 }
 
-// ListVenueReservations lists the reservations at the venues operatorID manages,
+// List lists the reservations at the venues operatorID manages,
 // newest first, filtered by f.
-func (s *Service) ListVenueReservations(ctx context.Context, operatorID string, f ReservationFilter, page Page) ([]VenueReservation, bool, error) {
+func (s *VenueReservations) List(ctx context.Context, operatorID string, f ReservationFilter, page Page) ([]VenueReservation, bool, error) {
 	if f.DateFrom != "" && f.DateTo != "" && f.DateTo < f.DateFrom {
 		return nil, false, &ParamError{Param: "date_to", Message: "date_to must not be before date_from."}
 	}
@@ -40,8 +42,8 @@ func (s *Service) ListVenueReservations(ctx context.Context, operatorID string, 
 	return out, more, err
 }
 
-// GetVenueReservation returns one reservation at a venue operatorID manages.
-func (s *Service) GetVenueReservation(ctx context.Context, operatorID, id string) (VenueReservation, error) {
+// Get returns one reservation at a venue operatorID manages.
+func (s *VenueReservations) Get(ctx context.Context, operatorID, id string) (VenueReservation, error) {
 	row, err := s.db.GetOperatorReservation(ctx, operatorID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return VenueReservation{}, &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
@@ -60,36 +62,32 @@ func (s *Service) GetVenueReservation(ctx context.Context, operatorID, id string
 // so two calls cannot both change it, with the partner's event (reservation.completed or
 // reservation.no_show) and the history entry (by the operator's token, by) written in
 // the same transaction. The same outcome again answers the reservation unchanged.
-func (s *Service) RecordOutcome(ctx context.Context, operatorID, by, id string, outcome Status) (VenueReservation, error) {
+func (s *VenueReservations) RecordOutcome(ctx context.Context, operatorID, by, id string, outcome Status) (VenueReservation, error) {
 	if outcome != StatusCompleted && outcome != StatusNoShow {
 		return VenueReservation{}, &ParamError{Param: "status", Message: "status must be completed or no_show."}
 	}
 	// The operator may see it: the check that it is one of its venues' bookings.
-	if _, err := s.GetVenueReservation(ctx, operatorID, id); err != nil {
+	if _, err := s.Get(ctx, operatorID, id); err != nil {
 		return VenueReservation{}, err
 	}
 	now := s.now()
-	_, err := s.mutate(ctx, Partner{TokenID: by}, id, func(_ *store.Tx, r *store.Reservation) (error, error) {
-		switch {
-		case r.Status == string(outcome):
-			return nil, nil
-		case r.Status != string(StatusConfirmed):
-			return &StateError{Status: Status(r.Status), Action: fmt.Sprintf("mark as %s", outcome)}, nil
-		case now.Before(r.StartsAt):
-			return &StateError{Status: "confirmed and has not started", Action: fmt.Sprintf("mark as %s", outcome)}, nil
+	_, err := s.update(ctx, Partner{TokenID: by}, id, func(_ *store.Tx, r *store.Reservation) error {
+		if r.Status == string(outcome) {
+			return nil // the same outcome again
 		}
-		r.Status = string(outcome)
-		r.UpdatedAt = now
-		return nil, nil
+		if err := recordOutcome(r, outcome, now); err != nil {
+			return refuse(err)
+		}
+		return nil
 	})
 	if err != nil {
 		return VenueReservation{}, err
 	}
-	return s.GetVenueReservation(ctx, operatorID, id)
+	return s.Get(ctx, operatorID, id)
 }
 
 // withPartners maps rows and names each one's partner.
-func (s *Service) withPartners(ctx context.Context, rows []store.Reservation) ([]VenueReservation, error) {
+func (s *VenueReservations) withPartners(ctx context.Context, rows []store.Reservation) ([]VenueReservation, error) {
 	partnerIDs := make([]string, 0, len(rows))
 	for _, r := range rows {
 		if !slices.Contains(partnerIDs, r.PartnerID) {
@@ -105,26 +103,4 @@ func (s *Service) withPartners(ctx context.Context, rows []store.Reservation) ([
 		out = append(out, VenueReservation{Reservation: reservationFromRow(r), PartnerName: names[r.PartnerID]})
 	}
 	return out, nil
-}
-
-// countOwnAllocations takes the unsold tables of p's own allocations out of each slot's
-// TablesReserved, so TablesLeft counts them as p's.
-func (s *Service) countOwnAllocations(ctx context.Context, p Partner, slots []Slot, now time.Time) error {
-	var ids []string
-	for _, sl := range slots {
-		if sl.TablesReserved > 0 {
-			ids = append(ids, sl.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	own, err := s.db.PartnerAllocationsFree(ctx, p.ID, ids, now)
-	if err != nil {
-		return err
-	}
-	for i := range slots {
-		slots[i].TablesReserved = max(0, slots[i].TablesReserved-own[slots[i].ID])
-	}
-	return nil
 }

@@ -12,7 +12,7 @@ import (
 // Sweep expires every hold whose time ran out, releasing its table, and cancels the
 // payment intents of holds that ended (expired or released) while theirs is still open.
 // It is safe to run in every server process at once: each expiry is a conditional update.
-func (s *Service) Sweep(ctx context.Context) (int, error) {
+func (s *Payments) Sweep(ctx context.Context) (int, error) {
 	now := s.now()
 	var expired int
 	for {
@@ -52,30 +52,9 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return expired, s.payRefundsDue(ctx)
 }
 
-// expireDue expires a slot's overdue holds (all slots' with slotID "") and emits their
-// events, in tx.
-func expireDue(tx *store.Tx, slotID string, now time.Time, limit int) error {
-	expired, err := tx.ExpireDueHolds(slotID, now, limit)
-	if err != nil {
-		return err
-	}
-	return emitExpired(tx, expired, now)
-}
-
-func emitExpired(tx *store.Tx, expired []store.Reservation, now time.Time) error {
-	for i := range expired {
-		before := expired[i]
-		before.Status = string(StatusHeld)
-		if _, err := emit(tx, before, &expired[i], "", now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // settleEndedHold cancels the open intent of a hold that ended. An intent that was
 // captured meanwhile is refunded: there is no charge without a confirmed booking.
-func (s *Service) settleEndedHold(ctx context.Context, r store.Reservation) {
+func (s *core) settleEndedHold(ctx context.Context, r store.Reservation) {
 	intent, err := s.gateway.Cancel(ctx, *r.PaymentIntentID, "prima-cancel-"+r.ID)
 	if errors.Is(err, payments.ErrInvalidState) {
 		intent, err = s.gateway.Get(ctx, *r.PaymentIntentID)
@@ -92,29 +71,6 @@ func (s *Service) settleEndedHold(ctx context.Context, r store.Reservation) {
 }
 
 // RunSweeper sweeps every interval until ctx ends.
-func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
+func (s *Payments) RunSweeper(ctx context.Context, every time.Duration) {
 	s.repeat(ctx, every, "expired holds", s.Sweep)
-}
-
-// RunReconciler reconciles held prime reservations with the provider every interval.
-func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
-	s.repeat(ctx, every, "reconciled payments", s.Reconcile)
-}
-
-// repeat runs fn every interval until ctx ends, logging what it did and its failures.
-func (s *Service) repeat(ctx context.Context, every time.Duration, what string, fn func(context.Context) (int, error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := fn(ctx); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, what, "error", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, what, "count", n)
-			}
-		}
-	}
 }

@@ -26,9 +26,6 @@ const (
 	KindWebhook = "webhook"
 )
 
-// EventVenueSyncFailed is the partner event written when a venue message fails for good.
-const EventVenueSyncFailed = "reservation.venue_sync_failed"
-
 // Errors of DeliverNow.
 var (
 	// ErrNotClaimable: the message is not pending, waits for an older message of its

@@ -20,6 +20,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/internal/demo"
 	"github.com/prima-dining/partner-api/internal/idempotency"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
 	client "github.com/prima-dining/partner-api/sdk/go"
 	"github.com/prima-dining/partner-api/server"
@@ -95,12 +96,17 @@ func demoServer(ctx context.Context) (string, string, func()) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tokens := access.NewService(db)
 	token, _, _ := tokens.Create(ctx, access.CreateParams{Partner: "example-partner"})
+	svc := booking.New(db, payments.NewSandbox(db), booking.Config{Logger: quiet})
 	h, err := server.New(server.Deps{
-		Booking:     booking.New(db, payments.NewSandbox(db), booking.Config{Logger: quiet}),
-		Tokens:      tokens,
-		Idempotency: idempotency.NewService(db),
-		Database:    db,
-		Logger:      quiet,
+		Reservations:      svc.Reservations,
+		Changes:           svc.Changes,
+		Payments:          svc.Payments,
+		VenueReservations: svc.VenueReservations,
+		WebhookEndpoints:  webhooks.NewEndpoints(db, webhooks.EndpointsConfig{}),
+		Tokens:            tokens,
+		Idempotency:       idempotency.NewService(db),
+		Database:          db,
+		Logger:            quiet,
 	})
 	if err != nil {
 		panic(err)

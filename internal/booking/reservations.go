@@ -3,92 +3,23 @@ package booking
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/ids"
-	"github.com/prima-dining/partner-api/internal/metrics"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/store"
 )
 
-// Config tunes the lifecycle.
-type Config struct {
-	// HoldTTL is how long a hold keeps its table (PRIMA_HOLD_TTL, default 10 min).
-	HoldTTL time.Duration
-	// HoldMax caps a hold's total life, extensions included (PRIMA_HOLD_MAX, default 30 min).
-	HoldMax time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-	// Logger receives what the caller cannot be told (a compensation that failed).
-	Logger *slog.Logger
-	// WebhookSecret verifies the payment provider's webhooks (STRIPE_WEBHOOK_SECRET);
-	// empty means webhooks are not accepted.
-	WebhookSecret string
-	// VenueSync delivers a venue's notification inline; nil leaves it to the worker.
-	VenueSync VenueSyncer
-	// AllowPrivateWebhooks lets partners register webhook URLs on private or loopback
-	// addresses (PRIMA_WEBHOOK_ALLOW_PRIVATE; for development and tests).
-	AllowPrivateWebhooks bool
-	// MaxActiveHolds caps a partner's held, unexpired reservations (PRIMA_MAX_ACTIVE_HOLDS,
-	// default 50), so one partner cannot hold a venue's whole evening; negative means
-	// no cap.
-	MaxActiveHolds int
-	// Metrics counts holds and payment outcomes; nil counts nothing.
-	Metrics *metrics.Metrics
-}
-
-// Service runs the reservation lifecycle on a store and a payment gateway.
-type Service struct {
-	db      *store.DB
-	gateway payments.Gateway
-	cfg     Config
-	log     *slog.Logger
-}
-
-// DefaultMaxActiveHolds is Config.MaxActiveHolds when it is zero.
-const DefaultMaxActiveHolds = 50
-
-// New returns a Service. Zero Config fields take their defaults.
-func New(db *store.DB, gateway payments.Gateway, cfg Config) *Service {
-	if cfg.HoldTTL <= 0 {
-		cfg.HoldTTL = 10 * time.Minute
-	}
-	if cfg.HoldMax < cfg.HoldTTL {
-		cfg.HoldMax = max(30*time.Minute, cfg.HoldTTL)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.MaxActiveHolds == 0 {
-		cfg.MaxActiveHolds = DefaultMaxActiveHolds
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Service{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger}
-}
-
-// Gateway is the payment gateway in use.
-func (s *Service) Gateway() payments.Gateway { return s.gateway }
-
-func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
-
-func scope(p Partner) store.Scope { return store.Scope{PartnerID: p.ID, AllVenues: p.AllVenues} }
-
-// PageError turns the store's unknown-cursor error into a parameter error.
-func PageError(err error, page store.Page) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return &ParamError{Param: "starting_after", Message: fmt.Sprintf("No object %s in this list.", page.StartingAfter)}
-	}
-	return err
-}
+// Reservations is what partners do with reservations: search venues and slots, hold,
+// extend, finalize, cancel, read, list, quote and read the history.
+type Reservations struct{ *core }
 
 // ListVenues lists the venues p may sell.
-func (s *Service) ListVenues(ctx context.Context, p Partner, f store.VenueFilter, page store.Page) ([]Venue, bool, error) {
+func (s *Reservations) ListVenues(ctx context.Context, p Partner, f store.VenueFilter, page store.Page) ([]Venue, bool, error) {
 	rows, more, err := s.db.ListVenues(ctx, scope(p), f, page)
 	if err != nil {
 		return nil, false, PageError(err, page)
@@ -101,7 +32,7 @@ func (s *Service) ListVenues(ctx context.Context, p Partner, f store.VenueFilter
 }
 
 // GetVenue returns one venue p may sell.
-func (s *Service) GetVenue(ctx context.Context, p Partner, id string) (Venue, error) {
+func (s *Reservations) GetVenue(ctx context.Context, p Partner, id string) (Venue, error) {
 	row, err := s.db.GetVenue(ctx, scope(p), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Venue{}, &NotFoundError{Kind: "venue", ID: id, Param: "venue_id"}
@@ -112,7 +43,7 @@ func (s *Service) GetVenue(ctx context.Context, p Partner, id string) (Venue, er
 }
 
 // Search lists bookable slots. q.Now is set here.
-func (s *Service) Search(ctx context.Context, p Partner, q store.SlotQuery, page store.Page) ([]Slot, bool, error) {
+func (s *Reservations) Search(ctx context.Context, p Partner, q store.SlotQuery, page store.Page) ([]Slot, bool, error) {
 	if q.TimeFrom != "" && q.TimeTo != "" && q.TimeTo < q.TimeFrom {
 		return nil, false, &ParamError{Param: "time_to", Message: "time_to must not be before time_from."}
 	}
@@ -140,7 +71,7 @@ type HoldRequest struct {
 // Hold takes one table of the slot for the party and, for a prime slot, creates a
 // manual-capture payment intent. The table is taken by a conditional update inside the
 // transaction, so concurrent holds can never exceed the slot's tables.
-func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reservation, error) {
+func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Reservation, error) {
 	now := s.now()
 	var (
 		row       store.Reservation
@@ -195,6 +126,9 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 			return nil
 		}
 		row = s.newReservation(p, req, slot, now)
+		if err := startHold(&row); err != nil {
+			return err
+		}
 		if allocationID != "" {
 			row.AllocationID = &allocationID
 		}
@@ -223,7 +157,7 @@ func (s *Service) Hold(ctx context.Context, p Partner, req HoldRequest) (Reserva
 	return reservationFromRow(row), nil
 }
 
-func (s *Service) newReservation(p Partner, req HoldRequest, slot store.Slot, now time.Time) store.Reservation {
+func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now time.Time) store.Reservation {
 	expires := now.Add(s.cfg.HoldTTL)
 	holdMax := now.Add(s.cfg.HoldMax)
 	return store.Reservation{
@@ -232,7 +166,6 @@ func (s *Service) newReservation(p Partner, req HoldRequest, slot store.Slot, no
 		TokenID:                p.TokenID,
 		SlotID:                 slot.ID,
 		VenueID:                slot.VenueID,
-		Status:                 string(StatusHeld),
 		PartySize:              req.PartySize,
 		GuestFirstName:         req.Guest.FirstName,
 		GuestLastName:          req.Guest.LastName,
@@ -258,7 +191,7 @@ func (s *Service) newReservation(p Partner, req HoldRequest, slot store.Slot, no
 }
 
 // unavailable builds the slot_unavailable error with up to three nearby alternatives.
-func (s *Service) unavailable(ctx context.Context, p Partner, slot store.Slot, partySize int, now time.Time) error {
+func (s *core) unavailable(ctx context.Context, p Partner, slot store.Slot, partySize int, now time.Time) error {
 	e := &SlotUnavailableError{SlotID: slot.ID, PartySize: partySize}
 	alts, err := s.db.NearbySlots(ctx, scope(p), slot.VenueID, slot.StartsAt, partySize, 3, slot.ID, now)
 	if err != nil {
@@ -272,7 +205,7 @@ func (s *Service) unavailable(ctx context.Context, p Partner, slot store.Slot, p
 
 // attachPayment creates the hold's payment intent. When the provider fails, the hold is
 // released so that no table stays taken for a payment that cannot happen.
-func (s *Service) attachPayment(ctx context.Context, row *store.Reservation, slot store.Slot) error {
+func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot store.Slot) error {
 	price := Price{Amount: slot.PriceAmount, Currency: slot.PriceCurrency, Per: PricePer(slot.PricePer)}
 	intent, err := s.gateway.Create(ctx, payments.CreateIntent{
 		Amount:      price.Total(row.PartySize),
@@ -307,22 +240,18 @@ func (s *Service) attachPayment(ctx context.Context, row *store.Reservation, slo
 	return nil
 }
 
-// releaseHold moves a held reservation to released and gives its table back.
-func (s *Service) releaseHold(ctx context.Context, id, reason string) error {
+// releaseHold moves a held reservation to released and gives its table back; a
+// reservation that is no longer held is left as it is.
+func (s *core) releaseHold(ctx context.Context, id, reason string) error {
 	now := s.now()
 	return s.db.Transact(ctx, func(tx *store.Tx) error {
 		r, err := tx.GetReservation("", id)
 		if err != nil {
 			return err
 		}
-		if r.Status != string(StatusHeld) {
-			return nil
+		if release(&r, reason, now) != nil {
+			return nil // not a hold any more: nothing to release
 		}
-		r.Status = string(StatusReleased)
-		r.CancelReason = reason
-		r.CancelledAt = &now
-		r.UpdatedAt = now
-		r.ExpiresAt, r.HoldMaxAt = nil, nil
 		if ok, err := tx.UpdateReservation(&r, string(StatusHeld)); err != nil || !ok {
 			return err
 		}
@@ -330,7 +259,7 @@ func (s *Service) releaseHold(ctx context.Context, id, reason string) error {
 	})
 }
 
-func (s *Service) cancelIntent(ctx context.Context, reservationID, intentID string) {
+func (s *core) cancelIntent(ctx context.Context, reservationID, intentID string) {
 	intent, err := s.gateway.Cancel(ctx, intentID, "prima-cancel-"+reservationID)
 	if err != nil {
 		// The sweeper retries every ended hold whose intent is still open.
@@ -341,7 +270,7 @@ func (s *Service) cancelIntent(ctx context.Context, reservationID, intentID stri
 }
 
 // Get returns one of p's reservations.
-func (s *Service) Get(ctx context.Context, p Partner, id string) (Reservation, error) {
+func (s *Reservations) Get(ctx context.Context, p Partner, id string) (Reservation, error) {
 	row, err := s.row(ctx, p, id)
 	if err != nil {
 		return Reservation{}, err
@@ -349,17 +278,8 @@ func (s *Service) Get(ctx context.Context, p Partner, id string) (Reservation, e
 	return reservationFromRow(row), nil
 }
 
-// row reads one of p's reservations as stored; a NotFoundError if p has no such one.
-func (s *Service) row(ctx context.Context, p Partner, id string) (store.Reservation, error) {
-	row, err := s.db.GetReservation(ctx, p.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Reservation{}, &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
-	}
-	return row, err
-}
-
 // List lists p's reservations, newest first.
-func (s *Service) List(ctx context.Context, p Partner, f store.ReservationFilter, page store.Page) ([]Reservation, bool, error) {
+func (s *Reservations) List(ctx context.Context, p Partner, f store.ReservationFilter, page store.Page) ([]Reservation, bool, error) {
 	if f.DateFrom != "" && f.DateTo != "" && f.DateTo < f.DateFrom {
 		return nil, false, &ParamError{Param: "date_to", Message: "date_to must not be before date_from."}
 	}
@@ -370,103 +290,31 @@ func (s *Service) List(ctx context.Context, p Partner, f store.ReservationFilter
 	return reservationsFromRows(rows), more, nil
 }
 
-// mutate runs change on p's reservation inside a transaction, with the row locked, and
-// writes it back with a conditional update from the status it was read in. change may
-// return a non-nil outcome error, which is returned after the transaction commits: that
-// is how a call both records an expiry and answers hold_expired.
-func (s *Service) mutate(ctx context.Context, p Partner, id string, change func(tx *store.Tx, r *store.Reservation) (outcome error, err error)) (store.Reservation, error) {
-	row, _, err := s.mutateEmitting(ctx, p, id, change)
-	return row, err
-}
-
-// mutateEmitting is mutate that also writes the events the change makes (see emit) and
-// returns the id of the venue's message, if the venue must hear of it.
-func (s *Service) mutateEmitting(ctx context.Context, p Partner, id string, change func(tx *store.Tx, r *store.Reservation) (outcome error, err error)) (store.Reservation, string, error) {
-	var (
-		row      store.Reservation
-		outcome  error
-		venueMsg string
-	)
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		r, err := tx.GetReservation(p.ID, id)
-		if errors.Is(err, store.ErrNotFound) {
-			outcome = &NotFoundError{Kind: "reservation", ID: id, Param: "reservation_id"}
-			return nil
-		} else if err != nil {
-			return err
-		}
-		before := r
-		from := r.Status
-		outcome, err = change(tx, &r)
-		if err != nil {
-			return err
-		}
-		if r.Status == from && outcome != nil {
-			row = r
-			return nil // refused without a change
-		}
-		if venueMsg, err = emit(tx, before, &r, p.TokenID, s.now()); err != nil {
-			return err
-		}
-		ok, err := tx.UpdateReservation(&r, from)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("reservation %s changed under a row lock", id)
-		}
-		row = r
-		return nil
-	})
-	if err != nil {
-		return store.Reservation{}, "", fmt.Errorf("booking: update %s: %w", id, err)
-	}
-	return row, venueMsg, outcome
-}
-
-// expireIfDue moves a held reservation whose time ran out to expired, releasing its
-// table, and says whether it did.
-func expireIfDue(tx *store.Tx, r *store.Reservation, now time.Time) (bool, error) {
-	if r.Status != string(StatusHeld) || r.ExpiresAt == nil || r.ExpiresAt.After(now) {
-		return false, nil
-	}
-	r.Status = string(StatusExpired)
-	r.UpdatedAt = now
-	return true, tx.ReleaseTableOf(r, now)
-}
-
 // Extend moves a hold's expiry to one hold period from now, capped at HoldMaxAt.
-func (s *Service) Extend(ctx context.Context, p Partner, id string) (Reservation, error) {
+func (s *Reservations) Extend(ctx context.Context, p Partner, id string) (Reservation, error) {
 	now := s.now()
-	row, err := s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
-		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
-			return ErrHoldExpired, err
+	row, err := s.update(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+		if err := expireOverdue(tx, r, now); err != nil {
+			return err
 		}
 		if r.Status != string(StatusHeld) {
-			return stateError(r.Status, "extend"), nil
+			return refuse(stateError(Status(r.Status), "extend"))
 		}
 		next := now.Add(s.cfg.HoldTTL)
 		if r.HoldMaxAt != nil && next.After(*r.HoldMaxAt) {
 			next = *r.HoldMaxAt
 		}
 		if !next.After(*r.ExpiresAt) {
-			return ErrExtensionLimit, nil
+			return refuse(ErrExtensionLimit)
 		}
 		r.ExpiresAt = &next
 		r.UpdatedAt = now
-		return nil, nil
+		return nil
 	})
 	if err != nil {
 		return Reservation{}, err
 	}
 	return reservationFromRow(row), nil
-}
-
-func stateError(status string, action string) error {
-	if Status(status) == StatusExpired {
-		return ErrHoldExpired
-	}
-	return &StateError{Status: Status(status), Action: action}
 }
 
 // finalizeLease keeps a hold from expiring while its payment is captured, so that money
@@ -475,7 +323,7 @@ const finalizeLease = time.Minute
 
 // Finalize confirms a held reservation. For a prime hold it checks the payment intent
 // with the gateway (never the client's word), captures it, and then confirms.
-func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservation, error) {
+func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Reservation, error) {
 	row, err := s.row(ctx, p, id)
 	if err != nil {
 		return Reservation{}, err
@@ -497,23 +345,22 @@ func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservati
 	}
 	now := s.now()
 	confirmedHere := false
-	row, venueMsg, err := s.mutateEmitting(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
+	row, venueMsg, err := s.updateNotifying(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
 		confirmedHere = false
 		if r.Status == string(StatusConfirmed) {
-			return nil, nil // a concurrent finalize won; nothing more to do
+			return nil // a concurrent finalize won; nothing more to do
 		}
-		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
-			return ErrHoldExpired, err
-		}
-		if r.Status != string(StatusHeld) {
-			return stateError(r.Status, "finalize"), nil
+		if err := expireOverdue(tx, r, now); err != nil {
+			return err
 		}
 		if r.PaymentIntentID != nil {
 			applyIntent(r, s.gateway.Name(), intent)
 		}
-		confirm(r, now)
+		if err := confirm(r, now); err != nil {
+			return refuse(err)
+		}
 		confirmedHere = true
-		return nil, nil
+		return nil
 	})
 	if err != nil && intent.Status == payments.StatusSucceeded && !errors.Is(err, ErrNotFound) {
 		// Money was captured but the booking did not happen: give it back at once.
@@ -534,7 +381,7 @@ func (s *Service) Finalize(ctx context.Context, p Partner, id string) (Reservati
 
 // afterSync tries the venue's message inline and answers with the reservation as it then
 // is, venue sync included.
-func (s *Service) afterSync(ctx context.Context, p Partner, row store.Reservation, venueMsg string) Reservation {
+func (s *core) afterSync(ctx context.Context, p Partner, row store.Reservation, venueMsg string) Reservation {
 	if venueMsg == "" || s.cfg.VenueSync == nil {
 		return reservationFromRow(row)
 	}
@@ -547,7 +394,7 @@ func (s *Service) afterSync(ctx context.Context, p Partner, row store.Reservatio
 
 // authorisePayment makes sure the hold's intent is captured, capturing it when it is
 // authorised. Any other status is a PaymentError naming what the partner must do.
-func (s *Service) authorisePayment(ctx context.Context, p Partner, r Reservation) (payments.Intent, error) {
+func (s *core) authorisePayment(ctx context.Context, p Partner, r Reservation) (payments.Intent, error) {
 	intent, err := s.gateway.Get(ctx, r.Payment.IntentID)
 	if err != nil {
 		return payments.Intent{}, fmt.Errorf("%w: read payment intent: %w", ErrPaymentProvider, err)
@@ -579,32 +426,32 @@ func (s *Service) authorisePayment(ctx context.Context, p Partner, r Reservation
 
 // leaseHold pushes the hold's expiry out by finalizeLease if it would end sooner, and
 // returns a function that puts the old expiry back (for a capture that failed).
-func (s *Service) leaseHold(ctx context.Context, p Partner, id string) (func(), error) {
+func (s *core) leaseHold(ctx context.Context, p Partner, id string) (func(), error) {
 	now := s.now()
 	var previous *time.Time
-	_, err := s.mutate(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
-		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
-			return ErrHoldExpired, err
+	_, err := s.update(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+		if err := expireOverdue(tx, r, now); err != nil {
+			return err
 		}
 		if r.Status != string(StatusHeld) {
-			return stateError(r.Status, "finalize"), nil
+			return refuse(stateError(Status(r.Status), "finalize"))
 		}
 		if lease := now.Add(finalizeLease); r.ExpiresAt.Before(lease) {
 			previous = r.ExpiresAt
 			r.ExpiresAt = &lease
 			r.UpdatedAt = now
 		}
-		return nil, nil
+		return nil
 	})
 	restore := func() {
 		if previous == nil {
 			return
 		}
-		_, err := s.mutate(context.WithoutCancel(ctx), p, id, func(_ *store.Tx, r *store.Reservation) (error, error) {
+		_, err := s.update(context.WithoutCancel(ctx), p, id, func(_ *store.Tx, r *store.Reservation) error {
 			if r.Status == string(StatusHeld) {
 				r.ExpiresAt = previous
 			}
-			return nil, nil
+			return nil
 		})
 		if err != nil {
 			s.log.WarnContext(ctx, "restore hold expiry", "reservation_id", id, "error", err)
@@ -614,10 +461,10 @@ func (s *Service) leaseHold(ctx context.Context, p Partner, id string) (func(), 
 }
 
 // recordIntent stores the intent's latest status on the reservation, whatever its status.
-func (s *Service) recordIntent(ctx context.Context, id string, intent payments.Intent) {
-	_, err := s.mutate(ctx, Partner{}, id, func(_ *store.Tx, r *store.Reservation) (error, error) {
+func (s *core) recordIntent(ctx context.Context, id string, intent payments.Intent) {
+	_, err := s.update(ctx, Partner{}, id, func(_ *store.Tx, r *store.Reservation) error {
 		applyIntent(r, s.gateway.Name(), intent)
-		return nil, nil
+		return nil
 	})
 	if err != nil {
 		s.log.WarnContext(ctx, "record payment intent status", "reservation_id", id, "error", err)
@@ -626,37 +473,32 @@ func (s *Service) recordIntent(ctx context.Context, id string, intent payments.I
 
 // Cancel releases a hold or cancels a confirmed booking; the table is free at once. A
 // confirmed prime booking is refunded what its cancellation policy allows.
-func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Reservation, error) {
+func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string) (Reservation, error) {
 	now := s.now()
 	var wasHeld bool
-	row, venueMsg, err := s.mutateEmitting(ctx, p, id, func(tx *store.Tx, r *store.Reservation) (error, error) {
-		if expired, err := expireIfDue(tx, r, now); err != nil || expired {
-			return ErrHoldExpired, err
+	row, venueMsg, err := s.updateNotifying(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+		if err := expireOverdue(tx, r, now); err != nil {
+			return err
 		}
-		switch Status(r.Status) {
-		case StatusHeld:
-			wasHeld = true
-			r.Status = string(StatusReleased)
-			r.ExpiresAt, r.HoldMaxAt = nil, nil
-		case StatusConfirmed:
-			r.Status = string(StatusCancelled)
+		from := Status(r.Status)
+		if from == StatusCancelled || from == StatusReleased {
+			return refuse(errAlreadyDone)
+		}
+		if err := cancel(r, reason, now); err != nil {
+			return refuse(err)
+		}
+		wasHeld = from == StatusHeld
+		if from == StatusConfirmed {
 			if err := endPendingChange(tx, r, now); err != nil {
-				return nil, err
+				return err
 			}
 			if paid := netPaid(*r); paid > 0 {
 				if err := oweAcross(tx, r, reservationFromRow(*r).Policy.Refund(paid, r.StartsAt, now), now); err != nil {
-					return nil, err
+					return err
 				}
 			}
-		case StatusCancelled, StatusReleased:
-			return errAlreadyDone, nil
-		default:
-			return stateError(r.Status, "cancel"), nil
 		}
-		r.CancelReason = reason
-		r.CancelledAt = &now
-		r.UpdatedAt = now
-		return nil, tx.ReleaseTableOf(r, now)
+		return tx.ReleaseTableOf(r, now)
 	})
 	if errors.Is(err, errAlreadyDone) {
 		return reservationFromRow(row), nil // cancelling twice is harmless
@@ -682,40 +524,80 @@ func (s *Service) Cancel(ctx context.Context, p Partner, id, reason string) (Res
 
 var errAlreadyDone = errors.New("already done")
 
-// ConfirmSandboxPayment stands in for Stripe.js on the partner's client: it confirms the
-// sandbox intent of one of p's holds with a test payment method.
-func (s *Service) ConfirmSandboxPayment(ctx context.Context, p Partner, intentID, paymentMethod string) (payments.Intent, error) {
-	sandbox, ok := s.gateway.(*payments.Sandbox)
-	if !ok {
-		return payments.Intent{}, ErrSandboxNotEnabled
-	}
-	notFound := &NotFoundError{Kind: "payment intent", ID: intentID, Param: "payment_intent_id"}
-	row, err := s.db.GetReservationByIntent(ctx, intentID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && row.PartnerID != p.ID) {
-		return payments.Intent{}, notFound
-	} else if err != nil {
-		return payments.Intent{}, err
-	}
-	intent, err := sandbox.Confirm(ctx, intentID, paymentMethod)
-	switch {
-	case errors.Is(err, payments.ErrDeclined):
-		s.recordIntent(ctx, row.ID, intent)
-		return intent, &PaymentError{Declined: true, Status: intent.Status, DeclineCode: intent.DeclineCode}
-	case errors.Is(err, payments.ErrInvalidState):
-		return intent, &StateError{Status: Status(row.Status), Action: "confirm the payment of"}
-	case errors.Is(err, payments.ErrNotFound):
-		return payments.Intent{}, notFound
-	case err != nil:
-		return payments.Intent{}, fmt.Errorf("%w: %w", ErrPaymentProvider, err)
-	}
-	s.recordIntent(ctx, row.ID, intent)
-	return intent, nil
+// Quote is what cancelling a reservation now would do to its payment.
+type Quote struct {
+	Reservation Reservation
+	Cancellable bool
+	Currency    string
+	Refund      int64
+	Fee         int64
+	// FreeUntil is when free cancellation ends; zero when cancelling is always free.
+	FreeUntil time.Time
 }
 
-// SandboxActive reports whether the sandbox gateway is in use.
-func (s *Service) SandboxActive() bool {
-	_, ok := s.gateway.(*payments.Sandbox)
-	return ok
+// Quote says what cancelling now would refund and keep.
+func (s *core) Quote(ctx context.Context, p Partner, id string) (Quote, error) {
+	row, err := s.row(ctx, p, id)
+	if err != nil {
+		return Quote{}, err
+	}
+	r := reservationFromRow(row)
+	q := Quote{Reservation: r, Cancellable: r.Status == StatusHeld || r.Status == StatusConfirmed}
+	if r.Policy.FeeType != FeeNone && r.Policy.FeeType != "" {
+		q.FreeUntil = r.StartsAt.Add(-time.Duration(r.Policy.FreeUntilHoursBefore) * time.Hour)
+	}
+	if len(r.Payments) == 0 {
+		return q, nil
+	}
+	q.Currency = r.Payments[0].Currency
+	if r.Status == StatusConfirmed {
+		paid := netPaid(row)
+		q.Refund = r.Policy.Refund(paid, r.StartsAt, s.now())
+		q.Fee = paid - q.Refund
+	}
+	return q, nil
+}
+
+// countOwnAllocations takes the unsold tables of p's own allocations out of each slot's
+// TablesReserved, so TablesLeft counts them as p's.
+func (s *core) countOwnAllocations(ctx context.Context, p Partner, slots []Slot, now time.Time) error {
+	var ids []string
+	for _, sl := range slots {
+		if sl.TablesReserved > 0 {
+			ids = append(ids, sl.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	own, err := s.db.PartnerAllocationsFree(ctx, p.ID, ids, now)
+	if err != nil {
+		return err
+	}
+	for i := range slots {
+		slots[i].TablesReserved = max(0, slots[i].TablesReserved-own[slots[i].ID])
+	}
+	return nil
+}
+
+// History lists one of p's reservations' history, oldest first.
+func (s *Reservations) History(ctx context.Context, p Partner, id string, page store.Page) ([]HistoryEvent, bool, error) {
+	if _, err := s.row(ctx, p, id); err != nil {
+		return nil, false, err
+	}
+	rows, more, err := s.db.ListReservationEvents(ctx, id, page)
+	if err != nil {
+		return nil, false, PageError(err, page)
+	}
+	out := make([]HistoryEvent, 0, len(rows))
+	for _, r := range rows {
+		ev := HistoryEvent{ID: r.ID, ReservationID: r.ReservationID, Type: r.Type, TokenID: r.TokenID, CreatedAt: r.CreatedAt.UTC()}
+		if err := json.Unmarshal([]byte(r.Changes), &ev.Changes); err != nil {
+			return nil, false, fmt.Errorf("booking: history %s: %w", r.ID, err)
+		}
+		out = append(out, ev)
+	}
+	return out, more, nil
 }
 
 // confirmationAlphabet leaves out characters that read alike (0/O, 1/I/L).

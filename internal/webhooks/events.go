@@ -1,0 +1,25 @@
+package webhooks
+
+// Event types: what partners can subscribe to, and what venues' platforms are told.
+// booking decides which a change makes; this package delivers them.
+const (
+	EventReservationConfirmed = "reservation.confirmed"
+	EventReservationUpdated   = "reservation.updated"
+	EventReservationCompleted = "reservation.completed"
+	EventReservationNoShow    = "reservation.no_show"
+	EventReservationCancelled = "reservation.cancelled"
+	EventReservationExpired   = "reservation.expired"
+	// EventVenueSyncFailed is written when a venue message fails for good.
+	EventVenueSyncFailed = "reservation.venue_sync_failed"
+	EventPaymentCaptured = "payment.captured"
+	EventPaymentRefunded = "payment.refunded"
+	EventPaymentFailed   = "payment.failed"
+	EventPaymentCanceled = "payment.canceled"
+)
+
+// EventTypes lists every partner event type.
+var EventTypes = []string{
+	EventReservationConfirmed, EventReservationUpdated, EventReservationCancelled,
+	EventReservationCompleted, EventReservationNoShow, EventReservationExpired, EventVenueSyncFailed,
+	EventPaymentCaptured, EventPaymentRefunded, EventPaymentFailed, EventPaymentCanceled,
+}
