@@ -90,7 +90,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker, AllowPrivateWebhooks: c.WebhookAllowPrivate,
 		MaxActiveHolds: c.MaxActiveHolds, Metrics: m,
 	})
-	inv := inventory.New(db, inventory.Config{Logger: log})
+	inv := inventory.New(db, inventory.Config{Logger: log, AllowPrivatePlatforms: c.WebhookAllowPrivate})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
 	auditLog := audit.New(db, audit.Config{Logger: log})
