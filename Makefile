@@ -97,7 +97,8 @@ clean: ## remove build and coverage output (keeps ./data)
 #   tools/squawk    squawk (the PostgreSQL migration linter): squawk-cli's Linux x64
 #                   package, which holds the prebuilt binary and has no install script.
 #                   squawk-cli itself needs a lockfile naming all five platform packages,
-#                   and the registry mirror here serves only linux-x64.
+#                   and the registry mirror here serves only linux-x64; it is optional, so
+#                   npm ci elsewhere skips it (and lint-migrations says so).
 
 NPM ?= npm
 # --ignore-scripts: none of the pinned packages needs an install script.
@@ -129,9 +130,15 @@ lint-spec: $(REDOCLY_DIR)/node_modules/.package-lock.json ## lint openapi/prima.
 # Excluded files (tools/squawk/.squawk.toml) are not reported, hence
 # --no-error-on-unmatched-pattern.
 PG_MIGRATIONS := store/migrations/postgres
-SQUAWK = $(SQUAWK_DIR)/node_modules/@squawk-cli/linux-x64/bin/squawk --config $(SQUAWK_DIR)/.squawk.toml --no-error-on-unmatched-pattern
+SQUAWK_BIN := $(SQUAWK_DIR)/node_modules/@squawk-cli/linux-x64/bin/squawk
+SQUAWK = $(SQUAWK_BIN) --config $(SQUAWK_DIR)/.squawk.toml --no-error-on-unmatched-pattern
 
 lint-migrations: $(SQUAWK_DIR)/node_modules/.package-lock.json ## lint the PostgreSQL migrations with squawk (online changes only; exceptions in tools/squawk/.squawk.toml)
+	@if [ ! -x $(SQUAWK_BIN) ]; then \
+		echo "lint-migrations: squawk is pinned for Linux x64 only (tools/squawk); elsewhere run" >&2; \
+		echo "lint-migrations: npx squawk-cli@2.66.0 with the same flags, or run it in CI." >&2; \
+		exit 1; \
+	fi
 	@$(SQUAWK) --version
 	@notx="$$(grep -l -e '^-- +goose NO TRANSACTION' $(PG_MIGRATIONS)/*.sql || true)"; \
 	tx="$$(grep -L -e '^-- +goose NO TRANSACTION' $(PG_MIGRATIONS)/*.sql || true)"; \
