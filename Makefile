@@ -94,6 +94,11 @@ clean: ## remove build and coverage output (keeps ./data)
 #   sdk/typescript  openapi-typescript, openapi-fetch, typescript: the typed client
 #   test/e2e        playwright-core, driving Debian's /usr/bin/chromium (never a
 #                   downloaded browser)
+#   tools/squawk    squawk (the PostgreSQL migration linter): squawk-cli's Linux x64
+#                   package, which holds the prebuilt binary and has no install script.
+#                   squawk-cli itself needs a lockfile naming all five platform packages,
+#                   and the registry mirror here serves only linux-x64; it is optional, so
+#                   npm ci elsewhere skips it (and lint-migrations says so).
 
 NPM ?= npm
 # --ignore-scripts: none of the pinned packages needs an install script.
@@ -101,14 +106,15 @@ NPM_CI = $(NPM) ci --no-audit --no-fund --ignore-scripts
 REDOCLY_DIR := tools/redocly
 SDK_DIR := sdk/typescript
 E2E_DIR := test/e2e
-NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json
+SQUAWK_DIR := tools/squawk
+NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json $(SQUAWK_DIR)/node_modules/.package-lock.json
 # Redocly CLI without its usage telemetry and update check.
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
 OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/prima.yaml
 
-.PHONY: node-deps lint-spec sdk sdk-check sdk-example e2e-docs e2e
+.PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example e2e-docs e2e
 
-node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, sdk/typescript and e2e (when their lockfiles change)
+node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/squawk, sdk/typescript and e2e (when their lockfiles change)
 
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when the
 # lockfile or package.json is newer than the installed tree.
@@ -118,6 +124,31 @@ node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, sdk/typescript and e2e (when
 
 lint-spec: $(REDOCLY_DIR)/node_modules/.package-lock.json ## lint openapi/prima.yaml with Redocly CLI (recommended rules, warnings fail)
 	$(REDOCLY) lint
+
+# squawk cannot read goose's annotations, so each file is linted as it will run: files
+# marked `-- +goose NO TRANSACTION` outside a transaction, the others inside one.
+# Excluded files (tools/squawk/.squawk.toml) are not reported, hence
+# --no-error-on-unmatched-pattern.
+PG_MIGRATIONS := store/migrations/postgres
+SQUAWK_BIN := $(SQUAWK_DIR)/node_modules/@squawk-cli/linux-x64/bin/squawk
+SQUAWK = $(SQUAWK_BIN) --config $(SQUAWK_DIR)/.squawk.toml --no-error-on-unmatched-pattern
+
+lint-migrations: $(SQUAWK_DIR)/node_modules/.package-lock.json ## lint the PostgreSQL migrations with squawk (online changes only; exceptions in tools/squawk/.squawk.toml)
+	@if [ ! -x $(SQUAWK_BIN) ]; then \
+		echo "lint-migrations: squawk is pinned for Linux x64 only (tools/squawk); elsewhere run" >&2; \
+		echo "lint-migrations: npx squawk-cli@2.66.0 with the same flags, or run it in CI." >&2; \
+		exit 1; \
+	fi
+	@$(SQUAWK) --version
+	@notx="$$(grep -l -e '^-- +goose NO TRANSACTION' $(PG_MIGRATIONS)/*.sql || true)"; \
+	tx="$$(grep -L -e '^-- +goose NO TRANSACTION' $(PG_MIGRATIONS)/*.sql || true)"; \
+	rc=0; \
+	if [ -n "$$tx" ]; then $(SQUAWK) --assume-in-transaction $$tx || rc=1; fi; \
+	if [ -n "$$notx" ]; then $(SQUAWK) --no-assume-in-transaction $$notx || rc=1; fi; \
+	if [ "$$rc" -ne 0 ]; then \
+		echo "lint-migrations: a migration would block reads or writes; see docs/operating.md (Online migrations)." >&2; \
+	fi; \
+	exit $$rc
 
 sdk: $(SDK_DIR)/node_modules/.package-lock.json ## regenerate sdk/typescript/src/schema.d.ts from the spec (openapi-typescript)
 	cd $(SDK_DIR) && $(OPENAPI_TS) --output src/schema.d.ts

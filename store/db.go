@@ -106,7 +106,7 @@ func openPostgres(ctx context.Context, u string, cfg Config, gcfg *gorm.Config) 
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
 	db := &DB{gorm: g, sql: sqlDB, dialect: DialectPostgres}
-	if err := db.Ping(ctx); err != nil {
+	if err := db.ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func openSQLite(ctx context.Context, u string, gcfg *gorm.Config) (*DB, error) {
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
 	db := &DB{gorm: g, sql: sqlDB, dialect: DialectSQLite}
-	if err := db.Ping(ctx); err != nil {
+	if err := db.ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
 	}
@@ -183,8 +183,20 @@ func (db *DB) Close() error {
 // Dialect is "postgres" or "sqlite".
 func (db *DB) Dialect() string { return db.dialect }
 
-// Ping checks that the database answers.
+// ProbeTimeout bounds Ping and MigrationStatus: readiness probes call them, and a
+// database that takes longer to answer is not ready (a probe must not hang with it).
+const ProbeTimeout = time.Second
+
+// Ping checks that the database answers within ProbeTimeout.
 func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+	return db.ping(ctx)
+}
+
+// ping checks that the database answers, as long as ctx allows: Open's first connection
+// may take longer than a probe's.
+func (db *DB) ping(ctx context.Context) error {
 	if err := db.sql.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: ping %s: %w", db.dialect, err)
 	}

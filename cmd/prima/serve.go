@@ -92,7 +92,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	})
 	reservations = svc.Reservations
 	endpoints := webhooks.NewEndpoints(db, webhooks.EndpointsConfig{AllowPrivate: c.WebhookAllowPrivate})
-	inv := inventory.New(db, inventory.Config{Logger: log})
+	inv := inventory.New(db, inventory.Config{Logger: log, AllowPrivatePlatforms: c.WebhookAllowPrivate})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
 	auditLog := audit.New(db, audit.Config{Logger: log})

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -33,13 +32,17 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives what the caller cannot be told (a schedule that failed to roll).
 	Logger *slog.Logger
+	// AllowPrivatePlatforms lets venue platform URLs reach loopback and private addresses
+	// (PRIMA_WEBHOOK_ALLOW_PRIVATE=1; development and tests), as for partner webhooks.
+	AllowPrivatePlatforms bool
 }
 
 // Service manages operators' inventory on a store.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
-	log *slog.Logger
+	db           *store.DB
+	now          func() time.Time
+	log          *slog.Logger
+	allowPrivate bool
 }
 
 // New returns a Service on db.
@@ -50,7 +53,7 @@ func New(db *store.DB, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{db: db, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger}
+	return &Service{db: db, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, allowPrivate: cfg.AllowPrivatePlatforms}
 }
 
 // DefaultHorizonDays is how far ahead a schedule's slots exist when it does not say.
@@ -97,7 +100,7 @@ func (s *Service) CreateVenue(ctx context.Context, op Operator, c VenueChange) (
 		ID: ids.New("ven"), CreatedAt: s.now(), PolicyModifyUntilHours: defaultModifyUntilHours,
 		PlatformKind: "log",
 	}
-	secret, err := applyVenueChange(&row, c)
+	secret, err := applyVenueChange(&row, c, s.allowPrivate)
 	if err != nil {
 		return Venue{}, err
 	}
@@ -145,7 +148,7 @@ func (s *Service) UpdateVenue(ctx context.Context, op Operator, id string, c Ven
 	if err != nil {
 		return Venue{}, err
 	}
-	secret, err := applyVenueChange(&row, c)
+	secret, err := applyVenueChange(&row, c, s.allowPrivate)
 	if err != nil {
 		return Venue{}, err
 	}
@@ -161,7 +164,8 @@ func (s *Service) UpdateVenue(ctx context.Context, op Operator, id string, c Ven
 
 // applyVenueChange writes c onto row after checking it; it returns the webhook
 // connector's new signing secret when c switches the venue to it.
-func applyVenueChange(row *store.Venue, c VenueChange) (string, error) {
+// allowPrivate lets the platform URL reach private and loopback addresses.
+func applyVenueChange(row *store.Venue, c VenueChange, allowPrivate bool) (string, error) {
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = strings.TrimSpace(*v)
@@ -213,11 +217,14 @@ func applyVenueChange(row *store.Venue, c VenueChange) (string, error) {
 		case "log":
 			row.PlatformKind, row.PlatformURL, row.PlatformSecret = "log", "", ""
 		case "webhook":
-			u, err := url.Parse(p.URL)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				return "", &booking.ParamError{Param: "platform.url", Message: "platform.url must be an absolute https URL."}
+			// The outbox POSTs to it: refused here for every spelling of a private,
+			// loopback, link-local or metadata host, as partner webhook URLs are (and
+			// checked again at every dial).
+			if err := webhooks.ValidateURL(p.URL, allowPrivate); err != nil {
+				return "", &booking.ParamError{Param: "platform.url", Message: err.Error()}
 			}
 			if row.PlatformKind != "webhook" || row.PlatformSecret == "" {
+				var err error
 				if secret, err = webhooks.NewSecret(); err != nil {
 					return "", fmt.Errorf("inventory: signing secret: %w", err)
 				}

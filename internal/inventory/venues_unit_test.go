@@ -47,7 +47,7 @@ func TestApplyVenueChangeRefusesBlankNamesAndBadTimeZones(t *testing.T) {
 			c := fullVenue()
 			tc.change(&c)
 			var row store.Venue
-			secret, err := applyVenueChange(&row, c)
+			secret, err := applyVenueChange(&row, c, false)
 			if got := paramOf(t, err); got != tc.wantParam {
 				t.Fatalf("param = %q, want %q (%v)", got, tc.wantParam, err)
 			}
@@ -64,7 +64,7 @@ func TestApplyVenueChangeTrimsAndKeysNames(t *testing.T) {
 	c.TimeZone = ptr(" Europe/Paris ")
 	c.SeatingAreas = []string{"terrace", "bar", "terrace", "dining_room", "bar"}
 	var row store.Venue
-	if _, err := applyVenueChange(&row, c); err != nil {
+	if _, err := applyVenueChange(&row, c, false); err != nil {
 		t.Fatal(err)
 	}
 	if row.Name != "Chez Amélie" || row.City != "Paris" || row.Cuisine != "French" || row.Description != "Bistro." {
@@ -93,7 +93,7 @@ func TestApplyVenueChangeLeavesUnsetFieldsAlone(t *testing.T) {
 		PlatformKind: "webhook", PlatformURL: "https://platform.example/hook", PlatformSecret: "whsec_old",
 	}
 	before := row
-	secret, err := applyVenueChange(&row, VenueChange{Name: ptr("New Name")})
+	secret, err := applyVenueChange(&row, VenueChange{Name: ptr("New Name")}, false)
 	if err != nil || secret != "" {
 		t.Fatalf("apply = %q, %v", secret, err)
 	}
@@ -123,7 +123,7 @@ func TestApplyVenueChangeNormalisesTheCancellationPolicy(t *testing.T) {
 			c := fullVenue()
 			c.Cancellation = &tc.in
 			var row store.Venue
-			if _, err := applyVenueChange(&row, c); err != nil {
+			if _, err := applyVenueChange(&row, c, false); err != nil {
 				t.Fatal(err)
 			}
 			if row.PolicyFreeHours != tc.in.FreeUntilHoursBefore || row.PolicyFeeType != tc.wantType ||
@@ -137,7 +137,7 @@ func TestApplyVenueChangeNormalisesTheCancellationPolicy(t *testing.T) {
 	c := fullVenue()
 	c.ModifyUntilHours = ptr(0)
 	row := store.Venue{PolicyModifyUntilHours: defaultModifyUntilHours}
-	if _, err := applyVenueChange(&row, c); err != nil || row.PolicyModifyUntilHours != 0 {
+	if _, err := applyVenueChange(&row, c, false); err != nil || row.PolicyModifyUntilHours != 0 {
 		t.Errorf("modify until 0 h: got %d, %v", row.PolicyModifyUntilHours, err)
 	}
 }
@@ -149,7 +149,7 @@ func TestApplyVenueChangeIssuesTheWebhookSecretOnce(t *testing.T) {
 	row := store.Venue{PlatformKind: "log"}
 	c := fullVenue()
 	c.Platform = &Platform{Kind: "webhook", URL: "https://platform.example/prima"}
-	secret, err := applyVenueChange(&row, c)
+	secret, err := applyVenueChange(&row, c, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestApplyVenueChangeIssuesTheWebhookSecretOnce(t *testing.T) {
 	}
 
 	c.Platform = &Platform{Kind: "webhook", URL: "http://platform.example/v2"}
-	again, err := applyVenueChange(&row, c)
+	again, err := applyVenueChange(&row, c, false)
 	if err != nil || again != "" {
 		t.Fatalf("URL change: secret %q, %v; want none", again, err)
 	}
@@ -171,7 +171,7 @@ func TestApplyVenueChangeIssuesTheWebhookSecretOnce(t *testing.T) {
 	}
 
 	c.Platform = &Platform{Kind: "log", URL: "https://ignored.example"}
-	if s, err := applyVenueChange(&row, c); err != nil || s != "" {
+	if s, err := applyVenueChange(&row, c, false); err != nil || s != "" {
 		t.Fatalf("to log: %q, %v", s, err)
 	}
 	if row.PlatformKind != "log" || row.PlatformURL != "" || row.PlatformSecret != "" {
@@ -180,7 +180,7 @@ func TestApplyVenueChangeIssuesTheWebhookSecretOnce(t *testing.T) {
 
 	// Back to webhook: a new secret, not the forgotten one.
 	c.Platform = &Platform{Kind: "webhook", URL: "https://platform.example/prima"}
-	fresh, err := applyVenueChange(&row, c)
+	fresh, err := applyVenueChange(&row, c, false)
 	if err != nil || fresh == "" || fresh == secret {
 		t.Fatalf("back to webhook: %q, %v", fresh, err)
 	}
@@ -194,7 +194,7 @@ func TestApplyVenueChangeNamesTheSameBlankFieldEveryTime(t *testing.T) {
 	seen := map[string]bool{}
 	for range 50 {
 		var row store.Venue
-		_, err := applyVenueChange(&row, c)
+		_, err := applyVenueChange(&row, c, false)
 		seen[paramOf(t, err)] = true
 	}
 	if len(seen) != 1 {

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -53,10 +52,13 @@ func urlError(format string, args ...any) error {
 
 // ValidateURL says whether raw may receive deliveries: an absolute http or https URL,
 // without credentials, whose host is not a loopback, private, link-local, unspecified,
-// multicast or reserved address (nor "localhost"), unless allowPrivate. Host names are
-// not resolved here; the sender checks every address it dials, so a name that resolves
-// to a forbidden address later (DNS rebinding) is refused then. The error is a *URLError,
-// whose message is for humans (an API error message).
+// multicast or reserved address (nor "localhost", a cloud metadata name or another
+// special-use name), unless allowPrivate. The host is read as browsers and inet_aton
+// read it, so 2130706433, 0x7f.1, 0177.0.0.1, 127.1 and [::ffff:7f00:1] are all
+// 127.0.0.1 (canonicalHost). Host names are not resolved here; the sender checks every
+// address it dials, so a name that resolves to a forbidden address later (DNS
+// rebinding) is refused then. The error is a *URLError, whose message is for humans (an
+// API error message).
 func ValidateURL(raw string, allowPrivate bool) error {
 	if len(raw) > maxURLLength {
 		return urlError("The URL is longer than %d characters.", maxURLLength)
@@ -80,17 +82,21 @@ func ValidateURL(raw string, allowPrivate bool) error {
 			return urlError("The URL's port is not valid.")
 		}
 	}
+	addr, name, err := canonicalHost(host)
+	if err != nil {
+		return urlError("The URL's host is not a valid host name or IP address.")
+	}
 	if allowPrivate {
 		return nil
 	}
-	name := strings.TrimSuffix(strings.ToLower(host), ".")
-	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
-		return urlError("The URL's host is a loopback address, which is not allowed.")
-	}
-	if addr, err := netip.ParseAddr(host); err == nil {
+	if addr.IsValid() {
 		if what := forbiddenAddr(addr); what != "" {
 			return urlError("The URL's host is %s, which is not allowed.", what)
 		}
+		return nil
+	}
+	if what := forbiddenName(name); what != "" {
+		return urlError("The URL's host is %s, which is not allowed.", what)
 	}
 	return nil
 }
@@ -111,6 +117,9 @@ var reservedPrefixes = []netip.Prefix{
 // forbiddenAddr names the kind of a forbidden address ("a private address"), or "".
 func forbiddenAddr(a netip.Addr) string {
 	a = a.Unmap() // ::ffff:127.0.0.1 is 127.0.0.1
+	if metadataAddrs[a] {
+		return "a cloud metadata service address"
+	}
 	switch {
 	case a.IsLoopback():
 		return "a loopback address"
@@ -128,7 +137,48 @@ func forbiddenAddr(a netip.Addr) string {
 			return "a reserved address"
 		}
 	}
+	if v4, ok := embeddedIPv4(a); ok { // 64:ff9b::a00:1 reaches 10.0.0.1
+		return forbiddenAddr(v4)
+	}
 	return ""
+}
+
+// metadataAddrs are the instance metadata services of the large clouds (AWS, GCP and
+// Azure on 169.254.169.254, AWS's IPv6 one, Alibaba's, Oracle's): each is also in a
+// refused range, but is named as what it is.
+var metadataAddrs = map[netip.Addr]bool{
+	netip.MustParseAddr("169.254.169.254"): true,
+	netip.MustParseAddr("fd00:ec2::254"):   true,
+	netip.MustParseAddr("100.100.100.200"): true,
+	netip.MustParseAddr("192.0.0.192"):     true,
+}
+
+// translatedPrefixes carry an IPv4 address in their last 32 bits and reach it through a
+// translator (NAT64, RFC 6052) or IPv4-compatible addressing (deprecated, ::/96); 6to4
+// (2002::/16) carries it in bits 16-47.
+var (
+	translatedPrefixes = []netip.Prefix{
+		netip.MustParsePrefix("64:ff9b::/96"),
+		netip.MustParsePrefix("::/96"),
+	}
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address reaches through a translator.
+func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	for _, p := range translatedPrefixes {
+		if p.Contains(a) {
+			return netip.AddrFrom4([4]byte(b[12:16])), true
+		}
+	}
+	if sixToFour.Contains(a) {
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
 }
 
 // dialGuard refuses, at connect time, every address ValidateURL would refuse: the name

@@ -14,6 +14,24 @@ import (
 // The schema is dropped when t ends; close every DB opened on it before then.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
+	u := EmptyPostgresURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := store.Open(ctx, store.Config{URL: u, MaxOpenConns: 2})
+	if err != nil {
+		t.Fatalf("storetest: open postgres: %v", err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("storetest: migrate postgres: %v", err)
+	}
+	return u
+}
+
+// EmptyPostgresURL is PostgresURL without the migrations: an empty schema, for tests of
+// migrating itself.
+func EmptyPostgresURL(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(EnvDatabaseURL)
 	if base == "" {
 		if os.Getenv(EnvRequireIntegration) == "1" {
@@ -43,14 +61,6 @@ func PostgresURL(t testing.TB) string {
 	u, err := withSearchPath(base, schema)
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
-	}
-	db, err := store.Open(ctx, store.Config{URL: u, MaxOpenConns: 2})
-	if err != nil {
-		t.Fatalf("storetest: open postgres schema %s: %v", schema, err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("storetest: migrate postgres: %v", err)
 	}
 	return u
 }
