@@ -26,8 +26,8 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 	pg := page(p.Limit, p.StartingAfter)
 	events, more, err := s.deps.Audit.List(ctx, f, pg)
 	if errors.Is(err, audit.ErrUnknownCursor) {
-		pr := newProblem(CodeParameterInvalid, fmt.Sprintf("No object %s in this list.", pg.StartingAfter), "starting_after")
-		return gen.ListAuditEvents400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
+		// The store's not-found means the cursor here, not a missing resource.
+		return nil, newProblem(CodeParameterInvalid, fmt.Sprintf("No object %s in this list.", pg.StartingAfter), "starting_after")
 	} else if err != nil {
 		return nil, err
 	}

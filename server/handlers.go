@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/internal/booking"
@@ -12,10 +11,10 @@ import (
 	"github.com/prima-dining/partner-api/payments"
 )
 
-// Handlers decode the request, call booking/, and map the result or the error to the
-// typed response the spec declares. Errors that the spec does not declare for an
-// operation are returned as errors and reach handleError, which answers them in the same
-// format.
+// Handlers decode the request, call booking/, and map a success to the typed response
+// the spec declares. Every error is returned as is: handleError maps it (problemFor) to
+// its status and code and writes the one error format, so no handler writes an error
+// answer of its own.
 
 // ListVenues implements gen.StrictServerInterface.
 func (s *Server) ListVenues(ctx context.Context, req gen.ListVenuesRequestObject) (gen.ListVenuesResponseObject, error) {
@@ -24,9 +23,6 @@ func (s *Server) ListVenues(ctx context.Context, req gen.ListVenuesRequestObject
 		booking.VenueFilter{City: deref(p.City), Cuisine: deref(p.Cuisine), Query: deref(p.Q)},
 		page(p.Limit, p.StartingAfter))
 	if err != nil {
-		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
-			return gen.ListVenues400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	out := gen.VenueList{Object: gen.VenueListObjectList, HasMore: more, Data: make([]gen.Venue, 0, len(venues))}
@@ -40,9 +36,6 @@ func (s *Server) ListVenues(ctx context.Context, req gen.ListVenuesRequestObject
 func (s *Server) GetVenue(ctx context.Context, req gen.GetVenueRequestObject) (gen.GetVenueResponseObject, error) {
 	v, err := s.deps.Reservations.GetVenue(ctx, partner(ctx), req.VenueId)
 	if err != nil {
-		if pr := problemFor(err); pr.Status == http.StatusNotFound {
-			return gen.GetVenue404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	return gen.GetVenue200JSONResponse{Body: venueToAPI(v)}, nil
@@ -64,9 +57,6 @@ func (s *Server) SearchAvailability(ctx context.Context, req gen.SearchAvailabil
 	}
 	slots, more, err := s.deps.Reservations.Search(ctx, partner(ctx), q, page(p.Limit, p.StartingAfter))
 	if err != nil {
-		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
-			return gen.SearchAvailability400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	out := gen.SlotList{Object: gen.SlotListObjectList, HasMore: more, Data: make([]gen.Slot, 0, len(slots))}
@@ -88,9 +78,6 @@ func (s *Server) ListReservations(ctx context.Context, req gen.ListReservationsR
 	}
 	rs, more, err := s.deps.Reservations.List(ctx, partner(ctx), f, page(p.Limit, p.StartingAfter))
 	if err != nil {
-		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
-			return gen.ListReservations400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	out := gen.ReservationList{Object: gen.ReservationListObjectList, HasMore: more, Data: make([]gen.Reservation, 0, len(rs))}
@@ -116,18 +103,6 @@ func (s *Server) CreateReservation(ctx context.Context, req gen.CreateReservatio
 		PartnerReference: deref(b.PartnerReference),
 	})
 	if err != nil {
-		pr := problemFor(err)
-		body := s.body(ctx, pr)
-		switch pr.Status {
-		case http.StatusBadRequest:
-			return gen.CreateReservation400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.CreateReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.CreateReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		case http.StatusBadGateway:
-			return gen.CreateReservation502JSONResponse{BadGatewayJSONResponse: gen.BadGatewayJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.CreateReservation201JSONResponse{Body: reservationToAPI(r)}, nil
@@ -137,9 +112,6 @@ func (s *Server) CreateReservation(ctx context.Context, req gen.CreateReservatio
 func (s *Server) GetReservation(ctx context.Context, req gen.GetReservationRequestObject) (gen.GetReservationResponseObject, error) {
 	r, err := s.deps.Reservations.Get(ctx, partner(ctx), req.ReservationId)
 	if err != nil {
-		if pr := problemFor(err); pr.Status == http.StatusNotFound {
-			return gen.GetReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	return gen.GetReservation200JSONResponse{Body: reservationToAPI(r)}, nil
@@ -149,18 +121,6 @@ func (s *Server) GetReservation(ctx context.Context, req gen.GetReservationReque
 func (s *Server) UpdateReservation(ctx context.Context, req gen.UpdateReservationRequestObject) (gen.UpdateReservationResponseObject, error) {
 	r, err := s.deps.Changes.Modify(ctx, partner(ctx), req.ReservationId, changeRequestFromAPI(*req.Body))
 	if err != nil {
-		pr := problemFor(err)
-		body := s.body(ctx, pr)
-		switch pr.Status {
-		case http.StatusBadRequest:
-			return gen.UpdateReservation400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.UpdateReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.UpdateReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		case http.StatusBadGateway:
-			return gen.UpdateReservation502JSONResponse{BadGatewayJSONResponse: gen.BadGatewayJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.UpdateReservation200JSONResponse{Body: reservationToAPI(r)}, nil
@@ -170,13 +130,6 @@ func (s *Server) UpdateReservation(ctx context.Context, req gen.UpdateReservatio
 func (s *Server) ListReservationEvents(ctx context.Context, req gen.ListReservationEventsRequestObject) (gen.ListReservationEventsResponseObject, error) {
 	events, more, err := s.deps.Reservations.History(ctx, partner(ctx), req.ReservationId, page(req.Params.Limit, req.Params.StartingAfter))
 	if err != nil {
-		pr := problemFor(err)
-		switch pr.Status {
-		case http.StatusBadRequest:
-			return gen.ListReservationEvents400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
-		case http.StatusNotFound:
-			return gen.ListReservationEvents404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	out := gen.ReservationEventList{Object: gen.ReservationEventListObjectList, HasMore: more, Data: make([]gen.ReservationEvent, 0, len(events))}
@@ -190,14 +143,6 @@ func (s *Server) ListReservationEvents(ctx context.Context, req gen.ListReservat
 func (s *Server) ExtendReservation(ctx context.Context, req gen.ExtendReservationRequestObject) (gen.ExtendReservationResponseObject, error) {
 	r, err := s.deps.Reservations.Extend(ctx, partner(ctx), req.ReservationId)
 	if err != nil {
-		pr := problemFor(err)
-		body := s.body(ctx, pr)
-		switch pr.Status {
-		case http.StatusNotFound:
-			return gen.ExtendReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.ExtendReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.ExtendReservation200JSONResponse{Body: reservationToAPI(r)}, nil
@@ -207,18 +152,6 @@ func (s *Server) ExtendReservation(ctx context.Context, req gen.ExtendReservatio
 func (s *Server) FinalizeReservation(ctx context.Context, req gen.FinalizeReservationRequestObject) (gen.FinalizeReservationResponseObject, error) {
 	r, err := s.deps.Reservations.Finalize(ctx, partner(ctx), req.ReservationId)
 	if err != nil {
-		pr := problemFor(err)
-		body := s.body(ctx, pr)
-		switch pr.Status {
-		case http.StatusPaymentRequired:
-			return gen.FinalizeReservation402JSONResponse{PaymentRequiredJSONResponse: gen.PaymentRequiredJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.FinalizeReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.FinalizeReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		case http.StatusBadGateway:
-			return gen.FinalizeReservation502JSONResponse{BadGatewayJSONResponse: gen.BadGatewayJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.FinalizeReservation200JSONResponse{Body: reservationToAPI(r)}, nil
@@ -232,16 +165,6 @@ func (s *Server) CancelReservation(ctx context.Context, req gen.CancelReservatio
 	}
 	r, err := s.deps.Reservations.Cancel(ctx, partner(ctx), req.ReservationId, reason)
 	if err != nil {
-		pr := problemFor(err)
-		body := s.body(ctx, pr)
-		switch pr.Status {
-		case http.StatusNotFound:
-			return gen.CancelReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.CancelReservation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		case http.StatusBadGateway:
-			return gen.CancelReservation502JSONResponse{BadGatewayJSONResponse: gen.BadGatewayJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.CancelReservation200JSONResponse{Body: reservationToAPI(r)}, nil
@@ -264,16 +187,6 @@ func (s *Server) ConfirmSandboxPaymentIntent(ctx context.Context, req gen.Confir
 	}
 	in, err := s.deps.Payments.ConfirmSandboxPayment(ctx, partner(ctx), req.PaymentIntentId, method)
 	if err != nil {
-		pr := problemFor(err)
-		body := s.body(ctx, pr)
-		switch pr.Status {
-		case http.StatusPaymentRequired:
-			return gen.ConfirmSandboxPaymentIntent402JSONResponse{PaymentRequiredJSONResponse: gen.PaymentRequiredJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.ConfirmSandboxPaymentIntent404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.ConfirmSandboxPaymentIntent409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.ConfirmSandboxPaymentIntent200JSONResponse{Body: intentToAPI(in)}, nil
@@ -322,21 +235,10 @@ func (s *Server) GetReadiness(ctx context.Context, _ gen.GetReadinessRequestObje
 	return gen.GetReadiness200JSONResponse(out), nil
 }
 
-// body completes a Problem into the wire error for a typed response.
-func (s *Server) body(ctx context.Context, p *Problem) gen.Error {
-	d := p.Detail
-	d.RequestId = RequestID(ctx)
-	d.DocUrl = docURL(s.publicURL(ctx), p.Code)
-	return gen.Error{Error: d}
-}
-
 // GetCancellationQuote implements gen.StrictServerInterface.
 func (s *Server) GetCancellationQuote(ctx context.Context, req gen.GetCancellationQuoteRequestObject) (gen.GetCancellationQuoteResponseObject, error) {
 	q, err := s.deps.Reservations.Quote(ctx, partner(ctx), req.ReservationId)
 	if err != nil {
-		if pr := problemFor(err); pr.Status == http.StatusNotFound {
-			return gen.GetCancellationQuote404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	return gen.GetCancellationQuote200JSONResponse{Body: quoteToAPI(q)}, nil
@@ -348,14 +250,7 @@ func (s *Server) ReceiveStripeWebhook(ctx context.Context, req gen.ReceiveStripe
 	raw, _ := ctx.Value(rawBodyKey).([]byte)
 	duplicate, err := s.deps.Payments.HandleStripeWebhook(ctx, raw, req.Params.StripeSignature)
 	if err != nil {
-		pr := problemFor(err)
-		switch pr.Status {
-		case http.StatusBadRequest:
-			return gen.ReceiveStripeWebhook400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
-		case http.StatusNotFound:
-			return gen.ReceiveStripeWebhook404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
-		return nil, err // a 500 makes Stripe deliver the event again
+		return nil, err // 400 for a bad signature; a 500 makes Stripe deliver the event again
 	}
 	return gen.ReceiveStripeWebhook200JSONResponse{Received: true, Duplicate: &duplicate}, nil
 }
@@ -364,9 +259,6 @@ func (s *Server) ReceiveStripeWebhook(ctx context.Context, req gen.ReceiveStripe
 func (s *Server) CreateWebhookEndpoint(ctx context.Context, req gen.CreateWebhookEndpointRequestObject) (gen.CreateWebhookEndpointResponseObject, error) {
 	ep, err := s.deps.WebhookEndpoints.Create(ctx, partner(ctx).ID, req.Body.Url, eventNames(req.Body.Events))
 	if err != nil {
-		if pr := problemFor(err); pr.Status == http.StatusBadRequest {
-			return gen.CreateWebhookEndpoint400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	return gen.CreateWebhookEndpoint201JSONResponse{Body: endpointToAPI(ep)}, nil
@@ -388,9 +280,6 @@ func (s *Server) ListWebhookEndpoints(ctx context.Context, _ gen.ListWebhookEndp
 // DeleteWebhookEndpoint implements gen.StrictServerInterface.
 func (s *Server) DeleteWebhookEndpoint(ctx context.Context, req gen.DeleteWebhookEndpointRequestObject) (gen.DeleteWebhookEndpointResponseObject, error) {
 	if err := s.deps.WebhookEndpoints.Delete(ctx, partner(ctx).ID, req.WebhookEndpointId); err != nil {
-		if pr := problemFor(err); pr.Status == http.StatusNotFound {
-			return gen.DeleteWebhookEndpoint404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: s.body(ctx, pr)}}, nil
-		}
 		return nil, err
 	}
 	return gen.DeleteWebhookEndpoint200JSONResponse{Body: gen.DeletedObject{Id: req.WebhookEndpointId, Object: "webhook_endpoint", Deleted: true}}, nil

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"time"
 
@@ -50,12 +49,6 @@ func (s *Server) inventory() (*inventory.Service, error) {
 	return s.deps.Inventory, nil
 }
 
-// errorBody is a problem's status and body, for the typed responses.
-func (s *Server) errorBody(ctx context.Context, err error) (int, gen.Error) {
-	pr := problemFor(err)
-	return pr.Status, s.body(ctx, pr)
-}
-
 // ListOperatorVenues implements gen.StrictServerInterface.
 func (s *Server) ListOperatorVenues(ctx context.Context, req gen.ListOperatorVenuesRequestObject) (gen.ListOperatorVenuesResponseObject, error) {
 	inv, err := s.inventory()
@@ -64,9 +57,6 @@ func (s *Server) ListOperatorVenues(ctx context.Context, req gen.ListOperatorVen
 	}
 	vs, more, err := inv.ListVenues(ctx, operator(ctx), page(req.Params.Limit, req.Params.StartingAfter))
 	if err != nil {
-		if st, b := s.errorBody(ctx, err); st == http.StatusBadRequest {
-			return gen.ListOperatorVenues400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: b}}, nil
-		}
 		return nil, err
 	}
 	out := gen.OperatorVenueList{Object: gen.OperatorVenueListObjectList, HasMore: more, Data: make([]gen.OperatorVenue, 0, len(vs))}
@@ -95,9 +85,6 @@ func (s *Server) CreateOperatorVenue(ctx context.Context, req gen.CreateOperator
 	}
 	v, err := inv.CreateVenue(ctx, operator(ctx), c)
 	if err != nil {
-		if st, body := s.errorBody(ctx, err); st == http.StatusBadRequest {
-			return gen.CreateOperatorVenue400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.CreateOperatorVenue201JSONResponse{Body: operatorVenueToAPI(v)}, nil
@@ -111,9 +98,6 @@ func (s *Server) GetOperatorVenue(ctx context.Context, req gen.GetOperatorVenueR
 	}
 	v, err := inv.GetVenue(ctx, operator(ctx), req.VenueId)
 	if err != nil {
-		if st, b := s.errorBody(ctx, err); st == http.StatusNotFound {
-			return gen.GetOperatorVenue404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: b}}, nil
-		}
 		return nil, err
 	}
 	return gen.GetOperatorVenue200JSONResponse{Body: operatorVenueToAPI(v)}, nil
@@ -139,12 +123,6 @@ func (s *Server) UpdateOperatorVenue(ctx context.Context, req gen.UpdateOperator
 	}
 	v, err := inv.UpdateVenue(ctx, operator(ctx), req.VenueId, c)
 	if err != nil {
-		switch st, body := s.errorBody(ctx, err); st {
-		case http.StatusBadRequest:
-			return gen.UpdateOperatorVenue400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.UpdateOperatorVenue404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.UpdateOperatorVenue200JSONResponse{Body: operatorVenueToAPI(v)}, nil
@@ -158,9 +136,6 @@ func (s *Server) ListSchedules(ctx context.Context, req gen.ListSchedulesRequest
 	}
 	list, err := inv.ListSchedules(ctx, operator(ctx), req.VenueId)
 	if err != nil {
-		if st, b := s.errorBody(ctx, err); st == http.StatusNotFound {
-			return gen.ListSchedules404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: b}}, nil
-		}
 		return nil, err
 	}
 	out := gen.ScheduleList{Object: gen.ScheduleListObjectList, Data: make([]gen.Schedule, 0, len(list))}
@@ -188,12 +163,6 @@ func (s *Server) CreateSchedule(ctx context.Context, req gen.CreateScheduleReque
 	}
 	sch, err := inv.AddSchedule(ctx, operator(ctx), req.VenueId, in)
 	if err != nil {
-		switch st, body := s.errorBody(ctx, err); st {
-		case http.StatusBadRequest:
-			return gen.CreateSchedule400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.CreateSchedule404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.CreateSchedule201JSONResponse{Body: scheduleToAPI(sch)}, nil
@@ -209,12 +178,6 @@ func (s *Server) ListOperatorSlots(ctx context.Context, req gen.ListOperatorSlot
 	f := inventory.SlotFilter{DateFrom: dateString(p.DateFrom), DateTo: dateString(p.DateTo), Status: string(deref(p.Status))}
 	slots, more, err := inv.ListSlots(ctx, operator(ctx), req.VenueId, f, page(p.Limit, p.StartingAfter))
 	if err != nil {
-		switch st, body := s.errorBody(ctx, err); st {
-		case http.StatusBadRequest:
-			return gen.ListOperatorSlots400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.ListOperatorSlots404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	out := gen.OperatorSlotList{Object: gen.OperatorSlotListObjectList, HasMore: more, Data: make([]gen.OperatorSlot, 0, len(slots))}
@@ -236,12 +199,6 @@ func (s *Server) CreateOperatorSlot(ctx context.Context, req gen.CreateOperatorS
 		SlotShape: shapeFromAPI(b.DurationMinutes, b.PartySizeMin, b.PartySizeMax, b.SeatingArea, b.Type, b.Price, b.Tables),
 	})
 	if err != nil {
-		switch st, body := s.errorBody(ctx, err); st {
-		case http.StatusBadRequest:
-			return gen.CreateOperatorSlot400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.CreateOperatorSlot404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.CreateOperatorSlot201JSONResponse{Body: operatorSlotToAPI(sl)}, nil
@@ -260,14 +217,6 @@ func (s *Server) UpdateOperatorSlot(ctx context.Context, req gen.UpdateOperatorS
 	}
 	sl, err := inv.UpdateSlot(ctx, operator(ctx), req.SlotId, c)
 	if err != nil {
-		switch st, body := s.errorBody(ctx, err); st {
-		case http.StatusBadRequest:
-			return gen.UpdateOperatorSlot400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.UpdateOperatorSlot404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.UpdateOperatorSlot409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.UpdateOperatorSlot200JSONResponse{Body: operatorSlotToAPI(sl)}, nil
@@ -281,9 +230,6 @@ func (s *Server) ListAllocations(ctx context.Context, req gen.ListAllocationsReq
 	}
 	list, err := inv.ListAllocations(ctx, operator(ctx), req.SlotId)
 	if err != nil {
-		if st, b := s.errorBody(ctx, err); st == http.StatusNotFound {
-			return gen.ListAllocations404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: b}}, nil
-		}
 		return nil, err
 	}
 	out := gen.AllocationList{Object: gen.AllocationListObjectList, Data: make([]gen.Allocation, 0, len(list))}
@@ -304,14 +250,6 @@ func (s *Server) CreateAllocation(ctx context.Context, req gen.CreateAllocationR
 		PartnerID: b.PartnerId, Tables: b.Tables, ReleaseHoursBefore: b.ReleaseHoursBefore,
 	})
 	if err != nil {
-		switch st, body := s.errorBody(ctx, err); st {
-		case http.StatusBadRequest:
-			return gen.CreateAllocation400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.CreateAllocation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.CreateAllocation409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.CreateAllocation201JSONResponse{Body: allocationToAPI(a)}, nil
@@ -332,9 +270,6 @@ func (s *Server) ListClosures(ctx context.Context, req gen.ListClosuresRequestOb
 	}
 	list, err := inv.ListClosures(ctx, operator(ctx), req.VenueId)
 	if err != nil {
-		if st, b := s.errorBody(ctx, err); st == http.StatusNotFound {
-			return gen.ListClosures404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: b}}, nil
-		}
 		return nil, err
 	}
 	out := gen.ClosureList{Object: gen.ClosureListObjectList, Data: make([]gen.Closure, 0, len(list))}
@@ -356,12 +291,6 @@ func (s *Server) CreateClosure(ctx context.Context, req gen.CreateClosureRequest
 		TimeFrom: deref(b.TimeFrom), TimeTo: deref(b.TimeTo), Reason: deref(b.Reason),
 	})
 	if err != nil {
-		switch st, body := s.errorBody(ctx, err); st {
-		case http.StatusBadRequest:
-			return gen.CreateClosure400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.CreateClosure404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.CreateClosure201JSONResponse{Body: closureToAPI(c)}, nil
@@ -376,9 +305,6 @@ func (s *Server) ListOperatorReservations(ctx context.Context, req gen.ListOpera
 	}
 	rs, more, err := s.deps.VenueReservations.List(ctx, operator(ctx).ID, f, page(p.Limit, p.StartingAfter))
 	if err != nil {
-		if st, b := s.errorBody(ctx, err); st == http.StatusBadRequest {
-			return gen.ListOperatorReservations400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: b}}, nil
-		}
 		return nil, err
 	}
 	out := gen.OperatorReservationList{Object: gen.OperatorReservationListObjectList, HasMore: more, Data: make([]gen.OperatorReservation, 0, len(rs))}
@@ -392,9 +318,6 @@ func (s *Server) ListOperatorReservations(ctx context.Context, req gen.ListOpera
 func (s *Server) GetOperatorReservation(ctx context.Context, req gen.GetOperatorReservationRequestObject) (gen.GetOperatorReservationResponseObject, error) {
 	r, err := s.deps.VenueReservations.Get(ctx, operator(ctx).ID, req.ReservationId)
 	if err != nil {
-		if st, b := s.errorBody(ctx, err); st == http.StatusNotFound {
-			return gen.GetOperatorReservation404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: b}}, nil
-		}
 		return nil, err
 	}
 	return gen.GetOperatorReservation200JSONResponse{Body: operatorReservationToAPI(r)}, nil
@@ -404,14 +327,6 @@ func (s *Server) GetOperatorReservation(ctx context.Context, req gen.GetOperator
 func (s *Server) RecordReservationOutcome(ctx context.Context, req gen.RecordReservationOutcomeRequestObject) (gen.RecordReservationOutcomeResponseObject, error) {
 	r, err := s.deps.VenueReservations.RecordOutcome(ctx, operator(ctx).ID, operator(ctx).TokenID, req.ReservationId, booking.Status(req.Body.Status))
 	if err != nil {
-		switch st, body := s.errorBody(ctx, err); st {
-		case http.StatusBadRequest:
-			return gen.RecordReservationOutcome400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}, nil
-		case http.StatusNotFound:
-			return gen.RecordReservationOutcome404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Body: body}}, nil
-		case http.StatusConflict:
-			return gen.RecordReservationOutcome409JSONResponse{ConflictJSONResponse: gen.ConflictJSONResponse{Body: body}}, nil
-		}
 		return nil, err
 	}
 	return gen.RecordReservationOutcome200JSONResponse{Body: operatorReservationToAPI(r)}, nil

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -229,8 +230,11 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// handleError is Echo's error handler: every error, from routing to handlers, leaves as
-// the one error format.
+// handleError is Echo's error handler and the one place an error becomes an answer:
+// routing's, the middleware's (a *Problem) and every handler's (a domain error, mapped by
+// problemFor) leave as the one error format. It runs inside accessLog and, for a POST
+// with an Idempotency-Key, inside idempotent, so the answer is logged, measured, audited
+// and stored for replay like any typed response.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -267,10 +271,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	s.writeProblem(c, p)
 }
 
+// writeProblem answers p: its status, its headers (WWW-Authenticate, Allow, Retry-After …)
+// and the error envelope with the request's id and the code's doc_url.
 func (s *Server) writeProblem(c echo.Context, p *Problem) {
+	ctx := c.Request().Context()
 	d := p.Detail
-	d.RequestId = RequestID(c.Request().Context())
-	d.DocUrl = docURL(s.publicURL(c.Request().Context()), p.Code)
+	d.RequestId = RequestID(ctx)
+	d.DocUrl = docURL(s.publicURL(ctx), p.Code)
 	for k, v := range p.Headers {
 		c.Response().Header().Set(k, v)
 	}
@@ -278,8 +285,15 @@ func (s *Server) writeProblem(c echo.Context, p *Problem) {
 		_ = c.NoContent(p.Status)
 		return
 	}
-	if err := c.JSON(p.Status, gen.Error{Error: d}); err != nil {
-		s.log.WarnContext(c.Request().Context(), "write error response", "error", err)
+	// Encoded as gen's typed responses encode a body (compact, one newline, one write),
+	// never indented for ?pretty, so an error reads the same bytes as a success does.
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(gen.Error{Error: d}); err != nil {
+		s.log.ErrorContext(ctx, "encode error response", "error", err)
+		return
+	}
+	if err := c.Blob(p.Status, echo.MIMEApplicationJSON, buf.Bytes()); err != nil {
+		s.log.WarnContext(ctx, "write error response", "error", err)
 	}
 }
 
