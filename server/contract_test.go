@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -9,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,21 +91,8 @@ func TestSpecAndRoutesAgree(t *testing.T) {
 
 func TestErrorCatalogueMatchesTheSpec(t *testing.T) {
 	doc := loadSpec(t)
-	raw, ok := doc.Components.Schemas["ErrorDetail"].Value.Extensions["x-error-codes"]
-	if !ok {
-		t.Fatal("ErrorDetail has no x-error-codes")
-	}
-	b, _ := json.Marshal(raw)
-	var documented []struct {
-		Code   string `json:"code"`
-		Type   string `json:"type"`
-		Status int    `json:"status"`
-	}
-	if err := json.Unmarshal(b, &documented); err != nil {
-		t.Fatal(err)
-	}
 	seen := map[string]bool{}
-	for _, d := range documented {
+	for _, d := range documentedCodes(t) {
 		seen[d.Code] = true
 		e, ok := server.Catalogue[server.Code(d.Code)]
 		if !ok {
@@ -168,5 +155,39 @@ func TestEveryEmittedCodeIsInTheCatalogue(t *testing.T) {
 	}
 	if len(constants) != len(server.Catalogue) {
 		t.Errorf("%d Code constants but %d catalogue entries", len(constants), len(server.Catalogue))
+	}
+}
+
+// TestSharedErrorResponsesNameTheirCodes holds the third place a code is written in the
+// spec to the catalogue: each shared error response (components.responses, "Codes: …")
+// names every code of the statuses operations declare it for.
+func TestSharedErrorResponsesNameTheirCodes(t *testing.T) {
+	doc := loadSpec(t)
+	statuses := map[string]map[int]bool{} // response name → statuses it answers
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for status, ref := range op.Responses.Map() {
+				name, ok := strings.CutPrefix(ref.Ref, "#/components/responses/")
+				code, err := strconv.Atoi(status)
+				if !ok || err != nil || code < 400 {
+					continue
+				}
+				if statuses[name] == nil {
+					statuses[name] = map[int]bool{}
+				}
+				statuses[name][code] = true
+			}
+		}
+	}
+	if len(statuses) < 8 {
+		t.Fatalf("found only %d shared error responses; is the scan broken?", len(statuses))
+	}
+	for name, codes := range statuses {
+		description := *doc.Components.Responses[name].Value.Description
+		for code, e := range server.Catalogue {
+			if codes[e.Status] && !strings.Contains(description, "`"+string(code)+"`") {
+				t.Errorf("components.responses.%s answers %d but its description does not name `%s`", name, e.Status, code)
+			}
+		}
 	}
 }

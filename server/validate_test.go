@@ -3,9 +3,11 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -26,19 +28,33 @@ func specRouter(t testing.TB) routers.Router {
 }
 
 // validatingHandler checks every response of an operation the spec describes against
-// the spec (status documented, headers and body matching their schemas), failing the
-// test on the first drift, so the contract cannot change silently.
+// the spec (status documented for the operation, headers and body matching their
+// schemas), and every error answer of any path against the error catalogue, failing the
+// test on the first drift, so the contract cannot change silently. Every server the
+// tests start (newEnv) sits behind it, so the error answers handleError renders for the
+// handlers are held to each operation's declared statuses like the typed ones.
 func validatingHandler(t testing.TB, next http.Handler) http.Handler {
 	router := specRouter(t)
+	codes := documentedCodes(t)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, params, err := router.FindRoute(r)
-		if err != nil {
-			next.ServeHTTP(w, r) // not an operation (docs, unknown routes)
-			return
-		}
 		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
+		if rec.Code >= 400 && r.Method != http.MethodHead {
+			checkErrorEnvelope(t, r, rec, codes)
+		}
+		copyResponse := func() {
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(body)
+		}
+		defer copyResponse()
+		route, params, err := router.FindRoute(r)
+		if err != nil {
+			return // not an operation (docs, unknown routes)
+		}
 		input := &openapi3filter.ResponseValidationInput{
 			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route},
 			Status:                 rec.Code,
@@ -49,10 +65,62 @@ func validatingHandler(t testing.TB, next http.Handler) http.Handler {
 		if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
 			t.Errorf("%s %s answered %d, which does not match the spec: %v\n%s", r.Method, r.URL.Path, rec.Code, err, body)
 		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(body)
 	})
+}
+
+// documentedCode is an entry of ErrorDetail's x-error-codes.
+type documentedCode struct {
+	Code   string `json:"code"`
+	Type   string `json:"type"`
+	Status int    `json:"status"`
+}
+
+// documentedCodes reads ErrorDetail's x-error-codes, by code.
+func documentedCodes(t testing.TB) map[string]documentedCode {
+	t.Helper()
+	raw, ok := loadSpec(t).Components.Schemas["ErrorDetail"].Value.Extensions["x-error-codes"]
+	if !ok {
+		t.Fatal("ErrorDetail has no x-error-codes")
+	}
+	b, _ := json.Marshal(raw)
+	var list []documentedCode
+	if err := json.Unmarshal(b, &list); err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]documentedCode, len(list))
+	for _, d := range list {
+		out[d.Code] = d
+	}
+	return out
+}
+
+// checkErrorEnvelope holds every error answer, an operation's or not (unknown routes,
+// 405), to the one format: a code the spec documents with this status and type, the
+// request's id and the code's doc_url.
+func checkErrorEnvelope(t testing.TB, r *http.Request, rec *httptest.ResponseRecorder, codes map[string]documentedCode) {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Type      string `json:"type"`
+			Code      string `json:"code"`
+			Message   string `json:"message"`
+			DocURL    string `json:"doc_url"`
+			RequestID string `json:"request_id"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("%s %s answered %d without the error format (%s): %q", r.Method, r.URL.Path, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		return
+	}
+	d, ok := codes[e.Error.Code]
+	switch {
+	case !ok:
+		t.Errorf("%s %s answered %d with code %q, which the spec does not document", r.Method, r.URL.Path, rec.Code, e.Error.Code)
+	case d.Status != rec.Code || d.Type != e.Error.Type:
+		t.Errorf("%s %s answered %d %s %s; the spec documents %s as %d %s", r.Method, r.URL.Path, rec.Code, e.Error.Type, e.Error.Code, d.Code, d.Status, d.Type)
+	}
+	if e.Error.Message == "" || e.Error.RequestID == "" || e.Error.RequestID != rec.Header().Get("Request-Id") ||
+		!strings.HasSuffix(e.Error.DocURL, "/docs/errors#"+e.Error.Code) {
+		t.Errorf("%s %s: an incomplete error (message, request_id matching Request-Id, doc_url): %s", r.Method, r.URL.Path, rec.Body)
+	}
 }
