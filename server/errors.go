@@ -13,8 +13,12 @@ import (
 	"github.com/prima-dining/partner-api/internal/inventory"
 )
 
-// Code is a machine-readable error code. Every code is in the catalogue below and in the
-// spec (ErrorDetail's x-error-codes and the introduction's table); a test holds them equal.
+// Code is a machine-readable error code. Adding one takes: its constant and Catalogue
+// entry here (and a problemFor case if a new domain error answers with it); in the spec,
+// its ErrorDetail x-error-codes entry, its row in the introduction's error table (what it
+// means, which /docs/errors shows beside the catalogue's message) and its name in the
+// shared response of its status ("Codes: …"). Tests in contract_test.go hold all of them
+// equal; no handler changes, since handleError renders every error.
 type Code string
 
 // Error codes.
