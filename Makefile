@@ -13,7 +13,7 @@ FIND_GOFILES = find . -type f -name '*.go' -not -path './.git/*' -not -path './g
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build test fuzz generate check-generate lint fmt-check vet golangci-lint check-tidy check-files bench cover tidy clean
+.PHONY: help run build test test-unit fuzz generate check-generate lint fmt-check vet golangci-lint check-tidy check-files bench cover tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,6 +26,9 @@ build: ## build bin/prima
 
 test: ## run all tests with the race detector (the spec-driven fuzzing at 200 requests per operation; make fuzz runs 1,000)
 	PRIMA_FUZZ_REQUESTS=$${PRIMA_FUZZ_REQUESTS:-200} $(GO) test -race -count=1 -timeout 30m ./...
+
+test-unit: ## the domain's fast unit tests, in seconds: internal/ and payments/ without a database server (PostgreSQL-only tests skip)
+	env -u PRIMA_TEST_DATABASE_URL -u PRIMA_REQUIRE_INTEGRATION $(GO) test -count=1 ./internal/... ./payments/...
 
 fuzz: ## the spec-driven fuzzing at 1,000 requests per operation (100 on PostgreSQL), without the race detector
 	PRIMA_FUZZ_REQUESTS=$${PRIMA_FUZZ_REQUESTS:-1000} $(GO) test -count=1 -timeout 30m -run 'TestSpecDrivenFuzzing' ./server/
