@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/store"
@@ -71,7 +72,15 @@ type HoldRequest struct {
 // Hold takes one table of the slot for the party and, for a prime slot, creates a
 // manual-capture payment intent. The table is taken by a conditional update inside the
 // transaction, so concurrent holds can never exceed the slot's tables.
+//
+// The reservation is written in the same transaction as the Idempotency-Key's recovery
+// point (idempotency.PointHeld, naming it), so a retry of a request that died after the
+// commit resumes with that reservation (resumeHold) instead of taking a second table.
 func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Reservation, error) {
+	key := idempotency.FromContext(ctx)
+	if point, id := key.Resumed(); point == idempotency.PointHeld {
+		return s.resumeHold(ctx, p, id)
+	}
 	now := s.now()
 	var (
 		row       store.Reservation
@@ -135,11 +144,17 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		if err := tx.InsertReservation(&row); err != nil {
 			return err
 		}
-		return insertHistory(tx, row.ID, historyHeld, p.TokenID,
-			map[string]FieldChange{"status": {To: string(StatusHeld)}}, now)
+		if err := insertHistory(tx, row.ID, historyHeld, p.TokenID,
+			map[string]FieldChange{"status": {To: string(StatusHeld)}}, now); err != nil {
+			return err
+		}
+		return key.Record(tx, "", idempotency.PointHeld, row.ID)
 	})
 	if err != nil {
 		return Reservation{}, fmt.Errorf("booking: hold %s: %w", req.SlotID, err)
+	}
+	if row.ID != "" {
+		idempotency.AfterCommit(idempotency.PointHeld)
 	}
 	if holdError != nil {
 		return Reservation{}, holdError
@@ -190,6 +205,27 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 	}
 }
 
+// resumeHold finishes a hold whose first run committed the reservation id and then died:
+// it attaches the payment intent if the run died before it could (the intent's
+// idempotency key is the reservation's, so the provider never makes two), and answers
+// the reservation as it now stands.
+func (s *Reservations) resumeHold(ctx context.Context, p Partner, id string) (Reservation, error) {
+	row, err := s.row(ctx, p, id)
+	if err != nil {
+		return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
+	}
+	if row.SlotType == string(SlotPrime) && row.PaymentIntentID == nil && row.Status == string(StatusHeld) {
+		slot, err := s.db.GetSlot(ctx, scope(p), row.SlotID)
+		if err != nil {
+			return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
+		}
+		if err := s.attachPayment(ctx, &row, slot); err != nil {
+			return Reservation{}, err
+		}
+	}
+	return reservationFromRow(row), nil
+}
+
 // unavailable builds the slot_unavailable error with up to three nearby alternatives.
 func (s *core) unavailable(ctx context.Context, p Partner, slot store.Slot, partySize int, now time.Time) error {
 	e := &SlotUnavailableError{SlotID: slot.ID, PartySize: partySize}
@@ -220,7 +256,12 @@ func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot s
 		IdempotencyKey: "prima-hold-" + row.ID,
 	})
 	if err != nil {
-		if rerr := s.releaseHold(ctx, row.ID, "payment_provider_error"); rerr != nil {
+		// The hold is undone, and so is its recovery point: a retry with the same key
+		// tries a new hold, as if this one had never been.
+		undo := func(tx *store.Tx) error {
+			return idempotency.FromContext(ctx).Record(tx, idempotency.PointHeld, "", "")
+		}
+		if rerr := s.releaseHold(ctx, row.ID, "payment_provider_error", undo); rerr != nil {
 			s.log.ErrorContext(ctx, "release hold after payment failure", "reservation_id", row.ID, "error", rerr)
 		}
 		return fmt.Errorf("%w: create payment intent: %w", ErrPaymentProvider, err)
@@ -242,9 +283,14 @@ func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot s
 
 // releaseHold moves a held reservation to released and gives its table back; a
 // reservation that is no longer held is left as it is.
-func (s *core) releaseHold(ctx context.Context, id, reason string) error {
+func (s *core) releaseHold(ctx context.Context, id, reason string, also ...func(*store.Tx) error) error {
 	now := s.now()
 	return s.db.Transact(ctx, func(tx *store.Tx) error {
+		for _, fn := range also {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
 		r, err := tx.GetReservation("", id)
 		if err != nil {
 			return err
