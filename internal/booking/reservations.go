@@ -338,8 +338,11 @@ func (s *Reservations) List(ctx context.Context, p Partner, f store.ReservationF
 
 // Extend moves a hold's expiry to one hold period from now, capped at HoldMaxAt.
 func (s *Reservations) Extend(ctx context.Context, p Partner, id string) (Reservation, error) {
+	if r, ok, err := s.applied(ctx, p, id); ok {
+		return r, err // extended once already under this Idempotency-Key
+	}
 	now := s.now()
-	row, err := s.update(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+	row, err := s.update(ctx, p, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
 		if err := expireOverdue(tx, r, now); err != nil {
 			return err
 		}
@@ -356,7 +359,7 @@ func (s *Reservations) Extend(ctx context.Context, p Partner, id string) (Reserv
 		r.ExpiresAt = &next
 		r.UpdatedAt = now
 		return nil
-	})
+	}))
 	if err != nil {
 		return Reservation{}, err
 	}
@@ -370,6 +373,9 @@ const finalizeLease = time.Minute
 // Finalize confirms a held reservation. For a prime hold it checks the payment intent
 // with the gateway (never the client's word), captures it, and then confirms.
 func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Reservation, error) {
+	if r, ok, err := s.applied(ctx, p, id); ok {
+		return r, err // confirmed once already under this Idempotency-Key
+	}
 	row, err := s.row(ctx, p, id)
 	if err != nil {
 		return Reservation{}, err
@@ -391,7 +397,7 @@ func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Rese
 	}
 	now := s.now()
 	confirmedHere := false
-	row, venueMsg, err := s.updateNotifying(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+	row, venueMsg, err := s.updateNotifying(ctx, p, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
 		confirmedHere = false
 		if r.Status == string(StatusConfirmed) {
 			return nil // a concurrent finalize won; nothing more to do
@@ -407,7 +413,7 @@ func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Rese
 		}
 		confirmedHere = true
 		return nil
-	})
+	}))
 	if err != nil && intent.Status == payments.StatusSucceeded && !errors.Is(err, ErrNotFound) {
 		// Money was captured but the booking did not happen: give it back at once.
 		s.refundUnbooked(ctx, id, intent)
@@ -521,8 +527,13 @@ func (s *core) recordIntent(ctx context.Context, id string, intent payments.Inte
 // confirmed prime booking is refunded what its cancellation policy allows.
 func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string) (Reservation, error) {
 	now := s.now()
+	if r, ok, err := s.applied(ctx, p, id); ok {
+		// Cancelled under this Idempotency-Key already; the sweeper cancels or refunds
+		// the payment if the first run died before it could.
+		return r, err
+	}
 	var wasHeld bool
-	row, venueMsg, err := s.updateNotifying(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+	row, venueMsg, err := s.updateNotifying(ctx, p, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
 		if err := expireOverdue(tx, r, now); err != nil {
 			return err
 		}
@@ -545,7 +556,7 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 			}
 		}
 		return tx.ReleaseTableOf(r, now)
-	})
+	}))
 	if errors.Is(err, errAlreadyDone) {
 		return reservationFromRow(row), nil // cancelling twice is harmless
 	}
