@@ -154,7 +154,7 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		return Reservation{}, fmt.Errorf("booking: hold %s: %w", req.SlotID, err)
 	}
 	if row.ID != "" {
-		idempotency.AfterCommit(idempotency.PointHeld)
+		key.Committed(idempotency.PointHeld)
 	}
 	if holdError != nil {
 		return Reservation{}, holdError

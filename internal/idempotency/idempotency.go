@@ -15,6 +15,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prima-dining/partner-api/store"
@@ -208,15 +209,30 @@ func (r *Recorder) Record(tx *store.Tx, from, to, resourceID string) error {
 	return nil
 }
 
-// Crash, when set (tests only), is called right after a transaction that recorded the
-// recovery point `point` committed: a test panics there to simulate a crash between the
-// effect and the stored answer.
-var Crash func(point string)
+// crashHook, when set (tests only), is called right after a transaction that recorded a
+// recovery point committed.
+var crashHook atomic.Pointer[func(key, point string)]
 
-// AfterCommit calls Crash, if a test set it, for point.
-func AfterCommit(point string) {
-	if Crash != nil {
-		Crash(point)
+// SetCrashHook makes fn be called with the key and the point right after each
+// transaction that recorded a recovery point commits, until it is called again with nil.
+// Tests panic there (http.ErrAbortHandler) to simulate a crash between an effect and
+// the stored answer.
+func SetCrashHook(fn func(key, point string)) {
+	if fn == nil {
+		crashHook.Store(nil)
+		return
+	}
+	crashHook.Store(&fn)
+}
+
+// Committed is called by the domain once the transaction that recorded point committed;
+// it does nothing but run a test's crash hook.
+func (r *Recorder) Committed(point string) {
+	if r == nil {
+		return
+	}
+	if fn := crashHook.Load(); fn != nil {
+		(*fn)(r.key, point)
 	}
 }
 
