@@ -180,10 +180,12 @@ func bearerToken(req *http.Request) string {
 
 // idempotent runs the request once per key: it replays a stored response, refuses a key
 // reused for another request or still in flight, and otherwise runs the handler and
-// stores what it answered. Server errors are not stored, so the client can retry them.
+// stores what it answered. Server errors are not stored, so the client can retry them:
+// the retry runs again, or, when the first run had committed an effect (its recovery
+// point), resumes from there.
 func (s *Server) idempotent(c echo.Context, partnerID, key, fingerprint string, next echo.HandlerFunc) error {
 	ctx := c.Request().Context()
-	stored, err := s.deps.Idempotency.Begin(ctx, partnerID, key, fingerprint)
+	stored, rec, err := s.deps.Idempotency.Begin(ctx, partnerID, key, fingerprint)
 	if err != nil {
 		if errors.Is(err, idempotency.ErrInUse) || errors.Is(err, idempotency.ErrReused) {
 			return problemFor(err)
@@ -194,8 +196,12 @@ func (s *Server) idempotent(c echo.Context, partnerID, key, fingerprint string, 
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 		return c.JSONBlob(stored.Status, stored.Body)
 	}
-	rec := &recorder{ResponseWriter: c.Response().Writer}
-	c.Response().Writer = rec
+	// The domain records the key's recovery point in the transaction of each effect it
+	// makes (see idempotency.Recorder); a run that takes over a key whose request died
+	// resumes from that point, so the effect is never made twice.
+	c.SetRequest(c.Request().WithContext(idempotency.NewContext(ctx, rec)))
+	body := &recorder{ResponseWriter: c.Response().Writer}
+	c.Response().Writer = body
 	if err := next(c); err != nil {
 		c.Error(err) // answer here so the answer can be stored
 	}
@@ -207,7 +213,7 @@ func (s *Server) idempotent(c echo.Context, partnerID, key, fingerprint string, 
 		}
 		return nil
 	}
-	if err := s.deps.Idempotency.Complete(bg, partnerID, key, idempotency.Response{Status: status, Body: rec.body.Bytes()}); err != nil {
+	if err := s.deps.Idempotency.Complete(bg, partnerID, key, idempotency.Response{Status: status, Body: body.body.Bytes()}); err != nil {
 		s.log.ErrorContext(ctx, "store idempotent response", "request_id", RequestID(ctx), "error", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -24,11 +25,13 @@ func idemKey(partnerID, key string) map[string]any {
 
 // ClaimIdempotencyKey claims (partnerID, key) for a request whose fingerprint is given,
 // until lockedUntil. It returns (the claimed row, true) when this call owns the key now:
-// the key was free, or its row was older than IdempotencyKeyTTL, or it was in_flight with
-// the same fingerprint and locked_until < now (its request died). Otherwise it returns
-// (the existing row, false): done with a response to replay, in flight, or taken by a
-// request with another fingerprint. Of concurrent claimers exactly one wins: the claim is
-// an INSERT … ON CONFLICT DO NOTHING and the takeover a conditional UPDATE.
+// the key was free, or its row was older than IdempotencyKeyTTL (a new life: its
+// recovery point is cleared), or it was in_flight with the same fingerprint and
+// locked_until < now (its request died: the row keeps its recovery point, which the new
+// owner resumes from). Otherwise it returns (the existing row, false): done with a
+// response to replay, in flight, or taken by a request with another fingerprint. Of
+// concurrent claimers exactly one wins: the claim is an INSERT … ON CONFLICT DO NOTHING
+// and the takeover a conditional UPDATE.
 func (db *DB) ClaimIdempotencyKey(ctx context.Context, partnerID, key, fingerprint string, now, lockedUntil time.Time) (IdempotencyKey, bool, error) {
 	now, lockedUntil = dbTime(now), dbTime(lockedUntil)
 	row := IdempotencyKey{
@@ -49,9 +52,9 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, partnerID, key, fingerpri
 		if res.RowsAffected == 1 {
 			return row, true, nil
 		}
+		// Expired: the key starts a new life, with nothing recorded.
 		res = db.q(ctx).Model(&IdempotencyKey{}).Where(idemKey(partnerID, key)).
-			Where("created_at < ? OR (state = ? AND locked_until < ? AND fingerprint = ?)",
-				now.Add(-IdempotencyKeyTTL), IdempotencyInFlight, now, fingerprint).
+			Where("created_at < ?", now.Add(-IdempotencyKeyTTL)).
 			UpdateColumns(map[string]any{
 				"fingerprint":     fingerprint,
 				"state":           IdempotencyInFlight,
@@ -59,23 +62,62 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, partnerID, key, fingerpri
 				"response_body":   nil,
 				"locked_until":    lockedUntil,
 				"created_at":      now,
+				"recovery_point":  nil,
+				"resource_id":     nil,
 			})
 		if res.Error != nil {
-			return IdempotencyKey{}, false, wrap("claim idempotency key: take over", res.Error)
+			return IdempotencyKey{}, false, wrap("claim idempotency key: renew", res.Error)
 		}
 		if res.RowsAffected == 1 {
 			return row, true, nil
 		}
+		// Abandoned: the same request takes the lease over and resumes from the
+		// recovery point its first run recorded (never a fresh start once an effect
+		// committed).
+		res = db.q(ctx).Model(&IdempotencyKey{}).Where(idemKey(partnerID, key)).
+			Where("state = ? AND locked_until < ? AND fingerprint = ?", IdempotencyInFlight, now, fingerprint).
+			UpdateColumn("locked_until", lockedUntil)
+		if res.Error != nil {
+			return IdempotencyKey{}, false, wrap("claim idempotency key: take over", res.Error)
+		}
+		taken := res.RowsAffected == 1
 		var existing IdempotencyKey
 		err := db.q(ctx).Where(idemKey(partnerID, key)).Limit(1).Find(&existing).Error
 		if err != nil {
 			return IdempotencyKey{}, false, wrap("claim idempotency key", err)
 		}
 		if existing.Key != "" {
-			return existing, false, nil
+			return existing, taken, nil
 		}
 	}
 	return IdempotencyKey{}, false, wrap("claim idempotency key", ErrConflict)
+}
+
+// RecordIdempotencyPoint advances an in_flight key's recovery point from `from` ("" for
+// none yet) to `to` ("" clears it: the effect was undone), naming resourceID (kept as it
+// was when ""), in tx: in the same
+// transaction as the effect the point stands for, so the two commit or vanish together.
+// It returns false when the key is not at `from` (another run of the same key advanced it
+// first, or it is done): the caller must then roll its transaction back.
+func (tx *Tx) RecordIdempotencyPoint(partnerID, key, from, to, resourceID string) (bool, error) {
+	q := tx.g.Model(&IdempotencyKey{}).Where(idemKey(partnerID, key)).Where("state = ?", IdempotencyInFlight)
+	if from == "" {
+		q = q.Where("recovery_point IS NULL")
+	} else {
+		q = q.Where("recovery_point = ?", from)
+	}
+	set := map[string]any{"recovery_point": to}
+	switch {
+	case to == "": // the effect was undone: the key is as if its request never ran
+		set = map[string]any{"recovery_point": nil, "resource_id": nil}
+	case resourceID != "":
+		set["resource_id"] = resourceID
+	}
+	res := q.UpdateColumns(set)
+	if res.Error != nil {
+		return false, wrap("record idempotency point", res.Error)
+	}
+	return res.RowsAffected == 1, nil
 }
 
 // CompleteIdempotencyKey stores the response of the request that claimed the key and
@@ -108,11 +150,20 @@ func (db *DB) CompleteIdempotencyKey(ctx context.Context, partnerID, key string,
 	return nil
 }
 
-// ReleaseIdempotencyKey deletes an in_flight claim, so the request may be retried with
-// the same key (used when it failed before changing anything). A done key is kept.
+// ReleaseIdempotencyKey gives up an in_flight claim after a failure on our side. A key
+// with no recovery point is deleted, so the request may be retried with the same key as
+// if it had never run; a key whose request committed an effect is kept with its recovery
+// point and its lease ended, so a retry resumes from there at once instead of doing the
+// effect again. A done key is kept.
 func (db *DB) ReleaseIdempotencyKey(ctx context.Context, partnerID, key string) error {
-	err := db.q(ctx).Where(idemKey(partnerID, key)).Where("state = ?", IdempotencyInFlight).
+	err := db.q(ctx).Where(idemKey(partnerID, key)).Where("state = ? AND recovery_point IS NULL", IdempotencyInFlight).
 		Delete(&IdempotencyKey{}).Error
+	if err != nil {
+		return wrap("release idempotency key", err)
+	}
+	err = db.q(ctx).Model(&IdempotencyKey{}).Where(idemKey(partnerID, key)).
+		Where("state = ? AND recovery_point IS NOT NULL", IdempotencyInFlight).
+		UpdateColumn("locked_until", gorm.Expr("created_at")).Error
 	return wrap("release idempotency key", err)
 }
 

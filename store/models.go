@@ -239,6 +239,11 @@ type IdempotencyKey struct {
 	ResponseBody   []byte    `gorm:"column:response_body"`
 	LockedUntil    time.Time `gorm:"column:locked_until"` // an in_flight claim older than this was abandoned
 	CreatedAt      time.Time `gorm:"column:created_at"`
+	// RecoveryPoint is the last phase of the key's request whose effect committed (nil:
+	// none yet), written in the same transaction as that effect; ResourceID names what
+	// it made or changed (a reservation id). A retry resumes from here.
+	RecoveryPoint *string `gorm:"column:recovery_point"`
+	ResourceID    *string `gorm:"column:resource_id"`
 }
 
 // SandboxIntent is a payment intent of the sandbox gateway, stored as the gateway's own

@@ -57,6 +57,9 @@ type config struct {
 	// whether webhook URLs may reach private addresses.
 	OutboxInterval time.Duration
 	OutboxMaxAge   time.Duration
+	// IdempotencyLease is how long a request owns its Idempotency-Key before a retry may
+	// take it over (PRIMA_IDEMPOTENCY_LEASE).
+	IdempotencyLease time.Duration
 	// Retention is how long delivered deliveries, handled provider event ids and venue
 	// notifications (PRIMA_RETENTION, 30 days) and audit events (PRIMA_AUDIT_RETENTION,
 	// 90 days) are kept; 0 keeps them for ever.
@@ -145,6 +148,9 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.OutboxMaxAge, err = envDuration("PRIMA_OUTBOX_MAX_AGE", 24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.IdempotencyLease, err = envDuration("PRIMA_IDEMPOTENCY_LEASE", time.Minute); err != nil {
 		return c, err
 	}
 	if c.Retention.Deliveries, err = envDuration("PRIMA_RETENTION", 30*24*time.Hour); err != nil {

@@ -95,6 +95,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	inv := inventory.New(db, inventory.Config{Logger: log, AllowPrivatePlatforms: c.WebhookAllowPrivate})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
+	idem.SetLease(c.IdempotencyLease)
 	auditLog := audit.New(db, audit.Config{Logger: log})
 	e, err := server.New(server.Deps{
 		Reservations:      svc.Reservations,

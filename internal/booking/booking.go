@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/metrics"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/store"
@@ -194,6 +195,43 @@ func (s *core) updateNotifying(ctx context.Context, p Partner, id string, change
 		return store.Reservation{}, "", fmt.Errorf("booking: update %s: %w", id, err)
 	}
 	return row, venueMsg, answer
+}
+
+// applied answers a request whose first run, under the same Idempotency-Key, committed
+// its change of reservation id (idempotency.PointApplied) and died before its answer was
+// stored: the reservation as it now stands, with ok true. ok is false for any other
+// request, which then runs as usual.
+func (s *core) applied(ctx context.Context, p Partner, id string) (r Reservation, ok bool, err error) {
+	point, resource := idempotency.FromContext(ctx).Resumed()
+	if point != idempotency.PointApplied || resource != id {
+		return Reservation{}, false, nil
+	}
+	row, err := s.row(ctx, p, id)
+	if err != nil {
+		return Reservation{}, true, err
+	}
+	return reservationFromRow(row), true, nil
+}
+
+// recorded is change that also records, in its transaction, that the request's
+// Idempotency-Key has applied its change to the reservation (idempotency.PointApplied),
+// unless it refuses: the change and the key's recovery point commit together.
+func recorded(ctx context.Context, change edit) edit {
+	key := idempotency.FromContext(ctx)
+	return func(tx *store.Tx, r *store.Reservation) error {
+		err := change(tx, r)
+		var (
+			declined *refused
+			after    *committed
+		)
+		if errors.As(err, &declined) || err != nil && !errors.As(err, &after) {
+			return err
+		}
+		if rerr := key.Record(tx, "", idempotency.PointApplied, r.ID); rerr != nil {
+			return rerr
+		}
+		return err
+	}
 }
 
 // repeat runs fn every interval until ctx ends, logging what it did and its failures.

@@ -38,6 +38,9 @@ type Changes struct{ *core }
 
 // Modify changes one of p's held or confirmed reservations.
 func (s *Changes) Modify(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
+	if r, ok, err := s.applied(ctx, p, id); ok {
+		return r, err // changed once already under this Idempotency-Key
+	}
 	for range 3 {
 		r, err := s.modifyOnce(ctx, p, id, req)
 		if !errors.Is(err, errConcurrentChange) {
@@ -189,7 +192,7 @@ type changeMoney struct {
 // the row lock.
 func (s *core) applyChange(ctx context.Context, p Partner, id string, req ChangeRequest, slot store.Slot, money changeMoney) (store.Reservation, string, error) {
 	now := s.now()
-	return s.updateNotifying(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+	return s.updateNotifying(ctx, p, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
 		if err := expireOverdue(tx, r, now); err != nil {
 			return err
 		}
@@ -245,7 +248,7 @@ func (s *core) applyChange(ctx context.Context, p Partner, id string, req Change
 		}
 		r.UpdatedAt = now
 		return nil
-	})
+	}))
 }
 
 // applyFields copies the guest details, notes and reference of req onto r.
@@ -435,7 +438,7 @@ func (s *core) requestChange(ctx context.Context, p Partner, current store.Reser
 	}
 	expires := now.Add(s.cfg.HoldTTL)
 	var replaced string
-	row, err := s.update(ctx, p, current.ID, func(tx *store.Tx, r *store.Reservation) error {
+	row, err := s.update(ctx, p, current.ID, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
 		if err := modifiable(*r, now); err != nil {
 			return refuse(err)
 		}
@@ -463,7 +466,7 @@ func (s *core) requestChange(ctx context.Context, p Partner, current store.Reser
 		r.PendingPaymentID = &pay.ID
 		r.UpdatedAt = now
 		return nil
-	})
+	}))
 	if err != nil {
 		s.cancelChangeIntent(ctx, intent.ID)
 		return Reservation{}, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/store"
 )
 
@@ -70,8 +71,11 @@ func (s *VenueReservations) RecordOutcome(ctx context.Context, operatorID, by, i
 	if _, err := s.Get(ctx, operatorID, id); err != nil {
 		return VenueReservation{}, err
 	}
+	if point, resource := idempotency.FromContext(ctx).Resumed(); point == idempotency.PointApplied && resource == id {
+		return s.Get(ctx, operatorID, id) // recorded once already under this Idempotency-Key
+	}
 	now := s.now()
-	_, err := s.update(ctx, Partner{TokenID: by}, id, func(_ *store.Tx, r *store.Reservation) error {
+	_, err := s.update(ctx, Partner{TokenID: by}, id, recorded(ctx, func(_ *store.Tx, r *store.Reservation) error {
 		if r.Status == string(outcome) {
 			return nil // the same outcome again
 		}
@@ -79,7 +83,7 @@ func (s *VenueReservations) RecordOutcome(ctx context.Context, operatorID, by, i
 			return refuse(err)
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return VenueReservation{}, err
 	}

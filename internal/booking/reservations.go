@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/store"
@@ -71,7 +72,15 @@ type HoldRequest struct {
 // Hold takes one table of the slot for the party and, for a prime slot, creates a
 // manual-capture payment intent. The table is taken by a conditional update inside the
 // transaction, so concurrent holds can never exceed the slot's tables.
+//
+// The reservation is written in the same transaction as the Idempotency-Key's recovery
+// point (idempotency.PointHeld, naming it), so a retry of a request that died after the
+// commit resumes with that reservation (resumeHold) instead of taking a second table.
 func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Reservation, error) {
+	key := idempotency.FromContext(ctx)
+	if point, id := key.Resumed(); point == idempotency.PointHeld {
+		return s.resumeHold(ctx, p, id)
+	}
 	now := s.now()
 	var (
 		row       store.Reservation
@@ -135,11 +144,17 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		if err := tx.InsertReservation(&row); err != nil {
 			return err
 		}
-		return insertHistory(tx, row.ID, historyHeld, p.TokenID,
-			map[string]FieldChange{"status": {To: string(StatusHeld)}}, now)
+		if err := insertHistory(tx, row.ID, historyHeld, p.TokenID,
+			map[string]FieldChange{"status": {To: string(StatusHeld)}}, now); err != nil {
+			return err
+		}
+		return key.Record(tx, "", idempotency.PointHeld, row.ID)
 	})
 	if err != nil {
 		return Reservation{}, fmt.Errorf("booking: hold %s: %w", req.SlotID, err)
+	}
+	if row.ID != "" {
+		key.Committed(idempotency.PointHeld)
 	}
 	if holdError != nil {
 		return Reservation{}, holdError
@@ -190,6 +205,27 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 	}
 }
 
+// resumeHold finishes a hold whose first run committed the reservation id and then died:
+// it attaches the payment intent if the run died before it could (the intent's
+// idempotency key is the reservation's, so the provider never makes two), and answers
+// the reservation as it now stands.
+func (s *Reservations) resumeHold(ctx context.Context, p Partner, id string) (Reservation, error) {
+	row, err := s.row(ctx, p, id)
+	if err != nil {
+		return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
+	}
+	if row.SlotType == string(SlotPrime) && row.PaymentIntentID == nil && row.Status == string(StatusHeld) {
+		slot, err := s.db.GetSlot(ctx, scope(p), row.SlotID)
+		if err != nil {
+			return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
+		}
+		if err := s.attachPayment(ctx, &row, slot); err != nil {
+			return Reservation{}, err
+		}
+	}
+	return reservationFromRow(row), nil
+}
+
 // unavailable builds the slot_unavailable error with up to three nearby alternatives.
 func (s *core) unavailable(ctx context.Context, p Partner, slot store.Slot, partySize int, now time.Time) error {
 	e := &SlotUnavailableError{SlotID: slot.ID, PartySize: partySize}
@@ -220,7 +256,12 @@ func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot s
 		IdempotencyKey: "prima-hold-" + row.ID,
 	})
 	if err != nil {
-		if rerr := s.releaseHold(ctx, row.ID, "payment_provider_error"); rerr != nil {
+		// The hold is undone, and so is its recovery point: a retry with the same key
+		// tries a new hold, as if this one had never been.
+		undo := func(tx *store.Tx) error {
+			return idempotency.FromContext(ctx).Record(tx, idempotency.PointHeld, "", "")
+		}
+		if rerr := s.releaseHold(ctx, row.ID, "payment_provider_error", undo); rerr != nil {
 			s.log.ErrorContext(ctx, "release hold after payment failure", "reservation_id", row.ID, "error", rerr)
 		}
 		return fmt.Errorf("%w: create payment intent: %w", ErrPaymentProvider, err)
@@ -242,9 +283,14 @@ func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot s
 
 // releaseHold moves a held reservation to released and gives its table back; a
 // reservation that is no longer held is left as it is.
-func (s *core) releaseHold(ctx context.Context, id, reason string) error {
+func (s *core) releaseHold(ctx context.Context, id, reason string, also ...func(*store.Tx) error) error {
 	now := s.now()
 	return s.db.Transact(ctx, func(tx *store.Tx) error {
+		for _, fn := range also {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
 		r, err := tx.GetReservation("", id)
 		if err != nil {
 			return err
@@ -292,8 +338,11 @@ func (s *Reservations) List(ctx context.Context, p Partner, f store.ReservationF
 
 // Extend moves a hold's expiry to one hold period from now, capped at HoldMaxAt.
 func (s *Reservations) Extend(ctx context.Context, p Partner, id string) (Reservation, error) {
+	if r, ok, err := s.applied(ctx, p, id); ok {
+		return r, err // extended once already under this Idempotency-Key
+	}
 	now := s.now()
-	row, err := s.update(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+	row, err := s.update(ctx, p, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
 		if err := expireOverdue(tx, r, now); err != nil {
 			return err
 		}
@@ -310,7 +359,7 @@ func (s *Reservations) Extend(ctx context.Context, p Partner, id string) (Reserv
 		r.ExpiresAt = &next
 		r.UpdatedAt = now
 		return nil
-	})
+	}))
 	if err != nil {
 		return Reservation{}, err
 	}
@@ -324,6 +373,9 @@ const finalizeLease = time.Minute
 // Finalize confirms a held reservation. For a prime hold it checks the payment intent
 // with the gateway (never the client's word), captures it, and then confirms.
 func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Reservation, error) {
+	if r, ok, err := s.applied(ctx, p, id); ok {
+		return r, err // confirmed once already under this Idempotency-Key
+	}
 	row, err := s.row(ctx, p, id)
 	if err != nil {
 		return Reservation{}, err
@@ -345,7 +397,7 @@ func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Rese
 	}
 	now := s.now()
 	confirmedHere := false
-	row, venueMsg, err := s.updateNotifying(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+	row, venueMsg, err := s.updateNotifying(ctx, p, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
 		confirmedHere = false
 		if r.Status == string(StatusConfirmed) {
 			return nil // a concurrent finalize won; nothing more to do
@@ -361,7 +413,7 @@ func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Rese
 		}
 		confirmedHere = true
 		return nil
-	})
+	}))
 	if err != nil && intent.Status == payments.StatusSucceeded && !errors.Is(err, ErrNotFound) {
 		// Money was captured but the booking did not happen: give it back at once.
 		s.refundUnbooked(ctx, id, intent)
@@ -475,8 +527,13 @@ func (s *core) recordIntent(ctx context.Context, id string, intent payments.Inte
 // confirmed prime booking is refunded what its cancellation policy allows.
 func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string) (Reservation, error) {
 	now := s.now()
+	if r, ok, err := s.applied(ctx, p, id); ok {
+		// Cancelled under this Idempotency-Key already; the sweeper cancels or refunds
+		// the payment if the first run died before it could.
+		return r, err
+	}
 	var wasHeld bool
-	row, venueMsg, err := s.updateNotifying(ctx, p, id, func(tx *store.Tx, r *store.Reservation) error {
+	row, venueMsg, err := s.updateNotifying(ctx, p, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
 		if err := expireOverdue(tx, r, now); err != nil {
 			return err
 		}
@@ -499,7 +556,7 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 			}
 		}
 		return tx.ReleaseTableOf(r, now)
-	})
+	}))
 	if errors.Is(err, errAlreadyDone) {
 		return reservationFromRow(row), nil // cancelling twice is harmless
 	}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prima-dining/partner-api/store"
@@ -106,25 +107,133 @@ func canonicalNumbers(v any) any {
 	return v
 }
 
-// Begin claims key for a request. It returns (nil, nil) when the caller owns the key and
-// must run the request and then call Complete or Release; a stored Response when the
-// request already ran; or ErrInUse / ErrReused.
-func (s *Service) Begin(ctx context.Context, partnerID, key, fingerprint string) (*Response, error) {
+// Begin claims key for a request. It returns (nil, recorder, nil) when the caller owns
+// the key and must run the request with the recorder in its context (NewContext) and
+// then call Complete or Release; a stored Response when the request already ran; or
+// ErrInUse / ErrReused. A recorder of a key taken over from a request that died carries
+// the recovery point that request reached (Recorder.Resumed): the run resumes from there.
+func (s *Service) Begin(ctx context.Context, partnerID, key, fingerprint string) (*Response, *Recorder, error) {
 	now := s.now().UTC()
 	row, claimed, err := s.db.ClaimIdempotencyKey(ctx, partnerID, key, fingerprint, now, now.Add(s.lease))
 	if err != nil {
-		return nil, fmt.Errorf("idempotency: claim: %w", err)
+		return nil, nil, fmt.Errorf("idempotency: claim: %w", err)
 	}
 	if claimed {
-		return nil, nil
+		rec := &Recorder{partnerID: partnerID, key: key}
+		if row.RecoveryPoint != nil {
+			rec.point = *row.RecoveryPoint
+		}
+		if row.ResourceID != nil {
+			rec.resourceID = *row.ResourceID
+		}
+		return nil, rec, nil
 	}
 	if row.Fingerprint != fingerprint {
-		return nil, ErrReused
+		return nil, nil, ErrReused
 	}
 	if row.State != "done" {
-		return nil, ErrInUse
+		return nil, nil, ErrInUse
 	}
-	return &Response{Status: row.ResponseStatus, Body: row.ResponseBody}, nil
+	return &Response{Status: row.ResponseStatus, Body: row.ResponseBody}, nil, nil
+}
+
+// SetLease sets how long a claim may run before a retry of the same request may take
+// it over as abandoned (PRIMA_IDEMPOTENCY_LEASE; default one minute).
+func (s *Service) SetLease(d time.Duration) {
+	if d > 0 {
+		s.lease = d
+	}
+}
+
+// A Recorder ties a request's effects to its idempotency key. The domain calls Record
+// inside the transaction that makes an effect, so the key's recovery point and the
+// effect commit together (Stripe's recovery points): a retry after a crash at any
+// instruction finds either neither (and runs again) or both (and resumes from the point,
+// or replays the stored answer), never the effect alone. A nil *Recorder (a request
+// without a key, background work) records nothing.
+type Recorder struct {
+	partnerID, key string
+	// point and resourceID are what an earlier run of the key had recorded when this run
+	// claimed it: where this run resumes.
+	point, resourceID string
+}
+
+// Recovery points the domain records. A point names the last phase whose effect
+// committed; what a resumed run does from it is the operation's own business.
+const (
+	// PointHeld: the hold's reservation (resource) is written and holds its table; its
+	// payment intent may still be missing.
+	PointHeld = "hold_created"
+	// PointApplied: the operation's change to its resource committed; a retry answers
+	// the resource as it stands instead of changing it again.
+	PointApplied = "applied"
+)
+
+type recorderKey struct{}
+
+// NewContext returns ctx carrying rec.
+func NewContext(ctx context.Context, rec *Recorder) context.Context {
+	return context.WithValue(ctx, recorderKey{}, rec)
+}
+
+// FromContext returns the recorder of the request ctx belongs to, or nil.
+func FromContext(ctx context.Context) *Recorder {
+	rec, _ := ctx.Value(recorderKey{}).(*Recorder)
+	return rec
+}
+
+// Resumed returns the recovery point and resource an earlier run of this key recorded
+// before it died ("" when this run is the first, or none had committed an effect).
+func (r *Recorder) Resumed() (point, resourceID string) {
+	if r == nil {
+		return "", ""
+	}
+	return r.point, r.resourceID
+}
+
+// Record advances the key's recovery point from `from` to `to`, naming resourceID, in tx:
+// call it inside the transaction that makes the effect the point stands for. It returns
+// ErrInUse when the key is no longer at `from` (another run of the same key recorded it
+// first): the caller must roll its transaction back, so the effect is not made twice.
+func (r *Recorder) Record(tx *store.Tx, from, to, resourceID string) error {
+	if r == nil {
+		return nil
+	}
+	ok, err := tx.RecordIdempotencyPoint(r.partnerID, r.key, from, to, resourceID)
+	if err != nil {
+		return fmt.Errorf("idempotency: record %s: %w", to, err)
+	}
+	if !ok {
+		return fmt.Errorf("idempotency: record %s after %q: %w", to, from, ErrInUse)
+	}
+	return nil
+}
+
+// crashHook, when set (tests only), is called right after a transaction that recorded a
+// recovery point committed.
+var crashHook atomic.Pointer[func(key, point string)]
+
+// SetCrashHook makes fn be called with the key and the point right after each
+// transaction that recorded a recovery point commits, until it is called again with nil.
+// Tests panic there (http.ErrAbortHandler) to simulate a crash between an effect and
+// the stored answer.
+func SetCrashHook(fn func(key, point string)) {
+	if fn == nil {
+		crashHook.Store(nil)
+		return
+	}
+	crashHook.Store(&fn)
+}
+
+// Committed is called by the domain once the transaction that recorded point committed;
+// it does nothing but run a test's crash hook.
+func (r *Recorder) Committed(point string) {
+	if r == nil {
+		return
+	}
+	if fn := crashHook.Load(); fn != nil {
+		(*fn)(r.key, point)
+	}
 }
 
 // Complete stores the response of a claimed key.
