@@ -95,7 +95,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	inv := inventory.New(db, inventory.Config{Logger: log, AllowPrivatePlatforms: c.WebhookAllowPrivate})
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
-	auditLog := audit.New(db, audit.Config{Logger: log})
+	auditLog := audit.New(db, audit.Config{Logger: log, Metrics: m})
 	e, err := server.New(server.Deps{
 		Reservations:      svc.Reservations,
 		Changes:           svc.Changes,
