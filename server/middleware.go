@@ -237,6 +237,7 @@ func isJSON(contentType string) bool {
 func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 	ctx := c.Request().Context()
 	addr := c.RealIP()
+	c.Set(auditCallerKey, access.Principal{}) // audited even when refused (recordAudit)
 	if st := s.authFailures.peek(addr, "auth_failures", s.deps.AuthFailureLimit); !st.allowed {
 		return access.Principal{}, rateLimited(st, "Too many failed authentications from this address. Retry after the time in the Retry-After header.")
 	}
@@ -248,6 +249,7 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 		}
 		return access.Principal{}, p
 	}
+	c.Set(auditCallerKey, who)
 	limit, policy := s.deps.RateLimit, "default"
 	if who.RateLimitPerSecond > 0 && who.RateLimitBurst > 0 {
 		limit, policy = RateLimit{PerSecond: who.RateLimitPerSecond, Burst: who.RateLimitBurst}, "partner"
