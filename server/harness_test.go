@@ -47,7 +47,7 @@ type envConfig struct {
 	booking  booking.Config
 	webhooks webhooks.EndpointsConfig
 	gateway  payments.Gateway
-	server   server.Deps // only the limits are read
+	server   server.Deps // only the limits, PublicURL and Metrics are read
 	logger   *slog.Logger
 	audit    audit.Config // FlushEvery, Logger and Metrics are the env's unless set
 }
@@ -96,6 +96,11 @@ func withMetrics(m *metrics.Metrics) envOption {
 // withLogger sends the server's and the booking layer's logs to log.
 func withLogger(log *slog.Logger) envOption {
 	return func(c *envConfig) { c.logger = log; c.booking.Logger = log }
+}
+
+// withPublicURL sets the server's public base URL (PRIMA_PUBLIC_URL).
+func withPublicURL(u string) envOption {
+	return func(c *envConfig) { c.server.PublicURL = u }
 }
 
 // withAudit tunes the audit log (e.g. a small queue, a failing writer).
@@ -159,6 +164,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		Logger:           cfg.logger,
 		RateLimit:        cfg.server.RateLimit,
 		AuthFailureLimit: cfg.server.AuthFailureLimit,
+		PublicURL:        cfg.server.PublicURL,
 		Metrics:          cfg.server.Metrics,
 		Audit:            e.audit,
 		Inventory:        e.inventory,
