@@ -125,6 +125,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if p := unstorableText(req.URL.Path, pathParams, req.URL.Query(), body); p != nil {
 			return p
 		}
+		if p := invalidTextProblem(req.Header.Get(echo.HeaderContentType), body); p != nil {
+			return p
+		}
 		if len(body) > 0 && isJSON(req.Header.Get(echo.HeaderContentType)) && !jsonObject(body) {
 			return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")
 		}
