@@ -270,13 +270,16 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 // PostgreSQL rejects both in text, which would otherwise surface as a 500.
 func unstorableText(path string, pathParams map[string]string, query url.Values, body []byte) *Problem {
 	bad := func(v string) bool { return strings.ContainsRune(v, 0) || !utf8.ValidString(v) }
-	if bad(path) {
-		return newProblem(CodeParameterInvalid, "The path has a NUL character or invalid UTF-8.", "")
-	}
-	for name, v := range pathParams {
+	for name, v := range pathParams { // first, so param names the parameter
+		if u, err := url.PathUnescape(v); err == nil {
+			v = u // the router's values are still escaped
+		}
 		if bad(v) {
 			return newProblem(CodeParameterInvalid, "The path has a NUL character or invalid UTF-8.", name)
 		}
+	}
+	if bad(path) {
+		return newProblem(CodeParameterInvalid, "The path has a NUL character or invalid UTF-8.", "")
 	}
 	for name, vs := range query {
 		for _, v := range vs {
