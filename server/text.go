@@ -42,9 +42,13 @@ func (s *textScanner) fail(path []string) {
 	s.found, s.stop, s.field = true, true, strings.Join(path, ".")
 }
 
+// maxTextDepth bounds the nesting the scanner follows (encoding/json refuses deeper
+// bodies anyway), so a body of a million brackets cannot grow the stack without bound.
+const maxTextDepth = 10_000
+
 func (s *textScanner) value(path []string) {
 	s.ws()
-	if s.stop || s.i >= len(s.b) {
+	if s.stop || s.i >= len(s.b) || len(path) > maxTextDepth {
 		s.stop = true
 		return
 	}

@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestBadJSONTextNamesTheField(t *testing.T) {
 	for _, tc := range []struct {
@@ -28,5 +31,12 @@ func TestBadJSONTextNamesTheField(t *testing.T) {
 		if bad != tc.bad || field != tc.field {
 			t.Errorf("%q: (%q, %v), want (%q, %v)", tc.body, field, bad, tc.field, tc.bad)
 		}
+	}
+}
+
+func TestBadJSONTextStopsAtTheDepthJSONRefuses(t *testing.T) {
+	deep := strings.Repeat("[", 1_000_000) + "\"\xff\"" + strings.Repeat("]", 1_000_000)
+	if _, bad := badJSONText([]byte(deep)); bad {
+		t.Error("a body nested beyond encoding/json's limit was followed")
 	}
 }

@@ -51,7 +51,8 @@ type Config struct {
 	// BatchSize writes at once when this many are queued (default 500).
 	BatchSize int
 	// QueueSize bounds the memory queue (default 10,000); when it is full, Record drops
-	// the event (counted and logged) rather than make a request wait.
+	// the event (counted and logged) rather than make a request wait. Events of no token
+	// (refused authentications) are dropped once it is half full.
 	QueueSize int
 	// BaseBackoff and MaxBackoff bound the wait before a failed batch is written again:
 	// doubling from BaseBackoff (default 100 ms) up to MaxBackoff (default 30 s), with
@@ -132,6 +133,14 @@ func (l *Log) Record(e Event) {
 		Method: text(e.Method), Route: text(e.Route), Status: e.Status, RequestID: text(e.RequestID),
 		IdempotencyKey: text(e.IdempotencyKey), ClientAddr: text(e.ClientAddr),
 		DurationMS: float64(e.Duration.Microseconds()) / 1000,
+	}
+	if row.TokenID == "" && len(l.queue) >= cap(l.queue)/2 {
+		// An event of no token (a refused authentication) may fill only half the queue,
+		// so a flood of bad tokens cannot push out the events of partners' requests.
+		l.dropped.Add(1)
+		l.cfg.Metrics.AuditDropped(1)
+		l.logDrops(false)
+		return
 	}
 	select {
 	case l.queue <- row:

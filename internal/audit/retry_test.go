@@ -222,3 +222,32 @@ func TestFullQueueDropsCountsAndLogsOncePerInterval(t *testing.T) {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestRefusedAuthenticationsCannotFillTheQueue: events of no token (bad tokens) take at
+// most half the queue, so the events of partners' requests still find room.
+func TestRefusedAuthenticationsCannotFillTheQueue(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	w := &blockedWriter{db: db, release: make(chan struct{})}
+	// BatchSize 1: the writer takes one event and waits in its write; the rest queue.
+	log := audit.New(db, audit.Config{FlushEvery: time.Hour, BatchSize: 1, QueueSize: 10, Writer: w, Logger: quiet()})
+	for i := range 100 {
+		log.Record(audit.Event{OccurredAt: time.Now(), Method: "GET", Route: "/v1/venues", Status: 401,
+			ClientAddr: "203.0.113.9", RequestID: fmt.Sprint("req_anon_", i)})
+	}
+	for i := range 5 {
+		log.Record(audit.Event{OccurredAt: time.Now(), PartnerID: "ptn_a", TokenID: "tok_a", Method: "GET",
+			Route: "/v1/venues", Status: 200, RequestID: fmt.Sprint("req_tok_", i)})
+	}
+	close(w.release)
+	log.Close()
+	var anon, partner int
+	if err := db.SQL().QueryRow("SELECT count(*) FROM audit_events WHERE token_id = ''").Scan(&anon); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SQL().QueryRow("SELECT count(*) FROM audit_events WHERE token_id = 'tok_a'").Scan(&partner); err != nil {
+		t.Fatal(err)
+	}
+	if partner != 5 || anon > 6 {
+		t.Errorf("written: %d of the partner's 5 events, %d anonymous (at most 1 + 5)", partner, anon)
+	}
+}
