@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,5 +113,112 @@ func TestFullAuditQueueServesTheRequestAndCountsTheLoss(t *testing.T) {
 	// One event in the stuck write, two in the queue: the other seven are lost, counted.
 	if n, _ := strconv.ParseFloat(match[1], 64); n < 7 {
 		t.Errorf("dropped %v, want at least 7", n)
+	}
+}
+
+// TestAuditKeepsEveryAnswerThroughTerminatedConnections: 8 clients call the API while
+// every database connection of the server is terminated three times; every answer
+// below 500 (their authentication succeeded) has its audit event, once.
+func TestAuditKeepsEveryAnswerThroughTerminatedConnections(t *testing.T) {
+	base := storetest.PostgresURL(t)
+	app := fmt.Sprintf("prima_audit_srv_%d", time.Now().UnixNano())
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{URL: u.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	admin, err := store.Open(ctx, store.Config{URL: base, MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	e := newEnv(t, db, withRateLimit(server.RateLimit{PerSecond: 1e6, Burst: 1e6}),
+		withAudit(audit.Config{BatchSize: 20, BaseBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}))
+
+	var (
+		mu       sync.Mutex
+		answered = map[string]int{} // request id → status
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", e.srv.URL+"/v1/venues?limit=1", nil)
+				req.Header.Set("Authorization", "Bearer "+e.token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_ = resp.Body.Close()
+				mu.Lock()
+				answered[resp.Header.Get("Request-Id")] = resp.StatusCode
+				mu.Unlock()
+			}
+		}()
+	}
+	killed := 0
+	for range 3 {
+		time.Sleep(300 * time.Millisecond)
+		var n int
+		if err := admin.SQL().QueryRow("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		killed += n
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	e.audit.Flush()
+
+	events, err := db.SQL().Query("SELECT request_id, count(*) FROM audit_events GROUP BY request_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := map[string]int{}
+	for events.Next() {
+		var id string
+		var n int
+		if err := events.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		audited[id] = n
+	}
+	events.Close()
+	statuses := map[int]int{}
+	missing := 0
+	for id, status := range answered {
+		statuses[status]++
+		if status < 500 && audited[id] != 1 {
+			missing++
+		}
+	}
+	for id, n := range audited {
+		if n != 1 {
+			t.Errorf("request %s audited %d times", id, n)
+		}
+	}
+	t.Logf("%d answers %v, %d connections terminated, %d events audited", len(answered), statuses, killed, len(audited))
+	if missing > 0 {
+		t.Errorf("%d answers below 500 have no audit event", missing)
+	}
+	if killed == 0 {
+		t.Error("no connection was terminated: the test proved nothing")
 	}
 }
