@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/internal/audit"
 )
 
@@ -43,13 +44,29 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 	return gen.ListAuditEvents200JSONResponse{Body: out}, nil
 }
 
-// recordAudit queues the audit event of an authenticated request; the database write
-// happens later, in a batch, off the request's path.
+// auditCallerKey holds, in the Echo context, the caller an authentication attempt
+// identified (or an empty Principal when it identified none), so that refused
+// authentications and rate-limited requests are audited too.
+const auditCallerKey = "prima.audit.caller"
+
+// recordAudit queues the audit event of an authenticated request, or of a request the
+// authentication refused (401, 403, 429): attributed to the token when it is known, to
+// the client address alone when it is not. The database write happens later, in a
+// batch, off the request's path.
 func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
-	ctx := c.Request().Context()
-	who := principal(ctx)
-	if s.deps.Audit == nil || who.TokenID == "" {
+	if s.deps.Audit == nil {
 		return
+	}
+	ctx := c.Request().Context()
+	status := c.Response().Status
+	who := principal(ctx)
+	if who.TokenID == "" {
+		caller, attempted := c.Get(auditCallerKey).(access.Principal)
+		refused := status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusTooManyRequests
+		if !attempted || (caller.TokenID == "" && !refused) {
+			return
+		}
+		who = caller
 	}
 	req := c.Request()
 	key := ""
@@ -58,7 +75,7 @@ func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
 	}
 	s.deps.Audit.Record(audit.Event{
 		OccurredAt: now().Add(-duration), PartnerID: who.AccountID(), TokenID: who.TokenID,
-		Method: req.Method, Route: c.Path(), Status: c.Response().Status, RequestID: RequestID(ctx),
+		Method: req.Method, Route: c.Path(), Status: status, RequestID: RequestID(ctx),
 		IdempotencyKey: key, ClientAddr: c.RealIP(), Duration: duration,
 	})
 }

@@ -47,8 +47,9 @@ type envConfig struct {
 	booking  booking.Config
 	webhooks webhooks.EndpointsConfig
 	gateway  payments.Gateway
-	server   server.Deps // only the limits are read
+	server   server.Deps // only the limits, PublicURL and Metrics are read
 	logger   *slog.Logger
+	audit    audit.Config // FlushEvery, Logger and Metrics are the env's unless set
 }
 
 type envOption func(*envConfig)
@@ -97,6 +98,16 @@ func withLogger(log *slog.Logger) envOption {
 	return func(c *envConfig) { c.logger = log; c.booking.Logger = log }
 }
 
+// withPublicURL sets the server's public base URL (PRIMA_PUBLIC_URL).
+func withPublicURL(u string) envOption {
+	return func(c *envConfig) { c.server.PublicURL = u }
+}
+
+// withAudit tunes the audit log (e.g. a small queue, a failing writer).
+func withAudit(cfg audit.Config) envOption {
+	return func(c *envConfig) { c.audit = cfg }
+}
+
 // withClock makes the booking layer read time from now.
 func withClock(now func() time.Time) envOption {
 	return func(c *envConfig) { c.booking.Now = now }
@@ -135,7 +146,16 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		cfg.logger = quietLogger()
 	}
 	e.inventory = inventory.New(db, inventory.Config{Now: cfg.booking.Now, Logger: cfg.logger})
-	e.audit = audit.New(db, audit.Config{FlushEvery: 10 * time.Millisecond, Logger: cfg.logger})
+	if cfg.audit.FlushEvery == 0 {
+		cfg.audit.FlushEvery = 10 * time.Millisecond
+	}
+	if cfg.audit.Logger == nil {
+		cfg.audit.Logger = cfg.logger
+	}
+	if cfg.audit.Metrics == nil {
+		cfg.audit.Metrics = cfg.server.Metrics
+	}
+	e.audit = audit.New(db, cfg.audit)
 	t.Cleanup(e.audit.Close) // after the server's Close below (cleanups run last first)
 	h, err := server.New(e.withServices(server.Deps{
 		Tokens:           e.tokens,
@@ -144,6 +164,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		Logger:           cfg.logger,
 		RateLimit:        cfg.server.RateLimit,
 		AuthFailureLimit: cfg.server.AuthFailureLimit,
+		PublicURL:        cfg.server.PublicURL,
 		Metrics:          cfg.server.Metrics,
 		Audit:            e.audit,
 		Inventory:        e.inventory,

@@ -125,6 +125,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if p := unstorableText(req.URL.Path, pathParams, req.URL.Query(), body); p != nil {
 			return p
 		}
+		if p := invalidTextProblem(req.Header.Get(echo.HeaderContentType), body); p != nil {
+			return p
+		}
 		if len(body) > 0 && isJSON(req.Header.Get(echo.HeaderContentType)) && !jsonObject(body) {
 			return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")
 		}
@@ -243,6 +246,7 @@ func isJSON(contentType string) bool {
 func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 	ctx := c.Request().Context()
 	addr := c.RealIP()
+	c.Set(auditCallerKey, access.Principal{}) // audited even when refused (recordAudit)
 	if st := s.authFailures.peek(addr, "auth_failures", s.deps.AuthFailureLimit); !st.allowed {
 		return access.Principal{}, rateLimited(st, "Too many failed authentications from this address. Retry after the time in the Retry-After header.")
 	}
@@ -254,6 +258,7 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 		}
 		return access.Principal{}, p
 	}
+	c.Set(auditCallerKey, who)
 	limit, policy := s.deps.RateLimit, "default"
 	if who.RateLimitPerSecond > 0 && who.RateLimitBurst > 0 {
 		limit, policy = RateLimit{PerSecond: who.RateLimitPerSecond, Burst: who.RateLimitBurst}, "partner"
@@ -271,13 +276,16 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 // PostgreSQL rejects both in text, which would otherwise surface as a 500.
 func unstorableText(path string, pathParams map[string]string, query url.Values, body []byte) *Problem {
 	bad := func(v string) bool { return strings.ContainsRune(v, 0) || !utf8.ValidString(v) }
-	if bad(path) {
-		return newProblem(CodeParameterInvalid, "The path has a NUL character or invalid UTF-8.", "")
-	}
-	for name, v := range pathParams {
+	for name, v := range pathParams { // first, so param names the parameter
+		if u, err := url.PathUnescape(v); err == nil {
+			v = u // the router's values are still escaped
+		}
 		if bad(v) {
 			return newProblem(CodeParameterInvalid, "The path has a NUL character or invalid UTF-8.", name)
 		}
+	}
+	if bad(path) {
+		return newProblem(CodeParameterInvalid, "The path has a NUL character or invalid UTF-8.", "")
 	}
 	for name, vs := range query {
 		for _, v := range vs {

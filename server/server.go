@@ -163,7 +163,7 @@ func New(deps Deps) (*echo.Echo, error) {
 	if deps.TrustProxyHeaders {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
-	e.Use(s.requestID, s.recoverPanics, s.accessLog, s.contract)
+	e.Use(s.securityHeaders, s.requestID, s.recoverPanics, s.accessLog, s.contract)
 
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
 

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // AuditEvent is one authenticated request, as the audit log keeps it.
@@ -32,6 +34,8 @@ type AuditFilter struct {
 }
 
 // InsertAuditEvents writes a batch of events in one statement per insertBatch rows.
+// Rows whose id is already stored are skipped, so a batch whose insert committed but
+// whose answer was lost (a terminated connection) can be written again.
 func (db *DB) InsertAuditEvents(ctx context.Context, events []AuditEvent) error {
 	if len(events) == 0 {
 		return nil
@@ -39,7 +43,7 @@ func (db *DB) InsertAuditEvents(ctx context.Context, events []AuditEvent) error 
 	for i := range events {
 		events[i].OccurredAt = dbTime(events[i].OccurredAt)
 	}
-	return wrap("insert audit events", db.q(ctx).CreateInBatches(events, insertBatch).Error)
+	return wrap("insert audit events", db.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(events, insertBatch).Error)
 }
 
 // ListAuditEvents lists events newest first, a page at a time; ErrNotFound when

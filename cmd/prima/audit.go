@@ -60,7 +60,7 @@ func auditCommand() *cobra.Command {
 			fmt.Fprintln(w, "TIME\tPARTNER\tTOKEN\tMETHOD\tROUTE\tSTATUS\tMS\tREQUEST\tIDEMPOTENCY KEY\tCLIENT")
 			for _, e := range events {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%.1f\t%s\t%s\t%s\n", e.OccurredAt.UTC().Format(time.RFC3339),
-					e.PartnerID, e.TokenID, e.Method, e.Route, e.Status, float64(e.Duration.Microseconds())/1000,
+					dash(e.PartnerID), dash(e.TokenID), e.Method, e.Route, e.Status, float64(e.Duration.Microseconds())/1000,
 					e.RequestID, dash(e.IdempotencyKey), dash(e.ClientAddr))
 			}
 			if more {

@@ -66,6 +66,8 @@ func TestAuditCommandListsAPartnersEvents(t *testing.T) {
 	log := audit.New(db, audit.Config{})
 	log.Record(audit.Event{OccurredAt: time.Now(), PartnerID: p.ID, TokenID: "tok_a", Method: "POST", Route: "/v1/reservations", Status: 201, RequestID: "req_mine", IdempotencyKey: "k1"})
 	log.Record(audit.Event{OccurredAt: time.Now(), PartnerID: "ptn_other", TokenID: "tok_b", Method: "GET", Route: "/v1/venues", Status: 200, RequestID: "req_theirs"})
+	// A bad token's 429: no partner, no token, only the client address.
+	log.Record(audit.Event{OccurredAt: time.Now(), Method: "GET", Route: "/v1/venues", Status: 429, RequestID: "req_refused", ClientAddr: "203.0.113.9"})
 	log.Close()
 	_ = db.Close()
 
@@ -75,6 +77,9 @@ func TestAuditCommandListsAPartnersEvents(t *testing.T) {
 	}
 	if out, err := run(t, "audit", "--status", "200"); err != nil || !strings.Contains(out, "req_theirs") || strings.Contains(out, "req_mine") {
 		t.Fatalf("audit --status 200: %v\n%s", err, out)
+	}
+	if out, err := run(t, "audit", "--status", "429"); err != nil || !regexp.MustCompile(`-\s+-\s+GET\s+/v1/venues\s+429 .*req_refused\s+-\s+203\.0\.113\.9`).MatchString(out) {
+		t.Fatalf("audit --status 429: %v\n%s", err, out)
 	}
 	if _, err := run(t, "audit", "--partner", "nobody"); err == nil {
 		t.Fatal("an unknown partner was accepted")

@@ -96,7 +96,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	tokens := access.NewService(db)
 	idem := idempotency.NewService(db)
 	idem.SetLease(c.IdempotencyLease)
-	auditLog := audit.New(db, audit.Config{Logger: log})
+	auditLog := audit.New(db, audit.Config{Logger: log, Metrics: m})
 	e, err := server.New(server.Deps{
 		Reservations:      svc.Reservations,
 		Changes:           svc.Changes,

@@ -15,7 +15,7 @@ import (
 func TestCloseWritesEveryQueuedEvent(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		// An hour between timed flushes: only batches and Close can write.
-		log := audit.New(db, audit.Config{FlushEvery: time.Hour, BatchSize: 500, QueueSize: 100})
+		log := audit.New(db, audit.Config{FlushEvery: time.Hour, BatchSize: 500, QueueSize: 5 * 501})
 		var wg sync.WaitGroup
 		for w := range 5 {
 			wg.Add(1)

@@ -22,6 +22,9 @@ type Metrics struct {
 	requests *prometheus.HistogramVec
 	holds    *prometheus.CounterVec
 	payments *prometheus.CounterVec
+	// auditDropped and auditWriteFailures are the audit log's losses and failed writes.
+	auditDropped       prometheus.Counter
+	auditWriteFailures prometheus.Counter
 }
 
 // New returns a registry with the Go runtime and process collectors and PRIMA's own.
@@ -41,11 +44,19 @@ func New() *Metrics {
 			Name: "prima_payment_outcomes_total",
 			Help: "Payment outcomes at finalize: captured, declined, not_authorised, provider_error, refunded_unbooked.",
 		}, []string{"outcome"}),
+		auditDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prima_audit_events_dropped_total",
+			Help: "Audit events lost: the audit buffer was full (the database was slow or down), or events were still unwritten when the process stopped.",
+		}),
+		auditWriteFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prima_audit_write_failures_total",
+			Help: "Failed attempts to write a batch of audit events; the batch is kept and retried with backoff.",
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.holds, m.payments,
+		m.requests, m.holds, m.payments, m.auditDropped, m.auditWriteFailures,
 	)
 	for _, e := range []string{"created", "finalized", "expired"} {
 		m.holds.WithLabelValues(e) // present from the start, at 0
@@ -84,6 +95,22 @@ func (m *Metrics) Payment(outcome string) {
 		return
 	}
 	m.payments.WithLabelValues(outcome).Inc()
+}
+
+// AuditDropped counts n audit events that were lost.
+func (m *Metrics) AuditDropped(n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.auditDropped.Add(float64(n))
+}
+
+// AuditWriteFailed counts one failed attempt to write a batch of audit events.
+func (m *Metrics) AuditWriteFailed() {
+	if m == nil {
+		return
+	}
+	m.auditWriteFailures.Inc()
 }
 
 // WatchDB exports the pool's statistics (open, in use, idle, waits) on every scrape.
