@@ -569,14 +569,14 @@ func TestEndedHoldsWithOpenPaymentsFindsOnlyChargeableEndedHolds(t *testing.T) {
 				want = append(want, c.id)
 			}
 		}
-		got, err := db.EndedHoldsWithOpenPayments(ctxT(t), 10)
+		got, err := db.EndedHoldsWithOpenPayments(ctxT(t), t0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !sameIDs(ids(got, resID), want) {
 			t.Fatalf("got %v, want %v", ids(got, resID), want)
 		}
-		if got, _ := db.EndedHoldsWithOpenPayments(ctxT(t), 2); len(got) != 2 {
+		if got, _ := db.EndedHoldsWithOpenPayments(ctxT(t), t0, 2); len(got) != 2 {
 			t.Fatalf("limit 2 gave %d rows", len(got))
 		}
 	})
