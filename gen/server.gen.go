@@ -3444,6 +3444,9 @@ type PayloadTooLarge = Error
 // PaymentRequired The body of every non-2xx response.
 type PaymentRequired = Error
 
+// ServiceUnavailable The body of every non-2xx response.
+type ServiceUnavailable = Error
+
 // TooManyRequests The body of every non-2xx response.
 type TooManyRequests = Error
 
@@ -5157,6 +5160,17 @@ type PaymentRequiredJSONResponse struct {
 	Headers PaymentRequiredResponseHeaders
 }
 
+type ServiceUnavailableResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+	RetryAfter *int
+}
+type ServiceUnavailableJSONResponse struct {
+	Body Error
+
+	Headers ServiceUnavailableResponseHeaders
+}
+
 type TooManyRequestsResponseHeaders struct {
 	APIVersion      *string
 	RateLimit       *string
@@ -5395,6 +5409,29 @@ func (response ListAuditEvents500JSONResponse) VisitListAuditEventsResponse(w ht
 	return err
 }
 
+type ListAuditEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListAuditEvents503JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SearchAvailabilityRequestObject struct {
 	Params SearchAvailabilityParams
 }
@@ -5539,6 +5576,29 @@ func (response SearchAvailability500JSONResponse) VisitSearchAvailabilityRespons
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SearchAvailability503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SearchAvailability503JSONResponse) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5739,6 +5799,29 @@ func (response ListOperatorReservations500JSONResponse) VisitListOperatorReserva
 	return err
 }
 
+type ListOperatorReservations503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListOperatorReservations503JSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOperatorReservationRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 }
@@ -5903,6 +5986,29 @@ func (response GetOperatorReservation500JSONResponse) VisitGetOperatorReservatio
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetOperatorReservation503JSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6161,6 +6267,29 @@ func (response RecordReservationOutcome500JSONResponse) VisitRecordReservationOu
 	return err
 }
 
+type RecordReservationOutcome503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RecordReservationOutcome503JSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateOperatorSlotRequestObject struct {
 	SlotId SlotId `json:"slot_id"`
 	Body   *UpdateOperatorSlotJSONRequestBody
@@ -6392,6 +6521,29 @@ func (response UpdateOperatorSlot500JSONResponse) VisitUpdateOperatorSlotRespons
 	return err
 }
 
+type UpdateOperatorSlot503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateOperatorSlot503JSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAllocationsRequestObject struct {
 	SlotId SlotId `json:"slot_id"`
 }
@@ -6556,6 +6708,29 @@ func (response ListAllocations500JSONResponse) VisitListAllocationsResponse(w ht
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocations503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListAllocations503JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6814,6 +6989,29 @@ func (response CreateAllocation500JSONResponse) VisitCreateAllocationResponse(w 
 	return err
 }
 
+type CreateAllocation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateAllocation503JSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOperatorVenuesRequestObject struct {
 	Params ListOperatorVenuesParams
 }
@@ -6958,6 +7156,29 @@ func (response ListOperatorVenues500JSONResponse) VisitListOperatorVenuesRespons
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenues503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListOperatorVenues503JSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7195,6 +7416,29 @@ func (response CreateOperatorVenue500JSONResponse) VisitCreateOperatorVenueRespo
 	return err
 }
 
+type CreateOperatorVenue503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateOperatorVenue503JSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOperatorVenueRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
 }
@@ -7359,6 +7603,29 @@ func (response GetOperatorVenue500JSONResponse) VisitGetOperatorVenueResponse(w 
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenue503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetOperatorVenue503JSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7574,6 +7841,29 @@ func (response UpdateOperatorVenue500JSONResponse) VisitUpdateOperatorVenueRespo
 	return err
 }
 
+type UpdateOperatorVenue503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateOperatorVenue503JSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListClosuresRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
 }
@@ -7738,6 +8028,29 @@ func (response ListClosures500JSONResponse) VisitListClosuresResponse(w http.Res
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosures503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListClosures503JSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7996,6 +8309,29 @@ func (response CreateClosure500JSONResponse) VisitCreateClosureResponse(w http.R
 	return err
 }
 
+type CreateClosure503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateClosure503JSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSchedulesRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
 }
@@ -8160,6 +8496,29 @@ func (response ListSchedules500JSONResponse) VisitListSchedulesResponse(w http.R
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedules503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListSchedules503JSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8418,6 +8777,29 @@ func (response CreateSchedule500JSONResponse) VisitCreateScheduleResponse(w http
 	return err
 }
 
+type CreateSchedule503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateSchedule503JSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOperatorSlotsRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
 	Params  ListOperatorSlotsParams
@@ -8583,6 +8965,29 @@ func (response ListOperatorSlots500JSONResponse) VisitListOperatorSlotsResponse(
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlots503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListOperatorSlots503JSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8841,6 +9246,29 @@ func (response CreateOperatorSlot500JSONResponse) VisitCreateOperatorSlotRespons
 	return err
 }
 
+type CreateOperatorSlot503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateOperatorSlot503JSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListReservationsRequestObject struct {
 	Params ListReservationsParams
 }
@@ -8985,6 +9413,29 @@ func (response ListReservations500JSONResponse) VisitListReservationsResponse(w 
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListReservations503JSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9262,6 +9713,29 @@ func (response CreateReservation502JSONResponse) VisitCreateReservationResponse(
 	return err
 }
 
+type CreateReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateReservation503JSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReservationRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 }
@@ -9426,6 +9900,29 @@ func (response GetReservation500JSONResponse) VisitGetReservationResponse(w http
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetReservation503JSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9704,6 +10201,29 @@ func (response UpdateReservation502JSONResponse) VisitUpdateReservationResponse(
 	return err
 }
 
+type UpdateReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateReservation503JSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelReservationRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 	Params        CancelReservationParams
@@ -9978,6 +10498,29 @@ func (response CancelReservation502JSONResponse) VisitCancelReservationResponse(
 	return err
 }
 
+type CancelReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CancelReservation503JSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCancellationQuoteRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 }
@@ -10142,6 +10685,29 @@ func (response GetCancellationQuote500JSONResponse) VisitGetCancellationQuoteRes
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCancellationQuote503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetCancellationQuote503JSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10311,6 +10877,29 @@ func (response ListReservationEvents500JSONResponse) VisitListReservationEventsR
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListReservationEvents503JSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10522,6 +11111,29 @@ func (response ExtendReservation500JSONResponse) VisitExtendReservationResponse(
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ExtendReservation503JSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10773,6 +11385,29 @@ func (response FinalizeReservation502JSONResponse) VisitFinalizeReservationRespo
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinalizeReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response FinalizeReservation503JSONResponse) VisitFinalizeReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11051,6 +11686,29 @@ func (response ConfirmSandboxPaymentIntent500JSONResponse) VisitConfirmSandboxPa
 	return err
 }
 
+type ConfirmSandboxPaymentIntent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ConfirmSandboxPaymentIntent503JSONResponse) VisitConfirmSandboxPaymentIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCurrentTokenRequestObject struct {
 }
 
@@ -11174,6 +11832,29 @@ func (response GetCurrentToken500JSONResponse) VisitGetCurrentTokenResponse(w ht
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetCurrentToken503JSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11322,6 +12003,29 @@ func (response ListVenues500JSONResponse) VisitListVenuesResponse(w http.Respons
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVenues503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListVenues503JSONResponse) VisitListVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11494,6 +12198,29 @@ func (response GetVenue500JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 	return err
 }
 
+type GetVenue503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetVenue503JSONResponse) VisitGetVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 }
 
@@ -11617,6 +12344,29 @@ func (response ListWebhookEndpoints500JSONResponse) VisitListWebhookEndpointsRes
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListWebhookEndpoints503JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11854,6 +12604,29 @@ func (response CreateWebhookEndpoint500JSONResponse) VisitCreateWebhookEndpointR
 	return err
 }
 
+type CreateWebhookEndpoint503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateWebhookEndpoint503JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteWebhookEndpointRequestObject struct {
 	WebhookEndpointId string `json:"webhook_endpoint_id"`
 }
@@ -12022,6 +12795,29 @@ func (response DeleteWebhookEndpoint500JSONResponse) VisitDeleteWebhookEndpointR
 	return err
 }
 
+type DeleteWebhookEndpoint503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DeleteWebhookEndpoint503JSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceiveStripeWebhookRequestObject struct {
 	Params ReceiveStripeWebhookParams
 	Body   *ReceiveStripeWebhookJSONRequestBody
@@ -12121,6 +12917,29 @@ func (response ReceiveStripeWebhook500JSONResponse) VisitReceiveStripeWebhookRes
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveStripeWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ReceiveStripeWebhook503JSONResponse) VisitReceiveStripeWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13566,494 +14385,497 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dtu2tjf6Kjha/UbsvSVZku1c5NFxttukTXaTJitOV3d3lSPCJGSxpgCVAK2oicdYf50HOA+xHmw9",
-	"yRmYEwBBipQo2WnS1nt8X1dMkbhOTMzrb75vhWI2F5xxJVvD9y32js7mCYN/nyaJCKmKBdd/yWw2o+my",
-	"NWy9WQii6HnCJLlkc0UmIiWUzGmqOEtb7dYVTTKmPwlTRhWLxlS1hq1Bb3C/0+93BoM3/d6wp//f/7ba",
-	"rThqDVs0Cce9/i+Th+8G4YPZMb8/f/Drw/SR7Kn+1WDRarfE+S8sVPCmG1O7ZbocQxtzxbGN3/p0cH4Y",
-	"HkXH7P7kwcXD6aNfepetditlCaOS+aMZdHqDN/1Hw0M7GvNO1BpOaCJZuyUTobB9+BcO8hHtnw/Cw+iI",
-	"HU/uXzyYPvzlke4A16Q1HNh/jhW9ZLw17F1ft1unWRSrJ1eMq+exVMUVfckZmcScJvFvzF/AiCraGv78",
-	"vhUmMeNqTKMohcEfdnvdfv+w+6DVbkVZCgsynsnWsD/oHttFzaL1CxJHbDYXivFwOb5kehz3J/1wQB+x",
-	"zvH5g6hzxB5OOo9o77zTDwfRITuaHNP75612a8bUVOguXr08e1PYHT3HMdOT1I/DMEvTDfufsl8zJs0a",
-	"p+zX9XSQikyx1rB1cNU/SJlk6RVMXR4Mvb/GcXTgraZUVGV6W3q9dkuJS8axMyUu163P9dt2a0rleCZS",
-	"5sjBzTTRe6i39WvKQ5a8znsvnZUpIxd6goTKSxYRJUgIX/jbnDIq9Yd2MVg0Pl+O4TOvjwSa/3smFCv2",
-	"8YzLOGJETRmZMEYWMY/EonAOzffnCWsNVZqxdgt2hof680xGrXZrwtiYzkTGVWv44Fgv1SRlbJxxFSf+",
-	"eTl056XTOx72ev72h944x7/CQPUGTzIeldou7hbMXOJmLI+iweXh7Igfz+//+iB9KB+p3pW3i61Q8Emc",
-	"zpgedL4GZolifkG4WBDsVJIfzh6TB8fdXo9QHpFLxub+s73j3v8hYgIrN0/ZnMYRwXHud/2FZ9GrNJ6x",
-	"2k0+NXuasIjM9ZvEm1+bTGkyMSOCUa/sCyzDXCSx3o/3sBVzlob6FA2Pe7g3ajnXhG+f+9sznoosleNz",
-	"NgFSHRz5C/NNyhjxOyLwDRkcEfiM4GewBt6oTwidKJYSNaWK1C4TifEK6Lau2y23BiUOe/hm0B/2j4e9",
-	"+/q8m+3DOYci0pN69fpF58F3R3//n0f5CzVsYzA86kMzDa6WnDHGPFMMuGOv3WLv5rEmN/0pz5Kk3cKT",
-	"pm+/GQVqpxH9L3MTdkMx06sdp1KNOZ3p8Z5GtNVuJTR/8lxcsYSGmt7nU8H1o//sD/qD4+PjXv/oUC/P",
-	"VCTROO97PKPvbP/NTsBMRPEkDsvUom/EBYuqSaFwRKaUXzBJaMoIDUM2VyyyxLCWFmB3uYAVbJ1yHl+x",
-	"VNJ02TasBoUBEk/IXEgZnyes63MFryXvzk7ZhGkOpJdKpBFLOw8fHvUH5o3lWGrmrScwp8sZnIT3LctD",
-	"+sc9zUTwz3FI5ypL9Z1dfG4Yz5zxKOYXrWH5F/0FciNzu0oWpkyPeB6P5fm7NbthXh2/e/j018HsuWa2",
-	"Kww1YmESc2ZoHDfazGUccwX/EzXpTC9JKq7iiOm7X1IenYt3PkeUWRgypudz7bqQIDbcLZi/YPMsnQup",
-	"CU6fxZoVfNtumQUYh3Bg7FAko0o/pSmjrWErirn+KxXAHrYRE6WiqZIlJnm0eq3mN55lrFrGNNeAvmVa",
-	"7VY2j8pscIXjXjFurptY6dX+ni3ITyK9hD2IZQzcKlY0iSm3AvkV4+sFMcP3XkrF0piS59lcs0QVz9j4",
-	"N+R/pzOWxiE9+J4txtDdtRnKWC55CMdZKTabK5SYgZuyNBWp2/uEqolIZwVWcfa68/DhoH9Y2L0lD1Ec",
-	"gH/ULcaD/21dw6WeCJmlbOUKT4RkEdG8Kg7ZtmqM3obxJBUzr+vBkf1BifJjWOUwEQ3VntCMuZ3Liq/S",
-	"+IoqRqy07YvDYzqZsFDBEUfilONFrKZRShe8NbxvdsqMt/8QCQ6e4VAP8QnuVxOKgIXFm/sxnuNoVRCO",
-	"pcxYSsxBl2TvqDcgIU2jsXkU7fvrLjIVCiAz+7PfzWv2a6bv0tNwVSA77DwmZyzMUt0n4Xi0K1tOTStj",
-	"is14HZw5plCklExNRRpLvCb16Ktb9nhK3mYDSdK+uCpJ/lVERzz+d4LinaD4+QiKd1LiX2K1/rAiomcU",
-	"2SwirjDJP4CI2P9YImJpMVBEhEuj3qi3EGjUk5qzqSmhRHM9sDEtRZYS4FMkLkgGv8vdsTXz3ZrLNifj",
-	"fCF/ZOdTIS6f8GguYl6yfX8lxGXML6Qn+eh19JUet4Yg62qm5d8VXZ/4C89dE2/brSzVaz5Vai6HBwdm",
-	"2l2z/gd6ePJAHxmK4wbOo94IsN8XJTQwIeO+T/Rmy1DMmdxWYfCFC/3Og05v0Bn0Vn0jG8zUhkQyuaE/",
-	"Q0PzVEQZiLoknLLwUmTKv4JhbjlZ6Mk0c66Y5mk4Y52ULWgaSbhnUjaJ3xluRMdzqsZHk4d/h426EpcF",
-	"4cqs4/Bn5AFymDKqt5Re0Tih53ESq6V95is7lc8WaaxY663ey8csYYpFa4lQayfM/KIl0wt9vHxHDLZh",
-	"reewJgu2fkncoi6w57HtACjsKaOJmi5LxJXEV4V+HQMTl+arZKMGMWXJnfKwqjwUfii+fDsqQunTvv30",
-	"0ykNpREdFvjKnRpxYzXir6ZCOGOJbd44grdVKP7yykTtQn6GqoW+TrbTKiyb+QNoFb2mWoXZBbsoXKgx",
-	"nc+TOASnekGv0K+CFvG9UK8ZjUp3/Iv4Aq8SSSzZ+1ezFsqkjf04p0A+Qi/ZzH2nrxBFNFPU1+pAX5GH",
-	"JyTNOLkHYhbBV9k9PXM35IwbQSphIEq8nDN++urZYxFmlt/58lAsSWR+Inv0PI2ji5J5NuYTof9XxSpB",
-	"49yzF6fkFfJbcvrqGZAADLI1bPW7vW5PD0jMGafzuDVsHXZ73UNgwGqqp3ztDeun0xfPtx2SbXpIoOUR",
-	"1yMcjjghMMQhWRmh/s0McUhghCPewkGkVIm0kZ32HBWYwi5utF3uLnL8LuJEMwkhESFNxpoRFJhJq/L2",
-	"3nxH31zb2HiT11xIFQYue/OUb41qe9qd5edPYvmxJ/8sEap85PXuFZTC1QP6sGfWaPNOVx6ew777RS+X",
-	"/qVfCrIyo8hpHWX9+8VHMccjkMYhqxBlV8h6DrJLzsryef9w9pj0j3vdXo/MWeq4nSb6cMqiLEEHYRMx",
-	"pYK2D/tvYIaVtK35uRdXed/FVZooUHNGS8GWu8sqjT2dlkr+YU9PMZRTTNAMiHYMn2RoFKVMypoDp7fI",
-	"rLkmg5izPjhjD8mPTCpypKbkTKWMwf4LqWhiL5d+r9c/8pThP4tqv7pGDS7OKsZVIf3LMI3neLW3nlIe",
-	"zWjEyJxKRUnMYWSw6v+Ik4RegIrZjPt9Yr25kvc67oH8PuefemSXMdcTS4Q++GAnBRHWY7IyvoCDbBWw",
-	"1cMOdrvicT+naevtJrZ/3W69wmv6Gahc1qv/Nd7NNa73qE3s5U0ErwydLjM8fH3sQpdnlGc0qaKMxkqf",
-	"W9Si1lip6Jn+YcIVSgE+2l4PEJcFGd9YCT2x1cUdQOR5sdM6G3ojO7YVIDBE/b1bjLvQhLvQhDub4l1o",
-	"wl1owl1owp2CevsKKkxwJi+MgaRsHOnPBtxnXDY61Kx89ZVfkhlqktROfX56T5JpLJVIl9X5asinfRfm",
-	"+xaGm+LyQJgpmJZ1540TBVN21XDifoZRRYhsw6yjqnSxd72a9L/VJcYJtteuhzOwi8Jh2bQs9nyUlmV1",
-	"UQ7nn92yeLMsro25oN3SNL6oYfG8t0+I4DbxLpbkil0wRdOY8u76hcVI8UcVC7u6rEe/fnYLaxhq09xF",
-	"78xXHfc5vQBbhh9YUX3a7yT+O4n/TuK/k/jvJP47if9O4r9Nib/ZRX5mPDHlG3zB2GWyJNZRs31S2xLs",
-	"umqawUUd6zFT1Xpb75xmnKXQrpqmIruYuuDWfmegiWQq0vg3wcfY9H3nLgunDTPhvLmUXWBHzVxgg+M1",
-	"HrBQXAGGSdH/NTi27i8DytDgeMmxW4zW8MHD3I11hHQHK9t/hGcHDlOr3RropQerefHcXNEkjor5hXq3",
-	"3C8GpgEJcTtf1lki1DrpD+byFxD76uQuHq3yvkG/xPtu4vOFgImCz9dSwyafb0OCf7A9wT/YluAb3hHG",
-	"VZuwiWoND1fJ/HNh/UW+i0HfFWxXpfGcVXhWTiEvlFDnr7IYSRCVbW7z0oHyXShWbjj8O/ufy8Hzy+jZ",
-	"4mn2IH7Xo+fh4yff9G/gfIKm2ZVaabtf0XbJelTsqluQzfTGjp3+ed1u/QD/XptDo1fXJNL462GF9tIr",
-	"qNP7qnxR6j7SvVZ45E+JdXreueFvzQ1/Yxc75RGhJBH8gnCq6SfpLGLOiD5cfwH/+y35zoHc193eqyEo",
-	"7vq+OwR3h+CPfwgaXdSl3C/MSizjOhDOFi4JzCR2xkoSYzXYNr9v91TFG2aX6XU1do7FVLJw/GLy3d8f",
-	"pQ+//e6nX9M3i19+ePX44bPnr/73mRg8p8/p2cKXGRjXF3nU2jZhsrTC1RCH3hArtInPfVFvtETN9Hiz",
-	"iq9ZyOK5KocIhSy+MtmxU8qjUm5slEE6gsrbT80XeC7AezhlNGIponvO43/Y6Pz3JTb1ZspcfgFwxhjS",
-	"c1VKQ0X29Im3gfj3JAliPhFd83qwjzyVcrlgKYtOiGSMmI5ifmG5WsyVy0TVXE2r9TPqIZBCykC/28ul",
-	"T6lSCDy9brdeU8Wex7NYVQ/910woSrSSQfaePXnzDYlSOlGdmKlJR+8WnccdrZgnuomOWZP9IQnSgBgI",
-	"RklmdEnOGZGMK8LFog3rrlzrsSSLqUgYoRc05npagQo0rxA8knUzGrUiNqFZokatk/TL3on6crB+fq8c",
-	"566b5XYT/NWboNbugkU+ZqIbxatCzy4wQw3aJDCkHZA9iGulIYgH9yQRC06gk30iUhJohWc8oXGSpUwG",
-	"ZE//k6EexLgy15Ekk1TMQJg3Ish+k/X69ctBr3eyqFsxnNWzqGqtYmlnfU+SODqBpWMkVmQxZZwsRQbU",
-	"rYkbUkTqhrMRnrRqXCpdnmpZY3VgPwL9mOUnSpAFjZV/rXL2TtmRayGHGLtvzfj67dYs5vEsm8G/zWC0",
-	"snbBUowemNOUzpgyLOBZDgD7HaugslOS8fjXjJFLtgQNVnlLSfYo+eGHZ481rVByIUREwqmIQ7bfJXrW",
-	"MZN4h+qZSDrDVvQhOhfRkqRsntAlgpbGqdTzlHPBJco4HPzimmxzBd4bbUcPt3qPmkLY0nfPGb9Q09Zw",
-	"cHwMC2f/7lftY3GpTJRq9MdbstSNHGWl33EJaxj2K62paA2+Tfr6EPR7PTefXzMGASZmOsBpCvtu2ENr",
-	"iC5SMwP9x4y+Myeh19twLgqO8GoOwkqxL3HkxjinapoPseTyb7bgm52o+VLfP6pa27NEqLqRy0SodUO2",
-	"vqBmY91s5Nw8WEVTLffXsEU95iCOAquTJVQqgrKSp6ZdxSKToOae4CMgIzBDGt0uVnV0JM0AxvBigaA2",
-	"Dh407rqlBsVm3Vo703yzxd6s5q0f7jUIxMAjgOF/RaNvqWILujRZisr6qDGXVU/l4BeJIqEbxvuW8XPp",
-	"TyLfEGjdlsYR1m5FIhyXpGIt/zqZOBKhPICX5d9qG5kxKekFM2tqXiP2NWKECs1b45n+R6ZOCBdqqsXL",
-	"BZUknNL0At+YsiRC3ro0cH1JUmKxJR7Z3RqT3Cw6ncdmBtfX/m5+kbJJa9j620EOtH+Av8qDJ+b963YF",
-	"MdVMvEu+FhGTQy2VVS1goGfgy/mvnnU8Qb9qOObtA08lyEWqDhL7uu9y4Qum8hWNzJObUpkRVsYxBzfX",
-	"1gS2+n1OW7npmMwyqeUuQhWZCanIoGdsy3RWeHFX0jDdj+3Ht0omVraIJTH9+BRSWgEjzJuHs1jKmF8U",
-	"H2b8kosF1w+11OF/WSoYUPre+qFEpsZiMk4pv2DBCQr7wauXZ2/IwVX/wGjW8kCC80R/a5VtGV+AFYy5",
-	"Pj85KX8t+CSJw10JmSaKpZyq+ArcvW/blrThFvUz8rej7IrPfaZJFVz6ZEol4aZWB6rDWiI98om7ePl/",
-	"npQdmk3whGM0syp94SuW03t5XTR1wTMu1PhciEv70Atri7y/FeOaZMYgaLrn8Nc4ZTSc4tu+kAcj8A9J",
-	"wfIaZkpMJuM5lRI/xRgdv+vyoYr5OJP64AhOhMkzNf/QynObBMaJes4SscCs1wCUhCAvjlJYhE9+ir4R",
-	"6XkcRQiltvt9EHOZTSZxiLFcoZhve2wqG/APTixRQuCMaY28KPYbUDHEe9tZTJizFNim4Ld7WBCVbkaX",
-	"WhQikQDFMz8Zq1PXtIfhxpcxjxwFax3VmHtMm4ITSgLNuy05Hvz7n/8Kcppsa0mLetSaf8eXRKgpS/c/",
-	"OQ2WFfhMovp+A3IsHdwU29ySJOsaKZFlSUoFOZcmKaPRkugvLA5lFE8g+MzZjbrkB8kIBeeGtUngX/YF",
-	"7zaothdsfyt4k7pVIq9aBW/2HGgtn7kj/spF/vR88RkH8SB5klPW7rwRm9pJE1v5OCe+MzFjRrPSRLVI",
-	"Bb+AmylLiYwj1iXPQPSUdKJ5EElB1foDaFibJ5azTn91QKTAGgGf1yX7vVDfiIzfkKmlTIosDZmV7bek",
-	"pIrPc1r6XhCZhVP/TiXrTV8+b6q0rH0+AqudHBqqcuoprwjIjyJTDGTSid6xT087r+gyETR6I8Rzml6w",
-	"m5EQaI1KiHECbW1HQCsfF41BYAePJYFfIXyDkz558VX3s1Rg7GiVEDjinCyK8/wsKGCWw29Et2MedCbO",
-	"3QyD3ufVJkHPv5JzlFiCBOzFXi6ZInvovic1yIv7emcgisAYk7EDDHTU1wIonZBF0tb/zjFH0P+r94+z",
-	"d2osFZvnKRC2l9ZKZshGKMhd1QvTykexRK4s7aot0u4Z6Lp+ZZdPT+JvhHhB+dI8lTe8J7XWD4aBrcm7",
-	"9KlH2kKQmVaZrIveWq5trBoDi7cNoYDfOuBEITjlnblgPqRbJJzV2bg70VuBoEt+pLEigTcdLybhCQ2n",
-	"Rp+capXH/Ps8Cy+ZOiGSafFAsWTZ1hqoiScw8qcdQE0UAvCNSZZHZy+mMSYB3gqZ+iEqa6nUveh/1ckj",
-	"Pxp9bF7f9XyYQIWOc8mt/87FNMC+/8ANR/jtpheHSX/eydpf/rYkODCaOouG5WME3jWwoPDT7rpJgbhu",
-	"VazEQeLw3BEq9eez3cJC5A88kyM+QAT+T8yY260ff/yxc5rPhlV7Vs3+hVOaJIxjJGyVx/QrfC9lNJl9",
-	"OcKyA6NWRWgOEq7M5nORKha9YFFM38A7NyHgLG9xPNNNYmDzdpRc24inljMTjAYipmaMpXF+3gKxPn3/",
-	"ffby+5yeq+f8qYUGN2vsPQ+YLwf9YAS8vX+6mNE7Z6mKmRdgX/7u61iBNSQnXy+6vESwXkh+uZlnZy/J",
-	"Yf/+/U6f0GQ+pZ0BMe8STZbFHiCcf6VtE99fbhkj/MG5wLPZOUoYeVvV2QArjRfSA1bCf3DlVgeKaQRV",
-	"IRh55MTPZuAmOr/YVb5ieT6lCbm9bpeK25dIFYvbiwmh6EhzZe4FZ846jtHwQV5WPqjYdy+oeTX8j6Eg",
-	"l7ttwKA5o+WlqImGnoh0BtHSEVWsozCFbmX144pYlR8wRi2O2gQrtDDwHoXjoNjxxrr8K73lOWylI5Is",
-	"6FL6LirsimczvY1eWf+3xQF45f5XCcur//++Um8xfgwtOeOe0pS53SzOdSPo9Er3+c6v2dyMS5FEtvuU",
-	"qSzlRAm0jk5pyiIyFyKp2vBBpzdwKZTNN9wMK6oclDGQ24GDUI3eycIITAS5aftciIRRYKQOOKAu0qw4",
-	"kc3RYivDt2nSNYfSQf8WOhqshvWVcYHL7b2EULJZG+vlCEQ2ZhE5XxoTAEbz+71UBw/67AgkT3MG2p5z",
-	"3aNUN8PSAAv05O1iATVmPSezWRfl28lEAOaHqeKGskmoq7ta+ixWbCY3SQEed73OZeQ0paCi5JkQNWwC",
-	"yO+EsCumtd+cPcYSUqOaEusmZqTbKrAhSMQoMCB4sukSchsOi+jNr3K7sihWLme4RJOc+WoqiwpOuuLN",
-	"gpAmWuKo3jZ84Z4kz145vZiiU1uy9IqlRNKFCZL0Oc9ht9ft9w+7D6oOZ54kX3VC4xn4gDD3o01iTmZx",
-	"ksReUkR+lAbdY9c+yhbbXVZZtHJZZdGWDLzkF6wJRS25rwJICQGfN5vNywJcw9jplaFYXOKqETx98+YV",
-	"wReKnb16efZmp0tYkyCilBVv4fx56Rr2fqjqL4R4nA1ijg3noWkaX5WO8M1EHF/ReV8fSHRPkiBXBErU",
-	"s21uR7sFXpyaDvVPRLHZPKGKkb04grMXDDmdsWC/2PPBVf/ADzM5GBZdXQcevPXKIHI0wRq6MXZvm49V",
-	"vDV7vcp704HQva8NNIEkL8hkLXOQjfUK1/PS4g3qU5Y3MHde7C64hSgQw+oJbxf4ZpGfrWfWdXerTbSG",
-	"I4LF2Le6XfELl2Wnm2sTzhb6pECWR/M7N79YtrpzrVRowydgRhORJGIhT0A4zMPwIS5fU3IxhD74A9/H",
-	"X0OWqJcB4sUu0yiK9SOavPK208yvvIrLcsAYgXAyk4O6ShO2kv/7HVqyC2SInUXj8+UYoVraXiZoLnja",
-	"yA7Y4uKSVraxusA1C4dZ93V5isD8qS0aAjls5yyfCujUk5SxPLtywpiXm98lZ5zO5VQohVD/jJYCCCCD",
-	"LwbfFAT7ryzzhLGxRcJZGV6spiSw+AMBCUC6CNpuJCDCcKGV/die0jzNwyb7F5kqoO24iyvm6v5Rq4rN",
-	"FnAQNo7MvGnGBppjDWiBVm/bpOflUrmxHffqBqKM6bM4ioALzgKyR41YnjK2387HUj0ADAe0a2ke+kTL",
-	"sbiqh/Wg3ywSZf7jypVXiwyxYl5DMoOsYxy8sdkApwXX0AqSAfC14n4eVa2Zy8uutDuYJFpOFiKNZFtv",
-	"hZyKhdX7L6xIn8/3d8Kx2MQ569bWI5J87m83MIW/Z0JV3jdU2anqvaGF88zFgixElkQQwyoAgcE4lyuU",
-	"INPbebLmXivz0hUmtCecSSTa1wMobA1mZ61eZjnSR5U99mjQf+D4g90V3A3ZJolYsJSEFJRcrUQYD6RU",
-	"lEc0jYqAGj6dIKjI6plYx+RK652v8CVjc5LxyCwSkm27xPQK/T9ozNwcIVUpdJqygXF7w0LATolKP0Tm",
-	"nRCeJYnj8IYJRYLJGmvZ4SrgWKUCoZtFmilsbnMFqoBsA8nkBbFl9ecic6v4vVKrAWzT7bcVP7ydfSxD",
-	"WG9IjcXM+qisWm1Cva7XatYJvJ7MdoYfbGLMJu9/C778dXGBLZHmGHlabtHnyH+2V8uJ97vNhdeVgEen",
-	"4vhsz2NEZZIpsIXCkdzAwxMhs6oL9TFVTJrr3cTAYmyUkIxE+OMCJT4QkUBsTYSskn4beUZCHMnHcIvo",
-	"Hw2gZhWlYII9oDLCzLx5rDKewVG529oelajuD7SrW+2usSktTETZlKYf3a7fx+xkkU0aOntb6hoeVjLE",
-	"WoWpZBdL4yu9iLUGK9/cMqaTCQtVlb/kqfEM5LVe/Q9tWOAiVtMopQuOUKnuvrJES/Z6+CxlNIr5xT4k",
-	"rC/xst/kX7BYsq6TCict9AoyLVp57sk8zzlK2WJlAIVO71eagOJZ3en4ERNNzPlHdYTRNImZo2AQojFW",
-	"DenY3OQg5CSawksb1n+It/XGixnGVXWGqkaVaI6085gGhw3HlMPt1kICFFvemNW/jYXMQxTIWVrObPyt",
-	"zJfPnaVV8qo7HBvdUObWqLOTOZ0ZX9vKRuZ/08gUZm+wG/ue7AX0Z3A8mQDnlXKL29u6wAysj5YNDEZr",
-	"rBajDKsE3rO6xSJToZjV6YRw43uFNkDUH5LAod0HeeixNHAOadQmgYsx9mM6jR83ljJjKSTtmkBrCqBj",
-	"AaAtSTj/h53H5IyFWcq65A29ZFLfjiGLGNcCzhVL8/hmnGlwQgzyjD86f0NzhH5XKMAD/bCDKG65/01F",
-	"rEMhPLzihCEacdXGtCFCjBMvHV3vVWC2IxiSYD4bQ7j2VSxpQPbcUMDcY35DXI3HbrH37MT8l4qBiTaf",
-	"ICB7panv+6vl966JprJD74fqTkoWpGKbTQyawOBy1/WOh6McPKQEKtql+KHV09E0nGWPSgfJ1o2jAHQY",
-	"qUUOwbHwsLG3yv0tQ1xKcDJrEZ3yeIX1Vrg3zYNgNhrm8mM3OCpM7eihh/j0YOAjPvXqQ0Nqg0z8LfOC",
-	"QU4cQgiqPGBSNNH4dbE8A29gxw2gqHz2XhU18raWcM2ltxvVNlbtnP17nXL3h1CuyF7MwyST8RXbv0nX",
-	"a9SStqMgK/6IhRbDQ5GW4iFWdBYfXc1z05ZEYbvG64Sh53rib7QaXBSgG35ToskqIbOeJm/BrUaBg05F",
-	"UqSP979P/autC0htXSmqeSme6/Ixcyuwbiu/tQUcXHG94grbfKgiqZI9miQsvYiBK4Qhle7OdiTbeE08",
-	"Wj6upOWKRSsP8yd9r+HpMe/g4TLDwXsPFhoQPiexlnWoGUA+5uJWrIdPK25VeUDfQ9CSvudteQIt89rb",
-	"ACPu4PsOYEwBHFLtzTDYcDE0CLy0p4RQswlism0s5jbXf4ktFEMdHVwWUmg9f7CFi3ZjDq7A0ZwqLdm6",
-	"cjVVN9KyJkpG/2KNtbo5t38YLFxywFQWQ2qkk/7I2GWEOuiMvnuGnzyAVTZ/9EvaaruFWKLmZwBxrqpT",
-	"s2K2EgvElAdnuTmRuQfQi8Hr1UpN/eMqIixWb6rqF4Q3WFI6ZTQyC8nexdIT3u4XvdL3/WEc3j/edBTK",
-	"ZXDK44AcdlCCUrX0tlMyWlyAo61OYLnUzoodbqZZZpN+tzv5rp7POuo6S4R6pV98xudZRb2eqkjTUjSD",
-	"+YAAGn+RdRRx+QvsfPsIbjFBwlyJFj+qFZV7dTbKmjNdNvnlnUZ0qadqmYR3rouluJqe6oJwlZ9r0Ee2",
-	"PNg2BGPTNkOW2nWxJlgTKTs/f0qsWjutD7XfROQtFB1rIHHnXYs54x3Gowpp/0Gnd9g5bND/ikS6lC1L",
-	"DhX8ceXkrnCQ0mExHTZQufR27Hp1Cc46YjJxx6B0XzXn8i67pZrJP9yWyftFymot2p18c6sJ6bARIfll",
-	"z7Y4aFvdAGVvx0dj+Xc83ufxqioh6P6WLH4rllhODczpuEBovy+LALzoXXkEZ4vcgVRkEF71pnWr89Jg",
-	"8pncVUc5NbWZmjS1GveZt1qZ5uojY4frUl49orOo7evsj67+0toO8aVin3m9pq273CroC+v9weEuRH1V",
-	"xXQZHaY1bP0/P9POb2/fH15/UWnp8rutyPWailQR7yloyaiiFrst1aKqKTdVtENVsYKaUlNNSOmF92mJ",
-	"lNBEs25n9RvFGZXqTZVNaBv21tbv3TR4ONGv7MvXK2WsKhV0n+8atcDEIcZlBbOyCJYTRstkov/T6zwa",
-	"v33fax89qiaZXC41N1GNXHpdKLa1QlucPDv9/hR96PqVNmHdiy4JnmSaMx08Fzyyab25jahcsOtGVgYg",
-	"irbjfS7t23ICf/yFwKjiFlWzv3oeXiputaslk6XgdpOMRybtA8PeF9M4rHCW2mJXtVkjRA9XIuoiVHo6",
-	"IcF/BDaioURV2xfMshRnnXT/UX67phVbBLSu7XIreoSr73MxllOxKD01ICalp3mZ7jFi/eR4W11XOT5/",
-	"5ErD548qPtPDxZW4yXkCzI+KkzRVar4n98kPr5/bOKJ5dp7EIUG4SVaKQ2xSZKzE8bQOuv446cG5ompV",
-	"5P+Ywda8rAlnMBEFklAS6TdNtHJJk8E2aoMhtPbbKOC6zvhpOjDIi676Rr52m6q+NQ5mq+xNf13ub6V4",
-	"3DYRPXbBqjbEIcXWYKuIiQlc4YJ3Bu/eFUoEldiLbWojmstjpmicrIwaG6gdpfmqOtQjx1ztkq9SysOp",
-	"PgVBKCIWnGBMbmDQbgLN4OZMzJMqKbgAsF+dRFMBCp/N0fucMmfqVTleLbCTNuGMpszU4YxnEFMGgAlX",
-	"zJnYHQCh0/8aGY20ylIVm1SNkHJKJPTWJjMaTmPOOimjEfSvP8ACCxgNo2giLjLjk46lX6WvXHCv5Bco",
-	"FhOoEDohBqMGwwXXuQj3B77kVVhAk6+iGQa82PaCdO5Jgr7U4vigjH4c2qYrh2fRlVbXLon5JW421DCM",
-	"tOTIABvHCLxAxm6lKlIudirHUJHgbbCbVoc4zWaU55vK3s0TynEg5JkCTHcsG3BCIgHYSXOaytXM20aF",
-	"H1YG5sFWVu9rBbTjwnhl9XDYu0Jy1yryJdaqHEM/JuxJMxKVLiHscMzZYhX8ckFjNZ6IdDxPRcgQS7gY",
-	"J7zST5X3js5qQ2mw3AkCf0RLMolZEnkEEUtCz0WmMHaKRJiBOKdqSvYCTBQAv3OwnwdGYKCgKGubuW9s",
-	"YyxpDUooFO59OYE6qesYSyG2z+ZEvG0321asIVE+xatwqPekSSrvNsm9jyNrDDJvtglNpLCnz0/I91As",
-	"b5KXX53KCFdkKmhEwoRKZ6GCzfbptxr/rF0N8NdeLefQrkC/b5dgWdurgJttD928QOd141kvURjrlMHB",
-	"srwnZ5SFfVu5wtutdx3op6MbkFiet74mk6XSowKcQCWMXLuioRwq/IYNmcpFuzbkVzvatY2aCkk3mFtV",
-	"VaVdm6sttLRrgzUolIXm+hswMtu16J+7t5Gribu3YeAxd2yjAsM6b2ZQB9ecf19gw9t+XFnnJm/hcE0x",
-	"mva6SgB5E0fNaaQEdr9rMygZQDumiH2hpePmLVVIa3k7j7Zsxy8stWtDfjGqG7ZRKGB1o7YKRa92bam2",
-	"UNauDdYX19q1xWJBrl1bqS7iVdfaanmcdn31BNdC/7D5eGohZPPWjnefnStS5FobDJrNroR9nn//aA0W",
-	"ebu+yo1twA8r9MrEtDdXLM1bGKxvoaLoS+Hzw/Wfr5ba2oEnr1Z+25Vgq0vFbdfa2+t2qwbIbtUgZWQP",
-	"ErEk1g+6iCXEfs1ogsk8tg5kJ3aqAKgkUtGlHHFnnjEZxrYhzPlRacyi7ojvmGcMTIBM6XzO+AZossHw",
-	"qL9VmnFNUpupaKycNd9qnBVpU84e2TAdvi5RrMpYtzZP2OFS2dU22pvUA6aysGfFVZvJC2N1LVtc+7MB",
-	"3yWFeBWvrgKprjblt0koARBzZSxB0UJrtauctMxGVxpDXaPVplBHdOSMMeOCxRKpRDIwl1hddcWE50Cg",
-	"/oJOmQK8ROX0V0jgm5gl0ddw1KvMcGABuifJFU0yZlOPNAMCkyXYgRR7p8heAZVkSiPCBccUkhLyVG1o",
-	"nt9Fidk0yoIW65qF4RZbPdrc6goQECYMVyd3fLtj0uicpdJ4u1zEmoHdnYi0S84wicqVj8NUBMGTZYX/",
-	"YlbpXniiHzvA03L6jZ9eWkIPXU0esQweeyp6146r0gX8dJPyuL6NrxiviFnArJQtw1C8JJZyP9/QWZws",
-	"Kzrykl227M3kxqwgt+vHBheexJw86fbvH+kVnxU7LqTUFOJcRqP//LnfefT2517n0dv399v9o6r4hTJl",
-	"5ovsL0TbbRMOt5Zsf5jb0MYtiffCYIhG4NgCv7s1ywPrkGhpFxmUJV4asN0loXjGZzH3u+nf0fNfl55X",
-	"KPMpo4ke7kogq17lyooSdcCvVloSlwVRSVwWL02xGYnV9FB1kPJg3CqPG0QGL2iSdMJEhJfGe/r06fDF",
-	"C7I3OOpMRZaWUskw6L6wmHs/9/q4kh8GP/c6h2/3hz/3Osf4qDLMaTWabC322CosJZxmc/0Er07ffP2U",
-	"rIDzvo+j6+AWYCmNEasZkCEMDPORaBiyue61GZThCemRGaNcuvcrMQ43BeLeNtzhmhkN1gIebsbPWrOw",
-	"62GvKkNlt78mXKi1qZ2CrZ2gnhkrLAjpvRfoh1WlQ26v3IsfM3ja+d+37wfVcYK3WQVm2+DLG9WIKXTW",
-	"rGTMOgqoi3DeOuDvZti3nyuU7XpW8TFhbVfAbF0yQX9zMsHvAnNL9k5dNmpKDf4o5YRyoq9iAxUIXJFx",
-	"TW0sIt8KEG/cnlicj2CVDgNsJePmrurut6pRc/2LVM/ug/npAwx3/4vPBFi3OWbH9kC16054XeD5die8",
-	"gTDxyS5+sldz8e/XpiltuwdrZrJu7U2QSl1gDoaaAHwOpk94t3/bVjBBw4BkDGBv9rgw5U6IZGHKVIUx",
-	"po5vnhqE5Hqs1ONeQ6xU7GLsjFt1fSGsUUSkIBOatm+zb2dFq+vbvtCk82Y9b5ESsykFZkcc2Mqop2pl",
-	"xi5UMTugvHGry7mOnn27e4U65GsFVAEClJggXAVQcVW1QE+rrxGJXvKQ5biUbYOdFrFc4Eaw2zLKzOsX",
-	"nQffHf39fx41sTM28p0A5sTHAGi9tQzYQaU44MBTmoXWGRiVt7WWoe5WoKspk+PgpjDJt5Op22uEcrQV",
-	"ekwtTkz3NtC3vRMV1PhBaj0Ea8oIbqohWCx4UzyxGyDbICnB3/654uXt377+YH2KXN7tqt2MhjPWSdmC",
-	"ppFslpkA/VRxwG3gcTaX65vnckGzI1kWKKoP53qJwkeBzeH3TQhvDaXmC7A+/9pkfHnMaV3G9erltxHx",
-	"ZwHobNg4yIPlHnYovwgyoqxk+Wf6p3bJO3NPkh/efE3EZCKZqmMwDXH5bxMHfls0DeMgrb/rYoWoFp5g",
-	"f0sxArCOjbJOz4z5yqEOyyUPm32pX9xQrdKKSJYf+gUscYw+ebSLCfYVOfXVGfMV+FD2dmlXSD45XyjM",
-	"ueR993avoai2qZ5XAembqvUCW32URxEw3Cvy1ThZqErMvKvv1Rz22K4fJF3VFEfVU46VLKqVHxOUpVok",
-	"bSw9wrkMbszrf0/5cUekl00kpWddBF7W2/y2vDCtteB+24LIHN0+VswaSJiGqT/weo0IlAKcay4A6SW5",
-	"oeRjgPvqBRTzAgrOubEzLnZcRkHyti2crk/82ahHfFzp7I8nJ2kO6AlIdQg+OXwlvrKZ9E1YqivNXQsL",
-	"5Oroy5hfJE5PkeTcL/MsIcdxyZSryoUuEv1UiiQ6WcGNnuory6BLd4hfVjv/040ugDiNm5YPNzOC4uF7",
-	"GTcxcPteIXEuFu08OdcfLgSVedOlSXzJNlcCuXWR1kI0NRdstzPhfDaVMXxutUaG/VggUcjK6wu/r5wf",
-	"TxhvKNnqfd9Yojb3TdeBpNaJsZgkfyP5tS7p/U5w3SC4/sOqh5UlVazoKszbZEY5vagRYBuChpkIiB1x",
-	"wirqwjaGBgMHj7sVEMSZCL6S6u6Bhu1mtca1W1BJzOu3yPa2wSVrOuEcsez3xCT71OBjuxc10zdJcLPL",
-	"ZSdks4oYtNsBM9vaSg4tF5gW2nDeltYkq6ThncHQ7IeQZKz5MHpkq2cfLKaSheN///NfgfHcorqgv5UG",
-	"kRvThkLBOQuVAJu2UG6NZRtCzTgEiVsywjJoBZM92ZOLWIXTWOvmwuWtBPtGG4EbZhFL1t1Ws/joiG81",
-	"qSyNMNt8EiuCt52g5AelPTAACXCSaWrRk6H27kYwt20EMhOn7Y/wY2G5VZ9dj6zrCXVjobPCvbxJ5trR",
-	"bIhf3EzgQrnhTuJqLnHdIDLlNgNO+p8y4mSHcJPxnPFIL35d92LBInJOw8tCRDDyZwysw6Rcg1ukvIKb",
-	"S6bKwz0hr14/e3Fqkj5tfBOkYt14Kr9v5EyCAA01F+QrfdxiwFnC0m7dXyTZCyT+2yzR1zSNDNkG+67+",
-	"lwmGUiIvmOfq5ZW8zvH48O/sfy4Hzy+jZ4un2YP4XY+eh4+ffNM3Axu/e/j018Hs+eKGsucOsuY6zLE3",
-	"q7BhLgYB+JMFzyjkyLRJPCGUN4tDKIEx1fv4S+hIcURKhN14zStFMdPI+t4vqGILujwhgaQ8OhfvAjIT",
-	"V/oO0YKRmqYiu5gajDv43ZVqDC1YqLWg4+9ghNCkVrKm47OPGqzlZly1B+VzUx3SVYr3WhfbVcfNShS4",
-	"5sLAyVQqRGatizSiZVY6ZxFJ4ktmDvc9+WmuELMw9XUlzYU8ozyjSWCZr/kMiiBPYk6T+DfmExG+XiQd",
-	"8+x3ZiNbHNuVYyrP320ZkrVJrinSc0HCKf5UKmZZ/O2jnr6i0L72cJWIZ+MROatJWntTDzIHBhJT2hSj",
-	"5GNVDPoyZUVXIATdL/4FUFGDFU6dxRj0P8PJOQ0D7bKuRmspwmzlo5UdeoV8pT4B3aBQgICZS0Aoatro",
-	"cpCZQiGVJDOM96YczFhzGtuS1osp44CXgXiEXHDWJQar11Fgt8BFAwtCbCQHKo1/bioSjC7lI07n82Tp",
-	"42WYRLmXZ2+q8+QOLGcIugQRQXASsRxxl8KQx6dzxO8o38ulNFlwtFQ73k5N7ozJsDKj1Fo3F+CWZ6nW",
-	"v/U8YhaB1hsrmVOezLNz1pkDB9uZA724toZRTC6gzcH0oVy67nNMa66ot1g+3nmLfmiNt6yVp9g6oxs6",
-	"l5vfZdByRXJSYPlNUaF8cNz79GHp8yphLAjFFUsDsjdnxuQJzsDAEH1A9gQPAQLB1xv3i9ipVyD0mE/K",
-	"gKf44yrnX5ubaZd3sVpy9Iezx+TBcbfXI27Im7MrK66DOcaKrUmtfM1oFHPjeSgHEJufXBZcOGXhpSTn",
-	"bBrDAa2Ij4c3KnLlaTjFz+9JYopbV1tdzqmsygMTl4Hes8UU2Zx9U7MFrZaea5UfANFKRSUr/RCz+AI9",
-	"iLK+p6lYaGUS5XI4yQCJAVPf3MdqaVacWKHvqv2oSx6HYUE+kyl/r9cS7D4mDCDPJm+3fNyoHXPL23Yr",
-	"q4lmbV4FeN5zb7uytT5LpHJr/it7M6yNEAWHksvwFKmLYOjWXRebkzBuMRnE6qUVrvctM0NsZxtXw4oA",
-	"NwiY/WvnqawTeH6cxgkjgT4KgVefG6bKeCSrnBt10+6vnfbGPfgo6TQeMqZegOo4veIioP1HaZoP8i8D",
-	"FJwBIDOyWZrAy9ctyeHNluT3TQa6PWflrWT6rK8I/bnmAG1XgXpdaekG1sVPmjzz6ZJmTNtV8hsIHbZv",
-	"OLHnTHNOaR0HhVxgkUT6mANK0dAxvnuS7AX6H8EJoSRl84SGANLCEEmSJLHWftr5Pb3vRM8onpitBR0k",
-	"NOnXewH+K9hv7ISr1ubKnjhjahyHziawdssKBoS79KO/VPpRifr/KrlI6zOQbifpaJX3F6SuajFkU66S",
-	"43Irp7ycx7RF+EJdzlNJIC9pKxuUqxoI35ecmUI5cAl4tHdPkmkslUiXVao5sMx6II319OFDdF63K4ta",
-	"A9IemkGNAXEvyLc3aJvsmDiCf1pi0X/4VVvauSEUTRrmbZXJoE3+/c9/7bcR1AvYDdikErQYQk1WmpRE",
-	"n/el+xyxPwHOUwlA4KzEfduoucSqGSrx8VY6yxaS6dU4OCFxJIkUqauFRUDWKUusV7cM+Oujx6+C/678",
-	"WivvjWtBgf2X6q66UpDHTUR0U+BiY6UceM8LX8uN2Z6F3zjivJT0fGhKXJp7t1d9726GmG0CWBwUoHcR",
-	"SN+ZlwMAtCYRoylLnceAxhAVp0VHz/Reh2asdbpmQMalzlcQihUzvt7t6mAWn1tjTiP8400YyrUYxvkM",
-	"twmuK5FyXqDa0lzb8eaNEW7ly2FzYkHl7VCU0LcJf9P3Trxr/NvK1XYXAtc8BG7HDOnfNyX6LhX6xpv7",
-	"Er0ju5UyfioWqIHFMsZans3xaQPHFwOy5+zTkoR0xtBhZhhkySDms1Mf3M49/2C+2//iJsi2FXp7pWRc",
-	"MJD8GeNA+7tBj20TC7pb+OefPsTzLojzrx7E2faCODVHxJjLMt5DbSDmPEvnotK/DWbRgqnU9HxCrIlz",
-	"WDKEEurFJaFj0R5Oh3gprIna3GW6bSdvFi8189PHDB41s2//ccJIVy2IFVvHEn1j0qID0QRP+Z6u/TYJ",
-	"3B4F+g+rzcAf7vZtj7i7atu2BXspgwcxpZyIzISxWN3Hf6Hg7d7H6C1HA6i6+SqWr1b513leVcbXpIyq",
-	"VVX0t7q8y5lJ8q6SWReMXSZLh8wrJnnZb5o7snaoHOVgLvRa0Ci61UTSiC5rgiX1L/ZA6rmVEsrUNNOd",
-	"pLEmYVTyGgnWPzJ2GZmkspJQvYWbG+xm2+MxWoiQsQlWr545XAs5JI3ZxwVLfUTliUhXtuFBp9fvHPYq",
-	"sGo23iH68v1N8HH1fuh5AxAvbAqdMhqZUbF3cQn4/v4NcX/C6QrszyaYlK3Nbpaki7A69nC9LXWOT+/g",
-	"dfLUath7z0XqO0jlLcAKlrNLt/bqybE7KRXrCJQLOjmm0d6TkCHina69HhogUwjduygBSj+ox1KpRVER",
-	"E2QaeR8reEDVwDPxrA7CBlkEQmHDayUW2X+EnkCsPNKUQRawqVbycLf0+WFRxfoqYWA2Ixvht/pN4Lew",
-	"L5AWGvFV39As5ox3wH7a3YV7fjYoMMC+LdF8XIAXb2uLa1+6TKquvdVDutFga0WfOpOdw30x722H/eJ/",
-	"1OiUOElsK+OcuX/A4nRiAlCdeBXbuI0/sPmtDoHQ1o9G15onkpIn5bJCil5CzhVcN7HyIbo+UtzrRw9v",
-	"5FF1uMcTHu0W7DHo7xTscQe++NmCL6I4AjFHmv/K25YW17b/GYEzWqHoE+NSf04hWgY6LWETVStdcqHK",
-	"2QImVNoJudWB4Ye3gcK3Q0TVZoGmFAdlmegnwbPDxa8OZKq7Bjf5Fn9PgLrPAJiucIz/CGIMMLRdK+RV",
-	"cry2BW+qqki2eypho3pmXhEx+D+vClIlEOet5/+tJPkVPZxXLP1gmmng3XR2bD3Mug2stTNrZS+w1lEo",
-	"xjZhKYuIEg6m7oQEmsNHKV24V/fCREgWkfNlvon70ADXe0t5BN41iZbjYjLZHEAwXZOlZDL8ddXaa1ns",
-	"6hTsfelPA4qUKQH8/4QEQHf+71DYzSXQ5InKpfwlK+eYHpAXzkpWMXxUMeY3ohJK9tQVGaFhyDTz0O/h",
-	"NSoyBXI+eil2NFJjPJm+4sDZdpsm6vXZSYX+pRJzSRYi1UtrBJxYazEkEuaWxtaqTLeDzqC3eXi3l5Kj",
-	"xGVZxndBdY0LtEBZ40zWbI+zuoDaV9wn/RHZS1ko0oiBJ3ImpCICHXJ4g+/vvo0b16kesDCh5ywxsYcX",
-	"9KowcAhYlTKDo1MS9eapiDIAXMCsUpGpXYzT0FPhyoMnxQOIj3at9ENDKKfqTSxPQrmr/GNyeGA+68yW",
-	"4ZSmNFQsdX4qZGFQHVixJMG1lYTOy4UhgYHS8Zyq8dHk4d+rA3evxOU6tkNJKhRYkiuYD7owGY+sFUXf",
-	"sAmd58HeAPMhpUgr8SF3O1MyFPMq+8mPNg4GRzqjSxKJkrUa8QCHKaPgaMa86ziJ1dI+86PqKp8t0lix",
-	"bYAl12oheY0Yg+poKMJNs5RCUWCFhf3baNysRbbYthwvVdvW7PfC+01WZOvNQiDyCsatnYAx7opdMEXT",
-	"mGL8l5cJcHS9ufK/S53dmDCLS7F1kibZo0nC0ouYyTYRYUjlquTZYF5elWUQpG8nibINYzUDwcgnyC4g",
-	"cXRiAJFtan9drqU3sPtHN0y1PAEmYHSRPc4W+7YaArTS0a2QVJNQ2Qrl1IjBRgWiNrfuhTA3qsP7EZ5x",
-	"yjJSOqv0m2w2QpYWam1N7uvao6hF79s4g0RoPm2NWptOyUetcXFCOLsCdKDExLaaahI00bx0WbIfFX36",
-	"3tYf9zaX0K1ZVTAB7basPsqvTZBaYXRQPYNBIW0211OMU8xjkk1WvyFyfGUN/d1g5DcVY2+MKV+LHO+d",
-	"hn6DEvXbwLrXgbdv3eWtQLufYCSK5ieo8eYkIKuiOD3rw8+089vb94fXX3wGaPCFKv+VF9AOGAibKoLf",
-	"Dnp7cegb931n9PXfFZi8TCb6P73Oo/Hb97320aNqkpnRd8/we3NLmr/6W8Gan/ISmnmXPKmjcBJzqSgv",
-	"k1wFlvlNb8faQh0pk4pmKeVQRhAkfMkQdPWPWJ8j8wx9gX4aGDlNblGkY9saGcVO8Yeafv/ktTKgehR6",
-	"3DlVWUqTziLmDOIj7gppfG6FNO5KRfwhS0W8rePvmzyXv2+th7saD9t6L4si0455j+aYoB0jj86yYhuZ",
-	"Mop2T6PGyyEJEnERgFgC6zvihSo2hCpjU9/Tt4AhCesAoq7l/XZeuoa8enn2BhqbtUdcxhecReBePLPx",
-	"Ij/imxJsrkGWJgHmaBQp8zLmNTZsV3SnsEniotVumUEUd8s+rGCDWVoRd/oj4Afb+SB229M3b16dkR9e",
-	"P4e/SouUMpg0WHWL/Gaq1FwODw7sQnXNTwdgSz4otFOlSmyw3pYoDpaslrrO1gGymqJtxqBT8AWv9TPc",
-	"UNf9KNpsY6x1214ZYn17SeJjCAA7XYq3cd2ZW27NbVZPYwZsqZq3N2NSaOy2PKpCG1GKzeZVQG2PWRJD",
-	"fK59xWTMbq5hCn4AlqYirRr9Mr96TMtkQuOERW2yAJTHWCGiuSJyyUM0xG1OAbWVntbYpT14ckhFtdmP",
-	"paAU21QbXbH5IHJSOHvdefhw0D9s5BKqi8LgQo0BpjzU30Pe31Qk0dCz6ceaTyQR1vfwrhp9RZjcw4Ds",
-	"nTMtWUa4Xyw6MVVzInR1ndPwUkwm+hOcCuab4poHZA8cvNmcwK1PBkdkKrJUFjCriyPN0a609AVNttot",
-	"bK8UGGp/XF0U+GV9RIEj4jwbNVYfDWG2Dry4grDa+akpELs/rapDba7qJzyai7i6lgjeiVSRlIUsvmKS",
-	"AK6R3CEoxCIV33rpSxxRDajLFaSzL+dMgiH6hAT/EWCIqylAk6s526H0bKUCNdZ8F6ys+C7Yln76TRKw",
-	"EX3GzGx7QRou/1gpa+W/Vuqe9aUXTdU7W3ZxzyvFuH9SqKaYMjkXXJpK7oZmiPGgQ9+lVYKGXky++/uj",
-	"9OG33/30a/pm8csPrx4/fPb81f8+E4Pn9Dk9W7S2YYeM69MZBW1gT1Es8U/04+tzgVG8LCJH/R75VnBW",
-	"4FHmc60hmE+La5n/3lBuhQBqpHUQSiUrL4KTR9El6sRRkMdRKN1SJdYjcQfMr8Gy3nteYizV6it4ZW2p",
-	"TburcjvEJu+jhrnGRY5341whO4Q/Ra6QWZ3XmtXPqwYXXnKxSFh0wSTE0RoIFaCPio3L4IauzDVJM+bF",
-	"wyOXjjG5f0p5lLCInLOJSJktwg9FVPXPkeCM0AtaslLVrrS5uOqrTOnbt0Fg9EpFE9Ns9UJiSnvFhRrR",
-	"5UoOvS1fhSjRYNJbIGcopdS3WzIrhZ3hj6tEIFmYpbFanmnKx/04B1S800xN87++sTdsHv7073/+q9Wu",
-	"jRY1YaJB/n5gDDloKj/qeVFYXfK14dznS2tqwC9N3BHykWA/L6iLANdwXmH5YZT5DDWLa13rCcZ8IkDu",
-	"EFxRPEqAsgmFqzBm+L+gK8sGre4zbOFI7IwYv4g5Y5UW9NZXmjmljCa+P8W46SepmJnYkUUeYKhvsEl8",
-	"xSCBWXZHfMQ/EKnYnHwgi6kgHzCz+YNuMEsU+TDiHzqdTuH/60/65IzRNJySD+C/+UCCb59gySM/Eisg",
-	"H/JUPrTiwtcD8lTL6e7bynpJ+mNqQOwL6hrWWPLwPU5MVlAeOq//KMDX4EeUBKUaTzCcQ/KKLnE0DmPo",
-	"gysGqFawcLAxrwKlEQsMQs3Qm5B5dFBEWzG1oEwPwT4sexrlqEZRGzS6JcsBqmCkR+QbE3y9YfFKxab0",
-	"ez4CiluNMmBvcOLmaoFdsOdj8pqpLOXkgzkqH2DKtodcJNIc0RHDypAC890qZM4HTYt/+xv5lil0Wiqa",
-	"Khbpp6ean2oF2Kaws/SKpWQvmNFLRtKMB3rrQfIgEZsJPL77IBphqBDuQtsM2ZL/iMM6hFmakL3gl18D",
-	"FPLmcXjpokZEpvaHehBBEMjpiLN3c5Eay+SX+rwPDw76gwfdXrfX7Q8f9h72yJuX3z35/ssCyxpxvbVf",
-	"7nWeklHrFHf5N1iWIfkK4UC/gM9Grf0R/5s7XkMfQAGofECUmIk0FQuyBwABVg/P0yL3R1y//+UXezCz",
-	"jiSj1hfv9QB+/q+316OW/hPGXz6u/7f++ssv9gBFpBPlPf3n//lmf5T1eoP7edzYlwN8olkfTJbh30k8",
-	"i9WX/VGLfCC//Eo6KbnX1df7z7233Ti6B9PD8z80tl8L4IPAPfm5PnFHGqB1QpoCAmb5aI94ymT9ZDv/",
-	"AwbSwqR9stSvPCX3vhbQWOfNcs6GxKjv+oWDX6Tg98hoNOKEwP49i9hsLhTj4bLzHVsOyRd7WRZHF4zv",
-	"68YiMmq9H41GNqRN/3Oo//OFfqD/0db/yVcSXhi0dfv6n+DvhGfQCsQOj/Xd4Bo6jahrBhTqwq/PxRVL",
-	"aMjcK3DxuJ9pRP/L3DndUMzy8UwFzxv5z/6gPzg+Pu71jw7139fXQJlx9OUXeyycCr2cKZPeLnfjaP+E",
-	"zOP6Fyyy7QryFNAEMOFhLejbCSkyWTzYcFlB6omEmw0wdEd8C1KoY9BfzGPLn/WJsbu/kU46Ebn3ftQy",
-	"pbb0auYFEket63t6qjkXH5Zrh/qXjeakZghyqzkVuO4XceTuAaT1DRSsR2i5/bCaWbcJ5Usw/NaOa914",
-	"LFHce28LWq7cQ22SI8LrRQuCQDPhM7P5ZnnlML+AjEAOsswh+ff/+/+R4Kg3sIs5ttJxAHffiAecvVNj",
-	"/fbQ9m7rZQYnJChtoQXdG7Wug7xtfWeP7U/ByYiXPyvV1YSvldYr3KhtW4GRarxRoaYxhif4ve4CrZ4Y",
-	"o00TwTEEoljYRzfqekA7gNS9PCIebH8UdJ1bDC8MSeRlPDcr2DXXsb6sGFeGyGEPGI/wZBakbkI1a0aJ",
-	"GJ8MSVB91RWuxqA74m8w7wGdPUQJgvOC1tvA+JcEg+jJXuAF/gdtEqxE/gOM20rsv351Nfg/yJ2H3hOa",
-	"RbHCr/ahKIq5lPBEYhgChutHWFAF/jniVXkVpoio3kVisLgNiIWAMDst0GIRV8ROE3Mw6XPGIigJqjXY",
-	"4F3Hkm8H3gjIXkD5MhgaPR/gVLxkCWCLsdrvkp9EhkINxPJKxnKVoLAa1vc94nm6jC9ze1R0pH8QWRqy",
-	"8SyGErFBm7B3NFQJZAuYBLY4MvlrsVSWmDy+o59gcRsQYANI9JtrEY6ToMSfAjJlVC/Enl0GTSNTW35A",
-	"CUft+90Rf81UugR93ObcQ3T4JVu6ojbw4FxESyyGs5RGMEylcoJs21Tb1R+NOLxMk/iStU3JA4iN1nSj",
-	"pUwU0iVRizhkWNnVdWpkbYsfqaDjEc9XdDAgcT7h8SVbjlOWSWbL9ah0aXw9/iiBlIgWblWcJFoK5jG/",
-	"8NvtPVppN+bjTLKgS75jS2On0/QEa1g40jbjS8/1ks3ViIPwadwdXeKyKsACOqFxgkSI1KK1sQLfwEUz",
-	"cjuY/+WI7wXH797pE2ZyYvXJSbXqIwWmnLij5vln/P20ZKWFSQmKAhIFipWah6BgqYcewG00fvry+ePx",
-	"mzfPA7LX75msQan1/4hNaJaoEzgjBfDI7og/AbB88BFsqu+LuPpBm2RzwKklSiia4LjAUxrSeZecctAk",
-	"gJThp1i6uog220KyUGi5xiO3RGjNxIap6A9PLOljgmFp+4vs3qzWP1gqY4HEMuLg5aNSs1s19TjRjP4C",
-	"URfwruEzaOYyPOngqh+Y8lGhmM2pis1SjziVGItHpXlNU6ne+6hLfsTJXfWN5APMiUaRHEIZEccUZdv8",
-	"jYEowJfojEH2HKZO4wFANQ1fdjqo/xCoDWo/2gc8m5kw/xGPuftKtl0xE2f3zf0zQJXxBdcyxkLTvNa+",
-	"IwF0e8nFokuAm9kNcNpKcPrqWccsOVjnY0kiEWYzxNQNYj4RXbPMmo92L7ok6Hf73R6cDGRYI1MZOhEX",
-	"BDNgpStHCmkjNicmFFylNFSawrwLRgk8RzNxxSKoNY1cZEbTSxaRIGLzlIUUEMjBkI88i+ubR2ZcMhUg",
-	"tCRVRBOpIjJ+R2aCq6mBdzzRd5UtWq0PCp5BewtCgKahTGt7eGw6hYUxDB4DOYMz7HPELd9//c3X5OHx",
-	"o6N9chFfuaLfgAFkqPq1Hh7onsAJ4IbFC3EKgolJW83CS6aG3oEn/V7PEpN+D0+d8QVnqUQIjUGvN+J7",
-	"wCEtZ9T37JReMcyWXPB9QwE+52N21o4c9NF69uTNNyMe6BE/1wPuYDCnvtS1pAnDGrVOfv1y0OudLL4c",
-	"BEPdfz7IOUvJwLIHrNSWNxZovuo3k37Zf/jgRH3ZD4ak//ABSo5cLNpkkiUJ2qq17tQ3Le6bvZBAQ2w2",
-	"V0uzbIU76xFJqWJjWHErVZMA7t4OFB0PyJ4dIrRkQhXzC0MSJdAuYleLKCGImCjGgTu7rG7kjpPMMkfo",
-	"3/hJ8WZsw5kEJgkbPeIxpPZEehYrlxpsHUgPJon8uFcswUBNXvke5DgZG7/j2PuYCThD+3+Z3cKKjE1R",
-	"ZMd0X9ELw3Cfx3oPUzSmgcIAhvlRa0hG4DUZtdpkBB4R/eznf//zX2/1A+sb0Q///c9/XQdd8spGJkJQ",
-	"ItrtRxxiRWLFwPprPeNRVcyi5gsXTOUCKgRamhE/Mbe0FdO44J3Bu3eWoG2oDNzFckrnzFrJtB484u9H",
-	"LeC8erjvR2AgxynGHMH/DDmPzVt6ippJ40tgOvGqKY9aYB5x/zdqzZiU9MK8/kbTFNh9ES/f3PtA6ppK",
-	"jrrYAdwhXg9aFS03HIlwnKUJvuV8lr6p/iASoTxAKeZvm0dqJ6o7G+LfayK8wNRi1d1ALxtcnwbfLqhc",
-	"PdRZfHkrfz5nKUjp+bMRD3yxMH/TaMruQX7AzTNkNXQem7+75KuUcq3K6LEa83FgdgaGrRd/ms0ox0sb",
-	"dBO4sVBGDqmiibjIkHY+YIXmD3Dhkg9W/v5AZoxyYyKudEYETjYYm/UJyAdSuVTkAznq9cgH5Ar4kaPl",
-	"RQrq53KOGbgzCuGIICqcmE4CIyLFqkvKfVttqEHfTo/JBxFLYhpo0lfGtdDBN/eFUVzR0lyDIBmhrJCL",
-	"Bw5sBHWw+v51Q82X2HVt4tNQS/3vs5ffg2UeOoQ/CbJA20tZaWm8rm+K0wIdep0+6S2rxfgSmRqLyRiy",
-	"mZvNEOHyIAc6BneBjE19srokadOrDVeR8QUkrbCtiNd6t00r9yRx7bRtBItIMS9B0dk832SsYC8yt94l",
-	"1pFbyj6QKq4Co+iTD+R7UTD3gP8bwj5Mu6bOVj6pta29cXAP+iTQRB9ALBhvaL3YrAPnb9ysPgDmq2JT",
-	"xn6zRVN6puarnIbKdsYPpMBRoZmBacaRhnFkmOPn3H9kyfAYFizlphgjsmFnKQyIpEvUSZQgkbAjKlon",
-	"1w4HnI8QvmBeP9E6QV6iAbqQZDFdujPKZTaZxCE6U9Em9YGULxvo5LCwdAnVKmxu61IVZ9Z2smJnWnsw",
-	"jpAkZaYvJGAowGbiQsXkPMUDg5BsTyJTbMyFGk9ExqNGHeWDBrASyFNRU9vijKmpiKBJivEH6xs9duxE",
-	"TdFoJsl5poAujOFDnwto1fZRlj3W9/DIo70aOcnMIlXLExLQRLGUUxVfMRlA+JAknNH0fGmwCP1R6Hla",
-	"T/+WwzCOXr1XmgQd6Jltv2DEaNQ0Fvs35hXjF3DuohMj+kOMTrELxTjQLsg8W3QVUq636ZwRW1WRTLJU",
-	"01mhg6JmsLH5n6rscXCLSyyuQEO9N6iktEnm1JOSLgPllJy26lSb456nBe87OxKzVcD1fiRMESlmzNq/",
-	"sWphfjpdeUXNmRreX3blivURjayXSyIJok6YTXOnys9LCzMlJpPxnErZlDKss9xvh2A7sLTYFtkLKhLg",
-	"gv2TAg5JSLk+Qpq1AEyGLb7bRpuWi8V1/BgLcm5FySZy3K8VyiLbpZpSDtaHgvOnVEf0xFnK8pKpReKv",
-	"sRHr8ZXVBDe2U9dqzpsu2TI3R2OQ/TwVIdMremLM2JDhmywL8qQSYpzQdIO81T8sSZTwiVmEPnnxlW0z",
-	"4zKbz4VmKeMZi2I6RiVqXdvHftuzTMJZDsrO3aBuxYy1vm7FBgMrm4I7wGZur/gFnHvInK+CfeUDKatj",
-	"0DQQihDIEKyF6AQIpWSNMcaY/AIH7p5Y1e4DcXod+UCOQcw8E/q+AVcKRD2BeiQ40YxJS7knRNIJGB+N",
-	"k6JgoF+RusuikpVh64YwcFciSklO5sXkCSveRlqWPSlEYdqYKa19AnO0jh9wjK11K9SOWnOrOGTl+7Y4",
-	"ZEuk5mU8D2hz0YOR0wyDmyKx4DVnAmXSy5hHPj+tlaxKsY8wQwZG1IOr/oEwUB4H//7nv4JcYgHBiFoL",
-	"sSh/y42lnyXSaSsG2BjQgMaKXjK+mYOdFhGF7D15IZqCCpE9MAgniQgNcJ1DXNUXnhRJZJiyMTqQC8gC",
-	"waCFLFdFTBN6+XaSl/QNNaWgsAuRwFUxYQtNigCiinMAVqS7znsjVF5KE4fmwSnayVJQT73XLZxVInDo",
-	"xmHDM+b2Ckxy/8Bs2BnletII6iEWXM+GcSXSpeelKRHBnqIXJLAYL8G+tfWPeIkaqmJhSafj3vr+9MUT",
-	"0umYxNwrxse0rf97DgGz1q044ipP6Nb/dN/j4KVxqqfos3W/One/m1Lu3M8fOZe9yyq2vn73AF/Z9zwi",
-	"Hr0jzcOFPeLrToxxDtHSaePGLqembDYkLDZp5GATHvFAH9GK86zHgmqI7e2exCVqVybB+g3ewPuOdCSX",
-	"PNQPvsn9hrBEsgjzy8GltDlnsptHpEKBarC8OyFTCyPoCB0QuW89u7mjLpMZTRLggQs9vzzoB6zGKBUa",
-	"gy0kixk77kqWGb7z73/+a9S6Dk5y2GKXFRdLCHJZ6LWN4Kgo7NVLDdQ7jF5JvBtkISXQxCdivqVNDmyP",
-	"uEjbpWzAtpcvaL1dfppWPsuxfQ88jftgFR1xD2s5D70yxLWgyy75Wotx5k4xciZ42SrCavUNhCvH3R23",
-	"oMthZQ5nnken6RqrroO7yRhtDSHZJHr952t2EUsFVG8S1V3SSclXXk7PkgHZQxtAOQRnf6Spb8poSui5",
-	"yFTR12khAOYCZm2iaUyShiQU4+HEBCx/UO4cfGLvR63YkI/vcYHv8DH6KMAR4RKIis6YgrfGg9+8vg72",
-	"jQnb2K6BAH17dVllynP4MM7dVY906Nqrapatg2++MFdlvueFIHkUg7RCQvaCV6dvvn6KuWK0rFSAmKvV",
-	"xooxujqZ0OMqdRXKXVY1kFe2/uAl6hq/c0Gbsm+as5QX097zwDABtiFMWRSjPgOxspqAgaCqpmDreW7q",
-	"nxIuOvrNijZ8W2OhDmjFuxVn+0P1WbM8WgtThaGY+A/LTYpSc9eG5dt27RI4G14hYcB9Zouy6s9mgmtF",
-	"BGKRoOy0yFsqfZbPgWIPfqRmwWS4MkxNFeZT7kyb+Xcu3GWvYK6Bqw9/2UcJyGTWa3aMqTzk5xU4j7d7",
-	"1lO3WCy6FoveshVNhgf7Q+vYHnHLcDqxzZgEvii44TQomIsJsEGTKb4carXNlKaOUjEnLoNM7re9Np3J",
-	"PSB7P/D4XclTb19z5vqA7AVX/XZA/hMCce4fjfjTF6dfd86eng6O74PX730+3uvu+5WOrrvvteZ6HWgF",
-	"09dosD2QWYiYjDgEMFj+e08SL8PVYVHnqU7IxJYis8IfRBSeov938O6dIdQR7/eIPCmqDeiy9xQs9g6z",
-	"HWOauAvVDyk7IYFNVA1G3CSlymJOLfkHS+PJ0pn00gzx7ajboyJybszJt8LG+17EapqdAylY+uhYAql4",
-	"ksTnKdVEd3AhAuvavhAjvpi2yZgMvyQrVPY9Wxh63BOy+y1TjF/tjTCfa/zjk6+evnz53fjsydevn7wZ",
-	"tfb3R3xOl4mgkWkvFt3XjEanSbKXdr8S0XJ/xOMJYWmqf11Muzj7PfdV2n0KBL1/Ai/9X18SHifkPbqf",
-	"9Xnogg9/b6GvsHMa5R4ifavBC4gL+xWNTDzfPn6M0Qkjnnui//Y3YmKv9V8/umhEE9KXZlwWovNXyncX",
-	"czYkOWdgjkziS2Zi/u/JET/PFJmJK4YmtJz+tJC+ZVJVrtcEJiQ7GJLAxeIHubdFuhryZC9wIduGzwa5",
-	"ZRRjm2yoPpz53L3iBYKUA8PJXsGZMsSannFo3zCBXhC1XIgXD0jCqNVnbeoZjYHmNZ0fdh6TMxaiy0+s",
-	"hHyDvlAXAb8p1LzrdoUorAoGrYw4uiC0ZjafjWGiV7GkEEBg/sYL6LGdvvdL0b322g5of8QXItX3kMjj",
-	"ZaA7E9XpZwEBK9JiHo6PFAqgm6mZPRrjWL+cUZ7RxNRxh33W2oDnbSummqBGak1IBUK0S9w1egLGZQIj",
-	"MhhW2MQ9CH2Lhn5+HI0KGwn5mSbbhTybuAr0NgEKfFdyxO1t2PY/jj2x68Tc5xBYRdMU5HeMjcKoU/0c",
-	"vRImjkr/G+Yv9D2uD5fWKar1CFx6K5rg1xK9jbFyozDJAWgoR+O9JHsQSlubCnhQgJ77NRNa8j8x+qHu",
-	"xkwfLxFUvsye21jx2NTRcVJHZb35wCh6OGitB4KJWqDxXCtUAAGWxCHjEpHtTSZuKuZpzBRNlwZtYFgT",
-	"EZSwC5pYZIOOYukMwbZjleQpva+M6eD01TMoWgYxn61hq9897PYg7X7OOJ3HrWHrsNvrHiLs8BSyow+m",
-	"jCZq+huA41cBWJwa/jPo9bxgcWOAtwG4oC69ys6TOOy2oD+0bjyLWsPWt0w9hU4QVARjYnVHg17PpjIz",
-	"xGEpW8YhvRmXAr4Ql3VQB/atA+wKayog/sEmdAQzOEivrqqg5WZKtSzQLeSZt4Y/v223pEUhaz2PrxhH",
-	"4ERFL2Rr+HPrBVO09VZ/dADWuaZLbQwNWkWEOGo4YzScgmeVQtS4JLP4IvUQ2xCPUbXBYpzX0Vi3Na+h",
-	"sjQO+Ya7A9PbuEGv4a3m25MPsGKHoDEtOIO8QFRKJxM90et267h3uOX488W0J3zjZL4X6lbn871QwNGX",
-	"yK+0loQaNQsv81iJtSTob2gFDV71DyANaZzjB1USY1XMsfXNiUllUgeEwWPsfCrVMC+00ra3e5tAQARR",
-	"bKbVVZcL087zTqK27+zSikfbXZ8m0hdkGltjEaKjLTjMIo2VYhB2fE5VODXh9Q7pzARhi0ke9DyjSwzC",
-	"PWcGyoQsmeqSr0QENTx+zaA4MkBMSJNtohUa7BDvaVs8Cvl98Yg9j6U61Qv+xMLJ5AkHUMy0uOwvtVjg",
-	"DS5inicUFhNQX/SrMLIc3sFERUUtnxDXl+u4bq/v3kH95EN4+ubNK7NpdQNxcDmFYZiiDY8e+QU7epVl",
-	"GzYMCszY1pijV0ULEhDJf3h4+Gi/dlgxgoblo2qCs6VHU3Wa8008gPD4VoMXz4zHDhynUKL2hgw3P8Jr",
-	"mVROfgBJ1JxVrXx43a4F4wWm4sGkGZuI7sLLVKnr0bx9cDqP7ZvXbVtip/Ms2vSdefNZhIM8wqWs+sIt",
-	"+UGunbbgk/7mT36wwv1vLMKPDjd/9I1Iz+MoYjClo8GjzV+8EeIF5UubC4e3WYMZPTO+d1DPcZ89yUSq",
-	"wiZ51wOmybbetlvlhNDWsJUnrbbcBeKlxtZeIGeKzUm/SzAvAfOAQWXAcKFyiJgXLBtoETrQhzIoYlGM",
-	"uAdG0cbaRYiyA85w4ARt1KZNVfezUrc2JsxkBo64Qa9yfmg9ngDN/ZLTuZwKNbQKT0i5iUIxuQqQnLES",
-	"LFd1CyDqxqm/bhsuAj+qKJ812fvpp59+6rx40Xn8uJbTmZLEOW4TQjvlZ3632uarjLlc0KluQF5RqEbD",
-	"GmxR4anmuigWKXYVnKpGh5b127g4jTc6NvheYayWZC+kknViLhmXsYqvWO22GWzayjH0K2qwrB+EnbqB",
-	"ut1mHA4c9wZDeULTJNYCnUHW8c5nzMMkkxBh+PTp8MWLNhkcdaYiS2tHBCC9kxRw+PMxlW8i7GlBk6QT",
-	"JiK8NN1BH2TP78Mv+ftzr//2517n0dsPg597ncO3+8Ofe51jfPRFk0PwnKpbnacSn+MsvUNlyduvpVBw",
-	"ppHAK50AMRMU8n4US1MasqBeRCuWQK8kv+PGB8HV8t+bpIxBhWg0Ou3NaRzt54XPK7cCy683k5PyGvSf",
-	"tbgIE94oLbqa8c3lRO+TNRKiW+870fDzEg0N4l4RUM8TDwtiS42QuFIm1cqKxvbYtQR5UYeS+3LO+Omr",
-	"Z+Sw23OJ7O4WO331DF1wZ4+/QzcHhKyBPq4/UkIkcq2dyzT/32cvv7+5pcuOb+NhMr0+tu8Xz1R1PQwU",
-	"i1aqcHnr0z10K+RVHLJAnNV2TPt5/uE6I9IbH04AikKZhau2KNlNXtJZcsNNptJacZps50+nL55vt512",
-	"iDfZTui1uJUNt0tfnvrrikJRH2fbzALVbhvGJPo+lNr9Q0VOFVMswB4DxkCUO9vof8JwB4e05NsFu5Um",
-	"Mhs3+tofSTNbWXEsv6e8X+jbiUXbGsfWG4tdD7bUapOxGKic3EYGc+7keuQ61XFV0t5aMawbkZ8ztdWQ",
-	"SkJxgwF9jlJYjuutj20OuW1QnC06NmJcN5a+Ko7OZmHM35w7mewzNdd5fPVeYcc8jm53v0YwK8Svt9Yy",
-	"/oP3fuZdHF3X3gSI4YjBvIV4cmXxJAo3wmIah1NwlFiHEfg1YlV3s5fJefUi2HBovW81jb29BddmPpgG",
-	"QsLKBK5vcprrZAM/PPTuCNce4d7R5i++F+obkfHok5751xCSAsbx0qnKj9Pvc/IPTGQblB4WlVUYi8HU",
-	"bYiukx70N4sCv7J+4EVsi5QENny6S075cmSyVhwwood9VJ8NfALh1ohPZ+CmbIDqiGPcLc7CNViSXUlm",
-	"4M+irkPc4Jj6qYgE9Dzl6gtC/klV0kVpYpUx4uBxybMFXfWrEZ/GEtKqLPparKrcB6/hV48lvDT7c0PG",
-	"uFn88bIWv2NLw0qB5r8SGOzRXPSxNWdabsla1zsIwmbujpMUa1Ro7fn6T8/vkRIBIQ5X4+4CuMULoNfg",
-	"Avha8EkSY+GTo36DMb3C8Oo3Qjyn6QXD746bLIDLO3/BopiioVlfU4MG103h+L6GfPJPese9oOkloRXZ",
-	"OQDcBIkyO1xxkN61eseBIfPgvYFkuzaF9MNphbOaIUgjpuQaZzAwdAsbIskepJCIOeNyH7Cr3GsYBXQh",
-	"mMwTkEd8bQby0ITV+lddRSq0h9RZm4n8mkKsse0uZbkl1+RLdslpDn8CkxxxEwFu7zyJNmBEQJ1kkknw",
-	"eUuylzu5C1gs+yfAfiARFBAIC+o++F6qbrIfINPM7utZItTWd5j+yEn1O15FuFit4f3GfBoHrvv+qBeP",
-	"XujGNw4s3/ZXjfms8o7R/bdtgt/dpfLXu1Q+0b3wtckZLSE7CKsUNL8USkn8G2+FgxwmoYnt2w5sUjB1",
-	"oGf8ks0xmEnG/CJhHqaESKINBvBTbxQ34oifl3Eyn1adTfJNAdjizhj5Z7BkYLChD1SJ8CQ+iW99nNGO",
-	"0a4xSHwHuOC55JYDnsCJ9Ap/mJSfwCRAjSFNdIyuiQC/UjRVI743OPKhzLrkhxyJHNK3QISzrYaU27wo",
-	"NkOAmVjlMYMjDj+Cdwz68GBflBD7J8ZdEytMyEIUGj1uB+ps0qnxyxHXn3YJuFpcaT7mymj77RtgIod3",
-	"04bl8OBh5l6BDoxxT4Qa5hkkKJ/WgN10bck+/SEKjZpKWKhG3Nvy3PwBm4Iy85RKxLs2MyjB9BgkMv1a",
-	"lTCJZRZzFrMz4/x97SBmocexnsNc8fWVjqvItDU8eth2QuygMTcuL9hWomx/S1E23/vNEer5q9c7XC2b",
-	"r5W7W+XOPPJHMI8YmvbFTLxGseaL4Ry3KAyjj66B3GvCirHKk4W7ygsfAORWW1+XcbQ+wgMhxrZm1X9C",
-	"hz2sxGZXPa78HQf7/J30ty/Vfu1QCRBgSE2tN7DuDHZtOrhJe5nRJZEsSTAka8SxHckAccbhqblsepyI",
-	"te6hWgs+NBBcNQVHWWLA9QRnHTGZmCJ/9QJagd63Pvi3KXmZDFL8KOMKdvGHM0jS56zfGrYGh4fkR62q",
-	"H2ElZsbAQCmkogmgbLSGrX6v1z/Se1YAGkCMAohOYmw8Z2kIYzruteGBCVGyz9stLayPQRUpiXaDI900",
-	"RPe1vmcL8pNItRxo0zKGrVjRJKYcnqWpXpjWsJXJqNVuVcALW1FswaLq7q5dqNVLqVgaU/I8m1M9a4Mo",
-	"pVu4jLne0ERAtXA/UB/I3Qv4b7Vb5xToHtIZfhMw5tMZS+OQHnzPFmOY0JYyK9DORxVX0b3e1PSKtHy9",
-	"G8+vk1dd2OIdo68RVe8kz49mgEUoLrptmElDCfPgvQ27bRZWhtfU2psOkMHQRmFeX19MdG202W53E3x1",
-	"OxFmd+znzv56+5Fkq+GYN5JRq53n6LuxtW5ZEmG5HpARPaAxOKlaPtViCRTcn8+TJaK8e2XzOdgAQdzk",
-	"YkEEP3FO5mJI+SVjcwQjQnQoKO26YClDKyIAVW92Qd/Gwd9RGs0lOpVSpUQa091EuKPrLd3Y20tTf1R2",
-	"dufL/hh87S/lmsYjc0ustKmQdBAmQmZpI9OcfbXslHbg+Bb9ApDbecSido6ZYVNvVg12X9sRfBqp6OPY",
-	"3syk1jmj7XLecYw/jyfaIqmEOU3fsqXuRxcnWKhuMGfcWNFAoglcgh0UyQ1McltA9vJEONkecYcdsT8k",
-	"NNHPl20bjUgCh4dhSvYZ3IjAeqVNCndeIibmI45R7Vg/Bsul5+GAEuW0lWhAYx7MowLRvzvitVGBXR++",
-	"vrb8iuDoJYcwQcRzA/hCrd6xiMS8EEcvx3QyYaECzNeJqXli7KHCYMz6UD8jntspTa44IwkF7zp3VTQN",
-	"KSBunFsNhIqtMWQa5rE7Q/x9/cx5MmcO9DM4arVdSmXpccooNNJ6lcZXes0gbaHV9vBXhq3+w2GvZ59h",
-	"G4f6yZb2PLOUH9WiZ3Z4oxRqt/V621tkww3SxuNqMG0NkbHF3b1y54v+Q1gEEyGdQRD4LtxOWOvDXCQf",
-	"VQR2XLyBDLxg7DJZeg6qSlm4SSDmmev1zyT32lmtE3zd4t1xqD+f5Cs9sr5l0fc0iiSh9gga2DGH+ATS",
-	"oxXDpOdWNtKlQQwJsFweSLUjvmeCLokSEV3uI0IkbJzg44guZUDcK/d7+4RqQjox4PmXEApqugSEMolF",
-	"qkwDJBVJAlD2C5pGXfKteVNAiXCHPqyGwEEg+mauhWKzgiivgmzdJY/pUlqpkjqZ8oKpUsKNxBRTzhZ2",
-	"9imEahqJe8SLIne9DGoP8h9HCF0CralpBk7vuNVuSao0yVkI5/Es5pnSrLI/6LU9tMjxjL5rDY+Kj2IO",
-	"AJHzVF8/un+A5m8NB8c9/TFLIcH0iqVlR3VrWHJT2/jJI5RmYZj9Ryje9h8ND/X/Dnr677cOYgQQ5LYV",
-	"du2efVRp15LnZoA3++L11rfHppujnZcI4g4b1KAGKscE7myxdxLwHyMaM4rye03mjPcjirwWonGDuOvg",
-	"bStl3DnjcOu6K6hdxkh2x7Qy7n59AOeZgQfc/fqpx+v9HHCr/KH8joBVFSOBjYTklWS5Ik/cDsCY3kwf",
-	"WeyvF4V7B17619aLSmCnt6kTOfVBZAo1BJ7fI2SPEjlnYUwhNlcLpm1COWHvVEqJjKGg+36XPIOqXLmq",
-	"UDLOdzcE3e6UYv+pdIVVheBhr90CljsGzplbrA/7LfsLVO4YtgZ9FN3L+sP9ZvpD/7iXKxAGWaKxCnH/",
-	"hgrCtrAC/T8grMAd97yT+v84Ur9JbgDKvbnIvwXALojy/vtN4HNvBpv7OUHXfkoI3zvY3I0DyiuBBTaN",
-	"OWUTljIesmBd/ZfCm1vu22dbUaF8rDcUPizj8+5wlO6Qff8USYM1YL7/P3tXt9vGjf1fhfCNbWAs23Ic",
-	"pzZ6YeSjLf5tkyb9o7tYLTT0kLJYjznqkLKsDQLs0+yD7ZMseM4hhzOasSXbqVNHV4Gj4Td5vs/v1Mh4",
-	"O4eJW96ig0AFrn6PfQ+YDE4ZwZpbTWyMWuktrOTkMTKoZvCQ27Q30G/A9YtFVDApuYFKmPES6unzUDk3",
-	"DZiZWMRxiNUT0+OBJqBQpizFA/k6j1tUvfh3AzFPcflv3ybjeb5Npb5C7eSB/rmIy4rVwNUWynThxKYT",
-	"hNUopWQpz+HYrLqSJh1oblko4Y/sqNMrcx+w4qYARJL/nTUpeOpwSMNRUQ7trLg9AmZhEZ9W1GCitp9V",
-	"kRnLXAxRx7q9EnAu3rkv77auJQA58a4pNJ+uae1avflC1RvXqr/U3fiOWznj8wbLcgzEV2y8B7fqVomW",
-	"h54HnnbYY3GuoPd/LAqqyhrmS7i3F7/+gjDmA3D2kvTtpf/+8xK5Ncr814Ay/xBC6M3ZgZyljk0iSnoE",
-	"Eh/Lj0qzSc4zeeLzCEGOK6aWGcvnjIPzcw7B4j32HRQMF9JylZuEpbqw0lBE/KJuSnlgFSRuLPUO9OUU",
-	"DCw2SMabhpWuQY+lhBSZEsZ9hOAOqDwevB4M/aMgMhLUBpZB13JWSQsA7YvWnICJRlhvjNC+BPn8nHwL",
-	"kjFM3snMl5fKmsTtFAj0JdeGZ27zQqVzkOAJX01qYZyMC9RQe+nYJxLYWXEy0OG/Sd71MUpLyc91mRlD",
-	"ozI6cbcxSp/3BnqggUYxMLobNipyQkmmhfXYb2OVS7ohCeNMqBGcnGVon2fniNCs5WygiaQzBbSVbcUb",
-	"qAwjWA4pToK+4Nfl1ZJeXRsZaDKxkC6Bnpe3OpPxVXXzysaST2Tpb1MpR1O3xa5/P+VMhoCzGCDEp6lC",
-	"Iieh4XEmJC8lwhPOuMLqmulEaqH0+RAHSVEZG2j3c6VXbdXH3IaV+7k2NCp/y2jWCnNvlRQDjaf47u0H",
-	"xH+pc2UlPu169So9IaXQ+kvpH4EyVSWFZKBxYVrO4m2CZ03lDQY60IRSUmKJCGa3KnkmzoRl2dQC1gxm",
-	"ntSSZPGn4YQbI0W63WOveTaO1urL83toxGiNcQmGCgRncROwZHa6nWBmMyEx+ol6oBTQpnnQbKXwW0Sn",
-	"rXUx1Zmvp9+oIzGFNENBxSK6E5cfUGZJHkk3BcJbjIajYlreKuYsrnrVbOe76qZPRICjlxlfe7CrwGX1",
-	"BIheC+DNLVxfAiT1HQGx8uJ1k1itZcS1GvxE1eCAUf4wcvMK6vAuChLd5Zjeo9joJCSAGd6iUkoe5Fik",
-	"J7Ey7CWnWFiCAtn4l2llYlWnoY1jtpUh7ExmxaU0UfkJKMp0U0g7dPSIHO2enIxaSjE8mw9B7r6d6C8s",
-	"eQVTa7NtxM4egH35U12WffnvP7f9wWtEZXVZ11aJNcf5GjgO3PdH5DiEbfnHtLCy2ybL5waznKmRFxlj",
-	"044uZmxWTHNBOjNoRBdSThJEasIiR20Ks9F8YsaFtU5xcrqnsmzG0emCihXqpfBbNAOFgPi9gT7F+PZ4",
-	"OmMe7BOIQOXmdEzEhmoKembolkIv0SDFaWFl30n7Mpr8L7Bjj25THkk5nCktitmy5Dya/aqMqd62lZjD",
-	"RVoT7CdgRoZjdspidPT3NiIvRZnQFtNJjX5DuKPJRGopvKWmrvtGOeDHREa8brsleTZG6/OmAaMimDS1",
-	"nLErnk/ldsLktSUQpSAiJ5VkktQEFoyfEHHCTXEhPRqLUFAjZCvV0zxPkYBhCqtQAqFO6HliYPhElfPt",
-	"NuLTCAF8jTv02WXpxwu8IpvdKjFXsCl3D7yKm98QfbVgX2Q01TXRezq5I60H/CcRPyA+3YaAn8BFFcdt",
-	"oU1vQQCyBdjxwFowkaUqKszNhJxHE24s+jFsYXlO1Y3UpWQZn7Ct1P09rEYaXvLrdLvHTtGN5L5RwYk0",
-	"0GC3pyZWanefh7kjIGkbRXsN63x8y8D9qNSXFKzktj6p7LbgDYvD+9b06RG16L9kogS+UTI5/klqqfdG",
-	"dlNAiBB61mPkXTEtxK/HFiJZUezKxjK7QIWPLKUDTabSIMB5E+qkLK6UU1y3kFracoogxZXfddvJhRML",
-	"2JwqeGF1sK2aE6jpg/2BRKhAKw3aphSxE77vvx36/Uyjivc4z01TVdEX5Pa+tsxYp2g3AJmBnnND+nSP",
-	"nfr6ddwONEmu9SCAiOKLtMfeBG95zWsUs5mqLj9yEgimTaOrvPN/cp6ig3juIaQxMMKNC97it7qze+9I",
-	"bTihkhAUTI5uE7m/jwe6dtqxXTxMccbnCQRqmEb8BvifseRJPRxCjWAjXS+XkuvZWOXyJNgYlHGjl+dS",
-	"bCctc6LACX9Z6q59dzK0wOCny9FkAuXxGvy+znGxQXVoLbyWjvEL8iw/8Ti6WqjGV8R4+0uZit1DrO7D",
-	"mmE/qgX6TaCjD8vlKaFj13M05F5m92P9P9AUjU/lFpZ/ECqfYtfHiC4LEVWQ5WIwq4R6e8lL8c7HUhUa",
-	"I4iRbfcGOi2mNisu5TEz0yyTUjheG7gymYQxMG0rpXWbIdHvdDthqZBZrjQ0i+hxn2W8FMPwY8Kq1hjG",
-	"l8YcmmQPbhc/6w30B1leVZGCKpe1VBnP0s7xXCHoK7Pqqt0Ri5vyAdvSvvyAJPeWdFJH20JY3cLpxeon",
-	"ilsNzx3kC064Hcfpgo1ONpqxOjFZDvgBGxM1NGfXWE31up8dXR7q55OjP16U35g9u3/Vn20k9082fFD/",
-	"sb8Hy/KoV/77KnrJX4hluyDKak6xFTx2uuHLdvEhNFjBQ4BNazfrQb3XzUd462IWpuJav6TGyy+s/lY6",
-	"eH8j7AJDHYkQfW0+7CckBKx930tjCVMcNl9gT8ozGS9XEA9aXaQAz4rZxZqIttM/9Ar+OvOB/Bj+CG3R",
-	"fg8Bw7D0Y1INIZUgYTAFk5AfBpVpsJBOjUTdOi3lVXFBaljsqi4Ly61En7exxcSwWVFCTBXF3EstyHsw",
-	"0MWVLHM+6bFTPWeAihqgf3Cal3zOSsmFm57MR2wrbW7UMeN6nm6fMK4HOtRPw9aRQn+A/zW8UFoMlYax",
-	"UozowsB4sEeAdcOMixlp8ycDnU5KOVLXKVNCaqtGXpmF7rq843guv7pPNu5N7mGk2xlWPObyNN1/3570",
-	"CWt8fHr9tLPkQ5ZSuFbsklMsMkQt5nlEM+DAurQQrueBRtyp3LV/fVX9QSypm7CiFLKUgp3NmZNde+yN",
-	"yh1rP5uzTNl5wqjEF2Kmj0opd6y8tgzwMdqRXLrKY7cAc9AcPXqLG5FtZdzIHaWN1EY5aZ/Ja565Odts",
-	"vN0F0AHVZjswOfb39pZFCqEJeTLqF3/HOVF1tHtN600pJYMth8EcCXYkzNha/oYbMWHNWXZN7I9Vp/TF",
-	"etGr13AjFY3rlC9LQte1zZ8CTMlCnTOiTu2EFr+ue7PvUf01clYSBh+DetMgRbUECrZmeP9F6rquWgBx",
-	"Xcf1a8vVbpZlXvklzuTZuCguhlKLSaG0XQqHjhqx0KgBRsc+gJ6AmZy6sLGe0C7f/IY9vg6zuPcLqy3o",
-	"xlfWGHtFltbeeuEF/t3tW5jTWlH4M/jUwjWNHgodW9dToabBmJB0ZlidK+OYA+Ps/9//iMGZEGeJCrOf",
-	"bcDAIrUe5rNpmFHn2rGwlFLOk4HGt0I1+5QhXALXmRsAEAnOJEvH1k7M8e4uIie4v+APxwXhG/fsSmmK",
-	"/EoOtC0wruGKW5mwvCgmZzy7cC1zpS8IN5ALUUpjuuGsGlf9npBW9zSSU/qZWRLFqjn3VZGsGu0/b4U6",
-	"GFGsSrheUrM7064uycHf15ro5a7rWpq4QZpYm40/m9kYLjrU4KgT+LvT9y5paPdj87+8tiJkLjH7qel1",
-	"LiaGCZmrK4kUv6gR/R57Vf3mC6FirtOMz9GKZFWeM8cwoFZ/G5r7Kxj9VoLc/ZY3DVOiw9PasuQlfa0z",
-	"iX7Wf+3z/tlB9kwcyuejo/MX429+37u43c96f70KT+V20on7J+7OFaiDt1hl4hbCyRTcCLkucvQ0FDA8",
-	"/M9IgMwuhqXcFNzift801R1zomfN7YwWEQgvJJk0AXmTkGYGOsVOdj6oc80hRAXhg1rkU+T3CTvY22OO",
-	"pOWy5DqTTCpAuZpxyEDC/mgwUP4g9KSYlhmmwZRTO4aJej+fsdzK44XkiRBmi5hQGI2JPsGEiSnSAIk2",
-	"n2Jqd4rRDhjd/dAUDxlSOWcqQ2fcQF8WWs4xrBYprCHIkxDlisXwESJo5Ciz6LGfCRSXjP7mBGCzuvxa",
-	"72Um1ZXE7aCLcBtxDgdq/GkwfMEJS+23//33f5KrffdPBaeNP1dku3maS9Js++3+0UG//7z/bG/PjXHY",
-	"PzziL55/I49kJs+k4Ad9Phrx5/1MZPxgxA/3My6O5NER35OHz0ejw4PnYi+TL+T+3gvx4kzUyXx/79mL",
-	"DkJ/V8kfI6woooOf5XJIIEm317iDHYKcrQap50IoNyDP35XuLK1yY+GmNa3U8S1nWGYoQd9FDmB09DtA",
-	"QimQkRcqFn0M5Yk+biiBQUoHv8i/XfR/vBA/zL6fHqnrPX6WvXr9Zn8jqmVUj4HaSDz6/vFioItbH3Qt",
-	"r+xC3/stfYey3lSxpDZUr3vTP4UmRcQMHxpFqcQntbRSBE9wcgdDTtWwnaXDqYP3nmbEthwVwnrzAiCU",
-	"SpkV5xrj9A3jFcEChx94wnQB5KyUxm73Nu7Kllfll3dUMe7KL2U2LZWdY4Gu2HwJG8d47SW1ss5PjX4+",
-	"bmBkxunU0ZZ//NMREsc3uuRdZRj+vJFsTMt843hjF8wONNLH9oBsy6cl12jsDG7dXkVoyci66FeEiNP9",
-	"xNdiCog3oUwYdXCK+QEqd6tq78awfsKeAYM7TChLq8pe0AJDPbwRJOq7FoC72HfdDolCw/sffjp1kgTJ",
-	"CD5FJEgW/oOFHJeM53k8dji4tjVxLXaUxiGrZJgdqIAVoN0hJcXJKXEQq8+x6YhhjSbgo4QWx/91MWBA",
-	"wvxxvWDWJk/+pmF8KpRleXEe9U3RBO1dO0pW8sz64Bu/h1QQfdM4Zp7bcdTfT9Lyjt6wtrrbGUz3xr99",
-	"xI7ZxJUY2J6TUOAx1HJO8MIlvvBwlfXjXdst9yaUsPkEAqsXRBv1LJB3dkulKF5OZMngwHkpmL8UJ8xI",
-	"FAj9/zipEjx1lCGttC0LMc186GNdqFqYxf0gmqoEspBzsUreeEgPaZMmbmIz/vuu4NaGtKHnrH99zXh2",
-	"oYtZLsW5zwNCI8K81yxTpPEdJ+zd2w+/ItRBq88GpvC/AAAA//8=",
+	"7L19d9u2sjf6VXC1+6zY50iyJNt5kVfXPW6TNjlNmuzY2T09Va4Ik5DFmgIUArSiJl5r/3U/wP0Q+4Pt",
+	"T3IXZgAQpEiJsp0mbX3W83THFInXwcxgXn7zoRWK2VxwxpVsDT+02Hs6mycM/n2cJCKkKhZc/yWz2Yym",
+	"y9awdboQRNGzhElyweaKTERKKJnTVHGWttqtS5pkTH8SpowqFo2pag1bg97gfqff7wwGp/3esKf/3/+2",
+	"2q04ag1bNAnHvf6vk4fvB+GD2SG/P3/w7mH6SPZU/3KwaLVb4uxXFip4042p3TJdjqGNueLYxm99Ojjb",
+	"Dw+iQ3Z/8uD84fTRr72LVruVsoRRyfzRDDq9wWn/0XDfjsa8E7WGE5pI1m7JRChsH/6Fg3xE+2eDcD86",
+	"YIeT++cPpg9/faQ7wDVpDQf2n2NFLxhvDXtXV+3WcRbF6skl4+p5LFVxRV9yRiYxp0n8G/MXMKKKtoa/",
+	"fGiFScy4GtMoSmHw+91et9/f7z5otVtRlsKCjGeyNewPuod2UbNo/YLEEZvNhWI8XI4vmB7H/Uk/HNBH",
+	"rHN49iDqHLCHk84j2jvr9MNBtM8OJof0/lmr3ZoxNRW6i1cvT04Lu6PnOGZ6kvpxGGZpumH/U/YuY9Ks",
+	"ccreraeDVGSKtYatvcv+XsokSy9h6nJv6P01jqM9bzWloirT29LrtVtKXDCOnSlxsW59rt62W1MqxzOR",
+	"MkcObqaJ3kO9rd9SHrLkdd576axMGTnXEyRUXrCIKEFC+MLf5pRRqT+0i8Gi8dlyDJ95fSTQ/N8zoVix",
+	"j2dcxhEjasrIhDGyiHkkFoVzaL4/S1hrqNKMtVuwMzzUn2cyarVbE8bGdCYyrlrDB4d6qSYpY+OMqzjx",
+	"z8u+Oy+d3uGw1/O3P/TGOX4HA9UbPMl4VGq7uFswc4mbsTyIBhf7swN+OL//7kH6UD5SvUtvF1uh4JM4",
+	"nTE96HwNzBLF/JxwsSDYqSRvTh6TB4fdXo9QHpELxub+s53D3v8hYgIrN0/ZnMYRwXHudv2FZ9GrNJ6x",
+	"2k0+NnuasIjM9ZvEm1+bTGkyMSOCUa/sCyzDXCSx3o8PsBVzlob6FA0Pe7g3ajnXhG+f+9sznoosleMz",
+	"NgFSHRz4C/NdyhjxOyLwDRkcEPiM4GewBt6ojwidKJYSNaWK1C4TiVEEdFtX7ZZbgxKH3T8d9If9w2Hv",
+	"vj7vZvtwzqGI9KRevX7RefDDwd//51H+Qg3bGAwP+tBMA9GSM8aYZ4oBd+y1W+z9PNbkpj/lWZK0W3jS",
+	"tPSbUaB2GtH/MpKwG4qZXu04lWrM6UyP9ziirXYrofmT5+KSJTTU9D6fCq4f/Wd/0B8cHh72+gf7enmm",
+	"IonGed/jGX1v+292AmYiiidxWKYWLREXLKomhcIRmVJ+ziShKSM0DNlcscgSw1pagN3lAlawdcx5fMlS",
+	"SdNl27AaVAZIPCFzIWV8lrCuzxW8ljyZnbIJ0xxIL5VII5Z2Hj486A/MG8ux1MxbT2BOlzM4CR9alof0",
+	"D3uaieCf45DOVZZqmV18bhjPnPEo5uetYfkX/QVyIyNdJQtTpkc8j8fy7P2a3TCvjt8/fPpuMHuume0K",
+	"Q41YmMScGRrHjTZzGcdcwf9ETTrTS5KKyzhiWvZLyqMz8d7niDILQ8b0fK5cFxLUhrsF8xdsnqVzITXB",
+	"6bNYs4Jv2y2zAOMQDowdimRU6ac0ZbQ1bEUx13+lAtjDNmqiVDRVssQkD1bFai7xLGPVOqYRA1rKtNqt",
+	"bB6V2eAKx71k3IibWOnV/pEtyM8ivYA9iGUM3CpWNIkptwr5JePrFTHD915KxdKYkufZXLNEFc/Y+Dfk",
+	"f8czlsYh3fuRLcbQ3ZUZylgueQjHWSk2myvUmIGbsjQVqdv7hKqJSGcFVnHyuvPw4aC/X9i9JQ9RHYB/",
+	"1C3Gg/9tXYFQT4TMUrYiwhMhWUQ0r4pDtu01Rm/DeJKKmdf14MD+oET5MaxymIiG157QjLmd64qv0viS",
+	"Kkastu2rw2M6mbBQwRFH4pTjRaymUUoXvDW8b3bKjLf/EAkOnuFQ9/EJ7lcTioCFRcn9GM9xtKoIx1Jm",
+	"LCXmoEuyc9AbkJCm0dg8inb9dReZCgWQmf3Z7+Y1e5dpWXocripk+53H5ISFWar7JByPdmXLqWllTLEZ",
+	"r4MTxxSKlJKpqUhjiWJSj766ZY+n5G020CTti6ua5F9FdcTjf6co3imKX46ieKcl/iVW6w+rInpGkc0q",
+	"4gqT/AOoiP1PpSKWFgNVRBAa9Ua9hUCjntScTU0JJZrrgY1pKbKUAJ8icUEz+F1kx9bMd2su25yM84X8",
+	"iZ1Nhbh4wqO5iHnJ9v2NEBcxP5ee5qPX0b/0uDUEXVczLV9WdH3iLzx3Tbxtt7JUr/lUqbkc7u2ZaXfN",
+	"+u/p4ck9fWQojhs4jzoVYL8vamhgQsZ9n+jNlqGYM7nthcFXLvQ7Dzq9QWfQW/WNbDBTGxLJ5Ib+DA3N",
+	"UxFloOqScMrCC5EpXwTD3HKy0JNp5lwxzdNwxjopW9A0kiBnUjaJ3xtuRMdzqsYHk4d/h426FBcF5cqs",
+	"4/AX5AFymDKqt5Re0jihZ3ESq6V95l92Kp8t0lix1lu9l49ZwhSL1hKhvp0w84vWTM/18fIdMdiGtZ7D",
+	"mizY+iVxi7rAnse2A6Cwp4wmarosEVcSXxb6dQxMXJivko03iClL7i4Pq5eHwg/Fl2/nilD6tG8//XyX",
+	"htKI9gt85e4aceNrxF/tCuGMJbZ54wje9kLxl79M1C7kF3i10OJku1uFZTN/gFtFr+mtwuyCXRQu1JjO",
+	"50kcglO9cK/Qr8It4kehXjMalWT8i/gcRYkklux90ayVMmljP84okI/QSzZz32kRoohmilqsDrSI3D8i",
+	"acbJPVCzCL7K7umZuyFn3ChSCQNV4uWc8eNXzx6LMLP8zteHYkki8xPZoWdpHJ2XzLMxnwj9vypWCRrn",
+	"nr04Jq+Q35LjV8+ABGCQrWGr3+11e3pAYs44ncetYWu/2+vuAwNWUz3lK29YPx+/eL7tkGzTQwItj7ge",
+	"4XDECYEhDsnKCPVvZohDAiMc8RYOIqVKpI3stGd4gSns4kbb5fVVjt9FnWimISQipMlYM4ICM2lVSu/N",
+	"Mvrmt42NkrxGIFUYuKzkKUuNanvaneXnT2L5sSf/JBGqfOT17hUuhasH9GHPrNHmna48PPt994teLv1L",
+	"vxRkZUaR0zrq+veLj2KORyCNQ1ahyq6Q9Rx0l5yV5fN+c/KY9A973V6PzFnquJ0m+nDKoixBB2ETNaWC",
+	"tvf7pzDDStrW/NyLq7zv4ipNFKg5o6Vgy+vrKo09nZZK/mFPTzGUU0zQDIh2DJ9kaBSlTMqaA6e3yKy5",
+	"JoOYsz44Y/fJT0wqcqCm5ESljMH+C6loYoVLv9frH3iX4T/L1X51jRoIzirGVaH9yzCN5yjaW08pj2Y0",
+	"YmROpaIk5jAyWPV/xElCz+GK2Yz7feZ7cyXvddwD+X3OP/XILmKuJ5YIffDBTgoqrMdkZXwOB9lewFYP",
+	"O9jtisf9jKatt5vY/lW79QrF9DO4clmv/rcom2tc71GbWOFNBK8MnS4zPHx97EKXZ5RnNKmijMaXPreo",
+	"xVtj5UXP9A8TrrgU4KPt7wHioqDjGyuhp7a6uAOIPC92WmdDb2THtgoEhqh/cItxF5pwF5pwZ1O8C024",
+	"C024C024u6De/gUVJjiT58ZAUjaO9GcD7jMuGx1qVr5a5Jd0hpoktWOfn96TZBpLJdJldb4a8mnfhfmh",
+	"heGmuDwQZgqmZd1540TBlF02nLifYVQRItsw66gqXex9ryb9b3WJcYLttevhDOyicFg2LYs9H6VlWV2U",
+	"/fkXtyzeLItrYwS0W5rGghoWz3v7iAhuE+9iSS7ZOVM0jSnvrl9YjBR/VLGwq8t68O6LW1jDUJvmLnpn",
+	"vuq4z+k52DL8wIrq036n8d9p/Hca/53Gf6fx32n8dxr/bWr8zQT5ifHElCX4grGLZEmso2b7pLYl2HXV",
+	"NANBHesxU9V6W++cZpyl0K6apiI7n7rg1n5noIlkKtL4N8HH2PR95y4Lpw0z4by5lF1gB81cYIPDNR6w",
+	"UFwChknR/zU4tO4vA8rQ4HjJsVuM1vDBw9yNdYB0Byvbf4RnBw5Tq90a6KUHq3nx3FzSJI6K+YV6t9wv",
+	"BqYBCXE7X9ZJItQ67Q/m8hdQ++r0Lh6t8r5Bv8T7buLzhYCJgs/XUsMmn29Dgn+wPcE/2JbgG8oI46pN",
+	"2ES1hvurZP6lsP4i38Wg7wq2q9J4zio8K8eQF0qo81dZjCSIyjbSvHSgfBeK1Rv2/87+52Lw/CJ6tnia",
+	"PYjf9+hZ+PjJd/0bOJ+gaXapVtruV7Rdsh4Vu+oWdDO9sWN3/7xqt97Av9fm0OjVNYk0/npYpb30Ct7p",
+	"/at8Ues+0L1WeOSPiXV63rnhb80Nf2MXO+URoSQR/Jxwqukn6Sxizog+XH8B//st+c6B3NdJ79UQFCe+",
+	"7w7B3SH44x+CRoK6lPuFWYllXAfC2cIlgZnEzlhJYqwG2+b3XT9V8YbZZXpdjZ1jMZUsHL+Y/PD3R+nD",
+	"73/4+V16uvj1zavHD589f/W/z8TgOX1OTxa+zsC4FuRRa9uEydIKV0McekOsuE186Yt6oyVqdo83q/ia",
+	"hSyeq3KIUMjiS5MdO6U8KuXGRhmkI6i8/dR8gecCvIdTRiOWIrrnPP6Hjc7/UGJTp1Pm8guAM8aQnqtS",
+	"Giqyo0+8DcS/J0kQ84nomteDXeSplMsFS1l0RCRjxHQU83PL1WKuXCaq5mr6Wj+jHgIppAz0u71c+5Qq",
+	"hcDTq3brNVXseTyLVfXQ32VCUaIvGWTn2ZPT70iU0onqxExNOnq36Dzu6It5opvomDXZHZIgDYiBYJRk",
+	"RpfkjBHJuCJcLNqw7sq1HkuymIqEEXpOY66nFahA8wrBI1k3o1ErYhOaJWrUOkq/7h2prwfr5/fKce66",
+	"WW43wXfeBPXtLljkYya6URQVenaBGWrQJoEh7YDsQFwrDUE9uCeJWHACnewSkZJAX3jGExonWcpkQHb0",
+	"PxnegxhXRhxJMknFDJR5o4LsNlmvd18Per2jRd2K4ayeRVVrFUs763uSxNERLB0jsSKLKeNkKTKgbk3c",
+	"kCJSN5yN8KRV41Lp8ljrGqsD+wnoxyw/UYIsaKx8scrZe2VHrpUcYuy+NePrt1uzmMezbAb/NoPRl7Vz",
+	"lmL0wJymdMaUYQHPcgDYH1gFlR2TjMfvMkYu2BJusMpbSrJDyZs3zx5rWqHkXIiIhFMRh2y3S/SsYyZR",
+	"huqZSDrDVvQhOhPRkqRsntAlgpbGqdTzlHPBJeo4HPzimmzzC7w32o4ebvUeNYWwpe+fM36upq3h4PAQ",
+	"Fs7+3a/ax+JSmSjV6I+3ZKkbOepKv+MS1jDsV/qmom/wbdLXh6Df67n5vMsYBJiY6QCnKey7YQ+tIbpI",
+	"zQz0HzP63pyEXm/DuSg4wqs5CCvFvsSRG+Ocqmk+xJLLv9mCb3ai5kt9/6BqbU8SoepGLhOh1g3Z+oKa",
+	"jXWzkXPzYBVNtd5fwxb1mIM4CuydLKFSEdSVvGvaZSwyCdfcI3wEZARmSHO3i1UdHUkzgDG8WCCojYOH",
+	"G3fdUsPFZt1aO9N8s8XefM1bP9wrUIiBRwDD/4ZG31PFFnRpshSV9VFjLqueyt6vElVCN4wPLePn0p9E",
+	"viHQui2NI6zdikQ4LmnFWv91OnEkQrkHL8u/1TYyY1LSc2bW1LxG7GvEKBWat8Yz/Y9MHREu1FSrlwsq",
+	"STil6Tm+MWVJhLx1aeD6kqTEYks8srs1JrlZdDqPzQyurvzd/Cplk9aw9be9HGh/D3+Ve0/M+1ftCmKq",
+	"mXiXfCsiJodaK6tawEDPwNfzXz3reIp+1XDM23velSBXqTpI7Ou+y5UvmMo3NDJPbkplRlkZxxzcXFsT",
+	"2Or3OW3lpmMyy6TWuwhVZCakIoOesS3TWeHF65KG6X5sP75VMrG6RSyJ6cenkNIKGGXePJzFUsb8vPgw",
+	"4xdcLLh+qLUO/8tSwYDS99YPJTI1FpNxSvk5C45Q2Q9evTw5JXuX/T1zs5Z7Epwn+lt72ZbxOVjBmOvz",
+	"s5Pyt4JPkji8LiHTRLGUUxVfgrv3bduSNkhRPyN/O8qu+NxnmlSB0CdTKgk3tTrwOqw10gOfuIvC/8uk",
+	"7NBsgqcco5lVaYGvWE7v5XXR1AXPuFDjMyEu7EMvrC3y/laMa5IZg6LpnsNf45TRcIpv+0oejMA/JAXL",
+	"a5gpMZmM51RK/BRjdPyuy4cq5uNM6oMjOBEmz9T8Q1+e2yQwTtQzlogFZr0GcEkI8uIohUX47KfoO5Ge",
+	"xVGEUGrXlwcxl9lkEocYyxWK+bbHprIB/+DEEjUEzpi+kRfVfgMqhnhv11YT5iwFtin47R4WRKWb0aVW",
+	"hUgk4OKZn4zVqWvaw3Dji5hHjoL1HdWYe0ybghNKAs27LTnu/fuf/wpymmxrTYt61Jp/x5dEqClLdz87",
+	"DZYv8JnE6/sNyLF0cFNsc0uSrGukRJYlLRX0XJqkjEZLor+wOJRRPIHgM2c36pI3khEKzg1rk8C/7Aue",
+	"NKi2F2wvFbxJ3SqRV62CN3sOtJbP3BF/5SJ/fr74jIN6kDzJKev6vBGbutZNbOXjnPhOxIyZm5UmqkUq",
+	"+DlIpiwlMo5YlzwD1VPSieZBJIWr1h/ghrV5Yjnr9Ffn81PNj0J9JzJ+Q+6VMimyNGRWid+SZCo+z4nm",
+	"R0FkFk594UnW27h8JlRpQvtyNFM7ObRI5WRSXhFQFEWmGCifE71jn592XtFlImh0KsRzmp6zm5EQXA+V",
+	"EOME2tqOgFY+Llp9wOAdSwK/QpwGJ33y4pvuF3lTsaNVQuCIc7IozvOLoIBZjrMR3Y4d0Nkyr2cB9D6v",
+	"tv15jpSco8QSVF0vyHLJFNlBPz2pgVjc1TsD4QLGaowdYESj5v9wu4R0kbb+dw4ugo5evX+cvVdjqdg8",
+	"z3WwvbRWUkA2Yj5e9x5hWvkkJseVpV01Oto9g0utX8Ll85P4CZbweePZR25E5aYk0E3sNZUtFGndvANs",
+	"ROtLKU3jZEm8T4pW7khwZk3bNpiNgUncxljAbx3wshBcqvYfQTNDlMaQck2CYHWBMCyLg2NuMDNhcCC1",
+	"yqYg2lE/ntA4EZcs3a1aLGcmWt2OoEt+orEigbdoLjQCrCug2R4RSsCUWVzHoLSQn/cMmKiDjvOvrf/O",
+	"BSjAXpwK8YLypWlO3lDJpIqh+Wxr2VD61DsrQpAZ5UsXyLLtIbg2ledDukWuuzobp1B6K7CWPLvkiT4k",
+	"aHWZUkmo+fdZFl4wdUQk07q1YsmyTSi3UTeGhu0AamJ1QOhOsjyHYTGNMVX2VujbD+RaS6buRf+rTh4f",
+	"1ehj8/pnOVhvuBGnv91U6zIgAdfyiZW/LWndjKbO7meVAALvGvBc+On6cqJAXLd6J8NB4vDcESr15+ss",
+	"hYXIH3iGeXyAdSqiz83Rf/rpp85xPhtWHX9g9i+c0iRhHOPFq+IKvsH3UkaT2dcjLM4xalUEsCHhymw+",
+	"F6li0QsWxfQU3rkJAWd5i+OZbhLD/7ej5NpGPOMVMyGbcD/TjLE0zi/7NqlP33+fvPwxp+fqOX9ujdvN",
+	"GnvP00rKoXGYJ2LlTxfz3ucsVTHz0lDK330bK9BMc/L1cjBKBOslrpSbeXbykuz379/v9AlN5lPaGRDz",
+	"LtFkWewBkl5W2jZZMOWWMQ8GlESezc5Qw8jbqs6ZWWm8kESzEiSHK7c6UEy2qQpUyuOLfjEDNzksxa7y",
+	"Fcuzjk1g+lW7dew8ihUMB9yQREwIRXfzBZvjVV1w5nxImDMSpCxhVLIxVUHFvnuh/6tBsgwVudy5CRr9",
+	"jJaXoiZnYCLSGeQURFSxjsJE05XVjysiut5gJGcctQnWMWLgYw3HQbFj/WibsOC2l+lZOiLJgi6l78jF",
+	"rng209uYP9ab5Q/APa8iLINdEtcErTlvn9accU9pytxuFue6EZp9pft859dsbsalSCLbfcpUlnKiBN6w",
+	"pjRlEZkLkVRt+KDTG7hE4+YbboYVVQ7KuJHswEGpRh9+YQQmz8K0fSZEwigwUgevURePWZzI5pjKleFb",
+	"MIGaQ+kAsgsdDVaDX8vo2eX2XkLA5ayNVaUE4n+ziJwtjf0Mc178XqpDbH12BJqnOQNtLwTFo1Q3w9IA",
+	"C/Tk7WIBW2k9J7O5SWXpZOJk88NUIaFsqvbqrpY+ixWbyU1agMddr3IdOU0pXFHyfKEaNgHkd0TYJdO3",
+	"35w9xhISCJsS6yZmpNsqsCFIVyowIHiySQi5DYdF9OZXuV1ZFCuXWV+iSc78ayqLCq7somRB4B+tcVRv",
+	"G75wT5Jnr9y9mGLoh2TpJUuJpAsTSuxznv1ur9vv73cfVB3OHEqi6oTGM/CUYoZUm8SczOIkib3Uofwo",
+	"DbqHrn3ULbYTVlm0IqyyaEsGXvKe1wRsly1gkDgFkSFsNi8rcA0zDFaGYtG7q0bw9PT0FcEXip29enly",
+	"ei0hrEkQsfyKUjh/XhLD3g9V/YUQtbZBzbFBbzRN48vSEb6ZiuNfdD7Uh9vdkyTILwIl6tk2A6rdAhdo",
+	"TYf6JzB2J1QxshNHcPaCIaczFuwWe9677O/5wVh7w6KfeM8DgV8ZRI65WUM3xmlksxaLUrPXq5SbDqrx",
+	"Q204FqRCQr53mYNsrOq5npcWJahPWd7A3Hmxu+AWokAMqye8XeCbRX62nlnXyVYLRwBHhGAa7zbSFb9w",
+	"uai6uTbhbKFPCuRCNZe5uWDZSuZardAGGcGMJiJJxEIegXKYJ6tA9oqm5GKiSfAHlsffQi61lyflRfjT",
+	"KIr1I5q88rbTzK+8istyWCWBoEuTqb1KEymjsur22aQlu0CG2Fk0PluOEdCo7eVL54qnjX+CLS4uaWUb",
+	"qwtcs3CITVGXzQvMn9rSOpDpecbyqcCdepIylucgTxjzECy65ITTuZwKpbAgBjjN/JWBPNcYHLuQErOy",
+	"zBPGxhYvamV4sZqSwKJ0BCQA7SJou5GACsOFvuzH9pTmyVAWEqPIVAGTygmumKv7B60qNltAC9k4MvOm",
+	"GRvcHGugPfT1tk16XsahG9thr24gypg+i6MIuOAsIDvUqOUpY7vtfCzVA8CgWbuW5qFPtBxLEHuIKPrN",
+	"IlHmP66IvFr8lBXzGpIZ5Obj4I3NBjgtuIZW8D6ArxX386BqzRx6QaXdwaSac7IQaSTbeivkVCzsvf/c",
+	"qvT5fH8ntJdNnLNubT0iyef+dgNT+HsmVKW8ocpOVe8NLZxnLhZkIbIkgkhvAQ5yE5lRcQkyvZlAiGq5",
+	"VualK0xoRziTSLSrB1DYGsxhXBVmOR5OlT32YNB/4PiD3RXcDdkmiViwlIQULrn6EmE8kFJRHtE0KsLO",
+	"+HSC0DurZ2Idkyutd77CF4zNScYjs0hItu0S0yv0/6Axc3OEVHWh05QNjNsbFsLaSrz0Q3zDEeFZkjgO",
+	"b5hQJJissZbtr8LyVV4gdLNIM4XNbX6BKuA/AeRCQW1Z/bnI3Cp+r7zVAALw9tuKH97OPpaB3jckkCP+",
+	"RFS+Wm3Chq+/1axTeD2d7QQ/2MSYDTrGFnz52+ICWyLNkSS13qLPkf9sp5YT73abK68r0cLuiuOzPY8R",
+	"lUmmwBYKR3IDD0+EzKoE6mOqmDTi3QZ1QWChkIxE+OMCNT5QkUBtTYSs0n4beUZCHMmncIvoHw3sbBWl",
+	"IAwFYJfCzLx5rDKewUG529oelajuD25Xt9pdY1NamIiyKU0/ul2/j9nJIps0dPa21DU8rGSItRemkl0s",
+	"jS/1ItYarHxzy5hOJixUVf6Sp8YzkFdE9j+0MbWLWE2jlC44Ago7eWWJluz08FnKaBTz812AdViisN/k",
+	"X7CIy66TCict9Ao6LVp57skcDSBK2WJlAIVO71eagOJZ3en4CdOxzPnH6wijaRIzR8GgRGOsGtKxkeSg",
+	"5CSawksb1n+I0nqjYIZxVZ2hqlElmiNde0yD/YZjykGpa4Ezii1vxL7YxkLm4W7kLC1nNv5W5svnztIq",
+	"edUdjo1uKCM16uxk7s6Mr21lI/O/aWQKsxLsxr4nK4D+DI4nkx2wUpR0e1sXmIH10bJR9WiN1WqUYZXA",
+	"e1a3WGQqFLO6OyFIfK8cDaj6QxK4mhBBHrcvDehJGrVJ4AL0/ZhO48eNpcxYCqntJkuBAjRfAJhkEs7/",
+	"fucxOWFhlrIuOaUXTGrpGLKIca3gXLI0Tw7AmQZHxOAz+aPzNzSvY+HKaXjQOHYQxS33v6mIdSjkVlSc",
+	"MMTsrtqYNkSIceKBNui9Csx2BEMSzGdjyHW4jCUNyI4bCph7zG+IPvPYLfaOnZj/UjEw0SbjBGSnNPVd",
+	"f7X83jXRVHbo/VDdScmCVGyziUETGFzuur7m4SgHDymBF+1S/NDq6WgazrJDpQMu7MZRAHcYqVUOwbE8",
+	"t7G3yt0tQ1xKoEtrcc/yeIX1VrjT5kEwGw1z+bEbHBSmdvDQw0V7MPBx0Xr1oSG1QSb+lnnBIEcORwev",
+	"PGBSNNH4dbE8A29ghw0A23z2XhU18raWcI3Qux7VNr7aOfv3usvdH+JyRXZiHiaZjC/Z7k26XnMtaTsK",
+	"suqPWGg1PBRpKR5i5c7iYxB6btqSKmzXeJ0y9FxP/FRfg4sKdMNvSjRZpWTW0+QtuNUocNCpSIr08eH3",
+	"qRK3dZm1reupNS9YdVU+Zm4F1m3l97bMiStBWVxhmw9VJFWyQ5OEpecxcIUwpNLJbEeyjdfEo+XDSlqu",
+	"WLTyMH/Wcg1Pj3kHD5cZDso9WGjAwZ3EWtehZgD5mItbsR5ksLhV5QH9CEFLWs7bIh5a57XSACPu4PsO",
+	"ILEBaFitZBhsEAwNAi/tKSHUbIKYbBuLuY34L7GFYqijA5VDCq3nD7a81/WYgysDNqdKa7auqFOVRFrW",
+	"RMnoX6yxVjfn9g+DhUsOmMqSYY3upD8xdhHhHXRG3z/DTx7AKps/+qXbaruFiLvmZ4A6r6rmtGK2Egus",
+	"vADOcnMicw+gF4PXq9Wa+odVRFiscVbVLyhvsKR0ymhkFpK9j6WnvN0veqXv+8PYv3+46SiUi0WVxwEA",
+	"EHAJStXS207JaHEBDrY6geWCVCt2uJlmmU363e7ku6pX66jrJBHqlX7xGZ9nFVWtqiJNS9EM5gMCNSuK",
+	"rKNYvaLAzreP4BYTJMyVaPGDWlW5V2ejrDnTZZNf3mlEl3qqlkl457pYsK7pqS4oV/m5hvvIlgfbhmBs",
+	"2mbIUrsqVs5romXn50+JVWun9aH2m6i8hdJ8DTTuvGsxZ7zDeFSh7T/o9PY7+w36X9FIl7JlyaGCP66c",
+	"3BUOUjospsMGVy69HdcVXYKzjphM3DEoyavmXN5lt1Qz+YfbMnm/lF+tRbuTb241Ie03IiS/OOAWB20r",
+	"CVD2dnwyln/H430er6oSgu5vyeK3Yonl1MCcjguE9vuyCEBVvy6P4GyRO5CKDMKrcbZudV4a5EqTu+oo",
+	"p6aCWZOmVuM+81Yr01x9/PhwXcqrR3S2tsE6+6OrUra2Q3yp2Gde1WzrLrcK+sKqmHC4C1FfVTFd5g7T",
+	"Grb+n19o57e3H/avvqq0dPndVuR6TUWqiPcUbsl4RS12W6rYVlOUrWiHqmIFNQXZmpDSC+/TEimhiWbd",
+	"zuo3ijMqVWUrm9A27K2tcr1p8HCiX9mXr1aKvVVe0H2+a64FJg4xLl8wK0vFOWW0TCb6P73Oo/HbD732",
+	"waNqksn1UiOJavTSq0JJuhXa4uTZ8Y/H6EPXr7QJ6553SfAk05xp77ngkU3rzW1E5bJ2N7IyAFG0He9z",
+	"ad+WE/jjLwRGFbeomv3V8/BSCbjrWjJZCm43yXhk0j4w7H0xjcMKZ6ktCVebNUL0cCVik0I9tCMS/Edg",
+	"IxpKVLV9WTlLcdZJ9x/lt2tasaVy69out6JHuPo+F2M5FYvSUwNiUnqaF7MfI9ZPDlbXNRWC/UcYJVd4",
+	"VPGZHi6uxE3OE2B+VJykqVLzHblL3rx+buOI5tlZEocEQVlZKQ6xSSm+EsfTd9D1x0kPzpUerCL/xwy2",
+	"5mVNOIOJKJCEkki/aaKVSzcZbKM2GELffhsFXNcZP00HBrbU1ajJ125TbcTGwWyVvemvy/2tlFjcJqLH",
+	"LljVhjg85RpsFTExgStc8M7g/ftCIa0Se7FNbURzecwUjZOVUWMDtaM0X1WHeuTIxF3yTUp5ONWnIAhF",
+	"xIIjjMkNDNpNoBncnIl5UqUFF8pQVCfRVJROyObofU6ZM/WqHPMO2EmbcEZTZqrVxjOIKQPAhEvmTOwO",
+	"vdPd/xoZjfSVpSo2qRoh5ZhI6K1NZjScxpx1UkYj6F9/gGVIMBpG0UScZ8YnHUu/lmW5LGXJL1DEb6xQ",
+	"OiEGowbDBde5iJUJvuRVTE2Tr6IZBrzY9oJ07kmCvtTi+M4Z1zqEbbpyeBZdaXXtkphf4GZDpc9Ia44M",
+	"sHGMwgtk7FaqIuXiWkVLKhK8DXbT6hCn2YzyfFPZ+3lCOQ6EPFNQ+QCLaxyRSAB20pymcjXztlF5lJWB",
+	"eZiv1ftagYu6MF5ZPRz2vpDctQobixVdx9CPCXvSjESlSwg7HHO2WEWOXdBYjSciHc9TETIE4i7GCa/0",
+	"U+W9o7PaUBosCoTAH9GSTGKWRB5BxJLQM5EpjJ0iEWYgzqmakp0AEwXA7xzs5oERGCgoyrfN3De2MZa0",
+	"BmIXylu/nEA14XWMpRDbZ3Mi3rabbStWWimf4lUs4XvSJJV3m+Tex5E1Bpk324QmUtjT5yfkeyiWN8nL",
+	"r05lBBGZChqRMKHSWahgs336rcY/a1cD/LVXi560K2pEtEuYxu1VwM22hzRboPO68azXKIx1yuBgWd6T",
+	"M8rCvq2I8HbrfQf66egGJBaxrq9cZqn0oAAnUAkj165oKMfZv2FDpr7XdRvya4Jdt42aOmI3mFtV7bHr",
+	"Nldbjuy6DdagUBaa62/AyGzXon9ev438mnj9Ngw85jXbqACAz5sZ1GGd598X2PC2H1dWg8pb2F9Tsqm9",
+	"roxG3sRBcxopVYq4bjOoGUA7NEnEorQqh81bqtDW8nYebdmOX37tug35Jdtu2EahzNuN2iqUhrtuS7Xl",
+	"5K7bYH0Juuu2WCxbd91Wqkvd1bW2WkSqXV96xLXQ328+nloI2by1w+vPzpXycq0NBs1mV8I+z79/tAaL",
+	"vF1fC8o24IcVepD97c11ffMWButbqK50kH++v/7z1YJ01+DJq/URr0uw1QUVt2vt7VW7VQNkt2qQMroH",
+	"iVgS6wddxBJi7zKaYDKPrZbaid1VAK4kUtGlHHFnnjEZxrYhzPlRacyi7ohfM88YmACZ0vmc8Q3QZIPh",
+	"QX+rNOOapDZT91s5a769cVakTTl7ZMN0+LpEsSpj3do8YYdLZVfb3N6kHjCVhT0rrtpMnhura9ni2p8N",
+	"+HVSiFfx6iqQ6mpTfpuEEgAxV8YSFC209naVk5bZ6EpjqGu02hTqiI6cMGZcsFhImEgG5hJ7V10x4TkQ",
+	"qL+gU6YAL1E5/RUS+C5mSfQtHPUqMxxYgO5JckmTjNnUI82AwGQJdiDF3iuyU0AlmdKIcMExhaSEPFUb",
+	"mud3UWI2jbKgxbpmYbjFVg82t7oCBIQJw9XJHd9fM2l0zlJpvF0uYs3A7k5E2iUnmETlStBgKoLgybLC",
+	"fzGrdC880Y8d4Gk5/cZPLy2hh64mj1gGjz0VvWuHVekCfrpJeVzfx5eMV8QsYFbKlmEoXhJLuZ/v6CxO",
+	"lhUdeckuW/ZmcmNWkNv1Y4MLT2JOnnT79w/0is+KHRdSagpxLqPRf/7S7zx6+0uv8+jth/vt/kFV/EKZ",
+	"MvNF9hei7bYJh1tLtm/mNrRxS+I9NxiiETi2wO9uzfLAOiRa2kUGxbuXBmx3SSie8VnM/W76d/T816Xn",
+	"Fcp8ymiih7sSyKpXubKiRB3wq9WWxEVBVRIXRaEpNiOxmh6qDlIejFvlcYPI4AVNkk6YiPDCeE+fPh2+",
+	"eEF2BgedqcjSUioZBt0XFnPnl14fV/Lj4JdeZ//t7vCXXucQH1WGOa1Gk63FHluFpYTTbMRP8Or49Nun",
+	"ZAWc90McXQW3AEtpjFjNgAxhYJiPRMOQzXWvzaAMj0iPzBjl0r1fiXG4KRD3tuEO18xosBbwcDN+1pqF",
+	"XQ97VRkqu72YcKHWpnYKtnaE98xYYTVV771AP6wqHXJ75V78mMHjzv++/TCojhO8zSow2wZf3qhGTKGz",
+	"ZiVj1lFAXYTz1gF/N8O+/VKhbNezik8Ja7sCZuuSCfqbkwl+F5hbsnPsslFTavBHKSeUEy2KDVQgcEXG",
+	"NbWxiHwvQL1xe2JxPoJVOgywlYwbWdXdbVWj5vqCVM/uo/npIwx396svBFi3OWbH9kC16054XeD5die8",
+	"gTLx2QQ/2akR/Lu1aUrb7sGamaxbexOkUheYg6EmAJ+D6ROe9G/bCiZoGJCMAezNDhem3AmRLEyZqjDG",
+	"1PHNY4OQXI+VethriJWKXYydcauuL4Q1iogUZELT9m327axodX3bF5p03qznLVJiNqXAXBMHtjLqqfoy",
+	"YxeqmB1Q3rjV5VxHz77dveI65N8KqAIEKDFBuAqg4qpqgd6tvkYleslDluNStg12WsRyhRvBbssoM69f",
+	"dB78cPD3/3nUxM7YyHcCmBOfAqD11jJgB5XqgANPaRZaZ2BU3tZahrpbga6mTI6Dm8Ik306mbq8RytFW",
+	"6DG1ODHd20Df9k5UUOMHqfUQrCkjuKmGYLHgTfHEboBsg6QEf/vnipe3f/v6g/Upcnm3q3YzGs5YJ2UL",
+	"mkayWWYC9FPFAbeBx9lcrm+e6wXNjmRZoag+nOs1Ch8FNoffNyG8NZSaL8D6/GuT8eUxp3UZ16vCbyPi",
+	"zwLQ2bBx0AfLPVyj/CLoiLKS5Z/on9ol78w9Sd6cfkvEZCKZqmMwDXH5bxMHfls0DeMgrZd1sUJUC0+x",
+	"v6UYAVjHRlmnJ8Z85VCH5ZKHzb7UL26oVmlVJMsP/QKWOEafPNrFBPuKnPrqjPkKfCgrXdoVmk/OFwpz",
+	"Lnnfvd1rqKptqudVQPqmar3CVh/lUQQM94p8NU4WqlIz7+p7NYc9tusHSVc1xVH1lGMli9fKTwnKUq2S",
+	"NtYe4VwGN+b1v6f+eE2kl00kpWddBF7W2/y2vDCtteB+24LIHNw+VswaSJiGqT/weo0KlAKca64A6SW5",
+	"oeZjgPvqFRTzAirOubEzLnZcRkHyti2crk/82XiP+LTa2R9PT9Ic0FOQ6hB8cvhKfGUz6ZuwVFeauxYW",
+	"yNXRlzE/T9w9RZIzv8yzhBzHJVOuKhe6SPRTKZLoaAU3eqpFlkGX7hC/rHb+pxtdAHEaNy0fbmYExcN3",
+	"Mm5i4Ha9QuJcLNp5cq4/XAgq86ZLk/iCba4EcusqrYVoaq7YbmfC+WIqY/jcao0O+6lAopCV1xd+Xzk/",
+	"njLeULPV+76xRG3um64DSa1TYzFJ/kb6a13S+53iukFx/Ye9HlaWVLGqqzBvkxnl9LxGgW0IGmYiIK6J",
+	"E1ZRF7YxNBg4eJxUQBBnIvhKqrsHGnY9qzWu3YJKYl6/Rba3DS5Z0wnniGW/JybZ5wYfu35RMy1JgpsJ",
+	"l2shm1XEoN0OmNnWVnJoucC00IbztrQmWSUNXxsMzX4IScaaD6NHtnr2wWIqWTj+9z//FRjPLV4X9LfS",
+	"IHJj2lAoOGehEmDTFsqtsWxDqBmHIHFLRlgGrWCyJztyEatwGuu7uXB5K8GuuY2AhFnEknW3vVl8csS3",
+	"mlSWRphtPokVwduOUPOD0h4YgAQ4yTS16MlQe3cjmNs2CpmJ0/ZH+Kmw3KrPrkfW9YS6sdBZQS5v0rmu",
+	"aTbEL26mcKHecKdxNde4bhCZcpsBJ/3PGXFyjXCT8ZzxSC9+XfdiwSJyRsOLQkQw8mcMrMOkXINbpLyC",
+	"m0umysM9Iq9eP3txbJI+bXwTpGLdeCq/b+RMggANNQLylT5uMeAsYWm37q+S7AQS/22W6FuaRoZsg11X",
+	"/8sEQymRF8xz9fJKXud4vP939j8Xg+cX0bPF0+xB/L5Hz8LHT77rm4GN3z98+m4we764oe55DV1zHebY",
+	"6SpsmItBAP5kwTMKOTJtEk8I5c3iEEpgTPU+/hI6UhyREmE3XvNKVcw0sr73c6rYgi6PSCApj87E+4DM",
+	"xKWWIVoxUtNUZOdTg3EHv7tSjaEFC7UWdPwdjBCa1ErWdHz2SYO13Iyr9qB8bqpDukrxXutiu+q4WYkC",
+	"1wgMnEzlhcisdZFGtM5K5ywiSXzBzOG+Jz+PCDELU19X0gjkGeUZTQLLfM1nUAR5EnOaxL8xn4jw9SLp",
+	"mGe/MxvZ4tiuHFN59n7LkKxNek2RngsaTvGnUjHL4m+f9PQVlfa1h6tEPBuPyElN0tppPcgcGEhMaVOM",
+	"ko9VMejLlBVdgRB0v/gCoKIGK5w6izHof4aTczcMtMu6Gq2lCLOVj1Z26BXylfoEdINCAQpmrgGhqmmj",
+	"y0FnCoVUksww3ptyMGPNaWxLWi+mjANeBuIRcsFZlxisXkeB3QIXDSwIsdEcqDT+ualIMLqUjzidz5Ol",
+	"j5dhEuVenpxW58ntWc4QdAkiguAkYjniLoUhj0/niN9RlsulNFlwtFQ73o5N7ozJsDKj1LduLsAtz1J9",
+	"/9bziFkEt95YyZzyZJ6ds84cONjOHOjFtTWMYnIBbQ6mD/XSdZ9jWnNFvcXy8c5b9ENrvGWtPMXWGd3Q",
+	"udxclkHLFclJgeU3xQvlg8Pe5w9Ln1cpY0EoLlkakJ05MyZPcAYGhugDsiN4CBAI/r1xt4ideglKj/mk",
+	"DHiKP65y/rW5mXZ5F6slR9+cPCYPDru9HnFD3pxdWSEO5hgrtia18jWjUcyN56EcQGx+cllw4ZSFF5Kc",
+	"sWkMB7QiPh7eqMiVp+EUP78niSluXW11OaOyKg9MXAR6zxZTZHP2Tc0W9LX0TF/5ARCtVFSy0g8xi8/R",
+	"gyjre5qKhb5Mol4OJxkgMWDqm/tYLc2KEyv0XbUfdcnjMCzIZzLl7/Vagt3HhAHk2eTtlo8bdc3c8rbd",
+	"ymqiWZtXAZ733NuubK3PEqncmv/KSoa1EaLgUHIZniJ1EQzdOnGxOQnjFpNB7L20wvW+ZWaI7WzjalgV",
+	"4AYBs3/tPJV1Cs9P0zhhJNBHIfDqc8NUGY9klXOjbtr9tdPeuAefJJ3GQ8bUC1Adp1dcBLT/KE3zQf5l",
+	"gIozAGRGNksTePm6Jdm/2ZL8vslAt+esvJVMn/UVob/UHKDtKlCvKy3dwLr4WZNnPl/SjGm7Sn8DpcP2",
+	"DSf2jGnOKa3joJALLJJIH3NAKRo6xndPkp1A/yM4IpSkbJ7QEEBaGCJJkiTWt592Lqd3neoZxROztXAH",
+	"CU369U6A/wp2Gzvhqm9zZU+cMTWOQ2cTWLtlBQPCXfrRXyr9qET9f5VcpPUZSLeTdLTK+wtaV7UasilX",
+	"yXG5lVNezmPaInyhLueppJCXbisbLlc1EL4vOTOFckAIeLR3T5JpLJVIl1VXc2CZ9UAa6+nDh+i8alcW",
+	"tQakPTSDGgPiTpBvb9A22TFxBP+0xKL/8Ku2tHNDKJo0zNsqk0Gb/Puf/9ptI6gXsBuwSSVoMYSarDQp",
+	"qT4fSvIcsT8BzlMJQOCsxH3beHOJVTNU4sOt7ixbaKaX4+CIxJEkUqSuFhYBXaessV7eMuCvjx6/Cv67",
+	"8mutvjeuBQX2X6oTdaUgj5uo6KbAxcZKOfCeF76WG7M9C79xxHkp6fnQlLgwcrdXLXc3Q8w2ASwOCtC7",
+	"CKTvzMsBAFqTiNGUpc5jQGOIitOqo2d6r0Mz1ne6ZkDGpc5XEIoVM77e7epgFp9bY04j/ONNGMq1GMb5",
+	"DLcJriuRcl6g2tJc2/HmjRFuZeGwObGgUjoUNfRtwt+03ImvG/+2ItruQuCah8BdM0P6902JvkuFvvHm",
+	"vkTvyPVKGT8VC7yBxTLGWp7N8WkDxxcDsuPs05KEdMbQYWYYZMkg5rNTH9zOPf9ovtv96ibIthX39krN",
+	"uGAg+TPGgfavBz22TSzo9cI///QhnndBnH/1IM62F8SpOSLGXJbxHmoDMedZOheV/m0wixZMpabnI2JN",
+	"nMOSIZRQLy4JHYv2cDrES2FN1EaW6badvlkUauanTxk8ambf/uOEka5aECu2jiVaYtKiA9EET/mert02",
+	"CdweBfoPe5uBP5z0bY+4E7Vt24IVyuBBTCknIjNhLPbu479Q8HbvYvSWowG8uvlXLP9a5YvzvKqMf5My",
+	"V62qor/V5V1OTJJ3lc66YOwiWTpkXjHJy37T3JF1jcpRDuZCrwWNoltNJI3osiZYUv9iD6SeWymhTE0z",
+	"3UkaaxLGS14jxfonxi4ik1RWUqq3cHOD3Wx7PEYLETI2werVMwexkEPSmH1csNRHVJ6IdGUbHnR6/c5+",
+	"rwKrZqMM0cL3N8HH1fuh5w1AvLApdMpoZEbF3scl4Pv7N8T9CacrsD+bYFK2NrtZki7C6tjD9bbUOT69",
+	"g9fJU6th7z0Xqe8glbcAK1jOLt3aqyfH7qRUrCNQLtzJMY32noQMEe907fTQAJlC6N55CVD6QT2WSi2K",
+	"ipgg08j7WMEDqgaeiWd1EDbIIhAKG14rscj+I/QEYuWRpgyygE21koe7pc8PiyrWVwkDsxnZCL/VbwK/",
+	"hX2BttCIr/qGZjFnvAP20+51uOcXgwID7NsSzacFePG2trj2JWFSJfZWD+lGg61VfepMdg73xby3HfaL",
+	"/1GjU+I0sa2Mc0b+gMXpyASgOvUqtnEbf2DzWx0Coa0fja41TyUlT8plhRS9gJwrEDex8iG6PlHc6ycP",
+	"b+RRdbjHEx5dL9hj0L9WsMcd+OIXC76I6gjEHGn+K29bW1zb/hcEzmiVos+MS/0lhWgZ6LSETVStdsmF",
+	"KmcLmFBpp+RWB4bv3wYK3zUiqjYrNKU4KMtEPwueHS5+dSBTnRjc5Fv8PQHqvgBgusIx/iOoMcDQrlsh",
+	"r5LjtS14U1VFsuunEjaqZ+YVEYP/86ogVQJx3nr+30qSX9HDecnSj6aZBt5NZ8fWw6zbwFo7s77sBdY6",
+	"CsXYJixlEVHCwdQdkUBz+CilC/fqTpgIySJytsw3cRca4HpvKY/AuybRclxMJpsDCKZrspRMhr+uWnst",
+	"i12dgpWX/jSgSJkSwP+PSAB05/8Ohd1cAk2eqFzKX7J6jukBeeGsZBXDRxVjPhWVULLHrsgIDUOmmYd+",
+	"D8WoyBTo+eiluKaRGuPJtIgDZ9ttmqjXZycV+pdKzCVZiFQvrVFwYn2LIZEwUhpbqzLdDjqD3ubh3V5K",
+	"jhIXZR3fBdU1LtACZY0zWbM9zuoC177iPumPyE7KQpFGDDyRMyEVEeiQQwm+e/1t3LhO9YCFCT1jiYk9",
+	"PKeXhYFDwKqUGRydkqo3T0WUAeACZpWKTF3HOA09FUQePCkeQHx03Uo/NIRyqt7E8iSUu8o/JocH5rPO",
+	"bBlOaUpDxVLnp0IWBtWBFUsSXFtJ6LxcGBIYKB3PqRofTB7+vTpw91JcrGM7lKRCgSW5gvmgC5PxyFpR",
+	"tIRN6DwP9gaYDylFWokPeb0zJUMxr7Kf/GTjYHCkM7okkShZqxEPcJgyCo5mzLuOk1gt7TM/qq7y2SKN",
+	"FdsGWHLtLSSvEWNQHQ1FuGmWUigKrLCwfxuNm7XIFtuW46Vq25r9Xni/yYpsnS4EIq9g3NoRGOMu2TlT",
+	"NI0pxn95mQAHV5sr/7vU2Y0Js7gUWydpkh2aJCw9j5lsExGGVK5qng3m5VVZBkX6dpIo2zBWMxCMfILs",
+	"AhJHRwYQ2ab21+VaegO7f3DDVMsjYALmLrLD2WLXVkOAVjq6FZJqEipbodw1YrDxAlGbW/dCGInq8H6E",
+	"Z5yyjJTOKv0mm42QpYVaW5P7qvYoatX7Ns4gEZpPW6PWplPySWtcHBHOLgEdKDGxraaaBE00L12W7EdF",
+	"n7639Ye9zSV0a1YVTEDXW1Yf5dcmSK0wOqiewaCQNpvrKcYp5jHJJqvfEDm+sob+9WDkNxVjb4wpX4sc",
+	"752GfoMS9dvAuteBt2/d5a1Aux9hJIrmJ3jjzUlAVkVxetaHX2jnt7cf9q+++gLQ4AtV/isF0DUwEDZV",
+	"BL8d9Pbi0Dfu+7XR139XYPIymej/9DqPxm8/9NoHj6pJZkbfP8PvjZQ0f/W3gjU/5iU08y55UkfhJOZS",
+	"UV4muQos85tKx9pCHSmTimYp5VBGEDR8yRB09Y9YnyPzDH2BfhoYPU1uUaRj2xoZxU7xh5p+/+S1MqB6",
+	"FHrcOVVZSpPOIuYM4iPuCml8aYU07kpF/CFLRbyt4++bPJe/b62HuxoP23oviyrTNfMezTFBO0YenWXV",
+	"NjJlFO2e5hovhyRIxHkAagms74gXqtgQqoxNfUdLAUMS1gFEXcu77bx0DXn18uQUGpu1R1zG55xF4F48",
+	"sfEiP+GbEmyuQZYmAeZoFCnzIuY1NmxXdKewSeK81W6ZQRR3yz6sYINZWhF3+hPgB9v5IHbb09PTVyfk",
+	"zevn8FdpkVIGkwarbpHfTJWay+Henl2orvlpD2zJe4V2qq4SG6y3JYqDJaulrpN1gKymaJsx6BR8wWv9",
+	"DDe8636S22xjrHXbXhlifXtN4lMoANcSirch7oyUWyPN6mnMgC1V8/ZmTAqN3ZZHVdxGlGKzeRVQ22OW",
+	"xBCfa18xGbOba5iCH4ClqUirRr/MRY9pmUxonLCoTRaA8hgrRDRXRC55iIa4zSmgttLTGru0B08Oqag2",
+	"+7EUlGKbaqMrNh9ETgonrzsPHw76+41cQnVRGFyoMcCUh/p7yPubiiQaejb9WPOJJML6Hp6o0SLC5B4G",
+	"ZOeMac0ywv1i0ZGpmhOhq+uMhhdiMtGf4FQw3xTXPCA74ODN5gSkPhkckKnIUlnArC6ONEe70toXNNlq",
+	"t7C9UmCo/XF1UeCX9REFjojzbNRYfTKE2Trw4grCauenpkDs/rSqDrUR1U94NBdxdS0RlIlUkZSFLL5k",
+	"kgCukbxGUIhFKr710pc4ohpQl0tIZ1/OmQRD9BEJ/iPAEFdTgCa/5myH0rPVFajxzXfByhffBdvST79J",
+	"Azaqz5iZbS9ow+UfK3Wt/NfKu2d96UVT9c6WXdzxSjHuHhWqKaZMzgWXppK7oRliPOjQd2mVoKEXkx/+",
+	"/ih9+P0PP79LTxe/vnn1+OGz56/+95kYPKfP6cmitQ07ZFyfzihoA3uKYol/oh9fnwuM4mUROej3yPeC",
+	"swKPMp/rG4L5tLiW+e8N9VYIoEZaB6VUsvIiOH0UXaJOHQV9HJXSLa/EeiTugPk1WNZ7z0uMpfr6Cl5Z",
+	"W2rT7qrcDrHJ+6hhrnGR4904V8gO4U+RK2RW57Vm9fOqwYUXXCwSFp0zCXG0BkIF6KNi4zKQ0JW5JmnG",
+	"vHh45NIxJvdPKY8SFpEzNhEps0X4oYiq/jkSnBF6TktWqtqVNoKrvsqUlr4NAqNXKpqYZqsXElPaKwRq",
+	"RJcrOfS2fBWiRINJb4GcoZRS327JrBR2hj+uEoFkYZbGanmiKR/34wxQ8Y4zNc3/+s5K2Dz86d///Fer",
+	"XRstasJEg/z9wBhy0FR+0POisLrkW8O5z5bW1IBfmrgj5CPBbl5QFwGu4bzC8sMo8xlqFte60hOM+USA",
+	"3iG4oniUAGUTCldhzPB/QVeWDdq7z7CFI7EzYvw85oxVWtBb32jmlDKa+P4U46afpGJmYkcWeYChlmCT",
+	"+JJBArPsjviIfyRSsTn5SBZTQT5iZvNH3WCWKPJxxD92Op3C/9ef9MkJo2k4JR/Bf/ORBN8/wZJHfiRW",
+	"QD7mqXxoxYWvB+Sp1tPdt5X1kvTH1IDYF65rWGPJw/c4MllBeei8/qMAX4MfURKUajzBcPbJK7rE0TiM",
+	"oY+uGKBawcLBxrwKlEYtMAg1Q29C5tFeEW3F1IIyPQS7sOxplKMaRW240S1ZDlAFIz0g35ng6w2LVyo2",
+	"pd/zEVDcapQBe4MjN1cL7II9H5LXTGUpJx/NUfkIU7Y95CqR5oiOGFaGFJjvViFzPmpa/NvfyPdModNS",
+	"0VSxSD891vxUX4BtCjtLL1lKdoIZvWAkzXigtx40DxKxmcDjuwuqEYYK4S60zZAt+Y84rEOYpQnZCX59",
+	"F6CSN4/DCxc1IjK1O9SDCIJATkecvZ+L1Fgmv9bnfbi31x886Pa6vW5/+LD3sEdOX/7w5MevCyxrxPXW",
+	"fr3TeUpGrWPc5d9gWYbkG4QD/Qo+G7V2R/xv7ngNfQAFoPIBUWIm0lQsyA4ABNh7eJ4WuTvi+v2vv9qB",
+	"mXUkGbW++qAH8Mt/vb0atfSfMP7ycf2/9ddff7UDKCKdKO/pP//Pd7ujrNcb3M/jxr4e4BPN+mCyDP9O",
+	"4lmsvu6PWuQj+fUd6aTkXleL9196b7txdA+mh+d/aGy/FsAHgXvyc33kjjRA64Q0BQTM8tEe8ZTJ+sl2",
+	"/gcMpIVJ+2SpX3lK7n0roLHO6XLOhsRc3/ULe79Kwe+R0WjECYH9exax2VwoxsNl5we2HJKvdrIsjs4Z",
+	"39WNRWTU+jAajWxIm/7nUP/nK/1A/6Ot/5OvJLwwaOv29T/B3wnPoBWIHR5r2eAaOo6oawYu1IVfn4tL",
+	"ltCQuVdA8LifaUT/y8icbihm+XimgueN/Gd/0B8cHh72+gf7+u+rK6DMOPr6qx0WToVezpRJb5e7cbR7",
+	"ROZx/QsW2XYFeQpoApjwsBb07YgUmSwebBBWkHoiQbIBhu6Ib0EKdQz6q3ls+bM+MXb3N9JJJyL3Poxa",
+	"ptSWXs28QOKodXVPTzXn4sNy7VBf2GhOaoYgt5pTget+FUdODiCtb6BgPULL7YfVzLpNKF+C4bd2XOvG",
+	"Y4ni3gdb0HJFDrVJjgivFy0IAs2ET8zmm+WVw1wAGYUcdJl98u//9/8jwUFvYBdzbLXjAGTfiAecvVdj",
+	"/fbQ9m7rZQZHJChtoQXdG7WugrxtLbPH9qfgaMTLn5XqasLXSt8r3KhtW4HRarxR4U1jDE/we90FWj0x",
+	"RpsmgmMIRLGwj27U9YB2AKl7eUQ82P4o6Dq3GAoMSeRFPDcr2DXiWAsrxpUhctgDxiM8mQWtm1DNmlEj",
+	"xidDElSLuoJoDLojfop5D+jsIUoQnBe03gbGvyQYRE92Ai/wP2iTYCXyH2DcVmL/9aurwf9B7jz0ntAs",
+	"ihV+tQtFUYxQwhOJYQgYrh9hQRX454hX5VWYIqJ6F4nB4jYgFgLC7LRCi0VcETtNzMGkzxmLoCSovsEG",
+	"7zuWfDvwRkB2AsqXwdDc8wFOxUuWALYYq90u+VlkqNRALK9kLL8SFFbD+r5HPE+X8XVuj4oO9A8iS0M2",
+	"nsVQIjZoE/aehiqBbAGTwBZHJn8tlsoSk8d39BMsbgMKbACJfnOtwnESlPhTQKaM6oXYscugaWRqyw8o",
+	"4ah9tzvir5lKl3Aftzn3EB1+wZauqA08OBPREovhLKVRDFOpnCLbNtV29UcjDi/TJL5gbVPyAGKjNd1o",
+	"LROVdEnUIg4ZVnZ1nRpd2+JHKuh4xPMVHQxInE94fMGW45RlktlyPSpdGl+PP0ogJaKVWxUnidaCeczP",
+	"/XZ7j1bajfk4kyzokh/Y0tjpND3BGhaOtM340nO9YHM14qB8GndHl7isCrCATmicIBEitejbWIFv4KIZ",
+	"vR3M/3LEd4LD9+/1CTM5sfrkpPrqIwWmnLij5vln/P20ZKWVSQkXBSQKVCs1D0HFUg89AGk0fvry+ePx",
+	"6enzgOz0eyZrUOr7f8QmNEvUEZyRAnhkd8SfAFg++Ag21fdFXP2gTbI54NQSJRRNcFzgKQ3pvEuOOdwk",
+	"gJThp1i6uog220KyUGi9xiO3ROibiQ1T0R8eWdLHBMPS9hfZvVmtf7BUxgKJZcTBy0elZrdq6nGiGf0V",
+	"oi7gXcNn0MxleNLeZT8w5aNCMZtTFZulHnEqMRaPSvOaplK991GX/ISTu+wbzQeYE40iOYQyIo4pyrb5",
+	"GwNRgC/RGYPsOUydxgOA1zR82d1B/YdAbVD70T7g2cyE+Y94zN1Xsu2KmTi7b+6fAaqMz7nWMRaa5vXt",
+	"OxJAtxdcLLoEuJndAHdbCY5fPeuYJQfrfCxJJMJshpi6QcwnomuWWfPR7nmXBP1uv9uDk4EMa2QqQyfi",
+	"nGAGrHTlSCFtxObEhIKrlIZKU5gnYJTAczQTlyyCWtPIRWY0vWARCSI2T1lIAYEcDPnIs7iWPDLjkqkA",
+	"oSWpIppIFZHxezITXE0NvOORllW2aLU+KHgGrRSEAE1Dmdb28Nh0CgtjGDwGcgYn2OeIW77/+rtvycPD",
+	"Rwe75Dy+dEW/AQPIUPVrPTy4ewInAAmLAnEKiolJW83CC6aG3oEn/V7PEpN+D0+d8QVnqUQIjUGvN+I7",
+	"wCEtZ9RydkovGWZLLviuoQCf8zE7a0cO+mg9e3L63YgHesTP9YA7GMyphbrWNGFYo9bRu68Hvd7R4utB",
+	"MNT954Ocs5QMLHvASm15Y4Hmq34z6df9hw+O1Nf9YEj6Dx+g5sjFok0mWZKgrVrfnfqmxV2zFxJoiM3m",
+	"ammWrSCzHpGUKjaGFbdaNQlA9nag6HhAduwQoSUTqpgLDEmUQLuIXS2ihCBiohgH7uyyupE7TjLLHKF/",
+	"4ydFydiGMwlMEjZ6xGNI7Yn0LFaEGmwdaA8mifywVyzBQE1e+Q7kOBkbv+PYu5gJOEP7f5ndwoqMTVFk",
+	"x3Rf0XPDcJ/Heg9TNKbBhQEM86PWkIzAazJqtckIPCL62S///ue/3uoH1jeiH/77n/+6CrrklY1MhKBE",
+	"tNuPOMSKxIqB9dd6xqOqmEXNF86ZyhVUCLQ0I35ipLRV07jgncH795agbagMyGI5pXNmrWT6HjziH0Yt",
+	"4Lx6uB9GYCDHKcYcwf8MOY/NW3qKmknjS2A68aopj1pgHnH/N2rNmJT03Lx+qmkK7L6Il2/kPpC6ppKD",
+	"LnYAMsTrQV9Fyw1HIhxnaYJvOZ+lb6rfi0Qo91CL+dvmkdqJ6s6G+PeaCC8wtdjrbqCXDcSnwbcLKlcP",
+	"7yy+vpU/n7MUtPT82YgHvlqYv2luyu5BfsDNM2Q1dB6bv7vkm5RyfZXRYzXm48DsDAxbL/40m1GOQhvu",
+	"JiCxUEcOqaKJOM+Qdj5iheaPIHDJR6t/fyQzRrkxEVc6IwKnG4zN+gTkI6lcKvKRHPR65CNyBfzI0fIi",
+	"hevnco4ZuDMK4YigKhyZTgKjIsWqS8p929tQg77dPSYfRCyJaaBJXxnXSgff3BdGcUVLIwZBM0JdIVcP",
+	"HNgI3sHq+9cNNV9i17WJT8Nb6n+fvPwRLPPQIfxJkAXaXsqXlsbrelqcFtyh190nvWW1GF8iU2MxGUM2",
+	"c7MZIlwe5EDH4C6QsalPVpckbXq14SoyPoekFbYV8VrvtmnlniSunbaNYBEp5iUoOpvnm4wV7EXm1rvE",
+	"OnJL2UdSxVVgFH3ykfwoCuYe8H9D2Idp19TZyie1trVTB/egTwJN9AHEgvGG1ovNOnD+xs3qA2C+KjZl",
+	"7DdbNKVnar7KaahsZ/xIChwVmhmYZhxpGEeGOX7O/UeWDI9hwVJuijEiG3aWwoBIusQ7iRIkEnZERevk",
+	"2uGA8xHCF8zrR/pOkJdogC4kWUyX7oxymU0mcYjOVLRJfSRlYQOd7BeWLqH6CpvbulTFmbWdrNiZ1h6M",
+	"AyRJmWmBBAwF2ExcqJicp3hgEJLtSWSKjblQ44nIeNSoo3zQAFYCeSpqalucMTUVETRJMf5gfaOHjp2o",
+	"KRrNJDnLFNCFMXzocwGt2j7Kusf6Hh55tFejJ5lZpGp5RAKaKJZyquJLJgMIH5KEM5qeLQ0WoT8KPU/r",
+	"6d9yGMbRq/dKk6ADPbPtF4wYjZrGYv/GvGL8As5ddGRUf4jRKXahGAfaBZ1ni65CyvU2nTFiqyqSSZZq",
+	"Oit0ULwZbGz+5yp7HEhxicUVaKj3Bi8pbZK560npLgPllNxt1V1tDnveLXjX2ZGYrQKu9yNhikgxY9b+",
+	"jVUL89PpyitqztRQftmVK9ZHNLperokkiDphNs2dKj8vLcyUmEzGcyplU8qwznK/HYLtwNJiW2QnqEiA",
+	"C3aPCjgkIeX6CGnWAjAZtvhuG21aLhbX8WMsyLkVJZvIcb9WKItsl2pKOVgfCs6fUh3RI2cpy0umFom/",
+	"xkasx1e+JrixHbtWc950wZa5ORqD7OepCJle0SNjxoYM32RZ0CeVEOOEphv0rf5+SaOET8wi9MmLb2yb",
+	"GZfZfC40SxnPWBTTMV6i1rV96Lc9yySc5aDs3A3qVsxY6+tWbDCwuim4A2zm9opfwLmHzPkq2Fc+kvJ1",
+	"DJoGQhECGYK1EB0BoZSsMcYYkwtw4O6Jvdp9JO5eRz6SQ1AzT4SWN+BKgagnuB4JTjRj0lruEZF0AsZH",
+	"46QoGOhXtO6yqmR12LohDJxIRC3J6byYPGHV20jrskeFKEwbM6Vvn8AcreMHHGNr3Qq1o9bcKg5ZWd4W",
+	"h7zvwqOMTABuD+cxooqCoR3NVjOBp7McPNolP9XunTF866Xe2TDq3aKKexHzyGfPtYpaKZQSFoyBTXbv",
+	"sr8nDDLI3r//+a8gV4BAz6LW4CzK33LjOGCJdJcfg5MM4EJjRS8Y38wQj4sARXaJz0VTjCKyA/blJBGh",
+	"wcFzAK5afkqRRIbHGxsGOYekEoyByPKbjWlCL9+11C8t8KYU7v9CJCB5JmyhKRswWXEOwNl013lvhMoL",
+	"acLaPHRGO1kKt13vdYuOlQgcuvH/8Iy5vQIL3z8wuXZGuZ40YoSIBdezYVyJdOk5fUpEsKPoOQksZEyw",
+	"a10HI16ihqrQWtLpuLd+PH7xhHQ6Js/3kvExbev/nkH8rfVSjrjK88P1P933OHhpfPQpuoDdry56wE0p",
+	"jxXIH7kIAJekbEMH3AN8ZddzsHj0jjQP8n/E150Y42uipdPGjZlPTdlsSFhsstLBxDzigT6iFedZjwVv",
+	"Nba3exKXqF2ZU+s3eANnPtKRXPJQP/gud0PCEskiajAHD9XmFMxuHuAK9a7BkO90Vs060a86IHLXOopz",
+	"v18mM5okoGYs9PzyGCIwQqOSaey/kHtmzMIrSWv4zr//+a9R6yo4ylGQXZJdLCFmZqHXNoKjorBXL9NQ",
+	"7zAKAxQ1spBhaMIdMX3T5hq2R1yk7VJyYdtLP7TOMz/rK5/l2L4HjstdMLKOuAfdnEdyGeJa0GWXfKu1",
+	"QjguqVVbwWlXEaWrFTxcOe6Ez4Iuh5UpoXlanqZrLOIO3itjAzaEZHPy9Z+v2XksFVC9yXt3OSwl13s5",
+	"20sGZAdNCuWInt2Rpr4poymhZyJTRdepRRSYC5i1Cc4xOR+SUAyvExMwJEL1dHCxfRi1YkM+vgMHvsPH",
+	"6PIAv4bLRyr6dgrOHw/N8+oq2DUWcWMKBwL0zd/lG1ieEohh864YpQPrXr212bL65gsjKvM9L8Tco1al",
+	"7zdkJ3h1fPrtU0w9o+U7CmjN+hZaMUZXdhN6XKWuQvXMqgbyQtkfvbxf48YuXM7sm+Ys5bW5dzxsTUCB",
+	"CFMWxXg9gtBbTcBAUFVTsOVBN/VPCRcd/WZFG77pslBWtOLdirP9sfqsWR6tlanCUEw4ieUmRSW8a6P8",
+	"bbt2CZxJsJB/4D6zNV71ZzPB9b0GQpugirXIWyp9ls+BYg9+4GfBArkyTE0V5lPuLKX5dy56Zqdg/QHR",
+	"h7/sogZkEvU1O8bMIPLLCjrI2x3r+FssFl0LbW/ZiibDvd2h9ZOPuGU4ndgmYAJfFNxwGlTZxQTYoEk8",
+	"Xw71LdBUuo5SMScuIU3utr02nQU/IDtvePy+5Pi3rznrf0B2gst+OyD/CXE99w9G/OmL4287J0+PB4f3",
+	"wYn4IR/vVffDSkdX3Q/6InwV6Puqf0HC9kBnIWIy4hAPYfnvPUm8hFkHbZ1nTiETW4rMKn8QoHiM7uTB",
+	"+/eGUEe83yPyqHhtwAgA777G3mPyZEwTJ1D9CLUjEti812DETY6rLKbokn+wNJ4snYUwzRAuj7o9KgLx",
+	"xpx8L2z48HmsptkZkIKlj44lkIonSXyWUk10e+cisJ7yczHii2mbjMnwa7JCZT+yhaHHHSG73zPF+OXO",
+	"CNPDxj89+ebpy5c/jE+efPv6yemotbs74nO6TASNTHux6L5mNDpOkp20+42IlrsjHk8IS1P962Laxdnv",
+	"uK/S7lMg6N0jeOn/+prwOCEf0Jutz0MXQgJ2FlqEndEodzhpqQYvIMzsNzQy4YG7+DEGO4x47tj+29+I",
+	"CeXWf/3kghtNhGCacVkI9l+pBl5MAZHkjIF1M4kvmEkhuCdH/CxTZCYuGVrkcvrTSvqWOVr5vSYwEd7B",
+	"kAQutD/InTfSlaQnO4GLADd8NsgNrRgqZSP/4czn3hovrqQcZ052Cr6ZIZYIjUP7hokbgyDoQvh5QBJG",
+	"7X3WZrLRGGhe0/l+5zE5YSF6EMVKBDncF+oC6jdFrnfdrhCFRcaglRFHj4a+mc1nY5joZSwpxCOYv1EA",
+	"PbbT934peute2wHtjvhCpFoOiTz8BrozQaJ+UhGwIq3m4fhIoZ66mZrZozGO9esZ5RlNTFl42Gd9G/Cc",
+	"d8XMFbyRWotUgRDtEnfNPQHDPIERGUgsbOIeRNJFQz/djkaFjYR0T5M8Q55NXEF7m08FrjA54lYatv2P",
+	"Y0/tOjLyHOK0aJqC/o42Kwxi1c/RyWHCsvS/Yf5Cy3F9uPSdovoegUtvVRP8WqLzMlZuFCbXAO3u6AuQ",
+	"ZAcic2szC/cKSHbvMqE1/yNzP9TdmOmjEMHLl9lzG3oem7I8TuuoLF8fmIseDlrfA8HiLdAWry9UgCiW",
+	"xCHjEoHyTWJvKuZpzBRNlwa8YFgTYJSwc5pYoISOYukMsbtjleQZwq+M6eD41TOogQYhpK1hq9896PYg",
+	"i3/OOJ3HrWFrv9vr7iOK8RSSrfemjCZq+htg7VfhYRwb/jPo9bzYc2PPt/G8cF16lZ0lcdhtQX9o3XgW",
+	"tYat75l6Cp0gRgmG2OqOBr2ezYxmCOtSNrRDtjQuBXwhLuqQE+xbe9gVlmhAOIVNYAtmcJCtXVWQy82U",
+	"al2gW0hbbw1/edtuSQtq1noeXzKOOIyKnsvW8JfWC6Zo663+aA+sc02X2hganLUYzhgNp+CopRCELsks",
+	"Pk89ADiEd1RtMEDnZTnWbc1rKFSNQ77h7sD0Nm7Qa3ir+fbkA6zYIWhMK86gLxCV0slET/Sq3Trs7W85",
+	"/nwx7QnfOJkfhbrV+fyInoJoifxK35LwRs3Cizz0Yi0J+htaQYOX/T3IahrncESVxFgVwmxdfWJSmSMC",
+	"UfUYip9KNczrtrStdG8TiK8gis30ddWl1rTzNJao7fvO9MWj7cSnCRwGncaWbIRga4s1s0hjpRhEMZ9R",
+	"FU5NtL4DTjMx3WKSx1DP6BJjes+YQUYhS6a65BsRQUmQdxnUWgbECmmSV/SFBjtEOW1rUSG/Lx6x57FU",
+	"x3rBn1h0mjx/AWqjFpf9pVYLvMFFzHOswmICiIx+FUaWo0WYIKuo5RPi+uofV+313TvkoHwIT09PX5lN",
+	"qxuIQ98pDMPUgHj0yK//0ausArFhUGDGtsYcvSpakYDEgP39/Ue7tcOKEYMsH1UT2C49mqrTnG/iHkTb",
+	"txq8eGKCrsGXBxVvb8hw8yO8lknl5AcIR81Z1cqHV+1abF9gKh7qmrGJ6C68xJe6Hs3be8fz2L551bYV",
+	"ezrPok3fmTefRTjIA1zKqi/cku/lt9MWfNLf/Mkbq9z/xiL8aH/zR9+J9CyOIgZTOhg82vzFqRAvKF/a",
+	"1DqUZg1m9My48uF67snA9V+doD/7Te6/RBLxlBqpCvvrSRZM2G29bbfKqamtYStPn2052eMl6dbKnhPF",
+	"5qTfJZghgRnJcNvAwKVysJoXthto7TvQ5zkoomKMuAeL0cYqSoj3A1FnwETaeBE39eVPSt3a6DSTozji",
+	"BkfLubD1eAL0FEhO53Iq1NDelULKTTyMyZqANJGVsL0qAYL4H8f+um2QIX58Uz5rsvPzzz//3HnxovP4",
+	"cS2TNMWRcwQpBJnK2cX1qqyv8vRyaam6AXnlqRoNa7BFrakaSVMsl+xqSVWNDo3ytyFzjSM7NkhjYayW",
+	"ZCekknViLhmXsYovWe22GZTcyjH0K6rBrB+EnboB3d1mHA6m9wZDeULTJNa6oMH48c5nzMMkkxDr+PTp",
+	"8MWLNhkcdKYiS2tHBHDBkxQqAuRjKgsx7GlBk6QTJiK8MN1BH2TH78MvPvxLr//2l17n0duPg196nf23",
+	"u8Nfep1DfPRVk0PwnKpbnacSX+IsvUNlyduv6lDww5HAK+IA4RYUMpAUS1MasqBeuysWY68kv8PGB8Ga",
+	"4MnOJGUMalWjvWpnTuNoNy/BXrkVWAi+mYqVV8P/ojVNmPBGRdNVr2+uYnqfrFEu3XrfaZV/Gq3SwAYW",
+	"UQE9zbKg8dTolyu1Xq2aaSyeXUvL53VQvy/njB+/ekb2uz2Xje8E4PGrZ+j4O3n8AzpXIFAOrAD6IyVE",
+	"Itda10zz/33y8seb29fs+DaeQ9PrY/t+8ThWF/VAjWqllJi3Pt19t0Je2SSLJlptPbWf5x+uM12d+pgI",
+	"UNnKLFy1Hctu8pLOkhtuMpXWdtRkO38+fvF8u+20Q7zJdkKvxa1suF1a7uqvK6pdfZptMwtUu20YCel7",
+	"bmr3D++AqpgnAlYgMEGiytpGrxcGWTi4KN8a2a00zNlo1df+SJpZ6Ipj+T2vCoW+nUa1rUluvYna9WDr",
+	"xTYZi8H7yS1zMOdOfgVdd+tcVdK3vlPWjchP/NpqSCV9usGAvkQFLgcn18c2xw03UNQW4huBuhsrbhVH",
+	"Z7Me52/OnTr35zMSeiz5XmGzPWFgCadGpysE3LfWyoy9D37mYRxd1QoRxLDE6ONCALyyeBoFYbKYxuEU",
+	"PDvWwwWOmFjVKQXlk7AqQzacd+9bTZ5vb8EXmw+mgX6xMoGrmzCCOrXCj2e9O/21p793sPmLH4X6TmQ8",
+	"+qOyi9cQfgPW/NKBzE/i78M09kwUH1RtFpUFLIuB422IJJQeajqLAhfJpIR+7KLTRUoCGyreJcd8OTIZ",
+	"Og5T0oONqk+kPoLQcoT2M0hdNhh3xDHGGGfhGixpzCQzyHFR14GVcMyaVUQC8KBypRkh16YqwaQ0scp4",
+	"eHAR5YmWrnDYiE9jCSlkFrguVlX+jtfwq8dNXpr9uSFP3ax0eamTP7Cl4cJwXL4RGNjSXOGy5Xpabsla",
+	"V9dQv83cHRMqlvfQd/arP72oQEoEcD1cjTvZcYuyo9dAdnwr+CSJsWbMQb/BmF5hKPmpEM9pes7wu8Mm",
+	"C+BS9l+wKKZoGdcSbtBAUhWO72tIxf+jiscXNL0gtCKJCeCyIJ/oGtIRsuBWxSNYXvc+GCA80KLnVIXT",
+	"Csc8Q2hMzFw2jm+QBRasRZIdyLQRc8blLiCGudcwWOpcMJnnaY/42kTtoYk+9qVkRca4h49am7D9mkJI",
+	"tu0uZbnp2aSVdslxDjoDkxxxEyhvxaVEozWm308yyST49yXZyR36BQSc3SPgXJAvC7iPBfsE+JmqhOAb",
+	"SMiz+3qSCLW1+NMfubvENaUYLlZreL8xi8eB674/qczSC91YWMHybS+lzGeV4kn337Z5kHfy6K8nj/54",
+	"IuVbk5Vbws4Q9irSXJ6UYBI2CpS9HIiiiZ3fDmxSsM1gAMEFm2PMl4z5ecI81A6RRBuM/cfeKG7ETL8s",
+	"Q2w+rTr762kBOuTO8PoXN71gOKcPSorYMf7p2JoToOGlXWNB+QEw4HN9MUejgcPsFXkx+ViByU4bQw7v",
+	"GD04AX6laKpGfGdw4MPWdcmbHHUecutAcbSthpTbpDU2Q/SfWOVRmSMOP4ITEfrwMHmUELtHxqsVK8yW",
+	"Q4ggPW4H4G1y3fHLEdefdgl4pFwZRuZKpvvtGxAqB0bUhuXwsHvmXjEWTEBIhBrm6T2oFdcgEXVteUb9",
+	"IaqqmlRYqEbc2/LcXgObgpr6lErENjczKGEoGdQ5/VqVCoslNXPudG2e+/sabsxCj2M9h7ni66taV5Fp",
+	"a3jwsO1U50FjRl5esK0U6P6WCnS+95vTB/JXr64hlTZLpDuBdGfP+ZPbc8xx8JVblMBYGsgwnVtUwdGV",
+	"2UDbNjHfWAzMwpjl9TEASq2tJW0crY+hQei4rbn8nzAkAlZiczAErvwd8/tTh0Hcvi79rQOqQMwpNbVO",
+	"07rj27UIASadaUaXRLIkwXi5Ecd2JAMQIgex5wAWcCLWkon3cHA1grqsiT/KEoO3KDjriMnElJGsVwsL",
+	"R2VrnnGb+p5JKsaPMq5gF9+cAG4DZ/3WsDXY3yc/ManIAdb6ZgyMsUIqmgDwSmvY6vd6/QO9ZwXsCYSt",
+	"gNAxxsZzloYwpsNeGx6Y+DH7vN3SV4QxXIBKCuXgQDcNoZetH9mC/CxSrX3adJthK1Y0iSmHZ2mqF6Y1",
+	"bGUyarVbFQDWVgFcsKi6uysXB/dSKpbGlDzP5lTP2oCM6RYuYq43NBFQj95PwABy9xI5Wu3WGQW6hzSV",
+	"3wSM+XjG0jikez+yxRgmtKWmDLTzSZVkjEJoamZGWr66nrio05JdTOmdjKhRkO/03S/R2IzAbnTbQJ6G",
+	"eu3eBxtO3SzmDyXcWiEJOHNoVDGvr690uzYU8HpiDb66nfC/O851Z2v+osL8VsNsb6QZV4cnoIvL1nBm",
+	"SYRlqEAz9RDv4JBrrVgrQ7HWXOfzZInVC3Ln/IiDvROUXC4WRPAj58YvZhlcMDZHVCyEKYOSxQuWMrSY",
+	"AmL6Zif/bfCMa+rAuR6pUqqUSGN6PcXx4GrLQIHtdbg/Kie8ixb4FCzxzvnfjA/jabslLtxUNdsLEyGz",
+	"tJEZ0r5advu7Ag8WhgWqD/CIRe0cvMUmcq0aJ7+1I/g8utinsTOaSa1z99vlvGM2d75+ewu7Jx1Z3L5V",
+	"8icX/1ko7jFn3FgMQY8KXKYnlJwOTJZlQHbyjEzZHnGHf7I7JDTRz5dtG2VKAofpYgpgGuyTwPr9DZYA",
+	"sUWuScxHHBMdcL265KdCmKdE7XAlytOYQvNoT/Sgj3httGfXr95QW31IcIxDgPBPhDME9E59H2URiXkh",
+	"tUKO6WTCQgWQxxNT8sfYfoWBWPbhqkY8t8ka0AJGEgrxC9zVpDWkgLCJbjUQKbnGaGv4zvV56e/ryc+z",
+	"inOwqsFBq+1ye0uPU0ahkdarNL7UawaZLK22hyE0bPUfDns9+wzb2NdPtrRdmqX8pNZLs8MbdV+7rVfb",
+	"CqANwqeNx9VAOhsiY4s7kXTn7f+zWz8TIZ3xE1g2CDaskmNk0CdVvJ0AaKB5Lxi7SJaeH69SA28SYHvi",
+	"ev0zadt2VuvUbbd4d8ztTt/29G3pnYhbVriPo0gSak+vAexzWGmgs1rlT3qOe6PTGsCcAGtUgi494jsm",
+	"mJYoEdHlLmKrwp4LPo7oUgbEvXK/t0uopsEjU7HiAkJ8TZeA7SexMpxpgKQiSaB+xIKmUZd8b94UUObf",
+	"QX6rITAfCI2aa1XcrCBqyaDRd8ljupRWl6VOkz1nqpS+JTHXmbOFnX0KIbhGzx/xoqJfr/laHvDHUX2X",
+	"QGtqmkFYQdxqtyRVmuQsbvp4FvNMaS7bH/TaHs7qeEbft4YHxUcxB2jVeaoll+4f6mG0hoPDnv6YpZDp",
+	"fMnScihAa1gKBLBxsQeoQ8Mw+49Qqe4/Gu7r/x309N9vHcIOYC9uq2LbPfukOrYlz83QiPbFq60Fzyah",
+	"087rcnGHqmvwNpVjAnd25zu9+08fZRtFuUiUOc/+hIq2xUXdoGQ7TOlKzXrOOAhsJ73aZWByd8IrUzHW",
+	"B+aeGGDN60uuepDsLwHxzR/K7wj1VjES2EjIZ0qWK6rI/8/ete42jmPpVyH8JwmgOIlTuXSC+RHUpaex",
+	"01M1Xb3oXawXFiMex5wolFuk43gLBezT7IPtkwx4DilRshTfUp10xb8KKYt38tzPd54Gms8eZojJ9/qi",
+	"q7eIwVttbE1trIYw/JSaWKG0ZBNDeokqWRDb5UyPIZEcY66tOBwxrhg8mJwzLY19eXtd9hMW4CsVlJoj",
+	"orsgmHotmIjn0lDm1ZDzw6iD1HqARLe0zh8fdfwvWKTnotM7IoWhrrWcLqe1HJ0clmqLQ0dZWnE53VAt",
+	"WRUa4+hPCI2xJbxbXeNV6Bou3wUv/eaKxgqA2KhAhN8vA3e9Gcz1S4Kafk7I7S3M9cIJlfUCY59Pn8MQ",
+	"clAJxI+Veqp8ueK5vdjiKfVnvaA8ah1Pe42ntEXifu0pqC3g2xUO0MycwpYLNB+s09frsr8irohVgagy",
+	"Xx3fpVKgj+q9eZwXV5R8wE3c7asP6CGnUkuUHV+DAk14nkvC3nWlueMCqJaqxA6oPGt80VcOnZdJ4yKu",
+	"fCHZXVce/Z8ao8pwrlT63xcoZwlP0z1XELAozt5Xf8/C4oMVWMK5Yn40scmYoGFyABbzFE/cyHvQcV9x",
+	"48a+8+kyrR6oTcDF62KX0zfW1t+QSuAhDYZZPjDTbHGM0dwivq6oNwVtv6n6NIJUDEizW1xqPBWf7Jfr",
+	"rWsJFFy6a5LsvVsyvVWqXrBS1VvqbvzIDUz57Om4neU9viTsBoyuXRFbvsoEssOTLgszT72vZ148lkYz",
+	"x8NaCvO/oHISBdD9kqTxrf/+29LHbUGJra3/0YISTyH6Pp5ryllsmTMVRAjqQYRSq1RsnPIELn1WKkqP",
+	"2cQwbfiMcfQRzzAJoMt+tNvJBBguUx2xWGUGtMt0mFemXVZhCWEdytp9dTdBi5Ap5PEdzXLboMtiB88a",
+	"u3IWQbEGBKXydSrQqTEsBFUHF3NB8SYwLWUUhOIm81OBJuhQEpnDyRPONWqlapTHcfJWUr+7k0ZHdqdQ",
+	"jci50jyxmxcxTciKqDc4ZEJQQlvJGgmp8jK5TxAx0+yyr4r/dlK2jwJbSmqvSuoUfJa4E7cbI9VNt6/6",
+	"CskbQweDZsMsdajmbmFd9ttIpuBuSMQ4E3KIJ2cY+SLYDSGqK5j2leMGTCJZZrvhBkrNHLQMiMtCS/Hr",
+	"8spQt6oD9ZWzCTkNhrxMH1UC4VW180pGwMeQ+9uUw3Bit9j276ecQBHSF4Lc+KRnTAt2OJKcCeA5ELDn",
+	"lEuq/BuPQQmpbgY0SEwqYF/Zn0ttbrc65h6u3M+1psf5W+ZmLSmTW4LoKzrFTx8/E4ZRlaFL8fXAK3Xx",
+	"pVNFjb+U/hFIXRZNifqKFqZgGm4TPmtXyaSvCpqQg0sYEoWdsEyKCvOqWTIxiJdEGUWVlGv6aTDmWoOI",
+	"97rsPU9GwVqpjArlC9X05LDaSgnkNL8JVM4/3osoT95hmPqJerAf1OF5oU+D8FvkTlupbKISEI0lYyaY",
+	"eSpcXZj2NPgnFHeiZ9KIkfBmw8Ewm+QLJaT5Va+aO7+uRvydyH7uZYbXHq05eFk9AXKvBeEW566vg/L1",
+	"HSGx8pJ5nVhtxcut8r1VvltrCjyNyL2CEn5AMkh70bZfSOK0whVie++6gmseWVzEl6EK7oWuUM7Cuv/0",
+	"l27kf2WnRRvLp0vL3TUk2R3ooNIMlm57LN8AO3pGZrghE3QtQQyuZwMU2Rfzi7klr2AbrrcNOOETcD5/",
+	"qstyPv/9t7Z6eGUqLy/r1hayZVZbZvUos8Kn8ozMyqHC/j7JDLQbkflMU868a+QF1dCgpLIpm2aTVDhN",
+	"HfWwW4BxRGhjVAqtSU3Xio/1KDPGqmtW45WGTTk5mEidI20YfwtmIKmARbevrij5IJzOiBdWEUJRs3O6",
+	"cHTKFS31fNQuxT1iTcSqgQv+COZtMPl/4I49uxF8CDCYSiWy6bKcIJj9qjyt2raRD+BF2tL61233xhti",
+	"tdvg1mxs9V6KqJHxqJWQ/UaQXeMxKBDetFRV1gNEgQtHgbwyvgs8GZG5fEejFRRtsAqm7J6nE9iLGDwY",
+	"BwRWCOZRKQ9FFTGJwkxEmEiV3YKHBRISywHtxmqSpjHRPspqFlIQ5o572RS1P5b5bK+JbtWCLN/TDn1z",
+	"Cf75QtuckXGVqDbclPVD28Lmj8S3zRlEmZvqll5uc4KqMmB5N/4guol0q91y8TO648LIOLJfzoldJkOb",
+	"JZo3xpDLrESrjZyjbMy1IZ+NyQxPXQ00eQcs4WO2G9u/B+VIgzv+EO912RW5zOw3snCY9RX6KFwTA8o+",
+	"hUFqaU/cRAzf4zqf35SxGYF7SeFgduuj0kaNnr8wgHJL2p5R7X9tCTD0vJ159Q/So73Ttp14YgzWmy5z",
+	"TijdQDe7bC7MmIS9ZATJLWmozircV84sXIiN3lw8zrN7aTXtXSK0Jp8QMnjpnt6z0ujYIKqtLJzVqrAj",
+	"60us/EX9oRwqUY0u1GMQYaxCz3878PsZF9Py89zx2TmFa1zBg2HawDiqo6AjK+DaGQC67MoXyOSmr5y8",
+	"XI2VCJiFiLvsQxFUUHGuhRyKzN12lsSEMNI5Dl7B/r/BLCY/+szjtlP8iB0XneofVWv33t9c89VFRcS2",
+	"iwfQQZTARV9VTjv0ARRTnPJZhPEsuhbmgm56qm5UjRqRQ9xI28sdcDUdyRQuC6OI1Hb0/AbEXtQwJxdf",
+	"4i9LNQLCnoxbYOHOTMnGg/U3a6JClVlTg/LQGti0O8YX5ID/ziMVKxEtr4hn95Yyi9uHWN6HLa//s1rb",
+	"PxQk+GkFBJeoc+CZITE+ffCl+h9kdqdXtkBaOC6qMlPXF4TLjDFrmL2kKVvI9faW5+KTj1bLFIV3E8fv",
+	"9lWcTUyS3cEF05MkARCWTRcM3Zm/KfRvN3br1gNH+uO9iMUCklQqbBaQ8h5LeC4GxY8RK1tToGQcMncn",
+	"tnAz/1m3r+zhlbGYMoVKCpTnhjd0JTCsLjHyvtlfTZvymdq6ffmJqPWCDGNLFovAxbnTC5VektRqDk5M",
+	"IR1zMwozSGuddOrRUCFFL9AoOmM50NcPVOn5oZec3Z2o0/HZ7+f5D/rQHN33pp1o8/zTJ3Wz+3uwLHt7",
+	"578v48P8hVi2C0eU9RW1wsfubviyXXwuGqzgDaGmlZv1pE7++iNcuJi5qdjWb13j5RdWfSstYkMtOoWC",
+	"SR0hem2u/u9IftiGCPwRKNwuSJ7PcTbp+ZMXSRz7Wl0aQS+SPqCiq6bVF/YO/7r2WRYUm4ptyVeB0dy4",
+	"axdOIcU8j4jhFHTkfE6kwqNJd6KBNPo4h/vs1il/oUc/zww3QKEB2mRjzaZZjlFrLiEClHCekr7K7iFP",
+	"+bjLrtSMIShwgUFF07zjM5YDF3Z6kA7ZblzfqAvG1Szeu2Rc9VVRZZFaB2aEY/qvwa1UYiAVjhVTzBxl",
+	"LaAVBG0qepRNnQ3hsq/icQ5D+RAzKUAZOfQqNHbXFkRA5/Kr/aSzMafAkRbzunDM5dmB/745DxjX+Pyk",
+	"fou5sCj7rLiR7I67GHMMKU3TgNzgWbfpPlzNCvKyVhV//3DLAqdU7jtiWS4gB8GuZ8xKzF32QaZWoLie",
+	"sUSaWcRcIUAqVDDMAfYNPBiGQC3NkEJtVf8bEGLcHD2MkB2R7SZcw75UGpSWVsdg8MATO2eTjPbakGKw",
+	"EnYLOMzR4eGykDVuQp4C+8WvOSdXQ3GjaX3IARhuOQ5mqbelftpU8nLsiBGrz7JtYr+vOqUXG2xQvoZH",
+	"CTBeyRUDDMI2j0QV0Ay2frbvDy9nrhqiI2zNNJq+rjr9N6hMHfh0HQQlwzL6KLs1RHE24gX8SWpOr1ph",
+	"dVtjehvRs3Tmf73a/MqPeArXoyy7HYAS40wqsxQMo2vEikY1LEb2GRUbygtWmQkVm2ap6jfq8X0xi40f",
+	"Z2VBjz7Q2tgrMtLm1nOP9z/tvhVz2mo2L5w7zt3w4I25E297Za5pYTiJWvP1bqS2LIlx9u+//I2CbjF+",
+	"lowDfsoFBJwzYeB8djTT8kZZxhk77IOor+iZuaKgUjuADNuZHQChMa6BxSNjxvri4IAgPOxf+IflvfiN",
+	"fbE56Cy9h74yGUWO3HMDEUuzbHzNk1vbMpXq1iFuciFy0Lodza32SjZEdNvQl+CSGfWSIG71ua8K5FZr",
+	"/21LYOKIYlWa99Y1W5vstckr/r5WBD57XbcyzCMyzNa6/hKt6/hGsNxOlTeszxraZLCDL/X/8uqVgBQo",
+	"l67u18/GmglI5T0Qs8gq/KLL3pW/+SLNlDk35TOymBmZpszymntoqb7wDkdfSMvbycCOZlK0+LIblryk",
+	"N3sK5Mn+nyPeuz5O3ogTOB2e3ZyPfvjn4e1iT/bmiiCdymKqS/sn1mcoroOPVFBmAc1lEm8EbEuhvXqN",
+	"ke7NN6Rd+oBihh6LPLK/7+jyelqBtxITQNYfDBt1knCEUq4DWuqrmDrZ/yxvFMf4IULPapCKScqI2PHh",
+	"IbPUMIWcqwQYSAR5m3LMZ6P+3GCorWJcUDbJE0qqyidmhBP1nlRtuIGLuXyaInyaINEoypa8rhETEyIf",
+	"QPatbGL2s+E++ib80C7OtcgpnsqE3J19dZcpmFG4NBFn7RB/iuhlhlmBhJA1tERddNnfHRK1843oS0SN",
+	"a/Mc/gIJyHug7XAXYRFdLw5U+9Ng9PgjFpu//P///l90f2T/KeHv6eeS4tdPc0lyb/5ydHbc65323hwe",
+	"2jFOeidn/Pz0BziDBK5B8OMeHw75aS8RCT8e8pOjhIszODvjh3ByOhyeHJ+KwwTO4ejwXJxfiyqH6B2+",
+	"OW/hEevqGxT+5sJt7OscOIywxUU0cYcwA7DGJbgQ0g7I00+5PUsj7Vi0aXVjfnjLGRUji8jFkyIWo/sd",
+	"EdEkSuZzdc2+FEXMvnSkoAiy43/Af9z2/nYrfpr+dXImHw75dfLu/YejTlDxrBqg1ol8tYyL+Sgkuz7s",
+	"Gu7NXN9HDX3jespyDdWhuu2b/rVokgV89KlBxHJ6UkurYvgEx2tYnsqGzdIAnjrGR7gZsV1LhUZcCcwa",
+	"znIE1rtRlH+hGS8JFvpF0WGoMiRnOWiz1+2sy9FXZbVrKjbPwGohmeTSzKgCYGiqxT1nvPIIG7nu11o/",
+	"XzoUNnM1sWTpv/7b0iDLctqkbKkZ/dyJOpM87Vx0DtBO4kb60hyjb/gk54oMu4XjvFvSaGdQnvfcYiTx",
+	"UeQrthWAT0UdQtfBFe2TTO2qmrvRrBexN8gbTyKX81cmtChBcTjeahP0XQmsnu+7anMleeOXn36+skKI",
+	"Ey981lAhlPgP5tKeEp6m4djFwTWtiSuxLxUNWeZH7WOdvKIUA2YpWREnDE72aVctscnBBHwI1/z4v86H",
+	"ZADOn9aLJnwXK7GjGZ8IaVia3QR9u3iN5q4tEcx5YnxklN9DTU9jR1s5IDWjoL+fwfCW3tApwezOEO4A",
+	"/e3DqfQOrUTj9lwWFWSLOvMRXbjIF0UvE8F88EDDvSmqVX1FWdfLsLXSNcR22wVakkzHkDM8cJ4L5i/F",
+	"JdNAsqT/HyuQokPTpepLZfJMTBIf0lqVx+ZmsRlCWZlTWKThrAJgUGQMNQkij3Eo/31b0HJNUFEz1nt4",
+	"YDy5Vdk0BXHjU8PIdDHr1iuSKXrHEfv08fOvhLnR6J/CKfwrAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -82,6 +82,13 @@ var (
 	ErrDeclined = errors.New("payments: card declined")
 )
 
+// ErrKeySpent is matched, beside one of the errors above, by a failure the provider
+// answered and keeps under the request's idempotency key (Stripe replays it for 24 h):
+// sending the same key again can only fail again, so a new attempt needs a new key. A
+// failure without an answer (a timeout, a refused connection) does not match it: the
+// request may have taken effect, so a retry must send the same key.
+var ErrKeySpent = errors.New("payments: idempotency key spent on a failure")
+
 // ErrSignature: a webhook whose signature, secret or timestamp does not check out.
 var ErrSignature = errors.New("payments: webhook signature invalid")
 

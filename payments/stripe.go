@@ -327,8 +327,32 @@ func (s *Stripe) fail(op, id string, err error) (Intent, error) {
 			in.DeclineCode = string(se.Code)
 		}
 	}
-	return in, fmt.Errorf("%s: %w: %s", what, kind, s.scrub(detail))
+	err = fmt.Errorf("%s: %w: %s", what, kind, s.scrub(detail))
+	if keySpent(se) {
+		err = spentError{err}
+	}
+	return in, err
 }
+
+// keySpent reports whether Stripe keeps this answer under the request's idempotency key.
+// It stores the result of every request that began executing, errors included; a 409
+// (another request with the key is running) and a 429 (refused before it ran) are not
+// stored, and the first request of a 409 may still succeed.
+func keySpent(se *stripe.Error) bool {
+	switch se.HTTPStatusCode {
+	case 0, http.StatusConflict, http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// spentError marks a failure as ErrKeySpent, keeping its text and its other sentinel.
+type spentError struct{ error }
+
+func (e spentError) Unwrap() error { return e.error }
+
+// Is makes errors.Is(err, ErrKeySpent) true.
+func (spentError) Is(target error) bool { return target == ErrKeySpent }
 
 // classify picks the sentinel error for an error Stripe answered.
 func classify(se *stripe.Error) error {

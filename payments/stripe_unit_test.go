@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -138,6 +139,36 @@ func TestSignatureTimeReadsTheLastTimestamp(t *testing.T) {
 		}
 		if err != nil || got.Unix() != tc.want {
 			t.Errorf("signatureTime(%q) = %d, %v; want %d", tc.header, got.Unix(), err, tc.want)
+		}
+	}
+}
+
+// A failure Stripe answered and stores under the key is ErrKeySpent (a new attempt needs
+// a new key); a 409 or 429, which Stripe does not store, and a failure without an answer
+// are not (a retry must send the same key).
+func TestFailMarksOnlyStoredAnswersAsKeySpent(t *testing.T) {
+	s := &Stripe{}
+	cases := []struct {
+		name  string
+		err   error
+		spent bool
+	}{
+		{"500", &stripe.Error{Type: stripe.ErrorTypeAPI, HTTPStatusCode: http.StatusInternalServerError}, true},
+		{"400 invalid request", &stripe.Error{Type: stripe.ErrorTypeInvalidRequest, HTTPStatusCode: http.StatusBadRequest}, true},
+		{"402 declined", &stripe.Error{Type: stripe.ErrorTypeCard, HTTPStatusCode: http.StatusPaymentRequired}, true},
+		{"409 concurrent request", &stripe.Error{Type: stripe.ErrorTypeIdempotency, HTTPStatusCode: http.StatusConflict}, false},
+		{"429 rate limited", &stripe.Error{Type: stripe.ErrorTypeInvalidRequest, HTTPStatusCode: http.StatusTooManyRequests}, false},
+		{"no status", &stripe.Error{Type: stripe.ErrorTypeAPI}, false},
+		{"timeout", context.DeadlineExceeded, false},
+		{"connection refused", errors.New("dial tcp: connection refused"), false},
+	}
+	for _, tc := range cases {
+		_, err := s.fail("cancel", "pi_1", tc.err)
+		if errors.Is(err, ErrKeySpent) != tc.spent {
+			t.Errorf("%s: %v; ErrKeySpent = %v, want %v", tc.name, err, !tc.spent, tc.spent)
+		}
+		if err == nil || strings.Contains(err.Error(), "idempotency key spent") {
+			t.Errorf("%s: the marker changed the text: %v", tc.name, err)
 		}
 	}
 }

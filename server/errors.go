@@ -112,7 +112,7 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeRateLimited:             {typeRateLimit, http.StatusTooManyRequests, "Too many requests. Retry after the time in the Retry-After header."},
 	CodeInternal:                {typeAPI, http.StatusInternalServerError, "Something went wrong on our side. It is safe to retry with the same Idempotency-Key."},
 	CodePaymentProvider:         {typeAPI, http.StatusBadGateway, "The payment provider failed or timed out; nothing was charged or held. Retry the call with the same Idempotency-Key."},
-	CodeServiceUnavailable:      {typeAPI, http.StatusServiceUnavailable, "The service is not ready. Retry shortly."},
+	CodeServiceUnavailable:      {typeAPI, http.StatusServiceUnavailable, "The service is temporarily unavailable; nothing was done. Retry after the time in the Retry-After header, with the same Idempotency-Key."},
 	CodeTokenKindInvalid:        {typePermission, http.StatusForbidden, "Partner tokens cannot call /v1/operator/… operations, and operator tokens can call only those."},
 	CodeTablesBelowTaken:        {typeInvalidRequest, http.StatusConflict, "A slot's tables cannot go below the tables already held or booked."},
 	CodeAllocationUnavailable:   {typeInvalidRequest, http.StatusConflict, "The slot's shared pool has too few free tables for this allocation."},
@@ -163,6 +163,9 @@ func problemFor(err error) *Problem {
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.Is(err, booking.ErrUnavailable):
+		// First: whatever else the error says, it was not decided, so a retry may differ.
+		return unavailableProblem()
 	case errors.As(err, &notFound):
 		return newProblem(CodeResourceMissing, fmt.Sprintf("No such %s: %s.", notFound.Kind, notFound.ID), notFound.Param)
 	case errors.As(err, &param):
@@ -226,6 +229,17 @@ func problemFor(err error) *Problem {
 		return authProblem(CodeTokenRevoked)
 	}
 	return newProblem(CodeInternal, "", "")
+}
+
+// unavailableRetryAfter is the Retry-After of a 503: the pool reconnects as soon as the
+// database answers again, so a short wait is enough.
+const unavailableRetryAfter = "1"
+
+// unavailableProblem is the answer when the database cannot be reached.
+func unavailableProblem() *Problem {
+	p := newProblem(CodeServiceUnavailable, "", "")
+	p.Headers = map[string]string{"Retry-After": unavailableRetryAfter}
+	return p
 }
 
 func authProblem(code Code) *Problem {

@@ -21,6 +21,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/inventory"
 	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/store"
 )
 
 // errorCase is an error a handler (or the middleware) returns and the answer it must get.
@@ -116,6 +117,15 @@ func errorCases() []errorCase {
 					t.Errorf("the message leaks the cause: %v", d["message"])
 				}
 			}},
+		{name: "database unavailable", err: fmt.Errorf("booking: hold: %w", fmt.Errorf("%w: %w", store.ErrUnavailable, errors.New("dial tcp 10.0.0.5:5432: connect: connection refused"))),
+			status: 503, code: CodeServiceUnavailable, headers: map[string]string{"Retry-After": "1"},
+			check: func(t *testing.T, d map[string]any) {
+				if strings.Contains(fmt.Sprint(d["message"]), "10.0.0.5") {
+					t.Errorf("the message leaks the cause: %v", d["message"])
+				}
+			}},
+		{name: "database unavailable behind a not-found", err: fmt.Errorf("%w: %w", booking.ErrNotFound, store.ErrUnavailable),
+			status: 503, code: CodeServiceUnavailable, headers: map[string]string{"Retry-After": "1"}},
 		{name: "echo 404", err: echo.ErrNotFound, status: 404, code: CodeRouteNotFound},
 		{name: "echo 405", err: echo.ErrMethodNotAllowed, status: 405, code: CodeMethodNotAllowed},
 		{name: "echo 413", err: echo.ErrStatusRequestEntityTooLarge, status: 413, code: CodeBodyTooLarge},
@@ -203,7 +213,7 @@ func TestDomainErrorsFromHandlersRenderTheirCode(t *testing.T) {
 	for code := range Catalogue {
 		switch code {
 		case CodeParameterMissing, CodeParameterUnknown, CodeBodyInvalid, CodeIdempotencyKeyMissing,
-			CodeServiceUnavailable, CodeTokenKindInvalid:
+			CodeTokenKindInvalid:
 			continue
 		}
 		if !seen[code] {

@@ -68,7 +68,7 @@ func TestStripeHoldAuthoriseCaptureConfirm(t *testing.T) {
 		if create.Endpoint != stripetest.CreateIntent || create.Params.Get("capture_method") != "manual" ||
 			create.Params.Get("amount") != "15000" || create.Params.Get("currency") != "usd" ||
 			create.Params.Get("metadata[reservation_id]") != held.Id || create.Params.Get("metadata[venue_id]") != v.ID ||
-			create.Params.Get("metadata[partner_id]") == "" || create.IdempotencyKey != "prima-hold-"+held.Id {
+			create.Params.Get("metadata[partner_id]") == "" || create.IdempotencyKey != "prima-hold-"+held.Id+"-0" {
 			t.Fatalf("create intent request %+v", create)
 		}
 
@@ -289,7 +289,8 @@ func TestCancellingAConfirmedPrimeBookingRefundsWhatThePolicyAllows(t *testing.T
 
 func TestRefundOwedWhileStripeIsDownIsPaidLater(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		e, srv := stripeEnv(t, db)
+		clock := &fakeClock{t: time.Now()}
+		e, srv := stripeEnv(t, db, withClock(clock.now))
 		_, slots := e.addVenue(slotSpec{tables: 1, prime: true, in: 72 * time.Hour})
 		ctx := context.Background()
 		h := e.hold(slots[0].ID, 2)
@@ -300,6 +301,15 @@ func TestRefundOwedWhileStripeIsDownIsPaidLater(t *testing.T) {
 		if c.JSON200 == nil || c.JSON200.Status != client.Cancelled || c.JSON200.Payment.AmountRefundPending != 15000 {
 			t.Fatalf("cancel while refunds fail: %s", c.Body)
 		}
+		// Not before the failure's backoff …
+		if _, err := e.booking.Payments.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.Calls(stripetest.CreateRefund); n != 1 {
+			t.Fatalf("%d refund calls within the backoff, want only the failed one", n)
+		}
+		// … then with a new key (Stripe answered the first, so it is spent).
+		clock.advance(paymentBackoffFirst)
 		if _, err := e.booking.Payments.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}

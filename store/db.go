@@ -103,7 +103,11 @@ func openPostgres(ctx context.Context, u string, cfg Config, gcfg *gorm.Config) 
 	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 	if err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("store: open postgres: %w", err)
+		return nil, fmt.Errorf("store: open postgres: %w", markUnavailable(err))
+	}
+	if err := registerUnavailable(g); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
 	}
 	db := &DB{gorm: g, sql: sqlDB, dialect: DialectPostgres}
 	if err := db.ping(ctx); err != nil {
@@ -164,6 +168,10 @@ func openSQLite(ctx context.Context, u string, gcfg *gorm.Config) (*DB, error) {
 	sqlDB.SetMaxIdleConns(1)
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
+	if err := registerUnavailable(g); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
 	db := &DB{gorm: g, sql: sqlDB, dialect: DialectSQLite}
 	if err := db.ping(ctx); err != nil {
 		_ = sqlDB.Close()
@@ -198,7 +206,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // may take longer than a probe's.
 func (db *DB) ping(ctx context.Context) error {
 	if err := db.sql.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: ping %s: %w", db.dialect, err)
+		return fmt.Errorf("store: ping %s: %w", db.dialect, markUnavailable(err))
 	}
 	return nil
 }
@@ -215,7 +223,8 @@ func (db *DB) q(ctx context.Context) *gorm.DB { return db.gorm.WithContext(ctx) 
 const maxTxAttempts = 5
 
 // Transact runs fn in a transaction: committed when fn returns nil, rolled back when it
-// returns an error (which Transact returns, wrapped no further) or panics.
+// returns an error (which Transact returns, wrapped no further unless the database could
+// not be reached: then it matches ErrUnavailable) or panics.
 //
 // On PostgreSQL (READ COMMITTED) a serialization failure or deadlock (SQLSTATE 40001,
 // 40P01) rolls back and runs fn again, up to 5 times with a small jittered backoff: fn must
@@ -232,14 +241,16 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 			return fn(&Tx{g: g, dialect: db.dialect})
 		})
 		if err == nil || db.dialect != DialectPostgres || !retryable(err) || attempt >= maxTxAttempts {
-			return err
+			// BEGIN and COMMIT run outside GORM's statement callbacks: a connection lost
+			// there is classified here.
+			return markUnavailable(err)
 		}
 		// 5–15 ms, 10–30 ms, … : enough for the other transaction to finish.
 		base := time.Duration(attempt) * 10 * time.Millisecond
 		wait := base/2 + rand.N(base) //nolint:gosec // G404: jitter, not security
 		select {
 		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
+			return markUnavailable(errors.Join(err, ctx.Err()))
 		case <-time.After(wait):
 		}
 	}
@@ -289,7 +300,7 @@ func isUniqueViolation(err error) bool {
 	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// wrap maps driver errors to the store's own (ErrNotFound, ErrConflict) and adds context.
+// wrap maps driver errors to the store's own (ErrNotFound, ErrConflict, ErrUnavailable) and adds context.
 // The driver's error stays in the chain for logs; neither driver puts row values in its
 // message, so it never carries guest data.
 func wrap(op string, err error) error {
@@ -302,6 +313,8 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
 	case isUniqueViolation(err):
 		return fmt.Errorf("store: %s: %w: %w", op, ErrConflict, err)
+	case unavailable(err):
+		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
 	default:
 		return fmt.Errorf("store: %s: %w", op, err)
 	}

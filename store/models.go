@@ -213,6 +213,14 @@ type Reservation struct {
 	PaymentAmountRefunded int64                `gorm:"column:payment_amount_refunded"`
 	PaymentRefundDue      int64                `gorm:"column:payment_refund_due"` // owed back, not yet confirmed by the provider
 	PaymentDeclineCode    string               `gorm:"column:payment_decline_code"`
+	// PaymentAttempt numbers the attempt of the reservation's provider mutations, in
+	// their idempotency keys; it moves on only after a failure the provider stored under
+	// the key. PaymentFailures counts background tries that failed in a row, and
+	// PaymentRetryAt is when the sweeper may try again. Written only by
+	// RecordPaymentFailure and RecordPaymentSuccess (never by UpdateReservation).
+	PaymentAttempt  int        `gorm:"column:payment_attempt"`
+	PaymentFailures int        `gorm:"column:payment_failures"`
+	PaymentRetryAt  *time.Time `gorm:"column:payment_retry_at"`
 	// VenueSync* say whether the venue's platform has the booking: "" (never sent: a
 	// hold), pending, synced or failed.
 	VenueSyncStatus    string     `gorm:"column:venue_sync_status"`

@@ -26,7 +26,8 @@ var openPaymentStatuses = []string{
 const defaultSweep = 100
 
 // reservationFixedCols are the columns UpdateReservation never writes.
-var reservationFixedCols = []string{"id", "partner_id", "created_at", "refund_claimed_until"}
+var reservationFixedCols = []string{"id", "partner_id", "created_at", "refund_claimed_until",
+	"payment_attempt", "payment_failures", "payment_retry_at"}
 
 // normalizeReservation puts every time of r through dbTime before it is written.
 func normalizeReservation(r *Reservation) {
@@ -141,7 +142,7 @@ func (db *DB) GetReservationByIntent(ctx context.Context, intentID string) (Rese
 // EndedHoldsWithOpenPayments returns up to limit reservations whose hold ended (expired or
 // released) while their PaymentIntent can still be charged, so a sweeper cancels those
 // intents. Oldest first, each with its Venue.
-func (db *DB) EndedHoldsWithOpenPayments(ctx context.Context, limit int) ([]Reservation, error) {
+func (db *DB) EndedHoldsWithOpenPayments(ctx context.Context, now time.Time, limit int) ([]Reservation, error) {
 	if limit <= 0 {
 		limit = defaultSweep
 	}
@@ -150,6 +151,7 @@ func (db *DB) EndedHoldsWithOpenPayments(ctx context.Context, limit int) ([]Rese
 		Where("reservations.status IN ?", []string{resExpired, resReleased}).
 		Where("reservations.payment_intent_id IS NOT NULL").
 		Where("reservations.payment_status IN ?", openPaymentStatuses).
+		Where("(reservations.payment_retry_at IS NULL OR reservations.payment_retry_at <= ?)", dbTime(now)).
 		Order("reservations.id").Limit(limit).Find(&out).Error
 	if err != nil {
 		return nil, wrap("ended holds with open payments", err)
@@ -265,13 +267,14 @@ func (db *DB) HeldWithPayments(ctx context.Context, before time.Time, limit int)
 }
 
 // RefundsDue lists reservations that owe the guest a refund not yet made.
-func (db *DB) RefundsDue(ctx context.Context, limit int) ([]Reservation, error) {
+func (db *DB) RefundsDue(ctx context.Context, now time.Time, limit int) ([]Reservation, error) {
 	if limit <= 0 {
 		limit = defaultSweep
 	}
 	var out []Reservation
 	err := db.q(ctx).Joins("Venue").
 		Where("reservations.payment_refund_due > 0").
+		Where("(reservations.payment_retry_at IS NULL OR reservations.payment_retry_at <= ?)", dbTime(now)).
 		Order("reservations.id").Limit(limit).Find(&out).Error
 	if err != nil {
 		return nil, wrap("refunds due", err)
@@ -299,4 +302,39 @@ func (tx *Tx) CountActiveHolds(partnerID string, now time.Time) (int64, error) {
 		Where("partner_id = ? AND status = ? AND expires_at > ?", partnerID, resHeld, dbTime(now)).
 		Count(&n).Error
 	return n, wrap("count active holds", err)
+}
+
+// RecordPaymentFailure records a failed provider mutation of the reservation: the next
+// background try waits until retryAt, and when the provider stored the failure under the
+// key of attempt (spent), the attempt moves on so that the next try sends a new key. The
+// attempt moves from attempt only, so two processes that failed the same attempt move it
+// once. It returns the failures in a row, this one included.
+func (db *DB) RecordPaymentFailure(ctx context.Context, id string, attempt int, spent bool, retryAt func(failures int) time.Time) (int, error) {
+	var failures int
+	err := db.Transact(ctx, func(tx *Tx) error {
+		var r Reservation
+		if err := tx.g.Select("id", "payment_attempt", "payment_failures").Where("id = ?", id).Take(&r).Error; err != nil {
+			return err
+		}
+		failures = r.PaymentFailures + 1
+		next := r.PaymentAttempt
+		if spent && r.PaymentAttempt == attempt {
+			next = attempt + 1
+		}
+		return tx.g.Model(&Reservation{}).Where("id = ?", id).UpdateColumns(map[string]any{
+			"payment_attempt":  next,
+			"payment_failures": failures,
+			"payment_retry_at": dbTime(retryAt(failures)),
+		}).Error
+	})
+	return failures, wrap("record payment failure", err)
+}
+
+// RecordPaymentSuccess clears the reservation's failures and retry time after a provider
+// mutation succeeded; the attempt stays, so no key is ever sent twice for two requests.
+func (db *DB) RecordPaymentSuccess(ctx context.Context, id string) error {
+	err := db.q(ctx).Model(&Reservation{}).
+		Where("id = ? AND (payment_failures > 0 OR payment_retry_at IS NOT NULL)", id).
+		UpdateColumns(map[string]any{"payment_failures": 0, "payment_retry_at": nil}).Error
+	return wrap("record payment success", err)
 }

@@ -569,14 +569,14 @@ func TestEndedHoldsWithOpenPaymentsFindsOnlyChargeableEndedHolds(t *testing.T) {
 				want = append(want, c.id)
 			}
 		}
-		got, err := db.EndedHoldsWithOpenPayments(ctxT(t), 10)
+		got, err := db.EndedHoldsWithOpenPayments(ctxT(t), t0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !sameIDs(ids(got, resID), want) {
 			t.Fatalf("got %v, want %v", ids(got, resID), want)
 		}
-		if got, _ := db.EndedHoldsWithOpenPayments(ctxT(t), 2); len(got) != 2 {
+		if got, _ := db.EndedHoldsWithOpenPayments(ctxT(t), t0, 2); len(got) != 2 {
 			t.Fatalf("limit 2 gave %d rows", len(got))
 		}
 	})
@@ -608,4 +608,56 @@ func sameIDs(got, want []string) bool {
 		}
 	}
 	return true
+}
+
+// A failed provider call backs the reservation off until retryAt, and moves its attempt
+// on only when the failure was stored under the key, once per attempt however many
+// processes record it; success clears the backoff and keeps the attempt.
+func TestRecordPaymentFailureBacksOffAndMovesTheAttemptOnlyWhenSpent(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := ctxT(t)
+		mustPartner(t, db, "ptn_a", true)
+		mustVenues(t, db, venue("ven_1", "Alpha", "NYC", "French"))
+		s := slot("slot_1", "ven_1", t0.Add(24*time.Hour), 50)
+		mustSlots(t, db, s)
+		r := hold("res_1", "ptn_a", s, t0)
+		r.Status, r.PaymentStatus, r.PaymentIntentID = "expired", "requires_capture", ptr("pi_1")
+		if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertReservation(&r) }); err != nil {
+			t.Fatal(err)
+		}
+		at := func(d time.Duration) func(int) time.Time {
+			return func(int) time.Time { return t0.Add(d) }
+		}
+		if n, err := db.RecordPaymentFailure(ctx, "res_1", 0, false, at(time.Minute)); err != nil || n != 1 {
+			t.Fatalf("first failure: %d %v", n, err)
+		}
+		// Two processes record the same spent attempt: it moves on once.
+		for range 2 {
+			if _, err := db.RecordPaymentFailure(ctx, "res_1", 0, true, at(2*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.GetReservation(ctx, "", "res_1")
+		if err != nil || got.PaymentAttempt != 1 || got.PaymentFailures != 3 || got.PaymentRetryAt == nil || !got.PaymentRetryAt.Equal(t0.Add(2*time.Minute)) {
+			t.Fatalf("attempt %d failures %d retry %v (%v)", got.PaymentAttempt, got.PaymentFailures, got.PaymentRetryAt, err)
+		}
+		if due, _ := db.EndedHoldsWithOpenPayments(ctx, t0.Add(time.Minute), 10); len(due) != 0 {
+			t.Fatalf("backed-off hold listed before its retry time: %v", ids(due, resID))
+		}
+		if due, _ := db.EndedHoldsWithOpenPayments(ctx, t0.Add(2*time.Minute), 10); len(due) != 1 {
+			t.Fatalf("backed-off hold not listed at its retry time")
+		}
+		// UpdateReservation never writes these columns back from a stale row.
+		stale := r
+		if err := db.Transact(ctx, func(tx *store.Tx) error { _, err := tx.UpdateReservation(&stale, "expired"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordPaymentSuccess(ctx, "res_1"); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = db.GetReservation(ctx, "", "res_1")
+		if got.PaymentAttempt != 1 || got.PaymentFailures != 0 || got.PaymentRetryAt != nil {
+			t.Fatalf("after success: attempt %d failures %d retry %v", got.PaymentAttempt, got.PaymentFailures, got.PaymentRetryAt)
+		}
+	})
 }

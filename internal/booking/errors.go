@@ -6,6 +6,7 @@ import (
 
 	"github.com/prima-dining/partner-api/internal/refusal"
 	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/store"
 )
 
 // Sentinel errors of the reservation lifecycle. The server maps each to one error code.
@@ -25,6 +26,10 @@ var (
 	ErrSandboxNotEnabled = errors.New("booking: sandbox gateway not active")
 	ErrModifyCutoff      = errors.New("booking: modification cutoff passed")
 	ErrChangeExpired     = errors.New("booking: pending change expired")
+	// ErrUnavailable: the database could not be reached; nothing was done, and the same
+	// call can succeed shortly. It is store.ErrUnavailable, which every service's errors
+	// wrap (booking, inventory, webhooks, access, idempotency), so one check finds it.
+	ErrUnavailable = store.ErrUnavailable
 )
 
 // NotFoundError names what was not found; it matches ErrNotFound. It is shared with

@@ -61,21 +61,25 @@ func (s *core) payRefundClaimed(ctx context.Context, id, intentID string) bool {
 	if err != nil || r.PaymentRefundDue <= 0 {
 		return false
 	}
-	// The key names this exact obligation: a retry after a crash gets the first refund
-	// back from the provider instead of a second one.
-	key := fmt.Sprintf("prima-refund-%s-%d-%d", r.ID, r.PaymentAmountRefunded, r.PaymentRefundDue)
+	// The key names this exact obligation and attempt: a retry after a crash or a
+	// timeout gets the first refund back from the provider instead of a second one, and
+	// a retry after a failure the provider stored sends a new key (paymentFailed).
+	key := paymentKey(fmt.Sprintf("refund-%d-%d", r.PaymentAmountRefunded, r.PaymentRefundDue), r.ID, r.PaymentAttempt)
 	intent, err := s.gateway.Refund(ctx, intentID, r.PaymentRefundDue, key)
 	if err != nil {
+		s.paymentFailed(ctx, r.ID, r.PaymentAttempt, err)
 		s.log.WarnContext(ctx, "refund (will retry)", "reservation_id", r.ID, "amount", r.PaymentRefundDue, "error", err)
 		return false
 	}
+	s.paymentSucceeded(ctx, r.ID)
 	s.recordIntent(ctx, r.ID, intent)
 	return true
 }
 
 // payRefundsDue retries every refund still owed.
 func (s *core) payRefundsDue(ctx context.Context) error {
-	due, err := s.db.RefundsDue(ctx, 100)
+	// Refunds whose last try failed wait out their backoff (payment_retry_at).
+	due, err := s.db.RefundsDue(ctx, s.now(), 100)
 	if err != nil {
 		return err
 	}

@@ -253,7 +253,7 @@ func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot s
 			"venue_id":       row.VenueID,
 			"slot_id":        row.SlotID,
 		},
-		IdempotencyKey: "prima-hold-" + row.ID,
+		IdempotencyKey: paymentKey("hold", row.ID, row.PaymentAttempt),
 	})
 	if err != nil {
 		// The hold is undone, and so is its recovery point: a retry with the same key
@@ -306,9 +306,11 @@ func (s *core) releaseHold(ctx context.Context, id, reason string, also ...func(
 }
 
 func (s *core) cancelIntent(ctx context.Context, reservationID, intentID string) {
-	intent, err := s.gateway.Cancel(ctx, intentID, "prima-cancel-"+reservationID)
+	attempt := s.paymentAttempt(ctx, reservationID)
+	intent, err := s.gateway.Cancel(ctx, intentID, paymentKey("cancel", reservationID, attempt))
 	if err != nil {
-		// The sweeper retries every ended hold whose intent is still open.
+		// The sweeper retries every ended hold whose intent is still open, after a backoff.
+		s.paymentFailed(ctx, reservationID, attempt, err)
 		s.log.WarnContext(ctx, "cancel payment intent", "reservation_id", reservationID, "payment_intent_id", intentID, "error", err)
 		return
 	}
@@ -463,10 +465,12 @@ func (s *core) authorisePayment(ctx context.Context, p Partner, r Reservation) (
 	if err != nil {
 		return payments.Intent{}, err
 	}
-	// A fresh key per attempt: Stripe replays a failed request's error under its key for
-	// a day, and the intent's own state already makes a second capture impossible.
-	captured, err := s.gateway.Capture(ctx, intent.ID, fmt.Sprintf("prima-capture-%s-%d", r.ID, s.now().UnixNano()))
+	// The key is the attempt's: a finalize retried after a timeout sends it again, and a
+	// capture failure Stripe stored moves the attempt on (paymentFailed).
+	attempt := s.paymentAttempt(ctx, r.ID)
+	captured, err := s.gateway.Capture(ctx, intent.ID, paymentKey("capture", r.ID, attempt))
 	if err != nil {
+		s.paymentFailed(ctx, r.ID, attempt, err)
 		restore()
 		if errors.Is(err, payments.ErrInvalidState) {
 			return payments.Intent{}, &PaymentError{Status: intent.Status}

@@ -39,7 +39,8 @@ func (s *Payments) Sweep(ctx context.Context) (int, error) {
 	if _, err := s.db.ReleaseDueAllocations(ctx, now, 200); err != nil {
 		return expired, err
 	}
-	ended, err := s.db.EndedHoldsWithOpenPayments(ctx, 100)
+	// Holds whose last cancel failed wait out their backoff (payment_retry_at).
+	ended, err := s.db.EndedHoldsWithOpenPayments(ctx, now, 100)
 	if err != nil {
 		return expired, err
 	}
@@ -55,18 +56,21 @@ func (s *Payments) Sweep(ctx context.Context) (int, error) {
 // settleEndedHold cancels the open intent of a hold that ended. An intent that was
 // captured meanwhile is refunded: there is no charge without a confirmed booking.
 func (s *core) settleEndedHold(ctx context.Context, r store.Reservation) {
-	intent, err := s.gateway.Cancel(ctx, *r.PaymentIntentID, "prima-cancel-"+r.ID)
+	intent, err := s.gateway.Cancel(ctx, *r.PaymentIntentID, paymentKey("cancel", r.ID, r.PaymentAttempt))
 	if errors.Is(err, payments.ErrInvalidState) {
-		intent, err = s.gateway.Get(ctx, *r.PaymentIntentID)
-		if err == nil && intent.Status == payments.StatusSucceeded {
-			s.refundUnbooked(ctx, r.ID, intent)
+		seen, getErr := s.gateway.Get(ctx, *r.PaymentIntentID)
+		if getErr == nil && seen.Status == payments.StatusSucceeded {
+			s.paymentSucceeded(ctx, r.ID)
+			s.refundUnbooked(ctx, r.ID, seen)
 			return
 		}
 	}
 	if err != nil {
+		s.paymentFailed(ctx, r.ID, r.PaymentAttempt, err)
 		s.log.WarnContext(ctx, "cancel payment of ended hold", "reservation_id", r.ID, "error", err)
 		return
 	}
+	s.paymentSucceeded(ctx, r.ID)
 	s.recordIntent(ctx, r.ID, intent)
 }
 

@@ -85,6 +85,10 @@ type Error struct {
 	// (after a back-off of half a second and more); otherwise the header says false
 	// and each scripted error is exactly one failed gateway call.
 	Retryable bool
+	// Stored records the error under the request's idempotency key, as Stripe does for
+	// a request that began executing: a retry with the same key gets the same error
+	// back (Idempotent-Replayed), and only a new key reaches the intent again.
+	Stored bool
 }
 
 // Request is a request the server received, as the test can inspect it.
@@ -523,8 +527,15 @@ func (s *Server) route(ep Endpoint, h handler) http.HandlerFunc {
 				retry = "true"
 			}
 			w.Header().Set("Stripe-Should-Retry", retry)
-			writeJSON(w, f.err.Status, errorBody(apiError{Type: f.err.Type, Code: f.err.Code,
-				DeclineCode: f.err.DeclineCode, Message: f.err.Message}))
+			body := errorBody(apiError{Type: f.err.Type, Code: f.err.Code,
+				DeclineCode: f.err.DeclineCode, Message: f.err.Message})
+			if f.err.Stored && r.Method == http.MethodPost && req.IdempotencyKey != "" {
+				s.mu.Lock()
+				s.idem[req.IdempotencyKey] = &idemRecord{endpoint: ep, path: r.URL.Path,
+					params: comparedParams(params).Encode(), status: f.err.Status, body: mustJSON(body)}
+				s.mu.Unlock()
+			}
+			writeJSON(w, f.err.Status, body)
 			return
 		}
 		if f.hang > 0 {
@@ -557,12 +568,7 @@ func (s *Server) handle(ep Endpoint, r *http.Request, params url.Values, key str
 	}
 	// Stripe compares the parameters of a retried request with the first's; expansion
 	// does not change what the request does.
-	compared := url.Values{}
-	for k, v := range params {
-		if !strings.HasPrefix(k, "expand[") {
-			compared[k] = v
-		}
-	}
+	compared := comparedParams(params)
 	if rec, ok := s.idem[key]; ok {
 		if rec.endpoint != ep || rec.path != r.URL.Path || rec.params != compared.Encode() {
 			return http.StatusBadRequest, mustJSON(errorBody(apiError{Type: "idempotency_error",
@@ -574,6 +580,18 @@ func (s *Server) handle(ep Endpoint, r *http.Request, params url.Values, key str
 	body := mustJSON(v)
 	s.idem[key] = &idemRecord{endpoint: ep, path: r.URL.Path, params: compared.Encode(), status: status, body: body}
 	return status, body, false
+}
+
+// comparedParams are the parameters Stripe compares when a key is sent again: all but
+// expansion, which does not change what the request does.
+func comparedParams(params url.Values) url.Values {
+	compared := url.Values{}
+	for k, v := range params {
+		if !strings.HasPrefix(k, "expand[") {
+			compared[k] = v
+		}
+	}
+	return compared
 }
 
 func (s *Server) create(_ *http.Request, p url.Values) (int, any) {

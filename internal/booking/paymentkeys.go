@@ -1,0 +1,75 @@
+package booking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prima-dining/partner-api/payments"
+)
+
+// Every provider mutation of a reservation (create, capture, cancel, refund) carries an
+// idempotency key stable for one logical attempt and new for the next: a retry of the
+// same attempt (a timeout, a crash, a partner retrying finalize) sends the same key and
+// the provider answers the first request's result instead of acting twice; after a
+// failure the provider stored under the key (payments.ErrKeySpent, which Stripe replays
+// for a day) the reservation's attempt moves on, so the next try is a new request that
+// can succeed. Background retries of a failed cancel or refund back off exponentially,
+// from payment_retry_at, instead of running at every sweep.
+
+// Backoff of the sweeper's retries of a reservation's failed provider mutation.
+const (
+	paymentRetryBase = 2 * time.Second
+	paymentRetryCap  = 15 * time.Minute
+)
+
+// paymentKey is the idempotency key of one attempt at purpose ("hold", "capture",
+// "cancel", "refund-…") for the reservation id.
+func paymentKey(purpose, id string, attempt int) string {
+	return fmt.Sprintf("prima-%s-%s-%d", purpose, id, attempt)
+}
+
+// paymentRetryDelay is the wait after failures failed tries in a row: 2 s, 4 s, 8 s, …
+// up to 15 min.
+func paymentRetryDelay(failures int) time.Duration {
+	d := paymentRetryBase
+	for i := 1; i < failures && d < paymentRetryCap; i++ {
+		d *= 2
+	}
+	return min(d, paymentRetryCap)
+}
+
+// paymentAttempt reads the reservation's current attempt number.
+func (s *core) paymentAttempt(ctx context.Context, id string) int {
+	r, err := s.db.GetReservation(ctx, "", id)
+	if err != nil {
+		// A key of attempt 0 is still a valid key: at worst it replays a stored failure,
+		// which paymentFailed then moves past.
+		s.log.WarnContext(ctx, "read payment attempt", "reservation_id", id, "error", err)
+		return 0
+	}
+	return r.PaymentAttempt
+}
+
+// paymentFailed records that the provider mutation of attempt failed with err: the
+// sweeper waits before trying again, and a failure stored under the key moves the attempt on.
+func (s *core) paymentFailed(ctx context.Context, id string, attempt int, err error) {
+	now := s.now()
+	spent := errors.Is(err, payments.ErrKeySpent)
+	failures, rerr := s.db.RecordPaymentFailure(context.WithoutCancel(ctx), id, attempt, spent,
+		func(failures int) time.Time { return now.Add(paymentRetryDelay(failures)) })
+	if rerr != nil {
+		s.log.WarnContext(ctx, "record payment failure", "reservation_id", id, "error", rerr)
+		return
+	}
+	s.log.DebugContext(ctx, "payment failure recorded", "reservation_id", id, "attempt", attempt,
+		"new_key", spent, "failures", failures, "retry_in", paymentRetryDelay(failures))
+}
+
+// paymentSucceeded clears the reservation's failures after a provider mutation succeeded.
+func (s *core) paymentSucceeded(ctx context.Context, id string) {
+	if err := s.db.RecordPaymentSuccess(context.WithoutCancel(ctx), id); err != nil {
+		s.log.WarnContext(ctx, "record payment success", "reservation_id", id, "error", err)
+	}
+}
