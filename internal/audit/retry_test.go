@@ -97,7 +97,7 @@ func TestFailedBatchesAreRetriedUntilEveryEventIsWritten(t *testing.T) {
 		if n := countEvents(t, db); n != 2000 {
 			t.Fatalf("%d events written, want 2000 (none lost, none twice)", n)
 		}
-		if got := scrape(t, m, "prima_audit_write_failures_total"); got != 7 {
+		if got := scrape(t, m, "prima_audit_write_errors_total"); got != 7 {
 			t.Errorf("write failures counted: %v, want 7", got)
 		}
 		if got := scrape(t, m, "prima_audit_events_dropped_total"); got != 0 {
@@ -156,7 +156,7 @@ func TestAuditSurvivesTerminatedConnections(t *testing.T) {
 	if n := countEvents(t, db); n != 6000 {
 		t.Fatalf("%d events written, want 6000", n)
 	}
-	t.Logf("connections terminated: %d; failed writes retried: %v", killed, scrape(t, m, "prima_audit_write_failures_total"))
+	t.Logf("connections terminated: %d; failed writes retried: %v", killed, scrape(t, m, "prima_audit_write_errors_total"))
 	if killed == 0 {
 		t.Error("no connection was terminated: the test proved nothing")
 	}

@@ -49,7 +49,7 @@ func New() *Metrics {
 			Help: "Audit events lost: the audit buffer was full (the database was slow or down), or events were still unwritten when the process stopped.",
 		}),
 		auditWriteFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "prima_audit_write_failures_total",
+			Name: "prima_audit_write_errors_total",
 			Help: "Failed attempts to write a batch of audit events; the batch is kept and retried with backoff.",
 		}),
 	}
