@@ -103,17 +103,9 @@ func (s *textScanner) object(path []string) {
 		if s.stop {
 			return
 		}
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == ',' {
-			s.i++
-			continue
-		}
-		if s.i < len(s.b) && s.b[s.i] == '}' {
-			s.i++
+		if !s.more('}') {
 			return
 		}
-		s.stop = true
-		return
 	}
 }
 
@@ -129,18 +121,26 @@ func (s *textScanner) array(path []string) {
 		if s.stop {
 			return
 		}
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == ',' {
-			s.i++
-			continue
-		}
-		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.i++
+		if !s.more(']') {
 			return
 		}
-		s.stop = true
-		return
 	}
+}
+
+// more reads what follows a member or element: a comma (true: another one comes), the
+// closing byte (false), or anything else, which stops the scan (false).
+func (s *textScanner) more(closing byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ',' {
+		s.i++
+		return true
+	}
+	if s.i < len(s.b) && s.b[s.i] == closing {
+		s.i++
+		return false
+	}
+	s.stop = true
+	return false
 }
 
 // str reads the string at s.i (its opening quote) and returns its raw text (escapes
