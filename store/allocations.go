@@ -209,8 +209,8 @@ const (
 // allocation is inserted and the slot's tables_reserved raised by a conditional update
 // (only tables free in the shared pool can be allocated), in one transaction. On
 // AllocationNoRoom the slot is returned as it is now. ErrNotFound if the operator has no
-// such slot.
-func (db *DB) CreateAllocation(ctx context.Context, operatorID string, a *SlotAllocation) (Slot, AllocationResult, error) {
+// such slot. also runs in the same transaction, after the allocation is made.
+func (db *DB) CreateAllocation(ctx context.Context, operatorID string, a *SlotAllocation, also ...Step) (Slot, AllocationResult, error) {
 	a.ReleaseAt, a.CreatedAt, a.UpdatedAt = dbTime(a.ReleaseAt), dbTime(a.CreatedAt), dbTime(a.UpdatedAt)
 	result := AllocationCreated
 	errNoRoom := errors.New("no room")
@@ -241,7 +241,7 @@ func (db *DB) CreateAllocation(ctx context.Context, operatorID string, a *SlotAl
 			result = AllocationNoRoom
 			return errNoRoom // roll the insert back
 		}
-		return nil
+		return tx.run(also)
 	})
 	if errors.Is(err, errNoRoom) {
 		if result == AllocationNoRoom {

@@ -188,6 +188,23 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// A Step is a caller's further write that must commit in the same transaction as the
+// write of the store method it is given to: an idempotency key's recovery point, say.
+type Step func(tx *Tx) error
+
+// run runs steps in tx, in order, stopping at the first error.
+func (tx *Tx) run(steps []Step) error {
+	for _, step := range steps {
+		if step == nil {
+			continue
+		}
+		if err := step(tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Dialect is "postgres" or "sqlite".
 func (db *DB) Dialect() string { return db.dialect }
 

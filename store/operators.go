@@ -78,14 +78,18 @@ func ofOperator(operatorID, col string) func(*gorm.DB) *gorm.DB {
 	}
 }
 
-// CreateOperatorVenue inserts v and grants it to the operator, in one transaction.
-func (db *DB) CreateOperatorVenue(ctx context.Context, operatorID string, v *Venue) error {
+// CreateOperatorVenue inserts v and grants it to the operator, and runs also, in one
+// transaction.
+func (db *DB) CreateOperatorVenue(ctx context.Context, operatorID string, v *Venue, also ...Step) error {
 	v.CreatedAt = dbTime(v.CreatedAt)
 	return db.Transact(ctx, func(tx *Tx) error {
 		if err := tx.g.Create(v).Error; err != nil {
 			return wrap("create venue", err)
 		}
-		return tx.grantOperatorVenues(operatorID, []string{v.ID})
+		if err := tx.grantOperatorVenues(operatorID, []string{v.ID}); err != nil {
+			return err
+		}
+		return tx.run(also)
 	})
 }
 
@@ -134,10 +138,25 @@ func (db *DB) UpdateOperatorVenue(ctx context.Context, operatorID string, v *Ven
 	return nil
 }
 
-// CreateSchedule inserts a schedule (its venue must be the operator's; the caller checks).
-func (db *DB) CreateSchedule(ctx context.Context, s *Schedule) error {
+// CreateSchedule inserts a schedule (its venue must be the operator's; the caller checks)
+// and runs also in the same transaction.
+func (db *DB) CreateSchedule(ctx context.Context, s *Schedule, also ...Step) error {
 	s.CreatedAt, s.UpdatedAt = dbTime(s.CreatedAt), dbTime(s.UpdatedAt)
-	return wrap("create schedule", db.q(ctx).Create(s).Error)
+	return db.Transact(ctx, func(tx *Tx) error {
+		if err := tx.g.Create(s).Error; err != nil {
+			return wrap("create schedule", err)
+		}
+		return tx.run(also)
+	})
+}
+
+// GetSchedule returns one schedule; ErrNotFound if none.
+func (db *DB) GetSchedule(ctx context.Context, id string) (Schedule, error) {
+	var s Schedule
+	if err := db.q(ctx).Where("id = ?", id).Take(&s).Error; err != nil {
+		return Schedule{}, wrap("get schedule", err)
+	}
+	return s, nil
 }
 
 // ListSchedules lists a venue's schedules by id.
@@ -195,10 +214,19 @@ func (db *DB) AddScheduleSlots(ctx context.Context, scheduleID string, slots []S
 	return added, err
 }
 
-// InsertSlot inserts one slot (a one-off, or for tests).
-func (db *DB) InsertSlot(ctx context.Context, s *Slot) error {
+// InsertSlot inserts one slot (a one-off, or for tests) and runs also in the same
+// transaction.
+func (db *DB) InsertSlot(ctx context.Context, s *Slot, also ...Step) error {
 	s.StartsAt, s.CreatedAt, s.UpdatedAt = dbTime(s.StartsAt), dbTime(s.CreatedAt), dbTime(s.UpdatedAt)
-	return wrap("insert slot", db.q(ctx).Omit(clause.Associations).Create(s).Error)
+	if len(also) == 0 {
+		return wrap("insert slot", db.q(ctx).Omit(clause.Associations).Create(s).Error)
+	}
+	return db.Transact(ctx, func(tx *Tx) error {
+		if err := tx.g.Omit(clause.Associations).Create(s).Error; err != nil {
+			return wrap("insert slot", err)
+		}
+		return tx.run(also)
+	})
 }
 
 // OperatorSlotFilter narrows ListOperatorSlots. Empty fields do not filter.
@@ -280,35 +308,69 @@ func (db *DB) SetSlotStatus(ctx context.Context, operatorID, id, status string, 
 	return db.GetOperatorSlot(ctx, operatorID, id)
 }
 
-// AddClosure inserts a closure and withdraws the venue's open slots it covers, in one
-// transaction. It returns how many slots it withdrew and how many held or confirmed
+// AddClosure inserts a closure and withdraws the venue's open slots it covers, and runs
+// also, in one transaction. It returns how many slots it withdrew and how many held or confirmed
 // reservations those slots carry (they stand; the venue deals with them).
-func (db *DB) AddClosure(ctx context.Context, c *Closure, now time.Time) (withdrawn int, affected int64, err error) {
+func (db *DB) AddClosure(ctx context.Context, c *Closure, now time.Time, also ...Step) (withdrawn int, affected int64, err error) {
 	c.CreatedAt = dbTime(c.CreatedAt)
 	err = db.Transact(ctx, func(tx *Tx) error {
 		if err := tx.g.Create(c).Error; err != nil {
 			return wrap("add closure", err)
 		}
-		covered := func(g *gorm.DB) *gorm.DB {
-			g = g.Where("slots.venue_id = ? AND slots.local_date >= ? AND slots.local_date <= ?", c.VenueID, c.DateFrom, c.DateTo)
-			if c.TimeFrom != "" {
-				g = g.Where("slots.local_time >= ? AND slots.local_time <= ?", c.TimeFrom, c.TimeTo)
-			}
-			return g
-		}
+		covered := coveredBy(c)
 		res := tx.g.Model(&Slot{}).Scopes(covered).Where("slots.status = ?", slotOpen).
 			UpdateColumns(map[string]any{"status": slotWithdrawn, "updated_at": dbTime(now)})
 		if res.Error != nil {
 			return wrap("add closure: withdraw slots", res.Error)
 		}
 		withdrawn = int(res.RowsAffected)
-		err := tx.g.Model(&Reservation{}).
-			Where("reservations.status IN ?", []string{resHeld, "confirmed"}).
-			Where("reservations.slot_id IN (?)", tx.g.Model(&Slot{}).Select("slots.id").Scopes(covered)).
-			Count(&affected).Error
-		return wrap("add closure: count reservations", err)
+		if affected, err = tx.affectedBy(c); err != nil {
+			return err
+		}
+		return tx.run(also)
 	})
 	return withdrawn, affected, err
+}
+
+// GetClosure returns one of a venue's closures, how many of the slots it covers it
+// withdrew (those withdrawn when it was made and not changed since), and how many held or
+// confirmed reservations those slots carry; ErrNotFound if the venue has no such closure.
+func (db *DB) GetClosure(ctx context.Context, venueID, id string) (c Closure, withdrawn int, affected int64, err error) {
+	err = db.Transact(ctx, func(tx *Tx) error {
+		if err := tx.g.Where("venue_id = ? AND id = ?", venueID, id).Take(&c).Error; err != nil {
+			return wrap("get closure", err)
+		}
+		var n int64
+		if err := tx.g.Model(&Slot{}).Scopes(coveredBy(&c)).
+			Where("slots.status = ? AND slots.updated_at = ?", slotWithdrawn, c.CreatedAt).Count(&n).Error; err != nil {
+			return wrap("get closure: count slots", err)
+		}
+		withdrawn = int(n)
+		affected, err = tx.affectedBy(&c)
+		return err
+	})
+	return c, withdrawn, affected, err
+}
+
+// coveredBy narrows a query of slots to those of c's venue that c covers.
+func coveredBy(c *Closure) func(*gorm.DB) *gorm.DB {
+	return func(g *gorm.DB) *gorm.DB {
+		g = g.Where("slots.venue_id = ? AND slots.local_date >= ? AND slots.local_date <= ?", c.VenueID, c.DateFrom, c.DateTo)
+		if c.TimeFrom != "" {
+			g = g.Where("slots.local_time >= ? AND slots.local_time <= ?", c.TimeFrom, c.TimeTo)
+		}
+		return g
+	}
+}
+
+// affectedBy counts the held or confirmed reservations on the slots c covers.
+func (tx *Tx) affectedBy(c *Closure) (int64, error) {
+	var n int64
+	err := tx.g.Model(&Reservation{}).
+		Where("reservations.status IN ?", []string{resHeld, "confirmed"}).
+		Where("reservations.slot_id IN (?)", tx.g.Model(&Slot{}).Select("slots.id").Scopes(coveredBy(c))).
+		Count(&n).Error
+	return n, wrap("closure: count reservations", err)
 }
 
 // GetOperatorReservation returns a reservation at one of the operator's venues, with its

@@ -39,9 +39,9 @@ func PartnerEventMessages(endpoints []WebhookEndpoint, eventType, reservationID,
 	return msgs
 }
 
-// CreateWebhookEndpoint inserts e. Defaults are filled in place: ID we_…, Status
-// enabled, CreatedAt now. ErrConflict if its id is taken.
-func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error {
+// CreateWebhookEndpoint inserts e, and runs also in the same transaction. Defaults are
+// filled in place: ID we_…, Status enabled, CreatedAt now. ErrConflict if its id is taken.
+func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint, also ...Step) error {
 	if e.ID == "" {
 		e.ID = ids.New("we")
 	}
@@ -52,7 +52,12 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) err
 		e.CreatedAt = time.Now()
 	}
 	e.CreatedAt = dbTime(e.CreatedAt)
-	return wrap("create webhook endpoint", db.q(ctx).Create(e).Error)
+	return db.Transact(ctx, func(tx *Tx) error {
+		if err := tx.g.Create(e).Error; err != nil {
+			return wrap("create webhook endpoint", err)
+		}
+		return tx.run(also)
+	})
 }
 
 // ListWebhookEndpoints lists a partner's endpoints, newest first.

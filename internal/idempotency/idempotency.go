@@ -209,6 +209,24 @@ func (r *Recorder) Record(tx *store.Tx, from, to, resourceID string) error {
 	return nil
 }
 
+// Applies returns a store step that records, in the transaction of the write it is given
+// to, that this request's key created or changed resourceID (PointApplied): for
+// operations whose effect is one write, so the effect and the key's point commit
+// together. On a nil Recorder the step records nothing.
+func (r *Recorder) Applies(resourceID string) store.Step {
+	return func(tx *store.Tx) error { return r.Record(tx, "", PointApplied, resourceID) }
+}
+
+// AppliedTo returns the resource an earlier run of this key created or changed, and
+// committed with PointApplied, before it died: the run answers that resource instead of
+// making the effect again. It is "" when there was no such run.
+func (r *Recorder) AppliedTo() string {
+	if point, id := r.Resumed(); point == PointApplied {
+		return id
+	}
+	return ""
+}
+
 // crashHook, when set (tests only), is called right after a transaction that recorded a
 // recovery point committed.
 var crashHook atomic.Pointer[func(key, point string)]

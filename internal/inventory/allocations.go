@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -53,7 +54,15 @@ func (e *AllocationUnavailableError) Error() string {
 // Allocate keeps tables of one of op's slots for a partner until a release time
 // before the slot: the store raises the slot's reserved tables by a conditional update,
 // so only tables free in the shared pool can be allocated, whatever holds race with it.
+//
+// The allocation and the request's Idempotency-Key recovery point commit together: a
+// retry of a request that died after that answers the same allocation instead of
+// refusing it as one that exists.
 func (s *Service) Allocate(ctx context.Context, op Operator, slotID string, in AllocationInput) (Allocation, error) {
+	key := idempotency.FromContext(ctx)
+	if id := key.AppliedTo(); id != "" {
+		return s.allocated(ctx, op, slotID, id)
+	}
 	sl, err := s.db.GetOperatorSlot(ctx, op.ID, slotID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Allocation{}, &booking.NotFoundError{Kind: "slot", ID: slotID, Param: "slot_id"}
@@ -86,7 +95,7 @@ func (s *Service) Allocate(ctx context.Context, op Operator, slotID string, in A
 		ID: ids.New("alc"), SlotID: sl.ID, PartnerID: in.PartnerID, Tables: in.Tables,
 		ReleaseAt: releaseAt, CreatedAt: now, UpdatedAt: now,
 	}
-	cur, result, err := s.db.CreateAllocation(ctx, op.ID, &row)
+	cur, result, err := s.db.CreateAllocation(ctx, op.ID, &row, key.Applies(row.ID))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Allocation{}, &booking.NotFoundError{Kind: "slot", ID: slotID, Param: "slot_id"}
@@ -97,7 +106,23 @@ func (s *Service) Allocate(ctx context.Context, op Operator, slotID string, in A
 	case result == store.AllocationNoRoom:
 		return Allocation{}, &AllocationUnavailableError{Requested: in.Tables, Free: max(0, cur.Tables-cur.TablesTaken-cur.TablesReserved)}
 	}
+	key.Committed(idempotency.PointApplied)
 	return allocationFromRow(row, now), nil
+}
+
+// allocated answers the allocation id of slotID that an earlier run of this request's
+// Idempotency-Key made before it died.
+func (s *Service) allocated(ctx context.Context, op Operator, slotID, id string) (Allocation, error) {
+	all, err := s.ListAllocations(ctx, op, slotID)
+	if err != nil {
+		return Allocation{}, err
+	}
+	for _, a := range all {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return Allocation{}, fmt.Errorf("inventory: resume allocation %s: %w", id, store.ErrNotFound)
 }
 
 // ListAllocations lists the allocations of one of op's slots.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/store"
@@ -94,8 +95,22 @@ type VenueChange struct {
 // defaultModifyUntilHours is migration 00007's default for venues.
 const defaultModifyUntilHours = 2
 
-// CreateVenue creates a venue that op manages.
+// CreateVenue creates a venue that op manages. The venue and the request's
+// Idempotency-Key recovery point commit together: a retry of a request that died after
+// it answers the venue (with the webhook connector's secret) instead of creating another.
 func (s *Service) CreateVenue(ctx context.Context, op Operator, c VenueChange) (Venue, error) {
+	key := idempotency.FromContext(ctx)
+	if id := key.AppliedTo(); id != "" {
+		row, err := s.venue(ctx, op, id)
+		if err != nil {
+			return Venue{}, err
+		}
+		v := venueFromRow(row)
+		if c.Platform != nil && row.PlatformKind == "webhook" {
+			v.NewSigningSecret = row.PlatformSecret
+		}
+		return v, nil
+	}
 	row := store.Venue{
 		ID: ids.New("ven"), CreatedAt: s.now(), PolicyModifyUntilHours: defaultModifyUntilHours,
 		PlatformKind: "log",
@@ -104,9 +119,10 @@ func (s *Service) CreateVenue(ctx context.Context, op Operator, c VenueChange) (
 	if err != nil {
 		return Venue{}, err
 	}
-	if err := s.db.CreateOperatorVenue(ctx, op.ID, &row); err != nil {
+	if err := s.db.CreateOperatorVenue(ctx, op.ID, &row, key.Applies(row.ID)); err != nil {
 		return Venue{}, fmt.Errorf("inventory: create venue: %w", err)
 	}
+	key.Committed(idempotency.PointApplied)
 	v := venueFromRow(row)
 	v.NewSigningSecret = secret
 	return v, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -119,10 +120,22 @@ func slotRow(v store.Venue, loc *time.Location, date time.Time, hhmm string, sh 
 }
 
 // AddSchedule adds a weekly schedule to one of op's venues and generates its slots.
+//
+// The schedule and the request's Idempotency-Key recovery point commit together; a retry
+// of a request that died after that resumes: it generates what is missing of the same
+// schedule's slots (generation skips slots it has) instead of adding a second schedule.
 func (s *Service) AddSchedule(ctx context.Context, op Operator, venueID string, in ScheduleInput) (Schedule, error) {
 	v, err := s.venue(ctx, op, venueID)
 	if err != nil {
 		return Schedule{}, err
+	}
+	key := idempotency.FromContext(ctx)
+	if id := key.AppliedTo(); id != "" {
+		row, err := s.db.GetSchedule(ctx, id)
+		if err != nil {
+			return Schedule{}, fmt.Errorf("inventory: resume schedule %s: %w", id, err)
+		}
+		return s.generated(ctx, row, v)
 	}
 	if err := checkShape(in.SlotShape, v); err != nil {
 		return Schedule{}, err
@@ -153,8 +166,18 @@ func (s *Service) AddSchedule(ctx context.Context, op Operator, venueID string, 
 	if in.Price != nil {
 		row.PriceAmount, row.PricePer = in.Price.Amount, string(in.Price.Per)
 	}
-	if err := s.db.CreateSchedule(ctx, &row); err != nil {
+	if err := s.db.CreateSchedule(ctx, &row, key.Applies(row.ID)); err != nil {
 		return Schedule{}, fmt.Errorf("inventory: add schedule: %w", err)
+	}
+	key.Committed(idempotency.PointApplied)
+	return s.generated(ctx, row, v)
+}
+
+// generated generates a new schedule's slots and answers the schedule with their count.
+func (s *Service) generated(ctx context.Context, row store.Schedule, v store.Venue) (Schedule, error) {
+	loc, err := time.LoadLocation(v.TimeZone)
+	if err != nil {
+		return Schedule{}, fmt.Errorf("inventory: venue %s time zone: %w", v.ID, err)
 	}
 	n, err := s.generate(ctx, row, v)
 	if err != nil {
@@ -322,7 +345,9 @@ type SlotInput struct {
 	SlotShape
 }
 
-// AddSlot adds a one-off slot to one of op's venues.
+// AddSlot adds a one-off slot to one of op's venues. The slot and the request's
+// Idempotency-Key recovery point commit together: a retry of a request that died after
+// the insert answers that slot instead of adding another.
 func (s *Service) AddSlot(ctx context.Context, op Operator, venueID string, in SlotInput) (Slot, error) {
 	v, err := s.venue(ctx, op, venueID)
 	if err != nil {
@@ -339,14 +364,23 @@ func (s *Service) AddSlot(ctx context.Context, op Operator, venueID string, in S
 	if err != nil {
 		return Slot{}, &booking.ParamError{Param: "local_date", Message: "local_date must be a date, YYYY-MM-DD."}
 	}
+	key := idempotency.FromContext(ctx)
+	if id := key.AppliedTo(); id != "" {
+		row, err := s.db.GetOperatorSlot(ctx, op.ID, id)
+		if err != nil {
+			return Slot{}, fmt.Errorf("inventory: resume slot %s: %w", id, err)
+		}
+		return slotFromRow(row), nil
+	}
 	now := s.now()
 	row := slotRow(v, loc, date, in.LocalTime, in.SlotShape, now)
 	if !row.StartsAt.After(now) {
 		return Slot{}, &booking.ParamError{Param: "local_date", Message: "The slot would start in the past."}
 	}
-	if err := s.db.InsertSlot(ctx, &row); err != nil {
+	if err := s.db.InsertSlot(ctx, &row, key.Applies(row.ID)); err != nil {
 		return Slot{}, fmt.Errorf("inventory: add slot: %w", err)
 	}
+	key.Committed(idempotency.PointApplied)
 	row.Venue = v
 	return slotFromRow(row), nil
 }
@@ -456,7 +490,9 @@ type Closure struct {
 
 // AddClosure closes one of op's venues for dates or a service: the open slots it covers
 // are withdrawn at once (partner search stops showing them, holds on them are refused),
-// and slots generated later inside it are generated withdrawn.
+// and slots generated later inside it are generated withdrawn. The closure and the
+// request's Idempotency-Key recovery point commit together: a retry of a request that
+// died after that answers the same closure, its counts read again.
 func (s *Service) AddClosure(ctx context.Context, op Operator, venueID string, in ClosureInput) (Closure, error) {
 	v, err := s.venue(ctx, op, venueID)
 	if err != nil {
@@ -470,14 +506,26 @@ func (s *Service) AddClosure(ctx context.Context, op Operator, venueID string, i
 	case in.TimeTo < in.TimeFrom:
 		return Closure{}, &booking.ParamError{Param: "time_to", Message: "time_to must not be before time_from."}
 	}
+	key := idempotency.FromContext(ctx)
+	if id := key.AppliedTo(); id != "" {
+		row, withdrawn, affected, err := s.db.GetClosure(ctx, v.ID, id)
+		if err != nil {
+			return Closure{}, fmt.Errorf("inventory: resume closure %s: %w", id, err)
+		}
+		out := closureFromRow(row)
+		out.SlotsWithdrawn, out.ReservationsAffected = withdrawn, int(affected)
+		return out, nil
+	}
+	now := s.now()
 	row := store.Closure{
 		ID: ids.New("clo"), VenueID: v.ID, DateFrom: in.DateFrom, DateTo: in.DateTo,
-		TimeFrom: in.TimeFrom, TimeTo: in.TimeTo, Reason: in.Reason, CreatedAt: s.now(),
+		TimeFrom: in.TimeFrom, TimeTo: in.TimeTo, Reason: in.Reason, CreatedAt: now,
 	}
-	withdrawn, affected, err := s.db.AddClosure(ctx, &row, s.now())
+	withdrawn, affected, err := s.db.AddClosure(ctx, &row, now, key.Applies(row.ID))
 	if err != nil {
 		return Closure{}, fmt.Errorf("inventory: add closure: %w", err)
 	}
+	key.Committed(idempotency.PointApplied)
 	out := closureFromRow(row)
 	out.SlotsWithdrawn, out.ReservationsAffected = withdrawn, int(affected)
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/internal/refusal"
 	"github.com/prima-dining/partner-api/store"
@@ -50,7 +51,21 @@ func NewEndpoints(db *store.DB, cfg EndpointsConfig) *Endpoints {
 // Create registers a URL for partnerID's events and returns it with its signing secret,
 // which is never shown again. URLs that are not http(s), or that reach private, loopback
 // or link-local addresses (unless the configuration allows them), are refused.
+//
+// The endpoint and the request's Idempotency-Key recovery point commit together: a retry
+// of a request that died after the insert answers the endpoint it created, secret
+// included, rather than registering a second one.
 func (e *Endpoints) Create(ctx context.Context, partnerID, rawURL string, events []string) (Endpoint, error) {
+	key := idempotency.FromContext(ctx)
+	if id := key.AppliedTo(); id != "" {
+		row, err := e.db.GetWebhookEndpoint(ctx, id)
+		if err != nil {
+			return Endpoint{}, fmt.Errorf("webhooks: resume create of %s: %w", id, err)
+		}
+		out := endpointFromRow(row)
+		out.Secret = row.Secret
+		return out, nil
+	}
 	if err := ValidateURL(rawURL, e.cfg.AllowPrivate); err != nil {
 		return Endpoint{}, &refusal.ParamError{Param: "url", Message: err.Error()}
 	}
@@ -71,9 +86,10 @@ func (e *Endpoints) Create(ctx context.Context, partnerID, rawURL string, events
 		ID: ids.New("we"), PartnerID: partnerID, URL: rawURL, Events: strings.Join(clean, " "),
 		Secret: secret, Status: "enabled", CreatedAt: e.cfg.Now().UTC(),
 	}
-	if err := e.db.CreateWebhookEndpoint(ctx, &row); err != nil {
+	if err := e.db.CreateWebhookEndpoint(ctx, &row, key.Applies(row.ID)); err != nil {
 		return Endpoint{}, err
 	}
+	key.Committed(idempotency.PointApplied)
 	out := endpointFromRow(row)
 	out.Secret = secret
 	return out, nil
