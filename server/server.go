@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -119,39 +120,16 @@ func New(deps Deps) (*echo.Echo, error) {
 	}
 	s := &Server{deps: deps, log: deps.Logger, tokenBuckets: newBuckets(), authFailures: newBuckets()}
 
-	doc, err := loadSpec()
+	sp, err := parsedSpec()
 	if err != nil {
 		return nil, err
 	}
-	served := doc
+	s.specJSON = sp.json
 	if !deps.Payments.SandboxActive() {
 		// The sandbox is not mounted with a real gateway, so it is not advertised either.
-		served, err = loadSpec()
-		if err != nil {
-			return nil, err
-		}
-		for path := range served.Paths.Map() {
-			if strings.HasPrefix(path, "/v1/sandbox/") {
-				served.Paths.Delete(path)
-			}
-		}
-		served.Tags = slicesDeleteTag(served.Tags, "Sandbox")
+		s.specJSON = sp.jsonWithoutSandbox
 	}
-	if s.specJSON, err = json.Marshal(served); err != nil {
-		return nil, fmt.Errorf("server: encode spec: %w", err)
-	}
-	routed, err := loadSpec()
-	if err != nil {
-		return nil, err
-	}
-	routed.Servers = nil // route on paths alone, whatever host the server is reached by
-	if s.router, err = gorillamux.NewRouter(routed); err != nil {
-		return nil, fmt.Errorf("server: build router: %w", err)
-	}
-	s.apiVersion = routed.Info.Version
-	if s.sunsets, err = deprecations(routed); err != nil {
-		return nil, err
-	}
+	s.router, s.apiVersion, s.sunsets = sp.router, sp.version, sp.sunsets
 
 	e := echo.New()
 	e.HideBanner = true
@@ -174,6 +152,48 @@ func New(deps Deps) (*echo.Echo, error) {
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/docs/") })
 	return e, nil
 }
+
+// spec is the embedded document, parsed and checked once per process: every Server
+// shares it, read only (the router, the deprecations, and the JSON it serves).
+type spec struct {
+	router             routers.Router
+	version            string
+	sunsets            map[*openapi3.Operation]deprecation
+	json               []byte // served at /v1/openapi.json
+	jsonWithoutSandbox []byte // served when the sandbox is not mounted
+}
+
+var parsedSpec = sync.OnceValues(func() (*spec, error) {
+	doc, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	sp := &spec{version: doc.Info.Version}
+	if sp.json, err = json.Marshal(doc); err != nil {
+		return nil, fmt.Errorf("server: encode spec: %w", err)
+	}
+	bare, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	for path := range bare.Paths.Map() {
+		if strings.HasPrefix(path, "/v1/sandbox/") {
+			bare.Paths.Delete(path)
+		}
+	}
+	bare.Tags = slicesDeleteTag(bare.Tags, "Sandbox")
+	if sp.jsonWithoutSandbox, err = json.Marshal(bare); err != nil {
+		return nil, fmt.Errorf("server: encode spec: %w", err)
+	}
+	doc.Servers = nil // route on paths alone, whatever host the server is reached by
+	if sp.router, err = gorillamux.NewRouter(doc); err != nil {
+		return nil, fmt.Errorf("server: build router: %w", err)
+	}
+	if sp.sunsets, err = deprecations(doc); err != nil {
+		return nil, err
+	}
+	return sp, nil
+})
 
 // loadSpec parses the embedded document; each caller gets its own copy to change.
 func loadSpec() (*openapi3.T, error) {

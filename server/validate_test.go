@@ -4,29 +4,46 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/prima-dining/partner-api/openapi"
 )
 
-// specRouter routes requests to the spec's operations, for response validation.
+// specRouter routes requests to the spec's operations, for response validation. It is
+// built once for the whole test binary (parsing and checking the spec takes a second
+// under the race detector) and only read.
 func specRouter(t testing.TB) routers.Router {
 	t.Helper()
-	doc := loadSpec(t)
-	doc.Servers = nil
-	r, err := gorillamux.NewRouter(doc)
+	r, err := sharedRouter()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
+
+var sharedRouter = sync.OnceValues(func() (routers.Router, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(openapi.YAML)
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, err
+	}
+	doc.Servers = nil
+	return gorillamux.NewRouter(doc)
+})
 
 // validatingHandler checks every response of an operation the spec describes against
 // the spec (status documented for the operation, headers and body matching their
@@ -90,21 +107,35 @@ type documentedCode struct {
 // documentedCodes reads ErrorDetail's x-error-codes, by code.
 func documentedCodes(t testing.TB) map[string]documentedCode {
 	t.Helper()
-	raw, ok := loadSpec(t).Components.Schemas["ErrorDetail"].Value.Extensions["x-error-codes"]
+	codes, err := sharedCodes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codes
+}
+
+// sharedCodes reads the catalogue once for the whole test binary; callers only read it.
+var sharedCodes = sync.OnceValues(func() (map[string]documentedCode, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(openapi.YAML)
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := doc.Components.Schemas["ErrorDetail"].Value.Extensions["x-error-codes"]
 	if !ok {
-		t.Fatal("ErrorDetail has no x-error-codes")
+		return nil, errors.New("ErrorDetail has no x-error-codes")
 	}
 	b, _ := json.Marshal(raw)
 	var list []documentedCode
 	if err := json.Unmarshal(b, &list); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out := make(map[string]documentedCode, len(list))
 	for _, d := range list {
 		out[d.Code] = d
 	}
-	return out
-}
+	return out, nil
+})
 
 // checkErrorEnvelope holds every error answer, an operation's or not (unknown routes,
 // 405), to the one format: a code the spec documents with this status and type, the
