@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,3 +166,62 @@ func TestCancelRetriedAfterATimeoutReusesItsKey(t *testing.T) {
 
 // paymentBackoffFirst is the sweeper's first wait after a failed provider call.
 const paymentBackoffFirst = 2 * time.Second
+
+// A change whose payment intent Stripe made but whose answer timed out is retried by the
+// partner with the same Idempotency-Key: the retry sends Stripe the same key and gets the
+// same intent back, so no second intent is made; with another key it is a new attempt.
+// Both for a held prime booking (a new intent for the new total) and for a confirmed one
+// (an intent for the difference).
+func TestChangeRetriedAfterAStripeTimeoutMakesOneIntent(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, srv := stripeEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 2, prime: true, in: 72 * time.Hour})
+		intents := func() int { return len(srv.Intents()) }
+		patch := func(id, k string, party int) (int, []byte) {
+			s, _, b := e.do("PATCH", "/v1/reservations/"+id, e.token, fmt.Sprintf(`{"party_size":%d}`, party), "Idempotency-Key", k)
+			return s, b
+		}
+		held := e.hold(slots[0].ID, 2)
+		confirmed := e.hold(slots[0].ID, 2)
+		srv.Authorize(confirmed.Payment.PaymentIntentId)
+		if fin := e.finalize(confirmed.Id); fin.JSON200 == nil {
+			t.Fatalf("finalize: %d %s", fin.StatusCode(), fin.Body)
+		}
+		for _, r := range []*client.Reservation{held, confirmed} {
+			before := intents()
+			k := key()
+			// Longer than the gateway's timeout: PRIMA gives up, Stripe made the intent.
+			srv.HangNext(stripetest.CreateIntent, 1, 3*stripetest.DefaultTimeout)
+			if s, b := patch(r.Id, k, 3); s < 500 {
+				t.Fatalf("%s: the change whose intent timed out answered %d %s", r.Status, s, b)
+			}
+			// Stripe finishes the request after PRIMA gave up on it.
+			for deadline := time.Now().Add(30 * time.Second); intents() == before; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: the timed-out create made no intent", r.Status)
+				}
+			}
+			if got := intents(); got != before+1 {
+				t.Fatalf("%s: %d intents made by the timed-out change, want 1", r.Status, got-before)
+			}
+			s, b := patch(r.Id, k, 3)
+			if s != http.StatusOK {
+				t.Fatalf("%s: the retry answered %d %s", r.Status, s, b)
+			}
+			if got := intents(); got != before+1 {
+				t.Fatalf("%s: %d intents after the retry with the same key, want 1", r.Status, got-before)
+			}
+			keys := keysSent(srv, stripetest.CreateIntent)
+			if last := keys[len(keys)-1]; last != keys[len(keys)-2] || !strings.HasPrefix(last, "prima-") {
+				t.Fatalf("%s: keys of the two tries %v", r.Status, keys[len(keys)-2:])
+			}
+			// Another request is another attempt: a key of its own.
+			if s, b := patch(r.Id, key(), 4); s != http.StatusOK {
+				t.Fatalf("%s: another change: %d %s", r.Status, s, b)
+			}
+			if keys := keysSent(srv, stripetest.CreateIntent); keys[len(keys)-1] == keys[len(keys)-2] {
+				t.Fatalf("%s: another request reused the key %s", r.Status, keys[len(keys)-1])
+			}
+		}
+	})
+}

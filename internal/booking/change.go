@@ -380,7 +380,7 @@ func (s *core) modifyHeldPayment(ctx context.Context, p Partner, current store.R
 	next := payments.Intent{} // zero ID: the hold becomes free of charge
 	if total > 0 {
 		var err error
-		next, err = s.gateway.Create(ctx, payments.CreateIntent{
+		next, err = s.createForRequest(ctx, "hold-change", current.ID, payments.CreateIntent{
 			Amount:      total,
 			Currency:    slot.PriceCurrency,
 			Description: fmt.Sprintf("PRIMA reservation %s at %s", current.ID, slot.Venue.Name),
@@ -388,7 +388,6 @@ func (s *core) modifyHeldPayment(ctx context.Context, p Partner, current store.R
 				"reservation_id": current.ID, "partner_id": current.PartnerID,
 				"venue_id": current.VenueID, "slot_id": slot.ID,
 			},
-			IdempotencyKey: "prima-hold-" + ids.New("chg"),
 		})
 		if err != nil {
 			return Reservation{}, fmt.Errorf("%w: create payment intent: %w", ErrPaymentProvider, err)
@@ -423,15 +422,16 @@ func (s *core) requestChange(ctx context.Context, p Partner, current store.Reser
 		return Reservation{}, err
 	}
 	payID := ids.New("pay")
-	intent, err := s.gateway.Create(ctx, payments.CreateIntent{
+	// Not keyed by payID, which is new on every run: a retry of this request resends the
+	// same key and parameters, so the provider answers the intent it made.
+	intent, err := s.createForRequest(ctx, "change", current.ID, payments.CreateIntent{
 		Amount:      diff,
 		Currency:    slot.PriceCurrency,
 		Description: fmt.Sprintf("PRIMA reservation %s at %s: change", current.ID, slot.Venue.Name),
 		Metadata: map[string]string{
 			"reservation_id": current.ID, "partner_id": current.PartnerID,
-			"venue_id": current.VenueID, "slot_id": slot.ID, "change_payment_id": payID,
+			"venue_id": current.VenueID, "slot_id": slot.ID, "purpose": "change",
 		},
-		IdempotencyKey: "prima-change-" + payID,
 	})
 	if err != nil {
 		return Reservation{}, fmt.Errorf("%w: create payment intent: %w", ErrPaymentProvider, err)

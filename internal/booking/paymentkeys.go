@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/prima-dining/partner-api/internal/idempotency"
+	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/payments"
 )
 
@@ -29,6 +32,30 @@ const (
 func paymentKey(purpose, id string, attempt int) string {
 	return fmt.Sprintf("prima-%s-%s-%d", purpose, id, attempt)
 }
+
+// createForRequest creates a payment intent for purpose on the reservation id, keyed by
+// the request of ctx: the same key on every retry of that request under its
+// Idempotency-Key, so a retry after a crash or a timeout gets the intent the first run
+// made instead of a second one. An intent the key made that has since been cancelled (the
+// earlier run undid its change), or a failure the provider stored under the key, is not
+// an answer to reuse: that retry is a new attempt, with a key of its own. A request
+// without an Idempotency-Key is an attempt of its own.
+func (s *core) createForRequest(ctx context.Context, purpose, id string, in payments.CreateIntent) (payments.Intent, error) {
+	attempt := idempotency.FromContext(ctx).Attempt()
+	if attempt == "" {
+		attempt = newAttempt()
+	}
+	in.IdempotencyKey = fmt.Sprintf("prima-%s-%s-%s", purpose, id, attempt)
+	intent, err := s.gateway.Create(ctx, in)
+	if err == nil && intent.Status == payments.StatusCanceled || errors.Is(err, payments.ErrKeySpent) {
+		in.IdempotencyKey += "-" + newAttempt()
+		intent, err = s.gateway.Create(ctx, in)
+	}
+	return intent, err
+}
+
+// newAttempt is a fresh attempt name, for a key no earlier request used.
+func newAttempt() string { return strings.TrimPrefix(ids.New("try"), "try_") }
 
 // paymentRetryDelay is the wait after failures failed tries in a row: 2 s, 4 s, 8 s, …
 // up to 15 min.

@@ -227,6 +227,19 @@ func (r *Recorder) AppliedTo() string {
 	return ""
 }
 
+// Attempt names this request's logical attempt for keys of calls to other systems (a
+// payment provider): derived from the partner and its Idempotency-Key, so a retry of the
+// same request, after a crash or a timeout, sends the same key and the other system
+// answers what it did the first time; and it does not reveal the partner's key. It is ""
+// on a nil Recorder (a request without a key: every request is an attempt of its own).
+func (r *Recorder) Attempt() string {
+	if r == nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(r.partnerID + "\x00" + r.key))
+	return hex.EncodeToString(sum[:12])
+}
+
 // crashHook, when set (tests only), is called right after a transaction that recorded a
 // recovery point committed.
 var crashHook atomic.Pointer[func(key, point string)]
