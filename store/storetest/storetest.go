@@ -107,7 +107,7 @@ var migratedSQLite = sync.OnceValues(func() ([]byte, error) {
 	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
 		return nil, errors.New("sqlite: the write-ahead log was not checkpointed on close")
 	}
-	return os.ReadFile(path)
+	return os.ReadFile(path) //nolint:gosec // G304: the file this function just made in its own temporary directory
 })
 
 // OpenPostgres returns a fresh migrated PostgreSQL database: a new schema (see
