@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -500,9 +501,12 @@ func TestEachChangeReachesTheVenuePlatformAndThePartnerOnce(t *testing.T) {
 	})
 }
 
+// A change payment's capture that failed is retried by the sweeper after a backoff (not
+// at every sweep), with a new key after each failure the provider keeps under its key.
 func TestChangeCaptureThatFailsIsRetriedByTheSweeper(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		e, srv := stripeEnv(t, db)
+		clock := &fakeClock{t: time.Now()}
+		e, srv := stripeEnv(t, db, withClock(clock.now))
 		_, slots := e.addVenue(slotSpec{tables: 1, prime: true, in: 72 * time.Hour})
 		h := e.hold(slots[0].ID, 2)
 		srv.Authorize(h.Payment.PaymentIntentId)
@@ -518,8 +522,34 @@ func TestChangeCaptureThatFailsIsRetriedByTheSweeper(t *testing.T) {
 		if fin.JSON200 == nil || fin.JSON200.PartySize != 3 || fin.JSON200.Payments[1].Status != client.PaymentIntentStatusRequiresCapture {
 			t.Fatalf("finalize with a failing capture: %d %s", fin.StatusCode(), fin.Body)
 		}
-		if _, err := e.booking.Payments.Sweep(context.Background()); err != nil {
+		sweep := func() {
+			t.Helper()
+			if _, err := e.booking.Payments.Sweep(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Within the backoff (2 s after the first failure) the sweeper sends nothing.
+		before := srv.Calls(stripetest.CaptureIntent)
+		sweep()
+		clock.advance(1900 * time.Millisecond)
+		sweep()
+		if n := srv.Calls(stripetest.CaptureIntent); n != before {
+			t.Fatalf("%d captures within the backoff", n-before)
+		}
+		// Both failures are ones Stripe keeps under the key: each next try has a new one.
+		srv.ErrorNext(stripetest.CaptureIntent, 1, stripetest.Error{Status: http.StatusInternalServerError, Type: "api_error", Message: "stripetest: stored failure", Stored: true})
+		clock.advance(200 * time.Millisecond)
+		sweep()
+		clock.advance(4100 * time.Millisecond)
+		sweep()
+		row, err := db.GetReservationPaymentByIntent(context.Background(), intent)
+		if err != nil {
 			t.Fatal(err)
+		}
+		pay := row.ID
+		want := []string{"prima-capture-" + pay + "-0", "prima-capture-" + pay + "-1", "prima-capture-" + pay + "-2"}
+		if keys := keysSent(srv, stripetest.CaptureIntent); !slices.Equal(keys[1:], want) {
+			t.Fatalf("change capture keys %v, want %v: one try per backoff, a new key after each failure Stripe keeps", keys[1:], want)
 		}
 		if got := srv.Intent(intent); got.AmountCaptured != 7500 {
 			t.Fatalf("after the sweep Stripe captured %d, want 7500", got.AmountCaptured)

@@ -66,7 +66,8 @@ func (tx *Tx) InsertReservationPayment(r *Reservation, p *ReservationPayment) er
 func (tx *Tx) UpdateReservationPayment(p *ReservationPayment) error {
 	normalizePayment(p)
 	res := tx.g.Session(&gorm.Session{SkipHooks: true}).Model(&ReservationPayment{}).
-		Where("id = ?", p.ID).Select("*").Omit("id", "reservation_id", "created_at", "refund_claimed_until").Updates(p)
+		Where("id = ?", p.ID).Select("*").Omit("id", "reservation_id", "created_at", "refund_claimed_until",
+		"payment_attempt", "payment_failures", "payment_retry_at").Updates(p)
 	if res.Error != nil {
 		return wrap("update reservation payment", res.Error)
 	}
@@ -91,10 +92,14 @@ func (db *DB) ChangePaymentsDue(ctx context.Context, now time.Time, limit int) (
 		limit = defaultSweep
 	}
 	var out []ReservationPayment
-	err := db.q(ctx).
+	owed := db.q(ctx).
 		Where("refund_due > 0").
 		Or("change_status = ? AND status = ?", ChangeApplied, "requires_capture").
-		Or("change_status IN ? AND status IN ?", []string{ChangeExpired, ChangeReplaced, ChangeUnavailable}, openPaymentStatuses).
+		Or("change_status IN ? AND status IN ?", []string{ChangeExpired, ChangeReplaced, ChangeUnavailable}, openPaymentStatuses)
+	// What the provider still owes waits for its backoff after a failure; an expired
+	// pending change asks nothing of the provider until it is withdrawn.
+	err := db.q(ctx).
+		Where(db.q(ctx).Where(owed).Where("payment_retry_at IS NULL OR payment_retry_at <= ?", dbTime(now))).
 		Or("change_status = ? AND change_expires_at <= ?", ChangePending, dbTime(now)).
 		Order("id").Limit(limit).Find(&out).Error
 	return out, wrap("change payments due", err)

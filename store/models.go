@@ -341,8 +341,14 @@ type ReservationPayment struct {
 	ChangeRequest      string     `gorm:"column:change_request"` // JSON
 	ChangeStatus       string     `gorm:"column:change_status"`  // pending | applied | expired | unavailable
 	ChangeExpiresAt    *time.Time `gorm:"column:change_expires_at"`
-	CreatedAt          time.Time  `gorm:"column:created_at"`
-	UpdatedAt          time.Time  `gorm:"column:updated_at"`
+	// PaymentAttempt, PaymentFailures and PaymentRetryAt are the change payment's as
+	// Reservation's are the reservation's (migration 00012). Written only by
+	// RecordChangePaymentFailure and RecordChangePaymentSuccess.
+	PaymentAttempt  int        `gorm:"column:payment_attempt"`
+	PaymentFailures int        `gorm:"column:payment_failures"`
+	PaymentRetryAt  *time.Time `gorm:"column:payment_retry_at"`
+	CreatedAt       time.Time  `gorm:"column:created_at"`
+	UpdatedAt       time.Time  `gorm:"column:updated_at"`
 }
 
 // ReservationEvent is one entry of a reservation's history: what changed, when, and

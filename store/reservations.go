@@ -310,31 +310,52 @@ func (tx *Tx) CountActiveHolds(partnerID string, now time.Time) (int64, error) {
 // attempt moves from attempt only, so two processes that failed the same attempt move it
 // once. It returns the failures in a row, this one included.
 func (db *DB) RecordPaymentFailure(ctx context.Context, id string, attempt int, spent bool, retryAt func(failures int) time.Time) (int, error) {
+	failures, err := db.recordPaymentFailure(ctx, &Reservation{}, id, attempt, spent, retryAt)
+	return failures, wrap("record payment failure", err)
+}
+
+// RecordChangePaymentFailure is RecordPaymentFailure for a change payment (pay_…).
+func (db *DB) RecordChangePaymentFailure(ctx context.Context, id string, attempt int, spent bool, retryAt func(failures int) time.Time) (int, error) {
+	failures, err := db.recordPaymentFailure(ctx, &ReservationPayment{}, id, attempt, spent, retryAt)
+	return failures, wrap("record change payment failure", err)
+}
+
+// recordPaymentFailure moves the payment_attempt, payment_failures and payment_retry_at
+// of the row id of model's table.
+func (db *DB) recordPaymentFailure(ctx context.Context, model any, id string, attempt int, spent bool, retryAt func(failures int) time.Time) (int, error) {
 	var failures int
 	err := db.Transact(ctx, func(tx *Tx) error {
-		var r Reservation
-		if err := tx.g.Select("id", "payment_attempt", "payment_failures").Where("id = ?", id).Take(&r).Error; err != nil {
+		var cur struct{ PaymentAttempt, PaymentFailures int }
+		if err := tx.g.Model(model).Select("payment_attempt", "payment_failures").Where("id = ?", id).Take(&cur).Error; err != nil {
 			return err
 		}
-		failures = r.PaymentFailures + 1
-		next := r.PaymentAttempt
-		if spent && r.PaymentAttempt == attempt {
+		failures = cur.PaymentFailures + 1
+		next := cur.PaymentAttempt
+		if spent && cur.PaymentAttempt == attempt {
 			next = attempt + 1
 		}
-		return tx.g.Model(&Reservation{}).Where("id = ?", id).UpdateColumns(map[string]any{
+		return tx.g.Model(model).Where("id = ?", id).UpdateColumns(map[string]any{
 			"payment_attempt":  next,
 			"payment_failures": failures,
 			"payment_retry_at": dbTime(retryAt(failures)),
 		}).Error
 	})
-	return failures, wrap("record payment failure", err)
+	return failures, err
 }
 
 // RecordPaymentSuccess clears the reservation's failures and retry time after a provider
 // mutation succeeded; the attempt stays, so no key is ever sent twice for two requests.
 func (db *DB) RecordPaymentSuccess(ctx context.Context, id string) error {
-	err := db.q(ctx).Model(&Reservation{}).
+	return wrap("record payment success", db.recordPaymentSuccess(ctx, &Reservation{}, id))
+}
+
+// RecordChangePaymentSuccess is RecordPaymentSuccess for a change payment (pay_…).
+func (db *DB) RecordChangePaymentSuccess(ctx context.Context, id string) error {
+	return wrap("record change payment success", db.recordPaymentSuccess(ctx, &ReservationPayment{}, id))
+}
+
+func (db *DB) recordPaymentSuccess(ctx context.Context, model any, id string) error {
+	return db.q(ctx).Model(model).
 		Where("id = ? AND (payment_failures > 0 OR payment_retry_at IS NOT NULL)", id).
 		UpdateColumns(map[string]any{"payment_failures": 0, "payment_retry_at": nil}).Error
-	return wrap("record payment success", err)
 }

@@ -556,21 +556,22 @@ func (s *core) endChange(ctx context.Context, reservationID, paymentID, why stri
 // cancelChangeIntent cancels an intent that no longer pays for anything; a failure is
 // left to the sweeper (ChangePaymentsDue) or the provider's own expiry of authorisations.
 func (s *core) cancelChangeIntent(ctx context.Context, intentID string) {
-	intent, err := s.gateway.Cancel(context.WithoutCancel(ctx), intentID, "prima-cancel-"+intentID)
-	if err != nil {
-		s.log.WarnContext(ctx, "cancel payment intent", "payment_intent_id", intentID, "error", err)
-		return
-	}
-	s.recordChangeIntentByID(ctx, intentID, intent)
-}
-
-// recordChangeIntentByID stores an intent's status on the change payment that has it,
-// if one does (the intent of a replaced hold payment lives there too).
-func (s *core) recordChangeIntentByID(ctx context.Context, intentID string, intent payments.Intent) {
+	ctx = context.WithoutCancel(ctx)
 	pay, err := s.db.GetReservationPaymentByIntent(ctx, intentID)
 	if err != nil {
-		return // not a change payment: nothing else records it
+		// Not a change payment's (it was never stored): one key per intent.
+		if _, err := s.gateway.Cancel(ctx, intentID, "prima-cancel-"+intentID); err != nil {
+			s.log.WarnContext(ctx, "cancel payment intent", "payment_intent_id", intentID, "error", err)
+		}
+		return
 	}
+	intent, err := s.gateway.Cancel(ctx, intentID, paymentKey("cancel", pay.ID, pay.PaymentAttempt))
+	if err != nil {
+		s.log.WarnContext(ctx, "cancel payment intent", "payment_intent_id", intentID, "error", err)
+		s.changePaymentFailed(ctx, pay.ID, pay.PaymentAttempt, err)
+		return
+	}
+	s.changePaymentSucceeded(ctx, pay.ID)
 	s.recordChangeIntent(ctx, pay.ID, intent)
 }
 
@@ -605,11 +606,13 @@ func (s *core) settleChangePayments(ctx context.Context, ps []store.ReservationP
 	for _, p := range ps {
 		switch {
 		case p.ChangeStatus == store.ChangeApplied && p.Status == string(payments.StatusRequiresCapture):
-			intent, err := s.gateway.Capture(ctx, p.IntentID, fmt.Sprintf("prima-capture-%s-%d", p.ID, s.now().UnixNano()))
+			intent, err := s.gateway.Capture(ctx, p.IntentID, paymentKey("capture", p.ID, p.PaymentAttempt))
 			if err != nil {
 				s.log.WarnContext(ctx, "capture change payment (will retry)", "payment_id", p.ID, "error", err)
+				s.changePaymentFailed(ctx, p.ID, p.PaymentAttempt, err)
 				continue
 			}
+			s.changePaymentSucceeded(ctx, p.ID)
 			s.recordChangeIntent(ctx, p.ID, intent)
 			if p.RefundDue > 0 {
 				p.Status, p.AmountCaptured = string(intent.Status), intent.AmountCaptured
@@ -646,12 +649,19 @@ func (s *core) refundChangePayment(ctx context.Context, p store.ReservationPayme
 	if err != nil || fresh.RefundDue <= 0 {
 		return
 	}
+	// The key names what is owed, so a new debt is a new refund; and the attempt, so a
+	// failure the provider stored under the key is not replayed for ever.
 	key := fmt.Sprintf("prima-refund-%s-%d-%d", fresh.ID, fresh.AmountRefunded, fresh.RefundDue)
+	if fresh.PaymentAttempt > 0 {
+		key += fmt.Sprintf("-%d", fresh.PaymentAttempt)
+	}
 	intent, err := s.gateway.Refund(ctx, fresh.IntentID, fresh.RefundDue, key)
 	if err != nil {
 		s.log.WarnContext(ctx, "refund change payment (will retry)", "payment_id", p.ID, "amount", fresh.RefundDue, "error", err)
+		s.changePaymentFailed(ctx, fresh.ID, fresh.PaymentAttempt, err)
 		return
 	}
+	s.changePaymentSucceeded(ctx, fresh.ID)
 	s.recordChangeIntent(ctx, p.ID, intent)
 }
 

@@ -100,3 +100,24 @@ func (s *core) paymentSucceeded(ctx context.Context, id string) {
 		s.log.WarnContext(ctx, "record payment success", "reservation_id", id, "error", err)
 	}
 }
+
+// changePaymentFailed is paymentFailed for the change payment id.
+func (s *core) changePaymentFailed(ctx context.Context, id string, attempt int, err error) {
+	now := s.now()
+	spent := errors.Is(err, payments.ErrKeySpent)
+	failures, rerr := s.db.RecordChangePaymentFailure(context.WithoutCancel(ctx), id, attempt, spent,
+		func(failures int) time.Time { return now.Add(paymentRetryDelay(failures)) })
+	if rerr != nil {
+		s.log.WarnContext(ctx, "record change payment failure", "payment_id", id, "error", rerr)
+		return
+	}
+	s.log.DebugContext(ctx, "change payment failure recorded", "payment_id", id, "attempt", attempt,
+		"new_key", spent, "failures", failures, "retry_in", paymentRetryDelay(failures))
+}
+
+// changePaymentSucceeded is paymentSucceeded for the change payment id.
+func (s *core) changePaymentSucceeded(ctx context.Context, id string) {
+	if err := s.db.RecordChangePaymentSuccess(context.WithoutCancel(ctx), id); err != nil {
+		s.log.WarnContext(ctx, "record change payment success", "payment_id", id, "error", err)
+	}
+}
