@@ -47,7 +47,7 @@ type envConfig struct {
 	booking  booking.Config
 	webhooks webhooks.EndpointsConfig
 	gateway  payments.Gateway
-	server   server.Deps // only the limits, PublicURL and Metrics are read
+	server   server.Deps // only the limits, RequestTimeout, PublicURL and Metrics are read
 	logger   *slog.Logger
 	audit    audit.Config // FlushEvery, Logger and Metrics are the env's unless set
 }
@@ -81,6 +81,11 @@ func withRateLimit(rl server.RateLimit) envOption {
 // withAuthFailureLimit sets each client address's bucket of failed authentications.
 func withAuthFailureLimit(rl server.RateLimit) envOption {
 	return func(c *envConfig) { c.server.AuthFailureLimit = rl }
+}
+
+// withRequestTimeout sets each request's deadline (PRIMA_REQUEST_TIMEOUT).
+func withRequestTimeout(d time.Duration) envOption {
+	return func(c *envConfig) { c.server.RequestTimeout = d }
 }
 
 // withMaxActiveHolds caps each partner's active holds.
@@ -164,6 +169,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		Logger:           cfg.logger,
 		RateLimit:        cfg.server.RateLimit,
 		AuthFailureLimit: cfg.server.AuthFailureLimit,
+		RequestTimeout:   cfg.server.RequestTimeout,
 		PublicURL:        cfg.server.PublicURL,
 		Metrics:          cfg.server.Metrics,
 		Audit:            e.audit,

@@ -33,6 +33,18 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// deadline gives every request's context Deps.RequestTimeout: a database call still
+// waiting then fails as unavailable (503 with Retry-After) instead of hanging. The key's
+// answer is stored, and the audit event written, without the deadline.
+func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.deps.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
 // recoverPanics turns a panic into a 500 in the error format, logged with its stack.
 func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {

@@ -277,9 +277,10 @@ func TestUnreachableDatabaseAnswers503AndRecoversWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	e := newEnv(t, db)
+	const requestTimeout = 3 * time.Second
+	e := newEnv(t, db, withRequestTimeout(requestTimeout))
 	_, slots := e.addVenue(slotSpec{tables: 10})
-	hc := &http.Client{Timeout: 10 * time.Second}
+	hc := &http.Client{Timeout: 4 * requestTimeout}
 	if r := postHold(ctx, hc, e.srv.URL, e.token, slots[0].ID); r.status != http.StatusCreated {
 		t.Fatalf("hold before the outage: %d %q %v", r.status, r.code, r.err)
 	}
@@ -308,6 +309,14 @@ func TestUnreachableDatabaseAnswers503AndRecoversWithoutRestart(t *testing.T) {
 		t.Errorf("/readyz with the database not answering took %v, want about %v", took, store.ProbeTimeout)
 	}
 	t.Logf("/readyz, database not answering: %v", took)
+	// A request waits for the database no longer than its deadline, then answers 503.
+	start := time.Now()
+	checkUnavailable(t, "hold with the database not answering", postHold(ctx, hc, e.srv.URL, e.token, slots[0].ID))
+	held := time.Since(start)
+	if held > 2*requestTimeout {
+		t.Errorf("a hold with the database not answering took %v, want about %v", held, requestTimeout)
+	}
+	t.Logf("hold, database not answering: %v", held)
 
 	proxy.down()
 	proxy.up(false)

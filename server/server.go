@@ -78,6 +78,11 @@ type Deps struct {
 	Audit *audit.Log
 	// Metrics records each request's duration by route and status; nil records nothing.
 	Metrics *metrics.Metrics
+	// RequestTimeout bounds each request's work (default DefaultRequestTimeout;
+	// PRIMA_REQUEST_TIMEOUT): past it, what waits on the database gives up and the
+	// answer is 503 service_unavailable, so a database that accepts connections but never
+	// answers cannot hold requests (and their clients) for ever.
+	RequestTimeout time.Duration
 	// Inventory serves the venue operators' inventory operations (/v1/operator/venues…,
 	// /v1/operator/slots…); nil answers them 404 route_not_found.
 	Inventory *inventory.Service
@@ -100,6 +105,10 @@ type Server struct {
 
 var _ gen.StrictServerInterface = (*Server)(nil)
 
+// DefaultRequestTimeout is Deps.RequestTimeout's default (prima serve's write timeout is
+// at least 10 s longer, so the 503 still reaches the client).
+const DefaultRequestTimeout = 20 * time.Second
+
 // New returns the configured Echo instance, for main and for tests alike.
 func New(deps Deps) (*echo.Echo, error) {
 	if deps.Reservations == nil || deps.Changes == nil || deps.Payments == nil || deps.VenueReservations == nil ||
@@ -114,6 +123,9 @@ func New(deps Deps) (*echo.Echo, error) {
 	}
 	if deps.RateLimit.PerSecond <= 0 || deps.RateLimit.Burst <= 0 {
 		deps.RateLimit = DefaultRateLimit
+	}
+	if deps.RequestTimeout <= 0 {
+		deps.RequestTimeout = DefaultRequestTimeout
 	}
 	if deps.AuthFailureLimit.PerSecond <= 0 || deps.AuthFailureLimit.Burst <= 0 {
 		deps.AuthFailureLimit = DefaultAuthFailureLimit
@@ -141,7 +153,7 @@ func New(deps Deps) (*echo.Echo, error) {
 	if deps.TrustProxyHeaders {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
-	e.Use(s.securityHeaders, s.requestID, s.recoverPanics, s.accessLog, s.contract)
+	e.Use(s.securityHeaders, s.requestID, s.recoverPanics, s.accessLog, s.deadline, s.contract)
 
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
 

@@ -60,6 +60,8 @@ type config struct {
 	// IdempotencyLease is how long a request owns its Idempotency-Key before a retry may
 	// take it over (PRIMA_IDEMPOTENCY_LEASE).
 	IdempotencyLease time.Duration
+	// RequestTimeout bounds each request's work (PRIMA_REQUEST_TIMEOUT).
+	RequestTimeout time.Duration
 	// Retention is how long delivered deliveries, handled provider event ids and venue
 	// notifications (PRIMA_RETENTION, 30 days) and audit events (PRIMA_AUDIT_RETENTION,
 	// 90 days) are kept; 0 keeps them for ever.
@@ -151,6 +153,9 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.IdempotencyLease, err = envDuration("PRIMA_IDEMPOTENCY_LEASE", time.Minute); err != nil {
+		return c, err
+	}
+	if c.RequestTimeout, err = envDuration("PRIMA_REQUEST_TIMEOUT", server.DefaultRequestTimeout); err != nil {
 		return c, err
 	}
 	if c.Retention.Deliveries, err = envDuration("PRIMA_RETENTION", 30*24*time.Hour); err != nil {

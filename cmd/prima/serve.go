@@ -112,6 +112,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		RateLimit:         c.RateLimit,
 		AuthFailureLimit:  c.AuthFailureLimit,
 		TrustProxyHeaders: c.TrustProxy,
+		RequestTimeout:    c.RequestTimeout,
 		Metrics:           m,
 		Audit:             auditLog,
 		Inventory:         inv,
@@ -135,9 +136,10 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		Handler:           e,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Past the request deadline, so its 503 can still be written.
+		WriteTimeout: max(30*time.Second, c.RequestTimeout+10*time.Second),
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	base := c.PublicURL
 	if base == "" {
