@@ -56,6 +56,8 @@ type sandboxIntent struct {
 	// RefundKeys are the idempotency keys of refunds made, so a retried refund is not
 	// paid twice, as with Stripe.
 	RefundKeys []string `json:"refund_keys,omitempty"`
+	// ConfirmKeys are the idempotency keys of confirms made (ConfirmOnce).
+	ConfirmKeys []string `json:"confirm_keys,omitempty"`
 }
 
 // Create implements Gateway.
@@ -102,10 +104,24 @@ func (s *Sandbox) Get(ctx context.Context, id string) (Intent, error) {
 // requires_capture, pm_card_authenticationRequired to requires_action, and
 // pm_card_chargeDeclined leaves it at requires_payment_method and returns ErrDeclined.
 func (s *Sandbox) Confirm(ctx context.Context, id, paymentMethod string) (Intent, error) {
+	return s.ConfirmOnce(ctx, id, paymentMethod, "")
+}
+
+// ConfirmOnce is Confirm under an idempotency key, as Stripe's confirm takes one: a
+// confirm whose key already confirmed the intent changes nothing and answers the intent
+// as it stands (declined again if it was declined), so a client that retries a confirm
+// whose answer it lost does not see it refused. The key is kept with the intent, in the
+// same write as the confirmation. "" keys nothing.
+func (s *Sandbox) ConfirmOnce(ctx context.Context, id, paymentMethod, idempotencyKey string) (Intent, error) {
 	if paymentMethod == "" {
 		paymentMethod = TestCardVisa
 	}
-	return s.update(ctx, id, func(in *sandboxIntent) error {
+	replayed := false
+	intent, err := s.update(ctx, id, func(in *sandboxIntent) error {
+		if idempotencyKey != "" && slices.Contains(in.ConfirmKeys, idempotencyKey) {
+			replayed = true
+			return errUnchanged
+		}
 		switch in.Status {
 		case StatusRequiresPaymentMethod, StatusRequiresConfirmation, StatusRequiresAction:
 		default:
@@ -124,8 +140,15 @@ func (s *Sandbox) Confirm(ctx context.Context, id, paymentMethod string) (Intent
 		default:
 			return fmt.Errorf("sandbox: unknown test payment method %q: %w", paymentMethod, ErrInvalidState)
 		}
+		if idempotencyKey != "" {
+			in.ConfirmKeys = append(in.ConfirmKeys, idempotencyKey)
+		}
 		return nil
 	})
+	if err == nil && replayed && intent.DeclineCode != "" {
+		return intent, fmt.Errorf("sandbox: %s: %w", intent.DeclineCode, ErrDeclined)
+	}
+	return intent, err
 }
 
 // Capture implements Gateway.

@@ -226,3 +226,36 @@ func (e *env) postDropped(t *testing.T, path, token, body, key string) {
 		t.Fatalf("the dropped request answered %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestSandboxConfirmWhoseAnswerWasLostIsAnsweredOnRetry confirms a prime hold's sandbox
+// intent and then puts its Idempotency-Key back as a request that died before its answer
+// was stored (in flight, lease over). The retry with the same key answers the intent as
+// confirmed (the sandbox keeps the confirm's key with the intent, as Stripe does), not
+// 409 for an intent already confirmed; a confirm under another key is still refused.
+func TestSandboxConfirmWhoseAnswerWasLostIsAnsweredOnRetry(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 2, prime: true})
+		h := e.hold(slots[0].ID, 2)
+		path := "/v1/sandbox/payment_intents/" + h.Payment.PaymentIntentId + "/confirm"
+		const body = `{"outcome":"succeeded"}`
+		k := key()
+		s1, _, b1 := e.do("POST", path, e.token, body, "Idempotency-Key", k)
+		if s1 != http.StatusOK {
+			t.Fatalf("confirm: %d %s", s1, b1)
+		}
+		if _, err := db.SQL().Exec(`UPDATE idempotency_keys SET state = 'in_flight', locked_until = created_at`); err != nil {
+			t.Fatal(err)
+		}
+		s2, h2, b2 := e.do("POST", path, e.token, body, "Idempotency-Key", k)
+		if s2 != http.StatusOK || h2.Get("Idempotent-Replayed") == "true" || !strings.Contains(string(b2), `"requires_capture"`) {
+			t.Fatalf("the retry of a confirm whose answer was lost: %d %s", s2, b2)
+		}
+		if s, _, b := e.do("POST", path, e.token, body, "Idempotency-Key", key()); s != http.StatusConflict {
+			t.Fatalf("a second confirm under another key: %d %s", s, b)
+		}
+		if fin := e.finalize(h.Id); fin.JSON200 == nil || fin.JSON200.Payment.AmountCaptured != h.Payment.Amount {
+			t.Fatalf("finalize after the retried confirm: %d %s", fin.StatusCode(), fin.Body)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -232,7 +233,13 @@ func (s *Payments) ConfirmSandboxPayment(ctx context.Context, p Partner, intentI
 	} else if err != nil {
 		return payments.Intent{}, err
 	}
-	intent, err := sandbox.Confirm(ctx, intentID, paymentMethod)
+	// Keyed by the request, so a retry of a confirm that was made but not answered (the
+	// process died) gets the intent as it stands instead of a refusal.
+	key := ""
+	if attempt := idempotency.FromContext(ctx).Attempt(); attempt != "" {
+		key = "prima-confirm-" + intentID + "-" + attempt
+	}
+	intent, err := sandbox.ConfirmOnce(ctx, intentID, paymentMethod, key)
 	switch {
 	case errors.Is(err, payments.ErrDeclined):
 		s.recordIntent(ctx, row.ID, intent)
