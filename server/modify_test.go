@@ -447,6 +447,46 @@ func TestPendingChangeExpiresAndItsIntentIsCancelled(t *testing.T) {
 	})
 }
 
+// A change made directly (cheaper: no payment to wait for) while a dearer change waits
+// for its payment replaces the waiting one: the booking has no pending change any more,
+// the waiting payment is marked replaced and its intent cancelled, and finalize has
+// nothing to apply.
+func TestDirectChangeReplacesAPendingDearerChange(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, srv := stripeEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 1, prime: true, in: 72 * time.Hour}, slotSpec{tables: 1, in: 73 * time.Hour})
+		h := e.hold(slots[0].ID, 2)
+		srv.Authorize(h.Payment.PaymentIntentId)
+		e.finalize(h.Id)
+		r := e.patch(h.Id, client.UpdateReservationJSONRequestBody{PartySize: ptr(4)})
+		if r.JSON200 == nil || r.JSON200.PendingChange == nil {
+			t.Fatalf("dearer change: %d %s", r.StatusCode(), r.Body)
+		}
+		pending := r.JSON200.PendingChange.Payment.PaymentIntentId
+		srv.Authorize(pending)
+		moved := e.patch(h.Id, client.UpdateReservationJSONRequestBody{SlotId: ptr(slots[1].ID)})
+		if moved.JSON200 == nil || moved.JSON200.PendingChange != nil || moved.JSON200.SlotId != slots[1].ID || moved.JSON200.PartySize != 2 {
+			t.Fatalf("direct move with a change pending: %d %s", moved.StatusCode(), moved.Body)
+		}
+		if n := e.count(t, "SELECT count(*) FROM reservations WHERE pending_payment_id IS NOT NULL"); n != 0 {
+			t.Fatalf("%d reservations with a pending payment after the direct change", n)
+		}
+		row, err := db.GetReservationPaymentByIntent(context.Background(), pending)
+		if err != nil || row.ChangeStatus != store.ChangeReplaced {
+			t.Fatalf("the waiting change payment: %+v (%v)", row, err)
+		}
+		if st := srv.Intent(pending).Status; st != "canceled" {
+			t.Fatalf("the replaced change's intent is %s, want canceled", st)
+		}
+		if fin := e.finalize(h.Id); fin.JSON200 != nil && (fin.JSON200.PartySize != 2 || fin.JSON200.SlotId != slots[1].ID) {
+			t.Fatalf("finalize applied the replaced change: %s", fin.Body)
+		}
+		if taken, _, _ := e.counts(slots[0].ID); taken != 0 {
+			t.Fatalf("the old slot kept %d tables", taken)
+		}
+	})
+}
+
 func TestEachChangeReachesTheVenuePlatformAndThePartnerOnce(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
