@@ -49,9 +49,10 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 // authentications and rate-limited requests are audited too.
 const auditCallerKey = "prima.audit.caller"
 
-// recordAudit queues the audit event of an authenticated request, or of a request the
-// authentication refused (401, 403, 429): attributed to the token when it is known, to
-// the client address alone when it is not. The database write happens later, in a
+// recordAudit queues the audit event of every request to an authenticated operation:
+// authenticated, refused by the authentication (401, 403, 429), or answered before its
+// token could be checked (503 while the database is unreachable): attributed to the
+// token when it is known, to the client address alone when it is not. The database write happens later, in a
 // batch, off the request's path.
 func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
 	if s.deps.Audit == nil {
@@ -62,9 +63,8 @@ func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
 	who := principal(ctx)
 	if who.TokenID == "" {
 		caller, attempted := c.Get(auditCallerKey).(access.Principal)
-		refused := status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusTooManyRequests
-		if !attempted || (caller.TokenID == "" && !refused) {
-			return
+		if !attempted {
+			return // a public operation, or a path the document does not describe
 		}
 		who = caller
 	}

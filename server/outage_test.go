@@ -255,6 +255,21 @@ func TestTerminatedConnectionsDuringHoldsAnswer503(t *testing.T) {
 	if taken, _, _ := e.counts(slots[0].ID); taken != ok {
 		t.Errorf("tables taken %d, 2xx holds %d", taken, ok)
 	}
+	// The audit log holds one event per answer, whatever the terminations did to its
+	// writes (failed batches are retried): 201s and 503s alike.
+	audited := func(status int) int {
+		return e.count(t, "SELECT count(*) FROM audit_events WHERE method = 'POST' AND route = '/v1/reservations' AND status = ?", status)
+	}
+	for deadline := time.Now().Add(30 * time.Second); audited(http.StatusCreated)+audited(http.StatusServiceUnavailable) < total; {
+		if time.Now().After(deadline) {
+			break
+		}
+		e.audit.Flush()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if created, refused := audited(http.StatusCreated), audited(http.StatusServiceUnavailable); created != ok || refused != unavailable {
+		t.Errorf("audit events: %d for 201 and %d for 503, want %d and %d", created, refused, ok, unavailable)
+	}
 	t.Logf("%d holds from %d clients, %d backends terminated in 3 rounds: %d answered 201, %d answered 503", total, clients, terminated, ok, unavailable)
 }
 
