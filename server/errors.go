@@ -82,7 +82,7 @@ const (
 var Catalogue = map[Code]catalogueEntry{
 	CodeParameterInvalid:        {typeInvalidRequest, http.StatusBadRequest, "A parameter is invalid."},
 	CodeParameterMissing:        {typeInvalidRequest, http.StatusBadRequest, "A required parameter is missing."},
-	CodeParameterUnknown:        {typeInvalidRequest, http.StatusBadRequest, "The body has a field this operation does not accept."},
+	CodeParameterUnknown:        {typeInvalidRequest, http.StatusBadRequest, "The body has a field, or the query a parameter, that this operation does not accept."},
 	CodeBodyInvalid:             {typeInvalidRequest, http.StatusBadRequest, "The body is not a valid JSON object."},
 	CodeIdempotencyKeyMissing:   {typeInvalidRequest, http.StatusBadRequest, "This operation needs an Idempotency-Key header."},
 	CodePartySizeOutOfRange:     {typeInvalidRequest, http.StatusBadRequest, "The party size is outside the slot's range."},

@@ -137,6 +137,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if p := unstorableText(req.URL.Path, pathParams, req.URL.Query(), body); p != nil {
 			return p
 		}
+		if p := unknownQuery(route, req.URL.Query()); p != nil {
+			return p
+		}
 		if p := invalidTextProblem(req.Header.Get(echo.HeaderContentType), body); p != nil {
 			return p
 		}
