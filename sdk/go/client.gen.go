@@ -1916,7 +1916,7 @@ type OperatorModificationPolicyInput struct {
 	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
 }
 
-// OperatorPayment The payment of a prime reservation, as the venue sees it (no client secret).
+// OperatorPayment The payment of a prime reservation, as the venue sees it (no client secret); null for a standard one.
 type OperatorPayment struct {
 	// Amount Amount in minor units.
 	//
@@ -2002,7 +2002,7 @@ type OperatorReservation struct {
 	// Example: 2
 	PartySize int `json:"party_size"`
 
-	// Payment The payment of a prime reservation; null for a standard one.
+	// Payment The payment of a prime reservation, as the venue sees it (no client secret); null for a standard one.
 	Payment *OperatorPayment `json:"payment"`
 
 	// SeatingArea Where the table is.
@@ -2107,7 +2107,7 @@ type OperatorSlot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// Price The price of a prime slot; null for a standard one.
+	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
 	// ScheduleId The schedule that generated it; null for a one-off slot.
@@ -2283,7 +2283,7 @@ type OperatorVenueList struct {
 // Example: list
 type OperatorVenueListObject string
 
-// Payment The payment of a prime reservation.
+// Payment The payment of a prime reservation; null for a standard one.
 type Payment struct {
 	// Amount Amount in minor units.
 	//
@@ -2406,7 +2406,7 @@ type PendingChange struct {
 	Requested UpdateReservationRequest `json:"requested"`
 }
 
-// Price The price of a prime slot.
+// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 type Price struct {
 	// Amount Price in minor units of `currency`.
 	//
@@ -2797,7 +2797,7 @@ type Schedule struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// Price The price of prime slots; null for standard ones.
+	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
 	// SeatingArea The seating area.
@@ -2910,7 +2910,7 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// Price The price of a prime slot; null for a standard slot.
+	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
 	// SeatingArea Where the table is.

@@ -957,7 +957,7 @@ export interface components {
              */
             has_more: boolean;
         };
-        /** @description The price of a prime slot. */
+        /** @description The price of a prime slot; null for a standard slot (in search, a slot, a schedule). */
         Price: {
             /**
              * Format: int64
@@ -981,7 +981,7 @@ export interface components {
              * @example USD 75.00 per guest
              */
             summary: string;
-        };
+        } | null;
         /** @description A bookable time at a venue. Each reservation takes one of its tables. */
         Slot: {
             /**
@@ -1036,8 +1036,7 @@ export interface components {
              */
             seating_area: string;
             type: components["schemas"]["SlotType"];
-            /** @description The price of a prime slot; null for a standard slot. */
-            price: components["schemas"]["Price"] | null;
+            price: components["schemas"]["Price"];
             /**
              * @description Tables not held or booked when this answer was made.
              * @example 3
@@ -1132,7 +1131,7 @@ export interface components {
              */
             reason?: "requested_by_guest" | "duplicate" | "partner_error" | "other";
         };
-        /** @description The payment of a prime reservation. */
+        /** @description The payment of a prime reservation; null for a standard one. */
         Payment: {
             /**
              * @description The payment gateway; `sandbox` moves only through the sandbox confirm call.
@@ -1185,7 +1184,7 @@ export interface components {
              * @example null
              */
             decline_code: string | null;
-        };
+        } | null;
         /** @description A held or booked table. */
         Reservation: {
             /**
@@ -1257,8 +1256,7 @@ export interface components {
              * @example PRM-7K4QX9
              */
             confirmation_code: string | null;
-            /** @description The payment of a prime reservation; null for a standard one. */
-            payment: components["schemas"]["Payment"] | null;
+            payment: components["schemas"]["Payment"];
             /** @description Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`). */
             payments: components["schemas"]["ReservationPayment"][];
             pending_change: components["schemas"]["PendingChange"];
@@ -2356,8 +2354,7 @@ export interface components {
              */
             seating_area: string;
             type: components["schemas"]["SlotType"];
-            /** @description The price of prime slots; null for standard ones. */
-            price: components["schemas"]["Price"] | null;
+            price: components["schemas"]["Price"];
             /**
              * @description Tables of each generated slot.
              * @example 4
@@ -2517,8 +2514,7 @@ export interface components {
              */
             seating_area: string;
             type: components["schemas"]["SlotType"];
-            /** @description The price of a prime slot; null for a standard one. */
-            price: components["schemas"]["Price"] | null;
+            price: components["schemas"]["Price"];
             /**
              * @description The slot's tables.
              * @example 4
@@ -2658,7 +2654,7 @@ export interface components {
              */
             has_more: boolean;
         };
-        /** @description The payment of a prime reservation, as the venue sees it (no client secret). */
+        /** @description The payment of a prime reservation, as the venue sees it (no client secret); null for a standard one. */
         OperatorPayment: {
             status: components["schemas"]["PaymentIntentStatus"];
             /**
@@ -2684,7 +2680,7 @@ export interface components {
              * @example 0
              */
             amount_refunded: number;
-        };
+        } | null;
         /** @description A reservation at one of your venues. */
         OperatorReservation: {
             /**
@@ -2758,8 +2754,7 @@ export interface components {
              * @example PRM-7K4QX9
              */
             confirmation_code: string | null;
-            /** @description The payment of a prime reservation; null for a standard one. */
-            payment: components["schemas"]["OperatorPayment"] | null;
+            payment: components["schemas"]["OperatorPayment"];
             venue_sync: components["schemas"]["VenueSync"];
             /**
              * Format: date-time
