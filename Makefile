@@ -110,14 +110,15 @@ REDOCLY_DIR := tools/redocly
 SDK_DIR := sdk/typescript
 E2E_DIR := test/e2e
 SQUAWK_DIR := tools/squawk
-NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json $(SQUAWK_DIR)/node_modules/.package-lock.json
+PRISM_DIR := tools/prism
+NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json $(SQUAWK_DIR)/node_modules/.package-lock.json $(PRISM_DIR)/node_modules/.package-lock.json
 # Redocly CLI without its usage telemetry and update check.
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
 OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/prima.yaml
 
-.PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example e2e-docs e2e
+.PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example e2e-docs e2e contract-proxy
 
-node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/squawk, sdk/typescript and e2e (when their lockfiles change)
+node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/squawk, tools/prism, sdk/typescript and e2e (when their lockfiles change)
 
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when the
 # lockfile or package.json is newer than the installed tree.
@@ -169,6 +170,9 @@ sdk-check: $(SDK_DIR)/node_modules/.package-lock.json ## type-check the TypeScri
 
 sdk-example: $(SDK_DIR)/node_modules/.package-lock.json ## run the SDK's five-calls example against PRIMA_URL with PRIMA_TOKEN
 	cd $(SDK_DIR) && rm -rf dist && ./node_modules/.bin/tsc && node dist/examples/five-calls.js
+
+contract-proxy: $(PRISM_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json ## the SDK example and an error walk through Prism (validating proxy) in front of PRIMA_URL; fails on any response the spec does not allow
+	scripts/ci/contract-proxy.sh
 
 e2e-docs: $(E2E_DIR)/node_modules/.package-lock.json ## drive /docs/ (Swagger UI) in headless Chromium against PRIMA_URL with PRIMA_TOKEN
 	node $(E2E_DIR)/swagger-ui.test.mjs

@@ -2,8 +2,10 @@
 # End-to-end checks of what partners use, against a real server: builds bin/prima,
 # starts `prima serve --seed-demo-if-empty` on a free loopback port with a throwaway
 # SQLite database and the sandbox payment gateway, then runs
-#   1. the TypeScript SDK example, the five calls (make sdk-example), and
-#   2. the Swagger UI test in headless Chromium (make e2e-docs),
+#   1. the TypeScript SDK example, the five calls (make sdk-example),
+#   2. the same through Prism, a validating proxy, with an error walk; any response
+#      the spec does not allow fails it (make contract-proxy), and
+#   3. the Swagger UI test in headless Chromium (make e2e-docs),
 # and stops the server however the run ends.
 #
 # Usage: scripts/ci/sdk-e2e.sh        (from anywhere; needs Go, Node, npm deps
@@ -115,6 +117,9 @@ export PRIMA_URL="$url" PRIMA_TOKEN="$token"
 
 log "TypeScript SDK: the five calls"
 make --no-print-directory sdk-example
+
+log "the same five calls and an error walk through Prism, a validating proxy"
+make --no-print-directory contract-proxy
 
 log "Swagger UI in headless Chromium"
 make --no-print-directory e2e-docs
