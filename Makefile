@@ -63,12 +63,15 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	cd sdk/go && $(GO) vet ./...
 
 golangci-lint:
 	$(GO_TOOL) golangci-lint run ./...
+	cd sdk/go && $(GO) tool -modfile=../../tools/go.mod golangci-lint run --config ../../.golangci.yml ./...
 
-check-tidy: ## fail if go mod tidy would change go.mod or go.sum (the product's module and tools/)
+check-tidy: ## fail if go mod tidy would change go.mod or go.sum (the product's module, the Go SDK's and tools/)
 	$(GO) mod tidy -diff
+	cd sdk/go && $(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
 
 check-files: ## fail on a tracked file over 1 MB (outside scripts/large-files.allow) or a tracked executable binary
@@ -116,7 +119,7 @@ NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modu
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
 OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/prima.yaml
 
-.PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example e2e-docs e2e contract-proxy
+.PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example sdk-go-example e2e-docs e2e contract-proxy
 
 node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/squawk, tools/prism, sdk/typescript and e2e (when their lockfiles change)
 
@@ -170,6 +173,9 @@ sdk-check: $(SDK_DIR)/node_modules/.package-lock.json ## type-check the TypeScri
 
 sdk-example: $(SDK_DIR)/node_modules/.package-lock.json ## run the SDK's five-calls example against PRIMA_URL with PRIMA_TOKEN
 	cd $(SDK_DIR) && rm -rf dist && ./node_modules/.bin/tsc && node dist/examples/five-calls.js
+
+sdk-go-example: ## run the Go SDK's five calls (sdk/go, its own module) against PRIMA_URL with PRIMA_TOKEN
+	cd sdk/go && PRIMA_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -run 'TestFiveCalls' -v ./...
 
 contract-proxy: $(PRISM_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json ## the SDK example and an error walk through Prism (validating proxy) in front of PRIMA_URL; fails on any response the spec does not allow
 	scripts/ci/contract-proxy.sh

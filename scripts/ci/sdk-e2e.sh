@@ -2,7 +2,8 @@
 # End-to-end checks of what partners use, against a real server: builds bin/prima,
 # starts `prima serve --seed-demo-if-empty` on a free loopback port with a throwaway
 # SQLite database and the sandbox payment gateway, then runs
-#   1. the TypeScript SDK example, the five calls (make sdk-example),
+#   1. the TypeScript SDK example, the five calls (make sdk-example), and the Go SDK's
+#      (make sdk-go-example),
 #   2. the same through Prism, a validating proxy, with an error walk; any response
 #      the spec does not allow fails it (make contract-proxy), and
 #   3. the Swagger UI test in headless Chromium (make e2e-docs),
@@ -117,6 +118,9 @@ export PRIMA_URL="$url" PRIMA_TOKEN="$token"
 
 log "TypeScript SDK: the five calls"
 make --no-print-directory sdk-example
+
+log "Go SDK (sdk/go, its own module): the five calls"
+make --no-print-directory sdk-go-example
 
 log "the same five calls and an error walk through Prism, a validating proxy"
 make --no-print-directory contract-proxy
