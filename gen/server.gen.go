@@ -3453,6 +3453,9 @@ type TooManyRequests = Error
 // Unauthorized The body of every non-2xx response.
 type Unauthorized = Error
 
+// UnexpectedError The body of every non-2xx response.
+type UnexpectedError = Error
+
 // UnsupportedMediaType The body of every non-2xx response.
 type UnsupportedMediaType = Error
 
@@ -5195,6 +5198,16 @@ type UnauthorizedJSONResponse struct {
 	Headers UnauthorizedResponseHeaders
 }
 
+type UnexpectedErrorResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+type UnexpectedErrorJSONResponse struct {
+	Body Error
+
+	Headers UnexpectedErrorResponseHeaders
+}
+
 type UnsupportedMediaTypeResponseHeaders struct {
 	APIVersion *string
 	RequestId  *string
@@ -5242,6 +5255,30 @@ func (response GetHealth400JSONResponse) VisitGetHealthResponse(w http.ResponseW
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetHealthdefaultJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5297,6 +5334,30 @@ func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetReadinessdefaultJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5472,6 +5533,30 @@ func (response ListAuditEvents503JSONResponse) VisitListAuditEventsResponse(w ht
 	return err
 }
 
+type ListAuditEventsdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListAuditEventsdefaultJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SearchAvailabilityRequestObject struct {
 	Params SearchAvailabilityParams
 }
@@ -5643,6 +5728,30 @@ func (response SearchAvailability503JSONResponse) VisitSearchAvailabilityRespons
 	return err
 }
 
+type SearchAvailabilitydefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response SearchAvailabilitydefaultJSONResponse) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIJSONRequestObject struct {
 }
 
@@ -5680,6 +5789,30 @@ func (response GetOpenAPIJSON400JSONResponse) VisitGetOpenAPIJSONResponse(w http
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSONdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetOpenAPIJSONdefaultJSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5727,6 +5860,30 @@ func (response GetOpenAPIYAML400JSONResponse) VisitGetOpenAPIYAMLResponse(w http
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
 	}
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAMLdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetOpenAPIYAMLdefaultJSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5898,6 +6055,30 @@ func (response ListOperatorReservations503JSONResponse) VisitListOperatorReserva
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorReservationsdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListOperatorReservationsdefaultJSONResponse) VisitListOperatorReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6089,6 +6270,30 @@ func (response GetOperatorReservation503JSONResponse) VisitGetOperatorReservatio
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorReservationdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetOperatorReservationdefaultJSONResponse) VisitGetOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6370,6 +6575,30 @@ func (response RecordReservationOutcome503JSONResponse) VisitRecordReservationOu
 	return err
 }
 
+type RecordReservationOutcomedefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RecordReservationOutcomedefaultJSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateOperatorSlotRequestObject struct {
 	SlotId SlotId `json:"slot_id"`
 	Body   *UpdateOperatorSlotJSONRequestBody
@@ -6624,6 +6853,30 @@ func (response UpdateOperatorSlot503JSONResponse) VisitUpdateOperatorSlotRespons
 	return err
 }
 
+type UpdateOperatorSlotdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response UpdateOperatorSlotdefaultJSONResponse) VisitUpdateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAllocationsRequestObject struct {
 	SlotId SlotId `json:"slot_id"`
 }
@@ -6811,6 +7064,30 @@ func (response ListAllocations503JSONResponse) VisitListAllocationsResponse(w ht
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocationsdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListAllocationsdefaultJSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7092,6 +7369,30 @@ func (response CreateAllocation503JSONResponse) VisitCreateAllocationResponse(w 
 	return err
 }
 
+type CreateAllocationdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateAllocationdefaultJSONResponse) VisitCreateAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOperatorVenuesRequestObject struct {
 	Params ListOperatorVenuesParams
 }
@@ -7259,6 +7560,30 @@ func (response ListOperatorVenues503JSONResponse) VisitListOperatorVenuesRespons
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorVenuesdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListOperatorVenuesdefaultJSONResponse) VisitListOperatorVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7519,6 +7844,30 @@ func (response CreateOperatorVenue503JSONResponse) VisitCreateOperatorVenueRespo
 	return err
 }
 
+type CreateOperatorVenuedefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateOperatorVenuedefaultJSONResponse) VisitCreateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOperatorVenueRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
 }
@@ -7706,6 +8055,30 @@ func (response GetOperatorVenue503JSONResponse) VisitGetOperatorVenueResponse(w 
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorVenuedefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetOperatorVenuedefaultJSONResponse) VisitGetOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7944,6 +8317,30 @@ func (response UpdateOperatorVenue503JSONResponse) VisitUpdateOperatorVenueRespo
 	return err
 }
 
+type UpdateOperatorVenuedefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response UpdateOperatorVenuedefaultJSONResponse) VisitUpdateOperatorVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListClosuresRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
 }
@@ -8131,6 +8528,30 @@ func (response ListClosures503JSONResponse) VisitListClosuresResponse(w http.Res
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClosuresdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListClosuresdefaultJSONResponse) VisitListClosuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8412,6 +8833,30 @@ func (response CreateClosure503JSONResponse) VisitCreateClosureResponse(w http.R
 	return err
 }
 
+type CreateClosuredefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateClosuredefaultJSONResponse) VisitCreateClosureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSchedulesRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
 }
@@ -8599,6 +9044,30 @@ func (response ListSchedules503JSONResponse) VisitListSchedulesResponse(w http.R
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchedulesdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListSchedulesdefaultJSONResponse) VisitListSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8880,6 +9349,30 @@ func (response CreateSchedule503JSONResponse) VisitCreateScheduleResponse(w http
 	return err
 }
 
+type CreateScheduledefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateScheduledefaultJSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOperatorSlotsRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
 	Params  ListOperatorSlotsParams
@@ -9068,6 +9561,30 @@ func (response ListOperatorSlots503JSONResponse) VisitListOperatorSlotsResponse(
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorSlotsdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListOperatorSlotsdefaultJSONResponse) VisitListOperatorSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9349,6 +9866,30 @@ func (response CreateOperatorSlot503JSONResponse) VisitCreateOperatorSlotRespons
 	return err
 }
 
+type CreateOperatorSlotdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateOperatorSlotdefaultJSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListReservationsRequestObject struct {
 	Params ListReservationsParams
 }
@@ -9516,6 +10057,30 @@ func (response ListReservations503JSONResponse) VisitListReservationsResponse(w 
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationsdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListReservationsdefaultJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9816,6 +10381,30 @@ func (response CreateReservation503JSONResponse) VisitCreateReservationResponse(
 	return err
 }
 
+type CreateReservationdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateReservationdefaultJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReservationRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 }
@@ -10003,6 +10592,30 @@ func (response GetReservation503JSONResponse) VisitGetReservationResponse(w http
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservationdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetReservationdefaultJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10304,6 +10917,30 @@ func (response UpdateReservation503JSONResponse) VisitUpdateReservationResponse(
 	return err
 }
 
+type UpdateReservationdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response UpdateReservationdefaultJSONResponse) VisitUpdateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelReservationRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 	Params        CancelReservationParams
@@ -10601,6 +11238,30 @@ func (response CancelReservation503JSONResponse) VisitCancelReservationResponse(
 	return err
 }
 
+type CancelReservationdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CancelReservationdefaultJSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCancellationQuoteRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
 }
@@ -10788,6 +11449,30 @@ func (response GetCancellationQuote503JSONResponse) VisitGetCancellationQuoteRes
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCancellationQuotedefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetCancellationQuotedefaultJSONResponse) VisitGetCancellationQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10980,6 +11665,30 @@ func (response ListReservationEvents503JSONResponse) VisitListReservationEventsR
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationEventsdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListReservationEventsdefaultJSONResponse) VisitListReservationEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11214,6 +11923,30 @@ func (response ExtendReservation503JSONResponse) VisitExtendReservationResponse(
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservationdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ExtendReservationdefaultJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11488,6 +12221,30 @@ func (response FinalizeReservation503JSONResponse) VisitFinalizeReservationRespo
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinalizeReservationdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response FinalizeReservationdefaultJSONResponse) VisitFinalizeReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11789,6 +12546,30 @@ func (response ConfirmSandboxPaymentIntent503JSONResponse) VisitConfirmSandboxPa
 	return err
 }
 
+type ConfirmSandboxPaymentIntentdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ConfirmSandboxPaymentIntentdefaultJSONResponse) VisitConfirmSandboxPaymentIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCurrentTokenRequestObject struct {
 }
 
@@ -11955,6 +12736,30 @@ func (response GetCurrentToken503JSONResponse) VisitGetCurrentTokenResponse(w ht
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentTokendefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetCurrentTokendefaultJSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12126,6 +12931,30 @@ func (response ListVenues503JSONResponse) VisitListVenuesResponse(w http.Respons
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVenuesdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListVenuesdefaultJSONResponse) VisitListVenuesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12321,6 +13150,30 @@ func (response GetVenue503JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 	return err
 }
 
+type GetVenuedefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetVenuedefaultJSONResponse) VisitGetVenueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 }
 
@@ -12487,6 +13340,30 @@ func (response ListWebhookEndpoints503JSONResponse) VisitListWebhookEndpointsRes
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpointsdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListWebhookEndpointsdefaultJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12747,6 +13624,30 @@ func (response CreateWebhookEndpoint503JSONResponse) VisitCreateWebhookEndpointR
 	return err
 }
 
+type CreateWebhookEndpointdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateWebhookEndpointdefaultJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteWebhookEndpointRequestObject struct {
 	WebhookEndpointId string `json:"webhook_endpoint_id"`
 }
@@ -12938,6 +13839,30 @@ func (response DeleteWebhookEndpoint503JSONResponse) VisitDeleteWebhookEndpointR
 	return err
 }
 
+type DeleteWebhookEndpointdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response DeleteWebhookEndpointdefaultJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceiveStripeWebhookRequestObject struct {
 	Params ReceiveStripeWebhookParams
 	Body   *ReceiveStripeWebhookJSONRequestBody
@@ -13060,6 +13985,30 @@ func (response ReceiveStripeWebhook503JSONResponse) VisitReceiveStripeWebhookRes
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveStripeWebhookdefaultJSONResponse struct {
+	Body       Error
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ReceiveStripeWebhookdefaultJSONResponse) VisitReceiveStripeWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14505,497 +15454,501 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39dtu2ti/6KrhaPSP22ZQsyXY+5NFxt9ukTU6TJit2d3d3lSvCJGRxmQJUArKiJh5j/XUf4D7EerD1",
-	"JHdgTgAEKVKiZKdNW+9xTldMkficmHNifvzmh1YkpjPBGVeyNfjQYu/pdJYy+PdpmoqIqkRw/ZecT6c0",
-	"W7YGrfOFIIpepEySKzZTZCwyQsmMZoqzrBW0rmk6Z/qTKGNUsXhEVWvQ6nf7D9u9XrvfP+91B139//6n",
-	"FbSSuDVo0TQadXv/GD9+348eTY/5w9mjXx5nT2RX9a77i1bQEhf/YJGCN92YgpbpcgRtzBTHNn7t0f7F",
-	"YXQUH7OH40eXjydP/tG9agWtjKWMSuaPpt/u9s97TwaHdjTmnbg1GNNUsqAlU6GwffgXDvIJ7V30o8P4",
-	"iB2PH14+mjz+xxPdAa5Ja9C3/xwpesV4a9C9uQlap/M4Uc+uGVcvE6mKK/qaMzJOOE2TX5m/gDFVtDX4",
-	"+UMrShPG1YjGcQaDP+x0O73eYedRK2jF8wwWZDSVrUGv3zm2izqP1y9IErPpTCjGo+XoiulxPBz3oj59",
-	"wtrHF4/i9hF7PG4/od2Ldi/qx4fsaHxMH160gtaUqYnQXbx5fXZe2B09xxHTk9SPo2ieZRv2P2O/zJk0",
-	"a5yxX9bTQSbmirUGrYPr3kHGJMuuYeryYOD9NUriA281paJqrrel2w1aSlwxjp0pcbVufW7eBa0JlaOp",
-	"yJgjBzfTVO+h3tavKY9Y+jbvvXRWJoxc6gkSKq9YTJQgEXzhb3PGqNQf2sVg8ehiOYLPvD5SaP7vc6FY",
-	"sY8XXCYxI2rCyJgxskh4LBaFc2i+v0hZa6CyOQtasDM80p/PZdwKWmPGRnQq5ly1Bo+O9VKNM8ZGc66S",
-	"1D8vh+68tLvHg27X3/7IG+foFxio3uDxnMeltou7BTOXuBnLo7h/dTg94sezh788yh7LJ6p77e1iKxJ8",
-	"nGRTpgedr4FZooRfEi4WBDuV5Iezp+TRcafbJZTH5Iqxmf9s77j7v4gYw8rNMjajSUxwnPsdf+FZ/CZL",
-	"pqx2k0/NnqYsJjP9JvHmF5AJTcdmRDDqlX2BZZiJNNH78QG2YsaySJ+iwXEX90YtZ5rw7XN/e0YTMc/k",
-	"6IKNgVT7R/7CfJMxRvyOCHxD+kcEPiP4GayBN+oTQseKZURNqCK1y0QSFAGd1k3QcmtQ4rCH5/3eoHc8",
-	"6D7U591sH845ErGe1Ju3r9qPvjv6+38/yV+oYRv9wVEPmmkgWnLGmPC5YsAdu0GLvZ8lmtz0p3yepkEL",
-	"T5qWflMK1E5j+p9GEnYiMdWrnWRSjTid6vGexrQVtFKaP3kprllKI03vs4ng+tF/9Pq9/vHxcbd3dKiX",
-	"ZyLSeJT3PZrS97b/ZidgKuJknERlatESccHialIoHJEJ5ZdMEpoxQqOIzRSLLTGspQXYXS5gBVunnCfX",
-	"LJM0WwaG1aAyQJIxmQkpk4uUdXyu4LXkyeyMjZnmQHqpRBazrP348VGvb95YjqRm3noCM7qcwkn40LI8",
-	"pHfc1UwE/xxFdKbmmZbZxeeG8cwYjxN+2RqUf9FfIDcy0lWyKGN6xLNkJC/er9kN8+ro/ePnv/SnLzWz",
-	"XWGoMYvShDND47jRZi6jhCv4n7hJZ3pJMnGdxEzLfkl5fCHe+xxRzqOIMT2fG9eFBLXhfsH8BZvNs5mQ",
-	"muD0WaxZwXdByyzAKIIDY4ciGVX6Kc0YbQ1accL1X5kA9rCNmigVzZQsMcmjVbGaSzzLWLWOacSAljKt",
-	"oDWfxWU2uMJxrxk34iZRerW/Zwvyk8iuYA8SmQC3ShRNE8qtQn7N+HpFzPC911KxLKHk5XymWaJKpmz0",
-	"K/K/0ynLkogefM8WI+juxgxlJJc8guOsFJvOFGrMwE1ZlonM7X1K1Vhk0wKrOHvbfvy43zss7N6SR6gO",
-	"wD/qFuPR/7RuQKinQs4ztiLCUyFZTDSvSiK27TVGb8NonImp13X/yP6gRPkxrHKUiobXnsiMOch1xTdZ",
-	"ck0VI1bb9tXhER2PWaTgiCNxytEiUZM4owveGjw0O2XG23uMBAfPcKiH+AT3qwlFwMKi5H6K5zheVYQT",
-	"KecsI+agS7J31O2TiGbxyDyK9/11F3MVCSAz+7PfzVv2y1zL0tNoVSE7bD8lZyyaZ7pPwvFoV7acmVZG",
-	"FJvxOjhzTKFIKXM1EVkiUUzq0Ve37PGUvM0GmqR9cVWT/Kuojnj87xXFe0Xx81EU77XEv8Rq/WFVRM8o",
-	"sllFXGGSfwAVsfepVMTSYqCKCEKj3qi3EGjUk5qzqQmhRHM9sDEtxTwjwKdIUtAMfhPZsTXz3ZrLNifj",
-	"fCF/ZBcTIa6e8XgmEl6yfX8lxFXCL6Wn+eh19C89bg1B19VMy5cVHZ/4C89dE++C1jzTaz5RaiYHBwdm",
-	"2h2z/gd6ePJAHxmK4wbOo84F2O+LGhqYkHHfx3qzZSRmTG57YfCVC/3Oo3a33+53V30jG8zUhkTmckN/",
-	"hoZmmYjnoOqSaMKiKzFXvgiGueVkoSfTzLlimqfRlLUztqBZLEHOZGycvDfciI5mVI2Oxo//Dht1La4K",
-	"ypVZx8HPyAPkIGNUbym9pklKL5I0UUv7zL/sVD5bZIlirXd6L5+ylCkWryVCfTth5hetmV7q4+U7YrAN",
-	"az2HNVmw9UviFnWBPY9sB0BhzxlN1WRZIq40uS706xiYuDJfpRtvEBOW3l8eVi8PhR+KL9/NFaH0ac9+",
-	"+vtdGkojOizwlftrxK2vEX+1K4QzltjmjSN42wvFX/4yUbuQn+HVQouT7W4Vls38AW4V3aa3CrMLdlG4",
-	"UCM6m6VJBE71wr1Cvwq3iO+FestoXJLxr5JLFCWSWLL3RbNWyqSN/bigQD5CL9nUfadFiCKaKWqx2tci",
-	"8vCEZHNOHoCaRfBV9kDP3A15zo0ilTJQJV7PGD998+KpiOaW3/n6UCJJbH4ie/QiS+LLknk24WOh/1cl",
-	"KkXj3ItXp+QN8lty+uYFkAAMsjVo9TrdTlcPSMwYp7OkNWgddrqdQ2DAaqKnfOMN66fTVy+3HZJtekCg",
-	"5SHXIxwMOSEwxAFZGaH+zQxxQGCEQ97CQWRUiayRnfYCLzCFXdxou9xd5fhN1IlmGkIqIpqONCMoMJNW",
-	"pfTeLKNvf9vYKMlrBFKFgctKnrLUqLan3Vt+/iSWH3vyz1Khykde717hUrh6QB93zRpt3unKw3PYc7/o",
-	"5dK/9EpBVmYUOa2jrv+w+CjheASyJGIVquwKWc9Ad8lZWT7vH86ekt5xt9PtkhnLHLfTRB9NWDxP0UHY",
-	"RE2poO3D3jnMsJK2NT/34iofurhKEwVqzmgp2HJ3XaWxp9NSyX/Z01MM5RRjNAOiHcMnGRrHGZOy5sDp",
-	"LTJrrskg4awHzthD8iOTihypCTlTGWOw/0Iqmlrh0ut2e0feZfjPcrVfXaMGgrOKcVVo/zLKkhmK9tZz",
-	"yuMpjRmZUakoSTiMDFb9v5I0pZdwxWzG/X7ne3Ml73XcA/l9zj/1yK4SrieWCn3wwU4KKqzHZGVyCQfZ",
-	"XsBWDzvY7YrH/YJmrXeb2P5N0HqDYvoFXLmsV/9rlM01rvc4IFZ4E8ErQ6fLDA9fH7nQ5Snlc5pWUUbj",
-	"S59b1OKtsfKiZ/qHCVdcCvDR9vcAcVXQ8Y2V0FNbXdwBRJ4XO62zoTeyY1sFAkPUP7jFuA9NuA9NuLcp",
-	"3ocm3Icm3Icm3F9Q7/6CChOcyktjICkbR3rTPvcZl40ONStfLfJLOkNNktqpz08fSDJJpBLZsjpfDfm0",
-	"78L80MJwU1weCDMF07LuvHGiYMauG07czzCqCJFtmHVUlS72vluT/re6xDjBYO16OAO7KByWTctiz0dp",
-	"WVYX5XD22S2LN8vi2hgB7ZamsaCGxfPePiGC28S7RJJrdskUzRLKO+sXFiPFn1Qs7OqyHv3y2S2sYahN",
-	"cxe9M1913Gf0EmwZfmBF9Wm/1/jvNf57jf9e47/X+O81/nuN/y41/maC/Mx4YsoSfMHYVbok1lGzfVLb",
-	"Euy6ajIHQZ3oMVPVelfvnGacZdCummRifjlxwa29dl8TyURkya+Cj7Dph85dFk0aZsJ5cym7wI6aucD6",
-	"x2s8YJG4BgyTov+rf2zdXwaUocHxkiO3GK3Bo8e5G+sI6Q5WtvcEzw4cplbQ6uulB6t58dxc0zSJi/mF",
-	"erfcLwamAQlxO1/WWSrUOu0P5vIXUPvq9C4er/K+fq/E+27j84WAiYLP11LDJp9vQ4J/tD3BP9qW4BvK",
-	"COOqTdlYtQaHq2T+ubD+It/FoO8KtquyZMYqPCunkBdKqPNXWYwkiMo20rx0oHwXitUbDv/O/vuq//Iq",
-	"frF4Pn+UvO/Si+jps296t3A+QdPsWq203atou2Q9KnbVKehmemNH7v55E7R+gH+vzaHRq2sSafz1sEp7",
-	"6RW80/tX+aLWfaR7rfDInxLr9Lx3w9+ZG/7WLnbKY0JJKvgl4VTTT9peJJwRfbj+Av73O/KdA7mvk96r",
-	"IShOfN8fgvtD8Mc/BI0EdSn3C7MSy7gOhLOFSwIziZ2JksRYDbbN79s9VfGW2WV6XY2dYzGRLBq9Gn/3",
-	"9yfZ42+/++mX7Hzxjx/ePH384uWb/3kh+i/pS3q28HUGxrUgj1vbJkyWVrga4tAbYsVt4nNf1FstUbN7",
-	"vFnFtyxiyUyVQ4Qillyb7NgJ5XEpNzaeQzqCytvPzBd4LsB7OGE0Zhmie86S/7LR+R9KbOp8wlx+AXDG",
-	"BNJzVUYjRfb0ibeB+A8kCRM+Fh3zeriPPJVyuWAZi0+IZIyYjhJ+ablawpXLRNVcTV/rp9RDIIWUgV6n",
-	"m2ufUmUQeHoTtN5SxV4m00RVD/2XuVCU6EsG2Xvx7PwbEmd0rNoJU+O23i06S9r6Yp7qJtpmTfYHJMxC",
-	"YiAYJZnSJblgRDKuCBeLANZdudYTSRYTkTJCL2nC9bRCFWpeIXgs62Y0bMVsTOepGrZOsi+7J+rL/vr5",
-	"vXGcu26W203wF2+C+nYXLvIxE90oigo9u9AMNQxIaEg7JHsQ10ojUA8eSCIWnEAn+0RkJNQXntGYJuk8",
-	"YzIke/qfDO9BjCsjjiQZZ2IKyrxRQfabrNcvX/a73ZNF3YrhrF7EVWuVSDvrB5Ik8QksHSOJIosJ42Qp",
-	"5kDdmrghRaRuOBvhSavGpbLlqdY1Vgf2I9CPWX6iBFnQRPlilbP3yo5cKznE2H1rxtcLWtOEJ9P5FP5t",
-	"BqMva5csw+iBGc3olCnDAl7kALDfsQoqOyVznvwyZ+SKLeEGq7ylJHuU/PDDi6eaVii5FCIm0UQkEdvv",
-	"ED3rhEmUoXomkk6xFX2ILkS8JBmbpXSJoKVJJvU85UxwiToOB7+4Jtv8Au+Ntq2HW71HTSFs6fuXjF+q",
-	"SWvQPz6GhbN/96r2sbhUJko1/uMtWeZGjrrSb7iENQz7jb6p6Bt8QHr6EPS6XTefX+YMAkzMdIDTFPbd",
-	"sIfWAF2kZgb6jyl9b05Ct7vhXBQc4dUchJViX5LYjXFG1SQfYsnl32zBNztR86V+eFS1tmepUHUjl6lQ",
-	"64ZsfUHNxrrZyLl5sIpmWu+vYYt6zGESh/ZOllKpCOpK3jXtOhFzCdfcE3wEZARmSHO3S1QdHUkzgBG8",
-	"WCCojYOHG3fdUsPFZt1aO9N8s8XefM1bP9wbUIiBRwDD/4rG31LFFnRpshSV9VFjLqueysE/JKqEbhgf",
-	"WsbPpT+JfUOgdVsaR1jQikU0KmnFWv91OnEsInkAL8u/1TYyZVLSS2bW1LxG7GvEKBWatyZT/Y+5OiFc",
-	"qIlWLxdUkmhCs0t8Y8LSGHnr0sD1pWmJxZZ4ZGdrTHKz6HSWmBnc3Pi7+UXGxq1B628HOdD+Af4qD56Z",
-	"92+CCmKqmXiHfC1iJgdaK6tawFDPwNfz37xoe4p+1XDM2wfelSBXqdpI7Ou+y5UvmMpXNDZPbktlRlkZ",
-	"JRzcXFsT2Or3OW3lpmMynUutdxGqyFRIRfpdY1um08KLu5KG6X5kP75TMrG6RSKJ6cenkNIKGGXePJwm",
-	"Uib8svhwzq+4WHD9UGsd/pelggGl760fSszVSIxHGeWXLDxBZT988/rsnBxc9w7MzVoeSHCe6G/tZVsm",
-	"l2AFY67P352UvxZ8nCbRroRMU8UyTlVyDe7ed4ElbZCifkb+dpRd8bnPNKkCoU8mVBJuanXgdVhrpEc+",
-	"cReF/+dJ2ZHZBE85RjOr0gJfsZzey+uiqQuecaFGF0Jc2YdeWFvs/a0Y1yQzAkXTPYe/Rhmj0QTf9pU8",
-	"GIF/SAqW12iuxHg8mlEp8VOM0fG7Lh+qhI/mUh8cwYkweabmH/ryHJDQOFEvWCoWmPUawiUhzIujFBbh",
-	"dz9F34jsIoljhFLbXR4kXM7H4yTCWK5IzLY9NpUN+AcnkaghcMb0jbyo9htQMcR721lNmLEM2Kbgd3tY",
-	"EJVuSpdaFSKxgItnfjJWp65pD8ONrxIeOwrWd1Rj7jFtCk4oCTXvtuR48O9//ivMaTLQmhb1qDX/ji+J",
-	"UBOW7f/uNFi+wM8lXt9vQY6lg5thm1uSZF0jJbIsaamg59I0YzReEv2FxaGMkzEEnzm7UYf8IBmh4Nyw",
-	"Ngn8y77gSYNqe8H2UsGb1J0SedUqeLPnQGv5zB3xVy7y788XX3BQD9JnOWXtzhuxqZ1uYisf58R3JqbM",
-	"3Kw0US0ywS9BMs0zIpOYdcgLUD0lHWseRDK4av0BblibJ5azTn91fn+q+V6ob8Sc35J7ZUyKeRYxq8Rv",
-	"STIVn+dE870gch5NfOFJ1tu4fCZUaUL7fDRTOzm0SOVkUl4RUBTFXDFQPsd6x35/2nlDl6mg8bkQL2l2",
-	"yW5HQnA9VEKMUmhrOwJa+bho9QGDdyIJ/ApxGpz0yKuvOp/lTcWOVgmBI87JojjPz4ICpjnORnw3dkBn",
-	"y9zNAuh9Xm378xwpOUdJJKi6XpDlkimyh356UgOxuK93BsIFjNUYO8CIRs3/4XYJ6SKB/ncOLoKOXr1/",
-	"nL1XI6nYLM91sL20VlJANmI+7nqPMK18EpPjytKuGh3tnsGl1i/h8vuT+BmW8PnBs4/cispNSaDb2Gsq",
-	"WyjSunkH2IjWlzKaJemSeJ8Urdyx4Myatm0wGwOTuI2xgN/a4GUhuFTBH0EzQ5TGiHJNgmB1gTAsi4Nj",
-	"bjBTYXAgtcqmINpRPx7TJBXXLNuvWixnJlrdjrBDfqSJIqG3aC40AqwroNmeEErAlFlcx7C0kL/vGTBR",
-	"B23nX1v/nQtQgL04F+IV5UvTnLylkkkVQ/PZ1rKh9Kl3VoQgU8qXLpBl20OwM5XnQ7pDrrs6G6dQeiuw",
-	"ljw75Jk+JGh1mVBJqPn3xTy6YuqESKZ1a8XSZUAot1E3hobtAGpidUDojud5DsNikmCq7J3Qtx/ItZZM",
-	"3Yv+V+08PqrRx+b13+Vg/cCNOP31tlqXAQnYySdW/rakdTOaObufVQIIvGvAc+Gn3eVEgbju9E6Gg8Th",
-	"uSNU6s/XWQoLkT/wDPP4AOtUxL83R//xxx/bp/lsWHX8gdm/aELTlHGMF6+KK/gK38sYTadfDrE4x7BV",
-	"EcCGhCvns5nIFItfsTih5/DObQh4nrc4muomMfx/O0qubcQzXjETsgn3M80YS+P8vG+T+vT9n7PX3+f0",
-	"XD3n31vjdrPG3vO0knJoHOaJWPnTwbz3GctUwrw0lPJ3XycKNNOcfL0cjBLBeokr5WZenL0mh72HD9s9",
-	"QtPZhLb7xLxLNFkWe4Ckl5W2TRZMuWXMgwElkc+nF6hh5G1V58ysNF5IolkJksOVWx0oJttUBSrl8UU/",
-	"m4GbHJZiV/mK5VnHJjD9JmidOo9iBcMBNyQRY0LR3XzFZnhVF5w5HxLmjIQZSxmVbERVWLHvXuj/apAs",
-	"Q0Uud26CRj+l5aWoyRkYi2wKOQUxVaytMNF0ZfWTioiuHzCSM4kDgnWMGPhYo1FY7Fg/2iYsOPAyPUtH",
-	"JF3QpfQdudgVn0/1NuaP9Wb5A3DPqwjLYJckNUFrztunNWfcU5oxt5vFuW6EZl/pPt/5NZs751Kkse0+",
-	"Y2qecaIE3rAmNGMxmQmRVm14v93tu0Tj5htuhhVXDsq4kezAQalGH35hBCbPwrR9IUTKKDBSB69RF49Z",
-	"nMjmmMqV4VswgZpD6QCyCx31V4Nfy+jZ5fZeQ8DlNMCqUgLxv1lMLpbGfoY5L34v1SG2PjsCzdOcgcAL",
-	"QfEo1c2wNMACPXm7WMBWWs/JbG5SWTqZONn8MFVIKJuqvbqrpc8SxaZykxbgcdebXEfOMgpXlDxfqIZN",
-	"APmdEHbN9O03Z4+JhATCpsS6iRnptgpsCNKVCgwInmwSQm7DYRG9+VVu1zxOlMusL9EkZ/41lcUFV3ZR",
-	"siDwj9Y4qrcNX3ggyYs37l5MMfRDsuyaZUTShQkl9jnPYafb6fUOO4+qDmcOJVF1QpMpeEoxQyogCSfT",
-	"JE0TL3UoP0r9zrFrH3WL7YTVPF4RVvN4SwZe8p7XBGyXLWCQOAWRIWw6KytwDTMMVoZi0burRvD8/PwN",
-	"wReKnb15fXa+kxDWJIhYfkUpnD8viWHvh6r+Ioha26Dm2KA3mmXJdekI307F8S86H+rD7R5IEuYXgRL1",
-	"bJsBFbTABVrTof4JjN0pVYzsJTGcvXDA6ZSF+8WeD657B34w1sGg6Cc+8EDgVwaRY27W0I1xGtmsxaLU",
-	"7HYr5aaDavxQG44FqZCQ713mIBureq7npUUJ6lOWNzB3XuwuuIUoEMPqCQ8KfLPIz9Yz6zrZauEI4IgQ",
-	"TOPdRrriFy4XVTcXEM4W+qRALlRzmZsLlq1krtUKbZARzGgs0lQs5Akoh3myCmSvaEouJpqEf2B5/DXk",
-	"Unt5Ul6EP43jRD+i6RtvO838yqu4LIdVEgi6NJnaqzSRMSqrbp9NWrILZIidxaOL5QgBjQIvXzpXPG38",
-	"E2xxcUkr21hd4JqFQ2yKumxeYP7UltaBTM8Llk8F7tTjjLE8B3nMmIdg0SFnnM7kRCiFBTHAaeavDOS5",
-	"JuDYhZSYlWUeMzayeFErw0vUhIQWpSMkIWgXYeBGAioMF/qyn9hTmidDWUiMIlMFTConuBKuHh61qths",
-	"AS1k48jMm2ZscHOsgfbQ19uAdL2MQze2427dQJQxfRZHEXLBWUj2qFHLM8b2g3ws1QPAoFm7luahT7Qc",
-	"SxB7iCj6zSJR5j+uiLxa/JQV8xqSGeTm4+CNzQY4LbiGVvA+gK8V9/Ooas0cekGl3cGkmnOyEFksA70V",
-	"ciIW9t5/aVX6fL6/EdrLJs5Zt7YekeRzf7eBKfx9LlSlvKHKTlXvDS2cZy4WZCHmaQyR3gIc5CYyo+IS",
-	"ZHozgRDVcq3MS1eY0J5wJpF4Xw+gsDWYw7gqzHI8nCp77FG/98jxB7sruBsyIKlYsIxEFC65+hJhPJBS",
-	"UR7TLC7Czvh0gtA7q2diHZMrrXe+wleMzcicx2aRkGyDEtMr9P+oMXNzhFR1odOUDYzbGxbC2kq89EN8",
-	"wwnh8zR1HN4woVgwWWMtO1yF5au8QOhmkWYKm9v8AlXAfwLIhYLasvpzkblV/F55qwEE4O23FT+8m30s",
-	"A71vSCBH/Im4fLXahA1ff6tZp/B6OtsZfrCJMRt0jC348tfFBbZEmiNJar1FnyP/2V4tJ97vNFdeV6KF",
-	"3RXHZ3seIyqTTIEtFI7kBh6eCjmvEqhPqWLSiHcb1AWBhUIyEuOPC9T4QEUCtTUVskr7beQZiXAkn8It",
-	"on80sLNVlIIwFIBdCjPz5rHKePpH5W5re1Siuj+4Xd1pd41NaVEqyqY0/ehu/T5mJ4ts0tDZu1LX8LCS",
-	"IdZemEp2sSy51otYa7DyzS0jOh6zSFX5S54bz0BeEdn/0MbULhI1iTO64Ago7OSVJVqy18VnGaNxwi/3",
-	"AdZhicJ+k3/BIi67TiqctNAr6LRo5XkgczSAOGOLlQEUOn1YaQJKpnWn40dMxzLnH68jjGZpwhwFgxKN",
-	"sWpIx0aSg5KTagovbVjvMUrrjYIZxlV1hqpGlWqOtPOY+ocNx5SDUtcCZxRb3oh9sY2FzMPdyFlazmz8",
-	"rcyXz52lVfKqOxwb3VBGatTZydydGV/bykbmf9PIFGYl2K19T1YA/RkcTyY7YKUo6fa2LjAD66Nlo+rR",
-	"GqvVKMMqgfesbrGYq0hM6+6EIPG9cjSg6g9I6GpChHncvjSgJ1kckNAF6PsxncaPm0g5ZxmktpssBQrQ",
-	"fCFgkkk4/4ftp+SMRfOMdcg5vWJSS8eIxYxrBeeaZXlyAM40PCEGn8kfnb+heR0LV07Dg8axgyhuuf9N",
-	"RaxDIbei4oQhZnfVxgQQIcaJB9qg9yo02xEOSDibjiDX4TqRNCR7bihg7jG/IfrMU7fYe3Zi/kvFwESb",
-	"jBOSvdLU9/3V8nvXRFPZofdDdSclC1KxzSYGTWBwuet6x8NRDh5SAi/apfih1dPRNJxlj0oHXNhJ4hDu",
-	"MFKrHIJjeW5jb5X7W4a4lECX1uKe5fEK661w582DYDYa5vJj1z8qTO3osYeL9qjv46J160NDaoNM/C3z",
-	"gkFOHI4OXnnApGii8etiefrewI4bALb57L0qauRdLeEaobcb1Ta+2jn797rL3R/ickX2Eh6lc5lcs/3b",
-	"dL3mWhI4CrLqj1hoNTwSWSkeYuXO4mMQem7akips13idMvRST/xcX4OLCnTDb0o0WaVk1tPkHbjVKHDQ",
-	"iUiL9PHht6kSt3WZta3rqTUvWHVTPmZuBdZt5be2zIkrQVlcYZsPVSRVskfTlGWXCXCFKKLSyWxHso3X",
-	"xKPl40parli08jB/0nINT495Bw+XGQ7KPVhowMEdJ1rXoWYA+ZiLW7EeZLC4VeUBfQ9BS1rO2yIeWue1",
-	"0gAj7uD7NiCxAWhYrWTobxAMDQIv7Skh1GyCGG8bi7mN+C+xhWKoowOVQwqt5w+2vNduzMGVAZtRpTVb",
-	"V9SpSiIta6Jk9C/WWKubc/uHwcIlB0xlybBGd9IfGbuK8Q46pe9f4CePYJXNH73SbTVoIeKu+Rmgzquq",
-	"Oa2YrcQCKy+As9ycyNwD6MXgdWu1pt5xFREWa5xV9QvKGywpnTAam4Vk7xPpKW8Pi17ph/4wDh8ebzoK",
-	"5WJR5XEAAARcgjK19LZTMlpcgKOtTmC5INWKHW6qWWaTfrc7+a7q1TrqOkuFeqNffMFn84qqVlWRpqVo",
-	"BvMBgZoVRdZRrF5RYOfbR3CLMRLmSrT4Ua2q3K2zUdac6bLJL+80pks9VcskvHNdLFjX9FQXlKv8XMN9",
-	"ZMuDbUMwNm0zZKndFCvnNdGy8/OnxKq10/pQe01U3kJpvgYad961mDHeZjyu0PYftbuH7cMG/a9opEvZ",
-	"suRQwR9XTu4KBykdFtNhgyuX3o5dRZfgrC3GY3cMSvKqOZd32S3VTP7xtkzeL+VXa9Fu55tbTUiHjQjJ",
-	"Lw64xUHbSgKUvR2fjOXf83ifx6uqhKCHW7L4rVhiOTUwp+MCof22LAJQ1XflEZwtcgdSkUF4Nc7Wrc5r",
-	"g1xpclcd5dRUMGvS1GrcZ95qZZqrjx8frUt59YjO1jZYZ390VcrWdogvFfvMq5pt3eVWQV9YFRMOdyHq",
-	"qyqmy9xhWoPW//Mzbf/67sPhzReVli6/24pcr4nIFPGewi0Zr6jFbksV22qKshXtUFWsoKYgWxNSeuV9",
-	"WiIlNNGs21n9RnFGpapsZRPahr21Va43DR5O9Bv78s1KsbfKC7rPd821wMQhJuULZmWpOKeMlslE/6fb",
-	"fjJ696EbHD2pJplcLzWSqEYvvSmUpFuhLU5enH5/ij50/UpAWOeyQ8Jnc82ZDl4KHtu03txGVC5rdysr",
-	"AxBF4HifS/u2nMAffyEwqrhF1eyvnoeXSsDtaslkGbjdJOOxSfvAsPfFJIkqnKW2JFxt1gjRw5WITQr1",
-	"0E5I+L9DG9FQoqrty8pZirNOuv9dfrumFVsqt67tcit6hKvvczGSE7EoPTUgJqWneTH7EWL95GB1HVMh",
-	"2H+EUXKFRxWf6eHiStzmPAHmR8VJmig125P75Ie3L20c0Wx+kSYRQVBWVopDbFKKr8Tx9B10/XHSg3Ol",
-	"B6vI/ymDrXldE85gIgokoSTWb5po5dJNBtuoDYbQt99GAdd1xk/TgYEtdTVq8rXbVBuxcTBbZW/663J/",
-	"KyUWt4nosQtWtSEOT7kGW0WMTeAKF7zdf/++UEirxF5sUxvRXJ4yRZN0ZdTYQO0ozVfVoR45MnGHfJVR",
-	"Hk30KQgjEbPwBGNyQ4N2E2oGN2NillZpwYUyFNVJNBWlE+Yz9D5nzJl6VY55B+wkIJzRjJlqtckUYsoA",
-	"MOGaORO7Q+90979GRiN9ZamKTapGSDklEnoLyJRGk4SzdsZoDP3rD7AMCUbDKJqKy7nxSSfSr2VZLktZ",
-	"8gsU8RsrlE6IwajBcMF1LmJlgi95FVPT5KtohgEvBl6QzgNJ0JdaHN8l41qHsE1XDs+iK62uXZrwK9xs",
-	"qPQZa82RATaOUXiBjN1KVaRc7FS0pCLB22A3rQ5xMp9Snm8qez9LKceBkBcKKh9gcY0TEgvATprRTK5m",
-	"3jYqj7IyMA/ztXpfK3BRF8Yrq4fD3heSu1ZhY7Gi6wj6MWFPmpGobAlhhyPOFqvIsQuaqNFYZKNZJiKG",
-	"QNzFOOGVfqq8d3RaG0qDRYEQ+CNeknHC0tgjiEQSeiHmCmOnSIwZiDOqJmQvxEQB8DuH+3lgBAYKivJt",
-	"M/eNbYwlrYHYhfLWr8dQTXgdYynE9tmciHdBs23FSivlU7yKJfxAmqTyTpPc+yS2xiDzZkBoKoU9fX5C",
-	"vodieZu8/OpURhCRmaAxiVIqnYUKNtun32r8s6Aa4C9YLXoSVNSICEqYxsEq4GbgIc0W6LxuPOs1CmOd",
-	"MjhYlvfkjLKwbysiPGi9b0M/bd2AxCLW9ZXLLJUeFeAEKmHkgoqGcpz9WzZk6nvt2pBfE2zXNmrqiN1i",
-	"blW1x3ZtrrYc2a4N1qBQFprrbcDIDGrRP3dvI78m7t6GgcfcsY0KAPi8mX4d1nn+fYENb/txZTWovIXD",
-	"NSWbgnVlNPImjprTSKlSxK7NoGYA7dA0FYvSqhw3b6lCW8vbebJlO375tV0b8ku23bKNQpm3W7VVKA23",
-	"a0u15eR2bbC+BN2uLRbL1u3aSnWpu7rWVotIBfWlR1wLvcPm46mFkM1bO959dq6Ul2ut3282uxL2ef79",
-	"kzVY5EF9LSjbgB9W6EH2B5vr+uYt9Ne3UF3pIP/8cP3nqwXpduDJq/URdyXY6oKK27X27iZo1QDZrRqk",
-	"jO5BYpYm+kEHsYTYL3OaYjKPrZbaTtxVAK4kUtGlHHJnnjEZxrYhzPlRWcLizpDvmGcMTIBM6GzG+AZo",
-	"sv7gqLdVmnFNUpup+62cNd/eOCvSppw9smE6fF2iWJWxbm2esMOlsqttbm9SD5jKwp4VV20qL43VtWxx",
-	"7U37fJcU4lW8ugqkutqU3yahBEDMlbEERQutvV3lpGU2utIY6hqtNoU6oiNnjBkXLBYSJpKBucTeVVdM",
-	"eA4E6i/olCnAS1ROf4UEvklYGn8NR73KDAcWoAeSXNN0zmzqkWZAYLIEO5Bi7xXZK6CSTGhMuOCYQlJC",
-	"nqoNzfO7KDGbRlnQYl2zMNxiq0ebW10BAsKE4erkjm93TBqdsUwab5eLWDOwu2ORdcgZJlG5EjSYiiB4",
-	"uqzwX0wr3QvP9GMHeFpOv/HTS0vooavJI5bBY09F79pxVbqAn25SHte3yTXjFTELmJWyZRiKl8RS7ucb",
-	"Ok3SZUVHXrLLlr2Z3JgV5Hb92ODCk4STZ53ewyO94tNix4WUmkKcy3D4Hz/32k/e/dxtP3n34WHQO6qK",
-	"XyhTZr7I/kIEbptwuLVk+8PMhjZuSbyXBkM0BscW+N2tWR5Yh0RLu5hD8e6lAdtdEopnfJpwv5vePT3/",
-	"del5hTKfM5rq4a4EsupVrqwoUQf8arUlcVVQlcRVUWiKzUispoeqg5QH41Z53CAyeEHTtB2lIroy3tPn",
-	"zwevXpG9/lF7IuZZKZUMg+4Li7n3c7eHK/mx/3O3ffhuf/Bzt32MjyrDnFajydZij63CUsJpNuInfHN6",
-	"/vVzsgLO+yGJb8I7gKU0RqxmQIYwMMxHolHEZrrXZlCGJ6RLpoxy6d6vxDjcFIh713CHa2bUXwt4uBk/",
-	"a83Croe9qgyV3V5MuFBrUzsFWzvBe2aisJqq916oH1aVDrm7ci9+zOBp+3/efehXxwneZRWYbYMvb1Uj",
-	"ptBZs5Ix6yigLsJ564C/22Hffq5QtutZxaeEtV0Bs3XJBL3NyQS/Ccwt2Tt12agZNfijlBPKiRbFBioQ",
-	"uCLjmtpYTL4VoN64PbE4H+EqHYbYypwbWdXZb1Wj5vqCVM/uo/npIwx3/4vPBFi3OWbH9kC16054XeD5",
-	"die8gTLxuwl+slcj+Pdr05S23YM1M1m39iZIpS4wB0NNAD4H0yc86R/YCiZoGJCMAezNHhem3AmRLMqY",
-	"2vfB3XJUXROZU7aElPanhsGeGijlelDV425DUFXsYuSsYHV9If5RTKQgY5oFd9m3M7fV9W1faNJ5s563",
-	"yJ3ZlCuzI2BsZXhU9a3HLlQxjaC8cavLuY7wfQN9xb3Jvz5QBVBRYoy4FkDuVWUFvet/je70mkcsB7AM",
-	"DMhazHLNHFFxy3A0b1+1H3139Pf/ftLEINnIyQLgFJ8CyfXOUmX7lXqDQ1lpFoNn8Fbe1ZqQOluhs2ZM",
-	"jsLb4infTUpvtxEc0lYwM7WAMp27gOn2TlRY4zCpdSWsqTe4qdhgsTJO8cRuwHaD7AV/+2eKl7d/+0KF",
-	"9bl0eberBjYaTVk7YwuaxbJZCgP0U8UBt8HR2VzXb5YrEE2SDK2+sTFf2mRoeTxiXYb0qgzaiNCzADQ1",
-	"bBz0t3IPO5RLBJ1OVnLeM/1TUPKmPJDkh/OviRiPJVN157whjv5d4rZvi35hHJr1IidRiELhKeJ35NOH",
-	"dWyUJXpmzE0OJVguedTsS/3ihuqSVlOxbMkvOIlj9MkjKCbEV+TAV2e4V+A5WSYfVCgg+fEszLnkLfd2",
-	"r6HGtKn+VgGZm6r1elN9VEYR4NsrytU4uadK27uvx9UcptiuHyRJ1RQz1VNOlCxeAz8liEq1ZthYiYNz",
-	"Gd6a1/+WatyOyCybSErPugiUrLf5XXlhWmvB+LYFfTm6e2yXHSFcAL6lZcrKx/O0HjfevoD6ZG4sTFTB",
-	"tlFGEfKWMZqsT5zZqF5/Wm3pj6e3aI7kKSx1CDg5/CO+spkUTVinK21dC6vj6tDLhF+mTn2X5MIvkywh",
-	"R3DJlKtqhS4G/VSKND5ZwV2eaBFi0JnbxC9Lnf/pRhdCnMNty2+bGUHx7b05NzFk+14hbi4WQZ7c6g8X",
-	"grK86dI0uWKbK2ncuYppIY6aK5rbWTY+m8oSPrdao1N+KpAlZK31hdNXzo+nHDfUNPW+byzxmvt260BG",
-	"69RKTDK/lT5ZlzR+r0huUCT/y17XKkuSWFVSmLfJlHJ6WaNQNgTdMhEEO+JsVdRVbQytBQ4SJxUQBJkI",
-	"vpIq7oFu7WbMxbVbUEnM63fI9rbB9Wo64Rzx67fE9Pq9wbt2LwqmJUl4O+GyEzJYRQzX3YCBbW08hpYL",
-	"TAttKu9KazKvpOGdwcTsh5Ckq/kwejSrZx8uJpJFo3//81+h8XzidUF/Kw2iNabdRIJzFikBpl6h3BrL",
-	"AEK1OARZWzLCMmIFSzbZk4tERZNE35WFy/sIracVJMwikayz7c3ikyOm1aSCNMI880msCH52gpoflMbA",
-	"AB7AGaaZRR+G2rUbwdC2UchMnLM/wk+FhVZ9dj2yrifUjYXCCnJ5k861oxkPv7idwoV6w73G1VzjukVk",
-	"x+8SsNH7PSM2dgjXGM0Yj/Uu1XUvFiwmFzS6KoTeIiPHCDbMfjUAQcqrbLlkqjzcE/Lm7YtXpya70gYS",
-	"Qc7Trafy20aepIiEUCNJ3+hzmQCgEdZQ6/xDkr1Q4r/NEn1Ns9jQd7jvCm2ZqCMl8sp0rjBdyWubjA7/",
-	"zv77qv/yKn6xeD5/lLzv0ovo6bNvemZgo/ePn//Sn75c3FJJ3UEpXQfudb6Kz+V8+MDILEpFIRklIMmY",
-	"UN7Mj19CPar3kZdgiJKYlAi78ZpX6mymkfW9X1LFFnR5QkJJeXwh3odkKq61sNEalJpkYn45MWBy8Lur",
-	"iRhZVE5r+sbfwVqhSa1kBsdnnzTYyc24ag/K56Y6JKoUL7UuNqqOm5UocI1kwclU3pzMWhdpRCu3dMZi",
-	"kiZXzBzuBxWKxG8hQszC1BdwNJJ7SvmcpqFlvuYzqDY8TjhNk1+ZT0T4epF0zLPfmI1scWxXjqm8eL9l",
-	"SNMmBahIzwVVqPhTqWpk8bdPevqK2v3aw1Uino1H5KwmO+y8Hs0NLCmmhiiGoyeqGDRl6neuYPW5X3wB",
-	"UFHsFE6dBfPzP8PJuasIGnBdMdRShNbKRys79Ab5Sn2mt4F7AE0014BQJ7Vh3KAzRUIqSaYYWE052Ltm",
-	"NLG1oxcTxgGYAoH/uFZXiQHFdRTYKXDR0KL9Gs2BSqPzTkSK0Zl8yOlsli59YAqTkfb67Lw6Ie3Acoaw",
-	"QxB6AyeRyCF3uQJ5IDhHoIz1ajV6ZKo9dKcmScWkMplR6us5F+BPZ5m+qOt5JCyG63GiZE55Mk+DWWc3",
-	"7G9nN2wYF+YFZnihYQbbBPXSdZ9j/nBFYcPy8c5b9GNivGWtPMXWi1xxbjMoyplfn2QqVPW9CUwTewkn",
-	"ktEsmgSmFC38r3Hl7O9+sYIxVuQThZZzFe+wj467v3+A+KxKrQsjcc2ykOzNmLGygv8xNMcnJHuCR4Ba",
-	"4F9V94twp9egPplPyhil+OOqDFmbTmmXd7FaJfSHs6fk0XGn2yVuyJsTIisEywzDxdZkQ75lNE64cXaU",
-	"Q3nNTy5xLZqw6EqSCzZJ4KhXRKrDGxXp7TSa4OcPJDH1qKsNPRdUVqVuiatQ79liggzTvqkZjL7gXjBi",
-	"MMxKdSArXR/T5BKdlrK+p4lY6GspavjAEwDFAqa+uY/Vaqo4sULfVftRl+8Nw4IUJFOxXq8lmJpM5EGe",
-	"AB60fKinHdPBA7uV1USzNsMBnP25g1/Z8pwlUrkzl5mVMWuDRMGH5ZIyReaCJjp1gmdzOsQdpmXYG26F",
-	"t3/LHA3b2cbVsMrELWJm/9oZI+tUpx8nScpIqI9C6JXUhqkyHssqf0rdtHtrp71xDz5JYosHZqkXoDpU",
-	"r7gIaElSmubD/MsQVXDAtIxtYiXw8nVLcni7Jflt03Luzj96Jzk364s4f67ZONsVjV5XDbqBnfJ3SGPx",
-	"7ijmiyo1CmS/vV/BwblgmoFJ6wkoZNGKNNanDfB9Bo7/PJBkL9T/CE8IJRmbpTQCeBOGGIwkTfR1JsjF",
-	"5b7TAONkbFYYrgKRSVzeC/Ff4X5j91v19azsgzO2w1HkLvlr17BgEbhPBPpLJQKVqP+vkhW0PhfobtJ/",
-	"VllwQfmp1gY2ZQ05LrdyyssZRVsELtRlH5X04tKlYcMdpwb89jVnpsQMGGs82nsgySSRSmTLqhsysMx6",
-	"CIr19OGDW94EleWgAaMO7ZrGIrgX5tsbBiZPJYnhn5ZY9B9+vZMgt2yiZcG8reYyDMi///mv/QDhsIDd",
-	"gGkoRRMgVDOlaUkD+VASq4iaCUCYSgB2ZSVi2sYLRKKa4fkeb3V12EJBvB6FJySJJZEic1WkCKgcZcXx",
-	"+o6hcn3c9VXY3JVfa9WuUS2crv9SnagrwXbdRlM2pSE21piB97zAtdw67ZnsjWfNy9HOh6bElZG73Wq5",
-	"uxmctQnUb1gArUUIemcvDgEKmsSMZixzLgCaQDycVuU9W3odDrC+WjWDAC51voLtq5hx3m5XQbL43NpU",
-	"GiEHb0IfrkX/zWe4TVhdiZTz0s6W5gLHmzfGtpWFw+aUgkrpUNTQtwl803In2TXybUW03Qe/NQ9+2zFX",
-	"+bdNTr5PSr715r5GJ8VuRYCfiwXewBKZYBXM5siuoeOLIdlzZmJJIjpl6LcyDLJkl/LZqQ8L555/NN/t",
-	"f3EbTNiKe3ulZlyIAy2pCH+KwM7eblhc2wR37hbP+aeP2byPyvyrR2UGXlSm5ogYRFlGXqiNrJzNs5mo",
-	"dDODWbRgKjU9nxBr4hyUDKGEeoFG6N+zh9NhRQprKTayTLft9M2iUDM/fcpoUDP74I8TF7pqQazYOpZq",
-	"iUmLfjwTDeU7nPYDEro9CvUf9jYDfzjpGwy5E7WBbcEKZXDkZZQTMTfRJPbu479QcDrvYziWowG8uvlX",
-	"LP9a5YvzvB6Lf5MyV62qcrnVhVHOTExQlc66YOwqXTpMWzHOC2bT3J+0Q80lB3Ch14LG8Z2mkMZ0WRP9",
-	"qH+xB1LPrZRKpiZz3UmWaBLGS14jxfpHxq5ik05WUqq38DaD3Wx7gEILDjIy0efVMwexkIPDmH1csMzH",
-	"Ih6LbGUbHrW7vfZhtwI1ZqMM0cL3V8FH1fuh5w0QtrApdMJobEbF3iclyPiHt0TgiSYrADybAFK2NrtZ",
-	"ki4C3NjD9a7UOT790wPdrPW0lTM9t/azyZGj3YqZAS3BLRlTWh9ISMLw6H2viybBDGLaLkvgyI/qcU1q",
-	"EU3EGI9x3scKNk81CEwyrYOTwUOLsM7wWolp9Z6gbw6raDRlWQXcppWc2C29cFggsL7iFRiyyEZoql4T",
-	"aCrsC+R3I07nm37FjPE2WDQ7u/CzzwaRBRiqJZpPC7bibW1x7UvsvUoQrR7SjSZUq4zUGdEcBot5bzsc",
-	"Fv+jRqfE6UZbmcuMRAAb0ImJzHQKT2IjKf7ABrE6dD5bCxmdXZ6SSJ6VS+QoegVpTXA/SpQPl/WJAkI/",
-	"edwfj6sDMJ7xeLfwi35vp/CLe2DCzxaYENURiALS/Ffetf62tv1Prs/9mUABDapYysaqVtnjQpWj2k1I",
-	"r9M5qwOYD+8CoG6HkKPN+kUpUMjytN8F6g0XvzrSp04qbXK+/ZbYbZ8BZltBkf0jaBXAaXYtvlaZIxdY",
-	"XKOqYle7p7w1KpXl1aeC//MK7FRiVN55ntpKMlrRBXjNso+mmQbuP2fo1cOs28BaQ6y+e4XWfAh1vsYs",
-	"YzFRwiG4nZBQc/g4owv36l6UCslicrHMN3EfGuCQ0shjcD9JNK0Wk55mgA/pmiwlPeGvq+ZQy2JXp2Az",
-	"LP1pQP0rJYD/n5AQ6M7/HWqGuUSPPDW3lGdj1Q7TA/LCaclshI8qxnwuKlFWT11ZChpFTDMP/R6KUTFX",
-	"oHajGX9HKy4GXGkRB96ou7Thrs+iKfQvlZhJshCZXlpz3U/0pYLEwkhpbK3Kttlv97ubh3d3qSNKXJVV",
-	"bhd11rikB1TMncua7XFGELiFFfdJf0T2MhaJLGbgqpsKqYhAjxVK8P3dt3HjOtVj+aX0gqUmOO+SXhcG",
-	"DhGdUs7h6JRUvZmrio/Zj2KudrHeQk8FkQdPigcQH+1aG4ZGUKnTm1iepXFfK8bUioH5rLMiRhOa0Uix",
-	"zDlykIVB4VnF0hTXVhI6K9ccBAZKRzOqRkfjx3+vjmy9Flfr2A4lmVBg2K1gPujjYzy2Rg0tYVM6y6Oh",
-	"AdhCSpFVQifudqZkJGZV5owfbaAIjnRKlyQWJeMxQuUNMkbBE4v5wUmaqKV95oedVT5bZIli22Aurr2F",
-	"5OVMDOChoQg3zVKOQYEVFvZvo62xFsth20qvVG1bDt6LfzfZe63zhUCsEQzsOgHb2DW7ZIpmCcUAKS9U",
-	"/uhmc1F5l+K5MbHTlMXfNpmQ7NE0ZdllwmRARBRRuap5NpiXV8AXFOm7SfYLYKxmIBgaBOH3JIlPDFaw",
-	"TUGvywn0Bvbw6JYpgSfABMxdZI+zxb4tFACttHUrJNMkVDYKuWtEf+MFojb57JUwEtUh3AjPVmQZKZ1W",
-	"ujE22wRLC7W23PNN7VHUqvddnEEiuME86bQ2n5JPWv7hhHB2DXg4qQn+NIUWaKp56bJkPyo6vb2tP+5u",
-	"rs5as6pgAtptWX0AXJtBtMLooLAEgxrNbKanmGSY6CObrH5DUPXK8uy7IaxvqvPdGG69FlTdOw29BtXP",
-	"t0E8r8M137rLO0E9P8FQDc1P8Mabk4CsCnP0S9HT9q/vPhxWl6L/jYHSi9Xqu3eTq7+p2PTdAJtvW2h/",
-	"V2Dy3xSzu0wm+j/d9pPRuw/d4OhJNclM6fsX+L2Rkuav3laI36e8BPTdIc/qKJwkXCrKyyRXAfN9W+lY",
-	"W8MiY1LReUY5VLwDDV8yhBn9I5aumHuGvlA/DY2eJreoX7Ft+Yhip/hDTb9/8jISUFgJHeCcqnlG0/Yi",
-	"4QzCFe5rTHxuNSbuqyj8IasovKvj75s8l79tGYT78gfbei+LKtOOiYHmmKAdIw+WsmobmTCKdk9zjZcD",
-	"EqbiMgS1BNZ3yAsFXghVxqa+p6WAIQnrAKKu5f0gr+pC3rw+O4fGpsGQy+SSsxjci2cWYfRHfFOCzTWc",
-	"Z2mISQxFyrxKeI0N29WjKWySuGwFLTOI4m7ZhxVscJ5VhIH+CIi5dj6IMfb8/PzNGfnh7Uv4q7RIGYNJ",
-	"g1W3yG8mSs3k4ODALlTH/HQAtuSDQjtVV4kN1tsSxcGS1VLX2TrgUFPPzBh0Cr7gtX6GW951P8lttjG6",
-	"uG2vDCq+vSbxKRSAnYTiXYg7I+XWSLN6GjNoRNW8vRmTQmO35VEVtxGl2HRWhWT2lKUJhMvaV0xK6eby",
-	"nuAHYFkmsqrRL3PRY1omY5qkLA7IAtAIE4UY3orIJY/QELc5R9IWQVpjl/YAuSFX06YHloJSbFMBumLz",
-	"QeSkcPa2/fhxv3fYyCVUF4XBhRoBMHekv4fEuIlI44Fn0080n0hjrGjhiRotIkxyXkj2LpjWLGPcLxaf",
-	"mDoxMbq6Lmh0JcZj/QlOBRMycc1DsgcO3vmMgNQn/SMyEfNMFrCViyPN4aC09gVNtoIWtleK07Q/ri4K",
-	"/LI+osARcZ6umahPhoRaB7JbQVhBfmoKxO5Pq+pQG1H9jMczkVRXz0CZSBXJWMSSayYJAP/IHYJCLKLu",
-	"nVeFxBHVoJ5cQ773csYkGKJPSPi/QwRFNyVX8mvOdjA2W12BGt98F6x88V2wLf30mzRgo/qMmNn2gjZc",
-	"/rFS18p/rbx71lclNAXhbEXCPa9K4f5JodBgxuRMcGmKnBuaIcaDDn2XVgkaejX+7u9PssfffvfTL9n5",
-	"4h8/vHn6+MXLN//zQvRf0pf0bNHahh0yrk9nHAbAnuJE4p/ox9fnAqN4WUyOel3yreCswKPM5/qGYD4t",
-	"rmX+e0O9FQKokdZBKZWsvAhOH0WXqFNHQR9HpXTLK7EeiTtgftWR9d7zEmOpvr6CV9ZWobS7KreDNPI+",
-	"apiMW+R4t07dsUP4U6TumNV5q1n9rGpw0RUXi5TFl0xCHK3BGAH6qNi4OUjoytSPbM68eHjk0glmv08o",
-	"j1MWkws2Fhmz9emhvqj+ORacEXpJS1aq2pU2gqu+rpKWvg0Co1dqeJhmqxcSc74rBGpMlytJ5rZgE6IZ",
-	"g0lvgZyhlHMetOS8FHaGP64SgWTRPEvU8kxTPu7HBcDGnc7VJP/rGyth8/Cnf//zX62gNlrUhImG+fuh",
-	"MeSgqfyo60VhdcjXhnNfLK2pAb80cUfIR8L9vNYsAjHDeYXlh1HmM9QsrnWjJ5jwsQC9Q3BF8SgBDCWU",
-	"asKY4f+EriwbtHefQQtHYmfE+GXCGau0oLe+0swpYzT1/SnGTT/OxNTEjizyAEMtwcbJNYN8YtkZ8iH/",
-	"SKRiM/KRLCaCfMRE44+6wXmqyMch/9hutwv/X3/SI2dQooV8BP/NRxJ++wyL/PiRWCH5mGfWoRUXvu6T",
-	"51pPd99WVgjSH1MDtl64rmFVIQ8A48TUkclD5/UfBXwX/IiSsFTVCIZzSN7QJY7GgfB8dOXv1ApYDDbm",
-	"1Vw0aoGBcBl4EzKPDopwJKb6kekh3Idlz+Ic9icO4Ea3ZDmCE4z0iHxjgq83LF6pvJJ+z4cIcatRRrQN",
-	"T9xcLfIJ9nxM3jI1zzj5aI7KR5iy7SFXiTRHdMSwMqTQfLeKKfNR0+Lf/ka+ZQqdlopmisX66anmp/oC",
-	"bDPKWXbNMrIXTukVI9mch3rrQfMgMZsKPL77oBphqBDuQmCGbMl/yGEdonmWkr3wH7+EqOTNkujKRY2I",
-	"udof6EGEYSgnQ87ez0RmLJNf6vM+ODjo9R91up1upzd43H3cJeevv3v2/ZcFljXkemu/3Gs/J8PWKe7y",
-	"r7AsA/IV4mV+AZ8NW/tD/jd3vAYeTWMEW58oMRVZJhZkD/L17T08z1LcH3L9/pdf7MHM2pIMW1980AP4",
-	"+T/f3Qxb+k8Yf/m4/t/66y+/2AOYjXac9/Qf/+ub/eG82+0/zOPGvuzjE836YLIM/06TaaK+7A1b5CP5",
-	"xy+knZEHHS3ef+6+6yTxA5genv+Bsf1ahBtEtsnP9Yk70oA9E9EMICLLR3vIMybrJ9v+bzCQFibtk6V+",
-	"5Tl58LWAxtrnyxkbEHN91y8c/EMK/oAMh0NOCOzfi5hNZ0IxHi3b37HlgHyxN58n8SXj+7qxmAxbH4bD",
-	"oQ1p0/8c6P98oR/ofwT6P/lKwgv9QLev/wn+TngGrUDs8EjLBtfQaUxdM3ChLvz6UlyzlEbMvQKCx/1M",
-	"Y/qfRuZ0IjHNxzMRPG/kP3r9Xv/4+LjbOzrUf9/cAGUm8Zdf7LFoIvRyZkx6u9xJ4v0TMkvqX7DQryvQ",
-	"TEATwIQHtahoJ6TIZPFgg7CC1BMJkg1AZod8C1KoY9BfzBLLn/WJsbu/kU7aMXnwYdgyJaH0auYlAYet",
-	"mwd6qjkXH5SrZfrCRnNSMwS51ZwKXPeLJHZyAGl9AwXrEVpuP6hm1gGhfAmG39pxrRuPJYoHH2wJxxU5",
-	"FJAcMl0vWhiGmgmfmc03yysHuQAyCjnoMofk3//v/0fCo27fLubIaschyL4hDzl7r0b67YHt3VaIDE9I",
-	"WNpCi0o3bN2EedtaZo/sT+HJkJc/K1WShK+Vvle4Udu2QqPVeKPCm8YInuD3ugu0emKMNk0FxxCIYgEa",
-	"3ajrAe0AUvfyhHi49nHYcW4xFBiSyKtkZlawY8SxFlaMK0PksAeMx3gyC1o3oZo1o0aMTwYkrBZ1BdEY",
-	"dob8HPMe0NlDlCA4L2g9AMa/JBhET/ZCL/A/DEi4EvkPOGcrsf/61dXg/zB3HnpP6DxOFH61D1VDjFDC",
-	"E4lhCBiuH2PFEfjnkFflVZiymXoXiQGrNpgSAsLstEKLZUsRXEzMwKTPGYuhCKa+wYbv25Z82/BGSPZC",
-	"ypfhwNzzAd3ES5YAtpio/Q75ScxRqYFYXslYfiUorIb1fQ95ni7j69weFR3pH8Q8i9homkBR1DAg7D2N",
-	"VArZAiaBLYlN/loilSUmj+/oJ1j9BRTYEBL9ZlqF4yQs8aeQTBjVC7Fnl0HTyMTi8yvhqH2/M+RvmcqW",
-	"cB+3OfcQHX7Flq7qCzy4EPESq8UspVEMM6mcIhuY+rL6oyGHl2maXLHA1ASA2GhNN1rLRCVdErVIIoa1",
-	"TF2nRte2AIsKOh7yfEX7fZLkEx5dseUoY3PJbD0blS2Nr8cfJZAS0cqtStJUa8E84Zd+u90nK+0mfDSX",
-	"LOyQ79jS2Ok0PcEaFo60zfjSc71iMzXkoHwad0eHuKwKsICOaZIiESK16NtYgW/gohm9Hcz/csj3wuP3",
-	"7/UJMzmx+uRk+uojBaacuKPm+Wf8/bRkpZVJCRcFJApUKzUPQcVSDz0EaTR6/vrl09H5+cuQ7PW6JmtQ",
-	"6vt/zMZ0nqoTOCMFdMXOkD8DNHnwEWyqaIvA82FA5jMAciVKKJriuMBTGtFZh5xyuEkAKcNPiXT1+2y2",
-	"hWSR0HqNR26p0DcTG6aiPzyxpI8JhqXtL7J7s1r/xTKZCCSWIQcvH5Wa3aqJx4mm9B8QdQHvGj6DZi7D",
-	"kw6ue6GprxSJ6YyqxCz1kFOJsXhUmtc0leq9jzvkR5zcdc9oPsCcaBzLAdTZcExRBuZvDEQBvkSnDLLn",
-	"MHUaDwBe0/Bldwf1HwK1QY1C+4DPpybMf8gT7r6Sgav24ey+uX8GqDK55FrHWGia17fvWADdXnGx6BDg",
-	"ZnYD3G0lPH3zom2WHKzziSSxiOZTBJ0NEz4WHbPMmo92Ljsk7HV6nS6cDGRYQ1MLORWXBDNgpSubCWkj",
-	"NicmElxlNFKawjwBowSeo6m4ZjFUV0YuMqXZFYtJGLNZxiIKEN1gyEeexbXkkXMumQoRe5EqoolUEZm8",
-	"J1PB1cTgH55oWWXLNOuDgmfQSkEI0DSUaW0PT02nsDCGwWMgZ3iGfQ655ftvv/maPD5+crRPLpNrV+Ya",
-	"IHkMVb/Vw4O7J3ACkLAoECegmJi01Xl0xdTAO/Ck1+1aYtLv4akzvuB5JhFCo9/tDvkecEjLGbWcndBr",
-	"htmSC75vKMDnfMzO2pGDPlovnp1/M+ShHvFLPeA2BnNqoa41TRjWsHXyy5f9bvdk8WU/HOj+80HOWEb6",
-	"lj1gKbO8sVDzVb+Z7Mve40cn6steOCC9x49Qc+RiEZDxPE3RVq3vTj3T4r7ZCwk0xKYztTTLVpBZT0hG",
-	"FRvBilutmoQge9tQZjske3aI0JIJVcwFhiRKoF3ErhZRQhAxVowDd3ZZ3cgdx3PLHKF/4ydFyRjAmQQm",
-	"CRs95Amk9sR6FitCDbYOtAeTRH7cLdYooCavfA9ynIyN33HsfcwEnKL9v8xuYUVGpnivY7pv6KVhuC8T",
-	"vYcZGtPgwgCG+WFrQIbgNRm2AjIEj4h+9vO///mvd/qB9Y3oh//+579uwg55YyMTISgR7fZDDrEiiWJg",
-	"/bWe8bgqZlHzhUumcgUVAi3NiJ8ZKW3VNC54u//+vSVoGyoDslhO6IxZK5m+Bw/5h2ELOK8e7ochGMhx",
-	"iglHLD5DziPzlp6iZtL4EphOvKq/wxaYR9z/DVtTJiW9NK+fa5oCuy8Cyhu5D6SuqeSogx2ADPF60FfR",
-	"csOxiEbzLMW3nM/SN9UfxCKSB6jF/G3zSO1EdWcD/HtNhBeYWux1N9TLBuLTwM2FlauHdxZf38qfz1gG",
-	"Wnr+bMhDXy3M3zQ3ZfcgP+DmGbIaOkvM3x3yVUa5vsrosRrzcWh2BoatF38yn1KOQhvuJiCxUEeOqKKp",
-	"uJwj7XzESsIfQeCSj1b//kimjHJjIq50RoRONxiZ9QnJR1K5VOQjOep2yUfkCviRo+VFBtfP5QwzcKcU",
-	"whFBVTgxnYRGRUpUh5T7trehBn27e0w+iEQS00CTvuZcKx18c18YxRUvjRgEzcgYxhn5ZQ4CKx9FYGs0",
-	"aJJz6oMDI8E7Wv34dEfNt8ANzcSv4S32/5y9/h4GCB3CnwRZpO2lfKlpvO7nxWnBHXvdfdNbdosBJuZq",
-	"JMYjyHZuNkNEt4Mc6QTcCTIxBb7qkqhNrzacRSaXkNTCtiJu6/02rTyQxLUT2AgXTQXJlElFp7N8k7ES",
-	"u5i79S6xltyS9pFUcR0YRY98JN+LgjkI/OMQFmLaNYWq8kmtbe3cwUHok0JTfUCx8Lk5C8VmHbp942b1",
-	"ATFfFZsy9p0tmtIzNV/lNFS2Q34kBY4LzfRNM440jKPDHD/nHiRLhsewYEk31QyRTTtLYkgkXeKdRQkS",
-	"CzuiovVy7XDAOQnhDeb1E31nyGscQBeSLCZLd0a5nI/HSYTOVrRZfSRlYQSdHBaWLqX6ipvbwlTFmbWd",
-	"rNih1h6MIyRJOdcCCxgKsJmkUHI4TwHBICXbk5grNuJCjcZizuNGHeWDthxVX7Fti1OmJiKGJinGJ6xv",
-	"9NixEzVBo5okF3MFdGEMI/pcQKu2j7Jusr6HJx7t1ehRZhaZWp6QkKaKZZyq5JrJEMKLJOGMZhdLg1Xo",
-	"j0LP00YCbDkM4wjWe6VJ0IGi2fYLRo5GTWPRemN+MX4D5046MVcDiOEpdqEYB9oFnWiLriLK9TZdMGLL",
-	"EpLxPNN0VuigeHPY2PxPVfY6kPISqxPQSO8NXmICMnfXl9JdB+oRudusu/ocd71b8r6zMzFbRlvvR8oU",
-	"kWLKrH0cy/7lp9PVJ9ScqaH8sitXLDBodMFcE0kRlcJsmjtVft5aNFdiPB7NqJRNKcM60/12CLYDS4tt",
-	"kb2wIkEu3D8p4JRElOsjpFkLwGjY6rUB2rxcrK7jx1jRcitKNpHlfrFNFtsu1YRysE4UnEOlQpwnzpKW",
-	"1xwtEn+NDVmPr3yNcGM7da3mvOmKLXNzNQbhzzIRMb2iJ8bMDRnA6bKgTyohRinNNuhbvcOSRgmfmEXo",
-	"kVdf2TbnXM5nM6FZymjK4oSO8JK1ru1jv+3pXMJZDsvO37BuxYw1v27F+n2rm4K7wGZ2r/gNnPvInK+C",
-	"/eUjKV/XoGkgFCGQIVgL0gkQSslaY4w1uQAH7p7aq99H4u595CM5BjXzTGh5A64WiIqC65PgRDMmreWe",
-	"EEnHYJw0ToyCAX9F6y6rSlaHrRtC34lE1JKczovJFVa9jbUue1KI0rQxVfp2CszROobAcbbW7VA7as2t",
-	"koiV5W1xyIcufMrIBOD2cB5jqigY4tGsNRV4OsvBpR3yY+3eGcO4Xuq9DaPeL6q4VwmPffZcq6iVQi1h",
-	"wRjYbA+uewfCIIcc/Puf/wpzBQj0LGoN0qL8LTeOBZZKd/kxOMoAPjRS9IrxzQzxtAhgZJf4UjTFMCJ7",
-	"YH9OUxEZnDwH8KrlpxRpbHi8sXGQS0g6wRiJeX6zMU3o5dtJ/dICb0LBPiBECpJnzBaasgGzFecAnE13",
-	"nfdGqLyS7nbvdAM7WQq3Xe91i56VChy68Q/xOXN7BRbA/8Lk2ynletKIISIWXM+GcSWypecUKhHBnqKX",
-	"JLSQMuG+dS0MeYkaqkJvSbvt3vr+9NUz0m6bPOBrxkc00P+9gPhc68UccpXnj+t/uu9x8NL48DN0Ebtf",
-	"XXSBm1IeS5A/chECLonZhha4B/jKvueA8egdaR7k/5CvOzHGF0VLp40bM6CasOmAsMRkrYMJeshDfUQr",
-	"zrMeC95qbG8PJC5RUJlz6zd4C2c/0pFc8kg/+CZ3U8ISySKqMAcP1uYUzU4eAAsFo8HQ73RWzTrR79on",
-	"ct86knO/4FzOaZqCmrHQ88tjjMBIjUqmsQ9DbpoxG68kteE7//7nv4atm/AkR0l2SXiJhJiahV7bGI6K",
-	"wl69TES9wygMUNTIQgaiCYfE9E6bixgMuciCUvJh4KUnWueanxWWz3Jk3wPH5j4YYYfcg3bOI70McS3o",
-	"skO+1lohHJfMqq3g1KuI4tUKHq4cd8JnQZeDypTRPG1P0zVWQQfvlrERG0KyOfv6z7fsMpEKqN7kxbsc",
-	"l5JrvpwNJkOyhyaFcsTP/lBT34TRjNALMVdF16pFHJgJmLUJ3jE5IZJQDL8TYzAkQvlxcMF9GLYSQz6+",
-	"gwe+w8foEgG/h8tXKvp+Cs4hD+3z5ibcNxZzYyoHAvTN4+UbWJ4yiGH1rpqjA/NevbXZuvTmCyMq8z0v",
-	"xOSjVqXvN2QvfHN6/vVzTE2j5TsKaM36FloxRle3Enpcpa5C+cmqBvJK0x+9vGDj5i5czuyb5izlxa33",
-	"POxNQImIMhYneD2C0FxNwEBQVVOw9TU39U8JF239ZkUbvumyUJez4t2Ks/2x+qxZHq2VqcJQTLiJ5SZF",
-	"JbxjswBsu3YJnEmwkJ/gPrNFUvVnU8H1vQZCn6AMtMhbKn2Wz4FiD35gaMECuTJMTRXmU+4spfl3Lrpm",
-	"r2D9AdGHv+yjBmQS+TU7xswh8vMKesi7PesYXCwWHQt9b9mKJsOD/YH1ow+5ZTjtxCZoAl8U3HAaVNnF",
-	"GNigSUxfDvQt0JSKjjMxIy5hTe4HXpvOgh+SvR948r4UGGBfc9b/kOyF170gJP8BcT8Pj4b8+avTr9tn",
-	"z0/7xw/ByfghH+9N58NKRzedD/oifBPq+6p/QcL2QGchYjzkEC9h+e8DSbyEWgd9nWdWIRNbirlV/iCA",
-	"8RTdzf337w2hDnmvS+RJ8dqAEQLefY29x+TKhKZOoPoRbCcktHmx4ZCbHFhZTOEl/8WyZLx0FsJsjnB6",
-	"1O1REag34eRbYcOLLxM1mV8AKVj6aFsCqXiSJhcZ1UR3cClC60m/FEO+mARkRAZfkhUq+54tDD3uCdn5",
-	"linGr/eGmD42+vHZV89fv/5udPbs67fPzoet/f0hn9FlKmhs2ktE5y2j8Wma7mWdr0S83B/yZExYlulf",
-	"F5MOzn7PfZV1ngNB75/AS//Xl4QnKfmA3m59HjoQMrC30CLsgsa5w0lLNXgBYWi/orEJH9zHjzEYYshz",
-	"x/ff/kZMqLf+60cX/GgiCLM5l4VkgJVy2sUUEUkuGFg30+SKmRSDB3LIL+aKTMU1Q4tcTn9aSd8yhyu/",
-	"14QmAjwckNCF/oe580a6mu5kL3QR4obPhrmhFUOpbGYAnPncW+PFnZTj0MlewTczwIqeSWTfMHFlECRd",
-	"CE8PScqovc/aTDeaAM1rOj9sPyVnLEIPoliJMIf7Ql3A/abI9o7bFaKwJhi0MuTo0dA3s9l0BBO9TiSF",
-	"eAXzNwqgp3b63i9Fb91bO6D9IV+ITMshkYfnQHcmiNRPOgJWpNU8HB8pFCQ3UzN7NMKxfjmlfE5TU1cd",
-	"9lnfBjznXaneP9xIrUWqQIh2iTvmnoBhoMCIDGQWNvEAIu3igZ+OR+PCRkI6qEmuIS/GriK8zbcCV5gc",
-	"cisNA//jxFO7Tow8h0ABmmWgv6PNCoNc9XN0cpiwLf1vmL/QclwfLn2nqL5H4NJb1QS/lui8TJQbhclF",
-	"QLs7+gIk2YPI3drMw4MC0t0vc6E1/xNzP9TdmOmjEMHLl9lzG5qemLI9TuuorP8emoseDlrfA8HiLdAW",
-	"ry9UgDiWJhHjWLPfJv5mYpYlTNFsacANBjUBSCm7pKkFUmgrlk0R2ztRaZ5B/MaYDk7fvIAaaRBi2hq0",
-	"ep3jThey/GeM01nSGrQOO93OIaIcTyAZ+2DCaKomvwIWfxVexqnhP/1u14tNN/Z8G+8L16U384s0iTot",
-	"6A+tGy/i1qD1LVPPoRPEMMEQXN1Rv9u1mdMMYV/KhnbIpsalgC/EVR2ygn3rALvCEg4It7AJjMEMDrK5",
-	"qwp2uZlSrQt09IIe4cirWnUzPMilXyETvjX4+V3QkhYnrfUyuWYcoR0VvZStwc+tV0zR1jv90QEY9Jru",
-	"jrFNOAMzHEsaTcC3SyGuXZJpcpl5mHKIGKkCsFnnlT7W7eZbKEWNQ77lhsL0Nu7pW3ir+Y7mA6zYVGhM",
-	"69qgYhCV0fFYT3SXbQ1ax93DLaecr7/lIxvn/71Qd7oE36M/Il4iV9R3Mby3s+gqD/BYS7U+DVSQ7XXv",
-	"AHKrRjkoUiX9VgVSW4eiGFdmqkBsPyYEZFIN8uoxgdUhAgJRHESxqb4UuwSfIE+miQPfQ6evN4ET0iZ8",
-	"GTQnWzgSQr4t4s0iS5RiEEt9QVU0MTkDDr7NRJaLcR7JPaVLjCy+YAafhSyZ6pCvRAyFSTA+D3EzpEmh",
-	"0dcm7BC1AVsRC6VK8VS+TKQ61Qv+zGLk5FkUrcHP5WV/rZUPb3Ax89y3sJgAZaNfhZHlmBUmlCtu+YS4",
-	"vgbJTbC+e4dflA/h+fn5G7NpdQNxGECFYZhKFE+e+FVIupW1KDYMCozl1mSkV0WrK5CecHh4+GS/dlgJ",
-	"IqHlo2oCHqZHU3Wa8008gJj/VoMXz0zoN3gMWzfvbs2j8yO8lknl5Ac4S81Z1cqHN0EtwjAwFQ/7zVhe",
-	"dBde+k1dj+btg9NZYt+8CWzdoPaLeNN35s0XMQ5yB3Fx1O1t/uQHe4X4lcX40eHmj74R2UUSxwymdNR/",
-	"svmLcyFeUb60CX4ozRrM6IUJGAAjgCcD1391hl7zH3IvKZKIpwdJVdhfT7Jg2nDrXdAqJ8i2Bq08ibfl",
-	"ZI+XKlwre84Um5Feh2CeBuZFw50Gw6PKIXFecHCodfxQn+ewiM0x5B44R4C1nBB1CGLbgIkEeN03RefP",
-	"St3aGDiTKTnkBs3LOcr1eEL0R0hOZ3Ii1MDeyCLKTdSNyd2AZJWV4MAqAYIoJKf+um2QIX4UVT5rsvfT",
-	"Tz/91H71qv30aS2TNCWacxwrhLrK2cVupddXeXq5wFXdgLwiWY2G1d+i4lWNpCkWbXYVrapGh6b/u5C5",
-	"xl2eGLyzKFFLshdRydoJl4zLRCXXrHbbDFZv5Rh6FTVp1g/CTt1A/24zDgcWfIuhPKNZmmhd0CANeecz",
-	"4VE6lxBR+fz54NWrgPSP2hMxz2pHBKDF4wzqEuRjKgsx7GlB07QdpSK6Mt1BH2TP78Mvgfxzt/fu5277",
-	"ybuP/Z+77cN3+4Ofu+1jfPRFk0Pwkqo7nacSn+MsvUNlyduvLVHw9pHQKyUBQR0U8qAUyzIasbBeuyuW",
-	"hK8kv+PGB8Ea+sneOGMMKmajVWxvRpN4Py8EX7kVWI6+mYqV1+T/rDVNmPBGRdPV0G+uYnqfrFEu3Xrf",
-	"a5V/Gq3SgBcWsQk9zbKg8dTolysVZ62aaeyqHUvLl3WAw69njJ++eUEOO12HCeAE4OmbF+hePHv6Hbpw",
-	"IBwPrAD6IyVEKtca5Ezz/+fs9fe3N8nZ8W08h6bXp/b94nGsLi2CGtVKQTNvfTqHboW84k0W07TaRms/",
-	"zz+8YxvtuQ/mACW5zFpXm74sXSzpNL0lXVBpzU1NKOCn01cvt6MAO8TbUAD0Wtz9hjusRbX+uqJM12ez",
-	"02ZNa3caozp9L1TtluNNUxVzXsDWBIZOVIwD9OBhwIiDxvJtnp1K85+NvH3rj6SZHbA4lt/yQlLo2+lt",
-	"2xr+1hvCXQ+2Nm6TsRhso9z+B3Nu5xfddXfb1avA1jfXuhH5SWxbDamktTcY0OeoJuZA7PrY5hjpBnbb",
-	"wpkjKHlj9bDi6GzWFv3NuVca/3ymSI8lPyhsticMLOHUaI6F5IHWWplx8MHPokzim1ohgnidGEldCOZX",
-	"FjukIEwWkySagP/I+tHA3ZOoOj2ifBJWZciG8+59q8nz3R04ifPBNFBJViZwcxtGUKeJ+LG596e/9vR3",
-	"jzZ/8b1Q34g5j/+o7OIthBKBz6B0IPOT+NswjQMTkQgVqkVlsc5iEHwAUZHSQ4hnceiispTQj12kvchI",
-	"aMPeO+SUL4cm28jhZ3oQWfVJ4ScQJo8whgaVzAYWDznGS+MsXIMljZnMDUpe3HHAKxwzgBWRALKoXBlK",
-	"yBuqSpYpTawyth8cUXnSqCuSNuSTREI6nAXpS1SVV+Ut/Opxk9dmf27JUzcrXV4a6HdsabgwHJevBEbc",
-	"NFe4bGmilluy1s0O6reZe34Luyn7Wm7+9KICKRGABHE17mXHHcqObgPZ8bXg4zTB+jhHvQZjeoNh8edC",
-	"vKTZJcPvjpssgIMfeMXihKL9XUu4fgNJVTi+bwFW4I8qHl/R7IrQioQsgP6C3KgdpCNk9K2KR7DvHnww",
-	"oH+gRc+oiiYV7n+GMKCYhW3c6yALLPCMJHuQNSRmjMt9QD9zr2FI1qVgMs85H/K1SecDE0ntS8mK7HcP",
-	"C7Y2+fwthfBy213GcgO3SZHtkNMcQAcmOeQm6N+KS4mmcYQSGM8lkxBFIMleHjZQQPPZPwHOBbm/gHFZ",
-	"sE+AN6tKCP4AyYV2X89SobYWf/ojd5fYUYrhYrUGDxuzeBy47vuTyiy90I2FFSzf9lLKfFYpnnT/gc3p",
-	"vJdHfz159McTKV+bDOMSDoiwV5Hm8qQE+bBRoBzkoBpN7Px2YOOCbQbDFK7YDCPLZMIvU+YhkIg03mDs",
-	"P/VGcStm+nkZYvNp1dlfzwswKPeG17+46QWDRn2AVcTB8U/H1pwADS9BjQXlO8C7z/XFHFkHDrNX0Mbk",
-	"loUm024E+cgj9OCE+JWimRryvf6RD8HXIT/kCPuQJwiKo201otwm4LEpIhklKo/9HHL4EZyI0IeHL6SE",
-	"2D8xXq1EYeYfwh3pcTuwcpO3j18Ouf60Q8Aj5UpOMlce3m/fAGo5YKUAlsPDIZp5hWcwzSEVapDnHaFW",
-	"XIOq1LGlKPWHqKpqUmGRGnJvy3N7DWwKauoTKhHH3cyghAdlEPT0a1UqLJYPzbnTzjz3tzXcmIUeJXoO",
-	"M8XXV/CuItPW4Ohx4FTnfmNGXl6wrRTo3pYKdL73m5MU8ldvdpBKmyXSvUC6t+f8ye055jj4yi1KYCyD",
-	"ZJjOHarg6MpsoG2byHIsfGYh2fJaIAALF2hJm8TrY2gQBm9rLv8nDImAldgcDIErf8/8/tRhEHevS3/t",
-	"QDcQP0tNrNO07vh2LNqBSZqa0iWRLE0xXm7IsR3JAFDJwQU6sAiciLVk4j0cXI2gLmvij+epwY4UnLXF",
-	"eGxKZtarhYWjsjXPuEt9z6Qu40dzrmAXfzgDDArOeq1Bq394SH5kUpEjrGvOGBhjhVQ0BRCZ1qDV63Z7",
-	"R3rPCjgaCMEBoWOMjWYsi2BMx90AHpj4Mfs8aOkrwgguQCWFsn+km4bQy9b3bEF+EpnWPm1Sz6CVKJom",
-	"lMOzLNML0xq05jJuBa0KMG6rAC5YXN3djYuDey0VyxJKXs5nVM/aAKbpFq4Srjc0FVB730/zAHL30kVa",
-	"QeuCAt1DMsyvAsZ8OmVZEtGD79liBBPaUlMG2vmkSjJGITQ1MyMt3+wmLuq0ZBdTei8jahTke333czQ2",
-	"I0gd3TaQp6Fee/DBhlM3i/lDCbdWSAJmHhpVzOvrq/quDQXcTazBV3cT/nfPue5tzZ9VmN9qmO2tNOPq",
-	"8AR0cdl61SyNsaQWaKYeeh8ccq0Va2Uo0ZrrbJYusRJD7pwfcrB3gpLLxYIIfuLc+MUsgyvGZojwhZBr",
-	"UJ55wTKGFlNAf9/s5L8LnrGjDpzrkSqjSoksobspjkc3WwYKbK/D/VE54X20wKdgiffO/2Z8GE/bHXHh",
-	"pqrZQZQKOc8amSHtq2W3vytWYcFeoJICj1kc5BAxNpFr1Tj5tR3B76OLfRo7o5nUOne/Xc57ZnPv67e3",
-	"sAfSkcXdWyV/dPGfhUIlM8aNxRD0qNBlekJ57dBkWYZkL8/IlMGQO5SV/QGhqX6+DGyUKQkdcowp5mkQ",
-	"VkLr9zeIBcQW9CYJH3JMdMD16pAfC2GeErXDlShPYwrNoz3Rgz7ktdGeHb8SRW0lJcExDgHCPxE0EWBF",
-	"9X2UxSThhdQKOaLjMYsUwDePTfkiY/sVBi7aB8Ua8twma6ARGEkpxC9wV1/XkAKCM7rVQNTnGqOt4Tu7",
-	"89Lf1pOfZxXnkFj9o1bgcntLjzNGoZHWmyy51msGmSytwEMqGrR6jwfdrn2GbRzqJ1vaLs1SflLrpdnh",
-	"jbqv3dabbQXQBuET4HE18NSGyNjiXiTde/v/7NbPVEhn/ASWDYINK/4YGfRJFW8nABpo3gvGrtKl58er",
-	"1MCbBNieuV7/TNq2ndU6ddst3j1zu9e3PX1beifijhXu0ziWhNrTa2ABHSIb6KxW+ZOe497otAYwJ8R6",
-	"m6BLD/meCaYlSsR0uY8IrrDngo9iupQhca887O4TqmnwxFTfuIIQX9MlIAhKrHJnGiCZSFOohbGgWdwh",
-	"35o3BSeJzIHF1QCYD4RGzbQqblYQtWTQ6DvkKV1Kq8tSp8leMlVK35KY68zZws4+gxBco+cPeVHRr9d8",
-	"LQ/446i+S6A1NZlDWEHSClqSKk1yFp19NE34XGku2+t3Aw/NdTSl71uDo+KjhAOA6yzTkkv3D7U9WoP+",
-	"cVd/zDLIdL5mWTkUoDUoBQLYuNgj1KFhmL0nqFT3ngwO9f/2u/rvdw5hBxAet1Wx7Z59Uh3bkudmAEb7",
-	"4s3WgmeT0AnyGmPcYfcaVE/lmMC93fle7/7TR9nGcS4SZc6zP6GibdFXNyjZDrm6UrOeMQ4C20mvoAx/",
-	"7k74/8/ete42jmPpVyH8JwmgOIlTuXSC+RHUpaex01M1Xb3bu1gvLEY8jjlRKLdIx/EWCtin2QfbJ1nw",
-	"HFKiZCm+pTrpin8VUhbv5Lmf7zSmYjwemPvZwXeuz7naobhfAuJbOJU/EOqtYSZ4kJjPlM7mRJGngeaz",
-	"hxli8r2+6OotLvFWG1tTG6vhGD+lJlYoLdnEkF6iShbEdjnTY0gkx5hrKw5HjCsGDybnTEtjX95el/2E",
-	"xQRLBaXmiOguCKZeCybiuTSUeTXk/DDqILUeINEtrfPHRx3/C5YCuuj0jkhhqGstp8tpLUcnh6Xa4tBR",
-	"llZcTjdUS1aFxjj6E0JjbAnvVtd4FbqGy3fBS7+5orECIDYqEOH3y8BdbwZz/ZKgpp8TcnsLc71wQmVV",
-	"wtjn0+cwhBxUAvFjBaUqX654bi+2REv9WS+o21rH017jKW2RuF97CmoL+HaFAzQzp7DlAs0HqwH2uuyv",
-	"iCtiVSCq/1fHd6mUAaSqch7nxRVYH3ATd/vqA3rIqaATZcfXoEATnueSsHddmfG4AKqlWrQDKgIbX/SV",
-	"Q+dl0riIK1+udteVev+nxqgynCtX4jp78MXWWcLTdM+VHSwKzffV37OwxGEFlnCuZCBNbDImaJgcgMU8",
-	"xRM38h503FfcuLHvfLpMqwdqE3Dxutjl9I219TekEnhIg2GWD8w0WxxjNLeIryvqTUHbb6o+jSAVA9Ls",
-	"FpdNT8Un++V661oCBZfumiR775ZMb5WqF6xU9Za6Gz9yA1M+ezpuZ3mPLzy7AaNrV8SWrzKB7PCky8LM",
-	"U+/rmRePpdHM8bDGXNIXVU6iALpfkjS+9d9/W/q4LSixtfU/WlDiKUTfx3NNOYstc6aCCEE9iFBqlYqN",
-	"U57Apc9KRekxmximDZ8xjj7iGSYBdNmPdjuZAMNlqiMWq8yAdpkO88q0yyosIaxDWbuv7iZoETKFPL6j",
-	"WW4bdFns4FljV84iKNaAoFS+TgU6NYaFoOrgYi4o3gSmpYyCUNxkfirQBB1KInM4ecK5Rq1UjfI4Tt5K",
-	"6nd30ujI7hSqETlXmid28yKmCVkR9QaHTAhKaCtZIyFVXib3CSJmml32VfHfTsr2UWBLSe1VSZ2CzxJ3",
-	"4nZjpLrp9lVfIXlj6GDQbJilDtXcLazLfhvJFNwNiRhnQg7x5AwjXwS7IUR1BdO+ctyASSTLbDfcQKmZ",
-	"g5YBcVloKX5dXhnqVnWgvnI2IafBkJfpo0ogvKp2XskI+Bhyf5tyGE7sFtv+/ZQTKEL6QpAbn/SMacEO",
-	"R5IzATwHAvacckn1heMxKCHVzYAGiUkF7Cv7c6nN7VbH3MOV+7nW9Dh/y9ysJWVySxB9Raf46eNnwjCq",
-	"MnQpvh54pS6+dKqo8ZfSPwKpy6IpUV/RwhRMw23CZ+0qmfRVQRNycAlDorATlklRYV41SyYG8ZIoo6iS",
-	"ck0/DcZcaxDxXpe958koWCuVUaF8oZqeHFZbKYGc5jcBM1x0vBdRnrzDMPUT9WA/qMPzQp8G4bfInbZS",
-	"2UQlIBpLxkww81S4ujDtafBPKO5Ez6QRI+HNhoNhNskXSkjzq141d35djfg7kf3cywyvPVpz8LJ6AuRe",
-	"C8Itzl1fB+XrO0Ji5SXzOrHaipdb5XurfLfWFHgakXsFJfyAZJD2om2/kMRphSvE9t51Bdc8sriIL0MV",
-	"3AtdoZy1Z8kJ/aUb+V/ZadHG8unScncNSXYHOqg0g6XbHss3wI6ekRluyARdSxCD69kARfbF/GJuySvY",
-	"huttA074BJzPn+qynM9//62tHl6ZysvLurWFbJnVllk9yqzwqTwjs3KosL9PMgPtRmQ+05Qz7xp5QTU0",
-	"KKlsyqbZJBVOU0c97BZgHBHaGJVCa1LTteJjPcqMseqa1XilYVNODiZS50gbxt+CGUgqYNHtqytKPgin",
-	"M+KFVYRQ1OycLhydckVLPR+1S3GPWBOxauCCP4J5G0z+H7hjz24EHwIMplKJbLosJwhmvypPq7Zt5AN4",
-	"kba0/nXbvfGGWO02uDUbW72XImpkPGolZL8RZNd4DAqENy1VlfUAUeDCUSCvjO8CT0ZkLt/RaAVFG6yC",
-	"Kbvn6QT2IgYPxgGBFYJ5VMpDUUVMojATESZSZbfgYYGExHJAu7GapGlMtI+ymoUUhLnjXjZF7Y9lPttr",
-	"olu1IMv3tEPfXIJ/vtA2Z2RcJaoNN2X90Law+SPxbXMGUeamuqWX25ygqgxY3o0/iG4i3Wq3XPyM7rgw",
-	"Mo7sl3Nil8nQZonmjTHkMivRaiPnKBtzbchnYzLDU1cDTd4BS/iY7cb270E50uCOP8R7XXZFLjP7jSwc",
-	"Zn2FPgrXxICyT2GQWtoTNxHD97jO5zdlbEbgXlI4mN36qLRRo+cvDKDckrZnVPtfWwIMPW9nXv2D9Gjv",
-	"tG0nnhiD9abLnBNKN9DNLpsLMyZhLxlBcksaqrMK95UzCxdiozcXj/PsXlpNe5cIrcknhAxeuqf3rDQ6",
-	"NohqKwtntSrsyPoSK39RfyiHSlSjC/UYRBir0PPfDvx+xsW0/Dx3fHZO4RpX8GCYNjCO6ijoyAq4dgaA",
-	"LrvyBTK56SsnL1djJQJmIeIu+1AEFVScayGHInO3nSUxIYx0joNXsP8vMIvJjz7zuO0UP2LHRaf6R9Xa",
-	"vfc313x1URGx7eIBdBAlcNFXldMOfQDFFKd8FmE8i66FuaCbnqobVaNG5BA30vZyB1xNRzKFy8IoIrUd",
-	"Pb8BsRc1zMnFl/jLUo2AsCfjFli4M1Oy8WD9zZqoUGXW1KA8tAY27Y7xBTngv/NIxUpEyyvi2b2lzOL2",
-	"IZb3Ycvr/6zW9g8FCX5aAcEl6hx4ZkiMTx98qf4Hmd3plS2QFo6LqszU9QXhMmPMGmYvacoWcr295bn4",
-	"5KPVMkXh3cTxu30VZxOTZHdwwfQkSQCEZdMFQ3fmbwr9243duvXAkf54L2KxgCSVCpsFpLzHEp6LQfFj",
-	"xMrWFCgZh8zdiS3czH/W7St7eGUspkyhkgLlueENXQkMq0uMvG/2V9OmfKa2bl9+Imq9IMPYksUicHHu",
-	"9EKllyS1moMTU0jH3IzCDNJaJ516NFRI0Qs0is5YDvT1A1V6fuglZ3cn6nR89vt5/oM+NEf3vWkn2jz/",
-	"9End7P4eLMve3vnvy/gwfyGW7cIRZX1FrfCxuxu+bBefiwYreEOoaeVmPamTv/4IFy5mbiq29VvXePmF",
-	"Vd9Ki9hQi06hYFJHiF6bq/87kh+2IQJ/BAq3C5Lnc5xNev7kRRLHvlaXRtCLpA+o6Kpp9YW9w7+ufZYF",
-	"xaZiW/JVYDQ37tqFU0gxzyNiOAUdOZ8TqfBo0p1oII0+zuE+u3XKX+jRzzPDDVBogDbZWLNplmPUmkuI",
-	"ACWcp6SvsnvIUz7usis1YwgKXGBQ0TTv+IzlwIWdHqRDthvXN+qCcTWL9y4ZV31VVFmk1oEZ4Zj+a3Ar",
-	"lRhIhWPFFDNHWQtoBUGbih5lU2dDuOyreJzDUD7ETApQRg69Co3dtQUR0Ln8aj/pbMwpcKTFvC4cc3l2",
-	"4L9vzgPGNW7Nu98TTEORsFZcYnbHXVg6RqGmaUCh8Hq0qUtczQqKtFbhf//Wy5qoVCE8YlkuIAfBrmfM",
-	"Ctld9kGmVga5nrFEmlnEXO1Aqm0wzAH2DTwYhtguzShE/+YLjy3GH3Jz9MhDdkS2m3AN+1JpUFpatYTB",
-	"A0/snE0y2msDl8Hi2S14MkeHh8ui3LgJeaLtF7/mnFzZxY2m9SEHYLjlOJgl+JZgalNJ5bEjRqw+y7aJ",
-	"/b7qlF5sfEL5Gh6l2XglV4xJCNs8EohAM9jS7u8PYmeugKIjbM00mr6uxglsUMw6cAM71EqGlfdR3GsI",
-	"/GyEGPiTlKletSjrtiz1NghoabCAeoH6lR/xFK5HWXY7ACXGmVRmKeRG14gVjWrwjewz6kKUSqwyE+pC",
-	"zVLVb9Tj+2IWGz/OyoIefaC1sVdkpM2t5x7vf9h9K+a0fcHfH0OdexTBs3SXpO1huqaFeSZqzQq8kdpy",
-	"McbZv/7yNwrtxShdMkH4KRdAc85QgvPZ0UzLG2V5bewQFqK+opfpSo9K7WA4bGd2AATguAYWj4wZ64uD",
-	"AwIKsX/hH5Zd4zf2keegs/Qe+spkFJ9yzw1ELM2y8TVPbm3LVKpbh+vJhchB63bMuNrD2hA3bkOPhUuZ",
-	"1EtCxdXnvipcXK39ty20iSOKVcnkW9dsbUrZJuL4+1qREe113RLNR8SerQ3/Jdrw8Y1gUZ8qb1ifNbSJ",
-	"bQdf6v/lNTIBKVDGXj16IBtrJiCV90DMIqvwiy57V/7mS0FTft6Uz8jIZmSaMstr7qGlxsM7HH0hLW8n",
-	"AzuaSdHiMW9Y8pI+8ymQv/y/j3jv+jh5I07gdHh2cz764Z+Ht4v95ZvrjnQqi6ku7Z9Yn6G4Dj5S2ZoF",
-	"NJdJvBGwLbj26pVMujffkHbpA4pMeiy+yf6+o8vraQXeSuQBGYwwONVJwhFKuQ7Oqa9i6mT/s7xRHKOU",
-	"CKOrQSomKSNix4eHzFLDFHKuEmAgEUpuyjFrjvpzg6GCi9FH2SRPKHUrn5gRTtT7a7XhBi7msnaKIG0C",
-	"XqNYXvLtRkxMiHwAmcSyidnPhvvozvBDu2jaInN5KhNyqvbVXaZgRkHZRJy1wxUqYqQZ5h4SDtfQEnXR",
-	"ZX93eNfOnaIvEZuuzT/5CyQg74G2w12ERXS9OFDtT4PR449YbP7yf//zv9H9kf2nBNmnn0uKXz/NJcm9",
-	"+cvR2XGvd9p7c3hoxzjpnZzx89Mf4AwSuAbBj3t8OOSnvUQk/HjIT44SLs7g7IwfwsnpcHhyfCoOEziH",
-	"o8NzcX4tqhyid/jmvIVHrKtvUJCdC+qxr3PgkMgWl+rEHcI8wxqX4EJIOyBPP+X2LI20Y9Gm1e3/4S1n",
-	"VPIsIq9QioiP7nfEXZMomc9VT/tSlEr70pGC4tSO/wH/ftv72634afrXyZl8OOTXybv3H446QV21ahhc",
-	"J/I1OS7mY53s+rBruDdzfR819I3rKYtCVIfqtm/616JJFvDRp4Yqy+lJLa2K4RMcr2GsKhs2SwN46hiF",
-	"4WbEdi0VGnElMDc5yxG+70ZRlodmvCRY6EpFH6PKkJzloM1et7MuR1+V1a6p2DwDq4VkkkszozqDoXUX",
-	"95zxyiNs5Lpfa/186VBwztXEkqX//C9LgyzLaZOypWb0cyfqTPK0c9E5QDuJG+lLcyaA4ZOcK7IFF772",
-	"bkmjnQ163tmL8cpHka8LV8BKFdUOXQdXtE8ytatq7kazXsTeIG88iVxmYZk2owRF+3irTdB3JXx7vu+q",
-	"mZbkjV9++vnKCiFOvPC5SYVQ4j+YS65KeJqGYxcH17QmrsS+VDRkmYW1j9X4ioIPmAtlRZwwBNond7VE",
-	"QAcT8IFi8+P/Oh/FATh/Wi9a/V14xY5mfCKkYWl2E/TtQjyau7ZEMOeJ8fFXfg81PY0dbeWA1IyC/n4G",
-	"w1t6Qz8GsztD6Ab0tw/a0ju0Eo3bc1nUqS2q2Ud04SJfer1MN/PxBg33pqiJ9RVlXS/D1grkENttF2hJ",
-	"Mh1DzvDAeS6YvxSXTAPJkv5/rECKPlAHCCCVyTMxSXzgbFUem5vFZjhoZeZikeyzCkxCkZfUJIg8xqH8",
-	"922h0TVBRc1Y7+GB8eRWZdMUxI1PQCPTxaxbr3um6B1H7NPHz78SskejSwun8P8BAAD//w==",
+	"7L37dtu2tjf6Kjha/UbsvSVZku1c5NFxttukTXaTJitOVnd3lSPCJGSxpgCVAK2oicdYf50HOA+xHmw9",
+	"yRmYEwBBipQo2WnT1nt8X1dMkbhOzBvm/M0PrVDM5oIzrmRr+KHF3tPZPGHw79MkESFVseD6L5nNZjRd",
+	"toatNwtBFD1PmCSXbK7IRKSEkjlNFWdpq926oknG9Cdhyqhi0Ziq1rA16A3ud/r9zmDwpt8b9vT/+99W",
+	"uxVHrWGLJuG41/958vD9IHwwO+b35w9+eZg+kj3VvxosWu2WOP+ZhQredGNqt0yXY2hjrji28WufDs4P",
+	"w6PomN2fPLh4OH30c++y1W6lLGFUMn80g05v8Kb/aHhoR2PeiVrDCU0ka7dkIhS2D//CQT6i/fNBeBgd",
+	"sePJ/YsH04c/P9Id4Jq0hgP7z7Gil4y3hr3r63brNIti9eSKcfU8lqq4oi85I5OY0yT+lfkLGFFFW8Of",
+	"PrTCJGZcjWkUpTD4w26v2+8fdh+02q0oS2FBxjPZGvYH3WO7qFm0fkHiiM3mQjEeLseXTI/j/qQfDugj",
+	"1jk+fxB1jtjDSecR7Z13+uEgOmRHk2N6/7zVbs2YmgrdxauXZ28Ku6PnOGZ6kvpxGGZpumH/U/ZLxqRZ",
+	"45T9sp4OUpEp1hq2Dq76BymTLL2CqcuDoffXOI4OvNWUiqpMb0uv124pcck4dqbE5br1uX7Xbk2pHM9E",
+	"yhw5uJkmeg/1tn5NeciS13nvpbMyZeRCT5BQeckiogQJ4Qt/m1NGpf7QLgaLxufLMXzm9ZFA83/PhGLF",
+	"Pp5xGUeMqCkjE8bIIuaRWBTOofn+PGGtoUoz1m7BzvBQf57JqNVuTRgb05nIuGoNHxzrpZqkjI0zruLE",
+	"Py+H7rx0esfDXs/f/tAb5/gXGKje4EnGo1Lbxd2CmUvcjOVRNLg8nB3x4/n9Xx6kD+Uj1bvydrEVCj6J",
+	"0xnTg87XwCxRzC8IFwuCnUry9uwxeXDc7fUI5RG5ZGzuP9s77v0fIiawcvOUzWkcERznftdfeBa9SuMZ",
+	"q93kU7OnCYvIXL9JvPm1yZQmEzMiGPXKvsAyzEUS6/34AFsxZ2moT9HwuId7o5ZzTfj2ub8946nIUjk+",
+	"ZxMg1cGRvzDfpIwRvyMC35DBEYHPCH4Ga+CN+oTQiWIpUVOqSO0ykRhFQLd13W65NShx2MM3g/6wfzzs",
+	"3dfn3WwfzjkUkZ7Uq9cvOg++O/r7/zzKX6hhG4PhUR+aaSBacsYY80wx4I69dou9n8ea3PSnPEuSdgtP",
+	"mpZ+MwrUTiP6X0YSdkMx06sdp1KNOZ3p8Z5GtNVuJTR/8lxcsYSGmt7nU8H1o//sD/qD4+PjXv/oUC/P",
+	"VCTROO97PKPvbf/NTsBMRPEkDsvUoiXigkXVpFA4IlPKL5gkNGWEhiGbKxZZYlhLC7C7XMAKtk45j69Y",
+	"Kmm6bBtWg8oAiSdkLqSMzxPW9bmC15Ins1M2YZoD6aUSacTSzsOHR/2BeWM5lpp56wnM6XIGJ+FDy/KQ",
+	"/nFPMxH8cxzSucpSLbOLzw3jmTMexfyiNSz/or9AbmSkq2RhyvSI5/FYnr9fsxvm1fH7h09/Gcyea2a7",
+	"wlAjFiYxZ4bGcaPNXMYxV/A/UZPO9JKk4iqOmJb9kvLoXLz3OaLMwpAxPZ9r14UEteFuwfwFm2fpXEhN",
+	"cPos1qzgu3bLLMA4hANjhyIZVfopTRltDVtRzPVfqQD2sI2aKBVNlSwxyaNVsZpLPMtYtY5pxICWMq12",
+	"K5tHZTa4wnGvGDfiJlZ6tb9nC/KjSC9hD2IZA7eKFU1iyq1CfsX4ekXM8L2XUrE0puR5NtcsUcUzNv4V",
+	"+d/pjKVxSA++Z4sxdHdthjKWSx7CcVaKzeYKNWbgpixNRer2PqFqItJZgVWcve48fDjoHxZ2b8lDVAfg",
+	"H3WL8eB/W9cg1BMhs5StiPBESBYRzavikG1rxuhtGE9SMfO6HhzZH5QoP4ZVDhPR0OwJzZjbua74Ko2v",
+	"qGLEatu+OjymkwkLFRxxJE45XsRqGqV0wVvD+2anzHj7D5Hg4BkO9RCf4H41oQhYWJTcj/EcR6uKcCxl",
+	"xlJiDroke0e9AQlpGo3No2jfX3eRqVAAmdmf/W5es18yLUtPw1WF7LDzmJyxMEt1n4Tj0a5sOTWtjCk2",
+	"43Vw5phCkVIyNRVpLFFM6tFXt+zxlLzNBpqkfXFVk/yrqI54/O8UxTtF8fNRFO+0xL/Eav1hVUTPKbJZ",
+	"RVxhkn8AFbH/qVTE0mKgighCo96ptxDo1JOas6kpoURzPfAxLUWWEuBTJC5oBr+J7Nia+W7NZZuTcb6Q",
+	"P7DzqRCXT3g0FzEv+b6/EuIy5hfS03z0OvpGj1tD0HU10/JlRdcn/sJz18S7ditL9ZpPlZrL4cGBmXbX",
+	"rP+BHp480EeG4riB86g3Avz3RQ0NXMi47xO92TIUcya3NRh85UK/86DTG3QGvdW7kQ1uakMimdzQn6Gh",
+	"eSqiDFRdEk5ZeCky5YtgmFtOFnoyzS5XTPM0nLFOyhY0jSTImZRN4veGG9HxnKrx0eTh32GjrsRlQbky",
+	"6zj8CXmAHKaM6i2lVzRO6HmcxGppn/nGTuWzRRor1nqn9/IxS5hi0Voi1NYJM79ozfRCHy//IgbbsN5z",
+	"WJMFW78kblEX2PPYdgAU9pTRRE2XJeJK4qtCv46BiUvzVbLRgpiy5M54WDUeCj8UX74dE6H0ad9++vsZ",
+	"DaURHRb4yp0ZcWMz4q9mQjhniW3eXARva1D85Y2J2oX8DE0LLU62syosm/kDWBW9plaF2QW7KFyoMZ3P",
+	"kziES/WCXaFfBSvie6FeMxqVZPyL+AJFiSSW7H3RrJUyaWM/zimQj9BLNnPfaRGiiGaKWqwOtIg8PCFp",
+	"xsk9ULMIvsru6Zm7IWfcKFIJA1Xi5Zzx01fPHosws/zO14diSSLzE9mj52kcXZTcszGfCP2/KlYJOuee",
+	"vTglr5DfktNXz4AEYJCtYavf7XV7ekBizjidx61h67Db6x4CA1ZTPeVrb1g/nr54vu2QbNNDAi2PuB7h",
+	"cMQJgSEOycoI9W9miEMCIxzxFg4ipUqkjfy052jAFHZxo+9yd5XjN1EnmmkIiQhpMtaMoMBMWpXSe7OM",
+	"vrm1sVGS1wikCgeXlTxlqVHtT7vz/PxJPD/25J8lQpWPvN69glG4ekAf9swabd7pysNz2He/6OXSv/RL",
+	"QVZmFDmto65/v/go5ngE0jhkFarsClnPQXfJWVk+77dnj0n/uNft9cicpY7baaIPpyzKErwgbKKmVND2",
+	"Yf8NzLCStjU/9+Iq77u4ShMFas5oKdhyd12l8U2npZJ/2NNTDOUUE3QDoh/DJxkaRSmTsubA6S0ya67J",
+	"IOasD5exh+QHJhU5UlNyplLGYP+FVDSxwqXf6/WPPGP4z2Lar65RA8FZxbgqtH8ZpvEcRXvrKeXRjEaM",
+	"zKlUlMQcRgar/o84SegFmJjNuN/vbDdX8l7HPZDf5/xTj+wy5npiidAHH/ykoMJ6TFbGF3CQrQG2etjB",
+	"b1c87uc0bb3bxPav261XKKafgcllb/W/Rtlcc/UetYkV3kTwytDpMsPD18cudHlGeUaTKspobPS5RS1a",
+	"jZWGnukfJlxhFOCj7e0AcVnQ8Y2X0FNbXdwBRJ4XO63zoTfyY1sFAkPUP7jFuAtNuAtNuPMp3oUm3IUm",
+	"3IUm3Bmot2+gwgRn8sI4SMrOkf5swH3GZaNDzcpXi/ySzlCTpHbq89N7kkxjqUS6rM5XQz7tX2F+aGG4",
+	"KS4PhJmCa1l33jhRMGVXDSfuZxhVhMg2zDqqShd736tJ/1tdYpxge+16OAe7KByWTctiz0dpWVYX5XD+",
+	"2S2LN8vi2hgB7ZamsaCGxfPePiGC28S7WJIrdsEUTWPKu+sXFiPFH1Us7OqyHv3y2S2sYahNcxe9M191",
+	"3Of0AnwZfmBF9Wm/0/jvNP47jf9O47/T+O80/juN/zY1/maC/MzcxJQl+IKxy2RJ7EXN9kltS/DrqmkG",
+	"gjrWY6aq9a7+cppxlkK7apqK7GLqglv7nYEmkqlI418FH2PT9911WThtmAnnzaV8BXbU7ApscLzmBiwU",
+	"V4BhUrz/Ghzb6y8DytDgeMmxW4zW8MHD/BrrCOkOVrb/CM8OHKZWuzXQSw9e8+K5uaJJHBXzC/VuuV8M",
+	"TAMS4nZ3WWeJUOu0P5jLX0Dtq9O7eLTK+wb9Eu+7yZ0vBEwU7nwtNWy6821I8A+2J/gH2xJ8QxlhrmoT",
+	"NlGt4eEqmX8urL/IdzHou4LtqjSes4qblVPICyXU3VdZjCSIyjbSvHSg/CsUqzcc/p39z+Xg+WX0bPE0",
+	"exC/79Hz8PGTb/o3uHyCptmVWmm7X9F2yXtU7Kpb0M30xo6d/Xndbr2Ff6/NodGraxJp/PWwSnvpFbTp",
+	"fVO+qHUf6V4rbuRPib30vLuGv7Vr+BtfsVMeEUoSwS8Ip5p+ks4i5ozow/UXuH+/pbtzIPd10ns1BMWJ",
+	"77tDcHcI/viHoJGgLuV+YVZiGdeBcLZwSWAmsTNWkhivwbb5fbunKt4wu0yvq/FzLKaSheMXk+/+/ih9",
+	"+O13P/6Svln8/PbV44fPnr/632di8Jw+p2cLX2dgXAvyqLVtwmRphashDr0hVlgTn/ui3miJmtnxZhVf",
+	"s5DFc1UOEQpZfGWyY6eUR6Xc2CiDdASVt5+aL/BcwO3hlNGIpYjuOY//YaPzP5TY1Jspc/kFwBljSM9V",
+	"KQ0V2dMn3gbi35MkiPlEdM3rwT7yVMrlgqUsOiGSMWI6ivmF5WoxVy4TVXM1bdbPqIdACikD/W4v1z6l",
+	"SiHw9Lrdek0Vex7PYlU99F8yoSjRRgbZe/bkzTckSulEdWKmJh29W3Qed7RhnugmOmZN9ockSANiIBgl",
+	"mdElOWdEMq4IF4s2rLtyrceSLKYiYYRe0JjraQUq0LxC8EjWzWjUitiEZokatU7SL3sn6svB+vm9cpy7",
+	"bpbbTfAXb4LaugsW+ZiJbhRFhZ5dYIYatElgSDsgexDXSkNQD+5JIhacQCf7RKQk0AbPeELjJEuZDMie",
+	"/idDO4hxZcSRJJNUzECZNyrIfpP1+uXLQa93sqhbMZzVs6hqrWJpZ31Pkjg6gaVjJFZkMWWcLEUG1K2J",
+	"G1JE6oazEZ60alwqXZ5qXWN1YD8A/ZjlJ0qQBY2VL1Y5e6/syLWSQ4zft2Z8/XZrFvN4ls3g32Yw2li7",
+	"YClGD8xpSmdMGRbwLAeA/Y5VUNkpyXj8S8bIJVuCBau8pSR7lLx9++yxphVKLoSISDgVccj2u0TPOmYS",
+	"ZaieiaQzbEUfonMRLUnK5gldImhpnEo9TzkXXKKOw+FeXJNtbsB7o+3o4VbvUVMIW/r+OeMXatoaDo6P",
+	"YeHs3/2qfSwulYlSjf54S5a6kaOu9BsuYQ3DfqUtFW3Bt0lfH4J+r+fm80vGIMDETAc4TWHfDXtoDfGK",
+	"1MxA/zGj781J6PU2nIvCRXg1B2Gl2Jc4cmOcUzXNh1i68m+24JsvUfOlvn9UtbZniVB1I5eJUOuGbO+C",
+	"mo11s5Nz82AVTbXeX8MW9ZiDOAqsTZZQqQjqSp6ZdhWLTIKZe4KPgIzADWlsu1jV0ZE0AxjDiwWC2jh4",
+	"sLjrlhoMm3Vr7VzzzRZ7s5m3frjXoBADjwCG/xWNvqWKLejSZCkqe0eNuax6Kgc/S1QJ3TA+tMw9l/4k",
+	"8h2B9trSXIS1W5EIxyWtWOu/TieORCgP4GX5t9pGZkxKesHMmprXiH2NGKVC89Z4pv+RqRPChZpq9XJB",
+	"JQmnNL3AN6YsiZC3Lg1cX5KUWGyJR3a3xiQ3i07nsZnB9bW/m1+kbNIatv52kAPtH+Cv8uCJef+6XUFM",
+	"NRPvkq9FxORQa2VVCxjoGfh6/qtnHU/RrxqOefvAMwlylaqDxL7uu1z5gql8RSPz5KZUZpSVcczhmmtr",
+	"Alv9Pqet3HVMZpnUehehisyEVGTQM75lOiu8uCtpmO7H9uNbJROrW8SSmH58CimtgFHmzcNZLGXML4oP",
+	"M37JxYLrh1rr8L8sFQwofW/voUSmxmIyTim/YMEJKvvBq5dnb8jBVf/AWNbyQMLlif7WGtsyvgAvGHN9",
+	"/u6k/LXgkyQOdyVkmiiWcqriK7jufde2pA1S1M/I346yKz73mSZVIPTJlErCTa0ONIe1RnrkE3dR+H+e",
+	"lB2aTfCUY3SzKi3wFcvpvbwumrrgGRdqfC7EpX3ohbVF3t+KcU0yY1A03XP4a5wyGk7xbV/JgxH4h6Tg",
+	"eQ0zJSaT8ZxKiZ9ijI7fdflQxXycSX1wBCfC5Jmaf2jjuU0Cc4l6zhKxwKzXAIyEIC+OUliE3/0UfSPS",
+	"8ziKEEptd3kQc5lNJnGIsVyhmG97bCob8A9OLFFD4Ixpi7yo9htQMcR721lNmLMU2Kbgt3tYEJVuRpda",
+	"FSKRAMMzPxmrU9e0h+HGlzGPHAVrG9W4e0ybghNKAs27LTke/Puf/wpymmxrTYt61Jp/x5dEqClL9393",
+	"Giwb8JlE8/0G5Fg6uCm2uSVJ1jVSIsuSlgp6Lk1SRqMl0V9YHMoonkDwmfMbdclbyQiFyw3rk8C/7Aue",
+	"NKj2F2wvFbxJ3SqRV62CN3sOtJbP3BF/5SL//nzxGQf1IHmSU9buvBGb2skSW/k4J74zMWPGstJEtUgF",
+	"vwDJlKVExhHrkmegeko60TyIpGBq/QEsrM0Ty1mnvzq/P9V8L9Q3IuM35F4pkyJLQ2aV+C1JpuLznGi+",
+	"F0Rm4dQXnmS9j8tnQpUutM9HM7WTQ49UTiblFQFFUWSKgfI50Tv2+9POK7pMBI3eCPGcphfsZiQE5qES",
+	"YpxAW9sR0MrHRa8POLxjSeBXiNPgpE9efNX9LC0VO1olBI44J4viPD8LCpjlOBvR7fgBnS9zNw+g93m1",
+	"78+7SMk5SixB1fWCLJdMkT28pyc1EIv7emcgXMB4jbEDjGjU/B+sS0gXaet/5+AieNGr94+z92osFZvn",
+	"uQ62l9ZKCshGzMdd7QjTyidxOa4s7arT0e4ZGLV+CZffn8TPsITPW88/ciMqNyWBbuKvqWyhSOvmHWAj",
+	"Wl9KaRonS+J9UvRyR4Iz69q2wWwMXOI2xgJ+68AtC8Glav8RNDNEaQwp1yQIXhcIw7I4OMaCmQmDA6lV",
+	"NgXRjvrxhMaJuGLpftViOTfR6nYEXfIDjRUJvEVzoRHgXQHN9oRQAq7M4joGpYX8fc+AiTrouPu19d+5",
+	"AAXYizdCvKB8aZqTN1QyqWLoPttaNpQ+9c6KEGRG+dIFsmx7CHam8nxIt8h1V2fjFEpvBdaSZ5c80YcE",
+	"vS5TKgk1/z7PwkumTohkWrdWLFm2CeU26sbQsB1ATawOCN1JlucwLKYxpsreCn37gVxrydS96H/VyeOj",
+	"Gn1sXv9dDtZbbsTprzfVugxIwE53YuVvS1o3o6nz+1klgMC7BjwXftpdThSI61ZtMhwkDs8doVJ/vs5S",
+	"WIj8geeYxwdYpyL6vTn6Dz/80DnNZ8Oq4w/M/oVTmiSMY7x4VVzBV/heymgy+3KExTlGrYoANiRc9n4O",
+	"1QT/wH6qExLjfdg5Y5wk4uKC2cCADUqRYXta6n8e+tGpdaoTaLJtJR0MfiLSGVVDEsBvXd2/uRzCB3ob",
+	"AiLpUvPxcEr2JGMk8Fc52DfyxPn3IR0Br0PQmmFSryaG+MoTtMxMJBZJmILgNpv7aowpEjHdNWFXLF3i",
+	"wE0DuPqCM6IH+7sbD2+5zOZzkSoWvWBRTN/ADt6E5LO8xfFMN4nJLtuRfm0j3hFgJkAZvBFaDSiN8/P2",
+	"nWhZ899nL7/PuXf1nH9v+9LNGnvPk6jKgaCYFWW1rS6iPMxZqmLmJV2Vv/s6VmCH5czayzgqsWcvTavc",
+	"zLOzl+Swf/9+p09oMp/SzoCYd4kmy2IPkOK10rbJ+Sq3jFlfwFN4NjtHfTpvqzpDbKXxQsrYSkgortzq",
+	"QDG1rCosL4+m+8kM3GRsFbvKVyzPsTdpGNft1qm7P68Qr3DpTsSEUAyuuGRzdExp1mVvTDFDKkhZwqhk",
+	"Y6qCin33El1WQ8IZMvP8Kh/s1xktL0VNhgzy/9YQ6g53FKZVr6x+XBG/+BbjluOoTbBqF4OIgnAcFDvW",
+	"j7YJgm97ec2lI5Is6FL6YQvYFc9mehvzx3qz/AG451WEZZB64poQTXe3re1E3FOaMrebxbluLESw0n2+",
+	"82s2N+NSJJHtPmUqSzlRAiXslKYsInMhkqoNH3R6A5dW33zDzbCiykGZS1M7cFCTMGKlMAKTVWTaPhci",
+	"YRQYqQOTqYs+Lk5kcwTxyvAtdEbNoXRw8IWOBquh3mWs+HJ7LyG8eNbGGmoC0e5ZRM6XxluMGV5+L9UB",
+	"5T47AjvLnIG2F3DlUaqbYWmABXrydrGAJLaek9lMvLJ0MlHh+WGqkFAWmGB1V0ufxYrN5CYtwOOu17lm",
+	"nKYUDPI8O66GTQD5nRgF0mOPsQT9tCmxbmJGuq0CG4LkvAIDgiebhJDbcFhEb36V25VFsXI4EiWa5Mx3",
+	"yrCoELhRlCwIc6U1juptwxfuSfLslfMCUaPZs/SKpUTShQmc9znPYbfX7fcPuw+qDmcOnFJ1QuMZxAWg",
+	"rg+2yixOkthLlMuP0qB77NpH3WI7YZVFK8Iqi7Zk4KVYkZr0hLK/F9IEIQ6KzeZlBa5hPs3KUCxWfdUI",
+	"nr5584rgC8XOtJ26kxDWJIjIlUUpnD8viWHvh6r+QojR3KDm2BBPmqbxVekI30zF8Q2dD/XBpfckCXJD",
+	"oEQ92+b7tVtw4V/Tof4JrnYSqhjZiyM4e8GQ0xkL9os9H1z1D/zQw4NhMSriwCt5sDKIHGG2hm7MFanN",
+	"0S1KzV6vUm46YNIPtcGHkPgL6AZlDrKxhu16XlqUoD5leQNz58XugluIAjGsnvB2gW8W+dl6Zl0nWy34",
+	"BhwRgknr20hX/MJlXuvm2oSzhT4pkPnXXObmgmUrmWu1QhtSBzOaiCQRC3kCymGemgW5WpqSi2lVwR9Y",
+	"Hn8NyAFeVqCXz0KjKNaPaPLK204zv/IqLstBxARCjA0uwSpNpIzKKuuzSUt2gQyxs2h8vhwjfFfbQwfI",
+	"FU/rRYUtLi5pZRurC1yzcIjEUpe7Dsyf2kJSkNd8zvKpgE09SRnLM+4njHl4LV1yxulcToVSWP4Froj9",
+	"lYGs7hjCGCABbGWZJ4yNLTrayvBiNSWBxaQJSADaRdB2IwEVhgtt7Mf2lOapfxYApshUAYHNCa6Yq/tH",
+	"rSo2W8DG2Tgy86YZG1iONUA22rxtk56XX+vGdtyrG4gyrs/iKAIuOAvIHjVqecrYfjsfS/UAMETcrqV5",
+	"6BMtx4LbHv6PfrNIlPmPKyKvFi1oxb2GZAZIFDh447MBTgsXoSvoNsDXivt5VLVmDquj0u9ggBU4WYg0",
+	"km29FXIqFtbuv7AqfT7f3wjbaBPnrFtbj0jyub/bwBT+nglVKW+oslPVe0ML55mLBVmILIkgr0FAOIiJ",
+	"Q6owgkxvJuynWq6VeekKE9oTziUS7esBFLYGM3ZXhVmO/lTljz0a9B84/mB3BXdDtkkiFiwlIQUjVxsR",
+	"5uJJKsojmkZFkCWfThBoavVMrGNypfXOV/iSsTnJeGQWCcm2XWJ6hf4fNGZujpCqDDpN2cC4vWEhiLNE",
+	"ox+u904Iz5LEcXjDhCLBZI237HAVhLLSgNDNIs0UNre5AVVAOwOAkYLasvpzkblV/F5p1QDe9fbbih/e",
+	"zj6WyxpsgEtAtJWobFptqoRQb9WsU3g9ne0MP9jEmA0WzBZ8+eviAlsizXFTtd6iz5H/bK+WE+93myuv",
+	"K7HxzsTx2Z7HiMokU2ALhSO5gYcnQmZVAvUxVUwa8W5DGCGMVkhGIvxxgRofqEigtiZCVmm/jW5GQhzJ",
+	"p7gW0T8akOUqSkHQFUDqhZl581hlPIOjcre1PSpR3R9YV7faXWNXWpiIsitNP7rdex+zk0U2aejsXalr",
+	"eFjJEGsNppJfLI2v9CLWOqx8d8uYTiYQ8bLa8FNzM5DX//Y/tBHki1hNo5QuOMJnO3lliZbs9fBZymgU",
+	"84t9ADFZorDfdL9g8cVdJxWXtNAr6LTo5bknc+yLKGWLlQEUOr1f6QKKZ3Wn4wdMPjTnH80RRtMkZo6C",
+	"QYnGyEykYyPJQclJNIWXNqz/EKX1RsEM46o6Q1WjSjRH2nlMg8OGY8oh2GthYootb0R62cZD5qHM5Cwt",
+	"Zzb+VubL587SKnnVHY6N11BGatT5yZzNjK9t5SPzv2nkCrMS7MZ3T1YA/RkunkwuzEoJ3u19XeAG1kfL",
+	"5pCgN1arUYZVAu9Z3WKRqVDM6mxCkPhe8SVQ9YckcBVQgjxLRRqInzRqk8Clo/gRzOYeN5YyYykAOZic",
+	"HApAlAEg8Ek4/4edx+SMhVnKuuQNvWRSS8eQRYxrBeeKpXkqDM40OHExcN7o/A3Nq7a44jEeEJQdRHHL",
+	"/W8qYh0KmUQVJwwR6qs2pg0RYpx4ECV6rwKzHcGQBPPZGDJ7rmJJA7LnhgLuHvMbYi09dou9Zyfmv1QM",
+	"w7WpZwHZK019318tv3dNNJUdej9Ud1LyIBXbbOLQBAaXX13veDjKwUNKoKFdih9aPR1Nw1n2qHQwnd04",
+	"CsCGgTBNwbEYvfG3yv0tQ1xKEGNrUf7yeIX1Xrg3zYNgNjrm8mM3OCpM7eihhwL4YOCjAPbqQ0Nqg0z8",
+	"LfOCQU4cahSaPOBStBG5NbE8A29gxw3gCX32XhU18q6WcI3Q241qG5t2zv+9zrj7QxhXZC/mYZLJ+Irt",
+	"36TrNWZJ21GQVX/EQqvhoUhL8RArNouPuOld05ZUYbvG65Sh53rib7QZXFSgG35ToskqJbOeJm/hWo0C",
+	"B52KpEgfH36bmohbFxXcunpg8/Js1+Vj5lZg3VZ+a4v6uIKrxRW22X9FUiV7NElYehEDVwhDKp3MdiTb",
+	"eE08Wj6upOWKRSsP80ct1/D0mHfwcJnhoNyDhQbU50msdR1qBpCPubgV6yE1i1tVHtD3ELSk5bwtWaN1",
+	"XisNMOIOvu8A7iBA5NVKhsEGwdAg8NKeEkLNJojJtrGY24j/Elsohjo6CEWk0Hr+YIvZ7cYcXNG7OVVa",
+	"s3UlzKok0rImSkb/Yp21ujm3fxgsXLqAqSyQ18gm/YGxywht0Bl9/ww/eQCrbP7ol6zVdgvxpc3PAOxf",
+	"VbtsxW0lFlhnBC7LzYnMbwC9GLxerdbUP64iwmJFv6p+QXmDJaVTRiOzkOx9LD3l7X7xVvq+P4zD+8eb",
+	"jkK5NFp5HAB3AkZQqpbedkpGiwtwtNUJLJdfW/HDzTTLbNLvdiff1XhbR11niVCv9IvP+DyrqOFWFWla",
+	"imYwHxCo0FJkHcVaLQV2vn0Et5ggYa5Eix/Vqsq9Oh9lzZkuu/zyTiO61FO1TMI718XyjE1PdUG5ys81",
+	"2CNbHmwbgrFpmyFL7bpYJ7KJlp2fPyVWvZ32DrXfROUtFKJsoHHnXYs54x3Gowpt/0Gnd9g5bND/ika6",
+	"lC1LDhX8ceXkrnCQ0mExHTYwufR27Cq6BGcdMZm4Y1CSV825vMtuqWbyD7dl8n7hylqPdiff3GpCOmxE",
+	"SH4pzC0O2lYSoHzb8clY/h2P93m8qkoIur8li9+KJZZTA3M6LhDab8sioIbArjyCs0V+gVRkEF5Fv3Wr",
+	"89LgtJrcVUc5NfX6mjS1GveZt1qZ5upXSwjXpbx6RGcreazzP7qafGs7xJeKfeY1/LbucqugL6wBC4e7",
+	"EPVVFdNlbJjWsPX//EQ7v777cHj9RaWny++2ItdrKlJFvKdgJaOJWuy2VJ+wpgRh0Q9VxQpqyg82IaUX",
+	"3qclUkIXzbqd1W8UZ1SqQVh2oW3YW1vTfdPg4US/si9fr5Q2rDTQfb5rzAIThxiXDczKwohOGS2Tif5P",
+	"r/No/O5Dr330qJpkcr3USKIavfS6UIBxhbY4eXb6/SneoetX2oR1L7okeJJpznTwXPDIpvXmPqJyEccb",
+	"eRmAKNqO97m0b8sJ/PEXAqOKW1TN/up5eKng4a6eTJbCtZtkPDJpHxj2DugcqxzeFkCszRoBEA2JSLxQ",
+	"/e+EBP8R2IiGElVtX0TRUpy9pPuP8ts1rdjC0HVtl1vRI1x9n4uxnIpF6amB7Ck9xRgIueThGJGtcmjG",
+	"rqmH7T/CKLnCo4rP9HBxJW5yngDzo+IkTZWa78l98vb1cxtHNM/OkzgkCHzDSnGITQpPljietkHXHyc9",
+	"OFdos4r8HzPYmpc14QwmokASSiL9polWLlky2EZtMIS2fhsFXNc5P00HBqTXVWTK125TJdDGwWyVvVkk",
+	"G7+/lYKi20T02AWr2hCHylSDrSImJnCFC94ZvH9fKBtXYi+2qY1oLo+ZonGyMmpsoHaU5qvqUI8cuKlL",
+	"vkopD6f6FASAWHSCMbmBQbsJNIObMzFPqrTgQtGV6iSaikIh2Rxvn1PmXL0qx1UCdtImnNGUmdrM8Qxi",
+	"ygAw4Yo5F7vDqnX2XyOnkTZZqmKTqhFSTomE3tpkRsNpzFknZTSC/gFmCYruYDSMoom4yMyddCz9yq3l",
+	"Iqyle4EiWmmF0gkxGDUYLrjORWRYuEteRZA1+SqaYcCLbS9I554keJdaHB/AS8WhbbpyeBZdaXXtkphf",
+	"4mZDXdtIa44MsHGMwov4VHalKlIudirRU5HgbbCbVoc4zWaU55vK3s8TynEg5JmCOh9YSuaERAKwk+Y0",
+	"lauZt42KAa0MzEM4rt7XChTghbmV1cNh7wvJXasgyVi/eAz9mLAnzUhUuoSwwzFni1Wc5AWN1Xgi0vE8",
+	"FSFD2PlinPBKP1W3d3RWG0qDJbAQ+CNakknMksgjiFgSei4yhbFTJMIMxDlVU7IXYKIA3DsH+3lgBAYK",
+	"irK1md+NbYwlrQGUhmLuLydQO3sdYynE9tmciHftZtuK0HHlU7yKnH1PmqTybpPc+ziyziDzZpvQRAp7",
+	"+vyEfA+z9SZ5+dWpjCAiU0EjEiZUOg8VIuV59FuNf9auhrNsr5b4aVdURGmXELzbq/CybQ83sEDndeNZ",
+	"r1EY75TBwbK8J2eUhX1bEeHt1vsO9NPRDUgs2V5fp89S6VEBTqASRq5d0VBeVeKGDZlqdrs25FfA27WN",
+	"mqp5N5hbVaW9XZurLb63a4M1mKuF5vobEGHbtVi3u7eRm4m7t2HAYHdso6LcQd7MoA7ZP/++wIa3/biy",
+	"9lnewuGaAmXtdUVj8iaOmtNIqS7Krs2gZgDt0CQRi9KqHDdvqUJby9t5tGU7frHBXRvyCxTesI1CUcMb",
+	"tVUohLhrS7XFE3dtsL7g4q4tFos07tpKdWHHutZWS6a16wvtuBb6h83HUwshm7d2vPvsXOE619pg0Gx2",
+	"JaT//PtHa5D32/WI0rYBP6zQA2Bub65inbcwWN9CdV2P/PPD9Z+vll/cgSevVgPdlWCry4du19q763ar",
+	"Bshu1SFldA8SsSTWD7qIJcR+yWiCyTy2NnAndqYAmCRS0aUcceeeMRnGtiHM+VFpzKLuiO+YZwxMgEzp",
+	"fM74BmiywfCov1WacU1Sm6lyr5w331qcFWlTzh/ZMB2+LlGsylm3Nk/Y4VLZ1TbWm9QDprKwZ8VVm8kL",
+	"43Ute1z7swHfJYV4Fa+uAqmuNuW3SSgBEHNlLEHRQ2utq5y0zEZXOkNdo9WuUEd05IwxcwWLZbOJZOAu",
+	"sbbqigvPgUD9BS9lCvASldNfIYFvYpZEX8NRr3LDgQfoniRXNMmYTT3SDAhcluAHUuy9InsFVJIpjQgX",
+	"HFNISshTtaF5fhclZtMoC1qsaxaGW2z1aHOrK0BAmDBcndzx7Y5Jo3OWSnPb5SLWDOzuRKRdcoZJVK5G",
+	"A6YiCJ4sK+4vZpXXC0/0Ywd4Wk6/8dNLS+ihq8kjlsFjT8XbteOqdAE/3aQ8rm/jK8YrYhYwK2XLMBQv",
+	"iaXczzd0FifLio68ZJctezO5MSvI7fqxwYUnMSdPuv37R1CUothxIaWmEOcyGv3nT/3Oo3c/9TqP3n24",
+	"3+4fVcUvlCkzX2R/Idpum3C4tWT7dm5DG7ck3guDIRrBxRbcu1u3PLAOiZ52kUGp+qUB210Simd8FnO/",
+	"m/4dPf916XmFMp8ymujhrgSy6lWurChRB/xqtSVxWVCVxGVRaIrNSKymh6qDlAfjVt24QWTwgiZJJ0xE",
+	"eGluT58+Hb54QfYGR52pyNJSKhkG3RcWc++nXh9X8uPgp17n8N3+8Kde5xgfVYY5rUaTrcUeW4WlhNNs",
+	"xE/w6vTN10/JCjjvhzi6Dm4BltI4sZoBGcLAMB+JhiGb616bQRmekB6ZMcqle78S43BTIO5twx2umdFg",
+	"LeDhZvysNQu7HvaqMlR2ezHhQq1N7RRs7QTtzFhh7WDvvUA/rCodcnvlXvyYwdPO/777MKiOE7zNKjDb",
+	"Bl/eqEZMobNmJWPWUUBdhPPWAX83w779XKFs17OKTwlruwJm65IJ+puTCX4TmFuyd+qyUVNq8EcpJ5QT",
+	"LYoNVCBwRVc17VsB6o3bE4vzEazSYYCtZNzIqu5+qxo11xekenYfzU8fYbj7X3wmwLrNMTu2B6pdd8Lr",
+	"As+3O+ENlInfTfCTvRrBv1+bprTtHqyZybq1N0EqdYE5GGoC8DmYPuFJ/7atYIKOAcmwOuEeF7b0oGRh",
+	"ytS+D+6Wo+qayJyyJ6S0PzUM9tRAKdeDqh73GoKqYhdj5wWr6wvxjyIiBZnQtH2bfTt3W13f9oUmnTfr",
+	"eYvcmU25MjsCxlaGR1VbPXahimkE5Y1bXc51hO876CvsJt98oAqgosQEcS2A3KvKCnrmf43u9JKHLAew",
+	"bBuQtYjlmjmi4pbhaF6/6Dz47ujv//OoiUOy0SULgFN8CiTXW0uVHVTqDQ5lpVkMnsFbeVfrQupuhc6a",
+	"MjkOboqnfDspvb1GcEhbwczUAsp0bwOm2ztRQc2FSe1Vwpp6g5uKDRYr4xRP7AZsN8he8Ld/rnh5+7cv",
+	"VFifS5d3u+pgo+GMdVK2oGkkm6UwQD9VHHAbHJ3Ndf3muQLRJMnQ6hsb86VNhpbHI9ZlSK/KoI0IPQtA",
+	"U8PGQX8r97BDuUTQ6WQl5z3TP7VLtyn3JHn75msiJhPJVN05b4ijf5u47duiX5gLzXqREytEofAU8Vu6",
+	"04d1bJQlembcTQ4lWC552OxL/eKG6pJWU7FsyS84iWP0yaNdTIivyIGvznCvwHOyTL5doYDkx7Mw59Jt",
+	"ubd7DTWmTfW3CsjcVK3Xm+qjMooA315RrsbJPVXa3l09ruYwxXb9IEmqppipnnKsZNEM/JQgKtWaYWMl",
+	"Ds5lcGNe/1uqcTsis2wiKT3rIlCy3uZ35YVprQXj2xb05ej2sV12hHAB+JaWKSsfZUk9brx9AfXJ3FkY",
+	"q4Jvo4wi5C1jOF2fOLNRvf602tIfT2/RHMlTWOoQcHL4R3xlMymasE5X2roWVsfVoZcxv0ic+i7JuV8m",
+	"WUKO4JIpV9UKrxj0UymS6GQFd3mqRYhBZ+4Qvyx1/qcbXQBxDjctv21mBMW39zJuYsj2vULcXCzaeXKr",
+	"P1wIyvKmS5P4km2upHHrKqaFOGquaG7n2fhsKkv43GqNTvmpQJaQtdYXTl85P55y3FDT1Pu+scRrfrdb",
+	"BzJap1ZikvmN9Mm6pPE7RXKDIvkPa65VliSxqqQwb5MZ5fSiRqFsCLplIgh2xNmqqKvaGFoLLkicVEAQ",
+	"ZCL4Sqq4B7q1mzMX125BJTGv3yLb2wbXq+mEc8Sv3xLT6/cG79q9KJiWJMHNhMtOyGAVMVy3Awa2tfMY",
+	"Wi4wLfSpvCutSVZJwzuDidkPIUlX82G80ayefbCYShaO//3PfwXm5hPNBf2tNIjWmHYTCs5ZqAS4eoVy",
+	"ayzbEKrFIcjakhGWESt4ssmeXMQqnMbaVhYu7yOwN60gYRaxZN1tLYtPjphWkwrSCPPMJ7Ei+NkJan5Q",
+	"GgMDeABnmKYWfRhq124EQ9tGITNxzv4IPxUWWvXZ9ci6nlA3FgoryOVNOteObjz84mYKF+oNdxpXc43r",
+	"BpEdv0vARv/3jNjYIVxjPGc80rtU171YsIic0/CyEHqLjBwj2DD71QAEKa+y5ZKp8nBPyKvXz16cmuxK",
+	"G0gEOU83nspvG3mSIBJCjSR9pc9lDIBGWEOt+7Mke4HEf5sl+pqmkaHvYN8V2jJRR0rklelcYbrSrW08",
+	"Pvw7+5/LwfPL6NniafYgft+j5+HjJ9/0zcDG7x8+/WUwe764oZK6g1K6DtzrzSo+l7vDB0ZmUSoKySht",
+	"Ek8I5c3u8UuoR/V35CUYojgiJcJuvOaVOptpZH3vF1SxBV2ekEBSHp2L9wGZiSstbLQGpaapyC6mBkwO",
+	"fnc1EUOLymld3/g7eCs0qZXc4PjskwY7uRlX7UH53FSHRJXipdbFRtVxsxIFrpEsOJlKy8msdZFGtHJL",
+	"5ywiSXzJzOG+V6FI/BYixCxMfQFHI7lnlGc0CSzzNZ9BteFJzGkS/8p8IsLXi6Rjnv3GbGSLY7tyTOX5",
+	"+y1DmjYpQEV6LqhCxZ9KVSOLv33S01fU7tcerhLxbDwiZzXZYW/q0dzAk2JqiGI4eqyKQVOmfucKVp/7",
+	"xRcAFcVO4dRZMD//M5ycM0XQgeuKoZYitFY+WtmhV8hX6jO9DdwDaKK5BoQ6qQ3jBp0pFFJJMsPAasrB",
+	"3zWnsa0dvZgyDsAUCPzHtbpKDCiuo8BugYsGFu3XaA5UGp13KhKMzuQjTufzZOkDU5iMtJdnb6oT0g4s",
+	"Zwi6BKE3cBKxHHGXK5AHgnMEylivVuONTPUN3alJUjGpTGaU2jznAu7TWaoNdT2PmEVgHsdK5pQn8zSY",
+	"dX7DwXZ+w4ZxYV5ghhcaZrBNUC9d9znmD1cUNiwf77xFPybGW9bKU2xvkSvObQpFOXPzSSZCVdtN4JrY",
+	"izmRjKbhtG1K0cL/mquc/d0NKxhjRT5RYDlX0YZ9cNz7/QPE51VqXRCKK5YGZG/OjJcV7h8Dc3wCsid4",
+	"CKgFvqm6X4Q7vQL1yXxSxijFH1dlyNp0Sru8i9UqoW/PHpMHx91ej7ghb06IrBAscwwXW5MN+ZrRKObm",
+	"sqMcymt+colr4ZSFl5Kcs2kMR70iUh3eqEhvp+EUP78nialHXe3oOaeyKnVLXAZ6zxZTZJj2Tc1gtIF7",
+	"zojBMCvVgay8+pjFF3hpKet7moqFNktRwweeACgWMPXNfaxWU8WJFfqu2o+6fG8YFqQgmYr1ei3B1WQi",
+	"D/IE8HbLh3raMR28bbeymmjWZjjAZX9+wa9sec4SqdzalZmVMWuDROEOyyVlitQFTXTrBM/mdIhbTMuw",
+	"Fm7Fbf+WORq2s42rYZWJG8TM/rUzRtapTj9M44SRQB+FwCupDVNlPJJV9yl10+6vnfbGPfgkiS0emKVe",
+	"gOpQveIioCdJaZoP8i8DVMEB0zKyiZXAy9ctyeHNluS3Tcu5vfvRW8m5WV/E+XPNxtmuaPS6atAN/JS/",
+	"QxqLZ6OYL6rUKJD91r6Cg3PONAOT9iagkEUrkkifNsD3GTr+c0+SvUD/IzghlKRsntAQ4E0YYjCSJNbm",
+	"TDsXl/tOA4ziiVlhMAVCk7i8F+C/gv3G12/V5ln5Ds74DsehM/LXrmHBI3CXCPSXSgQqUf9fJStofS7Q",
+	"7aT/rLLggvJTrQ1syhpyXG7llJczirYIXKjLPirpxSWjYYONUwN++5IzU2IGnDUe7d2TZBpLJdJllYUM",
+	"LLMegmI9ffjgltftynLQgFGHfk3jEdwL8u0N2iZPJY7gn5ZY9B9+vZN27tlEz4J5W2UyaJN///Nf+22E",
+	"wwJ2A66hBF2AUM2UJiUN5ENJrCJqJgBhKgHYlZWIaRsNiFg1w/M93sp02EJBvBoHJySOJJEidVWkCKgc",
+	"ZcXx6pahcn3c9VXY3JVfa9WucS2crv9SnagrwXbdRFM2pSE21piB97zAtdw77bnszc2al6OdD02JSyN3",
+	"e9VydzM4axOo36AAWosQ9M5fHAAUNIkYTVnqrgBoDPFwWpX3fOl1OMDatGoGAVzqfAXbVzFzebtdBcni",
+	"c+tTaYQcvAl9uBb9N5/hNmF1JVLOSztbmms73rwxtq0sHDanFFRKh6KGvk3gm5Y78a6Rbyui7S74rXnw",
+	"2465yr9tcvJdUvKNN/clXlLsVgT4qVigBRbLGKtgNkd2DRxfDMiecxNLEtIZw3srwyBLfimfnfqwcO75",
+	"R/Pd/hc3wYStsNsrNeNCHGhJRfhTBHb2d8Pi2ia4c7d4zj99zOZdVOZfPSqz7UVlao6IQZRl5IXayMp5",
+	"ls5F5TUzuEULrlLT8wmxLs5hyRFKqBdohPd79nA6rEhhPcVGlum2nb5ZFGrmp08ZDWpm3/7jxIWuehAr",
+	"to4lWmLS4j2eiYbyL5z22yRwexToP6w1A3846dsecSdq27YFK5ThIi+lnIjMRJNY28d/oXDpvI/hWI4G",
+	"0HTzTSzfrPLFeV6PxbekjKlVVS63ujDKmYkJqtJZF4xdJkuHaSsmecFsmt8n7VBzyQFc6LWgUXSrKaQR",
+	"XdZEP+pf7IHUcyulkqlppjtJY03CaOQ1Uqx/YOwyMulkJaV6i9tm8JttD1BowUHGJvq8euYgFnJwGLOP",
+	"C5b6WMQTka5sw4NOr9857FWgxmyUIVr4/ir4uHo/9LwBwhY2hU4Zjcyo2Pu4BBl//4YIPOF0BYBnE0DK",
+	"1m43S9JFgBt7uN6VOsenf3qgm7U3beVMz63v2eTY0W7FzICWwErGlNZ7EpIwPHrf66FLMIWYtosSOPKD",
+	"elyTWkQTMcFjnPexgs1TDQITz+rgZPDQIqwzvFZiWv1HeDeHVTSasqwCbtNKTuyWt3BYILC+4hU4sshG",
+	"aKp+E2gq7AvkdyNO57t+xZzxDng0u7vws88GkQUYqiWaTwu24m1tce1L7L1KEK0e0o0uVKuM1DnRHAaL",
+	"eW87HBb/o0anxOlGW7nLjEQAH9CJicx0Ck9sIyn+wA6xOnQ+WwsZL7s8JZE8KZfIUfQS0prAPoqVD5f1",
+	"iQJCP3ncH4+qAzCe8Gi38ItBf6fwiztgws8WmBDVEYgC0vxX3rb+trb9T67P/ZlAAQ2qWMImqlbZ40KV",
+	"o9pNSK/TOasDmA9vA6Buh5CjzfpFKVDI8rTfBeoNF7860qdOKm26fPstsds+A8y2giL7R9AqgNPsWnyt",
+	"MkeubXGNqopd7Z7y1qhUllefCv7PK7BTiVF563lqK8loxSvAK5Z+NM00uP5zjl49zLoNrHXEatsrsO5D",
+	"qPM1YSmLiBIOwe2EBJrDRylduFf3wkRIFpHzZb6J+9AAh5RGHsH1k0TXajHpaQ74kK7JUtIT/rrqDrUs",
+	"dnUKNsPSnwbUv1IC+P8JCYDu/N+hZphL9MhTc0t5NlbtMD0gL5yV3Eb4qGLMb0QlyuqpK0tBw5Bp5qHf",
+	"QzEqMgVqN7rxd/TiYsCVFnFwG3WbPtz1WTSF/qUSc0kWItVLa8z9WBsVJBJGSmNrVb7NQWfQ2zy820sd",
+	"UeKyrHK7qLPGJT2gYm4ma7bHOUHACivuk/6I7KUsFGnE4KpuJqQiAm+sUILv776NG9epHssvoecsMcF5",
+	"F/SqMHCI6JQyg6NTUvXmrio+Zj+KTO3ivYWeCiIPnhQPID7atTYMDaFSpzexPEvjrlaMqRUD81nnRQyn",
+	"NKWhYqm7yEEWBoVnFUsSXFtJ6LxccxAYKB3PqRofTR7+vTqy9UpcrmM7lKRCgWO3gvngHR/jkXVqaAmb",
+	"0HkeDQ3AFlKKtBI6cbczJUMxr3Jn/GADRXCkM7okkSg5jxEqb5gyCjexmB8cJ7Fa2md+2Fnls0UaK7YN",
+	"5uJaKyQvZ2IADw1FuGmWcgwKrLCwfxt9jbVYDttWeqVq23LwXvy7yd5rvVkIxBrBwK4T8I1dsQumaBpT",
+	"DJDyQuWPrjcXlXcpnhsTO01Z/G2TCckeTRKWXsRMtokIQypXNc8G8/IK+IIifTvJfm0YqxkIhgZB+D2J",
+	"oxODFWxT0OtyAr2B3T+6YUrgCTABY4vscbbYt4UCoJWOboWkmoTKTiFnRgw2GhC1yWcvhJGoDuFGeL4i",
+	"y0jprPIaY7NPsLRQa8s9X9ceRa1638YZJIIbzJNua/Mp+aTlH04IZ1eAh5OY4E9TaIEmmpcuS/6j4qW3",
+	"t/XHvc3VWWtWFVxAuy2rD4BrM4hWGB0UlmBQo5nN9RTjFBN9ZJPVbwiqXlmefTeE9U11vhvDrdeCqnun",
+	"od+g+vk2iOd1uOZbd3krqOcnGKqh+QlavDkJyKowR78UPe38+u7DYXUp+t8YKL1Yrb53O7n6m4pN3w6w",
+	"+baF9ncFJv9NMbvLZKL/0+s8Gr/70GsfPaommRl9/wy/N1LS/NXfCvH7lJeAvrvkSR2Fk5hLRXmZ5Cpg",
+	"vm8qHWtrWKRMKpqllEPFO9DwJUOY0T9i6YrMc/QF+mlg9DS5Rf2KbctHFDvFH2r6/ZOXkYDCSngBzqnK",
+	"Upp0FjFnEK5wV2Pic6sxcVdF4Q9ZReFdHX/fdHP525ZBuCt/sO3tZVFl2jEx0BwT9GPkwVJWbSNTRtHv",
+	"acx4OSRBIi4CUEtgfUe8UOCFUGV86ntaChiSsBdA1LW8386rupBXL8/eQGOz9ojL+IKzCK4XzyzC6A/4",
+	"pgSfa5ClSYBJDEXKvIx5jQ/b1aMpbJK4aLVbZhDF3bIPK9hgllaEgf4AiLl2Pogx9vTNm1dn5O3r5/BX",
+	"aZFSBpMGr26R30yVmsvhwYFdqK756QB8yQeFdqpMiQ3e2xLFwZLVUtfZOuBQU8/MOHQKd8Fr7xluaOt+",
+	"Emu2Mbq4ba8MKr69JvEpFICdhOJtiDsj5dZIs3oaM2hE1by9GZNCZ7flURXWiFJsNq9CMnvMkhjCZe0r",
+	"JqV0c3lPuAdgaSrSqtEvc9FjWiYTGicsapMFoBHGCjG8FZFLHqIjbnOOpC2CtMYv7QFyQ66mTQ8sBaXY",
+	"ptp4FZsPIieFs9edhw8H/cNGV0J1URhcqDEAc4f6e0iMm4okGno+/VjziSTCihaeqNEiwiTnBWTvnGnN",
+	"MsL9YtGJqRMT4VXXOQ0vxWSiP8GpYEImrnlA9uCCN5sTkPpkcESmIktlAVu5ONIcDkprX9Bkq93C9kpx",
+	"mvbH1UWBX9ZHFDgiztM1Y/XJkFDrQHYrCKudn5oCsfvTqjrURlQ/4dFcxNXVM1AmUkVSFrL4ikkCwD9y",
+	"h6AQi6h761UhcUQ1qCdXkO+9nDMJjugTEvxHgKDopuRKbuZsB2OzlQnU2PJdsLLhu2Bb3tNv0oCN6jNm",
+	"ZtsL2nD5x0pdK/+10vasr0poCsLZioR7XpXC/ZNCocGUybng0hQ5NzRDzA069F1aJWjoxeS7vz9KH377",
+	"3Y+/pG8WP7999fjhs+ev/veZGDynz+nZorUNO2Rcn84oaAN7imKJf+I9vj4XGMXLInLU75FvBWcFHmU+",
+	"1xaC+bS4lvnvDfVWCKBGWgelVLLyIjh9FK9EnToK+jgqpVuaxHok7oD5VUfW356XGEu1+Qq3srYKpd1V",
+	"uR2kkfdRw2TcIse7ceqOHcKfInXHrM5rzernVYMLL7lYJCy6YBLiaA3GCNBHxcZlIKErUz/SjHnx8Mil",
+	"Y8x+n1IeJSwi52wiUmbr00N9Uf1zJDgj9IKWvFS1K20EV31dJS19GwRGr9TwMM1WLyTmfFcI1IguV5LM",
+	"bcEmRDMGl94COUMp57zdklkp7Ax/XCUCycIsjdXyTFM+7sc5wMadZmqa//WNlbB5+NO///mvVrs2WtSE",
+	"iQb5+4Fx5KCr/KjnRWF1ydeGc58vrasBvzRxR8hHgv281iwCMcN5heWHUeYz1Cyuda0nGPOJAL1DcEXx",
+	"KAEMJZRqwpjh/4KuLBu0ts+whSOxM2L8IuaMVXrQW19p5pQymvj3KeaafpKKmYkdWeQBhlqCTeIrBvnE",
+	"sjviI/6RSMXm5CNZTAX5iInGH3WDWaLIxxH/2Ol0Cv9ff9InZ1CihXyE+5uPJPj2CRb58SOxAvIxz6xD",
+	"Ly58PSBPtZ7uvq2sEKQ/pgZsvWCuYVUhDwDjxNSRyUPn9R8FfBf8iJKgVNUIhnNIXtEljsaB8Hx05e/U",
+	"ClgMNubVXDRqgYFwGXoTMo8OinAkpvqR6SHYh2VPoxz2J2qDRbdkOYITjPSIfGOCrzcsXqm8kn7Phwhx",
+	"q1FGtA1O3Fwt8gn2fExeM5WlnHw0R+UjTNn2kKtEmiM6YlgZUmC+W8WU+ahp8W9/I98yhZeWiqaKRfrp",
+	"qean2gC2GeUsvWIp2Qtm9JKRNOOB3nrQPEjEZgKP7z6oRhgqhLvQNkO25D/isA5hliZkL/j5lwCVvHkc",
+	"XrqoEZGp/aEeRBAEcjri7P1cpMYz+aU+78ODg/7gQbfX7XX7w4e9hz3y5uV3T77/ssCyRlxv7Zd7nadk",
+	"1DrFXf4VlmVIvkK8zC/gs1Frf8T/5o7X0KNpjGAbECVmIk3FguxBvr61w/Msxf0R1+9/+cUezKwjyaj1",
+	"xQc9gJ/+6931qKX/hPGXj+v/rb/+8os9gNnoRHlP//l/vtkfZb3e4H4eN/blAJ9o1geTZfh3Es9i9WV/",
+	"1CIfyc+/kE5K7nW1eP+p964bR/dgenj+h8b3axFuENkmP9cn7kgD9kxIU4CILB/tEU+ZrJ9s53/AQVqY",
+	"tE+W+pWn5N7XAhrrvFnO2ZAY812/cPCzFPweGY1GnBDYv2cRm82FYjxcdr5jyyH5Yi/L4uiC8X3dWERG",
+	"rQ+j0ciGtOl/DvV/vtAP9D/a+j/5SsILg7ZuX/8T7jvhGbQCscNjLRtcQ6cRdc2AQV349bm4YgkNmXsF",
+	"BI/7mUb0v4zM6YZilo9nKnjeyH/2B/3B8fFxr390qP++vgbKjKMvv9hj4VTo5UyZ9Ha5G0f7J2Qe179g",
+	"oV9XoJmAJoAJD2tR0U5IkcniwQZhBaknEiQbgMyO+BakUMegv5jHlj/rE2N3fyOddCJy78OoZUpC6dXM",
+	"SwKOWtf39FRzLj4sV8v0hY3mpGYIcqs5FbjuF3Hk5ADS+gYK1iO03H5YzazbhPIlOH5rx7VuPJYo7n2w",
+	"JRxX5FCb5JDpetGCINBM+MxsvlleOcwFkFHIQZc5JP/+f/8/Ehz1BnYxx1Y7DkD2jXjA2Xs11m8Pbe+2",
+	"QmRwQoLSFlpUulHrOsjb1jJ7bH8KTka8/FmpkiR8rbRd4UZt2wqMVuONCi2NMTzB73UX6PXEGG2aCI4h",
+	"EMUCNLpR1wP6AaTu5RHxcO2joOuuxVBgSCIv47lZwa4Rx1pYMa4MkcMeMB7hySxo3YRq1owaMT4ZkqBa",
+	"1BVEY9Ad8TeY94CXPUQJgvOC1tvA+JcEg+jJXuAF/gdtEqxE/gPO2Ursv351Nfg/yC8PvSc0i2KFX+1D",
+	"1RAjlPBEYhgChutHWHEE/jniVXkVpmym3kViwKoNpoSAMDut0GLZUgQXE3Nw6XPGIiiCqS3Y4H3Hkm8H",
+	"3gjIXkD5MhgaOx/QTbxkCWCLsdrvkh9FhkoNxPJKxnKToLAa9u57xPN0GV/n9qjoSP8gsjRk41kMRVGD",
+	"NmHvaagSyBYwCWxxZPLXYqksMXl8Rz/B6i+gwAaQ6DfXKhwnQYk/BWTKqF6IPbsMmkamFp9fCUft+90R",
+	"f81UugR73ObcQ3T4JVu6qi/w4FxES6wWs5RGMUylcops29SX1R+NOLxMk/iStU1NAIiN1nSjtUxU0iVR",
+	"izhkWMvUdWp0bQuwqKDjEc9XdDAgcT7h8SVbjlOWSWbr2ah0ae56/FECKRGt3Ko4SbQWzGN+4bfbe7TS",
+	"bszHmWRBl3zHlsZPp+kJ1rBwpG3Gl57rJZurEQfl01x3dInLqgAP6ITGCRIhUou2xgp8AxfN6O3g/pcj",
+	"vhccv3+vT5jJidUnJ9WmjxSYcuKOmnc/4++nJSutTEowFJAoUK3UPAQVSz30AKTR+OnL54/Hb948D8he",
+	"v2eyBqW2/yM2oVmiTuCMFNAVuyP+BNDk4Y5gU0VbBJ4P2iSbA5ArUULRBMcFN6UhnXfJKQdLAkgZfoql",
+	"q99nsy0kC4XWazxyS4S2TGyYiv7wxJI+JhiWtr/I7s1q/YOlMhZILCMOt3xUanarph4nmtGfIeoC3jV8",
+	"Bt1chicdXPUDU18pFLM5VbFZ6hGnEmPxqDSvaSrVex91yQ84uau+0XyAOdEokkOos+GYomybvzEQBfgS",
+	"nTHInsPUaTwAaKbhy84G9R8CtUGNQvuAZzMT5j/iMXdfybar9uH8vvn9DFBlfMG1jrHQNK+t70gA3V5y",
+	"segS4GZ2A5y1Epy+etYxSw7e+ViSSITZDEFng5hPRNcss+aj3YsuCfrdfrcHJwMZ1sjUQk7EBcEMWOnK",
+	"ZkLaiM2JCQVXKQ2VpjBPwCiB52gmrlgE1ZWRi8xoeskiEkRsnrKQAkQ3OPKRZ3EteWTGJVMBYi9SRTSR",
+	"KiLj92QmuJoa/MMTLatsmWZ9UPAMWikIAZqGMq3v4bHpFBbGMHgM5AzOsM8Rt3z/9Tdfk4fHj472yUV8",
+	"5cpcAySPoerXenhgewInAAmLAnEKiolJW83CS6aG3oEn/V7PEpN+D0+duQvOUokQGoNeb8T3gENazqjl",
+	"7JReMcyWXPB9QwE+52N21o4c9NF69uTNNyMe6BE/1wPuYDCnFupa04RhjVonv3w56PVOFl8OgqHuPx/k",
+	"nKVkYNkDljLLGws0X/WbSb/sP3xwor7sB0PSf/gANUcuFm0yyZIEfdXaduqbFvfNXkigITabq6VZtoLM",
+	"ekRSqtgYVtxq1SQA2duBMtsB2bNDhJZMqGIuMCRRAv0idrWIEoKIiWIcuLPL6kbuOMksc4T+zT0pSsY2",
+	"nElgkrDRIx5Dak+kZ7Ei1GDrQHswSeTHvWKNAmryyvcgx8n4+B3H3sdMwBn6/8vsFlZkbIr3Oqb7il4Y",
+	"hvs81nuYojMNDAZwzI9aQzKCW5NRq01GcCOin/3073/+651+YO9G9MN///Nf10GXvLKRiRCUiH77EYdY",
+	"kVgx8P7am/GoKmZR84ULpnIFFQItzYifGClt1TQueGfw/r0laBsqA7JYTumcWS+ZtoNH/MOoBZxXD/fD",
+	"CBzkOMWYIxafIeexeUtPUTNpfAlcJ17V31EL3CPu/0atGZOSXpjX32iaAr8vAsobuQ+krqnkqIsdgAzx",
+	"etCmaLnhSITjLE3wLXdn6bvqDyIRygPUYv62eaR2orqzIf69JsILXC3W3A30soH4NHBzQeXqoc3i61v5",
+	"8zlLQUvPn4144KuF+ZvGUnYP8gNuniGrofPY/N0lX6WUa1NGj9W4jwOzMzBsvfjTbEY5Cm2wTUBioY4c",
+	"UkUTcZEh7XzESsIfQeCSj1b//khmjHLjIq68jAicbjA26xOQj6RyqchHctTrkY/IFfAjR8uLFMzP5Rwz",
+	"cGcUwhFBVTgxnQRGRYpVl5T7ttZQg76dHZMPIpbENNCkr4xrpYNv7gujuKKlEYOgGRnHOCO/ZCCw8lG0",
+	"bY0GTXJOfXBgJGij1Y9Pd9R8C9zQTPwaWrH/ffbyexggdAh/EmSRtpeyUdN43d8UpwU29jp701t2iwEm",
+	"MjUWkzFkOzebIaLbQY50DNcJMjYFvuqSqE2vNpxFxheQ1MK2Im57+21auSeJa6dtI1w0FcQzJhWdzfNN",
+	"xkrsInPrXWItuSftI6niOjCKPvlIvhcFdxDcj0NYiGnXFKrKJ7W2tTcODkKfFJroA4qFz81ZKDbr0O0b",
+	"N6sPiPmq2JTx72zRlJ6p+SqnobIf8iMpcFxoZmCacaRhLjrM8XPXg2TJ8BgWPOmmmiGyaedJDIikS7RZ",
+	"lCCRsCMqei/XDgcuJyG8wbx+om2GvMYBdCHJYrp0Z5TLbDKJQ7xsRZ/VR1IWRtDJYWHpEqpN3NwXpirO",
+	"rO1kxQ+19mAcIUnKTAssYCjAZuJCyeE8BQSDlGxPIlNszIUaT0TGo0Yd5YO2HFWb2LbFGVNTEUGTFOMT",
+	"1jd67NiJmqJTTZLzTAFdGMeIPhfQqu2jrJus7+GRR3s1epSZRaqWJySgiWIppyq+YjKA8CJJOKPp+dJg",
+	"Ffqj0PO0kQBbDsNcBOu90iToQNFs+wUnR6OmsWi9cb+YewN3nXRiTAOI4Sl2oRgH2gWdaIuuQsr1Np0z",
+	"YssSkkmWajordFC0HDY2/2OVvw6kvMTqBDTUe4NGTJtkznwp2TpQj8hZs870Oe55VvK+8zMxW0Zb70fC",
+	"FJFixqx/HMv+5afT1SfUnKmh/LIrVywwaHTBXBNJEJXCbJo7VX7eWpgpMZmM51TKppRhL9P9dgi2A0uL",
+	"bZG9oCJBLtg/KeCUhJTrI6RZC8Bo2Oq1bfR5uVhdx4+xouVWlGwiy/1imyyyXaop5eCdKFwOlQpxnjhP",
+	"Wl5ztEj8NT5kPb6yGeHGdupazXnTJVvm7moMwp+nImR6RU+MmxsygJNlQZ9UQowTmm7Qt/qHJY0SPjGL",
+	"0CcvvrJtZlxm87nQLGU8Y1FMx2hkrWv72G97lkk4y0H58jeoWzHjza9bscHA6qZwXWAzu1fuDdz1kTlf",
+	"Bf/LR1I216BpIBQhkCFYD9IJEErJW2OcNbkAB+6eWNPvI3F2H/lIjkHNPBNa3sBVC0RFgfkkONGMSWu5",
+	"J0TSCTgnzSVGwYG/onWXVSWrw9YNYeBEImpJTufF5Aqr3kZalz0pRGnamCptnQJztBdDcHG29tqhdtSa",
+	"W8UhK8vb4pAPXfiUkQnA7eE8RlRRcMSjW2sm8HSWg0u75IfavTOOcb3UextGvV9UcS9jHvnsuVZRK4Va",
+	"woIx8NkeXPUPhEEOOfj3P/8V5AoQ6FnUOqRF+VtuLhZYIp3xY3CUAXxorOgl45sZ4mkRwMgu8YVoimFE",
+	"9sD/nCQiNDh5DuBVy08pksjweOPjIBeQdIIxEllu2Zgm9PLtpH5pgTel4B8QIgHJM2ELTdmA2YpzAM6m",
+	"u857I1ReSmfdO93ATpaCteu9btGzEoFDN/dDPGNur8AD+A9Mvp1RrieNGCJiwfVsGFciXXqXQiUi2FP0",
+	"ggQWUibYt1cLI16ihqrQW9LpuLe+P33xhHQ6Jg/4ivExbev/nkN8rr3FHHGV54/rf7rvcfDS3OGneEXs",
+	"fnXRBW5KeSxB/shFCLgkZhta4B7gK/veBYxH70jzIP9HfN2JMXdRtHTauHEDqimbDQmLTdY6uKBHPNBH",
+	"tOI867GgVWN7uydxidqVObd+gze47Ec6kkse6gff5NeUsESyiCrM4QZrc4pmNw+AhYLR4Oh3OqtmnXjv",
+	"OiBy314k5/eCmcxokoCasdDzy2OMwEmNSqbxD0NumnEbryS14Tv//ue/Rq3r4CRHSXZJeLGEmJqFXtsI",
+	"jorCXr1MRL3DKAxQ1MhCBqIJh8T0TpuL2B5xkbZLyYdtLz3RXq75WWH5LMf2PbjY3Acn7Ih70M55pJch",
+	"rgVddsnXWiuE45JatRUu9SqieLWChyvHnfBZ0OWwMmU0T9vTdI1V0OF2y/iIDSHZnH3952t2EUsFVG/y",
+	"4l2OS+lqvpwNJgOyhy6FcsTP/khT35TRlNBzkani1apFHJgLmLUJ3jE5IZJQDL8TE3AkQvlxuIL7MGrF",
+	"hnz8Cx74Dh/jlQjce7h8peLdT+FyyEP7vL4O9o3H3LjKgQB993jZAstTBjGs3lVzdGDeq1abrUtvvjCi",
+	"Mt/zQkw+alXaviF7wavTN18/xdQ0WrZRQGvWVmjFGF3dSuhxlboK5SerGsgrTX/08oLNNXfBOLNvmrOU",
+	"F7fe87A3ASUiTFkUo3kEobmagIGgqqZg62tu6p8SLjr6zYo2fNdloS5nxbsVZ/tj9VmzPForU4WhmHAT",
+	"y02KSnjXZgHYdu0SOJdgIT/BfWaLpOrPZoJruwZCn6AMtMhbKn2Wz4FiD35gaMEDuTJMTRXmU+48pfl3",
+	"Lrpmr+D9AdGHv+yjBmQS+TU7xswh8tMKesi7PXsxuFgsuhb63rIVTYYH+0N7jz7iluF0YpugCXxRcMNp",
+	"UGUXE2CDJjF9OdRWoCkVHaViTlzCmtxve206D35A9t7y+H0pMMC+5rz/AdkLrvrtgPwnxP3cPxrxpy9O",
+	"v+6cPT0dHN+HS8YP+Xivux9WOrruftCG8HWg7VXfQML2QGchYjLiEC9h+e89SbyEWgd9nWdWIRNbiswq",
+	"fxDAeIrXzYP37w2hjni/R+RJ0WzACAHPXmPvMbkypokTqH4E2wkJbF5sMOImB1YWU3jJP1gaT5bOQ5hm",
+	"CKdH3R4VgXpjTr4VNrz4IlbT7BxIwdJHxxJIxZMkPk+pJrqDCxHYm/QLMeKLaZuMyfBLskJl37OFocc9",
+	"IbvfMsX41d4I08fGPzz56unLl9+Nz558/frJm1Frf3/E53SZCBqZ9mLRfc1odJoke2n3KxEt90c8nhCW",
+	"pvrXxbSLs99zX6Xdp0DQ+yfw0v/1JeFxQj7gbbc+D10IGdhbaBF2TqP8wklLNXgBYWi/opEJH9zHjzEY",
+	"YsTzi++//Y2YUG/91w8u+NFEEKYZl4VkgJVy2sUUEUnOGXg3k/iSmRSDe3LEzzNFZuKKoUcupz+tpG+Z",
+	"w5XbNYGJAA+GJHCh/0F+eSNdTXeyF7gIccNng9zRiqFUNjMAznx+W+PFnZTj0Mle4W5miBU949C+YeLK",
+	"IEi6EJ4ekIRRa8/aTDcaA81rOj/sPCZnLMQbRLESYQ72Ql3A/abI9q7bFaKwJhi0MuJ4o6Ets/lsDBO9",
+	"iiWFeAXzNwqgx3b63i/F27rXdkD7I74QqZZDIg/Pge5MEKmfdASsSKt5OD5SKEhupmb2aIxj/XJGeUYT",
+	"U1cd9llbA97lXaneP1ik1iNVIES7xF1jJ2AYKDAiA5mFTdyDSLto6Kfj0aiwkZAOapJryLOJqwhv863g",
+	"KkyOuJWGbf/j2FO7Tow8h0ABmqagv6PPCoNc9XO85DBhW/rfMH+h5bg+XNqmqLYjcOmtaoJfS7y8jJUb",
+	"hclFQL873gVIsgeRu7WZhwcFpLtfMqE1/xNjH+puzPRRiKDxZfbchqbHpmyP0zoq678HxtDDQWs7EDze",
+	"An3x2qACxLEkDhnHmv028TcV8zRmiqZLA24wrAlAStgFTSyQQkexdIbY3rFK8gziV8Z1cPrqGdRIgxDT",
+	"1rDV7x53e5DlP2eczuPWsHXY7XUPEeV4CsnYB1NGEzX9FbD4q/AyTg3/GfR6Xmy68efbeF8wl15l50kc",
+	"dlvQH3o3nkWtYetbpp5CJ4hhgiG4uqNBr2czpxnCvpQd7ZBNjUsBX4jLOmQF+9YBdoUlHBBuYRMYgxkc",
+	"ZHNXFexyM6VaF+jqBT3CkVe16mZ4kEs/zOeG+7XNn73l7P2chYpFIGULWfSt4U/v2i1pMdZaz+MrxhEW",
+	"UtEL2Rr+1HrBFG290x8dgDOw6c4av4ZzTsORpuEU7oUpxMRLMosvUg+PDtEmVRv83XmVkHWU8BrKWOOQ",
+	"b0gMML2N9PAa3mpODfkAKwgCGtN6OqgnRKV0MtET3Y0kjnuHW045X3/LgzbO/3uhbnUJvse7jGiJHFXb",
+	"cWjzs/AyDw75ZBTv008FyV/1DyCna5yDMVXSflUAt73IFJPKDBnIKcBEhFSqYV61pm11lzaB6BGi2Ewb",
+	"4y6xqJ0n8URt/2ZQm1VtpxyYsGnQ2GzBSgg1t0g7izRWikEM9zlV4dTkKjjYOBPRLiZ5BPmMLjGi+ZwZ",
+	"XBiyZKpLvhIRFETBuEDE65AmdUeba9ghaiG2EhdKs+KJfh5LdaoX/InF5smzN1rDn8rL/lIrPd7gIuZd",
+	"G8NiAoSOfhVGlmNlmBCyqOUT8fraJ9ft9d073KR8CE/fvHllNq1uIA57qDAMUwHj0SO/+kmvsgbGhkGB",
+	"k966qvSqaDUJ0iIODw8f7dcOK0YEtnxUTUDL9Giqzma+iQeQa9Bq8OKZCTmHm8rW9bsb8/f8CK9lcDn5",
+	"Ab5Tcza38uF1uxbZGJiKhzlnPD66Cy/tp65H8/bB6Ty2b163bb2izrNo03fmzWcRDnIHUXPU6zfhw8Z0",
+	"+ZVF+NHh5o++Eel5HEUMpnQ0eLT5izdCvKB8aRMLURI2mNEzE6hghISTn+u/OsPb+rf57ezNZZOnf0lV",
+	"oA1PKmGqc+tdu1VO6m0NW3niccvJLS+9uVZunSk2J/0uwdwSzOUGOwxDusphfF5Ac6DtkkDzgqCIJzLi",
+	"HqBIG+tPIVISxOMBA2qji8IUyj8rdWvj9kx254gbBDJ3ua/HE+AdiuR0LqdCDa0VGVJuIoVMvgkk2KwE",
+	"NFYJH0ROOfXXbYP88SO/8lmTvR9//PHHzosXncePaxmsKSudY28hPFfOanYrF78qD8pFueoG5BX2ajSs",
+	"wRZVumqkVLHQtKvCVTU6vK64DXltrvhjg9EWxmpJ9kIqWSfmknEZq/iK1W6bwReuHEO/oo7O+kHYqRu4",
+	"4m3G4QCObzCUJzRNYq1HGnQk73zGPEwyCVGgT58OX7xok8FRZyqytHZEALQ8SaGWQj6msgDEnhY0STph",
+	"IsJL0x30Qfb8PvyyzT/1+u9+6nUevfs4+KnXOXy3P/yp1znGR180OQTPqbrVeSrxOc7SO1SWvP16GIUb",
+	"ShJ45S8gEIVC7pZiaUpDFtRrhsUy9pXkd9z4INjLCbI3SRmDKt/oydub0zjaz4vXV24FltBvpp65Itef",
+	"t5YKE96opLq6/83VU++TNYqpW+87jfROI3U6UQmL0dNKC9pSjW66UmHXqqjGj9y15+CiDmD55Zzx01fP",
+	"yGG35zAQnPA8ffUMr1PPHn+HV1YQfgjeB/2REiKRa52Ipvn/Pnv5/c3diHZ8G8+w6fWxfb94lKtLqaA2",
+	"tlLAzVuf7qFbIa9YlcVwrfZJ28/zDz8jn/QbH/gCypeZfap211maWtJZckOaotK6yJpQz4+nL55vRz12",
+	"iDehHui1SDkNqUOrCPrripJmfwoqMftRSyUYPevf9tWSC1rHqphbBL41cOyiMt/Gm1IMzHEQZL6Pt1vp",
+	"7rQRzq/9kTTzexbH8lsaUYW+na65raNz/aWB68HWIG4yFoMhlfs7Yc6d3DhfZ4+vmi9bW9t1I/KTBbca",
+	"UsnSaDCgz1G1zQHv9bHNsegNvLmFjUfw98YqbcXR2azh+ptzp+jeKbq+69Vj5/cKhOIJEkt0NdpuIcGj",
+	"tVbeHHzwM13j6LpWACGmKka7FxIulMV3KQiixTQOp3DXZu8c4WosVnX6S/kUrcqfDbzC+1aT9rtbuIzP",
+	"B9NAFVqZwPVNmEidBuTHT99xjlrO0Tva/MX3Qn0jMh79FVnNawgVg/uV0mHOT/Fvw3AOTMQpVCAXlcVY",
+	"i0kObYh6lV4FABYFLupOCf3YZVKIlAQ2raFLTvlyZLLJHD6qB4FWn/R/AmkQCFNpUOds4PiIYzw8zsI1",
+	"WNLUSWZQEKOuA9bhmOGtiAQQTeXKjEJeWFUyVGlilbkbcGmXJwW7IngjPo0lpDtaEMZYVd1AvYZfPU70",
+	"0uzPDfnxZmXPS/P9ji0NB4ej9pXAqKjmip4tPdVyS9a63kHtN3N3DKxYqkalGbv+04sZpEQAisTVuJM7",
+	"tyh3eg3kzteCT5IY6x8d9RuM6RWmPbwR4jlNLxh+d9xkARy8xAsWxRTvKrR0HDSQcoXj+xpgI/6KovUF",
+	"TS8JrUjWA1g4yJvbQbJCtueqaAVf+MEHAwgJ2vucqnBaEWbBECIWM/RNGAPIEQtKJMkeZJSJOeNyH5Dx",
+	"3GsYNnchmMzxCEZ8LSDB0ETZ+xK2AhnBwwmuBSZ4TSH1wHaXsvwywKRPd8lpDq4EkxxxkxBiRa3EawSE",
+	"mZhkkkmI1pBkLw/PKCA97Z8A14O8cMA/LfhU4NawSoC+hcRTu69niVBbi079kbNhdpSAuFit4f3G4gEH",
+	"rvv+pPJOL3RjQQfLt72EM59Vijbdf9vm+97Jsr+eLPtriaOvTeZ6CV9GWBOouSwqQYlsFEYHOVhLk3sN",
+	"O7BJwZ+EoSSXbI7RfzLmFwnzkG1EEm243Dj1RnEjRvx5OZ7zadX5m98U4HXuHM137qIbBgX7oL+IzeSf",
+	"rK25CDqL2jVen++gBkOup+ZoT8AIvCJLJt8xMNmfY8iRH+NtV4BfKZqqEd8bHPmwkF3yNq/6ALmroLDa",
+	"VkPKbVIomyG6Vqzy2N4Rhx/hwhX68DCvlBD7J+YGMFaYjYoQXHrcDkDfYEnglyOuP+0SuL1zZVAZc6Xj",
+	"vPYNyJsD+2rDcnjYWHOvGBKmwCRCDfN8NtTGa5C+urY8qv4QVWRNJyxUI+5tee5jgk1BC2FKJdYWMDMo",
+	"YZQZVEf9WpXqjCVtc862M7/+bZ1NZqHHsZ7DXPH1VeWryLQ1PHrYdir7oLEQKC/YVop7f0vFPd/7zQks",
+	"+avXO0i0zdLsTpjd+aDufFC18tocJV+pRumNZb0Mw7pF1R+vfRto+SbrAAv5WYjBvLYNwBy2tZSOo/Wx",
+	"SgjruLWE+BOGnsBKbA46wZW/Y5x34SY14Sa3r8N/7QBoEEtOTe0Fc93R71rkD5OMN6NLIlmSYEzjiGM7",
+	"kgG4mIPOdMApOBHruUXfAVzLgpquD06UJQZHVXDWEZOJKR9br44WjtnW/OY29UyTTo8fZVzBLr49AzwW",
+	"zvqtYWtweEh+YFKRI6zxzxg4n4VUNAFApdaw1e/1+kd6zwqYMghHA+F9jI3nLA1hTMe9NjwwMX72ebul",
+	"TZMxGF4lRXZwpJuG8NjW92xBfhSp1nptstiwFSuaxJTDszTVC9MatjIZtdqtCmB6q3guWFTd3bWLVXwp",
+	"FUtjSp5nc6pnbcADdQuXMdcbmogLYK9e+hCQu5eG1Gq3zinQPSRZ/SpgzKczlsYhPfieLcYwoS01dKCd",
+	"T6qcY8RGU7c60vL1bqKmTjt3cb938qVGMb/Ts/9sznUEe6TbBkw11KcPPthw+WZxmSgd1wpYwJ5ER5B5",
+	"fX117LXhmruJRPjqdkI077jenW/9TxOKuRpGfSONvDoMBK8Dbc14lkRY1g40Yg9BExiE1sa1EhZrjXk+",
+	"T5ZYDSUPghhx8O+Ccs3Fggh+4sIlihkol4zNEWUPYQ+hRPqCpQw9xFCBYXMwxW3wmx1171x/VSlVSqQx",
+	"3U1hPbreMiBje93xj8pF76IyPgU7vQuy+PQ8HE/qLXHwpirhQZgImaWN3K721XJ4hSs2Y4GPoBIKj1jU",
+	"zuGSbILgqjP2azuC30cH/DR+VTOpdWEVdjnvGNWd3nfDmAqL3RXmR+mWvbA/uPjeQpGiOePGQwr6W+Cy",
+	"j6G0fmAyfwOyl2cJy/aIO7Si/SGhiX6+bNsoYhI4BCZTyNcgFQU2vsKgdxBbzJ/EfMQxCQbXukt+KITx",
+	"StRKV6J4jes3j+bFSIURr43m7fpVaGqrqAmO8R4Q3ovApQALrG1oFpGYF9Ju5JhOJrDDQdsUmbVWuBIG",
+	"Kt4Hlxvx3AdtYEIYSSjEiXBXW9uQAgKkutVAxPcaJ7XhWbvz4d82YiLPdM+h5QZHrbbLNy89ThmFRlqv",
+	"0vhKrxlkObXaHuLXsNV/OOz17DNs41A/2dJXa5byk3przQ5v1Lnttl5vK7w2CK42HlcDTW+IjC3uxNld",
+	"VMWdt7fe25sI6Zy9wO5BKGKlMCO/PqnC74RHA41/wdhlsvTuPCs1/yYB1Geu1z+Tlm9ntU7Nd4t3xxjv",
+	"9Pxb0vOld5puWdE/jSJJqD35BtbTISqCrmyVTukFSBhd2oBHBVjjF3T4Ed8zi0CUiOhyHxGYgV4EH0d0",
+	"KQPiXrnf2ydU0++JqfhzCSHcpktAAJVYWdM0QFKRJFB/Z0HTqEu+NW8KTmKZFxVQQ2BcEL421yaAWUHU",
+	"zsGS6JLHdCmtDk2dBn3BVCktUGL+PWcLO/sUQqyNfTHiRQOjXuO2/OOPo3IvgdbUNIPwjbjVbkmqNMnZ",
+	"ygzjWcwzpTl0f9Br///sXety4zaWfhWU/rRdxZZluW13yzU/uvqSpHYy3ZPObnZrNSXCxJGFMQ0yBGRZ",
+	"09VV+zT7YPskWzgH4E2kdbNjJ+GvxC0CBEngXL/znRIb8+SG3/VGr6r/JBUSMKeZ1Xr2/thPqDcang7s",
+	"YMiw+v4WsjrkojeqAS487vkV2e64zOM3ZMwfvxmd2P8OB/bvf+RsU8jQuq1p77/Zo9r2fnuuJ1D1F37b",
+	"WmmtU1hB0ddQ5dzbjpXX5EKgi7N39n5n79+DohaiUKe6kPePaOB75uU1xn3OWt9o0aegUNnnmi+otz7I",
+	"pUNjmc79wOsvjn53d63XTsP/HJgTy0v5DSkTG1aCHxJr3eLlihnzMBSX9mOWuS3/fOj5jpO88wKfwAus",
+	"cZg/pAeYO0vJ3JA/pAr1xQ440ylEkiOm3prhAeOKwZ3JONPS2FN72Gc/YOPUwjGqJV76a8DyO9GePJVn",
+	"tOr+vB4EPZT0ExTYRTbi5Ljnf8H2Y6Pe8Jgclbq3dLaZt3R8OijcJcf2s7HDdLanO7Qt1cvx75DqpRPa",
+	"nY/T+ThrfBxXC4UHZn8HZwtCe3RcytdvQle/H039c6KKf0rK/I6mfu2Cii6qoed4yGAKGagIwvua2FWu",
+	"3PK7Pdu2UPVjvaZHdZ0Pf4ej1DHpd6XNu3tbLeT5Fe3RrNjKI9d4XNi9dNhn3yNPjnW9qF9pna+o0raU",
+	"umB63iK4S2UGesJN2B+rj4gmoAZ0xNhQo+ONeJZJ4r9O+fIGlAlzsmjquz2hhtfhaKwcQzaTxiHbfGvu",
+	"gy8mkyn0/6kRvYdr5UpcJnfMj4l4HB+6NqlTqXgs/wX9sfpbUm7JWqH3XGlxSgubp0R1lAGwkMe4W4y8",
+	"BR2OFTfu3je+lKo147ZPc4C6uef8nJ39RpQw+JEm0ySbmEWyHsu18hDftvTXSmMf1W2bQSwm5FGue6jv",
+	"IRaf7ZW7PdcGTNS01yTFqDsR3zlzz9iZG260N77jBhZ8+Tw0pdVbvsn2Hkqy3QHcvMMMqtLTPitXNPvc",
+	"1qpZLo1mTv811ig/q1YyeaOKDcXqO3/948rWrplMl9t4tGYyD2Fy31/DzFlojQJqhlLqBVO2lqViacwj",
+	"uPDVzmi1JnPDtOFLxjGfvsQijz77zn4KJsBwGeuAhSoxoF0ly2oAwFWrFhT0ZRt/rG7mGMUyuR/wQrPM",
+	"Duiz0FEkh66VTalRCxK0+R41mMSZ5gayoz8aEa4HFoVthFT6FDLLWTkd2yhzfJPCpZGtNY9+AC7eegg3",
+	"N9LowL4pdF8yrjSP7MsLmCaGUvRXHMMnKKGtRY9CWHlfwBcAmUVyMVb5Pzvr3qPtNvIWqh4Cgfwi98Xt",
+	"i5Hqqj9WY4WikWFCRbNpEruuBO7B+uyXmYzB7ZCAcSbkFL+cYZR7YVfUEUHBYqycJmESRTo7KL9AqZmj",
+	"SgJxkXtH/rm8E9av+l5j5eJYznOirNonFUF5q9p1RTPgKWR+N2UwndtXbOf3S44gh06WSZt8MT2Wmzs+",
+	"Vs4E8AyIIHfBJfVhD1NQQqqrCd0kJNdzrOzPhRd5UL3nIT65X2vNf/S7zK1aEkOABDFW9BU/f/pCnFxV",
+	"Y0CKb0femQwvnAts/Kb0h0DqomFSMFb0YAoW5deEx9p1MRqrXCZk4ArCRB7bLIreyvX6LJob5P+iirFK",
+	"KT/9NEm51iDCwz77wKNZ6VmphRLVg9X883KnpYKYbPUlYAWTDg8D4l9wXMB+oZ68CmMHPPfjQfhX5L62",
+	"UslcRSAa20XNsSpZuJ5Q7fQKD2gqBU/kiaPgTaaTaTLP1lpXq0+9LSfDrp74H8RudCezvO0xioSb1Qsg",
+	"d1qQenRl+zpKbD8RCitv1deFVWeadk5/5/Q/Sk+QhzHXt3D+j8h+aW/2+BNZq9YwQ379A9eo0bP7i/Ci",
+	"7Pp7g61sox1aUUR/6UbdWUyaj7E6vog2XkKU3IAudZnClo/31YTgRE+oSPdUoG4kiMnlcoLm/npds/LI",
+	"W8Sz62NLWvQBtKb/qptqTX/9Y0dbvCOWFZu1i8F0iq5TdI+m6PCYPaGic+zKv84TA+2Bb77UxMXgBnkD",
+	"uRzIUsmCLZJ5LFyEAP2/a4A0IPY8aqHYFB7Qiqd6lhhj3UTraUvDFpwSauRGkheOv5VWIKkBTX+s3lKB",
+	"SHk5M55HY4gV0K5p5GSca5TsdbB9FCcANAm6Bg36HZh3pcX/Hd/YkwfupwCThVQiWWyqRUqr31YfVsc2",
+	"6hDcSJ2e6GL1u0pE3F3WIy/tuL0j9RsJRAp4tQrBX4iCLk1BgfDhsGqAocRUMXLSywcQDoBHMwrxv9AY",
+	"ucW4sYIFu+XxHA4DBnfGEdvlDkFQ2GFBxTwjSI4oF8ol1+CpqoTEVmAHoZrHcUhykyrehRTEA+WkAlVW",
+	"pDJbHjbJvBqY9QO9oUf3HJ4OQugCo9ugB/Gl7A4hLA+/B0e4EsRlbqmdrO1k7Z41X4376jeSuSjz2qMt",
+	"P2L6sYxApHjtirlnEozRYkgmhUwmBetz4BKDKdeGclQmMTx2vRPlDbCIp+wgtH9PijtNbvhdeNhnbylF",
+	"aK+ReYJwrDAn44YYUPYYTWIrt8ImQfoBn/Ppwy/7CcfnBLuzrz4oYvKY6SwDVTux+IShiq7AaXMhTKLB",
+	"hZN/I9/fJ7jbBS9i3V71mUvY6QaZ22crUHAyMqMZRNfkVbso+Fi5MHhurvrweJolt1JAxg5ISJtsTuz8",
+	"RSr/0FrBqUF2aJkn9lUeN9cX2DGQ5kP7V6Lrn7v0IMq4jqG/duLfZ5gvy6/zha++ymEECu4M0wbSoN6J",
+	"ANUI1y5o0WdvfVNebsbK2elVXElJ0Yiwzz7mAIxKIrKs3Si8b1dJCgzR6GHpBL38N1iGhDlY+t4JhLWx",
+	"90UAwifVOr3PzdfymkGOqnfYCV1CVIzGqvK1yzmPfIkLvgwQ+6NrkCCENFBnsyrCRk7xRdpZboCrxUzG",
+	"cJEHcqS2d8+uQBwGDWtyWBy/WapoEftl3APmqd+Y4lLY87dmZlQVPQ0oPlqDinef8RmBFf7giNAK+udP",
+	"pO+HG6UB7EEs9kNnJ/wZswsfc/H9sMaFK8Q68oqUlKY++lr9B0oz0AldY2mc5F3kaeoR8ZsjNhCr0zRV",
+	"g7nZ3vFMfPaowEQRBJ+shf5YhcncRMkNjJieRxGAsCo+NwZcuJ8glgehe249cWojPAxYKCCKpcJhJTUw",
+	"ZBHPxCT/MWDFaAKkhmXDwJk83Kxe1h8r++ELzKuMoVLi5jXpFW0nhC9GRt425/bppXyhse69/ECSfk31",
+	"uRWpOUB05euVnW2y8mrJYCwvTrmZlauLa5P06qizsjbIWU56qZzoyzvqTH83jM5vTtVZev7r6+yNHpjj",
+	"2+GiF+xfm/ygkAS/DzZVje/99QUOz2+ITadwAl2/pVF42N0O33SKL/mALbI/NLSysx4UEFE/hGsfZmUp",
+	"dvQ7N3jzB6uelRaTo4bkIdCuE0R/NljEH8j26OAUz53N3hUy8BWtKL1u8+aMU33bWzKYNdNH1OjZtOb+",
+	"3uNfl74ShvDDOJZyM4i4xzc+co4w1uIEDJegA5djo9ABhqHnGiiSEGZwm1w7p7OMfsgSww0QjEKbJNVs",
+	"kWSIDnRFK6CEywyNVXILWczTPnurlgwJsnNeNFrmDV+yDLiwy4N4yg7C+osaMa6W4eEF42qs8u6sNLoU",
+	"vjihf5pcSyUmUuG9QsImUmUJRl8wlqNnycLFLi7GKkwzmMq7kEkBysipd91xujbABX2Xn+0lvb21DN5p",
+	"vZ4s33NzVeKvb64Rx2fsQtId/UetIDE/AOyGu7IDRArHcUm64dZqc9O4WubSzLX0W0/P67rqodvk5UTR",
+	"h3nJNMRxwJJMQAaCXS6ZNe777KOMre1zuWSRNMuAuZ6j1F9kmgG8NHBnGPINNTNj/YdvOrieE8ut0bNh",
+	"2Tuyg4hreCmVBqWldYcY3PHIrtlEs8M2wiNs9t/CcXQ8GGzKvOQW5AW+f/gd1+Tate61rI8ZAMNXjjez",
+	"ysIKW20qpVr2jgGrr7JtYb9uu6Rni+UoTsO98h635Jb4jfKYe0AbtIJO7ndyvwy4WGm86oRis3ynq6uY",
+	"ij2a75dS5o7BlfEMOCW6GsC5jdQVv5O2+ts2gu7a6Hdgq9+EhOLWnZ+dBcACLmdJcj0BJdJEKrMRi6kb",
+	"xPJBNSpT9gX9NypRV4kp+2/N1twvNOOHfBV7H+zKA917uGv33lKBN49eOfj/Zd9bvqbu9HeKvKzIVw5U",
+	"6Ui7DdZ2qN3QPBwVtFabXklttSfj7N9/+itBtxGFTSEXv96cdNEFhnA9LzTT8kpZHR861o9grOhUu3bH",
+	"UjtqGDuZvQGSwlwCC2fGpHp0dETkNfYv/MOaCXiNFRAZ6CS+hbEyCeGAbrmBgMVJkl7y6NqOjKW6dvy4",
+	"XIgMtG7nT6wdyj05FPfM7rhSXL0hbWJ97dtSJ9bGP25zX7yj2FbEvnPDdpaybaaV368V29Ru107g3mNu",
+	"dfmOP1q+A88XNvSq6pXd1UqbuXj0tf5P3osUEANVgtZRGkmqmYBY3gIpmqSia/rsffGbb11PdZ8LvqSg",
+	"opFxzKyeuoWWHi3v8e5r9UC7CHmhmRQtyISGR94Qm7AAwiX865gPL0+iV+IUzqbnV69nb/45uF6PS9jf",
+	"36Wvsl5i0/sTuysjN8Enalm1Rl4ziTsCukaNnWO8h9yjPfeIck8fEXrsPgya/f2FLra2NbQr6BAKkCH4",
+	"2FngAVrXjtpsrEKa5OUXeaU4IsmIr67BGifrJmAngwGzkjSGjKsIGEikVVxwrMak+dzN0ClHhFgyzyIq",
+	"CczmZoYL9XlxbbiB0UpFVw7CJxJCwmpTDj1gYk6iBygEmMzNy2T6ElM//tYOLZ1X0y9kRMnrsbpJFCwJ",
+	"dE+CXTuOrRwDz7CmlTjpplYhiD77m+Ocd6knfYE8jW154J8gAnkL9DrcRlinE/IPqv3XYCQ4Ahaav/zf",
+	"//xvcHts/1M0yaCfC21R/5obqgrzl+Pzk+HwbPhqMLD3OB2envPXZ2/gHCK4BMFPhnw65WfDSET8ZMpP",
+	"jyMuzuH8nA/g9Gw6PT05E4MIXsPx4LV4fSmq2mU4ePW6Rb/s6ucQENIBr+zJnjhWvvXtgfENYf1qTcNw",
+	"IaS9IY8/Z/ZbGmnvRS+tnisp73JGrRIDyqDFyH7qfkcOQokewUrXxa95i8WvPSkIS3jyd/jP6+Ffr8UP",
+	"i+/n5/JuwC+j9x8+HvdK/RirUMVe4HvqjFbxaPb5cGq4NStzHzfMjc9TNHWp3qrf/tK/5UOSkg5+aNq+",
+	"jI7Uxi4gHsF0hwBbMbDZksCvjmgXtyJ2YKXQjCuBNe9JhlSWV4qqeDTjhcDCtDPmY1WC4iwDbQ77vV2t",
+	"gW3V9I4O1e9MTUM0z6RZUm/TcjQbvxfjlQPcqLG/1eb52iMA1du5FWn//Q8rv6y6arPupWb0cy/ozbO4",
+	"N+odYWzH3elrc5WI4fOMK4p955iGfiHfXcx9NamOePTjwPeTzCnW8g6rboK39I5lbJ+qeRrNhgF7hXr1",
+	"NHAVq0VJlRKEyPKRptLcFXj+6tzVsDTZKj/98ONba8A408TXreUGjb9gpfAu4nFcvnf+4ZqeiSvxUiq6",
+	"ZVGh9xK7eOYNW7BOzppHZYi7L/xrQbiXFuDBfKv3/3kVLQO4fnpezHI4GMsLzfhcSMPi5Ko0t4PSNE9t",
+	"BWjGI+Mxcv4dajpWL7S1IWIzK833IxjeMhvmbZh9M8S4QX97YJ1+QU+i8fVc5L2xfRtU+792wwUsihON",
+	"5Wx+OR7X0bBv8n5439BO9vZvrTkWqex2Y5is2hQyhh+cZ4L5TXHBNJAd6v/FGrOYL3YkFVKZLBHzyAOj",
+	"q7bcyir24wQsqlrzQrBtqDvymrUmI+Y+7eavb4O+14wctWTDuzvGo2uVLGIQV744kUImy/5D9ktUJAMC",
+	"9vnTl5+JqaYx/YfL//8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

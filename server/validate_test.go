@@ -82,11 +82,16 @@ func validatingHandler(t testing.TB, next http.Handler) http.Handler {
 		if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
 			t.Errorf("%s %s answered %d, which does not match the spec: %v\n%s", r.Method, r.URL.Path, rec.Code, err, body)
 		}
+		// Every operation has a default error response, which the validation above
+		// accepts for any status: the status itself must still be one the operation lists.
+		if route.Operation.Responses.Status(rec.Code) == nil {
+			t.Errorf("%s %s answered %d, which the operation does not list (only its default covers it)\n%s", r.Method, r.URL.Path, rec.Code, body)
+		}
 	})
 }
 
 // answersError reports whether op declares status with the Error schema, or does not
-// declare it at all (which the response validation refuses anyway); /readyz's 503 is a
+// list it at all (which validatingHandler refuses anyway); /readyz's 503 is a
 // Readiness document, not an error.
 func answersError(op *openapi3.Operation, status int) bool {
 	ref := op.Responses.Status(status)

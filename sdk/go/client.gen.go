@@ -3449,6 +3449,9 @@ type TooManyRequests = Error
 // Unauthorized The body of every non-2xx response.
 type Unauthorized = Error
 
+// UnexpectedError The body of every non-2xx response.
+type UnexpectedError = Error
+
 // UnsupportedMediaType The body of every non-2xx response.
 type UnsupportedMediaType = Error
 
@@ -8373,6 +8376,12 @@ type GetHealthResponse400Headers struct {
 	RequestId  *string
 }
 
+// GetHealthResponseDefaultHeaders the declared response headers of an HTTP default response for GetHealth
+type GetHealthResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8380,8 +8389,12 @@ type GetHealthResponse struct {
 	JSON200 *Health
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetHealthResponse400Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetHealthResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8392,6 +8405,11 @@ func (r GetHealthResponse) GetJSON200() *Health {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetHealthResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetHealthResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -8429,6 +8447,12 @@ type GetReadinessResponse400Headers struct {
 	RequestId  *string
 }
 
+// GetReadinessResponseDefaultHeaders the declared response headers of an HTTP default response for GetReadiness
+type GetReadinessResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetReadinessResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8438,8 +8462,12 @@ type GetReadinessResponse struct {
 	JSON400 *BadRequest
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Readiness
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetReadinessResponse400Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetReadinessResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8455,6 +8483,11 @@ func (r GetReadinessResponse) GetJSON400() *BadRequest {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r GetReadinessResponse) GetJSON503() *Readiness {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetReadinessResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -8533,6 +8566,12 @@ type ListAuditEventsResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListAuditEventsResponseDefaultHeaders the declared response headers of an HTTP default response for ListAuditEvents
+type ListAuditEventsResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListAuditEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8550,6 +8589,8 @@ type ListAuditEventsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListAuditEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -8564,6 +8605,8 @@ type ListAuditEventsResponse struct {
 	Headers500 *ListAuditEventsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListAuditEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListAuditEventsResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8599,6 +8642,11 @@ func (r ListAuditEventsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListAuditEventsResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListAuditEventsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -8677,6 +8725,12 @@ type SearchAvailabilityResponse503Headers struct {
 	RetryAfter *int
 }
 
+// SearchAvailabilityResponseDefaultHeaders the declared response headers of an HTTP default response for SearchAvailability
+type SearchAvailabilityResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type SearchAvailabilityResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8694,6 +8748,8 @@ type SearchAvailabilityResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *SearchAvailabilityResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -8708,6 +8764,8 @@ type SearchAvailabilityResponse struct {
 	Headers500 *SearchAvailabilityResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *SearchAvailabilityResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *SearchAvailabilityResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8745,6 +8803,11 @@ func (r SearchAvailabilityResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
 }
 
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r SearchAvailabilityResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
 // GetBody returns the raw response body bytes
 func (r SearchAvailabilityResponse) GetBody() []byte {
 	return r.Body
@@ -8780,6 +8843,12 @@ type GetOpenAPIJSONResponse400Headers struct {
 	RequestId  *string
 }
 
+// GetOpenAPIJSONResponseDefaultHeaders the declared response headers of an HTTP default response for GetOpenAPIJSON
+type GetOpenAPIJSONResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetOpenAPIJSONResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8787,8 +8856,12 @@ type GetOpenAPIJSONResponse struct {
 	JSON200 *map[string]interface{}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOpenAPIJSONResponse400Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetOpenAPIJSONResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8799,6 +8872,11 @@ func (r GetOpenAPIJSONResponse) GetJSON200() *map[string]interface{} {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetOpenAPIJSONResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -8836,6 +8914,12 @@ type GetOpenAPIYAMLResponse400Headers struct {
 	RequestId  *string
 }
 
+// GetOpenAPIYAMLResponseDefaultHeaders the declared response headers of an HTTP default response for GetOpenAPIYAML
+type GetOpenAPIYAMLResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetOpenAPIYAMLResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8843,8 +8927,12 @@ type GetOpenAPIYAMLResponse struct {
 	YAML200 *string
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOpenAPIYAMLResponse400Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetOpenAPIYAMLResponseDefaultHeaders
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
@@ -8855,6 +8943,11 @@ func (r GetOpenAPIYAMLResponse) GetYAML200() *string {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetOpenAPIYAMLResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetOpenAPIYAMLResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -8933,6 +9026,12 @@ type ListOperatorReservationsResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListOperatorReservationsResponseDefaultHeaders the declared response headers of an HTTP default response for ListOperatorReservations
+type ListOperatorReservationsResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListOperatorReservationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8950,6 +9049,8 @@ type ListOperatorReservationsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListOperatorReservationsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -8964,6 +9065,8 @@ type ListOperatorReservationsResponse struct {
 	Headers500 *ListOperatorReservationsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOperatorReservationsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListOperatorReservationsResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8999,6 +9102,11 @@ func (r ListOperatorReservationsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListOperatorReservationsResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListOperatorReservationsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -9083,6 +9191,12 @@ type GetOperatorReservationResponse503Headers struct {
 	RetryAfter *int
 }
 
+// GetOperatorReservationResponseDefaultHeaders the declared response headers of an HTTP default response for GetOperatorReservation
+type GetOperatorReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetOperatorReservationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9102,6 +9216,8 @@ type GetOperatorReservationResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOperatorReservationResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9118,6 +9234,8 @@ type GetOperatorReservationResponse struct {
 	Headers500 *GetOperatorReservationResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetOperatorReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetOperatorReservationResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9158,6 +9276,11 @@ func (r GetOperatorReservationResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r GetOperatorReservationResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetOperatorReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -9266,6 +9389,12 @@ type RecordReservationOutcomeResponse503Headers struct {
 	RetryAfter *int
 }
 
+// RecordReservationOutcomeResponseDefaultHeaders the declared response headers of an HTTP default response for RecordReservationOutcome
+type RecordReservationOutcomeResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type RecordReservationOutcomeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9293,6 +9422,8 @@ type RecordReservationOutcomeResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RecordReservationOutcomeResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9317,6 +9448,8 @@ type RecordReservationOutcomeResponse struct {
 	Headers500 *RecordReservationOutcomeResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *RecordReservationOutcomeResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *RecordReservationOutcomeResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9377,6 +9510,11 @@ func (r RecordReservationOutcomeResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r RecordReservationOutcomeResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RecordReservationOutcomeResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -9479,6 +9617,12 @@ type UpdateOperatorSlotResponse503Headers struct {
 	RetryAfter *int
 }
 
+// UpdateOperatorSlotResponseDefaultHeaders the declared response headers of an HTTP default response for UpdateOperatorSlot
+type UpdateOperatorSlotResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type UpdateOperatorSlotResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9504,6 +9648,8 @@ type UpdateOperatorSlotResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateOperatorSlotResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9526,6 +9672,8 @@ type UpdateOperatorSlotResponse struct {
 	Headers500 *UpdateOperatorSlotResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *UpdateOperatorSlotResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *UpdateOperatorSlotResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9581,6 +9729,11 @@ func (r UpdateOperatorSlotResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r UpdateOperatorSlotResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateOperatorSlotResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -9665,6 +9818,12 @@ type ListAllocationsResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListAllocationsResponseDefaultHeaders the declared response headers of an HTTP default response for ListAllocations
+type ListAllocationsResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListAllocationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9684,6 +9843,8 @@ type ListAllocationsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListAllocationsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9700,6 +9861,8 @@ type ListAllocationsResponse struct {
 	Headers500 *ListAllocationsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListAllocationsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListAllocationsResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9740,6 +9903,11 @@ func (r ListAllocationsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListAllocationsResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListAllocationsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -9848,6 +10016,12 @@ type CreateAllocationResponse503Headers struct {
 	RetryAfter *int
 }
 
+// CreateAllocationResponseDefaultHeaders the declared response headers of an HTTP default response for CreateAllocation
+type CreateAllocationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type CreateAllocationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9875,6 +10049,8 @@ type CreateAllocationResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateAllocationResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9899,6 +10075,8 @@ type CreateAllocationResponse struct {
 	Headers500 *CreateAllocationResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateAllocationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateAllocationResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -9959,6 +10137,11 @@ func (r CreateAllocationResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CreateAllocationResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateAllocationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -10037,6 +10220,12 @@ type ListOperatorVenuesResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListOperatorVenuesResponseDefaultHeaders the declared response headers of an HTTP default response for ListOperatorVenues
+type ListOperatorVenuesResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListOperatorVenuesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10054,6 +10243,8 @@ type ListOperatorVenuesResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListOperatorVenuesResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10068,6 +10259,8 @@ type ListOperatorVenuesResponse struct {
 	Headers500 *ListOperatorVenuesResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOperatorVenuesResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListOperatorVenuesResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10103,6 +10296,11 @@ func (r ListOperatorVenuesResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListOperatorVenuesResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListOperatorVenuesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -10205,6 +10403,12 @@ type CreateOperatorVenueResponse503Headers struct {
 	RetryAfter *int
 }
 
+// CreateOperatorVenueResponseDefaultHeaders the declared response headers of an HTTP default response for CreateOperatorVenue
+type CreateOperatorVenueResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type CreateOperatorVenueResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10230,6 +10434,8 @@ type CreateOperatorVenueResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateOperatorVenueResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10252,6 +10458,8 @@ type CreateOperatorVenueResponse struct {
 	Headers500 *CreateOperatorVenueResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateOperatorVenueResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateOperatorVenueResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -10307,6 +10515,11 @@ func (r CreateOperatorVenueResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CreateOperatorVenueResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateOperatorVenueResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -10391,6 +10604,12 @@ type GetOperatorVenueResponse503Headers struct {
 	RetryAfter *int
 }
 
+// GetOperatorVenueResponseDefaultHeaders the declared response headers of an HTTP default response for GetOperatorVenue
+type GetOperatorVenueResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetOperatorVenueResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10410,6 +10629,8 @@ type GetOperatorVenueResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOperatorVenueResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10426,6 +10647,8 @@ type GetOperatorVenueResponse struct {
 	Headers500 *GetOperatorVenueResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetOperatorVenueResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetOperatorVenueResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10466,6 +10689,11 @@ func (r GetOperatorVenueResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r GetOperatorVenueResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetOperatorVenueResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -10562,6 +10790,12 @@ type UpdateOperatorVenueResponse503Headers struct {
 	RetryAfter *int
 }
 
+// UpdateOperatorVenueResponseDefaultHeaders the declared response headers of an HTTP default response for UpdateOperatorVenue
+type UpdateOperatorVenueResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type UpdateOperatorVenueResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10585,6 +10819,8 @@ type UpdateOperatorVenueResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateOperatorVenueResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10605,6 +10841,8 @@ type UpdateOperatorVenueResponse struct {
 	Headers500 *UpdateOperatorVenueResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *UpdateOperatorVenueResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *UpdateOperatorVenueResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10655,6 +10893,11 @@ func (r UpdateOperatorVenueResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r UpdateOperatorVenueResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateOperatorVenueResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -10739,6 +10982,12 @@ type ListClosuresResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListClosuresResponseDefaultHeaders the declared response headers of an HTTP default response for ListClosures
+type ListClosuresResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListClosuresResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10758,6 +11007,8 @@ type ListClosuresResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListClosuresResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10774,6 +11025,8 @@ type ListClosuresResponse struct {
 	Headers500 *ListClosuresResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListClosuresResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListClosuresResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10814,6 +11067,11 @@ func (r ListClosuresResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListClosuresResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListClosuresResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -10922,6 +11180,12 @@ type CreateClosureResponse503Headers struct {
 	RetryAfter *int
 }
 
+// CreateClosureResponseDefaultHeaders the declared response headers of an HTTP default response for CreateClosure
+type CreateClosureResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type CreateClosureResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10949,6 +11213,8 @@ type CreateClosureResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateClosureResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10973,6 +11239,8 @@ type CreateClosureResponse struct {
 	Headers500 *CreateClosureResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateClosureResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateClosureResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -11033,6 +11301,11 @@ func (r CreateClosureResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CreateClosureResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateClosureResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -11117,6 +11390,12 @@ type ListSchedulesResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListSchedulesResponseDefaultHeaders the declared response headers of an HTTP default response for ListSchedules
+type ListSchedulesResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListSchedulesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11136,6 +11415,8 @@ type ListSchedulesResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListSchedulesResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11152,6 +11433,8 @@ type ListSchedulesResponse struct {
 	Headers500 *ListSchedulesResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListSchedulesResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListSchedulesResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11192,6 +11475,11 @@ func (r ListSchedulesResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListSchedulesResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListSchedulesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -11300,6 +11588,12 @@ type CreateScheduleResponse503Headers struct {
 	RetryAfter *int
 }
 
+// CreateScheduleResponseDefaultHeaders the declared response headers of an HTTP default response for CreateSchedule
+type CreateScheduleResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type CreateScheduleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11327,6 +11621,8 @@ type CreateScheduleResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateScheduleResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11351,6 +11647,8 @@ type CreateScheduleResponse struct {
 	Headers500 *CreateScheduleResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateScheduleResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateScheduleResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -11411,6 +11709,11 @@ func (r CreateScheduleResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CreateScheduleResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateScheduleResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -11495,6 +11798,12 @@ type ListOperatorSlotsResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListOperatorSlotsResponseDefaultHeaders the declared response headers of an HTTP default response for ListOperatorSlots
+type ListOperatorSlotsResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListOperatorSlotsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11514,6 +11823,8 @@ type ListOperatorSlotsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListOperatorSlotsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11530,6 +11841,8 @@ type ListOperatorSlotsResponse struct {
 	Headers500 *ListOperatorSlotsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOperatorSlotsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListOperatorSlotsResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11570,6 +11883,11 @@ func (r ListOperatorSlotsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListOperatorSlotsResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListOperatorSlotsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -11678,6 +11996,12 @@ type CreateOperatorSlotResponse503Headers struct {
 	RetryAfter *int
 }
 
+// CreateOperatorSlotResponseDefaultHeaders the declared response headers of an HTTP default response for CreateOperatorSlot
+type CreateOperatorSlotResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type CreateOperatorSlotResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11705,6 +12029,8 @@ type CreateOperatorSlotResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateOperatorSlotResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11729,6 +12055,8 @@ type CreateOperatorSlotResponse struct {
 	Headers500 *CreateOperatorSlotResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateOperatorSlotResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateOperatorSlotResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -11789,6 +12117,11 @@ func (r CreateOperatorSlotResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CreateOperatorSlotResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateOperatorSlotResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -11867,6 +12200,12 @@ type ListReservationsResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListReservationsResponseDefaultHeaders the declared response headers of an HTTP default response for ListReservations
+type ListReservationsResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListReservationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11884,6 +12223,8 @@ type ListReservationsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListReservationsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11898,6 +12239,8 @@ type ListReservationsResponse struct {
 	Headers500 *ListReservationsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListReservationsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListReservationsResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11933,6 +12276,11 @@ func (r ListReservationsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListReservationsResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListReservationsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -12047,6 +12395,12 @@ type CreateReservationResponse503Headers struct {
 	RetryAfter *int
 }
 
+// CreateReservationResponseDefaultHeaders the declared response headers of an HTTP default response for CreateReservation
+type CreateReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type CreateReservationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12076,6 +12430,8 @@ type CreateReservationResponse struct {
 	JSON502 *BadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateReservationResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12102,6 +12458,8 @@ type CreateReservationResponse struct {
 	Headers502 *CreateReservationResponse502Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateReservationResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -12167,6 +12525,11 @@ func (r CreateReservationResponse) GetJSON502() *BadGateway {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CreateReservationResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -12251,6 +12614,12 @@ type GetReservationResponse503Headers struct {
 	RetryAfter *int
 }
 
+// GetReservationResponseDefaultHeaders the declared response headers of an HTTP default response for GetReservation
+type GetReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetReservationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12270,6 +12639,8 @@ type GetReservationResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetReservationResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12286,6 +12657,8 @@ type GetReservationResponse struct {
 	Headers500 *GetReservationResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetReservationResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12326,6 +12699,11 @@ func (r GetReservationResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r GetReservationResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -12440,6 +12818,12 @@ type UpdateReservationResponse503Headers struct {
 	RetryAfter *int
 }
 
+// UpdateReservationResponseDefaultHeaders the declared response headers of an HTTP default response for UpdateReservation
+type UpdateReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type UpdateReservationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12469,6 +12853,8 @@ type UpdateReservationResponse struct {
 	JSON502 *BadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateReservationResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12495,6 +12881,8 @@ type UpdateReservationResponse struct {
 	Headers502 *UpdateReservationResponse502Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *UpdateReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *UpdateReservationResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12560,6 +12948,11 @@ func (r UpdateReservationResponse) GetJSON502() *BadGateway {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r UpdateReservationResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -12674,6 +13067,12 @@ type CancelReservationResponse503Headers struct {
 	RetryAfter *int
 }
 
+// CancelReservationResponseDefaultHeaders the declared response headers of an HTTP default response for CancelReservation
+type CancelReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type CancelReservationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12703,6 +13102,8 @@ type CancelReservationResponse struct {
 	JSON502 *BadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelReservationResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12729,6 +13130,8 @@ type CancelReservationResponse struct {
 	Headers502 *CancelReservationResponse502Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CancelReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CancelReservationResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12794,6 +13197,11 @@ func (r CancelReservationResponse) GetJSON502() *BadGateway {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CancelReservationResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CancelReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -12878,6 +13286,12 @@ type GetCancellationQuoteResponse503Headers struct {
 	RetryAfter *int
 }
 
+// GetCancellationQuoteResponseDefaultHeaders the declared response headers of an HTTP default response for GetCancellationQuote
+type GetCancellationQuoteResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetCancellationQuoteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12897,6 +13311,8 @@ type GetCancellationQuoteResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetCancellationQuoteResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12913,6 +13329,8 @@ type GetCancellationQuoteResponse struct {
 	Headers500 *GetCancellationQuoteResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetCancellationQuoteResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetCancellationQuoteResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12953,6 +13371,11 @@ func (r GetCancellationQuoteResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r GetCancellationQuoteResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetCancellationQuoteResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -13037,6 +13460,12 @@ type ListReservationEventsResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListReservationEventsResponseDefaultHeaders the declared response headers of an HTTP default response for ListReservationEvents
+type ListReservationEventsResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListReservationEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13056,6 +13485,8 @@ type ListReservationEventsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListReservationEventsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -13072,6 +13503,8 @@ type ListReservationEventsResponse struct {
 	Headers500 *ListReservationEventsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListReservationEventsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListReservationEventsResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13112,6 +13545,11 @@ func (r ListReservationEventsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListReservationEventsResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListReservationEventsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -13208,6 +13646,12 @@ type ExtendReservationResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ExtendReservationResponseDefaultHeaders the declared response headers of an HTTP default response for ExtendReservation
+type ExtendReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ExtendReservationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13231,6 +13675,8 @@ type ExtendReservationResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ExtendReservationResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -13251,6 +13697,8 @@ type ExtendReservationResponse struct {
 	Headers500 *ExtendReservationResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ExtendReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ExtendReservationResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13301,6 +13749,11 @@ func (r ExtendReservationResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ExtendReservationResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExtendReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -13409,6 +13862,12 @@ type FinalizeReservationResponse503Headers struct {
 	RetryAfter *int
 }
 
+// FinalizeReservationResponseDefaultHeaders the declared response headers of an HTTP default response for FinalizeReservation
+type FinalizeReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type FinalizeReservationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13436,6 +13895,8 @@ type FinalizeReservationResponse struct {
 	JSON502 *BadGateway
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *FinalizeReservationResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -13460,6 +13921,8 @@ type FinalizeReservationResponse struct {
 	Headers502 *FinalizeReservationResponse502Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *FinalizeReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *FinalizeReservationResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13520,6 +13983,11 @@ func (r FinalizeReservationResponse) GetJSON502() *BadGateway {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r FinalizeReservationResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r FinalizeReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -13634,6 +14102,12 @@ type ConfirmSandboxPaymentIntentResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ConfirmSandboxPaymentIntentResponseDefaultHeaders the declared response headers of an HTTP default response for ConfirmSandboxPaymentIntent
+type ConfirmSandboxPaymentIntentResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ConfirmSandboxPaymentIntentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13663,6 +14137,8 @@ type ConfirmSandboxPaymentIntentResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ConfirmSandboxPaymentIntentResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -13689,6 +14165,8 @@ type ConfirmSandboxPaymentIntentResponse struct {
 	Headers500 *ConfirmSandboxPaymentIntentResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ConfirmSandboxPaymentIntentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ConfirmSandboxPaymentIntentResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13754,6 +14232,11 @@ func (r ConfirmSandboxPaymentIntentResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ConfirmSandboxPaymentIntentResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ConfirmSandboxPaymentIntentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -13832,6 +14315,12 @@ type GetCurrentTokenResponse503Headers struct {
 	RetryAfter *int
 }
 
+// GetCurrentTokenResponseDefaultHeaders the declared response headers of an HTTP default response for GetCurrentToken
+type GetCurrentTokenResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetCurrentTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13849,6 +14338,8 @@ type GetCurrentTokenResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetCurrentTokenResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -13863,6 +14354,8 @@ type GetCurrentTokenResponse struct {
 	Headers500 *GetCurrentTokenResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetCurrentTokenResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetCurrentTokenResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13898,6 +14391,11 @@ func (r GetCurrentTokenResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r GetCurrentTokenResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetCurrentTokenResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -13976,6 +14474,12 @@ type ListVenuesResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListVenuesResponseDefaultHeaders the declared response headers of an HTTP default response for ListVenues
+type ListVenuesResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListVenuesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13993,6 +14497,8 @@ type ListVenuesResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListVenuesResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14007,6 +14513,8 @@ type ListVenuesResponse struct {
 	Headers500 *ListVenuesResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListVenuesResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListVenuesResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14042,6 +14550,11 @@ func (r ListVenuesResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListVenuesResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListVenuesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -14126,6 +14639,12 @@ type GetVenueResponse503Headers struct {
 	RetryAfter *int
 }
 
+// GetVenueResponseDefaultHeaders the declared response headers of an HTTP default response for GetVenue
+type GetVenueResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type GetVenueResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14145,6 +14664,8 @@ type GetVenueResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetVenueResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14161,6 +14682,8 @@ type GetVenueResponse struct {
 	Headers500 *GetVenueResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetVenueResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetVenueResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14201,6 +14724,11 @@ func (r GetVenueResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r GetVenueResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetVenueResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -14279,6 +14807,12 @@ type ListWebhookEndpointsResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ListWebhookEndpointsResponseDefaultHeaders the declared response headers of an HTTP default response for ListWebhookEndpoints
+type ListWebhookEndpointsResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ListWebhookEndpointsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14296,6 +14830,8 @@ type ListWebhookEndpointsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListWebhookEndpointsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14310,6 +14846,8 @@ type ListWebhookEndpointsResponse struct {
 	Headers500 *ListWebhookEndpointsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListWebhookEndpointsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListWebhookEndpointsResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14345,6 +14883,11 @@ func (r ListWebhookEndpointsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ListWebhookEndpointsResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListWebhookEndpointsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -14447,6 +14990,12 @@ type CreateWebhookEndpointResponse503Headers struct {
 	RetryAfter *int
 }
 
+// CreateWebhookEndpointResponseDefaultHeaders the declared response headers of an HTTP default response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type CreateWebhookEndpointResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14472,6 +15021,8 @@ type CreateWebhookEndpointResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateWebhookEndpointResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14494,6 +15045,8 @@ type CreateWebhookEndpointResponse struct {
 	Headers500 *CreateWebhookEndpointResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateWebhookEndpointResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateWebhookEndpointResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -14549,6 +15102,11 @@ func (r CreateWebhookEndpointResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CreateWebhookEndpointResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateWebhookEndpointResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -14633,6 +15191,12 @@ type DeleteWebhookEndpointResponse503Headers struct {
 	RetryAfter *int
 }
 
+// DeleteWebhookEndpointResponseDefaultHeaders the declared response headers of an HTTP default response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type DeleteWebhookEndpointResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14652,6 +15216,8 @@ type DeleteWebhookEndpointResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DeleteWebhookEndpointResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14668,6 +15234,8 @@ type DeleteWebhookEndpointResponse struct {
 	Headers500 *DeleteWebhookEndpointResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteWebhookEndpointResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DeleteWebhookEndpointResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14708,6 +15276,11 @@ func (r DeleteWebhookEndpointResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r DeleteWebhookEndpointResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteWebhookEndpointResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -14770,6 +15343,12 @@ type ReceiveStripeWebhookResponse503Headers struct {
 	RetryAfter *int
 }
 
+// ReceiveStripeWebhookResponseDefaultHeaders the declared response headers of an HTTP default response for ReceiveStripeWebhook
+type ReceiveStripeWebhookResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
 type ReceiveStripeWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14785,6 +15364,8 @@ type ReceiveStripeWebhookResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ReceiveStripeWebhookResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
@@ -14795,6 +15376,8 @@ type ReceiveStripeWebhookResponse struct {
 	Headers500 *ReceiveStripeWebhookResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ReceiveStripeWebhookResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ReceiveStripeWebhookResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14825,6 +15408,11 @@ func (r ReceiveStripeWebhookResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ReceiveStripeWebhookResponse) GetJSON503() *ServiceUnavailable {
 	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ReceiveStripeWebhookResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -15821,6 +16409,13 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -15841,6 +16436,23 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			headers.RequestId = &value
 		}
 		response.Headers400 = &headers
+	case true:
+		var headers GetHealthResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -15881,6 +16493,13 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -15901,6 +16520,23 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 			headers.RequestId = &value
 		}
 		response.Headers400 = &headers
+	case true:
+		var headers GetReadinessResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -15968,6 +16604,13 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -16126,6 +16769,23 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListAuditEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -16193,6 +16853,13 @@ func ParseSearchAvailabilityResponse(rsp *http.Response) (*SearchAvailabilityRes
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -16351,6 +17018,23 @@ func ParseSearchAvailabilityResponse(rsp *http.Response) (*SearchAvailabilityRes
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers SearchAvailabilityResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -16384,6 +17068,13 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -16404,6 +17095,23 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 			headers.RequestId = &value
 		}
 		response.Headers400 = &headers
+	case true:
+		var headers GetOpenAPIJSONResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -16437,6 +17145,13 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -16457,6 +17172,23 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			headers.RequestId = &value
 		}
 		response.Headers400 = &headers
+	case true:
+		var headers GetOpenAPIYAMLResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -16524,6 +17256,13 @@ func ParseListOperatorReservationsResponse(rsp *http.Response) (*ListOperatorRes
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -16682,6 +17421,23 @@ func ParseListOperatorReservationsResponse(rsp *http.Response) (*ListOperatorRes
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListOperatorReservationsResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -16756,6 +17512,13 @@ func ParseGetOperatorReservationResponse(rsp *http.Response) (*GetOperatorReserv
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -16931,6 +17694,23 @@ func ParseGetOperatorReservationResponse(rsp *http.Response) (*GetOperatorReserv
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetOperatorReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -17033,6 +17813,13 @@ func ParseRecordReservationOutcomeResponse(rsp *http.Response) (*RecordReservati
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -17276,6 +18063,23 @@ func ParseRecordReservationOutcomeResponse(rsp *http.Response) (*RecordReservati
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers RecordReservationOutcomeResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -17371,6 +18175,13 @@ func ParseUpdateOperatorSlotResponse(rsp *http.Response) (*UpdateOperatorSlotRes
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -17597,6 +18408,23 @@ func ParseUpdateOperatorSlotResponse(rsp *http.Response) (*UpdateOperatorSlotRes
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers UpdateOperatorSlotResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -17671,6 +18499,13 @@ func ParseListAllocationsResponse(rsp *http.Response) (*ListAllocationsResponse,
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -17846,6 +18681,23 @@ func ParseListAllocationsResponse(rsp *http.Response) (*ListAllocationsResponse,
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListAllocationsResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -17948,6 +18800,13 @@ func ParseCreateAllocationResponse(rsp *http.Response) (*CreateAllocationRespons
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -18191,6 +19050,23 @@ func ParseCreateAllocationResponse(rsp *http.Response) (*CreateAllocationRespons
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateAllocationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -18258,6 +19134,13 @@ func ParseListOperatorVenuesResponse(rsp *http.Response) (*ListOperatorVenuesRes
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -18416,6 +19299,23 @@ func ParseListOperatorVenuesResponse(rsp *http.Response) (*ListOperatorVenuesRes
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListOperatorVenuesResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -18511,6 +19411,13 @@ func ParseCreateOperatorVenueResponse(rsp *http.Response) (*CreateOperatorVenueR
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -18737,6 +19644,23 @@ func ParseCreateOperatorVenueResponse(rsp *http.Response) (*CreateOperatorVenueR
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateOperatorVenueResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -18811,6 +19735,13 @@ func ParseGetOperatorVenueResponse(rsp *http.Response) (*GetOperatorVenueRespons
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -18986,6 +19917,23 @@ func ParseGetOperatorVenueResponse(rsp *http.Response) (*GetOperatorVenueRespons
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetOperatorVenueResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -19074,6 +20022,13 @@ func ParseUpdateOperatorVenueResponse(rsp *http.Response) (*UpdateOperatorVenueR
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -19283,6 +20238,23 @@ func ParseUpdateOperatorVenueResponse(rsp *http.Response) (*UpdateOperatorVenueR
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers UpdateOperatorVenueResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -19357,6 +20329,13 @@ func ParseListClosuresResponse(rsp *http.Response) (*ListClosuresResponse, error
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -19532,6 +20511,23 @@ func ParseListClosuresResponse(rsp *http.Response) (*ListClosuresResponse, error
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListClosuresResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -19634,6 +20630,13 @@ func ParseCreateClosureResponse(rsp *http.Response) (*CreateClosureResponse, err
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -19877,6 +20880,23 @@ func ParseCreateClosureResponse(rsp *http.Response) (*CreateClosureResponse, err
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateClosureResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -19951,6 +20971,13 @@ func ParseListSchedulesResponse(rsp *http.Response) (*ListSchedulesResponse, err
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -20126,6 +21153,23 @@ func ParseListSchedulesResponse(rsp *http.Response) (*ListSchedulesResponse, err
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListSchedulesResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -20228,6 +21272,13 @@ func ParseCreateScheduleResponse(rsp *http.Response) (*CreateScheduleResponse, e
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -20471,6 +21522,23 @@ func ParseCreateScheduleResponse(rsp *http.Response) (*CreateScheduleResponse, e
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateScheduleResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -20545,6 +21613,13 @@ func ParseListOperatorSlotsResponse(rsp *http.Response) (*ListOperatorSlotsRespo
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -20720,6 +21795,23 @@ func ParseListOperatorSlotsResponse(rsp *http.Response) (*ListOperatorSlotsRespo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListOperatorSlotsResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -20822,6 +21914,13 @@ func ParseCreateOperatorSlotResponse(rsp *http.Response) (*CreateOperatorSlotRes
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -21065,6 +22164,23 @@ func ParseCreateOperatorSlotResponse(rsp *http.Response) (*CreateOperatorSlotRes
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateOperatorSlotResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -21132,6 +22248,13 @@ func ParseListReservationsResponse(rsp *http.Response) (*ListReservationsRespons
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -21290,6 +22413,23 @@ func ParseListReservationsResponse(rsp *http.Response) (*ListReservationsRespons
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListReservationsResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -21399,6 +22539,13 @@ func ParseCreateReservationResponse(rsp *http.Response) (*CreateReservationRespo
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -21659,6 +22806,23 @@ func ParseCreateReservationResponse(rsp *http.Response) (*CreateReservationRespo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -21733,6 +22897,13 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -21908,6 +23079,23 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -22017,6 +23205,13 @@ func ParseUpdateReservationResponse(rsp *http.Response) (*UpdateReservationRespo
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -22277,6 +23472,23 @@ func ParseUpdateReservationResponse(rsp *http.Response) (*UpdateReservationRespo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers UpdateReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -22386,6 +23598,13 @@ func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationRespo
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -22646,6 +23865,23 @@ func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationRespo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CancelReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -22720,6 +23956,13 @@ func ParseGetCancellationQuoteResponse(rsp *http.Response) (*GetCancellationQuot
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -22895,6 +24138,23 @@ func ParseGetCancellationQuoteResponse(rsp *http.Response) (*GetCancellationQuot
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetCancellationQuoteResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -22969,6 +24229,13 @@ func ParseListReservationEventsResponse(rsp *http.Response) (*ListReservationEve
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -23144,6 +24411,23 @@ func ParseListReservationEventsResponse(rsp *http.Response) (*ListReservationEve
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListReservationEventsResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -23232,6 +24516,13 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -23441,6 +24732,23 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ExtendReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -23543,6 +24851,13 @@ func ParseFinalizeReservationResponse(rsp *http.Response) (*FinalizeReservationR
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -23786,6 +25101,23 @@ func ParseFinalizeReservationResponse(rsp *http.Response) (*FinalizeReservationR
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers FinalizeReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -23895,6 +25227,13 @@ func ParseConfirmSandboxPaymentIntentResponse(rsp *http.Response) (*ConfirmSandb
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -24155,6 +25494,23 @@ func ParseConfirmSandboxPaymentIntentResponse(rsp *http.Response) (*ConfirmSandb
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ConfirmSandboxPaymentIntentResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -24222,6 +25578,13 @@ func ParseGetCurrentTokenResponse(rsp *http.Response) (*GetCurrentTokenResponse,
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -24380,6 +25743,23 @@ func ParseGetCurrentTokenResponse(rsp *http.Response) (*GetCurrentTokenResponse,
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetCurrentTokenResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -24447,6 +25827,13 @@ func ParseListVenuesResponse(rsp *http.Response) (*ListVenuesResponse, error) {
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -24605,6 +25992,23 @@ func ParseListVenuesResponse(rsp *http.Response) (*ListVenuesResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListVenuesResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -24679,6 +26083,13 @@ func ParseGetVenueResponse(rsp *http.Response) (*GetVenueResponse, error) {
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -24854,6 +26265,23 @@ func ParseGetVenueResponse(rsp *http.Response) (*GetVenueResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers GetVenueResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -24921,6 +26349,13 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -25079,6 +26514,23 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ListWebhookEndpointsResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -25174,6 +26626,13 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -25400,6 +26859,23 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateWebhookEndpointResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -25474,6 +26950,13 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -25649,6 +27132,23 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers DeleteWebhookEndpointResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -25709,6 +27209,13 @@ func ParseReceiveStripeWebhookResponse(rsp *http.Response) (*ReceiveStripeWebhoo
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -25805,6 +27312,23 @@ func ParseReceiveStripeWebhookResponse(rsp *http.Response) (*ReceiveStripeWebhoo
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ReceiveStripeWebhookResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
