@@ -1676,12 +1676,6 @@ type DeletedObject struct {
 	Object string `json:"object"`
 }
 
-// Error The body of every non-2xx response.
-type Error struct {
-	// Error What went wrong. Branch on `code`; show `message` to people.
-	Error ErrorDetail `json:"error"`
-}
-
 // ErrorDetail What went wrong. Branch on `code`; show `message` to people.
 type ErrorDetail struct {
 	// Alternatives With `slot_unavailable`, up to three slots at the same venue, nearest in time, that have a table for this party.
@@ -1740,6 +1734,12 @@ type ErrorDetailNextStep string
 //
 // Example: invalid_request_error
 type ErrorDetailType string
+
+// ErrorResponse The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type ErrorResponse struct {
+	// Error What went wrong. Branch on `code`; show `message` to people.
+	Error ErrorDetail `json:"error"`
+}
 
 // Event The body of every webhook delivery. `id` equals the `webhook-id` header and stays
 // the same when a delivery is retried.
@@ -3417,47 +3417,47 @@ type StartingAfter = string
 // VenueId Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 type VenueId = string
 
-// BadGateway The body of every non-2xx response.
-type BadGateway = Error
+// BadGateway The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type BadGateway = ErrorResponse
 
-// BadRequest The body of every non-2xx response.
-type BadRequest = Error
+// BadRequest The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type BadRequest = ErrorResponse
 
-// Conflict The body of every non-2xx response.
-type Conflict = Error
+// Conflict The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type Conflict = ErrorResponse
 
-// Forbidden The body of every non-2xx response.
-type Forbidden = Error
+// Forbidden The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type Forbidden = ErrorResponse
 
-// IdempotencyKeyReused The body of every non-2xx response.
-type IdempotencyKeyReused = Error
+// IdempotencyKeyReused The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type IdempotencyKeyReused = ErrorResponse
 
-// InternalError The body of every non-2xx response.
-type InternalError = Error
+// InternalError The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type InternalError = ErrorResponse
 
-// NotFound The body of every non-2xx response.
-type NotFound = Error
+// NotFound The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type NotFound = ErrorResponse
 
-// PayloadTooLarge The body of every non-2xx response.
-type PayloadTooLarge = Error
+// PayloadTooLarge The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type PayloadTooLarge = ErrorResponse
 
-// PaymentRequired The body of every non-2xx response.
-type PaymentRequired = Error
+// PaymentRequired The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type PaymentRequired = ErrorResponse
 
-// ServiceUnavailable The body of every non-2xx response.
-type ServiceUnavailable = Error
+// ServiceUnavailable The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type ServiceUnavailable = ErrorResponse
 
-// TooManyRequests The body of every non-2xx response.
-type TooManyRequests = Error
+// TooManyRequests The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type TooManyRequests = ErrorResponse
 
-// Unauthorized The body of every non-2xx response.
-type Unauthorized = Error
+// Unauthorized The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type Unauthorized = ErrorResponse
 
-// UnexpectedError The body of every non-2xx response.
-type UnexpectedError = Error
+// UnexpectedError The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type UnexpectedError = ErrorResponse
 
-// UnsupportedMediaType The body of every non-2xx response.
-type UnsupportedMediaType = Error
+// UnsupportedMediaType The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type UnsupportedMediaType = ErrorResponse
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
@@ -5078,7 +5078,7 @@ type BadGatewayResponseHeaders struct {
 	RequestId  *string
 }
 type BadGatewayJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers BadGatewayResponseHeaders
 }
@@ -5088,7 +5088,7 @@ type BadRequestResponseHeaders struct {
 	RequestId  *string
 }
 type BadRequestJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers BadRequestResponseHeaders
 }
@@ -5098,7 +5098,7 @@ type ConflictResponseHeaders struct {
 	RequestId  *string
 }
 type ConflictJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers ConflictResponseHeaders
 }
@@ -5108,7 +5108,7 @@ type ForbiddenResponseHeaders struct {
 	RequestId  *string
 }
 type ForbiddenJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers ForbiddenResponseHeaders
 }
@@ -5118,7 +5118,7 @@ type IdempotencyKeyReusedResponseHeaders struct {
 	RequestId  *string
 }
 type IdempotencyKeyReusedJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers IdempotencyKeyReusedResponseHeaders
 }
@@ -5128,7 +5128,7 @@ type InternalErrorResponseHeaders struct {
 	RequestId  *string
 }
 type InternalErrorJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers InternalErrorResponseHeaders
 }
@@ -5138,7 +5138,7 @@ type NotFoundResponseHeaders struct {
 	RequestId  *string
 }
 type NotFoundJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers NotFoundResponseHeaders
 }
@@ -5148,7 +5148,7 @@ type PayloadTooLargeResponseHeaders struct {
 	RequestId  *string
 }
 type PayloadTooLargeJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers PayloadTooLargeResponseHeaders
 }
@@ -5158,7 +5158,7 @@ type PaymentRequiredResponseHeaders struct {
 	RequestId  *string
 }
 type PaymentRequiredJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers PaymentRequiredResponseHeaders
 }
@@ -5169,7 +5169,7 @@ type ServiceUnavailableResponseHeaders struct {
 	RetryAfter *int
 }
 type ServiceUnavailableJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers ServiceUnavailableResponseHeaders
 }
@@ -5182,7 +5182,7 @@ type TooManyRequestsResponseHeaders struct {
 	RetryAfter      *int
 }
 type TooManyRequestsJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers TooManyRequestsResponseHeaders
 }
@@ -5193,7 +5193,7 @@ type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
 }
 type UnauthorizedJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers UnauthorizedResponseHeaders
 }
@@ -5203,7 +5203,7 @@ type UnexpectedErrorResponseHeaders struct {
 	RequestId  *string
 }
 type UnexpectedErrorJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers UnexpectedErrorResponseHeaders
 }
@@ -5213,7 +5213,7 @@ type UnsupportedMediaTypeResponseHeaders struct {
 	RequestId  *string
 }
 type UnsupportedMediaTypeJSONResponse struct {
-	Body Error
+	Body ErrorResponse
 
 	Headers UnsupportedMediaTypeResponseHeaders
 }
@@ -5260,7 +5260,7 @@ func (response GetHealth400JSONResponse) VisitGetHealthResponse(w http.ResponseW
 }
 
 type GetHealthdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -5339,7 +5339,7 @@ func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.Res
 }
 
 type GetReadinessdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -5534,7 +5534,7 @@ func (response ListAuditEvents503JSONResponse) VisitListAuditEventsResponse(w ht
 }
 
 type ListAuditEventsdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -5729,7 +5729,7 @@ func (response SearchAvailability503JSONResponse) VisitSearchAvailabilityRespons
 }
 
 type SearchAvailabilitydefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -5794,7 +5794,7 @@ func (response GetOpenAPIJSON400JSONResponse) VisitGetOpenAPIJSONResponse(w http
 }
 
 type GetOpenAPIJSONdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -5865,7 +5865,7 @@ func (response GetOpenAPIYAML400JSONResponse) VisitGetOpenAPIYAMLResponse(w http
 }
 
 type GetOpenAPIYAMLdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -6060,7 +6060,7 @@ func (response ListOperatorReservations503JSONResponse) VisitListOperatorReserva
 }
 
 type ListOperatorReservationsdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -6275,7 +6275,7 @@ func (response GetOperatorReservation503JSONResponse) VisitGetOperatorReservatio
 }
 
 type GetOperatorReservationdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -6576,7 +6576,7 @@ func (response RecordReservationOutcome503JSONResponse) VisitRecordReservationOu
 }
 
 type RecordReservationOutcomedefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -6854,7 +6854,7 @@ func (response UpdateOperatorSlot503JSONResponse) VisitUpdateOperatorSlotRespons
 }
 
 type UpdateOperatorSlotdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -7069,7 +7069,7 @@ func (response ListAllocations503JSONResponse) VisitListAllocationsResponse(w ht
 }
 
 type ListAllocationsdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -7370,7 +7370,7 @@ func (response CreateAllocation503JSONResponse) VisitCreateAllocationResponse(w 
 }
 
 type CreateAllocationdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -7565,7 +7565,7 @@ func (response ListOperatorVenues503JSONResponse) VisitListOperatorVenuesRespons
 }
 
 type ListOperatorVenuesdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -7845,7 +7845,7 @@ func (response CreateOperatorVenue503JSONResponse) VisitCreateOperatorVenueRespo
 }
 
 type CreateOperatorVenuedefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -8060,7 +8060,7 @@ func (response GetOperatorVenue503JSONResponse) VisitGetOperatorVenueResponse(w 
 }
 
 type GetOperatorVenuedefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -8318,7 +8318,7 @@ func (response UpdateOperatorVenue503JSONResponse) VisitUpdateOperatorVenueRespo
 }
 
 type UpdateOperatorVenuedefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -8533,7 +8533,7 @@ func (response ListClosures503JSONResponse) VisitListClosuresResponse(w http.Res
 }
 
 type ListClosuresdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -8834,7 +8834,7 @@ func (response CreateClosure503JSONResponse) VisitCreateClosureResponse(w http.R
 }
 
 type CreateClosuredefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -9049,7 +9049,7 @@ func (response ListSchedules503JSONResponse) VisitListSchedulesResponse(w http.R
 }
 
 type ListSchedulesdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -9350,7 +9350,7 @@ func (response CreateSchedule503JSONResponse) VisitCreateScheduleResponse(w http
 }
 
 type CreateScheduledefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -9566,7 +9566,7 @@ func (response ListOperatorSlots503JSONResponse) VisitListOperatorSlotsResponse(
 }
 
 type ListOperatorSlotsdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -9867,7 +9867,7 @@ func (response CreateOperatorSlot503JSONResponse) VisitCreateOperatorSlotRespons
 }
 
 type CreateOperatorSlotdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -10062,7 +10062,7 @@ func (response ListReservations503JSONResponse) VisitListReservationsResponse(w 
 }
 
 type ListReservationsdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -10382,7 +10382,7 @@ func (response CreateReservation503JSONResponse) VisitCreateReservationResponse(
 }
 
 type CreateReservationdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -10597,7 +10597,7 @@ func (response GetReservation503JSONResponse) VisitGetReservationResponse(w http
 }
 
 type GetReservationdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -10918,7 +10918,7 @@ func (response UpdateReservation503JSONResponse) VisitUpdateReservationResponse(
 }
 
 type UpdateReservationdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -11239,7 +11239,7 @@ func (response CancelReservation503JSONResponse) VisitCancelReservationResponse(
 }
 
 type CancelReservationdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -11454,7 +11454,7 @@ func (response GetCancellationQuote503JSONResponse) VisitGetCancellationQuoteRes
 }
 
 type GetCancellationQuotedefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -11670,7 +11670,7 @@ func (response ListReservationEvents503JSONResponse) VisitListReservationEventsR
 }
 
 type ListReservationEventsdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -11928,7 +11928,7 @@ func (response ExtendReservation503JSONResponse) VisitExtendReservationResponse(
 }
 
 type ExtendReservationdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -12226,7 +12226,7 @@ func (response FinalizeReservation503JSONResponse) VisitFinalizeReservationRespo
 }
 
 type FinalizeReservationdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -12547,7 +12547,7 @@ func (response ConfirmSandboxPaymentIntent503JSONResponse) VisitConfirmSandboxPa
 }
 
 type ConfirmSandboxPaymentIntentdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -12741,7 +12741,7 @@ func (response GetCurrentToken503JSONResponse) VisitGetCurrentTokenResponse(w ht
 }
 
 type GetCurrentTokendefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -12936,7 +12936,7 @@ func (response ListVenues503JSONResponse) VisitListVenuesResponse(w http.Respons
 }
 
 type ListVenuesdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -13151,7 +13151,7 @@ func (response GetVenue503JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 }
 
 type GetVenuedefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -13345,7 +13345,7 @@ func (response ListWebhookEndpoints503JSONResponse) VisitListWebhookEndpointsRes
 }
 
 type ListWebhookEndpointsdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -13625,7 +13625,7 @@ func (response CreateWebhookEndpoint503JSONResponse) VisitCreateWebhookEndpointR
 }
 
 type CreateWebhookEndpointdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -13840,7 +13840,7 @@ func (response DeleteWebhookEndpoint503JSONResponse) VisitDeleteWebhookEndpointR
 }
 
 type DeleteWebhookEndpointdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -13990,7 +13990,7 @@ func (response ReceiveStripeWebhook503JSONResponse) VisitReceiveStripeWebhookRes
 }
 
 type ReceiveStripeWebhookdefaultJSONResponse struct {
-	Body       Error
+	Body       ErrorResponse
 	Headers    UnexpectedErrorResponseHeaders
 	StatusCode int
 }
@@ -15454,501 +15454,502 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dtu2tjf6Kjha/UbsvSVZku1c5NFxttukTXaTJitOVnd3lSPCJGSxpgCVAK2oicdYf50HOA+xHmw9",
-	"yRmYEwBBipQo2WnT1nt8X1dMkbhOzBvm/M0PrVDM5oIzrmRr+KHF3tPZPGHw79MkESFVseD6L5nNZjRd",
-	"toatNwtBFD1PmCSXbK7IRKSEkjlNFWdpq926oknG9Cdhyqhi0Ziq1rA16A3ud/r9zmDwpt8b9vT/+99W",
-	"uxVHrWGLJuG41/958vD9IHwwO+b35w9+eZg+kj3VvxosWu2WOP+ZhQredGNqt0yXY2hjrji28WufDs4P",
-	"w6PomN2fPLh4OH30c++y1W6lLGFUMn80g05v8Kb/aHhoR2PeiVrDCU0ka7dkIhS2D//CQT6i/fNBeBgd",
-	"sePJ/YsH04c/P9Id4Jq0hgP7z7Gil4y3hr3r63brNIti9eSKcfU8lqq4oi85I5OY0yT+lfkLGFFFW8Of",
-	"PrTCJGZcjWkUpTD4w26v2+8fdh+02q0oS2FBxjPZGvYH3WO7qFm0fkHiiM3mQjEeLseXTI/j/qQfDugj",
-	"1jk+fxB1jtjDSecR7Z13+uEgOmRHk2N6/7zVbs2YmgrdxauXZ28Ku6PnOGZ6kvpxGGZpumH/U/ZLxqRZ",
-	"45T9sp4OUpEp1hq2Dq76BymTLL2CqcuDoffXOI4OvNWUiqpMb0uv124pcck4dqbE5br1uX7Xbk2pHM9E",
-	"yhw5uJkmeg/1tn5NeciS13nvpbMyZeRCT5BQeckiogQJ4Qt/m1NGpf7QLgaLxufLMXzm9ZFA83/PhGLF",
-	"Pp5xGUeMqCkjE8bIIuaRWBTOofn+PGGtoUoz1m7BzvBQf57JqNVuTRgb05nIuGoNHxzrpZqkjI0zruLE",
-	"Py+H7rx0esfDXs/f/tAb5/gXGKje4EnGo1Lbxd2CmUvcjOVRNLg8nB3x4/n9Xx6kD+Uj1bvydrEVCj6J",
-	"0xnTg87XwCxRzC8IFwuCnUry9uwxeXDc7fUI5RG5ZGzuP9s77v0fIiawcvOUzWkcERznftdfeBa9SuMZ",
-	"q93kU7OnCYvIXL9JvPm1yZQmEzMiGPXKvsAyzEUS6/34AFsxZ2moT9HwuId7o5ZzTfj2ub8946nIUjk+",
-	"ZxMg1cGRvzDfpIwRvyMC35DBEYHPCH4Ga+CN+oTQiWIpUVOqSO0ykRhFQLd13W65NShx2MM3g/6wfzzs",
-	"3dfn3WwfzjkUkZ7Uq9cvOg++O/r7/zzKX6hhG4PhUR+aaSBacsYY80wx4I69dou9n8ea3PSnPEuSdgtP",
-	"mpZ+MwrUTiP6X0YSdkMx06sdp1KNOZ3p8Z5GtNVuJTR/8lxcsYSGmt7nU8H1o//sD/qD4+PjXv/oUC/P",
-	"VCTROO97PKPvbf/NTsBMRPEkDsvUoiXigkXVpFA4IlPKL5gkNGWEhiGbKxZZYlhLC7C7XMAKtk45j69Y",
-	"Kmm6bBtWg8oAiSdkLqSMzxPW9bmC15Ins1M2YZoD6aUSacTSzsOHR/2BeWM5lpp56wnM6XIGJ+FDy/KQ",
-	"/nFPMxH8cxzSucpSLbOLzw3jmTMexfyiNSz/or9AbmSkq2RhyvSI5/FYnr9fsxvm1fH7h09/Gcyea2a7",
-	"wlAjFiYxZ4bGcaPNXMYxV/A/UZPO9JKk4iqOmJb9kvLoXLz3OaLMwpAxPZ9r14UEteFuwfwFm2fpXEhN",
-	"cPos1qzgu3bLLMA4hANjhyIZVfopTRltDVtRzPVfqQD2sI2aKBVNlSwxyaNVsZpLPMtYtY5pxICWMq12",
-	"K5tHZTa4wnGvGDfiJlZ6tb9nC/KjSC9hD2IZA7eKFU1iyq1CfsX4ekXM8L2XUrE0puR5NtcsUcUzNv4V",
-	"+d/pjKVxSA++Z4sxdHdthjKWSx7CcVaKzeYKNWbgpixNRer2PqFqItJZgVWcve48fDjoHxZ2b8lDVAfg",
-	"H3WL8eB/W9cg1BMhs5StiPBESBYRzavikG1rxuhtGE9SMfO6HhzZH5QoP4ZVDhPR0OwJzZjbua74Ko2v",
-	"qGLEatu+OjymkwkLFRxxJE45XsRqGqV0wVvD+2anzHj7D5Hg4BkO9RCf4H41oQhYWJTcj/EcR6uKcCxl",
-	"xlJiDroke0e9AQlpGo3No2jfX3eRqVAAmdmf/W5es18yLUtPw1WF7LDzmJyxMEt1n4Tj0a5sOTWtjCk2",
-	"43Vw5phCkVIyNRVpLFFM6tFXt+zxlLzNBpqkfXFVk/yrqI54/O8UxTtF8fNRFO+0xL/Eav1hVUTPKbJZ",
-	"RVxhkn8AFbH/qVTE0mKgighCo96ptxDo1JOas6kpoURzPfAxLUWWEuBTJC5oBr+J7Nia+W7NZZuTcb6Q",
-	"P7DzqRCXT3g0FzEv+b6/EuIy5hfS03z0OvpGj1tD0HU10/JlRdcn/sJz18S7ditL9ZpPlZrL4cGBmXbX",
-	"rP+BHp480EeG4riB86g3Avz3RQ0NXMi47xO92TIUcya3NRh85UK/86DTG3QGvdW7kQ1uakMimdzQn6Gh",
-	"eSqiDFRdEk5ZeCky5YtgmFtOFnoyzS5XTPM0nLFOyhY0jSTImZRN4veGG9HxnKrx0eTh32GjrsRlQbky",
-	"6zj8CXmAHKaM6i2lVzRO6HmcxGppn/nGTuWzRRor1nqn9/IxS5hi0Voi1NYJM79ozfRCHy//IgbbsN5z",
-	"WJMFW78kblEX2PPYdgAU9pTRRE2XJeJK4qtCv46BiUvzVbLRgpiy5M54WDUeCj8UX74dE6H0ad9++vsZ",
-	"DaURHRb4yp0ZcWMz4q9mQjhniW3eXARva1D85Y2J2oX8DE0LLU62syosm/kDWBW9plaF2QW7KFyoMZ3P",
-	"kziES/WCXaFfBSvie6FeMxqVZPyL+AJFiSSW7H3RrJUyaWM/zimQj9BLNnPfaRGiiGaKWqwOtIg8PCFp",
-	"xsk9ULMIvsru6Zm7IWfcKFIJA1Xi5Zzx01fPHosws/zO14diSSLzE9mj52kcXZTcszGfCP2/KlYJOuee",
-	"vTglr5DfktNXz4AEYJCtYavf7XV7ekBizjidx61h67Db6x4CA1ZTPeVrb1g/nr54vu2QbNNDAi2PuB7h",
-	"cMQJgSEOycoI9W9miEMCIxzxFg4ipUqkjfy052jAFHZxo+9yd5XjN1EnmmkIiQhpMtaMoMBMWpXSe7OM",
-	"vrm1sVGS1wikCgeXlTxlqVHtT7vz/PxJPD/25J8lQpWPvN69glG4ekAf9swabd7pysNz2He/6OXSv/RL",
-	"QVZmFDmto65/v/go5ngE0jhkFarsClnPQXfJWVk+77dnj0n/uNft9cicpY7baaIPpyzKErwgbKKmVND2",
-	"Yf8NzLCStjU/9+Iq77u4ShMFas5oKdhyd12l8U2npZJ/2NNTDOUUE3QDoh/DJxkaRSmTsubA6S0ya67J",
-	"IOasD5exh+QHJhU5UlNyplLGYP+FVDSxwqXf6/WPPGP4z2Lar65RA8FZxbgqtH8ZpvEcRXvrKeXRjEaM",
-	"zKlUlMQcRgar/o84SegFmJjNuN/vbDdX8l7HPZDf5/xTj+wy5npiidAHH/ykoMJ6TFbGF3CQrQG2etjB",
-	"b1c87uc0bb3bxPav261XKKafgcllb/W/Rtlcc/UetYkV3kTwytDpMsPD18cudHlGeUaTKspobPS5RS1a",
-	"jZWGnukfJlxhFOCj7e0AcVnQ8Y2X0FNbXdwBRJ4XO63zoTfyY1sFAkPUP7jFuAtNuAtNuPMp3oUm3IUm",
-	"3IUm3Bmot2+gwgRn8sI4SMrOkf5swH3GZaNDzcpXi/ySzlCTpHbq89N7kkxjqUS6rM5XQz7tX2F+aGG4",
-	"KS4PhJmCa1l33jhRMGVXDSfuZxhVhMg2zDqqShd736tJ/1tdYpxge+16OAe7KByWTctiz0dpWVYX5XD+",
-	"2S2LN8vi2hgB7ZamsaCGxfPePiGC28S7WJIrdsEUTWPKu+sXFiPFH1Us7OqyHv3y2S2sYahNcxe9M191",
-	"3Of0AnwZfmBF9Wm/0/jvNP47jf9O47/T+O80/juN/zY1/maC/MzcxJQl+IKxy2RJ7EXN9kltS/DrqmkG",
-	"gjrWY6aq9a7+cppxlkK7apqK7GLqglv7nYEmkqlI418FH2PT9911WThtmAnnzaV8BXbU7ApscLzmBiwU",
-	"V4BhUrz/Ghzb6y8DytDgeMmxW4zW8MHD/BrrCOkOVrb/CM8OHKZWuzXQSw9e8+K5uaJJHBXzC/VuuV8M",
-	"TAMS4nZ3WWeJUOu0P5jLX0Dtq9O7eLTK+wb9Eu+7yZ0vBEwU7nwtNWy6821I8A+2J/gH2xJ8QxlhrmoT",
-	"NlGt4eEqmX8urL/IdzHou4LtqjSes4qblVPICyXU3VdZjCSIyjbSvHSg/CsUqzcc/p39z+Xg+WX0bPE0",
-	"exC/79Hz8PGTb/o3uHyCptmVWmm7X9F2yXtU7Kpb0M30xo6d/Xndbr2Ff6/NodGraxJp/PWwSnvpFbTp",
-	"fVO+qHUf6V4rbuRPib30vLuGv7Vr+BtfsVMeEUoSwS8Ip5p+ks4i5ozow/UXuH+/pbtzIPd10ns1BMWJ",
-	"77tDcHcI/viHoJGgLuV+YVZiGdeBcLZwSWAmsTNWkhivwbb5fbunKt4wu0yvq/FzLKaSheMXk+/+/ih9",
-	"+O13P/6Svln8/PbV44fPnr/632di8Jw+p2cLX2dgXAvyqLVtwmRphashDr0hVlgTn/ui3miJmtnxZhVf",
-	"s5DFc1UOEQpZfGWyY6eUR6Xc2CiDdASVt5+aL/BcwO3hlNGIpYjuOY//YaPzP5TY1Jspc/kFwBljSM9V",
-	"KQ0V2dMn3gbi35MkiPlEdM3rwT7yVMrlgqUsOiGSMWI6ivmF5WoxVy4TVXM1bdbPqIdACikD/W4v1z6l",
-	"SiHw9Lrdek0Vex7PYlU99F8yoSjRRgbZe/bkzTckSulEdWKmJh29W3Qed7RhnugmOmZN9ockSANiIBgl",
-	"mdElOWdEMq4IF4s2rLtyrceSLKYiYYRe0JjraQUq0LxC8EjWzWjUitiEZokatU7SL3sn6svB+vm9cpy7",
-	"bpbbTfAXb4LaugsW+ZiJbhRFhZ5dYIYatElgSDsgexDXSkNQD+5JIhacQCf7RKQk0AbPeELjJEuZDMie",
-	"/idDO4hxZcSRJJNUzECZNyrIfpP1+uXLQa93sqhbMZzVs6hqrWJpZ31Pkjg6gaVjJFZkMWWcLEUG1K2J",
-	"G1JE6oazEZ60alwqXZ5qXWN1YD8A/ZjlJ0qQBY2VL1Y5e6/syLWSQ4zft2Z8/XZrFvN4ls3g32Yw2li7",
-	"YClGD8xpSmdMGRbwLAeA/Y5VUNkpyXj8S8bIJVuCBau8pSR7lLx9++yxphVKLoSISDgVccj2u0TPOmYS",
-	"ZaieiaQzbEUfonMRLUnK5gldImhpnEo9TzkXXKKOw+FeXJNtbsB7o+3o4VbvUVMIW/r+OeMXatoaDo6P",
-	"YeHs3/2qfSwulYlSjf54S5a6kaOu9BsuYQ3DfqUtFW3Bt0lfH4J+r+fm80vGIMDETAc4TWHfDXtoDfGK",
-	"1MxA/zGj781J6PU2nIvCRXg1B2Gl2Jc4cmOcUzXNh1i68m+24JsvUfOlvn9UtbZniVB1I5eJUOuGbO+C",
-	"mo11s5Nz82AVTbXeX8MW9ZiDOAqsTZZQqQjqSp6ZdhWLTIKZe4KPgIzADWlsu1jV0ZE0AxjDiwWC2jh4",
-	"sLjrlhoMm3Vr7VzzzRZ7s5m3frjXoBADjwCG/xWNvqWKLejSZCkqe0eNuax6Kgc/S1QJ3TA+tMw9l/4k",
-	"8h2B9trSXIS1W5EIxyWtWOu/TieORCgP4GX5t9pGZkxKesHMmprXiH2NGKVC89Z4pv+RqRPChZpq9XJB",
-	"JQmnNL3AN6YsiZC3Lg1cX5KUWGyJR3a3xiQ3i07nsZnB9bW/m1+kbNIatv52kAPtH+Cv8uCJef+6XUFM",
-	"NRPvkq9FxORQa2VVCxjoGfh6/qtnHU/RrxqOefvAMwlylaqDxL7uu1z5gql8RSPz5KZUZpSVcczhmmtr",
-	"Alv9Pqet3HVMZpnUehehisyEVGTQM75lOiu8uCtpmO7H9uNbJROrW8SSmH58CimtgFHmzcNZLGXML4oP",
-	"M37JxYLrh1rr8L8sFQwofW/voUSmxmIyTim/YMEJKvvBq5dnb8jBVf/AWNbyQMLlif7WGtsyvgAvGHN9",
-	"/u6k/LXgkyQOdyVkmiiWcqriK7jufde2pA1S1M/I346yKz73mSZVIPTJlErCTa0ONIe1RnrkE3dR+H+e",
-	"lB2aTfCUY3SzKi3wFcvpvbwumrrgGRdqfC7EpX3ohbVF3t+KcU0yY1A03XP4a5wyGk7xbV/JgxH4h6Tg",
-	"eQ0zJSaT8ZxKiZ9ijI7fdflQxXycSX1wBCfC5Jmaf2jjuU0Cc4l6zhKxwKzXAIyEIC+OUliE3/0UfSPS",
-	"8ziKEEptd3kQc5lNJnGIsVyhmG97bCob8A9OLFFD4Ixpi7yo9htQMcR721lNmLMU2Kbgt3tYEJVuRpda",
-	"FSKRAMMzPxmrU9e0h+HGlzGPHAVrG9W4e0ybghNKAs27LTke/Puf/wpymmxrTYt61Jp/x5dEqClL9393",
-	"Giwb8JlE8/0G5Fg6uCm2uSVJ1jVSIsuSlgp6Lk1SRqMl0V9YHMoonkDwmfMbdclbyQiFyw3rk8C/7Aue",
-	"NKj2F2wvFbxJ3SqRV62CN3sOtJbP3BF/5SL//nzxGQf1IHmSU9buvBGb2skSW/k4J74zMWPGstJEtUgF",
-	"vwDJlKVExhHrkmegeko60TyIpGBq/QEsrM0Ty1mnvzq/P9V8L9Q3IuM35F4pkyJLQ2aV+C1JpuLznGi+",
-	"F0Rm4dQXnmS9j8tnQpUutM9HM7WTQ49UTiblFQFFUWSKgfI50Tv2+9POK7pMBI3eCPGcphfsZiQE5qES",
-	"YpxAW9sR0MrHRa8POLxjSeBXiNPgpE9efNX9LC0VO1olBI44J4viPD8LCpjlOBvR7fgBnS9zNw+g93m1",
-	"78+7SMk5SixB1fWCLJdMkT28pyc1EIv7emcgXMB4jbEDjGjU/B+sS0gXaet/5+AieNGr94+z92osFZvn",
-	"uQ62l9ZKCshGzMdd7QjTyidxOa4s7arT0e4ZGLV+CZffn8TPsITPW88/ciMqNyWBbuKvqWyhSOvmHWAj",
-	"Wl9KaRonS+J9UvRyR4Iz69q2wWwMXOI2xgJ+68AtC8Glav8RNDNEaQwp1yQIXhcIw7I4OMaCmQmDA6lV",
-	"NgXRjvrxhMaJuGLpftViOTfR6nYEXfIDjRUJvEVzoRHgXQHN9oRQAq7M4joGpYX8fc+AiTrouPu19d+5",
-	"AAXYizdCvKB8aZqTN1QyqWLoPttaNpQ+9c6KEGRG+dIFsmx7CHam8nxIt8h1V2fjFEpvBdaSZ5c80YcE",
-	"vS5TKgk1/z7PwkumTohkWrdWLFm2CeU26sbQsB1ATawOCN1JlucwLKYxpsreCn37gVxrydS96H/VyeOj",
-	"Gn1sXv9dDtZbbsTprzfVugxIwE53YuVvS1o3o6nz+1klgMC7BjwXftpdThSI61ZtMhwkDs8doVJ/vs5S",
-	"WIj8geeYxwdYpyL6vTn6Dz/80DnNZ8Oq4w/M/oVTmiSMY7x4VVzBV/heymgy+3KExTlGrYoANiRc9n4O",
-	"1QT/wH6qExLjfdg5Y5wk4uKC2cCADUqRYXta6n8e+tGpdaoTaLJtJR0MfiLSGVVDEsBvXd2/uRzCB3ob",
-	"AiLpUvPxcEr2JGMk8Fc52DfyxPn3IR0Br0PQmmFSryaG+MoTtMxMJBZJmILgNpv7aowpEjHdNWFXLF3i",
-	"wE0DuPqCM6IH+7sbD2+5zOZzkSoWvWBRTN/ADt6E5LO8xfFMN4nJLtuRfm0j3hFgJkAZvBFaDSiN8/P2",
-	"nWhZ899nL7/PuXf1nH9v+9LNGnvPk6jKgaCYFWW1rS6iPMxZqmLmJV2Vv/s6VmCH5czayzgqsWcvTavc",
-	"zLOzl+Swf/9+p09oMp/SzoCYd4kmy2IPkOK10rbJ+Sq3jFlfwFN4NjtHfTpvqzpDbKXxQsrYSkgortzq",
-	"QDG1rCosL4+m+8kM3GRsFbvKVyzPsTdpGNft1qm7P68Qr3DpTsSEUAyuuGRzdExp1mVvTDFDKkhZwqhk",
-	"Y6qCin33El1WQ8IZMvP8Kh/s1xktL0VNhgzy/9YQ6g53FKZVr6x+XBG/+BbjluOoTbBqF4OIgnAcFDvW",
-	"j7YJgm97ec2lI5Is6FL6YQvYFc9mehvzx3qz/AG451WEZZB64poQTXe3re1E3FOaMrebxbluLESw0n2+",
-	"82s2N+NSJJHtPmUqSzlRAiXslKYsInMhkqoNH3R6A5dW33zDzbCiykGZS1M7cFCTMGKlMAKTVWTaPhci",
-	"YRQYqQOTqYs+Lk5kcwTxyvAtdEbNoXRw8IWOBquh3mWs+HJ7LyG8eNbGGmoC0e5ZRM6XxluMGV5+L9UB",
-	"5T47AjvLnIG2F3DlUaqbYWmABXrydrGAJLaek9lMvLJ0MlHh+WGqkFAWmGB1V0ufxYrN5CYtwOOu17lm",
-	"nKYUDPI8O66GTQD5nRgF0mOPsQT9tCmxbmJGuq0CG4LkvAIDgiebhJDbcFhEb36V25VFsXI4EiWa5Mx3",
-	"yrCoELhRlCwIc6U1juptwxfuSfLslfMCUaPZs/SKpUTShQmc9znPYbfX7fcPuw+qDmcOnFJ1QuMZxAWg",
-	"rg+2yixOkthLlMuP0qB77NpH3WI7YZVFK8Iqi7Zk4KVYkZr0hLK/F9IEIQ6KzeZlBa5hPs3KUCxWfdUI",
-	"nr5584rgC8XOtJ26kxDWJIjIlUUpnD8viWHvh6r+QojR3KDm2BBPmqbxVekI30zF8Q2dD/XBpfckCXJD",
-	"oEQ92+b7tVtw4V/Tof4JrnYSqhjZiyM4e8GQ0xkL9os9H1z1D/zQw4NhMSriwCt5sDKIHGG2hm7MFanN",
-	"0S1KzV6vUm46YNIPtcGHkPgL6AZlDrKxhu16XlqUoD5leQNz58XugluIAjGsnvB2gW8W+dl6Zl0nWy34",
-	"BhwRgknr20hX/MJlXuvm2oSzhT4pkPnXXObmgmUrmWu1QhtSBzOaiCQRC3kCymGemgW5WpqSi2lVwR9Y",
-	"Hn8NyAFeVqCXz0KjKNaPaPLK204zv/IqLstBxARCjA0uwSpNpIzKKuuzSUt2gQyxs2h8vhwjfFfbQwfI",
-	"FU/rRYUtLi5pZRurC1yzcIjEUpe7Dsyf2kJSkNd8zvKpgE09SRnLM+4njHl4LV1yxulcToVSWP4Froj9",
-	"lYGs7hjCGCABbGWZJ4yNLTrayvBiNSWBxaQJSADaRdB2IwEVhgtt7Mf2lOapfxYApshUAYHNCa6Yq/tH",
-	"rSo2W8DG2Tgy86YZG1iONUA22rxtk56XX+vGdtyrG4gyrs/iKAIuOAvIHjVqecrYfjsfS/UAMETcrqV5",
-	"6BMtx4LbHv6PfrNIlPmPKyKvFi1oxb2GZAZIFDh447MBTgsXoSvoNsDXivt5VLVmDquj0u9ggBU4WYg0",
-	"km29FXIqFtbuv7AqfT7f3wjbaBPnrFtbj0jyub/bwBT+nglVKW+oslPVe0ML55mLBVmILIkgr0FAOIiJ",
-	"Q6owgkxvJuynWq6VeekKE9oTziUS7esBFLYGM3ZXhVmO/lTljz0a9B84/mB3BXdDtkkiFiwlIQUjVxsR",
-	"5uJJKsojmkZFkCWfThBoavVMrGNypfXOV/iSsTnJeGQWCcm2XWJ6hf4fNGZujpCqDDpN2cC4vWEhiLNE",
-	"ox+u904Iz5LEcXjDhCLBZI237HAVhLLSgNDNIs0UNre5AVVAOwOAkYLasvpzkblV/F5p1QDe9fbbih/e",
-	"zj6WyxpsgEtAtJWobFptqoRQb9WsU3g9ne0MP9jEmA0WzBZ8+eviAlsizXFTtd6iz5H/bK+WE+93myuv",
-	"K7HxzsTx2Z7HiMokU2ALhSO5gYcnQmZVAvUxVUwa8W5DGCGMVkhGIvxxgRofqEigtiZCVmm/jW5GQhzJ",
-	"p7gW0T8akOUqSkHQFUDqhZl581hlPIOjcre1PSpR3R9YV7faXWNXWpiIsitNP7rdex+zk0U2aejsXalr",
-	"eFjJEGsNppJfLI2v9CLWOqx8d8uYTiYQ8bLa8FNzM5DX//Y/tBHki1hNo5QuOMJnO3lliZbs9fBZymgU",
-	"84t9ADFZorDfdL9g8cVdJxWXtNAr6LTo5bknc+yLKGWLlQEUOr1f6QKKZ3Wn4wdMPjTnH80RRtMkZo6C",
-	"QYnGyEykYyPJQclJNIWXNqz/EKX1RsEM46o6Q1WjSjRH2nlMg8OGY8oh2GthYootb0R62cZD5qHM5Cwt",
-	"Zzb+VubL587SKnnVHY6N11BGatT5yZzNjK9t5SPzv2nkCrMS7MZ3T1YA/RkunkwuzEoJ3u19XeAG1kfL",
-	"5pCgN1arUYZVAu9Z3WKRqVDM6mxCkPhe8SVQ9YckcBVQgjxLRRqInzRqk8Clo/gRzOYeN5YyYykAOZic",
-	"HApAlAEg8Ek4/4edx+SMhVnKuuQNvWRSS8eQRYxrBeeKpXkqDM40OHExcN7o/A3Nq7a44jEeEJQdRHHL",
-	"/W8qYh0KmUQVJwwR6qs2pg0RYpx4ECV6rwKzHcGQBPPZGDJ7rmJJA7LnhgLuHvMbYi09dou9Zyfmv1QM",
-	"w7WpZwHZK019318tv3dNNJUdej9Ud1LyIBXbbOLQBAaXX13veDjKwUNKoKFdih9aPR1Nw1n2qHQwnd04",
-	"CsCGgTBNwbEYvfG3yv0tQ1xKEGNrUf7yeIX1Xrg3zYNgNjrm8mM3OCpM7eihhwL4YOCjAPbqQ0Nqg0z8",
-	"LfOCQU4cahSaPOBStBG5NbE8A29gxw3gCX32XhU18q6WcI3Q241qG5t2zv+9zrj7QxhXZC/mYZLJ+Irt",
-	"36TrNWZJ21GQVX/EQqvhoUhL8RArNouPuOld05ZUYbvG65Sh53rib7QZXFSgG35ToskqJbOeJm/hWo0C",
-	"B52KpEgfH36bmohbFxXcunpg8/Js1+Vj5lZg3VZ+a4v6uIKrxRW22X9FUiV7NElYehEDVwhDKp3MdiTb",
-	"eE08Wj6upOWKRSsP80ct1/D0mHfwcJnhoNyDhQbU50msdR1qBpCPubgV6yE1i1tVHtD3ELSk5bwtWaN1",
-	"XisNMOIOvu8A7iBA5NVKhsEGwdAg8NKeEkLNJojJtrGY24j/Elsohjo6CEWk0Hr+YIvZ7cYcXNG7OVVa",
-	"s3UlzKok0rImSkb/Yp21ujm3fxgsXLqAqSyQ18gm/YGxywht0Bl9/ww/eQCrbP7ol6zVdgvxpc3PAOxf",
-	"VbtsxW0lFlhnBC7LzYnMbwC9GLxerdbUP64iwmJFv6p+QXmDJaVTRiOzkOx9LD3l7X7xVvq+P4zD+8eb",
-	"jkK5NFp5HAB3AkZQqpbedkpGiwtwtNUJLJdfW/HDzTTLbNLvdiff1XhbR11niVCv9IvP+DyrqOFWFWla",
-	"imYwHxCo0FJkHcVaLQV2vn0Et5ggYa5Eix/Vqsq9Oh9lzZkuu/zyTiO61FO1TMI718XyjE1PdUG5ys81",
-	"2CNbHmwbgrFpmyFL7bpYJ7KJlp2fPyVWvZ32DrXfROUtFKJsoHHnXYs54x3Gowpt/0Gnd9g5bND/ika6",
-	"lC1LDhX8ceXkrnCQ0mExHTYwufR27Cq6BGcdMZm4Y1CSV825vMtuqWbyD7dl8n7hylqPdiff3GpCOmxE",
-	"SH4pzC0O2lYSoHzb8clY/h2P93m8qkoIur8li9+KJZZTA3M6LhDab8sioIbArjyCs0V+gVRkEF5Fv3Wr",
-	"89LgtJrcVUc5NfX6mjS1GveZt1qZ5upXSwjXpbx6RGcreazzP7qafGs7xJeKfeY1/LbucqugL6wBC4e7",
-	"EPVVFdNlbJjWsPX//EQ7v777cHj9RaWny++2ItdrKlJFvKdgJaOJWuy2VJ+wpgRh0Q9VxQpqyg82IaUX",
-	"3qclUkIXzbqd1W8UZ1SqQVh2oW3YW1vTfdPg4US/si9fr5Q2rDTQfb5rzAIThxiXDczKwohOGS2Tif5P",
-	"r/No/O5Dr330qJpkcr3USKIavfS6UIBxhbY4eXb6/SneoetX2oR1L7okeJJpznTwXPDIpvXmPqJyEccb",
-	"eRmAKNqO97m0b8sJ/PEXAqOKW1TN/up5eKng4a6eTJbCtZtkPDJpHxj2DugcqxzeFkCszRoBEA2JSLxQ",
-	"/e+EBP8R2IiGElVtX0TRUpy9pPuP8ts1rdjC0HVtl1vRI1x9n4uxnIpF6amB7Ck9xRgIueThGJGtcmjG",
-	"rqmH7T/CKLnCo4rP9HBxJW5yngDzo+IkTZWa78l98vb1cxtHNM/OkzgkCHzDSnGITQpPljietkHXHyc9",
-	"OFdos4r8HzPYmpc14QwmokASSiL9polWLlky2EZtMIS2fhsFXNc5P00HBqTXVWTK125TJdDGwWyVvVkk",
-	"G7+/lYKi20T02AWr2hCHylSDrSImJnCFC94ZvH9fKBtXYi+2qY1oLo+ZonGyMmpsoHaU5qvqUI8cuKlL",
-	"vkopD6f6FASAWHSCMbmBQbsJNIObMzFPqrTgQtGV6iSaikIh2Rxvn1PmXL0qx1UCdtImnNGUmdrM8Qxi",
-	"ygAw4Yo5F7vDqnX2XyOnkTZZqmKTqhFSTomE3tpkRsNpzFknZTSC/gFmCYruYDSMoom4yMyddCz9yq3l",
-	"Iqyle4EiWmmF0gkxGDUYLrjORWRYuEteRZA1+SqaYcCLbS9I554keJdaHB/AS8WhbbpyeBZdaXXtkphf",
-	"4mZDXdtIa44MsHGMwov4VHalKlIudirRU5HgbbCbVoc4zWaU55vK3s8TynEg5JmCOh9YSuaERAKwk+Y0",
-	"lauZt42KAa0MzEM4rt7XChTghbmV1cNh7wvJXasgyVi/eAz9mLAnzUhUuoSwwzFni1Wc5AWN1Xgi0vE8",
-	"FSFD2PlinPBKP1W3d3RWG0qDJbAQ+CNakknMksgjiFgSei4yhbFTJMIMxDlVU7IXYKIA3DsH+3lgBAYK",
-	"irK1md+NbYwlrQGUhmLuLydQO3sdYynE9tmciHftZtuK0HHlU7yKnH1PmqTybpPc+ziyziDzZpvQRAp7",
-	"+vyEfA+z9SZ5+dWpjCAiU0EjEiZUOg8VIuV59FuNf9auhrNsr5b4aVdURGmXELzbq/CybQ83sEDndeNZ",
-	"r1EY75TBwbK8J2eUhX1bEeHt1vsO9NPRDUgs2V5fp89S6VEBTqASRq5d0VBeVeKGDZlqdrs25FfA27WN",
-	"mqp5N5hbVaW9XZurLb63a4M1mKuF5vobEGHbtVi3u7eRm4m7t2HAYHdso6LcQd7MoA7ZP/++wIa3/biy",
-	"9lnewuGaAmXtdUVj8iaOmtNIqS7Krs2gZgDt0CQRi9KqHDdvqUJby9t5tGU7frHBXRvyCxTesI1CUcMb",
-	"tVUohLhrS7XFE3dtsL7g4q4tFos07tpKdWHHutZWS6a16wvtuBb6h83HUwshm7d2vPvsXOE619pg0Gx2",
-	"JaT//PtHa5D32/WI0rYBP6zQA2Bub65inbcwWN9CdV2P/PPD9Z+vll/cgSevVgPdlWCry4du19q763ar",
-	"Bshu1SFldA8SsSTWD7qIJcR+yWiCyTy2NnAndqYAmCRS0aUcceeeMRnGtiHM+VFpzKLuiO+YZwxMgEzp",
-	"fM74BmiywfCov1WacU1Sm6lyr5w331qcFWlTzh/ZMB2+LlGsylm3Nk/Y4VLZ1TbWm9QDprKwZ8VVm8kL",
-	"43Ute1z7swHfJYV4Fa+uAqmuNuW3SSgBEHNlLEHRQ2utq5y0zEZXOkNdo9WuUEd05IwxcwWLZbOJZOAu",
-	"sbbqigvPgUD9BS9lCvASldNfIYFvYpZEX8NRr3LDgQfoniRXNMmYTT3SDAhcluAHUuy9InsFVJIpjQgX",
-	"HFNISshTtaF5fhclZtMoC1qsaxaGW2z1aHOrK0BAmDBcndzx7Y5Jo3OWSnPb5SLWDOzuRKRdcoZJVK5G",
-	"A6YiCJ4sK+4vZpXXC0/0Ywd4Wk6/8dNLS+ihq8kjlsFjT8XbteOqdAE/3aQ8rm/jK8YrYhYwK2XLMBQv",
-	"iaXczzd0FifLio68ZJctezO5MSvI7fqxwYUnMSdPuv37R1CUothxIaWmEOcyGv3nT/3Oo3c/9TqP3n24",
-	"3+4fVcUvlCkzX2R/Idpum3C4tWT7dm5DG7ck3guDIRrBxRbcu1u3PLAOiZ52kUGp+qUB210Simd8FnO/",
-	"m/4dPf916XmFMp8ymujhrgSy6lWurChRB/xqtSVxWVCVxGVRaIrNSKymh6qDlAfjVt24QWTwgiZJJ0xE",
-	"eGluT58+Hb54QfYGR52pyNJSKhkG3RcWc++nXh9X8uPgp17n8N3+8Kde5xgfVYY5rUaTrcUeW4WlhNNs",
-	"xE/w6vTN10/JCjjvhzi6Dm4BltI4sZoBGcLAMB+JhiGb616bQRmekB6ZMcqle78S43BTIO5twx2umdFg",
-	"LeDhZvysNQu7HvaqMlR2ezHhQq1N7RRs7QTtzFhh7WDvvUA/rCodcnvlXvyYwdPO/777MKiOE7zNKjDb",
-	"Bl/eqEZMobNmJWPWUUBdhPPWAX83w779XKFs17OKTwlruwJm65IJ+puTCX4TmFuyd+qyUVNq8EcpJ5QT",
-	"LYoNVCBwRVc17VsB6o3bE4vzEazSYYCtZNzIqu5+qxo11xekenYfzU8fYbj7X3wmwLrNMTu2B6pdd8Lr",
-	"As+3O+ENlInfTfCTvRrBv1+bprTtHqyZybq1N0EqdYE5GGoC8DmYPuFJ/7atYIKOAcmwOuEeF7b0oGRh",
-	"ytS+D+6Wo+qayJyyJ6S0PzUM9tRAKdeDqh73GoKqYhdj5wWr6wvxjyIiBZnQtH2bfTt3W13f9oUmnTfr",
-	"eYvcmU25MjsCxlaGR1VbPXahimkE5Y1bXc51hO876CvsJt98oAqgosQEcS2A3KvKCnrmf43u9JKHLAew",
-	"bBuQtYjlmjmi4pbhaF6/6Dz47ujv//OoiUOy0SULgFN8CiTXW0uVHVTqDQ5lpVkMnsFbeVfrQupuhc6a",
-	"MjkOboqnfDspvb1GcEhbwczUAsp0bwOm2ztRQc2FSe1Vwpp6g5uKDRYr4xRP7AZsN8he8Ld/rnh5+7cv",
-	"VFifS5d3u+pgo+GMdVK2oGkkm6UwQD9VHHAbHJ3Ndf3muQLRJMnQ6hsb86VNhpbHI9ZlSK/KoI0IPQtA",
-	"U8PGQX8r97BDuUTQ6WQl5z3TP7VLtyn3JHn75msiJhPJVN05b4ijf5u47duiX5gLzXqREytEofAU8Vu6",
-	"04d1bJQlembcTQ4lWC552OxL/eKG6pJWU7FsyS84iWP0yaNdTIivyIGvznCvwHOyTL5doYDkx7Mw59Jt",
-	"ubd7DTWmTfW3CsjcVK3Xm+qjMooA315RrsbJPVXa3l09ruYwxXb9IEmqppipnnKsZNEM/JQgKtWaYWMl",
-	"Ds5lcGNe/1uqcTsis2wiKT3rIlCy3uZ35YVprQXj2xb05ej2sV12hHAB+JaWKSsfZUk9brx9AfXJ3FkY",
-	"q4Jvo4wi5C1jOF2fOLNRvf602tIfT2/RHMlTWOoQcHL4R3xlMymasE5X2roWVsfVoZcxv0ic+i7JuV8m",
-	"WUKO4JIpV9UKrxj0UymS6GQFd3mqRYhBZ+4Qvyx1/qcbXQBxDjctv21mBMW39zJuYsj2vULcXCzaeXKr",
-	"P1wIyvKmS5P4km2upHHrKqaFOGquaG7n2fhsKkv43GqNTvmpQJaQtdYXTl85P55y3FDT1Pu+scRrfrdb",
-	"BzJap1ZikvmN9Mm6pPE7RXKDIvkPa65VliSxqqQwb5MZ5fSiRqFsCLplIgh2xNmqqKvaGFoLLkicVEAQ",
-	"ZCL4Sqq4B7q1mzMX125BJTGv3yLb2wbXq+mEc8Sv3xLT6/cG79q9KJiWJMHNhMtOyGAVMVy3Awa2tfMY",
-	"Wi4wLfSpvCutSVZJwzuDidkPIUlX82G80ayefbCYShaO//3PfwXm5hPNBf2tNIjWmHYTCs5ZqAS4eoVy",
-	"ayzbEKrFIcjakhGWESt4ssmeXMQqnMbaVhYu7yOwN60gYRaxZN1tLYtPjphWkwrSCPPMJ7Ei+NkJan5Q",
-	"GgMDeABnmKYWfRhq124EQ9tGITNxzv4IPxUWWvXZ9ci6nlA3FgoryOVNOteObjz84mYKF+oNdxpXc43r",
-	"BpEdv0vARv/3jNjYIVxjPGc80rtU171YsIic0/CyEHqLjBwj2DD71QAEKa+y5ZKp8nBPyKvXz16cmuxK",
-	"G0gEOU83nspvG3mSIBJCjSR9pc9lDIBGWEOt+7Mke4HEf5sl+pqmkaHvYN8V2jJRR0rklelcYbrSrW08",
-	"Pvw7+5/LwfPL6NniafYgft+j5+HjJ9/0zcDG7x8+/WUwe764oZK6g1K6DtzrzSo+l7vDB0ZmUSoKySht",
-	"Ek8I5c3u8UuoR/V35CUYojgiJcJuvOaVOptpZH3vF1SxBV2ekEBSHp2L9wGZiSstbLQGpaapyC6mBkwO",
-	"fnc1EUOLymld3/g7eCs0qZXc4PjskwY7uRlX7UH53FSHRJXipdbFRtVxsxIFrpEsOJlKy8msdZFGtHJL",
-	"5ywiSXzJzOG+V6FI/BYixCxMfQFHI7lnlGc0CSzzNZ9BteFJzGkS/8p8IsLXi6Rjnv3GbGSLY7tyTOX5",
-	"+y1DmjYpQEV6LqhCxZ9KVSOLv33S01fU7tcerhLxbDwiZzXZYW/q0dzAk2JqiGI4eqyKQVOmfucKVp/7",
-	"xRcAFcVO4dRZMD//M5ycM0XQgeuKoZYitFY+WtmhV8hX6jO9DdwDaKK5BoQ6qQ3jBp0pFFJJMsPAasrB",
-	"3zWnsa0dvZgyDsAUCPzHtbpKDCiuo8BugYsGFu3XaA5UGp13KhKMzuQjTufzZOkDU5iMtJdnb6oT0g4s",
-	"Zwi6BKE3cBKxHHGXK5AHgnMEylivVuONTPUN3alJUjGpTGaU2jznAu7TWaoNdT2PmEVgHsdK5pQn8zSY",
-	"dX7DwXZ+w4ZxYV5ghhcaZrBNUC9d9znmD1cUNiwf77xFPybGW9bKU2xvkSvObQpFOXPzSSZCVdtN4JrY",
-	"izmRjKbhtG1K0cL/mquc/d0NKxhjRT5RYDlX0YZ9cNz7/QPE51VqXRCKK5YGZG/OjJcV7h8Dc3wCsid4",
-	"CKgFvqm6X4Q7vQL1yXxSxijFH1dlyNp0Sru8i9UqoW/PHpMHx91ej7ghb06IrBAscwwXW5MN+ZrRKObm",
-	"sqMcymt+colr4ZSFl5Kcs2kMR70iUh3eqEhvp+EUP78nialHXe3oOaeyKnVLXAZ6zxZTZJj2Tc1gtIF7",
-	"zojBMCvVgay8+pjFF3hpKet7moqFNktRwweeACgWMPXNfaxWU8WJFfqu2o+6fG8YFqQgmYr1ei3B1WQi",
-	"D/IE8HbLh3raMR28bbeymmjWZjjAZX9+wa9sec4SqdzalZmVMWuDROEOyyVlitQFTXTrBM/mdIhbTMuw",
-	"Fm7Fbf+WORq2s42rYZWJG8TM/rUzRtapTj9M44SRQB+FwCupDVNlPJJV9yl10+6vnfbGPfgkiS0emKVe",
-	"gOpQveIioCdJaZoP8i8DVMEB0zKyiZXAy9ctyeHNluS3Tcu5vfvRW8m5WV/E+XPNxtmuaPS6atAN/JS/",
-	"QxqLZ6OYL6rUKJD91r6Cg3PONAOT9iagkEUrkkifNsD3GTr+c0+SvUD/IzghlKRsntAQ4E0YYjCSJNbm",
-	"TDsXl/tOA4ziiVlhMAVCk7i8F+C/gv3G12/V5ln5Ds74DsehM/LXrmHBI3CXCPSXSgQqUf9fJStofS7Q",
-	"7aT/rLLggvJTrQ1syhpyXG7llJczirYIXKjLPirpxSWjYYONUwN++5IzU2IGnDUe7d2TZBpLJdJllYUM",
-	"LLMegmI9ffjgltftynLQgFGHfk3jEdwL8u0N2iZPJY7gn5ZY9B9+vZN27tlEz4J5W2UyaJN///Nf+22E",
-	"wwJ2A66hBF2AUM2UJiUN5ENJrCJqJgBhKgHYlZWIaRsNiFg1w/M93sp02EJBvBoHJySOJJEidVWkCKgc",
-	"ZcXx6pahcn3c9VXY3JVfa9WucS2crv9SnagrwXbdRFM2pSE21piB97zAtdw77bnszc2al6OdD02JSyN3",
-	"e9VydzM4axOo36AAWosQ9M5fHAAUNIkYTVnqrgBoDPFwWpX3fOl1OMDatGoGAVzqfAXbVzFzebtdBcni",
-	"c+tTaYQcvAl9uBb9N5/hNmF1JVLOSztbmms73rwxtq0sHDanFFRKh6KGvk3gm5Y78a6Rbyui7S74rXnw",
-	"2465yr9tcvJdUvKNN/clXlLsVgT4qVigBRbLGKtgNkd2DRxfDMiecxNLEtIZw3srwyBLfimfnfqwcO75",
-	"R/Pd/hc3wYStsNsrNeNCHGhJRfhTBHb2d8Pi2ia4c7d4zj99zOZdVOZfPSqz7UVlao6IQZRl5IXayMp5",
-	"ls5F5TUzuEULrlLT8wmxLs5hyRFKqBdohPd79nA6rEhhPcVGlum2nb5ZFGrmp08ZDWpm3/7jxIWuehAr",
-	"to4lWmLS4j2eiYbyL5z22yRwexToP6w1A3846dsecSdq27YFK5ThIi+lnIjMRJNY28d/oXDpvI/hWI4G",
-	"0HTzTSzfrPLFeV6PxbekjKlVVS63ujDKmYkJqtJZF4xdJkuHaSsmecFsmt8n7VBzyQFc6LWgUXSrKaQR",
-	"XdZEP+pf7IHUcyulkqlppjtJY03CaOQ1Uqx/YOwyMulkJaV6i9tm8JttD1BowUHGJvq8euYgFnJwGLOP",
-	"C5b6WMQTka5sw4NOr9857FWgxmyUIVr4/ir4uHo/9LwBwhY2hU4Zjcyo2Pu4BBl//4YIPOF0BYBnE0DK",
-	"1m43S9JFgBt7uN6VOsenf3qgm7U3beVMz63v2eTY0W7FzICWwErGlNZ7EpIwPHrf66FLMIWYtosSOPKD",
-	"elyTWkQTMcFjnPexgs1TDQITz+rgZPDQIqwzvFZiWv1HeDeHVTSasqwCbtNKTuyWt3BYILC+4hU4sshG",
-	"aKp+E2gq7AvkdyNO57t+xZzxDng0u7vws88GkQUYqiWaTwu24m1tce1L7L1KEK0e0o0uVKuM1DnRHAaL",
-	"eW87HBb/o0anxOlGW7nLjEQAH9CJicx0Ck9sIyn+wA6xOnQ+WwsZL7s8JZE8KZfIUfQS0prAPoqVD5f1",
-	"iQJCP3ncH4+qAzCe8Gi38ItBf6fwiztgws8WmBDVEYgC0vxX3rb+trb9T67P/ZlAAQ2qWMImqlbZ40KV",
-	"o9pNSK/TOasDmA9vA6Buh5CjzfpFKVDI8rTfBeoNF7860qdOKm26fPstsds+A8y2giL7R9AqgNPsWnyt",
-	"MkeubXGNqopd7Z7y1qhUllefCv7PK7BTiVF563lqK8loxSvAK5Z+NM00uP5zjl49zLoNrHXEatsrsO5D",
-	"qPM1YSmLiBIOwe2EBJrDRylduFf3wkRIFpHzZb6J+9AAh5RGHsH1k0TXajHpaQ74kK7JUtIT/rrqDrUs",
-	"dnUKNsPSnwbUv1IC+P8JCYDu/N+hZphL9MhTc0t5NlbtMD0gL5yV3Eb4qGLMb0QlyuqpK0tBw5Bp5qHf",
-	"QzEqMgVqN7rxd/TiYsCVFnFwG3WbPtz1WTSF/qUSc0kWItVLa8z9WBsVJBJGSmNrVb7NQWfQ2zy820sd",
-	"UeKyrHK7qLPGJT2gYm4ma7bHOUHACivuk/6I7KUsFGnE4KpuJqQiAm+sUILv776NG9epHssvoecsMcF5",
-	"F/SqMHCI6JQyg6NTUvXmrio+Zj+KTO3ivYWeCiIPnhQPID7atTYMDaFSpzexPEvjrlaMqRUD81nnRQyn",
-	"NKWhYqm7yEEWBoVnFUsSXFtJ6LxccxAYKB3PqRofTR7+vTqy9UpcrmM7lKRCgWO3gvngHR/jkXVqaAmb",
-	"0HkeDQ3AFlKKtBI6cbczJUMxr3Jn/GADRXCkM7okkSg5jxEqb5gyCjexmB8cJ7Fa2md+2Fnls0UaK7YN",
-	"5uJaKyQvZ2IADw1FuGmWcgwKrLCwfxt9jbVYDttWeqVq23LwXvy7yd5rvVkIxBrBwK4T8I1dsQumaBpT",
-	"DJDyQuWPrjcXlXcpnhsTO01Z/G2TCckeTRKWXsRMtokIQypXNc8G8/IK+IIifTvJfm0YqxkIhgZB+D2J",
-	"oxODFWxT0OtyAr2B3T+6YUrgCTABY4vscbbYt4UCoJWOboWkmoTKTiFnRgw2GhC1yWcvhJGoDuFGeL4i",
-	"y0jprPIaY7NPsLRQa8s9X9ceRa1638YZJIIbzJNua/Mp+aTlH04IZ1eAh5OY4E9TaIEmmpcuS/6j4qW3",
-	"t/XHvc3VWWtWFVxAuy2rD4BrM4hWGB0UlmBQo5nN9RTjFBN9ZJPVbwiqXlmefTeE9U11vhvDrdeCqnun",
-	"od+g+vk2iOd1uOZbd3krqOcnGKqh+QlavDkJyKowR78UPe38+u7DYXUp+t8YKL1Yrb53O7n6m4pN3w6w",
-	"+baF9ncFJv9NMbvLZKL/0+s8Gr/70GsfPaommRl9/wy/N1LS/NXfCvH7lJeAvrvkSR2Fk5hLRXmZ5Cpg",
-	"vm8qHWtrWKRMKpqllEPFO9DwJUOY0T9i6YrMc/QF+mlg9DS5Rf2KbctHFDvFH2r6/ZOXkYDCSngBzqnK",
-	"Upp0FjFnEK5wV2Pic6sxcVdF4Q9ZReFdHX/fdHP525ZBuCt/sO3tZVFl2jEx0BwT9GPkwVJWbSNTRtHv",
-	"acx4OSRBIi4CUEtgfUe8UOCFUGV86ntaChiSsBdA1LW8386rupBXL8/eQGOz9ojL+IKzCK4XzyzC6A/4",
-	"pgSfa5ClSYBJDEXKvIx5jQ/b1aMpbJK4aLVbZhDF3bIPK9hgllaEgf4AiLl2Pogx9vTNm1dn5O3r5/BX",
-	"aZFSBpMGr26R30yVmsvhwYFdqK756QB8yQeFdqpMiQ3e2xLFwZLVUtfZOuBQU8/MOHQKd8Fr7xluaOt+",
-	"Emu2Mbq4ba8MKr69JvEpFICdhOJtiDsj5dZIs3oaM2hE1by9GZNCZ7flURXWiFJsNq9CMnvMkhjCZe0r",
-	"JqV0c3lPuAdgaSrSqtEvc9FjWiYTGicsapMFoBHGCjG8FZFLHqIjbnOOpC2CtMYv7QFyQ66mTQ8sBaXY",
-	"ptp4FZsPIieFs9edhw8H/cNGV0J1URhcqDEAc4f6e0iMm4okGno+/VjziSTCihaeqNEiwiTnBWTvnGnN",
-	"MsL9YtGJqRMT4VXXOQ0vxWSiP8GpYEImrnlA9uCCN5sTkPpkcESmIktlAVu5ONIcDkprX9Bkq93C9kpx",
-	"mvbH1UWBX9ZHFDgiztM1Y/XJkFDrQHYrCKudn5oCsfvTqjrURlQ/4dFcxNXVM1AmUkVSFrL4ikkCwD9y",
-	"h6AQi6h761UhcUQ1qCdXkO+9nDMJjugTEvxHgKDopuRKbuZsB2OzlQnU2PJdsLLhu2Bb3tNv0oCN6jNm",
-	"ZtsL2nD5x0pdK/+10vasr0poCsLZioR7XpXC/ZNCocGUybng0hQ5NzRDzA069F1aJWjoxeS7vz9KH377",
-	"3Y+/pG8WP7999fjhs+ev/veZGDynz+nZorUNO2Rcn84oaAN7imKJf+I9vj4XGMXLInLU75FvBWcFHmU+",
-	"1xaC+bS4lvnvDfVWCKBGWgelVLLyIjh9FK9EnToK+jgqpVuaxHok7oD5VUfW356XGEu1+Qq3srYKpd1V",
-	"uR2kkfdRw2TcIse7ceqOHcKfInXHrM5rzernVYMLL7lYJCy6YBLiaA3GCNBHxcZlIKErUz/SjHnx8Mil",
-	"Y8x+n1IeJSwi52wiUmbr00N9Uf1zJDgj9IKWvFS1K20EV31dJS19GwRGr9TwMM1WLyTmfFcI1IguV5LM",
-	"bcEmRDMGl94COUMp57zdklkp7Ax/XCUCycIsjdXyTFM+7sc5wMadZmqa//WNlbB5+NO///mvVrs2WtSE",
-	"iQb5+4Fx5KCr/KjnRWF1ydeGc58vrasBvzRxR8hHgv281iwCMcN5heWHUeYz1Cyuda0nGPOJAL1DcEXx",
-	"KAEMJZRqwpjh/4KuLBu0ts+whSOxM2L8IuaMVXrQW19p5pQymvj3KeaafpKKmYkdWeQBhlqCTeIrBvnE",
-	"sjviI/6RSMXm5CNZTAX5iInGH3WDWaLIxxH/2Ol0Cv9ff9InZ1CihXyE+5uPJPj2CRb58SOxAvIxz6xD",
-	"Ly58PSBPtZ7uvq2sEKQ/pgZsvWCuYVUhDwDjxNSRyUPn9R8FfBf8iJKgVNUIhnNIXtEljsaB8Hx05e/U",
-	"ClgMNubVXDRqgYFwGXoTMo8OinAkpvqR6SHYh2VPoxz2J2qDRbdkOYITjPSIfGOCrzcsXqm8kn7Phwhx",
-	"q1FGtA1O3Fwt8gn2fExeM5WlnHw0R+UjTNn2kKtEmiM6YlgZUmC+W8WU+ahp8W9/I98yhZeWiqaKRfrp",
-	"qean2gC2GeUsvWIp2Qtm9JKRNOOB3nrQPEjEZgKP7z6oRhgqhLvQNkO25D/isA5hliZkL/j5lwCVvHkc",
-	"XrqoEZGp/aEeRBAEcjri7P1cpMYz+aU+78ODg/7gQbfX7XX7w4e9hz3y5uV3T77/ssCyRlxv7Zd7nadk",
-	"1DrFXf4VlmVIvkK8zC/gs1Frf8T/5o7X0KNpjGAbECVmIk3FguxBvr61w/Msxf0R1+9/+cUezKwjyaj1",
-	"xQc9gJ/+6931qKX/hPGXj+v/rb/+8os9gNnoRHlP//l/vtkfZb3e4H4eN/blAJ9o1geTZfh3Es9i9WV/",
-	"1CIfyc+/kE5K7nW1eP+p964bR/dgenj+h8b3axFuENkmP9cn7kgD9kxIU4CILB/tEU+ZrJ9s53/AQVqY",
-	"tE+W+pWn5N7XAhrrvFnO2ZAY812/cPCzFPweGY1GnBDYv2cRm82FYjxcdr5jyyH5Yi/L4uiC8X3dWERG",
-	"rQ+j0ciGtOl/DvV/vtAP9D/a+j/5SsILg7ZuX/8T7jvhGbQCscNjLRtcQ6cRdc2AQV349bm4YgkNmXsF",
-	"BI/7mUb0v4zM6YZilo9nKnjeyH/2B/3B8fFxr390qP++vgbKjKMvv9hj4VTo5UyZ9Ha5G0f7J2Qe179g",
-	"oV9XoJmAJoAJD2tR0U5IkcniwQZhBaknEiQbgMyO+BakUMegv5jHlj/rE2N3fyOddCJy78OoZUpC6dXM",
-	"SwKOWtf39FRzLj4sV8v0hY3mpGYIcqs5FbjuF3Hk5ADS+gYK1iO03H5YzazbhPIlOH5rx7VuPJYo7n2w",
-	"JRxX5FCb5JDpetGCINBM+MxsvlleOcwFkFHIQZc5JP/+f/8/Ehz1BnYxx1Y7DkD2jXjA2Xs11m8Pbe+2",
-	"QmRwQoLSFlpUulHrOsjb1jJ7bH8KTka8/FmpkiR8rbRd4UZt2wqMVuONCi2NMTzB73UX6PXEGG2aCI4h",
-	"EMUCNLpR1wP6AaTu5RHxcO2joOuuxVBgSCIv47lZwa4Rx1pYMa4MkcMeMB7hySxo3YRq1owaMT4ZkqBa",
-	"1BVEY9Ad8TeY94CXPUQJgvOC1tvA+JcEg+jJXuAF/gdtEqxE/gPO2Ursv351Nfg/yC8PvSc0i2KFX+1D",
-	"1RAjlPBEYhgChutHWHEE/jniVXkVpmym3kViwKoNpoSAMDut0GLZUgQXE3Nw6XPGIiiCqS3Y4H3Hkm8H",
-	"3gjIXkD5MhgaOx/QTbxkCWCLsdrvkh9FhkoNxPJKxnKToLAa9u57xPN0GV/n9qjoSP8gsjRk41kMRVGD",
-	"NmHvaagSyBYwCWxxZPLXYqksMXl8Rz/B6i+gwAaQ6DfXKhwnQYk/BWTKqF6IPbsMmkamFp9fCUft+90R",
-	"f81UugR73ObcQ3T4JVu6qi/w4FxES6wWs5RGMUylcops29SX1R+NOLxMk/iStU1NAIiN1nSjtUxU0iVR",
-	"izhkWMvUdWp0bQuwqKDjEc9XdDAgcT7h8SVbjlOWSWbr2ah0ae56/FECKRGt3Ko4SbQWzGN+4bfbe7TS",
-	"bszHmWRBl3zHlsZPp+kJ1rBwpG3Gl57rJZurEQfl01x3dInLqgAP6ITGCRIhUou2xgp8AxfN6O3g/pcj",
-	"vhccv3+vT5jJidUnJ9WmjxSYcuKOmnc/4++nJSutTEowFJAoUK3UPAQVSz30AKTR+OnL54/Hb948D8he",
-	"v2eyBqW2/yM2oVmiTuCMFNAVuyP+BNDk4Y5gU0VbBJ4P2iSbA5ArUULRBMcFN6UhnXfJKQdLAkgZfoql",
-	"q99nsy0kC4XWazxyS4S2TGyYiv7wxJI+JhiWtr/I7s1q/YOlMhZILCMOt3xUanarph4nmtGfIeoC3jV8",
-	"Bt1chicdXPUDU18pFLM5VbFZ6hGnEmPxqDSvaSrVex91yQ84uau+0XyAOdEokkOos+GYomybvzEQBfgS",
-	"nTHInsPUaTwAaKbhy84G9R8CtUGNQvuAZzMT5j/iMXdfybar9uH8vvn9DFBlfMG1jrHQNK+t70gA3V5y",
-	"segS4GZ2A5y1Epy+etYxSw7e+ViSSITZDEFng5hPRNcss+aj3YsuCfrdfrcHJwMZ1sjUQk7EBcEMWOnK",
-	"ZkLaiM2JCQVXKQ2VpjBPwCiB52gmrlgE1ZWRi8xoeskiEkRsnrKQAkQ3OPKRZ3EteWTGJVMBYi9SRTSR",
-	"KiLj92QmuJoa/MMTLatsmWZ9UPAMWikIAZqGMq3v4bHpFBbGMHgM5AzOsM8Rt3z/9Tdfk4fHj472yUV8",
-	"5cpcAySPoerXenhgewInAAmLAnEKiolJW83CS6aG3oEn/V7PEpN+D0+duQvOUokQGoNeb8T3gENazqjl",
-	"7JReMcyWXPB9QwE+52N21o4c9NF69uTNNyMe6BE/1wPuYDCnFupa04RhjVonv3w56PVOFl8OgqHuPx/k",
-	"nKVkYNkDljLLGws0X/WbSb/sP3xwor7sB0PSf/gANUcuFm0yyZIEfdXaduqbFvfNXkigITabq6VZtoLM",
-	"ekRSqtgYVtxq1SQA2duBMtsB2bNDhJZMqGIuMCRRAv0idrWIEoKIiWIcuLPL6kbuOMksc4T+zT0pSsY2",
-	"nElgkrDRIx5Dak+kZ7Ei1GDrQHswSeTHvWKNAmryyvcgx8n4+B3H3sdMwBn6/8vsFlZkbIr3Oqb7il4Y",
-	"hvs81nuYojMNDAZwzI9aQzKCW5NRq01GcCOin/3073/+651+YO9G9MN///Nf10GXvLKRiRCUiH77EYdY",
-	"kVgx8P7am/GoKmZR84ULpnIFFQItzYifGClt1TQueGfw/r0laBsqA7JYTumcWS+ZtoNH/MOoBZxXD/fD",
-	"CBzkOMWYIxafIeexeUtPUTNpfAlcJ17V31EL3CPu/0atGZOSXpjX32iaAr8vAsobuQ+krqnkqIsdgAzx",
-	"etCmaLnhSITjLE3wLXdn6bvqDyIRygPUYv62eaR2orqzIf69JsILXC3W3A30soH4NHBzQeXqoc3i61v5",
-	"8zlLQUvPn4144KuF+ZvGUnYP8gNuniGrofPY/N0lX6WUa1NGj9W4jwOzMzBsvfjTbEY5Cm2wTUBioY4c",
-	"UkUTcZEh7XzESsIfQeCSj1b//khmjHLjIq68jAicbjA26xOQj6RyqchHctTrkY/IFfAjR8uLFMzP5Rwz",
-	"cGcUwhFBVTgxnQRGRYpVl5T7ttZQg76dHZMPIpbENNCkr4xrpYNv7gujuKKlEYOgGRnHOCO/ZCCw8lG0",
-	"bY0GTXJOfXBgJGij1Y9Pd9R8C9zQTPwaWrH/ffbyexggdAh/EmSRtpeyUdN43d8UpwU29jp701t2iwEm",
-	"MjUWkzFkOzebIaLbQY50DNcJMjYFvuqSqE2vNpxFxheQ1MK2Im57+21auSeJa6dtI1w0FcQzJhWdzfNN",
-	"xkrsInPrXWItuSftI6niOjCKPvlIvhcFdxDcj0NYiGnXFKrKJ7W2tTcODkKfFJroA4qFz81ZKDbr0O0b",
-	"N6sPiPmq2JTx72zRlJ6p+SqnobIf8iMpcFxoZmCacaRhLjrM8XPXg2TJ8BgWPOmmmiGyaedJDIikS7RZ",
-	"lCCRsCMqei/XDgcuJyG8wbx+om2GvMYBdCHJYrp0Z5TLbDKJQ7xsRZ/VR1IWRtDJYWHpEqpN3NwXpirO",
-	"rO1kxQ+19mAcIUnKTAssYCjAZuJCyeE8BQSDlGxPIlNszIUaT0TGo0Yd5YO2HFWb2LbFGVNTEUGTFOMT",
-	"1jd67NiJmqJTTZLzTAFdGMeIPhfQqu2jrJus7+GRR3s1epSZRaqWJySgiWIppyq+YjKA8CJJOKPp+dJg",
-	"Ffqj0PO0kQBbDsNcBOu90iToQNFs+wUnR6OmsWi9cb+YewN3nXRiTAOI4Sl2oRgH2gWdaIuuQsr1Np0z",
-	"YssSkkmWajordFC0HDY2/2OVvw6kvMTqBDTUe4NGTJtkznwp2TpQj8hZs870Oe55VvK+8zMxW0Zb70fC",
-	"FJFixqx/HMv+5afT1SfUnKmh/LIrVywwaHTBXBNJEJXCbJo7VX7eWpgpMZmM51TKppRhL9P9dgi2A0uL",
-	"bZG9oCJBLtg/KeCUhJTrI6RZC8Bo2Oq1bfR5uVhdx4+xouVWlGwiy/1imyyyXaop5eCdKFwOlQpxnjhP",
-	"Wl5ztEj8NT5kPb6yGeHGdupazXnTJVvm7moMwp+nImR6RU+MmxsygJNlQZ9UQowTmm7Qt/qHJY0SPjGL",
-	"0CcvvrJtZlxm87nQLGU8Y1FMx2hkrWv72G97lkk4y0H58jeoWzHjza9bscHA6qZwXWAzu1fuDdz1kTlf",
-	"Bf/LR1I216BpIBQhkCFYD9IJEErJW2OcNbkAB+6eWNPvI3F2H/lIjkHNPBNa3sBVC0RFgfkkONGMSWu5",
-	"J0TSCTgnzSVGwYG/onWXVSWrw9YNYeBEImpJTufF5Aqr3kZalz0pRGnamCptnQJztBdDcHG29tqhdtSa",
-	"W8UhK8vb4pAPXfiUkQnA7eE8RlRRcMSjW2sm8HSWg0u75IfavTOOcb3UextGvV9UcS9jHvnsuVZRK4Va",
-	"woIx8NkeXPUPhEEOOfj3P/8V5AoQ6FnUOqRF+VtuLhZYIp3xY3CUAXxorOgl45sZ4mkRwMgu8YVoimFE",
-	"9sD/nCQiNDh5DuBVy08pksjweOPjIBeQdIIxEllu2Zgm9PLtpH5pgTel4B8QIgHJM2ELTdmA2YpzAM6m",
-	"u857I1ReSmfdO93ATpaCteu9btGzEoFDN/dDPGNur8AD+A9Mvp1RrieNGCJiwfVsGFciXXqXQiUi2FP0",
-	"ggQWUibYt1cLI16ihqrQW9LpuLe+P33xhHQ6Jg/4ivExbev/nkN8rr3FHHGV54/rf7rvcfDS3OGneEXs",
-	"fnXRBW5KeSxB/shFCLgkZhta4B7gK/veBYxH70jzIP9HfN2JMXdRtHTauHEDqimbDQmLTdY6uKBHPNBH",
-	"tOI867GgVWN7uydxidqVObd+gze47Ec6kkse6gff5NeUsESyiCrM4QZrc4pmNw+AhYLR4Oh3OqtmnXjv",
-	"OiBy314k5/eCmcxokoCasdDzy2OMwEmNSqbxD0NumnEbryS14Tv//ue/Rq3r4CRHSXZJeLGEmJqFXtsI",
-	"jorCXr1MRL3DKAxQ1MhCBqIJh8T0TpuL2B5xkbZLyYdtLz3RXq75WWH5LMf2PbjY3Acn7Ih70M55pJch",
-	"rgVddsnXWiuE45JatRUu9SqieLWChyvHnfBZ0OWwMmU0T9vTdI1V0OF2y/iIDSHZnH3952t2EUsFVG/y",
-	"4l2OS+lqvpwNJgOyhy6FcsTP/khT35TRlNBzkani1apFHJgLmLUJ3jE5IZJQDL8TE3AkQvlxuIL7MGrF",
-	"hnz8Cx74Dh/jlQjce7h8peLdT+FyyEP7vL4O9o3H3LjKgQB993jZAstTBjGs3lVzdGDeq1abrUtvvjCi",
-	"Mt/zQkw+alXaviF7wavTN18/xdQ0WrZRQGvWVmjFGF3dSuhxlboK5SerGsgrTX/08oLNNXfBOLNvmrOU",
-	"F7fe87A3ASUiTFkUo3kEobmagIGgqqZg62tu6p8SLjr6zYo2fNdloS5nxbsVZ/tj9VmzPForU4WhmHAT",
-	"y02KSnjXZgHYdu0SOJdgIT/BfWaLpOrPZoJruwZCn6AMtMhbKn2Wz4FiD35gaMEDuTJMTRXmU+48pfl3",
-	"Lrpmr+D9AdGHv+yjBmQS+TU7xswh8tMKesi7PXsxuFgsuhb63rIVTYYH+0N7jz7iluF0YpugCXxRcMNp",
-	"UGUXE2CDJjF9OdRWoCkVHaViTlzCmtxve206D35A9t7y+H0pMMC+5rz/AdkLrvrtgPwnxP3cPxrxpy9O",
-	"v+6cPT0dHN+HS8YP+Xivux9WOrruftCG8HWg7VXfQML2QGchYjLiEC9h+e89SbyEWgd9nWdWIRNbiswq",
-	"fxDAeIrXzYP37w2hjni/R+RJ0WzACAHPXmPvMbkypokTqH4E2wkJbF5sMOImB1YWU3jJP1gaT5bOQ5hm",
-	"CKdH3R4VgXpjTr4VNrz4IlbT7BxIwdJHxxJIxZMkPk+pJrqDCxHYm/QLMeKLaZuMyfBLskJl37OFocc9",
-	"IbvfMsX41d4I08fGPzz56unLl9+Nz558/frJm1Frf3/E53SZCBqZ9mLRfc1odJoke2n3KxEt90c8nhCW",
-	"pvrXxbSLs99zX6Xdp0DQ+yfw0v/1JeFxQj7gbbc+D10IGdhbaBF2TqP8wklLNXgBYWi/opEJH9zHjzEY",
-	"YsTzi++//Y2YUG/91w8u+NFEEKYZl4VkgJVy2sUUEUnOGXg3k/iSmRSDe3LEzzNFZuKKoUcupz+tpG+Z",
-	"w5XbNYGJAA+GJHCh/0F+eSNdTXeyF7gIccNng9zRiqFUNjMAznx+W+PFnZTj0Mle4W5miBU949C+YeLK",
-	"IEi6EJ4ekIRRa8/aTDcaA81rOj/sPCZnLMQbRLESYQ72Ql3A/abI9q7bFaKwJhi0MuJ4o6Ets/lsDBO9",
-	"iiWFeAXzNwqgx3b63i/F27rXdkD7I74QqZZDIg/Pge5MEKmfdASsSKt5OD5SKEhupmb2aIxj/XJGeUYT",
-	"U1cd9llbA97lXaneP1ik1iNVIES7xF1jJ2AYKDAiA5mFTdyDSLto6Kfj0aiwkZAOapJryLOJqwhv863g",
-	"KkyOuJWGbf/j2FO7Tow8h0ABmqagv6PPCoNc9XO85DBhW/rfMH+h5bg+XNqmqLYjcOmtaoJfS7y8jJUb",
-	"hclFQL873gVIsgeRu7WZhwcFpLtfMqE1/xNjH+puzPRRiKDxZfbchqbHpmyP0zoq678HxtDDQWs7EDze",
-	"An3x2qACxLEkDhnHmv028TcV8zRmiqZLA24wrAlAStgFTSyQQkexdIbY3rFK8gziV8Z1cPrqGdRIgxDT",
-	"1rDV7x53e5DlP2eczuPWsHXY7XUPEeV4CsnYB1NGEzX9FbD4q/AyTg3/GfR6Xmy68efbeF8wl15l50kc",
-	"dlvQH3o3nkWtYetbpp5CJ4hhgiG4uqNBr2czpxnCvpQd7ZBNjUsBX4jLOmQF+9YBdoUlHBBuYRMYgxkc",
-	"ZHNXFexyM6VaF+jqBT3CkVe16mZ4kEs/zOeG+7XNn73l7P2chYpFIGULWfSt4U/v2i1pMdZaz+MrxhEW",
-	"UtEL2Rr+1HrBFG290x8dgDOw6c4av4ZzTsORpuEU7oUpxMRLMosvUg+PDtEmVRv83XmVkHWU8BrKWOOQ",
-	"b0gMML2N9PAa3mpODfkAKwgCGtN6OqgnRKV0MtET3Y0kjnuHW045X3/LgzbO/3uhbnUJvse7jGiJHFXb",
-	"cWjzs/AyDw75ZBTv008FyV/1DyCna5yDMVXSflUAt73IFJPKDBnIKcBEhFSqYV61pm11lzaB6BGi2Ewb",
-	"4y6xqJ0n8URt/2ZQm1VtpxyYsGnQ2GzBSgg1t0g7izRWikEM9zlV4dTkKjjYOBPRLiZ5BPmMLjGi+ZwZ",
-	"XBiyZKpLvhIRFETBuEDE65AmdUeba9ghaiG2EhdKs+KJfh5LdaoX/InF5smzN1rDn8rL/lIrPd7gIuZd",
-	"G8NiAoSOfhVGlmNlmBCyqOUT8fraJ9ft9d073KR8CE/fvHllNq1uIA57qDAMUwHj0SO/+kmvsgbGhkGB",
-	"k966qvSqaDUJ0iIODw8f7dcOK0YEtnxUTUDL9Giqzma+iQeQa9Bq8OKZCTmHm8rW9bsb8/f8CK9lcDn5",
-	"Ab5Tcza38uF1uxbZGJiKhzlnPD66Cy/tp65H8/bB6Ty2b163bb2izrNo03fmzWcRDnIHUXPU6zfhw8Z0",
-	"+ZVF+NHh5o++Eel5HEUMpnQ0eLT5izdCvKB8aRMLURI2mNEzE6hghISTn+u/OsPb+rf57ezNZZOnf0lV",
-	"oA1PKmGqc+tdu1VO6m0NW3niccvJLS+9uVZunSk2J/0uwdwSzOUGOwxDusphfF5Ac6DtkkDzgqCIJzLi",
-	"HqBIG+tPIVISxOMBA2qji8IUyj8rdWvj9kx254gbBDJ3ua/HE+AdiuR0LqdCDa0VGVJuIoVMvgkk2KwE",
-	"NFYJH0ROOfXXbYP88SO/8lmTvR9//PHHzosXncePaxmsKSudY28hPFfOanYrF78qD8pFueoG5BX2ajSs",
-	"wRZVumqkVLHQtKvCVTU6vK64DXltrvhjg9EWxmpJ9kIqWSfmknEZq/iK1W6bwReuHEO/oo7O+kHYqRu4",
-	"4m3G4QCObzCUJzRNYq1HGnQk73zGPEwyCVGgT58OX7xok8FRZyqytHZEALQ8SaGWQj6msgDEnhY0STph",
-	"IsJL0x30Qfb8PvyyzT/1+u9+6nUevfs4+KnXOXy3P/yp1znGR180OQTPqbrVeSrxOc7SO1SWvP16GIUb",
-	"ShJ45S8gEIVC7pZiaUpDFtRrhsUy9pXkd9z4INjLCbI3SRmDKt/oydub0zjaz4vXV24FltBvpp65Itef",
-	"t5YKE96opLq6/83VU++TNYqpW+87jfROI3U6UQmL0dNKC9pSjW66UmHXqqjGj9y15+CiDmD55Zzx01fP",
-	"yGG35zAQnPA8ffUMr1PPHn+HV1YQfgjeB/2REiKRa52Ipvn/Pnv5/c3diHZ8G8+w6fWxfb94lKtLqaA2",
-	"tlLAzVuf7qFbIa9YlcVwrfZJ28/zDz8jn/QbH/gCypeZfap211maWtJZckOaotK6yJpQz4+nL55vRz12",
-	"iDehHui1SDkNqUOrCPrripJmfwoqMftRSyUYPevf9tWSC1rHqphbBL41cOyiMt/Gm1IMzHEQZL6Pt1vp",
-	"7rQRzq/9kTTzexbH8lsaUYW+na65raNz/aWB68HWIG4yFoMhlfs7Yc6d3DhfZ4+vmi9bW9t1I/KTBbca",
-	"UsnSaDCgz1G1zQHv9bHNsegNvLmFjUfw98YqbcXR2azh+ptzp+jeKbq+69Vj5/cKhOIJEkt0NdpuIcGj",
-	"tVbeHHzwM13j6LpWACGmKka7FxIulMV3KQiixTQOp3DXZu8c4WosVnX6S/kUrcqfDbzC+1aT9rtbuIzP",
-	"B9NAFVqZwPVNmEidBuTHT99xjlrO0Tva/MX3Qn0jMh79FVnNawgVg/uV0mHOT/Fvw3AOTMQpVCAXlcVY",
-	"i0kObYh6lV4FABYFLupOCf3YZVKIlAQ2raFLTvlyZLLJHD6qB4FWn/R/AmkQCFNpUOds4PiIYzw8zsI1",
-	"WNLUSWZQEKOuA9bhmOGtiAQQTeXKjEJeWFUyVGlilbkbcGmXJwW7IngjPo0lpDtaEMZYVd1AvYZfPU70",
-	"0uzPDfnxZmXPS/P9ji0NB4ej9pXAqKjmip4tPdVyS9a63kHtN3N3DKxYqkalGbv+04sZpEQAisTVuJM7",
-	"tyh3eg3kzteCT5IY6x8d9RuM6RWmPbwR4jlNLxh+d9xkARy8xAsWxRTvKrR0HDSQcoXj+xpgI/6KovUF",
-	"TS8JrUjWA1g4yJvbQbJCtueqaAVf+MEHAwgJ2vucqnBaEWbBECIWM/RNGAPIEQtKJMkeZJSJOeNyH5Dx",
-	"3GsYNnchmMzxCEZ8LSDB0ETZ+xK2AhnBwwmuBSZ4TSH1wHaXsvwywKRPd8lpDq4EkxxxkxBiRa3EawSE",
-	"mZhkkkmI1pBkLw/PKCA97Z8A14O8cMA/LfhU4NawSoC+hcRTu69niVBbi079kbNhdpSAuFit4f3G4gEH",
-	"rvv+pPJOL3RjQQfLt72EM59Vijbdf9vm+97Jsr+eLPtriaOvTeZ6CV9GWBOouSwqQYlsFEYHOVhLk3sN",
-	"O7BJwZ+EoSSXbI7RfzLmFwnzkG1EEm243Dj1RnEjRvx5OZ7zadX5m98U4HXuHM137qIbBgX7oL+IzeSf",
-	"rK25CDqL2jVen++gBkOup+ZoT8AIvCJLJt8xMNmfY8iRH+NtV4BfKZqqEd8bHPmwkF3yNq/6ALmroLDa",
-	"VkPKbVIomyG6Vqzy2N4Rhx/hwhX68DCvlBD7J+YGMFaYjYoQXHrcDkDfYEnglyOuP+0SuL1zZVAZc6Xj",
-	"vPYNyJsD+2rDcnjYWHOvGBKmwCRCDfN8NtTGa5C+urY8qv4QVWRNJyxUI+5tee5jgk1BC2FKJdYWMDMo",
-	"YZQZVEf9WpXqjCVtc862M7/+bZ1NZqHHsZ7DXPH1VeWryLQ1PHrYdir7oLEQKC/YVop7f0vFPd/7zQks",
-	"+avXO0i0zdLsTpjd+aDufFC18tocJV+pRumNZb0Mw7pF1R+vfRto+SbrAAv5WYjBvLYNwBy2tZSOo/Wx",
-	"SgjruLWE+BOGnsBKbA46wZW/Y5x34SY14Sa3r8N/7QBoEEtOTe0Fc93R71rkD5OMN6NLIlmSYEzjiGM7",
-	"kgG4mIPOdMApOBHruUXfAVzLgpquD06UJQZHVXDWEZOJKR9br44WjtnW/OY29UyTTo8fZVzBLr49AzwW",
-	"zvqtYWtweEh+YFKRI6zxzxg4n4VUNAFApdaw1e/1+kd6zwqYMghHA+F9jI3nLA1hTMe9NjwwMX72ebul",
-	"TZMxGF4lRXZwpJuG8NjW92xBfhSp1nptstiwFSuaxJTDszTVC9MatjIZtdqtCmB6q3guWFTd3bWLVXwp",
-	"FUtjSp5nc6pnbcADdQuXMdcbmogLYK9e+hCQu5eG1Gq3zinQPSRZ/SpgzKczlsYhPfieLcYwoS01dKCd",
-	"T6qcY8RGU7c60vL1bqKmTjt3cb938qVGMb/Ts/9sznUEe6TbBkw11KcPPthw+WZxmSgd1wpYwJ5ER5B5",
-	"fX117LXhmruJRPjqdkI077jenW/9TxOKuRpGfSONvDoMBK8Dbc14lkRY1g40Yg9BExiE1sa1EhZrjXk+",
-	"T5ZYDSUPghhx8O+Ccs3Fggh+4sIlihkol4zNEWUPYQ+hRPqCpQw9xFCBYXMwxW3wmx1171x/VSlVSqQx",
-	"3U1hPbreMiBje93xj8pF76IyPgU7vQuy+PQ8HE/qLXHwpirhQZgImaWN3K721XJ4hSs2Y4GPoBIKj1jU",
-	"zuGSbILgqjP2azuC30cH/DR+VTOpdWEVdjnvGNWd3nfDmAqL3RXmR+mWvbA/uPjeQpGiOePGQwr6W+Cy",
-	"j6G0fmAyfwOyl2cJy/aIO7Si/SGhiX6+bNsoYhI4BCZTyNcgFQU2vsKgdxBbzJ/EfMQxCQbXukt+KITx",
-	"StRKV6J4jes3j+bFSIURr43m7fpVaGqrqAmO8R4Q3ovApQALrG1oFpGYF9Ju5JhOJrDDQdsUmbVWuBIG",
-	"Kt4Hlxvx3AdtYEIYSSjEiXBXW9uQAgKkutVAxPcaJ7XhWbvz4d82YiLPdM+h5QZHrbbLNy89ThmFRlqv",
-	"0vhKrxlkObXaHuLXsNV/OOz17DNs41A/2dJXa5byk3przQ5v1Lnttl5vK7w2CK42HlcDTW+IjC3uxNld",
-	"VMWdt7fe25sI6Zy9wO5BKGKlMCO/PqnC74RHA41/wdhlsvTuPCs1/yYB1Geu1z+Tlm9ntU7Nd4t3xxjv",
-	"9Pxb0vOld5puWdE/jSJJqD35BtbTISqCrmyVTukFSBhd2oBHBVjjF3T4Ed8zi0CUiOhyHxGYgV4EH0d0",
-	"KQPiXrnf2ydU0++JqfhzCSHcpktAAJVYWdM0QFKRJFB/Z0HTqEu+NW8KTmKZFxVQQ2BcEL421yaAWUHU",
-	"zsGS6JLHdCmtDk2dBn3BVCktUGL+PWcLO/sUQqyNfTHiRQOjXuO2/OOPo3IvgdbUNIPwjbjVbkmqNMnZ",
-	"ygzjWcwzpTl0f9Br///sXety4zaWfhWU/rRdxZZluW13yzU/uvqSpHYy3ZPObnZrNSXCxJGFMQ0yBGRZ",
-	"09VV+zT7YPskWzgH4E2kdbNjJ+GvxC0CBEngXL/znRIb8+SG3/VGr6r/JBUSMKeZ1Xr2/thPqDcang7s",
-	"YMiw+v4WsjrkojeqAS487vkV2e64zOM3ZMwfvxmd2P8OB/bvf+RsU8jQuq1p77/Zo9r2fnuuJ1D1F37b",
-	"WmmtU1hB0ddQ5dzbjpXX5EKgi7N39n5n79+DohaiUKe6kPePaOB75uU1xn3OWt9o0aegUNnnmi+otz7I",
-	"pUNjmc79wOsvjn53d63XTsP/HJgTy0v5DSkTG1aCHxJr3eLlihnzMBSX9mOWuS3/fOj5jpO88wKfwAus",
-	"cZg/pAeYO0vJ3JA/pAr1xQ440ylEkiOm3prhAeOKwZ3JONPS2FN72Gc/YOPUwjGqJV76a8DyO9GePJVn",
-	"tOr+vB4EPZT0ExTYRTbi5Ljnf8H2Y6Pe8Jgclbq3dLaZt3R8OijcJcf2s7HDdLanO7Qt1cvx75DqpRPa",
-	"nY/T+ThrfBxXC4UHZn8HZwtCe3RcytdvQle/H039c6KKf0rK/I6mfu2Cii6qoed4yGAKGagIwvua2FWu",
-	"3PK7Pdu2UPVjvaZHdZ0Pf4ej1DHpd6XNu3tbLeT5Fe3RrNjKI9d4XNi9dNhn3yNPjnW9qF9pna+o0raU",
-	"umB63iK4S2UGesJN2B+rj4gmoAZ0xNhQo+ONeJZJ4r9O+fIGlAlzsmjquz2hhtfhaKwcQzaTxiHbfGvu",
-	"gy8mkyn0/6kRvYdr5UpcJnfMj4l4HB+6NqlTqXgs/wX9sfpbUm7JWqH3XGlxSgubp0R1lAGwkMe4W4y8",
-	"BR2OFTfu3je+lKo147ZPc4C6uef8nJ39RpQw+JEm0ySbmEWyHsu18hDftvTXSmMf1W2bQSwm5FGue6jv",
-	"IRaf7ZW7PdcGTNS01yTFqDsR3zlzz9iZG260N77jBhZ8+Tw0pdVbvsn2Hkqy3QHcvMMMqtLTPitXNPvc",
-	"1qpZLo1mTv811ig/q1YyeaOKDcXqO3/948rWrplMl9t4tGYyD2Fy31/DzFlojQJqhlLqBVO2lqViacwj",
-	"uPDVzmi1JnPDtOFLxjGfvsQijz77zn4KJsBwGeuAhSoxoF0ly2oAwFWrFhT0ZRt/rG7mGMUyuR/wQrPM",
-	"Duiz0FEkh66VTalRCxK0+R41mMSZ5gayoz8aEa4HFoVthFT6FDLLWTkd2yhzfJPCpZGtNY9+AC7eegg3",
-	"N9LowL4pdF8yrjSP7MsLmCaGUvRXHMMnKKGtRY9CWHlfwBcAmUVyMVb5Pzvr3qPtNvIWqh4Cgfwi98Xt",
-	"i5Hqqj9WY4WikWFCRbNpEruuBO7B+uyXmYzB7ZCAcSbkFL+cYZR7YVfUEUHBYqycJmESRTo7KL9AqZmj",
-	"SgJxkXtH/rm8E9av+l5j5eJYznOirNonFUF5q9p1RTPgKWR+N2UwndtXbOf3S44gh06WSZt8MT2Wmzs+",
-	"Vs4E8AyIIHfBJfVhD1NQQqqrCd0kJNdzrOzPhRd5UL3nIT65X2vNf/S7zK1aEkOABDFW9BU/f/pCnFxV",
-	"Y0CKb0femQwvnAts/Kb0h0DqomFSMFb0YAoW5deEx9p1MRqrXCZk4ArCRB7bLIreyvX6LJob5P+iirFK",
-	"KT/9NEm51iDCwz77wKNZ6VmphRLVg9X883KnpYKYbPUlYAWTDg8D4l9wXMB+oZ68CmMHPPfjQfhX5L62",
-	"UslcRSAa20XNsSpZuJ5Q7fQKD2gqBU/kiaPgTaaTaTLP1lpXq0+9LSfDrp74H8RudCezvO0xioSb1Qsg",
-	"d1qQenRl+zpKbD8RCitv1deFVWeadk5/5/Q/Sk+QhzHXt3D+j8h+aW/2+BNZq9YwQ379A9eo0bP7i/Ci",
-	"7Pp7g61sox1aUUR/6UbdWUyaj7E6vog2XkKU3IAudZnClo/31YTgRE+oSPdUoG4kiMnlcoLm/npds/LI",
-	"W8Sz62NLWvQBtKb/qptqTX/9Y0dbvCOWFZu1i8F0iq5TdI+m6PCYPaGic+zKv84TA+2Bb77UxMXgBnkD",
-	"uRzIUsmCLZJ5LFyEAP2/a4A0IPY8aqHYFB7Qiqd6lhhj3UTraUvDFpwSauRGkheOv5VWIKkBTX+s3lKB",
-	"SHk5M55HY4gV0K5p5GSca5TsdbB9FCcANAm6Bg36HZh3pcX/Hd/YkwfupwCThVQiWWyqRUqr31YfVsc2",
-	"6hDcSJ2e6GL1u0pE3F3WIy/tuL0j9RsJRAp4tQrBX4iCLk1BgfDhsGqAocRUMXLSywcQDoBHMwrxv9AY",
-	"ucW4sYIFu+XxHA4DBnfGEdvlDkFQ2GFBxTwjSI4oF8ol1+CpqoTEVmAHoZrHcUhykyrehRTEA+WkAlVW",
-	"pDJbHjbJvBqY9QO9oUf3HJ4OQugCo9ugB/Gl7A4hLA+/B0e4EsRlbqmdrO1k7Z41X4376jeSuSjz2qMt",
-	"P2L6sYxApHjtirlnEozRYkgmhUwmBetz4BKDKdeGclQmMTx2vRPlDbCIp+wgtH9PijtNbvhdeNhnbylF",
-	"aK+ReYJwrDAn44YYUPYYTWIrt8ImQfoBn/Ppwy/7CcfnBLuzrz4oYvKY6SwDVTux+IShiq7AaXMhTKLB",
-	"hZN/I9/fJ7jbBS9i3V71mUvY6QaZ22crUHAyMqMZRNfkVbso+Fi5MHhurvrweJolt1JAxg5ISJtsTuz8",
-	"RSr/0FrBqUF2aJkn9lUeN9cX2DGQ5kP7V6Lrn7v0IMq4jqG/duLfZ5gvy6/zha++ymEECu4M0wbSoN6J",
-	"ANUI1y5o0WdvfVNebsbK2elVXElJ0Yiwzz7mAIxKIrKs3Si8b1dJCgzR6GHpBL38N1iGhDlY+t4JhLWx",
-	"90UAwifVOr3PzdfymkGOqnfYCV1CVIzGqvK1yzmPfIkLvgwQ+6NrkCCENFBnsyrCRk7xRdpZboCrxUzG",
-	"cJEHcqS2d8+uQBwGDWtyWBy/WapoEftl3APmqd+Y4lLY87dmZlQVPQ0oPlqDinef8RmBFf7giNAK+udP",
-	"pO+HG6UB7EEs9kNnJ/wZswsfc/H9sMaFK8Q68oqUlKY++lr9B0oz0AldY2mc5F3kaeoR8ZsjNhCr0zRV",
-	"g7nZ3vFMfPaowEQRBJ+shf5YhcncRMkNjJieRxGAsCo+NwZcuJ8glgehe249cWojPAxYKCCKpcJhJTUw",
-	"ZBHPxCT/MWDFaAKkhmXDwJk83Kxe1h8r++ELzKuMoVLi5jXpFW0nhC9GRt425/bppXyhse69/ECSfk31",
-	"uRWpOUB05euVnW2y8mrJYCwvTrmZlauLa5P06qizsjbIWU56qZzoyzvqTH83jM5vTtVZev7r6+yNHpjj",
-	"2+GiF+xfm/ygkAS/DzZVje/99QUOz2+ITadwAl2/pVF42N0O33SKL/mALbI/NLSysx4UEFE/hGsfZmUp",
-	"dvQ7N3jzB6uelRaTo4bkIdCuE0R/NljEH8j26OAUz53N3hUy8BWtKL1u8+aMU33bWzKYNdNH1OjZtOb+",
-	"3uNfl74ShvDDOJZyM4i4xzc+co4w1uIEDJegA5djo9ABhqHnGiiSEGZwm1w7p7OMfsgSww0QjEKbJNVs",
-	"kWSIDnRFK6CEywyNVXILWczTPnurlgwJsnNeNFrmDV+yDLiwy4N4yg7C+osaMa6W4eEF42qs8u6sNLoU",
-	"vjihf5pcSyUmUuG9QsImUmUJRl8wlqNnycLFLi7GKkwzmMq7kEkBysipd91xujbABX2Xn+0lvb21DN5p",
-	"vZ4s33NzVeKvb64Rx2fsQtId/UetIDE/AOyGu7IDRArHcUm64dZqc9O4WubSzLX0W0/P67rqodvk5UTR",
-	"h3nJNMRxwJJMQAaCXS6ZNe777KOMre1zuWSRNMuAuZ6j1F9kmgG8NHBnGPINNTNj/YdvOrieE8ut0bNh",
-	"2Tuyg4hreCmVBqWldYcY3PHIrtlEs8M2wiNs9t/CcXQ8GGzKvOQW5AW+f/gd1+Tate61rI8ZAMNXjjez",
-	"ysIKW20qpVr2jgGrr7JtYb9uu6Rni+UoTsO98h635Jb4jfKYe0AbtIJO7ndyvwy4WGm86oRis3ynq6uY",
-	"ij2a75dS5o7BlfEMOCW6GsC5jdQVv5O2+ts2gu7a6Hdgq9+EhOLWnZ+dBcACLmdJcj0BJdJEKrMRi6kb",
-	"xPJBNSpT9gX9NypRV4kp+2/N1twvNOOHfBV7H+zKA917uGv33lKBN49eOfj/Zd9bvqbu9HeKvKzIVw5U",
-	"6Ui7DdZ2qN3QPBwVtFabXklttSfj7N9/+itBtxGFTSEXv96cdNEFhnA9LzTT8kpZHR861o9grOhUu3bH",
-	"UjtqGDuZvQGSwlwCC2fGpHp0dETkNfYv/MOaCXiNFRAZ6CS+hbEyCeGAbrmBgMVJkl7y6NqOjKW6dvy4",
-	"XIgMtG7nT6wdyj05FPfM7rhSXL0hbWJ97dtSJ9bGP25zX7yj2FbEvnPDdpaybaaV368V29Ru107g3mNu",
-	"dfmOP1q+A88XNvSq6pXd1UqbuXj0tf5P3osUEANVgtZRGkmqmYBY3gIpmqSia/rsffGbb11PdZ8LvqSg",
-	"opFxzKyeuoWWHi3v8e5r9UC7CHmhmRQtyISGR94Qm7AAwiX865gPL0+iV+IUzqbnV69nb/45uF6PS9jf",
-	"36Wvsl5i0/sTuysjN8Enalm1Rl4ziTsCukaNnWO8h9yjPfeIck8fEXrsPgya/f2FLra2NbQr6BAKkCH4",
-	"2FngAVrXjtpsrEKa5OUXeaU4IsmIr67BGifrJmAngwGzkjSGjKsIGEikVVxwrMak+dzN0ClHhFgyzyIq",
-	"CczmZoYL9XlxbbiB0UpFVw7CJxJCwmpTDj1gYk6iBygEmMzNy2T6ElM//tYOLZ1X0y9kRMnrsbpJFCwJ",
-	"dE+CXTuOrRwDz7CmlTjpplYhiD77m+Ocd6knfYE8jW154J8gAnkL9DrcRlinE/IPqv3XYCQ4Ahaav/zf",
-	"//xvcHts/1M0yaCfC21R/5obqgrzl+Pzk+HwbPhqMLD3OB2envPXZ2/gHCK4BMFPhnw65WfDSET8ZMpP",
-	"jyMuzuH8nA/g9Gw6PT05E4MIXsPx4LV4fSmq2mU4ePW6Rb/s6ucQENIBr+zJnjhWvvXtgfENYf1qTcNw",
-	"IaS9IY8/Z/ZbGmnvRS+tnisp73JGrRIDyqDFyH7qfkcOQokewUrXxa95i8WvPSkIS3jyd/jP6+Ffr8UP",
-	"i+/n5/JuwC+j9x8+HvdK/RirUMVe4HvqjFbxaPb5cGq4NStzHzfMjc9TNHWp3qrf/tK/5UOSkg5+aNq+",
-	"jI7Uxi4gHsF0hwBbMbDZksCvjmgXtyJ2YKXQjCuBNe9JhlSWV4qqeDTjhcDCtDPmY1WC4iwDbQ77vV2t",
-	"gW3V9I4O1e9MTUM0z6RZUm/TcjQbvxfjlQPcqLG/1eb52iMA1du5FWn//Q8rv6y6arPupWb0cy/ozbO4",
-	"N+odYWzH3elrc5WI4fOMK4p955iGfiHfXcx9NamOePTjwPeTzCnW8g6rboK39I5lbJ+qeRrNhgF7hXr1",
-	"NHAVq0VJlRKEyPKRptLcFXj+6tzVsDTZKj/98ONba8A408TXreUGjb9gpfAu4nFcvnf+4ZqeiSvxUiq6",
-	"ZVGh9xK7eOYNW7BOzppHZYi7L/xrQbiXFuDBfKv3/3kVLQO4fnpezHI4GMsLzfhcSMPi5Ko0t4PSNE9t",
-	"BWjGI+Mxcv4dajpWL7S1IWIzK833IxjeMhvmbZh9M8S4QX97YJ1+QU+i8fVc5L2xfRtU+792wwUsihON",
-	"5Wx+OR7X0bBv8n5439BO9vZvrTkWqex2Y5is2hQyhh+cZ4L5TXHBNJAd6v/FGrOYL3YkFVKZLBHzyAOj",
-	"q7bcyir24wQsqlrzQrBtqDvymrUmI+Y+7eavb4O+14wctWTDuzvGo2uVLGIQV744kUImy/5D9ktUJAMC",
-	"9vnTl5+JqaYx/YfL//8AAAD//w==",
+	"7L37dtu2tjf6Kjha/UbkvSVZku1c5NFxttukTXaTJit2V3d3lSPCJGSxpgCVAK2oicdYf50HOA+xHmw9",
+	"yRmYEwBBipQo2+nVe3xfV0yRuE7MG+b8zQ+tUMwXgjOuZGv0ocXe0/kiYfDvkyQRIVWx4Povmc3nNF21",
+	"Rq2zpSCKnidMkku2UGQqUkLJgqaKs7TVaV3RJGP6kzBlVLFoQlVr1Br2hw+7g0F3ODwb9Ed9/f/+t9Vp",
+	"xVFr1KJJOOkPfpo+fj8MH82P+MPFo58fp09kXw2uhstWpyXOf2KhgjfdmDot0+UE2lgojm38MqDD84Pw",
+	"MDpiD6ePLh7PnvzUv2x1WilLGJXMH82w2x+eDZ6MDuxozDtRazSliWSdlkyEwvbhXzjIJ3RwPgwPokN2",
+	"NH148Wj2+KcnugNck9ZoaP85UfSS8daof33daZ1kUayeXTGuXsZSFVf0NWdkGnOaxL8wfwEjqmhr9OOH",
+	"VpjEjKsJjaIUBn/Q6/cGg4Peo1anFWUpLMhkLlujwbB3ZBc1izYvSByx+UIoxsPV5JLpcTycDsIhfcK6",
+	"R+ePou4hezztPqH98+4gHEYH7HB6RB+etzqtOVMzobt48/r0rLA7eo4TpiepH4dhlqZb9j9lP2dMmjVO",
+	"2c+b6SAVmWKtUWv/arCfMsnSK5i63B95f03iaN9bTamoyvS29PudlhKXjGNnSlxuWp/rd53WjMrJXKTM",
+	"kYObaaL3UG/rl5SHLHmb9146KzNGLvQECZWXLCJKkBC+8Lc5ZVTqD+1isGhyvprAZ14fCTT/90woVuzj",
+	"BZdxxIiaMTJljCxjHoll4Rya788T1hqpNGOdFuwMD/XnmYxandaUsQmdi4yr1ujRkV6qacrYJOMqTvzz",
+	"cuDOS7d/NOr3/e0PvXFOfoaB6g2eZjwqtV3cLZi5xM1YHUbDy4P5IT9aPPz5UfpYPlH9K28XW6Hg0zid",
+	"Mz3ofA3MEsX8gnCxJNipJN+dPiWPjnr9PqE8IpeMLfxn7aP+/yFiCiu3SNmCxhHBce71/IVn0Zs0nrPa",
+	"TT4xe5qwiCz0m8SbX4fMaDI1I4JRr+0LLMNCJLHejw+wFQuWhvoUjY76uDdqtdCEb5/72zOZiSyVk3M2",
+	"BVIdHvoL81XKGPE7IvANGR4S+IzgZ7AG3qiPCZ0qlhI1o4rULhOJUQT0WtedlluDEoc9OBsORoOjUf+h",
+	"Pu9m+3DOoYj0pN68fdV99M3h3//nSf5CDdsYjg4H0EwD0ZIzxphnigF37Hda7P0i1uSmP+VZknRaeNK0",
+	"9JtToHYa0f8ykrAXirle7TiVasLpXI/3JKKtTiuh+ZOX4oolNNT0vpgJrh/952A4GB4dHfUHhwd6eWYi",
+	"iSZ535M5fW/7b3YC5iKKp3FYphYtEZcsqiaFwhGZUX7BJKEpIzQM2UKxyBLDRlqA3eUCVrB1wnl8xVJJ",
+	"01XHsBpUBkg8JQshZXyesJ7PFbyWPJmdsinTHEgvlUgjlnYfPz4cDM0bq4nUzFtPYEFXczgJH1qWhwyO",
+	"+pqJ4J+TkC5UlmqZXXxuGM+C8SjmF61R+Rf9BXIjI10lC1OmR7yIJ/L8/YbdMK9O3j9+/vNw/lIz2zWG",
+	"GrEwiTkzNI4bbeYyibmC/4madKaXJBVXccS07JeUR+fivc8RZRaGjOn5XLsuJKgN9wvmL9giSxdCaoLT",
+	"Z7FmBd91WmYBJiEcGDsUyajST2nKaGvUimKu/0oFsIdd1ESpaKpkiUkerovVXOJZxqp1TCMGtJRpdVrZ",
+	"IiqzwTWOe8W4ETex0qv9LVuSH0R6CXsQyxi4VaxoElNuFfIrxjcrYobvvZaKpTElL7OFZokqnrPJL8j/",
+	"TuYsjUO6/y1bTqC7azOUiVzxEI6zUmy+UKgxAzdlaSpSt/cJVVORzgus4vRt9/Hj4eCgsHsrHqI6AP+o",
+	"W4xH/9u6BqGeCJmlbE2EJ0KyiGheFYdsVzNGb8Nkmoq51/Xw0P6gRPkxrHKYiIZmT2jG3Ml1xTdpfEUV",
+	"I1bb9tXhCZ1OWajgiCNxyskyVrMopUveGj00O2XGO3iMBAfPcKgH+AT3qwlFwMKi5H6K5zhaV4RjKTOW",
+	"EnPQJWkf9ockpGk0MY+iPX/dRaZCAWRmf/a7ect+zrQsPQnXFbKD7lNyysIs1X0Sjke7suXUtDKh2IzX",
+	"waljCkVKydRMpLFEMalHX92yx1PyNhtokvbFdU3yr6I64vG/VxTvFcXfj6J4ryX+JVbrD6siek6R7Sri",
+	"GpP8A6iIg0+lIpYWA1VEEBr1Tr2lQKee1JxNzQglmuuBj2klspQAnyJxQTP4VWTHzsx3Zy7bnIzzhfye",
+	"nc+EuHzGo4WIecn3/YUQlzG/kJ7mo9fRN3rcGoKuq5mWLyt6PvEXnrsm3nVaWarXfKbUQo729820e2b9",
+	"9/Xw5L4+MhTHDZxHnQnw3xc1NHAh475P9WbLUCyY3NVg8JUL/c6jbn/YHfbX70a2uKkNiWRyS3+Ghhap",
+	"iDJQdUk4Y+GlyJQvgmFuOVnoyTS7XDHN03DOuilb0jSSIGdSNo3fG25EJwuqJofTx3+HjboSlwXlyqzj",
+	"6EfkAXKUMqq3lF7ROKHncRKrlX3mGzuVz5ZprFjrnd7LpyxhikUbiVBbJ8z8ojXTC328/IsYbMN6z2FN",
+	"lmzzkrhFXWLPE9sBUNhzRhM1W5WIK4mvCv06BiYuzVfJVgtixpJ742HdeCj8UHz5bkyE0qcD++lvZzSU",
+	"RnRQ4Cv3ZsStzYi/mgnhnCW2eXMRvKtB8Zc3JmoX8ndoWmhxsptVYdnMH8Cq6De1Kswu2EXhQk3oYpHE",
+	"IVyqF+wK/SpYEd8K9ZbRqCTjX8UXKEoksWTvi2atlEkb+3FOgXyEXrK5+06LEEU0U9RidahF5MExSTNO",
+	"HoCaRfBV9kDP3A0540aRShioEq8XjJ+8efFUhJnld74+FEsSmZ9Im56ncXRRcs/GfCr0/6pYJeice/Hq",
+	"hLxBfktO3rwAEoBBtkatQa/f6+sBiQXjdBG3Rq2DXr93AAxYzfSUr71h/XDy6uWuQ7JNjwi0POZ6hKMx",
+	"JwSGOCJrI9S/mSGOCIxwzFs4iJQqkTby056jAVPYxa2+y5urHL+KOtFMQ0hESJOJZgQFZtKqlN7bZfTt",
+	"rY2tkrxGIFU4uKzkKUuNan/avefnT+L5sSf/NBGqfOT17hWMwvUD+rhv1mj7TlcenoOB+0Uvl/5lUAqy",
+	"MqPIaR11/YfFRzHHI5DGIatQZdfIegG6S87K8nl/d/qUDI76vX6fLFjquJ0m+nDGoizBC8ImakoFbR8M",
+	"zmCGlbSt+bkXV/nQxVWaKFBzRkvBljfXVRrfdFoq+Yc9PcVQTjFFNyD6MXySoVGUMilrDpzeIrPmmgxi",
+	"zgZwGXtAvmdSkUM1I6cqZQz2X0hFEytcBv3+4NAzhv8spv36GjUQnFWMq0L7l2EaL1C0t55THs1pxMiC",
+	"SkVJzGFksOr/iJOEXoCJ2Yz7/cZ2cyXvddwD+X3OP/XILmOuJ5YIffDBTwoqrMdkZXwBB9kaYOuHHfx2",
+	"xeN+TtPWu21s/7rTeoNi+gWYXPZW/0uUzTVX71GHWOFNBK8MnS4zPHx94kKX55RnNKmijMZGn1vUotVY",
+	"aeiZ/mHCFUYBPtrdDhCXBR3feAk9tdXFHUDkebHTOh96Iz+2VSAwRP2DW4z70IT70IR7n+J9aMJ9aMJ9",
+	"aMK9gXr3BipMcC4vjIOk7BwZzIfcZ1w2OtSsfLXIL+kMNUlqJz4/fSDJLJZKpKvqfDXk0/4V5ocWhpvi",
+	"8kCYKbiWdeeNEwVTdtVw4n6GUUWIbMOso6p0sff9mvS/9SXGCXY2rodzsIvCYdm2LPZ8lJZlfVEOFr+7",
+	"ZfFmWVwbI6Dd0jQW1LB43tvHRHCbeBdLcsUumKJpTHlv88JipPiTioVdX9bDn393C2sYatPcRe/MVx33",
+	"Bb0AX4YfWFF92u81/nuN/17jv9f47zX+e43/XuO/S42/mSA/NTcxZQm+ZOwyWRF7UbN7UtsK/LpqloGg",
+	"jvWYqWq9q7+cZpyl0K6apSK7mLng1kF3qIlkJtL4F8En2PRDd10WzhpmwnlzKV+BHTa7AhsebbgBC8UV",
+	"YJgU77+GR/b6y4AyNDhecuIWozV69Di/xjpEuoOVHTzBswOHqdVpDfXSg9e8eG6uaBJHxfxCvVvuFwPT",
+	"gIS4213WaSLUJu0P5vIXUPvq9C4erfO+4aDE+25z5wsBE4U7X0sN2+58GxL8o90J/tGuBN9QRpir2oRN",
+	"VWt0sE7mvxfWX+S7GPRdwXZVGi9Yxc3KCeSFEuruqyxGEkRlG2leOlD+FYrVGw7+zv7ncvjyMnqxfJ49",
+	"it/36Xn49NlXg1tcPkHT7EqttT2oaLvkPSp21SvoZnpjJ87+vO60voN/b8yh0atrEmn89bBKe+kVtOl9",
+	"U76odR/qXitu5E+IvfS8v4a/s2v4W1+xUx4RShLBLwinmn6S7jLmjOjD9Re4f7+ju3Mg903Sez0ExYnv",
+	"+0Nwfwj++IegkaAu5X5hVmIZ14FwtnRJYCaxM1aSGK/Brvl9N09VvGV2mV5X4+dYziQLJ6+m3/z9Sfr4",
+	"629++Dk9W/703Zunj1+8fPO/L8TwJX1JT5e+zsC4FuRRa9eEydIKV0McekOssCZ+74t6qyVqZsebVXzL",
+	"QhYvVDlEKGTxlcmOnVEelXJjowzSEVTefmq+wHMBt4czRiOWIrrnIv6Hjc7/UGJTZzPm8guAM8aQnqtS",
+	"GirS1ifeBuI/kCSI+VT0zOvBHvJUyuWSpSw6JpIxYjqK+YXlajFXLhNVczVt1s+ph0AKKQODXj/XPqVK",
+	"IfD0utN6SxV7Gc9jVT30nzOhKNFGBmm/eHb2FYlSOlXdmKlpV+8WXcRdbZgnuomuWZO9EQnSgBgIRknm",
+	"dEXOGZGMK8LFsgPrrlzrsSTLmUgYoRc05npagQo0rxA8knUzGrciNqVZosat4/Tz/rH6fLh5fm8c566b",
+	"5W4T/NmboLbugmU+ZqIbRVGhZxeYoQYdEhjSDkgb4lppCOrBA0nEkhPoZI+IlATa4JlMaZxkKZMBaet/",
+	"MrSDGFdGHEkyTcUclHmjguw1Wa+fPx/2+8fLuhXDWb2IqtYqlnbWDySJo2NYOkZiRZYzxslKZEDdmrgh",
+	"RaRuOFvhSavGpdLVidY11gf2PdCPWX6iBFnSWPlilbP3yo5cKznE+H1rxjfotOYxj+fZHP5tBqONtQuW",
+	"YvTAgqZ0zpRhAS9yANhvWAWVnZCMxz9njFyyFViwyltK0qbku+9ePNW0QsmFEBEJZyIO2V6P6FnHTKIM",
+	"1TORdI6t6EN0LqIVSdkioSsELY1TqecpF4JL1HE43Itrss0NeG+0XT3c6j1qCmFL379k/ELNWqPh0REs",
+	"nP17ULWPxaUyUarRH2/JUjdy1JV+xSWsYdhvtKWiLfgOGehDMOj33Xx+zhgEmJjpAKcp7LthD60RXpGa",
+	"Geg/5vS9OQn9/pZzUbgIr+YgrBT7EkdujAuqZvkQS1f+zRZ8+yVqvtQPD6vW9jQRqm7kMhFq05DtXVCz",
+	"sW53cm4frKKp1vtr2KIecxBHgbXJEioVQV3JM9OuYpFJMHOP8RGQEbghjW0Xqzo6kmYAE3ixQFBbBw8W",
+	"d91Sg2Gzaa2da77ZYm838zYP9xoUYuARwPC/oNHXVLElXZksRWXvqDGXVU9l/yeJKqEbxoeWuefSn0S+",
+	"I9BeW5qLsE4rEuGkpBVr/dfpxJEI5T68LP9W28icSUkvmFlT8xqxrxGjVGjeGs/1PzJ1TLhQM61eLqkk",
+	"4YymF/jGjCUR8taVgetLkhKLLfHI3s6Y5GbR6SI2M7i+9nfzs5RNW6PW3/ZzoP19/FXuP9PvvzU7hPu1",
+	"TlQ1C9AjX4qIyZHWzqoWMtAz8fX9Ny+6nsJfNSzz9r5nGuSqVReJftN3uRIGU/mCRubJbanNKC2TmMN1",
+	"186Etv59TmO5C5nMM6n1L0IVmQupyLBvfMx0XnjxpiRiup/Yjz8JuVhdI5bE9OdTSmkljHJvHs5jKWN+",
+	"UXyY8Usullw/1FqI/2WpgEDpe3svJTI1EdNJSvkFC45R+Q/evD49I/tXg31jact9CZcp+ltrfMv4Arxi",
+	"zPX5m5P0l4JPkzi8KUHTRLGUUxVfwfXvu44lcZCqfob+bhRe8bnPRKkCJYDMqCTc1O5A81hrqIc+kReV",
+	"gd83hYdmMzylGd2vSisCiuV0X14fTWXwjAs1ORfi0j70wt0i72/FuCadCSig7jn8NUkZDWf4tq/8wQj8",
+	"w1LwyIaZEtPpZEGlxE8xdsfvuny4Yj7JpD5AghNh8k/NP7RR3SGBuVw9Z4lYYjZsAMZDkBdNKSzCb36a",
+	"vhLpeRxFCLF2c/kQc5lNp3GIMV6hWOx6fCob8A9QLFFz4IxpS71oDhiwMcSBu7H6sGApsE/BP82hQdS6",
+	"OV1pVYlEAgzT/ISsL4GmQQxHvox55ChZ27DGHWTaFJxQEmhebsly/9///FeQ02ZHa2LUo9r8O74iQs1Y",
+	"uveb02LZwM8kmve3IMvSAU6xzR1Js66REnmWtFjQg2mSMhqtiP7C4lRG8RSC05xfqUe+k4xQuPywPgv8",
+	"y77gSYdqf8LuUsKb1Cch9qrV8FaBA83lK+AOQeVi//Z88gUHtSF5llPYzXklNnUji23t45wIT8WcGQtM",
+	"E9cyFfwCJFWWEhlHrEdegEoq6VTzIpKCSfYHssS2TzBnpf4q/fbU861QX4mM35KbpUyKLA2ZVfJ3JJ2K",
+	"z3Pi+VYQmYUzX6iSzT4xnylVutx+f5qrnSR6snJyKa8MKJIiUwyU06neud+eht7QVSJodCbES5pesNuR",
+	"EpiRSohJAm3tRkhrHxe9ReAojyWBXyG+g5MBefVF73dt0dhRKyFw5Dl5FOf7u6CEeY7TEd2NH9H5Qm/m",
+	"QfQ+r/YdehcxOYeJJajCXpDmiinSxnt+UgPRuKd3BsINjNcZO8CISC0PwAqFdJOO/ncOToIXxXr/OHuv",
+	"JlKxRZ4rYXtpraWQbMWMvKm9YVr5pC7LtSVed1ravQMj2C8F89uT+imWAvrO86vcitpNaaHb+HkqWyjS",
+	"vHkH2InWp1KaxsmKeJ8UveWR4My6yG1QHAPXuo3VgN+6cFtDcKk6fyTNDVEfQ8o1KYK3BsK6LK6OsXjm",
+	"wuBKapVOQfSkfjylcSKuWLpXtWjOvbS+LUGPfE9jRQJv8VyoBXhlQAM+JpSAK7S4nkFpQX/bs2CiGLru",
+	"vm7zdy7gAfbiTIhXlK9Mc/KWSihVDN1uO8uK0qfemRGCzClfucCYXQ/Djak9H9In4MLrs3IKp7cSG8m0",
+	"R57pw4LemhmVhJp/n2fhJVPHRDKtgyuWrDqEchvNY2jZDqAmBgiE8TTLcyOWsxhTcO+Ezv0AsY3k6l70",
+	"v+rmcVeNPjav/yYH7DtuxOsvt9XGDPjAje7Yyt+WtHJGU+cvtEoBgXcNKC/8dHO5USCuT2K74WBxmO4o",
+	"lfr1dZnCguQPPAc/PsA6GNFvzeG///777kk+G1Yd32D2MZzRJGEc49Gr4ha+wPdSRpP552Ms/jFuVQTI",
+	"IQGz9wuoVvgH9m8dkxjv184Z4yQRFxfMBh5sUZYM+9NawO9LbzqxznkCTXesBIRJTEU6p2pEAvitp8dh",
+	"Lpvwgd6OgEi60nw9nJG2ZIwE/moHe0a+uHsCSHvA6xW0epjUq4qhxPIYLTgT8UUSpiCIzubYGqOLREx3",
+	"TdgVS1c4cNMA7oLgjOjBknZQWIDgt7+B+I7LbLEQqWLRKxbF9Az29jaHIctbnMx1k5hms9uhqG3EOxzM",
+	"hEaDH0MrCqVx/jG8L1oq/ffp629z/l4999/aMnWzx97zNK5yKCrmZVm9rIc4EwuWqph5aV/l776MFVhw",
+	"OTv3cp5KDNxLFCs38+L0NTkYPHzYHRCaLGa0OyTmXaLJs9gDJJmttW2yzsotY94ZcBuezc9RA8/bqs5R",
+	"W2u8kLS2FpSKK7c+UExuqwoMzOP5fjQDNzljxa7yFcuz/E0iyHWndeJu6isEMFzvEzElFMM5LtkCXVua",
+	"qdk7WczRClKWMCrZhKqgYt+9VJv1oHSGbD4PGgCLd07LS1GTo4OSoTWCysddhYnda6sfV0RQfoeR03HU",
+	"IVg3jEHsQjgJih3rR7uE4Xe8zOrSEUmWdCX9AAnsimdzvY35Y71Z/gDc8yrCMlhBcU2QqLs915Yl7ilN",
+	"mdvN4ly3lkJY6z7f+Q2bm3Epksh2nzKVpZwogbJ3RlMWkYUQSdWGD7v9oUvsb77hZlhR5aDMdawdOChS",
+	"GBtTGIHJazJtnwuRMAqM1MHZ1MU/FyeyPYZ5bfgWvKPmUDpA+kJHw/Vg8zJafbm91xDgPO9gFTeBePss",
+	"Iucr42/GHDO/l+qQdp8dgUVmzkDHC/HyKNXNsDTAAj15u1jAMtvMyWwuYFk6mbj0/DBVSCgLjbC+q6XP",
+	"YsXmcps24HHX61x3TlMKpnuen1fDJoD8jo1q6bHHWILm2pRYtzEj3VaBDUF6YIEBwZNtQshtOCyiN7/K",
+	"7cqiWDkkixJNcua7b1hUCA0pShYE2tIaR/W24QsPJHnxxvmLqNH5WXrFUiLp0oTu+5znoNfvDQYHvUdV",
+	"hzOHbqk6ofEcIg7QCgArZh4nSeyl6uVHadg7cu2jbrGbsMqiNWGVRTsy8FIUSk2CRNlDDImKEGnF5ouy",
+	"Atcwo2dtKBYtv2oEz8/O3hB8odiZtmRvJIQ1CSJ2ZlEK589LYtj7oaq/EKJBt6g5NpiUpml8VTrCt1Nx",
+	"fIPnQ30Y6wNJgtwQKFHPrhmHnRaEDtR0qH+CS6GEKkbacQRnLxhxOjcGcN7z/tVg3w9y3B8V4yz2vaIL",
+	"a4PIMW5r6MZcstos4aLU7Pcr5aaDRv1QG94IqceAr1DmIFur6G7mpUUJ6lOWNzB3XuwuuIUoEMP6Ce8U",
+	"+GaRn21m1nWy1cJ/wBEhmDa/i3TFL1zut26uQzhb6pMCuYfNZW4uWHaSuVYrtMF6MKOpSBKxlMegHObJ",
+	"YZAtpim5mNgV/IHl8ZeAXeDlJXqZNDSKYv2IJm+87TTzK6/iqhyuTCCY2SAjrNNEyqissj6btGQXyBA7",
+	"iybnqwkCiHU8fIJc8bR+Vtji4pJWtrG+wDULh1gwddnzwPypLWUFmdXnLJ8K2NTTlLE853/KmIcY0yOn",
+	"nC7kTCiFBWjgUtlfGcgrjyEAAlLQ1pZ5ytjE4rOtDS9WMxJYVJyABKBdBB03ElBhuNDGfmxPaZ58aCFo",
+	"ikwVMOCc4Iq5enjYqmKzBXSerSMzb5qxgeVYA6WjzdsO6XsZvm5sR/26gSjjAi2OIuCCs4C0qVHLU8b2",
+	"OvlYqgeAQeh2Lc1Dn2g5lvz2EIj0m0WizH9cE3m1eEVr7jUkM8DCwMEbnw1wWrgyXcPXAb5W3M/DqjVz",
+	"aCGVfgcD7cDJUqSR7OitkDOxtHb/hVXp8/n+SuhK2zhn3dp6RJLP/d0WpvD3TKhKeUOVnareG1o4z1ws",
+	"yVJkSQSZEwICSEwEU4URZHozAUPVcq3MS9eYUFs4l0i0pwdQ2BrMGV4XZjn+VJU/9nA4eOT4g90V3A3Z",
+	"IYlYspSEFIxcbUSYqympKI9oGhVhnnw6Qair9TOxicmV1jtf4UvGFiTjkVkkJNtOiekV+n/UmLk5Qqoy",
+	"6DRlA+P2hoUw0hKNfrgAPCY8SxLH4Q0TigSTNd6yg3UYzEoDQjeLNFPY3OYGVAFvDSBOCmrL+s9F5lbx",
+	"e6VVA4jbu28rfng3+1gurLAFsAHxXqKyabWtFkO9VbNJ4fV0tlP8YBtjNmg0O/DlL4sLbIk0R27Veos+",
+	"R/6zdi0n3us1V17Xou2dieOzPY8RlUmmwBYKR3ILD0+EzKoE6lOqmDTi3QY/QiCukIxE+OMSNT5QkUBt",
+	"TYSs0n4b3YyEOJJPcS2ifzQwz1WUgrAvgBUMM/Pmsc54hoflbmt7VKK6P7Cu7rS7xq60MBFlV5p+dLf3",
+	"PmYni2zS0Nm7UtfwsJIh1hpMJb9YGl/pRax1WPnulgmdTiEmZr3h5+ZmIK9A7n9oY9CXsZpFKV1yBPB2",
+	"8soSLWn38VnKaBTziz2AUVmhsN92v2ARzl0nFZe00CvotOjleSBz9I0oZcu1ARQ6fVjpAorndafje0xv",
+	"NOcfzRFG0yRmjoJBicZYTqRjI8lByUk0hZc2bPAYpfVWwQzjqjpDVaNKNEe68ZiGBw3HlIPA1wLVFFve",
+	"ijWzi4fMw7nJWVrObPytzJfPnaV18qo7HFuvoYzUqPOTOZsZX9vJR+Z/08gVZiXYre+erAD6M1w8mWya",
+	"tSLAu/u6wA2sj5bNPkFvrFajDKsE3rO+xSJToZjX2YQg8b3yT6Dqj0jgarAEeX6LNCBDadQhgUtk8WOd",
+	"zT1uLGXGUoCMMFk9FKAwA8AAlHD+D7pPySkLs5T1yBm9ZFJLx5BFjGsF54qleRINzjQ4dtFx3uj8Dc3r",
+	"xrjyNR4UlR1Eccv9bypiHQq5SBUnDDHyqzamA5FinHigKHqvArMdwYgEi/kEcoKuYkkD0nZDAXeP+Q3R",
+	"np66xW7bifkvFQN1bfJaQNqlqe/5q+X3rommskPvh+pOSh6kYptNHJrA4PKr6xsejnLwkBJoaJfih9ZP",
+	"R9NwljaVDii0F0cB2DAQwCk4lsM3/la5t2OISwnkbCPOYB6vsNkLd9Y8CGarYy4/dsPDwtQOH3s4hI+G",
+	"Pg5hvz40pDbIxN8yLxjk2OFVockDLkUbq1sTyzP0BnbUACDRZ+9VUSPvagnXCL2bUW1j0875vzcZd38I",
+	"44q0Yx4mmYyv2N5tut5glnQcBVn1Ryy1Gh6KtBQPsWaz+Jif3jVtSRW2a7xJGXqpJ36mzeCiAt3wmxJN",
+	"VimZ9TR5B9dqFDjoTCRF+vjw61Rl3Lms4c71C5sXiLsuHzO3Apu28mtbVsiVfC2usM0XLJIqadMkYelF",
+	"DFwhDKl0MtuRbOM18Wj5qJKWKxatPMwftFzD02PewcNlhoNyDxYacKensdZ1qBlAPubiVmwG9SxuVXlA",
+	"30LQkpbztmiO1nmtNMCIO/i+C4iHAMpXKxmGWwRDg8BLe0oINZsgprvGYu4i/ktsoRjq6MAbkULr+YMt",
+	"p3cz5uDK7i2o0pqtK6JWJZFWNVEy+hfrrNXNuf3DYOHSBUxlib5GNun3jF1GaIPO6fsX+MkjWGXzx6Bk",
+	"rXZaiHBtfobSAlXV09bcVmKJlU7gstycyPwG0IvB69dqTYOjKiIs1hSs6heUN1hSOmM0MgvJ3sfSU94e",
+	"Fm+lH/rDOHh4tO0olIuzlccBwClgBKVq5W2nZLS4AIc7ncByAbg1P9xcs8wm/e528l2VuU3UdZoI9Ua/",
+	"+IIvsooqclWRpqVoBvMBgRoxRdZRrBZTYOe7R3CLKRLmWrT4Ya2q3K/zUdac6bLLL+80ois9VcskvHNd",
+	"LBDZ9FQXlKv8XIM9suPBtiEY27YZstWui5Uqm2jZ+flTYt3bae9QB01U3kIpzAYad961WDDeZTyq0PYf",
+	"dfsH3YMG/a9ppCvZsuRQwR/XTu4aBykdFtNhA5NLb8dNRZfgrCumU3cMSvKqOZd32S3VTP7xrkzeL51Z",
+	"69Hu5ptbTUgHjQjJL8a5w0HbSQKUbzs+Gcu/5/E+j1dVCUEPd2TxO7HEcmpgTscFQvt1WQRUMbgpj+Bs",
+	"mV8gFRmEV1Nw0+q8NkiwJnfVUU5NxcAmTa3HfeatVqa5+vUawk0prx7R2Voim/yPrirgxg7xpWKfeRXB",
+	"nbvcKegLq9DC4S5EfVXFdBkbpjVq/T8/0u4v7z4cXH9W6enyu63I9ZqJVBHvKVjJaKIWuy1VSKwpglj0",
+	"Q1WxgpoCiE1I6ZX3aYmU0EWzaWf1G8UZlaogll1oW/bWVpXfNng40W/sy9drxRUrDXSf7xqzwMQhxmUD",
+	"s7I0o1NGy2Si/9PvPpm8+9DvHD6pJplcLzWSqEYvvS6UgFyjLU5enHx7gnfo+pUOYb2LHgmeZZoz7b8U",
+	"PLJpvbmPqFxG8lZeBiCKjuN9Lu3bcgJ//IXAqOIWVbO/eh5eKrl4U08mS+HaTTIembQPDHsH3I51Dm9L",
+	"MNZmjQC8hkSMX6g/eEyC/whsREOJqnYv42gpzl7S/Uf57ZpWbGnqurbLregRrr/PxUTOxLL01ID6lJ5i",
+	"DIRc8XCCGFg5uGPPVOT2H2GUXOFRxWd6uLgStzlPgP1RcZJmSi3aco989/aljSNaZOdJHBKExmGlOMQm",
+	"pS9LHE/boJuPkx6cK/VZRf5PGWzN65pwBhNRIAklkX7TRCuXLBlsozYYQlu/jQKu65yfpgMD9+tqQuVr",
+	"t60WaeNgtsre9Nfl/tZKmu4S0WMXrGpDAGXlKVO0yvCGu5IcNKlHvkgpD2eavgJACTrGaNfA4MkEmnUs",
+	"mFgkVfploYBKdXpKRbGPbIH3uilzTlSVYxnBQe0QzmjKTN3leA7RWgBFcMWc89rhyDrLqpE7RhsDVVE/",
+	"1dgjJ0RCbx0yp+Es5qybMhpB/wBtBAV0MM5E0URcZOa2N5Z+VdZygdWSx72IIFqhzkF0Qw06Cq5zEa0V",
+	"bmnXUV1NJog+ivBixwt/eSAJ3lIWxweQTnFom64cnsUvWl+7JOaXuNlQszbSOhkD1BmjSiImlF2pimSG",
+	"G5XbqUidNuhI60OcZXPK801l7xcJ5TgQ8kJBjQ4sB3NMIgGoRAuayvWc1kaFfdYG5qEPV+9rBTLv0tx3",
+	"6uGw94W0qXUAY6xNPIF+TECRZiwqXUFA34Sz5TqG8ZLGajIV6WSRipAhRHwxAnetn6p7MTqvDVLBclYI",
+	"qRGtyDRmSeQRRCwJPReZwqgkEmFu34KqGWkHGIIPN7rBXh5ygCF4omzH5bdOW6M0a8CeoVD76ynUxd7E",
+	"WApRczbb4F2n2bYiXFv5FK+jWj+QJl271ySrPY6sm8W82SE0kcKePj/V3cNPvU3Ge3WSIAB7pYJGJEyo",
+	"dL4fRKfz6LcaYaxTDSnZWS/T06moZtIpoWt31qFeOx5mX4HO68azWVYbv49BmLK8J2eUhX1bE+Gd1vsu",
+	"9NPVDUgsx15fe89S6WEhUb8SqK1T0VBeAeKWDZnKdDdtyK9md9M2airg3WJuVVXzbtpcbSG9mzZYg3da",
+	"aG6wBZW1U4s3e/M2cgPs5m0YINYbtlFRiiBvZliHup9/X2DDu35cWb8sb+FgQ5GxzqYCL3kTh81ppFS7",
+	"5KbNoGYA7dAkEcvSqhw1b6lCW8vbebJjO37BwJs25BcZvGUbhcKEt2qrUMzwpi3VFkC8aYP1RRNv2mKx",
+	"0OJNW6kuzljX2nq5s059MRzXwuCg+XhqQVrz1o5uPjtXdM61Nhw2m10JdT///skGFPxOPZqzbcAP2PPA",
+	"jzvbK1TnLQw3t1BdayP//GDz5+ulE2/Ak9cret6UYKtLgO7W2jvr6nGAutVatzavxNTkKnHBu8P374mt",
+	"Q94j7W/pnEWk0FIHzNxniDMtBbpeytjO0prDckYhqnPG4pQklF9k9MKGMUMb6P7aW3deW4DkrZjBxptV",
+	"1rOdwr7uA6vGzltfEKOUkYglsX7QQ/gi9nNGE8wfsgWQu7GzkcBWk4qu5Jg7v5VJarYNYZqRSmMW9cb8",
+	"hqnNwB3JjC4WjG9BQxuODgc7ZTbX5NGZ0v7KXSBYU7wiU8u5QBtm4NflplXt4MbUZAeFZVfbmLVSD5jK",
+	"wp4VV20uL4yjt+zkHcyH/CZZy+sQeRXgeLVZxk2iF4CYK8MXik5ha3bmpGU2uvaEnFUa69+jp9UQHTll",
+	"zNz6Ym1wIhn4kawRv+bbdLhTf8F7oAKiReX010jgq5gl0Zdw1Kv8k+AaeyDJFU0yZrOdNAMCXy44yBR7",
+	"r0i7AIQyo5Fm9pi1UgK7qo0G9LsoMZtGiddiU7Mw3GKrh9tbXcMewhzl6nySr2+Yp7pgqTQXbC5IziD9",
+	"TkXaI6eYt+UKR2D2g+DJquJGdl557/JMP3YYq+WMHz+jtQRYup6vYhk89lS80DuqylDwM1zK4/o6vmK8",
+	"IkwCE2F2jHzx8mbK/XxF53GyqujIy6/ZsTeTjrMGFq8fGyh6EnPyrDd4eAgVMoodF7J4CqE14/F//jjo",
+	"Pnn3Y7/75N2Hh53BYVXIRJky80X2F6LjtgmHW0u23y1sNOWOxHthYEsj0JHgqt/eVwDrkHgFITKow78y",
+	"+L4rQvGMz2PudzO4p+e/Lj2vUeZzRhM93LXYWb3KlUUs6rBmrbYkLguqkrgsCk2xHfzV9FB1kPL436qr",
+	"SAhGXtIk6YaJCC/NtfLz56NXr0h7eNidiSwtZa9hnH9hMds/9ge4kh+HP/a7B+/2Rj/2u0f4qDKyaj2A",
+	"bSPc2ToSJpxmI36CNydnXz4na3jAH+LoOrgDJEzj3WuGnQgDwxQoGoZsoXtthp54TPpkziiX7v1KWMVt",
+	"sb93jbC4YUbDjRiL2yG7NizsZqStyujc3cWEi+425VqwtWO0M2OFBY+99wL9sKpayd1VmPHDFE+6//vu",
+	"w7A6NPEuC8/sGu95q7I0hc6aVanZRAF1QdU7xxjeDm7394qeu5lVfEok3TX8XJe/MNiev/CrIOuS9olL",
+	"gE2pgTylnFBOtCg26ITAFZ2b72sB6o3bEwstEqzTYYCtZNzIKnD2VQH1+oJUz+6j+ekjDHfvs98Jlm9z",
+	"mJDdsXE3nfC6WPfdTngDZeI3E/ykXSP492ozo3bdgw0z2bT2JnqnLmIJY3AAsQczNjzp37FFU9AxIBmW",
+	"SmxzYesgShamTO35eHI5kK8JWSp7Qkr7U8NgTwx6cz2O61G/IY4rdjFxXrC6vhByKSJSkClNO3fZt3O3",
+	"1fVtX2jSebOed0jX2Zaec0OM2sq4sWqrxy5UMXOhvHHry7mJ8H0HfYXd5JsPVAE6lZgilAaQe1UlQ8/8",
+	"r9GdXvOQ5ZiZHYPrFrFcM0cg3jICzttX3UffHP79f540cUg2umQBPIxPAR57Z9m5w0q9wQG7NAtONBAv",
+	"72pdSL2dAGFTJifBbSGc7yaLuN8IgWknZJtaDJveXSCDeycqqLkwqb1K2FDicFt9w2IxnuKJ3QInBwkT",
+	"/vYvFC9v/+61EevT9/Ju1x1sNJyzbsqWNI1ks6wJ6KeKA+4C3bO9lOAiVyCa5DVafWNrirZJCvN4xKak",
+	"7HUZtBUUaAkAbtg46G/lHm5QoRF0OlnJeU/1T53SbcoDSb47+5KI6VQyVXfOG0L33yVU/K6AG+ZCs17k",
+	"xAqBLzxF/I7u9GEdGyWmnhp3kwMmliseNvtSv7iloKXVVCxb8mtc4hh98ugUc/Ar0u6rk+orIKQsk+9U",
+	"KCD58SzMuXRb7u1eQ41pW8mvAhg4VZv1pvqojCKmuFcHrHHWU5W2d18CrDkysl0/yB6rqZ+qpxwrWTQD",
+	"PyVuS7Vm2FiJg3MZ3JrX/5pq3A3BYLaRlJ51EZtZb/O78sK0NuL/7Yozc3j3cDI3RI0BxJiWqWQfZUk9",
+	"VL19oRwTGKuCb6MMXOQtYzjbnFG0Vb3+tNrSH09v0RzJU1jqQHdyxEl8ZTspmnhXV027FsnHlb6XMb9I",
+	"nPouyblfmVlCtOiKKVdIC68YIIZUJNHxGtTzTIsQAwjdJX4l7PxPN7oA4hxuW/HbzAjqfbczbmLI9rza",
+	"31wsO3nWrz9cCMrypkuT+JJtL95x5yqmRVVqrmju5tn43RSz8LnVBp3yU+E6IWutr9W+dn485bihpqn3",
+	"fWtV2fxutw7XtE6txOz7W+mTddn094rkFkXyH9Zcq6yCYlVJYd4mc8rpRY1C2RDny0QQ3BDaq6KUa2M0",
+	"L7ggcVIBcZeJ4Gs59B7O182cubh2SyqJef0O2d4uUGJNJ5yDjP2aMGK/NV7YzeuQaUkS3E643AiMrCKG",
+	"627wx3Z2HkPLBaaFPpV3pTXJKmn4xvhl9kPIXtZ8GG80q2cfLGeShZN///Nfgbn5RHNBfysNiDam3YSC",
+	"cxYqAa5eodwayw6EanEIsrZkhJXLCp5s0pbLWIWzWNvKwuV9BPamFSTMMpast6tl8clB2mpSQRrBrPkk",
+	"VsRbO0bND6pxYAAPQBvT1AIeQ7ncrfhruyhkJs7ZH+Gngl+rPrseWdcT6tbaZAW5vE3nuqEbD7+4ncKF",
+	"esO9xtVc47pFZMdvErAx+C0jNm4QrjFZMB7pXarrXixZRM5peFkIvUVGjhFsmBZskJOUV0xzxVR5uMfk",
+	"zdsXr05MdqUNJIKcp1tP5deNPEkQIqJGkr7R5zIGpCcs29b7SZJ2IPHfZom+pGlk6DvYc7W9TNSREnkx",
+	"PFcLr3RrG08O/s7+53L48jJ6sXyePYrf9+l5+PTZVwMzsMn7x89/Hs5fLm+ppN5AKd2Eena2Dlzm7vCB",
+	"kVn4jkIySofEU0J5s3v8EhxU/R15CZ8pjkiJsBuveaXOZhrZ3PsFVWxJV8ckkJRH5+J9QObiSgsbrUGp",
+	"WSqyi5lB2YPfXRnG0AKBWtc3/g7eCk1qJTc4PvukwU5uxlV7UD431SFRpXipTbFRddysRIEbJAtOptJy",
+	"MmtdpBGt3NIFi0gSXzJzuB9UKBK/hggxC1NfM9JI7jnlGU0Cy3zNZ1DgeBpzmsS/MJ+I8PUi6ZhnvzIb",
+	"2eHYrh1Tef5+x5CmbQpQkZ4LqlDxp1KhyuJvn/T0FbX7jYerRDxbj8hpTXbYWT3MHXhSTNlSDEePVTFo",
+	"ypQMXQMxdL/4AqCiviqcOoty6H+Gk3OmCDpwXf3VUoTW2kdrO/QG+Up9preBewBNNNeAUCe1YdygM4VC",
+	"KknmGFhNOfi7FjS25aqXM8YBmAIREblWV4nB4XUU2Ctw0cACDBvNgUqj885EgtGZfMzpYpGsfGAKk5H2",
+	"+vSsOiFt33KGoEcQegMnEcsxd7kCeSA4R6CMzWo13shU39CdmCQVk8pkRqnNcy7gPp2l2lDX84hZBOZx",
+	"rGROeTJPg9nkNxzu5jdsGBfmBWZ4oWEG9AX10k2fY/5wRS3F8vHOW/RjYrxlrTzF9ha54tymUAc0N59k",
+	"IlS13QSuiXbMiWQ0DWcdU/0W/tdc5ezd3LCCMVbkEwWWcxVt2EdH/d8+QHxRpdYFobhiaUDaC2a8rHD/",
+	"GJjjE5C24CGgFvim6l4RB/YK1CfzSRm8FX9clyEb0ynt8i7XC5N+d/qUPDrq9fvEDXl7QmSFYFlguNiG",
+	"bMi3jEYxN5cd5VBe85NLXAtnLLyU5JzNYjjqFZHq8EZFejsNZ/j5A0lMCexqR885rUJeCsRloPdsOUOG",
+	"ad/UDEYbuOeMGHC3UunJyquPeXyBl5ayvqeZWGqzFDV84AmAYgFT397HegFXnFih76r9qMv3hmFBCpIp",
+	"kq/XElxNJvIgTwDvtHwMrBumg3fsVlYTzcYMB7jszy/4la0IWiKVO7syszJmY5Ao3GG5pEyRuqCJXp3g",
+	"2Z4OcYdpGdbCrbjt3zFHw3a2dTWsMnGLmNm/dsbIJtXp+1mcMBLooxB4VbxhqoxHsuo+pW7ag43T3roH",
+	"nySxxUP51AtQHapXXAT0JClN80H+ZYAqOIB9RjaxEnj5piU5uN2S/LppOXd3P3onOTeb60b/XrNxdqtT",
+	"vakAdQM/5W+QxuLZKOaLKjUKZL+1r+DgnDPNwKS9CShk0Yok0qcN8H1Gjv88kKQd6H8Ex4SSlC0SGgK8",
+	"CUMMRpLE2pzp5OJyz2mAUTw1KwymQGgSl9sB/ivYa3z9Vm2ele/gjO9wEjojf+MaFjwC94lAf6lEoBL1",
+	"/1WygjbnAt1N+s86Cy4oP9XawLasIcfl1k55OaNoh8CFuuyjkl5cMhq22Dg14LevOTO1d8BZ49HeA0lm",
+	"sVQiXVVZyMAy6yEoNtOHD2553amsQA0YdejXNB7BdpBvb9AxeSpxBP+0xKL/8AvBdHLPJnoWzNsqk0GH",
+	"/Puf/9rrIBwWsBtwDSXoAoQCqjQpaSAfSmIVUTMBCFMJwK6sREzbakDEqhme79FOpsMOCuLVJDgmcSSJ",
+	"FKkrr0VA5Sgrjld3DJXrA9Kvw+au/Vqrdk1q4XT9l+pEXQm26zaasqmZsbX4DrznBa7l3mnPZW9u1rwc",
+	"7XxoSlwauduvlrvbwVmbQP0GBdBaxOZ3/uIAoKBJxGjKUncFQGOIh9OqvOdLr8MB1qZVMwjgUudr2L6K",
+	"mcvb3YpWFp9bn0oj5OBt6MO16L/5DHcJqyuRcl5N2tJcx/HmrbFtZeGwPaWgUjoUNfRdAt+03IlvGvm2",
+	"Jtrug9+aB7/dMFf5101Ovk9KvvXmvsZLipvVHX6O9RvIVSxjLA/aHNk1cHwxIG3nJpYkpHOG91aGQZb8",
+	"Uj479WHh3POP5ru9z26DCVtht1dqxoU40JKK8KcI7BzcDItrl+DOm8Vz/uljNu+jMv/qUZkdLypTc0QM",
+	"oiwjL9RGVi6ydCEqr5nBLVpwlZqej4l1cY5KjlBCvUAjvN+zh9NhRQrrKTayTLft9M2iUDM/fcpoUDP7",
+	"zh8nLnTdg1ixdSzREpMW7/FMNJR/4bTXIYHbo0D/Ya0Z+MNJ386YO1HbsS1YoQwXeSnlRGQmmsTaPv4L",
+	"hUvnPQzHcjSApptvYvlmlS/O83osviVlTK2qOsLVhVFOTUxQlc66ZOwyWTlMWzHNK4nT/D7pBjWXHMCF",
+	"XgsaRXeaQhrRVU30o/7FHkg9t1IqmZplupM01iSMRl4jxfp7xi4jk05WUqp3uG0Gv9nuAIUWHGRios+r",
+	"Zw5iIQeHMfu4ZKmPRTwV6do2POr2B92DfgVqzFYZooXvL4JPqvdDzxsgbGFT6IzRyIyKvY9LkPEPb4nA",
+	"E87WAHi2AaTs7HazJF0EuLGH612pc3z6pwe62XjTVs703PmeTU4c7VbMDGgJrGRMaX0gIQnDo/d2H12C",
+	"KcS0XZTAkR/V45rUIpqIKR7jvI81bJ5qEJh4Xgcng4cWYZ3htRLTGjzBuzmsotGUZRVwm9ZyYne8hcPK",
+	"ifUVr8CRRbZCUw2aQFNhXyC/G3E63/UrFox3waPZuwk/+90gsgBDtUTzacFWvK0trn2JvVcJovVDutWF",
+	"apWROieaw2Ax7+2Gw+J/1OiUON1oJ3eZkQjgAzo2kZlO4YltJMUf2CFWh85ni0TjZZenJJJn5RI5il5C",
+	"WhPYR7Hy4bI+UUDoJ4/741F1AMYzHt0s/GI4uFH4xT0w4e8WmBDVEYgC0vxX3rX+trH9T67P/ZlAAQ2q",
+	"WMKmqlbZ40KVo9pNSK/TOasDmA/uAqDuBiFH2/WLUqCQ5Wm/CdQbLn51pE+dVNp2+fZrYrf9DjDbCors",
+	"H0GrAE5z0+JrlTlyHYtrVFXs6uYpb41KZXn1qeD/vAI7lRiVd56ntpaMVrwCvGLpR9NMg+s/5+jVw6zb",
+	"wFpHrLa9Aus+hDpfU5ayiCjhENyOSaA5fJTSpXu1HSZCsoicr/JN3IMGOKQ08giunyS6VotJTwvAh3RN",
+	"lpKe8Nd1d6hlsetTsBmW/jSg/pUSwP+PSQB05/8ONcNcokeemlvKs7Fqh+kBeeG85DbCRxVjPhOVKKsn",
+	"riwFDUOmmYd+D8WoyBSo3ejGv6EXFwOutIiD26i79OFuzqIp9C+VWEiyFKleWmPux9qoIJEwUhpbq/Jt",
+	"DrvD/vbh3V3qiBKXZZXbRZ01LukBFXMzWbM9zgkCVlhxn/RHpJ2yUKQRg6u6uZCKCLyxQgm+d/Nt3LpO",
+	"9Vh+CT1niQnOu6BXhYFDRKeUGRydkqq3cFXxMftRZOom3lvoqSDy4EnxAOKjm9aGoSFU6vQmlmdp3NeK",
+	"MbViYD6bvIjhjKY0VCx1FznIwqDwrGJJgmsrCV2Uaw4CA6WTBVWTw+njv1dHtl6Jy01sh5JUKHDsVjAf",
+	"vONjPLJODS1hE7rIo6EB2EJKkVZCJ97sTMlQLKrcGd/bQBEc6ZyuSCRKzmOEyhuljMJNLOYHx0msVvaZ",
+	"H3ZW+WyZxortgrm40QrJy5kYwENDEW6apRyDAiss7N9WX2MtlsOulV6p2rUcvBf/brL3WmdLgVgjGNh1",
+	"DL6xK3bBFE1jigFSXqj84fX2ovIuxXNrYqcpi79rMiFp0yRh6UXMZIeIMKRyXfNsMC+vgC8o0neT7NeB",
+	"sZqBYGgQhN+TODo2WME2Bb0uJ9Ab2MPDW6YEHgMTMLZIm7Plni0UAK10dSsk1SRUdgo5M2K41YCoTT57",
+	"JYxEdQg3wvMVWUZK55XXGNt9gqWF2lju+br2KGrV+y7OIBHcYJ70WttPySct/3BMOLsCPJzEBH+aQgs0",
+	"0bx0VfIfFS+9va0/6m+vzlqzquACutmy+gC4NoNojdFBYQkGNZrZQk8xTjHRRzZZ/Yag6pXl2W+GsL6t",
+	"zndjuPVaUHXvNAwaVD/fBfG8Dtd85y7vBPX8GEM1ND9BizcnAVkV5uiXoqfdX959OKguRf8rA6UXq9X3",
+	"7yZXf1ux6bsBNt+10P5Ngcl/VczuMpno//S7TybvPvQ7h0+qSWZO37/A742UNH8NdkL8PuEloO8eeVZH",
+	"4STmUlFeJrkKmO/bSsfaGhYpk4pmKeVQ8Q40fMkQZvSPWLoi8xx9gX4aGD1N7lC/YtfyEcVO8Yeafv/k",
+	"ZSSgsBJegHOqspQm3WXMGYQr3NeY+L3VmLivovCHrKLwro6/b7u5/HXLINyXP9j19rKoMt0wMdAcE/Rj",
+	"5MFSVm0jM0bR72nMeDkiQSIuAlBLYH3HvFDghVBlfOptLQUMSdgLIOpa3uvkVV3Im9enZ9DYvDPmMr7g",
+	"LILrxVOLMPo9vinB5xpkaRJgEkORMi9jXuPDdvVoCpskLlqdlhlEcbfswwo2mKUVYaDfA2KunQ9ijD0/",
+	"O3tzSr57+xL+Ki1SymDS4NUt8puZUgs52t+3C9UzP+2DL3m/0E6VKbHFe1uiOFiyWuo63QQcauqZGYdO",
+	"4S544z3DLW3dT2LNNkYXt+2VQcV31yQ+hQJwI6F4F+LOSLkN0qyexgwaUTVvb8ak0NlteVSFNaIUmy+q",
+	"kMyesiSGcFn7ikkp3V7eE+4BWJqKtGr0q1z0mJbJlMYJizpkCWiEsUIMb0XkiofoiNueI2mLIG3wS3uA",
+	"3JCradMDS0EptqkOXsXmg8hJ4fRt9/Hj4eCg0ZVQXRQGF2oCwNyh/h4S42YiiUaeTz/WfCKJsKKFJ2q0",
+	"iDDJeQFpnzOtWUa4Xyw6NnViIrzqOqfhpZhO9Sc4FUzIxDUPSBsueLMFAalPhodkJrJUFrCViyPN4aC0",
+	"9gVNtjotbK8Up2l/XF8U+GVzRIEj4jxdM1afDAm1DmS3grA6+akpELs/rapDbUT1Mx4tRFxdPQNlIlUk",
+	"ZSGLr5gkAPwjbxAUYhF177wqJI6oBvXkCvK9VwsmwRF9TIL/CBAU3ZRcyc2c3WBsdjKBGlu+S1Y2fJds",
+	"x3v6bRqwUX0mzGx7QRsu/1ipa+W/Vtqe9VUJTUE4W5Gw7VUp3DsuFBpMmVwILk2Rc0MzxNygQ9+lVYKG",
+	"Xk2/+fuT9PHX3/zwc3q2/Om7N08fv3j55n9fiOFL+pKeLlu7sEPG9emMgg6wpyiW+Cfe4+tzgVG8LCKH",
+	"gz75WnBW4FHmc20hmE+La5n/3lBvhQBqpHVQSiUrL4LTR/FK1KmjoI+jUrqjSaxH4g6YX3Vk8+15ibFU",
+	"m69wK2urUNpdlbtBGnkfNUzGLXK8W6fu2CH8KVJ3zOq81ax+UTW48JKLZcKiCyYhjtZgjAB9VGxcBhK6",
+	"MvUjzZgXD49cOsbs9xnlUcIics6mImW2Pj3UF9U/R4IzQi9oyUtVu9JGcNXXVdLSt0Fg9FoND9Ns9UJi",
+	"zneFQI3oai3J3BZsQjRjcOktkTOUcs47LZmVws7wx3UikCzM0litTjXl436cA2zcSaZm+V9fWQmbhz/9",
+	"+5//anVqo0VNmGiQvx8YRw66yg/7XhRWj3xpOPf5yroa8EsTd4R8JNjLa80iEDOcV1h+GGU+Q83iWtd6",
+	"gjGfCtA7BFcUjxLAUEKpJowZ/i/oyrJBa/uMWjgSOyPGL2LOWKUHvfWFZk4po4l/n2Ku6aepmJvYkWUe",
+	"YKgl2DS+YpBPLHtjPuYfiVRsQT6S5UyQj5ho/FE3mCWKfBzzj91ut/D/9ScDcgolWshHuL/5SIKvn2GR",
+	"Hz8SKyAf88w69OLC10PyXOvp7tvKCkH6Y2rA1gvmGlYV8gAwjk0dmTx0Xv9RwHfBjygJSlWNYDgH5A1d",
+	"4WgcCM9HV/5OrYHFYGNezUWjFhgIl5E3IfNovwhHYqofmR6CPVj2NMphf6IOWHQrliM4wUgPyVcm+HrL",
+	"4pXKK+n3fIgQtxplRNvg2M3VIp9gz0fkLVNZyslHc1Q+wpRtD7lKpDmiI4a1IQXmu3VMmY+aFv/2N/I1",
+	"U3hpqWiqWKSfnmh+qg1gm1HO0iuWknYwp5eMpBkP9NaD5kEiNhd4fPdANcJQIdyFjhmyJf8xh3UIszQh",
+	"7eCnnwNU8hZxeOmiRkSm9kZ6EEEQyNmYs/cLkRrP5Of6vI/29wfDR71+r98bjB73H/fJ2etvnn37eYFl",
+	"jbne2s/b3edk3DrBXf4FlmVEvkC8zM/gs3Frb8z/5o7XyKNpjGAbEiXmIk3FkrQhX9/a4XmW4t6Y6/c/",
+	"/6wNM+tKMm599kEP4Mf/enc9buk/Yfzl4/p/668//6wNMBvdKO/pP//PV3vjrN8fPszjxj4f4hPN+mCy",
+	"DP9O4nmsPh+MW+Qj+eln0k3Jg54W7z/23/Xi6AFMD8//yPh+LcINItvk5/rYHWnAnglpChCR5aM95imT",
+	"9ZPt/g84SAuT9slSv/KcPPhSQGPds9WCjYgx3/UL+z9JwR+Q8XjMCYH9exGx+UIoxsNV9xu2GpHP2lkW",
+	"RxeM7+nGIjJufRiPxzakTf9zpP/zmX6g/9HR/8lXEl4YdnT7+p9w3wnPoBWIHZ5o2eAaOomoawYM6sKv",
+	"L8UVS2jI3CsgeNzPNKL/ZWROLxTzfDwzwfNG/nMwHAyPjo76g8MD/ff1NVBmHH3+WZuFM6GXM2XS2+Ve",
+	"HO0dk0Vc/4KFfl2DZgKaACY8qkVFOyZFJosHG4QVpJ5IkGwAMjvmO5BCHYP+bBFb/qxPjN39rXTSjciD",
+	"D+OWKQmlVzMvCThuXT/QU825+KhcLdMXNpqTmiHIneZU4LqfxZGTA0jrWyhYj9By+1E1s+4Qylfg+K0d",
+	"16bxWKJ48MGWcFyTQx2SQ6brRQuCQDPhU7P5ZnnlKBdARiEHXeaA/Pv//f9IcNgf2sWcWO04ANk35gFn",
+	"79VEvz2yvdsKkcExCUpbaFHpxq3rIG9by+yJ/Sk4HvPyZ6VKkvC10naFG7VtKzBajTcqtDQm8AS/112g",
+	"1xNjtGkiOIZAFAvQ6EZdD+gHkLqXJ8TDtY+CnrsWQ4EhibyMF2YFe0Yca2HFuDJEDnvAeIQns6B1E6pZ",
+	"M2rE+GREgmpRVxCNQW/MzzDvAS97iBIE5wWtd4DxrwgG0ZN24AX+Bx0SrEX+A87ZWuy/fnU9+D/ILw+9",
+	"JzSLYoVf7UHVECOU8ERiGAKG60dYcQT+OeZVeRWmbKbeRWLAqg2mhIAwO63QYtlSBBcTC3Dpc8YiKIKp",
+	"LdjgfdeSbxfeCEg7oHwVjIydD+gmXrIEsMVY7fXIDyJDpQZieSVjuUlQWA179z3mebqMr3N7VHSofxBZ",
+	"GrLJPIaiqEGHsPc0VAlkC5gEtjgy+WuxVJaYPL6jn2D1F1BgA0j0W2gVjpOgxJ8CMmNUL0TbLoOmkZnF",
+	"51fCUfteb8zfMpWuwB63OfcQHX7JVq7qCzw4F9EKq8WspFEMU6mcItsx9WX1R2MOL9MkvmQdUxMAYqM1",
+	"3WgtE5V0SdQyDhnWMnWdGl3bAiwq6HjM8xUdDkmcT3hyyVaTlGWS2Xo2Kl2Zux5/lEBKRCu3Kk4SrQXz",
+	"mF/47fafrLUb80kmWdAj37CV8dNpeoI1LBxpm/Gl53rJFmrMQfk01x094rIqwAM6pXGCRIjUoq2xAt/A",
+	"RTN6O7j/5Zi3g6P37/UJMzmx+uSk2vSRAlNO3FHz7mf8/bRkpZVJCYYCEgWqlZqHoGKphx6ANJo8f/3y",
+	"6eTs7GVA2oO+yRqU2v6P2JRmiTqGM1JAV+yN+TNAk4c7gm0VbRF4PuiQbAFArkQJRRMcF9yUhnTRIycc",
+	"LAkgZfgplq5+n822kCwUWq/xyC0R2jKxYSr6w2NL+phgWNr+Irs3q/UPlspYILGMOdzyUanZrZp5nGhO",
+	"f4KoC3jX8Bl0cxmetH81CEx9pVDMF1TFZqnHnEqMxaPSvKapVO991CPf4+SuBkbzAeZEo0iOoM6GY4qy",
+	"Y/7GQBTgS3TOIHsOU6fxAKCZhi87G9R/CNQGNQrtA57NTZj/mMfcfSU7rtqH8/vm9zNAlfEF1zrGUtO8",
+	"tr4jAXR7ycWyR4Cb2Q1w1kpw8uZF1yw5eOdjSSIRZnMEnQ1iPhU9s8yaj/YueiQY9Aa9PpwMZFhjUws5",
+	"ERcEM2ClK5sJaSM2JyYUXKU0VJrCPAGjBJ6jubhiEVRXRi4yp+kli0gQsUXKQgoQ3eDIR57FteSRGZdM",
+	"BYi9SBXRRKqIjN+TueBqZvAPj7WssmWa9UHBM2ilIARoGsq0voenplNYGMPgMZAzOMU+x9zy/bdffUke",
+	"Hz053CMX8ZUrcw2QPIaq3+rhge0JnAAkLArEGSgmJm01Cy+ZGnkHngz6fUtM+j08deYuOEslQmgM+/0x",
+	"bwOHtJxRy9kZvWKYLbnke4YCfM7H7KwdOeij9eLZ2VdjHugRv9QD7mIwpxbqWtOEYY1bxz9/Puz3j5ef",
+	"D4OR7j8f5IKlZGjZA5YyyxsLNF/1m0k/Hzx+dKw+HwQjMnj8CDVHLpYdMs2SBH3V2nYamBb3zF5IoCE2",
+	"X6iVWbaCzHpCUqrYBFbcatUkANnbhTLbAWnbIUJLJlQxFxiSKIF+EbtaRAlBxFQxDtzZZXUjd5xmljlC",
+	"/+aeFCVjB84kMEnY6DGPIbUn0rNYE2qwdaA9mCTyo36xRgE1eeVtyHEyPn7HsfcwE3CO/v8yu4UVmZji",
+	"vY7pvqEXhuG+jPUepuhMA4MBHPPj1oiM4dZk3OqQMdyI6Gc//vuf/3qnH9i7Ef3w3//813XQI29sZCIE",
+	"JaLffswhViRWDLy/9mY8qopZ1HzhgqlcQYVASzPiZ0ZKWzWNC94dvn9vCdqGyoAsljO6YNZLpu3gMf8w",
+	"bgHn1cP9MAYHOU4x5ojFZ8h5Yt7SU9RMGl8C14lX9XfcAveI+79xa86kpBfm9TNNU+D3RUB5I/eB1DWV",
+	"HPawA5AhXg/aFC03HIlwkqUJvuXuLH1X/X4kQrmPWszfto/UTlR3NsK/N0R4gavFmruBXjYQnwZuLqhc",
+	"PbRZfH0rf75gKWjp+bMxD3y1MH/TWMruQX7AzTNkNXQRm7975IuUcm3K6LEa93FgdgaGrRd/ls0pR6EN",
+	"tglILNSRQ6poIi4ypJ2PWEn4Iwhc8tHq3x/JnFFuXMSVlxGB0w0mZn0C8pFULhX5SA77ffIRuQJ+5Gh5",
+	"mYL5uVpgBu6cQjgiqArHppPAqEix6pFy39YaatC3s2PyQcSSmAaa9JVxrXTw7X1hFFe0MmIQNCPjGGfk",
+	"5wwEVj6Kjq3RoEnOqQ8OjARttPrx6Y6ab4EbmolfQyv2v09ffwsDhA7hT4Is0vZSNmoar/tZcVpgY2+y",
+	"N71ltxhgIlMTMZ1AtnOzGSK6HeRIx3CdIGNT4Ksuidr0asNZZHwBSS1sJ+K2t9+mlQeSuHY6NsJFU0E8",
+	"Z1LR+SLfZKzELjK33iXWknvSPpIqrgOjGJCP5FtRcAfB/TiEhZh2TaGqfFIbWztzcBD6pNBEH1AsfG7O",
+	"QrFZh27fuFl9QMxXxaaMf2eHpvRMzVc5DZX9kB9JgeNCM0PTjCMNc9Fhjp+7HiQrhsew4Ek31QyRTTtP",
+	"YkAkXaHNogSJhB1R0Xu5cThwOQnhDeb1Y20z5DUOoAtJlrOVO6NcZtNpHOJlK/qsPpKyMIJODgpLl1Bt",
+	"4ua+MFVxZm0na36ojQfjEElSZlpgAUMBNhMXSg7nKSAYpGR7EpliEy7UZCoyHjXqKB+05ajaxLYtzpma",
+	"iQiapBifsLnRI8dO1AydapKcZwrowjhG9LmAVm0fZd1kcw9PPNqr0aPMLFK1OiYBTRRLOVXxFZMBhBdJ",
+	"whlNz1cGq9AfhZ6njQTYcRjmIljvlSZBB4pm2y84ORo1jUXrjfvF3Bu466RjYxpADE+xC8U40C7oRDt0",
+	"FVKut+mcEVuWkEyzVNNZoYOi5bC1+R+q/HUg5SVWJ6Ch3hs0Yjokc+ZLydaBekTOmnWmz1Hfs5L3nJ+J",
+	"2TLaej8SpogUc2b941j2Lz+drj6h5kwN5ZdduWKBQaML5ppIgqgUZtPcqfLz1sJMiel0sqBSNqUMe5nu",
+	"t0OwHVhabIu0g4oEuWDvuIBTElKuj5BmLQCjYavXdtDn5WJ1HT/GipY7UbKJLPeLbbLIdqlmlIN3onA5",
+	"VCrEeew8aXnN0SLx1/iQ9fjKZoQb24lrNedNl2yVu6sxCH+RipDpFT02bm7IAE5WBX1SCTFJaLpF3xoc",
+	"lDRK+MQswoC8+sK2mXGZLRZCs5TJnEUxnaCRtantI7/teSbhLAfly9+gbsWMN79uxYZDq5vCdYHN7F67",
+	"N3DXR+Z8FfwvH0nZXIOmgVCEQIZgPUjHQCglb41x1uQCHLh7Yk2/j8TZfeQjOQI181RoeQNXLRAVBeaT",
+	"4EQzJq3lHhNJp+CcNJcYBQf+mtZdVpWsDls3hKETiaglOZ0XkyusehtpXfa4EKVpY6q0dQrM0V4MwcXZ",
+	"xmuH2lFrbhWHrCxvi0M+cOFTRiYAt4fzGFFFwRGPbq25wNNZDi7tke9r9844xvVSt7eMeq+o4l7GPPLZ",
+	"c62iVgq1hAVj4LPdvxrsC4Mcsv/vf/4ryBUg0LOodUiL8rfcXCywRDrjx+AoA/jQRNFLxrczxJMigJFd",
+	"4gvRFMOItMH/nCQiNDh5DuBVy08pksjweOPjIBeQdIIxEllu2Zgm9PLdSP3SAm9GwT8gRAKSZ8qWmrIB",
+	"sxXnAJxNd533Rqi8lM66d7qBnSwFa9d73aJnJQKHbu6HeMbcXoEH8B+YfDunXE8aMUTEkuvZMK5EuvIu",
+	"hUpE0Fb0ggQWUibYs1cLY16ihqrQW9Lture+PXn1jHS7Jg/4ivEJ7ej/nkN8rr3FHHOV54/rf7rvcfDS",
+	"3OGneEXsfnXRBW5KeSxB/shFCLgkZhta4B7gK3veBYxH70jzIP/HfNOJMXdRtHTauHEDqhmbjwiLTdY6",
+	"uKDHPNBHtOI867GgVWN7eyBxiTqVObd+g7e47Ec6kise6gdf5deUsESyiCrM4QZre4pmLw+AhYLR4Oh3",
+	"OqtmnXjvOiRyz14k5/eCmcxokoCasdTzy2OMwEmNSqbxD0NumnEbryW14Tv//ue/xq3r4DhHSXZJeLGE",
+	"mJqlXtsIjorCXr1MRL3DKAxQ1MhCBqIJh8T0TpuL2BlzkXZKyYcdLz3RXq75WWH5LCf2PbjY3AMn7Jh7",
+	"0M55pJchriVd9ciXWiuE45JatRUu9SqieLWChyvHnfBZ0tWoMmU0T9vTdI1V0OF2y/iIDSHZnH3951t2",
+	"EUsFVG/y4l2OS+lqvpwNJgPSRpdCOeJnb6ypb8ZoSui5yFTxatUiDiwEzNoE75icEEkoht+JKTgSofw4",
+	"XMF9GLdiQz7+BQ98h4/xSgTuPVy+UvHup3A55KF9Xl8He8ZjblzlQIC+e7xsgeUpgxhW76o5OjDvdavN",
+	"1qU3XxhRme95ISYftSpt35B28Obk7MvnmJpGyzYKaM3aCq0Yo6tbCT2uU1eh/GRVA3ml6Y9eXrC55i4Y",
+	"Z/ZNc5by4tZtD3sTUCLClEUxmkcQmqsJGAiqagq2vua2/inhoqvfrGjDd10W6nJWvFtxtj9WnzXLo7Uy",
+	"VRiKCTex3KSohPdsFoBt1y6BcwkW8hPcZ7ZIqv5sLri2ayD0CcpAi7yl0mf5HCj24AeGFjyQa8PUVGE+",
+	"5c5Tmn/nomvaBe8PiD78ZQ81IJPIr9kxZg6RH9fQQ9617cXgcrnsWeh7y1Y0Ge7vjew9+phbhtONbYIm",
+	"8EXBDadBlV1MgQ2axPTVSFuBplR0lIoFcQlrcq/jtek8+AFpf8fj96XAAPua8/4HpB1cDToB+U+I+3l4",
+	"OObPX5182T19fjI8egiXjB/y8V73Pqx1dN37oA3h60Dbq76BhO2BzkLEdMwhXsLy3weSeAm1Dvo6z6xC",
+	"JrYSmVX+IIDxBK+bh+/fG0Id80GfyOOi2YARAp69xt5jcmVMEydQ/Qi2YxLYvNhgzE0OrCym8JJ/sDSe",
+	"rpyHMM0QTo+6PSoC9cacfC1sePFFrGbZOZCCpY+uJZCKJ0l8nlJNdPsXIrA36RdizJezDpmQ0edkjcq+",
+	"ZUtDj20he18zxfhVe4zpY5Pvn33x/PXrbyanz758++xs3NrbG/MFXSWCRqa9WPTeMhqdJEk77X0hotXe",
+	"mMdTwtJU/7qc9XD2bfdV2nsOBL13DC/9X58THifkA9526/PQg5CB9lKLsHMa5RdOWqrBCwhD+wWNTPjg",
+	"Hn6MwRBjnl98/+1vxIR667++d8GPJoIwzbgsJAOsldMupohIcs7Au5nEl8ykGDyQY36eKTIXVww9cjn9",
+	"aSV9xxyu3K4JTAR4MCKBC/0P8ssb6Wq6k3bgIsQNnw1yRyuGUtnMADjz+W2NF3dSjkMn7cLdzAgresah",
+	"fcPElUGQdCE8PSAJo9aetZluNAaa13R+0H1KTlmIN4hiLcIc7IW6gPttke09tytEYU0waGXM8UZDW2aL",
+	"+QQmehVLCvEK5m8UQE/t9L1fird1b+2A9sZ8KVIth0QengPdmSBSP+kIWJFW83B8pFCQ3EzN7NEEx/r5",
+	"nPKMJqauOuyztga8y7tSvX+wSK1HqkCIdol7xk7AMFBgRAYyC5t4AJF20chPx6NRYSMhHdQk15AXU1cR",
+	"3uZbwVWYHHMrDTv+x7Gndh0beQ6BAjRNQX9HnxUGuerneMlhwrb0v2H+Qstxfbi0TVFtR+DSW9UEv5Z4",
+	"eRkrNwqTi4B+d7wLkKQNkbu1mYf7BaS7nzOhNf9jYx/qbsz0UYig8WX23Iamx6Zsj9M6Kuu/B8bQw0Fr",
+	"OxA83gJ98dqgAsSxJA4Zx5r9NvE3FYs0ZoqmKwNuMKoJQErYBU0skEJXsXSO2N6xSvIM4jfGdXDy5gXU",
+	"SIMQ09aoNegd9fqQ5b9gnC7i1qh10Ov3DhDleAbJ2PszRhM1+wWw+KvwMk4M/xn2+15suvHn23hfMJfe",
+	"ZOdJHPZa0B96N15ErVHra6aeQyeIYYIhuLqjYb9vM6cZwr6UHe2QTY1LAV+IyzpkBfvWPnaFJRwQbmEb",
+	"GIMZHGRzVxXscjOlWhfo6QU9xJFXtepmuJ9LP8znhvu17Z99x9n7BQsVi0DKFrLoW6Mf33Va0mKstV7G",
+	"V4wjLKSiF7I1+rH1iinaeqc/2gdnYNOdNX4N55yGI03DGdwLU4iJl2QeX6QeHh2iTaoO+LvzKiGbKOEt",
+	"lLHGId+SGGB6W+nhLbzVnBryAVYQBDSm9XRQT4hK6XSqJ3ozkjjqH+w45Xz9LQ/aOv9vhbrTJfgW7zKi",
+	"FXJUbcehzc/Cyzw45JNRvE8/FSR/NdiHnK5JDsZUSftVAdz2IlNMKzNkIKcAExFSqUZ51ZqO1V06BKJH",
+	"iGJzbYy7xKJOnsQTdfybQW1WdZxyYMKmQWOzBSsh1Nwi7SzTWCkGMdznVIUzk6vgYONMRLuY5hHkc7rC",
+	"iOZzZnBhyIqpHvlCRFAQBeMCEa9DmtQdba5hh6iF2EpcKM2KJ/plLNWJXvBnFpsnz95ojX4sL/trrfR4",
+	"g4uYd20MiwkQOvpVGFmOlWFCyKKWT8Sba59cdzZ373CT8iE8Pzt7YzatbiAOe6gwDFMB48kTv/pJv7IG",
+	"xpZBgZPeuqr0qmg1CdIiDg4OnuzVDitGBLZ8VE1Ay/Roqs5mvon7kGvQavDiqQk5h5vK1vW7W/P3/Ahv",
+	"ZHA5+QG+U3M2t/bhdacW2RiYioc5Zzw+ugsv7aeuR/P2/skitm9ed2y9ou6LaNt35s0XEQ7yBqLmsD9o",
+	"woeN6fILi/Cjg+0ffSXS8ziKGEzpcPhk+xdnQryifGUTC1ESNpjRCxOoYISEk5+bvzrF2/rv8tvZ28sm",
+	"T/+SqkAbnlTCVOfWu06rnNTbGrXyxOOWk1teenOt3DpVbEEGPYK5JZjLDXYYhnSVw/i8gOZA2yWB5gVB",
+	"EU9kzD1AkQ7Wn0KkJIjHAwbUQReFKZR/WurWxu2Z7M4xNwhk7nJfjyfAOxTJ6ULOhBpZKzKk3EQKmXwT",
+	"SLBZC2isEj6InHLir9sW+eNHfuWzJu0ffvjhh+6rV92nT2sZrCkrnWNvITxXzmpuVi5+XR6Ui3LVDcgr",
+	"7NVoWMMdqnTVSKlioWlXhatqdHhdcRfy2lzxxwajLYzVirRDKlk35pJxGav4itVum8EXrhzDoKKOzuZB",
+	"2KkbuOJdxuEAjm8xlGc0TWKtRxp0JO98xjxMMglRoM+fj1696pDhYXcmsrR2RAC0PE2hlkI+prIAxJ6W",
+	"NEm6YSLCS9Md9EHafh9+2eYf+4N3P/a7T959HP7Y7x682xv92O8e4aPPmhyCl1Td6TyV+D3O0jtUlrz9",
+	"ehiFG0oSeOUvIBCFQu6WYmlKQxbUa4bFMvaV5HfU+CDYywnSnqaMQZVv9OS1FzSO9vLi9ZVbgSX0m6ln",
+	"rsj171tLhQlvVVJd3f/m6qn3yQbF1K33vUZ6r5E6naiExehppQVtqUY3Xauwa1VU40fu2XNwUQew/HrB",
+	"+MmbF+Sg13cYCE54nrx5gdepp0+/wSsrCD8E74P+SAmRyI1ORNP8f5++/vb2bkQ7vq1n2PT61L5fPMrV",
+	"pVRQG1sr4OatT+/ArZBXrMpiuFb7pO3n+Ye/I5/0mQ98AeXLzD5Vu+ssTa3oPLklTVFpXWRNqOeHk1cv",
+	"d6MeO8TbUA/0WqSchtShVQT9dUVJsz8FlZj9qKUSjJ71b/tqyQWtY1XMLQLfGjh2UZnv4E0pBuY4CDLf",
+	"x9urdHfaCOe3/kia+T2LY/k1jahC307X3NXRufnSwPVgaxA3GYvBkMr9nTDnbm6cb7LH182Xna3tuhH5",
+	"yYI7DalkaTQY0O9Rtc0B7/WxzbHoDby5hY1H8PfGKm3F0dmu4fqbc6/o3iu6vuvVY+cPCoTiCRJLdDXa",
+	"biHBo7VR3ux/8DNd4+i6VgAhpipGuxcSLpTFdykIouUsDmdw12bvHOFqLFZ1+kv5FK3Lny28wvtWk/a7",
+	"O7iMzwfTQBVam8D1bZhInQbkx0/fc45aztE/3P7Ft0J9JTIe/RVZzVsIFYP7ldJhzk/xr8Nw9k3EKVQg",
+	"F5XFWItJDh2IepVeBQAWBS7qTgn92GVSiJQENq2hR074amyyyRw+qgeBVp/0fwxpEAhTaVDnbOD4mGM8",
+	"PM7CNVjS1ElmUBCjngPW4ZjhrYgEEE3lyoxCXlhVMlRpYpW5G3BplycFuyJ4Yz6LJaQ7WhDGWFXdQL2F",
+	"Xz1O9Nrszy358XZlz0vz/YatDAeHo/aFwKio5oqeLT3VckvWur6B2m/m7hhYsVSNSjN2/acXM0iJABSJ",
+	"q3Evd+5Q7vQbyJ0vBZ8mMdY/Ohw0GNMbTHs4E+IlTS8YfnfUZAEcvMQrFsUU7yq0dBw2kHKF4/sWYCP+",
+	"iqL1FU0vCa1I1gNYOMibu4FkhWzPddEKvvD9DwYQErT3BVXhrCLMgiFELGbomzAGkCMWlEiSNmSUiQXj",
+	"cg+Q8dxrGDZ3IZjM8QjGfCMgwchE2fsStgIZwcMJrgUmeEsh9cB2l7L8MsCkT/fISQ6uBJMcc5MQYkWt",
+	"xGsEhJmYZpJJiNaQpJ2HZxSQnvaOgetBXjjgnxZ8KnBrWCVAv4PEU7uvp4lQO4tO/ZGzYW4oAXGxWqOH",
+	"jcUDDlz3/UnlnV7oxoIOlm93CWc+qxRtuv+Ozfe9l2V/PVn21xJHX5rM9RK+jLAmUHNZVIIS2SqM9nOw",
+	"lib3GnZg04I/CUNJLtkCo/9kzC8S5iHbiCTacrlx4o3iVoz49+V4zqdV528+K8Dr3Dua791FtwwK9kF/",
+	"EZvJP1k7cxF0FnVqvD7fQA2GXE/N0Z6AEXhFlky+Y2CyPyeQIz/B264Av1I0VWPeHh76sJA98l1e9QFy",
+	"V0Fhta2GlNukUDZHdK1Y5bG9Yw4/woUr9OFhXikh9o7NDWCsMBsVIbj0uB2AvsGSwC/HXH/aI3B758qg",
+	"MuZKx3ntG5A3B/bVgeXwsLEWXjEkTIFJhBrl+WyojdcgffVseVT9IarImk5YqMbc2/LcxwSbghbCjEqs",
+	"LWBmUMIoM6iO+rUq1RlL2uac7cb8+td1NpmFnsR6DgvFN1eVryLT1ujwccep7MPGQqC8YDsp7oMdFfd8",
+	"77cnsOSvXt9Aom2XZvfC7N4Hde+DqpXX5ij5SjVKbyzrZRjWHar+eO3bQMs3WQdYyM9CDOa1bQDmsKOl",
+	"dBxtjlVCWMedJcSfMPQEVmJ70Amu/D3jvA83qQk3uXsd/ksHQINYcmpmL5jrjn7PIn+YZLw5XRHJkgRj",
+	"Gscc25EMwMUcdKYDTsGJWM8t+g7gWhbUdH1woiwxOKqCs66YTk352Hp1tHDMduY3d6lnmnR6/CjjCnbx",
+	"u1PAY+Fs0Bq1hgcH5HsmFTnEGv+MgfNZSEUTAFRqjVqDfn9wqPesgCmDcDQQ3sfYZMHSEMZ01O/AAxPj",
+	"Z593Wto0mYDhVVJkh4e6aQiPbX3LluQHkWqt1yaLjVqxoklMOTxLU70wrVErk1Gr06oApreK55JF1d1d",
+	"u1jF11KxNKbkZbagetYGPFC3cBlzvaGJuAD26qUPAbl7aUitTuucAt1DktUvAsZ8MmdpHNL9b9lyAhPa",
+	"UUMH2vmkyjlGbDR1qyMtX99M1NRp5y7u916+1Cjm93r2n825jmCPdNeAqYb69P4HGy7fLC4TpeNGAQvY",
+	"k+gIMq9vro69MVzzZiIRvrqbEM17rnfvW//ThGKuh1HfSiOvDgPB60BbM54lEZa1A43YQ9AEBqG1ca2E",
+	"xVpjXiySFVZDyYMgxhz8u6Bcc7Ekgh+7cIliBsolYwtE2UPYQyiRvmQpQw8xVGDYHkxxF/zmhrp3rr+q",
+	"lCol0pjeTGE9vN4xIGN33fGPykXvozI+BTu9D7L49DwcT+odcfCmKuF+mAiZpY3crvbVcniFKzZjgY+g",
+	"EgqPWNTJ4ZJsguC6M/ZLO4LfRgf8NH5VM6lNYRV2Oe8Z1b3ed8uYCovdFeZH6Y69sN+7+N5CkaIF48ZD",
+	"Cvpb4LKPobR+YDJ/A9LOs4RlZ8wdWtHeiNBEP191bBQxCRwCkynka5CKAhtfYdA7iC3mT2I+5pgEg2vd",
+	"I98XwnglaqVrUbzG9ZtH82KkwpjXRvP2/Co0tVXUBMd4DwjvReBSgAXWNjSLSMwLaTdyQqdT2OGgY4rM",
+	"WitcCQMV74PLjXnugzYwIYwkFOJEuKutbUgBAVLdaiDie42T2vCsm/PhXzdiIs90z6Hlhoetjss3Lz1O",
+	"GYVGWm/S+EqvGWQ5tToe4teoNXg86vftM2zjQD/Z0VdrlvKTemvNDm/Vue22Xu8qvLYIrg4eVwNNb4iM",
+	"Le/F2X1Uxb23t97bmwjpnL3A7kEoYqUwI78+qcLvhEcDjX/J2GWy8u48KzX/JgHUp67XP5OWb2e1Sc13",
+	"i3fPGO/1/DvS86V3mu5Y0T+JIkmoPfkG1tMhKoKubJVO6QVIGF3agEcFWOMXdPgxb5tFIEpEdLWHCMxA",
+	"L4JPIrqSAXGvPOzvEarp99hU/LmEEG7TJSCASqysaRogqUgSqL+zpGnUI1+bNwUnscyLCqgRMC4IX1to",
+	"E8CsIGrnYEn0yFO6klaHpk6DvmCqlBYoMf/+/2fvWpcbt7H0q6D0p+0qtizLbbtbrvnR1ZcktZPpnnR2",
+	"s1urKREmjiyMaZAhIMuarq7ap9kH2yfZwjkAbyKtmx07CX8lbhEgSALn+p3vKFj4p88QYu38i7GqOhjt",
+	"FreXH78fk3uJe83M5gjfkL2gp7mxW853ZpjcSDU3VkIfDwdBiY15csPveqNX1X+SCgmY08xqPXt/7CfU",
+	"Gw1PB3YwZFh9fwtZHXLRG9UAFx73/Ipsd1zm8Rsy5o/fjE7sf4cD+/c/crYpZGjd1rT33+xRbXu/PdcT",
+	"qPoLv22ttNYprKDoa6hy7m3HymtyIdDF2Tt7v7P370FRC1GoU13I+0c08D3z8hrjPmetb7ToU1Co7HPN",
+	"F9RbH+TSobFM537g9RdHv7u71mun4X8OzInlpfyGlIkNK8EPibVu8XLFjHkYikv7Mcvcln8+9HzHSd55",
+	"gU/gBdY4zB/SA8ydpWRuyB9ShfpiB5zpFCLJEVNvzfCAccXgzmScaWnsqT3ssx+wcWrhGNUSL/01YPmd",
+	"aE+eyjNadX9eD4IeSvoJCuwiG3Fy3PO/YPuxUW94TI5K3Vs628xbOj4dFO6SY/vZ2GE629Md2pbq5fh3",
+	"SPXSCe3Ox+l8nDU+jquFwgOzv4OzBaE9Oi7l6zehq9+Ppv45UcU/JWV+R1O/dkFFF9XQczxkMIUMVATh",
+	"fU3sKldu+d2ebVuo+rFe06O6zoe/w1HqmPS70ubdva0W8vyK9mhWbOWRazwu7F467LPvkSfHul7Ur7TO",
+	"V1RpW0pdMD1vEdylMgM94Sbsj9VHRBNQAzpibKjR8UY8yyTxX6d8eQPKhDlZNPXdnlDD63A0Vo4hm0nj",
+	"kG2+NffBF5PJFPr/1Ijew7VyJS6TO+bHRDyOD12b1KlUPJb/gv5Y/S0pt2St0HuutDilhc1TojrKAFjI",
+	"Y9wtRt6CDseKG3fvG19K1Zpx26c5QN3cc37Ozn4jShj8SJNpkk3MIlmP5Vp5iG9b+mulsY/qts0gFhPy",
+	"KNc91PcQi8/2yt2eawMmatprkmLUnYjvnLln7MwNN9ob33EDC758HprS6i3fZHsPJdnuAG7eYQZV6Wmf",
+	"lSuafW5r1SyXRjOn/xprlJ9VK5m8UcWGYvWdv/5xZWvXTKbLbTxaM5mHMLnvr2HmLLRGATVDKfWCKVvL",
+	"UrE05hFc+GpntFqTuWHa8CXjmE9fYpFHn31nPwUTYLiMdcBClRjQrpJlNQDgqlULCvqyjT9WN3OMYpnc",
+	"D3ihWWYH9FnoKJJD18qm1KgFCdp8jxpM4kxzA9nRH40I1wOLwjZCKn0KmeWsnI5tlDm+SeHSyNaaRz8A",
+	"F289hJsbaXRg3xS6LxlXmkf25QVME0Mp+iuO4ROU0NaiRyGsvC/gC4DMIrkYq/yfnXXv0XYbeQtVD4FA",
+	"fpH74vbFSHXVH6uxQtHIMKGi2TSJXVcC92B99stMxuB2SMA4E3KKX84wyr2wK+qIoGAxVk6TMIkinR2U",
+	"X6DUzFElgbjIvSP/XN4J61d9r7FycSznOVFW7ZOKoLxV7bqiGfAUMr+bMpjO7Su28/slR5BDJ8ukTb6Y",
+	"HsvNHR8rZwJ4BkSQu+CS+rCHKSgh1dWEbhKS6zlW9ufCizyo3vMQn9yvteY/+l3mVi2JIUCCGCv6ip8/",
+	"fSFOrqoxIMW3I+9MhhfOBTZ+U/pDIHXRMCkYK3owBYvya8Jj7boYjVUuEzJwBWEij20WRW/len0WzQ3y",
+	"f1HFWKWUn36apFxrEOFhn33g0az0rNRCierBav55udNSQUy2+hKwgkmHhwHxLzguYL9QT16FsQOe+/Eg",
+	"/CtyX1upZK4iEI3touZYlSxcT6h2eoUHNJWCJ/LEUfAm08k0mWdrravVp96Wk2FXT/wPYje6k1ne9hhF",
+	"ws3qBZA7LUg9urJ9HSW2nwiFlbfq68KqM007p79z+h+lJ8jDmOtbOP9HZL+0N3v8iaxVa5ghv/6Ba9To",
+	"2f1FeFF2/b3BVrbRDq0oor90o+4sJs3HWB1fRBsvIUpuQJe6TGHLx/tqQnCiJ1SkeypQNxLE5HI5QXN/",
+	"va5ZeeQt4tn1sSUt+gBa03/VTbWmv/6xoy3eEcuKzdrFYDpF1ym6R1N0eMyeUNE5duVf54mB9sA3X2ri",
+	"YnCDvIFcDmSpZMEWyTwWLkKA/t81QBoQex61UGwKD2jFUz1LjLFuovW0pWELTgk1ciPJC8ffSiuQ1ICm",
+	"P1ZvqUCkvJwZz6MxxApo1zRyMs41SvY62D6KEwCaBF2DBv0OzLvS4v+Ob+zJA/dTgMlCKpEsNtUipdVv",
+	"qw+rYxt1CG6kTk90sfpdJSLuLuuRl3bc3pH6jQQiBbxaheAvREGXpqBA+HBYNcBQYqoYOenlAwgHwKMZ",
+	"hfhfaIzcYtxYwYLd8ngOhwGDO+OI7XKHICjssKBinhEkR5QL5ZJr8FRVQmIrsINQzeM4JLlJFe9CCuKB",
+	"clKBKitSmS0Pm2ReDcz6gd7Qo3sOTwchdIHRbdCD+FJ2hxCWh9+DI1wJ4jK31E7WdrJ2z5qvxn31G8lc",
+	"lHnt0ZYfMf1YRiBSvHbF3DMJxmgxJJNCJpOC9TlwicGUa0M5KpMYHrveifIGWMRTdhDavyfFnSY3/C48",
+	"7LO3lCK018g8QThWmJNxQwwoe4wmsZVbYZMg/YDP+fThl/2E43OC3dlXHxQxecx0loGqnVh8wlBFV+C0",
+	"uRAm0eDCyb+R7+8T3O2CF7Fur/rMJex0g8ztsxUoOBmZ0Qyia/KqXRR8rFwYPDdXfXg8zZJbKSBjBySk",
+	"TTYndv4ilX9oreDUIDu0zBP7Ko+b6wvsGEjzof0r0fXPXXoQZVzH0F878e8zzJfl1/nCV1/lMAIFd4Zp",
+	"A2lQ70SAaoRrF7Tos7e+KS83Y+Xs9CqupKRoRNhnH3MARiURWdZuFN63qyQFhmj0sHSCXv4bLEPCHCx9",
+	"7wTC2tj7IgDhk2qd3ufma3nNIEfVO+yELiEqRmNV+drlnEe+xAVfBoj90TVIEEIaqLNZFWEjp/gi7Sw3",
+	"wNViJmO4yAM5Utu7Z1cgDoOGNTksjt8sVbSI/TLuAfPUb0xxKez5WzMzqoqeBhQfrUHFu8/4jMAKf3BE",
+	"aAX98yfS98ON0gD2IBb7obMT/ozZhY+5+H5Y48IVYh15RUpKUx99rf4DpRnohK6xNE7yLvI09Yj4zREb",
+	"iNVpmqrB3GzveCY+e1RgogiCT9ZCf6zCZG6i5AZGTM+jCEBYFZ8bAy7cTxDLg9A9t544tREeBiwUEMVS",
+	"4bCSGhiyiGdikv8YsGI0AVLDsmHgTB5uVi/rj5X98AXmVcZQKXHzmvSKthPCFyMjb5tz+/RSvtBY915+",
+	"IEm/pvrcitQcILry9crONll5tWQwlhen3MzK1cW1SXp11FlZG+QsJ71UTvTlHXWmvxtG5zen6iw9//V1",
+	"9kYPzPHtcNEL9q9NflBIgt8Hm6rG9/76AofnN8SmUziBrt/SKDzsbodvOsWXfMAW2R8aWtlZDwqIqB/C",
+	"tQ+zshQ7+p0bvPmDVc9Ki8lRQ/IQaNcJoj8bLOIPZHt0cIrnzmbvChn4ilaUXrd5c8apvu0tGcya6SNq",
+	"9Gxac3/v8a9LXwlD+GEcS7kZRNzjGx85RxhrcQKGS9CBy7FR6ADD0HMNFEkIM7hNrp3TWUY/ZInhBghG",
+	"oU2SarZIMkQHuqIVUMJlhsYquYUs5mmfvVVLhgTZOS8aLfOGL1kGXNjlQTxlB2H9RY0YV8vw8IJxNVZ5",
+	"d1YaXQpfnNA/Ta6lEhOp8F4hYROpsgSjLxjL0bNk4WIXF2MVphlM5V3IpABl5NS77jhdG+CCvsvP9pLe",
+	"3loG77ReT5bvubkq8dc314jjM3Yh6Y7+o1aQmB8AdsNd2QEiheO4JN1wa7W5aVwtc2nmWvqtp+d1XfXQ",
+	"bfJyoujDvGQa4jhgSSYgA8Eul8wa9332UcbW9rlcskiaZcBcz1HqLzLNAF4auDMM+YaambH+wzcdXM+J",
+	"5dbo2bDsHdlBxDW8lEqD0tK6QwzueGTXbKLZYRvhETb7b+E4Oh4MNmVecgvyAt8//I5rcu1a91rWxwyA",
+	"4SvHm1llYYWtNpVSLXvHgNVX2bawX7dd0rPFchSn4V55j1tyS/xGecw9oA1aQSf3O7lfBlysNF51QrFZ",
+	"vtPVVUzFHs33Sylzx+DKeAacEl0N4NxG6orfSVv9bRtBd230O7DVb0JCcevOz84CYAGXsyS5noASaSKV",
+	"2YjF1A1i+aAalSn7gv4blairxJT9t2Zr7hea8UO+ir0PduWB7j3ctXtvqcCbR68c/P+y7y1fU3f6O0Ve",
+	"VuQrB6p0pN0GazvUbmgejgpaq02vpLbak3H27z/9laDbiMKmkItfb0666AJDuJ4Xmml5payODx3rRzBW",
+	"dKpdu2OpHTWMnczeAElhLoGFM2NSPTo6IvIa+xf+Yc0EvMYKiAx0Et/CWJmEcEC33EDA4iRJL3l0bUfG",
+	"Ul07flwuRAZat/Mn1g7lnhyKe2Z3XCmu3pA2sb72bakTa+Mft7kv3lFsK2LfuWE7S9k208rv14ptardr",
+	"J3DvMbe6fMcfLd+B5wsbelX1yu5qpc1cPPpa/yfvRQqIgSpB6yiNJNVMQCxvgRRNUtE1ffa++M23rqe6",
+	"zwVfUlDRyDhmVk/dQkuPlvd497V6oF2EvNBMihZkQsMjb4hNWADhEv51zIeXJ9ErcQpn0/Or17M3/xxc",
+	"r8cl7O/v0ldZL7Hp/YndlZGb4BO1rFojr5nEHQFdo8bOMd5D7tGee0S5p48IPXYfBs3+/kIXW9sa2hV0",
+	"CAXIEHzsLPAArWtHbTZWIU3y8ou8UhyRZMRX12CNk3UTsJPBgFlJGkPGVQQMJNIqLjhWY9J87mbolCNC",
+	"LJlnEZUEZnMzw4X6vLg23MBopaIrB+ETCSFhtSmHHjAxJ9EDFAJM5uZlMn2JqR9/a4eWzqvpFzKi5PVY",
+	"3SQKlgS6J8GuHcdWjoFnWNNKnHRTqxBEn/3Ncc671JO+QJ7GtjzwTxCBvAV6HW4jrNMJ+QfV/mswEhwB",
+	"C81f/u9//je4Pbb/KZpk0M+Ftqh/zQ1VhfnL8fnJcHg2fDUY2HucDk/P+euzN3AOEVyC4CdDPp3ys2Ek",
+	"In4y5afHERfncH7OB3B6Np2enpyJQQSv4XjwWry+FFXtMhy8et2iX3b1cwgI6YBX9mRPHCvf+vbA+Iaw",
+	"frWmYbgQ0t6Qx58z+y2NtPeil1bPlZR3OaNWiQFl0GJkP3W/IwehRI9gpevi17zF4teeFIQlPPk7/Of1",
+	"8K/X4ofF9/NzeTfgl9H7Dx+Pe6V+jFWoYi/wPXVGq3g0+3w4NdyalbmPG+bG5ymaulRv1W9/6d/yIUlJ",
+	"Bz80bV9GR2pjFxCPYLpDgK0Y2GxJ4FdHtItbETuwUmjGlcCa9yRDKssrRVU8mvFCYGHaGfOxKkFxloE2",
+	"h/3ertbAtmp6R4fqd6amIZpn0iypt2k5mo3fi/HKAW7U2N9q83ztEYDq7dyKtP/+h5VfVl21WfdSM/q5",
+	"F/TmWdwb9Y4wtuPu9LW5SsTwecYVxb5zTEO/kO8u5r6aVEc8+nHg+0nmFGt5h1U3wVt6xzK2T9U8jWbD",
+	"gL1CvXoauIrVoqRKCUJk+UhTae4KPH917mpYmmyVn3748a01YJxp4uvWcoPGX7BSeBfxOC7fO/9wTc/E",
+	"lXgpFd2yqNB7iV0884YtWCdnzaMyxN0X/rUg3EsL8GC+1fv/vIqWAVw/PS9mORyM5YVmfC6kYXFyVZrb",
+	"QWmap7YCNOOR8Rg5/w41HasX2toQsZmV5vsRDG+ZDfM2zL4ZYtygvz2wTr+gJ9H4ei7y3ti+Dar9X7vh",
+	"AhbFicZyNr8cj+to2Dd5P7xvaCd7+7fWHItUdrsxTFZtChnDD84zwfymuGAayA71/2KNWcwXO5IKqUyW",
+	"iHnkgdFVW25lFftxAhZVrXkh2DbUHXnNWpMRc59289e3Qd9rRo5asuHdHePRtUoWMYgrX5xIIZNl/yH7",
+	"JSqSAQH7/OnLz8RU05j+w+X/fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

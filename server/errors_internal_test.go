@@ -149,14 +149,14 @@ func errorTestServer(t *testing.T) (*echo.Echo, *error) {
 
 // TestDomainErrorsFromHandlersRenderTheirCode returns each kind of error from a handler
 // and checks the answer: status, code, type and param from the catalogue, the extra
-// headers and fields, the request id and doc_url, and a body the spec's Error schema
+// headers and fields, the request id and doc_url, and a body the spec's ErrorResponse schema
 // accepts.
 func TestDomainErrorsFromHandlersRenderTheirCode(t *testing.T) {
 	doc, err := loadSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := doc.Components.Schemas["Error"].Value
+	schema := doc.Components.Schemas["ErrorResponse"].Value
 	e, next := errorTestServer(t)
 	seen := map[Code]bool{}
 	for _, tc := range errorCases() {
@@ -228,7 +228,7 @@ func TestDomainErrorsFromHandlersRenderTheirCode(t *testing.T) {
 // typed response wrote for the same error.
 func TestCentralErrorAnswersAreTheTypedResponsesBytes(t *testing.T) {
 	e, next := errorTestServer(t)
-	typed := func(status int, body gen.Error) (func(http.ResponseWriter) error, bool) {
+	typed := func(status int, body gen.ErrorResponse) (func(http.ResponseWriter) error, bool) {
 		switch status {
 		case 400:
 			return gen.CreateReservation400JSONResponse{BadRequestJSONResponse: gen.BadRequestJSONResponse{Body: body}}.VisitCreateReservationResponse, true
@@ -257,7 +257,7 @@ func TestCentralErrorAnswersAreTheTypedResponsesBytes(t *testing.T) {
 		d := pr.Detail
 		d.RequestId = central.Header().Get("Request-Id")
 		d.DocUrl = "https://prima.example/docs/errors#" + string(pr.Code)
-		visit, ok := typed(pr.Status, gen.Error{Error: d})
+		visit, ok := typed(pr.Status, gen.ErrorResponse{Error: d})
 		if !ok {
 			continue
 		}

@@ -320,7 +320,7 @@ func (s *Server) writeProblem(c echo.Context, p *Problem) {
 	// Encoded as gen's typed responses encode a body (compact, one newline, one write),
 	// never indented for ?pretty, so an error reads the same bytes as a success does.
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(gen.Error{Error: d}); err != nil {
+	if err := json.NewEncoder(&buf).Encode(gen.ErrorResponse{Error: d}); err != nil {
 		s.log.ErrorContext(ctx, "encode error response", "error", err)
 		return
 	}

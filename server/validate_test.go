@@ -99,7 +99,7 @@ func answersError(op *openapi3.Operation, status int) bool {
 		return true
 	}
 	mt := ref.Value.Content.Get("application/json")
-	return mt == nil || mt.Schema == nil || mt.Schema.Ref == "#/components/schemas/Error"
+	return mt == nil || mt.Schema == nil || mt.Schema.Ref == "#/components/schemas/ErrorResponse"
 }
 
 // documentedCode is an entry of ErrorDetail's x-error-codes.

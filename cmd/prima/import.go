@@ -271,7 +271,7 @@ func (im *importer) call(method, path string, body any, out any) error {
 	rec := httptest.NewRecorder()
 	im.api.ServeHTTP(rec, req)
 	if rec.Code >= 300 {
-		var e gen.Error
+		var e gen.ErrorResponse
 		if json.Unmarshal(rec.Body.Bytes(), &e) == nil && e.Error.Message != "" {
 			msg := e.Error.Message
 			if e.Error.Param != nil {

@@ -1672,12 +1672,6 @@ type DeletedObject struct {
 	Object string `json:"object"`
 }
 
-// Error The body of every non-2xx response.
-type Error struct {
-	// Error What went wrong. Branch on `code`; show `message` to people.
-	Error ErrorDetail `json:"error"`
-}
-
 // ErrorDetail What went wrong. Branch on `code`; show `message` to people.
 type ErrorDetail struct {
 	// Alternatives With `slot_unavailable`, up to three slots at the same venue, nearest in time, that have a table for this party.
@@ -1736,6 +1730,12 @@ type ErrorDetailNextStep string
 //
 // Example: invalid_request_error
 type ErrorDetailType string
+
+// ErrorResponse The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type ErrorResponse struct {
+	// Error What went wrong. Branch on `code`; show `message` to people.
+	Error ErrorDetail `json:"error"`
+}
 
 // Event The body of every webhook delivery. `id` equals the `webhook-id` header and stays
 // the same when a delivery is retried.
@@ -3413,47 +3413,47 @@ type StartingAfter = string
 // VenueId Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 type VenueId = string
 
-// BadGateway The body of every non-2xx response.
-type BadGateway = Error
+// BadGateway The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type BadGateway = ErrorResponse
 
-// BadRequest The body of every non-2xx response.
-type BadRequest = Error
+// BadRequest The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type BadRequest = ErrorResponse
 
-// Conflict The body of every non-2xx response.
-type Conflict = Error
+// Conflict The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type Conflict = ErrorResponse
 
-// Forbidden The body of every non-2xx response.
-type Forbidden = Error
+// Forbidden The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type Forbidden = ErrorResponse
 
-// IdempotencyKeyReused The body of every non-2xx response.
-type IdempotencyKeyReused = Error
+// IdempotencyKeyReused The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type IdempotencyKeyReused = ErrorResponse
 
-// InternalError The body of every non-2xx response.
-type InternalError = Error
+// InternalError The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type InternalError = ErrorResponse
 
-// NotFound The body of every non-2xx response.
-type NotFound = Error
+// NotFound The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type NotFound = ErrorResponse
 
-// PayloadTooLarge The body of every non-2xx response.
-type PayloadTooLarge = Error
+// PayloadTooLarge The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type PayloadTooLarge = ErrorResponse
 
-// PaymentRequired The body of every non-2xx response.
-type PaymentRequired = Error
+// PaymentRequired The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type PaymentRequired = ErrorResponse
 
-// ServiceUnavailable The body of every non-2xx response.
-type ServiceUnavailable = Error
+// ServiceUnavailable The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type ServiceUnavailable = ErrorResponse
 
-// TooManyRequests The body of every non-2xx response.
-type TooManyRequests = Error
+// TooManyRequests The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type TooManyRequests = ErrorResponse
 
-// Unauthorized The body of every non-2xx response.
-type Unauthorized = Error
+// Unauthorized The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type Unauthorized = ErrorResponse
 
-// UnexpectedError The body of every non-2xx response.
-type UnexpectedError = Error
+// UnexpectedError The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type UnexpectedError = ErrorResponse
 
-// UnsupportedMediaType The body of every non-2xx response.
-type UnsupportedMediaType = Error
+// UnsupportedMediaType The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
+type UnsupportedMediaType = ErrorResponse
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {

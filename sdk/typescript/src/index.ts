@@ -30,7 +30,7 @@ export type Payment = Schemas["Payment"];
 export type PaymentIntent = Schemas["PaymentIntent"];
 export type CreateReservationRequest = Schemas["CreateReservationRequest"];
 /** The body of every non-2xx answer: `{ error: { type, code, message, param, doc_url, request_id } }`. */
-export type PrimaError = Schemas["Error"];
+export type PrimaError = Schemas["ErrorResponse"];
 export type ErrorDetail = Schemas["ErrorDetail"];
 
 /** Options passed on to openapi-fetch (a custom `fetch`, extra headers, …). */

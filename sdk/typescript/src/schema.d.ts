@@ -728,8 +728,8 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description The body of every non-2xx response. */
-        Error: {
+        /** @description The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.) */
+        ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
         };
         /** @description What went wrong. Branch on `code`; show `message` to people. */
@@ -2880,7 +2880,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description Any other error, in the same format: `error.type` and `error.code` say which (see `/docs/errors`). Each operation lists the statuses it answers; this default lets a generated client decode every error answer with one type. */
+        /** @description Any other error, in the same format: `error.type` and `error.code` say which (see `/docs/errors`). Each operation lists the statuses it answers; this default lets a generated client decode every error answer with one type (`ErrorResponse`). */
         UnexpectedError: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
@@ -2899,7 +2899,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request is invalid. Codes: `parameter_invalid`, `parameter_missing`, `parameter_unknown`, `body_invalid`, `idempotency_key_missing`, `party_size_out_of_range`; from `POST /v1/webhooks/stripe`, `webhook_signature_invalid`. */
@@ -2922,7 +2922,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description No valid token. Codes: `authentication_required`, `token_invalid`, `token_expired`, `token_revoked`. */
@@ -2946,7 +2946,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The payment is not authorised. Codes: `payment_required`, `card_declined`. */
@@ -2970,7 +2970,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The token may not do this. Codes: `insufficient_scope`, `token_kind_invalid` (a partner token on a `/v1/operator/…` operation, or an operator token on any other). */
@@ -2992,7 +2992,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description No such object. Codes: `resource_missing`, `route_not_found`. */
@@ -3015,7 +3015,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `modification_cutoff_passed`, `change_expired`, `idempotency_key_in_use`; on operator operations, `tables_below_taken` and `allocation_unavailable`. */
@@ -3039,7 +3039,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The body is too large. Codes: `body_too_large`. */
@@ -3061,7 +3061,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The body is not JSON. Codes: `unsupported_media_type`. */
@@ -3083,7 +3083,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The Idempotency-Key was used with another request. Codes: `idempotency_key_reused`. */
@@ -3106,7 +3106,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Too many requests. Codes: `rate_limited`. Wait `Retry-After` seconds. Each token has a token bucket; separately, an address with too many failed authentications is refused for a while. */
@@ -3131,7 +3131,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Something went wrong on our side. Codes: `internal_error`. */
@@ -3153,7 +3153,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description PRIMA cannot reach its database for a moment (an outage or a failover); nothing was done. Codes: `service_unavailable`. Wait `Retry-After` seconds and retry; a POST with the same `Idempotency-Key`. */
@@ -3176,7 +3176,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The payment provider failed. Codes: `payment_provider_error`. */
@@ -3198,7 +3198,7 @@ export interface components {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
     };
