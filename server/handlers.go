@@ -193,8 +193,12 @@ func (s *Server) ConfirmSandboxPaymentIntent(ctx context.Context, req gen.Confir
 }
 
 // GetOpenAPIJSON implements gen.StrictServerInterface.
-func (s *Server) GetOpenAPIJSON(context.Context, gen.GetOpenAPIJSONRequestObject) (gen.GetOpenAPIJSONResponseObject, error) {
-	return rawJSON(s.specJSON), nil
+func (s *Server) GetOpenAPIJSON(ctx context.Context, _ gen.GetOpenAPIJSONRequestObject) (gen.GetOpenAPIJSONResponseObject, error) {
+	doc, err := s.servedSpec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rawJSON(doc), nil
 }
 
 // GetOpenAPIYAML implements gen.StrictServerInterface.

@@ -173,6 +173,9 @@ type spec struct {
 	sunsets            map[*openapi3.Operation]deprecation
 	json               []byte // served at /v1/openapi.json
 	jsonWithoutSandbox []byte // served when the sandbox is not mounted
+	// servers is the document's "servers" member as encoded in json: the served
+	// document puts the serving server's own URL before it (servedSpec).
+	servers []byte
 }
 
 var parsedSpec = sync.OnceValues(func() (*spec, error) {
@@ -183,6 +186,14 @@ var parsedSpec = sync.OnceValues(func() (*spec, error) {
 	sp := &spec{version: doc.Info.Version}
 	if sp.json, err = json.Marshal(doc); err != nil {
 		return nil, fmt.Errorf("server: encode spec: %w", err)
+	}
+	servers, err := json.Marshal(doc.Servers)
+	if err != nil {
+		return nil, fmt.Errorf("server: encode spec servers: %w", err)
+	}
+	sp.servers = append([]byte(`"servers":`), servers...)
+	if !bytes.Contains(sp.json, sp.servers) {
+		return nil, errors.New("server: the encoded spec has no servers member to extend")
 	}
 	bare, err := loadSpec()
 	if err != nil {
@@ -336,6 +347,32 @@ func (s *Server) publicURL(ctx context.Context) string {
 	}
 	base, _ := ctx.Value(baseURLKey).(string)
 	return base
+}
+
+// servedSpec is the document this server publishes: its servers list starts with the
+// server itself (PublicURL, or the address the request reached), so Swagger UI's "Try it
+// out" and a client generated from the downloaded document call the server they came
+// from; the production, sandbox and local servers of the file follow.
+func (s *Server) servedSpec(ctx context.Context) ([]byte, error) {
+	sp, err := parsedSpec()
+	if err != nil {
+		return nil, err
+	}
+	self, err := json.Marshal(openapi3.Server{URL: s.publicURL(ctx), Description: "This server"})
+	if err != nil {
+		return nil, err
+	}
+	list := sp.servers[len(`"servers":`):] // [ … ]
+	extended := make([]byte, 0, len(sp.servers)+len(self)+1)
+	extended = append(extended, `"servers":[`...)
+	extended = append(extended, self...)
+	if len(list) > 2 {
+		extended = append(extended, ',')
+		extended = append(extended, list[1:]...)
+	} else {
+		extended = append(extended, ']')
+	}
+	return bytes.Replace(s.specJSON, sp.servers, extended, 1), nil
 }
 
 // rawJSON is a pre-encoded JSON document served as is.
