@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -29,8 +30,22 @@ type errorDoc struct {
 	Code    Code
 	Status  int
 	Type    string
-	Meaning string
-	Remedy  string
+	Meaning template.HTML // the spec's Markdown words, code spans rendered (inlineCode)
+	Remedy  template.HTML
+}
+
+// inlineCode renders the one piece of Markdown the error texts use, `code` spans, as
+// <code> elements, and escapes everything else.
+func inlineCode(text string) template.HTML {
+	var b strings.Builder
+	for i, part := range strings.Split(text, "`") {
+		if i%2 == 1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(part) + "</code>")
+		} else {
+			b.WriteString(template.HTMLEscapeString(part))
+		}
+	}
+	return template.HTML(b.String()) //nolint:gosec // G203: every piece above is escaped
 }
 
 // errorTableRow matches a row of the error table in the spec's introduction, whose last
@@ -60,7 +75,8 @@ var specMeanings = sync.OnceValue(func() map[Code]string {
 func (s *Server) errorDocs(c echo.Context) error {
 	rows := make([]errorDoc, 0, len(Catalogue))
 	for code, e := range Catalogue {
-		rows = append(rows, errorDoc{Code: code, Status: e.Status, Type: string(e.Type), Meaning: specMeanings()[code], Remedy: e.Message})
+		rows = append(rows, errorDoc{Code: code, Status: e.Status, Type: string(e.Type),
+			Meaning: inlineCode(specMeanings()[code]), Remedy: inlineCode(e.Message)})
 	}
 	slices.SortFunc(rows, func(a, b errorDoc) int {
 		return cmp.Or(cmp.Compare(a.Status, b.Status), cmp.Compare(a.Code, b.Code))
