@@ -117,7 +117,7 @@ PRISM_DIR := tools/prism
 NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json $(SQUAWK_DIR)/node_modules/.package-lock.json $(PRISM_DIR)/node_modules/.package-lock.json
 # Redocly CLI without its usage telemetry and update check.
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
-OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/prima.yaml
+OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/partner.json
 
 .PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example sdk-go-example e2e-docs e2e contract-proxy
 
@@ -129,7 +129,7 @@ node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/squawk, tools/prism, s
 	cd $* && $(NPM_CI)
 	@test -f $@
 
-lint-spec: $(REDOCLY_DIR)/node_modules/.package-lock.json ## lint openapi/prima.yaml with Redocly CLI (recommended rules, warnings fail)
+lint-spec: $(REDOCLY_DIR)/node_modules/.package-lock.json ## lint openapi/prima.yaml and the partner and operator documents made from it with Redocly CLI (recommended rules, warnings fail, nothing ignored)
 	$(REDOCLY) lint
 
 # squawk cannot read goose's annotations, so each file is linted as it will run: files
@@ -164,7 +164,7 @@ sdk-check: $(SDK_DIR)/node_modules/.package-lock.json ## type-check the TypeScri
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
 	(cd $(SDK_DIR) && $(OPENAPI_TS) --output "$$tmp/schema.d.ts" >/dev/null) || exit 1; \
 	if ! diff -u $(SDK_DIR)/src/schema.d.ts "$$tmp/schema.d.ts"; then \
-		echo "sdk-check: sdk/typescript/src/schema.d.ts is out of date with openapi/prima.yaml;" >&2; \
+		echo "sdk-check: sdk/typescript/src/schema.d.ts is out of date with openapi/partner.json (make generate makes it from openapi/prima.yaml);" >&2; \
 		echo "sdk-check: run 'make sdk' and commit it." >&2; \
 		exit 1; \
 	fi

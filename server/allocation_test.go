@@ -9,6 +9,7 @@ import (
 	"time"
 
 	client "github.com/prima-dining/partner-api/sdk/go"
+	operatorapi "github.com/prima-dining/partner-api/sdk/go/operator"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
@@ -17,9 +18,9 @@ import (
 // Partner allocations: tables of a slot kept for one partner until a release time.
 
 // allocate keeps tables of the slot for the partner through the API.
-func (e *env) allocate(t *testing.T, op, slotID, partnerID string, tables int) client.Allocation {
+func (e *env) allocate(t *testing.T, op, slotID, partnerID string, tables int) operatorapi.Allocation {
 	t.Helper()
-	var a client.Allocation
+	var a operatorapi.Allocation
 	status, _, body := e.do("POST", "/v1/operator/slots/"+slotID+"/allocations", op,
 		fmt.Sprintf(`{"partner_id":%q,"tables":%d,"release_hours_before":24}`, partnerID, tables), "Idempotency-Key", key())
 	decode(t, status, http.StatusCreated, body, &a)
@@ -185,7 +186,7 @@ func TestAllocationReleaseOpensUnsoldTablesToEveryPartner(t *testing.T) {
 		if taken, active, _ := e.counts(slots[0].ID); taken != 5 || active != 5 {
 			t.Fatalf("database: tables_taken=%d active=%d, want 5 and 5", taken, active)
 		}
-		var list client.AllocationList
+		var list operatorapi.AllocationList
 		status, _, body := e.do("GET", "/v1/operator/slots/"+slots[0].ID+"/allocations", op, "")
 		decode(t, status, http.StatusOK, body, &list)
 		if len(list.Data) != 1 || list.Data[0].Id != a.Id || !list.Data[0].Released || list.Data[0].TablesTaken != 0 {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/internal/booking"
-	"github.com/prima-dining/partner-api/openapi"
 	"github.com/prima-dining/partner-api/payments"
 )
 
@@ -194,7 +193,16 @@ func (s *Server) ConfirmSandboxPaymentIntent(ctx context.Context, req gen.Confir
 
 // GetOpenAPIJSON implements gen.StrictServerInterface.
 func (s *Server) GetOpenAPIJSON(ctx context.Context, _ gen.GetOpenAPIJSONRequestObject) (gen.GetOpenAPIJSONResponseObject, error) {
-	doc, err := s.servedSpec(ctx)
+	doc, err := s.servedSpec(ctx, s.specJSON)
+	if err != nil {
+		return nil, err
+	}
+	return rawJSON(doc), nil
+}
+
+// GetOperatorOpenAPIJSON implements gen.StrictServerInterface.
+func (s *Server) GetOperatorOpenAPIJSON(ctx context.Context, _ gen.GetOperatorOpenAPIJSONRequestObject) (gen.GetOperatorOpenAPIJSONResponseObject, error) {
+	doc, err := s.servedSpec(ctx, s.operatorJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +211,7 @@ func (s *Server) GetOpenAPIJSON(ctx context.Context, _ gen.GetOpenAPIJSONRequest
 
 // GetOpenAPIYAML implements gen.StrictServerInterface.
 func (s *Server) GetOpenAPIYAML(context.Context, gen.GetOpenAPIYAMLRequestObject) (gen.GetOpenAPIYAMLResponseObject, error) {
-	return gen.GetOpenAPIYAML200ApplicationyamlResponse{Body: bytes.NewReader(openapi.YAML), ContentLength: int64(len(openapi.YAML))}, nil
+	return gen.GetOpenAPIYAML200ApplicationyamlResponse{Body: bytes.NewReader(s.specYAML), ContentLength: int64(len(s.specYAML))}, nil
 }
 
 // GetHealth implements gen.StrictServerInterface.

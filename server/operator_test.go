@@ -12,6 +12,7 @@ import (
 
 	"github.com/prima-dining/partner-api/internal/access"
 	client "github.com/prima-dining/partner-api/sdk/go"
+	operatorapi "github.com/prima-dining/partner-api/sdk/go/operator"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
@@ -37,9 +38,9 @@ func decode(t *testing.T, status, want int, body []byte, out any) {
 }
 
 // createVenue creates a venue through the API as the operator.
-func (e *env) createVenue(t *testing.T, token string) client.OperatorVenue {
+func (e *env) createVenue(t *testing.T, token string) operatorapi.OperatorVenue {
 	t.Helper()
-	var v client.OperatorVenue
+	var v operatorapi.OperatorVenue
 	status, _, body := e.do("POST", "/v1/operator/venues", token, venueBody, "Idempotency-Key", key())
 	decode(t, status, http.StatusCreated, body, &v)
 	return v
@@ -95,7 +96,7 @@ func TestOperatorScheduleSlotsAppearInSearchAndAClosureWithdrawsThem(t *testing.
 		sched := `{"days":["mon","tue","wed","thu","fri","sat","sun"],"times":["19:00","20:30"],"duration_minutes":120,
 			"party_size_min":2,"party_size_max":4,"seating_area":"dining_room","type":"prime","price":{"amount":2500,"per":"cover"},
 			"tables":3,"horizon_days":4}`
-		var sch client.Schedule
+		var sch operatorapi.Schedule
 		status, _, body := e.do("POST", "/v1/operator/venues/"+v.Id+"/schedules", op, sched, "Idempotency-Key", key())
 		decode(t, status, http.StatusCreated, body, &sch)
 		if sch.SlotsGenerated < 6 || sch.SlotsGenerated > 8 {
@@ -123,7 +124,7 @@ func TestOperatorScheduleSlotsAppearInSearchAndAClosureWithdrawsThem(t *testing.
 		status, _, body = e.do("POST", "/v1/reservations", e.token, holdJSON(found[1].Id), "Idempotency-Key", key())
 		decode(t, status, http.StatusCreated, body, nil)
 
-		var clo client.Closure
+		var clo operatorapi.Closure
 		status, _, body = e.do("POST", "/v1/operator/venues/"+v.Id+"/closures", op,
 			fmt.Sprintf(`{"date_from":%q,"date_to":%q,"reason":"Private event"}`, tomorrow, tomorrow), "Idempotency-Key", key())
 		decode(t, status, http.StatusCreated, body, &clo)
@@ -171,7 +172,7 @@ func TestSlotTablesNeverGoBelowTakenAndRaisedTablesAreBookable(t *testing.T) {
 		e := newEnv(t, db)
 		op := e.newOperatorToken("lupa-group", nil)
 		v := e.createVenue(t, op)
-		var sl client.OperatorSlot
+		var sl operatorapi.OperatorSlot
 		status, _, body := e.do("POST", "/v1/operator/venues/"+v.Id+"/slots", op,
 			fmt.Sprintf(`{"local_date":%q,"local_time":"19:00","duration_minutes":120,"party_size_min":1,"party_size_max":4,
 			"seating_area":"bar","type":"standard","tables":2}`, localDate(2)), "Idempotency-Key", key())
@@ -240,7 +241,7 @@ func TestOperatorSeesItsVenuesBookingsAcrossPartnersAndRecordsOutcomes(t *testin
 		status, _, body = e.do("POST", "/v1/reservations", rival, holdJSON(slots[0].ID), "Idempotency-Key", key())
 		decode(t, status, http.StatusCreated, body, &theirs)
 
-		var list client.OperatorReservationList
+		var list operatorapi.OperatorReservationList
 		status, _, body = e.do("GET", "/v1/operator/reservations?limit=1", op, "")
 		decode(t, status, http.StatusOK, body, &list)
 		if len(list.Data) != 1 || !list.HasMore || list.Data[0].Id != theirs.Id || list.Data[0].Partner.Name != "rival-concierge" {
@@ -277,7 +278,7 @@ func TestOperatorSeesItsVenuesBookingsAcrossPartnersAndRecordsOutcomes(t *testin
 		if s, b := outcome(theirs.Id, "completed"); s != http.StatusConflict || apiError(t, b).Code != "reservation_state_invalid" {
 			t.Fatalf("completing a hold: %d %s", s, b)
 		}
-		var done client.OperatorReservation
+		var done operatorapi.OperatorReservation
 		s, b := outcome(mine.Id, "completed")
 		decode(t, s, http.StatusOK, b, &done)
 		if done.Status != "completed" {
@@ -360,9 +361,9 @@ func TestOperatorTokensAndScopes(t *testing.T) {
 			t.Fatalf("token kinds %v", kinds)
 		}
 		// Switching to the webhook connector shows its signing secret once.
-		var created client.OperatorVenue
+		var created operatorapi.OperatorVenue
 		decode(t, s1, http.StatusCreated, b1, &created)
-		var v client.OperatorVenue
+		var v operatorapi.OperatorVenue
 		status, _, body = e.do("PATCH", "/v1/operator/venues/"+created.Id, op, `{"platform":{"kind":"webhook","url":"https://platform.example/prima"}}`)
 		decode(t, status, http.StatusOK, body, &v)
 		if v.PlatformSigningSecret == nil || !strings.HasPrefix(*v.PlatformSigningSecret, "whsec_") || v.Platform.Kind != "webhook" {

@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/prima-dining/partner-api/docs/swaggerui"
 	"github.com/prima-dining/partner-api/gen"
@@ -90,10 +91,12 @@ type Deps struct {
 
 // Server implements gen.StrictServerInterface.
 type Server struct {
-	deps     Deps
-	log      *slog.Logger
-	router   routers.Router
-	specJSON []byte
+	deps   Deps
+	log    *slog.Logger
+	router routers.Router
+	// specJSON is the partner document served (with or without the sandbox);
+	// operatorJSON the operator API's; specYAML the partner document as YAML.
+	specJSON, operatorJSON, specYAML []byte
 	// tokenBuckets are per token id, authFailures per client address.
 	tokenBuckets *buckets
 	authFailures *buckets
@@ -136,10 +139,10 @@ func New(deps Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.specJSON = sp.json
+	s.specJSON, s.operatorJSON, s.specYAML = sp.partner, sp.operator, sp.partnerYAML
 	if !deps.Payments.SandboxActive() {
 		// The sandbox is not mounted with a real gateway, so it is not advertised either.
-		s.specJSON = sp.jsonWithoutSandbox
+		s.specJSON = sp.partnerWithoutSandbox
 	}
 	s.router, s.apiVersion, s.sunsets = sp.router, sp.version, sp.sunsets
 
@@ -158,6 +161,9 @@ func New(deps Deps) (*echo.Echo, error) {
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
 
 	docs := echo.WrapHandler(swaggerui.Handler("/v1/openapi.json"))
+	operatorDocs := echo.WrapHandler(swaggerui.HandlerAt("/docs/operator/", "/v1/operator/openapi.json", "PRIMA Operator API — Reference"))
+	e.GET("/docs/operator", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/operator/") })
+	e.GET("/docs/operator/*", operatorDocs)
 	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/errors", s.errorDocs)
 	e.GET("/docs/*", docs)
@@ -168,14 +174,14 @@ func New(deps Deps) (*echo.Echo, error) {
 // spec is the embedded document, parsed and checked once per process: every Server
 // shares it, read only (the router, the deprecations, and the JSON it serves).
 type spec struct {
-	router             routers.Router
-	version            string
-	sunsets            map[*openapi3.Operation]deprecation
-	json               []byte // served at /v1/openapi.json
-	jsonWithoutSandbox []byte // served when the sandbox is not mounted
-	// servers is the document's "servers" member as encoded in json: the served
-	// document puts the serving server's own URL before it (servedSpec).
-	servers []byte
+	router  routers.Router
+	version string
+	sunsets map[*openapi3.Operation]deprecation
+	// The published documents (openapi.Documents): the partner API's, served at
+	// /v1/openapi.json (without the sandbox when it is not mounted) and, as YAML, at
+	// /v1/openapi.yaml; and the operator API's, at /v1/operator/openapi.json.
+	partner, partnerWithoutSandbox, operator []byte
+	partnerYAML                              []byte
 }
 
 var parsedSpec = sync.OnceValues(func() (*spec, error) {
@@ -184,16 +190,12 @@ var parsedSpec = sync.OnceValues(func() (*spec, error) {
 		return nil, err
 	}
 	sp := &spec{version: doc.Info.Version}
-	if sp.json, err = json.Marshal(doc); err != nil {
+	full, err := json.Marshal(doc)
+	if err != nil {
 		return nil, fmt.Errorf("server: encode spec: %w", err)
 	}
-	servers, err := json.Marshal(doc.Servers)
-	if err != nil {
-		return nil, fmt.Errorf("server: encode spec servers: %w", err)
-	}
-	sp.servers = append([]byte(`"servers":`), servers...)
-	if !bytes.Contains(sp.json, sp.servers) {
-		return nil, errors.New("server: the encoded spec has no servers member to extend")
+	if sp.partner, sp.operator, err = openapi.Documents(full); err != nil {
+		return nil, err
 	}
 	bare, err := loadSpec()
 	if err != nil {
@@ -205,8 +207,18 @@ var parsedSpec = sync.OnceValues(func() (*spec, error) {
 		}
 	}
 	bare.Tags = slicesDeleteTag(bare.Tags, "Sandbox")
-	if sp.jsonWithoutSandbox, err = json.Marshal(bare); err != nil {
+	if full, err = json.Marshal(bare); err != nil {
 		return nil, fmt.Errorf("server: encode spec: %w", err)
+	}
+	if sp.partnerWithoutSandbox, _, err = openapi.Documents(full); err != nil {
+		return nil, err
+	}
+	var partner any
+	if err := json.Unmarshal(sp.partner, &partner); err != nil {
+		return nil, err
+	}
+	if sp.partnerYAML, err = yaml.Marshal(partner); err != nil {
+		return nil, fmt.Errorf("server: encode spec as YAML: %w", err)
 	}
 	doc.Servers = nil // route on paths alone, whatever host the server is reached by
 	if sp.router, err = gorillamux.NewRouter(doc); err != nil {
@@ -349,34 +361,43 @@ func (s *Server) publicURL(ctx context.Context) string {
 	return base
 }
 
-// servedSpec is the document this server publishes: its servers list starts with the
-// server itself (PublicURL, or the address the request reached), so Swagger UI's "Try it
-// out" and a client generated from the downloaded document call the server they came
-// from; the production, sandbox and local servers of the file follow.
-func (s *Server) servedSpec(ctx context.Context) ([]byte, error) {
-	sp, err := parsedSpec()
-	if err != nil {
+// servedSpec is a document this server publishes (doc: the partner or the operator
+// document), with its servers list starting with the server itself (PublicURL, or the
+// address the request reached), so that Swagger UI's "Try it out" and a client generated
+// from the download call the server they came from; the production, sandbox and local
+// servers of the file follow.
+func (s *Server) servedSpec(ctx context.Context, doc []byte) ([]byte, error) {
+	var probe struct {
+		Servers json.RawMessage `json:"servers"`
+	}
+	if err := json.Unmarshal(doc, &probe); err != nil {
 		return nil, err
 	}
+	member := append([]byte(`"servers":`), probe.Servers...) // as encoded in doc
 	self, err := json.Marshal(openapi3.Server{URL: s.publicURL(ctx), Description: "This server"})
 	if err != nil {
 		return nil, err
 	}
-	list := sp.servers[len(`"servers":`):] // [ … ]
-	extended := make([]byte, 0, len(sp.servers)+len(self)+1)
-	extended = append(extended, `"servers":[`...)
-	extended = append(extended, self...)
+	list := bytes.TrimSpace(probe.Servers) // [ … ]
+	extended := append([]byte(`"servers":[`), self...)
 	if len(list) > 2 {
-		extended = append(extended, ',')
-		extended = append(extended, list[1:]...)
+		extended = append(append(extended, ','), list[1:]...)
 	} else {
 		extended = append(extended, ']')
 	}
-	return bytes.Replace(s.specJSON, sp.servers, extended, 1), nil
+	if !bytes.Contains(doc, member) {
+		return nil, errors.New("server: the document has no servers member to extend")
+	}
+	return bytes.Replace(doc, member, extended, 1), nil
 }
 
 // rawJSON is a pre-encoded JSON document served as is.
 type rawJSON []byte
+
+// VisitGetOperatorOpenAPIJSONResponse implements gen.GetOperatorOpenAPIJSONResponseObject.
+func (b rawJSON) VisitGetOperatorOpenAPIJSONResponse(w http.ResponseWriter) error {
+	return b.VisitGetOpenAPIJSONResponse(w)
+}
 
 // VisitGetOpenAPIJSONResponse implements gen.GetOpenAPIJSONResponseObject.
 func (b rawJSON) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {

@@ -111,7 +111,8 @@ type asset struct {
 }
 
 type handler struct {
-	assets map[string]asset // keyed by the path below MountPath; "" is the index
+	mount  string           // the path prefix served, ending in "/"
+	assets map[string]asset // keyed by the path below mount; "" is the index
 }
 
 // Handler returns an http.Handler for Swagger UI mounted at MountPath ("/docs/").
@@ -123,8 +124,18 @@ type handler struct {
 // /docs redirects to /docs/. Other paths answer 404 (http.NotFound), other methods
 // 405 (http.Error), so a wrapping server can rewrite both into its error format.
 func Handler(specURL string) http.Handler {
+	return HandlerAt(MountPath, specURL, Title)
+}
+
+// HandlerAt is Handler mounted at mount (a path ending in "/", e.g. "/docs/operator/"),
+// with its own page title: another document's reference beside the first. The page
+// refers to its assets relatively, so each mount serves its own copy of them.
+func HandlerAt(mount, specURL, title string) http.Handler {
 	if specURL == "" {
 		specURL = DefaultSpecURL
+	}
+	if !strings.HasSuffix(mount, "/") {
+		mount += "/"
 	}
 
 	initJS, err := buildInitJS(specURL)
@@ -136,11 +147,11 @@ func Handler(specURL string) http.Handler {
 	var index bytes.Buffer
 	if err := indexTemplate.Execute(&index, struct {
 		Title, Version, SpecURL, InitHash string
-	}{Title, version, specURL, initHash}); err != nil {
+	}{title, version, specURL, initHash}); err != nil {
 		panic("swaggerui: rendering index.html: " + err.Error())
 	}
 
-	h := &handler{assets: map[string]asset{}}
+	h := &handler{mount: mount, assets: map[string]asset{}}
 	indexAsset := asset{
 		body:         index.Bytes(),
 		contentType:  "text/html; charset=utf-8",
@@ -173,11 +184,11 @@ func Handler(specURL string) http.Handler {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
-	if p == strings.TrimSuffix(MountPath, "/") {
-		http.Redirect(w, r, MountPath, http.StatusMovedPermanently)
+	if p == strings.TrimSuffix(h.mount, "/") {
+		http.Redirect(w, r, h.mount, http.StatusMovedPermanently)
 		return
 	}
-	name, ok := strings.CutPrefix(p, MountPath)
+	name, ok := strings.CutPrefix(p, h.mount)
 	if !ok {
 		http.NotFound(w, r)
 		return

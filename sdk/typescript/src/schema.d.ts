@@ -4,7 +4,7 @@
  */
 
 export interface paths {
-    "/v1/venues": {
+    "/healthz": {
         parameters: {
             query?: never;
             header?: never;
@@ -12,10 +12,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List venues
-         * @description Lists the venues your partner account may sell, ordered by name. Filter by city, cuisine or a free-text query.
+         * Liveness
+         * @description Answers 200 while the process is serving. Public.
          */
-        get: operations["listVenues"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -24,7 +24,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/venues/{venue_id}": {
+    "/readyz": {
         parameters: {
             query?: never;
             header?: never;
@@ -32,10 +32,33 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Retrieve a venue
-         * @description Returns one venue, with its seating areas and cancellation policy.
+         * Readiness
+         * @description Answers 200 when the database is reachable and its migrations are current, 503 otherwise. Public.
          */
-        get: operations["getVenue"];
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit_events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit events
+         * @description Every authenticated request of your partner account, newest first: the token,
+         *     method, route template, status, request id, idempotency key, client address and
+         *     duration. Events are written in batches, so the last second of requests may not
+         *     be listed yet. Bodies, query strings and secrets are never recorded.
+         */
+        get: operations["listAuditEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -58,6 +81,46 @@ export interface paths {
          *     listed. `tables_left` is a snapshot: a hold can still answer `409 slot_unavailable`.
          */
         get: operations["searchAvailability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document, as JSON
+         * @description The OpenAPI 3.0 document of the partner API, for SDK generators and API tools. The venue operators' operations (`/v1/operator/…`) have a document of their own, `/v1/operator/openapi.json`. Public.
+         */
+        get: operations["getOpenAPIJSON"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/openapi.yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document, as YAML
+         * @description The partner API's OpenAPI 3.0 document, as YAML (the operators' operations are in `/v1/operator/openapi.json`). Public.
+         */
+        get: operations["getOpenAPIYAML"];
         put?: never;
         post?: never;
         delete?: never;
@@ -137,6 +200,49 @@ export interface paths {
         patch: operations["updateReservation"];
         trace?: never;
     };
+    "/v1/reservations/{reservation_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a reservation
+         * @description Releases a hold (status `released`; its payment intent is cancelled) or cancels a
+         *     confirmed booking (status `cancelled`). The table becomes bookable again at once.
+         */
+        post: operations["cancelReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reservations/{reservation_id}/cancellation_quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quote a cancellation
+         * @description Says what cancelling the reservation now would refund and keep, under the
+         *     cancellation policy snapshotted when it was held, and until when cancelling is free.
+         *     A held reservation has nothing to refund: releasing it cancels the authorisation.
+         */
+        get: operations["getCancellationQuote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reservations/{reservation_id}/events": {
         parameters: {
             query?: never;
@@ -212,7 +318,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/reservations/{reservation_id}/cancel": {
+    "/v1/sandbox/payment_intents/{payment_intent_id}/confirm": {
         parameters: {
             query?: never;
             header?: never;
@@ -222,57 +328,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel a reservation
-         * @description Releases a hold (status `released`; its payment intent is cancelled) or cancels a
-         *     confirmed booking (status `cancelled`). The table becomes bookable again at once.
+         * Confirm a sandbox payment intent
+         * @description Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
+         *     `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
+         *     `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
+         *     Served only while the sandbox payment gateway is active.
          */
-        post: operations["cancelReservation"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/reservations/{reservation_id}/cancellation_quote": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Quote a cancellation
-         * @description Says what cancelling the reservation now would refund and keep, under the
-         *     cancellation policy snapshotted when it was held, and until when cancelling is free.
-         *     A held reservation has nothing to refund: releasing it cancels the authorisation.
-         */
-        get: operations["getCancellationQuote"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhooks/stripe": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Receive a Stripe event
-         * @description Stripe's endpoint for PaymentIntent and charge events, signed with
-         *     `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
-         *     Stripe events are the source of truth for payment state: a reservation's payment
-         *     follows its intent, duplicates and out-of-order events change nothing twice, and
-         *     money that arrives for a hold that ended is refunded. Not for partners; no token.
-         */
-        post: operations["receiveStripeWebhook"];
+        post: operations["confirmSandboxPaymentIntent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -303,7 +365,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/audit_events": {
+    "/v1/venues": {
         parameters: {
             query?: never;
             header?: never;
@@ -311,13 +373,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List audit events
-         * @description Every authenticated request of your partner account, newest first: the token,
-         *     method, route template, status, request id, idempotency key, client address and
-         *     duration. Events are written in batches, so the last second of requests may not
-         *     be listed yet. Bodies, query strings and secrets are never recorded.
+         * List venues
+         * @description Lists the venues your partner account may sell, ordered by name. Filter by city, cuisine or a free-text query.
          */
-        get: operations["listAuditEvents"];
+        get: operations["listVenues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/venues/{venue_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve a venue
+         * @description Returns one venue, with its seating areas and cancellation policy.
+         */
+        get: operations["getVenue"];
         put?: never;
         post?: never;
         delete?: never;
@@ -372,7 +451,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/sandbox/payment_intents/{payment_intent_id}/confirm": {
+    "/v1/webhooks/stripe": {
         parameters: {
             query?: never;
             header?: never;
@@ -382,342 +461,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Confirm a sandbox payment intent
-         * @description Step 3 in the sandbox: stands in for `stripe.confirmCardPayment` on your client.
-         *     `outcome: succeeded` authorises the amount (`requires_capture`), `declined` answers
-         *     `402 card_declined`, `requires_action` leaves the intent at `requires_action`.
-         *     Served only while the sandbox payment gateway is active.
+         * Receive a Stripe event
+         * @description Stripe's endpoint for PaymentIntent and charge events, signed with
+         *     `Stripe-Signature` (the endpoint's signing secret, 300 s tolerance either way).
+         *     Stripe events are the source of truth for payment state: a reservation's payment
+         *     follows its intent, duplicates and out-of-order events change nothing twice, and
+         *     money that arrives for a hold that ended is refunded. Not for partners; no token.
          */
-        post: operations["confirmSandboxPaymentIntent"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/openapi.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * This document, as JSON
-         * @description The OpenAPI 3.0 document of this API, for SDK generators and API tools. Public.
-         */
-        get: operations["getOpenAPIJSON"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/openapi.yaml": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * This document, as YAML
-         * @description The OpenAPI 3.0 document of this API, as written. Public.
-         */
-        get: operations["getOpenAPIYAML"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Liveness
-         * @description Answers 200 while the process is serving. Public.
-         */
-        get: operations["getHealth"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readiness
-         * @description Answers 200 when the database is reachable and its migrations are current, 503 otherwise. Public.
-         */
-        get: operations["getReadiness"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/operator/venues": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List your venues
-         * @description Lists the venues your operator account manages, by id.
-         */
-        get: operations["listOperatorVenues"];
-        put?: never;
-        /**
-         * Create a venue
-         * @description Creates a venue that your operator account manages. Partners that may sell every
-         *     venue see it at once (`GET /v1/venues`); its slots come from schedules and one-off
-         *     slots.
-         */
-        post: operations["createOperatorVenue"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/operator/venues/{venue_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Retrieve one of your venues
-         * @description Returns one venue your operator account manages; any other venue answers `404 resource_missing`.
-         */
-        get: operations["getOperatorVenue"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /**
-         * Update one of your venues
-         * @description Changes the fields sent and leaves the others. Policies apply to reservations
-         *     held from now on; existing reservations keep the policy they were held under.
-         */
-        patch: operations["updateOperatorVenue"];
-        trace?: never;
-    };
-    "/v1/operator/venues/{venue_id}/schedules": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List a venue's schedules
-         * @description Lists the weekly schedules of one of your venues, oldest first.
-         */
-        get: operations["listSchedules"];
-        put?: never;
-        /**
-         * Add a weekly schedule
-         * @description Adds a weekly pattern of slots and generates its slots at once, from `valid_from`
-         *     (default today) for `horizon_days` (default 60) ahead; PRIMA keeps generating as
-         *     the horizon rolls forward. Generation is idempotent: one slot per schedule and
-         *     start. Days inside a closure get withdrawn slots. The new slots are in partner
-         *     search at once.
-         */
-        post: operations["createSchedule"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/operator/venues/{venue_id}/slots": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List a venue's slots
-         * @description Lists the slots of one of your venues, open and withdrawn, by start time, with the tables held or booked.
-         */
-        get: operations["listOperatorSlots"];
-        put?: never;
-        /**
-         * Add a one-off slot
-         * @description Adds one slot outside any schedule (a special evening, an extra sitting). It is in partner search at once.
-         */
-        post: operations["createOperatorSlot"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/operator/slots/{slot_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /**
-         * Change a slot's tables or status
-         * @description Sets a slot's `tables` or withdraws (or reopens) it. `tables` never goes below the
-         *     tables already held or booked: that answers `409 tables_below_taken`, and the
-         *     message gives the count. Raised tables are bookable at once. A withdrawn slot
-         *     leaves partner search and refuses holds (`409 slot_not_bookable`); its existing
-         *     reservations stand.
-         */
-        patch: operations["updateOperatorSlot"];
-        trace?: never;
-    };
-    "/v1/operator/venues/{venue_id}/closures": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List a venue's closures
-         * @description Lists the closures of one of your venues that have not ended, by start date.
-         */
-        get: operations["listClosures"];
-        put?: never;
-        /**
-         * Close a venue for dates or a service
-         * @description Withdraws the venue's open slots from `date_from` to `date_to` (local dates,
-         *     inclusive): all day, or with `time_from` and `time_to` only the slots starting in
-         *     that service. Withdrawn slots leave partner search at once and refuse holds
-         *     (`409 slot_not_bookable`). Reservations already held or booked on them stand and
-         *     are counted in `reservations_affected`, for the venue to handle. Slots that
-         *     schedules generate later inside the closure are withdrawn too.
-         */
-        post: operations["createClosure"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/operator/reservations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List your venues' reservations
-         * @description Lists the reservations at your venues, from every partner, newest first.
-         */
-        get: operations["listOperatorReservations"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/operator/reservations/{reservation_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Retrieve a reservation at your venue
-         * @description Returns one reservation at one of your venues, whichever partner made it.
-         */
-        get: operations["getOperatorReservation"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/operator/reservations/{reservation_id}/outcome": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Mark a booking completed or no-show
-         * @description After the visit, moves a `confirmed` booking to `completed` or `no_show`. Any
-         *     other status answers `409 reservation_state_invalid`; marking it again with the
-         *     same outcome answers the reservation unchanged. The partner that sold it hears of
-         *     it with a `reservation.completed` or `reservation.no_show` event, and the booking's
-         *     history records it.
-         */
-        post: operations["recordReservationOutcome"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/operator/slots/{slot_id}/allocations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List a slot's partner allocations
-         * @description Lists the tables of one of your slots kept for single partners, oldest first.
-         */
-        get: operations["listAllocations"];
-        put?: never;
-        /**
-         * Allocate tables of a slot to a partner
-         * @description Keeps `tables` of the slot for one partner until `release_hours_before` the start
-         *     (24 by default). Until then only that partner can hold them (and it can still
-         *     hold from the shared pool too); after it, the unsold ones return to the shared
-         *     pool. Only tables free in the shared pool can be allocated, one allocation per
-         *     partner and slot: otherwise `409 allocation_unavailable`. Search and holds respect
-         *     allocations, and the slot never has more tables held or booked than it has.
-         */
-        post: operations["createAllocation"];
+        post: operations["receiveStripeWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -728,124 +479,116 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.) */
-        ErrorResponse: {
-            error: components["schemas"]["ErrorDetail"];
-        };
-        /** @description What went wrong. Branch on `code`; show `message` to people. */
-        ErrorDetail: {
-            /**
-             * @description The broad class of the error.
-             * @example invalid_request_error
-             * @enum {string}
-             */
-            type: "invalid_request_error" | "authentication_error" | "permission_error" | "idempotency_error" | "payment_error" | "rate_limit_error" | "api_error";
-            /**
-             * @description A stable, machine-readable code from the catalogue in this document's introduction.
-             * @example slot_unavailable
-             */
-            code: string;
-            /**
-             * @description A human-readable explanation. It may change; do not parse it.
-             * @example That slot has no table left for 4.
-             */
-            message: string;
-            /**
-             * @description The parameter or body field the error is about, as a dotted path (`guest.email`), when there is one.
-             * @example slot_id
-             */
-            param?: string | null;
-            /**
-             * @description A link to this code's entry in the error documentation.
-             * @example https://prima.example/docs/errors#slot_unavailable
-             */
-            doc_url: string;
-            /**
-             * @description The id of the request, also in the `Request-Id` header.
-             * @example req_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            request_id: string;
-            /** @description With `slot_unavailable`, up to three slots at the same venue, nearest in time, that have a table for this party. */
-            alternatives?: components["schemas"]["Slot"][];
-            /** @description With `payment_required` and `card_declined`, the payment intent's status. */
-            payment_intent_status?: components["schemas"]["PaymentIntentStatus"];
-            /**
-             * @description With `payment_required`, what to do next.
-             * @example confirm_payment
-             * @enum {string}
-             */
-            next_step?: "confirm_payment" | "handle_next_action" | "retry_with_new_payment_method" | "wait_for_processing";
-            /**
-             * @description With `card_declined`, or `payment_required` after a decline, the issuer's reason.
-             * @example generic_decline
-             */
-            decline_code?: string;
-        };
-        /**
-         * @description A local wall-clock time, HH:MM (24-hour).
-         * @example 19:30
-         */
-        LocalTime: string;
-        /**
-         * @description `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
-         * @example prime
-         * @enum {string}
-         */
-        SlotType: "standard" | "prime";
-        /**
-         * @description `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
-         *     `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
-         * @example confirmed
-         * @enum {string}
-         */
-        ReservationStatus: "held" | "confirmed" | "cancelled" | "completed" | "no_show" | "expired" | "released";
-        /**
-         * @description The payment intent's status, as Stripe names it.
-         * @example requires_capture
-         * @enum {string}
-         */
-        PaymentIntentStatus: "requires_payment_method" | "requires_confirmation" | "requires_action" | "processing" | "requires_capture" | "canceled" | "succeeded";
         /** @description A postal address. */
         Address: {
-            /**
-             * @description Street and number.
-             * @example 233 West 4th Street
-             */
-            line1: string;
             /**
              * @description City.
              * @example New York
              */
             city: string;
             /**
-             * @description Postal code.
-             * @example 10014
-             */
-            postal_code: string;
-            /**
              * @description ISO 3166-1 alpha-2 country code.
              * @example US
              */
             country: string;
+            /**
+             * @description Street and number.
+             * @example 233 West 4th Street
+             */
+            line1: string;
+            /**
+             * @description Postal code.
+             * @example 10014
+             */
+            postal_code: string;
+        };
+        /** @description One authenticated request. */
+        AuditEvent: {
+            /**
+             * @description The client's IP address as the server saw it.
+             * @example 203.0.113.7
+             */
+            client_addr: string;
+            /**
+             * @description Time to answer, in milliseconds.
+             * @example 12.5
+             */
+            duration_ms: number;
+            /**
+             * @description Unique id, prefixed `aud_`.
+             * @example aud_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            id: string;
+            /**
+             * @description The `Idempotency-Key` sent, or empty.
+             * @example 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
+             */
+            idempotency_key: string;
+            /**
+             * @description The HTTP method.
+             * @example POST
+             */
+            method: string;
+            /**
+             * @description Always `audit_event`.
+             * @example audit_event
+             * @enum {string}
+             */
+            object: "audit_event";
+            /**
+             * Format: date-time
+             * @description When the request arrived.
+             * @example 2026-11-22T10:00:00Z
+             */
+            occurred_at: string;
+            /**
+             * @description The request's `Request-Id`.
+             * @example req_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            request_id: string;
+            /**
+             * @description The route template (ids as `:name`).
+             * @example /v1/reservations/:reservation_id/finalize
+             */
+            route: string;
+            /**
+             * @description The HTTP status answered.
+             * @example 200
+             */
+            status: number;
+            /**
+             * @description The token that made it.
+             * @example tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            token_id: string;
+        };
+        /** @description A page of audit events. */
+        AuditEventList: {
+            /** @description The events of this page, newest first. */
+            data: components["schemas"]["AuditEvent"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+        };
+        /** @description Why the reservation is cancelled. */
+        CancelReservationRequest: {
+            /**
+             * @description Why the reservation is cancelled.
+             * @example requested_by_guest
+             * @enum {string}
+             */
+            reason?: "requested_by_guest" | "duplicate" | "partner_error" | "other";
         };
         /** @description When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held. */
         CancellationPolicy: {
-            /**
-             * @description Cancelling is free until this many hours before the start.
-             * @example 24
-             */
-            free_until_hours_before: number;
-            /**
-             * @description `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
-             * @example percent
-             * @enum {string}
-             */
-            fee_type: "none" | "percent" | "fixed";
-            /**
-             * @description With `fee_type` `percent`, the share of the prepaid amount kept, 0 to 100.
-             * @example 50
-             */
-            fee_percent?: number;
             /**
              * Format: int64
              * @description With `fee_type` `fixed`, the fee in minor units of the venue's currency.
@@ -853,110 +596,442 @@ export interface components {
              */
             fee_amount?: number;
             /**
+             * @description With `fee_type` `percent`, the share of the prepaid amount kept, 0 to 100.
+             * @example 50
+             */
+            fee_percent?: number;
+            /**
+             * @description `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
+             * @example percent
+             * @enum {string}
+             */
+            fee_type: "none" | "percent" | "fixed";
+            /**
+             * @description Cancelling is free until this many hours before the start.
+             * @example 24
+             */
+            free_until_hours_before: number;
+            /**
              * @description The policy in words, to show to the guest.
              * @example Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
              */
             summary: string;
         };
-        /** @description The venue a slot or reservation belongs to. */
-        VenueSummary: {
+        /** @description What cancelling a reservation now would do to its payment. */
+        CancellationQuote: {
             /**
-             * @description The venue's id.
-             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             * @description Whether the reservation can be cancelled (or released) now.
+             * @example true
              */
-            id: string;
+            cancellable: boolean;
             /**
-             * @description The venue's name.
-             * @example Osteria Lupa
-             */
-            name: string;
-            /**
-             * @description The venue's city.
-             * @example New York
-             */
-            city: string;
-            /**
-             * @description The venue's cuisine.
-             * @example italian
-             */
-            cuisine: string;
-            /**
-             * @description The venue's IANA time zone.
-             * @example America/New_York
-             */
-            time_zone: string;
-        };
-        /** @description A restaurant you may sell. */
-        Venue: {
-            /**
-             * @description Unique id, prefixed `ven_`.
-             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            id: string;
-            /**
-             * @description Always `venue`.
-             * @example venue
-             * @enum {string}
-             */
-            object: "venue";
-            /**
-             * @description The venue's name.
-             * @example Osteria Lupa
-             */
-            name: string;
-            /**
-             * @description A short description for guests.
-             * @example Handmade pasta and a long natural-wine list in the West Village.
-             */
-            description: string;
-            address: components["schemas"]["Address"];
-            /**
-             * @description The venue's city, as used by the `city` filters.
-             * @example New York
-             */
-            city: string;
-            /**
-             * @description The venue's cuisine, as used by the `cuisine` filters.
-             * @example italian
-             */
-            cuisine: string;
-            /**
-             * @description The venue's IANA time zone; slot dates and times are local to it.
-             * @example America/New_York
-             */
-            time_zone: string;
-            /**
-             * @description ISO 4217 currency of prime prices, lower case.
+             * @description ISO 4217 currency of the amounts, lower case; empty for a standard reservation.
              * @example usd
              */
             currency: string;
             /**
-             * @description The seating areas slots can be in.
-             * @example [
-             *       "dining_room",
-             *       "bar"
-             *     ]
+             * Format: int64
+             * @description What cancelling now would keep under the policy, in minor units.
+             * @example 7500
              */
-            seating_areas: string[];
-            cancellation_policy: components["schemas"]["CancellationPolicy"];
-            modification_policy: components["schemas"]["ModificationPolicy"];
-        };
-        /** @description A page of venues. */
-        VenueList: {
+            fee_amount: number;
             /**
-             * @description Always `list`.
-             * @example list
+             * Format: date-time
+             * @description Until when cancelling refunds everything; null when it always does.
+             * @example 2026-12-03T19:30:00-05:00
+             */
+            free_until: string | null;
+            /**
+             * @description Always `cancellation_quote`.
+             * @example cancellation_quote
              * @enum {string}
              */
-            object: "list";
-            /** @description The venues of this page. */
-            data: components["schemas"]["Venue"][];
+            object: "cancellation_quote";
             /**
-             * @description Whether another page follows; pass the last `id` as `starting_after`.
-             * @example false
+             * Format: int64
+             * @description What cancelling now would refund, in minor units.
+             * @example 7500
              */
-            has_more: boolean;
+            refund_amount: number;
+            /**
+             * @description The reservation quoted.
+             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
+             */
+            reservation_id: string;
+            status: components["schemas"]["ReservationStatus"];
+            /**
+             * @description The quote in words, to show to the guest.
+             * @example Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
+             */
+            summary: string;
         };
+        /** @description The test payment method to confirm with. */
+        ConfirmPaymentIntentRequest: {
+            /**
+             * @description What the confirmation does: `succeeded` authorises the card, `declined` is refused by the issuer, `requires_action` waits for 3-D Secure. Takes precedence over `payment_method`; default `succeeded`.
+             * @example succeeded
+             * @enum {string}
+             */
+            outcome?: "succeeded" | "declined" | "requires_action";
+            /**
+             * @description A Stripe test payment method, as an alternative to `outcome`: `pm_card_visa` (succeeded), `pm_card_chargeDeclined` (declined), `pm_card_authenticationRequired` (requires_action).
+             * @example pm_card_visa
+             * @enum {string}
+             */
+            payment_method?: "pm_card_visa" | "pm_card_chargeDeclined" | "pm_card_authenticationRequired";
+        };
+        /**
+         * @description What to hold.
+         * @example {
+         *       "guest": {
+         *         "email": "ada@example.com",
+         *         "first_name": "Ada",
+         *         "last_name": "Lovelace",
+         *         "phone": "+12125550143"
+         *       },
+         *       "notes": "Anniversary, window table if possible.",
+         *       "partner_reference": "order-88412",
+         *       "party_size": 2,
+         *       "slot_id": "slot_01jf8x9a1b2c3d4e5f6g7h8j9k"
+         *     }
+         */
+        CreateReservationRequest: {
+            guest: components["schemas"]["Guest"];
+            /**
+             * @description Requests for the venue (allergies, occasion).
+             * @example Anniversary, window table if possible.
+             */
+            notes?: string;
+            /**
+             * @description Your own reference, for example your order id; filterable.
+             * @example order-88412
+             */
+            partner_reference?: string;
+            /**
+             * @description Number of guests; within the slot's party-size range.
+             * @example 2
+             */
+            party_size: number;
+            /**
+             * @description The slot to hold a table of.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id: string;
+        };
+        /** @description Where to send events, and which. */
+        CreateWebhookEndpointRequest: {
+            /**
+             * @description The event types to receive; `*` for all.
+             * @example [
+             *       "reservation.confirmed",
+             *       "reservation.cancelled"
+             *     ]
+             */
+            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
+            /**
+             * @description An http(s) URL on the public internet.
+             * @example https://partner.example/hooks/prima
+             */
+            url: string;
+        };
+        /** @description Confirms a deletion. */
+        DeletedObject: {
+            /**
+             * @description Always true.
+             * @example true
+             */
+            deleted: boolean;
+            /**
+             * @description The deleted object's id.
+             * @example we_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            id: string;
+            /**
+             * @description The deleted object's type.
+             * @example webhook_endpoint
+             */
+            object: string;
+        };
+        /** @description What went wrong. Branch on `code`; show `message` to people. */
+        ErrorDetail: {
+            /** @description With `slot_unavailable`, up to three slots at the same venue, nearest in time, that have a table for this party. */
+            alternatives?: components["schemas"]["Slot"][];
+            /**
+             * @description A stable, machine-readable code from the catalogue in this document's introduction.
+             * @example slot_unavailable
+             */
+            code: string;
+            /**
+             * @description With `card_declined`, or `payment_required` after a decline, the issuer's reason.
+             * @example generic_decline
+             */
+            decline_code?: string;
+            /**
+             * @description A link to this code's entry in the error documentation.
+             * @example https://prima.example/docs/errors#slot_unavailable
+             */
+            doc_url: string;
+            /**
+             * @description A human-readable explanation. It may change; do not parse it.
+             * @example That slot has no table left for 4.
+             */
+            message: string;
+            /**
+             * @description With `payment_required`, what to do next.
+             * @example confirm_payment
+             * @enum {string}
+             */
+            next_step?: "confirm_payment" | "handle_next_action" | "retry_with_new_payment_method" | "wait_for_processing";
+            /**
+             * @description The parameter or body field the error is about, as a dotted path (`guest.email`), when there is one.
+             * @example slot_id
+             */
+            param?: string | null;
+            /** @description With `payment_required` and `card_declined`, the payment intent's status. */
+            payment_intent_status?: components["schemas"]["PaymentIntentStatus"];
+            /**
+             * @description The id of the request, also in the `Request-Id` header.
+             * @example req_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            request_id: string;
+            /**
+             * @description The broad class of the error.
+             * @example invalid_request_error
+             * @enum {string}
+             */
+            type: "invalid_request_error" | "authentication_error" | "permission_error" | "idempotency_error" | "payment_error" | "rate_limit_error" | "api_error";
+        };
+        /** @description The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.) */
+        ErrorResponse: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * @description The body of every webhook delivery. `id` equals the `webhook-id` header and stays
+         *     the same when a delivery is retried.
+         */
+        Event: {
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             * @example 2026-11-22T10:02:41Z
+             */
+            created_at: string;
+            /** @description The object the event is about. */
+            data: {
+                object: components["schemas"]["Reservation"];
+            };
+            /**
+             * @description Unique id of this delivery, also sent as `webhook-id`.
+             * @example msg_01jf8z3c4d5e6f7g8h9j0k1m2n
+             */
+            id: string;
+            /**
+             * @description Always `event`.
+             * @example event
+             * @enum {string}
+             */
+            object: "event";
+            type: components["schemas"]["EventType"];
+        };
+        /**
+         * @description What happened. See the Webhooks section of the introduction.
+         * @example reservation.confirmed
+         * @enum {string}
+         */
+        EventType: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled";
+        /** @description A field's value before and after, as text (null when it had none). */
+        FieldChange: {
+            /**
+             * @description The value before.
+             * @example 2
+             */
+            from: string | null;
+            /**
+             * @description The value after.
+             * @example 4
+             */
+            to: string | null;
+        };
+        /** @description The person the table is booked for. Shared with the venue only. */
+        Guest: {
+            /**
+             * Format: email
+             * @description Email address for the venue's confirmation.
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description Given name.
+             * @example Ada
+             */
+            first_name: string;
+            /**
+             * @description Family name.
+             * @example Lovelace
+             */
+            last_name: string;
+            /**
+             * @description Phone number in E.164 form.
+             * @example +12125550143
+             */
+            phone: string;
+        };
+        /** @description The guest's details to change; fields left out stay as they are. */
+        GuestUpdate: {
+            /**
+             * Format: email
+             * @description Email address for the venue's confirmation.
+             * @example ada@example.com
+             */
+            email?: string;
+            /**
+             * @description Given name.
+             * @example Ada
+             */
+            first_name?: string;
+            /**
+             * @description Family name.
+             * @example Lovelace
+             */
+            last_name?: string;
+            /**
+             * @description Phone number in E.164 form.
+             * @example +12125550143
+             */
+            phone?: string;
+        };
+        /** @description Liveness. */
+        Health: {
+            /**
+             * @description Always `ok`.
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok";
+        };
+        /**
+         * @description A local wall-clock time, HH:MM (24-hour).
+         * @example 19:30
+         */
+        LocalTime: string;
+        /** @description Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held. */
+        ModificationPolicy: {
+            /**
+             * @description Changes are accepted until this many hours before the start; 0 means until the start.
+             * @example 2
+             */
+            allowed_until_hours_before: number;
+            /**
+             * @description The policy in words, to show to the guest.
+             * @example Changes are accepted until 2 hours before the reservation.
+             */
+            summary: string;
+        };
+        /** @description The payment of a prime reservation; null for a standard one. */
+        Payment: {
+            /**
+             * Format: int64
+             * @description Amount in minor units.
+             * @example 15000
+             */
+            amount: number;
+            /**
+             * Format: int64
+             * @description Amount charged so far, in minor units.
+             * @example 0
+             */
+            amount_captured: number;
+            /**
+             * Format: int64
+             * @description Amount owed back to the guest that the provider has not confirmed yet, in minor units; PRIMA retries until it has.
+             * @example 0
+             */
+            amount_refund_pending: number;
+            /**
+             * Format: int64
+             * @description Amount refunded so far, in minor units.
+             * @example 0
+             */
+            amount_refunded: number;
+            /**
+             * @description Pass it to Stripe.js (`stripe.confirmCardPayment`) on your client to authorise the card.
+             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
+             */
+            client_secret: string;
+            /**
+             * @description ISO 4217 currency, lower case.
+             * @example usd
+             */
+            currency: string;
+            /** @description The issuer's reason for the last declined confirmation, if any. */
+            decline_code: string | null;
+            /**
+             * @description The payment intent's id at the provider.
+             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1
+             */
+            payment_intent_id: string;
+            /**
+             * @description The payment gateway; `sandbox` moves only through the sandbox confirm call.
+             * @example stripe
+             * @enum {string}
+             */
+            provider: "sandbox" | "stripe";
+            status: components["schemas"]["PaymentIntentStatus"];
+        } | null;
+        /** @description A sandbox payment intent, shaped like Stripe's. */
+        PaymentIntent: {
+            /**
+             * Format: int64
+             * @description Amount in minor units.
+             * @example 15000
+             */
+            amount: number;
+            /**
+             * @description Always `manual`; PRIMA captures on finalize.
+             * @example manual
+             * @enum {string}
+             */
+            capture_method: "manual";
+            /**
+             * @description ISO 4217 currency, lower case.
+             * @example usd
+             */
+            currency: string;
+            /**
+             * @description The payment intent's id.
+             * @example pi_sbx_01jf8y4d2k3m4n5p6q7r8s9t0v
+             */
+            id: string;
+            /**
+             * @description Always `payment_intent`.
+             * @example payment_intent
+             * @enum {string}
+             */
+            object: "payment_intent";
+            status: components["schemas"]["PaymentIntentStatus"];
+        };
+        /**
+         * @description The payment intent's status, as Stripe names it.
+         * @example requires_capture
+         * @enum {string}
+         */
+        PaymentIntentStatus: "requires_payment_method" | "requires_confirmation" | "requires_action" | "processing" | "requires_capture" | "canceled" | "succeeded";
+        /**
+         * @description A change of a confirmed prime booking that costs more than was paid; null when
+         *     there is none. Confirm `payment.client_secret` on the client as for a hold, then
+         *     apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
+         *     unchanged until then.
+         */
+        PendingChange: {
+            /**
+             * Format: date-time
+             * @description After this the change can no longer be applied and its payment is cancelled.
+             * @example 2026-11-22T10:20:00Z
+             */
+            expires_at: string;
+            payment: components["schemas"]["ReservationPayment"];
+            requested: components["schemas"]["UpdateReservationRequest"];
+        } | null;
         /** @description The price of a prime slot; null for a standard slot (in search, a slot, a schedule). */
         Price: {
             /**
@@ -982,299 +1057,41 @@ export interface components {
              */
             summary: string;
         } | null;
-        /** @description A bookable time at a venue. Each reservation takes one of its tables. */
-        Slot: {
+        /** @description Readiness and the checks behind it. */
+        Readiness: {
+            /** @description Each check's outcome. */
+            checks: {
+                /**
+                 * @description `ok` or why the database cannot be reached.
+                 * @example ok
+                 */
+                database: string;
+                /**
+                 * @description `ok` or how far the schema is behind.
+                 * @example ok
+                 */
+                migrations: string;
+            };
             /**
-             * @description Unique id, prefixed `slot_`.
-             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
-             */
-            id: string;
-            /**
-             * @description Always `slot`.
-             * @example slot
+             * @description `ok` when every check passes.
+             * @example ok
              * @enum {string}
              */
-            object: "slot";
-            venue: components["schemas"]["VenueSummary"];
-            /**
-             * Format: date-time
-             * @description Start, with the venue's UTC offset.
-             * @example 2026-12-04T19:30:00-05:00
-             */
-            starts_at: string;
-            /**
-             * Format: date-time
-             * @description End, with the venue's UTC offset.
-             * @example 2026-12-04T21:30:00-05:00
-             */
-            ends_at: string;
-            /**
-             * Format: date
-             * @description The venue-local date.
-             * @example 2026-12-04
-             */
-            local_date: string;
-            local_time: components["schemas"]["LocalTime"];
-            /**
-             * @description How long the table is kept.
-             * @example 120
-             */
-            duration_minutes: number;
-            /**
-             * @description Smallest party this slot seats.
-             * @example 2
-             */
-            party_size_min: number;
-            /**
-             * @description Largest party this slot seats.
-             * @example 4
-             */
-            party_size_max: number;
-            /**
-             * @description Where the table is.
-             * @example dining_room
-             */
-            seating_area: string;
-            type: components["schemas"]["SlotType"];
-            price: components["schemas"]["Price"];
-            /**
-             * @description Tables not held or booked when this answer was made.
-             * @example 3
-             */
-            tables_left: number;
-            cancellation_policy: components["schemas"]["CancellationPolicy"];
+            status: "ok" | "unavailable";
         };
-        /** @description A page of slots. */
-        SlotList: {
-            /**
-             * @description Always `list`.
-             * @example list
-             * @enum {string}
-             */
-            object: "list";
-            /** @description The slots of this page. */
-            data: components["schemas"]["Slot"][];
-            /**
-             * @description Whether another page follows; pass the last `id` as `starting_after`.
-             * @example true
-             */
-            has_more: boolean;
-        };
-        /** @description The person the table is booked for. Shared with the venue only. */
-        Guest: {
-            /**
-             * @description Given name.
-             * @example Ada
-             */
-            first_name: string;
-            /**
-             * @description Family name.
-             * @example Lovelace
-             */
-            last_name: string;
-            /**
-             * Format: email
-             * @description Email address for the venue's confirmation.
-             * @example ada@example.com
-             */
-            email: string;
-            /**
-             * @description Phone number in E.164 form.
-             * @example +12125550143
-             */
-            phone: string;
-        };
-        /**
-         * @description What to hold.
-         * @example {
-         *       "slot_id": "slot_01jf8x9a1b2c3d4e5f6g7h8j9k",
-         *       "party_size": 2,
-         *       "guest": {
-         *         "first_name": "Ada",
-         *         "last_name": "Lovelace",
-         *         "email": "ada@example.com",
-         *         "phone": "+12125550143"
-         *       },
-         *       "notes": "Anniversary, window table if possible.",
-         *       "partner_reference": "order-88412"
-         *     }
-         */
-        CreateReservationRequest: {
-            /**
-             * @description The slot to hold a table of.
-             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
-             */
-            slot_id: string;
-            /**
-             * @description Number of guests; within the slot's party-size range.
-             * @example 2
-             */
-            party_size: number;
-            guest: components["schemas"]["Guest"];
-            /**
-             * @description Requests for the venue (allergies, occasion).
-             * @example Anniversary, window table if possible.
-             */
-            notes?: string;
-            /**
-             * @description Your own reference, for example your order id; filterable.
-             * @example order-88412
-             */
-            partner_reference?: string;
-        };
-        /** @description Why the reservation is cancelled. */
-        CancelReservationRequest: {
-            /**
-             * @description Why the reservation is cancelled.
-             * @example requested_by_guest
-             * @enum {string}
-             */
-            reason?: "requested_by_guest" | "duplicate" | "partner_error" | "other";
-        };
-        /** @description The payment of a prime reservation; null for a standard one. */
-        Payment: {
-            /**
-             * @description The payment gateway; `sandbox` moves only through the sandbox confirm call.
-             * @example stripe
-             * @enum {string}
-             */
-            provider: "sandbox" | "stripe";
-            /**
-             * @description The payment intent's id at the provider.
-             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1
-             */
-            payment_intent_id: string;
-            /**
-             * @description Pass it to Stripe.js (`stripe.confirmCardPayment`) on your client to authorise the card.
-             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
-             */
-            client_secret: string;
-            /**
-             * Format: int64
-             * @description Amount in minor units.
-             * @example 15000
-             */
-            amount: number;
-            /**
-             * @description ISO 4217 currency, lower case.
-             * @example usd
-             */
-            currency: string;
-            status: components["schemas"]["PaymentIntentStatus"];
-            /**
-             * Format: int64
-             * @description Amount charged so far, in minor units.
-             * @example 0
-             */
-            amount_captured: number;
-            /**
-             * Format: int64
-             * @description Amount refunded so far, in minor units.
-             * @example 0
-             */
-            amount_refunded: number;
-            /**
-             * Format: int64
-             * @description Amount owed back to the guest that the provider has not confirmed yet, in minor units; PRIMA retries until it has.
-             * @example 0
-             */
-            amount_refund_pending: number;
-            /**
-             * @description The issuer's reason for the last declined confirmation, if any.
-             * @example null
-             */
-            decline_code: string | null;
-        } | null;
         /** @description A held or booked table. */
         Reservation: {
-            /**
-             * @description Unique id, prefixed `res_`.
-             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
-             */
-            id: string;
-            /**
-             * @description Always `reservation`.
-             * @example reservation
-             * @enum {string}
-             */
-            object: "reservation";
-            status: components["schemas"]["ReservationStatus"];
-            /**
-             * @description The slot whose table this is.
-             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
-             */
-            slot_id: string;
-            venue: components["schemas"]["VenueSummary"];
+            cancellation_policy: components["schemas"]["CancellationPolicy"];
             /**
              * Format: date-time
-             * @description Start, with the venue's UTC offset.
-             * @example 2026-12-04T19:30:00-05:00
+             * @description When it was cancelled or released.
              */
-            starts_at: string;
-            /**
-             * @description How long the table is kept.
-             * @example 120
-             */
-            duration_minutes: number;
-            /**
-             * @description Where the table is.
-             * @example dining_room
-             */
-            seating_area: string;
-            type: components["schemas"]["SlotType"];
-            /**
-             * @description Number of guests.
-             * @example 2
-             */
-            party_size: number;
-            /** @description The guest. */
-            guest: components["schemas"]["Guest"];
-            /**
-             * @description Requests for the venue.
-             * @example Anniversary, window table if possible.
-             */
-            notes: string | null;
-            /**
-             * @description Your own reference.
-             * @example order-88412
-             */
-            partner_reference: string | null;
-            /**
-             * Format: date-time
-             * @description While `held`, when the hold ends; null otherwise.
-             * @example 2026-11-22T10:10:00Z
-             */
-            expires_at: string | null;
-            /**
-             * Format: date-time
-             * @description While `held`, the latest `expires_at` that extending can reach.
-             * @example 2026-11-22T10:30:00Z
-             */
-            hold_expires_at_max: string | null;
+            cancelled_at: string | null;
             /**
              * @description Once confirmed, the code the guest quotes at the venue.
              * @example PRM-7K4QX9
              */
             confirmation_code: string | null;
-            payment: components["schemas"]["Payment"];
-            /** @description Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`). */
-            payments: components["schemas"]["ReservationPayment"][];
-            pending_change: components["schemas"]["PendingChange"];
-            venue_sync: components["schemas"]["VenueSync"];
-            cancellation_policy: components["schemas"]["CancellationPolicy"];
-            modification_policy: components["schemas"]["ModificationPolicy"];
-            /**
-             * Format: date-time
-             * @description When the hold was made.
-             * @example 2026-11-22T10:00:00Z
-             */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @description When the reservation last changed.
-             * @example 2026-11-22T10:02:41Z
-             */
-            updated_at: string;
             /**
              * Format: date-time
              * @description When it was finalized.
@@ -1283,195 +1100,89 @@ export interface components {
             confirmed_at: string | null;
             /**
              * Format: date-time
-             * @description When it was cancelled or released.
-             * @example null
+             * @description When the hold was made.
+             * @example 2026-11-22T10:00:00Z
              */
-            cancelled_at: string | null;
-        };
-        /** @description Until when a booking can be changed with `PATCH /v1/reservations/{id}`. Snapshotted on each reservation when it is held. */
-        ModificationPolicy: {
+            created_at: string;
             /**
-             * @description Changes are accepted until this many hours before the start; 0 means until the start.
-             * @example 2
+             * @description How long the table is kept.
+             * @example 120
              */
-            allowed_until_hours_before: number;
-            /**
-             * @description The policy in words, to show to the guest.
-             * @example Changes are accepted until 2 hours before the reservation.
-             */
-            summary: string;
-        };
-        /** @description The guest's details to change; fields left out stay as they are. */
-        GuestUpdate: {
-            /**
-             * @description Given name.
-             * @example Ada
-             */
-            first_name?: string;
-            /**
-             * @description Family name.
-             * @example Lovelace
-             */
-            last_name?: string;
-            /**
-             * Format: email
-             * @description Email address for the venue's confirmation.
-             * @example ada@example.com
-             */
-            email?: string;
-            /**
-             * @description Phone number in E.164 form.
-             * @example +12125550143
-             */
-            phone?: string;
-        };
-        /**
-         * @description What to change; fields left out stay as they are.
-         * @example {
-         *       "party_size": 4,
-         *       "notes": "Two more guests; one vegetarian."
-         *     }
-         */
-        UpdateReservationRequest: {
-            /**
-             * @description Move the booking to this slot of the same venue.
-             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
-             */
-            slot_id?: string;
-            /**
-             * @description Number of guests; within the (new) slot's party-size range.
-             * @example 4
-             */
-            party_size?: number;
-            guest?: components["schemas"]["GuestUpdate"];
-            /**
-             * @description Requests for the venue (allergies, occasion).
-             * @example Two more guests; one vegetarian.
-             */
-            notes?: string;
-            /**
-             * @description Your own reference, for example your order id; filterable.
-             * @example order-88412
-             */
-            partner_reference?: string;
-        };
-        /** @description One payment of a reservation. */
-        ReservationPayment: {
-            /**
-             * @description `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
-             * @example hold
-             * @enum {string}
-             */
-            purpose: "hold" | "change";
-            /**
-             * @description The payment gateway, `sandbox` or `stripe`.
-             * @example stripe
-             */
-            provider: string;
-            /**
-             * @description The payment intent's id at the provider.
-             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1
-             */
-            payment_intent_id: string;
-            /**
-             * @description Pass it to Stripe.js on your client to authorise the card.
-             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
-             */
-            client_secret: string;
-            /**
-             * Format: int64
-             * @description Amount in minor units.
-             * @example 15000
-             */
-            amount: number;
-            /**
-             * @description ISO 4217 currency, lower case.
-             * @example usd
-             */
-            currency: string;
-            status: components["schemas"]["PaymentIntentStatus"];
-            /**
-             * Format: int64
-             * @description Amount charged so far, in minor units.
-             * @example 15000
-             */
-            amount_captured: number;
-            /**
-             * Format: int64
-             * @description Amount refunded so far, in minor units.
-             * @example 0
-             */
-            amount_refunded: number;
-            /**
-             * Format: int64
-             * @description Amount owed back that the provider has not confirmed yet, in minor units.
-             * @example 0
-             */
-            amount_refund_pending: number;
-            /**
-             * @description The issuer's reason for the last declined confirmation, if any.
-             * @example null
-             */
-            decline_code: string | null;
-        };
-        /**
-         * @description A change of a confirmed prime booking that costs more than was paid; null when
-         *     there is none. Confirm `payment.client_secret` on the client as for a hold, then
-         *     apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
-         *     unchanged until then.
-         */
-        PendingChange: {
-            requested: components["schemas"]["UpdateReservationRequest"];
-            payment: components["schemas"]["ReservationPayment"];
+            duration_minutes: number;
             /**
              * Format: date-time
-             * @description After this the change can no longer be applied and its payment is cancelled.
-             * @example 2026-11-22T10:20:00Z
+             * @description While `held`, when the hold ends; null otherwise.
+             * @example 2026-11-22T10:10:00Z
              */
-            expires_at: string;
-        } | null;
-        /** @description A field's value before and after, as text (null when it had none). */
-        FieldChange: {
+            expires_at: string | null;
+            /** @description The guest. */
+            guest: components["schemas"]["Guest"];
             /**
-             * @description The value before.
+             * Format: date-time
+             * @description While `held`, the latest `expires_at` that extending can reach.
+             * @example 2026-11-22T10:30:00Z
+             */
+            hold_expires_at_max: string | null;
+            /**
+             * @description Unique id, prefixed `res_`.
+             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
+             */
+            id: string;
+            modification_policy: components["schemas"]["ModificationPolicy"];
+            /**
+             * @description Requests for the venue.
+             * @example Anniversary, window table if possible.
+             */
+            notes: string | null;
+            /**
+             * @description Always `reservation`.
+             * @example reservation
+             * @enum {string}
+             */
+            object: "reservation";
+            /**
+             * @description Your own reference.
+             * @example order-88412
+             */
+            partner_reference: string | null;
+            /**
+             * @description Number of guests.
              * @example 2
              */
-            from: string | null;
+            party_size: number;
+            payment: components["schemas"]["Payment"];
+            /** @description Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`). */
+            payments: components["schemas"]["ReservationPayment"][];
+            pending_change: components["schemas"]["PendingChange"];
             /**
-             * @description The value after.
-             * @example 4
+             * @description Where the table is.
+             * @example dining_room
              */
-            to: string | null;
+            seating_area: string;
+            /**
+             * @description The slot whose table this is.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id: string;
+            /**
+             * Format: date-time
+             * @description Start, with the venue's UTC offset.
+             * @example 2026-12-04T19:30:00-05:00
+             */
+            starts_at: string;
+            status: components["schemas"]["ReservationStatus"];
+            type: components["schemas"]["SlotType"];
+            /**
+             * Format: date-time
+             * @description When the reservation last changed.
+             * @example 2026-11-22T10:02:41Z
+             */
+            updated_at: string;
+            venue: components["schemas"]["VenueSummary"];
+            venue_sync: components["schemas"]["VenueSync"];
         };
         /** @description One entry of a reservation's history. */
         ReservationEvent: {
-            /**
-             * @description Unique id, prefixed `rev_`; ids sort in time order.
-             * @example rev_01jf8z3c4d5e6f7g8h9j0k1m2n
-             */
-            id: string;
-            /**
-             * @description Always `reservation_event`.
-             * @example reservation_event
-             * @enum {string}
-             */
-            object: "reservation_event";
-            /**
-             * @description The reservation.
-             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
-             */
-            reservation_id: string;
-            /**
-             * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment.
-             * @example reservation.updated
-             * @enum {string}
-             */
-            type: "reservation.held" | "reservation.updated" | "reservation.change_requested" | "reservation.extended" | "reservation.confirmed" | "reservation.cancelled" | "reservation.released" | "reservation.expired" | "reservation.completed" | "reservation.no_show";
-            /**
-             * @description The id of the token that made the change; null when PRIMA made it.
-             * @example tok_01jf8x0a1b2c3d4e5f6g7h8j9k
-             */
-            token_id: string | null;
             /**
              * @description The fields that changed (`party_size`, `slot_id`, `starts_at`, `guest.email`, `payment.amount`, `status`, …), each with its old and new value.
              * @example {
@@ -1490,15 +1201,36 @@ export interface components {
              * @example 2026-11-22T10:05:00Z
              */
             created_at: string;
+            /**
+             * @description Unique id, prefixed `rev_`; ids sort in time order.
+             * @example rev_01jf8z3c4d5e6f7g8h9j0k1m2n
+             */
+            id: string;
+            /**
+             * @description Always `reservation_event`.
+             * @example reservation_event
+             * @enum {string}
+             */
+            object: "reservation_event";
+            /**
+             * @description The reservation.
+             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
+             */
+            reservation_id: string;
+            /**
+             * @description The id of the token that made the change; null when PRIMA made it.
+             * @example tok_01jf8x0a1b2c3d4e5f6g7h8j9k
+             */
+            token_id: string | null;
+            /**
+             * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+             * @example reservation.updated
+             * @enum {string}
+             */
+            type: "reservation.held" | "reservation.updated" | "reservation.change_requested" | "reservation.extended" | "reservation.confirmed" | "reservation.cancelled" | "reservation.released" | "reservation.expired" | "reservation.completed" | "reservation.no_show";
         };
         /** @description A page of a reservation's history, oldest first. */
         ReservationEventList: {
-            /**
-             * @description Always `list`.
-             * @example list
-             * @enum {string}
-             */
-            object: "list";
             /** @description The entries of this page. */
             data: components["schemas"]["ReservationEvent"][];
             /**
@@ -1506,15 +1238,15 @@ export interface components {
              * @example false
              */
             has_more: boolean;
-        };
-        /** @description A page of reservations. */
-        ReservationList: {
             /**
              * @description Always `list`.
              * @example list
              * @enum {string}
              */
             object: "list";
+        };
+        /** @description A page of reservations. */
+        ReservationList: {
             /** @description The reservations of this page. */
             data: components["schemas"]["Reservation"][];
             /**
@@ -1522,201 +1254,190 @@ export interface components {
              * @example false
              */
             has_more: boolean;
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
         };
-        /** @description The test payment method to confirm with. */
-        ConfirmPaymentIntentRequest: {
+        /** @description One payment of a reservation. */
+        ReservationPayment: {
             /**
-             * @description What the confirmation does: `succeeded` authorises the card, `declined` is refused by the issuer, `requires_action` waits for 3-D Secure. Takes precedence over `payment_method`; default `succeeded`.
-             * @example succeeded
-             * @enum {string}
+             * Format: int64
+             * @description Amount in minor units.
+             * @example 15000
              */
-            outcome?: "succeeded" | "declined" | "requires_action";
+            amount: number;
             /**
-             * @description A Stripe test payment method, as an alternative to `outcome`: `pm_card_visa` (succeeded), `pm_card_chargeDeclined` (declined), `pm_card_authenticationRequired` (requires_action).
-             * @example pm_card_visa
-             * @enum {string}
+             * Format: int64
+             * @description Amount charged so far, in minor units.
+             * @example 15000
              */
-            payment_method?: "pm_card_visa" | "pm_card_chargeDeclined" | "pm_card_authenticationRequired";
-        };
-        /** @description What cancelling a reservation now would do to its payment. */
-        CancellationQuote: {
+            amount_captured: number;
             /**
-             * @description Always `cancellation_quote`.
-             * @example cancellation_quote
-             * @enum {string}
+             * Format: int64
+             * @description Amount owed back that the provider has not confirmed yet, in minor units.
+             * @example 0
              */
-            object: "cancellation_quote";
+            amount_refund_pending: number;
             /**
-             * @description The reservation quoted.
-             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
+             * Format: int64
+             * @description Amount refunded so far, in minor units.
+             * @example 0
              */
-            reservation_id: string;
-            status: components["schemas"]["ReservationStatus"];
+            amount_refunded: number;
             /**
-             * @description Whether the reservation can be cancelled (or released) now.
-             * @example true
+             * @description Pass it to Stripe.js on your client to authorise the card.
+             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1_secret_x8Hq2mLw
              */
-            cancellable: boolean;
+            client_secret: string;
             /**
-             * @description ISO 4217 currency of the amounts, lower case; empty for a standard reservation.
+             * @description ISO 4217 currency, lower case.
              * @example usd
              */
             currency: string;
+            /** @description The issuer's reason for the last declined confirmation, if any. */
+            decline_code: string | null;
             /**
-             * Format: int64
-             * @description What cancelling now would refund, in minor units.
-             * @example 7500
+             * @description The payment intent's id at the provider.
+             * @example pi_3QeXk2LkdIwHu7ix0abcDEF1
              */
-            refund_amount: number;
+            payment_intent_id: string;
             /**
-             * Format: int64
-             * @description What cancelling now would keep under the policy, in minor units.
-             * @example 7500
+             * @description The payment gateway, `sandbox` or `stripe`.
+             * @example stripe
              */
-            fee_amount: number;
+            provider: string;
             /**
-             * Format: date-time
-             * @description Until when cancelling refunds everything; null when it always does.
-             * @example 2026-12-03T19:30:00-05:00
-             */
-            free_until: string | null;
-            /**
-             * @description The quote in words, to show to the guest.
-             * @example Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
-             */
-            summary: string;
-        };
-        /** @description Whether the venue's own reservation platform has the booking. */
-        VenueSync: {
-            /**
-             * @description `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
-             * @example synced
+             * @description `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
+             * @example hold
              * @enum {string}
              */
-            status: "not_applicable" | "pending" | "synced" | "failed";
-            /**
-             * @description The booking's reference in the venue's platform, once synced.
-             * @example SR-88213
-             */
-            platform_reference: string | null;
-            /**
-             * @description Delivery attempts so far.
-             * @example 1
-             */
-            attempts: number;
-            /**
-             * @description Why the last attempt failed, while it is not synced.
-             * @example null
-             */
-            last_error: string | null;
-            /**
-             * Format: date-time
-             * @description When the platform confirmed it.
-             * @example 2026-11-22T10:02:41Z
-             */
-            synced_at: string | null;
+            purpose: "hold" | "change";
+            status: components["schemas"]["PaymentIntentStatus"];
         };
         /**
-         * @description What happened. See the Webhooks section of the introduction.
-         * @example reservation.confirmed
+         * @description `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
+         *     `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
+         * @example confirmed
          * @enum {string}
          */
-        EventType: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled";
+        ReservationStatus: "held" | "confirmed" | "cancelled" | "completed" | "no_show" | "expired" | "released";
+        /** @description A bookable time at a venue. Each reservation takes one of its tables. */
+        Slot: {
+            cancellation_policy: components["schemas"]["CancellationPolicy"];
+            /**
+             * @description How long the table is kept.
+             * @example 120
+             */
+            duration_minutes: number;
+            /**
+             * Format: date-time
+             * @description End, with the venue's UTC offset.
+             * @example 2026-12-04T21:30:00-05:00
+             */
+            ends_at: string;
+            /**
+             * @description Unique id, prefixed `slot_`.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            id: string;
+            /**
+             * Format: date
+             * @description The venue-local date.
+             * @example 2026-12-04
+             */
+            local_date: string;
+            local_time: components["schemas"]["LocalTime"];
+            /**
+             * @description Always `slot`.
+             * @example slot
+             * @enum {string}
+             */
+            object: "slot";
+            /**
+             * @description Largest party this slot seats.
+             * @example 4
+             */
+            party_size_max: number;
+            /**
+             * @description Smallest party this slot seats.
+             * @example 2
+             */
+            party_size_min: number;
+            price: components["schemas"]["Price"];
+            /**
+             * @description Where the table is.
+             * @example dining_room
+             */
+            seating_area: string;
+            /**
+             * Format: date-time
+             * @description Start, with the venue's UTC offset.
+             * @example 2026-12-04T19:30:00-05:00
+             */
+            starts_at: string;
+            /**
+             * @description Tables not held or booked when this answer was made.
+             * @example 3
+             */
+            tables_left: number;
+            type: components["schemas"]["SlotType"];
+            venue: components["schemas"]["VenueSummary"];
+        };
+        /** @description A page of slots. */
+        SlotList: {
+            /** @description The slots of this page. */
+            data: components["schemas"]["Slot"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example true
+             */
+            has_more: boolean;
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+        };
         /**
-         * @description The body of every webhook delivery. `id` equals the `webhook-id` header and stays
-         *     the same when a delivery is retried.
+         * @description `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+         * @example prime
+         * @enum {string}
          */
-        Event: {
-            /**
-             * @description Unique id of this delivery, also sent as `webhook-id`.
-             * @example msg_01jf8z3c4d5e6f7g8h9j0k1m2n
-             */
-            id: string;
-            /**
-             * @description Always `event`.
-             * @example event
-             * @enum {string}
-             */
-            object: "event";
-            type: components["schemas"]["EventType"];
+        SlotType: "standard" | "prime";
+        /** @description A partner access token, without its secret. */
+        Token: {
             /**
              * Format: date-time
-             * @description When the change happened.
-             * @example 2026-11-22T10:02:41Z
-             */
-            created_at: string;
-            /** @description The object the event is about. */
-            data: {
-                object: components["schemas"]["Reservation"];
-            };
-        };
-        /** @description Where to send events, and which. */
-        CreateWebhookEndpointRequest: {
-            /**
-             * @description An http(s) URL on the public internet.
-             * @example https://partner.example/hooks/prima
-             */
-            url: string;
-            /**
-             * @description The event types to receive; `*` for all.
-             * @example [
-             *       "reservation.confirmed",
-             *       "reservation.cancelled"
-             *     ]
-             */
-            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
-        };
-        /** @description A URL that receives events. */
-        WebhookEndpoint: {
-            /**
-             * @description Unique id, prefixed `we_`.
-             * @example we_01jf8z1a2b3c4d5e6f7g8h9j0k
-             */
-            id: string;
-            /**
-             * @description Always `webhook_endpoint`.
-             * @example webhook_endpoint
-             * @enum {string}
-             */
-            object: "webhook_endpoint";
-            /**
-             * @description Where events are sent.
-             * @example https://partner.example/hooks/prima
-             */
-            url: string;
-            /**
-             * @description The event types sent; `*` for all.
-             * @example [
-             *       "reservation.confirmed",
-             *       "reservation.cancelled"
-             *     ]
-             */
-            events: string[];
-            /**
-             * @description `enabled`, or `disabled` (the URL answered 410 Gone).
-             * @example enabled
-             * @enum {string}
-             */
-            status: "enabled" | "disabled";
-            /**
-             * @description The signing secret (`whsec_…`); only in the response that created the endpoint.
-             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-             */
-            secret?: string;
-            /**
-             * Format: date-time
-             * @description When it was created.
+             * @description When the token was issued.
              * @example 2026-11-22T10:00:00Z
              */
             created_at: string;
-        };
-        /** @description A partner access token, without its secret. */
-        Token: {
+            /**
+             * Format: date-time
+             * @description When the token stops working; null if it does not expire.
+             * @example 2027-02-20T10:00:00Z
+             */
+            expires_at: string | null;
             /**
              * @description Unique id, prefixed `tok_`.
              * @example tok_01jf8z1a2b3c4d5e6f7g8h9j0k
              */
             id: string;
+            /**
+             * Format: date-time
+             * @description The last time the token was used (recorded at most once a minute).
+             * @example 2026-11-22T10:00:00Z
+             */
+            last_used_at: string | null;
+            /**
+             * @description The label PRIMA gave the token when issuing it.
+             * @example production checkout
+             */
+            name: string;
             /**
              * @description Always `token`.
              * @example token
@@ -1737,15 +1458,15 @@ export interface components {
                 name: string;
             };
             /**
-             * @description The label PRIMA gave the token when issuing it.
-             * @example production checkout
-             */
-            name: string;
-            /**
              * @description The first characters of the secret, to tell tokens apart.
              * @example prima_pat_4f8Q
              */
             prefix: string;
+            /**
+             * Format: date-time
+             * @description When a rotated token stops working (the end of its overlap with its successor); null otherwise.
+             */
+            revokes_at: string | null;
             /**
              * @description What the token may do.
              * @example [
@@ -1756,304 +1477,72 @@ export interface components {
              *     ]
              */
             scopes: string[];
-            /**
-             * Format: date-time
-             * @description When the token stops working; null if it does not expire.
-             * @example 2027-02-20T10:00:00Z
-             */
-            expires_at: string | null;
-            /**
-             * Format: date-time
-             * @description The last time the token was used (recorded at most once a minute).
-             * @example 2026-11-22T10:00:00Z
-             */
-            last_used_at: string | null;
-            /**
-             * Format: date-time
-             * @description When a rotated token stops working (the end of its overlap with its successor); null otherwise.
-             * @example null
-             */
-            revokes_at: string | null;
-            /**
-             * Format: date-time
-             * @description When the token was issued.
-             * @example 2026-11-22T10:00:00Z
-             */
-            created_at: string;
         };
-        /** @description One authenticated request. */
-        AuditEvent: {
+        /**
+         * @description What to change; fields left out stay as they are.
+         * @example {
+         *       "notes": "Two more guests; one vegetarian.",
+         *       "party_size": 4
+         *     }
+         */
+        UpdateReservationRequest: {
+            guest?: components["schemas"]["GuestUpdate"];
             /**
-             * @description Unique id, prefixed `aud_`.
-             * @example aud_01jf8z1a2b3c4d5e6f7g8h9j0k
+             * @description Requests for the venue (allergies, occasion).
+             * @example Two more guests; one vegetarian.
              */
-            id: string;
+            notes?: string;
             /**
-             * @description Always `audit_event`.
-             * @example audit_event
-             * @enum {string}
+             * @description Your own reference, for example your order id; filterable.
+             * @example order-88412
              */
-            object: "audit_event";
+            partner_reference?: string;
             /**
-             * Format: date-time
-             * @description When the request arrived.
-             * @example 2026-11-22T10:00:00Z
+             * @description Number of guests; within the (new) slot's party-size range.
+             * @example 4
              */
-            occurred_at: string;
+            party_size?: number;
             /**
-             * @description The token that made it.
-             * @example tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+             * @description Move the booking to this slot of the same venue.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
              */
-            token_id: string;
-            /**
-             * @description The HTTP method.
-             * @example POST
-             */
-            method: string;
-            /**
-             * @description The route template (ids as `:name`).
-             * @example /v1/reservations/:reservation_id/finalize
-             */
-            route: string;
-            /**
-             * @description The HTTP status answered.
-             * @example 200
-             */
-            status: number;
-            /**
-             * @description The request's `Request-Id`.
-             * @example req_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            request_id: string;
-            /**
-             * @description The `Idempotency-Key` sent, or empty.
-             * @example 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
-             */
-            idempotency_key: string;
-            /**
-             * @description The client's IP address as the server saw it.
-             * @example 203.0.113.7
-             */
-            client_addr: string;
-            /**
-             * @description Time to answer, in milliseconds.
-             * @example 12.5
-             */
-            duration_ms: number;
+            slot_id?: string;
         };
-        /** @description A page of audit events. */
-        AuditEventList: {
+        /** @description A restaurant you may sell. */
+        Venue: {
+            address: components["schemas"]["Address"];
+            cancellation_policy: components["schemas"]["CancellationPolicy"];
             /**
-             * @description Always `list`.
-             * @example list
-             * @enum {string}
+             * @description The venue's city, as used by the `city` filters.
+             * @example New York
              */
-            object: "list";
-            /** @description The events of this page, newest first. */
-            data: components["schemas"]["AuditEvent"][];
+            city: string;
             /**
-             * @description Whether another page follows; pass the last `id` as `starting_after`.
-             * @example false
+             * @description The venue's cuisine, as used by the `cuisine` filters.
+             * @example italian
              */
-            has_more: boolean;
-        };
-        /** @description Your webhook endpoints. */
-        WebhookEndpointList: {
+            cuisine: string;
             /**
-             * @description Always `list`.
-             * @example list
-             * @enum {string}
-             */
-            object: "list";
-            /** @description The endpoints. */
-            data: components["schemas"]["WebhookEndpoint"][];
-            /**
-             * @description Always false; every endpoint is listed.
-             * @example false
-             */
-            has_more: boolean;
-        };
-        /** @description Confirms a deletion. */
-        DeletedObject: {
-            /**
-             * @description The deleted object's id.
-             * @example we_01jf8z1a2b3c4d5e6f7g8h9j0k
-             */
-            id: string;
-            /**
-             * @description The deleted object's type.
-             * @example webhook_endpoint
-             */
-            object: string;
-            /**
-             * @description Always true.
-             * @example true
-             */
-            deleted: boolean;
-        };
-        /** @description Acknowledges a provider event. */
-        WebhookReceipt: {
-            /**
-             * @description Always true.
-             * @example true
-             */
-            received: boolean;
-            /**
-             * @description True when this event id was handled before and nothing was done again.
-             * @example false
-             */
-            duplicate?: boolean;
-        };
-        /** @description A sandbox payment intent, shaped like Stripe's. */
-        PaymentIntent: {
-            /**
-             * @description The payment intent's id.
-             * @example pi_sbx_01jf8y4d2k3m4n5p6q7r8s9t0v
-             */
-            id: string;
-            /**
-             * @description Always `payment_intent`.
-             * @example payment_intent
-             * @enum {string}
-             */
-            object: "payment_intent";
-            /**
-             * Format: int64
-             * @description Amount in minor units.
-             * @example 15000
-             */
-            amount: number;
-            /**
-             * @description ISO 4217 currency, lower case.
+             * @description ISO 4217 currency of prime prices, lower case.
              * @example usd
              */
             currency: string;
-            status: components["schemas"]["PaymentIntentStatus"];
             /**
-             * @description Always `manual`; PRIMA captures on finalize.
-             * @example manual
-             * @enum {string}
+             * @description A short description for guests.
+             * @example Handmade pasta and a long natural-wine list in the West Village.
              */
-            capture_method: "manual";
-        };
-        /** @description Liveness. */
-        Health: {
-            /**
-             * @description Always `ok`.
-             * @example ok
-             * @enum {string}
-             */
-            status: "ok";
-        };
-        /** @description Readiness and the checks behind it. */
-        Readiness: {
-            /**
-             * @description `ok` when every check passes.
-             * @example ok
-             * @enum {string}
-             */
-            status: "ok" | "unavailable";
-            /** @description Each check's outcome. */
-            checks: {
-                /**
-                 * @description `ok` or why the database cannot be reached.
-                 * @example ok
-                 */
-                database: string;
-                /**
-                 * @description `ok` or how far the schema is behind.
-                 * @example ok
-                 */
-                migrations: string;
-            };
-        };
-        /**
-         * @description `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
-         * @example open
-         * @enum {string}
-         */
-        SlotStatus: "open" | "withdrawn";
-        /**
-         * @description A day of the week.
-         * @example fri
-         * @enum {string}
-         */
-        Weekday: "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
-        /** @description Until when a booking can be changed. */
-        OperatorModificationPolicyInput: {
-            /**
-             * @description Changes are accepted until this many hours before the start (0 means until the start).
-             * @example 2
-             */
-            allowed_until_hours_before: number;
-        };
-        /** @description When a booking can be cancelled for free, and the fee after that. */
-        OperatorCancellationPolicyInput: {
-            /**
-             * @description Cancelling is free until this many hours before the start.
-             * @example 24
-             */
-            free_until_hours_before: number;
-            /**
-             * @description `none` (always free), `percent` of the prepaid amount, or a `fixed` amount. (A pattern rather than an enum keeps the generated Go names of the partner `CancellationPolicy` enum unchanged.)
-             * @example percent
-             */
-            fee_type: string;
-            /**
-             * @description With `fee_type` `percent`, the share of the prepaid amount kept.
-             * @example 50
-             */
-            fee_percent?: number;
-            /**
-             * Format: int64
-             * @description With `fee_type` `fixed`, the fee in minor units of the venue's currency.
-             * @example 2500
-             */
-            fee_amount?: number;
-        };
-        /** @description The venue's street address; the city is the venue's `city`. */
-        OperatorAddressInput: {
-            /**
-             * @description Street and number.
-             * @example 233 West 4th Street
-             */
-            line1: string;
-            /**
-             * @description Postal code.
-             * @example 10014
-             */
-            postal_code?: string;
-            /**
-             * @description ISO 3166-1 alpha-2 country code.
-             * @example US
-             */
-            country?: string;
-        };
-        /**
-         * @description How the venue's own reservation platform hears of bookings: `log` keeps the
-         *     notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-         *     signed per Standard Webhooks, to `url`.
-         */
-        VenuePlatform: {
-            /**
-             * @description The connector.
-             * @example webhook
-             * @enum {string}
-             */
-            kind: "log" | "webhook";
-            /**
-             * @description With `webhook`, the HTTPS URL the notifications are POSTed to.
-             * @example https://platform.example/prima/notifications
-             */
-            url?: string | null;
-        };
-        /** @description A venue as its operator manages it. */
-        OperatorVenue: {
+            description: string;
             /**
              * @description Unique id, prefixed `ven_`.
              * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
              */
             id: string;
+            modification_policy: components["schemas"]["ModificationPolicy"];
+            /**
+             * @description The venue's name.
+             * @example Osteria Lupa
+             */
+            name: string;
             /**
              * @description Always `venue`.
              * @example venue
@@ -2061,88 +1550,37 @@ export interface components {
              */
             object: "venue";
             /**
-             * @description The venue's name.
-             * @example Osteria Lupa
+             * @description The seating areas slots can be in.
+             * @example [
+             *       "dining_room",
+             *       "bar"
+             *     ]
              */
-            name: string;
-            /**
-             * @description A short description for guests.
-             * @example Handmade pasta in the West Village.
-             */
-            description: string;
-            address: components["schemas"]["Address"];
-            /**
-             * @description The venue's city, as partners filter on it.
-             * @example New York
-             */
-            city: string;
-            /**
-             * @description The venue's cuisine, as partners filter on it.
-             * @example italian
-             */
-            cuisine: string;
+            seating_areas: string[];
             /**
              * @description The venue's IANA time zone; slot dates and times are local to it.
              * @example America/New_York
              */
             time_zone: string;
-            /**
-             * @description ISO 4217 currency of prime prices, lower case.
-             * @example usd
-             */
-            currency: string;
-            /**
-             * @description The seating areas slots can be in.
-             * @example [
-             *       "dining_room",
-             *       "bar"
-             *     ]
-             */
-            seating_areas: string[];
-            cancellation_policy: components["schemas"]["CancellationPolicy"];
-            modification_policy: components["schemas"]["ModificationPolicy"];
-            platform: components["schemas"]["VenuePlatform"];
-            /**
-             * @description The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
-             * @example null
-             */
-            platform_signing_secret: string | null;
-            /**
-             * Format: date-time
-             * @description When the venue was created.
-             * @example 2026-11-22T10:00:00Z
-             */
-            created_at: string;
         };
-        /** @description A page of your venues. */
-        OperatorVenueList: {
+        /** @description A page of venues. */
+        VenueList: {
+            /** @description The venues of this page. */
+            data: components["schemas"]["Venue"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
             /**
              * @description Always `list`.
              * @example list
              * @enum {string}
              */
             object: "list";
-            /** @description The venues of this page. */
-            data: components["schemas"]["OperatorVenue"][];
-            /**
-             * @description Whether another page follows; pass the last `id` as `starting_after`.
-             * @example false
-             */
-            has_more: boolean;
         };
-        /** @description A new venue. */
-        CreateVenueRequest: {
-            /**
-             * @description The venue's name.
-             * @example Osteria Lupa
-             */
-            name: string;
-            /**
-             * @description A short description for guests.
-             * @example Handmade pasta in the West Village.
-             */
-            description?: string;
-            address: components["schemas"]["OperatorAddressInput"];
+        /** @description The venue a slot or reservation belongs to. */
+        VenueSummary: {
             /**
              * @description The venue's city.
              * @example New York
@@ -2154,748 +1592,139 @@ export interface components {
              */
             cuisine: string;
             /**
-             * @description An IANA time zone, e.g. `Europe/London`.
-             * @example America/New_York
+             * @description The venue's id.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
              */
-            time_zone: string;
-            /**
-             * @description ISO 4217 currency of prime prices, lower case.
-             * @example usd
-             */
-            currency: string;
-            /**
-             * @description The seating areas slots can be in.
-             * @example [
-             *       "dining_room",
-             *       "bar"
-             *     ]
-             */
-            seating_areas: string[];
-            cancellation_policy: components["schemas"]["OperatorCancellationPolicyInput"];
-            modification_policy?: components["schemas"]["OperatorModificationPolicyInput"];
-            platform?: components["schemas"]["VenuePlatform"];
-        };
-        /** @description The venue's fields to change; fields not sent keep their values. */
-        UpdateVenueRequest: {
+            id: string;
             /**
              * @description The venue's name.
              * @example Osteria Lupa
              */
-            name?: string;
+            name: string;
             /**
-             * @description A short description for guests.
-             * @example Handmade pasta in the West Village.
-             */
-            description?: string;
-            address?: components["schemas"]["OperatorAddressInput"];
-            /**
-             * @description The venue's city.
-             * @example New York
-             */
-            city?: string;
-            /**
-             * @description The venue's cuisine.
-             * @example italian
-             */
-            cuisine?: string;
-            /**
-             * @description An IANA time zone. Existing slots keep their instants.
+             * @description The venue's IANA time zone.
              * @example America/New_York
              */
-            time_zone?: string;
-            /**
-             * @description ISO 4217 currency of prime prices, lower case; existing slots keep theirs.
-             * @example usd
-             */
-            currency?: string;
-            /**
-             * @description The seating areas slots can be in.
-             * @example [
-             *       "dining_room",
-             *       "bar"
-             *     ]
-             */
-            seating_areas?: string[];
-            cancellation_policy?: components["schemas"]["OperatorCancellationPolicyInput"];
-            modification_policy?: components["schemas"]["OperatorModificationPolicyInput"];
-            platform?: components["schemas"]["VenuePlatform"];
+            time_zone: string;
         };
-        /** @description The price of a prime slot, in the venue's currency. */
-        SlotPriceInput: {
+        /** @description Whether the venue's own reservation platform has the booking. */
+        VenueSync: {
             /**
-             * Format: int64
-             * @description Price in minor units.
-             * @example 2500
-             */
-            amount: number;
-            /**
-             * @description `cover` (per guest) or `booking` (once per reservation).
-             * @example cover
-             */
-            per: string;
-        };
-        /** @description A weekly pattern of slots. */
-        CreateScheduleRequest: {
-            /**
-             * @description The days of the week the slots are on.
-             * @example [
-             *       "thu",
-             *       "fri",
-             *       "sat"
-             *     ]
-             */
-            days: components["schemas"]["Weekday"][];
-            /**
-             * @description The local start times of each day's slots.
-             * @example [
-             *       "19:00",
-             *       "19:30"
-             *     ]
-             */
-            times: components["schemas"]["LocalTime"][];
-            /**
-             * @description How long each table is kept.
-             * @example 120
-             */
-            duration_minutes: number;
-            /**
-             * @description Smallest party the slots seat.
-             * @example 2
-             */
-            party_size_min: number;
-            /**
-             * @description Largest party the slots seat.
-             * @example 4
-             */
-            party_size_max: number;
-            /**
-             * @description One of the venue's seating areas.
-             * @example dining_room
-             */
-            seating_area: string;
-            type: components["schemas"]["SlotType"];
-            price?: components["schemas"]["SlotPriceInput"];
-            /**
-             * @description Tables of each slot.
-             * @example 4
-             */
-            tables: number;
-            /**
-             * Format: date
-             * @description The first local date; default today.
-             * @example 2026-12-01
-             */
-            valid_from?: string;
-            /**
-             * Format: date
-             * @description The last local date; default open-ended.
-             * @example 2027-03-31
-             */
-            valid_until?: string;
-            /**
-             * @description How many days ahead slots exist; default 60.
-             * @example 60
-             */
-            horizon_days?: number;
-        };
-        /** @description A weekly pattern of slots at a venue. */
-        Schedule: {
-            /**
-             * @description Unique id, prefixed `sch_`.
-             * @example sch_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            id: string;
-            /**
-             * @description Always `schedule`.
-             * @example schedule
-             * @enum {string}
-             */
-            object: "schedule";
-            /**
-             * @description The venue.
-             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            venue_id: string;
-            /**
-             * @description The days of the week.
-             * @example [
-             *       "thu",
-             *       "fri",
-             *       "sat"
-             *     ]
-             */
-            days: components["schemas"]["Weekday"][];
-            /**
-             * @description The local start times.
-             * @example [
-             *       "19:00",
-             *       "19:30"
-             *     ]
-             */
-            times: components["schemas"]["LocalTime"][];
-            /**
-             * @description How long each table is kept.
-             * @example 120
-             */
-            duration_minutes: number;
-            /**
-             * @description Smallest party.
-             * @example 2
-             */
-            party_size_min: number;
-            /**
-             * @description Largest party.
-             * @example 4
-             */
-            party_size_max: number;
-            /**
-             * @description The seating area.
-             * @example dining_room
-             */
-            seating_area: string;
-            type: components["schemas"]["SlotType"];
-            price: components["schemas"]["Price"];
-            /**
-             * @description Tables of each generated slot.
-             * @example 4
-             */
-            tables: number;
-            /**
-             * Format: date
-             * @description The first local date.
-             * @example 2026-12-01
-             */
-            valid_from: string;
-            /**
-             * Format: date
-             * @description The last local date; null when open-ended.
-             * @example null
-             */
-            valid_until: string | null;
-            /**
-             * @description How many days ahead slots exist.
-             * @example 60
-             */
-            horizon_days: number;
-            /**
-             * Format: date
-             * @description The last local date slots were generated for.
-             * @example 2027-01-30
-             */
-            generated_through: string | null;
-            /**
-             * @description Slots this answer's call generated (0 when reading).
-             * @example 27
-             */
-            slots_generated: number;
-            /**
-             * Format: date-time
-             * @description When the schedule was added.
-             * @example 2026-11-22T10:00:00Z
-             */
-            created_at: string;
-        };
-        /** @description A venue's schedules. */
-        ScheduleList: {
-            /**
-             * @description Always `list`.
-             * @example list
-             * @enum {string}
-             */
-            object: "list";
-            /** @description The schedules. */
-            data: components["schemas"]["Schedule"][];
-            /**
-             * @description Always false; every schedule is listed.
-             * @example false
-             */
-            has_more: boolean;
-        };
-        /** @description A one-off slot. */
-        CreateSlotRequest: {
-            /**
-             * Format: date
-             * @description The venue-local date.
-             * @example 2026-12-31
-             */
-            local_date: string;
-            local_time: components["schemas"]["LocalTime"];
-            /**
-             * @description How long the table is kept.
-             * @example 180
-             */
-            duration_minutes: number;
-            /**
-             * @description Smallest party.
-             * @example 2
-             */
-            party_size_min: number;
-            /**
-             * @description Largest party.
-             * @example 6
-             */
-            party_size_max: number;
-            /**
-             * @description One of the venue's seating areas.
-             * @example dining_room
-             */
-            seating_area: string;
-            type: components["schemas"]["SlotType"];
-            price?: components["schemas"]["SlotPriceInput"];
-            /**
-             * @description Tables of the slot.
-             * @example 6
-             */
-            tables: number;
-        };
-        /** @description What to change on a slot. */
-        UpdateSlotRequest: {
-            /**
-             * @description The slot's tables; never below the tables already held or booked.
-             * @example 6
-             */
-            tables?: number;
-            status?: components["schemas"]["SlotStatus"];
-        };
-        /** @description A slot as its venue sees it. */
-        OperatorSlot: {
-            /**
-             * @description Unique id, prefixed `slot_`.
-             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
-             */
-            id: string;
-            /**
-             * @description Always `slot`.
-             * @example slot
-             * @enum {string}
-             */
-            object: "slot";
-            /**
-             * @description The venue.
-             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            venue_id: string;
-            /**
-             * @description The schedule that generated it; null for a one-off slot.
-             * @example sch_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            schedule_id: string | null;
-            /**
-             * Format: date-time
-             * @description Start, with the venue's UTC offset.
-             * @example 2026-12-04T19:30:00-05:00
-             */
-            starts_at: string;
-            /**
-             * Format: date
-             * @description The venue-local date.
-             * @example 2026-12-04
-             */
-            local_date: string;
-            local_time: components["schemas"]["LocalTime"];
-            /**
-             * @description How long the table is kept.
-             * @example 120
-             */
-            duration_minutes: number;
-            /**
-             * @description Smallest party.
-             * @example 2
-             */
-            party_size_min: number;
-            /**
-             * @description Largest party.
-             * @example 4
-             */
-            party_size_max: number;
-            /**
-             * @description Where the table is.
-             * @example dining_room
-             */
-            seating_area: string;
-            type: components["schemas"]["SlotType"];
-            price: components["schemas"]["Price"];
-            /**
-             * @description The slot's tables.
-             * @example 4
-             */
-            tables: number;
-            /**
-             * @description Tables held (unexpired) or booked now, from the shared pool and allocations alike.
+             * @description Delivery attempts so far.
              * @example 1
              */
-            tables_taken: number;
+            attempts: number;
+            /** @description Why the last attempt failed, while it is not synced. */
+            last_error: string | null;
             /**
-             * @description Tables kept for single partners by allocations not yet released, and not sold; the shared pool has `tables - tables_taken - tables_allocated` left.
-             * @example 2
+             * @description The booking's reference in the venue's platform, once synced.
+             * @example SR-88213
              */
-            tables_allocated: number;
-            status: components["schemas"]["SlotStatus"];
+            platform_reference: string | null;
             /**
-             * Format: date-time
-             * @description When the slot last changed.
-             * @example 2026-11-22T10:00:00Z
-             */
-            updated_at: string;
-        };
-        /** @description A page of a venue's slots. */
-        OperatorSlotList: {
-            /**
-             * @description Always `list`.
-             * @example list
+             * @description `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
+             * @example synced
              * @enum {string}
              */
-            object: "list";
-            /** @description The slots of this page. */
-            data: components["schemas"]["OperatorSlot"][];
-            /**
-             * @description Whether another page follows; pass the last `id` as `starting_after`.
-             * @example false
-             */
-            has_more: boolean;
-        };
-        /** @description Dates, or a service on those dates, when the venue is closed. */
-        CreateClosureRequest: {
-            /**
-             * Format: date
-             * @description The first local date closed.
-             * @example 2026-12-24
-             */
-            date_from: string;
-            /**
-             * Format: date
-             * @description The last local date closed (inclusive).
-             * @example 2026-12-24
-             */
-            date_to: string;
-            time_from?: components["schemas"]["LocalTime"];
-            time_to?: components["schemas"]["LocalTime"];
-            /**
-             * @description Why, for the venue's own records.
-             * @example Private event
-             */
-            reason?: string;
-        };
-        /** @description Dates, or a service on those dates, when a venue is closed. */
-        Closure: {
-            /**
-             * @description Unique id, prefixed `clo_`.
-             * @example clo_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            id: string;
-            /**
-             * @description Always `closure`.
-             * @example closure
-             * @enum {string}
-             */
-            object: "closure";
-            /**
-             * @description The venue.
-             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            venue_id: string;
-            /**
-             * Format: date
-             * @description The first local date closed.
-             * @example 2026-12-24
-             */
-            date_from: string;
-            /**
-             * Format: date
-             * @description The last local date closed.
-             * @example 2026-12-24
-             */
-            date_to: string;
-            /**
-             * @description With a service, the earliest local start time closed; null for all day.
-             * @example 18:00
-             */
-            time_from: string | null;
-            /**
-             * @description With a service, the latest local start time closed; null for all day.
-             * @example 23:00
-             */
-            time_to: string | null;
-            /**
-             * @description Why.
-             * @example Private event
-             */
-            reason: string;
-            /**
-             * @description Slots this answer's call withdrew (0 when reading).
-             * @example 6
-             */
-            slots_withdrawn: number;
-            /**
-             * @description Held or confirmed reservations on the withdrawn slots when it was made (0 when reading); they stand.
-             * @example 1
-             */
-            reservations_affected: number;
+            status: "not_applicable" | "pending" | "synced" | "failed";
             /**
              * Format: date-time
-             * @description When the closure was made.
-             * @example 2026-11-22T10:00:00Z
-             */
-            created_at: string;
-        };
-        /** @description A venue's closures. */
-        ClosureList: {
-            /**
-             * @description Always `list`.
-             * @example list
-             * @enum {string}
-             */
-            object: "list";
-            /** @description The closures. */
-            data: components["schemas"]["Closure"][];
-            /**
-             * @description Always false; every closure is listed.
-             * @example false
-             */
-            has_more: boolean;
-        };
-        /** @description The payment of a prime reservation, as the venue sees it (no client secret); null for a standard one. */
-        OperatorPayment: {
-            status: components["schemas"]["PaymentIntentStatus"];
-            /**
-             * Format: int64
-             * @description Amount in minor units.
-             * @example 5000
-             */
-            amount: number;
-            /**
-             * @description ISO 4217 currency, lower case.
-             * @example usd
-             */
-            currency: string;
-            /**
-             * Format: int64
-             * @description Amount charged so far, in minor units.
-             * @example 5000
-             */
-            amount_captured: number;
-            /**
-             * Format: int64
-             * @description Amount refunded so far, in minor units.
-             * @example 0
-             */
-            amount_refunded: number;
-        } | null;
-        /** @description A reservation at one of your venues. */
-        OperatorReservation: {
-            /**
-             * @description Unique id, prefixed `res_`.
-             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
-             */
-            id: string;
-            /**
-             * @description Always `reservation`.
-             * @example reservation
-             * @enum {string}
-             */
-            object: "reservation";
-            status: components["schemas"]["ReservationStatus"];
-            /** @description The partner that made it. */
-            partner: {
-                /**
-                 * @description The partner's id, prefixed `ptn_`.
-                 * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
-                 */
-                id: string;
-                /**
-                 * @description The partner's name.
-                 * @example acme-rewards
-                 */
-                name: string;
-            };
-            /**
-             * @description The slot whose table this is.
-             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
-             */
-            slot_id: string;
-            venue: components["schemas"]["VenueSummary"];
-            /**
-             * Format: date-time
-             * @description Start, with the venue's UTC offset.
-             * @example 2026-12-04T19:30:00-05:00
-             */
-            starts_at: string;
-            /**
-             * Format: date
-             * @description The venue-local date.
-             * @example 2026-12-04
-             */
-            local_date: string;
-            /**
-             * @description How long the table is kept.
-             * @example 120
-             */
-            duration_minutes: number;
-            /**
-             * @description Where the table is.
-             * @example dining_room
-             */
-            seating_area: string;
-            type: components["schemas"]["SlotType"];
-            /**
-             * @description Number of guests.
-             * @example 2
-             */
-            party_size: number;
-            /** @description The guest. */
-            guest: components["schemas"]["Guest"];
-            /**
-             * @description Requests for the venue.
-             * @example Anniversary.
-             */
-            notes: string | null;
-            /**
-             * @description Once confirmed, the code the guest quotes.
-             * @example PRM-7K4QX9
-             */
-            confirmation_code: string | null;
-            payment: components["schemas"]["OperatorPayment"];
-            venue_sync: components["schemas"]["VenueSync"];
-            /**
-             * Format: date-time
-             * @description When the hold was made.
-             * @example 2026-11-22T10:00:00Z
-             */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @description When it last changed.
+             * @description When the platform confirmed it.
              * @example 2026-11-22T10:02:41Z
              */
-            updated_at: string;
+            synced_at: string | null;
         };
-        /** @description A page of reservations at your venues. */
-        OperatorReservationList: {
-            /**
-             * @description Always `list`.
-             * @example list
-             * @enum {string}
-             */
-            object: "list";
-            /** @description The reservations of this page. */
-            data: components["schemas"]["OperatorReservation"][];
-            /**
-             * @description Whether another page follows; pass the last `id` as `starting_after`.
-             * @example false
-             */
-            has_more: boolean;
-        };
-        /** @description How the visit went. */
-        ReservationOutcomeRequest: {
-            /**
-             * @description `completed` (the guests came) or `no_show`.
-             * @example completed
-             */
-            status: string;
-        };
-        /** @description Tables of a slot to keep for one partner. */
-        CreateAllocationRequest: {
-            /**
-             * @description The partner (as `partner.id` shows it on your bookings).
-             * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
-             */
-            partner_id: string;
-            /**
-             * @description Tables to keep for the partner; at most those free in the shared pool.
-             * @example 2
-             */
-            tables: number;
-            /**
-             * @description The unsold tables return to the shared pool this many hours before the start; default 24.
-             * @example 48
-             */
-            release_hours_before?: number;
-        };
-        /** @description Tables of a slot kept for one partner until `release_at`. */
-        Allocation: {
-            /**
-             * @description Unique id, prefixed `alc_`.
-             * @example alc_01jf8x2c7m5n6p7q8r9s0t1v2w
-             */
-            id: string;
-            /**
-             * @description Always `allocation`.
-             * @example allocation
-             * @enum {string}
-             */
-            object: "allocation";
-            /**
-             * @description The slot.
-             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
-             */
-            slot_id: string;
-            /**
-             * @description The partner the tables are kept for.
-             * @example ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
-             */
-            partner_id: string;
-            /**
-             * @description Tables allocated.
-             * @example 2
-             */
-            tables: number;
-            /**
-             * @description Of them, held or booked by the partner.
-             * @example 1
-             */
-            tables_taken: number;
+        /** @description A URL that receives events. */
+        WebhookEndpoint: {
             /**
              * Format: date-time
-             * @description When the unsold tables return to the shared pool.
-             * @example 2026-12-02T19:30:00Z
-             */
-            release_at: string;
-            /**
-             * @description Whether release_at has passed.
-             * @example false
-             */
-            released: boolean;
-            /**
-             * Format: date-time
-             * @description When the allocation was made.
+             * @description When it was created.
              * @example 2026-11-22T10:00:00Z
              */
             created_at: string;
+            /**
+             * @description The event types sent; `*` for all.
+             * @example [
+             *       "reservation.confirmed",
+             *       "reservation.cancelled"
+             *     ]
+             */
+            events: string[];
+            /**
+             * @description Unique id, prefixed `we_`.
+             * @example we_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            id: string;
+            /**
+             * @description Always `webhook_endpoint`.
+             * @example webhook_endpoint
+             * @enum {string}
+             */
+            object: "webhook_endpoint";
+            /**
+             * @description The signing secret (`whsec_…`); only in the response that created the endpoint.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret?: string;
+            /**
+             * @description `enabled`, or `disabled` (the URL answered 410 Gone).
+             * @example enabled
+             * @enum {string}
+             */
+            status: "enabled" | "disabled";
+            /**
+             * @description Where events are sent.
+             * @example https://partner.example/hooks/prima
+             */
+            url: string;
         };
-        /** @description A slot's allocations. */
-        AllocationList: {
+        /** @description Your webhook endpoints. */
+        WebhookEndpointList: {
+            /** @description The endpoints. */
+            data: components["schemas"]["WebhookEndpoint"][];
+            /**
+             * @description Always false; every endpoint is listed.
+             * @example false
+             */
+            has_more: boolean;
             /**
              * @description Always `list`.
              * @example list
              * @enum {string}
              */
             object: "list";
-            /** @description The allocations. */
-            data: components["schemas"]["Allocation"][];
+        };
+        /** @description Acknowledges a provider event. */
+        WebhookReceipt: {
             /**
-             * @description Always false; every allocation is listed.
+             * @description True when this event id was handled before and nothing was done again.
              * @example false
              */
-            has_more: boolean;
+            duplicate?: boolean;
+            /**
+             * @description Always true.
+             * @example true
+             */
+            received: boolean;
         };
     };
     responses: {
-        /** @description Any other error, in the same format: `error.type` and `error.code` say which (see `/docs/errors`). Each operation lists the statuses it answers; this default lets a generated client decode every error answer with one type (`ErrorResponse`). */
-        UnexpectedError: {
+        /** @description The payment provider failed. Codes: `payment_provider_error`. */
+        BadGateway: {
             headers: {
-                "Request-Id": components["headers"]["RequestId"];
                 "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
                 /**
                  * @example {
                  *       "error": {
-                 *         "type": "api_error",
-                 *         "code": "internal_error",
-                 *         "message": "Something went wrong on our side; it has been logged. Retry, with the same Idempotency-Key for a POST.",
-                 *         "doc_url": "https://prima.example/docs/errors#internal_error",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
+                 *         "code": "payment_provider_error",
+                 *         "doc_url": "https://prima.example/docs/errors#payment_provider_error",
+                 *         "message": "The payment provider failed or timed out; nothing was charged or held. Retry the call with the same Idempotency-Key.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "api_error"
                  *       }
                  *     }
                  */
@@ -2905,113 +1734,20 @@ export interface components {
         /** @description The request is invalid. Codes: `parameter_invalid`, `parameter_missing`, `parameter_unknown`, `body_invalid`, `idempotency_key_missing`, `party_size_out_of_range`; from `POST /v1/webhooks/stripe`, `webhook_signature_invalid`. */
         BadRequest: {
             headers: {
-                "Request-Id": components["headers"]["RequestId"];
                 "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
                 /**
                  * @example {
                  *       "error": {
-                 *         "type": "invalid_request_error",
                  *         "code": "parameter_invalid",
+                 *         "doc_url": "https://prima.example/docs/errors#parameter_invalid",
                  *         "message": "party_size must be at most 20.",
                  *         "param": "party_size",
-                 *         "doc_url": "https://prima.example/docs/errors#parameter_invalid",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["ErrorResponse"];
-            };
-        };
-        /** @description No valid token. Codes: `authentication_required`, `token_invalid`, `token_expired`, `token_revoked`. */
-        Unauthorized: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "API-Version": components["headers"]["ApiVersion"];
-                /** @description The bearer challenge. */
-                "WWW-Authenticate"?: string;
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "type": "authentication_error",
-                 *         "code": "token_invalid",
-                 *         "message": "The bearer token is not a valid PRIMA token.",
-                 *         "doc_url": "https://prima.example/docs/errors#token_invalid",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["ErrorResponse"];
-            };
-        };
-        /** @description The payment is not authorised. Codes: `payment_required`, `card_declined`. */
-        PaymentRequired: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "API-Version": components["headers"]["ApiVersion"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "type": "payment_error",
-                 *         "code": "payment_required",
-                 *         "message": "The payment for this reservation is not authorised yet (status requires_payment_method). Confirm the payment intent on the client, then finalize again.",
-                 *         "payment_intent_status": "requires_payment_method",
-                 *         "next_step": "confirm_payment",
-                 *         "doc_url": "https://prima.example/docs/errors#payment_required",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["ErrorResponse"];
-            };
-        };
-        /** @description The token may not do this. Codes: `insufficient_scope`, `token_kind_invalid` (a partner token on a `/v1/operator/…` operation, or an operator token on any other). */
-        Forbidden: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "API-Version": components["headers"]["ApiVersion"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "type": "permission_error",
-                 *         "code": "insufficient_scope",
-                 *         "message": "This call needs the reservations:write scope.",
-                 *         "doc_url": "https://prima.example/docs/errors#insufficient_scope",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["ErrorResponse"];
-            };
-        };
-        /** @description No such object. Codes: `resource_missing`, `route_not_found`. */
-        NotFound: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "API-Version": components["headers"]["ApiVersion"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "type": "invalid_request_error",
-                 *         "code": "resource_missing",
-                 *         "message": "No such reservation res_01jf8y4d2k3m4n5p6q7r8s9t0v.",
-                 *         "param": "reservation_id",
-                 *         "doc_url": "https://prima.example/docs/errors#resource_missing",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "invalid_request_error"
                  *       }
                  *     }
                  */
@@ -3021,65 +1757,43 @@ export interface components {
         /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `modification_cutoff_passed`, `change_expired`, `idempotency_key_in_use`; on operator operations, `tables_below_taken` and `allocation_unavailable`. */
         Conflict: {
             headers: {
-                "Request-Id": components["headers"]["RequestId"];
                 "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
                 /**
                  * @example {
                  *       "error": {
-                 *         "type": "invalid_request_error",
+                 *         "alternatives": [],
                  *         "code": "slot_unavailable",
+                 *         "doc_url": "https://prima.example/docs/errors#slot_unavailable",
                  *         "message": "That slot has no table left for 4.",
                  *         "param": "slot_id",
-                 *         "doc_url": "https://prima.example/docs/errors#slot_unavailable",
                  *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
-                 *         "alternatives": []
+                 *         "type": "invalid_request_error"
                  *       }
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The body is too large. Codes: `body_too_large`. */
-        PayloadTooLarge: {
+        /** @description The token may not do this. Codes: `insufficient_scope`, `token_kind_invalid` (a partner token on a `/v1/operator/…` operation, or an operator token on any other). */
+        Forbidden: {
             headers: {
-                "Request-Id": components["headers"]["RequestId"];
                 "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
                 /**
                  * @example {
                  *       "error": {
-                 *         "type": "invalid_request_error",
-                 *         "code": "body_too_large",
-                 *         "message": "The body is larger than 1 MB.",
-                 *         "doc_url": "https://prima.example/docs/errors#body_too_large",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["ErrorResponse"];
-            };
-        };
-        /** @description The body is not JSON. Codes: `unsupported_media_type`. */
-        UnsupportedMediaType: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "API-Version": components["headers"]["ApiVersion"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "type": "invalid_request_error",
-                 *         "code": "unsupported_media_type",
-                 *         "message": "Send the body as application/json.",
-                 *         "doc_url": "https://prima.example/docs/errors#unsupported_media_type",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
+                 *         "code": "insufficient_scope",
+                 *         "doc_url": "https://prima.example/docs/errors#insufficient_scope",
+                 *         "message": "This call needs the reservations:write scope.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "permission_error"
                  *       }
                  *     }
                  */
@@ -3089,45 +1803,20 @@ export interface components {
         /** @description The Idempotency-Key was used with another request. Codes: `idempotency_key_reused`. */
         IdempotencyKeyReused: {
             headers: {
-                "Request-Id": components["headers"]["RequestId"];
                 "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
                 /**
                  * @example {
                  *       "error": {
-                 *         "type": "idempotency_error",
                  *         "code": "idempotency_key_reused",
+                 *         "doc_url": "https://prima.example/docs/errors#idempotency_key_reused",
                  *         "message": "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
                  *         "param": "Idempotency-Key",
-                 *         "doc_url": "https://prima.example/docs/errors#idempotency_key_reused",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["ErrorResponse"];
-            };
-        };
-        /** @description Too many requests. Codes: `rate_limited`. Wait `Retry-After` seconds. Each token has a token bucket; separately, an address with too many failed authentications is refused for a while. */
-        TooManyRequests: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "API-Version": components["headers"]["ApiVersion"];
-                "Retry-After": components["headers"]["RetryAfter"];
-                RateLimit: components["headers"]["RateLimit"];
-                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": {
-                 *         "type": "rate_limit_error",
-                 *         "code": "rate_limited",
-                 *         "message": "Too many requests. Retry after the time in the Retry-After header.",
-                 *         "doc_url": "https://prima.example/docs/errors#rate_limited",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "idempotency_error"
                  *       }
                  *     }
                  */
@@ -3137,19 +1826,88 @@ export interface components {
         /** @description Something went wrong on our side. Codes: `internal_error`. */
         InternalError: {
             headers: {
-                "Request-Id": components["headers"]["RequestId"];
                 "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
                 /**
                  * @example {
                  *       "error": {
-                 *         "type": "api_error",
                  *         "code": "internal_error",
-                 *         "message": "Something went wrong on our side. It is safe to retry with the same Idempotency-Key.",
                  *         "doc_url": "https://prima.example/docs/errors#internal_error",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
+                 *         "message": "Something went wrong on our side. It is safe to retry with the same Idempotency-Key.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "api_error"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description No such object. Codes: `resource_missing`, `route_not_found`. */
+        NotFound: {
+            headers: {
+                "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "resource_missing",
+                 *         "doc_url": "https://prima.example/docs/errors#resource_missing",
+                 *         "message": "No such reservation res_01jf8y4d2k3m4n5p6q7r8s9t0v.",
+                 *         "param": "reservation_id",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "invalid_request_error"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The body is too large. Codes: `body_too_large`. */
+        PayloadTooLarge: {
+            headers: {
+                "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "body_too_large",
+                 *         "doc_url": "https://prima.example/docs/errors#body_too_large",
+                 *         "message": "The body is larger than 1 MB.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "invalid_request_error"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The payment is not authorised. Codes: `payment_required`, `card_declined`. */
+        PaymentRequired: {
+            headers: {
+                "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "payment_required",
+                 *         "doc_url": "https://prima.example/docs/errors#payment_required",
+                 *         "message": "The payment for this reservation is not authorised yet (status requires_payment_method). Confirm the payment intent on the client, then finalize again.",
+                 *         "next_step": "confirm_payment",
+                 *         "payment_intent_status": "requires_payment_method",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "payment_error"
                  *       }
                  *     }
                  */
@@ -3159,8 +1917,8 @@ export interface components {
         /** @description PRIMA cannot reach its database for a moment (an outage or a failover); nothing was done. Codes: `service_unavailable`. Wait `Retry-After` seconds and retry; a POST with the same `Idempotency-Key`. */
         ServiceUnavailable: {
             headers: {
-                "Request-Id": components["headers"]["RequestId"];
                 "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -3168,33 +1926,104 @@ export interface components {
                 /**
                  * @example {
                  *       "error": {
-                 *         "type": "api_error",
                  *         "code": "service_unavailable",
-                 *         "message": "The service is temporarily unavailable; nothing was done. Retry after the time in the Retry-After header, with the same Idempotency-Key.",
                  *         "doc_url": "https://prima.example/docs/errors#service_unavailable",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
+                 *         "message": "The service is temporarily unavailable; nothing was done. Retry after the time in the Retry-After header, with the same Idempotency-Key.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "api_error"
                  *       }
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The payment provider failed. Codes: `payment_provider_error`. */
-        BadGateway: {
+        /** @description Too many requests. Codes: `rate_limited`. Wait `Retry-After` seconds. Each token has a token bucket; separately, an address with too many failed authentications is refused for a while. */
+        TooManyRequests: {
             headers: {
-                "Request-Id": components["headers"]["RequestId"];
                 "API-Version": components["headers"]["ApiVersion"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
                 /**
                  * @example {
                  *       "error": {
-                 *         "type": "api_error",
-                 *         "code": "payment_provider_error",
-                 *         "message": "The payment provider failed or timed out; nothing was charged or held. Retry the call with the same Idempotency-Key.",
-                 *         "doc_url": "https://prima.example/docs/errors#payment_provider_error",
-                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w"
+                 *         "code": "rate_limited",
+                 *         "doc_url": "https://prima.example/docs/errors#rate_limited",
+                 *         "message": "Too many requests. Retry after the time in the Retry-After header.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "rate_limit_error"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description No valid token. Codes: `authentication_required`, `token_invalid`, `token_expired`, `token_revoked`. */
+        Unauthorized: {
+            headers: {
+                "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
+                /** @description The bearer challenge. */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "token_invalid",
+                 *         "doc_url": "https://prima.example/docs/errors#token_invalid",
+                 *         "message": "The bearer token is not a valid PRIMA token.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "authentication_error"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description Any other error, in the same format: `error.type` and `error.code` say which (see `/docs/errors`). Each operation lists the statuses it answers; this default lets a generated client decode every error answer with one type (`ErrorResponse`). */
+        UnexpectedError: {
+            headers: {
+                "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "internal_error",
+                 *         "doc_url": "https://prima.example/docs/errors#internal_error",
+                 *         "message": "Something went wrong on our side; it has been logged. Retry, with the same Idempotency-Key for a POST.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "api_error"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The body is not JSON. Codes: `unsupported_media_type`. */
+        UnsupportedMediaType: {
+            headers: {
+                "API-Version": components["headers"]["ApiVersion"];
+                "Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "unsupported_media_type",
+                 *         "doc_url": "https://prima.example/docs/errors#unsupported_media_type",
+                 *         "message": "Send the body as application/json.",
+                 *         "request_id": "req_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                 *         "type": "invalid_request_error"
                  *       }
                  *     }
                  */
@@ -3203,818 +2032,36 @@ export interface components {
         };
     };
     parameters: {
-        /** @description The venue's id. */
-        VenueId: string;
-        /** @description The reservation's id. */
-        ReservationId: string;
-        /** @description Page size, 1 to 100. */
-        Limit: number;
-        /** @description The `id` of the last object of the previous page; the page starts after it. */
-        StartingAfter: string;
         /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
         IdempotencyKey: string;
         /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
         IdempotencyKeyRequired: string;
-        /** @description The slot's id. */
-        SlotId: string;
+        /** @description Page size, 1 to 100. */
+        Limit: number;
+        /** @description The reservation's id. */
+        ReservationId: string;
+        /** @description The `id` of the last object of the previous page; the page starts after it. */
+        StartingAfter: string;
+        /** @description The venue's id. */
+        VenueId: string;
     };
     requestBodies: never;
     headers: {
-        /** @description This request's id; quote it when you contact PRIMA. */
-        RequestId: string;
         /** @description The version of this contract (the document's `info.version`) that answered; see Versioning in the introduction. */
         ApiVersion: string;
-        /** @description Whole seconds to wait before the next request can succeed. */
-        RetryAfter: number;
         /** @description The quota left (IETF draft-ietf-httpapi-ratelimit-headers): `r` requests may be sent now, and the quota is whole again in `t` seconds. */
         RateLimit: string;
         /** @description The quota (IETF draft-ietf-httpapi-ratelimit-headers): `q` requests per `w` seconds. The policy is `default`, `partner` (your account's own limit) or `auth_failures` (failed authentications from one address). */
         RateLimitPolicy: string;
+        /** @description This request's id; quote it when you contact PRIMA. */
+        RequestId: string;
+        /** @description Whole seconds to wait before the next request can succeed. */
+        RetryAfter: number;
     };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    listVenues: {
-        parameters: {
-            query?: {
-                /** @description Only venues in this city (case-insensitive exact match). */
-                city?: string;
-                /** @description Only venues of this cuisine (case-insensitive exact match). */
-                cuisine?: string;
-                /** @description Free text matched against the venue's name, case-insensitive. */
-                q?: string;
-                /** @description Page size, 1 to 100. */
-                limit?: components["parameters"]["Limit"];
-                /** @description The `id` of the last object of the previous page; the page starts after it. */
-                starting_after?: components["parameters"]["StartingAfter"];
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of venues. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VenueList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    getVenue: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The venue. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Venue"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    searchAvailability: {
-        parameters: {
-            query: {
-                /** @description The venue's local date (YYYY-MM-DD). */
-                date: string;
-                /** @description Number of guests. */
-                party_size: number;
-                /** @description Only slots of this venue. */
-                venue_id?: string;
-                /** @description Only venues in this city (case-insensitive). */
-                city?: string;
-                /** @description Only venues of this cuisine (case-insensitive). */
-                cuisine?: string;
-                /** @description Earliest local start time, inclusive (HH:MM, 24-hour). */
-                time_from?: string;
-                /** @description Latest local start time, inclusive (HH:MM, 24-hour). */
-                time_to?: string;
-                /** @description Only slots in this seating area (for example `dining_room`, `bar`, `terrace`). */
-                seating_area?: string;
-                /** @description Only standard (free) or prime (paid) slots. */
-                type?: components["schemas"]["SlotType"];
-                /** @description Page size, 1 to 100. */
-                limit?: components["parameters"]["Limit"];
-                /** @description The `id` of the last object of the previous page; the page starts after it. */
-                starting_after?: components["parameters"]["StartingAfter"];
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of slots. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SlotList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    listReservations: {
-        parameters: {
-            query?: {
-                /** @description Only reservations in this status. */
-                status?: components["schemas"]["ReservationStatus"];
-                /** @description Only reservations at this venue. */
-                venue_id?: string;
-                /** @description Only reservations on or after this venue-local date. */
-                date_from?: string;
-                /** @description Only reservations on or before this venue-local date. */
-                date_to?: string;
-                /** @description Only reservations with this `partner_reference`. */
-                partner_reference?: string;
-                /** @description Page size, 1 to 100. */
-                limit?: components["parameters"]["Limit"];
-                /** @description The `id` of the last object of the previous page; the page starts after it. */
-                starting_after?: components["parameters"]["StartingAfter"];
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of reservations. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReservationList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    createReservation: {
-        parameters: {
-            query?: never;
-            header: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CreateReservationRequest"];
-            };
-        };
-        responses: {
-            /** @description The table is held. */
-            201: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Reservation"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    getReservation: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The reservation's id. */
-                reservation_id: components["parameters"]["ReservationId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The reservation. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Reservation"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    updateReservation: {
-        parameters: {
-            query?: never;
-            header: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
-            };
-            path: {
-                /** @description The reservation's id. */
-                reservation_id: components["parameters"]["ReservationId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["UpdateReservationRequest"];
-            };
-        };
-        responses: {
-            /** @description The changed reservation, or for a dearer change of a confirmed booking the unchanged one with its `pending_change`. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Reservation"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    listReservationEvents: {
-        parameters: {
-            query?: {
-                /** @description Page size, 1 to 100. */
-                limit?: components["parameters"]["Limit"];
-                /** @description The `id` of the last object of the previous page; the page starts after it. */
-                starting_after?: components["parameters"]["StartingAfter"];
-            };
-            header?: never;
-            path: {
-                /** @description The reservation's id. */
-                reservation_id: components["parameters"]["ReservationId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of the reservation's history. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReservationEventList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    extendReservation: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path: {
-                /** @description The reservation's id. */
-                reservation_id: components["parameters"]["ReservationId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The hold, with its new `expires_at`. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Reservation"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    finalizeReservation: {
-        parameters: {
-            query?: never;
-            header: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
-            };
-            path: {
-                /** @description The reservation's id. */
-                reservation_id: components["parameters"]["ReservationId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The reservation is confirmed. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Reservation"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            402: components["responses"]["PaymentRequired"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    cancelReservation: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path: {
-                /** @description The reservation's id. */
-                reservation_id: components["parameters"]["ReservationId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["CancelReservationRequest"];
-            };
-        };
-        responses: {
-            /** @description The released or cancelled reservation. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Reservation"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    getCancellationQuote: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The reservation's id. */
-                reservation_id: components["parameters"]["ReservationId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The quote. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CancellationQuote"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    receiveStripeWebhook: {
-        parameters: {
-            query?: never;
-            header: {
-                /** @description Stripe's signature header, `t=…,v1=…`. */
-                "Stripe-Signature": string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        responses: {
-            /** @description The event was received (and handled, or recognised as a duplicate or as of no interest). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookReceipt"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    getCurrentToken: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The token. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Token"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    listAuditEvents: {
-        parameters: {
-            query?: {
-                /** @description Only requests made with this token. */
-                token_id?: string;
-                /** @description Only requests answered with this HTTP status. */
-                status?: number;
-                /** @description Only requests at or after this time (RFC 3339). */
-                since?: string;
-                /** @description Page size, 1 to 100. */
-                limit?: components["parameters"]["Limit"];
-                /** @description The `id` of the last object of the previous page; the page starts after it. */
-                starting_after?: components["parameters"]["StartingAfter"];
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of audit events. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditEventList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    listWebhookEndpoints: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Your endpoints. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookEndpointList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    createWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CreateWebhookEndpointRequest"];
-            };
-        };
-        responses: {
-            /** @description The endpoint, with its secret. */
-            201: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookEndpoint"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    deleteWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The endpoint's id. */
-                webhook_endpoint_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The endpoint is deleted. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeletedObject"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    confirmSandboxPaymentIntent: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path: {
-                /** @description The `payment.payment_intent_id` of a held prime reservation. */
-                payment_intent_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["ConfirmPaymentIntentRequest"];
-            };
-        };
-        responses: {
-            /** @description The payment intent after confirmation. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PaymentIntent"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            402: components["responses"]["PaymentRequired"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    getOpenAPIJSON: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The OpenAPI document. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    getOpenAPIYAML: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The OpenAPI document. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/yaml": string;
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
     getHealth: {
         parameters: {
             query?: never;
@@ -4068,9 +2115,15 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
-    listOperatorVenues: {
+    listAuditEvents: {
         parameters: {
             query?: {
+                /** @description Only requests made with this token. */
+                token_id?: string;
+                /** @description Only requests answered with this HTTP status. */
+                status?: number;
+                /** @description Only requests at or after this time (RFC 3339). */
+                since?: string;
                 /** @description Page size, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `id` of the last object of the previous page; the page starts after it. */
@@ -4082,22 +2135,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of venues. */
+            /** @description A page of audit events. */
             200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "object": "list",
-                     *       "data": [],
-                     *       "has_more": false
-                     *     }
-                     */
-                    "application/json": components["schemas"]["OperatorVenueList"];
+                    "application/json": components["schemas"]["AuditEventList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4109,282 +2155,34 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
-    createOperatorVenue: {
+    searchAvailability: {
         parameters: {
-            query?: never;
-            header?: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "name": "Osteria Lupa",
-                 *       "address": {
-                 *         "line1": "233 West 4th Street",
-                 *         "postal_code": "10014",
-                 *         "country": "US"
-                 *       },
-                 *       "city": "New York",
-                 *       "cuisine": "italian",
-                 *       "time_zone": "America/New_York",
-                 *       "currency": "usd",
-                 *       "seating_areas": [
-                 *         "dining_room",
-                 *         "bar"
-                 *       ],
-                 *       "cancellation_policy": {
-                 *         "free_until_hours_before": 24,
-                 *         "fee_type": "percent",
-                 *         "fee_percent": 50
-                 *       },
-                 *       "modification_policy": {
-                 *         "allowed_until_hours_before": 2
-                 *       },
-                 *       "platform": {
-                 *         "kind": "log"
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["CreateVenueRequest"];
-            };
-        };
-        responses: {
-            /** @description The venue. */
-            201: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OperatorVenue"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    getOperatorVenue: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The venue. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OperatorVenue"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    updateOperatorVenue: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "cuisine": "trattoria",
-                 *       "modification_policy": {
-                 *         "allowed_until_hours_before": 4
-                 *       }
-                 *     }
-                 */
-                "application/json": components["schemas"]["UpdateVenueRequest"];
-            };
-        };
-        responses: {
-            /** @description The venue, changed. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OperatorVenue"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    listSchedules: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The schedules. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "object": "list",
-                     *       "data": [],
-                     *       "has_more": false
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ScheduleList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    createSchedule: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "days": [
-                 *         "thu",
-                 *         "fri",
-                 *         "sat"
-                 *       ],
-                 *       "times": [
-                 *         "19:00",
-                 *         "19:30",
-                 *         "20:00"
-                 *       ],
-                 *       "duration_minutes": 120,
-                 *       "party_size_min": 2,
-                 *       "party_size_max": 4,
-                 *       "seating_area": "dining_room",
-                 *       "type": "prime",
-                 *       "price": {
-                 *         "amount": 2500,
-                 *         "per": "cover"
-                 *       },
-                 *       "tables": 4
-                 *     }
-                 */
-                "application/json": components["schemas"]["CreateScheduleRequest"];
-            };
-        };
-        responses: {
-            /** @description The schedule, with the number of slots it generated. */
-            201: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Schedule"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    listOperatorSlots: {
-        parameters: {
-            query?: {
-                /** @description Only slots on or after this venue-local date. */
-                date_from?: string;
-                /** @description Only slots on or before this venue-local date. */
-                date_to?: string;
-                /** @description Only open or only withdrawn slots. */
-                status?: components["schemas"]["SlotStatus"];
+            query: {
+                /** @description The venue's local date (YYYY-MM-DD). */
+                date: string;
+                /** @description Number of guests. */
+                party_size: number;
+                /** @description Only slots of this venue. */
+                venue_id?: string;
+                /** @description Only venues in this city (case-insensitive). */
+                city?: string;
+                /** @description Only venues of this cuisine (case-insensitive). */
+                cuisine?: string;
+                /** @description Earliest local start time, inclusive (HH:MM, 24-hour). */
+                time_from?: string;
+                /** @description Latest local start time, inclusive (HH:MM, 24-hour). */
+                time_to?: string;
+                /** @description Only slots in this seating area (for example `dining_room`, `bar`, `terrace`). */
+                seating_area?: string;
+                /** @description Only standard (free) or prime (paid) slots. */
+                type?: components["schemas"]["SlotType"];
                 /** @description Page size, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `id` of the last object of the previous page; the page starts after it. */
                 starting_after?: components["parameters"]["StartingAfter"];
             };
             header?: never;
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -4392,240 +2190,84 @@ export interface operations {
             /** @description A page of slots. */
             200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "object": "list",
-                     *       "data": [],
-                     *       "has_more": false
-                     *     }
-                     */
-                    "application/json": components["schemas"]["OperatorSlotList"];
+                    "application/json": components["schemas"]["SlotList"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
-    createOperatorSlot: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "local_date": "2026-12-31",
-                 *       "local_time": "21:00",
-                 *       "duration_minutes": 180,
-                 *       "party_size_min": 2,
-                 *       "party_size_max": 6,
-                 *       "seating_area": "dining_room",
-                 *       "type": "prime",
-                 *       "price": {
-                 *         "amount": 15000,
-                 *         "per": "booking"
-                 *       },
-                 *       "tables": 6
-                 *     }
-                 */
-                "application/json": components["schemas"]["CreateSlotRequest"];
-            };
-        };
-        responses: {
-            /** @description The slot. */
-            201: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OperatorSlot"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    updateOperatorSlot: {
+    getOpenAPIJSON: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /** @description The slot's id. */
-                slot_id: components["parameters"]["SlotId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "tables": 6
-                 *     }
-                 */
-                "application/json": components["schemas"]["UpdateSlotRequest"];
-            };
-        };
-        responses: {
-            /** @description The slot, changed. */
-            200: {
-                headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OperatorSlot"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["UnexpectedError"];
-        };
-    };
-    listClosures: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The closures. */
+            /** @description The OpenAPI document. */
             200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "object": "list",
-                     *       "data": [],
-                     *       "has_more": false
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ClosureList"];
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
-    createClosure: {
+    getOpenAPIYAML: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path: {
-                /** @description The venue's id. */
-                venue_id: components["parameters"]["VenueId"];
-            };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "date_from": "2026-12-24",
-                 *       "date_to": "2026-12-24",
-                 *       "time_from": "18:00",
-                 *       "time_to": "23:00",
-                 *       "reason": "Private event"
-                 *     }
-                 */
-                "application/json": components["schemas"]["CreateClosureRequest"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description The closure, with what it withdrew. */
-            201: {
+            /** @description The OpenAPI document. */
+            200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
-                    "API-Version": components["headers"]["ApiVersion"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Closure"];
+                    "application/yaml": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
-    listOperatorReservations: {
+    listReservations: {
         parameters: {
             query?: {
-                /** @description Only reservations at this venue. */
-                venue_id?: string;
                 /** @description Only reservations in this status. */
                 status?: components["schemas"]["ReservationStatus"];
+                /** @description Only reservations at this venue. */
+                venue_id?: string;
                 /** @description Only reservations on or after this venue-local date. */
                 date_from?: string;
                 /** @description Only reservations on or before this venue-local date. */
                 date_to?: string;
+                /** @description Only reservations with this `partner_reference`. */
+                partner_reference?: string;
                 /** @description Page size, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `id` of the last object of the previous page; the page starts after it. */
@@ -4640,19 +2282,12 @@ export interface operations {
             /** @description A page of reservations. */
             200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "object": "list",
-                     *       "data": [],
-                     *       "has_more": false
-                     *     }
-                     */
-                    "application/json": components["schemas"]["OperatorReservationList"];
+                    "application/json": components["schemas"]["ReservationList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4664,7 +2299,49 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
-    getOperatorReservation: {
+    createReservation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReservationRequest"];
+            };
+        };
+        responses: {
+            /** @description The table is held. */
+            201: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getReservation: {
         parameters: {
             query?: never;
             header?: never;
@@ -4679,12 +2356,12 @@ export interface operations {
             /** @description The reservation. */
             200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OperatorReservation"];
+                    "application/json": components["schemas"]["Reservation"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4697,7 +2374,52 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
-    recordReservationOutcome: {
+    updateReservation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateReservationRequest"];
+            };
+        };
+        responses: {
+            /** @description The changed reservation, or for a dearer change of a confirmed booking the unchanged one with its `pending_change`. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    cancelReservation: {
         parameters: {
             query?: never;
             header?: {
@@ -4710,26 +2432,21 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                /**
-                 * @example {
-                 *       "status": "completed"
-                 *     }
-                 */
-                "application/json": components["schemas"]["ReservationOutcomeRequest"];
+                "application/json": components["schemas"]["CancelReservationRequest"];
             };
         };
         responses: {
-            /** @description The reservation with its outcome. */
+            /** @description The released or cancelled reservation. */
             200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OperatorReservation"];
+                    "application/json": components["schemas"]["Reservation"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4742,38 +2459,32 @@ export interface operations {
             422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
-    listAllocations: {
+    getCancellationQuote: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description The slot's id. */
-                slot_id: components["parameters"]["SlotId"];
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The allocations. */
+            /** @description The quote. */
             200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "object": "list",
-                     *       "data": [],
-                     *       "has_more": false
-                     *     }
-                     */
-                    "application/json": components["schemas"]["AllocationList"];
+                    "application/json": components["schemas"]["CancellationQuote"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4786,7 +2497,45 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
-    createAllocation: {
+    listReservationEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the reservation's history. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationEventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    extendReservation: {
         parameters: {
             query?: never;
             header?: {
@@ -4794,33 +2543,22 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The slot's id. */
-                slot_id: components["parameters"]["SlotId"];
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
             };
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "partner_id": "ptn_01jf8z1a2b3c4d5e6f7g8h9j0k",
-                 *       "tables": 2,
-                 *       "release_hours_before": 48
-                 *     }
-                 */
-                "application/json": components["schemas"]["CreateAllocationRequest"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description The allocation. */
-            201: {
+            /** @description The hold, with its new `expires_at`. */
+            200: {
                 headers: {
-                    "Request-Id": components["headers"]["RequestId"];
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Allocation"];
+                    "application/json": components["schemas"]["Reservation"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4828,10 +2566,332 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    finalizeReservation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reservation is confirmed. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    confirmSandboxPaymentIntent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The `payment.payment_intent_id` of a held prime reservation. */
+                payment_intent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ConfirmPaymentIntentRequest"];
+            };
+        };
+        responses: {
+            /** @description The payment intent after confirmation. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentIntent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getCurrentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listVenues: {
+        parameters: {
+            query?: {
+                /** @description Only venues in this city (case-insensitive exact match). */
+                city?: string;
+                /** @description Only venues of this cuisine (case-insensitive exact match). */
+                cuisine?: string;
+                /** @description Free text matched against the venue's name, case-insensitive. */
+                q?: string;
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of venues. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VenueList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getVenue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The venue's id. */
+                venue_id: components["parameters"]["VenueId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The venue. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Venue"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your endpoints. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret. */
+            201: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint is deleted. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedObject"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    receiveStripeWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Stripe's signature header, `t=…,v1=…`. */
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The event was received (and handled, or recognised as a duplicate or as of no interest). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReceipt"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
