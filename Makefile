@@ -96,7 +96,9 @@ clean: ## remove build and coverage output (keeps ./data)
 # Node tools: the spec linter, the TypeScript SDK and the browser test. Only these
 # targets need Node (>= 20) and npm; each folder has its own package.json and
 # lockfile, with every version pinned, and is installed with `npm ci`.
-#   tools/redocly   @redocly/cli, lints openapi/prima.yaml (config and reasons there)
+#   tools/redocly   @redocly/cli, lints openapi/prima.yaml, partner.json, operator.json
+#   tools/spectral  @stoplight/spectral-cli, lints the same with spectral:oas
+#   tools/prism     @stoplight/prism-cli, the validating proxy of make contract-proxy
 #   sdk/typescript  openapi-typescript, openapi-fetch, typescript: the typed client
 #   test/e2e        playwright-core, driving Debian's /usr/bin/chromium (never a
 #                   downloaded browser)
@@ -114,14 +116,15 @@ SDK_DIR := sdk/typescript
 E2E_DIR := test/e2e
 SQUAWK_DIR := tools/squawk
 PRISM_DIR := tools/prism
-NODE_DEPS := $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json $(SQUAWK_DIR)/node_modules/.package-lock.json $(PRISM_DIR)/node_modules/.package-lock.json
+SPECTRAL_DIR := tools/spectral
+NODE_DEPS := $(SPECTRAL_DIR)/node_modules/.package-lock.json $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json $(SQUAWK_DIR)/node_modules/.package-lock.json $(PRISM_DIR)/node_modules/.package-lock.json
 # Redocly CLI without its usage telemetry and update check.
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
 OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/partner.json
 
 .PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example sdk-go-example e2e-docs e2e contract-proxy
 
-node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/squawk, tools/prism, sdk/typescript and e2e (when their lockfiles change)
+node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/spectral, tools/squawk, tools/prism, sdk/typescript and e2e (when their lockfiles change)
 
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when the
 # lockfile or package.json is newer than the installed tree.
@@ -129,8 +132,10 @@ node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/squawk, tools/prism, s
 	cd $* && $(NPM_CI)
 	@test -f $@
 
-lint-spec: $(REDOCLY_DIR)/node_modules/.package-lock.json ## lint openapi/prima.yaml and the partner and operator documents made from it with Redocly CLI (recommended rules, warnings fail, nothing ignored)
+lint-spec: $(REDOCLY_DIR)/node_modules/.package-lock.json $(SPECTRAL_DIR)/node_modules/.package-lock.json ## lint openapi/prima.yaml and the partner and operator documents made from it with Redocly CLI (recommended rules) and Spectral (spectral:oas): any finding fails, nothing ignored
 	$(REDOCLY) lint
+	cd $(SPECTRAL_DIR) && ./node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=hint \
+		../../openapi/prima.yaml ../../openapi/partner.json ../../openapi/operator.json
 
 # squawk cannot read goose's annotations, so each file is linted as it will run: files
 # marked `-- +goose NO TRANSACTION` outside a transaction, the others inside one.
