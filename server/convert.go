@@ -87,10 +87,10 @@ func paymentRecordToAPI(p booking.PaymentRecord) gen.ReservationPayment {
 	}
 }
 
-func changeRequestToAPI(c booking.ChangeRequest) gen.UpdateReservationRequest {
-	out := gen.UpdateReservationRequest{SlotId: c.SlotID, PartySize: c.PartySize, Notes: c.Notes, PartnerReference: c.PartnerReference}
+func changeRequestToAPI(c booking.ChangeRequest) gen.RequestedChange {
+	out := gen.RequestedChange{SlotId: c.SlotID, PartySize: c.PartySize, Notes: c.Notes, PartnerReference: c.PartnerReference}
 	if g := c.Guest; g != nil {
-		out.Guest = &gen.GuestUpdate{FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone}
+		out.Guest = &gen.RequestedGuestChange{FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone}
 		if g.Email != nil {
 			e := openapi_types.Email(*g.Email)
 			out.Guest.Email = &e
@@ -179,7 +179,7 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 		SeatingArea:        r.SeatingArea,
 		Type:               gen.SlotType(r.Type),
 		PartySize:          r.PartySize,
-		Guest:              gen.Guest{FirstName: r.Guest.FirstName, LastName: r.Guest.LastName, Email: openapi_types.Email(r.Guest.Email), Phone: r.Guest.Phone},
+		Guest:              gen.GuestDetails{FirstName: r.Guest.FirstName, LastName: r.Guest.LastName, Email: openapi_types.Email(r.Guest.Email), Phone: r.Guest.Phone},
 		Notes:              optional(r.Notes),
 		PartnerReference:   optional(r.PartnerReference),
 		ConfirmationCode:   optional(r.ConfirmationCode),

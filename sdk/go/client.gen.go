@@ -1201,6 +1201,29 @@ type Guest struct {
 	Phone string `json:"phone"`
 }
 
+// GuestDetails The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know.
+type GuestDetails struct {
+	// Email Email address for the venue's confirmation.
+	//
+	// Example: ada@example.com
+	Email openapi_types.Email `json:"email"`
+
+	// FirstName Given name.
+	//
+	// Example: Ada
+	FirstName string `json:"first_name"`
+
+	// LastName Family name.
+	//
+	// Example: Lovelace
+	LastName string `json:"last_name"`
+
+	// Phone Phone number in E.164 form.
+	//
+	// Example: +12125550143
+	Phone string `json:"phone"`
+}
+
 // GuestUpdate The guest's details to change; fields left out stay as they are.
 type GuestUpdate struct {
 	// Email Email address for the venue's confirmation.
@@ -1372,10 +1395,10 @@ type PendingChange struct {
 	// Payment One payment of a reservation.
 	Payment ReservationPayment `json:"payment"`
 
-	// Requested What to change; fields left out stay as they are.
+	// Requested What a pending change asks for, as the PATCH that made it gave it (fields left out were not changed). New fields may appear in later versions of v1.
 	//
 	// Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
-	Requested UpdateReservationRequest `json:"requested"`
+	Requested RequestedChange `json:"requested"`
 }
 
 // Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
@@ -1432,6 +1455,57 @@ type Readiness struct {
 // Example: ok
 type ReadinessStatus string
 
+// RequestedChange What a pending change asks for, as the PATCH that made it gave it (fields left out were not changed). New fields may appear in later versions of v1.
+//
+// Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
+type RequestedChange struct {
+	// Guest The guest's details the change asks for.
+	Guest *RequestedGuestChange `json:"guest,omitempty"`
+
+	// Notes Requests for the venue (allergies, occasion).
+	//
+	// Example: Two more guests; one vegetarian.
+	Notes *string `json:"notes,omitempty"`
+
+	// PartnerReference Your own reference, for example your order id; filterable.
+	//
+	// Example: order-88412
+	PartnerReference *string `json:"partner_reference,omitempty"`
+
+	// PartySize Number of guests; within the (new) slot's party-size range.
+	//
+	// Example: 4
+	PartySize *int `json:"party_size,omitempty"`
+
+	// SlotId Move the booking to this slot of the same venue.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId *string `json:"slot_id,omitempty"`
+}
+
+// RequestedGuestChange The guest's details the change asks for.
+type RequestedGuestChange struct {
+	// Email Email address for the venue's confirmation.
+	//
+	// Example: ada@example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// FirstName Given name.
+	//
+	// Example: Ada
+	FirstName *string `json:"first_name,omitempty"`
+
+	// LastName Family name.
+	//
+	// Example: Lovelace
+	LastName *string `json:"last_name,omitempty"`
+
+	// Phone Phone number in E.164 form.
+	//
+	// Example: +12125550143
+	Phone *string `json:"phone,omitempty"`
+}
+
 // Reservation A held or booked table.
 type Reservation struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
@@ -1466,7 +1540,7 @@ type Reservation struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 
 	// Guest The guest.
-	Guest Guest `json:"guest"`
+	Guest GuestDetails `json:"guest"`
 
 	// HoldExpiresAtMax While `held`, the latest `expires_at` that extending can reach.
 	//

@@ -970,8 +970,8 @@ type ErrorResponse struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// Guest The person the table is booked for. Shared with the venue only.
-type Guest struct {
+// GuestDetails The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know.
+type GuestDetails struct {
 	// Email Email address for the venue's confirmation.
 	//
 	// Example: ada@example.com
@@ -1106,7 +1106,7 @@ type OperatorReservation struct {
 	DurationMinutes int `json:"duration_minutes"`
 
 	// Guest The guest.
-	Guest Guest `json:"guest"`
+	Guest GuestDetails `json:"guest"`
 
 	// Id Unique id, prefixed `res_`.
 	//

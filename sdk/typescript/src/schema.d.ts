@@ -876,6 +876,30 @@ export interface components {
              */
             phone: string;
         };
+        /** @description The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know. */
+        GuestDetails: {
+            /**
+             * Format: email
+             * @description Email address for the venue's confirmation.
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description Given name.
+             * @example Ada
+             */
+            first_name: string;
+            /**
+             * @description Family name.
+             * @example Lovelace
+             */
+            last_name: string;
+            /**
+             * @description Phone number in E.164 form.
+             * @example +12125550143
+             */
+            phone: string;
+        };
         /** @description The guest's details to change; fields left out stay as they are. */
         GuestUpdate: {
             /**
@@ -1030,7 +1054,7 @@ export interface components {
              */
             expires_at: string;
             payment: components["schemas"]["ReservationPayment"];
-            requested: components["schemas"]["UpdateReservationRequest"];
+            requested: components["schemas"]["RequestedChange"];
         } | null;
         /** @description The price of a prime slot; null for a standard slot (in search, a slot, a schedule). */
         Price: {
@@ -1079,6 +1103,60 @@ export interface components {
              */
             status: "ok" | "unavailable";
         };
+        /**
+         * @description What a pending change asks for, as the PATCH that made it gave it (fields left out were not changed). New fields may appear in later versions of v1.
+         * @example {
+         *       "notes": "Two more guests; one vegetarian.",
+         *       "party_size": 4
+         *     }
+         */
+        RequestedChange: {
+            guest?: components["schemas"]["RequestedGuestChange"];
+            /**
+             * @description Requests for the venue (allergies, occasion).
+             * @example Two more guests; one vegetarian.
+             */
+            notes?: string;
+            /**
+             * @description Your own reference, for example your order id; filterable.
+             * @example order-88412
+             */
+            partner_reference?: string;
+            /**
+             * @description Number of guests; within the (new) slot's party-size range.
+             * @example 4
+             */
+            party_size?: number;
+            /**
+             * @description Move the booking to this slot of the same venue.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id?: string;
+        };
+        /** @description The guest's details the change asks for. */
+        RequestedGuestChange: {
+            /**
+             * Format: email
+             * @description Email address for the venue's confirmation.
+             * @example ada@example.com
+             */
+            email?: string;
+            /**
+             * @description Given name.
+             * @example Ada
+             */
+            first_name?: string;
+            /**
+             * @description Family name.
+             * @example Lovelace
+             */
+            last_name?: string;
+            /**
+             * @description Phone number in E.164 form.
+             * @example +12125550143
+             */
+            phone?: string;
+        };
         /** @description A held or booked table. */
         Reservation: {
             cancellation_policy: components["schemas"]["CancellationPolicy"];
@@ -1116,7 +1194,7 @@ export interface components {
              */
             expires_at: string | null;
             /** @description The guest. */
-            guest: components["schemas"]["Guest"];
+            guest: components["schemas"]["GuestDetails"];
             /**
              * Format: date-time
              * @description While `held`, the latest `expires_at` that extending can reach.
