@@ -52,8 +52,8 @@ const auditCallerKey = "prima.audit.caller"
 // recordAudit queues the audit event of every request to an authenticated operation:
 // authenticated, refused by the authentication (401, 403, 429), or answered before its
 // token could be checked (503 while the database is unreachable): attributed to the
-// token when it is known, to the client address alone when it is not. The database write happens later, in a
-// batch, off the request's path.
+// token when it is known, to the client address alone when it is not. The database
+// write happens later, in a batch, off the request's path.
 func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
 	if s.deps.Audit == nil {
 		return

@@ -182,6 +182,9 @@ type spec struct {
 	// /v1/openapi.yaml; and the operator API's, at /v1/operator/openapi.json.
 	partner, partnerWithoutSandbox, operator []byte
 	partnerYAML                              []byte
+	// servers is the documents' servers list as encoded in each of them: the served
+	// documents put the serving server before it (servedSpec).
+	servers []byte
 }
 
 var parsedSpec = sync.OnceValues(func() (*spec, error) {
@@ -216,6 +219,19 @@ var parsedSpec = sync.OnceValues(func() (*spec, error) {
 	var partner any
 	if err := json.Unmarshal(sp.partner, &partner); err != nil {
 		return nil, err
+	}
+	var probe struct {
+		Servers json.RawMessage `json:"servers"`
+	}
+	if err := json.Unmarshal(sp.partner, &probe); err != nil {
+		return nil, err
+	}
+	sp.servers = probe.Servers
+	member := append([]byte(`"servers":`), sp.servers...)
+	for _, d := range [][]byte{sp.partner, sp.partnerWithoutSandbox, sp.operator} {
+		if !bytes.Contains(d, member) {
+			return nil, errors.New("server: a published document has no servers member to extend")
+		}
 	}
 	if sp.partnerYAML, err = yaml.Marshal(partner); err != nil {
 		return nil, fmt.Errorf("server: encode spec as YAML: %w", err)
@@ -367,26 +383,20 @@ func (s *Server) publicURL(ctx context.Context) string {
 // from the download call the server they came from; the production, sandbox and local
 // servers of the file follow.
 func (s *Server) servedSpec(ctx context.Context, doc []byte) ([]byte, error) {
-	var probe struct {
-		Servers json.RawMessage `json:"servers"`
-	}
-	if err := json.Unmarshal(doc, &probe); err != nil {
+	sp, err := parsedSpec()
+	if err != nil {
 		return nil, err
 	}
-	member := append([]byte(`"servers":`), probe.Servers...) // as encoded in doc
 	self, err := json.Marshal(openapi3.Server{URL: s.publicURL(ctx), Description: "This server"})
 	if err != nil {
 		return nil, err
 	}
-	list := bytes.TrimSpace(probe.Servers) // [ … ]
+	member := append([]byte(`"servers":`), sp.servers...)
 	extended := append([]byte(`"servers":[`), self...)
-	if len(list) > 2 {
-		extended = append(append(extended, ','), list[1:]...)
+	if len(sp.servers) > 2 {
+		extended = append(append(extended, ','), sp.servers[1:]...)
 	} else {
 		extended = append(extended, ']')
-	}
-	if !bytes.Contains(doc, member) {
-		return nil, errors.New("server: the document has no servers member to extend")
 	}
 	return bytes.Replace(doc, member, extended, 1), nil
 }

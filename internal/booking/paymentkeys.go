@@ -82,42 +82,43 @@ func (s *core) paymentAttempt(ctx context.Context, id string) int {
 // paymentFailed records that the provider mutation of attempt failed with err: the
 // sweeper waits before trying again, and a failure stored under the key moves the attempt on.
 func (s *core) paymentFailed(ctx context.Context, id string, attempt int, err error) {
-	now := s.now()
-	spent := errors.Is(err, payments.ErrKeySpent)
-	failures, rerr := s.db.RecordPaymentFailure(context.WithoutCancel(ctx), id, attempt, spent,
-		func(failures int) time.Time { return now.Add(paymentRetryDelay(failures)) })
-	if rerr != nil {
-		s.log.WarnContext(ctx, "record payment failure", "reservation_id", id, "error", rerr)
-		return
-	}
-	s.log.DebugContext(ctx, "payment failure recorded", "reservation_id", id, "attempt", attempt,
-		"new_key", spent, "failures", failures, "retry_in", paymentRetryDelay(failures))
+	s.recordFailure(ctx, "reservation_id", id, attempt, err, s.db.RecordPaymentFailure)
 }
 
 // paymentSucceeded clears the reservation's failures after a provider mutation succeeded.
 func (s *core) paymentSucceeded(ctx context.Context, id string) {
-	if err := s.db.RecordPaymentSuccess(context.WithoutCancel(ctx), id); err != nil {
-		s.log.WarnContext(ctx, "record payment success", "reservation_id", id, "error", err)
-	}
+	s.recordSuccess(ctx, "reservation_id", id, s.db.RecordPaymentSuccess)
 }
 
 // changePaymentFailed is paymentFailed for the change payment id.
 func (s *core) changePaymentFailed(ctx context.Context, id string, attempt int, err error) {
-	now := s.now()
-	spent := errors.Is(err, payments.ErrKeySpent)
-	failures, rerr := s.db.RecordChangePaymentFailure(context.WithoutCancel(ctx), id, attempt, spent,
-		func(failures int) time.Time { return now.Add(paymentRetryDelay(failures)) })
-	if rerr != nil {
-		s.log.WarnContext(ctx, "record change payment failure", "payment_id", id, "error", rerr)
-		return
-	}
-	s.log.DebugContext(ctx, "change payment failure recorded", "payment_id", id, "attempt", attempt,
-		"new_key", spent, "failures", failures, "retry_in", paymentRetryDelay(failures))
+	s.recordFailure(ctx, "payment_id", id, attempt, err, s.db.RecordChangePaymentFailure)
 }
 
 // changePaymentSucceeded is paymentSucceeded for the change payment id.
 func (s *core) changePaymentSucceeded(ctx context.Context, id string) {
-	if err := s.db.RecordChangePaymentSuccess(context.WithoutCancel(ctx), id); err != nil {
-		s.log.WarnContext(ctx, "record change payment success", "payment_id", id, "error", err)
+	s.recordSuccess(ctx, "payment_id", id, s.db.RecordChangePaymentSuccess)
+}
+
+// recordFailure records, with record, a failed provider mutation of the row id (logged
+// under idKey) and its backoff.
+func (s *core) recordFailure(ctx context.Context, idKey, id string, attempt int, err error,
+	record func(context.Context, string, int, bool, func(int) time.Time) (int, error)) {
+	now := s.now()
+	spent := errors.Is(err, payments.ErrKeySpent)
+	failures, rerr := record(context.WithoutCancel(ctx), id, attempt, spent,
+		func(failures int) time.Time { return now.Add(paymentRetryDelay(failures)) })
+	if rerr != nil {
+		s.log.WarnContext(ctx, "record payment failure", idKey, id, "error", rerr)
+		return
+	}
+	s.log.DebugContext(ctx, "payment failure recorded", idKey, id, "attempt", attempt,
+		"new_key", spent, "failures", failures, "retry_in", paymentRetryDelay(failures))
+}
+
+// recordSuccess clears, with record, the failures of the row id (logged under idKey).
+func (s *core) recordSuccess(ctx context.Context, idKey, id string, record func(context.Context, string) error) {
+	if err := record(context.WithoutCancel(ctx), id); err != nil {
+		s.log.WarnContext(ctx, "record payment success", idKey, id, "error", err)
 	}
 }
