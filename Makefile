@@ -102,6 +102,8 @@ clean: ## remove build and coverage output (keeps ./data)
 #   sdk/typescript  openapi-typescript, openapi-fetch, typescript: the typed client
 #   test/e2e        playwright-core, driving Debian's /usr/bin/chromium (never a
 #                   downloaded browser)
+#   test/clients/heyapi  @hey-api/openapi-ts and zod: a TypeScript client made by a
+#                   generator the project does not use, for make clients
 #   tools/squawk    squawk (the PostgreSQL migration linter): squawk-cli's Linux x64
 #                   package, which holds the prebuilt binary and has no install script.
 #                   squawk-cli itself needs a lockfile naming all five platform packages,
@@ -116,13 +118,14 @@ SDK_DIR := sdk/typescript
 E2E_DIR := test/e2e
 SQUAWK_DIR := tools/squawk
 PRISM_DIR := tools/prism
+HEYAPI_DIR := test/clients/heyapi
 SPECTRAL_DIR := tools/spectral
-NODE_DEPS := $(SPECTRAL_DIR)/node_modules/.package-lock.json $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json $(SQUAWK_DIR)/node_modules/.package-lock.json $(PRISM_DIR)/node_modules/.package-lock.json
+NODE_DEPS := $(SPECTRAL_DIR)/node_modules/.package-lock.json $(REDOCLY_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json $(E2E_DIR)/node_modules/.package-lock.json $(SQUAWK_DIR)/node_modules/.package-lock.json $(PRISM_DIR)/node_modules/.package-lock.json $(HEYAPI_DIR)/node_modules/.package-lock.json
 # Redocly CLI without its usage telemetry and update check.
 REDOCLY = cd $(REDOCLY_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
 OPENAPI_TS = ./node_modules/.bin/openapi-typescript ../../openapi/partner.json
 
-.PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example sdk-go-example e2e-docs e2e contract-proxy
+.PHONY: node-deps lint-spec lint-migrations sdk sdk-check sdk-example sdk-go-example clients e2e-docs e2e contract-proxy
 
 node-deps: $(NODE_DEPS) ## npm ci in tools/redocly, tools/spectral, tools/squawk, tools/prism, sdk/typescript and e2e (when their lockfiles change)
 
@@ -181,6 +184,14 @@ sdk-example: $(SDK_DIR)/node_modules/.package-lock.json ## run the SDK's five-ca
 
 sdk-go-example: ## run the Go SDK's five calls (sdk/go, its own module) against PRIMA_URL with PRIMA_TOKEN
 	cd sdk/go && PRIMA_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -run 'TestFiveCalls' -v ./...
+
+# test/clients is a Go module of its own (ogen and its runtime stay out of the product's
+# go.mod); the clients are generated here, never committed. ogen runs first: its five
+# calls leave the confirmed booking that the Go SDK's test reads.
+clients: $(HEYAPI_DIR)/node_modules/.package-lock.json ## clients from two generators the project does not use (ogen, strict; @hey-api/openapi-ts with Zod) and the Go SDK: the five calls, then answers a later v1 may send (new fields, new enum values), against PRIMA_URL with PRIMA_TOKEN
+	cd test/clients && $(GO) generate ./... && $(GO) mod tidy -diff && $(GO) vet ./...
+	cd test/clients && PRIMA_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -v ./ogen/ && PRIMA_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -v ./oapicodegen/
+	cd $(HEYAPI_DIR) && rm -rf src/client dist && ./node_modules/.bin/openapi-ts && ./node_modules/.bin/tsc && node dist/five-calls.js
 
 contract-proxy: $(PRISM_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json ## the SDK example and an error walk through Prism (validating proxy) in front of PRIMA_URL; fails on any response the spec does not allow
 	scripts/ci/contract-proxy.sh

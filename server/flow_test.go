@@ -41,7 +41,7 @@ func TestFiveCallsStandardSlot(t *testing.T) {
 			t.Fatalf("hold: %v %d %s", err, hold.StatusCode(), hold.Body)
 		}
 		r := hold.JSON201
-		if r.Status != client.Held || r.ExpiresAt == nil || r.Payment != nil || r.ConfirmationCode != nil {
+		if r.Status != client.ReservationStatusHeld || r.ExpiresAt == nil || r.Payment != nil || r.ConfirmationCode != nil {
 			t.Fatalf("hold answered %+v", r)
 		}
 
@@ -50,13 +50,13 @@ func TestFiveCallsStandardSlot(t *testing.T) {
 		if err != nil || fin.JSON200 == nil {
 			t.Fatalf("finalize: %v %d %s", err, fin.StatusCode(), fin.Body)
 		}
-		if fin.JSON200.Status != client.Confirmed || fin.JSON200.ConfirmationCode == nil || fin.JSON200.ExpiresAt != nil {
+		if fin.JSON200.Status != client.ReservationStatusConfirmed || fin.JSON200.ConfirmationCode == nil || fin.JSON200.ExpiresAt != nil {
 			t.Fatalf("finalize answered %+v", fin.JSON200)
 		}
 
 		// 5 Return.
 		got, err := e.client.GetReservationWithResponse(ctx, r.Id)
-		if err != nil || got.JSON200 == nil || got.JSON200.Status != client.Confirmed ||
+		if err != nil || got.JSON200 == nil || got.JSON200.Status != client.ReservationStatusConfirmed ||
 			*got.JSON200.ConfirmationCode != *fin.JSON200.ConfirmationCode {
 			t.Fatalf("get: %v %s", err, got.Body)
 		}
@@ -77,14 +77,14 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 			t.Fatalf("hold: %v %s", err, hold.Body)
 		}
 		p := hold.JSON201.Payment
-		if p == nil || p.Amount != 3*7500 || p.Currency != "usd" || p.ClientSecret == "" || p.Status != client.PaymentIntentStatusRequiresPaymentMethod || p.Provider != client.Sandbox {
+		if p == nil || p.Amount != 3*7500 || p.Currency != "usd" || p.ClientSecret == "" || p.Status != client.PaymentIntentStatusRequiresPaymentMethod || p.Provider != client.PaymentProviderSandbox {
 			t.Fatalf("hold payment %+v", p)
 		}
 
 		// Finalizing before the client paid is refused and leaves the hold as it was.
 		early, _ := e.client.FinalizeReservationWithResponse(ctx, hold.JSON201.Id, &client.FinalizeReservationParams{IdempotencyKey: key()})
 		if early.StatusCode() != http.StatusPaymentRequired || early.JSON402.Error.Code != "payment_required" ||
-			*early.JSON402.Error.NextStep != client.ConfirmPayment || *early.JSON402.Error.PaymentIntentStatus != client.PaymentIntentStatusRequiresPaymentMethod {
+			*early.JSON402.Error.NextStep != client.ErrorDetailNextStepConfirmPayment || *early.JSON402.Error.PaymentIntentStatus != client.PaymentIntentStatusRequiresPaymentMethod {
 			t.Fatalf("early finalize: %d %s", early.StatusCode(), early.Body)
 		}
 
@@ -101,7 +101,7 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 			client.ConfirmPaymentIntentRequest{Outcome: &action}); r.JSON200 == nil || r.JSON200.Status != client.PaymentIntentStatusRequiresAction {
 			t.Fatalf("requires_action confirm: %s", r.Body)
 		}
-		if fin, _ := e.client.FinalizeReservationWithResponse(ctx, hold.JSON201.Id, &client.FinalizeReservationParams{IdempotencyKey: key()}); fin.JSON402 == nil || *fin.JSON402.Error.NextStep != client.HandleNextAction {
+		if fin, _ := e.client.FinalizeReservationWithResponse(ctx, hold.JSON201.Id, &client.FinalizeReservationParams{IdempotencyKey: key()}); fin.JSON402 == nil || *fin.JSON402.Error.NextStep != client.ErrorDetailNextStepHandleNextAction {
 			t.Fatalf("finalize awaiting 3-D Secure: %s", fin.Body)
 		}
 
@@ -118,7 +118,7 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 		if err != nil || fin.JSON200 == nil {
 			t.Fatalf("finalize: %v %s", err, fin.Body)
 		}
-		if fin.JSON200.Status != client.Confirmed || fin.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded || fin.JSON200.Payment.AmountCaptured != 3*7500 {
+		if fin.JSON200.Status != client.ReservationStatusConfirmed || fin.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded || fin.JSON200.Payment.AmountCaptured != 3*7500 {
 			t.Fatalf("finalize answered %+v %+v", fin.JSON200, fin.JSON200.Payment)
 		}
 
@@ -128,7 +128,7 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 			t.Fatalf("second finalize: %s", again.Body)
 		}
 		got, _ := e.client.GetReservationWithResponse(ctx, hold.JSON201.Id)
-		if got.JSON200 == nil || got.JSON200.Status != client.Confirmed || got.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded {
+		if got.JSON200 == nil || got.JSON200.Status != client.ReservationStatusConfirmed || got.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded {
 			t.Fatalf("get: %s", got.Body)
 		}
 	})
@@ -245,7 +245,7 @@ func TestExpiredHoldCannotBeFinalizedAndFreesTheTable(t *testing.T) {
 			t.Fatalf("hold on the freed table: %d %s", second.StatusCode(), second.Body)
 		}
 		got, _ := e.client.GetReservationWithResponse(ctx, first.JSON201.Id)
-		if got.JSON200 == nil || got.JSON200.Status != client.Expired {
+		if got.JSON200 == nil || got.JSON200.Status != client.ReservationStatusExpired {
 			t.Fatalf("first hold now: %s", got.Body)
 		}
 		if taken, active, _ := e.counts(slots[0].ID); taken != 1 || active != 1 {
@@ -286,7 +286,7 @@ func TestSweeperExpiresHoldsAndCancelsTheirPaymentIntents(t *testing.T) {
 			t.Fatalf("sweep expired %d (%v), want 1", n, err)
 		}
 		got, _ := e.client.GetReservationWithResponse(ctx, r.JSON201.Id)
-		if got.JSON200.Status != client.Expired || got.JSON200.Payment.Status != client.PaymentIntentStatusCanceled {
+		if got.JSON200.Status != client.ReservationStatusExpired || got.JSON200.Payment.Status != client.PaymentIntentStatusCanceled {
 			t.Fatalf("after sweep: %s", got.Body)
 		}
 		if taken, active, _ := e.counts(slots[0].ID); taken != 0 || active != 0 {
@@ -320,7 +320,7 @@ func TestExtendIsCappedAndCancelReleasesTheTable(t *testing.T) {
 		}
 
 		c, _ := e.client.CancelReservationWithResponse(ctx, h.JSON201.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
-		if c.JSON200 == nil || c.JSON200.Status != client.Released || c.JSON200.CancelledAt == nil {
+		if c.JSON200 == nil || c.JSON200.Status != client.ReservationStatusReleased || c.JSON200.CancelledAt == nil {
 			t.Fatalf("cancel: %s", c.Body)
 		}
 		if taken, active, _ := e.counts(slots[0].ID); taken != 0 || active != 0 {

@@ -71,10 +71,10 @@ func TestChangeGuestDetailsPartyAndNotesInPlace(t *testing.T) {
 		}
 		got := r.JSON200
 		if got.PartySize != 4 || *got.Notes != "Two more guests; one vegetarian." || *got.PartnerReference != "order-2" ||
-			got.Guest.Email != "grace@example.com" || got.Guest.FirstName != "Ada" || got.Status != client.Confirmed || got.SlotId != slots[0].ID {
+			got.Guest.Email != "grace@example.com" || got.Guest.FirstName != "Ada" || got.Status != client.ReservationStatusConfirmed || got.SlotId != slots[0].ID {
 			t.Fatalf("changed reservation: %s", r.Body)
 		}
-		if got.VenueSync.Status != client.Synced {
+		if got.VenueSync.Status != client.VenueSyncStatusSynced {
 			t.Fatalf("venue sync after the change: %+v", got.VenueSync)
 		}
 		if taken, active, _ := e.counts(slots[0].ID); taken != 1 || active != 1 {
@@ -117,7 +117,7 @@ func TestMoveToAnotherSlotTakesTheNewTableAndReleasesTheOld(t *testing.T) {
 		booked := e.book(slots[2].ID, 2) // fills slot 2
 
 		r := e.patch(held.Id, client.UpdateReservationJSONRequestBody{SlotId: ptr(slots[1].ID)})
-		if r.JSON200 == nil || r.JSON200.SlotId != slots[1].ID || r.JSON200.Status != client.Held ||
+		if r.JSON200 == nil || r.JSON200.SlotId != slots[1].ID || r.JSON200.Status != client.ReservationStatusHeld ||
 			!r.JSON200.StartsAt.Equal(slots[1].StartsAt) {
 			t.Fatalf("move: %d %s", r.StatusCode(), r.Body)
 		}
@@ -212,7 +212,7 @@ func TestFiftyConcurrentMovesOntoFiveTables(t *testing.T) {
 			} else {
 				left[slotID]++
 			}
-			if got.SlotId != want || got.Status != client.Confirmed {
+			if got.SlotId != want || got.Status != client.ReservationStatusConfirmed {
 				t.Fatalf("%s: in %s (%s), want %s", id, got.SlotId, got.Status, want)
 			}
 		}
@@ -309,7 +309,7 @@ func TestPrimePartySizeUpAndDownAuthorisesCapturesAndRefundsTheDifference(t *tes
 			t.Fatalf("dearer change: %d %s", r.StatusCode(), r.Body)
 		}
 		pc := r.JSON200.PendingChange
-		if pc.Payment.Amount != 15000 || pc.Payment.Purpose != client.Change || *pc.Requested.PartySize != 4 || pc.Payment.ClientSecret == "" {
+		if pc.Payment.Amount != 15000 || pc.Payment.Purpose != client.ReservationPaymentPurposeChange || *pc.Requested.PartySize != 4 || pc.Payment.ClientSecret == "" {
 			t.Fatalf("pending change: %+v", pc)
 		}
 		// Finalizing before the guest confirmed: 402, nothing changes.
@@ -345,7 +345,7 @@ func TestPrimePartySizeUpAndDownAuthorisesCapturesAndRefundsTheDifference(t *tes
 			t.Fatalf("quote: %s", q.Body)
 		}
 		c, _ := e.client.CancelReservationWithResponse(context.Background(), h.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
-		if c.JSON200 == nil || c.JSON200.Status != client.Cancelled {
+		if c.JSON200 == nil || c.JSON200.Status != client.ReservationStatusCancelled {
 			t.Fatalf("cancel: %s", c.Body)
 		}
 		refunded := srv.Intent(h.Payment.PaymentIntentId).AmountRefunded + srv.Intent(pc.Payment.PaymentIntentId).AmountRefunded
@@ -406,7 +406,7 @@ func TestHeldPrimeChangeReplacesItsPaymentIntent(t *testing.T) {
 		}
 		// Moving a confirmed prime booking to a standard slot refunds it (72 h ahead).
 		r = e.patch(h.Id, client.UpdateReservationJSONRequestBody{SlotId: ptr(slots[1].ID)})
-		if r.JSON200 == nil || r.JSON200.Type != client.Standard || r.JSON200.Payment.AmountRefunded != 22500 {
+		if r.JSON200 == nil || r.JSON200.Type != client.SlotTypeStandard || r.JSON200.Payment.AmountRefunded != 22500 {
 			t.Fatalf("move to a standard slot: %d %s", r.StatusCode(), r.Body)
 		}
 	})
@@ -535,7 +535,7 @@ func TestEachChangeReachesTheVenuePlatformAndThePartnerOnce(t *testing.T) {
 		if got := types(partner); got["reservation.updated"] != 3 || len(got) != 1 {
 			t.Fatalf("partner accepted %v", got)
 		}
-		if got := e.get(b.Id); got.VenueSync.Status != client.Synced || got.SlotId != slots[1].ID || got.PartySize != 3 {
+		if got := e.get(b.Id); got.VenueSync.Status != client.VenueSyncStatusSynced || got.SlotId != slots[1].ID || got.PartySize != 3 {
 			t.Fatalf("after the changes: %+v", got)
 		}
 	})

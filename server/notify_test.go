@@ -106,7 +106,7 @@ func TestFinalizeAgainstAHealthyPlatformAnswersSynced(t *testing.T) {
 		platform.secret = e.usePlatform(v.ID, platform.srv.URL)
 
 		h := e.hold(slots[0].ID, 2)
-		if h.VenueSync.Status != client.NotApplicable {
+		if h.VenueSync.Status != client.VenueSyncStatusNotApplicable {
 			t.Fatalf("a hold's venue sync is %s", h.VenueSync.Status)
 		}
 		fin := e.finalize(h.Id)
@@ -114,7 +114,7 @@ func TestFinalizeAgainstAHealthyPlatformAnswersSynced(t *testing.T) {
 			t.Fatalf("finalize: %s", fin.Body)
 		}
 		vs := fin.JSON200.VenueSync
-		if vs.Status != client.Synced || vs.PlatformReference == nil || *vs.PlatformReference != "SR-88213" || vs.SyncedAt == nil {
+		if vs.Status != client.VenueSyncStatusSynced || vs.PlatformReference == nil || *vs.PlatformReference != "SR-88213" || vs.SyncedAt == nil {
 			t.Fatalf("finalize answered venue_sync %+v", vs)
 		}
 		platform.mu.Lock()
@@ -141,16 +141,16 @@ func TestVenuePlatformDownThenBack(t *testing.T) {
 
 		h := e.hold(slots[0].ID, 2)
 		fin := e.finalize(h.Id)
-		if fin.JSON200 == nil || fin.JSON200.Status != client.Confirmed {
+		if fin.JSON200 == nil || fin.JSON200.Status != client.ReservationStatusConfirmed {
 			t.Fatalf("finalize while the platform is down: %s", fin.Body)
 		}
-		if vs := fin.JSON200.VenueSync; vs.Status != client.Pending || vs.Attempts < 1 || vs.LastError == nil {
+		if vs := fin.JSON200.VenueSync; vs.Status != client.VenueSyncStatusPending || vs.Attempts < 1 || vs.LastError == nil {
 			t.Fatalf("venue_sync while down: %+v", vs)
 		}
 		platform.setHealthy()
 		e.drain()
 		got := e.get(h.Id)
-		if got.VenueSync.Status != client.Synced || got.VenueSync.PlatformReference == nil || *got.VenueSync.PlatformReference != "SR-1" {
+		if got.VenueSync.Status != client.VenueSyncStatusSynced || got.VenueSync.PlatformReference == nil || *got.VenueSync.PlatformReference != "SR-1" {
 			t.Fatalf("venue_sync after recovery: %+v", got.VenueSync)
 		}
 	})

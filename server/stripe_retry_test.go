@@ -102,7 +102,7 @@ func TestSweeperRetriesAStoredCancelFailureWithANewKeyAfterABackoff(t *testing.T
 			t.Fatalf("Stripe intent %s, want canceled", in.Status)
 		}
 		got := e.get(h.Id)
-		if got.Status != client.Expired || got.Payment.Status != client.PaymentIntentStatusCanceled {
+		if got.Status != client.ReservationStatusExpired || got.Payment.Status != client.PaymentIntentStatusCanceled {
 			t.Fatalf("reservation %s, payment %s", got.Status, got.Payment.Status)
 		}
 		row, err := db.GetReservation(ctx, "", h.Id)
@@ -132,7 +132,7 @@ func TestCancelRetriedAfterATimeoutReusesItsKey(t *testing.T) {
 		// Longer than the gateway's timeout: the gateway gives up, Stripe cancels anyway.
 		srv.HangNext(stripetest.CancelIntent, 1, 3*stripetest.DefaultTimeout)
 		c, err := e.client.CancelReservationWithResponse(ctx, h.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
-		if err != nil || c.JSON200 == nil || c.JSON200.Status != client.Released {
+		if err != nil || c.JSON200 == nil || c.JSON200.Status != client.ReservationStatusReleased {
 			t.Fatalf("release: %v %s", err, c.Body)
 		}
 		if c.JSON200.Payment.Status == client.PaymentIntentStatusCanceled {

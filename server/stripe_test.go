@@ -60,7 +60,7 @@ func TestStripeHoldAuthoriseCaptureConfirm(t *testing.T) {
 		held := e.hold(slots[0].ID, 2)
 
 		p := held.Payment
-		if p == nil || p.Provider != client.Stripe || p.Amount != 2*7500 || p.Currency != "usd" || !strings.HasPrefix(p.ClientSecret, p.PaymentIntentId+"_secret") {
+		if p == nil || p.Provider != client.PaymentProviderStripe || p.Amount != 2*7500 || p.Currency != "usd" || !strings.HasPrefix(p.ClientSecret, p.PaymentIntentId+"_secret") {
 			t.Fatalf("hold payment %+v", p)
 		}
 		reqs := srv.Requests()
@@ -74,7 +74,7 @@ func TestStripeHoldAuthoriseCaptureConfirm(t *testing.T) {
 
 		srv.Authorize(p.PaymentIntentId)
 		fin := e.finalize(held.Id)
-		if fin.JSON200 == nil || fin.JSON200.Status != client.Confirmed || fin.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded ||
+		if fin.JSON200 == nil || fin.JSON200.Status != client.ReservationStatusConfirmed || fin.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded ||
 			fin.JSON200.Payment.AmountCaptured != 15000 {
 			t.Fatalf("finalize: %d %s", fin.StatusCode(), fin.Body)
 		}
@@ -95,16 +95,16 @@ func TestStripeDeclineAndRequiresActionAnswer402WithTheNextStep(t *testing.T) {
 
 		srv.Decline(held.Payment.PaymentIntentId, "insufficient_funds")
 		fin := e.finalize(held.Id)
-		if fin.JSON402 == nil || fin.JSON402.Error.Code != "payment_required" || *fin.JSON402.Error.NextStep != client.RetryWithNewPaymentMethod ||
+		if fin.JSON402 == nil || fin.JSON402.Error.Code != "payment_required" || *fin.JSON402.Error.NextStep != client.ErrorDetailNextStepRetryWithNewPaymentMethod ||
 			fin.JSON402.Error.DeclineCode == nil || *fin.JSON402.Error.DeclineCode != "insufficient_funds" {
 			t.Fatalf("finalize after decline: %d %s", fin.StatusCode(), fin.Body)
 		}
 		srv.RequireAction(held.Payment.PaymentIntentId)
 		fin = e.finalize(held.Id)
-		if fin.JSON402 == nil || *fin.JSON402.Error.NextStep != client.HandleNextAction || *fin.JSON402.Error.PaymentIntentStatus != client.PaymentIntentStatusRequiresAction {
+		if fin.JSON402 == nil || *fin.JSON402.Error.NextStep != client.ErrorDetailNextStepHandleNextAction || *fin.JSON402.Error.PaymentIntentStatus != client.PaymentIntentStatusRequiresAction {
 			t.Fatalf("finalize while 3-D Secure is pending: %d %s", fin.StatusCode(), fin.Body)
 		}
-		if got := e.get(held.Id); got.Status != client.Held || got.Payment.Status != client.PaymentIntentStatusRequiresAction {
+		if got := e.get(held.Id); got.Status != client.ReservationStatusHeld || got.Payment.Status != client.PaymentIntentStatusRequiresAction {
 			t.Fatalf("the hold should be intact and show requires_action: %+v", got)
 		}
 		if srv.Calls(stripetest.CaptureIntent) != 0 {
@@ -148,13 +148,13 @@ func TestStripeCaptureFailureLeavesTheHoldIntact(t *testing.T) {
 			t.Fatalf("finalize while capture fails: %d %s", fin.StatusCode(), fin.Body)
 		}
 		got := e.get(held.Id)
-		if got.Status != client.Held || !got.ExpiresAt.Equal(*held.ExpiresAt) {
+		if got.Status != client.ReservationStatusHeld || !got.ExpiresAt.Equal(*held.ExpiresAt) {
 			t.Fatalf("the hold changed: %+v (expires %v, was %v)", got.Status, got.ExpiresAt, held.ExpiresAt)
 		}
 		if taken, active, _ := e.counts(slots[0].ID); taken != 1 || active != 1 {
 			t.Fatalf("tables_taken=%d active=%d, want the hold to keep its table", taken, active)
 		}
-		if fin := e.finalize(held.Id); fin.JSON200 == nil || fin.JSON200.Status != client.Confirmed {
+		if fin := e.finalize(held.Id); fin.JSON200 == nil || fin.JSON200.Status != client.ReservationStatusConfirmed {
 			t.Fatalf("retry after the failure: %d %s", fin.StatusCode(), fin.Body)
 		}
 	})
@@ -178,7 +178,7 @@ func TestCrashAfterCaptureIsRepairedByRetryAndByTheReconciler(t *testing.T) {
 		if _, err := srv.Gateway().Capture(ctx, a.Payment.PaymentIntentId, "prima-capture-"+a.Id); err != nil {
 			t.Fatal(err)
 		}
-		if fin := e.finalize(a.Id); fin.JSON200 == nil || fin.JSON200.Status != client.Confirmed {
+		if fin := e.finalize(a.Id); fin.JSON200 == nil || fin.JSON200.Status != client.ReservationStatusConfirmed {
 			t.Fatalf("retried finalize: %d %s", fin.StatusCode(), fin.Body)
 		}
 
@@ -192,7 +192,7 @@ func TestCrashAfterCaptureIsRepairedByRetryAndByTheReconciler(t *testing.T) {
 		if n, err := e.booking.Payments.Reconcile(ctx); err != nil || n != 1 {
 			t.Fatalf("reconcile fixed %d (%v), want 1", n, err)
 		}
-		if got := e.get(b.Id); got.Status != client.Confirmed || got.ConfirmationCode == nil {
+		if got := e.get(b.Id); got.Status != client.ReservationStatusConfirmed || got.ConfirmationCode == nil {
 			t.Fatalf("reconciled hold: %+v", got)
 		}
 		if srv.Calls(stripetest.CaptureIntent) != 2 {
@@ -223,7 +223,7 @@ func TestReconcilerRefundsACaptureWhoseHoldRanOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := e.get(h.Id)
-		if got.Status != client.Expired || got.Payment.AmountRefunded != 15000 || got.Payment.AmountRefundPending != 0 {
+		if got.Status != client.ReservationStatusExpired || got.Payment.AmountRefunded != 15000 || got.Payment.AmountRefundPending != 0 {
 			t.Fatalf("after reconcile: %s %+v", got.Status, got.Payment)
 		}
 		if in := srv.Intent(h.Payment.PaymentIntentId); in.AmountRefunded != 15000 || srv.Calls(stripetest.CreateRefund) != 1 {
@@ -248,13 +248,13 @@ func TestExpiredHoldCancelsItsStripeIntent(t *testing.T) {
 		if in := srv.Intent(h.Payment.PaymentIntentId); in.Status != payments.StatusCanceled {
 			t.Fatalf("Stripe intent is %s, want canceled", in.Status)
 		}
-		if got := e.get(h.Id); got.Status != client.Expired || got.Payment.Status != client.PaymentIntentStatusCanceled {
+		if got := e.get(h.Id); got.Status != client.ReservationStatusExpired || got.Payment.Status != client.PaymentIntentStatusCanceled {
 			t.Fatalf("reservation %s, payment %s", got.Status, got.Payment.Status)
 		}
 		// Releasing a hold cancels its intent at once.
 		h2 := e.hold(slots[0].ID, 2)
 		c, _ := e.client.CancelReservationWithResponse(context.Background(), h2.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
-		if c.JSON200 == nil || c.JSON200.Status != client.Released || c.JSON200.Payment.Status != client.PaymentIntentStatusCanceled {
+		if c.JSON200 == nil || c.JSON200.Status != client.ReservationStatusReleased || c.JSON200.Payment.Status != client.PaymentIntentStatusCanceled {
 			t.Fatalf("release: %s", c.Body)
 		}
 	})
@@ -277,7 +277,7 @@ func TestCancellingAConfirmedPrimeBookingRefundsWhatThePolicyAllows(t *testing.T
 				t.Fatalf("quote: %s", q.Body)
 			}
 			c, _ := e.client.CancelReservationWithResponse(ctx, h.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
-			if c.JSON200 == nil || c.JSON200.Status != client.Cancelled || c.JSON200.Payment.AmountRefunded != want || c.JSON200.Payment.AmountRefundPending != 0 {
+			if c.JSON200 == nil || c.JSON200.Status != client.ReservationStatusCancelled || c.JSON200.Payment.AmountRefunded != want || c.JSON200.Payment.AmountRefundPending != 0 {
 				t.Fatalf("cancel: %s", c.Body)
 			}
 			if got := srv.Intent(h.Payment.PaymentIntentId).AmountRefunded; got != want {
@@ -298,7 +298,7 @@ func TestRefundOwedWhileStripeIsDownIsPaidLater(t *testing.T) {
 		e.finalize(h.Id)
 		srv.FailNext(stripetest.CreateRefund, 1)
 		c, _ := e.client.CancelReservationWithResponse(ctx, h.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
-		if c.JSON200 == nil || c.JSON200.Status != client.Cancelled || c.JSON200.Payment.AmountRefundPending != 15000 {
+		if c.JSON200 == nil || c.JSON200.Status != client.ReservationStatusCancelled || c.JSON200.Payment.AmountRefundPending != 15000 {
 			t.Fatalf("cancel while refunds fail: %s", c.Body)
 		}
 		// Not before the failure's backoff …
@@ -399,7 +399,7 @@ func TestStripeWebhookDuplicatesAndOutOfOrderEventsChangeNothingTwice(t *testing
 			t.Fatalf("late event: %d", status)
 		}
 		got := e.get(h.Id)
-		if got.Status != client.Confirmed || got.Payment.Status != client.PaymentIntentStatusSucceeded || got.Payment.AmountCaptured != 15000 {
+		if got.Status != client.ReservationStatusConfirmed || got.Payment.Status != client.PaymentIntentStatusSucceeded || got.Payment.AmountCaptured != 15000 {
 			t.Fatalf("after the late event: %s %+v", got.Status, got.Payment)
 		}
 		if !got.UpdatedAt.Equal(after.UpdatedAt) && got.Payment.Status != after.Payment.Status {
@@ -429,7 +429,7 @@ func TestMoneyArrivingForAnExpiredHoldIsReturned(t *testing.T) {
 			t.Fatalf("webhook: %d %s", status, body)
 		}
 		got := e.get(h.Id)
-		if got.Status != client.Expired || got.Payment.AmountRefunded != 15000 || srv.Intent(pi).AmountRefunded != 15000 {
+		if got.Status != client.ReservationStatusExpired || got.Payment.AmountRefunded != 15000 || srv.Intent(pi).AmountRefunded != 15000 {
 			t.Fatalf("after the webhook: %s %+v (Stripe refunded %d)", got.Status, got.Payment, srv.Intent(pi).AmountRefunded)
 		}
 	})
@@ -455,14 +455,14 @@ func TestStripeMockAcceptsTheRequestsOfHoldFinalizeAndCancel(t *testing.T) {
 	e := newEnv(t, storetest.OpenSQLite(t), withGateway(gw))
 	_, slots := e.addVenue(slotSpec{tables: 1, prime: true})
 	h := e.hold(slots[0].ID, 2)
-	if h.Payment == nil || h.Payment.Provider != client.Stripe || !strings.HasPrefix(h.Payment.PaymentIntentId, "pi_") || h.Payment.ClientSecret == "" {
+	if h.Payment == nil || h.Payment.Provider != client.PaymentProviderStripe || !strings.HasPrefix(h.Payment.PaymentIntentId, "pi_") || h.Payment.ClientSecret == "" {
 		t.Fatalf("hold through stripe-mock: %+v", h.Payment)
 	}
 	if fin := e.finalize(h.Id); fin.JSON402 == nil || fin.JSON402.Error.Code != "payment_required" {
 		t.Fatalf("finalize through stripe-mock: %d %s", fin.StatusCode(), fin.Body)
 	}
 	c, _ := e.client.CancelReservationWithResponse(context.Background(), h.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
-	if c.JSON200 == nil || c.JSON200.Status != client.Released {
+	if c.JSON200 == nil || c.JSON200.Status != client.ReservationStatusReleased {
 		t.Fatalf("cancel through stripe-mock: %d %s", c.StatusCode(), c.Body)
 	}
 	if taken, active, _ := e.counts(slots[0].ID); taken != 0 || active != 0 {

@@ -4,6 +4,9 @@
 // (the operator API: the Go client in sdk/go/operator). The server makes the same two
 // from the embedded prima.yaml when it starts; check-generate keeps these in step.
 //
+// It also writes each Go client's enums.gen.go: the known values of the documents' open
+// enums (x-extensible-enum) as constants, which oapi-codegen makes only of closed ones.
+//
 // Usage (from openapi/): go run ./split
 package main
 
@@ -42,6 +45,21 @@ func run() error {
 	partner, operator, err := openapi.Documents(full)
 	if err != nil {
 		return err
+	}
+	for file, c := range map[string]struct {
+		doc []byte
+		pkg string
+	}{
+		"../sdk/go/enums.gen.go":          {partner, "client"},
+		"../sdk/go/operator/enums.gen.go": {operator, "operator"},
+	} {
+		src, err := enumConstants(c.doc, c.pkg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		if err := os.WriteFile(file, src, 0o644); err != nil { //nolint:gosec // G306: a generated source file, world-readable like the rest
+			return err
+		}
 	}
 	for name, b := range map[string][]byte{"partner.json": partner, "operator.json": operator} {
 		var out bytes.Buffer

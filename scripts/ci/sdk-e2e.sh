@@ -3,7 +3,9 @@
 # starts `prima serve --seed-demo-if-empty` on a free loopback port with a throwaway
 # SQLite database and the sandbox payment gateway, then runs
 #   1. the TypeScript SDK example, the five calls (make sdk-example), and the Go SDK's
-#      (make sdk-go-example),
+#      (make sdk-go-example), and clients made by generators the project does not use
+#      (ogen, @hey-api/openapi-ts), which also decode answers a later v1 may send
+#      (make clients),
 #   2. the same through Prism, a validating proxy, with an error walk; any response
 #      the spec does not allow fails it (make contract-proxy), and
 #   3. the Swagger UI test in headless Chromium (make e2e-docs),
@@ -121,6 +123,9 @@ make --no-print-directory sdk-example
 
 log "Go SDK (sdk/go, its own module): the five calls"
 make --no-print-directory sdk-go-example
+
+log "clients from other generators (ogen, @hey-api/openapi-ts) and the Go SDK: the five calls, and answers a later v1 may send"
+make --no-print-directory clients
 
 log "the same five calls and an error walk through Prism, a validating proxy"
 make --no-print-directory contract-proxy

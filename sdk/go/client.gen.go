@@ -52,43 +52,22 @@ func (e AuditEventListObject) Valid() bool {
 
 // Defines values for CancelReservationRequestReason.
 const (
-	Duplicate        CancelReservationRequestReason = "duplicate"
-	Other            CancelReservationRequestReason = "other"
-	PartnerError     CancelReservationRequestReason = "partner_error"
-	RequestedByGuest CancelReservationRequestReason = "requested_by_guest"
+	CancelReservationRequestReasonDuplicate        CancelReservationRequestReason = "duplicate"
+	CancelReservationRequestReasonOther            CancelReservationRequestReason = "other"
+	CancelReservationRequestReasonPartnerError     CancelReservationRequestReason = "partner_error"
+	CancelReservationRequestReasonRequestedByGuest CancelReservationRequestReason = "requested_by_guest"
 )
 
 // Valid indicates whether the value is a known member of the CancelReservationRequestReason enum.
 func (e CancelReservationRequestReason) Valid() bool {
 	switch e {
-	case Duplicate:
+	case CancelReservationRequestReasonDuplicate:
 		return true
-	case Other:
+	case CancelReservationRequestReasonOther:
 		return true
-	case PartnerError:
+	case CancelReservationRequestReasonPartnerError:
 		return true
-	case RequestedByGuest:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for CancellationPolicyFeeType.
-const (
-	Fixed   CancellationPolicyFeeType = "fixed"
-	None    CancellationPolicyFeeType = "none"
-	Percent CancellationPolicyFeeType = "percent"
-)
-
-// Valid indicates whether the value is a known member of the CancellationPolicyFeeType enum.
-func (e CancellationPolicyFeeType) Valid() bool {
-	switch e {
-	case Fixed:
-		return true
-	case None:
-		return true
-	case Percent:
+	case CancelReservationRequestReasonRequestedByGuest:
 		return true
 	default:
 		return false
@@ -133,19 +112,19 @@ func (e ConfirmPaymentIntentRequestOutcome) Valid() bool {
 
 // Defines values for ConfirmPaymentIntentRequestPaymentMethod.
 const (
-	PmCardAuthenticationRequired ConfirmPaymentIntentRequestPaymentMethod = "pm_card_authenticationRequired"
-	PmCardChargeDeclined         ConfirmPaymentIntentRequestPaymentMethod = "pm_card_chargeDeclined"
-	PmCardVisa                   ConfirmPaymentIntentRequestPaymentMethod = "pm_card_visa"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardAuthenticationRequired ConfirmPaymentIntentRequestPaymentMethod = "pm_card_authenticationRequired"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardChargeDeclined         ConfirmPaymentIntentRequestPaymentMethod = "pm_card_chargeDeclined"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardVisa                   ConfirmPaymentIntentRequestPaymentMethod = "pm_card_visa"
 )
 
 // Valid indicates whether the value is a known member of the ConfirmPaymentIntentRequestPaymentMethod enum.
 func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 	switch e {
-	case PmCardAuthenticationRequired:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardAuthenticationRequired:
 		return true
-	case PmCardChargeDeclined:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardChargeDeclined:
 		return true
-	case PmCardVisa:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardVisa:
 		return true
 	default:
 		return false
@@ -200,63 +179,6 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	}
 }
 
-// Defines values for ErrorDetailNextStep.
-const (
-	ConfirmPayment            ErrorDetailNextStep = "confirm_payment"
-	HandleNextAction          ErrorDetailNextStep = "handle_next_action"
-	RetryWithNewPaymentMethod ErrorDetailNextStep = "retry_with_new_payment_method"
-	WaitForProcessing         ErrorDetailNextStep = "wait_for_processing"
-)
-
-// Valid indicates whether the value is a known member of the ErrorDetailNextStep enum.
-func (e ErrorDetailNextStep) Valid() bool {
-	switch e {
-	case ConfirmPayment:
-		return true
-	case HandleNextAction:
-		return true
-	case RetryWithNewPaymentMethod:
-		return true
-	case WaitForProcessing:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ErrorDetailType.
-const (
-	ApiError            ErrorDetailType = "api_error"
-	AuthenticationError ErrorDetailType = "authentication_error"
-	IdempotencyError    ErrorDetailType = "idempotency_error"
-	InvalidRequestError ErrorDetailType = "invalid_request_error"
-	PaymentError        ErrorDetailType = "payment_error"
-	PermissionError     ErrorDetailType = "permission_error"
-	RateLimitError      ErrorDetailType = "rate_limit_error"
-)
-
-// Valid indicates whether the value is a known member of the ErrorDetailType enum.
-func (e ErrorDetailType) Valid() bool {
-	switch e {
-	case ApiError:
-		return true
-	case AuthenticationError:
-		return true
-	case IdempotencyError:
-		return true
-	case InvalidRequestError:
-		return true
-	case PaymentError:
-		return true
-	case PermissionError:
-		return true
-	case RateLimitError:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for EventObject.
 const (
 	EventObjectEvent EventObject = "event"
@@ -266,51 +188,6 @@ const (
 func (e EventObject) Valid() bool {
 	switch e {
 	case EventObjectEvent:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for EventType.
-const (
-	EventTypePaymentCanceled            EventType = "payment.canceled"
-	EventTypePaymentCaptured            EventType = "payment.captured"
-	EventTypePaymentFailed              EventType = "payment.failed"
-	EventTypePaymentRefunded            EventType = "payment.refunded"
-	EventTypeReservationCancelled       EventType = "reservation.cancelled"
-	EventTypeReservationCompleted       EventType = "reservation.completed"
-	EventTypeReservationConfirmed       EventType = "reservation.confirmed"
-	EventTypeReservationExpired         EventType = "reservation.expired"
-	EventTypeReservationNoShow          EventType = "reservation.no_show"
-	EventTypeReservationUpdated         EventType = "reservation.updated"
-	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
-)
-
-// Valid indicates whether the value is a known member of the EventType enum.
-func (e EventType) Valid() bool {
-	switch e {
-	case EventTypePaymentCanceled:
-		return true
-	case EventTypePaymentCaptured:
-		return true
-	case EventTypePaymentFailed:
-		return true
-	case EventTypePaymentRefunded:
-		return true
-	case EventTypeReservationCancelled:
-		return true
-	case EventTypeReservationCompleted:
-		return true
-	case EventTypeReservationConfirmed:
-		return true
-	case EventTypeReservationExpired:
-		return true
-	case EventTypeReservationNoShow:
-		return true
-	case EventTypeReservationUpdated:
-		return true
-	case EventTypeReservationVenueSyncFailed:
 		return true
 	default:
 		return false
@@ -332,33 +209,15 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
-// Defines values for PaymentProvider.
-const (
-	Sandbox PaymentProvider = "sandbox"
-	Stripe  PaymentProvider = "stripe"
-)
-
-// Valid indicates whether the value is a known member of the PaymentProvider enum.
-func (e PaymentProvider) Valid() bool {
-	switch e {
-	case Sandbox:
-		return true
-	case Stripe:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for PaymentIntentCaptureMethod.
 const (
-	Manual PaymentIntentCaptureMethod = "manual"
+	PaymentIntentCaptureMethodManual PaymentIntentCaptureMethod = "manual"
 )
 
 // Valid indicates whether the value is a known member of the PaymentIntentCaptureMethod enum.
 func (e PaymentIntentCaptureMethod) Valid() bool {
 	switch e {
-	case Manual:
+	case PaymentIntentCaptureMethodManual:
 		return true
 	default:
 		return false
@@ -374,75 +233,6 @@ const (
 func (e PaymentIntentObject) Valid() bool {
 	switch e {
 	case PaymentIntentObjectPaymentIntent:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for PaymentIntentStatus.
-const (
-	PaymentIntentStatusCanceled              PaymentIntentStatus = "canceled"
-	PaymentIntentStatusProcessing            PaymentIntentStatus = "processing"
-	PaymentIntentStatusRequiresAction        PaymentIntentStatus = "requires_action"
-	PaymentIntentStatusRequiresCapture       PaymentIntentStatus = "requires_capture"
-	PaymentIntentStatusRequiresConfirmation  PaymentIntentStatus = "requires_confirmation"
-	PaymentIntentStatusRequiresPaymentMethod PaymentIntentStatus = "requires_payment_method"
-	PaymentIntentStatusSucceeded             PaymentIntentStatus = "succeeded"
-)
-
-// Valid indicates whether the value is a known member of the PaymentIntentStatus enum.
-func (e PaymentIntentStatus) Valid() bool {
-	switch e {
-	case PaymentIntentStatusCanceled:
-		return true
-	case PaymentIntentStatusProcessing:
-		return true
-	case PaymentIntentStatusRequiresAction:
-		return true
-	case PaymentIntentStatusRequiresCapture:
-		return true
-	case PaymentIntentStatusRequiresConfirmation:
-		return true
-	case PaymentIntentStatusRequiresPaymentMethod:
-		return true
-	case PaymentIntentStatusSucceeded:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for PricePer.
-const (
-	Booking PricePer = "booking"
-	Cover   PricePer = "cover"
-)
-
-// Valid indicates whether the value is a known member of the PricePer enum.
-func (e PricePer) Valid() bool {
-	switch e {
-	case Booking:
-		return true
-	case Cover:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ReadinessStatus.
-const (
-	ReadinessStatusOk          ReadinessStatus = "ok"
-	ReadinessStatusUnavailable ReadinessStatus = "unavailable"
-)
-
-// Valid indicates whether the value is a known member of the ReadinessStatus enum.
-func (e ReadinessStatus) Valid() bool {
-	switch e {
-	case ReadinessStatusOk:
-		return true
-	case ReadinessStatusUnavailable:
 		return true
 	default:
 		return false
@@ -479,48 +269,6 @@ func (e ReservationEventObject) Valid() bool {
 	}
 }
 
-// Defines values for ReservationEventType.
-const (
-	ReservationEventTypeReservationCancelled       ReservationEventType = "reservation.cancelled"
-	ReservationEventTypeReservationChangeRequested ReservationEventType = "reservation.change_requested"
-	ReservationEventTypeReservationCompleted       ReservationEventType = "reservation.completed"
-	ReservationEventTypeReservationConfirmed       ReservationEventType = "reservation.confirmed"
-	ReservationEventTypeReservationExpired         ReservationEventType = "reservation.expired"
-	ReservationEventTypeReservationExtended        ReservationEventType = "reservation.extended"
-	ReservationEventTypeReservationHeld            ReservationEventType = "reservation.held"
-	ReservationEventTypeReservationNoShow          ReservationEventType = "reservation.no_show"
-	ReservationEventTypeReservationReleased        ReservationEventType = "reservation.released"
-	ReservationEventTypeReservationUpdated         ReservationEventType = "reservation.updated"
-)
-
-// Valid indicates whether the value is a known member of the ReservationEventType enum.
-func (e ReservationEventType) Valid() bool {
-	switch e {
-	case ReservationEventTypeReservationCancelled:
-		return true
-	case ReservationEventTypeReservationChangeRequested:
-		return true
-	case ReservationEventTypeReservationCompleted:
-		return true
-	case ReservationEventTypeReservationConfirmed:
-		return true
-	case ReservationEventTypeReservationExpired:
-		return true
-	case ReservationEventTypeReservationExtended:
-		return true
-	case ReservationEventTypeReservationHeld:
-		return true
-	case ReservationEventTypeReservationNoShow:
-		return true
-	case ReservationEventTypeReservationReleased:
-		return true
-	case ReservationEventTypeReservationUpdated:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for ReservationEventListObject.
 const (
 	ReservationEventListObjectList ReservationEventListObject = "list"
@@ -551,57 +299,6 @@ func (e ReservationListObject) Valid() bool {
 	}
 }
 
-// Defines values for ReservationPaymentPurpose.
-const (
-	Change ReservationPaymentPurpose = "change"
-	Hold   ReservationPaymentPurpose = "hold"
-)
-
-// Valid indicates whether the value is a known member of the ReservationPaymentPurpose enum.
-func (e ReservationPaymentPurpose) Valid() bool {
-	switch e {
-	case Change:
-		return true
-	case Hold:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ReservationStatus.
-const (
-	Cancelled ReservationStatus = "cancelled"
-	Completed ReservationStatus = "completed"
-	Confirmed ReservationStatus = "confirmed"
-	Expired   ReservationStatus = "expired"
-	Held      ReservationStatus = "held"
-	NoShow    ReservationStatus = "no_show"
-	Released  ReservationStatus = "released"
-)
-
-// Valid indicates whether the value is a known member of the ReservationStatus enum.
-func (e ReservationStatus) Valid() bool {
-	switch e {
-	case Cancelled:
-		return true
-	case Completed:
-		return true
-	case Confirmed:
-		return true
-	case Expired:
-		return true
-	case Held:
-		return true
-	case NoShow:
-		return true
-	case Released:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for SlotObject.
 const (
 	SlotObjectSlot SlotObject = "slot"
@@ -626,24 +323,6 @@ const (
 func (e SlotListObject) Valid() bool {
 	switch e {
 	case SlotListObjectList:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SlotType.
-const (
-	Prime    SlotType = "prime"
-	Standard SlotType = "standard"
-)
-
-// Valid indicates whether the value is a known member of the SlotType enum.
-func (e SlotType) Valid() bool {
-	switch e {
-	case Prime:
-		return true
-	case Standard:
 		return true
 	default:
 		return false
@@ -695,30 +374,6 @@ func (e VenueListObject) Valid() bool {
 	}
 }
 
-// Defines values for VenueSyncStatus.
-const (
-	Failed        VenueSyncStatus = "failed"
-	NotApplicable VenueSyncStatus = "not_applicable"
-	Pending       VenueSyncStatus = "pending"
-	Synced        VenueSyncStatus = "synced"
-)
-
-// Valid indicates whether the value is a known member of the VenueSyncStatus enum.
-func (e VenueSyncStatus) Valid() bool {
-	switch e {
-	case Failed:
-		return true
-	case NotApplicable:
-		return true
-	case Pending:
-		return true
-	case Synced:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for WebhookEndpointObject.
 const (
 	WebhookEndpointObjectWebhookEndpoint WebhookEndpointObject = "webhook_endpoint"
@@ -734,24 +389,6 @@ func (e WebhookEndpointObject) Valid() bool {
 	}
 }
 
-// Defines values for WebhookEndpointStatus.
-const (
-	Disabled WebhookEndpointStatus = "disabled"
-	Enabled  WebhookEndpointStatus = "enabled"
-)
-
-// Valid indicates whether the value is a known member of the WebhookEndpointStatus enum.
-func (e WebhookEndpointStatus) Valid() bool {
-	switch e {
-	case Disabled:
-		return true
-	case Enabled:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for WebhookEndpointListObject.
 const (
 	WebhookEndpointListObjectList WebhookEndpointListObject = "list"
@@ -761,6 +398,57 @@ const (
 func (e WebhookEndpointListObject) Valid() bool {
 	switch e {
 	case WebhookEndpointListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SearchAvailabilityParamsType.
+const (
+	SearchAvailabilityParamsTypePrime    SearchAvailabilityParamsType = "prime"
+	SearchAvailabilityParamsTypeStandard SearchAvailabilityParamsType = "standard"
+)
+
+// Valid indicates whether the value is a known member of the SearchAvailabilityParamsType enum.
+func (e SearchAvailabilityParamsType) Valid() bool {
+	switch e {
+	case SearchAvailabilityParamsTypePrime:
+		return true
+	case SearchAvailabilityParamsTypeStandard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListReservationsParamsStatus.
+const (
+	ListReservationsParamsStatusCancelled ListReservationsParamsStatus = "cancelled"
+	ListReservationsParamsStatusCompleted ListReservationsParamsStatus = "completed"
+	ListReservationsParamsStatusConfirmed ListReservationsParamsStatus = "confirmed"
+	ListReservationsParamsStatusExpired   ListReservationsParamsStatus = "expired"
+	ListReservationsParamsStatusHeld      ListReservationsParamsStatus = "held"
+	ListReservationsParamsStatusNoShow    ListReservationsParamsStatus = "no_show"
+	ListReservationsParamsStatusReleased  ListReservationsParamsStatus = "released"
+)
+
+// Valid indicates whether the value is a known member of the ListReservationsParamsStatus enum.
+func (e ListReservationsParamsStatus) Valid() bool {
+	switch e {
+	case ListReservationsParamsStatusCancelled:
+		return true
+	case ListReservationsParamsStatusCompleted:
+		return true
+	case ListReservationsParamsStatusConfirmed:
+		return true
+	case ListReservationsParamsStatusExpired:
+		return true
+	case ListReservationsParamsStatusHeld:
+		return true
+	case ListReservationsParamsStatusNoShow:
+		return true
+	case ListReservationsParamsStatusReleased:
 		return true
 	default:
 		return false
@@ -901,8 +589,10 @@ type CancellationPolicy struct {
 
 	// FeeType `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
 	//
+	// Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: percent
-	FeeType CancellationPolicyFeeType `json:"fee_type"`
+	FeeType string `json:"fee_type"`
 
 	// FreeUntilHoursBefore Cancelling is free until this many hours before the start.
 	//
@@ -914,11 +604,6 @@ type CancellationPolicy struct {
 	// Example: Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
 	Summary string `json:"summary"`
 }
-
-// CancellationPolicyFeeType `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
-//
-// Example: percent
-type CancellationPolicyFeeType string
 
 // CancellationQuote What cancelling a reservation now would do to its payment.
 type CancellationQuote struct {
@@ -960,6 +645,7 @@ type CancellationQuote struct {
 	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 	//
+	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
@@ -1087,8 +773,10 @@ type ErrorDetail struct {
 
 	// NextStep With `payment_required`, what to do next.
 	//
+	// Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: confirm_payment
-	NextStep *ErrorDetailNextStep `json:"next_step,omitempty"`
+	NextStep *string `json:"next_step,omitempty"`
 
 	// Param The parameter or body field the error is about, as a dotted path (`guest.email`), when there is one.
 	//
@@ -1105,19 +793,11 @@ type ErrorDetail struct {
 
 	// Type The broad class of the error.
 	//
+	// Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: invalid_request_error
-	Type ErrorDetailType `json:"type"`
+	Type string `json:"type"`
 }
-
-// ErrorDetailNextStep With `payment_required`, what to do next.
-//
-// Example: confirm_payment
-type ErrorDetailNextStep string
-
-// ErrorDetailType The broad class of the error.
-//
-// Example: invalid_request_error
-type ErrorDetailType string
 
 // ErrorResponse The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
 type ErrorResponse struct {
@@ -1151,6 +831,8 @@ type Event struct {
 
 	// Type What happened. See the Webhooks section of the introduction.
 	//
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`
 }
@@ -1162,8 +844,10 @@ type EventObject string
 
 // EventType What happened. See the Webhooks section of the introduction.
 //
+// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+//
 // Example: reservation.confirmed
-type EventType string
+type EventType = string
 
 // FieldChange A field's value before and after, as text (null when it had none).
 type FieldChange struct {
@@ -1320,19 +1004,18 @@ type Payment struct {
 
 	// Provider The payment gateway; `sandbox` moves only through the sandbox confirm call.
 	//
+	// Known values: `sandbox`, `stripe`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: stripe
-	Provider PaymentProvider `json:"provider"`
+	Provider string `json:"provider"`
 
 	// Status The payment intent's status, as Stripe names it.
+	//
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: requires_capture
 	Status PaymentIntentStatus `json:"status"`
 }
-
-// PaymentProvider The payment gateway; `sandbox` moves only through the sandbox confirm call.
-//
-// Example: stripe
-type PaymentProvider string
 
 // PaymentIntent A sandbox payment intent, shaped like Stripe's.
 type PaymentIntent struct {
@@ -1363,6 +1046,8 @@ type PaymentIntent struct {
 
 	// Status The payment intent's status, as Stripe names it.
 	//
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: requires_capture
 	Status PaymentIntentStatus `json:"status"`
 }
@@ -1379,8 +1064,10 @@ type PaymentIntentObject string
 
 // PaymentIntentStatus The payment intent's status, as Stripe names it.
 //
+// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+//
 // Example: requires_capture
-type PaymentIntentStatus string
+type PaymentIntentStatus = string
 
 // PendingChange A change of a confirmed prime booking that costs more than was paid; null when
 // there is none. Confirm `payment.client_secret` on the client as for a hold, then
@@ -1415,19 +1102,16 @@ type Price struct {
 
 	// Per `cover` (per guest) or `booking` (once per reservation).
 	//
+	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: cover
-	Per PricePer `json:"per"`
+	Per string `json:"per"`
 
 	// Summary The price in words.
 	//
 	// Example: USD 75.00 per guest
 	Summary string `json:"summary"`
 }
-
-// PricePer `cover` (per guest) or `booking` (once per reservation).
-//
-// Example: cover
-type PricePer string
 
 // Readiness Readiness and the checks behind it.
 type Readiness struct {
@@ -1446,14 +1130,11 @@ type Readiness struct {
 
 	// Status `ok` when every check passes.
 	//
+	// Known values: `ok`, `unavailable`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: ok
-	Status ReadinessStatus `json:"status"`
+	Status string `json:"status"`
 }
-
-// ReadinessStatus `ok` when every check passes.
-//
-// Example: ok
-type ReadinessStatus string
 
 // RequestedChange What a pending change asks for, as the PATCH that made it gave it (fields left out were not changed). New fields may appear in later versions of v1.
 //
@@ -1605,11 +1286,14 @@ type Reservation struct {
 	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 	//
+	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1665,19 +1349,16 @@ type ReservationEvent struct {
 
 	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment.
 	//
+	// Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: reservation.updated
-	Type ReservationEventType `json:"type"`
+	Type string `json:"type"`
 }
 
 // ReservationEventObject Always `reservation_event`.
 //
 // Example: reservation_event
 type ReservationEventObject string
-
-// ReservationEventType What happened. `reservation.change_requested` is a dearer change waiting for its payment.
-//
-// Example: reservation.updated
-type ReservationEventType string
 
 // ReservationEventList A page of a reservation's history, oldest first.
 type ReservationEventList struct {
@@ -1768,25 +1449,26 @@ type ReservationPayment struct {
 
 	// Purpose `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
 	//
+	// Known values: `hold`, `change`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: hold
-	Purpose ReservationPaymentPurpose `json:"purpose"`
+	Purpose string `json:"purpose"`
 
 	// Status The payment intent's status, as Stripe names it.
+	//
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: requires_capture
 	Status PaymentIntentStatus `json:"status"`
 }
 
-// ReservationPaymentPurpose `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
-//
-// Example: hold
-type ReservationPaymentPurpose string
-
 // ReservationStatus `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 // `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 //
+// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+//
 // Example: confirmed
-type ReservationStatus string
+type ReservationStatus = string
 
 // Slot A bookable time at a venue. Each reservation takes one of its tables.
 type Slot struct {
@@ -1853,6 +1535,8 @@ type Slot struct {
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: prime
 	Type SlotType `json:"type"`
 
@@ -1888,8 +1572,10 @@ type SlotListObject string
 
 // SlotType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 //
+// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+//
 // Example: prime
-type SlotType string
+type SlotType = string
 
 // Token A partner access token, without its secret.
 type Token struct {
@@ -2111,19 +1797,16 @@ type VenueSync struct {
 
 	// Status `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
 	//
+	// Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: synced
-	Status VenueSyncStatus `json:"status"`
+	Status string `json:"status"`
 
 	// SyncedAt When the platform confirmed it.
 	//
 	// Example: 2026-11-22T10:02:41Z
 	SyncedAt *time.Time `json:"synced_at"`
 }
-
-// VenueSyncStatus `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
-//
-// Example: synced
-type VenueSyncStatus string
 
 // WebhookEndpoint A URL that receives events.
 type WebhookEndpoint struct {
@@ -2154,8 +1837,10 @@ type WebhookEndpoint struct {
 
 	// Status `enabled`, or `disabled` (the URL answered 410 Gone).
 	//
+	// Known values: `enabled`, `disabled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: enabled
-	Status WebhookEndpointStatus `json:"status"`
+	Status string `json:"status"`
 
 	// Url Where events are sent.
 	//
@@ -2167,11 +1852,6 @@ type WebhookEndpoint struct {
 //
 // Example: webhook_endpoint
 type WebhookEndpointObject string
-
-// WebhookEndpointStatus `enabled`, or `disabled` (the URL answered 410 Gone).
-//
-// Example: enabled
-type WebhookEndpointStatus string
 
 // WebhookEndpointList Your webhook endpoints.
 type WebhookEndpointList struct {
@@ -2312,7 +1992,7 @@ type SearchAvailabilityParams struct {
 	SeatingArea *string `form:"seating_area,omitempty" json:"seating_area,omitempty"`
 
 	// Type Only standard (free) or prime (paid) slots.
-	Type *SlotType `form:"type,omitempty" json:"type,omitempty"`
+	Type *SearchAvailabilityParamsType `form:"type,omitempty" json:"type,omitempty"`
 
 	// Limit Page size, 1 to 100.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -2321,10 +2001,13 @@ type SearchAvailabilityParams struct {
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
 
+// SearchAvailabilityParamsType defines parameters for SearchAvailability.
+type SearchAvailabilityParamsType string
+
 // ListReservationsParams defines parameters for ListReservations.
 type ListReservationsParams struct {
 	// Status Only reservations in this status.
-	Status *ReservationStatus `form:"status,omitempty" json:"status,omitempty"`
+	Status *ListReservationsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// VenueId Only reservations at this venue.
 	VenueId *string `form:"venue_id,omitempty" json:"venue_id,omitempty"`
@@ -2344,6 +2027,9 @@ type ListReservationsParams struct {
 	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
+
+// ListReservationsParamsStatus defines parameters for ListReservations.
+type ListReservationsParamsStatus string
 
 // CreateReservationParams defines parameters for CreateReservation.
 type CreateReservationParams struct {
@@ -5704,7 +5390,7 @@ type GetOpenAPIYAMLResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *map[string]interface{}
+	YAML200 *openapi_types.File
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSONDefault the response for an HTTP default `application/json` response
@@ -5716,7 +5402,7 @@ type GetOpenAPIYAMLResponse struct {
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIYAMLResponse) GetYAML200() *map[string]interface{} {
+func (r GetOpenAPIYAMLResponse) GetYAML200() *openapi_types.File {
 	return r.YAML200
 }
 
@@ -10328,7 +10014,7 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
+		var dest openapi_types.File
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -58,7 +58,7 @@ func fiveCalls(ctx context.Context, baseURL, token string, out io.Writer) error 
 	orderID := time.Now().UnixNano() // one order of yours: its keys make every retry safe
 
 	// 1 Search: prime slots for two, tomorrow.
-	prime := client.Prime
+	prime := client.SearchAvailabilityParamsTypePrime
 	search, err := c.SearchAvailabilityWithResponse(ctx, &client.SearchAvailabilityParams{
 		Date: openapi_types.Date{Time: time.Now().AddDate(0, 0, 1)}, PartySize: 2, Type: &prime,
 	})
@@ -103,7 +103,7 @@ func fiveCalls(ctx context.Context, baseURL, token string, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if fin.JSON200 == nil || fin.JSON200.Status != client.Confirmed {
+	if fin.JSON200 == nil || fin.JSON200.Status != client.ReservationStatusConfirmed {
 		return fmt.Errorf("4 finalize: %d %s", fin.StatusCode(), fin.Body)
 	}
 	fmt.Fprintln(out, "4 finalize:", fin.StatusCode(), fin.JSON200.Status, fin.JSON200.Payment.Status)

@@ -48,27 +48,6 @@ func (e AllocationListObject) Valid() bool {
 	}
 }
 
-// Defines values for CancellationPolicyFeeType.
-const (
-	Fixed   CancellationPolicyFeeType = "fixed"
-	None    CancellationPolicyFeeType = "none"
-	Percent CancellationPolicyFeeType = "percent"
-)
-
-// Valid indicates whether the value is a known member of the CancellationPolicyFeeType enum.
-func (e CancellationPolicyFeeType) Valid() bool {
-	switch e {
-	case Fixed:
-		return true
-	case None:
-		return true
-	case Percent:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for ClosureObject.
 const (
 	ClosureObjectClosure ClosureObject = "closure"
@@ -99,57 +78,36 @@ func (e ClosureListObject) Valid() bool {
 	}
 }
 
-// Defines values for ErrorDetailNextStep.
+// Defines values for CreateScheduleRequestType.
 const (
-	ConfirmPayment            ErrorDetailNextStep = "confirm_payment"
-	HandleNextAction          ErrorDetailNextStep = "handle_next_action"
-	RetryWithNewPaymentMethod ErrorDetailNextStep = "retry_with_new_payment_method"
-	WaitForProcessing         ErrorDetailNextStep = "wait_for_processing"
+	CreateScheduleRequestTypePrime    CreateScheduleRequestType = "prime"
+	CreateScheduleRequestTypeStandard CreateScheduleRequestType = "standard"
 )
 
-// Valid indicates whether the value is a known member of the ErrorDetailNextStep enum.
-func (e ErrorDetailNextStep) Valid() bool {
+// Valid indicates whether the value is a known member of the CreateScheduleRequestType enum.
+func (e CreateScheduleRequestType) Valid() bool {
 	switch e {
-	case ConfirmPayment:
+	case CreateScheduleRequestTypePrime:
 		return true
-	case HandleNextAction:
-		return true
-	case RetryWithNewPaymentMethod:
-		return true
-	case WaitForProcessing:
+	case CreateScheduleRequestTypeStandard:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for ErrorDetailType.
+// Defines values for CreateSlotRequestType.
 const (
-	ApiError            ErrorDetailType = "api_error"
-	AuthenticationError ErrorDetailType = "authentication_error"
-	IdempotencyError    ErrorDetailType = "idempotency_error"
-	InvalidRequestError ErrorDetailType = "invalid_request_error"
-	PaymentError        ErrorDetailType = "payment_error"
-	PermissionError     ErrorDetailType = "permission_error"
-	RateLimitError      ErrorDetailType = "rate_limit_error"
+	CreateSlotRequestTypePrime    CreateSlotRequestType = "prime"
+	CreateSlotRequestTypeStandard CreateSlotRequestType = "standard"
 )
 
-// Valid indicates whether the value is a known member of the ErrorDetailType enum.
-func (e ErrorDetailType) Valid() bool {
+// Valid indicates whether the value is a known member of the CreateSlotRequestType enum.
+func (e CreateSlotRequestType) Valid() bool {
 	switch e {
-	case ApiError:
+	case CreateSlotRequestTypePrime:
 		return true
-	case AuthenticationError:
-		return true
-	case IdempotencyError:
-		return true
-	case InvalidRequestError:
-		return true
-	case PaymentError:
-		return true
-	case PermissionError:
-		return true
-	case RateLimitError:
+	case CreateSlotRequestTypeStandard:
 		return true
 	default:
 		return false
@@ -158,13 +116,13 @@ func (e ErrorDetailType) Valid() bool {
 
 // Defines values for OperatorReservationObject.
 const (
-	Reservation OperatorReservationObject = "reservation"
+	OperatorReservationObjectReservation OperatorReservationObject = "reservation"
 )
 
 // Valid indicates whether the value is a known member of the OperatorReservationObject enum.
 func (e OperatorReservationObject) Valid() bool {
 	switch e {
-	case Reservation:
+	case OperatorReservationObjectReservation:
 		return true
 	default:
 		return false
@@ -218,13 +176,13 @@ func (e OperatorSlotListObject) Valid() bool {
 
 // Defines values for OperatorVenueObject.
 const (
-	Venue OperatorVenueObject = "venue"
+	OperatorVenueObjectVenue OperatorVenueObject = "venue"
 )
 
 // Valid indicates whether the value is a known member of the OperatorVenueObject enum.
 func (e OperatorVenueObject) Valid() bool {
 	switch e {
-	case Venue:
+	case OperatorVenueObjectVenue:
 		return true
 	default:
 		return false
@@ -240,90 +198,6 @@ const (
 func (e OperatorVenueListObject) Valid() bool {
 	switch e {
 	case OperatorVenueListObjectList:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for PaymentIntentStatus.
-const (
-	Canceled              PaymentIntentStatus = "canceled"
-	Processing            PaymentIntentStatus = "processing"
-	RequiresAction        PaymentIntentStatus = "requires_action"
-	RequiresCapture       PaymentIntentStatus = "requires_capture"
-	RequiresConfirmation  PaymentIntentStatus = "requires_confirmation"
-	RequiresPaymentMethod PaymentIntentStatus = "requires_payment_method"
-	Succeeded             PaymentIntentStatus = "succeeded"
-)
-
-// Valid indicates whether the value is a known member of the PaymentIntentStatus enum.
-func (e PaymentIntentStatus) Valid() bool {
-	switch e {
-	case Canceled:
-		return true
-	case Processing:
-		return true
-	case RequiresAction:
-		return true
-	case RequiresCapture:
-		return true
-	case RequiresConfirmation:
-		return true
-	case RequiresPaymentMethod:
-		return true
-	case Succeeded:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for PricePer.
-const (
-	Booking PricePer = "booking"
-	Cover   PricePer = "cover"
-)
-
-// Valid indicates whether the value is a known member of the PricePer enum.
-func (e PricePer) Valid() bool {
-	switch e {
-	case Booking:
-		return true
-	case Cover:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ReservationStatus.
-const (
-	Cancelled ReservationStatus = "cancelled"
-	Completed ReservationStatus = "completed"
-	Confirmed ReservationStatus = "confirmed"
-	Expired   ReservationStatus = "expired"
-	Held      ReservationStatus = "held"
-	NoShow    ReservationStatus = "no_show"
-	Released  ReservationStatus = "released"
-)
-
-// Valid indicates whether the value is a known member of the ReservationStatus enum.
-func (e ReservationStatus) Valid() bool {
-	switch e {
-	case Cancelled:
-		return true
-	case Completed:
-		return true
-	case Confirmed:
-		return true
-	case Expired:
-		return true
-	case Held:
-		return true
-	case NoShow:
-		return true
-	case Released:
 		return true
 	default:
 		return false
@@ -375,78 +249,18 @@ func (e SlotObject) Valid() bool {
 	}
 }
 
-// Defines values for SlotStatus.
+// Defines values for UpdateSlotRequestStatus.
 const (
-	Open      SlotStatus = "open"
-	Withdrawn SlotStatus = "withdrawn"
+	UpdateSlotRequestStatusOpen      UpdateSlotRequestStatus = "open"
+	UpdateSlotRequestStatusWithdrawn UpdateSlotRequestStatus = "withdrawn"
 )
 
-// Valid indicates whether the value is a known member of the SlotStatus enum.
-func (e SlotStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the UpdateSlotRequestStatus enum.
+func (e UpdateSlotRequestStatus) Valid() bool {
 	switch e {
-	case Open:
+	case UpdateSlotRequestStatusOpen:
 		return true
-	case Withdrawn:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SlotType.
-const (
-	Prime    SlotType = "prime"
-	Standard SlotType = "standard"
-)
-
-// Valid indicates whether the value is a known member of the SlotType enum.
-func (e SlotType) Valid() bool {
-	switch e {
-	case Prime:
-		return true
-	case Standard:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for VenuePlatformKind.
-const (
-	Log     VenuePlatformKind = "log"
-	Webhook VenuePlatformKind = "webhook"
-)
-
-// Valid indicates whether the value is a known member of the VenuePlatformKind enum.
-func (e VenuePlatformKind) Valid() bool {
-	switch e {
-	case Log:
-		return true
-	case Webhook:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for VenueSyncStatus.
-const (
-	Failed        VenueSyncStatus = "failed"
-	NotApplicable VenueSyncStatus = "not_applicable"
-	Pending       VenueSyncStatus = "pending"
-	Synced        VenueSyncStatus = "synced"
-)
-
-// Valid indicates whether the value is a known member of the VenueSyncStatus enum.
-func (e VenueSyncStatus) Valid() bool {
-	switch e {
-	case Failed:
-		return true
-	case NotApplicable:
-		return true
-	case Pending:
-		return true
-	case Synced:
+	case UpdateSlotRequestStatusWithdrawn:
 		return true
 	default:
 		return false
@@ -455,31 +269,82 @@ func (e VenueSyncStatus) Valid() bool {
 
 // Defines values for Weekday.
 const (
-	Fri Weekday = "fri"
-	Mon Weekday = "mon"
-	Sat Weekday = "sat"
-	Sun Weekday = "sun"
-	Thu Weekday = "thu"
-	Tue Weekday = "tue"
-	Wed Weekday = "wed"
+	WeekdayFri Weekday = "fri"
+	WeekdayMon Weekday = "mon"
+	WeekdaySat Weekday = "sat"
+	WeekdaySun Weekday = "sun"
+	WeekdayThu Weekday = "thu"
+	WeekdayTue Weekday = "tue"
+	WeekdayWed Weekday = "wed"
 )
 
 // Valid indicates whether the value is a known member of the Weekday enum.
 func (e Weekday) Valid() bool {
 	switch e {
-	case Fri:
+	case WeekdayFri:
 		return true
-	case Mon:
+	case WeekdayMon:
 		return true
-	case Sat:
+	case WeekdaySat:
 		return true
-	case Sun:
+	case WeekdaySun:
 		return true
-	case Thu:
+	case WeekdayThu:
 		return true
-	case Tue:
+	case WeekdayTue:
 		return true
-	case Wed:
+	case WeekdayWed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListOperatorReservationsParamsStatus.
+const (
+	ListOperatorReservationsParamsStatusCancelled ListOperatorReservationsParamsStatus = "cancelled"
+	ListOperatorReservationsParamsStatusCompleted ListOperatorReservationsParamsStatus = "completed"
+	ListOperatorReservationsParamsStatusConfirmed ListOperatorReservationsParamsStatus = "confirmed"
+	ListOperatorReservationsParamsStatusExpired   ListOperatorReservationsParamsStatus = "expired"
+	ListOperatorReservationsParamsStatusHeld      ListOperatorReservationsParamsStatus = "held"
+	ListOperatorReservationsParamsStatusNoShow    ListOperatorReservationsParamsStatus = "no_show"
+	ListOperatorReservationsParamsStatusReleased  ListOperatorReservationsParamsStatus = "released"
+)
+
+// Valid indicates whether the value is a known member of the ListOperatorReservationsParamsStatus enum.
+func (e ListOperatorReservationsParamsStatus) Valid() bool {
+	switch e {
+	case ListOperatorReservationsParamsStatusCancelled:
+		return true
+	case ListOperatorReservationsParamsStatusCompleted:
+		return true
+	case ListOperatorReservationsParamsStatusConfirmed:
+		return true
+	case ListOperatorReservationsParamsStatusExpired:
+		return true
+	case ListOperatorReservationsParamsStatusHeld:
+		return true
+	case ListOperatorReservationsParamsStatusNoShow:
+		return true
+	case ListOperatorReservationsParamsStatusReleased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListOperatorSlotsParamsStatus.
+const (
+	ListOperatorSlotsParamsStatusOpen      ListOperatorSlotsParamsStatus = "open"
+	ListOperatorSlotsParamsStatusWithdrawn ListOperatorSlotsParamsStatus = "withdrawn"
+)
+
+// Valid indicates whether the value is a known member of the ListOperatorSlotsParamsStatus enum.
+func (e ListOperatorSlotsParamsStatus) Valid() bool {
+	switch e {
+	case ListOperatorSlotsParamsStatusOpen:
+		return true
+	case ListOperatorSlotsParamsStatusWithdrawn:
 		return true
 	default:
 		return false
@@ -597,8 +462,10 @@ type CancellationPolicy struct {
 
 	// FeeType `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
 	//
+	// Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: percent
-	FeeType CancellationPolicyFeeType `json:"fee_type"`
+	FeeType string `json:"fee_type"`
 
 	// FreeUntilHoursBefore Cancelling is free until this many hours before the start.
 	//
@@ -610,11 +477,6 @@ type CancellationPolicy struct {
 	// Example: Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
 	Summary string `json:"summary"`
 }
-
-// CancellationPolicyFeeType `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
-//
-// Example: percent
-type CancellationPolicyFeeType string
 
 // Closure Dates, or a service on those dates, when a venue is closed.
 type Closure struct {
@@ -794,7 +656,7 @@ type CreateScheduleRequest struct {
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
 	// Example: prime
-	Type SlotType `json:"type"`
+	Type CreateScheduleRequestType `json:"type"`
 
 	// ValidFrom The first local date; default today.
 	//
@@ -806,6 +668,11 @@ type CreateScheduleRequest struct {
 	// Example: 2027-03-31
 	ValidUntil *openapi_types.Date `json:"valid_until,omitempty"`
 }
+
+// CreateScheduleRequestType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+//
+// Example: prime
+type CreateScheduleRequestType string
 
 // CreateSlotRequest A one-off slot.
 type CreateSlotRequest struct {
@@ -850,8 +717,13 @@ type CreateSlotRequest struct {
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
 	// Example: prime
-	Type SlotType `json:"type"`
+	Type CreateSlotRequestType `json:"type"`
 }
+
+// CreateSlotRequestType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+//
+// Example: prime
+type CreateSlotRequestType string
 
 // CreateVenueRequest A new venue.
 type CreateVenueRequest struct {
@@ -932,8 +804,10 @@ type ErrorDetail struct {
 
 	// NextStep With `payment_required`, what to do next.
 	//
+	// Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: confirm_payment
-	NextStep *ErrorDetailNextStep `json:"next_step,omitempty"`
+	NextStep *string `json:"next_step,omitempty"`
 
 	// Param The parameter or body field the error is about, as a dotted path (`guest.email`), when there is one.
 	//
@@ -950,19 +824,11 @@ type ErrorDetail struct {
 
 	// Type The broad class of the error.
 	//
+	// Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: invalid_request_error
-	Type ErrorDetailType `json:"type"`
+	Type string `json:"type"`
 }
-
-// ErrorDetailNextStep With `payment_required`, what to do next.
-//
-// Example: confirm_payment
-type ErrorDetailNextStep string
-
-// ErrorDetailType The broad class of the error.
-//
-// Example: invalid_request_error
-type ErrorDetailType string
 
 // ErrorResponse The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
 type ErrorResponse struct {
@@ -1084,6 +950,8 @@ type OperatorPayment struct {
 
 	// Status The payment intent's status, as Stripe names it.
 	//
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: requires_capture
 	Status PaymentIntentStatus `json:"status"`
 }
@@ -1167,11 +1035,14 @@ type OperatorReservation struct {
 	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 	//
+	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1271,6 +1142,8 @@ type OperatorSlot struct {
 
 	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
 	//
+	// Known values: `open`, `withdrawn`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: open
 	Status SlotStatus `json:"status"`
 
@@ -1290,6 +1163,8 @@ type OperatorSlot struct {
 	TablesTaken int `json:"tables_taken"`
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1429,8 +1304,10 @@ type OperatorVenueListObject string
 
 // PaymentIntentStatus The payment intent's status, as Stripe names it.
 //
+// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+//
 // Example: requires_capture
-type PaymentIntentStatus string
+type PaymentIntentStatus = string
 
 // Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 type Price struct {
@@ -1446,19 +1323,16 @@ type Price struct {
 
 	// Per `cover` (per guest) or `booking` (once per reservation).
 	//
+	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: cover
-	Per PricePer `json:"per"`
+	Per string `json:"per"`
 
 	// Summary The price in words.
 	//
 	// Example: USD 75.00 per guest
 	Summary string `json:"summary"`
 }
-
-// PricePer `cover` (per guest) or `booking` (once per reservation).
-//
-// Example: cover
-type PricePer string
 
 // ReservationOutcomeRequest How the visit went.
 type ReservationOutcomeRequest struct {
@@ -1471,8 +1345,10 @@ type ReservationOutcomeRequest struct {
 // ReservationStatus `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 // `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 //
+// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+//
 // Example: confirmed
-type ReservationStatus string
+type ReservationStatus = string
 
 // Schedule A weekly pattern of slots at a venue.
 type Schedule struct {
@@ -1545,6 +1421,8 @@ type Schedule struct {
 	Times []LocalTime `json:"times"`
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1654,6 +1532,8 @@ type Slot struct {
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: prime
 	Type SlotType `json:"type"`
 
@@ -1681,26 +1561,35 @@ type SlotPriceInput struct {
 
 // SlotStatus `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
 //
+// Known values: `open`, `withdrawn`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+//
 // Example: open
-type SlotStatus string
+type SlotStatus = string
 
 // SlotType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 //
+// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+//
 // Example: prime
-type SlotType string
+type SlotType = string
 
 // UpdateSlotRequest What to change on a slot.
 type UpdateSlotRequest struct {
 	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
 	//
 	// Example: open
-	Status *SlotStatus `json:"status,omitempty"`
+	Status *UpdateSlotRequestStatus `json:"status,omitempty"`
 
 	// Tables The slot's tables; never below the tables already held or booked.
 	//
 	// Example: 6
 	Tables *int `json:"tables,omitempty"`
 }
+
+// UpdateSlotRequestStatus `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
+//
+// Example: open
+type UpdateSlotRequestStatus string
 
 // UpdateVenueRequest The venue's fields to change; fields not sent keep their values.
 type UpdateVenueRequest struct {
@@ -1760,19 +1649,16 @@ type UpdateVenueRequest struct {
 type VenuePlatform struct {
 	// Kind The connector.
 	//
+	// Known values: `log`, `webhook`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: webhook
-	Kind VenuePlatformKind `json:"kind"`
+	Kind string `json:"kind"`
 
 	// Url With `webhook`, the HTTPS URL the notifications are POSTed to.
 	//
 	// Example: https://platform.example/prima/notifications
 	Url *string `json:"url,omitempty"`
 }
-
-// VenuePlatformKind The connector.
-//
-// Example: webhook
-type VenuePlatformKind string
 
 // VenueSummary The venue a slot or reservation belongs to.
 type VenueSummary struct {
@@ -1819,19 +1705,16 @@ type VenueSync struct {
 
 	// Status `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
 	//
+	// Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	//
 	// Example: synced
-	Status VenueSyncStatus `json:"status"`
+	Status string `json:"status"`
 
 	// SyncedAt When the platform confirmed it.
 	//
 	// Example: 2026-11-22T10:02:41Z
 	SyncedAt *time.Time `json:"synced_at"`
 }
-
-// VenueSyncStatus `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
-//
-// Example: synced
-type VenueSyncStatus string
 
 // Weekday A day of the week.
 //
@@ -1898,7 +1781,7 @@ type ListOperatorReservationsParams struct {
 	VenueId *string `form:"venue_id,omitempty" json:"venue_id,omitempty"`
 
 	// Status Only reservations in this status.
-	Status *ReservationStatus `form:"status,omitempty" json:"status,omitempty"`
+	Status *ListOperatorReservationsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// DateFrom Only reservations on or after this venue-local date.
 	DateFrom *openapi_types.Date `form:"date_from,omitempty" json:"date_from,omitempty"`
@@ -1912,6 +1795,9 @@ type ListOperatorReservationsParams struct {
 	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
+
+// ListOperatorReservationsParamsStatus defines parameters for ListOperatorReservations.
+type ListOperatorReservationsParamsStatus string
 
 // RecordReservationOutcomeParams defines parameters for RecordReservationOutcome.
 type RecordReservationOutcomeParams struct {
@@ -1961,7 +1847,7 @@ type ListOperatorSlotsParams struct {
 	DateTo *openapi_types.Date `form:"date_to,omitempty" json:"date_to,omitempty"`
 
 	// Status Only open or only withdrawn slots.
-	Status *SlotStatus `form:"status,omitempty" json:"status,omitempty"`
+	Status *ListOperatorSlotsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// Limit Page size, 1 to 100.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -1969,6 +1855,9 @@ type ListOperatorSlotsParams struct {
 	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
+
+// ListOperatorSlotsParamsStatus defines parameters for ListOperatorSlots.
+type ListOperatorSlotsParamsStatus string
 
 // CreateOperatorSlotParams defines parameters for CreateOperatorSlot.
 type CreateOperatorSlotParams struct {

@@ -602,10 +602,11 @@ export interface components {
             fee_percent?: number;
             /**
              * @description `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
+             *
+             *     Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example percent
-             * @enum {string}
              */
-            fee_type: "none" | "percent" | "fixed";
+            fee_type: string;
             /**
              * @description Cancelling is free until this many hours before the start.
              * @example 24
@@ -778,10 +779,11 @@ export interface components {
             message: string;
             /**
              * @description With `payment_required`, what to do next.
+             *
+             *     Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example confirm_payment
-             * @enum {string}
              */
-            next_step?: "confirm_payment" | "handle_next_action" | "retry_with_new_payment_method" | "wait_for_processing";
+            next_step?: string;
             /**
              * @description The parameter or body field the error is about, as a dotted path (`guest.email`), when there is one.
              * @example slot_id
@@ -796,10 +798,11 @@ export interface components {
             request_id: string;
             /**
              * @description The broad class of the error.
+             *
+             *     Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example invalid_request_error
-             * @enum {string}
              */
-            type: "invalid_request_error" | "authentication_error" | "permission_error" | "idempotency_error" | "payment_error" | "rate_limit_error" | "api_error";
+            type: string;
         };
         /** @description The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.) */
         ErrorResponse: {
@@ -835,10 +838,11 @@ export interface components {
         };
         /**
          * @description What happened. See the Webhooks section of the introduction.
+         *
+         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
          * @example reservation.confirmed
-         * @enum {string}
          */
-        EventType: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled";
+        EventType: string;
         /** @description A field's value before and after, as text (null when it had none). */
         FieldChange: {
             /**
@@ -996,10 +1000,11 @@ export interface components {
             payment_intent_id: string;
             /**
              * @description The payment gateway; `sandbox` moves only through the sandbox confirm call.
+             *
+             *     Known values: `sandbox`, `stripe`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example stripe
-             * @enum {string}
              */
-            provider: "sandbox" | "stripe";
+            provider: string;
             status: components["schemas"]["PaymentIntentStatus"];
         } | null;
         /** @description A sandbox payment intent, shaped like Stripe's. */
@@ -1036,10 +1041,11 @@ export interface components {
         };
         /**
          * @description The payment intent's status, as Stripe names it.
+         *
+         *     Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
          * @example requires_capture
-         * @enum {string}
          */
-        PaymentIntentStatus: "requires_payment_method" | "requires_confirmation" | "requires_action" | "processing" | "requires_capture" | "canceled" | "succeeded";
+        PaymentIntentStatus: string;
         /**
          * @description A change of a confirmed prime booking that costs more than was paid; null when
          *     there is none. Confirm `payment.client_secret` on the client as for a hold, then
@@ -1071,10 +1077,11 @@ export interface components {
             currency: string;
             /**
              * @description `cover` (per guest) or `booking` (once per reservation).
+             *
+             *     Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example cover
-             * @enum {string}
              */
-            per: "cover" | "booking";
+            per: string;
             /**
              * @description The price in words.
              * @example USD 75.00 per guest
@@ -1098,10 +1105,11 @@ export interface components {
             };
             /**
              * @description `ok` when every check passes.
+             *
+             *     Known values: `ok`, `unavailable`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example ok
-             * @enum {string}
              */
-            status: "ok" | "unavailable";
+            status: string;
         };
         /**
          * @description What a pending change asks for, as the PATCH that made it gave it (fields left out were not changed). New fields may appear in later versions of v1.
@@ -1302,10 +1310,11 @@ export interface components {
             token_id: string | null;
             /**
              * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+             *
+             *     Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example reservation.updated
-             * @enum {string}
              */
-            type: "reservation.held" | "reservation.updated" | "reservation.change_requested" | "reservation.extended" | "reservation.confirmed" | "reservation.cancelled" | "reservation.released" | "reservation.expired" | "reservation.completed" | "reservation.no_show";
+            type: string;
         };
         /** @description A page of a reservation's history, oldest first. */
         ReservationEventList: {
@@ -1389,19 +1398,21 @@ export interface components {
             provider: string;
             /**
              * @description `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
+             *
+             *     Known values: `hold`, `change`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example hold
-             * @enum {string}
              */
-            purpose: "hold" | "change";
+            purpose: string;
             status: components["schemas"]["PaymentIntentStatus"];
         };
         /**
          * @description `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
          *     `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
+         *
+         *     Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
          * @example confirmed
-         * @enum {string}
          */
-        ReservationStatus: "held" | "confirmed" | "cancelled" | "completed" | "no_show" | "expired" | "released";
+        ReservationStatus: string;
         /** @description A bookable time at a venue. Each reservation takes one of its tables. */
         Slot: {
             cancellation_policy: components["schemas"]["CancellationPolicy"];
@@ -1482,10 +1493,11 @@ export interface components {
         };
         /**
          * @description `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+         *
+         *     Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
          * @example prime
-         * @enum {string}
          */
-        SlotType: "standard" | "prime";
+        SlotType: string;
         /** @description A partner access token, without its secret. */
         Token: {
             /**
@@ -1701,10 +1713,11 @@ export interface components {
             platform_reference: string | null;
             /**
              * @description `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
+             *
+             *     Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example synced
-             * @enum {string}
              */
-            status: "not_applicable" | "pending" | "synced" | "failed";
+            status: string;
             /**
              * Format: date-time
              * @description When the platform confirmed it.
@@ -1746,10 +1759,11 @@ export interface components {
             secret?: string;
             /**
              * @description `enabled`, or `disabled` (the URL answered 410 Gone).
+             *
+             *     Known values: `enabled`, `disabled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
              * @example enabled
-             * @enum {string}
              */
-            status: "enabled" | "disabled";
+            status: string;
             /**
              * @description Where events are sent.
              * @example https://partner.example/hooks/prima
@@ -2253,7 +2267,7 @@ export interface operations {
                 /** @description Only slots in this seating area (for example `dining_room`, `bar`, `terrace`). */
                 seating_area?: string;
                 /** @description Only standard (free) or prime (paid) slots. */
-                type?: components["schemas"]["SlotType"];
+                type?: "standard" | "prime";
                 /** @description Page size, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `id` of the last object of the previous page; the page starts after it. */
@@ -2337,7 +2351,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only reservations in this status. */
-                status?: components["schemas"]["ReservationStatus"];
+                status?: "held" | "confirmed" | "cancelled" | "completed" | "no_show" | "expired" | "released";
                 /** @description Only reservations at this venue. */
                 venue_id?: string;
                 /** @description Only reservations on or after this venue-local date. */
