@@ -15,7 +15,8 @@ const OperatorPrefix = "/v1/operator/"
 // API (every path but OperatorPrefix's, and the partner webhooks) and the operator API
 // (OperatorPrefix's paths alone, under an introduction of its own). Each keeps only the
 // components its operations use, so neither document, nor an SDK generated from it,
-// carries the other's operations or types. The server still serves both from the one
+// carries the other's operations or types. Every operation gets code samples in curl,
+// TypeScript and Go (x-codeSamples). The server still serves both from the one
 // hand-kept source.
 func Documents(doc []byte) (partner, operator []byte, err error) {
 	var p, o map[string]any
@@ -45,6 +46,8 @@ func Documents(doc []byte) (partner, operator []byte, err error) {
 	for _, d := range []map[string]any{p, o} {
 		prune(d)
 	}
+	addCodeSamples(p, partnerAPI)
+	addCodeSamples(o, operatorAPI)
 	if partner, err = json.Marshal(p); err != nil {
 		return nil, nil, err
 	}

@@ -22,7 +22,7 @@ var errorDocsTable = template.Must(template.New("errors").Parse(`<h1>Error codes
 Branch on <code>code</code>; show <code>message</code> to people. Quote <code>request_id</code> when you contact PRIMA.
 <a href="/docs/guides/errors">Errors</a> explains the format and when to retry; the <a href="/docs/reference/">API reference</a> lists which codes each operation can return.</p>
 <table class="errors"><thead><tr><th>code</th><th>status</th><th>type</th><th>meaning</th><th>what to do</th></tr></thead><tbody>
-{{range .}}<tr id="{{.Code}}"><td><a href="#{{.Code}}"><code>{{.Code}}</code></a></td><td class="status">{{.Status}}</td><td><code>{{.Type}}</code></td><td>{{.Meaning}}</td><td>{{.Remedy}}</td></tr>
+{{range .}}<tr id="{{.Code}}"><td><a href="#{{.Code}}"><code>{{.Code}}</code></a></td><td>{{.Status}}</td><td><code>{{.Type}}</code></td><td>{{.Meaning}}</td><td>{{.Remedy}}</td></tr>
 {{end}}</tbody></table>`))
 
 type errorDoc struct {

@@ -2125,7 +2125,7 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description The version of this contract (the document's `info.version`) that answered; see Versioning in the introduction. */
+        /** @description The version of this contract (the document's `info.version`) that answered; see the versioning guide (`/docs/guides/versioning`). */
         ApiVersion: string;
         /** @description The quota left (IETF draft-ietf-httpapi-ratelimit-headers): `r` requests may be sent now, and the quota is whole again in `t` seconds. */
         RateLimit: string;
