@@ -39,6 +39,7 @@ const (
 	OperatorSpec  = "/v1/operator/openapi.json"
 	stylesheetURL = AssetsPrefix + "portal.css"
 	scriptURL     = AssetsPrefix + "portal.js"
+	iconURL       = AssetsPrefix + "favicon.svg"
 )
 
 // Guide is one guide page, at GuidesPrefix + Slug, listed in the navigation as Label.
@@ -57,7 +58,7 @@ var Guides = []Guide{
 	{"versioning", "Versioning"},
 }
 
-//go:embed pages/*.md assets/portal.css assets/portal.js
+//go:embed pages/*.md assets/portal.css assets/portal.js assets/favicon.svg
 var files embed.FS
 
 // Page is what the layout needs to lay out one page.
@@ -79,6 +80,7 @@ var layout = template.Must(template.New("layout").Parse(`<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Page.Title}} — PRIMA Partner API</title>
 <link rel="stylesheet" href="{{.CSS}}">
+<link rel="icon" type="image/svg+xml" href="{{.Icon}}">
 {{.Page.Head}}<script src="{{.JS}}" defer></script>
 </head>
 <body>
@@ -140,8 +142,8 @@ func (a *assets) render(p Page) ([]byte, error) {
 	err := layout.Execute(&b, struct {
 		Page    Page
 		Nav     []navSection
-		CSS, JS string
-	}{p, nav(p.Path), stylesheetURL + "?v=" + a.css.hash, scriptURL + "?v=" + a.js.hash})
+		CSS, JS, Icon string
+	}{p, nav(p.Path), stylesheetURL + "?v=" + a.css.hash, scriptURL + "?v=" + a.js.hash, iconURL + "?v=" + a.icon.hash})
 	return b.Bytes(), err
 }
 
@@ -166,7 +168,7 @@ type staticAsset struct {
 }
 
 type assets struct {
-	css, js staticAsset
+	css, js, icon staticAsset
 	pages   map[string][]byte // by URL path: the rendered pages
 }
 
@@ -182,7 +184,7 @@ var loadAssets = sync.OnceValue(func() *assets {
 
 func build() (*assets, error) {
 	a := &assets{pages: map[string][]byte{}}
-	for name, dst := range map[string]*staticAsset{"assets/portal.css": &a.css, "assets/portal.js": &a.js} {
+	for name, dst := range map[string]*staticAsset{"assets/portal.css": &a.css, "assets/portal.js": &a.js, "assets/favicon.svg": &a.icon} {
 		b, err := files.ReadFile(name)
 		if err != nil {
 			return nil, err
@@ -286,7 +288,7 @@ func plainText(n ast.Node, src []byte) string {
 }
 
 // Handler serves the portal's own pages and assets: GET/HEAD Home, GuidesPrefix+slug
-// and AssetsPrefix+{portal.css,portal.js}. Anything else answers 404 (http.NotFound),
+// and AssetsPrefix+{portal.css,portal.js,favicon.svg}. Anything else answers 404 (http.NotFound),
 // another method 405, so that a wrapping server can answer both in its own format.
 func Handler() http.Handler {
 	a := loadAssets()
@@ -303,6 +305,8 @@ func Handler() http.Handler {
 			body, contentType, cache = a.css.body, "text/css; charset=utf-8", immutableIfVersioned(r)
 		case p == scriptURL:
 			body, contentType, cache = a.js.body, "text/javascript; charset=utf-8", immutableIfVersioned(r)
+		case p == iconURL:
+			body, contentType, cache = a.icon.body, "image/svg+xml", immutableIfVersioned(r)
 		default:
 			http.NotFound(w, r)
 			return
