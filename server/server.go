@@ -367,7 +367,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &he):
 		switch he.Code {
 		case http.StatusNotFound:
-			p = newProblem(CodeRouteNotFound, fmt.Sprintf("There is no operation at %s %s. See /docs/reference/ for the API reference.", c.Request().Method, c.Request().URL.Path), "")
+			msg := fmt.Sprintf("There is no operation at %s %s. See /docs/reference/ for the API reference.", c.Request().Method, c.Request().URL.Path)
+			if p := c.Request().URL.Path; p == "/docs" || strings.HasPrefix(p, "/docs/") {
+				msg = fmt.Sprintf("There is no page at %s. The documentation starts at /docs/.", p)
+			}
+			p = newProblem(CodeRouteNotFound, msg, "")
 		case http.StatusMethodNotAllowed:
 			p = newProblem(CodeMethodNotAllowed, fmt.Sprintf("%s does not accept %s.", c.Request().URL.Path, c.Request().Method), "")
 		case http.StatusRequestEntityTooLarge:
