@@ -140,8 +140,8 @@ func Render(p Page) ([]byte, error) {
 func (a *assets) render(p Page) ([]byte, error) {
 	var b bytes.Buffer
 	err := layout.Execute(&b, struct {
-		Page    Page
-		Nav     []navSection
+		Page          Page
+		Nav           []navSection
 		CSS, JS, Icon string
 	}{p, nav(p.Path), stylesheetURL + "?v=" + a.css.hash, scriptURL + "?v=" + a.js.hash, iconURL + "?v=" + a.icon.hash})
 	return b.Bytes(), err
@@ -169,7 +169,7 @@ type staticAsset struct {
 
 type assets struct {
 	css, js, icon staticAsset
-	pages   map[string][]byte // by URL path: the rendered pages
+	pages         map[string][]byte // by URL path: the rendered pages
 }
 
 // loadAssets renders every page once; the embedded files cannot change, so a failure
