@@ -1,4 +1,7 @@
-// Package swaggerui serves the interactive API reference (Swagger UI) at /docs/.
+// Package swaggerui serves an interactive API reference (Swagger UI) under a mount path;
+// prima serve mounts the partner document's at /docs/reference/ and the operator
+// document's at /docs/operator/, laid out in the partner portal (HandlerWithLayout).
+// Each operation's x-codeSamples are shown as tabs by a small plugin (codesamples.js).
 //
 // The Swagger UI assets are vendored from the npm package swagger-ui-dist (see
 // dist/VERSION and scripts/update-swagger-ui.sh) and embedded in the binary, so the
