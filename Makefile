@@ -196,7 +196,8 @@ clients: $(HEYAPI_DIR)/node_modules/.package-lock.json ## clients from two gener
 contract-proxy: $(PRISM_DIR)/node_modules/.package-lock.json $(SDK_DIR)/node_modules/.package-lock.json ## the SDK example and an error walk through Prism (validating proxy) in front of PRIMA_URL; fails on any response the spec does not allow
 	scripts/ci/contract-proxy.sh
 
-e2e-docs: $(E2E_DIR)/node_modules/.package-lock.json ## drive /docs/ (Swagger UI) in headless Chromium against PRIMA_URL with PRIMA_TOKEN
+e2e-docs: $(E2E_DIR)/node_modules/.package-lock.json ## drive the portal (/docs/: guides, the references, Try it out, code samples) and Swagger UI in headless Chromium against PRIMA_URL with PRIMA_TOKEN; screenshots in test/e2e/out/
+	node $(E2E_DIR)/portal.test.mjs
 	node $(E2E_DIR)/swagger-ui.test.mjs
 
 e2e: node-deps ## start prima serve on a free port (temp SQLite, demo data), then sdk-example and e2e-docs against it

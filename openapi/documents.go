@@ -15,7 +15,8 @@ const OperatorPrefix = "/v1/operator/"
 // API (every path but OperatorPrefix's, and the partner webhooks) and the operator API
 // (OperatorPrefix's paths alone, under an introduction of its own). Each keeps only the
 // components its operations use, so neither document, nor an SDK generated from it,
-// carries the other's operations or types. The server still serves both from the one
+// carries the other's operations or types. Every operation gets code samples in curl,
+// TypeScript and Go (x-codeSamples). The server still serves both from the one
 // hand-kept source.
 //
 // In both, the answers' enums that v1 may extend (marked OpenEnumKey in the source) are
@@ -49,6 +50,8 @@ func Documents(doc []byte) (partner, operator []byte, err error) {
 		prune(d)
 		openEnums(d)
 	}
+	addCodeSamples(p, partnerAPI)
+	addCodeSamples(o, operatorAPI)
 	if partner, err = json.Marshal(p); err != nil {
 		return nil, nil, err
 	}
@@ -226,7 +229,7 @@ func describeOpen(description any, values []any) string {
 		d = strings.TrimRight(d, "\n") + "\n\n"
 	}
 	return d + "Known values: " + known.String() + ". Within v1 more may be added: decode this as a " +
-		"string and do not act on a value you do not know (see the versioning guide)."
+		"string and do not act on a value you do not know (see /docs/guides/versioning)."
 }
 
 // requestOnlySchemas names the component schemas that only requests (parameters and

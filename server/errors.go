@@ -95,7 +95,7 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeCardDeclined:            {typePayment, http.StatusPaymentRequired, "The card was declined; decline_code says why. Ask the guest for another payment method."},
 	CodeInsufficientScope:       {typePermission, http.StatusForbidden, "The token lacks the scope this call needs."},
 	CodeResourceMissing:         {typeInvalidRequest, http.StatusNotFound, "No such object."},
-	CodeRouteNotFound:           {typeInvalidRequest, http.StatusNotFound, "There is no operation at this path. See /docs/ for the API reference."},
+	CodeRouteNotFound:           {typeInvalidRequest, http.StatusNotFound, "There is no operation at this path. See /docs/reference/ for the API reference."},
 	CodeMethodNotAllowed:        {typeInvalidRequest, http.StatusMethodNotAllowed, "This path does not accept this method."},
 	CodeSlotUnavailable:         {typeInvalidRequest, http.StatusConflict, "That slot has no table left."},
 	CodeSlotNotBookable:         {typeInvalidRequest, http.StatusConflict, "That slot has started or is no longer offered."},

@@ -25,7 +25,7 @@ func TestEveryAnswerCarriesNosniff(t *testing.T) {
 		{"DELETE", "/v1/venues", e.token, 405},
 		{"GET", "/v1/openapi.json", "", 200},
 		{"GET", "/docs/", "", 200},
-		{"GET", "/docs/swagger-ui.css", "", 200},
+		{"GET", "/docs/reference/swagger-ui.css", "", 200},
 		{"GET", "/docs/errors", "", 200},
 		{"GET", "/healthz", "", 200},
 		{"GET", "/readyz", "", 200},
@@ -65,7 +65,7 @@ func TestAuthenticatedAnswersAreNotStored(t *testing.T) {
 		}
 	}
 	// The docs keep their own caching.
-	if _, h, _ := e.do("GET", "/docs/swagger-ui.css", "", ""); !strings.Contains(h.Get("Cache-Control"), "max-age") {
+	if _, h, _ := e.do("GET", "/docs/reference/swagger-ui.css", "", ""); !strings.Contains(h.Get("Cache-Control"), "max-age") {
 		t.Errorf("docs asset: Cache-Control %q", h.Get("Cache-Control"))
 	}
 }

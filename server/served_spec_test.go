@@ -141,7 +141,7 @@ func TestPartnersAndOperatorsHaveDocumentsOfTheirOwn(t *testing.T) {
 	if op.Info.Title != "PRIMA Operator API" || len(op.Servers) == 0 || op.Servers[0].URL != e.srv.URL {
 		t.Errorf("operator document: title %q, servers %+v", op.Info.Title, op.Servers)
 	}
-	for page, spec := range map[string]string{"/docs/": "/v1/openapi.json", "/docs/operator/": "/v1/operator/openapi.json"} {
+	for page, spec := range map[string]string{"/docs/reference/": "/v1/openapi.json", "/docs/operator/": "/v1/operator/openapi.json"} {
 		if body := string(get(page)); !strings.Contains(body, `href="`+spec+`"`) {
 			t.Errorf("%s does not load %s", page, spec)
 		}

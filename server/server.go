@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/prima-dining/partner-api/docs/portal"
 	"github.com/prima-dining/partner-api/docs/swaggerui"
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/internal/access"
@@ -160,15 +161,62 @@ func New(deps Deps) (*echo.Echo, error) {
 
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
 
-	docs := echo.WrapHandler(swaggerui.Handler("/v1/openapi.json"))
-	operatorDocs := echo.WrapHandler(swaggerui.HandlerAt("/docs/operator/", "/v1/operator/openapi.json", "PRIMA Operator API — Reference"))
-	e.GET("/docs/operator", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/operator/") })
-	e.GET("/docs/operator/*", operatorDocs)
-	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
-	e.GET("/docs/errors", s.errorDocs)
-	e.GET("/docs/*", docs)
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/docs/") })
+	// The partner portal: guides (package portal), the two references (Swagger UI, laid
+	// out with the portal's navigation) and the error catalogue.
+	reference := swaggerui.HandlerWithLayout(portal.Reference, portal.PartnerSpec, "API reference", portal.Layout(portal.Reference))
+	operatorReference := swaggerui.HandlerWithLayout(portal.OperatorRef, portal.OperatorSpec, "Operator API reference", portal.Layout(portal.OperatorRef))
+	for _, mount := range []string{portal.Home, portal.Reference, portal.OperatorRef} {
+		e.GET(strings.TrimSuffix(mount, "/"), redirectTo(mount))
+	}
+	e.GET(portal.Reference+"*", docsHandler(reference))
+	e.GET(portal.OperatorRef+"*", docsHandler(operatorReference))
+	e.GET(portal.Errors, s.errorDocs)
+	e.GET(portal.Home+"*", docsHandler(portal.Handler()))
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, portal.Home) })
 	return e, nil
+}
+
+func redirectTo(path string) echo.HandlerFunc {
+	return func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, path) }
+}
+
+// docsHandler serves a docs handler's answers, except its 404s and 405s (plain text,
+// http.NotFound and http.Error), which become the API's own error answers.
+func docsHandler(h http.Handler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		w := &docsRefusal{ResponseWriter: c.Response()}
+		h.ServeHTTP(w, c.Request())
+		switch w.status {
+		case http.StatusNotFound:
+			return echo.ErrNotFound
+		case http.StatusMethodNotAllowed:
+			return echo.ErrMethodNotAllowed
+		}
+		return nil
+	}
+}
+
+// docsRefusal passes an answer through unless its status is 404 or 405, whose plain-text
+// body it drops so that the error handler can answer instead.
+type docsRefusal struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *docsRefusal) WriteHeader(status int) {
+	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		w.status = status
+		w.Header().Del("Content-Type")
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *docsRefusal) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // spec is the embedded document, parsed and checked once per process: every Server
@@ -319,7 +367,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &he):
 		switch he.Code {
 		case http.StatusNotFound:
-			p = newProblem(CodeRouteNotFound, fmt.Sprintf("There is no operation at %s %s. See /docs/ for the API reference.", c.Request().Method, c.Request().URL.Path), "")
+			msg := fmt.Sprintf("There is no operation at %s %s. See /docs/reference/ for the API reference.", c.Request().Method, c.Request().URL.Path)
+			if p := c.Request().URL.Path; p == "/docs" || strings.HasPrefix(p, "/docs/") {
+				msg = fmt.Sprintf("There is no page at %s. The documentation starts at /docs/.", p)
+			}
+			p = newProblem(CodeRouteNotFound, msg, "")
 		case http.StatusMethodNotAllowed:
 			p = newProblem(CodeMethodNotAllowed, fmt.Sprintf("%s does not accept %s.", c.Request().URL.Path, c.Request().Method), "")
 		case http.StatusRequestEntityTooLarge:

@@ -147,7 +147,8 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "database", db.Dialect(), "docs", base+"/docs/")
 	fmt.Printf("\nPRIMA Partner API on %s (%s database, %s payments)\n", base, db.Dialect(), gateway.Name())
-	fmt.Printf("  API reference: %s/docs/\n  OpenAPI JSON:  %s/v1/openapi.json\n", base, base)
+	fmt.Printf("  Docs:          %s/docs/ (getting started and guides)\n", base)
+	fmt.Printf("  API reference: %s/docs/reference/\n  OpenAPI JSON:  %s/v1/openapi.json\n", base, base)
 	fmt.Printf("  Operator API:  %s/docs/operator/ (%s/v1/operator/openapi.json)\n", base, base)
 	if demoToken != "" {
 		fmt.Printf("  Demo token:    %s\n\n  curl -H 'Authorization: Bearer %s' '%s/v1/venues'\n", demoToken, demoToken, base)

@@ -1,4 +1,7 @@
-// Package swaggerui serves the interactive API reference (Swagger UI) at /docs/.
+// Package swaggerui serves an interactive API reference (Swagger UI) under a mount path;
+// prima serve mounts the partner document's at /docs/reference/ and the operator
+// document's at /docs/operator/, laid out in the partner portal (HandlerWithLayout).
+// Each operation's x-codeSamples are shown as tabs by a small plugin (codesamples.js).
 //
 // The Swagger UI assets are vendored from the npm package swagger-ui-dist (see
 // dist/VERSION and scripts/update-swagger-ui.sh) and embedded in the binary, so the
@@ -46,6 +49,15 @@ const ContentSecurityPolicy = "default-src 'none'; " +
 //go:embed dist
 var dist embed.FS
 
+// codeSamplesJS is the Swagger UI plugin that shows each operation's x-codeSamples;
+// samplesCSS is its stylesheet.
+var (
+	//go:embed codesamples.js
+	codeSamplesJS string
+	//go:embed samples.css
+	samplesCSS string
+)
+
 // version is the vendored swagger-ui-dist version, read from dist/VERSION.
 var version = func() string {
 	b, err := dist.ReadFile("dist/VERSION")
@@ -71,23 +83,45 @@ const (
 	cacheNoCache   = "no-cache"
 )
 
-var indexTemplate = template.Must(template.New("index.html").Parse(`<!DOCTYPE html>
+// The page is its head and its body; Layout (or standalone, by default) makes the
+// document of them.
+var (
+	headTemplate = template.Must(template.New("head").Parse(`<link rel="stylesheet" href="swagger-ui.css?v={{.Version}}">
+<link rel="stylesheet" href="samples.css?v={{.SamplesHash}}">
+<link rel="icon" type="image/png" sizes="32x32" href="favicon-32x32.png?v={{.Version}}">
+`))
+	bodyTemplate = template.Must(template.New("body").Parse(`<noscript>The interactive reference needs JavaScript. The OpenAPI document is at <a href="{{.SpecURL}}">{{.SpecURL}}</a>.</noscript>
+<div id="swagger-ui"></div>
+<script src="swagger-ui-bundle.js?v={{.Version}}"></script>
+<script src="init.js?v={{.InitHash}}"></script>
+`))
+	standaloneTemplate = template.Must(template.New("index.html").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
-<link rel="stylesheet" href="swagger-ui.css?v={{.Version}}">
-<link rel="icon" type="image/png" sizes="32x32" href="favicon-32x32.png?v={{.Version}}">
-</head>
+{{.Head}}</head>
 <body>
-<noscript>The interactive reference needs JavaScript. The OpenAPI document is at <a href="{{.SpecURL}}">{{.SpecURL}}</a>.</noscript>
-<div id="swagger-ui"></div>
-<script src="swagger-ui-bundle.js?v={{.Version}}"></script>
-<script src="init.js?v={{.InitHash}}"></script>
-</body>
+{{.Body}}</body>
 </html>
 `))
+)
+
+// Layout makes the HTML document of a page from its title and the markup Swagger UI
+// needs in <head> (stylesheets) and in <body> (its mount point and scripts), so that
+// the reference can sit inside a site's own layout. The markup holds no inline script.
+type Layout func(title string, head, body template.HTML) ([]byte, error)
+
+// standalone is the Layout of a page of its own.
+func standalone(title string, head, body template.HTML) ([]byte, error) {
+	var b bytes.Buffer
+	err := standaloneTemplate.Execute(&b, struct {
+		Title      string
+		Head, Body template.HTML
+	}{title, head, body})
+	return b.Bytes(), err
+}
 
 // uiConfig is the object passed to SwaggerUIBundle; field order is kept in init.js.
 type uiConfig struct {
@@ -131,6 +165,15 @@ func Handler(specURL string) http.Handler {
 // with its own page title: another document's reference beside the first. The page
 // refers to its assets relatively, so each mount serves its own copy of them.
 func HandlerAt(mount, specURL, title string) http.Handler {
+	return HandlerWithLayout(mount, specURL, title, nil)
+}
+
+// HandlerWithLayout is HandlerAt with the page laid out by layout (nil: a page of its
+// own). It panics if layout fails, which only a broken layout template does.
+func HandlerWithLayout(mount, specURL, title string, layout Layout) http.Handler {
+	if layout == nil {
+		layout = standalone
+	}
 	if specURL == "" {
 		specURL = DefaultSpecURL
 	}
@@ -144,12 +187,21 @@ func HandlerAt(mount, specURL, title string) http.Handler {
 	}
 	initHash := shortHash(initJS)
 
-	var index bytes.Buffer
-	if err := indexTemplate.Execute(&index, struct {
-		Title, Version, SpecURL, InitHash string
-	}{title, version, specURL, initHash}); err != nil {
-		panic("swaggerui: rendering index.html: " + err.Error())
+	data := struct {
+		Version, SpecURL, InitHash, SamplesHash string
+	}{version, specURL, initHash, shortHash([]byte(samplesCSS))}
+	var head, body bytes.Buffer
+	if err := headTemplate.Execute(&head, data); err != nil {
+		panic("swaggerui: rendering the page: " + err.Error())
 	}
+	if err := bodyTemplate.Execute(&body, data); err != nil {
+		panic("swaggerui: rendering the page: " + err.Error())
+	}
+	page, err := layout(title, template.HTML(head.String()), template.HTML(body.String())) //nolint:gosec // G203: both are rendered by html/template above
+	if err != nil {
+		panic("swaggerui: laying out the page: " + err.Error())
+	}
+	index := bytes.NewBuffer(page)
 
 	h := &handler{mount: mount, assets: map[string]asset{}}
 	indexAsset := asset{
@@ -161,6 +213,12 @@ func HandlerAt(mount, specURL, title string) http.Handler {
 	}
 	h.assets[""] = indexAsset
 	h.assets["index.html"] = indexAsset
+	h.assets["samples.css"] = asset{
+		body:         []byte(samplesCSS),
+		contentType:  "text/css; charset=utf-8",
+		cacheControl: cacheNoCache,
+		etag:         `"samples-` + shortHash([]byte(samplesCSS)) + `"`,
+	}
 	h.assets["init.js"] = asset{
 		body:         initJS,
 		contentType:  "text/javascript; charset=utf-8",
@@ -237,10 +295,12 @@ func buildInitJS(specURL string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("// Generated by github.com/prima-dining/partner-api/docs/swaggerui. Do not edit.\n")
 	b.WriteString("\"use strict\";\n")
+	b.WriteString(codeSamplesJS)
 	b.WriteString("window.addEventListener(\"load\", function () {\n")
-	b.WriteString("  window.ui = SwaggerUIBundle(")
+	b.WriteString("  var config = ")
 	b.Write(bytes.ReplaceAll(cfg, []byte("\n"), []byte("\n  ")))
-	b.WriteString(");\n});\n")
+	b.WriteString(";\n  config.plugins = [primaCodeSamples];\n")
+	b.WriteString("  window.ui = SwaggerUIBundle(config);\n});\n")
 	return b.Bytes(), nil
 }
 

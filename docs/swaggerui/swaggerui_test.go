@@ -1,6 +1,7 @@
 package swaggerui
 
 import (
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -222,6 +223,36 @@ func TestServesThroughHTTPServer(t *testing.T) {
 		}
 		if res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: status %d", p, res.StatusCode)
+		}
+	}
+}
+
+// TestHandlerWithLayoutPutsTheReferenceInTheSitesPage: the layout gets the title and the
+// markup Swagger UI needs (its stylesheets in head; its mount point and scripts in body,
+// none inline), and the page it makes is what the mount serves.
+func TestHandlerWithLayoutPutsTheReferenceInTheSitesPage(t *testing.T) {
+	var gotTitle, gotHead, gotBody string
+	h := HandlerWithLayout("/docs/reference/", testSpecURL, "API reference", func(title string, head, body template.HTML) ([]byte, error) {
+		gotTitle, gotHead, gotBody = title, string(head), string(body)
+		return []byte("<site>" + string(body) + "</site>"), nil
+	})
+	if gotTitle != "API reference" || !strings.Contains(gotHead, `href="swagger-ui.css?v=`) || !strings.Contains(gotHead, `href="samples.css?v=`) {
+		t.Errorf("layout got title %q, head %q", gotTitle, gotHead)
+	}
+	if !strings.Contains(gotBody, `<div id="swagger-ui"></div>`) || !strings.Contains(gotBody, `<script src="init.js?v=`) || strings.Contains(gotBody, "<script>") {
+		t.Errorf("layout got body %q", gotBody)
+	}
+	if res := get(t, h, http.MethodGet, "/docs/reference/", nil); res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Body, "<site>") {
+		t.Errorf("GET /docs/reference/: %d %q", res.StatusCode, res.Body)
+	}
+	if res := get(t, h, http.MethodGet, "/docs/reference/samples.css", nil); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, ".prima-code-tab") {
+		t.Errorf("GET samples.css: %d", res.StatusCode)
+	}
+	// init.js registers the code samples plugin with the configuration.
+	js := get(t, h, http.MethodGet, "/docs/reference/init.js", nil).Body
+	for _, want := range []string{"function primaCodeSamples(system)", "config.plugins = [primaCodeSamples];", "SwaggerUIBundle(config)", `"url": "` + testSpecURL + `"`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("init.js lacks %s", want)
 		}
 	}
 }

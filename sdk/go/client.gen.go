@@ -589,7 +589,7 @@ type CancellationPolicy struct {
 
 	// FeeType `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
 	//
-	// Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: percent
 	FeeType string `json:"fee_type"`
@@ -645,7 +645,7 @@ type CancellationQuote struct {
 	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 	//
-	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
@@ -751,7 +751,7 @@ type ErrorDetail struct {
 	// Alternatives With `slot_unavailable`, up to three slots at the same venue, nearest in time, that have a table for this party.
 	Alternatives *[]Slot `json:"alternatives,omitempty"`
 
-	// Code A stable, machine-readable code from the catalogue in this document's introduction.
+	// Code A stable, machine-readable code; every code is explained at `/docs/errors`.
 	//
 	// Example: slot_unavailable
 	Code string `json:"code"`
@@ -773,7 +773,7 @@ type ErrorDetail struct {
 
 	// NextStep With `payment_required`, what to do next.
 	//
-	// Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: confirm_payment
 	NextStep *string `json:"next_step,omitempty"`
@@ -793,7 +793,7 @@ type ErrorDetail struct {
 
 	// Type The broad class of the error.
 	//
-	// Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: invalid_request_error
 	Type string `json:"type"`
@@ -829,9 +829,9 @@ type Event struct {
 	// Example: event
 	Object EventObject `json:"object"`
 
-	// Type What happened. See the Webhooks section of the introduction.
+	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`
@@ -842,9 +842,9 @@ type Event struct {
 // Example: event
 type EventObject string
 
-// EventType What happened. See the Webhooks section of the introduction.
+// EventType What happened. See the webhooks guide (`/docs/guides/webhooks`).
 //
-// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: reservation.confirmed
 type EventType = string
@@ -1004,14 +1004,14 @@ type Payment struct {
 
 	// Provider The payment gateway; `sandbox` moves only through the sandbox confirm call.
 	//
-	// Known values: `sandbox`, `stripe`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `sandbox`, `stripe`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: stripe
 	Provider string `json:"provider"`
 
 	// Status The payment intent's status, as Stripe names it.
 	//
-	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: requires_capture
 	Status PaymentIntentStatus `json:"status"`
@@ -1046,7 +1046,7 @@ type PaymentIntent struct {
 
 	// Status The payment intent's status, as Stripe names it.
 	//
-	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: requires_capture
 	Status PaymentIntentStatus `json:"status"`
@@ -1064,7 +1064,7 @@ type PaymentIntentObject string
 
 // PaymentIntentStatus The payment intent's status, as Stripe names it.
 //
-// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: requires_capture
 type PaymentIntentStatus = string
@@ -1102,7 +1102,7 @@ type Price struct {
 
 	// Per `cover` (per guest) or `booking` (once per reservation).
 	//
-	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: cover
 	Per string `json:"per"`
@@ -1130,7 +1130,7 @@ type Readiness struct {
 
 	// Status `ok` when every check passes.
 	//
-	// Known values: `ok`, `unavailable`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `ok`, `unavailable`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: ok
 	Status string `json:"status"`
@@ -1286,14 +1286,14 @@ type Reservation struct {
 	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 	//
-	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
-	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1349,7 +1349,7 @@ type ReservationEvent struct {
 
 	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment.
 	//
-	// Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.updated
 	Type string `json:"type"`
@@ -1449,14 +1449,14 @@ type ReservationPayment struct {
 
 	// Purpose `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
 	//
-	// Known values: `hold`, `change`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `hold`, `change`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: hold
 	Purpose string `json:"purpose"`
 
 	// Status The payment intent's status, as Stripe names it.
 	//
-	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: requires_capture
 	Status PaymentIntentStatus `json:"status"`
@@ -1465,7 +1465,7 @@ type ReservationPayment struct {
 // ReservationStatus `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 // `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 //
-// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: confirmed
 type ReservationStatus = string
@@ -1535,7 +1535,7 @@ type Slot struct {
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
-	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1572,7 +1572,7 @@ type SlotListObject string
 
 // SlotType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 //
-// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: prime
 type SlotType = string
@@ -1797,7 +1797,7 @@ type VenueSync struct {
 
 	// Status `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
 	//
-	// Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: synced
 	Status string `json:"status"`
@@ -1837,7 +1837,7 @@ type WebhookEndpoint struct {
 
 	// Status `enabled`, or `disabled` (the URL answered 410 Gone).
 	//
-	// Known values: `enabled`, `disabled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `enabled`, `disabled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: enabled
 	Status string `json:"status"`

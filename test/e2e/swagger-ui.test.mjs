@@ -1,4 +1,4 @@
-// Drives the API reference (Swagger UI at /docs/) of a running `prima serve` in Debian's
+// Drives the API reference (Swagger UI at /docs/reference/) of a running `prima serve` in Debian's
 // Chromium, headless, through playwright-core (no browser download):
 //
 //   1. every operation of /v1/openapi.json is listed on the page, with its summary;
@@ -85,9 +85,9 @@ try {
     if (!r.url().startsWith(baseUrl + "/") && !r.url().startsWith("data:")) foreign.push(r.url());
   });
 
-  const docs = await page.goto(`${baseUrl}/docs/`);
-  check(docs?.status() === 200, `GET /docs/ answered ${docs?.status()}`);
-  check(/script-src 'self'/.test(docs.headers()["content-security-policy"] ?? ""), "/docs/ has no script-src 'self' CSP");
+  const docs = await page.goto(`${baseUrl}/docs/reference/`);
+  check(docs?.status() === 200, `GET /docs/reference/ answered ${docs?.status()}`);
+  check(/script-src 'self'/.test(docs.headers()["content-security-policy"] ?? ""), "/docs/reference/ has no script-src 'self' CSP");
   await page.locator(".opblock").first().waitFor();
   await page.locator(".information-container .title").waitFor();
   log(`page loaded: ${await page.title()}`);

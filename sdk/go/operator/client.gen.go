@@ -462,7 +462,7 @@ type CancellationPolicy struct {
 
 	// FeeType `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
 	//
-	// Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: percent
 	FeeType string `json:"fee_type"`
@@ -782,7 +782,7 @@ type ErrorDetail struct {
 	// Alternatives With `slot_unavailable`, up to three slots at the same venue, nearest in time, that have a table for this party.
 	Alternatives *[]Slot `json:"alternatives,omitempty"`
 
-	// Code A stable, machine-readable code from the catalogue in this document's introduction.
+	// Code A stable, machine-readable code; every code is explained at `/docs/errors`.
 	//
 	// Example: slot_unavailable
 	Code string `json:"code"`
@@ -804,7 +804,7 @@ type ErrorDetail struct {
 
 	// NextStep With `payment_required`, what to do next.
 	//
-	// Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: confirm_payment
 	NextStep *string `json:"next_step,omitempty"`
@@ -824,7 +824,7 @@ type ErrorDetail struct {
 
 	// Type The broad class of the error.
 	//
-	// Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: invalid_request_error
 	Type string `json:"type"`
@@ -950,7 +950,7 @@ type OperatorPayment struct {
 
 	// Status The payment intent's status, as Stripe names it.
 	//
-	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: requires_capture
 	Status PaymentIntentStatus `json:"status"`
@@ -1035,14 +1035,14 @@ type OperatorReservation struct {
 	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 	//
-	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
-	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1142,7 +1142,7 @@ type OperatorSlot struct {
 
 	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
 	//
-	// Known values: `open`, `withdrawn`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `open`, `withdrawn`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: open
 	Status SlotStatus `json:"status"`
@@ -1164,7 +1164,7 @@ type OperatorSlot struct {
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
-	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1304,7 +1304,7 @@ type OperatorVenueListObject string
 
 // PaymentIntentStatus The payment intent's status, as Stripe names it.
 //
-// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: requires_capture
 type PaymentIntentStatus = string
@@ -1323,7 +1323,7 @@ type Price struct {
 
 	// Per `cover` (per guest) or `booking` (once per reservation).
 	//
-	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: cover
 	Per string `json:"per"`
@@ -1345,7 +1345,7 @@ type ReservationOutcomeRequest struct {
 // ReservationStatus `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
 // `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
 //
-// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+// Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: confirmed
 type ReservationStatus = string
@@ -1422,7 +1422,7 @@ type Schedule struct {
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
-	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1532,7 +1532,7 @@ type Slot struct {
 
 	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 	//
-	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: prime
 	Type SlotType `json:"type"`
@@ -1561,14 +1561,14 @@ type SlotPriceInput struct {
 
 // SlotStatus `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
 //
-// Known values: `open`, `withdrawn`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+// Known values: `open`, `withdrawn`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: open
 type SlotStatus = string
 
 // SlotType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 //
-// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+// Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: prime
 type SlotType = string
@@ -1649,7 +1649,7 @@ type UpdateVenueRequest struct {
 type VenuePlatform struct {
 	// Kind The connector.
 	//
-	// Known values: `log`, `webhook`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `log`, `webhook`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: webhook
 	Kind string `json:"kind"`
@@ -1705,7 +1705,7 @@ type VenueSync struct {
 
 	// Status `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
 	//
-	// Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+	// Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: synced
 	Status string `json:"status"`

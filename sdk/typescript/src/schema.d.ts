@@ -603,7 +603,7 @@ export interface components {
             /**
              * @description `none` (always free), `percent` of the prepaid amount, or a `fixed` amount.
              *
-             *     Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `none`, `percent`, `fixed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example percent
              */
             fee_type: string;
@@ -758,7 +758,7 @@ export interface components {
             /** @description With `slot_unavailable`, up to three slots at the same venue, nearest in time, that have a table for this party. */
             alternatives?: components["schemas"]["Slot"][];
             /**
-             * @description A stable, machine-readable code from the catalogue in this document's introduction.
+             * @description A stable, machine-readable code; every code is explained at `/docs/errors`.
              * @example slot_unavailable
              */
             code: string;
@@ -780,7 +780,7 @@ export interface components {
             /**
              * @description With `payment_required`, what to do next.
              *
-             *     Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `confirm_payment`, `handle_next_action`, `retry_with_new_payment_method`, `wait_for_processing`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example confirm_payment
              */
             next_step?: string;
@@ -799,7 +799,7 @@ export interface components {
             /**
              * @description The broad class of the error.
              *
-             *     Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `invalid_request_error`, `authentication_error`, `permission_error`, `idempotency_error`, `payment_error`, `rate_limit_error`, `api_error`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example invalid_request_error
              */
             type: string;
@@ -837,9 +837,9 @@ export interface components {
             type: components["schemas"]["EventType"];
         };
         /**
-         * @description What happened. See the Webhooks section of the introduction.
+         * @description What happened. See the webhooks guide (`/docs/guides/webhooks`).
          *
-         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
          * @example reservation.confirmed
          */
         EventType: string;
@@ -1001,7 +1001,7 @@ export interface components {
             /**
              * @description The payment gateway; `sandbox` moves only through the sandbox confirm call.
              *
-             *     Known values: `sandbox`, `stripe`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `sandbox`, `stripe`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example stripe
              */
             provider: string;
@@ -1042,7 +1042,7 @@ export interface components {
         /**
          * @description The payment intent's status, as Stripe names it.
          *
-         *     Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+         *     Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
          * @example requires_capture
          */
         PaymentIntentStatus: string;
@@ -1078,7 +1078,7 @@ export interface components {
             /**
              * @description `cover` (per guest) or `booking` (once per reservation).
              *
-             *     Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example cover
              */
             per: string;
@@ -1106,7 +1106,7 @@ export interface components {
             /**
              * @description `ok` when every check passes.
              *
-             *     Known values: `ok`, `unavailable`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `ok`, `unavailable`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example ok
              */
             status: string;
@@ -1311,7 +1311,7 @@ export interface components {
             /**
              * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment.
              *
-             *     Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example reservation.updated
              */
             type: string;
@@ -1399,7 +1399,7 @@ export interface components {
             /**
              * @description `hold`: the hold's payment; `change`: the difference a change of the confirmed booking costs.
              *
-             *     Known values: `hold`, `change`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `hold`, `change`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example hold
              */
             purpose: string;
@@ -1409,7 +1409,7 @@ export interface components {
          * @description `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
          *     `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
          *
-         *     Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+         *     Known values: `held`, `confirmed`, `cancelled`, `completed`, `no_show`, `expired`, `released`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
          * @example confirmed
          */
         ReservationStatus: string;
@@ -1494,7 +1494,7 @@ export interface components {
         /**
          * @description `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
          *
-         *     Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+         *     Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
          * @example prime
          */
         SlotType: string;
@@ -1714,7 +1714,7 @@ export interface components {
             /**
              * @description `not_applicable` (a hold: the venue is told only of bookings), `pending` (being delivered; retried with backoff), `synced` or `failed` (gave up after 24 hours).
              *
-             *     Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `not_applicable`, `pending`, `synced`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example synced
              */
             status: string;
@@ -1760,7 +1760,7 @@ export interface components {
             /**
              * @description `enabled`, or `disabled` (the URL answered 410 Gone).
              *
-             *     Known values: `enabled`, `disabled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see the versioning guide).
+             *     Known values: `enabled`, `disabled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example enabled
              */
             status: string;
@@ -2139,7 +2139,7 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description The version of this contract (the document's `info.version`) that answered; see Versioning in the introduction. */
+        /** @description The version of this contract (the document's `info.version`) that answered; see the versioning guide (`/docs/guides/versioning`). */
         ApiVersion: string;
         /** @description The quota left (IETF draft-ietf-httpapi-ratelimit-headers): `r` requests may be sent now, and the quota is whole again in `t` seconds. */
         RateLimit: string;
@@ -2338,9 +2338,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/yaml": {
-                        [key: string]: unknown;
-                    };
+                    "application/yaml": string;
                 };
             };
             400: components["responses"]["BadRequest"];
