@@ -43,10 +43,11 @@ func (w *pgxWorkers) close() {
 	}
 }
 
-// searchOp runs the server's search SQL, reading every value of every row.
-func (w *pgxWorkers) searchOp(stmts []statement) func(context.Context, int, int) error {
+// searchOp runs the server's search SQL of each search draws picks, reading every
+// value of every row.
+func (w *pgxWorkers) searchOp(stmts []statement, draws []int) func(context.Context, int, int) error {
 	return func(ctx context.Context, worker, seq int) error {
-		st := stmts[seq%len(stmts)]
+		st := stmts[draws[seq%len(draws)]]
 		rows, err := w.conns[worker].Query(ctx, st.SQL, st.Args...)
 		if err != nil {
 			return err
@@ -63,8 +64,8 @@ func (w *pgxWorkers) searchOp(stmts []statement) func(context.Context, int, int)
 
 // searchWithTokenOp is searchOp preceded by the API's token lookup: every statement the
 // server issues for one search.
-func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement) func(context.Context, int, int) error {
-	search := w.searchOp(stmts)
+func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement, draws []int) func(context.Context, int, int) error {
+	search := w.searchOp(stmts, draws)
 	return func(ctx context.Context, worker, seq int) error {
 		if err := w.query(ctx, w.conns[worker], w.tokenSQL, hash); err != nil {
 			return err
@@ -156,97 +157,20 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 		c := w.conns[worker]
 		tk := tokens[worker%len(tokens)]
 		slotID := slots[seq]
-		now := time.Now().UTC()
 		fp := sha256.Sum256([]byte(slotID))
 		fingerprint := hex.EncodeToString(fp[:])
 
-		// Hold.
-		if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
-			return err
-		}
-		key := randomHex(12)
-		if _, err := c.Exec(ctx, sqlIdemIn, tk.partnerID, key, fingerprint, now.Add(time.Minute), now); err != nil {
-			return err
-		}
-		resID := ids.New("res")
-		var venueID string
-		err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, sqlSlot, slotID)
-			if err != nil {
-				return err
-			}
-			var (
-				startsAt  time.Time
-				localDate string
-				duration  int32
-				area      string
-				typ       string
-				found     bool
-			)
-			for rows.Next() {
-				vals, err := rows.Values()
-				if err != nil {
-					rows.Close()
-					return err
-				}
-				fd := rows.FieldDescriptions()
-				for i, f := range fd {
-					switch f.Name {
-					case "venue_id":
-						venueID, _ = vals[i].(string)
-					case "starts_at":
-						startsAt, _ = vals[i].(time.Time)
-					case "local_date":
-						localDate, _ = vals[i].(string)
-					case "duration_minutes":
-						duration, _ = vals[i].(int32)
-					case "seating_area":
-						area, _ = vals[i].(string)
-					case "type":
-						typ, _ = vals[i].(string)
-					}
-				}
-				found = true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			if !found {
-				return errors.New("slot not found")
-			}
-			if err := w.query(ctx, tx, sqlDue, now, slotID); err != nil {
-				return err
-			}
-			if err := w.query(ctx, tx, sqlLockPtn, tk.partnerID); err != nil {
-				return err
-			}
-			if err := w.query(ctx, tx, sqlCount, tk.partnerID, now); err != nil {
-				return err
-			}
-			if err := execOne(ctx, tx, sqlTake, now, slotID); err != nil {
-				return err
-			}
-			if err := execOne(ctx, tx, sqlInsRes, resID, tk.partnerID, tk.tokenID, slotID, venueID,
-				fmt.Sprintf("Guest %d", seq), fmt.Sprintf("guest%d@example.com", seq), fmt.Sprintf("bench-%d", seq),
-				now.Add(10*time.Minute), now.Add(30*time.Minute), startsAt, localDate, duration, area, typ, now); err != nil {
-				return err
-			}
-			return execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.held", tk.tokenID, `{"status":{"From":"","To":"held"}}`, now)
-		})
+		resID, venueID, err := w.hold(ctx, c, tk, slotID, seq, fingerprint)
 		if err != nil {
-			return fmt.Errorf("hold: %w", err)
-		}
-		if err := execOne(ctx, c, sqlIdemOut, body, 201, key, tk.partnerID); err != nil {
 			return err
 		}
 
 		// Finalize.
-		now = time.Now().UTC()
+		now := time.Now().UTC()
 		if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
 			return err
 		}
-		key = randomHex(12)
+		key := randomHex(12)
 		if _, err := c.Exec(ctx, sqlIdemIn, tk.partnerID, key, fingerprint, now.Add(time.Minute), now); err != nil {
 			return err
 		}
@@ -300,6 +224,142 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 		})
 		if err != nil {
 			return fmt.Errorf("venue sync: %w", err)
+		}
+		if err := w.query(ctx, c, sqlGetRes, resID, tk.partnerID); err != nil {
+			return err
+		}
+		return execOne(ctx, c, sqlIdemOut, body, 200, key, tk.partnerID)
+	}
+}
+
+// hold is the hold of a booking flow: the token lookup, the idempotency key and the
+// hold's transaction, as the API issues them. It returns the reservation and its venue.
+func (w *pgxWorkers) hold(ctx context.Context, c *pgx.Conn, tk token, slotID string, seq int, fingerprint string) (resID, venueID string, err error) {
+	now := time.Now().UTC()
+	if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
+		return "", "", err
+	}
+	key := randomHex(12)
+	if _, err := c.Exec(ctx, sqlIdemIn, tk.partnerID, key, fingerprint, now.Add(time.Minute), now); err != nil {
+		return "", "", err
+	}
+	resID = ids.New("res")
+	err = pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sqlSlot, slotID)
+		if err != nil {
+			return err
+		}
+		var (
+			startsAt  time.Time
+			localDate string
+			duration  int32
+			area      string
+			typ       string
+			found     bool
+		)
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			fd := rows.FieldDescriptions()
+			for i, f := range fd {
+				switch f.Name {
+				case "venue_id":
+					venueID, _ = vals[i].(string)
+				case "starts_at":
+					startsAt, _ = vals[i].(time.Time)
+				case "local_date":
+					localDate, _ = vals[i].(string)
+				case "duration_minutes":
+					duration, _ = vals[i].(int32)
+				case "seating_area":
+					area, _ = vals[i].(string)
+				case "type":
+					typ, _ = vals[i].(string)
+				}
+			}
+			found = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !found {
+			return errors.New("slot not found")
+		}
+		if err := w.query(ctx, tx, sqlDue, now, slotID); err != nil {
+			return err
+		}
+		if err := w.query(ctx, tx, sqlLockPtn, tk.partnerID); err != nil {
+			return err
+		}
+		if err := w.query(ctx, tx, sqlCount, tk.partnerID, now); err != nil {
+			return err
+		}
+		if err := execOne(ctx, tx, sqlTake, now, slotID); err != nil {
+			return err
+		}
+		if err := execOne(ctx, tx, sqlInsRes, resID, tk.partnerID, tk.tokenID, slotID, venueID,
+			fmt.Sprintf("Guest %d", seq), fmt.Sprintf("guest%d@example.com", seq), fmt.Sprintf("bench-%d", seq),
+			now.Add(10*time.Minute), now.Add(30*time.Minute), startsAt, localDate, duration, area, typ, now); err != nil {
+			return err
+		}
+		return execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.held", tk.tokenID, `{"status":{"From":"","To":"held"}}`, now)
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("hold: %w", err)
+	}
+	if err := execOne(ctx, c, sqlIdemOut, body, 201, key, tk.partnerID); err != nil {
+		return "", "", err
+	}
+	return resID, venueID, nil
+
+}
+
+// Statements of a cancelled hold, after the API's: the reservation released, the table
+// given back, the history entry.
+const (
+	sqlRelease = `UPDATE reservations SET status = 'released', cancelled_at = $1, updated_at = $1, expires_at = NULL, hold_max_at = NULL WHERE id = $2 AND status = 'held'`
+	sqlGive    = `UPDATE slots SET tables_taken = tables_taken - 1, updated_at = $1 WHERE id = $2 AND tables_taken > 0`
+)
+
+// holdCancelOp holds a distinct slot and cancels the hold with the API's statements,
+// issued directly: the write of the search runs' mix.
+func (w *pgxWorkers) holdCancelOp(tokens []token, slots []string) func(context.Context, int, int) error {
+	return func(ctx context.Context, worker, seq int) error {
+		c := w.conns[worker]
+		tk := tokens[worker%len(tokens)]
+		slotID := slots[seq%len(slots)]
+		fp := sha256.Sum256([]byte(slotID))
+		fingerprint := hex.EncodeToString(fp[:])
+		resID, _, err := w.hold(ctx, c, tk, slotID, seq, fingerprint)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
+			return err
+		}
+		key := randomHex(12)
+		if _, err := c.Exec(ctx, sqlIdemIn, tk.partnerID, key, fingerprint, now.Add(time.Minute), now); err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			if err := w.query(ctx, tx, sqlLockRes, resID, tk.partnerID); err != nil {
+				return err
+			}
+			if err := execOne(ctx, tx, sqlRelease, now, resID); err != nil {
+				return err
+			}
+			if err := execOne(ctx, tx, sqlGive, now, slotID); err != nil {
+				return err
+			}
+			return execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.released", tk.tokenID, `{"status":{"From":"held","To":"released"}}`, now)
+		})
+		if err != nil {
+			return fmt.Errorf("cancel: %w", err)
 		}
 		if err := w.query(ctx, c, sqlGetRes, resID, tk.partnerID); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,26 +25,71 @@ type query struct {
 	TimeFrom  string
 }
 
-// searchMix is a fixed mix of searches over the seeded days: every city, dates spread
-// over the catalogue, party sizes 1 to 6, some for prime tables or a later time only.
-func searchMix(now time.Time, days int) []query {
+// searchMix is n distinct searches over the seeded days: combinations of city, date
+// (from tomorrow), party size 1 to 8, an earliest time (none, 18:00 to 21:00) and a type
+// (any or prime), in an order shuffled with a fixed seed, so that the API and the
+// ceiling see the same mix in every run.
+func searchMix(now time.Time, days, n int) []query {
 	cities := []string{"new york", "london", "paris"}
-	var out []query
-	for i := range 96 {
-		q := query{
-			City:      cities[i%len(cities)],
-			Date:      now.UTC().AddDate(0, 0, 1+(i*7)%max(days-2, 1)).Format(time.DateOnly),
-			PartySize: 1 + i%6,
+	times := []string{"", "18:00", "19:00", "20:00", "21:00"}
+	types := []string{"", "prime"}
+	var all []query
+	for d := range max(days-2, 1) {
+		for _, city := range cities {
+			for party := 1; party <= 8; party++ {
+				for _, from := range times {
+					for _, typ := range types {
+						all = append(all, query{
+							City: city, Date: now.UTC().AddDate(0, 0, 1+d).Format(time.DateOnly),
+							PartySize: party, TimeFrom: from, Type: typ,
+						})
+					}
+				}
+			}
 		}
-		switch i % 8 {
-		case 3:
-			q.Type = "prime"
-		case 5:
-			q.TimeFrom = "20:00"
-		}
-		out = append(out, q)
+	}
+	r := rand.New(rand.NewSource(1)) //nolint:gosec // G404: a reproducible mix, not a secret
+	r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	return all[:min(n, len(all))]
+}
+
+// popularity is count draws of indexes into a mix of n searches with a Zipf skew
+// (s = 1.1): a few searches are asked very often and most rarely, as with real
+// partners' traffic, so a cache keyed by the query cannot serve the whole run from
+// memory. The seed is fixed: the API and the ceiling replay the same sequence.
+func popularity(n, count int) []int {
+	r := rand.New(rand.NewSource(2))          //nolint:gosec // G404: a reproducible sequence, not a secret
+	z := rand.NewZipf(r, 1.1, 1, uint64(n-1)) //nolint:gosec // G115: n is a few thousand
+	out := make([]int, count)
+	for i := range out {
+		out[i] = int(z.Uint64()) //nolint:gosec // G115: below n
 	}
 	return out
+}
+
+// distinctDrawn is how many different searches the first k draws ask.
+func distinctDrawn(draws []int, k int) int {
+	seen := map[int]bool{}
+	for _, d := range draws[:min(k, len(draws))] {
+		seen[d] = true
+	}
+	return len(seen)
+}
+
+// writeEvery is how often the search runs interleave a write: every writeEvery-th
+// operation holds a table and cancels the hold, so that a cache of availability or of
+// the catalogue sees invalidations while it is measured.
+const writeEvery = 10
+
+// mixed sends every writeEvery-th operation to write (with its own sequence number)
+// and the others to read.
+func mixed(read, write func(context.Context, int, int) error) func(context.Context, int, int) error {
+	return func(ctx context.Context, w, seq int) error {
+		if seq%writeEvery == writeEvery-1 {
+			return write(ctx, w, seq/writeEvery)
+		}
+		return read(ctx, w, seq)
+	}
 }
 
 func (q query) values() url.Values {
@@ -61,13 +107,14 @@ func (q query) values() url.Values {
 	return v
 }
 
-func searchOp(hc *http.Client, base, secret string, qs []query) func(context.Context, int, int) error {
+// searchOp asks the searches of qs in the order draws gives.
+func searchOp(hc *http.Client, base, secret string, qs []query, draws []int) func(context.Context, int, int) error {
 	urls := make([]string, len(qs))
 	for i, q := range qs {
 		urls[i] = base + "/v1/availability?" + q.values().Encode()
 	}
 	return func(ctx context.Context, _, seq int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[seq%len(urls)], nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[draws[seq%len(draws)]], nil)
 		if err != nil {
 			return err
 		}
@@ -167,6 +214,22 @@ func bookingOp(hc *http.Client, base string, tokens []token, slots []string) fun
 			return fmt.Errorf("finalize %s: status %q", held.ID, done.Status)
 		}
 		return nil
+	}
+}
+
+// holdCancelOp holds a distinct slot and cancels the hold (the table is free again):
+// the write of the search runs' mix. Worker w books as partner w.
+func holdCancelOp(hc *http.Client, base string, tokens []token, slots []string) func(context.Context, int, int) error {
+	return func(ctx context.Context, w, seq int) error {
+		secret := tokens[w%len(tokens)].secret
+		var held struct {
+			ID string `json:"id"`
+		}
+		if _, err := post(ctx, hc, base+"/v1/reservations", secret, holdBody(slots[seq%len(slots)], seq), http.StatusCreated, &held); err != nil {
+			return err
+		}
+		_, err := post(ctx, hc, base+"/v1/reservations/"+held.ID+"/cancel", secret, nil, http.StatusOK, nil)
+		return err
 	}
 }
 

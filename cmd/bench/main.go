@@ -5,12 +5,19 @@
 // PRIMA_BENCH_DATABASE_URL (or PRIMA_DATABASE_URL), seeds them with `prima seed --venues N
 // --days D` (2,000 and 200 venues), starts `prima serve` processes on them, and measures:
 //
-//   - search: GET /v1/availability over a mix of city/date/party-size queries, beside the
-//     same SQL (built by store.SearchSlotsStatement) run by pgx at the same concurrency;
+//   - search: GET /v1/availability over a mix of 5,000 distinct city/date/party/time
+//     searches drawn with a Zipf popularity, every tenth operation a hold and its cancel
+//     (so caches see invalidations), beside the same SQL (store.SearchSlotsStatement) and
+//     writes run by pgx at the same concurrency;
 //   - booking: hold + finalize flows on distinct slots, beside the same statements and
 //     transactions issued directly by pgx (see ceiling.go);
 //   - contention: 500 concurrent holds on one 10-table slot over 2 server processes;
-//   - growth: search p50/p99 at 200 and at 2,000 venues;
+//   - growth: search p50/p99 at 200 and at 2,000 venues, and at 20,000 venues (7 days)
+//     beside 2,000 on the same 7-day mix;
+//   - across processes: a revocation until another process refuses the token, and a
+//     hold through one process until another's search stops offering the table (p50/p99);
+//     one partner limited to 20/s over 3 processes (shared through Redis with -redis or
+//     PRIMA_BENCH_REDIS_URL);
 //   - overhead: an authenticated GET /v1/venues/{id} beside a bare Echo handler.
 //
 // It prints a table, writes the figures to docs/benchmarks/results/latest.json and draws them in
@@ -34,6 +41,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +55,10 @@ import (
 
 type options struct {
 	venues, smallVenues, days int
+	hugeVenues, hugeDays      int
+	mix                       int
+	tries                     int
+	redisURL                  string
 	concurrency               int
 	duration                  time.Duration
 	contenders, contendTables int
@@ -65,6 +77,14 @@ type Report struct {
 	Days        int       `json:"days"`
 	Slots       int64     `json:"slots"`
 	SeedSeconds float64   `json:"seed_seconds"`
+	// Mix is how many distinct searches the mix holds; Drawn how many of them the
+	// search run's first 100,000 draws asked (Zipf popularity), and WriteEvery how
+	// often a search run holds and cancels a table instead.
+	Mix        int `json:"mix"`
+	Drawn      int `json:"mix_drawn"`
+	WriteEvery int `json:"write_every"`
+	HugeVenues int `json:"huge_venues"`
+	HugeDays   int `json:"huge_days"`
 
 	Search        Result  `json:"search"`
 	SearchCeiling Result  `json:"search_ceiling"`
@@ -80,9 +100,17 @@ type Report struct {
 	GrowthSmall       Result     `json:"growth_small"`
 	GrowthLarge       Result     `json:"growth_large"`
 	GrowthP50Ratio    float64    `json:"growth_p50_ratio"`
-	Overhead          Result     `json:"overhead_authenticated_get"`
-	OverheadBare      Result     `json:"overhead_bare_echo"`
-	Targets           []Target   `json:"targets"`
+	// GrowthHugeBase is the main catalogue searched with the huge catalogue's days;
+	// GrowthHuge the huge catalogue.
+	GrowthHugeBase     Result      `json:"growth_huge_base"`
+	GrowthHuge         Result      `json:"growth_huge"`
+	GrowthHugeP50Ratio float64     `json:"growth_huge_p50_ratio"`
+	Revocation         Propagation `json:"revocation"`
+	Freshness          Propagation `json:"search_freshness_after_hold"`
+	Limit              Limit       `json:"limit_over_processes"`
+	Overhead           Result      `json:"overhead_authenticated_get"`
+	OverheadBare       Result      `json:"overhead_bare_echo"`
+	Targets            []Target    `json:"targets"`
 	// SearchProfile is the server's CPU profile under the search mix, taken in a run
 	// of its own after the measured ones.
 	SearchProfile Profile `json:"search_profile"`
@@ -115,6 +143,11 @@ func main() {
 	flag.IntVar(&o.venues, "venues", 2000, "venues in the main catalogue")
 	flag.IntVar(&o.smallVenues, "small-venues", 200, "venues in the small catalogue (growth)")
 	flag.IntVar(&o.days, "days", 60, "days of slots")
+	flag.IntVar(&o.hugeVenues, "huge-venues", 20000, "venues in the huge catalogue (growth; 0 skips it)")
+	flag.IntVar(&o.hugeDays, "huge-days", 7, "days of slots in the huge catalogue")
+	flag.IntVar(&o.mix, "mix", 5000, "distinct searches in the search mix")
+	flag.IntVar(&o.tries, "tries", 50, "changes timed for revocation and search freshness")
+	flag.StringVar(&o.redisURL, "redis", os.Getenv("PRIMA_BENCH_REDIS_URL"), "Redis URL (loopback) for the shared rate limit over 3 processes; empty: the limit is measured per process")
 	flag.IntVar(&o.concurrency, "c", 8, "concurrent clients")
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "length of each timed run")
 	flag.IntVar(&o.contenders, "contenders", 500, "concurrent holds on the contended slot")
@@ -146,7 +179,8 @@ func bench(ctx context.Context, o options) (err error) {
 		return err
 	}
 	rep := &Report{StartedAt: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
-		Venues: o.venues, SmallVenues: o.smallVenues, Days: o.days}
+		Venues: o.venues, SmallVenues: o.smallVenues, Days: o.days, WriteEvery: writeEvery,
+		HugeVenues: o.hugeVenues, HugeDays: o.hugeDays}
 
 	tmp, err := os.MkdirTemp("", "prima-bench-")
 	if err != nil {
@@ -169,8 +203,12 @@ func bench(ctx context.Context, o options) (err error) {
 		return err
 	}
 	suffix := randomHex(4)
-	large, small := "prima_bench_"+suffix, "prima_bench_"+suffix+"_small"
-	for _, s := range []string{large, small} {
+	large, small, huge := "prima_bench_"+suffix, "prima_bench_"+suffix+"_small", "prima_bench_"+suffix+"_huge"
+	schemas := []string{large, small}
+	if o.hugeVenues > 0 {
+		schemas = append(schemas, huge)
+	}
+	for _, s := range schemas {
 		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+s); err != nil {
 			return fmt.Errorf("create schema %s: %w", s, err)
 		}
@@ -190,6 +228,10 @@ func bench(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
+	hugeURL, err := withSearchPath(base, huge)
+	if err != nil {
+		return err
+	}
 
 	logf("seeding %d venues × %d days into schema %s", o.venues, o.days, large)
 	t0 := time.Now()
@@ -201,6 +243,12 @@ func bench(ctx context.Context, o options) (err error) {
 	logf("seeding %d venues × %d days into schema %s", o.smallVenues, o.days, small)
 	if err := seed(ctx, bin, smallURL, o.smallVenues, o.days); err != nil {
 		return err
+	}
+	if o.hugeVenues > 0 {
+		logf("seeding %d venues × %d days into schema %s", o.hugeVenues, o.hugeDays, huge)
+		if err := seed(ctx, bin, hugeURL, o.hugeVenues, o.hugeDays); err != nil {
+			return err
+		}
 	}
 
 	db, err := store.Open(ctx, store.Config{URL: largeURL, MaxOpenConns: 4})
@@ -244,10 +292,27 @@ func bench(ctx context.Context, o options) (err error) {
 	defer srv.stop()
 	hc := httpClient(max(o.concurrency, o.contenders))
 
-	queries := searchMix(time.Now(), o.days)
+	queries := searchMix(time.Now(), o.days, o.mix)
+	draws := popularity(len(queries), 1_000_000)
+	rep.Mix, rep.Drawn = len(queries), distinctDrawn(draws, 100_000)
+	logf("search mix: %d distinct searches, %d of them in the first 100,000 draws; every %dth operation holds and cancels", rep.Mix, rep.Drawn, writeEvery)
+	// Slots for the writes of the search runs (each run its own) and the booking runs.
+	// Half of them are booked (each once, by the API or by pgx); a quarter of the other
+	// half goes to each search run's writes, which give their tables back, so a run may
+	// go round its quarter more than once.
+	slotIDs, err := freeSlots(ctx, db, 80000)
+	if err != nil {
+		return err
+	}
+	if len(slotIDs) < 800 {
+		return fmt.Errorf("only %d free slots; seed more days or venues", len(slotIDs))
+	}
+	half, quarter := len(slotIDs)/4, len(slotIDs)/8
+	writeSlots := func(run int) []string { return slotIDs[2*half+run*quarter : 2*half+(run+1)*quarter] }
 	// Search: the API, then the same SQL through pgx.
 	logf("search: API at concurrency %d for %s", o.concurrency, o.duration)
-	rep.Search = measured(ctx, srv.pid(), "search API", o.concurrency, o.duration, 1<<30, searchOp(hc, srv.url, tokens[0].secret, queries))
+	rep.Search = measured(ctx, srv.pid(), "search API", o.concurrency, o.duration, 1<<30,
+		mixed(searchOp(hc, srv.url, tokens[0].secret, queries, draws), holdCancelOp(hc, srv.url, tokens, writeSlots(0))))
 	logf("search: the same SQL through pgx")
 	stmts, err := searchStatements(ctx, db, queries)
 	if err != nil {
@@ -259,27 +324,25 @@ func bench(ctx context.Context, o options) (err error) {
 		return err
 	}
 	defer ceiling.close()
-	rep.SearchCeiling = measured(ctx, 0, "search SQL (pgx)", o.concurrency, o.duration, 1<<30, ceiling.searchOp(stmts))
+	rep.SearchCeiling = measured(ctx, 0, "search SQL (pgx)", o.concurrency, o.duration, 1<<30,
+		mixed(ceiling.searchOp(stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(1))))
 	rep.SearchRatio = ratio(rep.Search.PerSecond, rep.SearchCeiling.PerSecond)
 	logf("search: the token lookup and the search SQL through pgx")
-	rep.SearchCeilingAuth = measured(ctx, 0, "token + search SQL (pgx)", o.concurrency, o.duration, 1<<30, ceiling.searchWithTokenOp(tokens[0].hash, stmts))
+	rep.SearchCeilingAuth = measured(ctx, 0, "token + search SQL (pgx)", o.concurrency, o.duration, 1<<30,
+		mixed(ceiling.searchWithTokenOp(tokens[0].hash, stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(2))))
 	rep.SearchRatioAuth = ratio(rep.Search.PerSecond, rep.SearchCeilingAuth.PerSecond)
 	logf("search: the API again for %s, with a CPU profile of the server", o.duration)
-	rep.SearchProfile, err = profileSearch(ctx, bin, metricsAddr, o.out, o.concurrency, o.duration, searchOp(hc, srv.url, tokens[0].secret, queries))
+	rep.SearchProfile, err = profileSearch(ctx, bin, metricsAddr, o.out, o.concurrency, o.duration,
+		mixed(searchOp(hc, srv.url, tokens[0].secret, queries, draws), holdCancelOp(hc, srv.url, tokens, writeSlots(3))))
 	if err != nil {
 		return err
 	}
 
 	// Booking on distinct slots: the API, then the same writes through pgx.
-	slotIDs, err := freeSlots(ctx, db, 40000)
-	if err != nil {
-		return err
-	}
-	half := len(slotIDs) / 2
 	logf("booking: API hold+finalize at concurrency %d for %s", o.concurrency, o.duration)
 	rep.Booking = measured(ctx, srv.pid(), "booking API", o.concurrency, o.duration, half, bookingOp(hc, srv.url, tokens, slotIDs[:half]))
 	logf("booking: the same writes through pgx")
-	rep.BookingCeiling = measured(ctx, 0, "booking SQL (pgx)", o.concurrency, o.duration, len(slotIDs)-half, ceiling.bookingOp(tokens, slotIDs[half:]))
+	rep.BookingCeiling = measured(ctx, 0, "booking SQL (pgx)", o.concurrency, o.duration, half, ceiling.bookingOp(tokens, slotIDs[half:2*half]))
 	rep.BookingRatio = ratio(rep.Booking.PerSecond, rep.BookingCeiling.PerSecond)
 
 	// Contention over two processes.
@@ -289,9 +352,58 @@ func bench(ctx context.Context, o options) (err error) {
 		return err
 	}
 	rep.Contention, err = contention(ctx, hc, db, []string{srv.url, srv2.url}, tokens, o.contenders, o.contendTables)
-	srv2.stop()
 	if err != nil {
+		srv2.stop()
 		return err
+	}
+
+	// Across processes: a revocation through the database, a hold through one process,
+	// each timed until the other process shows it.
+	var venueID string
+	if err := db.SQL().QueryRowContext(ctx, "SELECT id FROM venues ORDER BY id LIMIT 1").Scan(&venueID); err != nil {
+		srv2.stop()
+		return err
+	}
+	logf("revocation: %d tokens revoked, each timed until the other process refuses it", o.tries)
+	if rep.Revocation, err = revocation(ctx, hc, db, srv2.url, venuePath(venueID), o.tries); err != nil {
+		srv2.stop()
+		return err
+	}
+	logf("freshness: %d holds through one process, each timed until the other's search no longer offers the table", o.tries)
+	fresh, err := freeSlots(ctx, db, 100000)
+	if err != nil {
+		srv2.stop()
+		return err
+	}
+	if rep.Freshness, err = freshness(ctx, hc, db, srv.url, srv2.url, tokens, fresh[len(fresh)-o.tries:], o.tries); err != nil {
+		srv2.stop()
+		return err
+	}
+	srv2.stop()
+
+	// One partner's limit over 3 processes, shared through Redis when -redis is given.
+	logf("limit: one partner limited to 20/s, over 3 processes (redis %q)", o.redisURL)
+	limitEnv := env
+	if o.redisURL != "" {
+		if err := loopbackOnly(o.redisURL); err != nil {
+			return err
+		}
+		limitEnv = append(slices.Clone(env), "PRIMA_REDIS_URL="+o.redisURL)
+	}
+	var limited []string
+	for range 3 {
+		p, err := startServer(ctx, bin, limitEnv)
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		limited = append(limited, p.url)
+	}
+	if rep.Limit, err = limitAcross(ctx, hc, db, limited, tokens[len(tokens)-1], venuePath(venueID), 20, 5*time.Second); err != nil {
+		return err
+	}
+	if o.redisURL != "" {
+		rep.Limit.Shared = "redis"
 	}
 
 	// Growth: the same mix at 200 venues; the 2,000-venue figures are the search run's.
@@ -300,18 +412,39 @@ func bench(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	rep.GrowthSmall = measured(ctx, srvSmall.pid(), fmt.Sprintf("search API, %d venues", o.smallVenues), o.concurrency, o.duration, 1<<30, searchOp(hc, srvSmall.url, smallTokens[0].secret, queries))
+	rep.GrowthSmall = measured(ctx, srvSmall.pid(), fmt.Sprintf("search API, %d venues", o.smallVenues), o.concurrency, o.duration, 1<<30, searchOp(hc, srvSmall.url, smallTokens[0].secret, queries, draws))
 	srvSmall.stop()
 	rep.GrowthLarge = rep.Search
 	rep.GrowthLarge.Name = fmt.Sprintf("search API, %d venues", o.venues)
 	rep.GrowthP50Ratio = ratio(rep.GrowthLarge.P50ms, rep.GrowthSmall.P50ms)
+	if o.hugeVenues > 0 {
+		hugeQueries := searchMix(time.Now(), o.hugeDays, o.mix)
+		hugeDraws := popularity(len(hugeQueries), 1_000_000)
+		logf("growth: search at %d venues (%d days) beside %d venues, the same mix", o.hugeVenues, o.hugeDays, o.venues)
+		rep.GrowthHugeBase = measured(ctx, srv.pid(), fmt.Sprintf("search API, %d venues, %d-day mix", o.venues, o.hugeDays), o.concurrency, o.duration/2, 1<<30, searchOp(hc, srv.url, tokens[0].secret, hugeQueries, hugeDraws))
+		hugeDB, err := store.Open(ctx, store.Config{URL: hugeURL, MaxOpenConns: 2})
+		if err != nil {
+			return err
+		}
+		defer hugeDB.Close()
+		if _, err := hugeDB.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+			return err
+		}
+		hugeTokens, err := makeTokens(ctx, hugeDB, 1)
+		if err != nil {
+			return err
+		}
+		srvHuge, err := startServer(ctx, bin, []string{"PRIMA_DATABASE_URL=" + hugeURL})
+		if err != nil {
+			return err
+		}
+		rep.GrowthHuge = measured(ctx, srvHuge.pid(), fmt.Sprintf("search API, %d venues", o.hugeVenues), o.concurrency, o.duration/2, 1<<30, searchOp(hc, srvHuge.url, hugeTokens[0].secret, hugeQueries, hugeDraws))
+		srvHuge.stop()
+		rep.GrowthHugeP50Ratio = ratio(rep.GrowthHuge.P50ms, rep.GrowthHugeBase.P50ms)
+	}
 
 	// Overhead: an authenticated GET beside a bare Echo handler.
 	logf("overhead: authenticated GET /v1/venues/{id} and a bare Echo handler")
-	var venueID string
-	if err := db.SQL().QueryRowContext(ctx, "SELECT id FROM venues ORDER BY id LIMIT 1").Scan(&venueID); err != nil {
-		return err
-	}
 	rep.Overhead = measured(ctx, srv.pid(), "GET /v1/venues/{id} (auth)", o.concurrency, o.duration/2, 1<<30, getOp(hc, srv.url+"/v1/venues/"+venueID, tokens[0].secret))
 	bare, err := bareEcho()
 	if err != nil {
