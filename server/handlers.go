@@ -219,6 +219,16 @@ func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.Get
 	return gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk}, nil
 }
 
+// stopping reports whether the process has begun to shut down (Deps.Stopping).
+func (s *Server) stopping() bool {
+	select {
+	case <-s.deps.Stopping:
+		return true
+	default:
+		return false
+	}
+}
+
 // GetReadiness implements gen.StrictServerInterface.
 func (s *Server) GetReadiness(ctx context.Context, _ gen.GetReadinessRequestObject) (gen.GetReadinessResponseObject, error) {
 	var out gen.Readiness
@@ -240,6 +250,11 @@ func (s *Server) GetReadiness(ctx context.Context, _ gen.GetReadinessRequestObje
 	case current != latest:
 		out.Status = gen.ReadinessStatusUnavailable
 		out.Checks.Migrations = fmt.Sprintf("at version %d of %d; run 'prima migrate'", current, latest)
+	}
+	if s.stopping() {
+		// The checks still say how the database is; the status tells the load balancer
+		// to send nothing new.
+		out.Status = gen.ReadinessStatusStopping
 	}
 	if out.Status != gen.ReadinessStatusOk {
 		return gen.GetReadiness503JSONResponse(out), nil

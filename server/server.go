@@ -88,6 +88,10 @@ type Deps struct {
 	// Inventory serves the venue operators' inventory operations (/v1/operator/venues…,
 	// /v1/operator/slots…); nil answers them 404 route_not_found.
 	Inventory *inventory.Service
+	// Stopping is closed when the process begins to shut down: from then on /readyz
+	// answers 503 `stopping`, so a load balancer's health check drains the process
+	// while it still serves (prima serve's PRIMA_SHUTDOWN_DELAY). nil never stops.
+	Stopping <-chan struct{}
 }
 
 // Server implements gen.StrictServerInterface.

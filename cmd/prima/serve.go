@@ -97,6 +97,8 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	idem := idempotency.NewService(db)
 	idem.SetLease(c.IdempotencyLease)
 	auditLog := audit.New(db, audit.Config{Logger: log, Metrics: m})
+	// Closed at SIGTERM: /readyz answers 503 stopping through the shutdown delay.
+	stopping := make(chan struct{})
 	e, err := server.New(server.Deps{
 		Reservations:      svc.Reservations,
 		Changes:           svc.Changes,
@@ -116,6 +118,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		Metrics:           m,
 		Audit:             auditLog,
 		Inventory:         inv,
+		Stopping:          stopping,
 	})
 	if err != nil {
 		return err
@@ -194,7 +197,9 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	case <-ctx.Done():
 	}
 	// Keep serving a moment first: a connection the kernel has accepted but the server
-	// has not is reset when the listener closes, and its request is lost.
+	// has not is reset when the listener closes, and its request is lost. Meanwhile
+	// /readyz answers 503, so a load balancer checking it stops sending new requests.
+	close(stopping)
 	log.Info("shutting down: serving for the shutdown delay, then finishing in-flight requests", "delay", c.ShutdownDelay.String())
 	time.Sleep(c.ShutdownDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)

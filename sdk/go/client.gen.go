@@ -1128,9 +1128,9 @@ type Readiness struct {
 		Migrations string `json:"migrations"`
 	} `json:"checks"`
 
-	// Status `ok` when every check passes.
+	// Status `ok` when every check passes; `unavailable` when one fails; `stopping` when the process is shutting down (send it no new requests).
 	//
-	// Known values: `ok`, `unavailable`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `ok`, `unavailable`, `stopping`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: ok
 	Status string `json:"status"`
@@ -2210,7 +2210,7 @@ type ClientInterface interface {
 
 	// GetReadiness Readiness
 	//
-	// Answers 200 when the database is reachable and its migrations are current, 503 otherwise. Public.
+	// Answers 200 when the database is reachable and its migrations are current, 503 otherwise, and 503 `stopping` as soon as the process has been asked to stop: it still answers what reaches it for a short while, so a load balancer that checks this path takes it out of rotation before it closes. Public.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2540,7 +2540,7 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // GetReadiness Readiness
 //
-// Answers 200 when the database is reachable and its migrations are current, 503 otherwise. Public.
+// Answers 200 when the database is reachable and its migrations are current, 503 otherwise, and 503 `stopping` as soon as the process has been asked to stop: it still answers what reaches it for a short while, so a load balancer that checks this path takes it out of rotation before it closes. Public.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4493,7 +4493,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadinessWithResponse Readiness
 	//
-	// Answers 200 when the database is reachable and its migrations are current, 503 otherwise. Public.
+	// Answers 200 when the database is reachable and its migrations are current, 503 otherwise, and 503 `stopping` as soon as the process has been asked to stop: it still answers what reaches it for a short while, so a load balancer that checks this path takes it out of rotation before it closes. Public.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8753,7 +8753,7 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 
 // GetReadinessWithResponse Readiness
 //
-// Answers 200 when the database is reachable and its migrations are current, 503 otherwise. Public.
+// Answers 200 when the database is reachable and its migrations are current, 503 otherwise, and 503 `stopping` as soon as the process has been asked to stop: it still answers what reaches it for a short while, so a load balancer that checks this path takes it out of rotation before it closes. Public.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -70,6 +70,7 @@ const (
 const (
 	ReadinessStatusOk          = "ok"
 	ReadinessStatusUnavailable = "unavailable"
+	ReadinessStatusStopping    = "stopping"
 )
 
 // The known values of ReservationEventType, an open enum: v1 may add values, so compare with these and do not act on others.

@@ -73,8 +73,9 @@ func buildPrima(t *testing.T) string {
 // may run off the test goroutine: it returns an error rather than failing t.
 func startPrima(t *testing.T, bin string, env []string) (*proc, error) {
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, "PRIMA_ADDR=127.0.0.1:0", "PRIMA_LOG_LEVEL=warn")
+	// env comes last, so a caller may name the address (a restart on the same port).
+	cmd.Env = append(os.Environ(), "PRIMA_ADDR=127.0.0.1:0", "PRIMA_LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Answers 200 when the database is reachable and its migrations are current, 503 otherwise. Public.
+         * @description Answers 200 when the database is reachable and its migrations are current, 503 otherwise, and 503 `stopping` as soon as the process has been asked to stop: it still answers what reaches it for a short while, so a load balancer that checks this path takes it out of rotation before it closes. Public.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -1104,9 +1104,9 @@ export interface components {
                 migrations: string;
             };
             /**
-             * @description `ok` when every check passes.
+             * @description `ok` when every check passes; `unavailable` when one fails; `stopping` when the process is shutting down (send it no new requests).
              *
-             *     Known values: `ok`, `unavailable`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             *     Known values: `ok`, `unavailable`, `stopping`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example ok
              */
             status: string;
@@ -2195,7 +2195,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            /** @description Not ready; the failing check says why. */
+            /** @description Not ready; the failing check says why, or the status is `stopping`. */
             503: {
                 headers: {
                     [name: string]: unknown;
