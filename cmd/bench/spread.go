@@ -87,8 +87,10 @@ func revocation(ctx context.Context, hc *http.Client, db *store.DB, b, venueURL 
 			return Propagation{}, err
 		}
 		for range 3 { // warm: b has looked the token up
-			if st, err := status(ctx, hc, b+venueURL, secret); err != nil || st != http.StatusOK {
-				return Propagation{}, fmt.Errorf("revocation: the new token answered %d on the other process: %w", st, err)
+			if st, err := status(ctx, hc, b+venueURL, secret); err != nil {
+				return Propagation{}, fmt.Errorf("revocation: %w", err)
+			} else if st != http.StatusOK {
+				return Propagation{}, fmt.Errorf("revocation: the new token answered %d on the other process", st)
 			}
 		}
 		if err := svc.Revoke(ctx, t.ID); err != nil {
@@ -144,8 +146,10 @@ func freshness(ctx context.Context, hc *http.Client, db *store.DB, a, b string, 
 			}
 			return false, nil
 		}
-		if ok, err := offered(ctx); err != nil || !ok {
-			return Propagation{}, fmt.Errorf("freshness: slot %s is not offered before the hold (%w)", slot, err)
+		if ok, err := offered(ctx); err != nil {
+			return Propagation{}, fmt.Errorf("freshness: search before the hold: %w", err)
+		} else if !ok {
+			return Propagation{}, fmt.Errorf("freshness: slot %s is not offered before the hold", slot)
 		}
 		if _, err := post(ctx, hc, a+"/v1/reservations", tokens[0].secret, holdBody(slot, 2_000_000+i), http.StatusCreated, nil); err != nil {
 			return Propagation{}, err
