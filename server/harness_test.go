@@ -169,6 +169,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		Logger:           cfg.logger,
 		RateLimit:        cfg.server.RateLimit,
 		AuthFailureLimit: cfg.server.AuthFailureLimit,
+		SharedRateLimits: cfg.server.SharedRateLimits,
 		RequestTimeout:   cfg.server.RequestTimeout,
 		PublicURL:        cfg.server.PublicURL,
 		Metrics:          cfg.server.Metrics,

@@ -262,14 +262,14 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 	ctx := c.Request().Context()
 	addr := c.RealIP()
 	c.Set(auditCallerKey, access.Principal{}) // audited even when refused (recordAudit)
-	if st := s.authFailures.peek(addr, "auth_failures", s.deps.AuthFailureLimit); !st.allowed {
+	if st := s.authFailures.peek(ctx, addr, "auth_failures", s.deps.AuthFailureLimit); !st.allowed {
 		return access.Principal{}, rateLimited(st, "Too many failed authentications from this address. Retry after the time in the Retry-After header.")
 	}
 	who, err := s.deps.Tokens.Authenticate(ctx, bearerToken(c.Request()))
 	if err != nil {
 		p := problemFor(err)
 		if p.Status == http.StatusUnauthorized {
-			s.authFailures.take(addr, "auth_failures", s.deps.AuthFailureLimit)
+			s.authFailures.take(ctx, addr, "auth_failures", s.deps.AuthFailureLimit)
 		}
 		return access.Principal{}, p
 	}
@@ -278,7 +278,7 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 	if who.RateLimitPerSecond > 0 && who.RateLimitBurst > 0 {
 		limit, policy = RateLimit{PerSecond: who.RateLimitPerSecond, Burst: who.RateLimitBurst}, "partner"
 	}
-	st := s.tokenBuckets.take(who.TokenID, policy, limit)
+	st := s.tokenBuckets.take(ctx, who.TokenID, policy, limit)
 	if !st.allowed {
 		return access.Principal{}, rateLimited(st, "")
 	}

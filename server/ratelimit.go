@@ -1,15 +1,20 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/prima-dining/partner-api/internal/metrics"
 )
 
 // RateLimit is a token bucket: it refills at PerSecond requests a second and holds at
@@ -72,8 +77,122 @@ func (rl RateLimit) window() int {
 	return max(1, int(math.Ceil(float64(rl.Burst)/rl.PerSecond)))
 }
 
-// buckets holds one token bucket per key (a token id or a client address). Buckets live
-// in this process's memory: N processes let a client through up to N times the rate.
+// SharedBuckets are token buckets that every process spends from (internal/ratelimit's
+// Redis, PRIMA_REDIS_URL), so that a limit holds across processes.
+type SharedBuckets interface {
+	// Take spends n tokens of key's bucket (n = 0 only looks) when it holds them, and
+	// reports whether they were spent and the tokens left, a fraction included.
+	Take(ctx context.Context, key string, perSecond float64, burst, n int) (allowed bool, tokens float64, err error)
+}
+
+// limiter decides one kind of bucket (a token's requests, a client address's failed
+// authentications): in the shared buckets when there are some and they answer, and
+// otherwise in this process's own.
+type limiter struct {
+	kind   string // the keys' prefix in the shared buckets
+	local  *buckets
+	shared *sharedBuckets // nil: this process's buckets only
+}
+
+func newLimiter(kind string, shared *sharedBuckets) *limiter {
+	return &limiter{kind: kind, local: newBuckets(), shared: shared}
+}
+
+// take spends one token of key's bucket, when there is one.
+func (l *limiter) take(ctx context.Context, key, policy string, rl RateLimit) limitState {
+	if st, ok := l.shared.spend(ctx, l.kind+":"+key, policy, rl, 1); ok {
+		return st
+	}
+	return l.local.take(key, policy, rl)
+}
+
+// peek reports whether key's bucket has a token, without spending it.
+func (l *limiter) peek(ctx context.Context, key, policy string, rl RateLimit) limitState {
+	if st, ok := l.shared.spend(ctx, l.kind+":"+key, policy, rl, 0); ok {
+		return st
+	}
+	return l.local.peek(key, policy, rl)
+}
+
+// Outages of the shared buckets: while they fail, requests are limited in-process and
+// one request every sharedRetryEvery tries them again, so a Redis that is down costs
+// neither a timeout on every request nor a restart once it is back. The warning is
+// repeated at most every sharedWarnEvery.
+const (
+	sharedRetryEvery = time.Second
+	sharedWarnEvery  = time.Minute
+)
+
+// sharedBuckets is SharedBuckets with its health. A nil *sharedBuckets has none: every
+// decision is local.
+type sharedBuckets struct {
+	store SharedBuckets
+	log   *slog.Logger
+	// downSince is when the current outage began (unix ns), 0 while they answer;
+	// nextTry, during one, is when a request may try them again.
+	downSince atomic.Int64
+	nextTry   atomic.Int64
+	lastWarn  atomic.Int64
+	// local counts the decisions made in-process because they did not answer.
+	local atomic.Uint64
+}
+
+// spend takes n tokens (0: looks) in the shared bucket; ok is false when it could not,
+// and the caller decides in-process.
+func (s *sharedBuckets) spend(ctx context.Context, key, policy string, rl RateLimit, n int) (st limitState, ok bool) {
+	if s == nil {
+		return limitState{}, false
+	}
+	now := time.Now().UnixNano()
+	if s.downSince.Load() != 0 {
+		next := s.nextTry.Load()
+		// One request at a time finds out whether they are back.
+		if now < next || !s.nextTry.CompareAndSwap(next, now+int64(sharedRetryEvery)) {
+			s.local.Add(1)
+			return limitState{}, false
+		}
+	}
+	// A client that hangs up must not count as Redis failing: the client's own
+	// timeouts (internal/ratelimit) bound the call.
+	allowed, tokens, err := s.store.Take(context.WithoutCancel(ctx), key, rl.PerSecond, rl.Burst, n)
+	if err != nil {
+		s.failed(err, now)
+		s.local.Add(1)
+		return limitState{}, false
+	}
+	if since := s.downSince.Swap(0); since != 0 {
+		s.log.Info("rate limits: Redis answers again; limits are shared across processes again",
+			"down_for", time.Duration(time.Now().UnixNano()-since).Round(time.Millisecond).String(),
+			"local_decisions", s.local.Load())
+	}
+	return limitState{policy: policy, limit: rl, allowed: allowed, remaining: tokens}, true
+}
+
+func (s *sharedBuckets) failed(err error, now int64) {
+	s.nextTry.Store(now + int64(sharedRetryEvery))
+	began := s.downSince.CompareAndSwap(0, now)
+	last := s.lastWarn.Load()
+	if (last != 0 && now-last < int64(sharedWarnEvery)) || !s.lastWarn.CompareAndSwap(last, now) {
+		return // a Redis that comes and goes is not a warning a second
+	}
+	if began {
+		s.log.Warn("rate limits: Redis does not answer; this process limits requests on its own until it does (N processes let up to N times a limit through)",
+			"error", err.Error())
+		return
+	}
+	s.log.Warn("rate limits: Redis still does not answer; limiting in this process",
+		"down_for", time.Duration(now-s.downSince.Load()).Round(time.Second).String(),
+		"local_decisions", s.local.Load(), "error", err.Error())
+}
+
+// stats is what /metrics shows of the shared buckets.
+func (s *sharedBuckets) stats() metrics.SharedRateLimits {
+	return metrics.SharedRateLimits{Up: s.downSince.Load() == 0, LocalDecisions: s.local.Load()}
+}
+
+// buckets holds one token bucket per key (a token id or a client address) in this
+// process's memory: the embedded default, and the fallback while the shared buckets
+// do not answer. N processes let a client through up to N times the rate.
 type buckets struct {
 	mu  sync.Mutex
 	m   map[string]*rate.Limiter

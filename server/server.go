@@ -72,6 +72,11 @@ type Deps struct {
 	// empty bucket answers 429 before any token is checked (zero means
 	// DefaultAuthFailureLimit).
 	AuthFailureLimit RateLimit
+	// SharedRateLimits, when set, holds both kinds of bucket for every process
+	// (PRIMA_REDIS_URL: internal/ratelimit); while it fails, each process limits on its
+	// own buckets, says so in the log and in Metrics, and tries it again every second.
+	// Nil keeps the buckets in this process only.
+	SharedRateLimits SharedBuckets
 	// TrustProxyHeaders takes the client address from X-Forwarded-For / X-Real-IP set by
 	// a proxy on a private or loopback address; otherwise it is the connection's peer.
 	TrustProxyHeaders bool
@@ -103,8 +108,8 @@ type Server struct {
 	// operatorJSON the operator API's; specYAML the partner document as YAML.
 	specJSON, operatorJSON, specYAML []byte
 	// tokenBuckets are per token id, authFailures per client address.
-	tokenBuckets *buckets
-	authFailures *buckets
+	tokenBuckets *limiter
+	authFailures *limiter
 	// apiVersion is the spec's info.version, sent as API-Version on every answer.
 	apiVersion string
 	// sunsets are the Deprecation and Sunset headers of each deprecated operation.
@@ -138,7 +143,17 @@ func New(deps Deps) (*echo.Echo, error) {
 	if deps.AuthFailureLimit.PerSecond <= 0 || deps.AuthFailureLimit.Burst <= 0 {
 		deps.AuthFailureLimit = DefaultAuthFailureLimit
 	}
-	s := &Server{deps: deps, log: deps.Logger, tokenBuckets: newBuckets(), authFailures: newBuckets()}
+	var shared *sharedBuckets
+	if deps.SharedRateLimits != nil {
+		shared = &sharedBuckets{store: deps.SharedRateLimits, log: deps.Logger}
+		if err := deps.Metrics.WatchSharedRateLimits(shared.stats); err != nil {
+			return nil, fmt.Errorf("server: metrics of the shared rate limits: %w", err)
+		}
+	}
+	s := &Server{
+		deps: deps, log: deps.Logger,
+		tokenBuckets: newLimiter("token", shared), authFailures: newLimiter("auth_failures", shared),
+	}
 
 	sp, err := parsedSpec()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/ratelimit"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -81,6 +82,11 @@ type config struct {
 	AuthFailureLimit server.RateLimit
 	MaxActiveHolds   int
 	TrustProxy       bool
+
+	// RedisURL, when set, shares both kinds of bucket across processes in that Redis
+	// (PRIMA_REDIS_URL); checked here, connected to by serve.
+	RedisURL string
+
 	// ShutdownDelay is how long a stopping server keeps accepting and serving before
 	// it drains (PRIMA_SHUTDOWN_DELAY): connections the kernel accepted but the server
 	// had not yet are served, not reset, and a load balancer has time to notice.
@@ -119,6 +125,11 @@ func loadConfig() (config, error) {
 	if v := os.Getenv("PRIMA_AUTH_FAILURE_LIMIT"); v != "" {
 		if c.AuthFailureLimit, err = server.ParseRateLimit(v); err != nil {
 			return c, fmt.Errorf("PRIMA_AUTH_FAILURE_LIMIT: %w", err)
+		}
+	}
+	if c.RedisURL = os.Getenv("PRIMA_REDIS_URL"); c.RedisURL != "" {
+		if _, err := ratelimit.ParseURL(c.RedisURL); err != nil {
+			return c, fmt.Errorf("PRIMA_REDIS_URL: want redis://[user:password@]host:port[/db] (rediss:// for TLS): %w", err)
 		}
 	}
 	if v := os.Getenv("PRIMA_MAX_ACTIVE_HOLDS"); v != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/inventory"
 	"github.com/prima-dining/partner-api/internal/metrics"
+	"github.com/prima-dining/partner-api/internal/ratelimit"
 	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
 	"github.com/prima-dining/partner-api/server"
@@ -99,6 +100,11 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	auditLog := audit.New(db, audit.Config{Logger: log, Metrics: m})
 	// Closed at SIGTERM: /readyz answers 503 stopping through the shutdown delay.
 	stopping := make(chan struct{})
+	shared, closeShared, err := sharedRateLimits(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer closeShared()
 	e, err := server.New(server.Deps{
 		Reservations:      svc.Reservations,
 		Changes:           svc.Changes,
@@ -113,6 +119,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 
 		RateLimit:         c.RateLimit,
 		AuthFailureLimit:  c.AuthFailureLimit,
+		SharedRateLimits:  shared,
 		TrustProxyHeaders: c.TrustProxy,
 		RequestTimeout:    c.RequestTimeout,
 		Metrics:           m,
@@ -307,4 +314,27 @@ func prepareDemo(ctx context.Context, db *store.DB, tokens *access.Service) (str
 		ExpiresIn: 7 * 24 * time.Hour,
 	})
 	return secret, err
+}
+
+// sharedRateLimits opens the Redis of PRIMA_REDIS_URL, whose buckets every process
+// shares; nil without it. A Redis that does not answer at start-up is not fatal: the
+// server limits in-process and logs so until it answers.
+func sharedRateLimits(ctx context.Context, c config, log *slog.Logger) (server.SharedBuckets, func(), error) {
+	if c.RedisURL == "" {
+		log.Info("rate limits", "shared", false, "note", "per process; set PRIMA_REDIS_URL to share them across processes")
+		return nil, func() {}, nil
+	}
+	ratelimit.SetClientLogger(log)
+	r, err := ratelimit.Open(c.RedisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PRIMA_REDIS_URL: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := r.Ping(pingCtx); err != nil {
+		log.Warn("rate limits: Redis does not answer at start-up; limiting in this process until it does", "redis", r.Addr(), "error", err.Error())
+	} else {
+		log.Info("rate limits", "shared", true, "redis", r.Addr())
+	}
+	return r, func() { _ = r.Close() }, nil
 }
