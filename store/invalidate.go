@@ -107,8 +107,10 @@ type Invalidations struct {
 	lease atomic.Int64
 	base  time.Time
 	ttl   atomic.Int64
-	// running is set while ListenInvalidations runs.
+	// running is set while ListenInvalidations runs; pid is the PostgreSQL backend of
+	// its connection (0 when it has none).
 	running atomic.Bool
+	pid     atomic.Uint32
 
 	reloads  atomic.Uint64
 	received atomic.Uint64
@@ -186,6 +188,11 @@ func (inv *Invalidations) drop() {
 	}
 }
 
+// ListenerPID is the PostgreSQL backend process of the listener's connection (as in
+// pg_stat_activity.pid), 0 when it has none: for an operator or a test that needs to
+// cut it.
+func (inv *Invalidations) ListenerPID() uint32 { return inv.pid.Load() }
+
 // InvalidationStats is the feed as metrics see it.
 type InvalidationStats struct {
 	Trusted  bool   // caches are trusted now
@@ -246,7 +253,7 @@ func (db *DB) listenPostgres(ctx context.Context, cfg ListenConfig) {
 	for ctx.Err() == nil {
 		err := db.listenOnce(ctx, func() {
 			wait = cfg.Retry // subscribed: the next loss starts from the first wait again
-			log.Info("cache invalidation: listening; caches trusted", "channel", InvalidationChannel)
+			log.Info("cache invalidation: listening; caches trusted", "channel", InvalidationChannel, "backend_pid", inv.ListenerPID())
 		})
 		inv.drop()
 		if ctx.Err() != nil {
@@ -285,7 +292,10 @@ func (db *DB) listenOnce(ctx context.Context, onSubscribed func()) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
+	inv.pid.Store(conn.PID())
 	defer func() {
+		inv.drop() // at once: the connection is gone or going, notices with it
+		inv.pid.Store(0)
 		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = conn.Close(cctx)
