@@ -50,12 +50,12 @@ type entry[V any] struct {
 }
 
 // New returns an empty cache named name (a metrics label) that trusts feed, holding at
-// most max entries (0: DefaultMaxEntries).
-func New[K comparable, V any](name string, feed Feed, max int) *Cache[K, V] {
-	if max <= 0 {
-		max = DefaultMaxEntries
+// most limit entries (0: DefaultMaxEntries).
+func New[K comparable, V any](name string, feed Feed, limit int) *Cache[K, V] {
+	if limit <= 0 {
+		limit = DefaultMaxEntries
 	}
-	return &Cache[K, V]{name: name, feed: feed, max: max, entries: map[K]entry[V]{}}
+	return &Cache[K, V]{name: name, feed: feed, max: limit, entries: map[K]entry[V]{}}
 }
 
 // Name is the cache's name.
