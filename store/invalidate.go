@@ -77,8 +77,8 @@ const (
 	InvalidationHeartbeat = time.Second
 	InvalidationLease     = 3 * time.Second
 	// sqliteWatchEvery is how often PRAGMA data_version is read on SQLite.
-	sqliteWatchEvery = 250 * time.Millisecond
-	sqliteLease      = 2 * time.Second
+	sqliteWatchEvery = 100 * time.Millisecond
+	sqliteLease      = time.Second
 	// listenerName is the application_name of the listener's connection, with the
 	// process id after a slash, so an operator can find it in pg_stat_activity.
 	listenerName = "prima-listener"
