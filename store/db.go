@@ -43,6 +43,10 @@ type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
 	dialect string
+	// inv is the feed of changes that per-process caches follow (invalidate.go);
+	// pgConfig is what its PostgreSQL listener connects with.
+	inv      *Invalidations
+	pgConfig *pgx.ConnConfig
 }
 
 // Tx is a database transaction handed to the function given to (*DB).Transact. It is
@@ -50,6 +54,9 @@ type DB struct {
 type Tx struct {
 	g       *gorm.DB
 	dialect string
+	// changes are the cached rows the transaction changed, published in the process once
+	// it commits.
+	changes []Change
 }
 
 // Open connects to the database cfg names. It does not migrate; call Migrate for that.
@@ -109,7 +116,7 @@ func openPostgres(ctx context.Context, u string, cfg Config, gcfg *gorm.Config) 
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	db := &DB{gorm: g, sql: sqlDB, dialect: DialectPostgres}
+	db := &DB{gorm: g, sql: sqlDB, dialect: DialectPostgres, inv: newInvalidations(), pgConfig: pcfg}
 	if err := db.ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
@@ -172,7 +179,7 @@ func openSQLite(ctx context.Context, u string, gcfg *gorm.Config) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	db := &DB{gorm: g, sql: sqlDB, dialect: DialectSQLite}
+	db := &DB{gorm: g, sql: sqlDB, dialect: DialectSQLite, inv: newInvalidations()}
 	if err := db.ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
@@ -254,9 +261,14 @@ const maxTxAttempts = 5
 func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
+		var tx *Tx
 		err = db.q(ctx).Transaction(func(g *gorm.DB) error {
-			return fn(&Tx{g: g, dialect: db.dialect})
+			tx = &Tx{g: g, dialect: db.dialect}
+			return fn(tx)
 		})
+		if err == nil && tx != nil {
+			db.inv.publish(tx.changes...)
+		}
 		if err == nil || db.dialect != DialectPostgres || !retryable(err) || attempt >= maxTxAttempts {
 			// BEGIN and COMMIT run outside GORM's statement callbacks: a connection lost
 			// there is classified here.

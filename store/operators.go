@@ -135,6 +135,7 @@ func (db *DB) UpdateOperatorVenue(ctx context.Context, operatorID string, v *Ven
 	if res.RowsAffected == 0 {
 		return wrap("update venue", ErrNotFound)
 	}
+	db.inv.publish(Change{Kind: ChangeVenue, ID: v.ID})
 	return nil
 }
 

@@ -37,7 +37,18 @@ func (db *DB) GrantVenues(ctx context.Context, partnerID string, venueIDs []stri
 	}
 	err := db.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).
 		CreateInBatches(rows, insertBatch).Error
+	if err == nil {
+		db.inv.publish(Change{Kind: ChangePartner, ID: partnerID})
+	}
 	return wrap("grant venues", err)
+}
+
+// PartnerVenueIDs lists the venues granted to a partner (whose AllVenues is false).
+func (db *DB) PartnerVenueIDs(ctx context.Context, partnerID string) ([]string, error) {
+	var out []string
+	err := db.q(ctx).Model(&PartnerVenue{}).Where("partner_id = ?", partnerID).
+		Order("venue_id").Pluck("venue_id", &out).Error
+	return out, wrap("partner venue ids", err)
 }
 
 // CreateToken inserts t (its Partner is ignored); ErrConflict if its id or hash is taken.
@@ -146,6 +157,7 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	if res.RowsAffected == 0 {
 		return db.tokenExists(ctx, "revoke token", id)
 	}
+	db.inv.publish(Change{Kind: ChangeToken, ID: id})
 	return nil
 }
 
@@ -184,6 +196,7 @@ func (db *DB) SetPartnerRateLimit(ctx context.Context, name string, perSecond fl
 	if res.RowsAffected == 0 {
 		return wrap("set partner rate limit", ErrNotFound)
 	}
+	db.inv.publish(Change{Kind: ChangePartner}) // by name: any partner
 	return nil
 }
 
@@ -221,6 +234,7 @@ func (db *DB) RotateToken(ctx context.Context, oldID string, successor *Token, r
 			}
 			return wrap("rotate token", ErrConflict)
 		}
+		tx.invalidate(ChangeToken, oldID)
 		return wrap("rotate token", tx.g.Omit(tokenOmit(successor)...).Create(successor).Error)
 	})
 }

@@ -96,6 +96,9 @@ type config struct {
 	// Pprof also serves Go's profiles (/debug/pprof/) on MetricsAddr (PRIMA_PPROF=1),
 	// for profiling a server under load (make bench does).
 	Pprof bool
+	// Caches: tokens and venues cached per process, kept fresh by the database
+	// (PRIMA_CACHE_TTL, PRIMA_CACHE_LISTEN_RETRY; caches.go).
+	Caches cacheConfig
 }
 
 func loadConfig() (config, error) {
@@ -173,6 +176,9 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.Retention.Audit, err = envDuration("PRIMA_AUDIT_RETENTION", 90*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.Caches, err = loadCacheConfig(); err != nil {
 		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr("PRIMA_LOG_LEVEL", "info"))); err != nil {

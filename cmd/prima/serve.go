@@ -15,6 +15,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/internal/audit"
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/cache"
 	"github.com/prima-dining/partner-api/internal/demo"
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/inventory"
@@ -95,6 +96,9 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	endpoints := webhooks.NewEndpoints(db, webhooks.EndpointsConfig{AllowPrivate: c.WebhookAllowPrivate})
 	inv := inventory.New(db, inventory.Config{Logger: log, AllowPrivatePlatforms: c.WebhookAllowPrivate})
 	tokens := access.NewService(db)
+	m.WatchCaches(db.Invalidations().Stats, func() []cache.Stats {
+		return append([]cache.Stats{tokens.CacheStats()}, svc.Reservations.CacheStats()...)
+	})
 	idem := idempotency.NewService(db)
 	idem.SetLease(c.IdempotencyLease)
 	auditLog := audit.New(db, audit.Config{Logger: log, Metrics: m})
@@ -250,6 +254,7 @@ func runWorkers(ctx context.Context, db *store.DB, pay *booking.Payments, inv *i
 	go pay.RunReconciler(ctx, c.ReconcileInterval)
 	go outbox.Run(ctx, c.OutboxInterval)
 	go rollSchedules(ctx, inv, log)
+	go listenInvalidations(ctx, db, c.Caches, log)
 	for {
 		select {
 		case <-ctx.Done():

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/prima-dining/partner-api/internal/cache"
 	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -105,14 +107,21 @@ type Token struct {
 type Service struct {
 	db  *store.DB
 	now func() time.Time
-	// touchEvery limits last_used_at writes to one per token per interval, so reads do
-	// not each become a write.
+	// touchEvery limits last_used_at writes to one per token per interval (and process),
+	// so reads do not each become a write.
 	touchEvery time.Duration
+	// cache holds tokens by hash, trusted while db's invalidation feed is.
+	cache *cache.Cache[string, *cachedToken]
 }
 
-// NewService returns a token service on db.
+// NewService returns a token service on db. It caches tokens while db's invalidation
+// listener runs (store.DB.ListenInvalidations); without it, every check reads the
+// database.
 func NewService(db *store.DB) *Service {
-	return &Service{db: db, now: time.Now, touchEvery: time.Minute}
+	s := &Service{db: db, now: time.Now, touchEvery: time.Minute,
+		cache: cache.New[string, *cachedToken]("tokens", db.Invalidations(), 0)}
+	db.Invalidations().Subscribe(s.invalidate)
+	return s
 }
 
 // CreateParams describes a token to issue.
@@ -316,6 +325,11 @@ func (s *Service) Rotate(ctx context.Context, id string, overlap time.Duration) 
 }
 
 // Authenticate checks a bearer token and returns who it belongs to.
+//
+// The token is read from the process's cache when it may be trusted (see package
+// cache: the database announces every change of a token, its partner or operator), else
+// from the database; either way its revocation and expiry are checked against the clock
+// here, so a rotated token's scheduled end and an expiry take effect on time.
 func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	if raw == "" {
 		return Principal{}, ErrMissing
@@ -323,34 +337,73 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if !wellFormed(raw) {
 		return Principal{}, ErrInvalid
 	}
-	row, err := s.db.GetTokenByHash(ctx, hashToken(raw))
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, ErrInvalid
-	} else if err != nil {
-		return Principal{}, fmt.Errorf("access: look up token: %w", err)
+	hash := hashToken(raw)
+	t, ok := s.cache.Get(hash)
+	if !ok {
+		ticket := s.cache.Begin()
+		row, err := s.db.GetTokenByHash(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return Principal{}, ErrInvalid // unknown tokens are not cached: guesses would fill it
+		} else if err != nil {
+			return Principal{}, fmt.Errorf("access: look up token: %w", err)
+		}
+		t = cachedFromRow(row)
+		s.cache.Put(ticket, hash, t)
 	}
 	now := s.now().UTC()
-	if row.RevokedAt != nil && !row.RevokedAt.After(now) {
+	if t.revokedAt != nil && !t.revokedAt.After(now) {
 		return Principal{}, ErrRevoked
 	}
-	if row.ExpiresAt != nil && !row.ExpiresAt.After(now) {
+	if t.expiresAt != nil && !t.expiresAt.After(now) {
 		return Principal{}, ErrExpired
 	}
-	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= s.touchEvery {
-		if err := s.db.TouchToken(ctx, row.ID, now); err != nil {
-			return Principal{}, fmt.Errorf("access: record token use: %w", err)
-		}
+	if err := s.touch(ctx, t, now); err != nil {
+		return Principal{}, err
+	}
+	return t.principal, nil
+}
+
+// touch records the token's use at most once per touchEvery per process: the request
+// that moves lastUsed forward writes it, the others go on.
+func (s *Service) touch(ctx context.Context, t *cachedToken, now time.Time) error {
+	last := t.lastUsed.Load()
+	if last != 0 && now.Sub(time.Unix(0, last)) < s.touchEvery {
+		return nil
+	}
+	if !t.lastUsed.CompareAndSwap(last, now.UnixNano()) {
+		return nil // another request is recording it
+	}
+	if err := s.db.TouchToken(ctx, t.principal.TokenID, now); err != nil {
+		t.lastUsed.CompareAndSwap(now.UnixNano(), last) // the next request tries again
+		return fmt.Errorf("access: record token use: %w", err)
+	}
+	return nil
+}
+
+// cachedToken is what Authenticate keeps of a token: who it belongs to, when it ends,
+// and when its use was last recorded.
+type cachedToken struct {
+	principal            Principal
+	expiresAt, revokedAt *time.Time
+	lastUsed             atomic.Int64 // Unix nanoseconds; 0: never
+}
+
+func cachedFromRow(row store.Token) *cachedToken {
+	t := &cachedToken{expiresAt: row.ExpiresAt, revokedAt: row.RevokedAt}
+	if row.LastUsedAt != nil {
+		t.lastUsed.Store(row.LastUsedAt.UnixNano())
 	}
 	if row.OperatorID != nil {
-		return Principal{
+		t.principal = Principal{
 			TokenID:      row.ID,
 			Kind:         KindOperator,
 			OperatorID:   *row.OperatorID,
 			OperatorName: row.Operator.Name,
 			Scopes:       strings.Fields(row.Scopes),
-		}, nil
+		}
+		return t
 	}
-	return Principal{
+	t.principal = Principal{
 		TokenID:     row.ID,
 		Kind:        KindPartner,
 		PartnerID:   row.PartnerID,
@@ -360,8 +413,36 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 
 		RateLimitPerSecond: row.Partner.RateLimitPerSecond,
 		RateLimitBurst:     row.Partner.RateLimitBurst,
-	}, nil
+	}
+	return t
 }
+
+// invalidate drops the cached tokens a change concerns: the token itself, or every
+// token of the partner or operator whose settings changed.
+func (s *Service) invalidate(c store.Change) {
+	var stale func(string, *cachedToken) bool
+	switch c.Kind {
+	case store.ChangeToken:
+		stale = func(_ string, t *cachedToken) bool { return t.principal.TokenID == c.ID }
+	case store.ChangePartner:
+		stale = func(_ string, t *cachedToken) bool {
+			return t.principal.Kind == KindPartner && (c.ID == "" || t.principal.PartnerID == c.ID)
+		}
+	case store.ChangeOperator:
+		stale = func(_ string, t *cachedToken) bool {
+			return t.principal.Kind == KindOperator && (c.ID == "" || t.principal.OperatorID == c.ID)
+		}
+	case store.ChangeAll:
+		s.cache.Clear()
+		return
+	default:
+		return
+	}
+	s.cache.Invalidate(stale)
+}
+
+// CacheStats reports the token cache's lookups.
+func (s *Service) CacheStats() cache.Stats { return s.cache.Stats() }
 
 func normalizeScopes(in, known []string) ([]string, error) {
 	if len(in) == 0 {

@@ -64,6 +64,7 @@ type core struct {
 	gateway payments.Gateway
 	cfg     Config
 	log     *slog.Logger
+	catalog *catalog
 }
 
 // New returns the booking services. Zero Config fields take their defaults.
@@ -83,7 +84,7 @@ func New(db *store.DB, gateway payments.Gateway, cfg Config) Services {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &core{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger}
+	c := &core{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger, catalog: newCatalog(db)}
 	return Services{
 		Reservations:      &Reservations{c},
 		Changes:           &Changes{c},

@@ -34,7 +34,7 @@ func (s *Reservations) ListVenues(ctx context.Context, p Partner, f store.VenueF
 
 // GetVenue returns one venue p may sell.
 func (s *Reservations) GetVenue(ctx context.Context, p Partner, id string) (Venue, error) {
-	row, err := s.db.GetVenue(ctx, scope(p), id)
+	row, err := s.catalog.venue(ctx, scope(p), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Venue{}, &NotFoundError{Kind: "venue", ID: id, Param: "venue_id"}
 	} else if err != nil {

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prima-dining/partner-api/store"
+)
+
+// cacheConfig is the per-process caches' configuration.
+type cacheConfig struct {
+	// TTL bounds how long a cached token or venue is served even if no change is
+	// announced (PRIMA_CACHE_TTL, default 60s); 0 turns the caches off: every request
+	// reads the database.
+	TTL time.Duration
+	// ListenRetry is the first wait before reconnecting a lost invalidation listener,
+	// doubling up to 30 s (PRIMA_CACHE_LISTEN_RETRY, default 500ms).
+	ListenRetry time.Duration
+}
+
+func loadCacheConfig() (cacheConfig, error) {
+	c := cacheConfig{TTL: store.DefaultCacheTTL, ListenRetry: store.DefaultListenRetry}
+	if v := strings.TrimSpace(os.Getenv("PRIMA_CACHE_TTL")); v == "0" || v == "off" {
+		c.TTL = 0
+	} else if v != "" {
+		d, err := parseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("PRIMA_CACHE_TTL: %q is not a positive duration like 30s or 5m (or 0 to turn the caches off)", v)
+		}
+		c.TTL = d
+	}
+	var err error
+	if c.ListenRetry, err = envDuration("PRIMA_CACHE_LISTEN_RETRY", store.DefaultListenRetry); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// listenInvalidations runs the database's invalidation listener until ctx ends, unless
+// the caches are off (then they are never trusted and every lookup reads the database).
+func listenInvalidations(ctx context.Context, db *store.DB, c cacheConfig, log *slog.Logger) {
+	if c.TTL <= 0 {
+		log.Info("caches off (PRIMA_CACHE_TTL=0): every request reads its token and venue from the database")
+		return
+	}
+	if err := db.ListenInvalidations(ctx, store.ListenConfig{TTL: c.TTL, Retry: c.ListenRetry, Logger: log}); err != nil {
+		log.Error("cache invalidation listener", "error", err)
+	}
+}
