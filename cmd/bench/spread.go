@@ -185,8 +185,10 @@ type Limit struct {
 }
 
 // limitAcross sets a partner's limit to perSecond (burst 1) and sends requests round
-// robin over the servers from 8 workers for d; it counts what was let through.
-func limitAcross(ctx context.Context, hc *http.Client, db *store.DB, servers []string, tk token, venueURL string, perSecond float64, d time.Duration) (Limit, error) {
+// robin over the servers from 4 workers for d; it counts what was let through. shared
+// says whether the servers share one bucket (then its burst is let through once, else
+// once per server).
+func limitAcross(ctx context.Context, hc *http.Client, db *store.DB, servers []string, tk token, venueURL string, perSecond float64, d time.Duration, shared bool) (Limit, error) {
 	l := Limit{Processes: len(servers), PerSecond: perSecond}
 	if _, err := db.SQL().ExecContext(ctx, "UPDATE partners SET rate_limit_per_second = $1, rate_limit_burst = 1 WHERE id = $2", perSecond, tk.partnerID); err != nil {
 		return l, err
@@ -198,7 +200,7 @@ func limitAcross(ctx context.Context, hc *http.Client, db *store.DB, servers []s
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
 	start := time.Now()
-	for range 8 {
+	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -222,7 +224,11 @@ func limitAcross(ctx context.Context, hc *http.Client, db *store.DB, servers []s
 	if l.Accepted == 0 {
 		return l, errors.New("limit: nothing was let through")
 	}
-	l.Ratio = (float64(l.Accepted) - float64(len(servers))) / l.Seconds / perSecond
+	burst := float64(len(servers))
+	if shared {
+		burst = 1
+	}
+	l.Ratio = (float64(l.Accepted) - burst) / l.Seconds / perSecond
 	return l, nil
 }
 
