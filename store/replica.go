@@ -205,7 +205,11 @@ func (rp *replica) check(ctx context.Context, primary *DB) error {
 	}
 	r, rok, err := id(rp.db)
 	if err != nil {
-		return fmt.Errorf("store: read replica: identify the replica: %w", markUnavailable(err))
+		if err = markUnavailable(err); errors.Is(err, ErrUnavailable) {
+			rp.log.Warn("read replica unreachable at start-up: reads go to the primary until it answers", "error", err)
+			return nil
+		}
+		return fmt.Errorf("store: read replica: identify the replica: %w", err)
 	}
 	if pok && rok {
 		if p.system != r.system {
@@ -478,6 +482,8 @@ func (rp *replica) setUp(up bool, err error) {
 		rp.log.Info("read replica answers again: reads go to it")
 		return
 	}
+	// What it had replayed is forgotten: the server that answers next may be another one.
+	rp.replayed.Store(0)
 	rp.log.Warn("read replica unreachable: reads go to the primary until it answers", "error", err)
 }
 
