@@ -6,8 +6,9 @@
 #                                               start it as a hot standby, wait until it
 #                                               streams; print the replica's URL for
 #                                               DBNAME (default prima_ci) on stdout
-#        scripts/ci/replica.sh stop             stop the replica `start` started and
-#                                               delete its data directory
+#        scripts/ci/replica.sh stop             stop the standby that runs in the data
+#                                               directory (whoever started it) and
+#                                               delete the directory
 # Env:   PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres): the primary;
 #        PRIMA_REPLICA_PORT (15433), PRIMA_REPLICA_DIR (${TMPDIR:-/tmp}/prima-replica-PORT),
 #        PRIMA_REPLICA_WAIT_SECONDS (60), PG_BINDIR (/usr/lib/postgresql/15/bin)
