@@ -5,6 +5,7 @@ package store
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 )
 
@@ -22,6 +23,20 @@ type Config struct {
 	// "sqlite::memory:", or a bare file path). Empty means sqlite:./data/prima.db.
 	URL          string
 	MaxOpenConns int // PostgreSQL pool size; 0 means 20
+
+	// ReadURL names a PostgreSQL streaming replica of URL (a hot standby) that serves
+	// the reads callers route to it with (*DB).Read; empty means every read goes to the
+	// primary. It needs a PostgreSQL URL; with SQLite Open refuses it. See replica.go.
+	ReadURL string
+	// ReadWait bounds how long a read waits for the replica to replay the writes it must
+	// see before the primary serves it instead; 0 means DefaultReadWait.
+	ReadWait time.Duration
+	// ReadMaxLag is the replica lag past which every read goes to the primary, so that
+	// no read routed to the replica is older than about this; 0 means DefaultReadMaxLag.
+	ReadMaxLag time.Duration
+	// Logger receives the replica's state changes (unreachable, back); nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Scope is what a partner may see: its id, and whether it may sell every venue (otherwise

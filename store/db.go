@@ -47,6 +47,8 @@ type DB struct {
 	// pgConfig is what its PostgreSQL listener connects with.
 	inv      *Invalidations
 	pgConfig *pgx.ConnConfig
+	// replica serves (*DB).Read when Config.ReadURL is set; nil otherwise.
+	replica *replica
 }
 
 // Tx is a database transaction handed to the function given to (*DB).Transact. It is
@@ -66,7 +68,29 @@ type Tx struct {
 // "sqlite::memory:", a bare path, or "" for DefaultSQLitePath (whose directory is
 // created). SQLite is opened with a single connection: see Transact.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	gcfg := &gorm.Config{
+	gcfg := gormConfig()
+	u := strings.TrimSpace(cfg.URL)
+	if !isPostgresURL(u) {
+		if strings.TrimSpace(cfg.ReadURL) != "" {
+			return nil, errors.New("store: a read replica (PRIMA_DATABASE_READ_URL) needs PostgreSQL, and the database is SQLite: unset it, or set PRIMA_DATABASE_URL to a postgres:// URL")
+		}
+		return openSQLite(ctx, u, gcfg)
+	}
+	db, err := openPostgres(ctx, u, cfg, gcfg)
+	if err != nil || strings.TrimSpace(cfg.ReadURL) == "" {
+		return db, err
+	}
+	if db.replica, err = openReplica(ctx, db, cfg); err != nil {
+		_ = db.sql.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// gormConfig is the GORM configuration of every handle; GORM keeps state in it, so each
+// handle gets its own.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
 		// Silent: GORM's logger prints SQL with its arguments, and the arguments include
 		// guest names, e-mails and phone numbers. Errors are returned to the caller instead.
 		Logger:                 logger.Default.LogMode(logger.Silent),
@@ -75,18 +99,36 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// GORM fills zero CreatedAt/UpdatedAt fields with NowFunc; keep those normalised too.
 		NowFunc: func() time.Time { return dbTime(time.Now()) },
 	}
-	u := strings.TrimSpace(cfg.URL)
-	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
-		return openPostgres(ctx, u, cfg, gcfg)
-	}
-	return openSQLite(ctx, u, gcfg)
+}
+
+// isPostgresURL reports a URL that names a PostgreSQL database.
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
 func openPostgres(ctx context.Context, u string, cfg Config, gcfg *gorm.Config) (*DB, error) {
+	db, err := newPostgres(u, "database URL", cfg, gcfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.ping(ctx); err != nil {
+		_ = db.sql.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// newPostgres makes a pool of cfg.MaxOpenConns connections to the PostgreSQL database at
+// u (what names it in errors) without connecting yet; adjust, when set, may change pgx's
+// configuration first.
+func newPostgres(u, what string, cfg Config, gcfg *gorm.Config, adjust func(*pgx.ConnConfig)) (*DB, error) {
 	pcfg, err := pgx.ParseConfig(u)
 	if err != nil {
 		// pgx's message can quote the URL, password included: keep only a generic reason.
-		return nil, errors.New("store: open postgres: invalid database URL")
+		return nil, fmt.Errorf("store: open postgres: invalid %s", what)
+	}
+	if adjust != nil {
+		adjust(pcfg)
 	}
 	// pgx returns timestamptz values in time.Local; the store hands out UTC everywhere so a
 	// value read back equals (and formats like) the value written, whatever TZ the process has.
@@ -116,12 +158,7 @@ func openPostgres(ctx context.Context, u string, cfg Config, gcfg *gorm.Config) 
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	db := &DB{gorm: g, sql: sqlDB, dialect: DialectPostgres, inv: newInvalidations(), pgConfig: pcfg}
-	if err := db.ping(ctx); err != nil {
-		_ = sqlDB.Close()
-		return nil, err
-	}
-	return db, nil
+	return &DB{gorm: g, sql: sqlDB, dialect: DialectPostgres, inv: newInvalidations(), pgConfig: pcfg}, nil
 }
 
 // sqliteDSN turns a Config.URL into a glebarez/sqlite DSN, and reports the file's
@@ -187,8 +224,11 @@ func openSQLite(ctx context.Context, u string, gcfg *gorm.Config) (*DB, error) {
 	return db, nil
 }
 
-// Close closes the connection pool.
+// Close closes the connection pool, and the read replica's.
 func (db *DB) Close() error {
+	if db.replica != nil {
+		db.replica.close()
+	}
 	if err := db.sql.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

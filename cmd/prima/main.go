@@ -99,6 +99,12 @@ type config struct {
 	// Caches: tokens and venues cached per process, kept fresh by the database
 	// (PRIMA_CACHE_TTL, PRIMA_CACHE_LISTEN_RETRY; caches.go).
 	Caches cacheConfig
+	// DatabaseReadURL is a streaming replica of DatabaseURL for search, venue reads and
+	// lists (PRIMA_DATABASE_READ_URL); ReadWait and ReadMaxLag tune it
+	// (PRIMA_DATABASE_READ_WAIT, PRIMA_DATABASE_READ_MAX_LAG). Only serve opens it.
+	DatabaseReadURL string
+	ReadWait        time.Duration
+	ReadMaxLag      time.Duration
 }
 
 func loadConfig() (config, error) {
@@ -119,6 +125,7 @@ func loadConfig() (config, error) {
 		AuthFailureLimit:    server.DefaultAuthFailureLimit,
 		MaxActiveHolds:      booking.DefaultMaxActiveHolds,
 	}
+	c.DatabaseReadURL = strings.TrimSpace(os.Getenv("PRIMA_DATABASE_READ_URL"))
 	var err error
 	if v := os.Getenv("PRIMA_RATE_LIMIT"); v != "" {
 		if c.RateLimit, err = server.ParseRateLimit(v); err != nil {
@@ -141,6 +148,20 @@ func loadConfig() (config, error) {
 			return c, fmt.Errorf("PRIMA_MAX_ACTIVE_HOLDS must be a positive number (or negative for no cap), not %q", v)
 		}
 		c.MaxActiveHolds = n
+	}
+	if c.DatabaseReadURL != "" {
+		if u := strings.TrimSpace(c.DatabaseURL); !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return c, errors.New("PRIMA_DATABASE_READ_URL needs PostgreSQL: PRIMA_DATABASE_URL is SQLite (set it to a postgres:// URL, or unset PRIMA_DATABASE_READ_URL)")
+		}
+		if !strings.HasPrefix(c.DatabaseReadURL, "postgres://") && !strings.HasPrefix(c.DatabaseReadURL, "postgresql://") {
+			return c, errors.New("PRIMA_DATABASE_READ_URL must be a postgres:// URL of a streaming replica of PRIMA_DATABASE_URL")
+		}
+	}
+	if c.ReadWait, err = envDuration("PRIMA_DATABASE_READ_WAIT", store.DefaultReadWait); err != nil {
+		return c, err
+	}
+	if c.ReadMaxLag, err = envDuration("PRIMA_DATABASE_READ_MAX_LAG", store.DefaultReadMaxLag); err != nil {
+		return c, err
 	}
 	if c.HoldTTL, err = envDuration("PRIMA_HOLD_TTL", 10*time.Minute); err != nil {
 		return c, err
@@ -231,7 +252,12 @@ func parseDuration(s string) (time.Duration, error) {
 
 // openDB opens and, when migrate is set, migrates the configured database.
 func openDB(ctx context.Context, c config, migrate bool) (*store.DB, error) {
-	db, err := store.Open(ctx, store.Config{URL: c.DatabaseURL})
+	return openStore(ctx, store.Config{URL: c.DatabaseURL}, migrate)
+}
+
+// openStore is openDB with the store's whole configuration: serve's adds the read replica.
+func openStore(ctx context.Context, sc store.Config, migrate bool) (*store.DB, error) {
+	db, err := store.Open(ctx, sc)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,9 @@ catalogue, and a fresh demo partner token is printed at every start.`,
 func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	log := c.logger()
 	slog.SetDefault(log)
-	db, err := openDB(ctx, c, migrate)
+	db, err := openStore(ctx, store.Config{
+		URL: c.DatabaseURL, ReadURL: c.DatabaseReadURL, ReadWait: c.ReadWait, ReadMaxLag: c.ReadMaxLag, Logger: log,
+	}, migrate)
 	if err != nil {
 		return err
 	}
@@ -71,6 +73,18 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 
 	m := metrics.New()
 	m.WatchDB(db.SQL(), db.Dialect())
+	if replica := db.ReplicaSQL(); replica != nil {
+		m.WatchDB(replica, "replica")
+		m.WatchReplica(func() metrics.ReplicaStats {
+			st, _ := db.ReplicaStats()
+			return metrics.ReplicaStats{
+				Up: st.Up, Lagging: st.Lagging, Lag: st.Lag,
+				Replica: st.Reads.Replica, BehindReads: st.Reads.Lagging, UnavailableReads: st.Reads.Unavailable,
+			}
+		})
+		st, _ := db.ReplicaStats()
+		log.Info("read replica", "up", st.Up, "wait", c.ReadWait.String(), "max_lag", c.ReadMaxLag.String())
+	}
 	m.WatchOutbox(func(ctx context.Context) (metrics.OutboxStats, error) {
 		pending, failed, oldest, err := db.OutboxStats(ctx)
 		st := metrics.OutboxStats{Pending: pending, Failed: failed}

@@ -8,6 +8,11 @@
 //   - Changes: changing a booking (Modify; its finalize goes through Reservations);
 //   - Payments: following the provider (webhooks, reconciler, sandbox) and the sweeper;
 //   - VenueReservations: what venue operators see and record of their bookings.
+//
+// With a read replica (store.Config.ReadURL), a partner's searches, venue reads and lists
+// go through store.(*DB).Read; a reservation read by id, and everything a write reads,
+// stay on the primary. Every method that writes for a partner defers
+// s.db.NoteWrite(ctx, p.ID), so that partner's next reads see the write.
 package booking
 
 import (

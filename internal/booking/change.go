@@ -38,6 +38,7 @@ type Changes struct{ *core }
 
 // Modify changes one of p's held or confirmed reservations.
 func (s *Changes) Modify(ctx context.Context, p Partner, id string, req ChangeRequest) (Reservation, error) {
+	defer s.db.NoteWrite(ctx, p.ID) // its reads through this process see the write (store.OwnWrites)
 	if r, ok, err := s.applied(ctx, p, id); ok {
 		return r, err // changed once already under this Idempotency-Key
 	}

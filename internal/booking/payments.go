@@ -222,6 +222,7 @@ func applyEvent(r *store.Reservation, ev payments.Event) {
 // ConfirmSandboxPayment stands in for Stripe.js on the partner's client: it confirms the
 // sandbox intent of one of p's holds with a test payment method.
 func (s *Payments) ConfirmSandboxPayment(ctx context.Context, p Partner, intentID, paymentMethod string) (payments.Intent, error) {
+	defer s.db.NoteWrite(ctx, p.ID) // its reads through this process see the write (store.OwnWrites)
 	sandbox, ok := s.gateway.(*payments.Sandbox)
 	if !ok {
 		return payments.Intent{}, ErrSandboxNotEnabled

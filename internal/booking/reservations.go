@@ -19,9 +19,16 @@ import (
 // extend, finalize, cancel, read, list, quote and read the history.
 type Reservations struct{ *core }
 
-// ListVenues lists the venues p may sell.
+// ListVenues lists the venues p may sell. The read replica may serve it (store.OwnWrites).
 func (s *Reservations) ListVenues(ctx context.Context, p Partner, f store.VenueFilter, page store.Page) ([]Venue, bool, error) {
-	rows, more, err := s.db.ListVenues(ctx, scope(p), f, page)
+	var (
+		rows []store.Venue
+		more bool
+	)
+	err := s.db.Read(ctx, p.ID, store.OwnWrites, func(r *store.DB) (err error) {
+		rows, more, err = r.ListVenues(ctx, scope(p), f, page)
+		return err
+	})
 	if err != nil {
 		return nil, false, PageError(err, page)
 	}
@@ -32,7 +39,7 @@ func (s *Reservations) ListVenues(ctx context.Context, p Partner, f store.VenueF
 	return out, more, nil
 }
 
-// GetVenue returns one venue p may sell.
+// GetVenue returns one venue p may sell. The read replica may serve it (store.OwnWrites).
 func (s *Reservations) GetVenue(ctx context.Context, p Partner, id string) (Venue, error) {
 	row, err := s.catalog.venue(ctx, scope(p), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -43,19 +50,28 @@ func (s *Reservations) GetVenue(ctx context.Context, p Partner, id string) (Venu
 	return VenueFromRow(row), nil
 }
 
-// Search lists bookable slots. q.Now is set here.
+// Search lists bookable slots. q.Now is set here. The read replica may serve it
+// (store.OwnWrites): the availability it shows may be a moment old, never older than the
+// partner's own writes through this process; a hold decides on the primary.
 func (s *Reservations) Search(ctx context.Context, p Partner, q store.SlotQuery, page store.Page) ([]Slot, bool, error) {
 	if q.TimeFrom != "" && q.TimeTo != "" && q.TimeTo < q.TimeFrom {
 		return nil, false, &ParamError{Param: "time_to", Message: "time_to must not be before time_from."}
 	}
 	q.Now = s.now()
-	rows, more, err := s.db.SearchSlots(ctx, scope(p), q, page)
+	var (
+		slots []Slot
+		more  bool
+	)
+	err := s.db.Read(ctx, p.ID, store.OwnWrites, func(r *store.DB) error {
+		rows, m, err := r.SearchSlots(ctx, scope(p), q, page)
+		if err != nil {
+			return err
+		}
+		slots, more = slotsFromRows(rows), m
+		return countOwnAllocations(ctx, r, p, slots, q.Now)
+	})
 	if err != nil {
 		return nil, false, PageError(err, page)
-	}
-	slots := slotsFromRows(rows)
-	if err := s.countOwnAllocations(ctx, p, slots, q.Now); err != nil {
-		return nil, false, err
 	}
 	return slots, more, nil
 }
@@ -77,6 +93,7 @@ type HoldRequest struct {
 // point (idempotency.PointHeld, naming it), so a retry of a request that died after the
 // commit resumes with that reservation (resumeHold) instead of taking a second table.
 func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Reservation, error) {
+	defer s.db.NoteWrite(ctx, p.ID) // its reads through this process see the write (store.OwnWrites)
 	key := idempotency.FromContext(ctx)
 	if point, id := key.Resumed(); point == idempotency.PointHeld {
 		return s.resumeHold(ctx, p, id)
@@ -326,12 +343,21 @@ func (s *Reservations) Get(ctx context.Context, p Partner, id string) (Reservati
 	return reservationFromRow(row), nil
 }
 
-// List lists p's reservations, newest first.
+// List lists p's reservations, newest first. The read replica may serve it once it has
+// replayed every write committed before the list began, whichever process made it
+// (store.Latest).
 func (s *Reservations) List(ctx context.Context, p Partner, f store.ReservationFilter, page store.Page) ([]Reservation, bool, error) {
 	if f.DateFrom != "" && f.DateTo != "" && f.DateTo < f.DateFrom {
 		return nil, false, &ParamError{Param: "date_to", Message: "date_to must not be before date_from."}
 	}
-	rows, more, err := s.db.ListReservations(ctx, p.ID, f, page)
+	var (
+		rows []store.Reservation
+		more bool
+	)
+	err := s.db.Read(ctx, p.ID, store.Latest, func(r *store.DB) (err error) {
+		rows, more, err = r.ListReservations(ctx, p.ID, f, page)
+		return err
+	})
 	if err != nil {
 		return nil, false, PageError(err, page)
 	}
@@ -340,6 +366,7 @@ func (s *Reservations) List(ctx context.Context, p Partner, f store.ReservationF
 
 // Extend moves a hold's expiry to one hold period from now, capped at HoldMaxAt.
 func (s *Reservations) Extend(ctx context.Context, p Partner, id string) (Reservation, error) {
+	defer s.db.NoteWrite(ctx, p.ID) // its reads through this process see the write (store.OwnWrites)
 	if r, ok, err := s.applied(ctx, p, id); ok {
 		return r, err // extended once already under this Idempotency-Key
 	}
@@ -375,6 +402,7 @@ const finalizeLease = time.Minute
 // Finalize confirms a held reservation. For a prime hold it checks the payment intent
 // with the gateway (never the client's word), captures it, and then confirms.
 func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Reservation, error) {
+	defer s.db.NoteWrite(ctx, p.ID) // its reads through this process see the write (store.OwnWrites)
 	if r, ok, err := s.applied(ctx, p, id); ok {
 		return r, err // confirmed once already under this Idempotency-Key
 	}
@@ -530,6 +558,7 @@ func (s *core) recordIntent(ctx context.Context, id string, intent payments.Inte
 // Cancel releases a hold or cancels a confirmed booking; the table is free at once. A
 // confirmed prime booking is refunded what its cancellation policy allows.
 func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string) (Reservation, error) {
+	defer s.db.NoteWrite(ctx, p.ID) // its reads through this process see the write (store.OwnWrites)
 	now := s.now()
 	if r, ok, err := s.applied(ctx, p, id); ok {
 		// Cancelled under this Idempotency-Key already; the sweeper cancels or refunds
@@ -620,8 +649,9 @@ func (s *core) Quote(ctx context.Context, p Partner, id string) (Quote, error) {
 }
 
 // countOwnAllocations takes the unsold tables of p's own allocations out of each slot's
-// TablesReserved, so TablesLeft counts them as p's.
-func (s *core) countOwnAllocations(ctx context.Context, p Partner, slots []Slot, now time.Time) error {
+// TablesReserved, so TablesLeft counts them as p's. It reads db, the handle the slots
+// were read from.
+func countOwnAllocations(ctx context.Context, db *store.DB, p Partner, slots []Slot, now time.Time) error {
 	var ids []string
 	for _, sl := range slots {
 		if sl.TablesReserved > 0 {
@@ -631,7 +661,7 @@ func (s *core) countOwnAllocations(ctx context.Context, p Partner, slots []Slot,
 	if len(ids) == 0 {
 		return nil
 	}
-	own, err := s.db.PartnerAllocationsFree(ctx, p.ID, ids, now)
+	own, err := db.PartnerAllocationsFree(ctx, p.ID, ids, now)
 	if err != nil {
 		return err
 	}
@@ -641,12 +671,21 @@ func (s *core) countOwnAllocations(ctx context.Context, p Partner, slots []Slot,
 	return nil
 }
 
-// History lists one of p's reservations' history, oldest first.
+// History lists one of p's reservations' history, oldest first. The reservation is read
+// from the primary; its events may come from the read replica once it has replayed every
+// write committed before the list began (store.Latest).
 func (s *Reservations) History(ctx context.Context, p Partner, id string, page store.Page) ([]HistoryEvent, bool, error) {
 	if _, err := s.row(ctx, p, id); err != nil {
 		return nil, false, err
 	}
-	rows, more, err := s.db.ListReservationEvents(ctx, id, page)
+	var (
+		rows []store.ReservationEvent
+		more bool
+	)
+	err := s.db.Read(ctx, p.ID, store.Latest, func(r *store.DB) (err error) {
+		rows, more, err = r.ListReservationEvents(ctx, id, page)
+		return err
+	})
 	if err != nil {
 		return nil, false, PageError(err, page)
 	}
