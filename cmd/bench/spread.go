@@ -151,7 +151,10 @@ func freshness(ctx context.Context, hc *http.Client, db *store.DB, a, b string, 
 		} else if !ok {
 			return Propagation{}, fmt.Errorf("freshness: slot %s is not offered before the hold", slot)
 		}
-		if _, err := post(ctx, hc, a+"/v1/reservations", tokens[0].secret, holdBody(slot, 2_000_000+i), http.StatusCreated, nil); err != nil {
+		var held struct {
+			ID string `json:"id"`
+		}
+		if _, err := post(ctx, hc, a+"/v1/reservations", tokens[0].secret, holdBody(slot, 2_000_000+i), http.StatusCreated, &held); err != nil {
 			return Propagation{}, err
 		}
 		took, ok, err := until(ctx, func(ctx context.Context) (bool, error) {
@@ -159,6 +162,10 @@ func freshness(ctx context.Context, hc *http.Client, db *store.DB, a, b string, 
 			return !on, err
 		})
 		if err != nil {
+			return Propagation{}, err
+		}
+		// Cancelled, so that the tries stay under the partner's active-hold cap.
+		if _, err := post(ctx, hc, a+"/v1/reservations/"+held.ID+"/cancel", tokens[0].secret, nil, http.StatusOK, nil); err != nil {
 			return Propagation{}, err
 		}
 		if !ok {
