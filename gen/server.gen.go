@@ -3479,6 +3479,9 @@ type IdempotencyKey = string
 // IdempotencyKeyRequired Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
 type IdempotencyKeyRequired = string
 
+// IfNoneMatch Example: "q5TdhK0cE7pYb0XwGc1lVnHa"
+type IfNoneMatch = string
+
 // Limit Example: 20
 type Limit = int
 
@@ -3588,6 +3591,9 @@ type SearchAvailabilityParams struct {
 
 	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // ListOperatorReservationsParams defines parameters for ListOperatorReservations.
@@ -3704,6 +3710,12 @@ type CreateReservationParams struct {
 	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
+// GetReservationParams defines parameters for GetReservation.
+type GetReservationParams struct {
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
 // UpdateReservationParams defines parameters for UpdateReservation.
 type UpdateReservationParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -3759,6 +3771,15 @@ type ListVenuesParams struct {
 
 	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// GetVenueParams defines parameters for GetVenue.
+type GetVenueParams struct {
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
@@ -3897,7 +3918,7 @@ type ServerInterface interface {
 	CreateReservation(ctx echo.Context, params CreateReservationParams) error
 	// GetReservation Retrieve a reservation
 	// (GET /v1/reservations/{reservation_id})
-	GetReservation(ctx echo.Context, reservationId ReservationId) error
+	GetReservation(ctx echo.Context, reservationId ReservationId, params GetReservationParams) error
 	// UpdateReservation Change a reservation
 	// (PATCH /v1/reservations/{reservation_id})
 	UpdateReservation(ctx echo.Context, reservationId ReservationId, params UpdateReservationParams) error
@@ -3927,7 +3948,7 @@ type ServerInterface interface {
 	ListVenues(ctx echo.Context, params ListVenuesParams) error
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
-	GetVenue(ctx echo.Context, venueId VenueId) error
+	GetVenue(ctx echo.Context, venueId VenueId, params GetVenueParams) error
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook_endpoints)
 	ListWebhookEndpoints(ctx echo.Context) error
@@ -4092,6 +4113,23 @@ func (w *ServerInterfaceWrapper) SearchAvailability(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -4680,8 +4718,28 @@ func (w *ServerInterfaceWrapper) GetReservation(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetReservationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetReservation(ctx, reservationId)
+	err = w.Handler.GetReservation(ctx, reservationId, params)
 	return err
 }
 
@@ -4967,6 +5025,23 @@ func (w *ServerInterfaceWrapper) ListVenues(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
 	}
 
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListVenues(ctx, params)
 	return err
@@ -4983,8 +5058,28 @@ func (w *ServerInterfaceWrapper) GetVenue(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetVenueParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetVenue(ctx, venueId)
+	err = w.Handler.GetVenue(ctx, venueId, params)
 	return err
 }
 
@@ -5231,6 +5326,17 @@ type NotFoundJSONResponse struct {
 	Body ErrorResponse
 
 	Headers NotFoundResponseHeaders
+}
+
+type NotModifiedResponseHeaders struct {
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
+}
+type NotModifiedResponse struct {
+	Headers NotModifiedResponseHeaders
 }
 
 type PayloadTooLargeResponseHeaders struct {
@@ -5656,8 +5762,11 @@ type SearchAvailabilityResponseObject interface {
 }
 
 type SearchAvailability200ResponseHeaders struct {
-	APIVersion *string
-	RequestId  *string
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
 }
 
 type SearchAvailability200JSONResponse struct {
@@ -5675,12 +5784,43 @@ func (response SearchAvailability200JSONResponse) VisitSearchAvailabilityRespons
 	if response.Headers.APIVersion != nil {
 		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
 	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type SearchAvailability304Response = NotModifiedResponse
+
+func (response SearchAvailability304Response) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type SearchAvailability400JSONResponse struct{ BadRequestJSONResponse }
@@ -10562,6 +10702,7 @@ func (response CreateReservationdefaultJSONResponse) VisitCreateReservationRespo
 
 type GetReservationRequestObject struct {
 	ReservationId ReservationId `json:"reservation_id"`
+	Params        GetReservationParams
 }
 
 type GetReservationResponseObject interface {
@@ -10569,8 +10710,11 @@ type GetReservationResponseObject interface {
 }
 
 type GetReservation200ResponseHeaders struct {
-	APIVersion *string
-	RequestId  *string
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
 }
 
 type GetReservation200JSONResponse struct {
@@ -10588,12 +10732,43 @@ func (response GetReservation200JSONResponse) VisitGetReservationResponse(w http
 	if response.Headers.APIVersion != nil {
 		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
 	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type GetReservation304Response = NotModifiedResponse
+
+func (response GetReservation304Response) VisitGetReservationResponse(w http.ResponseWriter) error {
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetReservation400JSONResponse struct{ BadRequestJSONResponse }
@@ -12928,8 +13103,11 @@ type ListVenuesResponseObject interface {
 }
 
 type ListVenues200ResponseHeaders struct {
-	APIVersion *string
-	RequestId  *string
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
 }
 
 type ListVenues200JSONResponse struct {
@@ -12947,12 +13125,43 @@ func (response ListVenues200JSONResponse) VisitListVenuesResponse(w http.Respons
 	if response.Headers.APIVersion != nil {
 		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
 	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type ListVenues304Response = NotModifiedResponse
+
+func (response ListVenues304Response) VisitListVenuesResponse(w http.ResponseWriter) error {
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type ListVenues400JSONResponse struct{ BadRequestJSONResponse }
@@ -13116,6 +13325,7 @@ func (response ListVenuesdefaultJSONResponse) VisitListVenuesResponse(w http.Res
 
 type GetVenueRequestObject struct {
 	VenueId VenueId `json:"venue_id"`
+	Params  GetVenueParams
 }
 
 type GetVenueResponseObject interface {
@@ -13123,8 +13333,11 @@ type GetVenueResponseObject interface {
 }
 
 type GetVenue200ResponseHeaders struct {
-	APIVersion *string
-	RequestId  *string
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
 }
 
 type GetVenue200JSONResponse struct {
@@ -13142,12 +13355,43 @@ func (response GetVenue200JSONResponse) VisitGetVenueResponse(w http.ResponseWri
 	if response.Headers.APIVersion != nil {
 		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
 	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	if response.Headers.RequestId != nil {
 		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type GetVenue304Response = NotModifiedResponse
+
+func (response GetVenue304Response) VisitGetVenueResponse(w http.ResponseWriter) error {
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetVenue400JSONResponse struct{ BadRequestJSONResponse }
@@ -15133,10 +15377,11 @@ func (sh *strictHandler) CreateReservation(ctx echo.Context, params CreateReserv
 }
 
 // GetReservation operation middleware
-func (sh *strictHandler) GetReservation(ctx echo.Context, reservationId ReservationId) error {
+func (sh *strictHandler) GetReservation(ctx echo.Context, reservationId ReservationId, params GetReservationParams) error {
 	var request GetReservationRequestObject
 
 	request.ReservationId = reservationId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetReservation(ctx.Request().Context(), request.(GetReservationRequestObject))
@@ -15462,10 +15707,11 @@ func (sh *strictHandler) ListVenues(ctx echo.Context, params ListVenuesParams) e
 }
 
 // GetVenue operation middleware
-func (sh *strictHandler) GetVenue(ctx echo.Context, venueId VenueId) error {
+func (sh *strictHandler) GetVenue(ctx echo.Context, venueId VenueId, params GetVenueParams) error {
 	var request GetVenueRequestObject
 
 	request.VenueId = venueId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetVenue(ctx.Request().Context(), request.(GetVenueRequestObject))
@@ -15635,430 +15881,442 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2Lchu3li8OvwqKZ76ydE6LIinJF6qm6mjHTuITO3Ese2f2RP7YUDcoYqsJMA1QFOPtqnmaebB5kn9h",
-	"LaAbfSOblGQ7CaemdqxmN64L64a1futjJ5LTmRRMaNUZfuywWzqdJQz+fZYkMqKaS2H+UvPplKbLzrDz",
-	"biGJppcJU+SazTQZy5RQMqOpFiztBJ0bmsyZ+SRKGdUsHlHdGXYGvcHjg37/YDB41+8Ne+b//7MTdHjc",
-	"GXZoEo16/X+On94OoifTE/F49uS3p+kz1dP9m8GiE3Tk5T9ZpOHNbExBx3Y5gjZmWmAbv/fp4PIoOo5P",
-	"2OPxk6unk2f/7F13gk7KEkYV80czOOgN3vWfDY/caOw7cWc4poliQUclUmP78C8c5DPavxxER/ExOxk/",
-	"vnoyefrPZ6YDXJPOcOD+OdL0monOsPfpU9A5m8dcv7hhQr/iShdX9CfByJgLmvDfmb+AMdW0M/z1YydK",
-	"OBN6ROM4hcEfdXvdfv+o+6QTdOJ5CgsymqrOsD/onrhFncerF4THbDqTmoloObpmZhyPx/1oQJ+xg5PL",
-	"J/HBMXs6PnhGe5cH/WgQH7Hj8Ql9fNkJOlOmJ9J08ean83eF3TFzHDEzSfM4iuZpumb/U/bbnCm7xin7",
-	"bTUdpHKuWWfYObzpH6ZMsfQGpq4Oh95fIx4fequpNNVzsy29XtDR8poJ7EzL61Xr8+lD0JlQNZrKlGXk",
-	"kM00MXtotvUbKiKWvM17L52VCSNXZoKEqmsWEy1JBF/425wyqsyHbjFYPLpcjuAzr48Emv95LjUr9vFS",
-	"KB4zoieMjBkjCy5iuSicQ/v9ZcI6Q53OWdCBnRGR+Xyu4k7QGTM2olM5F7ozfHJilmqcMjaaC80T/7wc",
-	"ZefloHcy7PX87Y+8cY5+g4GaDR7PRVxqu7hbMHOFm7E8jgfXR9NjcTJ7/NuT9Kl6pns33i52IinGPJ0y",
-	"M+h8DewScXFFhFwQ7FSR9+fPyZOTbq9HqIjJNWMz/9neSe//R+QYVm6WshnlMcFx7nf9hWfxm5RPWeMm",
-	"n9k9TVhMZuZN4s0vIBOajO2IYNSVfYFlmMmEm/34CFsxY2lkTtHwpId7o5czQ/juub89o4mcp2p0ycZA",
-	"qoNjf2G+TRkjfkcEviGDYwKfEfwM1sAb9SmhY81SoidUk8ZlIhxFQLfzKehka1DisEfvBv1h/2TYe2zO",
-	"u90+nHMkYzOpN29fHzz54fjn/3iWv9DANgbD4z4000K05IyRi7lmwB17QYfdzrghN/OpmCdJ0MGTZqTf",
-	"lAK105j+XysJu5GcmtXmqdIjQadmvGcx7QSdhOZPXskbltDI0PtsIoV59H/6g/7g5OSk1z8+MsszkUk8",
-	"yvseTemt67/dCZjKmI95VKYWIxEXLK4nhcIRmVBxxRShKSM0ithMs9gRw0pagN0VElawcyYEv2Gpouky",
-	"sKwGlQHCx2QmleKXCev6XMFryZPZKRszw4HMUsk0ZunB06fH/YF9YzlShnmbCczocgon4WPH8ZD+Sc8w",
-	"EfxzFNGZnqdGZhefW8YzYyLm4qozLP9ivkBuZKWrYlHKzIhnfKQub1fshn11dPv0+98G01eG2VYYasyi",
-	"hAtmaRw32s5lxIWG/8RtOjNLksobHjMj+xUV8aW89TmimkcRY2Y+n7IuFKgNuwXzF2w2T2dSGYIzZ7Fh",
-	"BT8EHbsAowgOjBuKYlSbpzRltDPsxFyYv1IJ7GETNVFpmmpVYpLHVbGaSzzHWI2OacWAkTKdoDOfxWU2",
-	"WOG4N0xYccO1We0f2YL8Q6bXsAdcceBWXNOEU+EU8hsmVitilu/9pDRLOSWv5jPDEjWfstHvyP/Opizl",
-	"ET38kS1G0N0nO5SRWooIjrPWbDrTqDEDN2VpKtNs7xOqxzKdFljF+duDp08H/aPC7i1FhOoA/KNpMZ78",
-	"Z+cTCPVEqnnKKiI8kYrFxPAqHrFNzRizDaNxKqde14Nj94OW5cewylEiW5o9kR1zkOuKb1J+QzUjTtv2",
-	"1eERHY9ZpOGII3Gq0YLrSZzShegMH9udsuPtP0WCg2c41CN8gvvVhiJgYVFyP8dzHFcVYa7UnKXEHnRF",
-	"9o57AxLRNB7ZR/G+v+5yriMJZOZ+9rt5y36bG1l6FlUVsqOD5+ScRfPU9EkEHu3allPbyohiM14H5xlT",
-	"KFLKXE9kyhWKSTP6+pY9npK32UKTdC9WNcm/iuqIx3+nKO4Uxa9HUdxpiX+J1frDqoieU2S9ilhhkn8A",
-	"FbH/UCpiaTFQRQSh0ezUW0h06inD2fSEUGK4HviYlnKeEuBThBc0g88iOzZmvhtz2fZknC/kL+xyIuX1",
-	"CxHPJBcl3/ffpLzm4kp5mo9ZR9/oydYQdF3DtHxZ0fWJv/A8a+JD0JmnZs0nWs/U8PDQTrtr1//QDE8d",
-	"miNDcdzAefQ7Cf77ooYGLmTc97HZbBXJGVObGgy+cmHeeXLQGxwMetW7kTVuaksic7WmP0tDs1TGc1B1",
-	"STRh0bWca18Ew9xysjCTaXe5Ypun0ZQdpGxB01iBnEnZmN9abkRHM6pHx+OnP8NG3cjrgnJl13H4K/IA",
-	"NUwZNVtKbyhP6CVPuF66Z76xU/tskXLNOh/MXj5nCdMsXkmExjph9hejmV6Z4+VfxGAbznsOa7Jgq5ck",
-	"W9QF9jxyHQCFfc9ooifLEnEl/KbQb8bA5LX9KllrQUxYsjMeqsZD4Yfiy/djIpQ+7btPv5zRUBrRUYGv",
-	"7MyIO5sRfzUTInOWuObtRfCmBsVf3phoXMiv0LQw4mQzq8KxmT+AVdFra1XYXXCLIqQe0dks4RFcqhfs",
-	"CvMqWBE/Sv2W0bgk41/zKxQlijiy90WzUcqUi/24pEA+0izZNPvOiBBNDFM0YnVgROTRKUnngjwCNYvg",
-	"q+yRmXk25LmwilTCQJX4acbE2ZuXz2U0d/zO14e4IrH9iezRy5THVyX3LBdjaf6ruU7QOffy9Rl5g/yW",
-	"nL15CSQAg+wMO/1ur9szA5IzJuiMd4ado26vewQMWE/MlD95w/rH2etXmw7JNT0k0PKFMCMcXghCYIhD",
-	"Uhmh+c0OcUj63cfd3oXo4CBSqmXayk97iQZMYRfX+i63Vzk+izrRTkNIZESTkWEEBWbSqZXe62X03a2N",
-	"tZK8QSDVOLic5ClLjXp/2s7z8yfx/LiTf55IXT7yZvcKRmH1gD7t2TVav9O1h+eon/1ilsv80i8FWdlR",
-	"5LSOuv7j4iMu8AikPGI1qmyFrGegu+SsLJ/3+/PnpH/S6/Z6ZMbSjNsZoo8mLJ4neEHYRk2poe2j/juY",
-	"YS1tG37uxVU+zuIqbRSoPaOlYMvtdZXWN52OSv7uTk8xlFOO0Q2IfgyfZGgcp0yphgNntsiuuSEDLlgf",
-	"LmOPyC9MaXKsJ+Rcp4zB/kulaeKES7/X6x97xvCfxbSvrlELwVnHuGq0fxWlfIaivfM9FfGUxozMqNKU",
-	"cAEjg1X/O08SegUmZjvu94Xt5lrem3EP5Pc5/zQju+bCTCyR5uCDnxRUWI/JKn4FB9kZYNXDDn674nG/",
-	"pGnnwzq2/ynovEEx/RJMLner/w3K5oar9zggTngTKWpDp8sMD18fZaHLUyrmNKmjjNZGX7aoRaux1tCz",
-	"/cOEa4wCfLS5HSCvCzq+9RJ6amsWdwCR58VOm3zorfzYToHAEPWP2WLsQhN2oQk7n+IuNGEXmrALTdgZ",
-	"qPdvoMIEp+rKOkjKzpH+dCB8xuWiQ+3K14v8ks7QkKR25vPTR4pMuNIyXdbnqyGf9q8wP3Yw3BSXB8JM",
-	"wbVsOm+dKJiym5YT9zOMakJkW2Yd1aWL3fYa0v+qS4wTDFauR+Zgl4XDsm5Z3PkoLUt1UY5mX92yeLMs",
-	"ro0V0NnStBbUsHje26dECpd4xxW5YVdM05RT0V29sBgp/qxmYavLevzbV7ewlqG2zV30znzdcZ/RK/Bl",
-	"+IEV9ad9p/HvNP6dxr/T+Hca/07j32n896nxtxPk5/YmpizBF4xdJ0viLmo2T2pbgl9XT+YgqLkZM9Wd",
-	"D82X00ywFNrVk1TOryZZcGv/YGCIZCJT/rsUI2z6cXZdFk1aZsJ5cylfgR23uwIbnKy4AYvkDWCYFO+/",
-	"Bifu+suCMrQ4XmqULUZn+ORpfo11jHQHK9t/hmcHDlMn6AzM0oPXvHhubmjC42J+odmt7BcL04CEuNld",
-	"1nki9SrtD+byF1D7mvQuEVd536Bf4n13ufOFgInCna+jhnV3vi0J/snmBP9kU4JvKSPsVW3CxrozPKqS",
-	"+dfC+ot8F4O+a9iulrMZ6B3+0TmfzLVZKRLLhbj7nY5ynWCPKZ+xmrucM8hEJTS7IXOoTBAHbvWH0hH2",
-	"L22cpnL0M/uP68Gr6/jl4vv5E37bo5fR8xff9u9w3QVNsxtdabtf03bJX1XsqlvQBg0pjTKL91PQeQ//",
-	"Xpm1Y/bTpu746+HMhNIr6EXwnQdFPf/Y9FoTA3BG3DXr7uL/3i7+73ypT0VMKEmkuCKCGvpJDhZcMGKO",
-	"81/gxv+ebuuB3FfpC9Wgl0xh2B2C3SH44x+CVqpBKdsM8yDLSBJEsEWWdmZTSblWxPopNs0o3D458o75",
-	"bGZdrWdlMVEsGr0e//Dzs/Tpdz/847f03eKf7988f/ry1Zv/fCkHr+grer7wdQYmjCCPO5umaJZWuB5U",
-	"0Rtijf3ytS/qnZaonefAruJbFjE+0+WgpIjxG5uPO6EiLmXjxnNIgNB5+6n9As8F3FdOGI1ZiniiM/53",
-	"lw/wscSm3k1YltEAnJFDQrBOaaTJnjnxLvT/kSIhF2PZta+H+8hTqVALlrL4lCiGPMK+YFTxqzmPGdkL",
-	"D2MZqUP4Sx3mv4f7hs+paMKm1ENBhbSFfreX66NKp04Vf0s1e8WnXNdP5re51JQYQ4fsvXzx7lsSp3Ss",
-	"DzjT4wOzf3TGD1KqWWKaOLCrtD8kYRoSCwOpyJQuySUjiglNhFwEsBM6a50rspjIhBF6Rbkw7DvUoeEe",
-	"UsSqaUYXnZiN6TzRF53T9N97p/rfB6vn9ybj5U2z3GyCv3kTNBZmuMjHTEyjKDzM7EI71DAgoSX2kOxB",
-	"bC2NQGF4pIhcCAKd7BOZktCYQKMx5ck8ZSoke+afDC0jJrQVUIqMUzkF9d4qJftt1uu3fx/0eqeLphXD",
-	"Wb2M69aKKzfrR4rw+BSWjhGuyWLCBFnKOdC7IXdIU2kazlqI1Lpx6XR5ZrSP6sB+Afqxy0+0JAvKtS9o",
-	"BbvVbuRG7SHW99wwvr4xZgWfzqfwbzsYY75dsRQjGGY0pVOmLVN4mYPQ/sBqqOyMzAX/bc7INVuCTau9",
-	"pSR7lLx///K5oRVKrqSMSTSRPGL7XWJmzZlCqWpmougUWzGH6FLGS5KyWUKXCJzKU2XmqWZSKNR6BNzN",
-	"G7LNnQjeaA/McOv3qC2MLr19xcSVnnSGg5MTWDj3d79uH4tLZSNl4z/ekqXZyFF7+oxL2MCw3xjbxdj0",
-	"AembQ9Dv9bL5/DZnEORipwOcprDvlj10hnhNa2dg/pjSW3sSer0156JwGV/PQVgp/obH2RhnVE/yIZbC",
-	"Dtot+PqL3HypHx/Xre15InXTyFUi9aohu/uodmNd72hdP1hNU2MJNLBFM+aQx6Gz0hKqNEHtyTPcbric",
-	"KzB8T/ERkBG4Qq21x3UTHSk7gBG8WCCotYMHG7xpqcHUWbXW2fVAu8Veb/itHu4nUJGBRwDD/xuNv6Oa",
-	"LejSZkpqd0+O+bRmKof/VKgkZsP42LF3beaT2HcNuqtTexkXdGIZjUp6stGIMy0ZVEB4Wf2vxkamTCl6",
-	"xeya2teIe41YpcLwVj41/5jrUyKknhhlc0EViSY0vcI3JiyJkbcuLWRgkpRYbIlHdjfGRbeLTmfczuDT",
-	"J383/y1l486w878Oc7D/Q/xVHb4w77+1O4T7VSWqhgXokm9kzNTQaGd1CxmamfgWwJuXB54JUDcs+/ah",
-	"ZyzkqtUBEv2q73IlDKbyNxrbJ3elNqu0jLiAK7eNCa36fU5juVOZTOfK6F+EajKVSpNBz3qd6bTw4rYk",
-	"YrsfuY8fhFycrsEVsf35lFJaCavc24dTrpSxyAoP5+JayIUwD40W4n9ZKmJQ+t7djcm5HsnxKKXiioWn",
-	"qPyHb346f0cOb/qH1vZWhwquV8y3zhxX/Ar8ZCzr84uT9DdSjBMebUvQNNEsFVTzG7iC/hA4Egep6qME",
-	"bEbhNZ/7TJRqUALIhCoibP0QNI+NhnrsE3lRGfi6KTyym+EpzeiQ1UYR0Cyn+/L6GCqDZ0Lq0aWU1+6h",
-	"F3IXe39rJgzpjEABzZ7DX6OU0WiCb/vKH4zAPywFH20013I8Hs2oUvgpxg/5XZcPFxejuTIHSAoibQ6s",
-	"/YcxqgMS2gveS5bIBWbkhmA8hHnhlsIifPHT9K1ML3kcI8zb9vKBCzUfj3mEcWaRnG16fGob8A8QV6g5",
-	"CMaMpV40ByzgGWLRba0+zFgK7FOKhzk0iJw3pUujKpFYgmGan5DqEhgaxJDoay7ijJKNDWvdQbZNKQgl",
-	"oeHljiwP/+e//jvMaTMwmhj1qDb/TiyJ1BOW7n9xWiwb+HOF5v0dyLJ0gFNsc0PSbGqkRJ4lLRb0YJqk",
-	"jMZLYr5wWJkxH0OAXOZX6pL3ihEK1yHOZ4F/uRc86VDvT9hcSniTehBir1sNbxUE0Fy+AtkhqF3sL88n",
-	"XwpQG5IXOYVtzyuxqa0stsrHORGeyymzFpghrkUqxRVIqnlKFI9Zl7wElVTRseFFJAWT7A9kia2fYM5K",
-	"/VX68tTzo9Tfyrm4IzdLmZLzNGJOyd+QdGo+z4nnR0nUPJr4QpWs9on5TKnW5fb1aa5ukujJysmlvDKg",
-	"SMq5ZqCcjs3OfXkaekOXiaTxOylf0fSK3Y2UwIzUUo4SaGszQqp8XPQWgaOcKwK/QsSHIH3y+m/dr9qi",
-	"caPWUuLIc/IozveroIRpjhUS348fMfOFbudB9D6v9x16FzE5h+EKVGEvbHPJNNnDm3/SABO5b3YGAhCs",
-	"1xk7wBhJIw/ACoWUl8D8OwdIwYtis3+C3eqR0myW52u4XjqVNJa1uJXb2hu2lQd1WVaWuOq0dHsHRrBf",
-	"jubLk/o5liN67/lV7kTttrzRXfw8tS0Uad6+A+zE6FMpTXmyJN4nRW95LAVzLnIXJsfAte5i0uC3A7it",
-	"IbhUwR9Jc0PkyYgKQ4rgrYFALxcHbi2eqbTYlkal0xBPaR6PKU/kDUv36xYtcy9VtyXskl8o1yT0Fi8L",
-	"tQCvDGjAp4QScIUW1zMsLeiXPQs2iuEgu69b/V0W8AB78U7K11QsbXPqjkoo1QzdbhvLitKn3pmRkkyp",
-	"WGaBMZsehq2pPR/SA3Dh6qwyhdNbiZVk2iUvzGFBb82EKkLtvy/n0TXTp0Qxo4NrliwDQoWL5rG07AbQ",
-	"EAMEwng8z7MlFhOOacD3Qud+gNhKcs1e9L86yOOuWn1sX/8iB+y9sOL197tqYxYAYas7tvK3Ja2c0TTz",
-	"FzqlgMC7FhgYftpebhSI60FsNxwsDjM7SqV+fV2msCD5A8/Bjw+wFkf8pTn8L7/8cnCWz4bVxzfYfYwm",
-	"NEmYwAj1uriFv+F7KaPJ9N8vsADJRacmQA4JmN3OoGLiH9i/dUo43q9dMiZIIq+umAs8WKMsWfZntICv",
-	"S286c855Ak0HTgLCJMYynVI9JCH81jXjsJdN+MBsR0gUXRq+Hk3InmKMhP5qh/tWvmT3BJAIgdcraPUw",
-	"ZVYVg4vVKVpwNuKLJExDEJ3L87VGF4mZ6ZqwG5YuceC2AdwFKRgxgyV7YWEBwi9/A/FeqPlsJlPN4tcs",
-	"5vQd7O1dDsM8b3E0NU1i4s1mh6KxEe9wMBsaDX4MoyiUxvnH8L4YqfT/zn/6Mefv9XP/0pZpNnvsPU/s",
-	"KoeiYqaW08u6iHUxY6nmzEsEK3/3DddgweXs3MuCKjFwL3Ws3MzL85/IUf/x44M+oclsQg8GxL5LDHkW",
-	"e4C0s0rbNg+t3DJmogG3EfPpJWrgeVv1WWuVxgtpbJWgVFy56kAx3a0uMDCP5/vVDtxmkRW7ylcsRxqw",
-	"qSGfgs5ZdlNfI4Dhep/IMaEYznHNZujaMkzN3cli1laYsoRRxUZUhzX77iXfVIPSGbL5PGgALN4pLS9F",
-	"Q9YOSobOEKovH2hMLq+sPq+JoHyPkdM8DgjWLmMQuxCNwmLH5tEmYfiBl2tdOiLJgi6VHyCBXYn51Gxj",
-	"/thslj+A7HkdYVm8It4QJJrdnhvLEveUpizbzeJc15ZjqHSf7/yKzZ0LJZPYdZ8yPU8F0RJl74SmLCYz",
-	"KZO6DR8c9AYZuED7DbfDimsHZa9j3cBBkcLYmMIIbKaTbftSyoRRYKQZpE5T/HNxIutjmCvDdwAiDYcy",
-	"A8UvdDSoBpuXEfPL7f0EAc7TACvJScT8ZzG5XFp/M2ad+b3Uh7T77AgsMnsGAi/Ey6PUbIalARboydvF",
-	"Ap7aak7msgPL0snGpeeHqUZCObCE6q6WPuOaTdU6bcDjrp9y3TlNKZjuecZeA5sA8ju1qqXHHrkCzbUt",
-	"sa5jRqatAhuChMECA4In64RQtuGwiN78ardrHnOdYVuUaFIw333D4kJoSFGyINiX0Tjqtw1feKTIyzeZ",
-	"v4hanZ+lNywlii5s6L7PeY66vW6/f9R9Unc4c/iYuhPKpxBxgFYAWDFTniTcS9XLj9Kge5K1j7rFZsJq",
-	"HleE1TzekIGXolAaEiTKHmJIVIRIKzadlRW4lhk9laE4xP66EXz/7t0bgi8UOzOW7FZC2JAg4ncWpXD+",
-	"vCSGvR/q+osgGnSNmuOCSWma8pvSEb6biuMbPB+bw1gfKRLmhkCJejbNOAw6EDrQ0KH5CS6FEqoZ2eMx",
-	"nL1wKOjUGsB5z4c3/UM/yPFwWIyzOPQKP1QGkePsNtCNvWR1ecNFqdnr1crNDJ71Y2N4IyQjA+JCmYOs",
-	"reS7mpcWJahPWd7AsvPidiFbiAIxVE94UOCbRX62mlk3yVYHCAJHhGAi/SbSFb/IssFNcwERbGFOCuQe",
-	"tpe5uWDZSOY6rdAF68GMxjJJ5EKdgnKYJ4dBtpih5GJiV/gHlsffAJqBl5foZdLQOObmEU3eeNtp51de",
-	"xWU5XJlAMLPFSqjSRMqoqrM+27TkFsgSO4tHl8sRgpgFHmJBrng6PytscXFJa9uoLnDDwiE6TFP2PDB/",
-	"6sppQWb1JcunAjb1OGUsz/kfM+ZhyHTJuaAzNZFaYxEcuFT2VwbyyjkEQEAKWmWZx4yNHEZcZXhcT0jo",
-	"cHJCEoJ2EQbZSECFEdIY+9yd0jz50IHSFJkq4NBlgosL/fi4U8dmC3g9a0dm37RjA8uxAVzHmLcB6XkZ",
-	"vtnYTnpNA9HWBVocRSikYCHZo1YtTxnbD/Kx1A8Ag9DdWtqHPtEKLDvuYRKZN4tEmf9YpMSgc3sAHtQD",
-	"OWPiAJsEGI4V0EYVvxvSn6FIjrOyzhxgwXCXWoHiAYZX3OjjusXMgEVqHRIW80GQhUxjFZg9UhO5cA6B",
-	"K6fr5wvxmYCY1rHUprX1qCef+4c13OLnudS1gohqN1WzN7Rw0IVckIWcJzGkVEiILLGhTTXWke3NRhLV",
-	"C7wyk61wpz2Z+UrifTOAwtZgMnFVyuVQVXWO2uNB/0nGONyu4G6ogCRywVISUbB+jXVh76yUpiKmaVxE",
-	"hPLpBFGxKvrhSu5XWu98ha8Zm5G5iO0iIdkGJW5Y6P9Ja66XEVKdpWcoGzi6NyzEuFboDYCbwVMi5kmS",
-	"sX7LnWLJVIMb7aiK0VlrWZhmkWYKm9vesipAswH2SUGfqf5c5Ho1v9eaOwAHvvm24of3s4/lqg9rkBwQ",
-	"CCYu21zrCkU0mzurNGFPmTvHD9YxZgtTswFf/qa4wI5Ic1hZo9CYc+Q/22vkxPvd9lptJQw/s318tucx",
-	"ojLJFNhC4Uiu4eGJVPM6gfqcaqas3HdRkRChKxUjMf64QFUQdCfQZxOp6tTiVlcmEY7kIe5LzI8Wg7qO",
-	"UhAPBoCMYWbePKqMZ3Bc7raxRy3r+wOz6167a+1jixJZ9rGZR/d7IWR3ssgmLZ19KHUND2sZYqMlVXKY",
-	"pfzGLGKjJ8v3w4zoeAzBMtWGv7dXBnl5dP9DF5y+4HoSp3QhEF08k1eOaMleD5+ljMZcXO0DvsoShf26",
-	"iwcHv551UnN7C72CTovun0cqh+WIU7aoDKDQ6eNa3xCfNp2OXzDv0Z5/tFMYTRPOMgoGJRqDPJGOrSQH",
-	"JScxFF7asP5TlNZrBTOMq+4M1Y0qMRxp6zENjlqOKUeob0SwKba8FoRmE9eZB4CTs7Sc2fhbmS9fdpaq",
-	"5NV0ONbeT1mp0eRAy4xpfG0j55n/TSsfmZNgd76UcgLoz3AjZdNsKhWKN3eCgX/YHC2XloJuWqNGWVYJ",
-	"vKe6xXKuIzltsglB4nu1qUDVH5IwKxAT5okvyqIPpXFAwizDxQ+Cthe8XKk5SwFLwqb70AjiEgAcUMH5",
-	"Pzp4Ts5ZNE9Zl7yj10wZ6RixmAmj4NywNM+uwZmGp1nYnDc6f0PzojZZbR0Po8oNorjl/jc1QRCFJKWa",
-	"E4Zw+nUbE0AImSAeWorZq9BuRzgk4Ww6gmShG65oSPayoYAfyP6GMFDPs8XecxPzXypG8LqstpDslaa+",
-	"76+W37shmtoOvR/qOym5lopttvF0AoPL77S3PBzlqCIt0dAuBRZVT0fbOJc9qjIE0S6PQ7BhILJTCqzV",
-	"bx2xan/D2JcS+tlKAMI8kGG1F+5d++iYtY65/NgNjgtTO37qARQ+GfgAhb3mmJHG6BN/y7wokdMMyApN",
-	"HnApuiDehiCfgTewkxbIiT57rwsn+dBIuFbobUe1rU27zDG+yrj7QxhXZI+LKJkrfsP279L1CrMkyCjI",
-	"qT9yYdTwSKalQImKzeKDgXr3tyVV2K3xKmXolZn4O2MGFxXolt+UaLJOyWymyXu4b6PAQScyKdLHx89T",
-	"MnLjmosbF1dsX73uU/mYZSuwaiu/czWPsnq0xRV2iYRFUiV7NElYesWBK0QRVZnMzki29Zp4tHxSS8s1",
-	"i1Ye5j+MXMPTY9/Bw2WHg3IPFhoAqcfc6DrUDiAfc3ErVqN9FreqPKAfIZrJyHlXX8fovE4aYCgefH8A",
-	"UIiA1tcoGQZrBEOLiEx3Sgi1myDHmwZpbiL+S2yhGAOZoToihTbzB1frbzvmkNUEnFFtNNuswludRFo2",
-	"hM+YX5yz1jSX7R9GEZcuYGrrB7aySX9h7DpGG3RKb1/iJ09gle0f/ZK1GnQQ+tr+bK8/q6XdKm4rucCi",
-	"KHCLbk9kfgPoBef1GrWm/kkdERYLHtb1C8obLCmdMBrbhWS3XHnK2+PidfVjfxhHj0/WHYVy5bjyOABR",
-	"BYygVC+97VSMFhfgeKMTWK5OV/HDTQ3LbNPvZic/K4G3irrOE6nfmBdfitm8psRdXQhqKczBfkCgnEyR",
-	"dRQLyxTY+eah3XKMhFkJIz9uVJV7TT7KhjNddvnlncZ0aabqmIR3rovVK9ue6oJylZ9rsEc2PNguNmPd",
-	"NkMa26diGc02WnZ+/rSsejvdHWq/jcpbqNPZQuPOu7bhHHGNtv/koHd0cNSi/4pGulQdRw41/LFycisc",
-	"pHRYbIctTC6zHduKLinYgRyPs2NQklftuXyW9lLP5J9uyuT9up6NHu2DfHPrCemoFSH5lUI3OGgbSYDy",
-	"bceDsfwdj/d5vK7LFHq8IYvfiCWWcwZzOi4Q2udlEVDeYFseIdgiv0AqMgiv/OCq1fnJQsTapNaMchqK",
-	"C7ZpqhoQmrdam//qF3KIVuXCekTnioys8j9mBQRXdogvFfvMCw5u3OVGQV9YsBYOdyHqqy6my9ownWHn",
-	"//8rPfj9w8ejT/9W6+nyu61JApvIVBPvKVjJaKIWuy0VU2yol1j0Q9WxgoZaiW1I6bX3aYmU0EWzamfN",
-	"G8UZlQomll1oa/bWlbxfN3g40W/cy58qdRhrDXSf71qzwMYh8rKBWVvFMVNGy2Ri/qd38Gz04WMvOH5W",
-	"TzK5XmolUYNe+qlQLbJCW4K8PPvxDO/QzSsBYd2rLglfzA1nOnwlRezyfXMfUbni5J28DEAUQcb7snxw",
-	"xwn88RcCo4pbVM/+mnl4qTrjtp5MlsK1m2IitvkgGA8PgB5VDu+qNTamkwDuhkLwXyhVeErC/x26iIYS",
-	"VW1e8dFRnLuk+9/ltxtacVWsm9out2JGWH1fyJGayEXpqUX7KT3FGAi1FNEIwbFy1MeuLd7tP8IoucKj",
-	"ms/McHEl7nKeABSk5iRNtJ7tqX3y/u0rF0c0m18mPCKImcNKcYhtqmSWOJ6xQVcfJzO4rCpoHfk/Z7A1",
-	"PzWEM9iIAkUoic2bNlq5ZMlgG43BEMb6bRVw3eT8tB1YHOCsWFS+duvKlrYOZqvtzXxd7q9S/XSTiB63",
-	"YHUbAvArz5mmdYY33JXkaEpd8reUimhi6CsE+KBTjHYNLdBMaFjHjMlZUqdfFiqr1Oet1FQBmc/wXjdl",
-	"mRNV5yBHcFADIhhNmS3RzKcQrQUYBTcsc15nALOZZdXKHWOMgbqon3pQkjOioLeATGk04YIdpIzG0L/5",
-	"IAsCkjHY1ux2llAuWGzmVIReqvG0FyFFa9Q4iGpogEvB9S3Ct8LtbBXm1WaAmCMILwZe2MsjRfB2sjg+",
-	"wHjikWu6dngO0Ki6ZgkX17jJUNY2NroYAxgaq0IiSJQrcVuTxLBV/Z2aXGoLl1Qd4mQ+pSLfTNg4gQMh",
-	"LzUU7cD6MKcklgBTNKOpqia5tqr0UxmYB0dcv681UL0Le89phsNuC3lUVURjLF88gn5sIJFhKDpdQiDf",
-	"SLBFFdR4QbkejWU6mqUyYogZX4y8rfTTPifLQsc3RK1g4SsE34iXZMxZEnuUwhWhl3KuMUyJxJgFOKN6",
-	"QvZCjMmHK95wP49BwJg8WTbs8muotWGbDbDQUOT9pzHU1F7FaQphdC794EPQbr8R2K18vKv414+UTezu",
-	"tsl/57Hzu9g3A0ITJd2x9JPiPaTVu+TG16cTAgRYKmlMooSqzBmEOHYeYddjkQX14JNBtaBPUFP3JCjh",
-	"cAdVUNjAQ/crHICm8bQ9BiWpbj1EFqTKcauctRY2tCLsTTcwgAPTgMIa783l+xz5Hhdy/Wux3oKahvIi",
-	"EndsyBa327YhvyDetm00FNG7w9zqCu9t21xjLb5tG2yATC00118D7Bo0QtZu30Zuqm3fhsVy3bKNmmoG",
-	"eTODJuD+/PsCf97049oSaHkLRyvqlAWrasTkTRy3p5FS+ZNtm0FdAtqhSSIXpVU5ad9SjX6Xt/Nsw3b8",
-	"moPbNuTXKbxjG4Xahndqq1APcduWGmsobttgc93FbVss1mrctpX6+o5NrVUrpgXN9XSyFvpH7cfTiPOa",
-	"t3ay/eyyunVZa4NBu9mVgPvz75+tANIPmgGhXQN+aJ+HnxysL3KdtzBY3UJ9uY7886PVn1erL27Bk6tF",
-	"Qbcl2Poqopu19sE5hTJM3np13NhdcmwdGkKKg8HtLXGlzLtk70c6ZTEptBSAYfwCoaqVRCdNGR5aOQNa",
-	"TSjEf04YT0lCxdWcXrmAZ2gDHWX7VTe3w1heCzts/V5lPTvT5Kvesnr4veqCWKWMxCzh5kEXEZDYb3Oa",
-	"YKaRq6F8wDPjCYw4pelSXYjMw2XTn11DmJCkU87i7oXYMgkauCOZ0NmMiTWAaoPhcX+jHOiGjDtcQzTb",
-	"bmzhIbDRa3K6Mmdpy1z9piy2uh1cmcScoWm51bb2rjIDpqqwZ8VVm6or6xIuu4P704HYJr+5irJXg6/X",
-	"mI/cJs4BiLk20KHoPnZmZ05adqMbT8i7Wiv+F/TJWqIj54zZEFksL06u5jxmZM/6QeEvlRUfD/eL8FV/",
-	"wVujAv5F7fTbu9e+5SyJvwE+UOfuBIfaI0VuaDJnLmnKcCdwDYNbTbNbTfYKeCoTGhtJgMkvJTCtxqBC",
-	"v4sSJ2qVvy1XNQvDLbZ6vL7VCoQRpjrXp6V8t2W664ylyt7TZbF2Fkl4LNMuOcf0r6wwBSZRSJEsay52",
-	"p7XXNy/M4wzDtZw45CfGlgBRq2kvjvtjT8V7wZO6RAc/UaY8ru/4DRM10RaYT7NhAI2XflPu51s65cmy",
-	"piMvTWfD3mxWTwWM3jy2UPeEC/Ki2398DBU4ih0XkoEKEToXF//n1/7Bsw+/9g6effj4OOgf10VelCkz",
-	"X2R/IYJsm3C4jWSL+k9DRMBqArUZwBYcdBW1kh/ZAhmKgnsSIwAorFJCNUvJDVZbAK/uTf+U8CuBKZpS",
-	"QRKO0wevLY7WjvR3pH930n8/c/HIG/LtK4sIHOPZAYgCe/NniRwu8+RcgypvobOXhKJ4m3Lhd9Pf0fNf",
-	"l54rlPk9o4kZbiX63KxybX2YJhhnZ0XI64IJIa+LiqRcj6tse6g7SHkEfd2lPoTzL2iSHESJjK5tYMb3",
-	"3w9fvyZ7g+ODiZynpfxPzJQpLOber70+ruS/Br/2Do4+7A9/7R2c4KPa2MRqCOhKwMAqyCycZivLwjdn",
-	"7775nlSgtj/y+FN4DyCz1uvdDn0UBoZJhDSK2Mz02g5/9JT0yJRRobL3a4FJ10XP3zdG6YoZDVailK4H",
-	"vVuxsKux6mrj2zcXE1l+hK2EhK2dov+Fa6wl7r0Xmod1hYDur3iTH+h7dvCfHz4O6oN777Om06YR03eq",
-	"+FTorF0BqFUU0JSWsHGU7t2QrL9WYOrVrOIhQaor0NRZBlB/fQbQZwGtJntnWQp5Si1oMBWECmJEscX3",
-	"BK6Yub+/k6DeZHviwHnCKh2G2MpcWFkFTvA6DGxfkJrZ/cv+9C8Y7n7t8f8CaNjtgXY2R5dedcKbskU2",
-	"O+EtlIkvJvjJXoPg32/MLdx0D1bMZNXa23C3phA/DFoDzCvMefKkf+DqEaGXQTGsQronpCsxqliUMr3v",
-	"IzLmUNg2xq/sBCztTwODPbP4581IyCe9lkjI2MUo8ww39YWgZTFRkoxpGtxn35kLuqlv90Kbztv1vEHC",
-	"27oEty1RnmsDLeutHrdQxdyf8sZVl3MV4fsXVzV2k28+UA34bnKMYDRA7nVFQj3zv0F3+klELEedDSwy",
-	"YsxyzRyhrMsYUm9fHzz54fjn/3jWxhff6vIREGUeAn753vLbB7V6QwaN1C6at+BfrYbxvssNok2QlVOm",
-	"RuFdsdDvJx2/1wrKbCOIqEYwqO59QOx7BytsuEtsvGVbUUR0XQXRYrmr4sFdg8sImUf+9s+0KG//5tVH",
-	"m/Ng826rfjYaTdlByhY0jVW79CPop44RboKBtb5Y5yzXI9okCDu1Yy3Wgc2u9FjFKnSDqihai661gAsO",
-	"bBzUuHIPW9RABdVO1TLgc/NTULqheaTI+3ffEDkeK6abznnLGhj3WXNhU+Qae9ffLHm4RgQZTx+/p5AX",
-	"WMdWGd7n1uuUIXyrpYjafWleXFMy1iksji35VWRxjD55BEUwixr8inp0ihosNsfkgxo9JD+ehTmXgkm8",
-	"3WupOK0rqldA1ad6tfrUHLRUBOf3Ku21Th+sU/p2RfbaQ4y79YM0zIYKxWbKXKuiNfiQAEj1CmJrJQ7O",
-	"ZXhnXv851bgtUZXWkZSZdRHk3Gzzh/LCdFYCaW4K2HR8/7hMW8IvAfQSSEoLWtmsMNgXyiGzXBdcHGUE",
-	"MG8Zo8nqTLy16vXDakt/PL3FcCRPYWlCr8qhW/GV9aRow8GzevWNkFiGMcHGKy6ukkx9V+TSr32uIHhm",
-	"yXRWkQ5vGiDEWibxaQUzfWJEiEVWPyB+rfn8z2x0IYQ73LWmvp0RVNTfmwsbXrnvVdcXchGQcSqnleFC",
-	"WKI3XZrwa7a+Cs69q5gOnqy9ormZg+OrqQrjc6sVOuVDAaQha82OXIm0as6Ppxy31DTNvq+t25xf8TYB",
-	"BDeplQhjcSd9sgmWYqdIrlEk/+7MtdpyQk6VlPZtMqWCXjUolC0B82wgwZYYeTXFklvD4sE9SSYVEMCc",
-	"SFEBpfAA87bz6eLaLagi9vV7ZHubYPK1nXCO1vc58fi+NPDe9gX9jCQJ7yZctkL1qwnluh8gv42dx9By",
-	"gWmhT+VDaU3mtTS8NRCg+xCS+w0fxovN+tmHi4li0eh//uu/Q3sBiuaC+Vb5qTYkkkKwSEtw9UqdrbEK",
-	"IGJLQOC2IyMM8i54ssmeWnAdTbixlWWWFhW6C1eQMAuuWHdTy+LB0Q4bMqVa4RX6JFYELjxFzQ/K2mAc",
-	"D2CE09Qhh0Pd6bVAhpsoZDbc2R/hQ+EY1p9dj6ybCXVtkb+CXF6nc23pxsMv7qZwod6w07jaa1x3CPD4",
-	"InEb/S8ZuLFF1MZoxkRsdqmpe7lgMbmk0XUhAhcZOQayYda8hSLTXlXaJdPl4Z6SN29fvj6zyccungiy",
-	"/u48lc8bgJIggkqDJH1jziUH6DSsf9j9pyJ7ocJ/2yX6hqaxpe9wPyuSZ4OPtMyrSmZFJUu3tnx09DP7",
-	"j+vBq+v45eL7+RN+26OX0fMX3/btwEa3T7//bTB9tbijkrqFUroKRvBdFQkwu8MHRubQbQo5KQHhY0JF",
-	"u3v8Eoxa8x15CdeMx6RE2K3XvFZns42s7v2Karagy1MSKiriS3kbkqm8McLGaFB6ksr51cTCVcLvWT3T",
-	"yCHqOtc3/g7eCkNqJTc4Ptskxff+gqGypajbnPKBqg+ZKsVTrYqdamJzJdJcIXJwMrUmld2EIvEYrZfO",
-	"WEwSfs3sqX9Uo2F8DtliF6a5KqsV6VMq5jQJHVe2n0EJ8TEXNOG/M5+68PUiTdlnn5m/bHCeK+dXXd5u",
-	"GOu0TjMq0nNBRyr+VCoFW/ztQUMRi2r/ysNVIp61R+S8IXvsXTNuJLhYbGFgDFfnuhhNZYvyVuBCs198",
-	"yVBTwRhOncMT9T/DyWU2Cnp2swrHpdCtykftGecbZDjN6AgWPwV011xnQi3WxX+DlhVJpRWZYkQ2FeAh",
-	"m1HuKsUvJkwA0gtijwqj4BILgZ2RZrfAXkOH7W11DaqsljyRCYZ1igtBZ7Nk6SO92FS2n87f1WeyHTqW",
-	"EXYJYtngJLi6EFmSQR5BLhB5ZrUijnc49Xd6Zza7xeZA2VEag15IuIFnqTHtzTw4i8Gg5lrlJKny/JlV",
-	"nsbBZp7GlpFkXiiHF0xmUZRQk139uX3R0lf5uOcN+cEz3mrWnmp33VxzjlOovJvbWSqRut7AAh/GHhdE",
-	"MZpGk8DWm4b/2juf/e0tMBhjTf5R6DhZ0dh9ctL78gHlszr9L4zkDUtDsjdj1h0LF5WhPTUh2ZMiAvwE",
-	"36bdLyIw34A6ZT8pwybjjxuoeivzMt26L6o1gt+fPydPTrq9Hsnmsj6zskYCzTDgbEVa5VtGYy7sdUk5",
-	"GNj+lGXARRMWXStyySYcjn5NyDu8UZMnT6MJfv5IEVuNvt5VdEnroM1CeR2azVxMkIG6Nw3DMSbyJSMW",
-	"PbFUBbb28mTKr/DaUzX3NJELY9iijQA8AoA2YOrr+6jWUsaJFfqu24+mxHEYFuQyWah6s5bgrGLqlIQ+",
-	"Nj++JgUjY8oT86vScjaDI5BV9ray3MxJTeYavLixXAiyB1VLuDYsX7CFQ5hW+6V89aBThrLDPtYmsreG",
-	"Vc7VJySqevItcu16cCtKrLHiRBpV1ypDSzHLgenkBV/6Fb1Bn3oZPmJh9ALwy6AA3t8QSqVU3doVnn63",
-	"kKiSuCrDZgdv2BXTNOVUdEsFpY+3KxKdLRgkQjhZ9wA1o1tM569XLXpPsMV+q5rRx/dTM/q1vEFfV6b/",
-	"2nIOoFO44n1ZxY4HriPdfHx9aqyVlhV4l1w/dYd5B0K0A20p0NbKfD6Iacvj2LTjCSV95t4iQ5xhtDIX",
-	"AkI1MggCmWaxgd0ma2l98t89JiE6R24Nr9gwI9F1tnY1nAV8h9SQv3Z+5Cp7/5cJTxgJzVEI84orOFUm",
-	"YlUXNtA07f7Kaa/dg4dM4/Qg38061AemF9cC7020If0w/zJEDRGQ32OHJgB2x6qVObrbynzeJNT7iwa6",
-	"lwzTgCy4ALhppPsxmUmluOXVX2vu6WYK6ypNtMWt3BdI2vT8a/aLOpMf7FTnG4SDc8kMH1Pu3rsAHSGT",
-	"2Jw20I+GGRt6pMheaP4RnhJKUjYz6gmEHCAgN0m4UR+DXGruZ96KmI/tCoPhFVm0jr0Q/4XIxa2CTepd",
-	"i+WIE2tjjqJMjV25hgVv9i7t9S+V9lqi/r9KDuzqzNf7SXatsuCCDlSvDazLkc24XOWUl/NnNwjTa8q1",
-	"LanHJdvhw2pTp6ESwk+C2dKNcOPg0d4jRSZcaZku67y5wDKbcZdW04cPZv6pTkWzLjO8k7O3WXthvr1h",
-	"YLMyeQz/dMRi/vDLBQb5rRx6we3beq7CgPzPf/33foAYkMBu4H4jwesrqLtPk5IG8rEkVhElHYDPtQSs",
-	"8lqLc60dwXW74g4nG1kQGyiIN6PwlPBYESXTrCorusfKiuPNPddN8KsTVWsoVH5tVLtGjbUV/JeaRF0J",
-	"q/IumrItoLa2RCO857mWc8+Vd91sw0U8RJJ8aFpeW7nbq5e768H429R9CAvVC7BQU3bpGUJdEBIzmrI0",
-	"u76mHO4NjCrv3QM3FYQwplW7WhClzitFHoz5VVMpYl2t8+Jz51ppVUJiXRmKxjIQ+Qy3vAUpitISjWci",
-	"MSPGIGPaa0O8y1JjfWZdrdgoqu6bxH8bgcS3DQCvyLxdDHj7GPAtITs+L0bHDpvjzpv7E960W6fLhviZ",
-	"32OVL3LDFcdy8+1xzsOMYYZkL3MjKxLRKcOoDMs5Sw4rn8/6IKnZ83/Z7/b/7S4I6TUGfa3KXEiHKOkO",
-	"f4r8hv52yJSb5Dhsl9bwp09d2CUn/NWTEwIvOcFwRMwlKAMQ1ScYmL7m6UzWxkqBv7TgQ7U9nxLn+xyW",
-	"PKSEetGzeP/nDmeGnCydC9nKMtN2pm8WhZr96YskRdhlCf446RFVn2PNnrLEiFJavAC0sb/+FdV+QMJs",
-	"80Lzh7N/4I9MLAcXIpPBgWvBSWu4AUypIHJugyidteS/ULit3sfg44w40NjzjTLfEPPlfF7Kz7e9rHFW",
-	"isDcpqbeuY2RrdNyF4xdJ8sME16ObRIzBI1lV1Nb1PLMkKHMItE4vlfshZguG7IDzC/uCJu5lXKw9WRu",
-	"Okm5oW00C1up4r8wdh3bPOySGr7B/TW44DYH+HWoWiObtlU/cxAkOaqa3UeI1ctxuWyUUGEbnhz0+gdH",
-	"vRq4tbVSx4jr36UY1e+HmTdAwMOm0AmjsR0Vu+WlkiuP7whdF00qyHXrkMU29uA5ki4iw7nD9aHUOT79",
-	"0yPErby0K0MkbHxlp0YZ7dbMDGgJ7GrEgnikIHvRo/e9HnoXUwjlvioVF3jSDAjWCAUmx3iM8z4qoHb1",
-	"6Gl82oTDhocWyyLAayWm1X+G13xYhaotyyoAHlbAJDa80MOK3M3FUsH1RdZiOvbbYDpiXyDYW3E634ts",
-	"hV9cEzDWhp99NVBmwFAd0TwsSpm3tcW1L7H3OkFUPaRrna5OGWlyu2XgZfa9zQDM/I9anZJMN9rIwWYl",
-	"AniNTm1CQqbwcBeU8Qd2oTXB2hpbCCMk+JT5SiJ5US4xp+k1pP2CRcW1jzP5QCGmDx5JKOL6WI4XIt4u",
-	"kmPQ3yqSY4fo+9Ui+nrJBYb/qvvW31a2/+D63J8JTdfCcSZsrBuVPSF1OU7eBglnOmd9SPTRfSC7bhG9",
-	"tF6/KMUcOZ72RTBScfHrg4aapNK667rPCXr6FYCdFhTZP4JWAZxm2+KltTnjgQMErCsWuX0KeKtSk159",
-	"R/i/dXlq9563XUnOLl4a3rD0X7aZFheGmQfYDLNpAxs9tMb2Cp37EOpkjlnKYqJlBn16SkLD4eOULrJX",
-	"96JEKhaTy2W+ifvQgIAUfxHDhZVCn2vBAW967ASdrMlS6i3+uoGf1PHe6twcFIE/PygsqSUIhlMSAkH6",
-	"v0MxziynJIeuKKX0OH3E9oBMclryJ+GjTSbzTtYCmp9lFaBoBPnPEDiDglfONSjqeCOwpd8Xo72MUIQb",
-	"r/v0+q7O5Cn0r7ScKbKQqVlz6yDgxgwhsbRyHVur84YODga99cO7v7wVLa/LSnoW8ta6ehakO85Vw/Zk",
-	"bhOw24r7ZD4ieymLZBozuA6cSqWJxFsxlPn722/j2nVqhs1N6CVLbGQgZKN7A4dwUqXmcKZKyuEslfEc",
-	"QHsQJkDO9Tb+XuipICThSfFk4qNty7DRCGpjexPLU0R2ZdlsWTaYzyq/YzShKY00S7OrH2RhUOpdsyTB",
-	"tVWEzspVfoGz0tGM6tHx+OnP9WG1N/J6FduhJJUaXME1zAevC5mInRvEyOSEzvJQbICKUkqmtSjF250p",
-	"FclZnQPkFxeMgiOd0iWJZcndjKi0w5RRuNRFiAuecL10z/zQttpni5Rrtgm88Uq7Ja8cZrGFLUVk0ywl",
-	"OBRYYWH/1non30O0qncfvV3kGC6zzMKcywgaStOlRd5YGl3h/hAxplz4o+tvhZEByaW4FDtojB00xpeB",
-	"xkD6Mzr5fZxBIoVFDQPqWnNKHrTS0ikR7AaA5BIbYGprGtHE8NJlyeNUvCb3tv6kt74eesOqgtNou2X1",
-	"seZd+lKF0UENJyY0uWZsZqbIU8wyUm1Wv2X9EoeAbuuYoE9hu2ImrqnqvULeaqvKJo31SzaEE9mkuEhT",
-	"CZGNu7yXAiOnGNxh+AmawjkJqLpQSs9f8Ss9+P3Dx6M6fJPPXpPEx7Hp1QqgLYACHJlVAQMyMruHGiLF",
-	"oa9Hrtm2BshnLY9RJhPzP72DZ6MPH3vB8bN6kpnS25f4vZWS9q/+RsU1zkSppkaXvGiicMKF0lSUSa6m",
-	"osZdpWNjuaiUKU3nKRVQXBY0fMUQ0fuPWCVq7rkGQ/M0tHqa2qBU1KaVmoqd4g8N/f7JKzZBDUO8MhdU",
-	"z1OaHCy4YBDgsCvn9LWVc9oVLPpDFiz60MTf1911ft6KQ7tKQ5vedxZVpi2TD+0xQT9GHl7l1DYyYRT9",
-	"ntaMV0MSJvIqBLUE1vdCFGqpEaqtT33PSAFLEu4CiGYt7wd5ATXy5qfzd9DYNLgQil8JFsOF5LnD6P4F",
-	"31Tgcw3naRJiPkSRMq+5aPBhZ6XfCpskrzpBxw6iuFvu4SZ3YvO0JqL0F8CgdxNF5LPv3717c07ev30F",
-	"f5VWL2WwGuDuLTKiidYzNTw8dCvYtT8dwoAOC+3U2Rhr3LolUoS1bCS781XQ27amqPX0FK6VV15A3NEI",
-	"fhAzt3UhD9deuX7H5irGQ2gGW0nL+5CDVvytEHPNNGYxkuqZfjvuZfGnLfOqMVO0ZtNZHb7ac5ZwiLx1",
-	"r9h81vUltuGCgKWpTOtGv8xlkm0ZcMRZHJAFYCRyjVUxNFFLEaGHbn2CpitEuMJh7ZW4gERRl5tYim9x",
-	"TQV4R5sPIieF87cHT58O+ket7oqaAjqE1CModREhrPoeVvMYes5+bvhEEmNVKU8GGdlhEwBDsnfJAF0d",
-	"94vFp7ZWW4x3YJc0upbjsfkEp4LZoLjmIdmDm9/5jIA6QAbHZCLnaRGOvTjSHKTKqGXQZCfoYHulkE/3",
-	"4waJmvDJ6hiEjLrzJFKuHwy/tQk1vobigvw4FU6BP626026F+wsRzySvr2CFwpJqkrKI8RumCOAUqS3C",
-	"SBwO8L2XbMYRNWCx3EAW+nLGFLiuT0n4v0MsRGLroeWG0WaoOxsZTa1t5QUrm8oLtuHN/jqd2epEI2a3",
-	"vaA/l3+s1c7yX2ut1eaSwbZaqysXvOeVEN4/LVQBTpmaSQGYAVQ7miH2zh36Lq0SNPR6/MPPz9Kn3/3w",
-	"j9/Sd4t/vn/z/OnLV2/+86UcvKKv6PmiswmfZMKczjgMgG/FXOGfePNvzgVGCrOYHPd75DspWIF52c+N",
-	"TWE/La5l/vtdNV2I3sZDAGqsYuXVyTRYvF3NFFhQ7VGN3dC6NiPJTp5fEmz1RXyJ49RbwnDB62pHu+1W",
-	"myEweR+1zAQussI75w25Ifwp8obs6rw1MmBWN7joWshFwuIrpiCI10KiAH3UbNwcZHpt3kk6Z14wPrJv",
-	"jjn5EyrihMXkko1lyhDnUGqoCm5+jqVghF7RksOrcaWtRGsuemgOXYuo7EpBLdts/UJiwnmNpI3pspLh",
-	"7qopIiozeAcXyDJKCe9BR81LEWz4Y5UIFIvmKdfLc0P5uB+XAH93NteT/K9vnejNI6n+57/+uxM0Bp7a",
-	"iNMwfz+0PiH0uh/3vICuLvnGsvTLpfNa4Jc2hAn5SLifV4hHQGk4r7D8MMp8hobFdT6ZCXIxlqCQSKEp",
-	"HiVbMMNFl6j/C105NuispWEHR+JmxMQVF4zVOuM7fzPMKWU08a9m7I3/OJVTG4ayyGMVjWgb8xsGycxq",
-	"aKueXYi98LsXWCjPD8oyUwc0ir36Qnrm9xldkr0K9M6FQAiQ/SALSW5qpFSNb9/FZdO4CJZyIVwwCWAf",
-	"5SOuNIbS0jJvtd+9EBfinIkYlwP3lioSniEo0O/w6ZD8DQEYC7QW4mioIOHLmE1nUjMRLQ9+YMvwQoCJ",
-	"gZwWphZ2CQJzg+brkni4IuHHiw48u+gMyccLIJeLTkAuOpGM7b+mTCl6Zf64EBeGSOgUf4hlNJqnCf5h",
-	"cRtHPL7ofPoUnpLLlIpoYpY9NG2FMFmE6Oex0ZRvZwnN9Rk9JL9eMSxJBc5QFn/YO4xlpA73gwvxK53r",
-	"CRPaepLcT9jWYfHHfbKHMXIBSalmJOFTrhW0oiF80lFZqRXzwwH8sE/2IO4+cBg6KrC2nzEZzNMrLq6g",
-	"RZ4vfqk575f9gPwKy1zuEh8CevmF+JV5e2TWzL1s3wrIr450Ss1kFGVGZOGFSq/YpwiU/qutTcXFVem1",
-	"/AcL7ZLwiAkEHHJsIJWzlDNN06VVdTwVyucchwm7oolTqw40S6cYNMR1kvOTN5afnL15Cela0H9n2Ol3",
-	"H3d7IPNnTNAZ7ww7R91e11aKmQBrPpwwmujJ7xDkV6dWnwGlKzLo9awfo1wGjaU3XFx1yZv5ZcIjw0Ql",
-	"BCxwKV7GnWHnO6a/h07Q1AG1G/oe9HqOj1okOWuMm08P/6nwUtIuBXwhr5v0LPfWIXaFsaGofK1Tzezg",
-	"gLfX5Q5lM6UJv2FQGeMYR17XajbDw7/R2MVKQctjOk/0+s/eC3Y7Y5Fm8Qswsn2Z2hn++sErj9h5xW+Y",
-	"wPsmTa+UkeWvmaadD+ajQwgLa7uz1geRFQjkCit0QMKmq1iaF+EDQwCvsXRATnpHefgxslXzyCugRxVR",
-	"UgpXN86t6oQqcsmAZ19jzo/5ZGhseaV5klhGq8gCfQQ0mkCJXlfqEy6ogSwDoiTcOdOYXNLEmNGpQ8iG",
-	"6ov25kpPbIo5x5haOcYwbPRhg+LHNYHkIrWSpvMKkHcma9iotZT9Ft5qT9f5AGtIGxqD9WbpDSM6peOx",
-	"meh2xH3SO9pwyjkl+ZiIK+f/o9R2Cbyqies+Oncv3tO6/SiBDOPlKdDxmPIE6yOy6Jooo9UvJkvQUSAM",
-	"FsxWUBOyo9B9MG7gU2QNOzAK4DzmepT7s2r5Auo5nkLAYlfN0pwWULRKiSgBEWxRKkOC+vqFwILZAUnl",
-	"XDOi2XSWUG2Oq62/7ZrmcUA8gU+u2TLIykLbmnMg5F1eMWhkziexSLnWTBgd+JJqwyWAIWQuecUiickU",
-	"rjAnxDgJqS/EJbMWNFky3SV/kzFEof82B3wOsGwwqADdStghBuO69CeU9EUe8YorfWYW/IXzYoDmx4x9",
-	"AoWayripydIfXMxcWju36XbgbDCvwshyq8IDsc4pfHXA+adgdfeZ6ykfwvfv3r2xm9Y0kLxghT8MG3b8",
-	"7Jkfct6rDTxeMyi4dKResW0+ZWTv7bffkKOjo2f7jcPi6MTOR9XG72tGU3c28008fGXU4k6LF89tbAIU",
-	"Coe6W3eUGPkRXsn9cvIDT1h7Hlj58FPQjG9u3vXc9hNGYyDxj52zNy8P/u700foe7duHZzPu3swLXB68",
-	"jNd9Z998GeMgtxBex71+Gz5sYWZ/ZzF+dLT+o29lesnjmMGUjgfP1n/xTsrXVCxdjgzK1hYzeik0SwVN",
-	"rJDIJPLqr86N6h6x915B4jvLJk83VbpAG55UgixjgJi+PXC+rQOwODvDDnyD+WGZ3PIcF41y61yzGel3",
-	"ienYxahprNVww4hDAIVkKqM9+vVSwMY2vCAkewDTZu9ML0SOTrMfYNIP+pRy2DUI/RAOz+i81K01xF1i",
-	"+oWwvloSelgWtkqEEnSmJlIPCd6YQoSdrwaT8Lj3DGY28gtX1wmfc3D+nPnrtkb++OECHh7k3j/+8Y9/",
-	"HLx+ffD8eSODtegfuZcSHZk5q9kO1acqD+oqs9UNqFDpqMWwBhukRjVIqSIeSJb6VDc6D7DtjvLaBmFx",
-	"682OuF6SvYgqdsCFYkJxzW9Y47bZ2I3aMfRrkhdWD8JN3YaCbDKOLHjkDkN5QdOEswzhzz+fXETJXPEb",
-	"Rva+/374+nVABscHEzlPG0cEQSwW2y4fU1kAYk8LmiQHUSKja9sd9EH2/D58dI1fe32syvuvwa+9g6MP",
-	"+8Nfewcn+Ojf2hyCV1hf897mqeXXOEvvUDny9oOQMQjRpWSGXsxxGJDwkqbmP5qlKY1cxcI6zbCINlRL",
-	"fietD4LD4iB745RhuQaMzt+bUR7v5xhDtVuBSEft1LMc7umr1lJhwutNdAfP1F499T5ZoZhm673TSHca",
-	"aaYT5WCUSJ65VlrQlhp00wqsgVNRrY+9687BVVOMyk8zJs7evCRH3R6JZTR3hVK0h+9x9uYl5pyfP//B",
-	"QQbLFJ0Q5lstZaK6JI/JlTZFUD0imR6oyF5oRwa/HUIYjNOGS11zuEsMSPELf1LhSm+ondX/O//px7v7",
-	"Q93Y1rIO2+tz936Rg9SHzaMSWEnW87ale5StjpeY5C7Z668J3Of5h1/RNcE7Iz3dyCBVze5TvZfQ7fqS",
-	"TpOVpOyR6yNVS9jQ2T/OXr/CqKZ6MjW2ERerSG+/De2ZbjajPTfBu9Ae9Fqku5a0ZeZsvoY10uxWk70c",
-	"HRwdn4pcMQTXulxqhsGrmdF0yQVeIJa1kz8DgdrNbCTQKpFszXRda8BZa1gmoYkUxvxfx5BPYae8+Gtw",
-	"WYZ4O5w1GSLfdmcnG03Ws0f2OewYZE7qCVPMOznrTgV0+FfnzP72elzqKz0HlfGuYttui2tOhh8403gy",
-	"0FOmy1UHqcZLHjTsAww3YrYsPVBt8b6nW3v14Qb31h9JuzuQ4lg+p0Ol0Hdmd2566bFhofQ2Y5GidPdR",
-	"B57d5JurujI29rw1jchemW8+pJLXocWAvkYzNw8TNgc5j+C1QaEu2BZDZlubtzVHZ721Wy44ujN6d0av",
-	"u4bx2PmjAqHUCpNayzdLEy5bvVV5c/ixWG75U6MAesv0PBVY7sHP86PaVYAoCKLFhEcTuHd32pNX+LtR",
-	"AfLr4Vbkzxpe4X1rSPvDPYT65INpoUNVJvDpLkykSUUqVWjdcY56ztE7Xv/Fj1J/K+ci/iuymreQngne",
-	"pdJhzk/x52E4hxILOAMElKxFw7CalC3THJCpvIHcEq8IpI9w6BdmLpRhJmdieWFxKmy4l4tZhNtaf2Tm",
-	"dzbiAsolhadkShHrlWvMK8nqWFwIAFC0s8gaLGnqZC4QQC8umpRw+6xkEpuGHc7DheAa26ckrC3RH9qC",
-	"lZUq/SFe4GNcp/aTjS+ELWZvA6GU4cU1t9Fv4ddqge278uP1yp4X2f8DW1oODkftbxJjLtsrei6Tz6vC",
-	"+WkLtb9UXPxTMcHHZuL9ycVMDmNsaXwnd+5R7vRayJ1vpBgnHLPGjvstxvSGLhNJ43dSQuUi/O6kzQKo",
-	"+WwmU83i1yzm1JWpOR4MWki5wvF9y+aK/SVF62uaXhPq1ZS2DMiwbCEPbB3gTSUr4m1XRCvcix1+tAjA",
-	"nyyOYlRTQPYcomEdTq0NaQI54oprKLIHQDFyxoTaN+Ihfw1DaK8kUzmo7YVYiWo7ROFWkLA2kAqaGGl6",
-	"zUSYiaoLYXOvyBWAC2DW2VzoLnlLuWJxBqKbsvxikGIZgy45y+YhYJIXImHUtONELebYedVGFJYbIXt5",
-	"qJaQeuSaDvfRSezATi9EwacCEQR1AhTxd92+nmPJsc1Ep/kos2G2lIAOrPhxa/FQhWN+EHmnbOHBVoIO",
-	"6y9tLOHsZ7WiDQsKOW1sJ8v+crLsryWOvkFwdFpEKDdsOvOGt5RFXBjTQqbLlsLokCaJjFrfa+is+rLv",
-	"T3L4uzOMBFZcXCWZ+aQCIpN4zeXGmTeKOzHir8vxnE+ryd9smJ23BTtWt3MX3S1BwC9dARllhZO1MRdB",
-	"Z1HQ4PX5AbAtcz3VFqtIJDICwyPcOKCYNQlTljCq2AjAw0Z42xW63L5UX4i9wTG5XBK7Jvtd8h4+hJwA",
-	"ABwChdW1GlGBof16wqZkD/Nq8zj/CwE/woUr9DGhKYvJTMqEaCn3T+0NINcIODkXCmHUmCIp+NKxGof7",
-	"8kKYT7sEbu8y8AiWQcP57Vs4X7v+LA5gOfLtIDOWXohsmwRWsB/meb+ojecfFHMUyHmuKqOKbOiERfpC",
-	"eFue+5hgU9BCmFCFdV/sDEqlVfWEAvjXhKo61RmBQHLOtjW//rzOJleohsdtym/VkWlnePw0ry8yaC0E",
-	"ygu2keLe31Bxz/d+fTJb/uqnLSTaemm2E2Y7H9TOB9Uor+1R8pVqCwWsJaEkL7d2X6o/Xvu20PJtBhIi",
-	"IrnwKVcjcUoFvWIqMFIaMXybY5X+jj1uKiH+hKEnOZD8yqCTHEp+xzh34SY14Sb3r8OjeqIItakPoF+v",
-	"PPpdh5BkE3NdcRuMabwQFpeKAfKL9f16GGQ4Eee5tbUv5JShmm4OTjxPbNkJKdiBHI8vBOYeNaqjhWO2",
-	"Mb+5Tz3Tq+cDiwa7+P4ccKsE63eGncHRERZrOdYTcq5TxsD5LJWmySiSsdm8fq/XP15R7GfM2GjG0gjG",
-	"dNIL4IGN8XPPg44xTUZgeJUU2cFxVv7HB4bPcOA9XPe8fI4tetNQ2IUicmB9dxlYexl/3a96hUUJoNhA",
-	"tYhKQxkUD669iru+oYZeqMb3IMr5jasW1cqtbgt9bCdqmrTzLO53J18aFPOdnv1nc67D6Xby7d716cOP",
-	"Lly+XVwmSseVAvaUULFER5CrEZJf0B6TlCk5TyM2mnKlEAJrRbjmdiIRvrqfEM0d19v51v80oZjVMOo7",
-	"aeT1YSB4HYi2uC3lC2V8jUZsAyYg0c4wCKONGyWMG415NksAhNAPgrgQ4N8F5VrIBZHCqw1biJZwBTQJ",
-	"anVYFn3BUoYe4rmIWbo+mOI++M2Wuneuv+qUai1TTrdTWI8/bRiQsbnu+EfloruojIdgp7sgi4fn4XhS",
-	"74mDt1UJD6NEqnnayu3qXi2HV1h3bA6CJqQmTMQsDnLoNJcgWHXGfuNG8GV0wIfxq9pJrQqrcMu5Y1Q7",
-	"ve+OMRVZDcT8KN2zF/aXLL63UK9vxoT1kIL+FmbZxyEk0djM35Ds5VnCKrgQGXLZ/pDQxDxHDGXIEggz",
-	"NLYQNMrQopaFLr7CIvkQVwGWcHEhMAkG17pLfimE8SrUSitRvNb1m0fzYqTChWiM5u2St4Vs9dqgZSIF",
-	"xntAeC+CGAN8urGhWQzYJ75iO6LjMexwiJgTed08LW2RGh9o8kLkPmgHIEISCnEiQvGY+cwawZKz1dBS",
-	"NjupLc/ang9/3oiJPNM9h5kcHGMFIsg3Lz1OGYVGOm9SfmPWDLKcXAlL21D/6bDXc8+wjSPzZENfrV3K",
-	"B/XW2h1eq3O7bf20qfBaI7gCPK6A1G9zzeKULXbibBdVsfP2Nnt7E6kyZy+weyxij/UtsOcHVfgz4dFC",
-	"418wdp0svTvPWs2/TQD1edbrn0nLd7NapeZni7djjDs9/570fOWdpntW9M/iWBHqTr6F+M3QVUFXdkqn",
-	"8gIkrC5twaNCyHhHHf5C7NlFIFrGdLmPaOxAL1KMYrpUIcleedzbJ9TQ76kt43cNIdy2S0ADVkbZN6o6",
-	"NEBSmSTKtLmgadwl39k3pSBc5QVG9BAYF4SvzYwJYFcQtXOwJLrkOV0qp0PTTIO+YrqUFmihOAVbuNkj",
-	"oqG1Ly5E0cBo1rgd//jjqNxLoLVyucgPQcdVaRlNuZhrw6H7g17gIbOPpvS2MzwuPuICwNhnKcdC53Rq",
-	"bKTOcHDSMx+zFLLvb7AeewG9eVgKuHBxz8eou8Mw+89Qme8/Gx6Z/w565u+8jiagNW+q2rs9e1Dd3pHn",
-	"ejBl9+KnjYXWOoEVZPAURGQ4/BahW2dMYOdn3+n7O31/RRR1HOfiVOX8/gEVfIfCvka5zypY1Gr0MyZA",
-	"2GeSLyiXQcm4Q22azurA63MLxb291GsuyfE1ICf6Q/mMkIk1I4GNhFy3ZFlRY+4H4tJspo9t+deLnt/V",
-	"J9hZgV/ACizVM7hPCzAzluRcoz0kcvFF9ihRMxZxCjH1Rg0PCBWE3eqUEsWhJvV+l7zUYIOJhouX7ppg",
-	"+a1gT76UZVQ1f572gg5w+hEw7Pw24qjfcb9AKcJhZ9BHQ6VsLT1uZy31T3q5uWTRflobTI/vaA5tCvXS",
-	"/wNCveyY9s7G2dk4a2wcmwsFB+buBs4GgPZguPjvt4GrvxtM/dcEFf8lIfN3MPVrB5RXVA4dxkNWMiRc",
-	"VdCy8OaG+/bVlogrH+s1FfDLePhbHKUdkv4utXl7a6sBPL8gPeoFm//lGosLKhkPuuR7wMkxphfWLi7j",
-	"FRVKGGNFXIdbxG5nPGVqRHXYvRDfQjQBFqNExIYSHG9E05Qj/vWMLqdM6DADi8ZSVCMsfh8OL4RFyCZc",
-	"28g2V6Z/71ynfMa6/1QQvQdjpSK+lLfEfRPRJNm3JZPHXNCE/866F+JH6ZdnLsB7Vsod48DmM4Q6Shkj",
-	"IU2AWjS/YSq8EFTbvqcularxxu0uxQHK6p61c7a2G4HDwCaNxjId6YVcH8tVmcSnDe0179sHNdsmLIlH",
-	"aFGum9T3LInfmDe3m1cLJGqkNY4+6h2L3xlzX7ExN2hFG99RzRZ0+XVISiO3XMH9OwjJZgOwfYUZEKUn",
-	"XeJnNLu7rapazrUiVv7V5ih/VaVkskIVLdnqN+79h+Wtu2Iyu7uNBysmcx8q9+ocZkpCoxRgMRSvFoyv",
-	"LXNBZgmN2KnLdgatVc41UZouoZzrhC0hyaNLvjNbQWKmKU9UQEIhNVM2k6XqALDZqjkEva/jX4jpHLxY",
-	"OrMDHimSmg+6JLQQyaEtZeMVagGANlejBi5xxpmCbOGPhhjXwxa5bgRQ+ugyy1A5LdoosXiTsb1GNto8",
-	"2AEweGMhTKdcq8CsFJgvKRWKRmbxAqIQoRTsFYvwyUSsjEYPTFg4W8AlAOmFPL0Q2WOr3btou1bWQtFC",
-	"wCC/yO64WRgurroX4kIAayRwoaLIWCa2KoGdWJf8MuEJsxQSEEpiPoad0wTvXsgVVkQQbHEhrCQhHFi6",
-	"rYBsF5ArYqGSWHyaWUduXs4I6xZtrwth/VjWcsJbtZ9ExHxSNeOKJozOWOqoKWXjuVli074bcsSy0Ekf",
-	"tMkl00O6ucVjpSRmNGUIkLugRkpyQcIZEzEXVyPsJETT80KYn3Mrcq/Y5z7M3I21ZD86KrOj5ogQwFl8",
-	"IXAX3/x0jphcRWWAx58OnTEZnloTWDuidIeAq7xgUnAhcGKCLfxlgmNtqxhdiIwnpMwmhMWZbzNPevPz",
-	"9Uk014D/hRljhVR+/Gk0o0qxONzvkhc0mnhzxRJKmA9Wss/9Sks5MFl1ESCDSYX7AeIvWCxgN1AHXgW+",
-	"A5rZ8Sx2S2R3Wwg5FxGLa8tFzSErObY1oZrhFe5RVQq+kCUOjFeOR2M5T9dqV9VZb4rJsK0l/ifRG+3J",
-	"9MkevEhArI4B2dMC0KMV8rWQ2K4hYFZOqy8zq51qujP6d0b/g9QEuR91fQPj/xD1l+Zij29RWzWKGeDr",
-	"79lCjQ7dPw5PfdPfKWy+jrZvWBH+pWplZ95o9o2R8bm38ZJFcsqUV2UKSj6uygmBhr6gIL2jALVfsnh0",
-	"uRyBur9e1lSmvIE/u/ytJ0XvQWq6XW0rNd37D+1tcYZYmhPrzgezE3Q7Qfdggg6O2RcUdBZd+be51KzZ",
-	"8U2XCrEY7EdOQfYdWUIuyELOk9h6CMD+u2ZsFiB6HpZQrHMPKEFnaiK1NmaisbS5JguKF2poRqIVDr95",
-	"I+BYgKZ7Ic4wQcQfzoRm3hhEBTRjGloeZwslOxlspmIZgEJGVyNBv2P6G2/wP8OKfXHH/Zix0YKLWC7a",
-	"ShFv9JvKw+K3tTIECGknJ3a++m05IlCXscg9iruzp74VQ0SHVyMT/AUh6GYzJljs3GFFB4OHVDG03Ms5",
-	"EPYYjSbo4n+kwHMLfmPBFuSGJnO2HxB2qy2wXWYQBLkeFhTUMwzJif1EOXnNHFRVzKEU2F4o5kkSIt/E",
-	"jPeYx4gDZbkCZlbMeLrcr+N5pWDWF7hCD245fLkQQusY3SR6EBZl+xBC//MVcYQVJy6xQ93x2h2vvWPO",
-	"Vy1dfSaeCzyv2dvyGq4f/QhE9NdW1D0twUcLLpkZS7nMUZ8DezE4o0rjHZWWmia2diKfMhLRGdkLzd+j",
-	"vKfRlN6G+11yhleE5h2eXRBeCLiTsZ9oJswxGiWGb4V1jPQFzPPLu1/uxhy/prA7s/RB7pOHm04/UHXH",
-	"Fr+gq2KX4NSeCSNrsO7kz2T7uwvuZsYLsW7HXWIv7FQNz+2SSig4KpnRhEXXaFVbL/iFsG7wTF117vFZ",
-	"Km94zFKyh0xap3NE58+v8veNFjzTgA7Ns4t9kfnN1SlUDMT2QP/lYPpnJj2L/biOgXt35NYzzIblxvnI",
-	"ZV9lYQSC3WqiNJsF5UoEIEaosk6LLjlzRXmpvhBWTy/GlXiCJg675NssAKNwEelLN3Tvm1GiAINo9NA7",
-	"QQc/sGWIMQdLVzsBY21MvxCA8JNobN7dzZfuNYMsqt7GTigvomJ4IQq77d95ZENc0GUAsT+qFBIEIQ1Y",
-	"2awYYcPHsJCmlSmjYjHhCTvNHDlcmd7TKxbvBzVjsrE4jliK0SJmZ+wEs6vfBP1SUPO3pGYUBT1+kG9a",
-	"jYi32/gVBSv8ySNCC9E/fyF5P2h1DWAOYk4POz3hr3i78G3Gvu9XubCJWIdOkKLQVIcfiw/wmgFP6BpN",
-	"4yirIo9NDxHfHGIDITtNYTaYbe0bmsZvXFSgFBiCj9pC90KEcq4jOWVDouZRxFhsRHymDFh3P4ZY7oV2",
-	"3mpkxUa4H5AwZlHCBXzmiYEBiWgaj7IfA5J/jQGpoa8YWJWH6upr3QthNj6PeeUJK6S4OUl6heQE4YuR",
-	"5jf1d/u4KOf4rV2Xl8jp12SfG5aaBYhWds83tlHLK10GQ3rxjOqJn11caqRTjjrzpUGGctKZ8ZG6vMXK",
-	"9LeD6Mn0RDyePfntafpM9XT/ZrDoBHfPTb7XkARHB21F43P3fh6H5wiibROWoasz/AoOu6Xwtk2cZx9s",
-	"cPuDnxYo614DIsqHcO1kKkMxX39jP24/seJZaVA5SpE8GLRrGdFfLSziT6R77MIpvnY0e5vIQCtSkTvZ",
-	"5tQZK/o212Tg1kwdYqFn3Xj39xz+unSZMBg/DN/i3QxE3MOKD60hDLk4AYEhqMDesaHrANzQc8XQkxCm",
-	"7EZeW6PTj35IpaaaYRiF0nKmyEKmEB1ok1aYiO3N0IWQNyxN6KxLzsSSAEB2houGw5zSJUkZjc3wWDIm",
-	"e2F5oYaEimW4f0qouBBZdVb82nNfHOGj0TUX8YgL6CvE2ETMLAHvC/hy1EQurO/i9EKEs5SN+W1IeMyE",
-	"5mNnukNzTQEXuC/vzCudO0sZ6Gm9nPT7bC9K3Pv1OeIwx51Legf/UUpIzA4AmVKbdgCRwknicTcgrSYz",
-	"jYplxs1sSb/18Ly2qh6YTY5P5HWYl0SxJAmITGOWsphcLolR7rvkW54Y3edySSKulwGxNUexvsg4ZexA",
-	"s1tNAG+oHhnr767o4HpMLDtGh4ZleiR7EVXsgAvFhOLGHCLslkZmzDqa7DcBHkGx/waMo36v1xZ5yQ7I",
-	"MXw3+S3HZMu13mlY36aMEVhy6MwIC8NslS6kapkeA1IeZdPAftt0SF9tLEd+GlbyeyDJDeM3/G9WBG3g",
-	"CHZ8f8f3/YCLSuFVyxTr+Tu+XYypuEPxfe/K3CK4EpoyihddNcG5tdAVf5Cy+psWgt6V0d8FW30WEIob",
-	"e362ZgALdjmR8nrERDyTXOhWKKb2I5J9VIIyJedgv2GKupDat9/qtblfsMUX2SjufLALE1p5uEt9byjA",
-	"67+uHPx/mHXLxrQ7/TtB7gvyyoHyjrQlsKZDbT/N3FFBY7bpFVdGehJK3r99haHbEIWNLhc33gx00TqG",
-	"YDyPFFH8ShgZH1rUj+BC4Km25Y65stAwpjHTAYDCXDISTrSeqeHhIYLXmL/gD6MmwDuGQaRMyeSGXQgt",
-	"MQ7ohmoWkETK2SWNrs2XCRfXFh+XxnHKlGrGTywdyjtiKN7xdsem4qqWsInlsW8KnVj6/mGL+0KP8aYs",
-	"9hv72dZctkm1cvRa0E0Nue4Y7gp1a3ff8We774DzBQW9inJle7HSpC4efiw/clZkzBKGmaDlKA05UyRm",
-	"Cb9hKGhkQdZ0yfP8N1e6HvM+F3SJTkXNk4QYOXXDGmq0PIfe18qBZhbySBEeN0Qm1Ey5ZWzCgmFcwu99",
-	"Org8io7jE/Z4/OTq6eTZP3vX6+MS7m7v4q6s59i4fvH2wsg28BOWrFrDrwkHimC7Qo07w/gOfA9p7gH5",
-	"njrE6LFVMWjm90cqJ22jaBeiQ9BBBsHHVgMPQLu20GYXIsRGDs75laAQSYZ4dTXaOGo3ATnq9YjhpAlL",
-	"qYgYYRxgFRcUsjGxPdsZGOUQISbnaYQpgelcT2Cg7l5caarZsJLRlQXhIwghxmrjHXpA4jmyHoYuQDnX",
-	"B3J8AFc/rmsbLZ1l0y94hJfXF2IqBVti0D0ydmUxtrIYeAI5rYhJNzYCIe6SHy3mvL16UqeA09h0D/yW",
-	"RYzfMFwOSwjrZEK2ocrtBkHGEZBQ//v//Nd/Bzd985+8SAb+nEuL8m62FBX63/tPjgaDx4PjXs/0cTI4",
-	"eUKfPn7GnrCIXbKYHg3oeEwfD6I4okdjetKPaPyEPXlCe+zk8Xh8cvQ47kXsKev3nsZPL+OidBn0jp82",
-	"yJdt7RwMhLSBV+Zkjywq3/rywLBCkL9akjA0jrnpkCZvUrOXmpu+cNHKdyU+lRMslRjgDVoC6Kf2d8Ag",
-	"5GARVKoufsxKLH7s8BhjCY9+Zv9xPXh1Hb9cfD9/wm979DJ6/uLbfserx1gMVewErqbOsBqPZuYHTbMb",
-	"XWm7X9M2zCcv6lLsqtu86J+yT6Qng+8bti/FI9XaBIQjONvCwZZ/WK9JwK5DtIsdEdkzXGhCRQw57zIF",
-	"KMsrgVk8itCcYcG1M9zHCgnsLGVK73c722oDm4rpLQ2qP5iYZtE85XqJtU19bzbsF6GFA1wrsT+V2vnY",
-	"wQCqs7lhab9+MPzLiKt6Tv4mlfEcwl3JnjEwHEYaiit7rtR+J+jM08Twceu3ojPenaV8SruOX1Tvz23Y",
-	"GNnTLLuXC1bFYVe7sS9223T3Ctxge+GUXjOSzkVYbG54eNgfPOn2ur1uf/i097QHHiy7nh/rc2E0nadU",
-	"oIc/i9zo5lLM3izUTF2zGekHrmpmBiSX1ZG1DZwhJfHE7F19M4oMAnIM23ES2LzcPHFMxBh35rbNa7uQ",
-	"hFBtu+h8R43s7cvXZ0ZNswqYy87L1Db3QiW9MKJJ4vedkWfdnKiID7jALvM8xAOoVZqVpYFsQKME+oH8",
-	"Lr2xgX68AbiQxWr/76oxQQzGj/OFuxwbrPNIETqPuSaJvPLatgFD9U0bMZHSSLtIQLeGCpnHI2U0pURP",
-	"vPZeM00bWoNDQ8zKIK4I/u3CB9UjnImC5TnNjpgr9mr+aQguIFEiFSTtueG46JUausmq/n0Ca8Bp+aUS",
-	"YKiYNKv8qLvPWEpgw2ka/39SgCUKa4XiVEhrG2a2QnopKPI1EvRT8pOL9cG8Ynj/IkETcygDwyWUnX6I",
-	"2L8L3/JGyiEl8N152Jpr+OpxmHpci/zRmnN5lQpGFRUKicnZefnlOakp6bBtmJDBoUo9at4MmQcpB3QU",
-	"AvyDQyBn8mCd6AQ7HxAAAP//",
+	"7L2Nchs3li/+Kije/ZelvS2KpCR/UDVVV2M7iW/sxGM5k81G/rOhblDEqAkwDVA043XVPM082DzJLZwD",
+	"dKO/yCYl2U7Mra2J1ezG58H5wjm/86ETyelMCia06gw/dNh7Op0lDP59liQyoppLYf5S8+mUpsvOsPN2",
+	"IYmmlwlT5JrNNBnLlFAyo6kWLO0EnRuazJn5JEoZ1SweUd0Zdga9wcODfv9gMHjb7w175v//uxN0eNwZ",
+	"dmgSjXr9f4wfvx9Ej6Yn4uHs0W+P0yeqp/s3g0Un6MjLf7BIw5vZmIKO7XIEbcy0wDZ+79PB5VF0HJ+w",
+	"h+NHV48nT/7Ru+4EnZQljCrmj2Zw0Bu87T8ZHrnR2HfiznBME8WCjkqkxvbhXzjIJ7R/OYiO4mN2Mn54",
+	"9Wjy+B9PTAe4Jp3hwP1zpOk1E51h7+PHoHM2j7l+fsOEfsmVLq7oj4KRMRc04b8zfwFjqmln+OuHTpRw",
+	"JvSIxnEKgz/q9rr9/lH3USfoxPMUFmQ0VZ1hf9A9cYs6j1cvCI/ZdCY1E9FydM3MOB6O+9GAPmEHJ5eP",
+	"4oNj9nh88IT2Lg/60SA+YsfjE/rwshN0pkxPpOni9Y/nbwu7Y+Y4YmaS5nEUzdN0zf6n7Lc5U3aNU/bb",
+	"ajpI5VyzzrBzeNM/TJli6Q1MXR0Ovb9GPD70VlNpqudmW3q9oKPlNRPYmZbXq9bn47ugM6FqNJUpy8gh",
+	"m2li9tBs61MqIpa8yXsvnZUJI1dmgoSqaxYTLUkEX/jbnDKqzIduMVg8ulyO4DOvjwSa/9tcalbs44VQ",
+	"PGZETxgZM0YWXMRyUTiH9vvLhHWGOp2zoAM7IyLz+VzFnaAzZmxEp3IudGf46MQs1ThlbDQXmif+eTnK",
+	"zstB72TY6/nbH3njHP0GAzUbPJ6LuNR2cbdg5go3Y3kcD66PpsfiZPbwt0fpY/VE9268XexEUox5OmVm",
+	"0Pka2CXi4ooIuSDYqSI/nT8jj066vR6hIibXjM38Z3snvf+PyDGs3CxlM8pjguPc7/oLz+LXKZ+yxk0+",
+	"s3uasJjMzJvEm19AJjQZ2xHBqCv7Asswkwk3+/EBtmLG0sicouFJD/dGL2eG8N1zf3tGEzlP1eiSjYFU",
+	"B8f+wnyTMkb8jgh8QwbHBD4j+BmsgTfqU0LHmqVET6gmjctEOIqAbudj0MnWoMRhj94O+sP+ybD30Jx3",
+	"u30450jGZlKv37w6ePT98d/+60n+QgPbGAyP+9BMC9GSM0Yu5poBd+wFHfZ+xg25mU/FPEmCDp40I/2m",
+	"FKidxvT/WEnYjeTUrDZPlR4JOjXjPYtpJ+gkNH/yUt6whEaG3mcTKcyj/90f9AcnJye9/vGRWZ6JTOJR",
+	"3vdoSt+7/tudgKmM+ZhHZWoxEnHB4npSKByRCRVXTBGaMkKjiM00ix0xrKQF2F0hYQU7Z0LwG5Yqmi4D",
+	"y2pQGSB8TGZSKX6ZsK7PFbyWPJmdsjEzHMgslUxjlh48fnzcH9g3liNlmLeZwIwup3ASPnQcD+mf9AwT",
+	"wT9HEZ3peWpkdvG5ZTwzJmIurjrD8i/mC+RGVroqFqXMjHjGR+ry/YrdsK+O3j/+7rfB9KVhthWGGrMo",
+	"4YJZGseNtnMZcaHhP3GbzsySpPKGx8zIfkVFfCnf+xxRzaOIMTOfj1kXCtSG3YL5CzabpzOpDMGZs9iw",
+	"gu+Cjl2AUQQHxg1FMarNU5oy2hl2Yi7MX6kE9rCJmqg0TbUqMcnjqljNJZ5jrEbHtGLASJlO0JnP4jIb",
+	"rHDcGyasuOHarPYPbEF+kek17AFXHLgV1zThVDiF/IaJ1YqY5Xs/Ks1STsnL+cywRM2nbPQ78r+zKUt5",
+	"RA9/YIsRdPfRDmWkliKC46w1m840aszATVmayjTb+4TqsUynBVZx/ubg8eNB/6iwe0sRoToA/2hajEf/",
+	"3fkIQj2Rap6yighPpGIxMbyKR2xTM8Zsw2icyqnX9eDY/aBl+TGscpTIlmZPZMcc5Lri65TfUM2I07Z9",
+	"dXhEx2MWaTjiSJxqtOB6Eqd0ITrDh3an7Hj7j5Hg4BkO9Qif4H61oQhYWJTcz/Acx1VFmCs1ZymxB12R",
+	"vePegEQ0jUf2Ubzvr7uc60gCmbmf/W7esN/mRpaeRVWF7OjgGTln0Tw1fRKBR7u25dS2MqLYjNfBecYU",
+	"ipQy1xOZcoVi0oy+vmWPp+RtttAk3YtVTfJrUR3x+O8UxZ2i+OUoijst8atYrT+siug5RdariBUm+QdQ",
+	"Efv3pSKWFgNVRBAazU69hUSnnjKcTU8IJYbrgY9pKecpAT5FeEEz+CSyY2PmuzGXbU/G+UL+zC4nUl4/",
+	"F/FMclHyff9VymsurpSn+Zh19I2ebA1B1zVMy5cVXZ/4C8+zJt4FnXlq1nyi9UwNDw/ttLt2/Q/N8NSh",
+	"OTIUxw2cR7+V4L8vamjgQsZ9H5vNVpGcMbWpweArF+adRwe9wcGgV70bWeOmtiQyV2v6szQ0S2U8B1WX",
+	"RBMWXcu59kUwzC0nCzOZdpcrtnkaTdlByhY0jRXImZSN+XvLjehoRvXoePz4b7BRN/K6oFzZdRz+ijxA",
+	"DVNGzZbSG8oTeskTrpfumW/s1D5bpFyzzjuzl89YwjSLVxKhsU6Y/cVoplfmePkXMdiG857DmizY6iXJ",
+	"FnWBPY9cB0Bh3zGa6MmyRFwJvyn0mzEweW2/StZaEBOW7IyHqvFQ+KH48t2YCKVP++7Tz2c0lEZ0VOAr",
+	"OzPi1mbE12ZCZM4S17y9CN7UoPjqjYnGhfwCTQsjTjazKhyb+QNYFb22VoXdBbcoQuoRnc0SHsGlesGu",
+	"MK+CFfGD1G8YjUsy/hW/QlGiiCN7XzQbpUy52I9LCuQjzZJNs++MCNHEMEUjVgdGRB6dknQuyANQswi+",
+	"yh6YmWdDngurSCUMVIkfZ0ycvX7xTEZzx+98fYgrEtufyB69THl8VXLPcjGW5r+a6wSdcy9enZHXyG/J",
+	"2esXQAIwyM6w0+/2uj0zIDljgs54Z9g56va6R8CA9cRM+aM3rF/OXr3cdEiu6SGBli+EGeHwQhACQxyS",
+	"ygjNb3aIQ9LvPuz2LkQHB5FSLdNWftpLNGAKu7jWd7m9yvFJ1Il2GkIiI5qMDCMoMJNOrfReL6Nvb22s",
+	"leQNAqnGweUkT1lq1PvTdp6fP4nnx53880Tq8pE3u1cwCqsH9HHPrtH6na49PEf97BezXOaXfinIyo4i",
+	"p3XU9R8WH3GBRyDlEatRZStkPQPdJWdl+bx/On9G+ie9bq9HZizNuJ0h+mjC4nmCF4Rt1JQa2j7qv4UZ",
+	"1tK24edeXOXDLK7SRoHaM1oKttxeV2l90+mo5O/u9BRDOeUY3YDox/BJhsZxypRqOHBmi+yaGzLggvXh",
+	"MvaI/MyUJsd6Qs51yhjsv1SaJk649Hu9/rFnDP9ZTPvqGrUQnHWMq0b7V1HKZyjaO99REU9pzMiMKk0J",
+	"FzAyWPW/8yShV2BituN+n9luruW9GfdAfp/zTzOyay7MxBJpDj74SUGF9Zis4ldwkJ0BVj3s4LcrHvdL",
+	"mnberWP7H4POaxTTL8Dkcrf6T1E2N1y9xwFxwptIURs6XWZ4+PooC12eUjGnSR1ltDb6skUtWo21hp7t",
+	"HyZcYxTgo83tAHld0PGtl9BTW7O4A4g8L3ba5ENv5cd2CgSGqH/IFmMXmrALTdj5FHehCbvQhF1ows5A",
+	"vXsDFSY4VVfWQVJ2jvSnA+EzLhcdale+XuSXdIaGJLUzn58+UGTClZbpsj5fDfm0f4X5oYPhprg8EGYK",
+	"rmXTeetEwZTdtJy4n2FUEyLbMuuoLl3sfa8h/a+6xDjBYOV6ZA52WTgs65bFnY/SslQX5Wj2xS2LN8vi",
+	"2lgBnS1Na0ENi+e9fUqkcIl3XJEbdsU0TTkV3dULi5HiT2oWtrqsx799cQtrGWrb3EXvzNcd9xm9Al+G",
+	"H1hRf9p3Gv9O499p/DuNf6fx7zT+ncZ/lxp/O0F+bm9iyhJ8wdh1siTuombzpLYl+HX1ZA6CmpsxU915",
+	"13w5zQRLoV09SeX8apIFt/YPBoZIJjLlv0sxwqYfZtdl0aRlJpw3l/IV2HG7K7DByYobsEjeAIZJ8f5r",
+	"cOKuvywoQ4vjpUbZYnSGjx7n11jHSHewsv0neHbgMHWCzsAsPXjNi+fmhiY8LuYXmt3KfrEwDUiIm91l",
+	"nSdSr9L+YC5fgdrXpHeJuMr7Bv0S77vNnS8ETBTufB01rLvzbUnwjzYn+EebEnxLGWGvahM21p3hUZXM",
+	"vxTWX+S7GPRdw3a1nM1A7/CPzvlkrs1KkVguxO3vdJTrBHtM+YzV3OWcQSYqodkNmUNlgjhwqz+UjrB/",
+	"aeM0laO/sf+6Hry8jl8svps/4u979DJ69vyb/i2uu6BpdqMrbfdr2i75q4pddQvaoCGlUWbxfgw6P8G/",
+	"V2btmP20qTv+ejgzofQKehF850FRzz82vdbEAJwRd826u/i/s4v/W1/qUxETShIproighn6SgwUXjJjj",
+	"/BXc+N/RbT2Q+yp9oRr0kikMu0OwOwR//EPQSjUoZZthHmQZSYIItsjSzmwqKdeKWD/FphmF2ydH3jKf",
+	"zayr9awsJopFo1fj7//2JH387fe//Ja+Xfzjp9fPHr94+fq/X8jBS/qSni98nYEJI8jjzqYpmqUVrgdV",
+	"9IZYY7986Yt6qyVq5zmwq/iGRYzPdDkoKWL8xubjTqiIS9m48RwSIHTefmq/wHMB95UTRmOWIp7ojP/d",
+	"5QN8KLGptxOWZTQAZ+SQEKxTGmmyZ068C/1/oEjIxVh27evhPvJUKtSCpSw+JYohj7AvGFX8as5jRvbC",
+	"w1hG6hD+Uof57+G+4XMqmrAp9VBQIW2h3+3l+qjSqVPFn9Jowp6aIcqkOp/v5AK5LMwEx0amdEkuDe+a",
+	"GwXdHHc5B2BILq6GJJwhok9ApvT9Ab1if3nYC0GNR5Ea1Lxxgi/4KbJkj4K+T6QgFKx3XJ8FE5pMGRWL",
+	"CU+YHZIi4XHvCbw18hJEwn2/MyEPIjNZ25fPe8leysADYZGI0iUxzNPysvDF+OAHKdjBK6qjSbjfzRoN",
+	"h9AWJssvBEEHLZEiWQZEmIbM2Cc0ZTGBvrvkObQu9cT8huupJaEkoknisvAxNZsrEgp5oLRMWdi0sdWl",
+	"rN3l52/pVXV3z4jSqdldO3eZZkRrh2Y2gaqJeWw4+qWMl/tdcs5ETLgmlzS6NtK2tEBDgntjiNe2s5Dz",
+	"JDZEY54papYWs1iy/TvqHZMfpCavQP6yOMwJC7rtkheaRE64KqKkIQzldxJLpjKyca+Gnq0eBgDwC7ZY",
+	"3pZPCI0H6KLz28nbePJ9L3r+aPbLZe+/Ft9G/eTv4jt60ald8TdUs5d8ynU9k/htLjUlZlBk78Xzt9+Q",
+	"OKVjfcCZHh8Yvkhn/CClmiWmiQPLffaHJExDYuFVlTuIykxHyEUAHE5nrXNFFhNpDskV5QI2SodGKksR",
+	"q+aJxmxM54m+6Jymf+md6r8MVs/vdaYjNc1yswn+5k1wxlISLvIxE9MoKmVwPOxQQ3PMUYiEZA9OI41A",
+	"EX+g4FxCJ/tEpiSkcz0ZjSlP5ilTIdkz/2TocWBCW8VPkXEqp2A2W2V/v816/faXQa93umhaMZzVi7hu",
+	"rbhys36gCI9PYemYOWSLCROGw4AcMWIEDk7TcNZCD9eNS6fLM6PVVwf2M9CPXX7DqBbUnPtcgRXsvXYj",
+	"N+YEsXc6DePrB50pF3w6n8K/7WC40OyKpWiY0XRpA6R/z7wfxUGFhd/DYYEHsBkzQ5VoAyAn3WM0mjhk",
+	"byNXFXAzQxlOJoF7GM6PHybQuOvFEVZXFbO46JRpqzS8yEGqv2fLOlY8F/y3OSPXbAkyRXskYZjaTz+9",
+	"eGZonpIrKQ17kzxi+11ido8zhaLDcVdoxUzGcE6SsllClwiszFNl9kvNpFBoFQmI3THHL3cyeqM9MMOt",
+	"X4S2MNv0/UsmrvSkMxycnAABuL/7dfRYXCobSR//8ZYszUaO1tWnXMKxEccgjesZc2gUgtCIdSrc0TE8",
+	"BoDw96Q5JDcspUlAIjmd0gPFDDlrFgfARP/TKEEvxlUJrzRPklvJ+cDBD6F+CbqV6pKncjoDNWrB6HWy",
+	"JHtvvnlKnvT7PSMyfj686Pz7n/+66IRkaubMDKuSzVvlayt3Je8bZP1resWI4r+zgPQN/+z3etm4fpsz",
+	"iDu0wwIhVRiOlSydIUbO2LGZP6b0vWWivd5aluq5kuuFDyuFRPI4G+OM6kk+xFIkWDsaXx9bk1P3w+O6",
+	"tT1PpG4auWHcq4bsQgTajXX93df6wWqaai6uGiQqnD4eh85xllClCRq0ni/thsu5Al/kKT4CMoLbKeuA",
+	"47qJjpQdwAheLBDU2sGDW7RpqUFWrlrr7Ma23WKv98WtHu5H8FoAWwYZ+1caf0s1W9ClTV7XLnQJIQ7M",
+	"VA7/oVClyIbxoWPDH8wnsX9b46JZbHxE0IllNCq5LlI+pZnjAqxyeFn9r8ZGpkwpesXsmjprxL1GrD5q",
+	"xBmfmn/M9SkRUk+M/b+gytgt6RW+MWFJjOJsaVFcnQ2ZSbWSWOpuXKrCLjqdcTuDjx/93fyPlI07w87/",
+	"Oszrrxzir+rwuXn/jd0h3K8qUTUsgOH4MVNDo9jXLSQYxL5T5vWLA88rUzcs+/ah57/JtfIDJPpV3+X6",
+	"O0zlrzS2T25LbVZPHHEBdvjGhFb9Pqex/J6PTOfKqO6EajKVSpNBz14E0mnhxW1JxHY/ch/fC7k49Y4r",
+	"YvvzKaW0EtYutA+nXCkurooP5+JayIUwD4324X9ZqitT+t6FK8i5HsnxKKXiioWnaDeGr388f0sOb/qH",
+	"1h2qDhXceJtvnYdU8Su4umBZn5+dpJ9KMU54tC1B00SzVFDNbyAq6F3gSLzsl9uQwms+95ko1egenFBF",
+	"hC3phJ4VYxQc+0ReVAa+bAqP7GZ4dgrekWmjCGiW033F7RnYZ0Lq0aWU1+6hFwUde39rJgzpjEABzZ7D",
+	"X6PUmM74tq/8wQj8w1K4NovmWo7HoxlVCj9FX5vfdflwcTGaK3OApCDSwhLYfxhDPMj8eJcskQsESQjB",
+	"VAjzWlqFRfjsp+kbmV7yOEbkze3lAxdqPh7zCEN/Iznb9PjUNuAfIK5QcxCMxap8LWkxKBEedGv1YcZS",
+	"YJ9S3M+hQT/PlC6NqkRiCb6A/IRUl8DQIGapXHMRZ5RM9rIKcLZNuH4IDS93ZHn473/+K8xpEyxi6lFt",
+	"/p2wjv79z06LZZ/KXKFH5RZkWTrAeBu0KWk2NVIiz5IWC3owTVJG4yXJLqEIJTEfQ8xy5pLskp8UIxRu",
+	"qJ2bCP9yL3jSod6Fs7mU8CZ1L8RetxreKgi8XMpWIDsEtYv9+fnkCwFqQ/I8p7DteSU2tZXFVvk4J8Jz",
+	"OWXWAjPEtYBLMyOp5ilRPGZwOcUVUXRseBFJwST7A1li6yeYs1J/lT4/9fwg9TdyLm7JzVKm5DyNmFPy",
+	"NySdms9z4vlBEjWPJoX75tU+MZ8p1brcvjzN1U0SPVk5uZRXBhRJOdcMlNOx2bkvgoacO7rq+fpBGnsZ",
+	"fy1cNZnzDu5u80wKRhYTqTLX+lLO8WK2ej9+6rm2SSRnyy75QeIl9x2tBAR1HHhRHas+LUSAeLECq76B",
+	"d7ZdcrzkW/dB9SLwo4VZSiSN30r5kqZX7HbHHkx+LeUogbY2O/SVj4uePbhH4orArxAwKUifvPpr94u2",
+	"Pt2otZQ48vwoF+f7+U+tBdzyLwhv7/PN/NbbeXu9z+v9vN49ZS4NuAKzxct6WDJN9jBwjjSgLO+bnYH4",
+	"PXtDgB1gioG7/8aApMD8O8cXw3gQs3+CvdcjpdksT3d0vXQqWaBrYZ+3tQ1tK/fqXq4scdXB7PYOHBZ+",
+	"NbfPT+rnWM3vJ88Hditqt9UBb+OTq22hSPP2HWAnRvdNacqTJfE+Kd5sxFIwd53hoswZXIO4kG747QBu",
+	"1gguVfBH0rLxKjyiwpAieNYgDsWlUVnrdCotNLRRvzWkI5jHY8oTecPS/bpFy1yB1W0Ju+RnyjUJvcXL",
+	"IqpsxItOl6eEEnBbF9czLC3o5z0LNljpILtbXf1dFtcEe/FWyldULG1z6pYGA9UMXaQby4rSp96ZkZJM",
+	"qVhm8W+bHoatqT0f0j1w4eqsMuPAW4mVZNolz81hQc/ahKosRvZyHl0zfUpcfEoC8SMuaM/SshtAQ6gf",
+	"COPxPE82hOjVO6NzPw50JblmL/pfHeThla0+tq9/lgP2k7Di9ffbamMWP2ir+9DytyWtnNE08+06pQDj",
+	"n22kEvy0vdwoENe92Nk4WBxmdpRK/fq6TGFB8gfeZQw+wFJW8efm8D///PPBWT4bVh+LYvcxmtAkYQIT",
+	"vOpiTP6K76WMJtO/XGD9rtoILiRg9n4GBYf/wL7IU8LxLvSSMUESeXXFXJDIGmXJsj+jBXxZetOZu0gh",
+	"0HTgJCBMYizTKdVDEsJvXTMOezGID8x2hETRpeHr0YTsKcZI6K92uG/lS3anA3mEeBWGVg9EDLsgxlO0",
+	"4Gx0HkmYhhhTB5PhskBiZrq26STQUxYraXZBCkbMYMleWFiA8PPfFv0k1Hw2k6lm8SsWc/oW9vY2h2Ge",
+	"tziamiYxb3WzQ9HYiHc4mM2AAD+GURRK4/xjeF+MVPq/5z/+kPP3+rl/bss0mz32nudFlyO1MdHZ6WVd",
+	"hIqasVRz5uVRl797yjVYcDk795KISwzcy7wuN/Pi/Edy1H/48KBPaDKb0IMBse8SQ57FHiBru9K2TeMu",
+	"t4yJ3MBtxHx6iRp43lZ90nel8UIWeCWAGFeuOlDMFq8L4sxjL3+1A7dJ2MWu8hXLgXpsZuXHoHOWRVXU",
+	"CGAIxYDocQy9gbBxIz0MU3P355j0HKYsYVSxEdVhzb57uavV3BOGbD4P8ACLd0rLS9GQ9IqSoTPsxFSz",
+	"A43YLJXV5zU+/58wsYDHAcHSnwziTKJRWOzYPNok2ybwoEpKRyRZ0KXyg1mwKzGfmm3MH5vN8geQPa8j",
+	"LAv3xxsCerNIB2NZ4p7SlGW7WZzr2mpGle7znV+xuXOhZBK77lOm56kgWqLsxczJmZRJ3YYPDnqDDJun",
+	"/YbbYcW1g7JX527goEhhHFNhBDZR2LZ9KWXCKDDSDJGuKVa9OJH18eaV4Tv8rYZDmdWUKXQ0qCYGlAvO",
+	"lNv7EYLRpwEWYpVYMofF5HJp/c2YtO33Up9+4LMjsMjsGQi8cDyPUrMZlgZYoCdvFwtwpKs5mUuur2TB",
+	"Yg5BfphqJJTDGqruaukzrtlUrdMGPO76Mded05SC6Z4nvDewCSC/U6taeuyRK9Bc2xLrOmZk2iqwIci3",
+	"LzAgeLJOCGUbDovoza92u+Yx1xk0VIkmBfPdNywuhPEUJQtiZRqNo37b8IUHirx4nfmLbD6xYukNS4mi",
+	"C5tm4XOeo26v2+8fdR/VHc4cfa3uhPIpRIegFQBWzJQnCfcycvOjNOieZO2jbrGZsJrHFWE1jzdk4KWI",
+	"oYZklrKHGK69ISqOTWdlBa5lwltlKK7gTd0Ivnv79jXBF4qdGUt2KyFsSBDhr4tSOH9eEsPeD3X9RRC5",
+	"u0bNcYG/NE35TekI307F8Q2eD80hxw8UCXNDoEQ9myYWBx0I82jo0PwEl0IJ1Yzs8RjOXjgUdGoN4Lzn",
+	"w5v+oR+QejgsxsQcenWTKoPIYeob6MZesjrYjaLU7PVq5WaGbv6hMRQVsCoAsKjMQdYWwl/NS4sS1Kcs",
+	"b2DZeXG7kC1EgRiqJzwo8M0iP1vNrJtkq8PTgiNCEIdmE+mKX2S4FKa5gAi2MCcFUnPby9xcsGwkc51W",
+	"6AIrYUZjmSRyoU5BOcwT+SCzz1ByMQkv/APL46cABuTlkHpZTzSOuXlEk9fedtr5lVdxWQ4tJxB4bqGG",
+	"qjSRMqrqrM82LbkFssTO4tHlcoQYoIEH+JMrns7PCltcXNLaNqoL3LBwCK7WBJIBzJ+6apQAoHDJ8qmA",
+	"TT1OGcuhPcaMeRBsXXIu6ExNpNZYQw4ulf2VAfgIDgEQkC5YWeYxYyMHsVoZHsDfOJi5kISgXYRBNhJQ",
+	"YYQ0xj53pzRPFHWYbkWmCjCumeDiQj887tSx2QLc3dqR2Tft2MBybMCmM+ZtQHpeNnY2tpNe00C0dYGW",
+	"kCiEFCwke9Sq5SljADlkx1I/AEwYcGtpH/pEaxpFYFsH6WfeLBJl/mOREoPO+wPwoB7IGRMH2CSgWK1A",
+	"Bqz43ZD+DEVynJV15gALhrvUCpIdMLziRh/XLWaGy1XrkLDQLoIsZBqrwOyRmsiFcwhcOV0/X4hPhGO4",
+	"jqU2ra1HPfnc363hFn+bS10riKh2UzV7U4SwEnJhQRhiadbLnEcb2lRjHdnebCRRvcArM9kKd9qTma8k",
+	"3jcDKGwNJn5XpVyO9FjnqD0e9B9ljMPtCu6GCkgiFywlEQXr11gX9s5KaSpimsZFQEWfThBUsqIfruR+",
+	"pfXOV/iasRmZi9guEpJtUOKGhf4fteZ6GSHVWXqGsoGje8PCEhEKvQFwM3hKxDxJMtZvuVMsmWpwox1V",
+	"Ia5rLQvTLNJMYXPbW1YFZFOAOCroM9Wfi1yv5vdacweqaWy+rfjh3exjuWjSGtQNxHuKyzbXujpLzebO",
+	"Kk3YU+bO8YN1jNmiUW3Al58WF9gRaY7KbhQac478Z3uNnHi/216rraRMZLaPz/Y8RlQmmQJbKBzJNTw8",
+	"kWpeJ1CfUc2UlfsuKhIidKViJMYfF6gKgu4E+mwiVZ1a3OrKJMKR3Md9ifnRlnCooxSES4I6ADAzbx5V",
+	"xjM4Lnfb2KOW9f2B2XWn3bX2sUWJLPvYzKO7vRCyO1lkk5bO3pW6hoe1DLHRkio5zBBNkjR6snw/zIiO",
+	"xxAsUwMbaq8MMoDZQkaxC05fcD2JU7oQFn3NyStHtGSvh89SRmMurvYBC2eJwn7dxYOrXpJ1UnN7C716",
+	"cJcPVA6hEqdsURlAodOHtb4hPm06HT9jjqo9/2inMJomnGUUDEo0BnkiHVtJDkpOYii8tGH9xyit1wpm",
+	"GFfdGaobVWI40tZjGhy1HFNe4KURbajY8lrAoE1cZx5YUc7Scmbjb2W+fNlZqpJX0+FYez9lpUaTAy0z",
+	"pvG1jZxn/jetfGROgt36UsoJoD/DjZRNs6kU+N/cCQb+YXO0XFoKummNGmVZJfCe6hbLuY7ktMkmBInv",
+	"lXYEVX9Iwqy+WpgnviiLFJXGAQmzDBc/CNpe8HKl5iwF3A+b7kMjiEsADFAF5//o4Bk5Z9E8ZV3yll4z",
+	"ZaRjxGImjIJzw9I8uwZnGp5mYXPe6PwNzWvCZaXpPDwxN4jilvvf1ARBFJKUak4YVqOp25gAQsgE8ZBt",
+	"zF6FdjvCIQln0xEkC91wRUOylw0F/ED2N4TsepYt9p6bmP9SMYLXZbWFZK809X1/tfzeDdHUduj9UN9J",
+	"ybVUbLONpxMYXH6nveXhKEcVaYmGdimwqHo62sa57FGVAQV3eRyCDQORnVJgNq51xKr9DWNfSkh1K/E5",
+	"80CG1V64t+2jY9Y65vJjNzguTO34sQcm+Wjgg0n2mmNGGqNP/C3zokROM9AxNHnApeiCeBuCfAbewE5a",
+	"oFz67L0unORdI+Faobcd1bY27TLH+Crj7g9hXJE9LqJkrvgN279N1yvMkiCjIKf+yIVRwyOZlgIlKjaL",
+	"j5Xr3d+WVGG3xquUoZdm4m+NGVxUoFt+U6LJOiWzmSbv4L6NAgedyKRIHx8+TcXljUsWb1ybuH3x14/l",
+	"Y5atwKqt/NaVDMzKuRdX2CUSFkmV7NEkYekVB64QRVRlMjtHD2+7Jh4tn9TScs2ilYf5iytOkb2Dh8sO",
+	"xxavMAsNuPNjbnQdageQj7m4FauRWYtbVQHUgGgmI+ddeTqj8zppgKF48P0BwFYCsmKjZBisEQwtIjLd",
+	"KSHUboIcbxqkuYn4L7GFYgxkhsCJFNrMH1yp3O2YQ1ZSd0a10WyzAql1EmnZED5jfnHOWtNctn8YRVy6",
+	"gKktv9vKJv2ZsesYbdApff8CP3kEq2z/6Jes1aCDyPD2Z3v9Wa2M2ljtBm7R7YnMbwC94Lxeo9bUP6kj",
+	"wmK94Lp+QXmDJaUTRmO7kOw9V57y9rB4Xf3QH8bRw5N1R6FceLU8DkBUASMo1UtvOxWjxQU43ugElou7",
+	"VvxwU8My2/S72cnPKsiuoq7zROrX5sUXYjavqRBbF4JaCnOwHxCoxlZkHcW6bAV2vnlotxwjYVbCyI8b",
+	"VeVek4+y4UyXXX55pzFdmqk6JuGd62Lx57anuqBc5eca7JEND7aLzVi3zZDG9rFYhbqNlp2fPy2r3k53",
+	"h9pvo/IWyly30Ljzrm04R1yj7T866B0dHLXov6KRLlXHkUMNf6yc3AoHKR0W22ELk8tsx7aiSwp2IMfj",
+	"7BiU5FV7Lp+lvdQz+cebMnm/LHajR/sg39x6QjpqRUh+oe0NDtpGEqB823FvLH/H430er+syhR5uyOI3",
+	"YonlnMGcjguE9mlZBJSi2JZHCLbIL5CKDMKr3rtqdX60cL42qTWjnIbavG2aqgaE5q3W5r/6RTeiVbmw",
+	"HtG5gjCr/I9Z/d2VHeJLxT7zer0bd7lR0BfWe4fDXYj6qovpsjZMZ9j5/3+lB7+/+3D08T9qPV1+tzVJ",
+	"YBOZauI9BSsZTdRit6VaxA3lhot+qDpW0FBquA0pvfI+LZESumhW7ax5ozijUr3hsgttzd7OEqqNwFo3",
+	"eDjRr93LHytljGsNdJ/vWrPAxiHysoFZWwQ5U0bLZGL+p3fwZPTuQy84flJPMrleaiVRg176sVBsuUJb",
+	"grw4++EM79DNKwFh3asuCZ/PDWc6fClF7PJ9cx9RuWDzrbwMQBRBxvuyfHDHCfzxFwKjiltUz/6aeXip",
+	"uPG2nkyWwrWbYiK2+SAYDw+AHlUO74odN6aTAO6GQqBmqPR7SsL/DF1EQ4mqNi+Y7CjOXdL9Z/nthlbm",
+	"s5jqFW2XWzEjrL4v5EhN5KL01KL9lJ5iDIRaimiE4Fg56mM3ojM9TwuPMEqu8KjmMzNcXInbnCcABak5",
+	"SROtZ3tqn/z05qWLI5rNLxMeEcTMYaU4xDZFpkscz9igq4+TGVxWVLuO/J8x2JofG8IZbESBIpTE5k0b",
+	"rVyyZLCNxmAIY/22Crhucn7aDixmc1bYK1+7dVW/Wwez1fZmvi73VykevklEj1uwug0B+JVnTNM6w/vn",
+	"rLA0oCl1yV9TKqKJoa8Q4INOMdo1tEAzoWEdMyZnSZ1+WaiCU5+3UlOxZT7De92UZU5UnYMcwUENiGA0",
+	"hepHwtanhvSFCb1hmfM6A5jNLKtW7hhjDNRF/dSDkpwRBb0FZEqjCRfsIGU0hv7NB1kQkIzBtmbvZwnl",
+	"gsVmTkXopRpPexFStEaNg6iGBrgUXN8ifCvWrKzAvNoMEHME4cXAC3t5oAjeThbHBxhPPHJN1w7PARpV",
+	"1yzh4ho3GarCx0YXYwBDY1VIBIlyFeJrkhi2qpVUk0tt4ZKqQ5zMp1TkmwkbJ3Ag5IWGAitYy+eUxBJg",
+	"imY0VdUk11ZVmSoD8+CI6/e1Bqp3Ye85zXDY+0IeVRXRGKv/j6AfG0hkGIpOlxDINxJsUQU1XlCuR2OZ",
+	"jmapjBji+xcjbyv9tM/JsjD/DVErWKQMwTfiJRlzlsQepXBF6KWcawxTIjFmAc6onpC9EGPy4Yo33M9j",
+	"EDAmT5YNu/waam3YZgMstOF8yY/jzvDX1ZymEEbn0g/eBe32G4Hdyse7in/9QNnE7m6b/HceO7+LfTMg",
+	"NFHSHUs/Kd5DWr1Nbnx9OiFAgKWSxiRKqMqcQYhj5xF2PRZZUA8+GVSLLwU1NWqCEg53UAWFDTx0v8IB",
+	"aBpP22NQkurWQ2RBqhy3yllrYUMrwt50AwM4MA0ooMcVpRYd+R4Xcv1rsd6Cmobygh+3bMgWIty2Ib94",
+	"4bZtNBQ8vMXc6ookbttcY93EbRtsgEwtNNdfA+waNELWbt9Gbqpt34bFct2yjZpqBnkzgybg/vz7An/e",
+	"9OPacnV5C0crasoFq+r55E0ct6eRUqmabZtBXQLaoUkiF6VVOWnfUo1+l7fzZMN2/PqQ2zbk15S8ZRuF",
+	"OpS3aqtQu3LblhrrXW7bYHONzG1bLNbV3LaV+lqcTa1Vq9sFzfV0shb6R+3H04jzmrd2sv3sshqDWWuD",
+	"QbvZlYD78++frADSD5oBoV0Dfmifh58crC9InrcwWN1CfbmO/POj1Z9XK2VuwZOrBVy3Jdj6iq+btfbO",
+	"OYUyTN56ddzYXXJsHRpCioPB+/fElZ3vkr0f6JTFpNBSAIbxc4SqVhKdNGV4aOUMaDWhEP85YTwlCRVX",
+	"c3rlAp6hDXSU7Vfd3A5jeS3ssPV7lfXsTJOvesvq4feqC2KVMhKzhJsHXURAYr/NaYKZRq7e9QHPjCcw",
+	"4pSmS3UhMg+XTX92DWFCkk45i7sXYsskaOCOZEJnMybWAKoNhsf9jXKgGzLucA3RbLuxhYfARq/J6cqc",
+	"pS1z9Zuy2Op2cGUSc4am5Vbb2rtQr46qwp4VV22qrqxLuOwO7k8HYpv85irKXg2+XmM+cps4ByDm2kCH",
+	"ovvYmZ05admNbjwhb2ut+J/RJ2uJjpwzZkNksRQ8uZrzmJE96weFv1RWKD7cL8JXfYW3RgX8i9rpt3ev",
+	"fcNZEj8FPlDn7gSH2gNFbmgyZy5pynAncA2DW02z95rsFfBUJjQ2kgCTX0pgWo1BhX4XJU7UKn9brmoW",
+	"hlts9Xh9qxUII0x1rk9L+XbLdNcZS5W9p8ti7SyS8FimXXKO6V9ZYQpMopAiWdZc7E5rr2+em8cZhms5",
+	"cchPjC0BolbTXhz3x56K94IndYkOfqJMeVzf8hsmaqItMJ9mwwAaL/2m3M83dMqTZU1HXprOhr3ZrJ4K",
+	"GL15bKHuCRfkebf/8BgqcBQ7LiQDFSJ0Li7+96/9gyfvfu0dPHn34WHQP66LvChTZr7I/kIE2TbhcBvJ",
+	"FvWfhoiA1QRqM4AtOOgqaiU/sAUyFAX3JEYAUFilhGqWkhustgBe3Zv+KeFXAlM0JZaCdfrgtcXR2pH+",
+	"jvRvT/o/zVw88oZ8+8oiAsd4dgCiwN78WSKHyzw516DKW+jsJaEo3qZc+N30d/T89dJzhTK/YzQxw61E",
+	"n5tVrq0P0wTj7KwIeV0wIeR1UZGU63GVbQ91BymPoK+71Idw/gVNkoMokdG1Dcz47rvhq1dkb3B8MJHz",
+	"tJT/iZkyhcXc+7XXx5X8n8GvvYOjd/vDX3sHJ/ioNjaxGgK6EjCwCjILp9nKsvD12dun35EK1PYHHn8M",
+	"7wBk1nq926GPwsAwiZBGEZuZXtvhj56SHpkyKlT2fi0w6bro+bvGKF0xo8FKlNL1oHcrFnY1Vl1tfPvm",
+	"YiLLj7CVkLC1U/S/cI21xL33QvOwrhDQ3RVv8gN9zw7++92HQX1w713WdNo0YvpWFZ8KnbUrALWKAprS",
+	"EjaO0r0dkvWXCky9mlXcJ0h1BZo6ywDqr88A+iSg1WTvLEshT6kFDaaCUEGMKLb4nsAVM/f3txLUm2xP",
+	"HDhPWKXDEFuZCyurwAleh4HtC1Izu/+xP/0PDHe/9vh/BjTs9kA7m6NLrzrhTdkim53wFsrEZxP8ZK9B",
+	"8O835hZuugcrZrJq7W24W1OIHwatAeYV5jx50j9w9YjQy6AYViHdE9KVGFUsSpne9xEZcyhsG+NXdgKW",
+	"9qeBwZ5Z/PNmJOSTXkskZOxilHmGm/pC0LKYKEnGNA3usu/MBd3Ut3uhTeftet4g4W1dgtuWKM+1gZb1",
+	"Vo9bqGLuT3njqsu5ivD9i6sau8k3H6gGfDc5RjAaIPe6IqGe+d+gO/0oIpajzgYWGTFmuWaOUNZlDKk3",
+	"rw4efX/8t/960sYX3+ryERBl7gN++c7y2we1ekMGjdQumrfgX62G8b7NDaJNkJVTpkbhbbHQ7yYdv9cK",
+	"ymwjiKhGMKjuXUDsewcrbLhLbLxlW1FEdF0F0WK5q+LBXYPLCJlH/vbPtChv/+bVR5vzYPNuq342Gk3Z",
+	"QcoWNI1Vu/Qj6KeOEW6CgbW+WOcs1yPaJAg7tWMt1oHNrvRYxSp0g6ooWouutYALDmwc1LhyD1vUQAXV",
+	"TtUy4HPzU1C6oXmgyE9vnxI5Hiumm855yxoYd1lzYVPkGnvX3yx5uEYEGU8fv6OQF1jHVhne59brlCF8",
+	"q6WI2n1pXlxTMtYpLI4t+VVkcYw+eQRFMIsa/Ip6dIoaLDbH5IMaPSQ/noU5l4JJvN1rqTitK6pXQNWn",
+	"erX61By0VATn9yrttU4frFP6dkX22kOMu/WDNMyGCsVmylyrojV4nwBI9QpiayUOzmV4a17/KdW4LVGV",
+	"1pGUmXUR5Nxs87vywnRWAmluCth0fPe4TFvCLwH0EkhKC1rZrDDYF8ohs1wXXBxlBDBvGaPJ6ky8ter1",
+	"/WpLfzy9xXAkT2FpQq/KoVvxlfWkaMPBs3r1jZBYhjHBxisurpJMfVfk0q99riB4Zsl0VpEObxogxFom",
+	"8WkFM31iRIhFVj8gfq35/M9sdCGEO9y2pr6dEVTU35sLG16571XXF3IRkHEqp5XhQliiN12a8Gu2vgrO",
+	"nauYDp6svaK5mYPji6kK43OrFTrlfQGkIWvNjlyJtGrOj6cct9Q0zb6vrducX/E2AQQ3qZUIY3ErfbIJ",
+	"lmKnSK5RJP/uzLXackJOlZT2bTKlgl41KJQtAfNsIMGWGHk1xZJbw+LBPUkmFRDAnEhRAaXwAPO28+ni",
+	"2i2oIvb1O2R7m2DytZ1wjtb3KfH4Pjfw3vYF/YwkCW8nXLZC9asJ5bobIL+NncfQcoFpoU/lXWlN5rU0",
+	"vDUQoPsQkvsNH8aLzfrZh4uJYtHo3//8V2gvQNFcMN8qP9WGRFIIFmkJrl6pszVWAURsCQjcdmSEQd4F",
+	"TzbZUwuuowk3trLM0qJCd+EKEmbBFetualncO9phQ6ZUK7xCn8SKwIWnqPlBWRuM4wGMcJo65HCoO70W",
+	"yHAThcyGO/sjvC8cw/qz65F1M6GuLfJXkMvrdK4t3Xj4xe0ULtQbdhpXe43rFgEenyVuo/85Aze2iNoY",
+	"zZiIzS41dS8XLCaXNLouROAiI8dANsyat1Bk2qtKu2S6PNxT8vrNi1dnNvnYxRNB1t+tp/JpA1ASRFBp",
+	"kKSvzbnkAJ2G9Q+7/1BkL1T4b7tET2kaW/oO97MieTb4SMu8qmRWVLJ0a8tHR39j/3U9eHkdv1h8N3/E",
+	"3/foZfTs+Td9O7DR+8ff/TaYvlzcUkndQildBSP4tooEmN3hAyNz6DaFnJSA8DGhot09fglGrfmOvIRr",
+	"xmNSIuzWa16rs9lGVvd+RTVb0OUpCRUV8aV8H5KpvDHCxmhQepLK+dXEwlXC71k908gh6jrXN/4O3gpD",
+	"aiU3OD7bJMX37oKhsqWo25zygaoPmSrFU62KnWpicyXSXCFycDK1JpXdhCLxGK2XzlhMEn7N7Kl/UKNh",
+	"fArZYhemuSqrFelTKuY0CR1Xtp9BCfExFzThvzOfuvD1Ik3ZZ5+Yv2xwnivnV12+3zDWaZ1mVKTngo5U",
+	"/KlUCrb4272GIhbV/pWHq0Q8a4/IeUP22Ntm3EhwsdjCwBiuznUxmsoW5a3AhWa/+JKhpoIxnDqHJ+p/",
+	"hpPLbBT07GYVjkuhW5WP2jPO18hwmtERLH4K6K65zoRarIv/Bi0rkkorMsWIbCrAQzaj3FWKX0yYAKQX",
+	"xB4VRsElFgI7I81ugb2GDtvb6hpUWS15IhMM6xQXgs5mydJHerGpbD+ev63PZDt0LCPsEsSywUlwdSGy",
+	"JIM8glwg8sxqRRzvcOrv9M5sdovNgbKjNAa9kHADz1Jj2pt5cBaDQc21yklS5fkzqzyNg808jS0jybxQ",
+	"Di+YzKIooSa7+nP7oqWv8nHPG/KDZ7zVrD3V7rq55hynUHk3t7NUInW9gQU+jD0uiGI0jSaBrTcN/7V3",
+	"PvvbW2Awxpr8o9BxsqKx++ik9/kDymd1+l8YyRuWhmRvxqw7Fi4qQ3tqQrInRQT4Cb5Nu19EYL4Bdcp+",
+	"UoZNxh83UPVW5mW6dV9UawT/dP6MPDrp9nokm8v6zMoaCTTDgLMVaZVvGI25sNcl5WBg+1OWARdNWHSt",
+	"yCWbcDj6NSHv8EZNnjyNJvj5A0VsNfp6V9ElrYM2C+V1aDZzMUEG6t40DMeYyJeMWPTEUhXY2suTKb/C",
+	"a0/V3NNELoxhizYC8AgA2oCpr++jWksZJ1bou24/mhLHYViQy2Sh6s1agrOKqVMS+tj8+JoUjIwpT8yv",
+	"SsvZDI5AVtnbynIzJzWZa/DixnIhyB5ULeHasHzBFg5hWu2X8tWDThnKDvtYm8jeGlY5V5+QqOrJt8i1",
+	"68GtKLHGihNpVF2rDC3FLAemkxd86Vf0Bn3qZfiIhdELwC+DAnh/QyiVUnVrV3j67UKiSuKqDJsdvGFX",
+	"TNOUU9EtFZQ+3q5IdLZgkAjhZN091IxuMZ2vr1r0nmCL/VY1o4/vpmb0K3mDvq5M/7XlHECncMX7sood",
+	"91xHuvn4+tRYKy0r8C65fuoO8w6EaAfaUqCtlfl8ENOWx7FpxxNK+sydRYY4w2hlLgSEamQQBDLNYgO7",
+	"TdbS+uS/O0xCdI7cGl6xYUai62ztajgL+BapIV93fuQqe//nCU8YCc1RCPOKKzhVJmJVFzbQNO3+ymmv",
+	"3YP7TOP0IN/NOtQHphfXAu9NtCH9MP8yRA0RkN9jhyYAdseqlTm63cp82iTUu4sGupMM04AsuAC4aaT7",
+	"MZlJpbjl1V9q7ulmCusqTbTFrdxnSNr0/Gv2izqTH+xU5xuEg3PJDB9T7t67AB0hk9icNtCPhhkbeqDI",
+	"Xmj+EZ4SSlI2M+oJhBwgIDdJuFEfg1xq7mfeipiP7QqD4RVZtI69EP+FyMWtgk3qXYvliBNrY46iTI1d",
+	"uYYFb/Yu7fWrSnstUf/XkgO7OvP1bpJdqyy4oAPVawPrcmQzLlc55eX82Q3C9JpybUvqccl2eLfa1Gmo",
+	"hPCjYLZ0I9w4eLT3QJEJV1qmyzpvLrDMZtyl1fThg5l/rFPRrMsM7+TsbdZemG9vGNisTB7DPx2xmD/8",
+	"coFBfiuHXnD7tp6rMCD//ue/9gPEgAR2A/cbCV5fQd19mpQ0kA8lsYoo6QB8riVglddanGvtCK7bFXc4",
+	"2ciC2EBBvBmFp4THiiiZZlVZ0T1WVhxv7rhugl+dqFpDofJro9o1aqyt4L/UJOpKWJW30ZRtAbW1JRrh",
+	"Pc+1nHuuvOtmGy7iIZLkQ9Py2srdXr3cXQ/G36buQ1ioXoCFmrJLzxDqgpCY0ZSl2fU15XBvYFR57x64",
+	"qSCEMa3a1YIodV4p8mDMr5pKEetqnRefO9dKqxIS68pQNJaByGe45S1IUZSWaDwTiRkxBhnTXhviXZYa",
+	"6zPrasVGUXXfJP7bCCS+bQB4RebtYsDbx4BvCdnxaTE6dtgct97cH/Gm3TpdNsTP/A6rfJEbrjiWm2+P",
+	"cx5mDDMke5kbWZGIThlGZVjOWXJY+XzWB0nNnv+P/W7/P26DkF5j0NeqzIV0iJLu8KfIb+hvh0y5SY7D",
+	"dmkNf/rUhV1ywteenBB4yQmGI2IuQRmAqD7BwPQ1T2eyNlYK/KUFH6rt+ZQ43+ew5CEl1Iuexfs/dzgz",
+	"5GTpXMhWlpm2M32zKNTsT58lKcIuS/DHSY+o+hxr9pQlRpTS4gWgjf31r6j2AxJmmxeaP5z9A39kYjm4",
+	"EJkMDlwLTlrDDWBKBZFzG0TprCX/hcJt9T4GH2fEgcaeb5T5hpgv5/NSfr7tZY2zUgTmNjX1zm2MbJ2W",
+	"u2DsOllmmPBybJOYIWgsu5raopZnhgxlFonG8Z1iL8R02ZAdYH5xR9jMrZSDrSdz00nKDW2jWdhKFf+Z",
+	"sevY5mGX1PAN7q/BBbc5wK9D1RrZtK36mYMgyVHV7D5CrF6Oy2WjhArb8Oig1z846tXAra2VOkZc/y7F",
+	"qH4/zLwBAh42hU4Yje2o2HteKrny8JbQddGkgly3DllsYw+eI+kiMpw7XO9KnePTPz1C3MpLuzJEwsZX",
+	"dmqU0W7NzICWwK5GLIgHCrIXPXrf66F3MYVQ7qtScYFHzYBgjVBgcozHOO+jAmpXj57Gp004bHhosSwC",
+	"vFZiWv0neM2HVajasqwC4GEFTGLDCz2syN1cLBVcX2QtpmO/DaYj9gWCvRWn873IVvjFNQFjbfjZFwNl",
+	"BgzVEc39opR5W1tc+xJ7rxNE1UO61unqlJEmt1sGXmbf2wzAzP+o1SnJdKONHGxWIoDX6NQmJGQKD3dB",
+	"GX9gF1oTrK2xhTBCgk+ZrySS5+USc5peQ9ovWFRc+ziT9xRieu+RhCKuj+V4LuLtIjkG/a0iOXaIvl8s",
+	"oq+XXGD4r7pr/W1l+/euz/2Z0HQtHGfCxrpR2RNSl+PkbZBwpnPWh0Qf3QWy6xbRS+v1i1LMkeNpnwUj",
+	"FRe/PmioSSqtu677lKCnXwDYaUGR/SNoFcBpti1eWpszHjhAwLpikdungLcqNenVd4T/W5endud525Xk",
+	"7OKl4Q1L/8c20+LCMPMAm2E2bWCjh9bYXqFzH0KdzDFLWUy0zKBPT0loOHyc0kX26l6USMVicrnMN3Ef",
+	"GhCQ4i9iuLBS6HMtOOBNj52gkzVZSr3FXzfwkzreW52bgyLw5weFJbUEwXBKQiBI/3coxpnllOTQFaWU",
+	"HqeP2B6QSU5L/iR8tMlk3spaQPOzrAIUjSD/GQJnUPDKuQZFHW8EtvT7YrSXEYpw43WXXt/VmTyF/pWW",
+	"M0UWMjVrbh0E3JghJJZWrmNrdd7QwcGgt354d5e3ouV1WUnPQt5aV8+CdMe5atiezG0Cdltxn8xHZC9l",
+	"kUxjBteBU6k0kXgrhjJ/f/ttXLtOzbC5Cb1kiY0MhGx0b+AQTqrUHM5USTmcpTKeA2gPwgTIud7G3ws9",
+	"FYQkPCmeTHy0bRk2GkFtbG9ieYrIriybLcsG81nld4wmNKWRZml29YMsDEq9a5YkuLaK0Fm5yi9wVjqa",
+	"UT06Hj/+W31Y7Y28XsV2KEmlBldwDfPB60ImYucGMTI5obM8FBugopSSaS1K8XZnSkVyVucA+dkFo+BI",
+	"p3RJYllyNyMq7TBlFC51EeKCJ1wv3TM/tK322SLlmm0Cb7zSbskrh1lsYUsR2TRLCQ4FVljYv7XeyZ8g",
+	"WtW7j94ucgyXWWZhzmUEDaXp0iJvLI2ucHeIGFMu/NH1t8LIgORSXIodNMYOGuPzQGMg/Rmd/C7OIJHC",
+	"ooYBda05JfdaaemUCHYDQHKJDTC1NY1oYnjpsuRxKl6Te1t/0ltfD71hVcFptN2y+ljzLn2pwuighhMT",
+	"mlwzNjNT5ClmGak2q9+yfolDQLd1TNCnsF0xE9dU9V4hb7VVZZPG+iUbwolsUlykqYTIxl3eSYGRUwzu",
+	"MPwETeGcBFRdKKXnr/iVHvz+7sNRHb7JJ69J4uPY9GoF0BZAAY7MqoABGZndQQ2R4tDXI9dsWwPkk5bH",
+	"KJOJ+Z/ewZPRuw+94PhJPclM6fsX+L2Vkvav/kbFNc5EqaZGlzxvonDChdJUlEmupqLGbaVjY7molClN",
+	"5ykVUFwWNHzFENH7j1glau65BkPzNLR6mtqgVNSmlZqKneIPDf3+ySs2QQ1DvDIXVM9TmhwsuGAQ4LAr",
+	"5/SllXPaFSz6QxYsetfE39fddX7aikO7SkOb3ncWVaYtkw/tMUE/Rh5e5dQ2MmEU/Z7WjFdDEibyKgS1",
+	"BNb3QhRqqRGqrU99z0gBSxLuAohmLe8HeQE18vrH87fQ2DS4EIpfCRbDheS5w+j+Gd9U4HMN52kSYj5E",
+	"kTKvuWjwYWel3wqbJK86QccOorhb7uEmd2LztCai9GfAoHcTReSz796+fX1OfnrzEv4qrV7KYDXA3Vtk",
+	"RBOtZ2p4eOhWsGt/OoQBHRbaqbMx1rh1S6QIa9lIdueroLdtTVHr6SlcK6+8gLilEXwvZm7rQh6uvXL9",
+	"js1VjPvQDLaSlnchB634WyHmmmnMYiTVM/123MviT1vmVWOmaM2mszp8tWcs4RB5616x+azrS2zDBQFL",
+	"U5nWjX6ZyyTbMuCIszggC8BI5BqrYmiiliJCD936BE1XiHCFw9orcQGJoi43sRTf4poK8I42H0ROCudv",
+	"Dh4/HvSPWt0VNQV0CKlHUOoiQlj1PazmMfSc/dzwiSTGqlKeDDKywyYAhmTvkgG6Ou4Xi09trbYY78Au",
+	"aXQtx2PzCU4Fs0FxzUOyBze/8xkBdYAMjslEztMiHHtxpDlIlVHLoMlO0MH2SiGf7scNEjXhk9UxCBl1",
+	"50mkXN8bfmsTanwNxQX5cSqcAn9adafdCvfnIp5JXl/BCoUl1SRlEeM3TBHAKVJbhJE4HOA7L9mMI2rA",
+	"YrmBLPTljClwXZ+S8D9DLERi66HlhtFmqDsbGU2tbeUFK5vKC7bhzf46ndnqRCNmt72gP5d/rNXO8l9r",
+	"rdXmksG2WqsrF7znlRDePy1UAU6ZmkkBmAFUO5oh9s4d+i6tEjT0avz9356kj7/9/pff0reLf/z0+tnj",
+	"Fy9f//cLOXhJX9LzRWcTPsmEOZ1xGADfirnCP/Hm35wLjBRmMTnu98i3UrAC87KfG5vCflpcy/z322q6",
+	"EL2NhwDUWMXKq5NpsHi7mimwoNqjGruhdW1Gkp08vyTY6ov4Esept4ThgtfVjnbbrTZDYPI+apkJXGSF",
+	"t84bckP4U+QN2dV5Y2TArG5w0bWQi4TFV0xBEK+FRAH6qNm4Ocj02ryTdM68YHxk3xxz8idUxAmLySUb",
+	"y5QhzqHUUBXc/BxLwQi9oiWHV+NKW4nWXPTQHLoWUdmVglq22fqFxITzGkkb02Ulw91VU0RUZvAOLpBl",
+	"lBLeg46alyLY8McqESgWzVOul+eG8nE/LgH+7myuJ/lf3zjRm0dS/fuf/+oEjYGnNuI0zN8PrU8Ive7H",
+	"PS+gq0ueWpZ+uXReC/zShjAhHwn38wrxCCgN5xWWH0aZz9CwuM5HM0EuxhIUEik0xaNkC2a46BL1f6Ar",
+	"xwadtTTs4EjcjJi44oKxWmd856+GOaWMJv7VjL3xH6dyasNQFnmsohFtY37DIJlZDW3VswuxF377HAvl",
+	"+UFZZuqARrFXX0jP/D6jS7JXgd65EAgBsh9kIclNjZSq8e27uGwaF8FSLoQLJgHso3zElcZQWlrmrfa7",
+	"F+JCnDMR43Lg3lJFwjMEBfodPh2SvyIAY4HWQhwNFSR8EbPpTGomouXB92wZXggwMZDTwtTCLkFgbtB8",
+	"XRIPVyT8cNGBZxedIflwAeRy0QnIRSeSsf3XlClFr8wfF+LCEAmd4g+xjEbzNME/LG7jiMcXnY8fw1Ny",
+	"mVIRTcyyh6atECaLEP08Npry+1lCc31GD8mvVwxLUoEzlMXv9g5jGanD/eBC/ErnesKEtp4k9xO2dVj8",
+	"cZ/sYYxcQFKqGUn4lGsFrWgIn3RUVmrF/HAAP+yTPYi7DxyGjgqs7WdMBvP0iosraJHni19qzvtlPyC/",
+	"wjKXu8SHgF5+IX5l3h6ZNXMv27cC8qsjnVIzGUWZEVl4odIr9ikCpf9qa1NxcVV6Lf/BQrskPGICAYcc",
+	"G0jlLOVM03RpVR1PhfI5x2HCrmji1KoDzdIpBg1xneT85LXlJ2evX0C6FvTfGXb63UfdHsj8GRN0xjvD",
+	"zlG317WVYibAmg8njCZ68jsE+dWp1WdA6YoMej3rxyiXQWPpDRdXXfJ6fpnwyDBRCQELXIoXcWfY+Zbp",
+	"76ATNHVA7Ya+B72e46MWSc4a4+bTw38ovJS0SwFfyOsmPcu9dYhdYWwoKl/rVDM7OODtdblD2Uxpwm8Y",
+	"VMY4xpHXtZrN8PCvNHaxUtDymM4Tvf6znwR7P2ORZvFzMLJ9mdoZ/vrOK4/YeclvmMD7Jk2vlJHlr5im",
+	"nXfmo0MIC2u7s9YHkRUI5AordEDCpqtYmhfhA0MAr7F0QE56R3n4MbJV88groEcVUVIKVzfOreqEKnLJ",
+	"gGdfY86P+WRobHmleZJYRqvIAn0ENJpAiV5X6hMuqIEsA6Ik3DnTmFzSxJjRqUPIhuqL9uZKT2yKOceY",
+	"WjnGMGz0YYPixzWB5CK1kqbzCpC3JmvYqLWU/Qbeak/X+QBrSBsag/Vm6Q0jOqXjsZnodsR90jvacMo5",
+	"JfmYiCvn/4PUdgm8qonrPjp3L97Ruv0ggQzj5SnQ8ZjyBOsjsuiaKKPVLyZL0FEgDBbMVlATsqPQvTdu",
+	"4FNkDTswCuA85nqU+7Nq+QLqOZ5CwGJXzdKcFlC0SokoARFsUSpDgvr6hcCC2QFJ5Vwzotl0llBtjqut",
+	"v+2a5nFAPIFPrtkyyMpC25pzIORdXjFoZM4nsUi51kwYHfiSasMlgCFkLnnFIonJFK4wJ8Q4CakvxCWz",
+	"FjRZMt0lf5UxRKH/Ngd8DrBsMKgA3UrYIQbjuvQnlPRFHvGSK31mFvy582KA5seMfQKFmsq4qcnSH1zM",
+	"XFo7t+l24Gwwr8LIcqvCA7HOKXx1wPnHYHX3mespH8J3b9++tpvWNJC8YIU/DBt2/OSJH3Leqw08XjMo",
+	"uHSkXrFtPmVk7803T8nR0dGT/cZhcXRi56Nq4/c1o6k7m/kmHr40anGnxYvnNjYBCoVD3a1bSoz8CK/k",
+	"fjn5gSesPQ+sfPgxaMY3N+96bvsJozGQ+IfO2esXB393+mh9j/btw7MZd2/mBS4PXsTrvrNvvohxkFsI",
+	"r+Nevw0ftjCzv7MYPzpa/9E3Mr3kccxgSseDJ+u/eCvlKyqWLkcGZWuLGb0QmqWCJlZIZBJ59VfnRnWP",
+	"2E9eQeJbyyZPN1W6QBueVIIsY4CYfn/gfFsHYHF2hh34BvPDMrnlOS4a5da5ZjPS7xLTsYtR01ir4YYR",
+	"hwAKyVRGe/TrpYCNbXhBSPYAps3emV6IHJ1mP8CkH/Qp5bBrEPohHJ7Realba4i7xPQLYX21JPSwLGyV",
+	"CCXoTE2kHhK8MYUIO18NJuFx7wnMbOQXrq4TPufg/Dnz122N/PHDBTw8yL1ffvnll4NXrw6ePWtksBb9",
+	"I/dSoiMzZzXbofpU5UFdZba6ARUqHbUY1mCD1KgGKVXEA8lSn+pG5wG23VJe2yAsbr3ZEddLshdRxQ64",
+	"UEworvkNa9w2G7tRO4Z+TfLC6kG4qdtQkE3GkQWP3GIoz2macJYh/Pnnk4somSt+w8jed98NX70KyOD4",
+	"YCLnaeOIIIjFYtvlYyoLQOxpQZPkIEpkdG27gz7Int+Hj67xa6+PVXn/Z/Br7+Do3f7w197BCT76jzaH",
+	"4CXW17yzeWr5Jc7SO1SOvP0gZAxCdCmZoRdzHAYkvKSp+Y9maUojV7GwTjMsog3Vkt9J64PgsDjI3jhl",
+	"WK4Bo/P3ZpTH+znGUO1WINJRO/Ush3u6Ry11/Qcvxj9IwV4Ze+sulFpYn/UWvUNzaq/Nep+s0GOz7bkL",
+	"BfYpjSbs4KkUOpXJuk/hZffux6Dz/C29WvcNvLOtphx0/m6DPFd9YN4p3KPg+h31jtfrhj9IjekRTl3e",
+	"qeVfhlqOimGOyImHLlfNCypjg4JewXZwerq9aOi6033VFKjz44yJs9cvyFG3R2IZzV21GO2BnJy9foGJ",
+	"9+fPvne4yTJFT4z5VkuZqC7JA5OlzZNUD0imDCuyF9qRwW+HEAvkTIJS1xwuVANS/MKfVLjSJWxn9X/P",
+	"f/zh9k5hN7a1DNH2+sy9X+SL9bkDqAlXMha9bekeZavjZWe5SIP6uxL3ef7hF3RX8taoEG5kkK9n96ne",
+	"Vep2fUmnyUpS9sj1gaolbOjsl7NXLzG0q55MjYHIxSrS229De6abzWjPTfA2tAe9FumuJW2ZOZuvYY00",
+	"e6/JXg6Rjt5fRa4YIoxdLjXDCN7McrzkAm9Ryyran4FA7WY2EmiVSLZmuq414Kw1LJPQRAq2v54hn8JO",
+	"eUHo4LcN8Yo8azJEvu3OTjaarGeP7HPsNUgf1ROmmHdy1p0K6PBr58z+9npc6gs9B5XxrmLbbotrToYf",
+	"PdR4MtBdqMulF6nGmy70bgQYc8VsbX6g2uKlV7f2/scN7o0/knYXQcWxfEqvUqHvzPje9OZnw2rxbcYi",
+	"RekCqA5BvMlBWfXnbOx+bBqRjRvYfEgl10uLAX2JN1J5rLQ5yHkYs42MdRHHGDfc2mivOTrrbfhy1dXd",
+	"XdTO6HV3UR47f1AglFphUmv5ZrnSZau3Km8OPxRrTn9sFEBvmJ6nAmte+MmOVLsyGAVBtJjwaALBB057",
+	"8qqfNypAflHgivxZwyu8bw1pv7uDeKd8MC10qMoEPt6GiTSpSKUytTvOUc85Wjr/vpFzEX+NrOYN5KiC",
+	"d6l0mPNT/GkYzqHEKtaAgyVrIUGsJmVrVQdkKm8gwcarhOnDPPrVqQu1qMmZWF5YsA4b8+YCN+HK2h+Z",
+	"+Z2NuICaUeEpmVIEvOUak2uyYh4XAlAk7SyyBkuaOpkLRBGMiyYlXMErmcSmYQd2cSG4xvYpCYvpmIWJ",
+	"+T+5SWIUAwa3aj/j+kLYiv42GkwZXlxzJf8Gfq1WGb8tP25xT5OH1X3PlpaDw1H7q8TA0/aKnktn9EqR",
+	"ftxC7S9VWP9YzHKy6Yh/cjGTYzlbGt/JnTuUO70WcuepFOOEY+rccb/FmF7TZSJp/FZKKN+E3520WQA1",
+	"n81kqln8isWculo9x4NBCylXOL5v2Fyxr1K0vqLpNaFeYW3LgAzLFvLAFkPeVLIi6HhFtMK92OEHC4P8",
+	"0YJJRjVVdM8hJNiB9dq4LpAjrsKIInuAliNnTKh9Ix7y1zCO+EoylSP7XoiV0L5DFG4FCWujyaCJkabX",
+	"TISZqLoQNgGNXAHCAqbezYXukjeUKxZnSMIpyy8GKdZy6JKzbB4CJnkhEkZNO07UYqKhV3JFYc0VspfH",
+	"qwmpR67pcB+dxA7x9UIUfCoQRlEnQBGE2O3rOdZd20x0mo8yG2ZLCegQmx+2Fg9VTOp7kXfKVl9sJeiw",
+	"CNXGEs5+VivasKqS08Z2suyrk2Vflzh6igjxtAjTbth05g1vKYu4MKaFTJcthdEhTRIZtb7X0FkJat+f",
+	"5ECIZxgOrbi4SjLzSQVEJvGay40zbxS3YsRfluM5n1aTv9kwO28Ldqxu5y66XZaEX78D0uoKJ2tjLoLO",
+	"oqDB6/M9AHzmeqqt2JFIZASGR7hxQEVvEqYsYVSxESCojfC2K3QJjqm+EHuDY3K5JHZN9rvkJ/gQEiMA",
+	"dQkUVtdqRAXmN+gJm5I9TC7Okx0uBPwIF67Qx4SmLCYzKROipdw/tTeAXCPq5lwoxJJjiqTgS8eSJO7L",
+	"C2E+7RK4vcsQNFiGj+e3bzGN7fqzOIDlyLeDzFh6IbJtEljGf5gnP6M2nn9QTNQg57mqjCqyoRMW6Qvh",
+	"bXnuY4JNQQthQhUWv7EzKNWX1RMKCGgTqupUZ0RDyTnb1vz60zqbXLUeHrepQVZHpp3h8eO8yMqgtRAo",
+	"L9hGint/Q8U93/v1GX35qx+3kGjrpdlOmO18UDsfVKO8tkfJV6otHrKWhJK85txdqf547dtCy7dpWAgL",
+	"5cKnXKHIKRX0iqnASGkEMm6OVfo79riphPgThp7kaPorg05yPP0d49yFm9SEm9y9Do/qiSLUpj6Afr3y",
+	"6HcdTJTNTnYVfjCm8UJYcC4G8DfW9+sBseFEnOfWFgCRU4Zqujk48TyxtTekYAdyPL4QmFHVqI4WjtnG",
+	"/OYu9UyvqBEsGuziT+cA3iVYvzPsDI6OsGLNsZ6Qc50yBs5nqTRNRpGMzeb1e73+8YqKR2PGRjOWRjCm",
+	"k14AD2yMn3sedIxpMgLDq6TIDo6zGkg+On4Ghu+B2+c1hGzln4bqNhThE+u7yxDryyD0fukvrMwAFReq",
+	"lWQaasF4mPVV8PkNNfRCScJ7Uc5vXMmsVm51W+1kO1HTpJ1ncb87+dKgmO/07D+bcx1Ot5Nvd65PH35w",
+	"4fLt4jJROq4UsKeEiiU6glyhlPyC9pikTMl5GrHRlCuFOGArwjW3E4nw1d2EaO643s63/qcJxayGUd9K",
+	"I68PA8HrQLTFbT1jqGVsNGIbMAGJdoZBGG3cKGHcaMyzWQJIjH4QxIUA/y4o10IuiBRegdxCtISrIkpQ",
+	"q8Pa8AuWMvQQz0XM0vXBFHfBb7bUvXP9VadUa5lyup3Cevxxw4CMzXXHPyoX3UVl3Ac73QVZ3D8Px5N6",
+	"Rxy8rUp4GCVSzdNWblf3ajm8wrpjcyQ4ITVhImZxkOPHuQTBqjP2qRvB59EB78evaie1KqzCLeeOUe30",
+	"vlvGVGSFIPOjdMde2J+z+N5C0cIZE9ZDCvpbmGUfh5BEYzN/Q7KXZwmr4EJk8G37Q0IT8xyBpCFLIMwg",
+	"6ULQKEML3Ra6+AqL5ENcGVzCxYXAJBhc6y75uRDGq1ArrUTxWtdvHs2LkQoXojGat0veFLLVa4OWiRQY",
+	"7wHhvYjkDBjyxoZmMWCf+IrtiI7HsMMhYk7kxQO1tJV6fLTNC5H7oB2ACEkoxIkIxWPmM2tEjM5WQ0vZ",
+	"7KS2PGt7PvxpIybyTPcca3NwjGWYIN+89DhlFBrpvE75jVkzyHJydTxtQ/3Hw17PPcM2jsyTDX21dinv",
+	"1Vtrd3itzu229eOmwmuN4ArwuEK5AptrFqdssRNnu6iKnbe32dubSJU5e4HdYyV/LPKBPd+rwp8JjxYa",
+	"/4Kx62Tp3XnWav5tAqjPs17/TFq+m9UqNT9bvB1j3On5d6TnK+803bGifxbHilB38i3OcYYZC7qyUzqV",
+	"FyBhdWkLHhVCxjvq8Bdizy4C0TKmy32EpAd6kWIU06UKSfbKw94+oYZ+T20tw2sI4bZdAiSyMsq+UdWh",
+	"AZLKJFGmzQVN4y751r4pBeEqr7Kih8C4IHxtZkwAu4KonYMl0SXP6FI5HZpmGvQV06W0QAvFKdjCzR4R",
+	"Da19cSGKBkazxu34xx9H5V4CrZVrZr4LOq5UzWjKxVwbDt0f9AIPnn40pe87w+PiIy4AkX6Wcqz2TqfG",
+	"RuoMByc98zFLIfv+BovSFyCsh6WACxf3fIy6Owyz/wSV+f6T4ZH576Bn/s6LiQJk9aaqvduze9XtHXmu",
+	"h4h2L37cWGitE1hBBk9BRFaMwMKU64wJ7PzsO31/p++viKKO41ycqpzf36OC77Dl1yj3WRmPWo1+xgQI",
+	"+0zyBeVaMBl3qE3TWR14fW6huLeXes11Sb4E5ER/KJ8QMrFmJLCRkOuWLCtqzN1AXJrN9LEtv77o+c9Q",
+	"dWEnLndWYKmewV1agJmxJOca7SGRiy+yR4masYhTiKk3anhAqCDsvU4pURwKc+93yQsNNphouHjprgmW",
+	"3wr25HNZRlXz53Ev6ACnHwHDzm8jjvod9wvUYxx2Bn00VMrW0sN21lL/pJebSxbtp7XB9PCW5tCmUC/9",
+	"PyDUy45p72ycnY2zxsaxuVBwYG5v4GwAaA+Gi/9+G7j628HUf0lQ8Z8TMn8HU792QHlZ6dBhPGQlQ8JV",
+	"VT0Lb264b19sNefysV4p1at4+FscpR2S/i61eXtrqwE8vyA96gWb/+UaiwvKOQ+65DvAyTGmFxZwLuMV",
+	"Feo4Y1lgh1vE3s94ytSI6rB7Ib6BaAKsyImIDSU43oimKUf86xldTpnQYQYWjaWoRopFKdPh8EJYhGzC",
+	"tY1ss9WqyN65TvmMdf+hIHoPxkpFfCnfE/dNRJNk39aNHnNBE/47616IH6Rfo7oA71mp+YwDm88Q6ihl",
+	"jIQ0AWrR/Iap8EJQbfueulSqxhu32xQHKKt71s7Z2m4EDgObNBrLdKQXcn0sV2USHze017xv79Vsm7Ak",
+	"HqFFuW5S37Ekfm3e3G5eLZCokdY4+qh3LH5nzH3BxtygFW18SzVb0OWXISmN3CIUT9kthGSzAdi+wgyI",
+	"0pMu8TOa3d1WVS3nWhEr/2pzlO+wlMwnLzGd1bVoyYWfuvfvlxXfQ+2ZXQHqP0oB6t0FzzYVde7C7lid",
+	"yE1JaDQjrAjjFcTxTQYuyCyhETt1Kd+gusu5JkrTJdS0nbAlZLp0ybdmK0jMNOWJCkgopGbKpvNUvSA2",
+	"ZTfH4fcNnQsxnYMrT2fG0ANFUvNBl4QWJzq09Xy8ajWAUucK9cBN1jizEiwG1BCDm9giVxChngD6DTNo",
+	"Ugu5SizoZmzv0o1JA8YQDN6YSdMp1yowKwU2XEqFopFZvIAohGkFo83CnDIRK2PWgCQSziByWVB6IU8v",
+	"RPbYmjgu5LCVyVQ0kzDSMbI7bhaGi6vuhbgQwPAJ3CopMpaJLc1gJ9YlP094wiyFBISSmI9h5zTBCyhy",
+	"hWUhBFtcCCtOCQdBZctA2wXkili8KBafZiaim5ezRLtFA/RCWGeeNR/xavFHETGfVM24ogmjM5Y6akrZ",
+	"eG6W2LTvhhyxLH7UR65yiAKQc29BaSmJGU0ZogQvqFEVuCDhjImYi6sRdhKi/X0hzM+5Kb1X7HMfZu7G",
+	"WjKiHZXZUXOESeAsvhC4i69/PEdgsqJGxOOPh86iDk+tH0A7onSHgKu8alRwIXBigi38ZYJjbUs5XYiM",
+	"J6TMZsXFmYM3z/zzQQtINNcAgoZpcwU8A/xpNKNKsTjc75LnNJp4c8U6UpgUV3JS+OWmcnS26iJAGpcK",
+	"9wMEobCAyG6gDsELHCg0c2aw2C2R3W0h5FxELK6tmTWH1OzYFsZqxpj4tPrivbgjgPHK8Wgs5+lanbE6",
+	"602BKbZ1R/xJtGF7Mn2yB1caEKtjQPa0AP5qhXwtLrhrCJiVM23KzGrn+dh5Pnaej3spjHI36voGHpBD",
+	"1F+aK16+QW3VKGZQZGDPVqt0JQ7i8NT3fziFzdfR9g0rwr9UrezMG82+MTI+d7leskhOmfJKbUHdy1WJ",
+	"MdDQZxSktxSg9ksWjy6XI1D318uaypQ3cOqXv/Wk6B1ITberbaWme/++fUjOEEtzYt1VNd4Jup2guzdB",
+	"B8fsMwo6CzH921xq1uz9p0uFgBT2I6cg+44sIRdkIedJbD0EYP9dMzYLEEIQ60jWuQeUoDM1kVobM9FY",
+	"2lyTBcVbRTQj0QqH37wRcKzC070QZ5gl4w9nQjNvDEIjmjENLY+z1aKdDDZTsQxAIaOrkaDfMv3UG/zf",
+	"YMU+eyH8MWOjBRexXLSVIt7oN5WHxW9rZQgQ0k5O7Hz123JEoC5jkXsUd2tPfSuGiA6vRib4M+LwzWZM",
+	"sNi5w4oOBg+uY2i5l3Mg7DEaTdDF/0CB5xb8xoItyA1N5mw/IOy9tuh+mUEQ5HpYUFDPMC4p9rMF5TVz",
+	"eF0xh3poe6GYJ0mIfBPT/mMeIxiW5QqYXjLj6XK/jueVInqf4wrdu+Xw+eIorWN0kxBKWJTt4yj9z1cE",
+	"U1acuMQOdcdrd7z2lolvtXT1iXgu8Lxmb8sruH70wzDRX1tR97QEHy24ZGYs5TKHvg7sxeCMKo13VFpq",
+	"mtgCknzKSERnZC80f4/ynkZT+j7c75IzvCI07/DsgvBCwJ2M/UQzYY7RKDF8K6xjpM9hnp/f/XI75vgl",
+	"xR6apQ9ynzzcdPrRuju2+BldFbssr/ZMGFmDdSd/ItvfXXA3M14I+DvuEnthp2p4bpdU4uFRyYwmLLpG",
+	"q9p6wS+EdYNn6qpzj89SecNjlpI9ZNI6nWOJgvwqf99owTMNENk8u9gXmd9cnULZRGwP9F8Opn9m0rPY",
+	"j+sYuHdHbj3DbFhunA9cCloWRiDYe02UZrOgXI4BxAhV1mnRJWeuMjHVF8Lq6cW4Ek/QxGGXfJMFYBQu",
+	"In3phu59M0oUYBCSH3on6OB7tgwx5mDpCkhgrI3pFwIQfhSNzbu7+dK9ZpClFtjYCeVFVAwvRGG3/TuP",
+	"bIgLugwg9keVQoIgpAHLuxUjbPgYFtK0MmVULCY8YaeZI4cr03t6xeL9oGZMNhbHEUsxWsTsjJ1gdvWb",
+	"oF8KCh+X1IyioMcP8k2rEfF2G7+gYIU/eZxrIfrnK5L3g1bXAOYg5vSw0xO+xtuFbzL2fbfKhc1GO3SC",
+	"FIWmOvxQfIDXDHhC12gaR1kpfWx6iCDvEBsIKXoKU+Jsa09pGr92UYFSYB4CagvdCxHKuY7klA2JmkcR",
+	"Y7ER8ZkyYN39GGK5F9p5q5EVG+F+QMKYRQkX8JknBgYkomk8yn4MSP41BqSGvmJgVR6qq691L4TZ+Dzm",
+	"lSeskOfnJOkVkhOEL0aa39Tf7eOinOO3dl1eIKdfk4JvWGoWIFrZPd/YRi2vdBkMOdYzqid+inWpkU45",
+	"6syXBhnUS2fGR+ryPZbnfz+IHk1PxMPZo98ep09UT/dvBotOcPsE7TsNSXB00FY0PnPv53F4jiDaNmEZ",
+	"ujrDr+CwWwpv28R59sEGtz/4aYGy7jQgonwI106mMhTz9VP7cfuJFc9Kg8pRiuTBoF3LiL62sIg/ke6x",
+	"C6f40iH9bSIDrUhF7mSbU2es6Ntck4FbM3WI1a51493fM/jr0mXCYPwwfIt3MxBxDys+tIYw5OIEBIag",
+	"AnvHhq4DcEPPFUNPQpiyG3ltjU4/+iGVmmqGYRRKy5kiC5lCdKBNWmEitjdDF0LesDShsy45E0sCKOEZ",
+	"OBwOc0qXJGU0NsNjyZjsheWFGhIqluH+KaHiQmQlavFrz31xhI9G11zEIy6grxBjEzGzBLwv4MtRE7mw",
+	"vovTCxHOUjbm70PCYyY0HzvTHZprCrjAfXlrXuncWspAT+vlpN9ne1Hi3q9PlIc57lzSOwyUUkJidgDI",
+	"lNq0A4gUThKPuwFpNZlpVCwzbmbrGq7HKLalBcFscnwiL0a9JIolSUBkGrOUxeRySYxy3yXf8MToPpdL",
+	"EnG9DIgtvIpFVsYpYweavdcEQJfq4cH+7iovrgcGs2N0kGCmR7IXUcUOuFBMKG7MIcLe08iMWUeT/SbU",
+	"J/NpE9BTv9drCz9lB+QYvpv8lmOyNWtvNaxvUsYILDl0ZoSFYbZKF1K1TI8BKY+yaWC/bTqke4rl+OSJ",
+	"/fnhWSkegII3DPfwv1kR44Ej2KXvf23p+19j1EmlBK+VDPVCDt8uBpZUEPob5Z4PWmKLWWdxAxbLl9CU",
+	"Ubztq4lQrgUxuWXB88/D39qxt01Z28rK4Tt+toMj2YXdNcCR3FgmsjUXXLDLiZTXIybimeRCtwL1tR+R",
+	"7KMSsi85B0sewQqE1L4lX6/X/4wtPs9GcWt2VZjQSpZV6ntD3az+6wo7+8WsWzamnSm/02Z8baZyoLwj",
+	"bQms6VDbTzPHZNCYd3zFldELCCU/vXmJQfwQj4/ONzfeDIPUughhPA8UUfxKGEUntPgvwYXAU22rf3Nl",
+	"QYJMY6YDgAe6ZCScaD1Tw8NDhDEyf8EfRleCdwyDSJmSyQ27EFpiRNgN1SwgiZSzSxpdmy8TLq4tXDSN",
+	"45Qp1QwnWjqUt4QUveU9n03KVi1RRMtj3xRJtPT9/da6hh7jTVnsU/vZ1ly2SWF09FpQ0A257hjuCnVr",
+	"d/P1Z7v5gvMF9e2KcmV7sdKkLh5+KD9ypnTMEoY5weV4HTlTJGYJv2EoaGRB1nTJs/w3mhhtdWkzgBd0",
+	"ie5lzZOEGDl1wxpKFj2D3tfKgWYW8kARHjfEqNRMuWWUyoJhhMrvfTq4PIqO4xP2cPzo6vHkyT961+sj",
+	"VG5vxeOurOfYuH7x9sLINvAjVnBbw68JB4pgu7qlO8P4FnwPae4e+Z46xDjCVdGI5vcHKidto2gX4oTQ",
+	"Swhh6FYDD0C7tiB3FyLERg7O+ZWgEFOIyIU12jhqNwE56vWI4aQJS6mIGGEcADYXFPJysT3bGRjlECso",
+	"52mEyaHpXE9goC5CQmmq2bCS25elYyAcJUbtYzRFQOI5sh6GflA51wdyfACXgK5rGzef4SoseIRhDBdi",
+	"KgVbYvoFMnZl0daybAgC2c2ITjg2AiHukh9sCQZ7CalOAbGzKSLgDYsYv2G4HJYQ1smEbEOV2w2CjCMg",
+	"of7Lv//5r+Cmb/6T14zBn3NpUd7NlqJC/6X/6GgweDg47vVMHyeD/0fd9fW0DQPxr2L1hSKFNE1pk8ET",
+	"0jYNCTS28TBpmtYjdkvUkFR2MkAV333yne0kTcqg42VvVLTn/3fn8+93N40gnr0TkUjEjeAwCWGxgFmY",
+	"8AQmC5iOE+CRiCIIxHS2WEwnMx4kIhbjIObxDW9blzA4jnfYl33vOQSJNRA8fbJ/mfyMf6+WjTOETOYt",
+	"CwOcp7pByK6kXssy1W3RpG0/gzV3OaPKoR69pWaYB9f8H7NRpngj6BQh3biKo5tByglVOvkivq/CixU/",
+	"v/9URelDADfJ+w8fx4NGedI2aHXg2RJTJ11koh4fiha/y47scY9sHE9d46jdlL970p/cT4qGDX7rBI6S",
+	"jtSLr4B4BNd7BNjqH/Z7ErjqiHsyPWJDrYVuIeeY/aCQmNR0mROfSzGoFRYCEPBlPi9QnUmhykN/7zD5",
+	"a830nheq/8xMi6SSaflIpX6b0WxcLwatA9xrsZ+25GwGBKU7q7RK+/FT6y9trvo1+ZUseIXAZzbUFwyb",
+	"LY/MlTlX6nDgDSqZaT1u4lawTv21TO/At/qii6QwAEI2LIV7nPSeQ+R3mzFf9F/S3AWGwYbzO1gJJqt8",
+	"3hZ3MhqNw8gP/MAfn8RBHGAEy8znpp8VVUIlIacIv8Pw+LUVMy8LPUMvxZqNPVtE1qUUdGWVjYAz2klp",
+	"pteuX4xioceOcTmmnmFo1xTCnBMC0S5bQ3aLjtKV3Q6+k0f29fzyTLtpxgGzPE3nttkvdIimCWRZs223",
+	"PfvGBDk/SnNqsmakHmHpXlelCXmh2glsUjos0XXH/ml0wIJXu+1fd9FhAvtP48W3HAPbOlAMKp6WLCuW",
+	"DdkGOtYvWpsJCUlpMaF2DhUpjwOlPaWsvG3IuxQl7JCGh4bpmaEMM/TZAknVAY1E4fScuiNmax/rP/WG",
+	"81iSFQrpm7Y7FsfUs29cEcwnvA1YL3+rIh45JrtdfvLd10IyXHCQnNlNccqUIG/bymbLSi/+cD7iRaJG",
+	"+Em5+8X8sBvK6PTk3/Jg1kxuR358Tboax9Psc9ees+P2+7voHlvuXP7IwocHBskqL+4zwZeWkEvBoUf/",
+	"LQul5qQHPHb1+ds1ZWfqfejE7v8JAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -55,7 +55,7 @@ func TestFiveCallsStandardSlot(t *testing.T) {
 		}
 
 		// 5 Return.
-		got, err := e.client.GetReservationWithResponse(ctx, r.Id)
+		got, err := e.client.GetReservationWithResponse(ctx, r.Id, nil)
 		if err != nil || got.JSON200 == nil || got.JSON200.Status != client.ReservationStatusConfirmed ||
 			*got.JSON200.ConfirmationCode != *fin.JSON200.ConfirmationCode {
 			t.Fatalf("get: %v %s", err, got.Body)
@@ -127,7 +127,7 @@ func TestFiveCallsPrimeSlotPaidThroughSandbox(t *testing.T) {
 		if again.JSON200 == nil || again.JSON200.Payment.AmountCaptured != 3*7500 {
 			t.Fatalf("second finalize: %s", again.Body)
 		}
-		got, _ := e.client.GetReservationWithResponse(ctx, hold.JSON201.Id)
+		got, _ := e.client.GetReservationWithResponse(ctx, hold.JSON201.Id, nil)
 		if got.JSON200 == nil || got.JSON200.Status != client.ReservationStatusConfirmed || got.JSON200.Payment.Status != client.PaymentIntentStatusSucceeded {
 			t.Fatalf("get: %s", got.Body)
 		}
@@ -244,7 +244,7 @@ func TestExpiredHoldCannotBeFinalizedAndFreesTheTable(t *testing.T) {
 		if second.JSON201 == nil {
 			t.Fatalf("hold on the freed table: %d %s", second.StatusCode(), second.Body)
 		}
-		got, _ := e.client.GetReservationWithResponse(ctx, first.JSON201.Id)
+		got, _ := e.client.GetReservationWithResponse(ctx, first.JSON201.Id, nil)
 		if got.JSON200 == nil || got.JSON200.Status != client.ReservationStatusExpired {
 			t.Fatalf("first hold now: %s", got.Body)
 		}
@@ -285,7 +285,7 @@ func TestSweeperExpiresHoldsAndCancelsTheirPaymentIntents(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("sweep expired %d (%v), want 1", n, err)
 		}
-		got, _ := e.client.GetReservationWithResponse(ctx, r.JSON201.Id)
+		got, _ := e.client.GetReservationWithResponse(ctx, r.JSON201.Id, nil)
 		if got.JSON200.Status != client.ReservationStatusExpired || got.JSON200.Payment.Status != client.PaymentIntentStatusCanceled {
 			t.Fatalf("after sweep: %s", got.Body)
 		}
@@ -391,11 +391,11 @@ func TestVenuesAreListedFilteredAndScopedToThePartner(t *testing.T) {
 		if none.JSON200 == nil || len(none.JSON200.Data) != 0 {
 			t.Fatalf("list by another city: %s", none.Body)
 		}
-		got, _ := e.client.GetVenueWithResponse(ctx, v.ID)
+		got, _ := e.client.GetVenueWithResponse(ctx, v.ID, nil)
 		if got.JSON200 == nil || got.JSON200.TimeZone != "America/New_York" || got.JSON200.Currency != "usd" {
 			t.Fatalf("get: %s", got.Body)
 		}
-		if missing, _ := e.client.GetVenueWithResponse(ctx, "ven_nope"); missing.JSON404 == nil || missing.JSON404.Error.Code != "resource_missing" {
+		if missing, _ := e.client.GetVenueWithResponse(ctx, "ven_nope", nil); missing.JSON404 == nil || missing.JSON404.Error.Code != "resource_missing" {
 			t.Fatalf("unknown venue: %s", missing.Body)
 		}
 	})

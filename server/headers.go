@@ -19,7 +19,9 @@ const hstsPolicy = "max-age=31536000"
 //   - X-Content-Type-Options: nosniff everywhere, so a browser never reads an answer
 //     as another type than the one declared.
 //   - Cache-Control: no-store on answers to requests with credentials: they hold guest
-//     details and are the partner's alone, so no browser or proxy may keep a copy.
+//     details and are the partner's alone, so no browser or proxy may keep a copy. The
+//     200s of the cacheable GETs (cachePolicies) replace it with a private policy and an
+//     ETag (conditional).
 //   - Content-Security-Policy on the docs pages (Swagger UI sets its own on its page;
 //     the same policy covers /docs/errors, whose only inline content is a style).
 //   - Strict-Transport-Security when the public URL is https.

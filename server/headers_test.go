@@ -44,6 +44,8 @@ func TestEveryAnswerCarriesNosniff(t *testing.T) {
 	}
 }
 
+// TestAuthenticatedAnswersAreNotStored: every answer to a call with a token is no-store,
+// except the 200s of the cacheable GETs (etag_test.go).
 func TestAuthenticatedAnswersAreNotStored(t *testing.T) {
 	e := newEnv(t, storetest.OpenSQLite(t))
 	_, slots := e.addVenue(slotSpec{tables: 1})
@@ -51,8 +53,10 @@ func TestAuthenticatedAnswersAreNotStored(t *testing.T) {
 		method, path, token, body string
 		want                      int
 	}{
-		{"GET", "/v1/venues", e.token, "", 200},
+		{"GET", "/v1/tokens/current", e.token, "", 200},
+		{"GET", "/v1/reservations", e.token, "", 200},
 		{"GET", "/v1/reservations/res_nope", e.token, "", 404},
+		{"GET", "/v1/venues/ven_nope", e.token, "", 404}, // cacheable operations' errors too
 		{"POST", "/v1/reservations", e.token, `{"slot_id":"` + slots[0].ID + `","party_size":2,"guest":{"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com","phone":"+12125550143"}}`, 201},
 		{"GET", "/v1/venues", "prima_pat_nope", "", 401},
 	} {

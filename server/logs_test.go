@@ -61,7 +61,7 @@ func TestLogsNeverCarryTokensOrGuestData(t *testing.T) {
 		if r, _ := e.client.FinalizeReservationWithResponse(ctx, hold.JSON201.Id, &client.FinalizeReservationParams{IdempotencyKey: key()}); r.JSON200 == nil {
 			t.Fatalf("finalize: %s", r.Body)
 		}
-		if r, _ := e.client.GetReservationWithResponse(ctx, hold.JSON201.Id); r.JSON200 == nil {
+		if r, _ := e.client.GetReservationWithResponse(ctx, hold.JSON201.Id, nil); r.JSON200 == nil {
 			t.Fatalf("get: %s", r.Body)
 		}
 		if status, _, _ := e.do("GET", "/v1/venues", e.token+"x", ""); status != http.StatusUnauthorized {

@@ -155,6 +155,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return validationProblem(err)
 		}
+		if policy, ok := cachePolicies[op.OperationID]; ok && req.Method == http.MethodGet {
+			return s.conditional(c, policy, next)
+		}
 		if key := req.Header.Get("Idempotency-Key"); key != "" && (req.Method == http.MethodPost || req.Method == http.MethodPatch) && authenticated {
 			return s.idempotent(c, who.AccountID(), key, idempotency.Fingerprint(req.Method, req.URL.Path, body), next)
 		}

@@ -46,7 +46,7 @@ func (e *env) finalize(id string) *client.FinalizeReservationResponse {
 
 func (e *env) get(id string) client.Reservation {
 	e.t.Helper()
-	r, err := e.client.GetReservationWithResponse(context.Background(), id)
+	r, err := e.client.GetReservationWithResponse(context.Background(), id, nil)
 	if err != nil || r.JSON200 == nil {
 		e.t.Fatalf("get: %v %s", err, r.Body)
 	}

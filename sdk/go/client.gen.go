@@ -1893,6 +1893,9 @@ type IdempotencyKey = string
 // IdempotencyKeyRequired Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
 type IdempotencyKeyRequired = string
 
+// IfNoneMatch Example: "q5TdhK0cE7pYb0XwGc1lVnHa"
+type IfNoneMatch = string
+
 // Limit Example: 20
 type Limit = int
 
@@ -1999,6 +2002,9 @@ type SearchAvailabilityParams struct {
 
 	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // SearchAvailabilityParamsType defines parameters for SearchAvailability.
@@ -2035,6 +2041,12 @@ type ListReservationsParamsStatus string
 type CreateReservationParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
 	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// GetReservationParams defines parameters for GetReservation.
+type GetReservationParams struct {
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // UpdateReservationParams defines parameters for UpdateReservation.
@@ -2092,6 +2104,15 @@ type ListVenuesParams struct {
 
 	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// GetVenueParams defines parameters for GetVenue.
+type GetVenueParams struct {
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
@@ -2286,7 +2307,7 @@ type ClientInterface interface {
 	// Step 5. Returns one of your reservations with its payment.
 	//
 	// Corresponds with GET /v1/reservations/{reservation_id} (the `GetReservation` operationId).
-	GetReservation(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetReservation(ctx context.Context, reservationId ReservationId, params *GetReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateReservationWithBody Change a reservation
 	//
@@ -2456,7 +2477,7 @@ type ClientInterface interface {
 	// Returns one venue, with its seating areas and cancellation policy.
 	//
 	// Corresponds with GET /v1/venues/{venue_id} (the `GetVenue` operationId).
-	GetVenue(ctx context.Context, venueId VenueId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetVenue(ctx context.Context, venueId VenueId, params *GetVenueParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhookEndpoints List webhook endpoints
 	//
@@ -2696,8 +2717,8 @@ func (c *Client) CreateReservation(ctx context.Context, params *CreateReservatio
 // Step 5. Returns one of your reservations with its payment.
 //
 // Corresponds with GET /v1/reservations/{reservation_id} (the `GetReservation` operationId).
-func (c *Client) GetReservation(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetReservationRequest(c.Server, reservationId)
+func (c *Client) GetReservation(ctx context.Context, reservationId ReservationId, params *GetReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReservationRequest(c.Server, reservationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2996,8 +3017,8 @@ func (c *Client) ListVenues(ctx context.Context, params *ListVenuesParams, reqEd
 // Returns one venue, with its seating areas and cancellation policy.
 //
 // Corresponds with GET /v1/venues/{venue_id} (the `GetVenue` operationId).
-func (c *Client) GetVenue(ctx context.Context, venueId VenueId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetVenueRequest(c.Server, venueId)
+func (c *Client) GetVenue(ctx context.Context, venueId VenueId, params *GetVenueParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVenueRequest(c.Server, venueId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3449,6 +3470,21 @@ func NewSearchAvailabilityRequest(server string, params *SearchAvailabilityParam
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -3686,7 +3722,7 @@ func NewCreateReservationRequestWithBody(server string, params *CreateReservatio
 }
 
 // NewGetReservationRequest constructs an http.Request for the GetReservation method
-func NewGetReservationRequest(server string, reservationId ReservationId) (*http.Request, error) {
+func NewGetReservationRequest(server string, reservationId ReservationId, params *GetReservationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3714,6 +3750,21 @@ func NewGetReservationRequest(server string, reservationId ReservationId) (*http
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4232,11 +4283,26 @@ func NewListVenuesRequest(server string, params *ListVenuesParams) (*http.Reques
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetVenueRequest constructs an http.Request for the GetVenue method
-func NewGetVenueRequest(server string, venueId VenueId) (*http.Request, error) {
+func NewGetVenueRequest(server string, venueId VenueId, params *GetVenueParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4264,6 +4330,21 @@ func NewGetVenueRequest(server string, venueId VenueId) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4583,7 +4664,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/reservations/{reservation_id} (the `GetReservation` operationId).
-	GetReservationWithResponse(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetReservationResponse, error)
+	GetReservationWithResponse(ctx context.Context, reservationId ReservationId, params *GetReservationParams, reqEditors ...RequestEditorFn) (*GetReservationResponse, error)
 
 	// UpdateReservationWithBodyWithResponse Change a reservation
 	//
@@ -4767,7 +4848,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/venues/{venue_id} (the `GetVenue` operationId).
-	GetVenueWithResponse(ctx context.Context, venueId VenueId, reqEditors ...RequestEditorFn) (*GetVenueResponse, error)
+	GetVenueWithResponse(ctx context.Context, venueId VenueId, params *GetVenueParams, reqEditors ...RequestEditorFn) (*GetVenueResponse, error)
 
 	// ListWebhookEndpointsWithResponse List webhook endpoints
 	//
@@ -5146,8 +5227,20 @@ func (r ListAuditEventsResponse) ContentType() string {
 
 // SearchAvailabilityResponse200Headers the declared response headers of an HTTP 200 response for SearchAvailability
 type SearchAvailabilityResponse200Headers struct {
-	APIVersion *string
-	RequestId  *string
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
+}
+
+// SearchAvailabilityResponse304Headers the declared response headers of an HTTP 304 response for SearchAvailability
+type SearchAvailabilityResponse304Headers struct {
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
 }
 
 // SearchAvailabilityResponse400Headers the declared response headers of an HTTP 400 response for SearchAvailability
@@ -5218,6 +5311,8 @@ type SearchAvailabilityResponse struct {
 	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *SearchAvailabilityResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *SearchAvailabilityResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *SearchAvailabilityResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5855,8 +5950,20 @@ func (r CreateReservationResponse) ContentType() string {
 
 // GetReservationResponse200Headers the declared response headers of an HTTP 200 response for GetReservation
 type GetReservationResponse200Headers struct {
-	APIVersion *string
-	RequestId  *string
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
+}
+
+// GetReservationResponse304Headers the declared response headers of an HTTP 304 response for GetReservation
+type GetReservationResponse304Headers struct {
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
 }
 
 // GetReservationResponse400Headers the declared response headers of an HTTP 400 response for GetReservation
@@ -5935,6 +6042,8 @@ type GetReservationResponse struct {
 	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetReservationResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetReservationResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetReservationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7721,8 +7830,20 @@ func (r GetCurrentTokenResponse) ContentType() string {
 
 // ListVenuesResponse200Headers the declared response headers of an HTTP 200 response for ListVenues
 type ListVenuesResponse200Headers struct {
-	APIVersion *string
-	RequestId  *string
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
+}
+
+// ListVenuesResponse304Headers the declared response headers of an HTTP 304 response for ListVenues
+type ListVenuesResponse304Headers struct {
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
 }
 
 // ListVenuesResponse400Headers the declared response headers of an HTTP 400 response for ListVenues
@@ -7793,6 +7914,8 @@ type ListVenuesResponse struct {
 	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListVenuesResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListVenuesResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListVenuesResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7880,8 +8003,20 @@ func (r ListVenuesResponse) ContentType() string {
 
 // GetVenueResponse200Headers the declared response headers of an HTTP 200 response for GetVenue
 type GetVenueResponse200Headers struct {
-	APIVersion *string
-	RequestId  *string
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
+}
+
+// GetVenueResponse304Headers the declared response headers of an HTTP 304 response for GetVenue
+type GetVenueResponse304Headers struct {
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
 }
 
 // GetVenueResponse400Headers the declared response headers of an HTTP 400 response for GetVenue
@@ -7960,6 +8095,8 @@ type GetVenueResponse struct {
 	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetVenueResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetVenueResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetVenueResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8891,8 +9028,8 @@ func (c *ClientWithResponses) CreateReservationWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/reservations/{reservation_id} (the `GetReservation` operationId).
-func (c *ClientWithResponses) GetReservationWithResponse(ctx context.Context, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetReservationResponse, error) {
-	rsp, err := c.GetReservation(ctx, reservationId, reqEditors...)
+func (c *ClientWithResponses) GetReservationWithResponse(ctx context.Context, reservationId ReservationId, params *GetReservationParams, reqEditors ...RequestEditorFn) (*GetReservationResponse, error) {
+	rsp, err := c.GetReservation(ctx, reservationId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9153,8 +9290,8 @@ func (c *ClientWithResponses) ListVenuesWithResponse(ctx context.Context, params
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/venues/{venue_id} (the `GetVenue` operationId).
-func (c *ClientWithResponses) GetVenueWithResponse(ctx context.Context, venueId VenueId, reqEditors ...RequestEditorFn) (*GetVenueResponse, error) {
-	rsp, err := c.GetVenue(ctx, venueId, reqEditors...)
+func (c *ClientWithResponses) GetVenueWithResponse(ctx context.Context, venueId VenueId, params *GetVenueParams, reqEditors ...RequestEditorFn) (*GetVenueResponse, error) {
+	rsp, err := c.GetVenue(ctx, venueId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9694,6 +9831,9 @@ func ParseSearchAvailabilityResponse(rsp *http.Response) (*SearchAvailabilityRes
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9755,6 +9895,20 @@ func ParseSearchAvailabilityResponse(rsp *http.Response) (*SearchAvailabilityRes
 			}
 			headers.APIVersion = &value
 		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -9762,7 +9916,52 @@ func ParseSearchAvailabilityResponse(rsp *http.Response) (*SearchAvailabilityRes
 			}
 			headers.RequestId = &value
 		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers SearchAvailabilityResponse304Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers SearchAvailabilityResponse400Headers
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
@@ -10739,6 +10938,9 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10807,6 +11009,20 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 			}
 			headers.APIVersion = &value
 		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -10814,7 +11030,52 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 			}
 			headers.RequestId = &value
 		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetReservationResponse304Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers GetReservationResponse400Headers
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
@@ -13676,6 +13937,9 @@ func ParseListVenuesResponse(rsp *http.Response) (*ListVenuesResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13737,6 +14001,20 @@ func ParseListVenuesResponse(rsp *http.Response) (*ListVenuesResponse, error) {
 			}
 			headers.APIVersion = &value
 		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -13744,7 +14022,52 @@ func ParseListVenuesResponse(rsp *http.Response) (*ListVenuesResponse, error) {
 			}
 			headers.RequestId = &value
 		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListVenuesResponse304Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListVenuesResponse400Headers
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
@@ -13925,6 +14248,9 @@ func ParseGetVenueResponse(rsp *http.Response) (*GetVenueResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13993,6 +14319,20 @@ func ParseGetVenueResponse(rsp *http.Response) (*GetVenueResponse, error) {
 			}
 			headers.APIVersion = &value
 		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -14000,7 +14340,52 @@ func ParseGetVenueResponse(rsp *http.Response) (*GetVenueResponse, error) {
 			}
 			headers.RequestId = &value
 		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetVenueResponse304Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers GetVenueResponse400Headers
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {

@@ -109,7 +109,7 @@ func fiveCalls(ctx context.Context, baseURL, token string, out io.Writer) error 
 	fmt.Fprintln(out, "4 finalize:", fin.StatusCode(), fin.JSON200.Status, fin.JSON200.Payment.Status)
 
 	// 5 Return: the booking, any time.
-	got, err := c.GetReservationWithResponse(ctx, res.Id)
+	got, err := c.GetReservationWithResponse(ctx, res.Id, nil)
 	if err != nil {
 		return err
 	}

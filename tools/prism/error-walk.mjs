@@ -27,7 +27,7 @@ async function call(method, path, { auth = token, body, headers = {} } = {}) {
   } catch {
     json = undefined;
   }
-  return { status: res.status, json, text };
+  return { status: res.status, json, text, headers: res.headers };
 }
 
 function expect(what, res, status, code) {
@@ -57,6 +57,17 @@ if (!prime.data.length) {
   process.exit(1);
 }
 const held = expect("201 hold prime", await call("POST", "/v1/reservations", { body: { slot_id: prime.data[0].id, party_size: 2, guest }, headers: { "Idempotency-Key": key() } }), 201);
+// A conditional GET: the hold's ETag sent back answers 304 without a body (Prism checks
+// the 304 and its headers against the spec too).
+const first = await call("GET", `/v1/reservations/${held.id}`);
+expect("200 a reservation, with an ETag", first, 200);
+const etag = first.headers.get("etag");
+const again = await call("GET", `/v1/reservations/${held.id}`, { headers: { "If-None-Match": etag } });
+if (!etag || again.status !== 304 || again.text !== "" || again.headers.get("etag") !== etag) {
+  console.error(`error-walk: If-None-Match ${etag}: ${again.status} ETag ${again.headers.get("etag")} ${again.text.slice(0, 200)}; want 304, no body, the same ETag`);
+  process.exit(1);
+}
+console.log("error-walk: 304 the same reservation with If-None-Match");
 expect("402 finalize without payment", await call("POST", `/v1/reservations/${held.id}/finalize`, { headers: { "Idempotency-Key": key() } }), 402, "payment_required");
 
 // 422: one Idempotency-Key, two different requests.

@@ -1960,6 +1960,18 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
+        /** @description Not modified: the answer is still the one whose `ETag` you sent in `If-None-Match`; reuse your copy. No body. */
+        NotModified: {
+            headers: {
+                "API-Version": components["headers"]["ApiVersion"];
+                "Cache-Control": components["headers"]["CacheControl"];
+                ETag: components["headers"]["ETag"];
+                "Request-Id": components["headers"]["RequestId"];
+                Vary: components["headers"]["VaryAuthorization"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description The body is too large. Codes: `body_too_large`. */
         PayloadTooLarge: {
             headers: {
@@ -2128,6 +2140,8 @@ export interface components {
         IdempotencyKey: string;
         /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
         IdempotencyKeyRequired: string;
+        /** @description The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too. */
+        IfNoneMatch: string;
         /** @description Page size, 1 to 100. */
         Limit: number;
         /** @description The reservation's id. */
@@ -2141,6 +2155,10 @@ export interface components {
     headers: {
         /** @description The version of this contract (the document's `info.version`) that answered; see the versioning guide (`/docs/guides/versioning`). */
         ApiVersion: string;
+        /** @description How long this answer may be reused without asking: `private, max-age=60` for venues, `private, max-age=5` for availability (a hold on a slot that went meanwhile answers `409 slot_unavailable`), `private, no-cache` for a reservation (revalidate every time, with `If-None-Match`). `private`: for your own client only, never a shared cache. Every other answer to a call with a token is `no-store`. */
+        CacheControl: string;
+        /** @description A strong validator of this answer (a hash of its body). Send it back in `If-None-Match`: while the answer would be the same, PRIMA answers `304 Not Modified` without a body. It changes as soon as the answer does (a hold changes `tables_left`, a payment changes a reservation). */
+        ETag: string;
         /** @description The quota left (IETF draft-ietf-httpapi-ratelimit-headers): `r` requests may be sent now, and the quota is whole again in `t` seconds. */
         RateLimit: string;
         /** @description The quota (IETF draft-ietf-httpapi-ratelimit-headers): `q` requests per `w` seconds. The policy is `default`, `partner` (your account's own limit) or `auth_failures` (failed authentications from one address). */
@@ -2149,6 +2167,8 @@ export interface components {
         RequestId: string;
         /** @description Whole seconds to wait before the next request can succeed. */
         RetryAfter: number;
+        /** @description `Authorization`: the answer depends on the token (each partner sees its own venues, slots and reservations). */
+        VaryAuthorization: string;
     };
     pathItems: never;
 }
@@ -2273,7 +2293,10 @@ export interface operations {
                 /** @description The `id` of the last object of the previous page; the page starts after it. */
                 starting_after?: components["parameters"]["StartingAfter"];
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2283,13 +2306,17 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    ETag: components["headers"]["ETag"];
                     "Request-Id": components["headers"]["RequestId"];
+                    Vary: components["headers"]["VaryAuthorization"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SlotList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2434,7 +2461,10 @@ export interface operations {
     getReservation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description The reservation's id. */
                 reservation_id: components["parameters"]["ReservationId"];
@@ -2447,13 +2477,17 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    ETag: components["headers"]["ETag"];
                     "Request-Id": components["headers"]["RequestId"];
+                    Vary: components["headers"]["VaryAuthorization"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Reservation"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2791,7 +2825,10 @@ export interface operations {
                 /** @description The `id` of the last object of the previous page; the page starts after it. */
                 starting_after?: components["parameters"]["StartingAfter"];
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2801,13 +2838,17 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    ETag: components["headers"]["ETag"];
                     "Request-Id": components["headers"]["RequestId"];
+                    Vary: components["headers"]["VaryAuthorization"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["VenueList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2820,7 +2861,10 @@ export interface operations {
     getVenue: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description The venue's id. */
                 venue_id: components["parameters"]["VenueId"];
@@ -2833,13 +2877,17 @@ export interface operations {
             200: {
                 headers: {
                     "API-Version": components["headers"]["ApiVersion"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    ETag: components["headers"]["ETag"];
                     "Request-Id": components["headers"]["RequestId"];
+                    Vary: components["headers"]["VaryAuthorization"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Venue"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];

@@ -51,7 +51,7 @@ func TestDecodesWhatV1MayAdd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.GetReservationWithResponse(ctx, id)
+	got, err := c.GetReservationWithResponse(ctx, id, nil)
 	if err != nil {
 		t.Fatal("the extended reservation:", err)
 	}
