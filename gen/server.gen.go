@@ -84,6 +84,45 @@ func (e AuditEventListObject) Valid() bool {
 	}
 }
 
+// Defines values for AvailabilityCalendarObject.
+const (
+	AvailabilityCalendarObjectAvailabilityCalendar AvailabilityCalendarObject = "availability_calendar"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityCalendarObject enum.
+func (e AvailabilityCalendarObject) Valid() bool {
+	switch e {
+	case AvailabilityCalendarObjectAvailabilityCalendar:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AvailabilityCalendarDayStatus.
+const (
+	Available AvailabilityCalendarDayStatus = "available"
+	Closed    AvailabilityCalendarDayStatus = "closed"
+	Limited   AvailabilityCalendarDayStatus = "limited"
+	SoldOut   AvailabilityCalendarDayStatus = "sold_out"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityCalendarDayStatus enum.
+func (e AvailabilityCalendarDayStatus) Valid() bool {
+	switch e {
+	case Available:
+		return true
+	case Closed:
+		return true
+	case Limited:
+		return true
+	case SoldOut:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelReservationRequestReason.
 const (
 	Duplicate        CancelReservationRequestReason = "duplicate"
@@ -819,6 +858,45 @@ func (e SlotListObject) Valid() bool {
 	}
 }
 
+// Defines values for SlotLookupStatus.
+const (
+	SlotLookupStatusBookable            SlotLookupStatus = "bookable"
+	SlotLookupStatusNotFound            SlotLookupStatus = "not_found"
+	SlotLookupStatusPartySizeOutOfRange SlotLookupStatus = "party_size_out_of_range"
+	SlotLookupStatusUnavailable         SlotLookupStatus = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the SlotLookupStatus enum.
+func (e SlotLookupStatus) Valid() bool {
+	switch e {
+	case SlotLookupStatusBookable:
+		return true
+	case SlotLookupStatusNotFound:
+		return true
+	case SlotLookupStatusPartySizeOutOfRange:
+		return true
+	case SlotLookupStatusUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotLookupListObject.
+const (
+	SlotLookupListObjectList SlotLookupListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the SlotLookupListObject enum.
+func (e SlotLookupListObject) Valid() bool {
+	switch e {
+	case SlotLookupListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SlotStatus.
 const (
 	Open      SlotStatus = "open"
@@ -1203,6 +1281,65 @@ type AuditEventList struct {
 //
 // Example: list
 type AuditEventListObject string
+
+// AvailabilityCalendar Per local date of a range, whether a search with the same filters finds a table.
+type AvailabilityCalendar struct {
+	// Data One entry per local date of the range, in date order.
+	Data []AvailabilityCalendarDay `json:"data"`
+
+	// Object Always `availability_calendar`.
+	//
+	// Example: availability_calendar
+	Object AvailabilityCalendarObject `json:"object"`
+}
+
+// AvailabilityCalendarObject Always `availability_calendar`.
+//
+// Example: availability_calendar
+type AvailabilityCalendarObject string
+
+// AvailabilityCalendarDay One local date of an availability calendar.
+type AvailabilityCalendarDay struct {
+	// BookableSlots How many slots that day the search would list.
+	//
+	// Example: 6
+	BookableSlots int `json:"bookable_slots"`
+
+	// Date The local date (YYYY-MM-DD).
+	//
+	// Example: 2026-12-04
+	Date openapi_types.Date `json:"date"`
+
+	// FirstTime Earliest local start time (HH:MM) of a bookable slot; null when none.
+	//
+	// Example: 17:30
+	FirstTime *string `json:"first_time"`
+
+	// LastTime Latest local start time (HH:MM) of a bookable slot; null when none.
+	//
+	// Example: 22:00
+	LastTime *string `json:"last_time"`
+
+	// NextAvailableDate On a `sold_out` or `closed` day, the next date with a bookable slot (looked for up to 62 days after the range); null otherwise, or when there is none.
+	//
+	// Example: 2026-12-05
+	NextAvailableDate *openapi_types.Date `json:"next_available_date"`
+
+	// Status `available`: more than 2 bookable slots. `limited`: 1 or 2 bookable slots.
+	// `sold_out`: slots for the party that have not started exist, none with a table left.
+	// `closed`: no slot for the party that has not started (closed, a closure, past, or none seats the party).
+	//
+	//
+	// Example: available
+	Status AvailabilityCalendarDayStatus `json:"status"`
+}
+
+// AvailabilityCalendarDayStatus `available`: more than 2 bookable slots. `limited`: 1 or 2 bookable slots.
+// `sold_out`: slots for the party that have not started exist, none with a table left.
+// `closed`: no slot for the party that has not started (closed, a closure, past, or none seats the party).
+//
+// Example: available
+type AvailabilityCalendarDayStatus string
 
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
@@ -3044,6 +3181,68 @@ type SlotList struct {
 // Example: list
 type SlotListObject string
 
+// SlotLookup Whether one slot is bookable for the party now.
+type SlotLookup struct {
+	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
+	Price *Price `json:"price"`
+
+	// SlotId The id asked.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// Status `bookable`: a hold for the party can take a table now (still a snapshot: a hold
+	// may answer `409 slot_unavailable`). `unavailable`: no table left for you, or the
+	// slot has started or was withdrawn. `party_size_out_of_range`: the slot does not
+	// seat the party. `not_found`: no such slot among the venues you may sell.
+	//
+	//
+	// Example: bookable
+	Status SlotLookupStatus `json:"status"`
+
+	// TablesLeft Tables the party could hold now; 0 unless `status` is `bookable`.
+	//
+	// Example: 3
+	TablesLeft int `json:"tables_left"`
+}
+
+// SlotLookupStatus `bookable`: a hold for the party can take a table now (still a snapshot: a hold
+// may answer `409 slot_unavailable`). `unavailable`: no table left for you, or the
+// slot has started or was withdrawn. `party_size_out_of_range`: the slot does not
+// seat the party. `not_found`: no such slot among the venues you may sell.
+//
+// Example: bookable
+type SlotLookupStatus string
+
+// SlotLookupList One answer per slot id asked, in the order asked.
+type SlotLookupList struct {
+	// Data The answers, in the order of `slot_ids`.
+	Data []SlotLookup `json:"data"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object SlotLookupListObject `json:"object"`
+}
+
+// SlotLookupListObject Always `list`.
+//
+// Example: list
+type SlotLookupListObject string
+
+// SlotLookupRequest Slot ids to check for a party.
+type SlotLookupRequest struct {
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// SlotIds Up to 100 slot ids; a repeated id is answered each time.
+	//
+	// Example: ["slot_01jf8x9a1b2c3d4e5f6g7h8j9k"]
+	SlotIds []string `json:"slot_ids"`
+}
+
 // SlotPriceInput The price of a prime slot, in the venue's currency.
 type SlotPriceInput struct {
 	// Amount Price in minor units.
@@ -3590,6 +3789,33 @@ type SearchAvailabilityParams struct {
 	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
 }
 
+// GetAvailabilityCalendarParams defines parameters for GetAvailabilityCalendar.
+type GetAvailabilityCalendarParams struct {
+	// From First local date (YYYY-MM-DD), inclusive.
+	From openapi_types.Date `form:"from" json:"from"`
+
+	// To Last local date (YYYY-MM-DD), inclusive; at most 61 days after `from`.
+	To openapi_types.Date `form:"to" json:"to"`
+
+	// PartySize Number of guests.
+	PartySize int `form:"party_size" json:"party_size"`
+
+	// VenueId Only slots of this venue (a venue you may not sell is a 404).
+	VenueId *string `form:"venue_id,omitempty" json:"venue_id,omitempty"`
+
+	// City Only venues in this city (case-insensitive).
+	City *string `form:"city,omitempty" json:"city,omitempty"`
+
+	// TimeFrom Earliest local start time, inclusive (HH:MM, 24-hour).
+	TimeFrom *string `form:"time_from,omitempty" json:"time_from,omitempty"`
+
+	// TimeTo Latest local start time, inclusive (HH:MM, 24-hour).
+	TimeTo *string `form:"time_to,omitempty" json:"time_to,omitempty"`
+
+	// Type Only standard (free) or prime (paid) slots.
+	Type *SlotType `form:"type,omitempty" json:"type,omitempty"`
+}
+
 // ListOperatorReservationsParams defines parameters for ListOperatorReservations.
 type ListOperatorReservationsParams struct {
 	// VenueId Only reservations at this venue.
@@ -3776,6 +4002,9 @@ type ReceiveStripeWebhookParams struct {
 	StripeSignature string `json:"Stripe-Signature"`
 }
 
+// LookupSlotsJSONRequestBody defines body for LookupSlots for application/json ContentType.
+type LookupSlotsJSONRequestBody = SlotLookupRequest
+
 // RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
 type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
 
@@ -3832,6 +4061,12 @@ type ServerInterface interface {
 	// SearchAvailability Search bookable slots
 	// (GET /v1/availability)
 	SearchAvailability(ctx echo.Context, params SearchAvailabilityParams) error
+	// GetAvailabilityCalendar Availability calendar
+	// (GET /v1/availability/calendar)
+	GetAvailabilityCalendar(ctx echo.Context, params GetAvailabilityCalendarParams) error
+	// LookupSlots Check slots by id
+	// (POST /v1/availability/lookup)
+	LookupSlots(ctx echo.Context) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /v1/openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -4096,6 +4331,82 @@ func (w *ServerInterfaceWrapper) SearchAvailability(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SearchAvailability(ctx, params)
+	return err
+}
+
+// GetAvailabilityCalendar converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAvailabilityCalendar(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAvailabilityCalendarParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Required query parameter "party_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "party_size", ctx.QueryParams(), &params.PartySize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter party_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "venue_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "venue_id", ctx.QueryParams(), &params.VenueId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "time_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "time_from", ctx.QueryParams(), &params.TimeFrom, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter time_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "time_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "time_to", ctx.QueryParams(), &params.TimeTo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter time_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAvailabilityCalendar(ctx, params)
+	return err
+}
+
+// LookupSlots converts echo context to params.
+func (w *ServerInterfaceWrapper) LookupSlots(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LookupSlots(ctx)
 	return err
 }
 
@@ -5123,6 +5434,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/venues", wrapper.ListVenues, options.OperationMiddlewares["listVenues"]...)
 	router.GET(options.BaseURL+"/v1/venues/:venue_id", wrapper.GetVenue, options.OperationMiddlewares["getVenue"]...)
 	router.GET(options.BaseURL+"/v1/availability", wrapper.SearchAvailability, options.OperationMiddlewares["searchAvailability"]...)
+	router.GET(options.BaseURL+"/v1/availability/calendar", wrapper.GetAvailabilityCalendar, options.OperationMiddlewares["getAvailabilityCalendar"]...)
+	router.POST(options.BaseURL+"/v1/availability/lookup", wrapper.LookupSlots, options.OperationMiddlewares["lookupSlots"]...)
 	router.GET(options.BaseURL+"/v1/reservations", wrapper.ListReservations, options.OperationMiddlewares["listReservations"]...)
 	router.POST(options.BaseURL+"/v1/reservations", wrapper.CreateReservation, options.OperationMiddlewares["createReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id", wrapper.GetReservation, options.OperationMiddlewares["getReservation"]...)
@@ -5825,6 +6138,458 @@ type SearchAvailabilitydefaultJSONResponse struct {
 }
 
 func (response SearchAvailabilitydefaultJSONResponse) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendarRequestObject struct {
+	Params GetAvailabilityCalendarParams
+}
+
+type GetAvailabilityCalendarResponseObject interface {
+	VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error
+}
+
+type GetAvailabilityCalendar200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetAvailabilityCalendar200JSONResponse struct {
+	Body    AvailabilityCalendar
+	Headers GetAvailabilityCalendar200ResponseHeaders
+}
+
+func (response GetAvailabilityCalendar200JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAvailabilityCalendar400JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAvailabilityCalendar401JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAvailabilityCalendar403JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAvailabilityCalendar404JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetAvailabilityCalendar429JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetAvailabilityCalendar500JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetAvailabilityCalendar503JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendardefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetAvailabilityCalendardefaultJSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlotsRequestObject struct {
+	Body *LookupSlotsJSONRequestBody
+}
+
+type LookupSlotsResponseObject interface {
+	VisitLookupSlotsResponse(w http.ResponseWriter) error
+}
+
+type LookupSlots200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type LookupSlots200JSONResponse struct {
+	Body    SlotLookupList
+	Headers LookupSlots200ResponseHeaders
+}
+
+func (response LookupSlots200JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LookupSlots400JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LookupSlots401JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LookupSlots403JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response LookupSlots413JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response LookupSlots415JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response LookupSlots429JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response LookupSlots500JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response LookupSlots503JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlotsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response LookupSlotsdefaultJSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14182,6 +14947,12 @@ type StrictServerInterface interface {
 	// SearchAvailability Search bookable slots
 	// (GET /v1/availability)
 	SearchAvailability(ctx context.Context, request SearchAvailabilityRequestObject) (SearchAvailabilityResponseObject, error)
+	// GetAvailabilityCalendar Availability calendar
+	// (GET /v1/availability/calendar)
+	GetAvailabilityCalendar(ctx context.Context, request GetAvailabilityCalendarRequestObject) (GetAvailabilityCalendarResponseObject, error)
+	// LookupSlots Check slots by id
+	// (POST /v1/availability/lookup)
+	LookupSlots(ctx context.Context, request LookupSlotsRequestObject) (LookupSlotsResponseObject, error)
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /v1/openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -14394,6 +15165,77 @@ func (sh *strictHandler) SearchAvailability(ctx echo.Context, params SearchAvail
 		return err
 	} else if validResponse, ok := response.(SearchAvailabilityResponseObject); ok {
 		return validResponse.VisitSearchAvailabilityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAvailabilityCalendar operation middleware
+func (sh *strictHandler) GetAvailabilityCalendar(ctx echo.Context, params GetAvailabilityCalendarParams) error {
+	var request GetAvailabilityCalendarRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAvailabilityCalendar(ctx.Request().Context(), request.(GetAvailabilityCalendarRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAvailabilityCalendar")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAvailabilityCalendarResponseObject); ok {
+		return validResponse.VisitGetAvailabilityCalendarResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LookupSlots operation middleware
+func (sh *strictHandler) LookupSlots(ctx echo.Context) error {
+	var request LookupSlotsRequestObject
+
+	var body LookupSlotsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LookupSlots(ctx.Request().Context(), request.(LookupSlotsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LookupSlots")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LookupSlotsResponseObject); ok {
+		return validResponse.VisitLookupSlotsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15635,430 +16477,462 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2Lchu3li8OvwqKZ76ydE6LIinJF6qm6mjHTuITO3Ese2f2RP7YUDcoYqsJMA1QFOPtqnmaebB5kn9h",
-	"LaAbfSOblGQ7CaemdqxmN64L64a1futjJ5LTmRRMaNUZfuywWzqdJQz+fZYkMqKaS2H+UvPplKbLzrDz",
-	"biGJppcJU+SazTQZy5RQMqOpFiztBJ0bmsyZ+SRKGdUsHlHdGXYGvcHjg37/YDB41+8Ne+b//7MTdHjc",
-	"GXZoEo16/X+On94OoifTE/F49uS3p+kz1dP9m8GiE3Tk5T9ZpOHNbExBx3Y5gjZmWmAbv/fp4PIoOo5P",
-	"2OPxk6unk2f/7F13gk7KEkYV80czOOgN3vWfDY/caOw7cWc4poliQUclUmP78C8c5DPavxxER/ExOxk/",
-	"vnoyefrPZ6YDXJPOcOD+OdL0monOsPfpU9A5m8dcv7hhQr/iShdX9CfByJgLmvDfmb+AMdW0M/z1YydK",
-	"OBN6ROM4hcEfdXvdfv+o+6QTdOJ5CgsymqrOsD/onrhFncerF4THbDqTmoloObpmZhyPx/1oQJ+xg5PL",
-	"J/HBMXs6PnhGe5cH/WgQH7Hj8Ql9fNkJOlOmJ9J08ean83eF3TFzHDEzSfM4iuZpumb/U/bbnCm7xin7",
-	"bTUdpHKuWWfYObzpH6ZMsfQGpq4Oh95fIx4fequpNNVzsy29XtDR8poJ7EzL61Xr8+lD0JlQNZrKlGXk",
-	"kM00MXtotvUbKiKWvM17L52VCSNXZoKEqmsWEy1JBF/425wyqsyHbjFYPLpcjuAzr48Emv95LjUr9vFS",
-	"KB4zoieMjBkjCy5iuSicQ/v9ZcI6Q53OWdCBnRGR+Xyu4k7QGTM2olM5F7ozfHJilmqcMjaaC80T/7wc",
-	"ZefloHcy7PX87Y+8cY5+g4GaDR7PRVxqu7hbMHOFm7E8jgfXR9NjcTJ7/NuT9Kl6pns33i52IinGPJ0y",
-	"M+h8DewScXFFhFwQ7FSR9+fPyZOTbq9HqIjJNWMz/9neSe//R+QYVm6WshnlMcFx7nf9hWfxm5RPWeMm",
-	"n9k9TVhMZuZN4s0vIBOajO2IYNSVfYFlmMmEm/34CFsxY2lkTtHwpId7o5czQ/juub89o4mcp2p0ycZA",
-	"qoNjf2G+TRkjfkcEviGDYwKfEfwM1sAb9SmhY81SoidUk8ZlIhxFQLfzKehka1DisEfvBv1h/2TYe2zO",
-	"u90+nHMkYzOpN29fHzz54fjn/3iWv9DANgbD4z4000K05IyRi7lmwB17QYfdzrghN/OpmCdJ0MGTZqTf",
-	"lAK105j+XysJu5GcmtXmqdIjQadmvGcx7QSdhOZPXskbltDI0PtsIoV59H/6g/7g5OSk1z8+MsszkUk8",
-	"yvseTemt67/dCZjKmI95VKYWIxEXLK4nhcIRmVBxxRShKSM0ithMs9gRw0pagN0VElawcyYEv2Gpouky",
-	"sKwGlQHCx2QmleKXCev6XMFryZPZKRszw4HMUsk0ZunB06fH/YF9YzlShnmbCczocgon4WPH8ZD+Sc8w",
-	"EfxzFNGZnqdGZhefW8YzYyLm4qozLP9ivkBuZKWrYlHKzIhnfKQub1fshn11dPv0+98G01eG2VYYasyi",
-	"hAtmaRw32s5lxIWG/8RtOjNLksobHjMj+xUV8aW89TmimkcRY2Y+n7IuFKgNuwXzF2w2T2dSGYIzZ7Fh",
-	"BT8EHbsAowgOjBuKYlSbpzRltDPsxFyYv1IJ7GETNVFpmmpVYpLHVbGaSzzHWI2OacWAkTKdoDOfxWU2",
-	"WOG4N0xYccO1We0f2YL8Q6bXsAdcceBWXNOEU+EU8hsmVitilu/9pDRLOSWv5jPDEjWfstHvyP/Opizl",
-	"ET38kS1G0N0nO5SRWooIjrPWbDrTqDEDN2VpKtNs7xOqxzKdFljF+duDp08H/aPC7i1FhOoA/KNpMZ78",
-	"Z+cTCPVEqnnKKiI8kYrFxPAqHrFNzRizDaNxKqde14Nj94OW5cewylEiW5o9kR1zkOuKb1J+QzUjTtv2",
-	"1eERHY9ZpOGII3Gq0YLrSZzShegMH9udsuPtP0WCg2c41CN8gvvVhiJgYVFyP8dzHFcVYa7UnKXEHnRF",
-	"9o57AxLRNB7ZR/G+v+5yriMJZOZ+9rt5y36bG1l6FlUVsqOD5+ScRfPU9EkEHu3allPbyohiM14H5xlT",
-	"KFLKXE9kyhWKSTP6+pY9npK32UKTdC9WNcm/iuqIx3+nKO4Uxa9HUdxpiX+J1frDqoieU2S9ilhhkn8A",
-	"FbH/UCpiaTFQRQSh0ezUW0h06inD2fSEUGK4HviYlnKeEuBThBc0g88iOzZmvhtz2fZknC/kL+xyIuX1",
-	"CxHPJBcl3/ffpLzm4kp5mo9ZR9/oydYQdF3DtHxZ0fWJv/A8a+JD0JmnZs0nWs/U8PDQTrtr1//QDE8d",
-	"miNDcdzAefQ7Cf77ooYGLmTc97HZbBXJGVObGgy+cmHeeXLQGxwMetW7kTVuaksic7WmP0tDs1TGc1B1",
-	"STRh0bWca18Ew9xysjCTaXe5Ypun0ZQdpGxB01iBnEnZmN9abkRHM6pHx+OnP8NG3cjrgnJl13H4K/IA",
-	"NUwZNVtKbyhP6CVPuF66Z76xU/tskXLNOh/MXj5nCdMsXkmExjph9hejmV6Z4+VfxGAbznsOa7Jgq5ck",
-	"W9QF9jxyHQCFfc9ooifLEnEl/KbQb8bA5LX9KllrQUxYsjMeqsZD4Yfiy/djIpQ+7btPv5zRUBrRUYGv",
-	"7MyIO5sRfzUTInOWuObtRfCmBsVf3phoXMiv0LQw4mQzq8KxmT+AVdFra1XYXXCLIqQe0dks4RFcqhfs",
-	"CvMqWBE/Sv2W0bgk41/zKxQlijiy90WzUcqUi/24pEA+0izZNPvOiBBNDFM0YnVgROTRKUnngjwCNYvg",
-	"q+yRmXk25LmwilTCQJX4acbE2ZuXz2U0d/zO14e4IrH9iezRy5THVyX3LBdjaf6ruU7QOffy9Rl5g/yW",
-	"nL15CSQAg+wMO/1ur9szA5IzJuiMd4ado26vewQMWE/MlD95w/rH2etXmw7JNT0k0PKFMCMcXghCYIhD",
-	"Uhmh+c0OcUj63cfd3oXo4CBSqmXayk97iQZMYRfX+i63Vzk+izrRTkNIZESTkWEEBWbSqZXe62X03a2N",
-	"tZK8QSDVOLic5ClLjXp/2s7z8yfx/LiTf55IXT7yZvcKRmH1gD7t2TVav9O1h+eon/1ilsv80i8FWdlR",
-	"5LSOuv7j4iMu8AikPGI1qmyFrGegu+SsLJ/3+/PnpH/S6/Z6ZMbSjNsZoo8mLJ4neEHYRk2poe2j/juY",
-	"YS1tG37uxVU+zuIqbRSoPaOlYMvtdZXWN52OSv7uTk8xlFOO0Q2IfgyfZGgcp0yphgNntsiuuSEDLlgf",
-	"LmOPyC9MaXKsJ+Rcp4zB/kulaeKES7/X6x97xvCfxbSvrlELwVnHuGq0fxWlfIaivfM9FfGUxozMqNKU",
-	"cAEjg1X/O08SegUmZjvu94Xt5lrem3EP5Pc5/zQju+bCTCyR5uCDnxRUWI/JKn4FB9kZYNXDDn674nG/",
-	"pGnnwzq2/ynovEEx/RJMLner/w3K5oar9zggTngTKWpDp8sMD18fZaHLUyrmNKmjjNZGX7aoRaux1tCz",
-	"/cOEa4wCfLS5HSCvCzq+9RJ6amsWdwCR58VOm3zorfzYToHAEPWP2WLsQhN2oQk7n+IuNGEXmrALTdgZ",
-	"qPdvoMIEp+rKOkjKzpH+dCB8xuWiQ+3K14v8ks7QkKR25vPTR4pMuNIyXdbnqyGf9q8wP3Yw3BSXB8JM",
-	"wbVsOm+dKJiym5YT9zOMakJkW2Yd1aWL3fYa0v+qS4wTDFauR+Zgl4XDsm5Z3PkoLUt1UY5mX92yeLMs",
-	"ro0V0NnStBbUsHje26dECpd4xxW5YVdM05RT0V29sBgp/qxmYavLevzbV7ewlqG2zV30znzdcZ/RK/Bl",
-	"+IEV9ad9p/HvNP6dxr/T+Hca/07j32n896nxtxPk5/YmpizBF4xdJ0viLmo2T2pbgl9XT+YgqLkZM9Wd",
-	"D82X00ywFNrVk1TOryZZcGv/YGCIZCJT/rsUI2z6cXZdFk1aZsJ5cylfgR23uwIbnKy4AYvkDWCYFO+/",
-	"Bifu+suCMrQ4XmqULUZn+ORpfo11jHQHK9t/hmcHDlMn6AzM0oPXvHhubmjC42J+odmt7BcL04CEuNld",
-	"1nki9SrtD+byF1D7mvQuEVd536Bf4n13ufOFgInCna+jhnV3vi0J/snmBP9kU4JvKSPsVW3CxrozPKqS",
-	"+dfC+ot8F4O+a9iulrMZ6B3+0TmfzLVZKRLLhbj7nY5ynWCPKZ+xmrucM8hEJTS7IXOoTBAHbvWH0hH2",
-	"L22cpnL0M/uP68Gr6/jl4vv5E37bo5fR8xff9u9w3QVNsxtdabtf03bJX1XsqlvQBg0pjTKL91PQeQ//",
-	"Xpm1Y/bTpu746+HMhNIr6EXwnQdFPf/Y9FoTA3BG3DXr7uL/3i7+73ypT0VMKEmkuCKCGvpJDhZcMGKO",
-	"81/gxv+ebuuB3FfpC9Wgl0xh2B2C3SH44x+CVqpBKdsM8yDLSBJEsEWWdmZTSblWxPopNs0o3D458o75",
-	"bGZdrWdlMVEsGr0e//Dzs/Tpdz/847f03eKf7988f/ry1Zv/fCkHr+grer7wdQYmjCCPO5umaJZWuB5U",
-	"0Rtijf3ytS/qnZaonefAruJbFjE+0+WgpIjxG5uPO6EiLmXjxnNIgNB5+6n9As8F3FdOGI1ZiniiM/53",
-	"lw/wscSm3k1YltEAnJFDQrBOaaTJnjnxLvT/kSIhF2PZta+H+8hTqVALlrL4lCiGPMK+YFTxqzmPGdkL",
-	"D2MZqUP4Sx3mv4f7hs+paMKm1ENBhbSFfreX66NKp04Vf0s1e8WnXNdP5re51JQYQ4fsvXzx7lsSp3Ss",
-	"DzjT4wOzf3TGD1KqWWKaOLCrtD8kYRoSCwOpyJQuySUjiglNhFwEsBM6a50rspjIhBF6Rbkw7DvUoeEe",
-	"UsSqaUYXnZiN6TzRF53T9N97p/rfB6vn9ybj5U2z3GyCv3kTNBZmuMjHTEyjKDzM7EI71DAgoSX2kOxB",
-	"bC2NQGF4pIhcCAKd7BOZktCYQKMx5ck8ZSoke+afDC0jJrQVUIqMUzkF9d4qJftt1uu3fx/0eqeLphXD",
-	"Wb2M69aKKzfrR4rw+BSWjhGuyWLCBFnKOdC7IXdIU2kazlqI1Lpx6XR5ZrSP6sB+Afqxy0+0JAvKtS9o",
-	"BbvVbuRG7SHW99wwvr4xZgWfzqfwbzsYY75dsRQjGGY0pVOmLVN4mYPQ/sBqqOyMzAX/bc7INVuCTau9",
-	"pSR7lLx///K5oRVKrqSMSTSRPGL7XWJmzZlCqWpmougUWzGH6FLGS5KyWUKXCJzKU2XmqWZSKNR6BNzN",
-	"G7LNnQjeaA/McOv3qC2MLr19xcSVnnSGg5MTWDj3d79uH4tLZSNl4z/ekqXZyFF7+oxL2MCw3xjbxdj0",
-	"AembQ9Dv9bL5/DZnEORipwOcprDvlj10hnhNa2dg/pjSW3sSer0156JwGV/PQVgp/obH2RhnVE/yIZbC",
-	"Dtot+PqL3HypHx/Xre15InXTyFUi9aohu/uodmNd72hdP1hNU2MJNLBFM+aQx6Gz0hKqNEHtyTPcbric",
-	"KzB8T/ERkBG4Qq21x3UTHSk7gBG8WCCotYMHG7xpqcHUWbXW2fVAu8Veb/itHu4nUJGBRwDD/xuNv6Oa",
-	"LejSZkpqd0+O+bRmKof/VKgkZsP42LF3beaT2HcNuqtTexkXdGIZjUp6stGIMy0ZVEB4Wf2vxkamTCl6",
-	"xeya2teIe41YpcLwVj41/5jrUyKknhhlc0EViSY0vcI3JiyJkbcuLWRgkpRYbIlHdjfGRbeLTmfczuDT",
-	"J383/y1l486w878Oc7D/Q/xVHb4w77+1O4T7VSWqhgXokm9kzNTQaGd1CxmamfgWwJuXB54JUDcs+/ah",
-	"ZyzkqtUBEv2q73IlDKbyNxrbJ3elNqu0jLiAK7eNCa36fU5juVOZTOfK6F+EajKVSpNBz3qd6bTw4rYk",
-	"YrsfuY8fhFycrsEVsf35lFJaCavc24dTrpSxyAoP5+JayIUwD40W4n9ZKmJQ+t7djcm5HsnxKKXiioWn",
-	"qPyHb346f0cOb/qH1vZWhwquV8y3zhxX/Ar8ZCzr84uT9DdSjBMebUvQNNEsFVTzG7iC/hA4Egep6qME",
-	"bEbhNZ/7TJRqUALIhCoibP0QNI+NhnrsE3lRGfi6KTyym+EpzeiQ1UYR0Cyn+/L6GCqDZ0Lq0aWU1+6h",
-	"F3IXe39rJgzpjEABzZ7DX6OU0WiCb/vKH4zAPywFH20013I8Hs2oUvgpxg/5XZcPFxejuTIHSAoibQ6s",
-	"/YcxqgMS2gveS5bIBWbkhmA8hHnhlsIifPHT9K1ML3kcI8zb9vKBCzUfj3mEcWaRnG16fGob8A8QV6g5",
-	"CMaMpV40ByzgGWLRba0+zFgK7FOKhzk0iJw3pUujKpFYgmGan5DqEhgaxJDoay7ijJKNDWvdQbZNKQgl",
-	"oeHljiwP/+e//jvMaTMwmhj1qDb/TiyJ1BOW7n9xWiwb+HOF5v0dyLJ0gFNsc0PSbGqkRJ4lLRb0YJqk",
-	"jMZLYr5wWJkxH0OAXOZX6pL3ihEK1yHOZ4F/uRc86VDvT9hcSniTehBir1sNbxUE0Fy+AtkhqF3sL88n",
-	"XwpQG5IXOYVtzyuxqa0stsrHORGeyymzFpghrkUqxRVIqnlKFI9Zl7wElVTRseFFJAWT7A9kia2fYM5K",
-	"/VX68tTzo9Tfyrm4IzdLmZLzNGJOyd+QdGo+z4nnR0nUPJr4QpWs9on5TKnW5fb1aa5ukujJysmlvDKg",
-	"SMq5ZqCcjs3OfXkaekOXiaTxOylf0fSK3Y2UwIzUUo4SaGszQqp8XPQWgaOcKwK/QsSHIH3y+m/dr9qi",
-	"caPWUuLIc/IozveroIRpjhUS348fMfOFbudB9D6v9x16FzE5h+EKVGEvbHPJNNnDm3/SABO5b3YGAhCs",
-	"1xk7wBhJIw/ACoWUl8D8OwdIwYtis3+C3eqR0myW52u4XjqVNJa1uJXb2hu2lQd1WVaWuOq0dHsHRrBf",
-	"jubLk/o5liN67/lV7kTttrzRXfw8tS0Uad6+A+zE6FMpTXmyJN4nRW95LAVzLnIXJsfAte5i0uC3A7it",
-	"IbhUwR9Jc0PkyYgKQ4rgrYFALxcHbi2eqbTYlkal0xBPaR6PKU/kDUv36xYtcy9VtyXskl8o1yT0Fi8L",
-	"tQCvDGjAp4QScIUW1zMsLeiXPQs2iuEgu69b/V0W8AB78U7K11QsbXPqjkoo1QzdbhvLitKn3pmRkkyp",
-	"WGaBMZsehq2pPR/SA3Dh6qwyhdNbiZVk2iUvzGFBb82EKkLtvy/n0TXTp0Qxo4NrliwDQoWL5rG07AbQ",
-	"EAMEwng8z7MlFhOOacD3Qud+gNhKcs1e9L86yOOuWn1sX/8iB+y9sOL197tqYxYAYas7tvK3Ja2c0TTz",
-	"FzqlgMC7FhgYftpebhSI60FsNxwsDjM7SqV+fV2msCD5A8/Bjw+wFkf8pTn8L7/8cnCWz4bVxzfYfYwm",
-	"NEmYwAj1uriFv+F7KaPJ9N8vsADJRacmQA4JmN3OoGLiH9i/dUo43q9dMiZIIq+umAs8WKMsWfZntICv",
-	"S286c855Ak0HTgLCJMYynVI9JCH81jXjsJdN+MBsR0gUXRq+Hk3InmKMhP5qh/tWvmT3BJAIgdcraPUw",
-	"ZVYVg4vVKVpwNuKLJExDEJ3L87VGF4mZ6ZqwG5YuceC2AdwFKRgxgyV7YWEBwi9/A/FeqPlsJlPN4tcs",
-	"5vQd7O1dDsM8b3E0NU1i4s1mh6KxEe9wMBsaDX4MoyiUxvnH8L4YqfT/zn/6Mefv9XP/0pZpNnvsPU/s",
-	"KoeiYqaW08u6iHUxY6nmzEsEK3/3DddgweXs3MuCKjFwL3Ws3MzL85/IUf/x44M+oclsQg8GxL5LDHkW",
-	"e4C0s0rbNg+t3DJmogG3EfPpJWrgeVv1WWuVxgtpbJWgVFy56kAx3a0uMDCP5/vVDtxmkRW7ylcsRxqw",
-	"qSGfgs5ZdlNfI4Dhep/IMaEYznHNZujaMkzN3cli1laYsoRRxUZUhzX77iXfVIPSGbL5PGgALN4pLS9F",
-	"Q9YOSobOEKovH2hMLq+sPq+JoHyPkdM8DgjWLmMQuxCNwmLH5tEmYfiBl2tdOiLJgi6VHyCBXYn51Gxj",
-	"/thslj+A7HkdYVm8It4QJJrdnhvLEveUpizbzeJc15ZjqHSf7/yKzZ0LJZPYdZ8yPU8F0RJl74SmLCYz",
-	"KZO6DR8c9AYZuED7DbfDimsHZa9j3cBBkcLYmMIIbKaTbftSyoRRYKQZpE5T/HNxIutjmCvDdwAiDYcy",
-	"A8UvdDSoBpuXEfPL7f0EAc7TACvJScT8ZzG5XFp/M2ad+b3Uh7T77AgsMnsGAi/Ey6PUbIalARboydvF",
-	"Ap7aak7msgPL0snGpeeHqUZCObCE6q6WPuOaTdU6bcDjrp9y3TlNKZjuecZeA5sA8ju1qqXHHrkCzbUt",
-	"sa5jRqatAhuChMECA4In64RQtuGwiN78ardrHnOdYVuUaFIw333D4kJoSFGyINiX0Tjqtw1feKTIyzeZ",
-	"v4hanZ+lNywlii5s6L7PeY66vW6/f9R9Unc4c/iYuhPKpxBxgFYAWDFTniTcS9XLj9Kge5K1j7rFZsJq",
-	"HleE1TzekIGXolAaEiTKHmJIVIRIKzadlRW4lhk9laE4xP66EXz/7t0bgi8UOzOW7FZC2JAg4ncWpXD+",
-	"vCSGvR/q+osgGnSNmuOCSWma8pvSEb6biuMbPB+bw1gfKRLmhkCJejbNOAw6EDrQ0KH5CS6FEqoZ2eMx",
-	"nL1wKOjUGsB5z4c3/UM/yPFwWIyzOPQKP1QGkePsNtCNvWR1ecNFqdnr1crNDJ71Y2N4IyQjA+JCmYOs",
-	"reS7mpcWJahPWd7AsvPidiFbiAIxVE94UOCbRX62mlk3yVYHCAJHhGAi/SbSFb/IssFNcwERbGFOCuQe",
-	"tpe5uWDZSOY6rdAF68GMxjJJ5EKdgnKYJ4dBtpih5GJiV/gHlsffAJqBl5foZdLQOObmEU3eeNtp51de",
-	"xWU5XJlAMLPFSqjSRMqoqrM+27TkFsgSO4tHl8sRgpgFHmJBrng6PytscXFJa9uoLnDDwiE6TFP2PDB/",
-	"6sppQWb1JcunAjb1OGUsz/kfM+ZhyHTJuaAzNZFaYxEcuFT2VwbyyjkEQEAKWmWZx4yNHEZcZXhcT0jo",
-	"cHJCEoJ2EQbZSECFEdIY+9yd0jz50IHSFJkq4NBlgosL/fi4U8dmC3g9a0dm37RjA8uxAVzHmLcB6XkZ",
-	"vtnYTnpNA9HWBVocRSikYCHZo1YtTxnbD/Kx1A8Ag9DdWtqHPtEKLDvuYRKZN4tEmf9YpMSgc3sAHtQD",
-	"OWPiAJsEGI4V0EYVvxvSn6FIjrOyzhxgwXCXWoHiAYZX3OjjusXMgEVqHRIW80GQhUxjFZg9UhO5cA6B",
-	"K6fr5wvxmYCY1rHUprX1qCef+4c13OLnudS1gohqN1WzN7Rw0IVckIWcJzGkVEiILLGhTTXWke3NRhLV",
-	"C7wyk61wpz2Z+UrifTOAwtZgMnFVyuVQVXWO2uNB/0nGONyu4G6ogCRywVISUbB+jXVh76yUpiKmaVxE",
-	"hPLpBFGxKvrhSu5XWu98ha8Zm5G5iO0iIdkGJW5Y6P9Ja66XEVKdpWcoGzi6NyzEuFboDYCbwVMi5kmS",
-	"sX7LnWLJVIMb7aiK0VlrWZhmkWYKm9vesipAswH2SUGfqf5c5Ho1v9eaOwAHvvm24of3s4/lqg9rkBwQ",
-	"CCYu21zrCkU0mzurNGFPmTvHD9YxZgtTswFf/qa4wI5Ic1hZo9CYc+Q/22vkxPvd9lptJQw/s318tucx",
-	"ojLJFNhC4Uiu4eGJVPM6gfqcaqas3HdRkRChKxUjMf64QFUQdCfQZxOp6tTiVlcmEY7kIe5LzI8Wg7qO",
-	"UhAPBoCMYWbePKqMZ3Bc7raxRy3r+wOz6167a+1jixJZ9rGZR/d7IWR3ssgmLZ19KHUND2sZYqMlVXKY",
-	"pfzGLGKjJ8v3w4zoeAzBMtWGv7dXBnl5dP9DF5y+4HoSp3QhEF08k1eOaMleD5+ljMZcXO0DvsoShf26",
-	"iwcHv551UnN7C72CTovun0cqh+WIU7aoDKDQ6eNa3xCfNp2OXzDv0Z5/tFMYTRPOMgoGJRqDPJGOrSQH",
-	"JScxFF7asP5TlNZrBTOMq+4M1Y0qMRxp6zENjlqOKUeob0SwKba8FoRmE9eZB4CTs7Sc2fhbmS9fdpaq",
-	"5NV0ONbeT1mp0eRAy4xpfG0j55n/TSsfmZNgd76UcgLoz3AjZdNsKhWKN3eCgX/YHC2XloJuWqNGWVYJ",
-	"vKe6xXKuIzltsglB4nu1qUDVH5IwKxAT5okvyqIPpXFAwizDxQ+Cthe8XKk5SwFLwqb70AjiEgAcUMH5",
-	"Pzp4Ts5ZNE9Zl7yj10wZ6RixmAmj4NywNM+uwZmGp1nYnDc6f0PzojZZbR0Po8oNorjl/jc1QRCFJKWa",
-	"E4Zw+nUbE0AImSAeWorZq9BuRzgk4Ww6gmShG65oSPayoYAfyP6GMFDPs8XecxPzXypG8LqstpDslaa+",
-	"76+W37shmtoOvR/qOym5lopttvF0AoPL77S3PBzlqCIt0dAuBRZVT0fbOJc9qjIE0S6PQ7BhILJTCqzV",
-	"bx2xan/D2JcS+tlKAMI8kGG1F+5d++iYtY65/NgNjgtTO37qARQ+GfgAhb3mmJHG6BN/y7wokdMMyApN",
-	"HnApuiDehiCfgTewkxbIiT57rwsn+dBIuFbobUe1rU27zDG+yrj7QxhXZI+LKJkrfsP279L1CrMkyCjI",
-	"qT9yYdTwSKalQImKzeKDgXr3tyVV2K3xKmXolZn4O2MGFxXolt+UaLJOyWymyXu4b6PAQScyKdLHx89T",
-	"MnLjmosbF1dsX73uU/mYZSuwaiu/czWPsnq0xRV2iYRFUiV7NElYesWBK0QRVZnMzki29Zp4tHxSS8s1",
-	"i1Ye5j+MXMPTY9/Bw2WHg3IPFhoAqcfc6DrUDiAfc3ErVqN9FreqPKAfIZrJyHlXX8fovE4aYCgefH8A",
-	"UIiA1tcoGQZrBEOLiEx3Sgi1myDHmwZpbiL+S2yhGAOZoToihTbzB1frbzvmkNUEnFFtNNuswludRFo2",
-	"hM+YX5yz1jSX7R9GEZcuYGrrB7aySX9h7DpGG3RKb1/iJ09gle0f/ZK1GnQQ+tr+bK8/q6XdKm4rucCi",
-	"KHCLbk9kfgPoBef1GrWm/kkdERYLHtb1C8obLCmdMBrbhWS3XHnK2+PidfVjfxhHj0/WHYVy5bjyOABR",
-	"BYygVC+97VSMFhfgeKMTWK5OV/HDTQ3LbNPvZic/K4G3irrOE6nfmBdfitm8psRdXQhqKczBfkCgnEyR",
-	"dRQLyxTY+eah3XKMhFkJIz9uVJV7TT7KhjNddvnlncZ0aabqmIR3rovVK9ue6oJylZ9rsEc2PNguNmPd",
-	"NkMa26diGc02WnZ+/rSsejvdHWq/jcpbqNPZQuPOu7bhHHGNtv/koHd0cNSi/4pGulQdRw41/LFycisc",
-	"pHRYbIctTC6zHduKLinYgRyPs2NQklftuXyW9lLP5J9uyuT9up6NHu2DfHPrCemoFSH5lUI3OGgbSYDy",
-	"bceDsfwdj/d5vK7LFHq8IYvfiCWWcwZzOi4Q2udlEVDeYFseIdgiv0AqMgiv/OCq1fnJQsTapNaMchqK",
-	"C7ZpqhoQmrdam//qF3KIVuXCekTnioys8j9mBQRXdogvFfvMCw5u3OVGQV9YsBYOdyHqqy6my9ownWHn",
-	"//8rPfj9w8ejT/9W6+nyu61JApvIVBPvKVjJaKIWuy0VU2yol1j0Q9WxgoZaiW1I6bX3aYmU0EWzamfN",
-	"G8UZlQomll1oa/bWlbxfN3g40W/cy58qdRhrDXSf71qzwMYh8rKBWVvFMVNGy2Ri/qd38Gz04WMvOH5W",
-	"TzK5XmolUYNe+qlQLbJCW4K8PPvxDO/QzSsBYd2rLglfzA1nOnwlRezyfXMfUbni5J28DEAUQcb7snxw",
-	"xwn88RcCo4pbVM/+mnl4qTrjtp5MlsK1m2IitvkgGA8PgB5VDu+qNTamkwDuhkLwXyhVeErC/x26iIYS",
-	"VW1e8dFRnLuk+9/ltxtacVWsm9out2JGWH1fyJGayEXpqUX7KT3FGAi1FNEIwbFy1MeuLd7tP8IoucKj",
-	"ms/McHEl7nKeABSk5iRNtJ7tqX3y/u0rF0c0m18mPCKImcNKcYhtqmSWOJ6xQVcfJzO4rCpoHfk/Z7A1",
-	"PzWEM9iIAkUoic2bNlq5ZMlgG43BEMb6bRVw3eT8tB1YHOCsWFS+duvKlrYOZqvtzXxd7q9S/XSTiB63",
-	"YHUbAvArz5mmdYY33JXkaEpd8reUimhi6CsE+KBTjHYNLdBMaFjHjMlZUqdfFiqr1Oet1FQBmc/wXjdl",
-	"mRNV5yBHcFADIhhNmS3RzKcQrQUYBTcsc15nALOZZdXKHWOMgbqon3pQkjOioLeATGk04YIdpIzG0L/5",
-	"IAsCkjHY1ux2llAuWGzmVIReqvG0FyFFa9Q4iGpogEvB9S3Ct8LtbBXm1WaAmCMILwZe2MsjRfB2sjg+",
-	"wHjikWu6dngO0Ki6ZgkX17jJUNY2NroYAxgaq0IiSJQrcVuTxLBV/Z2aXGoLl1Qd4mQ+pSLfTNg4gQMh",
-	"LzUU7cD6MKcklgBTNKOpqia5tqr0UxmYB0dcv681UL0Le89phsNuC3lUVURjLF88gn5sIJFhKDpdQiDf",
-	"SLBFFdR4QbkejWU6mqUyYogZX4y8rfTTPifLQsc3RK1g4SsE34iXZMxZEnuUwhWhl3KuMUyJxJgFOKN6",
-	"QvZCjMmHK95wP49BwJg8WTbs8muotWGbDbDQUOT9pzHU1F7FaQphdC794EPQbr8R2K18vKv414+UTezu",
-	"tsl/57Hzu9g3A0ITJd2x9JPiPaTVu+TG16cTAgRYKmlMooSqzBmEOHYeYddjkQX14JNBtaBPUFP3JCjh",
-	"cAdVUNjAQ/crHICm8bQ9BiWpbj1EFqTKcauctRY2tCLsTTcwgAPTgMIa783l+xz5Hhdy/Wux3oKahvIi",
-	"EndsyBa327YhvyDetm00FNG7w9zqCu9t21xjLb5tG2yATC00118D7Bo0QtZu30Zuqm3fhsVy3bKNmmoG",
-	"eTODJuD+/PsCf97049oSaHkLRyvqlAWrasTkTRy3p5FS+ZNtm0FdAtqhSSIXpVU5ad9SjX6Xt/Nsw3b8",
-	"moPbNuTXKbxjG4Xahndqq1APcduWGmsobttgc93FbVss1mrctpX6+o5NrVUrpgXN9XSyFvpH7cfTiPOa",
-	"t3ay/eyyunVZa4NBu9mVgPvz75+tANIPmgGhXQN+aJ+HnxysL3KdtzBY3UJ9uY7886PVn1erL27Bk6tF",
-	"Qbcl2Poqopu19sE5hTJM3np13NhdcmwdGkKKg8HtLXGlzLtk70c6ZTEptBSAYfwCoaqVRCdNGR5aOQNa",
-	"TSjEf04YT0lCxdWcXrmAZ2gDHWX7VTe3w1heCzts/V5lPTvT5Kvesnr4veqCWKWMxCzh5kEXEZDYb3Oa",
-	"YKaRq6F8wDPjCYw4pelSXYjMw2XTn11DmJCkU87i7oXYMgkauCOZ0NmMiTWAaoPhcX+jHOiGjDtcQzTb",
-	"bmzhIbDRa3K6Mmdpy1z9piy2uh1cmcScoWm51bb2rjIDpqqwZ8VVm6or6xIuu4P704HYJr+5irJXg6/X",
-	"mI/cJs4BiLk20KHoPnZmZ05adqMbT8i7Wiv+F/TJWqIj54zZEFksL06u5jxmZM/6QeEvlRUfD/eL8FV/",
-	"wVujAv5F7fTbu9e+5SyJvwE+UOfuBIfaI0VuaDJnLmnKcCdwDYNbTbNbTfYKeCoTGhtJgMkvJTCtxqBC",
-	"v4sSJ2qVvy1XNQvDLbZ6vL7VCoQRpjrXp6V8t2W664ylyt7TZbF2Fkl4LNMuOcf0r6wwBSZRSJEsay52",
-	"p7XXNy/M4wzDtZw45CfGlgBRq2kvjvtjT8V7wZO6RAc/UaY8ru/4DRM10RaYT7NhAI2XflPu51s65cmy",
-	"piMvTWfD3mxWTwWM3jy2UPeEC/Ki2398DBU4ih0XkoEKEToXF//n1/7Bsw+/9g6effj4OOgf10VelCkz",
-	"X2R/IYJsm3C4jWSL+k9DRMBqArUZwBYcdBW1kh/ZAhmKgnsSIwAorFJCNUvJDVZbAK/uTf+U8CuBKZpS",
-	"QRKO0wevLY7WjvR3pH930n8/c/HIG/LtK4sIHOPZAYgCe/NniRwu8+RcgypvobOXhKJ4m3Lhd9Pf0fNf",
-	"l54rlPk9o4kZbiX63KxybX2YJhhnZ0XI64IJIa+LiqRcj6tse6g7SHkEfd2lPoTzL2iSHESJjK5tYMb3",
-	"3w9fvyZ7g+ODiZynpfxPzJQpLOber70+ruS/Br/2Do4+7A9/7R2c4KPa2MRqCOhKwMAqyCycZivLwjdn",
-	"7775nlSgtj/y+FN4DyCz1uvdDn0UBoZJhDSK2Mz02g5/9JT0yJRRobL3a4FJ10XP3zdG6YoZDVailK4H",
-	"vVuxsKux6mrj2zcXE1l+hK2EhK2dov+Fa6wl7r0Xmod1hYDur3iTH+h7dvCfHz4O6oN777Om06YR03eq",
-	"+FTorF0BqFUU0JSWsHGU7t2QrL9WYOrVrOIhQaor0NRZBlB/fQbQZwGtJntnWQp5Si1oMBWECmJEscX3",
-	"BK6Yub+/k6DeZHviwHnCKh2G2MpcWFkFTvA6DGxfkJrZ/cv+9C8Y7n7t8f8CaNjtgXY2R5dedcKbskU2",
-	"O+EtlIkvJvjJXoPg32/MLdx0D1bMZNXa23C3phA/DFoDzCvMefKkf+DqEaGXQTGsQronpCsxqliUMr3v",
-	"IzLmUNg2xq/sBCztTwODPbP4581IyCe9lkjI2MUo8ww39YWgZTFRkoxpGtxn35kLuqlv90Kbztv1vEHC",
-	"27oEty1RnmsDLeutHrdQxdyf8sZVl3MV4fsXVzV2k28+UA34bnKMYDRA7nVFQj3zv0F3+klELEedDSwy",
-	"YsxyzRyhrMsYUm9fHzz54fjn/3jWxhff6vIREGUeAn753vLbB7V6QwaN1C6at+BfrYbxvssNok2QlVOm",
-	"RuFdsdDvJx2/1wrKbCOIqEYwqO59QOx7BytsuEtsvGVbUUR0XQXRYrmr4sFdg8sImUf+9s+0KG//5tVH",
-	"m/Ng826rfjYaTdlByhY0jVW79CPop44RboKBtb5Y5yzXI9okCDu1Yy3Wgc2u9FjFKnSDqihai661gAsO",
-	"bBzUuHIPW9RABdVO1TLgc/NTULqheaTI+3ffEDkeK6abznnLGhj3WXNhU+Qae9ffLHm4RgQZTx+/p5AX",
-	"WMdWGd7n1uuUIXyrpYjafWleXFMy1iksji35VWRxjD55BEUwixr8inp0ihosNsfkgxo9JD+ehTmXgkm8",
-	"3WupOK0rqldA1ad6tfrUHLRUBOf3Ku21Th+sU/p2RfbaQ4y79YM0zIYKxWbKXKuiNfiQAEj1CmJrJQ7O",
-	"ZXhnXv851bgtUZXWkZSZdRHk3Gzzh/LCdFYCaW4K2HR8/7hMW8IvAfQSSEoLWtmsMNgXyiGzXBdcHGUE",
-	"MG8Zo8nqTLy16vXDakt/PL3FcCRPYWlCr8qhW/GV9aRow8GzevWNkFiGMcHGKy6ukkx9V+TSr32uIHhm",
-	"yXRWkQ5vGiDEWibxaQUzfWJEiEVWPyB+rfn8z2x0IYQ73LWmvp0RVNTfmwsbXrnvVdcXchGQcSqnleFC",
-	"WKI3XZrwa7a+Cs69q5gOnqy9ormZg+OrqQrjc6sVOuVDAaQha82OXIm0as6Ppxy31DTNvq+t25xf8TYB",
-	"BDeplQhjcSd9sgmWYqdIrlEk/+7MtdpyQk6VlPZtMqWCXjUolC0B82wgwZYYeTXFklvD4sE9SSYVEMCc",
-	"SFEBpfAA87bz6eLaLagi9vV7ZHubYPK1nXCO1vc58fi+NPDe9gX9jCQJ7yZctkL1qwnluh8gv42dx9By",
-	"gWmhT+VDaU3mtTS8NRCg+xCS+w0fxovN+tmHi4li0eh//uu/Q3sBiuaC+Vb5qTYkkkKwSEtw9UqdrbEK",
-	"IGJLQOC2IyMM8i54ssmeWnAdTbixlWWWFhW6C1eQMAuuWHdTy+LB0Q4bMqVa4RX6JFYELjxFzQ/K2mAc",
-	"D2CE09Qhh0Pd6bVAhpsoZDbc2R/hQ+EY1p9dj6ybCXVtkb+CXF6nc23pxsMv7qZwod6w07jaa1x3CPD4",
-	"InEb/S8ZuLFF1MZoxkRsdqmpe7lgMbmk0XUhAhcZOQayYda8hSLTXlXaJdPl4Z6SN29fvj6zyccungiy",
-	"/u48lc8bgJIggkqDJH1jziUH6DSsf9j9pyJ7ocJ/2yX6hqaxpe9wPyuSZ4OPtMyrSmZFJUu3tnx09DP7",
-	"j+vBq+v45eL7+RN+26OX0fMX3/btwEa3T7//bTB9tbijkrqFUroKRvBdFQkwu8MHRubQbQo5KQHhY0JF",
-	"u3v8Eoxa8x15CdeMx6RE2K3XvFZns42s7v2Karagy1MSKiriS3kbkqm8McLGaFB6ksr51cTCVcLvWT3T",
-	"yCHqOtc3/g7eCkNqJTc4Ptskxff+gqGypajbnPKBqg+ZKsVTrYqdamJzJdJcIXJwMrUmld2EIvEYrZfO",
-	"WEwSfs3sqX9Uo2F8DtliF6a5KqsV6VMq5jQJHVe2n0EJ8TEXNOG/M5+68PUiTdlnn5m/bHCeK+dXXd5u",
-	"GOu0TjMq0nNBRyr+VCoFW/ztQUMRi2r/ysNVIp61R+S8IXvsXTNuJLhYbGFgDFfnuhhNZYvyVuBCs198",
-	"yVBTwRhOncMT9T/DyWU2Cnp2swrHpdCtykftGecbZDjN6AgWPwV011xnQi3WxX+DlhVJpRWZYkQ2FeAh",
-	"m1HuKsUvJkwA0gtijwqj4BILgZ2RZrfAXkOH7W11DaqsljyRCYZ1igtBZ7Nk6SO92FS2n87f1WeyHTqW",
-	"EXYJYtngJLi6EFmSQR5BLhB5ZrUijnc49Xd6Zza7xeZA2VEag15IuIFnqTHtzTw4i8Gg5lrlJKny/JlV",
-	"nsbBZp7GlpFkXiiHF0xmUZRQk139uX3R0lf5uOcN+cEz3mrWnmp33VxzjlOovJvbWSqRut7AAh/GHhdE",
-	"MZpGk8DWm4b/2juf/e0tMBhjTf5R6DhZ0dh9ctL78gHlszr9L4zkDUtDsjdj1h0LF5WhPTUh2ZMiAvwE",
-	"36bdLyIw34A6ZT8pwybjjxuoeivzMt26L6o1gt+fPydPTrq9Hsnmsj6zskYCzTDgbEVa5VtGYy7sdUk5",
-	"GNj+lGXARRMWXStyySYcjn5NyDu8UZMnT6MJfv5IEVuNvt5VdEnroM1CeR2azVxMkIG6Nw3DMSbyJSMW",
-	"PbFUBbb28mTKr/DaUzX3NJELY9iijQA8AoA2YOrr+6jWUsaJFfqu24+mxHEYFuQyWah6s5bgrGLqlIQ+",
-	"Nj++JgUjY8oT86vScjaDI5BV9ray3MxJTeYavLixXAiyB1VLuDYsX7CFQ5hW+6V89aBThrLDPtYmsreG",
-	"Vc7VJySqevItcu16cCtKrLHiRBpV1ypDSzHLgenkBV/6Fb1Bn3oZPmJh9ALwy6AA3t8QSqVU3doVnn63",
-	"kKiSuCrDZgdv2BXTNOVUdEsFpY+3KxKdLRgkQjhZ9wA1o1tM569XLXpPsMV+q5rRx/dTM/q1vEFfV6b/",
-	"2nIOoFO44n1ZxY4HriPdfHx9aqyVlhV4l1w/dYd5B0K0A20p0NbKfD6Iacvj2LTjCSV95t4iQ5xhtDIX",
-	"AkI1MggCmWaxgd0ma2l98t89JiE6R24Nr9gwI9F1tnY1nAV8h9SQv3Z+5Cp7/5cJTxgJzVEI84orOFUm",
-	"YlUXNtA07f7Kaa/dg4dM4/Qg38061AemF9cC7020If0w/zJEDRGQ32OHJgB2x6qVObrbynzeJNT7iwa6",
-	"lwzTgCy4ALhppPsxmUmluOXVX2vu6WYK6ypNtMWt3BdI2vT8a/aLOpMf7FTnG4SDc8kMH1Pu3rsAHSGT",
-	"2Jw20I+GGRt6pMheaP4RnhJKUjYz6gmEHCAgN0m4UR+DXGruZ96KmI/tCoPhFVm0jr0Q/4XIxa2CTepd",
-	"i+WIE2tjjqJMjV25hgVv9i7t9S+V9lqi/r9KDuzqzNf7SXatsuCCDlSvDazLkc24XOWUl/NnNwjTa8q1",
-	"LanHJdvhw2pTp6ESwk+C2dKNcOPg0d4jRSZcaZku67y5wDKbcZdW04cPZv6pTkWzLjO8k7O3WXthvr1h",
-	"YLMyeQz/dMRi/vDLBQb5rRx6we3beq7CgPzPf/33foAYkMBu4H4jwesrqLtPk5IG8rEkVhElHYDPtQSs",
-	"8lqLc60dwXW74g4nG1kQGyiIN6PwlPBYESXTrCorusfKiuPNPddN8KsTVWsoVH5tVLtGjbUV/JeaRF0J",
-	"q/IumrItoLa2RCO857mWc8+Vd91sw0U8RJJ8aFpeW7nbq5e768H429R9CAvVC7BQU3bpGUJdEBIzmrI0",
-	"u76mHO4NjCrv3QM3FYQwplW7WhClzitFHoz5VVMpYl2t8+Jz51ppVUJiXRmKxjIQ+Qy3vAUpitISjWci",
-	"MSPGIGPaa0O8y1JjfWZdrdgoqu6bxH8bgcS3DQCvyLxdDHj7GPAtITs+L0bHDpvjzpv7E960W6fLhviZ",
-	"32OVL3LDFcdy8+1xzsOMYYZkL3MjKxLRKcOoDMs5Sw4rn8/6IKnZ83/Z7/b/7S4I6TUGfa3KXEiHKOkO",
-	"f4r8hv52yJSb5Dhsl9bwp09d2CUn/NWTEwIvOcFwRMwlKAMQ1ScYmL7m6UzWxkqBv7TgQ7U9nxLn+xyW",
-	"PKSEetGzeP/nDmeGnCydC9nKMtN2pm8WhZr96YskRdhlCf446RFVn2PNnrLEiFJavAC0sb/+FdV+QMJs",
-	"80Lzh7N/4I9MLAcXIpPBgWvBSWu4AUypIHJugyidteS/ULit3sfg44w40NjzjTLfEPPlfF7Kz7e9rHFW",
-	"isDcpqbeuY2RrdNyF4xdJ8sME16ObRIzBI1lV1Nb1PLMkKHMItE4vlfshZguG7IDzC/uCJu5lXKw9WRu",
-	"Okm5oW00C1up4r8wdh3bPOySGr7B/TW44DYH+HWoWiObtlU/cxAkOaqa3UeI1ctxuWyUUGEbnhz0+gdH",
-	"vRq4tbVSx4jr36UY1e+HmTdAwMOm0AmjsR0Vu+WlkiuP7whdF00qyHXrkMU29uA5ki4iw7nD9aHUOT79",
-	"0yPErby0K0MkbHxlp0YZ7dbMDGgJ7GrEgnikIHvRo/e9HnoXUwjlvioVF3jSDAjWCAUmx3iM8z4qoHb1",
-	"6Gl82oTDhocWyyLAayWm1X+G13xYhaotyyoAHlbAJDa80MOK3M3FUsH1RdZiOvbbYDpiXyDYW3E634ts",
-	"hV9cEzDWhp99NVBmwFAd0TwsSpm3tcW1L7H3OkFUPaRrna5OGWlyu2XgZfa9zQDM/I9anZJMN9rIwWYl",
-	"AniNTm1CQqbwcBeU8Qd2oTXB2hpbCCMk+JT5SiJ5US4xp+k1pP2CRcW1jzP5QCGmDx5JKOL6WI4XIt4u",
-	"kmPQ3yqSY4fo+9Ui+nrJBYb/qvvW31a2/+D63J8JTdfCcSZsrBuVPSF1OU7eBglnOmd9SPTRfSC7bhG9",
-	"tF6/KMUcOZ72RTBScfHrg4aapNK667rPCXr6FYCdFhTZP4JWAZxm2+KltTnjgQMErCsWuX0KeKtSk159",
-	"R/i/dXlq9563XUnOLl4a3rD0X7aZFheGmQfYDLNpAxs9tMb2Cp37EOpkjlnKYqJlBn16SkLD4eOULrJX",
-	"96JEKhaTy2W+ifvQgIAUfxHDhZVCn2vBAW967ASdrMlS6i3+uoGf1PHe6twcFIE/PygsqSUIhlMSAkH6",
-	"v0MxziynJIeuKKX0OH3E9oBMclryJ+GjTSbzTtYCmp9lFaBoBPnPEDiDglfONSjqeCOwpd8Xo72MUIQb",
-	"r/v0+q7O5Cn0r7ScKbKQqVlz6yDgxgwhsbRyHVur84YODga99cO7v7wVLa/LSnoW8ta6ehakO85Vw/Zk",
-	"bhOw24r7ZD4ieymLZBozuA6cSqWJxFsxlPn722/j2nVqhs1N6CVLbGQgZKN7A4dwUqXmcKZKyuEslfEc",
-	"QHsQJkDO9Tb+XuipICThSfFk4qNty7DRCGpjexPLU0R2ZdlsWTaYzyq/YzShKY00S7OrH2RhUOpdsyTB",
-	"tVWEzspVfoGz0tGM6tHx+OnP9WG1N/J6FduhJJUaXME1zAevC5mInRvEyOSEzvJQbICKUkqmtSjF250p",
-	"FclZnQPkFxeMgiOd0iWJZcndjKi0w5RRuNRFiAuecL10z/zQttpni5Rrtgm88Uq7Ja8cZrGFLUVk0ywl",
-	"OBRYYWH/1non30O0qncfvV3kGC6zzMKcywgaStOlRd5YGl3h/hAxplz4o+tvhZEByaW4FDtojB00xpeB",
-	"xkD6Mzr5fZxBIoVFDQPqWnNKHrTS0ikR7AaA5BIbYGprGtHE8NJlyeNUvCb3tv6kt74eesOqgtNou2X1",
-	"seZd+lKF0UENJyY0uWZsZqbIU8wyUm1Wv2X9EoeAbuuYoE9hu2ImrqnqvULeaqvKJo31SzaEE9mkuEhT",
-	"CZGNu7yXAiOnGNxh+AmawjkJqLpQSs9f8Ss9+P3Dx6M6fJPPXpPEx7Hp1QqgLYACHJlVAQMyMruHGiLF",
-	"oa9Hrtm2BshnLY9RJhPzP72DZ6MPH3vB8bN6kpnS25f4vZWS9q/+RsU1zkSppkaXvGiicMKF0lSUSa6m",
-	"osZdpWNjuaiUKU3nKRVQXBY0fMUQ0fuPWCVq7rkGQ/M0tHqa2qBU1KaVmoqd4g8N/f7JKzZBDUO8MhdU",
-	"z1OaHCy4YBDgsCvn9LWVc9oVLPpDFiz60MTf1911ft6KQ7tKQ5vedxZVpi2TD+0xQT9GHl7l1DYyYRT9",
-	"ntaMV0MSJvIqBLUE1vdCFGqpEaqtT33PSAFLEu4CiGYt7wd5ATXy5qfzd9DYNLgQil8JFsOF5LnD6P4F",
-	"31Tgcw3naRJiPkSRMq+5aPBhZ6XfCpskrzpBxw6iuFvu4SZ3YvO0JqL0F8CgdxNF5LPv3717c07ev30F",
-	"f5VWL2WwGuDuLTKiidYzNTw8dCvYtT8dwoAOC+3U2Rhr3LolUoS1bCS781XQ27amqPX0FK6VV15A3NEI",
-	"fhAzt3UhD9deuX7H5irGQ2gGW0nL+5CDVvytEHPNNGYxkuqZfjvuZfGnLfOqMVO0ZtNZHb7ac5ZwiLx1",
-	"r9h81vUltuGCgKWpTOtGv8xlkm0ZcMRZHJAFYCRyjVUxNFFLEaGHbn2CpitEuMJh7ZW4gERRl5tYim9x",
-	"TQV4R5sPIieF87cHT58O+ket7oqaAjqE1CModREhrPoeVvMYes5+bvhEEmNVKU8GGdlhEwBDsnfJAF0d",
-	"94vFp7ZWW4x3YJc0upbjsfkEp4LZoLjmIdmDm9/5jIA6QAbHZCLnaRGOvTjSHKTKqGXQZCfoYHulkE/3",
-	"4waJmvDJ6hiEjLrzJFKuHwy/tQk1vobigvw4FU6BP626026F+wsRzySvr2CFwpJqkrKI8RumCOAUqS3C",
-	"SBwO8L2XbMYRNWCx3EAW+nLGFLiuT0n4v0MsRGLroeWG0WaoOxsZTa1t5QUrm8oLtuHN/jqd2epEI2a3",
-	"vaA/l3+s1c7yX2ut1eaSwbZaqysXvOeVEN4/LVQBTpmaSQGYAVQ7miH2zh36Lq0SNPR6/MPPz9Kn3/3w",
-	"j9/Sd4t/vn/z/OnLV2/+86UcvKKv6PmiswmfZMKczjgMgG/FXOGfePNvzgVGCrOYHPd75DspWIF52c+N",
-	"TWE/La5l/vtdNV2I3sZDAGqsYuXVyTRYvF3NFFhQ7VGN3dC6NiPJTp5fEmz1RXyJ49RbwnDB62pHu+1W",
-	"myEweR+1zAQussI75w25Ifwp8obs6rw1MmBWN7joWshFwuIrpiCI10KiAH3UbNwcZHpt3kk6Z14wPrJv",
-	"jjn5EyrihMXkko1lyhDnUGqoCm5+jqVghF7RksOrcaWtRGsuemgOXYuo7EpBLdts/UJiwnmNpI3pspLh",
-	"7qopIiozeAcXyDJKCe9BR81LEWz4Y5UIFIvmKdfLc0P5uB+XAH93NteT/K9vnejNI6n+57/+uxM0Bp7a",
-	"iNMwfz+0PiH0uh/3vICuLvnGsvTLpfNa4Jc2hAn5SLifV4hHQGk4r7D8MMp8hobFdT6ZCXIxlqCQSKEp",
-	"HiVbMMNFl6j/C105NuispWEHR+JmxMQVF4zVOuM7fzPMKWU08a9m7I3/OJVTG4ayyGMVjWgb8xsGycxq",
-	"aKueXYi98LsXWCjPD8oyUwc0ir36Qnrm9xldkr0K9M6FQAiQ/SALSW5qpFSNb9/FZdO4CJZyIVwwCWAf",
-	"5SOuNIbS0jJvtd+9EBfinIkYlwP3lioSniEo0O/w6ZD8DQEYC7QW4mioIOHLmE1nUjMRLQ9+YMvwQoCJ",
-	"gZwWphZ2CQJzg+brkni4IuHHiw48u+gMyccLIJeLTkAuOpGM7b+mTCl6Zf64EBeGSOgUf4hlNJqnCf5h",
-	"cRtHPL7ofPoUnpLLlIpoYpY9NG2FMFmE6Oex0ZRvZwnN9Rk9JL9eMSxJBc5QFn/YO4xlpA73gwvxK53r",
-	"CRPaepLcT9jWYfHHfbKHMXIBSalmJOFTrhW0oiF80lFZqRXzwwH8sE/2IO4+cBg6KrC2nzEZzNMrLq6g",
-	"RZ4vfqk575f9gPwKy1zuEh8CevmF+JV5e2TWzL1s3wrIr450Ss1kFGVGZOGFSq/YpwiU/qutTcXFVem1",
-	"/AcL7ZLwiAkEHHJsIJWzlDNN06VVdTwVyucchwm7oolTqw40S6cYNMR1kvOTN5afnL15Cela0H9n2Ol3",
-	"H3d7IPNnTNAZ7ww7R91e11aKmQBrPpwwmujJ7xDkV6dWnwGlKzLo9awfo1wGjaU3XFx1yZv5ZcIjw0Ql",
-	"BCxwKV7GnWHnO6a/h07Q1AG1G/oe9HqOj1okOWuMm08P/6nwUtIuBXwhr5v0LPfWIXaFsaGofK1Tzezg",
-	"gLfX5Q5lM6UJv2FQGeMYR17XajbDw7/R2MVKQctjOk/0+s/eC3Y7Y5Fm8Qswsn2Z2hn++sErj9h5xW+Y",
-	"wPsmTa+UkeWvmaadD+ajQwgLa7uz1geRFQjkCit0QMKmq1iaF+EDQwCvsXRATnpHefgxslXzyCugRxVR",
-	"UgpXN86t6oQqcsmAZ19jzo/5ZGhseaV5klhGq8gCfQQ0mkCJXlfqEy6ogSwDoiTcOdOYXNLEmNGpQ8iG",
-	"6ov25kpPbIo5x5haOcYwbPRhg+LHNYHkIrWSpvMKkHcma9iotZT9Ft5qT9f5AGtIGxqD9WbpDSM6peOx",
-	"meh2xH3SO9pwyjkl+ZiIK+f/o9R2Cbyqies+Oncv3tO6/SiBDOPlKdDxmPIE6yOy6Jooo9UvJkvQUSAM",
-	"FsxWUBOyo9B9MG7gU2QNOzAK4DzmepT7s2r5Auo5nkLAYlfN0pwWULRKiSgBEWxRKkOC+vqFwILZAUnl",
-	"XDOi2XSWUG2Oq62/7ZrmcUA8gU+u2TLIykLbmnMg5F1eMWhkziexSLnWTBgd+JJqwyWAIWQuecUiickU",
-	"rjAnxDgJqS/EJbMWNFky3SV/kzFEof82B3wOsGwwqADdStghBuO69CeU9EUe8YorfWYW/IXzYoDmx4x9",
-	"AoWayripydIfXMxcWju36XbgbDCvwshyq8IDsc4pfHXA+adgdfeZ6ykfwvfv3r2xm9Y0kLxghT8MG3b8",
-	"7Jkfct6rDTxeMyi4dKResW0+ZWTv7bffkKOjo2f7jcPi6MTOR9XG72tGU3c28008fGXU4k6LF89tbAIU",
-	"Coe6W3eUGPkRXsn9cvIDT1h7Hlj58FPQjG9u3vXc9hNGYyDxj52zNy8P/u700foe7duHZzPu3swLXB68",
-	"jNd9Z998GeMgtxBex71+Gz5sYWZ/ZzF+dLT+o29lesnjmMGUjgfP1n/xTsrXVCxdjgzK1hYzeik0SwVN",
-	"rJDIJPLqr86N6h6x915B4jvLJk83VbpAG55UgixjgJi+PXC+rQOwODvDDnyD+WGZ3PIcF41y61yzGel3",
-	"ienYxahprNVww4hDAIVkKqM9+vVSwMY2vCAkewDTZu9ML0SOTrMfYNIP+pRy2DUI/RAOz+i81K01xF1i",
-	"+oWwvloSelgWtkqEEnSmJlIPCd6YQoSdrwaT8Lj3DGY28gtX1wmfc3D+nPnrtkb++OECHh7k3j/+8Y9/",
-	"HLx+ffD8eSODtegfuZcSHZk5q9kO1acqD+oqs9UNqFDpqMWwBhukRjVIqSIeSJb6VDc6D7DtjvLaBmFx",
-	"682OuF6SvYgqdsCFYkJxzW9Y47bZ2I3aMfRrkhdWD8JN3YaCbDKOLHjkDkN5QdOEswzhzz+fXETJXPEb",
-	"Rva+/374+nVABscHEzlPG0cEQSwW2y4fU1kAYk8LmiQHUSKja9sd9EH2/D58dI1fe32syvuvwa+9g6MP",
-	"+8Nfewcn+Ojf2hyCV1hf897mqeXXOEvvUDny9oOQMQjRpWSGXsxxGJDwkqbmP5qlKY1cxcI6zbCINlRL",
-	"fietD4LD4iB745RhuQaMzt+bUR7v5xhDtVuBSEft1LMc7umr1lJhwutNdAfP1F499T5ZoZhm673TSHca",
-	"aaYT5WCUSJ65VlrQlhp00wqsgVNRrY+9687BVVOMyk8zJs7evCRH3R6JZTR3hVK0h+9x9uYl5pyfP//B",
-	"QQbLFJ0Q5lstZaK6JI/JlTZFUD0imR6oyF5oRwa/HUIYjNOGS11zuEsMSPELf1LhSm+ondX/O//px7v7",
-	"Q93Y1rIO2+tz936Rg9SHzaMSWEnW87ale5StjpeY5C7Z668J3Of5h1/RNcE7Iz3dyCBVze5TvZfQ7fqS",
-	"TpOVpOyR6yNVS9jQ2T/OXr/CqKZ6MjW2ERerSG+/De2ZbjajPTfBu9Ae9Fqku5a0ZeZsvoY10uxWk70c",
-	"HRwdn4pcMQTXulxqhsGrmdF0yQVeIJa1kz8DgdrNbCTQKpFszXRda8BZa1gmoYkUxvxfx5BPYae8+Gtw",
-	"WYZ4O5w1GSLfdmcnG03Ws0f2OewYZE7qCVPMOznrTgV0+FfnzP72elzqKz0HlfGuYttui2tOhh8403gy",
-	"0FOmy1UHqcZLHjTsAww3YrYsPVBt8b6nW3v14Qb31h9JuzuQ4lg+p0Ol0Hdmd2566bFhofQ2Y5GidPdR",
-	"B57d5JurujI29rw1jchemW8+pJLXocWAvkYzNw8TNgc5j+C1QaEu2BZDZlubtzVHZ721Wy44ujN6d0av",
-	"u4bx2PmjAqHUCpNayzdLEy5bvVV5c/ixWG75U6MAesv0PBVY7sHP86PaVYAoCKLFhEcTuHd32pNX+LtR",
-	"AfLr4Vbkzxpe4X1rSPvDPYT65INpoUNVJvDpLkykSUUqVWjdcY56ztE7Xv/Fj1J/K+ci/iuymreQngne",
-	"pdJhzk/x52E4hxILOAMElKxFw7CalC3THJCpvIHcEq8IpI9w6BdmLpRhJmdieWFxKmy4l4tZhNtaf2Tm",
-	"dzbiAsolhadkShHrlWvMK8nqWFwIAFC0s8gaLGnqZC4QQC8umpRw+6xkEpuGHc7DheAa26ckrC3RH9qC",
-	"lZUq/SFe4GNcp/aTjS+ELWZvA6GU4cU1t9Fv4ddqge278uP1yp4X2f8DW1oODkftbxJjLtsrei6Tz6vC",
-	"+WkLtb9UXPxTMcHHZuL9ycVMDmNsaXwnd+5R7vRayJ1vpBgnHLPGjvstxvSGLhNJ43dSQuUi/O6kzQKo",
-	"+WwmU83i1yzm1JWpOR4MWki5wvF9y+aK/SVF62uaXhPq1ZS2DMiwbCEPbB3gTSUr4m1XRCvcix1+tAjA",
-	"nyyOYlRTQPYcomEdTq0NaQI54oprKLIHQDFyxoTaN+Ihfw1DaK8kUzmo7YVYiWo7ROFWkLA2kAqaGGl6",
-	"zUSYiaoLYXOvyBWAC2DW2VzoLnlLuWJxBqKbsvxikGIZgy45y+YhYJIXImHUtONELebYedVGFJYbIXt5",
-	"qJaQeuSaDvfRSezATi9EwacCEQR1AhTxd92+nmPJsc1Ep/kos2G2lIAOrPhxa/FQhWN+EHmnbOHBVoIO",
-	"6y9tLOHsZ7WiDQsKOW1sJ8v+crLsryWOvkFwdFpEKDdsOvOGt5RFXBjTQqbLlsLokCaJjFrfa+is+rLv",
-	"T3L4uzOMBFZcXCWZ+aQCIpN4zeXGmTeKOzHir8vxnE+ryd9smJ23BTtWt3MX3S1BwC9dARllhZO1MRdB",
-	"Z1HQ4PX5AbAtcz3VFqtIJDICwyPcOKCYNQlTljCq2AjAw0Z42xW63L5UX4i9wTG5XBK7Jvtd8h4+hJwA",
-	"ABwChdW1GlGBof16wqZkD/Nq8zj/CwE/woUr9DGhKYvJTMqEaCn3T+0NINcIODkXCmHUmCIp+NKxGof7",
-	"8kKYT7sEbu8y8AiWQcP57Vs4X7v+LA5gOfLtIDOWXohsmwRWsB/meb+ojecfFHMUyHmuKqOKbOiERfpC",
-	"eFue+5hgU9BCmFCFdV/sDEqlVfWEAvjXhKo61RmBQHLOtjW//rzOJleohsdtym/VkWlnePw0ry8yaC0E",
-	"ygu2keLe31Bxz/d+fTJb/uqnLSTaemm2E2Y7H9TOB9Uor+1R8pVqCwWsJaEkL7d2X6o/Xvu20PJtBhIi",
-	"IrnwKVcjcUoFvWIqMFIaMXybY5X+jj1uKiH+hKEnOZD8yqCTHEp+xzh34SY14Sb3r8OjeqIItakPoF+v",
-	"PPpdh5BkE3NdcRuMabwQFpeKAfKL9f16GGQ4Eee5tbUv5JShmm4OTjxPbNkJKdiBHI8vBOYeNaqjhWO2",
-	"Mb+5Tz3Tq+cDiwa7+P4ccKsE63eGncHRERZrOdYTcq5TxsD5LJWmySiSsdm8fq/XP15R7GfM2GjG0gjG",
-	"dNIL4IGN8XPPg44xTUZgeJUU2cFxVv7HB4bPcOA9XPe8fI4tetNQ2IUicmB9dxlYexl/3a96hUUJoNhA",
-	"tYhKQxkUD669iru+oYZeqMb3IMr5jasW1cqtbgt9bCdqmrTzLO53J18aFPOdnv1nc67D6Xby7d716cOP",
-	"Lly+XVwmSseVAvaUULFER5CrEZJf0B6TlCk5TyM2mnKlEAJrRbjmdiIRvrqfEM0d19v51v80oZjVMOo7",
-	"aeT1YSB4HYi2uC3lC2V8jUZsAyYg0c4wCKONGyWMG415NksAhNAPgrgQ4N8F5VrIBZHCqw1biJZwBTQJ",
-	"anVYFn3BUoYe4rmIWbo+mOI++M2Wuneuv+qUai1TTrdTWI8/bRiQsbnu+EfloruojIdgp7sgi4fn4XhS",
-	"74mDt1UJD6NEqnnayu3qXi2HV1h3bA6CJqQmTMQsDnLoNJcgWHXGfuNG8GV0wIfxq9pJrQqrcMu5Y1Q7",
-	"ve+OMRVZDcT8KN2zF/aXLL63UK9vxoT1kIL+FmbZxyEk0djM35Ds5VnCKrgQGXLZ/pDQxDxHDGXIEggz",
-	"NLYQNMrQopaFLr7CIvkQVwGWcHEhMAkG17pLfimE8SrUSitRvNb1m0fzYqTChWiM5u2St4Vs9dqgZSIF",
-	"xntAeC+CGAN8urGhWQzYJ75iO6LjMexwiJgTed08LW2RGh9o8kLkPmgHIEISCnEiQvGY+cwawZKz1dBS",
-	"NjupLc/ang9/3oiJPNM9h5kcHGMFIsg3Lz1OGYVGOm9SfmPWDLKcXAlL21D/6bDXc8+wjSPzZENfrV3K",
-	"B/XW2h1eq3O7bf20qfBaI7gCPK6A1G9zzeKULXbibBdVsfP2Nnt7E6kyZy+weyxij/UtsOcHVfgz4dFC",
-	"418wdp0svTvPWs2/TQD1edbrn0nLd7NapeZni7djjDs9/570fOWdpntW9M/iWBHqTr6F+M3QVUFXdkqn",
-	"8gIkrC5twaNCyHhHHf5C7NlFIFrGdLmPaOxAL1KMYrpUIcleedzbJ9TQ76kt43cNIdy2S0ADVkbZN6o6",
-	"NEBSmSTKtLmgadwl39k3pSBc5QVG9BAYF4SvzYwJYFcQtXOwJLrkOV0qp0PTTIO+YrqUFmihOAVbuNkj",
-	"oqG1Ly5E0cBo1rgd//jjqNxLoLVyucgPQcdVaRlNuZhrw6H7g17gIbOPpvS2MzwuPuICwNhnKcdC53Rq",
-	"bKTOcHDSMx+zFLLvb7AeewG9eVgKuHBxz8eou8Mw+89Qme8/Gx6Z/w565u+8jiagNW+q2rs9e1Dd3pHn",
-	"ejBl9+KnjYXWOoEVZPAURGQ4/BahW2dMYOdn3+n7O31/RRR1HOfiVOX8/gEVfIfCvka5zypY1Gr0MyZA",
-	"2GeSLyiXQcm4Q22azurA63MLxb291GsuyfE1ICf6Q/mMkIk1I4GNhFy3ZFlRY+4H4tJspo9t+deLnt/V",
-	"J9hZgV/ACizVM7hPCzAzluRcoz0kcvFF9ihRMxZxCjH1Rg0PCBWE3eqUEsWhJvV+l7zUYIOJhouX7ppg",
-	"+a1gT76UZVQ1f572gg5w+hEw7Pw24qjfcb9AKcJhZ9BHQ6VsLT1uZy31T3q5uWTRflobTI/vaA5tCvXS",
-	"/wNCveyY9s7G2dk4a2wcmwsFB+buBs4GgPZguPjvt4GrvxtM/dcEFf8lIfN3MPVrB5RXVA4dxkNWMiRc",
-	"VdCy8OaG+/bVlogrH+s1FfDLePhbHKUdkv4utXl7a6sBPL8gPeoFm//lGosLKhkPuuR7wMkxphfWLi7j",
-	"FRVKGGNFXIdbxG5nPGVqRHXYvRDfQjQBFqNExIYSHG9E05Qj/vWMLqdM6DADi8ZSVCMsfh8OL4RFyCZc",
-	"28g2V6Z/71ynfMa6/1QQvQdjpSK+lLfEfRPRJNm3JZPHXNCE/866F+JH6ZdnLsB7Vsod48DmM4Q6Shkj",
-	"IU2AWjS/YSq8EFTbvqcularxxu0uxQHK6p61c7a2G4HDwCaNxjId6YVcH8tVmcSnDe0179sHNdsmLIlH",
-	"aFGum9T3LInfmDe3m1cLJGqkNY4+6h2L3xlzX7ExN2hFG99RzRZ0+XVISiO3XMH9OwjJZgOwfYUZEKUn",
-	"XeJnNLu7rapazrUiVv7V5ih/VaVkskIVLdnqN+79h+Wtu2Iyu7uNBysmcx8q9+ocZkpCoxRgMRSvFoyv",
-	"LXNBZgmN2KnLdgatVc41UZouoZzrhC0hyaNLvjNbQWKmKU9UQEIhNVM2k6XqALDZqjkEva/jX4jpHLxY",
-	"OrMDHimSmg+6JLQQyaEtZeMVagGANlejBi5xxpmCbOGPhhjXwxa5bgRQ+ugyy1A5LdoosXiTsb1GNto8",
-	"2AEweGMhTKdcq8CsFJgvKRWKRmbxAqIQoRTsFYvwyUSsjEYPTFg4W8AlAOmFPL0Q2WOr3btou1bWQtFC",
-	"wCC/yO64WRgurroX4kIAayRwoaLIWCa2KoGdWJf8MuEJsxQSEEpiPoad0wTvXsgVVkQQbHEhrCQhHFi6",
-	"rYBsF5ArYqGSWHyaWUduXs4I6xZtrwth/VjWcsJbtZ9ExHxSNeOKJozOWOqoKWXjuVli074bcsSy0Ekf",
-	"tMkl00O6ucVjpSRmNGUIkLugRkpyQcIZEzEXVyPsJETT80KYn3Mrcq/Y5z7M3I21ZD86KrOj5ogQwFl8",
-	"IXAX3/x0jphcRWWAx58OnTEZnloTWDuidIeAq7xgUnAhcGKCLfxlgmNtqxhdiIwnpMwmhMWZbzNPevPz",
-	"9Uk014D/hRljhVR+/Gk0o0qxONzvkhc0mnhzxRJKmA9Wss/9Sks5MFl1ESCDSYX7AeIvWCxgN1AHXgW+",
-	"A5rZ8Sx2S2R3Wwg5FxGLa8tFzSErObY1oZrhFe5RVQq+kCUOjFeOR2M5T9dqV9VZb4rJsK0l/ifRG+3J",
-	"9MkevEhArI4B2dMC0KMV8rWQ2K4hYFZOqy8zq51qujP6d0b/g9QEuR91fQPj/xD1l+Zij29RWzWKGeDr",
-	"79lCjQ7dPw5PfdPfKWy+jrZvWBH+pWplZ95o9o2R8bm38ZJFcsqUV2UKSj6uygmBhr6gIL2jALVfsnh0",
-	"uRyBur9e1lSmvIE/u/ytJ0XvQWq6XW0rNd37D+1tcYZYmhPrzgezE3Q7Qfdggg6O2RcUdBZd+be51KzZ",
-	"8U2XCrEY7EdOQfYdWUIuyELOk9h6CMD+u2ZsFiB6HpZQrHMPKEFnaiK1NmaisbS5JguKF2poRqIVDr95",
-	"I+BYgKZ7Ic4wQcQfzoRm3hhEBTRjGloeZwslOxlspmIZgEJGVyNBv2P6G2/wP8OKfXHH/Zix0YKLWC7a",
-	"ShFv9JvKw+K3tTIECGknJ3a++m05IlCXscg9iruzp74VQ0SHVyMT/AUh6GYzJljs3GFFB4OHVDG03Ms5",
-	"EPYYjSbo4n+kwHMLfmPBFuSGJnO2HxB2qy2wXWYQBLkeFhTUMwzJif1EOXnNHFRVzKEU2F4o5kkSIt/E",
-	"jPeYx4gDZbkCZlbMeLrcr+N5pWDWF7hCD245fLkQQusY3SR6EBZl+xBC//MVcYQVJy6xQ93x2h2vvWPO",
-	"Vy1dfSaeCzyv2dvyGq4f/QhE9NdW1D0twUcLLpkZS7nMUZ8DezE4o0rjHZWWmia2diKfMhLRGdkLzd+j",
-	"vKfRlN6G+11yhleE5h2eXRBeCLiTsZ9oJswxGiWGb4V1jPQFzPPLu1/uxhy/prA7s/RB7pOHm04/UHXH",
-	"Fr+gq2KX4NSeCSNrsO7kz2T7uwvuZsYLsW7HXWIv7FQNz+2SSig4KpnRhEXXaFVbL/iFsG7wTF117vFZ",
-	"Km94zFKyh0xap3NE58+v8veNFjzTgA7Ns4t9kfnN1SlUDMT2QP/lYPpnJj2L/biOgXt35NYzzIblxvnI",
-	"ZV9lYQSC3WqiNJsF5UoEIEaosk6LLjlzRXmpvhBWTy/GlXiCJg675NssAKNwEelLN3Tvm1GiAINo9NA7",
-	"QQc/sGWIMQdLVzsBY21MvxCA8JNobN7dzZfuNYMsqt7GTigvomJ4IQq77d95ZENc0GUAsT+qFBIEIQ1Y",
-	"2awYYcPHsJCmlSmjYjHhCTvNHDlcmd7TKxbvBzVjsrE4jliK0SJmZ+wEs6vfBP1SUPO3pGYUBT1+kG9a",
-	"jYi32/gVBSv8ySNCC9E/fyF5P2h1DWAOYk4POz3hr3i78G3Gvu9XubCJWIdOkKLQVIcfiw/wmgFP6BpN",
-	"4yirIo9NDxHfHGIDITtNYTaYbe0bmsZvXFSgFBiCj9pC90KEcq4jOWVDouZRxFhsRHymDFh3P4ZY7oV2",
-	"3mpkxUa4H5AwZlHCBXzmiYEBiWgaj7IfA5J/jQGpoa8YWJWH6upr3QthNj6PeeUJK6S4OUl6heQE4YuR",
-	"5jf1d/u4KOf4rV2Xl8jp12SfG5aaBYhWds83tlHLK10GQ3rxjOqJn11caqRTjjrzpUGGctKZ8ZG6vMXK",
-	"9LeD6Mn0RDyePfntafpM9XT/ZrDoBHfPTb7XkARHB21F43P3fh6H5wiibROWoasz/AoOu6Xwtk2cZx9s",
-	"cPuDnxYo614DIsqHcO1kKkMxX39jP24/seJZaVA5SpE8GLRrGdFfLSziT6R77MIpvnY0e5vIQCtSkTvZ",
-	"5tQZK/o212Tg1kwdYqFn3Xj39xz+unSZMBg/DN/i3QxE3MOKD60hDLk4AYEhqMDesaHrANzQc8XQkxCm",
-	"7EZeW6PTj35IpaaaYRiF0nKmyEKmEB1ok1aYiO3N0IWQNyxN6KxLzsSSAEB2houGw5zSJUkZjc3wWDIm",
-	"e2F5oYaEimW4f0qouBBZdVb82nNfHOGj0TUX8YgL6CvE2ETMLAHvC/hy1EQurO/i9EKEs5SN+W1IeMyE",
-	"5mNnukNzTQEXuC/vzCudO0sZ6Gm9nPT7bC9K3Pv1OeIwx51Legf/UUpIzA4AmVKbdgCRwknicTcgrSYz",
-	"jYplxs1sSb/18Ly2qh6YTY5P5HWYl0SxJAmITGOWsphcLolR7rvkW54Y3edySSKulwGxNUexvsg4ZexA",
-	"s1tNAG+oHhnr767o4HpMLDtGh4ZleiR7EVXsgAvFhOLGHCLslkZmzDqa7DcBHkGx/waMo36v1xZ5yQ7I",
-	"MXw3+S3HZMu13mlY36aMEVhy6MwIC8NslS6kapkeA1IeZdPAftt0SF9tLEd+GlbyeyDJDeM3/G9WBG3g",
-	"CHZ8f8f3/YCLSuFVyxTr+Tu+XYypuEPxfe/K3CK4EpoyihddNcG5tdAVf5Cy+psWgt6V0d8FW30WEIob",
-	"e362ZgALdjmR8nrERDyTXOhWKKb2I5J9VIIyJedgv2GKupDat9/qtblfsMUX2SjufLALE1p5uEt9byjA",
-	"67+uHPx/mHXLxrQ7/TtB7gvyyoHyjrQlsKZDbT/N3FFBY7bpFVdGehJK3r99haHbEIWNLhc33gx00TqG",
-	"YDyPFFH8ShgZH1rUj+BC4Km25Y65stAwpjHTAYDCXDISTrSeqeHhIYLXmL/gD6MmwDuGQaRMyeSGXQgt",
-	"MQ7ohmoWkETK2SWNrs2XCRfXFh+XxnHKlGrGTywdyjtiKN7xdsem4qqWsInlsW8KnVj6/mGL+0KP8aYs",
-	"9hv72dZctkm1cvRa0E0Nue4Y7gp1a3ff8We774DzBQW9inJle7HSpC4efiw/clZkzBKGmaDlKA05UyRm",
-	"Cb9hKGhkQdZ0yfP8N1e6HvM+F3SJTkXNk4QYOXXDGmq0PIfe18qBZhbySBEeN0Qm1Ey5ZWzCgmFcwu99",
-	"Org8io7jE/Z4/OTq6eTZP3vX6+MS7m7v4q6s59i4fvH2wsg28BOWrFrDrwkHimC7Qo07w/gOfA9p7gH5",
-	"njrE6LFVMWjm90cqJ22jaBeiQ9BBBsHHVgMPQLu20GYXIsRGDs75laAQSYZ4dTXaOGo3ATnq9YjhpAlL",
-	"qYgYYRxgFRcUsjGxPdsZGOUQISbnaYQpgelcT2Cg7l5caarZsJLRlQXhIwghxmrjHXpA4jmyHoYuQDnX",
-	"B3J8AFc/rmsbLZ1l0y94hJfXF2IqBVti0D0ydmUxtrIYeAI5rYhJNzYCIe6SHy3mvL16UqeA09h0D/yW",
-	"RYzfMFwOSwjrZEK2ocrtBkHGEZBQ//v//Nd/Bzd985+8SAb+nEuL8m62FBX63/tPjgaDx4PjXs/0cTI4",
-	"eUKfPn7GnrCIXbKYHg3oeEwfD6I4okdjetKPaPyEPXlCe+zk8Xh8cvQ47kXsKev3nsZPL+OidBn0jp82",
-	"yJdt7RwMhLSBV+Zkjywq3/rywLBCkL9akjA0jrnpkCZvUrOXmpu+cNHKdyU+lRMslRjgDVoC6Kf2d8Ag",
-	"5GARVKoufsxKLH7s8BhjCY9+Zv9xPXh1Hb9cfD9/wm979DJ6/uLbfserx1gMVewErqbOsBqPZuYHTbMb",
-	"XWm7X9M2zCcv6lLsqtu86J+yT6Qng+8bti/FI9XaBIQjONvCwZZ/WK9JwK5DtIsdEdkzXGhCRQw57zIF",
-	"KMsrgVk8itCcYcG1M9zHCgnsLGVK73c722oDm4rpLQ2qP5iYZtE85XqJtU19bzbsF6GFA1wrsT+V2vnY",
-	"wQCqs7lhab9+MPzLiKt6Tv4mlfEcwl3JnjEwHEYaiit7rtR+J+jM08Twceu3ojPenaV8SruOX1Tvz23Y",
-	"GNnTLLuXC1bFYVe7sS9223T3Ctxge+GUXjOSzkVYbG54eNgfPOn2ur1uf/i097QHHiy7nh/rc2E0nadU",
-	"oIc/i9zo5lLM3izUTF2zGekHrmpmBiSX1ZG1DZwhJfHE7F19M4oMAnIM23ES2LzcPHFMxBh35rbNa7uQ",
-	"hFBtu+h8R43s7cvXZ0ZNswqYy87L1Db3QiW9MKJJ4vedkWfdnKiID7jALvM8xAOoVZqVpYFsQKME+oH8",
-	"Lr2xgX68AbiQxWr/76oxQQzGj/OFuxwbrPNIETqPuSaJvPLatgFD9U0bMZHSSLtIQLeGCpnHI2U0pURP",
-	"vPZeM00bWoNDQ8zKIK4I/u3CB9UjnImC5TnNjpgr9mr+aQguIFEiFSTtueG46JUausmq/n0Ca8Bp+aUS",
-	"YKiYNKv8qLvPWEpgw2ka/39SgCUKa4XiVEhrG2a2QnopKPI1EvRT8pOL9cG8Ynj/IkETcygDwyWUnX6I",
-	"2L8L3/JGyiEl8N152Jpr+OpxmHpci/zRmnN5lQpGFRUKicnZefnlOakp6bBtmJDBoUo9at4MmQcpB3QU",
-	"AvyDQyBn8mCd6AQ7HxAAAP//",
+	"7P2Lchu3li8OvwqKZ74ydU6LIinJF6qm6mjHTuKz7djbciaTsfyxoW5QxFYTYBqgaMbjqnmaebB5kn9h",
+	"LaAbfSOblHxJwqmpHavZjevCumGt3/rYieRsLgUTWnVGHzvsA53NEwb/Pk8SGVHNpTB/qcVsRtNVZ9R5",
+	"u5RE06uEKXLD5ppMZEoomdNUC5Z2gs4tTRbMfBKljGoWj6nujDrD/vDh4WBwOBy+HfRHffP//9EJOjzu",
+	"jDo0icb9wT8njz8Mo0ezU/Fw/ui3x+kT1deD2+GyE3Tk1T9ZpOHNbExBx3Y5hjbmWmAbvw/o8Oo4OolP",
+	"2cPJo+vH0yf/7N90gk7KEkYV80czPOwP3w6ejI7daOw7cWc0oYliQUclUmP78C8c5BM6uBpGx/EJO508",
+	"vH40ffzPJ6YDXJPOaOj+Odb0honOqP/pU9A5X8RcP7tlQr/gShdX9JVgZMIFTfjvzF/AmGraGb372IkS",
+	"zoQe0zhOYfDHvX5vMDjuPeoEnXiRwoKMZ6ozGgx7p25RF/H6BeExm82lZiJajW+YGcfDySAa0ifs8PTq",
+	"UXx4wh5PDp/Q/tXhIBrGx+xkckofXnWCzozpqTRdvH518bawO2aOY2YmaR5H0SJNN+x/yn5bMGXXOGW/",
+	"raeDVC4064w6R7eDo5Qplt7C1NXRyPtrzOMjbzWVpnphtqXfDzpa3jCBnWl5s259Pr0POlOqxjOZsowc",
+	"spkmZg/Ntn5HRcSSN3nvpbMyZeTaTJBQdcNioiWJ4At/m1NGlfnQLQaLx1erMXzm9ZFA8/9YSM2KfTwX",
+	"iseM6CkjE8bIkotYLgvn0H5/lbDOSKcLFnRgZ0RkPl+ouBN0JoyN6UwuhO6MHp2apZqkjI0XQvPEPy/H",
+	"2Xk57J+O+n1/+yNvnOPfYKBmgycLEZfaLu4WzFzhZqxO4uHN8exEnM4f/vYofaye6P6tt4udSIoJT2fM",
+	"DDpfA7tEXFwTIZcEO1Xk54un5NFpr98nVMTkhrG5/6x72v//ETmBlZunbE55THCcBz1/4Vn8OuUz1rjJ",
+	"53ZPExaTuXmTePMLyJQmEzsiGHVlX2AZ5jLhZj8+wlbMWRqZUzQ67ePe6NXcEL577m/PeCoXqRpfsQmQ",
+	"6vDEX5jvU8aI3xGBb8jwhMBnBD+DNfBGfUboRLOU6CnVpHGZCEcR0Ot8CjrZGpQ47PHb4WA0OB31H5rz",
+	"brcP5xzJ2Ezq9ZuXh4/+fvKPf3+Sv9DANoajkwE000K05IyRi4VmwB37QYd9mHNDbuZTsUiSoIMnzUi/",
+	"GQVqpzH9v1YS9iI5M6vNU6XHgs7MeM9j2gk6Cc2fvJC3LKGRoff5VArz6P8MhoPh6elpf3BybJZnKpN4",
+	"nPc9ntEPrv92J2AmYz7hUZlajERcsrieFApHZErFNVOEpozQKGJzzWJHDGtpAXZXSFjBzrkQ/Jaliqar",
+	"wLIaVAYIn5C5VIpfJazncwWvJU9mp2zCDAcySyXTmKWHjx+fDIb2jdVYGeZtJjCnqxmchI8dx0MGp33D",
+	"RPDPcUTnepEamV18bhnPnImYi+vOqPyL+QK5kZWuikUpMyOe87G6+rBmN+yr4w+Pf/xtOHthmG2FocYs",
+	"SrhglsZxo+1cxlxo+E/cpjOzJKm85TEzsl9REV/JDz5HVIsoYszM51PWhQK1Yb9g/oLNF+lcKkNw5iw2",
+	"rOD7oGMXYBzBgXFDUYxq85SmjHZGnZgL81cqgT1soyYqTVOtSkzypCpWc4nnGKvRMa0YMFKmE3QW87jM",
+	"Bisc95YJK264Nqv9E1uSX2V6A3vAFQduxTVNOBVOIb9lYr0iZvneK6VZyil5sZgblqj5jI1/R/53PmMp",
+	"j+jRT2w5hu4+2aGM1UpEcJy1ZrO5Ro0ZuClLU5lme59QPZHprMAqLt4cPn48HBwXdm8lIlQH4B9Ni/Ho",
+	"PzqfQKgnUi1SVhHhiVQsJoZX8Yhta8aYbRhPUjnzuh6euB+0LD+GVY4S2dLsieyYg1xXfJ3yW6oZcdq2",
+	"rw6P6WTCIg1HHIlTjZdcT+OULkVn9NDulB3v4DESHDzDoR7jE9yvNhQBC4uS+yme47iqCHOlFiwl9qAr",
+	"0j3pD0lE03hsH8UH/rrLhY4kkJn72e/mDfttYWTpeVRVyI4Pn5ILFi1S0ycReLRrW05tK2OKzXgdXGRM",
+	"oUgpCz2VKVcoJs3o61v2eEreZgtN0r1Y1ST/KqojHv+9orhXFL8dRXGvJf4lVusPqyJ6TpHNKmKFSf4B",
+	"VMTB51IRS4uBKiIIjWan3lKiU08ZzqanhBLD9cDHtJKLlACfIrygGXwR2bE1892ay7Yn43whf2FXUylv",
+	"nol4Lrko+b7/JuUNF9fK03zMOvpGT7aGoOsapuXLip5P/IXnWRPvg84iNWs+1XquRkdHdto9u/5HZnjq",
+	"yBwZiuMGzqPfSvDfFzU0cCHjvk/MZqtIzpna1mDwlQvzzqPD/vBw2K/ejWxwU1sSWagN/VkamqcyXoCq",
+	"S6Ipi27kQvsiGOaWk4WZTLvLFds8jWbsMGVLmsYK5EzKJvyD5UZ0PKd6fDJ5/A/YqFt5U1Cu7DqO3iEP",
+	"UKOUUbOl9JbyhF7xhOuVe+YbO7XPlinXrPPe7OVTljDN4rVEaKwTZn8xmum1OV7+RQy24bznsCZLtn5J",
+	"skVdYs9j1wFQ2I+MJnq6KhFXwm8L/WYMTN7Yr5KNFsSUJXvjoWo8FH4ovnw/JkLp04H79OsZDaURHRf4",
+	"yt6MuLMZ8VczITJniWveXgRva1D85Y2JxoX8Bk0LI062syocm/kDWBX9tlaF3QW3KELqMZ3PEx7BpXrB",
+	"rjCvghXxk9RvGI1LMv4lv0ZRoogje180G6VMudiPKwrkI82SzbLvjAjRxDBFI1aHRkQen5F0IcgDULMI",
+	"vsoemJlnQ14Iq0glDFSJV3Mmzl8/fyqjheN3vj7EFYntT6RLr1IeX5fcs1xMpPmv5jpB59zzl+fkNfJb",
+	"cv76OZAADLIz6gx6/V7fDEjOmaBz3hl1jnv93jEwYD01U/7kDevX85cvth2Sa3pEoOVLYUY4uhSEwBBH",
+	"pDJC85sd4ogMeg97/UvRwUGkVMu0lZ/2Cg2Ywi5u9F3urnJ8EXWinYaQyIgmY8MICsykUyu9N8vou1sb",
+	"GyV5g0CqcXA5yVOWGvX+tL3n50/i+XEn/yKRunzkze4VjMLqAX3ct2u0eadrD8/xIPvFLJf5ZVAKsrKj",
+	"yGkddf2HxUdc4BFIecRqVNkKWc9Bd8lZWT7vny+eksFpv9fvkzlLM25niD6asniR4AVhGzWlhraPB29h",
+	"hrW0bfi5F1f5MIurtFGg9oyWgi1311Va33Q6Kvk3d3qKoZxygm5A9GP4JEPjOGVKNRw4s0V2zQ0ZcMEG",
+	"cBl7TH5hSpMTPSUXOmUM9l8qTRMnXAb9/uDEM4b/LKZ9dY1aCM46xlWj/aso5XMU7Z0fqYhnNGZkTpWm",
+	"hAsYGaz6v/EkoddgYrbjfl/Zbq7lvRn3QH6f808zshsuzMQSaQ4++ElBhfWYrOLXcJCdAVY97OC3Kx73",
+	"K5p23m9i+5+CzmsU08/B5HK3+t+hbG64eo8D4oQ3kaI2dLrM8PD1cRa6PKNiQZM6ymht9GWLWrQaaw09",
+	"2z9MuMYowEfb2wHypqDjWy+hp7ZmcQcQeV7stMmH3sqP7RQIDFH/mC3GPjRhH5qw9ynuQxP2oQn70IS9",
+	"gXr/BipMcKaurYOk7BwZzIbCZ1wuOtSufL3IL+kMDUlq5z4/faDIlCst01V9vhryaf8K82MHw01xeSDM",
+	"FFzLpvPWiYIpu205cT/DqCZEtmXWUV262Id+Q/pfdYlxgsHa9cgc7LJwWDYtizsfpWWpLsrx/JtbFm+W",
+	"xbWxAjpbmtaCGhbPe/uMSOES77git+yaaZpyKnrrFxYjxZ/ULGx1WU9+++YW1jLUtrmL3pmvO+5zeg2+",
+	"DD+wov607zX+vca/1/j3Gv9e499r/HuN/z41/naC/MLexJQl+JKxm2RF3EXN9kltK/Dr6ukCBDU3Y6a6",
+	"8775cpoJlkK7eprKxfU0C24dHA4NkUxlyn+XYoxNP8yuy6Jpy0w4by7lK7CTdldgw9M1N2CRvAUMk+L9",
+	"1/DUXX9ZUIYWx0uNs8XojB49zq+xTpDuYGUHT/DswGHqBJ2hWXrwmhfPzS1NeFzMLzS7lf1iYRqQELe7",
+	"y7pIpF6n/cFc/gJqX5PeJeIq7xsOSrzvLne+EDBRuPN11LDpzrclwT/anuAfbUvwLWWEvapN2ER3RsdV",
+	"Mv9WWH+R72LQdw3b1XI+B73DPzoX04U2K0ViuRR3v9NRrhPsMeVzVnOXcw6ZqIRmN2QOlQniwK3+UDrC",
+	"/qWN01SO/8H+/Wb44iZ+vvxx8Yh/6NOr6Omz7wd3uO6CptmtrrQ9qGm75K8qdtUraIOGlMaZxfsp6PwM",
+	"/16btWP206bu+OvhzITSK+hF8J0HRT3/xPRaEwNwTtw16/7i/94u/u98qU9FTChJpLgmghr6SQ6XXDBi",
+	"jvNf4Mb/nm7rgdzX6QvVoJdMYdgfgv0h+OMfglaqQSnbDPMgy0gSRLBllnZmU0m5VsT6KbbNKNw9OfKO",
+	"+WxmXa1nZTlVLBq/nPz9H0/Sxz/8/dff0rfLf/78+unj5y9e/8dzOXxBX9CLpa8zMGEEedzZNkWztML1",
+	"oIreEGvsl299Ue+0RO08B3YV37CI8bkuByVFjN/afNwpFXEpGzdeQAKEzttP7Rd4LuC+cspozFLEE53z",
+	"f3P5AB9LbOrtlGUZDcAZOSQE65RGmnTNiXeh/w8UCbmYyJ59PTxAnkqFWrKUxWdEMeQR9gWjil8veMxI",
+	"NzyKZaSO4C91lP8eHhg+p6Ipm1EPBRXSFga9fq6PKp06VfwN1ewFn3FdP5nfFlJTYgwd0n3+7O33JE7p",
+	"RB9ypieHZv/onB+mVLPENHFoV+lgRMI0JBYGUpEZXZErRhQTmgi5DGAndNY6V2Q5lQkj9JpyYdh3qEPD",
+	"PaSIVdOMLjsxm9BFoi87Z+m/9s/0vw7Xz+91xsubZrndBH/zJmgszHCZj5mYRlF4mNmFdqhhQEJL7CHp",
+	"QmwtjUBheKCIXAoCnRwQmZLQmEDjCeXJImUqJF3zT4aWERPaCihFJqmcgXpvlZKDNuv1278O+/2zZdOK",
+	"4ayex3VrxZWb9QNFeHwGS8cI12Q5ZYKs5ALo3ZA7pKk0DWcjRGrduHS6OjfaR3VgvwD92OUnWpIl5doX",
+	"tIJ90G7kRu0h1vfcML6BMWYFny1m8G87GGO+XbMUIxjmNKUzpi1TeJ6D0P6d1VDZOVkI/tuCkRu2AptW",
+	"e0tJupT8/PPzp4ZWKLmWMibRVPKIHfSImTVnCqWqmYmiM2zFHKIrGa9IyuYJXSFwKk+VmaeaS6FQ6xFw",
+	"N2/INncieKM9NMOt36O2MLr0wwsmrvW0MxqensLCub8HdftYXCobKRv/8ZYszUaO2tMXXMIGhv3a2C7G",
+	"pg/IwByCQb+fzee3BYMgFzsd4DSFfbfsoTPCa1o7A/PHjH6wJ6Hf33AuCpfx9RyEleJveJyNcU71NB9i",
+	"Keyg3YJvvsjNl/rhSd3aXiRSN41cJVKvG7K7j2o31s2O1s2D1TQ1lkADWzRjDnkcOistoUoT1J48w+2W",
+	"y4UCw/cMHwEZgSvUWntcN9GRsgMYw4sFgto4eLDBm5YaTJ11a51dD7Rb7M2G3/rhfgIVGXgEMPy/0fgH",
+	"qtmSrmympHb35JhPa6Zy9E+FSmI2jI8de9dmPol916C7OrWXcUEnltG4pCcbjTjTkkEFhJfV/2psZMaU",
+	"otfMrql9jbjXiFUqDG/lM/OPhT4jQuqpUTaXVJFoStNrfGPKkhh568pCBiZJicWWeGRva1x0u+h0zu0M",
+	"Pn3yd/NfUjbpjDr/6ygH+z/CX9XRM/P+G7tDuF9VompYgB75TsZMjYx2VreQoZmJbwG8fn7omQB1w7Jv",
+	"H3nGQq5aHSLRr/suV8JgKn+jsX1yV2qzSsuYC7hy25rQqt/nNJY7lclsoYz+RagmM6k0Gfat15nOCi/u",
+	"SiK2+7H7+LOQi9M1uCK2P59SSithlXv7cMaVMhZZ4eFC3Ai5FOah0UL8L0tFDErfu7sxudBjORmnVFyz",
+	"8AyV//D1q4u35Oh2cGRtb3Wk4HrFfOvMccWvwU/Gsj6/Okl/J8Uk4dGuBE0TzVJBNb+FK+j3gSNxkKo+",
+	"SsB2FF7zuc9EqQYlgEypIsLWD0Hz2GioJz6RF5WBb5vCI7sZntKMDlltFAHNcrovr4+hMngmpB5fSXnj",
+	"Hnohd7H3t2bCkM4YFNDsOfw1ThmNpvi2r/zBCPzDUvDRRgstJ5PxnCqFn2L8kN91+XBxMV4oc4CkINLm",
+	"wNp/GKM6IKG94L1iiVxiRm4IxkOYF24pLMJXP03fy/SKxzHCvO0uH7hQi8mERxhnFsn5tsentgH/AHGF",
+	"moNgzFjqRXPAAp4hFt3O6sOcpcA+pfg8hwaR82Z0ZVQlEkswTPMTUl0CQ4MYEn3DRZxRsrFhrTvItikF",
+	"oSQ0vNyR5dH//Nd/hzltBkYTox7V5t+JFZF6ytKDr06LZQN/odC8vwNZlg5wim1uSZpNjZTIs6TFgh5M",
+	"k5TReEXMFw4rM+YTCJDL/Eo98rNihMJ1iPNZ4F/uBU861PsTtpcS3qQ+C7HXrYa3CgJoLl+B7BDULvbX",
+	"55PPBagNybOcwnbnldjUThZb5eOcCC/kjFkLzBDXMpXiGiTVIiWKx6xHnoNKqujE8CKSgkn2B7LENk8w",
+	"Z6X+Kn196vlJ6u/lQtyRm6VMyUUaMafkb0k6NZ/nxPOTJGoRTX2hStb7xHymVOty+/Y0VzdJ9GTl5FJe",
+	"GVAk5UIzUE4nZue+Pg29pqtE0vitlC9oes3uRkpgRmopxwm0tR0hVT4ueovAUc4VgV8h4kOQAXn5t943",
+	"bdG4UWspceQ5eRTn+01QwizHConvx4+Y+UJ38yB6n9f7Dr2LmJzDcAWqsBe2uWKadPHmnzTARB6YnYEA",
+	"BOt1xg4wRtLIA7BCIeUlMP/OAVLwotjsn2Af9FhpNs/zNVwvnUoay0bcyl3tDdvKZ3VZVpa46rR0ewdG",
+	"sF+O5uuT+gWWI/rZ86vcidpteaO7+HlqWyjSvH0H2InRp1Ka8mRFvE+K3vJYCuZc5C5MjoFr3cWkwW+H",
+	"cFtDcKmCP5LmhsiTERWGFMFbA4FeLg7cWjwzabEtjUqnIZ7SPJ5Qnshblh7ULVrmXqpuS9gjv1CuSegt",
+	"XhZqAV4Z0IDPCCXgCi2uZ1ha0K97FmwUw2F2X7f+uyzgAfbirZQvqVjZ5tQdlVCqGbrdtpYVpU+9MyMl",
+	"mVGxygJjtj0MO1N7PqTPwIWrs8oUTm8l1pJpjzwzhwW9NVOqCLX/vlpEN0yfEcWMDq5ZsgoIFS6ax9Ky",
+	"G0BDDBAI48kiz5ZYTjmmAd8LnfsBYmvJNXvR/+owj7tq9bF9/ascsJ+FFa+/31UbswAIO92xlb8taeWM",
+	"ppm/0CkFBN61wMDw0+5yo0Bcn8V2w8HiMLOjVOrX12UKC5I/8Bz8+ABrccRfm8P/8ssvh+f5bFh9fIPd",
+	"x2hKk4QJjFCvi1v4G76XMprM/vUSC5BcdmoC5JCA2Yc5VEz8A/u3zgjH+7UrxgRJ5PU1c4EHG5Qly/6M",
+	"FvBt6U3nzjlPoOnASUCYxESmM6pHJITfemYc9rIJH5jtCImiK8PXoynpKsZI6K92eGDlS3ZPAIkQeL2C",
+	"Vg9TZlUxuFidoQVnI75IwjQE0bk8X2t0kZiZrgm7ZekKB24bwF2QghEzWNINCwsQfv0biJ+FWsznMtUs",
+	"fsliTt/C3t7lMCzyFscz0yQm3mx3KBob8Q4Hs6HR4McwikJpnH8M74uRSv/v4tVPOX+vn/vXtkyz2WPv",
+	"eWJXORQVM7WcXtZDrIs5SzVnXiJY+bvvuAYLLmfnXhZUiYF7qWPlZp5fvCLHg4cPDweEJvMpPRwS+y4x",
+	"5FnsAdLOKm3bPLRyy5iJBtxGLGZXqIHnbdVnrVUaL6SxVYJSceWqA8V0t7rAwDye750duM0iK3aVr1iO",
+	"NGBTQz4FnfPspr5GAMP1PpETQjGc44bN0bVlmJq7k8WsrTBlCaOKjakOa/bdS76pBqUzZPN50ABYvDNa",
+	"XoqGrB2UDJ0RVF8+1JhcXll9XhNB+TNGTvM4IFi7jEHsQjQOix2bR9uE4QdernXpiCRLulJ+gAR2JRYz",
+	"s435Y7NZ/gCy53WEZfGKeEOQaHZ7bixL3FOasmw3i3PdWI6h0n2+82s2dyGUTGLXfcr0IhVES5S9U5qy",
+	"mMylTOo2fHjYH2bgAu033A4rrh2UvY51AwdFCmNjCiOwmU627SspE0aBkWaQOk3xz8WJbI5hrgzfAYg0",
+	"HMoMFL/Q0bAabF5GzC+39woCnGcBVpKTiPnPYnK1sv5mzDrze6kPaffZEVhk9gwEXoiXR6nZDEsDLNCT",
+	"t4sFPLX1nMxlB5alk41Lzw9TjYRyYAnVXS19xjWbqU3agMddP+W6c5pSMN3zjL0GNgHkd2ZVS489cgWa",
+	"a1ti3cSMTFsFNgQJgwUGBE82CaFsw2ERvfnVbtci5jrDtijRpGC++4bFhdCQomRBsC+jcdRvG77wQJHn",
+	"rzN/EbU6P0tvWUoUXdrQfZ/zHPf6vcHguPeo7nDm8DF1J5TPIOIArQCwYmY8SbiXqpcfpWHvNGsfdYvt",
+	"hNUirgirRbwlAy9FoTQkSJQ9xJCoCJFWbDYvK3AtM3oqQ3GI/XUj+PHt29cEXyh2ZizZnYSwIUHE7yxK",
+	"4fx5SQx7P9T1F0E06AY1xwWT0jTlt6UjfDcVxzd4PjaHsT5QJMwNgRL1bJtxGHQgdKChQ/MTXAolVDPS",
+	"5TGcvXAk6MwawHnPR7eDIz/I8WhUjLM48go/VAaR4+w20I29ZHV5w0Wp2e/Xys0MnvVjY3gjJCMD4kKZ",
+	"g2ys5LuelxYlqE9Z3sCy8+J2IVuIAjFUT3hQ4JtFfraeWTfJVgcIAkeEYCL9NtIVv8iywU1zARFsaU4K",
+	"5B62l7m5YNlK5jqt0AXrwYwmMknkUp2Bcpgnh0G2mKHkYmJX+EeWx17h5e9owkRMayTqa5YSQC8jhhOh",
+	"aQh5FgFZuvUjitE0mpackBOeaJYqMuFwH4mWQFsKQXQHY8nPKwMAnopD4MI+Te0tWTuCqZn5U6SWMvVs",
+	"lCheU+PItlWULXVvlKRM7SvbbXbbHX5KV/WrXdpkQfxRETeq6v653IYxIglW2v5RLvGWDn5H/hnbHGNH",
+	"N3KRxKDgFo7TwzoeHTfeHHgT6P7666+/Hr58efj06UGDgXlSFrJ1QgYBlhG2r9zlM5om3DAr7Bf4Al7j",
+	"dn/8cfTy5QGeFbc8MP0zIhZJgpAAQoqy4+cR4gKadzAUBNM2q04r2jiqF1Tf65iGQ0T22zgmiDjKYhPG",
+	"9dv0CuL4lUzisVzoEAAdokQqFoeGJoIckgC20QaUF4ZLugmaqxOZksXcqN0Ph+Zj5d2mA3c4sDMD5r7k",
+	"ioHqurRaWcrQHytYA4Gc1hDIxlVo0krCPGpjhBB0EDY4LM5N9YwowFvzERmY4VbeuBT5+o3smcLYMzTd",
+	"V3jCpvSWgbcZaIDFhH3gSgcwYbeueZKWadXuw4gIiQtd26oqNNrFjwJCifnXImUBAFHBSkNXilF73wLN",
+	"HPQuRZU3QohRHjjh5gdKi2m/llsm1RMbdD4cwi3DoZwzcYi9IFRNkXXa7cxUpxIPKxx8/7jVk3kd6/0O",
+	"oIK8pH8vTZXGMTePaPLa46RWeSirKKtyLhCBTCELRFRlxymjqs6126Ylty1Wk2Tx+Go1RoTQwIMDyr06",
+	"7hITjlhxl2rbqAq0hoVD6LUmaBqwrKirVQmwJVcsnwpQ7iRlLAfUmTDmAbT1yIWgczWVWmOFOYjY8lcG",
+	"uASH6ELI764s84SxsQNgrQzPHK/QgdCFJATTPQyykYB/QBj+JbhTgfPMfof4VrRYAOQ140dc6IcnnTr5",
+	"WADD2zgy+6YdG7hlG5DrbthcB6TvwWdkYzvtNw1E2/vFEjM0nCEkXWp9XiljB0E+lvoBYIaXW0v70Cda",
+	"0yjC3jrAP/NmkSjzH9syjjW4gZVLLaQ/Q5EcZ2VvSsC+ARWognMHjLS40Sd1i5mhdtV6+y2gkiBLmcYq",
+	"MHukpnLpvO3XzpGWL8QXQjncpMI2ra1HPfnc32/gFv9YSF1r5VHtpmr2hhYOupBLq37G0qyXOY82brjG",
+	"9Wh7s2G69dZkmclWuFNXZhcR8YEZQGFrCoqFZ0LmOJB1t6Anw8GjjHG4XcHdUAFJ5JKlJKLgWp7NtQsI",
+	"UZoanT4uwi36dIKQk1W9eB33K613vsI3jM3JQsR2kZBsgxI3LPT/qDXXywipzo1qKBs4ujcsLCCh0NUO",
+	"YTe+Isw1sdwplkw1aIjHVQDsWrfdRq1xk5FZwD0FYLGChVn9ucj1an6v9SVCrY3ttxU/vJ99LJdU2gCT",
+	"hChrcdmhuakKU7PWvs5r4ClzF/jBJsZsMeC24MvfFRfYEWmO2W4UGnOO/GfdRk580GvvRajkuGXasc/2",
+	"PEZUJpkCWygcyQ08HC2H6hI+Nbaslfsu5QDSX6RiYCCqAE8rRd0J9FkwGHaMR7A2zOcIRjA/2gIPdZSC",
+	"YGueByOfR5XxDFv5LqBHLRt8JfS+u2t9gRUlsnyBZR7db7SF3ckim7R09r7UNTysZYiNllTpNirlt2YR",
+	"G6+J/EuOMZ1MIBK1xlNm7+Mz+NkCBITL/DLGe5zSpbDGv5NXjmhJt4/PUkZjLq4PALxshcJ+062+q22S",
+	"dVITGmXdeNzdrTxQOeZVnLJlZQCbnXqAyFx/On5BX4U9/2insEbXG9KxleSg5CSGwksbNnjc0qkF46o7",
+	"Q3WjShpcb+3GNDxuOaa8/EsjPFyx5Y0Ib9vcS3nocjlLy5mNv5X58mVnqUpeTYdjY/CHlRpNt1OZMY2v",
+	"bXUz5X/T6j7BSbA7R3w4AfRnCPewOayV8v/bO8Hg8tUcLZfziXegRo2yrBJ4T3WL5UJHctZkE4LE9wo/",
+	"gqo/ImFWfS3Ms0qVhfZL44CEWfqon2Fko6e4UguWAlCTzaWlEQT9AfIuumqPD5+SCxYtUtYjb+kNU0Y6",
+	"Rixmwig4tyzNU1dxpuFZFpPujc7f0LxiXFa4zgOAdIMobrn/TU2EYSEDuOaEYa2auo0JID5bEA+KzOxV",
+	"aLcjHJFwPhtDJu4tVzQk3Wwo4AeyvyHG4tNssbtuYv5LxfQYlzIekm5p6gf+avm9G6Kp7dD7ob6Tkmup",
+	"2GYbTycwuDxgbMfDUQ7Z1RIN7VLUbvV0tA0i7VKVwXP3eByCDQNpExKArVPniFUHWwaWlqBF16L75lGC",
+	"671wb9uHnm50zOXHbnhSmNrJYw/999HQR//tNwdkNoZ2+lvmhWCeZSiRaPKAS9FlyDRE0A69gZ22gCX2",
+	"2XtdrOb7RsK1Qm83qm1t2mWO8XXG3R/CuCJdLqJkofgtO7hL12vMkiCjIKf+yKVRwyOZlqIQKzaLj7Tt",
+	"BUeVVGG3xuuUoRdm4m+NGVxUoFt+U3NTV1Yym2nyHu7bKHDQqUyK9PHxy9Rj3rqg8daVi9uXhv1UPmbZ",
+	"Cqzbyh9cQcGs2HtxhV2WfpFUSZcmCUuvOXCFKKIqk9kZybZeE4+WT2tpuWbRysP81cg1PD32HTxcdjgo",
+	"92ChodoDxjq5AKd8zMWtWA+lXdyq8oB+glBhI+dd8Tqj8zppgHHu8P0h4AxDBESjZBhuEAwt0h3cKcni",
+	"CORk2wyIbcR/iS0UEwwyyGSk0Gb+4Arp7sYcsoK7c6qNZpuVT62TSKuG2FSIVLHOWtNctn+YolO6gKkt",
+	"ztvKJv2FsZsYbdAZ/fAcP3kEq2z/GJSs1aCDdSXsz/b6s1o3tS7ACyqOwS26PZH5DaAX+d5v1JoGp3VE",
+	"WKwm3BhYhsE/U0Zju5AQ65Irbw+L19UP/WEcPzzddBTKZVmrIVfpNRpBGCfjtlMxWlyAk61OYLn0a8UP",
+	"NzMss02/2538rL7sOuq6SKR+bV58LuaLmvqxdQGGpTAH+wGBWm1F1lGs2lZg59vnTckJEmYlR+ukUVXu",
+	"N/ko1brIw9zll3ca05WZqmMS3rkuloZue6oLylV+rsEe2fJgu9iMTdsMOeKfijWq22jZ+fnTsurtdHeo",
+	"gzYqb6EIdguNO+/ahnPENdr+o8P+8eFxi/4rGulKdRw51PDHysmtcJDSYbEdtjC5zHbsKrqkYIdyMsmO",
+	"QUletefyWU5pPZN/vC2T94tmN3q0D/PNrSek41aE5Jfh3uKgbSUByrcdn43l73m8z+N1XRruwy1Z/FYs",
+	"sZyQn9NxgdC+LIuA2kG78gjBlvkFUpFBeLV9163OK4u/bhEjMsppqNzbpqlqQGjeai24hF8lKVoHNOER",
+	"navgtc7/mFXnXdshvlTsM6/mu3WXWwV9YTV4ONyFqK+6mC5rw3RGnf//O3r4+/uPx5/+pdbT5Xdbk2E9",
+	"lakm3lOwktFELXZbqlTcUIy46IeqYwUNhYjbkNJL79MSKaGLZt3OmjeKMypVIy670Dbs7Tyh2gisTYOH",
+	"E/3avfypUuS41kD3+a41C2wcIi8bmLUlkjNltEwm5n/6h0/G7z/2g5Mn9SST66VWEjXopZ8KpZgrtCXI",
+	"8/OfzvEO3bwSENa77pHw2cJwpqMXUsQOTCP3EZXLOd/JywBEEWS8LwNbcZzAH38hMKq4RfXsr5mHl0of",
+	"7+rJZClcuykmYptsifHwgJZV5fCuFHJjriaAWilE1oc6wGck/N+hi2goUdX25ZQdxblLuv9dfruhlcU8",
+	"pnpN2+VWzAir7ws5VlO5LD21UHqlpxgDoVYiGiPyZA6p3IvoXC/SwiOMkis8qvnMDBdX4i7nCRC3ak7S",
+	"VOt5Vx2Qn9+8cHFE88VVwiOCgHSsFIfYpgR1ieMZG3T9cTKDy0pu15H/UwZb86ohnMFGFChCSWzetNHK",
+	"JUsG22gMhjDWb6uA6ybnp+3AguxnlRjztdtUE7x1MFttb+brcn+V0uLbRPS4BavbEMA2e8o0rTO84a4k",
+	"hyrskb+lVERTQ18hYPOdYbRraFHcQsM65kzO67KAi2XL6vNWakpsYQKgnqYsc6LqPAMZDmpABKMplKsT",
+	"IEwCL0POOa8z9PbMsmrljjHGQF3UTz3i1zlR0FtAZjSacsEOU0Zj6N98kAUByRhsa/ZhnlAuWGzmVMQ1",
+	"rPG0F/G6a9Q4iGpowCLD9S1io8PtbBVD3WaAmCMILwZe2MsDRfB2sjg+AFDkkWu6dngOLbC6ZgkXN7jJ",
+	"UDM+NroYZoZbFRIRGF39+Jokhp2K29UAlVgswuoQp4sZFflmwsYJHAh5rqEiFhZfOyOxhATKOU1VFUGi",
+	"VRm9+sxbxPqv39caHPylvec0w2EfCnlU1XIBUyrihI0x9TGymGSALQ6BfGPBltWKAUvK9Xgi0/E8lRHD",
+	"gizFyNtKP+1zsmxdloaoFawqichW8YpMOEtij1K4IvRKLjSGKZEYswDnVE9JN8SYfLjiDQ+CUrZwJVk4",
+	"v4baGLbZUHPBcL7k1aQzeree0xTC6Fz6wfug3X4jamr5eFeLSzxQFjWl1wZchscZGAO+GRCaKOmOpY84",
+	"48GY3wV4pj6dEPA1U0ljEiVUZc4gBIn1CLse6DOoR3YOqtXygpqiYkGpyEVQRVwPPOjcwgFoGs+OOc3W",
+	"Q2QRIB23yllrYUMrwt50AwM4NA0ooMc1tXEd+Z4UgHRqgVSDmobyCk13bMhWjt21Ib/a7K5tNFSovcPc",
+	"6qra7tpcY6HbXRtswCMvNDfYgJoeNOLB795Gbqrt3oYFSt+xjZpSQXkzw6aqOPn3Bf687ce19UXzFo7X",
+	"FAEN1hVgy5s4aU8jpdpiuzaDugS0Q5NELkurctq+pRr9Lm/nyZbt+AV9d23ILwJ8xzYKhYPv1Fah2PCu",
+	"LTUWKN61weaixru2WCyEvGsr9cWTm1qrliMNmovVZS0MjtuPpxFEPW/tdPfZZUVhs9aGw3azK1XFyb9/",
+	"sqZKTdBcbcE14If2ecUJqvx4nspbHntoJXkLw/Ut1NfCyj8/Xv95tbTxDjy5WnF7V4KtL9G9XWvvnVMo",
+	"A7yvV8eN3SUn1qEhpDgcfvhAUvtNj3R/ojMWk0JLARjGz7AOhJLopCnXXlDOgFZTCvGfU8ZTklBxvaDX",
+	"LuAZ2kBH2UHVze0KGGzE9Ld+r7KenWnyVW9ZPbZtdUGsUkZilnDzoIfwguy3BU0w0yi0rxzyzHgCI05p",
+	"ulKXIvNw2fRn1xAmJOmUsxiBlnZJggbuSKZ0PmdiA1rpcHQy2CoHuiHjDtcQzbZbW9UPbPSanK7MWdoy",
+	"V78pi61uB9cmMWdQlW61rb2rzICpKuxZcdVm6tq6hMvu4MFsKHbJb65C2NaA1zbmI7eJcwBirg10KLqP",
+	"ndmZk9YaQMK80XpvckZ05IIxGyILa6rI9YLHjHStHxT+Ukfu1/CgCF/1F7w1KuBf1E6/vXvte86S+Dvg",
+	"A3XuTnCoPVDkliYL5pKmDHcC1zC41TT7oEm3gKcypTFAwh3UgGk1BhX6XZQ4Uav8bbmuWRhusdWTza1W",
+	"IIww1bk+LeWHHdNd5yxV9p4ui7W7ynAPe+QC078ywFVMopAiWdVc7M5qr2+emccZQHo5cchPjC2hjVfT",
+	"Xhz3x56K94KnJ424mvUxFz/wWyZqoi0wn2bLABov/abcz/d0xpNVTUdems6WvdmsngqErnls68gQLsiz",
+	"3uDhCZS3KnZcSAYqROhcXv6fd4PDJ+/f9Q+fvP/4MBic1EVelCkzX2R/IYJsm3C4jWSL+k9DRMB6ArUZ",
+	"wBZ5ex21kp/YEhmKgnsSIwAorFJCNUvJLZYyAq/u7eCM8GuBKZpSQRKO0wdvLI7WnvT3pH930v957uKR",
+	"t+Tb1xZuP8azAxAF9ubPEjlc5skFYKiubF2KFaEo3mZc+N0M9vT816XnCmX+yGhihluJPjerXFt8rQmN",
+	"2FkR8qZgQsiboiIpNxctsD3UHaQ8gr7uUh/C+Zc0SQ6jREY3NjADQKpJd3hyOJWLtJT/iZkyhcXsvusP",
+	"cCX/c/iuf3j8/mD0rn94io9qYxOrIaBrAQOrILNwmq0sC1+fv/3uR1KpY/GRx5/CewCZtV7vduijMDBM",
+	"IqRRxOam13b4o2ekT2aMCpW9XwtMuil6/r4xStfMaLgWpXQz6N2ahV2PVVcb3769mMjyI2yZQWztDP0v",
+	"XIMfx2fhoXlYV2Xv/ioj+oG+54f/8f7jsD649z4LJm4bMX2ncoqFztpVV1xHAU1pCVtH6d4NyfpbBaZe",
+	"zyo+J0h1BZo6ywAabM4A+iKg1aR7nqWQp9SCBlNBqCBGFFt8T+CKmfv7BwnqTbYnDpwnrNJhiK0shJVV",
+	"4ASvw8D2BamZ3X/an/4ThntQe/y/Ahp2e6Cd7dGl153wpmyR7U54C2Xiqwl+0m0Q/AeNuYXb7sGamaxb",
+	"exvu1hTih0FrgHmFOU+e9A9csT/0MiiGJb67Qrr63YpFKdMHPiJjDoVtY/zKTsDS/jQw2HOLf96MhHza",
+	"b4mEjF2MM89wU18IWhYTJcmEpsF99p25oJv6di+06bxdz1skvG1KcNsR5bk20LLe6nELVcz9KW9cdTnX",
+	"Eb5/cVVjN/nmA9WA7yYnCEYD5F5Xgdsz/xt0p1ciYjnqbGCREWOWa+YIZV3GkHrz8vDR30/+8e9P2vji",
+	"W10+AqLM54Bfvrf89mGt3pBBI7WL5i34V6thvG9zg2gbZOWUqXF4Vyz0+0nHb1deayuIqEYwqN59QOx7",
+	"BytsuEtsvGVbU6F7U3nuYi3J4sHdgMsImUf+9s+1KG//9qW9m/Ng826rfjYazdhhypY0jVW79CPop44R",
+	"boOBtbkS9jzXI9okCDu1YyPWgc2u9FjFOnSDqijaiK61hAsObBzUuHIPOxQYB9VO1TLgC/NTULqheaDI",
+	"z2+/I3IyUUw3nfOWNTDus+bCtsg19q6/WfJwjQgynj5+TyEvsI6tMrwvrNcpQ/hWKxG1+9K8uKEeu1NY",
+	"HFvyS7TjGH3yCIpgFjX4FfXoFDVYbI7JBzV6SH48C3MuBZN4u9dScdpUsbaAqk/1evWpOWipCM7vlbFt",
+	"nT5Yp/TtK9i2hxh36wdpmA3l/82UuVZFa/BzAiDVK4itlTg4l+Gdef2XVON2RFXaRFJm1kWQc7PN78sL",
+	"01kLpLktYNPJ/eMy7Qi/BNBLICktaGWzwmBfKIfMcl1wcZQRwLxljKbrM/E21z39rNrSH09vMRzJU1ia",
+	"0Kty6FZ8ZTMp2nBwG8td55uxkFiGMcHGKy6uk0x9V+RqRfJIcCznumI6q0iHNw0QYi2T+KyCmT41IsQi",
+	"qx/aYWNcev5nNroQq8tuPBB+M40zmrIkJt2FsOGVB5jgCyFHQi4DMknlrDJcCEv0pksTfsM2V8G5dxXT",
+	"wZO1VzS3c3B8M1VhfG61Rqf8XABpyFqzI1cirZrz4ynHLTVNs++bVEyaX/E2AQQ3qZUIY3EnfbIJlmKv",
+	"SG5QJP/NmWu15YScKint22RGBb1uUChbAubZQIIdMfJqiiW3hsWDe5JMKiCAOZGiAkrhAebt5tPFtVtS",
+	"Rezr98j2tsHkazvhHK3vS+LxfW3gvd0L+hlJEt5NuOyE6lcTynU/QH5bO4+h5QLTQp/K+9KaLGppeGcg",
+	"QPchJPcbPowXm/WzD5dTxaLx//zXf4f2AhTNBfOt8lNtSCSFYJGW4OqVOltjFUDEloDAbUdGGORd8GST",
+	"rlpyHU25sZVllhYVugtXkDBLrlhvW8vis6MdNmRKtcIr9EmsCFx4hpoflLXBOB7ACKepQw6HutMbgQy3",
+	"UchsuLM/ws+FY1h/dj2ybibUjUX+CnJ5k861oxsPv7ibwoV6w17jaq9x3SHA46vEbQy+ZuDGDlEb4zkT",
+	"sdmlpu7lksXkikY3hQhcZOQYyIZZ8xaKTHtVaVdMl4d7Rl6/ef7y3CYfu3giyPq781S+bABKgggqDZL0",
+	"tTmXHKDTsP5h75+KdEOF/7ZL9B1NY0vf4UFWJM8GH2mZV5XMikqWbm35+Pgf7N9vhi9u4ufLHxeP+Ic+",
+	"vYqePvt+YAc2/vD4x9+GsxfLOyqpOyil62AE31aRALM7fGBkDt2mkJMSED4hVLS7xy/BqDXfkZdwzXhM",
+	"SoTdes1rdTbbyPrer6lmS7o6I6GiIr6SH0Iyk7dG2BgNSk9TubieWrhK+D2rZxo5RF3n+sbfwVthSK3k",
+	"Bsdn26T43l8wVLYUdZtTPlD1IVOleKp1sVNNbK5EmmtEDk6m1qSym1AkHqP10jmLScJvmD31D2o0jC8h",
+	"W+zCNFdltSJ9RsWCJqHjyvYzKCE+4YIm/HfmUxe+XqQp++wL85ctznPl/KqrD1vGOm3SjIr0XNCRij+V",
+	"SsEWf/usoYhFtX/t4SoRz8YjctGQPfa2GTcSXCy2MDCGq3NdjKayRXkrcKHZL75kqKlgDKfO4Yn6n+Hk",
+	"MhsFPbtZheNS6Fblo/aM8zUynGZ0BIufArprrjOhFuviv0HLiqTSiswwIpsK8JDNKXeV4pdTJgDpBbFH",
+	"hVFwiYXAzkizV2CvocP2troGVVZLnsoEwzrFpaDzebLykV5sKturi7f1mWxHjmWEPYJYNjgJri5FlmSQ",
+	"R5ALRJ5Zr4jjHU79nd65zW6xOVB2lMagFxJu4FlqTHszD85iMKi5VjlJqjx/Zp2ncbidp7FlJJkXyuEF",
+	"k1kUJdRk139uX7T0VT7ueUN+8Iy3mrWn2l0315zjFCrv5naWSqSuN7DAh9HlgihG02ga2HrT8F9753Ow",
+	"uwUGY6zJPwodJysau49O+18/oHxep/+FkbxlaUi6c2bdsXBRGdpTE5KuFBHgJ/g27UERgfkW1Cn7SRk2",
+	"GX/cQtVbm5fp1n1ZrRH888VT8ui01++TbC6bMytrJNAcA87WpFW+YTTmwl6XlIOB7U9ZBlw0ZdGNIlds",
+	"yuHo14S8wxs1efI0muLnDxSx1ejrXUVXtA7aLJQ3odnM5RQZqHvTMBxjIl8xYtETS1Vgay9PZvwarz1V",
+	"c09TuTSGLdoIwCMAaAOmvrmPai1lnFih77r9aEoch2FBLpOFqjdrCc4qps5I6GPz42tSMDKhPDG/Ki3n",
+	"czgCWWVvK8vNnNR0ocGLG8ulIF2oWsK1YfmCLR3CtDoo5asHnTKUHfaxMZG9Naxyrj4hUdWTb5Fr14Nb",
+	"UWKNFSfSqLpRGVqKWQ5MJy/40q/pLfrUy/ARS6MXgF8GBfDBllAqperWrvD026VElcRVGTY7eMuumaYp",
+	"p6JXKih9sluR6GzBIBHCybrPUDO6xXT+etWiu4ItD1rVjD65n5rRL+Ut+roy/deWcwCdwhXvyyp2fOY6",
+	"0s3H16fGWmlZgXfJ9VN3mPcgRHvQlgJtrc3ng5i2PI5NO55Q0mfuLTLEGUZrcyEgVCODIJBpFhvYa7KW",
+	"Nif/3WMSonPk1vCKLTMSXWcbV8NZwHdIDflr50eus/d/mfKEkdAchTCvuIJTZSJWdWEDTdMerJ32xj34",
+	"nGmcHuS7WYf6wPTiWuC9iTakH+ZfhqghAvJ77NAEwO5YtzLHd1uZL5uEen/RQPeSYRqQJRcAN410PyFz",
+	"qRS3vPpbzT3dTmFdp4m2uJX7Ckmbnn/NflFn8oOd6nyDcHCumOFjyt17F6AjZBKb0wb60ShjQw8U6Ybm",
+	"H+EZoSRlc6OeQMgBAnKThBv1Mcil5kHmrYj5xK4wGF6RRevohvgvRC5uFWxS71osR5xYG3McZWrs2jUs",
+	"eLP3aa9/qbTXEvX/VXJg12e+3k+ya5UFF3Sgem1gU45sxuUqp7ycP7tFmF5Trm1JPS7ZDu/XmzoNlRBe",
+	"CWZLN8KNg0d7DxSZcqVluqrz5gLLbMZdWk8fPpj5pzoVzbrM8E7O3mZ1w3x7w8BmZfIY/umIxfzhlwsM",
+	"8ls59ILbt/VChQH5n//674MAMSCB3cD9RoLXV1B3nyYlDeRjSawiSjoAn2sJWOW1FudGO4LrdsUdTrey",
+	"ILZQEG/H4RnhsSJKpllVVnSPlRXH23uum+BXJ6rWUKj82qh2jRtrK/gvNYm6ElblXTRlW0BtY4lGeM9z",
+	"LeeeK++62YaLeIgk+dC0vLFyt18vdzeD8bep+xAWqhdgoabs0jOEuiAkZjRlaXZ9TTncGxhV3rsHbioI",
+	"YUyrdrUgSp1XijwY86umUsSmWufF58610qqExKYyFI1lIPIZ7ngLUhSlJRrPRGJGjEHGtDeGeJelxubM",
+	"ulqxUVTdt4n/NgKJ7xoAXpF5+xjw9jHgO0J2fFmMjj02x5039xXetFuny5b4mT9ilS9yyxXHcvPtcc7D",
+	"jGGGpJu5kRWJ6IxhVIblnCWHlc9nfZDU7Pl/2u8O/uUuCOk1Bn2tylxIhyjpDn+K/IbBbsiU2+Q47JbW",
+	"8KdPXdgnJ/zVkxMCLznBcETMJSgDENUnGJi+Fulc1sZKgb+04EO1PZ8R5/sclTykhHrRs3j/5w5nhpws",
+	"nQvZyjLTdqZvFoWa/emrJEXYZQn+OOkRVZ9jzZ6yxIhSWrwAtLG//hXVQUDCbPNC84ezf+CPTCwHlyKT",
+	"wYFrwUlruAFMqSByYYMonbXkv1C4rT7A4OOMONDY840y3xDz5Xxeys+3vaxxVorA3KWm3oWNka3TcpeM",
+	"3SSrDBNeTmwSMwSNZVdTO9TyzJChzCLROL5X7IWYrhqyA8wv7gibuZVysPV0YTpJuaFtNAtbqeK/MHYT",
+	"2zzskhq+xf01uOC2B/h1qFpjm7ZVP3MQJDmqmt1HiNXLcblslFBhGx4d9geHx/0auLWNUseI69+lGNfv",
+	"h5k3QMDDptApo7EdFfvASyVXHt4Rui6aVpDrNiGLbe3BcyRdRIZzh+t9qXN8+qdHiFt7aVeGSNj6yk6N",
+	"M9qtmRnQEtjViAXxQEH2okfv3T56F1MI5b4uFRd41AwI1ggFJid4jPM+KqB29ehpfNaEw4aHFssiwGsl",
+	"pjV4gtd8WIWqLcsqAB5WwCS2vNDDitzNxVLB9UU2YjoO2mA6Yl8g2FtxOt+LbIVfXBMw1oaffTNQZsBQ",
+	"HdF8XpQyb2uLa19i73WCqHpINzpdnTLS5HbLwMvse9sBmPkftTolmW60lYPNSgTwGp3ZhIRM4eEuKOMP",
+	"7EJrgrU1thBGSPAZ85VE8qxcYk7TG0j7BYuKax9n8jOFmH72SEIR18dyPBPxbpEcw8FOkRx7RN9vFtHX",
+	"Sy4w/Ffdt/62tv3Prs/9mdB0LRxnwia6UdkTUpfj5G2QcKZz1odEH98HsusO0Uub9YtSzJHjaV8FIxUX",
+	"vz5oqEkqbbqu+5Kgp98A2GlBkf0jaBUvpLxZzJtXBiJbDXuzVd2BzzhnObLA2nrrW7K5deGgPCZU3ZQd",
+	"VruFf9Y7M93EwpFFSCjNMKKoPxHn7hRySbpK8yQhlChb3Nd9fCkg5xLZUXjSfwILOPZTYg96xRTZERHS",
+	"Ng1pnab7lVxA0Ug9ZZcCtmBKFZqlmItjOJ1h0HFKl6JHvDi1sVzosZyMU8+3jsCDErnopTD8IJ9hj4RC",
+	"6vFELkSMg1GLaGqrJsychmbx8VZyAVmliiVJ0cnq1rGSjNswNAyTxG6LxO611N6x2kaEeJsqF0mMuy3k",
+	"8oz0yUIkTKksUs+QfE4am+RJ+bI3Cy3NfPZFJosHZP2xrGeur0QGtjlnqT2d9owEDo0TU0yzc9OW+2K7",
+	"qtSMnGRxjyrcih1b9lLDlL8OR1y/3rvFJVzgBtgS/yy6sXgZmYOvxBnvkCGxfQpuDbv7eW5GOuj3Heko",
+	"m8vAsFZETDJtisXWSc5LqZnvNvJf3y+2TVouTPI5fukyPd2fZSoqX7X5cdjZ/Ju2HITPrmW7a9FSslNT",
+	"VyZ5d/CTVkWWvcrG8H+byOPeEUsqsCTFcJlblv6nbaZFqEx292mG2bSBjXeTRjKE7uIMKkRPgJS1zEC/",
+	"z0iYiU73ajdKpGIxuVrlm3gADQgAtxExhGoovG0sXD2bHjtBJ2uyBDqBv25xQ+isjurcHAiPPz8oqawl",
+	"6GdnJASC9H+HMtRZNmUO2lRKZnWWuO0BZdSsdJOCj7aZzFtZW8rjPKt9SCNA/oCQUTQ55UKDiwrvwne8",
+	"8cQ4Z6MkQazHfd53rs9hLfSvtJwrspSpWXPrGucTwnNdjGBrdfeAw8Nhf/Pw7i9jU8ubsnsqC/ZuXTcS",
+	"Ev0XqmF7sgsD8FgW98l8RLopi4zWAYEwM6k0kRgPgtbuwe7buHGdmgHjE3rFEhsTDzgs3sAhkUKpBZyp",
+	"kltknsp4AXB1qBnIhd7lphN6KihD8KR4MvHRrgVIaRRBMFo+sTw5cl+Q1BYkhfmsu3GLpjSlkWZpFvSA",
+	"LCyAFFOWJLi2itB5ub49cFY6nlM9Ppk8/kd9QsmtvFnHdihJpQYlrob5YKAME7G7ADAyOaHzPAkJQBKV",
+	"kmktPv9uZ0pFcl7n+v/FhWHiSI09GcuSion25ihlFMKZ0J7kCdcr98wP6q59tky5ZtsA+6/12OU1My2q",
+	"vqWIbJql1L4CKyzs38Z7uZ8hT8OLxNrNNsFlllmCTxk7Smm6sphTK6Mr3B8W1IwLf3SDndChAFYBl2IP",
+	"CrUHhfo6oFBIf0Ynv48zSKSweJlAXRtOyWetMXhGBLsFCNXEplbYan40Mbx0VbprKQaIeVt/WjA3+7W+",
+	"sYZVheuS3ZbVr7LiEncrjA6qFzKhyQ1jczNFnmJ+rWqz+i0rd7naH7aCF/oUdivj5Zqq3qjnrbaq6dVY",
+	"uWtLIK1tymo1Fc/aust7Ka11hmGNhp+gKZyTgKpLIvD8Fe/o4e/vPx7XIXt98WpcPoJbv1YA7QCR48is",
+	"CpWTkdk9VM8qDn0zZtuu1a++aGGoMpmY/+kfPhm//9gPTp7Uk0zu0Ryud2iuLSt1LkrVpHrkWROFEy6U",
+	"pqJMcjW1pO4qHRsLJaZMabpIqdDFG6M/aH3EhecaDM3T0OppaosiidvWKCx2ij809Psnr1UI1XsxWExQ",
+	"vUhpcrjkgkFo376Q4bdWyHBfqu8PWarvfRN/3xTl82Vr7e1r7G0b6VNUmXZMu7fHBP0YeWCxU9vIlFH0",
+	"e1ozXo1ImMjrENQShXEshSqihGrrU+8aKWBJwl0A0azlgyAvHUpev7p4C43Ngkuh+LVgMVxIXrjqFL/g",
+	"mwp8ruEiTUIMUilS5g0XDT7srOhpYZPkdSfo2EEUd8s93OZObJHW5FL8AtVX3EQR8/PHt29fX5Cf37yA",
+	"v0qrlzJYDXD3FhnRVOu5Gh0duRXs2Z+OYEBHhXbqbIwNbt0SKcJaNpLdxbqiE7aatvX0FK6V115A3NEI",
+	"/ixmbusSVq69cuWq7VWMz6EZ7CQt70MOWvG3Rsw105hFB6xn+u24l628YJlXjZmiNZvN65BFn7KEQ86J",
+	"e8UiORSTGOpconBBwNJUpnWjX+UyybYMFTRYHJAloANzjfWgNFErEaGHbjM0gSvBu8Zh7RV3AogEl5Vf",
+	"im9xTQV4R5sPIieFizeHjx8PB8et7oqaAjqE1GMo8hRhQZEuBlqOPGc/N3wiibGeoieDjOywqe8h6V4x",
+	"qCuC+8XiM1ulNMY7sCsa3cjJxHyCU0EcBFzzkHTh5ncxJ6AOkOEJmcpFWixEUhxpDs9o1DJoshN0sL1S",
+	"soP7cQuIAvhkfQxCRt05fALXnw25vKleSg3FBflxKpwCf1p1p90K92cinkteX7sRhSXVJGUR47dMEUDo",
+	"UzuEkTgEfHzvPgNIbusxigGF7BbwV1ZzpsB1fUbC/x1iSKGtBJobRtvhzW1lNLW2lZesbCov2ZY3+5t0",
+	"ZqsTjZnd9oL+XP6xVjvLf621VpuL5ds65a5Qftcrnn9wVqh/nzI1lwLQcqh2NEPsnTv0XVolaOjl5O//",
+	"eJI+/uHvv/6Wvl3+8+fXTx8/f/H6P57L4Qv6gl4st4pjZ8KczjiEuPEw5gr/xJt/cy6yqM6TQZ/8IAUr",
+	"MC/7ubEp7KfFtcx/v6umC3lLeAhAjVWsvDqZBou3q5kCC6o9qrFbWtdmJNnJ84thrr+IL3GceksYLngt",
+	"qWXbrbbDHvQ+aomBUWSFd86YdUP4U2TM2tV5Y2TAvG5w0Y2Qy4TF10xBEK8FAwP6qNm4Bcj02ozLdMG8",
+	"NDRk3xzRaKZUxAmLyRWbyJQhwq/UU8NQzM+xFIzQa1pyeDWutJVozeV+zaFrkY9UKSVpm61fSIRaqZG0",
+	"MV1VsF1cHWGsRwDewSWyjBLUS9BRi1IEG/5YJQLFokXK9erCUD7uxxUAv54v9DT/63snevNIqv/5r//u",
+	"BI2BpzbiNMzfD61PCL3uJ30voKtHvrMs/WrlvBb4pQ1hQj4SHgRETY2VIW0pBTivsPwwynyGhsV1PpkJ",
+	"cjGRoJBIoSkeJVsqykWXqP8LXTk26KylUQdH4mbExDUXjNU64zt/M8wpZTTxr2bsjf8klTMbhrLMYxWN",
+	"aJvwWwYwHmpk631eim74wzMsEesHZZmpQzpNt76ErPl9TlekWwGduxQIfnUQZCHJTY2U6tAeuLhsGhdh",
+	"wi6FCyYB1L98xJXGUFpa5q0OepfiUlwwEeNy4N5SRcJzhMP7HT4dkb8h9HCB1kIcDRUkfB6z2VxqJqLV",
+	"4d/ZKrwUYGIgp4WphT2CJSlA83UZPVyR8ONlB55ddkbk4yWQy2UnIJedSMb2XzOmFL02f1yKS0MkdIY/",
+	"xDIaL9IE/7CIxWMeX3Y+fQrPyFVKRTQ1yx6atkKYLBan4bHRlD/ME5rrM3pE3l0zLMZoE8/ed49iGamj",
+	"g+BSvKMLPWVCW0+S+wnbOir+eEC6GCMXkJRqRhI+41pBKxrCJx2VlVoxPxzCDwekC3H3gUOPU4G1/YzJ",
+	"YJ5ec3ENLfJ88UvNeb8cBOQdLHO5S3wIdTsuxTvm7ZFZM/eyfSsg7xzplJrJKMqMyALrlV6xT7FEyDtb",
+	"lZGL69Jr+Q8W1CzhERMItefYQCrnKWeapiur6ngqlM85jhJ2TROnVh1qls4waIjrJOcnry0/OX/9HBKV",
+	"of/OqDPoPer1QebPmaBz3hl1jnv9nq2RNgXWfDRlNNHT3yHIr06tPsccMzLs960fo1wAlKW3XFz3yOvF",
+	"VcIjw0QlBCxwKZ7HnVHnB6Z/hE7Q1AG1G/oe9vuOj1oMVWuMm0+P/qnwUtIuBXwhb5r0LPfWEXaFsaGo",
+	"fG1SzezggLfX5Q5lM6UJv2VQE+oER17XajbDo7/R2MVKQcsTukj05s9+FuzDnEWaxc/AyPZlamf07r1X",
+	"GLjzgt8ygfdNml4rI8tfMk07781HRxAW1nZnrQ8iK43LFdamgjRXV6s7Lz8LhgBeY+mAnPaP8/BjZKvm",
+	"kVc6liqipBSuYqpb1SlV5IoBz77BnB/zycjY8jZh1w5yiT4CGk2hOL0rcg0X1ECWAVES7pxpTK5oYszo",
+	"1NWGgLrD9uZKTy24CseYWjnBMGz0YYPixzWB5CK1lqbz2sd3JmvYqI2U/Qbeak/X+QBrSBsag/Vm6S0j",
+	"OqWTiZnobsR92j/ecso5JflowGvn/5PUdgm8esGbPrpwL97Tuv0kgQzj1RnQ8YTyBCsDs+iGKKPVL6cr",
+	"lwlO0GwFNSE7Cr3Pxg18iqxhB0YBXMRcj3N/Vi1fQD3HUwhY7Oo4m9MCilYpESUggi1LBbhQX78UM6an",
+	"Mg5IKheaEc1m84Rqc1xhbYKsaR4HxBP45IatAodv7KqtgpB3iBqgkTmfxDLlWjNhdOArqg2XAIaQueQV",
+	"iyQmU7iS1BDjBNn1V8xa0GTFdI/8TcYQhf7bApCpwLLBoAJ0K2GHGIzr0p9Q0hd5xAuu9LlZ8GfOiwGa",
+	"HzP2CZQoLCeKJyt/cDFzgC7cptuBs8G8CiPLrQqvfENO4esDzj8F67vPXE/5EH58+/a13bSmgeSlmvxh",
+	"2LDjJ0/8kPN+beDxhkHBpSP683FV+IyR7pvvvyPHx8dPDhqHxdGJnY+qjd/XjKbubOabePTCqMWdFi9e",
+	"2NiEczN2qDh5R4mRH+G13C8nP/CEteeBlQ8/Bc2VPcy7ntt+ymgMJP6xc/76+eG/OX20vkf79tH5nLs3",
+	"89LOh8/jTd/ZN5/HOMgdhNdJf9CGD1uA9d9ZjB8db/7oe5le8ThmMKWT4ZPNX7yV8iUVK5cjg7K1xYye",
+	"C81SQRMrJDKJvP6rC6O6R+xnD/3jzrLJ002VLtCGJ5UgyxiS/T8cOt/WIVicnVEHvsH8sExueY6LRrl1",
+	"odmcDHrEdOxi1DRWKbrNwWAyxBa/UhjY2IYXhKQLEAr2zvRS5LhsBwEm/aBPKQcchdAP4ZD8LkrdOgQY",
+	"m5h+KayvloQewIitj1SGpoEIO18NbsCnqRM+F+D8OffXbYP88cMFPCTk7q+//vrr4cuXh0+fNjJYi3uV",
+	"eynRkZmzmt3w7KryoA5xo25ABWyJFsPaBqyjQUoVkbCy1Ke60XlQpXeU1zYIi1tvdsT1inQjqtghF4oJ",
+	"xTW/ZY3bZmM3ascwqEleWD8IN3UbCrLNOLLgkTsM5RlNE84ybFv/fHIRJQvFbxnp/vjj6OXLgAxPDqdy",
+	"kTaOCIJYLKprPqayAMSeljRJDqNERje2O+iDdP0+fHSNd/0B1qP/z+G7/uHx+4PRu/7hKT76lzaH4AVW",
+	"lr63eWr5Lc7SO1SOvP0gZAxCdCmZoRdzHAYkvKKp+Y9maUojV6u3TjMs4uzVkt9p64PgsDhId5IyLFSE",
+	"0fndOeXxQY6uV7sViPHXTj3LgQ6/aS0VJrzZRHfAhO3VU++TNYpptt57jXSvkWY6UQ6MiOSZa6UFbalB",
+	"N63AGtSpqEcRTZhhBY266veGeRlF09O0QiNwQmLhwUmoZUi6Dlbl4RAKQRwEZOmC4+0FXwb7eikg69rm",
+	"G5EJF7HK1N6yxmt0zLzI7dQVm8hhiNwqBZcComKceKUiJglKoHwhEX+WijjAhOmYrnBY7v48aw0jo9kH",
+	"fSlg0lZTVkTJGYN3e+S5JsBZ4IqLRjrB0Mp0YUsI1N9nXoqunDNhp+AnsWEnRQzFoMEqABxHM0f4GcEX",
+	"UYU/sB5mMzez84qEuQoOITxwS8biMBu19apTbT56oLIb2SS3UHrkByOwQ6cTYkuYsdaFZG49xVtOt1uj",
+	"Qr9dAETQUyrIsETZB4E3pO7ANJy/giCV8I6SSTyWCx2SLq5dEU4T8nLJ1UITIQWDvfJX7SC4FCFicYWk",
+	"KyQGhxebyDYZgl9xOQ0BWgivmK4C+9ciZQGhljbs1eacKg0eVeg/20sPHfKgR35iS+ucYujZu2K2cE6N",
+	"cfQD0/5Z/86d1g0W0velOg0F28hTv5pEvFUoP7+Z9IK2GudZBtr0cGDLzIBvDRlRs7ex/RygOk7/+M9v",
+	"6pGuxfLPGA9iGSQJmvYn/ZODP785uLfB/ow22Newau5ue/gqWK4Cvp2mzNY5o9riB2FWLOCM5FGf7z5m",
+	"qMZja8b0A2ReZe5spIKtuSAWSWIj5P0HRt8ZZ0J7XG7lNA9wHXWcNAaDrTyEh9UhnJaG0Bk8GkE9Mm8U",
+	"neEQwf1rB4JjzAbga97VEQyqI3hYHgEU5iiPwD5rMwKrtIAF6sJVC5r3ONvcT1tcadRJ/Br78ZXA2uIr",
+	"SFT0pKgNngRgJQCPxaepLfu5NzLrjcz+yeYvfpL6e4AV/wtapT5dkihXRe/fKk2y6gFzqXRzBh4YpnJC",
+	"FgXoaVUpKlC4QUn59dSYCMvAQWCAvXYpGg22IMcytHGtYIUZ4wvgLEbQScomKVPTHDaFXoqFYilR9BaR",
+	"9Sk6fIziFdFoymJbT4nH5JpprKKE9yd1eOuXotsCTvvgjFBBFuJGyKWAUAWZuvJMNZrfpTCqX5BFL3l4",
+	"/VnGtAsdwXLNAM5/KZ5r1BfNJgKyfyU0FXIIGTOWDTknN2yFiFlUrJZ0ZX6cSiEXZvDUTP1SYEgkhOfC",
+	"TA1nswtv5p1AJHqGiWkvmszKZylzYPgmzBjEXBM5mVwKLb0oXowCA/OL1QZCAN1dWG+Lvc7/m8SQpy1E",
+	"ek6/ZYGOtOBZr0vpi3QfXG/og62/awFI571BH/02XB6zk/RUP1w9WjzmT2S/+MbV79X/67z/tKVnswBv",
+	"/6mYAGAzde6oHdUt5d8yH42C3MyFDhzF1+pHWdEQB4/+CKDlcvwaB9XFUg9oPO/v54un5NFpr98nGYB5",
+	"AXiwzd44lcGvQOHXlTg2OowdqNUy6ppv2ljXfLE+RqGHfrseagnD6yGvrFFp39eCkszpvS05NbnLS/Up",
+	"NpWm2Gs59VrOoMUXr+kqkTR+KyVUPcPvTtsMTy3mc5lqFr9kMaeuxNVfTVP6DoMsgctfrQiP70tLsvHx",
+	"Pccpr5vyS1/NmTh//Zwc9/okltECCvJbu2CeR+EjXuzF07+7QrcyxQBC862WMlE9kuNpSAvvpx6QTG4q",
+	"0g3tyOC3I0hhdT7rUtcc8oACUvzCn1S4NpLZzur/Xbz66e6xzG5sG6/9bK9P3ftFplYPeYNevQrQnrct",
+	"veNsdTxQMZcgVx/i7z7PP/yGQvzfTrnKRgYwc3af6iN83a6v6CxZS8oeuT5QtYQNnf16/vIFZiTXkylN",
+	"wU+/hvQO2tCe6WY72nMTvAvtQa9FumtJW2bO5mtYI80+aNLNa1pj0LIy1gdYN1crzRB4IvOCX3GByT9l",
+	"H9yfgUDtZjYSaJVIdma6rjXgrDUsk9BECnawmSGfwU552CngIAwxsytrMkS+7c5ONpqsZ4/s85IhgHqo",
+	"p0wx7+RsOhXQ4V+dM/vb63Gpb/QcVMa7jm27La45GX7Sa+PJwChXm/qZvW6IFhI08CoowFRhdAFYqi3m",
+	"avRq0xbc4N74I2mXv1Acy5cMhiz0ncWMbZuwsD4zKOvBAbi3GYsUpbyFupLPTXG11Suwra9Sm0Zk0922",
+	"H1LptqrFgL7FEDXPmfHeR9+wgA4lm7stjdQcnc2Rav7m7K3sfcCan0LhsfMHBUKpFSa1lm8G8Vm2eqvy",
+	"5uij99eYx58aBdAbphepQPe6j9Fn71VdpqATRMspj6aQM+e0J0hx43qtAuSdoqr82cArvG+fx/cRzurN",
+	"so0OVZnAp7swkSYVyQcP23OO/S3kjqzmDUArgnepdJjzU/xlGM6RXOhIIlJq/T3ludWkGLnliuuAzOQt",
+	"4EKFGaBM6FcnCs16JEw7iEghx2oql2GPnIvVpcWYtqna2Y3dSf+JvxJjuN0ac3FLEx6HZ2RGsU4b14gJ",
+	"VQ7DtbPIGixp6mQhsPhNXDQpMbxRJrFp2GE0XwqusX1KwiKKYGFi/k9ukph8hzGt2gcKvRRTrrRMVzaJ",
+	"WRleXHN79wZ+9TjRK7s/d+THm5U97+rz72xlOfgOl4d+aaZOtmSdTzuo/Xbun/Vu7lsXM/m1vaXxvdy5",
+	"R7nTbyF3vpNiknBEfPtKN0/DFlKucHzfsIVif0nR+pKmN4RmAiljQBjSfmi49A6SFWtlVkQr3I4dfbR3",
+	"0J9sDaRoWpMuDUgWrsacTUcGOeIKYyvIQEiZnDOhDox4yF9D+ItryVRekO5SrK1IN0LhVpCw9qobmhhr",
+	"esNEmImqS2Fx08g1AAMjYtxC6B55Q7licVYAz0tXQfMjYj1yns0Dc0IuBYSwqEzU2vSZvFK4wlLhpJun",
+	"WQupx67p8ACdxK5Q2aUo+FQgTrZOgGLtPLevF4nUW4tO81Fmw+woAV2hwYetxUO1lOJnkXdmoVsLOli+",
+	"7SWc/axWtJn+A+K0sb0s+8vJsr9aFAUUNqXF6qKGTWfe8JayiAtjWsh01VIYHdEkkVHrew03sEnBn+Rq",
+	"580xyUxxcZ1k5pMKiEziDZcb594o7sSIvy3Hcz6tJn+zYXbeFuxZ3d5ddDdwH7/sNKDBFU7W1lwEnUVB",
+	"g9fn71CXKtdTbaFpl21qeIQbx0JonpAwZQmjio0hinmMt12hw+VL9aXoDk/I1YrYNTnokZ/hQ8DzgWIB",
+	"oLC6ViMqEJZHT9mMdBETM8fouRTwI1y4Qh9TmrKYzKVMiJby4MzeAHKNSdALgWG2gimSgi8dK2m7Ly+F",
+	"+bRH4PYuA35mWVqs374txWfXn0Eatn/WyZyllyLbJoGx0qMcsxO18fyDIr4QuchVZVSRDZ2wSF8Kb8tz",
+	"HxNsCloIU6qwZrudQdEkwMRlDsnBdaozgnjnnG1nfv1lnU2uyDwEAc+1WF9go45MO6OTx3lt8GFrIVBe",
+	"sK0U98GWinu+95uB6PJXP+0g0TZLs70w2/ug9j6o5iQzKxk8pdqW8dMSEqiAYd2j6o/Xvi20fJuzjtUM",
+	"XPiUhZUlMyroNVMBhnuvj1X6N+xxWwnxJww9yYvArg06ycvA7hnnPtykJtzk/nV4VE9UljIJ+vXao99z",
+	"1Q0sqGaG6QMxjZfC1pRgkJpofb9e/RCciPPc2rrVcsZQTTcHJwZUIaO5SsEOIbkREQ0a1dHCMdua39yn",
+	"nunV4odFs2l1UHNCsEFn1BkeH2Oh9RM9JRc6ZQycz1JpmowjGQNgQL8/OFlTqH/C2HjO0gjGdNoP4IGN",
+	"8XPPg44xTcZgeJUU2eFJVrrfL+qa1XD1arJWUgcbirJTrPpT311WaLVcO3XuVVTGgsJQKLhaAL2hhLlX",
+	"arVaM3VLDR1o57Mq5xix0datbot07yZqmrTzLO53L18aFPO9nv1nc67D6Xby7d716aOPLly+XVxmBkzQ",
+	"LGDPCBUrdAS5+t75Be0JSZmSizRi4xlXCstXrAnX3E0kwlf3E6K553p73/qfJhSzGkZ9J428PgwErwMd",
+	"BAhLYuUARWJiAyYg0c4wCKONGyWMG415Pk+ggJAfBHEpwL8LyrWQSyLFWRYuUcxAuWFsjmnToNWZf67I",
+	"kqUMPcQLEbN0czDFffCbHXXvXH/VKdVappzuprCefNoyIGN73fGPykX3URmfg53ugyw+Pw/Hk3pPHLyt",
+	"SnhkEXTbuF3dq+XwCuuOzQuYCKkJEzGLg7zsiUsQrDpjv3Mj+Do64Ofxq9pJrQurcMu5Z1R7ve+OMRWu",
+	"Bk+UH6V79sL+ksX3aq/mjweeDvpbmGUfh5BEYzN/Q9LNs4RVcCkyxNuDEaFJgmjeNoqYhBmKbwgaZWjR",
+	"bkMXX2GxypGxQD6NuBQW4xvWukd+KYTxKotEV47ita7fPJoXIxUuRWM0b4+8KWSr1wYtEykw3gPCe7EA",
+	"IZQ+NTY0iwH7xFdsx3QygR0OgwwE3fq6pS0w7xeJuhS5D9oBiAC8fkq4UDxmPrPGQofZamgpm53Ulmft",
+	"zoe/bMREnumeA8sOTzpBlm9eepwyCo10Xqf81qwZZDl1Ag81etQZPEbUW4ewPOoMj82TLX21dik/q7fW",
+	"7vBGndtt66dthdcGwWWxOKHKrs01i1O23IuzfVTF3tvb7O1NpMqcvcDuQSgiKK2VX59V4c+ERwuNf8nY",
+	"TbLy7jxrNf82AdQXWa9/Ji3fzWqdmp8t3p4x7vX8e9LzlXea7lnRP4+hApQ9+bY0RFYZDXRlp3QqL0DC",
+	"6tIWPCqEjHfU4S9F1y4C0TKmqwPEAQd6kWIc05UKSfbKw/4BoYZ+z8jrN89fnoPTN9NzoZKfwupStgGS",
+	"yiQBBOclTeMe+cG+KQXhKi8OrkfAuCB8bW5MALuCqJ2DJdEjT+lKOR06qy0EkHzFtEALxSnY0it+xYWz",
+	"Ly5F0cBo1rgd//jjqNwroDU9XUD4Bu8EHUW1ITlXYX0842KhDYceDPuBB6M9ntEPndFJ8REXgK5dgYUe",
+	"Aiy0jwJdCrnojEoBFy7u+QR1dxjm4Akq84MnWEhi2Dd/v8/QpqAmybaqvduzz6rbO/LcXAjRvfhpa6G1",
+	"SWAFGTwFEVlhJYvqrzMmsPez7/X9vb6/Joo6jnNxqnJ+/xkVfFdBdYNyn5Ukq9Xo50yAsM8kX1AuYZ5x",
+	"h9o0nfWB166ww+5Sr7nG2reAnOgP5QtCJtaMBDYSct2SVUWNuR+IS7OZPrblXy96fl9beG8FfgUrsFSL",
+	"+D4twMxYkguN9pDIxRfpUqLmLOIUYuqNGh4QKgj7oFNKFNfm1B5AUV6uPMOodPHS2xAsvxPsydeyjKrm",
+	"z+N+0AFOXy7edzzouF/ySndgqJStpYftrKXBaT83lyzaT2uD6eEdzaFtoV4Gf0Colz3T3ts4extng41j",
+	"c6HgwNzdwNkC0B4MF//9NnD1d4Op/5ag4r8mZP4epn7jgKyZzBXWvhQsHWclQ8J1FcoLb265b9+iCVYG",
+	"KlUbpXoVD3+Ho7RH0t+nNu9ubTWA5xekR71g87/cYHFdaDYnwx75EXByjOkFynkFr6hQPBeKXyqHW8Q+",
+	"zHnK1JjqsHcpvscSt1ByHREbSnC8EU1TjvjXc7qaMaHDDCwaS1GNFYtSpsPRpbAI2VDIVdjgMg4ljC50",
+	"yues908F0XswViriK/mBuG8imiQHAcIjTbigCf+d9S7FT9JO0Zbv9eA9IerOhxLCgWFhYQ2lW0OaALVo",
+	"fstUeCmotn3PXCpV443bXYoDlNU9a+fsbDcCh4FNGk9kOtZLuTmWqzKJT1vaa963n9Vsm7IkHqNFuWlS",
+	"P7Ikfm3e3G1eLZCokdY4+qj3LH5vzH3DxtywFW38QDVb0tW3ISmN3CIUT9kdhGSzAdi+wgyI0tMe8TOa",
+	"3d1WVS3nWhEr/2pzlL+pUjJZoYqWbPU79/7n5a37YjL7u43PVkzmPlTu9TnMlIRGKcBiKF4tGF9b5oLM",
+	"ExqxM5ftDFqrXGiiNF1BOdcpW0GSR4/8YLaCxExTnqiAhEJqpmwmS9UBYLNVcwh6X8e/FLMFeLF0Zgc8",
+	"UCQ1H/RIaCGSQ1vKxivUAgBtrkYNXOJMMgXZwh+NMK6HLXPdCKD00WWWoXJatFFi8SZje41stHmwA2Dw",
+	"xkKYzbhWUAAezJeUCkUjs3gBUYhQCvaKRfhkIlZGowcmLJwt4BKA9FKeXYrssdXuXbRdK2uhaCFgkF9k",
+	"d9wsDBfXvUtxKYA1ErhQUWQiE1uVwE6sR36Z8oRZCgkIJTGfwM5pgncv5BorIgi2vBRWkhAOLN1WQLYL",
+	"yBWxUEksPsusIzcvZ4T1irbXpbB+LGs54a3aKxExn1TNuKIpo3OWOmpK2WRhlti074YcsSx00gdtcsn0",
+	"kG5u8VgpiRlNGQLkLqmRklyQcM5EzMX1GDsJ0fS8FObn3IrsFvs8gJm7sZbsR0dldtQcEQI4iy8F7uLr",
+	"VxeIyVVUBnj86cgZk+GZNYG1I0p3CLjKCyYFlwInJtjSXyY41raK0aXIeELKbEJYnPk286Q3P1+fRAsN",
+	"+F+YMVZI5cefxnOqFIvDgx55RqOpN1csoYT5YCX73K+0lAOTVRcBMphUeBAg/oLFAnYDdeBV4DugmR3P",
+	"YrdEdreFkAsRsbi2XNQCspJjWxOqGV7hHlWl4CtZ4sB45WQ8kYt0o3ZVnfW2mAy7WuJ/Er3Rnkyf7MGL",
+	"BMTqGJA9LQA9WiFfC4ntGgJm5bT6MrPaq6Z7o39v9H+WmiD3o65vYfwfof7SXOzxDWqrRjEDfP2uLdTo",
+	"0P3j8Mw3/Z3C5utoB4YV4V+qVnbmjWbfGBmfexuvWCRnTHlVpqDk47qcEGjoKwrSOwpQ+yWLx1erMaj7",
+	"m2VNZcpb+LPL33pS9B6kptvVtlLTvf+5vS3OEEtzYt37YPaCbi/oPpugg2P2FQWdRVf+bSE1a3Z805VC",
+	"LAb7kVOQfUeWkEuylIskth4CsP9uGJsHiJ6HJRTr3ANK0LmaSq2NmWgsba7JkuKFGpqRaIXDb94IOBag",
+	"6V2Kc0wQ8YczpZk3BlEBzZhGlsfZQslOBpupWAagkNHVSNAfmP7OG/w/YMW+uuN+wth4yUUsl22liDf6",
+	"beVh8dtaGQKEtJcTe1/9rhwRqMtY5B7F3dlT34ohosOrkQn+ghB08zkTLHbusKKDwUOqGFnu5RwIXUaj",
+	"Kbr4Hyjw3ILfWLAluaXJgh0EhH3QFtguMwiCXA8LCuoZhuTEfqKcvGEOqirmUAqsG4pFkoTINzHjPeYx",
+	"4kBZroCZFXOerg7qeF4pmPUZrtBntxy+XgihdYxuEz0Ii7J7CKH/+Zo4wooTl9ih7nntntfeMeerlq6+",
+	"EM8FntfsbXkJ149+BCL6ayvqnpbgowWXzJylXOaoz4G9GJxTpfGOSktNE1s7kc8YieicdEPz9zjvaTyj",
+	"H8KDHjnHK0LzDs8uCC8F3MnYTzQT5hiNE8O3wjpG+gzm+fXdL3djjt9S2J1Z+iD3ycNNpx+oumeLX9FV",
+	"sU9was+EkTVYd/IXsv3dBXcz44VYt5MesRd2qobn9kglFByVzGjKohu0qq0X/FJYN3imrjr3+DyVtzxm",
+	"Kekik9bpAtH586v8A6MFzzWgQ/PsYl9kfnN1BhUDsT3QfzmY/plJz2I/rmPo3h279QyzYblxPnDZV1kY",
+	"gWAfNFGazYNyJQIQI1RZp0WPnLuivFRfCqunF+NKPEEThz3yfRaAUbiI9KUbuvfNKFGAQTR66J2gw7+z",
+	"VYgxBytXOwFjbUy/EIDwSjQ27+7mS/eaQRZVb2MnlBdRMboUhd327zyyIS7pKoDYH1UKCYKQBqxsVoyw",
+	"4RNYSNPKjFGxnPKEnWWOHK5M7+k1iw+CmjHZWBxHLMVoEbMzdoLZ1W+Cfimo+VtSM4qCHj/IN61GxNtt",
+	"/IaCFf7kEaGF6J+/kLwftroGMAcxp4e9nvBXvF34PmPf96tc2ESsIydIUWiqo4/FB3jNgCd0g6ZxnFWR",
+	"x6ZHiG8OsYGQnaYwG8y29h1N49cuKlAKDMFHbaF3KUK50JGcsRFRiyhiLDYiPlMGrLsfQyy7oZ23Glux",
+	"ER4EJIxZlHABn3liYEgimsbj7MeA5F9jQGroKwZW5aG6+lrvUpiNz2NeecIKKW5Okl4jOUH4YqT5bf3d",
+	"Pi7KBX5r1+U5cvoN2eeGpWYBopXd841t1PJKl8GQXjyneupnF5ca6ZSjznxpkKGcdOZ8rK4+YGX6D8Po",
+	"0exUPJw/+u1x+kT19eB2uOwEd89NvteQBEcHbUXjU/d+HofnCKJtE5ahq3P8Cg67pfC2TVxkH2xx+4Of",
+	"FijrXgMiyodw42QqQzFff2c/bj+x4llpUDlKkTwYtGsZ0V8tLOJPpHvswym+dTR7m8hAK1KRO9nm1Bkr",
+	"+rbXZODWTB1hoWfdePf3FP66cpkwGD8M3+LdDETcw4qPrCEMuTgBgSGowN6xoesA3NALxdCTEKbsVt5Y",
+	"o9OPfkilppphGIXScq7I8v9j72p7G8eN8F8Z+EsSQLFlexP7EtyHRfcWPWCvt93dvqEpYloc26wVyhVl",
+	"O26wQH9Nf1h/ScEZUpZlKX67K3oHf9p1JJIjvswMyWeeSVJCB7qgFdTS3Qw96GSBaSxmTXirV0AE2Tkv",
+	"Gov5JFaQopBWPIxHcDkod9QdCL0aXN2D0A86z87KpQvHF13+0+NUafmoNLU1YGwiR5bQ6Qud5ZhJsnRn",
+	"F/cPejBLcaSeB6Ak6kyN/NadqqsDXPC4fLGvNE62MtTSbjtZbHN/U+Lfr44Rp288H0mf6T9KAYn5AoAn",
+	"4cIOCCkcxwXtRlOrbpsm9CrXZi6l3256XpdVj7ZNXk+s8zCvwGAcB5CkElOUMFyBde6b8F7F1vcZriBS",
+	"2SoAl3OU84uMUsTrDJ8zIL6hamasP/qkg7s5sZyMng3LtgiXkTB4rbRBbZTdDgE+i8jKnEWTqzrCI0r2",
+	"X8Nx1A7DfZmXnEBe4fuPP1Iml671JLHep4hAXU6NWWNhla3JNkK1bIsBlKWsE+wfh4r0f4vlWK+GV/U9",
+	"TckD8RvFMq+ANliCs94/6/0i4GIr8apTitX6nd/exFSckHy/cGXuGFxBpCj4oqsCnFtJXfELSat/aCLo",
+	"cxr9M9jqf0JCsXDr52gFsMThJEmmj6jlLFE624vF1BWCvFCJyhQ+0/6NQ9R1khX3b9Xe3J+4xu9yKU5e",
+	"2Bsf9OriLrV9oAGvLr218P9i+y2X6bz6z4a8aMi3FlRhSbsJVreoXdH8OCqojTYdK2OtJwj4w6cPDN0m",
+	"FDYfuXh5c9JFdzBE8lwYMGqsrY0fONaP4EHzqnbpjpVx1DC2MtsAkcIMEQaTLJuZu1aLyWvsL/ph3QR6",
+	"xyqIFE0SL/BBZwnjgBYiwwDiJJkNRTS1JWOlp44fV0iZojH1/ImlRXkih+KJtzsuFNfsSZtYlv1Q6sRS",
+	"+Z83uS+1KA9Vsb9xxY7WsnWulZ+vG76pna5nhfuKu3W+7/i13XfQ+qKEXpt25XizUucutl7Kf/K7SIkx",
+	"ciRoGaWRzAxIjNUC2dAkG7amCe/Wz3zqeo77XIoVHypmKo7B2qkF1uRoeUet77QD9SrkwoCSNciEik/e",
+	"E5uwRMYl/LMtOsNu9Ebe4O2oN+5Pvvl7ON2NSzh9v8ujsltjc//J442Rq+BHTlm1Q1+DohmB50SN543x",
+	"CXqP59zPqPdMi9Fjr2HQ7PMLs57a1tHeQIfwARmBj50HHpB37ajNHvSAK7n+rMZaEJKM+eoqvHH2bgLo",
+	"hiFYTRpjKnSEgIpoFZeCojG5PtcYbcoJIZbM04hDAtN5NiFB/b24yUSGd1sRXTkIn0kIGavNd+gByDmr",
+	"HuQjwGSeXSeja7r68U07tHQeTb9UEV9eP+inROOKQfes2I3j2Mox8EAxrcxJN7IGQTbhd45z3l09mXvi",
+	"aay7B/6EEaoFcne4ibDLJuQDavxoACuOAAbZt//517+DRdv+s06SwY/X1qI8mnuaiuzbdq/b6dx23oSh",
+	"beOmc9MT/dtvsIcRDlGKbkeMRuK2E8lIdEfiph0J2cNeT4R4czsa3XRvZRhhH9thX/aHctO6dMI3/Rr7",
+	"cuw+h4GQDnhlV/ajY+XbnR6YeojiV0sWRkipbIMi/pjascyUbYs7rXxXUpzlwKkSA75Bi4n91D0nDkJF",
+	"O4KtrIsveYrFl4aSjCXs/h7/PO18mMrvl7+d99RzKIbRu+/etxuFfIybUMVG4HPq3G3j0ez3UdW4yLbq",
+	"blfUTd+zTuqy2VSzvtO/5kWSgg3+qWn7Ul5Se28BaQnOjjhgWxes9iRo1Ant4iSCS6uFJkJLinlPUqKy",
+	"HGuO4jEg1gqLrp3pPlYnpM5SNNlVs3GsN3ComT5yQ/ULM9MYzVOVrTi3afE0m8YLxMYCrrTYX0v1vDQY",
+	"QPV2blXaX/9m9Zc1V9Wa/GOayDnBXeHSbjA8RxqbK7euzFUjaMzT2Opxd24lZqo5S9WTaHp9sX1/7mBj",
+	"cJlhfi8XvIbD3m7Gvdjcp7kPdAx2OXgSU4R0rgeb1d21Wu1Orxk2w2b7rh/2QzrBcv35Uh0Lk4l5KjSf",
+	"8OfIjebairmbhYpPz3AG7cBnzcyJ5PI8sq6CtzyTVGzHrroaA50A3tBw3AQuLncdOKYl4878sBXq3ghC",
+	"2K578/CdPbJP3//w1rppzgHz0Xm52+Zf2AovjEQcF9vOp2fVNwktr5XmJtdxiNeUqzRPS0PRgNYJLAL5",
+	"fXhjzfwpCOAhi9vtf9nGBCHJz99LdzkOrHNhQMylyiBOxoW6HWCoumprJlIRZR4J6PvQsPK4MNZTirNJ",
+	"ob4fMBM1tdGiAdszzCvCvz180Fzwlxjqnvt8iflkr/a/dsIFEMWJoaA9L45Hr1TMmzzr31faDXgvv5QC",
+	"jB2TepefffcZpkADLlIJflLcg0H2tn3dMJ7bwb8ctGQSmRb9Mvn+YnC1fZSxJclp7Ifr+N085O0QkpI8",
+	"Oq/KXXvNjvv360D+JXdOr6Dz/AwimupkGaMc+zBMPhxaNX/KzJCa9UAAH3/8/IU5eSovOkn8/wYAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
