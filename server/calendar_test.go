@@ -25,8 +25,8 @@ func calendarFixture(e *env) (store.Venue, []store.Slot, store.Slot) {
 	loc, _ := time.LoadLocation("America/New_York")
 	now := time.Now().In(loc)
 	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
-	at := func(day, hour, min int) time.Duration {
-		return time.Until(tomorrow.AddDate(0, 0, day).Add(time.Duration(hour)*time.Hour + time.Duration(min)*time.Minute))
+	at := func(day, hour, minute int) time.Duration {
+		return time.Until(tomorrow.AddDate(0, 0, day).Add(time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute))
 	}
 	v, slots := e.addVenue(
 		slotSpec{tables: 2, in: at(0, 12, 0)},
@@ -43,7 +43,7 @@ func calendarFixture(e *env) (store.Venue, []store.Slot, store.Slot) {
 }
 
 type calendarAnswer struct {
-	Object string                          `json:"object"`
+	Object string                           `json:"object"`
 	Data   []client.AvailabilityCalendarDay `json:"data"`
 }
 

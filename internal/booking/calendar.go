@@ -203,4 +203,3 @@ func unique(ids []string) []string {
 	}
 	return out
 }
-
