@@ -84,6 +84,45 @@ func (e AuditEventListObject) Valid() bool {
 	}
 }
 
+// Defines values for AvailabilityCalendarObject.
+const (
+	AvailabilityCalendarObjectAvailabilityCalendar AvailabilityCalendarObject = "availability_calendar"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityCalendarObject enum.
+func (e AvailabilityCalendarObject) Valid() bool {
+	switch e {
+	case AvailabilityCalendarObjectAvailabilityCalendar:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AvailabilityCalendarDayStatus.
+const (
+	Available AvailabilityCalendarDayStatus = "available"
+	Closed    AvailabilityCalendarDayStatus = "closed"
+	Limited   AvailabilityCalendarDayStatus = "limited"
+	SoldOut   AvailabilityCalendarDayStatus = "sold_out"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityCalendarDayStatus enum.
+func (e AvailabilityCalendarDayStatus) Valid() bool {
+	switch e {
+	case Available:
+		return true
+	case Closed:
+		return true
+	case Limited:
+		return true
+	case SoldOut:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelReservationRequestReason.
 const (
 	Duplicate        CancelReservationRequestReason = "duplicate"
@@ -819,6 +858,45 @@ func (e SlotListObject) Valid() bool {
 	}
 }
 
+// Defines values for SlotLookupStatus.
+const (
+	SlotLookupStatusBookable            SlotLookupStatus = "bookable"
+	SlotLookupStatusNotFound            SlotLookupStatus = "not_found"
+	SlotLookupStatusPartySizeOutOfRange SlotLookupStatus = "party_size_out_of_range"
+	SlotLookupStatusUnavailable         SlotLookupStatus = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the SlotLookupStatus enum.
+func (e SlotLookupStatus) Valid() bool {
+	switch e {
+	case SlotLookupStatusBookable:
+		return true
+	case SlotLookupStatusNotFound:
+		return true
+	case SlotLookupStatusPartySizeOutOfRange:
+		return true
+	case SlotLookupStatusUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotLookupListObject.
+const (
+	SlotLookupListObjectList SlotLookupListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the SlotLookupListObject enum.
+func (e SlotLookupListObject) Valid() bool {
+	switch e {
+	case SlotLookupListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SlotStatus.
 const (
 	Open      SlotStatus = "open"
@@ -1203,6 +1281,65 @@ type AuditEventList struct {
 //
 // Example: list
 type AuditEventListObject string
+
+// AvailabilityCalendar Per local date of a range, whether a search with the same filters finds a table.
+type AvailabilityCalendar struct {
+	// Data One entry per local date of the range, in date order.
+	Data []AvailabilityCalendarDay `json:"data"`
+
+	// Object Always `availability_calendar`.
+	//
+	// Example: availability_calendar
+	Object AvailabilityCalendarObject `json:"object"`
+}
+
+// AvailabilityCalendarObject Always `availability_calendar`.
+//
+// Example: availability_calendar
+type AvailabilityCalendarObject string
+
+// AvailabilityCalendarDay One local date of an availability calendar.
+type AvailabilityCalendarDay struct {
+	// BookableSlots How many slots that day the search would list.
+	//
+	// Example: 6
+	BookableSlots int `json:"bookable_slots"`
+
+	// Date The local date (YYYY-MM-DD).
+	//
+	// Example: 2026-12-04
+	Date openapi_types.Date `json:"date"`
+
+	// FirstTime Earliest local start time (HH:MM) of a bookable slot; null when none.
+	//
+	// Example: 17:30
+	FirstTime *string `json:"first_time"`
+
+	// LastTime Latest local start time (HH:MM) of a bookable slot; null when none.
+	//
+	// Example: 22:00
+	LastTime *string `json:"last_time"`
+
+	// NextAvailableDate On a `sold_out` or `closed` day, the next date with a bookable slot (looked for up to 62 days after the range); null otherwise, or when there is none.
+	//
+	// Example: 2026-12-05
+	NextAvailableDate *openapi_types.Date `json:"next_available_date"`
+
+	// Status `available`: more than 2 bookable slots. `limited`: 1 or 2 bookable slots.
+	// `sold_out`: slots for the party that have not started exist, none with a table left.
+	// `closed`: no slot for the party that has not started (closed, a closure, past, or none seats the party).
+	//
+	//
+	// Example: available
+	Status AvailabilityCalendarDayStatus `json:"status"`
+}
+
+// AvailabilityCalendarDayStatus `available`: more than 2 bookable slots. `limited`: 1 or 2 bookable slots.
+// `sold_out`: slots for the party that have not started exist, none with a table left.
+// `closed`: no slot for the party that has not started (closed, a closure, past, or none seats the party).
+//
+// Example: available
+type AvailabilityCalendarDayStatus string
 
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
@@ -3044,6 +3181,68 @@ type SlotList struct {
 // Example: list
 type SlotListObject string
 
+// SlotLookup Whether one slot is bookable for the party now.
+type SlotLookup struct {
+	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
+	Price *Price `json:"price"`
+
+	// SlotId The id asked.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// Status `bookable`: a hold for the party can take a table now (still a snapshot: a hold
+	// may answer `409 slot_unavailable`). `unavailable`: no table left for you, or the
+	// slot has started or was withdrawn. `party_size_out_of_range`: the slot does not
+	// seat the party. `not_found`: no such slot among the venues you may sell.
+	//
+	//
+	// Example: bookable
+	Status SlotLookupStatus `json:"status"`
+
+	// TablesLeft Tables the party could hold now; 0 unless `status` is `bookable`.
+	//
+	// Example: 3
+	TablesLeft int `json:"tables_left"`
+}
+
+// SlotLookupStatus `bookable`: a hold for the party can take a table now (still a snapshot: a hold
+// may answer `409 slot_unavailable`). `unavailable`: no table left for you, or the
+// slot has started or was withdrawn. `party_size_out_of_range`: the slot does not
+// seat the party. `not_found`: no such slot among the venues you may sell.
+//
+// Example: bookable
+type SlotLookupStatus string
+
+// SlotLookupList One answer per slot id asked, in the order asked.
+type SlotLookupList struct {
+	// Data The answers, in the order of `slot_ids`.
+	Data []SlotLookup `json:"data"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object SlotLookupListObject `json:"object"`
+}
+
+// SlotLookupListObject Always `list`.
+//
+// Example: list
+type SlotLookupListObject string
+
+// SlotLookupRequest Slot ids to check for a party.
+type SlotLookupRequest struct {
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// SlotIds Up to 100 slot ids; a repeated id is answered each time.
+	//
+	// Example: ["slot_01jf8x9a1b2c3d4e5f6g7h8j9k"]
+	SlotIds []string `json:"slot_ids"`
+}
+
 // SlotPriceInput The price of a prime slot, in the venue's currency.
 type SlotPriceInput struct {
 	// Amount Price in minor units.
@@ -3596,6 +3795,36 @@ type SearchAvailabilityParams struct {
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
+// GetAvailabilityCalendarParams defines parameters for GetAvailabilityCalendar.
+type GetAvailabilityCalendarParams struct {
+	// From First local date (YYYY-MM-DD), inclusive.
+	From openapi_types.Date `form:"from" json:"from"`
+
+	// To Last local date (YYYY-MM-DD), inclusive; at most 61 days after `from`.
+	To openapi_types.Date `form:"to" json:"to"`
+
+	// PartySize Number of guests.
+	PartySize int `form:"party_size" json:"party_size"`
+
+	// VenueId Only slots of this venue (a venue you may not sell is a 404).
+	VenueId *string `form:"venue_id,omitempty" json:"venue_id,omitempty"`
+
+	// City Only venues in this city (case-insensitive).
+	City *string `form:"city,omitempty" json:"city,omitempty"`
+
+	// TimeFrom Earliest local start time, inclusive (HH:MM, 24-hour).
+	TimeFrom *string `form:"time_from,omitempty" json:"time_from,omitempty"`
+
+	// TimeTo Latest local start time, inclusive (HH:MM, 24-hour).
+	TimeTo *string `form:"time_to,omitempty" json:"time_to,omitempty"`
+
+	// Type Only standard (free) or prime (paid) slots.
+	Type *SlotType `form:"type,omitempty" json:"type,omitempty"`
+
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
 // ListOperatorReservationsParams defines parameters for ListOperatorReservations.
 type ListOperatorReservationsParams struct {
 	// VenueId Only reservations at this venue.
@@ -3797,6 +4026,9 @@ type ReceiveStripeWebhookParams struct {
 	StripeSignature string `json:"Stripe-Signature"`
 }
 
+// LookupSlotsJSONRequestBody defines body for LookupSlots for application/json ContentType.
+type LookupSlotsJSONRequestBody = SlotLookupRequest
+
 // RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
 type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
 
@@ -3853,6 +4085,12 @@ type ServerInterface interface {
 	// SearchAvailability Search bookable slots
 	// (GET /v1/availability)
 	SearchAvailability(ctx echo.Context, params SearchAvailabilityParams) error
+	// GetAvailabilityCalendar Availability calendar
+	// (GET /v1/availability/calendar)
+	GetAvailabilityCalendar(ctx echo.Context, params GetAvailabilityCalendarParams) error
+	// LookupSlots Check slots by id
+	// (POST /v1/availability/lookup)
+	LookupSlots(ctx echo.Context) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /v1/openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -4134,6 +4372,99 @@ func (w *ServerInterfaceWrapper) SearchAvailability(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SearchAvailability(ctx, params)
+	return err
+}
+
+// GetAvailabilityCalendar converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAvailabilityCalendar(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAvailabilityCalendarParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Required query parameter "party_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "party_size", ctx.QueryParams(), &params.PartySize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter party_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "venue_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "venue_id", ctx.QueryParams(), &params.VenueId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter venue_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "time_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "time_from", ctx.QueryParams(), &params.TimeFrom, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter time_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "time_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "time_to", ctx.QueryParams(), &params.TimeTo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter time_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAvailabilityCalendar(ctx, params)
+	return err
+}
+
+// LookupSlots converts echo context to params.
+func (w *ServerInterfaceWrapper) LookupSlots(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LookupSlots(ctx)
 	return err
 }
 
@@ -5218,6 +5549,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/venues", wrapper.ListVenues, options.OperationMiddlewares["listVenues"]...)
 	router.GET(options.BaseURL+"/v1/venues/:venue_id", wrapper.GetVenue, options.OperationMiddlewares["getVenue"]...)
 	router.GET(options.BaseURL+"/v1/availability", wrapper.SearchAvailability, options.OperationMiddlewares["searchAvailability"]...)
+	router.GET(options.BaseURL+"/v1/availability/calendar", wrapper.GetAvailabilityCalendar, options.OperationMiddlewares["getAvailabilityCalendar"]...)
+	router.POST(options.BaseURL+"/v1/availability/lookup", wrapper.LookupSlots, options.OperationMiddlewares["lookupSlots"]...)
 	router.GET(options.BaseURL+"/v1/reservations", wrapper.ListReservations, options.OperationMiddlewares["listReservations"]...)
 	router.POST(options.BaseURL+"/v1/reservations", wrapper.CreateReservation, options.OperationMiddlewares["createReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id", wrapper.GetReservation, options.OperationMiddlewares["getReservation"]...)
@@ -5965,6 +6298,492 @@ type SearchAvailabilitydefaultJSONResponse struct {
 }
 
 func (response SearchAvailabilitydefaultJSONResponse) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendarRequestObject struct {
+	Params GetAvailabilityCalendarParams
+}
+
+type GetAvailabilityCalendarResponseObject interface {
+	VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error
+}
+
+type GetAvailabilityCalendar200ResponseHeaders struct {
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
+}
+
+type GetAvailabilityCalendar200JSONResponse struct {
+	Body    AvailabilityCalendar
+	Headers GetAvailabilityCalendar200ResponseHeaders
+}
+
+func (response GetAvailabilityCalendar200JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar304Response = NotModifiedResponse
+
+func (response GetAvailabilityCalendar304Response) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
+	}
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetAvailabilityCalendar400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAvailabilityCalendar400JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAvailabilityCalendar401JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAvailabilityCalendar403JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAvailabilityCalendar404JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetAvailabilityCalendar429JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetAvailabilityCalendar500JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendar503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetAvailabilityCalendar503JSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAvailabilityCalendardefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetAvailabilityCalendardefaultJSONResponse) VisitGetAvailabilityCalendarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlotsRequestObject struct {
+	Body *LookupSlotsJSONRequestBody
+}
+
+type LookupSlotsResponseObject interface {
+	VisitLookupSlotsResponse(w http.ResponseWriter) error
+}
+
+type LookupSlots200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type LookupSlots200JSONResponse struct {
+	Body    SlotLookupList
+	Headers LookupSlots200ResponseHeaders
+}
+
+func (response LookupSlots200JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LookupSlots400JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LookupSlots401JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LookupSlots403JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response LookupSlots413JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response LookupSlots415JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response LookupSlots429JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response LookupSlots500JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlots503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response LookupSlots503JSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupSlotsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response LookupSlotsdefaultJSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14426,6 +15245,12 @@ type StrictServerInterface interface {
 	// SearchAvailability Search bookable slots
 	// (GET /v1/availability)
 	SearchAvailability(ctx context.Context, request SearchAvailabilityRequestObject) (SearchAvailabilityResponseObject, error)
+	// GetAvailabilityCalendar Availability calendar
+	// (GET /v1/availability/calendar)
+	GetAvailabilityCalendar(ctx context.Context, request GetAvailabilityCalendarRequestObject) (GetAvailabilityCalendarResponseObject, error)
+	// LookupSlots Check slots by id
+	// (POST /v1/availability/lookup)
+	LookupSlots(ctx context.Context, request LookupSlotsRequestObject) (LookupSlotsResponseObject, error)
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /v1/openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -14638,6 +15463,77 @@ func (sh *strictHandler) SearchAvailability(ctx echo.Context, params SearchAvail
 		return err
 	} else if validResponse, ok := response.(SearchAvailabilityResponseObject); ok {
 		return validResponse.VisitSearchAvailabilityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAvailabilityCalendar operation middleware
+func (sh *strictHandler) GetAvailabilityCalendar(ctx echo.Context, params GetAvailabilityCalendarParams) error {
+	var request GetAvailabilityCalendarRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAvailabilityCalendar(ctx.Request().Context(), request.(GetAvailabilityCalendarRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAvailabilityCalendar")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAvailabilityCalendarResponseObject); ok {
+		return validResponse.VisitGetAvailabilityCalendarResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LookupSlots operation middleware
+func (sh *strictHandler) LookupSlots(ctx echo.Context) error {
+	var request LookupSlotsRequestObject
+
+	var body LookupSlotsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LookupSlots(ctx.Request().Context(), request.(LookupSlotsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LookupSlots")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LookupSlotsResponseObject); ok {
+		return validResponse.VisitLookupSlotsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15881,442 +16777,477 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Nchs3li/+Kije/ZelvS2KpCR/UDVVV2M7iW/sxGM5k81G/rOhblDEqAkwDVA043XVPM082DzJLZwD",
-	"dKO/yCYl2U7Mra2J1ezG58H5wjm/86ETyelMCia06gw/dNh7Op0lDP59liQyoppLYf5S8+mUpsvOsPN2",
-	"IYmmlwlT5JrNNBnLlFAyo6kWLO0EnRuazJn5JEoZ1SweUd0Zdga9wcODfv9gMHjb7w175v//uxN0eNwZ",
-	"dmgSjXr9f4wfvx9Ej6Yn4uHs0W+P0yeqp/s3g0Un6MjLf7BIw5vZmIKO7XIEbcy0wDZ+79PB5VF0HJ+w",
-	"h+NHV48nT/7Ru+4EnZQljCrmj2Zw0Bu87T8ZHrnR2HfiznBME8WCjkqkxvbhXzjIJ7R/OYiO4mN2Mn54",
-	"9Wjy+B9PTAe4Jp3hwP1zpOk1E51h7+PHoHM2j7l+fsOEfsmVLq7oj4KRMRc04b8zfwFjqmln+OuHTpRw",
-	"JvSIxnEKgz/q9rr9/lH3USfoxPMUFmQ0VZ1hf9A9cYs6j1cvCI/ZdCY1E9FydM3MOB6O+9GAPmEHJ5eP",
-	"4oNj9nh88IT2Lg/60SA+YsfjE/rwshN0pkxPpOni9Y/nbwu7Y+Y4YmaS5nEUzdN0zf6n7Lc5U3aNU/bb",
-	"ajpI5VyzzrBzeNM/TJli6Q1MXR0Ovb9GPD70VlNpqudmW3q9oKPlNRPYmZbXq9bn47ugM6FqNJUpy8gh",
-	"m2li9tBs61MqIpa8yXsvnZUJI1dmgoSqaxYTLUkEX/jbnDKqzIduMVg8ulyO4DOvjwSa/9tcalbs44VQ",
-	"PGZETxgZM0YWXMRyUTiH9vvLhHWGOp2zoAM7IyLz+VzFnaAzZmxEp3IudGf46MQs1ThlbDQXmif+eTnK",
-	"zstB72TY6/nbH3njHP0GAzUbPJ6LuNR2cbdg5go3Y3kcD66PpsfiZPbwt0fpY/VE9268XexEUox5OmVm",
-	"0Pka2CXi4ooIuSDYqSI/nT8jj066vR6hIibXjM38Z3snvf+PyDGs3CxlM8pjguPc7/oLz+LXKZ+yxk0+",
-	"s3uasJjMzJvEm19AJjQZ2xHBqCv7Asswkwk3+/EBtmLG0sicouFJD/dGL2eG8N1zf3tGEzlP1eiSjYFU",
-	"B8f+wnyTMkb8jgh8QwbHBD4j+BmsgTfqU0LHmqVET6gmjctEOIqAbudj0MnWoMRhj94O+sP+ybD30Jx3",
-	"u30450jGZlKv37w6ePT98d/+60n+QgPbGAyP+9BMC9GSM0Yu5poBd+wFHfZ+xg25mU/FPEmCDp40I/2m",
-	"FKidxvT/WEnYjeTUrDZPlR4JOjXjPYtpJ+gkNH/yUt6whEaG3mcTKcyj/90f9AcnJye9/vGRWZ6JTOJR",
-	"3vdoSt+7/tudgKmM+ZhHZWoxEnHB4npSKByRCRVXTBGaMkKjiM00ix0xrKQF2F0hYQU7Z0LwG5Yqmi4D",
-	"y2pQGSB8TGZSKX6ZsK7PFbyWPJmdsjEzHMgslUxjlh48fnzcH9g3liNlmLeZwIwup3ASPnQcD+mf9AwT",
-	"wT9HEZ3peWpkdvG5ZTwzJmIurjrD8i/mC+RGVroqFqXMjHjGR+ry/YrdsK+O3j/+7rfB9KVhthWGGrMo",
-	"4YJZGseNtnMZcaHhP3GbzsySpPKGx8zIfkVFfCnf+xxRzaOIMTOfj1kXCtSG3YL5CzabpzOpDMGZs9iw",
-	"gu+Cjl2AUQQHxg1FMarNU5oy2hl2Yi7MX6kE9rCJmqg0TbUqMcnjqljNJZ5jrEbHtGLASJlO0JnP4jIb",
-	"rHDcGyasuOHarPYPbEF+kek17AFXHLgV1zThVDiF/IaJ1YqY5Xs/Ks1STsnL+cywRM2nbPQ78r+zKUt5",
-	"RA9/YIsRdPfRDmWkliKC46w1m840aszATVmayjTb+4TqsUynBVZx/ubg8eNB/6iwe0sRoToA/2hajEf/",
-	"3fkIQj2Rap6yighPpGIxMbyKR2xTM8Zsw2icyqnX9eDY/aBl+TGscpTIlmZPZMcc5Lri65TfUM2I07Z9",
-	"dXhEx2MWaTjiSJxqtOB6Eqd0ITrDh3an7Hj7j5Hg4BkO9Qif4H61oQhYWJTcz/Acx1VFmCs1ZymxB12R",
-	"vePegEQ0jUf2Ubzvr7uc60gCmbmf/W7esN/mRpaeRVWF7OjgGTln0Tw1fRKBR7u25dS2MqLYjNfBecYU",
-	"ipQy1xOZcoVi0oy+vmWPp+RtttAk3YtVTfJrUR3x+O8UxZ2i+OUoijst8atYrT+siug5RdariBUm+QdQ",
-	"Efv3pSKWFgNVRBAazU69hUSnnjKcTU8IJYbrgY9pKecpAT5FeEEz+CSyY2PmuzGXbU/G+UL+zC4nUl4/",
-	"F/FMclHyff9VymsurpSn+Zh19I2ebA1B1zVMy5cVXZ/4C8+zJt4FnXlq1nyi9UwNDw/ttLt2/Q/N8NSh",
-	"OTIUxw2cR7+V4L8vamjgQsZ9H5vNVpGcMbWpweArF+adRwe9wcGgV70bWeOmtiQyV2v6szQ0S2U8B1WX",
-	"RBMWXcu59kUwzC0nCzOZdpcrtnkaTdlByhY0jRXImZSN+XvLjehoRvXoePz4b7BRN/K6oFzZdRz+ijxA",
-	"DVNGzZbSG8oTeskTrpfumW/s1D5bpFyzzjuzl89YwjSLVxKhsU6Y/cVoplfmePkXMdiG857DmizY6iXJ",
-	"FnWBPY9cB0Bh3zGa6MmyRFwJvyn0mzEweW2/StZaEBOW7IyHqvFQ+KH48t2YCKVP++7Tz2c0lEZ0VOAr",
-	"OzPi1mbE12ZCZM4S17y9CN7UoPjqjYnGhfwCTQsjTjazKhyb+QNYFb22VoXdBbcoQuoRnc0SHsGlesGu",
-	"MK+CFfGD1G8YjUsy/hW/QlGiiCN7XzQbpUy52I9LCuQjzZJNs++MCNHEMEUjVgdGRB6dknQuyANQswi+",
-	"yh6YmWdDngurSCUMVIkfZ0ycvX7xTEZzx+98fYgrEtufyB69THl8VXLPcjGW5r+a6wSdcy9enZHXyG/J",
-	"2esXQAIwyM6w0+/2uj0zIDljgs54Z9g56va6R8CA9cRM+aM3rF/OXr3cdEiu6SGBli+EGeHwQhACQxyS",
-	"ygjNb3aIQ9LvPuz2LkQHB5FSLdNWftpLNGAKu7jWd7m9yvFJ1Il2GkIiI5qMDCMoMJNOrfReL6Nvb22s",
-	"leQNAqnGweUkT1lq1PvTdp6fP4nnx53880Tq8pE3u1cwCqsH9HHPrtH6na49PEf97BezXOaXfinIyo4i",
-	"p3XU9R8WH3GBRyDlEatRZStkPQPdJWdl+bx/On9G+ie9bq9HZizNuJ0h+mjC4nmCF4Rt1JQa2j7qv4UZ",
-	"1tK24edeXOXDLK7SRoHaM1oKttxeV2l90+mo5O/u9BRDOeUY3YDox/BJhsZxypRqOHBmi+yaGzLggvXh",
-	"MvaI/MyUJsd6Qs51yhjsv1SaJk649Hu9/rFnDP9ZTPvqGrUQnHWMq0b7V1HKZyjaO99REU9pzMiMKk0J",
-	"FzAyWPW/8yShV2BituN+n9luruW9GfdAfp/zTzOyay7MxBJpDj74SUGF9Zis4ldwkJ0BVj3s4LcrHvdL",
-	"mnberWP7H4POaxTTL8Dkcrf6T1E2N1y9xwFxwptIURs6XWZ4+PooC12eUjGnSR1ltDb6skUtWo21hp7t",
-	"HyZcYxTgo83tAHld0PGtl9BTW7O4A4g8L3ba5ENv5cd2CgSGqH/IFmMXmrALTdj5FHehCbvQhF1ows5A",
-	"vXsDFSY4VVfWQVJ2jvSnA+EzLhcdale+XuSXdIaGJLUzn58+UGTClZbpsj5fDfm0f4X5oYPhprg8EGYK",
-	"rmXTeetEwZTdtJy4n2FUEyLbMuuoLl3sfa8h/a+6xDjBYOV6ZA52WTgs65bFnY/SslQX5Wj2xS2LN8vi",
-	"2lgBnS1Na0ENi+e9fUqkcIl3XJEbdsU0TTkV3dULi5HiT2oWtrqsx799cQtrGWrb3EXvzNcd9xm9Al+G",
-	"H1hRf9p3Gv9O499p/DuNf6fx7zT+ncZ/lxp/O0F+bm9iyhJ8wdh1siTuombzpLYl+HX1ZA6CmpsxU915",
-	"13w5zQRLoV09SeX8apIFt/YPBoZIJjLlv0sxwqYfZtdl0aRlJpw3l/IV2HG7K7DByYobsEjeAIZJ8f5r",
-	"cOKuvywoQ4vjpUbZYnSGjx7n11jHSHewsv0neHbgMHWCzsAsPXjNi+fmhiY8LuYXmt3KfrEwDUiIm91l",
-	"nSdSr9L+YC5fgdrXpHeJuMr7Bv0S77vNnS8ETBTufB01rLvzbUnwjzYn+EebEnxLGWGvahM21p3hUZXM",
-	"vxTWX+S7GPRdw3a1nM1A7/CPzvlkrs1KkVguxO3vdJTrBHtM+YzV3OWcQSYqodkNmUNlgjhwqz+UjrB/",
-	"aeM0laO/sf+6Hry8jl8svps/4u979DJ69vyb/i2uu6BpdqMrbfdr2i75q4pddQvaoCGlUWbxfgw6P8G/",
-	"V2btmP20qTv+ejgzofQKehF850FRzz82vdbEAJwRd826u/i/s4v/W1/qUxETShIproighn6SgwUXjJjj",
-	"/BXc+N/RbT2Q+yp9oRr0kikMu0OwOwR//EPQSjUoZZthHmQZSYIItsjSzmwqKdeKWD/FphmF2ydH3jKf",
-	"zayr9awsJopFo1fj7//2JH387fe//Ja+Xfzjp9fPHr94+fq/X8jBS/qSni98nYEJI8jjzqYpmqUVrgdV",
-	"9IZYY7986Yt6qyVq5zmwq/iGRYzPdDkoKWL8xubjTqiIS9m48RwSIHTefmq/wHMB95UTRmOWIp7ojP/d",
-	"5QN8KLGptxOWZTQAZ+SQEKxTGmmyZ068C/1/oEjIxVh27evhPvJUKtSCpSw+JYohj7AvGFX8as5jRvbC",
-	"w1hG6hD+Uof57+G+4XMqmrAp9VBQIW2h3+3l+qjSqVPFn9Jowp6aIcqkOp/v5AK5LMwEx0amdEkuDe+a",
-	"GwXdHHc5B2BILq6GJJwhok9ApvT9Ab1if3nYC0GNR5Ea1Lxxgi/4KbJkj4K+T6QgFKx3XJ8FE5pMGRWL",
-	"CU+YHZIi4XHvCbw18hJEwn2/MyEPIjNZ25fPe8leysADYZGI0iUxzNPysvDF+OAHKdjBK6qjSbjfzRoN",
-	"h9AWJssvBEEHLZEiWQZEmIbM2Cc0ZTGBvrvkObQu9cT8huupJaEkoknisvAxNZsrEgp5oLRMWdi0sdWl",
-	"rN3l52/pVXV3z4jSqdldO3eZZkRrh2Y2gaqJeWw4+qWMl/tdcs5ETLgmlzS6NtK2tEBDgntjiNe2s5Dz",
-	"JDZEY54papYWs1iy/TvqHZMfpCavQP6yOMwJC7rtkheaRE64KqKkIQzldxJLpjKyca+Gnq0eBgDwC7ZY",
-	"3pZPCI0H6KLz28nbePJ9L3r+aPbLZe+/Ft9G/eTv4jt60ald8TdUs5d8ynU9k/htLjUlZlBk78Xzt9+Q",
-	"OKVjfcCZHh8Yvkhn/CClmiWmiQPLffaHJExDYuFVlTuIykxHyEUAHE5nrXNFFhNpDskV5QI2SodGKksR",
-	"q+aJxmxM54m+6Jymf+md6r8MVs/vdaYjNc1yswn+5k1wxlISLvIxE9MoKmVwPOxQQ3PMUYiEZA9OI41A",
-	"EX+g4FxCJ/tEpiSkcz0ZjSlP5ilTIdkz/2TocWBCW8VPkXEqp2A2W2V/v816/faXQa93umhaMZzVi7hu",
-	"rbhys36gCI9PYemYOWSLCROGw4AcMWIEDk7TcNZCD9eNS6fLM6PVVwf2M9CPXX7DqBbUnPtcgRXsvXYj",
-	"N+YEsXc6DePrB50pF3w6n8K/7WC40OyKpWiY0XRpA6R/z7wfxUGFhd/DYYEHsBkzQ5VoAyAn3WM0mjhk",
-	"byNXFXAzQxlOJoF7GM6PHybQuOvFEVZXFbO46JRpqzS8yEGqv2fLOlY8F/y3OSPXbAkyRXskYZjaTz+9",
-	"eGZonpIrKQ17kzxi+11ido8zhaLDcVdoxUzGcE6SsllClwiszFNl9kvNpFBoFQmI3THHL3cyeqM9MMOt",
-	"X4S2MNv0/UsmrvSkMxycnAABuL/7dfRYXCobSR//8ZYszUaO1tWnXMKxEccgjesZc2gUgtCIdSrc0TE8",
-	"BoDw96Q5JDcspUlAIjmd0gPFDDlrFgfARP/TKEEvxlUJrzRPklvJ+cDBD6F+CbqV6pKncjoDNWrB6HWy",
-	"JHtvvnlKnvT7PSMyfj686Pz7n/+66IRkaubMDKuSzVvlayt3Je8bZP1resWI4r+zgPQN/+z3etm4fpsz",
-	"iDu0wwIhVRiOlSydIUbO2LGZP6b0vWWivd5aluq5kuuFDyuFRPI4G+OM6kk+xFIkWDsaXx9bk1P3w+O6",
-	"tT1PpG4auWHcq4bsQgTajXX93df6wWqaai6uGiQqnD4eh85xllClCRq0ni/thsu5Al/kKT4CMoLbKeuA",
-	"47qJjpQdwAheLBDU2sGDW7RpqUFWrlrr7Ma23WKv98WtHu5H8FoAWwYZ+1caf0s1W9ClTV7XLnQJIQ7M",
-	"VA7/oVClyIbxoWPDH8wnsX9b46JZbHxE0IllNCq5LlI+pZnjAqxyeFn9r8ZGpkwpesXsmjprxL1GrD5q",
-	"xBmfmn/M9SkRUk+M/b+gytgt6RW+MWFJjOJsaVFcnQ2ZSbWSWOpuXKrCLjqdcTuDjx/93fyPlI07w87/",
-	"Oszrrxzir+rwuXn/jd0h3K8qUTUsgOH4MVNDo9jXLSQYxL5T5vWLA88rUzcs+/ah57/JtfIDJPpV3+X6",
-	"O0zlrzS2T25LbVZPHHEBdvjGhFb9Pqex/J6PTOfKqO6EajKVSpNBz14E0mnhxW1JxHY/ch/fC7k49Y4r",
-	"YvvzKaW0EtYutA+nXCkurooP5+JayIUwD4324X9ZqitT+t6FK8i5HsnxKKXiioWnaDeGr388f0sOb/qH",
-	"1h2qDhXceJtvnYdU8Su4umBZn5+dpJ9KMU54tC1B00SzVFDNbyAq6F3gSLzsl9uQwms+95ko1egenFBF",
-	"hC3phJ4VYxQc+0ReVAa+bAqP7GZ4dgrekWmjCGiW033F7RnYZ0Lq0aWU1+6hFwUde39rJgzpjEABzZ7D",
-	"X6PUmM74tq/8wQj8w1K4NovmWo7HoxlVCj9FX5vfdflwcTGaK3OApCDSwhLYfxhDPMj8eJcskQsESQjB",
-	"VAjzWlqFRfjsp+kbmV7yOEbkze3lAxdqPh7zCEN/Iznb9PjUNuAfIK5QcxCMxap8LWkxKBEedGv1YcZS",
-	"YJ9S3M+hQT/PlC6NqkRiCb6A/IRUl8DQIGapXHMRZ5RM9rIKcLZNuH4IDS93ZHn473/+K8xpEyxi6lFt",
-	"/p2wjv79z06LZZ/KXKFH5RZkWTrAeBu0KWk2NVIiz5IWC3owTVJG4yXJLqEIJTEfQ8xy5pLskp8UIxRu",
-	"qJ2bCP9yL3jSod6Fs7mU8CZ1L8RetxreKgi8XMpWIDsEtYv9+fnkCwFqQ/I8p7DteSU2tZXFVvk4J8Jz",
-	"OWXWAjPEtYBLMyOp5ilRPGZwOcUVUXRseBFJwST7A1li6yeYs1J/lT4/9fwg9TdyLm7JzVKm5DyNmFPy",
-	"NySdms9z4vlBEjWPJoX75tU+MZ8p1brcvjzN1U0SPVk5uZRXBhRJOdcMlNOx2bkvgoacO7rq+fpBGnsZ",
-	"fy1cNZnzDu5u80wKRhYTqTLX+lLO8WK2ej9+6rm2SSRnyy75QeIl9x2tBAR1HHhRHas+LUSAeLECq76B",
-	"d7ZdcrzkW/dB9SLwo4VZSiSN30r5kqZX7HbHHkx+LeUogbY2O/SVj4uePbhH4orArxAwKUifvPpr94u2",
-	"Pt2otZQ48vwoF+f7+U+tBdzyLwhv7/PN/NbbeXu9z+v9vN49ZS4NuAKzxct6WDJN9jBwjjSgLO+bnYH4",
-	"PXtDgB1gioG7/8aApMD8O8cXw3gQs3+CvdcjpdksT3d0vXQqWaBrYZ+3tQ1tK/fqXq4scdXB7PYOHBZ+",
-	"NbfPT+rnWM3vJ88Hditqt9UBb+OTq22hSPP2HWAnRvdNacqTJfE+Kd5sxFIwd53hoswZXIO4kG747QBu",
-	"1gguVfBH0rLxKjyiwpAieNYgDsWlUVnrdCotNLRRvzWkI5jHY8oTecPS/bpFy1yB1W0Ju+RnyjUJvcXL",
-	"IqpsxItOl6eEEnBbF9czLC3o5z0LNljpILtbXf1dFtcEe/FWyldULG1z6pYGA9UMXaQby4rSp96ZkZJM",
-	"qVhm8W+bHoatqT0f0j1w4eqsMuPAW4mVZNolz81hQc/ahKosRvZyHl0zfUpcfEoC8SMuaM/SshtAQ6gf",
-	"COPxPE82hOjVO6NzPw50JblmL/pfHeThla0+tq9/lgP2k7Di9ffbamMWP2ir+9DytyWtnNE08+06pQDj",
-	"n22kEvy0vdwoENe92Nk4WBxmdpRK/fq6TGFB8gfeZQw+wFJW8efm8D///PPBWT4bVh+LYvcxmtAkYQIT",
-	"vOpiTP6K76WMJtO/XGD9rtoILiRg9n4GBYf/wL7IU8LxLvSSMUESeXXFXJDIGmXJsj+jBXxZetOZu0gh",
-	"0HTgJCBMYizTKdVDEsJvXTMOezGID8x2hETRpeHr0YTsKcZI6K92uG/lS3anA3mEeBWGVg9EDLsgxlO0",
-	"4Gx0HkmYhhhTB5PhskBiZrq26STQUxYraXZBCkbMYMleWFiA8PPfFv0k1Hw2k6lm8SsWc/oW9vY2h2Ge",
-	"tziamiYxb3WzQ9HYiHc4mM2AAD+GURRK4/xjeF+MVPq/5z/+kPP3+rl/bss0mz32nudFlyO1MdHZ6WVd",
-	"hIqasVRz5uVRl797yjVYcDk795KISwzcy7wuN/Pi/Edy1H/48KBPaDKb0IMBse8SQ57FHiBru9K2TeMu",
-	"t4yJ3MBtxHx6iRp43lZ90nel8UIWeCWAGFeuOlDMFq8L4sxjL3+1A7dJ2MWu8hXLgXpsZuXHoHOWRVXU",
-	"CGAIxYDocQy9gbBxIz0MU3P355j0HKYsYVSxEdVhzb57uavV3BOGbD4P8ACLd0rLS9GQ9IqSoTPsxFSz",
-	"A43YLJXV5zU+/58wsYDHAcHSnwziTKJRWOzYPNok2ybwoEpKRyRZ0KXyg1mwKzGfmm3MH5vN8geQPa8j",
-	"LAv3xxsCerNIB2NZ4p7SlGW7WZzr2mpGle7znV+xuXOhZBK77lOm56kgWqLsxczJmZRJ3YYPDnqDDJun",
-	"/YbbYcW1g7JX527goEhhHFNhBDZR2LZ9KWXCKDDSDJGuKVa9OJH18eaV4Tv8rYZDmdWUKXQ0qCYGlAvO",
-	"lNv7EYLRpwEWYpVYMofF5HJp/c2YtO33Up9+4LMjsMjsGQi8cDyPUrMZlgZYoCdvFwtwpKs5mUuur2TB",
-	"Yg5BfphqJJTDGqruaukzrtlUrdMGPO76Mded05SC6Z4nvDewCSC/U6taeuyRK9Bc2xLrOmZk2iqwIci3",
-	"LzAgeLJOCGUbDovoza92u+Yx1xk0VIkmBfPdNywuhPEUJQtiZRqNo37b8IUHirx4nfmLbD6xYukNS4mi",
-	"C5tm4XOeo26v2+8fdR/VHc4cfa3uhPIpRIegFQBWzJQnCfcycvOjNOieZO2jbrGZsJrHFWE1jzdk4KWI",
-	"oYZklrKHGK69ISqOTWdlBa5lwltlKK7gTd0Ivnv79jXBF4qdGUt2KyFsSBDhr4tSOH9eEsPeD3X9RRC5",
-	"u0bNcYG/NE35TekI307F8Q2eD80hxw8UCXNDoEQ9myYWBx0I82jo0PwEl0IJ1Yzs8RjOXjgUdGoN4Lzn",
-	"w5v+oR+QejgsxsQcenWTKoPIYeob6MZesjrYjaLU7PVq5WaGbv6hMRQVsCoAsKjMQdYWwl/NS4sS1Kcs",
-	"b2DZeXG7kC1EgRiqJzwo8M0iP1vNrJtkq8PTgiNCEIdmE+mKX2S4FKa5gAi2MCcFUnPby9xcsGwkc51W",
-	"6AIrYUZjmSRyoU5BOcwT+SCzz1ByMQkv/APL46cABuTlkHpZTzSOuXlEk9fedtr5lVdxWQ4tJxB4bqGG",
-	"qjSRMqrqrM82LbkFssTO4tHlcoQYoIEH+JMrns7PCltcXNLaNqoL3LBwCK7WBJIBzJ+6apQAoHDJ8qmA",
-	"TT1OGcuhPcaMeRBsXXIu6ExNpNZYQw4ulf2VAfgIDgEQkC5YWeYxYyMHsVoZHsDfOJi5kISgXYRBNhJQ",
-	"YYQ0xj53pzRPFHWYbkWmCjCumeDiQj887tSx2QLc3dqR2Tft2MBybMCmM+ZtQHpeNnY2tpNe00C0dYGW",
-	"kCiEFCwke9Sq5SljADlkx1I/AEwYcGtpH/pEaxpFYFsH6WfeLBJl/mOREoPO+wPwoB7IGRMH2CSgWK1A",
-	"Bqz43ZD+DEVynJV15gALhrvUCpIdMLziRh/XLWaGy1XrkLDQLoIsZBqrwOyRmsiFcwhcOV0/X4hPhGO4",
-	"jqU2ra1HPfnc363hFn+bS10riKh2UzV7U4SwEnJhQRhiadbLnEcb2lRjHdnebCRRvcArM9kKd9qTma8k",
-	"3jcDKGwNJn5XpVyO9FjnqD0e9B9ljMPtCu6GCkgiFywlEQXr11gX9s5KaSpimsZFQEWfThBUsqIfruR+",
-	"pfXOV/iasRmZi9guEpJtUOKGhf4fteZ6GSHVWXqGsoGje8PCEhEKvQFwM3hKxDxJMtZvuVMsmWpwox1V",
-	"Ia5rLQvTLNJMYXPbW1YFZFOAOCroM9Wfi1yv5vdacweqaWy+rfjh3exjuWjSGtQNxHuKyzbXujpLzebO",
-	"Kk3YU+bO8YN1jNmiUW3Al58WF9gRaY7KbhQac478Z3uNnHi/216rraRMZLaPz/Y8RlQmmQJbKBzJNTw8",
-	"kWpeJ1CfUc2UlfsuKhIidKViJMYfF6gKgu4E+mwiVZ1a3OrKJMKR3Md9ifnRlnCooxSES4I6ADAzbx5V",
-	"xjM4Lnfb2KOW9f2B2XWn3bX2sUWJLPvYzKO7vRCyO1lkk5bO3pW6hoe1DLHRkio5zBBNkjR6snw/zIiO",
-	"xxAsUwMbaq8MMoDZQkaxC05fcD2JU7oQFn3NyStHtGSvh89SRmMurvYBC2eJwn7dxYOrXpJ1UnN7C716",
-	"cJcPVA6hEqdsURlAodOHtb4hPm06HT9jjqo9/2inMJomnGUUDEo0BnkiHVtJDkpOYii8tGH9xyit1wpm",
-	"GFfdGaobVWI40tZjGhy1HFNe4KURbajY8lrAoE1cZx5YUc7Scmbjb2W+fNlZqpJX0+FYez9lpUaTAy0z",
-	"pvG1jZxn/jetfGROgt36UsoJoD/DjZRNs6kU+N/cCQb+YXO0XFoKummNGmVZJfCe6hbLuY7ktMkmBInv",
-	"lXYEVX9Iwqy+WpgnviiLFJXGAQmzDBc/CNpe8HKl5iwF3A+b7kMjiEsADFAF5//o4Bk5Z9E8ZV3yll4z",
-	"ZaRjxGImjIJzw9I8uwZnGp5mYXPe6PwNzWvCZaXpPDwxN4jilvvf1ARBFJKUak4YVqOp25gAQsgE8ZBt",
-	"zF6FdjvCIQln0xEkC91wRUOylw0F/ED2N4TsepYt9p6bmP9SMYLXZbWFZK809X1/tfzeDdHUduj9UN9J",
-	"ybVUbLONpxMYXH6nveXhKEcVaYmGdimwqHo62sa57FGVAQV3eRyCDQORnVJgNq51xKr9DWNfSkh1K/E5",
-	"80CG1V64t+2jY9Y65vJjNzguTO34sQcm+Wjgg0n2mmNGGqNP/C3zokROM9AxNHnApeiCeBuCfAbewE5a",
-	"oFz67L0unORdI+Faobcd1bY27TLH+Crj7g9hXJE9LqJkrvgN279N1yvMkiCjIKf+yIVRwyOZlgIlKjaL",
-	"j5Xr3d+WVGG3xquUoZdm4m+NGVxUoFt+U6LJOiWzmSbv4L6NAgedyKRIHx8+TcXljUsWb1ybuH3x14/l",
-	"Y5atwKqt/NaVDMzKuRdX2CUSFkmV7NEkYekVB64QRVRlMjtHD2+7Jh4tn9TScs2ilYf5iytOkb2Dh8sO",
-	"xxavMAsNuPNjbnQdageQj7m4FauRWYtbVQHUgGgmI+ddeTqj8zppgKF48P0BwFYCsmKjZBisEQwtIjLd",
-	"KSHUboIcbxqkuYn4L7GFYgxkhsCJFNrMH1yp3O2YQ1ZSd0a10WyzAql1EmnZED5jfnHOWtNctn8YRVy6",
-	"gKktv9vKJv2ZsesYbdApff8CP3kEq2z/6Jes1aCDyPD2Z3v9Wa2M2ljtBm7R7YnMbwC94Lxeo9bUP6kj",
-	"wmK94Lp+QXmDJaUTRmO7kOw9V57y9rB4Xf3QH8bRw5N1R6FceLU8DkBUASMo1UtvOxWjxQU43ugElou7",
-	"VvxwU8My2/S72cnPKsiuoq7zROrX5sUXYjavqRBbF4JaCnOwHxCoxlZkHcW6bAV2vnlotxwjYVbCyI8b",
-	"VeVek4+y4UyXXX55pzFdmqk6JuGd62Lx57anuqBc5eca7JEND7aLzVi3zZDG9rFYhbqNlp2fPy2r3k53",
-	"h9pvo/IWyly30Ljzrm04R1yj7T866B0dHLXov6KRLlXHkUMNf6yc3AoHKR0W22ELk8tsx7aiSwp2IMfj",
-	"7BiU5FV7Lp+lvdQz+cebMnm/LHajR/sg39x6QjpqRUh+oe0NDtpGEqB823FvLH/H430er+syhR5uyOI3",
-	"YonlnMGcjguE9mlZBJSi2JZHCLbIL5CKDMKr3rtqdX60cL42qTWjnIbavG2aqgaE5q3W5r/6RTeiVbmw",
-	"HtG5gjCr/I9Z/d2VHeJLxT7zer0bd7lR0BfWe4fDXYj6qovpsjZMZ9j5/3+lB7+/+3D08T9qPV1+tzVJ",
-	"YBOZauI9BSsZTdRit6VaxA3lhot+qDpW0FBquA0pvfI+LZESumhW7ax5ozijUr3hsgttzd7OEqqNwFo3",
-	"eDjRr93LHytljGsNdJ/vWrPAxiHysoFZWwQ5U0bLZGL+p3fwZPTuQy84flJPMrleaiVRg176sVBsuUJb",
-	"grw4++EM79DNKwFh3asuCZ/PDWc6fClF7PJ9cx9RuWDzrbwMQBRBxvuyfHDHCfzxFwKjiltUz/6aeXip",
-	"uPG2nkyWwrWbYiK2+SAYDw+AHlUO74odN6aTAO6GQqBmqPR7SsL/DF1EQ4mqNi+Y7CjOXdL9Z/nthlbm",
-	"s5jqFW2XWzEjrL4v5EhN5KL01KL9lJ5iDIRaimiE4Fg56mM3ojM9TwuPMEqu8KjmMzNcXInbnCcABak5",
-	"SROtZ3tqn/z05qWLI5rNLxMeEcTMYaU4xDZFpkscz9igq4+TGVxWVLuO/J8x2JofG8IZbESBIpTE5k0b",
-	"rVyyZLCNxmAIY/22Crhucn7aDixmc1bYK1+7dVW/Wwez1fZmvi73VykevklEj1uwug0B+JVnTNM6w/vn",
-	"rLA0oCl1yV9TKqKJoa8Q4INOMdo1tEAzoWEdMyZnSZ1+WaiCU5+3UlOxZT7De92UZU5UnYMcwUENiGA0",
-	"hepHwtanhvSFCb1hmfM6A5jNLKtW7hhjDNRF/dSDkpwRBb0FZEqjCRfsIGU0hv7NB1kQkIzBtmbvZwnl",
-	"gsVmTkXopRpPexFStEaNg6iGBrgUXN8ifCvWrKzAvNoMEHME4cXAC3t5oAjeThbHBxhPPHJN1w7PARpV",
-	"1yzh4ho3GarCx0YXYwBDY1VIBIlyFeJrkhi2qpVUk0tt4ZKqQ5zMp1TkmwkbJ3Ag5IWGAitYy+eUxBJg",
-	"imY0VdUk11ZVmSoD8+CI6/e1Bqp3Ye85zXDY+0IeVRXRGKv/j6AfG0hkGIpOlxDINxJsUQU1XlCuR2OZ",
-	"jmapjBji+xcjbyv9tM/JsjD/DVErWKQMwTfiJRlzlsQepXBF6KWcawxTIjFmAc6onpC9EGPy4Yo33M9j",
-	"EDAmT5YNu/waam3YZgMstOF8yY/jzvDX1ZymEEbn0g/eBe32G4Hdyse7in/9QNnE7m6b/HceO7+LfTMg",
-	"NFHSHUs/Kd5DWr1Nbnx9OiFAgKWSxiRKqMqcQYhj5xF2PRZZUA8+GVSLLwU1NWqCEg53UAWFDTx0v8IB",
-	"aBpP22NQkurWQ2RBqhy3yllrYUMrwt50AwM4MA0ooMcVpRYd+R4Xcv1rsd6Cmobygh+3bMgWIty2Ib94",
-	"4bZtNBQ8vMXc6ookbttcY93EbRtsgEwtNNdfA+waNELWbt9Gbqpt34bFct2yjZpqBnkzgybg/vz7An/e",
-	"9OPacnV5C0crasoFq+r55E0ct6eRUqmabZtBXQLaoUkiF6VVOWnfUo1+l7fzZMN2/PqQ2zbk15S8ZRuF",
-	"OpS3aqtQu3LblhrrXW7bYHONzG1bLNbV3LaV+lqcTa1Vq9sFzfV0shb6R+3H04jzmrd2sv3sshqDWWuD",
-	"QbvZlYD78++frADSD5oBoV0Dfmifh58crC9InrcwWN1CfbmO/POj1Z9XK2VuwZOrBVy3Jdj6iq+btfbO",
-	"OYUyTN56ddzYXXJsHRpCioPB+/fElZ3vkr0f6JTFpNBSAIbxc4SqVhKdNGV4aOUMaDWhEP85YTwlCRVX",
-	"c3rlAp6hDXSU7Vfd3A5jeS3ssPV7lfXsTJOvesvq4feqC2KVMhKzhJsHXURAYr/NaYKZRq7e9QHPjCcw",
-	"4pSmS3UhMg+XTX92DWFCkk45i7sXYsskaOCOZEJnMybWAKoNhsf9jXKgGzLucA3RbLuxhYfARq/J6cqc",
-	"pS1z9Zuy2Op2cGUSc4am5Vbb2rtQr46qwp4VV22qrqxLuOwO7k8HYpv85irKXg2+XmM+cps4ByDm2kCH",
-	"ovvYmZ05admNbjwhb2ut+J/RJ2uJjpwzZkNksRQ8uZrzmJE96weFv1RWKD7cL8JXfYW3RgX8i9rpt3ev",
-	"fcNZEj8FPlDn7gSH2gNFbmgyZy5pynAncA2DW02z95rsFfBUJjQ2kgCTX0pgWo1BhX4XJU7UKn9brmoW",
-	"hlts9Xh9qxUII0x1rk9L+XbLdNcZS5W9p8ti7SyS8FimXXKO6V9ZYQpMopAiWdZc7E5rr2+em8cZhms5",
-	"cchPjC0BolbTXhz3x56K94IndYkOfqJMeVzf8hsmaqItMJ9mwwAaL/2m3M83dMqTZU1HXprOhr3ZrJ4K",
-	"GL15bKHuCRfkebf/8BgqcBQ7LiQDFSJ0Li7+96/9gyfvfu0dPHn34WHQP66LvChTZr7I/kIE2TbhcBvJ",
-	"FvWfhoiA1QRqM4AtOOgqaiU/sAUyFAX3JEYAUFilhGqWkhustgBe3Zv+KeFXAlM0JZaCdfrgtcXR2pH+",
-	"jvRvT/o/zVw88oZ8+8oiAsd4dgCiwN78WSKHyzw516DKW+jsJaEo3qZc+N30d/T89dJzhTK/YzQxw61E",
-	"n5tVrq0P0wTj7KwIeV0wIeR1UZGU63GVbQ91BymPoK+71Idw/gVNkoMokdG1Dcz47rvhq1dkb3B8MJHz",
-	"tJT/iZkyhcXc+7XXx5X8n8GvvYOjd/vDX3sHJ/ioNjaxGgK6EjCwCjILp9nKsvD12dun35EK1PYHHn8M",
-	"7wBk1nq926GPwsAwiZBGEZuZXtvhj56SHpkyKlT2fi0w6bro+bvGKF0xo8FKlNL1oHcrFnY1Vl1tfPvm",
-	"YiLLj7CVkLC1U/S/cI21xL33QvOwrhDQ3RVv8gN9zw7++92HQX1w713WdNo0YvpWFZ8KnbUrALWKAprS",
-	"EjaO0r0dkvWXCky9mlXcJ0h1BZo6ywDqr88A+iSg1WTvLEshT6kFDaaCUEGMKLb4nsAVM/f3txLUm2xP",
-	"HDhPWKXDEFuZCyurwAleh4HtC1Izu/+xP/0PDHe/9vh/BjTs9kA7m6NLrzrhTdkim53wFsrEZxP8ZK9B",
-	"8O835hZuugcrZrJq7W24W1OIHwatAeYV5jx50j9w9YjQy6AYViHdE9KVGFUsSpne9xEZcyhsG+NXdgKW",
-	"9qeBwZ5Z/PNmJOSTXkskZOxilHmGm/pC0LKYKEnGNA3usu/MBd3Ut3uhTeftet4g4W1dgtuWKM+1gZb1",
-	"Vo9bqGLuT3njqsu5ivD9i6sau8k3H6gGfDc5RjAaIPe6IqGe+d+gO/0oIpajzgYWGTFmuWaOUNZlDKk3",
-	"rw4efX/8t/960sYX3+ryERBl7gN++c7y2we1ekMGjdQumrfgX62G8b7NDaJNkJVTpkbhbbHQ7yYdv9cK",
-	"ymwjiKhGMKjuXUDsewcrbLhLbLxlW1FEdF0F0WK5q+LBXYPLCJlH/vbPtChv/+bVR5vzYPNuq342Gk3Z",
-	"QcoWNI1Vu/Qj6KeOEW6CgbW+WOcs1yPaJAg7tWMt1oHNrvRYxSp0g6ooWouutYALDmwc1LhyD1vUQAXV",
-	"TtUy4HPzU1C6oXmgyE9vnxI5Hiumm855yxoYd1lzYVPkGnvX3yx5uEYEGU8fv6OQF1jHVhne59brlCF8",
-	"q6WI2n1pXlxTMtYpLI4t+VVkcYw+eQRFMIsa/Ip6dIoaLDbH5IMaPSQ/noU5l4JJvN1rqTitK6pXQNWn",
-	"erX61By0VATn9yrttU4frFP6dkX22kOMu/WDNMyGCsVmylyrojV4nwBI9QpiayUOzmV4a17/KdW4LVGV",
-	"1pGUmXUR5Nxs87vywnRWAmluCth0fPe4TFvCLwH0EkhKC1rZrDDYF8ohs1wXXBxlBDBvGaPJ6ky8ter1",
-	"/WpLfzy9xXAkT2FpQq/KoVvxlfWkaMPBs3r1jZBYhjHBxisurpJMfVfk0q99riB4Zsl0VpEObxogxFom",
-	"8WkFM31iRIhFVj8gfq35/M9sdCGEO9y2pr6dEVTU35sLG16571XXF3IRkHEqp5XhQliiN12a8Gu2vgrO",
-	"nauYDp6svaK5mYPji6kK43OrFTrlfQGkIWvNjlyJtGrOj6cct9Q0zb6vrducX/E2AQQ3qZUIY3ErfbIJ",
-	"lmKnSK5RJP/uzLXackJOlZT2bTKlgl41KJQtAfNsIMGWGHk1xZJbw+LBPUkmFRDAnEhRAaXwAPO28+ni",
-	"2i2oIvb1O2R7m2DytZ1wjtb3KfH4Pjfw3vYF/YwkCW8nXLZC9asJ5bobIL+NncfQcoFpoU/lXWlN5rU0",
-	"vDUQoPsQkvsNH8aLzfrZh4uJYtHo3//8V2gvQNFcMN8qP9WGRFIIFmkJrl6pszVWAURsCQjcdmSEQd4F",
-	"TzbZUwuuowk3trLM0qJCd+EKEmbBFetualncO9phQ6ZUK7xCn8SKwIWnqPlBWRuM4wGMcJo65HCoO70W",
-	"yHAThcyGO/sjvC8cw/qz65F1M6GuLfJXkMvrdK4t3Xj4xe0ULtQbdhpXe43rFgEenyVuo/85Aze2iNoY",
-	"zZiIzS41dS8XLCaXNLouROAiI8dANsyat1Bk2qtKu2S6PNxT8vrNi1dnNvnYxRNB1t+tp/JpA1ASRFBp",
-	"kKSvzbnkAJ2G9Q+7/1BkL1T4b7tET2kaW/oO97MieTb4SMu8qmRWVLJ0a8tHR39j/3U9eHkdv1h8N3/E",
-	"3/foZfTs+Td9O7DR+8ff/TaYvlzcUkndQildBSP4tooEmN3hAyNz6DaFnJSA8DGhot09fglGrfmOvIRr",
-	"xmNSIuzWa16rs9lGVvd+RTVb0OUpCRUV8aV8H5KpvDHCxmhQepLK+dXEwlXC71k908gh6jrXN/4O3gpD",
-	"aiU3OD7bJMX37oKhsqWo25zygaoPmSrFU62KnWpicyXSXCFycDK1JpXdhCLxGK2XzlhMEn7N7Kl/UKNh",
-	"fArZYhemuSqrFelTKuY0CR1Xtp9BCfExFzThvzOfuvD1Ik3ZZ5+Yv2xwnivnV12+3zDWaZ1mVKTngo5U",
-	"/KlUCrb4272GIhbV/pWHq0Q8a4/IeUP22Ntm3EhwsdjCwBiuznUxmsoW5a3AhWa/+JKhpoIxnDqHJ+p/",
-	"hpPLbBT07GYVjkuhW5WP2jPO18hwmtERLH4K6K65zoRarIv/Bi0rkkorMsWIbCrAQzaj3FWKX0yYAKQX",
-	"xB4VRsElFgI7I81ugb2GDtvb6hpUWS15IhMM6xQXgs5mydJHerGpbD+ev63PZDt0LCPsEsSywUlwdSGy",
-	"JIM8glwg8sxqRRzvcOrv9M5sdovNgbKjNAa9kHADz1Jj2pt5cBaDQc21yklS5fkzqzyNg808jS0jybxQ",
-	"Di+YzKIooSa7+nP7oqWv8nHPG/KDZ7zVrD3V7rq55hynUHk3t7NUInW9gQU+jD0uiGI0jSaBrTcN/7V3",
-	"PvvbW2Awxpr8o9BxsqKx++ik9/kDymd1+l8YyRuWhmRvxqw7Fi4qQ3tqQrInRQT4Cb5Nu19EYL4Bdcp+",
-	"UoZNxh83UPVW5mW6dV9UawT/dP6MPDrp9nokm8v6zMoaCTTDgLMVaZVvGI25sNcl5WBg+1OWARdNWHSt",
-	"yCWbcDj6NSHv8EZNnjyNJvj5A0VsNfp6V9ElrYM2C+V1aDZzMUEG6t40DMeYyJeMWPTEUhXY2suTKb/C",
-	"a0/V3NNELoxhizYC8AgA2oCpr++jWksZJ1bou24/mhLHYViQy2Sh6s1agrOKqVMS+tj8+JoUjIwpT8yv",
-	"SsvZDI5AVtnbynIzJzWZa/DixnIhyB5ULeHasHzBFg5hWu2X8tWDThnKDvtYm8jeGlY5V5+QqOrJt8i1",
-	"68GtKLHGihNpVF2rDC3FLAemkxd86Vf0Bn3qZfiIhdELwC+DAnh/QyiVUnVrV3j67UKiSuKqDJsdvGFX",
-	"TNOUU9EtFZQ+3q5IdLZgkAjhZN091IxuMZ2vr1r0nmCL/VY1o4/vpmb0K3mDvq5M/7XlHECncMX7sood",
-	"91xHuvn4+tRYKy0r8C65fuoO8w6EaAfaUqCtlfl8ENOWx7FpxxNK+sydRYY4w2hlLgSEamQQBDLNYgO7",
-	"TdbS+uS/O0xCdI7cGl6xYUai62ztajgL+BapIV93fuQqe//nCU8YCc1RCPOKKzhVJmJVFzbQNO3+ymmv",
-	"3YP7TOP0IN/NOtQHphfXAu9NtCH9MP8yRA0RkN9jhyYAdseqlTm63cp82iTUu4sGupMM04AsuAC4aaT7",
-	"MZlJpbjl1V9q7ulmCusqTbTFrdxnSNr0/Gv2izqTH+xU5xuEg3PJDB9T7t67AB0hk9icNtCPhhkbeqDI",
-	"Xmj+EZ4SSlI2M+oJhBwgIDdJuFEfg1xq7mfeipiP7QqD4RVZtI69EP+FyMWtgk3qXYvliBNrY46iTI1d",
-	"uYYFb/Yu7fWrSnstUf/XkgO7OvP1bpJdqyy4oAPVawPrcmQzLlc55eX82Q3C9JpybUvqccl2eLfa1Gmo",
-	"hPCjYLZ0I9w4eLT3QJEJV1qmyzpvLrDMZtyl1fThg5l/rFPRrMsM7+TsbdZemG9vGNisTB7DPx2xmD/8",
-	"coFBfiuHXnD7tp6rMCD//ue/9gPEgAR2A/cbCV5fQd19mpQ0kA8lsYoo6QB8riVglddanGvtCK7bFXc4",
-	"2ciC2EBBvBmFp4THiiiZZlVZ0T1WVhxv7rhugl+dqFpDofJro9o1aqyt4L/UJOpKWJW30ZRtAbW1JRrh",
-	"Pc+1nHuuvOtmGy7iIZLkQ9Py2srdXr3cXQ/G36buQ1ioXoCFmrJLzxDqgpCY0ZSl2fU15XBvYFR57x64",
-	"qSCEMa3a1YIodV4p8mDMr5pKEetqnRefO9dKqxIS68pQNJaByGe45S1IUZSWaDwTiRkxBhnTXhviXZYa",
-	"6zPrasVGUXXfJP7bCCS+bQB4RebtYsDbx4BvCdnxaTE6dtgct97cH/Gm3TpdNsTP/A6rfJEbrjiWm2+P",
-	"cx5mDDMke5kbWZGIThlGZVjOWXJY+XzWB0nNnv+P/W7/P26DkF5j0NeqzIV0iJLu8KfIb+hvh0y5SY7D",
-	"dmkNf/rUhV1ywteenBB4yQmGI2IuQRmAqD7BwPQ1T2eyNlYK/KUFH6rt+ZQ43+ew5CEl1Iuexfs/dzgz",
-	"5GTpXMhWlpm2M32zKNTsT58lKcIuS/DHSY+o+hxr9pQlRpTS4gWgjf31r6j2AxJmmxeaP5z9A39kYjm4",
-	"EJkMDlwLTlrDDWBKBZFzG0TprCX/hcJt9T4GH2fEgcaeb5T5hpgv5/NSfr7tZY2zUgTmNjX1zm2MbJ2W",
-	"u2DsOllmmPBybJOYIWgsu5raopZnhgxlFonG8Z1iL8R02ZAdYH5xR9jMrZSDrSdz00nKDW2jWdhKFf+Z",
-	"sevY5mGX1PAN7q/BBbc5wK9D1RrZtK36mYMgyVHV7D5CrF6Oy2WjhArb8Oig1z846tXAra2VOkZc/y7F",
-	"qH4/zLwBAh42hU4Yje2o2HteKrny8JbQddGkgly3DllsYw+eI+kiMpw7XO9KnePTPz1C3MpLuzJEwsZX",
-	"dmqU0W7NzICWwK5GLIgHCrIXPXrf66F3MYVQ7qtScYFHzYBgjVBgcozHOO+jAmpXj57Gp004bHhosSwC",
-	"vFZiWv0neM2HVajasqwC4GEFTGLDCz2syN1cLBVcX2QtpmO/DaYj9gWCvRWn873IVvjFNQFjbfjZFwNl",
-	"BgzVEc39opR5W1tc+xJ7rxNE1UO61unqlJEmt1sGXmbf2wzAzP+o1SnJdKONHGxWIoDX6NQmJGQKD3dB",
-	"GX9gF1oTrK2xhTBCgk+ZrySS5+USc5peQ9ovWFRc+ziT9xRieu+RhCKuj+V4LuLtIjkG/a0iOXaIvl8s",
-	"oq+XXGD4r7pr/W1l+/euz/2Z0HQtHGfCxrpR2RNSl+PkbZBwpnPWh0Qf3QWy6xbRS+v1i1LMkeNpnwUj",
-	"FRe/PmioSSqtu677lKCnXwDYaUGR/SNoFcBpti1eWpszHjhAwLpikdungLcqNenVd4T/W5endud525Xk",
-	"7OKl4Q1L/8c20+LCMPMAm2E2bWCjh9bYXqFzH0KdzDFLWUy0zKBPT0loOHyc0kX26l6USMVicrnMN3Ef",
-	"GhCQ4i9iuLBS6HMtOOBNj52gkzVZSr3FXzfwkzreW52bgyLw5weFJbUEwXBKQiBI/3coxpnllOTQFaWU",
-	"HqeP2B6QSU5L/iR8tMlk3spaQPOzrAIUjSD/GQJnUPDKuQZFHW8EtvT7YrSXEYpw43WXXt/VmTyF/pWW",
-	"M0UWMjVrbh0E3JghJJZWrmNrdd7QwcGgt354d5e3ouV1WUnPQt5aV8+CdMe5atiezG0Cdltxn8xHZC9l",
-	"kUxjBteBU6k0kXgrhjJ/f/ttXLtOzbC5Cb1kiY0MhGx0b+AQTqrUHM5USTmcpTKeA2gPwgTIud7G3ws9",
-	"FYQkPCmeTHy0bRk2GkFtbG9ieYrIriybLcsG81nld4wmNKWRZml29YMsDEq9a5YkuLaK0Fm5yi9wVjqa",
-	"UT06Hj/+W31Y7Y28XsV2KEmlBldwDfPB60ImYucGMTI5obM8FBugopSSaS1K8XZnSkVyVucA+dkFo+BI",
-	"p3RJYllyNyMq7TBlFC51EeKCJ1wv3TM/tK322SLlmm0Cb7zSbskrh1lsYUsR2TRLCQ4FVljYv7XeyZ8g",
-	"WtW7j94ucgyXWWZhzmUEDaXp0iJvLI2ucHeIGFMu/NH1t8LIgORSXIodNMYOGuPzQGMg/Rmd/C7OIJHC",
-	"ooYBda05JfdaaemUCHYDQHKJDTC1NY1oYnjpsuRxKl6Te1t/0ltfD71hVcFptN2y+ljzLn2pwuighhMT",
-	"mlwzNjNT5ClmGak2q9+yfolDQLd1TNCnsF0xE9dU9V4hb7VVZZPG+iUbwolsUlykqYTIxl3eSYGRUwzu",
-	"MPwETeGcBFRdKKXnr/iVHvz+7sNRHb7JJ69J4uPY9GoF0BZAAY7MqoABGZndQQ2R4tDXI9dsWwPkk5bH",
-	"KJOJ+Z/ewZPRuw+94PhJPclM6fsX+L2Vkvav/kbFNc5EqaZGlzxvonDChdJUlEmupqLGbaVjY7molClN",
-	"5ykVUFwWNHzFENH7j1glau65BkPzNLR6mtqgVNSmlZqKneIPDf3+ySs2QQ1DvDIXVM9TmhwsuGAQ4LAr",
-	"5/SllXPaFSz6QxYsetfE39fddX7aikO7SkOb3ncWVaYtkw/tMUE/Rh5e5dQ2MmEU/Z7WjFdDEibyKgS1",
-	"BNb3QhRqqRGqrU99z0gBSxLuAohmLe8HeQE18vrH87fQ2DS4EIpfCRbDheS5w+j+Gd9U4HMN52kSYj5E",
-	"kTKvuWjwYWel3wqbJK86QccOorhb7uEmd2LztCai9GfAoHcTReSz796+fX1OfnrzEv4qrV7KYDXA3Vtk",
-	"RBOtZ2p4eOhWsGt/OoQBHRbaqbMx1rh1S6QIa9lIdueroLdtTVHr6SlcK6+8gLilEXwvZm7rQh6uvXL9",
-	"js1VjPvQDLaSlnchB634WyHmmmnMYiTVM/123MviT1vmVWOmaM2mszp8tWcs4RB5616x+azrS2zDBQFL",
-	"U5nWjX6ZyyTbMuCIszggC8BI5BqrYmiiliJCD936BE1XiHCFw9orcQGJoi43sRTf4poK8I42H0ROCudv",
-	"Dh4/HvSPWt0VNQV0CKlHUOoiQlj1PazmMfSc/dzwiSTGqlKeDDKywyYAhmTvkgG6Ou4Xi09trbYY78Au",
-	"aXQtx2PzCU4Fs0FxzUOyBze/8xkBdYAMjslEztMiHHtxpDlIlVHLoMlO0MH2SiGf7scNEjXhk9UxCBl1",
-	"50mkXN8bfmsTanwNxQX5cSqcAn9adafdCvfnIp5JXl/BCoUl1SRlEeM3TBHAKVJbhJE4HOA7L9mMI2rA",
-	"YrmBLPTljClwXZ+S8D9DLERi66HlhtFmqDsbGU2tbeUFK5vKC7bhzf46ndnqRCNmt72gP5d/rNXO8l9r",
-	"rdXmksG2WqsrF7znlRDePy1UAU6ZmkkBmAFUO5oh9s4d+i6tEjT0avz9356kj7/9/pff0reLf/z0+tnj",
-	"Fy9f//cLOXhJX9LzRWcTPsmEOZ1xGADfirnCP/Hm35wLjBRmMTnu98i3UrAC87KfG5vCflpcy/z322q6",
-	"EL2NhwDUWMXKq5NpsHi7mimwoNqjGruhdW1Gkp08vyTY6ov4Esept4ThgtfVjnbbrTZDYPI+apkJXGSF",
-	"t84bckP4U+QN2dV5Y2TArG5w0bWQi4TFV0xBEK+FRAH6qNm4Ocj02ryTdM68YHxk3xxz8idUxAmLySUb",
-	"y5QhzqHUUBXc/BxLwQi9oiWHV+NKW4nWXPTQHLoWUdmVglq22fqFxITzGkkb02Ulw91VU0RUZvAOLpBl",
-	"lBLeg46alyLY8McqESgWzVOul+eG8nE/LgH+7myuJ/lf3zjRm0dS/fuf/+oEjYGnNuI0zN8PrU8Ive7H",
-	"PS+gq0ueWpZ+uXReC/zShjAhHwn38wrxCCgN5xWWH0aZz9CwuM5HM0EuxhIUEik0xaNkC2a46BL1f6Ar",
-	"xwadtTTs4EjcjJi44oKxWmd856+GOaWMJv7VjL3xH6dyasNQFnmsohFtY37DIJlZDW3VswuxF377HAvl",
-	"+UFZZuqARrFXX0jP/D6jS7JXgd65EAgBsh9kIclNjZSq8e27uGwaF8FSLoQLJgHso3zElcZQWlrmrfa7",
-	"F+JCnDMR43Lg3lJFwjMEBfodPh2SvyIAY4HWQhwNFSR8EbPpTGomouXB92wZXggwMZDTwtTCLkFgbtB8",
-	"XRIPVyT8cNGBZxedIflwAeRy0QnIRSeSsf3XlClFr8wfF+LCEAmd4g+xjEbzNME/LG7jiMcXnY8fw1Ny",
-	"mVIRTcyyh6atECaLEP08Npry+1lCc31GD8mvVwxLUoEzlMXv9g5jGanD/eBC/ErnesKEtp4k9xO2dVj8",
-	"cZ/sYYxcQFKqGUn4lGsFrWgIn3RUVmrF/HAAP+yTPYi7DxyGjgqs7WdMBvP0iosraJHni19qzvtlPyC/",
-	"wjKXu8SHgF5+IX5l3h6ZNXMv27cC8qsjnVIzGUWZEVl4odIr9ikCpf9qa1NxcVV6Lf/BQrskPGICAYcc",
-	"G0jlLOVM03RpVR1PhfI5x2HCrmji1KoDzdIpBg1xneT85LXlJ2evX0C6FvTfGXb63UfdHsj8GRN0xjvD",
-	"zlG317WVYibAmg8njCZ68jsE+dWp1WdA6YoMej3rxyiXQWPpDRdXXfJ6fpnwyDBRCQELXIoXcWfY+Zbp",
-	"76ATNHVA7Ya+B72e46MWSc4a4+bTw38ovJS0SwFfyOsmPcu9dYhdYWwoKl/rVDM7OODtdblD2Uxpwm8Y",
-	"VMY4xpHXtZrN8PCvNHaxUtDymM4Tvf6znwR7P2ORZvFzMLJ9mdoZ/vrOK4/YeclvmMD7Jk2vlJHlr5im",
-	"nXfmo0MIC2u7s9YHkRUI5AordEDCpqtYmhfhA0MAr7F0QE56R3n4MbJV88groEcVUVIKVzfOreqEKnLJ",
-	"gGdfY86P+WRobHmleZJYRqvIAn0ENJpAiV5X6hMuqIEsA6Ik3DnTmFzSxJjRqUPIhuqL9uZKT2yKOceY",
-	"WjnGMGz0YYPixzWB5CK1kqbzCpC3JmvYqLWU/Qbeak/X+QBrSBsag/Vm6Q0jOqXjsZnodsR90jvacMo5",
-	"JfmYiCvn/4PUdgm8qonrPjp3L97Ruv0ggQzj5SnQ8ZjyBOsjsuiaKKPVLyZL0FEgDBbMVlATsqPQvTdu",
-	"4FNkDTswCuA85nqU+7Nq+QLqOZ5CwGJXzdKcFlC0SokoARFsUSpDgvr6hcCC2QFJ5Vwzotl0llBtjqut",
-	"v+2a5nFAPIFPrtkyyMpC25pzIORdXjFoZM4nsUi51kwYHfiSasMlgCFkLnnFIonJFK4wJ8Q4CakvxCWz",
-	"FjRZMt0lf5UxRKH/Ngd8DrBsMKgA3UrYIQbjuvQnlPRFHvGSK31mFvy582KA5seMfQKFmsq4qcnSH1zM",
-	"XFo7t+l24Gwwr8LIcqvCA7HOKXx1wPnHYHX3mespH8J3b9++tpvWNJC8YIU/DBt2/OSJH3Leqw08XjMo",
-	"uHSkXrFtPmVk7803T8nR0dGT/cZhcXRi56Nq4/c1o6k7m/kmHr40anGnxYvnNjYBCoVD3a1bSoz8CK/k",
-	"fjn5gSesPQ+sfPgxaMY3N+96bvsJozGQ+IfO2esXB393+mh9j/btw7MZd2/mBS4PXsTrvrNvvohxkFsI",
-	"r+Nevw0ftjCzv7MYPzpa/9E3Mr3kccxgSseDJ+u/eCvlKyqWLkcGZWuLGb0QmqWCJlZIZBJ59VfnRnWP",
-	"2E9eQeJbyyZPN1W6QBueVIIsY4CYfn/gfFsHYHF2hh34BvPDMrnlOS4a5da5ZjPS7xLTsYtR01ir4YYR",
-	"hwAKyVRGe/TrpYCNbXhBSPYAps3emV6IHJ1mP8CkH/Qp5bBrEPohHJ7Realba4i7xPQLYX21JPSwLGyV",
-	"CCXoTE2kHhK8MYUIO18NJuFx7wnMbOQXrq4TPufg/Dnz122N/PHDBTw8yL1ffvnll4NXrw6ePWtksBb9",
-	"I/dSoiMzZzXbofpU5UFdZba6ARUqHbUY1mCD1KgGKVXEA8lSn+pG5wG23VJe2yAsbr3ZEddLshdRxQ64",
-	"UEworvkNa9w2G7tRO4Z+TfLC6kG4qdtQkE3GkQWP3GIoz2macJYh/Pnnk4somSt+w8jed98NX70KyOD4",
-	"YCLnaeOIIIjFYtvlYyoLQOxpQZPkIEpkdG27gz7Int+Hj67xa6+PVXn/Z/Br7+Do3f7w197BCT76jzaH",
-	"4CXW17yzeWr5Jc7SO1SOvP0gZAxCdCmZoRdzHAYkvKSp+Y9maUojV7GwTjMsog3Vkt9J64PgsDjI3jhl",
-	"WK4Bo/P3ZpTH+znGUO1WINJRO/Ush3u6Ry11/Qcvxj9IwV4Ze+sulFpYn/UWvUNzaq/Nep+s0GOz7bkL",
-	"BfYpjSbs4KkUOpXJuk/hZffux6Dz/C29WvcNvLOtphx0/m6DPFd9YN4p3KPg+h31jtfrhj9IjekRTl3e",
-	"qeVfhlqOimGOyImHLlfNCypjg4JewXZwerq9aOi6033VFKjz44yJs9cvyFG3R2IZzV21GO2BnJy9foGJ",
-	"9+fPvne4yTJFT4z5VkuZqC7JA5OlzZNUD0imDCuyF9qRwW+HEAvkTIJS1xwuVANS/MKfVLjSJWxn9X/P",
-	"f/zh9k5hN7a1DNH2+sy9X+SL9bkDqAlXMha9bekeZavjZWe5SIP6uxL3ef7hF3RX8taoEG5kkK9n96ne",
-	"Vep2fUmnyUpS9sj1gaolbOjsl7NXLzG0q55MjYHIxSrS229De6abzWjPTfA2tAe9FumuJW2ZOZuvYY00",
-	"e6/JXg6Rjt5fRa4YIoxdLjXDCN7McrzkAm9Ryyran4FA7WY2EmiVSLZmuq414Kw1LJPQRAq2v54hn8JO",
-	"eUHo4LcN8Yo8azJEvu3OTjaarGeP7HPsNUgf1ROmmHdy1p0K6PBr58z+9npc6gs9B5XxrmLbbotrToYf",
-	"PdR4MtBdqMulF6nGmy70bgQYc8VsbX6g2uKlV7f2/scN7o0/knYXQcWxfEqvUqHvzPje9OZnw2rxbcYi",
-	"RekCqA5BvMlBWfXnbOx+bBqRjRvYfEgl10uLAX2JN1J5rLQ5yHkYs42MdRHHGDfc2mivOTrrbfhy1dXd",
-	"XdTO6HV3UR47f1AglFphUmv5ZrnSZau3Km8OPxRrTn9sFEBvmJ6nAmte+MmOVLsyGAVBtJjwaALBB057",
-	"8qqfNypAflHgivxZwyu8bw1pv7uDeKd8MC10qMoEPt6GiTSpSKUytTvOUc85Wjr/vpFzEX+NrOYN5KiC",
-	"d6l0mPNT/GkYzqHEKtaAgyVrIUGsJmVrVQdkKm8gwcarhOnDPPrVqQu1qMmZWF5YsA4b8+YCN+HK2h+Z",
-	"+Z2NuICaUeEpmVIEvOUak2uyYh4XAlAk7SyyBkuaOpkLRBGMiyYlXMErmcSmYQd2cSG4xvYpCYvpmIWJ",
-	"+T+5SWIUAwa3aj/j+kLYiv42GkwZXlxzJf8Gfq1WGb8tP25xT5OH1X3PlpaDw1H7q8TA0/aKnktn9EqR",
-	"ftxC7S9VWP9YzHKy6Yh/cjGTYzlbGt/JnTuUO70WcuepFOOEY+rccb/FmF7TZSJp/FZKKN+E3520WQA1",
-	"n81kqln8isWculo9x4NBCylXOL5v2Fyxr1K0vqLpNaFeYW3LgAzLFvLAFkPeVLIi6HhFtMK92OEHC4P8",
-	"0YJJRjVVdM8hJNiB9dq4LpAjrsKIInuAliNnTKh9Ix7y1zCO+EoylSP7XoiV0L5DFG4FCWujyaCJkabX",
-	"TISZqLoQNgGNXAHCAqbezYXukjeUKxZnSMIpyy8GKdZy6JKzbB4CJnkhEkZNO07UYqKhV3JFYc0VspfH",
-	"qwmpR67pcB+dxA7x9UIUfCoQRlEnQBGE2O3rOdZd20x0mo8yG2ZLCegQmx+2Fg9VTOp7kXfKVl9sJeiw",
-	"CNXGEs5+VivasKqS08Z2suyrk2Vflzh6igjxtAjTbth05g1vKYu4MKaFTJcthdEhTRIZtb7X0FkJat+f",
-	"5ECIZxgOrbi4SjLzSQVEJvGay40zbxS3YsRfluM5n1aTv9kwO28Ldqxu5y66XZaEX78D0uoKJ2tjLoLO",
-	"oqDB6/M9AHzmeqqt2JFIZASGR7hxQEVvEqYsYVSxESCojfC2K3QJjqm+EHuDY3K5JHZN9rvkJ/gQEiMA",
-	"dQkUVtdqRAXmN+gJm5I9TC7Okx0uBPwIF67Qx4SmLCYzKROipdw/tTeAXCPq5lwoxJJjiqTgS8eSJO7L",
-	"C2E+7RK4vcsQNFiGj+e3bzGN7fqzOIDlyLeDzFh6IbJtEljGf5gnP6M2nn9QTNQg57mqjCqyoRMW6Qvh",
-	"bXnuY4JNQQthQhUWv7EzKNWX1RMKCGgTqupUZ0RDyTnb1vz60zqbXLUeHrepQVZHpp3h8eO8yMqgtRAo",
-	"L9hGint/Q8U93/v1GX35qx+3kGjrpdlOmO18UDsfVKO8tkfJV6otHrKWhJK85txdqf547dtCy7dpWAgL",
-	"5cKnXKHIKRX0iqnASGkEMm6OVfo79riphPgThp7kaPorg05yPP0d49yFm9SEm9y9Do/qiSLUpj6Afr3y",
-	"6HcdTJTNTnYVfjCm8UJYcC4G8DfW9+sBseFEnOfWFgCRU4Zqujk48TyxtTekYAdyPL4QmFHVqI4WjtnG",
-	"/OYu9UyvqBEsGuziT+cA3iVYvzPsDI6OsGLNsZ6Qc50yBs5nqTRNRpGMzeb1e73+8YqKR2PGRjOWRjCm",
-	"k14AD2yMn3sedIxpMgLDq6TIDo6zGkg+On4Ghu+B2+c1hGzln4bqNhThE+u7yxDryyD0fukvrMwAFReq",
-	"lWQaasF4mPVV8PkNNfRCScJ7Uc5vXMmsVm51W+1kO1HTpJ1ncb87+dKgmO/07D+bcx1Ot5Nvd65PH35w",
-	"4fLt4jJROq4UsKeEiiU6glyhlPyC9pikTMl5GrHRlCuFOGArwjW3E4nw1d2EaO643s63/qcJxayGUd9K",
-	"I68PA8HrQLTFbT1jqGVsNGIbMAGJdoZBGG3cKGHcaMyzWQJIjH4QxIUA/y4o10IuiBRegdxCtISrIkpQ",
-	"q8Pa8AuWMvQQz0XM0vXBFHfBb7bUvXP9VadUa5lyup3Cevxxw4CMzXXHPyoX3UVl3Ac73QVZ3D8Px5N6",
-	"Rxy8rUp4GCVSzdNWblf3ajm8wrpjcyQ4ITVhImZxkOPHuQTBqjP2qRvB59EB78evaie1KqzCLeeOUe30",
-	"vlvGVGSFIPOjdMde2J+z+N5C0cIZE9ZDCvpbmGUfh5BEYzN/Q7KXZwmr4EJk8G37Q0IT8xyBpCFLIMwg",
-	"6ULQKEML3Ra6+AqL5ENcGVzCxYXAJBhc6y75uRDGq1ArrUTxWtdvHs2LkQoXojGat0veFLLVa4OWiRQY",
-	"7wHhvYjkDBjyxoZmMWCf+IrtiI7HsMMhYk7kxQO1tJV6fLTNC5H7oB2ACEkoxIkIxWPmM2tEjM5WQ0vZ",
-	"7KS2PGt7PvxpIybyTPcca3NwjGWYIN+89DhlFBrpvE75jVkzyHJydTxtQ/3Hw17PPcM2jsyTDX21dinv",
-	"1Vtrd3itzu229eOmwmuN4ArwuEK5AptrFqdssRNnu6iKnbe32dubSJU5e4HdYyV/LPKBPd+rwp8JjxYa",
-	"/4Kx62Tp3XnWav5tAqjPs17/TFq+m9UqNT9bvB1j3On5d6TnK+803bGifxbHilB38i3OcYYZC7qyUzqV",
-	"FyBhdWkLHhVCxjvq8Bdizy4C0TKmy32EpAd6kWIU06UKSfbKw94+oYZ+T20tw2sI4bZdAiSyMsq+UdWh",
-	"AZLKJFGmzQVN4y751r4pBeEqr7Kih8C4IHxtZkwAu4KonYMl0SXP6FI5HZpmGvQV06W0QAvFKdjCzR4R",
-	"Da19cSGKBkazxu34xx9H5V4CrZVrZr4LOq5UzWjKxVwbDt0f9AIPnn40pe87w+PiIy4AkX6Wcqz2TqfG",
-	"RuoMByc98zFLIfv+BovSFyCsh6WACxf3fIy6Owyz/wSV+f6T4ZH576Bn/s6LiQJk9aaqvduze9XtHXmu",
-	"h4h2L37cWGitE1hBBk9BRFaMwMKU64wJ7PzsO31/p++viKKO41ycqpzf36OC77Dl1yj3WRmPWo1+xgQI",
-	"+0zyBeVaMBl3qE3TWR14fW6huLeXes11Sb4E5ER/KJ8QMrFmJLCRkOuWLCtqzN1AXJrN9LEtv77o+c9Q",
-	"dWEnLndWYKmewV1agJmxJOca7SGRiy+yR4masYhTiKk3anhAqCDsvU4pURwKc+93yQsNNphouHjprgmW",
-	"3wr25HNZRlXz53Ev6ACnHwHDzm8jjvod9wvUYxx2Bn00VMrW0sN21lL/pJebSxbtp7XB9PCW5tCmUC/9",
-	"PyDUy45p72ycnY2zxsaxuVBwYG5v4GwAaA+Gi/9+G7j628HUf0lQ8Z8TMn8HU792QHlZ6dBhPGQlQ8JV",
-	"VT0Lb264b19sNefysV4p1at4+FscpR2S/i61eXtrqwE8vyA96gWb/+UaiwvKOQ+65DvAyTGmFxZwLuMV",
-	"Feo4Y1lgh1vE3s94ytSI6rB7Ib6BaAKsyImIDSU43oimKUf86xldTpnQYQYWjaWoRopFKdPh8EJYhGzC",
-	"tY1ss9WqyN65TvmMdf+hIHoPxkpFfCnfE/dNRJNk39aNHnNBE/47616IH6Rfo7oA71mp+YwDm88Q6ihl",
-	"jIQ0AWrR/Iap8EJQbfueulSqxhu32xQHKKt71s7Z2m4EDgObNBrLdKQXcn0sV2USHze017xv79Vsm7Ak",
-	"HqFFuW5S37Ekfm3e3G5eLZCokdY4+qh3LH5nzH3BxtygFW18SzVb0OWXISmN3CIUT9kthGSzAdi+wgyI",
-	"0pMu8TOa3d1WVS3nWhEr/2pzlO+wlMwnLzGd1bVoyYWfuvfvlxXfQ+2ZXQHqP0oB6t0FzzYVde7C7lid",
-	"yE1JaDQjrAjjFcTxTQYuyCyhETt1Kd+gusu5JkrTJdS0nbAlZLp0ybdmK0jMNOWJCkgopGbKpvNUvSA2",
-	"ZTfH4fcNnQsxnYMrT2fG0ANFUvNBl4QWJzq09Xy8ajWAUucK9cBN1jizEiwG1BCDm9giVxChngD6DTNo",
-	"Ugu5SizoZmzv0o1JA8YQDN6YSdMp1yowKwU2XEqFopFZvIAohGkFo83CnDIRK2PWgCQSziByWVB6IU8v",
-	"RPbYmjgu5LCVyVQ0kzDSMbI7bhaGi6vuhbgQwPAJ3CopMpaJLc1gJ9YlP094wiyFBISSmI9h5zTBCyhy",
-	"hWUhBFtcCCtOCQdBZctA2wXkili8KBafZiaim5ezRLtFA/RCWGeeNR/xavFHETGfVM24ogmjM5Y6akrZ",
-	"eG6W2LTvhhyxLH7UR65yiAKQc29BaSmJGU0ZogQvqFEVuCDhjImYi6sRdhKi/X0hzM+5Kb1X7HMfZu7G",
-	"WjKiHZXZUXOESeAsvhC4i69/PEdgsqJGxOOPh86iDk+tH0A7onSHgKu8alRwIXBigi38ZYJjbUs5XYiM",
-	"J6TMZsXFmYM3z/zzQQtINNcAgoZpcwU8A/xpNKNKsTjc75LnNJp4c8U6UpgUV3JS+OWmcnS26iJAGpcK",
-	"9wMEobCAyG6gDsELHCg0c2aw2C2R3W0h5FxELK6tmTWH1OzYFsZqxpj4tPrivbgjgPHK8Wgs5+lanbE6",
-	"602BKbZ1R/xJtGF7Mn2yB1caEKtjQPa0AP5qhXwtLrhrCJiVM23KzGrn+dh5Pnaej3spjHI36voGHpBD",
-	"1F+aK16+QW3VKGZQZGDPVqt0JQ7i8NT3fziFzdfR9g0rwr9UrezMG82+MTI+d7leskhOmfJKbUHdy1WJ",
-	"MdDQZxSktxSg9ksWjy6XI1D318uaypQ3cOqXv/Wk6B1ITberbaWme/++fUjOEEtzYt1VNd4Jup2guzdB",
-	"B8fsMwo6CzH921xq1uz9p0uFgBT2I6cg+44sIRdkIedJbD0EYP9dMzYLEEIQ60jWuQeUoDM1kVobM9FY",
-	"2lyTBcVbRTQj0QqH37wRcKzC070QZ5gl4w9nQjNvDEIjmjENLY+z1aKdDDZTsQxAIaOrkaDfMv3UG/zf",
-	"YMU+eyH8MWOjBRexXLSVIt7oN5WHxW9rZQgQ0k5O7Hz123JEoC5jkXsUd2tPfSuGiA6vRib4M+LwzWZM",
-	"sNi5w4oOBg+uY2i5l3Mg7DEaTdDF/0CB5xb8xoItyA1N5mw/IOy9tuh+mUEQ5HpYUFDPMC4p9rMF5TVz",
-	"eF0xh3poe6GYJ0mIfBPT/mMeIxiW5QqYXjLj6XK/jueVInqf4wrdu+Xw+eIorWN0kxBKWJTt4yj9z1cE",
-	"U1acuMQOdcdrd7z2lolvtXT1iXgu8Lxmb8sruH70wzDRX1tR97QEHy24ZGYs5TKHvg7sxeCMKo13VFpq",
-	"mtgCknzKSERnZC80f4/ynkZT+j7c75IzvCI07/DsgvBCwJ2M/UQzYY7RKDF8K6xjpM9hnp/f/XI75vgl",
-	"xR6apQ9ynzzcdPrRuju2+BldFbssr/ZMGFmDdSd/ItvfXXA3M14I+DvuEnthp2p4bpdU4uFRyYwmLLpG",
-	"q9p6wS+EdYNn6qpzj89SecNjlpI9ZNI6nWOJgvwqf99owTMNENk8u9gXmd9cnULZRGwP9F8Opn9m0rPY",
-	"j+sYuHdHbj3DbFhunA9cCloWRiDYe02UZrOgXI4BxAhV1mnRJWeuMjHVF8Lq6cW4Ek/QxGGXfJMFYBQu",
-	"In3phu59M0oUYBCSH3on6OB7tgwx5mDpCkhgrI3pFwIQfhSNzbu7+dK9ZpClFtjYCeVFVAwvRGG3/TuP",
-	"bIgLugwg9keVQoIgpAHLuxUjbPgYFtK0MmVULCY8YaeZI4cr03t6xeL9oGZMNhbHEUsxWsTsjJ1gdvWb",
-	"oF8KCh+X1IyioMcP8k2rEfF2G7+gYIU/eZxrIfrnK5L3g1bXAOYg5vSw0xO+xtuFbzL2fbfKhc1GO3SC",
-	"FIWmOvxQfIDXDHhC12gaR1kpfWx6iCDvEBsIKXoKU+Jsa09pGr92UYFSYB4CagvdCxHKuY7klA2JmkcR",
-	"Y7ER8ZkyYN39GGK5F9p5q5EVG+F+QMKYRQkX8JknBgYkomk8yn4MSP41BqSGvmJgVR6qq691L4TZ+Dzm",
-	"lSeskOfnJOkVkhOEL0aa39Tf7eOinOO3dl1eIKdfk4JvWGoWIFrZPd/YRi2vdBkMOdYzqid+inWpkU45",
-	"6syXBhnUS2fGR+ryPZbnfz+IHk1PxMPZo98ep09UT/dvBotOcPsE7TsNSXB00FY0PnPv53F4jiDaNmEZ",
-	"ujrDr+CwWwpv28R59sEGtz/4aYGy7jQgonwI106mMhTz9VP7cfuJFc9Kg8pRiuTBoF3LiL62sIg/ke6x",
-	"C6f40iH9bSIDrUhF7mSbU2es6Ntck4FbM3WI1a51493fM/jr0mXCYPwwfIt3MxBxDys+tIYw5OIEBIag",
-	"AnvHhq4DcEPPFUNPQpiyG3ltjU4/+iGVmmqGYRRKy5kiC5lCdKBNWmEitjdDF0LesDShsy45E0sCKOEZ",
-	"OBwOc0qXJGU0NsNjyZjsheWFGhIqluH+KaHiQmQlavFrz31xhI9G11zEIy6grxBjEzGzBLwv4MtRE7mw",
-	"vovTCxHOUjbm70PCYyY0HzvTHZprCrjAfXlrXuncWspAT+vlpN9ne1Hi3q9PlIc57lzSOwyUUkJidgDI",
-	"lNq0A4gUThKPuwFpNZlpVCwzbmbrGq7HKLalBcFscnwiL0a9JIolSUBkGrOUxeRySYxy3yXf8MToPpdL",
-	"EnG9DIgtvIpFVsYpYweavdcEQJfq4cH+7iovrgcGs2N0kGCmR7IXUcUOuFBMKG7MIcLe08iMWUeT/SbU",
-	"J/NpE9BTv9drCz9lB+QYvpv8lmOyNWtvNaxvUsYILDl0ZoSFYbZKF1K1TI8BKY+yaWC/bTqke4rl+OSJ",
-	"/fnhWSkegII3DPfwv1kR44Ej2KXvf23p+19j1EmlBK+VDPVCDt8uBpZUEPob5Z4PWmKLWWdxAxbLl9CU",
-	"Ubztq4lQrgUxuWXB88/D39qxt01Z28rK4Tt+toMj2YXdNcCR3FgmsjUXXLDLiZTXIybimeRCtwL1tR+R",
-	"7KMSsi85B0sewQqE1L4lX6/X/4wtPs9GcWt2VZjQSpZV6ntD3az+6wo7+8WsWzamnSm/02Z8baZyoLwj",
-	"bQms6VDbTzPHZNCYd3zFldELCCU/vXmJQfwQj4/ONzfeDIPUughhPA8UUfxKGEUntPgvwYXAU22rf3Nl",
-	"QYJMY6YDgAe6ZCScaD1Tw8NDhDEyf8EfRleCdwyDSJmSyQ27EFpiRNgN1SwgiZSzSxpdmy8TLq4tXDSN",
-	"45Qp1QwnWjqUt4QUveU9n03KVi1RRMtj3xRJtPT9/da6hh7jTVnsU/vZ1ly2SWF09FpQ0A257hjuCnVr",
-	"d/P1Z7v5gvMF9e2KcmV7sdKkLh5+KD9ypnTMEoY5weV4HTlTJGYJv2EoaGRB1nTJs/w3mhhtdWkzgBd0",
-	"ie5lzZOEGDl1wxpKFj2D3tfKgWYW8kARHjfEqNRMuWWUyoJhhMrvfTq4PIqO4xP2cPzo6vHkyT961+sj",
-	"VG5vxeOurOfYuH7x9sLINvAjVnBbw68JB4pgu7qlO8P4FnwPae4e+Z46xDjCVdGI5vcHKidto2gX4oTQ",
-	"Swhh6FYDD0C7tiB3FyLERg7O+ZWgEFOIyIU12jhqNwE56vWI4aQJS6mIGGEcADYXFPJysT3bGRjlECso",
-	"52mEyaHpXE9goC5CQmmq2bCS25elYyAcJUbtYzRFQOI5sh6GflA51wdyfACXgK5rGzef4SoseIRhDBdi",
-	"KgVbYvoFMnZl0daybAgC2c2ITjg2AiHukh9sCQZ7CalOAbGzKSLgDYsYv2G4HJYQ1smEbEOV2w2CjCMg",
-	"of7Lv//5r+Cmb/6T14zBn3NpUd7NlqJC/6X/6GgweDg47vVMHyeD/0fd9fW0DQPxr2L1hSKFNE1pk8ET",
-	"0jYNCTS28TBpmtYjdkvUkFR2MkAV333yne0kTcqg42VvVLTn/3fn8+93N40gnr0TkUjEjeAwCWGxgFmY",
-	"8AQmC5iOE+CRiCIIxHS2WEwnMx4kIhbjIObxDW9blzA4jnfYl33vOQSJNRA8fbJ/mfyMf6+WjTOETOYt",
-	"CwOcp7pByK6kXssy1W3RpG0/gzV3OaPKoR69pWaYB9f8H7NRpngj6BQh3biKo5tByglVOvkivq/CixU/",
-	"v/9URelDADfJ+w8fx4NGedI2aHXg2RJTJ11koh4fiha/y47scY9sHE9d46jdlL970p/cT4qGDX7rBI6S",
-	"jtSLr4B4BNd7BNjqH/Z7ErjqiHsyPWJDrYVuIeeY/aCQmNR0mROfSzGoFRYCEPBlPi9QnUmhykN/7zD5",
-	"a830nheq/8xMi6SSaflIpX6b0WxcLwatA9xrsZ+25GwGBKU7q7RK+/FT6y9trvo1+ZUseIXAZzbUFwyb",
-	"LY/MlTlX6nDgDSqZaT1u4lawTv21TO/At/qii6QwAEI2LIV7nPSeQ+R3mzFf9F/S3AWGwYbzO1gJJqt8",
-	"3hZ3MhqNw8gP/MAfn8RBHGAEy8znpp8VVUIlIacIv8Pw+LUVMy8LPUMvxZqNPVtE1qUUdGWVjYAz2klp",
-	"pteuX4xioceOcTmmnmFo1xTCnBMC0S5bQ3aLjtKV3Q6+k0f29fzyTLtpxgGzPE3nttkvdIimCWRZs223",
-	"PfvGBDk/SnNqsmakHmHpXlelCXmh2glsUjos0XXH/ml0wIJXu+1fd9FhAvtP48W3HAPbOlAMKp6WLCuW",
-	"DdkGOtYvWpsJCUlpMaF2DhUpjwOlPaWsvG3IuxQl7JCGh4bpmaEMM/TZAknVAY1E4fScuiNmax/rP/WG",
-	"81iSFQrpm7Y7FsfUs29cEcwnvA1YL3+rIh45JrtdfvLd10IyXHCQnNlNccqUIG/bymbLSi/+cD7iRaJG",
-	"+Em5+8X8sBvK6PTk3/Jg1kxuR358Tboax9Psc9ees+P2+7voHlvuXP7IwocHBskqL+4zwZeWkEvBoUf/",
-	"LQul5qQHPHb1+ds1ZWfqfejE7v8JAAD//w==",
+	"7P2Nchu3kjcO3wqKz74Vap8RRVKSP6jaqtWxncRP7MTHck42G/nlQDOgiKMhwAxA0YzXVXs1e2F7Jf9C",
+	"NzCD+SKHlBQ7Cbe2TqzhDD4b/YXuX3/sRHI2l4IJrTqjjx32gc7mCYN/nyeJjKjmUpi/1GI2o+mqM+q8",
+	"W0qi6VXCFLlhc00mMiWUzGmqBUs7QeeWJgtmPolSRjWLx1R3Rp1hf/jocDA4HA7fDfqjvvn//+wEHR53",
+	"Rh2aROP+4J+TJx+G0ePZqXg0f/zrk/Sp6uvB7XDZCTry6p8s0vBmNqagY7scQxtzLbCN3wZ0eHUcncSn",
+	"7NHk8fWT6dN/9m86QSdlCaOK+aMZHvaH7wZPR8duNPaduDOa0ESxoKMSqbF9+BcO8ikdXA2j4/iEnU4e",
+	"XT+ePvnnU9MBrklnNHT/HGt6w0Rn1P/0KeicL2KuX9wyoV9xpYsr+oNgZMIFTfhvzF/AmGraGf3ysRMl",
+	"nAk9pnGcwuCPe/3eYHDce9wJOvEihQUZz1RnNBj2Tt2iLuL1C8JjNptLzUS0Gt8wM45Hk0E0pE/Z4enV",
+	"4/jwhD2ZHD6l/avDQTSMj9nJ5JQ+uuoEnRnTU2m6ePPDxbvC7pg5jpmZpHkcRYs03bD/Kft1wZRd45T9",
+	"up4OUrnQrDPqHN0OjlKmWHoLU1dHI++vMY+PvNVUmuqF2ZZ+P+hoecMEdqblzbr1+fQ+6EypGs9kyjJy",
+	"yGaamD002/qMioglb/PeS2dlysi1mSCh6obFREsSwRf+NqeMKvOhWwwWj69WY/jM6yOB5v++kJoV+3gp",
+	"FI8Z0VNGJoyRJRexXBbOof3+KmGdkU4XLOjAzojIfL5QcSfoTBgb05lcCN0ZPT41SzVJGRsvhOaJf16O",
+	"s/Ny2D8d9fv+9kfeOMe/wkDNBk8WIi61XdwtmLnCzVidxMOb49mJOJ0/+vVx+kQ91f1bbxc7kRQTns6Y",
+	"GXS+BnaJuLgmQi4JdqrIjxfPyePTXr9PqIjJDWNz/1n3tP//I3ICKzdP2ZzymOA4D3r+wrP4TcpnrHGT",
+	"z+2eJiwmc/Mm8eYXkClNJnZEMOrKvsAyzGXCzX58hK2YszQyp2h02se90au5IXz33N+e8VQuUjW+YhMg",
+	"1eGJvzBfp4wRvyMC35DhCYHPCH4Ga+CN+ozQiWYp0VOqSeMyEY4ioNf5FHSyNShx2ON3w8FocDrqPzLn",
+	"3W4fzjmSsZnUm7evDx9/d/L3/3iav9DANoajkwE000K05IyRi4VmwB37QYd9mHNDbuZTsUiSoIMnzUi/",
+	"GQVqpzH9dysJe5GcmdXmqdJjQWdmvOcx7QSdhOZPXslbltDI0Pt8KoV59H8Hw8Hw9PS0Pzg5NsszlUk8",
+	"zvsez+gH13+7EzCTMZ/wqEwtRiIuWVxPCoUjMqXimilCU0ZoFLG5ZrEjhrW0ALsrJKxg51wIfstSRdNV",
+	"YFkNKgOET8hcKsWvEtbzuYLXkiezUzZhhgOZpZJpzNLDJ09OBkP7xmqsDPM2E5jT1QxOwseO4yGD075h",
+	"IvjnOKJzvUiNzC4+t4xnzkTMxXVnVP7FfIHcyEpXxaKUmRHP+VhdfVizG/bV8Ycn3/46nL0yzLbCUGMW",
+	"JVwwS+O40XYuYy40/Cdu05lZklTe8pgZ2a+oiK/kB58jqkUUMWbm8ynrQoHasF8wf8Hmi3QulSE4cxYb",
+	"VvB90LELMI7gwLihKEa1eUpTRjujTsyF+SuVwB62UROVpqlWJSZ5UhWrucRzjNXomFYMGCnTCTqLeVxm",
+	"gxWOe8uEFTdcm9X+ni3JzzK9gT3gigO34pomnAqnkN8ysV4Rs3zvB6VZyil5tZgblqj5jI1/Q/53PmMp",
+	"j+jR92w5hu4+2aGM1UpEcJy1ZrO5Ro0ZuClLU5lme59QPZHprMAqLt4ePnkyHBwXdm8lIlQH4B9Ni/H4",
+	"PzufQKgnUi1SVhHhiVQsJoZX8Yhta8aYbRhPUjnzuh6euB+0LD+GVY4S2dLsieyYg1xXfJPyW6oZcdq2",
+	"rw6P6WTCIg1HHIlTjZdcT+OULkVn9MjulB3v4AkSHDzDoR7jE9yvNhQBC4uS+zme47iqCHOlFiwl9qAr",
+	"0j3pD0lE03hsH8UH/rrLhY4kkJn72e/mLft1YWTpeVRVyI4Pn5MLFi1S0ycReLRrW05tK2OKzXgdXGRM",
+	"oUgpCz2VKVcoJs3o61v2eEreZgtN0r1Y1ST/KqojHv+9orhXFL8cRXGvJf4lVusPqyJ6TpHNKmKFSf4B",
+	"VMTBQ6mIpcVAFRGERrNTbynRqacMZ9NTQonheuBjWslFSoBPEV7QDH4X2bE1892ay7Yn43whf2JXUylv",
+	"Xoh4Lrko+b7/JuUNF9fK03zMOvpGT7aGoOsapuXLip5P/IXnWRPvg84iNWs+1XquRkdHdto9u/5HZnjq",
+	"yBwZiuMGzqPfSfDfFzU0cCHjvk/MZqtIzpna1mDwlQvzzuPD/vBw2K/ejWxwU1sSWagN/VkamqcyXoCq",
+	"S6Ipi27kQvsiGOaWk4WZTLvLFds8jWbsMGVLmsYK5EzKJvyD5UZ0PKd6fDJ58nfYqFt5U1Cu7DqOfkEe",
+	"oEYpo2ZL6S3lCb3iCdcr98w3dmqfLVOuWee92cvnLGGaxWuJ0FgnzP5iNNNrc7z8ixhsw3nPYU2WbP2S",
+	"ZIu6xJ7HrgOgsG8ZTfR0VSKuhN8W+s0YmLyxXyUbLYgpS/bGQ9V4KPxQfPl+TITSpwP36eczGkojOi7w",
+	"lb0ZcWcz4q9mQmTOEte8vQje1qD4yxsTjQv5BZoWRpxsZ1U4NvMHsCr6ba0KuwtuUYTUYzqfJzyCS/WC",
+	"XWFeBSvie6nfMhqXZPxrfo2iRBFH9r5oNkqZcrEfVxTIR5olm2XfGRGiiWGKRqwOjYg8PiPpQpCvQM0i",
+	"+Cr7ysw8G/JCWEUqYaBK/DBn4vzNy+cyWjh+5+tDXJHY/kS69Crl8XXJPcvFRJr/aq4TdM69fH1O3iC/",
+	"JedvXgIJwCA7o86g1+/1zYDknAk6551R57jX7x0DA9ZTM+VP3rB+Pn/9atshuaZHBFq+FGaEo0tBCAxx",
+	"RCojNL/ZIY7IoPe4178UHRxESrVMW/lpr9CAKeziRt/l7irH76JOtNMQEhnRZGwYQYGZdGql92YZfXdr",
+	"Y6MkbxBINQ4uJ3nKUqPen7b3/PxJPD/u5F8kUpePvNm9glFYPaBP+naNNu907eE5HmS/mOUyvwxKQVZ2",
+	"FDmto67/qPiICzwCKY9YjSpbIes56C45K8vn/ePFczI47ff6fTJnacbtDNFHUxYvErwgbKOm1ND28eAd",
+	"zLCWtg0/9+IqH2VxlTYK1J7RUrDl7rpK65tORyX/cKenGMopJ+gGRD+GTzI0jlOmVMOBM1tk19yQARds",
+	"AJexx+QnpjQ50VNyoVPGYP+l0jRxwmXQ7w9OPGP4z2LaV9eoheCsY1w12r+KUj5H0d75lop4RmNG5lRp",
+	"SriAkcGq/4MnCb0GE7Md9/vMdnMt7824B/L7nH+akd1wYSaWSHPwwU8KKqzHZBW/hoPsDLDqYQe/XfG4",
+	"X9G0834T2/8UdN6gmH4JJpe71X+Gsrnh6j0OiBPeRIra0Okyw8PXx1no8oyKBU3qKKO10ZctatFqrDX0",
+	"bP8w4RqjAB9tbwfIm4KOb72EntqaxR1A5Hmx0yYfeis/tlMgMET9Y7YY+9CEfWjC3qe4D03YhybsQxP2",
+	"Bur9G6gwwZm6tg6SsnNkMBsKn3G56FC78vUiv6QzNCSpnfv89CtFplxpma7q89WQT/tXmB87GG6KywNh",
+	"puBaNp23ThRM2W3LifsZRjUhsi2zjurSxT70G9L/qkuMEwzWrkfmYJeFw7JpWdz5KC1LdVGO51/csniz",
+	"LK6NFdDZ0rQW1LB43ttnRAqXeMcVuWXXTNOUU9Fbv7AYKf60ZmGry3ry6xe3sJahts1d9M583XGf02vw",
+	"ZfiBFfWnfa/x7zX+vca/1/j3Gv9e499r/Pep8bcT5Bf2JqYswZeM3SQr4i5qtk9qW4FfV08XIKi5GTPV",
+	"nffNl9NMsBTa1dNULq6nWXDr4HBoiGQqU/6bFGNs+lF2XRZNW2bCeXMpX4GdtLsCG56uuQGL5C1gmBTv",
+	"v4an7vrLgjK0OF5qnC1GZ/T4SX6NdYJ0Bys7eIpnBw5TJ+gMzdKD17x4bm5pwuNifqHZrewXC9OAhLjd",
+	"XdZFIvU67Q/m8hdQ+5r0LhFXed9wUOJ9d7nzhYCJwp2vo4ZNd74tCf7x9gT/eFuCbykj7FVtwia6Mzqu",
+	"kvmXwvqLfBeDvmvYrpbzOegd/tG5mC60WSkSy6W4+52Ocp1gjymfs5q7nHPIRCU0uyFzqEwQB271h9IR",
+	"9i9tnKZy/Hf2HzfDVzfxy+W3i8f8Q59eRc9ffD24w3UXNM1udaXtQU3bJX9VsateQRs0pDTOLN5PQedH",
+	"+PfarB2znzZ1x18PZyaUXkEvgu88KOr5J6bXmhiAc+KuWfcX//d28X/nS30qYkJJIsU1EdTQT3K45IIR",
+	"c5z/Ajf+93RbD+S+Tl+oBr1kCsP+EOwPwR//ELRSDUrZZpgHWUaSIIIts7Qzm0rKtSLWT7FtRuHuyZF3",
+	"zGcz62o9K8upYtH49eS7vz9Nn3zz3c+/pu+W//zxzfMnL1+9+c+XcviKvqIXS19nYMII8rizbYpmaYXr",
+	"QRW9IdbYL1/6ot5pidp5DuwqvmUR43NdDkqKGL+1+bhTKuJSNm68gAQInbef2i/wXMB95ZTRmKWIJzrn",
+	"/3D5AB9LbOrdlGUZDcAZOSQE65RGmnTNiXeh/18pEnIxkT37eniAPJUKtWQpi8+IYsgj7AtGFb9e8JiR",
+	"bngUy0gdwV/qKP89PDB8TkVTNqMeCiqkLQx6/VwfVTp1qvgzGk3ZMzNEmVTn861cIpeFmeDYyIyuyJXh",
+	"XQujoJvjLhcADMnF9YiEc0T0CciMfjik1+zfHvVDUONRpAY1b5ziC36KLOlS0PeJFISC9Y7rs2RCkxmj",
+	"YjnlCbNDUiQ86T+Ft8Zegkh44Hcm5GFkJmv78nkv6aYMPBAWiShdEcM8LS8LX04Ov5eCHb6mOpqGB72s",
+	"0XAEbWGy/FIQdNASKZJVQIRpyIx9SlMWE+i7R15A61JPzW+4nloSSiKaJC4LH1OzuSKhkIdKy5SFTRtb",
+	"XcraXX7xjl5Xd/ecKJ2a3bVzl2lGtHZoZhOomprHhqNfyXh10CMXTMSEa3JFoxsjbUsLNCK4N4Z4bTtL",
+	"uUhiQzTmmaJmaTGLJdu/4/4J+V5q8hrkL4vDnLCg2x55qUnkhKsiShrCUH4nsWQqIxv3aujZ6mEAAL9g",
+	"i+Vt+YTQeIAuO7+evoun3/WjF4/nP1/1/2P5TTRI/iG+pZed2hV/SzV7xWdc1zOJXxdSU2IGRbovX7z7",
+	"msQpnehDzvTk0PBFOueHKdUsMU0cWu5zMCJhGhILr6rcQVRmOkIuA+BwOmudK7KcSnNIrikXsFE6NFJZ",
+	"ilg1TzRmE7pI9GXnLP23/pn+t+H6+b3JdKSmWW43wV+9Cc5ZSsJlPmZiGkWlDI6HHWpojjkKkZB04TTS",
+	"CBTxrxScS+jkgMiUhHShp+MJ5ckiZSokXfNPhh4HJrRV/BSZpHIGZrNV9g/arNev/zbs98+WTSuGs3oZ",
+	"160VV27WXynC4zNYOmYO2XLKhOEwIEeMGIGD0zScjdDDdePS6ercaPXVgf0E9GOX3zCqJTXnPldgBfug",
+	"3ciNOUHsnU7D+AZBZ8YFny1m8G87GC40u2YpGmY0XdkA6d8y70dxUGHh93BU4AFszsxQJdoAyEm7jEZT",
+	"h+xt5KoCbmYow8kkcA/D+fHDBBp3vTjC6qpiFhedMW2Vhpc5SPV3bFXHiheC/7pg5IatQKZojyQMU/vx",
+	"x5fPDc1Tci2lYW+SR+ygR8zucaZQdDjuCq2YyRjOSVI2T+gKgZV5qsx+qbkUCq0iAbE75vjlTkZvtIdm",
+	"uPWL0BZmm354xcS1nnZGw9NTIAD396COHotLZSPp4z/ekqXZyNG6+j2XcGLEMUjjesYcGoUgNGKdCnd0",
+	"DI8BIPyuNIfklqU0CUgkZzN6qJghZ83iAJjovxol6OWkKuGV5klyJzkfOPgh1C9Bt1I98kzO5qBGLRm9",
+	"SVak+/brZ+TpYNA3IuOno8vO//73/1x2QjIzc2aGVcnmrfK1lfuS9w2y/g29ZkTx31hABoZ/Dvr9bFy/",
+	"LhjEHdphgZAqDMdKls4II2fs2MwfM/rBMtF+fyNL9VzJ9cKHlUIieZyNcU71NB9iKRKsHY1vjq3JqfvR",
+	"Sd3aXiRSN43cMO51Q3YhAu3Guvnua/NgNU01F9cNEhVOH49D5zhLqNIEDVrPl3bL5UKBL/IMHwEZwe2U",
+	"dcBx3URHyg5gDC8WCGrj4MEt2rTUICvXrXV2Y9tusTf74tYP9xN4LYAtg4z9G42/oZot6comr2sXuoQQ",
+	"B2YqR/9UqFJkw/jYseEP5pPYv61x0Sw2PiLoxDIal1wXKZ/RzHEBVjm8rP5PYyMzphS9ZnZNnTXiXiNW",
+	"HzXijM/MPxb6jAipp8b+X1Jl7Jb0Gt+YsiRGcbayKK7OhsykWkks9bYuVWEXnc65ncGnT/5u/kvKJp1R",
+	"5/8c5fVXjvBXdfTCvP/W7hDuV5WoGhbAcPyYqZFR7OsWEgxi3ynz5uWh55WpG5Z9+8jz3+Ra+SES/brv",
+	"cv0dpvI3Gtsnd6U2qyeOuQA7fGtCq36f01h+z0dmC2VUd0I1mUmlybBvLwLprPDiriRiux+7jx+EXJx6",
+	"xxWx/fmUUloJaxfahzOuFBfXxYcLcSPkUpiHRvvwvyzVlSl978IV5EKP5WScUnHNwjO0G8M3P1y8I0e3",
+	"gyPrDlVHCm68zbfOQ6r4NVxdsKzPz07Sz6SYJDzalaBpolkqqOa3EBX0PnAkXvbLbUnhNZ/7TJRqdA9O",
+	"qSLClnRCz4oxCk58Ii8qA182hUd2Mzw7Be/ItFEENMvpvuL2DOwzIfX4Ssob99CLgo69vzUThnTGoIBm",
+	"z+GvcWpMZ3zbV/5gBP5hKVybRQstJ5PxnCqFn6Kvze+6fLi4GC+UOUBSEGlhCew/jCEeZH68K5bIJYIk",
+	"hGAqhHktrcIifPbT9LVMr3gcI/Lm7vKBC7WYTHiEob+RnG97fGob8A8QV6g5CMZiVb6WtBiUCA+6s/ow",
+	"ZymwTyke5tCgn2dGV0ZVIrEEX0B+QqpLYGgQs1RuuIgzSibdrAKcbROuH0LDyx1ZHv3vf/9PmNMmWMTU",
+	"o9r8O2Ed/QefnRbLPpWFQo/KHciydIDxNmhb0mxqpESeJS0W9GCapIzGK5JdQhFKYj6BmOXMJdkjPypG",
+	"KNxQOzcR/uVe8KRDvQtneynhTepBiL1uNbxVEHi5lK1AdghqF/vz88mXAtSG5EVOYbvzSmxqJ4ut8nFO",
+	"hBdyxqwFZohrCZdmRlItUqJ4zOByiiui6MTwIpKCSfYHssQ2TzBnpf4qfX7q+V7qr+VC3JGbpUzJRRox",
+	"p+RvSTo1n+fE870kahFNC/fN631iPlOqdbl9eZqrmyR6snJyKa8MKJJyoRkopxOzc18EDTl3dNXz9b00",
+	"9jL+WrhqMucd3N3mmRSMLKdSZa71lVzgxWz1fvzMc22TSM5XPfK9xEvue1oJCOo49KI61n1aiADxYgXW",
+	"fQPv7LrkeMm36YPqReAnC7OUSBq/k/IVTa/Z3Y49mPxaynECbW136CsfFz17cI/EFYFfIWBSkAF5/bfe",
+	"F219ulFrKXHk+VEuzvfzn1oLuOVfEN7d55v5rXfz9nqf1/t5vXvKXBpwBWaLl/WwYpp0MXCONKAsH5id",
+	"gfg9e0OAHWCKgbv/xoCkwPw7xxfDeBCzf4J90GOl2TxPd3S9dCpZoBthn3e1DW0rD+perixx1cHs9g4c",
+	"Fn41t89P6hdYze9Hzwd2J2q31QHv4pOrbaFI8/YdYCdG901pypMV8T4p3mzEUjB3neGizBlcg7iQbvjt",
+	"EG7WCC5V8EfSsvEqPKLCkCJ41iAOxaVRWet0Ji00tFG/NaQjmMcTyhN5y9KDukXLXIHVbQl75CfKNQm9",
+	"xcsiqmzEi05XZ4QScFsX1zMsLejnPQs2WOkwu1td/10W1wR78U7K11SsbHPqjgYD1QxdpFvLitKn3pmR",
+	"ksyoWGXxb9sehp2pPR/SA3Dh6qwy48BbibVk2iMvzGFBz9qUqixG9moR3TB9Rlx8SgLxIy5oz9KyG0BD",
+	"qB8I48kiTzaE6NV7o3M/DnQtuWYv+l8d5uGVrT62r3+WA/ajsOL1t7tqYxY/aKf70PK3Ja2c0TTz7Tql",
+	"AOOfbaQS/LS73CgQ14PY2ThYHGZ2lEr9+rpMYUHyB95lDD7AUlbx5+bwP/300+F5PhtWH4ti9zGa0iRh",
+	"AhO86mJM/obvpYwms3+7xPpdtRFcSMDswxwKDv+BfZFnhONd6BVjgiTy+pq5IJENypJlf0YL+LL0pnN3",
+	"kUKg6cBJQJjERKYzqkckhN96Zhz2YhAfmO0IiaIrw9ejKekqxkjor3Z4YOVLdqcDeYR4FYZWD0QMuyDG",
+	"M7TgbHQeSZiGGFMHk+GyQGJmurbpJNBTFitpdkEKRsxgSTcsLED4+W+LfhRqMZ/LVLP4NYs5fQd7e5fD",
+	"sMhbHM9Mk5i3ut2haGzEOxzMZkCAH8MoCqVx/jG8L0Yq/b+LH77P+Xv93D+3ZZrNHnvP86LLkdqY6Oz0",
+	"sh5CRc1Zqjnz8qjL3z3jGiy4nJ17ScQlBu5lXpebeXnxAzkePHp0OCA0mU/p4ZDYd4khz2IPkLVdadum",
+	"cZdbxkRu4DZiMbtCDTxvqz7pu9J4IQu8EkCMK1cdKGaL1wVx5rGXv9iB2yTsYlf5iuVAPTaz8lPQOc+i",
+	"KmoEMIRiQPQ4ht5A2LiRHoapuftzTHoOU5YwqtiY6rBm373c1WruCUM2nwd4gMU7o+WlaEh6RcnQGXVi",
+	"qtmhRmyWyurzGp//j5hYwOOAYOlPBnEm0TgsdmwebZNtE3hQJaUjkizpSvnBLNiVWMzMNuaPzWb5A8ie",
+	"1xGWhfvjDQG9WaSDsSxxT2nKst0sznVjNaNK9/nOr9nchVAyiV33KdOLVBAtUfZi5uRcyqRuw4eH/WGG",
+	"zdN+w+2w4tpB2atzN3BQpDCOqTACmyhs276SMmEUGGmGSNcUq16cyOZ488rwHf5Ww6HMasoUOhpWEwPK",
+	"BWfK7f0AweizAAuxSiyZw2JytbL+Zkza9nupTz/w2RFYZPYMBF44nkep2QxLAyzQk7eLBTjS9ZzMJddX",
+	"smAxhyA/TDUSymENVXe19BnXbKY2aQMed/2U685pSsF0zxPeG9gEkN+ZVS099sgVaK5tiXUTMzJtFdgQ",
+	"5NsXGBA82SSEsg2HRfTmV7tdi5jrDBqqRJOC+e4bFhfCeIqSBbEyjcZRv234wleKvHyT+YtsPrFi6S1L",
+	"iaJLm2bhc57jXr83GBz3Htcdzhx9re6E8hlEh6AVAFbMjCcJ9zJy86M07J1m7aNusZ2wWsQVYbWIt2Tg",
+	"pYihhmSWsocYrr0hKo7N5mUFrmXCW2UoruBN3Qi+fffuDcEXip0ZS3YnIWxIEOGvi1I4f14Sw94Pdf1F",
+	"ELm7Qc1xgb80Tflt6QjfTcXxDZ6PzSHHXykS5oZAiXq2TSwOOhDm0dCh+QkuhRKqGenyGM5eOBJ0Zg3g",
+	"vOej28GRH5B6NCrGxBx5dZMqg8hh6hvoxl6yOtiNotTs92vlZoZu/rExFBWwKgCwqMxBNhbCX89LixLU",
+	"pyxvYNl5cbuQLUSBGKonPCjwzSI/W8+sm2Srw9OCI0IQh2Yb6YpfZLgUprmACLY0JwVSc9vL3FywbCVz",
+	"nVboAithRhOZJHKpzkA5zBP5ILPPUHIxCS/8I8tjD5TlGU2YiGmNRH3DUgLgnwQwVMA0hJyYgCzd+hHF",
+	"aBpNS07ICU80SxWZcLiPREugLYUgOJKx5OeVAQBPxSFwYZ+m9pasHcHUzPw5UkuZejZKFK+pcWTbKsqW",
+	"ujdKUqb2le02u+0OP6er+tUubbIogva4UVX3z+WhjBGItxZpCG7pEIkB+GdsU/Ad3UCKuaHwwnF6VMej",
+	"48abA28C3Z9//vnnw9evD58/P2gwME/KQrZOyGB9AkS9LXf5gqYJN8wK+wW+gNe43W+/Hb1+fYBnxS0P",
+	"TP+MiEWSIPKHkKLs+HmMsLrmHQwFwRTbqtOKNo7qFdX3OqbhEIFxN44JIo6y2IRx/Tb9ADkXSibxWC50",
+	"CJADUSIVi0NDE0GOPALbaIP/C8Ml3QTN1YlMyWJu1O5HQ/Ox8m7TgTsc2JkBc19yxUB1XVqtLGXojxWs",
+	"gUBOawhk4yo0aSVhHrUxQgRXCBscFuemekYU4K35iAzMcCtvXIp8/Ub2TGHsGZruKzxhU3rLwNsMNMBi",
+	"wj5wpQOYcIZGlSXUmVbtPoyIkLjQta2qQqNd/CgglJh/LVIWAI4jrDR0pRi19y3QzEHvUlR5I4QY5YET",
+	"bn6gtJj2a7llUj2xQefDIdwyHMo5E4fYCyK9FVmn3c5MdSrxsMLB949bPZnXsd5ngLTnATR4KcU0jrl5",
+	"RJM3Hie1ykNZRVmV87YIZHVZHL8qO04ZVXWu3TYtuW2xmiSLx1erMQJsBx6aXu7VcZeYcMSKu1TbRlWg",
+	"NSwcIpc2IVCBZUVdqWdAJ7pi+VSAcicpYzlu1oQxD9+0Ry4Enaup1BoLtELElr8ywCU4RBdCLn5lmSeM",
+	"jR1+eWV4gC3nMFxDEoLpHgbZSMA/IAz/EtypwDkKgwNMLVosgJGe8SMu9KOTTp18LGDJbhyZfdOODdyy",
+	"DcCvN2yuA9L3oE6ysZ32mwai7f1iiRkazhCSLrU+r5QxwPOzY6kfAGbjubW0D32iNY0iarzDyzVvFoky",
+	"/7Et41gDu1u51EL6MxTJcVb2pgTsG1CBKjCxwEiLG31St5gZ6GWtt9/ipgmylGmsArNHaiqXztt+7Rxp",
+	"+UL8TiDBm1TYprX1qCef+/sN3OLvC6lrrTyq3VTN3hTxIYVcWvUzlma9zHm0ccM1rkfbmw3Trbcmy0y2",
+	"wp26MruIiA/MAApbU1AsPBMyh1GuuwU9GQ4eZ4zD7QruhgpIIpcsJREF1/Jsrl1AiNLU6PRxEa3YpxNE",
+	"bK7qxeu4X2m98xW+YWxOFiK2i4RkG5S4YaH/x625XkZIdW5UQ9nA0b1hYf0lha52CLvxFWGuieVOsWSq",
+	"QUM8rtaPqHXbbdQaNxmZBdhwwA8sWJjVn4tcr+b3Wl8ilKraflvxw/vZx3JFwg2QVgimGJcdmpuKGDZr",
+	"7eu8Bp4yd4EfbGLMFupxC778rLjAjkjzkidGoTHnyH/WbeTEB732XoRKPmKmHftsz2NEZZIpsIXCkdzA",
+	"w9FyqC7hc2PLWrnvUg4g/UUqBgaiCvC0UtSdQJ8Fg2HHeARrwzxEMIL50dZHqqMUxCL0PBj5PKqMZ9jK",
+	"dwE9atngK6H33V3rC6wokeULLPPofqMt7E4W2aSls/elruFhLUNstKRKt1EI1Uwar4n8S44xnUwgErXG",
+	"U2bv4zP09gJch8v8MsZ7nNKlsMa/k1eOaEm3j89SRmMurg8AaG6Fwn7Trb4rDZZ1UhMaZd14GZb0VyrH",
+	"J4tTtqwMYLNTDwoa1J+On9BXYc8/2ims0fWGdGwlOSg5iaHw0oYNnrR0asG46s5Q3aiSBtdbuzENj1uO",
+	"Ka+e1gjlV2x5IxrfNvdSHhJgztJyZuNvZb582VmqklfT4dgY/GGlRtPtVGZM42tb3Uz537S6T3AS7M4R",
+	"H04A/RnCPWwOq03mfQkBxrs5weDy1Rwtl/OJd6BGjbKsEnhPdYvlQkdy1mQTgsT36iaDqj8iYVa8NMyz",
+	"SpWFYUzjgIRZ+qifYWSjp7hSC5YCqJbNpaURBP0BwDa6ao8Pn5MLFi1S1iPv6A1TRjpGLGbCKDi3LM1T",
+	"V3Gm4VkWk+6Nzt/QvOBqVvfVA+t0gyhuuf9NTYRhIQO45oRhqbe6jQkgPlsQDzbO7FVotyMckXA+G0Mm",
+	"7i1XNCTdbCjgB7K/IR7m82yxu25i/kvF9BiXMh6SbmnqB/5q+b0boqnt0PuhvpOSa6nYZhtPJzC4PGBs",
+	"x8NRDtnVEg3tUtRu9XS0DSLtUpWh8Pd4HIINA2kTUiDUhXXEqoMtA0tLMLBrwa/zKMH1Xrh37UNPNzrm",
+	"8mM3PClM7eSJh9T8eOgjNfebAzIbQzv9LfNCMM8yRE80ecCl6DJkGiJoh97ATltASPvsvS5W830j4Vqh",
+	"txvVtjbtMsf4OuPuD2FckS4XUbJQ/JYd3KXrNWZJkFGQU3/k0qjhkUxLUYgVm8UHoveCo0qqsFvjdcrQ",
+	"KzPxd8YMLirQLb+puakrK5nNNHkP920UOOhUJkX6+Ni5ds2xGeWJ0fFi+u/2914EA8RbQ4uZfR5Td3do",
+	"n7yStyyhEdxSTLF62/8dDAfD09PT/uDkGG7RbaHPcyH4LUsVxdw+Eculva7lEzKXSnEXS7Nt4f/2ldU/",
+	"lY9ZtgLrtvIbV4/XTqVMpi5Lv0iqpEuThKXXHLhCFFGVyey8NEfbNfFo+bSWlmsWrTzMn13lp+wdPFx2",
+	"OLYylFloKOqCsU4uwCkfc3Er1sOeF7eqglYFocJGzrvar0bnddIA49zh+0PAhIYIiEbJMNwgGFqkO7hT",
+	"ksURyMm2GRDbiP8SWygmGGTw1kihzfzB1aHfjTlk9ernVBvNNqs+XieRVg2xqRCpYp21prls/zBFp3QB",
+	"U1vbvpVN+hNjNzHaoDP64SV+8hhW2f4xKFmrQQfLrtif7fVntex4Yyk5uEW3JzK/AfQi3/uNWtPgtI4I",
+	"i8X4GwPLMPhnymhsFxJiXXLl7VHxuvqRP4zjR6ebjkK5qnk15Cq9RiMI42TcdipGiwtwstUJLFdOr/jh",
+	"ZoZltul3u5OflWdfR10XidRvzIsvxXxRU369LsCwFOZgPyBQ6rTIOopFTwvsfPu8KTlBwqzkaJ00qsr9",
+	"Jh+lWhd5mLv88k5jujJTdUzCO9eDp+jvw1r6bU91QbnKzzXYI1sebBebsWmbIUf8E5TV5PEWWnZ+/rSs",
+	"ejvdHeqgjcqLXTdc79Zo3HnXNpwjrtH2Hx/2jw+PW/Rf0UhXquPIoYY/Vk5uhYOUDovtsIXJZbZjV9El",
+	"BTuUk0l2DEryqj2Xz3JK65n8k22ZPGzbuDmsF/jFYb659YR03IqQsC8XOdv6oG0lAcq3HQ/G8vc83ufx",
+	"ui4N99GWLH4rllhOyM/puEBovy+LgDpPu/IIwZb5BVKRQXil8detzg8WK98iRmSU01D4vk1T1YDQvNVa",
+	"cAm/olW0DmjCIzpXbW2d/zErbr+2Q3yp2GdeDH/rLrcK+pqnfMYIHO5C1FddTJe1YTqjzv//F3r42/uP",
+	"x5/+pdbT5Xdbk2E9lakm3lOwktFELXZbKvTfUMu/6IeqYwUNdfzbkNJr79MSKaGLZt3OmjeKMyoV8y+7",
+	"0Dbs7Tyh2gisTYOHE/3GvVziwg0KaYHvWrPAxiHysoFZZMRXmJuUKaNlMjH/0z98On7/sR+cPK0nmVwv",
+	"tZKoQS91/sHfZN2pOhfk5fn353iHbl4JCOtd90j4YmE409ErKWIHppH7iGYs5RE9+p4tx9VTvq2XAYgi",
+	"yHhfBrbiOIE//kJgVHGL6tlfMw+3Ne9f2Er7u3oyWQrXboqJ2CZbYjw8oGVVOTy+siZXE0CtFFZBgDL6",
+	"ZyT819BFNJSoyo8ozeJZirf9vSwktkBx7pLuX8tvN7SymBuZ29x2uRUzwur7Qo7VVC5LTy2UXukpxkCo",
+	"lYjGiDyZQyr3IjrXi7TwCKPkCo9qPjPDxZW4y3kCxK2akzTVet5VB+THt69cHNF8cZXwiCAgHSvFIWaY",
+	"Xfbaz6F2Yc0zCJUvczxjg64/TmZwgaOzOvJ/zmBrfmgIZ7ARBYpQEps3bbRyyZLBNhqDIYz12yrgusn5",
+	"aTuwBRGyqpn52i3ZlmgMTeEbtb2Zr8v9Yd05ZvnFlhE9bsHqNgSwzZ4zTesMb7gryaEKe+RvKRXR1NBX",
+	"CNh8ZxjtGloUt9CwjjmT87os4GKJufq8lZpyaJgAqKcpy5yoOs9AhoMaEMFoCqUFBQiTwMuQc87rDL09",
+	"s6xauWOMMVAX9VOP+HVOFPQWkBmNplyww5TRGPo3H2RBQDIG25p9mCeUCxabORVxDWs87UW87ho1DqIa",
+	"GrDIcH2L2OhYELqCoW4zQMwRhBcDL+zlK0XwdrI4PgBQ5JFrunZ4Di2wumYJFze4yVzB2nylbGa4VSER",
+	"gTGW0cKMtCaJYadChDVAJRaLsDrE6WJGRb6ZsHECB0JeaqhehoXyzkgsIYFyTlNVRZBoVfKwPvMWsf7r",
+	"97UGB39p7znNcNiHQh5VtVzAlIo4YWNMfYwsJhlgi0Mg31iwZbViwJJyPZ7IdDxPZcSweE4x8rbST/uc",
+	"LFtDpyFqBSuAIrJVvCITzpLYoxSuCL2SC41hSiTGLMA51VPSDTEmH654w4OglC1cSRbOr6E2hm021Fww",
+	"nC/5YdIZ/bKe0xTC6Fz6wfug3X4jamr5eFeLS3ylLGpKrw24DI8zMAZ8MyA0UdIdSx9xxoMxvwvwTH06",
+	"IeBrppLGJEqoypxBCBLrEXY90GdQj+wcVCsbBjUF4IJSkYugirgeeNC5hQPQNJ4dc5qth8giQDpulbPW",
+	"woZWhL3pBgZwaBpQQI9r6hg78j0pAOnUAqkGNQ3l1bTu2JCt8rtrQ35l4F3baKgmfIe51VUg3rW5xqLE",
+	"uzbYgEdeaG6wATU9aMSD372N3FTbvQ0LlL5jGzWlgvJmhk1VcfLvC/x5249ra8HmLRyvKdgarCuWlzdx",
+	"0p5GSnXgdm0GdQlohyaJXJZW5bR9SzX6Xd7O0y3b8Ysv79qQX7D5jm0Uijzfqa1CYehdW2osJr1rg80F",
+	"qHdtsVi0etdW6gtdN7VWLR0bNBery1oYHLcfTyOIet7a6e6zywr4Zq0Nh+1mV6qKk3//dE2VmqC52oJr",
+	"wA/t84oTVPnxPJW3PPbQSvIWhutbqK+FlX9+vP7zahnqHXhytTr6rgRbX059u9beO6dQBnhfr44bu0tO",
+	"rENDSHE4/PCBpPabHul+T2csJoWWAjCMX2AdCCXRSVOuvaCcAa2mFOI/p4ynJKHiekGvXcAztIGOsoOq",
+	"m9sVMNiI6W/9XmU9O9Pkq96yemzb6oJYpYzELOHmQQ/hBdmvC5pgplFoXznkmfEERpzSdKUuRebhsunP",
+	"riFMSNIpZzECLe2SBA3ckUzpfM7EBrTS4ehksFUOdEPGHa4hmm23tqof2Og1OV2Zs7Rlrn5TFlvdDq5N",
+	"Ys6gKt1qW3sXisFSVdiz4qrN1LV1CZfdwYPZUOyS31yFsK0Br23MR24T5wDEXBvoUHQfO7MzJ601gIR5",
+	"o/Xe5IzoyAVjNkQW1lSR6wWPGelaPyj8pY7cr+FBEb7qL3hrVMC/qJ1+e/fa15wl8TPgA3XuTnCofaXI",
+	"LU0WzCVNGe4ErmFwq2n2QZNuAU9lSmOAhDuoAdNqDCr0uyhxolb523JdszDcYqsnm1utQBhhqnN9Wso3",
+	"O6a7zlmq7D1dFmt3leEe9sgFpn9lgKuYRCFFsqq52J3VXt+8MI8zgPRy4pCfGFtCG6+mvTjujz0V7wVP",
+	"TxpxNetjLr7ht0zURFtgPs2WATRe+k25n6/pjCermo68NJ0te7NZPRUIXfPY1pEhXJAXvcGjEyhvVey4",
+	"kAxUiNC5vPy/vwwOn77/pX/49P3HR8HgpC7yokyZ+SL7CxFk24TDbSRb1H8aIgLWE6jNALbI2+uolXzP",
+	"lshQFNyTGAFAYZUSqllKbrGUEXh1bwdnhF8LTNGUWGfd6YM3FkdrT/p70r876f84d/HIW/Ltawu3H+PZ",
+	"AYgCe/NniRwu8+QCMFRXti7FilAUbzMu/G4Ge3r+69JzhTK/ZTQxw61En5tVri2+1oRG7KwIeVMwIeRN",
+	"UZGUm4sW2B7qDlIeQV93qQ/h/EuaJIdRIqMbG5gBINWkOzw5nMpFWsr/xEyZwmJ2f+kPcCX/a/hL//D4",
+	"/cHol/7hKT6qjU2shoCuBQysgszCabayLHxz/u7Zt6RSx+Ijjz+F9wAya73e7dBHYWCYREijiM1Nr+3w",
+	"R89In8wYFSp7vxaYdFP0/H1jlK6Z0XAtSulm0Ls1C7seq642vn17MZHlR9gyg9jaGfpfuAY/js/CQ/Ow",
+	"rsre/VVG9AN9zw//8/3HYX1w730WTNw2YvpO5RQLnbWrrriOAprSEraO0r0bkvWXCky9nlU8JEh1BZo6",
+	"ywAabM4A+l1Aq0n3PEshT6kFDaaCUEGMKLb4nsAVM/f3NxLUm2xPHDhPWKXDEFtZCCurwAleh4HtC1Iz",
+	"u/+yP/0XDPeg9vh/BjTs9kA726NLrzvhTdki253wFsrEZxP8pNsg+A8acwu33YM1M1m39jbcrSnED4PW",
+	"APMKc5486R+4Yn/oZVAMS3x3hXT1uxWLUqYPfETGHArbxviVnYCl/WlgsOcW/7wZCfm03xIJGbsYZ57h",
+	"pr4QtCwmSpIJTYP77DtzQTf17V5o03m7nrdIeNuU4LYjynNtoGW91eMWqpj7U9646nKuI3z/4qrGbvLN",
+	"B6oB301OEIwGyL2uArdn/jfoTj+IiOWos4FFRoxZrpkjlHUZQ+rt68PH3538/T+etvHFt7p8BESZh4Bf",
+	"vrf89mGt3pBBI7WL5i34V6thvO9yg2gbZOWUqXF4Vyz0+0nHb1deayuIqEYwqN59QOx7BytsuEtsvGVb",
+	"U6F7U3nuYi3J4sHdgMsImUf+9s+1KG//9qW9m/Ng826rfjYazdhhypY0jVW79CPop44RboOBtbkS9jzX",
+	"I9okCDu1YyPWgc2u9FjFOnSDqijaiK61hAsObBzUuHIPOxQYB9VO1TLgC/NTULqh+UqRH989I3IyUUw3",
+	"nfOWNTDus+bCtsg19q6/WfJwjQgynj5+TyEvsI6tMrwvrNcpQ/hWKxG1+9K8uKEeu1NYHFvyS7TjGH3y",
+	"CIpgFjX4FfXoFDVYbI7JBzV6SH48C3MuBZN4u9dScdpUsbaAqk/1evWpOWipCM7vlbFtnT5Yp/TtK9i2",
+	"hxh36wdpmA3l/82UuVZFa/AhAZDqFcTWShycy/DOvP73VON2RFXaRFJm1kWQc7PN78sL01kLpLktYNPJ",
+	"/eMy7Qi/BNBLICktaGWzwmBfKIfMcl1wcZQRwLxljKbrM/E21z19UG3pj6e3GI7kKSxN6FU5dCu+spkU",
+	"bTi4jeWu881YSCzDmGDjFRfXSaa+K3K1InkkOJZzXTGdVaTDmwYIsZZJfFbBTJ8aEWKR1Q/tsDEuPf8z",
+	"G12I1WU3Hgi/mcYZTVkSk+5C2PDKA0zwhZAjIZcBmaRyVhkuhCV606UJv2Gbq+Dcu4rp4MnaK5rbOTi+",
+	"mKowPrdao1M+FEAastbsyJVIq+b8eMpxS03T7PsmFZPmV7xNAMFNaiXCWNxJn2yCpdgrkhsUyX84c622",
+	"nJBTJaV9m8yooNcNCmVLwDwbSLAjRl5NseTWsHhwT5JJBQQwJ1JUQCk8wLzdfLq4dkuqiH39HtneNph8",
+	"bSeco/X9nnh8nxt4b/eCfkaShHcTLjuh+tWEct0PkN/WzmNoucC00KfyvrQmi1oa3hkI0H0Iyf2GD+PF",
+	"Zv3sw+VUsWj8v//9P6G9AEVzwXyr/FQbEkkhWKQluHqlztZYBRCxJSBw25ERBnkXPNmkq5ZcR1NubGWZ",
+	"pUWF7sIVJMySK9bb1rJ4cLTDhkypVniFPokVgQvPUPODsjYYxwMY4TR1yOFQd3ojkOE2CpkNd/ZH+FA4",
+	"hvVn1yPrZkLdWOSvIJc36Vw7uvHwi7spXKg37DWu9hrXHQI8PkvcxuBzBm7sELUxnjMRm11q6l4uWUyu",
+	"aHRTiMBFRo6BbJg1b6HItFeVdsV0ebhn5M3bl6/PbfKxiyeCrL87T+X3DUBJEEGlQZK+MeeSA3Qa1j/s",
+	"/VORbqjw33aJntE0tvQdHmRF8mzwkZZ5VcmsqGTp1paPj//O/uNm+Oomfrn8dvGYf+jTq+j5i68HdmDj",
+	"D0++/XU4e7W8o5K6g1K6DkbwXRUJMLvDB0bm0G0KOSkB4RNCRbt7/BKMWvMdeQnXjMekRNit17xWZ7ON",
+	"rO/9mmq2pKszEioq4iv5ISQzeWuEjdGg9DSVi+uphauE37N6ppFD1HWub/wdvBWG1EpucHy2TYrv/QVD",
+	"ZUtRtznlA1UfMlWKp1oXO9XE5kqkuUbk4GRqTSq7CUXiMVovnbOYJPyG2VP/VY2G8XvIFrswzVVZrUif",
+	"UbGgSei4sv0MSohPuKAJ/4351IWvF2nKPvud+csW57lyftXVhy1jnTZpRkV6LuhIxZ9KpWCLvz1oKGJR",
+	"7V97uErEs/GIXDRkj71rxo0EF4stDIzh6lwXo6lsUd4KXGj2iy8ZaioYw6lzeKL+Zzi5zEZBz25W4bgU",
+	"ulX5qD3jfIMMpxkdweKngO6a60yoxbr4b9CyIqm0IjOMyKYCPGRzyl2l+OWUCUB6QexRYRRcYiGwM9Ls",
+	"Fdhr6LC9ra5BldWSpzLBsE5xKeh8nqx8pBebyvbDxbv6TLYjxzLCHkEsG5wEV5ciSzLII8gFIs+sV8Tx",
+	"Dqf+Tu/cZrfYHCg7SmPQCwk38Cw1pr2ZB2cxGNRcq5wkVZ4/s87TONzO09gykswL5fCCySyKEmqy6z+3",
+	"L1r6Kh/3vCE/eMZbzdpT7a6ba85xCpV3cztLJVLXG1jgw+hyQRSjaTQNbL1p+K+98znY3QKDMdbkH4WO",
+	"kxWN3cen/c8fUD6v0//CSN6yNCTdObPuWLioDO2pCUlXigjwE3yb9qCIwHwL6pT9pAybjD9uoeqtzct0",
+	"676s1gj+8eI5eXza6/dJNpfNmZU1EmiOAWdr0irfMhpzYa9LysHA9qcsAy6asuhGkSs25XD0a0Le4Y2a",
+	"PHkaTfHzrxSx1ejrXUVXtA7aLJQ3odnM5RQZqHvTMBxjIl8xYtETS1Vgay9PZvwarz1Vc09TuTSGLdoI",
+	"wCMAaAOmvrmPai1lnFih77r9aEoch2FBLpOFqjdrCc4qps5I6GPz42tSMDKhPDG/Ki3nczgCWWVvK8vN",
+	"nNR0ocGLG8ulIF2oWsK1YfmCLR3CtDoo5asHnTKUHfaxMZG9Naxyrj4hUdWTb5Fr14NbUWKNFSfSqLpR",
+	"GVqKWQ5MJy/40q/pLfrUy/ARS6MXgF8GBfDBllAqperWrvD0u6VElcRVGTY7eMuumaYpp6JXKih9sluR",
+	"6GzBIBHCyboHqBndYjp/vWrRXcGWB61qRp/cT83o1/IWfV2Z/mvLOYBO4Yr3ZRU7HriOdPPx9amxVlpW",
+	"4F1y/dQd5j0I0R60pUBba/P5IKYtj2PTjieU9Jl7iwxxhtHaXAgI1cggCGSaxQb2mqylzcl/95iE6By5",
+	"Nbxiy4xE19nG1XAW8B1SQ/7a+ZHr7P2fpjxhJDRHIcwrruBUmYhVXdhA07QHa6e9cQ8eMo3Tg3w361Af",
+	"mF5cC7w30Yb0w/zLEDVEQH6PHZoA2B3rVub4bivz+yah3l800L1kmAZkyQXATSPdT8hcKsUtr/5Sc0+3",
+	"U1jXaaItbuU+Q9Km51+zX9SZ/GCnOt8gHJwrZviYcvfeBegImcTmtIF+NMrY0FeKdEPzj/CMUJKyuVFP",
+	"IOQAAblJwo36GORS8yDzVsR8YlcYDK/IonV0Q/wXIhe3Cjapdy2WI06sjTmOMjV27RoWvNn7tNe/VNpr",
+	"ifr/Kjmw6zNf7yfZtcqCCzpQvTawKUc243KVU17On90iTK8p17akHpdsh/frTZ2GSgg/CGZLN8KNg0d7",
+	"Xyky5UrLdFXnzQWW2Yy7tJ4+fDDzT3UqmnWZ4Z2cvc3qhvn2hoHNyuQx/NMRi/nDLxcY5Ldy6AW3b+uF",
+	"CgPyv//9PwcBYkACu4H7jQSvr6DuPk1KGsjHklhFlHQAPtcSsMprLc6NdgTX7Yo7nG5lQWyhIN6OwzPC",
+	"Y0WUTLOqrOgeKyuOt/dcN8GvTlStoVD5tVHtGjfWVvBfahJ1JazKu2jKtoDaxhKN8J7nWs49V951sw0X",
+	"8RBJ8qFpeWPlbr9e7m4G429T9yEsVC/AQk3ZpWcIdUFIzGjK0uz6mnK4NzCqvHcP3FQQwphW7WpBlDqv",
+	"FHkw5ldNpYhNtc6Lz51rpVUJiU1lKBrLQOQz3PEWpChKSzSeicSMGIOMaW8M8S5Ljc2ZdbVio6i6bxP/",
+	"bQQS3zUAvCLz9jHg7WPAd4Ts+H0xOvbYHHfe3B/wpt06XbbEz/wWq3yRW644lptvj3MeZgwzJN3MjaxI",
+	"RGcMozIs5yw5rHw+64OkZs//y3538C93QUivMehrVeZCOkRJd/hT5DcMdkOm3CbHYbe0hj996sI+OeGv",
+	"npwQeMkJhiNiLkEZgKg+wcD0tUjnsjZWCvylBR+q7fmMON/nqOQhJdSLnsX7P3c4M+Rk6VzIVpaZtjN9",
+	"syjU7E+fJSnCLkvwx0mPqPoca/aUJUaU0uIFoI399a+oDgISZpsXmj+c/QN/ZGI5uBSZDA5cC05aww1g",
+	"SgWRCxtE6awl/4XCbfUBBh9nxIHGnm+U+YaYL+fzUn6+7WWNs1IE5i419S5sjGydlrtk7CZZZZjwcmKT",
+	"mCFoLLua2qGWZ4YMZRaJxvG9Yi/EdNWQHWB+cUfYzK2Ug62nC9NJyg1to1nYShX/ibGb2OZhl9TwLe6v",
+	"wQW3PcCvQ9Ua27St+pmDIMlR1ew+Qqxejstlo4QK2/D4sD84PO7XwK1tlDpGXP8mxbh+P8y8AQIeNoVO",
+	"GY3tqNgHXiq58uiO0HXRtIJctwlZbGsPniPpIjKcO1zvS53j0z89QtzaS7syRMLWV3ZqnNFuzcyAlsCu",
+	"RiyIrxRkL3r03u2jdzGFUO7rUnGBx82AYI1QYHKCxzjvowJqV4+exmdNOGx4aLEsArxWYlqDp3jNh1Wo",
+	"2rKsAuBhBUxiyws9rMjdXCwVXF9kI6bjoA2mI/YFgr0Vp/O9yFb4xTUBY2342RcDZQYM1RHNw6KUeVtb",
+	"XPsSe68TRNVDutHp6pSRJrdbBl5m39sOwMz/qNUpyXSjrRxsViKA1+jMJiRkCg93QRl/YBdaE6ytsYUw",
+	"QoLPmK8kkhflEnOa3kDaL1hUXPs4kw8UYvrgkYQiro/leCHi3SI5hoOdIjn2iL5fLKKvl1xg+K+6b/1t",
+	"bfsPrs/9mdB0LRxnwia6UdkTUpfj5G2QcKZz1odEH98HsusO0Uub9YtSzJHjaZ8FIxUXvz5oqEkqbbqu",
+	"+z1BT78AsNOCIvtH0CpeSXmzmDevDES2GvZmq7oDn3HOcmSBtfXWt2Rz68JBeUyouik7rHYL/6x3ZrqJ",
+	"hSOLkFCaYURRfyLO3SnkknSV5klCKFG2uK/7+FJAziWyo/Ck/xQWcOynxB70iimyIyKkbRrSOk33K7mA",
+	"opF6yi4FbMGUKjRLMRfHcDrDoOOULkWPeHFqY7nQYzkZp55vHYEHJXLRS2H4QT7DHgmF1OOJXIgYB6MW",
+	"0dRWTZg5Dc3i463kArJKFUuSopPVrWMlGbdhaBgmid0Wid1rqb1jtY0I8TZVLpIYd1vI5Rnpk4VImFJZ",
+	"pJ4h+Zw0NsmT8mVvFlqa+eyLTBYPyPpjWc9cfxAZ2OacpfZ02jMSODROTDHNzk1b7ovtqlIzcpLFPapw",
+	"K3Zs2UsNU/48HHH9eu8Wl3CBG2BL/LPoxuJlZA6+Eme8Q4bE9im4Nezux7kZ6aDfd6SjbC4Dw1oRMcm0",
+	"KRZbJzkvpWb+spH/+n6xbdJyYZIv8UuX6en+LFNR+arNj8PO5t+05SB8di3bXYuWkp2aujLJu4OftCqy",
+	"7FU2hv/bRB73jlhSgSUphsvcsvS/bDMtQmWyu08zzKYNbLybNJIhdBdnUCF6AqSsZQb6fUbCTHS6V7tR",
+	"IhWLydUq38QDaEAAuI2IIVRD4W1j4erZ9NgJOlmTJdAJ/HWLG0JndVTn5kB4/PlBSWUtQT87IyEQpP87",
+	"lKHOsilz0KZSMquzxG0PKKNmpZsUfLTNZN7J2lIe51ntQxoB8geEjKLJKRcaXFR4F77jjSfGORslCWI9",
+	"7vO+c30Oa6F/peVckaVMzZpb1zifEJ7rYgRbq7sHHB4O+5uHd38Zm1relN1TWbB367qRkOi/UA3bk10Y",
+	"gMeyuE/mI9JNWWS0DgiEmUmlicR4ELR2D3bfxo3r1AwYn9ArltiYeMBh8QYOiRRKLeBMldwi81TGC4Cr",
+	"Q81ALvQuN53QU0EZgifFk4mPdi1ASqMIgtHyieXJkfuCpLYgKcxn3Y1bNKUpjTRLs6AHZGEBpJiyJMG1",
+	"VYTOy/XtgbPS8Zzq8cnkyd/rE0pu5c06tkNJKjUocTXMBwNlmIjdBYCRyQmd50lIAJKolExr8fl3O1Mq",
+	"kvM61/9PLgwTR2rsyViWVEy0N0cpoxDOhPYkT7heuWd+UHfts2XKNdsG2H+txy6vmWlR9S1FZNMspfYV",
+	"WGFh/zbey/0IeRpeJNZutgkus8wSfMrYUUrTlcWcWhld4f6woGZc+KMb7IQOBbAKuBR7UKg9KNTnAYVC",
+	"+jM6+X2cQSKFxcsE6tpwSh60xuAZEewWIFQTm1phq/nRxPDSVemupRgg5m39acHc7Nf6xhpWFa5LdltW",
+	"v8qKS9ytMDqoXsiEJjeMzc0UeYr5tarN6res3OVqf9gKXuhT2K2Ml2uqeqOet9qqpldj5a4tgbS2KavV",
+	"VDxr6y7vpbTWGYY1Gn6CpnBOAqouicDzV/xCD397//G4Dtnrd6/G5SO49WsF0A4QOY7MqlA5GZndQ/Ws",
+	"4tA3Y7btWv3qdy0MVSYT8z/9w6fj9x/7wcnTepLJPZrD9Q7NtWWlzkWpmlSPvGiicMKF0lSUSa6mltRd",
+	"pWNjocSUKU0XKRW6eGP0B62PuPBcg6F5Glo9TW1RJHHbGoXFTvGHhn7/5LUKoXovBosJqhcpTQ6XXDAI",
+	"7dsXMvzSChnuS/X9IUv1vW/i75uifH7fWnv7GnvbRvoUVaYd0+7tMUE/Rh5Y7NQ2MmUU/Z7WjFcjEiby",
+	"OgS1RGEcS6GKKKHa+tS7RgpYknAXQDRr+SDIS4eSNz9cvIPGZsGlUPxasBguJC9cdYqf8E0FPtdwkSYh",
+	"BqkUKfOGiwYfdlb0tLBJ8roTdOwgirvlHm5zJ7ZIa3IpfoLqK26iiPn57bt3by7Ij29fwV+l1UsZrAa4",
+	"e4uMaKr1XI2OjtwK9uxPRzCgo0I7dTbGBrduiRRhLRvJ7mJd0QlbTdt6egrXymsvIO5oBD+Imdu6hJVr",
+	"r1y5ansV4yE0g52k5X3IQSv+1oi5Zhqz6ID1TL8d97KVFyzzqjFTtGazeR2y6HOWcMg5ca9YJIdiEkOd",
+	"SxQuCFiayrRu9KtcJtmWoYIGiwOyBHRgrrEelCZqJSL00G2GJnAleNc4rL3iTgCR4LLyS/EtrqkA72jz",
+	"QeSkcPH28MmT4eC41V1RU0CHkHoMRZ4iLCjSxUDLkefs54ZPJDHWU/RkkJEdNvU9JN0rBnVFcL9YfGar",
+	"lMZ4B3ZFoxs5mZhPcCqIg4BrHpIu3Pwu5gTUATI8IVO5SIuFSIojzeEZjVoGTXaCDrZXSnZwP24BUQCf",
+	"rI9ByKg7h0/g+sGQy5vqpdRQXJAfp8Ip8KdVd9qtcH8h4rnk9bUbUVhSTVIWMX7LFAGEPrVDGIlDwMf3",
+	"7jOA5LYeoxhQyG4Bf2U1Zwpc12ck/NcQQwptJdDcMNoOb24ro6m1rbxkZVN5yba82d+kM1udaMzsthf0",
+	"5/KPtdpZ/muttdpcLN/WKXeF8rte8fyDs0L9+5SpuRSAlkO1oxli79yh79IqQUOvJ9/9/Wn65Jvvfv41",
+	"fbf8549vnj95+erNf76Uw1f0Fb1YbhXHzoQ5nXEIceNhzBX+iTf/5lxkUZ0ngz75RgpWYF72c2NT2E+L",
+	"a5n/fldNF/KW8BCAGqtYeXUyDRZvVzMFFlR7VGO3tK7NSLKT5xfDXH8RX+I49ZYwXPBaUsu2W22HPeh9",
+	"1BIDo8gK75wx64bwp8iYtavz1siAed3gohshlwmLr5mCIF4LBgb0UbNxC5DptRmX6YJ5aWjIvjmi0Uyp",
+	"iBMWkys2kSlDhF+pp4ahmJ9jKRih17Tk8GpcaSvRmsv9mkPXIh+pUkrSNlu/kAi1UiNpY7qqYLu4OsJY",
+	"jwC8g0tkGSWol6CjFqUINvyxSgSKRYuU69WFoXzcjysAfj1f6Gn+19dO9OaRVP/73//TCRoDT23EaZi/",
+	"H1qfEHrdT/peQFePPLMs/WrlvBb4pQ1hQj4SHgRETY2VIW0pBTivsPwwynyGhsV1PpkJcjGRoJBIoSke",
+	"JVsqykWXqH+HrhwbdNbSqIMjcTNi4poLxmqd8Z2/GeaUMpr4VzP2xn+SypkNQ1nmsYpGtE34LQMYDzWy",
+	"9T4vRTf85gWWiPWDsszUIZ2mW19C1vw+pyvSrYDOXQoEvzoIspDkpkZKdWgPXFw2jYswYZfCBZMA6l8+",
+	"4kpjKC0t81YHvUtxKS6YiHE5cG+pIuE5wuH9Bp+OyN8QerhAayGOhgoSvozZbC41E9Hq8Du2Ci8FmBjI",
+	"aWFqYY9gSQrQfF1GD1ck/HjZgWeXnRH5eAnkctkJyGUnkrH914wpRa/NH5fi0hAJneEPsYzGizTBPyxi",
+	"8ZjHl51Pn8IzcpVSEU3NsoemrRAmi8VpeGw05Q/zhOb6jB6RX64ZFmO0iWfvu0exjNTRQXApfqELPWVC",
+	"W0+S+wnbOir+eEC6GCMXkJRqRhI+41pBKxrCJx2VlVoxPxzCDwekC3H3gUOPU4G1/YzJYJ5ec3ENLfJ8",
+	"8UvNeb8cBOQXWOZyl/gQ6nZcil+Yt0dmzdzL9q2A/OJIp9RMRlFmRBZYr/SKfYolQn6xVRm5uC69lv9g",
+	"Qc0SHjGBUHuODaRynnKmabqyqo6nQvmc4yhh1zRxatWhZukMg4a4TnJ+8sbyk/M3LyFRGfrvjDqD3uNe",
+	"H2T+nAk6551R57jX79kaaVNgzUdTRhM9/Q2C/OrU6nPMMSPDft/6McoFQFl6y8V1j7xZXCU8MkxUQsAC",
+	"l+Jl3Bl1vmH6W+gETR1Qu6HvYb/v+KjFULXGuPn06J8KLyXtUsAX8qZJz3JvHWFXGBuKytcm1cwODnh7",
+	"Xe5QNlOa8FsGNaFOcOR1rWYzPPobjV2sFLQ8oYtEb/7sR8E+zFmkWfwCjGxfpnZGv7z3CgN3XvFbJvC+",
+	"SdNrZWT5a6Zp57356AjCwtrurPVBZKVxucLaVJDm6mp15+VnwRDAaywdkNP+cR5+jGzVPPJKx1JFlJTC",
+	"VUx1qzqlilwx4Nk3mPNjPhkZW94m7NpBLtFHQKMpFKd3Ra7hghrIMiBKwp0zjckVTYwZnbraEFB32N5c",
+	"6akFV+EYUysnGIaNPmxQ/LgmkFyk1tJ0Xvv4zmQNG7WRst/CW+3pOh9gDWlDY7DeLL1lRKd0MjET3Y24",
+	"T/vHW045pyQfDXjt/L+X2i6BVy9400cX7sV7WrfvJZBhvDoDOp5QnmBlYBbdEGW0+uV05TLBCZqtoCZk",
+	"R6H3YNzAp8gadmAUwEXM9Tj3Z9XyBdRzPIWAxa6OszktoGiVElECItiyVIAL9fVLMWN6KuOApHKhGdFs",
+	"Nk+oNscV1ibImuZxQDyBT27YKnD4xq7aKgh5h6gBGpnzSSxTrjUTRge+otpwCWAImUtesUhiMoUrSQ0x",
+	"TpBdf8WsBU1WTPfI32QMUei/LgCZCiwbDCpAtxJ2iMG4Lv0JJX2RR7ziSp+bBX/hvBig+TFjn0CJwnKi",
+	"eLLyBxczB+jCbbodOBvMqzCy3KrwyjfkFL4+4PxTsL77zPWUD+Hbd+/e2E1rGkheqskfhg07fvrUDznv",
+	"1wYebxgUXDqiPx9Xhc8Y6b79+hk5Pj5+etA4LI5O7HxUbfy+ZjR1ZzPfxKNXRi3utHjxwsYmnJuxQ8XJ",
+	"O0qM/Aiv5X45+YEnrD0PrHz4KWiu7GHe9dz2U0ZjIPGPnfM3Lw//4fTR+h7t20fnc+7ezEs7H76MN31n",
+	"33wZ4yB3EF4n/UEbPmwB1n9jMX50vPmjr2V6xeOYwZROhk83f/FOytdUrFyODMrWFjN6KTRLBU2skMgk",
+	"8vqvLozqHrEfPfSPO8smTzdVukAbnlSCLGNI9v9w6Hxbh2BxdkYd+AbzwzK55TkuGuXWhWZzMugR07GL",
+	"UdNYpeg2B4PJEFv8SmFgYxteEJIuQCjYO9NLkeOyHQSY9IM+pRxwFEI/hEPyuyh16xBgbGL6pbC+WhJ6",
+	"ACO2PlIZmgYi7Hw1uAGfpk74XIDz59xftw3yxw8X8JCQuz///PPPh69fHz5/3shgLe5V7qVER2bOanbD",
+	"s6vKgzrEjboBFbAlWgxrG7COBilVRMLKUp/qRudBld5RXtsgLG692RHXK9KNqGKHXCgmFNf8ljVum43d",
+	"qB3DoCZ5Yf0g3NRtKMg248iCR+4wlBc0TTjLsG3988lFlCwUv2Wk++23o9evAzI8OZzKRdo4Ighisaiu",
+	"+ZjKAhB7WtIkOYwSGd3Y7qAP0vX78NE1fukPsB79fw1/6R8evz8Y/dI/PMVH/9LmELzCytL3Nk8tv8RZ",
+	"eofKkbcfhIxBiC4lM/RijsOAhFc0Nf/RLE1p5Gr11mmGRZy9WvI7bX0QHBYH6U5ShoWKMDq/O6c8PsjR",
+	"9Wq3AjH+2qlnOdDhA2qpmz94OfleCvba2Fv3odTC+my26B2OYXtt1vtkjR6bbc99KLDPaDRlh8+k0KlM",
+	"Nn0KL7t3PwWdF+/o9aZv4J1dNeWg8w8b5LnuA/NO4R4F1++4f7JZN/xeakyPcOryXi3/MtRyVAxzdEg8",
+	"dLlqXlAZGxT0CrZDnZ5+FNGEGX7YqLB/bTi40bY9dTM0UjckFiOdhFqGpOuwZR4NoRrGQUCWLkPA3nJm",
+	"2LeXAlLPbdIVmXARq0z3L6v9RtHOK/1OXcWNHIvJrVJwKSA0yOkYVMQkQTGcLySC8FIRB5g1HtMVDssF",
+	"EWStYXg4+6AvBUzamguKKDlj8G6PvNQE+CXc89FIJxhfmi5sHYX6S91L0ZVzJuwU/Ew+7KQIJBk0mEYA",
+	"ZmnmCD8jAiXaMQfWzW7mZnZekTC3QyCOCa4KWRxmo7ZXC1Sbj75S2bV0kptpPfKN0VpCpxhjS5i214WM",
+	"dj3Fq163W6NCv11AhdBTKsiwRNkHgTek7sA0nL+CSJ3wjpJJPJYLHZIurl0RUxSSk8nVQhMhBYO98lft",
+	"ILgUIQKShaQrJEbIF5vINhkigHE5DQFaHLOYrgL71yJlAaGWNuz97pwqDW5l6D/bSw8i86BHvmdL66Fj",
+	"6N68YrZ6UI2F+A3T/ll/5k7rBjPx61KxioKB6OmgTXqO1aof3lZ8RVuN8yxDrno0sLV2wMGIjKjZ5dp+",
+	"DlAiqH/857d3SdcWNMgYDwI6JAn6N076Jwd/fpt4b4j+GQ3RL9O0u2cDzNfYco3x3TRltjYc1RZzCTOJ",
+	"AZslj5T95WOGBD22tlw/QF5XZuZGiNg6FWKRJDarwH9g1KNxJuPH5VZO86DgUccJb7BZy0N4VB3CaWkI",
+	"ncHjEdRw80bRGQ6xIELtQHCM2QB8Rb06gkF1BI/KI4BiJuUR2GdtRmB1HKACF+JbUNTH2eZ+2uIaqE5B",
+	"qDGifxBYj30FyZ2e0LUBpwBGBYC7+DS1pVL3lvZfydJuOZuvAWD+L2ia+6eNRLk+fv+meZLVkZhLpZtz",
+	"McE6lxOyKICQq0p5icJdWsqvp8ZOWgYODAWM1kvRaLUGOaqljXAGU9RYoABsMoJOUjZJmZrmADr0UiwU",
+	"S4mit1hjgaIvz2ifkTnosa2sxWNyzTTW08KbtDrk/UvRbQGsfnBGqCALcSPkUkDQikxdoa4a9fdSGP03",
+	"yOLYvMoNWe68CyLCwt1QpuFSvNSoNJtNhBoPlSBlyCZlzJh35JzcsBVip1GxWtKV+XEqhVyYwVMz9UuB",
+	"wbEQqA0zNfzaLryZdwI5CRk6qr1yNCufJU+C9Z8wegtBcnIyuRRaevHcGA8INiirDYkBuruwLicb2PE3",
+	"icFvWygqOf2W1RSkBc+EX0pfUfFhFoc+7P4vLaAJvTfo41+Hy2N2kp7qR6vHiyf8qewX37j6rfp/nfef",
+	"tnRaFwodfCqmgticrTvqfHVL+bfMUaUgS3ehA0fxtVpfVj7GAeU/BpDBHMnIgbax1IOcz/v78eI5eXza",
+	"6/dJBmVfgKBsszdOEfJrkfgVRo6NZmYHanWnuuabNtY1X6yUUuih366HWsLweshrrFTa93W7JLvP2Jac",
+	"mm5CSpVKNhUp2Yf51Gs5gxZfvKGrRNL4nZRQ/w6/O20zPLWYz2WqWfyaxZy6Ymd/NU3pGYbbApe/WhEe",
+	"35eWZDMleo5TXjdlGv8wZ+L8zUty3OuTWEaLmZF71tqZ5/kYiBx88fw7V/JYphhKar7VUiaqR3JkFWmB",
+	"HtVXJJObinRDOzL47QiSmZ3jvtQ1h4ywgBS/8CcVro1pt7P6fxc/fH/3qHY3to03urbX5+79IlOrBz9C",
+	"12YFctHblt5xtjoevJxLlaxP9nCf5x9+Qcke76ZcZSMDwEG7T/Wx3m7XV3SWrCVlj1y/UrWEDZ39fP76",
+	"Feam15MpTeGyYg3pHbShPdPNdrTnJngX2oNei3TXkrbMnM3XsEaafdCkm1c3x/B1ZawPsG6uVpohBEl2",
+	"FXDFBaaBlR2RfwYCtZvZSKBVItmZ6brWgLPWsExCEynYwWaGfAY75aHogNszxBy/rMkQ+bY7O9losp49",
+	"ss+LxwD+pZ4yxbyTs+lUQId/dc7sb6/Hpb7Qc1AZ7zq27ba45mT46c+NJwPjnW0ScPa6IVpI1cH7sACT",
+	"xtEFYKm2mLXTq01gcYN764+kXSZLcSy/Z1hsoe8senDb1JX1OWJZDw7Kv81YpChlsNQV/26KsK7eA259",
+	"n9w0Ipv4uP2QSld2LQb0JabUeM6M9z4Oi4X2KNncbWmk5uhsDkL0N2dvZe+j9vxkGo+df1UglFphUmv5",
+	"ZmCvZau3Km+OPnp/jXn8qVEAvWV6kQp0r/tojfa22OWMOkG0nPJoCtmTTnuCZEeu1ypA3imqyp8NvML7",
+	"9mV8Hxfl3izb6FCVCXy6CxNpUpF8GLk959jfQu7Iat4CyCZ4l0qHOT/Fvw/DOZILHUnEzK2/pzy3mhQj",
+	"t1xxHZCZvAWEsDCDFgr9OlWhWY+EaQcWKuRYTeUy7JFzsbq0aOM2aT+7sTvpP/VXYgy3W2MubmnC4/CM",
+	"zChW7OMa0cHKsch2FlmDJU2dLASWQYqLJiXGeMokNg07tO5LwTW2T0lYxJMsTMz/yU0S0zAxsFf7kLGX",
+	"YsqVlunKprMrw4trbu/ewq8eJ/rB7s8d+XGLOKf86vM7trIcfIfLQ79IVydbss6nHdR+O/cHvZv70sVM",
+	"fm1vaXwvd+5R7vRbyJ1nUkwSjth/n+nmadhCyhWO71u2UOwvKVpf0/SG0EwgZQwI4/oPDZfeQbJi1dSK",
+	"aIXbsaOP9g76k62GFU1rEucB08RVG7SJ6SBHXIl0BWkYKZNzJtSBEQ/5awiEci2ZyksTXoq1tQlHKNwK",
+	"EtZedUMTY01vmAgzUXUpLIIeuQaIaMQOXAjdI28pVyzOSiF6OTtofkSsR86zeWBizKWAEBaViVqbQ5TX",
+	"jFdYNJ5084R7IfXYNR0eoJPYlay7FAWfCgQL1wlQrKLo9vUikXpr0Wk+ymyYHSWgKzn5qLV4qBbVfBB5",
+	"Zxa6taCD5dtewtnPakWb6T8gThvby7K/nCz7q0VRQIlbWqwza9h05g1vKYu4MKaFTFcthdERTRIZtb7X",
+	"cAObFPxJroriHDPtFBfXSWY+qYDIJN5wuXHujeJOjPjLcjzn02ryNxtm523BntXt3UV3g3nyC5ADLmDh",
+	"ZG3NRdBZFDR4fb6DCmW5nmpLjruUW8Mj3DgWQvOEhClLGFVsDFHMY7ztCh1CY6ovRXd4Qq5WxK7JQY/8",
+	"CB8CshOUjQCF1bUaUYEATXrKZqSL6Kg5WtOlgB/hwhX6mNKUxWQuZUK0lAdn9gaQa8wEXwgMsxVMkRR8",
+	"6VhT3X15KcynPQK3dxkEOMtyg/32bVFGu/4MctH9s07mLL0U2TYJjJUe5eitqI3nHxSRpshFriqjimzo",
+	"hEX6UnhbnvuYYFPQQphShdX77QyKJgFmb3PIkK5TnRHOPedsO/Pr39fZZBcag4DnWqwvtVJHpp3RyZO8",
+	"SvywtRAoL9hWivtgS8U93/vNkIT5q592kGibpdlemO19UHsfVHOSmZUMnlJtCzpqCQlUwLDuUfXHa98W",
+	"Wr5N3Me6Fi58ygIMkxkV9JqpAMO918cq/QN73FZC/AlDT/JywGuDTvKCwHvGuQ83qQk3uX8dHtUTlaVM",
+	"gn699uj3XJ0LC6+aARtBTOOlsNVFGKQmWt+vV0kGJ+I8t7aCuZwxVNPNwYkBWslorlKwQ0huRFiHRnW0",
+	"cMy25jf3qWe6uuPw0UJom1YH1UcEG3RGneHxMZbcP9FTcqFTxsD5LJWmyTiSMcAg9PuDEyiwW1OEfPSx",
+	"M2FsPGdpBGM67QfwwMb4uedBx5gmYzC8Sors8OSTLRhbKO+bVfP1qvNWUgcbyvNTrP9U311WcrdcRXfu",
+	"1dbG0tJQMrpaCr+hmL1XdLdaPXdLDR1o50GVc4zYaOtWt+XadxM1Tdp5Fve7ly8Nivlez/6zOdfhdDv5",
+	"du/69NFHFy7fLi4zAyZoFrBnhIoVOoJcpff8gvaEpEzJRRqx8YwrhYVM1oRr7iYS4av7CdHcc729b/1P",
+	"E4pZDaO+k0ZeHwaC14EOAoQlsXKAIjGxAROQaGcYhNHGjRLGjcY8nydQSsoPgrgU4N8F5VrIJZHiLAuX",
+	"KGag3DA2x7Rp0OrMP1dkyVKGHuKFiFm6OZjiPvjNjrp3rr/qlGotU053U1hPPm0ZkLG97vhH5aL7qIyH",
+	"YKf7IIuH5+F4Uu+Jg7dVCY8sjHAbt6t7tRxeYd2xeSkbITVhImZxkBfAcQmCVWfsMzeCz6MDPoxf1U5q",
+	"XViFW849o9rrfXeMqXDVmKL8KN2zF/anLL5Xe9WfPAR50N/CLPs4hCQam/kbkm6eJayCS5HB/h6MCE0S",
+	"hDS3UcQkzKCMQ9AoQwv5G7r4CgvYjowF8mnEpbBA57DWPfJTIYxXWSS6chSvdf3m0bwYqXApGqN5e+Rt",
+	"IVu9NmiZSIHxHhDei6UooQiusaFZDNgnvmI7ppMJ7HAYZEjw1tctyZSKOCmUC7sUuQ/aAYhAjYGUcKF4",
+	"zHxmjSUvs9XQUjY7qS3P2p0P/74RE3mmew6XOzzpBFm+eelxyig00nmT8luzZpDl1Ak86OxRZ/AEsXwd",
+	"zPSoMzw2T7b01dqlfFBvrd3hjTq329ZP2wqvDYLLYnFCvWWbaxanbLkXZ/uoir23t9nbm0iVOXuB3YNQ",
+	"RFBaK78eVOHPhEcLjX/J2E2y8u48azX/NgHUF1mvfyYt381qnZqfLd6eMe71/HvS85V3mu5Z0T+PoQyW",
+	"Pfm2PkZW9A50Zad0Ki9AwurSFjwqhIx31OEvRdcuAtEypqsDxAEHepFiHNOVCkn2yqP+AaGGfs/Im7cv",
+	"X5+D0zfTc6Gmo8ISW7YBksokAQTnJU3jHvnGvikF4SovE69HwLggfG1uTAC7gqidgyXRI8/pSjkdOiuw",
+	"BJB8xbRAC8Up2NKrAMaFsy8uRdHAaNa4Hf/446jcK6A1PV1A+AbvBB1FtSE5V2t/PONioQ2HHgz7gQej",
+	"PZ7RD53RSfERF4CuXYGFHgIstI8CXQq56IxKARcu7vkEdXcY5uApKvODp1geY9g3f7/P0KagMMu2qr3b",
+	"swfV7R15bq5x6V78tLXQ2iSwggyegoisupRF9dcZE9j72ff6/l7fXxNFHce5OFU5v39ABd8Vx92g3Gd1",
+	"2Wo1+jkTIOwzyReUi9ln3KE2TWd94LUr7LC71GsuNPclICf6Q/kdIRNrRgIbCbluyaqixtwPxKXZTB/b",
+	"8q8XPf8ZykbvxeXeCiwVZL5PCzAzluRCoz0kcvFFupSoOYs4hZh6o4YHhArCPuiUEsW1ObUHUJmYK88w",
+	"Kl289DYEy+8Ee/K5LKOq+fOkH3SA05dLEh4POu6XvH4fGCpla+lRO2tpcNrPzSWL9tPaYHp0R3NoW6iX",
+	"wR8Q6mXPtPc2zt7G2WDj2FwoODB3N3C2ALQHw8V/vw1c/d1g6r8kqPjPCZm/h6nfOCBrJnOFtS8FS8dZ",
+	"yZBwXZn2wptb7tuXaIKVgUrVRqlexcPf4SjtkfT3qc27W1sN4PkF6VEv2PwvN1hcF5rNybBHvgWcHGN6",
+	"gXJewSsqFM+F4pfK4RaxD3OeMjWmOuxdiq+xxC3UnUfEhhIcb0TTlCP+9ZyuZkzoMAOLxlJUY8WilOlw",
+	"dCksQjYUchU2uIxDCaMLnfI56/1TQfQejJWK+Ep+IO6biCbJQYDwSBMuaMJ/Y71L8b20U7Tlez14T4i6",
+	"86GEcGBYWFhD6daQJkAtmt8yFV4Kqm3fM5dK1XjjdpfiAGV1z9o5O9uNwGFgk8YTmY71Um6O5apM4tOW",
+	"9pr37YOabVOWxGO0KDdN6luWxG/Mm7vNqwUSNdIaRx/1nsXvjbkv2JgbtqKNb6hmS7r6MiSlkVuE4im7",
+	"g5BsNgDbV5gBUXraI35Gs7vbqqrlXCti5V9tjvI9lpJp4Y6cfC8Few0pl/egaWd1LVpy4Wfu/YdlxQ9Q",
+	"e+YZjabs8JkUOpXJpk/hZffup6Dz4h293vQNvLMrxw86/4BTsv4D88655d7e+h23ZMivIYfUsf39Bc+f",
+	"qqLOfdgd6xO5KQmNZoQVYbyCOL7JwAWZJzRiZy7lG1R3udBEabqCmrZTtoJMlx75xmwFiZmmPFEBCYXU",
+	"TNl0nqoXxKbs5jj8vqFzKWYLcOXpzBj6SpHUfNAjocWJDm09H69aDaDUuUI9cJM1yawEiwE1wuAmtswV",
+	"RKgngH7DDJrUQq4SC7oZ27t0Y9KAMQSDN2bSbMa1gir4YMOlVCgamcULiEKYVjDaLMwpE7EyZg1IIuEM",
+	"IpcFpZfy7FJkj62J40IOW5lMRTMJIx0ju+NmYbi47l2KSwEMn8CtkiITmdjSDHZiPfLTlCfMUkhAKIn5",
+	"BHZOE7yAItdYFkKw5aWw4pRwEFS2DLRdQK6IxYti8VlmIrp5OUu0VzRAL4V15lnzEa8WfxAR80nVjCua",
+	"MjpnqaOmlE0WZolN+27IEcviR33kKocoADn3FpSWkpjRlCFK8JIaVYELEs6ZiLm4HmMnIdrfl8L8nJvS",
+	"3WKfBzBzN9aSEe2ozI6aI0wCZ/GlwF1888MFApMVNSIefzpyFnV4Zv0A2hGlOwRc5VWjgkuBExNs6S8T",
+	"HGtbyulSZDwhZTYrLs4cvHnmnw9aQKKFBhA0TJsr4BngT+M5VYrF4UGPvKDR1Jsr1pHCpLiSk8IvN5Wj",
+	"s1UXAdK4VHgQIAiFBUR2A3UIXuBAoZkzg8VuiexuCyEXImJxbc2sBaRmx7YwVjPGxO+rLz6IOwIYr5yM",
+	"J3KRbtQZq7PeFphiV3fEn0QbtifTJ3twpQGxOgZkTwvgr1bI1+KCu4aAWTnTpsys9p6Pvedj7/l4kMIo",
+	"96Oub+EBOUL9pbni5VvUVo1iBkUGurZapStxEIdnvv/DKWy+jnZgWBH+pWplZ95o9o2R8bnL9YpFcsaU",
+	"V2oL6l6uS4yBhj6jIL2jALVfsnh8tRqDur9Z1lSmvIVTv/ytJ0XvQWq6XW0rNd37D+1DcoZYmhPrvqrx",
+	"XtDtBd2DCTo4Zp9R0FmI6V8XUrNm7z9dKQSksB85Bdl3ZAm5JEu5SGLrIQD774axeYAQglhHss49oASd",
+	"q6nU2piJxtLmmiwp3iqiGYlWOPzmjYBjFZ7epTjHLBl/OFOaeWMQGtGMaWR5nK0W7WSwmYplAAoZXY0E",
+	"/YbpZ97g/w4r9tkL4U8YGy+5iOWyrRTxRr+tPCx+WytDgJD2cmLvq9+VIwJ1GYvco7g7e+pbMUR0eDUy",
+	"wZ8Qh28+Z4LFzh1WdDB4cB0jy72cA6HLaDRFF///x9617raxG+FXIfzHNrCWJTm+HBvnh3GSoAdNmjRJ",
+	"b6gKLbWkLFZr7p4ldasRoE/TB+uTFJwhuXdLsnJrol/JWktylpeZ4cw3M4cKLLdgN5Z8QeY0nvHjgPCl",
+	"ttn9/IUgyPWwoKSeIS6JFaMFkyl3+bqYgHpoR6GcxXGIfBPD/plgmAzLcgUML0lFtjpu4nkVRO8LnKHP",
+	"fnP4ejhKaxjdBkIJk/J0HGWx+SNgypoRl1hS97x2z2t3DHxr3FdfiOcCz2u3trwG92MRhon22pq6pxOw",
+	"0YJJJuWZSPLU14F1DKZUafRR6UTT2BaQFPecRDQlR6F5HuYjDe/pMjzukFt0EZp3hHcQDiT4ZGwTzaU5",
+	"RsPY8K2wiZG+gO/8+uaX3Zjjt4Q9NFMf5DZ58HQW0bp7tvgVTRX7KK/NmTCyBmtO/kJ3f+fgbme8APh7",
+	"1iHWYacaeG6H1PDwqGRGEx5N8VZtreADac3gXl115vE0S+aC8YwcIZPW2QxLFOSu/GOjBacaUmQL79iX",
+	"3m6ubqBsIvYH+q+Aq7+/0nNWxHX03btDN5+hJ8vReehC0DyMQPKlJkrzNKiWYwAxQpU1WnTIratMTPVA",
+	"Wj29jCspCBoWdshLD8AoOSKL0g3N+4ZKFGAAyQ8LJ+jk93wVIuZg5QpIINbGjAsAhDeytXvnm6/4NQMf",
+	"WmCxE6qAqLgeyNJqF30ensQFXQWA/VEVSBBAGrC8WxlhI8YwkaaXe07lYiJifuMNOUKZ0bM7zo6DBpos",
+	"FsdtljJaxKyM/UDv+o3RLgWFjytqRlnQY4N80RpEvF3Gbwis8J3jXEvonx9I3vc3cgOYg5jvh72e8CN6",
+	"F1569v1plQsbjXbqBCkKTXX6UP4DuhnwhK7RNM58KX3s+hqTvAM2EEL0FIbE2d5+oRl761CBicQ4BNQW",
+	"OgMZJjMdJff8mqhZFHHOjIj3yoA19yPE8ii0362GVmyExwEJGY9iIaFZQQz0SUQzNvQ/BiRvjYDUsKgY",
+	"WJWH6vprnYE0C59jXkXMS3F+TpLe4XYC+GKkxbzZt4+T8h7b2nn5FTn9mhB8w1I9QLS2esXLNmp5FWcw",
+	"xFinVE+KIdaVTg6qqLOiNPCpXg5SMVSjJZbnX/ajy/tzeZFe/naV/aS6ujfvLw6C3QO0Pykkwe2DTUXj",
+	"c/d+jsNzG2LTLixDV7fYCg673eGbdvHeN9jC+4NNSzvrkwIiqodw7cfUSDGtf7GNN/+w8llpUTkqSB4E",
+	"7VpG9KPBIr4j3WMPp/jWU/rbQAZak4rCyTanzljRt70mA14zdYrVrnWr7+85PI1cJAzih6Et+mYAcQ8z",
+	"fm0vwhCLExAgQQXWx4amAzBDzxRHS0KY8XkytZfOIvohSzTVHGEUSiepIoskA3SgDVrhklnP0EAmc57F",
+	"NO2QW7kikCXcJ4dDMu/pimScMkMej8fkKKxO1DWhchUe3xAqB9KXqMXWBfPFGf5pOBWSDYWEsULEJmJk",
+	"CVhfwJajJsnC2i5uBjJMMz4Wy5AIxqUWY3d1h+7aABe4Lh/MKwc7SxkYab2cLI65uShx7zcHysM37k3S",
+	"+xwolYBEfwDIPbVhB4AUjuMCd4Ot1XZNo3LluZmta7g+R7EtLQjXJscn8mLUK6J4HAckyRjPOCOjFTHK",
+	"fYe8FLHRfUYrEgm9CogtvIpFVsYZ5yeaLzWBpEvN6cH+7Covrk8MZml0KcHMiOQoooqfCKm4VMJchwhf",
+	"0sjQrKPJcVvWJ9O0LdFTr9vdNP2UJcgxfPfxT6TJ1qzdiayXGecEphwGM8LCMFulS6FaZsSAVKlsI+y3",
+	"bUn6TFiOLx7Ynx+eR8UD7OAt4R7FNo9gPJCCffj+jxa+/yOiTmoleK1kaBZy+HYZWFLL0N8q94pJS2wx",
+	"a48bsLl8Cc04RW9fA0K5MYnJjgXPvw5/24y9bcvaHq0cvudn+3Qke9hdSzqSuWUiT+aCCz6aJMl0yCVL",
+	"EyH1Rkl9bSPiG1Uy+5L3cJPHZAUy0cWbfLNe/xfs8YWnYmd2VfqgR1lWZewtdbPm1jV29jczb56m/VV+",
+	"r80UtZnagSocabvB2g61beoNk0Fr3PGdUEYvIJT86d0rBPEDHh+Nb45en4PUmgiBnkNFlLiTRtEJbf6X",
+	"YCDxVNvq30LZJEGmMzMApAcacRJOtE7V9ekppjEyT/BgdCV4xzCIjKsknvOB1AkiwuZU84DESZKOaDQ1",
+	"LWMhpzZdNGUs40q1pxOtHModU4ru6OezQdlqwyyiVdq3zSRaaf95a13DiGxbFvuLbfZkLtumMLr9WlLQ",
+	"zXbdM9xH1K295+t783zB+YL6dmW58nSx0qYunj5U/+Su0ozHHGOCq3idJFWE8VjMOQqapCRrOuR5/huN",
+	"jba6shHAC7pC87IWcUyMnJrzlpJFz2H0tXKgnYUcKiJYC0al4ZM3RKksOCJU/tWj/dFZ9Iyd84vx5d3V",
+	"5Kd/dqfrESq73+JxVdZzbJw/9nRhZDt4gxXc1vBrImBH8H3d0v3FeAe+h3vuM/I9dYo4wsfQiOb3Q5Vv",
+	"baNol3BCaCUEGLrVwAPQrm2Su4EMsZOT9+JOUsAUYubCBm0ctZuAnHW7xHDSmGdURpxwAQk2FxTicrE/",
+	"OxhcygErmMyyCINDs5meAKEOIaE01fy6FtvnwzEwHSWi9hFNERA2Q9bD0Q6azPRJMj4BJ6Ab2uLmfV6F",
+	"hYgQxjCQ94nkKwy/QMaubLY1Hw1BILoZsxOOjUBgHfIHW4LBOiHVDWTsbEMEvOMRF3OO02E3wjqZ4BdU",
+	"udUgyDgCEuqf//vv/wTznvknrxmDP+fSorqaG4oK/XPv8qzfv+g/63bNGOf980t6dfETv+QRH3FGz/p0",
+	"PKYX/YhF9GxMz3sRZZf88pJ2+fnFeHx+dsG6Eb/ive4VuxqxsnTpd59dtciXp95zEBJrIXjmZA9tfsb1",
+	"1bJhhiCSuSJhKGPCDEjjt5lZSy3MWDhpVTdYcZcTrBwaoC81hjy49nfIRingRlArQvrgK44+HAiGqNKz",
+	"P/K/TvuvpuzXxe9ml2LZpaPo+YuXvYNCedIyaPUgcCWmruvIRPN90DWf61rfvYa+4XvyGkfloTrtk/7R",
+	"N0kKMvhTJ3DM8EhtfAWEI5g+wcCWN2zWJGDVAfdkKSJHhgtNqGSQ/SDJIKnpncR4LkVozrAAgACeeZkA",
+	"O8u40sedJ5vJtxXTT7xQ/Z+JaR7NMqFXWOq3aM2G9SK0dIAbJfbHSj8PBwilu50Zlvb3fxj+ZcRVMyd/",
+	"myVsBsBncmQuGC5bHoore67U8UFwMMtiw8et3YqmopNm4p52HL+oIyksgJAcae6dk8FjiPz6MPbFzibD",
+	"vQIz2FF4T6ecZDMZlru7Pj3t9S873U6307u+6l51wYJl5/OhOSpK01lGJVr4PYank0sx61lo+HTNU9IL",
+	"XBFZn1LQl1W2HdziThKxWbvmbhTpB+QZLMd5YCO08xBCyRCB6Jat0HcpHKXed9n4jhrZu19f3xo1zSpg",
+	"Lk7Tq23uhVqgaUTjuDi2355N30QlOxESh8wjUk+gdK+v0gRxoUYJLIZ0uEDXlv1TIMCBV+vjf6ijwzjQ",
+	"j98LvhwL2zpUhM6Y0CRO7gp9W+hYc9dGTGQ00g4T6uZQIfM4VEZTivWk0N9rrmlLb3BoiJkZzDCDzw5I",
+	"qg7xSxRMz40/Yq72sfmv2XABieJEQfimI8fhmBr2jS+C+RFuA07Lr1TEQ8WkXeVH3T3lGYEFpxkjblPc",
+	"EMVR23Z9k7uZWfyj8JQlkTqFJ+XvF+Fx3ZRRo2S3PJh5JLcPftwmXY2P02xS1x6T4+79tnCPijonV6S/",
+	"XBIaTWWyiDm7cwG5aBxadT5loVSJfCAgb9+8/4DZmRodnUD+/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -158,6 +158,34 @@ func slotToAPI(s booking.Slot) gen.Slot {
 	return out
 }
 
+func calendarDayToAPI(d booking.CalendarDay) gen.AvailabilityCalendarDay {
+	date, _ := time.Parse(time.DateOnly, d.Date)
+	out := gen.AvailabilityCalendarDay{
+		Date:          openapi_types.Date{Time: date},
+		Status:        gen.AvailabilityCalendarDayStatus(d.Status),
+		BookableSlots: d.BookableSlots,
+		FirstTime:     optional(d.FirstTime),
+		LastTime:      optional(d.LastTime),
+	}
+	if next, err := time.Parse(time.DateOnly, d.NextAvailable); err == nil {
+		out.NextAvailableDate = &openapi_types.Date{Time: next}
+	}
+	return out
+}
+
+func slotLookupToAPI(st booking.SlotStanding) gen.SlotLookup {
+	out := gen.SlotLookup{SlotId: st.SlotID, Status: gen.SlotLookupStatus(st.Status), TablesLeft: st.TablesLeft}
+	if st.Price != nil {
+		out.Price = &gen.Price{
+			Amount:   st.Price.Amount,
+			Currency: st.Price.Currency,
+			Per:      gen.PricePer(st.Price.Per),
+			Summary:  priceSummary(*st.Price),
+		}
+	}
+	return out
+}
+
 func priceSummary(p booking.Price) string {
 	unit := "per booking"
 	if p.Per == booking.PerCover {

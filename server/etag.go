@@ -19,17 +19,19 @@ import (
 // (TestConditionalOperationsMatchTheSpec holds the two together).
 //
 //   - Venues change rarely (an operator's edit): a minute.
-//   - Availability's tables_left changes with every hold anywhere: 5 s is about the time a
+//   - Availability's tables_left (and a calendar day's bookable slots) changes with every
+//     hold anywhere: 5 s is about the time a
 //     partner's page takes to render and be clicked, and a hold on a slot that went in
 //     the meantime still answers 409 slot_unavailable, so a stale answer costs a retry,
 //     never a double booking.
 //   - A reservation changes with payments, webhooks and the venue: never reused without
 //     asking (no-cache), but the revalidation is a 304 while nothing changed.
 var cachePolicies = map[string]string{
-	"listVenues":         "private, max-age=60",
-	"getVenue":           "private, max-age=60",
-	"searchAvailability": "private, max-age=5",
-	"getReservation":     "private, no-cache",
+	"listVenues":              "private, max-age=60",
+	"getVenue":                "private, max-age=60",
+	"searchAvailability":      "private, max-age=5",
+	"getAvailabilityCalendar": "private, max-age=5",
+	"getReservation":          "private, no-cache",
 }
 
 // CachePolicies returns a copy of the Cache-Control of each operation answered with an

@@ -65,6 +65,38 @@ func (s *Server) SearchAvailability(ctx context.Context, req gen.SearchAvailabil
 	return slotPage(out), nil
 }
 
+// GetAvailabilityCalendar implements gen.StrictServerInterface.
+func (s *Server) GetAvailabilityCalendar(ctx context.Context, req gen.GetAvailabilityCalendarRequestObject) (gen.GetAvailabilityCalendarResponseObject, error) {
+	p := req.Params
+	q := booking.CalendarQuery{From: p.From.Time, To: p.To.Time}
+	q.PartySize = p.PartySize
+	q.VenueID, q.City = deref(p.VenueId), deref(p.City)
+	q.TimeFrom, q.TimeTo = deref(p.TimeFrom), deref(p.TimeTo)
+	q.Type = string(deref(p.Type))
+	days, err := s.deps.Reservations.Calendar(ctx, partner(ctx), q)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.AvailabilityCalendar{Object: gen.AvailabilityCalendarObjectAvailabilityCalendar, Data: make([]gen.AvailabilityCalendarDay, 0, len(days))}
+	for _, d := range days {
+		out.Data = append(out.Data, calendarDayToAPI(d))
+	}
+	return gen.GetAvailabilityCalendar200JSONResponse{Body: out}, nil
+}
+
+// LookupSlots implements gen.StrictServerInterface.
+func (s *Server) LookupSlots(ctx context.Context, req gen.LookupSlotsRequestObject) (gen.LookupSlotsResponseObject, error) {
+	standings, err := s.deps.Reservations.Lookup(ctx, partner(ctx), req.Body.PartySize, req.Body.SlotIds)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.SlotLookupList{Object: gen.SlotLookupListObjectList, Data: make([]gen.SlotLookup, 0, len(standings))}
+	for _, st := range standings {
+		out.Data = append(out.Data, slotLookupToAPI(st))
+	}
+	return gen.LookupSlots200JSONResponse{Body: out}, nil
+}
+
 // ListReservations implements gen.StrictServerInterface.
 func (s *Server) ListReservations(ctx context.Context, req gen.ListReservationsRequestObject) (gen.ListReservationsResponseObject, error) {
 	p := req.Params

@@ -208,20 +208,46 @@ func searchSlotsSQL(dialect string, s Scope, q SlotQuery, after *slotKey, limit 
 		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount ` +
 		`FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = `)
 	w.arg(slotOpen)
-	// A table is left in the shared pool, or in the partner's own allocation of the slot
-	// while it is not released and its release time is ahead (as bookable does).
-	if s.PartnerID == "" {
-		w.b.WriteString(" AND slots.tables_taken + slots.tables_reserved < slots.tables")
-	} else {
-		w.b.WriteString(" AND (slots.tables_taken + slots.tables_reserved < slots.tables OR (slots.tables_reserved > 0 AND EXISTS (" +
-			"SELECT 1 FROM slot_allocations sa WHERE sa.slot_id = slots.id AND sa.partner_id = ")
-		w.arg(s.PartnerID)
-		w.b.WriteString(" AND sa.released = ")
-		w.arg(false)
-		w.b.WriteString(" AND sa.release_at > ")
-		w.arg(dbTime(q.Now))
-		w.b.WriteString(" AND sa.tables_taken < sa.tables)))")
+	w.b.WriteString(" AND ")
+	w.tableLeft(s.PartnerID, q.Now)
+	w.slotFilters(s, q)
+	if after != nil {
+		w.b.WriteString(" AND (slots.starts_at, slots.venue_id, slots.id) > (")
+		w.arg(dbTime(after.StartsAt))
+		w.b.WriteString(", ")
+		w.arg(after.VenueID)
+		w.b.WriteString(", ")
+		w.arg(after.ID)
+		w.b.WriteString(")")
 	}
+	w.b.WriteString(" ORDER BY slots.starts_at, slots.venue_id, slots.id LIMIT ")
+	w.arg(limit)
+	return w.b.String(), w.args
+}
+
+// tableLeft writes the condition that a slot has a table left for the partner: in the
+// shared pool, or in the partner's own allocation of the slot while it is not released
+// and its release time is ahead (as bookable does). Search, the calendar and the batch
+// lookup all write it here, so they agree on what is bookable.
+func (w *sqlText) tableLeft(partnerID string, now time.Time) {
+	if partnerID == "" {
+		w.b.WriteString("slots.tables_taken + slots.tables_reserved < slots.tables")
+		return
+	}
+	w.b.WriteString("(slots.tables_taken + slots.tables_reserved < slots.tables OR (slots.tables_reserved > 0 AND EXISTS (" +
+		"SELECT 1 FROM slot_allocations sa WHERE sa.slot_id = slots.id AND sa.partner_id = ")
+	w.arg(partnerID)
+	w.b.WriteString(" AND sa.released = ")
+	w.arg(false)
+	w.b.WriteString(" AND sa.release_at > ")
+	w.arg(dbTime(now))
+	w.b.WriteString(" AND sa.tables_taken < sa.tables)))")
+}
+
+// slotFilters writes the conditions of q other than the slot's status and a table left:
+// the party size, a start after q.Now, the scope s, and q's filters. It expects the
+// statement to join venues as v.
+func (w *sqlText) slotFilters(s Scope, q SlotQuery) {
 	if q.PartySize > 0 {
 		w.and("slots.party_size_min <= ", q.PartySize)
 		w.and("slots.party_size_max >= ", q.PartySize)
@@ -259,18 +285,6 @@ func searchSlotsSQL(dialect string, s Scope, q SlotQuery, after *slotKey, limit 
 	if q.Type != "" {
 		w.and("slots.type = ", q.Type)
 	}
-	if after != nil {
-		w.b.WriteString(" AND (slots.starts_at, slots.venue_id, slots.id) > (")
-		w.arg(dbTime(after.StartsAt))
-		w.b.WriteString(", ")
-		w.arg(after.VenueID)
-		w.b.WriteString(", ")
-		w.arg(after.ID)
-		w.b.WriteString(")")
-	}
-	w.b.WriteString(" ORDER BY slots.starts_at, slots.venue_id, slots.id LIMIT ")
-	w.arg(limit)
-	return w.b.String(), w.args
 }
 
 // sqlText builds a statement with its arguments, in the placeholders of the dialect.

@@ -124,6 +124,37 @@ func searchOp(hc *http.Client, base, secret string, qs []query, draws []int) fun
 	}
 }
 
+// calendarOp asks, for each search of qs in the order draws gives, the 31-day calendar
+// of its city for its party size and type, from today.
+func calendarOp(hc *http.Client, base, secret string, qs []query, draws []int) func(context.Context, int, int) error {
+	from := time.Now().UTC().Format(time.DateOnly)
+	to := time.Now().UTC().AddDate(0, 0, 30).Format(time.DateOnly)
+	urls := make([]string, len(qs))
+	for i, q := range qs {
+		v := url.Values{}
+		v.Set("city", q.City)
+		v.Set("party_size", strconv.Itoa(q.PartySize))
+		v.Set("from", from)
+		v.Set("to", to)
+		if q.Type != "" {
+			v.Set("type", q.Type)
+		}
+		if q.TimeFrom != "" {
+			v.Set("time_from", q.TimeFrom)
+		}
+		urls[i] = base + "/v1/availability/calendar?" + v.Encode()
+	}
+	return func(ctx context.Context, _, seq int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, urls[draws[seq%len(draws)]], nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+secret)
+		_, err = doJSON(hc, req, http.StatusOK, nil)
+		return err
+	}
+}
+
 // statement is one SQL text with its arguments.
 type statement struct {
 	SQL  string

@@ -108,9 +108,14 @@ type Report struct {
 	Revocation         Propagation `json:"revocation"`
 	Freshness          Propagation `json:"search_freshness_after_hold"`
 	Limit              Limit       `json:"limit_over_processes"`
-	Overhead           Result      `json:"overhead_authenticated_get"`
-	OverheadBare       Result      `json:"overhead_bare_echo"`
-	Targets            []Target    `json:"targets"`
+	// SearchReads is the search mix without writes; Calendar the 31-day calendar of each
+	// search's city; CalendarP50Ratio their p50s (calendar / search).
+	SearchReads      Result   `json:"search_reads_only"`
+	Calendar         Result   `json:"calendar_31_days"`
+	CalendarP50Ratio float64  `json:"calendar_p50_ratio"`
+	Overhead         Result   `json:"overhead_authenticated_get"`
+	OverheadBare     Result   `json:"overhead_bare_echo"`
+	Targets          []Target `json:"targets"`
 	// SearchProfile is the server's CPU profile under the search mix, taken in a run
 	// of its own after the measured ones.
 	SearchProfile Profile `json:"search_profile"`
@@ -337,6 +342,12 @@ func bench(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
+
+	// The 31-day city calendar beside one day's search, both reads only, the same mix.
+	logf("calendar: 31-day city calendars vs one day's search, reads only, %s each", o.duration/2)
+	rep.SearchReads = measured(ctx, srv.pid(), "search API, reads only", o.concurrency, o.duration/2, 1<<30, searchOp(hc, srv.url, tokens[0].secret, queries, draws))
+	rep.Calendar = measured(ctx, srv.pid(), "calendar API, 31 days of a city", o.concurrency, o.duration/2, 1<<30, calendarOp(hc, srv.url, tokens[0].secret, queries, draws))
+	rep.CalendarP50Ratio = ratio(rep.Calendar.P50ms, rep.SearchReads.P50ms)
 
 	// Booking on distinct slots: the API, then the same writes through pgx.
 	logf("booking: API hold+finalize at concurrency %d for %s", o.concurrency, o.duration)

@@ -17,6 +17,7 @@ func targets(r *Report) []Target {
 		{Name: "authenticated GET / bare Echo", Value: overhead, Goal: ">= 0.50", Met: overhead >= 0.50},
 		{Name: "booking flows / direct writes", Value: r.BookingRatio, Goal: ">= 0.85", Met: r.BookingRatio >= 0.85},
 		{Name: fmt.Sprintf("search p50 at %d / at %d venues", r.Venues, r.SmallVenues), Value: r.GrowthP50Ratio, Goal: "<= 1.30", Met: r.GrowthP50Ratio > 0 && r.GrowthP50Ratio <= 1.3},
+		{Name: "31-day city calendar p50 / one day's search p50", Value: r.CalendarP50Ratio, Goal: "<= 1.50", Met: r.CalendarP50Ratio > 0 && r.CalendarP50Ratio <= 1.5},
 		{Name: "contention: exactly the tables succeed", Value: float64(r.Contention.Created), Goal: fmt.Sprintf("== %d, rest 409", r.Contention.Tables), Met: r.Contention.OK},
 		{Name: "revocation reaches another process, p99 ms", Value: r.Revocation.P99ms, Goal: "<= 1000, none missed", Met: r.Revocation.Tries > 0 && r.Revocation.Missed == 0 && r.Revocation.P99ms <= 1000},
 	}
@@ -56,6 +57,7 @@ func printTable(w io.Writer, r *Report) {
 	row(fmt.Sprintf("contention: %d holds, one %d-table slot, %d processes", c.Attempts, c.Tables, c.Processes),
 		fmt.Sprintf("%d × 201, %d × 409 slot_unavailable, other %d", c.Created, c.Unavailable, c.Attempts-c.Created-c.Unavailable),
 		fmt.Sprintf("db: tables_taken %d, live rows %d", c.TablesTaken, c.LiveRows), yes(c.OK), fmt.Sprintf("%.2fs", c.Seconds))
+	row("calendar GET /v1/availability/calendar (31 days, a city) vs one day's search, reads only", res(r.Calendar, "req/s"), res(r.SearchReads, "req/s"), fmt.Sprintf("p50 × %.2f", r.CalendarP50Ratio), fmt.Sprintf("%d / %d", r.Calendar.Errors, r.SearchReads.Errors))
 	row(fmt.Sprintf("growth: search at %d vs %d venues", r.SmallVenues, r.Venues), res(r.GrowthSmall, "req/s"), res(r.GrowthLarge, "req/s"), fmt.Sprintf("p50 × %.2f", r.GrowthP50Ratio), fmt.Sprintf("%d / %d", r.GrowthSmall.Errors, r.GrowthLarge.Errors))
 	if r.HugeVenues > 0 {
 		row(fmt.Sprintf("growth: search at %d vs %d venues, %d-day mix", r.HugeVenues, r.Venues, r.HugeDays), res(r.GrowthHuge, "req/s"), res(r.GrowthHugeBase, "req/s"), fmt.Sprintf("p50 × %.2f", r.GrowthHugeP50Ratio), fmt.Sprintf("%d / %d", r.GrowthHuge.Errors, r.GrowthHugeBase.Errors))
@@ -79,10 +81,10 @@ func printTable(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "target %-45s %8.2f  goal %-16s %s\n", t.Name, t.Value, t.Goal, yes(t.Met))
 	}
 	fmt.Fprintln(w, "\nCPU per operation (ms): server process / client process / rest of the machine (PostgreSQL)")
-	for _, x := range []Result{r.Search, r.SearchCeiling, r.SearchCeilingAuth, r.Booking, r.BookingCeiling, r.Overhead, r.OverheadBare} {
+	for _, x := range []Result{r.Search, r.SearchCeiling, r.SearchCeilingAuth, r.SearchReads, r.Calendar, r.Booking, r.BookingCeiling, r.Overhead, r.OverheadBare} {
 		fmt.Fprintf(w, "  %-28s %6.3f / %6.3f / %6.3f\n", x.Name, x.CPU.ServerMsPerOp, x.CPU.ClientMsPerOp, x.CPU.OtherMsPerOp)
 	}
-	for _, x := range []Result{r.Search, r.SearchCeiling, r.Booking, r.BookingCeiling, r.GrowthSmall, r.Overhead, r.OverheadBare} {
+	for _, x := range []Result{r.Search, r.SearchCeiling, r.SearchReads, r.Calendar, r.Booking, r.BookingCeiling, r.GrowthSmall, r.Overhead, r.OverheadBare} {
 		if x.FirstError != "" {
 			fmt.Fprintf(w, "first error of %s: %s\n", x.Name, x.FirstError)
 		}

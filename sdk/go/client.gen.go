@@ -50,6 +50,21 @@ func (e AuditEventListObject) Valid() bool {
 	}
 }
 
+// Defines values for AvailabilityCalendarObject.
+const (
+	AvailabilityCalendarObjectAvailabilityCalendar AvailabilityCalendarObject = "availability_calendar"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityCalendarObject enum.
+func (e AvailabilityCalendarObject) Valid() bool {
+	switch e {
+	case AvailabilityCalendarObjectAvailabilityCalendar:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelReservationRequestReason.
 const (
 	CancelReservationRequestReasonDuplicate        CancelReservationRequestReason = "duplicate"
@@ -329,6 +344,21 @@ func (e SlotListObject) Valid() bool {
 	}
 }
 
+// Defines values for SlotLookupListObject.
+const (
+	SlotLookupListObjectList SlotLookupListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the SlotLookupListObject enum.
+func (e SlotLookupListObject) Valid() bool {
+	switch e {
+	case SlotLookupListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenObject.
 const (
 	TokenObjectToken TokenObject = "token"
@@ -416,6 +446,24 @@ func (e SearchAvailabilityParamsType) Valid() bool {
 	case SearchAvailabilityParamsTypePrime:
 		return true
 	case SearchAvailabilityParamsTypeStandard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAvailabilityCalendarParamsType.
+const (
+	GetAvailabilityCalendarParamsTypePrime    GetAvailabilityCalendarParamsType = "prime"
+	GetAvailabilityCalendarParamsTypeStandard GetAvailabilityCalendarParamsType = "standard"
+)
+
+// Valid indicates whether the value is a known member of the GetAvailabilityCalendarParamsType enum.
+func (e GetAvailabilityCalendarParamsType) Valid() bool {
+	switch e {
+	case GetAvailabilityCalendarParamsTypePrime:
+		return true
+	case GetAvailabilityCalendarParamsTypeStandard:
 		return true
 	default:
 		return false
@@ -561,6 +609,59 @@ type AuditEventList struct {
 //
 // Example: list
 type AuditEventListObject string
+
+// AvailabilityCalendar Per local date of a range, whether a search with the same filters finds a table.
+type AvailabilityCalendar struct {
+	// Data One entry per local date of the range, in date order.
+	Data []AvailabilityCalendarDay `json:"data"`
+
+	// Object Always `availability_calendar`.
+	//
+	// Example: availability_calendar
+	Object AvailabilityCalendarObject `json:"object"`
+}
+
+// AvailabilityCalendarObject Always `availability_calendar`.
+//
+// Example: availability_calendar
+type AvailabilityCalendarObject string
+
+// AvailabilityCalendarDay One local date of an availability calendar.
+type AvailabilityCalendarDay struct {
+	// BookableSlots How many slots that day the search would list.
+	//
+	// Example: 6
+	BookableSlots int `json:"bookable_slots"`
+
+	// Date The local date (YYYY-MM-DD).
+	//
+	// Example: 2026-12-04
+	Date openapi_types.Date `json:"date"`
+
+	// FirstTime Earliest local start time (HH:MM) of a bookable slot; null when none.
+	//
+	// Example: 17:30
+	FirstTime *string `json:"first_time"`
+
+	// LastTime Latest local start time (HH:MM) of a bookable slot; null when none.
+	//
+	// Example: 22:00
+	LastTime *string `json:"last_time"`
+
+	// NextAvailableDate On a `sold_out` or `closed` day, the next date with a bookable slot (looked for up to 62 days after the range); null otherwise, or when there is none.
+	//
+	// Example: 2026-12-05
+	NextAvailableDate *openapi_types.Date `json:"next_available_date"`
+
+	// Status `available`: more than 2 bookable slots. `limited`: 1 or 2 bookable slots.
+	// `sold_out`: slots for the party that have not started exist, none with a table left.
+	// `closed`: no slot for the party that has not started (closed, a closure, past, or none seats the party).
+	//
+	// Known values: `available`, `limited`, `sold_out`, `closed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: available
+	Status string `json:"status"`
+}
 
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
@@ -1570,6 +1671,61 @@ type SlotList struct {
 // Example: list
 type SlotListObject string
 
+// SlotLookup Whether one slot is bookable for the party now.
+type SlotLookup struct {
+	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
+	Price *Price `json:"price"`
+
+	// SlotId The id asked.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// Status `bookable`: a hold for the party can take a table now (still a snapshot: a hold
+	// may answer `409 slot_unavailable`). `unavailable`: no table left for you, or the
+	// slot has started or was withdrawn. `party_size_out_of_range`: the slot does not
+	// seat the party. `not_found`: no such slot among the venues you may sell.
+	//
+	// Known values: `bookable`, `unavailable`, `party_size_out_of_range`, `not_found`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: bookable
+	Status string `json:"status"`
+
+	// TablesLeft Tables the party could hold now; 0 unless `status` is `bookable`.
+	//
+	// Example: 3
+	TablesLeft int `json:"tables_left"`
+}
+
+// SlotLookupList One answer per slot id asked, in the order asked.
+type SlotLookupList struct {
+	// Data The answers, in the order of `slot_ids`.
+	Data []SlotLookup `json:"data"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object SlotLookupListObject `json:"object"`
+}
+
+// SlotLookupListObject Always `list`.
+//
+// Example: list
+type SlotLookupListObject string
+
+// SlotLookupRequest Slot ids to check for a party.
+type SlotLookupRequest struct {
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// SlotIds Up to 100 slot ids; a repeated id is answered each time.
+	//
+	// Example: ["slot_01jf8x9a1b2c3d4e5f6g7h8j9k"]
+	SlotIds []string `json:"slot_ids"`
+}
+
 // SlotType `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
 //
 // Known values: `standard`, `prime`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
@@ -2010,6 +2166,39 @@ type SearchAvailabilityParams struct {
 // SearchAvailabilityParamsType defines parameters for SearchAvailability.
 type SearchAvailabilityParamsType string
 
+// GetAvailabilityCalendarParams defines parameters for GetAvailabilityCalendar.
+type GetAvailabilityCalendarParams struct {
+	// From First local date (YYYY-MM-DD), inclusive.
+	From openapi_types.Date `form:"from" json:"from"`
+
+	// To Last local date (YYYY-MM-DD), inclusive; at most 61 days after `from`.
+	To openapi_types.Date `form:"to" json:"to"`
+
+	// PartySize Number of guests.
+	PartySize int `form:"party_size" json:"party_size"`
+
+	// VenueId Only slots of this venue (a venue you may not sell is a 404).
+	VenueId *string `form:"venue_id,omitempty" json:"venue_id,omitempty"`
+
+	// City Only venues in this city (case-insensitive).
+	City *string `form:"city,omitempty" json:"city,omitempty"`
+
+	// TimeFrom Earliest local start time, inclusive (HH:MM, 24-hour).
+	TimeFrom *string `form:"time_from,omitempty" json:"time_from,omitempty"`
+
+	// TimeTo Latest local start time, inclusive (HH:MM, 24-hour).
+	TimeTo *string `form:"time_to,omitempty" json:"time_to,omitempty"`
+
+	// Type Only standard (free) or prime (paid) slots.
+	Type *GetAvailabilityCalendarParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// GetAvailabilityCalendarParamsType defines parameters for GetAvailabilityCalendar.
+type GetAvailabilityCalendarParamsType string
+
 // ListReservationsParams defines parameters for ListReservations.
 type ListReservationsParams struct {
 	// Status Only reservations in this status.
@@ -2129,6 +2318,9 @@ type ReceiveStripeWebhookParams struct {
 	// StripeSignature Stripe's signature header, `t=…,v1=…`.
 	StripeSignature string `json:"Stripe-Signature"`
 }
+
+// LookupSlotsJSONRequestBody defines body for LookupSlots for application/json ContentType.
+type LookupSlotsJSONRequestBody = SlotLookupRequest
 
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
@@ -2254,6 +2446,58 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/availability (the `SearchAvailability` operationId).
 	SearchAvailability(ctx context.Context, params *SearchAvailabilityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAvailabilityCalendar Availability calendar
+	//
+	// For each local date `from` through `to` (at most 62 days), whether a search with the
+	// same filters finds a table for `party_size`: a `status`, how many slots are bookable,
+	// the earliest and latest bookable start, and, on a day with nothing bookable, the next
+	// date that has something. It applies exactly the rules of `GET /v1/availability`
+	// (open slots you may sell that seat the party, have a table left for you, and have not
+	// started), so a day reads `available` or `limited` exactly when that day's search
+	// lists slots. Give `venue_id` or `city` (or both).
+	//
+	// `status`: `available` (more than 2 bookable slots), `limited` (1 or 2 bookable
+	// slots), `sold_out` (slots for the party exist but none has a table left),
+	// `closed` (no slot for the party that has not started: a closed day, a closure, a
+	// date in the past, or none that seats the party). New statuses may be added.
+	//
+	// Corresponds with GET /v1/availability/calendar (the `GetAvailabilityCalendar` operationId).
+	GetAvailabilityCalendar(ctx context.Context, params *GetAvailabilityCalendarParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LookupSlotsWithBody Check slots by id
+	//
+	// Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+	// of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+	// user saved or a page you cached. Each id gets one answer, in the order asked
+	// (a repeated id is answered each time); an unknown id, or one of a venue you may not
+	// sell, answers `not_found` without failing the call.
+	//
+	// It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+	// every POST (a retry with it replays the first answer for 24 hours), so leave it off
+	// to read the current state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/availability/lookup (the `LookupSlots` operationId).
+	LookupSlotsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LookupSlots Check slots by id
+	//
+	// Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+	// of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+	// user saved or a page you cached. Each id gets one answer, in the order asked
+	// (a repeated id is answered each time); an unknown id, or one of a venue you may not
+	// sell, answers `not_found` without failing the call.
+	//
+	// It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+	// every POST (a retry with it replays the first answer for 24 hours), so leave it off
+	// to read the current state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/availability/lookup (the `LookupSlots` operationId).
+	LookupSlots(ctx context.Context, body LookupSlotsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPIJSON This document, as JSON
 	//
@@ -2605,6 +2849,88 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 // Corresponds with GET /v1/availability (the `SearchAvailability` operationId).
 func (c *Client) SearchAvailability(ctx context.Context, params *SearchAvailabilityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSearchAvailabilityRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAvailabilityCalendar Availability calendar
+//
+// For each local date `from` through `to` (at most 62 days), whether a search with the
+// same filters finds a table for `party_size`: a `status`, how many slots are bookable,
+// the earliest and latest bookable start, and, on a day with nothing bookable, the next
+// date that has something. It applies exactly the rules of `GET /v1/availability`
+// (open slots you may sell that seat the party, have a table left for you, and have not
+// started), so a day reads `available` or `limited` exactly when that day's search
+// lists slots. Give `venue_id` or `city` (or both).
+//
+// `status`: `available` (more than 2 bookable slots), `limited` (1 or 2 bookable
+// slots), `sold_out` (slots for the party exist but none has a table left),
+// `closed` (no slot for the party that has not started: a closed day, a closure, a
+// date in the past, or none that seats the party). New statuses may be added.
+//
+// Corresponds with GET /v1/availability/calendar (the `GetAvailabilityCalendar` operationId).
+func (c *Client) GetAvailabilityCalendar(ctx context.Context, params *GetAvailabilityCalendarParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAvailabilityCalendarRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LookupSlotsWithBody Check slots by id
+//
+// Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+// of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+// user saved or a page you cached. Each id gets one answer, in the order asked
+// (a repeated id is answered each time); an unknown id, or one of a venue you may not
+// sell, answers `not_found` without failing the call.
+//
+// It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+// every POST (a retry with it replays the first answer for 24 hours), so leave it off
+// to read the current state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/availability/lookup (the `LookupSlots` operationId).
+func (c *Client) LookupSlotsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLookupSlotsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LookupSlots Check slots by id
+//
+// Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+// of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+// user saved or a page you cached. Each id gets one answer, in the order asked
+// (a repeated id is answered each time); an unknown id, or one of a venue you may not
+// sell, answers `not_found` without failing the call.
+//
+// It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+// every POST (a retry with it replays the first answer for 24 hours), so leave it off
+// to read the current state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/availability/lookup (the `LookupSlots` operationId).
+func (c *Client) LookupSlots(ctx context.Context, body LookupSlotsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLookupSlotsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3484,6 +3810,187 @@ func NewSearchAvailabilityRequest(server string, params *SearchAvailabilityParam
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewGetAvailabilityCalendarRequest constructs an http.Request for the GetAvailabilityCalendar method
+func NewGetAvailabilityCalendarRequest(server string, params *GetAvailabilityCalendarParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/availability/calendar")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "party_size", params.PartySize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.VenueId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "venue_id", *params.VenueId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.City != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "city", *params.City, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TimeFrom != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "time_from", *params.TimeFrom, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TimeTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "time_to", *params.TimeTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewLookupSlotsRequest calls the generic LookupSlots builder with application/json body
+func NewLookupSlotsRequest(server string, body LookupSlotsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewLookupSlotsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewLookupSlotsRequestWithBody constructs an http.Request for the LookupSlots method, with any body, and a specified content type
+func NewLookupSlotsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/availability/lookup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4604,6 +5111,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/availability (the `SearchAvailability` operationId).
 	SearchAvailabilityWithResponse(ctx context.Context, params *SearchAvailabilityParams, reqEditors ...RequestEditorFn) (*SearchAvailabilityResponse, error)
 
+	// GetAvailabilityCalendarWithResponse Availability calendar
+	//
+	// For each local date `from` through `to` (at most 62 days), whether a search with the
+	// same filters finds a table for `party_size`: a `status`, how many slots are bookable,
+	// the earliest and latest bookable start, and, on a day with nothing bookable, the next
+	// date that has something. It applies exactly the rules of `GET /v1/availability`
+	// (open slots you may sell that seat the party, have a table left for you, and have not
+	// started), so a day reads `available` or `limited` exactly when that day's search
+	// lists slots. Give `venue_id` or `city` (or both).
+	//
+	// `status`: `available` (more than 2 bookable slots), `limited` (1 or 2 bookable
+	// slots), `sold_out` (slots for the party exist but none has a table left),
+	// `closed` (no slot for the party that has not started: a closed day, a closure, a
+	// date in the past, or none that seats the party). New statuses may be added.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/availability/calendar (the `GetAvailabilityCalendar` operationId).
+	GetAvailabilityCalendarWithResponse(ctx context.Context, params *GetAvailabilityCalendarParams, reqEditors ...RequestEditorFn) (*GetAvailabilityCalendarResponse, error)
+
+	// LookupSlotsWithBodyWithResponse Check slots by id
+	//
+	// Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+	// of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+	// user saved or a page you cached. Each id gets one answer, in the order asked
+	// (a repeated id is answered each time); an unknown id, or one of a venue you may not
+	// sell, answers `not_found` without failing the call.
+	//
+	// It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+	// every POST (a retry with it replays the first answer for 24 hours), so leave it off
+	// to read the current state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/availability/lookup (the `LookupSlots` operationId).
+	LookupSlotsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LookupSlotsResponse, error)
+
+	// LookupSlotsWithResponse Check slots by id
+	//
+	// Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+	// of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+	// user saved or a page you cached. Each id gets one answer, in the order asked
+	// (a repeated id is answered each time); an unknown id, or one of a venue you may not
+	// sell, answers `not_found` without failing the call.
+	//
+	// It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+	// every POST (a retry with it replays the first answer for 24 hours), so leave it off
+	// to read the current state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/availability/lookup (the `LookupSlots` operationId).
+	LookupSlotsWithResponse(ctx context.Context, body LookupSlotsJSONRequestBody, reqEditors ...RequestEditorFn) (*LookupSlotsResponse, error)
+
 	// GetOpenAPIJSONWithResponse This document, as JSON
 	//
 	// The OpenAPI 3.0 document of the partner API, for SDK generators and API tools. The venue operators' operations (`/v1/operator/…`) have a document of their own, `/v1/operator/openapi.json`. Public.
@@ -5392,6 +5953,383 @@ func (r SearchAvailabilityResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SearchAvailabilityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAvailabilityCalendarResponse200Headers the declared response headers of an HTTP 200 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse200Headers struct {
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
+}
+
+// GetAvailabilityCalendarResponse304Headers the declared response headers of an HTTP 304 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse304Headers struct {
+	APIVersion   *string
+	CacheControl *string
+	ETag         *string
+	RequestId    *string
+	Vary         *string
+}
+
+// GetAvailabilityCalendarResponse400Headers the declared response headers of an HTTP 400 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// GetAvailabilityCalendarResponse401Headers the declared response headers of an HTTP 401 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// GetAvailabilityCalendarResponse403Headers the declared response headers of an HTTP 403 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// GetAvailabilityCalendarResponse404Headers the declared response headers of an HTTP 404 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// GetAvailabilityCalendarResponse429Headers the declared response headers of an HTTP 429 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// GetAvailabilityCalendarResponse500Headers the declared response headers of an HTTP 500 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// GetAvailabilityCalendarResponse503Headers the declared response headers of an HTTP 503 response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponse503Headers struct {
+	APIVersion *string
+	RequestId  *string
+	RetryAfter *int
+}
+
+// GetAvailabilityCalendarResponseDefaultHeaders the declared response headers of an HTTP default response for GetAvailabilityCalendar
+type GetAvailabilityCalendarResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetAvailabilityCalendarResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AvailabilityCalendar
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAvailabilityCalendarResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetAvailabilityCalendarResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAvailabilityCalendarResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAvailabilityCalendarResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetAvailabilityCalendarResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetAvailabilityCalendarResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAvailabilityCalendarResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAvailabilityCalendarResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAvailabilityCalendarResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetAvailabilityCalendarResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSON200() *AvailabilityCalendar {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetAvailabilityCalendarResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAvailabilityCalendarResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAvailabilityCalendarResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAvailabilityCalendarResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAvailabilityCalendarResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LookupSlotsResponse200Headers the declared response headers of an HTTP 200 response for LookupSlots
+type LookupSlotsResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// LookupSlotsResponse400Headers the declared response headers of an HTTP 400 response for LookupSlots
+type LookupSlotsResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// LookupSlotsResponse401Headers the declared response headers of an HTTP 401 response for LookupSlots
+type LookupSlotsResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// LookupSlotsResponse403Headers the declared response headers of an HTTP 403 response for LookupSlots
+type LookupSlotsResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// LookupSlotsResponse413Headers the declared response headers of an HTTP 413 response for LookupSlots
+type LookupSlotsResponse413Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// LookupSlotsResponse415Headers the declared response headers of an HTTP 415 response for LookupSlots
+type LookupSlotsResponse415Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// LookupSlotsResponse429Headers the declared response headers of an HTTP 429 response for LookupSlots
+type LookupSlotsResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// LookupSlotsResponse500Headers the declared response headers of an HTTP 500 response for LookupSlots
+type LookupSlotsResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// LookupSlotsResponse503Headers the declared response headers of an HTTP 503 response for LookupSlots
+type LookupSlotsResponse503Headers struct {
+	APIVersion *string
+	RequestId  *string
+	RetryAfter *int
+}
+
+// LookupSlotsResponseDefaultHeaders the declared response headers of an HTTP default response for LookupSlots
+type LookupSlotsResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type LookupSlotsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SlotLookupList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LookupSlotsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *LookupSlotsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LookupSlotsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *LookupSlotsResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *LookupSlotsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *LookupSlotsResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LookupSlotsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *LookupSlotsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LookupSlotsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *LookupSlotsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LookupSlotsResponse) GetJSON200() *SlotLookupList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LookupSlotsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LookupSlotsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LookupSlotsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r LookupSlotsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r LookupSlotsResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r LookupSlotsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r LookupSlotsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LookupSlotsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r LookupSlotsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r LookupSlotsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LookupSlotsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LookupSlotsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LookupSlotsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8938,6 +9876,78 @@ func (c *ClientWithResponses) SearchAvailabilityWithResponse(ctx context.Context
 	return ParseSearchAvailabilityResponse(rsp)
 }
 
+// GetAvailabilityCalendarWithResponse Availability calendar
+//
+// For each local date `from` through `to` (at most 62 days), whether a search with the
+// same filters finds a table for `party_size`: a `status`, how many slots are bookable,
+// the earliest and latest bookable start, and, on a day with nothing bookable, the next
+// date that has something. It applies exactly the rules of `GET /v1/availability`
+// (open slots you may sell that seat the party, have a table left for you, and have not
+// started), so a day reads `available` or `limited` exactly when that day's search
+// lists slots. Give `venue_id` or `city` (or both).
+//
+// `status`: `available` (more than 2 bookable slots), `limited` (1 or 2 bookable
+// slots), `sold_out` (slots for the party exist but none has a table left),
+// `closed` (no slot for the party that has not started: a closed day, a closure, a
+// date in the past, or none that seats the party). New statuses may be added.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/availability/calendar (the `GetAvailabilityCalendar` operationId).
+func (c *ClientWithResponses) GetAvailabilityCalendarWithResponse(ctx context.Context, params *GetAvailabilityCalendarParams, reqEditors ...RequestEditorFn) (*GetAvailabilityCalendarResponse, error) {
+	rsp, err := c.GetAvailabilityCalendar(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAvailabilityCalendarResponse(rsp)
+}
+
+// LookupSlotsWithBodyWithResponse Check slots by id
+//
+// Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+// of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+// user saved or a page you cached. Each id gets one answer, in the order asked
+// (a repeated id is answered each time); an unknown id, or one of a venue you may not
+// sell, answers `not_found` without failing the call.
+//
+// It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+// every POST (a retry with it replays the first answer for 24 hours), so leave it off
+// to read the current state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/availability/lookup (the `LookupSlots` operationId).
+func (c *ClientWithResponses) LookupSlotsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LookupSlotsResponse, error) {
+	rsp, err := c.LookupSlotsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLookupSlotsResponse(rsp)
+}
+
+// LookupSlotsWithResponse Check slots by id
+//
+// Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+// of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+// user saved or a page you cached. Each id gets one answer, in the order asked
+// (a repeated id is answered each time); an unknown id, or one of a venue you may not
+// sell, answers `not_found` without failing the call.
+//
+// It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+// every POST (a retry with it replays the first answer for 24 hours), so leave it off
+// to read the current state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/availability/lookup (the `LookupSlots` operationId).
+func (c *ClientWithResponses) LookupSlotsWithResponse(ctx context.Context, body LookupSlotsJSONRequestBody, reqEditors ...RequestEditorFn) (*LookupSlotsResponse, error) {
+	rsp, err := c.LookupSlots(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLookupSlotsResponse(rsp)
+}
+
 // GetOpenAPIJSONWithResponse This document, as JSON
 //
 // The OpenAPI 3.0 document of the partner API, for SDK generators and API tools. The venue operators' operations (`/v1/operator/…`) have a document of their own, `/v1/operator/openapi.json`. Public.
@@ -10101,6 +11111,638 @@ func ParseSearchAvailabilityResponse(rsp *http.Response) (*SearchAvailabilityRes
 		response.Headers503 = &headers
 	case true:
 		var headers SearchAvailabilityResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAvailabilityCalendarResponse parses an HTTP response from a GetAvailabilityCalendarWithResponse call
+func ParseGetAvailabilityCalendarResponse(rsp *http.Response) (*GetAvailabilityCalendarResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAvailabilityCalendarResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AvailabilityCalendar
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAvailabilityCalendarResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetAvailabilityCalendarResponse304Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAvailabilityCalendarResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetAvailabilityCalendarResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetAvailabilityCalendarResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetAvailabilityCalendarResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAvailabilityCalendarResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAvailabilityCalendarResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAvailabilityCalendarResponse503Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetAvailabilityCalendarResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLookupSlotsResponse parses an HTTP response from a LookupSlotsWithResponse call
+func ParseLookupSlotsResponse(rsp *http.Response) (*LookupSlotsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LookupSlotsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SlotLookupList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers LookupSlotsResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers LookupSlotsResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers LookupSlotsResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers LookupSlotsResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers LookupSlotsResponse413Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers LookupSlotsResponse415Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers LookupSlotsResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers LookupSlotsResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers LookupSlotsResponse503Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers LookupSlotsResponseDefaultHeaders
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

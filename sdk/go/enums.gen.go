@@ -2,6 +2,14 @@
 
 package client
 
+// The known values of AvailabilityCalendarDayStatus, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	AvailabilityCalendarDayStatusAvailable = "available"
+	AvailabilityCalendarDayStatusLimited   = "limited"
+	AvailabilityCalendarDayStatusSoldOut   = "sold_out"
+	AvailabilityCalendarDayStatusClosed    = "closed"
+)
+
 // The known values of CancellationPolicyFeeType, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	CancellationPolicyFeeTypeNone    = "none"
@@ -102,6 +110,14 @@ const (
 	ReservationStatusNoShow    ReservationStatus = "no_show"
 	ReservationStatusExpired   ReservationStatus = "expired"
 	ReservationStatusReleased  ReservationStatus = "released"
+)
+
+// The known values of SlotLookupStatus, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	SlotLookupStatusBookable            = "bookable"
+	SlotLookupStatusUnavailable         = "unavailable"
+	SlotLookupStatusPartySizeOutOfRange = "party_size_out_of_range"
+	SlotLookupStatusNotFound            = "not_found"
 )
 
 // The known values of SlotType, an open enum: v1 may add values, so compare with these and do not act on others.

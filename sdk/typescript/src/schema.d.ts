@@ -89,6 +89,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/availability/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Availability calendar
+         * @description For each local date `from` through `to` (at most 62 days), whether a search with the
+         *     same filters finds a table for `party_size`: a `status`, how many slots are bookable,
+         *     the earliest and latest bookable start, and, on a day with nothing bookable, the next
+         *     date that has something. It applies exactly the rules of `GET /v1/availability`
+         *     (open slots you may sell that seat the party, have a table left for you, and have not
+         *     started), so a day reads `available` or `limited` exactly when that day's search
+         *     lists slots. Give `venue_id` or `city` (or both).
+         *
+         *     `status`: `available` (more than 2 bookable slots), `limited` (1 or 2 bookable
+         *     slots), `sold_out` (slots for the party exist but none has a table left),
+         *     `closed` (no slot for the party that has not started: a closed day, a closure, a
+         *     date in the past, or none that seats the party). New statuses may be added.
+         */
+        get: operations["getAvailabilityCalendar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/availability/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check slots by id
+         * @description Whether each of up to 100 slots is bookable for `party_size` right now, by the rules
+         *     of `GET /v1/availability`, with its tables left and price: for refreshing slots a
+         *     user saved or a page you cached. Each id gets one answer, in the order asked
+         *     (a repeated id is answered each time); an unknown id, or one of a venue you may not
+         *     sell, answers `not_found` without failing the call.
+         *
+         *     It is a read: no `Idempotency-Key` is needed. A key sent anyway is honoured as on
+         *     every POST (a retry with it replays the first answer for 24 hours), so leave it off
+         *     to read the current state.
+         */
+        post: operations["lookupSlots"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -577,6 +636,56 @@ export interface components {
              * @enum {string}
              */
             object: "list";
+        };
+        /** @description Per local date of a range, whether a search with the same filters finds a table. */
+        AvailabilityCalendar: {
+            /** @description One entry per local date of the range, in date order. */
+            data: components["schemas"]["AvailabilityCalendarDay"][];
+            /**
+             * @description Always `availability_calendar`.
+             * @example availability_calendar
+             * @enum {string}
+             */
+            object: "availability_calendar";
+        };
+        /** @description One local date of an availability calendar. */
+        AvailabilityCalendarDay: {
+            /**
+             * @description How many slots that day the search would list.
+             * @example 6
+             */
+            bookable_slots: number;
+            /**
+             * Format: date
+             * @description The local date (YYYY-MM-DD).
+             * @example 2026-12-04
+             */
+            date: string;
+            /**
+             * @description Earliest local start time (HH:MM) of a bookable slot; null when none.
+             * @example 17:30
+             */
+            first_time: string | null;
+            /**
+             * @description Latest local start time (HH:MM) of a bookable slot; null when none.
+             * @example 22:00
+             */
+            last_time: string | null;
+            /**
+             * Format: date
+             * @description On a `sold_out` or `closed` day, the next date with a bookable slot (looked for up to 62 days after the range); null otherwise, or when there is none.
+             * @example 2026-12-05
+             */
+            next_available_date: string | null;
+            /**
+             * @description `available`: more than 2 bookable slots. `limited`: 1 or 2 bookable slots.
+             *     `sold_out`: slots for the party that have not started exist, none with a table left.
+             *     `closed`: no slot for the party that has not started (closed, a closure, past, or none seats the party).
+             *
+             *     Known values: `available`, `limited`, `sold_out`, `closed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example available
+             */
+            status: string;
         };
         /** @description Why the reservation is cancelled. */
         CancelReservationRequest: {
@@ -1491,6 +1600,56 @@ export interface components {
              */
             object: "list";
         };
+        /** @description Whether one slot is bookable for the party now. */
+        SlotLookup: {
+            price: components["schemas"]["Price"];
+            /**
+             * @description The id asked.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id: string;
+            /**
+             * @description `bookable`: a hold for the party can take a table now (still a snapshot: a hold
+             *     may answer `409 slot_unavailable`). `unavailable`: no table left for you, or the
+             *     slot has started or was withdrawn. `party_size_out_of_range`: the slot does not
+             *     seat the party. `not_found`: no such slot among the venues you may sell.
+             *
+             *     Known values: `bookable`, `unavailable`, `party_size_out_of_range`, `not_found`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example bookable
+             */
+            status: string;
+            /**
+             * @description Tables the party could hold now; 0 unless `status` is `bookable`.
+             * @example 3
+             */
+            tables_left: number;
+        };
+        /** @description One answer per slot id asked, in the order asked. */
+        SlotLookupList: {
+            /** @description The answers, in the order of `slot_ids`. */
+            data: components["schemas"]["SlotLookup"][];
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+        };
+        /** @description Slot ids to check for a party. */
+        SlotLookupRequest: {
+            /**
+             * @description Number of guests.
+             * @example 2
+             */
+            party_size: number;
+            /**
+             * @description Up to 100 slot ids; a repeated id is answered each time.
+             * @example [
+             *       "slot_01jf8x9a1b2c3d4e5f6g7h8j9k"
+             *     ]
+             */
+            slot_ids: string[];
+        };
         /**
          * @description `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
          *
@@ -2320,6 +2479,95 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getAvailabilityCalendar: {
+        parameters: {
+            query: {
+                /** @description First local date (YYYY-MM-DD), inclusive. */
+                from: string;
+                /** @description Last local date (YYYY-MM-DD), inclusive; at most 61 days after `from`. */
+                to: string;
+                /** @description Number of guests. */
+                party_size: number;
+                /** @description Only slots of this venue (a venue you may not sell is a 404). */
+                venue_id?: string;
+                /** @description Only venues in this city (case-insensitive). */
+                city?: string;
+                /** @description Earliest local start time, inclusive (HH:MM, 24-hour). */
+                time_from?: string;
+                /** @description Latest local start time, inclusive (HH:MM, 24-hour). */
+                time_to?: string;
+                /** @description Only standard (free) or prime (paid) slots. */
+                type?: "standard" | "prime";
+            };
+            header?: {
+                /** @description The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per local date of the range, in date order. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    ETag: components["headers"]["ETag"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    Vary: components["headers"]["VaryAuthorization"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailabilityCalendar"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    lookupSlots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlotLookupRequest"];
+            };
+        };
+        responses: {
+            /** @description One answer per id asked, in the order asked. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotLookupList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// CalendarDay is one local date of AvailabilityCalendar: Slots open slots match the
+// query (taking the party, not yet started), Bookable of them have a table left for the
+// partner, starting between FirstTime and LastTime (HH:MM, empty when none is bookable).
+type CalendarDay struct {
+	LocalDate string
+	Slots     int
+	Bookable  int
+	FirstTime string
+	LastTime  string
+}
+
+// AvailabilityCalendar counts, per local date from through to (inclusive, YYYY-MM-DD),
+// the slots that match q (q.LocalDate is ignored) and those bookable, with the same
+// predicates as SearchSlots (tableLeft, slotFilters). Dates without a matching slot are
+// left out. It is one GROUP BY over the same index range a day's search reads.
+func (db *DB) AvailabilityCalendar(ctx context.Context, s Scope, q SlotQuery, from, to string) ([]CalendarDay, error) {
+	text, args := calendarSQL(db.dialect, s, q, from, to)
+	rows, err := db.sql.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, wrap("availability calendar", err)
+	}
+	defer rows.Close()
+	var out []CalendarDay
+	for rows.Next() {
+		var (
+			d           CalendarDay
+			first, last sql.NullString
+		)
+		if err := rows.Scan(&d.LocalDate, &d.Slots, &d.Bookable, &first, &last); err != nil {
+			return nil, wrap("availability calendar", err)
+		}
+		d.FirstTime, d.LastTime = first.String, last.String
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("availability calendar", err)
+	}
+	return out, nil
+}
+
+// AvailabilityCalendarStatement returns the SQL text and arguments of AvailabilityCalendar,
+// not run, for EXPLAIN and the benchmark.
+func (db *DB) AvailabilityCalendarStatement(s Scope, q SlotQuery, from, to string) (string, []any) {
+	return calendarSQL(db.dialect, s, q, from, to)
+}
+
+func calendarSQL(dialect string, s Scope, q SlotQuery, from, to string) (string, []any) {
+	q.LocalDate = ""
+	w := sqlText{dialect: dialect}
+	bookable := func() {
+		w.b.WriteString("CASE WHEN ")
+		w.tableLeft(s.PartnerID, q.Now)
+	}
+	w.b.WriteString("SELECT slots.local_date, COUNT(*), SUM(")
+	bookable()
+	w.b.WriteString(" THEN 1 ELSE 0 END), MIN(")
+	bookable()
+	w.b.WriteString(" THEN slots.local_time END), MAX(")
+	bookable()
+	w.b.WriteString(" THEN slots.local_time END) FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = ")
+	w.arg(slotOpen)
+	w.slotFilters(s, q)
+	w.and("slots.local_date >= ", from)
+	w.and("slots.local_date <= ", to)
+	if day, err := time.Parse(time.DateOnly, to); err == nil && q.VenueID != "" {
+		// A start on local date `to` is before the UTC midnight two days later in every
+		// time zone: a bound the (venue_id, starts_at) index can range over.
+		w.and("slots.starts_at < ", day.AddDate(0, 0, 2))
+	}
+	w.b.WriteString(" GROUP BY slots.local_date ORDER BY slots.local_date")
+	return w.b.String(), w.args
+}
+
+// NextBookableDate returns the first local date after `after`, up to `until` inclusive,
+// with a slot matching q (q.LocalDate is ignored) that has a table left for the partner;
+// "" if there is none.
+func (db *DB) NextBookableDate(ctx context.Context, s Scope, q SlotQuery, after, until string) (string, error) {
+	q.LocalDate = ""
+	w := sqlText{dialect: db.dialect}
+	w.b.WriteString("SELECT slots.local_date FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = ")
+	w.arg(slotOpen)
+	w.b.WriteString(" AND ")
+	w.tableLeft(s.PartnerID, q.Now)
+	w.slotFilters(s, q)
+	w.and("slots.local_date > ", after)
+	w.and("slots.local_date <= ", until)
+	w.b.WriteString(" ORDER BY slots.local_date LIMIT 1")
+	var d string
+	err := db.sql.QueryRowContext(ctx, w.b.String(), w.args...).Scan(&d)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	} else if err != nil {
+		return "", wrap("next bookable date", err)
+	}
+	return d, nil
+}
+
+// SlotStanding is a slot of LookupSlots with whether it is bookable for the party now.
+type SlotStanding struct {
+	Slot
+	Bookable bool
+}
+
+// LookupSlots returns the slots among ids that s may see, each with its venue and whether
+// it is bookable for a party of partySize at now by the predicates of SearchSlots. Unknown
+// ids and those of venues s may not see are left out; the order is not the order asked.
+func (db *DB) LookupSlots(ctx context.Context, s Scope, ids []string, partySize int, now time.Time) ([]SlotStanding, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	w := sqlText{dialect: db.dialect}
+	w.b.WriteString("SELECT slots.id, CASE WHEN slots.status = ")
+	w.arg(slotOpen)
+	w.b.WriteString(" AND ")
+	w.tableLeft(s.PartnerID, now)
+	w.and("slots.party_size_min <= ", partySize)
+	w.and("slots.party_size_max >= ", partySize)
+	w.and("slots.starts_at > ", dbTime(now))
+	w.b.WriteString(" THEN 1 ELSE 0 END FROM slots WHERE slots.id IN (")
+	for i, id := range ids {
+		if i > 0 {
+			w.b.WriteString(", ")
+		}
+		w.arg(id)
+	}
+	w.b.WriteString(")")
+	w.scope(s)
+	rows, err := db.sql.QueryContext(ctx, w.b.String(), w.args...)
+	if err != nil {
+		return nil, wrap("lookup slots", err)
+	}
+	bookable := map[string]bool{}
+	for rows.Next() {
+		var (
+			id string
+			b  int
+		)
+		if err := rows.Scan(&id, &b); err != nil {
+			rows.Close()
+			return nil, wrap("lookup slots", err)
+		}
+		bookable[id] = b == 1
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("lookup slots", err)
+	}
+	if len(bookable) == 0 {
+		return nil, nil
+	}
+	found := make([]string, 0, len(bookable))
+	for id := range bookable {
+		found = append(found, id)
+	}
+	var slots []Slot
+	if err := db.q(ctx).InnerJoins("Venue").Where("slots.id IN ?", found).Order("slots.id").Find(&slots).Error; err != nil {
+		return nil, wrap("lookup slots", err)
+	}
+	out := make([]SlotStanding, 0, len(slots))
+	for _, sl := range slots {
+		out = append(out, SlotStanding{Slot: sl, Bookable: bookable[sl.ID]})
+	}
+	return out, nil
+}
