@@ -86,11 +86,20 @@ func TestFiveCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal("5 get:", err)
 	}
-	booking, ok := got.(*api.ReservationHeaders)
-	if !ok || booking.Response.Status != "confirmed" || booking.Response.ConfirmationCode != confirmed.Response.ConfirmationCode {
-		t.Fatalf("5 get: %T %+v, want the confirmed booking", got, got)
+	booking, ok := got.(*api.GetReservationOKHeaders)
+	if !ok || booking.Response.Status != "confirmed" || booking.Response.ConfirmationCode != confirmed.Response.ConfirmationCode || !booking.ETag.Set {
+		t.Fatalf("5 get: %T %+v, want the confirmed booking with an ETag", got, got)
 	}
 	t.Logf("5 get: %s %s, code %s", booking.Response.ID, booking.Response.Status, booking.Response.ConfirmationCode.Value)
+
+	// Revalidated with its ETag, the unchanged booking is 304 Not Modified.
+	again, err := c.GetReservation(ctx, api.GetReservationParams{ReservationID: hold.ID, IfNoneMatch: booking.ETag})
+	if err != nil {
+		t.Fatal("5 get again:", err)
+	}
+	if _, ok := again.(*api.NotModified); !ok {
+		t.Fatalf("5 get with If-None-Match %s: %T %+v, want 304", booking.ETag.Value, again, again)
+	}
 
 	t.Run("DecodesWhatV1MayAdd", func(t *testing.T) {
 		decodesWhatV1MayAdd(t, base, token, hold.ID)
@@ -123,7 +132,7 @@ func decodesWhatV1MayAdd(t *testing.T, base, token, reservationID string) {
 	if err != nil {
 		t.Fatal("the extended reservation:", err)
 	}
-	r, ok := got.(*api.ReservationHeaders)
+	r, ok := got.(*api.GetReservationOKHeaders)
 	if !ok || r.Response.ID != reservationID || r.Response.Status != "waitlisted" || r.Response.Type != "counter" ||
 		r.Response.VenueSync.Status != "queued" || r.Response.Payment.Value.Provider != "adyen" ||
 		r.Response.Payment.Value.Status != "requires_reauthorization" || r.Response.CancellationPolicy.FeeType != "tiered" {
