@@ -84,6 +84,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		_ = db.sql.Close()
 		return nil, err
 	}
+	// Started only now: its probe reads db.replica, which the line above wrote.
+	go db.replica.run(db)
 	return db, nil
 }
 

@@ -170,7 +170,7 @@ func openReplica(ctx context.Context, primary *DB, cfg Config) (*replica, error)
 		_ = rdb.sql.Close()
 		return nil, err
 	}
-	go rp.run(primary)
+	// Open starts rp.run once the primary handle points at rp: the probe reads it.
 	return rp, nil
 }
 
