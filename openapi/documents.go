@@ -81,38 +81,13 @@ func keepTags(doc map[string]any, keep func(string) bool) {
 // are named, not referred to, and stay.
 func prune(doc map[string]any) {
 	components, _ := doc["components"].(map[string]any)
-	used := map[string]bool{} // "#/components/<kind>/<name>"
-	var queue []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch t := v.(type) {
-		case map[string]any:
-			if ref, ok := t["$ref"].(string); ok && strings.HasPrefix(ref, "#/components/") && !used[ref] {
-				used[ref] = true
-				queue = append(queue, ref)
-			}
-			for _, e := range t {
-				walk(e)
-			}
-		case []any:
-			for _, e := range t {
-				walk(e)
-			}
-		}
-	}
+	var roots []any
 	for key, v := range doc {
 		if key != "components" {
-			walk(v)
+			roots = append(roots, v)
 		}
 	}
-	for len(queue) > 0 {
-		ref := queue[0]
-		queue = queue[1:]
-		kind, name, _ := strings.Cut(strings.TrimPrefix(ref, "#/components/"), "/")
-		if byName, ok := components[kind].(map[string]any); ok {
-			walk(byName[name])
-		}
-	}
+	used := reachable(components, roots)
 	for kind, v := range components {
 		if kind == "securitySchemes" {
 			continue
@@ -123,6 +98,36 @@ func prune(doc map[string]any) {
 			delete(components, kind)
 		}
 	}
+}
+
+// reachable names the components ("#/components/<kind>/<name>") that roots refer to,
+// directly or through other components.
+func reachable(components map[string]any, roots []any) map[string]bool {
+	seen := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			if ref, ok := t["$ref"].(string); ok && strings.HasPrefix(ref, "#/components/") && !seen[ref] {
+				seen[ref] = true
+				kind, name, _ := strings.Cut(strings.TrimPrefix(ref, "#/components/"), "/")
+				if byName, ok := components[kind].(map[string]any); ok {
+					walk(byName[name])
+				}
+			}
+			for _, e := range t {
+				walk(e)
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	for _, r := range roots {
+		walk(r)
+	}
+	return seen
 }
 
 // OpenEnumKey marks, in the source, an enum whose answers may gain values within v1
@@ -237,33 +242,6 @@ func describeOpen(description any, values []any) string {
 // payloads and callbacks reach the others.
 func requestOnlySchemas(doc map[string]any) map[string]bool {
 	components, _ := doc["components"].(map[string]any)
-	reach := func(roots []any) map[string]bool {
-		seen := map[string]bool{} // "#/components/<kind>/<name>"
-		var walk func(v any)
-		walk = func(v any) {
-			switch t := v.(type) {
-			case map[string]any:
-				if ref, ok := t["$ref"].(string); ok && strings.HasPrefix(ref, "#/components/") && !seen[ref] {
-					seen[ref] = true
-					kind, name, _ := strings.Cut(strings.TrimPrefix(ref, "#/components/"), "/")
-					if byName, ok := components[kind].(map[string]any); ok {
-						walk(byName[name])
-					}
-				}
-				for _, e := range t {
-					walk(e)
-				}
-			case []any:
-				for _, e := range t {
-					walk(e)
-				}
-			}
-		}
-		for _, r := range roots {
-			walk(r)
-		}
-		return seen
-	}
 	var requests, answers []any
 	for _, item := range doc["paths"].(map[string]any) {
 		item, _ := item.(map[string]any)
@@ -276,9 +254,9 @@ func requestOnlySchemas(doc map[string]any) map[string]bool {
 		}
 	}
 	answers = append(answers, doc["x-webhooks"])
-	fromAnswers := reach(answers)
+	fromAnswers := reachable(components, answers)
 	only := map[string]bool{}
-	for ref := range reach(requests) {
+	for ref := range reachable(components, requests) {
 		if name, ok := strings.CutPrefix(ref, "#/components/schemas/"); ok && !fromAnswers[ref] {
 			only[name] = true
 		}
