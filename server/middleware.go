@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
 	"github.com/prima-dining/partner-api/internal/access"
@@ -96,7 +97,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		route, pathParams, err := s.router.FindRoute(req)
+		route, pathParams, err := s.findRoute(c)
 		if err != nil {
 			return next(c)
 		}
@@ -163,6 +164,29 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// findRoute is the operation of the request and its path parameters: the one Echo routed
+// it to when the document has it, else whatever the document's router matches (nothing,
+// for the docs and unknown routes).
+func (s *Server) findRoute(c echo.Context) (*routers.Route, map[string]string, error) {
+	route, ok := s.routes[c.Request().Method+" "+c.Path()]
+	if !ok {
+		return s.router.FindRoute(c.Request())
+	}
+	names := c.ParamNames()
+	params := make(map[string]string, len(names))
+	for i, name := range names {
+		v := c.ParamValues()[i]
+		if strings.IndexByte(v, '%') >= 0 {
+			// Echo matches the escaped path; the document's router gave decoded values.
+			if u, err := url.PathUnescape(v); err == nil {
+				v = u
+			}
+		}
+		params[name] = v
+	}
+	return route, params, nil
 }
 
 // readBody reads the whole body, up to the limit, and puts it back for the handler.

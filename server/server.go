@@ -104,6 +104,7 @@ type Server struct {
 	deps   Deps
 	log    *slog.Logger
 	router routers.Router
+	routes map[string]*routers.Route // by "METHOD /echo/:template" (routeIndex)
 	// specJSON is the partner document served (with or without the sandbox);
 	// operatorJSON the operator API's; specYAML the partner document as YAML.
 	specJSON, operatorJSON, specYAML []byte
@@ -164,7 +165,7 @@ func New(deps Deps) (*echo.Echo, error) {
 		// The sandbox is not mounted with a real gateway, so it is not advertised either.
 		s.specJSON = sp.partnerWithoutSandbox
 	}
-	s.router, s.apiVersion, s.sunsets = sp.router, sp.version, sp.sunsets
+	s.router, s.routes, s.apiVersion, s.sunsets = sp.router, sp.routes, sp.version, sp.sunsets
 
 	e := echo.New()
 	e.HideBanner = true
@@ -252,6 +253,45 @@ type spec struct {
 	// servers is the documents' servers list as encoded in each of them: the served
 	// documents put the serving server before it (servedSpec).
 	servers []byte
+	// routes are the document's operations by method and Echo route template, so a
+	// request Echo has routed finds its operation without matching the path again.
+	routes map[string]*routers.Route
+}
+
+// routeIndex maps "METHOD /echo/:template" to each operation of doc: Echo's router has
+// already matched the path (gen.RegisterHandlers registers the document's paths with
+// {param} written :param), so the contract needs only a map lookup where the document's
+// own router would run a regular expression per route.
+func routeIndex(doc *openapi3.T) map[string]*routers.Route {
+	out := map[string]*routers.Route{}
+	for path, item := range doc.Paths.Map() {
+		template := echoTemplate(path)
+		for method, op := range item.Operations() {
+			out[method+" "+template] = &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+		}
+	}
+	return out
+}
+
+// echoTemplate writes an OpenAPI path template the way Echo's routes are written.
+func echoTemplate(path string) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(path, '{')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(path[open:], '}')
+		if end < 0 {
+			break
+		}
+		b.WriteString(path[:open])
+		b.WriteByte(':')
+		b.WriteString(path[open+1 : open+end])
+		path = path[open+end+1:]
+	}
+	b.WriteString(path)
+	return b.String()
 }
 
 var parsedSpec = sync.OnceValues(func() (*spec, error) {
@@ -307,6 +347,7 @@ var parsedSpec = sync.OnceValues(func() (*spec, error) {
 	if sp.router, err = gorillamux.NewRouter(doc); err != nil {
 		return nil, fmt.Errorf("server: build router: %w", err)
 	}
+	sp.routes = routeIndex(doc)
 	if sp.sunsets, err = deprecations(doc); err != nil {
 		return nil, err
 	}
