@@ -279,12 +279,73 @@ func (w *sqlText) slotFilters(s Scope, q SlotQuery) {
 	if q.TimeTo != "" {
 		w.and("slots.local_time <= ", q.TimeTo)
 	}
+	w.dayBounds(q)
 	if q.SeatingArea != "" {
 		w.and("slots.seating_area = ", q.SeatingArea)
 	}
 	if q.Type != "" {
 		w.and("slots.type = ", q.Type)
 	}
+}
+
+// dayBounds writes conditions that follow from q's other filters and let one city's day be
+// searched as a range of the ordered city indexes rather than walked from midnight:
+//
+//   - No slot of the city that day seats the party: one probe of the index on
+//     (city_key, local_date, party_size_max), evaluated once (an InitPlan), ends the search
+//     before it reads a row. A prepared statement's generic plan cannot know the party
+//     size, so without it a party no table seats read every slot of the day.
+//   - A time window (PostgreSQL): the window's start and end in each zone the city's
+//     venues use (city_zones, migration 00024) bound starts_at. A wall time L on date d is
+//     the instant midnight + L, less the day's clock change when L is after it; so
+//     min(midnight, next midnight - 24 h) + from is at or before every slot from `from`
+//     on, and max(…) + to at or after every slot up to `to`, across DST days too. The
+//     local_time conditions stay: the bounds only narrow the range read.
+func (w *sqlText) dayBounds(q SlotQuery) {
+	if q.City == "" || q.LocalDate == "" {
+		return
+	}
+	city := strings.ToLower(q.City)
+	if q.PartySize > 0 {
+		w.b.WriteString(" AND ")
+		w.arg(q.PartySize)
+		w.b.WriteString(" <= (SELECT max(p.party_size_max) FROM slots p WHERE p.city_key = ")
+		w.arg(city)
+		w.b.WriteString(" AND p.local_date = ")
+		w.arg(q.LocalDate)
+		w.b.WriteString(")")
+	}
+	if w.dialect != DialectPostgres {
+		return
+	}
+	if q.TimeFrom != "" {
+		w.b.WriteString(" AND slots.starts_at >= (SELECT min(LEAST(")
+		w.zoneMidnights(q.LocalDate)
+		w.b.WriteString(") + (")
+		w.arg(q.TimeFrom)
+		w.b.WriteString("::time - time '00:00')) FROM city_zones z WHERE z.city_key = ")
+		w.arg(city)
+		w.b.WriteString(")")
+	}
+	if q.TimeTo != "" {
+		w.b.WriteString(" AND slots.starts_at <= (SELECT max(GREATEST(")
+		w.zoneMidnights(q.LocalDate)
+		w.b.WriteString(") + (")
+		w.arg(q.TimeTo)
+		w.b.WriteString("::time - time '00:00')) FROM city_zones z WHERE z.city_key = ")
+		w.arg(city)
+		w.b.WriteString(")")
+	}
+}
+
+// zoneMidnights writes the two instants a day's wall times are counted from in zone
+// z.time_zone: its midnight, and its next midnight less 24 hours.
+func (w *sqlText) zoneMidnights(date string) {
+	w.b.WriteString("(")
+	w.arg(date)
+	w.b.WriteString("::date)::timestamp AT TIME ZONE z.time_zone, ((")
+	w.arg(date)
+	w.b.WriteString("::date + 1)::timestamp AT TIME ZONE z.time_zone) - interval '24 hours'")
 }
 
 // sqlText builds a statement with its arguments, in the placeholders of the dialect.

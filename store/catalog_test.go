@@ -421,3 +421,104 @@ func TestSearchSlotsReadsRowsAsGetSlotDoes(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchSlotsDayBoundsKeepEverySlotOfTheWindow searches a city whose venues are in two
+// zones, on the days their clocks change and a day they do not, with time windows around
+// the changes: the starts_at bounds a city search derives from the window (dayBounds) must
+// never drop a slot whose wall time is in it, and a party no slot seats finds nothing.
+func TestSearchSlotsDayBoundsKeepEverySlotOfTheWindow(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ny, paris := venue("ven_ny", "Uptown", "New York", "French"), venue("ven_pa", "Rive", "Paris", "French")
+		nyB, parisB := venue("ven_bny", "Uptown", "Border", "French"), venue("ven_bpa", "Rive", "Border", "French")
+		paris.TimeZone, parisB.TimeZone = "Europe/Paris", "Europe/Paris"
+		venues := []store.Venue{ny, paris, nyB, parisB}
+		mustVenues(t, db, venues...)
+		days := []string{"2030-03-10", "2030-03-31", "2030-06-01", "2030-10-27", "2030-11-03"}
+		var slots []store.Slot
+		city := map[string]string{}
+		for _, v := range venues {
+			city[v.ID] = v.CityKey
+			loc, err := time.LoadLocation(v.TimeZone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, day := range days {
+				d, _ := time.ParseInLocation(time.DateOnly, day, loc)
+				// Every half hour of wall time, both sides of a repeated hour, none of a
+				// skipped one.
+				for at := d; at.Format(time.DateOnly) == day; at = at.Add(30 * time.Minute) {
+					local := at.In(loc)
+					slots = append(slots, store.Slot{
+						ID: fmt.Sprintf("slot_%s_%s", v.ID, at.UTC().Format("20060102T1504")), VenueID: v.ID, StartsAt: at.UTC(),
+						LocalDate: local.Format(time.DateOnly), LocalTime: local.Format("15:04"),
+						DurationMinutes: 90, PartySizeMin: 1, PartySizeMax: 6, SeatingArea: "indoor",
+						Type: "standard", Tables: 1, Status: "open", CreatedAt: t0, UpdatedAt: t0,
+					})
+				}
+			}
+		}
+		mustSlots(t, db, slots...)
+		before := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC) // every slot is ahead
+		windows := [][2]string{{"", ""}, {"00:00", ""}, {"01:30", ""}, {"02:00", "03:00"}, {"02:30", ""}, {"03:00", ""},
+			{"", "01:30"}, {"", "02:30"}, {"01:00", "02:00"}, {"18:00", ""}, {"22:30", "23:30"}}
+		for _, c := range []string{"new york", "paris", "border"} {
+			for _, day := range days {
+				searchDay(t, db, slots, city, c, day, windows, before)
+			}
+		}
+	})
+}
+
+func searchDay(t *testing.T, db *store.DB, slots []store.Slot, city map[string]string, c, day string, windows [][2]string, before time.Time) {
+	t.Helper()
+	for _, w := range windows {
+		var want []string
+		for _, s := range slots {
+			if city[s.VenueID] == c && s.LocalDate == day && (w[0] == "" || s.LocalTime >= w[0]) && (w[1] == "" || s.LocalTime <= w[1]) {
+				want = append(want, s.ID)
+			}
+		}
+		sort.Slice(want, func(i, j int) bool { return slotOrder(slots, want[i], want[j]) })
+		q := store.SlotQuery{City: c, LocalDate: day, PartySize: 2, TimeFrom: w[0], TimeTo: w[1], Now: before}
+		var got []string
+		after := ""
+		for {
+			page, more, err := db.SearchSlots(ctxT(t), all, q, store.Page{Limit: 25, StartingAfter: after})
+			if err != nil {
+				t.Fatalf("%s %s %v: %v", c, day, w, err)
+			}
+			got = append(got, ids(page, slotID)...)
+			if !more {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		if !sameIDs(got, want) {
+			t.Fatalf("%s %s from %q to %q: got %d slots %v\nwant %d %v", c, day, w[0], w[1], len(got), got, len(want), want)
+		}
+	}
+	q := store.SlotQuery{City: c, LocalDate: day, PartySize: 7, Now: before}
+	if got, _, err := db.SearchSlots(ctxT(t), all, q, store.Page{Limit: 10}); err != nil || len(got) != 0 {
+		t.Fatalf("%s %s party of 7: %v %v, want nothing", c, day, ids(got, slotID), err)
+	}
+}
+
+// slotOrder is SearchSlots' order (starts_at, venue, id) for two slot ids of slots.
+func slotOrder(slots []store.Slot, a, b string) bool {
+	find := func(id string) store.Slot {
+		for _, s := range slots {
+			if s.ID == id {
+				return s
+			}
+		}
+		return store.Slot{}
+	}
+	x, y := find(a), find(b)
+	if !x.StartsAt.Equal(y.StartsAt) {
+		return x.StartsAt.Before(y.StartsAt)
+	}
+	if x.VenueID != y.VenueID {
+		return x.VenueID < y.VenueID
+	}
+	return x.ID < y.ID
+}
