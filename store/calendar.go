@@ -213,39 +213,24 @@ func (db *DB) dayCountsServe(ctx context.Context, s Scope, q SlotQuery, from, to
 		return dayCut{}, false, nil
 	}
 	city := strings.ToLower(q.City)
-	rows, err := db.sql.QueryContext(ctx, "SELECT time_zone FROM city_zones WHERE city_key = $1 LIMIT 2", city)
-	if err != nil {
+	// One round trip: the city's zones (two are enough to know it has more than one) and
+	// whether the partner holds a live allocation there in the range.
+	var (
+		zones int
+		zone  sql.NullString
+		held  bool
+	)
+	err := db.sql.QueryRowContext(ctx, "SELECT count(*), min(z.time_zone), EXISTS (SELECT 1 FROM slot_allocations sa "+
+		"JOIN slots ON slots.id = sa.slot_id WHERE sa.partner_id = $1 AND sa.released = false AND sa.release_at > $2 "+
+		"AND slots.city_key = $3 AND slots.local_date >= $4 AND slots.local_date <= $5) "+
+		"FROM (SELECT time_zone FROM city_zones WHERE city_key = $3 LIMIT 2) z",
+		s.PartnerID, dbTime(q.Now), city, from, to).Scan(&zones, &zone, &held)
+	if err != nil || zones != 1 || held {
 		return dayCut{}, false, err
 	}
-	var zones []string
-	for rows.Next() {
-		var z string
-		if err := rows.Scan(&z); err != nil {
-			_ = rows.Close()
-			return dayCut{}, false, err
-		}
-		zones = append(zones, z)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return dayCut{}, false, err
-	}
-	if len(zones) != 1 {
-		return dayCut{}, false, nil
-	}
-	loc, err := time.LoadLocation(zones[0])
+	loc, err := time.LoadLocation(zone.String)
 	if err != nil {
 		return dayCut{}, false, nil //nolint:nilerr // a zone Go does not know: count the slots instead
-	}
-	if s.PartnerID != "" {
-		var held bool
-		err := db.sql.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM slot_allocations sa JOIN slots ON slots.id = sa.slot_id "+
-			"WHERE sa.partner_id = $1 AND sa.released = false AND sa.release_at > $2 AND slots.city_key = $3 "+
-			"AND slots.local_date >= $4 AND slots.local_date <= $5)",
-			s.PartnerID, dbTime(q.Now), city, from, to).Scan(&held)
-		if err != nil || held {
-			return dayCut{}, false, err
-		}
 	}
 	var cut dayCut
 	if !q.Now.IsZero() {

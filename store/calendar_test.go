@@ -96,3 +96,40 @@ func mustExec(t *testing.T, db *store.DB, q string, args ...any) {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
+
+// TestCityCalendarCountsAPartnersOwnAllocation: a slot whose shared tables are gone but
+// whose allocation to one partner has a table left is bookable for that partner only, in
+// the city calendar as in search (the counts are of the shared pool, so a partner with a
+// live allocation in the city is counted from the slots).
+func TestCityCalendarCountsAPartnersOwnAllocation(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		mustVenues(t, db, venue("ven_a", "Alpha", "New York", "French"))
+		mustPartner(t, db, "ptn_own", true)
+		day := time.Date(2030, 6, 1, 22, 0, 0, 0, time.UTC) // 18:00 EDT
+		s := slot("slot_1", "ven_a", day, 2)
+		s.TablesTaken, s.TablesReserved = 1, 1
+		mustSlots(t, db, s, slot("slot_2", "ven_a", day.AddDate(0, 0, 1), 1))
+		mustExec(t, db, "INSERT INTO slot_allocations (id, slot_id, partner_id, tables, tables_taken, release_at, released, created_at, updated_at) "+
+			"VALUES ('alc_1', 'slot_1', 'ptn_own', 1, 0, ?, ?, ?, ?)", day.Add(-time.Hour), false, t0, t0)
+		q := store.SlotQuery{City: "New York", PartySize: 2, Now: t0}
+		for _, c := range []struct {
+			partner  string
+			bookable int
+		}{{"ptn_own", 1}, {"ptn_other", 0}} {
+			scope := store.Scope{PartnerID: c.partner, AllVenues: true}
+			days, err := db.AvailabilityCalendar(ctxT(t), scope, q, "2030-06-01", "2030-06-02")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(days) != 2 || days[0].LocalDate != "2030-06-01" || days[0].Slots != 1 || days[0].Bookable != c.bookable || days[1].Bookable != 1 {
+				t.Fatalf("%s: %+v, want 2030-06-01 with 1 slot, %d bookable, then a bookable day", c.partner, days, c.bookable)
+			}
+			q1 := q
+			q1.LocalDate = "2030-06-01"
+			found, _, err := db.SearchSlots(ctxT(t), scope, q1, store.Page{Limit: 10})
+			if err != nil || len(found) != c.bookable {
+				t.Fatalf("%s: search finds %d (%v), the calendar %d", c.partner, len(found), err, c.bookable)
+			}
+		}
+	})
+}
