@@ -121,7 +121,10 @@ func withClock(now func() time.Time) envOption {
 // newEnv starts the real router on db with the sandbox gateway, and a partner token.
 func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()
-	cfg := envConfig{booking: booking.Config{Logger: quietLogger()}, webhooks: webhooks.EndpointsConfig{AllowPrivate: true}}
+	cfg := envConfig{
+		booking:  booking.Config{Logger: quietLogger(), RenderAvailability: server.AvailabilityEventJSON},
+		webhooks: webhooks.EndpointsConfig{AllowPrivate: true},
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -65,6 +65,36 @@ func (e AvailabilityCalendarObject) Valid() bool {
 	}
 }
 
+// Defines values for AvailabilityUpdateObject.
+const (
+	AvailabilityUpdateObjectAvailabilityUpdate AvailabilityUpdateObject = "availability_update"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityUpdateObject enum.
+func (e AvailabilityUpdateObject) Valid() bool {
+	switch e {
+	case AvailabilityUpdateObjectAvailabilityUpdate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AvailabilityUpdatedEventObject.
+const (
+	AvailabilityUpdatedEventObjectEvent AvailabilityUpdatedEventObject = "event"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityUpdatedEventObject enum.
+func (e AvailabilityUpdatedEventObject) Valid() bool {
+	switch e {
+	case AvailabilityUpdatedEventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelReservationRequestReason.
 const (
 	CancelReservationRequestReasonDuplicate        CancelReservationRequestReason = "duplicate"
@@ -149,6 +179,7 @@ func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 // Defines values for CreateWebhookEndpointRequestEvents.
 const (
 	CreateWebhookEndpointRequestEventsAsterisk                   CreateWebhookEndpointRequestEvents = "*"
+	CreateWebhookEndpointRequestEventsAvailabilityUpdated        CreateWebhookEndpointRequestEvents = "availability.updated"
 	CreateWebhookEndpointRequestEventsPaymentCanceled            CreateWebhookEndpointRequestEvents = "payment.canceled"
 	CreateWebhookEndpointRequestEventsPaymentCaptured            CreateWebhookEndpointRequestEvents = "payment.captured"
 	CreateWebhookEndpointRequestEventsPaymentFailed              CreateWebhookEndpointRequestEvents = "payment.failed"
@@ -166,6 +197,8 @@ const (
 func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	switch e {
 	case CreateWebhookEndpointRequestEventsAsterisk:
+		return true
+	case CreateWebhookEndpointRequestEventsAvailabilityUpdated:
 		return true
 	case CreateWebhookEndpointRequestEventsPaymentCanceled:
 		return true
@@ -663,6 +696,84 @@ type AvailabilityCalendarDay struct {
 	Status string `json:"status"`
 }
 
+// AvailabilityUpdate A slot's availability for you as it stands after its last change.
+type AvailabilityUpdate struct {
+	// Bookable Whether you could hold a table of it now (open, not started, a table left for you).
+	//
+	// Example: true
+	Bookable bool `json:"bookable"`
+
+	// ChangedAt When the slot last changed; orders the events of one slot.
+	//
+	// Example: 2026-11-22T10:05:11Z
+	ChangedAt time.Time `json:"changed_at"`
+
+	// Object Always `availability_update`.
+	//
+	// Example: availability_update
+	Object AvailabilityUpdateObject `json:"object"`
+
+	// Slot A bookable time at a venue. Each reservation takes one of its tables.
+	Slot Slot `json:"slot"`
+
+	// SlotId The slot.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// TablesLeft Tables you could hold now (your own allocation included); 0 when not bookable.
+	//
+	// Example: 1
+	TablesLeft int `json:"tables_left"`
+
+	// VenueId Its venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// AvailabilityUpdateObject Always `availability_update`.
+//
+// Example: availability_update
+type AvailabilityUpdateObject string
+
+// AvailabilityUpdatedEvent The body of an `availability.updated` delivery. `id` equals the `webhook-id` header
+// and stays the same when a delivery is retried.
+type AvailabilityUpdatedEvent struct {
+	// CreatedAt When the event was made (at most a second after `data.object.changed_at`, plus the pacing of the slot's events).
+	//
+	// Example: 2026-11-22T10:05:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Data The slot's availability.
+	Data struct {
+		// Object A slot's availability for you as it stands after its last change.
+		Object AvailabilityUpdate `json:"object"`
+	} `json:"data"`
+
+	// Id Unique id of this delivery, also sent as `webhook-id`.
+	//
+	// Example: msg_01jf8z5f6g7h8j9k0m1n2p3q4r
+	Id string `json:"id"`
+
+	// Object Always `event`.
+	//
+	// Example: event
+	Object AvailabilityUpdatedEventObject `json:"object"`
+
+	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
+	//
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: reservation.confirmed
+	Type EventType `json:"type"`
+}
+
+// AvailabilityUpdatedEventObject Always `event`.
+//
+// Example: event
+type AvailabilityUpdatedEventObject string
+
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
 	// Reason Why the reservation is cancelled.
@@ -815,7 +926,7 @@ type CreateReservationRequest struct {
 
 // CreateWebhookEndpointRequest Where to send events, and which.
 type CreateWebhookEndpointRequest struct {
-	// Events The event types to receive; `*` for all.
+	// Events The event types to receive; `*` for all but `availability.updated`, which is sent only to endpoints that name it.
 	//
 	// Example: ["reservation.confirmed","reservation.cancelled"]
 	Events []CreateWebhookEndpointRequestEvents `json:"events"`
@@ -932,7 +1043,7 @@ type Event struct {
 
 	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`
@@ -945,7 +1056,7 @@ type EventObject string
 
 // EventType What happened. See the webhooks guide (`/docs/guides/webhooks`).
 //
-// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: reservation.confirmed
 type EventType = string

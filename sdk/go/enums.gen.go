@@ -49,6 +49,7 @@ const (
 	EventTypePaymentRefunded            EventType = "payment.refunded"
 	EventTypePaymentFailed              EventType = "payment.failed"
 	EventTypePaymentCanceled            EventType = "payment.canceled"
+	EventTypeAvailabilityUpdated        EventType = "availability.updated"
 )
 
 // The known values of PaymentIntentStatus, an open enum: v1 may add values, so compare with these and do not act on others.

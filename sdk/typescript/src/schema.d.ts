@@ -687,6 +687,70 @@ export interface components {
              */
             status: string;
         };
+        /** @description A slot's availability for you as it stands after its last change. */
+        AvailabilityUpdate: {
+            /**
+             * @description Whether you could hold a table of it now (open, not started, a table left for you).
+             * @example true
+             */
+            bookable: boolean;
+            /**
+             * Format: date-time
+             * @description When the slot last changed; orders the events of one slot.
+             * @example 2026-11-22T10:05:11Z
+             */
+            changed_at: string;
+            /**
+             * @description Always `availability_update`.
+             * @example availability_update
+             * @enum {string}
+             */
+            object: "availability_update";
+            slot: components["schemas"]["Slot"];
+            /**
+             * @description The slot.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id: string;
+            /**
+             * @description Tables you could hold now (your own allocation included); 0 when not bookable.
+             * @example 1
+             */
+            tables_left: number;
+            /**
+             * @description Its venue.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id: string;
+        };
+        /**
+         * @description The body of an `availability.updated` delivery. `id` equals the `webhook-id` header
+         *     and stays the same when a delivery is retried.
+         */
+        AvailabilityUpdatedEvent: {
+            /**
+             * Format: date-time
+             * @description When the event was made (at most a second after `data.object.changed_at`, plus the pacing of the slot's events).
+             * @example 2026-11-22T10:05:12Z
+             */
+            created_at: string;
+            /** @description The slot's availability. */
+            data: {
+                object: components["schemas"]["AvailabilityUpdate"];
+            };
+            /**
+             * @description Unique id of this delivery, also sent as `webhook-id`.
+             * @example msg_01jf8z5f6g7h8j9k0m1n2p3q4r
+             */
+            id: string;
+            /**
+             * @description Always `event`.
+             * @example event
+             * @enum {string}
+             */
+            object: "event";
+            type: components["schemas"]["EventType"];
+        };
         /** @description Why the reservation is cancelled. */
         CancelReservationRequest: {
             /**
@@ -831,13 +895,13 @@ export interface components {
         /** @description Where to send events, and which. */
         CreateWebhookEndpointRequest: {
             /**
-             * @description The event types to receive; `*` for all.
+             * @description The event types to receive; `*` for all but `availability.updated`, which is sent only to endpoints that name it.
              * @example [
              *       "reservation.confirmed",
              *       "reservation.cancelled"
              *     ]
              */
-            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
+            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated")[];
             /**
              * @description An http(s) URL on the public internet.
              * @example https://partner.example/hooks/prima
@@ -948,7 +1012,7 @@ export interface components {
         /**
          * @description What happened. See the webhooks guide (`/docs/guides/webhooks`).
          *
-         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
          * @example reservation.confirmed
          */
         EventType: string;
