@@ -300,6 +300,7 @@ const (
 	CreateWebhookEndpointRequestEventsReservationNoShow          CreateWebhookEndpointRequestEvents = "reservation.no_show"
 	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
+	CreateWebhookEndpointRequestEventsWatchMatched               CreateWebhookEndpointRequestEvents = "watch.matched"
 )
 
 // Valid indicates whether the value is a known member of the CreateWebhookEndpointRequestEvents enum.
@@ -330,6 +331,8 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	case CreateWebhookEndpointRequestEventsReservationUpdated:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationVenueSyncFailed:
+		return true
+	case CreateWebhookEndpointRequestEventsWatchMatched:
 		return true
 	default:
 		return false
@@ -422,6 +425,7 @@ const (
 	EventTypeReservationNoShow          EventType = "reservation.no_show"
 	EventTypeReservationUpdated         EventType = "reservation.updated"
 	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
+	EventTypeWatchMatched               EventType = "watch.matched"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
@@ -450,6 +454,8 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationUpdated:
 		return true
 	case EventTypeReservationVenueSyncFailed:
+		return true
+	case EventTypeWatchMatched:
 		return true
 	default:
 		return false
@@ -803,31 +809,31 @@ func (e ReservationPaymentPurpose) Valid() bool {
 
 // Defines values for ReservationStatus.
 const (
-	Cancelled ReservationStatus = "cancelled"
-	Completed ReservationStatus = "completed"
-	Confirmed ReservationStatus = "confirmed"
-	Expired   ReservationStatus = "expired"
-	Held      ReservationStatus = "held"
-	NoShow    ReservationStatus = "no_show"
-	Released  ReservationStatus = "released"
+	ReservationStatusCancelled ReservationStatus = "cancelled"
+	ReservationStatusCompleted ReservationStatus = "completed"
+	ReservationStatusConfirmed ReservationStatus = "confirmed"
+	ReservationStatusExpired   ReservationStatus = "expired"
+	ReservationStatusHeld      ReservationStatus = "held"
+	ReservationStatusNoShow    ReservationStatus = "no_show"
+	ReservationStatusReleased  ReservationStatus = "released"
 )
 
 // Valid indicates whether the value is a known member of the ReservationStatus enum.
 func (e ReservationStatus) Valid() bool {
 	switch e {
-	case Cancelled:
+	case ReservationStatusCancelled:
 		return true
-	case Completed:
+	case ReservationStatusCompleted:
 		return true
-	case Confirmed:
+	case ReservationStatusConfirmed:
 		return true
-	case Expired:
+	case ReservationStatusExpired:
 		return true
-	case Held:
+	case ReservationStatusHeld:
 		return true
-	case NoShow:
+	case ReservationStatusNoShow:
 		return true
-	case Released:
+	case ReservationStatusReleased:
 		return true
 	default:
 		return false
@@ -1050,6 +1056,78 @@ func (e VenueSyncStatus) Valid() bool {
 	case Pending:
 		return true
 	case Synced:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WatchObject.
+const (
+	WatchObjectWatch WatchObject = "watch"
+)
+
+// Valid indicates whether the value is a known member of the WatchObject enum.
+func (e WatchObject) Valid() bool {
+	switch e {
+	case WatchObjectWatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WatchListObject.
+const (
+	WatchListObjectList WatchListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the WatchListObject enum.
+func (e WatchListObject) Valid() bool {
+	switch e {
+	case WatchListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WatchMatchedEventObject.
+const (
+	WatchMatchedEventObjectEvent WatchMatchedEventObject = "event"
+)
+
+// Valid indicates whether the value is a known member of the WatchMatchedEventObject enum.
+func (e WatchMatchedEventObject) Valid() bool {
+	switch e {
+	case WatchMatchedEventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WatchStatus.
+const (
+	WatchStatusActive    WatchStatus = "active"
+	WatchStatusCancelled WatchStatus = "cancelled"
+	WatchStatusExpired   WatchStatus = "expired"
+	WatchStatusHeld      WatchStatus = "held"
+	WatchStatusMatched   WatchStatus = "matched"
+)
+
+// Valid indicates whether the value is a known member of the WatchStatus enum.
+func (e WatchStatus) Valid() bool {
+	switch e {
+	case WatchStatusActive:
+		return true
+	case WatchStatusCancelled:
+		return true
+	case WatchStatusExpired:
+		return true
+	case WatchStatusHeld:
+		return true
+	case WatchStatusMatched:
 		return true
 	default:
 		return false
@@ -1892,6 +1970,62 @@ type CreateVenueRequest struct {
 	//
 	// Example: America/New_York
 	TimeZone string `json:"time_zone"`
+}
+
+// CreateWatchRequest What to watch for. Give `venue_id` or `city`, not both.
+type CreateWatchRequest struct {
+	// AutoHold Hold the table for the guest when one frees up.
+	//
+	// Example: true
+	AutoHold *bool `json:"auto_hold,omitempty"`
+
+	// City Every venue you may sell in this city.
+	//
+	// Example: New York
+	City *string `json:"city,omitempty"`
+
+	// Date The venue-local date; today or later.
+	//
+	// Example: 2026-12-04
+	Date openapi_types.Date `json:"date"`
+
+	// Guest The person the table is booked for. Shared with the venue only.
+	Guest Guest `json:"guest"`
+
+	// Notes Requests for the venue, passed to the hold.
+	//
+	// Example: Anniversary, window table if possible.
+	Notes *string `json:"notes,omitempty"`
+
+	// PartnerReference Your own reference, passed to the hold.
+	//
+	// Example: order-88412
+	PartnerReference *string `json:"partner_reference,omitempty"`
+
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// TimeFrom A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeFrom LocalTime `json:"time_from"`
+
+	// TimeTo A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeTo LocalTime `json:"time_to"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type *SlotType `json:"type,omitempty"`
+
+	// VenueId A venue you may sell.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId *string `json:"venue_id,omitempty"`
 }
 
 // CreateWebhookEndpointRequest Where to send events, and which.
@@ -3697,6 +3831,166 @@ type VenueSync struct {
 // Example: synced
 type VenueSyncStatus string
 
+// Watch A request to be told, or to hold a table, when a matching table frees up.
+type Watch struct {
+	// AutoHold Whether PRIMA holds the table when one frees up.
+	//
+	// Example: true
+	AutoHold bool `json:"auto_hold"`
+
+	// CancelledAt When you cancelled it.
+	CancelledAt *time.Time `json:"cancelled_at"`
+
+	// City The city watched (every venue in it you may sell); null for a venue watch.
+	City *string `json:"city"`
+
+	// CreatedAt When it was made; the oldest matching watch is served first.
+	//
+	// Example: 2026-11-22T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Date The venue-local date.
+	//
+	// Example: 2026-12-04
+	Date openapi_types.Date `json:"date"`
+
+	// ExpiresAt When the window ends; an active watch expires then.
+	//
+	// Example: 2026-12-05T02:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Guest The person the table is booked for. Shared with the venue only.
+	Guest Guest `json:"guest"`
+
+	// Id Unique id, prefixed `wat_`.
+	//
+	// Example: wat_01jf8z7a8b9c0d1e2f3g4h5j6k
+	Id string `json:"id"`
+
+	// MatchedAt When it matched.
+	MatchedAt *time.Time `json:"matched_at"`
+
+	// Notes Passed to the hold.
+	//
+	// Example: Anniversary, window table if possible.
+	Notes string `json:"notes"`
+
+	// Object Always `watch`.
+	//
+	// Example: watch
+	Object WatchObject `json:"object"`
+
+	// PartnerReference Your own reference; passed to the hold.
+	//
+	// Example: order-88412
+	PartnerReference string `json:"partner_reference"`
+
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// ReservationId The hold made for the guest (`auto_hold`), once held.
+	ReservationId *string `json:"reservation_id"`
+
+	// SlotId The slot that freed up, once matched or held.
+	SlotId *string `json:"slot_id"`
+
+	// Status `active`: waiting for a table; `matched`: a table freed up and you were told
+	// (`slot_id`); `held`: a table freed up and was held for the guest
+	// (`reservation_id`); `expired`: the window passed; `cancelled`: you cancelled it.
+	//
+	//
+	// Example: active
+	Status WatchStatus `json:"status"`
+
+	// TimeFrom A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeFrom LocalTime `json:"time_from"`
+
+	// TimeTo A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeTo LocalTime `json:"time_to"`
+
+	// Type Only slots of this type (`standard` or `prime`); null for any.
+	Type *string `json:"type"`
+
+	// VenueId The venue watched; null for a city watch.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId *string `json:"venue_id"`
+}
+
+// WatchObject Always `watch`.
+//
+// Example: watch
+type WatchObject string
+
+// WatchList A page of watches.
+type WatchList struct {
+	// Data The watches of this page.
+	Data []Watch `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object WatchListObject `json:"object"`
+}
+
+// WatchListObject Always `list`.
+//
+// Example: list
+type WatchListObject string
+
+// WatchMatchedEvent The body of a `watch.matched` delivery. `id` equals the `webhook-id` header and
+// stays the same when a delivery is retried.
+type WatchMatchedEvent struct {
+	// CreatedAt When the watch matched.
+	//
+	// Example: 2026-12-01T18:42:10Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Data The watch.
+	Data struct {
+		// Object A request to be told, or to hold a table, when a matching table frees up.
+		Object Watch `json:"object"`
+	} `json:"data"`
+
+	// Id Unique id of this delivery, also sent as `webhook-id`.
+	//
+	// Example: msg_01jf8z9b0c1d2e3f4g5h6j7k8m
+	Id string `json:"id"`
+
+	// Object Always `event`.
+	//
+	// Example: event
+	Object WatchMatchedEventObject `json:"object"`
+
+	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
+	//
+	// Example: reservation.confirmed
+	Type EventType `json:"type"`
+}
+
+// WatchMatchedEventObject Always `event`.
+//
+// Example: event
+type WatchMatchedEventObject string
+
+// WatchStatus `active`: waiting for a table; `matched`: a table freed up and you were told
+// (`slot_id`); `held`: a table freed up and was held for the guest
+// (`reservation_id`); `expired`: the window passed; `cancelled`: you cancelled it.
+//
+// Example: active
+type WatchStatus string
+
 // WebhookEndpoint A URL that receives events.
 type WebhookEndpoint struct {
 	// CreatedAt When it was created.
@@ -3807,6 +4101,9 @@ type StartingAfter = string
 
 // VenueId Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 type VenueId = string
+
+// WatchId Example: wat_01jf8z7a8b9c0d1e2f3g4h5j6k
+type WatchId = string
 
 // BadGateway The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
 type BadGateway = ErrorResponse
@@ -4123,6 +4420,30 @@ type GetVenueParams struct {
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
+// ListWatchesParams defines parameters for ListWatches.
+type ListWatchesParams struct {
+	// Status Only watches in this status.
+	Status *WatchStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// CreateWatchParams defines parameters for CreateWatch.
+type CreateWatchParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// CancelWatchParams defines parameters for CancelWatch.
+type CancelWatchParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpointParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -4176,6 +4497,9 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// CreateWatchJSONRequestBody defines body for CreateWatch for application/json ContentType.
+type CreateWatchJSONRequestBody = CreateWatchRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
@@ -4299,6 +4623,18 @@ type ServerInterface interface {
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
 	GetVenue(ctx echo.Context, venueId VenueId, params GetVenueParams) error
+	// ListWatches List watches
+	// (GET /v1/watches)
+	ListWatches(ctx echo.Context, params ListWatchesParams) error
+	// CreateWatch Watch for a table
+	// (POST /v1/watches)
+	CreateWatch(ctx echo.Context, params CreateWatchParams) error
+	// GetWatch Retrieve a watch
+	// (GET /v1/watches/{watch_id})
+	GetWatch(ctx echo.Context, watchId WatchId) error
+	// CancelWatch Cancel a watch
+	// (POST /v1/watches/{watch_id}/cancel)
+	CancelWatch(ctx echo.Context, watchId WatchId, params CancelWatchParams) error
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook_endpoints)
 	ListWebhookEndpoints(ctx echo.Context) error
@@ -5526,6 +5862,123 @@ func (w *ServerInterfaceWrapper) GetVenue(ctx echo.Context) error {
 	return err
 }
 
+// ListWatches converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWatches(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWatchesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWatches(ctx, params)
+	return err
+}
+
+// CreateWatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWatch(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWatchParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWatch(ctx, params)
+	return err
+}
+
+// GetWatch converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "watch_id" -------------
+	var watchId WatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "watch_id", ctx.Param("watch_id"), &watchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter watch_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWatch(ctx, watchId)
+	return err
+}
+
+// CancelWatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelWatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "watch_id" -------------
+	var watchId WatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "watch_id", ctx.Param("watch_id"), &watchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter watch_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelWatchParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelWatch(ctx, watchId, params)
+	return err
+}
+
 // ListWebhookEndpoints converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
 	var err error
@@ -5672,6 +6125,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/finalize", wrapper.FinalizeReservation, options.OperationMiddlewares["finalizeReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
+	router.GET(options.BaseURL+"/v1/watches", wrapper.ListWatches, options.OperationMiddlewares["listWatches"]...)
+	router.POST(options.BaseURL+"/v1/watches", wrapper.CreateWatch, options.OperationMiddlewares["createWatch"]...)
+	router.GET(options.BaseURL+"/v1/watches/:watch_id", wrapper.GetWatch, options.OperationMiddlewares["getWatch"]...)
+	router.POST(options.BaseURL+"/v1/watches/:watch_id/cancel", wrapper.CancelWatch, options.OperationMiddlewares["cancelWatch"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
 	router.GET(options.BaseURL+"/v1/tokens/current", wrapper.GetCurrentToken, options.OperationMiddlewares["getCurrentToken"]...)
 	router.GET(options.BaseURL+"/v1/audit_events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
@@ -14504,6 +14961,1036 @@ func (response GetVenuedefaultJSONResponse) VisitGetVenueResponse(w http.Respons
 	return err
 }
 
+type ListWatchesRequestObject struct {
+	Params ListWatchesParams
+}
+
+type ListWatchesResponseObject interface {
+	VisitListWatchesResponse(w http.ResponseWriter) error
+}
+
+type ListWatches200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListWatches200JSONResponse struct {
+	Body    WatchList
+	Headers ListWatches200ResponseHeaders
+}
+
+func (response ListWatches200JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListWatches400JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListWatches401JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWatches403JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListWatches404JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListWatches429JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListWatches500JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListWatches503JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatchesdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListWatchesdefaultJSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatchRequestObject struct {
+	Params CreateWatchParams
+	Body   *CreateWatchJSONRequestBody
+}
+
+type CreateWatchResponseObject interface {
+	VisitCreateWatchResponse(w http.ResponseWriter) error
+}
+
+type CreateWatch201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateWatch201JSONResponse struct {
+	Body    Watch
+	Headers CreateWatch201ResponseHeaders
+}
+
+func (response CreateWatch201JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateWatch400JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateWatch401JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateWatch403JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateWatch404JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateWatch409JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateWatch413JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateWatch415JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateWatch422JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateWatch429JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateWatch500JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateWatch503JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatchdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateWatchdefaultJSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatchRequestObject struct {
+	WatchId WatchId `json:"watch_id"`
+}
+
+type GetWatchResponseObject interface {
+	VisitGetWatchResponse(w http.ResponseWriter) error
+}
+
+type GetWatch200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetWatch200JSONResponse struct {
+	Body    Watch
+	Headers GetWatch200ResponseHeaders
+}
+
+func (response GetWatch200JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetWatch400JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetWatch401JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWatch403JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWatch404JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetWatch429JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetWatch500JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetWatch503JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatchdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetWatchdefaultJSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatchRequestObject struct {
+	WatchId WatchId `json:"watch_id"`
+	Params  CancelWatchParams
+}
+
+type CancelWatchResponseObject interface {
+	VisitCancelWatchResponse(w http.ResponseWriter) error
+}
+
+type CancelWatch200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CancelWatch200JSONResponse struct {
+	Body    Watch
+	Headers CancelWatch200ResponseHeaders
+}
+
+func (response CancelWatch200JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelWatch400JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelWatch401JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelWatch403JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelWatch404JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CancelWatch409JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CancelWatch413JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CancelWatch415JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CancelWatch422JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CancelWatch429JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CancelWatch500JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CancelWatch503JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatchdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CancelWatchdefaultJSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 }
 
@@ -15459,6 +16946,18 @@ type StrictServerInterface interface {
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
 	GetVenue(ctx context.Context, request GetVenueRequestObject) (GetVenueResponseObject, error)
+	// ListWatches List watches
+	// (GET /v1/watches)
+	ListWatches(ctx context.Context, request ListWatchesRequestObject) (ListWatchesResponseObject, error)
+	// CreateWatch Watch for a table
+	// (POST /v1/watches)
+	CreateWatch(ctx context.Context, request CreateWatchRequestObject) (CreateWatchResponseObject, error)
+	// GetWatch Retrieve a watch
+	// (GET /v1/watches/{watch_id})
+	GetWatch(ctx context.Context, request GetWatchRequestObject) (GetWatchResponseObject, error)
+	// CancelWatch Cancel a watch
+	// (POST /v1/watches/{watch_id}/cancel)
+	CancelWatch(ctx context.Context, request CancelWatchRequestObject) (CancelWatchResponseObject, error)
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook_endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -16740,6 +18239,130 @@ func (sh *strictHandler) GetVenue(ctx echo.Context, venueId VenueId, params GetV
 	return nil
 }
 
+// ListWatches operation middleware
+func (sh *strictHandler) ListWatches(ctx echo.Context, params ListWatchesParams) error {
+	var request ListWatchesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWatches(ctx.Request().Context(), request.(ListWatchesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWatches")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWatchesResponseObject); ok {
+		return validResponse.VisitListWatchesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWatch operation middleware
+func (sh *strictHandler) CreateWatch(ctx echo.Context, params CreateWatchParams) error {
+	var request CreateWatchRequestObject
+
+	request.Params = params
+
+	var body CreateWatchJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWatch(ctx.Request().Context(), request.(CreateWatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWatchResponseObject); ok {
+		return validResponse.VisitCreateWatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWatch operation middleware
+func (sh *strictHandler) GetWatch(ctx echo.Context, watchId WatchId) error {
+	var request GetWatchRequestObject
+
+	request.WatchId = watchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWatch(ctx.Request().Context(), request.(GetWatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWatchResponseObject); ok {
+		return validResponse.VisitGetWatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelWatch operation middleware
+func (sh *strictHandler) CancelWatch(ctx echo.Context, watchId WatchId, params CancelWatchParams) error {
+	var request CancelWatchRequestObject
+
+	request.WatchId = watchId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelWatch(ctx.Request().Context(), request.(CancelWatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelWatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelWatchResponseObject); ok {
+		return validResponse.VisitCancelWatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWebhookEndpoints operation middleware
 func (sh *strictHandler) ListWebhookEndpoints(ctx echo.Context) error {
 	var request ListWebhookEndpointsRequestObject
@@ -16889,491 +18512,529 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2Nchu3kjcO3wqKz74VaZ8RRVKSP6jaqtWxncRP7NjHck42a/nlQDOgiKMhwAwwohmvq/Zq9sL2Sv6F",
-	"bmAG80UOKTl2Em1tnVjDGXw2+gvdv/7Yi+R8IQUTWvXGH3vsA50vEgb/PksSGVHNpTB/qWw+p+mqN+69",
-	"XUqi6WXCFLlmC02mMiWULGiqBUt7Qe+GJhkzn0Qpo5rFE6p7495oMHpwMBwejEZvh4PxwPz/f/aCHo97",
-	"4x5Noslg+M/pow+j6OH8RDxYPPz1UfpYDfTwZrTsBT15+U8WaXgzH1PQs11OoI2FFtjGb0M6ujyKjuMT",
-	"9mD68OrR7PE/B9e9oJeyhFHF/NGMDgajt8PH4yM3GvtO3BtPaaJY0FOJ1Ng+/AsH+ZgOL0fRUXzMTqYP",
-	"rh7OHv3zsekA16Q3Hrl/TjS9ZqI3Hnz6FPTOspjrZzdM6Bdc6fKKvhKMTLmgCf+N+QsYU01743cfe1HC",
-	"mdATGscpDP6oP+gPh0f9h72gF2cpLMhkrnrj4ah/4hY1i9cvCI/ZfCE1E9Fqcs3MOB5Mh9GIPmYHJ5cP",
-	"44Nj9mh68JgOLg+G0Sg+YsfTE/rgshf05kzPpOni9avzt6XdMXOcMDNJ8ziKsjTdsP8p+zVjyq5xyn5d",
-	"TwepzDTrjXuHN8PDlCmW3sDU1eHY+2vC40NvNZWmOjPbMhgEPS2vmcDOtLxetz6f3ge9GVWTuUxZTg75",
-	"TBOzh7CtN5Qn9JInXK9+WsSG3mGTyxtMvbf6Gb7W9aScjIcjs1JIDB/zMXzsXUp5bQitN9ZpxoJeNKPi",
-	"qr2V4X+W9sob0gSH1EN6hwFREbEkwfVcyIRHK/N4ythkwdIIJngyCOCBXi3MnrjnQW+aMjbJhObJZCaz",
-	"VE0u2RRWcXQceIvybcoY8Tsi8A0ZHRP4jOBnRM8Y8bb3lNCpZinRM6rJyeD/R+QUXlmkbEF5TOhcZkIT",
-	"jtyp3/vkHxEuMs3gnAyCHhOxqrCD47ejIbKDg8HJeDBwHGrz6Td8KZnAMvrt5b9oPje/ALfx9wFWHHnZ",
-	"aqL4b2wypx964+PyIy6AryxSHgHB4CR744cnhqrhnAmzRb1MGcJaMMMnInkDDLlY8p/On5KHJ/3BgCxY",
-	"Sq7MyTProxjVXFxNaMpob9yLuTB/pVLO8fykur5Ojm3m62R5XsKmujceBj1HFqmZeNC7YcLSOtdmKD+y",
-	"JflFpmbpoowrLszLXNOEU+FW/YaJ9fxAUFjUV0qzlFPyIltQMxI+Z5PfJLR4Nmcpj+jhj2w5ge7Mod2e",
-	"qxfTgnlMugzP9ATvzdWV5TRFy4P5UIwWR78epz4xONZp166RbZhmn8CpeVMcioqEnjHcXELVNYuJlvac",
-	"+TwnZVSZDx0LZvHkcjWxNJH3gSfz75nUrNzHc6F4jIdzyhhZchHLZYmn2e99BlWlU8M+yqRc8A6f3I7q",
-	"5JavWYlV/QoDNWJlmom40nZZRsDMFW7M6jgeXR/Nj8XJ4sGvD9NH6rEe3HiyoxdJMeXpHLh2sQZ2ibi4",
-	"IkIuCXaqSHHKqIjJNWML/9leK8/a7/sLz+LX5ui0bvKZ450sJnDIfCYZkBlNpnZEFVnzp2Lt+RpUGNSR",
-	"YeTDk/HggZF6dvtwzpGMzaRev3l58PCH47//x+PihRbhORofg/DsotC2yZoPC27IzXwqsiQJenjSjM49",
-	"p0DtNKb/bvXvfgSsd8pTpSeWyZ3FhrcltHjyQt6whEaG3hczZHf/dzgajk5OTgbD4yOzPDOZxJOib5Qt",
-	"2H+3EzCXMZ/yqEotRg9fsriZFEpHBHQSRWjKCI0ittAsdsSwlhZgd4WEFeydCcFvWKpougosq0EThPAp",
-	"WUil+GXC+j5X8FryLIWUTZnhQGapZBqz9ODRo+PhqCR/UdDS1dxqcY6HDE8Ghongn5OILnSWGkuh/Nwy",
-	"ngUTMRdXvXH1F/OFFdqo0ysWpcyMeMEn6vLDmt2wr04+PPr+19H8xbLXwFBjFiVcMEvjuNF2LhMuNPwn",
-	"7tKZWZJU3vAYNAlFRXwpP/gcUWVRxJiZz6e8CwXGyv2C+Qu2yNKFVIbgzFlsWcH3RmWDBZigEu+Gsl4z",
-	"20KN6arFFRLPMdZeTZWzmshajvvVqHtOY1MrEcFx1prNFxrtdOCmLE1lmu99QvVUpvMSqzh/c/Do0Wh4",
-	"VNq9lYhQHYB/tC3Gw//sfQKhnkiVpawmwhOpWEwMr+IR29Z5YrZhMk3l3Ot6dOx+0LL6GFY5SmRHZ0tk",
-	"xxwUuuLrlN9QzYhTVH0jfEKnUxZpOOJInGqy5HoWp3QpeuMHdqfseIePrNlgnuFQj/DJdhr2E5TcT/Ec",
-	"x3VFmCuVsZTYg67I3vFgRCKaxhP7KN73111mOpJAZu5nv5s37NfMyNKzqK6QHR08JecsylLTJxF4tBtb",
-	"Tm0rE4rNeB2c50yhTCmZnsmUKxSTZvTNLXs8pWizgybpXqxrkn8V1RGP/72ieK8ofj2K4r2W+JdYrT+s",
-	"iug5RTariDUm+QdQEYefS0WsLAaqiCA02p16S4lOPWU4m54RSgzXAx/TSmYpAT5FeEkz+F1kx9bMd2su",
-	"252Mi4X8mV3OpLx+JuKF5NULmb9Jec3FlfI0H7OOvtGTryHouoZp+bKi7xN/6XnexPugl6VmzWdaL9T4",
-	"8NBOu2/X/9AMTx2aI0Nx3MB59FsJt4ZlDQ0urnDfp2azVSQXTG1rMPjKhXnn4cFgdDAa1G9kN1yOWRLJ",
-	"1Ib+LA0tUhlnoOqSaMaia5lpXwTD3AqyMJPpdqVrm6fRnB2kbEnTWIGcSdmUf7DciE4WVE+Op4/+Dht1",
-	"I69LypVdx/E75AFqnDJqttR3vbtnvrHT+GyZcs16781ePmUJ0yxeS4TGOmH2F6OZXpnj5V//YhvOew5r",
-	"smTrlyRf1CX2PHEdAIV9z2iiZ6sKcSX8ptRvzsDktf0q2WhBzFhybzzUjYfSD+WX78ZEqHw6dJ9+OaOh",
-	"MqKjEl+5NyNubUb81UyI3FnimrfhJ9saFH95Y6J1Ib9C08KIk+2sCsdm/gBWxaCrVWF3wS2KkHpCF4uE",
-	"R3CpXrIrzKtgRfwo9RtG44qMf8mvUJQo4sjeF81GKVMu4uySAvlIs2Tz/DsjQjQxTNGI1ZERkUenJM0E",
-	"+QbULIKvsm8goMQNORNWkUoYqBKvFkycvX7+VEbZnNX1Ia5IbH8ie/Qy5fFVxT3LxVSa/2quE3TOPX95",
-	"Rl4jvyVnr58DCcAge+PesD/oD8yA5IIJuuC9ce+oP+gfAQPWMzPlT96wfjl7+WLbIbmmxwRavhBmhOML",
-	"QQgMcUxqIzS/2SGOybD/sD+4ED0cREq1TDv5aS/RgCnt4kbf5e4qx++iTnTTENoDrRqk92YZfXtrY6Mk",
-	"bxFIDQ4uJ3mqUqPZn3bv+fmTeH7cyT+30Zf+kbfxgYVRWD+gjwa3i1I8GlajFEfDSpBVS5Tig25RilYl",
-	"awlTLFhZOVBxeDJwkYruFUP00YzFWYIXhF3UlAbaPhq+hRk20rbh514094M8BNDGntszWgnx3l1X6XzT",
-	"6ajkH+70lAPI5RTdgOjH8EmGxnHKlGo5cGaL7JobMuCCDeEy9oj8zJQmx3pGznXKGOy/VJomTrgMB4Ph",
-	"sWcM/1lM+/oadRCcTYyrQftXUcoXKNp731MRz2nMyIIqTQkXMDJY9X/wJKFXYGJ2435f2G5u5L0590B+",
-	"X/BPM7JrLszEEmkOPvhJQYX1mKziV3CQnQFWP+zgtysf90ua9t53CAF+jWL6OZhc7lb/Ccrmlqv3OCBO",
-	"eBMpGhM2qgwPX5/kCRNzKjKaNFFGZ6MvX9Sy1dho6Nn+YcINRgE+2t4OkNclHd96CT21NY87aEiFaPOh",
-	"d/JjOwWingtxH5pwH5pw71O8D024D024D024N1Dv2kCtpDFVnSPD+UisSWNqFvkVnaElNfbM56ffKDLj",
-	"Sst01Zwli3zav8L82MNwU1weCDMF17LpvHN6cspuOk7czzBqCJHtmHXUlKT6YdCSnlZfYpxgsHY9cge7",
-	"LB2WTcvizkdlWeqLcrT46pbFm2V5bayAzpems6CGxfPePiVSuMQ7rsgNu2KappyK/vqFxUjxxw0LW1/W",
-	"41+/uoXNExO7ZUx7Z77puC/oFfgy/MCK5tN+r/Hfa/z3Gv+9xn+v8d9r/Pca/11q/N0E+bm9ialK8CVj",
-	"18mKuIua7ZPaVuDX1bMMBDU3Y6a69779cpoJlkK7epbK7GqWB7cOD0aGSGYy5b9JMcGmH+TXZdGsYyac",
-	"N5cdgTpG2wN1jLYF6oCMu3wxeuOHj4prrGOkO1jZ4WM8Ow6LZGSWHrzmFcgOmvC4nF9odiv/xcI0ICFu",
-	"d5d1nki9TvuDufwF1L57ZJrfG5nm6CtGpinxXQz6bmC7Wi4WoHf4R+d8lmmzUiSWS3H7Ox3lOsEeU75g",
-	"DXc5Z5CJSmh+Q+aw4CAO3OoPlSPsX9o4TeXo7+w/rkcvruPny++zh/zDgF5GT599O7zFdRc0zW50re1h",
-	"Q9sVf1W5q35JGzSkNPGheBD0a23WjtlPm7rjr4czEyqvoBfBdx6U9fxj02tDDMAZcdes9xf/d3bxf+tL",
-	"fSpiQkkixRUR1NBPcrDkghFznP8CN/53dFsP5L5OX6gHveQKw/0huD8Ef/xD0Ek1qGSbYR5kFUmCCLbM",
-	"085sKinXilg/xbYZhbsnR94yn82sq/WsLGeKRZOX0x/+/jh99N0Pv/yavl3+86fXTx89f/H6P5/L0Qv6",
-	"gp4vfZ2BCSPI4962KZqVFW6GcvWG2GC/fO2Leqsl6uY5sKv4hkWML3Q1KCli/Mbm486oiCvZuHEGCRC6",
-	"aD+1X+C5gPvKGaMxSxHFeMH/4fIBPlbY1NsZyzMagDNySAjWKY002TMn3oX+f6NIyMVU9u3r4T7yVCrU",
-	"kqUsPiWKIY+wLxhV/CrjMSN74WEsI3UIf6nD4vdw3/A5Fc3YnHrYy5C2MOwPCn1U6dSp4k9oNGNPzBBl",
-	"Up/P93KJXBZmgmMjc7oil4Z3ZUZBN8ddZgAMycXVmIQLRPQJyJx+OKBX7N8eDEJQ41GkBg1vnOALfoos",
-	"2aOg7xMpCAXrHddnyYQmc0bFcsYTZoekSHg8eAxvTbwEkXDf70zIg8hM1vbl816ylzLwQFgkonRFDPO0",
-	"vCx8Pj34UQp28JLqaBbu9/NGwzG0hcnyS0HQQUukSFYBEaYhM/YZTVlMoO8+eQatSz0zv+F6akkoiWiS",
-	"uCx8TM3mioRCHigtUxa2bWx9KRt3+dlbelXf3TOidGp2185dpjnR2qGZTaBqZh4bjn4p49V+n5wzEROu",
-	"ySWNro20rSzQmODeGOK17SxllsSGaMwzRc3SYhZLvn9Hg2Pyo9TkJchfFocFYUG3ffJck8gJV0WUNISh",
-	"/E5iyVRONu7V0LPVwwBgxcEWK9ryCaH1AF30fj15G89+GETPHi5+uRz8x/K7aJj8Q3xPL3qNK/6GavaC",
-	"z7luZhK/ZlJTYgZF9p4/e/stiVM61Qec6emB4Yt0wQ9Sqllimjiw3Gd/TMI0JBZeVbmDqMx0hFwGwOF0",
-	"3jpXZDmT5pBcUS5go3RopLIUsWqfaMymNEv0Re80/bfBqf630fr5vc51pLZZbjfBX70JLlhKwmUxZmIa",
-	"RaUMjocdamiOOQqRkOzBaaQRKOLfKDiX0Mk+kSkJaaZnkynlSZYyFZI980+GHgcmtFX8FJmmcg5ms1X2",
-	"97us16//NhoMTpdtK4azeh43rRVXbtbfKMLjU1g6Zg7ZcsaE4TAgR4wYgYPTNpyNgOdN49Lp6sxo9fWB",
-	"/Qz0Y5ffMKolNee+UGAF+6DdyI05QeydTsv4hkFvzgWfZ3Mf0ZkLza5YioYZTVc2QPq33PtRHlRY+j0c",
-	"l3gAWzAzVIk2AHLSPUajmasnYOSqAm5mKMPJJHAPw/nxwwRad708wvqqYhYXnTNtlYbnBTT+D2zVxIoz",
-	"wX/NGLlmK5Ap2iMJw9R++un5U0PzlFxJadib5BHb7xOze5wpFB2Ou0IrZjKGc5KULRK6QmBlniqzX2oh",
-	"hUKrSEDsjjl+hZPRG+2BGW7zInQF96cfXjBxpWe98ejkBAjA/T1sosfyUtlI+viPt2RpPnK0rn7PJZwa",
-	"cQzSuJkxh0YhCI1Yp8IdHcNjoPzGnjSH5IalNAlIJOdzeqCYIWfN4gCY6L8aJej5tC7hleZJcis5Hzj4",
-	"IdQvQbdSffJEzhegRi0ZvU5WZO/Nt0/I4+FwYETGz4cXvf/97/+56IVkbubMDKuS7Vvlayt3Je9bZP1r",
-	"esWI4r+xgAwN/xwOBvm4fs0YxB3aYYGQKg3HSpbeGCNn7NjMH3P6wTLRwWAjS/Vcyc3Ch1VCInmcj3FB",
-	"9awYYiUSrBuNb46tKaj7wXHT2p4nUreN3DDudUN2IQLdxrr57mvzYDVNNRdXLRIVTh+PQ+c4S6jSBA1a",
-	"z5d2w2WmwBd5io+AjOB2yjrguG6jI2UHMIEXSwS1cfDgFm1bapCV69Y6v7HtttibfXHrh/sJvBbAlkHG",
-	"/o3G31HNlnRlk9e1C11CiAMzlcN/KlQp8mF87NnwB/NJ7N/WuGgWGx8R9GIZTSqui5TPae64AKscXlb/",
-	"p7WROVOKXjG7ps4aca8Rq48accbn5h+ZPiVC6pmx/5dUGbslvcI3ZiyJUZytLIqrsyFzqVYRS/2tC+S4",
-	"whELbmfw6ZO/m/+Ssmlv3Ps/h0XVp0P8VR0+M++/sTuE+1UnqpYFMBw/ZmpsFPumhQSD2HfKvH5+4Hll",
-	"moZl3z70/DeFVn6ARL/uu0J/h6n8jcb2yW2pzeqJEy7ADt+a0OrfFzRW3POReaaM6k6oJnOpNBkN7EUg",
-	"nZde3JVEbPcT9/FnIRen3nFFbH8+pVRWwtqF9uGcK8XFVflhJq6FXArz0Ggf/peValaV7124gsz0RE4n",
-	"KRVXLDxFuzF8/er8LTm8GR5ad6g6VHDjbb51HlLFr+DqguV9fnGSfiLFNOHRrgRNE81SQTW/gaig94Ej",
-	"8apfbksKb/jcZ6JUo3twRhURtpAcelaMUXDsE3lZGfi6KTyym+HZKXhHpo0ioFlB9zW3Z2CfCaknrqSX",
-	"eehFQcfe35oJQzoTUEDz5/DXJDWmM77tK38wAv+wlK7NokzL6XSyoErhp+hr87uuHi4uJpkyB0gKIi0s",
-	"gf2HMcSD3I93yRK5RJCEEEyFsKjgV1qEL36avpXpJY9jRN7cXT5wobLplEcY+hvJxbbHp7EB/wBxhZqD",
-	"YCxW1WtJi0GJ8KA7qw8LlgL7lOLzHBr088zpyqhKJJbgCyhOSH0JDA1ilso1F3FOyWQvrztp24Trh9Dw",
-	"ckeWh//73/8TFrQJFjH1qLb4TlhH//4Xp8WqTyVT6FG5BVlWDjDeBm1Lmm2NVMizosWCHkyTlNF4RfJL",
-	"KEJJzKcQs5y7JPvkJ8UIhRtq5ybCv9wLnnRoduFsLyW8SX0WYm9aDW8VBF4u5SuQH4LGxf7yfPK5ALUh",
-	"eVZQ2O68EpvayWKrfVwQ4bmcM2uBGeJawqWZkVRZShSPGVxOcUUUnRpeRFIwyf5AltjmCRas1F+lL089",
-	"P0r9rczELblZypTM0og5JX9L0mn4vCCeHyVRWTQr3Tev94n5TKnR5fb1aa5ukujJKsilujKgSMpMM1BO",
-	"p2bnvgoacu7ouufrR2nsZfy1dNVkzju4u80zKRhZzqTKXesrmeHFbP1+/NRzbZNILlZ98qPES+47WgkI",
-	"6jjwojrWfVqKAPFiBdZ9A+/suuR4ybfpg/pF4CcLs5RIGr+V8gVNr9jtjj2Y/FrKSQJtbXfoax+XPXtw",
-	"j8QVgV8hYFKQIXn5t/5XbX26UWspceTFUS7P98ufWgu45V8Q3t7nm/utd/P2ep83+3m9e8pCGnAFZouX",
-	"9bBimuxh4BxpQVneNzsD8Xv2hgA7wBQDd/+NAUmB+XeBL4bxIGb/BPugJ0qzRZHu6Hrp1bJAN8I+72ob",
-	"2lY+q3u5tsR1B7PbO3BY+NXcvjypn2M1v588H9itqN1WB7yNT66xhTLN23eAnRjdN6UpT1bE+6R8sxFL",
-	"wdx1hosyZ3AN4kK64bcDuFkjuFTBH0nLxqvwiApDiuBZgzgUl0ZlrdO5tNDQRv3WkI5gHk8pT+QNS/eb",
-	"Fi13Bda3JeyTnynXJPQWL4+oshEvOl2dEkrAbV1ez7CyoF/2LNhgpYP8bnX9d3lcE+zFWylfUrGyzalb",
-	"GgxUM3SRbi0rKp96Z0ZKMqdilce/bXsYdqb2YkifgQvXZ5UbB95KrCXTPnlmDgt61mZU5TGyl1l0zfQp",
-	"cfEpCcSPuKA9S8tuAC2hfiCMp1mRbAjRq3dG534c6FpyzV/0vzoowis7fWxf/yIH7Cdhxetvt9XGLH7Q",
-	"Tveh1W8rWjmjae7bdUoBxj/bSCX4aXe5USKuz2Jn42BxmPlRqvTr6zKlBSkeeJcx+ABLWcVfmsP//PPP",
-	"B2fFbFhzLIrdx2hGk4QJTPBqijH5G76XMprM/+0C63c1RnAhAbMPCyg4/Af2RZ4Sjnehl4wJksirK+aC",
-	"RDYoS5b9GS3g69KbztxFCoGmAycBYRJTmc6pHpMQfuubcdiLQXxgtiMkiq4MX49mZE8xRkJ/tcN9K1/y",
-	"Ox3II8SrMLR6IGLYBTGeogVno/NIwjTEmDqYDJcFEjPTtU0ngZ7yWEmzC1IwYgZL9sLSAoRf/rboJ6Gy",
-	"xUKmmsUvWczpW9jb2xyGrGhxMjdNYt7qdoeitRHvcDCbAQF+DKMoVMb5x/C+GKn0/85f/Vjw9+a5f2nL",
-	"NJ899l7kRVcjtTHR2ellfYSKWrBUc+blUVe/e8I1WHAFO/eSiCsM3Mu8rjbz/PwVORo+eHAwJDRZzOjB",
-	"iNh3iSHPcg+QtV1r26ZxV1vGRG7gNiKbX6IGXrTVnPRda7yUBV4LIMaVqw8Us8WbgjiL2Mt3duA2Cbvc",
-	"VbFiBVCPzaz8FPTO8qiKBgEMoRgQPY6hNxA2bqSHYWru/hyTnsOUJYwqNqE6bNh3L3e1nnvCkM0XAR5g",
-	"8c5pdSlakl5RMvTGvZhqdqARm6W2+rzB5/8TJhbwOCBY+pNBnEk0Ccsdm0fbZNsEHlRJ5YgkS7pSfjAL",
-	"diWyudnG4rHZLH8A+fMmwrJwf7wloDePdDCWJe4pTVm+m+W5bqxmVOu+2Pk1m5sJJZPYdZ8ynaWCaImy",
-	"FzMnF1ImTRs+OhiMcmye7htuhxU3DspenbuBgyKFcUylEdhEYdv2pZQJo8BIc0S6tlj18kQ2x5vXhu/w",
-	"t1oOZV5TptTRqJ4YUC04U23vFQSjzwMsxCqxZA6LyeXK+psxadvvpTn9wGdHYJHZMxB44XgepeYzrAyw",
-	"RE/eLpbgSNdzMpdcX8uCxRyC4jA1SCiHNVTf1cpnXLO52qQNeNz1U6E7pykF071IeG9hE0B+p1a19Ngj",
-	"V6C5diXWTczItFViQ5BvX2JA8GSTEMo3HBbRm1/jdmUx1zk0VIUmBfPdNywuhfGUJQtiZRqNo3nb8IVv",
-	"FHn+OvcX2XxixdIblhJFlzbNwuc8R/1Bfzg86j9sOpwF+lrTCeVziA5BKwCsmDlPEu5l5BZHadQ/ydtH",
-	"3WI7YZXFNWGVxVsy8ErEUEsyS9VDDNfeEBXH5ouqAtcx4a02FFfwpmkE3799+5rgC+XOjCW7kxA2JIjw",
-	"12UpXDyviGHvh6b+Iojc3aDmuMBfmqb8pnKEb6fi+AbPx/aQ428UCQtDoEI92yYWBz0I82jp0PwEl0IJ",
-	"1Yzs8RjOXjgWdG4N4KLnw5vhoR+Qejgux8QcenWTaoMoYOpb6MZesjrYjbLUHAwa5WaObv6xNRQVsCoA",
-	"sKjKQTYWwl/PS8sS1Kcsb2D5eXG7kC9EiRjqJzwo8c0yP1vPrNtkq8PTgiNCEIdmG+mKX+S4FKa5gAi2",
-	"NCcFUnO7y9xCsGwlc51W6AIrYUZTmSRyqU5BOSwS+SCzz1ByOQkv/CPLYw+U5QlNmIhpg0R9zVIC4J8E",
-	"MFTANIScmIAs3foRxWgazSpOyClPNEsVmXK4j0RLoCuFIDiSseQXtQEAT8UhcGGfpvaWrBvBNMz8KVJL",
-	"lXo2ShSvqUlk2yrLlqY3KlKm8ZXtNrvrDj+lq+bVrmyyKIP2uFHV98/loUwQiLcRaQhu6RCJAfhnbFPw",
-	"Hd1Airmh8NJxetDEo+PWmwNvAnu//PLLLwcvXx48fbrfYmAeV4Vsk5DB+gSIelvt8hlNE26YFfYLfAGv",
-	"cfe+/3788uU+nhW3PDD9UyKyJEHkDyFF1fHzEGF1zTsYCoIptnWnFW0d1Quq73RMoxEC424cE0Qc5bEJ",
-	"k+ZtegU5F0om8URmOgTIgSiRisWhoYmgQB6BbbTB/6Xhkr0EzdWpTEm2MGr3g5H5WHm36cAd9u3MgLkv",
-	"uWKgui6tVpYy9McK1kIgJw0EsnEV2rSSsIjaGCOCK4QNjspzU30jCvDWfEyGZri1Ny5EsX5je6Yw9gxN",
-	"9xWesBm9YeBtBhpgMWEfuNIBTDhHo8oT6kyrdh/GREhc6MZWVanRPfwoIJSYf2UpCwDHEVYaulKM2vsW",
-	"aGa/fyHqvBFCjIrACTc/UFpM+43cMqmf2KD34QBuGQ7kgokD7AWR3sqs025nrjpVeFjp4PvHrZnMN7Fe",
-	"xP1d55/wOa3FHTPKBoeVBulpoQEUaiOYdtfOi9t1HcQbMuwWwLQcEQAMGBFySfbM0gX+LgclUnHjK/PV",
-	"0nHwFB8c6Ab7CKjNm1d8ivIc6abQE4Geap62igF1Mh4OuxtQW4l3xHJuF+74+xrRbl9o4hu2nPc6rQVK",
-	"fv+OnkiLgt7ijqwQEpBODpfne65ElGQxi/dPycAJGZ0ztU1eRr9YQO32RytErijPdyP4REetqvBheugX",
-	"+QErL1KJ0O1uduMKcYtDLL80RF2sRIiujFZIYpbwG5au+mifsF8zmuCpcdnoB+Y5XvFdCCpic6hXqlDS",
-	"YUdo3hDGTOmUsxg59Q63OnBg8wsdsudgCagN+rLMLDRqa9+mlRTLFwZkkWROZERcXDmV3zJL5Af7m5jA",
-	"qDsTaLdRG/hznekWPKSrzWEFQgvpNRHOWvdgbkO7XQwITZTELBVjs3q0UF62ok5jwRAG86EYLY5+PU53",
-	"YZh131qDV63Vn6ZtPMLa+3bzMQQurPeg2BACj2TXWEpPABjXw1PyEEBoHHPziCavvX23tn71DKyqadYE",
-	"krAt7G6deFJGVdNNbJeW3Apbxw+LJ5erCdbDCDzw2+ISxsUcgUZc3pLGNuqcsmXhEGi8DTDyZ+Qxhnea",
-	"4xxRQS5ZMRXQKKYpYwXM5ZQxD468T84FXaiZ1BrrqUOAtb8ywMU4JAMAdE5tmaeMTVy5kdrwAArWQa6H",
-	"JARPexjkIwF3vjDmhuDOY1WAJjl887KDEUqa5OyHC/3guNck3krQ7xtHZt+0Y4Nb1Bac9mu20AEZeMhk",
-	"+dhOBm0DccevYrsYRT4ke9ReUaWMAfyuHUvzADB53q2lfegTrWkUi7w4eHvzZpkoix+76vlrUPJrMShI",
-	"f4YiOc7KBjYAKwWPRQ3VHTTi8kYfNy1mjlHdeDlvYU4FWco0VoHZIzWTS3c5fuXuvYqF+J0w/TfpRm1r",
-	"61FPMff3G7jF3zOpGw0Vqt1Uzd6U4ZyNmoneolia9TLn0ab5NNwU2t7WGkRVJlvjTnsyjxuI980Auhk+",
-	"edWDpqCl49HwYc443K7gbqiAJHLJUhJRuAmeL7SL3wRbkKZxubiATydYYKHuxlrH/SrrXazwNWMLkonY",
-	"LhKSbVDhhqX+H3bmejkhNak1hrKBo3vDwnKJCm/GIUrW91txTSx3iiVTLQ6do3q5p0b9cKOTZ5MOVKry",
-	"AXC/JYWo/nOZ6zX83nj1B5Ult99W/PBu9rFaQHgDAiViH8fV+8dNNYfbnWzr9ERPmTvHDzYxZovMvAVf",
-	"flJeYEekRYUyo9CYc+Q/22vlxPv97uZpDT4gd2b5bM9jRFWSKbGF0pHcwMPR0VdfwqdUM2XlvssQhGxV",
-	"qRj4c1XgzE3QnUCfBf/ejuGD1uX4OWIHzY+2nGETpSB0sHfhUMyjznhGna4aoEctW6426F131zneJEpk",
-	"Nd7EPLrb4Ei7k2U2aensfaVreNjIEFstqUrwCFZWIK1WqB+TMKHTKSSONFxs2fC5vNhKCV3LJWovuZ7F",
-	"KV0K66t38qrwj1i3WMpozMXVPuDCrlDYb3aPYSXPvJOGSGZ765aXfvhGFXCiccqWtQFsvoOD+kPNp+Nn",
-	"vFqw5x/tFNZ6U4Z0bCU5KDmJofDKhg0fdbyDgnE1naGmUSUtN2XdxjQ66jimdv9ljrx7p/7LshPEc10W",
-	"LK1gNv5WFsuXn6U6ebUdjo2xmlZqtAWT5MY0vrZVIIn/TafrfyfBbh2g6QTQnyE600JOWOyN55APtJsT",
-	"DGKlzNFyEA0YsmTUKMsqgfc0OFIzHcl5m00IEh+/R2XSqPpjEua1xsMCBEJZ1OQ0DkiYoz34CcE22Jkr",
-	"lbEUMDAt9AWNIEYf6mHgzerRwVNyzqIsZX3yll4zZaRjxGImjIJzw9ICaQJnGp7mKWTe6PwNLeqj52Xa",
-	"PWxtN4jylvvfNCQElAA7Gk4YVmZt2pgA0qkE8VBezV6FdjvCMQkX8wkAZ9xwRUOylw8F/ED2N4Svfpov",
-	"9p6bmP9SOZvVIbyEZK8y9X1/tfzeDdE0duj90NxJxbVUbrOLpxMYXBHfvePhqGbYaImGdiXJpn46uuZ8",
-	"7FGVF83p8zgEGwbukqVAZCrriK3eoWzMA6mgtq+tVVEE9a/3wr3tnimy0TFXHLvRcWlqx4+8wgoPR35h",
-	"hUF7/kTr1ae/ZV7GxGkOwI0mD7gUXUJrS8LLyBvYSYeKDz57b0qteN9KuFbo7Ua1nU273DG+zrj7QxhX",
-	"ZA9urhW/Yfu36XqNWRLkFOTUH7k0angk00rSQM1m8evGeLHMFVXYrfE6ZeiFmfhbYwaXFeiO3zQE1lSV",
-	"zHaavIP7NgocdCaTMn187F255tic8sToeDH9d/t7P4IBYpCPLXFxFlMX6mOfvJA3LKER3FLMsNjq/x2O",
-	"hqOTk5PB8PgIgt5sXe4zIfgNSxXFVHwRy6UNmeFTspBKcRf6as9sygDONoJVSWOWHjx6dDwcVep3j7xg",
-	"j41xHJ+qxyxfgXVb+Z0rn2+nUiVTB6pTJlWyR5OEpVccuEIUUZXL7KKSVtc18Wj5pJGWGxatOsxfXORJ",
-	"/g4eLjscW8jRLDTUYMPQ5FoASmUr1lcpKW9VDVwSMnuMnHel2o3Oy4UfyQDfH0AJh9TFczVKhtEGwdAh",
-	"JsidEi/ia9swoW3Ef4UtlPMB82oUSKHt/OE8mrE4S3YUWmdkydh1siILqo1mazYDYygbJNKqJZUEAkut",
-	"s9Y0l+8fZtRWLmDe9fQsA2cqN8Yz2sKdbNKfGbuO0Qad0w/P8ZOHsMr2j2HFWg16WCXN/myvP4u8Di6y",
-	"xhOdV36FW3R7IosbQC9RbdCqNQ1PmogQEIKkmDSvZh4HjrG6M0Zju5AQmloobw/K19UP/GEcPTjZdBS8",
-	"Eh5z+qEpQjq9QiMIw1rddipGywtwvNUJ9LvlTX64uWGZXfrd7uQvUh6xLqGDr82Lz8UiwyBCr9B4cz5A",
-	"JczBfkCgMnmZdZRrlJfY+fZpznKKhFkLZDxuVZUHbT5KtS5RoHD5FZ3GdGWm6piEd66Hj9HfB1eInU91",
-	"SbkqzjXYI1se7C6hUWabMTIKqmDzeAstuzh/Wta9ne4OddhF5cWuW653GzTuomsbzhE3aPsPDwZHB0cd",
-	"+q9ppCvVc+TQwB9rJ7fGQSqHJY8s22hyme3YVXRJwQ7kdJofg4q86s7lcwiIZib/aFsmD9s2ac/CAX5x",
-	"UGxuMyEddSIk7MslunQ+aFtJgOptx2dj+fc83ufxuilW/cGWLH4rlljFzynouERovy+LgLKMu/IIwZbF",
-	"BVKZQdACsWnd6ryypW0swFNOOaUQlMVaoMpqU/WA0KLVRiwovwBltA4XyiM6Vxx1nf8xyrjigm3oEF8q",
-	"98k1TTgVu3S5VdDXIuVzRuBwl6K+mmK6rA3TG/f+/+/owW/vPx59+pdGT5ffbUPC0UymmnhPwUpGE7Xc",
-	"7fdUxHA/vaBKU+fHBNCrf/AkoVdV2300aDTeS/XDtiOll96nFVJCF826nTVvlGf0SmmWckpeZAva4ELb",
-	"sLeLhGojsDYNHk70a/dyhQu3KKQlvmvNAhuHyKsGZpkRX2Iqca6MVsnE/M/g4PHk/cdBcPy4mWQKvdRK",
-	"oha91PkHf5NNp+pMkOdnP57hHbp5JSCsf9Un4bPMcKbDF1LEDvuq8BHNWcojevgjW07qp3xbLwMQRZDz",
-	"vhwbzXECf/ylwKjyFjWzv3Ye/jNmVzwT8ULyXS9Nf4aMVA1JG7HNccF4eAC3rHN4fGUNtAJgUCosWhQx",
-	"fsNOSfivYR7RcJnplqyiwOJpcoUZJFIkK9MMsxO0OdxmtasYGO/88IB+HhhTDhvo57G1JdJ1t33/Wn27",
-	"pRU73Na2q62YEdbfF3KiZnJZeWohdCtPMZhCrUQ0QcTpopRCP6ILnaWlRxhuV3rU8JkZLjxq2guP6nY6",
-	"rwDA2XBSZ1ov9tQ++enNCxentMguEx4RxKdllTjHHMLTXis6EE8sgQqh+FWOamzc9cfVDC5wdNx0vJ4y",
-	"2LFXLeESNmJBYfoac9HQFUsJ22gNtjDWdaeA7jbnqu3A1kfKi2gXa7dkW4IztYWHNPZmvq72h2Vo3XHd",
-	"MmLILVjThgDU6VOmaZNhD3cxBXJxn/wtpSKaGfoKAar3FKNpQwvqGhqesmBy0QQKUq4425wX01AdFfEA",
-	"9CxluZNWF7mOcH4DIhhNodKwAGEVeAnzzjmeF3PJLbdO7h6XoVs9hs0AoGdEQW8BmdNoxgU7SBmNoX/z",
-	"QR5kJGOw3dmHRUK5YLGZUxnmuMGTXy7f0aAmQtRECzQprm+5VArc/tZLqtgME3ME4cXAC6v5RhG8/SyP",
-	"D/CUeeSabhyeAw+ur1nCxTVuMlewNt8oCxRjVVQEZI5llJmRNiRJ7FSXuAG3zEIT14c4y+ZUFJsJGydw",
-	"IOS5hmKmmO96SmIJ6dALmqo6oFSnCsjNQBxY+qd5XxvK4iztPaoZDvtQytOqVw+aUREnbIJICJGFKIVS",
-	"IxAoOBFsWS8gtKRcT6YynSxSGTGspVeO7K310z3ny5bUa4mKwYLgCHQZr8iUsyT2KIUrQi9lpjEMisSY",
-	"Zbigekb2Qoz5hyvkcD+ogIfUsEOKa66NYaEtJZgM50teTXvjd+s5TSlMz6U3vA+67TeCqFePd73W1DfK",
-	"gqj1u2DNuTzkHHXOZiHbY+kD0HlVTW6DQ9ecrgiZ86mkMYkSqnJnE2LGe4TdjPsdNBd6COqFjoOGerBB",
-	"peZVUC/AEnhI+qUD0DaeHSFOXPozAkI7blWw1tKG1oS96QYGcGAaUECPeUG1SjH+IvdkfFzC1WvEVQ8a",
-	"GiqKa96yIVv0f9eGoBDeLWdVLcZ7+7k5R6PM9EROJxAqsGtzTjlU/EpQY7Dcdrot5UlKzQ03FFEJWsvD",
-	"7N5GYcHt3oatm7JjGw2VA4tmRm1F8orvS/x5248bS8MXLRytqd8erKudWzRx3J1GKmVhd20GdQlohyaJ",
-	"XFZW5aR7Sw36XdHO4y3bMePxYGF2amgmk7iRZLdvQzMBuwky51ZtodSCana7j8pPUzQNNDOcLRos+ZOj",
-	"TMvpdII47ru2iLr4bZe/yve5mGSqlSDqleSD9tq1eQvDo+7jaa2pUrR2svvs8nr+eWujUbfZVYrkFd8/",
-	"XlO0LmgvvuQa8EMHvVpFdX68SOUNjz00lKKF0foWmktjFp8frf8chco1F3HjGejGky3q1CVL5DLHz9+J",
-	"YAuMrt1Z4XvnFMrr36wFskKHhpDiYPThA0ntN32y9yOds5iUWkIIumdYFkpJdNJUSzEpZ0CrGYX40hnj",
-	"KUmouMrolQuohjbQUbZfd6O7ekYbS/xYv1dVz841+bq3bDOyFy6IVcq2Q/MiOZjXhficaF7IHcmMLhZM",
-	"bAAvH42Ph3cBu4Vr6IGJORt9V/AtL9D8q0LdqrqDh/OR+AuhbhWNNnuTc6Ij54zZEFxYU0WuMh4zsmf9",
-	"oPCXOnS/hvtleKz7yyR3mVSC3Whcle5et285S+InwB6avKDgZ/tGkRuaZMzlalEH/wfeNs0+aLJXgnGZ",
-	"0RiAY/cbMLxaYxn9LioMqlPauFzXLAy33Orx5lZryEmYYd2cDfPdjlm2C5Yqe32Xh/hd5ujIfXKOWWc5",
-	"LDvmbkiRNKAY2jSZGsq1eZyXUanmK/n5uJWaJPVsGycUsKfydeHJcSv6dnOox3f8homGIA9M49kybsfL",
-	"+qn28y2d82TV0JGXHbRlbzaZqAa0bx7banOEC/KsP3xwDEUwyx2XcpBKgUEXF//33fDg8ft3g4PH7z8+",
-	"CIbHTQEfVcosFtlfiCDfJhxuK9miWtQSiLCeQG3isa3PsY5ayY9siQxFwfWJkQsUVimhmqXkBgsegrP3",
-	"ZnhK+JXAzFCpIPfHqYnXFr7rnvTvSf/2pF/gem/Jt69sUZ4Yzw4gI9gLQUvkcMcnM8DgXtnqVStCUbzN",
-	"ufC7Gd7T81+XnmuU+T2jiRluLejdrHJjida2mgXOuJDXJctCXpcVSbm5tJHtoekgFYH7TXf9kEWwpEly",
-	"ECUyurbxGlDKguyNjg9mMksraaeYoFNazL13gyGu5H+N3g0Ojt7vj98NDk7wUWNIZD3ydC1OYR3bFuGs",
-	"UZaFr8/ePvme1KpdfeTxp/AOsG2tM7wb6CkMDHMXaRSxhem1G+zpKRmQOaNC5e834qFuCtq/a2jUNTMa",
-	"rQVH3Yy1t2Zh10PkNYbVby8m8rQMW4wYWztFtwzX4N7xWXhoHjbV4r27+sl+fPHZwX++/zhqjim+y7LK",
-	"2wZq36rocqmzbjWY11FAWzbE1sHBtwPQ/lrxsNezis+JjV1DxM4Tj4abE49+F6xssneWZ66n1GIVU0Go",
-	"IEYUW1hR4Iq5V/w7CepNvicOEyis02GIrWTCyirwjTdBb/uC1Mzuv+xP/wXD3W88/l8AhLs7vs/2oNbr",
-	"Tnhbksp2J7yDMvHFBD/ZaxH8+60pjdvuwZqZrFt7GwXXFvmHsWwAtYWpVp70D1xJYPQyKMYAImtPSHu1",
-	"RBSLUqb3fSDIAoHbhv5VnYCV/WlhsGcWdr0dgPlk0BGAGbuY5A7jtr4QKy0mSpIpTYO77Dv3TLf17V7o",
-	"0nm3nrfIs9uUV7cjuHRj/GWz1eMWqpxyVN24+nKuI3z/PqvBbvLNB6oBVk5OEQMHyF016YiF+d+iO70S",
-	"ESvAbgMLyBizQjNHBO0qdNWblwcPfzj++3887uKL73QnCUA2nwP1+c7S6keNekOOyNQtyLfkX61H974t",
-	"DKJtAJ1TpibhbSHY7wYFoFsRzq2QqVoxqPp3gezvHayw5Yqx9Zat145stR7QsVpxunxwN8BBQkKSv/0L",
-	"LarbvxH4sb4lrem3Rbd1PxuN5uwgZUuaxqpbVhL008QIt4HeqmopTUAOuR7RJS/ZqR0bIRZsUqfHKtaB",
-	"KjQWBVwP6rWECw5sHNS4ag87FP8D1U41MuBz81NQuaH5RpGf3j4hcjpVTLed846lN+6y1MO2gDn2lrxd",
-	"8vBykco7jISBdeyUWH5uvU45sLhaiajbl+bF9bEbucLi2FKtCGLPJ4+gjKHRAJvRDIrRAAHnmHzQoIcU",
-	"x7M050qMibd7HRWnTXXtS2D+VK9Xn9pjmco1Abxi952zCpuUvvs6992Rzd36ndsaq01FeLHaripbg58T",
-	"d6lZQeysxMG5DG/N639PNW5HMKdNJGVmXcZWt8VXywvTW4vfuS1O1PHdw0HtiPoEiE8gKS1WZrvCYF+o",
-	"RtJyXXJxVIHHvGWMZusT9DZXR/+s2tIfT28xHMlTWNpAswrEWHxlMynaKHEb4t3km7FIXIYxwcYrLq6S",
-	"XH1X5HLlFXHGou8rpvNCeHjTAJHXMolPa1DtMyNCLKD7gR02hqsXf+ajC7EG/cYD4TfTOqMZS2Kylwkb",
-	"dbmPeb8QciTkMiDTVM5rw4WwRG+6NOHXHWpT37mK2VgN/Q4dHF9NMRqfW63RKT8XLhuy1vzIVUir4fx4",
-	"ynFHTdPs+yYVkxZXvG24xOsqU99Sn2xDq7hXJDcokv9w5lpjFSOnSkr7NplTQa9aFMqOOH02kGBHaL6G",
-	"Gs2d0fjgniSXCoibTqSoYVV4OH27+XRx7ZZUEfv6HbK9baAAu064AAn8PWEAvzTe3+51BI0kCW8nXHYC",
-	"E2wI5bob/MCtncfQcolpoU/lfWVNskYa3hl/0H0IOf+GD+PFZvPsw+VMsWjyv//9P6G9AEVzwXyr/Awc",
-	"EkkhWKQluHqlztdYBRCxJRA2zpIRBnmXPNlkTy25jmbc2Moyz5YK3YUrSJglV6y/rWXx2UEWWxKoOsEk",
-	"+iRWxks8Rc0PqulgHA9Ak9PUAZZDueuN+InbKGQ23Nkf4eeCT2w+ux5ZtxPqxtqCJbm8Sefa0Y2HX9xO",
-	"4UK94V7j6q5x3SLA44vEbQy/ZODGDlEbkwUTsdmltu7lksXkkkbXpQhcZOQYyIbJ9BahTHvFcFdMV4d7",
-	"Sl6/ef7yzOYku3giyPq79VR+3wCUBIFVWiTpa3MuOSCqYdnF/j8V2QsV/tsu0ROaxpa+w/28Np8NPtKy",
-	"KGaZ17Ks3NryydHf2X9cj15cx8+X32cP+YcBvYyePvt2aAc2+fDo+19H8xfLWyqpOyil69AF39YBAvM7",
-	"fGBkDvSmlJMSED4lVHS7x6+gq7XfkVfgznhMKoTdec0bdTbbyPrer6hmS7o6JaGiIr6UH0IylzdG2ADw",
-	"7iyV2dXMoljC73kZ1YgmScn1jb+Dt8KQWsUNjs+2SfG9u2CofCmaNqd6oJpDpirxVOtip9rYXIU014gc",
-	"nEyjSWU3oUw8RuulCxaThF8ze+q/adAwfg/ZYhemvRisFelzKjKahI4r28+gcvmUC5rw35hPXfh6mabs",
-	"s9+Zv2xxnmvnV11+2DLWaZNmVKbnko5U/qlSgbb822cNRSyr/WsPV4V4Nh6R85bssbftcJLgYrH1iDFc",
-	"netyNJWtBVxDEc1/8SVDQ+FkOHUOZtT/DCeX2yjo2c0LK1dCt2ofdWecr5HhtKMjWFgV0F0LnQm1WBf/",
-	"DVpWJJVWZI4R2VSAh2xBuStQv5wxAQAwCEkqjIJLLDJ2Tpr9EnsNHeS31TWoslryTCYY1ikuBF0skpUP",
-	"AGNT2V6dv23OZDt0LCPsE4S4wUlwdSHyJIMiglwgIM16RRzvcJrv9M5sdovNgbKjNAa9kHADz1Jj2pt5",
-	"cBaDQc21KkhSFfkz6zyNo+08jR0jybxQDi+YzIIroSa7/nP7oqWv6nEvGvKDZ7zVbDzV7rq54RynUPC3",
-	"sLNUInWzgQU+jD0uiGI0jWaBLXMN/7V3Pvu7W2Awxob8o9BxsrKx+/Bk8OUDyhdN+l8YyRuWhmRvwaw7",
-	"Fi4qQ3tqQrInRQT4Cb5Nu18GZr4Bdcp+UkVTxh+3UPXW5mW6dV/WSxP/dP6UPDzpDwYkn8vmzMoGCbTA",
-	"gLM1aZVvGI25sNcl1WBg+1OeARfNWHStyCWbcTj6DSHv8EZDnjyNZvj5N4rYIvjNrqJL2oR4Fsrr0Gzm",
-	"coYM1L1pGI4xkS8ZsaCKleKzjZcnc36F156qvaeZXBrDFm0E4BEAtAFT39xHvYQzTqzUd9N+tCWOw7Ag",
-	"l8ki2Ju1BGcVU6ck9CH78TUpGJlSnphflZaLBRyBvKC4leVQkGSWafDixnIpyB4US+HasHzBlg54Wu1X",
-	"8tWDXhXhDvvYmMjeGW25UJ+QqJrJt8y1mzGvKLHGihNpVF2rHC3FLAemk5d86Vf0Bn3qVfiIpdELwC+D",
-	"Anh/SyiVSlFtV+/67VKiSuKKG5sdvGFXTNOUU9Gv1LE+3q02db5gkAjhZN1nKFXdYTp/vSLVe4It9zuV",
-	"qj6+m1LVL+UN+rpy/ddWeQCdwtUMzAt5fOby1e3H16fGRmlZg3cp9FN3mO9BiO5BW0q0tTafD2Laijg2",
-	"7XhCRZ+5s8gQZxitzYWAUI0cgkCmeWxgv81a2pz8d4dJiM6R28ArtsxIdJ1tXA1nAd8iNeSvnR+5zt7/",
-	"ecYTRkJzFMKiEAtOlYlYNYUNtE17uHbaG/fgc6ZxekjwZh2aA9PLa4H3JtqQflh8GaKGCIDwsUMTALtj",
-	"3coc3W5lft8k1LuLBrqTDNOALLkAFGqk+ylZSKW45dVfa+7pdgrrOk20w63cF0ja9Pxr9osmkx/sVOcb",
-	"hINzyQwfU+7euwQdIZPYnDbQj8Y5G/pGkb3Q/CM8JZSkbGHUEwg5QJxuknCjPgaF1NzPvRUxn9oVBsMr",
-	"smgdeyH+CwGNOwWbNLsWqxEn1sacRLkau3YNS97s+7TXv1Taa4X6/yo5sOszX+8m2bXOgks6ULM2sClH",
-	"NudytVNezZ/dIkyvLde2oh5XbIf3602dlgIJrwSzFR3hxsGjvW8UmXGlZbpq8uYCy2zHXVpPHz6Y+acm",
-	"Fc26zPBOzt5m7YXF9oaBzcrkMfzTEYv5w68iGBS3cugFt2/rTIUB+d///p/9ADEggd3A/UaC11dQ7p8m",
-	"FQ3kY0WsIko6AJ9rCVjljRbnRjuC6241H062siC2UBBvJuEp4bEiSqZ5sVZ0j1UVx5s7LqfgFy2ql1ao",
-	"/dqqdk1aSy74L7WJugpW5W00ZVtXbWPlRnjPcy0XnivvutmGi3iIJMXQtLy2cnfQLHc3g/F3KQcRlqoX",
-	"YP2m/NIzhHIhJGY0ZWl+fU053BsYVd67B26rE2FMq24lIiqd12o/GPOroYDEpsro5efOtdKpssSm6hSt",
-	"ZSCKGe54C1IWpRUaz0ViToxBzrQ3hnhXpcbmzLpGsVFW3beJ/zYCie8aAF6Tefcx4N1jwHeE7Ph9MTru",
-	"sTluvbmv8KbdOl22xM/8Hot/kRuuOFah745zHuYMMyR7uRtZkYjOGUZlWM5ZcVj5fNYHSc2f/5f9bv9f",
-	"boOQ3mDQN6rMpXSIiu7wp8hvGO6GTLlNjsNuaQ1/+tSF++SEv3pyQuAlJxiOiLkEVQCi5gQD01eWLmRj",
-	"rBT4S0s+VNvzKXG+z3HFQ0qoFz2L93/ucObIydK5kK0sM23n+mZZqNmfvkhShF2W4I+THlH3OTbsKUuM",
-	"KKXlC0Ab++tfUe0HJMw3LzR/OPsH/sjFcnAhchkcuBactIYbwJQKIjMbROmsJf+F0m31PgYf58SBxp5v",
-	"lPmGmC/niwp/vu1ljbNKBOYuNfXObYxsk5a7ZOw6WeWY8HJqk5ghaCy/mtqhxGeODGUWicbxnWIvxHTV",
-	"kh1gfnFH2MytkoOtZ5npJOWGttEs7KSK/8zYdWzzsCtq+Bb31+CC2x7g16FqTWzaVvPMQZAUqGp2HyFW",
-	"r8DlslFCpW14eDAYHhwNGuDWNkodI65/k2LSvB9m3gABD5tCZ4zGdlTsA6+UXHlwS+i6aFZDrtuELLa1",
-	"B8+RdBkZzh2u95XO8emfHiFu7aVdFSJh6ys7Nclpt2FmQEtgVyMWxDcKshc9et8boHcxhVDuq0pxgYft",
-	"gGCtUGByise46KMGateMnsbnbThseGixLAK8VmFaw8d4zYdVqLqyrBLgYQ1MYssLPSzU3V4sFVxfZCOm",
-	"47ALpiP2BYK9E6fzvchW+MUNAWNd+NlXA2UGDNURzedFKfO2trz2FfbeJIjqh3Sj09UpI21utxy8zL63",
-	"HYCZ/1GnU5LrRls52KxEAK/RqU1IyBUe7oIy/sAutDZYW2MLYYQEnzNfSSTPqiXmNL2GtF+wqLj2cSY/",
-	"U4jpZ48kFHFzLMczEe8WyTEa7hTJcY/o+9Ui+nrJBYb/qrvW39a2/9n1uT8Tmq6F40zYVLcqe0Lqapy8",
-	"DRLOdc7mkOiju0B23SF6abN+UYk5cjzti2Ck4uI3Bw21SaVN13W/J+jpVwB2WlJk/whaxQspr7NF+8pA",
-	"ZKthb7aqO/AZ5yxHFthYb31LNrcuHJTHhKrrqsNqt/DPZmemm1g4tggJlRlGFPUn4tydQi7JntI8SQgl",
-	"yhb3dR9fCMi5RHYUHg8ewwJO/JTY/X45RXZMhLRNQ1qn6X4lMygaqWfsQsAWzKhCsxRzcQynMww6TulS",
-	"9IkXpzaRmZ7I6ST1fOsIPCiRi14Iww+KGfZJKKSeTGUmYhyMyqKZrZowdxqaxcdbyQyyShVLkrKT1a1j",
-	"LRm3ZWgYJondlonda6m7Y7WLCPE2VWZJjLst5PKUDEgmEqZUHqlnSL4gjU3ypHrZm4eW5j77MpPFA7L+",
-	"WDYz11ciB9tcsNSeTntGAofGiSmm+bnpyn2xXVVpRk7zuEcVbsWOLXtpYMpfhiOuX+/d4hLOcQNsiX8W",
-	"XVu8jNzBV+GMt8iQ2D4Ft4Hd/bQwIx0OBo50lM1lYFgrIia5NsVi6yTnldTMdxv5r+8X2yYtFyb5HL90",
-	"mZ7uzyoVVa/a/DjsfP5tWw7CZ9ey3Y1oKfmpaSqTvDv4Saciy15lY/i/TeRx54glNViScrjMDUv/yzbT",
-	"IVQmv/s0w2zbwNa7SSMZQndxBhWip0DKWuag36ckzEWne3UvSqRiMblcFZu4Dw0IALcRMYRqKLxtLF09",
-	"mx57QS9vsgI6gb9ucUPorI763BwIjz8/KKmsJehnpyQEgvR/hzLUeTZlAdpUSWZ1lrjtAWXUvHKTgo+2",
-	"mcxb2VjK4yyvfUgjQP6AkFE0OWWmwUWFd+E73nhinLNRkiDW4y7vO9fnsJb6V1ouFFnK1Ky5dY3zKeGF",
-	"LkawtaZ7wNHBaLB5eHeXsanlddU9lQd7d64bCYn+mWrZnvzCADyW5X0yH5G9lEVG64BAmLlUmkiMB0Fr",
-	"d3/3bdy4Tu2A8Qm9ZImNiQccFm/gkEihVAZnquIWWaQyzgCuDjUDmeldbjqhp5IyBE/KJxMf7VqAlEYR",
-	"BKMVEyuSI+8LktqCpDCfdTdu0YymNNIszYMekIUFkGLKkgTXVhG6qNa3B85KJwuqJ8fTR39vTii5kdfr",
-	"2A4lqdSgxDUwHwyUYSJ2FwBGJid0USQhAUiiUjJtxOff7UypSC6aXP8/uzBMHKmxJ2NZUTHR3hynjEI4",
-	"E9qTPOF65Z75Qd2Nz5Yp12wbYP+1HruiZqZF1bcUkU+zktpXYoWl/dt4L/cT5Gl4kVi72Sa4zDJP8Kli",
-	"RylNVxZzamV0hbvDgppz4Y9uuBM6FMAq4FLcg0Ldg0J9GVAopD+jk9/FGSRSWLxMoK4Np+Sz1hg8JYLd",
-	"AIRqYlMrbDU/mhheuqrctZQDxLytPymZm4NG31jLqsJ1yW7L6ldZcYm7NUYH1QuZ0OSasYWZIk8xv1Z1",
-	"Wf2Olbtc7Q9bwQt9CruV8XJN1W/Ui1Y71fRqrdy1JZDWNmW12opnbd3lnZTWOsWwRsNP0BQuSEA1JRF4",
-	"/op39OC39x+PmpC9fvdqXD6C26BRAO0AkePIrA6Vk5PZHVTPKg99M2bbrtWvftfCUFUyMf8zOHg8ef9x",
-	"EBw/biaZwqM5Wu/QXFtW6kxUqkn1ybM2CidcKE1FleQaakndVjq2FkpMmdI0S6nQ5RujP2h9xMxzDYbm",
-	"aWj1NLVFkcRtaxSWO8UfWvr9k9cqhOq9GCwmqM5SmhwsuWAQ2ndfyPBrK2R4X6rvD1mq730bf98U5fP7",
-	"1tq7r7G3baRPWWXaMe3eHhP0YxSBxU5tIzNG0e9pzXg1JmEir0JQSxTGsZSqiBKqrU99z0gBSxLuAojm",
-	"Le8HRelQ8vrV+VtobB5cCMWvBIvhQvLcVaf4Gd9U4HMNszQJMUilTJnXXLT4sPOip6VNkle9oGcHUd4t",
-	"93CbO7Esbcil+Bmqr7iJIubn92/fvj4nP715AX9VVi9lsBrg7i0zopnWCzU+PHQr2Lc/HcKADkvtNNkY",
-	"G9y6FVKEtWwlu/N1RSdsNW3r6SldK6+9gLilEfxZzNzOJaxce9XKVdurGJ9DM9hJWt6FHLTib42Ya6cx",
-	"iw7YzPS7cS9becEyrwYzRWs2XzQhiz5lCYecE/eKRXIoJzE0uUThgoClqUybRr8qZJJtGSposDggS0AH",
-	"5hrrQWmiViJCD91maAJXgneNw9or7gQQCS4rvxLf4poK8I62GERBCudvDh49Gg2POt0VtQV0CKknUOQp",
-	"woIiexhoOfac/dzwiSTGeoqeDDKyw6a+h2TvkkFdEdwvFp/aKqUx3oFd0uhaTqfmE5wK4iDgmodkD25+",
-	"swUBdYCMjslMZmm5EEl5pAU8o1HLoMle0MP2KskO7sctIArgk/UxCDl1F/AJXH825PK2eikNFBcUx6l0",
-	"CvxpNZ12K9yfiXgheXPtRhSWVJOURYzfMEUAoU/tEEbiEPDxvbsMILlpxigGFLIbwF9ZLZgC1/UpCf81",
-	"xJBCWwm0MIy2w5vbymjqbCsvWdVUXrItb/Y36cxWJ5owu+0l/bn6Y6N2VvzaaK22F8u3dcpdofw9r3j+",
-	"/mmp/n3K1EIKQMuh2tEMsXfu0HdllaChl9Mf/v44ffTdD7/8mr5d/vOn108fPX/x+j+fy9EL+oKeL7eK",
-	"Y2fCnM44hLjxMOYK/8Sbf3Mu8qjO4+GAfCcFKzEv+7mxKeyn5bUsfr+tpgt5S3gIQI1VrLo6uQaLt6u5",
-	"AguqPaqxW1rXZiT5yfOLYa6/iK9wnGZLGC54Lanl2622wx70PuqIgVFmhbfOmHVD+FNkzNrVeWNkwKJp",
-	"cNG1kMuExVdMQRCvBQMD+mjYuAxkemPGZZoxLw0N2TdHNJoZFXHCYnLJpjJliPAr9cwwFPNzLAUj9IpW",
-	"HF6tK20lWnu5X3PoOuQj1UpJ2mabFxKhVhokbUxXNWwXV0cY6xGAd3CJLKMC9RL0VFaJYMMf60SgWJSl",
-	"XK/ODeXjflwC8OtZpmfFX9860VtEUv3vf/9PL2gNPLURp2Hxfmh9Quh1Px54AV198sSy9MuV81rglzaE",
-	"CflIuB8QNTNWhrSlFOC8wvLDKIsZGhbX+2QmyMVUgkIihaZ4lGypKBddov4dunJs0FlL4x6OxM2IiSsu",
-	"GGt0xvf+ZphTymjiX83YG/9pKuc2DGVZxCoa0TblNwxgPNTY1vu8EHvhd8+wRKwflGWmDuk0e80lZM3v",
-	"C7oiezXQuQuB4Ff7QR6S3NZIpQ7tvovLpnEZJuxCuGASQP0rRlxrDKWlZd5qv38hLsQ5EzEuB+4tVSQ8",
-	"Qzi83+DTMfkbQg+XaC3E0VBBwucxmy+kZiJaHfzAVuGFABMDOS1MLewTLEkBmq/L6OGKhB8vevDsojcm",
-	"Hy+AXC56AbnoRTK2/5ozpeiV+eNCXBgioXP8IZbRJEsT/MMiFk94fNH79Ck8JZcpFdHMLHto2gphslic",
-	"hsdGU/6wSGihz+gxeXfFsBijTTx7v3cYy0gd7gcX4h3N9IwJbT1J7ids67D84z7Zwxi5gKRUM5LwOdcK",
-	"WtEQPumorNKK+eEAftgnexB3Hzj0OBVY28+YDObpFRdX0CIvFr/SnPfLfkDewTJXu8SHULfjQrxj3h6Z",
-	"NXMv27cC8s6RTqWZnKLMiCywXuUV+xRLhLyzVRm5uKq8VvxgQc0SHjGBUHuODaRykXKmabqyqo6nQvmc",
-	"4zBhVzRxatWBZukcg4a4Tgp+8tryk7PXzyFRGfrvjXvD/sP+AGT+ggm64L1x76g/6NsaaTNgzYczRhM9",
-	"+w2C/JrU6jPMMSOjwcD6MaoFQFl6w8VVn7zOLhMeGSYqIWCBS/E87o173zH9PXSCpg6o3dD3aDBwfNRi",
-	"qFpj3Hx6+E+Fl5J2KeALed2mZ7m3DrErjA1F5WuTamYHB7y9KXconylN+A2DmlDHOPKmVvMZHv6Nxi5W",
-	"Clqe0izRmz/7SbAPCxZpFj8DI9uXqb3xu/deYeDeC37DBN43aXqljCx/yTTtvTcfHUJYWNedtT6IvDQu",
-	"V1ibCtJcXa3uovwsGAJ4jaUDcjI4KsKPka2aR17pWKqIklK4iqluVWdUkUsGPPsac37MJ2Njy9uEXTvI",
-	"JfoIaDSD4vSuyDVcUANZBkRJuHOmMbmkiTGjU1cbAuoO25srPbPgKhxjauUUw7DRhw2KH9cEkovUWpou",
-	"ah/fmqxhozZS9ht4qztdFwNsIG1oDNabpTeM6JROp2aiuxH3yeBoyykXlOSjAa+d/49S2yXw6gVv+ujc",
-	"vXhH6/ajBDKMV6dAx1PKE6wMzKJrooxWv5ytXCY4QbMV1IT8KPQ/GzfwKbKBHRgFMIu5nhT+rEa+gHqO",
-	"pxCw2NVxNqcFFK1KIkpABFtWCnChvn4h5kzPZByQVGaaEc3mi4Rqc1xhbYK8aR4HxBP45JqtAodv7Kqt",
-	"gpB3iBqgkTmfxDLlWjNhdOBLqg2XAIaQu+QViyQmU7iS1BDjBNn1l8xa0GTFdJ/8TcYQhf5rBshUYNlg",
-	"UAG6lbBDDMZ16U8o6cs84gVX+sws+DPnxQDNjxn7BEoUVhPFk5U/uJg5QBdu0+3A2WBehZEVVoVXvqGg",
-	"8PUB55+C9d3nrqdiCN+/ffvablrbQIpSTf4wbNjx48d+yPmgMfB4w6Dg0hH9+bgqfM7I3ptvn5Cjo6PH",
-	"+63D4ujELkbVxe9rRtN0NotNPHxh1OJehxfPbWzCmRk7VJy8pcQojvBa7leQH3jCuvPA2oefgvbKHuZd",
-	"z20/YzQGEv/YO3v9/OAfTh9t7tG+fXi24O7NorTzwfN403f2zecxDnIH4XU8GHbhwxZg/TcW40dHmz/6",
-	"VqaXPI4ZTOl49HjzF2+lfEnFyuXIoGztMKPnQrNU0MQKiVwir//q3KjuEfvJQ/+4tWzydFOlS7ThSSXI",
-	"MoZk/w8Hzrd1ABZnb9yDbzA/LJdbnuOiVW6da7Ygwz4xHbsYNY1Vim4KMJgcscWvFAY2tuEFIdkDCAV7",
-	"Z3ohCly2/QCTftCnVACOQuiHcEh+55VuHQKMTUy/ENZXS0IPYMTWR6pC00CEna8Gt+DTNAmfc3D+nPnr",
-	"tkH++OECHhLy3i+//PLLwcuXB0+ftjJYi3tVeCnRkVmwmt3w7OryoAlxo2lAJWyJDsPaBqyjRUqVkbDy",
-	"1Kem0XlQpbeU1zYIi1tvdsT1iuxFVLEDLhQTimt+w1q3zcZuNI5h2JC8sH4Qbuo2FGSbceTBI7cYyjOa",
-	"Jpzl2Lb++eQiSjLFbxjZ+/778cuXARkdH8xklraOCIJYLKprMaaqAMSeljRJDqJERte2O+iD7Pl9+Oga",
-	"7wZDrEf/X6N3g4Oj9/vjd4ODE3z0L10OwQusLH1n89Tya5yld6gceftByBiE6FIyQy/mOAxIeElT8x/N",
-	"0pRGrlZvk2ZYxtlrJL+TzgfBYXGQvWnKsFARRufvLSiP9wt0vcatQIy/bupZAXT4GbXUzR88n/4oBXtp",
-	"7K27UGphfTZb9A7HsLs2632yRo/Nt+cuFNgnNJqxgydS6FQmmz6Fl927n4Les7f0atM38M6umnLQ+4cN",
-	"8lz3gXmndI+C63c0ON6sG/4oNaZHOHX5Xi3/OtRyVAwLdEg8dIVqXlIZWxT0GrZDk55+GNGEGX7YqrB/",
-	"azi40bY9dTM0UjckFiOdhFqGZM9hyzwYQTWM/YAsXYaAveXMsW8vBKSe26QrMuUiVrnuX1X7jaJdVPqd",
-	"uYobBRaTW6XgQkBokNMxqIhJgmK4WEgE4aUiDjBrPKYrHJYLIshbw/Bw9kFfCJi0NRcUUXLO4N0+ea4J",
-	"8Eu456ORTjC+NM1sHYXmS90LsScXTNgp+Jl82EkZSDJoMY0AzNLMEX5GBEq0Y/atm93Mzey8ImFhh0Ac",
-	"E1wVsjjMR22vFqg2H32j8mvppDDT+uQ7o7WETjHGljBtbw8y2vUMr3rdbo1L/e4BKoSeUUFGFcreD7wh",
-	"7Q1Nw8UriNQJ7yiZxBOZ6ZDs4dqVMUUhOZlcZpoIKRjslb9q+8GFCBGQLCR7QmKEfLmJfJMhAhiX0xCg",
-	"xTGL6Sqwf2UpCwi1tGHvdxdUaXArQ//5XnoQmft98iNbWg8dQ/fmJbPVgxosxO+Y9s/6E3daN5iJ31aK",
-	"VZQMRE8HbdNzrFb9+W3FF7TTOE9z5KoHQ1trBxyMyIjaXa7d5wAlggZHf357l+zZggY540FAhyRB/8bx",
-	"4Hj/z28T3xuif0ZD9Os07e7YAPM1tkJjfDtLma0NR7XFXMJMYsBmKSJl333MkaAn1pYbBMjrqszcCBFb",
-	"p0JkSWKzCvwHRj2a5DJ+Um3lpAgKHvec8AabtTqEB/UhnFSG0Bs+HEMNN28UvdEICyI0DgTHmA/AV9Tr",
-	"IxjWR/CgOgIoZlIdgX3WZQRWxwEqcCG+JUV9km/upy2ugZoUhAYj+pXAeuwrSO70hK4NOAUwKgDcxaep",
-	"LZV6b2n/lSztjrP5FgDm/4KmuX/aSFTo43dvmid5HYmFVLo9FxOsczklWQmEXNXKS5Tu0lJ+NTN20jJw",
-	"YChgtF6IVqs1KFAtbYQzmKLGAgVgkzF0krJpytSsANChFyJTLCWK3mCNBYq+PKN9Ruagx7ayFo/JFdNY",
-	"Twtv0pqQ9y/EXgdg9f1TQgXJxLWQSwFBKzJ1hboa1N8LYfTfII9j8yo35LnzLogIC3dDmYYL8Vyj0mw2",
-	"EWo81IKUIZuUMWPekTNyzVaInUbFaklX5seZFDIzg6dm6hcCg2MhUBtmavi1XXgz7wRyEnJ0VHvlaFY+",
-	"T54E6z9h9AaC5OR0eiG09OK5MR4QbFDWGBIDdHduXU42sONvEoPftlBUCvqtqilIC54Jv5S+ouLDLI58",
-	"2P13HaAJvTfow19HyyN2nJ7oB6uH2SP+WA7Kb1z+Vv+/3vtPWzqtS4UOPpVTQWzO1i11vqal/FvuqFKQ",
-	"pZvpwFF8o9aXl49xQPkPAWSwQDJyoG0s9SDni/5+On9KHp70BwOSQ9mXICi77I1ThPxaJH6FkSOjmdmB",
-	"Wt2pqfm2jXXNlyullHoYdOuhkTC8HooaK7X2fd0uye8ztiWntpuQSqWSTUVK7sN8mrWcYYcvXtNVImn8",
-	"Vkqof4ffnXQZnsoWC5lqFr9kMaeu2NlfTVN6guG2wOUvV4THd6Ul2UyJvuOUV22Zxq8WTJy9fk6O+gMS",
-	"yyibG7lnrZ1FkY+ByMHnT39wJY9liqGk5lstZaL6pEBWkRboUX1DcrmpyF5oRwa/HUIys3PcV7rmkBEW",
-	"kPIX/qTCtTHtdlb/7/zVj7ePandj23ija3t96t4vM7Vm8CN0bdYgF71t6R/lq+PBy7lUyeZkD/d58eFX",
-	"lOzxdsZVPjIAHLT71Bzr7XZ9RefJWlL2yPUb1UjY0NkvZy9fYG56M5nSFC4r1pDefhfaM91sR3tugreh",
-	"Pei1THcdacvM2XwNa6TZB032iurmGL6ujPUB1s3lSjOEIMmvAi65wDSwqiPyz0CgdjNbCbROJDszXdca",
-	"cNYGlkloIgXb38yQT2GnPBQdcHuGmOOXNxki33ZnJx9N3rNH9kXxGMC/1DOmmHdyNp0K6PCvzpn97fW4",
-	"1Fd6DmrjXce23RY3nAw//bn1ZGC8s00Czl83RAupOngfFmDSOLoALNWWs3b6jQksbnBv/JF0y2Qpj+X3",
-	"DIst9Z1HD26burI+RyzvwUH5dxmLFJUMlqbi320R1vV7wK3vk9tGZBMftx9S5cquw4C+xpQaz5nx3sdh",
-	"sdAeFZu7K400HJ3NQYj+5txb2fdRe34yjcfOvykRSqMwabR8c7DXqtVblzeHH72/Jjz+1CqA3jCdpQLd",
-	"6z5ao70tdjmjThAtZzyaQfak054g2ZHrtQqQd4rq8mcDr/C+fR7fxUW5N8suOlRtAp9uw0TaVCQfRu6e",
-	"c9zfQu7Iat4AyCZ4lyqHuTjFvw/DOZSZjiRi5jbfU55ZTYqRG664Dshc3gBCWJhDC4V+narQrEfCtAML",
-	"FXKiZnIZ9smZWF1YtHGbtJ/f2B0PHvsrMYHbrQkXNzThcXhK5hQr9nGN6GDVWGQ7i7zBiqZOMoFlkOKy",
-	"SYkxnjKJTcMOrftCcI3tUxKW8SRLE/N/cpPENEwM7NU+ZOyFmHGlZbqy6ezK8OKG27s38KvHiV7Z/bkl",
-	"P+4Q51Rcff7AVpaD73B56Bfp6uVL1vu0g9pv5/5Z7+a+djFTXNtbGr+XO3codwYd5M4TKaYJR+y/L3Tz",
-	"NOog5UrH9w3LFPtLitaXNL0mNBdIOQPCuP4Dw6V3kKxYNbUmWuF27PCjvYP+ZKthRbOGxHnANHHVBm1i",
-	"OsgRVyJdQRpGyuSCCbVvxEPxGgKhXEmmitKEF2JtbcIxCreShLVX3dDERNNrJsJcVF0Ii6BHrgAiGrED",
-	"M6H75A3lisV5KUQvZwfNj4j1yVk+D0yMuRAQwqJyUWtziIqa8QqLxpO9IuFeSD1xTYf76CR2JesuRMmn",
-	"AsHCTQIUqyi6fT1PpN5adJqPchtmRwnoSk4+6Cwe6kU1P4u8MwvdWdDB8m0v4exnjaLN9B8Qp43dy7K/",
-	"nCz7q0VRQIlbWq4za9h07g3vKIu4MKaFTFcdhdEhTRIZdb7XcAOblvxJroriAjPtFBdXSW4+qYDIJN5w",
-	"uXHmjeJWjPjrcjwX02rzNxtm523BPau7dxfdDubJL0AOuIClk7U1F0FnUdDi9fkBKpQVeqotOe5Sbg2P",
-	"cOPIhOYJCVOWMKrYBKKYJ3jbFTqExlRfiL3RMblcEbsm+33yE3wIyE5QNgIUVtdqRAUCNOkZm5M9REct",
-	"0JouBPwIF67Qx4ymLCYLKROipdw/tTeAXGMmeCYwzFYwRVLwpWNNdfflhTCf9gnc3uUQ4CzPDfbbt0UZ",
-	"7fozyEX3zzpZsPRC5NskMFZ6XKC3ojZefFBGmiLnhaqMKrKhExbpC+FteeFjgk1BC2FGFVbvtzMomwSY",
-	"vc0hQ7pJdUY494Kz7cyvf19nk11oDAJeaLG+1EoTmfbGx4+KKvGjzkKgumBbKe7DLRX3Yu83QxIWr37a",
-	"QaJtlmb3wuzeB3Xvg2pPMrOSwVOqbUFHLSGBChjWHar+eO3bQcu3iftY18KFT1mAYTKngl4xFWC49/pY",
-	"pX9gj9tKiD9h6ElRDnht0ElREPiecd6HmzSEm9y9Do/qicpTJkG/Xnv0+67OhYVXzYGNIKbxQtjqIgxS",
-	"E63v16skgxNxnltbwVzOGarp5uDEAK1kNFcp2AEkNyKsQ6s6WjpmW/Obu9QzXd1x+CgT2qbVQfURwYa9",
-	"cW90dIQl94/1jJzrlDFwPkulaTKJZAwwCIPB8BgK7DYUIR9/7E0ZmyxYGsGYTgYBPLAxfu550DOmyQQM",
-	"r4oiOzr+ZAvGlsr75tV8veq8tdTBlvL8FOs/NXeXl9ytVtFdeLW1sbQ0lIyul8JvKWbvFd2tV8/dUkMH",
-	"2vmsyjlGbHR1q9ty7buJmjbtPI/7vZcvLYr5vZ79Z3Ouw+l28u3O9enDjy5cvltcZg5M0C5gTwkVK3QE",
-	"uUrvxQXtMUmZklkascmcK4WFTNaEa+4mEuGruwnRvOd69771P00oZj2M+lYaeXMYCF4HOggQlsTKAYrE",
-	"xAZMQKKdYRBGGzdKGDca82KRQCkpPwjiQoB/F5RrIZdEitM8XKKcgXLN2ALTpkGrM/9ckSVLGXqIMxGz",
-	"dHMwxV3wmx1170J/1SnVWqac7qawHn/aMiBje93xj8pF76MyPgc7vQ+y+Pw8HE/qHXHwrirhoYUR7uJ2",
-	"da9WwyusO7YoZSOkJkzELA6KAjguQbDujH3iRvBldMDP41e1k1oXVuGW855R3et9t4ypcNWYouIo3bEX",
-	"9uc8vld71Z88BHnQ38I8+ziEJBqb+RuSvSJLWAUXIof93R8TmiQIaW6jiEmYQxmHoFGGFvI3dPEVFrAd",
-	"GQvk04gLYYHOYa375OdSGK+ySHTVKF7r+i2ieTFS4UK0RvP2yZtStnpj0DKRAuM9ILwXS1FCEVxjQ7MY",
-	"sE98xXZCp1PY4TDIkeCtr1uSGRVxUioXdiEKH7QDEIEaAynhQvGY+cwaS17mq6GlbHdSW561Ox/+fSMm",
-	"ikz3Ai53dNwL8nzzyuOUUWik9zrlN2bNIMupF3jQ2ePe8BFi+TqY6XFvdGSebOmrtUv5Wb21doc36txu",
-	"Wz9tK7w2CC6LxQn1lm2uWZyy5b04u4+quPf2tnt7E6lyZy+wexCKCEpr5ddnVfhz4dFB418ydp2svDvP",
-	"Rs2/SwD1ed7rn0nLd7Nap+bni3fPGO/1/DvS85V3mu5Y0T+LoQyWPfm2PkZe9A50Zad0Ki9AwurSFjwq",
-	"hIx31OEvxJ5dBKJlTFf7iAMO9CLFJKYrFZL8lQeDfUIN/Z6S12+evzwDp2+u50JNR4UltmwDJJVJAgjO",
-	"S5rGffKdfVMKwlVRJl6PgXFB+NrCmAB2BVE7B0uiT57SlXI6dF5gCSD5ymmBFopTsKVXAYwLZ19ciLKB",
-	"0a5xO/7xx1G5V0BrepZB+AbvBT1FtSE5V2t/Muci04ZDD0eDwIPRnszph974uPyIC0DXrsFCjwAW2keB",
-	"roRc9MaVgAsX93yMujsMc/gYlfnhYyyPMRqYv9/naFNQmGVb1d7t2WfV7R15bq5x6V78tLXQ2iSwghye",
-	"goi8upRF9dc5E7j3s9/r+/f6/poo6jguxKkq+P1nVPBdcdwNyn1el61Ro18wAcI+l3xBtZh9zh0a03TW",
-	"B167wg67S732QnNfA3KiP5TfETKxYSSwkZDrlqxqaszdQFyazfSxLf960fNfoGz0vbi8twIrBZnv0gLM",
-	"jSWZabSHRCG+yB4lasEiTiGm3qjhAaGCsA86pURxbU7tPlQm5sozjCoXL/0NwfI7wZ58Kcuobv48GgQ9",
-	"4PTVkoRHw577pajfB4ZK1Vp60M1aGp4MCnPJov10Npge3NIc2hbqZfgHhHq5Z9r3Ns69jbPBxrG5UHBg",
-	"bm/gbAFoD4aL/34XuPrbwdR/TVDxXxIy/x6mfuOArJnMFda+FCyd5CVDwnVl2ktvbrlvX6MJVgUqVRul",
-	"eh0Pf4ejdI+kf5/avLu11QKeX5IezYLN/3KDxXWu2YKM+uR7wMkxphco5zW8olLxXCh+qRxuEfuw4ClT",
-	"E6rD/oX4FkvcQt15RGyowPFGNE054l8v6GrOhA5zsGgsRTVRLEqZDscXwiJkQyFXYYPLOJQwOtcpX7D+",
-	"PxVE78FYqYgv5QfivolokuwHCI805YIm/DfWvxA/SjtFW77Xg/eEqDsfSggHhoWFNZRuDWkC1KL5DVPh",
-	"haDa9j13qVStN263KQ5QVfesnbOz3QgcBjZpMpXpRC/l5liu2iQ+bWmved9+VrNtxpJ4ghblpkl9z5L4",
-	"tXlzt3l1QKJGWuPoo75n8ffG3FdszI060cZ3VLMlXX0dktLILULxlN1CSLYbgN0rzIAoPekTP6PZ3W3V",
-	"1XKuFbHyrzFH+Q5LyXRwR05/lIK9hJTLO9C087oWHbnwE/f+52XFn6H2zBMazdjBEyl0KpNNn8LL7t1P",
-	"Qe/ZW3q16Rt4Z1eOH/T+Aadk/QfmnTPLvb31O+rIkF9CDqlj+/cXPH+qijp3YXesT+SmJDSaEVaE8Qri",
-	"+CYDF2SR0IidupRvUN1lponSdAU1bWdsBZkuffKd2QoSM015ogISCqmZsuk8dS+ITdktcPh9Q+dCzDNw",
-	"5encGPpGkdR80CehxYkObT0fr1oNoNS5Qj1wkzXNrQSLATXG4Ca2LBREqCeAfsMcmtRCrhILuhnbu3Rj",
-	"0oAxBIM3ZtJ8zrWCKvhgw6VUKBqZxQuIQphWMNoszCkTsTJmDUgi4QwilwWll/L0QuSPrYnjQg47mUxl",
-	"MwkjHSO742ZhuLjqX4gLAQyfwK2SIlOZ2NIMdmJ98vOMJ8xSSEAoifkUdk4TvIAiV1gWQrDlhbDilHAQ",
-	"VLYMtF1ArojFi2LxaW4iunk5S7RfNkAvhHXmWfMRrxZfiYj5pGrGFc0YXbDUUVPKpplZYtO+G3LE8vhR",
-	"H7nKIQpAzr0FpaUkZjRliBK8pEZV4IKECyZiLq4m2EmI9veFMD8XpvReuc99mLkba8WIdlRmR80RJoGz",
-	"+ELgLr5+dY7AZGWNiMf/H3vXttxGbrRfBaUbiX+NKIqyLK1Ue6Hy4c9W1lmvvZtNKkxxoAEoIhpiuAOQ",
-	"FONyVZ4mD5YnSaEbwGBOIilalmPzalfm4Ax0Nxpff/3xyN2o40vrB9BuU7pDIFSRNSoaSByY5ItwmuBY",
-	"21ROA+llQs5tVBzzDt4i8i8kLSDJTAMJGobNlfgM8KfhlCrFWdzpklc0GQdjxTxSGBRXcVKE6aYKdrb6",
-	"JEAYl4o7EZJQWEJk11HH4AUOFOqdGZy5KbKrLWU2kwlnjTmzZhCazWxirHaOic9rLz6KOwIEbzYajrJZ",
-	"vtJmrI96U2KKh7ojvhJr2J7McNuDKw02qxNA9rQA/2pt+1pecFcRCCt3takKq53nY+f52Hk+HiUxyqcx",
-	"1zfwgByh/dKe8fIdWqvGMIMkAwc2W6VLccDiy9D/4Qy20EbrGFGEf6lG3VlU6ssYHV+4XK95kk24ClJt",
-	"Qd7L+wJjoKInVKRbKlBbkrPh9XII5v5qXVMb8gZO/WrZQIt+Aq3pVnVdrem+f2wfkruI5cVm3WU13im6",
-	"naJ7NEUHx+wJFZ2lmP59lmne7v2nS4WEFLaQM5BDR5bMFmSRzVJmPQRw/7vlfBohhSDmkWxyDyhJp2qc",
-	"aW2uieamLTRZUHxVxGsk3sLht6AHArPwdAfyCqNkwu6MqffGIDWi6dOFlXE2W7TTwWYoVgAoFHQNGvT/",
-	"uX4RdP5nmLEnT4Q/4ny4EJJli3W1SND7TfVhuWyjDoGNtNMTO1/9QyUi7C5zIw923Nae+rUEIjq8WoXg",
-	"b8jDN51yyZlzh5UdDAFdx4WVXs6BcMBpMkYX/74Czy34jSVfkDlNZ7wTEX6nLbufvxBEhR0WlcwzxCWx",
-	"MFowu+WOr4sJyId2EMtZmsYoNzHsnwmGZFhWKmB4yVTky06TzKsgel/hDD36zeHpcJTWMboJhBIm5eE4",
-	"yrD4PWDKmhOX2K7uZO1O1m4Z+Na4rz6TzAWZ1+5teQPPjyEME/21NXNPZ+CjBZfMlOciK6ivI/swOKVK",
-	"4xuVzjRNbQJJMeEkoVNyEJu/h0VLwwm9iztdcoVPhOYb4R8IBxLeZGwRzaU5RsPUyK24SZC+gnE+vftl",
-	"O+H4JWEPzdRHhU8eXjpDtO5OLD6hq2IX5bW+EEbRYN3Jn+nu7x642wUvAP6edYl9sFMNMrdLanh4NDKT",
-	"MU9u8VZtveADad3g3lx17vFpns0F4zk5QCGt8xmmKCie8jvGCp5qoMgW/mFfer+5uoS0iVgf2L8Crv7+",
-	"Ss9ZiOvou2+Hbj5j3y3Xz30XguZhBJLfaaI0n0bVdAygRqiyTosuuXKZiakeSGunl3ElgaJhcZe89gCM",
-	"0kNkqN3QvW96iQoMIPlxcIIO/8iXMWIOli6BBGJtTLsAQPhJtlbv3uYr75qRDy2w2AkVICouBrK02uGb",
-	"h+/igi4jwP6oCiQIIA2Y3q2MsBEjmEhTy4RTuRiLlF96R45QpvX8hrNO1NAni8Vxm6WMFjErYwfon35T",
-	"9EtB4uOKmVFW9FigWLQGFW+X8QsCK3zlONcS+ucb0vf9tZ4BzEEs9sPOTvgWXxdee/H9aY0LG4125BQp",
-	"Kk119KH8D/jMgCd0haVx4lPpY9UXSPIO2EAI0VMYEmdre0Fz9tahAjOJcQhoLXQHMs5mOskm/IKoWZJw",
-	"zoyK98aAdfcjxPIgtuNWQ6s24k5EYsaTVEgoFqiBPklozob+x4gUpRGQGoeGgTV5qK5/1h1Is/AF5lWk",
-	"vBTn5zTpDW4ngC8mWsyb3/ZxUt5jWTsvP6CkXxGCb0SqB4jWVi+8bKOVV3kMhhjrKdXjMMS6UsleFXUW",
-	"agNP9bI3FUN1fYfp+e/6ydnkVD6fnv1+nn+nevp43l/sRdsHaH9SSILbB+uqxpfu+wKH5zbEulVYga6u",
-	"sBQcdrvD163ivS+wwesPFi3trE8KiKgewpWDqXXFlH5hC68/sPJZaTE5KkgeBO1aQfStwSK+IttjB6f4",
-	"0in9bSADrWlF4XSbM2es6tvckoFXM3WE2a5169vfS/jr2kXCIH4YyuLbDCDuYcYv7EUYYnEiAl1QkX1j",
-	"Q9cBuKFniqMnIc75PLu1l84Q/ZBnmmqOMAqls6kiiywHdKANWuGS2ZehgczmPE/ptEuu5JIAS7gnh8Nu",
-	"TuiS5Jwy0z2ejshBXJ2oC0LlMu5cEioH0qeoxdKB++IE/2l4KyQbCgltxYhNxMgS8L6AL0eNs4X1XVwO",
-	"ZDzN+UjcxUQwLrUYuas7VNcGuMB1+cV8sre1loGWVuvJsM31VYn7vjlQHsa4c0nvOFAqAYn+AJAJtWEH",
-	"gBRO00C6wdZqu6ZRufTSzOY1XM1RbFMLwrXJyYkiGfWSKJ6mEclyxnPOyPWSGOO+S16L1Ng+10uSCL2M",
-	"iE28iklWRjnnh5rfaQKkS830YH92mRdXE4PZPjpKMNMiOUio4odCKi6VMNchwu9oYvqsk3GnjfXJFG0j",
-	"ejru9daln7IdcgLfDf6BfbI5a7fq1uuccwJTDo0ZZWGErdKlUC3TYkSqvWzr2O+bdumRsByfPbC/ODz3",
-	"qgfYwRvCPcIy92A8sAe78P1vLXz/W0Sd1FLwWs3QrOTw6zKwpMbQ36r3QtISm8za4wYsly+hOaf42teA",
-	"UG4kMdky4fnTyLf1xNumou3ezOE7ebajI9nB7lroSOZWiDxYCi749TjLbodcsmkmpF6L1NcWIr5QhdmX",
-	"vIebPJIVyEyHN/lmu/43rPGV78XW4qo0oHtFVqXtDW2z5tI1cfZXM2++T7ur/M6aCa2Z2oEKjrTdYG2H",
-	"2hb1jsmoNe74RihjFxBKfn33I4L4AY+PzjfXX89Bal2E0J99RZS4kcbQiS3/SzSQeKpt9m+hLEmQqcw0",
-	"APRA15zEY62n6uLoCGmMzF/wh7GV4BsjIHKusnTOB1JniAibU80jkmbZ9Jomt6ZkKuStpYumjOVcqXY6",
-	"0cqh3JJSdMt3PhuUrdZkEa32fVMm0Ur5x811DS2yTUXsC1vswVK2zWB0+7VkoJvtuhO495hbu5evr+3l",
-	"C84X5Lcr65WHq5U2c/HoQ/Wf3FWa8ZRjTHAVr5NNFWE8FXOOiiYr6ZoueVn8RlNjrS5tBPCCLtG9rEWa",
-	"EqOn5rwlZdFLaH2lHmgXIfuKCNaCUWkY8poolQVHhMo/j2n/+iR5xk7589HZzfn4u3/0blcjVLa/xeOq",
-	"rJbYOH/s4crIVvATZnBbIa+JgB3Bd3lLdxfjLeQe7rlHlHvqCHGE96ERze/7qtjaxtAu4YTQSwgwdGuB",
-	"R2BdW5K7gYyxksP34kZSwBQic2GDNY7WTUROej1iJGnKcyoTTrgAgs0FhbhcrM82BpdywApmszzB4NB8",
-	"psfQUYeQUJpqflGL7fPhGEhHiah9RFNEhM1Q9HD0g2YzfZiNDuER0DVtcfOeV2EhEoQxDOQkk3yJ4Rco",
-	"2JVlW/PREASim5GdcGQUAuuSP9kUDPYRUl0CY2cbIuAdT7iYc5wOuxFW6QS/oMqtBkHBEZFYf/+ff/07",
-	"mh+b/xQ5Y/DnQltUV3NNVaG/Pz476fef95/1eqaN0/7pGT1//h0/4wm/5oye9OloRJ/3E5bQkxE9PU4o",
-	"O+NnZ7THT5+PRqcnz1kv4ef8uHfOzq9ZWbv0e8/OW/TLQ+85CIm1EDxzsoeWn3F1tmyYIYhkrmgYypgw",
-	"DdL0bW7WUgvTFk5a9Rks3OUEM4dG+JaaAg+u/R3YKAXcCGpJSD/4jKMf9gRDVOnJz/wvt/0fb9kPiz/M",
-	"zsRdj14nL1+9Pt4L0pOWQat7kUsxdVFHJprxQdV8rmt1HzfUDeMpchyVm+q2T/pHXyQLdPCnJnDM8Uit",
-	"fQWEIzh9gIOtKNhsScCqA+7J9ogcGCk0ppIB+0GWA6npjcR4LkVoIbAAgAAv8zIDcZZzpTvdB7vJN1XT",
-	"D7xQ/Y+paZ7McqGXmOo39GbDehFaOsCNGvtjpZ4Pewilu5oZkfa3vxv5ZdRVsyR/m2dsBsBncmAuGI4t",
-	"D9WVPVeqsxftzfLUyHHrt6JT0Z3mYkK7Tl7UkRQWQEgONPePk9F9iPx6M/bD7jrN/QhusIN4Qm85yWcy",
-	"Lld3cXR03D/r9rq97vHFee+8Bx4sO58fmqOiNJ3lVKKH32N4uoUWsy8LDUPXfEqOI5dE1lMK+rTKtoIr",
-	"3EkiNWvXXI0i/Yg8g+U4jWyEdhFCKBkiEN2yBXWXwlHqdZed72iRvfvhzZUx06wB5uI0vdnmPqgFmiY0",
-	"TcO2/fZsGhOV7FBIbLKISD2E1L0+SxPEhRojMAzpcIGuLfsn6IADr9bb/6WODuPQfxwvvOVY2Na+InTG",
-	"hCZpdhPUbaFjzVUbNZHTRDtMqJtDhcJjXxlLKdXjoL43XNOW2uDQEDMzyDCDfzsgqdrHkSiYnkt/xFzu",
-	"Y/O/ZsNFJEkzBeGbrjsOx9Swb3wSzI9wG3BWPii+YLv+WtgxLVY/GMDWiJ/ynMDK05wRtzsiorNgC4I9",
-	"KyEKN2zIM1oPJJ1kuGDCW88H8f/FhGVIE0+ETNIZ40ToDuJ+qefTt++CpaNccMwbmx2zDGOuADPZ5sss",
-	"N/XAvcH8mVCJtrfQF9YMj+BCACxCEcB8EZYcVeiWkPS9IEf2jN7hanCz2bJR0JsIuExx9UxnzC9cAoMb",
-	"MMBbVvMJZRy1OdIZdYmjRs9GRX5smgP1P025Sji7IFSTSaY0fIC2AjWXp0ziepkyETx9LN05wWogLhtj",
-	"yboD+UYYdUZiYy120ayKjcGQ2Qgymoz5JYktaRPSjZj7j31NwWUMutl0SWnaeFuZ5UF9a1vkV/VONJnn",
-	"99lt91TRFvFTsejlkvTv7ghNbmW2SDm7cTHZ6B9cdj9lrlxc7/DEOO6tiLz96f0vyNnV+Py9Z8dTomS6",
-	"R1jcIyYuieJ4O3eyiNzMjLI4iI9Ylqgj+Et5f0Tcqbs+az3Zjje3YH7wwdKb0Fv5uO5N98+XvFkknuV1",
-	"dsbHj/8NAAD//w==",
+	"7L37ctvGli/8Kl0885WpORRFUpIvVE3VUWwn8Ykde1vOzmQsf0QLaIqIwG4a3RDNeFw1TzMPNk9yqtfq",
+	"BhpAgwQp+ZJE+48dCwT6unrdeq3f+tgJxXwhOONKdsYfO+wDnS8SBv8+DVV8zX6lKpzpP2U2n9N01Rl3",
+	"Tjmh8BtZwo+9zjVNMqZfopkSk5lIos5YpRnrdULKQ5YkLJpQ1RnzLEl6nTBWq/zfKaPK/NoZDUb394fD",
+	"/dHozeDReDAYDwb/0el1IqpY/utof3DU6XXYh0WcMul+N9ofHL8ZjIrvLjMmFcxqTuOkM+7QiP4fM8N+",
+	"KOadXmcap1JNOJ3rDk4j2ul1Elo8eS6uWUJD1ul1FjPB9aP/PRwNR8fHx4Ph0WHnU68TR51xZ0nVZDD8",
+	"ffrwjwf04cWjcBAN2Wh6eHk0O/79/lWn15nrhSotAhdKL3PnlPP4mqWSpqseWcY8Ekui6EXCSDwlCyFl",
+	"fJGwfqfXERe/s1BhZ7DoC5oqztJJyqYsZTzUoxNpxNL9hw+PhiPzxmoi4z9YZzzqdVImWXpNVSz4RA8b",
+	"ByITodw/FVWZHhhucafXUfGcTaapmHfGnaHeFvtMCb32Q/NktWC2jWvGMwZt6n/iynwYhQ/mx/z+4sH7",
+	"h+kjOVDD69Gy8+lTr3OaJCKEUZXJ7M1S4EpIcsUWikxFSigxs3aJromGhoOCFmAwNAnXDcZZY1qMqVho",
+	"aGOhzIT+GNLRxWF4FB2z+9MHlw9nj34f6K1OWcKoZBXKHL0ZPhof2tGYd6LOeEoTyZxNwH/hIB/R4cUo",
+	"PIyO2PH0/uWD2cPfH+kOcE1gR/GfE0WvGO+MB7CaWRSrp9eMq+cxUn+xoi85I9OY00RThLOAEVW0M377",
+	"sRMmMeNqQqMohcEf9gf94fCw/0CfwixF0pnLzng46h/bRc2i9QsSR2y+EIrxcDW5Ynoc96fDcEQfsf3j",
+	"iwfR/hF7ON1/RAcX+8NwFB2yo+kxvX+hDw1TM6G7ePXy7E1pd/QcJ0xPUj8OwyxNN+x/yt5rboBrnLL3",
+	"6+kgFRmwnIPr4YFzauTBuHyGDpzVtAdnNBj0OkpcMTxk+p/r1ufTu15nRuVkLlKWk0M+00TvIWzrNY0T",
+	"ehEnsVr9stAcMYJNLm8wdd7qZ/ha25NyPB6ODLel+l07ho+dCyGuNKHlPH1G+WVzK8P/KO2VM6QJDqmD",
+	"9A4DQvGA67kQSRyu9OMpY5MFS0OY4PGgBw+Qw3Ts815nmjI2ybiKk8lMZKmcXLAprOLoqOcsyvcpY8Tt",
+	"iMA3ZHRE4DOCnxE1Y8TZ3hNCp4qlRM2oIseD/4+IKbyySNmCxhGhc5FxRWLkTn0tC4ojEvMM2PtwNOh1",
+	"GI+qgurozWiI7GB/cIwMtOXp13wpmfhEIv6iOTMy6sOBuw+w4q5ImMzph874qPwo5sBXFmkcojyHSXbG",
+	"D441VcM543qLOpnUhLVgmk+E4hoYcrHkv5w9IQ+O+4MBWbCUoBz+1OtIRlXMLyc0ZbQz7kQx13+lAkSx",
+	"VDRV9XWybDNfJ8PzEjZVnfHQCh495DkwNS17gLRAy+j8zJbkN5HqpQuzWMYgxGNFk5hyu+obhFSvY9SB",
+	"l1KxNKbkebagVgj+gWrB6ZylcUgPfmbLCXSnD+32XL2Y1nYyFN6by0vDaYqWB/MhHy0O3x+lLjFY1mnW",
+	"zss2dLOP4dS8Lg5FRULPGG4uofKKRUQJc85cnpMyKvWHlgWzaHKxmhiayPvAk/mPTChW7uMZl3GEh3PK",
+	"mNGQSjzNfO8yqCqdavZRJuWCd7jkdlgnt3zNSqzqPQxUi5VpxqNK21U9Sz/AjVkdRaOrw/kRP17cf/8g",
+	"fSgfqcG1Izs6oeDTOJ0D1y7WwCxRzC8JF0uCnUpSnDLKI3LF2MJ91m3kWXt9d+FZ9EofncZNPiW5Dk/g",
+	"kLlMskdmNJmaEVVkzV+KtZftGJdiRsPx8Hg8uK+lntk+nHMoIj2pV69f7D/46egf//6oeKFBeI7GRyA8",
+	"2yi0TbLGsYtQGf8iVpA2+SZF3yhbsP92J2Auongah1Vq0Xr4kkV+UigdEdBJJKEpIzQM2UKxyBLDWlqA",
+	"3d3dGHNa2sUkW9DV3GhxlocMjweaieCfk5AuVJZqS6H83DCeBeNRzC874+ov+gsjtFGnlyxMmR7xIp7I",
+	"iw9rdsO8Ovnw8Mf3o/nzZcfDUCMWJjFnhsZxo81cJjFX8J+oTWd6SVJxHUegSUjKowvxweWIMgtDxvR8",
+	"PuVdSDBW7hbMXbBFli6E1AQH7hf/Cr7TKhsswASV+NzqX6uZbaHGtNXiColnGWunpsoZTWQtx/1m1D2r",
+	"sckVD+E4K8XmC4V2OnBTlqYizfc+oWoq0nmJVZy93n/4cDQ8LO3eioeoDsA/mhbjwX90PpWEus9v50jy",
+	"dZ47Y4R6Rd5wf3T4ZvCwkEN3zjzHmdfWTXdT31zp0Hxm99zjRMgsZTVSSoRkEdGjjkO2rTtOU4EdtN3w",
+	"0ZH9AUfuPobBholo6b4LzZh7hfXxKo2vqWLEmj6uW2dCp1MWKhAauOhysozVLErpknfG9yuL/LC2yIf4",
+	"ZMuFRV3wCUqGqG5axVJmLCVGdEjSPRqMSEjTaGIeRXvuuotMhQIo3f7sdvOavc/0ITsN6yr+4f4TcsbC",
+	"LNV9Eo7CwttyalqZUGzG6eAsFzNlSsnUTKSxRMVLj97fsiOlijZb2Cb2xbpt8ncxRgzvvTM97kyPb8b0",
+	"uLM7/har9ac1Ohw322ajo8Yk/wRGx/BzGR2VxUCjA4RGs5t4KdBNLDVnUzNCieZ64LVciSwlwKdIXNIM",
+	"vojs2Jr5bs1l25NxsZAe0+1HkUToA9dzNmObipSopUDNQSspkmQLcsHUkjFOwBaANbY2QHOUhs8o+4ts",
+	"QDvzaEvNHbeJXcyEuHrKo4WIqzex3wlxFfNL6Sioeitcwy3fDjBJtGxxRXrf5VGl53kT73qdLNU7M1Nq",
+	"IccHB2Zx+maXDvTw5IHmbBTHDQJCvREQLlBWpOHGGo/nVJ9JGYoFk9vadVVL/sH+YLQ/GtRDMTbcihtC",
+	"yuSG/gylLVIRZWCRkHDGwiuRKVdTgrkVxKMn0y6WwzRPwznbT9mSppEEdSBl0/iDERp0sqBqcjR9+A/Y",
+	"qGtxVdKBzTqO3yKNyXHKqN5S987NPnNtUu+zZRor1nmn9/IJS5hi0Voi1EYkM79oA+JSH0I37gPbsFwA",
+	"vR9s/ZIU/g3seWI7AAr7kdFEzVYV4kowkCjvN5cz4sp8lWw09GYsubPx6jZe6Yfyy7djyVU+HX5Rf5zX",
+	"tquM6LDEV+6svRtbe383Sy/3adnmTdzZtnbf397ma1zIb9AC1OJkO+PPspk/gfE3aGv8Va4VuFATulgk",
+	"cQjRNCXzT7/6yQpr7+USXHigiANhTcEmiZCv3QWJb3evVAx3+Gb4cHw0Gg9R4f36YeMtwpm2O7nlE/mZ",
+	"r7N+Fuo1o1FFRX0RX6ImJInl2q5mqW0KaSOlLyhwPwFbln+nKUcRvSVaKxxpDe/whKQZJ/fASiD4KrsH",
+	"gZB20hk3dkDCYHQvF4yfvnr2RITZnNXV+ViSyPxEuvQijaPLyiVQzKdC/1fFKsErgGcvTskr3HNy+uoZ",
+	"cDAYpF7g/qA/0AMSC8bpIu6MO4f9Qf8QiEDN9JQ/OcP67fTF822HZJseE2j5nOsRjs85ITDEMamNUP9m",
+	"hjgmw/6D/uCcd3AQKVUibXUbdIH2d2kXN96Q7K4xfzkusvHwNQcIe3jHZhXz5sbyRkW0QZ/yuNGt4lRV",
+	"evxe+zv/8l/Ev2xP/pnJGnCPvIlrL3wa9QP6cHCz6PrDYTW63oqhTdH199tF1xuLoiG8vmBl5QD74fHA",
+	"RtjbVzTRaxUiS5gbNrJt2P3h8A3M0Evbmp87WUj389B1kzNlzmglNWl3Vbu1ZLdU8k97esqJT2KKlw3o",
+	"hivpo1GUMikbDpzeIrPmmgxizoYQ8nFIfmVSkSM1I2cqZQz2X0hFEytchoPB8Mjx5fxVPFP1NWohOH2M",
+	"y2O8yjCNFyjaOz9SHs1pxMiCSkVJzGFksOr/jJOEXoKC2477fWW3j5f35twD+X3BP/XIrmKuJ5YIffDB",
+	"zQ8WmMNkZXwJB9n6D+qHHdzO5eN+QdPOuxapK69QTD8Dj4GNHXqMsrkhwCfqESu8ieDeRMMqw8PXJ3mi",
+	"35zyjCY+ymjts8gXtez08PopTP8wYY9RgI+2twPEVUnHN05uR23No5s8KXxNV0CtrmGsAlHP4bsLgLoL",
+	"gLpzid8FQN0FQN0FQN0ZqLdtoFbSb6vOkeF8xNek3/pFfkVnaIB0OHX56T1JZrFUIl350R2QT7s38B87",
+	"6GrF5QEXK/hhdeetYTVSdt1y4q4r2ROI39K97ANX+DBoSKuuLzFOsLd2PXJvtCgdlk3LYs9HZVnqi3K4",
+	"+OaWxZlleW2MgM6XprWghsVz3j4hgtuE8ViSa3bJFE1jyvvrFxYznB55Fra+rEfvv7mFzRPq2yF9OGfe",
+	"d9wX9BJ8GW5ckP+032n8dxr/ncZ/p/Hfafx3Gv+dxn+bGn87QX5mbmJqcTKMXSUrYi9qtk+dXYFfV80y",
+	"ENSxHjNVnXfNl9OMsxTaVbNUZJezPDZ7uD/SRDITafyH4BNs+n5+XRbOWubbOnPZEWBqtD3A1GhbgCnI",
+	"680XozN+8LC4xjpCuoOVtWEnFkNrpJcevOYVqCmaxFE5i1nvVv6LgRfaJUrlLBFqnfYHc/kbqH13iGpf",
+	"GlHt8BtGVCvxXQwd9LBdJRYL0Dvco3M2y5ReKRKJJb/5nY60nWCPabxgnrucU8h3JzS/IbMYppDGYPSH",
+	"yhF2L22spnL4D/bvV6PnV9Gz5Y/Zg/jDgF6ET55+P7zBdRc0za5Vre2hp+2Kv6rcVb+kDWpSmrgQcghW",
+	"uTY3UO+nSRB018OaCZVX0IvgOg/Kev6R7tUTA3BK7DXr3cX/rV383/hSn/KIUJIIfkk41fST7C9jzog+",
+	"zn+DG/9buq0Hcl+nL9SDXnKF4e4Q3B2CP/8haKUaQNqCHxa7hodVnI8NwFh36QpfDQbry0DUt7P2gbZe",
+	"4JJ4VEFYhr5Zsg0mfy3po64Z3qXQ3KXQfLUUmspt96OLQTiMRuxwenR5PLv/+4Orh/M11kP5JMDRKeew",
+	"I7pCFUaMcLbMk9kNjkisJDHu421xCnaHXLhhlrwWd8bhvZxJFk5eTH/6x6P04Q8//fY+fbP8/ZdXTx4+",
+	"e/7qP56J0XP6nJ4t3Q1mXNNn1NkW+KGywn4R6AzR41b61hf1RkvUksVjt69ZyOKFqsaKhiy+NigfM8qj",
+	"CsZHlEFapSraT80XyMEhjGTGaMRSLL6ziP9p07Q+VrTHNzOWJ5qBwhoDzIhKaahIVytiNiPrniRBzKei",
+	"b14P9lDVpVwuWcqiEyIZqm7mhZhfksssjhjpBgeRCOUB/CUPit+DPc0TZThjc+qUDIJssmG/4CwdqVLr",
+	"IXlMwxl7rIcokvp8fhRLVH5hJjg2MqcrcqFVykyyCI67yABnPuaXYxIsEM6xR+b0wz69ZP92fxCAdwUt",
+	"nZ7njWN8wQXeIF0KbhgiOKHgVMX1WTKuyJxRvpzFCTNDkiQ4GjyCtyZO3l6w53bGxX6oJ2v6clVi0k0Z",
+	"OIYNDGW6IporG14WPJvu/yw42wcdItjr540GY2gLkZKWnOC9GRE8WfUI1w3psc9oyiICfffJU2hdqJn+",
+	"DddTCUJJSJPEQjAh4EssScDFvlQiZUHTxtaX0rvLT9/Qy/runhKpUr27Zu4izYnWDE1vApUz/Vhz9AsR",
+	"rfb65IzxiMSKXNDwShtBlQUaE9wbTbymnaXIkkgTjX4mqV5aTC7M9+9wcER+Foq8ALOIRUFBWNBtnzxT",
+	"JLQ2jyRSaMKQbieRYDInG/tq4LhQgx5UKQIXWdGWSwiNB+i88/74TTT7aRA+fbD47WLw78sfwmHyT/4j",
+	"Pe94V/w1Vex5PI+Vn0m8z4SiRA+KdJ89ffM9iVI6VfsxU9N9zRfpIt5PqWKJbmLfcJ+9MQnSgJhqDdIe",
+	"RKmnw8WyBxxO5a3HkixnQh+SSxpz2CgVaKkseCSbJxqxKc0Sdd45Sf9tcKL+bbR+fq9y07VplttN8L0z",
+	"wQVLSbAsxkx0o2grw/EwQw30MUchEpAunEYagn/knoRzCZ3sEZGSgGZqNpnSOMlSJgPS1f9k6AhmXBl7",
+	"XBKto4E30/hg9tqs1/t/Gw0GJ8umFcNZPYt8axVLO+t7ksTRCSwd04dsOWNccxiQI1qMwMFpGs7G+km+",
+	"cal0dTpVmFBaHtivQD9m+TWjWlJ97gu/AmcflB05CSkn5qq9YXzDXmce83iezd0CMTFX7JKl6C+j6crk",
+	"rfyRO6XLgwpKvwfjEg9gC6aHKtA1g5y0y2g4s+XJtFyVwM00ZViZBLd2cH7c6K3GXS+PsL6qmFxL50wZ",
+	"peFZUWnrJ7byseKMx+8zRq7YCtHjHJLQTO2XX5490TRPyaUQmr2JOGR7faJ3L2YSRYflrtCKnozmnCRl",
+	"i4SuHIy6lMmF4BKdVRysE338irsfZ7T7erj+RWhbK4x+eM74pZp1xqPjYyAA+/fQR4/lpTIJTtGfb8nS",
+	"fOToB/iSSzjV4viFhQKpM+ZAKwSBFuuU26OjeQxU8+sKfUiuWUqTHgnFfE73JdPkrFjUAyb6r1oJejat",
+	"S3ip4iS5kZzvWexJ1C9Bt5J98ljMF6BGLRm9Slak+/r7x+TRcDjQIuPXg/PO//zXf593AoLGq2ZVonmr",
+	"XG3ltuR9g6x/RS8ZkfEfrEeGmn8OB4N8XO8zBuHgZlggpErDMZKlM8aARjM2/cecfjBMdDDYyFKdGz6/",
+	"8GGVSPU4yse4oGpWDLHiLGlH45tDHgvqvn/kW9uzRKimkWvGvW7I1lvTbqybPTqbB6toqmJ+2SBR4fTF",
+	"UWDvMxIqFUGD1rniuI5FJuGK6AQfARlB0IC5F4lVEx1JM4AJvFgiqI2Dh9uqpqUGWblurXNfVbvF3nxF",
+	"smm44NltGi54s9YNF15oP9wWHs61w/0EThaQIqASfEejH6hiS7oyECjKBsAizpOeysHvEjWgfBgfOyaI",
+	"Tn8SuXf+NibSRNn1OpEIJxVPSxrPae5nAScCvCz/V2MjcyYlvWRmTa3xZF8jRn3W0jee639k6oRwoWYx",
+	"vyRLKrWZlV7iGzOWRCh9V6bigDV5cyFckaL9rcuD2rJ5i9jM4NMndzf/JWXTzrjzvw6K2soH+Ks8eKrf",
+	"f212CPerTlQNC6AFVMTkWNshvoUE+931Ib16tu84kXzDMm8fOO6mwojYR6Jf911hbsBUvqOReXJTajNq",
+	"7STm4DbYmtDq3xc0VjjnyTyT2tIgVJG5kIqMBiachM5LL+5KIqb7if34s5CL1UZjSUx/LqVUVsKYsebh",
+	"PJYy5pflhxm/4mLJ9UOtLLlfVmr5Vr63QW8iUxMxnaSUX7LgBM3c4NXLszfk4Hp4YLy38kBC3JT+1jp0",
+	"ZXwJF+As7/Ork/RjwadJHO5K0DRRLOVUxdcQW/quZ0m86kbcksI9n7tMlCr0Zs6oJNyU0UZHkLZhjlwi",
+	"L+su3zaFh2YzHLMKIy2U1lsUK+i+5qXtmWdcqIktaKwfOrk0kfO3YlyTzgT05fw5/DVJtaWPb7u6KozA",
+	"PSyl4IswU2I6nSyolPgpugbdrquHK+aTTOL5ACWi3MEJEZwIg3lj/hELLnu5N/KCJWKJCDwBGDxBUda8",
+	"tDZf/ZB9L9KLOIoQlXx3sRFzmU2ncYh5JaFYbHuqvA245yqWqFBwxiJZjXkx+NwInb6zVrFgKXBVwT/P",
+	"WUJv1ZyutAZFIgEejeLg1JdAEyCmQF7FPMrpj3TzYvymTbhECTSLt2R58D//9d9BQZtg11OHaovvuLmu",
+	"2PvqtFj1DGUS/UI3IMvKucY7rW1Js6mRCnlWlFtQj2mSMhqtSH6VRiiJ4ikEL+SO1T75RTJC4Z7dOrvw",
+	"L/uCIzT8jqjthYczqc9C7L7VcFaB4xVZvgL5IfAu9tfnk884aBPJ04LCdueV2NROhlzt44IIz8ScGcNM",
+	"E9cSrv60pMpSIuOIwRVbLImkU82LSAqW2p/IQNs8wYKVuqv09annZ6G+Fxm/ITdLmRRZGjKr+29JOp7P",
+	"C+L5WRCZhbPSrfl6z57LlLyOw29PobWTRH9cQS7VlQH9UmSKgc461Tv3TdCQdarXHWI/C21G46+lCzN9",
+	"3sFpr58JzshyJmR+QbASGV4v12/5TxwHPQnFYtUnPwu8qr+llYDQlH0nNmXdp6U4FifiYd038M6uS45X",
+	"lZs+qF9nfjIYfomg0RshntP0kt3s2IMnQAkxSaCt7Q597eOyww9uw2JJ4FeIxudkSF581/+mjVI7aiUE",
+	"jrw4yuX5fv1Ta9Ac3WvOm7uCc3f2bk5g53O/+9e5bS2kQSzBbHFS6lZMkS6G/5GGChR7emcgCtHcc2AH",
+	"mL9mb/ExrKqn/12AV2JUi94/zj6oiVRsUeTS2146NYiBjSUxdrUNTSuf1etcW+K639nuHfgx3ILEX5/U",
+	"z7Ag9S+Oa+xG1G4KXN/EVedtoUzz5h1gJ1r3TWkaJyvifFK+8IgEZ/aWw6YwMbgdsflC8Ns+3A8SXKre",
+	"n0nLxgv9kHJNiuBwg2gam6NrrNO5MHUHtPqtINdNP57SOBHXLN3zLVruIaxvS9Anv9JYkcBZvDwuzMTt",
+	"qHR1QigBb3Z5PYPKgn7ds2BCrvbzG+L13+XRWbAXb4R4QfnKNCdvaDBQxdBzurWsqHzqnBkhyJzyVR7F",
+	"t+1h2JnaiyF9Bi5cn1VuHDgrsZZM++SpPizoWZtRmUf6XmThFVMnxEbZJBAFY0MPDS3bATQELIIwnmZF",
+	"JjvE4N4anbvRrGvJNX/R/Wq/CBJt9bF5/ascsF+4Ea9/3FQbM+B0O12TVr+taOWMprlv1yoFGMVt4q3g",
+	"p93lRom4PoudjYPFYeZHqdKvq8uUFqR44NzR4AMs8xl9bQ7/66+/7p8Ws2H+EBWzj+GMJgnjmD3sCz35",
+	"Dt9LGU3m/3aOtU29cWhIwOzDgoWKRX9iX+QJifGK9IIxThJxecls7MgGZcmwP60FfFt606m9SCHQdM9K",
+	"QJjEVKRzqsYkgN/6ehzmYhAf6O0IiKQrzdfDGelKxkjgrnawZ+RLfqcDSep4FYZWD8Q921DME7TgTIwh",
+	"SZiCSFmLwWRzWSKmuzZJMdBTHvGpd0FwRvRgSTcoLUDw9W+LfuEyWyxEqlj0gkUxfQN7e5PDkBUtTua6",
+	"SQRF2O5QNDbiHA5m8jjAj6EVhco4/xzeFy2V/u/Zy58L/u6f+9e2TPPZY+8F6EY13hxRNKxe1kccwgVL",
+	"VcwckI7qd49jBRZcwc4dhIoKA3dgParNPDt7SQ6H9+/vDwlNFjO6PyLmXaLJs9wDQILU2jYYIdWWESUE",
+	"uA3P5heogRdt+RFFao2XIEZqYdC4cvWBIhSJL7azCMl8awZu0ubLXRUrVqDAmfzQT73OaR5V4RHAEIoB",
+	"MfAYkQPB71p6aKZm788RUSNIWcKoZBOqAs++Oxm49Qwahmy+CPAAi3dOq0vRkLqLkqEzBgyAfYXAX7XV",
+	"jz0+/18wPSKOegTLojOIMwknQblj/WibnKGeg3ZQOSLJkq6kG8yCXfFsrrexeKw3yx1A/txHWCalP26I",
+	"880jHbRliXtKU5bvZnmuG0vl1bovdn7N5mZciiSy3adMZSknSqDsxfzPhRCJb8NH+4NRDvzWfsPNsCLv",
+	"oMzVuR04KFIY3lQagUl3Nm1fCJEwCow0hzhoirgvT2Rz1Hxt+BbcseFQ5gXLSh2N6ukN1Wpm1fZeQkj9",
+	"vId1bwXWY2MRuVgZfzOmnru9+JMoXHYEFpk5Az0nSs+h1HyGlQGW6MnZxRIMyHpOZiECarm8mAlRHCaP",
+	"hLJwJfVdrXwWKzaXm7QBh7t+KnTnNKVguhdp+w1sAsjvxKiWDnuMJWiubYl1EzPSbZXYEKAGlBgQPNkk",
+	"hPINh0V05ufdriyKVQ42U6FJzlz3DYtKYTxlyYJAzFrj8G8bvnBPkmevcn+RyYqWLL1mKZF0aZJFXM5z",
+	"2B/0h8PD/gPf4SygPX0nNJ5DdAhaAWDFzOMkiZ284uIojfrHefuoW2wnrLKoJqyyaEsGXokYakjJqXqI",
+	"4dobouLYfFFV4Fqm7dWGYqup+Ubw45s3rwi+UO5MW7I7CWFNglhboSyFi+cVMez84OsvhIDeDWqOjQem",
+	"aRpfV47wzVQc1+D52ByJfE+SoDAEKtSzbXp0rwNhHg0d6p/gUiihipFuHMHZC8aczo0BXPR8cD08cANS",
+	"D8blmJgDpyhfbRBFDZQGujGXrBY8pCw1BwOv3MxLZ3xsDEUFxA1Aw6tykLzaRstjuFaCupTlDCw/L3YX",
+	"8oUoEUP9hPdKfLPMz9Yz6ybZasEa4YgQRNPZRrriFzm6hm6uRzhb6pMCCcbtZW4hWLaSuVYrtIGVMKOp",
+	"SBKxlCegHBbpiJCfqCm5nEoY/JnlsQMt85gmjEfUI1FfsZQAsjQBJBgwDSFVpkeWdv2IZDQNZxUn5DRO",
+	"FEslmcZwH4mWQFsKQYgnbckvagMAnopDiLl5mppbsnYE45n5E6SWKvVslChOU5PQtFWWLb43KlLG+8p2",
+	"m912h5/QlX+1K5vMy9BDdlT1/bPpKRNEeffiJcEtHeJJAP+MDJCApRtIlNcUXjpO9308Omq8OXAm0P3t",
+	"t99+23/xYv/Jk70GA/OoKmR9QgaBABFSvdrlU5omsWZW2C/wBbzG7f744/jFiz08K3Z5YPonhGdJgvgl",
+	"XPCq4+cBYrbrdzAUBDNv604r2jiq51Td6phGI8Tf2zgmiDjKYxMm/m16CTkXUiTRRGQqAOCEMBGSRYGm",
+	"iV6BnwLbaIL/S8Ml3QTN1alISbbQavf9kf5YOrfpwB32zMyAuS9jyUB1XRqtLGXoj+WsgUCOPQSycRWa",
+	"tJKgiNoYIzw4hA2OynOTfS0K8NZ8TIZ6uLU3znmxfmNzpjD2DE33FZ6wGb1m4G0GGmARYR9iqXow4RxT",
+	"K8+z062afRgTLnChva3KUqNd/KhHKNH/ylLWA5BgWGnoSjJq7lugmb3+Oa/zRggxKgIn7PxAadHte7ll",
+	"Uj+xvc6Hfbhl2BcLxvexF8SrK7NOs5256lThYaWD7x43P5lvYr0IKr/OP+FyWoOeppWNGFYapKcBOJCo",
+	"jWA2XjMvbtZ1EDVJs1uABLNEAGBmhIsl6eql67m73CuRih1fma+WjoOj+OBAN9hHQG3OvKITlOdIN4We",
+	"CPRU87RVDKjj8XDY3oDaSrxjoYBm4Y6/rxHt5gUf30iE2qS1nOl3vqAn0pTYaHBHVggJSCcH/XM9VzxM",
+	"sohFeydkYIWMypnaJi+jC/Zau/1REvE3yvPdCKHRUqsqfJgOhkd+wMqLVCJ0s5vtuELU4BDLLw1RFysR",
+	"oq3RGJCIJfE1S1d9tE/Y+4wmeGpskvq+fo5XfOec8kgf6pUslHTYEZo3hDFTKo1ZhJx6h1sdOLD5hQ7p",
+	"WrQCaoK+DDMLtNraN2klxfIFPbJIMisywphfWpXfMEvkB3ubmMCoPRNotlE9/LnOdAse0tbmMAKhgfR8",
+	"hLPWPZjb0HYXe4QmUmCWirZZHVooL1sBi1wwhMF8yEeLw/dH6S4Ms+5b83jVGv1pysQjrL1v1x9D4MJ6",
+	"D4oJIXBIdo2l9BjgfR1UKAcYhEZRrB/R5JWz78bWr56BVTXNmkAStgEPrhNPyqj03cS2acmusHH8sGhy",
+	"sZogvHnPgfAtLmFszBFoxOUt8bZR55QNC4dVLJpgL39FHqN5pz7OIeXkghVTAY1imjJWgHVOGXNqXfTJ",
+	"GacLORNK65yCEwiwdlcGuFgMyQCAqFNb5iljE1vLqjY8ALS19TwCEoCnPejlIwF3PtfmBo+tx6qAfrLF",
+	"M8oORqiXlbOfmKv7Rx2feCvVFdk4MvOmGRvcojYUAbliC9UjAwdfLR/b8aBpIPb4VWwXrcgHpEvNFVXK",
+	"GIAIm7H4B4DJ83YtzUOXaHWjWEHM1k7Rb5aJsvixrZ6/pgRLLQYF6U9TZIyzMoENwErBY1ErGQIacXmj",
+	"j3yLmSNtey/nDVgrJ0uRRrKn90jOxNJejl/ae69iIb5QwZhNulHT2jrUU8z93QZu8Y9MKK+hQpWdqt6b",
+	"Mii1VjPRWxQJvV76PJo0H89NoeltrUFUZbI17tQVedxAtKcH0M7wyUvq+IKWjkbDBznjsLuCuyF7JBFL",
+	"lpKQwk3wfKFs/CbYgjSNypVrXDrB6j11N9Y67ldZ72KFrxhbkIxHZpGQbHsVbljq/0FrrpcTkk+t0ZQN",
+	"HN0ZFtbilXgzDlGyrt8qVsRwp0gw2eDQOazXEvTqhxudPJt0oFIJKQAtLilE9Z/LXM/zu/fqD8oWb7+t",
+	"+OHt7GO1UsgGHE1EcI6q94+bCto3O9nW6YmOMneGH2xizAZfegu+/Li8wJZIi/KXWqHR58h91m3kxHv9",
+	"9uZpDT4gd2a5bM9hRFWSKbGF0pHcwMPR0VdfwidUMWnkvs0QhGxVIRn4c2XPmpugO4E+C/69HcMHjcvx",
+	"c8QO6h9NURofpSAAsnPhUMyjznhGra4aoEclGq426G131zreJExENd5EP7rd4Eizk2U2aejsXaVreOhl",
+	"iI2WVCV4BOtDkEYr1I1JmNDpFBJHPBdbJnwuLxlTQteyidrLWM2ilC658dVbeVX4R4xbLGU0ivnlHqDb",
+	"rlDYb3aPYZnovBNPJLO5dcsLWNyTBcpolLJlbQCb7+Cckk1ekyU//2insMabMqRjI8lByUk0hVc2bPiw",
+	"5R1UXjaqzaiShpuydmMaHbYcU7P/MscPvlX/ZdkJ4rguC5ZWMBt3K4vly89SnbyaDsfGWE0jNZqCSXJj",
+	"Gl/bKpDE/abV9b+VYDcO0LQC6K8QnWkgJwz2xjPIB9rNCQaxUvpoWYgGDFnSapRhlcB7PI7UTIVi3mQT",
+	"gsTH71GZ1Kr+mASmugZ4GSwIhDRgymnUI0GO9uAmBJtg51jKjKUAjWmgL2gIMfpQ1QNvVg/3n5AzFmYp",
+	"65M39IpJLR1DFjGuFZxrlhZIEzjT4CRPIXNG525o/hRqreLwCshtO4jylrvfeBICSoAdnhOGZb99G9OD",
+	"dCpOHPBXvVeB2Y5gTILFfALAGdexpAHp5kMBP5D5DVGtn+SL3bUTc18qZ7NahJeAdCtT33NXy+1dE423",
+	"Q+cHfycV11K5zTaeTmBwRXz3joejmmGjBBralSSb+ulom/PRpTIv/dOPowBsGLhLFhyRqYwjtnqHsjEP",
+	"pALmvrbiRhHUv94L96Z9pshGx1xx7EZHpakdPXTKQzwYueUhBs35E41Xn+6WORkTJzkuN5o84FK0Ca0N",
+	"CS8jZ2DHLepWuOzdl1rxrpFwjdDbjWpbm3a5Y3ydcfenMK5IF26uZXzN9m7S9RqzpJdTkFV/xFKr4aFI",
+	"K0kDNZvFrX7jxDJXVGG7xuuUoed64m+0GVxWoFt+4wmsqSqZzTR5C/dtFDjoTCRl+vj4Zcr8bl2cd+ta",
+	"vO0r636qHrN8BdZt5Q/wUjGVKplaUJ0yqZIuTRKWXsbAFcKQylxmF/XA2q6JQ8vHXlr2LFp1mL/ZyJP8",
+	"HTxcZjimHKVeaKgkh6HJtQCUylasL15S3qoauCRk9mg5D9sgT0DnjbkbyQDf70Nlh9TGc3klw2iDYGgR",
+	"E2RPiRPxtW2Y0Dbiv8IWyvmAeZEKpNBm/nAWzliUJTsKrVOyZOwqWZEFVVqz1ZuBMZQeibRqSCWBwFLj",
+	"rNXN5fuHGbWVC5i3HTXLwJkaa+MZbeFWNumvjF1FaIPO6Ydn+MkDWGXzx7BirfY6WOvN/GyuP4u8jphn",
+	"3hOd16+FW3RzIosbQCdRbdCoNQ2PfUQICEGCT/yrmceBY6zujNHILCSEphbK2/3ydfV9dxiH9483HQWn",
+	"ssecfvBFSKeXaARhWKvdTsloeQGOtjqBbrexzw831yyzTb/bnfxFGoesTejgK/3iM77IMIiQUcxiSVlD",
+	"9kUlzMF8oKmeVpSTKOa6qVSAVC2x8+3TnMUUCbMWyHjUqCoPmnyUcl2iQOHyKzqN6EpP1TIJ51zbyvRw",
+	"hdj6VJeUq+Jcgz2y5cFuExqltxkjo6CWdxxtoWUX50+JurfT3qEO26i82HXD9a5H4y66NuEckUfbf7A/",
+	"ONw/bNF/TSNdyY4lBw9/rJ3cGgepHJY8smyjyaW3Y1fRJTjbF9Npfgwq8qo9l88hIPxM/uG2TB62bdKc",
+	"hQP8Yr/YXD8hHbYiJOzLJrq0PmhbSYDqbcdnY/l3PN7l8coXq35/Sxa/FUus4ucUdFwitC/LIqC45K48",
+	"grNlcYFUZhC0QGxatzovTWkbA/CUU04pBGWxFqiy2lQ9ILRo1YsF5ZbRDNfhQjlEZ0u8rvM/hlksY842",
+	"dIgvlfuMFU1iynfpcqugr0UazxmBw12K+vLFdBkbpjPu/P9v6f4f7z4efvoXr6fL7daTcDQTqSLOU7CS",
+	"0UQtd/sj5RHcTy+oVNT6MQH06p9xktDLqu0+GniN91JZse1I6YXzaYWU0EWzbmf1G+UZvZSKpTElz7MF",
+	"9bjQNuztIqFKC6xNg4cT/cq+XOHCDQppie8as8DEIcZVA7PMiC8wlThXRqtkov9vsP9o8u7joHf0yE8y",
+	"hV5qJFGDXmr9g38I36k65eTZ6c+neIeuX+kR1r/sk+BppjnTwXPBI4t9VfiI5iyNQ3rwM1tO6qd8Wy8D",
+	"EEUv5305NprlBO74S4FR5S3ys79mHg4Vd2/mv4SKeYDMRX6IrxkJ7L29SZGN1SromcQp380pzZSYzEQS",
+	"lUpke7v8Ea5acqXQuvWABaAPX3C8u5AkW7SLdfXy9adwRY7uwpXIoIabZEmCrCS+XWbfXh89QftGr2tC",
+	"VQ3Yb6v08M/oYe0ZcDJ7D1bzcH99/+qmAX4+Z+oNVOkvdS+yg8HeGCh06jlFW8YM3YCrWuL3Bgpt5c79",
+	"FdPQnvJoIeJdo0t+hdR9BdltkUkGxMQhQAGu80Z8ZQ0GDYD1SqzuFrL4mp2Q4F+DPPTrIlMN6Zc9Azwc",
+	"S0y1EzxZ6WaYmaABu9BiqQoW9NaNo+rnEYTl+Kp+noRQkvE2LOJfq283tGKG29h2tRU9wvr7XEzkTCwr",
+	"Tw3WeOUpkrJc8XCC0PxFzZl+SBcqS0uPMC659MjzmR4uPPLtRaeHpev7c/3/uGA3UXQAudij4syUWnTl",
+	"Hvnl9XMb4LnILpI4JAjszSoB4jn2sYnHsOjHWFIacpiqqujRw00nUg+uZ+nad9yeMNjBlw1xZibUS2Le",
+	"L7NpJBUXE7bRGKWmlYFW2kHTrZTpwBSWuydJXJEfS7Ylql1TXJ23N/11tT8s622P75ahlnbBfBsCGNFP",
+	"mKI+jygogQXke598l1IezjR9BYBxfoJpCIFBww40j1kwsfChKZUrePsTCj3VphFIRc1Slt9uqSJJ3Ggk",
+	"nNEUKrdz0PJ7DtIILamTsSxcXq385BbaoHoM/cjJp0RCbz0yp+Es5mw/ZTSC/vUHeXSmiMDpyT4sEhpz",
+	"Fuk5lfHhPVeg5bpHHvsaws0aMJ1xfcs1piBspl6LyqTm6SMIL/aceMR7kmDYSHl8AEQfh7Zp7/As6np9",
+	"zZKYX+Ema91bRNpIRoQtY9sjkn0kwkyP1JNdtlOddw/go8F0rw9xls0pLzYTNo7jQMgzBboPAgWckEiA",
+	"ObSgqawj8bWqKO9HMMKaaf599dQTWxoDTg+HfSgluNbLrs0ojxI2QQiZ0GA7Q40miLCecLasV15b0lhN",
+	"piKdLFIRMixCWk6JqPXTPlnW1CJtCCekc6ZJFBCCoxWZxsyYjkgpsST0QmQK40dJhOnZC6pmpBtgshTE",
+	"3gR7vQrqUg10qYgP2BhP31C7TnO+5OW0M367ntOU4pttXti7Xrv9xuoT1eNdL9J3Txr0yX4bkE4L4JDD",
+	"dRr4BnMsXeROpxzUTQA8/XneADmSChqRMKEy99JjsQ2HsP0FE3r+Cjm9eoX4nqeQdq9SLLBXr1zVc0qQ",
+	"lA5A03h2xIayuBGIpG+5VcFaSxtaE/a6GxjAvm5AAj3mlSjNiXJqGFnyPSoBknoLUvQ8DRVViW/YUMav",
+	"uID8jp0aggqiN5xVtYr5zedmb2hEpiZiOoEYq12bs8qhjC851QbMTafbUNep1NxwQ/WpXmNdrd3bKCy6",
+	"3dswBad2bMNTcrVoZtRUXbT4vsSft/045jKbTuMQsHJlKBZlijksWqiyNacRT9Xwoomj9jRSqae9azOo",
+	"S0A7NEnEsrIqx+1b8uh3RTuPtmxHj8fB09qpoZlIIi/Jbt+GYhx2E2TOjdpCqQVlQHcflZvfrRvwM5wt",
+	"GixdxIWZEtPpBF24u7aIuvhNl7/K92M+yWQjQdQ0h6oUcut25y0MD9uPp7EYVdHa8e6zgwLxpbUajdrN",
+	"rlJdtPj+0Zpqn73mqnW2AfdOwCnyVufHi1Rcx5EDI1W0MFrfgr+mcPH54frPUahcxTzynoF2PNnA9V2w",
+	"RCzzwiM7EWwBbngbrBDcljc54e+sfymvQbYWTBB9I1zw/dGHDyQ13/RJ92c6ZxEptYRXjk+xNJ8U6O+p",
+	"lsOT1haXMwp3UDMWpySh/DKjlzapBdpAn9te3UNva8ptLLNmXGhVlT03CuqOt83oirggRr/bDlGR5ICK",
+	"5/xzIioioyUzulgwvqGAxGh8NLwN6ENcQwfQ0Zr7uwIgOsk+3xTyYdWzPJyP+N8I+bBo1O+YzomOnDFm",
+	"0iBgTSW5zOKIka5xqcJf8sD+GuyVIQrv7qma7qlKUEjeVWrv0Ps+Zkn0GNiFz8EKLrx7klzTJGM2f5Za",
+	"SFZw5Cn2QZFuCVprRiMA897z4Co2xpe7XVQYVisoD7GuWRhuudWjza3W0OzwMtufofjDjsgHC5ZKczOY",
+	"h11f5Ij1fXKGmcB5qQy82hc88SDLmtTFWmSNfpyXtqrmkLoYCZU6UfUMSCsksKfyTeTxUWNFBH/43Q/x",
+	"NeOewDtMrdwyosfJxKz28z2dx8nK05GTsbllbybBs1b8RD82FUBJzMnT/vD+ERQmLndcygstBWuen//v",
+	"t8P9R+/eDvYfvft4vzc88gXhVSmzWGR3IXr5NuFwG8kW1aSGmIf1BGrAIEzNpHXUSn5mS2QoEm5mtJyg",
+	"sEoQV0WusQgt+JGvhyckvuSYrS8khrIYtfHKQCrekf4d6d+c9ItaC1vy7UtTKC3CswNoNeau0RA5XB+K",
+	"DOoirExFwRWhKN7mMXe7Gd7R89+XnmuU+SOjiR5uLRFJr7K3bHZTHRlrbIirkqUhrsqKpNhcbs704DtI",
+	"RRijL4wAImmXNEn2w0SEVyYUBMoLke7oaH8msrQCBYBJk6XF7L4dDHEl/3P0drB/+G5v/Hawf4yPvGHq",
+	"9WyAtdixdbxxLDGAsix4dfrm8Y+kVoHwYxx9Cm4Bb9z42dsBUcPAMJ+chiFb6F7bQVGfkAGZM8pl/r4X",
+	"o3pTItVtw1WvmdFoLWD1ZvzTNQu7HrbUm+q0vZjIU+VMgXhs7QTdNLECd4/LwjF23wNwens17d2cj9P9",
+	"/3j3ceTP87jNUvfbJs/cqBB+qbN2dfHXUUBThtrWccg3K2rwrdYoWM8qPme9glqVgjyuf7g5GfSL1C8g",
+	"3dMcTSSlBj+eckI50aLYQD0DV8y95D8IUG/yPbE4bUGdDgNsJeNGVoGv3FcOwRWkenb/aX76Txjunvf4",
+	"f4XCCO0x17YvNLDuhDclDm53wlsoE19N8JNug+Dfa8yN2XYP1sxk3dqbALumoEIMkwP4Q0x/daR/z5Zp",
+	"Ry+DZAxgC7tcmKsmIlmYMrXngvMWVRFMVGHVCVjZnwYGe2pKYTSD4h8PWoLiYxeT3IHc1BfiV0ZECjKl",
+	"ae82+8491U192xfadN6u5y1ynzflOu8I+O8N7fRbPXahymmg1Y2rL+c6wnfvtzx2k2s+UAVJlmKKuGRA",
+	"7tKnIxbmf4Pu9JKHrAAg7xmQ3Ig5OZ1Q1aAKJ/j6xf6Dn47+8e+P2vjiW91RArjY50DivzWok5FXb8hz",
+	"ONvFD5f8q/XA4TeFQbQNyH7K5CS4aVmM20FmaZf5ulUua2Peav82qq04BytouHJsvGXrNGfDrgfZhUgI",
+	"gEeIPZr8BoheyHVyt3+heHX7N4Lx1rekERKh6LbuZ6PhnO2nbEnTSLZLeIJ+fIzwJhm8PnCdXI9ogxVh",
+	"1Y6NsDcmf9RhFeuAbryFWtcDLS7hggMbBzWu2sMOBVlBtZNeBnymf+pVbmjuSfLLm8dETKeSqaZz3rIc",
+	"0m2W39k2J9rcmjdLnrhcOPgWI2NgHVuBfZwZr1Oewy1XPGz3pX5xfSxHrrBYtlQrTNtxyaNXxjXyQBn5",
+	"gYo8edyWyfc8ekhxPEtzrsScOLvXUnFqKg+xoJegLpUKrFC1Xn1qjm0q12mZ2oxFhLRplbDoU/q2Kidh",
+	"y89RDsU4cYZToW0ueQLQCqZIiVQYiUYlCWCfYfOmiqXBn7jahF2/M1P32lcYHSugy7I1+Dmx8PwKYmsl",
+	"Ds5lcGNe/yXVuB0B9jaRlJ51ud6FKYhdXpjOWhiQbbH7jm4fom9HJD5A4QNJafCLmxUG80I1sjZWJRdH",
+	"FQzSWcZwtj73b6N6/Xm1pT+f3qI5kqOwNAEZFije+MpmUjQB6CZ63OebMeiImjHBxsuYXya5+i7Jxcop",
+	"rC8heGbFVF6cFG8aIBJbJNFJrXzGTIsQU2Rj3wwbI+GLP/PRBRDusPlAuM00zmjGkoh0M26iMPcwpRhC",
+	"jrhY9sg0FfPacCEs0ZkuTeIrtrkg2q2rmBapsr2iuZ2D45spEOZyqzU65efCykTWmh+5Cml5zo+jHLfU",
+	"NPW+b1IxaXHF24QV36RWInDGjfTJJiCMO0VygyL5T2uu+aGzjCopzNtkTjm9bFAoW2KnmkCCHeFSPXXz",
+	"WyOkwj1JLhWwlgURvAaD4cDp7ebTxbVbUknM67fI9raBZ2074QK49UtCs35tDNbda7tqSRLcTLjsBPDq",
+	"CeW6HUzXrZ3H0HKJaaFP5V1lTTIvDe+MCWs/BDgBzYfxYtM/+2A5kyyc/M9//XdgLkDRXNDfSjcjh4SC",
+	"cxYqAa5eofI1lj2I2OKIUGfICIO8S55s0pXLWIWzWNvKIs+eCuyFK0iYZSxZf1vL4rMD3zYkVLWCrnVJ",
+	"rIxhe4KaH1Q4wzgeKBdBU1tEQokaE/Jg2m6jkJlwZ3eEnwvS1n92HbJuJtSN9V5LcnmTzrWjGw+/uJnC",
+	"hXrDncbVXuO6QYDHV4nbGH7NwI0dojYmC8YjvUtN3Ysli8gFDa9KEbjIyDGQDfP0DfiZcgqUr5iqDveE",
+	"vHr97MWpyVG28USQ9XfjqXzZAJQEMVsaJOkrfS5jAGvDUrj93yXpBhL/bZboMU0jQ9/BXl4v1QQfKVEU",
+	"GM7rC1dubePJ4T/Yv1+Nnl9Fz5Y/Zg/iDwN6ET55+v3QDGzy4eGP70fz58sbKqk7KKXrgAvf1LEH8zt8",
+	"YGQWT6eUk9Ij8ZRQ3u4evwLc1nxHXkFSiyNSIezWa+7V2Uwj63u/pIot6eqEBJLy6EJ8CMhcXGthAxi/",
+	"s1RklzMDkAm/56WtQ2rAma3rG38Hb4UmtYobHJ9tk+J7e8FQ+VL4Nqd6oPwhU5V4qnWxU01srkKaa0QO",
+	"TsZrUplNKBOP1nrpgkUkia+YOfX3PBrGl5AtZmGaC3QbkT6nPKNJYLmy+UzTHZnGnCbxH8ylLny9TFPm",
+	"2RfmL1uc59r5lRcftox12qQZlem5pCOVf6pUBS//9llDEctq/9rDVSGejUfkrCF77E0zUiW4WEyNeAxX",
+	"j1U5msrUZ68BlOa/uJLBU8weTp1FMHU/w8nlNgp6dvNi95XQrdpH7RnnK2Q4zegIBmYFdNdCZ0It1sZ/",
+	"g5YVCqkkmWNENuXgIVvQODL67XLGOADCINop1wouMaDbOWn2S+w1sGjiRteg0mjJM5FgWCc/53SxSFYu",
+	"IIxJZXt59safyXZgWUbQJwh5g5OI5TnPkwyKCHKOADXrFXG8w/Hf6Z2a7BaTA2VGqQ16LuAGnqXatNfz",
+	"iFkEBnWsZEGSssifWedpHG3naWwZSeaEcjjBZAZsCTXZ9Z+bFw19VY970ZAbPOOspvdU2+tmzzlOoQh7",
+	"YWfJRCi/gQU+jG7MiWQ0DWc9/VsiFPzX3Pns7W6BwRg9+UeB5WRlY/fB8eDrB5QvfPpfEIprlgaku2DG",
+	"HQsXlYE5NQHpCh4CfoJr0+6VMZ+vQZ0yn1SBmvHHLVS9tXmZdt2X9XLxv5w9IQ+O+4MByeeyObPSI4EW",
+	"GHC2Jq3yNaNRzM11STUY2PyUZ8CFMxZeSXLBZjEcfU/IO7zhyZOn4Qw/vyeJyFQo5szvKrqgPgS0QFxB",
+	"KaXlDBmofVMzHCirxIjBa6zUsPFenszjS7z2lM09zcRSG7ZoIwCPAKANmPrmPuo1WHBipb59+9GUOA7D",
+	"glwmA46v1xJL+MgTErjVAJwqUDRO9K9SicUCjoDF8SZGlkPtk1mmwIsbiSUnXajLEivN8jlbWkxruVfJ",
+	"V+91quB52MfGRPbWQM6F+oRE5SffMtf2Y2BRYowVK9KovJI5WopeDkwnL/nSL+k1+tSr8BFLrReAXwYF",
+	"8N6WUCol6vloQ/E7b5YCVRJbcF7v4DW7ZIqmMcUKH06E9tGn6ulpVc0qXzBIhLCybsuEANKlScLSy5jJ",
+	"HhFhSGXOSAsM/83T+VyFrfRYzUDQAQSVrIjW7/DukZrKWl+i1tUJaHnmzqbL2XLPBh5BK/u6FQLQ1jco",
+	"Xt4Y1f5CXKOvK9d/TQEJ0ClsHde8Rsi2wY9blqVqPr4uNXqlZQ3epdBP7WG+AyG6A20p0dbafD6IaSvi",
+	"2JTlCRV95tYiQ6xhtDYXAkI1cggCkeaxgf0ma2lz8t8tJiFaR66HV2yZkWg727ga1gK+QWrI3zs/cp29",
+	"/+ssThgJ9FEIihovOFXGI+kLG2ia9nDttDfuwedM43RA5vU6+APTy2uB9yZKk35QfBmghghY85FFEwC7",
+	"Y93KHN5sZb5sEurtRQPdSobp+sqo32ru6XYK6zpNtMWt3FdI2nT8a+YL2VQ/2PoG4eBcMM3HpL33LkFH",
+	"iCTSpw30o3HOhu5J0g30P4ITQknKFlo9gZADxO0mSazVx14hNfdyb0UUT80Kg+EVGrSOboD/QoDjVsEm",
+	"ftdiNeLE2JiTMFdj165hyZt9l/b6t0p7rVD/3yUHdn3m6+0ku9ZZcEkH8msDm3Jkcy5XO+XV/NktwvSa",
+	"cm0r6nHFdni33tRpKJjwkjNTLBJuHBzauyfJLJZKpCufNxdYZjPu0nr6cMHMP/lUNOMywzs5c5vVDYrt",
+	"DXomKzOO4J+WWPQfboHCXnErh15w87bKZNAj//Nf/73XQwxIYDdwv5Hg9RVnS4QkrzjlymIVUdIB+FwJ",
+	"wCr3Wpwb7YhYtasBcbyVBbGFgng9CU5IHEkiRZrXgUX3WFVxvL7l8gpuPaR6qYXar41q16SxBIP7UpOo",
+	"q2BV3kRTNiXbNhaFhPcc13LhuXKum024iINIUgxNiSsjdwd+ubsZjL9NeYigVL0AS0Pll54BlA8hEaMp",
+	"S/PraxrDvYFW5Z174Ka6Edq0alcyotJ5rRaENr88BSU2FWEvP7eulVaVJjZVq2gsA1HMcMdbkLIordB4",
+	"LhJzYuzlTHtjiHdVamzOrPOKjbLqvk38txZI8a4B4DWZdxcD3j4GfEfIji+L0XGHzXHjzX2JN+3G6bIl",
+	"fuaPWAyMXMcyxgL37XHOg5xhBqSbu5ElCemcYVSG4ZwVh5XLZ12Q1Pz5f5rv9v7lJgjpHoPeqzKX0iEq",
+	"usNfIr9huBsy5TY5DrulNfzlUxfukhP+7skJPSc5QXNEzCWoAhD5Ewx0X1m6EN5YKfCXlnyopucTYn2f",
+	"44qHlFAnehbv/+zhzJGThXUhG1mm2871zbJQMz99laQIsyy9P096RN3n6NlTlmhRSssXgCb2172i2uuR",
+	"IN+8QP9h7R/4IxfLvXOey+CebcFKa7gBTCknIjNBlNZacl8o3VbvYfBxThxo7LlGmWuIuXK+qPjn2l7G",
+	"OKtEYO5SU+/MxMj6tNwlY1fJKseEF1OTxAxBY/nV1A4lP3NkKL1INIpuFXshoquG7AD9iz3Cem6VHGw1",
+	"y3QnaaxpG83CVqr4r4xdRSYPu6KGb3F/DS647QF+LarWxKRt+WcOgqRAVTP7CLF6BS6XiRIqbcOD/cFw",
+	"/3DggVvbKHW0uP5D8Il/P/S8AQIeNoXOGI3MqNiHuFJy5f4NoevCWQ25bhOy2NYePEvSZWQ4e7jeVTrH",
+	"p395hLi1l3ZViIStr+zkJKddz8yAlsCuRiyIexKyFx167w7Qu5hCKPdlpbjAg2ZAsEYoMDHFY1z0UQO1",
+	"86OnxfMmHDY8tFgWAV6rMK3hI7zmwypUbVlWCfCwBiax5YUeFu5uLpYKri+yEdNx2AbTEfsCwd6K07le",
+	"ZCP8Ik/AWBt+9s1AmQFDtUTzeVHKnK0tr32FvfsEUf2QbnS6WmWkye2Wg5eZ97YDMHM/anVKct1oKweb",
+	"kQjgNToxCQm5whPboIw/sQutCdZW20IYIRHPmaskkqfVEnOKXkHaL1hUsXJxJj9TiOlnjyTkkT+W4ymP",
+	"dovkGA13iuS4Q/T9ZhF9neQCzX/lbetva9v/7PrcXwlN18BxJmyqGpU9LlQ1Tt4ECec6pz8k+vA2kF13",
+	"iF7arF9UYo4sT/sqGKm4+P6goSaptOm67kuCnn4DYKclRfbPoFU8F+IqWzSvDES2avZmqroDn7HOcmSB",
+	"3nrrW7K5deGgcUSovKo6rHYL//Q7M+3EgrFBSKjMMKSoPxHr7uRiSbpSxUlCKJGmuK/9+JxDziWyo+Bo",
+	"8AgWcOKmxO71yymyY8KFaRrSOnX3K5FB0Ug1Y+cctmBGJZqlmIujOZ1m0FFKl7xPnDi1icjUREwnqeNb",
+	"R+BBgVz0nGt+UMywTwIu1GQqMh7hYGQWzkzVhLnV0Aw+3kpkkFUqWZKUnax2HWvJuA1DwzBJ7LZM7E5L",
+	"7R2rbUSIs6kiSyLcbS6WJ2RAMp4wKfNIPU3yBWlskifVy948tDT32ZeZLB6Q9cfSz1xf8hxsc8FSczrN",
+	"GelZNE5MMc3PTVvui+3KSjNimsc9ymArdmzYi4cpfx2OuH69d4tLOMMNMCX+WXhl8DJyB1+FM94gQ2L7",
+	"FFwPu/tloUc6HAws6UiTy8CwVkREcm2KRcZJHldSM99u5L+uX2ybtFyY5DP80mZ62j+rVFS9anPjsPP5",
+	"N205CJ9dy3Z70VLyU+Mrk7w7+EmrIstOZWP43ybyuHXEkhosSTlc5pql/2maaREqk9996mE2bWDj3aSW",
+	"DIG9OIMK0VMgZSVy0O8TEuSi077aDRMhWUQuVsUm7kEDHMBteAShGhJvG0tXz7rHTq+TN1kBncBft7gh",
+	"tFZHfW4WhMedH5RUVgL0sxMSAEG6v0MZ6jybsgBtqiSzWkvc9IAyal65ScFH20zmjfCW8jjNax/SEJA/",
+	"IGQUTU6RKXBR4V34jjeeGOeslSSI9bjN+871Oayl/qUSC0mWItVrblzj8ZTEhS5GsDXfPeBofzTYPLzb",
+	"y9hU4qrqnsqDvVvXjYRE/0w2bE9+YQAey/I+6Y9IN2Wh1jogEGYupCIC40HQ2t3bfRs3rlMzYHxCL1hi",
+	"YuIBh8UZOCRSSJnBmaq4RRapiDKAq0PNQGRql5tO6KmkDMGT8snER7sWIKVhCMFoxcSK5Mi7gqSmICnM",
+	"Z92NWzijKQ0VS/OgB2RhPUgxZUmCaysJXVTr2wNnpZMFVZOj6cN/+BNKrsXVOrZDSSoUKHEe5oOBMoxH",
+	"9gJAy+SELookJABJlFKkXnz+3c6UDMXC5/r/1YZh4ki1PRmJioqJ9uY4ZRTCmdCejJNYrewzN6jb+2yZ",
+	"xoptA+y/1mNX1Mw0qPqGIvJpVlL7SqywtH8b7+V+gTwNJxJrN9sEl1nkCT5V7Cip6MpgTq20rnB7WFDz",
+	"mLujG+6EDgWwCrgUd6BQd6BQXwcUCulP6+S3cQaJ4AYvE6hrwyn5rDUGTwhn1wChmpjUClPNjyaal64q",
+	"dy3lADFn649L5ubA6xtrWFW4LtltWd0qKzZxt8booHoh44pcMbbQU4xTzK+VbVa/ZeUuW/vDVPBCn8Ju",
+	"ZbxsU/Ub9aLVVjW9Git3bQmktU1ZrabiWVt3eSultU4wrFHzEzSFCxKQviQCx1/xlu7/8e7joQ/Z64tX",
+	"43IR3AZeAbQDRI4lszpUTk5mt1A9qzz0zZhtu1a/+qKFoapkov9vsP9o8u7joHf0yE8yhUdztN6hubas",
+	"1CmvVJPqk6dNFE5iLhXlVZLz1JK6qXRsLJSYMqlollKuyjdGf9L6iJnjGgz008DoaXKLIonb1igsd4o/",
+	"NPT7F69VCNV7MViMU5WlNNlfxpxBaN9dIcNvrZDhXam+P2WpvndN/H1TlM+XrbV3V2Nv20ifssq0Y9q9",
+	"OSboxygCi63aRmaMot/TmPFyTIJEXAaglkiMYylVESVUGZ96V0sBQxL2AojmLe/1itKh5NXLszfQ2Lx3",
+	"zmV8yVkEF5JntjrFr/imBJ9rkKVJgEEqZcq8inmDDzsvelraJHHZ6XXMIMq7ZR9ucyeWpZ5cil+h+oqd",
+	"KGJ+/vjmzasz8svr5/BXZfVSBqsB7t4yI5optZDjgwO7gn3z0wEM6KDUjs/G2ODWrZAirGUj2Z2tKzph",
+	"qmkbT0/pWnntBcQNjeDPYua2LmFl26tWrtpexfgcmsFO0vI25KARf2vEXDONGXRAP9Nvx71M5QXDvDxm",
+	"ilJsvvAhiz5hSQw5J/YVg+RQTmLwuUThgoClqUh9o18VMsm0DBU0WNQjS0AHjhXWg1JErniIHrrN0AS2",
+	"BO8ah7VT3AkgEmxWfiW+xTbVwzvaYhAFKZy93n/4cDQ8bHVX1BTQwYWaQJGnEAuKdDHQcuw4+2PNJ5II",
+	"6yk6MkjLDpP6HpDuBYO6IrhfLDoxVUojvAO7oOGVmE71JzgVxEHANQ9IF25+swUBdYCMjshMZGm5EEl5",
+	"pAU8o1bLoMlOr4PtVZId7I9bQBTAJ+tjEHLqLuATYvXZkMub6qV4KK5XHKfSKXCn5Tvtv1IVzvzehvdY",
+	"tVZoC0JBlTOR6j8hwtME7hpQcUrm1JYlx4DmlDFJsoXn1GdKTAA+opG9oAoDMUFOLkZR9MZpe2OceAtY",
+	"/pXIHEx+3M4dceYbhaj+hSz1GrGIdDGhzpwzQI10HTp7pSJh+BZ82r8VrHuDuz+nETvBkFREd8t3EPqC",
+	"ukEsvWZRAfvmpfHBo+3BDb5EnlWrkCKDPY5Q+JQTGqr42qy2CSOSWHjPP5LjN4PRttNvf0+7lYdlSWuZ",
+	"cPoRRoQ8oA8vHoWDaMhG08PLo9nx7/f9dbOQQtcSj3ln91PScOn8ikqJMYUWf2RH0PitXTOw3SUTEp5U",
+	"rBJ4dFvX1Wgir5tu+W76M8PCt0FWBbYPDkQbFYCVQ7pBztKDPaO4zFjSTnfaDFsO8GKa5UckW5jmDQlC",
+	"FbfWPbW6+AVx6Nz8ak3ZogK0ByPQXymxA4BBPTMhWVUSuPSLUBbdhq1qjQojVEuCoyWuVgtEACu3SmKp",
+	"EGhbmlzbqTwNOOMOkoCxbqwYyDes2IYKnrjJ1GsDK17oKi60eQ2itRSi5LDQivaxMUQJiG+TZxA3YyvX",
+	"oPlkN98gKoh3vsH2vkFYsRdIBg1o7WgORgasHQVQ31BOYM2pVR9Xh73PqCmIZp1Z+/r5jFFISeLROcda",
+	"GXlYj1HKbUNamTOGmc911yr6G3UiR/j74E/eDB+Oj0bj4Xba4DqyrdN5sectyNa/j75dW6to5UfHrmiP",
+	"0EQKjITR1OvsS3lt5vLS6GCPLgbhMBqxw+nR5fHs/u8Prh7Od9FW6tjqHjz1Rgz1NjnaQLSYpL2WHRtO",
+	"Wipz0JgU5krWukMCFe9gXIIcNzbmCQns0RjnCaNWI4CbJG09ARCYgmzRbl5TYO/EFHxq+FAbQhCTVVJp",
+	"dAtlJg8NWQS9sWs6oBp34qLwjesWZSmpE+daiArNTxBMr4DHK6D03pVjr82n7b0axnv/lEcLEXsBbI03",
+	"nCqSspDF10wSIB+5Q56ILXGH791mhsi1vwgRwIxfA8DqasEknMgTEvxrgBSE4RHOzed2gPJb3Yq2N9VY",
+	"zVJjW4bubzRpcNcnzGx72bqp/Oi9fil+9V5H+4FwQWuPLzlE0MA7pBssZ5KFk//5r//WpwjciXFeIGch",
+	"OMDhUmVphpigeui7skrQ0IvpT/94lD784aff3qdvlr//8urJw2fPX/3HMzF6Tp/Ts+VWieqMa6YQBeDb",
+	"CqJY4p8Y2q/PRZ62eTQckB8EZyXvpPlc8z3zaYUN57/f9CoLgEnwEMA9lWTV1cmvqFCRzW+o4O4O76m2",
+	"vD7XI8lPnqN9b1JjyxzHr9CCSWxILd9uuV1xAeejliCXZVZ4Y0gsO4S/BCSWWZ3XWgYsfIMLr7hYJiy6",
+	"ZBKydA3aN9CHZ+MycNp7XX1pxhycGWTfsZHGlEdaaF6wqUgZlvARyvglJYkEZ4Re0kpES+NKG4kWNa61",
+	"PnQtHMmVhc2b9S8kYql6JG1EVzXwVrPFcyw4COE/S2QZFSzXXkdmlRQ1/LFOBJKFWRqr1ZmmfNyPC6js",
+	"cpqpWfHX91b0FqlS//Nf/93pNWaWmpTSoHg/MIYdhtUdDZyMrT55bFj6xcqGJeCXJkcJ+Uiw1yNyJpYc",
+	"fDt9yP3Ro9bLD6MsZqhZXOeTnmDMp+BfCQVXFI+SqQVtDXn5f6Arywbtdei4gyOxM2L8MuaMeaPtOt9p",
+	"5pQymrixlyakf5qKuckzWRbJiFq0TeNrBjidckwko2k40wrlD0/fkIPr4YGbdaWnDm61bvDq5Rn+7mZb",
+	"6d8XdEW6NVT5c47o1nu9POe4qZGDj3H06cC+pZvExGsalXHAz7nNFgFY/2LEtcZQWhrmLff65/ycnzHU",
+	"ww2NgFF0inj3f8CnY/Id1hYq0VqAo6GcBM8iNl8IxXi42v+JrYJzDneIyGlhakGfYM1JuNqykB2xJMHH",
+	"8w48O++MycdzIJfzTo+cd0IRmX/NmZT0Uv9xzs81kdA5/hCJcJKlCf5hbr0mcXTe+fQpOCEXKeXhTC97",
+	"oNsKYLJYfTaOtKb8YZHQQp9RY/L2kikMIUZkmXfdg0iE8mCvd87f0kzNGFcmVMT+hG0dlH/cI11MguuR",
+	"lCpGkngeKwmtKMiPtFRWaUX/sA8/7JEuXKL1LDy87BmPnlzxUD+9jPkltBgXi19pzvllr0fewjJXu8SH",
+	"e+iKeMucPdJrZl82b/XIW0s6lWZyitIjMsj5lVfMU6wB+vaapTIWWtusvFb8YFDLkzhkHLH0LRtIxSKN",
+	"maLpyqg6jgrlco6DhF3SxKpV+4qlc+MbVknBT14ZfnL66hn4J6H/zrgz7D/oD0DmLxini7gz7hz2B31T",
+	"BH0GrPlgxmiiZn9AFp9PrT5FEBkyGgxMoIIpaAB5/uamLuaXffIqu0jiUDNRARkJseDPos648wNTP0In",
+	"aOqA2g19jwYDy0eNp8rctutPD36XGHVslgL9L1dNepZ96wC7wuRPVL42qWZmcMDbfeAg+UxpEl8zKPp8",
+	"hCP3tZrP8OA7GtlkKGh5SrNEbf7sF84+LFioWPQUbtFdmdoZv32nRbEJwuo8j68Zx4BSRS+lluUvmKKd",
+	"d/qjA8j7aruzxtWmtbULKhm67Wg4A8eFpvhYSTKPL1MnYA3jVFWPHA8Oi/xiZKv6USCVWCwgWoNKIoXg",
+	"Jj01X9UZleSCAc++whsp/clY2/IGkcsMcok+AgrO5FgZHw1GoANZ9ogUEFROI3JBE21Gp7b4IwuvpHU/",
+	"q5lBT40xaVZMMc8ag9RA8YsVAfQQuZamXwPsNS7+DckaNmojZb+Gt9rTdTFAD2lDY7DeLL1mRKV0OtUT",
+	"3Y24jweHW065oCS33M/a+f8slFkCbQ8iYW386My+eEvr9rMAMoxWGL8wpXEC9UsAKkpqrX45W1moN4Jm",
+	"K6gJ+VHofzZu4FKkhx1oBTCLYjUp/FlevoB6jqMQsCiPyBFTVLQqSBM9wtmyUmEb9fVzPmdqJqIeSUWm",
+	"GFFsvkio0scV1qaXNx1HPeIIfHLFVj1bwMjEzaOQt5CZoJFZn8QyjZViXOvAF3jlBAwhv+uRLBSIlpDa",
+	"BPM5XSF83gUzFjRZMdUn34kI0szfZwA9DZYNZg2gWwk7xGxbi2+Ckr7MI57HUp3qBX9qvRig+TFtn3TG",
+	"b733rc7gImYRW2ODpwPOBv0qjKywKpz6jAWFr88o/9Rb333ueiqG8OObN6/MpjUNpKjF7A7D5BU/euTm",
+	"lA+8mcUbBgVRxRiwh6sSzxnpvv7+MTk8PHy01zisGK9Ui1G18fvq0fjOZrGJB8+1Wtxp8eKZuWA81WPv",
+	"fHp3Y4lRHOG13K8gP/CEteeBtQ8/9ZpLd+p3Hbc93g3C4E5fPdv/p9VH/T2atw9OF7F9E6oWwZ7vP4s2",
+	"fWfefBbhIHcQXkeDYRs+bCqo/cEi/Ohw80ffi/QijiIGUzoaPdr8xRshXlC+siAYKFtbzOgZVyzlNDFC",
+	"IpfI678606p7yH5x4D1vLJsc3VSqEm04UglgxADN78O+9W3tg8XZGXfgGwSAyeWW47holFtnii3IsE90",
+	"xzYJTWEZ4usC7TWHZHVLgYONrXlBQLqAkWiCos95ERC410NUD/QpFRVFILeDW6j+s0q3FuLVIM+dc+Or",
+	"JYGDIGoKIFexZyGFzlWDGwBofcLnDJw/p+66bZA/bj6AU+qo+9tvv/22/+LF/pMnjQzWBMAUXkp0ZBas",
+	"ZrdAyro88EWX+QZUCrppMaxt0DgbpFQ5UirHNvGNzokguqG8NllWsfFmQ2BUN6SS7cdcMi5jFV+zxm0z",
+	"4UveMQw96ATrB2GnbnI9thlHnh1yg6E8pWkSs7x4jXs+Yx4mmYyvGen++OP4xYseGR3tz0SWNo7IDeUq",
+	"xlQVgNjTkibJfpiI8Mp0B32QrtuHC5/5djB893aw/+jdf47eDvYP3+2N3w72j/HRv7Q5BM+putV5Qpja",
+	"NzdL51BZ8nazjDHL0GIuBU5ScdAjwQVN9X8US1MasqBZMywD6XvJ77j1QbBxkaQ7TRlWIsb0++6CxtFe",
+	"AZ/v3QoMaGmnnhWVDD6jlrr5g2fTnwVnLzDc6eZKLazPZoveFipor806n6zRY/PtuQ0F9jENZ2z/seAq",
+	"FcmmT+Fl++6nXufpG3q56Rt4Z1dNudf5p8niXPeBfqd0j4Lrdzg42qwb/iwU4h9YdflOLf821HJUDIvy",
+	"D3joCtW8pDI2KOg18Eafnn4Q0oRpftiosH+vObjWth11M9BSNyCmCBoJlAhI14LH3h9Bucs9yPzCMF9z",
+	"y5kXtznnEIRqUFXINOaRLOLvKmq/VrRtgYAemdmSmgXYsl2l3jmH0CCrY1AekQTFcLGQWGWH8qiHsHAR",
+	"XeGwbBBB3hrmf7MP6pzDpI25IIkUcwbv9skzRYBfwj0fDVWCCaRpZgol+i91z3lXLBg3U3Azu7CTcqWI",
+	"XoNpBNUq9BzhZywxgXbMnnGz67npnZckKOwQiGOCq0IWBfmozdUCVfqjezK/lk4KM61PftBaS2AVY2wJ",
+	"cXm6AFmnZnjVa3drXOq3C7CPakY5GVUoe6/nDKk71A0Xr2ApDnhHiiSaiEwFpItrVy4aAuhj5CJThAvO",
+	"YK/cVdvrnfMAEccD0uUC00fKTeSbDCm+uJyaAA1QeURXPfNXlrIeoYY2zP3ugkoFbmXoP99LpwbGXp/8",
+	"zJbGQ8fQvXnBTHlgj4X4A1PuWX9sT+sGM/H7SjXKkoHo6KBNeo7Rqj+/rficthrnSQ5NfX9oiumCgxEZ",
+	"UbPLtf0coAbw4PCvb++Srk0ZtYwHERuTBP0bR4Ojvb++TXxniP4VDdFv07S7ZQPM1dgKjfHNLGWm+DtV",
+	"BlQZocIAfLWIlH37MS/1NDG23MCmXFeYuRYiphAlz5LEwAa4D7R6NMll/KTaynERFDzuWOENNmt1CPfr",
+	"QziuDKEzfDCGIu3OKDqjEVY89A4Ex5gPwFXU6yMY1kdwvzoCqFZaHYF51mYERscBKrAhviVFfZJv7qct",
+	"roF8CoLHiH7JGWFcpStAb3KErgk4BbRpqKiDT9OIpXeW9t/N0m45m++hgtzf0DR3TxsJC3389k3zJC8U",
+	"uRBSNWfRgnUupiQrVRmTtfqRpbu0NL6caTtp2bNop2C0nvNGq7VXlK0wEc5gimoLFJBLx9BJyqYpk7MC",
+	"IZee80yylEh6jQn5FH15mAIHuaJYOjuOyCVTWDAbb9J8pfXOebdF5bQ9AOvI+BUXSw5BKyK1lbg96u85",
+	"1/pvL49jc0oz5uB4NogIQqIp1GE8588UKs16E6GIYy1IGeCiGNPmHTklV2xlUkL5akkh7XYmuMj04Kme",
+	"+jnH4FgI1IaZan5tFl7PO7FpvFj+xFw56pXP0ZHA+k8YvYYgOTGdnnMlnHhujAcEG5R5Q2KA7s6My8kE",
+	"dnwnMPhtC0WloN+qmoK04JjwS+EqKi50xcitq/e2Re0B5w364P1oeciO0mN1f/Ugexg/EoPyGxd/1P/X",
+	"efdpS6d1qZLhp3IqiMnZuqHO51vK73JHlQQYrkz1LMV7tb68PqythPcAqggUUMUWlZ2lTk25or9fzp6Q",
+	"B8f9wYDktepKAB1t9sYqQm6xUbeE6KHWzMxAje7ka75pY23z5VKopR4G7XrwEobTQ1FEtda+q9sl+X3G",
+	"tuTUdBNSKUW6qQrpXZiPX8sZtvjiFV0lgkZvhIAC9/jdcZvhyWyxEKli0QsWxdRWM/+7aUqPMdwWuPzF",
+	"isTRbWlJJlOibznlZVOm8csF46evnpHD/oBEIszmWu4Za2dR5GNgaaCzJz+RS8axTAOGkupvlRCJ7JMC",
+	"7EaYSg7yHsnlpiTdwIwMfjuAZGbruK90HUNGWI+Uv3AnFayNaTez+r9nL3++eVS7HdvGG13T6xP7fpmp",
+	"+dGN0bVZq6ngbEv/MF8dB5nLpkr6kz3s58WH31CyxxsAATEjg4oCZp/8sd5211d0nqwlZYdc70kvYUNn",
+	"v52+eI656X4ypSlcVqwhvb02tKe72Y727ARvQnvQa5nuWtKWnrP+GtZIsQ+KdM1RZ5EJX5fa+gDr5mKl",
+	"GGKM5lcBFzHHNLCqI/KvQKBmMxsJtE4kOzNd2xpwVg/LJDQRnO1tZsgnsFMOTC64PQPM8cubDJBv27OT",
+	"jybv2SH7ojosFLhQMyaZc3I2nQro8O/Omd3tdbjUN3oOauNdx7btFntOhpv+3HgyMN7ZJAHnr2uihVQd",
+	"vA/rYdI4ugAM1ZazdvreBBY7uNfuSNplspTH8iXDYkt959GD26aurM8Ry3uwiI1txiJ4JYPFhzrbFGFd",
+	"vwfc+j65aUQm8XH7IVWu7FoM6FtMqXGcGe9cHBYD7VGxudvSiOfobA5CdDfnzsq+i9pzk2kcdn6vRChe",
+	"YeK1fPNqLlWrty5vDj6Wceg+NQqg10xlKUf3uluOwdwW25xRK4iWszicQfak1Z4g2TFWaxUg5xTV5c8G",
+	"XuF8+yy6jYtyZ5ZtdKjaBD7dhIk0qUgujNwd57i7hdyR1bwGsFbwLlUOc3GKvwzDORCZCgUWxfHfU54a",
+	"TYqR61jGqkfm4hoQwoIcWihwC1EHej0Spmw1EC4mciaWQZ+c8tW5gQw2Sfv5jd3R4JG7EhO43ZrE/Jom",
+	"cRSckDnFkvyxQnSwaiyymUXeYEVTJxnHOsdR2aTEGE+RRLphW47rnMcK26ckKONJlibm/mQniWmYGNir",
+	"3Jow53wWSyXSlUlnlzlsaJkbv4ZfHU700uzPDflxizin4urzJ7YyHHyHy0O3CncnX7LOpx3UfjP3z3o3",
+	"962LmeLa3tD4ndy5RbkzaCF3Hgs+TWLE/vtKN0+jFlKudHxfs0yyv6VofUHTK0JzgZQzIIzr39dcegfJ",
+	"ukxjxeqiFW7HDj6aO+hPpty1r+DSGWCawHXaPWkT00GO6PMdpXQpIQ0jZWLBuNzT4qF4DYFQLgWTUORv",
+	"iZLPxPHQBMByEOgaMjnEFYNaX1SVJay56oYmJopeMR7kouqcGwQ9cgkQ0YgdmHHVJ69pDKVMTHdOzg6a",
+	"HyHrk9N8HpgYc84hhEXmotbkECE24RSyJ7ACVLdIuOdCTWzTwR46iW1N+nNe8qlAsLBPgP6yiKhidl/P",
+	"EqG2Fp36o9yG2VEC4mJ1xvdbiwccuO77s8o7vdCtBR0s3/YSznzmFW26/x6x2tidLPvbybK/WxSFJvSC",
+	"8xsmKqwJ1F4WxVybFiJdtRRGBzRJRNj6XsMObFryJ2H4xxVbYKadjPllkptPsmdry6253Dh1RnEjRvxt",
+	"OZ6LaTX5mzWzc7bgjtXduYtuBvNkWUiOC1g6WVtzEXQW9Rq8Pj9BCfJCT8UAgDzlVvMIO46MqzghQcoS",
+	"RiWbQBTzBG+7AovQmKpz3h0dkYsVMWuy1ye/wIcK634mJnvXthpSjgBNasbmpIvoqAVa0zmHH+HCFfqY",
+	"0ZRFZCFEQpQQeyfmBjBWmAmecQyz5QxKJWUpt6X58Mtzrj/tE7i9yyHAWZ4b7LavB3GRH24GuejuWScL",
+	"lp7zfJs4xkqPC/RW1MaLD8pIU+SsUJVRRdZ0wkJ1zp0tL3xMsCloIcyoJJinjTMomwSYvR1DhrRPdUY4",
+	"94Kz7cyvv6yzyVZ2gyDgheLrS634yLQzPnrYy1X2UWshUF2wrRT34ZaKe7H3myEJi1c/7SDRNkuzO2F2",
+	"54O680E1J5kZyeAo1dRUOxWQQAUM6xZVf7z2baHlm8R9rGthw6cMwDCZU04vmexhuPf6WKV/Yo/bSoi/",
+	"YOgJrMTmoBNc+TvGeRdu0hBucvs6PKonMk+ZBP167dHv2zoXBl41BzaCmMZzbqqLMEhNNL5fp5IMTsR6",
+	"btF3ANeyoKbrgxMBtJLWXAVn+5DciLAOjepo6ZhtzW9uU880AOn4UcaVSauD6iOcDTvjzujwkPzKpCJH",
+	"akbOVMoYOJ+FVDSZhCICGITBYHgEhfyxCiEaAAuRxCGMZ8rYZMHSEMZ0POjBAxPjZ5/3Oto0mYDhVVFk",
+	"R0efTM3kcedntiS/iVRrvRb+c9yJFU1iyjue1ME5pLiH1RFRrP/k7+5THqv4UiqWxpQ8zxZUzzqhaipS",
+	"qKx9FXO9oYkwxQULQEggdwdYstPrXFCge0Ar+UPAmE/nLI1DevAzW05gQltq6EA7n1U5x4iNtm51pOVP",
+	"u4maJu08j/u9ky8Nivmdnv1Xc67D6bby7db16YOPNly+XVxmDkzQLGBPCOUrdASZ150L2iOSMimyNGST",
+	"eSwlFjJZE665m0iEr24nRPOO69351v8yoZj1MOobaeT+MBC8DrQQICyJpAUUiYgJmIBEO80gtDaulbBY",
+	"a8yLRQKlpNwgiHOOtc21cs3Fkgh+kodLlDNQrhhbYNo0aHX6nyusqA4tZDxi6eZgitvgNzvq3oX+qlKq",
+	"lEhjupvCevRpy4CM7XXHPysXvYvK+Bzs9C7I4vPzcDypt8TB26qEBwZGuI3b1b5aDa8w7tiilA0XijAe",
+	"sahXFMCxCYJ1Z+xjO4KvowN+Hr+qmdS6sAq7nHeM6k7vu2FMha3GFBZH6Za9sL/m8b3Kqf7kIMiD/hbk",
+	"2ccBJNGYzN+AdIssYdk75zns796Y0CRBSHMTRUyCHMo4AI0yMJC/gY2vMIDtyFggn4afcwN0DmvdJ7+W",
+	"wnilQaKrRvEa128RzYuRCue8MZq3T16XstW9QctEcIz3gPBeLEUJRXC1Dc0iwD5xFdsJnU5hh4NejgRv",
+	"fN2CzCiPklK5sHNe+KAtgAjUGEhJzGUcMZdZY8nLfDWUEM1OasOzdufDXzZiosh0L+ByR0edXp5vXnmc",
+	"MgqNdF6l8bVeM8hy6vQc6OxxZ/gQsXwtzPS4MzrUT7b01Zql/KzeWrPDG3Vuu62fthVeGwSXweKEessm",
+	"1yxK2fJOnN1FVdx5e5u9vYmQubMX2D0IRQSlNfLrsyr8ufBoofEvGbtKVs6dp1fzbxNAfZb3+lfS8u2s",
+	"1qn5+eLdMcY7Pf+W9HzpnKZbVvRPIyiDZU6+qY+RF70DXdkqndIJkDC6tAGPCiDjHXX48//H3rctN25j",
+	"a78KyjdtTdGy7D5Grrlw9SGT+qfTPenMzL9rOCXCBGQhpkCFgCxrurpqP81+sP0ku7DWAngQZUmWnXbS",
+	"vErcIkAQh3XCt76lD2kSmM0FX/aQBxz2S65Hgi9NwsIjLwY9xt3+PWMff/rh/TkEfYOdCzUdDZbYog5Y",
+	"kWcZMDgveCH67Ht6MtdMmbJMvB2C4AL42sy5ADSDaJ2DJ9Fnb/jSeBs6FFgCSr56WiBRcWq5qFQAU9r7",
+	"F7GuOxjrLW4vP34/JvcS9pqdzAG+oQ6iA8Ot23K+1v5oqvTcOgl9cjqIKjTaoym/ORg+q/+T0sCuvUIL",
+	"fQq00FUW6Abk4mDYAFx43PMztN1hmCffoTF/8h2WxzgduL//HdimoDDLrqa9X7MHte399txc49I/+GVn",
+	"pbVJYUWBnoLpUF2KWP1tEAJdnL2z9zt7/xYUtRClOjWlvH9AA98Xx91g3Ie6bK0W/UxqUPZB80XNYvZB",
+	"OrSm6dwOvPaFHe6u9dYXmnsMzInVofyGlIktI4GFhFy3bLlixtwPxaVbzCq35beHnv8KZaM7ddl5gY2C",
+	"zPfpAQZnKZ9b9Id0qb7YIWdmJlPFAVPvzPCIcc3kjS04M8q6U9uDysTKVByjxsVLfwNY/k60J1/LM1p1",
+	"f14NogOQ9M2ShE9PDvwvZf0+cFSa3tKL7bylk+eD0l0itp+tHaYXe7pDu1K9nPwOqV46od35OJ2Ps8HH",
+	"oVwoODD7Ozg7ENqD41J9fhu6+v1o6h8TVfzXpMzvaOo3DojcZGWw9qWWxSiUDEluK9Nee3LHdXuMLliT",
+	"qNRs1OqrfPh3OEodk36X2nx3b2sNeX5Ne7QrtmrLDR7XJytn7LTP/gI8Oc71AuN8ha+oVjwXil8az1sk",
+	"b2aqkGbEbdKP9TsscQt155GxoUHHm/KiUMh/PePLqdQ2CWTRWIpqZGRaSJsMY00M2VDIVRO4TEEJo0+2",
+	"UDPZ/8UAeg/GyrW4yG+Yb5PyLOtFSI80Vppn6j+yH+sfc/pEKt9bofcE1F2VSggHhoWFLZRuTXgGu8Wq",
+	"a2mSWHNL7576VKq1N277FAdomnvk59zZbwQJA4s0GufFyC7yzViulY/4sqO/Vmn7oG7bRGZihB7lpo/6",
+	"i8zER/fk3b5rCyZq3GsKY9SdiO+cuUfszJ1utTe+51Yu+PJxaEqntxjHU7aHklzvAG5fYQZU6fM+q2Y0",
+	"+7utVbNcWcNI/7XmKN9jKZktwpHjH3Mt30PK5T1Y2qGuxZZS+LV//mFF8QPUnnnN04k8ep1rW+TZpqbw",
+	"sH/2S3Tw9md+uakNPHNXiR8d/ANOye0N3DPnJL0r8/d0S4H8HnJIvdjvLnj+UBV17sPvuD2Rm7PEWUZY",
+	"EaZSEKfqMijNZhlP5ZlP+QbTPZ9bZixfQk3biVxCpkuffe+WgglpucpMxBKdW2konWc1CkIpuyUPf9XR",
+	"ifV0DqE8G5yhJ4YVrkGfJcQTnVA9n0q1GmCp84V64CZrHLwE4oAaIrhJLkoDEeoJYNwwUJMS5Soj0k1B",
+	"d+nOpQFnCAbv3KTpVFkDVfDBhyu4Njx1kxcxgzSt4LQRzanUwji3BjSR9g6Rz4Kyi/ws1uGfycXxkMOt",
+	"XKa6m4RIx5RW3E2M0pf9WMcaBD6DWyXDxnlGpRnow/rsnxOVSdohEeNMqDGsnGV4AcUusSyElotYkzpl",
+	"ChQVlYGmCVSGEV+UFGfBRfTf5T3Rft0BjTUF88h9xKvFDzqV1a3qxpVOJJ/Jwu+mQo7nbopd/37IqQz4",
+	"0SpzlWcUgJx7IqXlTEheSGQJXnBnKijNkpnUQunLEb4kQf871u7n0pU+rL+zB1/ux9pwov0uo1ErpElQ",
+	"UsQaV/Hjh09ITFa3iJT4cuw96uSM4gDWb0p/CJQpq0ZFscYP03JRnSY41lTKKdZBJhSSsuJECPCWmX9V",
+	"0gKWzi2QoGHaXI3PAH8azbgxUiS9PnvL00nlW7GOFCbFNYIU1XJTJTvb6iRAGpdJehGSUBAhsh+oZ/CC",
+	"AAoPwQwp/BTRamudz3UqRWvNrDmkZgsqjLWeY+K3tRcfJBwBgjcfj8b5vNhoM65+9a7EFHcNR/xBrGE6",
+	"mdVtD6E02KxeANFpAf7Vle1LvOC+IxBW3rVpCqsu8tFFPrrIx4MURrkfc32HCMgx2i/rK17+hNaqM8yg",
+	"yMAhVav0JQ5EclaNf3iDrWqj9Zwowr9Mq+4sOw1tnI4vQ64XMs2n0lRKbUHdy9sSY6Cjr6hI91Sg1FKK",
+	"0cVyBOb+Zl2z8sk7BPWbbSta9B60pl/VbbWmf/6hY0jeESvKzdpVNe4UXafoHkzRwTH7ioqOKKZ/nedW",
+	"ro/+86VBQgpq5A3kaiBL5wu2yOeZoAgB+H9XUs4ipBDEOpJt4QGj+cxMcmudm+g8bWXZguOtIrqR6IXD",
+	"b5URKKzC04/1OWbJVIcz4SEag9SIbkxDknFULdrrYPcpJAAMCroWDfq9tK8rg/8bzNhXL4Q/lnK0UFrk",
+	"i221SGX0u+rDettWHQIbqdMTXaz+rhIRdpfzyCs7bu9I/VYCEQNea4XgP5GHbzaTWgofDqsHGCp0HUOS",
+	"Xj6AcCh5OsEQ/xMDkVuIG2u5YNc8m8texOSNJXa/4BBEpR0W1cwzxCWJarZgfiU9X5dQUA/tMNHzLEtQ",
+	"bmLav1ACybBIKmB6yUwVy16bzGsget/iDD245/D1cJQUGN0FQgmTcnccZbX5LWDKlSAuo6F2sraTtXsm",
+	"vrXuq99I5oLMWx9teQ/Xj1UYJsZrV8w9m0OMFkIyM1movKS+juhicMaNxTsqm1ueUQFJNZUs5TN2mLi/",
+	"R+WbRlN+k/T67ByvCN0zKlwQxhruZKiJldodo1Hm5FbSJkjfwnd+/fDLfsLxMWEP3dRHZUwebjqraN1O",
+	"LH7FUEWX5bW9EEbRQOHk38j39xfc6wUvAP6e9Rld2JkWmdtnK3h4NDLTiUyv0KumKHisKQwezFUfHp8V",
+	"+bUSsmCHKKRtMccSBeVVfs9ZwTMLFNkqXOzrEDc3Z1A2EfsD+1eB6x9ceimquI5T/+zIz2cShuXH+cSn",
+	"oAUYgZY3lhkrZ1GzHAOoEW4oaNFn574yMbexJju9jiupKBqR9Nm7AMCoXURWtRuG990oUYEBJD+pnKCj",
+	"/yeXCWIOlr6ABGJt3HsBgPBBr+3e38037jWjkFpA2AlTQVQMY11b7eqdRxjigi8jwP6YBiQIIA1Y3q2O",
+	"sFFjmEjXy1RyvZioTJ6FQI4y7u3FpRS9qGVMhMXxm6WOFnErQx8Yrn4zjEtB4eOGmVFX9NigXLQWFU/L",
+	"+IjACn9wnGsN/fMN6fvTra4B3EEs90NnJ3yLtwvvgvi+X+OCstGOvSJFpWmOP9f/Aa8Z8IRusDSehlL6",
+	"2PUQSd4BGwgpegZT4qi317wQHz0qMNeYh4DWQj/WST63aT6VQ2bmaSqlcCo+GAMU7keI5WFC321GpDaS",
+	"XsQSIdNMaWhWUQOnLOWFGIUfI1a2RkBqUjUMyOThdvWxfqzdwpeYV5XJWp6f16SXuJ0Avphadd1+t4+T",
+	"8gnb0rz8gJJ+Qwq+E6kBILqyelVnG628xmUw5FjPuJ1UU6wbnRw0UWdVbRCoXg5mamQubrA8/81p+nL6",
+	"XL+Yvfz1VfGdGdiT69PFQbR/gva9QhL8PthWNb7xz5c4PL8htu2CBLo5x1Zw2GmHb9vFp9Bgh9sfbFrb",
+	"WfcKiGgewo0fszIU1/o1Nd7+w+pnZY3J0UDyIGiXBNG3Bov4A9keHZzisVP6UyIDX9GKyus2b86Q6tvd",
+	"koFbM3OM1a7t2ru/N/DXhc+EQfwwtMW7GUDcw4wPyRGGXJyIwRBMRHdsGDqAMPTcSIwkJIW8zq/I6ayi",
+	"H4rccisRRmFsPjNskReADqSkFakF3QzFOr+WRcZnfXaulwxYwgM5HA5zypeskFy44clszA6T5kQNGdfL",
+	"pHfGuI51KFGLrSvhi6f4T6MrpcVIaXhXgthEzCyB6AvEcswkX1Ds4izWyayQY3WTMCWktmrsXXfobh3g",
+	"AtflZ/fIwd5aBt60WU9W37m9KvHPtyfKwzd2IemOA6WRkBgOAJtySjsApHCWVaQbbK11bhrXyyDNqK7h",
+	"Zo5iKi0IbpOXE2Ux6iUzMssilhdCFlKwiyVzxn2fvVOZs30ulixVdhkxKryKRVbGhZRHVt5YBqRL7fRg",
+	"//CVFzcTg9EYPSWYeyM7TLmRR0obqY1y7hCTNzx1Y7bppLeO9ck1XUf0dDIYbEs/RQPyAt9//B3HRDVr",
+	"9xrWu0JKBlMOL3PKwglbY2upWu6NEWuOct3Aft11SA+E5fjNE/vLw3OreoAdvCPco9rmFowHjqBL3//W",
+	"0ve/RdTJSgle0gztSg6frgNLVhj61+q9KmkJFbMOuAHi8mW8kBxv+1oQyq0kJnsWPP868m078baraLu1",
+	"cngnzzo6kg52t4aO5JqEyJ2l4AIMv62ofOnRbVh8/0m9bmOnU7cPw90LA3nsRTCgRWUhbhWw8EU72o/V",
+	"NrfYjzSELs7Qiaa9bLNFOP1eLHl5sDcl64+5VePl0VQSFYPJM3GUz62vdzEMJVwP88L9Y0F+txNhITTh",
+	"ZA2HiEAvijVfoaKOGEdgL2ZGRYAPK+ySGbgM14LlMCCeZUs3CKByXc6Ak0dqxmMN/jTEYwCuNC6kBFKh",
+	"w3piSlTmT7C88BkadGsKANXgiMeaCxF6NFGlEiKCkqAvnrmvANPTp3u4J31e+DS/dk7+gsOHEweQk+V4",
+	"OYwrhxi4qZf2PC1yY6AePIV6TITUQirkqigba59TnlAsAWml3LQXMpUK1FUCL+iHJ5C3BcrCs4TPbT5y",
+	"X51ECASMNc9MjsXfy4pWoRY79PXEEHmTrxofUt+RFynWSR28mDAjbW8IsHUCcUehBLwPf4C+wzk5AjRe",
+	"ymcUhFf6MtaZusLSKw0UceOqb9zANwasngQgomFzM+fZGVPjWCvLMj4zbpvoGVe09PjFl7k0PmMIgIS4",
+	"TkqzTGkAphEbFdW9d9st1oEJi542bMqFxP9StMcTe53TMwRg8/cIhg4Am3ATayQLWs/hC4f8cbD3hq20",
+	"JXMvDn1Xzl5o9aBsvbgFN37EOTy260f451tdL9gPEUtwBAmIU7+9yhMOFWPdOet1RkN3F93dRa+1i+Cs",
+	"kT5o8vHuYBzVL5/Jzjr+DP+zdQjL8+5S87NAx0jq/YkBuBhLng2eJa2hq7tJemh1P1nrTuZslUN0/zKx",
+	"E3Sdd3QPgZsFHaE7e0hrZcBGBqpPAAbhulTuuLGDFQj2v1f2pOsjnzIOTKi8wkYV61pyCo7DGeEywDuc",
+	"2wNmtLJogxrLl+aM+sD3VT4x1s4Il1z01jNR7SmCvmpmhJ+57Xmb7lWMldRMnUDrLLfOctuSYWkPid0w",
+	"2+TFJM+vRlKLWa603S74jo1YaNQIw7NPAJ5DfmCd2yp4bk2MHnt8G0axt2CrfdDtQez6u3cNZ7e2XpF1",
+	"/+XmLYypE3MdgKAWpG4eqOrRxt/WnW1qGs51tJbq81IZZ0wwzv7+01+RNwcocBDv6scbyn4RKhfG88Qw",
+	"oy610pcsIcr1KNZ4qiHpBy7LMHznOnMvAEb+C8mSibUzMzw+pgiNtTP4g2uBzzgBUUiTZ9cy1jbHIOU1",
+	"RL6zPJ9d8PTKtcyUvqKwOBeikMbcEv2rH8o944B7xv8o3m22Df81xr5zILDe/kFDgim8UewqYl9TsztL",
+	"2XXWpN+vNUyM266dwL3FruzMxD+amQjny5mJDb1yd7Wyzlw8/tz8Jx/6EzKTSMPZ5vELmalriYomr+ma",
+	"PntT/uYdfyTdXPAlXptalWXM6alriVpnRQ+8gbdv1APrRcgTw5RYkxba8slbJoYuJCaF/ueEn148TZ+J",
+	"5/LF+OXlq8l3vwyuNieF7u/v46psltg4f+Luyog6+HDxi0w3ymumYEe4Bp2k7kKad5V7uOceUO6ZY0zd",
+	"vy2e6X5/Ysqt7QztWmouAnOB+YUs8Aisa6orE+sEOzn6pC41hzR+LBbUYo2jdROxp4MBc5I0kwXXqWRS",
+	"wSXKggMVJvZHLwOnHNLz83mRIh9jMbd4IeQxAxAyHa7Q6QUGJKwAhUQ5iC+ImJij6JEIPc7n9igfH0He",
+	"jX81UdUEKuOFSjFzMNbTXMslRXtBsBu6oQoERAwIRbEg0NgpBNFnP1LVYw8GOYMiWeuS8H5C7AdOB22E",
+	"TTohLKjxq8FQcEQssX/+3//+n+j6xP2nLNOOP5faormaW6oK++eTl09PT1+cPhsM3Duenz5/yV+9+E6+",
+	"lKm8kII/PeXjMX9xmoqUPx3z5ycpFy/ly5d8IJ+/GI+fP30hBql8JU8Gr8SrC1HXLqeDZ6/W6Jc74xyA",
+	"hYKy3t3JHlFJpI3KBmcIyEMbGoYLoRDc9LFwa2mVexdOWhM5WN3lLAe9E2H6Ugal5+h3KAClwCMIk/35",
+	"QHALL8R27v+UQCKHp3+T///q9K9X4ofFX+Yv1c2AX6Rv3r47cbuLHm7wRBxEHhk6XCUDcN8HXctru9L3",
+	"SUvf8D0HYa3qr+qvn/QvoUle0cH3XTOJ4FRbu4BwBGd3CLCVDdstCVh1SDWmEbFDJ4UmXAsgHAZEW5pf",
+	"aqRQM4yXAgty/iAZTucgzgppbK9/Z2T6rmr6jg7V70xNy3ReKLs8GP7r3/V7SA/Iqx7gVo39pdHP5wPM",
+	"Xj+fO5H2r387+eXUVbsk/1jkYg5cI+zQORgeiIjqis6V6R1EB/Mic3Kc4lZ8pvqzQk1538uL1eRFytln",
+	"h1aGfKDoNhKc1dfQg/1tXvdXCIMdJlN+JVkx10m9u+Hx8cnpy/6gP+ifDF8NXg0ggkXz+bmdiMzyecE1",
+	"RvgDNrVfajEC87d8upUzdhIxI3mRTsoqPibLMdBNHZzjTlKZW7v2bgw7jdgzWI7nEcEZS9Y+LTDp3y9b",
+	"pe8aA9Rq33WgboDpevAqMgbqgKNlfG7zKbcqhTFU3uOvWVZfUY/vo9H30w/vz50lSDaeZ18MlqF/YIU+",
+	"MuVZVv28cALapo1rcaS0CUhUZI46MkpIOlH9XwywPTo7s0rU5Okr12zRygA8JcXq+39ezfmWMP7II25D",
+	"MvYTw/hcKMuy/LLSNyWEt3ftNFHBU+uZHvwcGpRPT4wzxjI7qfT3Xlq+pjcEX7uZQd54/NvTQ5gn+CUG",
+	"pucsnGKniMQcdgrs6chjnUtCTZ+d3LI1P1DvcARvjrwjAbq1ciL+XppKaxwLsLHJT5jJgsHK80Iwvzsi",
+	"ZvPKFgSTWQO3ZvVFoU5lrPk0xwVTwUA/TP6UMJFj8VemdJrNhWTK9hCFy0OVXN6CZC8rxzq3AE8XVgB2",
+	"k+2ezAvXD7gm7s+Uaw/FGAaQOfdg8QjIOxCQHrEVrHqt5GGo01ldDek2Wz6ujCaCCmWEVM8L+EVq0USr",
+	"AyykhMCLPvMFT/MxoNawvG4BBX15Jk0qxZBxy6a5sfAAmiPc+We5xvVybSK4XVn6c4LdAHYdGeL6sX6v",
+	"nMZkiTNI+2i5Jc4myYkXjqcTecYSKsWAJOLOxaILG1zGyjDb/KC2jbeX5V/pb2uj/3x1EG0ewG2m4S1d",
+	"rOPxajgNeslOb24YT690vsikuPRMqxiCXPbvMTpxjutdy/3wVXfZxw+ffsZKHK037Af0PbVCC7cIi1vE",
+	"xBkzEgMAXhaxy7lTFofJschTcwx/mRDyQDh1fQOtjGS/anhlSkSgQN2laEVga911/zzmzaLxLG+3MwAO",
+	"8h7BcfeoQsz8Aqmi4PXNfJnDvIh18qck6AbM+wjZRi3wXkgGEWw+A825oFLMyg5jnaDLnFQA/YfWHZFQ",
+	"Ev0MpDwwSq2veZ30nKsXa6pVH2yclcQbKkMC6gfkvbefMIPnsJIB1Ir8q035PtsfMYrTcvE2Z1zSa3fd",
+	"7m1tH+HW/9CybwLwc/Np+PLl/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

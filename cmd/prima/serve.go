@@ -105,7 +105,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log,
 		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker,
 		MaxActiveHolds: c.MaxActiveHolds, Metrics: m,
-		RenderAvailability: server.AvailabilityEventJSON,
+		RenderAvailability: server.AvailabilityEventJSON, RenderWatch: server.WatchEventJSON,
 	})
 	reservations = svc.Reservations
 	endpoints := webhooks.NewEndpoints(db, webhooks.EndpointsConfig{AllowPrivate: c.WebhookAllowPrivate})
@@ -129,6 +129,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		Changes:           svc.Changes,
 		Payments:          svc.Payments,
 		VenueReservations: svc.VenueReservations,
+		Watches:           svc.Watches,
 		WebhookEndpoints:  endpoints,
 		Tokens:            tokens,
 		Idempotency:       idem,

@@ -46,8 +46,9 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 	}
 	now := f.now()
 	told := 0
+	var claimed []string
 	err := f.db.Transact(ctx, func(tx *store.Tx) error {
-		told = 0
+		told, claimed = 0, nil
 		changes, err := tx.ClaimSlotChanges(now, f.cfg.AvailabilityGap, 200)
 		if err != nil || len(changes) == 0 {
 			return err
@@ -85,12 +86,21 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 			if err := tx.MarkSlotChangeSent(c.SlotID, c.Version, now); err != nil {
 				return err
 			}
+			if ok {
+				claimed = append(claimed, c.SlotID)
+			}
 			told++
 		}
 		return tx.InsertOutbox(msgs)
 	})
 	if err != nil {
 		return 0, err
+	}
+	// Tables freed go to the watches waiting for them.
+	for _, id := range claimed {
+		if _, err := f.matchSlot(ctx, id); err != nil {
+			return told, err
+		}
 	}
 	// Journal rows long settled: their pacing no longer matters.
 	if err := f.db.Transact(ctx, func(tx *store.Tx) error {

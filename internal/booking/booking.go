@@ -55,6 +55,9 @@ type Config struct {
 	// AvailabilityGap is the least time between two availability.updated events of a
 	// slot (default DefaultAvailabilityGap).
 	AvailabilityGap time.Duration
+	// RenderWatch builds watch.matched bodies (server.WatchEventJSON); matching a watch
+	// needs it.
+	RenderWatch RenderWatch
 }
 
 // DefaultMaxActiveHolds is Config.MaxActiveHolds when it is zero.
@@ -67,6 +70,7 @@ type Services struct {
 	Payments          *Payments
 	VenueReservations *VenueReservations
 	AvailabilityFeed  *AvailabilityFeed
+	Watches           *Watches
 }
 
 // core is what the services share: the store, the gateway, the configuration, and the
@@ -106,6 +110,7 @@ func New(db *store.DB, gateway payments.Gateway, cfg Config) Services {
 		Payments:          &Payments{c},
 		VenueReservations: &VenueReservations{c},
 		AvailabilityFeed:  &AvailabilityFeed{c},
+		Watches:           &Watches{c},
 	}
 }
 

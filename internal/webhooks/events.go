@@ -19,6 +19,9 @@ const (
 	// whether it is bookable (at most one a second per slot). Sent only to endpoints that
 	// name it: "*" does not include it.
 	EventAvailabilityUpdated = "availability.updated"
+	// EventWatchMatched: a freed table went to one of the partner's watches (matched,
+	// or held for its guest).
+	EventWatchMatched = "watch.matched"
 )
 
 // EventTypes lists every partner event type.
@@ -26,5 +29,5 @@ var EventTypes = []string{
 	EventReservationConfirmed, EventReservationUpdated, EventReservationCancelled,
 	EventReservationCompleted, EventReservationNoShow, EventReservationExpired, EventVenueSyncFailed,
 	EventPaymentCaptured, EventPaymentRefunded, EventPaymentFailed, EventPaymentCanceled,
-	EventAvailabilityUpdated,
+	EventAvailabilityUpdated, EventWatchMatched,
 }
