@@ -136,6 +136,17 @@ func TestAvailabilityUpdatedFollowsEveryCapacityChange(t *testing.T) {
 
 		first := e.hold(slot.ID, 2)
 		step("hold", want{true, 1, 1})
+		move := func(to string) {
+			t.Helper()
+			status, _, body := e.do("PATCH", "/v1/reservations/"+first.Id, e.token, fmt.Sprintf(`{"slot_id":%q}`, to), "Idempotency-Key", key())
+			if status != http.StatusOK {
+				t.Fatalf("change of slot: %d %s", status, body)
+			}
+		}
+		move(slots[1].ID)
+		step("a change moves the hold away", want{true, 2, 2})
+		move(slot.ID)
+		step("a change moves the hold back", want{true, 1, 1})
 		second := e.hold(slot.ID, 2)
 		step("second hold sells out", want{false, 0, 0})
 		if status, _, body := e.do("POST", "/v1/reservations/"+second.Id+"/cancel", e.token, `{"reason":"requested_by_guest"}`, "Idempotency-Key", key()); status != http.StatusOK {
@@ -179,10 +190,16 @@ func TestAvailabilityUpdatedFollowsEveryCapacityChange(t *testing.T) {
 			t.Fatalf("closure: %d %s", status, body)
 		}
 		step("closure", want{false, 0, 0})
-		// The venue's other slot, the same evening, changed only with the closure.
+		// The venue's other slot, the same evening, changed with the hold moving in (sold
+		// out), moving out (bookable) and the closure (not bookable): two events each.
 		other := e.availabilityEvents(t, slots[1].ID)
-		if len(other) != 2 || other[0].body.Data.Object.Bookable || other[1].body.Data.Object.Bookable {
-			t.Fatalf("the other slot: %d events, want the closure's 2 (not bookable)", len(other))
+		if len(other) != 6 {
+			t.Fatalf("the other slot: %d events, want 6", len(other))
+		}
+		for i, want := range []bool{false, false, true, true, false, false} {
+			if got := other[i].body.Data.Object.Bookable; got != want {
+				t.Fatalf("the other slot's event %d: bookable %v, want %v", i, got, want)
+			}
 		}
 	})
 }
