@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/ids"
@@ -36,6 +37,10 @@ const DefaultAvailabilityGap = time.Second
 // database, and its events and its sent mark commit together.
 type AvailabilityFeed struct {
 	*core
+	// forgotAt is when this process last trimmed the journal: housekeeping, once a
+	// minute, not a rule of correctness.
+	forgetMu sync.Mutex
+	forgotAt time.Time
 }
 
 // RunOnce sends the events of one batch of slots whose changes are due, and returns how
@@ -103,11 +108,19 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 		}
 	}
 	// Journal rows long settled: their pacing no longer matters.
-	if err := f.db.Transact(ctx, func(tx *store.Tx) error {
-		_, err := tx.ForgetSlotChanges(now.Add(-time.Minute), 500)
-		return err
-	}); err != nil {
-		return told, err
+	f.forgetMu.Lock()
+	due := now.Sub(f.forgotAt) >= time.Minute
+	if due {
+		f.forgotAt = now
+	}
+	f.forgetMu.Unlock()
+	if due {
+		if err := f.db.Transact(ctx, func(tx *store.Tx) error {
+			_, err := tx.ForgetSlotChanges(now.Add(-time.Minute), 500)
+			return err
+		}); err != nil {
+			return told, err
+		}
 	}
 	return told, nil
 }

@@ -109,7 +109,7 @@ func New(db *store.DB, gateway payments.Gateway, cfg Config) Services {
 		Changes:           &Changes{c},
 		Payments:          &Payments{c},
 		VenueReservations: &VenueReservations{c},
-		AvailabilityFeed:  &AvailabilityFeed{c},
+		AvailabilityFeed:  &AvailabilityFeed{core: c},
 		Watches:           &Watches{c},
 	}
 }
