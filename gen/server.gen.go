@@ -123,6 +123,36 @@ func (e AvailabilityCalendarDayStatus) Valid() bool {
 	}
 }
 
+// Defines values for AvailabilityUpdateObject.
+const (
+	AvailabilityUpdateObjectAvailabilityUpdate AvailabilityUpdateObject = "availability_update"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityUpdateObject enum.
+func (e AvailabilityUpdateObject) Valid() bool {
+	switch e {
+	case AvailabilityUpdateObjectAvailabilityUpdate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AvailabilityUpdatedEventObject.
+const (
+	AvailabilityUpdatedEventObjectEvent AvailabilityUpdatedEventObject = "event"
+)
+
+// Valid indicates whether the value is a known member of the AvailabilityUpdatedEventObject enum.
+func (e AvailabilityUpdatedEventObject) Valid() bool {
+	switch e {
+	case AvailabilityUpdatedEventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelReservationRequestReason.
 const (
 	Duplicate        CancelReservationRequestReason = "duplicate"
@@ -258,6 +288,7 @@ func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 // Defines values for CreateWebhookEndpointRequestEvents.
 const (
 	CreateWebhookEndpointRequestEventsAsterisk                   CreateWebhookEndpointRequestEvents = "*"
+	CreateWebhookEndpointRequestEventsAvailabilityUpdated        CreateWebhookEndpointRequestEvents = "availability.updated"
 	CreateWebhookEndpointRequestEventsPaymentCanceled            CreateWebhookEndpointRequestEvents = "payment.canceled"
 	CreateWebhookEndpointRequestEventsPaymentCaptured            CreateWebhookEndpointRequestEvents = "payment.captured"
 	CreateWebhookEndpointRequestEventsPaymentFailed              CreateWebhookEndpointRequestEvents = "payment.failed"
@@ -269,12 +300,15 @@ const (
 	CreateWebhookEndpointRequestEventsReservationNoShow          CreateWebhookEndpointRequestEvents = "reservation.no_show"
 	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
+	CreateWebhookEndpointRequestEventsWatchMatched               CreateWebhookEndpointRequestEvents = "watch.matched"
 )
 
 // Valid indicates whether the value is a known member of the CreateWebhookEndpointRequestEvents enum.
 func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	switch e {
 	case CreateWebhookEndpointRequestEventsAsterisk:
+		return true
+	case CreateWebhookEndpointRequestEventsAvailabilityUpdated:
 		return true
 	case CreateWebhookEndpointRequestEventsPaymentCanceled:
 		return true
@@ -297,6 +331,8 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	case CreateWebhookEndpointRequestEventsReservationUpdated:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationVenueSyncFailed:
+		return true
+	case CreateWebhookEndpointRequestEventsWatchMatched:
 		return true
 	default:
 		return false
@@ -377,6 +413,7 @@ func (e EventObject) Valid() bool {
 
 // Defines values for EventType.
 const (
+	EventTypeAvailabilityUpdated        EventType = "availability.updated"
 	EventTypePaymentCanceled            EventType = "payment.canceled"
 	EventTypePaymentCaptured            EventType = "payment.captured"
 	EventTypePaymentFailed              EventType = "payment.failed"
@@ -388,11 +425,14 @@ const (
 	EventTypeReservationNoShow          EventType = "reservation.no_show"
 	EventTypeReservationUpdated         EventType = "reservation.updated"
 	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
+	EventTypeWatchMatched               EventType = "watch.matched"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case EventTypeAvailabilityUpdated:
+		return true
 	case EventTypePaymentCanceled:
 		return true
 	case EventTypePaymentCaptured:
@@ -414,6 +454,8 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationUpdated:
 		return true
 	case EventTypeReservationVenueSyncFailed:
+		return true
+	case EventTypeWatchMatched:
 		return true
 	default:
 		return false
@@ -767,31 +809,31 @@ func (e ReservationPaymentPurpose) Valid() bool {
 
 // Defines values for ReservationStatus.
 const (
-	Cancelled ReservationStatus = "cancelled"
-	Completed ReservationStatus = "completed"
-	Confirmed ReservationStatus = "confirmed"
-	Expired   ReservationStatus = "expired"
-	Held      ReservationStatus = "held"
-	NoShow    ReservationStatus = "no_show"
-	Released  ReservationStatus = "released"
+	ReservationStatusCancelled ReservationStatus = "cancelled"
+	ReservationStatusCompleted ReservationStatus = "completed"
+	ReservationStatusConfirmed ReservationStatus = "confirmed"
+	ReservationStatusExpired   ReservationStatus = "expired"
+	ReservationStatusHeld      ReservationStatus = "held"
+	ReservationStatusNoShow    ReservationStatus = "no_show"
+	ReservationStatusReleased  ReservationStatus = "released"
 )
 
 // Valid indicates whether the value is a known member of the ReservationStatus enum.
 func (e ReservationStatus) Valid() bool {
 	switch e {
-	case Cancelled:
+	case ReservationStatusCancelled:
 		return true
-	case Completed:
+	case ReservationStatusCompleted:
 		return true
-	case Confirmed:
+	case ReservationStatusConfirmed:
 		return true
-	case Expired:
+	case ReservationStatusExpired:
 		return true
-	case Held:
+	case ReservationStatusHeld:
 		return true
-	case NoShow:
+	case ReservationStatusNoShow:
 		return true
-	case Released:
+	case ReservationStatusReleased:
 		return true
 	default:
 		return false
@@ -1014,6 +1056,78 @@ func (e VenueSyncStatus) Valid() bool {
 	case Pending:
 		return true
 	case Synced:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WatchObject.
+const (
+	WatchObjectWatch WatchObject = "watch"
+)
+
+// Valid indicates whether the value is a known member of the WatchObject enum.
+func (e WatchObject) Valid() bool {
+	switch e {
+	case WatchObjectWatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WatchListObject.
+const (
+	WatchListObjectList WatchListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the WatchListObject enum.
+func (e WatchListObject) Valid() bool {
+	switch e {
+	case WatchListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WatchMatchedEventObject.
+const (
+	WatchMatchedEventObjectEvent WatchMatchedEventObject = "event"
+)
+
+// Valid indicates whether the value is a known member of the WatchMatchedEventObject enum.
+func (e WatchMatchedEventObject) Valid() bool {
+	switch e {
+	case WatchMatchedEventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WatchStatus.
+const (
+	WatchStatusActive    WatchStatus = "active"
+	WatchStatusCancelled WatchStatus = "cancelled"
+	WatchStatusExpired   WatchStatus = "expired"
+	WatchStatusHeld      WatchStatus = "held"
+	WatchStatusMatched   WatchStatus = "matched"
+)
+
+// Valid indicates whether the value is a known member of the WatchStatus enum.
+func (e WatchStatus) Valid() bool {
+	switch e {
+	case WatchStatusActive:
+		return true
+	case WatchStatusCancelled:
+		return true
+	case WatchStatusExpired:
+		return true
+	case WatchStatusHeld:
+		return true
+	case WatchStatusMatched:
 		return true
 	default:
 		return false
@@ -1340,6 +1454,82 @@ type AvailabilityCalendarDay struct {
 //
 // Example: available
 type AvailabilityCalendarDayStatus string
+
+// AvailabilityUpdate A slot's availability for you as it stands after its last change.
+type AvailabilityUpdate struct {
+	// Bookable Whether you could hold a table of it now (open, not started, a table left for you).
+	//
+	// Example: true
+	Bookable bool `json:"bookable"`
+
+	// ChangedAt When the slot last changed; orders the events of one slot.
+	//
+	// Example: 2026-11-22T10:05:11Z
+	ChangedAt time.Time `json:"changed_at"`
+
+	// Object Always `availability_update`.
+	//
+	// Example: availability_update
+	Object AvailabilityUpdateObject `json:"object"`
+
+	// Slot A bookable time at a venue. Each reservation takes one of its tables.
+	Slot Slot `json:"slot"`
+
+	// SlotId The slot.
+	//
+	// Example: slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+	SlotId string `json:"slot_id"`
+
+	// TablesLeft Tables you could hold now (your own allocation included); 0 when not bookable.
+	//
+	// Example: 1
+	TablesLeft int `json:"tables_left"`
+
+	// VenueId Its venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// AvailabilityUpdateObject Always `availability_update`.
+//
+// Example: availability_update
+type AvailabilityUpdateObject string
+
+// AvailabilityUpdatedEvent The body of an `availability.updated` delivery. `id` equals the `webhook-id` header
+// and stays the same when a delivery is retried.
+type AvailabilityUpdatedEvent struct {
+	// CreatedAt When the event was made (at most a second after `data.object.changed_at`, plus the pacing of the slot's events).
+	//
+	// Example: 2026-11-22T10:05:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Data The slot's availability.
+	Data struct {
+		// Object A slot's availability for you as it stands after its last change.
+		Object AvailabilityUpdate `json:"object"`
+	} `json:"data"`
+
+	// Id Unique id of this delivery, also sent as `webhook-id`.
+	//
+	// Example: msg_01jf8z5f6g7h8j9k0m1n2p3q4r
+	Id string `json:"id"`
+
+	// Object Always `event`.
+	//
+	// Example: event
+	Object AvailabilityUpdatedEventObject `json:"object"`
+
+	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
+	//
+	// Example: reservation.confirmed
+	Type EventType `json:"type"`
+}
+
+// AvailabilityUpdatedEventObject Always `event`.
+//
+// Example: event
+type AvailabilityUpdatedEventObject string
 
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
@@ -1782,9 +1972,65 @@ type CreateVenueRequest struct {
 	TimeZone string `json:"time_zone"`
 }
 
+// CreateWatchRequest What to watch for. Give `venue_id` or `city`, not both.
+type CreateWatchRequest struct {
+	// AutoHold Hold the table for the guest when one frees up.
+	//
+	// Example: true
+	AutoHold *bool `json:"auto_hold,omitempty"`
+
+	// City Every venue you may sell in this city.
+	//
+	// Example: New York
+	City *string `json:"city,omitempty"`
+
+	// Date The venue-local date; today or later.
+	//
+	// Example: 2026-12-04
+	Date openapi_types.Date `json:"date"`
+
+	// Guest The person the table is booked for. Shared with the venue only.
+	Guest Guest `json:"guest"`
+
+	// Notes Requests for the venue, passed to the hold.
+	//
+	// Example: Anniversary, window table if possible.
+	Notes *string `json:"notes,omitempty"`
+
+	// PartnerReference Your own reference, passed to the hold.
+	//
+	// Example: order-88412
+	PartnerReference *string `json:"partner_reference,omitempty"`
+
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// TimeFrom A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeFrom LocalTime `json:"time_from"`
+
+	// TimeTo A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeTo LocalTime `json:"time_to"`
+
+	// Type `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+	//
+	// Example: prime
+	Type *SlotType `json:"type,omitempty"`
+
+	// VenueId A venue you may sell.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId *string `json:"venue_id,omitempty"`
+}
+
 // CreateWebhookEndpointRequest Where to send events, and which.
 type CreateWebhookEndpointRequest struct {
-	// Events The event types to receive; `*` for all.
+	// Events The event types to receive; `*` for all but `availability.updated`, which is sent only to endpoints that name it.
 	//
 	// Example: ["reservation.confirmed","reservation.cancelled"]
 	Events []CreateWebhookEndpointRequestEvents `json:"events"`
@@ -3585,6 +3831,166 @@ type VenueSync struct {
 // Example: synced
 type VenueSyncStatus string
 
+// Watch A request to be told, or to hold a table, when a matching table frees up.
+type Watch struct {
+	// AutoHold Whether PRIMA holds the table when one frees up.
+	//
+	// Example: true
+	AutoHold bool `json:"auto_hold"`
+
+	// CancelledAt When you cancelled it.
+	CancelledAt *time.Time `json:"cancelled_at"`
+
+	// City The city watched (every venue in it you may sell); null for a venue watch.
+	City *string `json:"city"`
+
+	// CreatedAt When it was made; the oldest matching watch is served first.
+	//
+	// Example: 2026-11-22T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Date The venue-local date.
+	//
+	// Example: 2026-12-04
+	Date openapi_types.Date `json:"date"`
+
+	// ExpiresAt When the window ends; an active watch expires then.
+	//
+	// Example: 2026-12-05T02:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Guest The person the table is booked for. Shared with the venue only.
+	Guest Guest `json:"guest"`
+
+	// Id Unique id, prefixed `wat_`.
+	//
+	// Example: wat_01jf8z7a8b9c0d1e2f3g4h5j6k
+	Id string `json:"id"`
+
+	// MatchedAt When it matched.
+	MatchedAt *time.Time `json:"matched_at"`
+
+	// Notes Passed to the hold.
+	//
+	// Example: Anniversary, window table if possible.
+	Notes string `json:"notes"`
+
+	// Object Always `watch`.
+	//
+	// Example: watch
+	Object WatchObject `json:"object"`
+
+	// PartnerReference Your own reference; passed to the hold.
+	//
+	// Example: order-88412
+	PartnerReference string `json:"partner_reference"`
+
+	// PartySize Number of guests.
+	//
+	// Example: 2
+	PartySize int `json:"party_size"`
+
+	// ReservationId The hold made for the guest (`auto_hold`), once held.
+	ReservationId *string `json:"reservation_id"`
+
+	// SlotId The slot that freed up, once matched or held.
+	SlotId *string `json:"slot_id"`
+
+	// Status `active`: waiting for a table; `matched`: a table freed up and you were told
+	// (`slot_id`); `held`: a table freed up and was held for the guest
+	// (`reservation_id`); `expired`: the window passed; `cancelled`: you cancelled it.
+	//
+	//
+	// Example: active
+	Status WatchStatus `json:"status"`
+
+	// TimeFrom A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeFrom LocalTime `json:"time_from"`
+
+	// TimeTo A local wall-clock time, HH:MM (24-hour).
+	//
+	// Example: 19:30
+	TimeTo LocalTime `json:"time_to"`
+
+	// Type Only slots of this type (`standard` or `prime`); null for any.
+	Type *string `json:"type"`
+
+	// VenueId The venue watched; null for a city watch.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId *string `json:"venue_id"`
+}
+
+// WatchObject Always `watch`.
+//
+// Example: watch
+type WatchObject string
+
+// WatchList A page of watches.
+type WatchList struct {
+	// Data The watches of this page.
+	Data []Watch `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object WatchListObject `json:"object"`
+}
+
+// WatchListObject Always `list`.
+//
+// Example: list
+type WatchListObject string
+
+// WatchMatchedEvent The body of a `watch.matched` delivery. `id` equals the `webhook-id` header and
+// stays the same when a delivery is retried.
+type WatchMatchedEvent struct {
+	// CreatedAt When the watch matched.
+	//
+	// Example: 2026-12-01T18:42:10Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Data The watch.
+	Data struct {
+		// Object A request to be told, or to hold a table, when a matching table frees up.
+		Object Watch `json:"object"`
+	} `json:"data"`
+
+	// Id Unique id of this delivery, also sent as `webhook-id`.
+	//
+	// Example: msg_01jf8z9b0c1d2e3f4g5h6j7k8m
+	Id string `json:"id"`
+
+	// Object Always `event`.
+	//
+	// Example: event
+	Object WatchMatchedEventObject `json:"object"`
+
+	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
+	//
+	// Example: reservation.confirmed
+	Type EventType `json:"type"`
+}
+
+// WatchMatchedEventObject Always `event`.
+//
+// Example: event
+type WatchMatchedEventObject string
+
+// WatchStatus `active`: waiting for a table; `matched`: a table freed up and you were told
+// (`slot_id`); `held`: a table freed up and was held for the guest
+// (`reservation_id`); `expired`: the window passed; `cancelled`: you cancelled it.
+//
+// Example: active
+type WatchStatus string
+
 // WebhookEndpoint A URL that receives events.
 type WebhookEndpoint struct {
 	// CreatedAt When it was created.
@@ -3695,6 +4101,9 @@ type StartingAfter = string
 
 // VenueId Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 type VenueId = string
+
+// WatchId Example: wat_01jf8z7a8b9c0d1e2f3g4h5j6k
+type WatchId = string
 
 // BadGateway The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
 type BadGateway = ErrorResponse
@@ -4011,6 +4420,30 @@ type GetVenueParams struct {
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
+// ListWatchesParams defines parameters for ListWatches.
+type ListWatchesParams struct {
+	// Status Only watches in this status.
+	Status *WatchStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// CreateWatchParams defines parameters for CreateWatch.
+type CreateWatchParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// CancelWatchParams defines parameters for CancelWatch.
+type CancelWatchParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpointParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -4064,6 +4497,9 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// CreateWatchJSONRequestBody defines body for CreateWatch for application/json ContentType.
+type CreateWatchJSONRequestBody = CreateWatchRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
@@ -4187,6 +4623,18 @@ type ServerInterface interface {
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
 	GetVenue(ctx echo.Context, venueId VenueId, params GetVenueParams) error
+	// ListWatches List watches
+	// (GET /v1/watches)
+	ListWatches(ctx echo.Context, params ListWatchesParams) error
+	// CreateWatch Watch for a table
+	// (POST /v1/watches)
+	CreateWatch(ctx echo.Context, params CreateWatchParams) error
+	// GetWatch Retrieve a watch
+	// (GET /v1/watches/{watch_id})
+	GetWatch(ctx echo.Context, watchId WatchId) error
+	// CancelWatch Cancel a watch
+	// (POST /v1/watches/{watch_id}/cancel)
+	CancelWatch(ctx echo.Context, watchId WatchId, params CancelWatchParams) error
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook_endpoints)
 	ListWebhookEndpoints(ctx echo.Context) error
@@ -5414,6 +5862,123 @@ func (w *ServerInterfaceWrapper) GetVenue(ctx echo.Context) error {
 	return err
 }
 
+// ListWatches converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWatches(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWatchesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWatches(ctx, params)
+	return err
+}
+
+// CreateWatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWatch(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWatchParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWatch(ctx, params)
+	return err
+}
+
+// GetWatch converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "watch_id" -------------
+	var watchId WatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "watch_id", ctx.Param("watch_id"), &watchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter watch_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWatch(ctx, watchId)
+	return err
+}
+
+// CancelWatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelWatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "watch_id" -------------
+	var watchId WatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "watch_id", ctx.Param("watch_id"), &watchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter watch_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelWatchParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelWatch(ctx, watchId, params)
+	return err
+}
+
 // ListWebhookEndpoints converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
 	var err error
@@ -5560,6 +6125,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/finalize", wrapper.FinalizeReservation, options.OperationMiddlewares["finalizeReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
+	router.GET(options.BaseURL+"/v1/watches", wrapper.ListWatches, options.OperationMiddlewares["listWatches"]...)
+	router.POST(options.BaseURL+"/v1/watches", wrapper.CreateWatch, options.OperationMiddlewares["createWatch"]...)
+	router.GET(options.BaseURL+"/v1/watches/:watch_id", wrapper.GetWatch, options.OperationMiddlewares["getWatch"]...)
+	router.POST(options.BaseURL+"/v1/watches/:watch_id/cancel", wrapper.CancelWatch, options.OperationMiddlewares["cancelWatch"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
 	router.GET(options.BaseURL+"/v1/tokens/current", wrapper.GetCurrentToken, options.OperationMiddlewares["getCurrentToken"]...)
 	router.GET(options.BaseURL+"/v1/audit_events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
@@ -14392,6 +14961,1036 @@ func (response GetVenuedefaultJSONResponse) VisitGetVenueResponse(w http.Respons
 	return err
 }
 
+type ListWatchesRequestObject struct {
+	Params ListWatchesParams
+}
+
+type ListWatchesResponseObject interface {
+	VisitListWatchesResponse(w http.ResponseWriter) error
+}
+
+type ListWatches200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListWatches200JSONResponse struct {
+	Body    WatchList
+	Headers ListWatches200ResponseHeaders
+}
+
+func (response ListWatches200JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListWatches400JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListWatches401JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWatches403JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListWatches404JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListWatches429JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListWatches500JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatches503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListWatches503JSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWatchesdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListWatchesdefaultJSONResponse) VisitListWatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatchRequestObject struct {
+	Params CreateWatchParams
+	Body   *CreateWatchJSONRequestBody
+}
+
+type CreateWatchResponseObject interface {
+	VisitCreateWatchResponse(w http.ResponseWriter) error
+}
+
+type CreateWatch201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateWatch201JSONResponse struct {
+	Body    Watch
+	Headers CreateWatch201ResponseHeaders
+}
+
+func (response CreateWatch201JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateWatch400JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateWatch401JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateWatch403JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateWatch404JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateWatch409JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateWatch413JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateWatch415JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateWatch422JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateWatch429JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateWatch500JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateWatch503JSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWatchdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateWatchdefaultJSONResponse) VisitCreateWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatchRequestObject struct {
+	WatchId WatchId `json:"watch_id"`
+}
+
+type GetWatchResponseObject interface {
+	VisitGetWatchResponse(w http.ResponseWriter) error
+}
+
+type GetWatch200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetWatch200JSONResponse struct {
+	Body    Watch
+	Headers GetWatch200ResponseHeaders
+}
+
+func (response GetWatch200JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetWatch400JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetWatch401JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWatch403JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWatch404JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetWatch429JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetWatch500JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetWatch503JSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWatchdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetWatchdefaultJSONResponse) VisitGetWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatchRequestObject struct {
+	WatchId WatchId `json:"watch_id"`
+	Params  CancelWatchParams
+}
+
+type CancelWatchResponseObject interface {
+	VisitCancelWatchResponse(w http.ResponseWriter) error
+}
+
+type CancelWatch200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CancelWatch200JSONResponse struct {
+	Body    Watch
+	Headers CancelWatch200ResponseHeaders
+}
+
+func (response CancelWatch200JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelWatch400JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelWatch401JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelWatch403JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelWatch404JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CancelWatch409JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CancelWatch413JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CancelWatch415JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CancelWatch422JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CancelWatch429JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CancelWatch500JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CancelWatch503JSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelWatchdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CancelWatchdefaultJSONResponse) VisitCancelWatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 }
 
@@ -15347,6 +16946,18 @@ type StrictServerInterface interface {
 	// GetVenue Retrieve a venue
 	// (GET /v1/venues/{venue_id})
 	GetVenue(ctx context.Context, request GetVenueRequestObject) (GetVenueResponseObject, error)
+	// ListWatches List watches
+	// (GET /v1/watches)
+	ListWatches(ctx context.Context, request ListWatchesRequestObject) (ListWatchesResponseObject, error)
+	// CreateWatch Watch for a table
+	// (POST /v1/watches)
+	CreateWatch(ctx context.Context, request CreateWatchRequestObject) (CreateWatchResponseObject, error)
+	// GetWatch Retrieve a watch
+	// (GET /v1/watches/{watch_id})
+	GetWatch(ctx context.Context, request GetWatchRequestObject) (GetWatchResponseObject, error)
+	// CancelWatch Cancel a watch
+	// (POST /v1/watches/{watch_id}/cancel)
+	CancelWatch(ctx context.Context, request CancelWatchRequestObject) (CancelWatchResponseObject, error)
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook_endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -16628,6 +18239,130 @@ func (sh *strictHandler) GetVenue(ctx echo.Context, venueId VenueId, params GetV
 	return nil
 }
 
+// ListWatches operation middleware
+func (sh *strictHandler) ListWatches(ctx echo.Context, params ListWatchesParams) error {
+	var request ListWatchesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWatches(ctx.Request().Context(), request.(ListWatchesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWatches")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWatchesResponseObject); ok {
+		return validResponse.VisitListWatchesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWatch operation middleware
+func (sh *strictHandler) CreateWatch(ctx echo.Context, params CreateWatchParams) error {
+	var request CreateWatchRequestObject
+
+	request.Params = params
+
+	var body CreateWatchJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWatch(ctx.Request().Context(), request.(CreateWatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWatchResponseObject); ok {
+		return validResponse.VisitCreateWatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWatch operation middleware
+func (sh *strictHandler) GetWatch(ctx echo.Context, watchId WatchId) error {
+	var request GetWatchRequestObject
+
+	request.WatchId = watchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWatch(ctx.Request().Context(), request.(GetWatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWatchResponseObject); ok {
+		return validResponse.VisitGetWatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelWatch operation middleware
+func (sh *strictHandler) CancelWatch(ctx echo.Context, watchId WatchId, params CancelWatchParams) error {
+	var request CancelWatchRequestObject
+
+	request.WatchId = watchId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelWatch(ctx.Request().Context(), request.(CancelWatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelWatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelWatchResponseObject); ok {
+		return validResponse.VisitCancelWatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListWebhookEndpoints operation middleware
 func (sh *strictHandler) ListWebhookEndpoints(ctx echo.Context) error {
 	var request ListWebhookEndpointsRequestObject
@@ -16777,477 +18512,529 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2Nchu3kjcO3wqKz74Vap8RRVKSP6jaqtWxncRP7MTHck42G/nlQDOgiKMhwAxA0YzXVXs1e2F7Jf9C",
-	"NzCD+SKHlBQ7Cbe2TqzhDD4b/YXuX3/sRHI2l4IJrTqjjx32gc7mCYN/nyeJjKjmUpi/1GI2o+mqM+q8",
-	"W0qi6VXCFLlhc00mMiWUzGmqBUs7QeeWJgtmPolSRjWLx1R3Rp1hf/jocDA4HA7fDfqjvvn//+wEHR53",
-	"Rh2aROP+4J+TJx+G0ePZqXg0f/zrk/Sp6uvB7XDZCTry6p8s0vBmNqagY7scQxtzLbCN3wZ0eHUcncSn",
-	"7NHk8fWT6dN/9m86QSdlCaOK+aMZHvaH7wZPR8duNPaduDOa0ESxoKMSqbF9+BcO8ikdXA2j4/iEnU4e",
-	"XT+ePvnnU9MBrklnNHT/HGt6w0Rn1P/0KeicL2KuX9wyoV9xpYsr+oNgZMIFTfhvzF/AmGraGf3ysRMl",
-	"nAk9pnGcwuCPe/3eYHDce9wJOvEihQUZz1RnNBj2Tt2iLuL1C8JjNptLzUS0Gt8wM45Hk0E0pE/Z4enV",
-	"4/jwhD2ZHD6l/avDQTSMj9nJ5JQ+uuoEnRnTU2m6ePPDxbvC7pg5jpmZpHkcRYs03bD/Kft1wZRd45T9",
-	"up4OUrnQrDPqHN0OjlKmWHoLU1dHI++vMY+PvNVUmuqF2ZZ+P+hoecMEdqblzbr1+fQ+6EypGs9kyjJy",
-	"yGaamD002/qMioglb/PeS2dlysi1mSCh6obFREsSwRf+NqeMKvOhWwwWj69WY/jM6yOB5v++kJoV+3gp",
-	"FI8Z0VNGJoyRJRexXBbOof3+KmGdkU4XLOjAzojIfL5QcSfoTBgb05lcCN0ZPT41SzVJGRsvhOaJf16O",
-	"s/Ny2D8d9fv+9kfeOMe/wkDNBk8WIi61XdwtmLnCzVidxMOb49mJOJ0/+vVx+kQ91f1bbxc7kRQTns6Y",
-	"GXS+BnaJuLgmQi4JdqrIjxfPyePTXr9PqIjJDWNz/1n3tP//I3ICKzdP2ZzymOA4D3r+wrP4TcpnrHGT",
-	"z+2eJiwmc/Mm8eYXkClNJnZEMOrKvsAyzGXCzX58hK2YszQyp2h02se90au5IXz33N+e8VQuUjW+YhMg",
-	"1eGJvzBfp4wRvyMC35DhCYHPCH4Ga+CN+ozQiWYp0VOqSeMyEY4ioNf5FHSyNShx2ON3w8FocDrqPzLn",
-	"3W4fzjmSsZnUm7evDx9/d/L3/3iav9DANoajkwE000K05IyRi4VmwB37QYd9mHNDbuZTsUiSoIMnzUi/",
-	"GQVqpzH9dysJe5GcmdXmqdJjQWdmvOcx7QSdhOZPXslbltDI0Pt8KoV59H8Hw8Hw9PS0Pzg5NsszlUk8",
-	"zvsez+gH13+7EzCTMZ/wqEwtRiIuWVxPCoUjMqXimilCU0ZoFLG5ZrEjhrW0ALsrJKxg51wIfstSRdNV",
-	"YFkNKgOET8hcKsWvEtbzuYLXkiezUzZhhgOZpZJpzNLDJ09OBkP7xmqsDPM2E5jT1QxOwseO4yGD075h",
-	"IvjnOKJzvUiNzC4+t4xnzkTMxXVnVP7FfIHcyEpXxaKUmRHP+VhdfVizG/bV8Ycn3/46nL0yzLbCUGMW",
-	"JVwwS+O40XYuYy40/Cdu05lZklTe8pgZ2a+oiK/kB58jqkUUMWbm8ynrQoHasF8wf8Hmi3QulSE4cxYb",
-	"VvB90LELMI7gwLihKEa1eUpTRjujTsyF+SuVwB62UROVpqlWJSZ5UhWrucRzjNXomFYMGCnTCTqLeVxm",
-	"gxWOe8uEFTdcm9X+ni3JzzK9gT3gigO34pomnAqnkN8ysV4Rs3zvB6VZyil5tZgblqj5jI1/Q/53PmMp",
-	"j+jR92w5hu4+2aGM1UpEcJy1ZrO5Ro0ZuClLU5lme59QPZHprMAqLt4ePnkyHBwXdm8lIlQH4B9Ni/H4",
-	"PzufQKgnUi1SVhHhiVQsJoZX8Yhta8aYbRhPUjnzuh6euB+0LD+GVY4S2dLsieyYg1xXfJPyW6oZcdq2",
-	"rw6P6WTCIg1HHIlTjZdcT+OULkVn9MjulB3v4AkSHDzDoR7jE9yvNhQBC4uS+zme47iqCHOlFiwl9qAr",
-	"0j3pD0lE03hsH8UH/rrLhY4kkJn72e/mLft1YWTpeVRVyI4Pn5MLFi1S0ycReLRrW05tK2OKzXgdXGRM",
-	"oUgpCz2VKVcoJs3o61v2eEreZgtN0r1Y1ST/KqojHv+9orhXFL8cRXGvJf4lVusPqyJ6TpHNKmKFSf4B",
-	"VMTBQ6mIpcVAFRGERrNTbynRqacMZ9NTQonheuBjWslFSoBPEV7QDH4X2bE1892ay7Yn43whf2JXUylv",
-	"Xoh4Lrko+b7/JuUNF9fK03zMOvpGT7aGoOsapuXLip5P/IXnWRPvg84iNWs+1XquRkdHdto9u/5HZnjq",
-	"yBwZiuMGzqPfSfDfFzU0cCHjvk/MZqtIzpna1mDwlQvzzuPD/vBw2K/ejWxwU1sSWagN/VkamqcyXoCq",
-	"S6Ipi27kQvsiGOaWk4WZTLvLFds8jWbsMGVLmsYK5EzKJvyD5UZ0PKd6fDJ58nfYqFt5U1Cu7DqOfkEe",
-	"oEYpo2ZL6S3lCb3iCdcr98w3dmqfLVOuWee92cvnLGGaxWuJ0FgnzP5iNNNrc7z8ixhsw3nPYU2WbP2S",
-	"ZIu6xJ7HrgOgsG8ZTfR0VSKuhN8W+s0YmLyxXyUbLYgpS/bGQ9V4KPxQfPl+TITSpwP36eczGkojOi7w",
-	"lb0ZcWcz4q9mQmTOEte8vQje1qD4yxsTjQv5BZoWRpxsZ1U4NvMHsCr6ba0KuwtuUYTUYzqfJzyCS/WC",
-	"XWFeBSvie6nfMhqXZPxrfo2iRBFH9r5oNkqZcrEfVxTIR5olm2XfGRGiiWGKRqwOjYg8PiPpQpCvQM0i",
-	"+Cr7ysw8G/JCWEUqYaBK/DBn4vzNy+cyWjh+5+tDXJHY/kS69Crl8XXJPcvFRJr/aq4TdM69fH1O3iC/",
-	"JedvXgIJwCA7o86g1+/1zYDknAk6551R57jX7x0DA9ZTM+VP3rB+Pn/9atshuaZHBFq+FGaEo0tBCAxx",
-	"RCojNL/ZIY7IoPe4178UHRxESrVMW/lpr9CAKeziRt/l7irH76JOtNMQEhnRZGwYQYGZdGql92YZfXdr",
-	"Y6MkbxBINQ4uJ3nKUqPen7b3/PxJPD/u5F8kUpePvNm9glFYPaBP+naNNu907eE5HmS/mOUyvwxKQVZ2",
-	"FDmto67/qPiICzwCKY9YjSpbIes56C45K8vn/ePFczI47ff6fTJnacbtDNFHUxYvErwgbKOm1ND28eAd",
-	"zLCWtg0/9+IqH2VxlTYK1J7RUrDl7rpK65tORyX/cKenGMopJ+gGRD+GTzI0jlOmVMOBM1tk19yQARds",
-	"AJexx+QnpjQ50VNyoVPGYP+l0jRxwmXQ7w9OPGP4z2LaV9eoheCsY1w12r+KUj5H0d75lop4RmNG5lRp",
-	"SriAkcGq/4MnCb0GE7Md9/vMdnMt7824B/L7nH+akd1wYSaWSHPwwU8KKqzHZBW/hoPsDLDqYQe/XfG4",
-	"X9G0834T2/8UdN6gmH4JJpe71X+Gsrnh6j0OiBPeRIra0Okyw8PXx1no8oyKBU3qKKO10ZctatFqrDX0",
-	"bP8w4RqjAB9tbwfIm4KOb72EntqaxR1A5Hmx0yYfeis/tlMgMET9Y7YY+9CEfWjC3qe4D03YhybsQxP2",
-	"Bur9G6gwwZm6tg6SsnNkMBsKn3G56FC78vUiv6QzNCSpnfv89CtFplxpma7q89WQT/tXmB87GG6KywNh",
-	"puBaNp23ThRM2W3LifsZRjUhsi2zjurSxT70G9L/qkuMEwzWrkfmYJeFw7JpWdz5KC1LdVGO51/csniz",
-	"LK6NFdDZ0rQW1LB43ttnRAqXeMcVuWXXTNOUU9Fbv7AYKf60ZmGry3ry6xe3sJahts1d9M583XGf02vw",
-	"ZfiBFfWnfa/x7zX+vca/1/j3Gv9e499r/Pep8bcT5Bf2JqYswZeM3SQr4i5qtk9qW4FfV08XIKi5GTPV",
-	"nffNl9NMsBTa1dNULq6nWXDr4HBoiGQqU/6bFGNs+lF2XRZNW2bCeXMpX4GdtLsCG56uuQGL5C1gmBTv",
-	"v4an7vrLgjK0OF5qnC1GZ/T4SX6NdYJ0Bys7eIpnBw5TJ+gMzdKD17x4bm5pwuNifqHZrewXC9OAhLjd",
-	"XdZFIvU67Q/m8hdQ+5r0LhFXed9wUOJ9d7nzhYCJwp2vo4ZNd74tCf7x9gT/eFuCbykj7FVtwia6Mzqu",
-	"kvmXwvqLfBeDvmvYrpbzOegd/tG5mC60WSkSy6W4+52Ocp1gjymfs5q7nHPIRCU0uyFzqEwQB271h9IR",
-	"9i9tnKZy/Hf2HzfDVzfxy+W3i8f8Q59eRc9ffD24w3UXNM1udaXtQU3bJX9VsateQRs0pDTOLN5PQedH",
-	"+PfarB2znzZ1x18PZyaUXkEvgu88KOr5J6bXmhiAc+KuWfcX//d28X/nS30qYkJJIsU1EdTQT3K45IIR",
-	"c5z/Ajf+93RbD+S+Tl+oBr1kCsP+EOwPwR//ELRSDUrZZpgHWUaSIIIts7Qzm0rKtSLWT7FtRuHuyZF3",
-	"zGcz62o9K8upYtH49eS7vz9Nn3zz3c+/pu+W//zxzfMnL1+9+c+XcviKvqIXS19nYMII8rizbYpmaYXr",
-	"QRW9IdbYL1/6ot5pidp5DuwqvmUR43NdDkqKGL+1+bhTKuJSNm68gAQInbef2i/wXMB95ZTRmKWIJzrn",
-	"/3D5AB9LbOrdlGUZDcAZOSQE65RGmnTNiXeh/18pEnIxkT37eniAPJUKtWQpi8+IYsgj7AtGFb9e8JiR",
-	"bngUy0gdwV/qKP89PDB8TkVTNqMeCiqkLQx6/VwfVTp1qvgzGk3ZMzNEmVTn861cIpeFmeDYyIyuyJXh",
-	"XQujoJvjLhcADMnF9YiEc0T0CciMfjik1+zfHvVDUONRpAY1b5ziC36KLOlS0PeJFISC9Y7rs2RCkxmj",
-	"YjnlCbNDUiQ86T+Ft8Zegkh44Hcm5GFkJmv78nkv6aYMPBAWiShdEcM8LS8LX04Ov5eCHb6mOpqGB72s",
-	"0XAEbWGy/FIQdNASKZJVQIRpyIx9SlMWE+i7R15A61JPzW+4nloSSiKaJC4LH1OzuSKhkIdKy5SFTRtb",
-	"XcraXX7xjl5Xd/ecKJ2a3bVzl2lGtHZoZhOomprHhqNfyXh10CMXTMSEa3JFoxsjbUsLNCK4N4Z4bTtL",
-	"uUhiQzTmmaJmaTGLJdu/4/4J+V5q8hrkL4vDnLCg2x55qUnkhKsiShrCUH4nsWQqIxv3aujZ6mEAAL9g",
-	"i+Vt+YTQeIAuO7+evoun3/WjF4/nP1/1/2P5TTRI/iG+pZed2hV/SzV7xWdc1zOJXxdSU2IGRbovX7z7",
-	"msQpnehDzvTk0PBFOueHKdUsMU0cWu5zMCJhGhILr6rcQVRmOkIuA+BwOmudK7KcSnNIrikXsFE6NFJZ",
-	"ilg1TzRmE7pI9GXnLP23/pn+t+H6+b3JdKSmWW43wV+9Cc5ZSsJlPmZiGkWlDI6HHWpojjkKkZB04TTS",
-	"CBTxrxScS+jkgMiUhHShp+MJ5ckiZSokXfNPhh4HJrRV/BSZpHIGZrNV9g/arNev/zbs98+WTSuGs3oZ",
-	"160VV27WXynC4zNYOmYO2XLKhOEwIEeMGIGD0zScjdDDdePS6ercaPXVgf0E9GOX3zCqJTXnPldgBfug",
-	"3ciNOUHsnU7D+AZBZ8YFny1m8G87GC40u2YpGmY0XdkA6d8y70dxUGHh93BU4AFszsxQJdoAyEm7jEZT",
-	"h+xt5KoCbmYow8kkcA/D+fHDBBp3vTjC6qpiFhedMW2Vhpc5SPV3bFXHiheC/7pg5IatQKZojyQMU/vx",
-	"x5fPDc1Tci2lYW+SR+ygR8zucaZQdDjuCq2YyRjOSVI2T+gKgZV5qsx+qbkUCq0iAbE75vjlTkZvtIdm",
-	"uPWL0BZmm354xcS1nnZGw9NTIAD396COHotLZSPp4z/ekqXZyNG6+j2XcGLEMUjjesYcGoUgNGKdCnd0",
-	"DI8BIPyuNIfklqU0CUgkZzN6qJghZ83iAJjovxol6OWkKuGV5klyJzkfOPgh1C9Bt1I98kzO5qBGLRm9",
-	"SVak+/brZ+TpYNA3IuOno8vO//73/1x2QjIzc2aGVcnmrfK1lfuS9w2y/g29ZkTx31hABoZ/Dvr9bFy/",
-	"LhjEHdphgZAqDMdKls4II2fs2MwfM/rBMtF+fyNL9VzJ9cKHlUIieZyNcU71NB9iKRKsHY1vjq3JqfvR",
-	"Sd3aXiRSN43cMO51Q3YhAu3Guvnua/NgNU01F9cNEhVOH49D5zhLqNIEDVrPl3bL5UKBL/IMHwEZwe2U",
-	"dcBx3URHyg5gDC8WCGrj4MEt2rTUICvXrXV2Y9tusTf74tYP9xN4LYAtg4z9G42/oZot6comr2sXuoQQ",
-	"B2YqR/9UqFJkw/jYseEP5pPYv61x0Sw2PiLoxDIal1wXKZ/RzHEBVjm8rP5PYyMzphS9ZnZNnTXiXiNW",
-	"HzXijM/MPxb6jAipp8b+X1Jl7Jb0Gt+YsiRGcbayKK7OhsykWkks9bYuVWEXnc65ncGnT/5u/kvKJp1R",
-	"5/8c5fVXjvBXdfTCvP/W7hDuV5WoGhbAcPyYqZFR7OsWEgxi3ynz5uWh55WpG5Z9+8jz3+Ra+SES/brv",
-	"cv0dpvI3Gtsnd6U2qyeOuQA7fGtCq36f01h+z0dmC2VUd0I1mUmlybBvLwLprPDiriRiux+7jx+EXJx6",
-	"xxWx/fmUUloJaxfahzOuFBfXxYcLcSPkUpiHRvvwvyzVlSl978IV5EKP5WScUnHNwjO0G8M3P1y8I0e3",
-	"gyPrDlVHCm68zbfOQ6r4NVxdsKzPz07Sz6SYJDzalaBpolkqqOa3EBX0PnAkXvbLbUnhNZ/7TJRqdA9O",
-	"qSLClnRCz4oxCk58Ii8qA182hUd2Mzw7Be/ItFEENMvpvuL2DOwzIfX4Ssob99CLgo69vzUThnTGoIBm",
-	"z+GvcWpMZ3zbV/5gBP5hKVybRQstJ5PxnCqFn6Kvze+6fLi4GC+UOUBSEGlhCew/jCEeZH68K5bIJYIk",
-	"hGAqhHktrcIifPbT9LVMr3gcI/Lm7vKBC7WYTHiEob+RnG97fGob8A8QV6g5CMZiVb6WtBiUCA+6s/ow",
-	"ZymwTyke5tCgn2dGV0ZVIrEEX0B+QqpLYGgQs1RuuIgzSibdrAKcbROuH0LDyx1ZHv3vf/9PmNMmWMTU",
-	"o9r8O2Ed/QefnRbLPpWFQo/KHciydIDxNmhb0mxqpESeJS0W9GCapIzGK5JdQhFKYj6BmOXMJdkjPypG",
-	"KNxQOzcR/uVe8KRDvQtneynhTepBiL1uNbxVEHi5lK1AdghqF/vz88mXAtSG5EVOYbvzSmxqJ4ut8nFO",
-	"hBdyxqwFZohrCZdmRlItUqJ4zOByiiui6MTwIpKCSfYHssQ2TzBnpf4qfX7q+V7qr+VC3JGbpUzJRRox",
-	"p+RvSTo1n+fE870kahFNC/fN631iPlOqdbl9eZqrmyR6snJyKa8MKJJyoRkopxOzc18EDTl3dNXz9b00",
-	"9jL+WrhqMucd3N3mmRSMLKdSZa71lVzgxWz1fvzMc22TSM5XPfK9xEvue1oJCOo49KI61n1aiADxYgXW",
-	"fQPv7LrkeMm36YPqReAnC7OUSBq/k/IVTa/Z3Y49mPxaynECbW136CsfFz17cI/EFYFfIWBSkAF5/bfe",
-	"F219ulFrKXHk+VEuzvfzn1oLuOVfEN7d55v5rXfz9nqf1/t5vXvKXBpwBWaLl/WwYpp0MXCONKAsH5id",
-	"gfg9e0OAHWCKgbv/xoCkwPw7xxfDeBCzf4J90GOl2TxPd3S9dCpZoBthn3e1DW0rD+perixx1cHs9g4c",
-	"Fn41t89P6hdYze9Hzwd2J2q31QHv4pOrbaFI8/YdYCdG901pypMV8T4p3mzEUjB3neGizBlcg7iQbvjt",
-	"EG7WCC5V8EfSsvEqPKLCkCJ41iAOxaVRWet0Ji00tFG/NaQjmMcTyhN5y9KDukXLXIHVbQl75CfKNQm9",
-	"xcsiqmzEi05XZ4QScFsX1zMsLejnPQs2WOkwu1td/10W1wR78U7K11SsbHPqjgYD1QxdpFvLitKn3pmR",
-	"ksyoWGXxb9sehp2pPR/SA3Dh6qwy48BbibVk2iMvzGFBz9qUqixG9moR3TB9Rlx8SgLxIy5oz9KyG0BD",
-	"qB8I48kiTzaE6NV7o3M/DnQtuWYv+l8d5uGVrT62r3+WA/ajsOL1t7tqYxY/aKf70PK3Ja2c0TTz7Tql",
-	"AOOfbaQS/LS73CgQ14PY2ThYHGZ2lEr9+rpMYUHyB95lDD7AUlbx5+bwP/300+F5PhtWH4ti9zGa0iRh",
-	"AhO86mJM/obvpYwms3+7xPpdtRFcSMDswxwKDv+BfZFnhONd6BVjgiTy+pq5IJENypJlf0YL+LL0pnN3",
-	"kUKg6cBJQJjERKYzqkckhN96Zhz2YhAfmO0IiaIrw9ejKekqxkjor3Z4YOVLdqcDeYR4FYZWD0QMuyDG",
-	"M7TgbHQeSZiGGFMHk+GyQGJmurbpJNBTFitpdkEKRsxgSTcsLED4+W+LfhRqMZ/LVLP4NYs5fQd7e5fD",
-	"sMhbHM9Mk5i3ut2haGzEOxzMZkCAH8MoCqVx/jG8L0Yq/b+LH77P+Xv93D+3ZZrNHnvP86LLkdqY6Oz0",
-	"sh5CRc1Zqjnz8qjL3z3jGiy4nJ17ScQlBu5lXpebeXnxAzkePHp0OCA0mU/p4ZDYd4khz2IPkLVdadum",
-	"cZdbxkRu4DZiMbtCDTxvqz7pu9J4IQu8EkCMK1cdKGaL1wVx5rGXv9iB2yTsYlf5iuVAPTaz8lPQOc+i",
-	"KmoEMIRiQPQ4ht5A2LiRHoapuftzTHoOU5YwqtiY6rBm373c1WruCUM2nwd4gMU7o+WlaEh6RcnQGXVi",
-	"qtmhRmyWyurzGp//j5hYwOOAYOlPBnEm0TgsdmwebZNtE3hQJaUjkizpSvnBLNiVWMzMNuaPzWb5A8ie",
-	"1xGWhfvjDQG9WaSDsSxxT2nKst0sznVjNaNK9/nOr9nchVAyiV33KdOLVBAtUfZi5uRcyqRuw4eH/WGG",
-	"zdN+w+2w4tpB2atzN3BQpDCOqTACmyhs276SMmEUGGmGSNcUq16cyOZ488rwHf5Ww6HMasoUOhpWEwPK",
-	"BWfK7f0AweizAAuxSiyZw2JytbL+Zkza9nupTz/w2RFYZPYMBF44nkep2QxLAyzQk7eLBTjS9ZzMJddX",
-	"smAxhyA/TDUSymENVXe19BnXbKY2aQMed/2U685pSsF0zxPeG9gEkN+ZVS099sgVaK5tiXUTMzJtFdgQ",
-	"5NsXGBA82SSEsg2HRfTmV7tdi5jrDBqqRJOC+e4bFhfCeIqSBbEyjcZRv234wleKvHyT+YtsPrFi6S1L",
-	"iaJLm2bhc57jXr83GBz3Htcdzhx9re6E8hlEh6AVAFbMjCcJ9zJy86M07J1m7aNusZ2wWsQVYbWIt2Tg",
-	"pYihhmSWsocYrr0hKo7N5mUFrmXCW2UoruBN3Qi+fffuDcEXip0ZS3YnIWxIEOGvi1I4f14Sw94Pdf1F",
-	"ELm7Qc1xgb80Tflt6QjfTcXxDZ6PzSHHXykS5oZAiXq2TSwOOhDm0dCh+QkuhRKqGenyGM5eOBJ0Zg3g",
-	"vOej28GRH5B6NCrGxBx5dZMqg8hh6hvoxl6yOtiNotTs92vlZoZu/rExFBWwKgCwqMxBNhbCX89LixLU",
-	"pyxvYNl5cbuQLUSBGKonPCjwzSI/W8+sm2Srw9OCI0IQh2Yb6YpfZLgUprmACLY0JwVSc9vL3FywbCVz",
-	"nVboAithRhOZJHKpzkA5zBP5ILPPUHIxCS/8I8tjD5TlGU2YiGmNRH3DUgLgnwQwVMA0hJyYgCzd+hHF",
-	"aBpNS07ICU80SxWZcLiPREugLYUgOJKx5OeVAQBPxSFwYZ+m9pasHcHUzPw5UkuZejZKFK+pcWTbKsqW",
-	"ujdKUqb2le02u+0OP6er+tUubbIogva4UVX3z+WhjBGItxZpCG7pEIkB+GdsU/Ad3UCKuaHwwnF6VMej",
-	"48abA28C3Z9//vnnw9evD58/P2gwME/KQrZOyGB9AkS9LXf5gqYJN8wK+wW+gNe43W+/Hb1+fYBnxS0P",
-	"TP+MiEWSIPKHkKLs+HmMsLrmHQwFwRTbqtOKNo7qFdX3OqbhEIFxN44JIo6y2IRx/Tb9ADkXSibxWC50",
-	"CJADUSIVi0NDE0GOPALbaIP/C8Ml3QTN1YlMyWJu1O5HQ/Ox8m7TgTsc2JkBc19yxUB1XVqtLGXojxWs",
-	"gUBOawhk4yo0aSVhHrUxQgRXCBscFuemekYU4K35iAzMcCtvXIp8/Ub2TGHsGZruKzxhU3rLwNsMNMBi",
-	"wj5wpQOYcIZGlSXUmVbtPoyIkLjQta2qQqNd/CgglJh/LVIWAI4jrDR0pRi19y3QzEHvUlR5I4QY5YET",
-	"bn6gtJj2a7llUj2xQefDIdwyHMo5E4fYCyK9FVmn3c5MdSrxsMLB949bPZnXsd5ngLTnATR4KcU0jrl5",
-	"RJM3Hie1ykNZRVmV87YIZHVZHL8qO04ZVXWu3TYtuW2xmiSLx1erMQJsBx6aXu7VcZeYcMSKu1TbRlWg",
-	"NSwcIpc2IVCBZUVdqWdAJ7pi+VSAcicpYzlu1oQxD9+0Ry4Enaup1BoLtELElr8ywCU4RBdCLn5lmSeM",
-	"jR1+eWV4gC3nMFxDEoLpHgbZSMA/IAz/EtypwDkKgwNMLVosgJGe8SMu9KOTTp18LGDJbhyZfdOODdyy",
-	"DcCvN2yuA9L3oE6ysZ32mwai7f1iiRkazhCSLrU+r5QxwPOzY6kfAGbjubW0D32iNY0iarzDyzVvFoky",
-	"/7Et41gDu1u51EL6MxTJcVb2pgTsG1CBKjCxwEiLG31St5gZ6GWtt9/ipgmylGmsArNHaiqXztt+7Rxp",
-	"+UL8TiDBm1TYprX1qCef+/sN3OLvC6lrrTyq3VTN3hTxIYVcWvUzlma9zHm0ccM1rkfbmw3Trbcmy0y2",
-	"wp26MruIiA/MAApbU1AsPBMyh1GuuwU9GQ4eZ4zD7QruhgpIIpcsJREF1/Jsrl1AiNLU6PRxEa3YpxNE",
-	"bK7qxeu4X2m98xW+YWxOFiK2i4RkG5S4YaH/x625XkZIdW5UQ9nA0b1hYf0lha52CLvxFWGuieVOsWSq",
-	"QUM8rtaPqHXbbdQaNxmZBdhwwA8sWJjVn4tcr+b3Wl8ilKraflvxw/vZx3JFwg2QVgimGJcdmpuKGDZr",
-	"7eu8Bp4yd4EfbGLMFupxC778rLjAjkjzkidGoTHnyH/WbeTEB732XoRKPmKmHftsz2NEZZIpsIXCkdzA",
-	"w9FyqC7hc2PLWrnvUg4g/UUqBgaiCvC0UtSdQJ8Fg2HHeARrwzxEMIL50dZHqqMUxCL0PBj5PKqMZ9jK",
-	"dwE9atngK6H33V3rC6wokeULLPPofqMt7E4W2aSls/elruFhLUNstKRKt1EI1Uwar4n8S44xnUwgErXG",
-	"U2bv4zP09gJch8v8MsZ7nNKlsMa/k1eOaEm3j89SRmMurg8AaG6Fwn7Trb4rDZZ1UhMaZd14GZb0VyrH",
-	"J4tTtqwMYLNTDwoa1J+On9BXYc8/2ims0fWGdGwlOSg5iaHw0oYNnrR0asG46s5Q3aiSBtdbuzENj1uO",
-	"Ka+e1gjlV2x5IxrfNvdSHhJgztJyZuNvZb582VmqklfT4dgY/GGlRtPtVGZM42tb3Uz537S6T3AS7M4R",
-	"H04A/RnCPWwOq03mfQkBxrs5weDy1Rwtl/OJd6BGjbKsEnhPdYvlQkdy1mQTgsT36iaDqj8iYVa8NMyz",
-	"SpWFYUzjgIRZ+qifYWSjp7hSC5YCqJbNpaURBP0BwDa6ao8Pn5MLFi1S1iPv6A1TRjpGLGbCKDi3LM1T",
-	"V3Gm4VkWk+6Nzt/QvOBqVvfVA+t0gyhuuf9NTYRhIQO45oRhqbe6jQkgPlsQDzbO7FVotyMckXA+G0Mm",
-	"7i1XNCTdbCjgB7K/IR7m82yxu25i/kvF9BiXMh6SbmnqB/5q+b0boqnt0PuhvpOSa6nYZhtPJzC4PGBs",
-	"x8NRDtnVEg3tUtRu9XS0DSLtUpWh8Pd4HIINA2kTUiDUhXXEqoMtA0tLMLBrwa/zKMH1Xrh37UNPNzrm",
-	"8mM3PClM7eSJh9T8eOgjNfebAzIbQzv9LfNCMM8yRE80ecCl6DJkGiJoh97ATltASPvsvS5W830j4Vqh",
-	"txvVtjbtMsf4OuPuD2FckS4XUbJQ/JYd3KXrNWZJkFGQU3/k0qjhkUxLUYgVm8UHoveCo0qqsFvjdcrQ",
-	"KzPxd8YMLirQLb+puakrK5nNNHkP920UOOhUJkX6+Ni5ds2xGeWJ0fFi+u/2914EA8RbQ4uZfR5Td3do",
-	"n7yStyyhEdxSTLF62/8dDAfD09PT/uDkGG7RbaHPcyH4LUsVxdw+Eculva7lEzKXSnEXS7Nt4f/2ldU/",
-	"lY9ZtgLrtvIbV4/XTqVMpi5Lv0iqpEuThKXXHLhCFFGVyey8NEfbNfFo+bSWlmsWrTzMn13lp+wdPFx2",
-	"OLYylFloKOqCsU4uwCkfc3Er1sOeF7eqglYFocJGzrvar0bnddIA49zh+0PAhIYIiEbJMNwgGFqkO7hT",
-	"ksURyMm2GRDbiP8SWygmGGTw1kihzfzB1aHfjTlk9ernVBvNNqs+XieRVg2xqRCpYp21prls/zBFp3QB",
-	"U1vbvpVN+hNjNzHaoDP64SV+8hhW2f4xKFmrQQfLrtif7fVntex4Yyk5uEW3JzK/AfQi3/uNWtPgtI4I",
-	"i8X4GwPLMPhnymhsFxJiXXLl7VHxuvqRP4zjR6ebjkK5qnk15Cq9RiMI42TcdipGiwtwstUJLFdOr/jh",
-	"ZoZltul3u5OflWdfR10XidRvzIsvxXxRU369LsCwFOZgPyBQ6rTIOopFTwvsfPu8KTlBwqzkaJ00qsr9",
-	"Jh+lWhd5mLv88k5jujJTdUzCO9eDp+jvw1r6bU91QbnKzzXYI1sebBebsWmbIUf8E5TV5PEWWnZ+/rSs",
-	"ejvdHeqgjcqLXTdc79Zo3HnXNpwjrtH2Hx/2jw+PW/Rf0UhXquPIoYY/Vk5uhYOUDovtsIXJZbZjV9El",
-	"BTuUk0l2DEryqj2Xz3JK65n8k22ZPGzbuDmsF/jFYb659YR03IqQsC8XOdv6oG0lAcq3HQ/G8vc83ufx",
-	"ui4N99GWLH4rllhOyM/puEBovy+LgDpPu/IIwZb5BVKRQXil8detzg8WK98iRmSU01D4vk1T1YDQvNVa",
-	"cAm/olW0DmjCIzpXbW2d/zErbr+2Q3yp2GdeDH/rLrcK+pqnfMYIHO5C1FddTJe1YTqjzv//F3r42/uP",
-	"x5/+pdbT5Xdbk2E9lakm3lOwktFELXZbKvTfUMu/6IeqYwUNdfzbkNJr79MSKaGLZt3OmjeKMyoV8y+7",
-	"0Dbs7Tyh2gisTYOHE/3GvVziwg0KaYHvWrPAxiHysoFZZMRXmJuUKaNlMjH/0z98On7/sR+cPK0nmVwv",
-	"tZKoQS91/sHfZN2pOhfk5fn353iHbl4JCOtd90j4YmE409ErKWIHppH7iGYs5RE9+p4tx9VTvq2XAYgi",
-	"yHhfBrbiOIE//kJgVHGL6tlfMw+3Ne9f2Er7u3oyWQrXboqJ2CZbYjw8oGVVOTy+siZXE0CtFFZBgDL6",
-	"ZyT819BFNJSoyo8ozeJZirf9vSwktkBx7pLuX8tvN7SymBuZ29x2uRUzwur7Qo7VVC5LTy2UXukpxkCo",
-	"lYjGiDyZQyr3IjrXi7TwCKPkCo9qPjPDxZW4y3kCxK2akzTVet5VB+THt69cHNF8cZXwiCAgHSvFIWaY",
-	"Xfbaz6F2Yc0zCJUvczxjg64/TmZwgaOzOvJ/zmBrfmgIZ7ARBYpQEps3bbRyyZLBNhqDIYz12yrgusn5",
-	"aTuwBRGyqpn52i3ZlmgMTeEbtb2Zr8v9Yd05ZvnFlhE9bsHqNgSwzZ4zTesMb7gryaEKe+RvKRXR1NBX",
-	"CNh8ZxjtGloUt9CwjjmT87os4GKJufq8lZpyaJgAqKcpy5yoOs9AhoMaEMFoCqUFBQiTwMuQc87rDL09",
-	"s6xauWOMMVAX9VOP+HVOFPQWkBmNplyww5TRGPo3H2RBQDIG25p9mCeUCxabORVxDWs87UW87ho1DqIa",
-	"GrDIcH2L2OhYELqCoW4zQMwRhBcDL+zlK0XwdrI4PgBQ5JFrunZ4Di2wumYJFze4yVzB2nylbGa4VSER",
-	"gTGW0cKMtCaJYadChDVAJRaLsDrE6WJGRb6ZsHECB0JeaqhehoXyzkgsIYFyTlNVRZBoVfKwPvMWsf7r",
-	"97UGB39p7znNcNiHQh5VtVzAlIo4YWNMfYwsJhlgi0Mg31iwZbViwJJyPZ7IdDxPZcSweE4x8rbST/uc",
-	"LFtDpyFqBSuAIrJVvCITzpLYoxSuCL2SC41hSiTGLMA51VPSDTEmH654w4OglC1cSRbOr6E2hm021Fww",
-	"nC/5YdIZ/bKe0xTC6Fz6wfug3X4jamr5eFeLS3ylLGpKrw24DI8zMAZ8MyA0UdIdSx9xxoMxvwvwTH06",
-	"IeBrppLGJEqoypxBCBLrEXY90GdQj+wcVCsbBjUF4IJSkYugirgeeNC5hQPQNJ4dc5qth8giQDpulbPW",
-	"woZWhL3pBgZwaBpQQI9r6hg78j0pAOnUAqkGNQ3l1bTu2JCt8rtrQ35l4F3baKgmfIe51VUg3rW5xqLE",
-	"uzbYgEdeaG6wATU9aMSD372N3FTbvQ0LlL5jGzWlgvJmhk1VcfLvC/x5249ra8HmLRyvKdgarCuWlzdx",
-	"0p5GSnXgdm0GdQlohyaJXJZW5bR9SzX6Xd7O0y3b8Ysv79qQX7D5jm0Uijzfqa1CYehdW2osJr1rg80F",
-	"qHdtsVi0etdW6gtdN7VWLR0bNBery1oYHLcfTyOIet7a6e6zywr4Zq0Nh+1mV6qKk3//dE2VmqC52oJr",
-	"wA/t84oTVPnxPJW3PPbQSvIWhutbqK+FlX9+vP7zahnqHXhytTr6rgRbX059u9beO6dQBnhfr44bu0tO",
-	"rENDSHE4/PCBpPabHul+T2csJoWWAjCMX2AdCCXRSVOuvaCcAa2mFOI/p4ynJKHiekGvXcAztIGOsoOq",
-	"m9sVMNiI6W/9XmU9O9Pkq96yemzb6oJYpYzELOHmQQ/hBdmvC5pgplFoXznkmfEERpzSdKUuRebhsunP",
-	"riFMSNIpZzECLe2SBA3ckUzpfM7EBrTS4ehksFUOdEPGHa4hmm23tqof2Og1OV2Zs7Rlrn5TFlvdDq5N",
-	"Ys6gKt1qW3sXisFSVdiz4qrN1LV1CZfdwYPZUOyS31yFsK0Br23MR24T5wDEXBvoUHQfO7MzJ601gIR5",
-	"o/Xe5IzoyAVjNkQW1lSR6wWPGelaPyj8pY7cr+FBEb7qL3hrVMC/qJ1+e/fa15wl8TPgA3XuTnCofaXI",
-	"LU0WzCVNGe4ErmFwq2n2QZNuAU9lSmOAhDuoAdNqDCr0uyhxolb523JdszDcYqsnm1utQBhhqnN9Wso3",
-	"O6a7zlmq7D1dFmt3leEe9sgFpn9lgKuYRCFFsqq52J3VXt+8MI8zgPRy4pCfGFtCG6+mvTjujz0V7wVP",
-	"TxpxNetjLr7ht0zURFtgPs2WATRe+k25n6/pjCermo68NJ0te7NZPRUIXfPY1pEhXJAXvcGjEyhvVey4",
-	"kAxUiNC5vPy/vwwOn77/pX/49P3HR8HgpC7yokyZ+SL7CxFk24TDbSRb1H8aIgLWE6jNALbI2+uolXzP",
-	"lshQFNyTGAFAYZUSqllKbrGUEXh1bwdnhF8LTNGUWGfd6YM3FkdrT/p70r876f84d/HIW/Ltawu3H+PZ",
-	"AYgCe/NniRwu8+QCMFRXti7FilAUbzMu/G4Ge3r+69JzhTK/ZTQxw61En5tVri2+1oRG7KwIeVMwIeRN",
-	"UZGUm4sW2B7qDlIeQV93qQ/h/EuaJIdRIqMbG5gBINWkOzw5nMpFWsr/xEyZwmJ2f+kPcCX/a/hL//D4",
-	"/cHol/7hKT6qjU2shoCuBQysgszCabayLHxz/u7Zt6RSx+Ijjz+F9wAya73e7dBHYWCYREijiM1Nr+3w",
-	"R89In8wYFSp7vxaYdFP0/H1jlK6Z0XAtSulm0Ls1C7seq642vn17MZHlR9gyg9jaGfpfuAY/js/CQ/Ow",
-	"rsre/VVG9AN9zw//8/3HYX1w730WTNw2YvpO5RQLnbWrrriOAprSEraO0r0bkvWXCky9nlU8JEh1BZo6",
-	"ywAabM4A+l1Aq0n3PEshT6kFDaaCUEGMKLb4nsAVM/f3NxLUm2xPHDhPWKXDEFtZCCurwAleh4HtC1Iz",
-	"u/+yP/0XDPeg9vh/BjTs9kA726NLrzvhTdki253wFsrEZxP8pNsg+A8acwu33YM1M1m39jbcrSnED4PW",
-	"APMKc5486R+4Yn/oZVAMS3x3hXT1uxWLUqYPfETGHArbxviVnYCl/WlgsOcW/7wZCfm03xIJGbsYZ57h",
-	"pr4QtCwmSpIJTYP77DtzQTf17V5o03m7nrdIeNuU4LYjynNtoGW91eMWqpj7U9646nKuI3z/4qrGbvLN",
-	"B6oB301OEIwGyL2uArdn/jfoTj+IiOWos4FFRoxZrpkjlHUZQ+rt68PH3538/T+etvHFt7p8BESZh4Bf",
-	"vrf89mGt3pBBI7WL5i34V6thvO9yg2gbZOWUqXF4Vyz0+0nHb1deayuIqEYwqN59QOx7BytsuEtsvGVb",
-	"U6F7U3nuYi3J4sHdgMsImUf+9s+1KG//9qW9m/Ng826rfjYazdhhypY0jVW79CPop44RboOBtbkS9jzX",
-	"I9okCDu1YyPWgc2u9FjFOnSDqijaiK61hAsObBzUuHIPOxQYB9VO1TLgC/NTULqh+UqRH989I3IyUUw3",
-	"nfOWNTDus+bCtsg19q6/WfJwjQgynj5+TyEvsI6tMrwvrNcpQ/hWKxG1+9K8uKEeu1NYHFvyS7TjGH3y",
-	"CIpgFjX4FfXoFDVYbI7JBzV6SH48C3MuBZN4u9dScdpUsbaAqk/1evWpOWipCM7vlbFtnT5Yp/TtK9i2",
-	"hxh36wdpmA3l/82UuVZFa/AhAZDqFcTWShycy/DOvP73VON2RFXaRFJm1kWQc7PN78sL01kLpLktYNPJ",
-	"/eMy7Qi/BNBLICktaGWzwmBfKIfMcl1wcZQRwLxljKbrM/E21z19UG3pj6e3GI7kKSxN6FU5dCu+spkU",
-	"bTi4jeWu881YSCzDmGDjFRfXSaa+K3K1InkkOJZzXTGdVaTDmwYIsZZJfFbBTJ8aEWKR1Q/tsDEuPf8z",
-	"G12I1WU3Hgi/mcYZTVkSk+5C2PDKA0zwhZAjIZcBmaRyVhkuhCV606UJv2Gbq+Dcu4rp4MnaK5rbOTi+",
-	"mKowPrdao1M+FEAastbsyJVIq+b8eMpxS03T7PsmFZPmV7xNAMFNaiXCWNxJn2yCpdgrkhsUyX84c622",
-	"nJBTJaV9m8yooNcNCmVLwDwbSLAjRl5NseTWsHhwT5JJBQQwJ1JUQCk8wLzdfLq4dkuqiH39HtneNph8",
-	"bSeco/X9nnh8nxt4b/eCfkaShHcTLjuh+tWEct0PkN/WzmNoucC00KfyvrQmi1oa3hkI0H0Iyf2GD+PF",
-	"Zv3sw+VUsWj8v//9P6G9AEVzwXyr/FQbEkkhWKQluHqlztZYBRCxJSBw25ERBnkXPNmkq5ZcR1NubGWZ",
-	"pUWF7sIVJMySK9bb1rJ4cLTDhkypVniFPokVgQvPUPODsjYYxwMY4TR1yOFQd3ojkOE2CpkNd/ZH+FA4",
-	"hvVn1yPrZkLdWOSvIJc36Vw7uvHwi7spXKg37DWu9hrXHQI8PkvcxuBzBm7sELUxnjMRm11q6l4uWUyu",
-	"aHRTiMBFRo6BbJg1b6HItFeVdsV0ebhn5M3bl6/PbfKxiyeCrL87T+X3DUBJEEGlQZK+MeeSA3Qa1j/s",
-	"/VORbqjw33aJntE0tvQdHmRF8mzwkZZ5VcmsqGTp1paPj//O/uNm+Oomfrn8dvGYf+jTq+j5i68HdmDj",
-	"D0++/XU4e7W8o5K6g1K6DkbwXRUJMLvDB0bm0G0KOSkB4RNCRbt7/BKMWvMdeQnXjMekRNit17xWZ7ON",
-	"rO/9mmq2pKszEioq4iv5ISQzeWuEjdGg9DSVi+uphauE37N6ppFD1HWub/wdvBWG1EpucHy2TYrv/QVD",
-	"ZUtRtznlA1UfMlWKp1oXO9XE5kqkuUbk4GRqTSq7CUXiMVovnbOYJPyG2VP/VY2G8XvIFrswzVVZrUif",
-	"UbGgSei4sv0MSohPuKAJ/4351IWvF2nKPvud+csW57lyftXVhy1jnTZpRkV6LuhIxZ9KpWCLvz1oKGJR",
-	"7V97uErEs/GIXDRkj71rxo0EF4stDIzh6lwXo6lsUd4KXGj2iy8ZaioYw6lzeKL+Zzi5zEZBz25W4bgU",
-	"ulX5qD3jfIMMpxkdweKngO6a60yoxbr4b9CyIqm0IjOMyKYCPGRzyl2l+OWUCUB6QexRYRRcYiGwM9Ls",
-	"Fdhr6LC9ra5BldWSpzLBsE5xKeh8nqx8pBebyvbDxbv6TLYjxzLCHkEsG5wEV5ciSzLII8gFIs+sV8Tx",
-	"Dqf+Tu/cZrfYHCg7SmPQCwk38Cw1pr2ZB2cxGNRcq5wkVZ4/s87TONzO09gykswL5fCCySyKEmqy6z+3",
-	"L1r6Kh/3vCE/eMZbzdpT7a6ba85xCpV3cztLJVLXG1jgw+hyQRSjaTQNbL1p+K+98znY3QKDMdbkH4WO",
-	"kxWN3cen/c8fUD6v0//CSN6yNCTdObPuWLioDO2pCUlXigjwE3yb9qCIwHwL6pT9pAybjD9uoeqtzct0",
-	"676s1gj+8eI5eXza6/dJNpfNmZU1EmiOAWdr0irfMhpzYa9LysHA9qcsAy6asuhGkSs25XD0a0Le4Y2a",
-	"PHkaTfHzrxSx1ejrXUVXtA7aLJQ3odnM5RQZqHvTMBxjIl8xYtETS1Vgay9PZvwarz1Vc09TuTSGLdoI",
-	"wCMAaAOmvrmPai1lnFih77r9aEoch2FBLpOFqjdrCc4qps5I6GPz42tSMDKhPDG/Ki3nczgCWWVvK8vN",
-	"nNR0ocGLG8ulIF2oWsK1YfmCLR3CtDoo5asHnTKUHfaxMZG9Naxyrj4hUdWTb5Fr14NbUWKNFSfSqLpR",
-	"GVqKWQ5MJy/40q/pLfrUy/ARS6MXgF8GBfDBllAqperWrvD0u6VElcRVGTY7eMuumaYpp6JXKih9sluR",
-	"6GzBIBHCyboHqBndYjp/vWrRXcGWB61qRp/cT83o1/IWfV2Z/mvLOYBO4Yr3ZRU7HriOdPPx9amxVlpW",
-	"4F1y/dQd5j0I0R60pUBba/P5IKYtj2PTjieU9Jl7iwxxhtHaXAgI1cggCGSaxQb2mqylzcl/95iE6By5",
-	"Nbxiy4xE19nG1XAW8B1SQ/7a+ZHr7P2fpjxhJDRHIcwrruBUmYhVXdhA07QHa6e9cQ8eMo3Tg3w361Af",
-	"mF5cC7w30Yb0w/zLEDVEQH6PHZoA2B3rVub4bivz+yah3l800L1kmAZkyQXATSPdT8hcKsUtr/5Sc0+3",
-	"U1jXaaItbuU+Q9Km51+zX9SZ/GCnOt8gHJwrZviYcvfeBegImcTmtIF+NMrY0FeKdEPzj/CMUJKyuVFP",
-	"IOQAAblJwo36GORS8yDzVsR8YlcYDK/IonV0Q/wXIhe3Cjapdy2WI06sjTmOMjV27RoWvNn7tNe/VNpr",
-	"ifr/Kjmw6zNf7yfZtcqCCzpQvTawKUc243KVU17On90iTK8p17akHpdsh/frTZ2GSgg/CGZLN8KNg0d7",
-	"Xyky5UrLdFXnzQWW2Yy7tJ4+fDDzT3UqmnWZ4Z2cvc3qhvn2hoHNyuQx/NMRi/nDLxcY5Ldy6AW3b+uF",
-	"CgPyv//9PwcBYkACu4H7jQSvr6DuPk1KGsjHklhFlHQAPtcSsMprLc6NdgTX7Yo7nG5lQWyhIN6OwzPC",
-	"Y0WUTLOqrOgeKyuOt/dcN8GvTlStoVD5tVHtGjfWVvBfahJ1JazKu2jKtoDaxhKN8J7nWs49V951sw0X",
-	"8RBJ8qFpeWPlbr9e7m4G429T9yEsVC/AQk3ZpWcIdUFIzGjK0uz6mnK4NzCqvHcP3FQQwphW7WpBlDqv",
-	"FHkw5ldNpYhNtc6Lz51rpVUJiU1lKBrLQOQz3PEWpChKSzSeicSMGIOMaW8M8S5Ljc2ZdbVio6i6bxP/",
-	"bQQS3zUAvCLz9jHg7WPAd4Ts+H0xOvbYHHfe3B/wpt06XbbEz/wWq3yRW644lptvj3MeZgwzJN3MjaxI",
-	"RGcMozIs5yw5rHw+64OkZs//y3538C93QUivMehrVeZCOkRJd/hT5DcMdkOm3CbHYbe0hj996sI+OeGv",
-	"npwQeMkJhiNiLkEZgKg+wcD0tUjnsjZWCvylBR+q7fmMON/nqOQhJdSLnsX7P3c4M+Rk6VzIVpaZtjN9",
-	"syjU7E+fJSnCLkvwx0mPqPoca/aUJUaU0uIFoI399a+oDgISZpsXmj+c/QN/ZGI5uBSZDA5cC05aww1g",
-	"SgWRCxtE6awl/4XCbfUBBh9nxIHGnm+U+YaYL+fzUn6+7WWNs1IE5i419S5sjGydlrtk7CZZZZjwcmKT",
-	"mCFoLLua2qGWZ4YMZRaJxvG9Yi/EdNWQHWB+cUfYzK2Ug62nC9NJyg1to1nYShX/ibGb2OZhl9TwLe6v",
-	"wQW3PcCvQ9Ua27St+pmDIMlR1ew+Qqxejstlo4QK2/D4sD84PO7XwK1tlDpGXP8mxbh+P8y8AQIeNoVO",
-	"GY3tqNgHXiq58uiO0HXRtIJctwlZbGsPniPpIjKcO1zvS53j0z89QtzaS7syRMLWV3ZqnNFuzcyAlsCu",
-	"RiyIrxRkL3r03u2jdzGFUO7rUnGBx82AYI1QYHKCxzjvowJqV4+exmdNOGx4aLEsArxWYlqDp3jNh1Wo",
-	"2rKsAuBhBUxiyws9rMjdXCwVXF9kI6bjoA2mI/YFgr0Vp/O9yFb4xTUBY2342RcDZQYM1RHNw6KUeVtb",
-	"XPsSe68TRNVDutHp6pSRJrdbBl5m39sOwMz/qNUpyXSjrRxsViKA1+jMJiRkCg93QRl/YBdaE6ytsYUw",
-	"QoLPmK8kkhflEnOa3kDaL1hUXPs4kw8UYvrgkYQiro/leCHi3SI5hoOdIjn2iL5fLKKvl1xg+K+6b/1t",
-	"bfsPrs/9mdB0LRxnwia6UdkTUpfj5G2QcKZz1odEH98HsusO0Uub9YtSzJHjaZ8FIxUXvz5oqEkqbbqu",
-	"+z1BT78AsNOCIvtH0CpeSXmzmDevDES2GvZmq7oDn3HOcmSBtfXWt2Rz68JBeUyouik7rHYL/6x3ZrqJ",
-	"hSOLkFCaYURRfyLO3SnkknSV5klCKFG2uK/7+FJAziWyo/Ck/xQWcOynxB70iimyIyKkbRrSOk33K7mA",
-	"opF6yi4FbMGUKjRLMRfHcDrDoOOULkWPeHFqY7nQYzkZp55vHYEHJXLRS2H4QT7DHgmF1OOJXIgYB6MW",
-	"0dRWTZg5Dc3i463kArJKFUuSopPVrWMlGbdhaBgmid0Wid1rqb1jtY0I8TZVLpIYd1vI5Rnpk4VImFJZ",
-	"pJ4h+Zw0NsmT8mVvFlqa+eyLTBYPyPpjWc9cfxAZ2OacpfZ02jMSODROTDHNzk1b7ovtqlIzcpLFPapw",
-	"K3Zs2UsNU/48HHH9eu8Wl3CBG2BL/LPoxuJlZA6+Eme8Q4bE9im4Nezux7kZ6aDfd6SjbC4Dw1oRMcm0",
-	"KRZbJzkvpWb+spH/+n6xbdJyYZIv8UuX6en+LFNR+arNj8PO5t+05SB8di3bXYuWkp2aujLJu4OftCqy",
-	"7FU2hv/bRB73jlhSgSUphsvcsvS/bDMtQmWyu08zzKYNbLybNJIhdBdnUCF6AqSsZQb6fUbCTHS6V7tR",
-	"IhWLydUq38QDaEAAuI2IIVRD4W1j4erZ9NgJOlmTJdAJ/HWLG0JndVTn5kB4/PlBSWUtQT87IyEQpP87",
-	"lKHOsilz0KZSMquzxG0PKKNmpZsUfLTNZN7J2lIe51ntQxoB8geEjKLJKRcaXFR4F77jjSfGORslCWI9",
-	"7vO+c30Oa6F/peVckaVMzZpb1zifEJ7rYgRbq7sHHB4O+5uHd38Zm1relN1TWbB367qRkOi/UA3bk10Y",
-	"gMeyuE/mI9JNWWS0DgiEmUmlicR4ELR2D3bfxo3r1AwYn9ArltiYeMBh8QYOiRRKLeBMldwi81TGC4Cr",
-	"Q81ALvQuN53QU0EZgifFk4mPdi1ASqMIgtHyieXJkfuCpLYgKcxn3Y1bNKUpjTRLs6AHZGEBpJiyJMG1",
-	"VYTOy/XtgbPS8Zzq8cnkyd/rE0pu5c06tkNJKjUocTXMBwNlmIjdBYCRyQmd50lIAJKolExr8fl3O1Mq",
-	"kvM61/9PLgwTR2rsyViWVEy0N0cpoxDOhPYkT7heuWd+UHfts2XKNdsG2H+txy6vmWlR9S1FZNMspfYV",
-	"WGFh/zbey/0IeRpeJNZutgkus8wSfMrYUUrTlcWcWhld4f6woGZc+KMb7IQOBbAKuBR7UKg9KNTnAYVC",
-	"+jM6+X2cQSKFxcsE6tpwSh60xuAZEewWIFQTm1phq/nRxPDSVemupRgg5m39acHc7Nf6xhpWFa5LdltW",
-	"v8qKS9ytMDqoXsiEJjeMzc0UeYr5tarN6res3OVqf9gKXuhT2K2Ml2uqeqOet9qqpldj5a4tgbS2KavV",
-	"VDxr6y7vpbTWGYY1Gn6CpnBOAqouicDzV/xCD397//G4Dtnrd6/G5SO49WsF0A4QOY7MqlA5GZndQ/Ws",
-	"4tA3Y7btWv3qdy0MVSYT8z/9w6fj9x/7wcnTepLJPZrD9Q7NtWWlzkWpmlSPvGiicMKF0lSUSa6mltRd",
-	"pWNjocSUKU0XKRW6eGP0B62PuPBcg6F5Glo9TW1RJHHbGoXFTvGHhn7/5LUKoXovBosJqhcpTQ6XXDAI",
-	"7dsXMvzSChnuS/X9IUv1vW/i75uifH7fWnv7GnvbRvoUVaYd0+7tMUE/Rh5Y7NQ2MmUU/Z7WjFcjEiby",
-	"OgS1RGEcS6GKKKHa+tS7RgpYknAXQDRr+SDIS4eSNz9cvIPGZsGlUPxasBguJC9cdYqf8E0FPtdwkSYh",
-	"BqkUKfOGiwYfdlb0tLBJ8roTdOwgirvlHm5zJ7ZIa3IpfoLqK26iiPn57bt3by7Ij29fwV+l1UsZrAa4",
-	"e4uMaKr1XI2OjtwK9uxPRzCgo0I7dTbGBrduiRRhLRvJ7mJd0QlbTdt6egrXymsvIO5oBD+Imdu6hJVr",
-	"r1y5ansV4yE0g52k5X3IQSv+1oi5Zhqz6ID1TL8d97KVFyzzqjFTtGazeR2y6HOWcMg5ca9YJIdiEkOd",
-	"SxQuCFiayrRu9KtcJtmWoYIGiwOyBHRgrrEelCZqJSL00G2GJnAleNc4rL3iTgCR4LLyS/EtrqkA72jz",
-	"QeSkcPH28MmT4eC41V1RU0CHkHoMRZ4iLCjSxUDLkefs54ZPJDHWU/RkkJEdNvU9JN0rBnVFcL9YfGar",
-	"lMZ4B3ZFoxs5mZhPcCqIg4BrHpIu3Pwu5gTUATI8IVO5SIuFSIojzeEZjVoGTXaCDrZXSnZwP24BUQCf",
-	"rI9ByKg7h0/g+sGQy5vqpdRQXJAfp8Ip8KdVd9qtcH8h4rnk9bUbUVhSTVIWMX7LFAGEPrVDGIlDwMf3",
-	"7jOA5LYeoxhQyG4Bf2U1Zwpc12ck/NcQQwptJdDcMNoOb24ro6m1rbxkZVN5yba82d+kM1udaMzsthf0",
-	"5/KPtdpZ/muttdpcLN/WKXeF8rte8fyDs0L9+5SpuRSAlkO1oxli79yh79IqQUOvJ9/9/Wn65Jvvfv41",
-	"fbf8549vnj95+erNf76Uw1f0Fb1YbhXHzoQ5nXEIceNhzBX+iTf/5lxkUZ0ngz75RgpWYF72c2NT2E+L",
-	"a5n/fldNF/KW8BCAGqtYeXUyDRZvVzMFFlR7VGO3tK7NSLKT5xfDXH8RX+I49ZYwXPBaUsu2W22HPeh9",
-	"1BIDo8gK75wx64bwp8iYtavz1siAed3gohshlwmLr5mCIF4LBgb0UbNxC5DptRmX6YJ5aWjIvjmi0Uyp",
-	"iBMWkys2kSlDhF+pp4ahmJ9jKRih17Tk8GpcaSvRmsv9mkPXIh+pUkrSNlu/kAi1UiNpY7qqYLu4OsJY",
-	"jwC8g0tkGSWol6CjFqUINvyxSgSKRYuU69WFoXzcjysAfj1f6Gn+19dO9OaRVP/73//TCRoDT23EaZi/",
-	"H1qfEHrdT/peQFePPLMs/WrlvBb4pQ1hQj4SHgRETY2VIW0pBTivsPwwynyGhsV1PpkJcjGRoJBIoSke",
-	"JVsqykWXqH+HrhwbdNbSqIMjcTNi4poLxmqd8Z2/GeaUMpr4VzP2xn+SypkNQ1nmsYpGtE34LQMYDzWy",
-	"9T4vRTf85gWWiPWDsszUIZ2mW19C1vw+pyvSrYDOXQoEvzoIspDkpkZKdWgPXFw2jYswYZfCBZMA6l8+",
-	"4kpjKC0t81YHvUtxKS6YiHE5cG+pIuE5wuH9Bp+OyN8QerhAayGOhgoSvozZbC41E9Hq8Du2Ci8FmBjI",
-	"aWFqYY9gSQrQfF1GD1ck/HjZgWeXnRH5eAnkctkJyGUnkrH914wpRa/NH5fi0hAJneEPsYzGizTBPyxi",
-	"8ZjHl51Pn8IzcpVSEU3NsoemrRAmi8VpeGw05Q/zhOb6jB6RX64ZFmO0iWfvu0exjNTRQXApfqELPWVC",
-	"W0+S+wnbOir+eEC6GCMXkJRqRhI+41pBKxrCJx2VlVoxPxzCDwekC3H3gUOPU4G1/YzJYJ5ec3ENLfJ8",
-	"8UvNeb8cBOQXWOZyl/gQ6nZcil+Yt0dmzdzL9q2A/OJIp9RMRlFmRBZYr/SKfYolQn6xVRm5uC69lv9g",
-	"Qc0SHjGBUHuODaRynnKmabqyqo6nQvmc4yhh1zRxatWhZukMg4a4TnJ+8sbyk/M3LyFRGfrvjDqD3uNe",
-	"H2T+nAk6551R57jX79kaaVNgzUdTRhM9/Q2C/OrU6nPMMSPDft/6McoFQFl6y8V1j7xZXCU8MkxUQsAC",
-	"l+Jl3Bl1vmH6W+gETR1Qu6HvYb/v+KjFULXGuPn06J8KLyXtUsAX8qZJz3JvHWFXGBuKytcm1cwODnh7",
-	"Xe5QNlOa8FsGNaFOcOR1rWYzPPobjV2sFLQ8oYtEb/7sR8E+zFmkWfwCjGxfpnZGv7z3CgN3XvFbJvC+",
-	"SdNrZWT5a6Zp57356AjCwtrurPVBZKVxucLaVJDm6mp15+VnwRDAaywdkNP+cR5+jGzVPPJKx1JFlJTC",
-	"VUx1qzqlilwx4Nk3mPNjPhkZW94m7NpBLtFHQKMpFKd3Ra7hghrIMiBKwp0zjckVTYwZnbraEFB32N5c",
-	"6akFV+EYUysnGIaNPmxQ/LgmkFyk1tJ0Xvv4zmQNG7WRst/CW+3pOh9gDWlDY7DeLL1lRKd0MjET3Y24",
-	"T/vHW045pyQfDXjt/L+X2i6BVy9400cX7sV7WrfvJZBhvDoDOp5QnmBlYBbdEGW0+uV05TLBCZqtoCZk",
-	"R6H3YNzAp8gadmAUwEXM9Tj3Z9XyBdRzPIWAxa6OszktoGiVElECItiyVIAL9fVLMWN6KuOApHKhGdFs",
-	"Nk+oNscV1ibImuZxQDyBT27YKnD4xq7aKgh5h6gBGpnzSSxTrjUTRge+otpwCWAImUtesUhiMoUrSQ0x",
-	"TpBdf8WsBU1WTPfI32QMUei/LgCZCiwbDCpAtxJ2iMG4Lv0JJX2RR7ziSp+bBX/hvBig+TFjn0CJwnKi",
-	"eLLyBxczB+jCbbodOBvMqzCy3KrwyjfkFL4+4PxTsL77zPWUD+Hbd+/e2E1rGkheqskfhg07fvrUDznv",
-	"1wYebxgUXDqiPx9Xhc8Y6b79+hk5Pj5+etA4LI5O7HxUbfy+ZjR1ZzPfxKNXRi3utHjxwsYmnJuxQ8XJ",
-	"O0qM/Aiv5X45+YEnrD0PrHz4KWiu7GHe9dz2U0ZjIPGPnfM3Lw//4fTR+h7t20fnc+7ezEs7H76MN31n",
-	"33wZ4yB3EF4n/UEbPmwB1n9jMX50vPmjr2V6xeOYwZROhk83f/FOytdUrFyODMrWFjN6KTRLBU2skMgk",
-	"8vqvLozqHrEfPfSPO8smTzdVukAbnlSCLGNI9v9w6Hxbh2BxdkYd+AbzwzK55TkuGuXWhWZzMugR07GL",
-	"UdNYpeg2B4PJEFv8SmFgYxteEJIuQCjYO9NLkeOyHQSY9IM+pRxwFEI/hEPyuyh16xBgbGL6pbC+WhJ6",
-	"ACO2PlIZmgYi7Hw1uAGfpk74XIDz59xftw3yxw8X8JCQuz///PPPh69fHz5/3shgLe5V7qVER2bOanbD",
-	"s6vKgzrEjboBFbAlWgxrG7COBilVRMLKUp/qRudBld5RXtsgLG692RHXK9KNqGKHXCgmFNf8ljVum43d",
-	"qB3DoCZ5Yf0g3NRtKMg248iCR+4wlBc0TTjLsG3988lFlCwUv2Wk++23o9evAzI8OZzKRdo4Ighisaiu",
-	"+ZjKAhB7WtIkOYwSGd3Y7qAP0vX78NE1fukPsB79fw1/6R8evz8Y/dI/PMVH/9LmELzCytL3Nk8tv8RZ",
-	"eofKkbcfhIxBiC4lM/RijsOAhFc0Nf/RLE1p5Gr11mmGRZy9WvI7bX0QHBYH6U5ShoWKMDq/O6c8PsjR",
-	"9Wq3AjH+2qlnOdDhA2qpmz94OfleCvba2Fv3odTC+my26B2OYXtt1vtkjR6bbc99KLDPaDRlh8+k0KlM",
-	"Nn0KL7t3PwWdF+/o9aZv4J1dNeWg8w8b5LnuA/NO4R4F1++4f7JZN/xeakyPcOryXi3/MtRyVAxzdEg8",
-	"dLlqXlAZGxT0CrZDnZ5+FNGEGX7YqLB/bTi40bY9dTM0UjckFiOdhFqGpOuwZR4NoRrGQUCWLkPA3nJm",
-	"2LeXAlLPbdIVmXARq0z3L6v9RtHOK/1OXcWNHIvJrVJwKSA0yOkYVMQkQTGcLySC8FIRB5g1HtMVDssF",
-	"EWStYXg4+6AvBUzamguKKDlj8G6PvNQE+CXc89FIJxhfmi5sHYX6S91L0ZVzJuwU/Ew+7KQIJBk0mEYA",
-	"ZmnmCD8jAiXaMQfWzW7mZnZekTC3QyCOCa4KWRxmo7ZXC1Sbj75S2bV0kptpPfKN0VpCpxhjS5i214WM",
-	"dj3Fq163W6NCv11AhdBTKsiwRNkHgTek7sA0nL+CSJ3wjpJJPJYLHZIurl0RUxSSk8nVQhMhBYO98lft",
-	"ILgUIQKShaQrJEbIF5vINhkigHE5DQFaHLOYrgL71yJlAaGWNuz97pwqDW5l6D/bSw8i86BHvmdL66Fj",
-	"6N68YrZ6UI2F+A3T/ll/5k7rBjPx61KxioKB6OmgTXqO1aof3lZ8RVuN8yxDrno0sLV2wMGIjKjZ5dp+",
-	"DlAiqH/857d3SdcWNMgYDwI6JAn6N076Jwd/fpt4b4j+GQ3RL9O0u2cDzNfYco3x3TRltjYc1RZzCTOJ",
-	"AZslj5T95WOGBD22tlw/QF5XZuZGiNg6FWKRJDarwH9g1KNxJuPH5VZO86DgUccJb7BZy0N4VB3CaWkI",
-	"ncHjEdRw80bRGQ6xIELtQHCM2QB8Rb06gkF1BI/KI4BiJuUR2GdtRmB1HKACF+JbUNTH2eZ+2uIaqE5B",
-	"qDGifxBYj30FyZ2e0LUBpwBGBYC7+DS1pVL3lvZfydJuOZuvAWD+L2ia+6eNRLk+fv+meZLVkZhLpZtz",
-	"McE6lxOyKICQq0p5icJdWsqvp8ZOWgYODAWM1kvRaLUGOaqljXAGU9RYoABsMoJOUjZJmZrmADr0UiwU",
-	"S4mit1hjgaIvz2ifkTnosa2sxWNyzTTW08KbtDrk/UvRbQGsfnBGqCALcSPkUkDQikxdoa4a9fdSGP03",
-	"yOLYvMoNWe68CyLCwt1QpuFSvNSoNJtNhBoPlSBlyCZlzJh35JzcsBVip1GxWtKV+XEqhVyYwVMz9UuB",
-	"wbEQqA0zNfzaLryZdwI5CRk6qr1yNCufJU+C9Z8wegtBcnIyuRRaevHcGA8INiirDYkBuruwLicb2PE3",
-	"icFvWygqOf2W1RSkBc+EX0pfUfFhFoc+7P4vLaAJvTfo41+Hy2N2kp7qR6vHiyf8qewX37j6rfp/nfef",
-	"tnRaFwodfCqmgticrTvqfHVL+bfMUaUgS3ehA0fxtVpfVj7GAeU/BpDBHMnIgbax1IOcz/v78eI5eXza",
-	"6/dJBmVfgKBsszdOEfJrkfgVRo6NZmYHanWnuuabNtY1X6yUUuih366HWsLweshrrFTa93W7JLvP2Jac",
-	"mm5CSpVKNhUp2Yf51Gs5gxZfvKGrRNL4nZRQ/w6/O20zPLWYz2WqWfyaxZy6Ymd/NU3pGYbbApe/WhEe",
-	"35eWZDMleo5TXjdlGv8wZ+L8zUty3OuTWEaLmZF71tqZ5/kYiBx88fw7V/JYphhKar7VUiaqR3JkFWmB",
-	"HtVXJJObinRDOzL47QiSmZ3jvtQ1h4ywgBS/8CcVro1pt7P6fxc/fH/3qHY3to03urbX5+79IlOrBz9C",
-	"12YFctHblt5xtjoevJxLlaxP9nCf5x9+Qcke76ZcZSMDwEG7T/Wx3m7XV3SWrCVlj1y/UrWEDZ39fP76",
-	"Feam15MpTeGyYg3pHbShPdPNdrTnJngX2oNei3TXkrbMnM3XsEaafdCkm1c3x/B1ZawPsG6uVpohBEl2",
-	"FXDFBaaBlR2RfwYCtZvZSKBVItmZ6brWgLPWsExCEynYwWaGfAY75aHogNszxBy/rMkQ+bY7O9losp49",
-	"ss+LxwD+pZ4yxbyTs+lUQId/dc7sb6/Hpb7Qc1AZ7zq27ba45mT46c+NJwPjnW0ScPa6IVpI1cH7sACT",
-	"xtEFYKm2mLXTq01gcYN764+kXSZLcSy/Z1hsoe8senDb1JX1OWJZDw7Kv81YpChlsNQV/26KsK7eA259",
-	"n9w0Ipv4uP2QSld2LQb0JabUeM6M9z4Oi4X2KNncbWmk5uhsDkL0N2dvZe+j9vxkGo+df1UglFphUmv5",
-	"ZmCvZau3Km+OPnp/jXn8qVEAvWV6kQp0r/tojfa22OWMOkG0nPJoCtmTTnuCZEeu1ypA3imqyp8NvML7",
-	"9mV8Hxfl3izb6FCVCXy6CxNpUpF8GLk959jfQu7Iat4CyCZ4l0qHOT/Fvw/DOZILHUnEzK2/pzy3mhQj",
-	"t1xxHZCZvAWEsDCDFgr9OlWhWY+EaQcWKuRYTeUy7JFzsbq0aOM2aT+7sTvpP/VXYgy3W2MubmnC4/CM",
-	"zChW7OMa0cHKsch2FlmDJU2dLASWQYqLJiXGeMokNg07tO5LwTW2T0lYxJMsTMz/yU0S0zAxsFf7kLGX",
-	"YsqVlunKprMrw4trbu/ewq8eJ/rB7s8d+XGLOKf86vM7trIcfIfLQ79IVydbss6nHdR+O/cHvZv70sVM",
-	"fm1vaXwvd+5R7vRbyJ1nUkwSjth/n+nmadhCyhWO71u2UOwvKVpf0/SG0EwgZQwI4/oPDZfeQbJi1dSK",
-	"aIXbsaOP9g76k62GFU1rEucB08RVG7SJ6SBHXIl0BWkYKZNzJtSBEQ/5awiEci2ZyksTXoq1tQlHKNwK",
-	"EtZedUMTY01vmAgzUXUpLIIeuQaIaMQOXAjdI28pVyzOSiF6OTtofkSsR86zeWBizKWAEBaViVqbQ5TX",
-	"jFdYNJ5084R7IfXYNR0eoJPYlay7FAWfCgQL1wlQrKLo9vUikXpr0Wk+ymyYHSWgKzn5qLV4qBbVfBB5",
-	"Zxa6taCD5dtewtnPakWb6T8gThvby7K/nCz7q0VRQIlbWqwza9h05g1vKYu4MKaFTFcthdERTRIZtb7X",
-	"cAObFPxJroriHDPtFBfXSWY+qYDIJN5wuXHujeJOjPjLcjzn02ryNxtm523BntXt3UV3g3nyC5ADLmDh",
-	"ZG3NRdBZFDR4fb6DCmW5nmpLjruUW8Mj3DgWQvOEhClLGFVsDFHMY7ztCh1CY6ovRXd4Qq5WxK7JQY/8",
-	"CB8CshOUjQCF1bUaUYEATXrKZqSL6Kg5WtOlgB/hwhX6mNKUxWQuZUK0lAdn9gaQa8wEXwgMsxVMkRR8",
-	"6VhT3X15KcynPQK3dxkEOMtyg/32bVFGu/4MctH9s07mLL0U2TYJjJUe5eitqI3nHxSRpshFriqjimzo",
-	"hEX6UnhbnvuYYFPQQphShdX77QyKJgFmb3PIkK5TnRHOPedsO/Pr39fZZBcag4DnWqwvtVJHpp3RyZO8",
-	"SvywtRAoL9hWivtgS8U93/vNkIT5q592kGibpdlemO19UHsfVHOSmZUMnlJtCzpqCQlUwLDuUfXHa98W",
-	"Wr5N3Me6Fi58ygIMkxkV9JqpAMO918cq/QN73FZC/AlDT/JywGuDTvKCwHvGuQ83qQk3uX8dHtUTlaVM",
-	"gn699uj3XJ0LC6+aARtBTOOlsNVFGKQmWt+vV0kGJ+I8t7aCuZwxVNPNwYkBWslorlKwQ0huRFiHRnW0",
-	"cMy25jf3qWe6uuPw0UJom1YH1UcEG3RGneHxMZbcP9FTcqFTxsD5LJWmyTiSMcAg9PuDEyiwW1OEfPSx",
-	"M2FsPGdpBGM67QfwwMb4uedBx5gmYzC8Sors8OSTLRhbKO+bVfP1qvNWUgcbyvNTrP9U311WcrdcRXfu",
-	"1dbG0tJQMrpaCr+hmL1XdLdaPXdLDR1o50GVc4zYaOtWt+XadxM1Tdp5Fve7ly8Nivlez/6zOdfhdDv5",
-	"du/69NFHFy7fLi4zAyZoFrBnhIoVOoJcpff8gvaEpEzJRRqx8YwrhYVM1oRr7iYS4av7CdHcc729b/1P",
-	"E4pZDaO+k0ZeHwaC14EOAoQlsXKAIjGxAROQaGcYhNHGjRLGjcY8nydQSsoPgrgU4N8F5VrIJZHiLAuX",
-	"KGag3DA2x7Rp0OrMP1dkyVKGHuKFiFm6OZjiPvjNjrp3rr/qlGotU053U1hPPm0ZkLG97vhH5aL7qIyH",
-	"YKf7IIuH5+F4Uu+Jg7dVCY8sjHAbt6t7tRxeYd2xeSkbITVhImZxkBfAcQmCVWfsMzeCz6MDPoxf1U5q",
-	"XViFW849o9rrfXeMqXDVmKL8KN2zF/anLL5Xe9WfPAR50N/CLPs4hCQam/kbkm6eJayCS5HB/h6MCE0S",
-	"hDS3UcQkzKCMQ9AoQwv5G7r4CgvYjowF8mnEpbBA57DWPfJTIYxXWSS6chSvdf3m0bwYqXApGqN5e+Rt",
-	"IVu9NmiZSIHxHhDei6UooQiusaFZDNgnvmI7ppMJ7HAYZEjw1tctyZSKOCmUC7sUuQ/aAYhAjYGUcKF4",
-	"zHxmjSUvs9XQUjY7qS3P2p0P/74RE3mmew6XOzzpBFm+eelxyig00nmT8luzZpDl1Ak86OxRZ/AEsXwd",
-	"zPSoMzw2T7b01dqlfFBvrd3hjTq329ZP2wqvDYLLYnFCvWWbaxanbLkXZ/uoir23t9nbm0iVOXuB3YNQ",
-	"RFBaK78eVOHPhEcLjX/J2E2y8u48azX/NgHUF1mvfyYt381qnZqfLd6eMe71/HvS85V3mu5Z0T+PoQyW",
-	"Pfm2PkZW9A50Zad0Ki9AwurSFjwqhIx31OEvRdcuAtEypqsDxAEHepFiHNOVCkn2yqP+AaGGfs/Im7cv",
-	"X5+D0zfTc6Gmo8ISW7YBksokAQTnJU3jHvnGvikF4SovE69HwLggfG1uTAC7gqidgyXRI8/pSjkdOiuw",
-	"BJB8xbRAC8Up2NKrAMaFsy8uRdHAaNa4Hf/446jcK6A1PV1A+AbvBB1FtSE5V2t/PONioQ2HHgz7gQej",
-	"PZ7RD53RSfERF4CuXYGFHgIstI8CXQq56IxKARcu7vkEdXcY5uApKvODp1geY9g3f7/P0KagMMu2qr3b",
-	"swfV7R15bq5x6V78tLXQ2iSwggyegoisupRF9dcZE9j72ff6/l7fXxNFHce5OFU5v39ABd8Vx92g3Gd1",
-	"2Wo1+jkTIOwzyReUi9ln3KE2TWd94LUr7LC71GsuNPclICf6Q/kdIRNrRgIbCbluyaqixtwPxKXZTB/b",
-	"8q8XPf8ZykbvxeXeCiwVZL5PCzAzluRCoz0kcvFFupSoOYs4hZh6o4YHhArCPuiUEsW1ObUHUJmYK88w",
-	"Kl289DYEy+8Ee/K5LKOq+fOkH3SA05dLEh4POu6XvH4fGCpla+lRO2tpcNrPzSWL9tPaYHp0R3NoW6iX",
-	"wR8Q6mXPtPc2zt7G2WDj2FwoODB3N3C2ALQHw8V/vw1c/d1g6r8kqPjPCZm/h6nfOCBrJnOFtS8FS8dZ",
-	"yZBwXZn2wptb7tuXaIKVgUrVRqlexcPf4SjtkfT3qc27W1sN4PkF6VEv2PwvN1hcF5rNybBHvgWcHGN6",
-	"gXJewSsqFM+F4pfK4RaxD3OeMjWmOuxdiq+xxC3UnUfEhhIcb0TTlCP+9ZyuZkzoMAOLxlJUY8WilOlw",
-	"dCksQjYUchU2uIxDCaMLnfI56/1TQfQejJWK+Ep+IO6biCbJQYDwSBMuaMJ/Y71L8b20U7Tlez14T4i6",
-	"86GEcGBYWFhD6daQJkAtmt8yFV4Kqm3fM5dK1XjjdpfiAGV1z9o5O9uNwGFgk8YTmY71Um6O5apM4tOW",
-	"9pr37YOabVOWxGO0KDdN6luWxG/Mm7vNqwUSNdIaRx/1nsXvjbkv2JgbtqKNb6hmS7r6MiSlkVuE4im7",
-	"g5BsNgDbV5gBUXraI35Gs7vbqqrlXCti5V9tjvI9lpJp4Y6cfC8Few0pl/egaWd1LVpy4Wfu/YdlxQ9Q",
-	"e+YZjabs8JkUOpXJpk/hZffup6Dz4h293vQNvLMrxw86/4BTsv4D88655d7e+h23ZMivIYfUsf39Bc+f",
-	"qqLOfdgd6xO5KQmNZoQVYbyCOL7JwAWZJzRiZy7lG1R3udBEabqCmrZTtoJMlx75xmwFiZmmPFEBCYXU",
-	"TNl0nqoXxKbs5jj8vqFzKWYLcOXpzBj6SpHUfNAjocWJDm09H69aDaDUuUI9cJM1yawEiwE1wuAmtswV",
-	"RKgngH7DDJrUQq4SC7oZ27t0Y9KAMQSDN2bSbMa1gir4YMOlVCgamcULiEKYVjDaLMwpE7EyZg1IIuEM",
-	"IpcFpZfy7FJkj62J40IOW5lMRTMJIx0ju+NmYbi47l2KSwEMn8CtkiITmdjSDHZiPfLTlCfMUkhAKIn5",
-	"BHZOE7yAItdYFkKw5aWw4pRwEFS2DLRdQK6IxYti8VlmIrp5OUu0VzRAL4V15lnzEa8WfxAR80nVjCua",
-	"MjpnqaOmlE0WZolN+27IEcviR33kKocoADn3FpSWkpjRlCFK8JIaVYELEs6ZiLm4HmMnIdrfl8L8nJvS",
-	"3WKfBzBzN9aSEe2ozI6aI0wCZ/GlwF1888MFApMVNSIefzpyFnV4Zv0A2hGlOwRc5VWjgkuBExNs6S8T",
-	"HGtbyulSZDwhZTYrLs4cvHnmnw9aQKKFBhA0TJsr4BngT+M5VYrF4UGPvKDR1Jsr1pHCpLiSk8IvN5Wj",
-	"s1UXAdK4VHgQIAiFBUR2A3UIXuBAoZkzg8VuiexuCyEXImJxbc2sBaRmx7YwVjPGxO+rLz6IOwIYr5yM",
-	"J3KRbtQZq7PeFphiV3fEn0QbtifTJ3twpQGxOgZkTwvgr1bI1+KCu4aAWTnTpsys9p6Pvedj7/l4kMIo",
-	"96Oub+EBOUL9pbni5VvUVo1iBkUGurZapStxEIdnvv/DKWy+jnZgWBH+pWplZ95o9o2R8bnL9YpFcsaU",
-	"V2oL6l6uS4yBhj6jIL2jALVfsnh8tRqDur9Z1lSmvIVTv/ytJ0XvQWq6XW0rNd37D+1DcoZYmhPrvqrx",
-	"XtDtBd2DCTo4Zp9R0FmI6V8XUrNm7z9dKQSksB85Bdl3ZAm5JEu5SGLrIQD774axeYAQglhHss49oASd",
-	"q6nU2piJxtLmmiwp3iqiGYlWOPzmjYBjFZ7epTjHLBl/OFOaeWMQGtGMaWR5nK0W7WSwmYplAAoZXY0E",
-	"/YbpZ97g/w4r9tkL4U8YGy+5iOWyrRTxRr+tPCx+WytDgJD2cmLvq9+VIwJ1GYvco7g7e+pbMUR0eDUy",
-	"wZ8Qh28+Z4LFzh1WdDB4cB0jy72cA6HLaDRFF///x9617raxG+FXIfzHNrCWJTm+HBvnh3GSoAdNmjRJ",
-	"b6gKLbWkLFZr7p4ldasRoE/TB+uTFJwhuXdLsnJrol/JWktylpeZ4cw3M4cKLLdgN5Z8QeY0nvHjgPCl",
-	"ttn9/IUgyPWwoKSeIS6JFaMFkyl3+bqYgHpoR6GcxXGIfBPD/plgmAzLcgUML0lFtjpu4nkVRO8LnKHP",
-	"fnP4ejhKaxjdBkIJk/J0HGWx+SNgypoRl1hS97x2z2t3DHxr3FdfiOcCz2u3trwG92MRhon22pq6pxOw",
-	"0YJJJuWZSPLU14F1DKZUafRR6UTT2BaQFPecRDQlR6F5HuYjDe/pMjzukFt0EZp3hHcQDiT4ZGwTzaU5",
-	"RsPY8K2wiZG+gO/8+uaX3Zjjt4Q9NFMf5DZ58HQW0bp7tvgVTRX7KK/NmTCyBmtO/kJ3f+fgbme8APh7",
-	"1iHWYacaeG6H1PDwqGRGEx5N8VZtreADac3gXl115vE0S+aC8YwcIZPW2QxLFOSu/GOjBacaUmQL79iX",
-	"3m6ubqBsIvYH+q+Aq7+/0nNWxHX03btDN5+hJ8vReehC0DyMQPKlJkrzNKiWYwAxQpU1WnTIratMTPVA",
-	"Wj29jCspCBoWdshLD8AoOSKL0g3N+4ZKFGAAyQ8LJ+jk93wVIuZg5QpIINbGjAsAhDeytXvnm6/4NQMf",
-	"WmCxE6qAqLgeyNJqF30ensQFXQWA/VEVSBBAGrC8WxlhI8YwkaaXe07lYiJifuMNOUKZ0bM7zo6DBpos",
-	"FsdtljJaxKyM/UDv+o3RLgWFjytqRlnQY4N80RpEvF3Gbwis8J3jXEvonx9I3vc3cgOYg5jvh72e8CN6",
-	"F1569v1plQsbjXbqBCkKTXX6UP4DuhnwhK7RNM58KX3s+hqTvAM2EEL0FIbE2d5+oRl761CBicQ4BNQW",
-	"OgMZJjMdJff8mqhZFHHOjIj3yoA19yPE8ii0362GVmyExwEJGY9iIaFZQQz0SUQzNvQ/BiRvjYDUsKgY",
-	"WJWH6vprnYE0C59jXkXMS3F+TpLe4XYC+GKkxbzZt4+T8h7b2nn5FTn9mhB8w1I9QLS2esXLNmp5FWcw",
-	"xFinVE+KIdaVTg6qqLOiNPCpXg5SMVSjJZbnX/ajy/tzeZFe/naV/aS6ujfvLw6C3QO0Pykkwe2DTUXj",
-	"c/d+jsNzG2LTLixDV7fYCg673eGbdvHeN9jC+4NNSzvrkwIiqodw7cfUSDGtf7GNN/+w8llpUTkqSB4E",
-	"7VpG9KPBIr4j3WMPp/jWU/rbQAZak4rCyTanzljRt70mA14zdYrVrnWr7+85PI1cJAzih6Et+mYAcQ8z",
-	"fm0vwhCLExAgQQXWx4amAzBDzxRHS0KY8XkytZfOIvohSzTVHGEUSiepIoskA3SgDVrhklnP0EAmc57F",
-	"NO2QW7kikCXcJ4dDMu/pimScMkMej8fkKKxO1DWhchUe3xAqB9KXqMXWBfPFGf5pOBWSDYWEsULEJmJk",
-	"CVhfwJajJsnC2i5uBjJMMz4Wy5AIxqUWY3d1h+7aABe4Lh/MKwc7SxkYab2cLI65uShx7zcHysM37k3S",
-	"+xwolYBEfwDIPbVhB4AUjuMCd4Ot1XZNo3LluZmta7g+R7EtLQjXJscn8mLUK6J4HAckyRjPOCOjFTHK",
-	"fYe8FLHRfUYrEgm9CogtvIpFVsYZ5yeaLzWBpEvN6cH+7Covrk8MZml0KcHMiOQoooqfCKm4VMJchwhf",
-	"0sjQrKPJcVvWJ9O0LdFTr9vdNP2UJcgxfPfxT6TJ1qzdiayXGecEphwGM8LCMFulS6FaZsSAVKlsI+y3",
-	"bUn6TFiOLx7Ynx+eR8UD7OAt4R7FNo9gPJCCffj+jxa+/yOiTmoleK1kaBZy+HYZWFLL0N8q94pJS2wx",
-	"a48bsLl8Cc04RW9fA0K5MYnJjgXPvw5/24y9bcvaHq0cvudn+3Qke9hdSzqSuWUiT+aCCz6aJMl0yCVL",
-	"EyH1Rkl9bSPiG1Uy+5L3cJPHZAUy0cWbfLNe/xfs8YWnYmd2VfqgR1lWZewtdbPm1jV29jczb56m/VV+",
-	"r80UtZnagSocabvB2g61beoNk0Fr3PGdUEYvIJT86d0rBPEDHh+Nb45en4PUmgiBnkNFlLiTRtEJbf6X",
-	"YCDxVNvq30LZJEGmMzMApAcacRJOtE7V9ekppjEyT/BgdCV4xzCIjKsknvOB1AkiwuZU84DESZKOaDQ1",
-	"LWMhpzZdNGUs40q1pxOtHModU4ru6OezQdlqwyyiVdq3zSRaaf95a13DiGxbFvuLbfZkLtumMLr9WlLQ",
-	"zXbdM9xH1K295+t783zB+YL6dmW58nSx0qYunj5U/+Su0ozHHGOCq3idJFWE8VjMOQqapCRrOuR5/huN",
-	"jba6shHAC7pC87IWcUyMnJrzlpJFz2H0tXKgnYUcKiJYC0al4ZM3RKksOCJU/tWj/dFZ9Iyd84vx5d3V",
-	"5Kd/dqfrESq73+JxVdZzbJw/9nRhZDt4gxXc1vBrImBH8H3d0v3FeAe+h3vuM/I9dYo4wsfQiOb3Q5Vv",
-	"baNol3BCaCUEGLrVwAPQrm2Su4EMsZOT9+JOUsAUYubCBm0ctZuAnHW7xHDSmGdURpxwAQk2FxTicrE/",
-	"OxhcygErmMyyCINDs5meAKEOIaE01fy6FtvnwzEwHSWi9hFNERA2Q9bD0Q6azPRJMj4BJ6Ab2uLmfV6F",
-	"hYgQxjCQ94nkKwy/QMaubLY1Hw1BILoZsxOOjUBgHfIHW4LBOiHVDWTsbEMEvOMRF3OO02E3wjqZ4BdU",
-	"udUgyDgCEuqf//vv/wTznvknrxmDP+fSorqaG4oK/XPv8qzfv+g/63bNGOf980t6dfETv+QRH3FGz/p0",
-	"PKYX/YhF9GxMz3sRZZf88pJ2+fnFeHx+dsG6Eb/ive4VuxqxsnTpd59dtciXp95zEBJrIXjmZA9tfsb1",
-	"1bJhhiCSuSJhKGPCDEjjt5lZSy3MWDhpVTdYcZcTrBwaoC81hjy49nfIRingRlArQvrgK44+HAiGqNKz",
-	"P/K/TvuvpuzXxe9ml2LZpaPo+YuXvYNCedIyaPUgcCWmruvIRPN90DWf61rfvYa+4XvyGkfloTrtk/7R",
-	"N0kKMvhTJ3DM8EhtfAWEI5g+wcCWN2zWJGDVAfdkKSJHhgtNqGSQ/SDJIKnpncR4LkVozrAAgACeeZkA",
-	"O8u40sedJ5vJtxXTT7xQ/Z+JaR7NMqFXWOq3aM2G9SK0dIAbJfbHSj8PBwilu50Zlvb3fxj+ZcRVMyd/",
-	"myVsBsBncmQuGC5bHoore67U8UFwMMtiw8et3YqmopNm4p52HL+oIyksgJAcae6dk8FjiPz6MPbFzibD",
-	"vQIz2FF4T6ecZDMZlru7Pj3t9S873U6307u+6l51wYJl5/OhOSpK01lGJVr4PYank0sx61lo+HTNU9IL",
-	"XBFZn1LQl1W2HdziThKxWbvmbhTpB+QZLMd5YCO08xBCyRCB6Jat0HcpHKXed9n4jhrZu19f3xo1zSpg",
-	"Lk7Tq23uhVqgaUTjuDi2355N30QlOxESh8wjUk+gdK+v0gRxoUYJLIZ0uEDXlv1TIMCBV+vjf6ijwzjQ",
-	"j98LvhwL2zpUhM6Y0CRO7gp9W+hYc9dGTGQ00g4T6uZQIfM4VEZTivWk0N9rrmlLb3BoiJkZzDCDzw5I",
-	"qg7xSxRMz40/Yq72sfmv2XABieJEQfimI8fhmBr2jS+C+RFuA07Lr1TEQ8WkXeVH3T3lGYEFpxkjblPc",
-	"EMVR23Z9k7uZWfyj8JQlkTqFJ+XvF+Fx3ZRRo2S3PJh5JLcPftwmXY2P02xS1x6T4+79tnCPijonV6S/",
-	"XBIaTWWyiDm7cwG5aBxadT5loVSJfCAgb9+8/4DZmRodnUD+/wIAAP//",
+	"7L37ctvGli/8Kl0885WpORRFUpIvVE3VUWwn8Ykde1vOzmQsf0QLaIqIwG4a3RDNeFw1TzMPNk9yqtfq",
+	"BhpAgwQp+ZJE+48dCwT6unrdeq3f+tgJxXwhOONKdsYfO+wDnS8SBv8+DVV8zX6lKpzpP2U2n9N01Rl3",
+	"Tjmh8BtZwo+9zjVNMqZfopkSk5lIos5YpRnrdULKQ5YkLJpQ1RnzLEl6nTBWq/zfKaPK/NoZDUb394fD",
+	"/dHozeDReDAYDwb/0el1IqpY/utof3DU6XXYh0WcMul+N9ofHL8ZjIrvLjMmFcxqTuOkM+7QiP4fM8N+",
+	"KOadXmcap1JNOJ3rDk4j2ul1Elo8eS6uWUJD1ul1FjPB9aP/PRwNR8fHx4Ph0WHnU68TR51xZ0nVZDD8",
+	"ffrwjwf04cWjcBAN2Wh6eHk0O/79/lWn15nrhSotAhdKL3PnlPP4mqWSpqseWcY8Ekui6EXCSDwlCyFl",
+	"fJGwfqfXERe/s1BhZ7DoC5oqztJJyqYsZTzUoxNpxNL9hw+PhiPzxmoi4z9YZzzqdVImWXpNVSz4RA8b",
+	"ByITodw/FVWZHhhucafXUfGcTaapmHfGnaHeFvtMCb32Q/NktWC2jWvGMwZt6n/iynwYhQ/mx/z+4sH7",
+	"h+kjOVDD69Gy8+lTr3OaJCKEUZXJ7M1S4EpIcsUWikxFSigxs3aJromGhoOCFmAwNAnXDcZZY1qMqVho",
+	"aGOhzIT+GNLRxWF4FB2z+9MHlw9nj34f6K1OWcKoZBXKHL0ZPhof2tGYd6LOeEoTyZxNwH/hIB/R4cUo",
+	"PIyO2PH0/uWD2cPfH+kOcE1gR/GfE0WvGO+MB7CaWRSrp9eMq+cxUn+xoi85I9OY00RThLOAEVW0M377",
+	"sRMmMeNqQqMohcEf9gf94fCw/0CfwixF0pnLzng46h/bRc2i9QsSR2y+EIrxcDW5Ynoc96fDcEQfsf3j",
+	"iwfR/hF7ON1/RAcX+8NwFB2yo+kxvX+hDw1TM6G7ePXy7E1pd/QcJ0xPUj8OwyxNN+x/yt5rboBrnLL3",
+	"6+kgFRmwnIPr4YFzauTBuHyGDpzVtAdnNBj0OkpcMTxk+p/r1ufTu15nRuVkLlKWk0M+00TvIWzrNY0T",
+	"ehEnsVr9stAcMYJNLm8wdd7qZ/ha25NyPB6ODLel+l07ho+dCyGuNKHlPH1G+WVzK8P/KO2VM6QJDqmD",
+	"9A4DQvGA67kQSRyu9OMpY5MFS0OY4PGgBw+Qw3Ts815nmjI2ybiKk8lMZKmcXLAprOLoqOcsyvcpY8Tt",
+	"iMA3ZHRE4DOCnxE1Y8TZ3hNCp4qlRM2oIseD/4+IKbyySNmCxhGhc5FxRWLkTn0tC4ojEvMM2PtwNOh1",
+	"GI+qgurozWiI7GB/cIwMtOXp13wpmfhEIv6iOTMy6sOBuw+w4q5ImMzph874qPwo5sBXFmkcojyHSXbG",
+	"D441VcM543qLOpnUhLVgmk+E4hoYcrHkv5w9IQ+O+4MBWbCUoBz+1OtIRlXMLyc0ZbQz7kQx13+lAkSx",
+	"VDRV9XWybDNfJ8PzEjZVnfHQCh495DkwNS17gLRAy+j8zJbkN5HqpQuzWMYgxGNFk5hyu+obhFSvY9SB",
+	"l1KxNKbkebagVgj+gWrB6ZylcUgPfmbLCXSnD+32XL2Y1nYyFN6by0vDaYqWB/MhHy0O3x+lLjFY1mnW",
+	"zss2dLOP4dS8Lg5FRULPGG4uofKKRUQJc85cnpMyKvWHlgWzaHKxmhiayPvAk/mPTChW7uMZl3GEh3PK",
+	"mNGQSjzNfO8yqCqdavZRJuWCd7jkdlgnt3zNSqzqPQxUi5VpxqNK21U9Sz/AjVkdRaOrw/kRP17cf/8g",
+	"fSgfqcG1Izs6oeDTOJ0D1y7WwCxRzC8JF0uCnUpSnDLKI3LF2MJ91m3kWXt9d+FZ9EofncZNPiW5Dk/g",
+	"kLlMskdmNJmaEVVkzV+KtZftGJdiRsPx8Hg8uK+lntk+nHMoIj2pV69f7D/46egf//6oeKFBeI7GRyA8",
+	"2yi0TbLGsYtQGf8iVpA2+SZF3yhbsP92J2Auongah1Vq0Xr4kkV+UigdEdBJJKEpIzQM2UKxyBLDWlqA",
+	"3d3dGHNa2sUkW9DV3GhxlocMjweaieCfk5AuVJZqS6H83DCeBeNRzC874+ov+gsjtFGnlyxMmR7xIp7I",
+	"iw9rdsO8Ovnw8Mf3o/nzZcfDUCMWJjFnhsZxo81cJjFX8J+oTWd6SVJxHUegSUjKowvxweWIMgtDxvR8",
+	"PuVdSDBW7hbMXbBFli6E1AQH7hf/Cr7TKhsswASV+NzqX6uZbaHGtNXiColnGWunpsoZTWQtx/1m1D2r",
+	"sckVD+E4K8XmC4V2OnBTlqYizfc+oWoq0nmJVZy93n/4cDQ8LO3eioeoDsA/mhbjwX90PpWEus9v50jy",
+	"dZ47Y4R6Rd5wf3T4ZvCwkEN3zjzHmdfWTXdT31zp0Hxm99zjRMgsZTVSSoRkEdGjjkO2rTtOU4EdtN3w",
+	"0ZH9AUfuPobBholo6b4LzZh7hfXxKo2vqWLEmj6uW2dCp1MWKhAauOhysozVLErpknfG9yuL/LC2yIf4",
+	"ZMuFRV3wCUqGqG5axVJmLCVGdEjSPRqMSEjTaGIeRXvuuotMhQIo3f7sdvOavc/0ITsN6yr+4f4TcsbC",
+	"LNV9Eo7CwttyalqZUGzG6eAsFzNlSsnUTKSxRMVLj97fsiOlijZb2Cb2xbpt8ncxRgzvvTM97kyPb8b0",
+	"uLM7/har9ac1Ohw322ajo8Yk/wRGx/BzGR2VxUCjA4RGs5t4KdBNLDVnUzNCieZ64LVciSwlwKdIXNIM",
+	"vojs2Jr5bs1l25NxsZAe0+1HkUToA9dzNmObipSopUDNQSspkmQLcsHUkjFOwBaANbY2QHOUhs8o+4ts",
+	"QDvzaEvNHbeJXcyEuHrKo4WIqzex3wlxFfNL6Sioeitcwy3fDjBJtGxxRXrf5VGl53kT73qdLNU7M1Nq",
+	"IccHB2Zx+maXDvTw5IHmbBTHDQJCvREQLlBWpOHGGo/nVJ9JGYoFk9vadVVL/sH+YLQ/GtRDMTbcihtC",
+	"yuSG/gylLVIRZWCRkHDGwiuRKVdTgrkVxKMn0y6WwzRPwznbT9mSppEEdSBl0/iDERp0sqBqcjR9+A/Y",
+	"qGtxVdKBzTqO3yKNyXHKqN5S987NPnNtUu+zZRor1nmn9/IJS5hi0Voi1EYkM79oA+JSH0I37gPbsFwA",
+	"vR9s/ZIU/g3seWI7AAr7kdFEzVYV4kowkCjvN5cz4sp8lWw09GYsubPx6jZe6Yfyy7djyVU+HX5Rf5zX",
+	"tquM6LDEV+6svRtbe383Sy/3adnmTdzZtnbf397ma1zIb9AC1OJkO+PPspk/gfE3aGv8Va4VuFATulgk",
+	"cQjRNCXzT7/6yQpr7+USXHigiANhTcEmiZCv3QWJb3evVAx3+Gb4cHw0Gg9R4f36YeMtwpm2O7nlE/mZ",
+	"r7N+Fuo1o1FFRX0RX6ImJInl2q5mqW0KaSOlLyhwPwFbln+nKUcRvSVaKxxpDe/whKQZJ/fASiD4KrsH",
+	"gZB20hk3dkDCYHQvF4yfvnr2RITZnNXV+ViSyPxEuvQijaPLyiVQzKdC/1fFKsErgGcvTskr3HNy+uoZ",
+	"cDAYpF7g/qA/0AMSC8bpIu6MO4f9Qf8QiEDN9JQ/OcP67fTF822HZJseE2j5nOsRjs85ITDEMamNUP9m",
+	"hjgmw/6D/uCcd3AQKVUibXUbdIH2d2kXN96Q7K4xfzkusvHwNQcIe3jHZhXz5sbyRkW0QZ/yuNGt4lRV",
+	"evxe+zv/8l/Ev2xP/pnJGnCPvIlrL3wa9QP6cHCz6PrDYTW63oqhTdH199tF1xuLoiG8vmBl5QD74fHA",
+	"RtjbVzTRaxUiS5gbNrJt2P3h8A3M0Evbmp87WUj389B1kzNlzmglNWl3Vbu1ZLdU8k97esqJT2KKlw3o",
+	"hivpo1GUMikbDpzeIrPmmgxizoYQ8nFIfmVSkSM1I2cqZQz2X0hFEytchoPB8Mjx5fxVPFP1NWohOH2M",
+	"y2O8yjCNFyjaOz9SHs1pxMiCSkVJzGFksOr/jJOEXoKC2477fWW3j5f35twD+X3BP/XIrmKuJ5YIffDB",
+	"zQ8WmMNkZXwJB9n6D+qHHdzO5eN+QdPOuxapK69QTD8Dj4GNHXqMsrkhwCfqESu8ieDeRMMqw8PXJ3mi",
+	"35zyjCY+ymjts8gXtez08PopTP8wYY9RgI+2twPEVUnHN05uR23No5s8KXxNV0CtrmGsAlHP4bsLgLoL",
+	"gLpzid8FQN0FQN0FQN0ZqLdtoFbSb6vOkeF8xNek3/pFfkVnaIB0OHX56T1JZrFUIl350R2QT7s38B87",
+	"6GrF5QEXK/hhdeetYTVSdt1y4q4r2ROI39K97ANX+DBoSKuuLzFOsLd2PXJvtCgdlk3LYs9HZVnqi3K4",
+	"+OaWxZlleW2MgM6XprWghsVz3j4hgtuE8ViSa3bJFE1jyvvrFxYznB55Fra+rEfvv7mFzRPq2yF9OGfe",
+	"d9wX9BJ8GW5ckP+032n8dxr/ncZ/p/Hfafx3Gv+dxn+bGn87QX5mbmJqcTKMXSUrYi9qtk+dXYFfV80y",
+	"ENSxHjNVnXfNl9OMsxTaVbNUZJezPDZ7uD/SRDITafyH4BNs+n5+XRbOWubbOnPZEWBqtD3A1GhbgCnI",
+	"680XozN+8LC4xjpCuoOVtWEnFkNrpJcevOYVqCmaxFE5i1nvVv6LgRfaJUrlLBFqnfYHc/kbqH13iGpf",
+	"GlHt8BtGVCvxXQwd9LBdJRYL0Dvco3M2y5ReKRKJJb/5nY60nWCPabxgnrucU8h3JzS/IbMYppDGYPSH",
+	"yhF2L22spnL4D/bvV6PnV9Gz5Y/Zg/jDgF6ET55+P7zBdRc0za5Vre2hp+2Kv6rcVb+kDWpSmrgQcghW",
+	"uTY3UO+nSRB018OaCZVX0IvgOg/Kev6R7tUTA3BK7DXr3cX/rV383/hSn/KIUJIIfkk41fST7C9jzog+",
+	"zn+DG/9buq0Hcl+nL9SDXnKF4e4Q3B2CP/8haKUaQNqCHxa7hodVnI8NwFh36QpfDQbry0DUt7P2gbZe",
+	"4JJ4VEFYhr5Zsg0mfy3po64Z3qXQ3KXQfLUUmspt96OLQTiMRuxwenR5PLv/+4Orh/M11kP5JMDRKeew",
+	"I7pCFUaMcLbMk9kNjkisJDHu421xCnaHXLhhlrwWd8bhvZxJFk5eTH/6x6P04Q8//fY+fbP8/ZdXTx4+",
+	"e/7qP56J0XP6nJ4t3Q1mXNNn1NkW+KGywn4R6AzR41b61hf1RkvUksVjt69ZyOKFqsaKhiy+NigfM8qj",
+	"CsZHlEFapSraT80XyMEhjGTGaMRSLL6ziP9p07Q+VrTHNzOWJ5qBwhoDzIhKaahIVytiNiPrniRBzKei",
+	"b14P9lDVpVwuWcqiEyIZqm7mhZhfksssjhjpBgeRCOUB/CUPit+DPc0TZThjc+qUDIJssmG/4CwdqVLr",
+	"IXlMwxl7rIcokvp8fhRLVH5hJjg2MqcrcqFVykyyCI67yABnPuaXYxIsEM6xR+b0wz69ZP92fxCAdwUt",
+	"nZ7njWN8wQXeIF0KbhgiOKHgVMX1WTKuyJxRvpzFCTNDkiQ4GjyCtyZO3l6w53bGxX6oJ2v6clVi0k0Z",
+	"OIYNDGW6IporG14WPJvu/yw42wcdItjr540GY2gLkZKWnOC9GRE8WfUI1w3psc9oyiICfffJU2hdqJn+",
+	"DddTCUJJSJPEQjAh4EssScDFvlQiZUHTxtaX0rvLT9/Qy/runhKpUr27Zu4izYnWDE1vApUz/Vhz9AsR",
+	"rfb65IzxiMSKXNDwShtBlQUaE9wbTbymnaXIkkgTjX4mqV5aTC7M9+9wcER+Foq8ALOIRUFBWNBtnzxT",
+	"JLQ2jyRSaMKQbieRYDInG/tq4LhQgx5UKQIXWdGWSwiNB+i88/74TTT7aRA+fbD47WLw78sfwmHyT/4j",
+	"Pe94V/w1Vex5PI+Vn0m8z4SiRA+KdJ89ffM9iVI6VfsxU9N9zRfpIt5PqWKJbmLfcJ+9MQnSgJhqDdIe",
+	"RKmnw8WyBxxO5a3HkixnQh+SSxpz2CgVaKkseCSbJxqxKc0Sdd45Sf9tcKL+bbR+fq9y07VplttN8L0z",
+	"wQVLSbAsxkx0o2grw/EwQw30MUchEpAunEYagn/knoRzCZ3sEZGSgGZqNpnSOMlSJgPS1f9k6AhmXBl7",
+	"XBKto4E30/hg9tqs1/t/Gw0GJ8umFcNZPYt8axVLO+t7ksTRCSwd04dsOWNccxiQI1qMwMFpGs7G+km+",
+	"cal0dTpVmFBaHtivQD9m+TWjWlJ97gu/AmcflB05CSkn5qq9YXzDXmce83iezd0CMTFX7JKl6C+j6crk",
+	"rfyRO6XLgwpKvwfjEg9gC6aHKtA1g5y0y2g4s+XJtFyVwM00ZViZBLd2cH7c6K3GXS+PsL6qmFxL50wZ",
+	"peFZUWnrJ7byseKMx+8zRq7YCtHjHJLQTO2XX5490TRPyaUQmr2JOGR7faJ3L2YSRYflrtCKnozmnCRl",
+	"i4SuHIy6lMmF4BKdVRysE338irsfZ7T7erj+RWhbK4x+eM74pZp1xqPjYyAA+/fQR4/lpTIJTtGfb8nS",
+	"fOToB/iSSzjV4viFhQKpM+ZAKwSBFuuU26OjeQxU8+sKfUiuWUqTHgnFfE73JdPkrFjUAyb6r1oJejat",
+	"S3ip4iS5kZzvWexJ1C9Bt5J98ljMF6BGLRm9Slak+/r7x+TRcDjQIuPXg/PO//zXf593AoLGq2ZVonmr",
+	"XG3ltuR9g6x/RS8ZkfEfrEeGmn8OB4N8XO8zBuHgZlggpErDMZKlM8aARjM2/cecfjBMdDDYyFKdGz6/",
+	"8GGVSPU4yse4oGpWDLHiLGlH45tDHgvqvn/kW9uzRKimkWvGvW7I1lvTbqybPTqbB6toqmJ+2SBR4fTF",
+	"UWDvMxIqFUGD1rniuI5FJuGK6AQfARlB0IC5F4lVEx1JM4AJvFgiqI2Dh9uqpqUGWblurXNfVbvF3nxF",
+	"smm44NltGi54s9YNF15oP9wWHs61w/0EThaQIqASfEejH6hiS7oyECjKBsAizpOeysHvEjWgfBgfOyaI",
+	"Tn8SuXf+NibSRNn1OpEIJxVPSxrPae5nAScCvCz/V2MjcyYlvWRmTa3xZF8jRn3W0jee639k6oRwoWYx",
+	"vyRLKrWZlV7iGzOWRCh9V6bigDV5cyFckaL9rcuD2rJ5i9jM4NMndzf/JWXTzrjzvw6K2soH+Ks8eKrf",
+	"f212CPerTlQNC6AFVMTkWNshvoUE+931Ib16tu84kXzDMm8fOO6mwojYR6Jf911hbsBUvqOReXJTajNq",
+	"7STm4DbYmtDq3xc0VjjnyTyT2tIgVJG5kIqMBiachM5LL+5KIqb7if34s5CL1UZjSUx/LqVUVsKYsebh",
+	"PJYy5pflhxm/4mLJ9UOtLLlfVmr5Vr63QW8iUxMxnaSUX7LgBM3c4NXLszfk4Hp4YLy38kBC3JT+1jp0",
+	"ZXwJF+As7/Ork/RjwadJHO5K0DRRLOVUxdcQW/quZ0m86kbcksI9n7tMlCr0Zs6oJNyU0UZHkLZhjlwi",
+	"L+su3zaFh2YzHLMKIy2U1lsUK+i+5qXtmWdcqIktaKwfOrk0kfO3YlyTzgT05fw5/DVJtaWPb7u6KozA",
+	"PSyl4IswU2I6nSyolPgpugbdrquHK+aTTOL5ACWi3MEJEZwIg3lj/hELLnu5N/KCJWKJCDwBGDxBUda8",
+	"tDZf/ZB9L9KLOIoQlXx3sRFzmU2ncYh5JaFYbHuqvA245yqWqFBwxiJZjXkx+NwInb6zVrFgKXBVwT/P",
+	"WUJv1ZyutAZFIgEejeLg1JdAEyCmQF7FPMrpj3TzYvymTbhECTSLt2R58D//9d9BQZtg11OHaovvuLmu",
+	"2PvqtFj1DGUS/UI3IMvKucY7rW1Js6mRCnlWlFtQj2mSMhqtSH6VRiiJ4ikEL+SO1T75RTJC4Z7dOrvw",
+	"L/uCIzT8jqjthYczqc9C7L7VcFaB4xVZvgL5IfAu9tfnk884aBPJ04LCdueV2NROhlzt44IIz8ScGcNM",
+	"E9cSrv60pMpSIuOIwRVbLImkU82LSAqW2p/IQNs8wYKVuqv09annZ6G+Fxm/ITdLmRRZGjKr+29JOp7P",
+	"C+L5WRCZhbPSrfl6z57LlLyOw29PobWTRH9cQS7VlQH9UmSKgc461Tv3TdCQdarXHWI/C21G46+lCzN9",
+	"3sFpr58JzshyJmR+QbASGV4v12/5TxwHPQnFYtUnPwu8qr+llYDQlH0nNmXdp6U4FifiYd038M6uS45X",
+	"lZs+qF9nfjIYfomg0RshntP0kt3s2IMnQAkxSaCt7Q597eOyww9uw2JJ4FeIxudkSF581/+mjVI7aiUE",
+	"jrw4yuX5fv1Ta9Ac3WvOm7uCc3f2bk5g53O/+9e5bS2kQSzBbHFS6lZMkS6G/5GGChR7emcgCtHcc2AH",
+	"mL9mb/ExrKqn/12AV2JUi94/zj6oiVRsUeTS2146NYiBjSUxdrUNTSuf1etcW+K639nuHfgx3ILEX5/U",
+	"z7Ag9S+Oa+xG1G4KXN/EVedtoUzz5h1gJ1r3TWkaJyvifFK+8IgEZ/aWw6YwMbgdsflC8Ns+3A8SXKre",
+	"n0nLxgv9kHJNiuBwg2gam6NrrNO5MHUHtPqtINdNP57SOBHXLN3zLVruIaxvS9Anv9JYkcBZvDwuzMTt",
+	"qHR1QigBb3Z5PYPKgn7ds2BCrvbzG+L13+XRWbAXb4R4QfnKNCdvaDBQxdBzurWsqHzqnBkhyJzyVR7F",
+	"t+1h2JnaiyF9Bi5cn1VuHDgrsZZM++SpPizoWZtRmUf6XmThFVMnxEbZJBAFY0MPDS3bATQELIIwnmZF",
+	"JjvE4N4anbvRrGvJNX/R/Wq/CBJt9bF5/ascsF+4Ea9/3FQbM+B0O12TVr+taOWMprlv1yoFGMVt4q3g",
+	"p93lRom4PoudjYPFYeZHqdKvq8uUFqR44NzR4AMs8xl9bQ7/66+/7p8Ws2H+EBWzj+GMJgnjmD3sCz35",
+	"Dt9LGU3m/3aOtU29cWhIwOzDgoWKRX9iX+QJifGK9IIxThJxecls7MgGZcmwP60FfFt606m9SCHQdM9K",
+	"QJjEVKRzqsYkgN/6ehzmYhAf6O0IiKQrzdfDGelKxkjgrnawZ+RLfqcDSep4FYZWD8Q921DME7TgTIwh",
+	"SZiCSFmLwWRzWSKmuzZJMdBTHvGpd0FwRvRgSTcoLUDw9W+LfuEyWyxEqlj0gkUxfQN7e5PDkBUtTua6",
+	"SQRF2O5QNDbiHA5m8jjAj6EVhco4/xzeFy2V/u/Zy58L/u6f+9e2TPPZY+8F6EY13hxRNKxe1kccwgVL",
+	"VcwckI7qd49jBRZcwc4dhIoKA3dgParNPDt7SQ6H9+/vDwlNFjO6PyLmXaLJs9wDQILU2jYYIdWWESUE",
+	"uA3P5heogRdt+RFFao2XIEZqYdC4cvWBIhSJL7azCMl8awZu0ubLXRUrVqDAmfzQT73OaR5V4RHAEIoB",
+	"MfAYkQPB71p6aKZm788RUSNIWcKoZBOqAs++Oxm49Qwahmy+CPAAi3dOq0vRkLqLkqEzBgyAfYXAX7XV",
+	"jz0+/18wPSKOegTLojOIMwknQblj/WibnKGeg3ZQOSLJkq6kG8yCXfFsrrexeKw3yx1A/txHWCalP26I",
+	"880jHbRliXtKU5bvZnmuG0vl1bovdn7N5mZciiSy3adMZSknSqDsxfzPhRCJb8NH+4NRDvzWfsPNsCLv",
+	"oMzVuR04KFIY3lQagUl3Nm1fCJEwCow0hzhoirgvT2Rz1Hxt+BbcseFQ5gXLSh2N6ukN1Wpm1fZeQkj9",
+	"vId1bwXWY2MRuVgZfzOmnru9+JMoXHYEFpk5Az0nSs+h1HyGlQGW6MnZxRIMyHpOZiECarm8mAlRHCaP",
+	"hLJwJfVdrXwWKzaXm7QBh7t+KnTnNKVguhdp+w1sAsjvxKiWDnuMJWiubYl1EzPSbZXYEKAGlBgQPNkk",
+	"hPINh0V05ufdriyKVQ42U6FJzlz3DYtKYTxlyYJAzFrj8G8bvnBPkmevcn+RyYqWLL1mKZF0aZJFXM5z",
+	"2B/0h8PD/gPf4SygPX0nNJ5DdAhaAWDFzOMkiZ284uIojfrHefuoW2wnrLKoJqyyaEsGXokYakjJqXqI",
+	"4dobouLYfFFV4Fqm7dWGYqup+Ubw45s3rwi+UO5MW7I7CWFNglhboSyFi+cVMez84OsvhIDeDWqOjQem",
+	"aRpfV47wzVQc1+D52ByJfE+SoDAEKtSzbXp0rwNhHg0d6p/gUiihipFuHMHZC8aczo0BXPR8cD08cANS",
+	"D8blmJgDpyhfbRBFDZQGujGXrBY8pCw1BwOv3MxLZ3xsDEUFxA1Aw6tykLzaRstjuFaCupTlDCw/L3YX",
+	"8oUoEUP9hPdKfLPMz9Yz6ybZasEa4YgQRNPZRrriFzm6hm6uRzhb6pMCCcbtZW4hWLaSuVYrtIGVMKOp",
+	"SBKxlCegHBbpiJCfqCm5nEoY/JnlsQMt85gmjEfUI1FfsZQAsjQBJBgwDSFVpkeWdv2IZDQNZxUn5DRO",
+	"FEslmcZwH4mWQFsKQYgnbckvagMAnopDiLl5mppbsnYE45n5E6SWKvVslChOU5PQtFWWLb43KlLG+8p2",
+	"m912h5/QlX+1K5vMy9BDdlT1/bPpKRNEeffiJcEtHeJJAP+MDJCApRtIlNcUXjpO9308Omq8OXAm0P3t",
+	"t99+23/xYv/Jk70GA/OoKmR9QgaBABFSvdrlU5omsWZW2C/wBbzG7f744/jFiz08K3Z5YPonhGdJgvgl",
+	"XPCq4+cBYrbrdzAUBDNv604r2jiq51Td6phGI8Tf2zgmiDjKYxMm/m16CTkXUiTRRGQqAOCEMBGSRYGm",
+	"iV6BnwLbaIL/S8Ml3QTN1alISbbQavf9kf5YOrfpwB32zMyAuS9jyUB1XRqtLGXoj+WsgUCOPQSycRWa",
+	"tJKgiNoYIzw4hA2OynOTfS0K8NZ8TIZ6uLU3znmxfmNzpjD2DE33FZ6wGb1m4G0GGmARYR9iqXow4RxT",
+	"K8+z062afRgTLnChva3KUqNd/KhHKNH/ylLWA5BgWGnoSjJq7lugmb3+Oa/zRggxKgIn7PxAadHte7ll",
+	"Uj+xvc6Hfbhl2BcLxvexF8SrK7NOs5256lThYaWD7x43P5lvYr0IKr/OP+FyWoOeppWNGFYapKcBOJCo",
+	"jWA2XjMvbtZ1EDVJs1uABLNEAGBmhIsl6eql67m73CuRih1fma+WjoOj+OBAN9hHQG3OvKITlOdIN4We",
+	"CPRU87RVDKjj8XDY3oDaSrxjoYBm4Y6/rxHt5gUf30iE2qS1nOl3vqAn0pTYaHBHVggJSCcH/XM9VzxM",
+	"sohFeydkYIWMypnaJi+jC/Zau/1REvE3yvPdCKHRUqsqfJgOhkd+wMqLVCJ0s5vtuELU4BDLLw1RFysR",
+	"oq3RGJCIJfE1S1d9tE/Y+4wmeGpskvq+fo5XfOec8kgf6pUslHTYEZo3hDFTKo1ZhJx6h1sdOLD5hQ7p",
+	"WrQCaoK+DDMLtNraN2klxfIFPbJIMisywphfWpXfMEvkB3ubmMCoPRNotlE9/LnOdAse0tbmMAKhgfR8",
+	"hLPWPZjb0HYXe4QmUmCWirZZHVooL1sBi1wwhMF8yEeLw/dH6S4Ms+5b83jVGv1pysQjrL1v1x9D4MJ6",
+	"D4oJIXBIdo2l9BjgfR1UKAcYhEZRrB/R5JWz78bWr56BVTXNmkAStgEPrhNPyqj03cS2acmusHH8sGhy",
+	"sZogvHnPgfAtLmFszBFoxOUt8bZR55QNC4dVLJpgL39FHqN5pz7OIeXkghVTAY1imjJWgHVOGXNqXfTJ",
+	"GacLORNK65yCEwiwdlcGuFgMyQCAqFNb5iljE1vLqjY8ALS19TwCEoCnPejlIwF3PtfmBo+tx6qAfrLF",
+	"M8oORqiXlbOfmKv7Rx2feCvVFdk4MvOmGRvcojYUAbliC9UjAwdfLR/b8aBpIPb4VWwXrcgHpEvNFVXK",
+	"GIAIm7H4B4DJ83YtzUOXaHWjWEHM1k7Rb5aJsvixrZ6/pgRLLQYF6U9TZIyzMoENwErBY1ErGQIacXmj",
+	"j3yLmSNtey/nDVgrJ0uRRrKn90jOxNJejl/ae69iIb5QwZhNulHT2jrUU8z93QZu8Y9MKK+hQpWdqt6b",
+	"Mii1VjPRWxQJvV76PJo0H89NoeltrUFUZbI17tQVedxAtKcH0M7wyUvq+IKWjkbDBznjsLuCuyF7JBFL",
+	"lpKQwk3wfKFs/CbYgjSNypVrXDrB6j11N9Y67ldZ72KFrxhbkIxHZpGQbHsVbljq/0FrrpcTkk+t0ZQN",
+	"HN0ZFtbilXgzDlGyrt8qVsRwp0gw2eDQOazXEvTqhxudPJt0oFIJKQAtLilE9Z/LXM/zu/fqD8oWb7+t",
+	"+OHt7GO1UsgGHE1EcI6q94+bCto3O9nW6YmOMneGH2xizAZfegu+/Li8wJZIi/KXWqHR58h91m3kxHv9",
+	"9uZpDT4gd2a5bM9hRFWSKbGF0pHcwMPR0VdfwidUMWnkvs0QhGxVIRn4c2XPmpugO4E+C/69HcMHjcvx",
+	"c8QO6h9NURofpSAAsnPhUMyjznhGra4aoEclGq426G131zreJExENd5EP7rd4Eizk2U2aejsXaVreOhl",
+	"iI2WVCV4BOtDkEYr1I1JmNDpFBJHPBdbJnwuLxlTQteyidrLWM2ilC658dVbeVX4R4xbLGU0ivnlHqDb",
+	"rlDYb3aPYZnovBNPJLO5dcsLWNyTBcpolLJlbQCb7+Cckk1ekyU//2insMabMqRjI8lByUk0hVc2bPiw",
+	"5R1UXjaqzaiShpuydmMaHbYcU7P/MscPvlX/ZdkJ4rguC5ZWMBt3K4vly89SnbyaDsfGWE0jNZqCSXJj",
+	"Gl/bKpDE/abV9b+VYDcO0LQC6K8QnWkgJwz2xjPIB9rNCQaxUvpoWYgGDFnSapRhlcB7PI7UTIVi3mQT",
+	"gsTH71GZ1Kr+mASmugZ4GSwIhDRgymnUI0GO9uAmBJtg51jKjKUAjWmgL2gIMfpQ1QNvVg/3n5AzFmYp",
+	"65M39IpJLR1DFjGuFZxrlhZIEzjT4CRPIXNG525o/hRqreLwCshtO4jylrvfeBICSoAdnhOGZb99G9OD",
+	"dCpOHPBXvVeB2Y5gTILFfALAGdexpAHp5kMBP5D5DVGtn+SL3bUTc18qZ7NahJeAdCtT33NXy+1dE423",
+	"Q+cHfycV11K5zTaeTmBwRXz3joejmmGjBBralSSb+ulom/PRpTIv/dOPowBsGLhLFhyRqYwjtnqHsjEP",
+	"pALmvrbiRhHUv94L96Z9pshGx1xx7EZHpakdPXTKQzwYueUhBs35E41Xn+6WORkTJzkuN5o84FK0Ca0N",
+	"CS8jZ2DHLepWuOzdl1rxrpFwjdDbjWpbm3a5Y3ydcfenMK5IF26uZXzN9m7S9RqzpJdTkFV/xFKr4aFI",
+	"K0kDNZvFrX7jxDJXVGG7xuuUoed64m+0GVxWoFt+4wmsqSqZzTR5C/dtFDjoTCRl+vj4Zcr8bl2cd+ta",
+	"vO0r636qHrN8BdZt5Q/wUjGVKplaUJ0yqZIuTRKWXsbAFcKQylxmF/XA2q6JQ8vHXlr2LFp1mL/ZyJP8",
+	"HTxcZjimHKVeaKgkh6HJtQCUylasL15S3qoauCRk9mg5D9sgT0DnjbkbyQDf70Nlh9TGc3klw2iDYGgR",
+	"E2RPiRPxtW2Y0Dbiv8IWyvmAeZEKpNBm/nAWzliUJTsKrVOyZOwqWZEFVVqz1ZuBMZQeibRqSCWBwFLj",
+	"rNXN5fuHGbWVC5i3HTXLwJkaa+MZbeFWNumvjF1FaIPO6Ydn+MkDWGXzx7BirfY6WOvN/GyuP4u8jphn",
+	"3hOd16+FW3RzIosbQCdRbdCoNQ2PfUQICEGCT/yrmceBY6zujNHILCSEphbK2/3ydfV9dxiH9483HQWn",
+	"ssecfvBFSKeXaARhWKvdTsloeQGOtjqBbrexzw831yyzTb/bnfxFGoesTejgK/3iM77IMIiQUcxiSVlD",
+	"9kUlzMF8oKmeVpSTKOa6qVSAVC2x8+3TnMUUCbMWyHjUqCoPmnyUcl2iQOHyKzqN6EpP1TIJ51zbyvRw",
+	"hdj6VJeUq+Jcgz2y5cFuExqltxkjo6CWdxxtoWUX50+JurfT3qEO26i82HXD9a5H4y66NuEckUfbf7A/",
+	"ONw/bNF/TSNdyY4lBw9/rJ3cGgepHJY8smyjyaW3Y1fRJTjbF9Npfgwq8qo9l88hIPxM/uG2TB62bdKc",
+	"hQP8Yr/YXD8hHbYiJOzLJrq0PmhbSYDqbcdnY/l3PN7l8coXq35/Sxa/FUus4ucUdFwitC/LIqC45K48",
+	"grNlcYFUZhC0QGxatzovTWkbA/CUU04pBGWxFqiy2lQ9ILRo1YsF5ZbRDNfhQjlEZ0u8rvM/hlksY842",
+	"dIgvlfuMFU1iynfpcqugr0UazxmBw12K+vLFdBkbpjPu/P9v6f4f7z4efvoXr6fL7daTcDQTqSLOU7CS",
+	"0UQtd/sj5RHcTy+oVNT6MQH06p9xktDLqu0+GniN91JZse1I6YXzaYWU0EWzbmf1G+UZvZSKpTElz7MF",
+	"9bjQNuztIqFKC6xNg4cT/cq+XOHCDQppie8as8DEIcZVA7PMiC8wlThXRqtkov9vsP9o8u7joHf0yE8y",
+	"hV5qJFGDXmr9g38I36k65eTZ6c+neIeuX+kR1r/sk+BppjnTwXPBI4t9VfiI5iyNQ3rwM1tO6qd8Wy8D",
+	"EEUv5305NprlBO74S4FR5S3ys79mHg4Vd2/mv4SKeYDMRX6IrxkJ7L29SZGN1SromcQp380pzZSYzEQS",
+	"lUpke7v8Ea5acqXQuvWABaAPX3C8u5AkW7SLdfXy9adwRY7uwpXIoIabZEmCrCS+XWbfXh89QftGr2tC",
+	"VQ3Yb6v08M/oYe0ZcDJ7D1bzcH99/+qmAX4+Z+oNVOkvdS+yg8HeGCh06jlFW8YM3YCrWuL3Bgpt5c79",
+	"FdPQnvJoIeJdo0t+hdR9BdltkUkGxMQhQAGu80Z8ZQ0GDYD1SqzuFrL4mp2Q4F+DPPTrIlMN6Zc9Azwc",
+	"S0y1EzxZ6WaYmaABu9BiqQoW9NaNo+rnEYTl+Kp+noRQkvE2LOJfq283tGKG29h2tRU9wvr7XEzkTCwr",
+	"Tw3WeOUpkrJc8XCC0PxFzZl+SBcqS0uPMC659MjzmR4uPPLtRaeHpev7c/3/uGA3UXQAudij4syUWnTl",
+	"Hvnl9XMb4LnILpI4JAjszSoB4jn2sYnHsOjHWFIacpiqqujRw00nUg+uZ+nad9yeMNjBlw1xZibUS2Le",
+	"L7NpJBUXE7bRGKWmlYFW2kHTrZTpwBSWuydJXJEfS7Ylql1TXJ23N/11tT8s622P75ahlnbBfBsCGNFP",
+	"mKI+jygogQXke598l1IezjR9BYBxfoJpCIFBww40j1kwsfChKZUrePsTCj3VphFIRc1Slt9uqSJJ3Ggk",
+	"nNEUKrdz0PJ7DtIILamTsSxcXq385BbaoHoM/cjJp0RCbz0yp+Es5mw/ZTSC/vUHeXSmiMDpyT4sEhpz",
+	"Fuk5lfHhPVeg5bpHHvsaws0aMJ1xfcs1piBspl6LyqTm6SMIL/aceMR7kmDYSHl8AEQfh7Zp7/As6np9",
+	"zZKYX+Ema91bRNpIRoQtY9sjkn0kwkyP1JNdtlOddw/go8F0rw9xls0pLzYTNo7jQMgzBboPAgWckEiA",
+	"ObSgqawj8bWqKO9HMMKaaf599dQTWxoDTg+HfSgluNbLrs0ojxI2QQiZ0GA7Q40miLCecLasV15b0lhN",
+	"piKdLFIRMixCWk6JqPXTPlnW1CJtCCekc6ZJFBCCoxWZxsyYjkgpsST0QmQK40dJhOnZC6pmpBtgshTE",
+	"3gR7vQrqUg10qYgP2BhP31C7TnO+5OW0M367ntOU4pttXti7Xrv9xuoT1eNdL9J3Txr0yX4bkE4L4JDD",
+	"dRr4BnMsXeROpxzUTQA8/XneADmSChqRMKEy99JjsQ2HsP0FE3r+Cjm9eoX4nqeQdq9SLLBXr1zVc0qQ",
+	"lA5A03h2xIayuBGIpG+5VcFaSxtaE/a6GxjAvm5AAj3mlSjNiXJqGFnyPSoBknoLUvQ8DRVViW/YUMav",
+	"uID8jp0aggqiN5xVtYr5zedmb2hEpiZiOoEYq12bs8qhjC851QbMTafbUNep1NxwQ/WpXmNdrd3bKCy6",
+	"3dswBad2bMNTcrVoZtRUXbT4vsSft/045jKbTuMQsHJlKBZlijksWqiyNacRT9Xwoomj9jRSqae9azOo",
+	"S0A7NEnEsrIqx+1b8uh3RTuPtmxHj8fB09qpoZlIIi/Jbt+GYhx2E2TOjdpCqQVlQHcflZvfrRvwM5wt",
+	"GixdxIWZEtPpBF24u7aIuvhNl7/K92M+yWQjQdQ0h6oUcut25y0MD9uPp7EYVdHa8e6zgwLxpbUajdrN",
+	"rlJdtPj+0Zpqn73mqnW2AfdOwCnyVufHi1Rcx5EDI1W0MFrfgr+mcPH54frPUahcxTzynoF2PNnA9V2w",
+	"RCzzwiM7EWwBbngbrBDcljc54e+sfymvQbYWTBB9I1zw/dGHDyQ13/RJ92c6ZxEptYRXjk+xNJ8U6O+p",
+	"lsOT1haXMwp3UDMWpySh/DKjlzapBdpAn9te3UNva8ptLLNmXGhVlT03CuqOt83oirggRr/bDlGR5ICK",
+	"5/xzIioioyUzulgwvqGAxGh8NLwN6ENcQwfQ0Zr7uwIgOsk+3xTyYdWzPJyP+N8I+bBo1O+YzomOnDFm",
+	"0iBgTSW5zOKIka5xqcJf8sD+GuyVIQrv7qma7qlKUEjeVWrv0Ps+Zkn0GNiFz8EKLrx7klzTJGM2f5Za",
+	"SFZw5Cn2QZFuCVprRiMA897z4Co2xpe7XVQYVisoD7GuWRhuudWjza3W0OzwMtufofjDjsgHC5ZKczOY",
+	"h11f5Ij1fXKGmcB5qQy82hc88SDLmtTFWmSNfpyXtqrmkLoYCZU6UfUMSCsksKfyTeTxUWNFBH/43Q/x",
+	"NeOewDtMrdwyosfJxKz28z2dx8nK05GTsbllbybBs1b8RD82FUBJzMnT/vD+ERQmLndcygstBWuen//v",
+	"t8P9R+/eDvYfvft4vzc88gXhVSmzWGR3IXr5NuFwG8kW1aSGmIf1BGrAIEzNpHXUSn5mS2QoEm5mtJyg",
+	"sEoQV0WusQgt+JGvhyckvuSYrS8khrIYtfHKQCrekf4d6d+c9ItaC1vy7UtTKC3CswNoNeau0RA5XB+K",
+	"DOoirExFwRWhKN7mMXe7Gd7R89+XnmuU+SOjiR5uLRFJr7K3bHZTHRlrbIirkqUhrsqKpNhcbs704DtI",
+	"RRijL4wAImmXNEn2w0SEVyYUBMoLke7oaH8msrQCBYBJk6XF7L4dDHEl/3P0drB/+G5v/Hawf4yPvGHq",
+	"9WyAtdixdbxxLDGAsix4dfrm8Y+kVoHwYxx9Cm4Bb9z42dsBUcPAMJ+chiFb6F7bQVGfkAGZM8pl/r4X",
+	"o3pTItVtw1WvmdFoLWD1ZvzTNQu7HrbUm+q0vZjIU+VMgXhs7QTdNLECd4/LwjF23wNwens17d2cj9P9",
+	"/3j3ceTP87jNUvfbJs/cqBB+qbN2dfHXUUBThtrWccg3K2rwrdYoWM8qPme9glqVgjyuf7g5GfSL1C8g",
+	"3dMcTSSlBj+eckI50aLYQD0DV8y95D8IUG/yPbE4bUGdDgNsJeNGVoGv3FcOwRWkenb/aX76Txjunvf4",
+	"f4XCCO0x17YvNLDuhDclDm53wlsoE19N8JNug+Dfa8yN2XYP1sxk3dqbALumoEIMkwP4Q0x/daR/z5Zp",
+	"Ry+DZAxgC7tcmKsmIlmYMrXngvMWVRFMVGHVCVjZnwYGe2pKYTSD4h8PWoLiYxeT3IHc1BfiV0ZECjKl",
+	"ae82+8491U192xfadN6u5y1ynzflOu8I+O8N7fRbPXahymmg1Y2rL+c6wnfvtzx2k2s+UAVJlmKKuGRA",
+	"7tKnIxbmf4Pu9JKHrAAg7xmQ3Ig5OZ1Q1aAKJ/j6xf6Dn47+8e+P2vjiW91RArjY50DivzWok5FXb8hz",
+	"ONvFD5f8q/XA4TeFQbQNyH7K5CS4aVmM20FmaZf5ulUua2Peav82qq04BytouHJsvGXrNGfDrgfZhUgI",
+	"gEeIPZr8BoheyHVyt3+heHX7N4Lx1rekERKh6LbuZ6PhnO2nbEnTSLZLeIJ+fIzwJhm8PnCdXI9ogxVh",
+	"1Y6NsDcmf9RhFeuAbryFWtcDLS7hggMbBzWu2sMOBVlBtZNeBnymf+pVbmjuSfLLm8dETKeSqaZz3rIc",
+	"0m2W39k2J9rcmjdLnrhcOPgWI2NgHVuBfZwZr1Oewy1XPGz3pX5xfSxHrrBYtlQrTNtxyaNXxjXyQBn5",
+	"gYo8edyWyfc8ekhxPEtzrsScOLvXUnFqKg+xoJegLpUKrFC1Xn1qjm0q12mZ2oxFhLRplbDoU/q2Kidh",
+	"y89RDsU4cYZToW0ueQLQCqZIiVQYiUYlCWCfYfOmiqXBn7jahF2/M1P32lcYHSugy7I1+Dmx8PwKYmsl",
+	"Ds5lcGNe/yXVuB0B9jaRlJ51ud6FKYhdXpjOWhiQbbH7jm4fom9HJD5A4QNJafCLmxUG80I1sjZWJRdH",
+	"FQzSWcZwtj73b6N6/Xm1pT+f3qI5kqOwNAEZFije+MpmUjQB6CZ63OebMeiImjHBxsuYXya5+i7Jxcop",
+	"rC8heGbFVF6cFG8aIBJbJNFJrXzGTIsQU2Rj3wwbI+GLP/PRBRDusPlAuM00zmjGkoh0M26iMPcwpRhC",
+	"jrhY9sg0FfPacCEs0ZkuTeIrtrkg2q2rmBapsr2iuZ2D45spEOZyqzU65efCykTWmh+5Cml5zo+jHLfU",
+	"NPW+b1IxaXHF24QV36RWInDGjfTJJiCMO0VygyL5T2uu+aGzjCopzNtkTjm9bFAoW2KnmkCCHeFSPXXz",
+	"WyOkwj1JLhWwlgURvAaD4cDp7ebTxbVbUknM67fI9raBZ2074QK49UtCs35tDNbda7tqSRLcTLjsBPDq",
+	"CeW6HUzXrZ3H0HKJaaFP5V1lTTIvDe+MCWs/BDgBzYfxYtM/+2A5kyyc/M9//XdgLkDRXNDfSjcjh4SC",
+	"cxYqAa5eofI1lj2I2OKIUGfICIO8S55s0pXLWIWzWNvKIs+eCuyFK0iYZSxZf1vL4rMD3zYkVLWCrnVJ",
+	"rIxhe4KaH1Q4wzgeKBdBU1tEQokaE/Jg2m6jkJlwZ3eEnwvS1n92HbJuJtSN9V5LcnmTzrWjGw+/uJnC",
+	"hXrDncbVXuO6QYDHV4nbGH7NwI0dojYmC8YjvUtN3Ysli8gFDa9KEbjIyDGQDfP0DfiZcgqUr5iqDveE",
+	"vHr97MWpyVG28USQ9XfjqXzZAJQEMVsaJOkrfS5jAGvDUrj93yXpBhL/bZboMU0jQ9/BXl4v1QQfKVEU",
+	"GM7rC1dubePJ4T/Yv1+Nnl9Fz5Y/Zg/iDwN6ET55+v3QDGzy4eGP70fz58sbKqk7KKXrgAvf1LEH8zt8",
+	"YGQWT6eUk9Ij8ZRQ3u4evwLc1nxHXkFSiyNSIezWa+7V2Uwj63u/pIot6eqEBJLy6EJ8CMhcXGthAxi/",
+	"s1RklzMDkAm/56WtQ2rAma3rG38Hb4UmtYobHJ9tk+J7e8FQ+VL4Nqd6oPwhU5V4qnWxU01srkKaa0QO",
+	"TsZrUplNKBOP1nrpgkUkia+YOfX3PBrGl5AtZmGaC3QbkT6nPKNJYLmy+UzTHZnGnCbxH8ylLny9TFPm",
+	"2RfmL1uc59r5lRcftox12qQZlem5pCOVf6pUBS//9llDEctq/9rDVSGejUfkrCF77E0zUiW4WEyNeAxX",
+	"j1U5msrUZ68BlOa/uJLBU8weTp1FMHU/w8nlNgp6dvNi95XQrdpH7RnnK2Q4zegIBmYFdNdCZ0It1sZ/",
+	"g5YVCqkkmWNENuXgIVvQODL67XLGOADCINop1wouMaDbOWn2S+w1sGjiRteg0mjJM5FgWCc/53SxSFYu",
+	"IIxJZXt59safyXZgWUbQJwh5g5OI5TnPkwyKCHKOADXrFXG8w/Hf6Z2a7BaTA2VGqQ16LuAGnqXatNfz",
+	"iFkEBnWsZEGSssifWedpHG3naWwZSeaEcjjBZAZsCTXZ9Z+bFw19VY970ZAbPOOspvdU2+tmzzlOoQh7",
+	"YWfJRCi/gQU+jG7MiWQ0DWc9/VsiFPzX3Pns7W6BwRg9+UeB5WRlY/fB8eDrB5QvfPpfEIprlgaku2DG",
+	"HQsXlYE5NQHpCh4CfoJr0+6VMZ+vQZ0yn1SBmvHHLVS9tXmZdt2X9XLxv5w9IQ+O+4MByeeyObPSI4EW",
+	"GHC2Jq3yNaNRzM11STUY2PyUZ8CFMxZeSXLBZjEcfU/IO7zhyZOn4Qw/vyeJyFQo5szvKrqgPgS0QFxB",
+	"KaXlDBmofVMzHCirxIjBa6zUsPFenszjS7z2lM09zcRSG7ZoIwCPAKANmPrmPuo1WHBipb59+9GUOA7D",
+	"glwmA46v1xJL+MgTErjVAJwqUDRO9K9SicUCjoDF8SZGlkPtk1mmwIsbiSUnXajLEivN8jlbWkxruVfJ",
+	"V+91quB52MfGRPbWQM6F+oRE5SffMtf2Y2BRYowVK9KovJI5WopeDkwnL/nSL+k1+tSr8BFLrReAXwYF",
+	"8N6WUCol6vloQ/E7b5YCVRJbcF7v4DW7ZIqmMcUKH06E9tGn6ulpVc0qXzBIhLCybsuEANKlScLSy5jJ",
+	"HhFhSGXOSAsM/83T+VyFrfRYzUDQAQSVrIjW7/DukZrKWl+i1tUJaHnmzqbL2XLPBh5BK/u6FQLQ1jco",
+	"Xt4Y1f5CXKOvK9d/TQEJ0ClsHde8Rsi2wY9blqVqPr4uNXqlZQ3epdBP7WG+AyG6A20p0dbafD6IaSvi",
+	"2JTlCRV95tYiQ6xhtDYXAkI1cggCkeaxgf0ma2lz8t8tJiFaR66HV2yZkWg727ga1gK+QWrI3zs/cp29",
+	"/+ssThgJ9FEIihovOFXGI+kLG2ia9nDttDfuwedM43RA5vU6+APTy2uB9yZKk35QfBmghghY85FFEwC7",
+	"Y93KHN5sZb5sEurtRQPdSobp+sqo32ru6XYK6zpNtMWt3FdI2nT8a+YL2VQ/2PoG4eBcMM3HpL33LkFH",
+	"iCTSpw30o3HOhu5J0g30P4ITQknKFlo9gZADxO0mSazVx14hNfdyb0UUT80Kg+EVGrSOboD/QoDjVsEm",
+	"ftdiNeLE2JiTMFdj165hyZt9l/b6t0p7rVD/3yUHdn3m6+0ku9ZZcEkH8msDm3Jkcy5XO+XV/NktwvSa",
+	"cm0r6nHFdni33tRpKJjwkjNTLBJuHBzauyfJLJZKpCufNxdYZjPu0nr6cMHMP/lUNOMywzs5c5vVDYrt",
+	"DXomKzOO4J+WWPQfboHCXnErh15w87bKZNAj//Nf/73XQwxIYDdwv5Hg9RVnS4QkrzjlymIVUdIB+FwJ",
+	"wCr3Wpwb7YhYtasBcbyVBbGFgng9CU5IHEkiRZrXgUX3WFVxvL7l8gpuPaR6qYXar41q16SxBIP7UpOo",
+	"q2BV3kRTNiXbNhaFhPcc13LhuXKum024iINIUgxNiSsjdwd+ubsZjL9NeYigVL0AS0Pll54BlA8hEaMp",
+	"S/PraxrDvYFW5Z174Ka6Edq0alcyotJ5rRaENr88BSU2FWEvP7eulVaVJjZVq2gsA1HMcMdbkLIordB4",
+	"LhJzYuzlTHtjiHdVamzOrPOKjbLqvk38txZI8a4B4DWZdxcD3j4GfEfIji+L0XGHzXHjzX2JN+3G6bIl",
+	"fuaPWAyMXMcyxgL37XHOg5xhBqSbu5ElCemcYVSG4ZwVh5XLZ12Q1Pz5f5rv9v7lJgjpHoPeqzKX0iEq",
+	"usNfIr9huBsy5TY5DrulNfzlUxfukhP+7skJPSc5QXNEzCWoAhD5Ewx0X1m6EN5YKfCXlnyopucTYn2f",
+	"44qHlFAnehbv/+zhzJGThXUhG1mm2871zbJQMz99laQIsyy9P096RN3n6NlTlmhRSssXgCb2172i2uuR",
+	"IN+8QP9h7R/4IxfLvXOey+CebcFKa7gBTCknIjNBlNZacl8o3VbvYfBxThxo7LlGmWuIuXK+qPjn2l7G",
+	"OKtEYO5SU+/MxMj6tNwlY1fJKseEF1OTxAxBY/nV1A4lP3NkKL1INIpuFXshoquG7AD9iz3Cem6VHGw1",
+	"y3QnaaxpG83CVqr4r4xdRSYPu6KGb3F/DS647QF+LarWxKRt+WcOgqRAVTP7CLF6BS6XiRIqbcOD/cFw",
+	"/3DggVvbKHW0uP5D8Il/P/S8AQIeNoXOGI3MqNiHuFJy5f4NoevCWQ25bhOy2NYePEvSZWQ4e7jeVTrH",
+	"p395hLi1l3ZViIStr+zkJKddz8yAlsCuRiyIexKyFx167w7Qu5hCKPdlpbjAg2ZAsEYoMDHFY1z0UQO1",
+	"86OnxfMmHDY8tFgWAV6rMK3hI7zmwypUbVlWCfCwBiax5YUeFu5uLpYKri+yEdNx2AbTEfsCwd6K07le",
+	"ZCP8Ik/AWBt+9s1AmQFDtUTzeVHKnK0tr32FvfsEUf2QbnS6WmWkye2Wg5eZ97YDMHM/anVKct1oKweb",
+	"kQjgNToxCQm5whPboIw/sQutCdZW20IYIRHPmaskkqfVEnOKXkHaL1hUsXJxJj9TiOlnjyTkkT+W4ymP",
+	"dovkGA13iuS4Q/T9ZhF9neQCzX/lbetva9v/7PrcXwlN18BxJmyqGpU9LlQ1Tt4ECec6pz8k+vA2kF13",
+	"iF7arF9UYo4sT/sqGKm4+P6goSaptOm67kuCnn4DYKclRfbPoFU8F+IqWzSvDES2avZmqroDn7HOcmSB",
+	"3nrrW7K5deGgcUSovKo6rHYL//Q7M+3EgrFBSKjMMKSoPxHr7uRiSbpSxUlCKJGmuK/9+JxDziWyo+Bo",
+	"8AgWcOKmxO71yymyY8KFaRrSOnX3K5FB0Ug1Y+cctmBGJZqlmIujOZ1m0FFKl7xPnDi1icjUREwnqeNb",
+	"R+BBgVz0nGt+UMywTwIu1GQqMh7hYGQWzkzVhLnV0Aw+3kpkkFUqWZKUnax2HWvJuA1DwzBJ7LZM7E5L",
+	"7R2rbUSIs6kiSyLcbS6WJ2RAMp4wKfNIPU3yBWlskifVy948tDT32ZeZLB6Q9cfSz1xf8hxsc8FSczrN",
+	"GelZNE5MMc3PTVvui+3KSjNimsc9ymArdmzYi4cpfx2OuH69d4tLOMMNMCX+WXhl8DJyB1+FM94gQ2L7",
+	"FFwPu/tloUc6HAws6UiTy8CwVkREcm2KRcZJHldSM99u5L+uX2ybtFyY5DP80mZ62j+rVFS9anPjsPP5",
+	"N205CJ9dy3Z70VLyU+Mrk7w7+EmrIstOZWP43ybyuHXEkhosSTlc5pql/2maaREqk9996mE2bWDj3aSW",
+	"DIG9OIMK0VMgZSVy0O8TEuSi077aDRMhWUQuVsUm7kEDHMBteAShGhJvG0tXz7rHTq+TN1kBncBft7gh",
+	"tFZHfW4WhMedH5RUVgL0sxMSAEG6v0MZ6jybsgBtqiSzWkvc9IAyal65ScFH20zmjfCW8jjNax/SEJA/",
+	"IGQUTU6RKXBR4V34jjeeGOeslSSI9bjN+871Oayl/qUSC0mWItVrblzj8ZTEhS5GsDXfPeBofzTYPLzb",
+	"y9hU4qrqnsqDvVvXjYRE/0w2bE9+YQAey/I+6Y9IN2Wh1jogEGYupCIC40HQ2t3bfRs3rlMzYHxCL1hi",
+	"YuIBh8UZOCRSSJnBmaq4RRapiDKAq0PNQGRql5tO6KmkDMGT8snER7sWIKVhCMFoxcSK5Mi7gqSmICnM",
+	"Z92NWzijKQ0VS/OgB2RhPUgxZUmCaysJXVTr2wNnpZMFVZOj6cN/+BNKrsXVOrZDSSoUKHEe5oOBMoxH",
+	"9gJAy+SELookJABJlFKkXnz+3c6UDMXC5/r/1YZh4ki1PRmJioqJ9uY4ZRTCmdCejJNYrewzN6jb+2yZ",
+	"xoptA+y/1mNX1Mw0qPqGIvJpVlL7SqywtH8b7+V+gTwNJxJrN9sEl1nkCT5V7Cip6MpgTq20rnB7WFDz",
+	"mLujG+6EDgWwCrgUd6BQd6BQXwcUCulP6+S3cQaJ4AYvE6hrwyn5rDUGTwhn1wChmpjUClPNjyaal64q",
+	"dy3lADFn649L5ubA6xtrWFW4LtltWd0qKzZxt8booHoh44pcMbbQU4xTzK+VbVa/ZeUuW/vDVPBCn8Ju",
+	"ZbxsU/Ub9aLVVjW9Git3bQmktU1ZrabiWVt3eSultU4wrFHzEzSFCxKQviQCx1/xlu7/8e7joQ/Z64tX",
+	"43IR3AZeAbQDRI4lszpUTk5mt1A9qzz0zZhtu1a/+qKFoapkov9vsP9o8u7joHf0yE8yhUdztN6hubas",
+	"1CmvVJPqk6dNFE5iLhXlVZLz1JK6qXRsLJSYMqlollKuyjdGf9L6iJnjGgz008DoaXKLIonb1igsd4o/",
+	"NPT7F69VCNV7MViMU5WlNNlfxpxBaN9dIcNvrZDhXam+P2WpvndN/H1TlM+XrbV3V2Nv20ifssq0Y9q9",
+	"OSboxygCi63aRmaMot/TmPFyTIJEXAaglkiMYylVESVUGZ96V0sBQxL2AojmLe/1itKh5NXLszfQ2Lx3",
+	"zmV8yVkEF5JntjrFr/imBJ9rkKVJgEEqZcq8inmDDzsvelraJHHZ6XXMIMq7ZR9ucyeWpZ5cil+h+oqd",
+	"KGJ+/vjmzasz8svr5/BXZfVSBqsB7t4yI5optZDjgwO7gn3z0wEM6KDUjs/G2ODWrZAirGUj2Z2tKzph",
+	"qmkbT0/pWnntBcQNjeDPYua2LmFl26tWrtpexfgcmsFO0vI25KARf2vEXDONGXRAP9Nvx71M5QXDvDxm",
+	"ilJsvvAhiz5hSQw5J/YVg+RQTmLwuUThgoClqUh9o18VMsm0DBU0WNQjS0AHjhXWg1JErniIHrrN0AS2",
+	"BO8ah7VT3AkgEmxWfiW+xTbVwzvaYhAFKZy93n/4cDQ8bHVX1BTQwYWaQJGnEAuKdDHQcuw4+2PNJ5II",
+	"6yk6MkjLDpP6HpDuBYO6IrhfLDoxVUojvAO7oOGVmE71JzgVxEHANQ9IF25+swUBdYCMjshMZGm5EEl5",
+	"pAU8o1bLoMlOr4PtVZId7I9bQBTAJ+tjEHLqLuATYvXZkMub6qV4KK5XHKfSKXCn5Tvtv1IVzvzehvdY",
+	"tVZoC0JBlTOR6j8hwtME7hpQcUrm1JYlx4DmlDFJsoXn1GdKTAA+opG9oAoDMUFOLkZR9MZpe2OceAtY",
+	"/pXIHEx+3M4dceYbhaj+hSz1GrGIdDGhzpwzQI10HTp7pSJh+BZ82r8VrHuDuz+nETvBkFREd8t3EPqC",
+	"ukEsvWZRAfvmpfHBo+3BDb5EnlWrkCKDPY5Q+JQTGqr42qy2CSOSWHjPP5LjN4PRttNvf0+7lYdlSWuZ",
+	"cPoRRoQ8oA8vHoWDaMhG08PLo9nx7/f9dbOQQtcSj3ln91PScOn8ikqJMYUWf2RH0PitXTOw3SUTEp5U",
+	"rBJ4dFvX1Wgir5tu+W76M8PCt0FWBbYPDkQbFYCVQ7pBztKDPaO4zFjSTnfaDFsO8GKa5UckW5jmDQlC",
+	"FbfWPbW6+AVx6Nz8ak3ZogK0ByPQXymxA4BBPTMhWVUSuPSLUBbdhq1qjQojVEuCoyWuVgtEACu3SmKp",
+	"EGhbmlzbqTwNOOMOkoCxbqwYyDes2IYKnrjJ1GsDK17oKi60eQ2itRSi5LDQivaxMUQJiG+TZxA3YyvX",
+	"oPlkN98gKoh3vsH2vkFYsRdIBg1o7WgORgasHQVQ31BOYM2pVR9Xh73PqCmIZp1Z+/r5jFFISeLROcda",
+	"GXlYj1HKbUNamTOGmc911yr6G3UiR/j74E/eDB+Oj0bj4Xba4DqyrdN5sectyNa/j75dW6to5UfHrmiP",
+	"0EQKjITR1OvsS3lt5vLS6GCPLgbhMBqxw+nR5fHs/u8Prh7Od9FW6tjqHjz1Rgz1NjnaQLSYpL2WHRtO",
+	"Wipz0JgU5krWukMCFe9gXIIcNzbmCQns0RjnCaNWI4CbJG09ARCYgmzRbl5TYO/EFHxq+FAbQhCTVVJp",
+	"dAtlJg8NWQS9sWs6oBp34qLwjesWZSmpE+daiArNTxBMr4DHK6D03pVjr82n7b0axnv/lEcLEXsBbI03",
+	"nCqSspDF10wSIB+5Q56ILXGH791mhsi1vwgRwIxfA8DqasEknMgTEvxrgBSE4RHOzed2gPJb3Yq2N9VY",
+	"zVJjW4bubzRpcNcnzGx72bqp/Oi9fil+9V5H+4FwQWuPLzlE0MA7pBssZ5KFk//5r//WpwjciXFeIGch",
+	"OMDhUmVphpigeui7skrQ0IvpT/94lD784aff3qdvlr//8urJw2fPX/3HMzF6Tp/Ts+VWieqMa6YQBeDb",
+	"CqJY4p8Y2q/PRZ62eTQckB8EZyXvpPlc8z3zaYUN57/f9CoLgEnwEMA9lWTV1cmvqFCRzW+o4O4O76m2",
+	"vD7XI8lPnqN9b1JjyxzHr9CCSWxILd9uuV1xAeejliCXZVZ4Y0gsO4S/BCSWWZ3XWgYsfIMLr7hYJiy6",
+	"ZBKydA3aN9CHZ+MycNp7XX1pxhycGWTfsZHGlEdaaF6wqUgZlvARyvglJYkEZ4Re0kpES+NKG4kWNa61",
+	"PnQtHMmVhc2b9S8kYql6JG1EVzXwVrPFcyw4COE/S2QZFSzXXkdmlRQ1/LFOBJKFWRqr1ZmmfNyPC6js",
+	"cpqpWfHX91b0FqlS//Nf/93pNWaWmpTSoHg/MIYdhtUdDZyMrT55bFj6xcqGJeCXJkcJ+Uiw1yNyJpYc",
+	"fDt9yP3Ro9bLD6MsZqhZXOeTnmDMp+BfCQVXFI+SqQVtDXn5f6Arywbtdei4gyOxM2L8MuaMeaPtOt9p",
+	"5pQymrixlyakf5qKuckzWRbJiFq0TeNrBjidckwko2k40wrlD0/fkIPr4YGbdaWnDm61bvDq5Rn+7mZb",
+	"6d8XdEW6NVT5c47o1nu9POe4qZGDj3H06cC+pZvExGsalXHAz7nNFgFY/2LEtcZQWhrmLff65/ycnzHU",
+	"ww2NgFF0inj3f8CnY/Id1hYq0VqAo6GcBM8iNl8IxXi42v+JrYJzDneIyGlhakGfYM1JuNqykB2xJMHH",
+	"8w48O++MycdzIJfzTo+cd0IRmX/NmZT0Uv9xzs81kdA5/hCJcJKlCf5hbr0mcXTe+fQpOCEXKeXhTC97",
+	"oNsKYLJYfTaOtKb8YZHQQp9RY/L2kikMIUZkmXfdg0iE8mCvd87f0kzNGFcmVMT+hG0dlH/cI11MguuR",
+	"lCpGkngeKwmtKMiPtFRWaUX/sA8/7JEuXKL1LDy87BmPnlzxUD+9jPkltBgXi19pzvllr0fewjJXu8SH",
+	"e+iKeMucPdJrZl82b/XIW0s6lWZyitIjMsj5lVfMU6wB+vaapTIWWtusvFb8YFDLkzhkHLH0LRtIxSKN",
+	"maLpyqg6jgrlco6DhF3SxKpV+4qlc+MbVknBT14ZfnL66hn4J6H/zrgz7D/oD0DmLxini7gz7hz2B31T",
+	"BH0GrPlgxmiiZn9AFp9PrT5FEBkyGgxMoIIpaAB5/uamLuaXffIqu0jiUDNRARkJseDPos648wNTP0In",
+	"aOqA2g19jwYDy0eNp8rctutPD36XGHVslgL9L1dNepZ96wC7wuRPVL42qWZmcMDbfeAg+UxpEl8zKPp8",
+	"hCP3tZrP8OA7GtlkKGh5SrNEbf7sF84+LFioWPQUbtFdmdoZv32nRbEJwuo8j68Zx4BSRS+lluUvmKKd",
+	"d/qjA8j7aruzxtWmtbULKhm67Wg4A8eFpvhYSTKPL1MnYA3jVFWPHA8Oi/xiZKv6USCVWCwgWoNKIoXg",
+	"Jj01X9UZleSCAc++whsp/clY2/IGkcsMcok+AgrO5FgZHw1GoANZ9ogUEFROI3JBE21Gp7b4IwuvpHU/",
+	"q5lBT40xaVZMMc8ag9RA8YsVAfQQuZamXwPsNS7+DckaNmojZb+Gt9rTdTFAD2lDY7DeLL1mRKV0OtUT",
+	"3Y24jweHW065oCS33M/a+f8slFkCbQ8iYW386My+eEvr9rMAMoxWGL8wpXEC9UsAKkpqrX45W1moN4Jm",
+	"K6gJ+VHofzZu4FKkhx1oBTCLYjUp/FlevoB6jqMQsCiPyBFTVLQqSBM9wtmyUmEb9fVzPmdqJqIeSUWm",
+	"GFFsvkio0scV1qaXNx1HPeIIfHLFVj1bwMjEzaOQt5CZoJFZn8QyjZViXOvAF3jlBAwhv+uRLBSIlpDa",
+	"BPM5XSF83gUzFjRZMdUn34kI0szfZwA9DZYNZg2gWwk7xGxbi2+Ckr7MI57HUp3qBX9qvRig+TFtn3TG",
+	"b733rc7gImYRW2ODpwPOBv0qjKywKpz6jAWFr88o/9Rb333ueiqG8OObN6/MpjUNpKjF7A7D5BU/euTm",
+	"lA+8mcUbBgVRxRiwh6sSzxnpvv7+MTk8PHy01zisGK9Ui1G18fvq0fjOZrGJB8+1Wtxp8eKZuWA81WPv",
+	"fHp3Y4lRHOG13K8gP/CEteeBtQ8/9ZpLd+p3Hbc93g3C4E5fPdv/p9VH/T2atw9OF7F9E6oWwZ7vP4s2",
+	"fWfefBbhIHcQXkeDYRs+bCqo/cEi/Ohw80ffi/QijiIGUzoaPdr8xRshXlC+siAYKFtbzOgZVyzlNDFC",
+	"IpfI678606p7yH5x4D1vLJsc3VSqEm04UglgxADN78O+9W3tg8XZGXfgGwSAyeWW47holFtnii3IsE90",
+	"xzYJTWEZ4usC7TWHZHVLgYONrXlBQLqAkWiCos95ERC410NUD/QpFRVFILeDW6j+s0q3FuLVIM+dc+Or",
+	"JYGDIGoKIFexZyGFzlWDGwBofcLnDJw/p+66bZA/bj6AU+qo+9tvv/22/+LF/pMnjQzWBMAUXkp0ZBas",
+	"ZrdAyro88EWX+QZUCrppMaxt0DgbpFQ5UirHNvGNzokguqG8NllWsfFmQ2BUN6SS7cdcMi5jFV+zxm0z",
+	"4UveMQw96ATrB2GnbnI9thlHnh1yg6E8pWkSs7x4jXs+Yx4mmYyvGen++OP4xYseGR3tz0SWNo7IDeUq",
+	"xlQVgNjTkibJfpiI8Mp0B32QrtuHC5/5djB893aw/+jdf47eDvYP3+2N3w72j/HRv7Q5BM+putV5Qpja",
+	"NzdL51BZ8nazjDHL0GIuBU5ScdAjwQVN9X8US1MasqBZMywD6XvJ77j1QbBxkaQ7TRlWIsb0++6CxtFe",
+	"AZ/v3QoMaGmnnhWVDD6jlrr5g2fTnwVnLzDc6eZKLazPZoveFipor806n6zRY/PtuQ0F9jENZ2z/seAq",
+	"FcmmT+Fl++6nXufpG3q56Rt4Z1dNudf5p8niXPeBfqd0j4Lrdzg42qwb/iwU4h9YdflOLf821HJUDIvy",
+	"D3joCtW8pDI2KOg18Eafnn4Q0oRpftiosH+vObjWth11M9BSNyCmCBoJlAhI14LH3h9Bucs9yPzCMF9z",
+	"y5kXtznnEIRqUFXINOaRLOLvKmq/VrRtgYAemdmSmgXYsl2l3jmH0CCrY1AekQTFcLGQWGWH8qiHsHAR",
+	"XeGwbBBB3hrmf7MP6pzDpI25IIkUcwbv9skzRYBfwj0fDVWCCaRpZgol+i91z3lXLBg3U3Azu7CTcqWI",
+	"XoNpBNUq9BzhZywxgXbMnnGz67npnZckKOwQiGOCq0IWBfmozdUCVfqjezK/lk4KM61PftBaS2AVY2wJ",
+	"cXm6AFmnZnjVa3drXOq3C7CPakY5GVUoe6/nDKk71A0Xr2ApDnhHiiSaiEwFpItrVy4aAuhj5CJThAvO",
+	"YK/cVdvrnfMAEccD0uUC00fKTeSbDCm+uJyaAA1QeURXPfNXlrIeoYY2zP3ugkoFbmXoP99LpwbGXp/8",
+	"zJbGQ8fQvXnBTHlgj4X4A1PuWX9sT+sGM/H7SjXKkoHo6KBNeo7Rqj+/rficthrnSQ5NfX9oiumCgxEZ",
+	"UbPLtf0coAbw4PCvb++Srk0ZtYwHERuTBP0bR4Ojvb++TXxniP4VDdFv07S7ZQPM1dgKjfHNLGWm+DtV",
+	"BlQZocIAfLWIlH37MS/1NDG23MCmXFeYuRYiphAlz5LEwAa4D7R6NMll/KTaynERFDzuWOENNmt1CPfr",
+	"QziuDKEzfDCGIu3OKDqjEVY89A4Ex5gPwFXU6yMY1kdwvzoCqFZaHYF51mYERscBKrAhviVFfZJv7qct",
+	"roF8CoLHiH7JGWFcpStAb3KErgk4BbRpqKiDT9OIpXeW9t/N0m45m++hgtzf0DR3TxsJC3389k3zJC8U",
+	"uRBSNWfRgnUupiQrVRmTtfqRpbu0NL6caTtp2bNop2C0nvNGq7VXlK0wEc5gimoLFJBLx9BJyqYpk7MC",
+	"IZee80yylEh6jQn5FH15mAIHuaJYOjuOyCVTWDAbb9J8pfXOebdF5bQ9AOvI+BUXSw5BKyK1lbg96u85",
+	"1/pvL49jc0oz5uB4NogIQqIp1GE8588UKs16E6GIYy1IGeCiGNPmHTklV2xlUkL5akkh7XYmuMj04Kme",
+	"+jnH4FgI1IaZan5tFl7PO7FpvFj+xFw56pXP0ZHA+k8YvYYgOTGdnnMlnHhujAcEG5R5Q2KA7s6My8kE",
+	"dnwnMPhtC0WloN+qmoK04JjwS+EqKi50xcitq/e2Re0B5w364P1oeciO0mN1f/Ugexg/EoPyGxd/1P/X",
+	"efdpS6d1qZLhp3IqiMnZuqHO51vK73JHlQQYrkz1LMV7tb68PqythPcAqggUUMUWlZ2lTk25or9fzp6Q",
+	"B8f9wYDktepKAB1t9sYqQm6xUbeE6KHWzMxAje7ka75pY23z5VKopR4G7XrwEobTQ1FEtda+q9sl+X3G",
+	"tuTUdBNSKUW6qQrpXZiPX8sZtvjiFV0lgkZvhIAC9/jdcZvhyWyxEKli0QsWxdRWM/+7aUqPMdwWuPzF",
+	"isTRbWlJJlOibznlZVOm8csF46evnpHD/oBEIszmWu4Za2dR5GNgaaCzJz+RS8axTAOGkupvlRCJ7JMC",
+	"7EaYSg7yHsnlpiTdwIwMfjuAZGbruK90HUNGWI+Uv3AnFayNaTez+r9nL3++eVS7HdvGG13T6xP7fpmp",
+	"+dGN0bVZq6ngbEv/MF8dB5nLpkr6kz3s58WH31CyxxsAATEjg4oCZp/8sd5211d0nqwlZYdc70kvYUNn",
+	"v52+eI656X4ypSlcVqwhvb02tKe72Y727ARvQnvQa5nuWtKWnrP+GtZIsQ+KdM1RZ5EJX5fa+gDr5mKl",
+	"GGKM5lcBFzHHNLCqI/KvQKBmMxsJtE4kOzNd2xpwVg/LJDQRnO1tZsgnsFMOTC64PQPM8cubDJBv27OT",
+	"jybv2SH7ojosFLhQMyaZc3I2nQro8O/Omd3tdbjUN3oOauNdx7btFntOhpv+3HgyMN7ZJAHnr2uihVQd",
+	"vA/rYdI4ugAM1ZazdvreBBY7uNfuSNplspTH8iXDYkt959GD26aurM8Ry3uwiI1txiJ4JYPFhzrbFGFd",
+	"vwfc+j65aUQm8XH7IVWu7FoM6FtMqXGcGe9cHBYD7VGxudvSiOfobA5CdDfnzsq+i9pzk2kcdn6vRChe",
+	"YeK1fPNqLlWrty5vDj6Wceg+NQqg10xlKUf3uluOwdwW25xRK4iWszicQfak1Z4g2TFWaxUg5xTV5c8G",
+	"XuF8+yy6jYtyZ5ZtdKjaBD7dhIk0qUgujNwd57i7hdyR1bwGsFbwLlUOc3GKvwzDORCZCgUWxfHfU54a",
+	"TYqR61jGqkfm4hoQwoIcWihwC1EHej0Spmw1EC4mciaWQZ+c8tW5gQw2Sfv5jd3R4JG7EhO43ZrE/Jom",
+	"cRSckDnFkvyxQnSwaiyymUXeYEVTJxnHOsdR2aTEGE+RRLphW47rnMcK26ckKONJlibm/mQniWmYGNir",
+	"3Jow53wWSyXSlUlnlzlsaJkbv4ZfHU700uzPDflxizin4urzJ7YyHHyHy0O3CncnX7LOpx3UfjP3z3o3",
+	"962LmeLa3tD4ndy5RbkzaCF3Hgs+TWLE/vtKN0+jFlKudHxfs0yyv6VofUHTK0JzgZQzIIzr39dcegfJ",
+	"ukxjxeqiFW7HDj6aO+hPpty1r+DSGWCawHXaPWkT00GO6PMdpXQpIQ0jZWLBuNzT4qF4DYFQLgWTUORv",
+	"iZLPxPHQBMByEOgaMjnEFYNaX1SVJay56oYmJopeMR7kouqcGwQ9cgkQ0YgdmHHVJ69pDKVMTHdOzg6a",
+	"HyHrk9N8HpgYc84hhEXmotbkECE24RSyJ7ACVLdIuOdCTWzTwR46iW1N+nNe8qlAsLBPgP6yiKhidl/P",
+	"EqG2Fp36o9yG2VEC4mJ1xvdbiwccuO77s8o7vdCtBR0s3/YSznzmFW26/x6x2tidLPvbybK/WxSFJvSC",
+	"8xsmKqwJ1F4WxVybFiJdtRRGBzRJRNj6XsMObFryJ2H4xxVbYKadjPllkptPsmdry6253Dh1RnEjRvxt",
+	"OZ6LaTX5mzWzc7bgjtXduYtuBvNkWUiOC1g6WVtzEXQW9Rq8Pj9BCfJCT8UAgDzlVvMIO46MqzghQcoS",
+	"RiWbQBTzBG+7AovQmKpz3h0dkYsVMWuy1ye/wIcK634mJnvXthpSjgBNasbmpIvoqAVa0zmHH+HCFfqY",
+	"0ZRFZCFEQpQQeyfmBjBWmAmecQyz5QxKJWUpt6X58Mtzrj/tE7i9yyHAWZ4b7LavB3GRH24GuejuWScL",
+	"lp7zfJs4xkqPC/RW1MaLD8pIU+SsUJVRRdZ0wkJ1zp0tL3xMsCloIcyoJJinjTMomwSYvR1DhrRPdUY4",
+	"94Kz7cyvv6yzyVZ2gyDgheLrS634yLQzPnrYy1X2UWshUF2wrRT34ZaKe7H3myEJi1c/7SDRNkuzO2F2",
+	"54O680E1J5kZyeAo1dRUOxWQQAUM6xZVf7z2baHlm8R9rGthw6cMwDCZU04vmexhuPf6WKV/Yo/bSoi/",
+	"YOgJrMTmoBNc+TvGeRdu0hBucvs6PKonMk+ZBP167dHv2zoXBl41BzaCmMZzbqqLMEhNNL5fp5IMTsR6",
+	"btF3ANeyoKbrgxMBtJLWXAVn+5DciLAOjepo6ZhtzW9uU880AOn4UcaVSauD6iOcDTvjzujwkPzKpCJH",
+	"akbOVMoYOJ+FVDSZhCICGITBYHgEhfyxCiEaAAuRxCGMZ8rYZMHSEMZ0POjBAxPjZ5/3Oto0mYDhVVFk",
+	"R0efTM3kcedntiS/iVRrvRb+c9yJFU1iyjue1ME5pLiH1RFRrP/k7+5THqv4UiqWxpQ8zxZUzzqhaipS",
+	"qKx9FXO9oYkwxQULQEggdwdYstPrXFCge0Ar+UPAmE/nLI1DevAzW05gQltq6EA7n1U5x4iNtm51pOVP",
+	"u4maJu08j/u9ky8Nivmdnv1Xc67D6bby7db16YOPNly+XVxmDkzQLGBPCOUrdASZ150L2iOSMimyNGST",
+	"eSwlFjJZE665m0iEr24nRPOO69351v8yoZj1MOobaeT+MBC8DrQQICyJpAUUiYgJmIBEO80gtDaulbBY",
+	"a8yLRQKlpNwgiHOOtc21cs3Fkgh+kodLlDNQrhhbYNo0aHX6nyusqA4tZDxi6eZgitvgNzvq3oX+qlKq",
+	"lEhjupvCevRpy4CM7XXHPysXvYvK+Bzs9C7I4vPzcDypt8TB26qEBwZGuI3b1b5aDa8w7tiilA0XijAe",
+	"sahXFMCxCYJ1Z+xjO4KvowN+Hr+qmdS6sAq7nHeM6k7vu2FMha3GFBZH6Za9sL/m8b3Kqf7kIMiD/hbk",
+	"2ccBJNGYzN+AdIssYdk75zns796Y0CRBSHMTRUyCHMo4AI0yMJC/gY2vMIDtyFggn4afcwN0DmvdJ7+W",
+	"wnilQaKrRvEa128RzYuRCue8MZq3T16XstW9QctEcIz3gPBeLEUJRXC1Dc0iwD5xFdsJnU5hh4NejgRv",
+	"fN2CzCiPklK5sHNe+KAtgAjUGEhJzGUcMZdZY8nLfDWUEM1OasOzdufDXzZiosh0L+ByR0edXp5vXnmc",
+	"MgqNdF6l8bVeM8hy6vQc6OxxZ/gQsXwtzPS4MzrUT7b01Zql/KzeWrPDG3Vuu62fthVeGwSXweKEessm",
+	"1yxK2fJOnN1FVdx5e5u9vYmQubMX2D0IRQSlNfLrsyr8ufBoofEvGbtKVs6dp1fzbxNAfZb3+lfS8u2s",
+	"1qn5+eLdMcY7Pf+W9HzpnKZbVvRPIyiDZU6+qY+RF70DXdkqndIJkDC6tAGPCiDjHXX48//H3rctN25j",
+	"a78KyjdtTdGy7D5Grrlw9SGT+qfTPenMzL9rOCXCBGQhpkCFgCxrurpqP81+sP0ku7DWAngQZUmWnXbS",
+	"vErcIkAQh3XCt76lD2kSmM0FX/aQBxz2S65Hgi9NwsIjLwY9xt3+PWMff/rh/TkEfYOdCzUdDZbYog5Y",
+	"kWcZMDgveCH67Ht6MtdMmbJMvB2C4AL42sy5ADSDaJ2DJ9Fnb/jSeBs6FFgCSr56WiBRcWq5qFQAU9r7",
+	"F7GuOxjrLW4vP34/JvcS9pqdzAG+oQ6iA8Ot23K+1v5oqvTcOgl9cjqIKjTaoym/ORg+q/+T0sCuvUIL",
+	"fQq00FUW6Abk4mDYAFx43PMztN1hmCffoTF/8h2WxzgduL//HdimoDDLrqa9X7MHte399txc49I/+GVn",
+	"pbVJYUWBnoLpUF2KWP1tEAJdnL2z9zt7/xYUtRClOjWlvH9AA98Xx91g3Ie6bK0W/UxqUPZB80XNYvZB",
+	"OrSm6dwOvPaFHe6u9dYXmnsMzInVofyGlIktI4GFhFy3bLlixtwPxaVbzCq35beHnv8KZaM7ddl5gY2C",
+	"zPfpAQZnKZ9b9Id0qb7YIWdmJlPFAVPvzPCIcc3kjS04M8q6U9uDysTKVByjxsVLfwNY/k60J1/LM1p1",
+	"f14NogOQ9M2ShE9PDvwvZf0+cFSa3tKL7bylk+eD0l0itp+tHaYXe7pDu1K9nPwOqV46od35OJ2Ps8HH",
+	"oVwoODD7Ozg7ENqD41J9fhu6+v1o6h8TVfzXpMzvaOo3DojcZGWw9qWWxSiUDEluK9Nee3LHdXuMLliT",
+	"qNRs1OqrfPh3OEodk36X2nx3b2sNeX5Ne7QrtmrLDR7XJytn7LTP/gI8Oc71AuN8ha+oVjwXil8az1sk",
+	"b2aqkGbEbdKP9TsscQt155GxoUHHm/KiUMh/PePLqdQ2CWTRWIpqZGRaSJsMY00M2VDIVRO4TEEJo0+2",
+	"UDPZ/8UAeg/GyrW4yG+Yb5PyLOtFSI80Vppn6j+yH+sfc/pEKt9bofcE1F2VSggHhoWFLZRuTXgGu8Wq",
+	"a2mSWHNL7576VKq1N277FAdomnvk59zZbwQJA4s0GufFyC7yzViulY/4sqO/Vmn7oG7bRGZihB7lpo/6",
+	"i8zER/fk3b5rCyZq3GsKY9SdiO+cuUfszJ1utTe+51Yu+PJxaEqntxjHU7aHklzvAG5fYQZU6fM+q2Y0",
+	"+7utVbNcWcNI/7XmKN9jKZktwpHjH3Mt30PK5T1Y2qGuxZZS+LV//mFF8QPUnnnN04k8ep1rW+TZpqbw",
+	"sH/2S3Tw9md+uakNPHNXiR8d/ANOye0N3DPnJL0r8/d0S4H8HnJIvdjvLnj+UBV17sPvuD2Rm7PEWUZY",
+	"EaZSEKfqMijNZhlP5ZlP+QbTPZ9bZixfQk3biVxCpkuffe+WgglpucpMxBKdW2konWc1CkIpuyUPf9XR",
+	"ifV0DqE8G5yhJ4YVrkGfJcQTnVA9n0q1GmCp84V64CZrHLwE4oAaIrhJLkoDEeoJYNwwUJMS5Soj0k1B",
+	"d+nOpQFnCAbv3KTpVFkDVfDBhyu4Njx1kxcxgzSt4LQRzanUwji3BjSR9g6Rz4Kyi/ws1uGfycXxkMOt",
+	"XKa6m4RIx5RW3E2M0pf9WMcaBD6DWyXDxnlGpRnow/rsnxOVSdohEeNMqDGsnGV4AcUusSyElotYkzpl",
+	"ChQVlYGmCVSGEV+UFGfBRfTf5T3Rft0BjTUF88h9xKvFDzqV1a3qxpVOJJ/Jwu+mQo7nbopd/37IqQz4",
+	"0SpzlWcUgJx7IqXlTEheSGQJXnBnKijNkpnUQunLEb4kQf871u7n0pU+rL+zB1/ux9pwov0uo1ErpElQ",
+	"UsQaV/Hjh09ITFa3iJT4cuw96uSM4gDWb0p/CJQpq0ZFscYP03JRnSY41lTKKdZBJhSSsuJECPCWmX9V",
+	"0gKWzi2QoGHaXI3PAH8azbgxUiS9PnvL00nlW7GOFCbFNYIU1XJTJTvb6iRAGpdJehGSUBAhsh+oZ/CC",
+	"AAoPwQwp/BTRamudz3UqRWvNrDmkZgsqjLWeY+K3tRcfJBwBgjcfj8b5vNhoM65+9a7EFHcNR/xBrGE6",
+	"mdVtD6E02KxeANFpAf7Vle1LvOC+IxBW3rVpCqsu8tFFPrrIx4MURrkfc32HCMgx2i/rK17+hNaqM8yg",
+	"yMAhVav0JQ5EclaNf3iDrWqj9Zwowr9Mq+4sOw1tnI4vQ64XMs2n0lRKbUHdy9sSY6Cjr6hI91Sg1FKK",
+	"0cVyBOb+Zl2z8sk7BPWbbSta9B60pl/VbbWmf/6hY0jeESvKzdpVNe4UXafoHkzRwTH7ioqOKKZ/nedW",
+	"ro/+86VBQgpq5A3kaiBL5wu2yOeZoAgB+H9XUs4ipBDEOpJt4QGj+cxMcmudm+g8bWXZguOtIrqR6IXD",
+	"b5URKKzC04/1OWbJVIcz4SEag9SIbkxDknFULdrrYPcpJAAMCroWDfq9tK8rg/8bzNhXL4Q/lnK0UFrk",
+	"i221SGX0u+rDettWHQIbqdMTXaz+rhIRdpfzyCs7bu9I/VYCEQNea4XgP5GHbzaTWgofDqsHGCp0HUOS",
+	"Xj6AcCh5OsEQ/xMDkVuIG2u5YNc8m8texOSNJXa/4BBEpR0W1cwzxCWJarZgfiU9X5dQUA/tMNHzLEtQ",
+	"bmLav1ACybBIKmB6yUwVy16bzGsget/iDD245/D1cJQUGN0FQgmTcnccZbX5LWDKlSAuo6F2sraTtXsm",
+	"vrXuq99I5oLMWx9teQ/Xj1UYJsZrV8w9m0OMFkIyM1movKS+juhicMaNxTsqm1ueUQFJNZUs5TN2mLi/",
+	"R+WbRlN+k/T67ByvCN0zKlwQxhruZKiJldodo1Hm5FbSJkjfwnd+/fDLfsLxMWEP3dRHZUwebjqraN1O",
+	"LH7FUEWX5bW9EEbRQOHk38j39xfc6wUvAP6e9Rld2JkWmdtnK3h4NDLTiUyv0KumKHisKQwezFUfHp8V",
+	"+bUSsmCHKKRtMccSBeVVfs9ZwTMLFNkqXOzrEDc3Z1A2EfsD+1eB6x9ceimquI5T/+zIz2cShuXH+cSn",
+	"oAUYgZY3lhkrZ1GzHAOoEW4oaNFn574yMbexJju9jiupKBqR9Nm7AMCoXURWtRuG990oUYEBJD+pnKCj",
+	"/yeXCWIOlr6ABGJt3HsBgPBBr+3e38037jWjkFpA2AlTQVQMY11b7eqdRxjigi8jwP6YBiQIIA1Y3q2O",
+	"sFFjmEjXy1RyvZioTJ6FQI4y7u3FpRS9qGVMhMXxm6WOFnErQx8Yrn4zjEtB4eOGmVFX9NigXLQWFU/L",
+	"+IjACn9wnGsN/fMN6fvTra4B3EEs90NnJ3yLtwvvgvi+X+OCstGOvSJFpWmOP9f/Aa8Z8IRusDSehlL6",
+	"2PUQSd4BGwgpegZT4qi317wQHz0qMNeYh4DWQj/WST63aT6VQ2bmaSqlcCo+GAMU7keI5WFC321GpDaS",
+	"XsQSIdNMaWhWUQOnLOWFGIUfI1a2RkBqUjUMyOThdvWxfqzdwpeYV5XJWp6f16SXuJ0Avphadd1+t4+T",
+	"8gnb0rz8gJJ+Qwq+E6kBILqyelVnG628xmUw5FjPuJ1UU6wbnRw0UWdVbRCoXg5mamQubrA8/81p+nL6",
+	"XL+Yvfz1VfGdGdiT69PFQbR/gva9QhL8PthWNb7xz5c4PL8htu2CBLo5x1Zw2GmHb9vFp9Bgh9sfbFrb",
+	"WfcKiGgewo0fszIU1/o1Nd7+w+pnZY3J0UDyIGiXBNG3Bov4A9keHZzisVP6UyIDX9GKyus2b86Q6tvd",
+	"koFbM3OM1a7t2ru/N/DXhc+EQfwwtMW7GUDcw4wPyRGGXJyIwRBMRHdsGDqAMPTcSIwkJIW8zq/I6ayi",
+	"H4rccisRRmFsPjNskReADqSkFakF3QzFOr+WRcZnfXaulwxYwgM5HA5zypeskFy44clszA6T5kQNGdfL",
+	"pHfGuI51KFGLrSvhi6f4T6MrpcVIaXhXgthEzCyB6AvEcswkX1Ds4izWyayQY3WTMCWktmrsXXfobh3g",
+	"AtflZ/fIwd5aBt60WU9W37m9KvHPtyfKwzd2IemOA6WRkBgOAJtySjsApHCWVaQbbK11bhrXyyDNqK7h",
+	"Zo5iKi0IbpOXE2Ux6iUzMssilhdCFlKwiyVzxn2fvVOZs30ulixVdhkxKryKRVbGhZRHVt5YBqRL7fRg",
+	"//CVFzcTg9EYPSWYeyM7TLmRR0obqY1y7hCTNzx1Y7bppLeO9ck1XUf0dDIYbEs/RQPyAt9//B3HRDVr",
+	"9xrWu0JKBlMOL3PKwglbY2upWu6NEWuOct3Aft11SA+E5fjNE/vLw3OreoAdvCPco9rmFowHjqBL3//W",
+	"0ve/RdTJSgle0gztSg6frgNLVhj61+q9KmkJFbMOuAHi8mW8kBxv+1oQyq0kJnsWPP868m078baraLu1",
+	"cngnzzo6kg52t4aO5JqEyJ2l4AIMv62ofOnRbVh8/0m9bmOnU7cPw90LA3nsRTCgRWUhbhWw8EU72o/V",
+	"NrfYjzSELs7Qiaa9bLNFOP1eLHl5sDcl64+5VePl0VQSFYPJM3GUz62vdzEMJVwP88L9Y0F+txNhITTh",
+	"ZA2HiEAvijVfoaKOGEdgL2ZGRYAPK+ySGbgM14LlMCCeZUs3CKByXc6Ak0dqxmMN/jTEYwCuNC6kBFKh",
+	"w3piSlTmT7C88BkadGsKANXgiMeaCxF6NFGlEiKCkqAvnrmvANPTp3u4J31e+DS/dk7+gsOHEweQk+V4",
+	"OYwrhxi4qZf2PC1yY6AePIV6TITUQirkqigba59TnlAsAWml3LQXMpUK1FUCL+iHJ5C3BcrCs4TPbT5y",
+	"X51ECASMNc9MjsXfy4pWoRY79PXEEHmTrxofUt+RFynWSR28mDAjbW8IsHUCcUehBLwPf4C+wzk5AjRe",
+	"ymcUhFf6MtaZusLSKw0UceOqb9zANwasngQgomFzM+fZGVPjWCvLMj4zbpvoGVe09PjFl7k0PmMIgIS4",
+	"TkqzTGkAphEbFdW9d9st1oEJi542bMqFxP9StMcTe53TMwRg8/cIhg4Am3ATayQLWs/hC4f8cbD3hq20",
+	"JXMvDn1Xzl5o9aBsvbgFN37EOTy260f451tdL9gPEUtwBAmIU7+9yhMOFWPdOet1RkN3F93dRa+1i+Cs",
+	"kT5o8vHuYBzVL5/Jzjr+DP+zdQjL8+5S87NAx0jq/YkBuBhLng2eJa2hq7tJemh1P1nrTuZslUN0/zKx",
+	"E3Sdd3QPgZsFHaE7e0hrZcBGBqpPAAbhulTuuLGDFQj2v1f2pOsjnzIOTKi8wkYV61pyCo7DGeEywDuc",
+	"2wNmtLJogxrLl+aM+sD3VT4x1s4Il1z01jNR7SmCvmpmhJ+57Xmb7lWMldRMnUDrLLfOctuSYWkPid0w",
+	"2+TFJM+vRlKLWa603S74jo1YaNQIw7NPAJ5DfmCd2yp4bk2MHnt8G0axt2CrfdDtQez6u3cNZ7e2XpF1",
+	"/+XmLYypE3MdgKAWpG4eqOrRxt/WnW1qGs51tJbq81IZZ0wwzv7+01+RNwcocBDv6scbyn4RKhfG88Qw",
+	"oy610pcsIcr1KNZ4qiHpBy7LMHznOnMvAEb+C8mSibUzMzw+pgiNtTP4g2uBzzgBUUiTZ9cy1jbHIOU1",
+	"RL6zPJ9d8PTKtcyUvqKwOBeikMbcEv2rH8o944B7xv8o3m22Df81xr5zILDe/kFDgim8UewqYl9TsztL",
+	"2XXWpN+vNUyM266dwL3FruzMxD+amQjny5mJDb1yd7Wyzlw8/tz8Jx/6EzKTSMPZ5vELmalriYomr+ma",
+	"PntT/uYdfyTdXPAlXptalWXM6alriVpnRQ+8gbdv1APrRcgTw5RYkxba8slbJoYuJCaF/ueEn148TZ+J",
+	"5/LF+OXlq8l3vwyuNieF7u/v46psltg4f+Luyog6+HDxi0w3ymumYEe4Bp2k7kKad5V7uOceUO6ZY0zd",
+	"vy2e6X5/Ysqt7QztWmouAnOB+YUs8Aisa6orE+sEOzn6pC41hzR+LBbUYo2jdROxp4MBc5I0kwXXqWRS",
+	"wSXKggMVJvZHLwOnHNLz83mRIh9jMbd4IeQxAxAyHa7Q6QUGJKwAhUQ5iC+ImJij6JEIPc7n9igfH0He",
+	"jX81UdUEKuOFSjFzMNbTXMslRXtBsBu6oQoERAwIRbEg0NgpBNFnP1LVYw8GOYMiWeuS8H5C7AdOB22E",
+	"TTohLKjxq8FQcEQssX/+3//+n+j6xP2nLNOOP5faormaW6oK++eTl09PT1+cPhsM3Duenz5/yV+9+E6+",
+	"lKm8kII/PeXjMX9xmoqUPx3z5ycpFy/ly5d8IJ+/GI+fP30hBql8JU8Gr8SrC1HXLqeDZ6/W6Jc74xyA",
+	"hYKy3t3JHlFJpI3KBmcIyEMbGoYLoRDc9LFwa2mVexdOWhM5WN3lLAe9E2H6Ugal5+h3KAClwCMIk/35",
+	"QHALL8R27v+UQCKHp3+T///q9K9X4ofFX+Yv1c2AX6Rv3r47cbuLHm7wRBxEHhk6XCUDcN8HXctru9L3",
+	"SUvf8D0HYa3qr+qvn/QvoUle0cH3XTOJ4FRbu4BwBGd3CLCVDdstCVh1SDWmEbFDJ4UmXAsgHAZEW5pf",
+	"aqRQM4yXAgty/iAZTucgzgppbK9/Z2T6rmr6jg7V70xNy3ReKLs8GP7r3/V7SA/Iqx7gVo39pdHP5wPM",
+	"Xj+fO5H2r387+eXUVbsk/1jkYg5cI+zQORgeiIjqis6V6R1EB/Mic3Kc4lZ8pvqzQk1538uL1eRFytln",
+	"h1aGfKDoNhKc1dfQg/1tXvdXCIMdJlN+JVkx10m9u+Hx8cnpy/6gP+ifDF8NXg0ggkXz+bmdiMzyecE1",
+	"RvgDNrVfajEC87d8upUzdhIxI3mRTsoqPibLMdBNHZzjTlKZW7v2bgw7jdgzWI7nEcEZS9Y+LTDp3y9b",
+	"pe8aA9Rq33WgboDpevAqMgbqgKNlfG7zKbcqhTFU3uOvWVZfUY/vo9H30w/vz50lSDaeZ18MlqF/YIU+",
+	"MuVZVv28cALapo1rcaS0CUhUZI46MkpIOlH9XwywPTo7s0rU5Okr12zRygA8JcXq+39ezfmWMP7II25D",
+	"MvYTw/hcKMuy/LLSNyWEt3ftNFHBU+uZHvwcGpRPT4wzxjI7qfT3Xlq+pjcEX7uZQd54/NvTQ5gn+CUG",
+	"pucsnGKniMQcdgrs6chjnUtCTZ+d3LI1P1DvcARvjrwjAbq1ciL+XppKaxwLsLHJT5jJgsHK80Iwvzsi",
+	"ZvPKFgSTWQO3ZvVFoU5lrPk0xwVTwUA/TP6UMJFj8VemdJrNhWTK9hCFy0OVXN6CZC8rxzq3AE8XVgB2",
+	"k+2ezAvXD7gm7s+Uaw/FGAaQOfdg8QjIOxCQHrEVrHqt5GGo01ldDek2Wz6ujCaCCmWEVM8L+EVq0USr",
+	"AyykhMCLPvMFT/MxoNawvG4BBX15Jk0qxZBxy6a5sfAAmiPc+We5xvVybSK4XVn6c4LdAHYdGeL6sX6v",
+	"nMZkiTNI+2i5Jc4myYkXjqcTecYSKsWAJOLOxaILG1zGyjDb/KC2jbeX5V/pb2uj/3x1EG0ewG2m4S1d",
+	"rOPxajgNeslOb24YT690vsikuPRMqxiCXPbvMTpxjutdy/3wVXfZxw+ffsZKHK037Af0PbVCC7cIi1vE",
+	"xBkzEgMAXhaxy7lTFofJschTcwx/mRDyQDh1fQOtjGS/anhlSkSgQN2laEVga911/zzmzaLxLG+3MwAO",
+	"8h7BcfeoQsz8Aqmi4PXNfJnDvIh18qck6AbM+wjZRi3wXkgGEWw+A825oFLMyg5jnaDLnFQA/YfWHZFQ",
+	"Ev0MpDwwSq2veZ30nKsXa6pVH2yclcQbKkMC6gfkvbefMIPnsJIB1Ir8q035PtsfMYrTcvE2Z1zSa3fd",
+	"7m1tH+HW/9CybwLwc/Np+PLl/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -127,6 +127,28 @@ func historyEventToAPI(e booking.HistoryEvent) gen.ReservationEvent {
 	}
 }
 
+// AvailabilityEventJSON is the body of an availability.updated delivery
+// (booking.Config.RenderAvailability).
+func AvailabilityEventJSON(id string, createdAt time.Time, c booking.AvailabilityChange) ([]byte, error) {
+	var ev gen.AvailabilityUpdatedEvent
+	ev.Id = id
+	ev.Object = gen.AvailabilityUpdatedEventObjectEvent
+	ev.Type = gen.EventType(webhooks.EventAvailabilityUpdated)
+	ev.CreatedAt = createdAt.UTC()
+	slot := slotToAPI(c.Slot)
+	slot.TablesLeft = c.TablesLeft
+	ev.Data.Object = gen.AvailabilityUpdate{
+		Object:     gen.AvailabilityUpdateObjectAvailabilityUpdate,
+		SlotId:     c.Slot.ID,
+		VenueId:    c.Slot.Venue.ID,
+		Bookable:   c.Bookable,
+		TablesLeft: c.TablesLeft,
+		ChangedAt:  c.ChangedAt.UTC(),
+		Slot:       slot,
+	}
+	return json.Marshal(ev)
+}
+
 func slotToAPI(s booking.Slot) gen.Slot {
 	loc := s.Venue.Location()
 	starts := s.StartsAt.In(loc)

@@ -59,6 +59,7 @@ const (
 	CodeTokenKindInvalid        Code = "token_kind_invalid"
 	CodeTablesBelowTaken        Code = "tables_below_taken"
 	CodeAllocationUnavailable   Code = "allocation_unavailable"
+	CodeWatchStateInvalid       Code = "watch_state_invalid"
 )
 
 // catalogueEntry is how a code is answered.
@@ -116,6 +117,7 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeTokenKindInvalid:        {typePermission, http.StatusForbidden, "Partner tokens cannot call /v1/operator/… operations, and operator tokens can call only those."},
 	CodeTablesBelowTaken:        {typeInvalidRequest, http.StatusConflict, "A slot's tables cannot go below the tables already held or booked."},
 	CodeAllocationUnavailable:   {typeInvalidRequest, http.StatusConflict, "The slot's shared pool has too few free tables for this allocation."},
+	CodeWatchStateInvalid:       {typeInvalidRequest, http.StatusConflict, "The watch is not active: it matched, expired or was cancelled."},
 }
 
 // Problem is an error answer on its way to the wire.
@@ -205,6 +207,8 @@ func problemFor(err error) *Problem {
 			return newProblem(CodeAllocationUnavailable, "The partner already has an allocation of this slot.", "partner_id")
 		}
 		return newProblem(CodeAllocationUnavailable, fmt.Sprintf("The slot's shared pool has %d tables free; %d cannot be allocated.", noAlloc.Free, noAlloc.Requested), "tables")
+	case errors.Is(err, booking.ErrWatchState):
+		return newProblem(CodeWatchStateInvalid, "", "")
 	case errors.As(err, &state):
 		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
 	case errors.As(err, &paymentErr):

@@ -81,6 +81,7 @@ func errorCases() []errorCase {
 		{name: "state", err: &booking.StateError{Status: "cancelled", Action: "finalize"}, status: 409, code: CodeReservationStateInvalid,
 			check: has("message", "You cannot finalize a reservation that is cancelled.")},
 		{name: "tables below taken", err: &inventory.TablesBelowTakenError{SlotID: "slot_1", Requested: 1, Taken: 2}, status: 409, code: CodeTablesBelowTaken, param: "tables"},
+		{name: "watch state", err: fmt.Errorf("%w: it is held", booking.ErrWatchState), status: 409, code: CodeWatchStateInvalid},
 		{name: "allocation exists", err: &inventory.AllocationUnavailableError{Exists: true, Requested: 1}, status: 409, code: CodeAllocationUnavailable, param: "partner_id"},
 		{name: "allocation pool", err: &inventory.AllocationUnavailableError{Requested: 3, Free: 1}, status: 409, code: CodeAllocationUnavailable, param: "tables"},
 		{name: "card declined", err: &booking.PaymentError{Declined: true, Status: payments.StatusRequiresPaymentMethod, DeclineCode: "insufficient_funds"},

@@ -121,7 +121,12 @@ func withClock(now func() time.Time) envOption {
 // newEnv starts the real router on db with the sandbox gateway, and a partner token.
 func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()
-	cfg := envConfig{booking: booking.Config{Logger: quietLogger()}, webhooks: webhooks.EndpointsConfig{AllowPrivate: true}}
+	cfg := envConfig{
+		booking: booking.Config{
+			Logger: quietLogger(), RenderAvailability: server.AvailabilityEventJSON, RenderWatch: server.WatchEventJSON,
+		},
+		webhooks: webhooks.EndpointsConfig{AllowPrivate: true},
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -190,6 +195,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 func (e *env) withServices(d server.Deps) server.Deps {
 	d.Reservations, d.Changes, d.Payments = e.booking.Reservations, e.booking.Changes, e.booking.Payments
 	d.VenueReservations, d.WebhookEndpoints = e.booking.VenueReservations, e.endpoints
+	d.Watches = e.booking.Watches
 	return d
 }
 

@@ -19,7 +19,7 @@ import (
 
 // victim is what partner A owns, for partner B to attack.
 type victim struct {
-	venueID, reservationID, paymentIntentID, webhookEndpointID string
+	venueID, reservationID, paymentIntentID, webhookEndpointID, watchID string
 }
 
 // bolaCalls is every operation whose path names an object, called with A's ids. The
@@ -49,6 +49,10 @@ var bolaCalls = map[string]func(v victim) (method, path, body string){
 	},
 	"deleteWebhookEndpoint": func(v victim) (string, string, string) {
 		return "DELETE", "/v1/webhook_endpoints/" + v.webhookEndpointID, ""
+	},
+	"getWatch": func(v victim) (string, string, string) { return "GET", "/v1/watches/" + v.watchID, "" },
+	"cancelWatch": func(v victim) (string, string, string) {
+		return "POST", "/v1/watches/" + v.watchID + "/cancel", ""
 	},
 	"confirmSandboxPaymentIntent": func(v victim) (string, string, string) {
 		return "POST", "/v1/sandbox/payment_intents/" + v.paymentIntentID + "/confirm", `{"outcome":"succeeded"}`
@@ -83,6 +87,7 @@ func snapshot(t *testing.T, db *store.DB) string {
 		"SELECT id, type, status FROM outbox",
 		"SELECT id, type FROM reservation_events",
 		"SELECT id, status, change_status FROM reservation_payments",
+		"SELECT id, status, COALESCE(reservation_id, '') FROM watches",
 	} {
 		rows, err := db.SQL().Query(q)
 		if err != nil {
@@ -128,7 +133,8 @@ func TestBOLAAnotherPartnersObjectsAre404AndUnchanged(t *testing.T) {
 			t.Fatalf("webhook endpoint: %d %s", status, body)
 		}
 		we := string(regexp.MustCompile(`"id":"(we_[^"]+)"`).FindSubmatch(body)[1])
-		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we}
+		wat := e.createWatch(t, e.token, watchBody(slots[0], false, 1))
+		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we, watchID: wat.Id}
 
 		// B has every scope; venues are shared, so B's venue check uses a partner that
 		// may sell none.

@@ -55,11 +55,13 @@ type Deps struct {
 	Changes           *booking.Changes
 	Payments          *booking.Payments
 	VenueReservations *booking.VenueReservations
-	WebhookEndpoints  *webhooks.Endpoints
-	Tokens            Authenticator
-	Idempotency       *idempotency.Service
-	Database          Database
-	Logger            *slog.Logger
+	// Watches are partners' notify-me watches.
+	Watches          *booking.Watches
+	WebhookEndpoints *webhooks.Endpoints
+	Tokens           Authenticator
+	Idempotency      *idempotency.Service
+	Database         Database
+	Logger           *slog.Logger
 	// PublicURL is the externally visible base URL, used in doc_url links; empty means
 	// the request's own scheme and host.
 	PublicURL string

@@ -268,12 +268,16 @@ func (db *DB) ListAllocations(ctx context.Context, operatorID, slotID string) ([
 // of it still keeps for the partner at now (unsold, unreleased, release time ahead);
 // slots without one are left out.
 func (db *DB) PartnerAllocationsFree(ctx context.Context, partnerID string, slotIDs []string, now time.Time) (map[string]int, error) {
+	return partnerAllocationsFree(db.q(ctx), partnerID, slotIDs, now)
+}
+
+func partnerAllocationsFree(g *gorm.DB, partnerID string, slotIDs []string, now time.Time) (map[string]int, error) {
 	out := map[string]int{}
 	if len(slotIDs) == 0 {
 		return out, nil
 	}
 	var rows []SlotAllocation
-	err := db.q(ctx).Where("partner_id = ? AND released = ? AND release_at > ? AND slot_id IN ?", partnerID, false, dbTime(now), slotIDs).
+	err := g.Where("partner_id = ? AND released = ? AND release_at > ? AND slot_id IN ?", partnerID, false, dbTime(now), slotIDs).
 		Clauses(clause.OrderBy{Columns: []clause.OrderByColumn{{Column: clause.Column{Name: "slot_id"}}}}).
 		Find(&rows).Error
 	if err != nil {

@@ -58,6 +58,9 @@ type config struct {
 	// whether webhook URLs may reach private addresses.
 	OutboxInterval time.Duration
 	OutboxMaxAge   time.Duration
+	// AvailabilityInterval is how often each process turns slot changes into
+	// availability.updated events (PRIMA_AVAILABILITY_INTERVAL).
+	AvailabilityInterval time.Duration
 	// IdempotencyLease is how long a request owns its Idempotency-Key before a retry may
 	// take it over (PRIMA_IDEMPOTENCY_LEASE).
 	IdempotencyLease time.Duration
@@ -182,6 +185,9 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.OutboxInterval, err = envDuration("PRIMA_OUTBOX_INTERVAL", time.Second); err != nil {
+		return c, err
+	}
+	if c.AvailabilityInterval, err = envDuration("PRIMA_AVAILABILITY_INTERVAL", 250*time.Millisecond); err != nil {
 		return c, err
 	}
 	if c.OutboxMaxAge, err = envDuration("PRIMA_OUTBOX_MAX_AGE", 24*time.Hour); err != nil {

@@ -105,6 +105,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log,
 		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker,
 		MaxActiveHolds: c.MaxActiveHolds, Metrics: m,
+		RenderAvailability: server.AvailabilityEventJSON, RenderWatch: server.WatchEventJSON,
 	})
 	reservations = svc.Reservations
 	endpoints := webhooks.NewEndpoints(db, webhooks.EndpointsConfig{AllowPrivate: c.WebhookAllowPrivate})
@@ -128,6 +129,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		Changes:           svc.Changes,
 		Payments:          svc.Payments,
 		VenueReservations: svc.VenueReservations,
+		Watches:           svc.Watches,
 		WebhookEndpoints:  endpoints,
 		Tokens:            tokens,
 		Idempotency:       idem,
@@ -208,7 +210,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runWorkers(workers, db, svc.Payments, inv, worker, idem, c, log)
+		runWorkers(workers, db, svc.Payments, svc.AvailabilityFeed, inv, worker, idem, c, log)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -261,12 +263,13 @@ func rollSchedules(ctx context.Context, inv *inventory.Service, log *slog.Logger
 
 // runWorkers runs the background loops of this process until ctx ends. Every process
 // runs them; each decides its work in the database, so several never collide.
-func runWorkers(ctx context.Context, db *store.DB, pay *booking.Payments, inv *inventory.Service, outbox *webhooks.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
+func runWorkers(ctx context.Context, db *store.DB, pay *booking.Payments, feed *booking.AvailabilityFeed, inv *inventory.Service, outbox *webhooks.Worker, idem *idempotency.Service, c config, log *slog.Logger) {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	go pay.RunSweeper(ctx, c.SweepInterval)
 	go pay.RunReconciler(ctx, c.ReconcileInterval)
 	go outbox.Run(ctx, c.OutboxInterval)
+	go runAvailabilityFeed(ctx, feed, outbox, c.AvailabilityInterval, log)
 	go rollSchedules(ctx, inv, log)
 	go listenInvalidations(ctx, db, c.Caches, log)
 	for {
@@ -288,6 +291,30 @@ func runWorkers(ctx context.Context, db *store.DB, pay *booking.Payments, inv *i
 						log.Info("purged finished records", "table", table, "count", count)
 					}
 				}
+			}
+		}
+	}
+}
+
+// runAvailabilityFeed turns slot changes into availability.updated events every
+// interval, and delivers the events it made at once rather than at the outbox worker's
+// next turn, so a partner hears of a change within a second or so.
+func runAvailabilityFeed(ctx context.Context, feed *booking.AvailabilityFeed, outbox *webhooks.Worker, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := feed.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("availability events", "error", err)
+		}
+		if n > 0 {
+			if _, err := outbox.RunOnce(ctx); err != nil && ctx.Err() == nil {
+				log.Error("outbox delivery", "error", err)
 			}
 		}
 	}

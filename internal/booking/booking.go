@@ -49,6 +49,15 @@ type Config struct {
 	MaxActiveHolds int
 	// Metrics counts holds and payment outcomes; nil counts nothing.
 	Metrics *metrics.Metrics
+	// RenderAvailability builds availability.updated bodies (server.AvailabilityEventJSON);
+	// the AvailabilityFeed needs it.
+	RenderAvailability RenderAvailability
+	// AvailabilityGap is the least time between two availability.updated events of a
+	// slot (default DefaultAvailabilityGap).
+	AvailabilityGap time.Duration
+	// RenderWatch builds watch.matched bodies (server.WatchEventJSON); matching a watch
+	// needs it.
+	RenderWatch RenderWatch
 }
 
 // DefaultMaxActiveHolds is Config.MaxActiveHolds when it is zero.
@@ -60,6 +69,8 @@ type Services struct {
 	Changes           *Changes
 	Payments          *Payments
 	VenueReservations *VenueReservations
+	AvailabilityFeed  *AvailabilityFeed
+	Watches           *Watches
 }
 
 // core is what the services share: the store, the gateway, the configuration, and the
@@ -89,12 +100,17 @@ func New(db *store.DB, gateway payments.Gateway, cfg Config) Services {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.AvailabilityGap <= 0 {
+		cfg.AvailabilityGap = DefaultAvailabilityGap
+	}
 	c := &core{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger, catalog: newCatalog(db)}
 	return Services{
 		Reservations:      &Reservations{c},
 		Changes:           &Changes{c},
 		Payments:          &Payments{c},
 		VenueReservations: &VenueReservations{c},
+		AvailabilityFeed:  &AvailabilityFeed{core: c},
+		Watches:           &Watches{c},
 	}
 }
 

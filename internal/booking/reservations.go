@@ -83,6 +83,9 @@ type HoldRequest struct {
 	Guest            Guest
 	Notes            string
 	PartnerReference string
+	// inTx runs in the hold's transaction once the reservation is written (a watch's
+	// hold records itself on the watch): its error undoes the hold.
+	inTx func(tx *store.Tx, r *store.Reservation) error
 }
 
 // Hold takes one table of the slot for the party and, for a prime slot, creates a
@@ -164,6 +167,11 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		if err := insertHistory(tx, row.ID, historyHeld, p.TokenID,
 			map[string]FieldChange{"status": {To: string(StatusHeld)}}, now); err != nil {
 			return err
+		}
+		if req.inTx != nil {
+			if err := req.inTx(tx, &row); err != nil {
+				return err
+			}
 		}
 		return key.Record(tx, "", idempotency.PointHeld, row.ID)
 	})

@@ -34,6 +34,10 @@ func (s *Payments) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	s.cfg.Metrics.Hold("expired", expired)
+	// Watches whose window passed.
+	if _, err := s.expireWatches(ctx, now); err != nil {
+		return expired, err
+	}
 	// Allocations whose release time came: their unsold tables join the shared pool
 	// (holds release them themselves; this is for searches).
 	if _, err := s.db.ReleaseDueAllocations(ctx, now, 200); err != nil {

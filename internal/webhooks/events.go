@@ -15,6 +15,13 @@ const (
 	EventPaymentRefunded = "payment.refunded"
 	EventPaymentFailed   = "payment.failed"
 	EventPaymentCanceled = "payment.canceled"
+	// EventAvailabilityUpdated: a slot the partner may sell changed its tables left or
+	// whether it is bookable (at most one a second per slot). Sent only to endpoints that
+	// name it: "*" does not include it.
+	EventAvailabilityUpdated = "availability.updated"
+	// EventWatchMatched: a freed table went to one of the partner's watches (matched,
+	// or held for its guest).
+	EventWatchMatched = "watch.matched"
 )
 
 // EventTypes lists every partner event type.
@@ -22,4 +29,5 @@ var EventTypes = []string{
 	EventReservationConfirmed, EventReservationUpdated, EventReservationCancelled,
 	EventReservationCompleted, EventReservationNoShow, EventReservationExpired, EventVenueSyncFailed,
 	EventPaymentCaptured, EventPaymentRefunded, EventPaymentFailed, EventPaymentCanceled,
+	EventAvailabilityUpdated, EventWatchMatched,
 }

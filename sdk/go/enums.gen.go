@@ -49,6 +49,8 @@ const (
 	EventTypePaymentRefunded            EventType = "payment.refunded"
 	EventTypePaymentFailed              EventType = "payment.failed"
 	EventTypePaymentCanceled            EventType = "payment.canceled"
+	EventTypeAvailabilityUpdated        EventType = "availability.updated"
+	EventTypeWatchMatched               EventType = "watch.matched"
 )
 
 // The known values of PaymentIntentStatus, an open enum: v1 may add values, so compare with these and do not act on others.
@@ -132,6 +134,15 @@ const (
 	VenueSyncStatusPending       = "pending"
 	VenueSyncStatusSynced        = "synced"
 	VenueSyncStatusFailed        = "failed"
+)
+
+// The known values of WatchStatus, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	WatchStatusActive    WatchStatus = "active"
+	WatchStatusMatched   WatchStatus = "matched"
+	WatchStatusHeld      WatchStatus = "held"
+	WatchStatusExpired   WatchStatus = "expired"
+	WatchStatusCancelled WatchStatus = "cancelled"
 )
 
 // The known values of WebhookEndpointStatus, an open enum: v1 may add values, so compare with these and do not act on others.

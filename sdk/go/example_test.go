@@ -1,7 +1,7 @@
 package client_test
 
 // This file is hand-written (client.gen.go is generated): the five calls with this
-// package, against a running PRIMA server. CI runs it against `prima serve` with the
+// package, then a calendar, a batch lookup and a watch, against a running PRIMA server. CI runs it against `prima serve` with the
 // sandbox payment gateway (scripts/ci/sdk-e2e.sh):
 //
 //	PRIMA_URL=http://127.0.0.1:8080 PRIMA_TOKEN=prima_pat_… go test ./...
@@ -117,6 +117,65 @@ func fiveCalls(ctx context.Context, baseURL, token string, out io.Writer) error 
 		return errors.New("5 get: no confirmed booking with a confirmation code")
 	}
 	fmt.Fprintln(out, "5 get:", got.StatusCode(), got.JSON200.Status, *got.JSON200.ConfirmationCode)
+	return cacheAndWatch(ctx, c, slot, orderID, out)
+}
+
+// cacheAndWatch goes past the five calls: a week's calendar of the slot's city, a batch
+// lookup of saved slot ids, and a watch for a table at the slot's venue and time.
+func cacheAndWatch(ctx context.Context, c *client.ClientWithResponses, slot client.Slot, orderID int64, out io.Writer) error {
+	// Calendar: per local date, whether a search would find a table for two.
+	from := time.Now().AddDate(0, 0, 1)
+	city := slot.Venue.City
+	cal, err := c.GetAvailabilityCalendarWithResponse(ctx, &client.GetAvailabilityCalendarParams{
+		City: &city, PartySize: 2,
+		From: openapi_types.Date{Time: from}, To: openapi_types.Date{Time: from.AddDate(0, 0, 6)},
+	})
+	if err != nil {
+		return err
+	}
+	if cal.JSON200 == nil || len(cal.JSON200.Data) != 7 {
+		return fmt.Errorf("6 calendar: %d %s", cal.StatusCode(), cal.Body)
+	}
+	first := cal.JSON200.Data[0]
+	fmt.Fprintln(out, "6 calendar:", cal.StatusCode(), len(cal.JSON200.Data), "days;", first.Date, first.Status, first.BookableSlots, "slots")
+
+	// Batch lookup: saved slot ids answered one by one; an unknown id is not_found.
+	look, err := c.LookupSlotsWithResponse(ctx, client.LookupSlotsJSONRequestBody{PartySize: 2, SlotIds: []string{slot.Id, "slot_unknown"}})
+	if err != nil {
+		return err
+	}
+	if look.JSON200 == nil || len(look.JSON200.Data) != 2 || look.JSON200.Data[1].Status != "not_found" {
+		return fmt.Errorf("7 lookup: %d %s", look.StatusCode(), look.Body)
+	}
+	fmt.Fprintln(out, "7 lookup:", look.StatusCode(), look.JSON200.Data[0].SlotId, look.JSON200.Data[0].Status, look.JSON200.Data[0].TablesLeft, "left;", look.JSON200.Data[1].Status)
+
+	// Watch: tell me when a table for two frees up at this venue and time (auto_hold
+	// would hold it for the guest at once).
+	venueID, autoHold := slot.Venue.Id, false
+	w, err := c.CreateWatchWithResponse(ctx, &client.CreateWatchParams{IdempotencyKey: fmt.Sprintf("order-%d-watch", orderID)},
+		client.CreateWatchJSONRequestBody{
+			VenueId: &venueID, Date: slot.LocalDate, TimeFrom: slot.LocalTime, TimeTo: slot.LocalTime, PartySize: 2,
+			Guest:    client.Guest{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", Phone: "+12125550143"},
+			AutoHold: &autoHold,
+		})
+	if err != nil {
+		return err
+	}
+	if w.JSON201 == nil {
+		return fmt.Errorf("8 watch: %d %s", w.StatusCode(), w.Body)
+	}
+	fmt.Fprintln(out, "8 watch:", w.StatusCode(), w.JSON201.Id, w.JSON201.Status)
+	if w.JSON201.Status != client.WatchStatusActive {
+		return nil // a table was already free: matched at once
+	}
+	stop, err := c.CancelWatchWithResponse(ctx, w.JSON201.Id, &client.CancelWatchParams{IdempotencyKey: fmt.Sprintf("order-%d-unwatch", orderID)})
+	if err != nil {
+		return err
+	}
+	if stop.JSON200 == nil || stop.JSON200.Status != client.WatchStatusCancelled {
+		return fmt.Errorf("8 cancel watch: %d %s", stop.StatusCode(), stop.Body)
+	}
+	fmt.Fprintln(out, "8 cancel watch:", stop.StatusCode(), stop.JSON200.Status)
 	return nil
 }
 

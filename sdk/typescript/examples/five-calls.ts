@@ -5,7 +5,8 @@
 //
 // 1 search prime slots for 2 tomorrow, 2 hold one (Idempotency-Key), 3 confirm its
 // payment intent in the sandbox (in production: Stripe.js on your client), 4 finalize,
-// 5 read the confirmed booking back. Each step is printed; any answer other than the
+// 5 read the confirmed booking back; then change it, read a week's calendar, look slots
+// up by id and watch for a table. Each step is printed; any answer other than the
 // one expected ends the run with exit status 1.
 import { createPrimaClient, newIdempotencyKey, type PrimaError } from "../src/index.js";
 
@@ -100,7 +101,53 @@ if (!types.endsWith("reservation.confirmed reservation.updated")) {
 }
 step("6 change", 200, `${changed.id}: notes "${changed.notes}", venue sync ${changed.venue_sync.status}; history: ${types}`);
 
+// Mirror and watch: a week's calendar of the slot's city, a batch lookup of saved slot
+// ids, and a watch for a table at the slot's venue and time.
+const week = await prima.GET("/v1/availability/calendar", {
+  params: { query: { city: slot.venue.city, party_size: 2, from: date, to: addDays(date, 6) } },
+});
+const calendar = expectStatus("7 calendar", week, 200);
+if (calendar.data.length !== 7) fail("7 calendar", `${calendar.data.length} days, want 7`);
+step("7 calendar", 200, calendar.data.map((d) => `${d.date} ${d.status} (${d.bookable_slots})`).join(", "));
+
+const lookup = await prima.POST("/v1/availability/lookup", {
+  body: { party_size: 2, slot_ids: [slot.id, "slot_unknown"] },
+});
+const standing = expectStatus("8 lookup", lookup, 200);
+if (standing.data.length !== 2 || standing.data[1]?.status !== "not_found") {
+  fail("8 lookup", `answers ${JSON.stringify(standing.data)}; want 2, the unknown id not_found`);
+}
+step("8 lookup", 200, standing.data.map((a) => `${a.slot_id}: ${a.status}, ${a.tables_left} left`).join("; "));
+
+const watch = await prima.POST("/v1/watches", {
+  params: { header: { "Idempotency-Key": newIdempotencyKey() } },
+  body: {
+    venue_id: slot.venue.id,
+    date: slot.local_date,
+    time_from: slot.local_time,
+    time_to: slot.local_time,
+    party_size: 2,
+    guest: { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone: "+12125550143" },
+    auto_hold: false,
+  },
+});
+const watching = expectStatus("9 watch", watch, 201);
+step("9 watch", 201, `${watching.id} ${watching.status}${watching.slot_id ? ` (matched ${watching.slot_id})` : ""}`);
+if (watching.status === "active") {
+  const stop = await prima.POST("/v1/watches/{watch_id}/cancel", {
+    params: { path: { watch_id: watching.id }, header: { "Idempotency-Key": newIdempotencyKey() } },
+  });
+  const stopped = expectStatus("9 unwatch", stop, 200);
+  if (stopped.status !== "cancelled") fail("9 unwatch", `status ${stopped.status}, want cancelled`);
+  step("9 unwatch", 200, `${stopped.id} ${stopped.status}`);
+}
+
 console.log(`five calls ok against ${baseUrl}`);
+
+// addDays adds days to a YYYY-MM-DD date.
+function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
+}
 
 // expectStatus returns the body of a response that has the wanted status, and
 // otherwise prints what came back (with the API error's code and request id) and exits.

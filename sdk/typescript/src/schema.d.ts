@@ -464,6 +464,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/watches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List watches
+         * @description Lists your watches, newest first.
+         */
+        get: operations["listWatches"];
+        put?: never;
+        /**
+         * Watch for a table
+         * @description Notify-me for a sold-out evening: a venue (or every venue you may sell in a city),
+         *     a venue-local date, a time window, a party size and optionally a slot type. When a
+         *     matching table frees up (a cancellation, an expiry or release of a hold, the venue
+         *     adding tables, a closure ending, an allocation released, a booking moved away),
+         *     the oldest active watch that matches, across all partners, gets it first: it
+         *     becomes `matched` and you receive a `watch.matched` event. With `auto_hold`, PRIMA
+         *     also holds the table for the watch's guest at once (status `held`,
+         *     `reservation_id` set): a real hold, counted against your active-hold cap, expiring
+         *     like any hold, with its payment intent for a prime slot. Finalize it as usual; if
+         *     it lapses unpaid, the table goes to the next watch in line. A table already free
+         *     when the watch is made is matched at once. A watch expires when its window has
+         *     passed.
+         */
+        post: operations["createWatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/watches/{watch_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve a watch
+         * @description Returns one of your watches; another partner's is a `404`.
+         */
+        get: operations["getWatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/watches/{watch_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a watch
+         * @description Stops an `active` watch. A watch that already matched, expired or was cancelled
+         *     answers `409 watch_state_invalid` (a hold it made stays; cancel that reservation
+         *     instead).
+         */
+        post: operations["cancelWatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook_endpoints": {
         parameters: {
             query?: never;
@@ -687,6 +764,70 @@ export interface components {
              */
             status: string;
         };
+        /** @description A slot's availability for you as it stands after its last change. */
+        AvailabilityUpdate: {
+            /**
+             * @description Whether you could hold a table of it now (open, not started, a table left for you).
+             * @example true
+             */
+            bookable: boolean;
+            /**
+             * Format: date-time
+             * @description When the slot last changed; orders the events of one slot.
+             * @example 2026-11-22T10:05:11Z
+             */
+            changed_at: string;
+            /**
+             * @description Always `availability_update`.
+             * @example availability_update
+             * @enum {string}
+             */
+            object: "availability_update";
+            slot: components["schemas"]["Slot"];
+            /**
+             * @description The slot.
+             * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
+             */
+            slot_id: string;
+            /**
+             * @description Tables you could hold now (your own allocation included); 0 when not bookable.
+             * @example 1
+             */
+            tables_left: number;
+            /**
+             * @description Its venue.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id: string;
+        };
+        /**
+         * @description The body of an `availability.updated` delivery. `id` equals the `webhook-id` header
+         *     and stays the same when a delivery is retried.
+         */
+        AvailabilityUpdatedEvent: {
+            /**
+             * Format: date-time
+             * @description When the event was made (at most a second after `data.object.changed_at`, plus the pacing of the slot's events).
+             * @example 2026-11-22T10:05:12Z
+             */
+            created_at: string;
+            /** @description The slot's availability. */
+            data: {
+                object: components["schemas"]["AvailabilityUpdate"];
+            };
+            /**
+             * @description Unique id of this delivery, also sent as `webhook-id`.
+             * @example msg_01jf8z5f6g7h8j9k0m1n2p3q4r
+             */
+            id: string;
+            /**
+             * @description Always `event`.
+             * @example event
+             * @enum {string}
+             */
+            object: "event";
+            type: components["schemas"]["EventType"];
+        };
         /** @description Why the reservation is cancelled. */
         CancelReservationRequest: {
             /**
@@ -828,16 +969,65 @@ export interface components {
              */
             slot_id: string;
         };
+        /** @description What to watch for. Give `venue_id` or `city`, not both. */
+        CreateWatchRequest: {
+            /**
+             * @description Hold the table for the guest when one frees up.
+             * @default false
+             * @example true
+             */
+            auto_hold: boolean;
+            /**
+             * @description Every venue you may sell in this city.
+             * @example New York
+             */
+            city?: string;
+            /**
+             * Format: date
+             * @description The venue-local date; today or later.
+             * @example 2026-12-04
+             */
+            date: string;
+            guest: components["schemas"]["Guest"];
+            /**
+             * @description Requests for the venue, passed to the hold.
+             * @example Anniversary, window table if possible.
+             */
+            notes?: string;
+            /**
+             * @description Your own reference, passed to the hold.
+             * @example order-88412
+             */
+            partner_reference?: string;
+            /**
+             * @description Number of guests.
+             * @example 2
+             */
+            party_size: number;
+            time_from: components["schemas"]["LocalTime"];
+            time_to: components["schemas"]["LocalTime"];
+            /**
+             * @description `standard` slots are free to book; `prime` slots are paid when the booking is finalized.
+             * @example prime
+             * @enum {string}
+             */
+            type?: "standard" | "prime";
+            /**
+             * @description A venue you may sell.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id?: string;
+        };
         /** @description Where to send events, and which. */
         CreateWebhookEndpointRequest: {
             /**
-             * @description The event types to receive; `*` for all.
+             * @description The event types to receive; `*` for all but `availability.updated`, which is sent only to endpoints that name it.
              * @example [
              *       "reservation.confirmed",
              *       "reservation.cancelled"
              *     ]
              */
-            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
+            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated" | "watch.matched")[];
             /**
              * @description An http(s) URL on the public internet.
              * @example https://partner.example/hooks/prima
@@ -948,7 +1138,7 @@ export interface components {
         /**
          * @description What happened. See the webhooks guide (`/docs/guides/webhooks`).
          *
-         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
          * @example reservation.confirmed
          */
         EventType: string;
@@ -1884,6 +2074,138 @@ export interface components {
              */
             synced_at: string | null;
         };
+        /** @description A request to be told, or to hold a table, when a matching table frees up. */
+        Watch: {
+            /**
+             * @description Whether PRIMA holds the table when one frees up.
+             * @example true
+             */
+            auto_hold: boolean;
+            /**
+             * Format: date-time
+             * @description When you cancelled it.
+             */
+            cancelled_at: string | null;
+            /** @description The city watched (every venue in it you may sell); null for a venue watch. */
+            city: string | null;
+            /**
+             * Format: date-time
+             * @description When it was made; the oldest matching watch is served first.
+             * @example 2026-11-22T09:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date
+             * @description The venue-local date.
+             * @example 2026-12-04
+             */
+            date: string;
+            /**
+             * Format: date-time
+             * @description When the window ends; an active watch expires then.
+             * @example 2026-12-05T02:00:00Z
+             */
+            expires_at: string;
+            guest: components["schemas"]["Guest"];
+            /**
+             * @description Unique id, prefixed `wat_`.
+             * @example wat_01jf8z7a8b9c0d1e2f3g4h5j6k
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it matched.
+             */
+            matched_at: string | null;
+            /**
+             * @description Passed to the hold.
+             * @example Anniversary, window table if possible.
+             */
+            notes: string;
+            /**
+             * @description Always `watch`.
+             * @example watch
+             * @enum {string}
+             */
+            object: "watch";
+            /**
+             * @description Your own reference; passed to the hold.
+             * @example order-88412
+             */
+            partner_reference: string;
+            /**
+             * @description Number of guests.
+             * @example 2
+             */
+            party_size: number;
+            /** @description The hold made for the guest (`auto_hold`), once held. */
+            reservation_id: string | null;
+            /** @description The slot that freed up, once matched or held. */
+            slot_id: string | null;
+            status: components["schemas"]["WatchStatus"];
+            time_from: components["schemas"]["LocalTime"];
+            time_to: components["schemas"]["LocalTime"];
+            /** @description Only slots of this type (`standard` or `prime`); null for any. */
+            type: string | null;
+            /**
+             * @description The venue watched; null for a city watch.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id: string | null;
+        };
+        /** @description A page of watches. */
+        WatchList: {
+            /** @description The watches of this page. */
+            data: components["schemas"]["Watch"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+        };
+        /**
+         * @description The body of a `watch.matched` delivery. `id` equals the `webhook-id` header and
+         *     stays the same when a delivery is retried.
+         */
+        WatchMatchedEvent: {
+            /**
+             * Format: date-time
+             * @description When the watch matched.
+             * @example 2026-12-01T18:42:10Z
+             */
+            created_at: string;
+            /** @description The watch. */
+            data: {
+                object: components["schemas"]["Watch"];
+            };
+            /**
+             * @description Unique id of this delivery, also sent as `webhook-id`.
+             * @example msg_01jf8z9b0c1d2e3f4g5h6j7k8m
+             */
+            id: string;
+            /**
+             * @description Always `event`.
+             * @example event
+             * @enum {string}
+             */
+            object: "event";
+            type: components["schemas"]["EventType"];
+        };
+        /**
+         * @description `active`: waiting for a table; `matched`: a table freed up and you were told
+         *     (`slot_id`); `held`: a table freed up and was held for the guest
+         *     (`reservation_id`); `expired`: the window passed; `cancelled`: you cancelled it.
+         *
+         *     Known values: `active`, `matched`, `held`, `expired`, `cancelled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+         * @example active
+         */
+        WatchStatus: string;
         /** @description A URL that receives events. */
         WebhookEndpoint: {
             /**
@@ -2005,7 +2327,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `modification_cutoff_passed`, `change_expired`, `idempotency_key_in_use`; on operator operations, `tables_below_taken` and `allocation_unavailable`. */
+        /** @description The request conflicts with the current state. Codes: `slot_unavailable`, `slot_not_bookable`, `hold_expired`, `hold_extension_limit`, `hold_limit_reached`, `reservation_state_invalid`, `modification_cutoff_passed`, `change_expired`, `idempotency_key_in_use`, `watch_state_invalid`; on operator operations, `tables_below_taken` and `allocation_unavailable`. */
         Conflict: {
             headers: {
                 "API-Version": components["headers"]["ApiVersion"];
@@ -2309,6 +2631,8 @@ export interface components {
         StartingAfter: string;
         /** @description The venue's id. */
         VenueId: string;
+        /** @description The watch's id. */
+        WatchId: string;
     };
     requestBodies: never;
     headers: {
@@ -3140,6 +3464,157 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listWatches: {
+        parameters: {
+            query?: {
+                /** @description Only watches in this status. */
+                status?: "active" | "matched" | "held" | "expired" | "cancelled";
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of watches. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WatchList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createWatch: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWatchRequest"];
+            };
+        };
+        responses: {
+            /** @description The watch, `active` (or already `matched` or `held`). */
+            201: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Watch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getWatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The watch's id. */
+                watch_id: components["parameters"]["WatchId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The watch. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Watch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    cancelWatch: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The watch's id. */
+                watch_id: components["parameters"]["WatchId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled watch. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Watch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
