@@ -588,7 +588,8 @@ func (s *core) recordChangeIntent(ctx context.Context, paymentID string, intent 
 				p.RefundDue = max(0, p.RefundDue-(intent.AmountRefunded-p.AmountRefunded))
 				p.AmountRefunded = intent.AmountRefunded
 			}
-			if intent.DeclineCode != "" {
+			// A later authorisation clears an earlier decline, as on the hold's payment.
+			if intent.DeclineCode != "" || intent.Status == payments.StatusRequiresCapture || intent.Status == payments.StatusSucceeded {
 				p.DeclineCode = intent.DeclineCode
 			}
 			p.UpdatedAt = s.now()

@@ -228,7 +228,21 @@ func (s *Payments) ConfirmSandboxPayment(ctx context.Context, p Partner, intentI
 		return payments.Intent{}, ErrSandboxNotEnabled
 	}
 	notFound := &NotFoundError{Kind: "payment intent", ID: intentID, Param: "payment_intent_id"}
+	// The intent is a reservation's first payment or one a change added (the difference
+	// of a dearer change, a replaced hold payment): both are the partner's to confirm.
+	// record stores what the provider answers on the row the intent belongs to.
 	row, err := s.db.GetReservationByIntent(ctx, intentID)
+	record := func(in payments.Intent) { s.recordIntent(ctx, row.ID, in) }
+	if errors.Is(err, store.ErrNotFound) {
+		pay, perr := s.db.GetReservationPaymentByIntent(ctx, intentID)
+		if errors.Is(perr, store.ErrNotFound) {
+			return payments.Intent{}, notFound
+		} else if perr != nil {
+			return payments.Intent{}, perr
+		}
+		row, err = s.db.GetReservation(ctx, p.ID, pay.ReservationID)
+		record = func(in payments.Intent) { s.recordChangeIntent(ctx, pay.ID, in) }
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && row.PartnerID != p.ID) {
 		return payments.Intent{}, notFound
 	} else if err != nil {
@@ -243,7 +257,7 @@ func (s *Payments) ConfirmSandboxPayment(ctx context.Context, p Partner, intentI
 	intent, err := sandbox.ConfirmOnce(ctx, intentID, paymentMethod, key)
 	switch {
 	case errors.Is(err, payments.ErrDeclined):
-		s.recordIntent(ctx, row.ID, intent)
+		record(intent)
 		return intent, &PaymentError{Declined: true, Status: intent.Status, DeclineCode: intent.DeclineCode}
 	case errors.Is(err, payments.ErrInvalidState):
 		return intent, &StateError{Status: Status(row.Status), Action: "confirm the payment of"}
@@ -252,7 +266,7 @@ func (s *Payments) ConfirmSandboxPayment(ctx context.Context, p Partner, intentI
 	case err != nil:
 		return payments.Intent{}, fmt.Errorf("%w: %w", ErrPaymentProvider, err)
 	}
-	s.recordIntent(ctx, row.ID, intent)
+	record(intent)
 	return intent, nil
 }
 
