@@ -677,6 +677,7 @@ func (e ReservationEventObject) Valid() bool {
 
 // Defines values for ReservationEventType.
 const (
+	ReservationEventTypePaymentRefunded            ReservationEventType = "payment.refunded"
 	ReservationEventTypeReservationCancelled       ReservationEventType = "reservation.cancelled"
 	ReservationEventTypeReservationChangeRequested ReservationEventType = "reservation.change_requested"
 	ReservationEventTypeReservationCompleted       ReservationEventType = "reservation.completed"
@@ -692,6 +693,8 @@ const (
 // Valid indicates whether the value is a known member of the ReservationEventType enum.
 func (e ReservationEventType) Valid() bool {
 	switch e {
+	case ReservationEventTypePaymentRefunded:
+		return true
 	case ReservationEventTypeReservationCancelled:
 		return true
 	case ReservationEventTypeReservationChangeRequested:
@@ -1934,6 +1937,19 @@ type FieldChange struct {
 	To *string `json:"to"`
 }
 
+// GoodwillRefundRequest A goodwill refund of a booking.
+type GoodwillRefundRequest struct {
+	// Amount The amount to refund, in minor units of the payment's currency; at most what was captured and not yet refunded.
+	//
+	// Example: 2500
+	Amount int64 `json:"amount"`
+
+	// Reason Why, in words; kept in the booking's history, which the partner sees.
+	//
+	// Example: The table was ready 40 minutes late.
+	Reason string `json:"reason"`
+}
+
 // Guest The person the table is booked for. Shared with the venue only.
 type Guest struct {
 	// Email Email address for the venue's confirmation.
@@ -2835,7 +2851,7 @@ type ReservationEvent struct {
 	// Example: tok_01jf8x0a1b2c3d4e5f6g7h8j9k
 	TokenId *string `json:"token_id"`
 
-	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment; `payment.refunded` a goodwill refund by the venue, with `payment.refund_amount` and `payment.refund_reason` in `changes`.
 	//
 	// Example: reservation.updated
 	Type ReservationEventType `json:"type"`
@@ -2846,7 +2862,7 @@ type ReservationEvent struct {
 // Example: reservation_event
 type ReservationEventObject string
 
-// ReservationEventType What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+// ReservationEventType What happened. `reservation.change_requested` is a dearer change waiting for its payment; `payment.refunded` a goodwill refund by the venue, with `payment.refund_amount` and `payment.refund_reason` in `changes`.
 //
 // Example: reservation.updated
 type ReservationEventType string
@@ -3852,6 +3868,12 @@ type RecordReservationOutcomeParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// RefundOperatorReservationParams defines parameters for RefundOperatorReservation.
+type RefundOperatorReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateAllocationParams defines parameters for CreateAllocation.
 type CreateAllocationParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -4032,6 +4054,9 @@ type LookupSlotsJSONRequestBody = SlotLookupRequest
 // RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
 type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
 
+// RefundOperatorReservationJSONRequestBody defines body for RefundOperatorReservation for application/json ContentType.
+type RefundOperatorReservationJSONRequestBody = GoodwillRefundRequest
+
 // UpdateOperatorSlotJSONRequestBody defines body for UpdateOperatorSlot for application/json ContentType.
 type UpdateOperatorSlotJSONRequestBody = UpdateSlotRequest
 
@@ -4109,6 +4134,9 @@ type ServerInterface interface {
 	// RecordReservationOutcome Mark a booking completed or no-show
 	// (POST /v1/operator/reservations/{reservation_id}/outcome)
 	RecordReservationOutcome(ctx echo.Context, reservationId ReservationId, params RecordReservationOutcomeParams) error
+	// RefundOperatorReservation Refund a booking as a goodwill gesture
+	// (POST /v1/operator/reservations/{reservation_id}/refunds)
+	RefundOperatorReservation(ctx echo.Context, reservationId ReservationId, params RefundOperatorReservationParams) error
 	// UpdateOperatorSlot Change a slot's tables or status
 	// (PATCH /v1/operator/slots/{slot_id})
 	UpdateOperatorSlot(ctx echo.Context, slotId SlotId) error
@@ -4597,6 +4625,42 @@ func (w *ServerInterfaceWrapper) RecordReservationOutcome(ctx echo.Context) erro
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RecordReservationOutcome(ctx, reservationId, params)
+	return err
+}
+
+// RefundOperatorReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) RefundOperatorReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RefundOperatorReservationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RefundOperatorReservation(ctx, reservationId, params)
 	return err
 }
 
@@ -5586,6 +5650,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/operator/reservations", wrapper.ListOperatorReservations, options.OperationMiddlewares["listOperatorReservations"]...)
 	router.GET(options.BaseURL+"/v1/operator/reservations/:reservation_id", wrapper.GetOperatorReservation, options.OperationMiddlewares["getOperatorReservation"]...)
 	router.POST(options.BaseURL+"/v1/operator/reservations/:reservation_id/outcome", wrapper.RecordReservationOutcome, options.OperationMiddlewares["recordReservationOutcome"]...)
+	router.POST(options.BaseURL+"/v1/operator/reservations/:reservation_id/refunds", wrapper.RefundOperatorReservation, options.OperationMiddlewares["refundOperatorReservation"]...)
 	router.GET(options.BaseURL+"/v1/operator/slots/:slot_id/allocations", wrapper.ListAllocations, options.OperationMiddlewares["listAllocations"]...)
 	router.POST(options.BaseURL+"/v1/operator/slots/:slot_id/allocations", wrapper.CreateAllocation, options.OperationMiddlewares["createAllocation"]...)
 
@@ -7696,6 +7761,307 @@ type RecordReservationOutcomedefaultJSONResponse struct {
 }
 
 func (response RecordReservationOutcomedefaultJSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        RefundOperatorReservationParams
+	Body          *RefundOperatorReservationJSONRequestBody
+}
+
+type RefundOperatorReservationResponseObject interface {
+	VisitRefundOperatorReservationResponse(w http.ResponseWriter) error
+}
+
+type RefundOperatorReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RefundOperatorReservation200JSONResponse struct {
+	Body    OperatorReservation
+	Headers RefundOperatorReservation200ResponseHeaders
+}
+
+func (response RefundOperatorReservation200JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RefundOperatorReservation400JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RefundOperatorReservation401JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RefundOperatorReservation403JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RefundOperatorReservation404JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RefundOperatorReservation409JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RefundOperatorReservation413JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RefundOperatorReservation415JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RefundOperatorReservation422JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RefundOperatorReservation429JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RefundOperatorReservation500JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RefundOperatorReservation503JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservationdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RefundOperatorReservationdefaultJSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15269,6 +15635,9 @@ type StrictServerInterface interface {
 	// RecordReservationOutcome Mark a booking completed or no-show
 	// (POST /v1/operator/reservations/{reservation_id}/outcome)
 	RecordReservationOutcome(ctx context.Context, request RecordReservationOutcomeRequestObject) (RecordReservationOutcomeResponseObject, error)
+	// RefundOperatorReservation Refund a booking as a goodwill gesture
+	// (POST /v1/operator/reservations/{reservation_id}/refunds)
+	RefundOperatorReservation(ctx context.Context, request RefundOperatorReservationRequestObject) (RefundOperatorReservationResponseObject, error)
 	// UpdateOperatorSlot Change a slot's tables or status
 	// (PATCH /v1/operator/slots/{slot_id})
 	UpdateOperatorSlot(ctx context.Context, request UpdateOperatorSlotRequestObject) (UpdateOperatorSlotResponseObject, error)
@@ -15702,6 +16071,55 @@ func (sh *strictHandler) RecordReservationOutcome(ctx echo.Context, reservationI
 		return err
 	} else if validResponse, ok := response.(RecordReservationOutcomeResponseObject); ok {
 		return validResponse.VisitRecordReservationOutcomeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RefundOperatorReservation operation middleware
+func (sh *strictHandler) RefundOperatorReservation(ctx echo.Context, reservationId ReservationId, params RefundOperatorReservationParams) error {
+	var request RefundOperatorReservationRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body RefundOperatorReservationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RefundOperatorReservation(ctx.Request().Context(), request.(RefundOperatorReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RefundOperatorReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RefundOperatorReservationResponseObject); ok {
+		return validResponse.VisitRefundOperatorReservationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16777,477 +17195,488 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2Nchu3kjcO3wqKz74Vap8RRVKSP6jaqtWxncRP7MTHck42G/nlQDOgiKMhwAxA0YzXVXs1e2F7Jf9C",
-	"NzCD+SKHlBQ7Cbe2TqzhDD4b/YXuX3/sRHI2l4IJrTqjjx32gc7mCYN/nyeJjKjmUpi/1GI2o+mqM+q8",
-	"W0qi6VXCFLlhc00mMiWUzGmqBUs7QeeWJgtmPolSRjWLx1R3Rp1hf/jocDA4HA7fDfqjvvn//+wEHR53",
-	"Rh2aROP+4J+TJx+G0ePZqXg0f/zrk/Sp6uvB7XDZCTry6p8s0vBmNqagY7scQxtzLbCN3wZ0eHUcncSn",
-	"7NHk8fWT6dN/9m86QSdlCaOK+aMZHvaH7wZPR8duNPaduDOa0ESxoKMSqbF9+BcO8ikdXA2j4/iEnU4e",
-	"XT+ePvnnU9MBrklnNHT/HGt6w0Rn1P/0KeicL2KuX9wyoV9xpYsr+oNgZMIFTfhvzF/AmGraGf3ysRMl",
-	"nAk9pnGcwuCPe/3eYHDce9wJOvEihQUZz1RnNBj2Tt2iLuL1C8JjNptLzUS0Gt8wM45Hk0E0pE/Z4enV",
-	"4/jwhD2ZHD6l/avDQTSMj9nJ5JQ+uuoEnRnTU2m6ePPDxbvC7pg5jpmZpHkcRYs03bD/Kft1wZRd45T9",
-	"up4OUrnQrDPqHN0OjlKmWHoLU1dHI++vMY+PvNVUmuqF2ZZ+P+hoecMEdqblzbr1+fQ+6EypGs9kyjJy",
-	"yGaamD002/qMioglb/PeS2dlysi1mSCh6obFREsSwRf+NqeMKvOhWwwWj69WY/jM6yOB5v++kJoV+3gp",
-	"FI8Z0VNGJoyRJRexXBbOof3+KmGdkU4XLOjAzojIfL5QcSfoTBgb05lcCN0ZPT41SzVJGRsvhOaJf16O",
-	"s/Ny2D8d9fv+9kfeOMe/wkDNBk8WIi61XdwtmLnCzVidxMOb49mJOJ0/+vVx+kQ91f1bbxc7kRQTns6Y",
-	"GXS+BnaJuLgmQi4JdqrIjxfPyePTXr9PqIjJDWNz/1n3tP//I3ICKzdP2ZzymOA4D3r+wrP4TcpnrHGT",
-	"z+2eJiwmc/Mm8eYXkClNJnZEMOrKvsAyzGXCzX58hK2YszQyp2h02se90au5IXz33N+e8VQuUjW+YhMg",
-	"1eGJvzBfp4wRvyMC35DhCYHPCH4Ga+CN+ozQiWYp0VOqSeMyEY4ioNf5FHSyNShx2ON3w8FocDrqPzLn",
-	"3W4fzjmSsZnUm7evDx9/d/L3/3iav9DANoajkwE000K05IyRi4VmwB37QYd9mHNDbuZTsUiSoIMnzUi/",
-	"GQVqpzH9dysJe5GcmdXmqdJjQWdmvOcx7QSdhOZPXslbltDI0Pt8KoV59H8Hw8Hw9PS0Pzg5NsszlUk8",
-	"zvsez+gH13+7EzCTMZ/wqEwtRiIuWVxPCoUjMqXimilCU0ZoFLG5ZrEjhrW0ALsrJKxg51wIfstSRdNV",
-	"YFkNKgOET8hcKsWvEtbzuYLXkiezUzZhhgOZpZJpzNLDJ09OBkP7xmqsDPM2E5jT1QxOwseO4yGD075h",
-	"IvjnOKJzvUiNzC4+t4xnzkTMxXVnVP7FfIHcyEpXxaKUmRHP+VhdfVizG/bV8Ycn3/46nL0yzLbCUGMW",
-	"JVwwS+O40XYuYy40/Cdu05lZklTe8pgZ2a+oiK/kB58jqkUUMWbm8ynrQoHasF8wf8Hmi3QulSE4cxYb",
-	"VvB90LELMI7gwLihKEa1eUpTRjujTsyF+SuVwB62UROVpqlWJSZ5UhWrucRzjNXomFYMGCnTCTqLeVxm",
-	"gxWOe8uEFTdcm9X+ni3JzzK9gT3gigO34pomnAqnkN8ysV4Rs3zvB6VZyil5tZgblqj5jI1/Q/53PmMp",
-	"j+jR92w5hu4+2aGM1UpEcJy1ZrO5Ro0ZuClLU5lme59QPZHprMAqLt4ePnkyHBwXdm8lIlQH4B9Ni/H4",
-	"PzufQKgnUi1SVhHhiVQsJoZX8Yhta8aYbRhPUjnzuh6euB+0LD+GVY4S2dLsieyYg1xXfJPyW6oZcdq2",
-	"rw6P6WTCIg1HHIlTjZdcT+OULkVn9MjulB3v4AkSHDzDoR7jE9yvNhQBC4uS+zme47iqCHOlFiwl9qAr",
-	"0j3pD0lE03hsH8UH/rrLhY4kkJn72e/mLft1YWTpeVRVyI4Pn5MLFi1S0ycReLRrW05tK2OKzXgdXGRM",
-	"oUgpCz2VKVcoJs3o61v2eEreZgtN0r1Y1ST/KqojHv+9orhXFL8cRXGvJf4lVusPqyJ6TpHNKmKFSf4B",
-	"VMTBQ6mIpcVAFRGERrNTbynRqacMZ9NTQonheuBjWslFSoBPEV7QDH4X2bE1892ay7Yn43whf2JXUylv",
-	"Xoh4Lrko+b7/JuUNF9fK03zMOvpGT7aGoOsapuXLip5P/IXnWRPvg84iNWs+1XquRkdHdto9u/5HZnjq",
-	"yBwZiuMGzqPfSfDfFzU0cCHjvk/MZqtIzpna1mDwlQvzzuPD/vBw2K/ejWxwU1sSWagN/VkamqcyXoCq",
-	"S6Ipi27kQvsiGOaWk4WZTLvLFds8jWbsMGVLmsYK5EzKJvyD5UZ0PKd6fDJ58nfYqFt5U1Cu7DqOfkEe",
-	"oEYpo2ZL6S3lCb3iCdcr98w3dmqfLVOuWee92cvnLGGaxWuJ0FgnzP5iNNNrc7z8ixhsw3nPYU2WbP2S",
-	"ZIu6xJ7HrgOgsG8ZTfR0VSKuhN8W+s0YmLyxXyUbLYgpS/bGQ9V4KPxQfPl+TITSpwP36eczGkojOi7w",
-	"lb0ZcWcz4q9mQmTOEte8vQje1qD4yxsTjQv5BZoWRpxsZ1U4NvMHsCr6ba0KuwtuUYTUYzqfJzyCS/WC",
-	"XWFeBSvie6nfMhqXZPxrfo2iRBFH9r5oNkqZcrEfVxTIR5olm2XfGRGiiWGKRqwOjYg8PiPpQpCvQM0i",
-	"+Cr7ysw8G/JCWEUqYaBK/DBn4vzNy+cyWjh+5+tDXJHY/kS69Crl8XXJPcvFRJr/aq4TdM69fH1O3iC/",
-	"JedvXgIJwCA7o86g1+/1zYDknAk6551R57jX7x0DA9ZTM+VP3rB+Pn/9atshuaZHBFq+FGaEo0tBCAxx",
-	"RCojNL/ZIY7IoPe4178UHRxESrVMW/lpr9CAKeziRt/l7irH76JOtNMQEhnRZGwYQYGZdGql92YZfXdr",
-	"Y6MkbxBINQ4uJ3nKUqPen7b3/PxJPD/u5F8kUpePvNm9glFYPaBP+naNNu907eE5HmS/mOUyvwxKQVZ2",
-	"FDmto67/qPiICzwCKY9YjSpbIes56C45K8vn/ePFczI47ff6fTJnacbtDNFHUxYvErwgbKOm1ND28eAd",
-	"zLCWtg0/9+IqH2VxlTYK1J7RUrDl7rpK65tORyX/cKenGMopJ+gGRD+GTzI0jlOmVMOBM1tk19yQARds",
-	"AJexx+QnpjQ50VNyoVPGYP+l0jRxwmXQ7w9OPGP4z2LaV9eoheCsY1w12r+KUj5H0d75lop4RmNG5lRp",
-	"SriAkcGq/4MnCb0GE7Md9/vMdnMt7824B/L7nH+akd1wYSaWSHPwwU8KKqzHZBW/hoPsDLDqYQe/XfG4",
-	"X9G0834T2/8UdN6gmH4JJpe71X+Gsrnh6j0OiBPeRIra0Okyw8PXx1no8oyKBU3qKKO10ZctatFqrDX0",
-	"bP8w4RqjAB9tbwfIm4KOb72EntqaxR1A5Hmx0yYfeis/tlMgMET9Y7YY+9CEfWjC3qe4D03YhybsQxP2",
-	"Bur9G6gwwZm6tg6SsnNkMBsKn3G56FC78vUiv6QzNCSpnfv89CtFplxpma7q89WQT/tXmB87GG6KywNh",
-	"puBaNp23ThRM2W3LifsZRjUhsi2zjurSxT70G9L/qkuMEwzWrkfmYJeFw7JpWdz5KC1LdVGO51/csniz",
-	"LK6NFdDZ0rQW1LB43ttnRAqXeMcVuWXXTNOUU9Fbv7AYKf60ZmGry3ry6xe3sJahts1d9M583XGf02vw",
-	"ZfiBFfWnfa/x7zX+vca/1/j3Gv9e499r/Pep8bcT5Bf2JqYswZeM3SQr4i5qtk9qW4FfV08XIKi5GTPV",
-	"nffNl9NMsBTa1dNULq6nWXDr4HBoiGQqU/6bFGNs+lF2XRZNW2bCeXMpX4GdtLsCG56uuQGL5C1gmBTv",
-	"v4an7vrLgjK0OF5qnC1GZ/T4SX6NdYJ0Bys7eIpnBw5TJ+gMzdKD17x4bm5pwuNifqHZrewXC9OAhLjd",
-	"XdZFIvU67Q/m8hdQ+5r0LhFXed9wUOJ9d7nzhYCJwp2vo4ZNd74tCf7x9gT/eFuCbykj7FVtwia6Mzqu",
-	"kvmXwvqLfBeDvmvYrpbzOegd/tG5mC60WSkSy6W4+52Ocp1gjymfs5q7nHPIRCU0uyFzqEwQB271h9IR",
-	"9i9tnKZy/Hf2HzfDVzfxy+W3i8f8Q59eRc9ffD24w3UXNM1udaXtQU3bJX9VsateQRs0pDTOLN5PQedH",
-	"+PfarB2znzZ1x18PZyaUXkEvgu88KOr5J6bXmhiAc+KuWfcX//d28X/nS30qYkJJIsU1EdTQT3K45IIR",
-	"c5z/Ajf+93RbD+S+Tl+oBr1kCsP+EOwPwR//ELRSDUrZZpgHWUaSIIIts7Qzm0rKtSLWT7FtRuHuyZF3",
-	"zGcz62o9K8upYtH49eS7vz9Nn3zz3c+/pu+W//zxzfMnL1+9+c+XcviKvqIXS19nYMII8rizbYpmaYXr",
-	"QRW9IdbYL1/6ot5pidp5DuwqvmUR43NdDkqKGL+1+bhTKuJSNm68gAQInbef2i/wXMB95ZTRmKWIJzrn",
-	"/3D5AB9LbOrdlGUZDcAZOSQE65RGmnTNiXeh/18pEnIxkT37eniAPJUKtWQpi8+IYsgj7AtGFb9e8JiR",
-	"bngUy0gdwV/qKP89PDB8TkVTNqMeCiqkLQx6/VwfVTp1qvgzGk3ZMzNEmVTn861cIpeFmeDYyIyuyJXh",
-	"XQujoJvjLhcADMnF9YiEc0T0CciMfjik1+zfHvVDUONRpAY1b5ziC36KLOlS0PeJFISC9Y7rs2RCkxmj",
-	"YjnlCbNDUiQ86T+Ft8Zegkh44Hcm5GFkJmv78nkv6aYMPBAWiShdEcM8LS8LX04Ov5eCHb6mOpqGB72s",
-	"0XAEbWGy/FIQdNASKZJVQIRpyIx9SlMWE+i7R15A61JPzW+4nloSSiKaJC4LH1OzuSKhkIdKy5SFTRtb",
-	"XcraXX7xjl5Xd/ecKJ2a3bVzl2lGtHZoZhOomprHhqNfyXh10CMXTMSEa3JFoxsjbUsLNCK4N4Z4bTtL",
-	"uUhiQzTmmaJmaTGLJdu/4/4J+V5q8hrkL4vDnLCg2x55qUnkhKsiShrCUH4nsWQqIxv3aujZ6mEAAL9g",
-	"i+Vt+YTQeIAuO7+evoun3/WjF4/nP1/1/2P5TTRI/iG+pZed2hV/SzV7xWdc1zOJXxdSU2IGRbovX7z7",
-	"msQpnehDzvTk0PBFOueHKdUsMU0cWu5zMCJhGhILr6rcQVRmOkIuA+BwOmudK7KcSnNIrikXsFE6NFJZ",
-	"ilg1TzRmE7pI9GXnLP23/pn+t+H6+b3JdKSmWW43wV+9Cc5ZSsJlPmZiGkWlDI6HHWpojjkKkZB04TTS",
-	"CBTxrxScS+jkgMiUhHShp+MJ5ckiZSokXfNPhh4HJrRV/BSZpHIGZrNV9g/arNev/zbs98+WTSuGs3oZ",
-	"160VV27WXynC4zNYOmYO2XLKhOEwIEeMGIGD0zScjdDDdePS6ercaPXVgf0E9GOX3zCqJTXnPldgBfug",
-	"3ciNOUHsnU7D+AZBZ8YFny1m8G87GC40u2YpGmY0XdkA6d8y70dxUGHh93BU4AFszsxQJdoAyEm7jEZT",
-	"h+xt5KoCbmYow8kkcA/D+fHDBBp3vTjC6qpiFhedMW2Vhpc5SPV3bFXHiheC/7pg5IatQKZojyQMU/vx",
-	"x5fPDc1Tci2lYW+SR+ygR8zucaZQdDjuCq2YyRjOSVI2T+gKgZV5qsx+qbkUCq0iAbE75vjlTkZvtIdm",
-	"uPWL0BZmm354xcS1nnZGw9NTIAD396COHotLZSPp4z/ekqXZyNG6+j2XcGLEMUjjesYcGoUgNGKdCnd0",
-	"DI8BIPyuNIfklqU0CUgkZzN6qJghZ83iAJjovxol6OWkKuGV5klyJzkfOPgh1C9Bt1I98kzO5qBGLRm9",
-	"SVak+/brZ+TpYNA3IuOno8vO//73/1x2QjIzc2aGVcnmrfK1lfuS9w2y/g29ZkTx31hABoZ/Dvr9bFy/",
-	"LhjEHdphgZAqDMdKls4II2fs2MwfM/rBMtF+fyNL9VzJ9cKHlUIieZyNcU71NB9iKRKsHY1vjq3JqfvR",
-	"Sd3aXiRSN43cMO51Q3YhAu3Guvnua/NgNU01F9cNEhVOH49D5zhLqNIEDVrPl3bL5UKBL/IMHwEZwe2U",
-	"dcBx3URHyg5gDC8WCGrj4MEt2rTUICvXrXV2Y9tusTf74tYP9xN4LYAtg4z9G42/oZot6comr2sXuoQQ",
-	"B2YqR/9UqFJkw/jYseEP5pPYv61x0Sw2PiLoxDIal1wXKZ/RzHEBVjm8rP5PYyMzphS9ZnZNnTXiXiNW",
-	"HzXijM/MPxb6jAipp8b+X1Jl7Jb0Gt+YsiRGcbayKK7OhsykWkks9bYuVWEXnc65ncGnT/5u/kvKJp1R",
-	"5/8c5fVXjvBXdfTCvP/W7hDuV5WoGhbAcPyYqZFR7OsWEgxi3ynz5uWh55WpG5Z9+8jz3+Ra+SES/brv",
-	"cv0dpvI3Gtsnd6U2qyeOuQA7fGtCq36f01h+z0dmC2VUd0I1mUmlybBvLwLprPDiriRiux+7jx+EXJx6",
-	"xxWx/fmUUloJaxfahzOuFBfXxYcLcSPkUpiHRvvwvyzVlSl978IV5EKP5WScUnHNwjO0G8M3P1y8I0e3",
-	"gyPrDlVHCm68zbfOQ6r4NVxdsKzPz07Sz6SYJDzalaBpolkqqOa3EBX0PnAkXvbLbUnhNZ/7TJRqdA9O",
-	"qSLClnRCz4oxCk58Ii8qA182hUd2Mzw7Be/ItFEENMvpvuL2DOwzIfX4Ssob99CLgo69vzUThnTGoIBm",
-	"z+GvcWpMZ3zbV/5gBP5hKVybRQstJ5PxnCqFn6Kvze+6fLi4GC+UOUBSEGlhCew/jCEeZH68K5bIJYIk",
-	"hGAqhHktrcIifPbT9LVMr3gcI/Lm7vKBC7WYTHiEob+RnG97fGob8A8QV6g5CMZiVb6WtBiUCA+6s/ow",
-	"ZymwTyke5tCgn2dGV0ZVIrEEX0B+QqpLYGgQs1RuuIgzSibdrAKcbROuH0LDyx1ZHv3vf/9PmNMmWMTU",
-	"o9r8O2Ed/QefnRbLPpWFQo/KHciydIDxNmhb0mxqpESeJS0W9GCapIzGK5JdQhFKYj6BmOXMJdkjPypG",
-	"KNxQOzcR/uVe8KRDvQtneynhTepBiL1uNbxVEHi5lK1AdghqF/vz88mXAtSG5EVOYbvzSmxqJ4ut8nFO",
-	"hBdyxqwFZohrCZdmRlItUqJ4zOByiiui6MTwIpKCSfYHssQ2TzBnpf4qfX7q+V7qr+VC3JGbpUzJRRox",
-	"p+RvSTo1n+fE870kahFNC/fN631iPlOqdbl9eZqrmyR6snJyKa8MKJJyoRkopxOzc18EDTl3dNXz9b00",
-	"9jL+WrhqMucd3N3mmRSMLKdSZa71lVzgxWz1fvzMc22TSM5XPfK9xEvue1oJCOo49KI61n1aiADxYgXW",
-	"fQPv7LrkeMm36YPqReAnC7OUSBq/k/IVTa/Z3Y49mPxaynECbW136CsfFz17cI/EFYFfIWBSkAF5/bfe",
-	"F219ulFrKXHk+VEuzvfzn1oLuOVfEN7d55v5rXfz9nqf1/t5vXvKXBpwBWaLl/WwYpp0MXCONKAsH5id",
-	"gfg9e0OAHWCKgbv/xoCkwPw7xxfDeBCzf4J90GOl2TxPd3S9dCpZoBthn3e1DW0rD+perixx1cHs9g4c",
-	"Fn41t89P6hdYze9Hzwd2J2q31QHv4pOrbaFI8/YdYCdG901pypMV8T4p3mzEUjB3neGizBlcg7iQbvjt",
-	"EG7WCC5V8EfSsvEqPKLCkCJ41iAOxaVRWet0Ji00tFG/NaQjmMcTyhN5y9KDukXLXIHVbQl75CfKNQm9",
-	"xcsiqmzEi05XZ4QScFsX1zMsLejnPQs2WOkwu1td/10W1wR78U7K11SsbHPqjgYD1QxdpFvLitKn3pmR",
-	"ksyoWGXxb9sehp2pPR/SA3Dh6qwy48BbibVk2iMvzGFBz9qUqixG9moR3TB9Rlx8SgLxIy5oz9KyG0BD",
-	"qB8I48kiTzaE6NV7o3M/DnQtuWYv+l8d5uGVrT62r3+WA/ajsOL1t7tqYxY/aKf70PK3Ja2c0TTz7Tql",
-	"AOOfbaQS/LS73CgQ14PY2ThYHGZ2lEr9+rpMYUHyB95lDD7AUlbx5+bwP/300+F5PhtWH4ti9zGa0iRh",
-	"AhO86mJM/obvpYwms3+7xPpdtRFcSMDswxwKDv+BfZFnhONd6BVjgiTy+pq5IJENypJlf0YL+LL0pnN3",
-	"kUKg6cBJQJjERKYzqkckhN96Zhz2YhAfmO0IiaIrw9ejKekqxkjor3Z4YOVLdqcDeYR4FYZWD0QMuyDG",
-	"M7TgbHQeSZiGGFMHk+GyQGJmurbpJNBTFitpdkEKRsxgSTcsLED4+W+LfhRqMZ/LVLP4NYs5fQd7e5fD",
-	"sMhbHM9Mk5i3ut2haGzEOxzMZkCAH8MoCqVx/jG8L0Yq/b+LH77P+Xv93D+3ZZrNHnvP86LLkdqY6Oz0",
-	"sh5CRc1Zqjnz8qjL3z3jGiy4nJ17ScQlBu5lXpebeXnxAzkePHp0OCA0mU/p4ZDYd4khz2IPkLVdadum",
-	"cZdbxkRu4DZiMbtCDTxvqz7pu9J4IQu8EkCMK1cdKGaL1wVx5rGXv9iB2yTsYlf5iuVAPTaz8lPQOc+i",
-	"KmoEMIRiQPQ4ht5A2LiRHoapuftzTHoOU5YwqtiY6rBm373c1WruCUM2nwd4gMU7o+WlaEh6RcnQGXVi",
-	"qtmhRmyWyurzGp//j5hYwOOAYOlPBnEm0TgsdmwebZNtE3hQJaUjkizpSvnBLNiVWMzMNuaPzWb5A8ie",
-	"1xGWhfvjDQG9WaSDsSxxT2nKst0sznVjNaNK9/nOr9nchVAyiV33KdOLVBAtUfZi5uRcyqRuw4eH/WGG",
-	"zdN+w+2w4tpB2atzN3BQpDCOqTACmyhs276SMmEUGGmGSNcUq16cyOZ488rwHf5Ww6HMasoUOhpWEwPK",
-	"BWfK7f0AweizAAuxSiyZw2JytbL+Zkza9nupTz/w2RFYZPYMBF44nkep2QxLAyzQk7eLBTjS9ZzMJddX",
-	"smAxhyA/TDUSymENVXe19BnXbKY2aQMed/2U685pSsF0zxPeG9gEkN+ZVS099sgVaK5tiXUTMzJtFdgQ",
-	"5NsXGBA82SSEsg2HRfTmV7tdi5jrDBqqRJOC+e4bFhfCeIqSBbEyjcZRv234wleKvHyT+YtsPrFi6S1L",
-	"iaJLm2bhc57jXr83GBz3Htcdzhx9re6E8hlEh6AVAFbMjCcJ9zJy86M07J1m7aNusZ2wWsQVYbWIt2Tg",
-	"pYihhmSWsocYrr0hKo7N5mUFrmXCW2UoruBN3Qi+fffuDcEXip0ZS3YnIWxIEOGvi1I4f14Sw94Pdf1F",
-	"ELm7Qc1xgb80Tflt6QjfTcXxDZ6PzSHHXykS5oZAiXq2TSwOOhDm0dCh+QkuhRKqGenyGM5eOBJ0Zg3g",
-	"vOej28GRH5B6NCrGxBx5dZMqg8hh6hvoxl6yOtiNotTs92vlZoZu/rExFBWwKgCwqMxBNhbCX89LixLU",
-	"pyxvYNl5cbuQLUSBGKonPCjwzSI/W8+sm2Srw9OCI0IQh2Yb6YpfZLgUprmACLY0JwVSc9vL3FywbCVz",
-	"nVboAithRhOZJHKpzkA5zBP5ILPPUHIxCS/8I8tjD5TlGU2YiGmNRH3DUgLgnwQwVMA0hJyYgCzd+hHF",
-	"aBpNS07ICU80SxWZcLiPREugLYUgOJKx5OeVAQBPxSFwYZ+m9pasHcHUzPw5UkuZejZKFK+pcWTbKsqW",
-	"ujdKUqb2le02u+0OP6er+tUubbIogva4UVX3z+WhjBGItxZpCG7pEIkB+GdsU/Ad3UCKuaHwwnF6VMej",
-	"48abA28C3Z9//vnnw9evD58/P2gwME/KQrZOyGB9AkS9LXf5gqYJN8wK+wW+gNe43W+/Hb1+fYBnxS0P",
-	"TP+MiEWSIPKHkKLs+HmMsLrmHQwFwRTbqtOKNo7qFdX3OqbhEIFxN44JIo6y2IRx/Tb9ADkXSibxWC50",
-	"CJADUSIVi0NDE0GOPALbaIP/C8Ml3QTN1YlMyWJu1O5HQ/Ox8m7TgTsc2JkBc19yxUB1XVqtLGXojxWs",
-	"gUBOawhk4yo0aSVhHrUxQgRXCBscFuemekYU4K35iAzMcCtvXIp8/Ub2TGHsGZruKzxhU3rLwNsMNMBi",
-	"wj5wpQOYcIZGlSXUmVbtPoyIkLjQta2qQqNd/CgglJh/LVIWAI4jrDR0pRi19y3QzEHvUlR5I4QY5YET",
-	"bn6gtJj2a7llUj2xQefDIdwyHMo5E4fYCyK9FVmn3c5MdSrxsMLB949bPZnXsd5ngLTnATR4KcU0jrl5",
-	"RJM3Hie1ykNZRVmV87YIZHVZHL8qO04ZVXWu3TYtuW2xmiSLx1erMQJsBx6aXu7VcZeYcMSKu1TbRlWg",
-	"NSwcIpc2IVCBZUVdqWdAJ7pi+VSAcicpYzlu1oQxD9+0Ry4Enaup1BoLtELElr8ywCU4RBdCLn5lmSeM",
-	"jR1+eWV4gC3nMFxDEoLpHgbZSMA/IAz/EtypwDkKgwNMLVosgJGe8SMu9KOTTp18LGDJbhyZfdOODdyy",
-	"DcCvN2yuA9L3oE6ysZ32mwai7f1iiRkazhCSLrU+r5QxwPOzY6kfAGbjubW0D32iNY0iarzDyzVvFoky",
-	"/7Et41gDu1u51EL6MxTJcVb2pgTsG1CBKjCxwEiLG31St5gZ6GWtt9/ipgmylGmsArNHaiqXztt+7Rxp",
-	"+UL8TiDBm1TYprX1qCef+/sN3OLvC6lrrTyq3VTN3hTxIYVcWvUzlma9zHm0ccM1rkfbmw3Trbcmy0y2",
-	"wp26MruIiA/MAApbU1AsPBMyh1GuuwU9GQ4eZ4zD7QruhgpIIpcsJREF1/Jsrl1AiNLU6PRxEa3YpxNE",
-	"bK7qxeu4X2m98xW+YWxOFiK2i4RkG5S4YaH/x625XkZIdW5UQ9nA0b1hYf0lha52CLvxFWGuieVOsWSq",
-	"QUM8rtaPqHXbbdQaNxmZBdhwwA8sWJjVn4tcr+b3Wl8ilKraflvxw/vZx3JFwg2QVgimGJcdmpuKGDZr",
-	"7eu8Bp4yd4EfbGLMFupxC778rLjAjkjzkidGoTHnyH/WbeTEB732XoRKPmKmHftsz2NEZZIpsIXCkdzA",
-	"w9FyqC7hc2PLWrnvUg4g/UUqBgaiCvC0UtSdQJ8Fg2HHeARrwzxEMIL50dZHqqMUxCL0PBj5PKqMZ9jK",
-	"dwE9atngK6H33V3rC6wokeULLPPofqMt7E4W2aSls/elruFhLUNstKRKt1EI1Uwar4n8S44xnUwgErXG",
-	"U2bv4zP09gJch8v8MsZ7nNKlsMa/k1eOaEm3j89SRmMurg8AaG6Fwn7Trb4rDZZ1UhMaZd14GZb0VyrH",
-	"J4tTtqwMYLNTDwoa1J+On9BXYc8/2ims0fWGdGwlOSg5iaHw0oYNnrR0asG46s5Q3aiSBtdbuzENj1uO",
-	"Ka+e1gjlV2x5IxrfNvdSHhJgztJyZuNvZb582VmqklfT4dgY/GGlRtPtVGZM42tb3Uz537S6T3AS7M4R",
-	"H04A/RnCPWwOq03mfQkBxrs5weDy1Rwtl/OJd6BGjbKsEnhPdYvlQkdy1mQTgsT36iaDqj8iYVa8NMyz",
-	"SpWFYUzjgIRZ+qifYWSjp7hSC5YCqJbNpaURBP0BwDa6ao8Pn5MLFi1S1iPv6A1TRjpGLGbCKDi3LM1T",
-	"V3Gm4VkWk+6Nzt/QvOBqVvfVA+t0gyhuuf9NTYRhIQO45oRhqbe6jQkgPlsQDzbO7FVotyMckXA+G0Mm",
-	"7i1XNCTdbCjgB7K/IR7m82yxu25i/kvF9BiXMh6SbmnqB/5q+b0boqnt0PuhvpOSa6nYZhtPJzC4PGBs",
-	"x8NRDtnVEg3tUtRu9XS0DSLtUpWh8Pd4HIINA2kTUiDUhXXEqoMtA0tLMLBrwa/zKMH1Xrh37UNPNzrm",
-	"8mM3PClM7eSJh9T8eOgjNfebAzIbQzv9LfNCMM8yRE80ecCl6DJkGiJoh97ATltASPvsvS5W830j4Vqh",
-	"txvVtjbtMsf4OuPuD2FckS4XUbJQ/JYd3KXrNWZJkFGQU3/k0qjhkUxLUYgVm8UHoveCo0qqsFvjdcrQ",
-	"KzPxd8YMLirQLb+puakrK5nNNHkP920UOOhUJkX6+Ni5ds2xGeWJ0fFi+u/2914EA8RbQ4uZfR5Td3do",
-	"n7yStyyhEdxSTLF62/8dDAfD09PT/uDkGG7RbaHPcyH4LUsVxdw+Eculva7lEzKXSnEXS7Nt4f/2ldU/",
-	"lY9ZtgLrtvIbV4/XTqVMpi5Lv0iqpEuThKXXHLhCFFGVyey8NEfbNfFo+bSWlmsWrTzMn13lp+wdPFx2",
-	"OLYylFloKOqCsU4uwCkfc3Er1sOeF7eqglYFocJGzrvar0bnddIA49zh+0PAhIYIiEbJMNwgGFqkO7hT",
-	"ksURyMm2GRDbiP8SWygmGGTw1kihzfzB1aHfjTlk9ernVBvNNqs+XieRVg2xqRCpYp21prls/zBFp3QB",
-	"U1vbvpVN+hNjNzHaoDP64SV+8hhW2f4xKFmrQQfLrtif7fVntex4Yyk5uEW3JzK/AfQi3/uNWtPgtI4I",
-	"i8X4GwPLMPhnymhsFxJiXXLl7VHxuvqRP4zjR6ebjkK5qnk15Cq9RiMI42TcdipGiwtwstUJLFdOr/jh",
-	"ZoZltul3u5OflWdfR10XidRvzIsvxXxRU369LsCwFOZgPyBQ6rTIOopFTwvsfPu8KTlBwqzkaJ00qsr9",
-	"Jh+lWhd5mLv88k5jujJTdUzCO9eDp+jvw1r6bU91QbnKzzXYI1sebBebsWmbIUf8E5TV5PEWWnZ+/rSs",
-	"ejvdHeqgjcqLXTdc79Zo3HnXNpwjrtH2Hx/2jw+PW/Rf0UhXquPIoYY/Vk5uhYOUDovtsIXJZbZjV9El",
-	"BTuUk0l2DEryqj2Xz3JK65n8k22ZPGzbuDmsF/jFYb659YR03IqQsC8XOdv6oG0lAcq3HQ/G8vc83ufx",
-	"ui4N99GWLH4rllhOyM/puEBovy+LgDpPu/IIwZb5BVKRQXil8detzg8WK98iRmSU01D4vk1T1YDQvNVa",
-	"cAm/olW0DmjCIzpXbW2d/zErbr+2Q3yp2GdeDH/rLrcK+pqnfMYIHO5C1FddTJe1YTqjzv//F3r42/uP",
-	"x5/+pdbT5Xdbk2E9lakm3lOwktFELXZbKvTfUMu/6IeqYwUNdfzbkNJr79MSKaGLZt3OmjeKMyoV8y+7",
-	"0Dbs7Tyh2gisTYOHE/3GvVziwg0KaYHvWrPAxiHysoFZZMRXmJuUKaNlMjH/0z98On7/sR+cPK0nmVwv",
-	"tZKoQS91/sHfZN2pOhfk5fn353iHbl4JCOtd90j4YmE409ErKWIHppH7iGYs5RE9+p4tx9VTvq2XAYgi",
-	"yHhfBrbiOIE//kJgVHGL6tlfMw+3Ne9f2Er7u3oyWQrXboqJ2CZbYjw8oGVVOTy+siZXE0CtFFZBgDL6",
-	"ZyT819BFNJSoyo8ozeJZirf9vSwktkBx7pLuX8tvN7SymBuZ29x2uRUzwur7Qo7VVC5LTy2UXukpxkCo",
-	"lYjGiDyZQyr3IjrXi7TwCKPkCo9qPjPDxZW4y3kCxK2akzTVet5VB+THt69cHNF8cZXwiCAgHSvFIWaY",
-	"Xfbaz6F2Yc0zCJUvczxjg64/TmZwgaOzOvJ/zmBrfmgIZ7ARBYpQEps3bbRyyZLBNhqDIYz12yrgusn5",
-	"aTuwBRGyqpn52i3ZlmgMTeEbtb2Zr8v9Yd05ZvnFlhE9bsHqNgSwzZ4zTesMb7gryaEKe+RvKRXR1NBX",
-	"CNh8ZxjtGloUt9CwjjmT87os4GKJufq8lZpyaJgAqKcpy5yoOs9AhoMaEMFoCqUFBQiTwMuQc87rDL09",
-	"s6xauWOMMVAX9VOP+HVOFPQWkBmNplyww5TRGPo3H2RBQDIG25p9mCeUCxabORVxDWs87UW87ho1DqIa",
-	"GrDIcH2L2OhYELqCoW4zQMwRhBcDL+zlK0XwdrI4PgBQ5JFrunZ4Di2wumYJFze4yVzB2nylbGa4VSER",
-	"gTGW0cKMtCaJYadChDVAJRaLsDrE6WJGRb6ZsHECB0JeaqhehoXyzkgsIYFyTlNVRZBoVfKwPvMWsf7r",
-	"97UGB39p7znNcNiHQh5VtVzAlIo4YWNMfYwsJhlgi0Mg31iwZbViwJJyPZ7IdDxPZcSweE4x8rbST/uc",
-	"LFtDpyFqBSuAIrJVvCITzpLYoxSuCL2SC41hSiTGLMA51VPSDTEmH654w4OglC1cSRbOr6E2hm021Fww",
-	"nC/5YdIZ/bKe0xTC6Fz6wfug3X4jamr5eFeLS3ylLGpKrw24DI8zMAZ8MyA0UdIdSx9xxoMxvwvwTH06",
-	"IeBrppLGJEqoypxBCBLrEXY90GdQj+wcVCsbBjUF4IJSkYugirgeeNC5hQPQNJ4dc5qth8giQDpulbPW",
-	"woZWhL3pBgZwaBpQQI9r6hg78j0pAOnUAqkGNQ3l1bTu2JCt8rtrQ35l4F3baKgmfIe51VUg3rW5xqLE",
-	"uzbYgEdeaG6wATU9aMSD372N3FTbvQ0LlL5jGzWlgvJmhk1VcfLvC/x5249ra8HmLRyvKdgarCuWlzdx",
-	"0p5GSnXgdm0GdQlohyaJXJZW5bR9SzX6Xd7O0y3b8Ysv79qQX7D5jm0Uijzfqa1CYehdW2osJr1rg80F",
-	"qHdtsVi0etdW6gtdN7VWLR0bNBery1oYHLcfTyOIet7a6e6zywr4Zq0Nh+1mV6qKk3//dE2VmqC52oJr",
-	"wA/t84oTVPnxPJW3PPbQSvIWhutbqK+FlX9+vP7zahnqHXhytTr6rgRbX059u9beO6dQBnhfr44bu0tO",
-	"rENDSHE4/PCBpPabHul+T2csJoWWAjCMX2AdCCXRSVOuvaCcAa2mFOI/p4ynJKHiekGvXcAztIGOsoOq",
-	"m9sVMNiI6W/9XmU9O9Pkq96yemzb6oJYpYzELOHmQQ/hBdmvC5pgplFoXznkmfEERpzSdKUuRebhsunP",
-	"riFMSNIpZzECLe2SBA3ckUzpfM7EBrTS4ehksFUOdEPGHa4hmm23tqof2Og1OV2Zs7Rlrn5TFlvdDq5N",
-	"Ys6gKt1qW3sXisFSVdiz4qrN1LV1CZfdwYPZUOyS31yFsK0Br23MR24T5wDEXBvoUHQfO7MzJ601gIR5",
-	"o/Xe5IzoyAVjNkQW1lSR6wWPGelaPyj8pY7cr+FBEb7qL3hrVMC/qJ1+e/fa15wl8TPgA3XuTnCofaXI",
-	"LU0WzCVNGe4ErmFwq2n2QZNuAU9lSmOAhDuoAdNqDCr0uyhxolb523JdszDcYqsnm1utQBhhqnN9Wso3",
-	"O6a7zlmq7D1dFmt3leEe9sgFpn9lgKuYRCFFsqq52J3VXt+8MI8zgPRy4pCfGFtCG6+mvTjujz0V7wVP",
-	"TxpxNetjLr7ht0zURFtgPs2WATRe+k25n6/pjCermo68NJ0te7NZPRUIXfPY1pEhXJAXvcGjEyhvVey4",
-	"kAxUiNC5vPy/vwwOn77/pX/49P3HR8HgpC7yokyZ+SL7CxFk24TDbSRb1H8aIgLWE6jNALbI2+uolXzP",
-	"lshQFNyTGAFAYZUSqllKbrGUEXh1bwdnhF8LTNGUWGfd6YM3FkdrT/p70r876f84d/HIW/Ltawu3H+PZ",
-	"AYgCe/NniRwu8+QCMFRXti7FilAUbzMu/G4Ge3r+69JzhTK/ZTQxw61En5tVri2+1oRG7KwIeVMwIeRN",
-	"UZGUm4sW2B7qDlIeQV93qQ/h/EuaJIdRIqMbG5gBINWkOzw5nMpFWsr/xEyZwmJ2f+kPcCX/a/hL//D4",
-	"/cHol/7hKT6qjU2shoCuBQysgszCabayLHxz/u7Zt6RSx+Ijjz+F9wAya73e7dBHYWCYREijiM1Nr+3w",
-	"R89In8wYFSp7vxaYdFP0/H1jlK6Z0XAtSulm0Ls1C7seq642vn17MZHlR9gyg9jaGfpfuAY/js/CQ/Ow",
-	"rsre/VVG9AN9zw//8/3HYX1w730WTNw2YvpO5RQLnbWrrriOAprSEraO0r0bkvWXCky9nlU8JEh1BZo6",
-	"ywAabM4A+l1Aq0n3PEshT6kFDaaCUEGMKLb4nsAVM/f3NxLUm2xPHDhPWKXDEFtZCCurwAleh4HtC1Iz",
-	"u/+yP/0XDPeg9vh/BjTs9kA726NLrzvhTdki253wFsrEZxP8pNsg+A8acwu33YM1M1m39jbcrSnED4PW",
-	"APMKc5486R+4Yn/oZVAMS3x3hXT1uxWLUqYPfETGHArbxviVnYCl/WlgsOcW/7wZCfm03xIJGbsYZ57h",
-	"pr4QtCwmSpIJTYP77DtzQTf17V5o03m7nrdIeNuU4LYjynNtoGW91eMWqpj7U9646nKuI3z/4qrGbvLN",
-	"B6oB301OEIwGyL2uArdn/jfoTj+IiOWos4FFRoxZrpkjlHUZQ+rt68PH3538/T+etvHFt7p8BESZh4Bf",
-	"vrf89mGt3pBBI7WL5i34V6thvO9yg2gbZOWUqXF4Vyz0+0nHb1deayuIqEYwqN59QOx7BytsuEtsvGVb",
-	"U6F7U3nuYi3J4sHdgMsImUf+9s+1KG//9qW9m/Ng826rfjYazdhhypY0jVW79CPop44RboOBtbkS9jzX",
-	"I9okCDu1YyPWgc2u9FjFOnSDqijaiK61hAsObBzUuHIPOxQYB9VO1TLgC/NTULqh+UqRH989I3IyUUw3",
-	"nfOWNTDus+bCtsg19q6/WfJwjQgynj5+TyEvsI6tMrwvrNcpQ/hWKxG1+9K8uKEeu1NYHFvyS7TjGH3y",
-	"CIpgFjX4FfXoFDVYbI7JBzV6SH48C3MuBZN4u9dScdpUsbaAqk/1evWpOWipCM7vlbFtnT5Yp/TtK9i2",
-	"hxh36wdpmA3l/82UuVZFa/AhAZDqFcTWShycy/DOvP73VON2RFXaRFJm1kWQc7PN78sL01kLpLktYNPJ",
-	"/eMy7Qi/BNBLICktaGWzwmBfKIfMcl1wcZQRwLxljKbrM/E21z19UG3pj6e3GI7kKSxN6FU5dCu+spkU",
-	"bTi4jeWu881YSCzDmGDjFRfXSaa+K3K1InkkOJZzXTGdVaTDmwYIsZZJfFbBTJ8aEWKR1Q/tsDEuPf8z",
-	"G12I1WU3Hgi/mcYZTVkSk+5C2PDKA0zwhZAjIZcBmaRyVhkuhCV606UJv2Gbq+Dcu4rp4MnaK5rbOTi+",
-	"mKowPrdao1M+FEAastbsyJVIq+b8eMpxS03T7PsmFZPmV7xNAMFNaiXCWNxJn2yCpdgrkhsUyX84c622",
-	"nJBTJaV9m8yooNcNCmVLwDwbSLAjRl5NseTWsHhwT5JJBQQwJ1JUQCk8wLzdfLq4dkuqiH39HtneNph8",
-	"bSeco/X9nnh8nxt4b/eCfkaShHcTLjuh+tWEct0PkN/WzmNoucC00KfyvrQmi1oa3hkI0H0Iyf2GD+PF",
-	"Zv3sw+VUsWj8v//9P6G9AEVzwXyr/FQbEkkhWKQluHqlztZYBRCxJSBw25ERBnkXPNmkq5ZcR1NubGWZ",
-	"pUWF7sIVJMySK9bb1rJ4cLTDhkypVniFPokVgQvPUPODsjYYxwMY4TR1yOFQd3ojkOE2CpkNd/ZH+FA4",
-	"hvVn1yPrZkLdWOSvIJc36Vw7uvHwi7spXKg37DWu9hrXHQI8PkvcxuBzBm7sELUxnjMRm11q6l4uWUyu",
-	"aHRTiMBFRo6BbJg1b6HItFeVdsV0ebhn5M3bl6/PbfKxiyeCrL87T+X3DUBJEEGlQZK+MeeSA3Qa1j/s",
-	"/VORbqjw33aJntE0tvQdHmRF8mzwkZZ5VcmsqGTp1paPj//O/uNm+Oomfrn8dvGYf+jTq+j5i68HdmDj",
-	"D0++/XU4e7W8o5K6g1K6DkbwXRUJMLvDB0bm0G0KOSkB4RNCRbt7/BKMWvMdeQnXjMekRNit17xWZ7ON",
-	"rO/9mmq2pKszEioq4iv5ISQzeWuEjdGg9DSVi+uphauE37N6ppFD1HWub/wdvBWG1EpucHy2TYrv/QVD",
-	"ZUtRtznlA1UfMlWKp1oXO9XE5kqkuUbk4GRqTSq7CUXiMVovnbOYJPyG2VP/VY2G8XvIFrswzVVZrUif",
-	"UbGgSei4sv0MSohPuKAJ/4351IWvF2nKPvud+csW57lyftXVhy1jnTZpRkV6LuhIxZ9KpWCLvz1oKGJR",
-	"7V97uErEs/GIXDRkj71rxo0EF4stDIzh6lwXo6lsUd4KXGj2iy8ZaioYw6lzeKL+Zzi5zEZBz25W4bgU",
-	"ulX5qD3jfIMMpxkdweKngO6a60yoxbr4b9CyIqm0IjOMyKYCPGRzyl2l+OWUCUB6QexRYRRcYiGwM9Ls",
-	"Fdhr6LC9ra5BldWSpzLBsE5xKeh8nqx8pBebyvbDxbv6TLYjxzLCHkEsG5wEV5ciSzLII8gFIs+sV8Tx",
-	"Dqf+Tu/cZrfYHCg7SmPQCwk38Cw1pr2ZB2cxGNRcq5wkVZ4/s87TONzO09gykswL5fCCySyKEmqy6z+3",
-	"L1r6Kh/3vCE/eMZbzdpT7a6ba85xCpV3cztLJVLXG1jgw+hyQRSjaTQNbL1p+K+98znY3QKDMdbkH4WO",
-	"kxWN3cen/c8fUD6v0//CSN6yNCTdObPuWLioDO2pCUlXigjwE3yb9qCIwHwL6pT9pAybjD9uoeqtzct0",
-	"676s1gj+8eI5eXza6/dJNpfNmZU1EmiOAWdr0irfMhpzYa9LysHA9qcsAy6asuhGkSs25XD0a0Le4Y2a",
-	"PHkaTfHzrxSx1ejrXUVXtA7aLJQ3odnM5RQZqHvTMBxjIl8xYtETS1Vgay9PZvwarz1Vc09TuTSGLdoI",
-	"wCMAaAOmvrmPai1lnFih77r9aEoch2FBLpOFqjdrCc4qps5I6GPz42tSMDKhPDG/Ki3nczgCWWVvK8vN",
-	"nNR0ocGLG8ulIF2oWsK1YfmCLR3CtDoo5asHnTKUHfaxMZG9Naxyrj4hUdWTb5Fr14NbUWKNFSfSqLpR",
-	"GVqKWQ5MJy/40q/pLfrUy/ARS6MXgF8GBfDBllAqperWrvD0u6VElcRVGTY7eMuumaYpp6JXKih9sluR",
-	"6GzBIBHCyboHqBndYjp/vWrRXcGWB61qRp/cT83o1/IWfV2Z/mvLOYBO4Yr3ZRU7HriOdPPx9amxVlpW",
-	"4F1y/dQd5j0I0R60pUBba/P5IKYtj2PTjieU9Jl7iwxxhtHaXAgI1cggCGSaxQb2mqylzcl/95iE6By5",
-	"Nbxiy4xE19nG1XAW8B1SQ/7a+ZHr7P2fpjxhJDRHIcwrruBUmYhVXdhA07QHa6e9cQ8eMo3Tg3w361Af",
-	"mF5cC7w30Yb0w/zLEDVEQH6PHZoA2B3rVub4bivz+yah3l800L1kmAZkyQXATSPdT8hcKsUtr/5Sc0+3",
-	"U1jXaaItbuU+Q9Km51+zX9SZ/GCnOt8gHJwrZviYcvfeBegImcTmtIF+NMrY0FeKdEPzj/CMUJKyuVFP",
-	"IOQAAblJwo36GORS8yDzVsR8YlcYDK/IonV0Q/wXIhe3Cjapdy2WI06sjTmOMjV27RoWvNn7tNe/VNpr",
-	"ifr/Kjmw6zNf7yfZtcqCCzpQvTawKUc243KVU17On90iTK8p17akHpdsh/frTZ2GSgg/CGZLN8KNg0d7",
-	"Xyky5UrLdFXnzQWW2Yy7tJ4+fDDzT3UqmnWZ4Z2cvc3qhvn2hoHNyuQx/NMRi/nDLxcY5Ldy6AW3b+uF",
-	"CgPyv//9PwcBYkACu4H7jQSvr6DuPk1KGsjHklhFlHQAPtcSsMprLc6NdgTX7Yo7nG5lQWyhIN6OwzPC",
-	"Y0WUTLOqrOgeKyuOt/dcN8GvTlStoVD5tVHtGjfWVvBfahJ1JazKu2jKtoDaxhKN8J7nWs49V951sw0X",
-	"8RBJ8qFpeWPlbr9e7m4G429T9yEsVC/AQk3ZpWcIdUFIzGjK0uz6mnK4NzCqvHcP3FQQwphW7WpBlDqv",
-	"FHkw5ldNpYhNtc6Lz51rpVUJiU1lKBrLQOQz3PEWpChKSzSeicSMGIOMaW8M8S5Ljc2ZdbVio6i6bxP/",
-	"bQQS3zUAvCLz9jHg7WPAd4Ts+H0xOvbYHHfe3B/wpt06XbbEz/wWq3yRW644lptvj3MeZgwzJN3MjaxI",
-	"RGcMozIs5yw5rHw+64OkZs//y3538C93QUivMehrVeZCOkRJd/hT5DcMdkOm3CbHYbe0hj996sI+OeGv",
-	"npwQeMkJhiNiLkEZgKg+wcD0tUjnsjZWCvylBR+q7fmMON/nqOQhJdSLnsX7P3c4M+Rk6VzIVpaZtjN9",
-	"syjU7E+fJSnCLkvwx0mPqPoca/aUJUaU0uIFoI399a+oDgISZpsXmj+c/QN/ZGI5uBSZDA5cC05aww1g",
-	"SgWRCxtE6awl/4XCbfUBBh9nxIHGnm+U+YaYL+fzUn6+7WWNs1IE5i419S5sjGydlrtk7CZZZZjwcmKT",
-	"mCFoLLua2qGWZ4YMZRaJxvG9Yi/EdNWQHWB+cUfYzK2Ug62nC9NJyg1to1nYShX/ibGb2OZhl9TwLe6v",
-	"wQW3PcCvQ9Ua27St+pmDIMlR1ew+Qqxejstlo4QK2/D4sD84PO7XwK1tlDpGXP8mxbh+P8y8AQIeNoVO",
-	"GY3tqNgHXiq58uiO0HXRtIJctwlZbGsPniPpIjKcO1zvS53j0z89QtzaS7syRMLWV3ZqnNFuzcyAlsCu",
-	"RiyIrxRkL3r03u2jdzGFUO7rUnGBx82AYI1QYHKCxzjvowJqV4+exmdNOGx4aLEsArxWYlqDp3jNh1Wo",
-	"2rKsAuBhBUxiyws9rMjdXCwVXF9kI6bjoA2mI/YFgr0Vp/O9yFb4xTUBY2342RcDZQYM1RHNw6KUeVtb",
-	"XPsSe68TRNVDutHp6pSRJrdbBl5m39sOwMz/qNUpyXSjrRxsViKA1+jMJiRkCg93QRl/YBdaE6ytsYUw",
-	"QoLPmK8kkhflEnOa3kDaL1hUXPs4kw8UYvrgkYQiro/leCHi3SI5hoOdIjn2iL5fLKKvl1xg+K+6b/1t",
-	"bfsPrs/9mdB0LRxnwia6UdkTUpfj5G2QcKZz1odEH98HsusO0Uub9YtSzJHjaZ8FIxUXvz5oqEkqbbqu",
-	"+z1BT78AsNOCIvtH0CpeSXmzmDevDES2GvZmq7oDn3HOcmSBtfXWt2Rz68JBeUyouik7rHYL/6x3ZrqJ",
-	"hSOLkFCaYURRfyLO3SnkknSV5klCKFG2uK/7+FJAziWyo/Ck/xQWcOynxB70iimyIyKkbRrSOk33K7mA",
-	"opF6yi4FbMGUKjRLMRfHcDrDoOOULkWPeHFqY7nQYzkZp55vHYEHJXLRS2H4QT7DHgmF1OOJXIgYB6MW",
-	"0dRWTZg5Dc3i463kArJKFUuSopPVrWMlGbdhaBgmid0Wid1rqb1jtY0I8TZVLpIYd1vI5Rnpk4VImFJZ",
-	"pJ4h+Zw0NsmT8mVvFlqa+eyLTBYPyPpjWc9cfxAZ2OacpfZ02jMSODROTDHNzk1b7ovtqlIzcpLFPapw",
-	"K3Zs2UsNU/48HHH9eu8Wl3CBG2BL/LPoxuJlZA6+Eme8Q4bE9im4Nezux7kZ6aDfd6SjbC4Dw1oRMcm0",
-	"KRZbJzkvpWb+spH/+n6xbdJyYZIv8UuX6en+LFNR+arNj8PO5t+05SB8di3bXYuWkp2aujLJu4OftCqy",
-	"7FU2hv/bRB73jlhSgSUphsvcsvS/bDMtQmWyu08zzKYNbLybNJIhdBdnUCF6AqSsZQb6fUbCTHS6V7tR",
-	"IhWLydUq38QDaEAAuI2IIVRD4W1j4erZ9NgJOlmTJdAJ/HWLG0JndVTn5kB4/PlBSWUtQT87IyEQpP87",
-	"lKHOsilz0KZSMquzxG0PKKNmpZsUfLTNZN7J2lIe51ntQxoB8geEjKLJKRcaXFR4F77jjSfGORslCWI9",
-	"7vO+c30Oa6F/peVckaVMzZpb1zifEJ7rYgRbq7sHHB4O+5uHd38Zm1relN1TWbB367qRkOi/UA3bk10Y",
-	"gMeyuE/mI9JNWWS0DgiEmUmlicR4ELR2D3bfxo3r1AwYn9ArltiYeMBh8QYOiRRKLeBMldwi81TGC4Cr",
-	"Q81ALvQuN53QU0EZgifFk4mPdi1ASqMIgtHyieXJkfuCpLYgKcxn3Y1bNKUpjTRLs6AHZGEBpJiyJMG1",
-	"VYTOy/XtgbPS8Zzq8cnkyd/rE0pu5c06tkNJKjUocTXMBwNlmIjdBYCRyQmd50lIAJKolExr8fl3O1Mq",
-	"kvM61/9PLgwTR2rsyViWVEy0N0cpoxDOhPYkT7heuWd+UHfts2XKNdsG2H+txy6vmWlR9S1FZNMspfYV",
-	"WGFh/zbey/0IeRpeJNZutgkus8wSfMrYUUrTlcWcWhld4f6woGZc+KMb7IQOBbAKuBR7UKg9KNTnAYVC",
-	"+jM6+X2cQSKFxcsE6tpwSh60xuAZEewWIFQTm1phq/nRxPDSVemupRgg5m39acHc7Nf6xhpWFa5LdltW",
-	"v8qKS9ytMDqoXsiEJjeMzc0UeYr5tarN6res3OVqf9gKXuhT2K2Ml2uqeqOet9qqpldj5a4tgbS2KavV",
-	"VDxr6y7vpbTWGYY1Gn6CpnBOAqouicDzV/xCD397//G4Dtnrd6/G5SO49WsF0A4QOY7MqlA5GZndQ/Ws",
-	"4tA3Y7btWv3qdy0MVSYT8z/9w6fj9x/7wcnTepLJPZrD9Q7NtWWlzkWpmlSPvGiicMKF0lSUSa6mltRd",
-	"pWNjocSUKU0XKRW6eGP0B62PuPBcg6F5Glo9TW1RJHHbGoXFTvGHhn7/5LUKoXovBosJqhcpTQ6XXDAI",
-	"7dsXMvzSChnuS/X9IUv1vW/i75uifH7fWnv7GnvbRvoUVaYd0+7tMUE/Rh5Y7NQ2MmUU/Z7WjFcjEiby",
-	"OgS1RGEcS6GKKKHa+tS7RgpYknAXQDRr+SDIS4eSNz9cvIPGZsGlUPxasBguJC9cdYqf8E0FPtdwkSYh",
-	"BqkUKfOGiwYfdlb0tLBJ8roTdOwgirvlHm5zJ7ZIa3IpfoLqK26iiPn57bt3by7Ij29fwV+l1UsZrAa4",
-	"e4uMaKr1XI2OjtwK9uxPRzCgo0I7dTbGBrduiRRhLRvJ7mJd0QlbTdt6egrXymsvIO5oBD+Imdu6hJVr",
-	"r1y5ansV4yE0g52k5X3IQSv+1oi5Zhqz6ID1TL8d97KVFyzzqjFTtGazeR2y6HOWcMg5ca9YJIdiEkOd",
-	"SxQuCFiayrRu9KtcJtmWoYIGiwOyBHRgrrEelCZqJSL00G2GJnAleNc4rL3iTgCR4LLyS/EtrqkA72jz",
-	"QeSkcPH28MmT4eC41V1RU0CHkHoMRZ4iLCjSxUDLkefs54ZPJDHWU/RkkJEdNvU9JN0rBnVFcL9YfGar",
-	"lMZ4B3ZFoxs5mZhPcCqIg4BrHpIu3Pwu5gTUATI8IVO5SIuFSIojzeEZjVoGTXaCDrZXSnZwP24BUQCf",
-	"rI9ByKg7h0/g+sGQy5vqpdRQXJAfp8Ip8KdVd9qtcH8h4rnk9bUbUVhSTVIWMX7LFAGEPrVDGIlDwMf3",
-	"7jOA5LYeoxhQyG4Bf2U1Zwpc12ck/NcQQwptJdDcMNoOb24ro6m1rbxkZVN5yba82d+kM1udaMzsthf0",
-	"5/KPtdpZ/muttdpcLN/WKXeF8rte8fyDs0L9+5SpuRSAlkO1oxli79yh79IqQUOvJ9/9/Wn65Jvvfv41",
-	"fbf8549vnj95+erNf76Uw1f0Fb1YbhXHzoQ5nXEIceNhzBX+iTf/5lxkUZ0ngz75RgpWYF72c2NT2E+L",
-	"a5n/fldNF/KW8BCAGqtYeXUyDRZvVzMFFlR7VGO3tK7NSLKT5xfDXH8RX+I49ZYwXPBaUsu2W22HPeh9",
-	"1BIDo8gK75wx64bwp8iYtavz1siAed3gohshlwmLr5mCIF4LBgb0UbNxC5DptRmX6YJ5aWjIvjmi0Uyp",
-	"iBMWkys2kSlDhF+pp4ahmJ9jKRih17Tk8GpcaSvRmsv9mkPXIh+pUkrSNlu/kAi1UiNpY7qqYLu4OsJY",
-	"jwC8g0tkGSWol6CjFqUINvyxSgSKRYuU69WFoXzcjysAfj1f6Gn+19dO9OaRVP/73//TCRoDT23EaZi/",
-	"H1qfEHrdT/peQFePPLMs/WrlvBb4pQ1hQj4SHgRETY2VIW0pBTivsPwwynyGhsV1PpkJcjGRoJBIoSke",
-	"JVsqykWXqH+HrhwbdNbSqIMjcTNi4poLxmqd8Z2/GeaUMpr4VzP2xn+SypkNQ1nmsYpGtE34LQMYDzWy",
-	"9T4vRTf85gWWiPWDsszUIZ2mW19C1vw+pyvSrYDOXQoEvzoIspDkpkZKdWgPXFw2jYswYZfCBZMA6l8+",
-	"4kpjKC0t81YHvUtxKS6YiHE5cG+pIuE5wuH9Bp+OyN8QerhAayGOhgoSvozZbC41E9Hq8Du2Ci8FmBjI",
-	"aWFqYY9gSQrQfF1GD1ck/HjZgWeXnRH5eAnkctkJyGUnkrH914wpRa/NH5fi0hAJneEPsYzGizTBPyxi",
-	"8ZjHl51Pn8IzcpVSEU3NsoemrRAmi8VpeGw05Q/zhOb6jB6RX64ZFmO0iWfvu0exjNTRQXApfqELPWVC",
-	"W0+S+wnbOir+eEC6GCMXkJRqRhI+41pBKxrCJx2VlVoxPxzCDwekC3H3gUOPU4G1/YzJYJ5ec3ENLfJ8",
-	"8UvNeb8cBOQXWOZyl/gQ6nZcil+Yt0dmzdzL9q2A/OJIp9RMRlFmRBZYr/SKfYolQn6xVRm5uC69lv9g",
-	"Qc0SHjGBUHuODaRynnKmabqyqo6nQvmc4yhh1zRxatWhZukMg4a4TnJ+8sbyk/M3LyFRGfrvjDqD3uNe",
-	"H2T+nAk6551R57jX79kaaVNgzUdTRhM9/Q2C/OrU6nPMMSPDft/6McoFQFl6y8V1j7xZXCU8MkxUQsAC",
-	"l+Jl3Bl1vmH6W+gETR1Qu6HvYb/v+KjFULXGuPn06J8KLyXtUsAX8qZJz3JvHWFXGBuKytcm1cwODnh7",
-	"Xe5QNlOa8FsGNaFOcOR1rWYzPPobjV2sFLQ8oYtEb/7sR8E+zFmkWfwCjGxfpnZGv7z3CgN3XvFbJvC+",
-	"SdNrZWT5a6Zp57356AjCwtrurPVBZKVxucLaVJDm6mp15+VnwRDAaywdkNP+cR5+jGzVPPJKx1JFlJTC",
-	"VUx1qzqlilwx4Nk3mPNjPhkZW94m7NpBLtFHQKMpFKd3Ra7hghrIMiBKwp0zjckVTYwZnbraEFB32N5c",
-	"6akFV+EYUysnGIaNPmxQ/LgmkFyk1tJ0Xvv4zmQNG7WRst/CW+3pOh9gDWlDY7DeLL1lRKd0MjET3Y24",
-	"T/vHW045pyQfDXjt/L+X2i6BVy9400cX7sV7WrfvJZBhvDoDOp5QnmBlYBbdEGW0+uV05TLBCZqtoCZk",
-	"R6H3YNzAp8gadmAUwEXM9Tj3Z9XyBdRzPIWAxa6OszktoGiVElECItiyVIAL9fVLMWN6KuOApHKhGdFs",
-	"Nk+oNscV1ibImuZxQDyBT27YKnD4xq7aKgh5h6gBGpnzSSxTrjUTRge+otpwCWAImUtesUhiMoUrSQ0x",
-	"TpBdf8WsBU1WTPfI32QMUei/LgCZCiwbDCpAtxJ2iMG4Lv0JJX2RR7ziSp+bBX/hvBig+TFjn0CJwnKi",
-	"eLLyBxczB+jCbbodOBvMqzCy3KrwyjfkFL4+4PxTsL77zPWUD+Hbd+/e2E1rGkheqskfhg07fvrUDznv",
-	"1wYebxgUXDqiPx9Xhc8Y6b79+hk5Pj5+etA4LI5O7HxUbfy+ZjR1ZzPfxKNXRi3utHjxwsYmnJuxQ8XJ",
-	"O0qM/Aiv5X45+YEnrD0PrHz4KWiu7GHe9dz2U0ZjIPGPnfM3Lw//4fTR+h7t20fnc+7ezEs7H76MN31n",
-	"33wZ4yB3EF4n/UEbPmwB1n9jMX50vPmjr2V6xeOYwZROhk83f/FOytdUrFyODMrWFjN6KTRLBU2skMgk",
-	"8vqvLozqHrEfPfSPO8smTzdVukAbnlSCLGNI9v9w6Hxbh2BxdkYd+AbzwzK55TkuGuXWhWZzMugR07GL",
-	"UdNYpeg2B4PJEFv8SmFgYxteEJIuQCjYO9NLkeOyHQSY9IM+pRxwFEI/hEPyuyh16xBgbGL6pbC+WhJ6",
-	"ACO2PlIZmgYi7Hw1uAGfpk74XIDz59xftw3yxw8X8JCQuz///PPPh69fHz5/3shgLe5V7qVER2bOanbD",
-	"s6vKgzrEjboBFbAlWgxrG7COBilVRMLKUp/qRudBld5RXtsgLG692RHXK9KNqGKHXCgmFNf8ljVum43d",
-	"qB3DoCZ5Yf0g3NRtKMg248iCR+4wlBc0TTjLsG3988lFlCwUv2Wk++23o9evAzI8OZzKRdo4Ighisaiu",
-	"+ZjKAhB7WtIkOYwSGd3Y7qAP0vX78NE1fukPsB79fw1/6R8evz8Y/dI/PMVH/9LmELzCytL3Nk8tv8RZ",
-	"eofKkbcfhIxBiC4lM/RijsOAhFc0Nf/RLE1p5Gr11mmGRZy9WvI7bX0QHBYH6U5ShoWKMDq/O6c8PsjR",
-	"9Wq3AjH+2qlnOdDhA2qpmz94OfleCvba2Fv3odTC+my26B2OYXtt1vtkjR6bbc99KLDPaDRlh8+k0KlM",
-	"Nn0KL7t3PwWdF+/o9aZv4J1dNeWg8w8b5LnuA/NO4R4F1++4f7JZN/xeakyPcOryXi3/MtRyVAxzdEg8",
-	"dLlqXlAZGxT0CrZDnZ5+FNGEGX7YqLB/bTi40bY9dTM0UjckFiOdhFqGpOuwZR4NoRrGQUCWLkPA3nJm",
-	"2LeXAlLPbdIVmXARq0z3L6v9RtHOK/1OXcWNHIvJrVJwKSA0yOkYVMQkQTGcLySC8FIRB5g1HtMVDssF",
-	"EWStYXg4+6AvBUzamguKKDlj8G6PvNQE+CXc89FIJxhfmi5sHYX6S91L0ZVzJuwU/Ew+7KQIJBk0mEYA",
-	"ZmnmCD8jAiXaMQfWzW7mZnZekTC3QyCOCa4KWRxmo7ZXC1Sbj75S2bV0kptpPfKN0VpCpxhjS5i214WM",
-	"dj3Fq163W6NCv11AhdBTKsiwRNkHgTek7sA0nL+CSJ3wjpJJPJYLHZIurl0RUxSSk8nVQhMhBYO98lft",
-	"ILgUIQKShaQrJEbIF5vINhkigHE5DQFaHLOYrgL71yJlAaGWNuz97pwqDW5l6D/bSw8i86BHvmdL66Fj",
-	"6N68YrZ6UI2F+A3T/ll/5k7rBjPx61KxioKB6OmgTXqO1aof3lZ8RVuN8yxDrno0sLV2wMGIjKjZ5dp+",
-	"DlAiqH/857d3SdcWNMgYDwI6JAn6N076Jwd/fpt4b4j+GQ3RL9O0u2cDzNfYco3x3TRltjYc1RZzCTOJ",
-	"AZslj5T95WOGBD22tlw/QF5XZuZGiNg6FWKRJDarwH9g1KNxJuPH5VZO86DgUccJb7BZy0N4VB3CaWkI",
-	"ncHjEdRw80bRGQ6xIELtQHCM2QB8Rb06gkF1BI/KI4BiJuUR2GdtRmB1HKACF+JbUNTH2eZ+2uIaqE5B",
-	"qDGifxBYj30FyZ2e0LUBpwBGBYC7+DS1pVL3lvZfydJuOZuvAWD+L2ia+6eNRLk+fv+meZLVkZhLpZtz",
-	"McE6lxOyKICQq0p5icJdWsqvp8ZOWgYODAWM1kvRaLUGOaqljXAGU9RYoABsMoJOUjZJmZrmADr0UiwU",
-	"S4mit1hjgaIvz2ifkTnosa2sxWNyzTTW08KbtDrk/UvRbQGsfnBGqCALcSPkUkDQikxdoa4a9fdSGP03",
-	"yOLYvMoNWe68CyLCwt1QpuFSvNSoNJtNhBoPlSBlyCZlzJh35JzcsBVip1GxWtKV+XEqhVyYwVMz9UuB",
-	"wbEQqA0zNfzaLryZdwI5CRk6qr1yNCufJU+C9Z8wegtBcnIyuRRaevHcGA8INiirDYkBuruwLicb2PE3",
-	"icFvWygqOf2W1RSkBc+EX0pfUfFhFoc+7P4vLaAJvTfo41+Hy2N2kp7qR6vHiyf8qewX37j6rfp/nfef",
-	"tnRaFwodfCqmgticrTvqfHVL+bfMUaUgS3ehA0fxtVpfVj7GAeU/BpDBHMnIgbax1IOcz/v78eI5eXza",
-	"6/dJBmVfgKBsszdOEfJrkfgVRo6NZmYHanWnuuabNtY1X6yUUuih366HWsLweshrrFTa93W7JLvP2Jac",
-	"mm5CSpVKNhUp2Yf51Gs5gxZfvKGrRNL4nZRQ/w6/O20zPLWYz2WqWfyaxZy6Ymd/NU3pGYbbApe/WhEe",
-	"35eWZDMleo5TXjdlGv8wZ+L8zUty3OuTWEaLmZF71tqZ5/kYiBx88fw7V/JYphhKar7VUiaqR3JkFWmB",
-	"HtVXJJObinRDOzL47QiSmZ3jvtQ1h4ywgBS/8CcVro1pt7P6fxc/fH/3qHY3to03urbX5+79IlOrBz9C",
-	"12YFctHblt5xtjoevJxLlaxP9nCf5x9+Qcke76ZcZSMDwEG7T/Wx3m7XV3SWrCVlj1y/UrWEDZ39fP76",
-	"Feam15MpTeGyYg3pHbShPdPNdrTnJngX2oNei3TXkrbMnM3XsEaafdCkm1c3x/B1ZawPsG6uVpohBEl2",
-	"FXDFBaaBlR2RfwYCtZvZSKBVItmZ6brWgLPWsExCEynYwWaGfAY75aHogNszxBy/rMkQ+bY7O9losp49",
-	"ss+LxwD+pZ4yxbyTs+lUQId/dc7sb6/Hpb7Qc1AZ7zq27ba45mT46c+NJwPjnW0ScPa6IVpI1cH7sACT",
-	"xtEFYKm2mLXTq01gcYN764+kXSZLcSy/Z1hsoe8senDb1JX1OWJZDw7Kv81YpChlsNQV/26KsK7eA259",
-	"n9w0Ipv4uP2QSld2LQb0JabUeM6M9z4Oi4X2KNncbWmk5uhsDkL0N2dvZe+j9vxkGo+df1UglFphUmv5",
-	"ZmCvZau3Km+OPnp/jXn8qVEAvWV6kQp0r/tojfa22OWMOkG0nPJoCtmTTnuCZEeu1ypA3imqyp8NvML7",
-	"9mV8Hxfl3izb6FCVCXy6CxNpUpF8GLk959jfQu7Iat4CyCZ4l0qHOT/Fvw/DOZILHUnEzK2/pzy3mhQj",
-	"t1xxHZCZvAWEsDCDFgr9OlWhWY+EaQcWKuRYTeUy7JFzsbq0aOM2aT+7sTvpP/VXYgy3W2MubmnC4/CM",
-	"zChW7OMa0cHKsch2FlmDJU2dLASWQYqLJiXGeMokNg07tO5LwTW2T0lYxJMsTMz/yU0S0zAxsFf7kLGX",
-	"YsqVlunKprMrw4trbu/ewq8eJ/rB7s8d+XGLOKf86vM7trIcfIfLQ79IVydbss6nHdR+O/cHvZv70sVM",
-	"fm1vaXwvd+5R7vRbyJ1nUkwSjth/n+nmadhCyhWO71u2UOwvKVpf0/SG0EwgZQwI4/oPDZfeQbJi1dSK",
-	"aIXbsaOP9g76k62GFU1rEucB08RVG7SJ6SBHXIl0BWkYKZNzJtSBEQ/5awiEci2ZyksTXoq1tQlHKNwK",
-	"EtZedUMTY01vmAgzUXUpLIIeuQaIaMQOXAjdI28pVyzOSiF6OTtofkSsR86zeWBizKWAEBaViVqbQ5TX",
-	"jFdYNJ5084R7IfXYNR0eoJPYlay7FAWfCgQL1wlQrKLo9vUikXpr0Wk+ymyYHSWgKzn5qLV4qBbVfBB5",
-	"Zxa6taCD5dtewtnPakWb6T8gThvby7K/nCz7q0VRQIlbWqwza9h05g1vKYu4MKaFTFcthdERTRIZtb7X",
-	"cAObFPxJroriHDPtFBfXSWY+qYDIJN5wuXHujeJOjPjLcjzn02ryNxtm523BntXt3UV3g3nyC5ADLmDh",
-	"ZG3NRdBZFDR4fb6DCmW5nmpLjruUW8Mj3DgWQvOEhClLGFVsDFHMY7ztCh1CY6ovRXd4Qq5WxK7JQY/8",
-	"CB8CshOUjQCF1bUaUYEATXrKZqSL6Kg5WtOlgB/hwhX6mNKUxWQuZUK0lAdn9gaQa8wEXwgMsxVMkRR8",
-	"6VhT3X15KcynPQK3dxkEOMtyg/32bVFGu/4MctH9s07mLL0U2TYJjJUe5eitqI3nHxSRpshFriqjimzo",
-	"hEX6UnhbnvuYYFPQQphShdX77QyKJgFmb3PIkK5TnRHOPedsO/Pr39fZZBcag4DnWqwvtVJHpp3RyZO8",
-	"SvywtRAoL9hWivtgS8U93/vNkIT5q592kGibpdlemO19UHsfVHOSmZUMnlJtCzpqCQlUwLDuUfXHa98W",
-	"Wr5N3Me6Fi58ygIMkxkV9JqpAMO918cq/QN73FZC/AlDT/JywGuDTvKCwHvGuQ83qQk3uX8dHtUTlaVM",
-	"gn699uj3XJ0LC6+aARtBTOOlsNVFGKQmWt+vV0kGJ+I8t7aCuZwxVNPNwYkBWslorlKwQ0huRFiHRnW0",
-	"cMy25jf3qWe6uuPw0UJom1YH1UcEG3RGneHxMZbcP9FTcqFTxsD5LJWmyTiSMcAg9PuDEyiwW1OEfPSx",
-	"M2FsPGdpBGM67QfwwMb4uedBx5gmYzC8Sors8OSTLRhbKO+bVfP1qvNWUgcbyvNTrP9U311WcrdcRXfu",
-	"1dbG0tJQMrpaCr+hmL1XdLdaPXdLDR1o50GVc4zYaOtWt+XadxM1Tdp5Fve7ly8Nivlez/6zOdfhdDv5",
-	"du/69NFHFy7fLi4zAyZoFrBnhIoVOoJcpff8gvaEpEzJRRqx8YwrhYVM1oRr7iYS4av7CdHcc729b/1P",
-	"E4pZDaO+k0ZeHwaC14EOAoQlsXKAIjGxAROQaGcYhNHGjRLGjcY8nydQSsoPgrgU4N8F5VrIJZHiLAuX",
-	"KGag3DA2x7Rp0OrMP1dkyVKGHuKFiFm6OZjiPvjNjrp3rr/qlGotU053U1hPPm0ZkLG97vhH5aL7qIyH",
-	"YKf7IIuH5+F4Uu+Jg7dVCY8sjHAbt6t7tRxeYd2xeSkbITVhImZxkBfAcQmCVWfsMzeCz6MDPoxf1U5q",
-	"XViFW849o9rrfXeMqXDVmKL8KN2zF/anLL5Xe9WfPAR50N/CLPs4hCQam/kbkm6eJayCS5HB/h6MCE0S",
-	"hDS3UcQkzKCMQ9AoQwv5G7r4CgvYjowF8mnEpbBA57DWPfJTIYxXWSS6chSvdf3m0bwYqXApGqN5e+Rt",
-	"IVu9NmiZSIHxHhDei6UooQiusaFZDNgnvmI7ppMJ7HAYZEjw1tctyZSKOCmUC7sUuQ/aAYhAjYGUcKF4",
-	"zHxmjSUvs9XQUjY7qS3P2p0P/74RE3mmew6XOzzpBFm+eelxyig00nmT8luzZpDl1Ak86OxRZ/AEsXwd",
-	"zPSoMzw2T7b01dqlfFBvrd3hjTq329ZP2wqvDYLLYnFCvWWbaxanbLkXZ/uoir23t9nbm0iVOXuB3YNQ",
-	"RFBaK78eVOHPhEcLjX/J2E2y8u48azX/NgHUF1mvfyYt381qnZqfLd6eMe71/HvS85V3mu5Z0T+PoQyW",
-	"Pfm2PkZW9A50Zad0Ki9AwurSFjwqhIx31OEvRdcuAtEypqsDxAEHepFiHNOVCkn2yqP+AaGGfs/Im7cv",
-	"X5+D0zfTc6Gmo8ISW7YBksokAQTnJU3jHvnGvikF4SovE69HwLggfG1uTAC7gqidgyXRI8/pSjkdOiuw",
-	"BJB8xbRAC8Up2NKrAMaFsy8uRdHAaNa4Hf/446jcK6A1PV1A+AbvBB1FtSE5V2t/PONioQ2HHgz7gQej",
-	"PZ7RD53RSfERF4CuXYGFHgIstI8CXQq56IxKARcu7vkEdXcY5uApKvODp1geY9g3f7/P0KagMMu2qr3b",
-	"swfV7R15bq5x6V78tLXQ2iSwggyegoisupRF9dcZE9j72ff6/l7fXxNFHce5OFU5v39ABd8Vx92g3Gd1",
-	"2Wo1+jkTIOwzyReUi9ln3KE2TWd94LUr7LC71GsuNPclICf6Q/kdIRNrRgIbCbluyaqixtwPxKXZTB/b",
-	"8q8XPf8ZykbvxeXeCiwVZL5PCzAzluRCoz0kcvFFupSoOYs4hZh6o4YHhArCPuiUEsW1ObUHUJmYK88w",
-	"Kl289DYEy+8Ee/K5LKOq+fOkH3SA05dLEh4POu6XvH4fGCpla+lRO2tpcNrPzSWL9tPaYHp0R3NoW6iX",
-	"wR8Q6mXPtPc2zt7G2WDj2FwoODB3N3C2ALQHw8V/vw1c/d1g6r8kqPjPCZm/h6nfOCBrJnOFtS8FS8dZ",
-	"yZBwXZn2wptb7tuXaIKVgUrVRqlexcPf4SjtkfT3qc27W1sN4PkF6VEv2PwvN1hcF5rNybBHvgWcHGN6",
-	"gXJewSsqFM+F4pfK4RaxD3OeMjWmOuxdiq+xxC3UnUfEhhIcb0TTlCP+9ZyuZkzoMAOLxlJUY8WilOlw",
-	"dCksQjYUchU2uIxDCaMLnfI56/1TQfQejJWK+Ep+IO6biCbJQYDwSBMuaMJ/Y71L8b20U7Tlez14T4i6",
-	"86GEcGBYWFhD6daQJkAtmt8yFV4Kqm3fM5dK1XjjdpfiAGV1z9o5O9uNwGFgk8YTmY71Um6O5apM4tOW",
-	"9pr37YOabVOWxGO0KDdN6luWxG/Mm7vNqwUSNdIaRx/1nsXvjbkv2JgbtqKNb6hmS7r6MiSlkVuE4im7",
-	"g5BsNgDbV5gBUXraI35Gs7vbqqrlXCti5V9tjvI9lpJp4Y6cfC8Few0pl/egaWd1LVpy4Wfu/YdlxQ9Q",
-	"e+YZjabs8JkUOpXJpk/hZffup6Dz4h293vQNvLMrxw86/4BTsv4D88655d7e+h23ZMivIYfUsf39Bc+f",
-	"qqLOfdgd6xO5KQmNZoQVYbyCOL7JwAWZJzRiZy7lG1R3udBEabqCmrZTtoJMlx75xmwFiZmmPFEBCYXU",
-	"TNl0nqoXxKbs5jj8vqFzKWYLcOXpzBj6SpHUfNAjocWJDm09H69aDaDUuUI9cJM1yawEiwE1wuAmtswV",
-	"RKgngH7DDJrUQq4SC7oZ27t0Y9KAMQSDN2bSbMa1gir4YMOlVCgamcULiEKYVjDaLMwpE7EyZg1IIuEM",
-	"IpcFpZfy7FJkj62J40IOW5lMRTMJIx0ju+NmYbi47l2KSwEMn8CtkiITmdjSDHZiPfLTlCfMUkhAKIn5",
-	"BHZOE7yAItdYFkKw5aWw4pRwEFS2DLRdQK6IxYti8VlmIrp5OUu0VzRAL4V15lnzEa8WfxAR80nVjCua",
-	"MjpnqaOmlE0WZolN+27IEcviR33kKocoADn3FpSWkpjRlCFK8JIaVYELEs6ZiLm4HmMnIdrfl8L8nJvS",
-	"3WKfBzBzN9aSEe2ozI6aI0wCZ/GlwF1888MFApMVNSIefzpyFnV4Zv0A2hGlOwRc5VWjgkuBExNs6S8T",
-	"HGtbyulSZDwhZTYrLs4cvHnmnw9aQKKFBhA0TJsr4BngT+M5VYrF4UGPvKDR1Jsr1pHCpLiSk8IvN5Wj",
-	"s1UXAdK4VHgQIAiFBUR2A3UIXuBAoZkzg8VuiexuCyEXImJxbc2sBaRmx7YwVjPGxO+rLz6IOwIYr5yM",
-	"J3KRbtQZq7PeFphiV3fEn0QbtifTJ3twpQGxOgZkTwvgr1bI1+KCu4aAWTnTpsys9p6Pvedj7/l4kMIo",
-	"96Oub+EBOUL9pbni5VvUVo1iBkUGurZapStxEIdnvv/DKWy+jnZgWBH+pWplZ95o9o2R8bnL9YpFcsaU",
-	"V2oL6l6uS4yBhj6jIL2jALVfsnh8tRqDur9Z1lSmvIVTv/ytJ0XvQWq6XW0rNd37D+1DcoZYmhPrvqrx",
-	"XtDtBd2DCTo4Zp9R0FmI6V8XUrNm7z9dKQSksB85Bdl3ZAm5JEu5SGLrIQD774axeYAQglhHss49oASd",
-	"q6nU2piJxtLmmiwp3iqiGYlWOPzmjYBjFZ7epTjHLBl/OFOaeWMQGtGMaWR5nK0W7WSwmYplAAoZXY0E",
-	"/YbpZ97g/w4r9tkL4U8YGy+5iOWyrRTxRr+tPCx+WytDgJD2cmLvq9+VIwJ1GYvco7g7e+pbMUR0eDUy",
-	"wZ8Qh28+Z4LFzh1WdDB4cB0jy72cA6HLaDRFF///x9617raxG+FXIfzHNrCWJTm+HBvnh3GSoAdNmjRJ",
-	"b6gKLbWkLFZr7p4ldasRoE/TB+uTFJwhuXdLsnJrol/JWktylpeZ4cw3M4cKLLdgN5Z8QeY0nvHjgPCl",
-	"ttn9/IUgyPWwoKSeIS6JFaMFkyl3+bqYgHpoR6GcxXGIfBPD/plgmAzLcgUML0lFtjpu4nkVRO8LnKHP",
-	"fnP4ejhKaxjdBkIJk/J0HGWx+SNgypoRl1hS97x2z2t3DHxr3FdfiOcCz2u3trwG92MRhon22pq6pxOw",
-	"0YJJJuWZSPLU14F1DKZUafRR6UTT2BaQFPecRDQlR6F5HuYjDe/pMjzukFt0EZp3hHcQDiT4ZGwTzaU5",
-	"RsPY8K2wiZG+gO/8+uaX3Zjjt4Q9NFMf5DZ58HQW0bp7tvgVTRX7KK/NmTCyBmtO/kJ3f+fgbme8APh7",
-	"1iHWYacaeG6H1PDwqGRGEx5N8VZtreADac3gXl115vE0S+aC8YwcIZPW2QxLFOSu/GOjBacaUmQL79iX",
-	"3m6ubqBsIvYH+q+Aq7+/0nNWxHX03btDN5+hJ8vReehC0DyMQPKlJkrzNKiWYwAxQpU1WnTIratMTPVA",
-	"Wj29jCspCBoWdshLD8AoOSKL0g3N+4ZKFGAAyQ8LJ+jk93wVIuZg5QpIINbGjAsAhDeytXvnm6/4NQMf",
-	"WmCxE6qAqLgeyNJqF30ensQFXQWA/VEVSBBAGrC8WxlhI8YwkaaXe07lYiJifuMNOUKZ0bM7zo6DBpos",
-	"FsdtljJaxKyM/UDv+o3RLgWFjytqRlnQY4N80RpEvF3Gbwis8J3jXEvonx9I3vc3cgOYg5jvh72e8CN6",
-	"F1569v1plQsbjXbqBCkKTXX6UP4DuhnwhK7RNM58KX3s+hqTvAM2EEL0FIbE2d5+oRl761CBicQ4BNQW",
-	"OgMZJjMdJff8mqhZFHHOjIj3yoA19yPE8ii0362GVmyExwEJGY9iIaFZQQz0SUQzNvQ/BiRvjYDUsKgY",
-	"WJWH6vprnYE0C59jXkXMS3F+TpLe4XYC+GKkxbzZt4+T8h7b2nn5FTn9mhB8w1I9QLS2esXLNmp5FWcw",
-	"xFinVE+KIdaVTg6qqLOiNPCpXg5SMVSjJZbnX/ajy/tzeZFe/naV/aS6ujfvLw6C3QO0Pykkwe2DTUXj",
-	"c/d+jsNzG2LTLixDV7fYCg673eGbdvHeN9jC+4NNSzvrkwIiqodw7cfUSDGtf7GNN/+w8llpUTkqSB4E",
-	"7VpG9KPBIr4j3WMPp/jWU/rbQAZak4rCyTanzljRt70mA14zdYrVrnWr7+85PI1cJAzih6Et+mYAcQ8z",
-	"fm0vwhCLExAgQQXWx4amAzBDzxRHS0KY8XkytZfOIvohSzTVHGEUSiepIoskA3SgDVrhklnP0EAmc57F",
-	"NO2QW7kikCXcJ4dDMu/pimScMkMej8fkKKxO1DWhchUe3xAqB9KXqMXWBfPFGf5pOBWSDYWEsULEJmJk",
-	"CVhfwJajJsnC2i5uBjJMMz4Wy5AIxqUWY3d1h+7aABe4Lh/MKwc7SxkYab2cLI65uShx7zcHysM37k3S",
-	"+xwolYBEfwDIPbVhB4AUjuMCd4Ot1XZNo3LluZmta7g+R7EtLQjXJscn8mLUK6J4HAckyRjPOCOjFTHK",
-	"fYe8FLHRfUYrEgm9CogtvIpFVsYZ5yeaLzWBpEvN6cH+7Covrk8MZml0KcHMiOQoooqfCKm4VMJchwhf",
-	"0sjQrKPJcVvWJ9O0LdFTr9vdNP2UJcgxfPfxT6TJ1qzdiayXGecEphwGM8LCMFulS6FaZsSAVKlsI+y3",
-	"bUn6TFiOLx7Ynx+eR8UD7OAt4R7FNo9gPJCCffj+jxa+/yOiTmoleK1kaBZy+HYZWFLL0N8q94pJS2wx",
-	"a48bsLl8Cc04RW9fA0K5MYnJjgXPvw5/24y9bcvaHq0cvudn+3Qke9hdSzqSuWUiT+aCCz6aJMl0yCVL",
-	"EyH1Rkl9bSPiG1Uy+5L3cJPHZAUy0cWbfLNe/xfs8YWnYmd2VfqgR1lWZewtdbPm1jV29jczb56m/VV+",
-	"r80UtZnagSocabvB2g61beoNk0Fr3PGdUEYvIJT86d0rBPEDHh+Nb45en4PUmgiBnkNFlLiTRtEJbf6X",
-	"YCDxVNvq30LZJEGmMzMApAcacRJOtE7V9ekppjEyT/BgdCV4xzCIjKsknvOB1AkiwuZU84DESZKOaDQ1",
-	"LWMhpzZdNGUs40q1pxOtHModU4ru6OezQdlqwyyiVdq3zSRaaf95a13DiGxbFvuLbfZkLtumMLr9WlLQ",
-	"zXbdM9xH1K295+t783zB+YL6dmW58nSx0qYunj5U/+Su0ozHHGOCq3idJFWE8VjMOQqapCRrOuR5/huN",
-	"jba6shHAC7pC87IWcUyMnJrzlpJFz2H0tXKgnYUcKiJYC0al4ZM3RKksOCJU/tWj/dFZ9Iyd84vx5d3V",
-	"5Kd/dqfrESq73+JxVdZzbJw/9nRhZDt4gxXc1vBrImBH8H3d0v3FeAe+h3vuM/I9dYo4wsfQiOb3Q5Vv",
-	"baNol3BCaCUEGLrVwAPQrm2Su4EMsZOT9+JOUsAUYubCBm0ctZuAnHW7xHDSmGdURpxwAQk2FxTicrE/",
-	"OxhcygErmMyyCINDs5meAKEOIaE01fy6FtvnwzEwHSWi9hFNERA2Q9bD0Q6azPRJMj4BJ6Ab2uLmfV6F",
-	"hYgQxjCQ94nkKwy/QMaubLY1Hw1BILoZsxOOjUBgHfIHW4LBOiHVDWTsbEMEvOMRF3OO02E3wjqZ4BdU",
-	"udUgyDgCEuqf//vv/wTznvknrxmDP+fSorqaG4oK/XPv8qzfv+g/63bNGOf980t6dfETv+QRH3FGz/p0",
-	"PKYX/YhF9GxMz3sRZZf88pJ2+fnFeHx+dsG6Eb/ive4VuxqxsnTpd59dtciXp95zEBJrIXjmZA9tfsb1",
-	"1bJhhiCSuSJhKGPCDEjjt5lZSy3MWDhpVTdYcZcTrBwaoC81hjy49nfIRingRlArQvrgK44+HAiGqNKz",
-	"P/K/TvuvpuzXxe9ml2LZpaPo+YuXvYNCedIyaPUgcCWmruvIRPN90DWf61rfvYa+4XvyGkfloTrtk/7R",
-	"N0kKMvhTJ3DM8EhtfAWEI5g+wcCWN2zWJGDVAfdkKSJHhgtNqGSQ/SDJIKnpncR4LkVozrAAgACeeZkA",
-	"O8u40sedJ5vJtxXTT7xQ/Z+JaR7NMqFXWOq3aM2G9SK0dIAbJfbHSj8PBwilu50Zlvb3fxj+ZcRVMyd/",
-	"myVsBsBncmQuGC5bHoore67U8UFwMMtiw8et3YqmopNm4p52HL+oIyksgJAcae6dk8FjiPz6MPbFzibD",
-	"vQIz2FF4T6ecZDMZlru7Pj3t9S873U6307u+6l51wYJl5/OhOSpK01lGJVr4PYank0sx61lo+HTNU9IL",
-	"XBFZn1LQl1W2HdziThKxWbvmbhTpB+QZLMd5YCO08xBCyRCB6Jat0HcpHKXed9n4jhrZu19f3xo1zSpg",
-	"Lk7Tq23uhVqgaUTjuDi2355N30QlOxESh8wjUk+gdK+v0gRxoUYJLIZ0uEDXlv1TIMCBV+vjf6ijwzjQ",
-	"j98LvhwL2zpUhM6Y0CRO7gp9W+hYc9dGTGQ00g4T6uZQIfM4VEZTivWk0N9rrmlLb3BoiJkZzDCDzw5I",
-	"qg7xSxRMz40/Yq72sfmv2XABieJEQfimI8fhmBr2jS+C+RFuA07Lr1TEQ8WkXeVH3T3lGYEFpxkjblPc",
-	"EMVR23Z9k7uZWfyj8JQlkTqFJ+XvF+Fx3ZRRo2S3PJh5JLcPftwmXY2P02xS1x6T4+79tnCPijonV6S/",
-	"XBIaTWWyiDm7cwG5aBxadT5loVSJfCAgb9+8/4DZmRodnUD+/wIAAP//",
+	"7L2Lctu4kjf+Kih9+6/Iu7QsyXYucm3VepLMTL7J7cSZMzsb5y/CJGTxmAI0BGRFk5OqfZp9sH2Sr9AN",
+	"kCAJSpTsXGbGW1tnYorEtdE3dP/6YycSs7ngjCvZGX3ssA90Nk8Z/Ps0TUVEVSK4/ksuZjOarTqjztul",
+	"IIpepEySKzZXZCIyQsmcZoqzrBN0rmm6YPqTKGNUsXhMVWfUGfaH9/cHg/3h8O2gP+rr//+vTtBJ4s6o",
+	"Q9No3B/8Y/LwwzB6MDvm9+cPfnuYPZJ9NbgeLjtBR1z8g0UK3szHFHRMl2NoY644tvH7gA4vDqOj+Jjd",
+	"nzy4fDh99I/+VSfoZCxlVDJ3NMP9/vDt4NHo0I7GvBN3RhOaShZ0ZCoUtg//wkE+ooOLYXQYH7Hjyf3L",
+	"B9OH/3ikO8A16YyG9p9jRa8Y74z6nz4FndNFnKin14yr54lU5RV9xRmZJJymye/MXcCYKtoZvfvYidKE",
+	"cTWmcZzB4A97/d5gcNh70Ak68SKDBRnPZGc0GPaO7aIu4vULksRsNheK8Wg1vmJ6HPcng2hIH7H944sH",
+	"8f4RezjZf0T7F/uDaBgfsqPJMb1/0Qk6M6amQnfx+tXZ29Lu6DmOmZ6kfhxFiyzbsP8Z+23BpFnjjP22",
+	"ng4ysVCsM+ocXA8OMiZZdg1Tlwcj569xEh84qykVVQu9Lf1+0FHiinHsTImrdevz6X3QmVI5nomM5eSQ",
+	"zzTVe6i39THlEUvfFL1XzsqUkUs9QULlFYuJEiSCL9xtzhiV+kO7GCweX6zG8JnTRwrN/20hFCv38YzL",
+	"JGZETRmZMEaWCY/FsnQOzfcXKeuMVLZgQQd2hkf684WMO0FnwtiYzsSCq87owbFeqknG2HjBVZK65+Uw",
+	"Py/7/eNRv+9uf+SMc/wbDFRv8GTB40rb5d2CmUvcjNVRPLw6nB3x4/n93x5kD+Uj1b92drETCT5JshnT",
+	"gy7WwCxRwi8JF0uCnUry89kT8uC41+8TymNyxdjcfdY97v9/RExg5eYZm9MkJjjOvZ678Cx+nSUz1rjJ",
+	"p2ZPUxaTuX6TOPMLyJSmEzMiGHVtX2AZ5iJN9H58hK2YsyzSp2h03Me9Uau5Jnz73N2e8VQsMjm+YBMg",
+	"1eGRuzDfZ4wRtyMC35DhEYHPCH4Ga+CM+oTQiWIZUVOqSOMykQRFQK/zKejka1DhsIdvh4PR4HjUv6/P",
+	"u9k+nHMkYj2p129e7D/46ehv//moeKGBbQxHRwNopoVoKRhjwheKAXfsBx32YZ5octOf8kWaBh08aVr6",
+	"zShQO43pfxhJ2IvETK92kkk15nSmx3sa007QSWnx5Lm4ZimNNL3Pp4LrR/82GA6Gx8fH/cHRoV6eqUjj",
+	"cdH3eEY/2P7bnYCZiJNJElWpRUvEJYv9pFA6IlPKL5kkNGOERhGbKxZbYlhLC7C7XMAKdk45T65ZJmm2",
+	"CgyrQWWAJBMyF1ImFynruVzBacmR2RmbMM2B9FKJLGbZ/sOHR4OheWM1lpp56wnM6WoGJ+Fjx/KQwXFf",
+	"MxH8cxzRuVpkWmaXnxvGM2c8TvhlZ1T9RX+B3MhIV8mijOkRz5OxvPiwZjfMq+MPD3/8bTh7rpltjaHG",
+	"LEoTzgyN40abuYwTruA/cZvO9JJk4jqJmZb9kvL4QnxwOaJcRBFjej6f8i4kqA13C+Yu2HyRzYXUBKfP",
+	"YsMKvg86ZgHGERwYOxTJqNJPacZoZ9SJE67/ygSwh23URKlopmSFSR7VxWoh8Sxj1TqmEQNaynSCzmIe",
+	"V9lgjeNeM27ETaL0ar9kS/KryK5gDxKZALdKFE0Tyq1Cfs34ekXM8L1XUrEsoeT5Yq5ZokpmbPw78r/T",
+	"GcuSiB68ZMsxdPfJDGUsVzyC46wUm80VaszATVmWiSzf+5SqichmJVZx9mb/4cPh4LC0eyseoToA/2ha",
+	"jAf/1fkEQj0VcpGxmghPhWQx0bwqidi2ZozehvEkEzOn6+GR/UGJ6mNY5SgVLc2eyIw5KHTF11lyTRUj",
+	"Vtt21eExnUxYpOCII3HK8TJR0zijS94Z3Tc7ZcY7eIgEB89wqIf4BPerDUXAwqLkfoLnOK4rwomUC5YR",
+	"c9Al6R71hySiWTw2j+I9d93FQkUCyMz+7Hbzhv220LL0NKorZIf7T8gZixaZ7pNwPNreljPTyphiM04H",
+	"ZzlTKFPKQk1FlkgUk3r0/pYdnlK02UKTtC/WNcm/iuqIx/9OUbxTFL8dRfFOS/xLrNYfVkV0nCKbVcQa",
+	"k/wDqIiDz6UiVhYDVUQQGs1OvaVAp57UnE1NCSWa64GPaSUWGQE+RZKSZvBFZMfWzHdrLtuejIuF/IVd",
+	"TIW4esrjuUh4xff9nRBXCb+Ujuaj19E1evI1BF1XMy1XVvRc4i89z5t4H3QWmV7zqVJzOTo4MNPumfU/",
+	"0MOTB/rIUBw3cB71VoD/vqyhgQsZ932iN1tGYs7ktgaDq1zodx7s94f7w379bmSDm9qQyEJu6M/Q0DwT",
+	"8QJUXRJNWXQlFsoVwTC3giz0ZNpdrpjmaTRj+xlb0iyWIGcyNkk+GG5Ex3OqxkeTh3+DjboWVyXlyqzj",
+	"6B3yADnKGNVbSq9pktKLJE3Uyj5zjR3vs2WWKNZ5r/fyCUuZYvFaItTWCTO/aM30Uh8v9yIG27Dec1iT",
+	"JVu/JPmiLrHnse0AKOxHRlM1XVWIK02uS/3mDExcma/SjRbElKV3xkPdeCj9UH75dkyEyqcD++nXMxoq",
+	"Izos8ZU7M+LGZsRfzYTInSW2eXMRvK1B8Zc3JhoX8hs0LbQ42c6qsGzmD2BV9NtaFWYX7KJwocZ0Pk+T",
+	"CC7VS3aFfhWsiJdCvWE0rsj4F8klihJJLNm7olkrZdLGflxQIB+hl2yWf6dFiCKaKWqxOtQi8vCEZAtO",
+	"7oGaRfBVdk/PPB/yghtFKmWgSryaM376+tkTES0sv3P1oUSS2PxEuvQiS+LLins24ROh/6sSlaJz7tmL",
+	"U/Ia+S05ff0MSAAG2Rl1Br1+r68HJOaM03nSGXUOe/3eITBgNdVT/uQM69fTF8+3HZJtekSg5XOuRzg6",
+	"54TAEEekNkL9mxniiAx6D3r9c97BQWRUiayVn/YCDZjSLm70Xe6ucnwRdaKdhpCKiKZjzQhKzKTjld6b",
+	"ZfTNrY2NkrxBIHkcXFbyVKWG35925/n5k3h+7Mk/S4WqHnm9eyWjsH5AH/bNGm3eae/hORzkv+jl0r8M",
+	"KkFWZhQFraOuf7/8KOF4BLIkYh5VtkbWc9BdClZWzPvnsydkcNzv9ftkzrKc22mij6YsXqR4QdhGTfHQ",
+	"9uHgLczQS9uanztxlffzuEoTBWrOaCXYcnddpfVNp6WSv9vTUw7lFBN0A6IfwyUZGscZk7LhwOktMmuu",
+	"ySDhbACXsYfkFyYVOVJTcqYyxmD/hVQ0tcJl0O8Pjhxj+M9i2tfXqIXg9DEuj/YvoyyZo2jv/Eh5PKMx",
+	"I3MqFSUJh5HBqv89SVN6CSZmO+73le1mL+/NuQfy+4J/6pFdJVxPLBX64IOfFFRYh8nK5BIOsjXA6ocd",
+	"/Hbl435Bs877TWz/U9B5jWL6GZhc9lb/Mcrmhqv3OCBWeBPBvaHTVYaHr4/z0OUZ5Qua+iijtdGXL2rZ",
+	"avQaeqZ/mLDHKMBH29sB4qqk4xsvoaO25nEHEHle7rTJh97Kj20VCAxR/5gvxl1owl1owp1P8S404S40",
+	"4S404c5AvX0DFSY4k5fGQVJ1jgxmQ+4yLhsdalbeL/IrOkNDktqpy0/vSTJNpBLZyp+vhnzavcL82MFw",
+	"U1weCDMF17LuvHWiYMauW07czTDyhMi2zDrypYt96Dek/9WXGCcYrF2P3MEuSodl07LY81FZlvqiHM6/",
+	"uWVxZlleGyOg86VpLahh8Zy3T4jgNvEukeSaXTJFs4Ty3vqFxUjxR56FrS/r0W/f3MIahto2d9E5877j",
+	"PqeX4MtwAyv8p/1O47/T+O80/juN/07jv9P47zT+29T42wnyM3MTU5XgS8au0hWxFzXbJ7WtwK+rpgsQ",
+	"1IkeM1Wd982X04yzDNpV00wsLqd5cOtgf6iJZCqy5HfBx9j0/fy6LJq2zIRz5lK9AjtqdwU2PF5zAxaJ",
+	"a8AwKd9/DY/t9ZcBZWhxvOQ4X4zO6MHD4hrrCOkOVnbwCM8OHKZO0BnqpQevefncXNM0icv5hXq38l8M",
+	"TAMS4nZ3WWepUOu0P5jLX0Dta9K7eFznfcNBhffd5M4XAiZKd76WGjbd+bYk+AfbE/yDbQm+pYwwV7Up",
+	"m6jO6LBO5t8K6y/zXQz69rBdJeZz0Dvco3M2XSi9UiQWS37zOx1pO8Ees2TOPHc5p5CJSmh+Q2ZRmSAO",
+	"3OgPlSPsXtpYTeXwb+w/r4bPr+Jnyx8XD5IPfXoRPXn6/eAG113QNLtWtbYHnrYr/qpyV72SNqhJaZxb",
+	"vJ+Czs/w77VZO3o/TeqOux7WTKi8gl4E13lQ1vOPdK+eGIBTYq9Z7y7+b+3i/8aX+pTHhJJU8EvCqaaf",
+	"dH+ZcEb0cf4L3Pjf0m09kPs6faEe9JIrDHeH4O4Q/PEPQSvVoJJthnmQVSQJwtkyTzszqaSJksT4KbbN",
+	"KNw9OfKG+Wx6XY1nZTmVLBq/mPz0t0fZwx9++vW37O3yHz+/fvLw2fPX//VMDJ/T5/Rs6eoMjGtBHne2",
+	"TdGsrLAfVNEZosd++dYX9UZL1M5zYFbxDYtYMlfVoKSIJdcmH3dKeVzJxo0XkAChivYz8wWeC7ivnDIa",
+	"swzxROfJ320+wMcKm3o7ZXlGA3DGBBKCVUYjRbr6xNvQ/3uShAmfiJ55PdxDnkq5XLKMxSdEMuQR5gWt",
+	"il8ukpiRbngQi0gewF/yoPg93NN8TkZTNqMOCiqkLQx6/UIflSqzqvhjGk3ZYz1Ekdbn86NYIpeFmeDY",
+	"yIyuyIXmXQutoOvjLhYADJnwyxEJ54joE5AZ/bBPL9m/3++HoMajSA08bxzjC26KLOlS0PeJ4ISC9Y7r",
+	"s2RckRmjfDlNUmaGJEl41H8Eb42dBJFwz+2Mi/1IT9b05fJe0s0YeCAMElG2Ipp5Gl4WPpvsvxSc7b+g",
+	"KpqGe7280XAEbWGy/JITdNASwdNVQLhuSI99SjMWE+i7R55C60JN9W+4nkoQSiKapjYLH1OzE0lCLval",
+	"EhkLmza2vpTeXX76ll7Wd/eUSJXp3TVzF1lOtGZoehOonOrHmqNfiHi11yNnjMckUeSCRlda2lYWaERw",
+	"bzTxmnaWYpHGmmj0M0n10mIWS75/h/0j8lIo8gLkL4vDgrCg2x55pkhkhaskUmjCkG4nsWAyJxv7aujY",
+	"6mEAAL9gixVtuYTQeIDOO78dv42nP/Wjpw/mv170/3P5QzRI/85/pOcd74q/oYo9T2aJ8jOJ3xZCUaIH",
+	"RbrPnr79nsQZnaj9hKnJvuaLdJ7sZ1SxVDexb7jP3oiEWUgMvKq0B1Hq6XCxDIDDqbz1RJLlVOhDckkT",
+	"DhulQi2VBY9l80RjNqGLVJ13TrJ/75+ofx+un9/rXEdqmuV2E/zNmeCcZSRcFmMmulFUyuB4mKGG+pij",
+	"EAlJF04jjUARvyfhXEIne0RkJKQLNR1PaJIuMiZD0tX/ZOhxYFwZxU+SSSZmYDYbZX+vzXr99u/Dfv9k",
+	"2bRiOKtnsW+tEmlnfU+SJD6BpWP6kC2njGsOA3JEixE4OE3D2Qg97BuXylanWquvD+wXoB+z/JpRLak+",
+	"94UCy9kHZUeuzQli7nQaxjcIOrOEJ7PFDP5tBpNwxS5ZhoYZzVYmQPr33PtRHlRY+j0clXgAmzM9VIE2",
+	"AHLSLqPR1CJ7a7kqgZtpyrAyCdzDcH7cMIHGXS+PsL6qmMVFZ0wZpeFZAVL9E1v5WPGCJ78tGLliK5Ap",
+	"yiEJzdR+/vnZE03zlFwKodmbSCK21yN69xImUXRY7gqt6MlozkkyNk/pCoGVk0zq/ZJzwSVaRRxid/Tx",
+	"K5yMzmj39XD9i9AWZpt+eM74pZp2RsPjYyAA+/fAR4/lpTKR9PEfb8myfORoXX3JJZxocQzS2M+YQ60Q",
+	"hFqsU26PjuYxAITfFfqQXLOMpgGJxGxG9yXT5KxYHAAT/VetBD2b1CW8VEma3kjOBxZ+CPVL0K1kjzwW",
+	"szmoUUtGr9IV6b75/jF5NBj0tcj45eC887///T/nnZDM9JyZZlWieatcbeW25H2DrH9NLxmRye8sIAPN",
+	"Pwf9fj6u3xYM4g7NsEBIlYZjJEtnhJEzZmz6jxn9YJhov7+RpTquZL/wYZWQyCTOxzinaloMsRIJ1o7G",
+	"N8fWFNR9/8i3tmepUE0j14x73ZBtiEC7sW6++9o8WEUzlfDLBokKpy+JQ+s4S6lUBA1ax5d2nYiFBF/k",
+	"CT4CMoLbKeOAS1QTHUkzgDG8WCKojYMHt2jTUoOsXLfW+Y1tu8Xe7ItbP9xP4LUAtgwy9jsa/0AVW9KV",
+	"SV5XNnQJIQ70VA7+IVGlyIfxsWPCH/QnsXtbY6NZTHxE0IlFNK64LrJkRnPHBVjl8LL8P42NzJiU9JKZ",
+	"NbXWiH2NGH1Ui7Nkpv+xUCeECzXV9v+SSm23ZJf4xpSlMYqzlUFxtTZkLtUqYqm3dakKs+h0npgZfPrk",
+	"7ua/ZGzSGXX+z0FRf+UAf5UHT/X7b8wO4X7ViaphATTHj5kcacXet5BgELtOmdfP9h2vjG9Y5u0Dx39T",
+	"aOX7SPTrviv0d5jKdzQ2T25KbUZPHCcc7PCtCa3+fUFjxT0fmS2kVt0JVWQmpCLDvrkIpLPSi7uSiOl+",
+	"bD/+LORi1btEEtOfSymVlTB2oXk4S6RM+GX54YJfcbHk+qHWPtwvK3VlKt/bcAWxUGMxGWeUX7LwBO3G",
+	"8PWrs7fk4HpwYNyh8kDCjbf+1npIZXIJVxcs79N8jerqUitSGP0XkLBUfWSshBinmgt8/VPwWPBJmkS7",
+	"ngGaKpZxqpJrCCR6H9hTUXXlbXkoPJ+7fJcq9ChOqSTcVIFCZ4y2I47cc1HWH77tQxGZzXBMG7xWU1p3",
+	"UKw4KjVPaWCecaHGF0Jc2YdO4HTs/K0Y16QzBp01fw5/jTNtbePbrr4II3DPV+mmLVooMZmM51RK/BTd",
+	"c27X1fOY8PFC6jMnOBEGycD8Q9vuQe76u2CpWCKuQgjWRViU3yotwlc/Td+L7CKJYwTr3F2kJFwuJpMk",
+	"wmjhSMy3PT7eBtwDlEhUNjhjsazeZBrYSkQU3VnjmLMMOK7gn+fQoGtoRldauyKxAPdBcULqS6BpEBNb",
+	"rhIe55RMunnRONMm3FiEmv1bsjz43//+n7CgTTCiqUO1xXfc3A3sfXVarLphFhKdMDcgy8oBxgukbUmz",
+	"qZEKeVYUX1CdaZoxGq9Ifm9FKImTCYQ5517MHvlZMkLhUtt6lvAv+4IjHfxen+2lhDOpz0LsvtVwVoHj",
+	"fVS+Avkh8C721+eTzzioDenTgsJ255XY1E5GXu3jggjPxIwZo00T1xLu2bSkWmREJjGD+6xEEkknmheR",
+	"DKy4P5DxtnmCBSt1V+nrU89Lob4XC35DbpYxKRZZxKxdsCXpeD4viOelIHIRTUtX1OvdaC5T8nrpvj3N",
+	"1U4SnV8FuVRXBhRJsVAMlNOJ3rlvgoasB7vuLHsptImNv5Zup/R5Bw+5fiY4I8upkLk3fiUWeJdbv1I/",
+	"cbzhJBLzVY+8FHgvfksrAXEg+04gyLpPS0EjTnjBum/gnV2XHO8FN31Qvzv8ZJCZUkHjt0I810bzzY49",
+	"eAlyA3zLQ1/7uOwMhKunRBL4FWIsORmQF9/1vmnr045aCYEjL45yeb5f/9QajC73TvHmbuLc1b2bg9j5",
+	"3O8adq42C2mQSDBbnESJFVOki7F2pAGYeU/vDIT8mUsF7ACzEuyVOcYwBfrfBSQZhpDo/ePsgxpLxeZF",
+	"hqTtpVNLHN2IFL2rbWha+awe6doS133Sdu/AYeEWgPv6pH6GBQB/dnxgN6J2U1DwJj45bwtlmjfvADvR",
+	"um9GsyRdEeeT8mVILDizNyA2MJ3BzYmNAoff9uEyjuBSBX8kLRtvzyPKNSmCZw1CV2zmlbFOZ8KgSWv1",
+	"W0EGg348oUkqrlm251u03BVY35awR36hiSKhs3h5EJYJklHZ6oRQAp7u8nqGlQX9umfBxDft59ex67/L",
+	"Q6FgL94K8YLylWlO3tBgoIqhi3RrWVH51DkzQpAZ5as8ZG7bw7AztRdD+gxcuD6r3DhwVmItmfbIU31Y",
+	"0LM2pTIPq71YRFdMnRAb0pJCyImN8zO0bAfQEB0IwniyKPITIeD11ujcDR1dS675i+5X+0VEZquPzetf",
+	"5YD9zI14/f2m2piBHNrpCrX6bUUrZzTLfbtWKcCQaRPcBD/tLjdKxPVZ7GwcLA4zP0qVfl1dprQgxQPn",
+	"MgYfYPWr+Gtz+F9++WX/tJgN84evmH2MpjRNGcecMF9Yynf4XsZoOvv3cyz55Q36QgJmH+ZQo/gP7Is8",
+	"IQnehV4wxkkqLi+ZjSvZoCwZ9qe1gG9Lbzq1FykEmg6sBIRJTEQ2o2pEQvitp8dhLgbxgd6OkEi60nw9",
+	"mpKuZIyE7mqHe0a+5Hc6kHqIV2Fo9UCQsY17PEELzgT0kZQpCEu1yBo2cSRmumuTgQI95eGVehcEZ0QP",
+	"lnTD0gKEX/+26GcuF/O5yBSLX7A4oW9hb29yGBZFi+OZbhJTXbc7FI2NOIeDmaQJ8GNoRaEyzj+G90VL",
+	"pf979uplwd/9c//almk+e+y9SKWuBndjbrTVy3qILjVnmUqYk3pd/e5xosCCK9i5k3dcYeBOsna1mWdn",
+	"r8jh4P79/QGh6XxK94fEvEs0eZZ7gETvWtsm87vaMuZ+A7fhi9kFauBFW/488VrjpcTxWswxrlx9oJhg",
+	"7ov7LMI135mBm7ztclfFihXYPiYZ81PQOc2jKjwCGEIxIOAcQ28g0lxLD83U7P055kmHGUsZlWxMVejZ",
+	"dyfdtZ6uwpDNFwEeYPHOaHUpGvJkUTJ0Rp2YKravEM6ltvqJx+f/M+YiJHFAsFoogziTaByWO9aPtknQ",
+	"CRx0k8oRSZd0Jd1gFuyKL2Z6G4vHerPcAeTPfYRlEAKThhjgPNJBW5a4pzRj+W6W57qxAFKt+2Ln12zu",
+	"gkuRxrb7jKlFxokSKHsx2XIuROrb8OF+f5jD+bTfcDOs2Dsoc3VuBw6KFMYxlUZgcotN2xdCpIwCI81B",
+	"7JrC28sT2RyiXhu+hexqOJR5GZpSR8N6LkG1Rk21vVcQvz4LsHarwCo7LCYXK+Nvxjxvtxd/xoLLjsAi",
+	"M2cgcMLxHErNZ1gZYImenF0sIZiu52Q2H7+WOItpB8Vh8kgoC09U39XKZ4liM7lJG3C466dCd84yCqZ7",
+	"kSPfwCaA/E6Maumwx0SC5tqWWDcxI91WiQ1Bin6JAcGTTUIo33BYRGd+3u1axInK0aQqNMmZ675hcSmM",
+	"pyxZEF5Taxz+bcMX7kny7HXuLzIpyJJl1ywjki5NZobLeQ57/d5gcNh74DucBWCb74QmM4gOQSsArJhZ",
+	"kqaJk8RbHKVh7zhvH3WL7YTVIq4Jq0W8JQOvRAw15L9UPcRw7Q1RcWw2rypwLXPkakOxNXJ8I/jx7dvX",
+	"BF8od6Yt2Z2EsCZBRMwuS+HieUUMOz/4+osgcneDmmMDf2mWJdeVI3wzFcc1eD42hxzfkyQsDIEK9Wyb",
+	"ixx0IMyjoUP9E1wKpVQx0k1iOHvhiNOZMYCLng+uBwduQOrBqBwTc+CUWqoNokC2b6Abc8lqkTrKUrPf",
+	"98rNHBD9Y2MoKsBbAMZRlYNsrJ2/npeWJahLWc7A8vNidyFfiBIx1E94UOKbZX62nlk3yVYLwQVHhCB0",
+	"zTbSFb/IoSx0cwHhbKlPCmTztpe5hWDZSuZardAGVsKMJiJNxVKegHJY5P5BMqCm5HLeXvhHlscOjstj",
+	"mjIeU49Efc0yAnihBGBXwDSENJqALO36EcloFk0rTshJkiqWSTJJ4D4SLYG2FIJ4StqSn9cGADwVh5Bw",
+	"8zQzt2TtCMYz8ydILVXq2ShRnKbGkWmrLFt8b1SkjPeV7Ta77Q4/oSv/alc2mZdxfuyo6vtn81DGiN3r",
+	"BSeCWzoEbwD+GZusfUs3kJWuKbx0nO77eHTceHPgTKD766+//rr/4sX+kyd7DQbmUVXI+oQMljRAoNxq",
+	"l09pliaaWWG/wBfwGrf744+jFy/28KzY5YHpnxC+SFMEC+GCVx0/DxCJV7+DoSCYlVt3WtHGUT2n6lbH",
+	"NBwilu7GMUHEUR6bMPZv0yvIuZAijcdioUJAKYhSIVkcapoICrAS2EYT/F8aLummaK5OREYWc6123x/q",
+	"j6Vzmw7cYc/MDJj7MpEMVNel0coyhv5YzhoI5NhDIBtXoUkrCYuojRGCvkLY4LA8N9nTogBvzUdkoIdb",
+	"e+OcF+s3MmcKY8/QdF/hCZvSawbeZqABFhP2IZEqgAnnAFZ5Qp1u1ezDiHCBC+1tVZYa7eJHAaFE/2uR",
+	"sQCgH2GloSvJqLlvgWb2eue8zhshxKgInLDzA6VFt+/llmn9xAadD/twy7Av5ozvYy8IDldmnWY7c9Wp",
+	"wsNKB989bn4y97HexwDO52A6OFnINI4T/Yimrx1OapSHqoqyquZtEcjqMtB/dXacMSp9rt02LdltMZok",
+	"i8cXqzFicgcOAF/h1bGXmHDEyrvkbaMu0BoWDsFOm0CrwLKitjo0ABpdsGIqQLmTjLECamvCmAOJ2iNn",
+	"nM7lVCiFNV0hYstdGeASCUQXQvp+bZknjI0t5HlteABHZ2FfQxKC6R4G+UjAP8A1/+KJVYEL4AaLsVq2",
+	"WABWPedHCVf3jzo++ViCn904MvOmGRu4ZRuwYq/YXAWk76Cj5GM77jcNRJn7xQoz1JwhJF1qfF4ZYwAB",
+	"aMbiHwBm49m1NA9dotWNItC8hdjVb5aJsvixLeNYg9Rbu9RC+tMUmeCszE0J2DegAtWQZYGRljf6yLeY",
+	"OU6m19tvoNY4WYosloHeIzkVS+ttv7SOtGIhvhCu8CYVtmltHeop5v5+A7f420Ior5VHlZ2q3psypCQX",
+	"S6N+xkKvlz6PJm7Y43o0vZkwXb81WWWyNe7UFflFRLynB1DampJi4ZiQBfKy7xb0aDh4kDMOuyu4GzIg",
+	"qViyjEQUXMuzubIBIVJRrdPHZYBjl04Q5LmuF6/jfpX1Llb4irE5WfDYLBKSbVDhhqX+H7Tmejkh+dyo",
+	"mrKBozvDQqwGia52CLtxFeFEEcOdYsFkg4Z4WC854XXbbdQaNxmZJaRxgBwsWZj1n8tcz/O715fogFds",
+	"s60W/uI29rFaxHADChbiL8ZVh+amuofNWvs6r4GjzJ3hB5sYs0GH3IIvPy4vsCXSokqKVmj0OXKfdRs5",
+	"8V6vvRehlo+Ya8cu23MYUZVkSmyhdCQ38HC0HOpL+ETbskbu25QDSH8RkoGBKAM8rRR1J9BnwWDYMR7B",
+	"2DCfIxhB/2hKKvkoBeELHQ9GMY864xm28l1Aj0o0+ErobXfX+gIrSkX1Aks/ut1oC7OTZTZp6Ox9pWt4",
+	"6GWIjZZU5TYK0Z1J4zWRe8kxppMJRKJ6PGXmPj4HfC/BddjML228xxldcmP8W3lliZZ0+/gsYzRO+OUe",
+	"YNOtUNhvutW31cTyTjyhUcaNl8NP35MFpFmcsWVtAJudelADwX86fkFfhTn/aKewRtcb0rGR5KDkpJrC",
+	"Kxs2eNjSqQXj8p0h36jSBtdbuzEND1uOqSi41oj+V255I4DfNvdSDnhgwdIKZuNuZbF8+Vmqk1fT4dgY",
+	"/GGkRtPtVG5M42tb3Uy537S6T7AS7MYRH1YA/RnCPUwOq0nmfQYBxrs5weDyVR8tm/OJd6BajTKsEnhP",
+	"fYvFQkVi1mQTgsR3Si2Dqj8iYV7vNCyySqVBbszigIR5+qibYWSipxIpFywDUC2TS0sjCPoDTG501R7u",
+	"PyFnLFpkrEfe0ismtXSMWMy4VnCuWVakruJMw5M8Jt0ZnbuhRY3WvFSsg+9pB1HecvcbT4RhKQPYc8Kw",
+	"OpxvYwKIz+bEgY3TexWa7QhHJJzPxpCJe51IGpJuPhTwA5nfEELzSb7YXTsx96VyeoxNGQ9JtzL1PXe1",
+	"3N410Xg7dH7wd1JxLZXbbOPpBAZXBIzteDiqIbtKoKFdidqtn462QaRdKnPg/l4Sh2DDQNqE4Ah1YRyx",
+	"cm/LwNIKcuxavOwiSnC9F+5t+9DTjY654tgNj0pTO3rogDs/GLrgzv3mgMzG0E53y5wQzJMcBBRNHnAp",
+	"2gyZhgjaoTOw4xao0y5798Vqvm8kXCP0dqPa1qZd7hhfZ9z9IYwr0k14lC5kcs32btL1GrMkyCnIqj9i",
+	"qdXwSGSVKMSazeJi1zvBURVV2K7xOmXouZ74W20GlxXolt94buqqSmYzTd7CfRsFDjoVaZk+PnYubXNs",
+	"RpNU63gx/Q/zey+CAeKtoYHZPo2pvTs0T56La5bSCG4ppljw7d8Gw8Hw+Pi4Pzg6hFt0Uxv0lPPkmmWS",
+	"Ym4fj8XSXNcmEzIXUiY2lsacWbcMOATD7D98eDQYVmqIDrcpxv6peszyFVi3lT/YEr5mKlUytVn6ZVIl",
+	"XZqmLLtMgCtEEZW5zC6qebRdE4eWj7207Fm06jB/tcWi8nfwcJnhmGJSeqGhDgzGOtkAp2LM5a1Yj5Re",
+	"3qoaWhWECms5b8vFap3XSgOMc4fv9wFGGiIgGiXDcINgaJHuYE9JHkcgJttmQGwj/itsoZxgkCNiI4U2",
+	"8wdbun435pCXuJ9TpTXbvGC5TyKtGmJTIVLFOGt1c/n+YYpO5QLGWw6/lU36C2NXMdqgM/rhGX7yAFbZ",
+	"/DGoWKtBByu1mJ/N9We9Unlj9Tm4RTcnsrgBdCLf+41a0+DYR4Tl+v2NgWUY/DNlNDYLCbEuhfJ2v3xd",
+	"fd8dxuH9401HoVoIvR5ylV2iEYRxMnY7JaPlBTja6gRWi63X/HAzzTLb9Lvdyc8ruq+jrrNUqNf6xWd8",
+	"vvBUbPcFGFbCHMwHBKqjlllHuU5qiZ1vnzclJkiYtRyto0ZVud/ko5TrIg8Ll1/RaUxXeqqWSTjnevAI",
+	"/X1Yfr/tqS4pV8W5Bntky4NtYzM2bTPkiH+CSpxJvIWWXZw/JereTnuHOmij8mLXDde7Ho276NqEc8Qe",
+	"bf/Bfv9w/7BF/zWNdCU7lhw8/LF2cmscpHJYTIctTC69HbuKLsHZvphM8mNQkVftuXyeU+pn8g+3ZfKw",
+	"bePmsF7gF/vF5voJ6bAVIWFfNnK29UHbSgJUbzs+G8u/4/Euj1e+NNz7W7L4rVhiNSG/oOMSoX1ZFgGl",
+	"oXblEZwtiwukMoNwqumvW51XBivfIEbklNNQK79NU/WA0KJVL7iEWwQrWgc04RCdLdC2zv+Y18Nf2yG+",
+	"VO6zqJ+/dZdbBX3Ns2TGCBzuUtSXL6bL2DCdUef/f0f3f3//8fDTv3g9XW63ngzrqcgUcZ6ClYwmarnb",
+	"HymP4X56TqWiTeX/y34oHytoKP3fhpReOJ9WSAldNOt2Vr9RnlGl/n/VhbZhb+cpVVpgbRo8nOjX9uUK",
+	"F25QSEt815gFJg4xqRqYZUZ8gblJuTJaJRP9P/39R+P3H/vB0SM/yRR6qZFEDXqp9Q/+Lnyn6pSTZ6cv",
+	"T/EOXb8SENa77JHw6UJzpoPngscWTKPwEc1YlkT04CVbjuunfFsvAxBFkPO+HGzFcgJ3/KXAqPIW+dlf",
+	"Mw83ZfKfmuL8u3oyWQbXbpLx2CRbYjw8oGXVOTy+siZXE0CtJFZBgMr7JyT819BGNFSoyo0ozeNZyrf9",
+	"vTwktkRx9pLuX6tvN7SymGuZ29x2tRU9wvr7XIzlVCwrTw2UXuUpxkDIFY/GiDxZQCr3IjpXi6z0CKPk",
+	"So88n+nh4krc5DwB4pbnJE2VmnflHvn5zXMbRzRfXKRJRBCQjlXiEHPMLnPtZ1G7sEwahMpXOZ62Qdcf",
+	"Jz24wNKZj/yfMNiaVw3hDCaiQBJKYv2miVauWDLYRmMwhLZ+WwVcNzk/TQemIEJeaLNYuyXbEo2hKXzD",
+	"25v+utoflqpjhl9sGdFjF8y3IYBt9oQp6jO84a6kgCrske8yyqOppq8QsPlOMNo1NChuoWYdcybmvizg",
+	"cok5f96KpxwaJgCqacZyJ6oqMpDhoAaEM5pBNUIOwiRwMuSs8zpHb88tq1buGG0M+KJ+/Ihfp0RCbwGZ",
+	"0WiacLafMRpD//qDPAhIxGBbsw/zlCacxXpOZVxDj6e9jNftUeMgqqEBiwzXt4yNjjWkaxjqJgNEH0F4",
+	"MXDCXu5JgreT5fEBgGIS2aa9w7NogfU1SxN+hZucSFibe9JkhhsVEhEYYxEt9Eg9SQw7FSL0AJUYLML6",
+	"EKeLGeXFZsLGcRwIeaagehkWyjshsYAEyjnNZB1BolXJQ3/mLWL9+/fVg4O/NPecejjsQymPql4uYEp5",
+	"nLIxpj5GBpMMsMUhkG/M2bJeMWBJEzWeiGw8z0TEsHhOOfK21k/7nCxTQ6chagWLhiKyVbwik4SlsUMp",
+	"iST0QiwUhimRGLMA51RNSTfEmHy44g33gkq2cC1ZuLiG2hi22VBzQXO+9NWkM3q3ntOUwuhs+sH7oN1+",
+	"I2pq9XjXi0vckwY1pdcGXCaJczAGfDMgNJXCHksXccaBMb8J8Iw/nRDwNTNBYxKlVObOIASJdQjbD/QZ",
+	"+JGdg3plw8BTAC6oFLkI6ojrgQOdWzoATePZMafZeIgMAqTlVgVrLW1oTdjrbmAA+7oBCfS4pvSxJd+j",
+	"EpCOF0g18DRUVNO6YUOmMPCuDbnFhHdto6EA8Q3m5itavGtzjXWMd22wAY+81NxgA2p60IgHv3sbham2",
+	"exsGKH3HNjylgopmhk1VcYrvS/x524+9tWCLFg7XFGwN1hXLK5o4ak8jlTpwuzaDugS0Q9NULCurcty+",
+	"JY9+V7TzaMt23OLLuzbkFmy+YRulIs83aqtUGHrXlhqLSe/aYHMB6l1bLBet3rUVf6HrptbqpWOD5mJ1",
+	"eQuDw/bjaQRRL1o73n12eQHfvLXhsN3sKlVxiu8fralSEzRXW7ANuKF9TnGCOj+eZ+I6iR20kqKF4foW",
+	"/LWwis8P139eL0O9A0+uV0fflWD95dR3P+dO7q+fejerFe+tjynHz/dr99qMExPjH+GC7w8/fCCZ+aZH",
+	"ui/pjMWk1FIAdvZTLCshBfp8qqUcpLXH5ZRCOOmUJRlJKb9c0EsbPw1toN9tr+41t/UQNpYIMG60qtqe",
+	"GwZ155sfKre+IEbHIzFLE/2gh2iF7LcFTTFxKTSv7Ce5LQY2oVR0Jc957jAz2dS2IcxvUlnCYsRt2iWn",
+	"GpgtmdL5nPEN4KfD0dFgq5TqhgQ+XEO0Aq9NkUAw+T0pYrnvtWXqf1NSnG8H1+ZE58iXdrWN+Qy1Zaks",
+	"7Vl51Wby0niYq97lwWzId0mXriPierBwG9Ob24RNADF74ybK3mhrxRaktQbfsGjU75zOiY6cMWYibmFN",
+	"JblcJDEjXeNWhb/kgf013CujYf0FL6FKcBre6bf31n2fsDR+DHzA5z0F/9w9Sa5pumA2B0tzJ/A0g5dO",
+	"sQ+KdEvwLFMaA8LcngebqzFG0e2iwolapYOLdc3CcMutHm1utYaIhJnT/iyXH4SIl0mavoHd3DXM59K0",
+	"YuBFCkzIhF96bmYaAGHe5ghDeCXsA4HJUUmQwhxwsyK3DVzRSyqJpVqsuiIU1Mq1dNsGDG19zNvavCmL",
+	"0XKCNTKMC9OsyT1JpolUAvJOoNSUk6RHJKsCBL3NIyT1tDJG4xU56hMT/QU4Ab40lW0iE3KUFTMrL7Hs",
+	"mGo9Z5k0d8R5nOdFjrnZI2eYepiD/WICj+DpyhNUMPNeHT7Vj3Nw/mrSmpuUXUG6r6dcWSLAnsp30sdH",
+	"jZiu/nifH5Jrxj2RPpjLtWXwlpP6Ve3nezpL0pWnIydFbMveTEZZDb5ZPzY1jDRZP+0N7h9BabVyx6VE",
+	"tFJ02Pn5v70b7D96/66//+j9x/vB4MgX9VNlY8UiuwsR5NuEw20kW1SWG6JR1hOoyT43qO/rqJW8ZEuU",
+	"PhLu6LS2QGGV9BHNyDWW0QIudj04Icklx/RggTX+rfFwZTDc7kj/jvRvTvo/z20s/JZ8+9KUeojx7AA8",
+	"hrl1NkQOF8liAfi9K1MTZUUo6kKzhLvdDO7o+a9LzzXK/JHRVA+3lvmgV9lb+K8JCduanOKqZG+Kq7LV",
+	"ITYXzDA9+A5Skb3hCyiBVJIlTdP9KBXRlQkKAoB00h0e7U/FIqvkHmOWVmkxu+/6A1zJfw7f9fcP3++N",
+	"3vX3j/GRNy62Hn68FqyyDnAMp9nIsvD16dvHP5JaDZWPSfwpvAWAY3Pj0g75FgaGCaw0ithc99oO+/aE",
+	"9MmMUS7z972guJsyN24bH3fNjIZrEXI3Ay6uWdj1OIne3IrtxUSem2NKXGJrJ+isSxQ4/VwWHuqHvgqP",
+	"t1eV0w0yP93/r/cfh/7A8tss1rlttP6NSnmWOmtX2XMdBTSlxGwdIX4zFPVvFRR9Pav4nADpNVj0PPts",
+	"sDn77IsAppPuaQ5fkFEDWE05oZxoUWywZYEr5nclPwhQbxxvDno+wjodhtjKghtZBTcmPvx1V5Dq2f3T",
+	"/PRPGO6e9/h/BST29iBP2yObrzvhTZlK253wFsrEVxP8pNsg+Pca81q33YM1M1m39ibUsim8FAMmwWeK",
+	"+XaO9A9soUn0MkiG5eW7XNja8ZJFGVN7LhpoAcNu4kurHuN2/thTg73fjMJ93G+Jwm0udfNrhKa+EDAv",
+	"JlKQCc2C2+w7v69o6tu+0Kbzdj1vkWy5KblyR4Rxb5Cv3+oJChewk3dW3bj6cq4jfPeW02M3ueYDVYAt",
+	"KCYIhATk7qv+7pj/DbrTKx6xAvE4MKicMSs0c4RRr+KXvXmx/+Cno7/956M2FzetbqoBzehzQH/fGrbC",
+	"0Ks35LBc7SLJS/7Vegj528Ig2gbVO2NyHN4Uh/92oCDalXbbCp6sEYisdxvlHZyDFTZcPDdeya6pDr+p",
+	"NHy5jmn54G7ABIWsN3f754pXt3/7svLNOdhFt3U/G41mbD9jS5rFsl3qG/TjY4Tb4K9trsI+L/SINsnp",
+	"Vu3YiLNhMnsdVrEOWaMuijYiuy3hggMbBzWu2sMOxe1BtZNeBnymfwoqNzT3JPn57WMiJhPJVNM5b1l/",
+	"5TbrfWyLmmQCQ5olT6IQvcjRx28pPgrWsRW6wJnxOuXo8nLFo3Zf6hfXR/TkCotlS4GTNoVjdMkjKAOp",
+	"eLBT/MgoHhxAy+QDjx5SHM/SnCuRR87utVScNlVLLlV0oGq9+tQc4VYuDOGUUG6duupT+u6qJ7eHt7fr",
+	"BynAvlRfzUmphIJiJWvwc4Jv+RXE1kocnMvwxrz+S6pxOyJ6bSIpPesywL7e5vfVhemsBXHdFizs6PYx",
+	"wXaE/gLYL5CUBjC1WWEwL1TjqxNVcnFU0eecZYym67NAN9fc/aza0h9Pb9EcyVFYmpDTCthgfGUzKZpU",
+	"BJNH4PPNGDg2iKHTGy8Tfpnm6rskFytSZCFIJ8gPqyEGeeifFGl8UsPrn2oRYlD9982wMSei+DMfXYiV",
+	"jTceCLeZxhlNWRqT7oKbWNw9TC6HkCMulgGZZGJWGy7EsDrTpWlyxTZXYLp1FdNC47VXNLdzcHwzFYlc",
+	"brVGp/xc4HzIWvMjVyEtz/lxlOOWmqbe900qJi2ueJvAqZvUSoRQuZE+2QSJcqdIblAk/27NNW8pK6tK",
+	"CvM2mVFOLxsUypZgjSaQYEd8Rk+h7taQjHBPkksFBM8ngtcAURywxt18urh2EF2Or98i29sGD7LthAuk",
+	"yC+JBfm1QR93LyapJUl4M+GyE6KkJ5TrdkAkt3YeQ8slpoU+lfeVNVl4aXhnEEr7IQBLaD6MF5v+2YfL",
+	"qWTR+H//+39CcwGK5oL+Vrp5WSQSnLNICXD1CpWvsQwgYotD4LYlIwzyLnmySVcuExVNE20rizyHLrQX",
+	"riBhlolkvW0ti8+OtNmQVtcKK9MlsTJo5glqflBSCeN4AJ+eZha1HmqebwTR3EYhM+HO7gg/F4am/+w6",
+	"ZN1MqBsLTJbk8iada0c3Hn5xM4UL9YY7jau9xnWDAI+vErcx+JqBGztEbYznjMd6l5q6F0sWkwsaXZUi",
+	"cJGRYyAbIjYYGDzlVEReMVUd7gl5/ebZi1OTqW7jiSBF9MZT+bIBKCmi9zRI0tf6XCaQbYm1N3v/kKQb",
+	"Svy3WaLHNIsNfYd7eYFGE3ykRFHRNC9oWrm1TcaHf2P/eTV8fhU/W/64eJB86NOL6MnT7wdmYOMPD3/8",
+	"bTh7vryhkrqDUroOwvJtHYUyv8MHRmaRlUo5KQFJJoTydvf4FQi/5jvyCqZeEpMKYbdec6/OZhpZ3/sl",
+	"VWxJVycklJTHF+JDSGbiWgsbrUGpaSYWl1MDlQq/57V0I4vmbF3f+Dt4KzSpVdzg+GybfPDbC4bKl8K3",
+	"OdUD5Q+ZqsRTrYudamJzFdJcI3JwMl6TymxCmXi01kvnLCZpcsXMqb8n2+do36ZsMQvTXBHYiPQZ5Qua",
+	"hpYrm8+gfP0k4TRNfmcudeHrZZoyz74wf9niPNfOr7z4sGWs0ybNqEzPJR2p/FOlDHH5t88ailhW+9ce",
+	"rgrxbDwiZw3ZY2+bMUvBxWKKUmO4eqLK0VSmIHQNqjb/xZUMnurZcOoslq37GU4ut1HQs5tX166EbtU+",
+	"as84XyPDaYbSMGA7oLsWOhNqsTb+G7SsSEglyQwjsikHD9mcJrHRb5dTxgEWCHFvuVZwiYFfz0mzV2Kv",
+	"ocWVN7oGlUZLnooUwzr5OafzebpyYYFMKturs7f+TLYDyzLCHnlbIDKQRJ7zPMmgiCDnCFO0XhHHOxz/",
+	"nd6pyW4xOVBmlNqg5wJu4FmmTXs9j8QgVSRKFiQpi/yZdZ7G4XaexpaRZE4ohxNMZiC3UJNd/7l50dBX",
+	"9bgXDbnBM85qek+1vW72nOMMqj4XdpZMhfIbWODD6CacSEazaBqYWufwX3Pns7e7BQZj9OQfhZaTlY3d",
+	"B8f9rx9QPvfpf2EkrlkWku6cGXcsXFSG5tSEpCt4BPgJrk27V0b/vgZ1ynxShezGH7dQ9dbmZdp1X9br",
+	"U/989oQ8OO71+ySfS6c1KIojgeYYcLYmrfINo3HCzXVJNRjY/JRnwEVTFl1JcsGmCRx9T8g7vOHJk6fR",
+	"FD+/J4lYqEjMmN9VdEF9OHihuAr1Zi6nyEDtm5rhaBP5ghGD3FmpQOy9PJkll3jtKZt7moqlNmzRRgAe",
+	"AUAbMPXNfdTreOPESn379qMpcRyGBblMpkyCXktwVjF5QkK3LgS+JjgjE5qk+lepxHwORyCvKm9kuZ6T",
+	"nC4UeHFjseSkCxVzEqVZPmdLi24u9yr56kGnCqOIfWxMZG8N6V2oT0hUfvItc20/EholxlixIo3KK5mj",
+	"pejlwHTyki/9kl6jT70KH7HUegH4ZVAA720JpVKprG6Lnr9dClRJbIVrvYPX7JIpmiWU9yrFzI92K1Ce",
+	"LxgkQlhZ9xnqlbeYzl+vUnmXs+Veq3rlR7dTr/yFuGYumFdeSgR0Cls4Mq8W85lrmDcfX5cavdKyBu9S",
+	"6Kf2MN+BEN2BtpRoa20+H8S0FXFsyvKEij5za5Eh1jBamwuBQIAWgkBkeWxgr8la2pz8d4tJiNaR6+EV",
+	"W2Yk2s42roa1gG+QGvLXzo9cZ+//Mk1SRkJ9FMKi2g9OlfFY+sIGmqY9WDvtjXvwOdM4nXIDeh38genl",
+	"tcB7E6VJPyy+DFFDhKoDsUUTALtj3coc3mxlvmwS6u1FA91KhmlAlgkHbHKk+wmZCykTw6u/1dzT7RTW",
+	"dZpoi1u5r5C06fjXzBc+kx/sVOsbhINzwTQfk/beuwQdIdJYnzbQj0Y5G7onSTfU/whPCCUZm2v1BEIO",
+	"EL2dpIlWH4NCau7l3oo4mZgVBsMrMmgd3RD/hTDXrYJN/K7FasSJsTHHUa7Grl3Dkjf7Lu31L5X2WqH+",
+	"v0oO7PrM19tJdq2z4JIO5NcGNuXI5lyudsqr+bNbhOk15dpW1OOK7fB+vanTUDbjFWembCjcODi0V8B7",
+	"+7y5wDKbcZfW04eLfP/Jp6IZlxneyZnbrG5YbG8YmKzMJIZ/WmLRf7ilKoPiVg694OZttZBhQP73v/9n",
+	"L0AMSGA3cL+RGqB1tkT8+opTrixWEVIfUPKVAGB7r8W50Y5IVLtKIMdbWRBbKIjX4/CEJLEkUmR5RWB0",
+	"j1UVx+tbLrLhVsaqF9yo/dqodo0bC3G4LzWJugpW5U00ZVO8b2N5UHjPcS0XnivnutmEiziIJMXQlLgy",
+	"crfvl7ubKze0KRISlkpdYJGw/NIzhCIyJGY0Y1l+fU0TuDfQqrxzD3xSnEYbPBQSWqu7cLEqBL9RBCrf",
+	"GTRFU8C18hsGuYWaiI1CJ5soqqeNunYlSyrTrtUi0Yafp6DJpgr/5efWqdOq0snmaim1IieNBUyKSe94",
+	"JVOW65UDl8vn/GQEuQTZGG9eFWGb0/y8MqxsR2wTjK6lY7JrNHpNAN8FpLcPSN8RP+TLAobcAYXceHNf",
+	"4bX/bnV7fsT6dOQ6kYkiS83vWoOuhzkPDUk392lLEtEZwxARw0wr3jOX9bqIrfnzf5rv9v7lJnDtHu+C",
+	"V38v5WZUFJk/RbLFYDeYzG0SLnbLsfjT51HcZUr81TMlAidTQnNETGyooiH5sx10X4tsLryBW+C8LTl0",
+	"CzPBOGJHFXctoU4oL15G2sOZwzgL6882sky3neubZaFmfvoqGRpmWYI/Tq5G3QHq2VOWalFKy7eRJhDZ",
+	"vS/bC0iYb16o/7AmEfyRi+XgnOcyOLAtWGkN15EZ5UQsTESnNaDcF0pX53sYCZ0TB9p/rp3m2maunC/M",
+	"KtccM/ZaJRx0l2qQZyZg16flLhm7Slc5QL2YmIxqiGDL78l2qEKbw1TpRaJxfKtAEDFdNaQq6F/sEdZz",
+	"qySEq+lCd5IlmrbRLGyliv/C2FVsksIravgWl+ngD9webdhCfI1NDpl/5iBICog3s48QOFiAhJmQpdI2",
+	"PNjvD/YP+x7st41SR4vr3wUf+/dDzxvw6GFT6JTR2IyKfUgq9V/u3xBHL5rWYPQ2wZxt7U60JF2GqbOH",
+	"632lc3z6p4erW3uDWMVr2Pr+UI5z2vXMDGgJ7GoEprgnIZXSofduH12dGcSVX1YqHTxoRidrxCUTEzzG",
+	"RR81hD0/lFsyawKFw0OLNRrgtQrTGjzCO0csidWWZZXQF2vIFlveLmIt+eYyv+D6IhsBJgdtACaxLxDs",
+	"rTid69I2wi/2RK+14WffDK4aMFRLNJ8XMs3Z2vLaV9i7TxDVD+lGp6tVRprcbjmSmnlvOzQ196NWpyTX",
+	"jbZysBmJAF6jE5MdkSs8iY0Q+QO70JowdrUthOEayYy5SiJ5Wq13p+gV5CCDRZUoF/TyM8W7fvawRh77",
+	"A0ue8ni3sJLhYKewkjt44W8WXtjJdND8V962/ra2/c+uz/2ZoH0NNmjKJqpR2eNCVYP2TcRyrnP647MP",
+	"bwNmdodQqs36RSUAyvK0rwLYiovvj2Bqkkqbruu+JALrN4C8WlJk/whaxXMhrhbz5pWBMFvN3kyJeeAz",
+	"1lmOLNBb/H1LNrcuNjWJCZVXVYfVbrGofmemnVg4MnANlRlGFPUnYt2dXCxJV6okTQkl0lQath+fc0gA",
+	"RXYUHvUfwQKO3fzcvV45X3dEuDBNQ46p7n4lFlDBUk3ZOYctmFKJZikmBmlOpxl0nNEl7xEnaG4sFmos",
+	"JuPM8a0jCqJALnrONT8oZtgjIRdqPBELHuNg5CKamhIOM6uhGbC+lVhAiqtkaVp2stp1rGUGNwwNYzax",
+	"2zKxOy21d6y2ESHOpopFGuNuc7E8IX2y4CmTMg8b1CRfkMYmeVK97M3jXHOffZnJ4gFZfyz9zPUVz5E/",
+	"5ywzp9OckcBCg2K+a35u2nJfbFdWmhGTPAgTI6xas2PDXjxM+etwxPXrvVtcwhluAOQ0YE4+gnfkDr4K",
+	"Z7xBusb2+cAedvfzXI900O9b0pEmsYJh4YqY5NoUi42TPKnkib7byH9dv9g2OcIwyWf4pU07tX9Wqah6",
+	"1eYGhefzb9pyED671hD3Qrfkp8ZXs3l3JJZWFZ+dMsvwf5vI49bhU2oYKeVwmWuW/dM00yJUJr/71MNs",
+	"2sDGu0ktGUJ7cQblqidAykrkCOQnJMxFp321G6VCsnJU6h40wAFph8cQqiHxtrF09ax77ASdvMkKAgb+",
+	"usUNobU66nOziEDu/KC+sxKgn52QEAjS/R1qYuepnQWCVCWz1lripgeUUbPKTQo+2mYyb4W3rshpXoiR",
+	"RgBDAiGjaHKKhQIXFd6F73jjiUHXWkmCWI/bvO9cn1Bb6l8qMZdkKTK95sY1nkxIUuhiBFvz3QMO94f9",
+	"zcO7vfRRJa6q7qk88rx1EUtAHVjIhu3JLwzAY1neJ/0R6WYs0loHBMLMhFREYDwIWrt7u2/jxnVqRq9P",
+	"6QVLTYA+gMI4A4esDikXcKYqbpF5JuIFYOehZiAWapebTuippAzBk/LJxEe7VkOlUQTBaMXEikzNu+qo",
+	"pjoqzGfdjVs0pRmNFMvyoAdkYQHku7I0xbWVhM6rxfaBs9LxnKrx0eTh3/zZLdfiah3boSQTCpQ4D/PB",
+	"QBnGY3sBoGVySudFRhQgNkopMm+xgN3OlIzE3Of6/8WGYeJItT0Zi4qKifbmKGMUwpnQnkzSRK3sMzeo",
+	"2/tsmSWKbVNlYK3HrijgaSD+DUXk06zkGZZYYWn/Nt7L/Qx5Gk4k1m62CS6zyLONqkBWUtGVAcBaaV3h",
+	"9oCpZgl3RzfYCaoKMB5wKe4Qqu4Qqr4OQhXSn9bJb+MMEsENeCdQ14ZT8lkLHp4Qzq4BzzU1qRWmtCBN",
+	"NS9dVe5aygFiztYfl8zNvtc31rCqcF2y27K6JV9sFnGN0UEpRcYVuWJsrqeYZJjsK9usfssyYrYQiSkn",
+	"hj6F3WqK2abqN+pFq60KjDWWEdsS1WubGl9Nlby27vJW6nydYFij5idoChckIH1JBI6/4h3d//39x0Mf",
+	"zNgXLw3mwsn1vQJoB7weS2Z13J6czG6hlFd56JsB5HYtxfVFq1RVyUT/T3//0fj9x35w9MhPMoVHc7je",
+	"obm2xtUpr5S26pGnTRROEi4V5VWS8xS2uql0bKzamDGp6CKjXJVvjP6gxRoXjmsw1E9Do6fJLSo2blsw",
+	"sdwp/tDQ75+8cCKUEsZgMU7VIqPp/jLhDEL77qoqfmtVFe/qBv4h6wa+b+Lvm6J8vmzhv7uCf9tG+pRV",
+	"ph3T7s0xQT9GEVhs1TYyZRT9nsaMlyMSpuIyBLVEYhxLqaQpocr41LtaChiSsBdANG95LyjqmJLXr87e",
+	"QmOz4JzL5JKzGC4kz2ypjF/wTQk+13CRpSEGqZQp8yrhDT7svAJraZPEZSfomEGUd8s+3OZObJF5cil+",
+	"AfwbO1EEIP3x7dvXZ+TnN8/hr8rqZQxWA9y9ZUY0VWouRwcHdgV75qcDGNBBqR2fjbHBrVshRVjLRrI7",
+	"W1cBw5T2Np6e0rXy2guIGxrBn8XMbV1Py7ZXLaO1vYrxOTSDnaTlbchBI/7WiLlmGjNQhX6m3457mTIQ",
+	"hnl5zBSl2Gzugzl9wtIEck7sKwbJoZzE4HOJwgUByzKR+Ua/KmSSaRnKebA4IEuAKk4UFqdSRK54hB66",
+	"zdAEth7wGoe1U2kKIBJsVn4lvsU2FeAdbTGIghTO3uw/fDgcHLa6K2oK6OBCjaHiVITVTboYaDlynP2J",
+	"5hNpjMUdHRmkZYdJfQ9J94JBkRPcLxafmJKpMd6BXdDoSkwm+hOcCuIg4JqHpAs3v4s5AXWADI/IVCyy",
+	"clWU8kgLrEitlkGTnaCD7VWSHeyPW0AUwCfrYxBy6i7gExL12WDUm4q3eCguKI5T6RS40/KddiPcn/J4",
+	"LhJ/IUkUllSRjEUsuWaSAFyg3CGMxMLx43u3GUBy7QdMBhSya8BfWc2ZBNf1CQn/NcSQQlOWtDCMtoOg",
+	"28poam0rL1nVVF6yLW/2N+nMRicaM7PtJf25+qNXOyt+9VqrzZX7TdF0W7W/61Ty3zspFePPmJwLDmg5",
+	"VFmaIebOHfqurBI09GLy098eZQ9/+OnX37K3y3/8/PrJw2fPX//XMzF8Tp/Ts+VWceyM69MZhxA3HsaJ",
+	"xD/x5l+fizyq82jQJz8IzkrMy3yubQrzaXkti99vqulC3hIeAlBjJauuTq7B4u1qrsCCao9q7JbWtR5J",
+	"fvLcypzrL+IrHMdvCcMFryG1fLvldtiDzkctMTDKrPDGGbN2CH+KjFmzOm+0DJj7BhddcbFMWXzJJATx",
+	"GjAwoA/Pxi1ApnszLrMFc9LQkH0niEYzpTxOWUwu2ERkDOGGhZpqhqJ/jgVnhF7SisOrcaWNRGuuPawP",
+	"XYt8pFpdS9OsfyERasUjaWO6qmG72KLGWBwBvINLZBkVqJegIxeVCDb8sU4EkkWLLFGrM035uB8XgEJ7",
+	"ulDT4q/vregtIqn+97//pxM0Bp6aiNOweD80PiH0uh/1nYCuHnlsWPrFynot8EsTwoR8JNwLiJxqK0OY",
+	"ug5wXmH5YZTFDDWL63zSE0z4RIBCIriieJRM3SobXSL/A7qybNBaS6MOjsTOiPHLhDPmdcZ3vtPMKWM0",
+	"da9mzI3/JBMzE4ayLGIVtWibJNcMYDzkyBQfPefd8IenWK/WDcrSU4d0mq6/nq3+fU5XpFsDnTvnCH61",
+	"F+QhyU2NVIri7tm4bBqXYcLOuQ0mAdS/YsS1xlBaGuYt93rn/JyfMR7jcuDeUknCU4TD+x0+HZHvEAe5",
+	"RGshjoZyEj6L2WwuFOPRav8ntgrPOZgYyGlhamGPYH0M0HxtRk8iSfjxvAPPzjsj8vEcyOW8E5DzTiRi",
+	"868Zk5Je6j/O+bkmEjrDH2IRjRdZin8YEONxEp93Pn0KT8hFRnk01cse6rZCmCxWyklirSl/mKe00GfU",
+	"iLy7ZFgZ0iSeve8exCKSB3vBOX9HF2rKuDKeJPsTtnVQ/nGPdDFGLiAZVYykySxRElpRED5pqazSiv5h",
+	"H37YI12Iuw8sepwMjO2nTQb99DLhl9BiUix+pTnnl72AvINlrnaJD6GIyDl/x5w90mtmXzZvBeSdJZ1K",
+	"MzlF6REZYL3KK+Yp1it5Z0pEJvyy8lrxgwE1S5OIcYTas2wgE/MsYYpmK6PqOCqUyzkOUnZJU6tW7SuW",
+	"zTBoKFFpwU9eG35y+voZJCpD/51RZ9B70OuDzJ8zTudJZ9Q57PV7pmDbFFjzwZTRVE1/hyA/n1p9ijlm",
+	"ZNjvGz9GtRopy64TftkjrxcXaRJpJiogYCER/FncGXV+YOpH6ARNHVC7oe9hv2/5qMFQNca4/vTgHxIv",
+	"Jc1SwBfiqknPsm8dYFcYG4rK1ybVzAwOeLsvdyifKU2TawYFqo5w5L5W8xkefEdjGysFLU/oIlWbP/uZ",
+	"sw9zFikWPwUj25WpndG7906V4s7z5JpxvG9S9FJqWf6CKdp5rz86gLCwtjtrfBB5nd5EYqEsSHO1hcOL",
+	"WrhgCOA1lgrIcf+wCD9GtqofOXVsqSRSCG7Lt9pVnVJJLhjw7CvM+dGfjLQtbxJ2zSCX6COg0RQq5duK",
+	"23BBDWQZECngzpnG5IKm2ozObKEKKIJsbq7U1ICrJBhTKyYYho0+bFD8EkUguUiupemiEPONyRo2aiNl",
+	"v4G32tN1MUAPaUNjsN4su2ZEZXQy0RPdjbiP+4dbTrmgJBcNeO38XwpllsApXrzpozP74i2t20sBZBiv",
+	"ToCOJzRJsUwxi66I1Fr9crqymeAEzVZQE/Kj0Pts3MClSA870ArgIk7UuPBnefkC6jmOQsBiW1RanxZQ",
+	"tCqJKAHhbFmpBob6+jmfMTUVcUAysVCMKDabp1Tp4wprE+RNJ3FAHIFPrtgqsPjGtvQrCHmLqAEamfVJ",
+	"LLNEKca1DnxBleYSwBByl7xkkcBkClsfG2KcILv+ghkLmqyY6pHvRAxR6L8tAJkKLBsMKkC3EnaIwbg2",
+	"/QklfZlHPE+kOtUL/tR6MUDzY9o+gXqJ1UTxdOUOLmYW0CUx6XbgbNCvwsgKq8Ip31BQ+PqA80/B+u5z",
+	"11MxhB/fvn1tNq1pIEXdKHcYJuz40SM35LzvDTzeMCi4dER/Pq5KMmOk++b7x+Tw8PDRXuOwEnRiF6Nq",
+	"4/fVo/GdzWITD55rtbjT4sUzE5twqscO5S9vKDGKI7yW+xXkB56w9jyw9uGnoLmyh37XcdtPGY2BxD92",
+	"Tl8/2/+71Uf9PZq3D07niX2zqDO9/yze9J1581mMg9xBeB31B234sAFY/53F+NHh5o++F9lFEscMpnQ0",
+	"fLT5i7dCvKB8ZXNkULa2mNEzrljGaWqERC6R1391plX3iP3soH/cWDY5uqlUJdpwpBJkGUOy/4d969va",
+	"B4uzM+rAN5gflsstx3HRKLfOFJuTQY/ojm2MmsKSSdcFGEyO2OKWLQMbW/OCkHQBQsHcmZ7zApdtL8Ck",
+	"H/QpFYCjEPrBLZLfWaVbiwBjEtPPufHVktABGDHFmqrQNBBh56rBDfg0PuFzBs6fU3fdNsgfN1zAQULu",
+	"/vrrr7/uv3ix/+RJI4M1uFeFlxIdmQWr2Q3Pri4PfIgbvgGVsCVaDGsbsI4GKVVGwspTn3yjc6BKbyiv",
+	"TRBWYrzZUaJWpBtRyfYTLhmXiUquWeO2mdgN7xgGnuSF9YOwUzehINuMIw8eucFQntIsTViObeuez4RH",
+	"6UIm14x0f/xx9OJFQIZH+1OxyBpHBEEsBtW1GFNVAGJPS5qm+1EqoivTHfRBum4fLrrGu/4Ai+P/c/iu",
+	"v3/4fm/0rr9/jI/+pc0heI5lrm9tnkp8i7N0DpUlbzcIGYMQbUpm6MQchwEJL2im/6NYltHIFg72aYZl",
+	"nD0v+R23PggWi4N0JxnDQkUYnd+d0yTeK9D1vFuBGH/t1LMC6PAzaqmbP3g2eSk4e6HtrdtQamF9Nlv0",
+	"FsewvTbrfLJGj8235zYU2Mc0mrL9x4KrTKSbPoWX7bufgs7Tt/Ry0zfwzq6actD5uwnyXPeBfqd0j4Lr",
+	"d9g/2qwbvhQK0yOsunynln8bajkqhgU6JB66QjUvqYwNCnoN28Gnpx9ENGWaHzYq7N9rDq61bUfdDLXU",
+	"DYnBSCehEiHpWmyZ+0OohrEXkKXNEDC3nDn27TmH1HOTdEUmCY9lrvtX1X6taBdlh6e24kaBxWRXKTjn",
+	"EBpkdQzKY5KiGC4WEkF4KY8DzBqP6QqHZYMI8tYwPJx9UOccJm3MBUmkmDF4t0eeKQL8Eu75aKRSjC/N",
+	"FqaOgv9S95x3xZxxMwU3kw87KQNJBg2mEYBZ6jnCz4hAiXbMnnGz67npnZckLOwQiGOCq0IWh/mozdUC",
+	"VfqjezK/lk4LM61HftBaS2gVY2wJ0/a6kNGupnjVa3drVOq3C6gQako5GVYoey9whtQd6IaLVxCpE96R",
+	"Io3HYqFC0sW1K2OKQnIyuVgowgVnsFfuqu0F5zxEQLKQdLnACPlyE/kmQwQwLqcmQINjFtNVYP5aZCwg",
+	"1NCGud+dU6nArQz953vpQGTu9chLtjQeOobuzQtmqgd5LMQfmHLP+mN7WjeYid9XilWUDERHB23Sc4xW",
+	"/fltxee01ThPcuSq+wNTawccjMiIml2u7ecAJYL6h39+e5d0TUGDnPEgoEOaon/jqH+09+e3ie8M0T+j",
+	"Ifptmna3bIC5GluhMb6dZszUhqPKYC5hJjFgsxSRsu8+5kjQY2PL9QPkdVVmroWIqVPBF2lqsgrcB1o9",
+	"Gucyflxt5bgICh51rPAGm7U6hPv1IRxXhtAZPBhBDTdnFJ3hEAsieAeCY8wH4Crq9REM6iO4Xx0BFDOp",
+	"jsA8azMCo+MAFdgQ35KiPs4399MW10A+BcFjRL/iWI99BcmdjtA1AacARgWAu/g0M6VS7yztv5Kl3XI2",
+	"3wPA/F/QNHdPG4kKffz2TfM0ryMxF1I152KCdS4mZFECIZe18hKlu7QsuZxqO2kZWDAUMFrPeaPVGhSo",
+	"libCGUxRbYECsMkIOsnYJGNyWgDo0HO+kCwjkl5jjQWKvjytfUb6oMemslYSk0umsJ4W3qT5kPfPebcF",
+	"sPreCaGcLPgVF0sOQSsis4W6POrvOdf6b5DHsTmVG/LceRtEhIW7oUzDOX+mUGnWmwg1HmpBypBNypg2",
+	"78gpuWIrxE6jfLWkK/3jVHCx0IOneurnHINjIVAbZqr5tVl4Pe8UchJydFRz5ahXPk+eBOs/ZfQaguTE",
+	"ZHLOlXDiuTEeEGxQ5g2JAbo7My4nE9jxncDgty0UlYJ+q2oK0oJjwi+Fq6i4MItDF3b/XQtoQucN+uC3",
+	"4fKQHWXH6v7qweJh8kj0y29c/F7/v877T1s6rUuFDj6VU0FMztYNdT7fUn6XO6okZOkuVGAp3qv15eVj",
+	"LFD+AwAZLJCMLGgbyxzI+aK/n8+ekAfHvX6f5FD2JQjKNntjFSG3FolbYeRQa2ZmoEZ38jXftLG2+XKl",
+	"lFIP/XY9eAnD6aGosVJr39Xt0vw+Y1tyaroJqVQq2VSk5C7Mx6/lDFp88ZquUkHjt0JA/Tv87rjN8ORi",
+	"PheZYvELFifUFjv7q2lKjzHcFrj8xYok8W1pSSZTomc55WVTpvGrOeOnr5+Rw16fxCJazLTcM9bOvMjH",
+	"QOTgsyc/2ZLHIsNQUv2tEiKVPVIgqwgD9CjvkVxuStINzcjgtwNIZraO+0rXCWSEBaT8hTupcG1Mu5nV",
+	"/z179fLmUe12bBtvdE2vT+z7ZabmBz9C12YNctHZlt5hvjoOvJxNlfQne9jPiw+/oWSPt9NE5iMDwEGz",
+	"T/5Yb7vrKzpL15KyQ673pJewobNfT188x9x0P5nSDC4r1pDeXhva091sR3t2gjehPei1THctaUvPWX8N",
+	"a6TYB0W6RXVzDF+X2voA6+ZipRhCkORXARcJxzSwqiPyz0CgZjMbCbROJDszXdsacFYPyyQ0FZztbWbI",
+	"J7BTDooOuD1DzPHLmwyRb9uzk48m79kh+6J4DOBfqimTzDk5m04FdPhX58zu9jpc6hs9B7XxrmPbdos9",
+	"J8NNf248GRjvbJKA89c10UKqDt6HBZg0ji4AQ7XlrJ2eN4HFDu6NO5J2mSzlsXzJsNhS33n04LapK+tz",
+	"xPIeLJR/m7EIXslg8RX/boqwrt8Dbn2f3DQik/i4/ZAqV3YtBvQtptQ4zoz3Lg6Lgfao2NxtacRzdDYH",
+	"Ibqbc2dl30Xtuck0Dju/VyIUrzDxWr452GvV6q3Lm4OPzl/jJP7UKIDeMLXIOLrXXbRGc1tsc0atIFpO",
+	"k2gK2ZNWe4Jkx0StVYCcU1SXPxt4hfPts/g2LsqdWbbRoWoT+HQTJtKkIrkwcnec4+4WckdW8wZANsG7",
+	"VDnMxSn+MgznQCxUJBAz139PeWo0KUauE5mogMzENSCEhTm0UOjWqQr1eqRMWbBQLsZyKpZhj5zy1blB",
+	"GzdJ+/mN3VH/kbsSY7jdGif8mqZJHJ6QGcWKfYlCdLBqLLKZRd5gRVMnC45lkOKySYkxniKNdcMWrfuc",
+	"JwrbpyQs40mWJub+ZCeJaZgY2KtcyNhzPk2kEtnKpLNLzYs9t3dv4FeHE70y+3NDftwizqm4+vyJrQwH",
+	"3+Hy0C3S1cmXrPNpB7XfzP2z3s1962KmuLY3NH4nd25R7vRbyJ3Hgk/SBLH/vtLN07CFlCsd3zdsIdlf",
+	"UrS+oNkVoblAyhkQxvXvay69g2TFqqlbitaMTRY8ls2i9Q2+AOKIIJyx1uQBhwlglulcQXAJIjHZOTXp",
+	"/ImannOIZpGCky6F9BmM9gkIJXEipxi+ckGjK0jwoQpsBCh1ayUyxCLIBKwFec7dWikEq6KgDMU4BOO6",
+	"heD++rgNvCdZMUVwNVh8zkVGEFCSRlcBoVEmpCxLyxzQDkpv5u6zvROsTWqk/DkPj/p90/AYxzNWQoxT",
+	"fewMyK/BBbS4QVQ5Gf8XLB+VAbdDLUHadCKcKb5DANoqiXH5IxZgdQZES88RMBN7PQnjP+c5jOqEJqk8",
+	"Kd1dSmYgsnhVX3FW4Jx3QzM1O9ZwLyigvCkJzau9/PettJBclcoJR63mzNPqnon0ijSZGv2Is+U590ZN",
+	"wW9m6U5IKRQqL156xVbmjXzFYYP9ipF+7zNYql9WM7LRO0OI3sEVN0IfU530+cFao0d9U+FdwkHutVeh",
+	"fhAiXiZpimv2l1afAmBuhpYBh9ZGASLh3WlTd9rUnTa1xlEBos/RPTRnvzT8hVwyqQX97SlUEG508NEE",
+	"9X0y5UWjqQeJCEDibPlmg/QDhrmWMXFGlxLyWjMm5ozLPW1vF68hstylYLKo9XzO1xZ7HqG3oOSyMLGD",
+	"0MRY0SvGw1zqnnOrelyCoEYw5gVXPfKGJpLFeW1pJwnaKhc9cprPAzONzznEBEtHe4CkbAR7nkA6KqAB",
+	"k26BYMSFGtumwz28dbc1gM956ZIKsq98ghfLUtt9PUuF2lri6o9yp/COgtPW8L7fWmDUq5R/FgmoF7q1",
+	"6IPl217mmc+8wk73HxDr3roTZ385cfZXC0vVhF5wfsNEhfUpt5dFCddWkshWLYXRAU1TEbUOFLEDm5SM",
+	"dVuWeo7QBTLhl2luEcqAiDTeEC1y6oziRoz427rJL6bVdIEPTodi8nes7u7+7Wa4mZaF5EDLpZO1NRfB",
+	"27egwdf3E5R8LfRU9BPlGCaaR9hxLLhKUhJmLGVUsjGkhY0xfCi0kNeZOufd4RG5WBGzJns98jN8CFCZ",
+	"UIcLFFbbakQ5Il6qKZuRLsLNF86wcw4/QgQb9DGlGYvJXIiUKCH2TkxIVaIQWmfBMW+JM0kyCE4gSjhf",
+	"nnP9aY9AOFReU4XlYCtu+6bKtVl/BuA+7lknc5ad83ybOCafjQo4fNTGiw/K0J3krFCVUUXWdMIidc6d",
+	"LS/cZbApaCFMqUSXo5lB2SRAOJwEIGd8qjPWxyk42878+sv6qMxCY1bVXPH1tet8ZNoZHT0McpV92FoI",
+	"VBdsK8V9sKXiXuz9Zozn4tVPO0i0zdLsTpjduaHu3FDNWftGMjhKtamQrQRkpAPDukXVH+/UWmj5BgkJ",
+	"C4XZeHRTsYHMKKeXTAaYP7c++Pvv2OO2EuJPGMsLK7E5ihdX/o5x3sXvNsTv3r4Oj+qJzDEoQL9ee/R7",
+	"tnCYwavPkSIhSeScm3JtDLAejO/XKc2HE7GeW/QdQJwbqOn64MSAVQm39pztA1oE4mQ1qqOlY7Y1v7nV",
+	"u1CsOIMfLbgyOAVQzo2zQWfUGR4ekl+YVORITcmZyhgD57OQiqbjSMSAK9XvD470nrmRCmOMVIB8CcbG",
+	"c5ZFMKbjfgAPTNKEfR50tGkyBsOrosgOjz6ZCvyjzku2JKZ6v8VTH3USRdOE8o4Hi2EGmEFRdUQUC2r6",
+	"u/uUJ3+8koplCSXPF3Pq1AzXLVwlXG9oKky15gJhG8jdQeruBJ0LCnQP8G+/Cxjz6YxlSUQPXrLlGCa0",
+	"pYYOtPNZlXMMgW3rVkda/rSbqGnSzvNEqjv50qCY3+nZfzbnOpxuK99uXZ8++GjzD9sluuRIT80C9oRQ",
+	"vkJHkHnduaA9IhmTYpFFbDxLpMTKcGvyX3YTifDV7eS83HG9O9/6nya3pR6jeiON3B8G8tgEbCKmGktj",
+	"aRHaYmICJgC5QDMIrY1rJSzRGvN8nkJtTjcI4pyDfxeUay6WRPCTPFyinNJ7xdgcYzlBq9P/XJElyxh6",
+	"iBc8ZtnmYIrb4Dc76t6F/qoyqpTIErqbwnr0acuAjO11xz8qF72Lyvgc7PQuyOLz83A8qbfEwduqhAem",
+	"LkMbt6t9tRpeYdyxRW1ALhRhPGZxUFQUtIgLdWfsYzuCr6MDfh6/qpnUurAKu5x3jOpO77thTIUtbxkV",
+	"R+mWvbC/5PG9yimn6ZTkAf0tzOFcQshKNlAqIekWsCsyOOd5HYW9EeRfQY0YE0VMwrw2RAgaZWhqKIQ2",
+	"vsJUwEHGAgnK/JybyjGw1j3ySymMVxpo32oUr3H9FtG8GKlwzhujeXvkTQn+xxu0bHKLZhjeizlONDOB",
+	"yCwGMDlXsR3TyQR2OAzy0jrG1y3IlPI4LdVfPeeFD9oiskGySkYSDjlkDrPGGuL5aighmp3Uhmftzoe/",
+	"bMREAR1U1B8YHnWCHMCn8jjP+3mdJdd6zSBhqxM4tUhGncFDLI5g63aMOsND/WRLX61Zys/qrTU7vFHn",
+	"ttv6aVvhtUFwGXBzSO8zGW1xxpZ34uwuquLO29vs7U2FzJ29wO5BKCLKv5Ffn1Xhz4VHC41/ydhVunLu",
+	"PL2af5sA6rO81z+Tlm9ntU7NzxfvjjHe6fm3pOdL5zTdsqJ/GkNdUXPyTcGxvIow6MpW6ZROgESen492",
+	"AEAIoQ5/zrtmEYgSMV3tYWEVoBfBxzFdyZDkr9zv7xGq6ffE5PZfQQi36RKTIbFmqWmAZCJNoSTGkmZx",
+	"j/xg3hScJJIkVuqoETAuCF+baxPArCBq52BJ9MgTupJWh84rVgLGcTkt0GCbc7Z0Sqom3NoX57xsYDRr",
+	"3JZ//HFU7hXQmpouIHwj6QQdSZUmuXiBsxub9PnOaDDsB05dkvGMfuiMjsqPEg7lSmp1NjBT3y2rUQm5",
+	"6IwqARc27vkIdXcY5uARKvODR1hvbNjXf7/P4Tuh0t22qr3ds8+q21vy3Fw03L74aWuhtUlgBQVwBM/L",
+	"dZoySSpnAnd+9jt9/07fXxNFHceFOJUFv/+MCj4WZ9yo3OeFbr0a/ZxxEPa55HN8+VifNOcO3jSd9YHX",
+	"tlLW7lKvuXLvtwBF7Q7lC2JQe0YCGwm5bumqpsbcDma43kwXLPyvFz0PNag2Bs/na34nLu+swNuwAg0T",
+	"/RwWYG4sWVw6ygvxRbqUyDmLEgox9VoNDwjlhH1QGSUyUfrU7vUIlnosDKPKxUtvQ7D8TrAnX8syqps/",
+	"D/tBBzh9tcbz4aBjfykKIoOhUrWW7rezlgbH/cJcMmg/rQ2m+zc0h7aFehn8AaFe7pj2nY1zZ+NssHFM",
+	"LhQcmJsbOFtUCALDxX2/Tf2fm9X9+ZZq73zNGkR3dX82DsiYyYnEYuKcZeO8BlvYNJbam1vu27doglWh",
+	"S+VGqV4vMLTDUborTXSX2ry7tdVQjagkPfyCzf1yg8V1pticDHvkR8DJ0aYXwhJX8YrCwhgIsZq4tLhF",
+	"7MM8yZgcUxX2zvn3EE0A+rxBbKjUN4holiUlIOswr76BtT3HkkUZU+HonJuSIw5qNr5CumcqS+as9w8J",
+	"0XsIMc3jC/GB2G8imqZ7AcIjTRJO0+R31jvnL4WZYsomFXhPiLpzoYRwYIs5Qh1ljJGQpkAtKrlmMjzn",
+	"VBXw1igFG2/cboJhXVX3jJ2zs92IIPUZRJ+JbKyWYnMsV20Sn7a015xvP6vZNmVpPEaLctOkfmRp/Fq/",
+	"udu8WmBTI60l6KO+Y/F3xtw3bMwNW9HGD1SxJV19G5JSyy1C8ZTdQEg2G4DtS/aBKD3uETej2d5t1dVy",
+	"B6bem6P8ZSseTF4Kzl5AyuUtaNp5obCWXPixff/zsuLPUMzvMY2mbP+x4CoT6aZP4WX77qeg8/Qtvdz0",
+	"DbyzK8cPOn+HU7L+A/3OqeHezvodtmTILyCH1LL9uwueP1WJwtuwO9YnclMSas0IS+w5FQZdkyHhZJ7S",
+	"iJ3YlG9Q3cVCEanoilAIKlhBpkuP/KC3gsRM0SSVAQm5UEyadJ66F8Sk7BY4/K6hc85nC3DlqdwYuidJ",
+	"pj/okdDgRIemQKJTeAdQ6mzlQ7jJmuRWgsGAGmFwE1sWCiLUE0C/YQ5NaiBXiQHdjM1dujZpwBiCwWsz",
+	"aTZLlAz0SoENl1EuaYQFUSTCtILRZmBOGY+lNmtAEnFrENksKLUUJ+c8f2xMHBty2MpkKptJ/lpL5/yc",
+	"A8MncKskyUSkpjSDmViP/DJNUmYoBGtaTWDnlC1HdYllIaAuka36koCgwnJQdgETSQxeFItPchPRzisv",
+	"flQ2QM+5ceYZ8xGvFl/xiLmkqscV/T/2rm65kdtYvwpKN5KqRhRFrVayVL5Q7c85rmOfXXudOKkwxYEG",
+	"TRHRCDMegKKYra3K0+TB8iQpdAOYH86IpCh57V1e2VoOgMZfd6P76+4J8BwKf5p8kSPbvyc5gYAfbamx",
+	"hblBZy4pLWcCeAGUJXjGraogFYtzUEKq6xENEtP7e6jsz+VTeq8+5j7O3NPaeET7U+aolpQmQYIYKtrF",
+	"9+8+UGKyukYkxadD/6KOL5wdwPhD6S+B1GUZzmioaGIKZtVlwmvtamMOVeAJBbioOBEMvGXkXzVpAUum",
+	"BpOgUdhcLZ8B/TTKudbValZhrlQSi4LiFupxlZWzyuxsi4uAYVw63o8oCYVLiOwJ9Rm8qJxbMGaA8Evk",
+	"dlupbKoSEK1FSKcYmu1rfHXnmPiMFbKeyhyBjDcbj8bZtFiqMy7Oet3EFI81R3wh2rC7mfXiWVnhag86",
+	"BuRuC+ZfXTi+Li+47wiZlX/aNJnV1vKxtXxsLR/PUhjladT1NSwgh6S/PFTnFLVVq5hhkYE9V2zUlzgQ",
+	"8UWtTJ9T2Ko62r5lRfSXbpWdZaehjZXxpcn1CpLsFnSl1BYWEn8oMAY7+kOWmnQOTmwJYnQ1H6G6v1zW",
+	"LEx5DaN+s21Fij6B1PS7uqrU9N8/tw3JP8SK8rA+h2VpK+i2gm4r6OaBLX9GQedSTP86zQx0W/+r9aZt",
+	"o7LubGnIUtmMzbJpKnyNafv+uwHII0ohSHUk28wDWvFcTzJj7DPRvrQlld6eQCroGUmvcPytQoGkKjy9",
+	"obqkKJkqORNe1mHG1IiWpnPH47C1CTLYTsUxAE2MrkWC/g+YVxXif8QV21CIbu6OGAOMZlKJbLaqFKlQ",
+	"v648rLdtlSF4kLZyYmurfyxHxNNlX+SVE7expX4lhkgGr04m+Avl4ctzUCC8OaxuYKik6zh33MsbEPaA",
+	"JxMy8e9qtNyi3VjBjN3xdAr7EYN747L7hQdBVOphUU09I1ySqEYLZjfg83UJifXQ9mI1TdOY+CaF/Qsp",
+	"KBmW4woUXpLLYr7fxvMaiN43tELP/nL4fDhKZxhdB0KJi/J4HGW1+QNgygUjLnOkbnntltduGPjWeq5+",
+	"I56LPK/b2vIDuh+rMEyy1y6oeyZDGy2aZHIoZFamvo6cYzDn2pCPymSGp66ApLwFlvCc7cX271E50uiW",
+	"38f7PXZJLkL7jQwOwqFCn4xrYkDZazRKLd+K2xjpG5zn5ze/bMYcf0/YQ7v0UWmTR09nFa27ZYuf0VSx",
+	"jfJanQkTa3Dm5N/o7e8d3N2MFwF/L3rMOex0C8/tsQU8PCmZyQSSG3pVOyv4UDkzeFBXvXk8L7I7KaBg",
+	"e8SkTTGlEgWlK3/fasG5wRTZMjj2VbCb6wssm0j9of4r8ekfnvQgqriOgf925NczDmR5Ond9CFqAESi4",
+	"N0wbyKNmOQYUI1w7o0WPXfrKxNwMldPT67iSiqARcY+9DQCMmiOyKt3IvG+pJAGGkPy4coMO/g/mMWEO",
+	"5r6ABGFt7LgIQHinOrv3vvmGXzMKoQUOO6EriIrzoartdtXnEUic8XmE2B/dgAQhpIHKu9URNnKMC2l7",
+	"uQWuZhOZwkUw5EhtRy+uQexHLTQ5LI4/LHW0iN0ZN8Hg+k3JLoWFjxtqRl3QU4Ny01pEvNvG3xFY4QvH",
+	"udbQP1+RvB+s5AawF7E8D1s94Wv0LrwN7PtplQsXjXboBSkJTX34sf4P5GagG7pE0zgOpfSp63NK8o7Y",
+	"QAzR0xQS53p7xQvx3qMCM0VxCKQt9IYqzqYmyW7hnOlpkgAIK+KDMuDM/QSx3IvdvPXIiY14P2KxgCSV",
+	"CptVxMCAJbwQo/BjxMrWBEiNq4qBU3m4WfysN1R240vMq0yhFufnJek1HSeELyZG3rX79mlRPlBbty7f",
+	"EadfEoJvWWoAiC7sXvWxTVpewxmMMdY5N5NqiHWjk50m6qwqDUKql51cjvTVPZXnvx8kp7cn6mV++utZ",
+	"8Y3um6O7wWwn2jxA+0khCf4crCoaX/vvSxyePxCrduEYur6kVnjZ3QlftYsPocEa3h9qWjtZTwqIaF7C",
+	"pZNZIMW2fuUarz6x+l3pUDkaSB4C7TpG9LXBIr4g3WMLp/i9p/R3gQx8QSpKL9u8OuNE3/qaDHrN9CFV",
+	"uzadvr/X+NeVj4Qh/DC2Jd8MIu5xxc/dQxhjcSKGJOjI+djIdIBm6KkGsiTEBdxlN+7RWUU/FJnhBghG",
+	"oU2WazbLCkQHuqAVUMJ5hoYqu4Mi5XmPXao5wyzhITkckXnL56wALix5kI7ZXtxcqHPG1Tzev2BcDVUo",
+	"UUutK+aLY/qn0Y1UYiQVjhUTNpEiS9D6grYcPclmznZxMVRxXsBY3sdMClBGjv3THbvrAlzQvvxsP9nZ",
+	"WMrgSMvlZHXM1UWJ/749UB7nuDVJb3OgNAISwwVgt9yFHSBSOE0r3A2PVtczjat54GauruHyHMWutCA+",
+	"mzyfKItRz5mGNI1YVggoQLCrObPKfY+9lanVfa7mLJFmHjFXeJWKrIwLgAMD94Zh0qX29GB/9pUXlycG",
+	"czT6lGB2RLaXcA0HUmlQWtrnEIN7nliaTTLZ78r6ZJt2JXo66vdXTT/lCPIM30/+kTS5mrUbkfW2AGC4",
+	"5DiYFRaW2WpTC9WyI0asSWUXYb+uS9IzYTl+88D+8vI8KB7wBK8J96i2eQDjQRRsw/e/tvD9rxF1slCC",
+	"10mGdiFHX9eBJQsZ+jvlXjVpiStmHXADLpcv4wVw8va1IJRbk5hsWPD88/C31djbuqztwcrhW362TUey",
+	"hd11pCO5c0zk0VxwBleTLLsZgRJ5JpVZKamva8RCo0ZmX/YBX/KUrEBlpvqSb9frf6Ee3wQqNmZXtQk9",
+	"yLIaY6+pm7W3XmBnf7XrFmjaPuW32kxVm1m4UJUr7Q5Y16V2TYNhMuqMO76W2uoFjLM//fQ9gfgRj0/G",
+	"N09vyEHqTIRIz65mWl4rq+jELv9LNFR0q131b6ldkiDbmR0A0wNdAYsnxuT6/PCQ0hjZv/APqyvhN5ZB",
+	"FKCz9A6GymSECLvjBiKWZll+xZMb2zKV6sali+ZCFKB1dzrRxqXcMKXohn4+F5StV8wi2qR93UyijfbP",
+	"W+saRxTrsthXrtmjuWyXwujPa01Bt8d1y3AfULe2nq8vzfOF9wvr29XlyuPFSpe6ePix+U/+KS0gBYoJ",
+	"buJ1slwzAam8AxI0WU3W9Njr8jeeWm117iKAZ3xO5mUj05RZOXUHHSWLXuPoS+VANwvZ1UyKDoxKy5RX",
+	"RKnMgBAq/zzig6vj5IU4gZfj0+uzyTf/6N8sR6hs/oqnXVnOsWn9xOOFkevgHVVwW8KvmcQTAdu6pduH",
+	"8QZ8j87cM/I9fUg4wofQiPb3XV0ebato13BCZCVEGLrTwCPUrl2Su6GKqZODD/JaccQUUubCFm2ctJuI",
+	"Hff7zHLSFAquEmAgMcHmjGNcLvXnBsNHOWIFs2mRUHBoMTUTJNQjJLThBs4XYvtCOAaloyTUPqEpIiam",
+	"xHqA7KDZ1Bxk4wN0AvqhHW4+5FWYyYRgDEN1mymYU/gFMXbtsq2FaAiG0c2UnXBsBYLosf93JRicE1Jf",
+	"YMbOLkTAT5CAvANaDncQlsmEsKHa7wYjxhGx2Hz7n3/9O7o7sv8pa8bQz6W0aO7miqLCfHt0ejwYvBy8",
+	"6PftGCeDk1N+9vIbOIUErkDw4wEfj/nLQSISfjzmJ0cJF6dwesr7cPJyPD45fin6CZzBUf9MnF2JunQZ",
+	"9F+cdciXx75zCBLrIHj2Zo9cfsbl1bJxhTCSuSFhuBDSDsjT94XdSyPtWLRoTTdY9ZQzqhwakS81xTy4",
+	"7nfMRinxRbBQhPRjqDj6cUcKQpUe/wh/uRl8fyO+m/3v9FTe9/lV8vrN26OdSnnSOmh1J/Ilps4XkYl2",
+	"ftg13JmFvo9a+sb5lDWO6kP1uhf9U2iSVWTwUydwLOhKrfwExCuYP8LAVjZs1yRw1xH35Chie5YLTbgS",
+	"mP0gKzCp6bWieC7NeMmwEICAnnmVITsrQJv93qPN5OuK6Uc+qP5gYhqSaSHNnEr9Vq3ZuF+M1y5wq8T+",
+	"1Ojn4w5B6S6nlqX97e+Wf1lx1c7J3xeZmCLwme3ZB4bPlkfiyt0rvb8T7UyL1PJxZ7fiuezlhbzlPc8v",
+	"FpEUDkDI9gwE52T0ECJ/cRj3YW+V4b5HM9hefMtvgBVTFde7Oz88PBqc9vq9fu/o/Kx/1kcLllvPj+1R",
+	"UYZPC67Iwh8wPL1SijnPQsvUDeTsKPJFZENKwVBW2XVwSSdJpnbv2rvRbBCxF7gdJ5GL0C5DCJUgBKLf",
+	"tkrftXCUxb7rxnfSyH767odLq6Y5BczHaQa1zX+wEGia8DStjh2OZ9ucuBIHUtGQZUTqAZbuDVWaMC7U",
+	"KoHVkA4f6NpxfioEePDq4vg/L6LDAOmn+aIvx8G2djXjUyENS7PrSt8OOtbetRUTBU+Mx4T6NdTEPHa1",
+	"1ZRSM6n09wMY3tEbXhpmV4YyzNDfHkiqd2kmGpfnIlwxX/vY/q89cBFL0kxj+KYnx+OYWs5NKIL5CV8D",
+	"XstvVMQjxaRb5SfdPYeC4YbzQjB/KC6YBtK2fd/semo3fy8+FFmiD/EvHd4X8f6iKWOBks3yYJaR3CH4",
+	"cZ10NSFOs01de0iO+++7wj0a6pyas8H9PePJjcpmKYhrH5BLxqF57ykLpSriAxF7/+7Dz5SdqdXRieT/",
+	"NwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -59,6 +59,7 @@ const (
 	CodeTokenKindInvalid        Code = "token_kind_invalid"
 	CodeTablesBelowTaken        Code = "tables_below_taken"
 	CodeAllocationUnavailable   Code = "allocation_unavailable"
+	CodeRefundAmountTooLarge    Code = "refund_amount_too_large"
 )
 
 // catalogueEntry is how a code is answered.
@@ -116,6 +117,7 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeTokenKindInvalid:        {typePermission, http.StatusForbidden, "Partner tokens cannot call /v1/operator/… operations, and operator tokens can call only those."},
 	CodeTablesBelowTaken:        {typeInvalidRequest, http.StatusConflict, "A slot's tables cannot go below the tables already held or booked."},
 	CodeAllocationUnavailable:   {typeInvalidRequest, http.StatusConflict, "The slot's shared pool has too few free tables for this allocation."},
+	CodeRefundAmountTooLarge:    {typeInvalidRequest, http.StatusBadRequest, "The refund is larger than what was captured and not yet refunded."},
 }
 
 // Problem is an error answer on its way to the wire.
@@ -159,6 +161,7 @@ func problemFor(err error) *Problem {
 		holdLimit  *booking.HoldLimitError
 		belowTaken *inventory.TablesBelowTakenError
 		noAlloc    *inventory.AllocationUnavailableError
+		tooLarge   *booking.RefundTooLargeError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -205,6 +208,8 @@ func problemFor(err error) *Problem {
 			return newProblem(CodeAllocationUnavailable, "The partner already has an allocation of this slot.", "partner_id")
 		}
 		return newProblem(CodeAllocationUnavailable, fmt.Sprintf("The slot's shared pool has %d tables free; %d cannot be allocated.", noAlloc.Free, noAlloc.Requested), "tables")
+	case errors.As(err, &tooLarge):
+		return newProblem(CodeRefundAmountTooLarge, fmt.Sprintf("At most %d (minor units of %s) can still be refunded.", tooLarge.Refundable, strings.ToUpper(tooLarge.Currency)), "amount")
 	case errors.As(err, &state):
 		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
 	case errors.As(err, &paymentErr):

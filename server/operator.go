@@ -332,6 +332,15 @@ func (s *Server) RecordReservationOutcome(ctx context.Context, req gen.RecordRes
 	return gen.RecordReservationOutcome200JSONResponse{Body: operatorReservationToAPI(r)}, nil
 }
 
+// RefundOperatorReservation implements gen.StrictServerInterface.
+func (s *Server) RefundOperatorReservation(ctx context.Context, req gen.RefundOperatorReservationRequestObject) (gen.RefundOperatorReservationResponseObject, error) {
+	r, err := s.deps.VenueReservations.GoodwillRefund(ctx, operator(ctx).ID, operator(ctx).TokenID, req.ReservationId, req.Body.Amount, req.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return gen.RefundOperatorReservation200JSONResponse{Body: operatorReservationToAPI(r)}, nil
+}
+
 // Mapping between the operator API types (gen) and inventory's and booking's.
 
 func addressFromAPI(a *gen.OperatorAddressInput) *inventory.AddressChange {

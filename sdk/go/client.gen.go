@@ -1448,9 +1448,9 @@ type ReservationEvent struct {
 	// Example: tok_01jf8x0a1b2c3d4e5f6g7h8j9k
 	TokenId *string `json:"token_id"`
 
-	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment; `payment.refunded` a goodwill refund by the venue, with `payment.refund_amount` and `payment.refund_reason` in `changes`.
 	//
-	// Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`, `payment.refunded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.updated
 	Type string `json:"type"`

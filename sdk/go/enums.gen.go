@@ -93,6 +93,7 @@ const (
 	ReservationEventTypeReservationExpired         = "reservation.expired"
 	ReservationEventTypeReservationCompleted       = "reservation.completed"
 	ReservationEventTypeReservationNoShow          = "reservation.no_show"
+	ReservationEventTypePaymentRefunded            = "payment.refunded"
 )
 
 // The known values of ReservationPaymentPurpose, an open enum: v1 may add values, so compare with these and do not act on others.

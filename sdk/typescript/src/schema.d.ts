@@ -1418,9 +1418,9 @@ export interface components {
              */
             token_id: string | null;
             /**
-             * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+             * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment; `payment.refunded` a goodwill refund by the venue, with `payment.refund_amount` and `payment.refund_reason` in `changes`.
              *
-             *     Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             *     Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`, `payment.refunded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example reservation.updated
              */
             type: string;
@@ -1982,7 +1982,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The request is invalid. Codes: `parameter_invalid`, `parameter_missing`, `parameter_unknown`, `body_invalid`, `idempotency_key_missing`, `party_size_out_of_range`; from `POST /v1/webhooks/stripe`, `webhook_signature_invalid`. */
+        /** @description The request is invalid. Codes: `parameter_invalid`, `parameter_missing`, `parameter_unknown`, `body_invalid`, `idempotency_key_missing`, `party_size_out_of_range`; from `POST /v1/webhooks/stripe`, `webhook_signature_invalid`; from a goodwill refund, `refund_amount_too_large`. */
         BadRequest: {
             headers: {
                 "API-Version": components["headers"]["ApiVersion"];
