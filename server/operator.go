@@ -78,6 +78,7 @@ func (s *Server) CreateOperatorVenue(ctx context.Context, req gen.CreateOperator
 		TimeZone: &b.TimeZone, Currency: &b.Currency, SeatingAreas: b.SeatingAreas,
 		Address:      addressFromAPI(&b.Address),
 		Cancellation: cancellationFromAPI(&b.CancellationPolicy),
+		Charges:      chargesFromAPI(b.Charges),
 		Platform:     platformFromAPI(b.Platform),
 	}
 	if b.ModificationPolicy != nil {
@@ -114,6 +115,7 @@ func (s *Server) UpdateOperatorVenue(ctx context.Context, req gen.UpdateOperator
 		Name: b.Name, Description: b.Description, City: b.City, Cuisine: b.Cuisine,
 		TimeZone: b.TimeZone, Currency: b.Currency, Address: addressFromAPI(b.Address),
 		Cancellation: cancellationFromAPI(b.CancellationPolicy), Platform: platformFromAPI(b.Platform),
+		Charges: chargesFromAPI(b.Charges),
 	}
 	if b.SeatingAreas != nil {
 		c.SeatingAreas = *b.SeatingAreas
@@ -360,6 +362,13 @@ func cancellationFromAPI(p *gen.OperatorCancellationPolicyInput) *booking.Cancel
 	}
 }
 
+func chargesFromAPI(c *gen.VenueChargesInput) *booking.Charges {
+	if c == nil {
+		return nil
+	}
+	return &booking.Charges{ServiceChargeBps: c.ServiceChargeBps, TaxBps: c.TaxBps, TaxInclusive: c.TaxInclusive}
+}
+
 func platformFromAPI(p *gen.VenuePlatform) *inventory.Platform {
 	if p == nil {
 		return nil
@@ -387,7 +396,10 @@ func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
 		ModificationPolicy:    modificationToAPI(v.Modification),
 		Platform:              gen.VenuePlatform{Kind: gen.VenuePlatformKind(v.Platform.Kind), Url: optional(v.Platform.URL)},
 		PlatformSigningSecret: optional(v.NewSigningSecret),
-		CreatedAt:             v.CreatedAt.UTC(),
+		Charges: &gen.VenueCharges{
+			ServiceChargeBps: v.Charges.ServiceChargeBps, TaxBps: v.Charges.TaxBps, TaxInclusive: v.Charges.TaxInclusive,
+		},
+		CreatedAt: v.CreatedAt.UTC(),
 	}
 	return out
 }

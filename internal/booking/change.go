@@ -146,7 +146,7 @@ func priceOf(slot store.Slot, n int) int64 {
 	if slot.Type != string(SlotPrime) {
 		return 0
 	}
-	return Price{Amount: slot.PriceAmount, Currency: slot.PriceCurrency, Per: PricePer(slot.PricePer)}.Total(n)
+	return priceOfSlot(slot).Total(n)
 }
 
 // paymentChanges says whether a held reservation needs another payment intent.
@@ -244,6 +244,7 @@ func (s *core) applyChange(ctx context.Context, p Partner, id string, req Change
 			r.DurationMinutes, r.SeatingArea, r.SlotType = slot.DurationMinutes, slot.SeatingArea, slot.Type
 		}
 		applyFields(r, req)
+		bookedPrice(r, slot)
 		if err := s.applyMoney(tx, r, money, now); err != nil {
 			return err
 		}

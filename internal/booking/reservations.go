@@ -192,7 +192,7 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now time.Time) store.Reservation {
 	expires := now.Add(s.cfg.HoldTTL)
 	holdMax := now.Add(s.cfg.HoldMax)
-	return store.Reservation{
+	r := store.Reservation{
 		ID:                     ids.New("res"),
 		PartnerID:              p.ID,
 		TokenID:                p.TokenID,
@@ -220,6 +220,8 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 		CreatedAt:              now,
 		UpdatedAt:              now,
 	}
+	bookedPrice(&r, slot)
+	return r
 }
 
 // resumeHold finishes a hold whose first run committed the reservation id and then died:
@@ -259,7 +261,7 @@ func (s *core) unavailable(ctx context.Context, p Partner, slot store.Slot, part
 // attachPayment creates the hold's payment intent. When the provider fails, the hold is
 // released so that no table stays taken for a payment that cannot happen.
 func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot store.Slot) error {
-	price := Price{Amount: slot.PriceAmount, Currency: slot.PriceCurrency, Per: PricePer(slot.PricePer)}
+	price := priceOfSlot(slot)
 	intent, err := s.gateway.Create(ctx, payments.CreateIntent{
 		Amount:      price.Total(row.PartySize),
 		Currency:    price.Currency,

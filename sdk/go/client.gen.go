@@ -733,6 +733,16 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
+	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+	// subtotal (the slot's price per cover times the covers, or per booking), the
+	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+	// plus service charge). An exclusive tax is added to the total; an inclusive one is
+	// already in it and shown with `included: true`. The lines whose `included` is false
+	// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+	// charged when the booking is finalized. The reservation, its cancellation quote and
+	// the venue platform's copy show the same lines. Null for a standard booking.
+	PriceBreakdown *PriceBreakdown `json:"price_breakdown,omitempty"`
+
 	// RefundAmount What cancelling now would refund, in minor units.
 	//
 	// Example: 7500
@@ -1214,6 +1224,74 @@ type Price struct {
 	Summary string `json:"summary"`
 }
 
+// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+// subtotal (the slot's price per cover times the covers, or per booking), the
+// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+// plus service charge). An exclusive tax is added to the total; an inclusive one is
+// already in it and shown with `included: true`. The lines whose `included` is false
+// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+// charged when the booking is finalized. The reservation, its cancellation quote and
+// the venue platform's copy show the same lines. Null for a standard booking.
+type PriceBreakdown struct {
+	// Currency ISO 4217 currency, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Lines The lines, subtotal first.
+	Lines []PriceBreakdownLine `json:"lines"`
+
+	// PrepayAmount What is charged when the booking is finalized.
+	//
+	// Example: 17010
+	PrepayAmount int64 `json:"prepay_amount"`
+
+	// Total The sum of the lines that are not `included`.
+	//
+	// Example: 17010
+	Total int64 `json:"total"`
+}
+
+// PriceBreakdownLine One line of a price breakdown.
+type PriceBreakdownLine struct {
+	// Amount The line's amount, in minor units.
+	//
+	// Example: 15000
+	Amount int64 `json:"amount"`
+
+	// Description The line in words, to show to the guest.
+	//
+	// Example: 2 covers × USD 75.00
+	Description string `json:"description"`
+
+	// Included True when the amount is already part of the lines above (an inclusive tax) and not added to the total.
+	//
+	// Example: false
+	Included bool `json:"included"`
+
+	// Quantity With `subtotal`, the covers (or 1 for a price per booking).
+	//
+	// Example: 2
+	Quantity *int `json:"quantity,omitempty"`
+
+	// RateBps With `service_charge` and `tax`, the rate in basis points (1250 is 12.5 %).
+	//
+	// Example: 1250
+	RateBps *int `json:"rate_bps,omitempty"`
+
+	// Type `subtotal`, `service_charge` or `tax`.
+	//
+	// Known values: `subtotal`, `service_charge`, `tax`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: subtotal
+	Type string `json:"type"`
+
+	// UnitAmount With `subtotal`, the price per cover (or per booking).
+	//
+	// Example: 7500
+	UnitAmount *int64 `json:"unit_amount,omitempty"`
+}
+
 // Readiness Readiness and the checks behind it.
 type Readiness struct {
 	// Checks Each check's outcome.
@@ -1368,6 +1446,16 @@ type Reservation struct {
 	// apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
 	// unchanged until then.
 	PendingChange *PendingChange `json:"pending_change"`
+
+	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+	// subtotal (the slot's price per cover times the covers, or per booking), the
+	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+	// plus service charge). An exclusive tax is added to the total; an inclusive one is
+	// already in it and shown with `included: true`. The lines whose `included` is false
+	// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+	// charged when the booking is finalized. The reservation, its cancellation quote and
+	// the venue platform's copy show the same lines. Null for a standard booking.
+	PriceBreakdown *PriceBreakdown `json:"price_breakdown,omitempty"`
 
 	// SeatingArea Where the table is.
 	//

@@ -68,6 +68,13 @@ const (
 	PaymentProviderStripe  = "stripe"
 )
 
+// The known values of PriceBreakdownLineType, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	PriceBreakdownLineTypeSubtotal      = "subtotal"
+	PriceBreakdownLineTypeServiceCharge = "service_charge"
+	PriceBreakdownLineTypeTax           = "tax"
+)
+
 // The known values of PricePer, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	PricePerCover   = "cover"

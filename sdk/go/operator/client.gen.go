@@ -733,6 +733,9 @@ type CreateVenueRequest struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
 	CancellationPolicy OperatorCancellationPolicyInput `json:"cancellation_policy"`
 
+	// Charges The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+	Charges *VenueChargesInput `json:"charges,omitempty"`
+
 	// City The venue's city.
 	//
 	// Example: New York
@@ -1227,6 +1230,9 @@ type OperatorVenue struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
 
+	// Charges What the venue adds to, or includes in, its prime prices.
+	Charges *VenueCharges `json:"charges,omitempty"`
+
 	// City The venue's city, as partners filter on it.
 	//
 	// Example: New York
@@ -1612,6 +1618,9 @@ type UpdateVenueRequest struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
 	CancellationPolicy *OperatorCancellationPolicyInput `json:"cancellation_policy,omitempty"`
 
+	// Charges The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+	Charges *VenueChargesInput `json:"charges,omitempty"`
+
 	// City The venue's city.
 	//
 	// Example: New York
@@ -1654,6 +1663,42 @@ type UpdateVenueRequest struct {
 	//
 	// Example: America/New_York
 	TimeZone *string `json:"time_zone,omitempty"`
+}
+
+// VenueCharges What the venue adds to, or includes in, its prime prices.
+type VenueCharges struct {
+	// ServiceChargeBps The service charge, in basis points of the subtotal (1250 is 12.5 %); 0 for none.
+	//
+	// Example: 1250
+	ServiceChargeBps int `json:"service_charge_bps"`
+
+	// TaxBps The tax, in basis points of subtotal plus service charge; 0 for none.
+	//
+	// Example: 888
+	TaxBps int `json:"tax_bps"`
+
+	// TaxInclusive True when the tax is already in the prices (shown for information), false when it is added.
+	//
+	// Example: false
+	TaxInclusive bool `json:"tax_inclusive"`
+}
+
+// VenueChargesInput The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+type VenueChargesInput struct {
+	// ServiceChargeBps The service charge, in basis points of the subtotal (1250 is 12.5 %); 0 for none.
+	//
+	// Example: 1250
+	ServiceChargeBps int `json:"service_charge_bps"`
+
+	// TaxBps The tax, in basis points of subtotal plus service charge; 0 for none.
+	//
+	// Example: 888
+	TaxBps int `json:"tax_bps"`
+
+	// TaxInclusive True when the tax is already in the prices, false when it is added to them.
+	//
+	// Example: false
+	TaxInclusive bool `json:"tax_inclusive"`
 }
 
 // VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the

@@ -757,6 +757,7 @@ export interface components {
              * @enum {string}
              */
             object: "cancellation_quote";
+            price_breakdown?: components["schemas"]["PriceBreakdown"];
             /**
              * Format: int64
              * @description What cancelling now would refund, in minor units.
@@ -1197,6 +1198,79 @@ export interface components {
              */
             summary: string;
         } | null;
+        /**
+         * @description The lines a prime booking's price is made of, in minor units of `currency`: the
+         *     subtotal (the slot's price per cover times the covers, or per booking), the
+         *     venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+         *     plus service charge). An exclusive tax is added to the total; an inclusive one is
+         *     already in it and shown with `included: true`. The lines whose `included` is false
+         *     always add up to `total`, which is the booking's price; `prepay_amount` is what is
+         *     charged when the booking is finalized. The reservation, its cancellation quote and
+         *     the venue platform's copy show the same lines. Null for a standard booking.
+         */
+        PriceBreakdown: {
+            /**
+             * @description ISO 4217 currency, lower case.
+             * @example usd
+             */
+            currency: string;
+            /** @description The lines, subtotal first. */
+            lines: components["schemas"]["PriceBreakdownLine"][];
+            /**
+             * Format: int64
+             * @description What is charged when the booking is finalized.
+             * @example 17010
+             */
+            prepay_amount: number;
+            /**
+             * Format: int64
+             * @description The sum of the lines that are not `included`.
+             * @example 17010
+             */
+            total: number;
+        } | null;
+        /** @description One line of a price breakdown. */
+        PriceBreakdownLine: {
+            /**
+             * Format: int64
+             * @description The line's amount, in minor units.
+             * @example 15000
+             */
+            amount: number;
+            /**
+             * @description The line in words, to show to the guest.
+             * @example 2 covers × USD 75.00
+             */
+            description: string;
+            /**
+             * @description True when the amount is already part of the lines above (an inclusive tax) and not added to the total.
+             * @example false
+             */
+            included: boolean;
+            /**
+             * @description With `subtotal`, the covers (or 1 for a price per booking).
+             * @example 2
+             */
+            quantity?: number;
+            /**
+             * @description With `service_charge` and `tax`, the rate in basis points (1250 is 12.5 %).
+             * @example 1250
+             */
+            rate_bps?: number;
+            /**
+             * @description `subtotal`, `service_charge` or `tax`.
+             *
+             *     Known values: `subtotal`, `service_charge`, `tax`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example subtotal
+             */
+            type: string;
+            /**
+             * Format: int64
+             * @description With `subtotal`, the price per cover (or per booking).
+             * @example 7500
+             */
+            unit_amount?: number;
+        };
         /** @description Readiness and the checks behind it. */
         Readiness: {
             /** @description Each check's outcome. */
@@ -1349,6 +1423,7 @@ export interface components {
             /** @description Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`). */
             payments: components["schemas"]["ReservationPayment"][];
             pending_change: components["schemas"]["PendingChange"];
+            price_breakdown?: components["schemas"]["PriceBreakdown"];
             /**
              * @description Where the table is.
              * @example dining_room
