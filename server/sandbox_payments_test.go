@@ -70,3 +70,76 @@ func TestSandboxDearerChangeFlowCompletes(t *testing.T) {
 		}
 	})
 }
+
+// holdWithReference holds slotID for party with partner_reference ref.
+func (e *env) holdWithReference(slotID string, party int, ref string) *client.CreateReservationResponse {
+	e.t.Helper()
+	body := holdBody(slotID, party)
+	body.PartnerReference = &ref
+	r, err := e.client.CreateReservationWithResponse(context.Background(), &client.CreateReservationParams{IdempotencyKey: key()}, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+// The sandbox's documented magic values, walked through the public API: a slot taken
+// between search and hold (409 slot_unavailable, nothing held), a Stripe outage when
+// the hold's payment is created (502 payment_provider_error, the table given back) and
+// when it is captured (502, the hold kept; the retried finalize captures once). With a
+// real gateway the same references are ordinary references.
+func TestSandboxMagicValuesPlayTheirFailures(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 1, prime: true}, slotSpec{tables: 1})
+
+		for _, slot := range slots {
+			r := e.holdWithReference(slot.ID, 2, "sandbox_slot_taken")
+			if r.JSON409 == nil || r.JSON409.Error.Code != "slot_unavailable" {
+				t.Fatalf("slot taken: %d %s", r.StatusCode(), r.Body)
+			}
+			if taken, active, total := e.counts(slot.ID); taken != 0 || active != 0 || total != 0 {
+				t.Fatalf("slot taken left tables_taken=%d active=%d rows=%d", taken, active, total)
+			}
+		}
+
+		r := e.holdWithReference(slots[0].ID, 2, "sandbox_outage_on_create")
+		if r.StatusCode() != http.StatusBadGateway || r.JSON502.Error.Code != "payment_provider_error" {
+			t.Fatalf("outage on create: %d %s", r.StatusCode(), r.Body)
+		}
+		if taken, active, _ := e.counts(slots[0].ID); taken != 0 || active != 0 {
+			t.Fatalf("outage on create kept a table: tables_taken=%d active=%d", taken, active)
+		}
+
+		r = e.holdWithReference(slots[0].ID, 2, "sandbox_outage_on_capture")
+		if r.JSON201 == nil {
+			t.Fatalf("hold: %d %s", r.StatusCode(), r.Body)
+		}
+		h := r.JSON201
+		if c := e.sandboxConfirm(h.Payment.PaymentIntentId, client.ConfirmPaymentIntentRequestOutcomeSucceeded); c.JSON200 == nil {
+			t.Fatalf("confirm: %d %s", c.StatusCode(), c.Body)
+		}
+		fin := e.finalize(h.Id)
+		if fin.StatusCode() != http.StatusBadGateway || fin.JSON502.Error.Code != "payment_provider_error" {
+			t.Fatalf("finalize during the capture outage: %d %s", fin.StatusCode(), fin.Body)
+		}
+		if got := e.get(h.Id); got.Status != client.ReservationStatusHeld || got.Payment.AmountCaptured != 0 {
+			t.Fatalf("after the failed capture: %s %+v", got.Status, got.Payment)
+		}
+		fin = e.finalize(h.Id)
+		if fin.JSON200 == nil || fin.JSON200.Status != client.ReservationStatusConfirmed || fin.JSON200.Payment.AmountCaptured != 15000 {
+			t.Fatalf("finalize after the outage: %d %s", fin.StatusCode(), fin.Body)
+		}
+	})
+}
+
+// With Stripe, a sandbox magic value is an ordinary partner reference.
+func TestSandboxMagicValuesAreInertWithStripe(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, _ := stripeEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 1})
+		if r := e.holdWithReference(slots[0].ID, 2, "sandbox_slot_taken"); r.JSON201 == nil {
+			t.Fatalf("hold with Stripe: %d %s", r.StatusCode(), r.Body)
+		}
+	})
+}
