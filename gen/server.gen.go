@@ -24,6 +24,27 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AdvanceSandboxReservationRequestTo.
+const (
+	CancellationCutoff AdvanceSandboxReservationRequestTo = "cancellation_cutoff"
+	HoldExpiry         AdvanceSandboxReservationRequestTo = "hold_expiry"
+	ModificationCutoff AdvanceSandboxReservationRequestTo = "modification_cutoff"
+)
+
+// Valid indicates whether the value is a known member of the AdvanceSandboxReservationRequestTo enum.
+func (e AdvanceSandboxReservationRequestTo) Valid() bool {
+	switch e {
+	case CancellationCutoff:
+		return true
+	case HoldExpiry:
+		return true
+	case ModificationCutoff:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AllocationObject.
 const (
 	AllocationObjectAllocation AllocationObject = "allocation"
@@ -1147,6 +1168,19 @@ type Address struct {
 	// Example: 10014
 	PostalCode string `json:"postal_code"`
 }
+
+// AdvanceSandboxReservationRequest The deadline to move the sandbox reservation past.
+type AdvanceSandboxReservationRequest struct {
+	// To `hold_expiry` (a held reservation), `cancellation_cutoff` or `modification_cutoff` (a held or confirmed one).
+	//
+	// Example: hold_expiry
+	To AdvanceSandboxReservationRequestTo `json:"to"`
+}
+
+// AdvanceSandboxReservationRequestTo `hold_expiry` (a held reservation), `cancellation_cutoff` or `modification_cutoff` (a held or confirmed one).
+//
+// Example: hold_expiry
+type AdvanceSandboxReservationRequestTo string
 
 // Allocation Tables of a slot kept for one partner until `release_at`.
 type Allocation struct {
@@ -4163,6 +4197,12 @@ type ConfirmSandboxPaymentIntentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AdvanceSandboxReservationParams defines parameters for AdvanceSandboxReservation.
+type AdvanceSandboxReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListVenuesParams defines parameters for ListVenues.
 type ListVenuesParams struct {
 	// City Only venues in this city (case-insensitive exact match).
@@ -4246,6 +4286,9 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// AdvanceSandboxReservationJSONRequestBody defines body for AdvanceSandboxReservation for application/json ContentType.
+type AdvanceSandboxReservationJSONRequestBody = AdvanceSandboxReservationRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
@@ -4363,6 +4406,9 @@ type ServerInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIntentId string, params ConfirmSandboxPaymentIntentParams) error
+	// AdvanceSandboxReservation Advance a sandbox reservation's clock
+	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
+	AdvanceSandboxReservation(ctx echo.Context, reservationId ReservationId, params AdvanceSandboxReservationParams) error
 	// GetCurrentToken Retrieve the token making this call
 	// (GET /v1/tokens/current)
 	GetCurrentToken(ctx echo.Context) error
@@ -5527,6 +5573,42 @@ func (w *ServerInterfaceWrapper) ConfirmSandboxPaymentIntent(ctx echo.Context) e
 	return err
 }
 
+// AdvanceSandboxReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) AdvanceSandboxReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AdvanceSandboxReservationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AdvanceSandboxReservation(ctx, reservationId, params)
+	return err
+}
+
 // GetCurrentToken converts echo context to params.
 func (w *ServerInterfaceWrapper) GetCurrentToken(ctx echo.Context) error {
 	var err error
@@ -5788,6 +5870,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/webhook_endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/payment_intents/:payment_intent_id/confirm", wrapper.ConfirmSandboxPaymentIntent, options.OperationMiddlewares["confirmSandboxPaymentIntent"]...)
+	router.POST(options.BaseURL+"/v1/sandbox/reservations/:reservation_id/advance", wrapper.AdvanceSandboxReservation, options.OperationMiddlewares["advanceSandboxReservation"]...)
 	router.GET(options.BaseURL+"/v1/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/operator/openapi.json", wrapper.GetOperatorOpenAPIJSON, options.OperationMiddlewares["getOperatorOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
@@ -14242,6 +14325,307 @@ func (response ConfirmSandboxPaymentIntentdefaultJSONResponse) VisitConfirmSandb
 	return err
 }
 
+type AdvanceSandboxReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        AdvanceSandboxReservationParams
+	Body          *AdvanceSandboxReservationJSONRequestBody
+}
+
+type AdvanceSandboxReservationResponseObject interface {
+	VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error
+}
+
+type AdvanceSandboxReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type AdvanceSandboxReservation200JSONResponse struct {
+	Body    Reservation
+	Headers AdvanceSandboxReservation200ResponseHeaders
+}
+
+func (response AdvanceSandboxReservation200JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AdvanceSandboxReservation400JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AdvanceSandboxReservation401JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AdvanceSandboxReservation403JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AdvanceSandboxReservation404JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AdvanceSandboxReservation409JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AdvanceSandboxReservation413JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AdvanceSandboxReservation415JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response AdvanceSandboxReservation422JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AdvanceSandboxReservation429JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AdvanceSandboxReservation500JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AdvanceSandboxReservation503JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservationdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response AdvanceSandboxReservationdefaultJSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCurrentTokenRequestObject struct {
 }
 
@@ -15864,6 +16248,9 @@ type StrictServerInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx context.Context, request ConfirmSandboxPaymentIntentRequestObject) (ConfirmSandboxPaymentIntentResponseObject, error)
+	// AdvanceSandboxReservation Advance a sandbox reservation's clock
+	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
+	AdvanceSandboxReservation(ctx context.Context, request AdvanceSandboxReservationRequestObject) (AdvanceSandboxReservationResponseObject, error)
 	// GetCurrentToken Retrieve the token making this call
 	// (GET /v1/tokens/current)
 	GetCurrentToken(ctx context.Context, request GetCurrentTokenRequestObject) (GetCurrentTokenResponseObject, error)
@@ -17129,6 +17516,55 @@ func (sh *strictHandler) ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIn
 	return nil
 }
 
+// AdvanceSandboxReservation operation middleware
+func (sh *strictHandler) AdvanceSandboxReservation(ctx echo.Context, reservationId ReservationId, params AdvanceSandboxReservationParams) error {
+	var request AdvanceSandboxReservationRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body AdvanceSandboxReservationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdvanceSandboxReservation(ctx.Request().Context(), request.(AdvanceSandboxReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdvanceSandboxReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AdvanceSandboxReservationResponseObject); ok {
+		return validResponse.VisitAdvanceSandboxReservationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetCurrentToken operation middleware
 func (sh *strictHandler) GetCurrentToken(ctx echo.Context) error {
 	var request GetCurrentTokenRequestObject
@@ -17352,508 +17788,516 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2NctvGli6AvkoXz5wKNQekSEryD1VTdRTbSXy2HXtbzs5kLF+iBTRFbIHdDLopmvG4at7ivsG8yH2T",
-	"eZJbvVY30AAaJEjJsZNoamrHAoH+Xb3+eq1vfexEYr4QnHElO+OPHfaBzhcpg3+fpamIqEoE13/J5XxO",
-	"s3Vn3Hm7EkTRy5RJcs0WikxFRihZ0ExxlnWCzg1Nl0x/EmWMKhZPqOqMO6PB6EFvOOyNRm+Hg/FA//9/",
-	"dIJOEnfGHZpGk8Hwn9NHH0bRw/kJf7B4+Ouj7LEcqOHNaNUJOuLynyxS8GY+pqBjupxAGwvFsY3fhnR0",
-	"eRQdxyfswfTh1aPZ438OrjtBJ2Mpo5K5oxn1BqO3w8fjIzsa807cGU9pKlnQkalQ2D78Cwf5mA4vR9FR",
-	"fMxOpg+uHs4e/fOx7gDXpDMe2X9OFL1mvDMefPoUdM6WcaKe3TCuXiRSlVf0FWdkmnCaJr8xdwFjqmhn",
-	"/O5jJ0oTxtWExnEGgz/qD/rD4VH/YSfoxMsMFmQyl53xcNQ/sYu6jDcvSBKz+UIoxqP15JrpcTyYDqMR",
-	"fcx6J5cP494xezTtPaaDy94wGsVH7Hh6Qh9cdoLOnKmZ0F28fnX+trQ7eo4TpiepH0fRMsu27H/Gfl0y",
-	"adY4Y79upoNMLBXrjDuHN8PDjEmW3cDU5eHY+WuSxIfOakpF1VJvy2AQdJS4Zhw7U+J60/p8eh90ZlRO",
-	"5iJjOTnkM031HuptfUJ5xNI3Re+VszJj5EpPkFB5zWKiBIngC3ebM0al/tAuBosnl+sJfOb0kULzf18K",
-	"xcp9POcyiRlRM0amjJFVwmOxKp1D8/1lyjpjlS1Z0IGd4ZH+fCnjTtCZMjahc7HkqjN+eKKXapoxNlly",
-	"laTueTnKz0tvcDIeDNztj5xxTn6FgeoNni55XGm7vFswc4mbsT6OR9dH82N+snjw68PskXysBjfOLnYi",
-	"wadJNmd60MUamCVK+BXhYkWwU0l+On9KHp70BwNCeUyuGVu4z7ong/9NxBRWbpGxBU1iguM86LsLz+LX",
-	"WTJnjZt8ZvY0ZTFZ6DeJM7+AzGg6NSOCUdf2BZZhIdJE78dH2IoFyyJ9isYnA9wbtV5owrfP3e2ZzMQy",
-	"k5NLNgVSHR27C/NdxhhxOyLwDRkdE/iM4GewBs6oTwmdKpYRNaOKNC4TSVAE9Dufgk6+BhUOe/R2NBwP",
-	"T8aDB/q8m+3DOUci1pN6/eZl7+Hfjv/+74+LFxrYxmh8PIRmWoiWgjEmfKkYcMdB0GEfFokmN/0pX6Zp",
-	"0MGTpqXfnAK105j+XyMJ+5GY69VOMqkmnM71eM9i2gk6KS2evBA3LKWRpvfFTHD96P8MR8PRycnJYHh8",
-	"pJdnJtJ4UvQ9mdMPtv92J2Au4mSaRFVq0RJxxWI/KZSOyIzyKyYJzRihUcQWisWWGDbSAuwuF7CCnTPO",
-	"kxuWSZqtA8NqUBkgyZQshJTJZcr6LldwWnJkdsamTHMgvVQii1nWe/ToeDgyb6wnUjNvPYEFXc/hJHzs",
-	"WB4yPBloJoJ/TiK6UMtMy+zyc8N4FozHCb/qjKu/6C+QGxnpKlmUMT3iRTKRlx827IZ5dfLh0Q+/juYv",
-	"NLOtMdSYRWnCmaFx3Ggzl0nCFfwnbtOZXpJM3CQx07JfUh5fig8uR5TLKGJMz+dT3oUEteF+wdwFWyyz",
-	"hZCa4PRZbFjB90HHLMAkggNjhyIZVfopzRjtjDtxwvVfmQD2sIuaKBXNlKwwyeO6WC0knmWsWsc0YkBL",
-	"mU7QWS7iKhuscdwbxo24SZRe7R/ZivwismvYg0QmwK0SRdOEcquQ3zC+WREzfO+VVCxLKHmxXGiWqJI5",
-	"m/yG/O9szrIkooc/stUEuvtkhjKRax7BcVaKzRcKNWbgpizLRJbvfUrVVGTzEqs4f9N79Gg0PCrt3ppH",
-	"qA7AP5oW4+F/dD6BUE+FXGasJsJTIVlMNK9KIrarGaO3YTLNxNzpenRsf1Ci+hhWOUpFS7MnMmMOCl3x",
-	"dZbcUMWI1bZddXhCp1MWKTjiSJxyskrULM7oinfGD8xOmfEOHyHBwTMc6hE+wf1qQxGwsCi5n+I5juuK",
-	"cCLlkmXEHHRJuseDEYloFk/Mo/jAXXexVJEAMrM/u928Yb8utSw9i+oK2VHvKTln0TLTfRKOR9vbcmZa",
-	"mVBsxungPGcKZUpZqpnIEoliUo/e37LDU4o2W2iS9sW6JvlXUR3x+N8riveK4tejKN5riX+J1frDqoiO",
-	"U2S7ilhjkn8AFXH4uVTEymKgighCo9mptxLo1JOas6kZoURzPfAxrcUyI8CnSFLSDH4X2bEz892Zy7Yn",
-	"42Ihf2aXMyGun/F4IRJe8X1/K8R1wq+ko/nodXSNnnwNQdfVTMuVFX2X+EvP8ybeB51lptd8ptRCjg8P",
-	"zbT7Zv0P9fDkoT4yFMcNnEe9FeC/L2to4ELGfZ/qzZaRWDC5q8HgKhf6nYe9wag3GtTvRra4qQ2JLOWW",
-	"/gwNLTIRL0HVJdGMRddiqVwRDHMryEJPpt3limmeRnPWy9iKZrEEOZOxafLBcCM6WVA1OZ4++jts1I24",
-	"LilXZh3H75AHyHHGqN5SekOTlF4maaLW9plr7HifrbJEsc57vZdPWcoUizcSobZOmPlFa6ZX+ni5FzHY",
-	"hvWew5qs2OYlyRd1hT1PbAdAYT8wmqrZukJcaXJT6jdnYOLafJVutSBmLL03HurGQ+mH8st3YyJUPh3a",
-	"T7+c0VAZ0VGJr9ybEbc2I/5qJkTuLLHNm4vgXQ2Kv7wx0biQX6FpocXJblaFZTN/AKti0NaqMLtgF4UL",
-	"NaGLRZpEcKlesiv0q2BF/CjUG0bjiox/mVyhKJHEkr0rmrVSJm3sxyUF8hF6yeb5d1qEKKKZoharIy0i",
-	"j05JtuTkG1CzCL7KvtEzz4e85EaRShmoEq8WjJ+9fv5UREvL71x9KJEkNj+RLr3Mkviq4p5N+FTo/6pE",
-	"peice/7yjLxGfkvOXj8HEoBBdsadYX/QH+gBiQXjdJF0xp2j/qB/BAxYzfSUPznD+uXs5Ytdh2SbHhNo",
-	"+YLrEY4vOCEwxDGpjVD/ZoY4JsP+w/7ggndwEBlVImvlp71EA6a0i1t9l/urHL+LOtFOQ0hFRNOJZgQl",
-	"ZtLxSu/tMvr21sZWSd4gkDwOLit5qlLD70+79/z8STw/9uSfp0JVj7zevZJRWD+gjwZmjbbvtPfwHA3z",
-	"X/Ry6V+GlSArM4qC1lHXf1B+lHA8AlkSMY8qWyPrBeguBSsr5v3T+VMyPBn0BwOyYFnO7TTRRzMWL1O8",
-	"IGyjpnho+2j4FmbopW3Nz524ygd5XKWJAjVntBJsub+u0vqm01LJP+zpKYdyiim6AdGP4ZIMjeOMSdlw",
-	"4PQWmTXXZJBwNoTL2CPyM5OKHKsZOVcZY7D/QiqaWuEyHAyGx44x/Gcx7etr1EJw+hiXR/uXUZYsULR3",
-	"fqA8ntOYkQWVipKEw8hg1f+RpCm9AhOzHff7wnazl/fm3AP5fcE/9ciuE64nlgp98MFPCiqsw2RlcgUH",
-	"2Rpg9cMOfrvycb+kWef9Nrb/Kei8RjH9HEwue6v/BGVzw9V7HBArvIng3tDpKsPD1yd56PKc8iVNfZTR",
-	"2ujLF7VsNXoNPdM/TNhjFOCj3e0AcV3S8Y2X0FFb87gDiDwvd9rkQ2/lx7YKBIaof8wX4z404T404d6n",
-	"eB+acB+acB+acG+g3r2BChOcyyvjIKk6R4bzEXcZl40ONSvvF/kVnaEhSe3M5affSDJLpBLZ2p+vhnza",
-	"vcL82MFwU1weCDMF17LuvHWiYMZuWk7czTDyhMi2zDrypYt9GDSk/9WXGCcYbFyP3MEuSodl27LY81FZ",
-	"lvqiHC2+umVxZlleGyOg86VpLahh8Zy3T4ngNvEukeSGXTFFs4Ty/uaFxUjxx56FrS/r8a9f3cIahto2",
-	"d9E5877jvqBX4MtwAyv8p/1e47/X+O81/nuN/17jv9f47zX+u9T42wnyc3MTU5XgK8au0zWxFzW7J7Wt",
-	"wa+rZksQ1IkeM1Wd982X04yzDNpVs0wsr2Z5cOuwN9JEMhNZ8pvgE2z6QX5dFs1aZsI5c6legR23uwIb",
-	"nWy4AYvEDWCYlO+/Rif2+suAMrQ4XnKSL0Zn/PBRcY11jHQHKzt8jGcHDlMn6Iz00oPXvHxubmiaxOX8",
-	"Qr1b+S8GpgEJcbe7rPNUqE3aH8zlL6D2NeldPK7zvtGwwvtuc+cLAROlO19LDdvufFsS/MPdCf7hrgTf",
-	"UkaYq9qUTVVnfFQn86+F9Zf5LgZ9e9iuEosF6B3u0TmfLZVeKRKLFb/9nY60nWCPWbJgnrucM8hEJTS/",
-	"IbOoTBAHbvSHyhF2L22spnL0d/bv16MX1/Hz1Q/Lh8mHAb2Mnj77bniL6y5omt2oWttDT9sVf1W5q35J",
-	"G9SkNMkt3k9B5yf498asHb2fJnXHXQ9rJlReQS+C6zwo6/nHuldPDMAZsdes9xf/d3bxf+tLfcpjQkkq",
-	"+BXhVNNP2lslnBF9nP8CN/53dFsP5L5JX6gHveQKw/0huD8Ef/xD0Eo1qGSbYR5kFUmCcLbK085MKmmi",
-	"JDF+il0zCvdPjrxlPpteV+NZWc0kiyYvp3/7++Ps0fd/++XX7O3qnz+9fvro+YvX//FcjF7QF/R85eoM",
-	"jGtBHnd2TdGsrLAfVNEZosd++doX9VZL1M5zYFbxDYtYslDVoKSIJTcmH3dGeVzJxo2XkAChivYz8wWe",
-	"C7ivnDEaswzxRBfJP2w+wMcKm3o7Y3lGA3DGBBKCVUYjRbr6xNvQ/28kCRM+FX3zeniAPJVyuWIZi0+J",
-	"ZMgjzAtaFb9aJjEj3fAwFpE8hL/kYfF7eKD5nIxmbE4dFFRIWxj2B4U+KlVmVfEnNJqxJ3qIIq3P5wex",
-	"Qi4LM8GxkTldk0vNu5ZaQdfHXSwBGDLhV2MSLhDRJyBz+qFHr9i/PRiEoMajSA08b5zgC26KLOlS0PeJ",
-	"4ISC9Y7rs2JckTmjfDVLUmaGJEl4PHgMb02cBJHwwO2Mi16kJ2v6cnkv6WYMPBAGiShbE808DS8Ln097",
-	"PwrOei+pimbhQT9vNBxDW5gsv+IEHbRE8HQdEK4b0mOf0YzFBPruk2fQulAz/RuupxKEkoimqc3Cx9Ts",
-	"RJKQi55UImNh08bWl9K7y8/e0qv67p4RqTK9u2buIsuJ1gxNbwKVM/1Yc/RLEa8P+uSc8ZgkilzS6FpL",
-	"28oCjQnujSZe085KLNNYE41+JqleWsxiyffvaHBMfhSKvAT5y+KwICzotk+eKxJZ4SqJFJowpNtJLJjM",
-	"yca+Gjq2ehgAwC/YYkVbLiE0HqCLzq8nb+PZ3wbRs4eLXy4H/776Phqm/+A/0IuOd8XfUMVeJPNE+ZnE",
-	"r0uhKNGDIt3nz95+R+KMTlUvYWra03yRLpJeRhVLdRM9w30OxiTMQmLgVaU9iFJPh4tVABxO5a0nkqxm",
-	"Qh+SK5pw2CgVaqkseCybJxqzKV2m6qJzmv3b4FT922jz/F7nOlLTLHeb4K/OBBcsI+GqGDPRjaJSBsfD",
-	"DDXUxxyFSEi6cBppBIr4NxLOJXRyQERGQrpUs8mUJukyYzIkXf1Phh4HxpVR/CSZZmIOZrNR9g/arNev",
-	"/zYaDE5XTSuGs3oe+9YqkXbW30iSxKewdEwfstWMcc1hQI5oMQIHp2k4W6GHfeNS2fpMa/X1gf0M9GOW",
-	"XzOqFdXnvlBgOfug7Mi1OUHMnU7D+IZBZ57wZL6cw7/NYBKu2BXL0DCj2doESP+Wez/KgwpLv4fjEg9g",
-	"C6aHKtAGQE7aZTSaWWRvLVclcDNNGVYmgXsYzo8bJtC46+UR1lcVs7jonCmjNDwvQKr/xtY+Vrzkya9L",
-	"Rq7ZGmSKckhCM7Wffnr+VNM8JVdCaPYmkogd9InevYRJFB2Wu0IrejKac5KMLVK6RmDlJJN6v+RCcIlW",
-	"EYfYHX38CiejM9qeHq5/EdrCbNMPLxi/UrPOeHRyAgRg/x766LG8VCaSPv7jLVmWjxytq99zCadaHIM0",
-	"9jPmUCsEoRbrlNujo3kMAOF3hT4kNyyjaUAiMZ/TnmSanBWLA2Ci/6qVoOfTuoSXKknTW8n5wMIPoX4J",
-	"upXskydivgA1asXodbom3TffPSGPh8OBFhk/H150/ue//vuiE5K5njPTrEo0b5WrrdyVvG+Q9a/pFSMy",
-	"+Y0FZKj553AwyMf165JB3KEZFgip0nCMZOmMMXLGjE3/MacfDBMdDLayVMeV7Bc+rBISmcT5GBdUzYoh",
-	"ViLB2tH49tiagrofHPvW9jwVqmnkmnFvGrINEWg31u13X9sHq2imEn7VIFHh9CVxaB1nKZWKoEHr+NJu",
-	"ErGU4Is8xUdARnA7ZRxwiWqiI2kGMIEXSwS1dfDgFm1aapCVm9Y6v7Ftt9jbfXGbh/sJvBbAlkHGfkvj",
-	"76liK7o2yevKhi4hxIGeyuE/JaoU+TA+dkz4g/4kdm9rbDSLiY8IOrGIJhXXRZbMae64AKscXpb/q7GR",
-	"OZOSXjGzptYasa8Ro49qcZbM9T+W6pRwoWba/l9Rqe2W7ArfmLE0RnG2Niiu1obMpVpFLPV3LlVhFp0u",
-	"EjODT5/c3fyXjE07487/Oizqrxzir/LwmX7/jdkh3K86UTUsgOb4MZNjrdj7FhIMYtcp8/p5z/HK+IZl",
-	"3j50/DeFVt5Dot/0XaG/w1S+pbF5cltqM3riJOFgh+9MaPXvCxor7vnIfCm16k6oInMhFRkNzEUgnZde",
-	"3JdETPcT+/FnIRer3iWSmP5cSqmshLELzcN5ImXCr8oPl/yaixXXD7X24X5ZqStT+d6GK4ilmojpJKP8",
-	"ioWnaDeGr1+dvyWHN8ND4w6VhxJuvPW31kMqkyu4umB5n+ZrVFdXWpHC6L+AhKXqIxMlxCTVXODLn4In",
-	"gk/TJNr3DNBUsYxTldxAINH7wJ6Kqitvx0Ph+dzlu1ShR3FGJeGmChQ6Y7Qdceyei7L+8HUfishshmPa",
-	"4LWa0rqDYsVRqXlKA/OMCzW5FOLaPnQCp2Pnb8W4Jp0J6Kz5c/hrkmlrG9929UUYgXu+Sjdt0VKJ6XSy",
-	"oFLip+iec7uunseET5ZSnznBiTBIBuYf2nYPctffJUvFCnEVQrAuwqL8VmkRvvhp+k5kl0kcI1jn/iIl",
-	"4XI5nSYRRgtHYrHr8fE24B6gRKKywRmLZfUm08BWIqLo3hrHgmXAcQX/PIcGXUNzutbaFYkFuA+KE1Jf",
-	"Ak2DmNhynfA4p2TSzYvGmTbhxiLU7N+S5eH//Nd/hwVtghFNHaotvuPmbuDgi9Ni1Q2zlOiEuQVZVg4w",
-	"XiDtSppNjVTIs6L4gupM04zReE3yeytCSZxMIcw592L2yU+SEQqX2tazhH/ZFxzp4Pf67C4lnEl9FmL3",
-	"rYazChzvo/IVyA+Bd7G/PJ98zkFtSJ8VFLY/r8Sm9jLyah8XRHgu5swYbZq4VnDPpiXVMiMyiRncZyWS",
-	"SDrVvIhkYMX9gYy37RMsWKm7Sl+een4U6jux5LfkZhmTYplFzNoFO5KO5/OCeH4URC6jWemKerMbzWVK",
-	"Xi/d16e52kmi86sgl+rKgCIploqBcjrVO/dV0JD1YNedZT8KbWLjr6XbKX3ewUOunwnOyGomZO6NX4sl",
-	"3uXWr9RPHW84icRi3Sc/CrwXv6OVgDiQnhMIsunTUtCIE16w6Rt4Z98lx3vBbR/U7w4/GWSmVND4rRAv",
-	"tNF8u2MPXoLcAN/x0Nc+LjsD4eopkQR+hRhLTobk5bf9r9r6tKNWQuDIi6Ncnu+XP7UGo8u9U7y9mzh3",
-	"de/nIHY+97uGnavNQhokEswWJ1FizRTpYqwdaQBmPtA7AyF/5lIBO8CsBHtljjFMgf53AUmGISR6/zj7",
-	"oCZSsUWRIWl76dQSR7ciRe9rG5pWPqtHurbEdZ+03TtwWLgF4L48qZ9jAcCfHB/YrajdFBS8jU/O20KZ",
-	"5s07wE607pvRLEnXxPmkfBkSC87sDYgNTGdwc2KjwOG3HlzGEVyq4I+kZePteUS5JkXwrEHois28Mtbp",
-	"XBg0aa1+K8hg0I+nNEnFDcsOfIuWuwLr2xL2yc80USR0Fi8PwjJBMipbnxJKwNNdXs+wsqBf9iyY+KZe",
-	"fh27+bs8FAr24q0QLylfm+bkLQ0Gqhi6SHeWFZVPnTMjBJlTvs5D5nY9DHtTezGkz8CF67PKjQNnJTaS",
-	"aZ8804cFPWszKvOw2stldM3UKbEhLSmEnNg4P0PLdgAN0YEgjKfLIj8RAl7vjM7d0NGN5Jq/6H7VKyIy",
-	"W31sXv8iB+wnbsTrb7fVxgzk0F5XqNVvK1o5o1nu27VKAYZMm+Am+Gl/uVEirs9iZ+NgcZj5Uar06+oy",
-	"pQUpHjiXMfgAq1/FX5rD//zzz72zYjbMH75i9jGa0TRlHHPCfGEp3+J7GaPp/N8usOSXN+gLCZh9WECN",
-	"4j+wL/KUJHgXeskYJ6m4umI2rmSLsmTYn9YCvi696cxepBBoOrASECYxFdmcqjEJ4be+Hoe5GMQHejtC",
-	"Iula8/VoRrqSMRK6qx0eGPmS3+lA6iFehaHVA0HGNu7xFC04E9BHUqYgLNUia9jEkZjprk0GCvSUh1fq",
-	"XRCcET1Y0g1LCxB++duin7hcLhYiUyx+yeKEvoW9vc1hWBYtTua6SUx13e1QNDbiHA5mkibAj6EVhco4",
-	"/xjeFy2V/t/5qx8L/u6f+5e2TPPZY+9FKnU1uBtzo61e1kd0qQXLVMKc1Ovqd08SBRZcwc6dvOMKA3eS",
-	"tavNPD9/RY6GDx70hoSmixntjYh5l2jyLPcAid61tk3md7VlzP0GbsOX80vUwIu2/HnitcZLieO1mGNc",
-	"ufpAMcHcF/dZhGu+MwM3edvlrooVK7B9TDLmp6BzlkdVeAQwhGJAwDmG3kCkuZYemqnZ+3PMkw4zljIq",
-	"2YSq0LPvTrprPV2FIZsvAjzA4p3T6lI05MmiZOiMOzFVrKcQzqW2+onH5/8T5iIkcUCwWiiDOJNoEpY7",
-	"1o92SdAJHHSTyhFJV3Qt3WAW7Iov53obi8d6s9wB5M99hGUQApOGGOA80kFblrinNGP5bpbnurUAUq37",
-	"Yuc3bO6SS5HGtvuMqWXGiRIoezHZciFE6tvwUW8wyuF82m+4GVbsHZS5OrcDB0UK45hKIzC5xabtSyFS",
-	"RoGR5iB2TeHt5YlsD1GvDd9CdjUcyrwMTamjUT2XoFqjptreK4hfnwdYu1VglR0Wk8u18Tdjnrfbiz9j",
-	"wWVHYJGZMxA44XgOpeYzrAywRE/OLpYQTDdzMpuPX0ucxbSD4jB5JJSFJ6rvauWzRLG53KYNONz1U6E7",
-	"ZxkF073IkW9gE0B+p0a1dNhjIkFzbUus25iRbqvEhiBFv8SA4Mk2IZRvOCyiMz/vdi3jROVoUhWa5Mx1",
-	"37C4FMZTliwIr6k1Dv+24QvfSPL8de4vMinIkmU3LCOSrkxmhst5jvqD/nB41H/oO5wFYJvvhCZziA5B",
-	"KwCsmHmSpomTxFscpVH/JG8fdYvdhNUyrgmrZbwjA69EDDXkv1Q9xHDtDVFxbL6oKnAtc+RqQ7E1cnwj",
-	"+OHt29cEXyh3pi3ZvYSwJkFEzC5L4eJ5RQw7P/j6iyByd4uaYwN/aZYlN5UjfDsVxzV4PjaHHH8jSVgY",
-	"AhXq2TUXOehAmEdDh/onuBRKqWKkm8Rw9sIxp3NjABc9H94MD92A1MNxOSbm0Cm1VBtEgWzfQDfmktUi",
-	"dZSl5mDglZs5IPrHxlBUgLcAjKMqB9laO38zLy1LUJeynIHl58XuQr4QJWKon/CgxDfL/Gwzs26SrRaC",
-	"C44IQeiaXaQrfpFDWejmAsLZSp8UyOZtL3MLwbKTzLVaoQ2shBlNRZqKlTwF5bDI/YNkQE3J5by98I8s",
-	"jx0clyc0ZTymHon6mmUE8EIJwK6AaQhpNAFZ2fUjktEsmlWckNMkVSyTZJrAfSRaAm0pBPGUtCW/qA0A",
-	"eCoOIeHmaWZuydoRjGfmT5FaqtSzVaI4TU0i01ZZtvjeqEgZ7yu7bXbbHX5K1/7VrmwyL+P82FHV98/m",
-	"oUwQu9cLTgS3dAjeAPwzNln7lm4gK11TeOk4PfDx6Ljx5sCZQPeXX375pffyZe/p04MGA/O4KmR9QgZL",
-	"GiBQbrXLZzRLE82ssF/gC3iN2/3hh/HLlwd4VuzywPRPCV+mKYKFcMGrjp+HiMSr38FQEMzKrTutaOOo",
-	"XlB1p2MajRBLd+uYIOIoj02Y+LfpFeRcSJHGE7FUIaAURKmQLA41TQQFWAlsown+Lw2XdFM0V6ciI8uF",
-	"VrsfjPTH0rlNB+5wYGYGzH2VSAaq68poZRlDfyxnDQRy4iGQravQpJWERdTGGEFfIWxwVJ6b7GtRgLfm",
-	"YzLUw629ccGL9RubM4WxZ2i6r/GEzegNA28z0ACLCfuQSBXAhHMAqzyhTrdq9mFMuMCF9rYqS4128aOA",
-	"UKL/tcxYANCPsNLQlWTU3LdAMwf9C17njRBiVARO2PmB0qLb93LLtH5ig86HHtwy9MSC8R72guBwZdZp",
-	"tjNXnSo8rHTw3ePmJ3Mf630C4HwOpoOThUzjONGPaPra4aRGeaiqKOtq3haBrC4D/Vdnxxmj0ufabdOS",
-	"3RajSbJ4crmeICZ34ADwFV4de4kJR6y8S9426gKtYeEQ7LQJtAosK2qrQwOg0SUrpgKUO80YK6C2pow5",
-	"kKh9cs7pQs6EUljTFSK23JUBLpFAdCGk79eWecrYxEKe14YHcHQW9jUkIZjuYZCPBPwDXPMvnlgVuABu",
-	"sBirZYsFYNVzfpRw9eC445OPJfjZrSMzb5qxgVu2ASv2mi1UQAYOOko+tpNB00CUuV+sMEPNGULSpcbn",
-	"lTEGEIBmLP4BYDaeXUvz0CVa3SgCzVuIXf1mmSiLH9syjg1IvbVLLaQ/TZEJzsrclIB9AypQDVkWGGl5",
-	"o499i5njZHq9/QZqjZOVyGIZ6D2SM7Gy3vYr60grFuJ3whXepsI2ra1DPcXc32/hFn9fCuW18qiyU9V7",
-	"U4aU5GJl1M9Y6PXS59HEDXtcj6Y3E6brtyarTLbGnboiv4iID/QASltTUiwcE7JAXvbdgh6Phg9zxmF3",
-	"BXdDBiQVK5aRiIJreb5QNiBEKqp1+rgMcOzSCYI81/XiTdyvst7FCl8ztiBLHptFQrINKtyw1P/D1lwv",
-	"JySfG1VTNnB0Z1iI1SDR1Q5hN64inChiuFMsmGzQEI/qJSe8brutWuM2I7OENA6QgyULs/5zmet5fvfd",
-	"KWZJxCaXGaPXUEtiiw39Wr/+bf42HGwH/WIXurD4GXdBCNUqiFtgtBDAMa56RLcVTmxW+zctmaMNnuMH",
-	"2zi7gZfcgbE/KS+wpfKizIrWiPRBdJ91G1n5Qb+9G6KW0Jir1y7fdDhZlWRKfKV0prcIATQ96kv4VBvD",
-	"RnGwOQuQPyMkAwtTBnjcKSpfoBCDxbFnQIMxgj5HNIP+0dRk8lEK4h86LpBiHnXONWrl/IAelWhwttC7",
-	"7q71DViUiuoNmH50t+EaZifLfNbQ2ftK1/DQezvTaIpVrrMQHpo03jO5tyQTOp1CKKvH1WYu9HPE+BLe",
-	"h00d09Z/nNEVN94DK/As0ZLuAJ9ljMYJvzoAcLs1agvbwgJsObK8E09slfED5vjV38gCEy3O2Ko2gO1e",
-	"QSii4D8dP6Ozw5x/NHRYo+8O6dioAqAlpZrCKxs2fNTSKwbj8p0h36jSBt9duzGNjlqOqajY1ggfWG55",
-	"KwLgLhdbDvpgwdIKZuNuZbF8+Vmqk1fT4dgaPWKkRtP1Vm6N42s7XW2537S6kLAS7NYhI1YA/RniRUwS",
-	"rMkGfg4Ryvt50eD2Vh8tmzSKl6hajTKsEnhPfYvFUkVi3mRUgsR3ajWDrTAmYV4wNSzSUqWBfszigIR5",
-	"/qmbomTCrxIplywDVC6TjEsjiBoEUG/09R71npJzFi0z1idv6TWTWjpGLGZcKzg3LCtyX3Gm4Wke1O6M",
-	"zt3QoshrXmvWAQi1gyhvufuNJ0SxlELsOWFYXs63MQEEeHPi4M7pvQrNdoRjEi7mE0jlvUkkDUk3Hwo4",
-	"ksxviMH5NF/srp2Y+1I5v8bmnIekW5n6gbtabu+aaLwdOj/4O6n4pspttnGVAoMrIs72PBzVmF8l0FKv",
-	"hP3WT0fbKNQulTnyfz+JQ7BhIO9CcMTKMJ5cebBjZGoFenYj4HYRZrjZjfe2fezqVs9ecexGx6WpHT9y",
-	"0KEfjlx06EFzRGdjbKi7ZU4M52mOIoomD/gkbYpNQwjuyBnYSQvYape9+4I93zcSrhF6+1Fta9Mu96xv",
-	"Mu7+EMYV6SY8SpcyuWEHt+l6g1kS5BRk1R+x0mp4JLJKGGPNZnHB753oqooqbNd4kzL0Qk/8rTaDywp0",
-	"y288V31VJbOZJu/gwo4CB52JtEwfHztXtjk2p0mqdbyY/l/zez+CAeK1o8HpPoupvXw0T16IG5bSCK45",
-	"Zlgx7v8MR8PRycnJYHh8BNfwprjoGefJDcskxeRAHouVue9NpmQhpExsMI45s24dcYim6T16dDwcVYqQ",
-	"jnap5v6peszyFdi0ld/bGsBmKlUytWn+ZVIlXZqmLLtKgCtEEZW5zC7KgbRdE4eWT7y07Fm06jB/sdWm",
-	"8nfwcJnhmGpUeqGhkAwGS0GEFHlukyChNn9AKJnTqyQiUAuNLFKIdSCmOo7WN/FFuLy2AKrdIqjNpIKA",
-	"npgnhCBPG2+oyGVbRaiKieATNKhC0jWaWyKh6nDBZx1MFmN8jUl4MhiRBnTwIAe8mLE0xso/nm6xvG+I",
-	"ldmQFxeIN7ZixYZuHJ+nbkEfzdMi0kSrOKYLedAnz1LJVhAeomZMMsibEVmccJqti72sMMPygdkMiF8+",
-	"UDVQMogI19qYrQqsLRMrszGdAb7vAVo4BLo0yu/RFvHdIqvF8rI8XERMd0102UVJqzDvch5JDnyOfKSZ",
-	"i5+bsv37sfAzsmLsOl2TBVXa/sjr0vv0hnVDCDIEJBmXum4u3z/MxKrcs73rqNkSXN5JJ+hI9Fi08hz8",
-	"zNh1jJ6COf3wHD95CKts/hhWfApBBwvymJ/NLXe9IH1jkUEIljB8s7jodRIcBo267fDER4SALCH4xL+a",
-	"efwgxnjNGI3NQkJIU6FiPyhHJTxwh3H04GTbUajWu69H1mVXaKpiOJTdTsloeQGOdzqB1Zr6NW/pXAu2",
-	"Nv3udvLzwv2bqOs8FQou+p7zxdJTmN8XR1qJZjEfECiCW2Yd5XK4JaG7e3qcmCJh1lLxjhsNmkGTJ1lu",
-	"CjAtHLNFpzFd66laJuGc6+Fj9MrCTXHrU11SgYtzDVbjjgfbhuBs22aAAvgEBVeTeAdbqDh/StR90vaq",
-	"fNjGMMGuG27xPXZR0bWJ2ok9NtnD3uCod9Si/5rdsJYdSw4e/lg7uTUOUjkspsMWhrHejn1Fl+CsJ6bT",
-	"/BhU5FV7Ll9oil4m/2hXJg/bNmmO3gZ+0Ss2109IR60ICfuyAdKtD9pOEqB6J/XZWP49j3d5vPJlWz/Y",
-	"kcXvxBKruAsFHZcI7fdlEVABbF8ewdmquOYrMwhaIH1sWp1XpiSCAQbJKacUabTYCHBWbaoe91u0Cm71",
-	"rYOCNXmC7xbfevFH3Dpp0SYsEodgbQ2/TR7maJnIhLMtHeJL5T4TRdOE8n263CkucJElc0aAMZQCA31h",
-	"f8b+6Yw7/593tPfb+49Hn/7F68t0u/Uk4c9EpojzFPwgaN6Wu/2B8hgiEBZUKmo91QC08o8kTelV1Tsz",
-	"GnjdM6WaNbuR4Uvn0woZohNu087qN8ozeiUVyxJKXiwX1OMk3bK3i5QqLexaUf5r+3KFgzcosyWebUwK",
-	"E6qaVI3TMhO/xPS1XJGtkon+n0Hv8eT9x0Fw/NhPMoVOa6RYg05rPcC/Cd+pOuPk+dmPZxgloV8JCOtf",
-	"9Un4bKm52uELwWOLt1J4AecsSyJ6+CNbTeqnfFcPBRBFkPPNHI/HcgJ3/KXQt/IW+VlnM///GcuTPePx",
-	"QiT7Xov/jG4uQSTjscnHxZQJAFSrSwd8ZUM6L+CeSSyUEbHkhp2S8F9DG7NSoSo36DiPWCrHc/TzqOkS",
-	"xdlr2H+tvt3QynKh5XVz29VW9Ajr73MxkTOxqjw1aIuVpxjlItc8miA4aYG63TfORvcRxkGWHnk+08PF",
-	"lbjNeQJQNs9Jmim16MoD8tObFzZSbLG8TJOIIGYhq0Sa5rBu5mLXArthJT3IpqhyPG2/bj5OenCBpTMf",
-	"+T9lsDWvGgJWTMyIJJTE+k0T0F6xgrCNxnAXbTm3islvcpyaDkzNjLwWa7F2K7YjYEdTgI63N/11tT+s",
-	"ZsgMv9gxZssumG9DAP7uKVPUZ7TDbViBZtkn32aURzNNXyHAN55iPHNogP5CzToWTCx8ieLlKoT+1CZP",
-	"xTzMEVWzjOUOWFUkqcNBDQhnNIOClRyESeAkUVrHdw7wn1tlrVw52pDwxXX5QeHOiITeAjKn0SzhrJcx",
-	"GkP/+oM8zEvEYJezD4uUJpzFek5l6EuPl74M6e5R4yBupQGuDte3DJ+PZcZrMPsmSUgfQXgxcAKbvpEE",
-	"75/L4wOMzSSyTXuHZwEl62uWJvwaNzmRsDbfSAMeYFRIBOmMRbTUI/XkuexVq9KDZWPgKutDnC3nlBeb",
-	"CRvHcSDkuYICd1hL8ZTEAnJsFzSTdZCRVlUx/cnZWA7Cv6+eUgkrc5Oth8M+lFLt6hUlZpTHKZtgdmxk",
-	"YOsAfh5CNSecrepFJVY0UZOpyCaLTEQM6yuVY6tr/bRP2zNllhrikrCuLIKfxWsyTVgaO5SSSEIvxVJh",
-	"IBqJMVF0QdWMdEPMuoBL/PAgqCSU1/LJiyusrYG5DWU5NOdLX00743dbMnLcQEmbYPI+aLffCKxbPd71",
-	"+iPfSAOs02+DP5TEOV4HvhkQmkphj6ULSuQg3d8Gm8ifcQoQrJmgMYlSKnNHEuIIO4Ttx4IN/ODfQb34",
-	"ZeCpERhU6qAEdVD+wEFXLh2ApvHsmfZuvEsGJNRyq4K1lja0Jux1NzCAnm5AAj1uqI5tyfe4hLXkxdoN",
-	"PA0VBddu2ZCpHb1vQ2696X3baKhRfYu5+epa79tcY6nrfRtsgKwvNTfcAqwfNJYM2L+NwlTbvw2Dpb9n",
-	"G55qUkUzo6bCScX3Jf6868fecsFFC0cbavoGm+opFk0ct6eRSqnAfZtBXQLaoWkqVpVVOWnfkke/K9p5",
-	"vGM7bn3ufRtya3rfso1SHfBbtVWqHb5vS431xvdtsLlG+b4tluua79uKvxZ6U2v16sJBcz3DvIXhUfvx",
-	"NOLsF62d7D+7vMZz3tpo1G52lcJJxfePNxQyCpoLctgG3OBNp35FnR+XAwZLLYw2t+Avl1Z8frT583ql",
-	"8j14cr2A/r4E66+4v/85d7K7/dS7Xa14b31MeYkFv3avzTgxNf4RLnhv9OEDycw3fdL9kc5ZTEotQfgp",
-	"PgqIFOjzqVb7kNYelzMKAcMzlmQkpfxqSa9shDy0gX63g7rX3JbM2FpFwrjRqmp7bhjUnW9+NOX6ghgd",
-	"j8QsTfSDPgJasl+XNMWo2NC80ktyWwxsQqnoWl7w3GFm8uVtQ5jBprKExQjttU/WPDBbMqOLBeNb8HFH",
-	"4+PhTknzDSmauIZoBd6YmGUw+T1JgLnvtSW4Q1Pao28HN2a95+CodrWN+Qzlh6ks7Vl51ebyyniYq97l",
-	"4XzE90mIr4Mme+CSGxPY24RcADF7Yy7K3mhrxRaktQECs2jU75zOiY6cM2aidWFNJblaJjEjXeNWhb/k",
-	"of01PCgDpv0FL6FKgCne6bf31n2XsDR+AnzA5z0F/9w30mRAmCw7zZ3A0wxeOsU+KNItIfjMaAwghAce",
-	"+LbG+Ea3iwonapXwLzY1C8Mtt3q8vdUaaBbmxvvzmL4XIl4lafoGdnPfEKEr04oBkClgQxN+5bmZaYD8",
-	"eZuDUOGVsA/mJ8edQQpz8O+K7EVwRa+otHkaMRbmEQrKKVu6bYOXtzlebmNmnEXhOcUyKsaFadbkG0lm",
-	"iVQCMougGpmThkkkqyaMvM2jK/W0MkbjNTkeEBM5BkgQvkSkXSITchwdMysvseyZTL9gmTR3xHmM6GUO",
-	"y9on55hcmuNBY4qW4OnaE1Qw914dPtOP8/oN1bREN+2+UgyhnlRniQB7Kt9Jnxw3wv76432+T24Y90T6",
-	"YLbejsFbTnJftZ/v6DxJ156OnCTAHXszOYM1hG/92JS50mT9rD98cAzV98odl1INS9FhFxf/592w9/j9",
-	"u0Hv8fuPD4LhsS/qp8rGikV2FyLItwmH20i2qCw3RKNsJlCDL2AKA2yiVvIjW6H0kXBHp7UFCqukj2hG",
-	"brDSGnCxm+EpSa44JoALCSl+1ni4NjB/96R/T/q3J/2fFjaOfke+fWWqgcR4dgAAxdw6GyKHi2SxBIjn",
-	"tSmbsyYUdaF5wt1uhvf0/Nel5xpl/sBoqodby5rQq+ytDdkElm5NTnFdsjfFddnqENtrqpgefAepyPzw",
-	"BZRAGsqKpmkvSkV0bYKCAEOfdEfHvZlYZpXscszwKi1m991giCv5n6N3g97R+4Pxu0HvBB9542Lr4ccb",
-	"8UzrGNhwmo0sC1+fvX3yA6mV2fmYxJ/CO8DANjcu7cCRYWCY/EqjiC10r+3gkU/JgMwZ5TJ/34ubvC3r",
-	"464hlDfMaLQRRHk7pOaGhd2MhOnNy9hdTOR5PaYKKraGOfNRosDp57LwUD/0FQG9u8KtbpD5We8/3n8c",
-	"+QPL77Ke667R+req9lrqrF3x100U0JROs3OE+O2A9r9W3PzNrOJzYujXkPPzzLXh9sy13wVTn3TPcuiD",
-	"jBpMc8oJ5USLYgdJo7gr+V6AeuN4c9DzEdbpMMRWltzIKrgx8UH0u4JUz+4/zU//CcM98B7/LwDW3x7G",
-	"a3fw+00nvClTabcT3kKZ+GKCn3QbBP9BY07srnuwYSab1t6EWjaFl2LAJPhMMd/Okf6BrUWKXgbJGCDh",
-	"dbkwF45Esihj6sDFey2Q+k18adVj3M4fe2bKMzTjrJ8MWuKsm0vd/BqhqS/M3YyJFGRKs+Au+87vK5r6",
-	"ti+06bxdzzskW25LrtwTQ94b5Ou3eoLCBezknVU3rr6cmwjfveX02E2u+UARWklMEeoKyF36dMTC/G/Q",
-	"nV7xiBWY1oHBXY1ZoZkjUH4Voe7Ny97Dvx3//d8ft7m4aXVTDUhInwPc/c5wGUZevSEHXmsXSV7yr9ZD",
-	"yN8WBtEuuO0Zk5PwtpUW7gZGol31v50A6Bqh5vp3UQHEOVhhw8Vz45VspxnAbjNua7XUbfngbkF9haw3",
-	"d/sXile3fyu+a31LGnOwi27rfjYazVkvYyuaxbJd6hv042OEu2C3bS/Uvyj0iDbJ6Vbt2IrR8bMFsMtZ",
-	"xSZUjroo2ooKt4ILDmwc1LhqD9th4XwCMFPSy4DP9U9B5YbmG0l+evuEiOlUMtV0zluW6LnLii67Ii6Z",
-	"wJBmyZMoRD5y9PE7io+CdWyFLnBuvE55/QC55lG7L/WLmyN6coXFsqXASZvCMbrkEZRBWDy4K35UFQ+G",
-	"oGXygUcPKY5nac6VyCNn91oqTtsKapdqdlC1WX1qjnArl/5wqmy3Tl31KX33BbbbFzCw6wcpwL5UX81J",
-	"qYSacyVr8HMCd/kVxNZKHJzL8Na8/vdU4/ZEA9tGUnrW5RIKepvfVxemsxEAdlegseO7xxPbEzYMIMNA",
-	"Uhqw1WaFwbxQja9OVMnFUUWuc5Yxmm3OAt1elvmzakt/PL1FcyRHYWlCXSsgh/GV7aRoUhFMHoHPN2Og",
-	"3CCGTm+8TPhVmqvvklyuSZGFIJ0gPyyYGeShfzKHcXYrMsy0CDF1G3pm2JgTUfyZjy7E4tdbD4TbTOOM",
-	"ZiyNSXfJTSzuASaXQ8gRF6uATDMxrw0XYlid6dI0uWbba2zduYppYfXaK5q7OTi+mppTLrfaoFN+LmA/",
-	"ZK35kauQluf8OMpxS01T7/s2FZMWV7xNwNZNaiVCqNxKn2yCRLlXJLcokv+w5pq3WJlVJYV5m8wpp1cN",
-	"CmVLoEcTSLAntqOnlvt+cI7tkRzheiUXJlhVgQhew1FxMB73cwXjkkNQOr5+h9xyFxjJthMuACZ/TwjJ",
-	"L40VuX+VUS2AwtvJpL2AKD0RYHeDPbmzzxlaLvE6dMW8r6zJ0l9Oel/sSvsh4FFo9o33of7Zh6uZZNHk",
-	"f/7rv0Nzb4pWhv5WuulcJBKcs0gJ8BALla+xDCDQi0O8tyUjjA0vOcBJV64SFUG1EiXy1LvQ3tOCYFol",
-	"kvV3NUg+O0BnQzZeK4hNl8TKWJunqDBCrS0M/wFIfJpZoHyopr8Ve3MXPc5ESbsj/FzQm/6z65B1M6Fu",
-	"rTxaEufbVLU9vX/4xe30NFQ37hW19oraLeJCvki4x/BLxnvsEewxWTAe611q6l6sWEwuaXRdCtxFRo7x",
-	"bwj0YNDzlFMqe81Udbin5PWb5y/PTIK7DUOCzNJbT+X3jVtJEfSnQZK+1ucygSRNLO3V/6ck3VDiv80S",
-	"PaFZbOg7PMgrd5qYJSWKUrd5pdvKZW8yOfo7+/fr0Yvr+Pnqh+XD5MOAXkZPn303NAObfHj0w6+j+YvV",
-	"LZXUPZTSTciXb+vglfnVPzAyC8hUSmUJSDIllLe7/q8g/zVfrVeg+JKYVAi79Zp7dTbTyOber6hiK7o+",
-	"zWu1hWQubrSw0RqUmmVieTVzK9jlRZYjCwJtPeb4Ozg5NKlVvOf4bJc08ruLocqXwrc51QPlj7SqhGFt",
-	"CrlqYnMV0twgcnAyXpPKbEKZeLTWSxcsJmlyzcyp/0a2T+2+S9liFqa5VLQR6XPKlzQNLVe2Rfs0L7L1",
-	"AF3qwtfLNGWe/c78ZYfzXDu/8vLDjiFS2zSjMj2XdKTyT5X61OXfPmsEY1nt33i4KsSz9YicNySdvW2G",
-	"OgUXi6l5iVHuiSoHYZlK4TWE2/wXVzJ4yqrDqbMQuO5nOLncRkGHcF52vRLxVfuoPeN8jQynGYHDYPSA",
-	"7lroTKjF2rBx0LIiIZUkcwzkphw8ZAuaxEa/Xc0YBzQhhMvlWsElBrU9J81+ib2GFo7e6BpUGi15JlKM",
-	"BuUXnC4W6dpFEzIZcK/O3/oT4A4tywj75G0B5EASecHz3IQi8JwjutFmRRyvfvxXgWcmKcakTplRaoOe",
-	"C7i4Z5k27fU8EgNwkShZKqlq0242eRpHu3kaWwagOREgTgyaQepCTXbz5+ZFQ1/V41405MbcOKvpPdX2",
-	"ltpzjjMoB17YWTIVym9ggQ+jm3AiGc2iWWCK4MN/zVXRwf4WGIzRk7YUWk5WNnYfngy+fBz6wqf/hZG4",
-	"YVlIugtm3LFYrdecmpB0BY8AdsG1aQ/KoOE3oE6ZT6pI3/jjDqrexnROu+6reuHyn86fkocn/cGA5HPp",
-	"tMZScSTQAuPUNmRjwu5/mzF6HYsVbyhpmHAmczot0GTMDDDSnIhpsJGKxpqnXHC5vFRC0RQrJdtqwdCS",
-	"nisssnHTYQz9DcuwiL7+2XR+EGBjRXE3rK6Plj3pUpJRlWe42S4Pco6l6Af3JfvCBV+ky2prB31yxgn7",
-	"YMraw7eJJDTW1q+x4OHrU0I5ycvfQ2KBZtQ0ReicBIIkAa4OfLnI/OH9mMVjqOhh+DwuOMav5m+EkARG",
-	"U8l0m6Am0Tg2pSNCGEFogX0MA69s1SkJIbdubbIboUXALdLjtF6RvFJ2IW1y1TXG8ZVShRKVs31MqoA8",
-	"Bz1RROTDSyjriAQwhcXaJC5bwD6YcJ/86GF+FtCphWj7nBwHRrjheAQ5EWH10daOzPIBfJFwrzeztG8N",
-	"MHFa/Lbaw5IF9HAwbMfPYXIN1wDLuT1rSLqgZdGMgfuqoOC9eq6wOYe74Z7YkVUXaTu3e+G9v3zFcRa5",
-	"bI4YubSf7IYrppv5RuaJrHdiiG68nLSd7gQSMDJMlvz//r8kFzxeE9Hso6ffbMkKojOZxJpJGt63oJkq",
-	"Uwi9FDeaUbscU9EPB3noVJ2/tvO5/7qkXHmv4U31HXNMw8CRL6QrMjI0rKcQRlbabI++Aujfy0VzzR8D",
-	"wYsH1FSyUPSDGQUIooSTSyoTSaD8kSTd4ehkoFdxOOqfkP99UImRPdlYN7SiGjmzro1F60h6KCWvl3kf",
-	"bqLc1yH+50PFCVa83F430mdgS5Z9ZauqSkK3ohPso6b6i09ULu+sYpXTv4+1vGE01pTtTcYyP+UIBNGM",
-	"RdeSXLJZAhqJJ+UQ3vDgFNFohp9/I4lYqkjMmf/O7ZL6cIhDcQ07vpqhJWrf1CJcH7tLLd0BOb3MJIQ3",
-	"CmWeXGHYmWzuSTOfKUVXNAo9ADqDqW/vo1bx2kys1LdvP5qAe2BYwKpMmSq9lnDrx+QpCd26XPia1uOm",
-	"NEn1r1KJxQJsiZzZGaeInpOcLRVch2tJQbpQsTBR2nbmbGWry8iDCl6QPgplGGvsYyuQUOuSKoUfConK",
-	"T75l89evYlBivL7WN0DltczR6vRyIJxPKSjhit5gcEIVvmvFjIZgPBkHO0LZlajno02F7LxdCfTtYEjO",
-	"KezgDbtiimYJRRHuZMgdf6qenjwTtZW/ABJRrdNgx4RM0qVpyrKrRCuQIoqozC3SAoZz+3SqEJxNqZST",
-	"jE2Z1p48+/uLWGaAE56/E8BYzUDwJk1kMctIEp+aIC5NspUzrN/oPXp0PBzVi5ZuSDLYnql4ChaTCX7p",
-	"crY6yK1H3UpPt0KgyEw1BHyHauSNWYUvtbriatS2lBs4Z6yhmVfr2zX5ZMfqrs3H16VGr3pYg9crHH32",
-	"MN+DQN6D5pVoayOeAuQUFHkEyvKEij5zZ5G51sO8MRcVgZgtBJTI8tyMfpPbeTv4wh2CQNgbcQ+v2BER",
-	"wna2dTX85v9Oqbl/bXyKTRcnP8+SlJFQH4WwqLaIU2U8lr74y6ZpDzdOe+sefE4YDafck14Hf2JgeS0w",
-	"AEVp0g+LL0PUEKHqU2zRnMDu2LQyR7dbmd8XBOTuwqrvBOEjIKuEQ20YpPspWQgpE8Orv1bsj90U1k2a",
-	"aIvwpi8AmuFcVJovfCY/2Kn2khUOziXTfExa91jJHy/SWJ820I/GORv6RpJuqP8RnhJKMrbQ6gnEbmL1",
-	"HJImWn0MCql5kHsr4mRqVhgMr8igpXVD/BeWGWnl7Pbf0dac3cgUJlGuxm5cw1JYgE0Nnly6d1rtHfD3",
-	"uCV/LdySyvH5q4CYbIYuuRu0kjoPLylRfnViG8hJziZrbKIKgLJDwkQTWEpFv64YH+8320oNdc9ecWbq",
-	"vsP9kkN7RX0WnzsYeG4zcOZm+nBLF33y6XjG54bRUSauqBsW2wv3Bkgz8E9LLPoPt9Z4UMRHmTtmfFst",
-	"ZRiQ//mv/z4IEMQb2A3ECKSmUg5bYQGiilevLJexJhKUOVICKhN5Tdathkii2pVyO9nJBNlBw7yZhKck",
-	"iSWRIsNCPcmcoX+tqnne3HGVNLe0ab1iWu3XRr1t0lhJzX2pSdRVwMZvo2qb6stb67vDe45vunB9OYF/",
-	"JnDXgZQrhqbEtZG7A7/c3V56q02Vt7BUqwyrvObhZxC0QUnMaMayPJCQJnDxoG0BJyLvtDiNNow7JLRW",
-	"OOtyXQh+owhUvssDRuDesvIbphuEmoiNRiibKKqvrcJ2Necq064Vk9OWo6cinb+uXVMFO+sValWqbnu5",
-	"u1qVusYKdMWk97zTKcv1yoHL5XN+MoJcgmzN/KuKsO04DV4ZVjZEdkkL1NIx2TcvsCaA71MD26cG7gkA",
-	"9/sivt0jvd16c19h3MB+hRd/MIF7N4lMFFlpfte6ak6Y89AQ4z/Rn0IiOmcYrGuYacX95rJeF3I/f/6f",
-	"5ruDf7lNvR2Pe8Krv5eyZCuKzJ8i7XW4H875Lqmv+2W7/ukzWu9zVv/qOauBk7OqOSKmmFbhLP15p7qv",
-	"ZbYQ3sgv8P6WPMKFmWA8ueOKv5dQJ6kKbzPt4czrcAjrEDeyTLed65tloWZ++iK5smZZgj9O1mzdAerZ",
-	"U5ZqUUrL15kmJcy9cDsISJhvXqj/sCYR/JGL5eCC5zI4sC1YaQ33mRnlRCxNbo01oNwXSnfvBxi4nxMH",
-	"2n+unebaZq6cL8wq1xwz9lolMWefct7nJnXKp+WuGLtO13mFITE12DYQApdftFVcdG0uv3OcUb1IEOJ8",
-	"lzfgdN2QoqB/sUdYz60CzaNmS91JlmjaRrOwlSr+M2PXsYHnqajhO9zGgz9w93IRFqN1YrL5G6LhtSAp",
-	"MHrNPkLkYYHyamKeStvwsDcY9o4GHvDerVJHi+vfBJ/490PPGwoKwabQGaOxGRX7kFRi8x/cEgg5mtVw",
-	"kLfh1O7sTrQkXY4ft4frfaVzfPqnxxveeINYRc7a+f5QTnLa9cwMaAnsaoQI+0YCqIVD790BujozCEyv",
-	"5jc8bIaXbQSWFVM8xkUfNYhkPxZvMm9Mq4JDi0W24LUK0xo+xjtHrGnalmWV4LNrGGM73i7e0DSJJ3gn",
-	"8dF7q5KVuE/DReqwDUI49gWCvRWnc13aRvjFnvC3NvzsqwHGBYZqiebzYt46W1te+wp79wmi+iHd6nS1",
-	"ykiT2y1PdDXv7QaH637U6pTkutFODjYjEcBrdGrSK3KFJ7EhJn9gF1pTkQRtC2G4RjJnrpJInlULFit6",
-	"DWgwYFFhKvKldzvvLGD2s8dF8tgfWPKMx/uFlYyGe4WV3NeH+GrrQzipEpr/yrvW3za2/9n1uT9TbQYD",
-	"7p6yqWpU9rhQ1ah/E/Kc65z+AO+ju6gTsEco1Xb9ohIAZXnaF0Hcx8X3RzA1SaVt13W/J4T+VwCdX1Jk",
-	"/whaxQshrpeL5pWBOF3N3hJZaBvWWY4skItVfYN3ZHObYlOTmFB5XXVY7ReL6ndm2omFYwOcVZlhRFF/",
-	"ItbdycWKdKVK0pRQIjldyJlQ9uMLDhmkyI7C48FjWMCJm+B70C8n/I4JF6ZpSFLV3a/FEtBnELxGb8GM",
-	"SjRLMbNIczrNoOOMrnifOEFzE7FUEzGdZI5vHfGoBXLRC675QTHDPgm5UJOpWPIYByOX0czU4JpbDc3A",
-	"Jq/FEnJkJUvTspPVrmMttbhhaBizid2Wid1pqb1jtY0IcTZVLNMYd5uL1SkZkCVPmZR52KAm+YI0tsmT",
-	"6mVvHuea++zLTBYPyOZj6Weur3iOwb5gmTmd5owEFqQdE2bzc9OW+2K7stKMmOZBmBhh1ZodG/biYcpf",
-	"hiNuXu/94hLOcQMgKQKT+g2ch3XwVTjjLfI9dk8o9rC7nwC4aTgYWNKRJjODYeWxmOTaFIuNkzypJJq+",
-	"28p/Xb/YLknGMMnn+KXNW7V/VqmoetXmBoXn82/achA+z/liuet+N4Lo5aemqEKCN3ftwzN8mHhlIvDD",
-	"i+SEMRzg/20jjzsHsquh1ZXDZW5Y9p8WL+Vf2kPK6WE2bWDj3aSWDKG9OMv0Nk2BlJXIa8GckjAXnfbV",
-	"bpQKycpRqQcWTApLq2VsupR421i6etY9doJO3mQFQgN/3eGG0FodHjwdA0/mzm+aMaYnp9cXoNaSOXN/",
-	"X9CkDTKXtcRNDyij5pWbFHy0y2TeCm9huLO8kjaNAMcEQkbR5BRLBS4qvAvf88YTg661kgSxHnd537k5",
-	"I7fUv1RiIclKZHrNjWs8mZKk0MUItua7Bxz1RoPtw7u7/FMlrqvuqTzyvHUVcoAtWMqG7ckvDMBjWd4n",
-	"/RHpZizSWgcEwsyFVERgPAhauwf7b+PWdWquI5TSS5aaAH1AlXEGDlkdUi7hTFXcIotMxEtAMUbNQCzV",
-	"Pjed0FNJGYIn5ZOJj/YtZ0+jCILRiokVqZ735e1NeXuYz6Ybt2hGMxopluVBD8jCAA1PsTTFtZWE6iFX",
-	"aSWZ08mCqsnx9NHf/dktN+J6E9uhJBMKlDgP88FAGcZjewGgZXJKF0VGFGBnSykyb9mm/c6UjMTC5/r/",
-	"2YZh4ki1PRmLioqJ9uY4YxTCmdCeTNJEre0zN6jb+2yVJYrtUu9po8euqMBuii0ZisinWckzLLHC0v5t",
-	"vZf7CfI0nEis/WwTXGaRZxtVkbCkomuDoLXWusLdIVvNE+6ObrgX1hWAROBS3ENc3UNcfRmIK6Q/rZPf",
-	"xRkkghsYdaCuLafks1asPiWc3QCyfmpSK0xtaIueWr5rKQeIOVt/UjI3B17fWMOqwnXJfsvqFt+zWcQ1",
-	"Rge1sBlX5JqxhZ5ikmGyr2yz+i3rwNqScKYeLPoU9isKa5uq36gXre5eIbb4tlWZ2MZisDtCiu1SqbWp",
-	"HuvOXd5JtdZTDInUvAjN6IJ8pC8BwfF1vKO9395/PPJhnP3uBV5dLLuBV3jtARZkSbQOGpST2R0UZC0P",
-	"fTt63b4FVX/XWqNVMtH/M+g9nrz/OAiOH/tJpvCGjjY7QzdWKj3jlQKlffKsicJJwqWivEpynvKkt5Ws",
-	"jSW7MyYVXWaUq/Jt01dVqbt9ye2l41YM9dPQ6Hhyh7rbu5a9LneKPzT0+ycvf015TCgGmnGqlhlNe6sE",
-	"wPaluq+N/bXVxr6v/vyHrP78vom/Pyn01QYXEJrrNAYNHmIeDOC9JImp8+LyFU/Wd6lSgL8cAtKNW18n",
-	"qBU+qJTtqRVCOCUD4DlcVBTWxqII9EPzaBT94B1C3r2nJlDjCB49etQ0gLzOxbbyGbbAUFE3KK9+IEkX",
-	"iwcB0AtHX2Ai+EGAUdfGDa7yAkVtgq2rIRP1XSxWsDqVbeS278VuQ2EnOMT0gzbea+QI2PFwJahlrl6z",
-	"+al1ZRR6FRFYn4atMQkM5NMqUbOvlpzLd8qbLfzfndR3H9ydHIMmcjeAmPMvRvbb4jB/3yL598Xxd43F",
-	"LBumewKjGN6FnuYi9cMax2TGKN5MWe40JmEqrkJgUhIjDblQuWyHvGO89ezqo2hIwl7R07zlg4CEK3Y5",
-	"E+I6JK9fnb+FxubBBZfJFWcxhIyc28pqP+ObWCMqXGZpiGGEZcq8TnjDLWMkOGeRMrmzdpPEVSfomEGU",
-	"d8s+3KlKUJY2VQeyE0WM6R/evn19Tn568wL+qqxexmA1gD+U1b2ZUgs5Pjy0K9g3Px3CgA5L7fg8OVsu",
-	"3iqkCGvZSHbnm6pFGuXM+OJLgT8br4hv6Wr8LM7E1rWnbXvVktO7G3Kfw/7ayya5C2vDGBkbjIlmGjNg",
-	"sn6m34570VJxSY8zSCk2X/iQrJ+yNIGsQPuKwdopaz0+zQGucFmWicw3+nUhk0zLULGJxVAPM2VGRYBb",
-	"iDWPUC3eDh5jZrzpSvFtqcpm/mI1AtE2FWAUTTGIghTO3/QePRoNj1rd5jeF3HGhJlCdOcICVl0MhR87",
-	"9l2i+UQaE8HTtSuDtOww4CQh6V4yqGOF+8XiU5IxlSUsxiiFSxpdi+lUf4JTQaQaXPOQdCE2Z7kgoA6Q",
-	"0TGZiWVWLnxVHmmB5quNX2iyE3SwvUo6mv1xBxAZ+GRzlFhO3QXATaI+W6WMpvpcHooLiuNUOgXutHyn",
-	"3Qj3ZzwGNd+nk6KwpIpkLGLJDZMEAF3lHoF+tuIKvneXIX43fkx8wIm8AYSs9YJJuFw8JeG/hhj0naYV",
-	"99NuIKE7uaZaeyRXrOqQXLEdY6+26cxGJ5ows+0l/bn6o1c7K371+gT9SGZgBSdXHK4x4B3SDVczyaLJ",
-	"//zXf4cHp8htkhxufSE4mOhUWZohJioK+q6sEjT0cvq3vz/OHn3/t19+zd6u/vnT66ePnr94/R/PxegF",
-	"fUHPVztlGjGuT2ccgpcrjBOJf2Jslj4Xedz98XBAvheclZiX+VzbFObT8loWv99W04XMUjwEoMZKVl2d",
-	"XIPF+JdcgQXVHtXYHX2YeiT5yXMSZ7aESlU4jt8ShhAcQ2r5dsvd0GGdj1qiFJVZ4a0xDewQ/hSYBmZ1",
-	"3mgZsPANLrrmYpWy+MrUgDdwjUAfno1bgkxXW9w7iRE2JEG8sBnlccpicsmmImO2CPBMMxT9cyw4I/SK",
-	"Vq4VGlfaSLS4ca31oWuRMVpZ2LxZ/0IiGJZH0sZ0XUPfMls8x/o3cAezQpZRAeMKOnJZiTHGH+tEIFm0",
-	"zBK1PteUj/txCTjhZ0s1K/76zoreItb1f/7rvztBY2qAyQkIi/dD4xPCu83jgRNy2ydPDEu/XFuvBX5p",
-	"gkyRj4QHgSmEL0zpHjivsPwwymKGmsV1Pn2CCtRTAQqJ4IriUTKlCW38n/y/0JVlg9ZaGndwJHZGjF8l",
-	"nDHvlWfnW82cMkZT9wLcxGRNMzE3gYKrIppci7ZpcsMAaEmOiWQ0i2YXvBt+/+wtObwZHrphs3rqkPDY",
-	"DV+/Osff3XBZ/fuCrkm3Bgt6wRGe8CDIk0aaGjn8mMSfDu1buknMnKFxGcjxgttwP8BlLUZcawylpWHe",
-	"8qB/wS/4OeMxLgfuLZUkPEPA0t/g0zH5FpHqS7QW4mgoJ+HzmM0XQjEerXt/Y+vwgoOJgZwWphb2CZZA",
-	"As3X5lwmkoQfLzrw7KIzJh8vgFwuOgG56EQiNv+aMynplf7jgl9oIqFz/CEW0WSZpfiHgZmfJPFF59On",
-	"8JRcZpRHM73soW4rhMliMbQk1pryh0VKC31Gjcm7K4bFf01q8PvuYSwieXgQXPB3dKlmjCvjSbI/YVuH",
-	"5R8PSBejmAOsCp4m80RJaEVBgLulskor+oce/HBAunANElh8TxkY20+bDPrpVcKvoMWkWPxKc84vBwF5",
-	"B8tc7RIfQp2oC/6OOXuk18y+bN4KyDtLOpVmcorSIzLQp5VXzFMsSfXOVAFO+FXlteIHAzuZJhHjCIZq",
-	"2UAmFlnCFM3WRtVxVCiXcxym7IqmVq3qKZbNMawzUWnBT14bfnL2+jlASUD/nXFn2H/YH4DMXzBOF0ln",
-	"3DnqD/qmJucMWPPhjNFUzX6DMGyfWn2GWcBkNBgYP0a14DTLbhJ+1Sevl5dpEmkmKiAsLBH8edwZd75n",
-	"6gfoBE0dULuh79FgYPmoQbk2xrj+9PCfEkM/zFLAF+K6Sc+ybx1iVxi9j8rXNtXMDA54uy+7M58pTZMb",
-	"BjUIj3HkvlbzGR5+S2MbzQotT+kyVds/+4mzDwsWKRY/AyPblamd8bv3WhQbH23nRXLDON7qK3oltSx/",
-	"yRTtvNcfHcKdVdudNT6IvBR7IrEWIgARUCgiLklR7hwMAQwWUAE5GRwVCSLIVvUjp1Q5lUQKwW2Fbruq",
-	"MyrJJQOefY03Z/qTsbblDaSCGeQKfQQ0mjHAq8a0agwDArIMiBQQ2UNjcklTbUZntpQQ1Lk3N1dqZuCv",
-	"Esx6EFNMlEEfNih+iSKQ/ik30nRRa//WZA0btZWy38Bb7em6GKCHtKExWG+W3TCiMjqd6onuR9wng6Md",
-	"p1xQkovXvnH+PwpllsCpT7/to3P74h2t248CyDBenwIdT2mSYiV6Fl0TqbX61WxtsToImq2gJuRHof/Z",
-	"uIFLkR52oBXAZZyoSeHP8vIF1HMchYBplQ32Wp8WULQqqYIB4WxVKfiI+voFnzM1E3FAMrFUjCg2X6RU",
-	"6eMKaxPkTSdxQByBT67ZOrAI9La6Nwh5i3kEGpn1SayyRCnGMbBAaS4BDCF3yUsWCUx3y2yG0JyuEf/k",
-	"khkLmqyZ6pNvRQx5Qr8uATsQLBsM3UK3EnaI6RI2QRUlfZlHvEikOtML/sx6MUDzY9o+gZK4VSiPdO0O",
-	"zoSEIN+CxQRng34VRlZYFU6BnYLCN6cEfQo2d5+7nooh/PD27WuzaU0DKSr7ucMwiSGPH7tJQQNvasiW",
-	"QcGlI/rzcVWSOSPdN989IUdHR48PGoeVoBO7GFUbv68eje9sFpt4+EKrxZ0WL56b2IQzPXaocHxLiVEc",
-	"4Y3cryA/8IS154G1Dz8FzbWX9LuO237GaAwk/rFz9vp57x9WH/X3aN4+PFsk9k2AnYc97z2Pt31n3nwe",
-	"4yD3EF7Hg2EbPmxKYPzGYvzoaPtH34nsMoljBlM6Hj3e/sVbIV5SvrZZjChbW8zoOVcs4zQ1QiKXyJu/",
-	"Osdwo58cfKZbyyZHN5WqRBuOVAIcCIBj+dCzvq0eWJydcQe+wQzeXG45jotGuXWu2IIM+0R3bCOBFRa1",
-	"uyngunJMLbewJNjYmheEpAsgN+bO9IIXyJkHAaZlok+pgISG0A9usVbPK91ajC4DHXLBja+WhA4ElCmn",
-	"VwUPgzhmVw1uQBDzCZ9zcP6cueu2Rf644QIOVn33l19++aX38mXv6dNGBmuQCQsvJToyC1azH+JoXR74",
-	"MJF8Ayqh/7QY1i5wSg1SqoxVmCen+kbngEnfUl6bIKzEeLOjRK1JN6KS9RIuGZeJSm5Y47aZ2A3vGIae",
-	"FLHNg7BTN6Egu4wjDx65xVCe0SxNWI4+7p7PPGSSdH/4YfzyZUBGx72ZWGaNI4IgFoO7XYypKgCxpxVN",
-	"016UiujadAd9kK7bh4t/9G4wfP9u0Hv8/j9H7wa9o/cH43eD3gk++pc2h+AFVXc6TyW+xlk6h8qSt5vq",
-	"gUGINmk+dDI7woCElzTT/1Esy2hka8P7NMMyEqqX/E5aHwSLlkS604xhKTkMDu8uaBIfFPin3q1AFNZ2",
-	"6lkBRfsZtdTtHzyf/ig4e6ntrbtQamF9tlv0Fmm2vTbrfLJBj8235y4U2Cc0mrHeE8FVJtJtn8LL9t1P",
-	"QefZW3q17Rt4Z19NOej8wwR5bvpAv1O6R8H1Oxocb9cNfxQKk9Csunyvln8dajkqhgV+Lx66QjUvqYwN",
-	"CnoNfcenpx9GNGWaHzYq7N9pDq61bUfdDLXUDYmpYkFCJULStehfD0ZQr+ggICubIWBuOXN08gsO4CAm",
-	"tZVMEx7LXPevqv1a0S4Kw89sTaQCLc+uUnDBITTI6hiUxyRFMVwsJMKkUx4HiOsR0zUOywYR5K1heDj7",
-	"oC44TNqYC5JIMWfwbp88VwT4Jdzz0UilGF+aLU2lG/+l7gXvigXjZgpuvjR2Uob6DRpMI4Ab1nOEnxEj",
-	"GO2YA+Nm13PTOy9JWNghEMcEV4UsDvNRm6sFqvRHkE2F19JpYab1yfdaawmtYowtYXJ0FzBH1Ayveu1u",
-	"jUv9dgG3R80oJ6MKZR8EzpC6Q91w8QpiKcM7UqTxRCxVSLq4dmXUZ4CAIJdLBSlIsFfuqh0EFzxEyMiQ",
-	"dLnACPlyE/kmQwQwLqcmQIM0GdN1YP5aZiwg1NCGTTmiUoFbGfrP99IBMT7A5DNcIIbuzUtmMvA8FuL3",
-	"TLln/Yk9rVvMxO8q5YRKBqKjgzbpOUar/vy24gvaapynObbgg6GphgYORmREzS7X9nOAIm6Doz+/vUu6",
-	"puRMzngQcidN0b9xPDg++PPbxPeG6J/REP06Tbs7NsBcja3QGN/OMmaqd1JlUPEQrwHQs4pI2Xcfc6z+",
-	"ibHlBgHyuioz10LEVBLiyzQ1WQXuA60eTXIZP6m2clIEBY87VniDzVodwoP6EE4qQ+gMH46hyqYzis5o",
-	"hCVrvAPBMeYDcBX1+giG9RE8qI4Ayk1VR2CetRmB0XGACmyIb0lRn+Sb+2mHayCfguAxol9xRhhX2RqS",
-	"Ox2hawJOAS4Qsr7xaWaKWd9b2n8lS7vlbL6DEiB/QdPcPW0kKvTxuzfN07zSz0JI1ZyLCda5mJJlqUyE",
-	"rBUAKt2lZcnVTNtJq8BCToHResEbrdagwB02Ec5gimoLFKAWxtBJxqYZk7MCpoxe8KVkGZH0BqvgUPTl",
-	"ae0z0gc9NrUPk5hcMYUVD/EmzVcb5YJ3W5S+ODgllJMlv+ZixSFoRWS2lKJH/b3gWv8N8jg2p7ZOnjtv",
-	"g4ggJJpCIZ0L/hwBJcDKhio8tSBlyCZlTJt35IxcszWiW1K+XtG1/nEmuFjqwVM99QuOwbEQqA0z1fza",
-	"LLyedwo5CTl+tbly1CufJ0+C9Z8yegNBcmI6veBKOPHcGA8INijzhsQA3Z0bl5MJ7PhWYPDbDopKQb9V",
-	"NQVpwTHhV8JVVFwg3JFbGOVdC/BY5w368NfR6ogdZyfqwfrh8lHyWAzKb1z+Vv+/zvtPOzqtS6VoPpVT",
-	"QUzO1i11Pt9Sfps7qiRk6S5VYCneq/XlBb5sKZOHAANb4MVZaEyWOUVBiv5+On9KHp70BwOSFxspgQS3",
-	"2RurCLnVotwaUEdaMzMDNbqTr/mmjbXNl2tZlXoYtOvBSxhOD0UVrFr7rm6X5vcZu5JT001IpZbUtjJS",
-	"92E+fi1n2OKL13SdChq/FQIqlOJ3J22GJ5eLhcgUi1+yOKG2HOVfTVN6guG2wOUv1ySJ70pLMpkSfcsp",
-	"r5oyjV8tGD97/Zwc9QckFtFyruWesXYWRT4GYrufP/2bLUovMgwl1d8qIVLZJwWyijBwuvIbkstNSbqh",
-	"GRn8dgjJzNZxX+k6gYywgJS/cCcVboxpN7P6f+evfrx9VLsd29YbXdPrU/t+man5wY/QtVkDtnW2pX+U",
-	"r44D4mlTJf3JHvbz4sOvKNnj7SyR+cgA1tXskz/W2+76ms7TjaTskOs30kvY0NkvZy9fYG66n0xpBpcV",
-	"G0jvoA3t6W52oz07wdvQHvRapruWtKXnrL+GNVLsgyLdvOS+CV+X2voA6+ZyrRhCkORXAZcJxzSwqiPy",
-	"z0CgZjMbCbROJHszXdsacFYPyyQ0FZwdbGfIp7BTDooOuD1DzPHLmwyRb9uzk48m79kh+6K8F6AMqxmT",
-	"zDk5204FdPhX58zu9jpc6is9B7XxbmLbdos9J8NNf248GRjvbJKA89c10UKqDt6HBZg0ji4AQ7XlrJ2+",
-	"N4HFDu6NO5J2mSzlsfyeYbGlvvPowV1TVzbniOU92GIrbcYieCWDBebcKxzmmyKs6/eAO98nN43IJD7u",
-	"PqTKlV2LAX2NKTWOM+O9i8NioD0qNndbGvEcne1BiO7m3FvZ91F7bjKNw86/KRGKV5h4Ld8c7LVq9dbl",
-	"zeFH569JEn9qFEBvmFpmHN3rLlqjuS22OaNWEK1mSTSD7EmrPUGyY6I2KkDOKarLny28wvn2eXwXF+XO",
-	"LNvoULUJfLoNE2lSkVwYuXvOcX8LuSereQMgm+Bdqhzm4hT/PgznUCxVJBAz139PeWY0KUZuEpmogMzF",
-	"DSCEhTm0UOhWEgz1eqRMWbBQLiZyJlZhn5zx9YVBGzdJ+/mN3fHgsbsSE7jdmiT8hqZJHJ6SOcWaqolC",
-	"dLBqLLKZRd5gRVMnS46F6uKySYkxniKNdcMWrfuCJwrbpyQs40mWJub+ZCeJaZgY2KtcyNgLPkukEtna",
-	"pLNLzYs9t3dv4FeHE70y+3NLftwizqm4+vwbWxsOvsfloVtGsZMvWefTHmq/mftnvZv72sVMcW1vaPxe",
-	"7tyh3Bm0kDtPBJ+mCWL/faGbp1ELKVc6vm/YUrK/pGh9SbNrQnOBlDMgjOvvaS69h2TFutY7itaMTZc8",
-	"ls2i9Q2+AOKIIJyx1uQBhwlglulCQXAJIjHZOTXp/ImaXXCIZpGCky6F9BmM9gkIJXEiZxi+ckmja0jw",
-	"oQpsBChGbiUyxCLIBKwFecHdilQEa0+hDMU4BOO6heD++rgNvCdZM0VwNVh8wUVGEFCSRtcBoVEmpCxL",
-	"yxzQDooj5+6zg1OsHm2k/AUPjwcD0/AExzNRQkxSfewMyK/BBbS4QVQ5Gf+XLB+VAbdDLUHadCKcKb5D",
-	"ANoqiXH5IxZgdQZES88RMBN7PQnjv+A5jOqUJqk8Ld1dSmYgsnhVX3FW4IJ3QzM1O9bwICigvCkJzav9",
-	"/PedtJBclcoJR60XzNPqgYn0ijSZGv2Is9UF90ZNwW9m6U5JKRQqLy99zdbmjXzFYYP9ipF+7zNYqr+v",
-	"ZmSjd0YQvYMrnhdtukwZnB8shHQ8IPOELxWTcJD77VWo74WIV0ma4pr9pdUnU84OaRlwaG0UIBLevTZ1",
-	"r03da1MbHBUg+hzdQ3P2K8NfyBWTWtDfnUIF4UaHH01Q3ydTxDmaeZCIACTOFtg3SD9gmGsZE2d0JSGv",
-	"NWNiwbg80PZ28Roiy10JJotq/Bd8Yzn+MXoLSi4LEzsITUwUvWY8zKXuBbeqxxUIagRjXnLVJ29oIlmc",
-	"V/93kqCtctEnZ/k8MNP4gkNMsHS0B0jKRrDnKaSjYlHEboFgxIWa2KbDA7x1t5XWL3jpkgqyr3yC96dF",
-	"TBWz+3qeCrWzxNUf5U7hPQUnLlZn/KC1wMCB674/qwTUC91a9MHy7S7zzGdeYaf7D4h1b92Ls7+cOPur",
-	"haVqQi84v2GiwvqU28uihGsrSWTrlsLokKapiFoHitiBTUvGui3+v0DoApnwqzS3CGVARBpviRY5c0Zx",
-	"K0b8dd3kF9NqusAHp0Mx+XtWd3//djvcTMtCcqDl0snamYvg7VvQ4Ov7G5R8LfRUUyvaYphoHmHHseQq",
-	"SUmYsZRRySaQFjbB8KHQQl5n6oJ3R8fkck3Mmhz0yU/wIUBlQh0uUFhtqxHliHipZmxOugg3XzjDLjj8",
-	"CBFs0MeMZiwmCyFSooQ4ODUhVYlCaJ0lx7wlziTJIDjB1GQ2X15w/WmfQDhUXlOF5WArbvt6EJf54WYA",
-	"7uOedbJg2QXPt4lj8tm4gMNHbbz4oAzdSc4LVRlVZE0nLFIX3Nnywl0Gm4IWwoxKdDmaGZRNAoTDSQBy",
-	"xqc6Y32cgrPtza9/Xx+VWWjMqloovrl2nY9MO+PjR0Guso9aC4Hqgu2kuA93VNyLvd+O8Vy8+mkPibZd",
-	"mt0Ls3s31L0bqjlr30gGR6k2FbKVgIx0YFh3qPrjnVoLLd8gIWGhMBuPbio2kDnl9IrJAPPnNgd//wN7",
-	"3FVC/AljeWEltkfx4srfM877+N2G+N271+FRPZE5BgXo1xuPft8WDjN49TlSJCSJXHBTro0B1oPx/Tql",
-	"+XAi1nOLvgOIcwM1XR+cGLAq4daesx6gRSBOVqM6WjpmO/ObO70LxYoz+NGSK4NTAOXcOBt2xp3R0RH5",
-	"mUlFjtWMnKuMMXA+C6loOolEDLhSg8HwWO+ZG6kwwUgFyJdgbLJgWQRjOhkE8MAkTdjnQUebJhMwvCqK",
-	"7Oj4k6nAP+78yFbEVO+3eOrjTqJomlDe8WAxzAEzKKqOiGJBTX93n/Lkj1dSsSyh5MVyQZ2a4bqF64Tr",
-	"DU2FqdZcIGwDuTtI3Z2gc0mB7gH+7TcBYz6bsyyJ6OGPbDWBCe2ooQPtfFblHENg27rVkZY/7SdqmrTz",
-	"PJHqXr40KOb3evafzbkOp9vKtzvXpw8/2vzDdokuOdJTs4A9JZSv0RFkXncuaI9JxqRYZhGbzBMpsTLc",
-	"hvyX/UQifHU3OS/3XO/et/6nyW2px6jeSiP3h4E8MQGbiKnG0lhahLaYmIAJQC7QDEJr41oJS7TGvFik",
-	"UJvTDYK44ODfBeWaixUR/DQPlyin9F4ztsBYTtDq9D/XZMUyhh7iJY9Ztj2Y4i74zZ66d6G/qowqJbKE",
-	"7qewHn/aMSBjd93xj8pF76MyPgc7vQ+y+Pw8HE/qHXHwtirhoanL0Mbtal+thlcYd2xRG5ALRRiPWRwU",
-	"FQUt4kLdGfvEjuDL6ICfx69qJrUprMIu5z2jutf7bhlTYctbRsVRumMv7M95fK9yymk6JXlAfwtzOJcQ",
-	"spINlEpIugXsigwueF5H4WAM+VdQI8ZEEZMwrw0RgkYZmhoKoY2vMBVwkLFAgjK/4KZyDKx1n/xcCuOV",
-	"Btq3GsVrXL9FNC9GKlzwxmjePnlTgv/xBi2b3KI5hvdijhPNTCAyiwFMzlVsJ3Q6hR0Og7y0jvF1CzKj",
-	"PE5L9VcveOGDtohskKySkYRDDpnDrLGGeL4aSohmJ7XhWfvz4d83YqKADirqD4yOO0EO4FN5nOf9vM6S",
-	"G71mkLDVCZxaJOPO8BEWR7B1O8ad0ZF+sqOv1izlZ/XWmh3eqnPbbf20q/DaIrgMuDmk95mMtjhjq3tx",
-	"dh9Vce/tbfb2pkLmzl5g9yAUEeXfyK/PqvDnwqOFxr9i7DpdO3eeXs2/TQD1ed7rn0nLt7PapObni3fP",
-	"GO/1/DvS86Vzmu5Y0T+Loa6oOfmm4FheRRh0Zat0SidAIs/PRzsAIIRQh7/gXbMIRImYrg+wsArQy/+f",
-	"vStdjtvW0q+C6j+Wqmiq1bIWS3V/uLwkqYlj3zhzM1PTt5oQgVbjigIZAq1Wx+WqeZp5sHmSWzgHAHf1",
-	"JtmOzV+J3AQIYjkbvnO+VE4YXaqI+EdOhvuEmv17YXP7rwHCbV+JyZDIWWo7IHmaJECJsaA5C8kP9slU",
-	"EqGIcFpHn4PgAvhaZlwAO4NonYMnEZJXdKmcDe0ZK6HGcTUt0NY2l3xRolQV0vkXY1l1MLotbic//jom",
-	"9xL2mp7NAb4hBsFAUW22HJvj101s+vzg/HA0DEq8JJMbejc4f1b9JyGBrqTBs4GZ+mVajRrkYnBeA1w4",
-	"3PMztN1hmIfP0Zg/fI58Y6Oh+fufvnwnMN1tatq7NXtU295tz9Wk4e7BTxsrrVUKKygKR0hP12lpkrQX",
-	"An2cvbf3e3v/HhQ1Y4U6VYW8f0QDH8kZVxr3nui21aLPuARl7zVfKZaP/KReOrSm6dwPvHZMWdtrvW7m",
-	"3q+hFHV5KJ+xBnXLSGAhIdctWTbMmIepGW4Ws1ws/PtDzwMH1UrwvJ/zXl32XuBDeIFWiD6GB+idJVeX",
-	"jspCfZE9SlTGY0EBU2/M8IBQSfidzilRQptTux8SpHosHKPaxUu4Aiy/VdmTL+UZNd2fs2EwAElf53g+",
-	"Ohy4XwpCZHBU6t7SyXre0uHxsHCXbLWftR2mkx3doU1LvRz+BUu99EK793F6H2eFj2NzoeDA7O7gbMAQ",
-	"BI5L+fl1+H924/35mrh3viQHUc/7s3JA1k0WCsnEJc8nnoMt6hpL48kN1+1rdMHqpUvVSq3eJBja4ij1",
-	"1ER9avP23lYHG1FFe7QrtnLLFR7XB80zMgrJj1Anx7heWJa4Xq8oKpyBCNnElatbxO8ykXM1oToKx/IN",
-	"oAnAnrcVG2r8BjHNc1EpZB159g3k9pwoHudcR+djaSlHSlWz8RGy90HnIuPhvxSg97DEtGSX6R1xbWKa",
-	"JPsBlkeaCkkT8ScPx/KX1H5iwqe18p6AuiuXEsKBzTMsdZRzTiKawG7R4paraCypLspboxbsvHHbpYZ1",
-	"3dyzfs7WfiMWqc8BfZbmE71IV2O5Gh/xaUN/rdT2Ud22GU/YBD3KVR/1I0/Ye/Pkdt+1Rm1q3GsCY9S9",
-	"iO+dua/YmRuttTd+oJov6PLr0JRGbxGKp2wHJdntAK5P2Qeq9Dgk5Yxmd7fVNMtLZepbc5Q/L+PB9JdU",
-	"8reQcvkAlrYnCltTCr90zz+uKH4EMr+XNJ7xpy9TqfM0WdUUHnbPfgoGr3+jV6vawDPbSvxg8A84Jfc3",
-	"MM+8sNK7NH9Hawrkt5BD6sR+f8HzTVEUPoTfcX8iNyWRsYyQYq/EMFh2GYQkWUJjfuFSvsF0T+eaKE2X",
-	"hAKoYAmZLiH5wSwFYVxTkaiARDLVXNl0nmYUxKbsFnX4y47OWN7MIZSnvTP0RJHcNAhJZOtER5YgsUS8",
-	"A1XqHPMh3GRNvZdga0CdI7iJLwoDEfgEMG7oS5PakqvEFt1k9i7duDTgDMHgjZt0cyO0CsxMgQ+XU6lo",
-	"jIQoCsu0gtNmy5xyyZRxa0ATSecQuSwovUgvxtL/s3VxHORwLZep6ia1cy2N5ViCwCdwq6TINE0sNYP9",
-	"sJD8PhMJtzsEOa2msHLa0VFdIS0E8BI51hcBigrpoNwECkVsvSjOLryL6L7Lkx9VHdCxtME86z7i1eI7",
-	"GfPyVjXjimecZjx3u8mRHJn+3ZBj7vGjLRxbUBt0YYvSUsI4zTlWCV5QYyoISaKMSybk1QRfEqH/PZbm",
-	"58KV3qu+cx++3I215kS7XWZHLbBMguBsLHEV37/7gIXJqhaRYJ8OnEcdXdg4gHab0h0CoQoazmAs8cMk",
-	"X5SnCY615cYcSy8Tcm6z4pgP8BaZf+WiBSSeayiChmlzlXoG+NMko0qV2az8tyIlFibFNfi4Cuasojpb",
-	"cxIgjUtF+wEWobAFkd1AXQUvpHPzwQzO3BTZ1ZYyncuYs1YS0jmkZjuOr+4aE1+QIeuhwhEgeNPpZJrO",
-	"85U2Y/OrNy1MsW044huxhu3JrJJnpbnlHrQCyJ4WqL/a2L62LrjrCISVc23qwqqPfPSRjz7y8SjEKA9j",
-	"rm8QATlA++U+nlOwVo1hBiQDe5Zs1FEcsOiiQtNnDbayjbZvRBH+pVp1Z9Gpb2N0fBFyveRxesNViWoL",
-	"iMTvS4yBjv6SVJP2ghNacja5XE7A3F+taxqfvEFQv962pEUfQGu6VV1Xa7rnHzuG5ByxvNisjxFZ6hVd",
-	"r+h6Rbf0YvkLKjpbYvqPeap5d/S/zDdtGhW8s0UgS6YLskjnCXMc08b/u+Y8C7CEIPJItoUHlKSZmqVa",
-	"GzfReNoCqbdnPGHoRqIXDr+VRiCQhSccyxeYJVMezowWPMxQGtGM6dzKOGitvQ42n2IFgEJB16JBf+D6",
-	"ZWnwf4cZ21GJ7n4dMeV8shCSpYt1tUhp9Jvqw2rbVh0CG6nXE32sfluJCLvLeOSlHbdzpH4tgYgBr04h",
-	"+DvW4csyLjlz4bBqgKFUruPcSi8XQNjjNJ5hiP+JgsgtxI0lX5Bbmsz5fkD4nbbV/bxDEBR2WFAxzxCX",
-	"xMrZguk1d/W6mAA+tL1IzpMkQrmJaf9MMCyGZaUCppdkIl/ut8m8GqL3Nc7Qo3sOXw5HaQOjm0AoYVK2",
-	"x1GWm98DpmwEcYkdai9re1m7Y+Jb6776TDIXZF53tOUtXD+WYZgYr22YezqFGC2EZDKei7QofR3Yi8GM",
-	"Ko13VDrVNLEEkuKGk5hmZC8yf0+KN01u6F20H5IXeEVonhH+gnAs4U7GNtFcmmM0SYzcitoE6Wv4zi8f",
-	"ftlNOH5N2EMz9UERk4ebzjJatxeLXzBU0Wd5rS+EUTTYcPJn8v3dBXe34AXA37OQ2As71SJzQ9LAw6OR",
-	"Gc94fI1etY2Cj6UNg3tz1YXHszy9FYznZA+FtM7nSFFQXOXvGys401AiW/iLfenj5uoCaBOxP7B/Bbj+",
-	"3qXnrIzrGLlnJ24+Iz8sN84nLgXNwwgkv9NEaZ4FdToGUCNU2aBFSF44ZmKqx9La6VVcSUnRsCgkbzwA",
-	"o3IRWdZuGN43o0QFBpD8qHSCnv4HX0aIOVg6AgnE2pj3AgDhnezs3t3N1+41A59aYLETqoSoOB/LymqX",
-	"7zz8EBd0GQD2R9UgQQBpQHq3KsJGTGEiTS83nMrFTCT8wgdyhDJvz6842w9axmSxOG6zVNEiZmXsB/qr",
-	"3wTjUkB8XDMzqooeGxSL1qLi7TJ+RWCFbxznWkH/fEf6frTWNYA5iMV+6O2E7/F24Y0X3w9rXNhstAOn",
-	"SFFpqoOP1X/AawY8oSssjSNPpY9dn2ORd8AGQoqewpQ429tLmrP3DhWYSsxDQGshHMsones4veHnRM3j",
-	"mHNmVLw3Bmy4HyGWe5H9bjWxaiPaD0jEeJwICc1KamBEYpqzif8xIEVrBKRGZcPAmjxUNx8Lx9IsfIF5",
-	"FQmv5Pk5TXqF2wngi7EWt+13+zgpH7CtnZefUNKvSME3ItUDRBurV3a20cqrXQZDjnVG9aycYl3rZFBH",
-	"nZW1gS/1MsjERF3eIT3/3Sg+vTmWJ9npH2f5czXUh7ejxSDYPUH7QSEJbh+sqxpfuecLHJ7bEOt2YQW6",
-	"eoGt4LDbHb5uFx98gw1uf7BpZWc9KCCifghXfkxjKKb1S9t4/Q+rnpUOk6OG5EHQrhVE3xss4huyPXo4",
-	"xdde0t8mMtCGVhROtzlzxqq+zS0ZuDVTB8h2rTvv/l7BX5cuEwbxw9AW72YAcQ8zfm4dYcjFCQgMQQX2",
-	"jg1DBxCGniuOkYQo57fptXU6y+iHPNVUc4RRKJ1miizSHNCBNmmFS2ZvhsYyveV5QrOQvJBLAlXCfXE4",
-	"HOYNXZKcU2aGx5Mp2YvqE3VOqFxG+xeEyrH0FLXYuhS+OMJ/mlwLySZCwrsixCZiZglEXyCWo2bpwsYu",
-	"LsYyynI+FXcREYxLLabOdYfuugAXuC6/mUcGO2sZeNNqPVl+5/qqxD3fnigP39iHpPsaKLWERH8AyA21",
-	"aQeAFE6SknSDrdXlplG59NLM8hqurlFsqQXBbXJyoiCjXhLFkyQgac54zhm5XBJj3IfkjUiM7XO5JLHQ",
-	"y4BY4lUkWZnmnD/V/E4TKLrUXh7sH455cXVhMDtGVxLMvJHsxVTxp0IqLpUw7hDhdzQ2Y9bxbL+r6pNp",
-	"2lXo6XA4XLf8lB2QE/ju47cck+Ws3WlYb3LOCUw5vMwoCyNsla6kapk3BqQ+yq6B/bHpkB4Jy/HZE/uL",
-	"w3OveoAdvCHco9zmHowHjqBP3//e0ve/R9RJg4LXaoZ2JYdPV4EljQr9nXqvXLTEkll73ICt5Utozine",
-	"9rUglFuLmOxIeP5l5Nt64m1T0XYvc3gvz/pyJD3srqMcya0VIltLwQW/nKXp9YRLlqVC6rWK+tpGxDeq",
-	"VfYlH8CTx2IFMtVlT77drv8de3ztR7GzuKp80L0iq/buDW2z9tYNcfbfZt78mHpXvrdmytZM40CVjrTd",
-	"YF2H2jb1gcmgM+/4SihjFxBK/vPXnxHED3h8DL658foapDZECON5oogSV9IYOpGt/xKMJZ5qy/4tlC0S",
-	"ZDozL4DyQJecRDOtM3V+cIBljMxf8IexleAZIyByrtLklo+lThERdks1D0iSptklja9Ny0TIa1sumjKW",
-	"c6W6y4nWDuWOJUV3vOezSdlqzSqi9bFvWkm01v5xua7hjWxTEfvSNttaynYZjG6/Vgx0s117gXuPudXf",
-	"fH1rN19wvoDfrqpXtlcrXebiwcf6PzlXmvGEY05wHa+TZoownohbjoomreiakLwqfqOJsVaXNgN4QZcY",
-	"XtYiSYjRU7e8g7LoFbx9pR7oFiFPFBGsA6PS8slrolQWHBEqfx7S0eVR/Iwd85Pp6dXZ7Pm/hterESq7",
-	"e/G4KqslNs4f214Z2Q7eIYPbCnlNBOwI3vOW9o7xDnIP99wjyj11gDjC+9CI5vcnqtjaxtCu4IQwSggw",
-	"dGuBB2Bd2yJ3YxlhJ08/iCtJAVOIlQtbrHG0bgJyNBwSI0kTnlMZc8IFFNhcUMjLxf7sy8ApB6xgOs9j",
-	"TA7N53oGA3UICaWp5ueN3D6fjoHlKBG1j2iKgLA5ih6OcdB0rp+m06dwCehebXHzvq7CQsQIYxjLm1Ty",
-	"JaZfoGBXttqaz4YgkN2M1QmnRiGwkPxiKRjsJaS6gIqdXYiAX3nMxS3H6bAbYZVO8Auq3GoQFBwBifTf",
-	"/v9//y+4PTT/KThj8OdCW9RXc01Vof92eHo0Gp2Mng2H5h3Ho+NTenbynJ/ymF9yRo9GdDqlJ6OYxfRo",
-	"So8PY8pO+ekpHfLjk+n0+OiEDWN+xg+HZ+zsklW1y2j47KxDv2zr5yAk1kLwzMme2PqMq9myYYYgk7mm",
-	"YShjwryQJu9zs5ZamHfhpNWvwcq7nCBzaIB3qQnUwbW/QzVKAR5Bg4T0o2cc/TgQDFGlR3/n/3U9+vma",
-	"/bT4cX4q7ob0Mn71+s3hoERPWgWtDgJHMXXeRCaa74Ou+a1u9H3Y0jd8T8FxVH1V2D3pn3yTtKSDH7qA",
-	"Y45Ham0XEI5gtkWArWjYbknAqgPuyY6I7BkpNKOSQfWDNIeiplcS87kUoYXAAgAC3MzLFMRZzpXeD7cO",
-	"k2+qprd0qP5iaprH81zoJVL9lqPZsF6EVg5wq8b+VOvn4wChdC/mRqT9zz+N/DLqql2Sv89TNgfgM9kz",
-	"Doarlofqyp4rtT8IBvM8MXLcxq1oJsIsFzc0dPKiiaSwAEKyp7m/nAzuQ+Q3X2MfDNd53c8QBtuLbug1",
-	"J/lcRtXuzg8ODken4TAchofnZ8OzIUSw7Hx+bM+K0nSeU4kRfo/hCQstZm8WWj5d84wcBo5E1pcU9LTK",
-	"toMXuJNEYtauvRtFRgF5BstxHNgM7SKFUDJEILplK/VdSUdp9l0NvqNF9utPb18YM80aYC5P05tt7oFG",
-	"omlMk6T8br89276JSvZUSHxlkZH6FKh7PUsT5IUaI7Cc0uESXTv2T0je0isRt5Zth4IwQLlnracsoUsy",
-	"pSKBtMY9xTmJumiHwpYO3eS4sVzNBeP7pTlw+NnmFPzWBKhxmEKccrhOssixJ4rQOROaJOlVqW+LXmvv",
-	"2miqnMbawVL9SFF+PVHGWEv0rNTfW65pR29wbolZHCxyg387LKt6gl+iYIUu/Cl39Mvmf82eD0icpAqm",
-	"2g3HQalatq7n4fwEDolzNGqkfGgbdXsd6D5kPCew52jOiNuXF8SstxmF6xvXj+xFByyN1QH8pbyLE+03",
-	"oymNkexWirNIJvf5l5tUzPGpom0W432mhHu+K+OkZlHKJRnd3REaX8t0kXB25XKCMT61DB+Sq1WiKArI",
-	"+3cffsMCUa13rTD8fwcAAP//",
+	"7P2Nchu3li6AvgqKZ06FmtOiSEryj1RTdRTbSXy2HXtbzs5kLF821A2K2GoCTAMUzXhcNW9x32Be5L7J",
+	"PMktrAV0o5tosknJsZNoamrHanbjd2H9Ya1vfewkcjqTggmtOicfO+wDnc4yBv8+yzKZUM2lMH+p+XRK",
+	"82XnpPN2IYmmlxlT5JrNNBnLnFAyo7kWLO9EnRuazZn5JMkZ1SwdUd056Qz7wwf7g8H+cPh20D/pm///",
+	"j07U4WnnpEOzZNQf/HP86MMweTg9Fg9mD399lD9WfT24GS46UUde/pMlGt4sxhR1bJcjaGOmBbbx24AO",
+	"Lw+To/SYPRg/vHo0efzP/nUn6uQsY1QxfzTD/f7w7eDxyaEbjX0n7ZyMaaZY1FGZ1Ng+/AsH+ZgOLofJ",
+	"YXrEjscPrh5OHv3zsekA16RzMnT/HGl6zUTnpP/pU9Q5m6dcP7thQr/gSldX9JVgZMwFzfhvzF/AlGra",
+	"OXn3sZNknAk9ommaw+APe/3eYHDYe9iJOuk8hwUZTVXnZDDsHbtFnafrF4SnbDqTmolkObpmZhwPxoNk",
+	"SB+z/ePLh+n+EXs03n9M+5f7g2SYHrKj8TF9cNmJOlOmJ9J08frV+dvK7pg5jpiZpHmcJPM837D/Oft1",
+	"zpRd45z9up4OcjnXrHPSObgZHORMsfwGpq4OTry/Rjw98FZTaarnZlv6/aij5TUT2JmW1+vW59P7qDOh",
+	"ajSVOSvIoZhpZvbQbOsTKhKWvSl7r52VCSNXZoKEqmuWEi1JAl/425wzqsyHbjFYOrpcjuAzr48Mmv/7",
+	"XGpW7eO5UDxlRE8YGTNGFlykclE5h/b7y4x1TnQ+Z1EHdkYk5vO5SjtRZ8zYiE7lXOjOycNjs1TjnLHR",
+	"XGie+eflsDgv+/3jk37f3/7EG+foVxio2eDxXKS1tqu7BTNXuBnLo3R4fTg9EsezB78+zB+px7p/4+1i",
+	"J5FizPMpM4Mu18AuERdXRMgFwU4V+en8KXl43Ov3CRUpuWZs5j/rHvf/N5FjWLlZzmaUpwTHudfzF56l",
+	"r3M+ZY2bfGb3NGMpmZk3iTe/iExoNrYjglGv7Assw0xm3OzHR9iKGcsTc4pOjvu4N3o5M4TvnvvbM5rI",
+	"ea5Gl2wMpDo88hfmu5wx4ndE4BsyPCLwGcHPYA28UZ8SOtYsJ3pCNWlcJsJRBPQ6n6JOsQY1Dnv4djg4",
+	"GRyf9B+Y8263D+ecyNRM6vWbl/sP/3b0939/XL7QwDaGJ0cDaKaFaCkZIxdzzYA79qMO+zDjhtzMp2Ke",
+	"ZVEHT5qRflMK1E5T+n+tJOwlcmpWm+dKjwSdmvGepbQTdTJaPnkhb1hGE0Pvs4kU5tH/GQwHw+Pj4/7g",
+	"6NAsz0Rm6ajsezSlH1z/7U7AVKZ8zJM6tRiJuGBpmBQqR2RCxRVThOaM0CRhM81SRwxraQF2V0hYwc6Z",
+	"EPyG5Yrmy8iyGlQGCB+TmVSKX2as53MFryVPZudszAwHMksl85Tl+48eHQ2G9o3lSBnmbSYwo8spnISP",
+	"HcdDBsd9w0Twz1FCZ3qeG5ldfW4Zz4yJlIurzkn9F/MFciMrXRVLcmZGPOMjdflhzW7YV0cfHv3w63D6",
+	"wjDbFYaasiTjglkax422cxlxoeE/aZvOzJLk8oanzMh+RUV6KT/4HFHNk4QxM59PRRcK1Ib7BfMXbDbP",
+	"Z1IZgjNnsWEF30cduwCjBA6MG4piVJunNGe0c9JJuTB/5RLYwzZqotI016rGJI9WxWop8RxjNTqmFQNG",
+	"ynSiznyW1tngCse9YcKKG67Nav/IFuQXmV/DHnDFgVtxTTNOhVPIb5hYr4hZvvdKaZZzSl7MZ4Ylaj5l",
+	"o9+Q/51NWc4TevAjW4ygu092KCO1FAkcZ63ZdKZRYwZuyvJc5sXeZ1SPZT6tsIrzN/uPHg0Hh5XdW4oE",
+	"1QH4R9NiPPyPzicQ6plU85ytiPBMKpYSw6t4wrY1Y8w2jMa5nHpdD4/cD1rWH8MqJ5lsafYkdsxRqSu+",
+	"zvkN1Yw4bdtXh0d0PGaJhiOOxKlGC64naU4XonPywO6UHe/gERIcPMOhHuIT3K82FAELi5L7KZ7jdFUR",
+	"5krNWU7sQVeke9QfkoTm6cg+Svf8dZdznUggM/ez380b9uvcyNKzZFUhO9x/Ss5ZMs9Nn0Tg0Q62nNtW",
+	"RhSb8To4L5hClVLmeiJzrlBMmtGHW/Z4StlmC03SvbiqSf5VVEc8/veK4r2i+PUoivda4l9itf6wKqLn",
+	"FNmsIq4wyT+Aijj4XCpibTFQRQSh0ezUW0h06inD2fSEUGK4HviYlnKeE+BThFc0g99FdmzNfLfmsu3J",
+	"uFzIn9nlRMrrZyKdSS5qvu9vpbzm4kp5mo9ZR9/oKdYQdF3DtHxZ0fOJv/K8aOJ91JnnZs0nWs/UycGB",
+	"nXbPrv+BGZ46MEeG4riB8+i3Evz3VQ0NXMi472Oz2SqRM6a2NRh85cK883C/P9wf9lfvRja4qS2JzNWG",
+	"/iwNzXKZzkHVJcmEJddyrn0RDHMrycJMpt3lim2eJlO2n7MFzVMFciZnY/7BciM6mlE9Oho/+jts1I28",
+	"rihXdh1P3iEPUCc5o2ZL6Q3lGb3kGddL98w3doLPFjnXrPPe7OVTljHN0rVEaKwTZn8xmumVOV7+RQy2",
+	"4bznsCYLtn5JikVdYM8j1wFQ2A+MZnqyrBFXxm8q/RYMTF7br7KNFsSEZffGw6rxUPmh+vLdmAi1Twfu",
+	"0y9nNNRGdFjhK/dmxK3NiL+aCVE4S1zz9iJ4W4PiL29MNC7kV2haGHGynVXh2MwfwKrot7Uq7C64RRFS",
+	"j+hslvEELtUrdoV5FayIH6V+w2hak/Ev+RWKEkUc2fui2ShlysV+XFIgH2mWbFp8Z0SIJoYpGrE6NCLy",
+	"8JTkc0G+ATWL4KvsGzPzYshzYRWpjIEq8WrGxNnr509lMnf8zteHuCKp/Yl06WXO06uae5aLsTT/1Vxn",
+	"6Jx7/vKMvEZ+S85ePwcSgEF2TjqDXr/XNwOSMybojHdOOoe9fu8QGLCemCl/8ob1y9nLF9sOyTV9QqDl",
+	"C2FGeHIhCIEhnpCVEZrf7BBPyKD3sNe/EB0cRE61zFv5aS/RgKns4kbf5e4qx++iTrTTEDKZ0GxkGEGF",
+	"mXSC0nuzjL69tbFRkjcIpICDy0meutQI+9PuPT9/Es+PO/nnmdT1I292r2IUrh7QR327Rpt3Onh4DgfF",
+	"L2a5zC+DWpCVHUVJ66jrP6g+4gKPQM4TFlBlV8h6BrpLycrKef90/pQMjvu9fp/MWF5wO0P0yYSl8wwv",
+	"CNuoKQHaPhy8hRkGadvwcy+u8kERV2mjQO0ZrQVb7q6rtL7pdFTyD3d6qqGccoxuQPRj+CRD0zRnSjUc",
+	"OLNFds0NGXDBBnAZe0h+ZkqTIz0h5zpnDPZfKk0zJ1wG/f7gyDOG/yym/eoatRCcIcYV0P5VkvMZivbO",
+	"D1SkU5oyMqNKU8IFjAxW/R88y+gVmJjtuN8XtpuDvLfgHsjvS/5pRnbNhZlYJs3BBz8pqLAek1X8Cg6y",
+	"M8BWDzv47arH/ZLmnfeb2P6nqPMaxfRzMLncrf4TlM0NV+9pRJzwJlIEQ6frDA9fHxWhy1Mq5jQLUUZr",
+	"o69Y1KrVGDT0bP8w4YBRgI+2twPkdUXHt15CT20t4g4g8rzaaZMPvZUf2ykQGKL+sViM+9CE+9CEe5/i",
+	"fWjCfWjCfWjCvYF69wYqTHCqrqyDpO4cGUyHwmdcLjrUrnxY5Nd0hoYktTOfn36jyIQrLfNlOF8N+bR/",
+	"hfmxg+GmuDwQZgquZdN560TBnN20nLifYRQIkW2ZdRRKF/vQb0j/W11inGC0dj0KB7usHJZNy+LOR21Z",
+	"VhflcPbVLYs3y+raWAFdLE1rQQ2L5719SqRwiXdckRt2xTTNORW99QuLkeKPAwu7uqxHv351C2sZatvc",
+	"Re/Mh477jF6BL8MPrAif9nuN/17jv9f47zX+e43/XuO/1/jvUuNvJ8jP7U1MXYIvGLvOlsRd1Gyf1LYE",
+	"v66ezEFQczNmqjvvmy+nmWA5tKsnuZxfTYrg1sH+0BDJROb8NylG2PSD4rosmbTMhPPmUr8CO2p3BTY8",
+	"XnMDlsgbwDCp3n8Nj931lwVlaHG81KhYjM7Jw0flNdYR0h2s7OAxnh04TJ2oMzRLD17z6rm5oRlPq/mF",
+	"ZreKXyxMAxLidndZ55nU67Q/mMtfQO1r0rtEusr7hoMa77vNnS8ETFTufB01bLrzbUnwD7cn+IfbEnxL",
+	"GWGvajM21p2Tw1Uy/1pYf5XvYtB3gO1qOZuB3uEfnfPJXJuVIqlciNvf6SjXCfaY8xkL3OWcQSYqocUN",
+	"mUNlgjhwqz/UjrB/aeM0lcO/s3+/Hr64Tp8vfpg/5B/69DJ5+uy7wS2uu6BpdqNX2h4E2q75q6pd9Sra",
+	"oCGlUWHxfoo6P8G/12btmP20qTv+ejgzofYKehF850FVzz8yvQZiAM6Iu2a9v/i/s4v/W1/qU5ESSjIp",
+	"roighn6y/QUXjJjj/Be48b+j23og93X6wmrQS6Ew3B+C+0Pwxz8ErVSDWrYZ5kHWkSSIYIsi7cymknKt",
+	"iPVTbJtRuHty5C3z2cy6Ws/KYqJYMno5/tvfH+ePvv/bL7/mbxf//On100fPX7z+j+dy+IK+oOcLX2dg",
+	"wgjytLNtimZthcOgit4QA/bL176ot1qidp4Du4pvWML4TNeDkhLGb2w+7oSKtJaNm84hAUKX7ef2CzwX",
+	"cF85YTRlOeKJzvg/XD7AxxqbejthRUYDcEYOCcE6p4kmXXPiXej/N4rEXIxlz74e7yFPpUItWM7SU6IY",
+	"8gj7glHFr+Y8ZaQbH6QyUQfwlzoof4/3DJ9TyYRNqYeCCmkLg16/1EeVzp0q/oQmE/bEDFFmq/P5QS6Q",
+	"y8JMcGxkSpfk0vCuuVHQzXGXcwCG5OLqhMQzRPSJyJR+2KdX7N8e9GNQ41GkRoE3jvEFP0WWdCno+0QK",
+	"QsF6x/VZMKHJlFGxmPCM2SEpEh/1H8NbIy9BJN7zOxNyPzGTtX35vJd0cwYeCItElC+JYZ6Wl8XPx/s/",
+	"SsH2X1KdTOK9XtFofAJtYbL8QhB00BIpsmVEhGnIjH1Cc5YS6LtHnkHrUk/Mb7ieWhJKEpplLgsfU7O5",
+	"IrGQ+0rLnMVNG7u6lMFdfvaWXq3u7hlROje7a+cu84Jo7dDMJlA1MY8NR7+U6XKvR86ZSAnX5JIm10ba",
+	"1hbohODeGOK17SzkPEsN0ZhnipqlxSyWYv8O+0fkR6nJS5C/LI1LwoJue+S5JokTroooaQhD+Z2kkqmC",
+	"bNyrsWerxxEA/IItVrblE0LjAbro/Hr8Np38rZ88ezj75bL/74vvk0H2D/EDvegEV/wN1ewFn3IdZhK/",
+	"zqWmxAyKdJ8/e/sdSXM61vuc6fG+4Yt0xvdzqllmmti33GfvhMR5TCy8qnIHUZnpCLmIgMPponWuyGIi",
+	"zSG5olzARunYSGUpUtU80ZSN6TzTF53T/N/6p/rfhuvn97rQkZpmud0Ef/UmOGM5iRflmIlpFJUyOB52",
+	"qLE55ihEYtKF00gTUMS/UXAuoZM9InMS07mejMaUZ/OcqZh0zT8ZehyY0FbxU2ScyymYzVbZ32uzXr/+",
+	"27DfP100rRjO6nkaWiuu3Ky/UYSnp7B0zByyxYQJw2FAjhgxAgenaTgboYdD49L58sxo9asD+xnoxy6/",
+	"YVQLas59qcAK9kG7kRtzgtg7nYbxDaLOlAs+nU/h33YwXGh2xXI0zGi+tAHSvxXej+qg4srv8UmFB7AZ",
+	"M0OVaAMgJ+0ymkwcsreRqwq4maEMJ5PAPQznxw8TaNz16ghXVxWzuOiUaas0PC9Bqv/GliFWPBf81zkj",
+	"12wJMkV7JGGY2k8/PX9qaJ6SKykNe5M8YXs9YnaPM4Wiw3FXaMVMxnBOkrNZRpcIrMxzZfZLzaRQaBUJ",
+	"iN0xx690Mnqj3TfDDS9CW5ht+uEFE1d60jkZHh8DAbi/ByF6rC6VjaRP/3hLlhcjR+vq91zCsRHHII3D",
+	"jDk2CkFsxDoV7ugYHgNA+F1pDskNy2kWkUROp3RfMUPOmqURMNF/NUrQ8/GqhFeaZ9mt5Hzk4IdQvwTd",
+	"SvXIEzmdgRq1YPQ6W5Lum++ekMeDQd+IjJ8PLjr/81//fdGJydTMmRlWJZu3ytdW7kreN8j61/SKEcV/",
+	"YxEZGP456PeLcf06ZxB3aIcFQqoyHCtZOicYOWPHZv6Y0g+Wifb7G1mq50oOCx9WC4nkaTHGGdWTcoi1",
+	"SLB2NL45tqak7gdHobU9z6RuGrlh3OuG7EIE2o11893X5sFqmmsurhokKpw+nsbOcZZRpQkatJ4v7YbL",
+	"uQJf5Ck+AjKC2ynrgOO6iY6UHcAIXqwQ1MbBg1u0aalBVq5b6+LGtt1ib/bFrR/uJ/BaAFsGGfstTb+n",
+	"mi3o0iavaxe6hBAHZioH/1SoUhTD+Nix4Q/mk9S/rXHRLDY+IuqkMhnVXBc5n9LCcQFWObys/ldjI1Om",
+	"FL1idk2dNeJeI1YfNeKMT80/5vqUCKknxv5fUGXslvwK35iwLEVxtrQors6GLKRaTSz1ti5VYRedzrid",
+	"wadP/m7+S87GnZPO/zoo668c4K/q4Jl5/43dIdyvVaJqWADD8VOmToxiH1pIMIh9p8zr5/ueVyY0LPv2",
+	"gee/KbXyfST6dd+V+jtM5Vua2ie3pTarJ464ADt8a0Jb/b6ksfKej0znyqjuhGoylUqTYd9eBNJp5cVd",
+	"ScR2P3IffxZyceodV8T251NKbSWsXWgfTrlSXFxVH87FtZALYR4a7cP/slZXpva9C1eQcz2S41FOxRWL",
+	"T9FujF+/On9LDm4GB9Ydqg4U3Hibb52HVPEruLpgRZ/2a1RXF0aRwui/iMSV6iMjLeUoM1zgy5+CJ1KM",
+	"M57segZoplkuqOY3EEj0PnKnou7K2/JQBD73+S7V6FGcUEWErQKFzhhjRxz556KqP3zdhyKxm+GZNnit",
+	"po3uoFl5VFY8pZF9JqQeXUp57R56gdOp97dmwpDOCHTW4jn8NcqNtY1v+/oijMA/X5WbtmSu5Xg8mlGl",
+	"8FN0z/ld188jF6O5MmdOCiItkoH9h7Hdo8L1d8kyuUBchRisi7gsv1VZhC9+mr6T+SVPUwTr3F2kcKHm",
+	"4zFPMFo4kbNtj0+wAf8AcYXKhmAsVfWbTAtbiYiiO2scM5YDx5Xi8xwadA1N6dJoVySV4D4oT8jqEhga",
+	"xMSWay7SgpJJtygaZ9uEG4vYsH9Hlgf/81//HZe0CUY09ai2/E7Yu4G9L06LdTfMXKET5hZkWTvAeIG0",
+	"LWk2NVIjz5riC6ozzXJG0yUp7q0IJSkfQ5hz4cXskZ8UIxQutZ1nCf9yL3jSIez12V5KeJP6LMQeWg1v",
+	"FQTeRxUrUByC4GJ/eT75XIDakD0rKWx3XolN7WTkrXxcEuG5nDJrtBniWsA9m5FU85wonjK4z+KKKDo2",
+	"vIjkYMX9gYy3zRMsWam/Sl+een6U+js5F7fkZjlTcp4nzNkFW5JO4POSeH6URM2TSeWKer0bzWdKQS/d",
+	"16e5ukmi86skl/rKgCIp55qBcjo2O/dV0JDzYK86y36UxsTGXyu3U+a8g4fcPJOCkcVEqsIbv5RzvMtd",
+	"vVI/9bzhJJGzZY/8KPFe/I5WAuJA9r1AkHWfVoJGvPCCdd/AO7suOd4Lbvpg9e7wk0VmyiRN30r5whjN",
+	"tzv24CUoDPAtD/3Kx1VnIFw9cUXgV4ixFGRAXn7b+6qtTzdqLSWOvDzK1fl++VNrMbr8O8Xbu4kLV/du",
+	"DmLv87Br2LvaLKUBV2C2eIkSS6ZJF2PtSAMw857ZGQj5s5cK2AFmJbgrc4xhisy/S0gyDCEx+yfYBz1S",
+	"ms3KDEnXS2clcXQjUvSutqFt5bN6pFeWeNUn7fYOHBZ+AbgvT+rnWADwJ88HditqtwUFb+OTC7ZQpXn7",
+	"DrATo/vmNOfZknifVC9DUimYuwFxgekMbk5cFDj8tg+XcQSXKvojadl4e55QYUgRPGsQuuIyr6x1OpUW",
+	"Tdqo3xoyGMzjMeWZvGH5XmjRClfg6rbEPfIz5ZrE3uIVQVg2SEbny1NCCXi6q+sZ1xb0y54FG9+0X1zH",
+	"rv+uCIWCvXgr5UsqlrY5dUuDgWqGLtKtZUXtU+/MSEmmVCyLkLltD8PO1F4O6TNw4dVZFcaBtxJrybRH",
+	"npnDgp61CVVFWO3lPLlm+pS4kJYMQk5cnJ+lZTeAhuhAEMbjeZmfCAGvd0bnfujoWnItXvS/2i8jMlt9",
+	"bF//IgfsJ2HF62+31cYs5NBOV6j1b2taOaN54dt1SgGGTNvgJvhpd7lRIa7PYmfjYHGYxVGq9evrMpUF",
+	"KR94lzH4AKtfpV+aw//888/7Z+VsWDh8xe5jMqFZxgTmhIXCUr7F93JGs+m/XWDJr2DQFxIw+zCDGsV/",
+	"YF/kKeF4F3rJmCCZvLpiLq5kg7Jk2Z/RAr4uvenMXaQQaDpyEhAmMZb5lOoTEsNvPTMOezGID8x2xETR",
+	"peHryYR0FWMk9lc73rPypbjTgdRDvApDqweCjF3c4ylacDagj2RMQ1iqQ9ZwiSMpM13bDBToqQivNLsg",
+	"BSNmsKQbVxYg/vK3RT8JNZ/NZK5Z+pKlnL6Fvb3NYZiXLY6mpklMdd3uUDQ24h0OZpMmwI9hFIXaOP8Y",
+	"3hcjlf7f+asfS/4envuXtkyL2WPvZSp1Pbgbc6OdXtZDdKkZyzVnXup1/bsnXIMFV7JzL++4xsC9ZO16",
+	"M8/PX5HDwYMH+wNCs9mE7g+JfZcY8qz2AIneK23bzO96y5j7DdxGzKeXqIGXbYXzxFcarySOr8Qc48qt",
+	"DhQTzENxn2W45js7cJu3Xe2qXLES28cmY36KOmfpDRUJO0fkLy/q2IuTo2nKzSOavfZ20+ZdrlJ3ymhq",
+	"xkO0JFN54+LKoYOKP2xG7cVshUa0DGSPlCEtS7i8h0KTfg4YOHO8DHyMTYkh8j0QtFI2InOvnpIUDNgy",
+	"E/OpWVav204txR/bqSef26fv/R2sNrJ+H7UM71IR+xJQkyBgBtICMEAK8gGMjDeix0U5YDZ7nLOMUcVG",
+	"VMeB0+klJa8mFTEUxmUYDvglprROsA3ZzCi/OyedlGq2rxF0Z+WM8MDNzE+YMcLTiGBNVwbRQMkornZs",
+	"Hm2TRhV5GDQ1RpYt6FL5IUexTxXl4+pGe89Dx9/iOPKGSO0iHsXY/7inNGfFblbnurFM1Ur35c6v2dy5",
+	"UDJLXfc50/NcmGMMJxhTYmdSZqENH+73hwXoUvsNt8NKg4OyAQ5u4KDuYrRZZQSWE9m2L6XMGAVxV0AN",
+	"NiUhVCeyOZFgZfgOWK3hUBbFgiodDVczPuqVhOrtvYIsg2lU8KxLaYw4crm0twKYje/3Es4r8ZkN2M32",
+	"DERe0KRHqcUMawOs0JO3ixWc2fWczKEmrKQ3Y3JIeZgCeoQDkVrd1dpnXLOp2qSzedz1U2nh5DkFB0uJ",
+	"ZNDAJoD8Tq0B4LFHrsC+aEusm5iRaavChgBIocKA4MkmEVNsOCyiN7/gds1TrgvMrxpNCuY72VhaCbaq",
+	"ShYEQTV6YXjb8IVvFHn+uvDq2URxI+NZThRd2PwZn/Mc9vq9weCw9zB0OEtYvdAJ5VPQUNBWA1tzyrOM",
+	"e6nW5VEa9o6L9lED3E5YzdMVYTVPt2Tgtbiuhiyluh8fghMgdpFNZ3U1u2Um48pQXCWj0Ah+ePv2NcEX",
+	"qp29fnX+dichbEgQcc2rUrh8XhPD3g+h/hKIr96g5rjwbJrn/KZ2hG+n4vhm6cfmwPBvFIlLc61GPdtm",
+	"jEcdCMZp6ND8BFd3GdWMdHkKZy8+EXRq3RRlzwc3gwM/bPjgpBq5dOAVxFoZRFl/oIFu7FW4w1OpSs1+",
+	"Pyg3C9j6j40BwwBCAkhUdQ5SIN23PIZrJahPWd7AivPidqFYiAoxrJ7wqMI3q/xsPbNukq0OKA2OCEGA",
+	"oW2kK35RAI6Y5iIi2MKcFMi5bi9zS8Gylcx1WqELf4UZjWWWyYU6BeWwzNCElE1DydXsyviPLI89tJ0n",
+	"NGMipQGJ+prlBFBdCYDjgGkIyU4RWbj1I4rRPJnUXMVjnmmWKzLmcGuMlkBbCkHUK50vAQOkOgDgqTgE",
+	"LuzT3N5ltiOYwMyfIrXUqWejRPGaGiW2rapsCb1RkzLBV7bb7LY7/JQuw6td22RRRWNyo1rdP5ctNEKE",
+	"5SCEFNylIsQG8M/UYis4ugHsAEPhleP0IMSj08b7HW8C3V9++eWX/Zcv958+3WswMI/qQjYkZLDwBMIZ",
+	"17t8RvOMG2aF/QJfwMv27g8/nLx8uYdnxS0PTP+UiHmWIaSLkKLunnuIeMnmHQzYwdzpVdcibRzVC6rv",
+	"dEzDISIebxwTxIUVESSj8Da9gswYJbN0JOcaPWpJJhVLY0MTUQkpA9toUzQqwyXdDM3VsczJfGbU7gdD",
+	"87HyYh6AO+zZmQFzX3DFQHVdWK0sZ+g1F6yBQI4DBLJxFZq0kriMrTlBaF4I7hxW56Z6RhRgbMMJGZjh",
+	"rrxxIcr1O7FnCiME0XRf4gmb0BsGdwJAAywl7ANXOoIJFzBjRdqjadXuwwkREhc62KqqNNrFjyJCifnX",
+	"PGcReGJhpaErxai9FYNm9noXYpU3QiBYGd7i5gdKi2k/yC2z1RMbdT7sw13QvpwxsY+9IIRflXXa7SxU",
+	"pxoPqxx8/7iFyTzEep+Af/fWPvCfJ8t6dh2B3DsL0LjKjnNGVci126Ylty1Wk2Tp6HI5QuT0yINJLL06",
+	"7qoZjlh1l4JtrAq0hoVDx3gTtBhYVtTV8AbYqUtWTgUod5wzVgKijRnzgGt75FzQmZpIrbHyLsTV+SsD",
+	"XIJDDCiALKws85ixkQOmXxkegAY6cN6YxGC6x1ExEvAPCMO/BHcqcAmv4ZBwqxYLgN8X/IgL/eCoE5KP",
+	"FZDgjSOzb9qxgVu2AdH3ms10RPoehk0xtuN+00C0vQWuMUPDGWLSpdbnlTMGQI12LOEBYM6kW0v70Cda",
+	"0yiWA3BAyObNKlGWP7ZlHGvwlFeuHpH+DEVynJW9KQH7BlSgFfxfYKTVjT4KLWaBZhr09ltAPEEWMk9V",
+	"ZPZITeTCeduvnCOtXIjfCf15kwrbtLYe9ZRzf7+BW/x9LnXQyqPaTdXsTRX4U8iFVT9TadbLnEcb3R1w",
+	"PdrebDB12JqsM9kV7tSVxUVEumcGUNmaimLhmZAlPnborvpoOHhYMA63K7gbKiKZXLCcJBRcy9OZdmE7",
+	"SlOj06dVGGqfThCKe1UvXsf9autdrvA1YzMyF6ldJCTbqMYNK/0/bM31CkIKuVENZQNH94aFiBoKXe0Q",
+	"HOUrwlwTy51SyVSDhni4Whgk6LbbqDVuMjIrl8UADFmxMFd/rnK9wO+hO8WcJ2x0mTN6DRU/NtjQr83r",
+	"3xZvw8H2MEq2oQuHcnIXhFCvVbkB7AxhNtO6R3RTectmtX/dknna4Dl+sImzWxDQLRj7k+oCOyovi+EY",
+	"jcgcRP9Zt5GV7/XauyFW0k4L9drnmx4nq5NMha9UzvQGIYCmx+oSPjXGsFUcXGYJZDlJxcDCVBEed4rK",
+	"FyjEYHHsGNBgjaDPEc1gfrSVs0KUgiiVnguknMcq5xq2cn5Aj6EImrfOKXqn3bW+AUsyWb8BM4/uNlzD",
+	"7mSVz1o6e1/rGh4Gb2caTbHadRaCeJPGeyb/lmREx2MIOA642laCkPwPXYKfsf7TnC6E9R44geeIlnT7",
+	"+CxnNOXiag8gCJeoLWwKC3BF44pOAhFw1g9YoIx/o0rkujRni5UBbPYKQqmL8On4GZ0d9vyjocMafXdI",
+	"x1YVAC0pMxRe27DBo5ZeMRhX6AyFRpU1+O7ajWl42HJMZV29RpDHassbcRq3udjyMCJLllYyG38ry+Ur",
+	"ztIqeTUdjo3RI1ZqNF1vFdY4vrbV1Zb/TasLCSfBbh0y4gTQnyFexKYq25zt5xBHvnskKRwtl9qLl6hG",
+	"jbKsEnjP6hbLuU7ktMmoBInvVdQGW+GExEVZ27hMHlYWoDNPIxIXWcJ+IpkNv+JKzVkO2Gk2ZZomEDUI",
+	"0Ovo6z3cf0rOWTLPWY+8pddMGemYsJQJo+DcsLzMUMaZxqdF6oE3On9Dy1K8RUVgD8bVDaK65f43gRDF",
+	"SqJ34IRhEcDQxkQQhi+Ihw5o9iq22xGfkHg2HUHC9Q1XNCbdYijgSLK/IVLq02Kxu25i/kvVLCiHDBCT",
+	"bm3qlVhev3dDNMEOvR/CndR8U9U227hKgcGVEWc7Ho56zK+WaKnXwn5XT0fbKNQuVUV9hh5PY7BhIDtG",
+	"CkQ0sZ5ctbdlZGoNIHgtLHoZZrjejfe2fezqRs9eeeyGR5WpHT3yMLwfDn0M735zRGdjbKi/ZV4M52mB",
+	"9YomD/gkXSJUQwju0BvYcQtwcZ+9h4I93zcSrhV6u1Fta9Ou8KyvM+7+EMYV6XKRZHPFb9jebbpeY5ZE",
+	"BQU59UcujBqeyLwWxrhis/glCrzoqpoq7NZ4nTL0wkz8rTGDqwp0y28CV311JbOZJu/gwo4CB53IrEof",
+	"HztXrjk2pTwzOl5K/6/9vZfAAPHa0aKpn6XUXT7aJy/kDctoAtccE6zr938Gw8Hw+Pi4Pzg6hGt4WwL2",
+	"TAh+w3JFMYVTpHJh73v5mMykUtwF49gz61d7h2ia/UePjgbDWqnY4TY19z/Vj1mxAuu28ntXqdlOpU6m",
+	"DoyhSqqkS7OM5VccuEKSUFXI7LJoS9s18Wj5OEjLgUWrD/MXVxOseAcPlx2OrRlmFhrK/WCwFERIkefC",
+	"T3OKCCVTesUTAhXryCyDWAdiaxgZfRNfhMtrB3PbLYPabCoI6IlFQgjytJM1ddNcqwgoMpJihAZVTLpW",
+	"c+MKakOXfNZDzrHG1wmJj/tD0oDhHhWwJBOWpVifKdAtFmGOsX4e8uISl8jVFVnTjefzNC2Yo3laRpoY",
+	"Fcd2ofZ65Fmm2ALCQ/SEKQZ5MzJPuaD5stzLGjOsHpj1ZQuqB2oFOg4iwo025mo3G8vEyWxMZ4Dv9wHT",
+	"HQJdGuX3cIP4bpHV4nhZES4ix9smumyjpNWYdzWPpICnRz7SzMXPkwlL59mOqsUZWTB2nS3JjGpjf5jN",
+	"wNibgN6wbAhBhoAk61I3zRX7h5lYtXu2dx09mYPLm3eijkKPRSvPwc+MXafoKZjSD8/xk4ewyvaPQc2n",
+	"EHWwbJL92d5yl/HAXMyDfLcoBQnBEpZvlhe9XoJDv1G3HRyHiBDwP6QYhVeziB/EGK8Jo6ldSAhpKlXs",
+	"B9WohAf+MA4fHG86Ch6m/5R+CEXW5VdoqmI4lNtOxWh1AY62OoF+tzzkLZ0awdam3+1OPlz3baKu80xq",
+	"uOh7LmZzOGB+5eFwHGktmsV+QKBUcZV1VIsWV4Tu9ulxcoyEuZKKd9Ro0PSbPMlqXYBp6ZgtO03p0kzV",
+	"MQnvXA8eo1cWbopbn+qKClyea7AatzzYLgRn0zYDYMMnKIvL0y1sofL8abnqk3ZX5YM2hgl23XCLH7CL",
+	"yq5t1E4asMke7vcP9w9b9L9iNyxVx5FDgD+unNwVDlI7LLbDFoax2Y5dRZcUbF+Ox8UxqMmr9ly+1BSD",
+	"TP7Rtkwetm3UHL0N/GK/3NwwIR22IiTsywVItz5oW0mA+p3UZ2P59zze5/E6lG39YEsWvxVLrKNjlHRc",
+	"IbTfl0VAnbZdeYRgi/Kar8ogaInHsm51XtnCFRa+paCcSqTRbC0MXb2p1bjfslVwq28cFKzJE3y3/DaI",
+	"EuNXs0vWIcZ4BOsqLa7zMCdzrrhgGzrEl6p9ck0zTsUuXW4VFzjL+ZQRYAyVwMBQ2J+1fzonnf/PO7r/",
+	"2/uPh5/+JejL9LsNJOFPZK6J9xT8IGjeVrv9gYoUIhBmVGnqPNUAh/MPnmX0qu6dGfaD7pkKjMp2ZPjS",
+	"+7RGhuiEW7ez5o3qjF4pzXJOyYv5jAacpBv2dpZRbYRdK8p/7V6ucfAGZbbCs61JYUNVed04rTLxS0xf",
+	"KxTZOpmY/+nvPx69/9iPjh6HSabUaa0Ua9BpnQf4Nxk6VWeCPD/78QyjJMwrEWG9qx6Jn80NVzt4IUXq",
+	"8FZKL+CU5TyhBz+yxWj1lG/roQCiiAq+WaAmOU7gj78S+lbdojDrbOb/P2MRuWcinUm+67X4z+jmkkQx",
+	"kdp8XEyZANi7VemAr6xJ5wV0OoXlTBLGb9gpif81djErNaryg46LiKVqPEeviJquUJy7hv3X+tsNrcxn",
+	"Rl43t11vxYxw9X0hR2oiF7WnFhOz9hSjXNRSJCOEkC2x0XvW2eg/wjjIyqPAZ2a4uBK3OU8AnRc4SROt",
+	"Z121R35688JFis3mlxlPCCJLslqkaQG+Zy92Hfwe1juEbIo6xzP26/rjZAYXOToLkf9TBlvzqiFgxcaM",
+	"KEJJat60Ae01KwjbaAx3MZZzq5j8Jsep7cBWNikq5pZrt2BbAnY0BegEezNf1/vDmpPM8ostY7bcgoU2",
+	"BEAKnzJNQ0Y73IaVmKM98m1ORTIx9BUDyOYpxjPHFo4xNqxjxuQslCherRUZTm0K1DXEHFE9yVnhgNVl",
+	"kjoc1IgIRnMoKypAmEReEqVzfBdlGAqrrJUrxxgSobiuMHTfGVHQW0SmNJlwwfZzRlPo33xQhHnJFOxy",
+	"9mGWUS5YauZUBSgNeOmrwPsBNQ7iVhpABXF9q0UOsBj8SjEEmyRkjiC8GHmBTd8ogvfP1fEBEipPXNPB",
+	"4TnYz9U1y7i4xk3mCtbmG2XBA6wKiVCqqUzmZqSBPJedKooGsGwsqOjqECfzKRXlZsLGCRwIea6hDCFW",
+	"vDwlqYQc2xnN1SrISKvapeHkbCzaEd7XQEGLhb3JNsNhHyqpdqt1PyZUpBkbYXZsYmHroEgAhGqOBFus",
+	"lv5YUK5HY5mPZrlMGFbBqsZWr/TTPm3PFsNqiEvC6r8IfpYuyZizLPUohStCL+VcYyAaSTFRdEb1hHRj",
+	"zLqAS/x4L6ollK/kk5dXWBsDcxuKpxjOl70ad07ebcjI8QMlXYLJ+6jdfiP8cf14r1aJ+UZZYJ1eG/wh",
+	"nhZ4HfhmRGimpDuWPiiRV4/gNthE4YxTAMrNJU1JklFVOJIQ7dkj7DBibxSGaI9WS5RGgUqOUa1aTbRa",
+	"OiHyMLArB6BpPDumvVvvkoVyddyqZK2VDV0R9qYbGMC+aUABPa6pYe7I96iCtRRERI4CDZVl8W7ZkK3w",
+	"vWtDflXwXdtoqCR+i7mFqo/v2lxjQfJdG2woLFBpbrCh/EHUWNhh9zZKU233NmzFgx3bCNT8KpsZNpW3",
+	"Kr+v8OdtPw4WdS5bOFxTeTlaV/WybOKoPY3UCjru2gzqEtAOzTK5qK3KcfuWAvpd2c7jLdvxq6jv2pBf",
+	"ef2WbVSqtd+qrUqF911baqwKv2uDzZXkd22xWn1+11bCFeubWlutAR01V50sWhgcth9PYzWEsrXj3WdX",
+	"VOIuWhsO282uVt6q/P7xmnJTUXPZFNeAH7zpVRlZ5cfVgMFKC8P1LYSL2pWfH67/fLWe/A482aIpX7JM",
+	"LgpM5Z0ItkQcvgtWWMnuDlPvZrXivfMxFYUwwtq9MePk2PpHhBT7ww9QIQC+6ZHuj3TKUlJpCcJP8VFE",
+	"lESfT70mi3L2uJpQCBieMJ6TjIqrOb1yEfLQBvrd9la95q6wycZaH9aNVlfbC8Ng1fkWRlNeXRCr45GU",
+	"Zdw86CGgJft1TjOMio3tK/u8sMXAJlSaLtWFKBxmNl/eNYQZbDrnLEVor12y5oHZkgmdzZjYgI87PDka",
+	"bJU035CiiWuIVuCNjVkGkz+QBFj4XluCOzSlPYZ2cG3WewGO6lbbms9QJJqqyp5VV22qrqyHue5dHkyH",
+	"YpeE+FXQ5ABccmMCe5uQCyDmYMxF1RvtrNiStNZAYJaNhp3TBdGRc8ZstC6sqSJXc54y0rVuVfhLHbhf",
+	"470qYNpf8BKqApgSnH57b913nGXpE+ADIe8p+Oe+UTYDwmbZGe4Enmbw0mn2QZNuBcFnQlMAIdwLwLc1",
+	"xjf6XdQ4UauEf7muWRhutdWjza2ugGZhbnw4j+l7KdMFz7I3sJu7hghd2VYsgEwJG8rFVeBmpgHy520B",
+	"QoVXwiGYnwJ3BinMw78rsxfBFb2gyuVppFg+SWooeu3otg1e3vp4ubWZcQ6F5xTLqFgXpl2TbxSZcKUl",
+	"ZBZBzTgvDZMoVk8YeVtEV5pp5YymS3LUJzZyDJAgQolI20QmFDg6dlZBYtkxmX7GcmXviIsY0csClrVH",
+	"zjG5tMCDxhQtKbJlIKhgGrw6fGYeF/Ub6mmJftp9rRjCalKdIwLsqXonfXzUCPsbjvf5nt8wEYj0wWy9",
+	"LYO3vOS+ej/f0SnPloGOvCTALXuzOYMrCN/msS1GZsj6WW/w4AhqJFY7rqQaVqLDLi7+z7vB/uP37/r7",
+	"j99/fBANjkJRP3U2Vi6yvxBRsU043EayRWW5IRplPYFafAFbGGAdtZIf2QKlj4I7OqMtUFglc0RzcoP1",
+	"8ICL3QxOCb8SmAAuFaT4OePh2sL83ZP+PenfnvR/mrk4+i359pWtBpLi2QEAFHvrbIkcLpLlHCCel7Zs",
+	"zpJQ1IWmXPjdDO7p+a9LzyuU+QOjmRnuStaEWeVgBc8msHRncsrrir0pr6tWh9xcU8X2EDpIZeZHKKAE",
+	"0lAWNMv2k0wm1zYoCDD0SXd4tD+R87yWXY4ZXpXF7L7rD3Al/3P4rr9/+H7v5F1//xgfBeNiV8OP1+KZ",
+	"rmJgw2m2six+ffb2yQ9kpczOR55+iu8AA9veuLQDR4aBYfIrTRI2M722g0c+JX0yZVSo4v0gbvKmrI+7",
+	"hlBeM6PhWhDlzZCaaxZ2PRJmMC9jezFR5PXYWrXYGubMJ1yD089n4bF5GCoCenfldf0g87P9/3j/cRgO",
+	"LL/LqrvbRuvfqiZvpbN2JXrXUUBTOs3WEeK3A9r/WnHz17OKz4mhv4KcX2SuDTZnrv0umPqke1ZAH+TU",
+	"YppTQaggRhR7SBrlXcn3EtQbz5uDno94lQ5jbGUurKyCG5MQRL8vSM3s/tP+9J8w3L3g8f8CYP3tYby2",
+	"B79fd8KbMpW2O+EtlIkvJvhJt0Hw7zXmxG67B2tmsm7tbahlU3gpBkyCzxTz7TzpH7lapOhlUIwBEl5X",
+	"SHvhSBRLcqb3fLzXEqnfxpfWPcbt/LFntjxDM876cb8lzrq91C2uEZr6wtzNlChJxjSP7rLv4r6iqW/3",
+	"QpvO2/W8RbLlpuTKHTHkg0G+YasnKl3AXt5ZfeNWl3Md4fu3nAG7yTcfKEIryTFCXQG5q5COWJr/DbrT",
+	"K5GwEtM6srirKSs1cwTKryPUvXm5//BvR3//98dtLm5a3VQDEtLnAHe/M1yGYVBvKIDX2kWSV/yrqyHk",
+	"b0uDaBvc9pypUXzbSgt3AyPRrvrfVgB0jVBzvbuoAOIdrLjh4rnxSrbTDGC3Hre1Xuq2enA3oL5C1pu/",
+	"/TMt6tu/Ed91dUsac7DLblf9bDSZsv2cLWieqnapb9BPiBFug922uVD/rNQj2iSnO7VjI0bHzw7ArmAV",
+	"61A5VkXRRlS4BVxwYOOgxtV72AwLFxKAuVZBBnxufopqNzTfKPLT2ydEjseK6aZz3rJEz11WdNkWcckG",
+	"hjRLHq4R+cjTx+8oPgrWsRW6wLn1OhX1A9RSJO2+NC+uj+gpFBbHliIvbQrH6JNHVAVhCeCuhFFVAhiC",
+	"jslHAT2kPJ6VOdcij7zda6k4bSqoXanZQfV69ak5wq1a+sOrst06dTWk9N0X2G5fwMCtH6QAh1J9DSel",
+	"CmrOVazBzwncFVYQWytxcC7jW/P631ON2xENbBNJmVlXSyiYbX5fX5jOWgDYbYHGju4eT2xH2DCADANJ",
+	"acFWmxUG+0I9vprrioujjlznLWMyWZ8Furks82fVlv54eovhSJ7C0oS6VkIO4yubSdGmItg8gpBvxkK5",
+	"QQyd2XjFxVVWqO+KXC5JmYWgvCA/LJgZFaF/qoBx9isyTIwIsXUb9u2wMSei/LMYXYzFrzceCL+ZxhlN",
+	"WJaS7lzYWNw9TC6HkCMhFxEZ53K6MlyIYfWmSzN+zTbX2LpzFdPB6rVXNLdzcHw1Nad8brVGp/xcwH7I",
+	"WosjVyOtwPnxlOOWmqbZ900qJi2veJuArZvUSoRQuZU+2QSJcq9IblAk/+HMtWCxMqdKSvs2mVJBrxoU",
+	"ypZAjzaQYEdsx0At993gHNsjOcL1SiFMsKoCkWIFR8XDeNzNFYxLDkHp+PodcsttYCTbTrgEmPw9ISS/",
+	"NFbk7lVGjQCKbyeTdgKiDESA3Q325NY+Z2i5wuvQFfO+tibzcDnpXbEr3YeAR2HYN96HhmcfLyaKJaP/",
+	"+a//ju29KVoZ5lvlp3ORRArBEi3BQyx1scYqgkAvAfHejowwNrziACddteA6gWolWhapd7G7pwXBtOCK",
+	"9bY1SD47QGdDNl4riE2fxKpYm6eoMEKtLQz/AUh8mjugfKimvxF7cxs9zkZJ+yP8XNCb4bPrkXUzoW6s",
+	"PFoR55tUtR29f/jF7fQ0VDfuFbX2itot4kK+SLjH4EvGe+wQ7DGaMZGaXWrqXi5YSi5pcl0J3EVGjvFv",
+	"CPRg0fO0Vyp7yXR9uKfk9ZvnL89sgrsLQ4LM0ltP5feNW8kQ9KdBkr4255JDkiaW9ur9U5FurPDfdome",
+	"0Dy19B3vFZU7bcySlmWp26LSbe2yl48O/87+/Xr44jp9vvhh/pB/6NPL5Omz7wZ2YKMPj374dTh9sbil",
+	"krqDUroO+fLtKnhlcfUPjMwBMlVSWSLCx4SKdtf/NeS/5qv1GhQfT0mNsFuveVBns42s7/2Karagy9Oi",
+	"VltMpvLGCBujQelJLudXE7+CXVFkOXEg0M5jjr+Dk8OQWs17js+2SSO/uxiqYilCm1M/UOFIq1oY1rqQ",
+	"qyY2VyPNNSIHJxM0qewmVInHaL10xlKS8WtmT/03qn1q913KFrswzaWirUifUjGnWey4sivaZ3iRqwfo",
+	"Uxe+XqUp++x35i9bnOeV86suP2wZIrVJM6rSc0VHqv5Uq09d/e2zRjBW1f61h6tGPBuPyHlD0tnbZqhT",
+	"cLHYmpcY5c51NQjLVgpfQbgtfvElQ6CsOpw6B4Hrf4aTK2wUdAgXZddrEV8rH7VnnK+R4TQjcFiMHtBd",
+	"S50JtVgXNg5aViKVVmSKgdxUgIdsRnlq9dvFhAlAE0K4XGEUXGJR2wvS7FXYa+zg6K2uQZXVkicyw2hQ",
+	"cSHobJYtfTQhmwH36vxtOAHuwLGMuEfelkAOhKsLUeQmlIHnAtGN1iviePUTvgo8s0kxNnXKjtIY9ELC",
+	"xT3LjWlv5sEtwAXXqlJS1aXdrPM0DrfzNLYMQPMiQLwYNIvUhZrs+s/ti5a+6se9bMiPufFWM3iq3S11",
+	"4BznUA68tLNUJnXYwAIfRpcLohjNk0lki+DDf+1V0d7uFhiMMZC2FDtOVjV2Hx73v3wc+iyk/8WJvGF5",
+	"TLozZt2xWK3XnpqYdKVIAHbBt2n3qqDhN6BO2U/qSN/44xaq3tp0Trfui9XC5T+dPyUPj3v9Pinm0mmN",
+	"peJJoBnGqa3JxoTd/zZn9DqVC9FQ0pALpgo6LdFk7Aww0pzIcbSWik4MT7kQan6ppaYZVkp21YKhJTNX",
+	"WGTrpsMY+huWYxF987PtfC/CxsriblhdHy170qUkp7rIcHNd7hUcS9MP/kvuhQsxy+b11vZ65EwQ9sGW",
+	"tYdvuSI0NdavteDh61NCBSnK30NigWHUNEPoHA5BkgBXB75cZP7wfsrSE6joYfk8LjjGrxZvxJAERjPF",
+	"TJugJtE0taUjYhhB7IB9LAOvbdUpiSG3bmmzG6FFwC0y43RekaJSdiltCtU1xfFVUoW4Ltg+JlVAnoOZ",
+	"KCLy4SWUc0QCmMJsaROXHWAfTLhHfgwwPwfo1EK0fU6OAyNcczyigoiw+mhrR2b1AL7gIujNrOxbA0yc",
+	"Eb+t9rBiAT3sD9rxc5hcwzXAfOrOGpIuaFk0Z+C+Kil4p55rbM7jbrgnbmT1RdrM7V4E7y9fCZxFIZsT",
+	"Ri7dJ9vhiplmvlFFIuudGKJrLyddp1uBBAwtkyX/v/8vKQRP0ES0+xjoN5+zkuhsJrFhkpb3zWiuqxRC",
+	"L+WNYdQ+x9T0w14ROrXKX9v53H+dU6GD1/C2+o49pnHkyRfSlTkZWNZTCiMnbTZHXwH07+WsueaPheDF",
+	"A2orWWj6wY4CBBEX5JIqrgiUP1KkOxge980qDoa9Y/K/92oxssdr64bWVCNv1itjMTqSGUrF62Xfh5so",
+	"/3WI//lQc4KVL7fXjcwZ2JBlX9uqupLQrekEu6ip4eITtcs7p1gV9B9iLW8YTQ1lB5Ox7E8FAkEyYcm1",
+	"IpdswkEjCaQcwhsBnCKaTPDzbxSRc53IKQvfuV3SEA5xLK9hxxcTtETdm0aEm2N3aaQ7IKdXmYQMRqFM",
+	"+RWGnanmngzzGVN0RaPQA6AzmPrmPlYqXtuJVfoO7UcTcA8MC1iVLVNl1hJu/Zg6JbFflwtfM3rcmPLM",
+	"/Kq0nM3AliiYnXWKmDmpyVzDdbiRFKQLFQu5NrazYAtXXUbt1fCCzFGowlhjHxuBhFqXVCn9UEhUYfKt",
+	"mr9hFYMS6/V1vgGqrlWBVmeWA+F8KkEJV/QGgxPq8F0LZjUE68nY2xLKrkI9H10qZOftQqJvB0NyTmEH",
+	"b9gV0zTnFEW4lyF39Kl+eopM1Fb+AkhEdU6DLRMySZdmGcuvuFEgZZJQVVikJQzn5unUITibUilHORsz",
+	"oz0F9vcXOc8BJ7x4J4Kx2oHgTZrMU5YTnp7aIC5DsrUzbN7Yf/ToaDBcLVq6Jslgc6biKVhMNvilK9hi",
+	"r7AeTSv7phUCRWbqIeBbVCNvzCp8adQVX6N2pdzAOeMMzaJa37bJJ1tWd20+vj41BtXDFXi90tHnDvM9",
+	"COQ9aF6FttbiKUBOQZlHoB1PqOkzdxaZ6zzMa3NREYjZQUDJvMjN6DW5nTeDL9whCIS7EQ/wii0RIVxn",
+	"G1cjbP5vlZr718anWHdx8vOEZ4zE5ijEZbVFnCoTqQrFXzZNe7B22hv34HPCaHjlnsw6hBMDq2uBASja",
+	"kH5cfhmjhghVn1KH5gR2x7qVObzdyvy+ICB3F1Z9JwgfEVlwAbVhkO7HZCaV4pZXf63YH9sprOs00Rbh",
+	"TV8ANMO7qLRfhEx+sFPdJSscnEtm+Jhy7rGKP15mqTltoB+dFGzoG0W6sflHfEooydnMqCcQu4nVc0jG",
+	"jfoYlVJzr/BWpHxsVxgMr8SipXVj/BeWGWnl7A7f0a44u5EpjJJCjV27hpWwAJcaPLr077TaO+DvcUv+",
+	"WrgltePzVwExWQ9dcjdoJas8vKJEhdWJTSAnBZtcYRN1AJQtEiaawFJq+nXN+Hi/3lZqqHv2SjBb9x3u",
+	"lzzaK+uzhNzBwHObgTPX04dfuuhTSMezPjeMjrJxRd243F64N0CagX86YjF/+LXGozI+yt4x49t6ruKI",
+	"/M9//fdehCDewG4gRiCzlXLYAgsQ1bx6VbmMNZGgzJGWUJkoaLJuNES4blfK7XgrE2QLDfNmFJ8Sniqi",
+	"ZI6FeviUoX+trnne3HGVNL+06WrFtJVfG/W2UWMlNf+lJlFXAxu/japtqy9vrO8O73m+6dL15QX+2cBd",
+	"D1KuHJqW11bu9sNyd3PprTZV3uJKrTKs8lqEn0HQBiUpoznLi0BCyuHiwdgCXkTeaXkaXRh3TOhK4azL",
+	"ZSn4rSJQ+64IGIF7y9pvmG4QGyK2GqFqoqiesQrb1ZyrTXulmJyxHAMV6cJ17Zoq2DmvUKtSdZvL3a1U",
+	"qWusQFdOesc7napcrx24Qj4XJyMqJMjGzL+6CNuM0xCUYVVDZJu0QCMd+a55gSsC+D41sH1q4I4AcL8v",
+	"4ts90tutN/cVxg3sVnjxBxu4d8MV12Rh+F3rqjlxwUNjjP9EfwpJ6JRhsK5lpjX3m896fcj94vl/2u/2",
+	"/uU29XYC7omg/l7Jkq0pMn+KtNfBbjjn26S+7pbt+qfPaL3PWf2r56xGXs6q4YiYYlqHswznnZq+5vlM",
+	"BiO/wPtb8QiXZoL15J7U/L2EeklVeJvpDmdRh0M6h7iVZabtQt+sCjX70xfJlbXLEv1xsmZXHaCBPWWZ",
+	"EaW0ep1pU8L8C7e9iMTF5sXmD2cSwR+FWI4uRCGDI9eCk9Zwn5lTQeTc5tY4A8p/oXL3voeB+wVxoP3n",
+	"22m+bebL+dKs8s0xa6/VEnN2Ked9blOnQlrugrHrbFlUGJJji20DIXDFRVvNRdfm8rvAGTWLBCHOd3kD",
+	"TpcNKQrmF3eEzdxq0Dx6Mjed5NzQNpqFrVTxnxm7Ti08T00N3+I2HvyB25eLcBitI5vN3xANbwRJidFr",
+	"9xEiD0uUVxvzVNmGh/v9wf5hPwDeu1HqGHH9mxSj8H6YeUNBIdgUOmE0taNiH3gtNv/BLYGQk8kKDvIm",
+	"nNqt3YmOpKvx4+5wva91jk//9HjDa28Q68hZW98fqlFBu4GZAS2BXY0QYd8oALXw6L3bR1dnDoHp9fyG",
+	"h83wso3AsnKMx7jsYwUiOYzFy6eNaVVwaLHIFrxWY1qDx3jniDVN27KsCnz2CsbYlreLNzTj6QjvJD4G",
+	"b1XyCvdpuEgdtEEIx75AsLfidL5L2wq/NBD+1oaffTXAuMBQHdF8Xsxbb2ura19j7yFBtHpINzpdnTLS",
+	"5HYrEl3te9vB4foftTolhW60lYPNSgTwGp3a9IpC4eEuxOQP7EJrKpJgbCEM1+BT5iuJ5Fm9YLGm14AG",
+	"AxYVpiJfBrfzzgJmP3tcpEjDgSXPRLpbWMlwsFNYyX19iK+2PoSXKmH4r7pr/W1t+59dn/sz1Waw4O4Z",
+	"G+tGZU9IXY/6tyHPhc4ZDvA+vIs6ATuEUm3WL2oBUI6nfRHEfVz8cARTk1TadF33e0LofwXQ+RVF9o+g",
+	"VbyQ8no+a14ZiNM17I2rUttwznJkgUIuVjd4Sza3LjaVp4Sq67rDardY1LAz000sPrHAWbUZJhT1J+Lc",
+	"nUIuSFdpnmWEEiXoTE2kdh9fCMggRXYUH/UfwwKO/ATfvV414feECGmbhiRV0/1SzgF9BsFrzBZMqEKz",
+	"FDOLDKczDDrN6UL0iBc0N5JzPZLjUe751hGPWiIXvRCGH5Qz7JFYSD0ay7lIcTBqnkxsDa6p09AsbPJS",
+	"ziFHVrEsqzpZ3TqupBY3DA1jNrHbKrF7LbV3rLYRId6mynmW4m4LuTglfTIXGVOqCBs0JF+SxiZ5Ur/s",
+	"LeJcC599lcniAVl/LMPM9ZUoMNhnLLen056RyIG0Y8JscW7acl9sV9WakeMiCBMjrFqzY8teAkz5y3DE",
+	"9eu9W1zCOW4AJEVgUr+F83AOvhpnvEW+x/YJxQF29xMANw36fUc6ymZmMKw8lpJCm2KpdZLzWqLpu438",
+	"1/eLbZNkDJN8jl+6vFX3Z52K6ldtflB4Mf+mLQfh81zM5tvudyOIXnFqyiokeHPXPjwjhIlXJYIwvEhB",
+	"GIM+/t8m8rhzILsVtLpquMwNy//T4aX8S3tIOTPMpg1svJs0kiF2F2e52aYxkLKWRS2YUxIXotO92k0y",
+	"qVg1KnXPgUlhabWcjecKbxsrV8+mx07UKZqsQWjgr1vcEDqrI4CnY+HJ/PmNc8bM5Mz6AtQanzL/9xnl",
+	"bZC5nCVue0AZNa3dpOCjbSbzVgYLw50VlbRpAjgmEDKKJqeca3BR4V34jjeeGHRtlCSI9bjL+871GbmV",
+	"/pWWM0UWMjdrbl3jfEx4qYsRbC10DzjcH/Y3D+/u8k+1vK67p4rI89ZVyAG2YK4atqe4MACPZXWfzEek",
+	"m7PEaB0QCDOVShOJ8SBo7e7tvo0b16m5jlBGL1lmA/QBVcYbOGR1KDWHM1Vzi8xymc4BxRg1AznXu9x0",
+	"Qk8VZQieVE8mPtq1nD1NEghGKydWpnrel7e35e1hPutu3JIJzWmiWV4EPSALAzQ8zbIM11YRaoZcpxU+",
+	"paMZ1aOj8aO/h7NbbuT1OrZDSS41KHEB5oOBMkyk7gLAyOSMzsqMKMDOVkrmwbJNu50plchZyPX/swvD",
+	"xJEaezKVNRUT7c2TnFEIZ0J7kmdcL90zP6g7+GyRc822qfe01mNXVmC3xZYsRRTTrOUZVlhhZf823sv9",
+	"BHkaXiTWbrYJLrMsso3qSFhK06VF0FoaXeHukK2mXPijG+yEdQUgEbgU9xBX9xBXXwbiCunP6OR3cQaJ",
+	"FBZGHahrwyn5rBWrT4lgN4Csn9nUClsb2qGnVu9aqgFi3tYfV8zNftA31rCqcF2y27L6xfdcFvEKo4Na",
+	"2Exocs3YzEyR55jsq9qsfss6sK4knK0Hiz6F3YrCuqZWb9TLVrevEFt+26pMbGMx2C0hxbap1NpUj3Xr",
+	"Lu+kWusphkQaXoRmdEk+KpSA4Pk63tH9395/PAxhnP3uBV59LLt+UHjtABbkSHQVNKggszsoyFod+mb0",
+	"ul0Lqv6utUbrZGL+p7//ePT+Yz86ehwmmdIbOlzvDF1bqfRM1AqU9sizJgonXChNRZ3kAuVJbytZG0t2",
+	"50xpOs+p0NXbpq+qUnf7kttzz60Ym6ex1fHUFnW3ty17Xe0Uf2jo909e/pqKlFAMNBNUz3Oa7S84gO0r",
+	"fV8b+2urjX1f/fkPWf35fRN/f1Lqqw0uIDTXaQoaPMQ8WMB7Rbit8+LzlUDWd6VSQLgcAtKNX18nWil8",
+	"UCvbs1II4ZT0gecIWVNYG4si0A/No9H0Q3AIRfeBmkCNI3j06FHTAIo6F5vKZ7gCQ2XdoKL6gSJdLB4E",
+	"QC8CfYFcir0Io66tG1wXBYraBFvXQyZWd7FcwfpUNpHbrhe7DYWd4BDTD8Z4XyFHwI6HK0Ejc82aTU+d",
+	"K6PUq4jE+jRsiUlgIJ8WXE++WnKu3imvt/B/d1LffnB3cgyayN0CYk6/GNlvisP8fYvk3xfH3zYWs2qY",
+	"7giMYnkXeprL1A9nHJMJo3gz5bjTCYkzeRUDk1IYaSikLmQ75B3jrWfXHEVLEu6KnhYt70UkXrDLiZTX",
+	"MXn96vwtNDaNLoTiV4KlEDJy7iqr/YxvYo2oeJ5nMYYRVinzmouGW8ZECsESbXNn3SbJq07UsYOo7pZ7",
+	"uFWVoDxrqg7kJooY0z+8ffv6nPz05gX8VVu9nMFqAH+oqnsTrWfq5ODArWDP/nQAAzqotBPy5Gy4eKuR",
+	"IqxlI9mdr6sWaZUz64uvBP6svSK+pavxszgTW9eedu3VS05vb8h9DvtrJ5vkLqwNa2SsMSaaacyCyYaZ",
+	"fjvuRSvFJQPOIK3ZdBZCsn7KMg5Zge4Vi7VT1XpCmgNc4bI8l3lo9MtSJtmWoWITS6EeZsasigC3EEuR",
+	"oFq8GTzGznjdleLbSpXN4sV6BKJrKsIomnIQJSmcv9l/9Gg4OGx1m98UciekHkF15gQLWHUxFP7Es++4",
+	"4RNZSqTIlr4MMrLDgpPEpHvJoI4V7hdLT0nOdM5ZilEKlzS5luOx+QSngkg1uOYx6UJsznxGQB0gwyMy",
+	"kfO8WviqOtISzdcYv9BkJ+pge7V0NPfjFiAy8Mn6KLGCukuAG64/W6WMpvpcAYqLyuNUOQX+tEKn3Qr3",
+	"ZyIFNT+kk6KwpJrkLGH8hikCgK5qh0A/V3EF37vLEL+bMCY+4ETeAELWcsYUXC6ekvhfYwz6zrKa+2k7",
+	"kNCtXFOtPZILVndILtiWsVebdGarE42Y3faK/lz/Maidlb8GfYJhJDOwgvmVgGsMeId048VEsWT0P//1",
+	"3/HeKXIbXsCtz6QAE51qRzPERkVB37VVgoZejv/298f5o+//9suv+dvFP396/fTR8xev/+O5HL6gL+j5",
+	"YqtMIybM6Uxj8HLFKVf4J8ZmmXNRxN0fDfrkeylYhXnZz41NYT+trmX5+201XcgsxUMAaqxi9dUpNFiM",
+	"fykUWFDtUY3d0odpRlKcPC9xZkOoVI3jhC1hCMGxpFZst9oOHdb7qCVKUZUV3hrTwA3hT4FpYFfnjZEB",
+	"s9DgkmshFxlLr2wNeAvXCPQR2Lg5yHS9wb3DrbAhHPHCJlSkGUvJJRvLnLkiwBPDUMzPqRSM0Ctau1Zo",
+	"XGkr0dLGtTaHrkXGaG1hi2bDC4lgWAFJm9LlCvqW3eIp1r+BO5gFsowaGFfUUfNajDH+uEoEiiXznOvl",
+	"uaF83I9LwAk/m+tJ+dd3TvSWsa7/81//3YkaUwNsTkBcvh9bnxDebR71vZDbHnliWfrl0nkt8EsbZIp8",
+	"JN6LbCF8aUv3wHmF5YdRljM0LK7z6RNUoB5LUEik0BSPki1N6OL/1P+FrhwbdNbSSQdH4mbExBUXjAWv",
+	"PDvfGuaUM5r5F+A2Jmucy6kNFFyU0eRGtI35DQOgJXVCFKN5MrkQ3fj7Z2/Jwc3gwA+bNVOHhMdu/PrV",
+	"Of7uh8ua32d0SborsKAXAuEJ96IiaaSpkYOPPP104N4yTWLmDE2rQI4XwoX7AS5rOeKVxlBaWuat9noX",
+	"4kKcM5HicuDeUkXiMwQs/Q0+PSHfIlJ9hdZiHA0VJH6esulMaiaS5f7f2DK+EGBiIKeFqcU9giWQQPN1",
+	"OZdckfjjRQeeXXROyMcLIJeLTkQuOolM7b+mTCl6Zf64EBeGSOgUf0hlMprnGf5hYeZHPL3ofPoUn5LL",
+	"nIpkYpY9Nm3FMFkshsZToyl/mGW01Gf0CXl3xbD4r00Nft89SGWiDvaiC/GOzvWECW09Se4nbOug+uMe",
+	"6WIUc4RVwTM+5VpBKxoC3B2V1VoxP+zDD3ukC9cgkcP3VJG1/YzJYJ5ecXEFLfJy8WvNeb/sReQdLHO9",
+	"S3wIdaIuxDvm7ZFZM/eyfSsi7xzp1JopKMqMyEKf1l6xT7Ek1TtbBZiLq9pr5Q8WdjLjCRMIhurYQC5n",
+	"OWea5kur6ngqlM85DjJ2RTOnVu1rlk8xrJPrrOQnry0/OXv9HKAkoP/OSWfQe9jrg8yfMUFnvHPSOez1",
+	"e7Ym5wRY88GE0UxPfoMw7JBafYZZwGTY71s/Rr3gNMtvuLjqkdfzy4wnholKCAvjUjxPOyed75n+ATpB",
+	"UwfUbuh72O87PmpRrq0xbj49+KfC0A+7FPCFvG7Ss9xbB9gVRu+j8rVJNbODA94eyu4sZkozfsOgBuER",
+	"jjzUajHDg29p6qJZoeUxnWd682c/CfZhxhLN0mdgZPsytXPy7r0RxdZH23nBb5jAW31Nr5SR5S+Zpp33",
+	"5qMDuLNqu7PWB1GUYucKayECEAGFIuKKlOXOwRDAYAEdkeP+YZkggmzVPPJKlVNFlJTCVeh2qzqhilwy",
+	"4NnXeHNmPjkxtryFVLCDXKCPgCYTBnjVmFaNYUBAlhFREiJ7aEouaWbM6NyVEoI69/bmSk8s/BXHrAc5",
+	"xkQZ9GGD4sc1gfRPtZamy1r7tyZr2KiNlP0G3mpP1+UAA6QNjcF6s/yGEZ3T8dhMdDfiPu4fbjnlkpJ8",
+	"vPa18/9RarsEXn36TR+duxfvaN1+lECG6fIU6HhMeYaV6FlyTZTR6heTpcPqIGi2gppQHIXeZ+MGPkUG",
+	"2IFRAOcp16PSnxXkC6jneAoBMyob7LU5LaBo1VIFIyLYolbwEfX1CzFleiLTiORyrhnRbDrLqDbHFdYm",
+	"KprmaUQ8gU+u2TJyCPSuujcIeYd5BBqZ80kscq41ExhYoA2XAIZQuOQVSySmu+UuQ2hKl4h/csmsBU2W",
+	"TPfItzKFPKFf54AdCJYNhm6hWwk7xHQJl6CKkr7KI15wpc/Mgj9zXgzQ/JixT6Akbh3KI1v6g7MhIci3",
+	"YDHB2WBehZGVVoVXYKek8PUpQZ+i9d0XrqdyCD+8ffvablrTQMrKfv4wbGLI48d+UlA/mBqyYVBw6Yj+",
+	"fFwVPmWk++a7J+Tw8PDxXuOwODqxy1G18fua0YTOZrmJBy+MWtxp8eK5jU04M2OHCse3lBjlEV7L/Ury",
+	"A09Yex648uGnqLn2knnXc9tPGE2BxD92zl4/3/+H00fDPdq3D85m3L0JsPOw5/vP003f2TefpzjIHYTX",
+	"UX/Qhg/bEhi/sRQ/Otz80Xcyv+RpymBKR8PHm794K+VLKpYuixFla4sZPRea5YJmVkgUEnn9V+cYbvST",
+	"h890a9nk6aZKV2jDk0qAAwFwLB/2nW9rHyzOzkkHvsEM3kJueY6LRrl1rtmMDHrEdOwigTUWtbsp4boK",
+	"TC2/sCTY2IYXxKQLIDf2zvRClMiZexGmZaJPqYSEhtAP4bBWz2vdOowuCx1yIayvlsQeBJQtp1cHD4M4",
+	"Zl8NbkAQCwmfc3D+nPnrtkH++OECHlZ995dffvll/+XL/adPGxmsRSYsvZToyCxZzW6Io6vyIISJFBpQ",
+	"Bf2nxbC2gVNqkFJVrMIiOTU0Og9M+pby2gZhcevNTrhekm5CFdvnQjGhuOY3rHHbbOxGcAyDQIrY+kG4",
+	"qdtQkG3GUQSP3GIoz2iecVagj/vnswiZJN0ffjh5+TIiw6P9iZznjSOCIBaLu12OqS4AsacFzbL9JJPJ",
+	"te0O+iBdvw8f/+hdf/D+XX//8fv/HL7r7x++3zt5198/xkf/0uYQvKD6Tuep5dc4S+9QOfL2Uz0wCNEl",
+	"zcdeZkcckfiS5uY/muU5TVxt+JBmWEVCDZLfceuD4NCSSHecMywlh8Hh3Rnl6V6JfxrcCkRhbaeelVC0",
+	"n1FL3fzB8/GPUrCXxt66C6UW1mezRe+QZttrs94na/TYYnvuQoF9QpMJ238ihc5ltulTeNm9+ynqPHtL",
+	"rzZ9A+/sqilHnX/YIM91H5h3KvcouH6H/aPNuuGPUmMSmlOX79Xyr0MtR8WwxO/FQ1eq5hWVsUFBX0Hf",
+	"CenpBwnNmOGHjQr7d4aDG23bUzdjI3VjYqtYkFjLmHQd+teDIdQr2ovIwmUI2FvOAp38QgA4iE1tJWMu",
+	"UlXo/nW13yjaZWH4iauJVKLluVWKLgSEBjkdg4qUZCiGy4VEmHQq0ghxPVK6xGG5IIKiNQwPZx/0hYBJ",
+	"W3NBESWnDN7tkeeaAL+Eez6a6AzjS/O5rXQTvtS9EF05Y8JOwc+Xxk6qUL9Rg2kEcMNmjvAzYgSjHbNn",
+	"3exmbmbnFYlLOwTimOCqkKVxMWp7tUC1+QiyqfBaOivNtB753mgtsVOMsSVMju4C5oie4FWv262TSr9d",
+	"wO3REyrIsEbZe5E3pO7ANFy+gljK8I6SWTqScx2TLq5dFfUZICDI5VxDChLslb9qe9GFiBEyMiZdITFC",
+	"vtpEsckQAYzLaQjQIk2mdBnZv+Y5iwi1tOFSjqjS4FaG/ou99ECM9zD5DBeIoXvzktkMvICF+D3T/ll/",
+	"4k7rBjPxu1o5oYqB6OmgTXqO1ao/v634grYa52mBLfhgYKuhgYMRGVGzy7X9HKCIW//wz2/vkq4tOVMw",
+	"HoTcyTL0bxz1j/b+/DbxvSH6ZzREv07T7o4NMF9jKzXGt5Oc2eqdVFtUPMRrAPSsMlL23ccCq39kbbl+",
+	"hLyuzsyNELGVhMQ8y2xWgf/AqEejQsaP6q0cl0HBJx0nvMFmrQ/hweoQjmtD6AwenkCVTW8UneEQS9YE",
+	"B4JjLAbgK+qrIxisjuBBfQRQbqo+AvuszQisjgNU4EJ8K4r6qNjcT1tcA4UUhIAR/UowwoTOl5Dc6Qld",
+	"G3AKcIGQ9Y1Pc1vM+t7S/itZ2i1n8x2UAPkLmub+aSNJqY/fvWmeFZV+ZlLp5lxMsM7lmMwrZSLUSgGg",
+	"yl1azq8mxk5aRA5yCozWC9FotUYl7rCNcAZT1FigALVwAp3kbJwzNSlhyuiFmCuWE0VvsAoORV+e0T4T",
+	"c9BTW/uQp+SKaax4iDdpodooF6LbovTF3imhgszFtZALAUErMnelFAPq74Uw+m9UxLF5tXWK3HkXRAQh",
+	"0RQK6VyI5wgoAVY2VOFZCVKGbFLGjHlHzsg1WyK6JRXLBV2aHydSyLkZPDVTvxAYHAuB2jBTw6/twpt5",
+	"Z5CTUOBX2ytHs/JF8iRY/xmjNxAkJ8fjC6GlF8+N8YBgg7JgSAzQ3bl1OdnAjm8lBr9toaiU9FtXU5AW",
+	"PBN+IX1FxQfCHfqFUd61AI/13qAPfx0uDtlRfqwfLB/OH/HHsl994/K31f/rvP+0pdO6UormUzUVxOZs",
+	"3VLnCy3lt4WjSkGW7lxHjuKDWl9R4MuVMnkIMLAlXpyDxmS5VxSk7O+n86fk4XGv3ydFsZEKSHCbvXGK",
+	"kF8tyq8BdWg0MztQqzuFmm/aWNd8tZZVpYd+ux6ChOH1UFbBWmnf1+2y4j5jW3Jqugmp1ZLaVEbqPswn",
+	"rOUMWnzxmi4zSdO3UkKFUvzuuM3w1Hw2k7lm6UuWcurKUf7VNKUnGG4LXP5ySXh6V1qSzZToOU551ZRp",
+	"/GrGxNnr5+Sw1yepTOZTI/estTMr8zEQ2/386d9cUXqZYyip+VZLmakeKZFVpIXTVd+QQm4q0o3tyOC3",
+	"A0hmdo77WtccMsIiUv3Cn1S8Nqbdzur/nb/68fZR7W5sG290ba9P3ftVphYGP0LX5gqwrbctvcNidTwQ",
+	"T5cqGU72cJ+XH35FyR5vJ1wVIwNYV7tP4Vhvt+tLOs3WkrJHrt+oIGFDZ7+cvXyBuelhMqU5XFasIb29",
+	"NrRnutmO9twEb0N70GuV7lrSlpmz+RrWSLMPmnSLkvs2fF0Z6wOsm8ulZghBUlwFXHKBaWB1R+SfgUDt",
+	"ZjYS6CqR7Mx0XWvAWQMsk9BMCra3mSGfwk55KDrg9owxx69oMka+7c5OMZqiZ4/sy/JegDKsJ0wx7+Rs",
+	"OhXQ4V+dM/vb63Gpr/QcrIx3Hdt2Wxw4GX76c+PJwHhnmwRcvG6IFlJ18D4swqRxdAFYqq1m7fSCCSxu",
+	"cG/8kbTLZKmO5fcMi630XUQPbpu6sj5HrOjBFVtpMxYpahksMOf90mG+LsJ69R5w6/vkphHZxMfth1S7",
+	"smsxoK8xpcZzZrz3cVgstEfN5m5LI4GjszkI0d+ceyv7PmrPT6bx2Pk3FUIJCpOg5VuAvdat3lV5c/DR",
+	"+2vE00+NAugN0/NcoHvdR2u0t8UuZ9QJosWEJxPInnTaEyQ7cr1WAfJO0ar82cArvG+fp3dxUe7Nso0O",
+	"tTKBT7dhIk0qkg8jd8857m8hd2Q1bwBkE7xLtcNcnuLfh+EcyLlOJGLmhu8pz6wmxcgNV1xHZCpvACEs",
+	"LqCFYr+SYGzWI2PagYUKOVITuYh75EwsLyzauE3aL27sjvqP/ZUYwe3WiIsbmvE0PiVTijVVuUZ0sHos",
+	"sp1F0WBNUydzgYXq0qpJiTGeMktNww6t+0Jwje1TElfxJCsT839yk8Q0TAzs1T5k7IWYcKVlvrTp7Mrw",
+	"4sDt3Rv41eNEr+z+3JIft4hzKq8+/8aWloPvcHnol1HsFEvW+bSD2m/n/lnv5r52MVNe21sav5c7dyh3",
+	"+i3kzhMpxhlH7L8vdPM0bCHlKsf3DZsr9pcUrS9pfk1oIZAKBoRx/fuGS+8gWbGu9ZaiNWfjuUhVs2h9",
+	"gy+AOCIIZ2w0ecBhAphlOtMQXIJITG5OTTo/15MLAdEsSgrSpZA+g9E+EaEk5WqC4SuXNLmGBB+qwUaA",
+	"YuROIkMsguJgLagL4VekIlh7CmUoxiFY1y0E96+O28J7kiXTBFeDpRdC5gQBJWlyHRGa5FKpqrQsAO2g",
+	"OHLhPts7xerRVspfiPio37cNj3A8Iy3lKDPHzoL8WlxAhxtEtZfxf8mKUVlwO9QSlEsnwpniOwSgrXiK",
+	"y5+wCKszIFp6gYDJ3fUkjP9CFDCqY8ozdVq5u1TMQmSJur7ircCF6MZ2am6s8V5UQnlTEttXe8XvW2kh",
+	"hSpVEI5ezlig1T0b6ZUYMrX6kWCLCxGMmoLf7NKdkkooVFFe+pot7RvFisMGhxUj895nsFR/X83IRe8M",
+	"IXoHV7wo2nSZMTg/WAjpqE+mXMw1U3CQe+1VqO+lTBc8y3DN/tLqky1nh7QMOLQuChAJ716butem7rWp",
+	"NY4KEH2e7mE4+5XlL+SKKSPo706hgnCjg482qO+TLeKcTAJIRAAS5wrsW6QfMMyNjElzulCQ15ozOWNC",
+	"7Rl7u3wNkeWuJFNlNf4LsbYc/wl6CyouCxs7CE2MNL1mIi6k7oVwqscVCGoEY54L3SNvKFcsLar/e0nQ",
+	"TrnokbNiHphpfCEgJlh52gMkZSPY8xjSUbEoYrdEMBJSj1zT8R7eurtK6xeickkF2VchwfvTLKWauX09",
+	"z6TeWuKajwqn8I6CExerc/KgtcDAgZu+P6sENAvdWvTB8m0v8+xnQWFn+o+Ic2/di7O/nDj7q4WlGkIv",
+	"Ob9lotL5lNvLIi6MlSTzZUthdECzTCatA0XcwMYVY90V/58hdIHi4iorLEIVEZmlG6JFzrxR3IoRf103",
+	"+eW0mi7wwelQTv6e1d3fv90ON9OxkAJouXKytuYiePsWNfj6/gYlX0s91daKdhgmhke4ccyF5hmJc5Yx",
+	"qtgI0sJGGD4UO8jrXF+I7vCIXC6JXZO9HvkJPgSoTKjDBQqrazWhAhEv9YRNSRfh5ktn2IWAHyGCDfqY",
+	"0JylZCZlRrSUe6c2pIprhNaZC8xbEkyRHIITbE1m++WFMJ/2CIRDFTVVWAG24rdvBnFZHG4G4D7+WScz",
+	"ll+IYpsEJp+dlHD4qI2XH1ShO8l5qSqjimzohCX6QnhbXrrLYFPQQphQhS5HO4OqSYBwOBwgZ0KqM9bH",
+	"KTnbzvz69/VR2YXGrKqZFutr14XItHNy9CgqVPZhayFQX7CtFPfBlop7ufebMZ7LVz/tINE2S7N7YXbv",
+	"hrp3QzVn7VvJ4CnVtkK2lpCRDgzrDlV/vFNroeVbJCQsFObi0W3FBjKlgl4xFWH+3Prg739gj9tKiD9h",
+	"LC+sxOYoXlz5e8Z5H7/bEL979zo8qieqwKAA/Xrt0e+5wmEWr75AioQkkQthy7UxwHqwvl+vNB9OxHlu",
+	"0XcAcW6gppuDkwJWJdzaC7YPaBGIk9WojlaO2db85k7vQrHiDH40F9riFEA5N8EGnZPO8PCQ/MyUJkd6",
+	"Qs51zhg4n6XSNBslMgVcqX5/cGT2zI9UGGGkAuRLMDaasTyBMR33I3hgkybc86hjTJMRGF41RXZ49MlW",
+	"4D/p/MgWxFbvd3jqJx2uacap6ASwGKaAGZTUR0SxoGa4u09F8scrpVnOKXkxn1GvZrhp4ZoLs6GZtNWa",
+	"S4RtIHcPqbsTdS4p0D3Av/0mYcxnU5bzhB78yBYjmNCWGjrQzmdVzjEEtq1bHWn5026ipkk7LxKp7uVL",
+	"g2J+r2f/2ZzrcLqdfLtzffrgo8s/bJfoUiA9NQvYU0LFEh1B9nXvgvaI5EzJeZ6w0ZQrhZXh1uS/7CYS",
+	"4au7yXm553r3vvU/TW7LaozqrTTycBjIExuwiZhqLEuVQ2hLiQ2YAOQCwyCMNm6UMG405tksg9qcfhDE",
+	"hQD/LijXQi6IFKdFuEQ1pfeasRnGcoJWZ/65JAuWM/QQz0XK8s3BFHfBb3bUvUv9VedUa5lzupvCevRp",
+	"y4CM7XXHPyoXvY/K+Bzs9D7I4vPzcDypd8TB26qEB7YuQxu3q3u1Hl5h3bFlbUAhNWEiZWlUVhR0iAur",
+	"ztgnbgRfRgf8PH5VO6l1YRVuOe8Z1b3ed8uYClfeMimP0h17YX8u4nu1V07TK8kD+ltcwLnEkJVsoVRi",
+	"0i1hV1R0IYo6CnsnkH8FNWJsFDGJi9oQMWiUsa2hELv4ClsBBxkLJCiLC2Erx8Ba98jPlTBeZaF961G8",
+	"1vVbRvNipMKFaIzm7ZE3FfifYNCyzS2aYngv5jjR3AYisxTA5HzFdkTHY9jhOCpK61hftyQTKtKsUn/1",
+	"QpQ+aIfIBskqOeECcsg8Zo01xIvV0FI2O6ktz9qdD/++ERMldFBZf2B41IkKAJ/a4yLv53XOb8yaQcJW",
+	"J/JqkZx0Bo+wOIKr23HSGR6aJ/9/9q62uW1bS/8VjL9EmmFoWU5iV577wZM0bWebNrfp3u7OVUeECcjC",
+	"NQ2qBGRZN5OZ/TX7w/aX7OAcAAQp0nqxnVd+ah0RIIiX84ZznmfHWK2dykeN1toV3mhzu2X9sKvy2qC4",
+	"LLg5lPfZijZW8GWnzrqsii7a2x7tzXLlg70g7kEpIsq/1V+PavB75bGFxb/k/CpbBXeejZb/NgnU7/xb",
+	"vyYr333VXWa+n7xOMHZ2/gPZ+So4TQ9s6J8z4BW1J98SjnkWYbCVndGpggQJX5+PfgBACKENP5Y9OwlE",
+	"54yu+kisAvsllxNGVyoh/pEXgz6hZv+e2dr+K0jhtq/EYkjkLLUdkCLPMqDEWNKCxeQH+2QuiVBEOK2j",
+	"RyC4IH1tblwAO4NonYMnEZNXdKWcDe0ZKwHjuFoWaLHNJV8GlKpCOv9iLKsORrvF7eTHl2Nyr2Cv6dkC",
+	"0jfEQXSgqDZbji3w6ya2fP5gdDQcRAEvyeSa3h6MnlX/SUigK1nj2cBK/ZBWo5ZycTCqJVy4vOdnaLvD",
+	"MI++Q2P+6DvkGxsOzN9/evhOYLrb1bR3a/aotr3bnptJw92DH3ZWWpsUVlQCR0hP12lpkrQXAl2cvbP3",
+	"O3v/jixqxkp1qkp5/4gGPpIzbjTuPdFto0U/5xKUvdd8QSwf+Um9dGgs07k78doxZe2v9dqZez8HKOpw",
+	"KB8Rg7phJLCQUOuWrdbMmIfBDDeLGYKFf3vZ88BBtTF53s95py47L/AhvEArRB/DA/TOksOlo7JUX6RH",
+	"iZrzVFDIqTdmeESoJPxWF5Qooc2p7ccEqR5Lx6h28RJvSJbfC/bkU3lG6+7P6SA6AElf53g+Pjpwv5SE",
+	"yOCo1L2lF9t5S0fPB6W7ZNF+tnaYXtzTHdoV6uXoC4R66YR25+N0Ps4GH8fWQsGBub+DswNDEDgu4fPb",
+	"8P/cj/fnc+Le+ZQcRB3vz8YBWTdZKCQTl7yYeA62pG0sa0/uuG6fowtWhy5VG7X6OsHQHkepoybqSpv3",
+	"97Za2Igq2qNZsYUtN3hc7zSfk2FMfgScHON6ISxxHa8oKZ2BBNnElcMt4rdzUXA1oTqJx/I1ZBOAPW8R",
+	"G2r8BiktClEBsk48+wZye04UTwuuk9FYWsqRADUbHyG9d7oQcx7/S0H2HkJMS3aR3xLXJqVZ1o8QHmkq",
+	"JM3Ev3k8lr/k9hMzPq3Be0LWXQglhANbzBHqqOCcJDSD3aLFDVfJWFJdwlujFmy9cbsPhnXd3LN+zt5+",
+	"I4LUF5B9lhcTvcw353KtfcSHHf21oO2jum0znrEJepSbPupHnrG35sn9vmsLbGrcawJj1J2I75y5z9iZ",
+	"G261N36gmi/p6vPQlEZvEYqn7B5Kst0B3J6yD1Tp85iEFc3ubmvdLA9g6htrlD8u48H0l1zyN1By+QCW",
+	"ticK21IKv3TPP64ofgQyv5c0nfGnL3Opizzb1BQeds9+iA6+/51ebmoDz+wr8aODf8ApubuBeebcSu9g",
+	"/o63FMhvoIbUif3ugueroih8CL/j7kJuShJjGSHFXsAwGLoMQpJ5RlN+5kq+wXTPF5ooTVeEQlLBCipd",
+	"YvKDWQrCuKYiUxFJZK65suU861EQW7Jb4vCHjs5YXi8glKe9M/REkcI0iElicaITS5AYEO8ASp1jPoSb",
+	"rKn3EiwG1AiTm/iyNBCBTwDjhh6a1EKuEgu6yexdunFpwBmCwRs36fpaaBWZmQIfrqBS0RQJURTCtILT",
+	"ZmFOuWTKuDWgiaRziFwVlF7mZ2Pp/9m6OC7lcCuXqeomNXMtjeVYgsAncKukyDTPLDWD/bCY/DETGbc7",
+	"BDmtprBy2tFRXSItBPASOdYXAYoK6aDcBApFLF4UZ2feRXTf5cmPqg7oWNpgnnUf8WrxV5nycKuacaUz",
+	"Tue8cLvJkRyZ/t2QU+7zRxs4tgAbdGlBaSlhnBYcUYKX1JgKQpJkziUT8nKCL0nQ/x5L83PpSveq7+zD",
+	"l7ux1pxot8vsqAXCJAjOxhJX8e2v7xCYrGoRCfbh0HnUyZmNA2i3Kd0hEKqk4YzGEj9M8mU4TXCsLTfm",
+	"WHqZUHBbFcd8gLes/AtBC0i60ACChmVzFTwD/Gkyp0qFbFb+W5ESC4vi1vi4SuasEp1tfRKgjEsl/QhB",
+	"KCwgshuoQ/BCOjcfzODMTZFdbSnzhUw5ayQhXUBptuP4aseY+IQMWQ8VjgDBm08n03xRbLQZ1796V2CK",
+	"fcMRX4k1bE9mlTwrLyz3oBVA9rQA/ura9rW44K4jEFbOtakLqy7y0UU+usjHoxCjPIy5vkME5BDtl7t4",
+	"TsFaNYYZkAz0LNmoozhgyVmFps8abKGN1jeiCP9Sjbqz7NS3MTq+DLle8DS/5iqg2gIi8bsKY6CjL5Jq",
+	"0l5wQkvOJherCZj7m3XN2ifvENSvtw206ANoTbeq22pN9/xjx5CcI1aUm/UxIkudousUXafoVl4sf0JF",
+	"ZyGm/1rkmrdH/0O+adOo5J0tA1kyX5JlvsiY45g2/t8V5/MIIQSRR7IpPKAknatZrrVxE42nLZB6e8Yz",
+	"hm4keuHwWzACgSw88VieY5VMOJwZLXmYARrRjGlkZRy01l4Hm0+xAkChoGvQoD9w/TIY/N9hxu6pRO9/",
+	"HTHlfLIUkuXLbbVIMPpd9WG1baMOgY3U6YkuVr+vRITdZTzyYMfdO1K/lUDEgFerEPwDcfjmcy45c+Gw",
+	"aoAhgOsYWenlAgg9TtMZhvifKIjcQtxY8iW5odmC9yPCb7VF9/MOQVTaYVHFPMO8JBZWC+ZX3OF1MQF8",
+	"aL1ELrIsQbmJZf9MMATDslIBy0vmolj1m2ReLaP3e5yhR/ccPl0epQ2M7pJCCZOyfx5l2PyOZMq1IC6x",
+	"Q+1kbSdr71n41rivPpLMBZnXHm15A9ePYRomxmvXzD2dQ4wWQjJzXoi8hL6O7MXgnCqNd1Q61zSzBJLi",
+	"mpOUzkkvMX9PyjdNrult0o/JOV4RmmeEvyAcS7iTsU00l+YYTTIjt5ImQfo9fOenD7/cTzh+TrmHZuqj",
+	"MiYPN51htm4nFj9hqKKr8tpeCKNosOHkj+T7uwvudsELCX/PYmIv7FSDzI3JWj48GpnpjKdX6FXbKPhY",
+	"2jC4N1ddeHxe5DeC8YL0UEjrYoEUBeVVft9YwXMNENnCX+xLHzdXZ0CbiP2B/SvA9fcuPWdhXsfQPTtx",
+	"85n4YblxPnElaD6NQPJbTZTm86hOxwBqhCobtIjJuWMmpnosrZ1ezSsJFA1LYvLaJ2BULiJD7YbhfTNK",
+	"VGCQkp8EJ+jpf/BVgjkHK0cggbk25r2QgPCrbO3e3c3X7jUjX1pgcydUkFExGsvKaod3Hn6IS7qKIPdH",
+	"1VKCIKUB6d2qGTZiChNpernmVC5nIuNnPpAjlHl7cclZP2oYk83FcZulmi1iVsZ+oL/6zTAuBcTHNTOj",
+	"quixQbloDSreLuNnlKzwlee5VrJ/viF9P9zqGsAcxHI/dHbCt3i78NqL74c1Lmw12qFTpKg01eH76j/g",
+	"NQOe0A2WxrGn0seuRwjyDrmBUKKnsCTO9vaSFuytywrMJdYhoLUQj2WSL3SaX/MRUYs05ZwZFe+NARvu",
+	"xxTLXmK/W02s2kj6EUkYTzMhoVmgBoYkpQWb+B8jUrbGhNQkNAysyUP1+mPxWJqFL3NeRcYrdX5Ok17i",
+	"doL0xVSLm+a7fZyUd9jWzstPKOk3lOAbkeoTRNdWL3S20cqrXQZDjfWc6llYYl3r5KCedRZqAw/1cjAX",
+	"E3Vxi/T8t8P05Pq5fDE/+eu0+E4N9NHNcHkQ3b9A+0FTEtw+2FY1vnLPl3l4bkNs24UV6OocW8Fhtzt8",
+	"2y7e+QY73P5g08rOetCEiPoh3Pgxa0MxrV/axtt/WPWstJgctUweTNq1guhbS4v4imyPLp3ic4f0t4UM",
+	"dE0rCqfbnDljVd/+lszd4RLKbqhM+aYwdVgU6YZcKY6cU4i3M06Z0QQlujeUsVBN6Fhqcc2fXsA9n1Gs",
+	"JKWSXHCiC4HZ/IqnuWRqRIJ49SqxF4JNYZqxlPmS9IyD68txpgW3OYPRpmRFjHes8gUpeMrFDR/LSg6/",
+	"c4nPgkISgkVF8o6wR/9sLJNKCgqWNCRYvyM0DvJpJV8EEx2I/57wx7H8C2+OIZaGv9hBID3mjJMp5/0z",
+	"kjRUUiQESingxWPZUIWBL6UucrD+dXeWZ4zl74FxV9ZUVW9e/L4oKJRXQWACANPTqxGGp6oNwoBFRJIG",
+	"0vi4hQs+IXkxlkkDR2bcTpCZEDWzNUySL/1wY3Juo2UYnPKfwXJuA3GOoLQyY+EpM+35REgAuE9Ij8oy",
+	"dmb2zahhC53VjoDNgbWvELpM3+/HBM3tsXwIe/scxYEVOl9kTq35X6BhCmZwe4jC1gn4OLUmn2MsCkR7",
+	"uPu7C6jOuOuMuzuwDUGEBMZdVbWB0nsICw/yotRhuigKK2cas7tewV8XrtYZK8SgLWbfQE0lTPvIWkxQ",
+	"bR0RGIKKbBYVXg5BosFCcbSdkoLf5Ff2WiHMby1yo/UwUVbpfK7IMi+g/sOWJXPJbO7PWOY3vMjoPCbn",
+	"ckVATXr4XxzmNV2RglNmhsezKekl9YkaESpXSf+MGO3qkO5t60AzH+M/Ta6EZF4lY/UJ1g7D/Rrc1hl7",
+	"wN5OGXtuXvCpuE2IYFxqMXWXM9BdW0otrsvv5pGDe6sIeNNm9RC+c3uN4J5vhkKCb+xkfodyV4Oc8AeA",
+	"XFNbWAruVZYF0g22VlsgnsqVl2aWuXozC4UljwZf1MkJmgJVKkgKxbMsInnBuDGxL1ZE0msek9ci07ww",
+	"f6dCryJiqfWRRg8cMs1vNQFYzWYA2H84bu3N0K92jA701byR9FKq+FMhFZdKGAOc8FuamjHrdNZvw/U0",
+	"TdugPI8Gg20BRu2AnMB3H7/nmLD1/Yb12jjqMOXwMqMsjLC1tqYrxjdvjEh9lG0D+2vXIT1Stu5Hh24q",
+	"D8+d6gF28I4JvWGbO7J4cQQdQNO3BtD0LeYV3zhF4JSc1QzNSg6frqYOr3Ewteq9EJYOng4yQy1bA6EF",
+	"p5jP1VCD1ghTBwN+VKaMR5Bv24m3XUVbm9nrwdE7edYBznWFFQ2AczdWiOwtBZf8YpbnVxMu2TwXUm9F",
+	"22AbEd+oxt1A3oEnj3BUMtehJ99s1/+BPX7vR3FvcVX5oDtFVu3dO9pmza3XxNl/m3nzY+pc+c6aCa2Z",
+	"tQMVHGm7wdoOtW3qA5NRK7LMpVDGLiCU/OdvP2OZJlRcYvDNjdejzNsQIYzniSJKXEpj6CQW4S8aSzzV",
+	"cOcFHi3CQJrOzAsAAPKCk2Sm9VyNDg8RqNL8BX8YWwmeMQKi4CrPbvhY6hxz/m+o5hHJ8nx+QdMr0zIT",
+	"8soSglDGCq5UO2B87VDeEzT+nplcFnZHbYkTXx/7rljxtfaPihefwhvZriL2pW22t5RtMxjdfq0Y6Ga7",
+	"dgL3DnOru/762nKb4HwBg3FVr+yvVtrMxcP39X9yrjTjGUfUl3pGdj5XhPFM3HBUNHlF18TkVfkbzYy1",
+	"urIYL0u6wvCyFllGjJ664S2klK/g7Rv1QLsIeaKIYC1ZyA2fvGUe8pJjDvK/j+jw4jh9xp7zF9OTy9PZ",
+	"d/8aXG3OQb6/F4+rslli4/yx/ZWR7eBX5OjdIK+JgB3BO2b6zjG+h9zDPfeIck8dYqXIXfUm5vcnqtza",
+	"xtCuZIJjlBAKDa0FHoF1bWGMxzLBTp6+E5eSQtUIYlM3WONo3UTkeDAgRpJmvIDEBy4gx29JAXkF+7Mv",
+	"A6ccstPyRZEi/Eex0DMYqMtUg4y50Rp6gy+4RcBxzKTEtM6IsAWKHo5x0Hyhn+bTp3AJ6F5t8xs9ctZS",
+	"pJjGMJbXueQrm6cKgl1ZPF1f70oAvwbxp6dGIbCY/GJJtuwlpDoDTPa2jIDfMMcUp8NuhE06wS+ocqtB",
+	"UHBEJNF/+7//+d/o5sj8p2QFxJ9LbVFfzS1Vhf7b0cnxcPhi+GwwMO94Pnx+Qk9ffMdPeMovOKPHQzqd",
+	"0hfDlKX0eEqfH6WUnfCTEzrgz19Mp8+PX7BByk/50eCUnV6wqnYZDp6dtuiXff0cLHqyRRbmZE8sAvdG",
+	"ZYMzBFg1NQ1DGRPmhTR7W5i11MK8Cyetfg0W7nKC3PAR3qVmwHRgfwe8cQEewRrN/HvPKf/+QDCsGzr+",
+	"O/+vq+HPV+yn5Y+LE3E7oBfpq+9fHx0EBPTVsqSDyJGIjtZrT8z3Qdf8Rq/1fdTQN3xPyWJZfVXcPukf",
+	"fJM80MEPnTZp07a3dgHhCM73CLCVDZstCVh1yHuyIyI9I4VmVDLIM88LgK2/lFixrwgtBRYkIMDNvMxB",
+	"nBVc6X68d5h8VzW9p0P1halpni4KoVcHo3/+WY1mw3oRWjnAjRr7Q62f9weYSne+MCLtn38a+WXUVbMk",
+	"f1vkbAGlbaRnHAyHh4zqyp4r1T+IDhZFZuS4jVvRuYjnhbimsZMX65kUNoGQ9DT3l5PRXTng66+xD8bb",
+	"vO5nCIP1kmt6xUmxkEm1u9Hh4dHwJB7Eg/hodDo4HUAEy87n++ZcY00XBZUY4fc5PHGpxezNQsOnaz4n",
+	"RxFRnBbprASNVlmOgW7bwTnuJJGZtWvuRpFhRJ7BcjyPLAZPCRIhGWYgumUL+q4UHK/3XQ2+o0X2209v",
+	"zo2ZZg0wh8ThzTb3wBqUSEqzLHy3355N30QleyokvrLEHHmqBOPE83AC8ocxAsOiXQdl0rJ/YvKGXoq0",
+	"kZgHIP+AVNlaT/OMrsiUigyAK3qKc5K0EUvGDR26yXFjuVwIxvvBHLj82fUp+H09QY3DFPrKH5859kQR",
+	"umBCkyy/DPq22WvNXRtNVdBUu7RUP1KUX0+UMdYyPQv6e8M1bekNzi0xi4Mwhvi3y2VVT/BLFKzQmT/l",
+	"RlGxRQb/a/Z8RNIsVzDVbjgulaph63qm9Q/gkDhHo0a7jLZRu9eB7sOcFwT2HC0YcfvyjJj1NqNwfeP6",
+	"kV5yyPJUHcJfyrs4SX89mrI2kvuBrZeVOdtXXQQ71RdgNFmMd5kS7vm2muKaRSlXZHh7S2h6JfNlxtml",
+	"Q33B+NQqfsiMdYmiKCJvf333O0KANt61wvD/PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

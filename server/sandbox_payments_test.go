@@ -143,3 +143,102 @@ func TestSandboxMagicValuesAreInertWithStripe(t *testing.T) {
 		}
 	})
 }
+
+// advance moves a sandbox reservation past a deadline through the public API.
+func (e *env) advance(token, id, to string) (int, []byte) {
+	e.t.Helper()
+	s, _, b := e.do("POST", "/v1/sandbox/reservations/"+id+"/advance", token, `{"to":"`+to+`"}`, "Idempotency-Key", key())
+	return s, b
+}
+
+// The sandbox's clock call moves a reservation past each deadline in seconds: an expired
+// hold frees its table, cancels its intent and refuses finalize; past the cancellation
+// cutoff the quote and the cancel keep the fee; past the modification cutoff a change is
+// refused. Bad calls change nothing, and without the sandbox the call is not served.
+func TestSandboxClockAdvancesPastEachDeadline(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		gw := e.booking.Payments.Gateway()
+		_, slots := e.addVenue(slotSpec{tables: 1, prime: true, in: 72 * time.Hour}, slotSpec{tables: 1, prime: true, in: 72 * time.Hour}, slotSpec{tables: 2, in: 72 * time.Hour})
+
+		h := e.hold(slots[0].ID, 2)
+		if s, b := e.advance(e.token, h.Id, "next_week"); s != http.StatusBadRequest {
+			t.Fatalf("unknown deadline: %d %s", s, b)
+		}
+		if s, b := e.advance(e.newToken("other-partner"), h.Id, "hold_expiry"); s != http.StatusNotFound {
+			t.Fatalf("another partner's reservation: %d %s", s, b)
+		}
+		if got := e.get(h.Id); got.Status != client.ReservationStatusHeld {
+			t.Fatalf("a refused call changed the hold: %s", got.Status)
+		}
+		var r client.Reservation
+		s, b := e.advance(e.token, h.Id, "hold_expiry")
+		decode(t, s, http.StatusOK, b, &r)
+		if r.Status != client.ReservationStatusExpired {
+			t.Fatalf("after hold_expiry: %s", b)
+		}
+		if taken, active, _ := e.counts(slots[0].ID); taken != 0 || active != 0 {
+			t.Fatalf("the expired hold kept its table: tables_taken=%d active=%d", taken, active)
+		}
+		if in, err := gw.Get(context.Background(), h.Payment.PaymentIntentId); err != nil || in.Status != "canceled" {
+			t.Fatalf("the expired hold's intent: %v %s", err, in.Status)
+		}
+		if fin := e.finalize(h.Id); fin.JSON409 == nil || fin.JSON409.Error.Code != "hold_expired" {
+			t.Fatalf("finalize an expired hold: %d %s", fin.StatusCode(), fin.Body)
+		}
+		if s, b := e.advance(e.token, h.Id, "hold_expiry"); s != http.StatusOK {
+			t.Fatalf("hold_expiry again: %d %s", s, b)
+		}
+		if s, b := e.advance(e.token, h.Id, "cancellation_cutoff"); s != http.StatusConflict || apiError(t, b).Code != "hold_expired" {
+			t.Fatalf("cutoff of an expired hold: %d %s", s, b)
+		}
+		if s, b := e.advance(e.token, e.book(slots[2].ID, 1).Id, "hold_expiry"); s != http.StatusConflict || apiError(t, b).Code != "reservation_state_invalid" {
+			t.Fatalf("hold_expiry of a confirmed booking: %d %s", s, b)
+		}
+
+		// A confirmed booking 72 h ahead: free to cancel, until the clock passes the cutoff.
+		c := e.hold(slots[1].ID, 2)
+		e.sandboxConfirm(c.Payment.PaymentIntentId, client.ConfirmPaymentIntentRequestOutcomeSucceeded)
+		if fin := e.finalize(c.Id); fin.JSON200 == nil {
+			t.Fatalf("finalize: %s", fin.Body)
+		}
+		s, b = e.advance(e.token, c.Id, "cancellation_cutoff")
+		decode(t, s, http.StatusOK, b, &r)
+		if r.Status != client.ReservationStatusConfirmed || r.CancellationPolicy.FreeUntilHoursBefore < 72 {
+			t.Fatalf("after cancellation_cutoff: %s", b)
+		}
+		q, _ := e.client.GetCancellationQuoteWithResponse(context.Background(), c.Id)
+		if q.JSON200 == nil || q.JSON200.RefundAmount != 7500 || q.JSON200.FeeAmount != 7500 {
+			t.Fatalf("quote past the cutoff: %s", q.Body)
+		}
+		cancelled, _ := e.client.CancelReservationWithResponse(context.Background(), c.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
+		if cancelled.JSON200 == nil || cancelled.JSON200.Payment.AmountRefunded != 7500 {
+			t.Fatalf("cancel past the cutoff: %s", cancelled.Body)
+		}
+		if in, _ := gw.Get(context.Background(), c.Payment.PaymentIntentId); in.AmountRefunded != 7500 {
+			t.Fatalf("the sandbox refunded %d, want 7500", in.AmountRefunded)
+		}
+
+		m := e.book(slots[2].ID, 2)
+		if s, b := e.advance(e.token, m.Id, "modification_cutoff"); s != http.StatusOK {
+			t.Fatalf("modification_cutoff: %d %s", s, b)
+		}
+		if p := e.patch(m.Id, client.UpdateReservationJSONRequestBody{PartySize: ptr(3)}); p.JSON409 == nil || p.JSON409.Error.Code != "modification_cutoff_passed" {
+			t.Fatalf("change past the cutoff: %d %s", p.StatusCode(), p.Body)
+		}
+	})
+}
+
+func TestSandboxClockIsNotServedWithStripe(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e, _ := stripeEnv(t, db)
+		_, slots := e.addVenue(slotSpec{tables: 1})
+		h := e.hold(slots[0].ID, 2)
+		if s, b := e.advance(e.token, h.Id, "hold_expiry"); s != http.StatusNotFound || apiError(t, b).Code != "route_not_found" {
+			t.Fatalf("the sandbox clock with Stripe: %d %s", s, b)
+		}
+		if got := e.get(h.Id); got.Status != client.ReservationStatusHeld {
+			t.Fatalf("the hold is %s", got.Status)
+		}
+	})
+}

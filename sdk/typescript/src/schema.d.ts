@@ -400,6 +400,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sandbox/reservations/{reservation_id}/advance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Advance a sandbox reservation's clock
+         * @description Moves one of your sandbox reservations past a deadline at once, so that a
+         *     time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+         *     now (its table is free again, its payment intent is cancelled, and you receive
+         *     `reservation.expired`; finalizing it then answers `409 hold_expired`);
+         *     `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+         *     quote and a cancel then apply the fee); `modification_cutoff` passes its
+         *     modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+         *     The sandbox moves the reservation's deadline rather than a clock: the
+         *     reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+         *     `modification_policy.allowed_until_hours_before` show the new deadline. A status
+         *     the deadline does not apply to answers `409 reservation_state_invalid` (an
+         *     expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+         *     only while the sandbox payment gateway is active.
+         */
+        post: operations["advanceSandboxReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens/current": {
         parameters: {
             query?: never;
@@ -560,6 +592,15 @@ export interface components {
              * @example 10014
              */
             postal_code: string;
+        };
+        /** @description The deadline to move the sandbox reservation past. */
+        AdvanceSandboxReservationRequest: {
+            /**
+             * @description `hold_expiry` (a held reservation), `cancellation_cutoff` or `modification_cutoff` (a held or confirmed one).
+             * @example hold_expiry
+             * @enum {string}
+             */
+            to: "hold_expiry" | "cancellation_cutoff" | "modification_cutoff";
         };
         /** @description One authenticated request. */
         AuditEvent: {
@@ -3093,6 +3134,55 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    advanceSandboxReservation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "hold_expiry"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdvanceSandboxReservationRequest"];
+            };
+        };
+        responses: {
+            /** @description The reservation past the deadline. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
