@@ -242,3 +242,32 @@ func TestSandboxClockIsNotServedWithStripe(t *testing.T) {
 		}
 	})
 }
+
+// The sandbox's venue platform is down when the booking is finalized: finalize confirms
+// it with venue_sync pending and the platform's error, and the outbox's retry delivers
+// it once (synced).
+func TestSandboxVenuePlatformDownAtFinalizeIsRetried(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		v, slots := e.addVenue(slotSpec{tables: 1})
+		r := e.holdWithReference(slots[0].ID, 2, "sandbox_venue_platform_down")
+		if r.JSON201 == nil {
+			t.Fatalf("hold: %d %s", r.StatusCode(), r.Body)
+		}
+		fin := e.finalize(r.JSON201.Id)
+		if fin.JSON200 == nil || fin.JSON200.Status != client.ReservationStatusConfirmed || fin.JSON200.VenueSync.Status != client.VenueSyncStatusPending ||
+			fin.JSON200.VenueSync.LastError == nil {
+			t.Fatalf("finalize while the platform is down: %d %s", fin.StatusCode(), fin.Body)
+		}
+		if n := e.venueUpdates(v.ID); n["reservation.confirmed"] != 0 {
+			t.Fatalf("the down platform received %v", n)
+		}
+		e.drain()
+		if got := e.get(r.JSON201.Id); got.VenueSync.Status != client.VenueSyncStatusSynced {
+			t.Fatalf("after the retry: %+v", got.VenueSync)
+		}
+		if n := e.venueUpdates(v.ID); n["reservation.confirmed"] != 1 {
+			t.Fatalf("venue notifications after the retry: %v", n)
+		}
+	})
+}

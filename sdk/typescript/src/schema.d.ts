@@ -855,7 +855,7 @@ export interface components {
              */
             notes?: string;
             /**
-             * @description Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) or `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures). Elsewhere these are ordinary references.
+             * @description Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) or `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it). Elsewhere these are ordinary references.
              * @example order-88412
              */
             partner_reference?: string;
