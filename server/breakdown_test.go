@@ -89,6 +89,11 @@ func TestPriceBreakdownOnTheReservationTheQuoteAndTheVenuePlatform(t *testing.T)
 		if got := e.get(h.Id); got.PriceBreakdown.Total != total {
 			t.Fatalf("booking re-priced by a later change of rates: %+v", got.PriceBreakdown)
 		}
+		// Nor does a change of the booking: it keeps its rates (nothing owed either way).
+		if r := e.patch(h.Id, client.UpdateReservationJSONRequestBody{Notes: ptr("Window table, please.")}); r.JSON200 == nil ||
+			r.JSON200.PendingChange != nil || r.JSON200.PriceBreakdown.Total != total || r.JSON200.Payment.AmountRefunded != 0 || len(r.JSON200.PriceBreakdown.Lines) != 3 {
+			t.Fatalf("notes change after the rates changed: %d %s", r.StatusCode(), r.Body)
+		}
 		// A new hold uses the new rates: an inclusive tax is shown, not added.
 		h3 := e.hold(slots[0].ID, 3)
 		lines, sum = lineAmounts(t, h3.PriceBreakdown)

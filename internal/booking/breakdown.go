@@ -94,12 +94,25 @@ func priceOfSlot(slot store.Slot) Price {
 	return Price{Amount: slot.PriceAmount, Currency: slot.PriceCurrency, Per: PricePer(slot.PricePer), Charges: chargesOf(slot.Venue)}
 }
 
-// bookedPrice copies slot's price and its venue's charges onto the reservation r, which
-// is now booked in slot (none for a standard slot).
-func bookedPrice(r *store.Reservation, slot store.Slot) {
+// chargesFor is the charges a change of the reservation r into slot is priced with: a
+// prime booking keeps the rates it was made with (none, if it was made before they were
+// kept), so that a later change of the venue's rates never re-prices it; a standard one
+// becoming prime takes the venue's current rates, as a new hold would.
+func chargesFor(r store.Reservation, slot store.Slot) Charges {
+	switch {
+	case r.SlotType != string(SlotPrime):
+		return chargesOf(slot.Venue)
+	case r.PricePer == "":
+		return Charges{}
+	}
+	return Charges{ServiceChargeBps: r.ServiceChargeBps, TaxBps: r.TaxBps, TaxInclusive: r.TaxInclusive}
+}
+
+// bookedPrice copies slot's price and the charges c onto the reservation r, which is now
+// booked in slot (none for a standard slot).
+func bookedPrice(r *store.Reservation, slot store.Slot, c Charges) {
 	r.PriceAmount, r.PricePer, r.ServiceChargeBps, r.TaxBps, r.TaxInclusive = 0, "", 0, 0, false
 	if slot.Type == string(SlotPrime) {
-		c := chargesOf(slot.Venue)
 		r.PriceAmount, r.PricePer = slot.PriceAmount, slot.PricePer
 		r.ServiceChargeBps, r.TaxBps, r.TaxInclusive = c.ServiceChargeBps, c.TaxBps, c.TaxInclusive
 	}

@@ -228,7 +228,7 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 		CreatedAt:              now,
 		UpdatedAt:              now,
 	}
-	bookedPrice(&r, slot)
+	bookedPrice(&r, slot, chargesOf(slot.Venue))
 	return r
 }
 
