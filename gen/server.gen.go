@@ -24,6 +24,27 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AdvanceSandboxReservationRequestTo.
+const (
+	CancellationCutoff AdvanceSandboxReservationRequestTo = "cancellation_cutoff"
+	HoldExpiry         AdvanceSandboxReservationRequestTo = "hold_expiry"
+	ModificationCutoff AdvanceSandboxReservationRequestTo = "modification_cutoff"
+)
+
+// Valid indicates whether the value is a known member of the AdvanceSandboxReservationRequestTo enum.
+func (e AdvanceSandboxReservationRequestTo) Valid() bool {
+	switch e {
+	case CancellationCutoff:
+		return true
+	case HoldExpiry:
+		return true
+	case ModificationCutoff:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AllocationObject.
 const (
 	AllocationObjectAllocation AllocationObject = "allocation"
@@ -666,6 +687,27 @@ func (e PricePer) Valid() bool {
 	}
 }
 
+// Defines values for PriceBreakdownLineType.
+const (
+	ServiceCharge PriceBreakdownLineType = "service_charge"
+	Subtotal      PriceBreakdownLineType = "subtotal"
+	Tax           PriceBreakdownLineType = "tax"
+)
+
+// Valid indicates whether the value is a known member of the PriceBreakdownLineType enum.
+func (e PriceBreakdownLineType) Valid() bool {
+	switch e {
+	case ServiceCharge:
+		return true
+	case Subtotal:
+		return true
+	case Tax:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessStatus.
 const (
 	ReadinessStatusOk          ReadinessStatus = "ok"
@@ -719,6 +761,7 @@ func (e ReservationEventObject) Valid() bool {
 
 // Defines values for ReservationEventType.
 const (
+	ReservationEventTypePaymentRefunded            ReservationEventType = "payment.refunded"
 	ReservationEventTypeReservationCancelled       ReservationEventType = "reservation.cancelled"
 	ReservationEventTypeReservationChangeRequested ReservationEventType = "reservation.change_requested"
 	ReservationEventTypeReservationCompleted       ReservationEventType = "reservation.completed"
@@ -734,6 +777,8 @@ const (
 // Valid indicates whether the value is a known member of the ReservationEventType enum.
 func (e ReservationEventType) Valid() bool {
 	switch e {
+	case ReservationEventTypePaymentRefunded:
+		return true
 	case ReservationEventTypeReservationCancelled:
 		return true
 	case ReservationEventTypeReservationChangeRequested:
@@ -1238,6 +1283,19 @@ type Address struct {
 	PostalCode string `json:"postal_code"`
 }
 
+// AdvanceSandboxReservationRequest The deadline to move the sandbox reservation past.
+type AdvanceSandboxReservationRequest struct {
+	// To `hold_expiry` (a held reservation), `cancellation_cutoff` or `modification_cutoff` (a held or confirmed one).
+	//
+	// Example: hold_expiry
+	To AdvanceSandboxReservationRequestTo `json:"to"`
+}
+
+// AdvanceSandboxReservationRequestTo `hold_expiry` (a held reservation), `cancellation_cutoff` or `modification_cutoff` (a held or confirmed one).
+//
+// Example: hold_expiry
+type AdvanceSandboxReservationRequestTo string
+
 // Allocation Tables of a slot kept for one partner until `release_at`.
 type Allocation struct {
 	// CreatedAt When the allocation was made.
@@ -1604,6 +1662,16 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
+	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+	// subtotal (the slot's price per cover times the covers, or per booking), the
+	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+	// plus service charge). An exclusive tax is added to the total; an inclusive one is
+	// already in it and shown with `included: true`. The lines whose `included` is false
+	// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+	// charged when the booking is finalized. The reservation, its cancellation quote and
+	// the venue platform's copy show the same lines. Null for a standard booking.
+	PriceBreakdown *PriceBreakdown `json:"price_breakdown,omitempty"`
+
 	// RefundAmount What cancelling now would refund, in minor units.
 	//
 	// Example: 7500
@@ -1797,7 +1865,7 @@ type CreateReservationRequest struct {
 	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes,omitempty"`
 
-	// PartnerReference Your own reference, for example your order id; filterable.
+	// PartnerReference Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) or `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it). Elsewhere these are ordinary references.
 	//
 	// Example: order-88412
 	PartnerReference *string `json:"partner_reference,omitempty"`
@@ -1927,6 +1995,9 @@ type CreateVenueRequest struct {
 
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
 	CancellationPolicy OperatorCancellationPolicyInput `json:"cancellation_policy"`
+
+	// Charges The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+	Charges *VenueChargesInput `json:"charges,omitempty"`
 
 	// City The venue's city.
 	//
@@ -2178,6 +2249,19 @@ type FieldChange struct {
 	//
 	// Example: 4
 	To *string `json:"to"`
+}
+
+// GoodwillRefundRequest A goodwill refund of a booking.
+type GoodwillRefundRequest struct {
+	// Amount The amount to refund, in minor units of the payment's currency; at most what was captured and not yet refunded.
+	//
+	// Example: 2500
+	Amount int64 `json:"amount"`
+
+	// Reason Why, in words; kept in the booking's history, which the partner sees.
+	//
+	// Example: The table was ready 40 minutes late.
+	Reason string `json:"reason"`
 }
 
 // Guest The person the table is booked for. Shared with the venue only.
@@ -2608,6 +2692,9 @@ type OperatorVenue struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
 
+	// Charges What the venue adds to, or includes in, its prime prices.
+	Charges *VenueCharges `json:"charges,omitempty"`
+
 	// City The venue's city, as partners filter on it.
 	//
 	// Example: New York
@@ -2847,6 +2934,77 @@ type Price struct {
 // Example: cover
 type PricePer string
 
+// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+// subtotal (the slot's price per cover times the covers, or per booking), the
+// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+// plus service charge). An exclusive tax is added to the total; an inclusive one is
+// already in it and shown with `included: true`. The lines whose `included` is false
+// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+// charged when the booking is finalized. The reservation, its cancellation quote and
+// the venue platform's copy show the same lines. Null for a standard booking.
+type PriceBreakdown struct {
+	// Currency ISO 4217 currency, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Lines The lines, subtotal first.
+	Lines []PriceBreakdownLine `json:"lines"`
+
+	// PrepayAmount What is charged when the booking is finalized.
+	//
+	// Example: 17010
+	PrepayAmount int64 `json:"prepay_amount"`
+
+	// Total The sum of the lines that are not `included`.
+	//
+	// Example: 17010
+	Total int64 `json:"total"`
+}
+
+// PriceBreakdownLine One line of a price breakdown.
+type PriceBreakdownLine struct {
+	// Amount The line's amount, in minor units.
+	//
+	// Example: 15000
+	Amount int64 `json:"amount"`
+
+	// Description The line in words, to show to the guest.
+	//
+	// Example: 2 covers × USD 75.00
+	Description string `json:"description"`
+
+	// Included True when the amount is already part of the lines above (an inclusive tax) and not added to the total.
+	//
+	// Example: false
+	Included bool `json:"included"`
+
+	// Quantity With `subtotal`, the covers (or 1 for a price per booking).
+	//
+	// Example: 2
+	Quantity *int `json:"quantity,omitempty"`
+
+	// RateBps With `service_charge` and `tax`, the rate in basis points (1250 is 12.5 %).
+	//
+	// Example: 1250
+	RateBps *int `json:"rate_bps,omitempty"`
+
+	// Type `subtotal`, `service_charge` or `tax`.
+	//
+	// Example: subtotal
+	Type PriceBreakdownLineType `json:"type"`
+
+	// UnitAmount With `subtotal`, the price per cover (or per booking).
+	//
+	// Example: 7500
+	UnitAmount *int64 `json:"unit_amount,omitempty"`
+}
+
+// PriceBreakdownLineType `subtotal`, `service_charge` or `tax`.
+//
+// Example: subtotal
+type PriceBreakdownLineType string
+
 // Readiness Readiness and the checks behind it.
 type Readiness struct {
 	// Checks Each check's outcome.
@@ -3005,6 +3163,16 @@ type Reservation struct {
 	// unchanged until then.
 	PendingChange *PendingChange `json:"pending_change"`
 
+	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+	// subtotal (the slot's price per cover times the covers, or per booking), the
+	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+	// plus service charge). An exclusive tax is added to the total; an inclusive one is
+	// already in it and shown with `included: true`. The lines whose `included` is false
+	// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+	// charged when the booking is finalized. The reservation, its cancellation quote and
+	// the venue platform's copy show the same lines. Null for a standard booking.
+	PriceBreakdown *PriceBreakdown `json:"price_breakdown,omitempty"`
+
 	// SeatingArea Where the table is.
 	//
 	// Example: dining_room
@@ -3081,7 +3249,7 @@ type ReservationEvent struct {
 	// Example: tok_01jf8x0a1b2c3d4e5f6g7h8j9k
 	TokenId *string `json:"token_id"`
 
-	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment; `payment.refunded` a goodwill refund by the venue, with `payment.refund_amount` and `payment.refund_reason` in `changes`.
 	//
 	// Example: reservation.updated
 	Type ReservationEventType `json:"type"`
@@ -3092,7 +3260,7 @@ type ReservationEvent struct {
 // Example: reservation_event
 type ReservationEventObject string
 
-// ReservationEventType What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+// ReservationEventType What happened. `reservation.change_requested` is a dearer change waiting for its payment; `payment.refunded` a goodwill refund by the venue, with `payment.refund_amount` and `payment.refund_reason` in `changes`.
 //
 // Example: reservation.updated
 type ReservationEventType string
@@ -3625,6 +3793,9 @@ type UpdateVenueRequest struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
 	CancellationPolicy *OperatorCancellationPolicyInput `json:"cancellation_policy,omitempty"`
 
+	// Charges The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+	Charges *VenueChargesInput `json:"charges,omitempty"`
+
 	// City The venue's city.
 	//
 	// Example: New York
@@ -3730,6 +3901,42 @@ type Venue struct {
 //
 // Example: venue
 type VenueObject string
+
+// VenueCharges What the venue adds to, or includes in, its prime prices.
+type VenueCharges struct {
+	// ServiceChargeBps The service charge, in basis points of the subtotal (1250 is 12.5 %); 0 for none.
+	//
+	// Example: 1250
+	ServiceChargeBps int `json:"service_charge_bps"`
+
+	// TaxBps The tax, in basis points of subtotal plus service charge; 0 for none.
+	//
+	// Example: 888
+	TaxBps int `json:"tax_bps"`
+
+	// TaxInclusive True when the tax is already in the prices (shown for information), false when it is added.
+	//
+	// Example: false
+	TaxInclusive bool `json:"tax_inclusive"`
+}
+
+// VenueChargesInput The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+type VenueChargesInput struct {
+	// ServiceChargeBps The service charge, in basis points of the subtotal (1250 is 12.5 %); 0 for none.
+	//
+	// Example: 1250
+	ServiceChargeBps int `json:"service_charge_bps"`
+
+	// TaxBps The tax, in basis points of subtotal plus service charge; 0 for none.
+	//
+	// Example: 888
+	TaxBps int `json:"tax_bps"`
+
+	// TaxInclusive True when the tax is already in the prices, false when it is added to them.
+	//
+	// Example: false
+	TaxInclusive bool `json:"tax_inclusive"`
+}
 
 // VenueList A page of venues.
 type VenueList struct {
@@ -4261,6 +4468,12 @@ type RecordReservationOutcomeParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// RefundOperatorReservationParams defines parameters for RefundOperatorReservation.
+type RefundOperatorReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateAllocationParams defines parameters for CreateAllocation.
 type CreateAllocationParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -4393,6 +4606,12 @@ type ConfirmSandboxPaymentIntentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AdvanceSandboxReservationParams defines parameters for AdvanceSandboxReservation.
+type AdvanceSandboxReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListVenuesParams defines parameters for ListVenues.
 type ListVenuesParams struct {
 	// City Only venues in this city (case-insensitive exact match).
@@ -4465,6 +4684,9 @@ type LookupSlotsJSONRequestBody = SlotLookupRequest
 // RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
 type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
 
+// RefundOperatorReservationJSONRequestBody defines body for RefundOperatorReservation for application/json ContentType.
+type RefundOperatorReservationJSONRequestBody = GoodwillRefundRequest
+
 // UpdateOperatorSlotJSONRequestBody defines body for UpdateOperatorSlot for application/json ContentType.
 type UpdateOperatorSlotJSONRequestBody = UpdateSlotRequest
 
@@ -4497,6 +4719,9 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// AdvanceSandboxReservationJSONRequestBody defines body for AdvanceSandboxReservation for application/json ContentType.
+type AdvanceSandboxReservationJSONRequestBody = AdvanceSandboxReservationRequest
 
 // CreateWatchJSONRequestBody defines body for CreateWatch for application/json ContentType.
 type CreateWatchJSONRequestBody = CreateWatchRequest
@@ -4545,6 +4770,9 @@ type ServerInterface interface {
 	// RecordReservationOutcome Mark a booking completed or no-show
 	// (POST /v1/operator/reservations/{reservation_id}/outcome)
 	RecordReservationOutcome(ctx echo.Context, reservationId ReservationId, params RecordReservationOutcomeParams) error
+	// RefundOperatorReservation Refund a booking as a goodwill gesture
+	// (POST /v1/operator/reservations/{reservation_id}/refunds)
+	RefundOperatorReservation(ctx echo.Context, reservationId ReservationId, params RefundOperatorReservationParams) error
 	// UpdateOperatorSlot Change a slot's tables or status
 	// (PATCH /v1/operator/slots/{slot_id})
 	UpdateOperatorSlot(ctx echo.Context, slotId SlotId) error
@@ -4614,6 +4842,9 @@ type ServerInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIntentId string, params ConfirmSandboxPaymentIntentParams) error
+	// AdvanceSandboxReservation Advance a sandbox reservation's clock
+	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
+	AdvanceSandboxReservation(ctx echo.Context, reservationId ReservationId, params AdvanceSandboxReservationParams) error
 	// GetCurrentToken Retrieve the token making this call
 	// (GET /v1/tokens/current)
 	GetCurrentToken(ctx echo.Context) error
@@ -5045,6 +5276,42 @@ func (w *ServerInterfaceWrapper) RecordReservationOutcome(ctx echo.Context) erro
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RecordReservationOutcome(ctx, reservationId, params)
+	return err
+}
+
+// RefundOperatorReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) RefundOperatorReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RefundOperatorReservationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RefundOperatorReservation(ctx, reservationId, params)
 	return err
 }
 
@@ -5754,6 +6021,42 @@ func (w *ServerInterfaceWrapper) ConfirmSandboxPaymentIntent(ctx echo.Context) e
 	return err
 }
 
+// AdvanceSandboxReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) AdvanceSandboxReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AdvanceSandboxReservationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AdvanceSandboxReservation(ctx, reservationId, params)
+	return err
+}
+
 // GetCurrentToken converts echo context to params.
 func (w *ServerInterfaceWrapper) GetCurrentToken(ctx echo.Context) error {
 	var err error
@@ -6136,6 +6439,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/webhook_endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/payment_intents/:payment_intent_id/confirm", wrapper.ConfirmSandboxPaymentIntent, options.OperationMiddlewares["confirmSandboxPaymentIntent"]...)
+	router.POST(options.BaseURL+"/v1/sandbox/reservations/:reservation_id/advance", wrapper.AdvanceSandboxReservation, options.OperationMiddlewares["advanceSandboxReservation"]...)
 	router.GET(options.BaseURL+"/v1/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/operator/openapi.json", wrapper.GetOperatorOpenAPIJSON, options.OperationMiddlewares["getOperatorOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
@@ -6155,6 +6459,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/operator/reservations", wrapper.ListOperatorReservations, options.OperationMiddlewares["listOperatorReservations"]...)
 	router.GET(options.BaseURL+"/v1/operator/reservations/:reservation_id", wrapper.GetOperatorReservation, options.OperationMiddlewares["getOperatorReservation"]...)
 	router.POST(options.BaseURL+"/v1/operator/reservations/:reservation_id/outcome", wrapper.RecordReservationOutcome, options.OperationMiddlewares["recordReservationOutcome"]...)
+	router.POST(options.BaseURL+"/v1/operator/reservations/:reservation_id/refunds", wrapper.RefundOperatorReservation, options.OperationMiddlewares["refundOperatorReservation"]...)
 	router.GET(options.BaseURL+"/v1/operator/slots/:slot_id/allocations", wrapper.ListAllocations, options.OperationMiddlewares["listAllocations"]...)
 	router.POST(options.BaseURL+"/v1/operator/slots/:slot_id/allocations", wrapper.CreateAllocation, options.OperationMiddlewares["createAllocation"]...)
 
@@ -8265,6 +8570,307 @@ type RecordReservationOutcomedefaultJSONResponse struct {
 }
 
 func (response RecordReservationOutcomedefaultJSONResponse) VisitRecordReservationOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        RefundOperatorReservationParams
+	Body          *RefundOperatorReservationJSONRequestBody
+}
+
+type RefundOperatorReservationResponseObject interface {
+	VisitRefundOperatorReservationResponse(w http.ResponseWriter) error
+}
+
+type RefundOperatorReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RefundOperatorReservation200JSONResponse struct {
+	Body    OperatorReservation
+	Headers RefundOperatorReservation200ResponseHeaders
+}
+
+func (response RefundOperatorReservation200JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RefundOperatorReservation400JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RefundOperatorReservation401JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RefundOperatorReservation403JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RefundOperatorReservation404JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RefundOperatorReservation409JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RefundOperatorReservation413JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RefundOperatorReservation415JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RefundOperatorReservation422JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RefundOperatorReservation429JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RefundOperatorReservation500JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RefundOperatorReservation503JSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundOperatorReservationdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RefundOperatorReservationdefaultJSONResponse) VisitRefundOperatorReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14288,6 +14894,307 @@ func (response ConfirmSandboxPaymentIntentdefaultJSONResponse) VisitConfirmSandb
 	return err
 }
 
+type AdvanceSandboxReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        AdvanceSandboxReservationParams
+	Body          *AdvanceSandboxReservationJSONRequestBody
+}
+
+type AdvanceSandboxReservationResponseObject interface {
+	VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error
+}
+
+type AdvanceSandboxReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type AdvanceSandboxReservation200JSONResponse struct {
+	Body    Reservation
+	Headers AdvanceSandboxReservation200ResponseHeaders
+}
+
+func (response AdvanceSandboxReservation200JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AdvanceSandboxReservation400JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AdvanceSandboxReservation401JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AdvanceSandboxReservation403JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AdvanceSandboxReservation404JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AdvanceSandboxReservation409JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AdvanceSandboxReservation413JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AdvanceSandboxReservation415JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response AdvanceSandboxReservation422JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AdvanceSandboxReservation429JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AdvanceSandboxReservation500JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AdvanceSandboxReservation503JSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxReservationdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response AdvanceSandboxReservationdefaultJSONResponse) VisitAdvanceSandboxReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCurrentTokenRequestObject struct {
 }
 
@@ -16868,6 +17775,9 @@ type StrictServerInterface interface {
 	// RecordReservationOutcome Mark a booking completed or no-show
 	// (POST /v1/operator/reservations/{reservation_id}/outcome)
 	RecordReservationOutcome(ctx context.Context, request RecordReservationOutcomeRequestObject) (RecordReservationOutcomeResponseObject, error)
+	// RefundOperatorReservation Refund a booking as a goodwill gesture
+	// (POST /v1/operator/reservations/{reservation_id}/refunds)
+	RefundOperatorReservation(ctx context.Context, request RefundOperatorReservationRequestObject) (RefundOperatorReservationResponseObject, error)
 	// UpdateOperatorSlot Change a slot's tables or status
 	// (PATCH /v1/operator/slots/{slot_id})
 	UpdateOperatorSlot(ctx context.Context, request UpdateOperatorSlotRequestObject) (UpdateOperatorSlotResponseObject, error)
@@ -16937,6 +17847,9 @@ type StrictServerInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx context.Context, request ConfirmSandboxPaymentIntentRequestObject) (ConfirmSandboxPaymentIntentResponseObject, error)
+	// AdvanceSandboxReservation Advance a sandbox reservation's clock
+	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
+	AdvanceSandboxReservation(ctx context.Context, request AdvanceSandboxReservationRequestObject) (AdvanceSandboxReservationResponseObject, error)
 	// GetCurrentToken Retrieve the token making this call
 	// (GET /v1/tokens/current)
 	GetCurrentToken(ctx context.Context, request GetCurrentTokenRequestObject) (GetCurrentTokenResponseObject, error)
@@ -17313,6 +18226,55 @@ func (sh *strictHandler) RecordReservationOutcome(ctx echo.Context, reservationI
 		return err
 	} else if validResponse, ok := response.(RecordReservationOutcomeResponseObject); ok {
 		return validResponse.VisitRecordReservationOutcomeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RefundOperatorReservation operation middleware
+func (sh *strictHandler) RefundOperatorReservation(ctx echo.Context, reservationId ReservationId, params RefundOperatorReservationParams) error {
+	var request RefundOperatorReservationRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body RefundOperatorReservationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RefundOperatorReservation(ctx.Request().Context(), request.(RefundOperatorReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RefundOperatorReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RefundOperatorReservationResponseObject); ok {
+		return validResponse.VisitRefundOperatorReservationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18165,6 +19127,55 @@ func (sh *strictHandler) ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIn
 	return nil
 }
 
+// AdvanceSandboxReservation operation middleware
+func (sh *strictHandler) AdvanceSandboxReservation(ctx echo.Context, reservationId ReservationId, params AdvanceSandboxReservationParams) error {
+	var request AdvanceSandboxReservationRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body AdvanceSandboxReservationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdvanceSandboxReservation(ctx.Request().Context(), request.(AdvanceSandboxReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdvanceSandboxReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AdvanceSandboxReservationResponseObject); ok {
+		return validResponse.VisitAdvanceSandboxReservationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetCurrentToken operation middleware
 func (sh *strictHandler) GetCurrentToken(ctx echo.Context) error {
 	var request GetCurrentTokenRequestObject
@@ -18512,529 +19523,565 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37ctvGli/8Kl0885WpORRFUpIvVE3VUWwn8Ykde1vOzmQsf0QLaIqIwG4a3RDNeFw1TzMPNk9yqtfq",
-	"BhpAgwQp+ZJE+48dCwT6unrdeq3f+tgJxXwhOONKdsYfO+wDnS8SBv8+DVV8zX6lKpzpP2U2n9N01Rl3",
-	"Tjmh8BtZwo+9zjVNMqZfopkSk5lIos5YpRnrdULKQ5YkLJpQ1RnzLEl6nTBWq/zfKaPK/NoZDUb394fD",
-	"/dHozeDReDAYDwb/0el1IqpY/utof3DU6XXYh0WcMul+N9ofHL8ZjIrvLjMmFcxqTuOkM+7QiP4fM8N+",
-	"KOadXmcap1JNOJ3rDk4j2ul1Elo8eS6uWUJD1ul1FjPB9aP/PRwNR8fHx4Ph0WHnU68TR51xZ0nVZDD8",
-	"ffrwjwf04cWjcBAN2Wh6eHk0O/79/lWn15nrhSotAhdKL3PnlPP4mqWSpqseWcY8Ekui6EXCSDwlCyFl",
-	"fJGwfqfXERe/s1BhZ7DoC5oqztJJyqYsZTzUoxNpxNL9hw+PhiPzxmoi4z9YZzzqdVImWXpNVSz4RA8b",
-	"ByITodw/FVWZHhhucafXUfGcTaapmHfGnaHeFvtMCb32Q/NktWC2jWvGMwZt6n/iynwYhQ/mx/z+4sH7",
-	"h+kjOVDD69Gy8+lTr3OaJCKEUZXJ7M1S4EpIcsUWikxFSigxs3aJromGhoOCFmAwNAnXDcZZY1qMqVho",
-	"aGOhzIT+GNLRxWF4FB2z+9MHlw9nj34f6K1OWcKoZBXKHL0ZPhof2tGYd6LOeEoTyZxNwH/hIB/R4cUo",
-	"PIyO2PH0/uWD2cPfH+kOcE1gR/GfE0WvGO+MB7CaWRSrp9eMq+cxUn+xoi85I9OY00RThLOAEVW0M377",
-	"sRMmMeNqQqMohcEf9gf94fCw/0CfwixF0pnLzng46h/bRc2i9QsSR2y+EIrxcDW5Ynoc96fDcEQfsf3j",
-	"iwfR/hF7ON1/RAcX+8NwFB2yo+kxvX+hDw1TM6G7ePXy7E1pd/QcJ0xPUj8OwyxNN+x/yt5rboBrnLL3",
-	"6+kgFRmwnIPr4YFzauTBuHyGDpzVtAdnNBj0OkpcMTxk+p/r1ufTu15nRuVkLlKWk0M+00TvIWzrNY0T",
-	"ehEnsVr9stAcMYJNLm8wdd7qZ/ha25NyPB6ODLel+l07ho+dCyGuNKHlPH1G+WVzK8P/KO2VM6QJDqmD",
-	"9A4DQvGA67kQSRyu9OMpY5MFS0OY4PGgBw+Qw3Ts815nmjI2ybiKk8lMZKmcXLAprOLoqOcsyvcpY8Tt",
-	"iMA3ZHRE4DOCnxE1Y8TZ3hNCp4qlRM2oIseD/4+IKbyySNmCxhGhc5FxRWLkTn0tC4ojEvMM2PtwNOh1",
-	"GI+qgurozWiI7GB/cIwMtOXp13wpmfhEIv6iOTMy6sOBuw+w4q5ImMzph874qPwo5sBXFmkcojyHSXbG",
-	"D441VcM543qLOpnUhLVgmk+E4hoYcrHkv5w9IQ+O+4MBWbCUoBz+1OtIRlXMLyc0ZbQz7kQx13+lAkSx",
-	"VDRV9XWybDNfJ8PzEjZVnfHQCh495DkwNS17gLRAy+j8zJbkN5HqpQuzWMYgxGNFk5hyu+obhFSvY9SB",
-	"l1KxNKbkebagVgj+gWrB6ZylcUgPfmbLCXSnD+32XL2Y1nYyFN6by0vDaYqWB/MhHy0O3x+lLjFY1mnW",
-	"zss2dLOP4dS8Lg5FRULPGG4uofKKRUQJc85cnpMyKvWHlgWzaHKxmhiayPvAk/mPTChW7uMZl3GEh3PK",
-	"mNGQSjzNfO8yqCqdavZRJuWCd7jkdlgnt3zNSqzqPQxUi5VpxqNK21U9Sz/AjVkdRaOrw/kRP17cf/8g",
-	"fSgfqcG1Izs6oeDTOJ0D1y7WwCxRzC8JF0uCnUpSnDLKI3LF2MJ91m3kWXt9d+FZ9EofncZNPiW5Dk/g",
-	"kLlMskdmNJmaEVVkzV+KtZftGJdiRsPx8Hg8uK+lntk+nHMoIj2pV69f7D/46egf//6oeKFBeI7GRyA8",
-	"2yi0TbLGsYtQGf8iVpA2+SZF3yhbsP92J2Auongah1Vq0Xr4kkV+UigdEdBJJKEpIzQM2UKxyBLDWlqA",
-	"3d3dGHNa2sUkW9DV3GhxlocMjweaieCfk5AuVJZqS6H83DCeBeNRzC874+ov+gsjtFGnlyxMmR7xIp7I",
-	"iw9rdsO8Ovnw8Mf3o/nzZcfDUCMWJjFnhsZxo81cJjFX8J+oTWd6SVJxHUegSUjKowvxweWIMgtDxvR8",
-	"PuVdSDBW7hbMXbBFli6E1AQH7hf/Cr7TKhsswASV+NzqX6uZbaHGtNXiColnGWunpsoZTWQtx/1m1D2r",
-	"sckVD+E4K8XmC4V2OnBTlqYizfc+oWoq0nmJVZy93n/4cDQ8LO3eioeoDsA/mhbjwX90PpWEus9v50jy",
-	"dZ47Y4R6Rd5wf3T4ZvCwkEN3zjzHmdfWTXdT31zp0Hxm99zjRMgsZTVSSoRkEdGjjkO2rTtOU4EdtN3w",
-	"0ZH9AUfuPobBholo6b4LzZh7hfXxKo2vqWLEmj6uW2dCp1MWKhAauOhysozVLErpknfG9yuL/LC2yIf4",
-	"ZMuFRV3wCUqGqG5axVJmLCVGdEjSPRqMSEjTaGIeRXvuuotMhQIo3f7sdvOavc/0ITsN6yr+4f4TcsbC",
-	"LNV9Eo7CwttyalqZUGzG6eAsFzNlSsnUTKSxRMVLj97fsiOlijZb2Cb2xbpt8ncxRgzvvTM97kyPb8b0",
-	"uLM7/har9ac1Ohw322ajo8Yk/wRGx/BzGR2VxUCjA4RGs5t4KdBNLDVnUzNCieZ64LVciSwlwKdIXNIM",
-	"vojs2Jr5bs1l25NxsZAe0+1HkUToA9dzNmObipSopUDNQSspkmQLcsHUkjFOwBaANbY2QHOUhs8o+4ts",
-	"QDvzaEvNHbeJXcyEuHrKo4WIqzex3wlxFfNL6Sioeitcwy3fDjBJtGxxRXrf5VGl53kT73qdLNU7M1Nq",
-	"IccHB2Zx+maXDvTw5IHmbBTHDQJCvREQLlBWpOHGGo/nVJ9JGYoFk9vadVVL/sH+YLQ/GtRDMTbcihtC",
-	"yuSG/gylLVIRZWCRkHDGwiuRKVdTgrkVxKMn0y6WwzRPwznbT9mSppEEdSBl0/iDERp0sqBqcjR9+A/Y",
-	"qGtxVdKBzTqO3yKNyXHKqN5S987NPnNtUu+zZRor1nmn9/IJS5hi0Voi1EYkM79oA+JSH0I37gPbsFwA",
-	"vR9s/ZIU/g3seWI7AAr7kdFEzVYV4kowkCjvN5cz4sp8lWw09GYsubPx6jZe6Yfyy7djyVU+HX5Rf5zX",
-	"tquM6LDEV+6svRtbe383Sy/3adnmTdzZtnbf397ma1zIb9AC1OJkO+PPspk/gfE3aGv8Va4VuFATulgk",
-	"cQjRNCXzT7/6yQpr7+USXHigiANhTcEmiZCv3QWJb3evVAx3+Gb4cHw0Gg9R4f36YeMtwpm2O7nlE/mZ",
-	"r7N+Fuo1o1FFRX0RX6ImJInl2q5mqW0KaSOlLyhwPwFbln+nKUcRvSVaKxxpDe/whKQZJ/fASiD4KrsH",
-	"gZB20hk3dkDCYHQvF4yfvnr2RITZnNXV+ViSyPxEuvQijaPLyiVQzKdC/1fFKsErgGcvTskr3HNy+uoZ",
-	"cDAYpF7g/qA/0AMSC8bpIu6MO4f9Qf8QiEDN9JQ/OcP67fTF822HZJseE2j5nOsRjs85ITDEMamNUP9m",
-	"hjgmw/6D/uCcd3AQKVUibXUbdIH2d2kXN96Q7K4xfzkusvHwNQcIe3jHZhXz5sbyRkW0QZ/yuNGt4lRV",
-	"evxe+zv/8l/Ev2xP/pnJGnCPvIlrL3wa9QP6cHCz6PrDYTW63oqhTdH199tF1xuLoiG8vmBl5QD74fHA",
-	"RtjbVzTRaxUiS5gbNrJt2P3h8A3M0Evbmp87WUj389B1kzNlzmglNWl3Vbu1ZLdU8k97esqJT2KKlw3o",
-	"hivpo1GUMikbDpzeIrPmmgxizoYQ8nFIfmVSkSM1I2cqZQz2X0hFEytchoPB8Mjx5fxVPFP1NWohOH2M",
-	"y2O8yjCNFyjaOz9SHs1pxMiCSkVJzGFksOr/jJOEXoKC2477fWW3j5f35twD+X3BP/XIrmKuJ5YIffDB",
-	"zQ8WmMNkZXwJB9n6D+qHHdzO5eN+QdPOuxapK69QTD8Dj4GNHXqMsrkhwCfqESu8ieDeRMMqw8PXJ3mi",
-	"35zyjCY+ymjts8gXtez08PopTP8wYY9RgI+2twPEVUnHN05uR23No5s8KXxNV0CtrmGsAlHP4bsLgLoL",
-	"gLpzid8FQN0FQN0FQN0ZqLdtoFbSb6vOkeF8xNek3/pFfkVnaIB0OHX56T1JZrFUIl350R2QT7s38B87",
-	"6GrF5QEXK/hhdeetYTVSdt1y4q4r2ROI39K97ANX+DBoSKuuLzFOsLd2PXJvtCgdlk3LYs9HZVnqi3K4",
-	"+OaWxZlleW2MgM6XprWghsVz3j4hgtuE8ViSa3bJFE1jyvvrFxYznB55Fra+rEfvv7mFzRPq2yF9OGfe",
-	"d9wX9BJ8GW5ckP+032n8dxr/ncZ/p/Hfafx3Gv+dxn+bGn87QX5mbmJqcTKMXSUrYi9qtk+dXYFfV80y",
-	"ENSxHjNVnXfNl9OMsxTaVbNUZJezPDZ7uD/SRDITafyH4BNs+n5+XRbOWubbOnPZEWBqtD3A1GhbgCnI",
-	"680XozN+8LC4xjpCuoOVtWEnFkNrpJcevOYVqCmaxFE5i1nvVv6LgRfaJUrlLBFqnfYHc/kbqH13iGpf",
-	"GlHt8BtGVCvxXQwd9LBdJRYL0Dvco3M2y5ReKRKJJb/5nY60nWCPabxgnrucU8h3JzS/IbMYppDGYPSH",
-	"yhF2L22spnL4D/bvV6PnV9Gz5Y/Zg/jDgF6ET55+P7zBdRc0za5Vre2hp+2Kv6rcVb+kDWpSmrgQcghW",
-	"uTY3UO+nSRB018OaCZVX0IvgOg/Kev6R7tUTA3BK7DXr3cX/rV383/hSn/KIUJIIfkk41fST7C9jzog+",
-	"zn+DG/9buq0Hcl+nL9SDXnKF4e4Q3B2CP/8haKUaQNqCHxa7hodVnI8NwFh36QpfDQbry0DUt7P2gbZe",
-	"4JJ4VEFYhr5Zsg0mfy3po64Z3qXQ3KXQfLUUmspt96OLQTiMRuxwenR5PLv/+4Orh/M11kP5JMDRKeew",
-	"I7pCFUaMcLbMk9kNjkisJDHu421xCnaHXLhhlrwWd8bhvZxJFk5eTH/6x6P04Q8//fY+fbP8/ZdXTx4+",
-	"e/7qP56J0XP6nJ4t3Q1mXNNn1NkW+KGywn4R6AzR41b61hf1RkvUksVjt69ZyOKFqsaKhiy+NigfM8qj",
-	"CsZHlEFapSraT80XyMEhjGTGaMRSLL6ziP9p07Q+VrTHNzOWJ5qBwhoDzIhKaahIVytiNiPrniRBzKei",
-	"b14P9lDVpVwuWcqiEyIZqm7mhZhfksssjhjpBgeRCOUB/CUPit+DPc0TZThjc+qUDIJssmG/4CwdqVLr",
-	"IXlMwxl7rIcokvp8fhRLVH5hJjg2MqcrcqFVykyyCI67yABnPuaXYxIsEM6xR+b0wz69ZP92fxCAdwUt",
-	"nZ7njWN8wQXeIF0KbhgiOKHgVMX1WTKuyJxRvpzFCTNDkiQ4GjyCtyZO3l6w53bGxX6oJ2v6clVi0k0Z",
-	"OIYNDGW6IporG14WPJvu/yw42wcdItjr540GY2gLkZKWnOC9GRE8WfUI1w3psc9oyiICfffJU2hdqJn+",
-	"DddTCUJJSJPEQjAh4EssScDFvlQiZUHTxtaX0rvLT9/Qy/runhKpUr27Zu4izYnWDE1vApUz/Vhz9AsR",
-	"rfb65IzxiMSKXNDwShtBlQUaE9wbTbymnaXIkkgTjX4mqV5aTC7M9+9wcER+Foq8ALOIRUFBWNBtnzxT",
-	"JLQ2jyRSaMKQbieRYDInG/tq4LhQgx5UKQIXWdGWSwiNB+i88/74TTT7aRA+fbD47WLw78sfwmHyT/4j",
-	"Pe94V/w1Vex5PI+Vn0m8z4SiRA+KdJ89ffM9iVI6VfsxU9N9zRfpIt5PqWKJbmLfcJ+9MQnSgJhqDdIe",
-	"RKmnw8WyBxxO5a3HkixnQh+SSxpz2CgVaKkseCSbJxqxKc0Sdd45Sf9tcKL+bbR+fq9y07VplttN8L0z",
-	"wQVLSbAsxkx0o2grw/EwQw30MUchEpAunEYagn/knoRzCZ3sEZGSgGZqNpnSOMlSJgPS1f9k6AhmXBl7",
-	"XBKto4E30/hg9tqs1/t/Gw0GJ8umFcNZPYt8axVLO+t7ksTRCSwd04dsOWNccxiQI1qMwMFpGs7G+km+",
-	"cal0dTpVmFBaHtivQD9m+TWjWlJ97gu/AmcflB05CSkn5qq9YXzDXmce83iezd0CMTFX7JKl6C+j6crk",
-	"rfyRO6XLgwpKvwfjEg9gC6aHKtA1g5y0y2g4s+XJtFyVwM00ZViZBLd2cH7c6K3GXS+PsL6qmFxL50wZ",
-	"peFZUWnrJ7byseKMx+8zRq7YCtHjHJLQTO2XX5490TRPyaUQmr2JOGR7faJ3L2YSRYflrtCKnozmnCRl",
-	"i4SuHIy6lMmF4BKdVRysE338irsfZ7T7erj+RWhbK4x+eM74pZp1xqPjYyAA+/fQR4/lpTIJTtGfb8nS",
-	"fOToB/iSSzjV4viFhQKpM+ZAKwSBFuuU26OjeQxU8+sKfUiuWUqTHgnFfE73JdPkrFjUAyb6r1oJejat",
-	"S3ip4iS5kZzvWexJ1C9Bt5J98ljMF6BGLRm9Slak+/r7x+TRcDjQIuPXg/PO//zXf593AoLGq2ZVonmr",
-	"XG3ltuR9g6x/RS8ZkfEfrEeGmn8OB4N8XO8zBuHgZlggpErDMZKlM8aARjM2/cecfjBMdDDYyFKdGz6/",
-	"8GGVSPU4yse4oGpWDLHiLGlH45tDHgvqvn/kW9uzRKimkWvGvW7I1lvTbqybPTqbB6toqmJ+2SBR4fTF",
-	"UWDvMxIqFUGD1rniuI5FJuGK6AQfARlB0IC5F4lVEx1JM4AJvFgiqI2Dh9uqpqUGWblurXNfVbvF3nxF",
-	"smm44NltGi54s9YNF15oP9wWHs61w/0EThaQIqASfEejH6hiS7oyECjKBsAizpOeysHvEjWgfBgfOyaI",
-	"Tn8SuXf+NibSRNn1OpEIJxVPSxrPae5nAScCvCz/V2MjcyYlvWRmTa3xZF8jRn3W0jee639k6oRwoWYx",
-	"vyRLKrWZlV7iGzOWRCh9V6bigDV5cyFckaL9rcuD2rJ5i9jM4NMndzf/JWXTzrjzvw6K2soH+Ks8eKrf",
-	"f212CPerTlQNC6AFVMTkWNshvoUE+931Ib16tu84kXzDMm8fOO6mwojYR6Jf911hbsBUvqOReXJTajNq",
-	"7STm4DbYmtDq3xc0VjjnyTyT2tIgVJG5kIqMBiachM5LL+5KIqb7if34s5CL1UZjSUx/LqVUVsKYsebh",
-	"PJYy5pflhxm/4mLJ9UOtLLlfVmr5Vr63QW8iUxMxnaSUX7LgBM3c4NXLszfk4Hp4YLy38kBC3JT+1jp0",
-	"ZXwJF+As7/Ork/RjwadJHO5K0DRRLOVUxdcQW/quZ0m86kbcksI9n7tMlCr0Zs6oJNyU0UZHkLZhjlwi",
-	"L+su3zaFh2YzHLMKIy2U1lsUK+i+5qXtmWdcqIktaKwfOrk0kfO3YlyTzgT05fw5/DVJtaWPb7u6KozA",
-	"PSyl4IswU2I6nSyolPgpugbdrquHK+aTTOL5ACWi3MEJEZwIg3lj/hELLnu5N/KCJWKJCDwBGDxBUda8",
-	"tDZf/ZB9L9KLOIoQlXx3sRFzmU2ncYh5JaFYbHuqvA245yqWqFBwxiJZjXkx+NwInb6zVrFgKXBVwT/P",
-	"WUJv1ZyutAZFIgEejeLg1JdAEyCmQF7FPMrpj3TzYvymTbhECTSLt2R58D//9d9BQZtg11OHaovvuLmu",
-	"2PvqtFj1DGUS/UI3IMvKucY7rW1Js6mRCnlWlFtQj2mSMhqtSH6VRiiJ4ikEL+SO1T75RTJC4Z7dOrvw",
-	"L/uCIzT8jqjthYczqc9C7L7VcFaB4xVZvgL5IfAu9tfnk884aBPJ04LCdueV2NROhlzt44IIz8ScGcNM",
-	"E9cSrv60pMpSIuOIwRVbLImkU82LSAqW2p/IQNs8wYKVuqv09annZ6G+Fxm/ITdLmRRZGjKr+29JOp7P",
-	"C+L5WRCZhbPSrfl6z57LlLyOw29PobWTRH9cQS7VlQH9UmSKgc461Tv3TdCQdarXHWI/C21G46+lCzN9",
-	"3sFpr58JzshyJmR+QbASGV4v12/5TxwHPQnFYtUnPwu8qr+llYDQlH0nNmXdp6U4FifiYd038M6uS45X",
-	"lZs+qF9nfjIYfomg0RshntP0kt3s2IMnQAkxSaCt7Q597eOyww9uw2JJ4FeIxudkSF581/+mjVI7aiUE",
-	"jrw4yuX5fv1Ta9Ac3WvOm7uCc3f2bk5g53O/+9e5bS2kQSzBbHFS6lZMkS6G/5GGChR7emcgCtHcc2AH",
-	"mL9mb/ExrKqn/12AV2JUi94/zj6oiVRsUeTS2146NYiBjSUxdrUNTSuf1etcW+K639nuHfgx3ILEX5/U",
-	"z7Ag9S+Oa+xG1G4KXN/EVedtoUzz5h1gJ1r3TWkaJyvifFK+8IgEZ/aWw6YwMbgdsflC8Ns+3A8SXKre",
-	"n0nLxgv9kHJNiuBwg2gam6NrrNO5MHUHtPqtINdNP57SOBHXLN3zLVruIaxvS9Anv9JYkcBZvDwuzMTt",
-	"qHR1QigBb3Z5PYPKgn7ds2BCrvbzG+L13+XRWbAXb4R4QfnKNCdvaDBQxdBzurWsqHzqnBkhyJzyVR7F",
-	"t+1h2JnaiyF9Bi5cn1VuHDgrsZZM++SpPizoWZtRmUf6XmThFVMnxEbZJBAFY0MPDS3bATQELIIwnmZF",
-	"JjvE4N4anbvRrGvJNX/R/Wq/CBJt9bF5/ascsF+4Ea9/3FQbM+B0O12TVr+taOWMprlv1yoFGMVt4q3g",
-	"p93lRom4PoudjYPFYeZHqdKvq8uUFqR44NzR4AMs8xl9bQ7/66+/7p8Ws2H+EBWzj+GMJgnjmD3sCz35",
-	"Dt9LGU3m/3aOtU29cWhIwOzDgoWKRX9iX+QJifGK9IIxThJxecls7MgGZcmwP60FfFt606m9SCHQdM9K",
-	"QJjEVKRzqsYkgN/6ehzmYhAf6O0IiKQrzdfDGelKxkjgrnawZ+RLfqcDSep4FYZWD8Q921DME7TgTIwh",
-	"SZiCSFmLwWRzWSKmuzZJMdBTHvGpd0FwRvRgSTcoLUDw9W+LfuEyWyxEqlj0gkUxfQN7e5PDkBUtTua6",
-	"SQRF2O5QNDbiHA5m8jjAj6EVhco4/xzeFy2V/u/Zy58L/u6f+9e2TPPZY+8F6EY13hxRNKxe1kccwgVL",
-	"VcwckI7qd49jBRZcwc4dhIoKA3dgParNPDt7SQ6H9+/vDwlNFjO6PyLmXaLJs9wDQILU2jYYIdWWESUE",
-	"uA3P5heogRdt+RFFao2XIEZqYdC4cvWBIhSJL7azCMl8awZu0ubLXRUrVqDAmfzQT73OaR5V4RHAEIoB",
-	"MfAYkQPB71p6aKZm788RUSNIWcKoZBOqAs++Oxm49Qwahmy+CPAAi3dOq0vRkLqLkqEzBgyAfYXAX7XV",
-	"jz0+/18wPSKOegTLojOIMwknQblj/WibnKGeg3ZQOSLJkq6kG8yCXfFsrrexeKw3yx1A/txHWCalP26I",
-	"880jHbRliXtKU5bvZnmuG0vl1bovdn7N5mZciiSy3adMZSknSqDsxfzPhRCJb8NH+4NRDvzWfsPNsCLv",
-	"oMzVuR04KFIY3lQagUl3Nm1fCJEwCow0hzhoirgvT2Rz1Hxt+BbcseFQ5gXLSh2N6ukN1Wpm1fZeQkj9",
-	"vId1bwXWY2MRuVgZfzOmnru9+JMoXHYEFpk5Az0nSs+h1HyGlQGW6MnZxRIMyHpOZiECarm8mAlRHCaP",
-	"hLJwJfVdrXwWKzaXm7QBh7t+KnTnNKVguhdp+w1sAsjvxKiWDnuMJWiubYl1EzPSbZXYEKAGlBgQPNkk",
-	"hPINh0V05ufdriyKVQ42U6FJzlz3DYtKYTxlyYJAzFrj8G8bvnBPkmevcn+RyYqWLL1mKZF0aZJFXM5z",
-	"2B/0h8PD/gPf4SygPX0nNJ5DdAhaAWDFzOMkiZ284uIojfrHefuoW2wnrLKoJqyyaEsGXokYakjJqXqI",
-	"4dobouLYfFFV4Fqm7dWGYqup+Ubw45s3rwi+UO5MW7I7CWFNglhboSyFi+cVMez84OsvhIDeDWqOjQem",
-	"aRpfV47wzVQc1+D52ByJfE+SoDAEKtSzbXp0rwNhHg0d6p/gUiihipFuHMHZC8aczo0BXPR8cD08cANS",
-	"D8blmJgDpyhfbRBFDZQGujGXrBY8pCw1BwOv3MxLZ3xsDEUFxA1Aw6tykLzaRstjuFaCupTlDCw/L3YX",
-	"8oUoEUP9hPdKfLPMz9Yz6ybZasEa4YgQRNPZRrriFzm6hm6uRzhb6pMCCcbtZW4hWLaSuVYrtIGVMKOp",
-	"SBKxlCegHBbpiJCfqCm5nEoY/JnlsQMt85gmjEfUI1FfsZQAsjQBJBgwDSFVpkeWdv2IZDQNZxUn5DRO",
-	"FEslmcZwH4mWQFsKQYgnbckvagMAnopDiLl5mppbsnYE45n5E6SWKvVslChOU5PQtFWWLb43KlLG+8p2",
-	"m912h5/QlX+1K5vMy9BDdlT1/bPpKRNEeffiJcEtHeJJAP+MDJCApRtIlNcUXjpO9308Omq8OXAm0P3t",
-	"t99+23/xYv/Jk70GA/OoKmR9QgaBABFSvdrlU5omsWZW2C/wBbzG7f744/jFiz08K3Z5YPonhGdJgvgl",
-	"XPCq4+cBYrbrdzAUBDNv604r2jiq51Td6phGI8Tf2zgmiDjKYxMm/m16CTkXUiTRRGQqAOCEMBGSRYGm",
-	"iV6BnwLbaIL/S8Ml3QTN1alISbbQavf9kf5YOrfpwB32zMyAuS9jyUB1XRqtLGXoj+WsgUCOPQSycRWa",
-	"tJKgiNoYIzw4hA2OynOTfS0K8NZ8TIZ6uLU3znmxfmNzpjD2DE33FZ6wGb1m4G0GGmARYR9iqXow4RxT",
-	"K8+z062afRgTLnChva3KUqNd/KhHKNH/ylLWA5BgWGnoSjJq7lugmb3+Oa/zRggxKgIn7PxAadHte7ll",
-	"Uj+xvc6Hfbhl2BcLxvexF8SrK7NOs5256lThYaWD7x43P5lvYr0IKr/OP+FyWoOeppWNGFYapKcBOJCo",
-	"jWA2XjMvbtZ1EDVJs1uABLNEAGBmhIsl6eql67m73CuRih1fma+WjoOj+OBAN9hHQG3OvKITlOdIN4We",
-	"CPRU87RVDKjj8XDY3oDaSrxjoYBm4Y6/rxHt5gUf30iE2qS1nOl3vqAn0pTYaHBHVggJSCcH/XM9VzxM",
-	"sohFeydkYIWMypnaJi+jC/Zau/1REvE3yvPdCKHRUqsqfJgOhkd+wMqLVCJ0s5vtuELU4BDLLw1RFysR",
-	"oq3RGJCIJfE1S1d9tE/Y+4wmeGpskvq+fo5XfOec8kgf6pUslHTYEZo3hDFTKo1ZhJx6h1sdOLD5hQ7p",
-	"WrQCaoK+DDMLtNraN2klxfIFPbJIMisywphfWpXfMEvkB3ubmMCoPRNotlE9/LnOdAse0tbmMAKhgfR8",
-	"hLPWPZjb0HYXe4QmUmCWirZZHVooL1sBi1wwhMF8yEeLw/dH6S4Ms+5b83jVGv1pysQjrL1v1x9D4MJ6",
-	"D4oJIXBIdo2l9BjgfR1UKAcYhEZRrB/R5JWz78bWr56BVTXNmkAStgEPrhNPyqj03cS2acmusHH8sGhy",
-	"sZogvHnPgfAtLmFszBFoxOUt8bZR55QNC4dVLJpgL39FHqN5pz7OIeXkghVTAY1imjJWgHVOGXNqXfTJ",
-	"GacLORNK65yCEwiwdlcGuFgMyQCAqFNb5iljE1vLqjY8ALS19TwCEoCnPejlIwF3PtfmBo+tx6qAfrLF",
-	"M8oORqiXlbOfmKv7Rx2feCvVFdk4MvOmGRvcojYUAbliC9UjAwdfLR/b8aBpIPb4VWwXrcgHpEvNFVXK",
-	"GIAIm7H4B4DJ83YtzUOXaHWjWEHM1k7Rb5aJsvixrZ6/pgRLLQYF6U9TZIyzMoENwErBY1ErGQIacXmj",
-	"j3yLmSNtey/nDVgrJ0uRRrKn90jOxNJejl/ae69iIb5QwZhNulHT2jrUU8z93QZu8Y9MKK+hQpWdqt6b",
-	"Mii1VjPRWxQJvV76PJo0H89NoeltrUFUZbI17tQVedxAtKcH0M7wyUvq+IKWjkbDBznjsLuCuyF7JBFL",
-	"lpKQwk3wfKFs/CbYgjSNypVrXDrB6j11N9Y67ldZ72KFrxhbkIxHZpGQbHsVbljq/0FrrpcTkk+t0ZQN",
-	"HN0ZFtbilXgzDlGyrt8qVsRwp0gw2eDQOazXEvTqhxudPJt0oFIJKQAtLilE9Z/LXM/zu/fqD8oWb7+t",
-	"+OHt7GO1UsgGHE1EcI6q94+bCto3O9nW6YmOMneGH2xizAZfegu+/Li8wJZIi/KXWqHR58h91m3kxHv9",
-	"9uZpDT4gd2a5bM9hRFWSKbGF0pHcwMPR0VdfwidUMWnkvs0QhGxVIRn4c2XPmpugO4E+C/69HcMHjcvx",
-	"c8QO6h9NURofpSAAsnPhUMyjznhGra4aoEclGq426G131zreJExENd5EP7rd4Eizk2U2aejsXaVreOhl",
-	"iI2WVCV4BOtDkEYr1I1JmNDpFBJHPBdbJnwuLxlTQteyidrLWM2ilC658dVbeVX4R4xbLGU0ivnlHqDb",
-	"rlDYb3aPYZnovBNPJLO5dcsLWNyTBcpolLJlbQCb7+Cckk1ekyU//2insMabMqRjI8lByUk0hVc2bPiw",
-	"5R1UXjaqzaiShpuydmMaHbYcU7P/MscPvlX/ZdkJ4rguC5ZWMBt3K4vly89SnbyaDsfGWE0jNZqCSXJj",
-	"Gl/bKpDE/abV9b+VYDcO0LQC6K8QnWkgJwz2xjPIB9rNCQaxUvpoWYgGDFnSapRhlcB7PI7UTIVi3mQT",
-	"gsTH71GZ1Kr+mASmugZ4GSwIhDRgymnUI0GO9uAmBJtg51jKjKUAjWmgL2gIMfpQ1QNvVg/3n5AzFmYp",
-	"65M39IpJLR1DFjGuFZxrlhZIEzjT4CRPIXNG525o/hRqreLwCshtO4jylrvfeBICSoAdnhOGZb99G9OD",
-	"dCpOHPBXvVeB2Y5gTILFfALAGdexpAHp5kMBP5D5DVGtn+SL3bUTc18qZ7NahJeAdCtT33NXy+1dE423",
-	"Q+cHfycV11K5zTaeTmBwRXz3joejmmGjBBralSSb+ulom/PRpTIv/dOPowBsGLhLFhyRqYwjtnqHsjEP",
-	"pALmvrbiRhHUv94L96Z9pshGx1xx7EZHpakdPXTKQzwYueUhBs35E41Xn+6WORkTJzkuN5o84FK0Ca0N",
-	"CS8jZ2DHLepWuOzdl1rxrpFwjdDbjWpbm3a5Y3ydcfenMK5IF26uZXzN9m7S9RqzpJdTkFV/xFKr4aFI",
-	"K0kDNZvFrX7jxDJXVGG7xuuUoed64m+0GVxWoFt+4wmsqSqZzTR5C/dtFDjoTCRl+vj4Zcr8bl2cd+ta",
-	"vO0r636qHrN8BdZt5Q/wUjGVKplaUJ0yqZIuTRKWXsbAFcKQylxmF/XA2q6JQ8vHXlr2LFp1mL/ZyJP8",
-	"HTxcZjimHKVeaKgkh6HJtQCUylasL15S3qoauCRk9mg5D9sgT0DnjbkbyQDf70Nlh9TGc3klw2iDYGgR",
-	"E2RPiRPxtW2Y0Dbiv8IWyvmAeZEKpNBm/nAWzliUJTsKrVOyZOwqWZEFVVqz1ZuBMZQeibRqSCWBwFLj",
-	"rNXN5fuHGbWVC5i3HTXLwJkaa+MZbeFWNumvjF1FaIPO6Ydn+MkDWGXzx7BirfY6WOvN/GyuP4u8jphn",
-	"3hOd16+FW3RzIosbQCdRbdCoNQ2PfUQICEGCT/yrmceBY6zujNHILCSEphbK2/3ydfV9dxiH9483HQWn",
-	"ssecfvBFSKeXaARhWKvdTsloeQGOtjqBbrexzw831yyzTb/bnfxFGoesTejgK/3iM77IMIiQUcxiSVlD",
-	"9kUlzMF8oKmeVpSTKOa6qVSAVC2x8+3TnMUUCbMWyHjUqCoPmnyUcl2iQOHyKzqN6EpP1TIJ51zbyvRw",
-	"hdj6VJeUq+Jcgz2y5cFuExqltxkjo6CWdxxtoWUX50+JurfT3qEO26i82HXD9a5H4y66NuEckUfbf7A/",
-	"ONw/bNF/TSNdyY4lBw9/rJ3cGgepHJY8smyjyaW3Y1fRJTjbF9Npfgwq8qo9l88hIPxM/uG2TB62bdKc",
-	"hQP8Yr/YXD8hHbYiJOzLJrq0PmhbSYDqbcdnY/l3PN7l8coXq35/Sxa/FUus4ucUdFwitC/LIqC45K48",
-	"grNlcYFUZhC0QGxatzovTWkbA/CUU04pBGWxFqiy2lQ9ILRo1YsF5ZbRDNfhQjlEZ0u8rvM/hlksY842",
-	"dIgvlfuMFU1iynfpcqugr0UazxmBw12K+vLFdBkbpjPu/P9v6f4f7z4efvoXr6fL7daTcDQTqSLOU7CS",
-	"0UQtd/sj5RHcTy+oVNT6MQH06p9xktDLqu0+GniN91JZse1I6YXzaYWU0EWzbmf1G+UZvZSKpTElz7MF",
-	"9bjQNuztIqFKC6xNg4cT/cq+XOHCDQppie8as8DEIcZVA7PMiC8wlThXRqtkov9vsP9o8u7joHf0yE8y",
-	"hV5qJFGDXmr9g38I36k65eTZ6c+neIeuX+kR1r/sk+BppjnTwXPBI4t9VfiI5iyNQ3rwM1tO6qd8Wy8D",
-	"EEUv5305NprlBO74S4FR5S3ys79mHg4Vd2/mv4SKeYDMRX6IrxkJ7L29SZGN1SromcQp380pzZSYzEQS",
-	"lUpke7v8Ea5acqXQuvWABaAPX3C8u5AkW7SLdfXy9adwRY7uwpXIoIabZEmCrCS+XWbfXh89QftGr2tC",
-	"VQ3Yb6v08M/oYe0ZcDJ7D1bzcH99/+qmAX4+Z+oNVOkvdS+yg8HeGCh06jlFW8YM3YCrWuL3Bgpt5c79",
-	"FdPQnvJoIeJdo0t+hdR9BdltkUkGxMQhQAGu80Z8ZQ0GDYD1SqzuFrL4mp2Q4F+DPPTrIlMN6Zc9Azwc",
-	"S0y1EzxZ6WaYmaABu9BiqQoW9NaNo+rnEYTl+Kp+noRQkvE2LOJfq283tGKG29h2tRU9wvr7XEzkTCwr",
-	"Tw3WeOUpkrJc8XCC0PxFzZl+SBcqS0uPMC659MjzmR4uPPLtRaeHpev7c/3/uGA3UXQAudij4syUWnTl",
-	"Hvnl9XMb4LnILpI4JAjszSoB4jn2sYnHsOjHWFIacpiqqujRw00nUg+uZ+nad9yeMNjBlw1xZibUS2Le",
-	"L7NpJBUXE7bRGKWmlYFW2kHTrZTpwBSWuydJXJEfS7Ylql1TXJ23N/11tT8s622P75ahlnbBfBsCGNFP",
-	"mKI+jygogQXke598l1IezjR9BYBxfoJpCIFBww40j1kwsfChKZUrePsTCj3VphFIRc1Slt9uqSJJ3Ggk",
-	"nNEUKrdz0PJ7DtIILamTsSxcXq385BbaoHoM/cjJp0RCbz0yp+Es5mw/ZTSC/vUHeXSmiMDpyT4sEhpz",
-	"Fuk5lfHhPVeg5bpHHvsaws0aMJ1xfcs1piBspl6LyqTm6SMIL/aceMR7kmDYSHl8AEQfh7Zp7/As6np9",
-	"zZKYX+Ema91bRNpIRoQtY9sjkn0kwkyP1JNdtlOddw/go8F0rw9xls0pLzYTNo7jQMgzBboPAgWckEiA",
-	"ObSgqawj8bWqKO9HMMKaaf599dQTWxoDTg+HfSgluNbLrs0ojxI2QQiZ0GA7Q40miLCecLasV15b0lhN",
-	"piKdLFIRMixCWk6JqPXTPlnW1CJtCCekc6ZJFBCCoxWZxsyYjkgpsST0QmQK40dJhOnZC6pmpBtgshTE",
-	"3gR7vQrqUg10qYgP2BhP31C7TnO+5OW0M367ntOU4pttXti7Xrv9xuoT1eNdL9J3Txr0yX4bkE4L4JDD",
-	"dRr4BnMsXeROpxzUTQA8/XneADmSChqRMKEy99JjsQ2HsP0FE3r+Cjm9eoX4nqeQdq9SLLBXr1zVc0qQ",
-	"lA5A03h2xIayuBGIpG+5VcFaSxtaE/a6GxjAvm5AAj3mlSjNiXJqGFnyPSoBknoLUvQ8DRVViW/YUMav",
-	"uID8jp0aggqiN5xVtYr5zedmb2hEpiZiOoEYq12bs8qhjC851QbMTafbUNep1NxwQ/WpXmNdrd3bKCy6",
-	"3dswBad2bMNTcrVoZtRUXbT4vsSft/045jKbTuMQsHJlKBZlijksWqiyNacRT9Xwoomj9jRSqae9azOo",
-	"S0A7NEnEsrIqx+1b8uh3RTuPtmxHj8fB09qpoZlIIi/Jbt+GYhx2E2TOjdpCqQVlQHcflZvfrRvwM5wt",
-	"GixdxIWZEtPpBF24u7aIuvhNl7/K92M+yWQjQdQ0h6oUcut25y0MD9uPp7EYVdHa8e6zgwLxpbUajdrN",
-	"rlJdtPj+0Zpqn73mqnW2AfdOwCnyVufHi1Rcx5EDI1W0MFrfgr+mcPH54frPUahcxTzynoF2PNnA9V2w",
-	"RCzzwiM7EWwBbngbrBDcljc54e+sfymvQbYWTBB9I1zw/dGHDyQ13/RJ92c6ZxEptYRXjk+xNJ8U6O+p",
-	"lsOT1haXMwp3UDMWpySh/DKjlzapBdpAn9te3UNva8ptLLNmXGhVlT03CuqOt83oirggRr/bDlGR5ICK",
-	"5/xzIioioyUzulgwvqGAxGh8NLwN6ENcQwfQ0Zr7uwIgOsk+3xTyYdWzPJyP+N8I+bBo1O+YzomOnDFm",
-	"0iBgTSW5zOKIka5xqcJf8sD+GuyVIQrv7qma7qlKUEjeVWrv0Ps+Zkn0GNiFz8EKLrx7klzTJGM2f5Za",
-	"SFZw5Cn2QZFuCVprRiMA897z4Co2xpe7XVQYVisoD7GuWRhuudWjza3W0OzwMtufofjDjsgHC5ZKczOY",
-	"h11f5Ij1fXKGmcB5qQy82hc88SDLmtTFWmSNfpyXtqrmkLoYCZU6UfUMSCsksKfyTeTxUWNFBH/43Q/x",
-	"NeOewDtMrdwyosfJxKz28z2dx8nK05GTsbllbybBs1b8RD82FUBJzMnT/vD+ERQmLndcygstBWuen//v",
-	"t8P9R+/eDvYfvft4vzc88gXhVSmzWGR3IXr5NuFwG8kW1aSGmIf1BGrAIEzNpHXUSn5mS2QoEm5mtJyg",
-	"sEoQV0WusQgt+JGvhyckvuSYrS8khrIYtfHKQCrekf4d6d+c9ItaC1vy7UtTKC3CswNoNeau0RA5XB+K",
-	"DOoirExFwRWhKN7mMXe7Gd7R89+XnmuU+SOjiR5uLRFJr7K3bHZTHRlrbIirkqUhrsqKpNhcbs704DtI",
-	"RRijL4wAImmXNEn2w0SEVyYUBMoLke7oaH8msrQCBYBJk6XF7L4dDHEl/3P0drB/+G5v/Hawf4yPvGHq",
-	"9WyAtdixdbxxLDGAsix4dfrm8Y+kVoHwYxx9Cm4Bb9z42dsBUcPAMJ+chiFb6F7bQVGfkAGZM8pl/r4X",
-	"o3pTItVtw1WvmdFoLWD1ZvzTNQu7HrbUm+q0vZjIU+VMgXhs7QTdNLECd4/LwjF23wNwens17d2cj9P9",
-	"/3j3ceTP87jNUvfbJs/cqBB+qbN2dfHXUUBThtrWccg3K2rwrdYoWM8qPme9glqVgjyuf7g5GfSL1C8g",
-	"3dMcTSSlBj+eckI50aLYQD0DV8y95D8IUG/yPbE4bUGdDgNsJeNGVoGv3FcOwRWkenb/aX76Txjunvf4",
-	"f4XCCO0x17YvNLDuhDclDm53wlsoE19N8JNug+Dfa8yN2XYP1sxk3dqbALumoEIMkwP4Q0x/daR/z5Zp",
-	"Ry+DZAxgC7tcmKsmIlmYMrXngvMWVRFMVGHVCVjZnwYGe2pKYTSD4h8PWoLiYxeT3IHc1BfiV0ZECjKl",
-	"ae82+8491U192xfadN6u5y1ynzflOu8I+O8N7fRbPXahymmg1Y2rL+c6wnfvtzx2k2s+UAVJlmKKuGRA",
-	"7tKnIxbmf4Pu9JKHrAAg7xmQ3Ig5OZ1Q1aAKJ/j6xf6Dn47+8e+P2vjiW91RArjY50DivzWok5FXb8hz",
-	"ONvFD5f8q/XA4TeFQbQNyH7K5CS4aVmM20FmaZf5ulUua2Peav82qq04BytouHJsvGXrNGfDrgfZhUgI",
-	"gEeIPZr8BoheyHVyt3+heHX7N4Lx1rekERKh6LbuZ6PhnO2nbEnTSLZLeIJ+fIzwJhm8PnCdXI9ogxVh",
-	"1Y6NsDcmf9RhFeuAbryFWtcDLS7hggMbBzWu2sMOBVlBtZNeBnymf+pVbmjuSfLLm8dETKeSqaZz3rIc",
-	"0m2W39k2J9rcmjdLnrhcOPgWI2NgHVuBfZwZr1Oewy1XPGz3pX5xfSxHrrBYtlQrTNtxyaNXxjXyQBn5",
-	"gYo8edyWyfc8ekhxPEtzrsScOLvXUnFqKg+xoJegLpUKrFC1Xn1qjm0q12mZ2oxFhLRplbDoU/q2Kidh",
-	"y89RDsU4cYZToW0ueQLQCqZIiVQYiUYlCWCfYfOmiqXBn7jahF2/M1P32lcYHSugy7I1+Dmx8PwKYmsl",
-	"Ds5lcGNe/yXVuB0B9jaRlJ51ud6FKYhdXpjOWhiQbbH7jm4fom9HJD5A4QNJafCLmxUG80I1sjZWJRdH",
-	"FQzSWcZwtj73b6N6/Xm1pT+f3qI5kqOwNAEZFije+MpmUjQB6CZ63OebMeiImjHBxsuYXya5+i7Jxcop",
-	"rC8heGbFVF6cFG8aIBJbJNFJrXzGTIsQU2Rj3wwbI+GLP/PRBRDusPlAuM00zmjGkoh0M26iMPcwpRhC",
-	"jrhY9sg0FfPacCEs0ZkuTeIrtrkg2q2rmBapsr2iuZ2D45spEOZyqzU65efCykTWmh+5Cml5zo+jHLfU",
-	"NPW+b1IxaXHF24QV36RWInDGjfTJJiCMO0VygyL5T2uu+aGzjCopzNtkTjm9bFAoW2KnmkCCHeFSPXXz",
-	"WyOkwj1JLhWwlgURvAaD4cDp7ebTxbVbUknM67fI9raBZ2074QK49UtCs35tDNbda7tqSRLcTLjsBPDq",
-	"CeW6HUzXrZ3H0HKJaaFP5V1lTTIvDe+MCWs/BDgBzYfxYtM/+2A5kyyc/M9//XdgLkDRXNDfSjcjh4SC",
-	"cxYqAa5eofI1lj2I2OKIUGfICIO8S55s0pXLWIWzWNvKIs+eCuyFK0iYZSxZf1vL4rMD3zYkVLWCrnVJ",
-	"rIxhe4KaH1Q4wzgeKBdBU1tEQokaE/Jg2m6jkJlwZ3eEnwvS1n92HbJuJtSN9V5LcnmTzrWjGw+/uJnC",
-	"hXrDncbVXuO6QYDHV4nbGH7NwI0dojYmC8YjvUtN3Ysli8gFDa9KEbjIyDGQDfP0DfiZcgqUr5iqDveE",
-	"vHr97MWpyVG28USQ9XfjqXzZAJQEMVsaJOkrfS5jAGvDUrj93yXpBhL/bZboMU0jQ9/BXl4v1QQfKVEU",
-	"GM7rC1dubePJ4T/Yv1+Nnl9Fz5Y/Zg/iDwN6ET55+v3QDGzy4eGP70fz58sbKqk7KKXrgAvf1LEH8zt8",
-	"YGQWT6eUk9Ij8ZRQ3u4evwLc1nxHXkFSiyNSIezWa+7V2Uwj63u/pIot6eqEBJLy6EJ8CMhcXGthAxi/",
-	"s1RklzMDkAm/56WtQ2rAma3rG38Hb4UmtYobHJ9tk+J7e8FQ+VL4Nqd6oPwhU5V4qnWxU01srkKaa0QO",
-	"TsZrUplNKBOP1nrpgkUkia+YOfX3PBrGl5AtZmGaC3QbkT6nPKNJYLmy+UzTHZnGnCbxH8ylLny9TFPm",
-	"2RfmL1uc59r5lRcftox12qQZlem5pCOVf6pUBS//9llDEctq/9rDVSGejUfkrCF77E0zUiW4WEyNeAxX",
-	"j1U5msrUZ68BlOa/uJLBU8weTp1FMHU/w8nlNgp6dvNi95XQrdpH7RnnK2Q4zegIBmYFdNdCZ0It1sZ/",
-	"g5YVCqkkmWNENuXgIVvQODL67XLGOADCINop1wouMaDbOWn2S+w1sGjiRteg0mjJM5FgWCc/53SxSFYu",
-	"IIxJZXt59safyXZgWUbQJwh5g5OI5TnPkwyKCHKOADXrFXG8w/Hf6Z2a7BaTA2VGqQ16LuAGnqXatNfz",
-	"iFkEBnWsZEGSssifWedpHG3naWwZSeaEcjjBZAZsCTXZ9Z+bFw19VY970ZAbPOOspvdU2+tmzzlOoQh7",
-	"YWfJRCi/gQU+jG7MiWQ0DWc9/VsiFPzX3Pns7W6BwRg9+UeB5WRlY/fB8eDrB5QvfPpfEIprlgaku2DG",
-	"HQsXlYE5NQHpCh4CfoJr0+6VMZ+vQZ0yn1SBmvHHLVS9tXmZdt2X9XLxv5w9IQ+O+4MByeeyObPSI4EW",
-	"GHC2Jq3yNaNRzM11STUY2PyUZ8CFMxZeSXLBZjEcfU/IO7zhyZOn4Qw/vyeJyFQo5szvKrqgPgS0QFxB",
-	"KaXlDBmofVMzHCirxIjBa6zUsPFenszjS7z2lM09zcRSG7ZoIwCPAKANmPrmPuo1WHBipb59+9GUOA7D",
-	"glwmA46v1xJL+MgTErjVAJwqUDRO9K9SicUCjoDF8SZGlkPtk1mmwIsbiSUnXajLEivN8jlbWkxruVfJ",
-	"V+91quB52MfGRPbWQM6F+oRE5SffMtf2Y2BRYowVK9KovJI5WopeDkwnL/nSL+k1+tSr8BFLrReAXwYF",
-	"8N6WUCol6vloQ/E7b5YCVRJbcF7v4DW7ZIqmMcUKH06E9tGn6ulpVc0qXzBIhLCybsuEANKlScLSy5jJ",
-	"HhFhSGXOSAsM/83T+VyFrfRYzUDQAQSVrIjW7/DukZrKWl+i1tUJaHnmzqbL2XLPBh5BK/u6FQLQ1jco",
-	"Xt4Y1f5CXKOvK9d/TQEJ0ClsHde8Rsi2wY9blqVqPr4uNXqlZQ3epdBP7WG+AyG6A20p0dbafD6IaSvi",
-	"2JTlCRV95tYiQ6xhtDYXAkI1cggCkeaxgf0ma2lz8t8tJiFaR66HV2yZkWg727ga1gK+QWrI3zs/cp29",
-	"/+ssThgJ9FEIihovOFXGI+kLG2ia9nDttDfuwedM43RA5vU6+APTy2uB9yZKk35QfBmghghY85FFEwC7",
-	"Y93KHN5sZb5sEurtRQPdSobp+sqo32ru6XYK6zpNtMWt3FdI2nT8a+YL2VQ/2PoG4eBcMM3HpL33LkFH",
-	"iCTSpw30o3HOhu5J0g30P4ITQknKFlo9gZADxO0mSazVx14hNfdyb0UUT80Kg+EVGrSOboD/QoDjVsEm",
-	"ftdiNeLE2JiTMFdj165hyZt9l/b6t0p7rVD/3yUHdn3m6+0ku9ZZcEkH8msDm3Jkcy5XO+XV/NktwvSa",
-	"cm0r6nHFdni33tRpKJjwkjNTLBJuHBzauyfJLJZKpCufNxdYZjPu0nr6cMHMP/lUNOMywzs5c5vVDYrt",
-	"DXomKzOO4J+WWPQfboHCXnErh15w87bKZNAj//Nf/73XQwxIYDdwv5Hg9RVnS4QkrzjlymIVUdIB+FwJ",
-	"wCr3Wpwb7YhYtasBcbyVBbGFgng9CU5IHEkiRZrXgUX3WFVxvL7l8gpuPaR6qYXar41q16SxBIP7UpOo",
-	"q2BV3kRTNiXbNhaFhPcc13LhuXKum024iINIUgxNiSsjdwd+ubsZjL9NeYigVL0AS0Pll54BlA8hEaMp",
-	"S/PraxrDvYFW5Z174Ka6Edq0alcyotJ5rRaENr88BSU2FWEvP7eulVaVJjZVq2gsA1HMcMdbkLIordB4",
-	"LhJzYuzlTHtjiHdVamzOrPOKjbLqvk38txZI8a4B4DWZdxcD3j4GfEfIji+L0XGHzXHjzX2JN+3G6bIl",
-	"fuaPWAyMXMcyxgL37XHOg5xhBqSbu5ElCemcYVSG4ZwVh5XLZ12Q1Pz5f5rv9v7lJgjpHoPeqzKX0iEq",
-	"usNfIr9huBsy5TY5DrulNfzlUxfukhP+7skJPSc5QXNEzCWoAhD5Ewx0X1m6EN5YKfCXlnyopucTYn2f",
-	"44qHlFAnehbv/+zhzJGThXUhG1mm2871zbJQMz99laQIsyy9P096RN3n6NlTlmhRSssXgCb2172i2uuR",
-	"IN+8QP9h7R/4IxfLvXOey+CebcFKa7gBTCknIjNBlNZacl8o3VbvYfBxThxo7LlGmWuIuXK+qPjn2l7G",
-	"OKtEYO5SU+/MxMj6tNwlY1fJKseEF1OTxAxBY/nV1A4lP3NkKL1INIpuFXshoquG7AD9iz3Cem6VHGw1",
-	"y3QnaaxpG83CVqr4r4xdRSYPu6KGb3F/DS647QF+LarWxKRt+WcOgqRAVTP7CLF6BS6XiRIqbcOD/cFw",
-	"/3DggVvbKHW0uP5D8Il/P/S8AQIeNoXOGI3MqNiHuFJy5f4NoevCWQ25bhOy2NYePEvSZWQ4e7jeVTrH",
-	"p395hLi1l3ZViIStr+zkJKddz8yAlsCuRiyIexKyFx167w7Qu5hCKPdlpbjAg2ZAsEYoMDHFY1z0UQO1",
-	"86OnxfMmHDY8tFgWAV6rMK3hI7zmwypUbVlWCfCwBiax5YUeFu5uLpYKri+yEdNx2AbTEfsCwd6K07le",
-	"ZCP8Ik/AWBt+9s1AmQFDtUTzeVHKnK0tr32FvfsEUf2QbnS6WmWkye2Wg5eZ97YDMHM/anVKct1oKweb",
-	"kQjgNToxCQm5whPboIw/sQutCdZW20IYIRHPmaskkqfVEnOKXkHaL1hUsXJxJj9TiOlnjyTkkT+W4ymP",
-	"dovkGA13iuS4Q/T9ZhF9neQCzX/lbetva9v/7PrcXwlN18BxJmyqGpU9LlQ1Tt4ECec6pz8k+vA2kF13",
-	"iF7arF9UYo4sT/sqGKm4+P6goSaptOm67kuCnn4DYKclRfbPoFU8F+IqWzSvDES2avZmqroDn7HOcmSB",
-	"3nrrW7K5deGgcUSovKo6rHYL//Q7M+3EgrFBSKjMMKSoPxHr7uRiSbpSxUlCKJGmuK/9+JxDziWyo+Bo",
-	"8AgWcOKmxO71yymyY8KFaRrSOnX3K5FB0Ug1Y+cctmBGJZqlmIujOZ1m0FFKl7xPnDi1icjUREwnqeNb",
-	"R+BBgVz0nGt+UMywTwIu1GQqMh7hYGQWzkzVhLnV0Aw+3kpkkFUqWZKUnax2HWvJuA1DwzBJ7LZM7E5L",
-	"7R2rbUSIs6kiSyLcbS6WJ2RAMp4wKfNIPU3yBWlskifVy948tDT32ZeZLB6Q9cfSz1xf8hxsc8FSczrN",
-	"GelZNE5MMc3PTVvui+3KSjNimsc9ymArdmzYi4cpfx2OuH69d4tLOMMNMCX+WXhl8DJyB1+FM94gQ2L7",
-	"FFwPu/tloUc6HAws6UiTy8CwVkREcm2KRcZJHldSM99u5L+uX2ybtFyY5DP80mZ62j+rVFS9anPjsPP5",
-	"N205CJ9dy3Z70VLyU+Mrk7w7+EmrIstOZWP43ybyuHXEkhosSTlc5pql/2maaREqk9996mE2bWDj3aSW",
-	"DIG9OIMK0VMgZSVy0O8TEuSi077aDRMhWUQuVsUm7kEDHMBteAShGhJvG0tXz7rHTq+TN1kBncBft7gh",
-	"tFZHfW4WhMedH5RUVgL0sxMSAEG6v0MZ6jybsgBtqiSzWkvc9IAyal65ScFH20zmjfCW8jjNax/SEJA/",
-	"IGQUTU6RKXBR4V34jjeeGOeslSSI9bjN+871Oayl/qUSC0mWItVrblzj8ZTEhS5GsDXfPeBofzTYPLzb",
-	"y9hU4qrqnsqDvVvXjYRE/0w2bE9+YQAey/I+6Y9IN2Wh1jogEGYupCIC40HQ2t3bfRs3rlMzYHxCL1hi",
-	"YuIBh8UZOCRSSJnBmaq4RRapiDKAq0PNQGRql5tO6KmkDMGT8snER7sWIKVhCMFoxcSK5Mi7gqSmICnM",
-	"Z92NWzijKQ0VS/OgB2RhPUgxZUmCaysJXVTr2wNnpZMFVZOj6cN/+BNKrsXVOrZDSSoUKHEe5oOBMoxH",
-	"9gJAy+SELookJABJlFKkXnz+3c6UDMXC5/r/1YZh4ki1PRmJioqJ9uY4ZRTCmdCejJNYrewzN6jb+2yZ",
-	"xoptA+y/1mNX1Mw0qPqGIvJpVlL7SqywtH8b7+V+gTwNJxJrN9sEl1nkCT5V7Cip6MpgTq20rnB7WFDz",
-	"mLujG+6EDgWwCrgUd6BQd6BQXwcUCulP6+S3cQaJ4AYvE6hrwyn5rDUGTwhn1wChmpjUClPNjyaal64q",
-	"dy3lADFn649L5ubA6xtrWFW4LtltWd0qKzZxt8booHoh44pcMbbQU4xTzK+VbVa/ZeUuW/vDVPBCn8Ju",
-	"ZbxsU/Ub9aLVVjW9Git3bQmktU1ZrabiWVt3eSultU4wrFHzEzSFCxKQviQCx1/xlu7/8e7joQ/Z64tX",
-	"43IR3AZeAbQDRI4lszpUTk5mt1A9qzz0zZhtu1a/+qKFoapkov9vsP9o8u7joHf0yE8yhUdztN6hubas",
-	"1CmvVJPqk6dNFE5iLhXlVZLz1JK6qXRsLJSYMqlollKuyjdGf9L6iJnjGgz008DoaXKLIonb1igsd4o/",
-	"NPT7F69VCNV7MViMU5WlNNlfxpxBaN9dIcNvrZDhXam+P2WpvndN/H1TlM+XrbV3V2Nv20ifssq0Y9q9",
-	"OSboxygCi63aRmaMot/TmPFyTIJEXAaglkiMYylVESVUGZ96V0sBQxL2AojmLe/1itKh5NXLszfQ2Lx3",
-	"zmV8yVkEF5JntjrFr/imBJ9rkKVJgEEqZcq8inmDDzsvelraJHHZ6XXMIMq7ZR9ucyeWpZ5cil+h+oqd",
-	"KGJ+/vjmzasz8svr5/BXZfVSBqsB7t4yI5optZDjgwO7gn3z0wEM6KDUjs/G2ODWrZAirGUj2Z2tKzph",
-	"qmkbT0/pWnntBcQNjeDPYua2LmFl26tWrtpexfgcmsFO0vI25KARf2vEXDONGXRAP9Nvx71M5QXDvDxm",
-	"ilJsvvAhiz5hSQw5J/YVg+RQTmLwuUThgoClqUh9o18VMsm0DBU0WNQjS0AHjhXWg1JErniIHrrN0AS2",
-	"BO8ah7VT3AkgEmxWfiW+xTbVwzvaYhAFKZy93n/4cDQ8bHVX1BTQwYWaQJGnEAuKdDHQcuw4+2PNJ5II",
-	"6yk6MkjLDpP6HpDuBYO6IrhfLDoxVUojvAO7oOGVmE71JzgVxEHANQ9IF25+swUBdYCMjshMZGm5EEl5",
-	"pAU8o1bLoMlOr4PtVZId7I9bQBTAJ+tjEHLqLuATYvXZkMub6qV4KK5XHKfSKXCn5Tvtv1IVzvzehvdY",
-	"tVZoC0JBlTOR6j8hwtME7hpQcUrm1JYlx4DmlDFJsoXn1GdKTAA+opG9oAoDMUFOLkZR9MZpe2OceAtY",
-	"/pXIHEx+3M4dceYbhaj+hSz1GrGIdDGhzpwzQI10HTp7pSJh+BZ82r8VrHuDuz+nETvBkFREd8t3EPqC",
-	"ukEsvWZRAfvmpfHBo+3BDb5EnlWrkCKDPY5Q+JQTGqr42qy2CSOSWHjPP5LjN4PRttNvf0+7lYdlSWuZ",
-	"cPoRRoQ8oA8vHoWDaMhG08PLo9nx7/f9dbOQQtcSj3ln91PScOn8ikqJMYUWf2RH0PitXTOw3SUTEp5U",
-	"rBJ4dFvX1Wgir5tu+W76M8PCt0FWBbYPDkQbFYCVQ7pBztKDPaO4zFjSTnfaDFsO8GKa5UckW5jmDQlC",
-	"FbfWPbW6+AVx6Nz8ak3ZogK0ByPQXymxA4BBPTMhWVUSuPSLUBbdhq1qjQojVEuCoyWuVgtEACu3SmKp",
-	"EGhbmlzbqTwNOOMOkoCxbqwYyDes2IYKnrjJ1GsDK17oKi60eQ2itRSi5LDQivaxMUQJiG+TZxA3YyvX",
-	"oPlkN98gKoh3vsH2vkFYsRdIBg1o7WgORgasHQVQ31BOYM2pVR9Xh73PqCmIZp1Z+/r5jFFISeLROcda",
-	"GXlYj1HKbUNamTOGmc911yr6G3UiR/j74E/eDB+Oj0bj4Xba4DqyrdN5sectyNa/j75dW6to5UfHrmiP",
-	"0EQKjITR1OvsS3lt5vLS6GCPLgbhMBqxw+nR5fHs/u8Prh7Od9FW6tjqHjz1Rgz1NjnaQLSYpL2WHRtO",
-	"Wipz0JgU5krWukMCFe9gXIIcNzbmCQns0RjnCaNWI4CbJG09ARCYgmzRbl5TYO/EFHxq+FAbQhCTVVJp",
-	"dAtlJg8NWQS9sWs6oBp34qLwjesWZSmpE+daiArNTxBMr4DHK6D03pVjr82n7b0axnv/lEcLEXsBbI03",
-	"nCqSspDF10wSIB+5Q56ILXGH791mhsi1vwgRwIxfA8DqasEknMgTEvxrgBSE4RHOzed2gPJb3Yq2N9VY",
-	"zVJjW4bubzRpcNcnzGx72bqp/Oi9fil+9V5H+4FwQWuPLzlE0MA7pBssZ5KFk//5r//WpwjciXFeIGch",
-	"OMDhUmVphpigeui7skrQ0IvpT/94lD784aff3qdvlr//8urJw2fPX/3HMzF6Tp/Ts+VWieqMa6YQBeDb",
-	"CqJY4p8Y2q/PRZ62eTQckB8EZyXvpPlc8z3zaYUN57/f9CoLgEnwEMA9lWTV1cmvqFCRzW+o4O4O76m2",
-	"vD7XI8lPnqN9b1JjyxzHr9CCSWxILd9uuV1xAeejliCXZVZ4Y0gsO4S/BCSWWZ3XWgYsfIMLr7hYJiy6",
-	"ZBKydA3aN9CHZ+MycNp7XX1pxhycGWTfsZHGlEdaaF6wqUgZlvARyvglJYkEZ4Re0kpES+NKG4kWNa61",
-	"PnQtHMmVhc2b9S8kYql6JG1EVzXwVrPFcyw4COE/S2QZFSzXXkdmlRQ1/LFOBJKFWRqr1ZmmfNyPC6js",
-	"cpqpWfHX91b0FqlS//Nf/93pNWaWmpTSoHg/MIYdhtUdDZyMrT55bFj6xcqGJeCXJkcJ+Uiw1yNyJpYc",
-	"fDt9yP3Ro9bLD6MsZqhZXOeTnmDMp+BfCQVXFI+SqQVtDXn5f6Arywbtdei4gyOxM2L8MuaMeaPtOt9p",
-	"5pQymrixlyakf5qKuckzWRbJiFq0TeNrBjidckwko2k40wrlD0/fkIPr4YGbdaWnDm61bvDq5Rn+7mZb",
-	"6d8XdEW6NVT5c47o1nu9POe4qZGDj3H06cC+pZvExGsalXHAz7nNFgFY/2LEtcZQWhrmLff65/ycnzHU",
-	"ww2NgFF0inj3f8CnY/Id1hYq0VqAo6GcBM8iNl8IxXi42v+JrYJzDneIyGlhakGfYM1JuNqykB2xJMHH",
-	"8w48O++MycdzIJfzTo+cd0IRmX/NmZT0Uv9xzs81kdA5/hCJcJKlCf5hbr0mcXTe+fQpOCEXKeXhTC97",
-	"oNsKYLJYfTaOtKb8YZHQQp9RY/L2kikMIUZkmXfdg0iE8mCvd87f0kzNGFcmVMT+hG0dlH/cI11MguuR",
-	"lCpGkngeKwmtKMiPtFRWaUX/sA8/7JEuXKL1LDy87BmPnlzxUD+9jPkltBgXi19pzvllr0fewjJXu8SH",
-	"e+iKeMucPdJrZl82b/XIW0s6lWZyitIjMsj5lVfMU6wB+vaapTIWWtusvFb8YFDLkzhkHLH0LRtIxSKN",
-	"maLpyqg6jgrlco6DhF3SxKpV+4qlc+MbVknBT14ZfnL66hn4J6H/zrgz7D/oD0DmLxini7gz7hz2B31T",
-	"BH0GrPlgxmiiZn9AFp9PrT5FEBkyGgxMoIIpaAB5/uamLuaXffIqu0jiUDNRARkJseDPos648wNTP0In",
-	"aOqA2g19jwYDy0eNp8rctutPD36XGHVslgL9L1dNepZ96wC7wuRPVL42qWZmcMDbfeAg+UxpEl8zKPp8",
-	"hCP3tZrP8OA7GtlkKGh5SrNEbf7sF84+LFioWPQUbtFdmdoZv32nRbEJwuo8j68Zx4BSRS+lluUvmKKd",
-	"d/qjA8j7aruzxtWmtbULKhm67Wg4A8eFpvhYSTKPL1MnYA3jVFWPHA8Oi/xiZKv6USCVWCwgWoNKIoXg",
-	"Jj01X9UZleSCAc++whsp/clY2/IGkcsMcok+AgrO5FgZHw1GoANZ9ogUEFROI3JBE21Gp7b4IwuvpHU/",
-	"q5lBT40xaVZMMc8ag9RA8YsVAfQQuZamXwPsNS7+DckaNmojZb+Gt9rTdTFAD2lDY7DeLL1mRKV0OtUT",
-	"3Y24jweHW065oCS33M/a+f8slFkCbQ8iYW386My+eEvr9rMAMoxWGL8wpXEC9UsAKkpqrX45W1moN4Jm",
-	"K6gJ+VHofzZu4FKkhx1oBTCLYjUp/FlevoB6jqMQsCiPyBFTVLQqSBM9wtmyUmEb9fVzPmdqJqIeSUWm",
-	"GFFsvkio0scV1qaXNx1HPeIIfHLFVj1bwMjEzaOQt5CZoJFZn8QyjZViXOvAF3jlBAwhv+uRLBSIlpDa",
-	"BPM5XSF83gUzFjRZMdUn34kI0szfZwA9DZYNZg2gWwk7xGxbi2+Ckr7MI57HUp3qBX9qvRig+TFtn3TG",
-	"b733rc7gImYRW2ODpwPOBv0qjKywKpz6jAWFr88o/9Rb333ueiqG8OObN6/MpjUNpKjF7A7D5BU/euTm",
-	"lA+8mcUbBgVRxRiwh6sSzxnpvv7+MTk8PHy01zisGK9Ui1G18fvq0fjOZrGJB8+1Wtxp8eKZuWA81WPv",
-	"fHp3Y4lRHOG13K8gP/CEteeBtQ8/9ZpLd+p3Hbc93g3C4E5fPdv/p9VH/T2atw9OF7F9E6oWwZ7vP4s2",
-	"fWfefBbhIHcQXkeDYRs+bCqo/cEi/Ohw80ffi/QijiIGUzoaPdr8xRshXlC+siAYKFtbzOgZVyzlNDFC",
-	"IpfI678606p7yH5x4D1vLJsc3VSqEm04UglgxADN78O+9W3tg8XZGXfgGwSAyeWW47holFtnii3IsE90",
-	"xzYJTWEZ4usC7TWHZHVLgYONrXlBQLqAkWiCos95ERC410NUD/QpFRVFILeDW6j+s0q3FuLVIM+dc+Or",
-	"JYGDIGoKIFexZyGFzlWDGwBofcLnDJw/p+66bZA/bj6AU+qo+9tvv/22/+LF/pMnjQzWBMAUXkp0ZBas",
-	"ZrdAyro88EWX+QZUCrppMaxt0DgbpFQ5UirHNvGNzokguqG8NllWsfFmQ2BUN6SS7cdcMi5jFV+zxm0z",
-	"4UveMQw96ATrB2GnbnI9thlHnh1yg6E8pWkSs7x4jXs+Yx4mmYyvGen++OP4xYseGR3tz0SWNo7IDeUq",
-	"xlQVgNjTkibJfpiI8Mp0B32QrtuHC5/5djB893aw/+jdf47eDvYP3+2N3w72j/HRv7Q5BM+putV5Qpja",
-	"NzdL51BZ8nazjDHL0GIuBU5ScdAjwQVN9X8US1MasqBZMywD6XvJ77j1QbBxkaQ7TRlWIsb0++6CxtFe",
-	"AZ/v3QoMaGmnnhWVDD6jlrr5g2fTnwVnLzDc6eZKLazPZoveFipor806n6zRY/PtuQ0F9jENZ2z/seAq",
-	"FcmmT+Fl++6nXufpG3q56Rt4Z1dNudf5p8niXPeBfqd0j4Lrdzg42qwb/iwU4h9YdflOLf821HJUDIvy",
-	"D3joCtW8pDI2KOg18Eafnn4Q0oRpftiosH+vObjWth11M9BSNyCmCBoJlAhI14LH3h9Bucs9yPzCMF9z",
-	"y5kXtznnEIRqUFXINOaRLOLvKmq/VrRtgYAemdmSmgXYsl2l3jmH0CCrY1AekQTFcLGQWGWH8qiHsHAR",
-	"XeGwbBBB3hrmf7MP6pzDpI25IIkUcwbv9skzRYBfwj0fDVWCCaRpZgol+i91z3lXLBg3U3Azu7CTcqWI",
-	"XoNpBNUq9BzhZywxgXbMnnGz67npnZckKOwQiGOCq0IWBfmozdUCVfqjezK/lk4KM61PftBaS2AVY2wJ",
-	"cXm6AFmnZnjVa3drXOq3C7CPakY5GVUoe6/nDKk71A0Xr2ApDnhHiiSaiEwFpItrVy4aAuhj5CJThAvO",
-	"YK/cVdvrnfMAEccD0uUC00fKTeSbDCm+uJyaAA1QeURXPfNXlrIeoYY2zP3ugkoFbmXoP99LpwbGXp/8",
-	"zJbGQ8fQvXnBTHlgj4X4A1PuWX9sT+sGM/H7SjXKkoHo6KBNeo7Rqj+/rficthrnSQ5NfX9oiumCgxEZ",
-	"UbPLtf0coAbw4PCvb++Srk0ZtYwHERuTBP0bR4Ojvb++TXxniP4VDdFv07S7ZQPM1dgKjfHNLGWm+DtV",
-	"BlQZocIAfLWIlH37MS/1NDG23MCmXFeYuRYiphAlz5LEwAa4D7R6NMll/KTaynERFDzuWOENNmt1CPfr",
-	"QziuDKEzfDCGIu3OKDqjEVY89A4Ex5gPwFXU6yMY1kdwvzoCqFZaHYF51mYERscBKrAhviVFfZJv7qct",
-	"roF8CoLHiH7JGWFcpStAb3KErgk4BbRpqKiDT9OIpXeW9t/N0m45m++hgtzf0DR3TxsJC3389k3zJC8U",
-	"uRBSNWfRgnUupiQrVRmTtfqRpbu0NL6caTtp2bNop2C0nvNGq7VXlK0wEc5gimoLFJBLx9BJyqYpk7MC",
-	"IZee80yylEh6jQn5FH15mAIHuaJYOjuOyCVTWDAbb9J8pfXOebdF5bQ9AOvI+BUXSw5BKyK1lbg96u85",
-	"1/pvL49jc0oz5uB4NogIQqIp1GE8588UKs16E6GIYy1IGeCiGNPmHTklV2xlUkL5akkh7XYmuMj04Kme",
-	"+jnH4FgI1IaZan5tFl7PO7FpvFj+xFw56pXP0ZHA+k8YvYYgOTGdnnMlnHhujAcEG5R5Q2KA7s6My8kE",
-	"dnwnMPhtC0WloN+qmoK04JjwS+EqKi50xcitq/e2Re0B5w364P1oeciO0mN1f/Ugexg/EoPyGxd/1P/X",
-	"efdpS6d1qZLhp3IqiMnZuqHO51vK73JHlQQYrkz1LMV7tb68PqythPcAqggUUMUWlZ2lTk25or9fzp6Q",
-	"B8f9wYDktepKAB1t9sYqQm6xUbeE6KHWzMxAje7ka75pY23z5VKopR4G7XrwEobTQ1FEtda+q9sl+X3G",
-	"tuTUdBNSKUW6qQrpXZiPX8sZtvjiFV0lgkZvhIAC9/jdcZvhyWyxEKli0QsWxdRWM/+7aUqPMdwWuPzF",
-	"isTRbWlJJlOibznlZVOm8csF46evnpHD/oBEIszmWu4Za2dR5GNgaaCzJz+RS8axTAOGkupvlRCJ7JMC",
-	"7EaYSg7yHsnlpiTdwIwMfjuAZGbruK90HUNGWI+Uv3AnFayNaTez+r9nL3++eVS7HdvGG13T6xP7fpmp",
-	"+dGN0bVZq6ngbEv/MF8dB5nLpkr6kz3s58WH31CyxxsAATEjg4oCZp/8sd5211d0nqwlZYdc70kvYUNn",
-	"v52+eI656X4ypSlcVqwhvb02tKe72Y727ARvQnvQa5nuWtKWnrP+GtZIsQ+KdM1RZ5EJX5fa+gDr5mKl",
-	"GGKM5lcBFzHHNLCqI/KvQKBmMxsJtE4kOzNd2xpwVg/LJDQRnO1tZsgnsFMOTC64PQPM8cubDJBv27OT",
-	"jybv2SH7ojosFLhQMyaZc3I2nQro8O/Omd3tdbjUN3oOauNdx7btFntOhpv+3HgyMN7ZJAHnr2uihVQd",
-	"vA/rYdI4ugAM1ZazdvreBBY7uNfuSNplspTH8iXDYkt959GD26aurM8Ry3uwiI1txiJ4JYPFhzrbFGFd",
-	"vwfc+j65aUQm8XH7IVWu7FoM6FtMqXGcGe9cHBYD7VGxudvSiOfobA5CdDfnzsq+i9pzk2kcdn6vRChe",
-	"YeK1fPNqLlWrty5vDj6Wceg+NQqg10xlKUf3uluOwdwW25xRK4iWszicQfak1Z4g2TFWaxUg5xTV5c8G",
-	"XuF8+yy6jYtyZ5ZtdKjaBD7dhIk0qUgujNwd57i7hdyR1bwGsFbwLlUOc3GKvwzDORCZCgUWxfHfU54a",
-	"TYqR61jGqkfm4hoQwoIcWihwC1EHej0Spmw1EC4mciaWQZ+c8tW5gQw2Sfv5jd3R4JG7EhO43ZrE/Jom",
-	"cRSckDnFkvyxQnSwaiyymUXeYEVTJxnHOsdR2aTEGE+RRLphW47rnMcK26ckKONJlibm/mQniWmYGNir",
-	"3Jow53wWSyXSlUlnlzlsaJkbv4ZfHU700uzPDflxizin4urzJ7YyHHyHy0O3CncnX7LOpx3UfjP3z3o3",
-	"962LmeLa3tD4ndy5RbkzaCF3Hgs+TWLE/vtKN0+jFlKudHxfs0yyv6VofUHTK0JzgZQzIIzr39dcegfJ",
-	"ukxjxeqiFW7HDj6aO+hPpty1r+DSGWCawHXaPWkT00GO6PMdpXQpIQ0jZWLBuNzT4qF4DYFQLgWTUORv",
-	"iZLPxPHQBMByEOgaMjnEFYNaX1SVJay56oYmJopeMR7kouqcGwQ9cgkQ0YgdmHHVJ69pDKVMTHdOzg6a",
-	"HyHrk9N8HpgYc84hhEXmotbkECE24RSyJ7ACVLdIuOdCTWzTwR46iW1N+nNe8qlAsLBPgP6yiKhidl/P",
-	"EqG2Fp36o9yG2VEC4mJ1xvdbiwccuO77s8o7vdCtBR0s3/YSznzmFW26/x6x2tidLPvbybK/WxSFJvSC",
-	"8xsmKqwJ1F4WxVybFiJdtRRGBzRJRNj6XsMObFryJ2H4xxVbYKadjPllkptPsmdry6253Dh1RnEjRvxt",
-	"OZ6LaTX5mzWzc7bgjtXduYtuBvNkWUiOC1g6WVtzEXQW9Rq8Pj9BCfJCT8UAgDzlVvMIO46MqzghQcoS",
-	"RiWbQBTzBG+7AovQmKpz3h0dkYsVMWuy1ye/wIcK634mJnvXthpSjgBNasbmpIvoqAVa0zmHH+HCFfqY",
-	"0ZRFZCFEQpQQeyfmBjBWmAmecQyz5QxKJWUpt6X58Mtzrj/tE7i9yyHAWZ4b7LavB3GRH24GuejuWScL",
-	"lp7zfJs4xkqPC/RW1MaLD8pIU+SsUJVRRdZ0wkJ1zp0tL3xMsCloIcyoJJinjTMomwSYvR1DhrRPdUY4",
-	"94Kz7cyvv6yzyVZ2gyDgheLrS634yLQzPnrYy1X2UWshUF2wrRT34ZaKe7H3myEJi1c/7SDRNkuzO2F2",
-	"54O680E1J5kZyeAo1dRUOxWQQAUM6xZVf7z2baHlm8R9rGthw6cMwDCZU04vmexhuPf6WKV/Yo/bSoi/",
-	"YOgJrMTmoBNc+TvGeRdu0hBucvs6PKonMk+ZBP167dHv2zoXBl41BzaCmMZzbqqLMEhNNL5fp5IMTsR6",
-	"btF3ANeyoKbrgxMBtJLWXAVn+5DciLAOjepo6ZhtzW9uU880AOn4UcaVSauD6iOcDTvjzujwkPzKpCJH",
-	"akbOVMoYOJ+FVDSZhCICGITBYHgEhfyxCiEaAAuRxCGMZ8rYZMHSEMZ0POjBAxPjZ5/3Oto0mYDhVVFk",
-	"R0efTM3kcedntiS/iVRrvRb+c9yJFU1iyjue1ME5pLiH1RFRrP/k7+5THqv4UiqWxpQ8zxZUzzqhaipS",
-	"qKx9FXO9oYkwxQULQEggdwdYstPrXFCge0Ar+UPAmE/nLI1DevAzW05gQltq6EA7n1U5x4iNtm51pOVP",
-	"u4maJu08j/u9ky8Nivmdnv1Xc67D6bby7db16YOPNly+XVxmDkzQLGBPCOUrdASZ150L2iOSMimyNGST",
-	"eSwlFjJZE665m0iEr24nRPOO69351v8yoZj1MOobaeT+MBC8DrQQICyJpAUUiYgJmIBEO80gtDaulbBY",
-	"a8yLRQKlpNwgiHOOtc21cs3Fkgh+kodLlDNQrhhbYNo0aHX6nyusqA4tZDxi6eZgitvgNzvq3oX+qlKq",
-	"lEhjupvCevRpy4CM7XXHPysXvYvK+Bzs9C7I4vPzcDypt8TB26qEBwZGuI3b1b5aDa8w7tiilA0XijAe",
-	"sahXFMCxCYJ1Z+xjO4KvowN+Hr+qmdS6sAq7nHeM6k7vu2FMha3GFBZH6Za9sL/m8b3Kqf7kIMiD/hbk",
-	"2ccBJNGYzN+AdIssYdk75zns796Y0CRBSHMTRUyCHMo4AI0yMJC/gY2vMIDtyFggn4afcwN0DmvdJ7+W",
-	"wnilQaKrRvEa128RzYuRCue8MZq3T16XstW9QctEcIz3gPBeLEUJRXC1Dc0iwD5xFdsJnU5hh4NejgRv",
-	"fN2CzCiPklK5sHNe+KAtgAjUGEhJzGUcMZdZY8nLfDWUEM1OasOzdufDXzZiosh0L+ByR0edXp5vXnmc",
-	"MgqNdF6l8bVeM8hy6vQc6OxxZ/gQsXwtzPS4MzrUT7b01Zql/KzeWrPDG3Vuu62fthVeGwSXweKEessm",
-	"1yxK2fJOnN1FVdx5e5u9vYmQubMX2D0IRQSlNfLrsyr8ufBoofEvGbtKVs6dp1fzbxNAfZb3+lfS8u2s",
-	"1qn5+eLdMcY7Pf+W9HzpnKZbVvRPIyiDZU6+qY+RF70DXdkqndIJkDC6tAGPCiDjHXX48//H3rctN25j",
-	"a78KyjdtTdGy7D5Grrlw9SGT+qfTPenMzL9rOCXCBGQhpkCFgCxrurpqP81+sP0ku7DWAngQZUmWnXbS",
-	"vErcIkAQh3XCt76lD2kSmM0FX/aQBxz2S65Hgi9NwsIjLwY9xt3+PWMff/rh/TkEfYOdCzUdDZbYog5Y",
-	"kWcZMDgveCH67Ht6MtdMmbJMvB2C4AL42sy5ADSDaJ2DJ9Fnb/jSeBs6FFgCSr56WiBRcWq5qFQAU9r7",
-	"F7GuOxjrLW4vP34/JvcS9pqdzAG+oQ6iA8Ot23K+1v5oqvTcOgl9cjqIKjTaoym/ORg+q/+T0sCuvUIL",
-	"fQq00FUW6Abk4mDYAFx43PMztN1hmCffoTF/8h2WxzgduL//HdimoDDLrqa9X7MHte399txc49I/+GVn",
-	"pbVJYUWBnoLpUF2KWP1tEAJdnL2z9zt7/xYUtRClOjWlvH9AA98Xx91g3Ie6bK0W/UxqUPZB80XNYvZB",
-	"OrSm6dwOvPaFHe6u9dYXmnsMzInVofyGlIktI4GFhFy3bLlixtwPxaVbzCq35beHnv8KZaM7ddl5gY2C",
-	"zPfpAQZnKZ9b9Id0qb7YIWdmJlPFAVPvzPCIcc3kjS04M8q6U9uDysTKVByjxsVLfwNY/k60J1/LM1p1",
-	"f14NogOQ9M2ShE9PDvwvZf0+cFSa3tKL7bylk+eD0l0itp+tHaYXe7pDu1K9nPwOqV46od35OJ2Ps8HH",
-	"oVwoODD7Ozg7ENqD41J9fhu6+v1o6h8TVfzXpMzvaOo3DojcZGWw9qWWxSiUDEluK9Nee3LHdXuMLliT",
-	"qNRs1OqrfPh3OEodk36X2nx3b2sNeX5Ne7QrtmrLDR7XJytn7LTP/gI8Oc71AuN8ha+oVjwXil8az1sk",
-	"b2aqkGbEbdKP9TsscQt155GxoUHHm/KiUMh/PePLqdQ2CWTRWIpqZGRaSJsMY00M2VDIVRO4TEEJo0+2",
-	"UDPZ/8UAeg/GyrW4yG+Yb5PyLOtFSI80Vppn6j+yH+sfc/pEKt9bofcE1F2VSggHhoWFLZRuTXgGu8Wq",
-	"a2mSWHNL7576VKq1N277FAdomnvk59zZbwQJA4s0GufFyC7yzViulY/4sqO/Vmn7oG7bRGZihB7lpo/6",
-	"i8zER/fk3b5rCyZq3GsKY9SdiO+cuUfszJ1utTe+51Yu+PJxaEqntxjHU7aHklzvAG5fYQZU6fM+q2Y0",
-	"+7utVbNcWcNI/7XmKN9jKZktwpHjH3Mt30PK5T1Y2qGuxZZS+LV//mFF8QPUnnnN04k8ep1rW+TZpqbw",
-	"sH/2S3Tw9md+uakNPHNXiR8d/ANOye0N3DPnJL0r8/d0S4H8HnJIvdjvLnj+UBV17sPvuD2Rm7PEWUZY",
-	"EaZSEKfqMijNZhlP5ZlP+QbTPZ9bZixfQk3biVxCpkuffe+WgglpucpMxBKdW2konWc1CkIpuyUPf9XR",
-	"ifV0DqE8G5yhJ4YVrkGfJcQTnVA9n0q1GmCp84V64CZrHLwE4oAaIrhJLkoDEeoJYNwwUJMS5Soj0k1B",
-	"d+nOpQFnCAbv3KTpVFkDVfDBhyu4Njx1kxcxgzSt4LQRzanUwji3BjSR9g6Rz4Kyi/ws1uGfycXxkMOt",
-	"XKa6m4RIx5RW3E2M0pf9WMcaBD6DWyXDxnlGpRnow/rsnxOVSdohEeNMqDGsnGV4AcUusSyElotYkzpl",
-	"ChQVlYGmCVSGEV+UFGfBRfTf5T3Rft0BjTUF88h9xKvFDzqV1a3qxpVOJJ/Jwu+mQo7nbopd/37IqQz4",
-	"0SpzlWcUgJx7IqXlTEheSGQJXnBnKijNkpnUQunLEb4kQf871u7n0pU+rL+zB1/ux9pwov0uo1ErpElQ",
-	"UsQaV/Hjh09ITFa3iJT4cuw96uSM4gDWb0p/CJQpq0ZFscYP03JRnSY41lTKKdZBJhSSsuJECPCWmX9V",
-	"0gKWzi2QoGHaXI3PAH8azbgxUiS9PnvL00nlW7GOFCbFNYIU1XJTJTvb6iRAGpdJehGSUBAhsh+oZ/CC",
-	"AAoPwQwp/BTRamudz3UqRWvNrDmkZgsqjLWeY+K3tRcfJBwBgjcfj8b5vNhoM65+9a7EFHcNR/xBrGE6",
-	"mdVtD6E02KxeANFpAf7Vle1LvOC+IxBW3rVpCqsu8tFFPrrIx4MURrkfc32HCMgx2i/rK17+hNaqM8yg",
-	"yMAhVav0JQ5EclaNf3iDrWqj9Zwowr9Mq+4sOw1tnI4vQ64XMs2n0lRKbUHdy9sSY6Cjr6hI91Sg1FKK",
-	"0cVyBOb+Zl2z8sk7BPWbbSta9B60pl/VbbWmf/6hY0jeESvKzdpVNe4UXafoHkzRwTH7ioqOKKZ/nedW",
-	"ro/+86VBQgpq5A3kaiBL5wu2yOeZoAgB+H9XUs4ipBDEOpJt4QGj+cxMcmudm+g8bWXZguOtIrqR6IXD",
-	"b5URKKzC04/1OWbJVIcz4SEag9SIbkxDknFULdrrYPcpJAAMCroWDfq9tK8rg/8bzNhXL4Q/lnK0UFrk",
-	"i221SGX0u+rDettWHQIbqdMTXaz+rhIRdpfzyCs7bu9I/VYCEQNea4XgP5GHbzaTWgofDqsHGCp0HUOS",
-	"Xj6AcCh5OsEQ/xMDkVuIG2u5YNc8m8texOSNJXa/4BBEpR0W1cwzxCWJarZgfiU9X5dQUA/tMNHzLEtQ",
-	"bmLav1ACybBIKmB6yUwVy16bzGsget/iDD245/D1cJQUGN0FQgmTcnccZbX5LWDKlSAuo6F2sraTtXsm",
-	"vrXuq99I5oLMWx9teQ/Xj1UYJsZrV8w9m0OMFkIyM1movKS+juhicMaNxTsqm1ueUQFJNZUs5TN2mLi/",
-	"R+WbRlN+k/T67ByvCN0zKlwQxhruZKiJldodo1Hm5FbSJkjfwnd+/fDLfsLxMWEP3dRHZUwebjqraN1O",
-	"LH7FUEWX5bW9EEbRQOHk38j39xfc6wUvAP6e9Rld2JkWmdtnK3h4NDLTiUyv0KumKHisKQwezFUfHp8V",
-	"+bUSsmCHKKRtMccSBeVVfs9ZwTMLFNkqXOzrEDc3Z1A2EfsD+1eB6x9ceimquI5T/+zIz2cShuXH+cSn",
-	"oAUYgZY3lhkrZ1GzHAOoEW4oaNFn574yMbexJju9jiupKBqR9Nm7AMCoXURWtRuG990oUYEBJD+pnKCj",
-	"/yeXCWIOlr6ABGJt3HsBgPBBr+3e38037jWjkFpA2AlTQVQMY11b7eqdRxjigi8jwP6YBiQIIA1Y3q2O",
-	"sFFjmEjXy1RyvZioTJ6FQI4y7u3FpRS9qGVMhMXxm6WOFnErQx8Yrn4zjEtB4eOGmVFX9NigXLQWFU/L",
-	"+IjACn9wnGsN/fMN6fvTra4B3EEs90NnJ3yLtwvvgvi+X+OCstGOvSJFpWmOP9f/Aa8Z8IRusDSehlL6",
-	"2PUQSd4BGwgpegZT4qi317wQHz0qMNeYh4DWQj/WST63aT6VQ2bmaSqlcCo+GAMU7keI5WFC321GpDaS",
-	"XsQSIdNMaWhWUQOnLOWFGIUfI1a2RkBqUjUMyOThdvWxfqzdwpeYV5XJWp6f16SXuJ0Avphadd1+t4+T",
-	"8gnb0rz8gJJ+Qwq+E6kBILqyelVnG628xmUw5FjPuJ1UU6wbnRw0UWdVbRCoXg5mamQubrA8/81p+nL6",
-	"XL+Yvfz1VfGdGdiT69PFQbR/gva9QhL8PthWNb7xz5c4PL8htu2CBLo5x1Zw2GmHb9vFp9Bgh9sfbFrb",
-	"WfcKiGgewo0fszIU1/o1Nd7+w+pnZY3J0UDyIGiXBNG3Bov4A9keHZzisVP6UyIDX9GKyus2b86Q6tvd",
-	"koFbM3OM1a7t2ru/N/DXhc+EQfwwtMW7GUDcw4wPyRGGXJyIwRBMRHdsGDqAMPTcSIwkJIW8zq/I6ayi",
-	"H4rccisRRmFsPjNskReADqSkFakF3QzFOr+WRcZnfXaulwxYwgM5HA5zypeskFy44clszA6T5kQNGdfL",
-	"pHfGuI51KFGLrSvhi6f4T6MrpcVIaXhXgthEzCyB6AvEcswkX1Ds4izWyayQY3WTMCWktmrsXXfobh3g",
-	"AtflZ/fIwd5aBt60WU9W37m9KvHPtyfKwzd2IemOA6WRkBgOAJtySjsApHCWVaQbbK11bhrXyyDNqK7h",
-	"Zo5iKi0IbpOXE2Ux6iUzMssilhdCFlKwiyVzxn2fvVOZs30ulixVdhkxKryKRVbGhZRHVt5YBqRL7fRg",
-	"//CVFzcTg9EYPSWYeyM7TLmRR0obqY1y7hCTNzx1Y7bppLeO9ck1XUf0dDIYbEs/RQPyAt9//B3HRDVr",
-	"9xrWu0JKBlMOL3PKwglbY2upWu6NEWuOct3Aft11SA+E5fjNE/vLw3OreoAdvCPco9rmFowHjqBL3//W",
-	"0ve/RdTJSgle0gztSg6frgNLVhj61+q9KmkJFbMOuAHi8mW8kBxv+1oQyq0kJnsWPP868m078baraLu1",
-	"cngnzzo6kg52t4aO5JqEyJ2l4AIMv62ofOnRbVh8/0m9bmOnU7cPw90LA3nsRTCgRWUhbhWw8EU72o/V",
-	"NrfYjzSELs7Qiaa9bLNFOP1eLHl5sDcl64+5VePl0VQSFYPJM3GUz62vdzEMJVwP88L9Y0F+txNhITTh",
-	"ZA2HiEAvijVfoaKOGEdgL2ZGRYAPK+ySGbgM14LlMCCeZUs3CKByXc6Ak0dqxmMN/jTEYwCuNC6kBFKh",
-	"w3piSlTmT7C88BkadGsKANXgiMeaCxF6NFGlEiKCkqAvnrmvANPTp3u4J31e+DS/dk7+gsOHEweQk+V4",
-	"OYwrhxi4qZf2PC1yY6AePIV6TITUQirkqigba59TnlAsAWml3LQXMpUK1FUCL+iHJ5C3BcrCs4TPbT5y",
-	"X51ECASMNc9MjsXfy4pWoRY79PXEEHmTrxofUt+RFynWSR28mDAjbW8IsHUCcUehBLwPf4C+wzk5AjRe",
-	"ymcUhFf6MtaZusLSKw0UceOqb9zANwasngQgomFzM+fZGVPjWCvLMj4zbpvoGVe09PjFl7k0PmMIgIS4",
-	"TkqzTGkAphEbFdW9d9st1oEJi542bMqFxP9StMcTe53TMwRg8/cIhg4Am3ATayQLWs/hC4f8cbD3hq20",
-	"JXMvDn1Xzl5o9aBsvbgFN37EOTy260f451tdL9gPEUtwBAmIU7+9yhMOFWPdOet1RkN3F93dRa+1i+Cs",
-	"kT5o8vHuYBzVL5/Jzjr+DP+zdQjL8+5S87NAx0jq/YkBuBhLng2eJa2hq7tJemh1P1nrTuZslUN0/zKx",
-	"E3Sdd3QPgZsFHaE7e0hrZcBGBqpPAAbhulTuuLGDFQj2v1f2pOsjnzIOTKi8wkYV61pyCo7DGeEywDuc",
-	"2wNmtLJogxrLl+aM+sD3VT4x1s4Il1z01jNR7SmCvmpmhJ+57Xmb7lWMldRMnUDrLLfOctuSYWkPid0w",
-	"2+TFJM+vRlKLWa603S74jo1YaNQIw7NPAJ5DfmCd2yp4bk2MHnt8G0axt2CrfdDtQez6u3cNZ7e2XpF1",
-	"/+XmLYypE3MdgKAWpG4eqOrRxt/WnW1qGs51tJbq81IZZ0wwzv7+01+RNwcocBDv6scbyn4RKhfG88Qw",
-	"oy610pcsIcr1KNZ4qiHpBy7LMHznOnMvAEb+C8mSibUzMzw+pgiNtTP4g2uBzzgBUUiTZ9cy1jbHIOU1",
-	"RL6zPJ9d8PTKtcyUvqKwOBeikMbcEv2rH8o944B7xv8o3m22Df81xr5zILDe/kFDgim8UewqYl9TsztL",
-	"2XXWpN+vNUyM266dwL3FruzMxD+amQjny5mJDb1yd7Wyzlw8/tz8Jx/6EzKTSMPZ5vELmalriYomr+ma",
-	"PntT/uYdfyTdXPAlXptalWXM6alriVpnRQ+8gbdv1APrRcgTw5RYkxba8slbJoYuJCaF/ueEn148TZ+J",
-	"5/LF+OXlq8l3vwyuNieF7u/v46psltg4f+Luyog6+HDxi0w3ymumYEe4Bp2k7kKad5V7uOceUO6ZY0zd",
-	"vy2e6X5/Ysqt7QztWmouAnOB+YUs8Aisa6orE+sEOzn6pC41hzR+LBbUYo2jdROxp4MBc5I0kwXXqWRS",
-	"wSXKggMVJvZHLwOnHNLz83mRIh9jMbd4IeQxAxAyHa7Q6QUGJKwAhUQ5iC+ImJij6JEIPc7n9igfH0He",
-	"jX81UdUEKuOFSjFzMNbTXMslRXtBsBu6oQoERAwIRbEg0NgpBNFnP1LVYw8GOYMiWeuS8H5C7AdOB22E",
-	"TTohLKjxq8FQcEQssX/+3//+n+j6xP2nLNOOP5faormaW6oK++eTl09PT1+cPhsM3Duenz5/yV+9+E6+",
-	"lKm8kII/PeXjMX9xmoqUPx3z5ycpFy/ly5d8IJ+/GI+fP30hBql8JU8Gr8SrC1HXLqeDZ6/W6Jc74xyA",
-	"hYKy3t3JHlFJpI3KBmcIyEMbGoYLoRDc9LFwa2mVexdOWhM5WN3lLAe9E2H6Ugal5+h3KAClwCMIk/35",
-	"QHALL8R27v+UQCKHp3+T///q9K9X4ofFX+Yv1c2AX6Rv3r47cbuLHm7wRBxEHhk6XCUDcN8HXctru9L3",
-	"SUvf8D0HYa3qr+qvn/QvoUle0cH3XTOJ4FRbu4BwBGd3CLCVDdstCVh1SDWmEbFDJ4UmXAsgHAZEW5pf",
-	"aqRQM4yXAgty/iAZTucgzgppbK9/Z2T6rmr6jg7V70xNy3ReKLs8GP7r3/V7SA/Iqx7gVo39pdHP5wPM",
-	"Xj+fO5H2r387+eXUVbsk/1jkYg5cI+zQORgeiIjqis6V6R1EB/Mic3Kc4lZ8pvqzQk1538uL1eRFytln",
-	"h1aGfKDoNhKc1dfQg/1tXvdXCIMdJlN+JVkx10m9u+Hx8cnpy/6gP+ifDF8NXg0ggkXz+bmdiMzyecE1",
-	"RvgDNrVfajEC87d8upUzdhIxI3mRTsoqPibLMdBNHZzjTlKZW7v2bgw7jdgzWI7nEcEZS9Y+LTDp3y9b",
-	"pe8aA9Rq33WgboDpevAqMgbqgKNlfG7zKbcqhTFU3uOvWVZfUY/vo9H30w/vz50lSDaeZ18MlqF/YIU+",
-	"MuVZVv28cALapo1rcaS0CUhUZI46MkpIOlH9XwywPTo7s0rU5Okr12zRygA8JcXq+39ezfmWMP7II25D",
-	"MvYTw/hcKMuy/LLSNyWEt3ftNFHBU+uZHvwcGpRPT4wzxjI7qfT3Xlq+pjcEX7uZQd54/NvTQ5gn+CUG",
-	"pucsnGKniMQcdgrs6chjnUtCTZ+d3LI1P1DvcARvjrwjAbq1ciL+XppKaxwLsLHJT5jJgsHK80Iwvzsi",
-	"ZvPKFgSTWQO3ZvVFoU5lrPk0xwVTwUA/TP6UMJFj8VemdJrNhWTK9hCFy0OVXN6CZC8rxzq3AE8XVgB2",
-	"k+2ezAvXD7gm7s+Uaw/FGAaQOfdg8QjIOxCQHrEVrHqt5GGo01ldDek2Wz6ujCaCCmWEVM8L+EVq0USr",
-	"AyykhMCLPvMFT/MxoNawvG4BBX15Jk0qxZBxy6a5sfAAmiPc+We5xvVybSK4XVn6c4LdAHYdGeL6sX6v",
-	"nMZkiTNI+2i5Jc4myYkXjqcTecYSKsWAJOLOxaILG1zGyjDb/KC2jbeX5V/pb2uj/3x1EG0ewG2m4S1d",
-	"rOPxajgNeslOb24YT690vsikuPRMqxiCXPbvMTpxjutdy/3wVXfZxw+ffsZKHK037Af0PbVCC7cIi1vE",
-	"xBkzEgMAXhaxy7lTFofJschTcwx/mRDyQDh1fQOtjGS/anhlSkSgQN2laEVga911/zzmzaLxLG+3MwAO",
-	"8h7BcfeoQsz8Aqmi4PXNfJnDvIh18qck6AbM+wjZRi3wXkgGEWw+A825oFLMyg5jnaDLnFQA/YfWHZFQ",
-	"Ev0MpDwwSq2veZ30nKsXa6pVH2yclcQbKkMC6gfkvbefMIPnsJIB1Ir8q035PtsfMYrTcvE2Z1zSa3fd",
-	"7m1tH+HW/9CybwLwc/Np+PLl/wIAAP//",
+	"7P37dtu2ti8AvwqGzj6j8j6yLMl2LvLYYxw3SduclTRZsbu6u+N8IkxCFmsKUAnQipqdMfZbfG+wXuR7",
+	"k/Uk38CcAAmSoETJzqWt1x+rMUXiOjExr7/5oROK+UJwxpXsjD902Hs6XyQM/n0aqviG/UxVONN/ymw+",
+	"p+mqM+6cckLhN7KEH3udG5pkTL9EMyUmM5FEnbFKM9brhJSHLElYNKGqM+ZZkvQ6YaxW+b9TRpX5tTMa",
+	"jB7sD4f7o9H54PF4MBgPBv/V6XUiqlj+62h/cNTpddj7RZwy6X432h8cnw9GxXdXGZMKZjWncdIZd2hE",
+	"/6+ZYT8U806vM41TqSacznUHpxHt9DoJLZ68EDcsoSHr9DqLmeD60f8Zjoaj4+PjwfDosPOx14mjzriz",
+	"pGoyGP46ffT7Q/ro8nE4iIZsND28Opod//rgutPrzPVClRaBC6WXuXPKeXzDUknTVY8sYx6JJVH0MmEk",
+	"npKFkDK+TFi/0+uIy19ZqLAzWPQFTRVn6SRlU5YyHurRiTRi6f6jR0fDkXljNZHx76wzHvU6KZMsvaEq",
+	"Fnyih40DkYlQ7p+KqkwPDLe40+uoeM4m01TMO+POUG+LfaaEXvuhebJaMNvGDeMZgzb1P3Fl3o/Ch/Nj",
+	"/mDx8LdH6WM5UMOb0bLz8WOvc5okIoRRlcnsfClwJSS5ZgtFpiIllJhZu0TXREPDQUELMBiahOsG46wx",
+	"LcZULDS0sVBmQr8P6ejyMDyKjtmD6cOrR7PHvw70VqcsYVSyCmWOzoePx4d2NOadqDOe0kQyZxPwXzjI",
+	"x3R4OQoPoyN2PH1w9XD26NfHugNcE9hR/OdE0WvGO+MBrGYWxerZDePqRYzUX6zoK87INOY00RThLGBE",
+	"Fe2M337ohEnMuJrQKEph8If9QX84POw/1KcwS5F05rIzHo76x3ZRs2j9gsQRmy+EYjxcTa6ZHseD6TAc",
+	"0cds//jyYbR/xB5N9x/TweX+MBxFh+xoekwfXOpDw9RM6C5evzo7L+2OnuOE6Unqx2GYpemG/U/Zb5ob",
+	"4Bqn7Lf1dJCKDFjOwc3wwDk18mBcPkMHzmragzMaDHodJa4ZHjL9z3Xr8/FdrzOjcjIXKcvJIZ9povcQ",
+	"tvWGxgm9jJNYrX5aaI4YwSaXN5g6b/UzfK3tSTkeD0eG21L9rh3Dh86lENea0HKePqP8qrmV4X+V9soZ",
+	"0gSH1EF6hwHh9YDruRBJHK704yljkwVLQ5jg8aAHD5DDdOzzXmeaMjbJuIqTyUxkqZxcsims4uio5yzK",
+	"dyljxO2IwDdkdETgM4KfETVjxNneE0KniqVEzagix4P/TcQUXlmkbEHjiNC5yLgiMXKnvr4LiiMS8wzY",
+	"+3A06HUYj6oX1dH5aIjsYH9wjAy05enXfCmZ+K5E/EVzZmTUhwN3H2DF3SthMqfvO+Oj8qOYA19ZpHGI",
+	"9zlMsjN+eKypGs4Z11vUyaQmrAXTfCIUN8CQiyX/6ewpeXjcHwzIgqUE7+GPvY5kVMX8akJTRjvjThRz",
+	"/Vcq4CqWiqaqvk6WbebrZHhewqaqMx7ai0cPeQ5MTd89QFogZXR+ZEvyi0j10oVZLGO4xGNFk5hyu+ob",
+	"Lqlex4gDr6RiaUzJi2xB7SX4O4oFp3OWxiE9+JEtJ9CdPrTbc/ViWtvdofDeXF4ZTlO0PJgP+Whx+NtR",
+	"6hKDZZ1m7bxsQzf7BE7Nm+JQVG7oGcPNJVRes4goYc6Zy3NSRqX+0LJgFk0uVxNDE3kfeDL/ngnFyn08",
+	"5zKO8HBOGTMSUomnme9dBlWlU80+yqRc8A6X3A7r5JavWYlV/QYD1dfKNONRpe2qnKUf4MasjqLR9eH8",
+	"iB8vHvz2MH0kH6vBjXN3dELBp3E6B65drIFZophfES6WBDuVpDhllEfkmrGF+6zbyLP2+u7Cs+i1PjqN",
+	"m3xKchmewCFzmWSPzGgyNSOq3DV/KtZe1mNcihkNx8Pj8eCBvvXM9uGcQxHpSb1+83L/4d+O/v6fj4sX",
+	"Gi7P0fgILs82Am3TXePoRSiMfxYtSKt8k6JvvFuw/3YnYC6ieBqHVWrRcviSRX5SKB0RkEkkoSkjNAzZ",
+	"QrHIEsNaWoDd3V0Zc1raRSVb0NXcSHGWhwyPB5qJ4J+TkC5UlmpNofzcMJ4F41HMrzrj6i/6C3Npo0wv",
+	"WZgyPeJFPJGX79fshnl18v7RD7+N5i+WHQ9DjViYxJwZGseNNnOZxFzBf6I2neklScVNHIEkISmPLsV7",
+	"lyPKLAwZ0/P5mHchQVm5XzB3wRZZuhBSExyYX/wr+E6LbLAAExTic61/rWS2hRjTVoorbjzLWDs1Uc5I",
+	"Ims57lcj7lmJTa54CMdZKTZfKNTTgZuyNBVpvvcJVVORzkus4uzN/qNHo+FhafdWPERxAP7RtBgP/6vz",
+	"sXSp++x2zk2+znJnlFDvlTfcHx2eDx4V99C9Mc8x5rU1093WNlc6NJ/YPPckETJLWY2UEiFZRPSo45Bt",
+	"a47TVGAHbTd8dGR/wJG7j2GwYSJamu9CM+ZeoX28TuMbqhixqo9r1pnQ6ZSFCi4NXHQ5WcZqFqV0yTvj",
+	"B5VFflRb5EN8suXCoiz4FG+GqK5axVJmLCXm6pCkezQYkZCm0cQ8ivbcdReZCgVQuv3Z7eYN+y3Th+w0",
+	"rIv4h/tPyRkLs1T3STheFt6WU9PKhGIzTgdn+TVTppRMzUQaSxS89Oj9LTu3VNFmC93EvljXTf4qyojh",
+	"vfeqx73q8dWoHvd6x19itf6wSodjZtusdNSY5B9A6Rh+KqWjshiodMCl0WwmXgo0E0vN2dSMUKK5Hlgt",
+	"VyJLCfApEpckg89yd2zNfLfmsu3JuFhIj+r2g0gitIHrOZuxTUVK1FKg5KCFFEmyBblkaskYJ6ALwBpb",
+	"HaA5SsOnlP1JNqCderSl5I7bxC5nQlw/49FCxFVP7LdCXMf8SjoCqt4KV3HLtwNUEn23uFd63+VRped5",
+	"E+96nSzVOzNTaiHHBwdmcfpmlw708OSB5mwUxw0XhDoXEC5QFqTBY43Hc6rPpAzFgslt9bqqJv9wfzDa",
+	"Hw3qoRgbvOKGkDK5oT9DaYtURBloJCScsfBaZMqVlGBuBfHoybSL5TDN03DO9lO2pGkkQRxI2TR+by4N",
+	"OllQNTmaPvo7bNSNuC7JwGYdx2+RxuQ4ZVRvqetzs89cndT7bJnGinXe6b18yhKmWLSWCLUSycwvWoG4",
+	"0ofQjfvANiwXQOsHW78khX0De57YDoDCfmA0UbNVhbgSDCTK+83vGXFtvko2KnozltzreHUdr/RD+eW7",
+	"0eQqnw4/qz3Oq9tVRnRY4iv32t6ttb2/mqaX27Rs8ybubFu97y+v8zUu5FeoAerrZDvlz7KZP4DyN2ir",
+	"/FXcClyoCV0skjiEaJqS+qdf/Wgva69zCRweeMXBZU1BJ4mQr90HiW/nVyqGOzwfPhofjcZDFHi/fNh4",
+	"i3Cm7U5u+UR+YnfWj0K9YTSqiKgv4yuUhCSxXNuVLLVOIW2k9CUF7idgy/LvNOUoordES4UjLeEdnpA0",
+	"4+Qb0BIIvsq+gUBIO+mMGz0gYTC6VwvGT18/fyrCbM7q4nwsSWR+Il16mcbRVcUJFPOp0P9VsUrQBfD8",
+	"5Sl5jXtOTl8/Bw4Gg9QL3B/0B3pAYsE4XcSdceewP+gfAhGomZ7yR2dYv5y+fLHtkGzTYwItX3A9wvEF",
+	"JwSGOCa1EerfzBDHZNh/2B9c8A4OIqVKpK28QZeof5d2caOHZHeJ+fNxkY2HrzlA2MM7NouYt1eWNwqi",
+	"DfKUx4xuBaeq0OO32t/bl/8k9mV78s9M1oB75E1ce2HTqB/QR4PbRdcfDqvR9fYa2hRd/6BddL3RKBrC",
+	"6wtWVg6wHx4PbIS9fUUTvRYhsoS5YSPbht0fDs9hhl7a1vzcyUJ6kIeum5wpc0YrqUm7i9qtb3ZLJf+w",
+	"p6ec+CSm6GxAM1xJHo2ilEnZcOD0Fpk112QQczaEkI9D8jOTihypGTlTKWOw/0IqmtjLZTgYDI8cW86f",
+	"xTJVX6MWF6ePcXmUVxmm8QKv9s4PlEdzGjGyoFJREnMYGaz6P+IkoVcg4Lbjfl/Y7OPlvTn3QH5f8E89",
+	"suuY64klQh98MPODBuYwWRlfwUG29oP6YQezc/m4X9K0865F6sprvKafg8XAxg49wbu5IcAn6hF7eRPB",
+	"vYmGVYaHr0/yRL855RlNfJTR2maRL2rZ6OG1U5j+YcIepQAfba8HiOuSjG+M3I7Ymkc3eVL4mlxArdww",
+	"VoCo5/DdB0DdB0Ddm8TvA6DuA6DuA6DuFdS7VlAr6bdV48hwPuJr0m/9V35FZmiAdDh1+ek3ksxiqUS6",
+	"8qM7IJ92PfAfOmhqxeUBEyvYYXXnrWE1UnbTcuKuKdkTiN/SvOwDV3g/aEirri8xTrC3dj1ya7QoHZZN",
+	"y2LPR2VZ6otyuPjqlsWZZXltzAWdL03rixoWz3n7hAhuE8ZjSW7YFVM0jSnvr19YzHB67FnY+rIe/fbV",
+	"LWyeUN8O6cM5877jvqBXYMtw44L8p/1e4r+X+O8l/nuJ/17iv5f47yX+u5T4213kZ8YTU4uTYew6WRHr",
+	"qNk+dXYFdl01y+CijvWYqeq8a3ZOM85SaFfNUpFdzfLY7OH+SBPJTKTx74JPsOkHubssnLXMt3XmsiPA",
+	"1Gh7gKnRtgBTkNebL0Zn/PBR4cY6QrqDlbVhJxZDa6SXHqzmFagpmsRROYtZ71b+i4EX2iVK5SwRap30",
+	"B3P5C4h994hqnxtR7fArRlQr8V0MHfSwXSUWC5A73KNzNsuUXikSiSW/vU9H2k6wxzReMI8v5xTy3QnN",
+	"PWQWwxTSGIz8UDnCrtPGSiqHf2f/eT16cR09X/6QPYzfD+hl+PTZd8NbuLugaXajam0PPW1X7FXlrvol",
+	"aVCT0sSFkEOwyrW5gXo/TYKgux5WTai8glYE13hQlvOPdK+eGIBTYt2s947/O3P839qpT3lEKEkEvyKc",
+	"avpJ9pcxZ0Qf57+Ax/+OvPVA7uvkhXrQSy4w3B+C+0Pwxz8ErUQDSFvww2LX8LCK87EBGOs+XeGLwWB9",
+	"Hoj6dto+0NZLXBKPKAjL0DdLtkHlryV91CXD+xSa+xSaL5ZCU/F2P74chMNoxA6nR1fHswe/Prx+NF+j",
+	"PZRPAhydcg47oitUYcQIZ8s8md3giMRKEmM+3hanYHfIhVtmyevrzhi8lzPJwsnL6d/+/jh99P3ffvkt",
+	"PV/++tPrp4+ev3j9X8/F6AV9Qc+W7gYzrukz6mwL/FBZYf8V6AzRY1b62hf1VkvUksVjt29YyOKFqsaK",
+	"hiy+MSgfM8qjCsZHlEFapSraT80XyMEhjGTGaMRSLL6ziP9h07Q+VKTH8xnLE81AYI0BZkSlNFSkqwUx",
+	"m5H1jSRBzKeib14P9lDUpVwuWcqiEyIZim7mhZhfkassjhjpBgeRCOUB/CUPit+DPc0TZThjc+qUDIJs",
+	"smG/4CwdqVJrIXlCwxl7oocokvp8fhBLFH5hJjg2MqcrcqlFykyyCI67yABnPuZXYxIsEM6xR+b0/T69",
+	"Yv/xYBCAdQU1nZ7njWN8wQXeIF0KZhgiOKFgVMX1WTKuyJxRvpzFCTNDkiQ4GjyGtyZO3l6w53bGxX6o",
+	"J2v6ckVi0k0ZGIYNDGW6IporG14WPJ/u/yg42wcZItjr540GY2gLkZKWnKDfjAierHqE64b02Gc0ZRGB",
+	"vvvkGbQu1Ez/huupBKEkpEliIZgQ8CWWJOBiXyqRsqBpY+tL6d3lZ+f0qr67p0SqVO+umbtIc6I1Q9Ob",
+	"QOVMP9Yc/VJEq70+OWM8IrEilzS81kpQZYHGBPdGE69pZymyJNJEo59JqpcWkwvz/TscHJEfhSIvQS1i",
+	"UVAQFnTbJ88VCa3OI4kUmjCk20kkmMzJxr4aOCbUoAdVisBEVrTlEkLjAbro/HZ8Hs3+NgifPVz8cjn4",
+	"z+X34TD5B/+BXnS8K/6GKvYinsfKzyR+y4SiRA+KdJ8/O/+ORCmdqv2Yqem+5ot0Ee+nVLFEN7FvuM/e",
+	"mARpQEy1BmkPotTT4WLZAw6n8tZjSZYzoQ/JFY05bJQK9K0seCSbJxqxKc0SddE5Sf9jcKL+Y7R+fq9z",
+	"1bVplttN8DdngguWkmBZjJnoRlFXhuNhhhroY46XSEC6cBppCPaRbyScS+hkj4iUBDRTs8mUxkmWMhmQ",
+	"rv4nQ0Mw48ro45JoGQ2smcYGs9dmvX77j9FgcLJsWjGc1fPIt1axtLP+RpI4OoGlY/qQLWeMaw4D94i+",
+	"RuDgNA1nY/0k37hUujqdKkwoLQ/sZ6Afs/yaUS2pPveFXYGz98qOnISUE+NqbxjfsNeZxzyeZ3O3QEzM",
+	"FbtiKdrLaLoyeSu/50bp8qCC0u/BuMQD2ILpoQo0zSAn7TIazmx5Mn2vSuBmmjLsnQReOzg/bvRW466X",
+	"R1hfVUyupXOmjNDwvKi09Te28rHijMe/ZYxcsxWixzkkoZnaTz89f6ppnpIrITR7E3HI9vpE717MJF4d",
+	"lrtCK3oymnOSlC0SunIw6lImF4JLNFZx0E708St8P85o9/Vw/YvQtlYYff+C8Ss164xHx8dAAPbvoY8e",
+	"y0tlEpyiP96SpfnI0Q7wOZdwqq/jlxYKpM6YAy0QBPpap9weHc1joJpfV+hDcsNSmvRIKOZzui+ZJmfF",
+	"oh4w0X/XQtDzaf2GlypOklvd8z2LPYnyJchWsk+eiPkCxKglo9fJinTffPeEPB4OB/rK+PngovOv//nn",
+	"RScgqLxqViWat8qVVu7qvm+461/TK0Zk/DvrkaHmn8PBIB/XbxmDcHAzLLikSsMxN0tnjAGNZmz6jzl9",
+	"b5joYLCRpToePv/lwyqR6nGUj3FB1awYYsVY0o7GN4c8FtT94Mi3tmeJUE0j14x73ZCttabdWDdbdDYP",
+	"VtFUxfyq4UaF0xdHgfVnJFQqggqt4+K4iUUmwUV0go+AjCBowPhFYtVER9IMYAIvlghq4+DBW9W01HBX",
+	"rlvr3FbVbrE3u0g2DRcsu03DBWvWuuHCC+2H28LCuXa4H8HIArcIiATf0uh7qtiSrgwEirIBsIjzpKdy",
+	"8KtECSgfxoeOCaLTn0Suz9/GRJoou14nEuGkYmlJ4znN7SxgRICX5f9qbGTOpKRXzKypVZ7sa8SIz/r2",
+	"jef6H5k6IVyoWcyvyJJKrWalV/jGjCUR3r4rU3HAqrz5JVy5Rftblwe1ZfMWsZnBx4/ubv5byqadced/",
+	"HRS1lQ/wV3nwTL//xuwQ7ledqBoWQF9QEZNjrYf4FhL0d9eG9Pr5vmNE8g3LvH3gmJsKJWIfiX7dd4W6",
+	"AVP5lkbmyW2pzYi1k5iD2WBrQqt/X9BYYZwn80xqTYNQReZCKjIamHASOi+9uCuJmO4n9uNPQi5WGo0l",
+	"Mf25lFJZCaPGmofzWMqYX5UfZvyaiyXXD7Ww5H5ZqeVb+d4GvYlMTcR0klJ+xYITVHOD16/OzsnBzfDA",
+	"WG/lgYS4Kf2tNejK+Aoc4Czv03yN0vVSy30YQ94jQan24kQJMUk0F/jyp+CJ4NMkDnc9AzRRLOVUxTcQ",
+	"jvquZ09F1fK45aHwfO7yXarQADqjknBTeRttR1rtOXLPRVnc+boPRWg2w9HEMDhDaVFHseKo1Ay7PfOM",
+	"CzWxNZD1Qyf9JnL+Voxr0pmAiJ0/h78mKaPhDN92xVsYgXu+SvEaYabEdDpZUCnxU7Qmul1Xz2PMJ5nE",
+	"IwVyR7mDEyI4EQYmx/wjFlz2cgPmJUvEEkF7AtCRgqISemltvvgh+06kl3EUIZD57jdNzGU2ncYhpqKE",
+	"YrHtqfI24J6rWKIMwhmLZDVMxkB6I9r6zoLIgqXAiAX/NGcJDVxzutJCF4kEGEGKg1NfAk2AmDV5HfMo",
+	"pz/Szev3mzbB7xLoW8GS5cG//uefQUGbYAqgDtUW33Hj4dj74rRYNSZlEk1JtyDLyrlGN9i2pNnUSIU8",
+	"K/IwSNQ0SRmNViT3vhFKongK8Q65LbZPfpKMUHDNW/sY/mVfcC4Nv+1q+8vDmdQnIXbfajirwNGrlq9A",
+	"fgi8i/3l+eRzDtJE8qygsN15JTa1k+5X+7ggwjMxZ0aX08S1BG+hvqmylMg4YuCViyWRdKp5EUlBufsD",
+	"6XSbJ1iwUneVvjz1/CjUdyLjt+RmKZMiS0Nm1YUtScfzeUE8Pwois3BWcrSvNwa6TMlra/z6BFo7STTh",
+	"FeRSXRmQL0WmGMisU71zXwUNWTt83Yb2o9CaN/5a8rHp8w52fv1McEaWMyFzn8JKZOiRrgcGnDg2fRKK",
+	"xapPfhTo3b+jlYBoln0nnGXdp6XQFydIYt038M6uS47ezU0f1D2gHw3sXyJodC7EC61L3+7Yg/Eg18u3",
+	"PPS1j8s2QnCgxZLArxDAz8mQvPy2/1UrpXbUSggceXGUy/P98qfWAEC6ntHbW49zC/hudmPnc7/F2HHQ",
+	"FrdBLEFtcbLwVkyRLkYMkoaiFXt6ZyBw0bhGsANMebOOf4zE6ul/F3iXGAij94+z92oiFVsU6fe2l04N",
+	"lWBjFY1ddUPTyic1VNeWuG6qtnsHdgy3hvGXJ/UzrGH9k2MauxW1m5rYtzHVeVso07x5B9iJln1TmsbJ",
+	"ijiflH0kkeDMOkZs1hMDh4pNMYLf9sGlSHCpen8kKRtjAELKNSmCwQ0CcGxar9FO58KUKtDit4L0OP14",
+	"SuNE3LB0z7douYWwvi1Bn/xMY0UCZ/HyUDIT6qPS1QmhBAzg5fUMKgv6Zc+CidLaz53K67/LA7pgL86F",
+	"eEn5yjQnb6kwUMXQcrr1XVH51DkzQpA55as88G/bw7AztRdD+gRcuD6rXDlwVmItmfbJM31Y0LI2ozIP",
+	"Dr7MwmumTogNzEkgcMZGKxpatgNoiHGEy3iaFcnvELZ7Z3TuBsCuJdf8Rfer/SKutNXH5vUvcsB+4uZ6",
+	"/f220pjBs9vJs1r9tiKVM5rmtl0rFGDgtwnRgp92vzdKxPVJ9GwcLA4zP0qVfl1ZprQgxQPHR4MPsDJo",
+	"9KU5/M8//7x/WsyG+aNazD6GM5okjGPCsS9a5Vt8L2U0mf/HBZZD9YauIQGz9wsWKhb9gW2RJyRGF+kl",
+	"Y5wk4uqK2XCTDcKSYX9aCvi65KZT60gh0HTP3oAwialI51SNSQC/9fU4jGMQH+jtCIikK83XwxnpSsZI",
+	"4K52sGful9ynA3nt6ApDrQdCpW305glqcCYskSRMQXCthW2y6S8R012bPBroKQ8S1bsgOCN6sKQblBYg",
+	"+PLeop+4zBYLkSoWvWRRTM9hb29zGLKixclcN4k4CtsdisZGnMPBTOoH2DG0oFAZ5x/D+qJvpf939urH",
+	"gr/75/6lNdN89th7gdNRDVFH4A0rl/URunDBUhUzB9ej+t2TWIEGV7BzB9SiwsAdJJBqM8/PXpHD4YMH",
+	"+0NCk8WM7o+IeZdo8iz3ACgitbYNrEi1ZQQWAW7Ds/klSuBFW34QklrjJVSSWuQ0rlx9oIhe4gsHLaI4",
+	"35qBm0z7clfFihXAcSal9GOvcxrdUB6yM4SVdGKnnfA5GkWxfkST185umuzROnVHjEZ6PEQJMhc3Njoe",
+	"OijZwxbUOGZLNKKEJwemiHRZgfMe6nq6mWxgzHHgXTBkJYD4fU8sS9GISJ1ifYIzYMuMZ3O9rE63nQp+",
+	"DLZTRTYxT9+5O1huZP0+KuHfpTz2xSMmQcAMJDdg3BRkNeg7Xl89NsoBoVKClCWMSjahKvCcTie1up4a",
+	"xfAyLsJwwC4xp1WCbcjJxvu7MwZwh32FiG61MxJ7PDM/Yd5LHPUI1rtnEA0UToJyx/rRNslgPQfGosLI",
+	"kiVdSTfkKHCponhc3mjnue/4G6yGuCGAO49H0fo/7ilNWb6b5blurIFY677Y+TWbm3Epksh2nzKVpVwf",
+	"YzjBmNi7ECLxbfhofzDKEf3ab7gZVuQdlAlwsAMHcReD0EojMJzItH0pRMIoXHc5dkVTKkV5IpvTIWrD",
+	"t6idDYcyr0RX6mhUz1uplqmrtvcKciXmvZxnXQqtxJHLlfEKIKaA24s/O8ZlNqA3mzPQc2IpHUrNZ1gZ",
+	"YImenF0s4bus52QW+6GWpI0pLsVh8sgRFoemvquVz2LF5nKTzOZw14+FhpOmFAwsBR5DA5sA8jsxCoDD",
+	"HmMJ+kVbYt3EjHRbJTYEcBAlBgRPNl0x+YbDIjrz825XFsUqRxGq0CRnrpGNRaVgq/LNggjbWi70bxu+",
+	"8I0kz1/nVj2T7q7veJYSSZcmC8jlPIf9QX84POw/9B3OArPVd0LjOUgoqKuBrjmPkyR2EsaLozTqH+ft",
+	"owS43WWVRbXLKou2ZOCVuK6GXKuqHR+CEyB2kc0XVTG7ZT5mbSi2TJ5vBD+cn78m+EK5s9evzs53uoQ1",
+	"CWLRjPItXDyvXMPOD77+Qgi73iDm2KhtmqbxTeUI307EcdXSD83x4t9IEhTqWoV6ts1773UgGKehQ/0T",
+	"uO4SqhjpxhGcvWDM6dyYKYqeD26GB27Y8MG4HLl04FRbrA2iKG7TQDfGFW5RYcq35mDgvTfzmigfGgOG",
+	"AUoFYA6rHCQvo9LyGK69QV3KcgaWnxe7C/lClIihfsJ7Jb5Z5mfrmXXT3WpROOGIEIRJ2uZ2xS9y2BTd",
+	"XI9wttQnBTLH29+5xcWy1Z1rpUIb/gozmookEUt5AsJhkWcKiaeakss5osEf+T52MIOe0ITxiHpu1Ncs",
+	"JQAZTgDiB1RDyIHqkaVdPyIZTcNZxVQ8jRPFUkmmMXiNURNoSyGI3aXSFSCZlAcAPBWHEHPzNDW+zHYE",
+	"45n5U6SWKvVsvFGcpiahaat8t/jeqNwy3le22+y2O/yUrvyrXdlkXsaUsqOq759NIpogfL8XCAt8qQgU",
+	"AvwzMggRlm4AAUFTeOk4PfDx6KjRv+NMoPvLL7/8sv/y5f7Tp3sNCuZR9ZL1XTKI8IhY+dUun9E0iTWz",
+	"wn6BL6CzvfvDD+OXL/fwrNjlgemfEJ4lCQLTcMGr5rmHCMav38GAHUyprpsWaeOoXlB1p2MajRBYceOY",
+	"IC4sjyCZ+LfpFWTGSJFEE5EptKiFiZAsCjRN9ApgHNhGk6JRGi7pJqiuTkVKsoUWux+M9MfSiXkA7rBn",
+	"ZgbMfRlLBqLr0khlKUOrOWcNBHLsIZCNq9AklQRFbM0Ycd8huHNUnpvs66sAYxvGZKiHW3vjghfrNzZn",
+	"CiMEUXVf4Qmb0RsGPgGgARYR9j6WqgcTzsHS8mxI3arZhzHhAhfa26osNdrFj3qEEv2vLGU9sMTCSkNX",
+	"klHjFYNm9voXvM4bIRCsCG+x8wOhRbfv5ZZJ/cT2Ou/3wRe0LxaM72MvCERYZp1mO3PRqcLDSgffPW5+",
+	"Mt/EerFawDr7hMtpDSyeFjZiWGm4PQ1yhURpBHMmm3lxs6yDcFia3QLWmyUCQKkjXCxJVy9dz93lXolU",
+	"7PjKfLV0HBzBBwe6QT8CanPmFZ3gfY50U8iJQE81S1tFgToeD4ftFaitrnesANF8uePva65284KPbyRC",
+	"bZJazvQ7n9ESaWqnNJgjK4QEpJOjObqWKx4mWcSivRMysJeMypnaJiuji+Jb89EpicAq5fluxEZpKVUV",
+	"NkwHnCU/YOVFKhG62c12XCFqMIjlrl2UxUqEaItvBiRiSXzD0lUf9RP2W0YTPDUWfWBfP0dH7AWnPNKH",
+	"eiULIR12hOYNYWSbSmMWIafewasDBzZ36JCuhaGgJjTPMLNAi619k/xTLF/QI4sks1dGGPMrK/IbZon8",
+	"YG8TExi1ZwLNOqqHP9eZbsFD2uoc5kJoID0f4aw1D+Y6tN3FHqGJFJhLpHVWhxbKy1bgXRcMYTAf8tHi",
+	"8LejdBeGWbeteaxqjfY0ZaJG1kZF6I8hvGS9BcUEejgku0ZTegLu2Fu7rH+erarJ8ARS5Q0qdJ14Ukal",
+	"zxPbpiW7wsbww6LJ5WqCuPU9B5u5cMLYyDCQiMtb4m2jzikbFg792E14pj8jj9G8Ux/nkHJyyYqpgEQx",
+	"TRkrUFinjDlFTPrkjNOFnAmlwK9OIAzeXRngYjGkbABUUm2Zp4xNbJGy2vAAqdgWaglIAJb2oJePBMz5",
+	"XKsbPLYWqwLTy1ZFKRsYoRBazn5irh4cdXzXW6lgzMaRmTfN2MCL2lDd5ZotVI8MHOC8fGzHg6aB2ONX",
+	"0V20IB+QLjUuqpQxQIc2Y/EPACEO7Fqahy7R6kaxNJwtiqPfLBNl8WNbOX9NbZ1apBDSn6bIGGdlAhuA",
+	"lYLFolYLBiTi8kYf+RYzh1D3OucNCi8nS5FGsqf3SM7E0jrHr6zfq1iIz1QJaJNs1LS2DvUUc3+3gVv8",
+	"PRPKq6hQZaeq96aMNq7FTLQWRUKvlz6PJhnL4yk0va1ViKpMtsaduiKPG4j29ADaKT55rSRfaNnRaPgw",
+	"Zxx2V3A3ZI8kYslSElLwBM8XykbZgi5I06hcksilEyzLVDdjreN+lfUuVviasQXJeGQWCcm2V+GGpf4f",
+	"tuZ6OSH5xBpN2cDRnWEhLpZEzzjEMrt2q1gRw50iwWSDQeewXiTSKx9uNPJskoFKsV2ARl0SiOo/l7me",
+	"53dfCFAah2xymTJ6DdUfN0hNr/Xr3+Zvw8F2kMa2oQuLVXYXhFCtIbMBYRWxvaOqA3MDSuoaK926JXOk",
+	"wTP8YBNnN8jjWzD2J+UFtlReFEbVEpE+iO6zbiMr3+u3129rKBG5Nczlmw4nq5JMia+UzvSGSwAthfUl",
+	"fEoVk0ZwsImgkJQsJAODsOxZfRWELxCIwUC4Y/yhsVl+iuBD/aMpV+SjFITGdjwWxTzqnGvUylcBPfoC",
+	"Xs+tD/NOu2sdsBImohqwoh/dbXSl2ckynzV09q7SNTz0BlM0qmKV6BOsHEIa1Vg3qGFCp1PID/J4xmox",
+	"w+6HNh9/GatZlNIlN8Z+e+EVBhZjV0sZjWJ+tQe4xyuUFjbb17CAeN6JJ2DduO3y0ibfyAJ/NkrZsjaA",
+	"zU48p5iXV+fJzz8qOqzR1YZ0bEQBkJISTeGVDRs+aunEyguKtRlV0uBqazem0WHLMTUbQHNk6Ts1gJat",
+	"KI7ts2BpBbNxt7JYvvws1cmr6XBsDPY0t0ZTNEqujeNrW0WiuN+0ih+wN9itIzztBfRnCO80yCIGYuU5",
+	"pH3tnvgBR8sicWDMkxajDKsE3uOxxGYqFPMmpRJufPwehUmtK4xJYOqugJnCYn1IA7OdRj0S5KAebt63",
+	"iZaOpcxYCgioBuGEhhDkD/Ve0DV7uP+UnLEwS1mfnNNrJvXtGLKIcS3g3LC0ABTBmQYneaagMzp3Q/On",
+	"UIUXh1eAsdtBlLfc/caTUVDCZfGcMCwI79uYHmTNceJg/Oq9Csx2BGMSLOYTwEe5iSUNSDcfChiSzG+I",
+	"d/40X+yunZj7Ujlp2QL5BKRbmXop9cbtXRONt0PnB38nFdtUuc02plJgcEWA+I6Ho5qiowRq6pUsnfrp",
+	"aJs00qUyLwrVj6MAdBhwRguOAGTGklt1wmxMJKnA/K+txVJkBaw34523TzXZaNkrjt3oqDS1o0dO4ZCH",
+	"I7dwyKA5AaPRd+pumZNycZIjtqPKAzZJm7fckDEzcgZ23KKiicvefbkZ7xoJ11x6u1Fta9Uut6yvU+7+",
+	"EMoV6YLrW8Y3bO82Xa9RS3o5BVnxRyy1GB6KtJJ1UNNZ3LpITjB0RRS2a7xOGHqhJ36u1eCyAN3yG09k",
+	"TlXIbKbJO3DYUeCgM5GU6ePD5ykAvXXZ5q2rNLevufyxeszyFVi3ld/DS8VUqmRqsZPKpEq6NElYehUD",
+	"VwhDKvM7u6gU13ZNHFo+9tKyZ9Gqw/zFhq7k7+DhMsMxhUr1QkONQYxthggW8py7Wck9QsmcXsUhgTK5",
+	"ZJFAaCIxhRO1vIkvQqyZRaXvFjHoJnMT5MQ8fxN52nhNsVbbKuJ/TQSfoEIVkK6R3GJJIj3DnM86QHdG",
+	"+RqT4HgwIg2VWHo5itiMJdGet0+6UFmqOy0KwBUYgraS2Zo+HIOnbkGfy5MiKlTLN6YLiUUp7RBQT10k",
+	"VGmGOtETDUg379rI/QbeKcC35YqHfbR6jsmC8SjmV8GJ8QipdEX0C1rw2euTZ4lkS4gaVTMmGaTTijSK",
+	"OU1XBc1UmG75YK4vclQ+uDVEWUgU01IfHEp5AhOJuRsYA9/vQwWY1IYHeuWE0QYxoUWImeWZTgDhtlFn",
+	"2wiDlUuinF6aF7NBftV8W5yFMxZlyY4izClZMnadrMiCKq3n6M3AkFyPfLJqyEyCOGVjutfN5fuHCdoV",
+	"f97bjpplYFqPO72ORMtIKwvFz4xdR2iRmNP3z/GTh7DK5o9hxXbR62BNSPOz8aYXaUIxz7z8Pa9zDUEZ",
+	"hj8XDmUn73HQKEMPj31ECLBggk/8q5mnFWDo94zRyCwkRDoXovyDcvTDA3cYhw+ONx0FpwLQnL73Bdyn",
+	"V6gSY5S03U7JaHkBjrY6gW63sc8qO9cXaJt+tzv54FZsE4kKDsXnfJFhTCqjmBSVsoZknkrUjPlAUz2t",
+	"cM0o5rqpVICMVbrct8+aF1MkzFpc7FGj4jRosljLdXknhQG46DSiKz1VyySccz18jNZf8Ei3PtUlUbs4",
+	"16Cdbnmw20Ta6W3GQDuo+R9HW+hcxflTom77ti75YRsFCLtuiBbw6F9F1yY6KPLofg/3B4f7hy36r+kn",
+	"K9mx5ODhj7WTW+MglcOSBypuVMD1dux6dQnO9sV0mh+Dyn3VnssXEqmXyT/alsnDtk2ak7qAX+wXm+sn",
+	"pMNWhIR92byp1gdtqxug6vv6ZCz/nse7PF75Uh8ebMnit2KJVdCsgo5LhPZ5WQQUod2VR3C2LNyJZQZB",
+	"C5i2davzytSzMqhuOeWUIpoWa9Fpq03V44uLVsF8v3FQsCZP8N3iWy94nFuqN1wHJOcQrC0jvc6SHWax",
+	"jDnb0CG+VO4zVjSJKd+ly63iDxdpPGcEGEMpANEXXmj0n8648/95S/d/f/fh8OO/eW2mbree3LeZSBVx",
+	"noK9BdXbcrc/UB5BpMOCSkWtRRxQ8v4RJwm9qlqBRgOvGaiErrYdGb50Pq2QIRr71u2sfqM8o1dSsTSm",
+	"5EW2oB5j7Ia9tVaOVpT/2r5c4eANwmyJZxuVwoTExlXltMzELzGrPRdkq2Si/2+w/3jy7sOgd/TYTzKF",
+	"TGtusQaZ1lqafxe+U3XKyfPTH08xGkO/0iOsf9UnwbNMc7WDF4JHFoatsDbOWRqH9OBHtpzUT/m2Fgog",
+	"il7ON3MwRcsJ3PGXQuzKW+Rnnc38H6p6384SDiU2ASSOfB/fMGsrg7rrKQn0PNAQSC6FzwdPMyUmM5FE",
+	"pTL83i5/AKddYeI0BmJgAWilFBy9YJJki3Zh116+/gyCLdDwvBIZFH2ULEmQlcR3y+zby7InqBvpdU2o",
+	"qiGBboVU8Alt9T2Dk2c9qjVfyZe31G8a4KczxN5CDP9cHrYdlP3GkLNTzynaMvrsFlzVEr835GwrU/DP",
+	"mBH5jEcLEe8ap/Qz+gMg0TIyeamYwwaw4XXeiK+sgUMCdG+J5SBDFt+wExL8e5AHEV5mqiETuGeQymOJ",
+	"WZ+CJyvdDDMTNLgr+lqq4la9dSPy+nksajlSr5/nw5TueBtg8+/VtxtaMcNtbLvaih5h/X0uJnImlpWn",
+	"pjhB5Wnh6ZlgLY+iSFXfeJLcRxjhXnrk+UwPFx759qLT68Ad2p/r/8cFu42gA1DnHhFnptSiK/fIT29e",
+	"2FDhRXaZxCHBSgCskmqQg6WbyB4Ll45l6yGdriqKHj3adCL14HqWrn3H7SmDHXzVELH4xPrlIAWd2Yym",
+	"inkK22iMd9TCQCvpoMmjZTowlSi/kSSu3B9LtiXAYlOEprc3/XW1P2BPE3t8twzatQvm2xAAlX/KFPVZ",
+	"U0EILGpE9Mm3KeXhTNNXAEURTjChJTDw+YHmMQsmFj5gr3LJf39uq6c8PWL6qFnKcs+YKvAKjETCGU21",
+	"lKgFuHgOAdkW9IaWxMlYFuayVjZ2i7JRPYZ+qPVTIqG3HpnTcBZztp8yGkH/+oM8zldEYDBl7xcJjTmL",
+	"9JzKBSU87tNyoTSPfg2Biw0g8Li+5aJ0EIBVL15nskT1EYQXe05k6zeSYABSeXxQuSIObdPe4dkyDfU1",
+	"S2J+jZusZW8RaSUZwd6Mbo+lLyIRZnqknkTHFtXmWqxgXgSiPsRZNqe82EzYOI4DIc8VyD6IWXFCIgHq",
+	"0IKmsg4Kea7pEjzmiJ1URdI56neawLSwyKJ/Xz0FCJdGgdPDYe9Ludb1Oo0zyqOETRDNKDQw4xD0ALH6",
+	"E86W9VKNSxqryVSkk0UqQoZVi8vJNbV+2udtm+LFDYGpdM40iQJYdbQi05gZ1REpJZaEXopMYSQyiRAp",
+	"YEHVjHQDTLuDKK5gr1cBAKvhfxWxBRszMxqKXWrOl7yadsZvN6RkupHyNsPwXa/dfmO5murxrlf1/EYa",
+	"INR+G7xYiyWSI8caJBFzLF0QWad+3G2wZP2QA4B+kwoakTChMrfwY3Ueh7D9FVZ6/pJaADYANaWdR/XK",
+	"+71KddFevdRdz6lZVDoATePZEabMQphg6Q3LrQrWWtrQ2mWvu4EB7OsGJNBjXrrWnCin6Jkl36MSNq63",
+	"gk3P01BRxvyWDWX8mgvIFNqpISg5fMtZVcBz72Bu1rsjMjUR0wnEZ+3anBUOZXzFqVZgbjvdhkJwpeaG",
+	"G8rV9RoL8e3eRqHR7d6GqVC3YxueGs1FM6OmcsTF9yX+vO3HMZfZdBqHANssQ7EoU8xh0UKVrTmNVIvp",
+	"l5o4ak8jlQL8uzaDsgS0Q5NELCurcty+JY98V7TzeMt29HgcaLedGipK81QmtX0binHYTbhzbtUW3lpQ",
+	"N3j3UblIAboBP8PZokFPmaMJmnB3bRFl8dsuf5Xvx3ySyUaCqEkO1VvILfSftzA8bD+exup1RWvHu88u",
+	"ZVllxUejdrOrlCMuvn+8pjxwr7nMpW3A9Qk4VSHr/LgcNF5qYbS+BX8R8uLzw/Wf46VyHfPIewba8WSD",
+	"HHnJErHMa+DsRLAFzuZdsEIwW97NCS8hhfgPwmYJ5Z01V+U1ENfCZKKphQu+P3oPxeHgmz7p/kjnLCKl",
+	"ltCD+QxLg0qB5qNqOU5pVXs5o+DSmrE4JQnlVxm9stlW0Aaa8PbqBn9b03JjmUdjkatqALmOUbfjbcYN",
+	"xQUx4uJ2WKEkhwq94J8SKxT5NpnRxYLxDaVRRuOj4V2AeuIaOlCl1nqwK7Snk4X2VWF6Vg3Vw/mI/4Uw",
+	"PYtG/XbunOjIGWMmIwPWVJKrLI4Y6RoLLfwlD+yvwV4ZfPPe7dXk9iphdHlXqb198LuYJdETYBc+ey1Y",
+	"BL+RJunOJHZTCzYMdkHF3ivSLYHGzWgEMPV7HsTQxlB3t4sKw2qFMSPWNQvDLbd6tLnVGk4j+sb9qbPf",
+	"CxEt4yR5A5u+a7TolWnFYJYVhSVifuXxBTWgzJ3nuIfo9PYhy+VQZ0iIDuRqkTAPxu8llTY7MMICu0KR",
+	"FVPEkncbiNb1MRtrk7Et8NsJFto0RlOzJt9IMoulEhAiA756J/OfSFbNHTzP46L0tFJGoxU5GhATRAwB",
+	"Q76Imm3CKXLoNjMrL7HsiN+yYKk0Xuk8XeAyL9zRJ2eIZ5BXDMKwEsETD8C2ScCuRXXpx3mFv2omvIv0",
+	"UimXV8/jtkSAPZW94MdHjYVh/KGf38c3jHuCPjFBfMtoMiefvNrPd3QeJytPR07e+Za9mTT1Wg0o/diU",
+	"q9Zk/aw/fHAEVfTLHZey20uBwhcX/+ftcP/xu7eD/cfvPjzoDY98AaBVNlYssrsQvXybcLiNZIsydUO8",
+	"zXoCNZA2pnTcOmolP7Il3j4SvIJaqKCwShDTR26wYjpwsZvhCYmvOGKOCIlhVEbHuDbIsvekf0/6tyf9",
+	"ouTMlnz7ytSLjPDsAOaW8XMbIgfXtcigPMzKFFZdEYqy0DzmbjfDe3r+69JzjTJ/YDTRw60l0OlVZtKT",
+	"SN9UTstqpuK6pJaK67LWITZX3TQ9+A5SEULrC2GBKO4lTZL9MBHhtQlDgiprpDs62p+JLK0AmmCyb2kx",
+	"u28HQ1zJ/x69Hewfvtsbvx3sH+Mjb4pEPRNlLYR2vewCVloxQBivT8+f/EBqhVg/xNHH4A7KLhgfTzs8",
+	"fhgY4iDQMGQL3Ws7RP4TMiBzRrnM3/dC9W9KALxr1P41Mxqtxe3fjOK8ZmHXgy97U/S2vybyFE+VMqYs",
+	"50bslDBWYBt0WTjmjXhgmrUGkjZkqR0OHzzYHxKaLGZ0f0TMuxAwVl7on84qaWmn+//17sPIn2OUxJwN",
+	"Pdm1ZiZabQTuWIVrPcSMsyM1I/juDolbQiqaNATsvYYfPbMbDgbDo2pnmwgEZ7mOApoyK7eOgb9dbZev",
+	"tVTLelbxKcu21Iq15Dklw81JzJ+ljAvpnuYoOCk1ZTQoJ5QTfRU7+E2FS+V7AeKNY81By0dQp8MAW8m4",
+	"uavAseKrCuNepHp2/21++m8Y7p73+H+B+jDtkSO3r7ey7oQ3Ja1ud8JbCBNf7OIn3YaLf68xL2vbPVgz",
+	"k3Vrb4I7mwJaMUQTbKaYeu3c/j2jVBkrg2QMwFe7XBi/JJEsTJnacyHGi+IwJqK1ajFuZ489NRWBmkt7",
+	"HA9alvYwvt/c29DUF6bxR0QKMqVp7y77zt0aTX3bF9p03q7nLfLuN+XZ71i2xBtW7Nd6eoUJ2ElBrm5c",
+	"fTnXEb7rDPXoTa76QBHQT0wRXRHIXfpkxEL9b5CdXvGQFWUUegbqO2JOPjHUZqmCor55uf/wb0d//8/H",
+	"bRw3rRzaAIr3KeqJ3BlEz8grN+T5w+1i10v21XrQ+nmhEG1TKiRlsloqZPviPneDKNQu63qrPOrGnOn+",
+	"XRSdcg5W0OCfbnTJdpozsddDhUPYDEBzxB5JfgPQOOTZudu/ULy6/Rshxetb0gjHUXRbt7PRcM72U7ak",
+	"aSTbJdtBPz5GeJvscR8oVC5HtMEpsWLHRrimny2Wac4q1gE0eetVrwcIXYKDAxsHMa7aww51qUG0k14G",
+	"fKZ/6lU8NN9I8tP5EyKmU8lU0zlvWRXuLouIbZuPb0Ismm+euFw//Q7DqGAdWwHNnBmrU44fIFc8bPel",
+	"fnF94E8usFi2VKvP3XHJo1fG4/JAcPkBtjwYApbJ9zxySHE8S3OuBCg5u9dScGoqcrOgVyAulcpEUbVe",
+	"fGoOhCtXm5rabFmEU2qVLOsT+rYqimOrcBbw11eMTIXWueQJwHqYUktSYdgilSSAfYbNmyqWBn/gmjl2",
+	"/c5M+f9acrHmpFRCmdOSNvgpMRz9AmJrIQ7OZXBrXv85xbgdgSE3kZSedblqj97md9WF6ayFoNkWc/Lo",
+	"7qEld0SQBPRIuCkN7nazwGBeqIZhx6pk4qiCmDrLGM7W551uFK8/rbT0x5NbNEdyBJYmAM4CfR5f2UyK",
+	"JvnBZC74bDMG1RNi6PTGy5hfJbn4LsnlihR5D9IJ8sMazb089E/mxQPcIkAzfYWYUkH7ZtiYhVH8mY8u",
+	"gHCHzQfCbaZxRjOWRKSbcROyu4fp7BByxMWyR6apmNeGCzGsznRpEl+zzWUd71zEtAir7QXN7QwcX02Z",
+	"Q5dbrZEpPxXGK7LW/MhVSMtzfhzhuKWkqfd9k4hJCxdvU42DJrESQVtuJU82gbDcC5IbBMl/WHXND9tm",
+	"RElh3iZzyulVg0DZEvPXBBLsCPNbd/7tiOzbHtQX3Cv5ZYKFfIjgNeQWBwFyN1MwLjkEpePrd8gtt0EU",
+	"bjvhAmv4c6IJf2nY4N0LW+sLKLjdnbQTJrEnAuxuYIi3tjlDyyVeh6aYd5U1ybw0vDOMcV7lScZXIHej",
+	"P9Q/+2A5kyyc/Ot//hkYvylqGfpb6WZ9kVBwzkIlwEIsVL7GsgeBXhxBFQ0ZYWx4yQBOunIZqxAKZCmR",
+	"Z+gF1k8LF9Mylqy/rULyybGaG5L2WqEtuyRWhl0+QYERyjti+A9UR6GprZmiRI0JeWCYt5HjTJS0O8JP",
+	"hcLsP7sOWTcT6sZi16XrfJOotqP1D7+4nZyG4sa9oNZeULtFXMgXCfcYfsl4jx2CPSamjl9j92LJInJJ",
+	"w+tS4C4ycox/Q2gJg9enirACsmKqOtwT8vrN85enJg/ehiFBZumtp/J541YShBlquElf63MZQ5ImVpPs",
+	"/ypJN5D4b7NET2gaGfoO9vJi0SZmSYmiunpeXL3i7I0nh39n/3k9enEdPV/+kD2M3w/oZfj02XdDM7DJ",
+	"+0c//Daav1jeUkjdQShdh7V5XofLzF3/wMgsBFQplaVH4imhvJ37v4I12Oxar4D/xRGpEHbrNffKbKaR",
+	"9b1fUcWWdHWSl+cMyFzc6MsGYKlnqciuZm7R1Lyuf0gNnri1mOPvYOTQpFaxnuOzbdLI7y6GKl8K3+ZU",
+	"D5Q/0qoShrUu5KqJzVVIc82Vg5PxqlRmE8rEo6VeumARSeJrZk79N7J9avdd3i1mYSwUaeOVPqc8o0lg",
+	"ubItFat5kS0F61IXvl6mKfPsM/OXLc5z7fzKy/dbhkhtkozK9FySkco/lZeu8tsnjWAsi/1rD1eFeDYe",
+	"kbOGpLPzZnBVMLGYMssY5R6rchAWjFzWMXXzX9ybwX2eo/M6oLvuZzi5XEdBg3AWhoxFdRCO2kftGedr",
+	"ZDjNCBwGygdk10JmQinWho2DlBUKqSSZYyA35WAhW9A4MvLtcsY4gA4hQC/XAi4xOPE5afZL7DWwAPhG",
+	"1qDSSMkzkWA0KL/gdLFIVi7okMmAe3V27k+AO7AsI+iT8wLIgcTygue5CUXgOUcQpPWCOLp+/K7AU5MU",
+	"Y1KnzCi1Qs8FOO5ZqlV7PY/YAFzESpaqeNu0m3WWxtF2lsaWAWhOBIgTg2YAvVCSXf+5edHQV/W4Fw25",
+	"MTfOanpPtfVSe86x/snVs2QilF/BAhtGN+ZEMpqGs57+LREK/mtcRXu7a2AwRk/aUmA5WVnZfXg8+PJx",
+	"6Auf/BeE4oalAekumDHHYoF2c2oC0hU8BNgFV6fdK8OU34A4ZT6pYovjj1uIemvTOe26QzZnNZ3wKXl4",
+	"3B8MSD6XTmssFecGWmCc2ppsTNj9b1NGryOx5A3VbWPOZE6nBZqMmQFGmhMx7a2lorHmKRdcZpdKKJpg",
+	"fX5bOB5a0nOFRTZmOoyhv2GphCQw/bPpfK+HjRV1PgFT0Wj2pEtJSlWe4Wa73Ms5lqLv3ZfsCxd8kWTV",
+	"1vb65JQT9j5MMhnfMPg2loRGUVHvCb4+IZSTmNv3BGfAqGmC0DkxBEkCqh3YcpH5w/sRi8ZQQ8TweVxw",
+	"jF/N3wggCYwmkuk2QUyiUWSKVQQwArcITxn4Bxb4hASQW7cy2Y3QIuAW6XFaq4hFp3dum1x0jXB8pVSh",
+	"WOVsH5MqIM9BTxSB+9AJZQ2RAKawWJnEZYvrBxPukx89zM8COrW42j4lx4ERrjkevZyIsBB1a0Nm+QC+",
+	"iLnXmlnatwY0OX39ttrDkgb0cDBsx89hcg1ugGxuzxqSLkhZNGVgviooeKeeK2zO4W64J3Zk1UXazO1e",
+	"eP2XrzjOIr+bQ0Yu7Sfb4YrpZr6ReSLrnSiia52TttOtQAJGhsmS/9//l+QXj1dFNPvo6TfNWEF0JpNY",
+	"M0nD+xY0VWUKoZfiRjNql2Mq+n4vD52q89d2NvffMsqV1w1v6v2YYxr0nPuFdEVKhob1FJeRvW02R18B",
+	"2PDlornKkAH9xQNqamco+t6MAi6imJNLKmNJTL207nB0PNCrOBz1j8n/3qvEyB6vLSFdEY2cWdfGomUk",
+	"PZSS1cu8D54o93WI/3lfMYIVL7eXjfQZ2JBlX9mqqpDQrcgEu4ip/nIXFeedFaxy+vexljeMRpqyvclY",
+	"5qccgSCcsfBakks2i0Ei8aQcwhsenCIazvDzbyQRmQrFnPl9bpfUB1cciGvY8eUMNVH7pr7CoaSqvt0B",
+	"q71Sv9IbhTKPrzDsTDb3pJnPlKIpGi89ADqDqW/uo15/ESdW6tu3H03APTAsYFWmMJZeSyzfKU9I4FYC",
+	"cyrA0jjRv0olFgvQJXJmZ4wiUPdwlilwh+ubgnShJmOstO7M2dLWs5F7FbwgfRTKwNnYx0YgodZFXAo7",
+	"FBKVn3zL6q9fxKDEWH2tbYDKa5mj1enlQDifUlDCFb3B4IQqfNeSGQnBWDL2toSyK1HPB5sK2TlfCrTt",
+	"YEjOCezgDbtiiqYxxSvcyZA7+lg9Pa0q2eYLBomo1miwZUIm6dIkYelVrAVIEYZU5hppAcO5eTqfqqit",
+	"HqsZCHrSoIotiaMTE8RFTVXdz1Hn9gQ0JhP80uVsuZdrj7qVfd0KgbI21RDwLSriNmYVvtTiiitR2+Jx",
+	"YJyximZeH3Db5JMtS9I2H1+XGr3iYQ1erzD02cN8DwJ5D5pXoq21eAqQU1DkESjLEyryzJ1F5loL89pc",
+	"VARithBQIs1zM/pNZufN4At3CAJhPeIeXrElIoTtbONq+NX/rVJz/9r4FOscJz/P4oSRQB+FoKjviFNl",
+	"PJK++MumaQ/XTnvjHnxKGA2nwJReB39iYHktMABFadIPii8DlBChzlRk0ZxA71i3Moe3W5nPCwJyd2HV",
+	"d4Lw0SPLmEMJGaT7KVkIKWPDq79W7I/tBNZ1kmiL8KYvAJrhOCrNFz6VH/RU62SFg3PJNB+T1jxWsseL",
+	"JNKnDeSjcc6GvpGkG+h/BCeEkpQttHgCsZtYZIcksRYfe8WtuZdbK6J4alYYFK/QoKV1A/wXViNpZez2",
+	"+2hrxm5kCpMwF2PXrmEpLMCmBk8uXZ9WewP8PW7JXwu3pHJ8/iogJuuhS+4GraTOw0tClF+c2ARykrPJ",
+	"GpuoAqBskTDRBJZSka8ryse79bpSQ3m0V5yZSvPgX3Jor6jP4jMHA89tBs5cTx9u6aKPPhnP2NwwOsrE",
+	"FXWDYnvBb4A0A/+0xKL/cKub94r4KONjxrdVJoMe+df//HOvhyDewG4gRiAxlXLYEgsQVax65XsZayJB",
+	"mSMloDKRV2XdqIjEql3Ft+OtVJAtJMybSXBC4kgSKVIs1BPPGdrXqpLnzR0XU3OLqdYLq9V+bZTbJo0F",
+	"19yXmq66Ctj4bURtU+95Y0V5eM+xTRemLyfwzwTuOpByxdCUuDb37sB/724uvdWmGFxQqlWGdWXz8DMI",
+	"2qAkYjRlaR5ISGNwPGhdwInIOylOow3jDgitFc66XBUXvxEEKt/lASPgt6z8hukGgSZiIxHKJorqa62w",
+	"XWm6yrRrNee05ugpXOcvf9dU6M5ahVpVtNtcFa9WzK6xAl0x6R19OuV7vXLg8vs5Pxm9/AbZmPlXvcI2",
+	"4zR477CyIrJNWqC+HeNd8wJrF/B9amD71MAdAeA+L+LbPdLbrTf3FcYN7FZ48QcTuHcTy1iRpeZ3ravm",
+	"BDkPDTD+E+0pJKRzhsG6hplWzG8u63Uh9/Pn/22+2/u329Tb8ZgnvPJ7KUu2Isj8KdJeh7vhnG+T+rpb",
+	"tuufPqP1Pmf1r56z2nNyVjVHxBTTKpylP+9U95WlC+GN/ALrb8kiXKgJxpI7rth7CXWSqtCbaQ9nXodD",
+	"WIO4uct027m8Wb7UzE9fJFfWLEvvj5M1WzeAevaUJfoqpWV3pkkJcx1uez0S5JsX6D+sSgR/5Ndy74Ln",
+	"d3DPtmBva/BnppQTkZncGqtAuS+UfO97GLifEwfqf66e5upm7j1fqFWuOmb0tUpizi7lvM9M6pRPyl0y",
+	"dp2s8gpDYmqwbSAELne0VUx0bZzfOc6oXiQIcb5LDzhdNaQo6F/sEdZzq0DzqFmmO0ljTduoFrYSxX9m",
+	"7Doy8DwVMXwLbzzYA7cvF2ExWicmm78hGl5fJAVGr9lHiDwsUF5NzFNpGx7uD4b7hwMPeO/GW0df178L",
+	"PvHvh543FBSCTaEzRiMzKvY+rsTmP7glEHI4q+Egb8Kp3dqcaEm6HD9uD9e7Suf49E+PN7zWg1hFztra",
+	"fygnOe16Zga0BHo1QoR9IwHUwqH37gBNnSkEplfzGx42w8s2AsuKKR7joo8aRLIfizeeN6ZVwaHFIlvw",
+	"WoVpDR+jzxFrmrZlWSX47BrG2JbexRuaxNEEfRIfvF6VtMR9GhypwzYI4dgXXOytOJ1r0jaXX+QJf2vD",
+	"z74aYFxgqJZoPi3mrbO15bWvsHffRVQ/pBuNrlYYaTK75Ymu5r3t4HDdj1qdklw22srAZm4EsBqdmPSK",
+	"XOCJbYjJH9iE1lQkQetCGK4Rz5krJJJn1YLFil4DGgxoVJiKfOndzjsLmP3kcZE88geWPOPRbmElo+FO",
+	"YSX39SG+2voQTqqE5r/yruW3te1/cnnuz1SbwYC7J2yqGoU9LlQ16t+EPOcypz/A+/Au6gTsEEq1Wb6o",
+	"BEBZnvZFEPdx8f0RTE230iZ33eeE0P8KoPNLguwfQap4IcR1tmheGYjT1ewtloW0YY3lyAK5WNY3eEs2",
+	"ty42NY4IlddVg9Vusah+Y6adWDA2wFmVGYYU5SdizZ1cLElXqjhJCCWS04WcCWU/vuCQQYrsKDgaPIYF",
+	"nLgJvnv9csLvmHBhmoYkVd39SmSAPoPgNXoLZlSiWoqZRZrTaQYdpXTJ+8QJmpuITE3EdJI6tnXEoxbI",
+	"RS+45gfFDPsk4EJNpiLjEQ5GZuHM1OCaWwnNwCavRAY5spIlSdnIatexllrcMDSM2cRuy8TutNTesNrm",
+	"CnE2VWRJhLvNxfKEDEjGEyZlHjaoSb4gjU33SdXZm8e55jb7MpPFA7L+WPqZ6yueY7AvWGpOpzkjPQvS",
+	"jgmz+blpy32xXVlpRkzzIEyMsGrNjg178TDlL8MR16/3bnEJZ7gBkBSBSf0GzsMa+Cqc8Rb5HtsnFHvY",
+	"3U8A3DQcDCzpSJOZwbDyWERyaYpFxkgeVxJN327kv65dbJskY5jkc/zS5q3aP6tUVHW1uUHh+fybthwu",
+	"n+d8kW27340gevmpKaqQoOeufXiGDxOvTAR+eJGcMIYD/N8m8rhzILsaWl05XOaGpf9t8VL+rT2knB5m",
+	"0wY2+ib1zRBYx1mqt2kKpKxEXgvmhAT51Wlf7YaJkKwclbpnwaSwtFrKpplEb2PJ9ax77PQ6eZMVCA38",
+	"dQsPodU6PHg6Bp7Mnd80ZUxPTq8vQK3Fc+b+vqBxG2Quq4mbHvCOmlc8Kfhom8mcC29huNO8kjYNAccE",
+	"QkZR5RSZAhMV+sJ39Hhi0LUWkiDW4y79neszckv9SyUWkixFqtfcmMbjKYkLWYxgaz4/4Gh/NNg8vLvL",
+	"P1XiumqeyiPPW1chB9iCTDZsT+4wAItleZ/0R6SbslBLHRAIMxdSEYHxIKjt7u2+jRvXqbmOUEIvWWIC",
+	"9AFVxhk4ZHVImcGZqphFFqmIMkAxRslAZGoXTyf0VBKG4En5ZOKjXcvZ0zCEYLRiYkWq5315e1PeHuaz",
+	"zuMWzmhKQ8XSPOgBWRig4SmWJLi2klA95CqtxHM6WVA1OZo++rs/u+VGXK9jO5SkQoEQ52E+GCjDeGQd",
+	"APpOTuiiyIgC7GwpReot27TbmZKhWPhM/z/bMEwcqdYnI1ERMVHfHKeMQjgT6pNxEquVfeYGdXufLdNY",
+	"sW3qPa212BUV2E2xJUMR+TQreYYlVljav41+uZ8gT8OJxNpNN8FlFnm2URUJSyq6MghaKy0r3B2y1Tzm",
+	"7uiGO2FdAUgELsU9xNU9xNWXgbhC+tMy+V2cQSK4gVEH6tpwSj5pxeoTwtkNIOsnJrXC1Ia26KllX0s5",
+	"QMzZ+uOSujnw2sYaVhXcJbstq1t8z2YR1xgd1MJmXJFrxhZ6inGKyb6yzeq3rANrS8KZerBoU9itKKxt",
+	"qu5RL1rdvkJs8W2rMrGNxWC3hBTbplJrUz3Wrbu8k2qtJxgSqXkRqtEF+UhfAoJj63hL939/9+HQh3H2",
+	"2Qu8ulh2A+/ltQNYkCXROmhQTmZ3UJC1PPTN6HW7FlT9rLVGq2Si/2+w/3jy7sOgd/TYTzKFNXS03hi6",
+	"tlLpKa8UKO2TZ00UTmIuFeVVkvOUJ73tzdpYsjtlUtEspVyVvU1fVaXu9iW3M8esGOingZHx5BZ1t7ct",
+	"e13uFH9o6PdPXv6a8ohQDDTjVGUpTfaXMYDtS3VfG/trq419X/35D1n9+V0Tf39SyKsNJiBU12kEEjzE",
+	"PBjAe0liU+fF5SuerO9SpQB/OQSkG7e+Tq9W+KBStqdWCOGEDIDncFERWBuLItD3zaNR9L13CHn3nppA",
+	"jSN49OhR0wDyOhebymfYAkNF3aC8+oEkXSweBEAvHG2BseB7PYy6NmZwlRcoahNsXQ2ZqO9isYLVqWwi",
+	"t10duw2FneAQ0/daea+RI2DHg0tQ37l6zeYn1pRRyFVEYH0atsIkMLiflrGafbXkXPYpr9fwPzupbz+4",
+	"OzkGTeRuADHnX4zsN8Vhft4i+ffF8beNxSwrpjsCoxjehZbmIvXDKsdkxih6pix3GpMgEVcBMCmJkYZc",
+	"qPxuh7xj9Hp29VE0JGFd9DRvea9HgiW7nAlxHZDXr87OobF574LL+IqzCEJGzmxltZ/xTawRFWRpEmAY",
+	"YZkyr2Pe4GUMBecsVCZ31m6SuOr0OmYQ5d2yD7eqEpQmTdWB7EQRY/qH8/PXZ+SnNy/gr8rqpQxWA/hD",
+	"WdybKbWQ44MDu4J989MBDOig1I7PkrPB8VYhRVjLRrI7W1ct0ghnxhZfCvxZ6yK+panxkxgTW9eetu1V",
+	"S05vr8h9Cv1rJ53kLrQNo2SsUSaaacyAyfqZfjvuRUvFJT3GIKXYfOFDsn7KkhiyAu0rBmunLPX4JAdw",
+	"4bI0Falv9KviTjItQ8UmFkE9zIQZEQG8ECseoli8GTzGzHidS/G8VGUzf7EagWib6mEUTTGIghTO3uw/",
+	"ejQaHrby5jeF3HGhJlCdOcQCVl0MhR87+l2s+UQSEcGTlXsH6bvDgJMEpHvJoI4V7heLTkjKVBqzCKMU",
+	"Lml4LaZT/QlOBZFqcM0D0oXYnGxBQBwgoyMyE1laLnxVHmmB5quVX2iy0+tge5V0NPvjFiAy8Mn6KLGc",
+	"uguAm1h9skoZTfW5PBTXK45T6RS40/Kd9p+pCmd+my54+SBQkQEpYHqDwBh8k1philhQMtftgDMYU05S",
+	"xiTJFp5TnykxAYCfRvaCIgyqaEW2XFFkzWl7YyZPizIwK5E5NWBwO3esa9J4iepfyFKvEYtIF1OezTkD",
+	"xcQ1m++VqnvjW/Bp/05qq5g6L1qhPUFNF/E38x2EvqBOHUtvWFQAc3ppfPB4e/iZz5EJ2yro09S6wNIr",
+	"lBMaqvjGrLYJ9JRYMd8/kuPzwWjb6bePpNnKjr2ktVxl/Qhj9h7SR5ePw0E0ZKPp4dXR7PjXB/46jUih",
+	"a4nHvLP7KWkIC3pNpSwquerTv2ORkq0N4LDdJRUSnlS0Enh0VwFFqCKvm245eugTlyFpA8QNbB/MYDZu",
+	"CytVdYOcpQd7RnCZsaSd7LS5ygUAQGqWH5FsYZo3JAhVQ1v31Co0B65DJzZHS8oWt6U9XIz+SokdIGbq",
+	"uWPJqpJiq18kXSexQEtUmENQujhaIh+2wGyx91bpWioutC1Vru1EnoayFA7Wi9Fu7DWQb1ixDZXyEyaX",
+	"uk0VikJWcSth1EC0S0GkDgutSB8bg0iB+DZZBnEztjINmk92sw2igHhvG2xvG4QVe4lk0FDcA9XByNT2",
+	"wAuobygnsOrUqo+rw37LqCnAaY1Z+/r5jFFIGuXRBcfaTHngpRHKbUNamDOKmc901yo/B2Ui5/L3AVSd",
+	"Dx+Nj0bj4XbS4DqyrdN5sectyNa/j75dWyto5UfHrmiP0EQKjFXU1OvsS3lt5vLKyGCPLwfhMBqxw+nR",
+	"1fHswa8Prx/Nd5FW6qU4POU3GktutEHRAKJFGI217Nhw0lJVnMa0XfdmrRskUPAOxqUKFUbHPCGBPRrj",
+	"PKXfSgTg6tPaE3jpFOTzd/MSNHsnpsBgw4daEYKo2ZJIo1soM3loyGKcjl3VAcW4ExcndVzXKEtp9zjX",
+	"4qrQ/AThTgsA0wLs9F05O8Z82t6qYaz3z3gEfjzf1YLWcKpIykIW3zBJgHzkDpl8tqQqvneXOXw3/qJ3",
+	"UAjiBiCwVwsm4USekODfA6QgDEJz4ku2qwKyVexJe1WN1TQ1tmVy1UaVBnd9wsy2l7Wbyo9e90vxqzfo",
+	"xw9VDlJ7fMUhThHeId1gOZMsnPzrf/6pTxGYE+O8ntpCcPDBU2Vphpi0J+i7skrQ0Mvp3/7+OH30/d9+",
+	"+S09X/760+unj56/eP1fz8XoBX1Bz5ZbQYkwrplCFIBtK4hiiX9i8pU+F3li/dFwQL4XnJWsk+ZzzffM",
+	"pxU2nP9+W1cWQEfhIQA/lWTV1cldVCjI5h4q8N2hn2rLICU9kvzkOdL3JjG2zHH8Ai2oxIbU8u2W25V/",
+	"cT5qCUNcZoW3Bi20Q/hTgBaa1Xmj74CFb3DhNRfLhEVXTAKOgqnHAPTh2bgMjPZqQ/xGbC4bLWTBbUx5",
+	"pC/NSzYVKQbyaC0C7ZKSRIIzQq9oJW6wcaXNjRY1rrU+dC0MyZWFzZv1LySiXXtu2oiuavDaZovnWOAW",
+	"giyXyDIqaNu9jswqScT4Y50IJAuzNFarM035uB+XUAjsNFOz4q/v7NVbJLP+63/+2ek15v6bpP+geD8w",
+	"ih0GLx8NnJzaPnliWPrlyoYl4JcmixT5SLDXIxisJkxtXjivsPwwymKGmsV1PuoJxnwK9pVQcEXxKEFh",
+	"QT0Xgxnxf6ErywatO3TcwZHYGTF+FXPGvDHNnW81c0oZTdwId5N0NU3F3GQCLot0cX21TeMbBkjKckwk",
+	"o2k40wLl98/OycHN8MDNi9VTB7NaN3j96gx/d/Nh9e8LuiLdWt2PC471B/Z6OSpEUyMHH+Lo44F9SzeJ",
+	"0Bg0KldquOA2nw8KrxQjrjWGt6Vh3nKvf8Ev+BlDOdzQCChFp1iR5Hf4dEy+xVJ0JVoLcDSUk+B5xOYL",
+	"oRgPV/t/Y6vggoMPETktTC3oE6xxDK4tC6oUSxJ8uOjAs4vOmHy4AHK56PTIRScUkfnXnElJr/QfF/xC",
+	"Ewmd4w+RCCdZmuAfxus1iaOLzsePwQm5TCkPZ3rZA91WAJPFaudxpCXl94uEFvKMGpO3V0xhogZif73r",
+	"HkQilAd7vQv+lmZqxrgyoSL2J2zroPzjHulimnKPpFQxksTzWEloRUEGu6WySiv6h334YY90wYnWswU8",
+	"ZM9Y9OSKh/rpVcyvoMW4WPxKc84vez3yFpa52iU+3ENTxFvm7JFeM/uyeatH3lrSqTSTU5QekaltUnnF",
+	"PMWa029vWCpjoaXNymvFD6auRBKHjGO1E8sGUrFIY6ZoujKijiNCuZzjIGFXNLFi1b5i6dzYhlVS8JPX",
+	"hp+cvn4O9knovzPuDPsP+wO48xeM00XcGXcO+4P+IWahzYA1H8wYTdTsd8iz9onVpwjzRUaDgQlUMCVn",
+	"AInFeOpiftUnr7PLJA41ExWQ9xUL/jzqjDvfM/UDdIKqDojd0PdoMLB81FiqjLddf3rwq8TcDrMUaH+5",
+	"bpKz7FsH2BWm56PwtUk0M4MD3u6Db8pnSpP4hvX1gh7hyH2t5jM8+JZGNl0VWp7SLFGbP/uJs/cLFioW",
+	"PQMvunundsZv3+mr2ARhdV7EN4xj2L6iV1Lf5S+Zop13+qMDCEptu7PG1KaltUsqGZrtaDgDw4Wm+FhJ",
+	"Mo+vUidgDbMBVI8cDw4LBAhkq/pRIJVYLCBag0oiheAGQCBf1RmV5JIBz75Gj5T+ZKx1eYOZaAa5RBsB",
+	"BWNyrIyNBvN8gCx7RApI3aERuaSJVqNTWyuYhdfSmp/VzOBbxwhrIKaIhIFBaiD4xYoAvpNcS9NvoDAB",
+	"Lv4tyRo2aiNlv4G32tN1MUAPaUNjsN4svWFEpXQ61RPdjbiPB4dbTrmgJLcg29r5/yiUWQKtDyJhbfzo",
+	"zL54R+v2owAyjFYYvzClcQIVpgDMT2qpfjlbWTBOgmoriAn5Ueh/Mm7gUqSHHWgBMItiNSnsWV6+gHKO",
+	"IxCwKI/IEVMUtCpYQD3C2TIvpDou0Fp6F3zO1ExEPZKKTDGi2HyRUKWPK6xNL286jnrEufDJNVv1bIk5",
+	"k52El7wFNQaJzNoklmmsFOOYOQAuJ2AIua9HslAgnk1qIUDmdIUAp5fMaNBkxVSffCsiAAL5LYPiAKDZ",
+	"YG4WmpWwQ8RDsAhUeNOXecSLWKpTveDPrBUDJD+m9ZPO+K3X3+oMzuR8GM+rXkwwNuhXYWSFVuFU0C0o",
+	"fD3mx8fe+u5z01MxhB/Oz1+bTWsaSFG63x2GQX54/NhF/Rh4sR82DAqiijFgD1clnjPSffPdE3J4ePh4",
+	"r3FYMbpUi1G1sfvq0fjOZrGJBy+0WNxp8eKZcTCe6rF3Pr679Y1RHOG13K8gP7CEteeBtQ8/9pqLK+t3",
+	"HbM9+gZhcKevn+//w8qj/h7N2weni9i+CXXlYM/3n0ebvjNvPo9wkDtcXkeDYRs+bGpc/s4i/Ohw80ff",
+	"ifQyjiIGUzoaPd78xbkQLylfWZgivFtbzOg5VyzlNDGXRH4jr//qDPOJfnIAmG99NzmyqVQl2nBuJQB6",
+	"BLzV9/vWtrUPGmdn3IFvEKIrv7ccw0XjvXWm2IIM+0R3bFN9FVatvynwuHPQbAcEOwAdW/OCgHQBxdYE",
+	"RV/wIiBwr4e4S2hTKmo+QW4Ht8VUzirdWhBugw16wY2tlgQOxrOpl19FB4dEZVcMboAI910+Z2D8OXXX",
+	"bcP94+YDOMXour/88ssv+y9f7j992shgTQBMYaVEQ2bBanYLpKzfB77oMt+ASkE3LYa1DV5ywy1VjpTK",
+	"0ad8o3MiiG55X5ssq9hYsyEwqhtSyfZjLhmXsYpvWOO2mfAl7xiGHgyY9YOwUze5HtuMI88OucVQntE0",
+	"iVleXsw9n3lOJOn+8MP45cseGR3tz0SWNo7IDeUqxlS9ALGnJU2S/TAR4bXpDvogXbcPF+D47WD47u1g",
+	"//G7/x69Hewfvtsbvx3sH+Ojf2tzCF5QdafzhDC1r26WzqGy5O1iOWCWoUXFCxzohqBHgkua6v8olqY0",
+	"ZEGzZFgudeIlv+PWB8HGRZLuNGVYKx6zv7sLGkd7RYET71ZgQEs78ayoNfMJpdTNHzyf/ig4e4nhTrcX",
+	"amF9Nmv0tpRMe2nW+WSNHJtvz10IsE9oOGP7TwRXqUg2fQov23c/9jrPzunVpm/gnV0l5V7nHyaLc90H",
+	"+p2SHwXX73BwtFk2/FEoRJmx4vK9WP51iOUoGBYFevDQFaJ5SWRsENBr8Lo+Of0gpAnT/LBRYP9Oc3At",
+	"bTviZqBv3YCYMpUkUCIgXQvv/WAEBYn3IPMLw3yNlzMvP3bBIQjVYFeRacwjWcTfVcR+LWjbEi49MrNF",
+	"jws4fLtKvQsOoUFWxqA8Iglew8VCYh00yqMeAndGdIXDskEEeWuY/83eqwsOkzbqgiRSzBm82yfPFQF+",
+	"CX4+GqoEE0jTzJSy9Tt1L3hXLBg3U3Azu7CTci2fXoNqBPWE9BzhZywChHrMnjGz67npnZckKPQQiGMC",
+	"VyGLgnzUxrVAlf4I4FLQLZ0UalqffK+llsAKxtgSop91AVRUzdDVa3drXOq3C8C8akY5GVUoe6/nDKk7",
+	"1A0Xr2CxJHhHiiSaiEwFpItrVy7rBBiP5DJTgDECe+Wu2l7vggdYEyIgXS4wfaTcRL7JkOKLy6kJ0JSS",
+	"iOiqZ/7KUtYj1NCGxRShUoFZGfrP99KpUrSH6DK4QAzNm5fMQOx4NMTvmXLP+hN7Wjeoid9V6gWXFERH",
+	"Bm2Sc4xU/el1xRe01ThP8uIBD4am3DkYGJERNZtc288BqrQPDv/8+i7p2pRRy3gQUzdJ0L5xNDja+/Pr",
+	"xPeK6J9REf06Vbs7VsBcia2QGM9nKWOGNSoDe4+AjACPXUTKvv2QF+ObGF1uYFOuK8xcXyKmVDDPksTA",
+	"BrgPtHg0ye/4SbWV4yIoeNyxlzforNUhPKgP4bgyhM7w4fhw0CmNojMaYU1a70BwjPkAXEG9PoJhfQQP",
+	"qiOAetLVEZhnbUZgZBygAhviWxLUJ/nmftzCDeQTEDxK9CvOCOMqXQF6k3PpmoBTqAcAsG74NI1Yeq9p",
+	"/9U07Zaz+Q5qfP4FVXP3tJGwkMfvXjVP8lK+CyFVcxYtaOdiSrJSHUhZq/Bb8qWl8dVM60nLnsWUBqX1",
+	"gjdqrb2isJCJcAZVVGuggKU4hk5SNk2ZnBU45PSCZ5KlRNIbTMinaMvDFDjIFSXP9AziiFwxLa3m5VB9",
+	"xU8veLdFbcs9AOvI+DUXSw5BKwJLH0M6bU38veBa/u3lcWxO8dwcHM8GEUFINIVKuRf8OSJGgpYNZXZr",
+	"QcoAF8WYVu/IKblmK5MSyldLCmm3M8FFpgdP9dQvOAbHQqA2zFTza7Pwet6JTePFAlXG5ahXPkdHAu0/",
+	"YfQGguTEdHrBlXDiuTEeEHRQ5g2JAbo7MyYnE9jxrcDgty0ElYJ+q2IK0oKjwi+FK6i40BUjt/Lp2xbV",
+	"YZw36MPfRstDdpQeqwerh9mj+LEYlN+4/L3+v867j1sarUu1Zj+WU0FMztYtZT7fUn6bG6okwHBlqmcp",
+	"3iv15RW8ba3Sh1DnpQCEt7UvWOpU/Sz6++nsKXl43B8MSF5NtATQ0WZvrCDkloN2izwfasnMDNTITr7m",
+	"mzbWNl8uVl3qYdCuBy9hOD0UZa5r7buyXZL7M7YlpyZPSKVY9KY60fdhPn4pZ9jii9d0lQganQvxgqZX",
+	"DL87bjM8mS0WIlUsesmimKKi+NeTlJ5guC1w+csViaO7kpJMpkTfcsqrpkzjVwvGT18/J4f9AYlEmM31",
+	"vWe0nUWRj4HF286e/o1cMY7FcDCUVH+rhEhknxRgN8LUy5HfkPzelKQbmJHBbweQzGwN95WuY8gI65Hy",
+	"F+6kgrUx7WZW/+/s1Y+3j2q3Y9vo0TW9PrXvl5maH90YTZu1yjXOtvQP89VxkLlsqqQ/2cN+Xnz4FSV7",
+	"nAMIiBkZ1G0x++SP9ba7vqLzZC0pO+T6jfQSNnT2y+nLF5ib7idTmoKzYg3p7bWhPd3NdrRnJ3gb2oNe",
+	"y3TXkrb0nPXXsEaKvVeka446i0z4utTaB2g3lyvFEGM0dwVcxhzTwKqGyD8DgZrNbCTQOpHszHRta8BZ",
+	"PSyT0ERwtreZIZ/ATjkwuWD2DDDHL28yQL5tz04+mrxnh+yL+t1QRkjNmGTOydl0KqDDvzpndrfX4VJf",
+	"6TmojXcd27Zb7DkZbvpz48nAeGeTBJy/rokWUnXQH9bDpHE0ARiqLWft9L0JLHZwb9yRtMtkKY/lc4bF",
+	"lvrOowe3TV1ZnyOW92ARG9uMRfBKBosPdbYpwrruB9zan9w0IpP4uP2QKi67FgP6GlNqHGPGOxeHxUB7",
+	"VHTutjTiOTqbgxDdzbnXsu+j9txkGoedf1MiFO9l4tV882ouVa23ft8cfCjj0H1svIDeMJWlHM3rbjkG",
+	"4y22OaP2IlrO4nAG2ZNWeoJkx1itFYCcU1S/fzbwCufb59FdOMqdWbaRoWoT+HgbJtIkIrkwcvec494L",
+	"uSOreQNgrWBdqhzm4hR/HoZzIDIVCiyK4/dTnhpJipGbWMaqR+biBhDCghxaKLDVQ6CClF6PhClbDYSL",
+	"iZyJZdAnp3x1YSCDTdJ+7rE7Gjx2V2IC3q1JzG9oEkfBCZnTFNqPFaKDVWORzSzyBiuSOsk4VqKPyiol",
+	"xniKJNIN23JcFzxW2D4lQRlPsjQx9yc7SUzDxMBe5daEueCzWCqRrkw6u8xhQ8vc+A386nCiV2Z/bsmP",
+	"W8Q5Fa7Pv7GV4eA7OA/BzWUdLfmSdT7uIPabuX9S39zXfs0UbntD4/f3zh3eO4MW984TwadJjNh/X8jz",
+	"NGpxy5WO7xuWSfaXvFpf0vSa0PxCyhkQxvXvay69w826TGPFtr1aUzbNeCSbr9Y3+AJcRwThjKEEgL6V",
+	"AGaZLhQElyASk51Tk8wfq9kFh2gWKTjpUkifsXWcKIliOcPwlUsaXkOCD1WgI2jukt/IEIsgY9AW5AV3",
+	"S04TLC6NdyjGIRjTLQT318dt4D3JiimCq8GiCy5SgoCSNLzuERqmQsrybZkD2pGuaz7bOyFzRA2FW/6C",
+	"B0eDgWl4guOZKCEmiT52BuTX4AJa3CCqnIz/S5aPyoDboZQgbToRzhTfIQBtFUe4/CHrYflFLIeWI2DG",
+	"1j0J47/gOYzqlMaJPCn5LiUzEFm8Kq84K3Dx/2fv25Ybt7F2XwWlm5b+ouVDuw+Ray5cncNMTTqdSSeT",
+	"PTWcEmESshFTgEJAljWprtpPsx9sP8lfWGsBJCXqaLnb6eZV0hYBgjisE771LdVN6NP8WJNeVFJ5c5bQ",
+	"o/3w+05WSDClwsaBEiTLvfYI6ZW6bUr2kRKzWDWipuA3mroLVoNChTIGt2JOT4QZhwVuNozcc4/gqX5c",
+	"y8ijd84AvYMzHqoyQxk0bpD8ip2fsLFUUysMHOT+9ibUd1pnM5nnOGdftPlE9epxLwMPrUcB4sZrranW",
+	"mmqtqTWBClB9FdvDSfZrki/sWhin6A9nUAHc6PgPAvV9QDhpYwXL90ASB/ikZ8Yz/YBj7nRMVvCZgbzW",
+	"QuiJUKbn/O3yMWSWu9bCQNXkGYYSCBjtS81D5RBIjdW3AoqnclsPWRB2ELoYWn4rVBK0bqy86XENihrJ",
+	"mKfK9tlPXEJtOHpdJQnaGxd9dhm+AzONYwWYYFOxHiApG8meR5COiiU1uyWDkdJ26LtOenjrDmm2Ul3H",
+	"qnZJBdlXTYr3l0nGrfDr+j7XdmeN6xqFoPCeihMnqzN4ubXCwIG7dz+qBnQTvbXqg+nbXedRs0Zl594f",
+	"MR/eatXZF6fOvjRYqtvopeQnIap9THl7XSSV85J0Md9SGR3zPNfp1kARP7BRzVlHPO2tmCB1gZHqOg8e",
+	"oYl8sd41aJHLyigeJIif1k1++VmrLvAh6FB+fCvq2vu3h/FmehESiJZrJ2tnKYK3b9GKWN/fhZhU7VSM",
+	"EwUOEycj/DimysqcJYXIBTdiCGlhQ4QPJZ7yurCx6p6ds6s5oznp9dkv0NBiIfWc6FB8rylXyHhpb8SY",
+	"dZFuvgyGxQp+BAQbvOOGFyJjE61zZrXuXRCkSlqk1pkqzFtSAmpPTgvlax1jy1i5pn0GcKhQU0UEspVq",
+	"/24QV+FwCyD3qZ51NhFFrMIyKUw+G5R0+GiNlw3q1J3sfWkqo4ns9olIbawqS16Gy2BR0EO44QZDjvQF",
+	"dZcA6XAkUM40mc5YH6eUbHvL648bo/KlciGramLV+tp1Tdu0Mzh/HQWT/WxrJbA4YTsZ7qc7Gu7l2m/m",
+	"eC4f/bCHRtuszVpl1oah2jDU6qx90gwVo5pT+XgNGekgsA5o+uOd2hZWPjEhYaEwj0enig1szBW/FibC",
+	"/Ln14O9/4ht31RCfIZYXZmIzihdnvhWcLX53BX738DY8micmcFCAfb326Pd94TDiqw9MkZAkEisq1yaA",
+	"64Fiv5XSfPghPnKLsQPAuYGZ7g5OBlyVcGuvxBGwRSBP1kpztHbMdpY3B70LxYoz2GiqLPEUQDk3JU47",
+	"g87Z8+fsV2EsO7c37L0thIDgszaW58NUZ8ArdXJyeu7WrIpUGCJSAfIlhBhORJHCmF6cRPAHSprwf486",
+	"zjUZguO1YMienbuuIQOp84OYsX/pwlm9nk990JGW55KrTgMXwxg4g9LFEXEsqNn8ug8h+eOdsaKQnH0/",
+	"nXD31Tm3I12MXQ+3UrkFzTVVay4ZtmG7V5i6O1HnisO+B/q3/2oY8+VYFDLlxz+I2RA+aEcLHfbOoxrn",
+	"CIHdNqyOe/nDfqpmlXUeEqla/bLCMG/t7M8tuA6n2+u3g9vTx3/4/MPtEl0C09NqBXvBuJpjIIger1zQ",
+	"nrNCGD0tUjEcS2OwMtya/Jf9VCK0OkzOSyv12tj6Z5PbsoxRfZBF3gwDeUOATeRUE3lmPENbxggwAcwF",
+	"TkA4a9wZYdJZzJNJDrU5qyCIWEF8F4xrpWdMq4sAl6in9N4KMUEsJ1h17n/nbCYKgRHiqcpEsRlMcQh5",
+	"s6ftXdqvtuDW6kLy/QzW8w87AjJ2tx3/rFK0RWU8hjhtQRaPL8PxpB5Igm9rEh5TXYZtwq7+0UV4BYVj",
+	"y9qASlsmVCayqKwo6BkXloOxb/wIPo0N+DhxVfqodbAKP52toGrtvgdiKnx5y7Q8SgeOwv4a8L22Uk6z",
+	"UpIH7Lck0LkkkJVMVCoJ65a0KyaKVaij0BtA/hXUiCEUMUtCbYgELMqEaigkHl9BFXBQsECCsooVVY6B",
+	"ue6zX2swXkPUvosoXgr9lmheRCrEaiWat89+qtH/NIKWKbdojPBezHHiBQGRRQZkclXDdshHI1jhJAql",
+	"dSjWrdkNV1leq78aqzIG7RnZIFmlYFJBDllFWGMN8TAbVuvVQWqSWfvL4Y+LmCipg8r6A2fnnSgQ+Cz8",
+	"OeT9/FjIOzdnkLDViSq1SAad09dYHMHX7Rh0zp67v+wYq6WpfNRoLa3wRpvbL+uHXZXXBsVF5OaQ3kcZ",
+	"bVkhZq06a1EVbbR3dbQ31yYEe0Hcg1JEln/SX49q8AflsYXFPxPiNp9X7jwbLf9tANTvw1s/Jyvff9U6",
+	"Mz9MXisYWzv/QHa+qZymAxv6lxnUFaWTTwXHQhVhsJW90WkqAImQn49+AFAIoQ0fqy5NArM64/MeFlaB",
+	"/aLVMONzk7DwyMuTHuNu/15Qbv8tQLjplZgMiTVLqQNW6DyHkhgzXmR99h09qRWThkmvdewABBfA1ybO",
+	"BaAZROscPIk++5rPjbehQ8VK4DiupwUSt7kSs0pJVam8fxGruoOx2uL28uPPY3LPYa/ZmynAN2Qn6hhu",
+	"3ZbLpvh1Q0qf7wxOz06iSl2S4Zjfdwbn9T9JBeVKlupsYKZ+tazGAuSiM1gAXHjc8zna7jDM06/QmD/9",
+	"CuuNnZ24f/8n0HdCpbtdTXu/Zo9q2/vtublouH/ww85Ka5PCikriCBXKdVKZJBuEQBtnb+391t5fg6LO",
+	"slKdmlLeP6KBj8UZNxr3odBto0U/EQqUfdB8lVg+1icN0qExTWc98NpXytpf662u3PsUqKirQ/mIHNQN",
+	"I4GFhFy3fL5kxhyGM9wtZpUs/MtDz0MNqo3g+TDnrbpsvcBDeIEkRB/DAwzOkuel46pUX6zLmZmIVHLA",
+	"1DszPGJcMXFvC86MtO7U9voMSz2WjtHCxUt/A1h+L9qTT+UZLbs/r0+iDkj6xRrPz087/peyIDI4Kove",
+	"0svtvKXTFyelu0RsP1s7TC8f6A7tSvVy+iekemmFduvjtD7OBh+HcqHgwDzcwdmhQhA4LtXnt6n/87C6",
+	"P0+p9s6nrEHU1v3ZOCByk6XBYuJKFMNQgy1ZNZalJ3dct6fogi1Sl5qNWn25wNAeR6ktTdSmNu/vba2o",
+	"RlTTHs2Krdpyg8f13ooJO+uzvwJPjnO9kJZ4ka8oKZ2BBKuJG89bJO4nshBmyG3Sj9W3gCYAe54YGxbq",
+	"G6S8KGSNyDoJ1TewtufQiLQQNhnEikqOVFiz8RHWfW8LORH93wyg95BiWmVX+p75NinP816E9EgjqXgu",
+	"/yv6sfpB0yfmYrRA7wmouyqVEA5sOkGqo0IIlvAcdouVd8IkseK2pLdGLbjyxu0hHNaL5h75OXv7jUhS",
+	"XwD6TBdDO9ObsVxLH/FhR3+t0vZR3bYbkWdD9Cg3fdRfRZ796J7c77u24KbGvSYxRt2K+NaZe8LO3NlW",
+	"e+M7bsWMz5+GpnR6i3E8ZQ9QkqsdwO1L9oEqfdFn1Yxmf7e1bJZXaOobc5Q/bsWD0Q9aibeQcnkASzsU",
+	"CttSCr/xzz+uKH6EYn5veHojjt5oZQudb2oKD/tnP0Sdb37m15vawDP7Svyo8084JesbuGcuSXpX5u/5",
+	"lgL5LeSQerHfXvB8ViUKD+F3rE/k5ixxlhGW2KtUGKy6DFKxSc5TceFTvsF011PLjOVzxgFUMIdMlz77",
+	"zi0Fy4TlMjcRS5S2wlA6z3IUhFJ2Sx7+qqMTq/EUQnk2OEPPDCtcgz5LiCc6oQKJlcI7wFLnKx/CTdYo",
+	"eAnEATVAcJOYlQYi1BPAuGGgJiXKVUakmxndpTuXBpwhGLxzk8ZjaU3kZgp8uIIrw1MsiGKQphWcNqI5",
+	"FSozzq0BTaS8Q+SzoOxMX8Qq/JlcHA853MplqrtJzbWWYhUrEPgMbpUMG+mcSjPQh/XZrzcyF7RDsKbV",
+	"CFbO+nJU11gWAuoS+aovEhQVloPyEygNI74okV0EF9F/Vyh+VHdAY0XBPHIf8WrxnUpFdau6caU3gk9E",
+	"4XeTL3Lk+vdDTkXAjzbU2AJu0BmR0nKWCV4IZAmecWcqSMWSiVCZVNdDfEmC/nes3M+lK92tv7MHX+7H",
+	"uuBE+11Go5ZIkyBFFitcxR/fvUdisrpFJLMPx96jTi4oDmD9pvSHQJqyDGcUK/wwJWbVaYJjTbUxYxVk",
+	"QiEoKy4LAd4y869KWsDSqQUSNEybq/EZ4E/DCTemWs0qfCuWxMKkuKV6XGXlrJKdbXkSII3LJL0ISSiI",
+	"ENkP1DN4YTm3EMwQmZ8iWm2l9FSlImssQjqF1Gxf42s1x8QnrJB1qHAECF49Go70tNhoMy5/9a7EFPuG",
+	"Iz4Ta5hOZr14li6o9iAJIDotwL+6tH2JF9x3BMLKuzaLwqqNfLSRjzby8SiFUQ5jru8QATlG+2VdnVOw",
+	"Vp1hBkUGulRs1Jc4yJKLWpk+MtiqNlrPiSL8l2nUnWWnoY3T8WXI9UqkeixMpdQWFBJflxgDHf0pS03S",
+	"BSe0FNnwaj4Ec3+zrln65B2C+ottK1r0AFrTr+q2WtM//9gxJO+IFeVmfYzIUqvoWkXXKrp5EMufUNER",
+	"xfTvU23F6uh/td60a1TWnS0DWUrP2ExP88zXmHb+360QkwgpBLGOZFN4wCg+MTfaWucmOk9bYuntG5Fn",
+	"6EaiFw6/VUYgsQpPP1aXmCVTHc4NL+swAzWiG9OAZBy0tkEHu08hAWBQ0DVo0O+EfVMZ/D9gxh6oRB9+",
+	"HTESYjiTKtOzbbVIZfS76sN620YdAhup1RNtrH5fiQi7y3nklR334Ej9VgIRA14rheCvyMM3mQglMh8O",
+	"qwcYKnQdA5JePoDQFTy9wRD/MwORW4gbKzFjdzyfil7ExL0ldr/gEESlHRbVzDPEJWXVbEF9KzxfVyah",
+	"Hlo3UdM8T1BuYtp/JjMkwyKpgOklE1nMe00ybwHR+w3O0KN7Dp8OR0mB0V0glDAp++Moq83XgCmXgriM",
+	"htrK2lbWPjDxrXFffSSZCzJvdbTlLVw/VmGYGK9dMveshhgthGQmopC6pL6O6GJwwo3FOyqrLc+pgKQc",
+	"C5byCesm7t/D8k3DMb9Pen12iVeE7hkZLghjBXcy1MQK5Y7RMHdyK2kSpN/Ad3768MvDhONTwh66qY/K",
+	"mDzcdFbRuq1Y/IShijbLa3shjKKBwskfyff3F9yrBS8A/s77jC7sTIPM7bMlPDwamemNSG/Rq6YoeKwo",
+	"DB7MVR8enxT6TmaiYF0U0raYYomC8iq/56zgiQWKbBku9lWIm5sLKJuI/YH9K8H1Dy69yKq4jjP/7NDP",
+	"ZxKG5cf5zKegBRiBEveWGSsm0WI5BlAj3FDQos8ufWVibmNFdnodV1JRNFnSZ98GAEbtIrKq3TC870aJ",
+	"Cgwg+UnlBB39XcwTxBzMfQEJxNq49wIA4Z1a2b2/m1+414xCagFhJ0wFUTGIVW21q3ceYYgzPo8A+2MW",
+	"IEEAacDybnWEjRzBRLpexoKr2Y3MxUUI5Ejj3l5ci6wXNYyJsDh+s9TRIm5l6APD1W+OcSkofLxgZtQV",
+	"PTYoF61BxdMyPiGwwmeOc62hf74gfX+21TWAO4jlfmjthC/xduHbIL4Pa1xQNtqxV6SoNM3xH/U/4DUD",
+	"ntANlsbzUEofux4gyTtgAyFFz2BKHPX2hhfZjx4VqBXmIaC10I9Voqc21WMxYGaapkJkTsUHY4DC/Qix",
+	"7Cb03WZIaiPpRSzJRJpLBc0qauCMpbzIhuHHiJWtEZCaVA0DMnm4XX6sHyu38CXmVeailufnNek1bieA",
+	"L6ZW3jXf7eOkvMe2NC9/Q0m/IQXfidQAEF1avaqzjVbewmUw5FhPuL2pplgvdNJZRJ1VtUGgeulM5NBc",
+	"3WN5/vuz9NX4hXo5efX76+Irc2JP785mnejhCdoHhST4fbCtavzaP1/i8PyG2LYLEujmElvBYacdvm0X",
+	"70ODHW5/sGltZx0UELF4CDd+zNJQXOs31Hj7D6uflRUmxwKSB0G7JIi+NFjEZ2R7tHCKp07pT4kMfEkr",
+	"Sq/bvDlDqm9/S2Z9uIRnd1ylYlOYupoU6YdcS46ccIi3Z4JnThOU7N6QxsIt47GyciyOruCezylWlnLF",
+	"rgSzhUQ0vxGpVpkZsEq8ep7QhWBTmCZWSs9Y1zm4IR1nVAjCDEabwIoY75jrKStEKuSdiFUNw+9d4otK",
+	"IgnDpCK1JuzRu4hVUoOgYEpDgvk70uIgj2p4EQQ6sPA91R9j9TveHEMsDX+hQWB5zBvBRkL0LljSkEmR",
+	"MEilgBfHqiELA1/KfeRg+evWpmfE6ueKcVfmVNVvXsK+KDikV0FgAgjT09sBhqfqDaoBi4glDUXj+ytq",
+	"wSdMF7FKGmpk9lcXyEyYuaEcJiVmYbh9dknRMgxOhc/ItKBAnC9QWpux6ilz7cVQKiC4T1iXqzJ25vbN",
+	"oGELXSwcAcLA0iukLeH7vT5DcztWh7C3L1EckND5U2Jq3f9CGabKDG5PUbhyAj5OrslTjEWBaK/u/vYC",
+	"qjXuWuNuDbchiJCKcVdXbaD0DmHhAS7KHKfToiA504ju+hr+deVznTFDDNoi+gZyKmHaB2QxQbZ1xGAI",
+	"JiIUFV4OAdBgagTaTkkh7vQtXStU8a2FdloPgbLG6olhM11A/gelJQuVEfYnVvpOFDmf9NmlmjNQk4H+",
+	"F4c55nNWCJ654Yl8xLrJ4kQNGFfzpHfBnHb1TPfUuqKZn+OfhrdSZUElY/YJ5g7D/Rrc1jl7gG6nnD03",
+	"KcRI3idMZkJZOfKXM9DdKkgtrsvP7pHOg1UEvGmzeqi+c3uN4J9vpkKCb2xlfstyt0A5EQ4AG3NKLAX3",
+	"Ks8r0g221qpAPFfzIM2ocvXmKhRUPBp8US8neAqlUkFSGJHnEdNFJpyJfTVnio9Fn30rcysK9+9U2nnE",
+	"qLQ+ltEDh8yKe8uAVrOZAPafvrb2ZupXGqMnfXVvZN2UG3EklRHKSGeAM3HPUzdmm970VvF6uqarqDxP",
+	"T062JRilAXmB7z9+zzFh64cN61vnqMOUw8ucsnDClmxNn4zv3hixxVGuGtjvuw7pkdC6H526qTw8a9UD",
+	"7OAdAb3VNmtQvDiClqDpSyNo+hJxxXdeEXglR5qhWcnh03Xo8FINppV6r0pLB09XkKFUrYHxQnDEczXk",
+	"oDXS1MGAH7VSxiPIt+3E266ibZXZG8jRW3nWEs61iRUNhHN3JET2loIzMPy2KtZAj25Tp+FX6nUbO526",
+	"fZzqDDCQp17mDFpUFmKtgIUv2tF+rLZZYz/SENo4QyuaHmSbzcLp92LJy4MHk+7/oK0czY/Ggsi2jM6z",
+	"Iz21vqLZIBTp7+rC/bEgvxvumH1owskaDhGBXhQrvlRsJGIcU7fwSjiCDIDCzpkBuKPKmIYB8Tyfu0EA",
+	"Wf98AqyLQjEeK/CnIR4Dl+KjQgigjezWU4+jMkOW6cLn4BIuDlKQgiMeK55loUcTVWpdI+wc+uK5+wow",
+	"PX1Cr3vSM/+M9Z1z8mccPpxYHp0sx+tIXDkEC4y9tOdpoY1xPftQj4mQPFKGbGRpY+VZgxKKJSSLV/uM",
+	"swRe0A9PIDMf+xWJL6dWD91XJxGmesSK50bDRJiyZimsvPsX9PXMED0noR1KciNkvqzjCQB1aITtDSAx",
+	"kdL0IgaRq0r4A/QdzskR5FukfEJBeKmuY5XLWyyut5AntoB0GC1ksIRsDAGpJoZNzZTnF0yOYiUty/nE",
+	"uG2iJlzS0uMXX2thfE44pIrgOknF/A058Y3m7vTMYbvFKnCd0tOGjXkm8L8U7fHUrZf0jMd50D2C8ZiI",
+	"G25ihXiD1VUa4JA/jfoMYSttWZsBh75rVQZo9aj1GHALbvyIS3hs14/wzze6XrAfIpbgCBIQp357lSdc",
+	"F3TOeq3R0F5ItxfSK+0iOGukDxYrLuxgHNUvn8nOOv4D/mfrEJYHEVLzi0C4Ter9mQGAEkvOT86TxtDV",
+	"fpIeWh2Gl8jJnK2yxA8vE1tB13pHBwjczOgI7e0hrZQBGzlG3wMYhKtSuePGDlYggoVJ2ZOujzwpEHDd",
+	"8wqEN1Y13CWOYwlxiWnL0qINaiyfm4sSR8ttHVPsjHDBs95qrtEHiqBPmvvqZ257Zs6DirGSfLMVaK3l",
+	"1lpuW3JoPkBiL5ht4upG69uhUNlEy3WkcNXgOzZiodFCGJ69B/AcVoBQ2lbBcyti9NjjN2EUDxZstQ9a",
+	"H8Suv3vXcHZj6yVZ9y83b2FMrZhrAQS1IPXigaoebfxt1dmmpuFcRyvJ3K+lccYE4+yXn75HZkQgOUS8",
+	"qx9vKOxKqFwYzzPDjLxWUl2zhIrqRLHCUw1pJnBZhuE715l7AdRcuhIsubF2YgbHxxShsXYC/+Aqw2ec",
+	"gCiE0fmdiJXVGKS8g8h3rvXkiqe3rmUu1S2FxXmWFcKYNdG/+qF8YBzwgfE/inebbcN/C2PfORBYb/+o",
+	"IcEU3pjtKmLfULO9pewqa9Lv1xomxm3XVuCusStbM/FzMxPhfDkzcUGv7K9WVpmLx38s/smH/jKRCyRa",
+	"b/L4M5HLO4GKRtd0TZ99Xf7mHX+kVZ/xOV6bWpnnzOmpO4FaZ0kPfA1v36gHVouQZ4bJbAXxR8Mnb0n9",
+	"MRNI+/HfU3529Tw9z16Il6NX169vvvrt5HYz7cfD/X1clc0SG+cv218ZUQfvrn4T6UZ5zSTsCNegldRt",
+	"SHNfuYd77hHlnjlGcqZ18Uz3+zNTbm1naNfIVxCYC9x+ZIFHYF1T5cBYJdjJ0Xt5rTgQNWE5yAZrHK2b",
+	"iD0/OWFOkuaigFxDIeESZcaB7Bz7o5eBUw4J4XpapMi4XUwtXgh5zACETAdLhMmB4xJrfCJ5AeILIpZN",
+	"UfQIhB7rqT3SoyPIu/GvJkqBUKxiJlPMHIzVWCsxp2gvCHZDN1SBYpIBZTyWfBw5hZD12Q/a0rgRDHIB",
+	"ZVBXJeH9hNgPnA7aCJt0QlhQ41eDoeCIWGL/8v//7/+L7k7df5KgK/DnUlssruaWqsL+5fTV87Ozl2fn",
+	"JyfuHS/OXrzir19+JV6JVFyJjD8/46MRf3mWZil/PuIvTlOevRKvXvET8eLlaPTi+cvsJBWvxenJ6+z1",
+	"VVbXLmcn569X6Je9cQ7AM0a8Ru5kD6no5UZlgzME9PALGoZnmURw04+FW0sr3btw0haRg9VdzjTonQjT",
+	"l3IoLky/Q4lPCR5BhSEg4xZeiO3c/8kMqbqe/0P8n9uz72+zv83+On0l70/4Vfr1N9+eut1FDy8wgXUi",
+	"jwwdLNM9ue+DrsWdXer7tKFv+J5OWKv6q/qrJ/1DaKIrOvjQTAUEp9raBYQjONkjwFY2bLYkYNUh1ZhG",
+	"xLpOCt1wlQG1CyDaUn2tkCTXMF4KLMj5g2Q4pUGcFcLYXn9vZPquanpPh+pPpqZFOi2knXcG//5P/R7S",
+	"A/KqB7hRY39Y6OePDmavX06dSPv3f5z8cuqqWZL/WOhsCmxyrOscDA9ERHVF58r0OlFnWuROjlPcik9k",
+	"f1LIMe97ebGcvEg5+6xrRcgHitbRriy/hh7sb/O67yEM1k3G/FawYqqSeneD4+PTs1f9k/5J/3Tw+uT1",
+	"CUSwaD7/aKb3sHxacIUR/oBN7ZdajMD8DZ9uxYSdRswIXqQ3ZZ1Gk2sMdFMHl7iTZO7Wrrkbw84idg7L",
+	"8SIiOGPJy6wyTPr3y1bpu8bxudx3HagbYLoevIqc0CrgaBmfWj3mVqYwhsp7/DXL8ivq8X00+n7629tL",
+	"ZwmSjef5tYNl6B9YIghPeZ5XPy+cgKZp4yo7ksoEJCpygx4ZmQk6Uf3fDPB5OzuzSsXpCcpXbNE+e8uv",
+	"ZdpYbh8K+RimlTfQJjmfsxGXOdBRd40QLMEwxDJnTr+hQz85fizXU5mJXmUOPCvG8hT8vJx2LmAKA59X",
+	"yAd/ZhifZtKyXF9X+qac9OaunTIseGo92UQYKYrIZ8bZg7m9qfT3Vli+ojfEf7vFweJE+G/PUGGe4ZcY",
+	"WKGLIEicLsymsFnhWEUebl2ytvsE6YbT8Y56Bylwf+R9GVDvlUP5S2mtrfBtwMwnV2UiCgabjxcZ8xs0",
+	"YlZXTgFY7QoI3KsvCsXQY8XHGhdMBh+hm/xPUvJpSZXm00wwaXsIBCaEO6DSl8H0MfFgoWeCB5zlYoRe",
+	"gntSF64f8I7cP1OuPBpkEHDu3OPVIxbYueYRW4LL1+pqh2Lw1dUQbrPpUWU0EZTBJbC8LuAXobJFwDwg",
+	"U0oUftZnvqq+HgFwDmaBFyJWqea5MKnIBoxbNtbGwgNoEXFi0YP1cm0iuOCZ+3OC3QB8HmmI+7F6K53S",
+	"ZomziftoPCbOLNJEPszTG3HBEmIcw0o1zsujOyNcxsowm1yxpo33IOej0t/Wfsfl8iCanJC1/GCru1hF",
+	"Frvgt6g5O7u/Zzy9VXqWi+za0/ljFHTePyQVEa53Lf2EljFiP757/zOWe2u85O/Q99Sqea0RFmvExAVz",
+	"+gGyAegvKO9ZNznOdGqO4V8mRF0Q0V3fQEsjeVjJ5TIrY3vutYpmCzRsu+6fp7xZFJ7l7XYGIFLeIj7v",
+	"gCrETK+QrQpev5iy0wVqx/9Jgm7A1JOQ8NSAMIZ8lIxNJ6A5ofqG1U76xypBrz2p5BR0rTsiboYhsecC",
+	"pDyQWkGWkJsYtliDJulFSDkJyQilmbWU+0O17kD9gLz3JhwmEXUrSUiN4MPalD9k+yNMclwu3uakT3rt",
+	"rtu9qe0T3PrvGvZNwJ5uPg0fPvxvAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -32,6 +32,20 @@ const (
 	TestCardAuthenticationRequired = "pm_card_authenticationRequired"
 )
 
+// Scenarios the sandbox plays, named by the partner_reference of a hold (the booking
+// layer passes it as the intent's partner_reference metadata), in the spirit of
+// Stripe's test cards. They exist only in the sandbox: Stripe ignores the metadata.
+const (
+	// ScenarioOutageOnCreate: creating the hold's intent fails as a Stripe outage would.
+	ScenarioOutageOnCreate = "sandbox_outage_on_create"
+	// ScenarioOutageOnCapture: the first capture of the intent fails as a Stripe outage
+	// would; the next one succeeds.
+	ScenarioOutageOnCapture = "sandbox_outage_on_capture"
+	// ScenarioSlotTaken: another partner takes the slot's last table between search and
+	// hold (played by the booking layer, which the table belongs to).
+	ScenarioSlotTaken = "sandbox_slot_taken"
+)
+
 // Sandbox is a Gateway whose intents move like Stripe's but only when Confirm is called,
 // standing in for Stripe.js on the partner's client. It never moves real money.
 type Sandbox struct {
@@ -58,12 +72,20 @@ type sandboxIntent struct {
 	RefundKeys []string `json:"refund_keys,omitempty"`
 	// ConfirmKeys are the idempotency keys of confirms made (ConfirmOnce).
 	ConfirmKeys []string `json:"confirm_keys,omitempty"`
+	// Scenario is the scenario the intent plays, if any; CaptureFailed records that the
+	// one capture failure of ScenarioOutageOnCapture happened.
+	Scenario      string `json:"scenario,omitempty"`
+	CaptureFailed bool   `json:"capture_failed,omitempty"`
 }
 
 // Create implements Gateway.
 func (s *Sandbox) Create(ctx context.Context, p CreateIntent) (Intent, error) {
 	if p.Amount <= 0 || p.Currency == "" {
 		return Intent{}, fmt.Errorf("sandbox: create: amount and currency are required: %w", ErrInvalidState)
+	}
+	scenario := p.Metadata["partner_reference"]
+	if scenario == ScenarioOutageOnCreate {
+		return Intent{}, fmt.Errorf("sandbox: create: %s: %w", scenario, ErrProvider)
 	}
 	id := "pi_sbx_" + strings.ToLower(ulid.Make().String())
 	in := sandboxIntent{
@@ -75,6 +97,9 @@ func (s *Sandbox) Create(ctx context.Context, p CreateIntent) (Intent, error) {
 			Status:       StatusRequiresPaymentMethod,
 		},
 		CreatedAt: s.now().UTC(),
+	}
+	if scenario == ScenarioOutageOnCapture {
+		in.Scenario = scenario
 	}
 	data, err := json.Marshal(in)
 	if err != nil {
@@ -151,19 +176,30 @@ func (s *Sandbox) ConfirmOnce(ctx context.Context, id, paymentMethod, idempotenc
 	return intent, err
 }
 
-// Capture implements Gateway.
+// Capture implements Gateway. An intent playing ScenarioOutageOnCapture fails its first
+// capture with ErrProvider, recording that it did, and captures on the next.
 func (s *Sandbox) Capture(ctx context.Context, id, _ string) (Intent, error) {
-	return s.update(ctx, id, func(in *sandboxIntent) error {
+	outage := false
+	in, err := s.update(ctx, id, func(in *sandboxIntent) error {
+		outage = false
 		switch in.Status {
 		case StatusSucceeded:
 			return errUnchanged
 		case StatusRequiresCapture:
+			if in.Scenario == ScenarioOutageOnCapture && !in.CaptureFailed {
+				in.CaptureFailed, outage = true, true
+				return nil
+			}
 			in.Status = StatusSucceeded
 			in.AmountCaptured = in.Amount
 			return nil
 		}
 		return fmt.Errorf("sandbox: capture %s in status %s: %w", id, in.Status, ErrInvalidState)
 	})
+	if err == nil && outage {
+		return in, fmt.Errorf("sandbox: capture %s: %s: %w", id, ScenarioOutageOnCapture, ErrProvider)
+	}
+	return in, err
 }
 
 // Cancel implements Gateway.

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,7 +214,22 @@ func priceSummary(p booking.Price) string {
 	if p.Per == booking.PerCover {
 		unit = "per guest"
 	}
-	return fmt.Sprintf("%s %s %s", strings.ToUpper(p.Currency), money(p.Amount), unit)
+	out := fmt.Sprintf("%s %s %s", strings.ToUpper(p.Currency), money(p.Amount), unit)
+	// The venue's charges, in words, so the summary says what the guest pays.
+	if c := p.Charges; c.ServiceChargeBps > 0 {
+		out += fmt.Sprintf(", plus %s service charge", percent(c.ServiceChargeBps))
+	}
+	if c := p.Charges; c.TaxBps > 0 && c.TaxInclusive {
+		out += fmt.Sprintf(", %s tax included", percent(c.TaxBps))
+	} else if c.TaxBps > 0 {
+		out += fmt.Sprintf(", plus %s tax", percent(c.TaxBps))
+	}
+	return out
+}
+
+// percent writes basis points as a percentage: 1250 → "12.5%".
+func percent(bps int) string {
+	return strconv.FormatFloat(float64(bps)/100, 'f', -1, 64) + "%"
 }
 
 func reservationToAPI(r booking.Reservation) gen.Reservation {
@@ -252,6 +268,7 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 		LastError:         optional(r.VenueSync.LastError),
 		SyncedAt:          utc(r.VenueSync.SyncedAt),
 	}
+	out.PriceBreakdown = breakdownToAPI(r.Breakdown)
 	if p := r.Payment; p != nil {
 		out.Payment = &gen.Payment{
 			Provider:            gen.PaymentProvider(p.Provider),
@@ -281,13 +298,14 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 
 func quoteToAPI(q booking.Quote) gen.CancellationQuote {
 	out := gen.CancellationQuote{
-		Object:        gen.CancellationQuoteObjectCancellationQuote,
-		ReservationId: q.Reservation.ID,
-		Status:        gen.ReservationStatus(q.Reservation.Status),
-		Cancellable:   q.Cancellable,
-		Currency:      q.Currency,
-		RefundAmount:  q.Refund,
-		FeeAmount:     q.Fee,
+		Object:         gen.CancellationQuoteObjectCancellationQuote,
+		ReservationId:  q.Reservation.ID,
+		Status:         gen.ReservationStatus(q.Reservation.Status),
+		Cancellable:    q.Cancellable,
+		Currency:       q.Currency,
+		RefundAmount:   q.Refund,
+		FeeAmount:      q.Fee,
+		PriceBreakdown: breakdownToAPI(q.Reservation.Breakdown),
 	}
 	if !q.FreeUntil.IsZero() {
 		t := q.FreeUntil.In(q.Reservation.Venue.Location())
@@ -305,6 +323,35 @@ func quoteToAPI(q booking.Quote) gen.CancellationQuote {
 		out.Summary = fmt.Sprintf("Cancelling now refunds %s %s in full.", cur, money(q.Refund))
 	default:
 		out.Summary = fmt.Sprintf("Cancelling now refunds %s %s and keeps %s %s.", cur, money(q.Refund), cur, money(q.Fee))
+	}
+	return out
+}
+
+// breakdownToAPI is a prime booking's price breakdown, each line with its words; nil
+// for a standard booking.
+func breakdownToAPI(b *booking.Breakdown) *gen.PriceBreakdown {
+	if b == nil {
+		return nil
+	}
+	cur := strings.ToUpper(b.Currency)
+	out := &gen.PriceBreakdown{Currency: b.Currency, Total: b.Total, PrepayAmount: b.Prepay, Lines: make([]gen.PriceBreakdownLine, 0, len(b.Lines))}
+	for _, l := range b.Lines {
+		line := gen.PriceBreakdownLine{Type: gen.PriceBreakdownLineType(l.Kind), Amount: l.Amount, Included: l.Included}
+		switch l.Kind {
+		case booking.LineSubtotal:
+			line.Quantity, line.UnitAmount = &l.Quantity, &l.UnitAmount
+			line.Description = fmt.Sprintf("%d × %s %s", l.Quantity, cur, money(l.UnitAmount))
+		case booking.LineServiceCharge:
+			line.RateBps = &l.RateBps
+			line.Description = "Service charge " + percent(l.RateBps)
+		case booking.LineTax:
+			line.RateBps = &l.RateBps
+			line.Description = "Tax " + percent(l.RateBps)
+			if l.Included {
+				line.Description += " (included)"
+			}
+		}
+		out.Lines = append(out.Lines, line)
 	}
 	return out
 }

@@ -60,6 +60,7 @@ const (
 	CodeTablesBelowTaken        Code = "tables_below_taken"
 	CodeAllocationUnavailable   Code = "allocation_unavailable"
 	CodeWatchStateInvalid       Code = "watch_state_invalid"
+	CodeRefundAmountTooLarge    Code = "refund_amount_too_large"
 )
 
 // catalogueEntry is how a code is answered.
@@ -118,6 +119,7 @@ var Catalogue = map[Code]catalogueEntry{
 	CodeTablesBelowTaken:        {typeInvalidRequest, http.StatusConflict, "A slot's tables cannot go below the tables already held or booked."},
 	CodeAllocationUnavailable:   {typeInvalidRequest, http.StatusConflict, "The slot's shared pool has too few free tables for this allocation."},
 	CodeWatchStateInvalid:       {typeInvalidRequest, http.StatusConflict, "The watch is not active: it matched, expired or was cancelled."},
+	CodeRefundAmountTooLarge:    {typeInvalidRequest, http.StatusBadRequest, "The refund is larger than what was captured and not yet refunded."},
 }
 
 // Problem is an error answer on its way to the wire.
@@ -161,6 +163,7 @@ func problemFor(err error) *Problem {
 		holdLimit  *booking.HoldLimitError
 		belowTaken *inventory.TablesBelowTakenError
 		noAlloc    *inventory.AllocationUnavailableError
+		tooLarge   *booking.RefundTooLargeError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -209,6 +212,8 @@ func problemFor(err error) *Problem {
 		return newProblem(CodeAllocationUnavailable, fmt.Sprintf("The slot's shared pool has %d tables free; %d cannot be allocated.", noAlloc.Free, noAlloc.Requested), "tables")
 	case errors.Is(err, booking.ErrWatchState):
 		return newProblem(CodeWatchStateInvalid, "", "")
+	case errors.As(err, &tooLarge):
+		return newProblem(CodeRefundAmountTooLarge, fmt.Sprintf("At most %d (minor units of %s) can still be refunded.", tooLarge.Refundable, strings.ToUpper(tooLarge.Currency)), "amount")
 	case errors.As(err, &state):
 		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
 	case errors.As(err, &paymentErr):

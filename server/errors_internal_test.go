@@ -84,6 +84,12 @@ func errorCases() []errorCase {
 		{name: "watch state", err: fmt.Errorf("%w: it is held", booking.ErrWatchState), status: 409, code: CodeWatchStateInvalid},
 		{name: "allocation exists", err: &inventory.AllocationUnavailableError{Exists: true, Requested: 1}, status: 409, code: CodeAllocationUnavailable, param: "partner_id"},
 		{name: "allocation pool", err: &inventory.AllocationUnavailableError{Requested: 3, Free: 1}, status: 409, code: CodeAllocationUnavailable, param: "tables"},
+		{name: "refund too large", err: &booking.RefundTooLargeError{Refundable: 1250, Currency: "usd"}, status: 400, code: CodeRefundAmountTooLarge, param: "amount",
+			check: func(t *testing.T, d map[string]any) {
+				if m, _ := d["message"].(string); !strings.Contains(m, "1250") {
+					t.Errorf("message %q does not say what is left", m)
+				}
+			}},
 		{name: "card declined", err: &booking.PaymentError{Declined: true, Status: payments.StatusRequiresPaymentMethod, DeclineCode: "insufficient_funds"},
 			status: 402, code: CodeCardDeclined, check: func(t *testing.T, d map[string]any) {
 				has("decline_code", "insufficient_funds")(t, d)

@@ -201,6 +201,15 @@ func (s *Server) CancelReservation(ctx context.Context, req gen.CancelReservatio
 	return gen.CancelReservation200JSONResponse{Body: reservationToAPI(r)}, nil
 }
 
+// AdvanceSandboxReservation implements gen.StrictServerInterface.
+func (s *Server) AdvanceSandboxReservation(ctx context.Context, req gen.AdvanceSandboxReservationRequestObject) (gen.AdvanceSandboxReservationResponseObject, error) {
+	r, err := s.deps.Payments.AdvanceSandboxClock(ctx, partner(ctx), req.ReservationId, string(req.Body.To))
+	if err != nil {
+		return nil, err
+	}
+	return gen.AdvanceSandboxReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+}
+
 // ConfirmSandboxPaymentIntent implements gen.StrictServerInterface.
 func (s *Server) ConfirmSandboxPaymentIntent(ctx context.Context, req gen.ConfirmSandboxPaymentIntentRequestObject) (gen.ConfirmSandboxPaymentIntentResponseObject, error) {
 	method := payments.TestCardVisa

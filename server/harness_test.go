@@ -142,11 +142,12 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 			}
 			return server.EventJSON(m.ID, m.Type, m.CreatedAt, r)
 		},
-		AllowPrivate: true, // the test receivers listen on loopback
-		Timeout:      time.Second,
-		BaseBackoff:  time.Millisecond,
-		MaxBackoff:   time.Millisecond,
-		Logger:       quietLogger(),
+		AllowPrivate:     true, // the test receivers listen on loopback
+		SandboxScenarios: cfg.gateway.Name() == "sandbox",
+		Timeout:          time.Second,
+		BaseBackoff:      time.Millisecond,
+		MaxBackoff:       time.Millisecond,
+		Logger:           quietLogger(),
 	})
 	cfg.booking.VenueSync = e.outbox
 	e.booking = booking.New(db, cfg.gateway, cfg.booking)

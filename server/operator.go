@@ -78,6 +78,7 @@ func (s *Server) CreateOperatorVenue(ctx context.Context, req gen.CreateOperator
 		TimeZone: &b.TimeZone, Currency: &b.Currency, SeatingAreas: b.SeatingAreas,
 		Address:      addressFromAPI(&b.Address),
 		Cancellation: cancellationFromAPI(&b.CancellationPolicy),
+		Charges:      chargesFromAPI(b.Charges),
 		Platform:     platformFromAPI(b.Platform),
 	}
 	if b.ModificationPolicy != nil {
@@ -114,6 +115,7 @@ func (s *Server) UpdateOperatorVenue(ctx context.Context, req gen.UpdateOperator
 		Name: b.Name, Description: b.Description, City: b.City, Cuisine: b.Cuisine,
 		TimeZone: b.TimeZone, Currency: b.Currency, Address: addressFromAPI(b.Address),
 		Cancellation: cancellationFromAPI(b.CancellationPolicy), Platform: platformFromAPI(b.Platform),
+		Charges: chargesFromAPI(b.Charges),
 	}
 	if b.SeatingAreas != nil {
 		c.SeatingAreas = *b.SeatingAreas
@@ -332,6 +334,15 @@ func (s *Server) RecordReservationOutcome(ctx context.Context, req gen.RecordRes
 	return gen.RecordReservationOutcome200JSONResponse{Body: operatorReservationToAPI(r)}, nil
 }
 
+// RefundOperatorReservation implements gen.StrictServerInterface.
+func (s *Server) RefundOperatorReservation(ctx context.Context, req gen.RefundOperatorReservationRequestObject) (gen.RefundOperatorReservationResponseObject, error) {
+	r, err := s.deps.VenueReservations.GoodwillRefund(ctx, operator(ctx).ID, operator(ctx).TokenID, req.ReservationId, req.Body.Amount, req.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return gen.RefundOperatorReservation200JSONResponse{Body: operatorReservationToAPI(r)}, nil
+}
+
 // Mapping between the operator API types (gen) and inventory's and booking's.
 
 func addressFromAPI(a *gen.OperatorAddressInput) *inventory.AddressChange {
@@ -349,6 +360,13 @@ func cancellationFromAPI(p *gen.OperatorCancellationPolicyInput) *booking.Cancel
 		FreeUntilHoursBefore: p.FreeUntilHoursBefore, FeeType: booking.FeeType(p.FeeType),
 		FeePercent: deref(p.FeePercent), FeeAmount: deref(p.FeeAmount),
 	}
+}
+
+func chargesFromAPI(c *gen.VenueChargesInput) *booking.Charges {
+	if c == nil {
+		return nil
+	}
+	return &booking.Charges{ServiceChargeBps: c.ServiceChargeBps, TaxBps: c.TaxBps, TaxInclusive: c.TaxInclusive}
 }
 
 func platformFromAPI(p *gen.VenuePlatform) *inventory.Platform {
@@ -378,7 +396,10 @@ func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
 		ModificationPolicy:    modificationToAPI(v.Modification),
 		Platform:              gen.VenuePlatform{Kind: gen.VenuePlatformKind(v.Platform.Kind), Url: optional(v.Platform.URL)},
 		PlatformSigningSecret: optional(v.NewSigningSecret),
-		CreatedAt:             v.CreatedAt.UTC(),
+		Charges: &gen.VenueCharges{
+			ServiceChargeBps: v.Charges.ServiceChargeBps, TaxBps: v.Charges.TaxBps, TaxInclusive: v.Charges.TaxInclusive,
+		},
+		CreatedAt: v.CreatedAt.UTC(),
 	}
 	return out
 }

@@ -71,6 +71,9 @@ var operatorCalls = map[string]func(v opVictim) (method, path, body string){
 	"recordReservationOutcome": func(v opVictim) (string, string, string) {
 		return "POST", "/v1/operator/reservations/" + v.reservationID + "/outcome", `{"status":"no_show"}`
 	},
+	"refundOperatorReservation": func(v opVictim) (string, string, string) {
+		return "POST", "/v1/operator/reservations/" + v.reservationID + "/refunds", `{"amount":1,"reason":"goodwill"}`
+	},
 }
 
 func TestOperatorCallsCoverEveryOperatorOperation(t *testing.T) {

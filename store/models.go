@@ -129,6 +129,11 @@ type Venue struct {
 	// PolicyModifyUntilHours: bookings can be changed until this many hours before
 	// their start.
 	PolicyModifyUntilHours int `gorm:"column:policy_modify_until_hours"`
+	// ServiceChargeBps and TaxBps are the venue's service charge and tax rates in basis
+	// points (migration 00019); TaxInclusive says the tax is already in its prices.
+	ServiceChargeBps int  `gorm:"column:service_charge_bps"`
+	TaxBps           int  `gorm:"column:tax_bps"`
+	TaxInclusive     bool `gorm:"column:tax_inclusive"`
 	// PlatformKind is the venue's reservation-platform connector: "log" (notifications
 	// kept in venue_notifications, for demo venues) or "webhook" (signed HTTP POSTs to
 	// PlatformURL with PlatformSecret, a whsec_ secret).
@@ -196,6 +201,14 @@ type Reservation struct {
 	PolicyFeePercent       int        `gorm:"column:policy_fee_percent"`
 	PolicyFeeAmount        int64      `gorm:"column:policy_fee_amount"`
 	PolicyModifyUntilHours int        `gorm:"column:policy_modify_until_hours"`
+	// PriceAmount and PricePer are the slot's price as booked, and ServiceChargeBps,
+	// TaxBps and TaxInclusive the venue's charges then (migration 00019): the price
+	// breakdown. PricePer "" is a booking made before them.
+	PriceAmount      int64  `gorm:"column:price_amount"`
+	PricePer         string `gorm:"column:price_per"`
+	ServiceChargeBps int    `gorm:"column:service_charge_bps"`
+	TaxBps           int    `gorm:"column:tax_bps"`
+	TaxInclusive     bool   `gorm:"column:tax_inclusive"`
 	// AllocationID is the partner allocation the table came from; nil for the shared pool.
 	AllocationID *string `gorm:"column:allocation_id"`
 	// PendingPaymentID is the ReservationPayment of a change that waits for its payment.

@@ -100,6 +100,8 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		AllowPrivate: c.WebhookAllowPrivate,
 		MaxAge:       c.OutboxMaxAge,
 		Logger:       log,
+		// The sandbox's magic values reach the demo venues' log connector too.
+		SandboxScenarios: gateway.Name() == "sandbox",
 	})
 	svc := booking.New(db, gateway, booking.Config{
 		HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log,

@@ -73,7 +73,7 @@ func (s *core) modifyOnce(ctx context.Context, p Partner, id string, req ChangeR
 	if err != nil {
 		return Reservation{}, err
 	}
-	total := priceOf(slot, partySizeAfter(current, req))
+	total := priceOf(current, slot, partySizeAfter(current, req))
 	switch {
 	case current.Status == string(StatusHeld) && paymentChanges(current, slot, total):
 		return s.modifyHeldPayment(ctx, p, current, req, slot, total)
@@ -141,12 +141,15 @@ func partySizeAfter(r store.Reservation, req ChangeRequest) int {
 	return r.PartySize
 }
 
-// priceOf is what a party of n pays for slot: 0 for a standard slot.
-func priceOf(slot store.Slot, n int) int64 {
+// priceOf is what a party of n pays for slot when the reservation r changes into it,
+// with the charges r keeps (chargesFor): 0 for a standard slot.
+func priceOf(r store.Reservation, slot store.Slot, n int) int64 {
 	if slot.Type != string(SlotPrime) {
 		return 0
 	}
-	return Price{Amount: slot.PriceAmount, Currency: slot.PriceCurrency, Per: PricePer(slot.PricePer)}.Total(n)
+	p := priceOfSlot(slot)
+	p.Charges = chargesFor(r, slot)
+	return p.Total(n)
 }
 
 // paymentChanges says whether a held reservation needs another payment intent.
@@ -206,7 +209,7 @@ func (s *core) applyChange(ctx context.Context, p Partner, id string, req Change
 		if req.SlotID == nil && r.SlotID != slot.ID {
 			return refuse(errConcurrentChange) // moved meanwhile: the change was priced in the old slot
 		}
-		if err := checkPrice(*r, slot, priceOf(slot, partySizeAfter(*r, req)), money); err != nil {
+		if err := checkPrice(*r, slot, priceOf(*r, slot, partySizeAfter(*r, req)), money); err != nil {
 			return refuse(err)
 		}
 		if money.pending == nil {
@@ -215,6 +218,7 @@ func (s *core) applyChange(ctx context.Context, p Partner, id string, req Change
 				return err
 			}
 		}
+		charges := chargesFor(*r, slot) // before the row takes the new slot's type
 		if slot.ID != r.SlotID {
 			// The new table first: the old one is given back only if this commits.
 			if err := expireDue(tx, slot.ID, now, 100); err != nil {
@@ -244,6 +248,7 @@ func (s *core) applyChange(ctx context.Context, p Partner, id string, req Change
 			r.DurationMinutes, r.SeatingArea, r.SlotType = slot.DurationMinutes, slot.SeatingArea, slot.Type
 		}
 		applyFields(r, req)
+		bookedPrice(r, slot, charges)
 		if err := s.applyMoney(tx, r, money, now); err != nil {
 			return err
 		}
@@ -588,7 +593,8 @@ func (s *core) recordChangeIntent(ctx context.Context, paymentID string, intent 
 				p.RefundDue = max(0, p.RefundDue-(intent.AmountRefunded-p.AmountRefunded))
 				p.AmountRefunded = intent.AmountRefunded
 			}
-			if intent.DeclineCode != "" {
+			// A later authorisation clears an earlier decline, as on the hold's payment.
+			if intent.DeclineCode != "" || intent.Status == payments.StatusRequiresCapture || intent.Status == payments.StatusSucceeded {
 				p.DeclineCode = intent.DeclineCode
 			}
 			p.UpdatedAt = s.now()

@@ -74,7 +74,9 @@ type Venue struct {
 	SeatingAreas []string
 	Policy       CancellationPolicy
 	Modification ModificationPolicy
-	CreatedAt    time.Time
+	// Charges are the service charge and tax on its prime prices.
+	Charges   Charges
+	CreatedAt time.Time
 }
 
 // ModificationPolicy says until when a booking can be changed.
@@ -102,14 +104,14 @@ type Price struct {
 	Amount   int64
 	Currency string
 	Per      PricePer
+	// Charges are the venue's service charge and tax on the price (breakdown.go).
+	Charges Charges
 }
 
-// Total is the amount charged for a party of partySize.
+// Total is the amount charged for a party of partySize: the price per cover or per
+// booking, with the venue's service charge and exclusive tax.
 func (p Price) Total(partySize int) int64 {
-	if p.Per == PerCover {
-		return p.Amount * int64(partySize)
-	}
-	return p.Amount
+	return p.Breakdown(partySize).Total
 }
 
 // Slot is a bookable time at a venue with a number of tables.
@@ -248,6 +250,8 @@ type Reservation struct {
 	HoldMaxAt        time.Time // while held: the latest ExpiresAt extending can reach
 	ConfirmationCode string
 	Payment          *Payment // nil for standard reservations
+	// Breakdown is the lines of a prime booking's price; nil for a standard one.
+	Breakdown *Breakdown
 	// Payments is every payment of the reservation, oldest first, Payment included.
 	Payments      []PaymentRecord
 	PendingChange *PendingChange // a dearer change of a confirmed booking awaiting payment

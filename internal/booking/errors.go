@@ -26,6 +26,7 @@ var (
 	ErrSandboxNotEnabled = errors.New("booking: sandbox gateway not active")
 	ErrModifyCutoff      = errors.New("booking: modification cutoff passed")
 	ErrChangeExpired     = errors.New("booking: pending change expired")
+	ErrRefundTooLarge    = errors.New("booking: refund larger than what can be refunded")
 	// ErrUnavailable: the database could not be reached; nothing was done, and the same
 	// call can succeed shortly. It is store.ErrUnavailable, which every service's errors
 	// wrap (booking, inventory, webhooks, access, idempotency), so one check finds it.
@@ -126,3 +127,17 @@ func (e *HoldLimitError) Error() string {
 }
 
 func (e *HoldLimitError) Unwrap() error { return ErrHoldLimit }
+
+// RefundTooLargeError refuses a goodwill refund larger than what was captured and not yet
+// refunded (Refundable, minor units of Currency); it matches ErrRefundTooLarge.
+type RefundTooLargeError struct {
+	Refundable int64
+	Currency   string
+}
+
+func (e *RefundTooLargeError) Error() string {
+	return fmt.Sprintf("booking: at most %d %s can be refunded", e.Refundable, e.Currency)
+}
+
+// Is makes errors.Is(err, ErrRefundTooLarge) true.
+func (e *RefundTooLargeError) Is(target error) bool { return target == ErrRefundTooLarge }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/store"
@@ -88,6 +90,68 @@ func (s *VenueReservations) RecordOutcome(ctx context.Context, operatorID, by, i
 		return VenueReservation{}, err
 	}
 	return s.Get(ctx, operatorID, id)
+}
+
+// historyGoodwillRefund is the history entry of a goodwill refund.
+const historyGoodwillRefund = "payment.refunded"
+
+// GoodwillRefund refunds amount (minor units) of what a booking at one of operatorID's
+// venues captured, for reason, outside its cancellation policy. In one transaction on
+// the locked row it checks the amount against what was captured and is neither refunded
+// nor owed back yet (so concurrent refunds never add up to more), owes it back across
+// the booking's payments, newest first, and records the reason in the history by the
+// operator's token by; the refund is then paid like any other (retried by the sweeper if
+// the provider fails), and recording it sends the partner payment.refunded.
+func (s *VenueReservations) GoodwillRefund(ctx context.Context, operatorID, by, id string, amount int64, reason string) (VenueReservation, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case amount <= 0:
+		return VenueReservation{}, &ParamError{Param: "amount", Message: "amount must be a positive number of minor units."}
+	case reason == "":
+		return VenueReservation{}, &ParamError{Param: "reason", Message: "reason must say why the booking is refunded."}
+	}
+	if _, err := s.Get(ctx, operatorID, id); err != nil {
+		return VenueReservation{}, err
+	}
+	if point, resource := idempotency.FromContext(ctx).Resumed(); point == idempotency.PointApplied && resource == id {
+		// Owed once already under this Idempotency-Key: pay it if the first run could not.
+		if row, err := s.db.GetReservation(ctx, "", id); err == nil {
+			s.payOwed(ctx, row)
+		}
+		return s.Get(ctx, operatorID, id)
+	}
+	now := s.now()
+	row, err := s.update(ctx, Partner{TokenID: by}, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
+		if refundable := max(netPaid(*r), 0); amount > refundable {
+			currency := r.PaymentCurrency
+			if currency == "" {
+				currency = r.Venue.Currency
+			}
+			return refuse(&RefundTooLargeError{Refundable: refundable, Currency: currency})
+		}
+		if err := oweAcross(tx, r, amount, now); err != nil {
+			return err
+		}
+		r.UpdatedAt = now
+		return insertHistory(tx, r.ID, historyGoodwillRefund, by, map[string]FieldChange{
+			"payment.refund_amount": {To: strconv.FormatInt(amount, 10)},
+			"payment.refund_reason": {To: reason},
+		}, now)
+	}))
+	if err != nil {
+		return VenueReservation{}, err
+	}
+	s.payOwed(ctx, row)
+	return s.Get(ctx, operatorID, id)
+}
+
+// payOwed pays what the reservation row and its change payments owe back now; what
+// fails is left to the sweeper.
+func (s *core) payOwed(ctx context.Context, row store.Reservation) {
+	s.settleChangePayments(ctx, row.Payments)
+	if row.PaymentRefundDue > 0 {
+		s.payRefund(ctx, row)
+	}
 }
 
 // withPartners maps rows and names each one's partner.

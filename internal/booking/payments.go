@@ -228,7 +228,21 @@ func (s *Payments) ConfirmSandboxPayment(ctx context.Context, p Partner, intentI
 		return payments.Intent{}, ErrSandboxNotEnabled
 	}
 	notFound := &NotFoundError{Kind: "payment intent", ID: intentID, Param: "payment_intent_id"}
+	// The intent is a reservation's first payment or one a change added (the difference
+	// of a dearer change, a replaced hold payment): both are the partner's to confirm.
+	// record stores what the provider answers on the row the intent belongs to.
 	row, err := s.db.GetReservationByIntent(ctx, intentID)
+	record := func(in payments.Intent) { s.recordIntent(ctx, row.ID, in) }
+	if errors.Is(err, store.ErrNotFound) {
+		pay, perr := s.db.GetReservationPaymentByIntent(ctx, intentID)
+		if errors.Is(perr, store.ErrNotFound) {
+			return payments.Intent{}, notFound
+		} else if perr != nil {
+			return payments.Intent{}, perr
+		}
+		row, err = s.db.GetReservation(ctx, p.ID, pay.ReservationID)
+		record = func(in payments.Intent) { s.recordChangeIntent(ctx, pay.ID, in) }
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && row.PartnerID != p.ID) {
 		return payments.Intent{}, notFound
 	} else if err != nil {
@@ -243,7 +257,7 @@ func (s *Payments) ConfirmSandboxPayment(ctx context.Context, p Partner, intentI
 	intent, err := sandbox.ConfirmOnce(ctx, intentID, paymentMethod, key)
 	switch {
 	case errors.Is(err, payments.ErrDeclined):
-		s.recordIntent(ctx, row.ID, intent)
+		record(intent)
 		return intent, &PaymentError{Declined: true, Status: intent.Status, DeclineCode: intent.DeclineCode}
 	case errors.Is(err, payments.ErrInvalidState):
 		return intent, &StateError{Status: Status(row.Status), Action: "confirm the payment of"}
@@ -252,8 +266,72 @@ func (s *Payments) ConfirmSandboxPayment(ctx context.Context, p Partner, intentI
 	case err != nil:
 		return payments.Intent{}, fmt.Errorf("%w: %w", ErrPaymentProvider, err)
 	}
-	s.recordIntent(ctx, row.ID, intent)
+	record(intent)
 	return intent, nil
+}
+
+// Deadlines a sandbox reservation can be advanced past (AdvanceSandboxClock).
+const (
+	DeadlineHoldExpiry         = "hold_expiry"
+	DeadlineCancellationCutoff = "cancellation_cutoff"
+	DeadlineModificationCutoff = "modification_cutoff"
+)
+
+// AdvanceSandboxClock moves one of p's sandbox reservations past a deadline now, so a
+// partner can try a time-based path in seconds. The sandbox moves the deadline rather
+// than a clock, in one update on the locked row: an expired hold goes through the same
+// expiry as any other (its table released, reservation.expired emitted) and its intent
+// is cancelled; a cutoff becomes the whole hours before the start that put it in the
+// past, on the reservation's own copy of its venue's policy.
+func (s *Payments) AdvanceSandboxClock(ctx context.Context, p Partner, id, deadline string) (Reservation, error) {
+	defer s.db.NoteWrite(ctx, p.ID) // its reads through this process see the write (store.OwnWrites)
+	if !s.SandboxActive() {
+		return Reservation{}, ErrSandboxNotEnabled
+	}
+	now := s.now()
+	// hoursPast is the whole hours before startsAt whose cutoff has passed by now.
+	hoursPast := func(startsAt time.Time) int { return max(int(startsAt.Sub(now)/time.Hour)+1, 0) }
+	row, err := s.update(ctx, p, id, recorded(ctx, func(tx *store.Tx, r *store.Reservation) error {
+		if err := expireOverdue(tx, r, now); err != nil && deadline != DeadlineHoldExpiry {
+			return err
+		} else if err != nil {
+			return nil // expired already: the deadline is passed
+		}
+		switch deadline {
+		case DeadlineHoldExpiry:
+			if r.Status == string(StatusExpired) {
+				return nil // past it already
+			}
+			if r.Status != string(StatusHeld) {
+				return refuse(stateError(Status(r.Status), "expire the hold of"))
+			}
+			r.ExpiresAt = &now
+			_, err := expireIfDue(tx, r, now)
+			return err
+		case DeadlineCancellationCutoff, DeadlineModificationCutoff:
+			if r.Status != string(StatusHeld) && r.Status != string(StatusConfirmed) {
+				return refuse(stateError(Status(r.Status), "advance the clock of"))
+			}
+			if deadline == DeadlineCancellationCutoff {
+				r.PolicyFreeHours = max(r.PolicyFreeHours, hoursPast(r.StartsAt))
+			} else {
+				r.PolicyModifyUntilHours = max(r.PolicyModifyUntilHours, hoursPast(r.StartsAt))
+			}
+			r.UpdatedAt = now
+			return nil
+		}
+		return refuse(&ParamError{Param: "to", Message: "to must be hold_expiry, cancellation_cutoff or modification_cutoff."})
+	}))
+	if err != nil {
+		return Reservation{}, err
+	}
+	if row.Status == string(StatusExpired) && row.PaymentIntentID != nil && payments.IntentStatus(row.PaymentStatus).Open() {
+		s.cancelIntent(ctx, row.ID, *row.PaymentIntentID)
+		if fresh, err := s.db.GetReservation(ctx, p.ID, id); err == nil {
+			row = fresh
+		}
+	}
+	return reservationFromRow(row), nil
 }
 
 // SandboxActive reports whether the sandbox gateway is in use.

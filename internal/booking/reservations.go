@@ -109,6 +109,7 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		holdError error
 	)
 	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		noTable = false
 		var err error
 		slot, err = tx.GetSlot(scope(p), req.SlotID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -150,6 +151,10 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		if err != nil {
 			return err
 		}
+		if took && s.sandboxPlays(req.PartnerReference, payments.ScenarioSlotTaken) {
+			// Another partner was faster: nothing of this transaction commits.
+			return errSlotTaken
+		}
 		if !took {
 			noTable = true
 			return nil
@@ -175,10 +180,13 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		}
 		return key.Record(tx, "", idempotency.PointHeld, row.ID)
 	})
+	if errors.Is(err, errSlotTaken) {
+		err, noTable = nil, true
+	}
 	if err != nil {
 		return Reservation{}, fmt.Errorf("booking: hold %s: %w", req.SlotID, err)
 	}
-	if row.ID != "" {
+	if row.ID != "" && !noTable {
 		key.Committed(idempotency.PointHeld)
 	}
 	if holdError != nil {
@@ -200,7 +208,7 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now time.Time) store.Reservation {
 	expires := now.Add(s.cfg.HoldTTL)
 	holdMax := now.Add(s.cfg.HoldMax)
-	return store.Reservation{
+	r := store.Reservation{
 		ID:                     ids.New("res"),
 		PartnerID:              p.ID,
 		TokenID:                p.TokenID,
@@ -228,6 +236,18 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 		CreatedAt:              now,
 		UpdatedAt:              now,
 	}
+	bookedPrice(&r, slot, chargesOf(slot.Venue))
+	return r
+}
+
+// errSlotTaken rolls back a sandbox hold playing payments.ScenarioSlotTaken.
+var errSlotTaken = errors.New("booking: sandbox: slot taken between search and hold")
+
+// sandboxPlays reports whether the sandbox gateway is in use and partnerReference names
+// scenario: a sandbox-only magic value (never played with a real gateway).
+func (s *core) sandboxPlays(partnerReference, scenario string) bool {
+	_, sandbox := s.gateway.(*payments.Sandbox)
+	return sandbox && partnerReference == scenario
 }
 
 // resumeHold finishes a hold whose first run committed the reservation id and then died:
@@ -267,17 +287,22 @@ func (s *core) unavailable(ctx context.Context, p Partner, slot store.Slot, part
 // attachPayment creates the hold's payment intent. When the provider fails, the hold is
 // released so that no table stays taken for a payment that cannot happen.
 func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot store.Slot) error {
-	price := Price{Amount: slot.PriceAmount, Currency: slot.PriceCurrency, Per: PricePer(slot.PricePer)}
+	price := priceOfSlot(slot)
+	metadata := map[string]string{
+		"reservation_id": row.ID,
+		"partner_id":     row.PartnerID,
+		"venue_id":       row.VenueID,
+		"slot_id":        row.SlotID,
+	}
+	if row.PartnerReference != "" {
+		// The partner's own reference, to reconcile; the sandbox reads its scenarios here.
+		metadata["partner_reference"] = row.PartnerReference
+	}
 	intent, err := s.gateway.Create(ctx, payments.CreateIntent{
-		Amount:      price.Total(row.PartySize),
-		Currency:    price.Currency,
-		Description: fmt.Sprintf("PRIMA reservation %s at %s", row.ID, slot.Venue.Name),
-		Metadata: map[string]string{
-			"reservation_id": row.ID,
-			"partner_id":     row.PartnerID,
-			"venue_id":       row.VenueID,
-			"slot_id":        row.SlotID,
-		},
+		Amount:         price.Total(row.PartySize),
+		Currency:       price.Currency,
+		Description:    fmt.Sprintf("PRIMA reservation %s at %s", row.ID, slot.Venue.Name),
+		Metadata:       metadata,
 		IdempotencyKey: paymentKey("hold", row.ID, row.PaymentAttempt),
 	})
 	if err != nil {

@@ -28,6 +28,7 @@ func VenueFromRow(r store.Venue) Venue {
 		SeatingAreas: areas,
 		Policy:       policyFromVenue(r),
 		Modification: ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours},
+		Charges:      chargesOf(r),
 		CreatedAt:    r.CreatedAt,
 	}
 }
@@ -63,7 +64,8 @@ func slotFromRow(r store.Slot) Slot {
 		Policy:          policyFromVenue(r.Venue),
 	}
 	if s.Type == SlotPrime {
-		s.Price = &Price{Amount: r.PriceAmount, Currency: r.PriceCurrency, Per: PricePer(r.PricePer)}
+		p := priceOfSlot(r)
+		s.Price = &p
 	}
 	return s
 }
@@ -106,6 +108,7 @@ func reservationFromRow(r store.Reservation) Reservation {
 			LastError: r.VenueSyncError,
 			SyncedAt:  r.VenueSyncedAt,
 		},
+		Breakdown:    breakdownOf(r),
 		CancelReason: r.CancelReason,
 		CreatedAt:    r.CreatedAt.UTC(),
 		UpdatedAt:    r.UpdatedAt.UTC(),

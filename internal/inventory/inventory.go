@@ -89,6 +89,7 @@ type VenueChange struct {
 	SeatingAreas                      []string // nil: unchanged
 	Cancellation                      *booking.CancellationPolicy
 	ModifyUntilHours                  *int
+	Charges                           *booking.Charges
 	Platform                          *Platform
 }
 
@@ -226,6 +227,17 @@ func applyVenueChange(row *store.Venue, c VenueChange, allowPrivate bool) (strin
 	}
 	if c.ModifyUntilHours != nil {
 		row.PolicyModifyUntilHours = *c.ModifyUntilHours
+	}
+	if ch := c.Charges; ch != nil {
+		for _, f := range []struct {
+			param string
+			bps   int
+		}{{"charges.service_charge_bps", ch.ServiceChargeBps}, {"charges.tax_bps", ch.TaxBps}} {
+			if f.bps < 0 || f.bps > booking.MaxChargeBps {
+				return "", &booking.ParamError{Param: f.param, Message: f.param + " must be between 0 and 10000 basis points."}
+			}
+		}
+		row.ServiceChargeBps, row.TaxBps, row.TaxInclusive = ch.ServiceChargeBps, ch.TaxBps, ch.TaxInclusive
 	}
 	secret := ""
 	if p := c.Platform; p != nil {

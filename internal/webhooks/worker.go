@@ -67,6 +67,11 @@ type WorkerConfig struct {
 	Lease time.Duration
 	// Logger receives delivery failures (never payloads).
 	Logger *slog.Logger
+	// SandboxScenarios makes the log connector play the sandbox's venue-platform outage:
+	// the first delivery of a message about a reservation whose partner_reference is
+	// SandboxVenuePlatformDown fails, as a platform that is down would; the retry
+	// delivers. Set only with the sandbox payment gateway.
+	SandboxScenarios bool
 	// Now is the clock for scheduling (claims, backoff, maximum age); nil means
 	// time.Now. The webhook-timestamp header always carries the wall clock, which
 	// receivers compare with theirs.
@@ -335,6 +340,23 @@ func (w *Worker) attempt(ctx context.Context, m *store.OutboxMessage) outcome {
 	}
 }
 
+// SandboxVenuePlatformDown is the sandbox's magic partner_reference for a venue platform
+// that is down when the booking is finalized (WorkerConfig.SandboxScenarios).
+const SandboxVenuePlatformDown = "sandbox_venue_platform_down"
+
+// playsPlatformDown reports whether an event payload is about a reservation whose
+// partner_reference is SandboxVenuePlatformDown.
+func playsPlatformDown(payload []byte) bool {
+	var ev struct {
+		Data struct {
+			Object struct {
+				PartnerReference string `json:"partner_reference"`
+			} `json:"object"`
+		} `json:"data"`
+	}
+	return json.Unmarshal(payload, &ev) == nil && ev.Data.Object.PartnerReference == SandboxVenuePlatformDown
+}
+
 // deliverVenue is the venue connectors: chosen by the venue's PlatformKind.
 func (w *Worker) deliverVenue(ctx context.Context, m store.OutboxMessage) outcome {
 	v, err := w.db.GetVenue(ctx, store.Scope{AllVenues: true}, m.VenueID)
@@ -346,6 +368,9 @@ func (w *Worker) deliverVenue(ctx context.Context, m store.OutboxMessage) outcom
 	}
 	switch v.PlatformKind {
 	case KindLog, "":
+		if w.cfg.SandboxScenarios && m.Attempts == 0 && playsPlatformDown(m.Payload) {
+			return outcome{err: errors.New("sandbox: venue platform down"), public: "The venue's platform did not answer (sandbox_venue_platform_down)."}
+		}
 		now := w.now()
 		n := store.VenueNotification{
 			ID: m.ID, VenueID: m.VenueID, ReservationID: m.ReservationID, Type: m.Type,

@@ -20,6 +20,27 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AdvanceSandboxReservationRequestTo.
+const (
+	AdvanceSandboxReservationRequestToCancellationCutoff AdvanceSandboxReservationRequestTo = "cancellation_cutoff"
+	AdvanceSandboxReservationRequestToHoldExpiry         AdvanceSandboxReservationRequestTo = "hold_expiry"
+	AdvanceSandboxReservationRequestToModificationCutoff AdvanceSandboxReservationRequestTo = "modification_cutoff"
+)
+
+// Valid indicates whether the value is a known member of the AdvanceSandboxReservationRequestTo enum.
+func (e AdvanceSandboxReservationRequestTo) Valid() bool {
+	switch e {
+	case AdvanceSandboxReservationRequestToCancellationCutoff:
+		return true
+	case AdvanceSandboxReservationRequestToHoldExpiry:
+		return true
+	case AdvanceSandboxReservationRequestToModificationCutoff:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventObject.
 const (
 	AuditEventObjectAuditEvent AuditEventObject = "audit_event"
@@ -652,6 +673,19 @@ type Address struct {
 	PostalCode string `json:"postal_code"`
 }
 
+// AdvanceSandboxReservationRequest The deadline to move the sandbox reservation past.
+type AdvanceSandboxReservationRequest struct {
+	// To `hold_expiry` (a held reservation), `cancellation_cutoff` or `modification_cutoff` (a held or confirmed one).
+	//
+	// Example: hold_expiry
+	To AdvanceSandboxReservationRequestTo `json:"to"`
+}
+
+// AdvanceSandboxReservationRequestTo `hold_expiry` (a held reservation), `cancellation_cutoff` or `modification_cutoff` (a held or confirmed one).
+//
+// Example: hold_expiry
+type AdvanceSandboxReservationRequestTo string
+
 // AuditEvent One authenticated request.
 type AuditEvent struct {
 	// ClientAddr The client's IP address as the server saw it.
@@ -937,6 +971,16 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
+	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+	// subtotal (the slot's price per cover times the covers, or per booking), the
+	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+	// plus service charge). An exclusive tax is added to the total; an inclusive one is
+	// already in it and shown with `included: true`. The lines whose `included` is false
+	// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+	// charged when the booking is finalized. The reservation, its cancellation quote and
+	// the venue platform's copy show the same lines. Null for a standard booking.
+	PriceBreakdown *PriceBreakdown `json:"price_breakdown,omitempty"`
+
 	// RefundAmount What cancelling now would refund, in minor units.
 	//
 	// Example: 7500
@@ -1001,7 +1045,7 @@ type CreateReservationRequest struct {
 	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes,omitempty"`
 
-	// PartnerReference Your own reference, for example your order id; filterable.
+	// PartnerReference Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) or `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it). Elsewhere these are ordinary references.
 	//
 	// Example: order-88412
 	PartnerReference *string `json:"partner_reference,omitempty"`
@@ -1479,6 +1523,74 @@ type Price struct {
 	Summary string `json:"summary"`
 }
 
+// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+// subtotal (the slot's price per cover times the covers, or per booking), the
+// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+// plus service charge). An exclusive tax is added to the total; an inclusive one is
+// already in it and shown with `included: true`. The lines whose `included` is false
+// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+// charged when the booking is finalized. The reservation, its cancellation quote and
+// the venue platform's copy show the same lines. Null for a standard booking.
+type PriceBreakdown struct {
+	// Currency ISO 4217 currency, lower case.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Lines The lines, subtotal first.
+	Lines []PriceBreakdownLine `json:"lines"`
+
+	// PrepayAmount What is charged when the booking is finalized.
+	//
+	// Example: 17010
+	PrepayAmount int64 `json:"prepay_amount"`
+
+	// Total The sum of the lines that are not `included`.
+	//
+	// Example: 17010
+	Total int64 `json:"total"`
+}
+
+// PriceBreakdownLine One line of a price breakdown.
+type PriceBreakdownLine struct {
+	// Amount The line's amount, in minor units.
+	//
+	// Example: 15000
+	Amount int64 `json:"amount"`
+
+	// Description The line in words, to show to the guest.
+	//
+	// Example: 2 covers × USD 75.00
+	Description string `json:"description"`
+
+	// Included True when the amount is already part of the lines above (an inclusive tax) and not added to the total.
+	//
+	// Example: false
+	Included bool `json:"included"`
+
+	// Quantity With `subtotal`, the covers (or 1 for a price per booking).
+	//
+	// Example: 2
+	Quantity *int `json:"quantity,omitempty"`
+
+	// RateBps With `service_charge` and `tax`, the rate in basis points (1250 is 12.5 %).
+	//
+	// Example: 1250
+	RateBps *int `json:"rate_bps,omitempty"`
+
+	// Type `subtotal`, `service_charge` or `tax`.
+	//
+	// Known values: `subtotal`, `service_charge`, `tax`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: subtotal
+	Type string `json:"type"`
+
+	// UnitAmount With `subtotal`, the price per cover (or per booking).
+	//
+	// Example: 7500
+	UnitAmount *int64 `json:"unit_amount,omitempty"`
+}
+
 // Readiness Readiness and the checks behind it.
 type Readiness struct {
 	// Checks Each check's outcome.
@@ -1634,6 +1746,16 @@ type Reservation struct {
 	// unchanged until then.
 	PendingChange *PendingChange `json:"pending_change"`
 
+	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
+	// subtotal (the slot's price per cover times the covers, or per booking), the
+	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+	// plus service charge). An exclusive tax is added to the total; an inclusive one is
+	// already in it and shown with `included: true`. The lines whose `included` is false
+	// always add up to `total`, which is the booking's price; `prepay_amount` is what is
+	// charged when the booking is finalized. The reservation, its cancellation quote and
+	// the venue platform's copy show the same lines. Null for a standard booking.
+	PriceBreakdown *PriceBreakdown `json:"price_breakdown,omitempty"`
+
 	// SeatingArea Where the table is.
 	//
 	// Example: dining_room
@@ -1713,9 +1835,9 @@ type ReservationEvent struct {
 	// Example: tok_01jf8x0a1b2c3d4e5f6g7h8j9k
 	TokenId *string `json:"token_id"`
 
-	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+	// Type What happened. `reservation.change_requested` is a dearer change waiting for its payment; `payment.refunded` a goodwill refund by the venue, with `payment.refund_amount` and `payment.refund_reason` in `changes`.
 	//
-	// Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`, `payment.refunded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.updated
 	Type string `json:"type"`
@@ -2710,6 +2832,12 @@ type ConfirmSandboxPaymentIntentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AdvanceSandboxReservationParams defines parameters for AdvanceSandboxReservation.
+type AdvanceSandboxReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListVenuesParams defines parameters for ListVenues.
 type ListVenuesParams struct {
 	// City Only venues in this city (case-insensitive exact match).
@@ -2793,6 +2921,9 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// AdvanceSandboxReservationJSONRequestBody defines body for AdvanceSandboxReservation for application/json ContentType.
+type AdvanceSandboxReservationJSONRequestBody = AdvanceSandboxReservationRequest
 
 // CreateWatchJSONRequestBody defines body for CreateWatch for application/json ContentType.
 type CreateWatchJSONRequestBody = CreateWatchRequest
@@ -3160,6 +3291,48 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm (the `ConfirmSandboxPaymentIntent` operationId).
 	ConfirmSandboxPaymentIntent(ctx context.Context, paymentIntentId string, params *ConfirmSandboxPaymentIntentParams, body ConfirmSandboxPaymentIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdvanceSandboxReservationWithBody Advance a sandbox reservation's clock
+	//
+	// Moves one of your sandbox reservations past a deadline at once, so that a
+	// time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+	// now (its table is free again, its payment intent is cancelled, and you receive
+	// `reservation.expired`; finalizing it then answers `409 hold_expired`);
+	// `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+	// quote and a cancel then apply the fee); `modification_cutoff` passes its
+	// modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+	// The sandbox moves the reservation's deadline rather than a clock: the
+	// reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+	// `modification_policy.allowed_until_hours_before` show the new deadline. A status
+	// the deadline does not apply to answers `409 reservation_state_invalid` (an
+	// expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+	// only while the sandbox payment gateway is active.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
+	AdvanceSandboxReservationWithBody(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdvanceSandboxReservation Advance a sandbox reservation's clock
+	//
+	// Moves one of your sandbox reservations past a deadline at once, so that a
+	// time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+	// now (its table is free again, its payment intent is cancelled, and you receive
+	// `reservation.expired`; finalizing it then answers `409 hold_expired`);
+	// `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+	// quote and a cancel then apply the fee); `modification_cutoff` passes its
+	// modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+	// The sandbox moves the reservation's deadline rather than a clock: the
+	// reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+	// `modification_policy.allowed_until_hours_before` show the new deadline. A status
+	// the deadline does not apply to answers `409 reservation_state_invalid` (an
+	// expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+	// only while the sandbox payment gateway is active.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
+	AdvanceSandboxReservation(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, body AdvanceSandboxReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetCurrentToken Retrieve the token making this call
 	//
@@ -3816,6 +3989,68 @@ func (c *Client) ConfirmSandboxPaymentIntentWithBody(ctx context.Context, paymen
 // Corresponds with POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm (the `ConfirmSandboxPaymentIntent` operationId).
 func (c *Client) ConfirmSandboxPaymentIntent(ctx context.Context, paymentIntentId string, params *ConfirmSandboxPaymentIntentParams, body ConfirmSandboxPaymentIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewConfirmSandboxPaymentIntentRequest(c.Server, paymentIntentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdvanceSandboxReservationWithBody Advance a sandbox reservation's clock
+//
+// Moves one of your sandbox reservations past a deadline at once, so that a
+// time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+// now (its table is free again, its payment intent is cancelled, and you receive
+// `reservation.expired`; finalizing it then answers `409 hold_expired`);
+// `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+// quote and a cancel then apply the fee); `modification_cutoff` passes its
+// modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+// The sandbox moves the reservation's deadline rather than a clock: the
+// reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+// `modification_policy.allowed_until_hours_before` show the new deadline. A status
+// the deadline does not apply to answers `409 reservation_state_invalid` (an
+// expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+// only while the sandbox payment gateway is active.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
+func (c *Client) AdvanceSandboxReservationWithBody(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdvanceSandboxReservationRequestWithBody(c.Server, reservationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdvanceSandboxReservation Advance a sandbox reservation's clock
+//
+// Moves one of your sandbox reservations past a deadline at once, so that a
+// time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+// now (its table is free again, its payment intent is cancelled, and you receive
+// `reservation.expired`; finalizing it then answers `409 hold_expired`);
+// `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+// quote and a cancel then apply the fee); `modification_cutoff` passes its
+// modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+// The sandbox moves the reservation's deadline rather than a clock: the
+// reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+// `modification_policy.allowed_until_hours_before` show the new deadline. A status
+// the deadline does not apply to answers `409 reservation_state_invalid` (an
+// expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+// only while the sandbox payment gateway is active.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
+func (c *Client) AdvanceSandboxReservation(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, body AdvanceSandboxReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdvanceSandboxReservationRequest(c.Server, reservationId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5303,6 +5538,68 @@ func NewConfirmSandboxPaymentIntentRequestWithBody(server string, paymentIntentI
 	return req, nil
 }
 
+// NewAdvanceSandboxReservationRequest calls the generic AdvanceSandboxReservation builder with application/json body
+func NewAdvanceSandboxReservationRequest(server string, reservationId ReservationId, params *AdvanceSandboxReservationParams, body AdvanceSandboxReservationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdvanceSandboxReservationRequestWithBody(server, reservationId, params, "application/json", bodyReader)
+}
+
+// NewAdvanceSandboxReservationRequestWithBody constructs an http.Request for the AdvanceSandboxReservation method, with any body, and a specified content type
+func NewAdvanceSandboxReservationRequestWithBody(server string, reservationId ReservationId, params *AdvanceSandboxReservationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "reservation_id", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sandbox/reservations/%s/advance", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetCurrentTokenRequest constructs an http.Request for the GetCurrentToken method
 func NewGetCurrentTokenRequest(server string) (*http.Request, error) {
 	var err error
@@ -6230,6 +6527,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm (the `ConfirmSandboxPaymentIntent` operationId).
 	ConfirmSandboxPaymentIntentWithResponse(ctx context.Context, paymentIntentId string, params *ConfirmSandboxPaymentIntentParams, body ConfirmSandboxPaymentIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmSandboxPaymentIntentResponse, error)
+
+	// AdvanceSandboxReservationWithBodyWithResponse Advance a sandbox reservation's clock
+	//
+	// Moves one of your sandbox reservations past a deadline at once, so that a
+	// time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+	// now (its table is free again, its payment intent is cancelled, and you receive
+	// `reservation.expired`; finalizing it then answers `409 hold_expired`);
+	// `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+	// quote and a cancel then apply the fee); `modification_cutoff` passes its
+	// modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+	// The sandbox moves the reservation's deadline rather than a clock: the
+	// reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+	// `modification_policy.allowed_until_hours_before` show the new deadline. A status
+	// the deadline does not apply to answers `409 reservation_state_invalid` (an
+	// expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+	// only while the sandbox payment gateway is active.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
+	AdvanceSandboxReservationWithBodyWithResponse(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdvanceSandboxReservationResponse, error)
+
+	// AdvanceSandboxReservationWithResponse Advance a sandbox reservation's clock
+	//
+	// Moves one of your sandbox reservations past a deadline at once, so that a
+	// time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+	// now (its table is free again, its payment intent is cancelled, and you receive
+	// `reservation.expired`; finalizing it then answers `409 hold_expired`);
+	// `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+	// quote and a cancel then apply the fee); `modification_cutoff` passes its
+	// modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+	// The sandbox moves the reservation's deadline rather than a clock: the
+	// reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+	// `modification_policy.allowed_until_hours_before` show the new deadline. A status
+	// the deadline does not apply to answers `409 reservation_state_invalid` (an
+	// expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+	// only while the sandbox payment gateway is active.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
+	AdvanceSandboxReservationWithResponse(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, body AdvanceSandboxReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*AdvanceSandboxReservationResponse, error)
 
 	// GetCurrentTokenWithResponse Retrieve the token making this call
 	//
@@ -9527,6 +9866,240 @@ func (r ConfirmSandboxPaymentIntentResponse) ContentType() string {
 	return ""
 }
 
+// AdvanceSandboxReservationResponse200Headers the declared response headers of an HTTP 200 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse400Headers the declared response headers of an HTTP 400 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse401Headers the declared response headers of an HTTP 401 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// AdvanceSandboxReservationResponse403Headers the declared response headers of an HTTP 403 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse404Headers the declared response headers of an HTTP 404 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse409Headers the declared response headers of an HTTP 409 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse409Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse413Headers the declared response headers of an HTTP 413 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse413Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse415Headers the declared response headers of an HTTP 415 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse415Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse422Headers the declared response headers of an HTTP 422 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse422Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse429Headers the declared response headers of an HTTP 429 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// AdvanceSandboxReservationResponse500Headers the declared response headers of an HTTP 500 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// AdvanceSandboxReservationResponse503Headers the declared response headers of an HTTP 503 response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponse503Headers struct {
+	APIVersion *string
+	RequestId  *string
+	RetryAfter *int
+}
+
+// AdvanceSandboxReservationResponseDefaultHeaders the declared response headers of an HTTP default response for AdvanceSandboxReservation
+type AdvanceSandboxReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type AdvanceSandboxReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Reservation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdvanceSandboxReservationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdvanceSandboxReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdvanceSandboxReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdvanceSandboxReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdvanceSandboxReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AdvanceSandboxReservationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AdvanceSandboxReservationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AdvanceSandboxReservationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AdvanceSandboxReservationResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdvanceSandboxReservationResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdvanceSandboxReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdvanceSandboxReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *AdvanceSandboxReservationResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON200() *Reservation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r AdvanceSandboxReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AdvanceSandboxReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdvanceSandboxReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdvanceSandboxReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdvanceSandboxReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetCurrentTokenResponse200Headers the declared response headers of an HTTP 200 response for GetCurrentToken
 type GetCurrentTokenResponse200Headers struct {
 	APIVersion *string
@@ -11993,6 +12566,60 @@ func (c *ClientWithResponses) ConfirmSandboxPaymentIntentWithResponse(ctx contex
 		return nil, err
 	}
 	return ParseConfirmSandboxPaymentIntentResponse(rsp)
+}
+
+// AdvanceSandboxReservationWithBodyWithResponse Advance a sandbox reservation's clock
+//
+// Moves one of your sandbox reservations past a deadline at once, so that a
+// time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+// now (its table is free again, its payment intent is cancelled, and you receive
+// `reservation.expired`; finalizing it then answers `409 hold_expired`);
+// `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+// quote and a cancel then apply the fee); `modification_cutoff` passes its
+// modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+// The sandbox moves the reservation's deadline rather than a clock: the
+// reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+// `modification_policy.allowed_until_hours_before` show the new deadline. A status
+// the deadline does not apply to answers `409 reservation_state_invalid` (an
+// expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+// only while the sandbox payment gateway is active.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
+func (c *ClientWithResponses) AdvanceSandboxReservationWithBodyWithResponse(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdvanceSandboxReservationResponse, error) {
+	rsp, err := c.AdvanceSandboxReservationWithBody(ctx, reservationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdvanceSandboxReservationResponse(rsp)
+}
+
+// AdvanceSandboxReservationWithResponse Advance a sandbox reservation's clock
+//
+// Moves one of your sandbox reservations past a deadline at once, so that a
+// time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+// now (its table is free again, its payment intent is cancelled, and you receive
+// `reservation.expired`; finalizing it then answers `409 hold_expired`);
+// `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+// quote and a cancel then apply the fee); `modification_cutoff` passes its
+// modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+// The sandbox moves the reservation's deadline rather than a clock: the
+// reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+// `modification_policy.allowed_until_hours_before` show the new deadline. A status
+// the deadline does not apply to answers `409 reservation_state_invalid` (an
+// expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+// only while the sandbox payment gateway is active.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
+func (c *ClientWithResponses) AdvanceSandboxReservationWithResponse(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, body AdvanceSandboxReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*AdvanceSandboxReservationResponse, error) {
+	rsp, err := c.AdvanceSandboxReservation(ctx, reservationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdvanceSandboxReservationResponse(rsp)
 }
 
 // GetCurrentTokenWithResponse Retrieve the token making this call
@@ -17124,6 +17751,375 @@ func ParseConfirmSandboxPaymentIntentResponse(rsp *http.Response) (*ConfirmSandb
 		response.Headers503 = &headers
 	case true:
 		var headers ConfirmSandboxPaymentIntentResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdvanceSandboxReservationResponse parses an HTTP response from a AdvanceSandboxReservationWithResponse call
+func ParseAdvanceSandboxReservationResponse(rsp *http.Response) (*AdvanceSandboxReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdvanceSandboxReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdvanceSandboxReservationResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdvanceSandboxReservationResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdvanceSandboxReservationResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdvanceSandboxReservationResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdvanceSandboxReservationResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers AdvanceSandboxReservationResponse409Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers AdvanceSandboxReservationResponse413Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AdvanceSandboxReservationResponse415Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AdvanceSandboxReservationResponse422Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdvanceSandboxReservationResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdvanceSandboxReservationResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdvanceSandboxReservationResponse503Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers AdvanceSandboxReservationResponseDefaultHeaders
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

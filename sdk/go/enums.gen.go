@@ -70,6 +70,13 @@ const (
 	PaymentProviderStripe  = "stripe"
 )
 
+// The known values of PriceBreakdownLineType, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	PriceBreakdownLineTypeSubtotal      = "subtotal"
+	PriceBreakdownLineTypeServiceCharge = "service_charge"
+	PriceBreakdownLineTypeTax           = "tax"
+)
+
 // The known values of PricePer, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	PricePerCover   = "cover"
@@ -95,6 +102,7 @@ const (
 	ReservationEventTypeReservationExpired         = "reservation.expired"
 	ReservationEventTypeReservationCompleted       = "reservation.completed"
 	ReservationEventTypeReservationNoShow          = "reservation.no_show"
+	ReservationEventTypePaymentRefunded            = "payment.refunded"
 )
 
 // The known values of ReservationPaymentPurpose, an open enum: v1 may add values, so compare with these and do not act on others.

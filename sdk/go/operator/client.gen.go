@@ -733,6 +733,9 @@ type CreateVenueRequest struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
 	CancellationPolicy OperatorCancellationPolicyInput `json:"cancellation_policy"`
 
+	// Charges The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+	Charges *VenueChargesInput `json:"charges,omitempty"`
+
 	// City The venue's city.
 	//
 	// Example: New York
@@ -834,6 +837,19 @@ type ErrorDetail struct {
 type ErrorResponse struct {
 	// Error What went wrong. Branch on `code`; show `message` to people.
 	Error ErrorDetail `json:"error"`
+}
+
+// GoodwillRefundRequest A goodwill refund of a booking.
+type GoodwillRefundRequest struct {
+	// Amount The amount to refund, in minor units of the payment's currency; at most what was captured and not yet refunded.
+	//
+	// Example: 2500
+	Amount int64 `json:"amount"`
+
+	// Reason Why, in words; kept in the booking's history, which the partner sees.
+	//
+	// Example: The table was ready 40 minutes late.
+	Reason string `json:"reason"`
 }
 
 // GuestDetails The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know.
@@ -1213,6 +1229,9 @@ type OperatorVenue struct {
 
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
+
+	// Charges What the venue adds to, or includes in, its prime prices.
+	Charges *VenueCharges `json:"charges,omitempty"`
 
 	// City The venue's city, as partners filter on it.
 	//
@@ -1599,6 +1618,9 @@ type UpdateVenueRequest struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that.
 	CancellationPolicy *OperatorCancellationPolicyInput `json:"cancellation_policy,omitempty"`
 
+	// Charges The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+	Charges *VenueChargesInput `json:"charges,omitempty"`
+
 	// City The venue's city.
 	//
 	// Example: New York
@@ -1641,6 +1663,42 @@ type UpdateVenueRequest struct {
 	//
 	// Example: America/New_York
 	TimeZone *string `json:"time_zone,omitempty"`
+}
+
+// VenueCharges What the venue adds to, or includes in, its prime prices.
+type VenueCharges struct {
+	// ServiceChargeBps The service charge, in basis points of the subtotal (1250 is 12.5 %); 0 for none.
+	//
+	// Example: 1250
+	ServiceChargeBps int `json:"service_charge_bps"`
+
+	// TaxBps The tax, in basis points of subtotal plus service charge; 0 for none.
+	//
+	// Example: 888
+	TaxBps int `json:"tax_bps"`
+
+	// TaxInclusive True when the tax is already in the prices (shown for information), false when it is added.
+	//
+	// Example: false
+	TaxInclusive bool `json:"tax_inclusive"`
+}
+
+// VenueChargesInput The venue's service charge and tax on its prime prices. New holds use them; bookings keep the ones they were made with.
+type VenueChargesInput struct {
+	// ServiceChargeBps The service charge, in basis points of the subtotal (1250 is 12.5 %); 0 for none.
+	//
+	// Example: 1250
+	ServiceChargeBps int `json:"service_charge_bps"`
+
+	// TaxBps The tax, in basis points of subtotal plus service charge; 0 for none.
+	//
+	// Example: 888
+	TaxBps int `json:"tax_bps"`
+
+	// TaxInclusive True when the tax is already in the prices, false when it is added to them.
+	//
+	// Example: false
+	TaxInclusive bool `json:"tax_inclusive"`
 }
 
 // VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -1805,6 +1863,12 @@ type RecordReservationOutcomeParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// RefundOperatorReservationParams defines parameters for RefundOperatorReservation.
+type RefundOperatorReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateAllocationParams defines parameters for CreateAllocation.
 type CreateAllocationParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -1867,6 +1931,9 @@ type CreateOperatorSlotParams struct {
 
 // RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
 type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
+
+// RefundOperatorReservationJSONRequestBody defines body for RefundOperatorReservation for application/json ContentType.
+type RefundOperatorReservationJSONRequestBody = GoodwillRefundRequest
 
 // UpdateOperatorSlotJSONRequestBody defines body for UpdateOperatorSlot for application/json ContentType.
 type UpdateOperatorSlotJSONRequestBody = UpdateSlotRequest
@@ -2009,6 +2076,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/operator/reservations/{reservation_id}/outcome (the `RecordReservationOutcome` operationId).
 	RecordReservationOutcome(ctx context.Context, reservationId ReservationId, params *RecordReservationOutcomeParams, body RecordReservationOutcomeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RefundOperatorReservationWithBody Refund a booking as a goodwill gesture
+	//
+	// Refunds part or all of what was captured for a booking at one of your venues, with
+	// a reason (a late table, a dish sent back), whatever its status and outside its
+	// cancellation policy. The amount is at most what was captured and not yet refunded
+	// or owed back, across the booking's payments (newest first); more answers
+	// `400 refund_amount_too_large` (the message says what can still be refunded) and
+	// changes nothing. The refund is paid at once, or retried by PRIMA if the payment
+	// provider fails; the partner sees it on the reservation's payments
+	// (`amount_refunded`), receives a `payment.refunded` event, and the booking's
+	// history records it with the reason (type `payment.refunded`). Each call with a new
+	// `Idempotency-Key` is a new refund; a retry with the same key refunds nothing more.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/operator/reservations/{reservation_id}/refunds (the `RefundOperatorReservation` operationId).
+	RefundOperatorReservationWithBody(ctx context.Context, reservationId ReservationId, params *RefundOperatorReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RefundOperatorReservation Refund a booking as a goodwill gesture
+	//
+	// Refunds part or all of what was captured for a booking at one of your venues, with
+	// a reason (a late table, a dish sent back), whatever its status and outside its
+	// cancellation policy. The amount is at most what was captured and not yet refunded
+	// or owed back, across the booking's payments (newest first); more answers
+	// `400 refund_amount_too_large` (the message says what can still be refunded) and
+	// changes nothing. The refund is paid at once, or retried by PRIMA if the payment
+	// provider fails; the partner sees it on the reservation's payments
+	// (`amount_refunded`), receives a `payment.refunded` event, and the booking's
+	// history records it with the reason (type `payment.refunded`). Each call with a new
+	// `Idempotency-Key` is a new refund; a retry with the same key refunds nothing more.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/operator/reservations/{reservation_id}/refunds (the `RefundOperatorReservation` operationId).
+	RefundOperatorReservation(ctx context.Context, reservationId ReservationId, params *RefundOperatorReservationParams, body RefundOperatorReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateOperatorSlotWithBody Change a slot's tables or status
 	//
@@ -2308,6 +2411,62 @@ func (c *Client) RecordReservationOutcomeWithBody(ctx context.Context, reservati
 // Corresponds with POST /v1/operator/reservations/{reservation_id}/outcome (the `RecordReservationOutcome` operationId).
 func (c *Client) RecordReservationOutcome(ctx context.Context, reservationId ReservationId, params *RecordReservationOutcomeParams, body RecordReservationOutcomeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRecordReservationOutcomeRequest(c.Server, reservationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RefundOperatorReservationWithBody Refund a booking as a goodwill gesture
+//
+// Refunds part or all of what was captured for a booking at one of your venues, with
+// a reason (a late table, a dish sent back), whatever its status and outside its
+// cancellation policy. The amount is at most what was captured and not yet refunded
+// or owed back, across the booking's payments (newest first); more answers
+// `400 refund_amount_too_large` (the message says what can still be refunded) and
+// changes nothing. The refund is paid at once, or retried by PRIMA if the payment
+// provider fails; the partner sees it on the reservation's payments
+// (`amount_refunded`), receives a `payment.refunded` event, and the booking's
+// history records it with the reason (type `payment.refunded`). Each call with a new
+// `Idempotency-Key` is a new refund; a retry with the same key refunds nothing more.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/operator/reservations/{reservation_id}/refunds (the `RefundOperatorReservation` operationId).
+func (c *Client) RefundOperatorReservationWithBody(ctx context.Context, reservationId ReservationId, params *RefundOperatorReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefundOperatorReservationRequestWithBody(c.Server, reservationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RefundOperatorReservation Refund a booking as a goodwill gesture
+//
+// Refunds part or all of what was captured for a booking at one of your venues, with
+// a reason (a late table, a dish sent back), whatever its status and outside its
+// cancellation policy. The amount is at most what was captured and not yet refunded
+// or owed back, across the booking's payments (newest first); more answers
+// `400 refund_amount_too_large` (the message says what can still be refunded) and
+// changes nothing. The refund is paid at once, or retried by PRIMA if the payment
+// provider fails; the partner sees it on the reservation's payments
+// (`amount_refunded`), receives a `payment.refunded` event, and the booking's
+// history records it with the reason (type `payment.refunded`). Each call with a new
+// `Idempotency-Key` is a new refund; a retry with the same key refunds nothing more.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/operator/reservations/{reservation_id}/refunds (the `RefundOperatorReservation` operationId).
+func (c *Client) RefundOperatorReservation(ctx context.Context, reservationId ReservationId, params *RefundOperatorReservationParams, body RefundOperatorReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefundOperatorReservationRequest(c.Server, reservationId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2931,6 +3090,68 @@ func NewRecordReservationOutcomeRequestWithBody(server string, reservationId Res
 	}
 
 	operationPath := fmt.Sprintf("/v1/operator/reservations/%s/outcome", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRefundOperatorReservationRequest calls the generic RefundOperatorReservation builder with application/json body
+func NewRefundOperatorReservationRequest(server string, reservationId ReservationId, params *RefundOperatorReservationParams, body RefundOperatorReservationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRefundOperatorReservationRequestWithBody(server, reservationId, params, "application/json", bodyReader)
+}
+
+// NewRefundOperatorReservationRequestWithBody constructs an http.Request for the RefundOperatorReservation method, with any body, and a specified content type
+func NewRefundOperatorReservationRequestWithBody(server string, reservationId ReservationId, params *RefundOperatorReservationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "reservation_id", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operator/reservations/%s/refunds", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3769,6 +3990,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/operator/reservations/{reservation_id}/outcome (the `RecordReservationOutcome` operationId).
 	RecordReservationOutcomeWithResponse(ctx context.Context, reservationId ReservationId, params *RecordReservationOutcomeParams, body RecordReservationOutcomeJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordReservationOutcomeResponse, error)
+
+	// RefundOperatorReservationWithBodyWithResponse Refund a booking as a goodwill gesture
+	//
+	// Refunds part or all of what was captured for a booking at one of your venues, with
+	// a reason (a late table, a dish sent back), whatever its status and outside its
+	// cancellation policy. The amount is at most what was captured and not yet refunded
+	// or owed back, across the booking's payments (newest first); more answers
+	// `400 refund_amount_too_large` (the message says what can still be refunded) and
+	// changes nothing. The refund is paid at once, or retried by PRIMA if the payment
+	// provider fails; the partner sees it on the reservation's payments
+	// (`amount_refunded`), receives a `payment.refunded` event, and the booking's
+	// history records it with the reason (type `payment.refunded`). Each call with a new
+	// `Idempotency-Key` is a new refund; a retry with the same key refunds nothing more.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operator/reservations/{reservation_id}/refunds (the `RefundOperatorReservation` operationId).
+	RefundOperatorReservationWithBodyWithResponse(ctx context.Context, reservationId ReservationId, params *RefundOperatorReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefundOperatorReservationResponse, error)
+
+	// RefundOperatorReservationWithResponse Refund a booking as a goodwill gesture
+	//
+	// Refunds part or all of what was captured for a booking at one of your venues, with
+	// a reason (a late table, a dish sent back), whatever its status and outside its
+	// cancellation policy. The amount is at most what was captured and not yet refunded
+	// or owed back, across the booking's payments (newest first); more answers
+	// `400 refund_amount_too_large` (the message says what can still be refunded) and
+	// changes nothing. The refund is paid at once, or retried by PRIMA if the payment
+	// provider fails; the partner sees it on the reservation's payments
+	// (`amount_refunded`), receives a `payment.refunded` event, and the booking's
+	// history records it with the reason (type `payment.refunded`). Each call with a new
+	// `Idempotency-Key` is a new refund; a retry with the same key refunds nothing more.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operator/reservations/{reservation_id}/refunds (the `RefundOperatorReservation` operationId).
+	RefundOperatorReservationWithResponse(ctx context.Context, reservationId ReservationId, params *RefundOperatorReservationParams, body RefundOperatorReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*RefundOperatorReservationResponse, error)
 
 	// UpdateOperatorSlotWithBodyWithResponse Change a slot's tables or status
 	//
@@ -4625,6 +4882,240 @@ func (r RecordReservationOutcomeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RecordReservationOutcomeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RefundOperatorReservationResponse200Headers the declared response headers of an HTTP 200 response for RefundOperatorReservation
+type RefundOperatorReservationResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse400Headers the declared response headers of an HTTP 400 response for RefundOperatorReservation
+type RefundOperatorReservationResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse401Headers the declared response headers of an HTTP 401 response for RefundOperatorReservation
+type RefundOperatorReservationResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// RefundOperatorReservationResponse403Headers the declared response headers of an HTTP 403 response for RefundOperatorReservation
+type RefundOperatorReservationResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse404Headers the declared response headers of an HTTP 404 response for RefundOperatorReservation
+type RefundOperatorReservationResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse409Headers the declared response headers of an HTTP 409 response for RefundOperatorReservation
+type RefundOperatorReservationResponse409Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse413Headers the declared response headers of an HTTP 413 response for RefundOperatorReservation
+type RefundOperatorReservationResponse413Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse415Headers the declared response headers of an HTTP 415 response for RefundOperatorReservation
+type RefundOperatorReservationResponse415Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse422Headers the declared response headers of an HTTP 422 response for RefundOperatorReservation
+type RefundOperatorReservationResponse422Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse429Headers the declared response headers of an HTTP 429 response for RefundOperatorReservation
+type RefundOperatorReservationResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// RefundOperatorReservationResponse500Headers the declared response headers of an HTTP 500 response for RefundOperatorReservation
+type RefundOperatorReservationResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// RefundOperatorReservationResponse503Headers the declared response headers of an HTTP 503 response for RefundOperatorReservation
+type RefundOperatorReservationResponse503Headers struct {
+	APIVersion *string
+	RequestId  *string
+	RetryAfter *int
+}
+
+// RefundOperatorReservationResponseDefaultHeaders the declared response headers of an HTTP default response for RefundOperatorReservation
+type RefundOperatorReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RefundOperatorReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OperatorReservation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RefundOperatorReservationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RefundOperatorReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RefundOperatorReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RefundOperatorReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RefundOperatorReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RefundOperatorReservationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RefundOperatorReservationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *RefundOperatorReservationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RefundOperatorReservationResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RefundOperatorReservationResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RefundOperatorReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RefundOperatorReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *RefundOperatorReservationResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON200() *OperatorReservation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RefundOperatorReservationResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RefundOperatorReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RefundOperatorReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RefundOperatorReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RefundOperatorReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RefundOperatorReservationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7321,6 +7812,54 @@ func (c *ClientWithResponses) RecordReservationOutcomeWithResponse(ctx context.C
 	return ParseRecordReservationOutcomeResponse(rsp)
 }
 
+// RefundOperatorReservationWithBodyWithResponse Refund a booking as a goodwill gesture
+//
+// Refunds part or all of what was captured for a booking at one of your venues, with
+// a reason (a late table, a dish sent back), whatever its status and outside its
+// cancellation policy. The amount is at most what was captured and not yet refunded
+// or owed back, across the booking's payments (newest first); more answers
+// `400 refund_amount_too_large` (the message says what can still be refunded) and
+// changes nothing. The refund is paid at once, or retried by PRIMA if the payment
+// provider fails; the partner sees it on the reservation's payments
+// (`amount_refunded`), receives a `payment.refunded` event, and the booking's
+// history records it with the reason (type `payment.refunded`). Each call with a new
+// `Idempotency-Key` is a new refund; a retry with the same key refunds nothing more.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operator/reservations/{reservation_id}/refunds (the `RefundOperatorReservation` operationId).
+func (c *ClientWithResponses) RefundOperatorReservationWithBodyWithResponse(ctx context.Context, reservationId ReservationId, params *RefundOperatorReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefundOperatorReservationResponse, error) {
+	rsp, err := c.RefundOperatorReservationWithBody(ctx, reservationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRefundOperatorReservationResponse(rsp)
+}
+
+// RefundOperatorReservationWithResponse Refund a booking as a goodwill gesture
+//
+// Refunds part or all of what was captured for a booking at one of your venues, with
+// a reason (a late table, a dish sent back), whatever its status and outside its
+// cancellation policy. The amount is at most what was captured and not yet refunded
+// or owed back, across the booking's payments (newest first); more answers
+// `400 refund_amount_too_large` (the message says what can still be refunded) and
+// changes nothing. The refund is paid at once, or retried by PRIMA if the payment
+// provider fails; the partner sees it on the reservation's payments
+// (`amount_refunded`), receives a `payment.refunded` event, and the booking's
+// history records it with the reason (type `payment.refunded`). Each call with a new
+// `Idempotency-Key` is a new refund; a retry with the same key refunds nothing more.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operator/reservations/{reservation_id}/refunds (the `RefundOperatorReservation` operationId).
+func (c *ClientWithResponses) RefundOperatorReservationWithResponse(ctx context.Context, reservationId ReservationId, params *RefundOperatorReservationParams, body RefundOperatorReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*RefundOperatorReservationResponse, error) {
+	rsp, err := c.RefundOperatorReservation(ctx, reservationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRefundOperatorReservationResponse(rsp)
+}
+
 // UpdateOperatorSlotWithBodyWithResponse Change a slot's tables or status
 //
 // Sets a slot's `tables` or withdraws (or reopens) it. `tables` never goes below the
@@ -8611,6 +9150,375 @@ func ParseRecordReservationOutcomeResponse(rsp *http.Response) (*RecordReservati
 		response.Headers503 = &headers
 	case true:
 		var headers RecordReservationOutcomeResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRefundOperatorReservationResponse parses an HTTP response from a RefundOperatorReservationWithResponse call
+func ParseRefundOperatorReservationResponse(rsp *http.Response) (*RefundOperatorReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RefundOperatorReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OperatorReservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RefundOperatorReservationResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RefundOperatorReservationResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RefundOperatorReservationResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RefundOperatorReservationResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RefundOperatorReservationResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RefundOperatorReservationResponse409Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers RefundOperatorReservationResponse413Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers RefundOperatorReservationResponse415Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers RefundOperatorReservationResponse422Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RefundOperatorReservationResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RefundOperatorReservationResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RefundOperatorReservationResponse503Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers RefundOperatorReservationResponseDefaultHeaders
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

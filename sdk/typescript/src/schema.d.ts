@@ -400,6 +400,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sandbox/reservations/{reservation_id}/advance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Advance a sandbox reservation's clock
+         * @description Moves one of your sandbox reservations past a deadline at once, so that a
+         *     time-based path can be tried in seconds: `hold_expiry` expires a held reservation
+         *     now (its table is free again, its payment intent is cancelled, and you receive
+         *     `reservation.expired`; finalizing it then answers `409 hold_expired`);
+         *     `cancellation_cutoff` ends its free-cancellation window now (its cancellation
+         *     quote and a cancel then apply the fee); `modification_cutoff` passes its
+         *     modification cutoff now (a change then answers `409 modification_cutoff_passed`).
+         *     The sandbox moves the reservation's deadline rather than a clock: the
+         *     reservation's `expires_at`, `cancellation_policy.free_until_hours_before` or
+         *     `modification_policy.allowed_until_hours_before` show the new deadline. A status
+         *     the deadline does not apply to answers `409 reservation_state_invalid` (an
+         *     expired hold: `409 hold_expired`; `hold_expiry` again answers it unchanged). Served
+         *     only while the sandbox payment gateway is active.
+         */
+        post: operations["advanceSandboxReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens/current": {
         parameters: {
             query?: never;
@@ -637,6 +669,15 @@ export interface components {
              * @example 10014
              */
             postal_code: string;
+        };
+        /** @description The deadline to move the sandbox reservation past. */
+        AdvanceSandboxReservationRequest: {
+            /**
+             * @description `hold_expiry` (a held reservation), `cancellation_cutoff` or `modification_cutoff` (a held or confirmed one).
+             * @example hold_expiry
+             * @enum {string}
+             */
+            to: "hold_expiry" | "cancellation_cutoff" | "modification_cutoff";
         };
         /** @description One authenticated request. */
         AuditEvent: {
@@ -898,6 +939,7 @@ export interface components {
              * @enum {string}
              */
             object: "cancellation_quote";
+            price_breakdown?: components["schemas"]["PriceBreakdown"];
             /**
              * Format: int64
              * @description What cancelling now would refund, in minor units.
@@ -954,7 +996,7 @@ export interface components {
              */
             notes?: string;
             /**
-             * @description Your own reference, for example your order id; filterable.
+             * @description Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) or `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it). Elsewhere these are ordinary references.
              * @example order-88412
              */
             partner_reference?: string;
@@ -1387,6 +1429,79 @@ export interface components {
              */
             summary: string;
         } | null;
+        /**
+         * @description The lines a prime booking's price is made of, in minor units of `currency`: the
+         *     subtotal (the slot's price per cover times the covers, or per booking), the
+         *     venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
+         *     plus service charge). An exclusive tax is added to the total; an inclusive one is
+         *     already in it and shown with `included: true`. The lines whose `included` is false
+         *     always add up to `total`, which is the booking's price; `prepay_amount` is what is
+         *     charged when the booking is finalized. The reservation, its cancellation quote and
+         *     the venue platform's copy show the same lines. Null for a standard booking.
+         */
+        PriceBreakdown: {
+            /**
+             * @description ISO 4217 currency, lower case.
+             * @example usd
+             */
+            currency: string;
+            /** @description The lines, subtotal first. */
+            lines: components["schemas"]["PriceBreakdownLine"][];
+            /**
+             * Format: int64
+             * @description What is charged when the booking is finalized.
+             * @example 17010
+             */
+            prepay_amount: number;
+            /**
+             * Format: int64
+             * @description The sum of the lines that are not `included`.
+             * @example 17010
+             */
+            total: number;
+        } | null;
+        /** @description One line of a price breakdown. */
+        PriceBreakdownLine: {
+            /**
+             * Format: int64
+             * @description The line's amount, in minor units.
+             * @example 15000
+             */
+            amount: number;
+            /**
+             * @description The line in words, to show to the guest.
+             * @example 2 covers × USD 75.00
+             */
+            description: string;
+            /**
+             * @description True when the amount is already part of the lines above (an inclusive tax) and not added to the total.
+             * @example false
+             */
+            included: boolean;
+            /**
+             * @description With `subtotal`, the covers (or 1 for a price per booking).
+             * @example 2
+             */
+            quantity?: number;
+            /**
+             * @description With `service_charge` and `tax`, the rate in basis points (1250 is 12.5 %).
+             * @example 1250
+             */
+            rate_bps?: number;
+            /**
+             * @description `subtotal`, `service_charge` or `tax`.
+             *
+             *     Known values: `subtotal`, `service_charge`, `tax`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example subtotal
+             */
+            type: string;
+            /**
+             * Format: int64
+             * @description With `subtotal`, the price per cover (or per booking).
+             * @example 7500
+             */
+            unit_amount?: number;
+        };
         /** @description Readiness and the checks behind it. */
         Readiness: {
             /** @description Each check's outcome. */
@@ -1539,6 +1654,7 @@ export interface components {
             /** @description Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`). */
             payments: components["schemas"]["ReservationPayment"][];
             pending_change: components["schemas"]["PendingChange"];
+            price_breakdown?: components["schemas"]["PriceBreakdown"];
             /**
              * @description Where the table is.
              * @example dining_room
@@ -1608,9 +1724,9 @@ export interface components {
              */
             token_id: string | null;
             /**
-             * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment.
+             * @description What happened. `reservation.change_requested` is a dearer change waiting for its payment; `payment.refunded` a goodwill refund by the venue, with `payment.refund_amount` and `payment.refund_reason` in `changes`.
              *
-             *     Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             *     Known values: `reservation.held`, `reservation.updated`, `reservation.change_requested`, `reservation.extended`, `reservation.confirmed`, `reservation.cancelled`, `reservation.released`, `reservation.expired`, `reservation.completed`, `reservation.no_show`, `payment.refunded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example reservation.updated
              */
             type: string;
@@ -2304,7 +2420,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The request is invalid. Codes: `parameter_invalid`, `parameter_missing`, `parameter_unknown`, `body_invalid`, `idempotency_key_missing`, `party_size_out_of_range`; from `POST /v1/webhooks/stripe`, `webhook_signature_invalid`. */
+        /** @description The request is invalid. Codes: `parameter_invalid`, `parameter_missing`, `parameter_unknown`, `body_invalid`, `idempotency_key_missing`, `party_size_out_of_range`; from `POST /v1/webhooks/stripe`, `webhook_signature_invalid`; from a goodwill refund, `refund_amount_too_large`. */
         BadRequest: {
             headers: {
                 "API-Version": components["headers"]["ApiVersion"];
@@ -3342,6 +3458,55 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    advanceSandboxReservation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "hold_expiry"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdvanceSandboxReservationRequest"];
+            };
+        };
+        responses: {
+            /** @description The reservation past the deadline. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
