@@ -90,7 +90,10 @@ func paymentRecordToAPI(p booking.PaymentRecord) gen.ReservationPayment {
 func changeRequestToAPI(c booking.ChangeRequest) gen.RequestedChange {
 	out := gen.RequestedChange{SlotId: c.SlotID, PartySize: c.PartySize, Notes: c.Notes, PartnerReference: c.PartnerReference}
 	if g := c.Guest; g != nil {
-		out.Guest = &gen.RequestedGuestChange{FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone}
+		out.Guest = &gen.RequestedGuestChange{
+			FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone, Language: g.Language,
+			LoyaltyNumber: g.LoyaltyNumber, RoomNumber: g.RoomNumber, MarketingConsent: g.MarketingConsent, Reference: g.Reference,
+		}
 		if g.Email != nil {
 			e := openapi_types.Email(*g.Email)
 			out.Guest.Email = &e
@@ -102,13 +105,32 @@ func changeRequestToAPI(c booking.ChangeRequest) gen.RequestedChange {
 func changeRequestFromAPI(b gen.UpdateReservationRequest) booking.ChangeRequest {
 	out := booking.ChangeRequest{SlotID: b.SlotId, PartySize: b.PartySize, Notes: b.Notes, PartnerReference: b.PartnerReference}
 	if g := b.Guest; g != nil {
-		out.Guest = &booking.GuestChange{FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone}
+		out.Guest = &booking.GuestChange{
+			FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone, Language: g.Language,
+			LoyaltyNumber: g.LoyaltyNumber, RoomNumber: g.RoomNumber, MarketingConsent: g.MarketingConsent, Reference: g.Reference,
+		}
 		if g.Email != nil {
 			e := string(*g.Email)
 			out.Guest.Email = &e
 		}
 	}
 	return out
+}
+
+func guestFromAPI(g gen.Guest) booking.Guest {
+	return booking.Guest{
+		FirstName: g.FirstName, LastName: g.LastName, Email: string(g.Email), Phone: g.Phone,
+		Language: deref(g.Language), LoyaltyNumber: deref(g.LoyaltyNumber), RoomNumber: deref(g.RoomNumber),
+		MarketingConsent: deref(g.MarketingConsent), Reference: deref(g.Reference),
+	}
+}
+
+func guestToAPI(g booking.Guest) gen.GuestDetails {
+	return gen.GuestDetails{
+		FirstName: g.FirstName, LastName: g.LastName, Email: openapi_types.Email(g.Email), Phone: g.Phone,
+		Language: optional(g.Language), LoyaltyNumber: optional(g.LoyaltyNumber), RoomNumber: optional(g.RoomNumber),
+		MarketingConsent: g.MarketingConsent, Reference: optional(g.Reference),
+	}
 }
 
 func historyEventToAPI(e booking.HistoryEvent) gen.ReservationEvent {
@@ -207,7 +229,7 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 		SeatingArea:        r.SeatingArea,
 		Type:               gen.SlotType(r.Type),
 		PartySize:          r.PartySize,
-		Guest:              gen.GuestDetails{FirstName: r.Guest.FirstName, LastName: r.Guest.LastName, Email: openapi_types.Email(r.Guest.Email), Phone: r.Guest.Phone},
+		Guest:              guestToAPI(r.Guest),
 		Notes:              optional(r.Notes),
 		PartnerReference:   optional(r.PartnerReference),
 		ConfirmationCode:   optional(r.ConfirmationCode),

@@ -122,14 +122,9 @@ func (s *Server) ListReservations(ctx context.Context, req gen.ListReservationsR
 func (s *Server) CreateReservation(ctx context.Context, req gen.CreateReservationRequestObject) (gen.CreateReservationResponseObject, error) {
 	b := req.Body
 	r, err := s.deps.Reservations.Hold(ctx, partner(ctx), booking.HoldRequest{
-		SlotID:    b.SlotId,
-		PartySize: b.PartySize,
-		Guest: booking.Guest{
-			FirstName: b.Guest.FirstName,
-			LastName:  b.Guest.LastName,
-			Email:     string(b.Guest.Email),
-			Phone:     b.Guest.Phone,
-		},
+		SlotID:           b.SlotId,
+		PartySize:        b.PartySize,
+		Guest:            guestFromAPI(b.Guest),
 		Notes:            deref(b.Notes),
 		PartnerReference: deref(b.PartnerReference),
 	})

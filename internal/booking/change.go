@@ -42,6 +42,13 @@ func (s *Changes) Modify(ctx context.Context, p Partner, id string, req ChangeRe
 	if r, ok, err := s.applied(ctx, p, id); ok {
 		return r, err // changed once already under this Idempotency-Key
 	}
+	if g := req.Guest; g != nil && g.Language != nil {
+		lang, err := CanonicalLanguage(*g.Language, "guest.language")
+		if err != nil {
+			return Reservation{}, err
+		}
+		g.Language = &lang
+	}
 	for range 3 {
 		r, err := s.modifyOnce(ctx, p, id, req)
 		if !errors.Is(err, errConcurrentChange) {
@@ -267,6 +274,13 @@ func applyFields(r *store.Reservation, req ChangeRequest) {
 		set(&r.GuestLastName, g.LastName)
 		set(&r.GuestEmail, g.Email)
 		set(&r.GuestPhone, g.Phone)
+		set(&r.GuestLanguage, g.Language)
+		set(&r.GuestLoyaltyNumber, g.LoyaltyNumber)
+		set(&r.GuestRoomNumber, g.RoomNumber)
+		set(&r.GuestReference, g.Reference)
+		if g.MarketingConsent != nil {
+			r.GuestMarketingConsent = *g.MarketingConsent
+		}
 	}
 	set(&r.Notes, req.Notes)
 	set(&r.PartnerReference, req.PartnerReference)

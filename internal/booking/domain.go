@@ -142,12 +142,19 @@ func (s Slot) TablesLeft() int {
 	return s.Tables - s.TablesTaken - s.TablesReserved
 }
 
-// Guest is the person a table is booked for.
+// Guest is the person a table is booked for. Everything after Phone is optional.
 type Guest struct {
 	FirstName string
 	LastName  string
 	Email     string
 	Phone     string
+	// Language is a BCP 47 tag in canonical form ("" when not given).
+	Language         string
+	LoyaltyNumber    string
+	RoomNumber       string
+	MarketingConsent bool
+	// Reference is the partner's own reference of the guest.
+	Reference string
 }
 
 // Payment is the payment of a prime reservation, as last seen at the gateway.
@@ -192,6 +199,12 @@ type GuestChange struct {
 	LastName  *string `json:"last_name,omitempty"`
 	Email     *string `json:"email,omitempty"`
 	Phone     *string `json:"phone,omitempty"`
+	// Optional details; "" (false for MarketingConsent) clears them.
+	Language         *string `json:"language,omitempty"`
+	LoyaltyNumber    *string `json:"loyalty_number,omitempty"`
+	RoomNumber       *string `json:"room_number,omitempty"`
+	MarketingConsent *bool   `json:"marketing_consent,omitempty"`
+	Reference        *string `json:"reference,omitempty"`
 }
 
 // PendingChange is a change of a confirmed booking that waits for its payment.

@@ -98,6 +98,11 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 	if point, id := key.Resumed(); point == idempotency.PointHeld {
 		return s.resumeHold(ctx, p, id)
 	}
+	lang, err := CanonicalLanguage(req.Guest.Language, "guest.language")
+	if err != nil {
+		return Reservation{}, err
+	}
+	req.Guest.Language = lang
 	now := s.now()
 	var (
 		row       store.Reservation
@@ -105,7 +110,7 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		noTable   bool
 		holdError error
 	)
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		var err error
 		slot, err = tx.GetSlot(scope(p), req.SlotID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -203,6 +208,11 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 		GuestLastName:          req.Guest.LastName,
 		GuestEmail:             req.Guest.Email,
 		GuestPhone:             req.Guest.Phone,
+		GuestLanguage:          req.Guest.Language,
+		GuestLoyaltyNumber:     req.Guest.LoyaltyNumber,
+		GuestRoomNumber:        req.Guest.RoomNumber,
+		GuestMarketingConsent:  req.Guest.MarketingConsent,
+		GuestReference:         req.Guest.Reference,
 		Notes:                  req.Notes,
 		PartnerReference:       req.PartnerReference,
 		ExpiresAt:              &expires,

@@ -975,15 +975,40 @@ type Guest struct {
 	// Example: Ada
 	FirstName string `json:"first_name"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName string `json:"last_name"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone string `json:"phone"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // GuestDetails The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know.
@@ -998,15 +1023,40 @@ type GuestDetails struct {
 	// Example: Ada
 	FirstName string `json:"first_name"`
 
+	// Language The guest's preferred language, a BCP 47 tag in canonical form; null when not given.
+	//
+	// Example: fr
+	Language *string `json:"language"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName string `json:"last_name"`
 
+	// LoyaltyNumber The guest's loyalty or member number; null when not given.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue.
+	//
+	// Example: false
+	MarketingConsent bool `json:"marketing_consent"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone string `json:"phone"`
+
+	// Reference Your own reference of the guest; null when not given.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference"`
+
+	// RoomNumber The guest's hotel room number; null when not given.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number"`
 }
 
 // GuestUpdate The guest's details to change; fields left out stay as they are.
@@ -1021,15 +1071,40 @@ type GuestUpdate struct {
 	// Example: Ada
 	FirstName *string `json:"first_name,omitempty"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName *string `json:"last_name,omitempty"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone *string `json:"phone,omitempty"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // Health Liveness.
@@ -1277,15 +1352,40 @@ type RequestedGuestChange struct {
 	// Example: Ada
 	FirstName *string `json:"first_name,omitempty"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName *string `json:"last_name,omitempty"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone *string `json:"phone,omitempty"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // Reservation A held or booked table.

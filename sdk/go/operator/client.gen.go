@@ -848,15 +848,40 @@ type GuestDetails struct {
 	// Example: Ada
 	FirstName string `json:"first_name"`
 
+	// Language The guest's preferred language, a BCP 47 tag in canonical form; null when not given.
+	//
+	// Example: fr
+	Language *string `json:"language"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName string `json:"last_name"`
 
+	// LoyaltyNumber The guest's loyalty or member number; null when not given.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue.
+	//
+	// Example: false
+	MarketingConsent bool `json:"marketing_consent"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone string `json:"phone"`
+
+	// Reference Your own reference of the guest; null when not given.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference"`
+
+	// RoomNumber The guest's hotel room number; null when not given.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number"`
 }
 
 // LocalTime A local wall-clock time, HH:MM (24-hour).

@@ -979,15 +979,40 @@ export interface components {
              */
             first_name: string;
             /**
+             * @description The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+             * @example fr
+             */
+            language?: string;
+            /**
              * @description Family name.
              * @example Lovelace
              */
             last_name: string;
             /**
+             * @description The guest's loyalty or member number, for the venue.
+             * @example AMX-4471-2210
+             */
+            loyalty_number?: string;
+            /**
+             * @description Whether the guest agrees to hear from the venue; false unless given.
+             * @example false
+             */
+            marketing_consent?: boolean;
+            /**
              * @description Phone number in E.164 form.
              * @example +12125550143
              */
             phone: string;
+            /**
+             * @description Your own reference of the guest, for example your member id.
+             * @example member-55120
+             */
+            reference?: string;
+            /**
+             * @description The guest's hotel room number, for a concierge booking.
+             * @example 1204
+             */
+            room_number?: string;
         };
         /** @description The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know. */
         GuestDetails: {
@@ -1003,15 +1028,40 @@ export interface components {
              */
             first_name: string;
             /**
+             * @description The guest's preferred language, a BCP 47 tag in canonical form; null when not given.
+             * @example fr
+             */
+            language: string | null;
+            /**
              * @description Family name.
              * @example Lovelace
              */
             last_name: string;
             /**
+             * @description The guest's loyalty or member number; null when not given.
+             * @example AMX-4471-2210
+             */
+            loyalty_number: string | null;
+            /**
+             * @description Whether the guest agrees to hear from the venue.
+             * @example false
+             */
+            marketing_consent: boolean;
+            /**
              * @description Phone number in E.164 form.
              * @example +12125550143
              */
             phone: string;
+            /**
+             * @description Your own reference of the guest; null when not given.
+             * @example member-55120
+             */
+            reference: string | null;
+            /**
+             * @description The guest's hotel room number; null when not given.
+             * @example 1204
+             */
+            room_number: string | null;
         };
         /** @description The guest's details to change; fields left out stay as they are. */
         GuestUpdate: {
@@ -1027,15 +1077,40 @@ export interface components {
              */
             first_name?: string;
             /**
+             * @description The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+             * @example fr
+             */
+            language?: string;
+            /**
              * @description Family name.
              * @example Lovelace
              */
             last_name?: string;
             /**
+             * @description The guest's loyalty or member number, for the venue.
+             * @example AMX-4471-2210
+             */
+            loyalty_number?: string;
+            /**
+             * @description Whether the guest agrees to hear from the venue; false unless given.
+             * @example false
+             */
+            marketing_consent?: boolean;
+            /**
              * @description Phone number in E.164 form.
              * @example +12125550143
              */
             phone?: string;
+            /**
+             * @description Your own reference of the guest, for example your member id.
+             * @example member-55120
+             */
+            reference?: string;
+            /**
+             * @description The guest's hotel room number, for a concierge booking.
+             * @example 1204
+             */
+            room_number?: string;
         };
         /** @description Liveness. */
         Health: {
@@ -1264,15 +1339,40 @@ export interface components {
              */
             first_name?: string;
             /**
+             * @description The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+             * @example fr
+             */
+            language?: string;
+            /**
              * @description Family name.
              * @example Lovelace
              */
             last_name?: string;
             /**
+             * @description The guest's loyalty or member number, for the venue.
+             * @example AMX-4471-2210
+             */
+            loyalty_number?: string;
+            /**
+             * @description Whether the guest agrees to hear from the venue; false unless given.
+             * @example false
+             */
+            marketing_consent?: boolean;
+            /**
              * @description Phone number in E.164 form.
              * @example +12125550143
              */
             phone?: string;
+            /**
+             * @description Your own reference of the guest, for example your member id.
+             * @example member-55120
+             */
+            reference?: string;
+            /**
+             * @description The guest's hotel room number, for a concierge booking.
+             * @example 1204
+             */
+            room_number?: string;
         };
         /** @description A held or booked table. */
         Reservation: {
