@@ -7,9 +7,11 @@ import (
 	"time"
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
+	"golang.org/x/text/message"
 
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/locale"
 	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
 )
@@ -17,11 +19,11 @@ import (
 // Mapping between API types (gen) and domain types (booking). Times leave in the venue's
 // own UTC offset, so a partner can show them without a time-zone library.
 
-func policyToAPI(p booking.CancellationPolicy) gen.CancellationPolicy {
+func policyToAPI(p booking.CancellationPolicy, pr *message.Printer) gen.CancellationPolicy {
 	out := gen.CancellationPolicy{
 		FreeUntilHoursBefore: p.FreeUntilHoursBefore,
 		FeeType:              gen.CancellationPolicyFeeType(p.FeeType),
-		Summary:              p.Summary(),
+		Summary:              p.SummaryIn(pr),
 	}
 	if out.FeeType == "" {
 		out.FeeType = gen.None
@@ -39,7 +41,7 @@ func venueSummaryToAPI(v booking.VenueSummary) gen.VenueSummary {
 	return gen.VenueSummary{Id: v.ID, Name: v.Name, City: v.City, Cuisine: v.Cuisine, TimeZone: v.TimeZone}
 }
 
-func venueToAPI(v booking.Venue) gen.Venue {
+func venueToAPI(v booking.Venue, pr *message.Printer) gen.Venue {
 	areas := v.SeatingAreas
 	if areas == nil {
 		areas = []string{}
@@ -55,18 +57,18 @@ func venueToAPI(v booking.Venue) gen.Venue {
 		TimeZone:           v.TimeZone,
 		Currency:           v.Currency,
 		SeatingAreas:       areas,
-		CancellationPolicy: policyToAPI(v.Policy),
-		ModificationPolicy: modificationToAPI(v.Modification),
+		CancellationPolicy: policyToAPI(v.Policy, pr),
+		ModificationPolicy: modificationToAPI(v.Modification, pr),
 	}
 }
 
-func modificationToAPI(m booking.ModificationPolicy) gen.ModificationPolicy {
-	summary := "Changes are accepted until the reservation starts."
+func modificationToAPI(m booking.ModificationPolicy, pr *message.Printer) gen.ModificationPolicy {
+	summary := pr.Sprintf("Changes are accepted until the reservation starts.")
 	switch h := m.AllowedUntilHoursBefore; {
 	case h == 1:
-		summary = "Changes are accepted until 1 hour before the reservation."
+		summary = pr.Sprintf("Changes are accepted until 1 hour before the reservation.")
 	case h > 1:
-		summary = fmt.Sprintf("Changes are accepted until %d hours before the reservation.", h)
+		summary = pr.Sprintf("Changes are accepted until %d hours before the reservation.", h)
 	}
 	return gen.ModificationPolicy{AllowedUntilHoursBefore: m.AllowedUntilHoursBefore, Summary: summary}
 }
@@ -149,7 +151,7 @@ func historyEventToAPI(e booking.HistoryEvent) gen.ReservationEvent {
 	}
 }
 
-func slotToAPI(s booking.Slot) gen.Slot {
+func slotToAPI(s booking.Slot, pr *message.Printer) gen.Slot {
 	loc := s.Venue.Location()
 	starts := s.StartsAt.In(loc)
 	date, _ := time.Parse(time.DateOnly, s.LocalDate)
@@ -167,14 +169,14 @@ func slotToAPI(s booking.Slot) gen.Slot {
 		SeatingArea:        s.SeatingArea,
 		Type:               gen.SlotType(s.Type),
 		TablesLeft:         s.TablesLeft(),
-		CancellationPolicy: policyToAPI(s.Policy),
+		CancellationPolicy: policyToAPI(s.Policy, pr),
 	}
 	if s.Price != nil {
 		out.Price = &gen.Price{
 			Amount:   s.Price.Amount,
 			Currency: s.Price.Currency,
 			Per:      gen.PricePer(s.Price.Per),
-			Summary:  priceSummary(*s.Price),
+			Summary:  priceSummary(*s.Price, pr),
 		}
 	}
 	return out
@@ -195,28 +197,28 @@ func calendarDayToAPI(d booking.CalendarDay) gen.AvailabilityCalendarDay {
 	return out
 }
 
-func slotLookupToAPI(st booking.SlotStanding) gen.SlotLookup {
+func slotLookupToAPI(st booking.SlotStanding, pr *message.Printer) gen.SlotLookup {
 	out := gen.SlotLookup{SlotId: st.SlotID, Status: gen.SlotLookupStatus(st.Status), TablesLeft: st.TablesLeft}
 	if st.Price != nil {
 		out.Price = &gen.Price{
 			Amount:   st.Price.Amount,
 			Currency: st.Price.Currency,
 			Per:      gen.PricePer(st.Price.Per),
-			Summary:  priceSummary(*st.Price),
+			Summary:  priceSummary(*st.Price, pr),
 		}
 	}
 	return out
 }
 
-func priceSummary(p booking.Price) string {
-	unit := "per booking"
+func priceSummary(p booking.Price, pr *message.Printer) string {
 	if p.Per == booking.PerCover {
-		unit = "per guest"
+		return pr.Sprintf("%s %s per guest", strings.ToUpper(p.Currency), money(p.Amount))
 	}
-	return fmt.Sprintf("%s %s %s", strings.ToUpper(p.Currency), money(p.Amount), unit)
+	return pr.Sprintf("%s %s per booking", strings.ToUpper(p.Currency), money(p.Amount))
 }
 
-func reservationToAPI(r booking.Reservation) gen.Reservation {
+// reservationToAPI maps r; pr writes its summaries (locale.For the guest's language).
+func reservationToAPI(r booking.Reservation, pr *message.Printer) gen.Reservation {
 	out := gen.Reservation{
 		Id:     r.ID,
 		Object: gen.ReservationObjectReservation,
@@ -233,8 +235,8 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 		Notes:              optional(r.Notes),
 		PartnerReference:   optional(r.PartnerReference),
 		ConfirmationCode:   optional(r.ConfirmationCode),
-		CancellationPolicy: policyToAPI(r.Policy),
-		ModificationPolicy: modificationToAPI(r.Modification),
+		CancellationPolicy: policyToAPI(r.Policy, pr),
+		ModificationPolicy: modificationToAPI(r.Modification, pr),
 		Payments:           make([]gen.ReservationPayment, 0, len(r.Payments)),
 		CreatedAt:          r.CreatedAt,
 		UpdatedAt:          r.UpdatedAt,
@@ -279,7 +281,7 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 	return out
 }
 
-func quoteToAPI(q booking.Quote) gen.CancellationQuote {
+func quoteToAPI(q booking.Quote, pr *message.Printer) gen.CancellationQuote {
 	out := gen.CancellationQuote{
 		Object:        gen.CancellationQuoteObjectCancellationQuote,
 		ReservationId: q.Reservation.ID,
@@ -296,15 +298,15 @@ func quoteToAPI(q booking.Quote) gen.CancellationQuote {
 	cur := strings.ToUpper(q.Currency)
 	switch {
 	case !q.Cancellable:
-		out.Summary = fmt.Sprintf("A reservation that is %s cannot be cancelled.", q.Reservation.Status)
+		out.Summary = pr.Sprintf("A reservation that is %s cannot be cancelled.", q.Reservation.Status)
 	case q.Reservation.Status == booking.StatusHeld:
-		out.Summary = "Cancelling now releases the hold; nothing was charged."
+		out.Summary = pr.Sprintf("Cancelling now releases the hold; nothing was charged.")
 	case q.Refund == 0 && q.Fee == 0:
-		out.Summary = "Cancelling now is free."
+		out.Summary = pr.Sprintf("Cancelling now is free.")
 	case q.Fee == 0:
-		out.Summary = fmt.Sprintf("Cancelling now refunds %s %s in full.", cur, money(q.Refund))
+		out.Summary = pr.Sprintf("Cancelling now refunds %s %s in full.", cur, money(q.Refund))
 	default:
-		out.Summary = fmt.Sprintf("Cancelling now refunds %s %s and keeps %s %s.", cur, money(q.Refund), cur, money(q.Fee))
+		out.Summary = pr.Sprintf("Cancelling now refunds %s %s and keeps %s %s.", cur, money(q.Refund), cur, money(q.Fee))
 	}
 	return out
 }
@@ -389,6 +391,7 @@ func EventJSON(id, eventType string, createdAt time.Time, r booking.Reservation)
 	ev.Object = gen.EventObjectEvent
 	ev.Type = gen.EventType(eventType)
 	ev.CreatedAt = createdAt.UTC()
-	ev.Data.Object = reservationToAPI(r)
+	// The guest's language when PRIMA writes it, English otherwise.
+	ev.Data.Object = reservationToAPI(r, locale.Printer(locale.Pick(r.Guest.Language, "")))
 	return json.Marshal(ev)
 }

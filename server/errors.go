@@ -11,6 +11,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/locale"
 )
 
 // Code is a machine-readable error code. Adding one takes: its constant and Catalogue
@@ -177,7 +178,7 @@ func problemFor(err error) *Problem {
 		pr := newProblem(CodeSlotUnavailable, fmt.Sprintf("That slot has no table left for %d.", noTable.PartySize), "slot_id")
 		alts := make([]gen.Slot, 0, len(noTable.Alternatives))
 		for _, s := range noTable.Alternatives {
-			alts = append(alts, slotToAPI(s))
+			alts = append(alts, slotToAPI(s, locale.English))
 		}
 		pr.Detail.Alternatives = &alts
 		return pr

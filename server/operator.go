@@ -11,6 +11,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/locale"
 )
 
 // The venue side (/v1/operator/…, tag Operator): handlers for operator tokens. The
@@ -370,12 +371,12 @@ func shapeFromAPI(duration, minP, maxP int, area string, typ gen.SlotType, price
 }
 
 func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
-	base := venueToAPI(v.Venue)
+	base := venueToAPI(v.Venue, locale.English)
 	out := gen.OperatorVenue{
 		Id: base.Id, Object: gen.OperatorVenueObjectVenue, Name: base.Name, Description: base.Description,
 		Address: base.Address, City: base.City, Cuisine: base.Cuisine, TimeZone: base.TimeZone,
 		Currency: base.Currency, SeatingAreas: base.SeatingAreas, CancellationPolicy: base.CancellationPolicy,
-		ModificationPolicy:    modificationToAPI(v.Modification),
+		ModificationPolicy:    modificationToAPI(v.Modification, locale.English),
 		Platform:              gen.VenuePlatform{Kind: gen.VenuePlatformKind(v.Platform.Kind), Url: optional(v.Platform.URL)},
 		PlatformSigningSecret: optional(v.NewSigningSecret),
 		CreatedAt:             v.CreatedAt.UTC(),
@@ -387,7 +388,7 @@ func priceToAPI(p *booking.Price) *gen.Price {
 	if p == nil {
 		return nil
 	}
-	return &gen.Price{Amount: p.Amount, Currency: p.Currency, Per: gen.PricePer(p.Per), Summary: priceSummary(*p)}
+	return &gen.Price{Amount: p.Amount, Currency: p.Currency, Per: gen.PricePer(p.Per), Summary: priceSummary(*p, locale.English)}
 }
 
 func scheduleToAPI(s inventory.Schedule) gen.Schedule {
@@ -430,7 +431,7 @@ func closureToAPI(c inventory.Closure) gen.Closure {
 }
 
 func operatorReservationToAPI(r booking.VenueReservation) gen.OperatorReservation {
-	base := reservationToAPI(r.Reservation)
+	base := reservationToAPI(r.Reservation, locale.English)
 	out := gen.OperatorReservation{
 		Id: base.Id, Object: gen.OperatorReservationObjectReservation, Status: base.Status,
 		SlotId: base.SlotId, Venue: base.Venue, StartsAt: base.StartsAt, LocalDate: date(r.LocalDate),

@@ -700,7 +700,7 @@ type CancellationPolicy struct {
 	// Example: 24
 	FreeUntilHoursBefore int `json:"free_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
 	Summary string `json:"summary"`
@@ -751,7 +751,7 @@ type CancellationQuote struct {
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
 
-	// Summary The quote in words, to show to the guest.
+	// Summary The quote in words, to show to the guest, in English, French or German (the guest's `language`, else your `Accept-Language`, else English).
 	//
 	// Example: Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
 	Summary string `json:"summary"`
@@ -1132,7 +1132,7 @@ type ModificationPolicy struct {
 	// Example: 2
 	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Changes are accepted until 2 hours before the reservation.
 	Summary string `json:"summary"`

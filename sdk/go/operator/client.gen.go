@@ -472,7 +472,7 @@ type CancellationPolicy struct {
 	// Example: 24
 	FreeUntilHoursBefore int `json:"free_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
 	Summary string `json:"summary"`
@@ -896,7 +896,7 @@ type ModificationPolicy struct {
 	// Example: 2
 	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Changes are accepted until 2 hours before the reservation.
 	Summary string `json:"summary"`

@@ -722,7 +722,7 @@ export interface components {
              */
             free_until_hours_before: number;
             /**
-             * @description The policy in words, to show to the guest.
+             * @description The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
              * @example Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
              */
             summary: string;
@@ -770,7 +770,7 @@ export interface components {
             reservation_id: string;
             status: components["schemas"]["ReservationStatus"];
             /**
-             * @description The quote in words, to show to the guest.
+             * @description The quote in words, to show to the guest, in English, French or German (the guest's `language`, else your `Accept-Language`, else English).
              * @example Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
              */
             summary: string;
@@ -1134,7 +1134,7 @@ export interface components {
              */
             allowed_until_hours_before: number;
             /**
-             * @description The policy in words, to show to the guest.
+             * @description The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
              * @example Changes are accepted until 2 hours before the reservation.
              */
             summary: string;
@@ -2426,7 +2426,7 @@ export interface components {
         RequestId: string;
         /** @description Whole seconds to wait before the next request can succeed. */
         RetryAfter: number;
-        /** @description `Authorization`: the answer depends on the token (each partner sees its own venues, slots and reservations). */
+        /** @description `Authorization, Accept-Language`: the answer depends on the token (each partner sees its own venues, slots and reservations) and on the language its summaries are written in (English, French or German: the guest's `language` for a reservation, else `Accept-Language`, else English). */
         VaryAuthorization: string;
     };
     pathItems: never;

@@ -1,0 +1,65 @@
+package locale
+
+// translations: the English text (the key, with its verbs) and its French and German.
+// A key missing here prints in English.
+var translations = map[string]translation{
+	// Cancellation policies (booking.CancellationPolicy.SummaryIn).
+	"Free cancellation at any time.": {
+		fr: "Annulation gratuite à tout moment.",
+		de: "Kostenlose Stornierung jederzeit.",
+	},
+	"Free cancellation": {
+		fr: "Annulation gratuite",
+		de: "Kostenlose Stornierung",
+	},
+	"Free cancellation until %d hours before the reservation": {
+		fr: "Annulation gratuite jusqu'à %d heures avant la réservation",
+		de: "Kostenlose Stornierung bis %d Stunden vor der Reservierung",
+	},
+	"%s; after that %d%% of the prepaid amount is kept.": {
+		fr: "%s ; ensuite, %d %% du montant prépayé est conservé.",
+		de: "%s; danach werden %d %% des vorausbezahlten Betrags einbehalten.",
+	},
+	"%s; after that a fee of %s is kept from the prepaid amount.": {
+		fr: "%s ; ensuite, des frais de %s sont retenus sur le montant prépayé.",
+		de: "%s; danach wird eine Gebühr von %s vom vorausbezahlten Betrag einbehalten.",
+	},
+	"%s.": {fr: "%s.", de: "%s."},
+	// Modification policies.
+	"Changes are accepted until the reservation starts.": {
+		fr: "Les modifications sont acceptées jusqu'au début de la réservation.",
+		de: "Änderungen sind bis zum Beginn der Reservierung möglich.",
+	},
+	"Changes are accepted until 1 hour before the reservation.": {
+		fr: "Les modifications sont acceptées jusqu'à 1 heure avant la réservation.",
+		de: "Änderungen sind bis 1 Stunde vor der Reservierung möglich.",
+	},
+	"Changes are accepted until %d hours before the reservation.": {
+		fr: "Les modifications sont acceptées jusqu'à %d heures avant la réservation.",
+		de: "Änderungen sind bis %d Stunden vor der Reservierung möglich.",
+	},
+	// Cancellation quotes.
+	"A reservation that is %s cannot be cancelled.": {
+		fr: "Une réservation au statut %s ne peut pas être annulée.",
+		de: "Eine Reservierung mit dem Status %s kann nicht storniert werden.",
+	},
+	"Cancelling now releases the hold; nothing was charged.": {
+		fr: "Annuler maintenant libère la réservation provisoire ; rien n'a été débité.",
+		de: "Eine Stornierung jetzt gibt die vorläufige Reservierung frei; es wurde nichts belastet.",
+	},
+	"Cancelling now is free.": {
+		fr: "Annuler maintenant est gratuit.",
+		de: "Eine Stornierung jetzt ist kostenlos.",
+	},
+	"Cancelling now refunds %s %s in full.": {
+		fr: "Annuler maintenant rembourse %s %s en totalité.",
+		de: "Eine Stornierung jetzt erstattet %s %s vollständig.",
+	},
+	"Cancelling now refunds %s %s and keeps %s %s.": {
+		fr: "Annuler maintenant rembourse %s %s et retient %s %s.",
+		de: "Eine Stornierung jetzt erstattet %s %s und behält %s %s ein.",
+	},
+	// Prices.
+	"%s %s per guest":   {fr: "%s %s par personne", de: "%s %s pro Person"},
+	"%s %s per booking": {fr: "%s %s par réservation", de: "%s %s pro Buchung"},
+}
