@@ -352,11 +352,20 @@ func cancellationFromAPI(p *gen.OperatorCancellationPolicyInput) *booking.Cancel
 	}
 }
 
+func platformToAPI(p inventory.Platform) gen.VenuePlatform {
+	out := gen.VenuePlatform{Kind: gen.VenuePlatformKind(p.Kind), Url: optional(p.URL)}
+	if p.Email != "" {
+		e := openapi_types.Email(p.Email)
+		out.Email = &e
+	}
+	return out
+}
+
 func platformFromAPI(p *gen.VenuePlatform) *inventory.Platform {
 	if p == nil {
 		return nil
 	}
-	return &inventory.Platform{Kind: string(p.Kind), URL: deref(p.Url)}
+	return &inventory.Platform{Kind: string(p.Kind), URL: deref(p.Url), Email: string(deref(p.Email))}
 }
 
 func shapeFromAPI(duration, minP, maxP int, area string, typ gen.SlotType, price *gen.SlotPriceInput, tables int) inventory.SlotShape {
@@ -377,7 +386,7 @@ func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
 		Address: base.Address, City: base.City, Cuisine: base.Cuisine, TimeZone: base.TimeZone,
 		Currency: base.Currency, SeatingAreas: base.SeatingAreas, CancellationPolicy: base.CancellationPolicy,
 		ModificationPolicy:    modificationToAPI(v.Modification, locale.English),
-		Platform:              gen.VenuePlatform{Kind: gen.VenuePlatformKind(v.Platform.Kind), Url: optional(v.Platform.URL)},
+		Platform:              platformToAPI(v.Platform),
 		PlatformSigningSecret: optional(v.NewSigningSecret),
 		CreatedAt:             v.CreatedAt.UTC(),
 	}

@@ -62,4 +62,41 @@ var translations = map[string]translation{
 	// Prices.
 	"%s %s per guest":   {fr: "%s %s par personne", de: "%s %s pro Person"},
 	"%s %s per booking": {fr: "%s %s par réservation", de: "%s %s pro Buchung"},
+	// The venue's email (internal/webhooks, the email connector).
+	"New reservation: %s, party of %d, %s": {
+		fr: "Nouvelle réservation : %s, %d personnes, %s",
+		de: "Neue Reservierung: %s, %d Personen, %s",
+	},
+	"Reservation changed: %s, party of %d, %s": {
+		fr: "Réservation modifiée : %s, %d personnes, %s",
+		de: "Reservierung geändert: %s, %d Personen, %s",
+	},
+	"Reservation cancelled: %s, party of %d, %s": {
+		fr: "Réservation annulée : %s, %d personnes, %s",
+		de: "Reservierung storniert: %s, %d Personen, %s",
+	},
+	"%s, party of %d":    {fr: "%s, %d personnes", de: "%s, %d Personen"},
+	"Venue":              {fr: "Établissement", de: "Restaurant"},
+	"Reservation":        {fr: "Réservation", de: "Reservierung"},
+	"Status":             {fr: "Statut", de: "Status"},
+	"Date and time":      {fr: "Date et heure", de: "Datum und Uhrzeit"},
+	"Duration (minutes)": {fr: "Durée (minutes)", de: "Dauer (Minuten)"},
+	"Party size":         {fr: "Nombre de personnes", de: "Anzahl der Personen"},
+	"Seating area":       {fr: "Espace", de: "Bereich"},
+	"Confirmation code":  {fr: "Code de confirmation", de: "Bestätigungscode"},
+	"Guest":              {fr: "Client", de: "Gast"},
+	"Phone":              {fr: "Téléphone", de: "Telefon"},
+	"Email":              {fr: "E-mail", de: "E-Mail"},
+	"Language":           {fr: "Langue", de: "Sprache"},
+	"Loyalty number":     {fr: "Numéro de fidélité", de: "Kundennummer"},
+	"Room number":        {fr: "Numéro de chambre", de: "Zimmernummer"},
+	"Marketing consent":  {fr: "Accord pour la prospection", de: "Einwilligung in Werbung"},
+	"Yes":                {fr: "Oui", de: "Ja"},
+	"No":                 {fr: "Non", de: "Nein"},
+	"Notes":              {fr: "Remarques", de: "Anmerkungen"},
+	"Answers":            {fr: "Réponses", de: "Antworten"},
+	"This booking was made through PRIMA. The attached calendar event adds it to your calendar, or updates or cancels it there.": {
+		fr: "Cette réservation a été faite via PRIMA. L'événement joint l'ajoute à votre agenda, ou l'y met à jour ou l'annule.",
+		de: "Diese Reservierung wurde über PRIMA vorgenommen. Der angehängte Kalendereintrag fügt sie Ihrem Kalender hinzu oder aktualisiert bzw. storniert sie dort.",
+	},
 }

@@ -763,7 +763,13 @@ type CreateVenueRequest struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform *VenuePlatform `json:"platform,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
@@ -1284,7 +1290,13 @@ type OperatorVenue struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform VenuePlatform `json:"platform"`
 
 	// PlatformSigningSecret The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
@@ -1654,7 +1666,13 @@ type UpdateVenueRequest struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform *VenuePlatform `json:"platform,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
@@ -1670,11 +1688,22 @@ type UpdateVenueRequest struct {
 
 // VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
 // notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-// signed per Standard Webhooks, to `url`.
+// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+// change and cancellation to `email`, the venue's reservations address, with the
+// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+// goes through the outbox like the other connectors, retried until the mail server
+// (`PRIMA_SMTP_URL`) accepts it.
 type VenuePlatform struct {
+	// Email With `email`, the venue's reservations address.
+	//
+	// Example: reservations@osterialupa.example
+	Email *openapi_types.Email `json:"email,omitempty"`
+
 	// Kind The connector.
 	//
-	// Known values: `log`, `webhook`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `log`, `webhook`, `email`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: webhook
 	Kind string `json:"kind"`

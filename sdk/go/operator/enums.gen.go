@@ -72,6 +72,7 @@ const (
 const (
 	VenuePlatformKindLog     = "log"
 	VenuePlatformKindWebhook = "webhook"
+	VenuePlatformKindEmail   = "email"
 )
 
 // The known values of VenueSyncStatus, an open enum: v1 may add values, so compare with these and do not act on others.
