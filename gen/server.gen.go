@@ -123,6 +123,141 @@ func (e AvailabilityCalendarDayStatus) Valid() bool {
 	}
 }
 
+// Defines values for BookingQuestionKind.
+const (
+	BookingQuestionKindAccessibility     BookingQuestionKind = "accessibility"
+	BookingQuestionKindArrivalBy         BookingQuestionKind = "arrival_by"
+	BookingQuestionKindCustom            BookingQuestionKind = "custom"
+	BookingQuestionKindDietary           BookingQuestionKind = "dietary"
+	BookingQuestionKindHighChair         BookingQuestionKind = "high_chair"
+	BookingQuestionKindOccasion          BookingQuestionKind = "occasion"
+	BookingQuestionKindSeatingPreference BookingQuestionKind = "seating_preference"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionKind enum.
+func (e BookingQuestionKind) Valid() bool {
+	switch e {
+	case BookingQuestionKindAccessibility:
+		return true
+	case BookingQuestionKindArrivalBy:
+		return true
+	case BookingQuestionKindCustom:
+		return true
+	case BookingQuestionKindDietary:
+		return true
+	case BookingQuestionKindHighChair:
+		return true
+	case BookingQuestionKindOccasion:
+		return true
+	case BookingQuestionKindSeatingPreference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionType.
+const (
+	BookingQuestionTypeDietary BookingQuestionType = "dietary"
+	BookingQuestionTypeNumber  BookingQuestionType = "number"
+	BookingQuestionTypeOneOf   BookingQuestionType = "one_of"
+	BookingQuestionTypeText    BookingQuestionType = "text"
+	BookingQuestionTypeYesNo   BookingQuestionType = "yes_no"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionType enum.
+func (e BookingQuestionType) Valid() bool {
+	switch e {
+	case BookingQuestionTypeDietary:
+		return true
+	case BookingQuestionTypeNumber:
+		return true
+	case BookingQuestionTypeOneOf:
+		return true
+	case BookingQuestionTypeText:
+		return true
+	case BookingQuestionTypeYesNo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionInputKind.
+const (
+	BookingQuestionInputKindAccessibility     BookingQuestionInputKind = "accessibility"
+	BookingQuestionInputKindArrivalBy         BookingQuestionInputKind = "arrival_by"
+	BookingQuestionInputKindCustom            BookingQuestionInputKind = "custom"
+	BookingQuestionInputKindDietary           BookingQuestionInputKind = "dietary"
+	BookingQuestionInputKindHighChair         BookingQuestionInputKind = "high_chair"
+	BookingQuestionInputKindOccasion          BookingQuestionInputKind = "occasion"
+	BookingQuestionInputKindSeatingPreference BookingQuestionInputKind = "seating_preference"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputKind enum.
+func (e BookingQuestionInputKind) Valid() bool {
+	switch e {
+	case BookingQuestionInputKindAccessibility:
+		return true
+	case BookingQuestionInputKindArrivalBy:
+		return true
+	case BookingQuestionInputKindCustom:
+		return true
+	case BookingQuestionInputKindDietary:
+		return true
+	case BookingQuestionInputKindHighChair:
+		return true
+	case BookingQuestionInputKindOccasion:
+		return true
+	case BookingQuestionInputKindSeatingPreference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionInputSlotTypes.
+const (
+	BookingQuestionInputSlotTypesPrime    BookingQuestionInputSlotTypes = "prime"
+	BookingQuestionInputSlotTypesStandard BookingQuestionInputSlotTypes = "standard"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputSlotTypes enum.
+func (e BookingQuestionInputSlotTypes) Valid() bool {
+	switch e {
+	case BookingQuestionInputSlotTypesPrime:
+		return true
+	case BookingQuestionInputSlotTypesStandard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionInputType.
+const (
+	BookingQuestionInputTypeNumber BookingQuestionInputType = "number"
+	BookingQuestionInputTypeOneOf  BookingQuestionInputType = "one_of"
+	BookingQuestionInputTypeText   BookingQuestionInputType = "text"
+	BookingQuestionInputTypeYesNo  BookingQuestionInputType = "yes_no"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputType enum.
+func (e BookingQuestionInputType) Valid() bool {
+	switch e {
+	case BookingQuestionInputTypeNumber:
+		return true
+	case BookingQuestionInputTypeOneOf:
+		return true
+	case BookingQuestionInputTypeText:
+		return true
+	case BookingQuestionInputTypeYesNo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelReservationRequestReason.
 const (
 	Duplicate        CancelReservationRequestReason = "duplicate"
@@ -917,16 +1052,16 @@ func (e SlotStatus) Valid() bool {
 
 // Defines values for SlotType.
 const (
-	Prime    SlotType = "prime"
-	Standard SlotType = "standard"
+	SlotTypePrime    SlotType = "prime"
+	SlotTypeStandard SlotType = "standard"
 )
 
 // Valid indicates whether the value is a known member of the SlotType enum.
 func (e SlotType) Valid() bool {
 	switch e {
-	case Prime:
+	case SlotTypePrime:
 		return true
-	case Standard:
+	case SlotTypeStandard:
 		return true
 	default:
 		return false
@@ -1344,6 +1479,105 @@ type AvailabilityCalendarDay struct {
 // Example: available
 type AvailabilityCalendarDayStatus string
 
+// BookingQuestion A question the venue asks the guest when booking. New fields may appear in later versions of v1.
+type BookingQuestion struct {
+	// Id The question's id, the key of its answer in `answers`.
+	//
+	// Example: allergies
+	Id string `json:"id"`
+
+	// Kind `occasion`, `dietary` (restrictions and allergies from a fixed list, plus free text), `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, or `custom`.
+	//
+	// Example: dietary
+	Kind BookingQuestionKind `json:"kind"`
+
+	// Label The question as the venue asks it.
+	//
+	// Example: Any allergies we should know about?
+	Label string `json:"label"`
+
+	// Options The allowed answers of `one_of`, the allowed restrictions of `dietary`; `[]` otherwise.
+	//
+	// Example: ["vegetarian","vegan","gluten_free","peanut_allergy"]
+	Options []string `json:"options"`
+
+	// Required Whether a hold must answer it.
+	//
+	// Example: true
+	Required bool `json:"required"`
+
+	// SlotTypes The slot types whose holds are asked it.
+	//
+	// Example: ["standard","prime"]
+	SlotTypes []SlotType `json:"slot_types"`
+
+	// Type The answer's type: `text` (a string), `yes_no` (a boolean), `one_of` (one of `options`), `number`, or `dietary` (`{restrictions: [...], details: '...'}`, restrictions from `options`).
+	//
+	// Example: dietary
+	Type BookingQuestionType `json:"type"`
+}
+
+// BookingQuestionKind `occasion`, `dietary` (restrictions and allergies from a fixed list, plus free text), `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, or `custom`.
+//
+// Example: dietary
+type BookingQuestionKind string
+
+// BookingQuestionType The answer's type: `text` (a string), `yes_no` (a boolean), `one_of` (one of `options`), `number`, or `dietary` (`{restrictions: [...], details: '...'}`, restrictions from `options`).
+//
+// Example: dietary
+type BookingQuestionType string
+
+// BookingQuestionInput A question for the venue to ask. Built-in kinds bring their type, options and label (`occasion`: one of birthday, anniversary, date, business, celebration, other; `dietary`: restrictions from a fixed list plus free text; `accessibility`: text; `seating_preference`: one of indoor, outdoor, bar, window, quiet, booth; `high_chair`: the number of high chairs; `arrival_by`: one of car, taxi, public_transport, walking, wheelchair); `custom` needs `type`, `label`, and `options` for `one_of`.
+type BookingQuestionInput struct {
+	// Id The question's id, unique within the venue; the key of its answer.
+	//
+	// Example: allergies
+	Id string `json:"id"`
+
+	// Kind The kind of question.
+	//
+	// Example: dietary
+	Kind BookingQuestionInputKind `json:"kind"`
+
+	// Label The question as the venue asks it (built-in kinds have a default).
+	//
+	// Example: Any allergies we should know about?
+	Label *string `json:"label,omitempty"`
+
+	// Options With `custom` and `one_of`, the allowed answers.
+	//
+	// Example: ["terrace","dining_room"]
+	Options *[]string `json:"options,omitempty"`
+
+	// Required Whether a hold must answer it.
+	//
+	// Example: true
+	Required *bool `json:"required,omitempty"`
+
+	// SlotTypes Ask it only for holds of these slot types (default both).
+	//
+	// Example: ["prime"]
+	SlotTypes *[]BookingQuestionInputSlotTypes `json:"slot_types,omitempty"`
+
+	// Type With `custom`, the answer's type.
+	//
+	// Example: yes_no
+	Type *BookingQuestionInputType `json:"type,omitempty"`
+}
+
+// BookingQuestionInputKind The kind of question.
+//
+// Example: dietary
+type BookingQuestionInputKind string
+
+// BookingQuestionInputSlotTypes defines model for BookingQuestionInput.SlotTypes.
+type BookingQuestionInputSlotTypes string
+
+// BookingQuestionInputType With `custom`, the answer's type.
+//
+// Example: yes_no
+type BookingQuestionInputType string
+
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
 	// Reason Why the reservation is cancelled.
@@ -1602,6 +1836,11 @@ type CreateClosureRequest struct {
 //
 // Example: {"guest":{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace","phone":"+12125550143"},"notes":"Anniversary, window table if possible.","partner_reference":"order-88412","party_size":2,"slot_id":"slot_01jf8x9a1b2c3d4e5f6g7h8j9k"}
 type CreateReservationRequest struct {
+	// Answers Answers to the venue's booking questions (the slot's `questions`), by question id: a string for `text` and `one_of`, a boolean for `yes_no`, a number for `number`, and `{restrictions: [...], details: '...'}` for `dietary`. A required question left out is `400 parameter_missing`, an answer of the wrong type or an unknown question `400 parameter_invalid`, with `param` naming it (`answers.allergies`).
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The person the table is booked for. Shared with the venue only.
 	Guest Guest `json:"guest"`
 
@@ -1779,6 +2018,9 @@ type CreateVenueRequest struct {
 	// goes through the outbox like the other connectors, retried until the mail server
 	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// Questions The booking questions the venue asks, in order; the list replaces the venue's (`[]`: none). Holds made after the change answer them; existing bookings keep their answers.
+	Questions *[]BookingQuestionInput `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -2197,6 +2439,11 @@ type OperatorPayment struct {
 
 // OperatorReservation A reservation at one of your venues.
 type OperatorReservation struct {
+	// Answers The guest's answers to the venue's booking questions, by question id: a string (`text`, `one_of`), a boolean (`yes_no`), a number (`number`), or `{restrictions, details}` (`dietary`). `{}` when none.
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// ConfirmationCode Once confirmed, the code the guest quotes.
 	//
 	// Example: PRM-7K4QX9
@@ -2503,6 +2750,9 @@ type OperatorVenue struct {
 	// PlatformSigningSecret The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
 	PlatformSigningSecret *string `json:"platform_signing_secret"`
 
+	// Questions The booking questions the venue asks; answer them in the hold's `answers`. Questions limited to some slot types are listed with them (`slot_types`).
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
+
 	// SeatingAreas The seating areas slots can be in.
 	//
 	// Example: ["dining_room","bar"]
@@ -2721,6 +2971,11 @@ type ReadinessStatus string
 //
 // Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
 type RequestedChange struct {
+	// Answers Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+	//
+	// Example: {"allergies":{"details":"","restrictions":["peanut_allergy","shellfish_allergy"]}}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The guest's details the change asks for.
 	Guest *RequestedGuestChange `json:"guest,omitempty"`
 
@@ -2795,6 +3050,11 @@ type RequestedGuestChange struct {
 
 // Reservation A held or booked table.
 type Reservation struct {
+	// Answers The guest's answers to the venue's booking questions, by question id: a string (`text`, `one_of`), a boolean (`yes_no`), a number (`number`), or `{restrictions, details}` (`dietary`). `{}` when none.
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
 
@@ -3246,6 +3506,9 @@ type Slot struct {
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
+	// Questions The booking questions a hold of this slot answers (`answers` of `POST /v1/reservations`); required ones must be answered.
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
+
 	// SeatingArea Where the table is.
 	//
 	// Example: dining_room
@@ -3449,6 +3712,11 @@ type TokenObject string
 //
 // Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
 type UpdateReservationRequest struct {
+	// Answers Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+	//
+	// Example: {"allergies":{"details":"","restrictions":["peanut_allergy","shellfish_allergy"]}}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The guest's details to change; fields left out stay as they are.
 	Guest *GuestUpdate `json:"guest,omitempty"`
 
@@ -3533,6 +3801,9 @@ type UpdateVenueRequest struct {
 	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform *VenuePlatform `json:"platform,omitempty"`
 
+	// Questions The booking questions the venue asks, in order; the list replaces the venue's (`[]`: none). Holds made after the change answer them; existing bookings keep their answers.
+	Questions *[]BookingQuestionInput `json:"questions,omitempty"`
+
 	// SeatingAreas The seating areas slots can be in.
 	//
 	// Example: ["dining_room","bar"]
@@ -3589,6 +3860,9 @@ type Venue struct {
 	//
 	// Example: venue
 	Object VenueObject `json:"object"`
+
+	// Questions The booking questions the venue asks; answer them in the hold's `answers`. Questions limited to some slot types are listed with them (`slot_types`).
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -16909,493 +17183,520 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2Ncts4ljcO3wpKz/NWy7uULMl2PuTaqnUn6U6eTjqZOJne3jivCJOQhTEFqAnQijqbqr2aubC5kn/h",
-	"ACBBEpQo2ekk3dramo4pEp8H5wvn/M7HTsTnC84Ik6Iz/tghH/B8kRD491mS8AhLypn6S2TzOU5XnXHn",
-	"zZIjiS8TItA1WUg05SnCaIFTyUjaCTo3OMmI+iRKCZYknmDZGXdGg9G93nDYG43eDAfjgfr//+4EHRp3",
-	"xh2cRJPB8B/TBx9G0f35Cbu3uP/bg/ShGMjhzWjZCTr88h8kkvBmPqagY7qcQBsLyXQbvw/x6PIoOo5P",
-	"yL3p/asHs4f/GFx3gk5KEoIFcUcz6g1Gb4YPx0d2NOaduDOe4kSQoCMSLnX78C89yId4eDmKjuJjcjK9",
-	"d3V/9uAfD1UHek0645H950Tia8I648GnT0HnLIupfHJDmHxOhSyv6EtG0JQynNDfibuAMZa4M373sRMl",
-	"lDA5wXGcwuCP+oP+cHjUv98JOnGWwoJM5qIzHo76J3ZRs3j9gtCYzBdcEhatJtdEjePedBiN8EPSO7m8",
-	"H/eOyYNp7yEeXPaG0Sg+IsfTE3zvshN05kTOuOri1cvzN6XdUXOcEDVJ9TiKsjTdsP8p+S0jwqxxSn5b",
-	"TwcpzyTpjDuHN8PDlAiS3sDUxeHY+WtC40NnNYXEMlPbMhgEHcmvCdOdSX69bn0+vQ86Mywmc56SnBzy",
-	"mSZqD9W2PsIsIsnrovfKWZkRdKUmiLC4JjGSHEXwhbvNKcFCfWgXg8STy9UEPnP6SKD5v2VcknIfz5ig",
-	"MUFyRtCUELSkLObL0jk0318mpDOWaUaCDuwMi9TnmYg7QWdKyATPecZkZ3z/RC3VNCVkkjFJE/e8HOXn",
-	"pTc4GQ8G7vZHzjgnv8FA1QZPMxZX2i7vFsxc6M1YHcej66P5MTtZ3PvtfvpAPJSDG2cXOxFnU5rOiRp0",
-	"sQZmiSi7Qowvke5UoLfnj9H9k/5ggDCL0TUhC/dZ92Tw/0N8Ciu3SMkC0xjpcR703YUn8auUzknjJp+Z",
-	"PU1IjBbqTeTML0AznEzNiGDUtX2BZVjwhKr9+AhbsSBppE7R+GSg90auForw7XN3eyYznqVickmmQKqj",
-	"Y3dhfkgJQW5HCL5Bo2MEnyH9GayBM+pThKeSpEjOsESNy4SoFgH9zqegk69BhcMevRkNx8OT8eCeOu9m",
-	"+/ScIx6rSb16/aJ3/6fjv/3Xw+KFBrYxGh8PoZkWoqVgjJRlkgB3HAQd8mFBFbmpT1mWJEFHnzQl/eYY",
-	"qB3H+D+NJOxHfK5Wm6ZCThieq/GexbgTdBLMrjJ8pR4QBn8XbzznNyTBkaL/hK9wIlcTls0vSWq7nOP0",
-	"mkjKriYRZwJ22rCYxYwz1cS/D0fD0cnJyWB4fKSPEVEnltgWUs7npUY/BZ0ZT+JJMb/JHH+wr7c7ZXMe",
-	"0ymNqhSppO6SxH5yKx3DGWZXRCCcEoSjiCwkiS3BraU3oCDGYZc6Z4zRG5IKnK4Cw860woHoFC24EPQy",
-	"IX2X8zgtOXqBs2YdnsYk7T14cDwcmTdWE6EEhJrAAq/msAcfO5ZPDU8GilHpPycRXsgsVXpB+blhbgvC",
-	"YsquOuPqL+oLzfGMBBckSoka8YJOxOWHNbthXp18ePD0t9H8uWLoNaYdkyihjJhzpDfazGVCmYT/xG06",
-	"U0uS8hsaK2LqCMziS/7B5boiiyJC1Hw+5V0IUE32C+Yu2CJLF1woglNnsWEF3wcdswCTCA6MHYogGHgC",
-	"TgnujDsxZeovddI726miQuJUigojPq6L7kKqWuat9FgjapQk6wSdbBFXWW2Nq98QZkQalWq1fyZL9CtP",
-	"r2EPqKDA0ajECcXMKv03hK1X9gwvfSkkSSlGz7OFYruSzsnkd80jz+YkpRE+/JksJ9DdJzOUiVixCI6z",
-	"lGS+kForBw5N0pTnbHiRYDnl6bzEKs5f9x48GA2PSru3YpFWOeAfTYtx/787n0BxSLjIUlJTExIuSIwU",
-	"r6IR2dZUUtswmaZ87nQ9OrY/SF59DKscJbylaRWZMQeFPvoqpTdYEmQ1elflnuDplEQSjrgmTjFZUjmL",
-	"U7xknfE9s1NmvMMHmuDgmR7qkX6i96sNRcDCau3gsT7HcV3ZpkJkJEXmoAvUPR6MUITTeGIexQfuuvNM",
-	"RhzIzP7sdvOa/JYpWXoW1ZW+o95jdE6iLFV9IqaPtrfl1LQywboZp4PznCmUKSWTM55SocWkGr2/ZYen",
-	"FG220Fbti3Vt9a+inurjv1dG98roX0sZ3Wuif4nV+mbVUMe5s1kNrTHib0ANHX4uNbSyGFoNBcHU7Jxc",
-	"cu2cFIqzyRnCSHE98JWteJYi4FOIlrSPXeWTVx555csuzHdrLtuejIuF/IVczji/fsLiBaes4sP/nvNr",
-	"yq6Eo12pdXQNq3wNQZ9WTMuVFX2X+EvP8ybeB50sVWs+k3IhxoeHZtp9s/6HanjiUB0ZrMcNnEe+4XAP",
-	"UdYCwRWu932qNltEfEHEtkaJq8Cod+73BqPeaFC/49ngbjckkokN/RkaWqQ8zkCdRtGMRNc8k64IhrkV",
-	"ZKEm0+6SyDSPoznppWSJ01iAnEnJlH4w3AhPFlhOjqcP/gYbdcOvSwqcWcfxO80DxDglWG0pvsE0wZc0",
-	"oXJln7kGlffZMqWSdN6rvXxMEiJJvJYIlQVEzC9K+71Sx8u9UNJt2FsAWJMlWb8k+aIudc8T2wFQ2FOC",
-	"EzlbVYgroTelfnMGxq/NV8lGK2VGkr2BUjdQSj+UX74bM6Ty6dB++uc2TCqzPirxrr2pcmtT5a9mpuRO",
-	"H9u8uTTf1mj5yxssjQv5FZovSmRtZ7lYNvMNWC6DtpaL2QW7KIzLCV4sEhpBAELJdgGOrBSCn7l8TXBc",
-	"0SNe0CstrgSyZO+Kf6X4CRsnc4mBfLhasnn+nRJTEimmqET3SInho1OUZgx9B6oc0q+S79TM8yFnzChr",
-	"CQF15eWCsLNXzx7zKLP8ztW5qECx+Ql18WVK46uKm5myKVf/lVQm2sn47MUZeqX5LTp79QxIAAbZGXeG",
-	"/UF/oAbEF4ThBe2MO0f9Qf8IGLCcqSl/cob169mL59sOyTY9RtDyBVMjHF8whGCIY1QbofrNDHGMhv37",
-	"/cEF6+hBpFjytJW/+VIbSaVd3OiD3V2t+dOoLO20kIRHOJkoZlNiWB2vhrBZD7i91bRRW2gQeh5HnZVu",
-	"Vcnk9wvuPVh/Eg+W5S7nCZdVtqJ2r2Tc1pnAg4FZo8077T08R8P8F7Vc6pdhJejNjKKgdW1P3Cs/okwf",
-	"gZRGxKMu18h6AfpRwS6Leb89f4yGJ4P+YIAWJM05qiL6aEbiLNGXqW1UIQ9tHw3fwAy9tK1khhPnei+P",
-	"czVRueaMVoJfd9eHWt8KWyr5uz095dBaPtXuTO2PcUkGx3FKhGg4cGqLzJorMqCMDOHi+gj9QoREx3KG",
-	"zmVKCOw/FxInVoANB4PhsWPU/1lcFPU1aiGcfYzLY2GIKKULrT50nmIWz3FM0AILiRFlMDJY9b/TJMFX",
-	"YMa2435f2Db38t6ce2h+X/BPNbJrytTEEq4OPvh7jRaQM1lBr+AgWyOvftjB/1g+7pc47bzfxPY/BZ1X",
-	"Wkw/A7PORkA80rK5IUwhDpAV3ogzbyh7leHp1yd5KPkcswwnPspobVjmi1q2TL3GpOkfJuwxPPSj7W0N",
-	"fl2yI4y301GN8xgNyAQod9p0F9DKH28VCJ0y8DFfjH0Yxz6MYx/GsQ/j2Idx7MM49kbwt2kEwwTn4so4",
-	"YaoOmOF8xFzGZaN1zcr71YqKXtKQmHjm8tPvBJpRIXm68ucoaj7tXvd+7OjwX708EPYLLnLVeevk0JTc",
-	"tJy4m1XmCVlumWnmSxH8MGhI+awvsZ5gsHY98osCXjosm5bFno/KstQX5Wjx1S2LM8vy2hgBnS9Na0EN",
-	"i+e8fYo4s8mWVKAbckUkTilm/fULqyP3H3oWtr6sx799dQtrGGrbfFXnzPuO+wJfgb/EDULxn/a9VbG3",
-	"KvZWxd6q2FsVe6tib1V8a1ZFO2Xh3NwoVbWEJSHXyQrZC6ftExlX4J+WswyUAarGjGXnffNFPmEkhXbl",
-	"LOXZ1SwPNh72RopIZjylv3M20U3fy6/9olnL7EdnLtWrvON2V3mjkzU3eRG/AWyc8j3e6MRe4xmwjxbH",
-	"S0zyxeiM7z8oruOONd3Byg4f6rMDh6kTdEZq6cH7Xz43NzihcTmnVO1W/ouB/9CEuN2d3HnC5ToNE+by",
-	"F1Atm3Q7Ftd532hY4X23ubuGwI/S3bWlhk131y0J/v72BH9/W4JvKSPMlXNCprIzPqqT+dfC+st8Vwfh",
-	"e9iu5IsF6B3u0TmfZVKtFIr5kt3+bkrYTnSPKV0Qz53UGWQfI5zf9Fm0L4jLN/pD5Qi7l09WUzn6G/mv",
-	"69Hz6/jZ8ml2n34Y4Mvo8ZMfhre4toOmyY2stT30tF3xiZW76pe0QUVKk9yq/hR03sK/12ZRqf00qVTu",
-	"elgzofKK9lS4Doqynn+sevXEMpwhe128D2C4swCGWwcnYBYjjBLOrhDDin6S3pIygtRx/gtELtxR1AGQ",
-	"+zp9oR68kysM+0OwPwTf/iFopRpUsv90XmoVPQQxsszTAE1qL5UCGT/Fthmeuyer3jK/UK2r8awsZ4JE",
-	"kxfTn/72MH3w40+//pa+Wf7j7avHD549f/Xfz/joOX6Oz5euzkCYEuRxZ9uU2coK+8E6nSF67JevfVFv",
-	"tUTtPAdmFV+TiNCFrAZXRYTemPzoGWZxJTs6ziBZRBbtp+YLfS7gTnRGcExSjVO7oH+3uRMfK2zqzYzk",
-	"2R/AGSkkaMsURxJ11Ym3aRLfCRRSNuV983p4oHkqZmJJUhKfIkE0jzAvKFX8KqMxQd3wMOaROIS/xGHx",
-	"e3ig+JyIZmSOHXRdSPEY9geFPipkalXxRziakUdqiDypz+cpX2ouCzPRY0NzvEKXindlSkFXx51nADhK",
-	"2dUYhQuN4hSgOf7Qw1fkP+4NQlDjtUgNPG+c6BfclGXUxaDvI84QButdr8+SMInmBLPljCbEDEmg8Hjw",
-	"EN6aOMk04YHbGeO9SE3W9OXyXtRNCXggDPpUukKKeRpeFj6b9n7mjPReYBnNwoN+3mg4hrY0eMGSIe2g",
-	"RZwlqwAx1ZAa+wynJEbQdx89gda5nKnf9HpKjjCKcJJYVASdKk8FChnvCclTEjZtbH0pvbv85A2+qu/u",
-	"GRIyVbtr5s7TnGjN0NQmYDFTjxVHv+Tx6qCPzgmLEZXoEkfXStpWFmiM9N4o4jXtLHmWxIpo1DOB1dLq",
-	"jJ98/44Gx+hnLtELkL8kDgvCgm776JlEkRWuAgmuCEO4ncSciJxs7KuhY6uHAQBHgy1WtOUSQuMBuuj8",
-	"dvImnv00iJ7cX/x6Ofiv5Y/RMPk7e4ovOt4Vf40leU7nVPqZxG8ZlxipQaHusydvfkBxiqeyR4mc9hRf",
-	"xAvaS7EkiWqiZ7jPwRiFaYgMbK+wB1Go6TC+DIDDybx1KtByxtUhucKUwUbJUEllzmLRPNGYTHGWyIvO",
-	"afofg1P5H6P183uV60hNs9xugr85E1yQFIXLYsxINaqVMjgeZqihOuZaiISoC6cRR6CIfyfgXEInB4in",
-	"KMSZnE2mmCZZSkSIuuqfRHscCJNG8RNomvI5mM1G2T9os16//cdoMDhdNq2YntWz2LdWVNhZfycQjU9h",
-	"6Yg6ZMsZYYrDgBxRYgQOTtNwNkJa+8Yl09WZ0urrA/sF6Mcsv2JUS6zOfaHAMvJB2pErcwKZO52G8Q2D",
-	"zpwyOs/m8G8zGMokuSKpNsxwujKB3r/n3o/yoMLS7wE6AzW799xcO4fjElMgC6LGzrVRoFlrl+BoZiHk",
-	"laAVwN4UqVghBf5iOFBubMIBPDFt2XtureyCvkGN5r9MqZQEzlz3CbtKqJgF6Adl4MwUFf5I0jlmepxX",
-	"ZtND25xHPgWIJIKgsDpT89z00Eij69fLQxQ6mQ7PiTQ6z7MCu/0nsvJJkozR3zKCrskKhi8dilY8+e3b",
-	"Z4/VkcXoinPFnTmNyEEfKeJTiwaSzwoHaEUttGL8KCWLBK803jhNhSI3seBMaKOOQXiT4h6Fj9QZbU8N",
-	"178qbdHn8YfnhF3JWWc8OjkB+rV/D33HqbxUJqEh/vaWLM1Hro3DP3IJp0qbAGXCL1dCpc+ESivBzB50",
-	"xSKhPkSXqyN9Q1KcBCji8znuCaLIWZI4ABnwb0qHezatKyhC0iS5lZoSWDQrrR6Daij66BGfL0ALXBJ8",
-	"naxQ9/UPj9DD4XCgJN4vhxedf/3vPy86IZqrORPFaXnzVrnK1l2pKw2qyivF3gT9nQRoqNj/cDDIx/Vb",
-	"RiA00wwLZGxpOEYwdsY6uMiMTf0xxx+MDBgMNkoExxPul52kEjVK43yMCyxnxRArwXLtaHxzaFBB3feO",
-	"fWt7nnDZNHIlZtYN2UY4tBvr5qu7zYOVOJWUXTUoBHD6aBxav1+ChUTaHndcgTeUZwJcqaf6EZARXK4Z",
-	"/yGVTXQkzAAm8GKJoDYOHry6TUsNkn3dWucXzu0We7Mrcf1wP4HTBdgyyNjvcfwjlmSJVwanQNrIK41m",
-	"oaZy+A+hNaJ8GB87JnpDfRK7l002GMeEdwSdmEeTiuclpXOc+13AqQAvi//T2MicCKFj+0AXN8aUfQ0Z",
-	"dVqJMzpX/8jkKWJczii7QksslNmVXuk3ZiSJtThbGeBhawLnUq0ilvpbV3Axi44X1Mzg0yd3N/9vSqad",
-	"cef/HBZliQ71r+LwiXr/tdkhvV91ompYAMXxYyLGyi7xLSTY865P6dWznuNU8g3LvH3ouJ8Ko6KniX7d",
-	"d4X5AVP5HsfmyW2pzeiJE8rAjbA1odW/L2isuKZE80woywNhieZcSDQamHtMPC+9uCuJmO4n9uPPQi5W",
-	"vaMCmf5cSqmshDFrzcM5FYKyq/LDjF0zvmTqodI+3C8r5ZYq39toC57JCZ9OUsyuSHiqzd7w1cvzN+jw",
-	"ZnhovLniUMCFvfrWOngFvYKbF5L3+cVJ+hFn04RGuxI0TiRJGZb0BoKa3geWxKtuxS0p3PO5y0Sx1N7N",
-	"GRaImUpn2jGkjIJjl8jLysDXTeGR2QzHTtFXfFIpApIUdF/z2gbmGeNycsn5tX3oBHHHzt+SMEU6E1BA",
-	"8+fw1yRVhr5+21X+YATuYSnd+kWZ5NPpZIGF0J9qV6HbdfVwUTbJhDpAnCFu0CHMPyhnIsjdkJck4UuN",
-	"VRGCqRAWJeZKi/DFT9MPPL2kcayBXHeXD5SJbDqlkY5cjvhi2+PjbcA9QFRozYEREovqraqBNNVoszur",
-	"DwuSAvvk7PMcGu2VmuOVUpVQzMEXUJyQ+hIoGtSJPNeUxTklo25eGNG0CbcnoeLlliwP//W//wwL2gSL",
-	"GDtUW3zHzD3FwRenxapPJRPao3ILsqwcYH2ZtS1pNjVSIc+KFgt6ME5SguMVyu/QEEYxnULIde5R7aO3",
-	"giAMF+zWTaT/si840sHvwtleSjiT+izE7lsNZxWYvhvLVyA/BN7F/vJ88hkDtSF5UlDY7rxSN7WTxVb7",
-	"uCDCcz4nxgJTxLWEOz8lqbIUCRoTuFujAgk8VbwIpWCSfUOW2OYJFqzUXaUvTz0/c/kDz9gtuVlKBM/S",
-	"iFglf0vS8XxeEM/PHIksmpWuy9f7xFym5HW5fX2aq52k9mQV5FJdGVAkeSYJKKdTtXNfBQ1Zd3Td8/Uz",
-	"V/ay/rV0MabOO7i71TPOCFrOuMhd6yue6Xvl+vX+qePaRhFfrProZ67v6O9oJSAmpecEpaz7tBTA4oQ6",
-	"rPsG3tl1yfUd5aYP6veYnwzaVcJx/Ibz5zi9Irc79mDyS84nCbS13aGvfVz27ME9EhUIfoV4T4aG6MX3",
-	"/a/a+rSjlpzrkRdHuTzfL39qDe6Ze0F4e59v7rfezdvrfO738zr3lIU0oALMFidpY0Uk6uq4P9QAqH2g",
-	"dgbCD80Nge5AZ0jYG3YdTxWofxcwbzqcRe0fIx/kREiyKLI1bS+dWhLrRoTvXW1D08pndS/XlrjuYLZ7",
-	"Bw4LtwDhlyf1c12A8q3jA7sVtZuClrfxyXlbKNO8eQfYidJ9U5zSZIWcT8o3GzFnxF5n2CB5AtcgNiId",
-	"fuvBzRrSSxV8S1q2vgqPMFOkCJ41iHyxWWDGOp1zgwKu1G8J2RTq8RTThN+Q9MC3aLkrsL4tYR/9gqlE",
-	"obN4eUCYic+R6eoUYQRu6/J6hpUF/bJnwcRa9fK71fXf5WFZsBdvOH+B2co0J25pMGBJtIt0a1lR+dQ5",
-	"M5yjOWarPHxv28OwM7UXQ/oMXLg+q9w4cFZiLZn20RN1WLRnbYZFHuJ7mUXXRJ4iG5+SQPyIjTk0tGwH",
-	"0BCpCMJ4mhW5khB8e2d07oaxriXX/EX3q14RHdrqY/P6Fzlgb5kRr7/fVhszEEs73YdWv61o5QSnuW/X",
-	"KgU6fNtEKsFPu8uNEnF9FjtbD1YPMz9KlX5dXaa0IMUD5zJGP9CV0eIvzeF/+eWX3lkxG+KPRTH7GM1w",
-	"khCm89N8MSbf6/dSgpP5f1zocnDeCC5NwOTDAmpkf8O+yFNE9V3oJSEMJfzqitggkQ3KkmF/Sgv4uvSm",
-	"M3uRgqDpwEpAmMSUp3MsxyiE3/pqHOZiUD9Q2xEigVeKr0cz1BWEoNBd7fDAyJf8TgfSIPVVmLZ6IL7Z",
-	"BjGeagvOROehhEiIMbUoHzaJJSaqa5MNAz3lsZJqFzgjSA0WdcPSAoRf/rboLRPZYsFTSeIXJKb4Dezt",
-	"bQ5DVrQ4masmddrtdoeisRHncBCTwAF+DKUoVMb5bXhflFT6f+cvfy74u3/uX9oyzWevey/SuquR2jpP",
-	"2+plfY10tSCppMRJA69+94hKsOAKdu7kQFcYuJM4Xm3m2flLdDS8d683RDhZzHBvhMy7SJFnuQdIOq+1",
-	"bbLQqy3rPHTgNhovr9yWP2e91ngpib0WQKxXrj5QnezuC+IsYi/fmYGbHPJyV8WKFThDJjH0U9A5y6Mq",
-	"PAIYQjEgelyH3kDYuJIeiqnZ+3Odsx2mJCFYkAmWoWffndTbeuoM0Wy+CPAAi3eOq0vRkLOrJUNn3Imx",
-	"JD2poWVqq089Pv+3OrGAxgHSlWQJxJlEk7DcsXq0TbJQ4CCtVI5IssQr4Qaz6K5YNlfbWDxWm+UOIH/u",
-	"IyyDVkgbAnrzSAdlWeo9xSnJd7M8141FpWrdFzu/ZnMzJngS2+5TIrOUIcm17NWJnwvOE9+Gj3qDUQ4t",
-	"1H7DzbBi76DM1bkdOChSOo6pNAKT52zavuQ8IRgYaQ6o1xSrXp7I5njz2vAtfFjDocxL+5Q6GtUTA6p1",
-	"f6rtvYRg9Hmg6/pyXbmIxOhyZfzNOufc7cWffuCyI7DIzBkInHA8h1LzGVYGWKInZxdLiK3rOZnFBqgl",
-	"8eocguIweSSUhUqq72rlMyrJXGzSBhzu+qnQndMUg+le5Os3sAkgv1OjWjrskQrQXNsS6yZmpNoqsSGA",
-	"CygxIHiySQjlGw6L6MzPu11ZTGWObFWhSUZc9w2JS2E8ZcmioT6VxuHfNv3CdwI9e5X7i0w6tCDpDUmR",
-	"wEuTZuFynqP+oD8cHvXv+w5nAR7nO6F0DtEh2goAK2ZOk4Q6CcXFURr1T/L2DRbvVsIqi2vCKou3ZOCV",
-	"iKGGZJaqhxiuvSEqjswXVQWuZcJbbSi27pBvBE/fvHmF9AvlzpQlu5MQViSoEcLLUrh4XhHDzg++/iKI",
-	"3N2g5tjAX5ym9KZyhG+n4rgGz8fmkOPvBAoLQ6BCPdvmRQcdCPNo6FD9BJdCCZYEdWkMZy8cMzw3BnDR",
-	"8+HN8NANSD0cl2NiDp3yVbVBFEj+DXRjLlktakhZag4GXrmZA8B/bAxFBagNwFuqcpAcM77lMVwrQV3K",
-	"cgaWnxe7C/lClIihfsKDEt8s87P1zLpJtlo4MDgiSMPobCNd9Rc5rIZqLkCMLNVJgdTc9jK3ECxbyVyr",
-	"FdrASpjRlCcJX4pTUA6LRD7I7FOUXE7CC79leexgyjzCCWEx9kjUVyRFgF2KAAIGTEPIiQnQ0q4fEgSn",
-	"0azihJzSRJJUoCmF+0htCbSlEI3tpCz5RW0AwFP1ECgzT1NzS9aOYDwzf6yppUo9GyWK09QkMm2VZYvv",
-	"jYqU8b6y3Wa33eHHeOVf7comszLmkB1Vff9sHspE4wh7gZLglk7jRgD/jE0KvqUbSDFXFF46Tvd8PDpu",
-	"vDlwJtD99ddff+29eNF7/PigwcA8rgpZn5DRJRw0aG+1yyc4TahiVrpf4Av6Grf79On4xYsDfVbs8sD0",
-	"TxHLkkQDlzDOqo6f+xoVWL2jQ0F0im3daYUbR/Ucyzsd02ikcX03jgkijvLYhIl/m15CzoXgSTzhmQwB",
-	"ciBKuCBxqGgiKIBTYBtN8H9puKibaHN1ylOULZTafW+kPhbObTpwhwMzM2DuSyoIqK5Lo5WlRPtjGWkg",
-	"kBMPgWxchSatJCyiNsYagBbCBkfluYm+EgX61nyMhmq4tTcuWLF+Y3OmdOyZNt1X+oTN8A0BbzPQAIkR",
-	"+UCFDGDCOZhWnlCnWjX7MEaM64X2tipKjXb1RwHCSP0rS0kAMJSw0tCVINjct0AzB/0LVueNEGJUBE7Y",
-	"+YHSotr3csukfmKDzoce3DL0+IKwnu5FA9WVWafZzlx1qvCw0sF3j5ufzH2s9xEABToADU5KMY5jqh7h",
-	"5JXDSY3yUFVRVtW8LQRZXQaGsM6OU4KFz7XbpiW7LUaTJPHkcjXR+OCBAwZYeHXsJSYcsfIueduoC7SG",
-	"hdPAq00AWmBZYVtxG8CVLkkxFaDcaUpIAfs1JcSBZ+2jc4YXYsal1HVyIWLLXRngEhSiCyEXv7bMU0Im",
-	"Fn69NjyAxrMQtCEKwXQPg3wk4B9gin8xalXgAoXB4r2WLRaAeM/5EWXy3nHHJx9LULgbR2beNGMDt2wD",
-	"bu01WcgADRyok3xsJ4OmgUhzv1hhhoozhKiLjc8rJQTgCM1Y/APQ2Xh2Lc1Dl2hVoxr03sL9qjfLRFn8",
-	"2JZxrEENrl1qafpTFEn1rMxNCdg3oALVUG6BkZY3+ti3mDlmp9fbb2DfGFryNBaB2iMx40vrbYfTB7py",
-	"I+CWRuD0AG5BlmQdbwsyHNqAbhVr/wfBKm/Smpu20yHYYrnfb2BQf8u49BqWWNqpKnIoI2oyvjQab8zV",
-	"FikWYEKVPd5O05uJDPYbsFW+XmOIXZ7ffcQHagClrSnpMo7VWgBP+y5ej0fD+zmvsruid0MEKOFLkqII",
-	"gzd7vpA2BkVIrMyIuIzv7NKJxriuq+LrGG5lvYsVviZkgTIWm0XSJyWoMOBS//dbM9qckHyeW0XZIESc",
-	"YemKVUJ79yHSx9W9qUSGIcaciAal9KheccPrKdyoqG6ya0tA64C4WDJq6z+XGa3nd6/7Eop7bb+t+sO7",
-	"2cdqncgNKFoafjKu+lA3lZZsNhTWOSoc/fFcf7BJFhhwzM8gCnbn/I/KW2iPQVGGRmlp6qS6z7qNvP6g",
-	"3941UkuyzFV+l7E6rK5KlCXGUzr0G6SENofqm/RYGehGmbF5FJDTwwUBq1cEmh9grRCCkg5W0I5BFsYw",
-	"+xwRFupHU7PKR4saYNFxyxTzqLO2USuHDPQoeYMDCN91d61v5aKEV2/l1KO7DSExO1lmxIbO3le6hode",
-	"lttoHlau2DR8Nmq8+3JvbiZ4OoXwWo/7zwQZ5Ij6JQwSm862pHIWp3jJjEfDSkRLtKg70M9SgmPKrg4A",
-	"PW+l1YlNoQq2XFveiSfey/gmc3zv70QBuhanZFkbwGZPJRSZ8J+OX7QDxpx/bXyRRn+ipmOjK4AalSgK",
-	"r2zY8EFLTx2My3eGfKNKGvyJ7cY0Omo5pqKiXSM+YbnljRCD21y2OfCGBUsrmI27lcXy5WepTl5Nh2Nj",
-	"RIuRGk1XbrmHQL+21XWb+02rSxIrwW4dxmIF0J8hhsUk5poM5WcQNb2bZw9ulNXRsoms+mJXKWqGVQLv",
-	"qW8xz2TE501WJ0h8p142GBNjFOYFZcMiVVYYbMk0DlCY58S6aVMmJIwKkZEUkMJMgjCOIJIRQM+1//mo",
-	"9xidkyhLSR+9wddEKOkYkZgwpeDckLTIx9UzDU/zQHtndO6GFkVw81q8DgKpHUR5y91vPGGTpbRmzwnT",
-	"5fd8GxNA0DlDDhae2qvQbEc4RuFiPoH04hsqcIi6+VDAuWV+0yCfj/PF7tqJuS+Vc35sHnyIupWpH7ir",
-	"5fauiMbbofODv5OKv6zcZhv3LTC4Igpux8NRjUOWXJvylVDk+uloGxnbxSKvjNCncQhWEuSCcKZtHONd",
-	"FgdbRstWsG3XInoXoY/rXYtv2sfTbvQ2FsdudFya2vEDB376/siFnx40R5k2xqu6W+bElZ7mMKXa5AE/",
-	"qU37aQgLHjkDO2mBi+2yd18A6vtGwjVCbzeqbW3a5d7+dcbdN2FcoS5lUZIJekMObtP1GrMkyCnIqj98",
-	"qdTwiKeV0MqazeKi6zsRXxVV2K7xOmXouZr4G2UGlxXolt94rh+rSmYzTd7BJSIGDjrjSZk+PnaubHNk",
-	"jmmidLwY/6f5vR/BAPVVqAECP4uxvRA1T57zG5LgCK5eZrqi3r8PR8PRycnJYHh8BKEBpvjqGWP0hqQC",
-	"64RFFvOluYOmU7TgQlAbIGTOrFtnHSJ8eg8eHA9HlSKto22q3X+qHrN8BdZt5Y+2RrKZSpVMLfRAmVRR",
-	"FycJSa8ocIUowiKX2UUBkrZr4tDyiZeWPYtWHeavthpX/o4+XGY4plqXWmgotKMDuGzUVjHm8lasx3Iv",
-	"b1UNggvin5Wct/V4lc5rpYEO3ofvewB0DWEdjZJhtEEwtMjhsKckD47g023TOrYR/xW2UM6ayDG7NYU2",
-	"84dzUzB/N+ZwhpaEXCcrtMBSabZ5RXifRFo1BNxC+I1x1qrm8v3TeUeVK553HTnLwJlKlfGsbeFWNukv",
-	"hFzH2gad4w/P9Cf3YZXNH8OKtRp0dC0Z87O5062Xgm8s7wehAeZEFneMTjj/oFFrGp74iBBwFDib+Fcz",
-	"j5bTEU0zgmOzkBDAUyhv98p38PfcYRzdO9l0FKqV5utxZOmVNoJ08I/dTkFweQGOtzqB1Wr2NT/cXLHM",
-	"Nv1ud/LzkvnrqOs84fKVevEZW2Sekvi+qMlK7Ib5AEH52TLrKBeiLbHz7ZPB+FQTZi3x7LhRVR40+SjF",
-	"unDKwuVXdBrjlZqqZRLOuR4+1P4+uKRsfapLylVxrsEe2fJg24CTTdsMie+foNQpjbfQsovzJ3nd22lv",
-	"aYdtVF7ddcMFskfjLro2MSqxR9u/3xsc9Y5a9F/TSFeiY8nBwx9rJ7fGQSqHxXTYwuRS27Gr6OKM9Ph0",
-	"mh+Dirxqz+XzRFk/k3+wLZOHbZs0xyoDv+gVm+snpKNWhKT7suHArQ/aVhKgetvx2Vj+nse7PF76covv",
-	"bcnit2KJVZSBgo5LhPbHsggoXrUrj2BkWVwglRkELnAt1q3OS1MAwMBg5JRTCnJZrIXzqjZVj3ItWvUi",
-	"ZrhluqJ16BkO0dkScuv8j1FGBWVkQ4f6pXKfVOKEYrZLl1uFlS1SOicIDncprswXNWZsmM648/9/h3u/",
-	"v/949On/ej1dbreetPEZTyVynoKVrE3UcrdPMYvhfnqBhcTWjwnQIH+nSYKvqrb7aOA13ktVVrYjpRfO",
-	"pxVS0i6adTur3ijP6KWQJKUYPc8W2ONC27C3iwRLJbA2DR5O9Cv7coULNyikJb5rzAIT6UirBmaZEV/q",
-	"hKtcGa2SifqfQe/h5P3HQXD80E8yhV5qJFGDXmr9g79z36k6Y+jZ2c9n+g5dvRIg0r/qo/BJpjjT4XPO",
-	"YosQUviI5iSlET78mSwn9VO+rZcBiCLIeV+OIGM5gTv+UmBUeYv87K+Zh/+iq2M9YfGC010vTX+BvB3J",
-	"kSAsNhmkOsgfIMDqHF6/siYBFZC6hC7tEBF6Q05R+G+hjWioUJUbs5rHs5Rv+/t50G2J4uwl3b9V325o",
-	"JVsomdvcdrUVNcL6+4xPxIwvK08NPmDlqY6BECsWTTScZoET3Y/wQmZp6ZGOkis98nymhqtX4jbnCWDE",
-	"PCdpJuWiKw7Q29fPbRzRIrtMaIQ0yh6pJGjnQGTm2s9CkelCbhD/X+V4ygZdf5zU4AJLZz7yf0xga142",
-	"hDOYiAKBMIrVmyYeumLJ6DYagyGU9dsqpLvJ+Wk6MFUe8lKgxdotyZYQE03hG97e1NfV/nQxPWL4xZYR",
-	"PXbBfBsCgG2PicQ+wxvuSgr8xT76PsUQHstQCICDpzqeNjTQdKFiHQvCF77U5nLdPH8yjqfGm85qlLOU",
-	"5E5UWaRVw0ENECM4hXqJDIRJ4KT9Wed1DkmfW1at3DHKGPBF/fhhzM6QgN4CNMfRjDLSSwmOoX/1QR4E",
-	"xGOwrcmHRYIpI7GaUxms0eNpL4OQe9Q4iGpoAFjT61sGfNdVrmvA8CbHRB1BeDFwwl6+E0jfTpbHB6iQ",
-	"NLJNe4dnIRDra5ZQdq03mQpYm++ESXc3KqSGlYx5lKmRetIkdqqu6EFfMQCL9SHOsjlmxWbCxjE9EPRM",
-	"Qkk2Xf3vFMUcskIXOBV1WIxWdRz96cS6gIF/Xz3g/ktzz6mGQz6UksPqNRBmmMUJmeh8zsgArQFgOgTy",
-	"TRhZ1ssgLDGVkylPJ4uUR0RXBCpH3tb6aZ9oZgoDNUSt6LKmGq4rXqEpJUnsUAoVCF/yTOowJRTr1MYF",
-	"ljPUDcFy6cMVb3gQVFKgaxnQxTXUxrDNhkISivMlL6ed8bv1nKYURmcTHN4H7fZbQ8FWj3e9YsZ3wkDB",
-	"9Nsg5tA4R5jQbwYIJ4LbY+nC6DjY7LdB0/HnSAJoaMpxjKIEi9wZpJFvHcL2o5cGfrjqoF6uMfBUtQsq",
-	"lTuCOox84OABlw5A03h2TNQ2HiIDa2m5VcFaSxtaE/aqGxhATzUggB7XFGe25HtcQgfyosMGnoaKEmG3",
-	"bMiULt61Ibfc8a5tNJRIvsXcfGWVd22usdLyrg02gKyXmhtugIIPGkHud2+jMNV2b8Ogv+/Yhqf+UdHM",
-	"qKnUT/F9iT9v+7G3wG3RwtGaKrTBugqARRPH7WmkUtxu12a0LgHt4CThy8qqnLRvyaPfFe083LIdt6L0",
-	"rg25Vahv2UapcvWt2ipVu961pcYK2bs22FxVe9cWy5W4d23FX727qbV6PdyguQJf3sLwqP14GpHhi9ZO",
-	"dp9dXpU4b200aje7Sqmf4vuHa0rvBM0lJGwDbmifU3Ghzo8XKb+hsQPBUrQwWt+Cv8BX8fnR+s/rtbV3",
-	"4Mn1ku+7Eqy/Rvx2rb23TqEcxd+vjiu7i0+NQ4Nx1ht9+IBS800fdX/GcxKjUksBGMZPdHELwbWTplpQ",
-	"QlgDWswwxH/OCE2RTbw2Ac/QhnaUHdTd3LYqw8ZCBcbvVdWzc02+7i3zA/bWF8QoZSgmCVUP+hozkfyW",
-	"4URnGoXmlR7NjScw4oTEK3HBcg+XSX+2DemEJJlSEmv0qF2SoIE7ohleLAjbAME6Gh8Pt8qBbsi402uo",
-	"zbYbU6oQbHRPTlfuLG2JBtCUxebbwbVJzDn+pl1tY+9ChVssSntWXrW5uDIu4ao7eDgfsV3ym+u4vB5E",
-	"3sZ85DZxDkDM3kCHsvvYmp0Faa1BWSwa9XuTc6JD54SYEFlYU4GuMhoT1DV+UPhLHNpfw4MyJtdf8Nao",
-	"hLDhnX5799oPlCTxI+ADPncnONS+E+gGJxmxSVOKO4FrGNxqknyQqFtCbJnhGHDuDjwIYY1BhW4XFU7U",
-	"Kn+br2sWhltu9XhzqzWQJJ3q7E9L+XHHdNcFSYW5p8tj7S5zMMc+OtfpXzmKrE6i4CxZeS52597rmyfq",
-	"cY76Xk0cchNjKxDq9bQXy/11T+V7wZPjRrBQf8zFj/SGME+0hc6n2TKAxmoGfjKwyC0LSPJQC2rfDxBG",
-	"3z96hY7vI4mvUDecpiFk/vYePQ0P+qZM3jKl0qQGG2AxjXNCicjh9OyCwtogqqEazJGIMEPdCrpMYLBl",
-	"DgILEVOgcpYXZJqW1+PopAn/1L/QP+A5TVaelXbylLZdbr7CiVxNDFj/2kU37yKeojmB3Bb9VSWJrUIE",
-	"L/6rd3x8Xykgw0GLjJo5Tq8JhGJESsf0QycVyGBXGnz+KiU60GFGcIrUCS/Gc6oz9lHGEnVurhS1tsvS",
-	"NzlfNdRo9djMHdCG+sN7x1DRrTz1UqpYKX7r4uLf3w17D9+/G/Qevv94Lxge++Nytkp3sm50A4NUy30y",
-	"e1a9/NaPeycnw1Gb/Uk5n7eilhmXJEHq9RKZYMWoIkrSK2KzkCtQHyOALy5FKmxk6QV3cg9QkPM3vZON",
-	"/F4bDg2hNOs5u0mdNzj869g8+pkstSQWcMGoNCcMBJRgSVJ0owubwXXIzfAU0Sumc5u5RqayhtS1gbjb",
-	"y4w7lhkUAO04oxEG2Jd5GT1aeliHZuntMK2/KZ7eYupVzr5xFe6etf/p2XiLbajw7427sDsDbzEYw7y3",
-	"VMjbcW/nnNdovDwtH6m5u9AoB94ubFbLltq/XbNYCxIAujHxI4bjQ0gIzwBefGVKNq0Q1kbSnDK3m+Ge",
-	"ue8Ngr1BsDcI9gbBFgZBjaU/JThRr9eS/9SGewv6NlW4sE5cfl3y4PLrsh+Pby6EZXrwSaAigdEXUwnZ",
-	"lEucJL0o4dG1iYuFwieoOzruzXiWVuA3dKJyic667wZDTWT/M3o36B29Pxi/G/RO9CMvxdUzcNYiQtcL",
-	"F4AYNBZR+OrszaOnqFYb7SONP4V3ULjABB20Q7SHgWkMBwyIvyRuiWl/igZoTjAT+ftesPtNyYt/Atz7",
-	"NYs4Wot8vxnmeM1erkcn9mY0bq/S5Rmxplq2bu1U37hRCTd3rnYQqoe+YtF3V+DbTe066/33+48jv5S4",
-	"y7rf2+bI3aoq+FZOHz3LdRTQlIi6dV7W7QqyfK31VdZzp89Za6VWYSXP+R5uzvn+Q2qvoO5ZDhqUYqNd",
-	"YoYwQ0r6G0R34K95wMOPHDTxfE8sHGNYp8NQt5IxIx4h7MFXysWV3Wp2/2N++h8Y7oH3+H+Boi7toRW3",
-	"r1iy7oQ35Qdvd8Jb6C9fTNdA3QZd46ARTWLbPVgzk3VrbxIcmpI6dJoCoJzqLPeSwoEd4YmEstWoRF3G",
-	"TdQQEiRKiTxwMbiL8iomq6PqZarsTwODPTM1dZqra5wMWlbX0F1M8liApr40TG2MBEdTnAZ32XcedNDU",
-	"t32hTeftet4C4mATpMGOlUO8qTV+Q8suVDnbu7px9eVcR/huqJLHVHMtFiwB0ZdPtXIN5C58OmLhqmvQ",
-	"nV4qgz4PDgkMFnZMHKcHlEepooa+ftG7/9Px3/7rYRvfcKtwM8AQ/BwFN+4M0Wjk1RtyMMx2+Vuli8F6",
-	"4lbu2ehvVUsjJWIS3ra+zt0AMLWrErsVKGgj/Gf/Lso2OQcrbIgea4yr6jSDiq7H0q6WRC8f3A1I3JBr",
-	"7m7/QrLq9m/E3K5vSSPySdFt3SWMoznppWSJ01i0SziHfnyMcBvU06qW4sPQyvWINpAwVu3YiG5l8DQc",
-	"VrEOz6ouijbiqS7hZl43DmpctYfNgKo+AZhK4WXA5+qnoBJa8J1Ab988Qnw6FVVEiOKct6yrdpd1vLbF",
-	"KjTRnc2Sh0qNGejo43cU5Azr2ArT59x4nfKaLmLFonZfqhfXh+XmCotlS4GTrKzH6JJHUIYv8yCW+fHI",
-	"POi7lskHHj2kOJ6lOVfCh53da6k4NVWBWeArUJdKdZSwXK8+NYepl8sxTS1ihEauagUY4VP6tqoaYy+n",
-	"MINLQD3DKVc2lzhFCyyEqUUkpE4qwAKFsM+weVNJ0vAbLipj1w+AN3wAG4qTYgGFQkvW4OeEvPQriK2V",
-	"ODiX4a15/R+pxu2Io7mJpNSsy2Vt1Da/ry5MZy10+rYQncd3j8S5I+AmgG2CpDQw5c0Kg3mhmiRFZcnF",
-	"UcV8dZYxmq3HXthcvv+zakvfnt6iOJKjsDThlRZg/fqVzaRoEgBN9p7PN2NAUBVjgo0XlF0lufou0OUK",
-	"Fbl/AoKtVkTmVY71TQMk1fEkPq1VyZkpEWJq6fTMsHUmYvFnProQQpM2Hwi3mcYZzUgSo27GTELNgYZ0",
-	"gVhZxpdBEYjhDhcSUZzp4oRek811D+9cxbSAtO0Vze0cHF9NHUCXW63RKT8XJK5mrfmRq5CW5/w4ynFL",
-	"TVPt+yYVExdXvE0lIZrUSg1cdit9sgmIbK9IblAk/27NNW8BSatKcvM2mmOGrxoUypYQySaQYEdU5Prl",
-	"X3sgZLgnyaWCLlmDOKvBkDkQybv5dPXaLbFA5vU7ZHvboDC3nXCBz/xHIjB/aajl3Us4K0kS3k647ITj",
-	"7Ikeuxvo5q2dx9ByiWlpn8r7yppkXhreGfrZfghwTooP64tN/+zD5UyQaPKv//1naC5AtbmgvhVucjWK",
-	"OGMkkhxcvVzmaywCCBJjkHFkyUhnJ5U82agrllRGM6psZZ4nwof2wrUUr7yVZfHZ8a0bcuNbIVS7JFaG",
-	"qj7Vmh8UMtRxPFAVBqe2VozkNSbkga7eRiEzSQ7uCD8XcrX/7Dpk3UyoG8s6l+TyJp1rRzee/uJ2CpfW",
-	"G/YaV3uN6xYBHl8kbmP4JQM3dojamCwIi9UuNXXPlyRGlzi6LgX9akauA9k0TpIBn5VFfABaEVkd7qlJ",
-	"edFwMzaeCHAebj2VPzYAJdGYeQ2S9JU6lxTAcnXF6/4/BOqGQv/bLNEjnMaGvsODvCyyCT6SvKgjnpcR",
-	"r9za0snR38h/XY+eX8fPlk+z+/TDAF9Gj5/8MDQDm3x48PS30fz58pZK6g5K6Trg6Dd17Of8Dh8YmcUz",
-	"LOWPBYhOEWbt7vErwLnNd+QVJFsaowpht15zr85mGlnf+xWWZIlXpygUmMWX/EOI5vxGCRulQclZyrOr",
-	"mQEoh9/zCvaRraFgXd/6d/BWKFKruMH1s21AXe4uGCpfCt/mVA+UP2SqEk+1Lnaqic1VSHONyNGT8ZpU",
-	"ZhPKxKO0XrwgMUroNTGn/juPhvFHyBazMM11+I1In2OW4SS0XNl8pugOTSnDCf2duNSlXy/TlHn2B/OX",
-	"Lc5z7fyKyw9bxjpt0ozK9FzSkco/VYr/l3/7rKGIZbV/7eGqEM/GI3LekLD2phkpHFws+oiYcHUqy9FU",
-	"MHJRB4jPf3Elg/s8h5p3EOTdz/TkchtFe3azKCIkrkNi1T5qzzhfaYbTjIdlEPNAdy10Jq3F2vhv0LIi",
-	"LqRAcx2RjRl4yBaYxk4qPGD7abR5phRcZIqe5KTZL7HX0FZzMboGFkZLnvFEh3WyC4YXi2TlYvuZ7LmX",
-	"52/8yXOHlmWEfaTRC/UkqLhgeZJBEUHONNbgekVc3+H47/TOTHaLyYEyo1QGPeNwA09SZdqreVASg0FN",
-	"pShIUhT5M+s8jaPtPI0tI8mcUA4nmMzgZmpNdv3n5kVDX9XjXjTkBs84q+k91fa62XOO1U+unSUSLv0G",
-	"FvgwupQhQXAazQL1W8Il/Nfc+RzsboHBGD35R6HlZGVj9/7J4MsHlC98+l8Y8RuShqi7IMYdCxeVoTk1",
-	"IepyFgHwj2vTHpRrbtyAOmU+qRbK0D9uoeqtTQW16w6ZoNW8wMfo/kl/MED5XDZnVnok0EIHnK1Jq3xN",
-	"cEyZuS6pBgObn/IMuGhGomuBLsmMwtH3hLzDGx5MCxzN9OffCcQzGfE58buKLrEPzDbk16HazOVMM1D7",
-	"pmI4ykS+JMjgZVfq/nsvT+b0Sl97iuaeZnypDFttIwCPAIQomPrmPmq1is3ESn379qMpVx2GBblMpjiR",
-	"WktwVhFxikK3GpN+jTOCppgm6lch+WIBR8DWUUFGlqs5iVkmwYsb8yVDXahTR6Vi+YwsbU0RcVBJkQ86",
-	"VfBi3cfG3PnWhTQK9UkTlZ98y1zbD2eKkTFWrEjD4lrkMF9qOXQGe8mXfoVvtE+9CvWyVHoB+GW0AD7Y",
-	"EgOsRD0fbSh+582Sa5VE3ySdwg7ekCsicUqxrrDmRGgff6qenjwTopWYg0QIK+u2TAhAXZwkJL2iRASI",
-	"RxEWOSMtaihtnk6p2PCgOZR/shU+hgcSg6cxIGKcmrtHRbKVM6ze6D14cDwctQDH2CZS/hS0PHNn02Vk",
-	"eWADj6CVnmoFQWmRxqL4m+tIN0a1v+A32teV67+mgBfoFLZcc16jbdvgxy1rejYfX5ca18KN5FBMhX5q",
-	"D/MePW8PsLQHWNoDLO0Blm4HsLQhERaCQYsAUGmFacUQuLOQKutRWJtEBDFOOXYHT/Og2n6Tm2Fz1uwd",
-	"Zu/aGxDPud4yldd2tnE1rOvoFjlVf+3E4nWOsl9mNCEoVEchLIpT6qkSFgtfvE3TtIdrp71xDz5n/rNT",
-	"HUutgz+jo7wW+sJRKtIPiy9DbVpBkazYwnCAwb5uZY5utzJ/bPb23YXR3UlqdoCWlEFlHk33U7TgQlDD",
-	"q7/WpO3tLL11JlyL6+wvkO3sOKbNFz5fGTh4rFMdDs4lUXxM2ICREuYKT2J12sCwGOds6DuBuqH6R3gK",
-	"qHALpdZCrI6uXYQSquyuoJCaB7niHtOpWWHwWEQG5qYb6n/pIi+torT8PvlqqJZxzkyi3P5bu4ala6B9",
-	"vvhfKl+8Qv1/leTx9Snjd5MlXmfBJR3Irw1sSi7PuVztlFcTz7eIb21KUq+oxxXb4f16U6ehaNxLRkyV",
-	"e7iqc2hPmWZUSJ6ufNcgwDKbAcvW04db9+mTT0UzvmZ9mW2ugbthsb1hYNKZaQz/tMSi/nArqwfFdba+",
-	"PjJvy0yEAfrX//7zINB4rcBu4GIw0fe+jCx19aaKN7ssVnVBKagRJTmUdfJanBvtCCrb1cE72cqC2EJB",
-	"vJmEp4jGAgmeQkQRhJiDylFVHG/uuMScW8i1Xm6u9muj2jVpLEPnvtQk6iogr7fRlE2t6Y3V7OE9506m",
-	"cPm6JQu0P9KB8imGJvm1kbsDv9zdXLesTYm8sFToTde0zaMFQiihiGKCU5LmcR+YwoWbUuWdAIqm2nnK",
-	"tGpXNq/Sea0enjK/PEX1/KX5morwWddKq2p7myr2NVbMK2a44/VhWZRWaDwXiTkxBjnT3pgbUZUam1NS",
-	"vWKjrLpvkzihBBLdNXOiJvP2yRPtkyd2xLr5Y8Ft9qA2t97clzpExThdtgSefaoLIqMbKqhES8PZ29Uk",
-	"CHOGGTpA7wJFeE50OJPhnBWHlctnXXTh/Pn/mO984MLtqxl4DHqvylzKI6roDn+KxKDhbpCu2yQH7ZYP",
-	"9KfP+dln9fzVs3oCJ6tHcUSdhFNF7vJn5qi+snTBvUGG4C8t+VBNz6fI+j7HFQ8pwk7Yub7/s4czhxzn",
-	"1oVsZJlqO9c3y0LN/PRFsonMsgTfTl5R3efo2VOSKFGKyxeAJmjevaI6CFCYb16o/rD2D/yRi+XgguUy",
-	"OLAtWGkNN4ApZohnJvrYWkvuC6Xb6gMdtZ8Thzb2XKPMNcRcOV9UPXdtL2OcVUKXdyk/fm6Cy31a7pKQ",
-	"62SVF1PgU5P9D9GW+dVUxSvW5ro4h1RTi4Tj+E5BS2K8akirUb/YI6zmVgEvkLNMdZJSRdvaLGyliv9C",
-	"yHVsAAwqavgW99fggtseGdvC0U1MvqN/5iBICjhCs48Q5FoA2pnwutI23O8Nhr2jgQencKPUUeL6d84m",
-	"/v1Q84baCbApeEZwbEZFPlBRnvu9W2I+RrMa5OMmSL6tPXiWpMuQivZwva90rp/+6aEV117aVbFFtr6y",
-	"E5Ocdj0zA1oCu1qDqHwnIO3XoffuQHsXU8iBuKpU5bjfjKTXiKHHp/oYF33U0CD9sIN03gRgqA+tricC",
-	"r1WY1vChvubTFePasqwSUmgNhWXLC70bnNB4oq8BPnovMtIS92m4uxy2AUPVfYFgb8XpXC+yEX6xJ2Cs",
-	"DT/7ajAAgaFaovm88H7O1pbXvsLefYKofkg3Ol2tMtLkdstR/8x72yH/uR+1OiW5brSVg81IBPAanZpM",
-	"nlzhoTYo4xt2oTXhQStbSEdI0DlxlUT0pFoOUuJryJcHi4pKF6D1M4WYfvZIQhb7YzmesHi3SI7RcKdI",
-	"jj0U9lcLhe1k5Sj+K+5af1vb/mfX5/5MMNQGxzYhU9mo7DEuq3HyJkg41zn9IdFHdwGJvEP00mb9ohJz",
-	"ZHnaFwEX1ovvDxpqkkqbruv+SLTgrwAluKTIfgtaxXPOr7NF88pAZKtib1QU2oZ1lmsWyPiyvsFbsrl1",
-	"4aA0RlhcVx1Wu4V/+p2ZdmLh2ECLVGYYYa0/IevuZHyJukLSJEEYCVOI2358wSBZWbOj8HjwEBZw4uaS",
-	"H/TLueVjxLhpGvKhVfcrnkG1VTkjFwy2YIaFNkt1Lo7idIpBxylesj5y4tQmPJMTPp2kjm9dI3ZyzUUv",
-	"mOIHxQz7KGRcTqY8Y7EejMiimSk3MrcamgGWXPEM0rEFSZKyk9WuYy2LvWFoOkxSd1smdqel9o7VNiLE",
-	"2VSeJbHebcaXp2hgM/BspJ4i+YI0NsmT6mVvHlqa++zLTFYfkPXH0s9cX7IcpXZBUnM6zRkJLIytzs3O",
-	"z01b7qvbFZVm+DSPexThVuzYsBcPU/4yHHH9eu8Wl3CuNwDSCDR+hE4kzB18Fc54iwyJ7XPXPezu7UKN",
-	"dDgYWNIRJpeB6CIrMcq1KRIbJzmtpPS+28h/Xb/YNvnsMMln+kubIWz/rFJR9arNjcPO59+05SB8dq13",
-	"74UZyk+Nr7747qhBraqTOyXB4f82kcedQ/3U8HzK4TI3JP0f00yLUJn87lMNs2kDG+8mlWQI7cUZlFaf",
-	"AilLnqPln6IwF5321W6UcEFidLkqNvEAGmCACsViCNUQ+raxdPWseuwEnbzJClqL/nWLG0JrddTnZtGr",
-	"3PlBLXLJQT87RSEQpPs71G/PsykLtLNKMqu1xE0PWkbNKzcp+tE2k3nDvTVwzvKioTgCyBwIGdUmJ88k",
-	"uKj0XfiON546zlkpSRDrcZf3netzWEv9C8kXAi15qtbcuMbpFNFCF0O6Nd894Kg3Gmwe3t1lbEp+XXVP",
-	"5cHerQuuAkBEJhq2J78wAI9leZ/UR6ibkkhpHRAIM+dCIq7jQbS1e7D7Nm5cp+ZKCwm+JImJiQcAI2fg",
-	"kEghRAZnquIWWaQ8zgDnUWsGPJO73HRCTyVlCJ6UT6Z+tGvlXhxFEIxWTKxIjtxX8jWVfGE+627cohlO",
-	"cSRJmgc9aBYWQIopSRK9tgJhNeQqrdA5niywnBxPH/zNn1Byw6/XsR2MUi5BifMwHx0oQ1hsLwCUTE7w",
-	"okhCAnRRIXjqLWyx25kSEV/4XP+/2DBMPVJlT8a8omJqe3OcEgzhTNqepAmVK/vMDer2PgNAnW0qYqz1",
-	"2BXFZk05CkMR+TQrqX0lVljav433cm8hT8OJxNrNNtHLzPMEnyrompB4ZcDaVkpXuDsQtTll7uiGO8Gq",
-	"AayCXoo9mtoeTe3LoKlp+lM6+V2cQcSZAZoF6tpwSj5rcc5TxMgNYA8nJrXClMHEieKlq8pdSzlAzNn6",
-	"k5K5OfD6xhpWFa5LdltWtzyRTdytMToo+0mYRNeELNQUaarza0Wb1W9Z8s4WzTGl77RPYbf6d7ap+o16",
-	"0WqrYniNJe+2BGDbph5dU9W5rbu8k5p0pzqsUfETbQoXJCB8SQSOv+Id7v3+/uORH/TsDy5jVwIa8wqg",
-	"HSByLJnVoXJyMruDsnPloW/c953Lxv2hFdWqZKL+Z9B7OHn/cRAcP/STTOHRHK13aK6tx3bGKmXY+uhJ",
-	"E4UjyoTErEpyniJst5WOjRVGUyIkzlLMZPnG6BstLJo5rsFQPQ2Nnia2qC66bXHPcqf6h4Z+/+RFPqHs",
-	"tQ4WY1hmKU56S8oIhPbtK4B+bRVA9zUuv8kal++b+PumKJ8/tkjlvjjltpE+ZZVpx7R7c0y0H6MILLZq",
-	"G2Abw44aM16MUZjwqxDUEqHjWErldxGWxqfeVVLAkIS9AMJ5ywdBUXMXvXp5/gYamwcXTNArRmK4kDy3",
-	"ZV1+0W8K8LmGWZqE+u4u1NhMaA5A53CtzcjSDja4YBb3nMXIPTLQjMV1cheihChhjmkRMnnBTMsFunpQ",
-	"ANh+Z2/YNW/BDNFHOCFqBqgb9mkkwgOEpcTRLIcrvGA4jkWANISLUIa5HqcoHCQARlS7hs5b5oyg8O2z",
-	"x6FasgtWAjwMz5/87e2Tnx89CRFlkeIdallQ+OLJm6cvH49fq1/P34RQESl/+ujs50dPnocHfQTo7xfs",
-	"ikOQTVEIkGfykn/Qtebgbzh/eUlmEZgSm07BJdgipIamBtkNgUYm5y/evJq8ff1cLUwUkYWEWlwXrC08",
-	"/S9QFartRtbQmPI3/pNr0ZpkC9y3r7TArN/oKr+mrOFaJV+tEt/gV52gY86Feg79lhhJ8WP769osbVw7",
-	"ewb16j198+bVOXr7+jn8VTnYKYGDCjcR5aWcSbkQ48NDe7jtEh7CgA5L7fjM3w3LWOGSsKaNHPF8XSEh",
-	"7UTGxglZinhYezd2S//MZ/HAtC5LaNurorBvr/1+DqV1J0XuLlQ0o5mt0cCaacwAVzbXCNgsWE01HQeP",
-	"vmJBS0nmCx/o7WOSUEiHsq8YkJFyfo3PWw93VyRNeeob/apQl0zLUBWJxAFaAnA1lbrGn0RixSLtPN6M",
-	"mmHLqq+5S3EK9gHrtoARFZlnmwp0+EAxiIIUzl/3HjwYDY9aXWM2xRoxLidQuC/SRaK6OgZ47NxDUcUn",
-	"kljXyHXUI6XWGFSGEHUvCdSK0vtF4tNcLIJCcYmjaz6dqk/0VDREh17zEHUhKCFbINBU0egYzXiWlotL",
-	"lUdaIIcqiwGaVEIM2qvk4dgft0DPgE/Wh8fk1F0ge1D52UD1m2pgeSguKI5T6RS40/KddqN3PmHxglN/",
-	"PV4tLLFEKYkIvSFC62tihwgnW5xBv3eXsU03fvhsAMgD7VJ9IuBW5RSF/xbqaFdT3bmw2beDQtzKnm/t",
-	"xlmSqhdnSbYMOtlkzhmdaELMtpdMu+qPXu2s+NXrSPFDOIEHhV4x8P3CO6gbLmeCRJN//e8/w4NTzW1o",
-	"Du284AyAnLC0NINMOAj0XVklaOjF9Ke/PUwf/PjTr7+lb5b/ePvq8YNnz1/99zM+eo6f4/PlVikWhKnT",
-	"GYeQ0hDGVOg/dVCKOhd5wPHxcIB+5IyUmJf5XJm75tPyWha/31bThZQ6fQhAjRWkujq5Bqsv/nMFFqxO",
-	"rcZu6fhRI8lPnlvgeH2MSIXj+J00EHtgSC3fbrEdLKbzUUt4ljIrvHUytx3CnyKZ26zOayUDFr7BRdeM",
-	"LxMSXxEB8eUGpw7ow7NxGch0bzJwmhEnQ9I4BzRQ0gyzOCExuiRTnmqvB+NyphiK+jnmjCB8hWnLWlRG",
-	"ojWXcFeHrkWqXK08sGnWv5AaBcgjaWO8qsEO2drwulQGOK6XmmVUUIiCjsgqwZX6xzoRCBJlKZWrc0X5",
-	"ej8uAZP4LJOz4q8frOgtgvz+9b//7ASNMdEmGDos3g+Nu1JfCB0PnFjDPnpkWPrlyjrU9Jcmuk7zkfAg",
-	"QGKmrAxuqnzAeYXlh1EWM1QsrvNJTZCyKQeFhDOJ9VEy/hUb+CT+E7pyXCHa9OvokdgZEXZFGSHee6LO",
-	"94o5pQQn7q2hCUaBamkrG0Flw2iVaJvSGwIIM2JsajhfsG744xNd9tuNF1RTh0yvrr8suPp9gVeoW8ND",
-	"vGAal+0gyKPlmxqp1BY/sCkDOC4j2OWeQQ1IWYy41piWloZ5i4P+Bbtg54TFejn03mKBwjON1Pg7fDpG",
-	"32tU7BKtGScoZih8FpP5gkvColXvJ7IKLxiYGJrTwtTCPtLVUkDztclmVKDw40UHnl10xujjBZDLRSdA",
-	"F52Ix+ZfcyIEvlJ/XLALRSR4rn+IeTTJ0kT/YcC0JzS+6Hz6FJ6iyxSzaKaWPVRthTBZXTeJxkpT/rBI",
-	"cKHPyDF6d0V0gV2TE/m+exjzSBweBBfsHc7kjDBpPEn2J93WYfnHA9TV4ZsBSrEkKKFzKgW0IiGy11JZ",
-	"pRX1Qw9+OEBdSAkJLLChCIztp0wG9fSKsitokRaLX2nO+eUgQO9gmatd6odQUuaCvSPOHqk1sy+btwL0",
-	"zpJOpZmcotSIDOZj5RXzVFeveWcq7VJ2VXmt+MHg7SU0IkyjQFo2kPJFSonE6cqoOo4K5XKOw4Rc4cSq",
-	"VT1J0rmOZ6MyKfjJK8NPzl49gxx66L8z7gz79/sDkPkLwvCCdsado/6gbyobzoA1H84ITuTsd4g/9anV",
-	"Z8YnPxoMjB+jWtSZpDeUXfXRq+wyoZFiohxiaShnz+LOuPMjkU+hE23qgNoNfY8GA8tHDbyvMcbVp4f/",
-	"EPq+3CwFfMGvm/Qs+9ah7kqHLWvla5NqZgYHvN2X1pbPFCf0hkC5smM9cl+r+QwPv8exDeODlqc4S+Tm",
-	"z94y8mFBIkniJ2BkuzK1M3733in23nlObwjTV6ESXwkly18QiTvv1UeHELHYdmeNDyIvd06FLpsGGdgY",
-	"CnULVJQUB0NA37DKAJ0MjorIeM1W1SOnHDgWSHDObBVsu6ozLNAlAZ59rdPR1CdjZcubXHIzyKX2EeBo",
-	"RgCoV+eT6tgJIMsACQ7hEDhGlzhRZnRqy5ZALXlzqSpnBveH6nBvPtUZAtqHDYoflQjy3sRami7q2d+a",
-	"rGGjNlL2a3irPV0XA/SQNjQG603SG4JkiqdTNdHdiPtkcLTllAtKcoGq187/Zy7NEjg14Dd9dG5fvKN1",
-	"+5kDGcarU6DjKaaJrvZOomsklFa/nK0sSAHSZiuoCflR6H82buBSpIcdKAUwi6mcFP4sL1/Qeo6jEJDY",
-	"1uZXpwUUrUqOVIAYWVZqw2l9/YLNiZzxOEApzyRBkswXCZbquMLaBHnTNA6QI/DRNVkFFnrbVtAGIW/B",
-	"XkAjsz6JZUqlJEzpwJdYKi4BDCF3yQsScZ3nk9rUiDleaeCHS2IsaLQiso++5zEkSPyWAWgaWDb6Tlq7",
-	"lXSHOk7cZuZpSV/mEc+pkGdqwZ9YLwZofkTZJ1A9s4phkKzcwcXEXpxTkwkKzgb1KoyssCqcyiIFha/P",
-	"hfgUrO8+dz0VQ3j65s0rs2lNAymqiLnDMBHxDx+62RADb0z8hkHBpaP25+tVoXOCuq9/eISOjo4eHjQO",
-	"i2ondjGqNn5fNRrf2Sw28fC5Uos7LV48N2EzZ2rsUAz1lhKjOMJruV9BfuAJa88Dax9+CpqLzqh3Hbf9",
-	"jOAYSPxj5+zVs97frT7q79G8fXi2oPbNolx/71m86Tvz5rNYD3IH4XU8GLbhwwb7/3cS64+ONn/0A08v",
-	"aRwTmNLx6OHmL95w/gKzlU3f0rK1xYyeMUlShhMjJHKJvP6rc6W6R+StA0xza9nk6KZClmjDkUqQAA84",
-	"FB961rfVA4uzM+7ANzp1MZdbjuOiUW6dS7JAwz5SHdvwSakLaN0UOEU5mJBbxA5sbMULQtSFMChzZ3rB",
-	"CsjAg0Dno2mfUoGFG+jwHwMyeV7p1oITGcyEC2Z8tSh0sG9M6a4qahIEf7pqcAN0kk/4nIPz58xdtw3y",
-	"xw0XcEC6u7/++uuvvRcveo8fNzJYA8lWeCm1I7NgNbtBLdblgQ8MxjegEuxJi2FtgyPTIKXKIG15Vp5v",
-	"dA6K7i3ltYkPpMabHVG5Qt0IC9KjTBAmqKQ3pHHbTOyGdwzDwWDLQdipm1CQbcaRB4/cYihPcJpQksMu",
-	"u+eTsijJBL0hqPv06fjFiwCNjnsznqWNI4IgFgM4XIypKgB1T0ucJL0o4dG16Q76QF23Dxf45d1g+P7d",
-	"oPfw/f+M3g16R+8Pxu8GvRP96P+2OQTPddHzO5un5F/jLJ1DZcnbjY/X8bE2Wzh0wuHDAIWXOFX/kSRN",
-	"cWTLSPs0wzIEpJf8TlofBAsTg7rTlOgaWjpxpLvAND4ogB+9W6HhJ9upZwUG52fUUjd/8Gz6M2fkhbK3",
-	"7kKphfXZbNFbiM322qzzyRo9Nt+eu1BgH+FoRnqPOJMpTzZ9Ci/bdz8FnSdv8NWmb+CdXTXloPN3E+S5",
-	"7gP1TukeRa/f0eB4s274M5c6c8eqy3u1/OtQy7ViWACX6kNXqOYllbFBQa/Bjvj09EMbY9+osP+gOLjS",
-	"th11M1RSN8zD5UPJQ9S1sEf3RlCo5SBAS5u8Ym45nRwDCPo3+YBoSlksct2/qvYrRbsoQj2zxWAKmDC7",
-	"SsEFg9Agq2NgFqNEi+FiITU+NGZxoAENYrzSw7JBBHlrOjycfJAXDCZtzAWBBJ8TeLePnkkE/BLu+XAk",
-	"Ex1fmmamxIf/UveCdfmCMDMFN8lUd1LGOA0aTCPAWVVzhJ81OKq2Yw6Mm13NTe28QGFhh0AcE1wVkjjM",
-	"R22uFrBUH30n8mvppDDT+uhHpbWEVjHWLemM0i6ALciZvuq1uzUu9dsFwBI5wwyNKpR9EDhD6g5Vw8Ur",
-	"GkQW3hE8iSc8kyHq6rUrw91C3jy6zCRinBHYK3fVDoILFmqsvBB1GdcR8uUm8k2GCGC9nIoADcRejFeB",
-	"+StLSYCwoQ1zv7vAQoJbGfrP99JBbz3oo5/J0njoiHZvXhJT2MpjIf5IpHvWba7NJjPxh0odlZKB6Oig",
-	"TXqO0ao/v634HLca52kOqnZvaMpAgYNRM6Jml2v7OUD1qsHRn9/eRV1TayNnPBprJEm0f+N4cHzw57eJ",
-	"94bon9EQ/TpNuzs2wFyNrdAY38xSYsoWYmngwHSSO8AGFZGy7z7mIOUTY8sNAs3rqsxcCRFTQoVlSWKy",
-	"CtwHSj2a5DJ+Um3lpAgKHnes8AabtTqEe/UhnFSG0BneH0N5QWcUndFI1+rwDkSPMR+Aq6jXRzCsj+Be",
-	"dQRQZ6c6AvOszQiMjgNUYEN8S4r6JN/cT1tcA/kUBI8R/ZIRRJhMV5B37AhdE3AKOGmABa2fpqaK797S",
-	"/itZ2i1n8wPUPvgLmubuacsz1D+LaZ7kJU4WXMjmXEywzvkUZSV8fFGrfFK6S0vp1UzZScvA4vSA0XrB",
-	"Gq3WoABcNRHOYIoqCxQwd8bQSUqmKRGzAtsJX7BMkBQJfKPLf2Dty1PaZ6QOemyKvtEYXRGpS73pmzRf",
-	"UYgL1m2B+X9wijBDGbtmfMkgaIWntoacR/29YEr/DfI4NqeoSA7rYIOIdE15qCBywZ5JrTSrTYTyI7Ug",
-	"ZcgmJUSZd+gMXZOVhvXDbLXEK/XjjDOeqcFjNfULpoNjIVAbZqr4tVl4Ne8EchJy4F5z5ahWPk+eBOs/",
-	"IfgGguT4dHrBJHfiuXU8INigxBsSA3R3blxOJrDje66D37ZQVAr6raopmhYcE37JXUXFRQAduRUh3rVA",
-	"zXTewPd/Gy2PyHF6Iu+t7mcP6EM+KL9x+Xv9/zrvP23ptC7V4PhUTgUxOVu31Pl8S/l97qgSkKWbycBS",
-	"vFfryysb2RoO9wH/sgDZsniCJHWqIRT9vT1/jO6f9AcDlFdZKKGjttkbqwi5ZXLc4jdHSjMzAzW6k6/5",
-	"po21zZeL+JR6GLTrwUsYTg9F+Z9a+65ul+T3GduSU9NNSKWIzqb6OfswH7+WM2zxxSu8SjiO33AOpRn1",
-	"dydthieyxYKnksQvSEyxrcP3V9OUHulwW+DylytE47vSkkymRN9yyqumTOOXC8LOXj1DR/0BinmUASSR",
-	"sXYWRT6GBrU+f/yTrcbNDbyR+lZynog+KpBVuMEgFd+hXG4K1A3NyOC3Q0hmto77StcUMsICVP7CnVS4",
-	"NqbdzOr/nb/8+fZR7XZsG290Ta+P7ftlpubH5dKuzRoaqLMt/aN8dRzkQ5sq6U/2sJ8XH35FyR5vZlTk",
-	"IwMsTLNP/lhvu+srPE/WkrJDrt8JL2FDZ7+evXiuc9P9ZIpTuKxYQ3oHbWhPdbMd7dkJ3ob2oNcy3bWk",
-	"LTVn9TWskSQfJOoWhfd1+LpQ1gdYN5crSTQESX4VcEmZTgOrOiL/DARqNrORQOtEsjPTta0BZ/WwTIQT",
-	"zsjBZoZ8CjvloOiA2zPUOX55k6Hm2/bs5KPJe3bIvqhrBNCsckYEcU7OplMBHf7VObO7vQ6X+krPQW28",
-	"69i23WLPyXDTnxtPho53NknADmqf1Kk6+j4s0Enj2gVgqLactdP3JrDYwb12R9Iuk6U8lj8yLLbUdx49",
-	"uG3qyvocsbwHW2WizVg4q2Sw+OrSN0VY1+8Bt75PbhqRSXzcfkiVK7sWA/oaU2ocZ8Z7F4fFQHtUbO62",
-	"NOI5OpuDEN3N2VvZ+6g9N5nGYefflQjFK0y8lm+OQ1y1euvy5vCj89eExp8aBdBrIrOUafe6i9Zobott",
-	"zqgVRMsZjWaQPWm1J0h2pHKtAuScorr82cArnG+fxXdxUe7Mso0OVZvAp9swkSYVyYWR23OO/S3kjqzm",
-	"NYBsgnepcpiLU/zHMJxDnsmIa8xc/z3lmdGkCLqhgsoAzfkNIISFObRQ6JZQC9V6JERasFDGJ2LGl2Ef",
-	"nbHVhQHCN0n7+Y3d8eChuxITuN2aUHaDExqHp2iOdTFJKjU6WDUW2cwib7CiqaPMwKzHZZNSx3jyJFYN",
-	"WyD5C0albh+jsIwnWZqY+5OdpE7D1IG90oWMvWAzKiRPVyadvUARL3Pj1/Crw4lemv25JT9uEedUXH3+",
-	"RFaGg+9weejWj+vkS9b5tIPab+b+We/mvnYxU1zbGxrfy507lDuDFnLnEWfThGrsvy908zRqIeVKx/c1",
-	"yQT5S4rWFzi9RjgXSDkD0nH9PcWld5CsuqBvTbTC7djhR3MH/ckUaotmnsR5wDSxhTBNYjrIEVu9X0Aa",
-	"Rkr4gjBxoMRD8ZoGQoEiF3nVzAu2tmzmWAu3koQ1V93QxETia8LCXFRdMIOgh64AIlpjB2ZM9tFrTAWJ",
-	"8yqdTs6ONj8i0kdn+Tx0YswFgxAWkYtak0OksQmnkD0B4HWoWyTcMy4ntunwQDuJbTXFUtkQoYOFfQJU",
-	"F/i0+3qecLm16FQf5TbMjhLQVkO911o81Ou9fhZ5pxa6taCD5dtewpnPvKJN9R8gq43tZdlfTpb91aIo",
-	"dHWncglkxaZzb3hLWUSZMi14umopjA5xkvCo9b2GHdi05E+yBT4XOtNOUHaV5OaTCBBP4g2XG2fOKG7F",
-	"iL8ux3MxrSZ/s2J2zhbsWd3eXXQ7mCe3Nj7gApZO1tZcRDuLggavz09QPK/QU001fJtyq3iEHYcuoBam",
-	"JCFYkAlEMU/0bVdoERpTecG6o2N0uUJmTQ766K2tvMZ02QhQWG2rEWYaoEnOyBx1NTpqgdZ0weBHuHCF",
-	"PmY4JTFacJ4gyfnBqbkBpFJngmdMh9kyIlAKvnRd7t9+ecHUp30Et3c5BDjJc4Pd9k29ULP+BHLR3bOu",
-	"q9zl28R0rPS4QG/V2njxQRlpCp0XqrJWkRWdkEheMGfLCx8TbIq2EGZYIJ2nrWdQNgl09jaFDGmf6qzh",
-	"3AvOtjO//mOdTWahdRDwQrL1pVZ8ZNoZHz8IcpV91FoIVBdsK8V9uKXiXuz9ZkjC4tVPO0i0zdJsL8z2",
-	"Pqi9D6o5ycxIBkepNgUdJYcEKmBYd6j662vfFlq+SdzXdS1s+JQBGEZzzPAVEYEO914fq/R33eO2EuJP",
-	"GHpSVKpeG3RS1KreM859uIkn3OTudXitnog8ZRL067VHv2/rXBh41RzYCGIaL5ipLkIgNdH4fp1KMnoi",
-	"1nNriuvzOdFqujo4MUArKc2VM9KD5EYN69CojpaO2db85i71TFsSHz7KmDRpdVB9hJFhZ9wZHR2hX4iQ",
-	"6FjO0LlMCQHnMxcSJ5OIxwCDMBgMj6HArqc+/vhjZ0rIZEHSCMZ0MgjggYnxs8+DjjJNJmB4VRTZ0fEn",
-	"UzC2VN43r+brVOetpQ76avMbxXNJYn93ecndahXdhVP2XZeYhtLRENJbAEICuTvAkp2gc4mB7p2iu/Xq",
-	"uVtq6EA7n1U51xEbbd3qmpY/7SZqmrTzPO53L18aFPO9nv1nc67D6bby7c716cOPNly+XVxmDkzQLGBP",
-	"EWYr7Qiyld6LC9pjlBLBszQikzkVQhcyWROuuZtIhK/uJkRzz/X2vvU/TShmPYz6Vhq5PwxEXwdaCBCS",
-	"xMICisTIBExAop1iEEobV0oYVRrzYpFAKSk3COKCgX8XlGvGl4iz0zxcopyBck3IQqdNg1an/rlCS5IS",
-	"7SHOWEzSzcEUd8FvdtS9C/1VplhKnlK8m8J6/GnLgIztdcdvlYvuozI+BzvdB1l8fh6uT+odcfC2KuGh",
-	"gRFu43a1r1bDK4w7tihlw7hEhMUkDooCODZBsO6MfWRH8GV0wM/jVzWTWhdWYZdzz6j2et8tYypsNaao",
-	"OEp37IX9JY/vlU71JwdBHvS3MM8+DiGJxmT+hqhbZAmL4ILlsL8HY4STREOamyhiFOZQxiFolKGB/A1t",
-	"fIUBbNeMBfJp2AUzQOew1n30SymMVxgkumoUr3H9FtG8OlLhgjVG8/bR61K2ujdoGXGm4z0gvFeXooQi",
-	"uMqGJjFgn7iK7QRPp7DDYZAjwRtfN0czzOKkVC7sghU+aAsgAjUGUkSZoDFxmbUueZmvhuS82UlteNbu",
-	"fPiPjZgoMt0LuNzRcSfI880rj1OCoZHOq5TeqDWDLKdO4EBnjzvDBxrL18JMjzujI/VkS1+tWcrP6q01",
-	"O7xR57bb+mlb4bVBcBksTqi3bHLN4pQs9+JsH1Wx9/Y2e3sTLnJnL7B7EIoalNbIr8+q8OfCo4XGvyTk",
-	"Olk5d55ezb9NAPV53uufScu3s1qn5ueLt2eMez3/jvR84ZymO1b0z2Iog2VOvqmPkRe9A13ZKp3CCZAw",
-	"urQBjwoh413r8BesaxYBSR7j1YHGAQd64WwS45UIUf7KvcEBwop+T9Gr189enIHTN9dzoaaj0CW2TAMo",
-	"5UkCCM5LnMZ99KN5kzNERVEmXo6BcUH42kKZAGYFtXYOlkQfPcYrYXXovMASQPKV0wINFCcjS6cCGGXW",
-	"vrhgZQOjWeO2/OPbUblXQGtylkH4Bu0EHYGlIjlba38ypyyTikMPR4PAgdGezPGHzvi4/IgyQNeuwUKP",
-	"ABbaRYGuhFx0xpWACxv3fKx1dxjm8KFW5ocPdXmM0UD9/T5Hm4LCLNuq9nbPPqtub8lzc41L++KnrYXW",
-	"JoEV5PAUiOXVpQyqv8yZwN7Pvtf39/r+mijqOC7EqSj4/WdU8G1x3A3KfV6XzavRLwgDYZ9LvqBazD7n",
-	"Dt40nfWB17aww+5Sr7nQ3NeAnOgO5Q+ETPSMBDYSct2SVU2NuRuIS7WZLrblXy96/guUjd6Ly70VWCnI",
-	"fJcWYG4s8Uxqe4gV4gt1MRILElEMMfVKDQ8QZoh8kClGgkp1ag+gMjEVjmFUuXjpbwiW3wn25EtZRnXz",
-	"58Eg6ACnr5YkPBp27C9F/T4wVKrW0r121tLwZFCYSwbtp7XBdO+W5tC2UC/DbxDqZc+09zbO3sbZYOOY",
-	"XCg4MLc3cLYAtAfDxX2/DVz97WDqvyao+C8Jmb+Hqd84IGMmU6FrXzKSTvKSIeG6Mu2lN7fct6/RBKsC",
-	"lYqNUr2Oh7/DUdoj6e9Tm3e3thrA80vSwy/Y3C83WFznkizQqI+eAk6OMr1AOa/hFZWK50LxS2Fxi8iH",
-	"BU2JmGAZ9i/YD7rELdSd14gNFTjeCKcp1fjXC7yaEybDHCxal6KaCBKlRIbjC2YQsqGQKzPBZRRKGJ3L",
-	"lC5I/x8CovdgrJjFl/wDst9EOEkOAg2PNKUMJ/R30r9gP3MzRVO+14H3hKg7F0pID0wXFpZQujXECVCL",
-	"pDdEhBcMS9P33KZSNd643aY4QFXdM3bOznYjcBjYpMmUpxO55JtjuWqT+LSlveZ8+1nNthlJ4om2KDdN",
-	"6ilJ4lfqzd3m1QKJWtMa1T7qPYvfG3NfsTE3akUbP2JJlnj1dUhKJbcQ1qfsFkLy/2PvWpfbuJX0q6D0",
-	"R1LViKIoy1Kkyg+VL9nUxrFje5PdWm5xoEFTxGqEYQagKB6Xq87TnAc7T3IK3Y25kDMiqYudY/NXInNw",
-	"B/r6dXe7Arh6hRlkpUcdUY1oDr6tRbFcOyuY/zXGKD9iKZkVzJHDXzMDbzDk8hEk7aKuxYpU+EX4/mlJ",
-	"8RPUnnkhkxHsvciMy7N0WVP8OHz7Odp69VFeLmuD39yX4kdbv+MrubuB/+acqXdl/w5XJMhvMIY0kP2N",
-	"g+ebqqjzGHrH3YHcUsReMqKKMJWCOFWVQRsxTmUCZyHkG0X3bOKEdXKGNW1HMMNIl474yR+FUOCkTm0k",
-	"YpM5sBzOs2gF4ZDdMg9/VdHpm+sJmvJcoQxtW5H7Bh0Rc57omOv5VKrVYJa6UKgHPVnDQkvgHFCnBG6C",
-	"aSkgYj0BshsWqUk55argpJuKfelepUFlCCfv1aTra+0sVsFHHS6XxsrEb14kLKVpRaWN05yCUdarNciJ",
-	"TFCIQhSUm2ZnfVP8M6s4AXK4kspUV5MI6ZjwifuN0eay0zd9gwRfoFfJimGWcmkGXlhH/DHSKfANiYQU",
-	"Sg/x5JwgB5S4pLIQBqZ9w+xUaGRUXAaaN1BbwfmiQJ0VKmJYV9BEO3UFtG/YmMfqI7kW35oEqlfVzysZ",
-	"gRxDHm5TDsOJ32Lff5hyAgV+tJq5KmQUwJh7TkorhQKZA2UJnkovKmgj4jEYpc3lgAaJSf/uG/9zqUrv",
-	"1MfcxZWHuc4p0eGW8aw1pUnQoPqGTvHd2w+UmKwuEWn1eT9o1PEZ2wFcuJThEWhbVo2K+oYWZmBa3SZ8",
-	"1lzKqW8KmpADR8WpwsBbRv5VkxaIZOIwCRqFzdXyGdBPg7G0FlS82xGvZDKqrJXqSFFQ3JyRolpuqszO",
-	"trgJGMZl492IklBwQuQw0ZDBCw0osjBmgApbxKdtTDYxCajGmlkTDM1WXBirPcfEl5UXn8QcgYQ3Gw6G",
-	"2SRfKjMurnrdxBT3NUd8I9Iwv8zqtUdTGl7WQID4tWD+1YXry3nBQ0dIrIJqM0+sNpaPjeVjY/l4ksIo",
-	"jyOur2EB2Sf5pb3i5XuSVr1ghkUGdrhaZShxoOKzqv0jCGxVGW3XkyL6yzbyzrLToo3n8aXJ9QKS7Bps",
-	"pdQW1r28KzAGO/qKjPSBDJRbghpczAYo7i/nNQtLXsOoP9+2wkUfgWuGU12Va4bvn9qGFBSxvLysm6rG",
-	"G0a3YXRPxujwmX1FRscppv+cZA7arf9yZikhBTcKAnLVkGWyqZhmk1SxhQD1vyuAcUQpBKmOZJN5wBo5",
-	"tqPMOa8mek1bOzGV5FUkNZK0cPytMgNNVXg6fXNOUTLV6YxkYY2h1Ih+TqdM47hadODBfilMACwRugYO",
-	"+hO4F5XJ/4Y79tUL4Q8BBlNtVDZdlYtUZr8uP6y3beQheJE2fGJjq78vRcTb5TXyyo17sKV+JYJIBq9W",
-	"IvgH5eEbj8GACuawuoGhkq7jlKlXMCDsgExGZOLftmi5Rbuxgam4kekEdiMBt46z+xUKQVTKYVFNPCNc",
-	"kqpGC2ZXEPJ1KY310HZiM0nTmOgmhf0rrSgZFlMFCi8Z63y220Tz5hC9r2iHnlxz+Ho4SjaMrgOhxE25",
-	"P46y2vwOMOWCEVfwVDe0dkNrHxj41nivvhDNRZrXbm15g+7HKgyT7LUL4p7L0EaLJpkx5DorU19H7Bgc",
-	"S+vIR+UyJ1MuIKmvQSRyLHZi//egHGlwLW/j3Y44Jxeh/0YXDsK+QZ8MN3Fg/DMapJ5uxU2E9BWu8+ub",
-	"Xx5GHP9K2EO/9VFpk0dPZxWtuyGLX9FUsYnyWp0IE2lgc/IX0v2Dg7ud8CLg71lHsMPONtDcjljAw5OQ",
-	"mYwguSKtmq3gfcNm8EJcDebxcZ7daAW52CEi7fIJlSgoXfm7XgoeO0yRrQvHvins5vYMyyZSfyj/alT9",
-	"C5UeVBXX0QvfDsJ+xsW0wjy3QwhaASMwcOuEdTCO5ssxIBuRlo0WHXEeKhNL1zcsp9dxJRVGo+KOeF0A",
-	"MGqOyCp3I/O+nyUxMITkx5UXtPefMIsJczALBSQIa+PHRQDCW9PaffDNz/k1oyK0gLETtoKoOO2b2mlX",
-	"fR7FFKdyFiH2x85BghDSQOXd6ggbPcSN9L1cgzTTkU7hrDDkaOtHzy9B7UYNc2IsTrgsdbSIPxleYOH6",
-	"TckuhYWP58SMOqOnBuWhNbB4Psa/EFjhG8e51tA/3xG/763kBvAPsbwPGznhe/QuvC7I9+MKFxyNth8Y",
-	"KTFNu/+p/g/kZqAXukTSOCxK6VPXp5TkHbGBGKJnKSSOe3shc/UuoAIzQ3EIJC10+ibOJi7JruFU2EmS",
-	"ACjP4gthgM39BLHciXnddsBsI96NRKwgSbXBZhU20BOJzNWg+DESZWsCpMZVwYBFHukWP+v0jT/4EvOq",
-	"U6jF+QVOeknXCeGLidM3zb592pQP1Jb35Wei9EtC8D1JLQCiC6dXVbZJyptzBmOM9Vi6UTXEeq6TrXnU",
-	"WZUbFKletsZ6YC9uqTz/bS85vj4yz8fHf57kP9iuO7jpTbeihwdoPyokIdyDVVnjy/B9icMLF2LVLpig",
-	"23NqhY+db/iqXXwoGqzh/aGmtZv1qICI+Ue4dDELU/GtX3Dj1RdWfystIscckodAu0yIvjdYxDcke2zg",
-	"FH/1lP4cyCAXuKIOvC2IM8z61pdk0Gtm96natWv1/b3Evy5CJAzhh7Et+WYQcY87fsqKMMbiRAKnYCP2",
-	"sZHpAM3QEwtkSYhzuMmuWOmsoh/yzEkHBKOwLhtbMc1yRAdy0AoYxZ6hvsluIE/luCPOzUxglvAiORxN",
-	"81rORA5S+elBOhQ78fxGnQppZvHumZCmb4oStdS6Yr44pH8aXGmjBtrgWDFhEymyBK0vaMuxo2zKtouz",
-	"vonHOQz1bSy0AuP0MKju2F0b4ILO5aP/ZOvBXAZHWs4nq2OuzkrC982B8rjGjUl6kwNlLiCxeADiWnLY",
-	"ASKF07RC3fBqtalp0swKasZ1DZfnKObSgqg2BTpRFqOeCQtpGoksV5CDEhcz4YX7jnitUy/7XMxEot0s",
-	"Elx4lYqsDHOAPQe3TmDSpeb0YL+HyovLE4PxHENKMD+i2EmkhT1tLBirvTok4FYmfs4uGe22ZX3yTdsS",
-	"PR10u6umn+IJBYIfFn/POXHN2gdN63UOIHDLcTDPLDyxta4WquVHjMT8LNsm9ue6U3oiLMcXD+wvH8+d",
-	"7AFv8Jpwj2qbOzAeNINN+P73Fr7/PaJOFkrwMmdoZnL0dR1YspChv5XvVZOWcDHrAjfAuXyFzEGSt68B",
-	"odyYxOSBBc+/Dn1bjbytS9rurBy+oWebdCQb2F1LOpIbJiL3poJTuBhl2dUAjBpn2riVkvpyI1E0msvs",
-	"Kz6gJk/JCkzmqpp8s1z/B/X4qpjFg8lVbUF3kqy5sdeUzZpbL5Cz//H7Vsxpo8pvpJmqNLPwoCpPmi9Y",
-	"26PmpoVhMmqNO77U1ssFQor/ev8LgfgRj0/GtzDfIgcpmwhxPttWWH1pvKATc/6XqG/oVXP1b205SZDv",
-	"zA+A6YEuQMQj58b2dH+f0hj5v/APLyvhN55A5GCz9Ab6xmWECLuRDiKRZtn4QiZXvmWqzRWni5ZK5WBt",
-	"ezrRuUf5wJSiD/TzcVC2XTGL6Pzc180kOtf+aWtd44hqXRL7gpvdm8q2CYzhvtYEdH9dNwT3DnFr4/n6",
-	"1jxf+L6wvl2dr9yfrbSJi/uf5v8pqNIKUqCY4Hm8Tja2QkGqb4AYTVbjNR3xsvxNpl5anXEE8FTOyLzs",
-	"dJoKz6duoKVk0UscfSkfaCch21Zo1YJRaVjyiiiVKRBC5W8HsndxmDxTR/B8eHx5Mvrh/7tXyxEqD9fi",
-	"6VSWU2zaP3V/ZsQdvKUKbkvotdB4I2BTt3SjGD+A7tGde0K6Z/cJR3gXGtH/vm3Lq+0F7RpOiKyECENn",
-	"CTxC6ZqT3PVNTJ3sfdCXRiKmkDIXNkjjJN1E4rDbFZ6SppBLk4AAjQk2pxLjcqk/HgyVcsQKZpM8oeDQ",
-	"fOJGONGAkLBOOjhdiO0rwjEoHSWh9glNEQk1IdIDZAfNJm4vG+6hEzAMzbj5Iq/CVCcEY+ib68zAjMIv",
-	"iLBbzrZWREMIjG6m7IRDzxBUR/zKJRjYCWnPMGNnGyLgPSSgb4C2gy/CMp5QHKgNpyGIcEQidj/+8+//",
-	"iG4O/H/KmjH0c8kt5k9zRVbhfjw4Puz1nveedbt+jKPe0bE8ef4DHEMCF6DkYU8Oh/J5L1GJPBzKo4NE",
-	"qmM4PpZdOHo+HB4dPlfdBE7goHuiTi5Unbv0us9OWvjLffUcgsQyBM+/7AHnZ1xeLRt3CCOZ5ziMVEr7",
-	"AWX6Lvdn6bQfizZt3g1WveWCKodG5EtNMQ8u/47ZKDVqBAtFSD8VFUc/bWlFqNLD3+C/r3q/XKmfp/8x",
-	"Oda3XXmRvHz1+mCrUp60DlrdikKJqdNFZKJfH3YNN26h74OGvnE9ZY2j+lCd9k3/XDTJKjz4sRM45vSk",
-	"VlYB8QmO72FgKxs2SxJ46oh74hmJHU+FRtIozH6Q5ZjU9NJQPJcVsiRYCEBAz7zJkJzlYN1u595m8nXZ",
-	"9D0Vqn8zNg3JJNduRqV+q9ZsPC8haw+4kWN/nuvn0xZB6c4nnqT97/95+uXZVTMlf5dnaoLAZ7HjFYyQ",
-	"LY/YFb8ru7sVbU3y1NNxtlvJse6Mc30tO4FeLCIpGEAodhwUzsnoLkT+4jD8YWeV4X5BM9hOfC2vQOQT",
-	"E9e7O93fP+gdd7qdbufg9KR70kULFu/np+aoKCcnuTRk4S8wPJ2Si7FnoWHpDsbiIApFZIuUgkVZZe7g",
-	"nG6STv3ZNXdjRS8Sz/A4jiKO0C5DCI0iBGI4tkrftXCUxb7rxneSyN7//Obci2ksgIU4zUJsCx8sBJom",
-	"Mk2rYxfXs2lN0qg9bWjIMiJ1D0v3FlWaMC7UC4HVkI4Q6NpyfyoTCODVxfE/LqLDAOdP60VfDsO2tq2Q",
-	"E6WdSLPLSt8MHWvu2rOJXCYuYELDHloiHtvWS0qpG1X6ewNOtvSGj0b4naEMM/R3AJLabVqJxe05K55Y",
-	"qH3s/9dfuEgkaWYxfDNMJ+CYGu5NUQTzM2oDQcqfq4hHgkm7yE+y+xhygQcucyXCpTgTFkjaDn2Ly4k/",
-	"/J14X2WJ3ce/bKFfxLuLpoyFmTwsD2YZyV0EP66TrqaI02wS1+7i4+H7tnCPOXHOzETv9lbI5Mpk0xTU",
-	"ZQjIJePQrPOYhVIN0YFIvHv74SNlZ2p0dOL0/xUAAP//",
+	"7L2Nctu2lzd8Kxg9zzuR96FkSbbzYc/Ou26SNnmaNGmc/LvdOK8Ik5CFvylAJUArajYzezV7YXsl7+Ac",
+	"gAQpUqJkp0lb7+z8G1MkPg/OF875nU+dSM7mUjChVef4U4d9pLN5wuDfp0kiI6q5FOYvlc1mNF12jjtv",
+	"F5JoepEwRa7YXJOJTAklc5pqwdJO0LmmScbMJ1HKqGbxmOrOcWc0GN3vDYe90ejtcHA8MP//H52gw+PO",
+	"cYcm0Xgw/Ofk4cdR9GB2JO7PH/z2MH2kBnp4PVp0go68+CeLNLyZjyno2C7H0MZcC2zj9yEdXRxEh/ER",
+	"uz95cPlw+uifg6tO0ElZwqhi/mhGvcHo7fDR8YEbjX0n7hxPaKJY0FGJ1Ng+/AsH+YgOL0bRQXzIjib3",
+	"Lx9MH/7zkekA16RzPHL/HGt6xUTnePD5c9A5zWKun14zoV9wpcsr+kowMuGCJvx35i9gTDXtHL//1IkS",
+	"zoQe0zhOYfAH/UF/ODzoP+gEnThLYUHGM9U5Ho76R25Rs3j9gvCYzeZSMxEtx1fMjOP+ZBiN6CPWO7p4",
+	"EPcO2cNJ7xEdXPSG0Sg+YIeTI3r/ohN0ZkxPpeni9auzt6XdMXMcMzNJ8ziKsjTdsP8p+y1jyq5xyn5b",
+	"TwepzDTrHHf2r4f7KVMsvYapq/1j768xj/e91VSa6sxsy2AQdLS8YgI70/Jq3fp8/hB0plSNZzJlOTnk",
+	"M03MHpptfUxFxJI3Re+VszJl5NJMkFB1xWKiJYngC3+bU0aV+dAtBovHF8sxfOb1kUDzP2dSs3Ifz4Xi",
+	"MSN6ysiEMbLgIpaL0jm0318krHOs04wFHdgZEZnPMxV3gs6EsTGdyUzozvGDI7NUk5SxcSY0T/zzcpCf",
+	"l97g6Hgw8Lc/8sY5/g0GajZ4kom40nZ5t2DmCjdjeRiPrg5mh+Jofv+3B+lD9UgPrr1d7ERSTHg6Y2bQ",
+	"xRrYJeLikgi5INipIu/OnpAHR/3BgFARkyvG5v6z7tHg/yFyAis3T9mc8pjgOPf6/sKz+HXKZ6xxk0/t",
+	"niYsJnPzJvHmF5ApTSZ2RDDqlX2BZZjLhJv9+ARbMWdpZE7R8dEA90Yv54bw3XN/e8ZTmaVqfMEmQKqj",
+	"Q39hvk8ZI35HBL4ho0MCnxH8DNbAG/UJoRPNUqKnVJPGZSIcRUC/8zno5GtQ4bAHb0fD4+HR8eC+Oe92",
+	"+3DOkYzNpF6/edl78OPhz//+qHihgW2Mjg+H0EwL0VIwRi4yzYA7DoIO+zjnhtzMpyJLkqCDJ81IvxkF",
+	"aqcx/TcrCfuRnJnV5qnSY0FnZrynMe0EnYSKy4xemgdMwN/FGy/kNUtoZOg/kUua6OVYZLMLlrouZzS9",
+	"YpqLy3EkhYKdtixmPpXCNPF/hqPh6OjoaDA8PMBjxMyJZa6FVMpZqdHPQWcqk3hczG88ox/d6+1O2UzG",
+	"fMKjKkUaqbtgcT25lY7hlIpLpghNGaFRxOaaxY7g1tIbUJCQsEudUyH4NUsVTZeBZWeocBA+IXOpFL9I",
+	"WN/nPF5Lnl7grVlHpjFLew8fHg5H9o3lWBkBYSYwp8sZ7MGnjuNTw6OBYVT45ziic52lRi8oP7fMbc5E",
+	"zMVl57j6i/kCOZ6V4IpFKTMjnvOxuvi4Zjfsq+OPD5/9Npq9MAx9hWnHLEq4YPYc4UbbuYy50PCfuE1n",
+	"ZklSec1jQ0wdRUV8IT/6XFdlUcSYmc/nvAsFqsndgvkLNs/SuVSG4MxZbFjBD0HHLsA4ggPjhqIYBZ5A",
+	"U0Y7x52YC/OXOemd7VRRpWmqVYURH66K7kKqOuZt9Fgraowk6wSdbB5XWe0KV79mwoo0rs1q/8QW5FeZ",
+	"XsEecMWBo3FNE06FU/qvmViv7Fle+kpplnJKXmRzw3Y1n7Hx78gjT2cs5RHd/4ktxtDdZzuUsVqKCI6z",
+	"1mw216iVA4dmaSpzNjxPqJ7IdFZiFWdveg8fjoYHpd1bighVDvhH02I8+I/OZ1AcEqmylK2oCYlULCaG",
+	"V/GIbWsqmW0YT1I587oeHboftKw+hlWOEtnStIrsmINCH32d8muqGXEava9yj+lkwiINRxyJU40XXE/j",
+	"lC5E5/i+3Sk73uFDJDh4hkM9wCe4X20oAhYWtYMneI7jVWWbK5WxlNiDrkj3cDAiEU3jsX0U7/nrLjMd",
+	"SSAz97PfzRv2W2Zk6Wm0qvQd9J6QMxZlqemTCDzatS2ntpUxxWa8Ds5yplCmlExPZcoVikkz+vqWPZ5S",
+	"tNlCW3Uvrmqrfxf1FI//nTJ6p4z+vZTRO030b7Faf1o11HPubFZDVxjxn0ANHX4pNbSyGKiGgmBqdk4u",
+	"JDonleFsekooMVwPfGVLmaUE+BThJe1jV/lUK49q5csuzHdrLtuejIuF/IVdTKW8eiriueSi4sP/Tsor",
+	"Li6Vp12ZdfQNq3wNQZ82TMuXFX2f+EvP8yY+BJ0sNWs+1Xqujvf37bT7dv33zfDUvjkyFMcNnEe/lXAP",
+	"UdYCwRWO+z4xm60iOWdqW6PEV2DMOw96g1FvNFi949ngbrckkqkN/VkamqcyzkCdJtGURVcy074IhrkV",
+	"ZGEm0+6SyDZPoxnrpWxB01iBnEnZhH+03IiO51SPDycPf4aNupZXJQXOruPxe+QB6jhl1GwpvaY8oRc8",
+	"4XrpnvkGVe2zRco163wwe/mEJUyzeC0RGguI2V+M9ntpjpd/oYRtuFsAWJMFW78k+aIusOex6wAo7Bmj",
+	"iZ4uK8SV8OtSvzkDk1f2q2SjlTJlyZ2BsmqglH4ov3w7Zkjl06H79K9tmFRmfVDiXXemyo1Nlb+bmZI7",
+	"fVzz9tJ8W6Plb2+wNC7kN2i+GJG1neXi2MyfwHIZtLVc7C64RRFSj+l8nvAIAhBKtgtwZKMQ/CT1G0bj",
+	"ih7xkl+iuFLEkb0v/o3ip1yczAUF8pFmyWb5d0ZMaWKYohHdIyOGD05ImglyD1Q5gq+ye2bm+ZAzYZW1",
+	"hIG68mrOxOnr509klDl+5+tcXJHY/kS69CLl8WXFzczFRJr/aq4TdDI+f3lKXiO/JaevnwMJwCA7x51h",
+	"f9AfmAHJORN0zjvHnYP+oH8ADFhPzZQ/e8P69fTli22H5Jo+JtDyuTAjPD4XhMAQj8nKCM1vdojHZNh/",
+	"0B+ciw4OIqVapq38zRdoJJV2caMPdne15i+jsrTTQhIZ0WRsmE2JYXVqNYTNesDNraaN2kKD0Ktx1Dnp",
+	"VpVM9X7BOw/WX8SD5bjLWSJ1la2Y3SsZt6tM4OHArtHmna49PAfD/BezXOaXYSXozY6ioHW0J+6XH3GB",
+	"RyDlEatRl1fIeg76UcEui3m/O3tChkeD/mBA5izNOaoh+mjK4izBy9Q2qlANbR8M38IMa2nbyAwvzvV+",
+	"Hudqo3LtGa0Ev+6uD7W+FXZU8g93esqhtXKC7kz0x/gkQ+M4ZUo1HDizRXbNDRlwwYZwcX1AfmFKk0M9",
+	"JWc6ZQz2XypNEyfAhoPB8NAz6v8qLorVNWohnOsYV42FoaKUz1F96DyjIp7RmJE5VZoSLmBksOr/4ElC",
+	"L8GMbcf9vrJtXst7c+6B/L7gn2ZkV1yYiSXSHHzw91otIGeyil/CQXZG3uphB/9j+bhf0LTzYRPb/xx0",
+	"XqOYfg5mnYuAeIyyuSFMIQ6IE95EitpQ9irDw9fHeSj5jIqMJnWU0dqwzBe1bJnWGpO2f5hwjeGBj7a3",
+	"NeRVyY6w3k5PNc5jNCAToNxp011AK3+8UyAwZeBTvhh3YRx3YRx3YRx3YRx3YRx3YRx3RvCf0wiGCc7U",
+	"pXXCVB0ww9lI+IzLRevala9XKyp6SUNi4qnPT+8pMuVKy3RZn6OIfNq/7v3UwfBfXB4I+wUXuem8dXJo",
+	"yq5bTtzPKqsJWW6ZaVaXIvhx0JDyubrEOMFg7XrkFwWydFg2LYs7H5VlWV2Ug/k3tyzeLMtrYwV0vjSt",
+	"BTUsnvf2CZHCJVtyRa7ZJdM05VT01y8sRu4/qlnY1WU9/O2bW1jLUNvmq3pnvu64z+kl+Ev8IJT6035n",
+	"VdxZFXdWxZ1VcWdV3FkVd1bFn82qaKcsnNkbpaqWsGDsKlkSd+G0fSLjEvzTepqBMsDNmKnufGi+yGeC",
+	"pdCunqYyu5zmwcbD3sgQyVSm/Hcpxtj0/fzaL5q2zH705lK9yjtsd5U3OlpzkxfJa8DGKd/jjY7cNZ4F",
+	"+2hxvNQ4X4zO8YOHxXXcIdIdrOzwEZ4dOEydoDMySw/e//K5uaYJj8s5pWa38l8s/AcS4nZ3cmeJ1Os0",
+	"TJjL30C1bNLtRLzK+0bDCu+7yd01BH6U7q4dNWy6u25J8A+2J/gH2xJ8Sxlhr5wTNtGd44NVMv9WWH+Z",
+	"72IQfg3b1XI+B73DPzpn00yblSKxXIib300p1wn2mPI5q7mTOoXsY0Lzmz6H9gVx+VZ/qBxh//LJaSoH",
+	"P7N/vxq9uIqfL55lD/jHAb2Injz9fniDaztoml3rlbaHNW1XfGLlrvolbdCQ0ji3qj8HnXfw77VZVGY/",
+	"bSqVvx7OTKi8gp4K30FR1vMPTa81sQynxF0X3wUw3FoAw42DE6iICSWJFJdEUEM/SW/BBSPmOP8NIhdu",
+	"KeoAyH2dvrAavJMrDHeH4O4Q/PkPQSvVoJL9h3mpVfQQItgiTwO0qb1cK2L9FNtmeO6erHrD/EKzrtaz",
+	"spgqFo1fTn78+VH68Icff/0tfbv457vXTx4+f/H6P57L0Qv6gp4tfJ2BCSPI4862KbOVFa4H6/SGWGO/",
+	"fOuLeqMlauc5sKv4hkWMz3U1uCpi/NrmR0+piCvZ0XEGySK6aD+1X+C5gDvRKaMxSxGnds7/4XInPlXY",
+	"1Nspy7M/gDNySNDWKY006ZoT79Ik7ikScjGRfft6uIc8lQq1YCmLT4hiyCPsC0YVv8x4zEg33I9lpPbh",
+	"L7Vf/B7uGT6noimbUQ9dF1I8hv1BoY8qnTpV/DGNpuyxGaJMVufzTC6Qy8JMcGxkRpfkwvCuzCjo5rjL",
+	"DABHubg8JuEcUZwCMqMfe/SS/ev9QQhqPIrUoOaNI3zBT1kmXQr6PpGCULDecX0WTGgyY1QspjxhdkiK",
+	"hIeDR/DW2EumCff8zoTsRWayti+f95JuysADYdGn0iUxzNPysvD5pPeTFKz3kupoGu7180bDY2gLwQsW",
+	"gqCDlkiRLAMiTENm7FOasphA333yFFqXemp+w/XUklAS0SRxqAiYKs8VCYXsKS1TFjZt7OpS1u7y07f0",
+	"cnV3T4nSqdldO3eZ5kRrh2Y2gaqpeWw4+oWMl3t9csZETLgmFzS6MtK2skDHBPfGEK9tZyGzJDZEY54p",
+	"apYWM37y/TsYHJKfpCYvQf6yOCwIC7rtk+eaRE64KqKkIQzldxJLpnKyca+Gnq0eBgAcDbZY0ZZPCI0H",
+	"6Lzz29HbePrjIHr6YP7rxeDfFz9Ew+Qf4hk979Su+Buq2Qs+47qeSfyWSU2JGRTpPn/69nsSp3Sie5zp",
+	"Sc/wRTrnvZRqlpgmepb77B2TMA2Jhe1V7iAqMx0hFwFwOJ23zhVZTKU5JJeUC9goHRqpLEWsmicaswnN",
+	"En3eOUn/dXCi/3W0fn6vcx2paZbbTfA3b4JzlpJwUYyZmEZRKYPjYYcammOOQiQkXTiNNAJF/J6Ccwmd",
+	"7BGZkpBmejqeUJ5kKVMh6Zp/MvQ4MKGt4qfIJJUzMJutsr/XZr1++9fRYHCyaFoxnNXzuG6tuHKzvqcI",
+	"j09g6Zg5ZIspE4bDgBwxYgQOTtNwNkJa141Lp8tTo9WvDuwXoB+7/IZRLag594UCK9hH7UZuzAli73Qa",
+	"xjcMOjMu+Cybwb/tYLjQ7JKlaJjRdGkDvX/PvR/lQYWl3wNyCmp274W9dg6PS0yBzZkZu0SjAFlrl9Fo",
+	"6iDkjaBVwN4MqTghBf5iOFB+bMIePLFtuXtuVHZB3+BW81+kXGsGZ677VFwmXE0D8r0xcKaGCn9g6YwK",
+	"HOel3fTQNVcjnwLCEsVIWJ2pfW57aKTR9etVQxSYTEdnTFud53mB3f4jW9ZJkkzw3zJGrtgShq89ijY8",
+	"+d2750/MkaXkUkrDnSWP2F6fGOIziwaSzwkHaMUstGH8JGXzhC4Rb5ynypCbmkuh0KgTEN5kuEfhI/VG",
+	"2zPDrV+Vtujz9OMLJi71tHM8OjoC+nV/D+uOU3mpbEJD/OdbsjQfORqHf+QSTow2AcpEvVwJjT4TGq2E",
+	"CnfQDYuE+hBdaY70NUtpEpBIzma0p5ghZ83iAGTAvxgd7vlkVUFRmifJjdSUwKFZoXoMqqHqk8dyNgct",
+	"cMHoVbIk3TffPyaPhsOBkXi/7J93/ue//vu8E5KZmTMznFY2b5WvbN2WutKgqrw27E3x31lAhob9DweD",
+	"fFy/ZQxCM+2wQMaWhmMFY+cYg4vs2MwfM/rRyoDBYKNE8Dzh9bKTVaJGeZyPcU71tBhiJViuHY1vDg0q",
+	"qPv+Yd3aniVSN43ciJl1Q3YRDu3GuvnqbvNgNU01F5cNCgGcPh6Hzu+XUKUJ2uOeK/Cay0yBK/UEHwEZ",
+	"weWa9R9y3URHyg5gDC+WCGrj4MGr27TUINnXrXV+4dxusTe7EtcP9zM4XYAtg4z9jsY/UM0WdGlxCrSL",
+	"vEI0CzOV/X8q1IjyYXzq2OgN80nsXza5YBwb3hF0YhmNK56XlM9o7ncBpwK8rP5XYyMzphTG9oEubo0p",
+	"9xqx6rQRZ3xm/pHpEyKknnJxSRZUGbMrvcQ3piyJUZwtLfCwM4FzqVYRS/2tK7jYRadzbmfw+bO/m/87",
+	"ZZPOced/7RdlifbxV7X/1Lz/xu4Q7tcqUTUsgOH4MVPHxi6pW0iw532f0uvnPc+pVDcs+/a+534qjIoe",
+	"Ev267wrzA6byHY3tk5tSm9UTx1yAG2FrQlv9vqCx4pqSzDJlLA9CNZlJpcloYO8x6az04q4kYrsfu4+/",
+	"CLk49Y4rYvvzKaWyEtastQ9nXCkuLssPM3El5EKYh0b78L+slFuqfO+iLWSmx3IyTqm4ZOEJmr3h61dn",
+	"b8n+9XDfenPVvoILe/Otc/Aqfgk3Lyzv86uT9GMpJgmPdiVommiWCqr5NQQ1fQgciVfdiltSeM3nPhOl",
+	"Gr2bU6qIsJXO0DFkjIJDn8jLysC3TeGR3QzPTsErPm0UAc0Kul/x2gb2mZB6fCHllXvoBXHH3t+aCUM6",
+	"Y1BA8+fw1zg1hj6+7St/MAL/sJRu/aJMy8lkPKdK4afoKvS7rh4uLsaZMgdICiItOoT9B5dCBbkb8oIl",
+	"coFYFSGYCmFRYq60CF/9NH0v0wsexwjkurt84EJlkwmPMHI5kvNtj09tA/4B4go1B8FYrKq3qhbSFNFm",
+	"d1Yf5iwF9inFlzk06JWa0aVRlUgswRdQnJDVJTA0iIk8V1zEOSWTbl4Y0bYJtyeh4eWOLPf/57/+Oyxo",
+	"Eyxi6lFt8Z2w9xR7X50Wqz6VTKFH5QZkWTnAeJm1LWk2NVIhz4oWC3owTVJG4yXJ79AIJTGfQMh17lHt",
+	"k3eKEQoX7M5NhH+5FzzpUO/C2V5KeJP6IsRetxreKgi8G8tXID8EtYv99fnkcwFqQ/K0oLDdeSU2tZPF",
+	"tvJxQYRncsasBWaIawF3fkZSZSlRPGZwt8YVUXRieBFJwST7E1limydYsFJ/lb4+9fwk9fcyEzfkZilT",
+	"Mksj5pT8LUmn5vOCeH6SRGXRtHRdvt4n5jOlWpfbt6e5ukmiJ6sgl+rKgCIpM81AOZ2YnfsmaMi5o1c9",
+	"Xz9JYy/jr6WLMXPewd1tnknByGIqVe5aX8oM75VXr/dPPNc2ieR82Sc/Sbyjv6WVgJiUnheUsu7TUgCL",
+	"F+qw7ht4Z9clxzvKTR+s3mN+tmhXiaTxWylf0PSS3ezYg8mvpRwn0NZ2h37l47JnD+6RuCLwK8R7CjIk",
+	"L7/rf9PWpxu1lhJHXhzl8ny//qm1uGf+BeHNfb6533o3b6/3eb2f17unLKQBV2C2eEkbS6ZJF+P+SAOg",
+	"9p7ZGQg/tDcE2AFmSLgbdoynCsy/C5g3DGcx+yfYRz1Wms2LbE3XS2cliXUjwveutqFt5Yu6l1eWeNXB",
+	"7PYOHBZ+AcKvT+pnWIDynecDuxG124KWN/HJ1bZQpnn7DrATo/umNOXJkniflG82YimYu85wQfIMrkFc",
+	"RDr81oObNYJLFfyZtGy8Co+oMKQInjWIfHFZYNY6nUmLAm7Ubw3ZFObxhPJEXrN0r27Rclfg6raEffIL",
+	"5ZqE3uLlAWE2PkenyxNCCbity+sZVhb0654FG2vVy+9W13+Xh2XBXryV8iUVS9ucuqHBQDVDF+nWsqLy",
+	"qXdmpCQzKpZ5+N62h2Fnai+G9AW48OqscuPAW4m1ZNonT81hQc/alKo8xPcii66YPiEuPiWB+BEXc2hp",
+	"2Q2gIVIRhPEkK3IlIfj21ujcD2NdS675i/5XvSI6tNXH9vWvcsDeCStef7+pNmYhlna6D61+W9HKGU1z",
+	"365TCjB820YqwU+7y40ScX0ROxsHi8PMj1KlX1+XKS1I8cC7jMEHWBkt/toc/pdffumdFrNh9bEodh+j",
+	"KU0SJjA/rS7G5Dt8L2U0mf3rOZaDq43gQgJmH+dQI/tP7Is8IRzvQi8YEySRl5fMBYlsUJYs+zNawLel",
+	"N526ixQCTQdOAsIkJjKdUX1MQvitb8ZhLwbxgdmOkCi6NHw9mpKuYoyE/mqHe1a+5Hc6kAaJV2Fo9UB8",
+	"swtiPEELzkbnkYRpiDF1KB8uiSVmpmubDQM95bGSZhekYMQMlnTD0gKEX/+26J1Q2XwuU83ilyzm9C3s",
+	"7U0OQ1a0OJ6ZJjHtdrtD0diIdziYTeAAP4ZRFCrj/HN4X4xU+r9nr34q+Hv93L+2ZZrPHnsv0rqrkdqY",
+	"p+30sj4iXc1Zqjnz0sCr3z3mGiy4gp17OdAVBu4ljlebeX72ihwM79/vDQlN5lPaGxH7LjHkWe4Bks5X",
+	"2rZZ6NWWMQ8duA3i5ZXbqs9ZX2m8lMS+EkCMK7c6UEx2rwviLGIv39uB2xzyclfFihU4QzYx9HPQOc2j",
+	"KmoEMIRiQPQ4ht5A2LiRHoapuftzzNkOU5YwqtiY6rBm373U29XUGYZsvgjwAIt3RqtL0ZCzi5Khc9yJ",
+	"qWY9jdAyK6vPa3z+7zCxgMcBwUqyDOJMonFY7tg82iZZKPCQVipHJFnQpfKDWbArkc3MNhaPzWb5A8if",
+	"1xGWRSvkDQG9eaSDsSxxT2nK8t0sz3VjUamV7oudX7O5mVAyiV33KdNZKoiWKHsx8XMuZVK34aPeYJRD",
+	"C7XfcDusuHZQ9urcDRwUKYxjKo3A5jnbti+kTBgFRpoD6jXFqpcnsjnefGX4Dj6s4VDmpX1KHY1WEwOq",
+	"dX+q7b2CYPRZgHV9JVYuYjG5WFp/M+ac+73Upx/47AgsMnsGAi8cz6PUfIaVAZboydvFEmLrek7msAFW",
+	"kngxh6A4TDUSykElre5q5TOu2Uxt0gY87vq50J3TlILpXuTrN7AJIL8Tq1p67JEr0FzbEusmZmTaKrEh",
+	"gAsoMSB4skkI5RsOi+jNr3a7spjrHNmqQpOC+e4bFpfCeMqSBaE+jcZRv234wj1Fnr/O/UU2HVqx9Jql",
+	"RNGFTbPwOc9Bf9AfDg/6D+oOZwEeV3dC+QyiQ9AKACtmxpOEewnFxVEa9Y/y9i0W71bCKotXhFUWb8nA",
+	"KxFDDcksVQ8xXHtDVBybzasKXMuEt5WhuLpDdSN49vbta4IvlDszluxOQtiQICKEl6Vw8bwihr0f6vqL",
+	"IHJ3g5rjAn9pmvLryhG+mYrjGzyfmkOO7ykSFoZAhXq2zYsOOhDm0dCh+QkuhRKqGenyGM5eeCzozBrA",
+	"Rc/718N9PyB1/7gcE7Pvla9aGUSB5N9AN/aS1aGGlKXmYFArN3MA+E+NoagAtQF4S1UOkmPGtzyGayWo",
+	"T1newPLz4nYhX4gSMaye8KDEN8v8bD2zbpKtDg4MjghBGJ1tpCt+kcNqmOYCItjCnBRIzW0vcwvBspXM",
+	"dVqhC6yEGU1kksiFOgHlsEjkg8w+Q8nlJLzwzyyPPUyZxzRhIqY1EvU1SwlglxKAgAHTEHJiArJw60cU",
+	"o2k0rTghJzzRLFVkwuE+Ei2BthSC2E7Gkp+vDAB4Kg6BC/s0tbdk7QimZuZPkFqq1LNRonhNjSPbVlm2",
+	"1L1RkTK1r2y32W13+Ald1q92ZZNFGXPIjWp1/1weyhhxhGuBkuCWDnEjgH/GNgXf0Q2kmBsKLx2n+3U8",
+	"Om68OfAm0P31119/7b182XvyZK/BwDysCtk6IYMlHBC0t9rlU5om3DAr7Bf4Al7jdp89O375cg/Pilse",
+	"mP4JEVmSIHCJkKLq+HmAqMDmHQwFwRTbVacVbRzVC6pvdUyjEeL6bhwTRBzlsQnj+m16BTkXSibxWGY6",
+	"BMiBKJGKxaGhiaAAToFttMH/peGSboLm6kSmJJsbtfv+yHysvNt04A57dmbA3BdcMVBdF1YrSxn6YwVr",
+	"IJCjGgLZuApNWklYRG0cIwAthA2OynNTfSMK8Nb8mAzNcFfeOBfF+h3bM4WxZ2i6L/GETek1A28z0ACL",
+	"CfvIlQ5gwjmYVp5QZ1q1+3BMhMSFrm1VlRrt4kcBocT8K0tZADCUsNLQlWLU3rdAM3v9c7HKGyHEqAic",
+	"cPMDpcW0X8stk9UTG3Q+9uCWoSfnTPSwFwSqK7NOu5256lThYaWD7x+3ejKvY73fYTXon41GVutqPSW/",
+	"2d8slJ3IGKHqShXQN0irtq50n/zEFmTCWRIjvBWdzxlNjQQ0qnbqwPBAo7oervLpJrXWDQPy//EEXrGl",
+	"wzVzIdGChPaSbMVTmrD0kqNbp3ocsIDuymGQUUQB2S8gYcyZpukyJN2UmQ8jjN0AGFPXNCbfUoImcAKE",
+	"PE8y85wZa+Oj3gtISKOIKcVRYEGqpMUCnef1GiAHkl9Ox9GU8tT8BTYZTcYX5gtgR5nSclaS4G64RtTi",
+	"aDtBp9SbBzxadGb0r7wv80XeFYC6mm7KhF003pasDW1esGT9xjrnh0diVdPlVCy91V4woqYgkq+EXBB6",
+	"ITP9/9aav3MLad7kPVsAtiQCxMgJCaVgYzkJg9z7vwBPj7fv5i1HEickfP8hLPh3aczvOwVsNwDLX8J/",
+	"L5NMMzE2hAEI+FRkeoxTg+uQXD9cdb9WNL+0EZ8otxsQTw/S7905KS9sSUpUncnmsWr2J8MdsrK5B6Yj",
+	"i5yrjPCr9PPesDKjnoHLFbD2P7TUhc8SqeEauGYJtL0ertlcmO49BYM8JqE5g5BjietpjuOSqbGQ8NDO",
+	"3Dy1FEC6EsvBh5aGAJAS3WH2IBaMIfzkk8gxed/v9z8EJGaa8kQdk3v9fv/e5zAoUxIm7OfN+wfajLYT",
+	"dHCExtiGQYF8B39ccc5veD7rTHzgibYJd36914pTVSKTFjLmuZhn2kLRc/OAJq89CWCN00Yp5MQ9sgkt",
+	"DaX1yXcZT3SPC3IFVtyFmbB5jaew9QGxowWGDZMh3YK/HxO7zRc81VPQ8KhfqCsGgM6LTHHBlApIxBJ2",
+	"kWffmkN2UhDCcc3++jKhIhJOqhLh2D2ukQv5QLmIpUwDIjON/7igqSsoFpDfMs50YOhZT09KogQTiJB+",
+	"TDvmJwI/qZOSlMl7ikzDmn7kAZlnFwmPxjqlQs1lqgOyoInZWrCxWQLt7J3kwskmdIcQKRCQENY9RICt",
+	"nOJhQ91521kdsEhsRmPknqZyUq8nNKsGc6o1S00n/9972vv9g/mfQe/R+MOnQXDw6PP/bq89mEGaX0zP",
+	"brDfkrS+gVAm3YvycQMtnrqApL1dhLaPMGchxZoR5taI9F8A79cRIFJanTS34r4injRLU6xt6OOx+zLK",
+	"G+fR5mHO6Mfn+OUBvmz/Gm6S4xZ3rZYZflm5fqquzBZLkWA8Hop0dGepksjvugC0C6mne5WVXJXujvDr",
+	"VIDVhVu3VPXyvrTzgZcoacX/NpK1dILyt1o4xoEX1AnBx4DI7iHhedhNWwjCX6bLKkAGAfgMi/e+ykBT",
+	"RlWdYdemJbdc1mXP4vHFcoyFmAIPdb24PnfRoiATy6tY28bqijYsHFa4aEIqhiss6kxQQLG9YMVUgI6N",
+	"wC3wlSeMeXUw+uRM0LmaSq0ZgMNCaoy/MmDickjjAtCzlWWeMDZ2da7qKdPV+ghJCMqApVEzEriIFTI1",
+	"YszdNRRwd66wRvlqCGpp5Y4fLvT9w06dI7JUc2TjyOybdmwQ/9JQIOSKzXVABh6mZD62o0HTQOpPbiik",
+	"YEYDt8EFKWOA+27HUj8AhD1xa2kf+kRrGsXqYq6uinmzTJTFj+1N2cbyLCvRg0h/hiK5VfgwJA0uksDX",
+	"vFJOBDxW5Y0+rFvMvDhCbViVxdcWZCHTWAVmj9RULlxYE5w+uJRoRDbGUgc1yMYAR7MKbAyp5G3QjYu1",
+	"/4Pq12xi203b6RFssdwfNjConzOpa2/wqHZTNeRQLl1g9CC8Woil2SLDAmxOaE1Yie3NpmDWawZVvr7C",
+	"ELsyDzKL98wAWqkNRYWfugjXw9HwQc6r3K7gbqiAGK0rJRGFsKHZXLtgf6cNlAvp+HSCxYRW7zzWMdzK",
+	"ehcrfMXYnGQitouEJyWoMOBS/w9aM9qckOpCZAxlgxDxhoWlgRWGUUFKhX/JwTWxDDGWTDV4/w9WSxvW",
+	"hmRsvBHYdIFYqmgF0PYl3+Pqz2VGW/N7bZwIVFHeflvxw9vZx2pB/g1wxYjzH1eDVTbV8G++kVnnBfP0",
+	"xzP8YJMssFUIvoAo2J3zPy5voTsGRb1Po6WZk+o/6zby+r1++zvoFTSb/G7FZ6weq6sSZYnxlA79BimB",
+	"906rm/SEaqasMuMS1uGyRSoGjicVID+g1gg3SjpcN+0YzW5vwL5EKLv50RYHrqNFRLL37r+LeayytlGr",
+	"m2/oUcuGm3Z62921Dn+MElkNfzSPbjdW3+5kmRFbOvtQ6Roe1rLcRvOwEsuIdYpIY5ChHyI3ppMJ5DHW",
+	"xFnYaO68dFkJ7NHhhiy4nsYpXQh7dewkoiNa0h3gs5TRmIvLPfD0LVGd2BQT7upi553UJNbYIJC8kNI9",
+	"VaBbxylbrAxgc0gIVPOrPx2/4E23Pf9ofLHGwA2kY6srgBqVGAqvbNjwYcuQCBhX3RmqG1XSELjRbkyj",
+	"g5ZjKkqHNwLBl1veiOW+TVSjhyNfsLSC2fhbWSxffpZWyavpcGxMHbBSoym2MfcQ4GtbxTX637S6gXMS",
+	"7Mb5Ak4A/RWSBSwCkoWCeg7pqbt59iB01xwthxiEEbRGUbOsEnjP6hbLTEdy1mR1gsTH71FdNcbEMQlt",
+	"lSdwnThMImVB/NM4IGEOPuTjU9jcG65UxlKAZLZITBRuu0KoLoWBPge9J+SMRVnK+uQtvWLKSMeIxUwY",
+	"BeeapQXwEc40PMkzmr3R+RuaP4Xisji84k7SDaK85f43NflpJfyomhOGdc7rNiaA7F5BPNBxs1eh3Y7w",
+	"mITz2RhwnK65oiHp5kMB55b9DaspPMkXu+sm5r9UBldwgGMQi1Kaeun22O/dEE1th94P9Z1U/GXlNtu4",
+	"b4HBFelGOx6OasKnlmjKV3I+V09H2xTELlV5Cbo+j0OwkhTehKCNY73Lam/LtMRKEZENN0Yux2y9a/Ft",
+	"+8TFjd7G4tiNDktTO3zo1fl5MPLr/Aya0/kaEwP9LfMS+E7yehBo8oCf1OErNORfjryBHbUoQOSz97pM",
+	"vw+NhGuF3m5U29q0K25Y1xh3fwrjinS5iJJM8Wu2d5Ou15glQTkExBaITFkk00oO24rNUr1krleF3Rqv",
+	"U4ZemIm/NWZwWYFu+U1NnGdVyWymyVu4RKTAQacyKdPHp86la47NKE+MjhfTf7O/9yMYIMac2opLpzF1",
+	"kaf2yQt5zRK8Q59PsXT5/xmOhqOjo6PB8PAAYrClNmPrnPoxNhi7YoN9+YTMpVLcZWLYM1tEQRx3IJWi",
+	"9/Dh4XBk37DVY6Cau8uC3pjg/Ll6zGxgQPOSosVSBYjB4EHLfh1hugtJF02h0Jdm033D/HG4FxjVKg+6",
+	"4PExcTFqGB+DgWvlcIY8YA1fsYFs5rmN74HHebAafNwuRA2/dAFNfXLqMEDjYoxQ4ERmcNMSHg4GpK7Q",
+	"TVHcz3ruEC0IYGewaoGtf1O0W2mrgI3CSs7wS0gEncG9miZdF/Dbz4NMKgl8n7wIH2AoMFkAa7lmKTsx",
+	"Gi/W/RTk6Zy/duhbxUKB3KjEaGJaJYbwHHe8cDEb9+GTzGhQc5jzo7aOZ/wALxVnpsoPHZhgJSyum884",
+	"IG6UK2E5LQ9fKeJlsAblwTud1WH+6upr5+8gF7fDsfW3zYmG0rmYkuXysIoxl8/8+upsZZ6wAqqdR8DB",
+	"NqgTP3TMnk/4vgelqyBRo1EFGW3QQFqgMjh2nKc7yMm2QA3b6JkV+VPGQcircCGFNguis2jK4izZUTs6",
+	"JQvGrpIlsTF3ZjMwd6RG9Vk2RCBDQo3jLYxd5fuHUciVu8T3HT3NwGvPO0FHodOllfPjF8auYrosx3Q9",
+	"WBenFHQwJtH+bIMHinxWLrLaE50X7IcYFHsii8tsL0F/0KieD4/qiBCQEaUY169mnv+GOUpTRmO7kJCS",
+	"U1gJ98vBHvf9YRzcP9p0FLzSZTP6sS4zLL1EaxvTedx2KkbLC3C41Qn0u+V1Dt+ZYZlt+t3u5M9Tjgxx",
+	"U3D7a/MixkZ/LgI/acoask4rQUL2A0P1tKIF+6GMQTWAcVt4FzlBwlyBkjlstMkGTc5wtS5BsvAtF53G",
+	"dGmm6piEd66Hj9CxDLfhrU91SYsvzjUYvlsebBfZ1DaHAcHc2ptzxfnTctWt7sIBhm1sK+y6IVKhxrQr",
+	"urbBUHGNWfmgNzjoHbTof8X0WaqOI4ca/rhyclc4SOWw5CkLG217sx27ii4pWE9OJvkxqMir9lw+h76q",
+	"Z/IPt2XysG3j5uxj4Be9YnPrCemgFSFhXy7Bt/VB20oCVK/VvhjLv+PxPo/XdWhh97dk8VuxxCpuYEHH",
+	"JUL7Y1kElKPelUcItihuKitOhgKpct3qvLIl/SywZU45pWiq+VqA7mpTq+HURau1GJh+4e1oHR6mR3TD",
+	"FhkcUcYVF2xDh/hSuU+uaYLZlFt3uVX8ImQnEDjcpQDGuvDEat7Qp4P6XKFStzVAcFOZauI9BSsZTdRy",
+	"t8+oiCEQYk6Vps5hDmCf/+BJQi+rtvtoUGu8l+qmbkdKL71PK6SEvsB1O2veKM/oldIs5ZS8yOZ0+4Sg",
+	"eUK1EVibBg8n+rV7+XPQyZ1wDTjfKy68cjoUxM6BXwJzzSDDL2XzhEZMlbh3N3z/AWALBNvrk2cSE+Rj",
+	"5uFBYJla5zLTUzY7QevLjMDdP+EtCuY2ellMrRTe2lTMku7ruary632feTZlAvuiyVpONuqYV23wsqy6",
+	"QJSZfPjrMvAOGzLwysNfnzvEZ2z8u6xjPKeCPD/96RTjWcwrAWH9yz4Jn2aGee+/kCJ2sKiFG23GUh7R",
+	"/Z/YYrzKCLd1xMC5CXLxkMPmOmbpj78UpFjeonoJ0SzmfsGS4E9FPJd81wCGXwCsREuimIgtbBZ6nQH3",
+	"fFUI4itrULdsnhnUs4wYv2YnJPyX0EUXVajKjx/PY8vKkTf9PAC+NjHtX6pvN7SSzY1a0tx2tRUzwtX3",
+	"hRyrqVxUntqiCJWnGI+kliIaYw2RojhWP6JznaWlRxixWnpU85kZLovrs+/anyfATq85SVOt5121R969",
+	"eeFi+jB9mGBpAVaBdsjR1+0VvMNfx+r1kItTFQrGTF9/nMzgAkdndeT/hMHWvGoILbLRPQpyWxPmchMq",
+	"xh620RiYpNNKrFpTekWTf9h2YEtbQsJzee0WbEtczaZQqtre8txJrz9gF2Nm+cWW0XVuweo2BFDqn8AN",
+	"TUNAU1F0ok++SymEqgsSQpWFE4xtDy0ef2hYx5zJeR2emxe305hGXFPYHqGc9DRluZ9ZF1hycFADIhhN",
+	"jSZmtDI+g8hJh3Xk/Pt5Hb7c+GwNg1EXgVeP3X5KFPQWkBmNplywXspoDP2bD/KAPBmD+4F9nCeUCxab",
+	"OZUrVNRcRpQrr9VouhBh1IAqb5N1S1XuEE9jpRqe1Y/MEYQXAy8E7Z4iGClQHh+UwuCRa7p2eK7uw+qa",
+	"JVxc4SZzBWtzT1mMP6tlYy2NWEaZGWlNylKL8nUtVjCvKrE6xGk2o6LYTNg4gQMhzzXgLqEueUJiCVBY",
+	"c5qqVSzQt4Yu4f4JIbM8rC2g0MN+pwlDDas21u9rTUXDhY05MMNhH0uJmquFH6dUxAkbI4hVZNHloUoc",
+	"BNWOBVus1n5cUK7HE5mO56kEFAVxWYmCX+mnfdKnrYbcEEGGd9WIUR4vEf3KoxSuEOcAQwZJjGnGc6qn",
+	"pBuCcdeHcItwL6jgvq3AvhU3dRtDqBuqZ8Jt+KtJ5/j9ek5TCml1yUYfgnb7jcEG1eO9Wib0nrL4t/02",
+	"MME8zmE18c2A0ERJdyx97GCvIN1NIISbkYUuUkljEiVU5f4yLPfjEXZ9yZagvkYXZCpD5IT3aLWUf1Ap",
+	"Vxqs1s4LvCJIpQPQNJ4dYYKsE83W8nDcqmCtpQ1dEfamGxhAzzSggB7zWriV6I8iT+v4sASJXFsSJ6hp",
+	"qKiLfsOGbLzKrg1BDeMbzqqCmXwLc3O+UpnpsZyMIdph1+accqj4paDGMrnpdBsqy5WaG26ofxc0Vvbb",
+	"vY3CVNu9DVvybsc2aoo+F82MmuobF9+X+PO2H3OhssmER4DWrSI5L1PMQdFCla15jVSr85eaOGxPI5WK",
+	"/rs2g7oEtGNxgkotHbVvqUa/K9p5tGU7ZjwO+nPXhqYyiWtJdvs2NBOwmyBzbtQWSi0oRLz7qPyUXtNA",
+	"PcPZosGSSzzKtJxMxliCZ9cWURe/6fJX+T4X40w1EsSK5lCVQnklfb+F4UH78TSWwytaO9p9dinLKis+",
+	"GrWbXaW+cfH9ozX1hoPmupmuAT/60SszucqP56m85rEHh1S0MFrfQn1V8+Lzg/Wfo1C54iKuPQPteLIt",
+	"enTBErnISx/tRLBFYaDdWeEH5xTKSxc2XNPEcGeHDg0hRW/08SNJ7Td90v2JzlhMSi0FYBg/xYqeSqKT",
+	"plpFUzkDWk0phMjCvYsDQbDJB9AGOsr2Vt3crhTlxuqM1u9V1bNzTX7VW1ZfpWh1QaxSRmKWcPOgj4Ui",
+	"2G8ZTfCWKrSv9HhuPIERpzRdqnORe7gsFIFrCJMDdcpZjJDZuwAS4K3XlM7nTGyoOzM6PhxuhUfQkP2K",
+	"a4hmG1w1OBu9Jr8yd5a2ROZoyiit28G1gAJ50RG32tbeVWbAVJX2rLxqM3VpXcJVd/BwNhK7YA2sFiOq",
+	"KUPUiA3QJhQEiLk2FqTsPnZmZ0Faa0pLFI3We5NzoiNnjNkoYlhTRS4zHjPStX5Q+Evtu1/LQL1/y1uj",
+	"EtpN7fTbu9e+5yyJHwMfqHN3gkPtniLXNMmYS2AE6PWJZim41TT7qEm3hJ40pbG9bV9F62uMu/S7qHCi",
+	"VlgKcl2zMNxyq4ebW10BLEPYgfoUsR92TD2fs1TZe7o8HPEir2DRJ2eYipmXzsEICCmSZc3F7qz2+uap",
+	"eZyXuqsm8flJ6hV83tUUNMf9safyveDRYWOFlPqwlB/4NRM1ASmY27ZljJHTDOrJwKEoIZ6vWVD3fkAo",
+	"+e7xa3L4gGh6SbrhBHD/Y9Z7/Czc65PXb56/PCWLlGsbVmJB/hBzCLOX4tKCwtoQjrAp9khEVJBuBekp",
+	"sDhPe4GDa2qAsu9M0vJ6HBw1FX2pX+jv6Ywny5qV9nIGt11uuaSJXo4tbuvaRbfvEpmSGYP0H/yqklBa",
+	"IYKX/947PHxgFJDhoEXS0YymVwxCMSKjY9bDmBUofVhAg16mDAMdpoymCBnuYVjDoSWZSMy5uTTU2g4x",
+	"w+ZfrpTKMo9djiAX5Gl/eP8QytiXp15K2yyFuJ2f/5/3w96jD+8HvUcfPt0Phof1cTlbZYQ5N7qFJFtJ",
+	"D7N7Vr38xse9o6PhqM3+pFLOWlHLVGqWEPN6iUyoYVQRZ+llHhtWgd0ZQc2mUqTCRpZecCf/AAU5f8Od",
+	"bOT3T1xK46etObuFsbDFB9ex+e0Ku5wQfikQZ0AiSpwzpK4s3OSdzLhlmcEBXFIKHlGAYJqVS2bpGtaB",
+	"LL1dIa8/FU9vMfUqZ9+4CrfP2v/ybLzFNlT498Zd2J2BtxiMZd5bKuTtuLd3zldovDytOlLzd6FRDryb",
+	"u8SfLbV/t2Y2Nx5Ap2z8iOX4ebq/0ob3K4Tbo2gkzbjwuxneMfc7g+DOILgzCO4Mgi0MghWW/ozRxLy+",
+	"kh9pNpypGpyEprKezokrr8oFA6/Kfjy5ufq37aFOAhU5nnUxlZBwuqBJ0osSGV3ZuFio9kq6o8PeVGZp",
+	"BaEEc7lLdNZ9Pxgikf3n6P2gd/Bh7/j9oHeEj2opbjVJaS06+2oRERCD1iIKX5++ffyMrBSE/8Tjz+Et",
+	"FBGxQQftqkvAwGyxPUDfZnHL+hInZEBmjAqVv19beGJTfudfoAbFmkUcra1CsRlyfM1erkcKr0363F6l",
+	"y5OGdcqYdloWJqlFXMPNna8dhOZhTQG2SGZCpw05kwfD+/d7Q0KT+ZT2RsS+C0HT5YV+d1ZJkjzt/ceH",
+	"T6N6KZFwwYY1+dp2JiK2DLiKLXyA+Y+Hekrw3R3SCKXSNGkIWn8NP9bMbjgYDLd2+uAs11FAU67u1nlZ",
+	"NyuO9K3WOlrPnb5k3aOVakd5Wvxwc1r8H1IHiXRPc1yllFrtEtDYiJH+troC8Nc84OEHCZp4vicOGjVc",
+	"pcMQW8mEFY8Q9lBXVsmX3WZ2/2l/+k8Y7l7t8f8KBZbaw5xuXz1o3QlvSqHe7oS30F++mq5Bug26xl4j",
+	"4Ma2e7BmJuvW3iY4NCV1YJoCIA4jEEBJ4SiVxVTGVuOadIW0UUNEsShles/Hwy9KHdmsjqqXqbI/DQz2",
+	"1Na3aq50czRoWekGuxjnsQBNfSFkdEyUJBOaBrfZdx500NS3e6FN5+163gIFYhPqw45VfGpTa+oNLbdQ",
+	"5Wzv6satLuc6wvdDlWpMNd9iodqVAQblGsi9xu7cCTPVt61pS/zUNTCpXcRILWp37/kIqV0Hj7rn4aN2",
+	"HTjqHqYelsBRc1TUzyHp5lioe30SfvocOidyJT3rKyCNruyy7zZt0GNfiYgV9VcCWyMgZp4DCspGVdGU",
+	"37zsPfjx8Od/f9TGT98q9A8gL79EIaJbA+Aa1epwOXZru1y60iXtahJdfhL6W9UYSpmq1hjavu7Y7eCF",
+	"DVqBem+FYduIVtu/jXJ2HpMLGyL5GmPcOs0YuOtrDECAMUC+cN2+0rn92hY6L7Z/rkV1+zfWIljdkkag",
+	"nqLbVfc8jWasl7IFTWPVLvkf+qkTStuA9FY1xjrIt1yna4Ng5FTAjWBsFtvEYxXr4NdW1YKN8L8LiJLA",
+	"xkGlrvawGf+3ThlJtaplwGfmp6AS5nFPkXdvHxM5magqOkdxzlvWm7zN+obbQmvaSNtmycM1Qlx6ttEt",
+	"BZzDOraCoDqzHsC81pVaiqjdl+bF9SHSufLo2FLgJY7jGH3yCMpoezUAe/XweTVg0Y7J1+khxfEszbkS",
+	"yu3tXksltqk61pxegupaqi9H9XpVtjlloFymbuLQOxBorRV4R50CvlU1rbzyv4ALWZzhRBr7V52QOVXK",
+	"1mhTGhM8qCIh7DNs3kSzNPwTF9ty6wcgKHVgJ4aTUgUFlEuW+ZdEaK1XEFsrcXAuwxvz+j9SjdsR9nUT",
+	"SZlZl8t9mW3+UF2Yzlqk/20RZQ9vHzh2R3xYwIYFSWlR9ZsVBvtCNWGN65K7qQpR7C1jNF2Pg7FRvf6y",
+	"2tKfT28xHMlTWJrgdYvaEvjKZlK0yZg2k7LOT2Yxew1jgo1XXFwmufquyMWSFHmYCgLflkzn1d/x1gcS",
+	"HGUSn6xUD5saEWJrjPXssDErtPgzH10IYWKbD4TfTOOMpiyJSTcTNrlpD+F1IG5ZyEVQBMX4w4WkIG+6",
+	"NOFXbHM92FtXMR1+cntFczsHxzdTH9XnVmt0yi+F4IysNT9yFdKqOT+ectxS0zT7vknFpMV1e1MFkya1",
+	"EkHkbqRPNoHC3SmSGxTJfzhzrbawrlMlpX2bzKiglw0KZUtEbxvUsSOI9+pFbHvcbrizyqUCVlgiUqxA",
+	"wnmI3rv5dHHtFlQR+/otsr1tQMPbTriAE/8jAcO/NjL47qXtjSQJbyZcdoIdr4nkux2k8a2dx9ByiWmh",
+	"T+VDZU2yWhreGancfQjQWoYP4yVz/ezDxVSxaPw///Xfob2MRnPBfKv8RHcSSSFYpCW4eqXO11gFELAn",
+	"IPvLkVEOTV54sklXLbiOptzYyjIHJQjd5XcpdnyjZXFDOPYTHzzdDXoqIXvcFQoM++Tn/HOLEwPhiXLm",
+	"irEB7jRNmS1QnhscM9JFix3eQBCAXYDX66T1H4qy3oDQ0Aon3T9cZcD0E1w+KG2L0WRQvgkWElwPWq6w",
+	"3xoA9W1UUZtq44/wS+Gn13Mt70A3H9GNhf5LGskmbXNHByZ+cTNVEzWmO12zva55gzCjrxI9NPya4UM7",
+	"xA6N50zEZpeaupcLFpMLGl2VQs9RhGE4JaJ1WQhkXURGkCXT1eGe2MQrBD1yUW2ANnLjqfyxYVAJIjc2",
+	"6BCvzbnkANl8plM+Z/1/KiP88N92iR7TNLb0He7lhfJtCJyWhGZ6KlOu0BkY0bRiC8z5+OBn9u9XoxdX",
+	"8fPFs+wB/zigF9GTp98P7cDGHx8++200e7G4oXq+gzq+Dr787SoCeR69AIzMoWqWshgDwieEinYRDBX4",
+	"5ubogAqeMo9JhbBbr3mttmobWd/7JdVsQZcnJFRUxBfyY0hm8toIG6M76mkqs8uphcmH3926kMhV8nBO",
+	"f/wd/DSG1CoXAPhsG2ih2wvJy5eibnOqB6o+cK8S1bcugq+JzVVIc43IwcnUGpN2E8rEY/R9OmcxSfgV",
+	"s6f+Xl203x8gW+zCOHT3RpE+oyKjSei4sv3M0B2ZcEET/jvzqQtfL9OUffYH85ctzvPK+VUXH7eM8tqk",
+	"GZXpuaQjlX8qL13lty8aEFtW+9cergrxbDwiZw1pk2+b8erBuYRHxCZNcF2OI4ORq9UyBfkvvmTwn+cF",
+	"D7w6Bv5nOLncRkGfdhZFjMWrwGwrH7VnnK+R4TSjslncRtBdC50JtVhnp4OWFUmlFZlhXgAV4BucUx57",
+	"gAyAMIk1DyCqltjSOzlp9kvsNXQ1hayuQZXVko2pDwGt4lzQ+TxZ+giTNofz1dnb+hTOfccywj7xnQ1c",
+	"nYs81aXIYxCIeLleEcfbq/rbzFObY2Uz8ewojUEvJMQesNSY9mYenMVgUHOtCpJURRbXOh/raDsfa8sY",
+	"Oi+IxQujs+itqMmu/9y+aOmretyLhvywIW81a0+1u2ivOcfmJ9/OUonU9QYW+DC6XBDFaBpNA/NbIjX8",
+	"19527e1ugcEYa7LgQsfJysbug6PB109rmNfpf2Ekr1kaku6cWUc0XNGG9tSEpCtFBPBTvk27V678cg3q",
+	"lP2kWq4Ff9xC1VubkOzWHfKRq9mpT8iDo/5gQPK5bM7vrZFAcwy1W5Pc+4bRmAt7UVQNg7Y/5XmY0ZRF",
+	"V4pcsCmHo1+TnAtv1CCr0GiKn99TRGY6kjNW7yq6oHWQyqG8Cs1mLqbIQN2bhuEYE/mCEYvaXl5IWXtt",
+	"NOOXeOGrmnuayoUxbNFGAB4BOGUw9c19rBQVtxMr9V23H02ICTAsSPKwJbLMWoKziqkTEvo1wfA1KRiZ",
+	"UJ6YX5WW8zkcAVfNh1hZbuakppkGL24sF4J0oVoi14blC7ZwlW3UXgWoIehUIbSxj40IDq3LuRTqExJV",
+	"PfmWuXY9qC4l1ljJC5qqK5WDzZnlQByF0i3CJb3G24Qq4NDC6AXgl0EBvLclEl0lQ8cmIXTeLiSqJHiH",
+	"dgI7eM0umaYpp1jnz4tNP/x8K0lPp0WiE06nmtF0kudCNSIuYchOaMRPSFLmDG1GupS4DS2aLE4sNGh0",
+	"INMo5AKbjvb65LHZcKNgKKdWoRpFLykXCp0JxYWLzQ7uCrbYWw0ua0yB2pzoFHTUlCXJhKupl/yE5Sj9",
+	"dfUiLgvKzDNyWikdkJDjNI8tE1NIN59hQFxiVgVXogVxlWq0D5pTSsZbYebUwORAcWKgLLwDNwykwlHN",
+	"G72HDw+HoxaAOdtkbJwAvdlruIJi7tmyhz3TCoFyQ9VQuC3K7zdmV7yU1+h5zK0RW9QPNDxX5T6v27ht",
+	"EO6WdX6bmalPjWshiHJ4Nq9WtGWtd4iad6Brd6Brd6Brd6BrNwNd25AcD0HJRSCydsL0Lh/+m82Hv7Uw",
+	"S+drW5tYCHGPObaSTPNA+36TA25zJv0tZvS7u8EaHrtler/rbONqOKfqDfIs/95gA+tcyL9MecJIaNhS",
+	"WBQPxqkyEau6GLymaQ/XTnvjHnxJTASveqFZh/osr/Ja4FW8NqQfFl+G6HSAIoaxg0kCV9a6lTm42cr8",
+	"sYgOtxdaeytwDQFZcAGV05DuJ2QuleJWbn6rQA7bWd3rzOkWgR5fAQHBu7KxX9R5kcH16a6b4OBcMMPH",
+	"csWkhIklk9icNjDyjv3A225o/hGeAGrn3JgYEMWGteVsiG1QSM293IiK+cSuMLidIgtD1g3xX1vE39bf",
+	"VlWDGK3bchzltvjaNSxdkN5hSPytMCQq1P93AZRYDyNxO8gRqyy4pAPVawObACdyLrdyyqtgFFtEfjcB",
+	"V1TU44rt8GG92dlQ1POVYIQBui5cYnu0Z8xkrrRMl3UXhMAymy3R9fTh1+X7XKei2VsYDPOwARLdsNhe",
+	"Y39amoF/OmIxf6B6Bw4y86cL9MCLVfu2zlQYkP/5r//eCxBPG9gNXJknGBEh2AKr61Usz7JYxYJ/UMNP",
+	"Syi7V2v9b7QjuG5Xp/RoKwtiCwXxehyeEB4romQKsXaQfAEqR1VxvL7lEqB+oe3VcqArvzaqXePGMqH+",
+	"S02irgLCfRNNGcslN3Xk6q8yAu95t5WF+90vKYO+YQ/eqxialldW7g7q5e7mupJtSpiGpUKcWHM8j6MJ",
+	"ocQtiRlNWZpHRFEOV9FGlfdCi5pqmxrTql1Z00rnK/VKjflVU/S0vnRqU5FU51ppVQ11U0XVxoqmxQx3",
+	"vFgvi9IKjeciMSfGIGfaG7OGqlJjc5p6rdgoq+7bpBQZgcR3zSlakXl3aUXt04p2xL/6YwGv7oCubry5",
+	"rzB4yzpdtgQGf4YF68k1V1yTheXs7WrGhDnDDL1CHIpEdMYw0M9yzorDyuezPvp7/vw/7Xd14O/tq83U",
+	"GPS1KnMpw66iO/wlUuaGu0Fub5M2t1um3F8+G+4u3+3vnu8WePluhiNieloVza8+Z830laVzWRt+C/7S",
+	"kg/V9nxCnO/zuOIhJdRLyMD7P3c485IQ0rmQrSwzbef6Zlmo2Z++Sp6dXZbgz5Nxt+pzrNlTlhhRSssX",
+	"gDadxL+i2gtImG9eaP5w9g/8kYvl4FzkMjhwLThpDTeAKRVEZjYu31lL/gul2+o9zGfJiQONPd8o8w0x",
+	"X847G8r56dDGssZZJai/aK09bZ3ZtIs6LXfB2FWyzIvdyInFxYA45PxqquIVa3NdnMMsmkWicXyrQEYx",
+	"XTYknJlf3BE2c6vAeuhpZjpJuaFtNAtbqeK/MHYV02WdGr7F/TW44LZHy3cQlWObCVw/cxAkBUSp3UcI",
+	"/y5ALm2oY2kbHvQGw97BoAa7dKPUMeL6dynG9fth5g21bWBT6JTR2I6KfeSqPPf7N8SBjaYrMLCbYDq3",
+	"9uA5ki7DrLrD9aHSOT79y8Otrr20q6LubH1lp8Y57dbMDGgJ7GqM+LqnICHeo/fuAL2LKWQHXVaqJj1o",
+	"RtdsxNWUEzzGRR8rQfz1UKR81gRqiocW6z3BaxWmNXyE13xY0bMtyyqhB6/gE215oXdNEx6P8RrgU+1F",
+	"RlriPg13l8M2AMnYFwj2VpzO9yJb4RfXBIy14WffDC4oMFRHNF8W8tPb2vLaV9h7nSBaPaQbna5OGWly",
+	"u+VIoPa97dBA/Y9anZJcN9rKwWYlAniNTmyOW67wcBeU8Sd2oTVhxBtbCCMk+Iz5SiJ5Wi3Xq+mVTayS",
+	"E7gdKUCbK+rkbYWYfvFIQhHXx3I8FfFukRyj4U6RHHfw+N8sPL6XIWX4r7pt/W1t+7egz20NIImgEfkF",
+	"BxaRsPH33RwzElL0a6Ejwr2TIu1SCqbILFOQcInfIhv9EiiRf23kfQvdnbCJbtRlhdTVlAwbA52r1PUR",
+	"3we3gQK/Q3DWZvWpElLlWPZXwVPHxa+PiWoSuptuI/9IgPRvABi9pKf/GZSmF1JeZfPmlYHAXcMjuSqU",
+	"KXcXgBxeyMXqBm9pla+LduUxoeqq6o/bLbq13lfrJhYeO/FQnmFEUT0kzpsr5IJ0leZJQihRgs7VVGr3",
+	"8bkAlAJkR+Hh4BEs4NgHkdjrl0EljomQtmlI2zfdL2UGeVl6ys4FbMGUKrS6MdXIcDrDoOOULkSfeGF4",
+	"Y5npsZyMU+/qAKF6JXLRc2H4QTHDPgmF1OOJzESMg1FZNLXCceYUUIsou5QZ4DAoliRlH7JbxxX4ioah",
+	"YRQodlsmdq+l9n7jNiLE21SZJTHutpCLEzJwyZ4uENGQfEEam+RJ9S47j5zNryTKTBYPyPpjWc9cX4kc",
+	"mHvOUns67RkJHAg2wgDk56Yt97X6T6UZowzZCalwK3Zs2UsNU/46HHH9eu8WdnGGG2BRPlh0ZXNWc/9l",
+	"hTPeIAFke5iEGnb3bm5GOhwMHOkom6rBsK5UTHJtisX2DoBXssffb+S/vttvG+gEmORz/NIlo7s/q1RU",
+	"vUn0w8zz+TdtOQifXervN+KL5aemKE2BF5Pto0/q4MLKRFAPEJYTxnCA/7eJPG4d42sFyKscDXTN0v+0",
+	"zbSIBMqvds0wmzaw8erVSIbQ3QumZpsmQMpa5gVCTkiYi073ajdKpGIxuVgWm7gHDQiAgxMxRKIovEwt",
+	"3aybHjtBJ2+yAtOEv25xAeqsjtW5Odg6f36TlDEzObO+JyQEgvR/n1MeF8miBcxhJVfXORpsDyijZpWL",
+	"Iny0zWTeytqyX6d5nWQaAVYWRMQGOWIR18pWstjxQhfDuI2SBKEst3mduz5Ft9S/0nKuyEKmZs2t559P",
+	"CC90MYKt1V1zjnqjwebh3V5CqpZXVe9bHsveusY0YJFkqmF78vsQcMiW98l8RLopi4zWAXE+M6k0kRju",
+	"gtbu3u7buHGdmovLJPSCJTbkH5DLvIFDnohSGZypiltknso4ixCYy2gGMtO7XORCTyVlCJ6UTyY+2rVY",
+	"OY0iiLUrJlbkft4VL7fFy2E+6y4UoylNaaRZmsd0IAsLIIOWJQmurSLUDLlKK3xGx3Oqx4eThz/X58tc",
+	"y6t1bIeSVGqK9W1WmA/GATERu/sNI5MTOi9yrABWWCmZ1tby2e1MqUjO6242fnFRpjhSY0/GsqJior15",
+	"nDIK0VpoT/KE66V75jtma58BdtM2pXDWeuyK+tq2Do2liHyalczFEiss7d/Ga8d3kIbiBZrtZpvgMss8",
+	"f6mKtlgFG7w99MQZF/7ohnd4in96PEXA8EDCvINRvINR/Dowikh/xkK6DY5oTizNj+EmnvVFq0OfEMGu",
+	"AQI+sXk8tg4zTYxkW1ZuvsrRiN7WH5WM/0Gtp7JhVeHyardl9avEuSzxFbEDdaeZ0OSKsbmZIk8xmVu1",
+	"Wf2WNVdd7TJbexU9PLshg7mmVsM3ilZbVWNtrLm6JfLiNgVRm8qebt3lrRRFPcEYWsNP0DFRkICqy1jx",
+	"vEfvae/3D58O6tEO/+A6qiWEwVoBtAMekyOzVVymnMxuoe5peegb933nuqU3LOkJTlSQrVidPuFKOxwh",
+	"VfKudsP3H+CySrC9PnkmER88ZoTaQhsFam5RJNSjQzsSnxSd9rhrCEe+X4UP21O3vk7tz+pJMv8z6D0a",
+	"f/g0CA4f1Z+q8vDXeODXVg49FZWCoX3ytIkJEKMqU1E9lTXlQm+qQDRWATf6Nc1SKnT5ivNPWvw783zZ",
+	"oXkaWlVWbVEBfNsC3OVO8YeGfv/ihbiNkUkxeFNQnaU06S24sPzsrkr3N1al+64O9V0d6j9VHeoPTZJt",
+	"U0DeH1tI+q6A9LZBeWV9ekcAEHtM0MlVpDg4nR4Q72FHnQ58TMJEXoagkCkMORNS51QH+bV4/dU18s+S",
+	"RO4NzVveC0i4YBdTKa9C8vrV2VtobBacC8UvBYshduDMlV77Bd9UcD0SZmkSWucsosSRGZS/gAgUwRZu",
+	"sMG5yPX6mPhHBppxCHP+QpSwbewxLaKbz4Vtuai5ERRQ2h4+O8h0QfhjmjAzA9IN+zxS4R6hWtNomgOn",
+	"ngsaxyogCCaliEztOFXhPQNYtJWIkbxlKRgJ3z1/EpolOxcl6NXw7OnP757+9PhpSLiIDO8wy0LCl0/f",
+	"Pnv15PiN+fXsbQhVC/Onj09/evz0RbjXJ1AT5FxcSjCoimK9MtMX8iPWg4W/4fxFUggWaZmqwJbB9ooi",
+	"whYRMzQzyG4INDI+e/n29fjdmxdmYaKIzTXUyzwXbYuW/AKVG9tu5AouXP7Gv0lUKpJsTvvulRaVTDbe",
+	"al1x0XADmq9WiW/Iy07QsefCPId+S4yk+LF9ZEWWNq6dO4O4es/evn19Rt69eQF/VQ52yuCggjJSXsqp",
+	"1nN1vL/vDrdbwn0Y0H6pnTrfyIZlrHBJWNNGjni2rtifVcSsh7oUnLT2GvuGzrsv4p5rXTrYtVetzbG9",
+	"3v8l1PWdFLnbUNGsZrZGA2umMQuh21w5ZrNgtRXvvColFd+B1mw2r4PffsISDomZ7hULd1TO9Ku7yoFr",
+	"ZpamMq0b/bJQl2zLULmQxQFZAIQ+11iHVxO1FBHeLGzG77EzXnfR5llOwLoddE1F5rmmAoz0KQZRkMLZ",
+	"m97Dh6PhQauIg6awQCH1GIrrRljIsYvh+seeLccNn0hirGPvqUdGrbH4MCHpXjCo54j7xeKTXCyCQnFB",
+	"oys5mZhPcCoIFoRrHpIuxA9lc+ulHB2SqczScgHI8kgLDGNjMUCTRohBe5WMQPfjFjg+8Mn6SLacuguM",
+	"Ia6/WHmPpjqVNRQXFMepdAr8adWddqt3PhXxXPL6mvkoLKkmKYsYv2YK9TW1QzCiKxOD791mGOJ1PZA/",
+	"QHWCdokeBYVIUv8SYmA6ujQ9m307UNat7PnWDqwFq/qvFmzL+LBN5pzVicbMbnvJtKv+WKudFb/W8Z0G",
+	"MDnwoPBLAV5veId0w8VUsWj8P//13+HeCXIbnoPMz6UASDmqHc0QG7kFfVdWCRp6Ofnx50fpwx9+/PW3",
+	"9O3in+9eP3n4/MXr/3guRy/oC3q22CobiglzOuMQq0LFXOGfGD9mzkWeG3A4HJAf4PrFW0n7uTF37afl",
+	"tSx+v6mmC9mveAhAjVWsujq5BotRIbkCC1YnqrFbOn7MSPKT5yX3bAjnqnCceicNBKZYUsu3W20H0Ot9",
+	"1BIoqswKbwwr4Ybwl4CVsKvzxsiAed3goishFwmLL5mCVBCLmAn0UbNxGcj0WliCNGNeMrN1DiBk25SK",
+	"OGExuWATmaLXQ0g9NQzF/BxLwTDYrN1KW4kWN661OXQtslpXSvjbZusXEvHIaiRtTJcrAGh2i2dYtAdc",
+	"9gtkGRU8tKCjskocNP64SgSKRVnK9fLMUD7uxwWgo59melr89b0TvUU87v/81393gsb0BZu3EBbvh9Zd",
+	"iVdhhwMvLLhPHluWfrF0DjX80gbCIh8J9wKipsbKkLbeEJxXWH4YZTFDw+I6n80EuZhIUEik0BSPkvWv",
+	"uKg49W/QlecKQdOvgyNxM2LikgvGam/IOt8Z5pQymvj3pTZSCWpoLl14nYt4N6Jtwq8ZYF2pY6IYTaPp",
+	"ueiGPzxFfAU/tNdMHZIyu034CwGZ0yXpriCzngtEiNwL8sSWpkb2P/H48757C6oiQnYPjctYmrlnEKFx",
+	"ixGvNIbS0jJvtdc/F+fijIkYlwP3lioSniJm7O/w6TH5DvH5S7RmnaBUkPB5zGZzqZmIlr0f2TI8F2Bi",
+	"IKeFqYV9gnWbQPN111BckfDTeQeenXeOyadzIJfzTkDOO5GM7b9mTCl6af44F+eGSOgMf4hlNM7SBP+w",
+	"sP5jHp93Pn8OT8hFSkU0NcsemrZCmCxWcOOx0ZQ/zhNa6DP6mLy/ZFgE36Yvf+juxzJS+3vBuXhPMz1l",
+	"QltPkvsJ29ov/7hHuhhpHZCUaobXaApa0RCE76is0or5oQc/7JEuZG8FDmJVBdb2MyaDeXrJxSW0yIvF",
+	"rzTn/bIXkPewzNUu8SEUtzoX75m3R2bN3Mv2rYC8d6RTaSanKDMiiz5becU+xTpa7201fC4uK68VP1jk",
+	"z4RHTCAerWMDqZynWOrTqjqeCuVzjv2EXdLEqVU9zdIZBjtynRT85LXlJ6evnwPcRWpreA77D/oDkPlz",
+	"Juicd447B/1B39a7nQJr3p8ymujp7+bfl3VqtQsFHw0G1o9hQYEhmYwrcEpzcdknr7OLhEeGiUoItOJS",
+	"PI87x50fmH4GnaCpA2o39D0aDBwftUDj1hg3n+7/U2GkgF0K+EJeNelZ7q197AozDFD52qSa2cEBb6/L",
+	"QM1nShN+zaBw4iGOvK7VfIb739HYxXhCyxOaJXrzZ+8E+zhnkWbxUzCyfZnaOX7/wYhi66PtvODXTOBV",
+	"qKaXEK3+kmmK8ej7EM7admetD8JoaxdUgYsGCjgCWIKheK4VmfHL1PNn4w2rDsjR4KBIYkG2ah6FSsv5",
+	"HJw5VBElpbAJAvmqTqkiFwx49pW9ptdyfmxseQv7YAe5QB8BjaYMIMMx9RujRoAsA6IkBILQmFzQxJjR",
+	"qSugxKIr5S5V9dQikHFMW5ATTOZBHzYoflwTSFFVa2n6DUBH4uLfkKxhozZS9ht4qz1dFwOsIW1oDNab",
+	"pdeM6JROJmaiuxH30eBgyykXlORD5q+d/09S2yUw9iAS1saPztyLt7RuP0kgw3iJUZMTyhPAAAc8AmW0",
+	"+sV06fBECJqtoCbkR6H/xbiBT5E17MAogFnM9bjwZ9XyBdRzPIWAxcTqJua0gKJVSWcMiGCLSpVK1NfP",
+	"xYzpqYwDkspMM6LZbJ5QbY4rrE2QN83jgHgCn1yxZeCKANgbSBTyDpcJNDLnk1ikXGsmjA58QbXhEsAQ",
+	"cpe8YpHElLzU5c3M6BIxWi7yQKAl033ynYwhe+a3DOAbwbLBO2l0K2GHmETgkmhR0pd5xAuu9KlZ8KfO",
+	"iwGaH9OQjvV+FW4kWfqDi5m7OOc2aRucDeZVGFlhVXg1jgoKX58o8zlY333ueiqG8Ozt29d205oGUtQz",
+	"9Idh0yUePfJTZQa1CRMbBgWXji7q2KwKnzHSffP9Y3JwcPBor3FYHJ3Yxaja+H3NaOrOZrGJ+y+MWtxp",
+	"8eKZDZs5NWOHssw3lBjFEV7L/QryA09Yex648uHnoLn8lXnXc9tPGY1txuHp6+e9fzh9tL5H+/b+6Zy7",
+	"NwH5H/a89zze9J1983mMg9xBeB0Ohm34sK1C8juL8aODzR99L9MLHscMpnQ4erT5i7dSvqRi6XL7ULa2",
+	"mNFzoVkqaGKFRC6R1391ZlT3iL3zMKRuLJs83VTpEm14UgmwKgAy5mPP+bZ6YHF2jjvwDWYZ53LLc1w0",
+	"yq0zzeZk2CemYxc+qbGU33UBKZbjfvnlNMHGNrwgJF0Ig7J3pueiAC/dCzBdAn1KBSp3gOE/Fu72rNKt",
+	"wxGz8CbnwvpqSejBVNkiglWAMwj+9NXgBpSzOuFzBs6fU3/dNsgfP1zAKxfQ/fXXX3/tvXzZe/KkkcFa",
+	"9MTCS4mOzILV7Ab6uioP6nCb6gZUQihqMaxtIJ8apFQZTzFP2awbnYfnfUN5beMDufVmR1wvSTeiivW4",
+	"UEworvk1a9w2G7tRO4ZhTdLV+kG4qdtQkG3GkQeP3GAoT2macJYDwPvnk4soyRS/ZqT77Nnxy5cBGR32",
+	"pjJLG0cEQSwW+rwYU1UAYk8LmiS9KJHRle0O+iBdvw8fo+n9YPjh/aD36MN/jt4Pegcf9o7fD3pH+Oh/",
+	"tzkEL6i+1Xlq+S3O0jtUjrz9+HiMj3Wp5KEXDh8GJLygqfmPZmlKI1fQvk4zLKO11pLfUeuD4BCdSHeS",
+	"Mqzmhykz3Tnl8V6B0Vq7FYgU2049K+Byv6CWuvmD55OfpGAvjb11G0otrM9mi96h4bbXZr1P1uix+fbc",
+	"hgL7mEZT1nsshU5lsulTeNm9+znoPH1LLzd9A+/sqikHnX/YIM91H5h3SvcouH4Hg8PNuuFPUmPOklOX",
+	"79Tyb0MtR8WwwBjGQ1eo5iWVsUFBX0EIqtPT912MfaPC/r3h4Ebb9tTN0EjdMA+XD7UMSdchlN0fQcmo",
+	"vYAsXPKKveX0cgwg6N9mQpIJF7HKdf+q2m8U7aIc/tSVpSoQ/dwqBecCQoOcjkFFTBIUw8VCIpQ7FXGA",
+	"aBcxXeKwXBBB3hqGh7OP+lzApK25oCBHDd7tk+eaAL+Eez4a6QTjS9PMFhuqv9Q9F105Z8JOwU+vxU7K",
+	"cMRBg2kEkMhmjvAz4hijHbNn3exmbmbnFQkLOwTimGzGXZiP2l4tUG0+uqfya+mkMNP65AejtYROMcaW",
+	"MJe2C0gceopXvW63jkv9dgHNRk+pIKMKZe8F3pC6Q9Nw8QriPcM7SibxWGY6JF1cuzIyNSSzk4tMQxo8",
+	"7JW/anvBuQgR1jIkXSExQr7cRL7JEAGMy2kI0KJhxnQZ2L8yAE+ytGHvd+dUaXArQ//5XnpAy3t98hNb",
+	"WA8dQ/fmBbMl9mosxB+Y9s+6y7XZZCZ+X6noVDIQPR20Sc+xWvWXtxVf0FbjPMnxD+8PbUE6cDAiI2p2",
+	"ubafA9TRGxz89e1d0rVVf3LGg0A0SYL+jcPB4d5f3ya+M0T/iobot2na3bIB5mtshcb4dpoyW0CVaosV",
+	"h+n9gClVRMq+/5TXExhbW24QIK+rMnMjRGwxJ5Elic0q8B8Y9Wicy/hxtZWjIij4uOOEN9is1SHcXx3C",
+	"UWUIneGDYyh06o2iMxphWZ3ageAY8wH4ivrqCIarI7hfHQFU/KqOwD5rMwKr4wAVuBDfkqI+zjf38xbX",
+	"QHUKQo0R/UowwoROl5B37AldG3CaIoYkF/ZpauuJ31nafydLu+VsvocyJX9D09w/bXmG+hcxzZO8GtFc",
+	"Kt2ciwnWuZyQrFTKQq0UKSrdpaX8cmrspEXgEIrAaD0XjVZrUGAj2whnMEWNBQpoQ8fQScomKVPTAtWK",
+	"notMsZQoeo2Veij68oz2GZmDHtvykzwml0wj+izepNXVbzkX3RblOfZOCBUkE1dCLgQErcjUVbOsUX/P",
+	"hdF/gzyOzav/k8M6uCAiCImmUOznXDzXqDSbTYRKQStBypBNypgx78gpuWJLxHykYrmgS/PjVAqZpQ4x",
+	"91xgcCwEasNMDb+2C4/Ib0s0JxFj2145mpXPkyfB+k8YvYYgOTmZnAstvXhujAcEG5TVhsQA3Z1Zl5MN",
+	"7PhOYvDbFopKQb9VNQVpwTPhF9JXVHx42JFfvOV9C0hV7w364LfR4oAdpkf6/vJB9pA/koPyGxe/r/5f",
+	"58PnLZ3WpXI5n8upIDZn64Y6X91Sfpc7qhRk6WY6cBRfq/XlRchcuZUHAI5awIs5sEmWeoVLiv7enT0h",
+	"D476gwHJC6KUoHPb7I1ThPyKVn6dqgOjmdmBWt2prvmmjXXNl+ttlXoYtOuhljC8HopKXSvt+7pdkt9n",
+	"bEtOTTchlXpXm0pd3YX51Gs5wxZfvKbLRNL4rZRQJBa/O2ozPJXN5zLVLH7JYk5dycy/m6b0GMNtgctf",
+	"LAmPb0tLspkSfccpL5syjV/NmTh9/Zwc9AckllEGkETW2pkX+RiIeH725EdiS6FLC29kvtVSJqpPCmQV",
+	"aQFq1T2Sy01FuqEdGfy2D8nMznFf6ZpDRlhAyl/4kwrXxrTbWf3fs1c/3Tyq3Y1t442u7fWJe7/M1Lap",
+	"WuBvS/8gXx0P89GlStYne7jPiw+/oWSPt1Ou8pEBCqjdp/pYb7frSzpL1pKyR673VC1hQ2e/nr58gbnp",
+	"9WRKU7isWEN6e21oz3SzHe25Cd6E9qDXMt21pC0zZ/M1rJFmHzXp2qPOYhu+roz1AdbNxVIzhCDJrwIu",
+	"uMA0sKoj8q9AoHYzGwl0lUh2ZrquNeCsNSyT0EQKtreZIZ/ATnkoOuD2DDHHL28yRL7tzk4+mrxnj+yL",
+	"EmQASqunTDHv5Gw6FdDh350z+9vrcalv9BysjHcd23ZbXHMy/PTnxpOB8c42CdhD7dOYqoP3YQEmjaML",
+	"wFJtOWunX5vA4gb3xh9Ju0yW8lj+yLDYUt959OC2qSvrc8TyHlwJkjZjkaKSwQJz7hUO83UR1qv3gFvf",
+	"JzeNyCY+bj+kypVdiwF9iyk1njPjg4/DYqE9KjZ3WxqpOTqbgxD9zbmzsu+i9vxkGo+d3ysRSq0wqbV8",
+	"cxziqtW7Km/2P3l/jXn8uVEAvWE6SwW61320Rntb7HJGnSBaTHk0hexJpz1BsiPXaxUg7xStyp8NvML7",
+	"9nl8Gxfl3izb6FArE/h8EybSpCL5MHJ3nOPuFnJHVvMGQDbBu1Q5zMUp/mMYzr7MdCQRM7f+nvI0r0B0",
+	"zRXXAcEqk5SEObRQ6NfXC816JEw7sFAhx2oqF2GfnIrluQXCt0n7+Y3d4eCRvxJjuN0ac3FNEx6HJ2RG",
+	"se4r14gOVo1FtrPIG6xo6iSzMOtx2aTEGE+ZxKZhByR/LjgWxzRzLONJlibm/+QmiWmYGNirfcjYczHl",
+	"Sst0adPZCxTxMjd+A796nOiV3Z8b8uMWcU7F1eePbGk5+A6Xh35xwU6+ZJ3PO6j9du5f9G7uWxczxbW9",
+	"pfE7uXOLcmfQQu48lmKScMT++0o3T6MWUq50fN+wTLG/pWh9SdMrQnOBlDMgjOvvGS69g2TF2tsrohVu",
+	"x/Y/2Tvoz7ZEXTStSZwHTBNXJdUmpoMcMec7TulCQRpGyuScCbVnxEPxGgKhQJGLvKTquVhbU/UYhVtJ",
+	"wtqrbmhirOkVE2Euqs6FRdAjlwARjdiBmdB98oZyxeK8hKuXs4PmR8T65DSfBybGnAsIYVG5qLU5RIhN",
+	"OIHsCQCvI90i4V5IPXZNh3voJHYlDktlQxQGC9cJUKz+6vb1LJF6a9FpPsptmB0loCuVe7+1eFgtBvxF",
+	"5J1Z6NaCDpZvewlnP6sVbab/gDht7E6W/e1k2d8tigKrO5XrYxs2nXvDW8oiLoxpIdNlS2G0T5NERq3v",
+	"NdzAJiV/kittOsdMO8XFZZKbTyogMok3XG6ceqO4ESP+thzPxbSa/M2G2XlbcMfq7txFN4N5ciwkxwUs",
+	"naytuQg6i4IGr8+PUDyv0FMxACBPuTU8wo0DC6iFKUsYVWwMUcxjvO0KHUJjqs9Fd3RILpbErslen7xz",
+	"ldcElo0AhdW1GlGBAE1YMxTRUQu0pnMBP8KFK/QxpSmLyVzKhGgp907sDSDXmAmeCQyzFUyRFHzpREvv",
+	"y3NhPu0TuL3LIcBZnhvst2/rhdr1Z5CL7p91rHKXb5PAWOnjAr0VtfHigzLSFDkrVGVUkQ2dsEifC2/L",
+	"Cx8TbApaCFOqCOZp4wzKJgFmb3PIkK5TnRHOveBsO/PrP9bZZBcag4DnWqwvtVJHpp3jw4dBrrKPWguB",
+	"6oJtpbgPt1Tci73fDElYvPp5B4m2WZrdCbM7H9SdD6o5ycxKBk+ptgUdtYQEKmBYt6j647VvCy3fJu5j",
+	"XQsXPmUBhsmMCnrJVIDh3utjlf6BPW4rIf6CoSdFpeq1QSdFrer/n71vXW4bR9O+FZT+xK5iZEm2Y7dc",
+	"88OVQ0/XN+nOJP1Ndms1JcIEZGFMg2wCsqxJuWqvZi9sr2QL7wuAB5HW0XE64a/ENg8gCbwnPO/ztIaz",
+	"hZvUwE32H8NjeKJ8yyTE148u/a7TubD0qp7YCDCNI2nVRTi0Jtrab0FJBh/EVW6tuH5yyzFMNwuHAbWS",
+	"iVwTyV9CcyPSOjSGo6VltrG92Wec6STx4aSZ1LatDtRHJO93hp3B8TH5zJUmJ3pKPumMcyg+J0rTeBwl",
+	"DGgQer3+CQjs1ujjD790JpyPU55FMKbTXgC/sBg/9/ugY1KTMSRelUB2cPJgBWNL8r5ezbegzrvUOlin",
+	"zW8Dzzln9bfzkrtVFd20IPuOEtMgHQ2Q3pwQEqZ7gViyE3SuKMz7gujusnruhhE6zJ0nDc4RsbFuWR3n",
+	"8sN2rqYpOve439a/NATmbZz9vRXXYXU7/7b3eProi4PLr4fL9MQEzQ72glC5wEKQU3rPN2hPSMZVMssi",
+	"Pr4VSqGQySNwze1cIpy1H4hma/Xa2vp3A8VchlHvFJHXw0BwO9BRgPCYKUcowogFTECjnTEQJho3QZgw",
+	"EXOaxiAlVQRBjCTUdyG4lsmcJPLCwyXKHSg3nKfYNg1Rnfnvgsx5xrFCPJOMZ6vBFPuwN1vG3nn8qjOq",
+	"dZIJul3AevKwISBj89jxz2pFW1TGU5jTFmTx9DYcV+qeLPi6IeGRpRFep+zqDq3CK2w5NpeykYkmXDLO",
+	"glwAxzUILhdjX7sRPE8M+DR1VftQj8Eq3OtsDVUb9+2IqXBqTFG+lPZchf3s8b26oP5UYJCH+C303cch",
+	"NNHYzt+QHORdwioYSU/7ezgkNI6R0tyiiEnoqYxDiChDS/kbOnyFJWxHwwL9NHIkLdE5vOsu+VyC8SrL",
+	"RFdF8drSb47mRaTCSDaiebvkY6lbvRa0TBKJeA+A96IUJYjgmhyaM+A+KQa2YzqZwBcOA88Eb2vdCZlS",
+	"yeKSXNhI5jVoRyACGgMZEVIJxovGGiUv/dvQSdJcpLY2a3s7/HURE3mne06XOzjpBL7fvPLrjFO4SOdD",
+	"Ju7MO4Mup05QoM4edvrnyOXraKaHncGx+c2GtVr7Kp+0Wmu/8MqY233Wh02d1wrHZbk4QW/Z9pqxjM9b",
+	"d9aiKtpqb3O1N06UL/aCuQeniKS01n89acDvnccaEf+c85t4UdjzrI381wFQf/J3/Z6ifPdUj4X5/uW1",
+	"hrGN8/cU56vCatpzoH/JQAbLrnyrj+FF7yBWdkGnKgAkbCxtyaNC6HjHGH4kD+xLIDphdHGIPOAwXxI5",
+	"ZnShQuIPedU7JNTM3wvy4eMv7y+h6OvjXNB0VCixZS9AsiSOgcF5TjPWJT/bIxNJhMpl4vUQDBfA11KT",
+	"Atg3iNE5ZBJd8oYulIuhvcASUPKV2wItFafk84ICmJAuvxjJcoLRHHE7+/HnCbkXMNf0dAbwDdEJOopq",
+	"M+Wc1v74VsiZNha6P+gFBRrt8S297wxPyr8SEti1l2ihB0ALXWSBrkAuOsMK4MLhnk8wdodh9n/CYL7/",
+	"E8pjDHrm5396tikQZtk0tHff7Eljezc9V2tcugMfNnZaqxxW4OkpiPTqUpbVX3sj0NbZ23i/jfcfQVEz",
+	"lrtTldv7JwzwnTjuiuDe67LVRvQpl+DsvecLqmL23jrUtuk8Drx2wg7be71moblvgTmxOJSvSJlYMxL4",
+	"kNDrFi+Wwpj9UFyaj1nktvzx0PPPIBvduss2C6wIMu8zA/TJUjLTmA/J3H2RA0pUyiNBAVNvwvCAUEn4",
+	"vc4oUUKbVXsIysRCFRKjysZLdwVYfivak+fKjJbTn/Ne0AFLX5UkPO533F9y/T5IVKrZ0qv1sqX+aS9P",
+	"lyzbz9oJ06sd06FNqV76f0Kql9ZotzlOm+OsyHFsLxQsmN0TnA0I7SFxKR6/Dl39bjT13xJV/HNS5rc0",
+	"9SsHZNNkoVD7UvJs7CVDwsdk2ktHbvjdvsUUrEpUqlZ69WU+/C2WUsuk37Y2b59tNZDnl7xHvWMrnrki",
+	"4/qkeUoGXfJX4MkxqRcE50t8RSXxXBC/VI63iN+nIuNqTHXYHcl3KHELuvPI2FCh441olgnkv07p4pZL",
+	"HXqyaJSiGiseZVyHw5G0DNkg5CotuEyAhNEnnYmUd/+lAL0HY6WSXSX3xJ0T0Tg+DJAeaSIkjcW/eXck",
+	"f03sI1r53gK9J6DuilRCODAUFtYg3RrSGGaLFndchSNJtb33rWulatxx20UcoBru2Txn67wRLAx8pPEk",
+	"ycZ6nqzGci09xMOG+Vrh3CdN26Y8ZmPMKFc91F95zD6YI7d7rjWYqHGuCaxRtya+Tea+4WRusNbc+Jlq",
+	"PqeLb8NTGr9FKK6yHZxkcwK4vsIMuNLTLil2NLu9reWwXGhFrP+r7VHeo5TMGuXIya+J5O+h5XIPkbbX",
+	"tVjTCr92xz+tKX4C7ZnXNJryl68TqbMkXnUqHOyOfQg6b3+n16vOgWO2tfhB5x+wSh4/wRxzaa134f0d",
+	"r2mQ30MPqTP77QbPd6Wos4+84/FGbkpCExmhIkxBEKeYMghJ0phG/MK1fEPonsw0UZouQNN2yhfQ6dIl",
+	"P5tPQRjXVMQqIKFMNFe2nWe5CmJbdnMe/mKiM5K3MyjlaZ8MvVAkMyd0SWh5okOr51NQqwGWOifUAztZ",
+	"E58lWA6oIYKb+DwPEEFPAOuGnprUUq4SS7rJ7F66SWkgGYLBmzTp9lZoBSr4kMNlVCoamZcXEIU0rZC0",
+	"WZpTLpkyaQ14IukSItcFpefJxUj6X9sUx0EO10qZymkSIh0j+8XNixHyujuSIwkGn8CukiKTJLbSDPbB",
+	"uuTzVMTczpCAUMLEBL6cJrgBRa5RFkLy+Uhad0oEOCorA21foFDE8kVxduFTRPdcLhPtlhPQkbTFPJs+",
+	"4tbibzLixalqxhVNOU155mZTxicz84rN9d2QI+7xo0XmKscoAD33lpSWEsZpxpEleE5NqCAkCVMumZDX",
+	"Y7xJiPn3SJo/56n0Qfmeh/DkbqyVJNrNMjtqgTQJgrORxK/44bdPSExWjogEezhyGXV4YesA2k1KtwiE",
+	"ylWjgpHEB5N8XnxNsKytlNNIepuQcdsVx3yBN+/8K5IWkGimgQQN2+ZKfAb4p3FKleIsPOyStzSaFp4V",
+	"daSwKa5SpCjKTeXsbMsvAdq4VHgYIAmFJUR2A3UMXlBAob6YwZl7RfZrS5nMZMRZrWbWDFqzmRXGauaY",
+	"+Lrx4pOUI8DwJpPxJJllK2PG5afelJhi23LEdxIN25VZnPZQSoPJ6gyQXS3Av7o0fS0vuLsQGCuX2lSN",
+	"VVv5aCsfbeXjSYRR9hOub1ABOcL4pVnx8iNGqyYwA5GBA6tW6SQOWHhRrH+4gK0Yox0aU4Q/qVrfmV/U",
+	"n2N8fF5yveJRcstVQWoLdC8fa4yBCz2jI93RgdozORtfLcYQ7q/2NUuPvEFRv3puwYvuwWu6r7qu13TH",
+	"P3UNySViWT5ZW1Xj1tG1ju7JHB0ss2d0dJZi+o9Zonlz9Z8uFBJS2JNcgFwsZMlkTubJLGa2QgD53w3n",
+	"aYAUgqgjWVceUJKmappobdJEk2kLTeYUdxUxjcQsHP5WGIFAFZ7uSF5il0xxOFPqqzFIjWjGNLQ2zqpF",
+	"Ox9sHsUaAIWGrsaD/sz168Lg/w5v7NmF8Cecj+dCsmS+rhcpjH5Tf1g+t9aHwERq/URbq9/WIsLsMhl5",
+	"YcbtXKlfyyBiwavRCH5GHr405ZIzVw4rFxgKdB1Da71cAeGA02iKJf4XCiq3UDeWfE7uaDzjhwHh99qy",
+	"+/mEIMjjsKAUniEuiRW7BZMb7vi6mAA9tINQzuI4RLuJbf9MMCTDslYB20tSkS0O62xeBdH7Ft/Qk2cO",
+	"z4ejtIXRTSCU8FK2x1EWT38ETLlUxCV2qK2tbW3tjo1vtfPqK9lcsHnN1Zb3sP1YhGFivXYp3NMJ1Gih",
+	"JJPyTCQ59XVgNwZTqjTuUelE09gKSIpbTiKakoPQ/DzO7zS+pffhYZdc4hahOUb4DcKRhD0Ze4rm0iyj",
+	"cWzsVlhnSN/Ccz5/+WU34/gtYQ/Nqw/ymjzsdBbRuq1ZfMZSRdvltb4RRtNgy8lfKfd3G9zNhhcAfydd",
+	"YjfsVI3N7ZIlPDwGmdGURzeYVdsq+EjaMrgPV115PM2SO8F4Rg7QSOtshhIF+Vb+oYmCUw0U2cJv7Etf",
+	"N1cXIJuI14P4V0Dq71N6zoq4joE7duzeZ+iH5cb5wrWgeRiB5PeaKM3ToCrHAG6EKlu06JJLp0xM9Uja",
+	"OL2MKyk4GhZ2yTsPwChtRBa9G5b3zSjRgQEkPyysoJf/jy9CxBwsnIAEYm3MfQGA8JtsvLzbm6/sawa+",
+	"tcBiJ1QBUTEcydLXLu55+CHO6SIA7I+qQIIA0oDybmWEjZjAizRXueVUzqci5he+kCOUuXt2zdlhUDMm",
+	"i8Vxk6WMFjFfxj6g3/qNsS4FwseVMKPs6PGE/KPVuHj7Gb8hsMJ3jnMtoX9+IH8/WGsbwCzEfD60ccKP",
+	"uLvwzpvv/QYXthvtyDlSdJrq6Ev5F7jNgCt0RaRx7KX08dJDJHkHbCC06ClsibNXe00z9sGhAhOJfQgY",
+	"LXRHMkxmOkpu+ZCoWRRxzoyL98GALfcjxPIgtM+txtZthIcBCRmPYiHhtIIbGJCIZmzs/xiQ/GwEpIbF",
+	"wMCGPFQvH9YdSfPhc8yriHmpz8950mucTgBfjLS4q9/bx5fyCc+17+UXtPQrWvCNSfUA0aWvV0y2Mcqr",
+	"bAZDj3VK9bTYYl25SKeKOit6A0/10knFWF3dozz//SA6uz2Vr9KzP86zn1RP9+8G806we4P2XiEJbh6s",
+	"6xrfuONzHJ6bEOtewhp0dYlnwWK3M3zdS3zyJ2yw+4OnlmbWXgER1UW48mGWhmLOfm1PXv/BymulIeSo",
+	"IHkQtGsN0Y8Gi/iOYo8WTvGtU/rbRga65BWF820unLGub/NIBnbN1BGqXevGvb838NOV64RB/DCci3sz",
+	"gLiHNz60iTD04gQEhqACu8eGpQMoQ88Ux0pCmPG75MYmnUX0Q5ZoqjnCKJROUkXmSQboQNu0wiWzO0Mj",
+	"mdzxLKZpl1zKBQGWcE8Oh8O8pQuSccrM8Hg8IQdh9UUNCZWL8PCCUDmSXqIWzy6UL47xV+MbIdlYSLhX",
+	"iNhE7CyB6gvUctQ0mdvaxcVIhmnGJ+I+JIJxqcXEpe5wuSbABX6X380hnZ29DNxptZ8s3nN9V+KOr2+U",
+	"h2dsS9ItB0qlIdEvAHJLbdsBIIXjuGDdYGo1pWlULrw1s7qGqzmKrbQgpE3OTuRi1AuieBwHJMkYzzgj",
+	"VwtigvsueSdiE/tcLUgk9CIgVngVRVYmGecvNb/XBEiX6unB/uGUF1cTg9kxOkowc0dyEFHFXwqpuFTC",
+	"pEOE39PIjFlH08Mm1idzahPRU7/XW5d+yg7IGXz38FuOyWrW7jSsdxnnBF453Mw4C2NslS61apk7BqQ6",
+	"yqaB/bHpkJ4Iy/HVG/vzxfOoe4AZvCHco3jOIxgPHEHbvv+jte//iKiTJQle6xnqnRweXQaWLDH0N/q9",
+	"ImmJFbP2uAHL5Utoxinu9tUglGtJTHYUPH8e+7aeedvUtD2qHN7as5aOpIXdNdCR3FkjsrUVnPOraZLc",
+	"jLlkaSKkXovU155E/EkVZl/yCTJ5JCuQiS5m8vVx/We84ls/ip3NVemBHjVZlXtvGJvVn71kzv7TvDc/",
+	"pjaVb6OZYjSztKAKS9pOsKZFbU/1hcmgse/4WigTFxBK/v/HvyGIH/D4WHxz4/UcpLZECON5oYgS19IE",
+	"OqHlfwlGEle1Vf8WypIEmYuZGwA90BUn4VTrVA2PjpDGyPwEP5hYCY4xBiLjKonv+EjqBBFhd1TzgMRJ",
+	"kl7R6MacGQt5Y+miKWMZV6qZTrSyKHekFN1xn882Zas1WUSrY9+USbRy/tNqXcMd2aYm9rU9bWsr2xQw",
+	"uvlaCtDNdG0N7iPhVrvz9b3tfMH6An27sl/Z3q00hYtHX6q/cqk04zHHnuAqXidJFWE8FnccHU1S8jVd",
+	"8ib/G41NtLqwHcBzusDyshZxTIyfuuMNkkVv4O4r/UCzCXmhiGANGJWaR14TpTLniFD5d58Oro6jE3bK",
+	"X03Ors+nP/2rd7MaobJ7Fo9fZbXFxvfHtndG9gK/oYLbCntNBMwI3uqWtonxDnYP59wT2j11hDjCx9CI",
+	"5u8vVD61TaBdwglhlRBg6DYCDyC6tiR3IxniRV5+EteSAqYQmQtronGMbgJy3OsRY0ljnlEZccIFEGzO",
+	"KfTl4vXszSApB6xgMssibA7NZnoKA3UICaWp5sOl3j7fjoF0lIjaRzRFQNgMTQ/HOmgy0y+TyUvYBHS3",
+	"trh5z6swFxHCGEbyNpF8ge0XaNiVZVvz3RAEupuRnXBiHALrkl+tBIPdhFQXwNjZhAj4yCMu7ji+DjsR",
+	"VvkE/0GV+xoEDUdAQv2X//3v/wnu+uafXDMG/5x7i+rXXNNV6L/0z44Hg1eDk17P3ON0cHpGz1/9xM94",
+	"xK84o8cDOpnQV4OIRfR4Qk/7EWVn/OyM9vjpq8nk9PgV60X8nPd75+z8ipW9y6B3ct7gX7bNcxASayF4",
+	"ZmWPLT/jarVseEPQyVzxMJQxYW5I4w+Z+ZZamHvhS6tugxVnOUHl0AD3UmPgwbV/BzZKARnBkgjpF684",
+	"+qUjGKJKj//O/+Nm8Lcb9sv8r7Mzcd+jV9Gbt+/6nYI8aRm02gmcxNRwGZlong8uze/00rX7NdeG58k1",
+	"jsq36ja/9Ad/SlLwwfsmcMxwSa2dAsISTLcosOUn1kcS8NUB92RHRA6MFZpSyYD9IMmA1PRaYj+XIjQ3",
+	"WABAgJ15mYA5y7jSh92ty+SbuuktE6o/mZvm0SwTeoFSv8VqNnwvQksLuNZjP1Su86WDULrLmTFp//VP",
+	"Y7+Mu6q35B+yhM0A+EwOTILh2PLQXdl1pQ47QWeWxcaO27oVTUU3zcQt7Tp7sYyksABCcqC535wMHkPk",
+	"L9/GHthd53Z/gzLYQXhLbzjJZjIsX254dNQfnHV73V63PzzvnfeggmXf55f6rihNZxmVWOH3GJ5u7sXs",
+	"zkLNo2uekn7gRGQ9paCXVbYXuMSZJGLz7eovo8ggICfwOU4D26GdtxBKhghE99kK1y61oyxfu1x8x4js",
+	"4y/vL02YZgMw16fpwzZ3wFKjaUTjuHhvPz3rnolK9lJIvGXekfoSpHu9ShP0hZogsNjS4RpdG+ZPYQAO",
+	"vLp8/9+X0WEcxo/PC3s5Frb1QhE6Y0KTOLkuXNtCx+ovbdxERiPtMKHuHSo0Hi+UiZRiPS1c7z3XtOFq",
+	"sGiIeTPIMIM/OyCpeoFPouD1XPgl5rSPzX/NhAtIFCcK2jfdcByOqWbeeBHMB8gGXJRfUcTDwKQ55MfY",
+	"PeUZgQ9OM0bcpLggimO07a5Nrmfm4x+ERyyJ1BH8pHx+ER4ulzKWRrIbD2beye2bHzehq/F9mnXh2mN+",
+	"3B3f1O5RCefkggzu7wmNbmQyjzm7dg25WBxadPcplCrRDgTkw2+ffkd2ptqNThj+/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

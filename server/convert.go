@@ -59,7 +59,39 @@ func venueToAPI(v booking.Venue, pr *message.Printer) gen.Venue {
 		SeatingAreas:       areas,
 		CancellationPolicy: policyToAPI(v.Policy, pr),
 		ModificationPolicy: modificationToAPI(v.Modification, pr),
+		Questions:          questionsToAPI(v.Questions),
 	}
+}
+
+// questionsToAPI is always a list ([] for none), so that partners see there is none.
+func questionsToAPI(qs []booking.Question) *[]gen.BookingQuestion {
+	out := make([]gen.BookingQuestion, 0, len(qs))
+	for _, q := range qs {
+		types := []gen.SlotType{gen.SlotTypeStandard, gen.SlotTypePrime}
+		if len(q.SlotTypes) > 0 {
+			types = types[:0]
+			for _, t := range q.SlotTypes {
+				types = append(types, gen.SlotType(t))
+			}
+		}
+		opts := q.Options
+		if opts == nil {
+			opts = []string{}
+		}
+		out = append(out, gen.BookingQuestion{
+			Id: q.ID, Kind: gen.BookingQuestionKind(q.Kind), Type: gen.BookingQuestionType(q.Type),
+			Label: q.Label, Required: q.Required, Options: opts, SlotTypes: types,
+		})
+	}
+	return &out
+}
+
+func answersToAPI(a booking.Answers) *map[string]any {
+	out := map[string]any(a)
+	if out == nil {
+		out = map[string]any{}
+	}
+	return &out
 }
 
 func modificationToAPI(m booking.ModificationPolicy, pr *message.Printer) gen.ModificationPolicy {
@@ -91,6 +123,10 @@ func paymentRecordToAPI(p booking.PaymentRecord) gen.ReservationPayment {
 
 func changeRequestToAPI(c booking.ChangeRequest) gen.RequestedChange {
 	out := gen.RequestedChange{SlotId: c.SlotID, PartySize: c.PartySize, Notes: c.Notes, PartnerReference: c.PartnerReference}
+	if c.Answers != nil {
+		a := c.Answers
+		out.Answers = &a
+	}
 	if g := c.Guest; g != nil {
 		out.Guest = &gen.RequestedGuestChange{
 			FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone, Language: g.Language,
@@ -106,6 +142,9 @@ func changeRequestToAPI(c booking.ChangeRequest) gen.RequestedChange {
 
 func changeRequestFromAPI(b gen.UpdateReservationRequest) booking.ChangeRequest {
 	out := booking.ChangeRequest{SlotID: b.SlotId, PartySize: b.PartySize, Notes: b.Notes, PartnerReference: b.PartnerReference}
+	if b.Answers != nil {
+		out.Answers = *b.Answers
+	}
 	if g := b.Guest; g != nil {
 		out.Guest = &booking.GuestChange{
 			FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone, Language: g.Language,
@@ -170,6 +209,7 @@ func slotToAPI(s booking.Slot, pr *message.Printer) gen.Slot {
 		Type:               gen.SlotType(s.Type),
 		TablesLeft:         s.TablesLeft(),
 		CancellationPolicy: policyToAPI(s.Policy, pr),
+		Questions:          questionsToAPI(s.Questions),
 	}
 	if s.Price != nil {
 		out.Price = &gen.Price{
@@ -232,6 +272,7 @@ func reservationToAPI(r booking.Reservation, pr *message.Printer) gen.Reservatio
 		Type:               gen.SlotType(r.Type),
 		PartySize:          r.PartySize,
 		Guest:              guestToAPI(r.Guest),
+		Answers:            answersToAPI(r.Answers),
 		Notes:              optional(r.Notes),
 		PartnerReference:   optional(r.PartnerReference),
 		ConfirmationCode:   optional(r.ConfirmationCode),

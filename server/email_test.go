@@ -86,11 +86,16 @@ func TestEmailToTheVenueForBookingChangeAndCancellation(t *testing.T) {
 		e := newEnv(t, db, withSMTP(smtp))
 		v, slots := e.addVenue(slotSpec{tables: 2}, slotSpec{tables: 2})
 		e.emailVenue(v.ID)
+		op := e.newOperatorToken("lupa-group", []string{v.ID})
+		if status, _, body := e.do("PATCH", "/v1/operator/venues/"+v.ID, op, `{"questions":[{"id":"allergies","kind":"dietary","label":"Any allergies?","required":true}]}`); status != http.StatusOK {
+			t.Fatalf("questions: %d %s", status, body)
+		}
+		answers := map[string]any{"allergies": map[string]any{"restrictions": []any{"peanut_allergy"}, "details": "EpiPen"}}
 
 		g := guest()
 		g.Language, g.RoomNumber = ptr("fr"), ptr("1204")
 		hold, err := e.client.CreateReservationWithResponse(context.Background(), &client.CreateReservationParams{IdempotencyKey: key()},
-			client.CreateReservationJSONRequestBody{SlotId: slots[0].ID, PartySize: 2, Guest: g, Notes: ptr("Window table")})
+			client.CreateReservationJSONRequestBody{SlotId: slots[0].ID, PartySize: 2, Guest: g, Notes: ptr("Window table"), Answers: &answers})
 		if err != nil || hold.JSON201 == nil {
 			t.Fatalf("hold: %v %s", err, hold.Body)
 		}
@@ -116,7 +121,8 @@ func TestEmailToTheVenueForBookingChangeAndCancellation(t *testing.T) {
 				t.Fatalf("email %q from %v to %v", m.Subject, m.From, m.To)
 			}
 			// The booking's details, in the French guest's language.
-			if !strings.Contains(m.Text, "Numéro de chambre: 1204") || !strings.Contains(m.Text, "Ada Lovelace") || !strings.Contains(m.Text, "Window table") {
+			if !strings.Contains(m.Text, "Numéro de chambre: 1204") || !strings.Contains(m.Text, "Ada Lovelace") || !strings.Contains(m.Text, "Window table") ||
+				!strings.Contains(m.Text, "- Any allergies?: EpiPen; peanut_allergy") {
 				t.Fatalf("email text:\n%s", m.Text)
 			}
 			invites = append(invites, readInvite(t, mp, m))

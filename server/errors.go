@@ -169,6 +169,8 @@ func problemFor(err error) *Problem {
 		return unavailableProblem()
 	case errors.As(err, &notFound):
 		return newProblem(CodeResourceMissing, fmt.Sprintf("No such %s: %s.", notFound.Kind, notFound.ID), notFound.Param)
+	case errors.As(err, &param) && param.Missing:
+		return newProblem(CodeParameterMissing, param.Message, param.Param)
 	case errors.As(err, &param):
 		return newProblem(CodeParameterInvalid, param.Message, param.Param)
 	case errors.As(err, &partySize):

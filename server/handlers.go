@@ -126,6 +126,7 @@ func (s *Server) CreateReservation(ctx context.Context, req gen.CreateReservatio
 		SlotID:           b.SlotId,
 		PartySize:        b.PartySize,
 		Guest:            guestFromAPI(b.Guest),
+		Answers:          deref(b.Answers),
 		Notes:            deref(b.Notes),
 		PartnerReference: deref(b.PartnerReference),
 	})

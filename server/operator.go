@@ -80,6 +80,7 @@ func (s *Server) CreateOperatorVenue(ctx context.Context, req gen.CreateOperator
 		Address:      addressFromAPI(&b.Address),
 		Cancellation: cancellationFromAPI(&b.CancellationPolicy),
 		Platform:     platformFromAPI(b.Platform),
+		Questions:    questionsFromAPI(b.Questions),
 	}
 	if b.ModificationPolicy != nil {
 		c.ModifyUntilHours = &b.ModificationPolicy.AllowedUntilHoursBefore
@@ -115,6 +116,7 @@ func (s *Server) UpdateOperatorVenue(ctx context.Context, req gen.UpdateOperator
 		Name: b.Name, Description: b.Description, City: b.City, Cuisine: b.Cuisine,
 		TimeZone: b.TimeZone, Currency: b.Currency, Address: addressFromAPI(b.Address),
 		Cancellation: cancellationFromAPI(b.CancellationPolicy), Platform: platformFromAPI(b.Platform),
+		Questions: questionsFromAPI(b.Questions),
 	}
 	if b.SeatingAreas != nil {
 		c.SeatingAreas = *b.SeatingAreas
@@ -352,6 +354,25 @@ func cancellationFromAPI(p *gen.OperatorCancellationPolicyInput) *booking.Cancel
 	}
 }
 
+// questionsFromAPI is nil (unchanged) when the request has no questions.
+func questionsFromAPI(in *[]gen.BookingQuestionInput) *[]booking.Question {
+	if in == nil {
+		return nil
+	}
+	out := make([]booking.Question, 0, len(*in))
+	for _, q := range *in {
+		bq := booking.Question{
+			ID: q.Id, Kind: string(q.Kind), Type: string(deref(q.Type)), Label: deref(q.Label),
+			Required: deref(q.Required), Options: deref(q.Options),
+		}
+		for _, t := range deref(q.SlotTypes) {
+			bq.SlotTypes = append(bq.SlotTypes, booking.SlotType(t))
+		}
+		out = append(out, bq)
+	}
+	return &out
+}
+
 func platformToAPI(p inventory.Platform) gen.VenuePlatform {
 	out := gen.VenuePlatform{Kind: gen.VenuePlatformKind(p.Kind), Url: optional(p.URL)}
 	if p.Email != "" {
@@ -388,6 +409,7 @@ func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
 		ModificationPolicy:    modificationToAPI(v.Modification, locale.English),
 		Platform:              platformToAPI(v.Platform),
 		PlatformSigningSecret: optional(v.NewSigningSecret),
+		Questions:             base.Questions,
 		CreatedAt:             v.CreatedAt.UTC(),
 	}
 	return out
@@ -445,7 +467,7 @@ func operatorReservationToAPI(r booking.VenueReservation) gen.OperatorReservatio
 		Id: base.Id, Object: gen.OperatorReservationObjectReservation, Status: base.Status,
 		SlotId: base.SlotId, Venue: base.Venue, StartsAt: base.StartsAt, LocalDate: date(r.LocalDate),
 		DurationMinutes: base.DurationMinutes, SeatingArea: base.SeatingArea, Type: base.Type,
-		PartySize: base.PartySize, Guest: base.Guest, Notes: base.Notes, ConfirmationCode: base.ConfirmationCode,
+		PartySize: base.PartySize, Guest: base.Guest, Answers: base.Answers, Notes: base.Notes, ConfirmationCode: base.ConfirmationCode,
 		VenueSync: base.VenueSync, CreatedAt: base.CreatedAt, UpdatedAt: base.UpdatedAt,
 	}
 	out.Partner.Id, out.Partner.Name = r.PartnerID, r.PartnerName

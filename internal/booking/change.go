@@ -80,6 +80,23 @@ func (s *core) modifyOnce(ctx context.Context, p Partner, id string, req ChangeR
 	if err != nil {
 		return Reservation{}, err
 	}
+	if req.Answers != nil {
+		// The booking's answers after the change, checked as a hold's against the
+		// questions of the (new) slot.
+		merged := AnswersFromJSON(current.Answers)
+		for id, v := range req.Answers {
+			if v == nil {
+				delete(merged, id)
+			} else {
+				merged[id] = v
+			}
+		}
+		checked, err := checkAnswers(QuestionsFromJSON(slot.Venue.Questions), SlotType(slot.Type), merged)
+		if err != nil {
+			return Reservation{}, err
+		}
+		req.Answers = checked
+	}
 	total := priceOf(slot, partySizeAfter(current, req))
 	switch {
 	case current.Status == string(StatusHeld) && paymentChanges(current, slot, total):
@@ -284,6 +301,12 @@ func applyFields(r *store.Reservation, req ChangeRequest) {
 	}
 	set(&r.Notes, req.Notes)
 	set(&r.PartnerReference, req.PartnerReference)
+	if req.Answers != nil {
+		// Checked by modifyOnce: JSON values, which always marshal.
+		if s, err := answersJSON(req.Answers); err == nil {
+			r.Answers = s
+		}
+	}
 }
 
 // applyMoney does the change's part to the payments, inside its transaction.

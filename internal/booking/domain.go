@@ -74,7 +74,9 @@ type Venue struct {
 	SeatingAreas []string
 	Policy       CancellationPolicy
 	Modification ModificationPolicy
-	CreatedAt    time.Time
+	// Questions are the booking questions the venue asks.
+	Questions []Question
+	CreatedAt time.Time
 }
 
 // ModificationPolicy says until when a booking can be changed.
@@ -131,6 +133,8 @@ type Slot struct {
 	// allocation: tables the caller cannot hold.
 	TablesReserved int
 	Policy         CancellationPolicy
+	// Questions are the venue's booking questions a hold of this slot answers.
+	Questions []Question
 }
 
 // TablesLeft is how many tables can still be held (by the caller, when TablesReserved
@@ -191,6 +195,9 @@ type ChangeRequest struct {
 	Guest            *GuestChange `json:"guest,omitempty"`
 	Notes            *string      `json:"notes,omitempty"`
 	PartnerReference *string      `json:"partner_reference,omitempty"`
+	// Answers to change, by question id; a nil value removes one. Modify checks them
+	// and replaces them with the booking's whole set of answers after the change.
+	Answers map[string]any `json:"answers,omitempty"`
 }
 
 // GuestChange is the guest's details to change; nil fields stay as they are.
@@ -254,6 +261,7 @@ type Reservation struct {
 	Type             SlotType
 	PartySize        int
 	Guest            Guest
+	Answers          Answers // to the venue's booking questions
 	Notes            string
 	PartnerReference string
 	Status           Status

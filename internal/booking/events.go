@@ -155,6 +155,17 @@ func bookedChanges(before, after store.Reservation) map[string]FieldChange {
 	add("guest.room_number", before.GuestRoomNumber, after.GuestRoomNumber)
 	add("guest.marketing_consent", strconv.FormatBool(before.GuestMarketingConsent), strconv.FormatBool(after.GuestMarketingConsent))
 	add("guest.reference", before.GuestReference, after.GuestReference)
+	if before.Answers != after.Answers {
+		from, to := AnswersFromJSON(before.Answers), AnswersFromJSON(after.Answers)
+		for id := range to {
+			add("answers."+id, answerText(from[id]), answerText(to[id]))
+		}
+		for id := range from {
+			if _, ok := to[id]; !ok {
+				add("answers."+id, answerText(from[id]), "")
+			}
+		}
+	}
 	add("notes", before.Notes, after.Notes)
 	add("partner_reference", before.PartnerReference, after.PartnerReference)
 	return out

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -81,8 +82,10 @@ type HoldRequest struct {
 	SlotID           string
 	PartySize        int
 	Guest            Guest
+	Answers          Answers // to the venue's booking questions
 	Notes            string
 	PartnerReference string
+	answersJSON      string // Answers as checked and stored
 }
 
 // Hold takes one table of the slot for the party and, for a prime slot, creates a
@@ -126,6 +129,14 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		if req.PartySize < slot.PartySizeMin || req.PartySize > slot.PartySizeMax {
 			holdError = &PartySizeError{PartySize: req.PartySize, Min: slot.PartySizeMin, Max: slot.PartySizeMax}
 			return nil
+		}
+		answers, err := checkAnswers(QuestionsFromJSON(slot.Venue.Questions), SlotType(slot.Type), maps.Clone(req.Answers))
+		if err != nil {
+			holdError = err
+			return nil
+		}
+		if req.answersJSON, err = answersJSON(answers); err != nil {
+			return err
 		}
 		// Holds that ran out release their tables first: an expired hold never blocks
 		// a new one, whether or not the sweeper has passed.
@@ -213,6 +224,7 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 		GuestRoomNumber:        req.Guest.RoomNumber,
 		GuestMarketingConsent:  req.Guest.MarketingConsent,
 		GuestReference:         req.Guest.Reference,
+		Answers:                req.answersJSON,
 		Notes:                  req.Notes,
 		PartnerReference:       req.PartnerReference,
 		ExpiresAt:              &expires,

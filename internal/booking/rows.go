@@ -28,6 +28,7 @@ func VenueFromRow(r store.Venue) Venue {
 		SeatingAreas: areas,
 		Policy:       policyFromVenue(r),
 		Modification: ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours},
+		Questions:    QuestionsFromJSON(r.Questions),
 		CreatedAt:    r.CreatedAt,
 	}
 }
@@ -62,6 +63,11 @@ func slotFromRow(r store.Slot) Slot {
 		TablesReserved:  r.TablesReserved,
 		Policy:          policyFromVenue(r.Venue),
 	}
+	for _, q := range QuestionsFromJSON(r.Venue.Questions) {
+		if q.AskedFor(s.Type) {
+			s.Questions = append(s.Questions, q)
+		}
+	}
 	if s.Type == SlotPrime {
 		s.Price = &Price{Amount: r.PriceAmount, Currency: r.PriceCurrency, Per: PricePer(r.PricePer)}
 	}
@@ -94,6 +100,7 @@ func reservationFromRow(r store.Reservation) Reservation {
 			Language: r.GuestLanguage, LoyaltyNumber: r.GuestLoyaltyNumber, RoomNumber: r.GuestRoomNumber,
 			MarketingConsent: r.GuestMarketingConsent, Reference: r.GuestReference,
 		},
+		Answers:          AnswersFromJSON(r.Answers),
 		Notes:            r.Notes,
 		PartnerReference: r.PartnerReference,
 		Status:           Status(r.Status),

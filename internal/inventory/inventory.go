@@ -92,6 +92,7 @@ type VenueChange struct {
 	Cancellation                      *booking.CancellationPolicy
 	ModifyUntilHours                  *int
 	Platform                          *Platform
+	Questions                         *[]booking.Question // nil: unchanged
 }
 
 // defaultModifyUntilHours is migration 00007's default for venues.
@@ -228,6 +229,15 @@ func applyVenueChange(row *store.Venue, c VenueChange, allowPrivate bool) (strin
 	}
 	if c.ModifyUntilHours != nil {
 		row.PolicyModifyUntilHours = *c.ModifyUntilHours
+	}
+	if c.Questions != nil {
+		qs, err := booking.NormalizeQuestions(*c.Questions)
+		if err != nil {
+			return "", err
+		}
+		if row.Questions, err = booking.QuestionsJSON(qs); err != nil {
+			return "", err
+		}
 	}
 	secret := ""
 	if p := c.Platform; p != nil {

@@ -284,8 +284,15 @@ func emailBody(pr *message.Printer, r emailReservation, v store.Venue, when stri
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
+		// Each answer under the question the venue asked (its label), when it still asks it.
+		var questions []struct{ ID, Label string }
+		_ = json.Unmarshal([]byte(v.Questions), &questions)
 		for _, k := range keys {
-			fmt.Fprintf(&b, "- %s: %s\n", k, answerText(pr, r.Answers[k]))
+			label := k
+			if i := slices.IndexFunc(questions, func(q struct{ ID, Label string }) bool { return q.ID == k }); i >= 0 && questions[i].Label != "" {
+				label = questions[i].Label
+			}
+			fmt.Fprintf(&b, "- %s: %s\n", label, answerText(pr, r.Answers[k]))
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", pr.Sprintf("This booking was made through PRIMA. The attached calendar event adds it to your calendar, or updates or cancels it there."))

@@ -687,6 +687,56 @@ export interface components {
              */
             status: string;
         };
+        /** @description A question the venue asks the guest when booking. New fields may appear in later versions of v1. */
+        BookingQuestion: {
+            /**
+             * @description The question's id, the key of its answer in `answers`.
+             * @example allergies
+             */
+            id: string;
+            /**
+             * @description `occasion`, `dietary` (restrictions and allergies from a fixed list, plus free text), `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, or `custom`.
+             *
+             *     Known values: `occasion`, `dietary`, `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, `custom`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example dietary
+             */
+            kind: string;
+            /**
+             * @description The question as the venue asks it.
+             * @example Any allergies we should know about?
+             */
+            label: string;
+            /**
+             * @description The allowed answers of `one_of`, the allowed restrictions of `dietary`; `[]` otherwise.
+             * @example [
+             *       "vegetarian",
+             *       "vegan",
+             *       "gluten_free",
+             *       "peanut_allergy"
+             *     ]
+             */
+            options: string[];
+            /**
+             * @description Whether a hold must answer it.
+             * @example true
+             */
+            required: boolean;
+            /**
+             * @description The slot types whose holds are asked it.
+             * @example [
+             *       "standard",
+             *       "prime"
+             *     ]
+             */
+            slot_types: components["schemas"]["SlotType"][];
+            /**
+             * @description The answer's type: `text` (a string), `yes_no` (a boolean), `one_of` (one of `options`), `number`, or `dietary` (`{restrictions: [...], details: '...'}`, restrictions from `options`).
+             *
+             *     Known values: `text`, `yes_no`, `one_of`, `number`, `dietary`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example dietary
+             */
+            type: string;
+        };
         /** @description Why the reservation is cancelled. */
         CancelReservationRequest: {
             /**
@@ -806,6 +856,21 @@ export interface components {
          *     }
          */
         CreateReservationRequest: {
+            /**
+             * @description Answers to the venue's booking questions (the slot's `questions`), by question id: a string for `text` and `one_of`, a boolean for `yes_no`, a number for `number`, and `{restrictions: [...], details: '...'}` for `dietary`. A required question left out is `400 parameter_missing`, an answer of the wrong type or an unknown question `400 parameter_invalid`, with `param` naming it (`answers.allergies`).
+             * @example {
+             *       "allergies": {
+             *         "details": "Severe; carries an EpiPen.",
+             *         "restrictions": [
+             *           "peanut_allergy"
+             *         ]
+             *       },
+             *       "occasion": "anniversary"
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
             guest: components["schemas"]["Guest"];
             /**
              * @description Requests for the venue (allergies, occasion).
@@ -1303,6 +1368,21 @@ export interface components {
          *     }
          */
         RequestedChange: {
+            /**
+             * @description Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+             * @example {
+             *       "allergies": {
+             *         "details": "",
+             *         "restrictions": [
+             *           "peanut_allergy",
+             *           "shellfish_allergy"
+             *         ]
+             *       }
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
             guest?: components["schemas"]["RequestedGuestChange"];
             /**
              * @description Requests for the venue (allergies, occasion).
@@ -1376,6 +1456,21 @@ export interface components {
         };
         /** @description A held or booked table. */
         Reservation: {
+            /**
+             * @description The guest's answers to the venue's booking questions, by question id: a string (`text`, `one_of`), a boolean (`yes_no`), a number (`number`), or `{restrictions, details}` (`dietary`). `{}` when none.
+             * @example {
+             *       "allergies": {
+             *         "details": "Severe; carries an EpiPen.",
+             *         "restrictions": [
+             *           "peanut_allergy"
+             *         ]
+             *       },
+             *       "occasion": "anniversary"
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
             cancellation_policy: components["schemas"]["CancellationPolicy"];
             /**
              * Format: date-time
@@ -1665,6 +1760,8 @@ export interface components {
              */
             party_size_min: number;
             price: components["schemas"]["Price"];
+            /** @description The booking questions a hold of this slot answers (`answers` of `POST /v1/reservations`); required ones must be answered. */
+            questions?: components["schemas"]["BookingQuestion"][];
             /**
              * @description Where the table is.
              * @example dining_room
@@ -1835,6 +1932,21 @@ export interface components {
          *     }
          */
         UpdateReservationRequest: {
+            /**
+             * @description Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+             * @example {
+             *       "allergies": {
+             *         "details": "",
+             *         "restrictions": [
+             *           "peanut_allergy",
+             *           "shellfish_allergy"
+             *         ]
+             *       }
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
             guest?: components["schemas"]["GuestUpdate"];
             /**
              * @description Requests for the venue (allergies, occasion).
@@ -1898,6 +2010,8 @@ export interface components {
              * @enum {string}
              */
             object: "venue";
+            /** @description The booking questions the venue asks; answer them in the hold's `answers`. Questions limited to some slot types are listed with them (`slot_types`). */
+            questions?: components["schemas"]["BookingQuestion"][];
             /**
              * @description The seating areas slots can be in.
              * @example [
