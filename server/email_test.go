@@ -121,7 +121,8 @@ func TestEmailToTheVenueForBookingChangeAndCancellation(t *testing.T) {
 				t.Fatalf("email %q from %v to %v", m.Subject, m.From, m.To)
 			}
 			// The booking's details, in the French guest's language.
-			if !strings.Contains(m.Text, "Numéro de chambre: 1204") || !strings.Contains(m.Text, "Ada Lovelace") || !strings.Contains(m.Text, "Window table") ||
+			room := "Numéro de chambre: 1204" //nolint:misspell // French, not a misspelling of chamber
+			if !strings.Contains(m.Text, room) || !strings.Contains(m.Text, "Ada Lovelace") || !strings.Contains(m.Text, "Window table") ||
 				!strings.Contains(m.Text, "- Any allergies?: EpiPen; peanut_allergy") {
 				t.Fatalf("email text:\n%s", m.Text)
 			}

@@ -89,7 +89,7 @@ var translations = map[string]translation{
 	"Email":              {fr: "E-mail", de: "E-Mail"},
 	"Language":           {fr: "Langue", de: "Sprache"},
 	"Loyalty number":     {fr: "Numéro de fidélité", de: "Kundennummer"},
-	"Room number":        {fr: "Numéro de chambre", de: "Zimmernummer"},
+	"Room number":        {fr: "Numéro de chambre", de: "Zimmernummer"}, //nolint:misspell // French, not a misspelling of chamber
 	"Marketing consent":  {fr: "Accord pour la prospection", de: "Einwilligung in Werbung"},
 	"Yes":                {fr: "Oui", de: "Ja"},
 	"No":                 {fr: "Non", de: "Nein"},

@@ -140,8 +140,11 @@ func (w *Worker) deliverEmail(ctx context.Context, m store.OutboxMessage, v stor
 		return outcome{err: errors.New("venue reservations address not configured"), public: "The venue's platform is not configured."}
 	}
 	var ev emailEvent
-	if err := json.Unmarshal(m.Payload, &ev); err != nil || ev.Data.Object.ID == "" {
-		return outcome{err: fmt.Errorf("email payload: %v", err), permanent: true, public: "The notification could not be prepared."}
+	if err := json.Unmarshal(m.Payload, &ev); err != nil {
+		return outcome{err: fmt.Errorf("email payload: %w", err), permanent: true, public: "The notification could not be prepared."}
+	}
+	if ev.Data.Object.ID == "" {
+		return outcome{err: errors.New("email payload: no reservation"), permanent: true, public: "The notification could not be prepared."}
 	}
 	seq, err := w.sequence(ctx, m)
 	if err != nil {

@@ -105,7 +105,7 @@ func (s *Server) Start() {
 		s.t.Fatalf("mailpittest: %v", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(s.bin,
+	cmd := exec.Command(s.bin, // #nosec G204 -- the test's own mailpit binary
 		"--smtp", "127.0.0.1:"+strconv.Itoa(s.SMTPPort),
 		"--listen", "127.0.0.1:"+strconv.Itoa(s.HTTPPort),
 		"--database", filepath.Join(s.dir, "mailpit.db"),

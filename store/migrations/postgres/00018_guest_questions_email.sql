@@ -25,13 +25,22 @@ ALTER TABLE venues ADD COLUMN questions text NOT NULL DEFAULT '';
 ALTER TABLE venues ADD COLUMN platform_email text NOT NULL DEFAULT '';
 
 -- +goose Down
+-- Down drops what Up added (rolling back this release loses the new details).
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '5s';
+-- squawk-ignore ban-drop-column
 ALTER TABLE venues DROP COLUMN platform_email;
+-- squawk-ignore ban-drop-column
 ALTER TABLE venues DROP COLUMN questions;
+-- squawk-ignore ban-drop-column
 ALTER TABLE reservations DROP COLUMN answers;
+-- squawk-ignore ban-drop-column
 ALTER TABLE reservations DROP COLUMN guest_reference;
+-- squawk-ignore ban-drop-column
 ALTER TABLE reservations DROP COLUMN guest_marketing_consent;
+-- squawk-ignore ban-drop-column
 ALTER TABLE reservations DROP COLUMN guest_room_number;
+-- squawk-ignore ban-drop-column
 ALTER TABLE reservations DROP COLUMN guest_loyalty_number;
+-- squawk-ignore ban-drop-column
 ALTER TABLE reservations DROP COLUMN guest_language;
