@@ -174,6 +174,141 @@ func (e AvailabilityUpdatedEventObject) Valid() bool {
 	}
 }
 
+// Defines values for BookingQuestionKind.
+const (
+	BookingQuestionKindAccessibility     BookingQuestionKind = "accessibility"
+	BookingQuestionKindArrivalBy         BookingQuestionKind = "arrival_by"
+	BookingQuestionKindCustom            BookingQuestionKind = "custom"
+	BookingQuestionKindDietary           BookingQuestionKind = "dietary"
+	BookingQuestionKindHighChair         BookingQuestionKind = "high_chair"
+	BookingQuestionKindOccasion          BookingQuestionKind = "occasion"
+	BookingQuestionKindSeatingPreference BookingQuestionKind = "seating_preference"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionKind enum.
+func (e BookingQuestionKind) Valid() bool {
+	switch e {
+	case BookingQuestionKindAccessibility:
+		return true
+	case BookingQuestionKindArrivalBy:
+		return true
+	case BookingQuestionKindCustom:
+		return true
+	case BookingQuestionKindDietary:
+		return true
+	case BookingQuestionKindHighChair:
+		return true
+	case BookingQuestionKindOccasion:
+		return true
+	case BookingQuestionKindSeatingPreference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionType.
+const (
+	BookingQuestionTypeDietary BookingQuestionType = "dietary"
+	BookingQuestionTypeNumber  BookingQuestionType = "number"
+	BookingQuestionTypeOneOf   BookingQuestionType = "one_of"
+	BookingQuestionTypeText    BookingQuestionType = "text"
+	BookingQuestionTypeYesNo   BookingQuestionType = "yes_no"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionType enum.
+func (e BookingQuestionType) Valid() bool {
+	switch e {
+	case BookingQuestionTypeDietary:
+		return true
+	case BookingQuestionTypeNumber:
+		return true
+	case BookingQuestionTypeOneOf:
+		return true
+	case BookingQuestionTypeText:
+		return true
+	case BookingQuestionTypeYesNo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionInputKind.
+const (
+	BookingQuestionInputKindAccessibility     BookingQuestionInputKind = "accessibility"
+	BookingQuestionInputKindArrivalBy         BookingQuestionInputKind = "arrival_by"
+	BookingQuestionInputKindCustom            BookingQuestionInputKind = "custom"
+	BookingQuestionInputKindDietary           BookingQuestionInputKind = "dietary"
+	BookingQuestionInputKindHighChair         BookingQuestionInputKind = "high_chair"
+	BookingQuestionInputKindOccasion          BookingQuestionInputKind = "occasion"
+	BookingQuestionInputKindSeatingPreference BookingQuestionInputKind = "seating_preference"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputKind enum.
+func (e BookingQuestionInputKind) Valid() bool {
+	switch e {
+	case BookingQuestionInputKindAccessibility:
+		return true
+	case BookingQuestionInputKindArrivalBy:
+		return true
+	case BookingQuestionInputKindCustom:
+		return true
+	case BookingQuestionInputKindDietary:
+		return true
+	case BookingQuestionInputKindHighChair:
+		return true
+	case BookingQuestionInputKindOccasion:
+		return true
+	case BookingQuestionInputKindSeatingPreference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionInputSlotTypes.
+const (
+	BookingQuestionInputSlotTypesPrime    BookingQuestionInputSlotTypes = "prime"
+	BookingQuestionInputSlotTypesStandard BookingQuestionInputSlotTypes = "standard"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputSlotTypes enum.
+func (e BookingQuestionInputSlotTypes) Valid() bool {
+	switch e {
+	case BookingQuestionInputSlotTypesPrime:
+		return true
+	case BookingQuestionInputSlotTypesStandard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionInputType.
+const (
+	BookingQuestionInputTypeNumber BookingQuestionInputType = "number"
+	BookingQuestionInputTypeOneOf  BookingQuestionInputType = "one_of"
+	BookingQuestionInputTypeText   BookingQuestionInputType = "text"
+	BookingQuestionInputTypeYesNo  BookingQuestionInputType = "yes_no"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputType enum.
+func (e BookingQuestionInputType) Valid() bool {
+	switch e {
+	case BookingQuestionInputTypeNumber:
+		return true
+	case BookingQuestionInputTypeOneOf:
+		return true
+	case BookingQuestionInputTypeText:
+		return true
+	case BookingQuestionInputTypeYesNo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelReservationRequestReason.
 const (
 	Duplicate        CancelReservationRequestReason = "duplicate"
@@ -1004,16 +1139,16 @@ func (e SlotStatus) Valid() bool {
 
 // Defines values for SlotType.
 const (
-	Prime    SlotType = "prime"
-	Standard SlotType = "standard"
+	SlotTypePrime    SlotType = "prime"
+	SlotTypeStandard SlotType = "standard"
 )
 
 // Valid indicates whether the value is a known member of the SlotType enum.
 func (e SlotType) Valid() bool {
 	switch e {
-	case Prime:
+	case SlotTypePrime:
 		return true
-	case Standard:
+	case SlotTypeStandard:
 		return true
 	default:
 		return false
@@ -1067,6 +1202,7 @@ func (e VenueListObject) Valid() bool {
 
 // Defines values for VenuePlatformKind.
 const (
+	Email   VenuePlatformKind = "email"
 	Log     VenuePlatformKind = "log"
 	Webhook VenuePlatformKind = "webhook"
 )
@@ -1074,6 +1210,8 @@ const (
 // Valid indicates whether the value is a known member of the VenuePlatformKind enum.
 func (e VenuePlatformKind) Valid() bool {
 	switch e {
+	case Email:
+		return true
 	case Log:
 		return true
 	case Webhook:
@@ -1589,6 +1727,105 @@ type AvailabilityUpdatedEvent struct {
 // Example: event
 type AvailabilityUpdatedEventObject string
 
+// BookingQuestion A question the venue asks the guest when booking. New fields may appear in later versions of v1.
+type BookingQuestion struct {
+	// Id The question's id, the key of its answer in `answers`.
+	//
+	// Example: allergies
+	Id string `json:"id"`
+
+	// Kind `occasion`, `dietary` (restrictions and allergies from a fixed list, plus free text), `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, or `custom`.
+	//
+	// Example: dietary
+	Kind BookingQuestionKind `json:"kind"`
+
+	// Label The question as the venue asks it.
+	//
+	// Example: Any allergies we should know about?
+	Label string `json:"label"`
+
+	// Options The allowed answers of `one_of`, the allowed restrictions of `dietary`; `[]` otherwise.
+	//
+	// Example: ["vegetarian","vegan","gluten_free","peanut_allergy"]
+	Options []string `json:"options"`
+
+	// Required Whether a hold must answer it.
+	//
+	// Example: true
+	Required bool `json:"required"`
+
+	// SlotTypes The slot types whose holds are asked it.
+	//
+	// Example: ["standard","prime"]
+	SlotTypes []SlotType `json:"slot_types"`
+
+	// Type The answer's type: `text` (a string), `yes_no` (a boolean), `one_of` (one of `options`), `number`, or `dietary` (`{restrictions: [...], details: '...'}`, restrictions from `options`).
+	//
+	// Example: dietary
+	Type BookingQuestionType `json:"type"`
+}
+
+// BookingQuestionKind `occasion`, `dietary` (restrictions and allergies from a fixed list, plus free text), `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, or `custom`.
+//
+// Example: dietary
+type BookingQuestionKind string
+
+// BookingQuestionType The answer's type: `text` (a string), `yes_no` (a boolean), `one_of` (one of `options`), `number`, or `dietary` (`{restrictions: [...], details: '...'}`, restrictions from `options`).
+//
+// Example: dietary
+type BookingQuestionType string
+
+// BookingQuestionInput A question for the venue to ask. Built-in kinds bring their type, options and label (`occasion`: one of birthday, anniversary, date, business, celebration, other; `dietary`: restrictions from a fixed list plus free text; `accessibility`: text; `seating_preference`: one of indoor, outdoor, bar, window, quiet, booth; `high_chair`: the number of high chairs; `arrival_by`: one of car, taxi, public_transport, walking, wheelchair); `custom` needs `type`, `label`, and `options` for `one_of`.
+type BookingQuestionInput struct {
+	// Id The question's id, unique within the venue; the key of its answer.
+	//
+	// Example: allergies
+	Id string `json:"id"`
+
+	// Kind The kind of question.
+	//
+	// Example: dietary
+	Kind BookingQuestionInputKind `json:"kind"`
+
+	// Label The question as the venue asks it (built-in kinds have a default).
+	//
+	// Example: Any allergies we should know about?
+	Label *string `json:"label,omitempty"`
+
+	// Options With `custom` and `one_of`, the allowed answers.
+	//
+	// Example: ["terrace","dining_room"]
+	Options *[]string `json:"options,omitempty"`
+
+	// Required Whether a hold must answer it.
+	//
+	// Example: true
+	Required *bool `json:"required,omitempty"`
+
+	// SlotTypes Ask it only for holds of these slot types (default both).
+	//
+	// Example: ["prime"]
+	SlotTypes *[]BookingQuestionInputSlotTypes `json:"slot_types,omitempty"`
+
+	// Type With `custom`, the answer's type.
+	//
+	// Example: yes_no
+	Type *BookingQuestionInputType `json:"type,omitempty"`
+}
+
+// BookingQuestionInputKind The kind of question.
+//
+// Example: dietary
+type BookingQuestionInputKind string
+
+// BookingQuestionInputSlotTypes defines model for BookingQuestionInput.SlotTypes.
+type BookingQuestionInputSlotTypes string
+
+// BookingQuestionInputType With `custom`, the answer's type.
+//
+// Example: yes_no
+type BookingQuestionInputType string
+
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
 	// Reason Why the reservation is cancelled.
@@ -1624,7 +1861,7 @@ type CancellationPolicy struct {
 	// Example: 24
 	FreeUntilHoursBefore int `json:"free_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
 	Summary string `json:"summary"`
@@ -1689,7 +1926,7 @@ type CancellationQuote struct {
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
 
-	// Summary The quote in words, to show to the guest.
+	// Summary The quote in words, to show to the guest, in English, French or German (the guest's `language`, else your `Accept-Language`, else English).
 	//
 	// Example: Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
 	Summary string `json:"summary"`
@@ -1857,6 +2094,11 @@ type CreateClosureRequest struct {
 //
 // Example: {"guest":{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace","phone":"+12125550143"},"notes":"Anniversary, window table if possible.","partner_reference":"order-88412","party_size":2,"slot_id":"slot_01jf8x9a1b2c3d4e5f6g7h8j9k"}
 type CreateReservationRequest struct {
+	// Answers Answers to the venue's booking questions (the slot's `questions`), by question id: a string for `text` and `one_of`, a boolean for `yes_no`, a number for `number`, and `{restrictions: [...], details: '...'}` for `dietary`. A required question left out is `400 parameter_missing`, an answer of the wrong type or an unknown question `400 parameter_invalid`, with `param` naming it (`answers.allergies`).
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The person the table is booked for. Shared with the venue only.
 	Guest Guest `json:"guest"`
 
@@ -2029,8 +2271,17 @@ type CreateVenueRequest struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// Questions The booking questions the venue asks, in order; the list replaces the venue's (`[]`: none). Holds made after the change answer them; existing bookings keep their answers.
+	Questions *[]BookingQuestionInput `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -2276,15 +2527,40 @@ type Guest struct {
 	// Example: Ada
 	FirstName string `json:"first_name"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName string `json:"last_name"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone string `json:"phone"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // GuestDetails The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know.
@@ -2299,15 +2575,40 @@ type GuestDetails struct {
 	// Example: Ada
 	FirstName string `json:"first_name"`
 
+	// Language The guest's preferred language, a BCP 47 tag in canonical form; null when not given.
+	//
+	// Example: fr
+	Language *string `json:"language"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName string `json:"last_name"`
 
+	// LoyaltyNumber The guest's loyalty or member number; null when not given.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue.
+	//
+	// Example: false
+	MarketingConsent bool `json:"marketing_consent"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone string `json:"phone"`
+
+	// Reference Your own reference of the guest; null when not given.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference"`
+
+	// RoomNumber The guest's hotel room number; null when not given.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number"`
 }
 
 // GuestUpdate The guest's details to change; fields left out stay as they are.
@@ -2322,15 +2623,40 @@ type GuestUpdate struct {
 	// Example: Ada
 	FirstName *string `json:"first_name,omitempty"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName *string `json:"last_name,omitempty"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone *string `json:"phone,omitempty"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // Health Liveness.
@@ -2358,7 +2684,7 @@ type ModificationPolicy struct {
 	// Example: 2
 	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Changes are accepted until 2 hours before the reservation.
 	Summary string `json:"summary"`
@@ -2443,6 +2769,11 @@ type OperatorPayment struct {
 
 // OperatorReservation A reservation at one of your venues.
 type OperatorReservation struct {
+	// Answers The guest's answers to the venue's booking questions, by question id: a string (`text`, `one_of`), a boolean (`yes_no`), a number (`number`), or `{restrictions, details}` (`dietary`). `{}` when none.
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// ConfirmationCode Once confirmed, the code the guest quotes.
 	//
 	// Example: PRM-7K4QX9
@@ -2740,11 +3071,20 @@ type OperatorVenue struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform VenuePlatform `json:"platform"`
 
 	// PlatformSigningSecret The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
 	PlatformSigningSecret *string `json:"platform_signing_secret"`
+
+	// Questions The booking questions the venue asks; answer them in the hold's `answers`. Questions limited to some slot types are listed with them (`slot_types`).
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -3035,6 +3375,11 @@ type ReadinessStatus string
 //
 // Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
 type RequestedChange struct {
+	// Answers Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+	//
+	// Example: {"allergies":{"details":"","restrictions":["peanut_allergy","shellfish_allergy"]}}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The guest's details the change asks for.
 	Guest *RequestedGuestChange `json:"guest,omitempty"`
 
@@ -3071,19 +3416,49 @@ type RequestedGuestChange struct {
 	// Example: Ada
 	FirstName *string `json:"first_name,omitempty"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName *string `json:"last_name,omitempty"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone *string `json:"phone,omitempty"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // Reservation A held or booked table.
 type Reservation struct {
+	// Answers The guest's answers to the venue's booking questions, by question id: a string (`text`, `one_of`), a boolean (`yes_no`), a number (`number`), or `{restrictions, details}` (`dietary`). `{}` when none.
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
 
@@ -3545,6 +3920,9 @@ type Slot struct {
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
+	// Questions The booking questions a hold of this slot answers (`answers` of `POST /v1/reservations`); required ones must be answered.
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
+
 	// SeatingArea Where the table is.
 	//
 	// Example: dining_room
@@ -3748,6 +4126,11 @@ type TokenObject string
 //
 // Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
 type UpdateReservationRequest struct {
+	// Answers Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+	//
+	// Example: {"allergies":{"details":"","restrictions":["peanut_allergy","shellfish_allergy"]}}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The guest's details to change; fields left out stay as they are.
 	Guest *GuestUpdate `json:"guest,omitempty"`
 
@@ -3826,8 +4209,17 @@ type UpdateVenueRequest struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// Questions The booking questions the venue asks, in order; the list replaces the venue's (`[]`: none). Holds made after the change answer them; existing bookings keep their answers.
+	Questions *[]BookingQuestionInput `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -3885,6 +4277,9 @@ type Venue struct {
 	//
 	// Example: venue
 	Object VenueObject `json:"object"`
+
+	// Questions The booking questions the venue asks; answer them in the hold's `answers`. Questions limited to some slot types are listed with them (`slot_types`).
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -3961,8 +4356,19 @@ type VenueListObject string
 
 // VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
 // notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-// signed per Standard Webhooks, to `url`.
+// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+// change and cancellation to `email`, the venue's reservations address, with the
+// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+// goes through the outbox like the other connectors, retried until the mail server
+// (`PRIMA_SMTP_URL`) accepts it.
 type VenuePlatform struct {
+	// Email With `email`, the venue's reservations address.
+	//
+	// Example: reservations@osterialupa.example
+	Email *openapi_types.Email `json:"email,omitempty"`
+
 	// Kind The connector.
 	//
 	// Example: webhook
@@ -19523,565 +19929,611 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37dtu2ti8AvwqGzj6j8j6yLMl2LvLYYxw3SduclTRZsbu6u+N8IkxCFmsKUAnQipqdMfZbfG+wXuR7",
-	"k/Uk38CcAAmSoETJzqWt1x+rMUXiOjExr7/5oROK+UJwxpXsjD902Hs6XyQM/n0aqviG/UxVONN/ymw+",
-	"p+mqM+6cckLhN7KEH3udG5pkTL9EMyUmM5FEnbFKM9brhJSHLElYNKGqM+ZZkvQ6YaxW+b9TRpX5tTMa",
-	"jB7sD4f7o9H54PF4MBgPBv/V6XUiqlj+62h/cNTpddj7RZwy6X432h8cnw9GxXdXGZMKZjWncdIZd2hE",
-	"/6+ZYT8U806vM41TqSacznUHpxHt9DoJLZ68EDcsoSHr9DqLmeD60f8Zjoaj4+PjwfDosPOx14mjzriz",
-	"pGoyGP46ffT7Q/ro8nE4iIZsND28Opod//rgutPrzPVClRaBC6WXuXPKeXzDUknTVY8sYx6JJVH0MmEk",
-	"npKFkDK+TFi/0+uIy19ZqLAzWPQFTRVn6SRlU5YyHurRiTRi6f6jR0fDkXljNZHx76wzHvU6KZMsvaEq",
-	"Fnyih40DkYlQ7p+KqkwPDLe40+uoeM4m01TMO+POUG+LfaaEXvuhebJaMNvGDeMZgzb1P3Fl3o/Ch/Nj",
-	"/mDx8LdH6WM5UMOb0bLz8WOvc5okIoRRlcnsfClwJSS5ZgtFpiIllJhZu0TXREPDQUELMBiahOsG46wx",
-	"LcZULDS0sVBmQr8P6ejyMDyKjtmD6cOrR7PHvw70VqcsYVSyCmWOzoePx4d2NOadqDOe0kQyZxPwXzjI",
-	"x3R4OQoPoyN2PH1w9XD26NfHugNcE9hR/OdE0WvGO+MBrGYWxerZDePqRYzUX6zoK87INOY00RThLGBE",
-	"Fe2M337ohEnMuJrQKEph8If9QX84POw/1KcwS5F05rIzHo76x3ZRs2j9gsQRmy+EYjxcTa6ZHseD6TAc",
-	"0cds//jyYbR/xB5N9x/TweX+MBxFh+xoekwfXOpDw9RM6C5evzo7L+2OnuOE6Unqx2GYpemG/U/Zb5ob",
-	"4Bqn7Lf1dJCKDFjOwc3wwDk18mBcPkMHzmragzMaDHodJa4ZHjL9z3Xr8/FdrzOjcjIXKcvJIZ9povcQ",
-	"tvWGxgm9jJNYrX5aaI4YwSaXN5g6b/UzfK3tSTkeD0eG21L9rh3Dh86lENea0HKePqP8qrmV4X+V9soZ",
-	"0gSH1EF6hwHh9YDruRBJHK704yljkwVLQ5jg8aAHD5DDdOzzXmeaMjbJuIqTyUxkqZxcsims4uio5yzK",
-	"dyljxO2IwDdkdETgM4KfETVjxNneE0KniqVEzagix4P/TcQUXlmkbEHjiNC5yLgiMXKnvr4LiiMS8wzY",
-	"+3A06HUYj6oX1dH5aIjsYH9wjAy05enXfCmZ+K5E/EVzZmTUhwN3H2DF3SthMqfvO+Oj8qOYA19ZpHGI",
-	"9zlMsjN+eKypGs4Z11vUyaQmrAXTfCIUN8CQiyX/6ewpeXjcHwzIgqUE7+GPvY5kVMX8akJTRjvjThRz",
-	"/Vcq4CqWiqaqvk6WbebrZHhewqaqMx7ai0cPeQ5MTd89QFogZXR+ZEvyi0j10oVZLGO4xGNFk5hyu+ob",
-	"Lqlex4gDr6RiaUzJi2xB7SX4O4oFp3OWxiE9+JEtJ9CdPrTbc/ViWtvdofDeXF4ZTlO0PJgP+Whx+NtR",
-	"6hKDZZ1m7bxsQzf7BE7Nm+JQVG7oGcPNJVRes4goYc6Zy3NSRqX+0LJgFk0uVxNDE3kfeDL/ngnFyn08",
-	"5zKO8HBOGTMSUomnme9dBlWlU80+yqRc8A6X3A7r5JavWYlV/QYD1dfKNONRpe2qnKUf4MasjqLR9eH8",
-	"iB8vHvz2MH0kH6vBjXN3dELBp3E6B65drIFZophfES6WBDuVpDhllEfkmrGF+6zbyLP2+u7Cs+i1PjqN",
-	"m3xKchmewCFzmWSPzGgyNSOq3DV/KtZe1mNcihkNx8Pj8eCBvvXM9uGcQxHpSb1+83L/4d+O/v6fj4sX",
-	"Gi7P0fgILs82Am3TXePoRSiMfxYtSKt8k6JvvFuw/3YnYC6ieBqHVWrRcviSRX5SKB0RkEkkoSkjNAzZ",
-	"QrHIEsNaWoDd3V0Zc1raRSVb0NXcSHGWhwyPB5qJ4J+TkC5UlmpNofzcMJ4F41HMrzrj6i/6C3Npo0wv",
-	"WZgyPeJFPJGX79fshnl18v7RD7+N5i+WHQ9DjViYxJwZGseNNnOZxFzBf6I2neklScVNHIEkISmPLsV7",
-	"lyPKLAwZ0/P5mHchQVm5XzB3wRZZuhBSExyYX/wr+E6LbLAAExTic61/rWS2hRjTVoorbjzLWDs1Uc5I",
-	"Ims57lcj7lmJTa54CMdZKTZfKNTTgZuyNBVpvvcJVVORzkus4uzN/qNHo+FhafdWPERxAP7RtBgP/6vz",
-	"sXSp++x2zk2+znJnlFDvlTfcHx2eDx4V99C9Mc8x5rU1093WNlc6NJ/YPPckETJLWY2UEiFZRPSo45Bt",
-	"a47TVGAHbTd8dGR/wJG7j2GwYSJamu9CM+ZeoX28TuMbqhixqo9r1pnQ6ZSFCi4NXHQ5WcZqFqV0yTvj",
-	"B5VFflRb5EN8suXCoiz4FG+GqK5axVJmLCXm6pCkezQYkZCm0cQ8ivbcdReZCgVQuv3Z7eYN+y3Th+w0",
-	"rIv4h/tPyRkLs1T3STheFt6WU9PKhGIzTgdn+TVTppRMzUQaSxS89Oj9LTu3VNFmC93EvljXTf4qyojh",
-	"vfeqx73q8dWoHvd6x19itf6wSodjZtusdNSY5B9A6Rh+KqWjshiodMCl0WwmXgo0E0vN2dSMUKK5Hlgt",
-	"VyJLCfApEpckg89yd2zNfLfmsu3JuFhIj+r2g0gitIHrOZuxTUVK1FKg5KCFFEmyBblkaskYJ6ALwBpb",
-	"HaA5SsOnlP1JNqCderSl5I7bxC5nQlw/49FCxFVP7LdCXMf8SjoCqt4KV3HLtwNUEn23uFd63+VRped5",
-	"E+96nSzVOzNTaiHHBwdmcfpmlw708OSB5mwUxw0XhDoXEC5QFqTBY43Hc6rPpAzFgslt9bqqJv9wfzDa",
-	"Hw3qoRgbvOKGkDK5oT9DaYtURBloJCScsfBaZMqVlGBuBfHoybSL5TDN03DO9lO2pGkkQRxI2TR+by4N",
-	"OllQNTmaPvo7bNSNuC7JwGYdx2+RxuQ4ZVRvqetzs89cndT7bJnGinXe6b18yhKmWLSWCLUSycwvWoG4",
-	"0ofQjfvANiwXQOsHW78khX0De57YDoDCfmA0UbNVhbgSDCTK+83vGXFtvko2KnozltzreHUdr/RD+eW7",
-	"0eQqnw4/qz3Oq9tVRnRY4iv32t6ttb2/mqaX27Rs8ybubFu97y+v8zUu5FeoAerrZDvlz7KZP4DyN2ir",
-	"/FXcClyoCV0skjiEaJqS+qdf/Wgva69zCRweeMXBZU1BJ4mQr90HiW/nVyqGOzwfPhofjcZDFHi/fNh4",
-	"i3Cm7U5u+UR+YnfWj0K9YTSqiKgv4yuUhCSxXNuVLLVOIW2k9CUF7idgy/LvNOUoordES4UjLeEdnpA0",
-	"4+Qb0BIIvsq+gUBIO+mMGz0gYTC6VwvGT18/fyrCbM7q4nwsSWR+Il16mcbRVcUJFPOp0P9VsUrQBfD8",
-	"5Sl5jXtOTl8/Bw4Gg9QL3B/0B3pAYsE4XcSdceewP+gfAhGomZ7yR2dYv5y+fLHtkGzTYwItX3A9wvEF",
-	"JwSGOCa1EerfzBDHZNh/2B9c8A4OIqVKpK28QZeof5d2caOHZHeJ+fNxkY2HrzlA2MM7NouYt1eWNwqi",
-	"DfKUx4xuBaeq0OO32t/bl/8k9mV78s9M1oB75E1ce2HTqB/QR4PbRdcfDqvR9fYa2hRd/6BddL3RKBrC",
-	"6wtWVg6wHx4PbIS9fUUTvRYhsoS5YSPbht0fDs9hhl7a1vzcyUJ6kIeum5wpc0YrqUm7i9qtb3ZLJf+w",
-	"p6ec+CSm6GxAM1xJHo2ilEnZcOD0Fpk112QQczaEkI9D8jOTihypGTlTKWOw/0IqmtjLZTgYDI8cW86f",
-	"xTJVX6MWF6ePcXmUVxmm8QKv9s4PlEdzGjGyoFJREnMYGaz6P+IkoVcg4Lbjfl/Y7OPlvTn3QH5f8E89",
-	"suuY64klQh98MPODBuYwWRlfwUG29oP6YQezc/m4X9K0865F6sprvKafg8XAxg49wbu5IcAn6hF7eRPB",
-	"vYmGVYaHr0/yRL855RlNfJTR2maRL2rZ6OG1U5j+YcIepQAfba8HiOuSjG+M3I7Ymkc3eVL4mlxArdww",
-	"VoCo5/DdB0DdB0Ddm8TvA6DuA6DuA6DuFdS7VlAr6bdV48hwPuJr0m/9V35FZmiAdDh1+ek3ksxiqUS6",
-	"8qM7IJ92PfAfOmhqxeUBEyvYYXXnrWE1UnbTcuKuKdkTiN/SvOwDV3g/aEirri8xTrC3dj1ya7QoHZZN",
-	"y2LPR2VZ6otyuPjqlsWZZXltzAWdL03rixoWz3n7hAhuE8ZjSW7YFVM0jSnvr19YzHB67FnY+rIe/fbV",
-	"LWyeUN8O6cM5877jvqBXYMtw44L8p/1e4r+X+O8l/nuJ/17iv5f47yX+u5T4213kZ8YTU4uTYew6WRHr",
-	"qNk+dXYFdl01y+CijvWYqeq8a3ZOM85SaFfNUpFdzfLY7OH+SBPJTKTx74JPsOkHubssnLXMt3XmsiPA",
-	"1Gh7gKnRtgBTkNebL0Zn/PBR4cY6QrqDlbVhJxZDa6SXHqzmFagpmsRROYtZ71b+i4EX2iVK5SwRap30",
-	"B3P5C4h994hqnxtR7fArRlQr8V0MHfSwXSUWC5A73KNzNsuUXikSiSW/vU9H2k6wxzReMI8v5xTy3QnN",
-	"PWQWwxTSGIz8UDnCrtPGSiqHf2f/eT16cR09X/6QPYzfD+hl+PTZd8NbuLugaXajam0PPW1X7FXlrvol",
-	"aVCT0sSFkEOwyrW5gXo/TYKgux5WTai8glYE13hQlvOPdK+eGIBTYt2s947/O3P839qpT3lEKEkEvyKc",
-	"avpJ9pcxZ0Qf57+Ax/+OvPVA7uvkhXrQSy4w3B+C+0Pwxz8ErUQDSFvww2LX8LCK87EBGOs+XeGLwWB9",
-	"Hoj6dto+0NZLXBKPKAjL0DdLtkHlryV91CXD+xSa+xSaL5ZCU/F2P74chMNoxA6nR1fHswe/Prx+NF+j",
-	"PZRPAhydcg47oitUYcQIZ8s8md3giMRKEmM+3hanYHfIhVtmyevrzhi8lzPJwsnL6d/+/jh99P3ffvkt",
-	"PV/++tPrp4+ev3j9X8/F6AV9Qc+W7gYzrukz6mwL/FBZYf8V6AzRY1b62hf1VkvUksVjt29YyOKFqsaK",
-	"hiy+MSgfM8qjCsZHlEFapSraT80XyMEhjGTGaMRSLL6ziP9h07Q+VKTH8xnLE81AYI0BZkSlNFSkqwUx",
-	"m5H1jSRBzKeib14P9lDUpVwuWcqiEyIZim7mhZhfkassjhjpBgeRCOUB/CUPit+DPc0TZThjc+qUDIJs",
-	"smG/4CwdqVJrIXlCwxl7oocokvp8fhBLFH5hJjg2MqcrcqlFykyyCI67yABnPuZXYxIsEM6xR+b0/T69",
-	"Yv/xYBCAdQU1nZ7njWN8wQXeIF0KZhgiOKFgVMX1WTKuyJxRvpzFCTNDkiQ4GjyGtyZO3l6w53bGxX6o",
-	"J2v6ckVi0k0ZGIYNDGW6IporG14WPJ/u/yg42wcZItjr540GY2gLkZKWnKDfjAierHqE64b02Gc0ZRGB",
-	"vvvkGbQu1Ez/huupBKEkpEliIZgQ8CWWJOBiXyqRsqBpY+tL6d3lZ+f0qr67p0SqVO+umbtIc6I1Q9Ob",
-	"QOVMP9Yc/VJEq70+OWM8IrEilzS81kpQZYHGBPdGE69pZymyJNJEo59JqpcWkwvz/TscHJEfhSIvQS1i",
-	"UVAQFnTbJ88VCa3OI4kUmjCk20kkmMzJxr4aOCbUoAdVisBEVrTlEkLjAbro/HZ8Hs3+NgifPVz8cjn4",
-	"z+X34TD5B/+BXnS8K/6GKvYinsfKzyR+y4SiRA+KdJ8/O/+ORCmdqv2Yqem+5ot0Ee+nVLFEN7FvuM/e",
-	"mARpQEy1BmkPotTT4WLZAw6n8tZjSZYzoQ/JFY05bJQK9K0seCSbJxqxKc0SddE5Sf9jcKL+Y7R+fq9z",
-	"1bVplttN8DdngguWkmBZjJnoRlFXhuNhhhroY46XSEC6cBppCPaRbyScS+hkj4iUBDRTs8mUxkmWMhmQ",
-	"rv4nQ0Mw48ro45JoGQ2smcYGs9dmvX77j9FgcLJsWjGc1fPIt1axtLP+RpI4OoGlY/qQLWeMaw4D94i+",
-	"RuDgNA1nY/0k37hUujqdKkwoLQ/sZ6Afs/yaUS2pPveFXYGz98qOnISUE+NqbxjfsNeZxzyeZ3O3QEzM",
-	"FbtiKdrLaLoyeSu/50bp8qCC0u/BuMQD2ILpoQo0zSAn7TIazmx5Mn2vSuBmmjLsnQReOzg/bvRW466X",
-	"R1hfVUyupXOmjNDwvKi09Te28rHijMe/ZYxcsxWixzkkoZnaTz89f6ppnpIrITR7E3HI9vpE717MJF4d",
-	"lrtCK3oymnOSlC0SunIw6lImF4JLNFZx0E708St8P85o9/Vw/YvQtlYYff+C8Ss164xHx8dAAPbvoY8e",
-	"y0tlEpyiP96SpfnI0Q7wOZdwqq/jlxYKpM6YAy0QBPpap9weHc1joJpfV+hDcsNSmvRIKOZzui+ZJmfF",
-	"oh4w0X/XQtDzaf2GlypOklvd8z2LPYnyJchWsk+eiPkCxKglo9fJinTffPeEPB4OB/rK+PngovOv//nn",
-	"RScgqLxqViWat8qVVu7qvm+461/TK0Zk/DvrkaHmn8PBIB/XbxmDcHAzLLikSsMxN0tnjAGNZmz6jzl9",
-	"b5joYLCRpToePv/lwyqR6nGUj3FB1awYYsVY0o7GN4c8FtT94Mi3tmeJUE0j14x73ZCttabdWDdbdDYP",
-	"VtFUxfyq4UaF0xdHgfVnJFQqggqt4+K4iUUmwUV0go+AjCBowPhFYtVER9IMYAIvlghq4+DBW9W01HBX",
-	"rlvr3FbVbrE3u0g2DRcsu03DBWvWuuHCC+2H28LCuXa4H8HIArcIiATf0uh7qtiSrgwEirIBsIjzpKdy",
-	"8KtECSgfxoeOCaLTn0Suz9/GRJoou14nEuGkYmlJ4znN7SxgRICX5f9qbGTOpKRXzKypVZ7sa8SIz/r2",
-	"jef6H5k6IVyoWcyvyJJKrWalV/jGjCUR3r4rU3HAqrz5JVy5Rftblwe1ZfMWsZnBx4/ubv5byqadced/",
-	"HRS1lQ/wV3nwTL//xuwQ7ledqBoWQF9QEZNjrYf4FhL0d9eG9Pr5vmNE8g3LvH3gmJsKJWIfiX7dd4W6",
-	"AVP5lkbmyW2pzYi1k5iD2WBrQqt/X9BYYZwn80xqTYNQReZCKjIamHASOi+9uCuJmO4n9uNPQi5WGo0l",
-	"Mf25lFJZCaPGmofzWMqYX5UfZvyaiyXXD7Ww5H5ZqeVb+d4GvYlMTcR0klJ+xYITVHOD16/OzsnBzfDA",
-	"WG/lgYS4Kf2tNejK+Aoc4Czv03yN0vVSy30YQ94jQan24kQJMUk0F/jyp+CJ4NMkDnc9AzRRLOVUxTcQ",
-	"jvquZ09F1fK45aHwfO7yXarQADqjknBTeRttR1rtOXLPRVnc+boPRWg2w9HEMDhDaVFHseKo1Ay7PfOM",
-	"CzWxNZD1Qyf9JnL+Voxr0pmAiJ0/h78mKaPhDN92xVsYgXu+SvEaYabEdDpZUCnxU7Qmul1Xz2PMJ5nE",
-	"IwVyR7mDEyI4EQYmx/wjFlz2cgPmJUvEEkF7AtCRgqISemltvvgh+06kl3EUIZD57jdNzGU2ncYhpqKE",
-	"YrHtqfI24J6rWKIMwhmLZDVMxkB6I9r6zoLIgqXAiAX/NGcJDVxzutJCF4kEGEGKg1NfAk2AmDV5HfMo",
-	"pz/Szev3mzbB7xLoW8GS5cG//uefQUGbYAqgDtUW33Hj4dj74rRYNSZlEk1JtyDLyrlGN9i2pNnUSIU8",
-	"K/IwSNQ0SRmNViT3vhFKongK8Q65LbZPfpKMUHDNW/sY/mVfcC4Nv+1q+8vDmdQnIXbfajirwNGrlq9A",
-	"fgi8i/3l+eRzDtJE8qygsN15JTa1k+5X+7ggwjMxZ0aX08S1BG+hvqmylMg4YuCViyWRdKp5EUlBufsD",
-	"6XSbJ1iwUneVvjz1/CjUdyLjt+RmKZMiS0Nm1YUtScfzeUE8Pwois3BWcrSvNwa6TMlra/z6BFo7STTh",
-	"FeRSXRmQL0WmGMisU71zXwUNWTt83Yb2o9CaN/5a8rHp8w52fv1McEaWMyFzn8JKZOiRrgcGnDg2fRKK",
-	"xapPfhTo3b+jlYBoln0nnGXdp6XQFydIYt038M6uS47ezU0f1D2gHw3sXyJodC7EC61L3+7Yg/Eg18u3",
-	"PPS1j8s2QnCgxZLArxDAz8mQvPy2/1UrpXbUSggceXGUy/P98qfWAEC6ntHbW49zC/hudmPnc7/F2HHQ",
-	"FrdBLEFtcbLwVkyRLkYMkoaiFXt6ZyBw0bhGsANMebOOf4zE6ul/F3iXGAij94+z92oiFVsU6fe2l04N",
-	"lWBjFY1ddUPTyic1VNeWuG6qtnsHdgy3hvGXJ/UzrGH9k2MauxW1m5rYtzHVeVso07x5B9iJln1TmsbJ",
-	"ijiflH0kkeDMOkZs1hMDh4pNMYLf9sGlSHCpen8kKRtjAELKNSmCwQ0CcGxar9FO58KUKtDit4L0OP14",
-	"SuNE3LB0z7douYWwvi1Bn/xMY0UCZ/HyUDIT6qPS1QmhBAzg5fUMKgv6Zc+CidLaz53K67/LA7pgL86F",
-	"eEn5yjQnb6kwUMXQcrr1XVH51DkzQpA55as88G/bw7AztRdD+gRcuD6rXDlwVmItmfbJM31Y0LI2ozIP",
-	"Dr7MwmumTogNzEkgcMZGKxpatgNoiHGEy3iaFcnvELZ7Z3TuBsCuJdf8Rfer/SKutNXH5vUvcsB+4uZ6",
-	"/f220pjBs9vJs1r9tiKVM5rmtl0rFGDgtwnRgp92vzdKxPVJ9GwcLA4zP0qVfl1ZprQgxQPHR4MPsDJo",
-	"9KU5/M8//7x/WsyG+aNazD6GM5okjGPCsS9a5Vt8L2U0mf/HBZZD9YauIQGz9wsWKhb9gW2RJyRGF+kl",
-	"Y5wk4uqK2XCTDcKSYX9aCvi65KZT60gh0HTP3oAwialI51SNSQC/9fU4jGMQH+jtCIikK83XwxnpSsZI",
-	"4K52sGful9ynA3nt6ApDrQdCpW305glqcCYskSRMQXCthW2y6S8R012bPBroKQ8S1bsgOCN6sKQblBYg",
-	"+PLeop+4zBYLkSoWvWRRTM9hb29zGLKixclcN4k4CtsdisZGnMPBTOoH2DG0oFAZ5x/D+qJvpf939urH",
-	"gr/75/6lNdN89th7gdNRDVFH4A0rl/URunDBUhUzB9ej+t2TWIEGV7BzB9SiwsAdJJBqM8/PXpHD4YMH",
-	"+0NCk8WM7o+IeZdo8iz3ACgitbYNrEi1ZQQWAW7Ds/klSuBFW34QklrjJVSSWuQ0rlx9oIhe4gsHLaI4",
-	"35qBm0z7clfFihXAcSal9GOvcxrdUB6yM4SVdGKnnfA5GkWxfkST185umuzROnVHjEZ6PEQJMhc3Njoe",
-	"OijZwxbUOGZLNKKEJwemiHRZgfMe6nq6mWxgzHHgXTBkJYD4fU8sS9GISJ1ifYIzYMuMZ3O9rE63nQp+",
-	"DLZTRTYxT9+5O1huZP0+KuHfpTz2xSMmQcAMJDdg3BRkNeg7Xl89NsoBoVKClCWMSjahKvCcTie1up4a",
-	"xfAyLsJwwC4xp1WCbcjJxvu7MwZwh32FiG61MxJ7PDM/Yd5LHPUI1rtnEA0UToJyx/rRNslgPQfGosLI",
-	"kiVdSTfkKHCponhc3mjnue/4G6yGuCGAO49H0fo/7ilNWb6b5blurIFY677Y+TWbm3Epksh2nzKVpVwf",
-	"YzjBmNi7ECLxbfhofzDKEf3ab7gZVuQdlAlwsAMHcReD0EojMJzItH0pRMIoXHc5dkVTKkV5IpvTIWrD",
-	"t6idDYcyr0RX6mhUz1uplqmrtvcKciXmvZxnXQqtxJHLlfEKIKaA24s/O8ZlNqA3mzPQc2IpHUrNZ1gZ",
-	"YImenF0s4bus52QW+6GWpI0pLsVh8sgRFoemvquVz2LF5nKTzOZw14+FhpOmFAwsBR5DA5sA8jsxCoDD",
-	"HmMJ+kVbYt3EjHRbJTYEcBAlBgRPNl0x+YbDIjrz825XFsUqRxGq0CRnrpGNRaVgq/LNggjbWi70bxu+",
-	"8I0kz1/nVj2T7q7veJYSSZcmC8jlPIf9QX84POw/9B3OArPVd0LjOUgoqKuBrjmPkyR2EsaLozTqH+ft",
-	"owS43WWVRbXLKou2ZOCVuK6GXKuqHR+CEyB2kc0XVTG7ZT5mbSi2TJ5vBD+cn78m+EK5s9evzs53uoQ1",
-	"CWLRjPItXDyvXMPOD77+Qgi73iDm2KhtmqbxTeUI307EcdXSD83x4t9IEhTqWoV6ts1773UgGKehQ/0T",
-	"uO4SqhjpxhGcvWDM6dyYKYqeD26GB27Y8MG4HLl04FRbrA2iKG7TQDfGFW5RYcq35mDgvTfzmigfGgOG",
-	"AUoFYA6rHCQvo9LyGK69QV3KcgaWnxe7C/lClIihfsJ7Jb5Z5mfrmXXT3WpROOGIEIRJ2uZ2xS9y2BTd",
-	"XI9wttQnBTLH29+5xcWy1Z1rpUIb/gozmookEUt5AsJhkWcKiaeakss5osEf+T52MIOe0ITxiHpu1Ncs",
-	"JQAZTgDiB1RDyIHqkaVdPyIZTcNZxVQ8jRPFUkmmMXiNURNoSyGI3aXSFSCZlAcAPBWHEHPzNDW+zHYE",
-	"45n5U6SWKvVsvFGcpiahaat8t/jeqNwy3le22+y2O/yUrvyrXdlkXsaUsqOq759NIpogfL8XCAt8qQgU",
-	"AvwzMggRlm4AAUFTeOk4PfDx6KjRv+NMoPvLL7/8sv/y5f7Tp3sNCuZR9ZL1XTKI8IhY+dUun9E0iTWz",
-	"wn6BL6CzvfvDD+OXL/fwrNjlgemfEJ4lCQLTcMGr5rmHCMav38GAHUyprpsWaeOoXlB1p2MajRBYceOY",
-	"IC4sjyCZ+LfpFWTGSJFEE5EptKiFiZAsCjRN9ApgHNhGk6JRGi7pJqiuTkVKsoUWux+M9MfSiXkA7rBn",
-	"ZgbMfRlLBqLr0khlKUOrOWcNBHLsIZCNq9AklQRFbM0Ycd8huHNUnpvs66sAYxvGZKiHW3vjghfrNzZn",
-	"CiMEUXVf4Qmb0RsGPgGgARYR9j6WqgcTzsHS8mxI3arZhzHhAhfa26osNdrFj3qEEv2vLGU9sMTCSkNX",
-	"klHjFYNm9voXvM4bIRCsCG+x8wOhRbfv5ZZJ/cT2Ou/3wRe0LxaM72MvCERYZp1mO3PRqcLDSgffPW5+",
-	"Mt/EerFawDr7hMtpDSyeFjZiWGm4PQ1yhURpBHMmm3lxs6yDcFia3QLWmyUCQKkjXCxJVy9dz93lXolU",
-	"7PjKfLV0HBzBBwe6QT8CanPmFZ3gfY50U8iJQE81S1tFgToeD4ftFaitrnesANF8uePva65284KPbyRC",
-	"bZJazvQ7n9ESaWqnNJgjK4QEpJOjObqWKx4mWcSivRMysJeMypnaJiuji+Jb89EpicAq5fluxEZpKVUV",
-	"NkwHnCU/YOVFKhG62c12XCFqMIjlrl2UxUqEaItvBiRiSXzD0lUf9RP2W0YTPDUWfWBfP0dH7AWnPNKH",
-	"eiULIR12hOYNYWSbSmMWIafewasDBzZ36JCuhaGgJjTPMLNAi619k/xTLF/QI4sks1dGGPMrK/IbZon8",
-	"YG8TExi1ZwLNOqqHP9eZbsFD2uoc5kJoID0f4aw1D+Y6tN3FHqGJFJhLpHVWhxbKy1bgXRcMYTAf8tHi",
-	"8LejdBeGWbeteaxqjfY0ZaJG1kZF6I8hvGS9BcUEejgku0ZTegLu2Fu7rH+erarJ8ARS5Q0qdJ14Ukal",
-	"zxPbpiW7wsbww6LJ5WqCuPU9B5u5cMLYyDCQiMtb4m2jzikbFg792E14pj8jj9G8Ux/nkHJyyYqpgEQx",
-	"TRkrUFinjDlFTPrkjNOFnAmlwK9OIAzeXRngYjGkbABUUm2Zp4xNbJGy2vAAqdgWaglIAJb2oJePBMz5",
-	"XKsbPLYWqwLTy1ZFKRsYoRBazn5irh4cdXzXW6lgzMaRmTfN2MCL2lDd5ZotVI8MHOC8fGzHg6aB2ONX",
-	"0V20IB+QLjUuqpQxQIc2Y/EPACEO7Fqahy7R6kaxNJwtiqPfLBNl8WNbOX9NbZ1apBDSn6bIGGdlAhuA",
-	"lYLFolYLBiTi8kYf+RYzh1D3OucNCi8nS5FGsqf3SM7E0jrHr6zfq1iIz1QJaJNs1LS2DvUUc3+3gVv8",
-	"PRPKq6hQZaeq96aMNq7FTLQWRUKvlz6PJhnL4yk0va1ViKpMtsaduiKPG4j29ADaKT55rSRfaNnRaPgw",
-	"Zxx2V3A3ZI8kYslSElLwBM8XykbZgi5I06hcksilEyzLVDdjreN+lfUuVviasQXJeGQWCcm2V+GGpf4f",
-	"tuZ6OSH5xBpN2cDRnWEhLpZEzzjEMrt2q1gRw50iwWSDQeewXiTSKx9uNPJskoFKsV2ARl0SiOo/l7me",
-	"53dfCFAah2xymTJ6DdUfN0hNr/Xr3+Zvw8F2kMa2oQuLVXYXhFCtIbMBYRWxvaOqA3MDSuoaK926JXOk",
-	"wTP8YBNnN8jjWzD2J+UFtlReFEbVEpE+iO6zbiMr3+u3129rKBG5Nczlmw4nq5JMia+UzvSGSwAthfUl",
-	"fEoVk0ZwsImgkJQsJAODsOxZfRWELxCIwUC4Y/yhsVl+iuBD/aMpV+SjFITGdjwWxTzqnGvUylcBPfoC",
-	"Xs+tD/NOu2sdsBImohqwoh/dbXSl2ckynzV09q7SNTz0BlM0qmKV6BOsHEIa1Vg3qGFCp1PID/J4xmox",
-	"w+6HNh9/GatZlNIlN8Z+e+EVBhZjV0sZjWJ+tQe4xyuUFjbb17CAeN6JJ2DduO3y0ibfyAJ/NkrZsjaA",
-	"zU48p5iXV+fJzz8qOqzR1YZ0bEQBkJISTeGVDRs+aunEyguKtRlV0uBqazem0WHLMTUbQHNk6Ts1gJat",
-	"KI7ts2BpBbNxt7JYvvws1cmr6XBsDPY0t0ZTNEqujeNrW0WiuN+0ih+wN9itIzztBfRnCO80yCIGYuU5",
-	"pH3tnvgBR8sicWDMkxajDKsE3uOxxGYqFPMmpRJufPwehUmtK4xJYOqugJnCYn1IA7OdRj0S5KAebt63",
-	"iZaOpcxYCgioBuGEhhDkD/Ve0DV7uP+UnLEwS1mfnNNrJvXtGLKIcS3g3LC0ABTBmQYneaagMzp3Q/On",
-	"UIUXh1eAsdtBlLfc/caTUVDCZfGcMCwI79uYHmTNceJg/Oq9Csx2BGMSLOYTwEe5iSUNSDcfChiSzG+I",
-	"d/40X+yunZj7Ujlp2QL5BKRbmXop9cbtXRONt0PnB38nFdtUuc02plJgcEWA+I6Ho5qiowRq6pUsnfrp",
-	"aJs00qUyLwrVj6MAdBhwRguOAGTGklt1wmxMJKnA/K+txVJkBaw34523TzXZaNkrjt3oqDS1o0dO4ZCH",
-	"I7dwyKA5AaPRd+pumZNycZIjtqPKAzZJm7fckDEzcgZ23KKiicvefbkZ7xoJ11x6u1Fta9Uut6yvU+7+",
-	"EMoV6YLrW8Y3bO82Xa9RS3o5BVnxRyy1GB6KtJJ1UNNZ3LpITjB0RRS2a7xOGHqhJ36u1eCyAN3yG09k",
-	"TlXIbKbJO3DYUeCgM5GU6ePD5ykAvXXZ5q2rNLevufyxeszyFVi3ld/DS8VUqmRqsZPKpEq6NElYehUD",
-	"VwhDKvM7u6gU13ZNHFo+9tKyZ9Gqw/zFhq7k7+DhMsMxhUr1QkONQYxthggW8py7Wck9QsmcXsUhgTK5",
-	"ZJFAaCIxhRO1vIkvQqyZRaXvFjHoJnMT5MQ8fxN52nhNsVbbKuJ/TQSfoEIVkK6R3GJJIj3DnM86QHdG",
-	"+RqT4HgwIg2VWHo5itiMJdGet0+6UFmqOy0KwBUYgraS2Zo+HIOnbkGfy5MiKlTLN6YLiUUp7RBQT10k",
-	"VGmGOtETDUg379rI/QbeKcC35YqHfbR6jsmC8SjmV8GJ8QipdEX0C1rw2euTZ4lkS4gaVTMmGaTTijSK",
-	"OU1XBc1UmG75YK4vclQ+uDVEWUgU01IfHEp5AhOJuRsYA9/vQwWY1IYHeuWE0QYxoUWImeWZTgDhtlFn",
-	"2wiDlUuinF6aF7NBftV8W5yFMxZlyY4izClZMnadrMiCKq3n6M3AkFyPfLJqyEyCOGVjutfN5fuHCdoV",
-	"f97bjpplYFqPO72ORMtIKwvFz4xdR2iRmNP3z/GTh7DK5o9hxXbR62BNSPOz8aYXaUIxz7z8Pa9zDUEZ",
-	"hj8XDmUn73HQKEMPj31ECLBggk/8q5mnFWDo94zRyCwkRDoXovyDcvTDA3cYhw+ONx0FpwLQnL73Bdyn",
-	"V6gSY5S03U7JaHkBjrY6gW63sc8qO9cXaJt+tzv54FZsE4kKDsXnfJFhTCqjmBSVsoZknkrUjPlAUz2t",
-	"cM0o5rqpVICMVbrct8+aF1MkzFpc7FGj4jRosljLdXknhQG46DSiKz1VyySccz18jNZf8Ei3PtUlUbs4",
-	"16Cdbnmw20Ta6W3GQDuo+R9HW+hcxflTom77ti75YRsFCLtuiBbw6F9F1yY6KPLofg/3B4f7hy36r+kn",
-	"K9mx5ODhj7WTW+MglcOSBypuVMD1dux6dQnO9sV0mh+Dyn3VnssXEqmXyT/alsnDtk2ak7qAX+wXm+sn",
-	"pMNWhIR92byp1gdtqxug6vv6ZCz/nse7PF75Uh8ebMnit2KJVdCsgo5LhPZ5WQQUod2VR3C2LNyJZQZB",
-	"C5i2davzytSzMqhuOeWUIpoWa9Fpq03V44uLVsF8v3FQsCZP8N3iWy94nFuqN1wHJOcQrC0jvc6SHWax",
-	"jDnb0CG+VO4zVjSJKd+ly63iDxdpPGcEGEMpANEXXmj0n8648/95S/d/f/fh8OO/eW2mbree3LeZSBVx",
-	"noK9BdXbcrc/UB5BpMOCSkWtRRxQ8v4RJwm9qlqBRgOvGaiErrYdGb50Pq2QIRr71u2sfqM8o1dSsTSm",
-	"5EW2oB5j7Ia9tVaOVpT/2r5c4eANwmyJZxuVwoTExlXltMzELzGrPRdkq2Si/2+w/3jy7sOgd/TYTzKF",
-	"TGtusQaZ1lqafxe+U3XKyfPTH08xGkO/0iOsf9UnwbNMc7WDF4JHFoatsDbOWRqH9OBHtpzUT/m2Fgog",
-	"il7ON3MwRcsJ3PGXQuzKW+Rnnc38H6p6384SDiU2ASSOfB/fMGsrg7rrKQn0PNAQSC6FzwdPMyUmM5FE",
-	"pTL83i5/AKddYeI0BmJgAWilFBy9YJJki3Zh116+/gyCLdDwvBIZFH2ULEmQlcR3y+zby7InqBvpdU2o",
-	"qiGBboVU8Alt9T2Dk2c9qjVfyZe31G8a4KczxN5CDP9cHrYdlP3GkLNTzynaMvrsFlzVEr835GwrU/DP",
-	"mBH5jEcLEe8ap/Qz+gMg0TIyeamYwwaw4XXeiK+sgUMCdG+J5SBDFt+wExL8e5AHEV5mqiETuGeQymOJ",
-	"WZ+CJyvdDDMTNLgr+lqq4la9dSPy+nksajlSr5/nw5TueBtg8+/VtxtaMcNtbLvaih5h/X0uJnImlpWn",
-	"pjhB5Wnh6ZlgLY+iSFXfeJLcRxjhXnrk+UwPFx759qLT68Ad2p/r/8cFu42gA1DnHhFnptSiK/fIT29e",
-	"2FDhRXaZxCHBSgCskmqQg6WbyB4Ll45l6yGdriqKHj3adCL14HqWrn3H7SmDHXzVELH4xPrlIAWd2Yym",
-	"inkK22iMd9TCQCvpoMmjZTowlSi/kSSu3B9LtiXAYlOEprc3/XW1P2BPE3t8twzatQvm2xAAlX/KFPVZ",
-	"U0EILGpE9Mm3KeXhTNNXAEURTjChJTDw+YHmMQsmFj5gr3LJf39uq6c8PWL6qFnKcs+YKvAKjETCGU21",
-	"lKgFuHgOAdkW9IaWxMlYFuayVjZ2i7JRPYZ+qPVTIqG3HpnTcBZztp8yGkH/+oM8zldEYDBl7xcJjTmL",
-	"9JzKBSU87tNyoTSPfg2Biw0g8Li+5aJ0EIBVL15nskT1EYQXe05k6zeSYABSeXxQuSIObdPe4dkyDfU1",
-	"S2J+jZusZW8RaSUZwd6Mbo+lLyIRZnqknkTHFtXmWqxgXgSiPsRZNqe82EzYOI4DIc8VyD6IWXFCIgHq",
-	"0IKmsg4Kea7pEjzmiJ1URdI56neawLSwyKJ/Xz0FCJdGgdPDYe9Ludb1Oo0zyqOETRDNKDQw4xD0ALH6",
-	"E86W9VKNSxqryVSkk0UqQoZVi8vJNbV+2udtm+LFDYGpdM40iQJYdbQi05gZ1REpJZaEXopMYSQyiRAp",
-	"YEHVjHQDTLuDKK5gr1cBAKvhfxWxBRszMxqKXWrOl7yadsZvN6RkupHyNsPwXa/dfmO5murxrlf1/EYa",
-	"INR+G7xYiyWSI8caJBFzLF0QWad+3G2wZP2QA4B+kwoakTChMrfwY3Ueh7D9FVZ6/pJaADYANaWdR/XK",
-	"+71KddFevdRdz6lZVDoATePZEabMQphg6Q3LrQrWWtrQ2mWvu4EB7OsGJNBjXrrWnCin6Jkl36MSNq63",
-	"gk3P01BRxvyWDWX8mgvIFNqpISg5fMtZVcBz72Bu1rsjMjUR0wnEZ+3anBUOZXzFqVZgbjvdhkJwpeaG",
-	"G8rV9RoL8e3eRqHR7d6GqVC3YxueGs1FM6OmcsTF9yX+vO3HMZfZdBqHANssQ7EoU8xh0UKVrTmNVIvp",
-	"l5o4ak8jlQL8uzaDsgS0Q5NELCurcty+JY98V7TzeMt29HgcaLedGipK81QmtX0binHYTbhzbtUW3lpQ",
-	"N3j3UblIAboBP8PZokFPmaMJmnB3bRFl8dsuf5Xvx3ySyUaCqEkO1VvILfSftzA8bD+exup1RWvHu88u",
-	"ZVllxUejdrOrlCMuvn+8pjxwr7nMpW3A9Qk4VSHr/LgcNF5qYbS+BX8R8uLzw/Wf46VyHfPIewba8WSD",
-	"HHnJErHMa+DsRLAFzuZdsEIwW97NCS8hhfgPwmYJ5Z01V+U1ENfCZKKphQu+P3oPxeHgmz7p/kjnLCKl",
-	"ltCD+QxLg0qB5qNqOU5pVXs5o+DSmrE4JQnlVxm9stlW0Aaa8PbqBn9b03JjmUdjkatqALmOUbfjbcYN",
-	"xQUx4uJ2WKEkhwq94J8SKxT5NpnRxYLxDaVRRuOj4V2AeuIaOlCl1nqwK7Snk4X2VWF6Vg3Vw/mI/4Uw",
-	"PYtG/XbunOjIGWMmIwPWVJKrLI4Y6RoLLfwlD+yvwV4ZfPPe7dXk9iphdHlXqb198LuYJdETYBc+ey1Y",
-	"BL+RJunOJHZTCzYMdkHF3ivSLYHGzWgEMPV7HsTQxlB3t4sKw2qFMSPWNQvDLbd6tLnVGk4j+sb9qbPf",
-	"CxEt4yR5A5u+a7TolWnFYJYVhSVifuXxBTWgzJ3nuIfo9PYhy+VQZ0iIDuRqkTAPxu8llTY7MMICu0KR",
-	"FVPEkncbiNb1MRtrk7Et8NsJFto0RlOzJt9IMoulEhAiA756J/OfSFbNHTzP46L0tFJGoxU5GhATRAwB",
-	"Q76Imm3CKXLoNjMrL7HsiN+yYKk0Xuk8XeAyL9zRJ2eIZ5BXDMKwEsETD8C2ScCuRXXpx3mFv2omvIv0",
-	"UimXV8/jtkSAPZW94MdHjYVh/KGf38c3jHuCPjFBfMtoMiefvNrPd3QeJytPR07e+Za9mTT1Wg0o/diU",
-	"q9Zk/aw/fHAEVfTLHZey20uBwhcX/+ftcP/xu7eD/cfvPjzoDY98AaBVNlYssrsQvXybcLiNZIsydUO8",
-	"zXoCNZA2pnTcOmolP7Il3j4SvIJaqKCwShDTR26wYjpwsZvhCYmvOGKOCIlhVEbHuDbIsvekf0/6tyf9",
-	"ouTMlnz7ytSLjPDsAOaW8XMbIgfXtcigPMzKFFZdEYqy0DzmbjfDe3r+69JzjTJ/YDTRw60l0OlVZtKT",
-	"SN9UTstqpuK6pJaK67LWITZX3TQ9+A5SEULrC2GBKO4lTZL9MBHhtQlDgiprpDs62p+JLK0AmmCyb2kx",
-	"u28HQ1zJ/x69Hewfvtsbvx3sH+Mjb4pEPRNlLYR2vewCVloxQBivT8+f/EBqhVg/xNHH4A7KLhgfTzs8",
-	"fhgY4iDQMGQL3Ws7RP4TMiBzRrnM3/dC9W9KALxr1P41Mxqtxe3fjOK8ZmHXgy97U/S2vybyFE+VMqYs",
-	"50bslDBWYBt0WTjmjXhgmrUGkjZkqR0OHzzYHxKaLGZ0f0TMuxAwVl7on84qaWmn+//17sPIn2OUxJwN",
-	"Pdm1ZiZabQTuWIVrPcSMsyM1I/juDolbQiqaNATsvYYfPbMbDgbDo2pnmwgEZ7mOApoyK7eOgb9dbZev",
-	"tVTLelbxKcu21Iq15Dklw81JzJ+ljAvpnuYoOCk1ZTQoJ5QTfRU7+E2FS+V7AeKNY81By0dQp8MAW8m4",
-	"uavAseKrCuNepHp2/21++m8Y7p73+H+B+jDtkSO3r7ey7oQ3Ja1ud8JbCBNf7OIn3YaLf68xL2vbPVgz",
-	"k3Vrb4I7mwJaMUQTbKaYeu3c/j2jVBkrg2QMwFe7XBi/JJEsTJnacyHGi+IwJqK1ajFuZ489NRWBmkt7",
-	"HA9alvYwvt/c29DUF6bxR0QKMqVp7y77zt0aTX3bF9p03q7nLfLuN+XZ71i2xBtW7Nd6eoUJ2ElBrm5c",
-	"fTnXEb7rDPXoTa76QBHQT0wRXRHIXfpkxEL9b5CdXvGQFWUUegbqO2JOPjHUZqmCor55uf/wb0d//8/H",
-	"bRw3rRzaAIr3KeqJ3BlEz8grN+T5w+1i10v21XrQ+nmhEG1TKiRlsloqZPviPneDKNQu63qrPOrGnOn+",
-	"XRSdcg5W0OCfbnTJdpozsddDhUPYDEBzxB5JfgPQOOTZudu/ULy6/Rshxetb0gjHUXRbt7PRcM72U7ak",
-	"aSTbJdtBPz5GeJvscR8oVC5HtMEpsWLHRrimny2Wac4q1gE0eetVrwcIXYKDAxsHMa7aww51qUG0k14G",
-	"fKZ/6lU8NN9I8tP5EyKmU8lU0zlvWRXuLouIbZuPb0Ismm+euFw//Q7DqGAdWwHNnBmrU44fIFc8bPel",
-	"fnF94E8usFi2VKvP3XHJo1fG4/JAcPkBtjwYApbJ9zxySHE8S3OuBCg5u9dScGoqcrOgVyAulcpEUbVe",
-	"fGoOhCtXm5rabFmEU2qVLOsT+rYqimOrcBbw11eMTIXWueQJwHqYUktSYdgilSSAfYbNmyqWBn/gmjl2",
-	"/c5M+f9acrHmpFRCmdOSNvgpMRz9AmJrIQ7OZXBrXv85xbgdgSE3kZSedblqj97md9WF6ayFoNkWc/Lo",
-	"7qEld0SQBPRIuCkN7nazwGBeqIZhx6pk4qiCmDrLGM7W551uFK8/rbT0x5NbNEdyBJYmAM4CfR5f2UyK",
-	"JvnBZC74bDMG1RNi6PTGy5hfJbn4LsnlihR5D9IJ8sMazb089E/mxQPcIkAzfYWYUkH7ZtiYhVH8mY8u",
-	"gHCHzQfCbaZxRjOWRKSbcROyu4fp7BByxMWyR6apmNeGCzGsznRpEl+zzWUd71zEtAir7QXN7QwcX02Z",
-	"Q5dbrZEpPxXGK7LW/MhVSMtzfhzhuKWkqfd9k4hJCxdvU42DJrESQVtuJU82gbDcC5IbBMl/WHXND9tm",
-	"RElh3iZzyulVg0DZEvPXBBLsCPNbd/7tiOzbHtQX3Cv5ZYKFfIjgNeQWBwFyN1MwLjkEpePrd8gtt0EU",
-	"bjvhAmv4c6IJf2nY4N0LW+sLKLjdnbQTJrEnAuxuYIi3tjlDyyVeh6aYd5U1ybw0vDOMcV7lScZXIHej",
-	"P9Q/+2A5kyyc/Ot//hkYvylqGfpb6WZ9kVBwzkIlwEIsVL7GsgeBXhxBFQ0ZYWx4yQBOunIZqxAKZCmR",
-	"Z+gF1k8LF9Mylqy/rULyybGaG5L2WqEtuyRWhl0+QYERyjti+A9UR6GprZmiRI0JeWCYt5HjTJS0O8JP",
-	"hcLsP7sOWTcT6sZi16XrfJOotqP1D7+4nZyG4sa9oNZeULtFXMgXCfcYfsl4jx2CPSamjl9j92LJInJJ",
-	"w+tS4C4ycox/Q2gJg9enirACsmKqOtwT8vrN85enJg/ehiFBZumtp/J541YShBlquElf63MZQ5ImVpPs",
-	"/ypJN5D4b7NET2gaGfoO9vJi0SZmSYmiunpeXL3i7I0nh39n/3k9enEdPV/+kD2M3w/oZfj02XdDM7DJ",
-	"+0c//Daav1jeUkjdQShdh7V5XofLzF3/wMgsBFQplaVH4imhvJ37v4I12Oxar4D/xRGpEHbrNffKbKaR",
-	"9b1fUcWWdHWSl+cMyFzc6MsGYKlnqciuZm7R1Lyuf0gNnri1mOPvYOTQpFaxnuOzbdLI7y6GKl8K3+ZU",
-	"D5Q/0qoShrUu5KqJzVVIc82Vg5PxqlRmE8rEo6VeumARSeJrZk79N7J9avdd3i1mYSwUaeOVPqc8o0lg",
-	"ubItFat5kS0F61IXvl6mKfPsM/OXLc5z7fzKy/dbhkhtkozK9FySkco/lZeu8tsnjWAsi/1rD1eFeDYe",
-	"kbOGpLPzZnBVMLGYMssY5R6rchAWjFzWMXXzX9ybwX2eo/M6oLvuZzi5XEdBg3AWhoxFdRCO2kftGedr",
-	"ZDjNCBwGygdk10JmQinWho2DlBUKqSSZYyA35WAhW9A4MvLtcsY4gA4hQC/XAi4xOPE5afZL7DWwAPhG",
-	"1qDSSMkzkWA0KL/gdLFIVi7okMmAe3V27k+AO7AsI+iT8wLIgcTygue5CUXgOUcQpPWCOLp+/K7AU5MU",
-	"Y1KnzCi1Qs8FOO5ZqlV7PY/YAFzESpaqeNu0m3WWxtF2lsaWAWhOBIgTg2YAvVCSXf+5edHQV/W4Fw25",
-	"MTfOanpPtfVSe86x/snVs2QilF/BAhtGN+ZEMpqGs57+LREK/mtcRXu7a2AwRk/aUmA5WVnZfXg8+PJx",
-	"6Auf/BeE4oalAekumDHHYoF2c2oC0hU8BNgFV6fdK8OU34A4ZT6pYovjj1uIemvTOe26QzZnNZ3wKXl4",
-	"3B8MSD6XTmssFecGWmCc2ppsTNj9b1NGryOx5A3VbWPOZE6nBZqMmQFGmhMx7a2lorHmKRdcZpdKKJpg",
-	"fX5bOB5a0nOFRTZmOoyhv2GphCQw/bPpfK+HjRV1PgFT0Wj2pEtJSlWe4Wa73Ms5lqLv3ZfsCxd8kWTV",
-	"1vb65JQT9j5MMhnfMPg2loRGUVHvCb4+IZSTmNv3BGfAqGmC0DkxBEkCqh3YcpH5w/sRi8ZQQ8TweVxw",
-	"jF/N3wggCYwmkuk2QUyiUWSKVQQwArcITxn4Bxb4hASQW7cy2Y3QIuAW6XFaq4hFp3dum1x0jXB8pVSh",
-	"WOVsH5MqIM9BTxSB+9AJZQ2RAKawWJnEZYvrBxPukx89zM8COrW42j4lx4ERrjkevZyIsBB1a0Nm+QC+",
-	"iLnXmlnatwY0OX39ttrDkgb0cDBsx89hcg1ugGxuzxqSLkhZNGVgviooeKeeK2zO4W64J3Zk1UXazO1e",
-	"eP2XrzjOIr+bQ0Yu7Sfb4YrpZr6ReSLrnSiia52TttOtQAJGhsmS/9//l+QXj1dFNPvo6TfNWEF0JpNY",
-	"M0nD+xY0VWUKoZfiRjNql2Mq+n4vD52q89d2NvffMsqV1w1v6v2YYxr0nPuFdEVKhob1FJeRvW02R18B",
-	"2PDlornKkAH9xQNqamco+t6MAi6imJNLKmNJTL207nB0PNCrOBz1j8n/3qvEyB6vLSFdEY2cWdfGomUk",
-	"PZSS1cu8D54o93WI/3lfMYIVL7eXjfQZ2JBlX9mqqpDQrcgEu4ip/nIXFeedFaxy+vexljeMRpqyvclY",
-	"5qccgSCcsfBakks2i0Ei8aQcwhsenCIazvDzbyQRmQrFnPl9bpfUB1cciGvY8eUMNVH7pr7CoaSqvt0B",
-	"q71Sv9IbhTKPrzDsTDb3pJnPlKIpGi89ADqDqW/uo15/ESdW6tu3H03APTAsYFWmMJZeSyzfKU9I4FYC",
-	"cyrA0jjRv0olFgvQJXJmZ4wiUPdwlilwh+ubgnShJmOstO7M2dLWs5F7FbwgfRTKwNnYx0YgodZFXAo7",
-	"FBKVn3zL6q9fxKDEWH2tbYDKa5mj1enlQDifUlDCFb3B4IQqfNeSGQnBWDL2toSyK1HPB5sK2TlfCrTt",
-	"YEjOCezgDbtiiqYxxSvcyZA7+lg9Pa0q2eYLBomo1miwZUIm6dIkYelVrAVIEYZU5hppAcO5eTqfqqit",
-	"HqsZCHrSoIotiaMTE8RFTVXdz1Hn9gQ0JhP80uVsuZdrj7qVfd0KgbI21RDwLSriNmYVvtTiiitR2+Jx",
-	"YJyximZeH3Db5JMtS9I2H1+XGr3iYQ1erzD02cN8DwJ5D5pXoq21eAqQU1DkESjLEyryzJ1F5loL89pc",
-	"VARithBQIs1zM/pNZufN4At3CAJhPeIeXrElIoTtbONq+NX/rVJz/9r4FOscJz/P4oSRQB+FoKjviFNl",
-	"PJK++MumaQ/XTnvjHnxKGA2nwJReB39iYHktMABFadIPii8DlBChzlRk0ZxA71i3Moe3W5nPCwJyd2HV",
-	"d4Lw0SPLmEMJGaT7KVkIKWPDq79W7I/tBNZ1kmiL8KYvAJrhOCrNFz6VH/RU62SFg3PJNB+T1jxWsseL",
-	"JNKnDeSjcc6GvpGkG+h/BCeEkpQttHgCsZtYZIcksRYfe8WtuZdbK6J4alYYFK/QoKV1A/wXViNpZez2",
-	"+2hrxm5kCpMwF2PXrmEpLMCmBk8uXZ9WewP8PW7JXwu3pHJ8/iogJuuhS+4GraTOw0tClF+c2ARykrPJ",
-	"GpuoAqBskTDRBJZSka8ryse79bpSQ3m0V5yZSvPgX3Jor6jP4jMHA89tBs5cTx9u6aKPPhnP2NwwOsrE",
-	"FXWDYnvBb4A0A/+0xKL/cKub94r4KONjxrdVJoMe+df//HOvhyDewG4gRiAxlXLYEgsQVax65XsZayJB",
-	"mSMloDKRV2XdqIjEql3Ft+OtVJAtJMybSXBC4kgSKVIs1BPPGdrXqpLnzR0XU3OLqdYLq9V+bZTbJo0F",
-	"19yXmq66Ctj4bURtU+95Y0V5eM+xTRemLyfwzwTuOpByxdCUuDb37sB/724uvdWmGFxQqlWGdWXz8DMI",
-	"2qAkYjRlaR5ISGNwPGhdwInIOylOow3jDgitFc66XBUXvxEEKt/lASPgt6z8hukGgSZiIxHKJorqa62w",
-	"XWm6yrRrNee05ugpXOcvf9dU6M5ahVpVtNtcFa9WzK6xAl0x6R19OuV7vXLg8vs5Pxm9/AbZmPlXvcI2",
-	"4zR477CyIrJNWqC+HeNd8wJrF/B9amD71MAdAeA+L+LbPdLbrTf3FcYN7FZ48QcTuHcTy1iRpeZ3ravm",
-	"BDkPDTD+E+0pJKRzhsG6hplWzG8u63Uh9/Pn/22+2/u329Tb8ZgnvPJ7KUu2Isj8KdJeh7vhnG+T+rpb",
-	"tuufPqP1Pmf1r56z2nNyVjVHxBTTKpylP+9U95WlC+GN/ALrb8kiXKgJxpI7rth7CXWSqtCbaQ9nXodD",
-	"WIO4uct027m8Wb7UzE9fJFfWLEvvj5M1WzeAevaUJfoqpWV3pkkJcx1uez0S5JsX6D+sSgR/5Ndy74Ln",
-	"d3DPtmBva/BnppQTkZncGqtAuS+UfO97GLifEwfqf66e5upm7j1fqFWuOmb0tUpizi7lvM9M6pRPyl0y",
-	"dp2s8gpDYmqwbSAELne0VUx0bZzfOc6oXiQIcb5LDzhdNaQo6F/sEdZzq0DzqFmmO0ljTduoFrYSxX9m",
-	"7Doy8DwVMXwLbzzYA7cvF2ExWicmm78hGl5fJAVGr9lHiDwsUF5NzFNpGx7uD4b7hwMPeO/GW0df178L",
-	"PvHvh543FBSCTaEzRiMzKvY+rsTmP7glEHI4q+Egb8Kp3dqcaEm6HD9uD9e7Suf49E+PN7zWg1hFztra",
-	"fygnOe16Zga0BHo1QoR9IwHUwqH37gBNnSkEplfzGx42w8s2AsuKKR7joo8aRLIfizeeN6ZVwaHFIlvw",
-	"WoVpDR+jzxFrmrZlWSX47BrG2JbexRuaxNEEfRIfvF6VtMR9GhypwzYI4dgXXOytOJ1r0jaXX+QJf2vD",
-	"z74aYFxgqJZoPi3mrbO15bWvsHffRVQ/pBuNrlYYaTK75Ymu5r3t4HDdj1qdklw22srAZm4EsBqdmPSK",
-	"XOCJbYjJH9iE1lQkQetCGK4Rz5krJJJn1YLFil4DGgxoVJiKfOndzjsLmP3kcZE88geWPOPRbmElo+FO",
-	"YSX39SG+2voQTqqE5r/yruW3te1/cnnuz1SbwYC7J2yqGoU9LlQ16t+EPOcypz/A+/Au6gTsEEq1Wb6o",
-	"BEBZnvZFEPdx8f0RTE230iZ33eeE0P8KoPNLguwfQap4IcR1tmheGYjT1ewtloW0YY3lyAK5WNY3eEs2",
-	"ty42NY4IlddVg9Vusah+Y6adWDA2wFmVGYYU5SdizZ1cLElXqjhJCCWS04WcCWU/vuCQQYrsKDgaPIYF",
-	"nLgJvnv9csLvmHBhmoYkVd39SmSAPoPgNXoLZlSiWoqZRZrTaQYdpXTJ+8QJmpuITE3EdJI6tnXEoxbI",
-	"RS+45gfFDPsk4EJNpiLjEQ5GZuHM1OCaWwnNwCavRAY5spIlSdnIatexllrcMDSM2cRuy8TutNTesNrm",
-	"CnE2VWRJhLvNxfKEDEjGEyZlHjaoSb4gjU33SdXZm8e55jb7MpPFA7L+WPqZ6yueY7AvWGpOpzkjPQvS",
-	"jgmz+blpy32xXVlpRkzzIEyMsGrNjg178TDlL8MR16/3bnEJZ7gBkBSBSf0GzsMa+Cqc8Rb5HtsnFHvY",
-	"3U8A3DQcDCzpSJOZwbDyWERyaYpFxkgeVxJN327kv65dbJskY5jkc/zS5q3aP6tUVHW1uUHh+fybthwu",
-	"n+d8kW27340gevmpKaqQoOeufXiGDxOvTAR+eJGcMIYD/N8m8rhzILsaWl05XOaGpf9t8VL+rT2knB5m",
-	"0wY2+ib1zRBYx1mqt2kKpKxEXgvmhAT51Wlf7YaJkKwclbpnwaSwtFrKpplEb2PJ9ax77PQ6eZMVCA38",
-	"dQsPodU6PHg6Bp7Mnd80ZUxPTq8vQK3Fc+b+vqBxG2Quq4mbHvCOmlc8Kfhom8mcC29huNO8kjYNAccE",
-	"QkZR5RSZAhMV+sJ39Hhi0LUWkiDW4y79neszckv9SyUWkixFqtfcmMbjKYkLWYxgaz4/4Gh/NNg8vLvL",
-	"P1XiumqeyiPPW1chB9iCTDZsT+4wAItleZ/0R6SbslBLHRAIMxdSEYHxIKjt7u2+jRvXqbmOUEIvWWIC",
-	"9AFVxhk4ZHVImcGZqphFFqmIMkAxRslAZGoXTyf0VBKG4En5ZOKjXcvZ0zCEYLRiYkWq5315e1PeHuaz",
-	"zuMWzmhKQ8XSPOgBWRig4SmWJLi2klA95CqtxHM6WVA1OZo++rs/u+VGXK9jO5SkQoEQ52E+GCjDeGQd",
-	"APpOTuiiyIgC7GwpReot27TbmZKhWPhM/z/bMEwcqdYnI1ERMVHfHKeMQjgT6pNxEquVfeYGdXufLdNY",
-	"sW3qPa212BUV2E2xJUMR+TQreYYlVljav41+uZ8gT8OJxNpNN8FlFnm2URUJSyq6MghaKy0r3B2y1Tzm",
-	"7uiGO2FdAUgELsU9xNU9xNWXgbhC+tMy+V2cQSK4gVEH6tpwSj5pxeoTwtkNIOsnJrXC1Ia26KllX0s5",
-	"QMzZ+uOSujnw2sYaVhXcJbstq1t8z2YR1xgd1MJmXJFrxhZ6inGKyb6yzeq3rANrS8KZerBoU9itKKxt",
-	"qu5RL1rdvkJs8W2rMrGNxWC3hBTbplJrUz3Wrbu8k2qtJxgSqXkRqtEF+UhfAoJj63hL939/9+HQh3H2",
-	"2Qu8ulh2A+/ltQNYkCXROmhQTmZ3UJC1PPTN6HW7FlT9rLVGq2Si/2+w/3jy7sOgd/TYTzKFNXS03hi6",
-	"tlLpKa8UKO2TZ00UTmIuFeVVkvOUJ73tzdpYsjtlUtEspVyVvU1fVaXu9iW3M8esGOingZHx5BZ1t7ct",
-	"e13uFH9o6PdPXv6a8ohQDDTjVGUpTfaXMYDtS3VfG/trq419X/35D1n9+V0Tf39SyKsNJiBU12kEEjzE",
-	"PBjAe0liU+fF5SuerO9SpQB/OQSkG7e+Tq9W+KBStqdWCOGEDIDncFERWBuLItD3zaNR9L13CHn3nppA",
-	"jSN49OhR0wDyOhebymfYAkNF3aC8+oEkXSweBEAvHG2BseB7PYy6NmZwlRcoahNsXQ2ZqO9isYLVqWwi",
-	"t10duw2FneAQ0/daea+RI2DHg0tQ37l6zeYn1pRRyFVEYH0atsIkMLiflrGafbXkXPYpr9fwPzupbz+4",
-	"OzkGTeRuADHnX4zsN8Vhft4i+ffF8beNxSwrpjsCoxjehZbmIvXDKsdkxih6pix3GpMgEVcBMCmJkYZc",
-	"qPxuh7xj9Hp29VE0JGFd9DRvea9HgiW7nAlxHZDXr87OobF574LL+IqzCEJGzmxltZ/xTawRFWRpEmAY",
-	"YZkyr2Pe4GUMBecsVCZ31m6SuOr0OmYQ5d2yD7eqEpQmTdWB7EQRY/qH8/PXZ+SnNy/gr8rqpQxWA/hD",
-	"WdybKbWQ44MDu4J989MBDOig1I7PkrPB8VYhRVjLRrI7W1ct0ghnxhZfCvxZ6yK+panxkxgTW9eetu1V",
-	"S05vr8h9Cv1rJ53kLrQNo2SsUSaaacyAyfqZfjvuRUvFJT3GIKXYfOFDsn7KkhiyAu0rBmunLPX4JAdw",
-	"4bI0Falv9KviTjItQ8UmFkE9zIQZEQG8ECseoli8GTzGzHidS/G8VGUzf7EagWib6mEUTTGIghTO3uw/",
-	"ejQaHrby5jeF3HGhJlCdOcQCVl0MhR87+l2s+UQSEcGTlXsH6bvDgJMEpHvJoI4V7heLTkjKVBqzCKMU",
-	"Lml4LaZT/QlOBZFqcM0D0oXYnGxBQBwgoyMyE1laLnxVHmmB5quVX2iy0+tge5V0NPvjFiAy8Mn6KLGc",
-	"uguAm1h9skoZTfW5PBTXK45T6RS40/Kd9p+pCmd+my54+SBQkQEpYHqDwBh8k1philhQMtftgDMYU05S",
-	"xiTJFp5TnykxAYCfRvaCIgyqaEW2XFFkzWl7YyZPizIwK5E5NWBwO3esa9J4iepfyFKvEYtIF1OezTkD",
-	"xcQ1m++VqnvjW/Bp/05qq5g6L1qhPUFNF/E38x2EvqBOHUtvWFQAc3ppfPB4e/iZz5EJ2yro09S6wNIr",
-	"lBMaqvjGrLYJ9JRYMd8/kuPzwWjb6bePpNnKjr2ktVxl/Qhj9h7SR5ePw0E0ZKPp4dXR7PjXB/46jUih",
-	"a4nHvLP7KWkIC3pNpSwquerTv2ORkq0N4LDdJRUSnlS0Enh0VwFFqCKvm245eugTlyFpA8QNbB/MYDZu",
-	"CytVdYOcpQd7RnCZsaSd7LS5ygUAQGqWH5FsYZo3JAhVQ1v31Co0B65DJzZHS8oWt6U9XIz+SokdIGbq",
-	"uWPJqpJiq18kXSexQEtUmENQujhaIh+2wGyx91bpWioutC1Vru1EnoayFA7Wi9Fu7DWQb1ixDZXyEyaX",
-	"uk0VikJWcSth1EC0S0GkDgutSB8bg0iB+DZZBnEztjINmk92sw2igHhvG2xvG4QVe4lk0FDcA9XByNT2",
-	"wAuobygnsOrUqo+rw37LqCnAaY1Z+/r5jFFIGuXRBcfaTHngpRHKbUNamDOKmc901yo/B2Ui5/L3AVSd",
-	"Dx+Nj0bj4XbS4DqyrdN5sectyNa/j75dWyto5UfHrmiP0EQKjFXU1OvsS3lt5vLKyGCPLwfhMBqxw+nR",
-	"1fHswa8Prx/Nd5FW6qU4POU3GktutEHRAKJFGI217Nhw0lJVnMa0XfdmrRskUPAOxqUKFUbHPCGBPRrj",
-	"PKXfSgTg6tPaE3jpFOTzd/MSNHsnpsBgw4daEYKo2ZJIo1soM3loyGKcjl3VAcW4ExcndVzXKEtp9zjX",
-	"4qrQ/AThTgsA0wLs9F05O8Z82t6qYaz3z3gEfjzf1YLWcKpIykIW3zBJgHzkDpl8tqQqvneXOXw3/qJ3",
-	"UAjiBiCwVwsm4USekODfA6QgDEJz4ku2qwKyVexJe1WN1TQ1tmVy1UaVBnd9wsy2l7Wbyo9e90vxqzfo",
-	"xw9VDlJ7fMUhThHeId1gOZMsnPzrf/6pTxGYE+O8ntpCcPDBU2Vphpi0J+i7skrQ0Mvp3/7+OH30/d9+",
-	"+S09X/760+unj56/eP1fz8XoBX1Bz5ZbQYkwrplCFIBtK4hiiX9i8pU+F3li/dFwQL4XnJWsk+ZzzffM",
-	"pxU2nP9+W1cWQEfhIQA/lWTV1cldVCjI5h4q8N2hn2rLICU9kvzkOdL3JjG2zHH8Ai2oxIbU8u2W25V/",
-	"cT5qCUNcZoW3Bi20Q/hTgBaa1Xmj74CFb3DhNRfLhEVXTAKOgqnHAPTh2bgMjPZqQ/xGbC4bLWTBbUx5",
-	"pC/NSzYVKQbyaC0C7ZKSRIIzQq9oJW6wcaXNjRY1rrU+dC0MyZWFzZv1LySiXXtu2oiuavDaZovnWOAW",
-	"giyXyDIqaNu9jswqScT4Y50IJAuzNFarM035uB+XUAjsNFOz4q/v7NVbJLP+63/+2ek15v6bpP+geD8w",
-	"ih0GLx8NnJzaPnliWPrlyoYl4JcmixT5SLDXIxisJkxtXjivsPwwymKGmsV1PuoJxnwK9pVQcEXxKEFh",
-	"QT0Xgxnxf6ErywatO3TcwZHYGTF+FXPGvDHNnW81c0oZTdwId5N0NU3F3GQCLot0cX21TeMbBkjKckwk",
-	"o2k40wLl98/OycHN8MDNi9VTB7NaN3j96gx/d/Nh9e8LuiLdWt2PC471B/Z6OSpEUyMHH+Lo44F9SzeJ",
-	"0Bg0KldquOA2nw8KrxQjrjWGt6Vh3nKvf8Ev+BlDOdzQCChFp1iR5Hf4dEy+xVJ0JVoLcDSUk+B5xOYL",
-	"oRgPV/t/Y6vggoMPETktTC3oE6xxDK4tC6oUSxJ8uOjAs4vOmHy4AHK56PTIRScUkfnXnElJr/QfF/xC",
-	"Ewmd4w+RCCdZmuAfxus1iaOLzsePwQm5TCkPZ3rZA91WAJPFaudxpCXl94uEFvKMGpO3V0xhogZif73r",
-	"HkQilAd7vQv+lmZqxrgyoSL2J2zroPzjHulimnKPpFQxksTzWEloRUEGu6WySiv6h334YY90wYnWswU8",
-	"ZM9Y9OSKh/rpVcyvoMW4WPxKc84vez3yFpa52iU+3ENTxFvm7JFeM/uyeatH3lrSqTSTU5QekaltUnnF",
-	"PMWa029vWCpjoaXNymvFD6auRBKHjGO1E8sGUrFIY6ZoujKijiNCuZzjIGFXNLFi1b5i6dzYhlVS8JPX",
-	"hp+cvn4O9knovzPuDPsP+wO48xeM00XcGXcO+4P+IWahzYA1H8wYTdTsd8iz9onVpwjzRUaDgQlUMCVn",
-	"AInFeOpiftUnr7PLJA41ExWQ9xUL/jzqjDvfM/UDdIKqDojd0PdoMLB81FiqjLddf3rwq8TcDrMUaH+5",
-	"bpKz7FsH2BWm56PwtUk0M4MD3u6Db8pnSpP4hvX1gh7hyH2t5jM8+JZGNl0VWp7SLFGbP/uJs/cLFioW",
-	"PQMvunundsZv3+mr2ARhdV7EN4xj2L6iV1Lf5S+Zop13+qMDCEptu7PG1KaltUsqGZrtaDgDw4Wm+FhJ",
-	"Mo+vUidgDbMBVI8cDw4LBAhkq/pRIJVYLCBag0oiheAGQCBf1RmV5JIBz75Gj5T+ZKx1eYOZaAa5RBsB",
-	"BWNyrIyNBvN8gCx7RApI3aERuaSJVqNTWyuYhdfSmp/VzOBbxwhrIKaIhIFBaiD4xYoAvpNcS9NvoDAB",
-	"Lv4tyRo2aiNlv4G32tN1MUAPaUNjsN4svWFEpXQ61RPdjbiPB4dbTrmgJLcg29r5/yiUWQKtDyJhbfzo",
-	"zL54R+v2owAyjFYYvzClcQIVpgDMT2qpfjlbWTBOgmoriAn5Ueh/Mm7gUqSHHWgBMItiNSnsWV6+gHKO",
-	"IxCwKI/IEVMUtCpYQD3C2TIvpDou0Fp6F3zO1ExEPZKKTDGi2HyRUKWPK6xNL286jnrEufDJNVv1bIk5",
-	"k52El7wFNQaJzNoklmmsFOOYOQAuJ2AIua9HslAgnk1qIUDmdIUAp5fMaNBkxVSffCsiAAL5LYPiAKDZ",
-	"YG4WmpWwQ8RDsAhUeNOXecSLWKpTveDPrBUDJD+m9ZPO+K3X3+oMzuR8GM+rXkwwNuhXYWSFVuFU0C0o",
-	"fD3mx8fe+u5z01MxhB/Oz1+bTWsaSFG63x2GQX54/NhF/Rh4sR82DAqiijFgD1clnjPSffPdE3J4ePh4",
-	"r3FYMbpUi1G1sfvq0fjOZrGJBy+0WNxp8eKZcTCe6rF3Pr679Y1RHOG13K8gP7CEteeBtQ8/9pqLK+t3",
-	"HbM9+gZhcKevn+//w8qj/h7N2weni9i+CXXlYM/3n0ebvjNvPo9wkDtcXkeDYRs+bGpc/s4i/Ohw80ff",
-	"ifQyjiIGUzoaPd78xbkQLylfWZgivFtbzOg5VyzlNDGXRH4jr//qDPOJfnIAmG99NzmyqVQl2nBuJQB6",
-	"BLzV9/vWtrUPGmdn3IFvEKIrv7ccw0XjvXWm2IIM+0R3bFN9FVatvynwuHPQbAcEOwAdW/OCgHQBxdYE",
-	"RV/wIiBwr4e4S2hTKmo+QW4Ht8VUzirdWhBugw16wY2tlgQOxrOpl19FB4dEZVcMboAI910+Z2D8OXXX",
-	"bcP94+YDOMXour/88ssv+y9f7j992shgTQBMYaVEQ2bBanYLpKzfB77oMt+ASkE3LYa1DV5ywy1VjpTK",
-	"0ad8o3MiiG55X5ssq9hYsyEwqhtSyfZjLhmXsYpvWOO2mfAl7xiGHgyY9YOwUze5HtuMI88OucVQntE0",
-	"iVleXsw9n3lOJOn+8MP45cseGR3tz0SWNo7IDeUqxlS9ALGnJU2S/TAR4bXpDvogXbcPF+D47WD47u1g",
-	"//G7/x69Hewfvtsbvx3sH+Ojf2tzCF5QdafzhDC1r26WzqGy5O1iOWCWoUXFCxzohqBHgkua6v8olqY0",
-	"ZEGzZFgudeIlv+PWB8HGRZLuNGVYKx6zv7sLGkd7RYET71ZgQEs78ayoNfMJpdTNHzyf/ig4e4nhTrcX",
-	"amF9Nmv0tpRMe2nW+WSNHJtvz10IsE9oOGP7TwRXqUg2fQov23c/9jrPzunVpm/gnV0l5V7nHyaLc90H",
-	"+p2SHwXX73BwtFk2/FEoRJmx4vK9WP51iOUoGBYFevDQFaJ5SWRsENBr8Lo+Of0gpAnT/LBRYP9Oc3At",
-	"bTviZqBv3YCYMpUkUCIgXQvv/WAEBYn3IPMLw3yNlzMvP3bBIQjVYFeRacwjWcTfVcR+LWjbEi49MrNF",
-	"jws4fLtKvQsOoUFWxqA8Iglew8VCYh00yqMeAndGdIXDskEEeWuY/83eqwsOkzbqgiRSzBm82yfPFQF+",
-	"CX4+GqoEE0jTzJSy9Tt1L3hXLBg3U3Azu7CTci2fXoNqBPWE9BzhZywChHrMnjGz67npnZckKPQQiGMC",
-	"VyGLgnzUxrVAlf4I4FLQLZ0UalqffK+llsAKxtgSop91AVRUzdDVa3drXOq3C8C8akY5GVUoe6/nDKk7",
-	"1A0Xr2CxJHhHiiSaiEwFpItrVy7rBBiP5DJTgDECe+Wu2l7vggdYEyIgXS4wfaTcRL7JkOKLy6kJ0JSS",
-	"iOiqZ/7KUtYj1NCGxRShUoFZGfrP99KpUrSH6DK4QAzNm5fMQOx4NMTvmXLP+hN7Wjeoid9V6gWXFERH",
-	"Bm2Sc4xU/el1xRe01ThP8uIBD4am3DkYGJERNZtc288BqrQPDv/8+i7p2pRRy3gQUzdJ0L5xNDja+/Pr",
-	"xPeK6J9REf06Vbs7VsBcia2QGM9nKWOGNSoDe4+AjACPXUTKvv2QF+ObGF1uYFOuK8xcXyKmVDDPksTA",
-	"BrgPtHg0ye/4SbWV4yIoeNyxlzforNUhPKgP4bgyhM7w4fhw0CmNojMaYU1a70BwjPkAXEG9PoJhfQQP",
-	"qiOAetLVEZhnbUZgZBygAhviWxLUJ/nmftzCDeQTEDxK9CvOCOMqXQF6k3PpmoBTqAcAsG74NI1Yeq9p",
-	"/9U07Zaz+Q5qfP4FVXP3tJGwkMfvXjVP8lK+CyFVcxYtaOdiSrJSHUhZq/Bb8qWl8dVM60nLnsWUBqX1",
-	"gjdqrb2isJCJcAZVVGuggKU4hk5SNk2ZnBU45PSCZ5KlRNIbTMinaMvDFDjIFSXP9AziiFwxLa3m5VB9",
-	"xU8veLdFbcs9AOvI+DUXSw5BKwJLH0M6bU38veBa/u3lcWxO8dwcHM8GEUFINIVKuRf8OSJGgpYNZXZr",
-	"QcoAF8WYVu/IKblmK5MSyldLCmm3M8FFpgdP9dQvOAbHQqA2zFTza7Pwet6JTePFAlXG5ahXPkdHAu0/",
-	"YfQGguTEdHrBlXDiuTEeEHRQ5g2JAbo7MyYnE9jxrcDgty0ElYJ+q2IK0oKjwi+FK6i40BUjt/Lp2xbV",
-	"YZw36MPfRstDdpQeqwerh9mj+LEYlN+4/L3+v867j1sarUu1Zj+WU0FMztYtZT7fUn6bG6okwHBlqmcp",
-	"3iv15RW8ba3Sh1DnpQCEt7UvWOpU/Sz6++nsKXl43B8MSF5NtATQ0WZvrCDkloN2izwfasnMDNTITr7m",
-	"mzbWNl8uVl3qYdCuBy9hOD0UZa5r7buyXZL7M7YlpyZPSKVY9KY60fdhPn4pZ9jii9d0lQganQvxgqZX",
-	"DL87bjM8mS0WIlUsesmimKKi+NeTlJ5guC1w+csViaO7kpJMpkTfcsqrpkzjVwvGT18/J4f9AYlEmM31",
-	"vWe0nUWRj4HF286e/o1cMY7FcDCUVH+rhEhknxRgN8LUy5HfkPzelKQbmJHBbweQzGwN95WuY8gI65Hy",
-	"F+6kgrUx7WZW/+/s1Y+3j2q3Y9vo0TW9PrXvl5maH90YTZu1yjXOtvQP89VxkLlsqqQ/2cN+Xnz4FSV7",
-	"nAMIiBkZ1G0x++SP9ba7vqLzZC0pO+T6jfQSNnT2y+nLF5ib7idTmoKzYg3p7bWhPd3NdrRnJ3gb2oNe",
-	"y3TXkrb0nPXXsEaKvVeka446i0z4utTaB2g3lyvFEGM0dwVcxhzTwKqGyD8DgZrNbCTQOpHszHRta8BZ",
-	"PSyT0ERwtreZIZ/ATjkwuWD2DDDHL28yQL5tz04+mrxnh+yL+t1QRkjNmGTOydl0KqDDvzpndrfX4VJf",
-	"6TmojXcd27Zb7DkZbvpz48nAeGeTBJy/rokWUnXQH9bDpHE0ARiqLWft9L0JLHZwb9yRtMtkKY/lc4bF",
-	"lvrOowe3TV1ZnyOW92ARG9uMRfBKBosPdbYpwrruB9zan9w0IpP4uP2QKi67FgP6GlNqHGPGOxeHxUB7",
-	"VHTutjTiOTqbgxDdzbnXsu+j9txkGoedf1MiFO9l4tV882ouVa23ft8cfCjj0H1svIDeMJWlHM3rbjkG",
-	"4y22OaP2IlrO4nAG2ZNWeoJkx1itFYCcU1S/fzbwCufb59FdOMqdWbaRoWoT+HgbJtIkIrkwcvec494L",
-	"uSOreQNgrWBdqhzm4hR/HoZzIDIVCiyK4/dTnhpJipGbWMaqR+biBhDCghxaKLDVQ6CClF6PhClbDYSL",
-	"iZyJZdAnp3x1YSCDTdJ+7rE7Gjx2V2IC3q1JzG9oEkfBCZnTFNqPFaKDVWORzSzyBiuSOsk4VqKPyiol",
-	"xniKJNIN23JcFzxW2D4lQRlPsjQx9yc7SUzDxMBe5daEueCzWCqRrkw6u8xhQ8vc+A386nCiV2Z/bsmP",
-	"W8Q5Fa7Pv7GV4eA7OA/BzWUdLfmSdT7uIPabuX9S39zXfs0UbntD4/f3zh3eO4MW984TwadJjNh/X8jz",
-	"NGpxy5WO7xuWSfaXvFpf0vSa0PxCyhkQxvXvay69w826TGPFtr1aUzbNeCSbr9Y3+AJcRwThjKEEgL6V",
-	"AGaZLhQElyASk51Tk8wfq9kFh2gWKTjpUkifsXWcKIliOcPwlUsaXkOCD1WgI2jukt/IEIsgY9AW5AV3",
-	"S04TLC6NdyjGIRjTLQT318dt4D3JiimCq8GiCy5SgoCSNLzuERqmQsrybZkD2pGuaz7bOyFzRA2FW/6C",
-	"B0eDgWl4guOZKCEmiT52BuTX4AJa3CCqnIz/S5aPyoDboZQgbToRzhTfIQBtFUe4/CHrYflFLIeWI2DG",
-	"1j0J47/gOYzqlMaJPCn5LiUzEFm8Kq84K3Dx/2fv25Ybt7F2XwWlm5b+ouVDuw+Ray5cncNMTTqdSSeT",
-	"PTWcEmESshFTgEJAljWprtpPsx9sP8lfWGsBJCXqaLnb6eZV0hYBgjisE771LdVN6NP8WJNeVFJ5c5bQ",
-	"o/3w+05WSDClwsaBEiTLvfYI6ZW6bUr2kRKzWDWipuA3mroLVoNChTIGt2JOT4QZhwVuNozcc4/gqX5c",
-	"y8ijd84AvYMzHqoyQxk0bpD8ip2fsLFUUysMHOT+9ibUd1pnM5nnOGdftPlE9epxLwMPrUcB4sZrranW",
-	"mmqtqTWBClB9FdvDSfZrki/sWhin6A9nUAHc6PgPAvV9QDhpYwXL90ASB/ikZ8Yz/YBj7nRMVvCZgbzW",
-	"QuiJUKbn/O3yMWSWu9bCQNXkGYYSCBjtS81D5RBIjdW3AoqnclsPWRB2ELoYWn4rVBK0bqy86XENihrJ",
-	"mKfK9tlPXEJtOHpdJQnaGxd9dhm+AzONYwWYYFOxHiApG8meR5COiiU1uyWDkdJ26LtOenjrDmm2Ul3H",
-	"qnZJBdlXTYr3l0nGrfDr+j7XdmeN6xqFoPCeihMnqzN4ubXCwIG7dz+qBnQTvbXqg+nbXedRs0Zl594f",
-	"MR/eatXZF6fOvjRYqtvopeQnIap9THl7XSSV85J0Md9SGR3zPNfp1kARP7BRzVlHPO2tmCB1gZHqOg8e",
-	"oYl8sd41aJHLyigeJIif1k1++VmrLvAh6FB+fCvq2vu3h/FmehESiJZrJ2tnKYK3b9GKWN/fhZhU7VSM",
-	"EwUOEycj/DimysqcJYXIBTdiCGlhQ4QPJZ7yurCx6p6ds6s5oznp9dkv0NBiIfWc6FB8rylXyHhpb8SY",
-	"dZFuvgyGxQp+BAQbvOOGFyJjE61zZrXuXRCkSlqk1pkqzFtSAmpPTgvlax1jy1i5pn0GcKhQU0UEspVq",
-	"/24QV+FwCyD3qZ51NhFFrMIyKUw+G5R0+GiNlw3q1J3sfWkqo4ns9olIbawqS16Gy2BR0EO44QZDjvQF",
-	"dZcA6XAkUM40mc5YH6eUbHvL648bo/KlciGramLV+tp1Tdu0Mzh/HQWT/WxrJbA4YTsZ7qc7Gu7l2m/m",
-	"eC4f/bCHRtuszVpl1oah2jDU6qx90gwVo5pT+XgNGekgsA5o+uOd2hZWPjEhYaEwj0enig1szBW/FibC",
-	"/Ln14O9/4ht31RCfIZYXZmIzihdnvhWcLX53BX738DY8micmcFCAfb326Pd94TDiqw9MkZAkEisq1yaA",
-	"64Fiv5XSfPghPnKLsQPAuYGZ7g5OBlyVcGuvxBGwRSBP1kpztHbMdpY3B70LxYoz2GiqLPEUQDk3JU47",
-	"g87Z8+fsV2EsO7c37L0thIDgszaW58NUZ8ArdXJyeu7WrIpUGCJSAfIlhBhORJHCmF6cRPAHSprwf486",
-	"zjUZguO1YMienbuuIQOp84OYsX/pwlm9nk990JGW55KrTgMXwxg4g9LFEXEsqNn8ug8h+eOdsaKQnH0/",
-	"nXD31Tm3I12MXQ+3UrkFzTVVay4ZtmG7V5i6O1HnisO+B/q3/2oY8+VYFDLlxz+I2RA+aEcLHfbOoxrn",
-	"CIHdNqyOe/nDfqpmlXUeEqla/bLCMG/t7M8tuA6n2+u3g9vTx3/4/MPtEl0C09NqBXvBuJpjIIger1zQ",
-	"nrNCGD0tUjEcS2OwMtya/Jf9VCK0OkzOSyv12tj6Z5PbsoxRfZBF3gwDeUOATeRUE3lmPENbxggwAcwF",
-	"TkA4a9wZYdJZzJNJDrU5qyCIWEF8F4xrpWdMq4sAl6in9N4KMUEsJ1h17n/nbCYKgRHiqcpEsRlMcQh5",
-	"s6ftXdqvtuDW6kLy/QzW8w87AjJ2tx3/rFK0RWU8hjhtQRaPL8PxpB5Igm9rEh5TXYZtwq7+0UV4BYVj",
-	"y9qASlsmVCayqKwo6BkXloOxb/wIPo0N+DhxVfqodbAKP52toGrtvgdiKnx5y7Q8SgeOwv4a8L22Uk6z",
-	"UpIH7Lck0LkkkJVMVCoJ65a0KyaKVaij0BtA/hXUiCEUMUtCbYgELMqEaigkHl9BFXBQsECCsooVVY6B",
-	"ue6zX2swXkPUvosoXgr9lmheRCrEaiWat89+qtH/NIKWKbdojPBezHHiBQGRRQZkclXDdshHI1jhJAql",
-	"dSjWrdkNV1leq78aqzIG7RnZIFmlYFJBDllFWGMN8TAbVuvVQWqSWfvL4Y+LmCipg8r6A2fnnSgQ+Cz8",
-	"OeT9/FjIOzdnkLDViSq1SAad09dYHMHX7Rh0zp67v+wYq6WpfNRoLa3wRpvbL+uHXZXXBsVF5OaQ3kcZ",
-	"bVkhZq06a1EVbbR3dbQ31yYEe0Hcg1JEln/SX49q8AflsYXFPxPiNp9X7jwbLf9tANTvw1s/Jyvff9U6",
-	"Mz9MXisYWzv/QHa+qZymAxv6lxnUFaWTTwXHQhVhsJW90WkqAImQn49+AFAIoQ0fqy5NArM64/MeFlaB",
-	"/aLVMONzk7DwyMuTHuNu/15Qbv8tQLjplZgMiTVLqQNW6DyHkhgzXmR99h09qRWThkmvdewABBfA1ybO",
-	"BaAZROscPIk++5rPjbehQ8VK4DiupwUSt7kSs0pJVam8fxGruoOx2uL28uPPY3LPYa/ZmynAN2Qn6hhu",
-	"3ZbLpvh1Q0qf7wxOz06iSl2S4Zjfdwbn9T9JBeVKlupsYKZ+tazGAuSiM1gAXHjc8zna7jDM06/QmD/9",
-	"CuuNnZ24f/8n0HdCpbtdTXu/Zo9q2/vtublouH/ww85Ka5PCikriCBXKdVKZJBuEQBtnb+391t5fg6LO",
-	"slKdmlLeP6KBj8UZNxr3odBto0U/EQqUfdB8lVg+1icN0qExTWc98NpXytpf662u3PsUqKirQ/mIHNQN",
-	"I4GFhFy3fL5kxhyGM9wtZpUs/MtDz0MNqo3g+TDnrbpsvcBDeIEkRB/DAwzOkuel46pUX6zLmZmIVHLA",
-	"1DszPGJcMXFvC86MtO7U9voMSz2WjtHCxUt/A1h+L9qTT+UZLbs/r0+iDkj6xRrPz087/peyIDI4Kove",
-	"0svtvKXTFyelu0RsP1s7TC8f6A7tSvVy+iekemmFduvjtD7OBh+HcqHgwDzcwdmhQhA4LtXnt6n/87C6",
-	"P0+p9s6nrEHU1v3ZOCByk6XBYuJKFMNQgy1ZNZalJ3dct6fogi1Sl5qNWn25wNAeR6ktTdSmNu/vba2o",
-	"RlTTHs2Krdpyg8f13ooJO+uzvwJPjnO9kJZ4ka8oKZ2BBKuJG89bJO4nshBmyG3Sj9W3gCYAe54YGxbq",
-	"G6S8KGSNyDoJ1TewtufQiLQQNhnEikqOVFiz8RHWfW8LORH93wyg95BiWmVX+p75NinP816E9EgjqXgu",
-	"/yv6sfpB0yfmYrRA7wmouyqVEA5sOkGqo0IIlvAcdouVd8IkseK2pLdGLbjyxu0hHNaL5h75OXv7jUhS",
-	"XwD6TBdDO9ObsVxLH/FhR3+t0vZR3bYbkWdD9Cg3fdRfRZ796J7c77u24KbGvSYxRt2K+NaZe8LO3NlW",
-	"e+M7bsWMz5+GpnR6i3E8ZQ9QkqsdwO1L9oEqfdFn1Yxmf7e1bJZXaOobc5Q/bsWD0Q9aibeQcnkASzsU",
-	"CttSCr/xzz+uKH6EYn5veHojjt5oZQudb2oKD/tnP0Sdb37m15vawDP7Svyo8084JesbuGcuSXpX5u/5",
-	"lgL5LeSQerHfXvB8ViUKD+F3rE/k5ixxlhGW2KtUGKy6DFKxSc5TceFTvsF011PLjOVzxgFUMIdMlz77",
-	"zi0Fy4TlMjcRS5S2wlA6z3IUhFJ2Sx7+qqMTq/EUQnk2OEPPDCtcgz5LiCc6oQKJlcI7wFLnKx/CTdYo",
-	"eAnEATVAcJOYlQYi1BPAuGGgJiXKVUakmxndpTuXBpwhGLxzk8ZjaU3kZgp8uIIrw1MsiGKQphWcNqI5",
-	"FSozzq0BTaS8Q+SzoOxMX8Qq/JlcHA853MplqrtJzbWWYhUrEPgMbpUMG+mcSjPQh/XZrzcyF7RDsKbV",
-	"CFbO+nJU11gWAuoS+aovEhQVloPyEygNI74okV0EF9F/Vyh+VHdAY0XBPHIf8WrxnUpFdau6caU3gk9E",
-	"4XeTL3Lk+vdDTkXAjzbU2AJu0BmR0nKWCV4IZAmecWcqSMWSiVCZVNdDfEmC/nes3M+lK92tv7MHX+7H",
-	"uuBE+11Go5ZIkyBFFitcxR/fvUdisrpFJLMPx96jTi4oDmD9pvSHQJqyDGcUK/wwJWbVaYJjTbUxYxVk",
-	"QiEoKy4LAd4y869KWsDSqQUSNEybq/EZ4E/DCTemWs0qfCuWxMKkuKV6XGXlrJKdbXkSII3LJL0ISSiI",
-	"ENkP1DN4YTm3EMwQmZ8iWm2l9FSlImssQjqF1Gxf42s1x8QnrJB1qHAECF49Go70tNhoMy5/9a7EFPuG",
-	"Iz4Ta5hOZr14li6o9iAJIDotwL+6tH2JF9x3BMLKuzaLwqqNfLSRjzby8SiFUQ5jru8QATlG+2VdnVOw",
-	"Vp1hBkUGulRs1Jc4yJKLWpk+MtiqNlrPiSL8l2nUnWWnoY3T8WXI9UqkeixMpdQWFBJflxgDHf0pS03S",
-	"BSe0FNnwaj4Ec3+zrln65B2C+ottK1r0AFrTr+q2WtM//9gxJO+IFeVmfYzIUqvoWkXXKrp5EMufUNER",
-	"xfTvU23F6uh/td60a1TWnS0DWUrP2ExP88zXmHb+360QkwgpBLGOZFN4wCg+MTfaWucmOk9bYuntG5Fn",
-	"6EaiFw6/VUYgsQpPP1aXmCVTHc4NL+swAzWiG9OAZBy0tkEHu08hAWBQ0DVo0O+EfVMZ/D9gxh6oRB9+",
-	"HTESYjiTKtOzbbVIZfS76sN620YdAhup1RNtrH5fiQi7y3nklR334Ej9VgIRA14rheCvyMM3mQglMh8O",
-	"qwcYKnQdA5JePoDQFTy9wRD/MwORW4gbKzFjdzyfil7ExL0ldr/gEESlHRbVzDPEJWXVbEF9KzxfVyah",
-	"Hlo3UdM8T1BuYtp/JjMkwyKpgOklE1nMe00ybwHR+w3O0KN7Dp8OR0mB0V0glDAp++Moq83XgCmXgriM",
-	"htrK2lbWPjDxrXFffSSZCzJvdbTlLVw/VmGYGK9dMveshhgthGQmopC6pL6O6GJwwo3FOyqrLc+pgKQc",
-	"C5byCesm7t/D8k3DMb9Pen12iVeE7hkZLghjBXcy1MQK5Y7RMHdyK2kSpN/Ad3768MvDhONTwh66qY/K",
-	"mDzcdFbRuq1Y/IShijbLa3shjKKBwskfyff3F9yrBS8A/s77jC7sTIPM7bMlPDwamemNSG/Rq6YoeKwo",
-	"DB7MVR8enxT6TmaiYF0U0raYYomC8iq/56zgiQWKbBku9lWIm5sLKJuI/YH9K8H1Dy69yKq4jjP/7NDP",
-	"ZxKG5cf5zKegBRiBEveWGSsm0WI5BlAj3FDQos8ufWVibmNFdnodV1JRNFnSZ98GAEbtIrKq3TC870aJ",
-	"Cgwg+UnlBB39XcwTxBzMfQEJxNq49wIA4Z1a2b2/m1+414xCagFhJ0wFUTGIVW21q3ceYYgzPo8A+2MW",
-	"IEEAacDybnWEjRzBRLpexoKr2Y3MxUUI5Ejj3l5ci6wXNYyJsDh+s9TRIm5l6APD1W+OcSkofLxgZtQV",
-	"PTYoF61BxdMyPiGwwmeOc62hf74gfX+21TWAO4jlfmjthC/xduHbIL4Pa1xQNtqxV6SoNM3xH/U/4DUD",
-	"ntANlsbzUEofux4gyTtgAyFFz2BKHPX2hhfZjx4VqBXmIaC10I9Voqc21WMxYGaapkJkTsUHY4DC/Qix",
-	"7Cb03WZIaiPpRSzJRJpLBc0qauCMpbzIhuHHiJWtEZCaVA0DMnm4XX6sHyu38CXmVeailufnNek1bieA",
-	"L6ZW3jXf7eOkvMe2NC9/Q0m/IQXfidQAEF1avaqzjVbewmUw5FhPuL2pplgvdNJZRJ1VtUGgeulM5NBc",
-	"3WN5/vuz9NX4hXo5efX76+Irc2JP785mnejhCdoHhST4fbCtavzaP1/i8PyG2LYLEujmElvBYacdvm0X",
-	"70ODHW5/sGltZx0UELF4CDd+zNJQXOs31Hj7D6uflRUmxwKSB0G7JIi+NFjEZ2R7tHCKp07pT4kMfEkr",
-	"Sq/bvDlDqm9/S2Z9uIRnd1ylYlOYupoU6YdcS46ccIi3Z4JnThOU7N6QxsIt47GyciyOruCezylWlnLF",
-	"rgSzhUQ0vxGpVpkZsEq8ep7QhWBTmCZWSs9Y1zm4IR1nVAjCDEabwIoY75jrKStEKuSdiFUNw+9d4otK",
-	"IgnDpCK1JuzRu4hVUoOgYEpDgvk70uIgj2p4EQQ6sPA91R9j9TveHEMsDX+hQWB5zBvBRkL0LljSkEmR",
-	"MEilgBfHqiELA1/KfeRg+evWpmfE6ueKcVfmVNVvXsK+KDikV0FgAgjT09sBhqfqDaoBi4glDUXj+ytq",
-	"wSdMF7FKGmpk9lcXyEyYuaEcJiVmYbh9dknRMgxOhc/ItKBAnC9QWpux6ilz7cVQKiC4T1iXqzJ25vbN",
-	"oGELXSwcAcLA0iukLeH7vT5DcztWh7C3L1EckND5U2Jq3f9CGabKDG5PUbhyAj5OrslTjEWBaK/u/vYC",
-	"qjXuWuNuDbchiJCKcVdXbaD0DmHhAS7KHKfToiA504ju+hr+deVznTFDDNoi+gZyKmHaB2QxQbZ1xGAI",
-	"JiIUFV4OAdBgagTaTkkh7vQtXStU8a2FdloPgbLG6olhM11A/gelJQuVEfYnVvpOFDmf9NmlmjNQk4H+",
-	"F4c55nNWCJ654Yl8xLrJ4kQNGFfzpHfBnHb1TPfUuqKZn+OfhrdSZUElY/YJ5g7D/Rrc1jl7gG6nnD03",
-	"KcRI3idMZkJZOfKXM9DdKkgtrsvP7pHOg1UEvGmzeqi+c3uN4J9vpkKCb2xlfstyt0A5EQ4AG3NKLAX3",
-	"Ks8r0g221qpAPFfzIM2ocvXmKhRUPBp8US8neAqlUkFSGJHnEdNFJpyJfTVnio9Fn30rcysK9+9U2nnE",
-	"qLQ+ltEDh8yKe8uAVrOZAPafvrb2ZupXGqMnfXVvZN2UG3EklRHKSGeAM3HPUzdmm970VvF6uqarqDxP",
-	"T062JRilAXmB7z9+zzFh64cN61vnqMOUw8ucsnDClmxNn4zv3hixxVGuGtjvuw7pkdC6H526qTw8a9UD",
-	"7OAdAb3VNmtQvDiClqDpSyNo+hJxxXdeEXglR5qhWcnh03Xo8FINppV6r0pLB09XkKFUrYHxQnDEczXk",
-	"oDXS1MGAH7VSxiPIt+3E266ibZXZG8jRW3nWEs61iRUNhHN3JET2loIzMPy2KtZAj25Tp+FX6nUbO526",
-	"fZzqDDCQp17mDFpUFmKtgIUv2tF+rLZZYz/SENo4QyuaHmSbzcLp92LJy4MHk+7/oK0czY/Ggsi2jM6z",
-	"Iz21vqLZIBTp7+rC/bEgvxvumH1owskaDhGBXhQrvlRsJGIcU7fwSjiCDIDCzpkBuKPKmIYB8Tyfu0EA",
-	"Wf98AqyLQjEeK/CnIR4Dl+KjQgigjezWU4+jMkOW6cLn4BIuDlKQgiMeK55loUcTVWpdI+wc+uK5+wow",
-	"PX1Cr3vSM/+M9Z1z8mccPpxYHp0sx+tIXDkEC4y9tOdpoY1xPftQj4mQPFKGbGRpY+VZgxKKJSSLV/uM",
-	"swRe0A9PIDMf+xWJL6dWD91XJxGmesSK50bDRJiyZimsvPsX9PXMED0noR1KciNkvqzjCQB1aITtDSAx",
-	"kdL0IgaRq0r4A/QdzskR5FukfEJBeKmuY5XLWyyut5AntoB0GC1ksIRsDAGpJoZNzZTnF0yOYiUty/nE",
-	"uG2iJlzS0uMXX2thfE44pIrgOknF/A058Y3m7vTMYbvFKnCd0tOGjXkm8L8U7fHUrZf0jMd50D2C8ZiI",
-	"G25ihXiD1VUa4JA/jfoMYSttWZsBh75rVQZo9aj1GHALbvyIS3hs14/wzze6XrAfIpbgCBIQp357lSdc",
-	"F3TOeq3R0F5ItxfSK+0iOGukDxYrLuxgHNUvn8nOOv4D/mfrEJYHEVLzi0C4Ter9mQGAEkvOT86TxtDV",
-	"fpIeWh2Gl8jJnK2yxA8vE1tB13pHBwjczOgI7e0hrZQBGzlG3wMYhKtSuePGDlYggoVJ2ZOujzwpEHDd",
-	"8wqEN1Y13CWOYwlxiWnL0qINaiyfm4sSR8ttHVPsjHDBs95qrtEHiqBPmvvqZ257Zs6DirGSfLMVaK3l",
-	"1lpuW3JoPkBiL5ht4upG69uhUNlEy3WkcNXgOzZiodFCGJ69B/AcVoBQ2lbBcyti9NjjN2EUDxZstQ9a",
-	"H8Suv3vXcHZj6yVZ9y83b2FMrZhrAQS1IPXigaoebfxt1dmmpuFcRyvJ3K+lccYE4+yXn75HZkQgOUS8",
-	"qx9vKOxKqFwYzzPDjLxWUl2zhIrqRLHCUw1pJnBZhuE715l7AdRcuhIsubF2YgbHxxShsXYC/+Aqw2ec",
-	"gCiE0fmdiJXVGKS8g8h3rvXkiqe3rmUu1S2FxXmWFcKYNdG/+qF8YBzwgfE/inebbcN/C2PfORBYb/+o",
-	"IcEU3pjtKmLfULO9pewqa9Lv1xomxm3XVuCusStbM/FzMxPhfDkzcUGv7K9WVpmLx38s/smH/jKRCyRa",
-	"b/L4M5HLO4GKRtd0TZ99Xf7mHX+kVZ/xOV6bWpnnzOmpO4FaZ0kPfA1v36gHVouQZ4bJbAXxR8Mnb0n9",
-	"MRNI+/HfU3529Tw9z16Il6NX169vvvrt5HYz7cfD/X1clc0SG+cv218ZUQfvrn4T6UZ5zSTsCNegldRt",
-	"SHNfuYd77hHlnjlGcqZ18Uz3+zNTbm1naNfIVxCYC9x+ZIFHYF1T5cBYJdjJ0Xt5rTgQNWE5yAZrHK2b",
-	"iD0/OWFOkuaigFxDIeESZcaB7Bz7o5eBUw4J4XpapMi4XUwtXgh5zACETAdLhMmB4xJrfCJ5AeILIpZN",
-	"UfQIhB7rqT3SoyPIu/GvJkqBUKxiJlPMHIzVWCsxp2gvCHZDN1SBYpIBZTyWfBw5hZD12Q/a0rgRDHIB",
-	"ZVBXJeH9hNgPnA7aCJt0QlhQ41eDoeCIWGL/8v//7/+L7k7df5KgK/DnUlssruaWqsL+5fTV87Ozl2fn",
-	"JyfuHS/OXrzir19+JV6JVFyJjD8/46MRf3mWZil/PuIvTlOevRKvXvET8eLlaPTi+cvsJBWvxenJ6+z1",
-	"VVbXLmcn569X6Je9cQ7AM0a8Ru5kD6no5UZlgzME9PALGoZnmURw04+FW0sr3btw0haRg9VdzjTonQjT",
-	"l3IoLky/Q4lPCR5BhSEg4xZeiO3c/8kMqbqe/0P8n9uz72+zv83+On0l70/4Vfr1N9+eut1FDy8wgXUi",
-	"jwwdLNM9ue+DrsWdXer7tKFv+J5OWKv6q/qrJ/1DaKIrOvjQTAUEp9raBYQjONkjwFY2bLYkYNUh1ZhG",
-	"xLpOCt1wlQG1CyDaUn2tkCTXMF4KLMj5g2Q4pUGcFcLYXn9vZPquanpPh+pPpqZFOi2knXcG//5P/R7S",
-	"A/KqB7hRY39Y6OePDmavX06dSPv3f5z8cuqqWZL/WOhsCmxyrOscDA9ERHVF58r0OlFnWuROjlPcik9k",
-	"f1LIMe97ebGcvEg5+6xrRcgHitbRriy/hh7sb/O67yEM1k3G/FawYqqSeneD4+PTs1f9k/5J/3Tw+uT1",
-	"CUSwaD7/aKb3sHxacIUR/oBN7ZdajMD8DZ9uxYSdRswIXqQ3ZZ1Gk2sMdFMHl7iTZO7Wrrkbw84idg7L",
-	"8SIiOGPJy6wyTPr3y1bpu8bxudx3HagbYLoevIqc0CrgaBmfWj3mVqYwhsp7/DXL8ivq8X00+n7629tL",
-	"ZwmSjef5tYNl6B9YIghPeZ5XPy+cgKZp4yo7ksoEJCpygx4ZmQk6Uf3fDPB5OzuzSsXpCcpXbNE+e8uv",
-	"ZdpYbh8K+RimlTfQJjmfsxGXOdBRd40QLMEwxDJnTr+hQz85fizXU5mJXmUOPCvG8hT8vJx2LmAKA59X",
-	"yAd/ZhifZtKyXF9X+qac9OaunTIseGo92UQYKYrIZ8bZg7m9qfT3Vli+ojfEf7vFweJE+G/PUGGe4ZcY",
-	"WKGLIEicLsymsFnhWEUebl2ytvsE6YbT8Y56Bylwf+R9GVDvlUP5S2mtrfBtwMwnV2UiCgabjxcZ8xs0",
-	"YlZXTgFY7QoI3KsvCsXQY8XHGhdMBh+hm/xPUvJpSZXm00wwaXsIBCaEO6DSl8H0MfFgoWeCB5zlYoRe",
-	"gntSF64f8I7cP1OuPBpkEHDu3OPVIxbYueYRW4LL1+pqh2Lw1dUQbrPpUWU0EZTBJbC8LuAXobJFwDwg",
-	"U0oUftZnvqq+HgFwDmaBFyJWqea5MKnIBoxbNtbGwgNoEXFi0YP1cm0iuOCZ+3OC3QB8HmmI+7F6K53S",
-	"ZomziftoPCbOLNJEPszTG3HBEmIcw0o1zsujOyNcxsowm1yxpo33IOej0t/Wfsfl8iCanJC1/GCru1hF",
-	"Frvgt6g5O7u/Zzy9VXqWi+za0/ljFHTePyQVEa53Lf2EljFiP757/zOWe2u85O/Q99Sqea0RFmvExAVz",
-	"+gGyAegvKO9ZNznOdGqO4V8mRF0Q0V3fQEsjeVjJ5TIrY3vutYpmCzRsu+6fp7xZFJ7l7XYGIFLeIj7v",
-	"gCrETK+QrQpev5iy0wVqx/9Jgm7A1JOQ8NSAMIZ8lIxNJ6A5ofqG1U76xypBrz2p5BR0rTsiboYhsecC",
-	"pDyQWkGWkJsYtliDJulFSDkJyQilmbWU+0O17kD9gLz3JhwmEXUrSUiN4MPalD9k+yNMclwu3uakT3rt",
-	"rtu9qe0T3PrvGvZNwJ5uPg0fPvxvAAAA//8=",
+	"7L37dtvGkjf6Kr34fd8KNUNRJCX5Qq1ZZxTbiX22nTiRsrP32D5EC2iSiMBuGt0QzXi81rzFeYN5kfMm",
+	"8yRndVU30AAaJEjJcS7af+xYINDX6qrquvzqYycUi6XgjCvZGX/ssA90sUwY/Ps8VPEN+5mqcK7/lNli",
+	"QdN1Z9w554TCb2QFP/Y6NzTJmH6JZkpM5iKJOmOVZqzXCSkPWZKwaEJVZ8yzJOl1wlit83+njCrza2c0",
+	"GD04HA4PR6PLwePxYDAeDP6j0+tEVLH819Hh4KTT67APyzhl0v1udDg4vRyMiu9mGZMKZrWgcdIZd2hE",
+	"/93MsB+KRafXmcapVBNOF7qD84h2ep2EFk9eihuW0JB1ep3lXHD96F+Ho+Ho9PR0MDw57nzqdeKoM+6s",
+	"qJoMhr9MH/36kD66ehwOoiEbTY9nJ/PTXx5cd3qdhV6o0iJwofQyd845j29YKmm67pFVzCOxIopeJYzE",
+	"U7IUUsZXCet3eh1x9QsLFXYGi76kqeIsnaRsylLGQz06kUYsPXz06GQ4Mm+sJzL+lXXGo14nZZKlN1TF",
+	"gk/0sHEgMhHK/VNRlemB4RZ3eh0VL9hkmopFZ9wZ6m2xz5TQaz80T9ZLZtu4YTxj0Kb+J67Mh1H4cHHK",
+	"Hywfvn+UPpYDNbwZrTqfPvU650kiQhhVmcwuVwJXQpJrtlRkKlJCiZm1S3RNNDQcFLQAg6FJuGkwzhrT",
+	"YkzFQkMbS2Um9OuQjq6Ow5PolD2YPpw9mj/+ZaC3OmUJo5JVKHN0OXw8PrajMe9EnfGUJpI5m4D/wkE+",
+	"psOrUXgcnbDT6YPZw/mjXx7rDnBNYEfxnxNFrxnvjAewmlkUq2c3jKuXMVJ/saLfc0amMaeJpghnASOq",
+	"aGf85mMnTGLG1YRGUQqDP+4P+sPhcf+hPoVZiqSzkJ3xcNQ/tYuaRZsXJI7YYikU4+F6cs30OB5Mh+GI",
+	"PmaHp1cPo8MT9mh6+JgOrg6H4Sg6ZifTU/rgSh8apuZCd/H6+4vL0u7oOU6YnqR+HIZZmm7Z/5S919wA",
+	"1zhl7zfTQSoyYDlHN8Mj59TIo3H5DB05q2kPzmgw6HWUuGZ4yPQ/N63Pp3e9zpzKyUKkLCeHfKaJ3kPY",
+	"1hsaJ/QqTmK1/mmpOWIEm1zeYOq81c/wtbYn5XQ8HBluS/W7dgwfO1dCXGtCy3n6nPJZcyvD/yjtlTOk",
+	"CQ6pg/QOA0LxgOu5FEkcrvXjKWOTJUtDmODpoAcPkMN07PNeZ5oyNsm4ipPJXGSpnFyxKazi6KTnLMo3",
+	"KWPE7YjAN2R0QuAzgp8RNWfE2d4zQqeKpUTNqSKng/9DxBReWaZsSeOI0IXIuCIxcqe+lgXFEYl5Bux9",
+	"OBr0OoxHVUF1cjkaIjs4HJwiA215+jVfSiY+kYi/aM6MjPp44O4DrLgrEiYL+qEzPik/ijnwlWUahyjP",
+	"YZKd8cNTTdVwzrjeok4mNWEtmeYTobgBhlws+U8XT8nD0/5gQJYsJSiHP/U6klEV89mEpox2xp0o5vqv",
+	"VIAoloqmqr5Olm3m62R4XsKmqjMeWsGjh7wApqZlD5AWaBmd79iK/FOkeunCLJYxCPFY0SSm3K76FiHV",
+	"6xh14HupWBpT8jJbUisEf0W14HzB0jikR9+x1QS604d2d65eTGs3GQrvLeTMcJqi5cFiyEfL4/cnqUsM",
+	"lnWatfOyDd3sEzg1PxaHoiKh5ww3l1B5zSKihDlnLs9JGZX6Q8uCWTS5Wk8MTeR94Mn8IROKlft4wWUc",
+	"4eGcMmY0pBJPM9+7DKpKp5p9lEm54B0uuR3XyS1fsxKreg8D1WJlmvGo0nZVz9IPcGPWJ9Ho+nhxwk+X",
+	"D94/TB/Jx2pw48iOTij4NE4XwLWLNTBLFPMZ4WJFsFNJilNGeUSuGVu6z7qNPOug7y48i17ro9O4yeck",
+	"1+EJHDKXSfbInCZTM6KKrPlTsfbyPcalmNFwPDwdDx5oqWe2D+ccikhP6vWPrw4f/u3kh388Ll5oEJ6j",
+	"8QkIzzYKbZOsce5FqIzvewvis4zO9APGm29FiVjTRK0nPFtcaVmAXS5oes2A04eCS9hpo9h4b1FwjOwV",
+	"BlvQMqHU6KdeR18rJ8X8UH7h6+1O2UJE8TQOqxSpdf0Vi/zkVjqGoPdIQlNGaBiypWKRJbiN9AYUtP+F",
+	"z2lpn2vfkq4XRlO0fGp4OtCMCv+chHSpslTfRsrPDXNbMh7FfNYZV3/RXxjFAO8NkoUp0yNexhN59WHD",
+	"bphXJx8ePX8/WrxcdTxMO2JhEnNmzhFutJnLJOYK/hO16UwvSSpu4gi0FUl5dCU+uFxXZmHImJ7Pp7wL",
+	"CRei+wVzF2yZpUshNcGBice/gu+0WggLMMGLQm5Z2Kj97aAqtdUUC6lqmXenpi4abWcjV//dqJRWK5Rr",
+	"HsJxVootlgptAcChWZqKnA0vE6qmIl2UWMXFj4ePHo2Gx6XdW/MQVQ74R9NiPPyPzqeS4uCzDTrawibr",
+	"oJEHXrE6PBwdXw4eFbLu3mDoGAzbmgJva/8rHZrPbAJ8kgiZpaxGSomQLCJ61HHIdjX5aSqwg7YbPjqx",
+	"P+DI3ccw2DARLU2EoRlzr7jhvE7jG6oYsdcr13Q0odMpCxUIDVx0OVnFah6ldMU74weVRX5UW+RjfLLj",
+	"wqK++RQlQ1S/vsVSZiwlRnRI0j0ZjEhI02hiHkUH7rqLTIUCKN3+7HbzI3uf6UN2HtavEceHT8kFC7NU",
+	"90k4Cgtvy6lpZUKxGaeDi1zMlCklU3ORxhIVLz16f8uOlCrabHH/sS/W7z9/lQuP4b3315v7681f6npz",
+	"f7f5S6zWH/Zi45gLt19saoz4D3CxGX6ui01lMfBiA4Kp2dy9EmjulpqzqTmhRHM9sL6uRZYS4FMkLmkf",
+	"v8mdYmfmuzOXbU/G3oX8OVbzcy5XLJVV7eob3f+czIViCS5vj1B4NeYzEDVAG19JAu4DrUuX7pRFqzRJ",
+	"WDqLMXolYorGiV6UC3bDUnam9cI01vKNk2fL+DXjfVTRVRqH2Oz4TWfJKM/UBJtad959Av8ylUAMHVqs",
+	"r172W+se07S97tE5f/WPw5OTh5pwh4PO7dSQzoLpVg9PT4ejQaeikHSGo8EJiotb04DHRPBcJBH6c/Ta",
+	"GPqcipSolUANVSvDkmRLcsXUijFO4M4J58zeNZsjjnyX/z/JIWx3Dd/xhojbxK7mQlw/49FSxNWogq+F",
+	"uI75TDoXIb0VroEg3w64+sJJchVEV06VnudNvOt1slTvzFyppRwfHZnF6ZtdOtLDk0daulEcNygJ6lJA",
+	"6EuZpUD0BbLoqebLMhRLJne1H1QtRg8PB6PD0aAeVrQlwsMQUia39GcobZmKKAOGRMI5C69FplxtGeZW",
+	"EI+eTLu4JNM8DRfsMGUrmkYSznjKpvEHozjQyZKqycn00Q+wUTfiunTXMus4foM0Jscpo3pLXf+xfeba",
+	"PrzPVmmsWOed3sunLGGKRRuJ8HLOCDO/6IvqTB9CN4YJ27BcAK1sbPOSFHY07HliOwAKe85ooubrCnEl",
+	"GBSX95vrGuLafJVsNSjMWXJvS6jbEko/lF++G4tB5dPhbe2+fwwbQmXWxyXedW9VuLVV4a9mUcjts7Z5",
+	"E6e5q33hL29baFzI36GlQYus3YwMls38AYwMg7ZGhoqLjAs1octlEocQfVYyMwBHtgqB11EKzjsUo6AQ",
+	"ULj3RMjX7pMqdvORFsMdXg4fjU9G4yEq1V8+zaJF+N9uJ7d8Ij+za/Y7oX5kNKqowa/iGWpbkliu7Wqv",
+	"+t4ibWbBFQXuJ2DL8u805Siit0RrniOtRR6fkTTj5Cu4iRB8lX0FgcN20hk3d42Ewei+XzJ+/vrFUxFm",
+	"C1a/MsSSROYn0qVXaRzNKg7NmE+F/q+KVYLurBevzslr3HNy/voFcLDU2H+G/UF/oAcklozTZdwZd477",
+	"g/4xEIGa6yl/cob1z/NXL3cdkm16TKDlt1yPcPyWEwJDHJPaCPVvZohjMuw/7A/e8g4OIqVKpK08m1d4",
+	"xy/t4lZv3/5a+Z9G4253wJuD9j38absae/tL/1Zlt0Fn87iErHJWVaz8Hqh7X8mfxFdiucuFyeRx2YrJ",
+	"NSlsM3Um8Ghwu4yX42E148WKum0ZLw/aZbyYW0tDykvBLstJL8PTgc16sa9ootdqSpYwN8xq11SY4+El",
+	"zNBL21pmOJmBD/J0EpPHaM5oJV1wf3W+tfZgqeTv9vSUkxHFFB1naE4s6bxRlDIpGw6c3iKz5poMYs6G",
+	"ECJ1TH5mUpETNScXKmUM9l9IRRMrwIaDwfDEsUn9WSxs9TVqIZx9jMtzQZZhGi9Rfeg8pzxa0IiRJZWK",
+	"kpjDyGDV/x4nCZ2BEt2O+31h05KX9+bcA/l9wT/1yK5jrieWCH3wwV1htICcycp4BgfZ2ijqhx3M5+Xj",
+	"fkXTzrsW6WSvUUy/AKuEjbV7grK5ISAu6hErvIng3uTfKsPD1yd58u2C8owmPspobRfJF7VsWPHaQkz/",
+	"MGHPxQMf7X7XENele4Qx1juqcR4N6EmrbXJltXInWQWinld7HzB4HzB4HzB4HzB4HzB4HzB4fwn+I16C",
+	"K2n3VQPMcDHiG9Lu/WpFRS9pgHI5d/npV5LMY6lEuvajuiCfdqMVPnbQZIzLA6ZisCfrzlvD6aTspuXE",
+	"XZO4JzmmpZncB6ryYdAAp1BfYpxgb+N65FZ1UTos25bFno/KstQX5Xj5u1sWZ5bltTECOl+a1oIaFs95",
+	"+4wIboEiYklu2IwpmsaU9zcvLGYdPvYsbH1ZT97/7hY2B9Joh/DjnHnfcV/SGdhL3Bgq/2m/v1Xc3yru",
+	"bxX3t4r7W8X9reL+VvFHu1W0UxYujEepFlPE2HWyJtbhtHvK/Brs02qegTIQ6zFT1XnX7MhnnKXQrpqn",
+	"IpvN81j54SFklsxFGv8q+ASbfpC7/cJ5yzx7Zy57gteNdgevG+0KXgf5/PlidMYPHxXuuBOkO1hZG6Jj",
+	"8flGeunB+l+BsaNJHJXRC/Ru5b8Y6LJ9InouEqE2aZgwl7+AanmP1vhbozUe/47RGkt8F8MsPWxXieUS",
+	"9A736FzMM6VXikRixW/vm5K2E+wxjZfM45M6B5wLQnNPn8VHhrQSoz9UjrDrfLKayvEP7B/Xo5fX0YvV",
+	"8+xh/GFAr8Knz74Z3sJtB02zG1Vre+hpu2ITK3fVL2mDmpQmLjwlAuFuzNfV+2mSdt31sNeEyitoqXAN",
+	"FGU9/0T36ollOCfWXXwfwHBnAQy3Dk6gPCKUJILPCKeafpLDVcwZ0cf5LxC5cEdRB0Dum/SFevBOrjDc",
+	"H4L7Q/DHPwStVANI8fBD7tdw8IrzsQUQ7z6144vB3/025S/a3faBtl7hknhUQViGvlmyLVf+WoJMXTO8",
+	"Tze6Tzf6YulGFY/646tBOIxG7Hh6MjudP/jl4fWjxYbbQ/kkwNEpYwog2kUVPpBwtsrBBQy2T6wkMebj",
+	"XXEj9ofAuCVqgRZ3xuC9mksWTl5N//bD4/TRt3/75/v0cvXLT6+fPnrx8vV/vBCjl/QlvVi5G8y4ps+o",
+	"sysQR2WF/SLQGaLHrPR7X9RbLVFLFo/d/shCFi9VNeY1ZPGNQV2ZUx5VMFeiDFJQVdF+ar5ADg6hKnNG",
+	"I4OTdL6M/25T2j5WtMdLwFvCpDxQWGOAfVEpDRXpakXMZq99JUkQ86nom9eDA1R1EZCJRWdEMmbwm+CF",
+	"mM/ILIsjRrrBUSRCeQR/yaPi9+BA80QZztmCOuXIIPNu2C84S0eq1FpIntBwzp7oIYqkPp/nYoXKL8wE",
+	"x0YWdE2utEqZSRbBcRcZ1LCI+WxMgiXCuPbIgn44pDP2bw8GAVhX8KbT87xxii+4QCikS8EMQwQnFIyq",
+	"uD4rxhVZMMpX8zhhZkiSBCeDx/DWxMlxDA7czrg4DPVkTV+uSky6KQPDsIGfTddEc2XDy4IX08PvBGeH",
+	"oEMEB/280WAMbSF62YoT9JsRwZN1j3DdkB77nKYsItB3nzyD1oWa699wPZUglIQ0SSwsGgLwxJIEXBxK",
+	"JVIWNG1sfSm9u/zsks7qu3tOpEr17pq5izQnWjM0vQlUzvVjzdGvRLQ+6JMLxiMSK3JFw2t9Caos0Jjg",
+	"3mjiNe2sRJZEmmj0M0n10mIiZr5/x4MT8p1Q5BVci1gUFIQF3fbJC0VCe+eRRApNGNLtJBJM5mRjXw0c",
+	"E2rQgwpoYCIr2nIJofEAve28P72M5n8bhM8eLv95NfjH6ttwmPydP6dvO94V/5Eq9jJexMrPJN5nQlGi",
+	"B0W6L55dfkOilE7VYczU9FDzRbqMD1OqWKKbODTc52BMgjQgphKMtAdR6ulwseoBh1N567Ekq7nQh2RG",
+	"Yw4bpQItlQWPZPNEIzalWaLeds7SfxucqX8bbZ7f6/zq2jTL3Sb43pngkqUkWBVjJrpRvCvD8TBDDfQx",
+	"RyESkC6cRhqCfeQrCecSOjkgIiUBzdR8MqVxkqVMBqSr/8nQEMy4MvdxSbSOBtZMY4M5aLNe7/9tNBic",
+	"rZpWDGf1IvKtVSztrL+SJI7OYOmYPmSrOeOaw4Ac0WIEDk7TcLbWZvONS6Xr86nCxNjywH4G+jHLrxnV",
+	"iupzX9gVOPug7MhJSDkxrvaG8Q17nUXM40W2cItPxVyxGUvRXkbTtcm/+TU3SpcHFZR+75FzsH4cvjTR",
+	"QMG4xBTYkumxC7TVIGvtMhrObS1ELWglsDdNKlZIgRsPDpQbMnYAT0xbNvwIlV3QN2JjkFmlsVIMzlz3",
+	"GZ8lsZz3LFSjSMm3LF1QjuOcmU0PbHMe+dQjLJGMBNWZmuemh0Ya3bxeHqLAHGe6YMroPC+KIoR/Y2uf",
+	"JMl4/D5j5JqtEYzQoWjNk3/66cVTfWQpmQmhubOIQ3bQJ5r49KKB5LPCAVrRC60ZP0nZMqFrB/IwZXIp",
+	"uERbG4fLleYehevKGe2hHq5/VdqWUaQfXjI+U/POeHR6CvRr/x76jlN5qUyeWfTHW7I0HzmaMX7LJZxq",
+	"beKVRX2py5VA6zOB1kootwdds0godNoV+kjfsJQmPRKKxYIeSqbJWbGoBzLgX7QO92JaV1CkipPkVmpK",
+	"z8LZonoMqqHskydisQQtcMXodbIm3R+/eUIeD4cDLfF+Pnrb+Z//+u+3nYDg3VtzWtG8Va6ydVfqSoOq",
+	"8lqzNxn/ynpkqNn/cDDIx/U+YxAxb4YFMrY0HCMYO2OM+TRj038s6AcjAwaDrRLBcVD6ZSerBPPHUT7G",
+	"JVXzYogVW087Gt8esVlQ94MT39peJEI1jVyLmU1DtsamdmPdbpDaPlhFUxXzWYNCAKcvjgLrjkmoVATv",
+	"446H5iYWmQQP1xk+AjKCmAfj1olVEx1JM4AJvFgiqK2DB2db01JbHOTGtc5Nbe0We7uHZ9twwTDdNFww",
+	"xm0aLrzQfrgtDLQbh/sJbEQgRUAl+JpG31LFVnRt0G6Ujd9FSC89laNfJCpw+TA+dkwMoP4kckMWbEin",
+	"CRLsdSIRTiqGojRe0NxMBDYQeFn+r8ZGFkxKjBCHq4O5+9nXiNH+tfSNF/ofmTojXKh5zGdkRaW+JaYz",
+	"fGPOkgil79oUSrE39lwIV6Rof+fKybai6DI2M/j0yd3N/52yaWfc+V9HRdn5I/xVHj3T7/9odgj3q05U",
+	"DQugBVTE5Fhfo3wLCeYH1wT2+sWhYwPzDcu8feRYy4o70CES/abvitsSTOVrGpknt6U2o9ZOYg5Wj50J",
+	"rf59QWOFb4EsMqkvSoQqshBSkdHARMPQRenFfUnEdD+xH38WcrHaaCyJ6c+llMpKmFu4ebiIpYz5rPww",
+	"49dcrLh+qJUl98tKmfPK9zZmT2RqIqaTlPIZC87wlh68/v7ikhzdDI+M8VkeSQj70t9ae7SMZ+C/Z3mf",
+	"5mvUrlda78MQ+B4JSmVpJ0qISaK5wJc/BU8EnyZxuO8ZoIliKacqvoFo2nc9eyqqhtMdD4Xnc5fvUoX2",
+	"2zmVhAvjyAPTl772nLjnoqzu/L4PRWg2w7mJYWyJ0qqOYsVRqdmle+YZF2piy8Prh072UOT8rRjXpDMB",
+	"FTt/Dn9NUkbDOb7tqrcwAvd8lcJNwkyJ6XSypFLip2gMdbuunseYTzKJRwr0jnIHZ0RwIgxakflHLLjs",
+	"5fbXK5aIFWInBXBHCgy4kh6PuzZf/JB9I9KrOIoQF39/SRNzmU2ncYiZNKFY7nqqvA245yqWqINwxiJZ",
+	"jfIxCPEI3r+3IrJkKTBiwT/PWUJz3IKutdJFIgFGkOLg1JdAEyAmll7HPMrpj3Rpbs7DNsFtFGipYMny",
+	"6H/+67+DgjbBFEAdqi2+48ZBc/DFabFqTMokmpJuQZaVc41evF1Js6mRCnlW9GHQqGmSMhqtSe48JJRE",
+	"8RTCNXJTcp/8JBmhEFlg7WP4l33BERp+29XuwsOZ1Gchdt9qOKvA0SmYr0B+CLyL/eX55AsO2kTyrKCw",
+	"/XklNrXX3a/2cUGEF2LBzF1OE9cKnJ1aUmUpkXHEwKkYSyLpVPMiksLl7g90p9s+wYKVuqv05annO6G+",
+	"ERm/JTdLmRRZGjJ7XdiRdDyfF8TznSAyC+elOIHNxkCXKXltjb8/hdZOEk14BblUVwb0S5EpBjrrVO/c",
+	"74KGrB2+bkP7TuibN/5a8gjq8w52fv1McEZWcyFzn8JaZOhQr8c1nDk2fRKK5bpPvhMYnHBHKwHBOIdO",
+	"NM6mT0uRO06Mx6Zv4J19lxyds9s+qDtwPxn0xUTQ6FKIl/oufbtjD8aD/F6+46GvfVy2EYIDLZYEfoX8",
+	"A06G5NXX/d/1pdSOWgmBIy+Ocnm+X/7UGhxO1zN6e+txbgHfz27sfO63GDsO2kIaxBKuLU4S4Zop0sWA",
+	"R9JQn+RA7wzEXRrXCHaAGXs2tAADyXr63wXsKMbx6P3j7IOaSMWWBXqA7aVTA1XYWjBl37uhaeWzGqpr",
+	"S1w3Vdu9AzuGW3r9y5P6BZbe/8kxjd2K2k0p/9uY6rwtlGnevAPsROu+KU3jZE2cT8o+kkhwZh0jNmmL",
+	"gUPFZkjBb4fgUiS4VL0/kpaNMQAh5ZoUweAGIT82K9ncThfCVKXQ6reC7D79eErjRNyw9MC3aLmFsL4t",
+	"QZ/8TGNFAmfx8kg4E5ik0vUZoQQM4OX1DCoL+mXPggkyO8ydypu/y+PRYC8uhXhF+do0J295YaCKoeV0",
+	"Z1lR+dQ5M0KQBeXrPG5x18OwN7UXQ/oMXLg+q/xy4KzERjLtk2f6sKBlbU5lHtt8lYXXTJ0RG5iTQOCM",
+	"DbY0tGwH0BCiCcJ4mhW5+xB1fGd07sbvbiTX/EX3q8MiLLbVx+b1L3LAfuJGvP56W23MQP7t5VmtflvR",
+	"yhlNc9uuVQowbt2EaMFP+8uNEnF9lns2DhaHmR+lSr+uLlNakOKB46PBB1hoNvrSHP7nn38+PC9mw/xR",
+	"LWYfwzlNEsYxX9oXrfI1vpcymiz+7S1W1/WGriEBsw9LFioW/YFtkWckRhfpFWOcJGI2YzbcZIuyZNif",
+	"1gJ+X3rTuXWkEGi6ZyUgTGIq0gVVYxLAb309DuMYxAd6OwIi6Vrz9XBOupIxErirHRwY+ZL7dCAtH11h",
+	"eOuBwG4bvXmGNzgTlkgSpiC41qJO2eydiOmuTRoQ9JQHiepdEJwRPVjSDUoLEHx5b9FPXGbLpUgVi16x",
+	"KKaXsLe3OQxZ0eJkoZtEGIjdDkVjI87hYCZzBewYWlGojPOPYX3RUun/vvj+u4K/++f+pW+m+eyx9wJm",
+	"pBqijrghVi/rI/LikqUqZg4sSfW7J7GCG1zBzh1MjgoDd4BMqs28uPieHA8fPDgcEpos5/RwRMy7RJNn",
+	"uQcAQam1bVBRqi0jLgpwG8RvLbflx1CpNV4CValFTuPK1QeK4Cu+cNAiivONGbgBCih3VaxYgXtnMmI/",
+	"9Trn0Q3lIbtAVEwndtoJn6NRFOtHNHnt7KZJfq1Td8RopMdDlCALcWOj46GDkj1sSY1jtkQjSnhSeIpI",
+	"lzU476GEq5uIB8YcB50GQ1YCiN/3xLIUjYjUqcsoOAO2zHi20MvqdNupwN9gO1VgFvP0nbuD5UY276MS",
+	"/l3KY188ahIEzEByA8ZNQVaDlvFa9NgoB0R6CVKWMCrZhKrAczqdzPB6ZhdDYVyE4YBdYkGrBNuQUo7y",
+	"uzMGbIpDhYB0tTMSezwzP2HeSxz1yDJl0/gDg2igcBKUO9aPdsll6zkoHBVGlqzoWrohR4FLFcXj8kY7",
+	"z33H30BNxA0B3Hk8ir7/457SlOW7WZ7r1lKUte6Lnd+wuRmXIols9ylTWcr1MYYTjHnJSyES34aPDgej",
+	"HJCw/YabYUXeQZkABztwUHcxCK00AsOJTNtXQiSMgrjLoTeaUinKE9meDlEbvgUdbTiUeUHAUkejet5K",
+	"tVpgtb3vIVdi0ct51pXQlzhytTZeAYREcHvxZ8e4zAbuzeYM9JxYSodS8xlWBliiJ2cXS/A0mzmZha6o",
+	"5ZhjiktxmDx6hIXRqe9q5bNYsYXcprM53PVTccNJUwoGlgJOooFNAPmdmQuAwx5jCfeLtsS6jRnptkps",
+	"CNAsSgwInmwTMfmGwyI68/NuVxbFKgdBqtAkZ66RjUWlYKuyZEGAcK0X+rcNX/hKkhevc6ueydbXMp6l",
+	"RNKVyQJyOc9xf9AfDo/7D32Hs4Cc9Z3QeAEaCt7V4K65iJMkdvLdi6M06p/m7RsE/52EVRbVhFUW7cjA",
+	"K3FdDblWVTs+BCdA7CJbLKtqdst8zNpQbLVC3wieX16+JvhCubPX319c7iWENQliXZGyFC6eV8Sw84Ov",
+	"vxDCrreoOTZqm6ZpfFM5wrdTcdxr6cfmePGvJAmK61qFenZN2+91IBinoUP9E7juEqoY6cYRnL1gzOnC",
+	"mCmKno9uhkdu2PDRuBy5dOQUvawNoqj/00A3xhVuQW3KUnMw8MrNvGzMx8aAYUCCAZTGKgfJK820PIYb",
+	"JahLWc7A8vNidyFfiBIx1E94r8Q3y/xsM7Nukq0WRBSOCEGUp12kK36Ro77o5nqEs5U+KZA53l7mFoJl",
+	"J5lrtUIb/gozmookESt5BsphkWcKiaeakss5osEfWR47kEdPaMJ4RD0S9TVLCSCeE0Aogqsh5ED1yMqu",
+	"H5GMpuG8YiqexoliqSTTGLzGeBNoSyEIPabSNQCxlAcAPBWHEHPzNDW+zHYE45n5U6SWKvVslShOU5PQ",
+	"tFWWLb43KlLG+8pum912h5/StX+1K5vMy5BYdlT1/bNJRBOsPuDF8QJfKsKaAP+MDEKEpRtAQNAUXjpO",
+	"D3w8Omr07zgT6P7zn//85+GrV4dPnx40XDBPqkLWJ2QQoBKh/qtdPqNpEmtmhf0CX0Bne/f58/GrVwd4",
+	"VuzywPTPCM+SBHF1uOBV89xDrCWg38GAHUyprpsWaeOoXlJ1p2MajRAXcuuYIC4sjyCZ+Lfpe8iMkSKJ",
+	"JiJTaFELEyFZFGia6BW4PrCNJkWjNFzSTfC6OhUpyZZa7X4w0h9LJ+YBuMOBmRkw91UsGaiuK6OVpQyt",
+	"5pw1EMiph0C2rkKTVhIUsTVjhK2H4M5ReW6yr0UBxjaMyVAPt/bGW16s39icKYwQxKv7Gk/YnN4w8AkA",
+	"DbCIsA+xVD2YcI71lmdD6lbNPowJF7jQ3lZlqdEuftQjlOh/ZSnrgSUWVhq6kowarxg0c9B/y+u8EQLB",
+	"ivAWOz9QWnT7Xm6Z1E9sr/PhEHxBh2LJ+CH2gjiKZdZptjNXnSo8rHTw3ePmJ/NtrBeLHWyyT7ic1qD6",
+	"aWUjhpUG6WmQKyRqI5gz2cyLm3UdRPPS7Bag6iwRAMge4WJFunrpeu4u90qkYsdX5qul4+AoPjjQLfcj",
+	"oDZnXtEZynOkm0JPBHqqWdoqF6jT8XDY/gK1k3jHAhbNwh1/3yDazQs+vpEItU1rudDv/IaWSFP6pcEc",
+	"WSEkIJ0cjNK1XPEwySIWHZyRgRUyKmdq26yMLghxzUenJAKrlOe7FRulpVZV2DAdcJb8gJUXqUToZjfb",
+	"cYWowSCWu3ZRFysRoq1PGpCIJfENS9d9vJ+w9xlN8NRY9IFD/RwdsW855ZE+1GtZKOmwIzRvCCPbVBqz",
+	"CDn1Hl4dOLC5Q4d0LQwFNaF5hpkFWm3tm+SfYvmCHlkmmRUZYcxnVuU3zBL5wcE2JjBqzwSa76ge/lxn",
+	"ugUPaXvnMAKhgfR8hLPRPJjfoe0u9ghNpMBcIn1ndWihvGwFXHfBEAaLIR8tj9+fpPswzLptzWNVa7Sn",
+	"KRM1sjEqQn8M4SWbLSgm0MMh2Q03pa+FuI757IeMSb9n9Jy8N78ZYGSeMULltSyAFPEsXWFLffIdW5Fp",
+	"zJIIwVLpcsloqi+sCdXkb6CTQbDdDOtU1cTg7TAAngkV5mu2tii5Ns9McwyMPKo5NhOWzmL0wlSX/zrm",
+	"nl4DEYYUcKJ7JIhipig4zlOmPwwxIBZqldimLboJWqwT0DvhTE9TxohiH9RBjwQ0DJmUMZ4IgKUwBT+W",
+	"OYA+4E3Es/kknNM41X+BCZUmkyv9BdweMqnEokRwdrh6v3G0nV6n1JtTXaTorNPrFH3pL/KuoHKL7qZM",
+	"xUXjbbVQrUpesWTzxlpfhUNiVUvjOV87q71iRM5BEl9rKUyvRKb+L+/ZXZq6ZU3OrhUglSPcoJiSQHA2",
+	"EdOglzvrV+CYcfZdv2VJ4owEb94FxXWrNOY3naI2F4jUGfx3lmSK8YkmDChzR3mmJjg1iDHJzTkNrKIw",
+	"1KSNaJe5mQ81FUBHsudEtdJiQRXQj2WzmIDAPGkSOnVHpjyO1HfVSj9vOqDW0xQ8pFBQ711L05VWApH5",
+	"1ZfAck/P5sJ0v5IwyDEJ9BmEsBVcT30c10xOuICHZub6qaEA0tW6N5AE0hDAm6P3yhzEgjEEH10SGZM3",
+	"/X7/XY9ETNE4kWPyVb/f/+pT0CtTEuIp5c27B1qPttPr4Ag1i4dBwXUc3GfFOb/l+fTJE+CJuTTB8+u8",
+	"VpyqEpm0kDEv+DLbNSTKkUL2do5sQglNaX3ydRYn6jDm5BqMrld6wvq1OIWt7xEzWmDYMBnSLfj7mJht",
+	"vopTNQeDDHXLoUQA936VyZgzKXskZAm7yiFN9CE7Kwhh7NlfVyZURMJZVSKM7WOPXMgHGvNIiLRHRKbw",
+	"H1c0tWVbeuR9FjPV0/Ss5mclUYJZ2Ug/uh39E4Gf5FlJyuQ9hbphRT/EPbLMrpI4nKiUcrkUqeqRFU30",
+	"1oJJnCXQzsFZLpwMSk4A4Zc9EsC6BwjXmlM8bKg9b3urAwbXdxWreexoKmd+PaFZNVhSpViqO/l/3tDD",
+	"X9/p/xscPp68+zjoHT/+9L/baw96kPoX3bMd7O9JWt9CKJPuVfm4gdGN2ijvg32EtotXbABqm/GKN4j0",
+	"n6F6hCVApDSfNDfiviKeFEtTLLzkFl1zZZQzztPtw1zQDy/wy2N82fw13CbHDYqvlxl+Xrl+Lq/1Fgue",
+	"oEkORTpeRWVJ5HdtVP+VUPODykrWpbslfJ8KUF+4TUvll/elne856BNG/O8iWUsnKH+rhR8beIFPCD6B",
+	"uNdbxwb/PF9XUccIYJKZ6kF1BpoyKn0XuzYt2eUyHnYWTa7WE6xv1nNq+BTRbjYFB2RieRW9bdRXtGHh",
+	"MGC4qe7Fz2jMMVdQqIlwxYqpAB1rgVtU65gy5hS77JMLTpdyLpSCAGYC+cbuysAVN4bceMCkrS3zlLGJ",
+	"LWbtp0xb0DMgASgDhkb1SCBuiotUizEbGlCAJ9vqmeVIDiiYndt5Yq4enHR8dsRSYdGtIzNvmrFBuGpD",
+	"FdBrtlQ9MnAQyvOxnQ6aBuI/uQEXnGkN3MQCpoxBFSEzFv8AEEvOrqV56BKtbhRLiNviqfrNMlEWP7a/",
+	"yjbWYK2lZCD9aYqMjcKHEeRgswLXcK1mKLgeyht94lvMvNSWNwraVGvhZCXSSPb0Hsm5WNkoZDh9EEPQ",
+	"WCcDC2d56mQAxl+9TAZYwNvUyijW/jcqUruNbTdtp0OwxXK/28KgfsiE8jqhqLJT1eRQLoSl9SCMBIiE",
+	"3iLNAgzQhicK1PS20dlV5es1htgVeUx4dKAH0M6plZfx9aUNnYyGD3NeZXcFd0P2iNa6UhJSiPJdLJXN",
+	"oLTaQLlarksnWDG4HqKwieFW1rtY4WvGliTjkVkkPCm9CgMu9f+wNaPNCclnstaUDULEGRZiHkuMeoY8",
+	"VTcmIVbEMMRIMNngrD/O0wUOB6cYseC1/W914G+zb5fydqBQUsn2WP+5zGg9v/vSO9I4ZJOrlNHrSKz4",
+	"NpvQa/361/nbcLAdFOld6MLiUN8FIVTLm26pnoFlp6JqcOqWChgbIjA2LZmjgF7gB9uEiSmK9Rlkyf6i",
+	"40l5C+05+uniKXl42h8MQM3TR9191m0UFgf99t7RGsZgHkvhcmaHV1aJssS5Slxji5jBOJP6Jj2likmj",
+	"DVkYIfDWCMnAciV71tuJt3it5UN4yZ7Zaybi5XOkrukfTa1eHy1iYSUn3q2YR503jlpFukGPvnTJSxsB",
+	"e6fdtU53CBNRTXfQj+42N8/sZJmTGzp7V+kaHnpD8Rvvl5XcBSybSRqdoG5I/IROp4Au4YmrrGWcuh9a",
+	"NLdVrOZRSlfchIpZkVq4501URspoFPPZAZgK16iPbI/OgEYneSeedGcT9JnX9fxKFtVLopStagPYHgLq",
+	"VLL2XuTy84+3N9YYqIl0bJQN0MMSTeGVDRs+ahkCmVfTbjOqpCFQs92YRsctx9QcPpPXJbrT8JmyD96J",
+	"nClYWsFs3K0sli8/S3XyajocW1MFjdRoymXITQz42k55DO43rVx4VoLdOj/QCqA/Q3KgwaU0AJ0vADRk",
+	"f9gAOFoWxxEzZrSiZlgl8B5PHE+mQrFouraCxMfvUV3Vt5ExCUzRUbC9WKRIaYo0pVGPBDkkpIsaZnJt",
+	"YykzlkL9DIOPScFdFkCxUwzsPT58Si5YmKWsTy7pNZNaOoYsYlwrODcsLeAocabBWY4z44zO3dD8qd4c",
+	"M7zCqWkHUd5y9xtPPnoJ1dNzwi6gLI5vY3qAucKJUyFG71VgtiMYk2C5mAC65k0saUC6+VDAOmZ+w2pZ",
+	"T/PF7tqJuS+VIa8sDCwEs5SmXnI/u71rovF26Pzg76RicCu32cb+CwyuSC/e83BUAR6UQFtABeOhfjra",
+	"Qg50qcwrIvfjKIBbkkRXCt5xjHm6GsK3FYagUiRui8vJ5pRvtk1etgcq2GquLI7d6KQ0tZNHTtnJhyO3",
+	"7OSgOX2/MfLW3TInYf8sr/eFVx4wtFrUqwa8hZEzsNMW9TBd9u7L7H/XSLhG6O1Hta2vdoWLdsPl7g9x",
+	"uSJdCJyW8Q07uE3XG64lvXIMialXnrJQpJWc9dqdpeql9qvCdo03KUMv9cQv9TW4rEC3/MaT11FVMptp",
+	"8g68kBQ46FwkZfr42JnZ5tiCxonW8SL67+b3fggDxBwTU1HzPKI208Q8eSluWIJO+OVccP3oX4ej4ej0",
+	"9HQwPDmGnCuh9Ng6526QDga/mIyNeEqWQsrYZl6aM1uEUYw7kGpx+OjRyXBk3jDVATV3yHMNtqYRfKoe",
+	"MxNZ0LykeGOpwvZh9KFhv5YwrUfThmNItKWZ8Owgfxwc9LRqlUdtxNGY2CA3DLDByLdyPEQe8YavmEg4",
+	"/dwECMHjPNoNPm4X44Zf2oioPjm3yOxRMUZIqhEZuGqCk8GA+AoZFrWmjeUOMRwBDBBrSZn6hkW7lbYK",
+	"ME/I/sLKiAHhdAGOOUW6NmK4n0epVBL2PzohQsBQYLIAoXfDUnamNV4sQ8/Js2X82mKiFgsFcqMS5Ikw",
+	"ChgDNO448WYmcMQlmdHAc5jzo7aJZ3wLLxVnpsoPLcRzJa6um8+4R+woa3E9LQ9fKWRmsAHVyTmd1WH+",
+	"02bY5O8gFzfDQQULTjSJozOTgg2JNuQFd8HTNHUv6CwOyQ1NMkaWCWRQAuBxljJ9scEXJxgkg8XzukWq",
+	"vAGYggtJDjOFwnOsae8xqZUe1Jq4bRVhyieCT/DmHpCuuSLEkkR6hrlAd/D4zS1/TILTwYg0FIzt5WDn",
+	"c5ZEB94+6VJlqe60qFNflDqwBdc39OFY1nULWgCcFcmrWpE2XcgDiI61Q0CDyDKhSkvuiZ5oQLp51+aC",
+	"aVCoA3xbrnnYR/P6mCwZjzRLODPOTZWuiX5Ba9gHffIskWwFya0YpgRxC2kUc5quC5qpSPeyBNhci7ks",
+	"IWqFb/KASjiU8syNRDTcGr4/hEK1qc1i9Cqkoy36aItMOCucnTzHXZPjdrl1VLSRMgpWXnMX+VWzWnIR",
+	"zlmUJXvqyudkxdh1siYmhFNvBmYOexThdUNAO6RTW0nD2HW+fxjUXnFNv+moeQY+nLjT60g0wbUyhf3M",
+	"2HVE1+UQwYebwt56HQxxNT+bWJQCzSTmmZe/PxcrkmiRCSFNhj8XsREOPNOg8bI2PPURIaCXCz7xr2aO",
+	"foAZ6nNGI7OQkJBd3BkflGOHHrjDOH5wuu0oOIWKF/SDDxcgnaHtBZO57XZKRssLcLLTCXS7jX3m/4UW",
+	"oG363e3kg4e8Ta4E+MYx1P5TEUdMU9aAOVKJOTMfaKqnFa7pRsb2qvGwu4L7iSkSZi1996Txhj5oco3I",
+	"TfAYhaeh6DSiaz1VyySccz18jG4GCK5ofapLd7riXIMZZMeD3SYh0E2JQcDl9pf74vwpUXey2OiSYZub",
+	"NnbdEPjiuegXXZvYushjZHh4ODg+PG7Rf+0ivJYdSw4e/lg7uTUOUjkseQbMVkuP3o59RZfg7FBMp/kx",
+	"qMir9ly+0Ei9TP7Rrkwetm3SjD0D/OKw2Fw/IR23IiTsy8K7tD5oO0mAqpP1s7H8ex7v8njlQ2h4sCOL",
+	"34klVrG9CzouEdpvyyL+rld+Xx7B2arwW1dMTgWa/KbV+d6U3Tbg8znllILzlhuL6FSbqkfnF62Cn2jr",
+	"oGBNnuC7xbdejPtLNyh+E969Q7DDFslEYRbLmLMtHeJL5T5jRRNM7N25y51CaSFRhgBjKMXS+iJlqyls",
+	"H4/9aWulbj0QPXORKuI8BXsLXm/L3T6nPIKQmiWVilrXC4D5/z1OEjqrWoFGA68ZqAQCvxsZvnI+rZAh",
+	"WpU37ax+ozyj76ViaUzJy2xJd89Ns1aOVpT/2r78qdfJzblNsChVY3A5Mw+iMMGmgUYSSDZN2TKhIZMl",
+	"zt8N3rwDwCvODvrkuUCshog5SGIITGKNr2rOFmd4c9MjsJ5M9Mdhmq2TUNdKWfZmBZf0ZsfomQeKuIy3",
+	"KSndFWvm1mUC4OPq/b0s564QnzAf/qZk0JOGZNDy8DenscULNvlV+BjPOScvzr87x8go/UqPsP6sT4Jn",
+	"mWb8Ry8FjyygfmGQXbA0DunRd2w1qTPCXY04cG56uWjJy2JYZumOvxTuWt4iv3RpFpE/UxXOb+eVWukm",
+	"AO6ffBvfMGtOjCODu4ewG4jG5IuHoZkSk7lIWqRiPgcHemEFNjZ0BxZFcPRIS5It2yVZeEXfMwh8wrO+",
+	"Fhkgq0iWJMht47uVh+3V/TO8Pup1BXSX22BOfkZ3Rs9UPLDutZrf8ss7M7YN8PPZqm9xU/mtvN172EMa",
+	"wz/PPadox0jQW3BVS/ze8M+drOU/I7bVMx4tRbxvzODP6DIByKzIIIyhoxcKwNV5I76yAdja5IYrQVIW",
+	"sviGnZHgX4I8oPcqUw2Ybj1Tcy6WiN8FCehKEGYmaBB0tViqw8q4yWN5XHg5arafZ795s9L/pfp2Qytm",
+	"uI1tV1vRI6y/z8VEzsWq8tSUmaw8LZxhE6zKWpQb7xtnm/sIs01Kjzyf6eHCI99edHodkKH9hf5/Fvkz",
+	"9NsrOlC0zqPizJVaduUB+enHlzZsHyFGCNZ0ZBX4p7zsnYmys4Xv9DmQWAyvqq2fPNp2IvXgepaufcft",
+	"KYMd/L4heviJdV0CmCCz+YsVCx620Rh7rJWBVtpBk9PPdEBw2ACKUl67FduxVEZTtLS3txxfwekP2NPE",
+	"Ht8dA+jtgvk2BMoDPoUgjIaY5aLaZ598nVLIRuMkgPKWZ5i+FphCiIHmMUsmlj6Idic0txFqpObt7xl0",
+	"ZjVPWe48VAXypNFIOKOp1hK1AhcvIDnCwhfTkjoZy8Ki2Boqyxdk7y+ad04k9NYjCxrOY84OU0Yj6F9/",
+	"kMfciwhsyuzDMqExZ5GeU7k0qMfDXC557zFBQBBxQzk/A+hB02iSx5Ij5pYNTshL95qLqz6C8GLPiTL/",
+	"ShIMBiyPD2qQxqFt2js8W3CzvmZJzK9xk7XuLSJ9q0bYfmP+wCKmkQgzPVJPWvP2Gp5tVjAv51kf4jxb",
+	"UF5sJmwcx4GQFwp0H7zkn5FIwHVoSVNZL+9xqekSggoQBbuKiXzS7zTBokvFlk37WttDrQDgBU4Ph30o",
+	"gTkYcTwxX0FWBY8SNkFc6tAUjIO4EMibmXC2mlTC87VYi9VkKtLJMhWAtMRnlUS3Wj/tgSEgsqwxSBzD",
+	"0bDsWLRGhEyHUmKJWEiYFUAihCJZUjUn3QB0wT5EVAYHvQqUew3JvQi/2JolZRcohryTSZFDTJPk+2ln",
+	"/GZLArabtWLzid/12u03xhNWj3cp8Ana/Uqakjb9NpV/LCpsXgPIYMKaY+mWAzLwwLetCtSMPniVChqR",
+	"MKEyd4JgnWWHsP21cnv+4uiAZgLBkc4jt+JN/ppZbPt3ShWbANB80UFefbp0AJrGsyeUoAWjxSKqllsV",
+	"rLW0oTVhr7uBARzqBiTQo6mSXAvwLFKxxyelKkfeWsQ9T0Mm6vT2DZmQ1H0b0vzhtrOqlEG6g7lZB5jI",
+	"1ERMJxDCtm9zVjmU8YxTfYG57XQbSvqXmnMuJr6z5bRmqk55hrRrG8WNbv82UnYjrvduo8p2S80URTTL",
+	"DMP5vsSfd/045jKbTuMQCnDJUCzLFHNctFBla04jKZMiS0PmpeGT9jQCdcMmXGgFIOPRvs2gLgHtGCzB",
+	"Ukun7Vvy6HdFO493bEePxwHp36uhoshyZVK7t6EYh90EmXOrtlBqpYyCJWLPllzUDt2An+Hs0KCnYPUE",
+	"Tbj7toi6+G2Xv8r3Yz7JZCNB1DSHqhRSQkwSmpY5/fC4/Xj8tfhLrZ3uP7uUZZUVH43aza5QiCrfF6tT",
+	"05lKjA0MA0muHtkGXJ9AoWF5+HE5rr7UwmhzCyYRsIFznDpc1fs5CpXrmEfeM9COJ5saIFcsEau8mvFe",
+	"BFtUTLkLVghmy7s54SXUHv9B2K6hvLPmqh+ZXAou2eaCJ2hq4YIfjj5AmX/4pk+639EFi0ipJfRgwqMe",
+	"kQLNR2DUgDLCWPVS2qu9nFNwaYGr3iIwmcxHaANNeAd1gz9MZFtpCsciV70B5HeMuh1vewUYXBCjLu5W",
+	"9YXkRV/e8s9Z9cUESszpcsn4liK3o/HJ8C7Ks+AaOkVnrPVg3yItTkbo76o6S9VQPVyM+F+oOkvRqN/O",
+	"nRMduWDMJK3Amkoyy+KIka6x0MJf8sj+Wi4zcO/2anZ7lRD5vKvU3j74TcyS6AmwC5+9FiyCX0mTl2hA",
+	"FqgtGwV2QcU+KNItQUTOaWTiuOqQxI3ZAG4XFYbVCu9JbGoWhltu9WR7qzVUVvSN+9PYvxUiWsVJ8iNs",
+	"+r4BtTPTisEPLEqExnzm8QU1YEpe5iin6PT24UjmsINIiA6mcwFeAcbvFZU2gTKCvdeye80UseTdBgN6",
+	"c8zGRmAEC/N4BrkD1mhq1uQrSeaxVAJCZMBX76BwEMmq6ZWXeVyUnlbKaLQmJwNi4qwhYMgXUbNLOEUO",
+	"o2hm5SWWPbGUliyVxiudZ1Rc5SVY++QCsUXy2s8YViJ44imVZsAQalFd+jExIXY1VAoXdalSsaKOqWCJ",
+	"AHsqe8FPTxpL/PqjY7+Nbxj3xMUiWMOO0WRW2/QfHQsLihUu9ILa93uEkq+fvCYnD4miM9INplAJK2KH",
+	"T54HB33y+scXr87JKo2ViW41sNcIoonp+FFpQWFtNFHHKuefIeWkW4Eu7Rng0oOexR9tKO7Umabl9Tg+",
+	"bapa7F/ob+giTtaelXZAMHZdbrGmiVpPTCWDjYtu3iUiJQsGUWH4VQUhpUIEr/5xeHLyUCu1w0GLWLQF",
+	"Ta8ZRISG+t7ix+UtcKsxdpLOIGZSCa3Np1hEx6nqAoeWZDzR52amqbUdBJwBFKnVetePLehFzMmz/vDB",
+	"iV6DRXnqJRySUqT927f/+mZ4+Pjdm8Hh43cfH/SGJ/7w4J2iAq3YMBi7NbwDs2fVUA98fHh6Ohy12Z9U",
+	"iEUrapkLxRKiXy+RCdWMKoxZOmOu9HRwJEcQAFqKy9kq/wvu5B6gXs7fcCcb+f1Ti9HxcWfObnDZ5Iql",
+	"oFk3s/ndSh2ekXjGEThLIOyxvZxfGwD2e5lxxzIjBrh1weOQAqboolzzXXlYB7L0dpXo/1A8vcXUq5x9",
+	"6yrcPWv/07PxFttQ4d9bd2F/Bt5iMIZ573h7a8e9nXNeo/HytHyk5u5CoxwoStDvqP3bNTNgT4CiaqKl",
+	"DMfP8auk0rxfIn40xRv1IuZuN8N75n5/Ibi/ENxfCO4vBDtcCGos/TmjiX69BvGgN5xJD9RTEdHodwyI",
+	"63IJ7euy0Vdcb41bNz34JFCRweSLIIYkuhVNksMwEeG1iQJ//nz86hXpjk4O5yJLK5B7CEdTorPum8EQ",
+	"iew/R28Gh8fvDsZvBoen+MhLcfVc6Y31iupl9UAMmhtR8Pr88slzcnQzPHIR6o8+xtGn4A7K6pkQm3b1",
+	"1mBgpvw0lJNhUcuKa2dkQBaMcpm/7y3Ftg2i4k9QlW3DIo421mXbXkNnw15uLn3jxa3YXaXLcU9Uypiy",
+	"WhbmyoexAm+wqx1gprCnSI7IuEoboBuOhw8eHA4JTZZzejgi5l1IESgv9E8XFayG88P/ePdx5JcSSczZ",
+	"0AM5Y2bCI8OAq8UyjhGG4UTNCb67B5qBkIomDSkar+FHz+yGg8FwZ6MPznITBTTBjeyc9Xi7cqG/1+qf",
+	"m7nT56wEWqv/mWcRD7cj+/wmlUFJ9zyHhkyp0S4BXpho6e+AmhZBNN8K0MQd/x36uoI6HQbYSsaNeIRQ",
+	"Gl+hUVd269n9p/npP2G4B97j/wVKjrbH7d+9nuamE96E5LLbCW+hv3wxXYN0G3SNg8ZM/F33YMNMNq29",
+	"SedpSmHCpBzwkiMeUUnhKBWKl/quFivS5cJEohHJwpSpA7fAU1H80+QwVa1M7Tzw56bia3PpxtNBy9KN",
+	"Jtovjy9p6guxrSIiBZnStHeXfeeBLE192xfadN6u5x3AqLaBT+1ZltKbSOa/aPUKp78DOlPduPpybiJ8",
+	"N/zNc1VzbywUUa7FFJVrIHfPvXOvIgDu3Zq2LAiwAfe/i6D/vRzx/8CF/O9avP8DB/C/a9H+DzDRtoT2",
+	"n8P8fwpINwf3P+iT4OOnwBqRK8mIXwA6v7bLrtm0QY/9noesKCjYM0WvIuYYoKAOarU8yI+vDh/+7eSH",
+	"fzxuY6dvFU4KqN2fo7LmnWGIjrw6XI7e0y5ztOSkraeM5iehv1PRzJTJatHM3Qvp3g3kaTvMo51QjBoR",
+	"i/p3UeDZYXJBQ3RoY0BkpxkHaXPRLAhaB+S52HOr2lJyC1Au3O1fKl7d/q3Ftepb0ogXWHRbN8/TcMEO",
+	"U7aiaSTbQV1APz6hdBvsJh9qba7TtQFStCrgVjzZn22xhZxVbEKQrasFWysYrCBKAhsHlbraw/YSBj5l",
+	"JFXSy4Av9E+9SpjHV5L8dPmEiOlUVrFoinPesgL7XRbs3hUNywQ4N0ueWCFKt3M3uqMkBljHVkiYF8YC",
+	"mKN3yTUP232pX9wcdp8rj5Yt9RyYBByjSx69MmCwByPYjwDsQfCyTN6nhxTHszTnSnqAs3stldimcq9L",
+	"OgPVtVQwmarNqmxzGkq57vLUYtUg3msrqBqfAr5TeVjrKCzq88wYmQp9/5VnAKpnig5LhUlDVJIA9hk2",
+	"b6pYGvyBq8fa9QPIHx+0j+akVF/FZflm/jlB5v0KYmslDs5lcGte/1uqcXsi128jKT3rcv1avc3vqgvT",
+	"2QgAuSso/sndY9/vCXEP8PYgKU1hoGaFwbxQTYKMVcncVK2y4CxjON+M+rJVvf682tIfT2/RHMlRWJoq",
+	"BBTlsfCV7aRoUo9N3rDPTmbKDkAGi954GfNZkqvvklytSZF1LJ0UGyicG/XyxBuZVzdzy+HOtQgxRXMP",
+	"zbAxB7r4Mx9dAGFi2w+E20zjjOYsiUg34yZh7gDBpCBumYtVrwiKcYcLGWTOdGkSX5eZ3fD21RZaqJi2",
+	"BER7RXM3A8fvpuC/y6026JSfqwgFstb8yFVIy3N+HOW4paap932bikkLd3tTEbYmtRIhE2+lTzZBIN4r",
+	"klsUyb/b65ofNNmoksK8TRaU01mDQtmyKIkJ6tizDkndEbtn6ZH2VUfA1ZULE6w0SgSv4SY6+Ov7mYJx",
+	"ySElFF+/Q265S8mTthMuiqH8luVOvnRdk1r/rS86WgAFt5NJexVN8QQA3k2dlJ1tztByidehKeZdZU0y",
+	"Lw3vXWclL0Mr4xno3eib9s8+WM0lCyf/81//HRgfNt4y9LfSxVwgoeCchUqAhViofI1lD+L8OEKaGzLK",
+	"C6sUBnDSlatYhVDBV4kcHyOwPvNSyPnWC8kti8mcuaVf7KDnAhAKbMHsoE9+yD83YEoQ1SgWtgwtgMHT",
+	"FIvROGl0C9LFiz68gXgU+5SN8Qn537RGTANYSKsqL+7hKpd7OcPl0yzcZC1A4UpYSLBYKFFjv57yL7to",
+	"sCZDxx3h56r+4udazoFuPqIl0blVkdmmpO5p98QvbqehoqJ1r6K2V1FvEZ30RYKOhl8y6miPkKOJKbHe",
+	"2L1YsYhc0fC6FLGOIgyjMBHSzuCEqyKggqyZqg73zORrIf6WDYYDRJtbT+W3jZ5KEN60QYd4rc9lDOAw",
+	"WOi//4vUwg//bZboCU0jQ9/BgdatgTOZyDklCM3UXKSxRBtiSNPKXWAZT45/YP+4Hr28jl6snmcP4w8D",
+	"ehU+ffbN0Axs8uHR8/ejxcvVLdXzPdTxTRj/l3WY/jzoARiZhZ4tJT/2SDwllLcLfKhgnDcHFVRAx+OI",
+	"VAi79Zp7tVXTyObeZ1SxFV2fkUBSHl2JDwFZiBstbKAczjwV2WxuaknA73ZdSEhNHSPrK8DfwbyjSa3i",
+	"N8Bnu8BX3V0kX74Uvs2pHih/vF8lGHBT4F8Tm6uQ5gaRg5PxXibNJpSJR+v7dMkiksTXzJz6r2R7SKm7",
+	"lC1mYWwJhEaRvqA8o0lgubL5TNMdmcacJvGvzKUufL1MU+bZb8xfdjjPtfMrrz7sGBy2TTMq03NJRyr/",
+	"VF66ym+fNY62rPZvPFwV4tl6RC4asi0vm4s6gHEJj4jJtYhVOfwMRi7rtTzyX1zJ4D7Pq4I4xT7cz3By",
+	"+R0FTeFZGDIW1cH/ah+1Z5yvkeE0I/8ZCFHQXQudCbVYe08HLSsUUkmywHQCysE2uKRx5OA4ANgpFgaB",
+	"YFxi6lPlpNkvsdfAFt4yugaVRkvWV32Ig+VvOV0uQfjkYKcm9fP7i0t/5ueRZRlBn7jGhli+5XmGTJH+",
+	"wBF8dbMijk4vvxP03KRmmQQ+M0p9oecCQhZYqq/2eh6xAdaLlSxIUhbJX5tsrKPdbKwtQ++c2Bcn+s4A",
+	"CaMmu/lz86Khr+pxLxpyo42c1fSeauuf95xj/ZN7z5KJUP4LFtgwujEnktE0nPf0b4lQ8F/jJDvY/wYG",
+	"Y/QkzwWWk5Uvuw9PB18+G2Lp0/+CUNywNCDdJTOGaPDsBubUBKQreAioVe6d9qBcHukG1CnzSbWmEf64",
+	"g6q3MY/ZrjukMVeTWp+Sh6f9wYDkc+m0xnB0JNASI/Q25ATD7n+dMnodiRX3j1QrdzKn0wLF0szA1LwW",
+	"095GKhprnvKWy+xKCUUTzME2QQvYkp4rLLIx02H2wA1LJWRR6J9N5wc9bCz3jSKWu7nZky4lKVV5nqXt",
+	"8iDnWIp+cF+yL7zlyySrtnbQJ+ecsA9hksn4hsG3sSQ0ioo6s/D1GaGcxNy+JzgDRk0ThOxEeBRA0wYr",
+	"NjJ/eD9i0RhqFxo+jwuOkbv5GwGkItJEMt0mqEk0ikyRvABG4Bb/LAOOwgKfkQAyPNcmxxZaBLxUPU5r",
+	"FbFVsRxpk6uuEY6vlLAWq5ztY2oPZHjoiSJgONrCrSES4HeWa5Oxb/HEYcJ98p2H+Vnkixai7XNyHBjh",
+	"huPRy4mIAABQa0Nm+QC+jLnXmlnatwYUay1+W+1h6Qb0cDBsx89hcg1ugGxhzxqSLmhZNGVgviooeK+e",
+	"K2zO4W64J3Zk1UXazu1eej2333OcRS6bQ0au7Ce74RnrZr6SeTr1nVxEN7plbadb0DEqyplhsuT/+39J",
+	"Lni8V0Szj55+04wVRGfy2TWTNLxvSVNVphB6JW40o3Y5pqIfDvKgsTp/bWdzf59RrrwBCKbOqDmmQc+R",
+	"L6QrUjI0rKcQRlbabI87gyInV8vm6qam2AgeUFOzT9EPZhQgiGJOrqiMJTF1mrvD0elAr+Jw1D8l/+eg",
+	"Eh18OtgUb1ZRjZxZ18aidSQ9lJLVy7wPnij3dYh8+lAxghUvt9eN9BnYgvVQ2aqqktCt6AT7qKn+MnsV",
+	"551VrHL697GWHxmNNGV709DMTzkORjhn4bUkV2weg0biAUeBNzzIdjSc4+dfSSIyFYoF8/vcrqivTEog",
+	"rmHHV3O8ido3tQjXx+5KS3eoEVWpm++Nv1nEMwy4k809aeYzpWiKRqEHOLEw9e191Ou+48RKffv2owmx",
+	"CoYFrMoU5NVrCV4/Js9I4FYgxte0HjelcaJ/lUosl3CXyJmdMYpAvfV5psAdriUF6UIt+FjpuzNnK1tH",
+	"Ux5UgLL0USgX7ME+tiJotS4eWdihkKj85Fu+/vpVDEqM1dfaBqi8ljnYr14OxLEqhWPM6A2GZVQBH1fM",
+	"aAjGknGwIxJwJUPaJIF2LlcCbTsYjHQGO3jDZkzRNKYowp3cwJNPd5J0fl4kmuN0qhnlZ3kueiPiJYZM",
+	"B1rLDUjKrMcCLzRmQ4smixMLDer7hG4UsFh0Rwd98kRvOIt0H6IIPekROqMxl+iVKSJXjIDucrY6qAf3",
+	"N6agb08073XknCXJNJZzJ/kci9+76+pkvBSUmWdEt7LeQEK0NeHsmBhMuvkMe8QmxldwvVoQV7UQQ1NK",
+	"72QnzEIPTKFII0ApPDPBhJqBVDiqfuPw0aOT4agFYOEuGbNnQG8mnqmgmK9MkfVD3QqB4qbVVIQcjaUE",
+	"xuINnm/Mbn2llUf3fmNLiIOpzF778yrxuyZBVRZqWyWNZmbqUuNGCMgcHrcwu1rWeo9ofg96ew96ew96",
+	"ew96ezvQ2y3gRJAUViSCKStM7/GIfrd4RHeW5mKdlhuBHbCmmMW2FGme6Nhv8mRuRzK6Q0QlG2Tl4bE7",
+	"wivZzrauht+ivBPOxV8b7GmTL/7neZwwEmi2BG4dd6qMR9KXzNA07eHGaW/dg8+JSeXUStfr4M+yL68F",
+	"xjQqTfpB8WWARgcomR5ZmEowZW1amePbrcxvi6h1dzlKdwKX1SOrmEM1ZKT7KVkKKWMjN3+vQFq73bo3",
+	"XadbRMx+AQQqJ/bFfOGzIoPp08btwMG5YpqP5YpJycUrkkifNrjkjd0Mpm6g/xGcAWr6Ul8xIB0A60Wb",
+	"XKVeITUP8ktUFE/NCoPZKTQwsN0A/7VDIpM/7KfmP0WmMAnzu/jGNSxFmlmcjcmVGybR3qd7DwL21wIB",
+	"qxyfvwoi2GYcsLuB/qrz8JIS5VcntiGG5WyyxiaqaGI75OA1IY9V9OvK5ePd5ntrQ6X/7zkjDMojQMiC",
+	"Q3tFqWGfhxF4bvNVdjN9uFW4P/l0POPGwYBbE6raDYrtBVc00gz80xKL/gP1Q7Cw6T9tyK0JW8K3VSaD",
+	"Hvmf//rvgx4WRAF2A2FniSn6zFZYS7tydS3LZSzvDRW7lYAi217zwdaLSOzUkd90yk93uoLsoGHeTIIz",
+	"EkeSSJFizel4wdBJUNU8bwyYZxXIc7gY8c7tdLUJlP9v0tjw10a9zfzsNXUVLzWJukoVlduo2kpcs+aO",
+	"4sga0+A9x91Z2O/dmoBoXHbwWYuhKXFt5O7AL3e3V5H3RnyAuzanx9IO9XGAkzyiGeIAKYkYTVmax6bT",
+	"GHzZ+i7gBHmfFafRZgYFhNZqwF+tC8FvFIHKd3kMIrg8K79hBlugidhohLKJovr6VtgpEUjf8NvK0+q0",
+	"Kz/jzbH+lWXX1eeWb1eeW6tQrXXAmqo1rsmgPhYuJnIuVoVw6rv4696j40x6zzCBslyvHLhcPucno5dL",
+	"kK3J5FURth30yCvDyheRXTLNtXSM9001rwng+2zz9tnme6Kp/rbwqfewqbfe3O8xFM2YkHYsM/PcxILf",
+	"xDJWZKX5XesKhEHOQwOnrJskIV0wzP8wzLRifnNZr1tLKH/+n+Y7Xymh9rULPeYJr/5eAl6oKDJ/CiSF",
+	"4X4FXHZBU9gPQOFPD5JwD4PwV4dB6DkwCJojImpBFRvaD2Wg+8rSpfAGE4P1t2QRLq4JxpI7rth7CXXy",
+	"dNGbaQ9nXmBMWIO4kWW67VzfLAs189MXgV8wy9L74wAx1A2gnj1liRaltOzONFnGrsPtoEeCfPMC/Ye9",
+	"EsEfuVjuveW5DO7ZFqy0Bn9mSjkRmUnXtBco94WS7/0Ac8Fy4sD7n3tPc+9mrpwvrlXudczc1yq5nkVr",
+	"7WnrwmTj+rTcFWPXyTovnSimBi4NoqpzR1vFRNfG+Z2DdutFgqyZu/SA03VD1pv+xR5hPbcK2puaZ7qT",
+	"NNa0jdfCVqr4z4xdR3TtU8N38MaDPXD32ksW8HxiAGIaEqy0ICkA780+QjB7AZluAjdL2/DwcDA8PB54",
+	"kPC3Sh0trn8VfOLfDz1vqJQIm0LnjEZmVOxDXEn3enDLqgLhvFZUYBvo+87mREvS5ZQke7jeVTrHp396",
+	"8P6NHsQqGOPO/kM5yWnXMzOgJbhXY/zaVxJwkhx67w7Q1JlCrlM1Ze5hM1Z7I0q7mOIxLvqopST4ge3j",
+	"RWOmLhxarB4Kr1WY1vAx+hyxPnxbllWqRVGDrdzRu3hDkziaoE/io9erkpa4T4Mjddim3Ab2BYK9Fadz",
+	"TdpG+EWe8Lc2/Ox3gzIPDNUSzecFkHe2trz2FfbuE0T1Q7rV6GqVkSazW46dYN7bDVve/ajVKcl1o50M",
+	"bEYigNXozGTs5QpPbENM/sAmtKaKQ/ouhOEa8YK5SiKBDFA3vkDRa5MmJqYG3eLKu513FjD72eMieeQP",
+	"LHnGo/3CSkbDvcJK7ost/W6LLTn5Xpr/yrvW3za2fwf63M644oglljs4sCSZySbo5lDigLnjRRQLDs6K",
+	"JFLBmSSLTEL6KH6LbPRzgIf/ues4mUIwCZuqRl2WC1VNMDER3blK7Y9fP76LmkJ7RIptV58q8V2WZX+R",
+	"6jy4+P4ArSahu80b+VuW2/kdlNkp6el/BKXppRDX2bJ5ZSAMWfPIWBbKlPUFIIfnYlXf4B1v5ZtCb+OI",
+	"UHldtcftF2rrt9XaiQVjKx7KMwwpqofEWnO5WJGuVHGSEEokp0s5F8p+/JYD5gKyo+Bk8BgWcOJCYhz0",
+	"yxAZY8KFaRpACHT3a5FBlhnCvektmFOJt25MnNKcTjPoKKUr3idOTOBEZGoippPUcR1gBQeBXPQt1/yg",
+	"mGGfBFyoyVRkPMLByCycG+G4sAqoKTSwFhmgSkiWJGUbsl3HGhhHw9AwJBW7LRO701J7u3EbEeJsqsiS",
+	"CHebi9UZGdjUVRsVqUm+II1t8qTqy87DeHOXRJnJ4gHZfCz9zPV7ntdrWbLUnE5zRnq2NgqCGuTnpi33",
+	"NfpPpRmtDJkJYQBZa3Zs2IuHKX8Zjrh5vfcLu7jADTCYJSy8tgBY1n5Z4Yy3SGfZHfTBw+5+AqjD4WBg",
+	"SUeaxBOGVUojkmtTLDI+gLiSC/9mK/91zX67AEHAJF/glza13v5ZpaKqJ9GNec/n37TlIHxe8GW26343",
+	"ws7mp6aoWIaOyfbRJz4U2TIR+AG5csIYDvB/28jjzqFfa/iu5WigG5b+p0UY+9/tQVj1MJs2sNH1qiVD",
+	"YP2Cqd6mKZCyEnnduDMS5KLTvtoNEyFZOej2wMIvIqZQyqaZRGdqybOue+z0OnmTFdAp/HUHB6i9dXgQ",
+	"6Aygpzu/acqYnpxeXwAnjRfM/X1J4zZYltbQYHpAGbWoOIrw0S6TuRTeIrLndi8IDQH5CyJiezn+Uqyk",
+	"KXC2p0MXY8q1kgShLHfpzt2ccFzqXyqxlGQlUr3mxvIfT0lc6GIEW/O5OUeHo8H24d1deq0S11XrWx5Y",
+	"/+uQjq6qiQ6dJmSVTDZsT+4PAYNseZ/0R6SbslBrHRDnsxBSEYHhLnjbPdh/G7euU3PNwYRescTkHwAO",
+	"mzNwSFqRMoMzVTGLLFMRZSHCjGnNQGRqH0cu9FRShuBJ+WTio+aM3aYQp/wQQqxdMbEik7V+AJvDtaA1",
+	"iNNyCWuparUl9aPdCKt5e4pu66A9NFyww5StaBrJdv4t6McndHA+mxyK4ZymNFQszWM6kIUBfqxiSYJr",
+	"KwnVQ67SSrygkyVVk5Ppox/8yTs34noT26EkFYpi2cMa88E4IMYj69/QMjmhyyLhC6pNSClSb4nH/c6U",
+	"DMXS59n42UaZ4kj1fTISFRUT75vjlFGI1sL7ZJzEam2fuYZZ7zNAotqlQuJGi509SXl5QkMR+TQraZQl",
+	"Vljav61ux58gDcUJNNvvboLLLPJkqip2ZBU68e6wIBcxd0c3vEeH/MOjQwIiCRLmPSjkPSjklwGFRPrT",
+	"N6S74Ij6xNL8GG7jWe2Cnp276abwrKJsB75yRji7gcpAicnjwec5+nvZ81WORnS2/rR0+R94LZUNqwrO",
+	"q/2W1S0ebFPWa2KHgxeYK3LN2FJPMU4xs1y2Wf2WFfxtSVtTyR8tPPvhnNmm6uEbRau71/Yvvm1V4L+x",
+	"jP+OGJS71NhvqqS/c5d3Umf/DONvNS9Co0ZBPtKX7eJYnt7Qw1/ffTz24z7+xqX5S1iLXuG1BzKVJdE6",
+	"QlVOZndQSr889K37vncp/FtWiQcDLMjlM1MjQyqLqCRLltlu8OYdOLo4O+iT5wKR0iNGqKndVuAHF3Xn",
+	"HTo0I3FJ0Wqe+4Z/5PtV2L8dVe3LlJOvniT9f4PDx5N3Hwe9k8f+U1Ue/gbr/cZi9Oe8UoO+T541MQGi",
+	"1WzKq6fSU4H+tsrH320ISJVXaN2cZinlquwe7ewpxIzwult8zlbiBkoQZI4dPNBPA6MGy0ZpdCt54+kU",
+	"f2jot5BIn0vmtMyi/DwCRF9QKQZ+cqqylCaHq5gbftYgXfa3+t6wmnFu1zDxuwRVvL202tm+Ci2X7KsY",
+	"m/WusiaZ1xtwS6F15ooYu7smDTSPR+yTH/LPk3gRo42PSGFcj0SPCr09GMudh+4tSBd99/DGDoiAO0Yn",
+	"fnZZtMVwt1GauORTFitnJjCGKotNDzUTYSEhPliJmlXfI1h2SZswtsNKdSTD8A2bLtinO69yqmtp8XeB",
+	"VXvXJNmeFJeZBmutIdsIrncQnmSqOUkSmyKGLkf14E+UymD5a30h3bjFI3u1ql6VmpS1Kl9nZADctga5",
+	"3Vjxi35oHo2iH7xDyLv3FLxsHMGjR4+aBpAXcdtWG85WzyyKYualvSTpYmVMgJziaLaPBT/oGYR+W2Uh",
+	"9uW5NqR9VKOb6rtYrGB1KtvIbd8YjIaqpXCI6QcieJ0coTASeO+1tmGU+pouj2HdYC+GdFSQzJqf/m7J",
+	"uRz+sdn885uT+u6Du5Nj0ETuBpp38cXIflvINLq9donaM4GZewVN45XmHq6pfdh02WqxJ0ST4V3ohiiS",
+	"0KzlBCqswI5a7jQmQSJmATApiUHBXKhctgMCAgYodPVRNCSR+6vylg96JFixq7kQ1wF5/f3FJTS26L3l",
+	"Mp5xFkF014UtG/wzvokFUIMsTQLjPkNQUbKAcksQI8jZyg6295bn1pOoXNVYN2MBSd2FKKGPGWWoyD95",
+	"y4sazMYn1itKNzj1QODmxEn8hCZMz4B0g34cyuCAUKVoOM+But9yrcT0CML9Sa3J4Dhl4d8AFM1aTF/e",
+	"suCMBD+9eBroJXvLS1DfwcWzH3569t2TZ4FWkLSGppeFBK+eXT7//un4R/3rxWWgW+b50yfn3z159jI4",
+	"6BOoQfWWzwTIIchdRcGUqSvxgSTxNbpo8PyFgnMWKpHKHkmZSmMWGZwR/Q7UV9JD04PsBkAjk4tXl68n",
+	"P/34Ui9MGLKlklrLhWDuVkWysLJo242swYjmb/y7wKtbki1p377SonLW1riD65g3xKjkq1XiG2LW6XXM",
+	"udDPod8SIyl+3KE6a9q4dvYM4uo9v7x8fUF++vEl/FU52CmDgwqiq7yUc6WWcnx0ZA+3XcIjGNBRqR2f",
+	"BXrLMla4JKxpI0e82FSl39wbjA+xFD66MdDoli6Sz+IEaWVpcdur1oLa3bryOYwie12X7+IibO6/G+65",
+	"zTRmENebK5VtF6y0VNTfY6FVii2WvnIPT1kSQ+q8fcUA0pUVcp9SC4FALE1F6hv9ulCXTMtQKZdFPbKC",
+	"ki2ovYL3dM1DvLFtR1gzM94UCuHYp4B1W3CxisyzTfUwFrMYREEKFz8ePno0Gh63iglrCtzmQk3ocpnE",
+	"IRYO7mJC1dgxPcSaTyQRETxZu+qRVmsMgldAulcM6gfjfrHoLBeLoFBc0fBaTKf6E5wKwrnhmgekCxGe",
+	"2dL4gkYnZC6ytFxwuDzSAvK+0+tgk1qIQXuVnG374w5Ia/DJ5ljjnLoLFLhYfbZyUk11kT0U1yuOU+kU",
+	"uNPynfafqQrnfkcL2FEh3J0BKWCSnMBMLpOgZyo9UbLQ7UAQCyYuQgHDbOk59ZkSE0DBa2QvqF2j9aDI",
+	"uS6KWzttb80HbVErbS0yp1Aabueexb8ahaj+haz0GrGIdBEXxJwzuDO7viwbFIrJTfgWfNq/kwJkphja",
+	"gkYMnbcGpDrfQegL6oNrXTYq0Ku9ND54vDtG228BF9EqdcAUhML6ZJQTGqr4xqy2SRcAEuQNIzm9HIx2",
+	"nX77CMCdnEsrWgP00I8w8vshfXT1OBxEQzaaHs9O5qe/PPDXx0cK3Ug85p39T0lDOONrKmVuNILTv2cl",
+	"r529UrDdJesGPKncSuDRXQVCovVm03TLUY+fuVZXm2oVwPbBQmvjTbGcYzfIWTqU69SKy5wl7XSn7aWg",
+	"ACVZs/yIZEvTvCFBLY/a99QqpBDEoRNTqDVlC27WHlNNf6XEHjhs9QzkZF0BatAvkq6TnqY1KsxEKwmO",
+	"lvDALYDNrNwqiaVCoO145dpN5Wmo3eQAopnbjRUD+YYV21Cp0WQQOdqUaip0FbdcVK3SRCkVwWGhFe1j",
+	"ayoCEN82ozVuxk5Wa/PJfmZrVBDvzdbtzdawYq+QDBoqYOF1MDIFsFAA9Q3lBPY6te7j6rD3GTXWUmvM",
+	"OtTP54wC9ACP3nIsYJgbVI1SbhvSypy5mPlMj62yPFEncoS/D8XxcvhofDIaD3fTBjeRbZ3Oiz1vQbb+",
+	"ffTt2kZFKz86dkV7hCZSYIy1pl5nXyrlyOXM6GCPrwbhMBqx4+nJ7HT+4JeH148W+2gr9XpVnhpVjXWp",
+	"2mAxAdEiGNNGdmw4aal0XCP4gytZ6wYJVLyDcamMk7ljnpHAHo1xDgxjNQJwROjbEziQFaDCdPM6bQdn",
+	"pgpvw4f6IgTR/iWVRrdQZvLQkAUCH7tXB1Tjzlww8XH9RlkCb8G5FqJC8xPEBC9QvgtE8HflHEvzaXur",
+	"hnEsPeMRuJh9ogWt4VSRlIUsvmESHTJyj3xwW3cc37vLTPAbf2VYqJYE7iMMzJII5v8vAVIQRoY6oU+7",
+	"lcraKSyq/VWN1W5qbMcU3a1XGtz1CTPbXr7dVH70ul+KX33KdEM9D9Da4xmH4GF4h3SD1VyycPI///Xf",
+	"+hSBOTHOi44uBYfwEKoszRCTPAt9V1YJGno1/dsPj9NH3/7tn+/Ty9UvP71++ujFy9f/8UKMXtKX9GK1",
+	"EyAV45opRAHYtoIolvgnpvDqc5HDs5wMB+RbiGJ3OS9+rvme+bTChvPfb+vKAgBCPATgp5Ksujq5iwoV",
+	"2dxDBW5l9FPtGD+nR5KfPEf73qbGljmOX6GFK7EhtXy75W410pyPWmL1l1nhrZF97RD+FMi+ZnV+1DJg",
+	"6RtceM3FKmHRjElA4zFFi4A+PBuXgdFebQktiqX1/htpTHmkheYVm4oUwxr0LQLtkpJEgjPM92230kai",
+	"RY1rrQ9dC0NyZWHzZv0LiSUhPJI2outaDQqzxQusAg+RzytkGZWSFL2OzCpQFPhjnQgkC7M0VusLTfm4",
+	"H1dQLfM8U/Pir2+s6C0gEf7nv/6702tEkDHQMUHxfmAudphRcDJwkBn65Ilh6VdrGzGDXxosAuQjwUGP",
+	"YBylMAXs4bzC8sMoixlqFtf5pCcY8ynYV0LBFcWjZAIo7EVe/jt05cQ6oG+3gyOxM2J8FnPGvIkGna81",
+	"c0oZTdy0E5MsOk3FwmQwrwrQES3apvENg3IDckwko2k41wrlt88Q4tZFV9BTB7NatwkCt0eWdE26teJY",
+	"bzkW6Tno5dhCTY0cfYyjT0f2Ld0kAizRqFzOKA/9wepkxYhrjaG0NMxbHvTf8rf8gqEebmgELkXnWLbr",
+	"V/h0TL7Geq0lWjNRTpST4EXEFkuhGA/Xh39j6+AtBx8iclqYWtAnz5DvpqmwaWAAHvjxbQeeve2Myce3",
+	"QC5vOz3ythOKyPxrwaSkM/3HW/5WEwld4A+RCCdZmuAfxus1iaO3nU+fgjNylVIezvWyB7qtACZ7CTeF",
+	"ONKa8odlQgt9Ro3JmxlTmD2FCJLvukeRCOXRQe8tf0MzNWdcmVAR+xO2dVT+8YB0EeyiR1KqGGYjSGhF",
+	"AQ6KpbJKK/qHQ/jhgHTBidazVa5kz1j05JqH+uks5jNoMS4Wv9Kc88tBj7yBZa52iQ8P0BTxhjl7pNfM",
+	"vmze6pE3lnQqzeQUpUdkCoBVXjFPoSvy5oalMhZa26y8Vvxgii8lccg4lgSzbCAVyzRmiqZro+o4KpTL",
+	"OY4SNqOJVasOFUsXxjaskoKfvDb85Pz1C7BPQv+dcWfYf9gfgMxfMk6XcWfcOe4P+seYPTsH1nw0ZzRR",
+	"81/1v2c+tdqicYwGAxOoYOqyAZ6X8dTFfNYnr7OrJA41ExWQrxoL/iLqjDvfMvUcOsGrDqjd0PdoMLB8",
+	"1FiqjLddf3r0i8SEK7MUaH+5btKz7FtH2BWCvKDytU01M4MD3u4DAcxnSpP4hvX1gp7gyH2t5jM8+ppG",
+	"Ns0eWp7SLFHbP/uJsw9LFioWPQMvuitTO+M377QoNkFYnZfxDeOYUaLoDABDXjFFERLkCOKl2+6sMbVp",
+	"be2KSoZmOxrOwXChKT5WkiziWeoErGGiiuqR08FxgSOEbFU/CqQSyyVEa1BJpBDcYLTkqzqnklwx4NnX",
+	"JttJieVY3+UN8q4Z5AptBBSMybEyNhpMvgOy7BEpIJ+ORuSKJvoandqC+iy8ltb8rOamCESMyDFiinhK",
+	"GKQGil+sCKAEyo00/SNU78HFvyVZw0Ztpewf4a32dF0M0EPa0BisN0tvGFEpnU71RPcj7tPB8Y5TLijJ",
+	"rVq6cf7fCWWWQN8HkbC2fnRhX7yjdftOABlGa4xfmNI4gTKMAAkrtVa/mq8tpDPBayuoCflR6H82buBS",
+	"pIcdaAUwi2I1KexZXr6Aeo6jELAoj8gRU1S0KohyPcLZKq82Pi4wv3pv+YKpuYh6JBWZYkSxxTKhSh9X",
+	"WJte3nQc9Ygj8Mk1W/dsHVYTYoxC3kLjg0ZmbRKrNFaKcUxqAZcTMITc1yNZKBAVLbXQRQu6Rpjsqzyf",
+	"cs1Un3wtIgAwep9BBR242WDQOZqVsEPEcbE4hijpyzziZSzVuV7wZ9aKAZofU4CI9cbrb3UGZ9KRjOdV",
+	"LyYYG/SrMLLiVuGUmS8ofDNW0afe5u5z01MxhOeXl6/NpjUNJLfSlIZhEGseP3bRigZezJotg4KoYgve",
+	"oFclXjDS/fGbJ+T4+PjxQeOwYnSpFqNqY/fVo/GdzWITj15qtbjT4sUL42A812PvfHp3a4lRHOGN3K8g",
+	"P7CEteeBtQ8/9Rq9wsBUHLM9+gZhcOevXxz+3eqj/h7N20fny9i+CcVXYc8PX0TbvjNvvohwkHsIr5PB",
+	"sA0fNoWgf2X/P3vfvty4jfX5KijVVrX0FS3LsvsSub4//HUnmeyk0/nancmmwpQIk5CFMQ1oCMhqTdZV",
+	"+zT7YPskWzgHAEGJ1MWXbqeb88+kLYLE9dxwzu+XYaPj7Y2+k8UFzzIGQzoZfrO9xQcp31KxdPBqqFt3",
+	"GNEPQrNC0NwqCa+RN7c6x1K3XwIY/3vrpsA2VbqyNwKtBHDBgNr98cDFtg7A4+yMOtAGgR693goCF416",
+	"61yzGTnqE/NhV4UOBuCU3pSsDp56IaBSSMDHNrIgIV2oc7JJ0bEoEwJ7EaLOYEypJEaMsL7HMo6dr3zW",
+	"UTlYhOlY2FgtSQKmAGAhWOeYgBr60AxuIJqoUz7nEPw5C+dti/4J6wECxtbub7/99tvB27cHb940Clib",
+	"AFNGKTGQWYqauyVSruuDuuyyug5Vkm526NY+qPsNWqqaKeVR8+p6F2QQ3VNf2wJAbqPZkBjVTaliB1wo",
+	"JhTX/IY1LptNX6rtw1ENdtXmTrih21qPffrhq0Pu0ZVvaZFz5jk4w/Ppy3VJ929/G719G5HhycFUzovG",
+	"HoWpXGWfVhUgfmlB8/wgzWV6ZT8H3yDd8BshTP7vg6M/fh8cfPPH/x7+Pjg4/qM3+n1w8Bz/9D92OQQ/",
+	"Uv2g44Q0tSc3yuBQue0dwoxgAaxD80wCVJEkIskFLcz/aVYUNGVJs2VYJcyq3X7Pdz4ILi+SdCcFY8Cq",
+	"gMAE3RnlWa+kyapdCkxo2c08KxnLHtFK3d7gh8lPUrC3mO50f6MW5me7R+8IyXa3ZoMmG+xYvzwPYcC+",
+	"pumUHbyWQhcy39YUHnbP3kadbz/Qy21t4Jm7WspR5x+2inNTA/NM5R4F5+94cLLdNvxJaoR+cuZya5Y/",
+	"DbMcDcOS5g0PXWmaV0zGBgN9DaS9zk4/dEX0jQb7d0aCG2s7MDcTo3UTXw+faJmQriOJeDEE1v4eVH5h",
+	"mq+95QxABCAJ1QLKkQkXmSrz71bMfmNoOyKwiEzlglxTsQxIVdwsRbGA1CBnY1CRkRzVcDmRyKZJRRYh",
+	"4HBGl9gtl0Tg34b13+yjjgUM2roLCqC+4Nk++UETkJdwz0dTnWMBaTG3fO/1l7qx6MoZE3YIYWUXfqTK",
+	"CBc1uEbASmfGCD8jlRz6MT0bZjdjMyuvSFL6IZDHZIHLEt9re7VAtWkESD54LZ2XblqffG+slsQZxvgm",
+	"hCTsAhiynuJVr1utUeW7XQAU11MqyHBlZ/eioEvdI/Pi8hGk3INnlMyzsZzrhHRx7qrkgIAJSi7mGuBv",
+	"YK3CWetFsUiQWSghXSGxfKT6Cr/IUOKL02k2oCUkyugysv+aA3693RsO7oYqDWFl+L5fy4DrrofARzhB",
+	"DMObF8yiP9V4iN8zHZ51B6axzU38boVUv+IgBjZok51jrerH9xV/pDv189RT0Lw4AuliA4woiJpDrruP",
+	"4eXB4OhgcPzl+7uk60pGneBBLPA8x/jGyeCk9+X7xK0j+iU6ok/TtXtgByy02EqL8cO0YMyKRm3pOhAl",
+	"FWD9y0zZ3//0lK5j68sNXMn1ijA3SsTy6Yt5nlvYgPAPxjwaex0/Xn3L8zIpeNRxyht81tUuvFjvwvOV",
+	"LnSOXo6OB51KLzrDITKb13YE++g7EBrq6z04Wu/Bi9UeDI9qemD/tksPrI0Du8Cl+FYM9bFf3Ns9roHq",
+	"DIQaJ/qdYIQJXSwBWCxQujbhtEAaHy7sX4uMFa2n/bV52juO5jtgiv4KXfPwtHkIukdxzXNPCD+TSjdX",
+	"0YJ3LidkXmETVms88ZW7tIJfTo2ftIgc0Ds4rbFo9Fqjkp7OZjiDK2o8UID5HMFHCjYpmJqW5AA0FnPF",
+	"CqLoDRbkU4zlYQkc1IqSb80IeEYumUYCMLxJq6PQjkV3B4bkHoB1zMWVkAsBSSsSCfShnHbN/I2FsX8j",
+	"n8cWULB73EaXRAQp0RT41mPxA4KZgpcNZO1rScoAF8WYce/IGbliS1sSKpYLCmW3UynkvHCkZbHA5FhI",
+	"1IaRGnltJx4JNGwZL9Ic2itHM/MeHQm8/5zRG0iSk5NJLLQM8rkxHxB8UFabEgP77tyGnGxix39JTH7b",
+	"w1Ap9++qmYJ7IXDhFzI0VELoimHIn/37DqxWwRP05b+Gi2N2UjzXL5Yv56/4N3JQfeLi3+v/6/xxu2fQ",
+	"usJYflstBbE1W/e0+eqm8r98oEoBDNdcR27H11p9SHMfMF6/BH6qkqXBcfawIuCOLr/3y/kb8vJ5fzAg",
+	"npO6AtCxy9o4Q8jJpRUu/tGxscxsR63tVPf6poV1rw/u3Ve/MNjtC7UbI/iCFxDr7w9tu9zfZ+y7nZpu",
+	"Qt556QjLwDMUi3Wisk3zabZyjnZo8TNd5pJmH6T8kRaXDNs936V7aj6byUKz7C3LOEVH8euzlF5jui1I",
+	"+Ysl4dlDWUm2UqLvJOVlU6XxuxkTZz//QI77A5LJdA6Yw9bbmZX1GEg6ef7m7+SSCSTxwlRS01ZLmas+",
+	"KcFupOX5Us+I15uKdBPbM/jtEIqZXeB+5dMcKsIiUm0RDirZmNNuR/U/z9/9dP+sdte3rTe69qtv3PNV",
+	"obYPcWy4LP1jPzsBMpcrlawv9nDNy4ZPqNjjA4CA2J4BmZJdp/pcb7fqS3qdb9zKwXZ9pmo3Nnzst7O3",
+	"P2Jtev02pQVcVmzYer1d9p75zH57zw3wPnsPvlrddzvuLTNm0xrmSLOPmnTtUWeZTV9XxvsA7+ZiqRli",
+	"jPqrgAsusAxsNRD5JWxQu5iNG3R9k9xZ6Lq3gWStEZmE5lKw3naBfAorFcDkQtgzwRo//8oE5bY7O743",
+	"/svBtieZZHjtB9xeesoUC07OtlMBH/zaJXO4vIGUeqLnYK2/m8S2W+KakxGWPzeeDMx3tkXAASy/xlId",
+	"vA+LsGgcQwB211ardvq1BSyuc+/DnuxWyVLty6dMi61822cP7lu6srlGzH/BITbu0hcpVipY6lBnmzKs",
+	"1+8B975PbuqRLXzcv0srV3Y7dOgpltQEwYw/QhwWC+2x4nPvukdqjs72JMRwcVovu83aC4tpAnH+rLJR",
+	"apVJrefriYZWvd51fXP4ZxWH7rZRAb1nel4IDK+HdAz2ttjVjDpFtJjydArVk856gmJHrjcaQMEpWtc/",
+	"W2RF0PaH7CEuyoNR7mJDrQ3g9j5CpMlECmHkWsnR3kLeUdS8B7BWiC6tHObyFH8agXMo5zqVSIpTf095",
+	"5oncb7jiOiLX8gYQwhIPLZR4bl4tzZ/NodSODUTIsZrKRdInZ2IZW8hgW7Tvb+xOBt+EMzGG260xFzc0",
+	"51lySq5pAe/nGtHBVnOR7Sj8C1csdTK3PGpZ1aXEHE+ZZ+bFjikuFlzj+ylJqniSlYGFP7lBYhkmJvbq",
+	"kBMmFlOutCyWtpy9pAmrSuP38Gsgid7Z9bmnPN4hz6m8+vw7W1oJfofLQ7jmchctfso6t3cw++3YH/Vu",
+	"7qmrmfLa3u7xVu88oN4Z7KB3XksxyTli/32mm6fhDlqucnzfs7liX6VqfUuLK0K9QvICCPP6D4yUvoNm",
+	"XRRcs31Va8Emc5GpZtX6Hh8AdUQQzhgoAIxWAphlOtOQXIJITG5MTTY/19NYQDaLkoJ0KZTPOB4nSjKu",
+	"ppi+ckHTKyjwoRp8BCNdvEaGXATFwVtQsaiQjiLvOepQzEOwoVtI7l/vt4X3JEumCc4Gy2IhC4KAkjS9",
+	"ighNC6lUVVt6QDvSDcNnvVNyjaihoOVjkZwMBvbFY+zPWEs5zs2xsyC/FhfQ4QZRHVT8XzDfKwtuh1aC",
+	"cuVEOFJ8hgC0Fc9w+lMWIf0i0qF5BEzurieh/7HwMKoTynN1Wrm7VMxCZIlVeyWYgVh0Ezs019ekF5VQ",
+	"3pQk9tG+/30vK8SbUn7jAAXJ+lt7NtMrNdvU2keCLWJRmzUFv9mpOyWVVChPY3DFlvYJP+OwwPWGkXnu",
+	"ETzVT2sZueydIWTv4Ix7wnCgQaMKwa/IyYBcczHXTMFB7u9uQn0vZbbgeY5z9lWbTxFy1+NeBhxalwWI",
+	"G6+1plprqrWmNgQqQPUFtoeR7JdWvpBLpoyifziDCtKNDv+0SX23mE5ay2B5DiBxkJ/0TDmkH3DMjY7J",
+	"CrpQUNdaMDljQvWMv10+hshyQAt+wXLkko+FTYymOQpgYA6B0lh5xYA8lepqyMLmDsIrxppeMZF4rRsL",
+	"Z3pcgqJGMOa50H3ynnLghrOfC4qgnXHRJ2d+HFhpHAvICVaB9QBF2Qj2PIFyVKTU7JYIRkLqsXt10sNb",
+	"dyiz5eKyQrSusPqqTvH+AsTubl3Pc6n31rimkQ8K31Fx4mR1Ri92VhjYcfPtR9WAZqJ3Vn0wffvrPNus",
+	"VtmZ70fEhbdadfbVqbOvLS3VbPRS8lshKl1MeXddxIXxkmSx3FEZHdI8l+nOiSKuY5OKs475tFdshtAF",
+	"iovL3HuEKnJkvRuyRc6CXtxLED+tm/xyWE0X+BB0KAffirr2/u1+uJlOhHig5crJ2luK4O1b1BDr+ztj",
+	"s9BOxTiRxzAxMsL1Yy40z0lSsJxRxcZQFjbG9KHEQV4XOhbd4Qm5WBI7J70++QUaaiRSzy0cintrSgUi",
+	"XuopuyZdhJsvg2GxgB8hgw2+MaUFy8hMypxoKXunNqWKa4TWmQusWxIMuCfnhXBcx9gyFqZpn0A6lOdU",
+	"YR5sJXy/6cSFP9wMwH3Cs05mrIiFXyaBxWejEg4frfGyQRW6k5yXpjKayGafsFTHIljyMlwGi4IewpQq",
+	"DDnaEVRdAoTD4QA5U2c6Iz9OKdnuLK8/bYzKUeVCVdVMi83cdXXbtDM6eRV5k324sxJYnbC9DPejPQ33",
+	"cu23YzyXj97eQaNt12atMmvDUG0Yqrlq32qGwKimlj5eQkU6CKwHNP3xTm0HK98iISFRmMtHt4wN5JoK",
+	"eslUhPVzm5O//4Ff3FdDfIG5vDAT27N4ceZbwdnm7zbk7z68DY/mifIYFGBfbzz6fUccZvHqPVIkFInE",
+	"wtK1McB6sLHfgJoPB+Iitxg7gDw3MNPNwckAqxJu7QU7ALQIxMlqNEcrx2xvefOgd6HIOION5kJbnAKg",
+	"cxPsqDPqDI+Pya9MaXKip+RcF4xB8FkqTfNxKjPAlRoMjk7MmoWZCmPMVIB6CcbGM1ak0Kfngwj+YIsm",
+	"3N+jjnFNxuB4rRiywxPzaqhA6vzEFuQ3WRir1+Gpjzpc05xT0anBYrgGzKB0tUcUCTXrP3friz/eKc0K",
+	"TsmP8xk1o86pnsji2rzhiguzoLm0bM0lwjZs9wCpuxN1Lijse4B/+7eEPp9ds4Kn9PAnthjDgPa00GHv",
+	"PKpxjimwu4bVcS/f3k3VNFnnvpCq1S8NhnlrZ39pwXU43U6/Pbg9ffinqz/crdDFIz01K9hTQsUSA0H2",
+	"8eCC9oQUTMl5kbLxNVcKmeE21L/cTSVCq4epeWmlXhtb/2JqW9ZzVO9lkdengby2CZuIqcbyTDmEtozY",
+	"hAlALjACwljjxgjjxmKezXLg5gyTIGIB8V0wroVcEClOfbpEtaT3irEZ5nKCVWf+c0kWrGAYIZ6LjBXb",
+	"kykeQt7c0fYu7VddUK1lwendDNaT2z0TMva3Hf+qUrTNyngMcdomWTy+DMeT+kASfFeT8NDyMuwSdnWP",
+	"rqZX2HBsyQ0opCZMZCyLSkZBh7iwHox97XrweWzAx4mr2kFtSqtw09kKqtbuu2dOhaO3TMuj9MBR2F99",
+	"fq8O6DQDSh6w3xIP55JAVbKFUklIt4RdUVEsPI9CbwT1V8ARY7OISeK5IRKwKBPLoZC4/ArLgIOCBQqU",
+	"RSwscwzMdZ/8WknjVRbadzWL14Z+y2xezFSIRWM2b5+8r8D/1CYt29qia0zvxRonWthEZJYBmFxo2I7p",
+	"ZAIrnESeWsfGuiWZUpHlFf7VWJQxaIfIBsUqBeECasgCYY0c4n42tJTNQWors+4uhz9txkQJHVTyDwxP",
+	"OpEH8Fn5s6/7+bngN2bOoGCrEwVcJKPO0SskR3C8HaPO8Nj8Zc9YrZ3KR43W2hXeanO7Zb3dV3ltUVwW",
+	"3BzK+2xFW1awRavO2qyKNtrbHO3NpfLBXhD3oBQR5d/qr0c1+L3y2MHiXzB2lS+DO89ay3+XBOpz/9Uv",
+	"ycp3o9pk5vvJawVja+c/kJ2vgtP0wIb+WQa8ovbkW8IxzyIMtrIzOlWQIOHr89EPAAghtOFj0bWTQLTM",
+	"6LKHxCqwX6QYZ3SpEuIfeTHoEWr276mt7b+CFG77SSyGRM5S+wJSyDwHSowFLbI++d4+KQXhinCndfQI",
+	"BBekr82MC2BnEK1z8CT65A1dKmdDe8ZKwDiulgVabHPBFgGlKhfOv4hF1cFotrid/PjrmNxL2Gt6Oof0",
+	"Dd6JOopqs+WyOY5ubMvnO6Oj4SAKeEnG1/RjZ3RS/RMXQFeyxrOBlfohrcZKykVntJJw4fKeT9B2h24e",
+	"fYPG/NE3yDc2HJh//+HhO4Hpbl/T3q3Zo9r2bntuJw13D97urbS2KayoBI4Qnq7T0iRpLwTaOHtr77f2",
+	"/oYs6iwr1akq5f0jGvhIzrjVuPdEt7UW/YwJUPZe8wWxfOQn9dKhtkxnc+K1Y8q6u9ZrZu59ClDUYVc+",
+	"IQZ1TU9gIaHWLV+umTEPgxluFjMEC//6sueBg2pr8ryf81Zdtl7gQ3iBVog+hgfonSWHS0dFqb5IlxI1",
+	"YymnkFNvzPCIUEHYR11Qorg2p7bXJ0j1WDpGKxcv/S3J8neCPflcntG6+/NqEHVA0q9yPB8fddwvJSEy",
+	"OCqr3tKL3bylo+eD0l2yaD87O0wv7ukO7Qv1cvQXhHpphXbr47Q+zhYfx9ZCwYG5v4OzB0MQOC7h87vw",
+	"/9yP9+cpce98Tg6ilvdna4esm8wVkokLVow9B1vS1Je1J/dct6fogq1Cl6qtWn2dYOgOR6mlJmpLm+/u",
+	"bTWwEVW0R71iC1tu8bjONZuRYZ/8DXByjOuFsMSreEVJ6QwkyCauHG4R+zjjBVNjqpN+LL6DbAKw5y1i",
+	"wwq/QUqLgleArBPPvoHcnmPF0oLpZBQLSzkSoGbjI6R7rgs+Y/1/KsjeQ4hpkV3Ij8S1SWme9yKER5pw",
+	"QXP+b9aPxU/SDjFnkxV4T8i6C6GEsGPzGUIdFYyRhOawWzS/YSqJBdUlvDVqwcYbt/tgWK+ae9bPubPf",
+	"CBJmKjXLx7CYYzPQsZ2M7Wldq+P5levpmW18G6E3N57IYqwXcv+37ZMuttr2Uf3BKcuzMbqq2wb1N5Zn",
+	"P5sn7zauHUCvcRNzDH63uqP1Ep+wlzjcaW98TzVb0OXTUMFGIRKKp+we2rfZs9ydCxB09PM+CUul3aXZ",
+	"ur0f4N/XFj9/WiqFyU9SsLdQy/kAJrxnINtRCr92zz+uKH4ElsDXNJ2yg9dS6ELm25rCw+7Z26jz7Qd6",
+	"ua0NPHNXiR91/gGnZHMD88yZld7B/B3vKJDfQnGqE/vtzdEXxX34EA7N5gpxShJjGSF3X0BdGPoiXJBZ",
+	"TlN26mrJwSeQc02UpktCIVthCSU0ffK9WQqSMU15riKSCKmZsnVC6+EVWwtcAvyHHlQsrucQI9Tey3qm",
+	"SGEa9EliAagTy7wYMPoA/J2jVIQrsol3Pyy41AizptiiNBCBqAADkh7z1GK5EovmmdlLeuMrgZcFnTf+",
+	"1/U11yoyMwXOYUGFoikyrSjEfwUHwuKnMpEp4y+BJhLO03LlVXohT2Ph/2x9J5fLuJMvVvW/6kmcYhEL",
+	"EPgErqsUmcjccj7YgfXJr1OeM7tDkCxrAiunHc/VJfJNAOGRo5PhoKiQZ8pNIFfEAlGx7NT7nm5cnlWp",
+	"6tnGwkYJrV+Kd5bvRMrCrWr6lU4ZnbHC7SbHnmTe77qcMp+YWkPeBaCjC4t2S0nGaMEQfnhBjanABUlm",
+	"TGRcXI7xIwk69rEwP5c+erf6zR6M3PV1xTt3u8z2miP+AmdZLHAVf353johnVYuIZ7eHzlVPTm2AQbtN",
+	"6Q4BVyW/ZxQLHJhgi3Ca4Fhb0s1YeJlQMFtul/nIcVlSGKIhkHSuAV0N6/EqQAn403hGlQppsvxYkWsL",
+	"q+3WiL5KSq4S9m19EqA+TCW9CNEtLNKy66iDBkOeOB8lYZmbIrvaQsi5SFlWy246h5pvRx7WDF7xGam3",
+	"HijOgYJXTsYTOS+22ozro94X8eKu4YgvxBq2J7PKyiULS2poBZA9LQDsurZ9LeC4exEIK+farAqrNvLR",
+	"Rj7ayMejMK48jLm+RwTkEO2XTQSqYK0awwzYC7qWxdRxJ2TJaYX/zxpsoY3WM6II/6VqdWf5Ut/G6Pgy",
+	"5HrBUnnNVMDhBQzlmypu4EV/SQ5Le3MKLVk2vljifcF2XbM25D2C+qttAy36AFrTrequWtM9/9gxJOeI",
+	"FeVmfYzIUqvoWkXXKrqlF8ufUdFZ7Op/zaVmzdH/kMjaNCoJbctAlpALspDzPHPk1cb/u2JsFiE2IRJU",
+	"1oUHlKAzNZVaGzfReNocOb2nLM/QjUQvHH4LesCR3qcfizMsvwm7M6UlwTNgLpo+jayMg9ba62AzFCsA",
+	"FAq6Gg36PdOvg87/N8zYPZXo/a8jJoyNF1xkcrGrFgl6v68+rLat1SGwkVo90cbq7yoRYXcZjzzYcfeO",
+	"1O8kEDHg1SgEf0WAv9mMCZa5cFg1wBDggIys9HIBhC6j6RRD/M8URG4hbizYgtzQfM56EWEftYUN9A5B",
+	"VNphUcU8w4SnLCxDlFfMAYFlHIjWuomY53mCchPxBDKeIcqWlQpYtzLjxbJXJ/NWUoW/xRl6dM/h8yVo",
+	"2sDoPrmZMCl3T9AMm2/I0lwL4hLb1VbWtrL2nhV1tfvqE8lckHnN0Za3cP0Y5ndivHbN3NMSYrQQkpmx",
+	"gssSUzuyF4MzqjTeUWmpaW6ZKfk1IymdkW5i/j0uvzS+ph+TXp+c4RWheYb7C8JYwJ2MbaKZMMdonBu5",
+	"ldQJ0m9hnJ8//HI/4fiUcg/N1EdlTB5uOsM04FYsfsZQRVs+trsQRtFgw8mfyPd3F9zNghcS/k76xF7Y",
+	"qRqZ2ydrifZoZKZTll6hV22j4LGwYXBvrrrw+KyQNzxjBemikNbFHLkPyqv8nrGCZxqwt7m/2Bc+bq5O",
+	"gY8R3wf2LwfX37v0LAvzOobu2bGbz8R3y/Xzmatt82kEgn3URGk2i1Z5HkCNUGWDFn1y5iiPqY6FtdOr",
+	"eSWBosmSPvnOJ2BULiJD7YbhfdNLVGCQ658EJ+jg72yZYM7B0jFTYK6N+S4kILwTja93d/Mr95qRr1mw",
+	"uRMqyKgYxaKy2uGdh+/igi4jyP1RKylBkNKAvHHVDBs+gYk0b7lmVCymPGenPpDDlfl6ccmyXlTTJ5uL",
+	"4zZLNVvErIwdoL/6zTEuBYzKK2ZGVdFjg3LRalS8XcYnlKzwhee5VrJ/viJ9P9zpGsAcxHI/tHbC13i7",
+	"8J0X3w9rXNgyt0OnSFFpqsM/q3/AawY8oVssjWPP0Y+vHiF6POQGQu2fwlo7+7bXtMh+dlmBUmAdAloL",
+	"/Vgkcq5Tec1GRM3TlLHMqHhvDNhwP6ZYdhM7bjW2aiPpRSTJWJpzAc0CNTAkKS2ysf8xImVrTEhNQsPA",
+	"mjxUrz/Wj4VZ+DLnleesUkDoNOklbidIX0w1v6m/28dJOce2dl5+QEm/pbbfiFSfILq2eqGzjVbeymUw",
+	"FG/PqJ6GtdsrL+msZp2F2sBjyHRmfKwuPiLv/8dh+vL6uXgxe/mvV8U3aqCPboaLTnT/yu8HTUlw+2BX",
+	"1fjGPV/m4bkNsesrrEBXZ9gKDrvd4bu+4tw32OP2B5tWdtaDJkSsHsKtg1nrimn92jbefWDVs9Jgcqxk",
+	"8mDSrhVEX1taxBdke7TpFE+dK8AWMtA1rcidbnPmjFV9d7dkNodLaHZDRcq2hanDokjX5Upx5IxCvD1j",
+	"NDOaoIQNhzIWqgmNhebX7OAC7vmMYiUpFeSCEV1wzOZXLJUiUyMSxKuXib0QrAvTxELIBekaB9eX40wK",
+	"ZnMGo23JihjvWMo5KVjK+A2LRSWH37nEp0EhCcGiIrEh7NE7jUVSSUHBkoYE63e4xk4eVPJFMNGB+PGE",
+	"P8biX3hzDLE0/MV2Ank3p4xMGOudkqSmkiIhUEoBH45FTRUGfpS6yMH66DaWZ8TiQ2DclTVV1ZsXvy8K",
+	"CuVVEJgAJPb0aoThqWqDMGARkaSGjb7fQDKfEFnEIqkh3+w3M28mRE1tDZNgC9/dPjmz0TIMTvlhZJLZ",
+	"QJxjPq3MWHjKTHs25gKQ8xPSpaKMnZl9M6rZQqcrR8DmwNpPcF2m7/f6BM3tWDyEvX2G4sAKnb9kTq35",
+	"T+B3CmZwd+zDxgn4NLUmTzEWBaI93P3tBVRr3LXG3QbQRBAhgXFXVW2g9B7CwoO8KHWYzovCypna7K43",
+	"8K8LV+uMFWLQFrNvoKYSpn1kLSaoto4IdEFFNosKL4cg0WCuGNpOScFu5JW9VgjzWwtptB4myiotZ4os",
+	"ZAH1H7YsmYnM5v7EQt6wIqezPjkTSwJq0uMKYzev6ZIUjGameyyfkG6yOlEjQsUy6Z0So10dhL5tHWjm",
+	"Y/zT+IqLzKtkrD7B2mG4X4PbOmMP2NspY8/NCjbhHxPCMyY0n7jLGXhdU0otrssH80jn3ioCvrRdPYTf",
+	"3F0juOfroZBgjK3Mb+HzViAn/AEg19QWloJ7leeBdIOt1RSIp2LppZmlxN5Ob2FZqcEXdXKCpsDBCpJC",
+	"sTyPiCwyZkzsiyUR9Jr1yXc816ww/065XkbEcvYjPx84ZJp91ATwOuuRZf/hSLu3Y8raPjo0WfNF0k2p",
+	"YgdcKCYUNwY4YR9pavqs02mvCTDUNG3CCD0aDHZFLrUdcgLfDf6OfcLW9+vWd8ZRhymHjxllYYSttTVd",
+	"Mb75YkRWe9nUsX/t26VHytb95NBN5eHZqB5gB++Z0Bu22ZDFiz1oAZq+NoCmrzGv+MYpAqfkrGaoV3L4",
+	"dDV1eI3cqVHvhbB08HSQGWppIAgtGMV8rpoatFqYOujwo1JwPIJ820287Svamsxej7reyrMWcK4trKgB",
+	"nLuxQuTOUnABht9OLBD20V0IIH61b93FTrevfRzaB+jIU+dPgxbBQmwUsDCiPe3HsM0G+9F2oY0ztKLp",
+	"XrbZwp9+J5acPLg3mv9PUvPJ8uCaWbAtJfPsQM61o0obefb/rizMHwvrd8MdswtNGFlDISLQi2JB11hM",
+	"IkKxdAuvhCOoACj0kihIdxQZkdAhmudL0wlgAVjOAHWRCUJjAf40xGPgUnxSMAawkd1q6XFUVsgSWbga",
+	"XJsXByVI3hGPBc0y/0YVBSTamHYO76K5GQWYnq6g1zzpkH+u5Y1x8hcUBm5RHo0sx+tIXDlMFrh20p6m",
+	"hVTKvNmFelSE4JHcVyNzHQuHGpTYWEKyerVPKEngA33/BCLzkV8R+HKu5diMOomw1CMWNFcSJkKVZKiw",
+	"8uZf8K5nysJz2myHEtwIkS+r+QSQdaiY7o2gMNGW6UUEIldB+AP0Hc7JAdRbpHRmg/BcXMYi51fI2rdS",
+	"J7aS6TBZqWDx1RgMSk0Umas5zU8Jn8SCa5LTmTLbRMwot0uPI76UTLmacCgVwXXigrgbcos3mpvTs4Tt",
+	"FguPdWqfVuSaZgz/30Z7HHTrmX3G5XnYewTlciKmVMUC8w2a6R/gkD8N4ge/lXbkZsCu78vKAK0elY8B",
+	"t+DWQZzBY/sOwj1f63rBfohIgj1IQJy67VWecFnYc9ZrjYb2Qrq9kG60i+CsWX2wyriwh3FUvXy2dtbh",
+	"n/AfO4ewXBKhbX7qAbeten+mIEGJJCeDk6Q2dHU3SQ+tHgaXyMicnarEH14mtoKu9Y4eIHCzsEfozh5S",
+	"owzYijF6DskgVJTKHTe2twIxWdgqe6vrIwcKBFj3NEjhjUUl7xL7sZZxiWXLXKMNqjRdqtMyj5bqak6x",
+	"McIZzXrNWKP3FEGftfbVzdzuyJwPKsZK8M1WoLWWW2u57YiheQ+JvWK2sYuplFdjJrKZ5JtA4cLgOzYi",
+	"vtFKGJ6cQ/IcMkAIqcPkuYYYPb7xW9+Lewu2yoA2B7Gr3943nF3bek3W/WbmzfepFXNtAkElSL16oMKj",
+	"jb81nW3b1J/rqBHM/ZIrY0wQSn55/yMiIwLIIea7uv56xliblQv9eaaI4peCi0uSWFKdKBZ4qqHMBC7L",
+	"MHxnXmY+AJxLF4wkU61nanR4aCM0Ws/gH1Rk+IwREAVTMr9hsdASg5Q3EPnOpZxd0PTKtMy5uLJhcZpl",
+	"BVNqQ/SveijvGQe8Z/zPxrt3JXpd7fvegcBq+0cNCabwxWxfEfvaNruzlG2yJt1+reTEmO3aCtwNdmVr",
+	"Jn5pZiKcL2MmruiVu6uVJnPx8M/VP7nQX8ZyhkDrdR5/xnJ+w1DRyIqu6ZM35W/O8UdY9QVd4rWp5nlO",
+	"jJ66Yah11vTAG/j6Vj3QLEKeKcKzBuCPmiHvCP2xYAj78e8jOrw4Tk+y5+zF5OXlq+k3/xxcbYf9uL+/",
+	"j6uyXWLj/GV3V0b2Be8u/snSrfKacNgRpkErqduQ5l3lHu65R5R76hDBmTbFM83vz1S5tY2hXQFfwcRc",
+	"wPazFngE1rVlDoxFgi85OOeXggJQE9JB1ljjaN1E5HgwIEaS5qyAWkPG4RJlQQHsHN9nPwZOORSEy3mR",
+	"IuJ2Mdd4IeRyBiBkOloDTPYYl8jxieAFmF8QkWyOoodh6rGc6wM5OYC6G/dpCyngySoWPMXKwVhcS8GW",
+	"NtoLgl3ZGyoPMUkAMh4pHydGIWR98pPUtt+YDHIKNKhNRXjvMfcDp8NuhG06wS+ocqtBUHBEJNH/+f/+",
+	"z/+Nbo7M/yVeV+DPpbZYXc0dVYX+z6OXx8Phi+HJYGC+8Xz4/CV99eIb9pKl7IJl9HhIJxP6YphmKT2e",
+	"0OdHKc1espcv6YA9fzGZPD9+kQ1S9oodDV5lry6yqnYZDk5eNeiXO+c5AM6YxTUyJ3tsSS+3KhucIYCH",
+	"X9EwNMs4Jjf9XJi11Nx8CydtNXMw3OVEgt6JsHwpB3Jh+ztQfHLwCAKEgIxq+CC2M//FM4TqOv5v9r+u",
+	"hj9eZT8s/jZ/yT8O6EX65tvvjszusg+vIIF1IpcZOlqHezLjg1ezG7327qOad8N4On6tqp/qN0/6rW8i",
+	"Ax380EgFNp1qZxcQjuDsDgG2smG9JQGrDqXGtkeka6TQlIoMoF0goy2VlwJBchWhpcCCmj8ohhMSxFnB",
+	"lO7175yZvq+avqND9RdT0yydF1wvO6Pf/6jeQ7qEvPAA12rs25X3/NnB6vWzuRFpv/9h5JdRV/WS/OdC",
+	"ZnNAkyNd42C4RERUV/ZcqV4n6syL3MhxG7eiM96fFfya9p28WC9etDX7pKuZrweKNsGurH/GPtjf5XM/",
+	"Qhism1zTK0aKuUiqrxsdHh4NX/YH/UH/aPRq8GoAESw7n3/Ww3toOi+owAi/z03tl1rMJvPXDF2zGTmK",
+	"iGK0SKclT6PKJQa67QvOcCfx3Kxd/WsUGUbkBJbjeWTTGUtcZpFh0b9btuDdFYzP9XdXE3V9mq5LXkVM",
+	"aOHzaAmda3lNNU+hD8F33DXL+ieq8X00+t7/8PbMWILWxnP42t4ydA+sAYSnNM/D4fkTUDdtVGQHXCif",
+	"iYrYoAeKZ8yeqP4/FeB5GzszhOJ0AOUNW7RP3tJLntbS7QORjyJSOANtltMlmVCeAxx1VzFGEgxDrGPm",
+	"9Gte6CbH9eVyzjPWC+bAoWKsT8GH9bJzBlPo8bx8PfgzReg845rk8jJ4t61Jr3+1UYYFTbUDm/A9RRH5",
+	"TBl7MNfT4H1vmaYNb8P8b7M4SE6E/3YIFeoZjkTBCp16QWJ0YTaHzQrHKnLp1iVquyuQrjkd7+zbQQp8",
+	"PHC+DKj34FD+UlprDb4NmPnWVZmxgsDmo0VG3AaNiJbBKQCrXQCAe/ghT4YeC3otccG49xG6yX8kJZ4W",
+	"F2k+zxjhuoeJwDbDHbLS15PpY4uDhZ4JHnCSswl6CeZJWZj3gHdk/plS4bJBRj7Pnbp89Yh4dK5lRNbS",
+	"5Su82p4MPlwNZjabnAS9iYAG1ybLywJ+YSJbTZiHzJQyCz/rE8eqLyeQOAezQAsWi1TSnKmUZSNCNbmW",
+	"SsMDaBFRi6IH62XaRHDBs3TnBF8D6fMIQ9yPxVtulDZJjE3cR+MxMWaRtODDNJ2yU5JYxDFkqjFenr0z",
+	"wmUMulnnitVtvHs5H8H7dvY7ztY7UeeEbMQHa35FE1jsit8ilmT48SOh6ZWQi5xllw7OH6Ogy/5DQhHh",
+	"elfKT+wyRuTnd+cfkO6t9pK/Y8dTYfPaICw2iIlTYvQDVAPYv6C8J93kMJOpOoR/KR91wYzu6gZa68n9",
+	"KJfLqozdsdcCzeZh2PbdP095swg8y7vtDMhIeYv5eQ+oQtT8AtGq4POrJTtdgHb8j8TrBiw98QVPNRnG",
+	"UI+SkfkMNCewb2hppH8sEvTak6CmoKvNETEzDIU9pyDlAdQKqoTMxJBVDpqkFyHkJBQjlGbWWu2P5boD",
+	"9QPy3plwWETUDYqQapMPK1N+n+2PaZLX5eJtL/q0n913u9e1fYJb/13NvvG5p9tPw+3t/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
+	"golang.org/x/text/message"
 
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/locale"
 	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
 )
@@ -18,11 +20,11 @@ import (
 // Mapping between API types (gen) and domain types (booking). Times leave in the venue's
 // own UTC offset, so a partner can show them without a time-zone library.
 
-func policyToAPI(p booking.CancellationPolicy) gen.CancellationPolicy {
+func policyToAPI(p booking.CancellationPolicy, pr *message.Printer) gen.CancellationPolicy {
 	out := gen.CancellationPolicy{
 		FreeUntilHoursBefore: p.FreeUntilHoursBefore,
 		FeeType:              gen.CancellationPolicyFeeType(p.FeeType),
-		Summary:              p.Summary(),
+		Summary:              p.SummaryIn(pr),
 	}
 	if out.FeeType == "" {
 		out.FeeType = gen.None
@@ -40,7 +42,7 @@ func venueSummaryToAPI(v booking.VenueSummary) gen.VenueSummary {
 	return gen.VenueSummary{Id: v.ID, Name: v.Name, City: v.City, Cuisine: v.Cuisine, TimeZone: v.TimeZone}
 }
 
-func venueToAPI(v booking.Venue) gen.Venue {
+func venueToAPI(v booking.Venue, pr *message.Printer) gen.Venue {
 	areas := v.SeatingAreas
 	if areas == nil {
 		areas = []string{}
@@ -56,18 +58,50 @@ func venueToAPI(v booking.Venue) gen.Venue {
 		TimeZone:           v.TimeZone,
 		Currency:           v.Currency,
 		SeatingAreas:       areas,
-		CancellationPolicy: policyToAPI(v.Policy),
-		ModificationPolicy: modificationToAPI(v.Modification),
+		CancellationPolicy: policyToAPI(v.Policy, pr),
+		ModificationPolicy: modificationToAPI(v.Modification, pr),
+		Questions:          questionsToAPI(v.Questions),
 	}
 }
 
-func modificationToAPI(m booking.ModificationPolicy) gen.ModificationPolicy {
-	summary := "Changes are accepted until the reservation starts."
+// questionsToAPI is always a list ([] for none), so that partners see there is none.
+func questionsToAPI(qs []booking.Question) *[]gen.BookingQuestion {
+	out := make([]gen.BookingQuestion, 0, len(qs))
+	for _, q := range qs {
+		types := []gen.SlotType{gen.SlotTypeStandard, gen.SlotTypePrime}
+		if len(q.SlotTypes) > 0 {
+			types = types[:0]
+			for _, t := range q.SlotTypes {
+				types = append(types, gen.SlotType(t))
+			}
+		}
+		opts := q.Options
+		if opts == nil {
+			opts = []string{}
+		}
+		out = append(out, gen.BookingQuestion{
+			Id: q.ID, Kind: gen.BookingQuestionKind(q.Kind), Type: gen.BookingQuestionType(q.Type),
+			Label: q.Label, Required: q.Required, Options: opts, SlotTypes: types,
+		})
+	}
+	return &out
+}
+
+func answersToAPI(a booking.Answers) *map[string]any {
+	out := map[string]any(a)
+	if out == nil {
+		out = map[string]any{}
+	}
+	return &out
+}
+
+func modificationToAPI(m booking.ModificationPolicy, pr *message.Printer) gen.ModificationPolicy {
+	summary := pr.Sprintf("Changes are accepted until the reservation starts.")
 	switch h := m.AllowedUntilHoursBefore; {
 	case h == 1:
-		summary = "Changes are accepted until 1 hour before the reservation."
+		summary = pr.Sprintf("Changes are accepted until 1 hour before the reservation.")
 	case h > 1:
-		summary = fmt.Sprintf("Changes are accepted until %d hours before the reservation.", h)
+		summary = pr.Sprintf("Changes are accepted until %d hours before the reservation.", h)
 	}
 	return gen.ModificationPolicy{AllowedUntilHoursBefore: m.AllowedUntilHoursBefore, Summary: summary}
 }
@@ -90,8 +124,15 @@ func paymentRecordToAPI(p booking.PaymentRecord) gen.ReservationPayment {
 
 func changeRequestToAPI(c booking.ChangeRequest) gen.RequestedChange {
 	out := gen.RequestedChange{SlotId: c.SlotID, PartySize: c.PartySize, Notes: c.Notes, PartnerReference: c.PartnerReference}
+	if c.Answers != nil {
+		a := c.Answers
+		out.Answers = &a
+	}
 	if g := c.Guest; g != nil {
-		out.Guest = &gen.RequestedGuestChange{FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone}
+		out.Guest = &gen.RequestedGuestChange{
+			FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone, Language: g.Language,
+			LoyaltyNumber: g.LoyaltyNumber, RoomNumber: g.RoomNumber, MarketingConsent: g.MarketingConsent, Reference: g.Reference,
+		}
 		if g.Email != nil {
 			e := openapi_types.Email(*g.Email)
 			out.Guest.Email = &e
@@ -102,14 +143,36 @@ func changeRequestToAPI(c booking.ChangeRequest) gen.RequestedChange {
 
 func changeRequestFromAPI(b gen.UpdateReservationRequest) booking.ChangeRequest {
 	out := booking.ChangeRequest{SlotID: b.SlotId, PartySize: b.PartySize, Notes: b.Notes, PartnerReference: b.PartnerReference}
+	if b.Answers != nil {
+		out.Answers = *b.Answers
+	}
 	if g := b.Guest; g != nil {
-		out.Guest = &booking.GuestChange{FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone}
+		out.Guest = &booking.GuestChange{
+			FirstName: g.FirstName, LastName: g.LastName, Phone: g.Phone, Language: g.Language,
+			LoyaltyNumber: g.LoyaltyNumber, RoomNumber: g.RoomNumber, MarketingConsent: g.MarketingConsent, Reference: g.Reference,
+		}
 		if g.Email != nil {
 			e := string(*g.Email)
 			out.Guest.Email = &e
 		}
 	}
 	return out
+}
+
+func guestFromAPI(g gen.Guest) booking.Guest {
+	return booking.Guest{
+		FirstName: g.FirstName, LastName: g.LastName, Email: string(g.Email), Phone: g.Phone,
+		Language: deref(g.Language), LoyaltyNumber: deref(g.LoyaltyNumber), RoomNumber: deref(g.RoomNumber),
+		MarketingConsent: deref(g.MarketingConsent), Reference: deref(g.Reference),
+	}
+}
+
+func guestToAPI(g booking.Guest) gen.GuestDetails {
+	return gen.GuestDetails{
+		FirstName: g.FirstName, LastName: g.LastName, Email: openapi_types.Email(g.Email), Phone: g.Phone,
+		Language: optional(g.Language), LoyaltyNumber: optional(g.LoyaltyNumber), RoomNumber: optional(g.RoomNumber),
+		MarketingConsent: g.MarketingConsent, Reference: optional(g.Reference),
+	}
 }
 
 func historyEventToAPI(e booking.HistoryEvent) gen.ReservationEvent {
@@ -129,14 +192,15 @@ func historyEventToAPI(e booking.HistoryEvent) gen.ReservationEvent {
 }
 
 // AvailabilityEventJSON is the body of an availability.updated delivery
-// (booking.Config.RenderAvailability).
+// (booking.Config.RenderAvailability). Events are sent to every subscribed partner at
+// once, in English.
 func AvailabilityEventJSON(id string, createdAt time.Time, c booking.AvailabilityChange) ([]byte, error) {
 	var ev gen.AvailabilityUpdatedEvent
 	ev.Id = id
 	ev.Object = gen.AvailabilityUpdatedEventObjectEvent
 	ev.Type = gen.EventType(webhooks.EventAvailabilityUpdated)
 	ev.CreatedAt = createdAt.UTC()
-	slot := slotToAPI(c.Slot)
+	slot := slotToAPI(c.Slot, locale.English)
 	slot.TablesLeft = c.TablesLeft
 	ev.Data.Object = gen.AvailabilityUpdate{
 		Object:     gen.AvailabilityUpdateObjectAvailabilityUpdate,
@@ -150,7 +214,7 @@ func AvailabilityEventJSON(id string, createdAt time.Time, c booking.Availabilit
 	return json.Marshal(ev)
 }
 
-func slotToAPI(s booking.Slot) gen.Slot {
+func slotToAPI(s booking.Slot, pr *message.Printer) gen.Slot {
 	loc := s.Venue.Location()
 	starts := s.StartsAt.In(loc)
 	date, _ := time.Parse(time.DateOnly, s.LocalDate)
@@ -168,14 +232,15 @@ func slotToAPI(s booking.Slot) gen.Slot {
 		SeatingArea:        s.SeatingArea,
 		Type:               gen.SlotType(s.Type),
 		TablesLeft:         s.TablesLeft(),
-		CancellationPolicy: policyToAPI(s.Policy),
+		CancellationPolicy: policyToAPI(s.Policy, pr),
+		Questions:          questionsToAPI(s.Questions),
 	}
 	if s.Price != nil {
 		out.Price = &gen.Price{
 			Amount:   s.Price.Amount,
 			Currency: s.Price.Currency,
 			Per:      gen.PricePer(s.Price.Per),
-			Summary:  priceSummary(*s.Price),
+			Summary:  priceSummary(*s.Price, pr),
 		}
 	}
 	return out
@@ -196,33 +261,38 @@ func calendarDayToAPI(d booking.CalendarDay) gen.AvailabilityCalendarDay {
 	return out
 }
 
-func slotLookupToAPI(st booking.SlotStanding) gen.SlotLookup {
+func slotLookupToAPI(st booking.SlotStanding, pr *message.Printer) gen.SlotLookup {
 	out := gen.SlotLookup{SlotId: st.SlotID, Status: gen.SlotLookupStatus(st.Status), TablesLeft: st.TablesLeft}
 	if st.Price != nil {
 		out.Price = &gen.Price{
 			Amount:   st.Price.Amount,
 			Currency: st.Price.Currency,
 			Per:      gen.PricePer(st.Price.Per),
-			Summary:  priceSummary(*st.Price),
+			Summary:  priceSummary(*st.Price, pr),
 		}
 	}
 	return out
 }
 
-func priceSummary(p booking.Price) string {
-	unit := "per booking"
+func priceSummary(p booking.Price, pr *message.Printer) string {
 	if p.Per == booking.PerCover {
-		unit = "per guest"
+		return pr.Sprintf("%s %s per guest", strings.ToUpper(p.Currency), money(p.Amount)) + chargesInWords(p.Charges, pr)
 	}
-	out := fmt.Sprintf("%s %s %s", strings.ToUpper(p.Currency), money(p.Amount), unit)
-	// The venue's charges, in words, so the summary says what the guest pays.
-	if c := p.Charges; c.ServiceChargeBps > 0 {
-		out += fmt.Sprintf(", plus %s service charge", percent(c.ServiceChargeBps))
+	return pr.Sprintf("%s %s per booking", strings.ToUpper(p.Currency), money(p.Amount)) + chargesInWords(p.Charges, pr)
+}
+
+// chargesInWords is the venue's charges on a price, in words, so the summary says what the
+// guest pays: ", plus 12.5% service charge, 10% tax included".
+func chargesInWords(c booking.Charges, pr *message.Printer) string {
+	var out string
+	if c.ServiceChargeBps > 0 {
+		out += pr.Sprintf(", plus %s service charge", percent(c.ServiceChargeBps))
 	}
-	if c := p.Charges; c.TaxBps > 0 && c.TaxInclusive {
-		out += fmt.Sprintf(", %s tax included", percent(c.TaxBps))
-	} else if c.TaxBps > 0 {
-		out += fmt.Sprintf(", plus %s tax", percent(c.TaxBps))
+	switch {
+	case c.TaxBps > 0 && c.TaxInclusive:
+		out += pr.Sprintf(", %s tax included", percent(c.TaxBps))
+	case c.TaxBps > 0:
+		out += pr.Sprintf(", plus %s tax", percent(c.TaxBps))
 	}
 	return out
 }
@@ -232,7 +302,8 @@ func percent(bps int) string {
 	return strconv.FormatFloat(float64(bps)/100, 'f', -1, 64) + "%"
 }
 
-func reservationToAPI(r booking.Reservation) gen.Reservation {
+// reservationToAPI maps r; pr writes its summaries (locale.For the guest's language).
+func reservationToAPI(r booking.Reservation, pr *message.Printer) gen.Reservation {
 	out := gen.Reservation{
 		Id:     r.ID,
 		Object: gen.ReservationObjectReservation,
@@ -245,12 +316,13 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 		SeatingArea:        r.SeatingArea,
 		Type:               gen.SlotType(r.Type),
 		PartySize:          r.PartySize,
-		Guest:              gen.GuestDetails{FirstName: r.Guest.FirstName, LastName: r.Guest.LastName, Email: openapi_types.Email(r.Guest.Email), Phone: r.Guest.Phone},
+		Guest:              guestToAPI(r.Guest),
+		Answers:            answersToAPI(r.Answers),
 		Notes:              optional(r.Notes),
 		PartnerReference:   optional(r.PartnerReference),
 		ConfirmationCode:   optional(r.ConfirmationCode),
-		CancellationPolicy: policyToAPI(r.Policy),
-		ModificationPolicy: modificationToAPI(r.Modification),
+		CancellationPolicy: policyToAPI(r.Policy, pr),
+		ModificationPolicy: modificationToAPI(r.Modification, pr),
 		Payments:           make([]gen.ReservationPayment, 0, len(r.Payments)),
 		CreatedAt:          r.CreatedAt,
 		UpdatedAt:          r.UpdatedAt,
@@ -296,7 +368,7 @@ func reservationToAPI(r booking.Reservation) gen.Reservation {
 	return out
 }
 
-func quoteToAPI(q booking.Quote) gen.CancellationQuote {
+func quoteToAPI(q booking.Quote, pr *message.Printer) gen.CancellationQuote {
 	out := gen.CancellationQuote{
 		Object:         gen.CancellationQuoteObjectCancellationQuote,
 		ReservationId:  q.Reservation.ID,
@@ -314,15 +386,15 @@ func quoteToAPI(q booking.Quote) gen.CancellationQuote {
 	cur := strings.ToUpper(q.Currency)
 	switch {
 	case !q.Cancellable:
-		out.Summary = fmt.Sprintf("A reservation that is %s cannot be cancelled.", q.Reservation.Status)
+		out.Summary = pr.Sprintf("A reservation that is %s cannot be cancelled.", q.Reservation.Status)
 	case q.Reservation.Status == booking.StatusHeld:
-		out.Summary = "Cancelling now releases the hold; nothing was charged."
+		out.Summary = pr.Sprintf("Cancelling now releases the hold; nothing was charged.")
 	case q.Refund == 0 && q.Fee == 0:
-		out.Summary = "Cancelling now is free."
+		out.Summary = pr.Sprintf("Cancelling now is free.")
 	case q.Fee == 0:
-		out.Summary = fmt.Sprintf("Cancelling now refunds %s %s in full.", cur, money(q.Refund))
+		out.Summary = pr.Sprintf("Cancelling now refunds %s %s in full.", cur, money(q.Refund))
 	default:
-		out.Summary = fmt.Sprintf("Cancelling now refunds %s %s and keeps %s %s.", cur, money(q.Refund), cur, money(q.Fee))
+		out.Summary = pr.Sprintf("Cancelling now refunds %s %s and keeps %s %s.", cur, money(q.Refund), cur, money(q.Fee))
 	}
 	return out
 }
@@ -436,6 +508,7 @@ func EventJSON(id, eventType string, createdAt time.Time, r booking.Reservation)
 	ev.Object = gen.EventObjectEvent
 	ev.Type = gen.EventType(eventType)
 	ev.CreatedAt = createdAt.UTC()
-	ev.Data.Object = reservationToAPI(r)
+	// The guest's language when PRIMA writes it, English otherwise.
+	ev.Data.Object = reservationToAPI(r, locale.Printer(locale.Pick(r.Guest.Language, "")))
 	return json.Marshal(ev)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/locale"
 )
 
 // Code is a machine-readable error code. Adding one takes: its constant and Catalogue
@@ -173,6 +174,8 @@ func problemFor(err error) *Problem {
 		return unavailableProblem()
 	case errors.As(err, &notFound):
 		return newProblem(CodeResourceMissing, fmt.Sprintf("No such %s: %s.", notFound.Kind, notFound.ID), notFound.Param)
+	case errors.As(err, &param) && param.Missing:
+		return newProblem(CodeParameterMissing, param.Message, param.Param)
 	case errors.As(err, &param):
 		return newProblem(CodeParameterInvalid, param.Message, param.Param)
 	case errors.As(err, &partySize):
@@ -182,7 +185,7 @@ func problemFor(err error) *Problem {
 		pr := newProblem(CodeSlotUnavailable, fmt.Sprintf("That slot has no table left for %d.", noTable.PartySize), "slot_id")
 		alts := make([]gen.Slot, 0, len(noTable.Alternatives))
 		for _, s := range noTable.Alternatives {
-			alts = append(alts, slotToAPI(s))
+			alts = append(alts, slotToAPI(s, locale.English))
 		}
 		pr.Detail.Alternatives = &alts
 		return pr

@@ -39,9 +39,9 @@ var cachePolicies = map[string]string{
 func CachePolicies() map[string]string { return maps.Clone(cachePolicies) }
 
 // conditional runs a cacheable GET with its answer held back: a 200 gets a strong ETag
-// (a hash of the body it carries now), the operation's Cache-Control and
-// Vary: Authorization (answers differ between partners), and becomes a 304 without a body
-// when If-None-Match names that ETag or is *. Any other status passes unchanged, with
+// (a hash of the body it carries now), the operation's Cache-Control and Vary:
+// Authorization, Accept-Language (answers differ between partners, and summaries between
+// languages), and becomes a 304 without a body when If-None-Match names that ETag or is *. Any other status passes unchanged, with
 // no-store. The body is always made from the current state, so a hold that changes
 // tables_left changes the ETag.
 func (s *Server) conditional(c echo.Context, policy string, next echo.HandlerFunc) error {
@@ -63,7 +63,7 @@ func (s *Server) conditional(c echo.Context, policy string, next echo.HandlerFun
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", policy)
-	h.Add("Vary", "Authorization")
+	h.Add("Vary", "Authorization, Accept-Language")
 	if noneMatch(c.Request().Header.Values("If-None-Match"), etag) {
 		h.Del(echo.HeaderContentType)
 		h.Del(echo.HeaderContentLength)

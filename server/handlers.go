@@ -7,6 +7,7 @@ import (
 
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/locale"
 	"github.com/prima-dining/partner-api/payments"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) ListVenues(ctx context.Context, req gen.ListVenuesRequestObject
 	}
 	out := gen.VenueList{Object: gen.VenueListObjectList, HasMore: more, Data: make([]gen.Venue, 0, len(venues))}
 	for _, v := range venues {
-		out.Data = append(out.Data, venueToAPI(v))
+		out.Data = append(out.Data, venueToAPI(v, locale.For(ctx, "")))
 	}
 	return gen.ListVenues200JSONResponse{Body: out}, nil
 }
@@ -37,7 +38,7 @@ func (s *Server) GetVenue(ctx context.Context, req gen.GetVenueRequestObject) (g
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetVenue200JSONResponse{Body: venueToAPI(v)}, nil
+	return gen.GetVenue200JSONResponse{Body: venueToAPI(v, locale.For(ctx, ""))}, nil
 }
 
 // SearchAvailability implements gen.StrictServerInterface.
@@ -60,7 +61,7 @@ func (s *Server) SearchAvailability(ctx context.Context, req gen.SearchAvailabil
 	}
 	out := gen.SlotList{Object: gen.SlotListObjectList, HasMore: more, Data: make([]gen.Slot, 0, len(slots))}
 	for _, sl := range slots {
-		out.Data = append(out.Data, slotToAPI(sl))
+		out.Data = append(out.Data, slotToAPI(sl, locale.For(ctx, "")))
 	}
 	return slotPage(out), nil
 }
@@ -92,7 +93,7 @@ func (s *Server) LookupSlots(ctx context.Context, req gen.LookupSlotsRequestObje
 	}
 	out := gen.SlotLookupList{Object: gen.SlotLookupListObjectList, Data: make([]gen.SlotLookup, 0, len(standings))}
 	for _, st := range standings {
-		out.Data = append(out.Data, slotLookupToAPI(st))
+		out.Data = append(out.Data, slotLookupToAPI(st, locale.For(ctx, "")))
 	}
 	return gen.LookupSlots200JSONResponse{Body: out}, nil
 }
@@ -113,7 +114,7 @@ func (s *Server) ListReservations(ctx context.Context, req gen.ListReservationsR
 	}
 	out := gen.ReservationList{Object: gen.ReservationListObjectList, HasMore: more, Data: make([]gen.Reservation, 0, len(rs))}
 	for _, r := range rs {
-		out.Data = append(out.Data, reservationToAPI(r))
+		out.Data = append(out.Data, reservationToAPI(r, locale.For(ctx, r.Guest.Language)))
 	}
 	return gen.ListReservations200JSONResponse{Body: out}, nil
 }
@@ -122,21 +123,17 @@ func (s *Server) ListReservations(ctx context.Context, req gen.ListReservationsR
 func (s *Server) CreateReservation(ctx context.Context, req gen.CreateReservationRequestObject) (gen.CreateReservationResponseObject, error) {
 	b := req.Body
 	r, err := s.deps.Reservations.Hold(ctx, partner(ctx), booking.HoldRequest{
-		SlotID:    b.SlotId,
-		PartySize: b.PartySize,
-		Guest: booking.Guest{
-			FirstName: b.Guest.FirstName,
-			LastName:  b.Guest.LastName,
-			Email:     string(b.Guest.Email),
-			Phone:     b.Guest.Phone,
-		},
+		SlotID:           b.SlotId,
+		PartySize:        b.PartySize,
+		Guest:            guestFromAPI(b.Guest),
+		Answers:          deref(b.Answers),
 		Notes:            deref(b.Notes),
 		PartnerReference: deref(b.PartnerReference),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return gen.CreateReservation201JSONResponse{Body: reservationToAPI(r)}, nil
+	return gen.CreateReservation201JSONResponse{Body: reservationToAPI(r, locale.For(ctx, r.Guest.Language))}, nil
 }
 
 // GetReservation implements gen.StrictServerInterface.
@@ -145,7 +142,7 @@ func (s *Server) GetReservation(ctx context.Context, req gen.GetReservationReque
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+	return gen.GetReservation200JSONResponse{Body: reservationToAPI(r, locale.For(ctx, r.Guest.Language))}, nil
 }
 
 // UpdateReservation implements gen.StrictServerInterface.
@@ -154,7 +151,7 @@ func (s *Server) UpdateReservation(ctx context.Context, req gen.UpdateReservatio
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdateReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+	return gen.UpdateReservation200JSONResponse{Body: reservationToAPI(r, locale.For(ctx, r.Guest.Language))}, nil
 }
 
 // ListReservationEvents implements gen.StrictServerInterface.
@@ -176,7 +173,7 @@ func (s *Server) ExtendReservation(ctx context.Context, req gen.ExtendReservatio
 	if err != nil {
 		return nil, err
 	}
-	return gen.ExtendReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+	return gen.ExtendReservation200JSONResponse{Body: reservationToAPI(r, locale.For(ctx, r.Guest.Language))}, nil
 }
 
 // FinalizeReservation implements gen.StrictServerInterface.
@@ -185,7 +182,7 @@ func (s *Server) FinalizeReservation(ctx context.Context, req gen.FinalizeReserv
 	if err != nil {
 		return nil, err
 	}
-	return gen.FinalizeReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+	return gen.FinalizeReservation200JSONResponse{Body: reservationToAPI(r, locale.For(ctx, r.Guest.Language))}, nil
 }
 
 // CancelReservation implements gen.StrictServerInterface.
@@ -198,7 +195,7 @@ func (s *Server) CancelReservation(ctx context.Context, req gen.CancelReservatio
 	if err != nil {
 		return nil, err
 	}
-	return gen.CancelReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+	return gen.CancelReservation200JSONResponse{Body: reservationToAPI(r, locale.For(ctx, r.Guest.Language))}, nil
 }
 
 // AdvanceSandboxReservation implements gen.StrictServerInterface.
@@ -207,7 +204,7 @@ func (s *Server) AdvanceSandboxReservation(ctx context.Context, req gen.AdvanceS
 	if err != nil {
 		return nil, err
 	}
-	return gen.AdvanceSandboxReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+	return gen.AdvanceSandboxReservation200JSONResponse{Body: reservationToAPI(r, locale.For(ctx, r.Guest.Language))}, nil
 }
 
 // ConfirmSandboxPaymentIntent implements gen.StrictServerInterface.
@@ -309,7 +306,7 @@ func (s *Server) GetCancellationQuote(ctx context.Context, req gen.GetCancellati
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetCancellationQuote200JSONResponse{Body: quoteToAPI(q)}, nil
+	return gen.GetCancellationQuote200JSONResponse{Body: quoteToAPI(q, locale.For(ctx, q.Reservation.Guest.Language))}, nil
 }
 
 // ReceiveStripeWebhook implements gen.StrictServerInterface. The signature covers the

@@ -50,6 +50,7 @@ type envConfig struct {
 	server   server.Deps // only the limits, RequestTimeout, PublicURL and Metrics are read
 	logger   *slog.Logger
 	audit    audit.Config // FlushEvery, Logger and Metrics are the env's unless set
+	smtp     *webhooks.SMTPConfig
 }
 
 type envOption func(*envConfig)
@@ -113,6 +114,11 @@ func withAudit(cfg audit.Config) envOption {
 	return func(c *envConfig) { c.audit = cfg }
 }
 
+// withSMTP gives the outbox worker's email connector a mail server.
+func withSMTP(c webhooks.SMTPConfig) envOption {
+	return func(cfg *envConfig) { cfg.smtp = &c }
+}
+
 // withClock makes the booking layer read time from now.
 func withClock(now func() time.Time) envOption {
 	return func(c *envConfig) { c.booking.Now = now }
@@ -147,6 +153,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		Timeout:          time.Second,
 		BaseBackoff:      time.Millisecond,
 		MaxBackoff:       time.Millisecond,
+		SMTP:             cfg.smtp,
 		Logger:           quietLogger(),
 	})
 	cfg.booking.VenueSync = e.outbox

@@ -43,13 +43,16 @@ func TestLogsNeverCarryTokensOrGuestData(t *testing.T) {
 		ctx := context.Background()
 		v, slots := e.addVenue(slotSpec{tables: 2, prime: true})
 		g := guest()
+		// The richer guest of issue 19 stays out of the logs too.
+		g.LoyaltyNumber, g.RoomNumber, g.Reference, g.Language = ptr("LOYAL-998877"), ptr("ROOM-4411"), ptr("member-guestref-31"), ptr("fr-CA")
 
 		// The five calls, a failed authentication and a refused request.
 		date, _ := time.Parse(time.DateOnly, slots[0].LocalDate)
 		if r, err := e.client.SearchAvailabilityWithResponse(ctx, &client.SearchAvailabilityParams{Date: openapi_types.Date{Time: date}, PartySize: 2, VenueId: &v.ID}); err != nil || r.JSON200 == nil {
 			t.Fatalf("search: %v %s", err, r.Body)
 		}
-		hold, err := e.client.CreateReservationWithResponse(ctx, &client.CreateReservationParams{IdempotencyKey: key()}, holdBody(slots[0].ID, 2))
+		hold, err := e.client.CreateReservationWithResponse(ctx, &client.CreateReservationParams{IdempotencyKey: key()},
+			client.CreateReservationJSONRequestBody{SlotId: slots[0].ID, PartySize: 2, Guest: g})
 		if err != nil || hold.JSON201 == nil {
 			t.Fatalf("hold: %v %s", err, hold.Body)
 		}
@@ -92,6 +95,7 @@ func TestLogsNeverCarryTokensOrGuestData(t *testing.T) {
 		for name, value := range map[string]string{
 			"token": e.token, "token secret": secret[len(secret)-20:], "guest email": string(g.Email),
 			"guest phone": g.Phone, "guest last name": g.LastName, "client secret": hold.JSON201.Payment.ClientSecret,
+			"loyalty number": *g.LoyaltyNumber, "room number": *g.RoomNumber, "guest reference": *g.Reference,
 		} {
 			if strings.Contains(out, value) {
 				t.Errorf("the log carries the %s (%q)", name, value)

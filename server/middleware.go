@@ -19,6 +19,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/ids"
+	"github.com/prima-dining/partner-api/internal/locale"
 )
 
 // requestID gives every request an id, in the Request-Id header and in its context.
@@ -27,6 +28,8 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		id := ids.New("req")
 		req := c.Request()
 		ctx := context.WithValue(contextWithRequestID(req.Context(), id), baseURLKey, c.Scheme()+"://"+req.Host)
+		// The language of the text PRIMA writes (summaries) when the guest's is unknown.
+		ctx = locale.WithAcceptLanguage(ctx, req.Header.Get("Accept-Language"))
 		c.SetRequest(req.WithContext(ctx))
 		c.Response().Header().Set("Request-Id", id)
 		c.Response().Header().Set("API-Version", s.apiVersion)

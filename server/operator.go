@@ -11,6 +11,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/locale"
 )
 
 // The venue side (/v1/operator/…, tag Operator): handlers for operator tokens. The
@@ -80,6 +81,7 @@ func (s *Server) CreateOperatorVenue(ctx context.Context, req gen.CreateOperator
 		Cancellation: cancellationFromAPI(&b.CancellationPolicy),
 		Charges:      chargesFromAPI(b.Charges),
 		Platform:     platformFromAPI(b.Platform),
+		Questions:    questionsFromAPI(b.Questions),
 	}
 	if b.ModificationPolicy != nil {
 		c.ModifyUntilHours = &b.ModificationPolicy.AllowedUntilHoursBefore
@@ -115,7 +117,8 @@ func (s *Server) UpdateOperatorVenue(ctx context.Context, req gen.UpdateOperator
 		Name: b.Name, Description: b.Description, City: b.City, Cuisine: b.Cuisine,
 		TimeZone: b.TimeZone, Currency: b.Currency, Address: addressFromAPI(b.Address),
 		Cancellation: cancellationFromAPI(b.CancellationPolicy), Platform: platformFromAPI(b.Platform),
-		Charges: chargesFromAPI(b.Charges),
+		Charges:   chargesFromAPI(b.Charges),
+		Questions: questionsFromAPI(b.Questions),
 	}
 	if b.SeatingAreas != nil {
 		c.SeatingAreas = *b.SeatingAreas
@@ -369,11 +372,39 @@ func chargesFromAPI(c *gen.VenueChargesInput) *booking.Charges {
 	return &booking.Charges{ServiceChargeBps: c.ServiceChargeBps, TaxBps: c.TaxBps, TaxInclusive: c.TaxInclusive}
 }
 
+// questionsFromAPI is nil (unchanged) when the request has no questions.
+func questionsFromAPI(in *[]gen.BookingQuestionInput) *[]booking.Question {
+	if in == nil {
+		return nil
+	}
+	out := make([]booking.Question, 0, len(*in))
+	for _, q := range *in {
+		bq := booking.Question{
+			ID: q.Id, Kind: string(q.Kind), Type: string(deref(q.Type)), Label: deref(q.Label),
+			Required: deref(q.Required), Options: deref(q.Options),
+		}
+		for _, t := range deref(q.SlotTypes) {
+			bq.SlotTypes = append(bq.SlotTypes, booking.SlotType(t))
+		}
+		out = append(out, bq)
+	}
+	return &out
+}
+
+func platformToAPI(p inventory.Platform) gen.VenuePlatform {
+	out := gen.VenuePlatform{Kind: gen.VenuePlatformKind(p.Kind), Url: optional(p.URL)}
+	if p.Email != "" {
+		e := openapi_types.Email(p.Email)
+		out.Email = &e
+	}
+	return out
+}
+
 func platformFromAPI(p *gen.VenuePlatform) *inventory.Platform {
 	if p == nil {
 		return nil
 	}
-	return &inventory.Platform{Kind: string(p.Kind), URL: deref(p.Url)}
+	return &inventory.Platform{Kind: string(p.Kind), URL: deref(p.Url), Email: string(deref(p.Email))}
 }
 
 func shapeFromAPI(duration, minP, maxP int, area string, typ gen.SlotType, price *gen.SlotPriceInput, tables int) inventory.SlotShape {
@@ -388,17 +419,18 @@ func shapeFromAPI(duration, minP, maxP int, area string, typ gen.SlotType, price
 }
 
 func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
-	base := venueToAPI(v.Venue)
+	base := venueToAPI(v.Venue, locale.English)
 	out := gen.OperatorVenue{
 		Id: base.Id, Object: gen.OperatorVenueObjectVenue, Name: base.Name, Description: base.Description,
 		Address: base.Address, City: base.City, Cuisine: base.Cuisine, TimeZone: base.TimeZone,
 		Currency: base.Currency, SeatingAreas: base.SeatingAreas, CancellationPolicy: base.CancellationPolicy,
-		ModificationPolicy:    modificationToAPI(v.Modification),
-		Platform:              gen.VenuePlatform{Kind: gen.VenuePlatformKind(v.Platform.Kind), Url: optional(v.Platform.URL)},
+		ModificationPolicy:    modificationToAPI(v.Modification, locale.English),
+		Platform:              platformToAPI(v.Platform),
 		PlatformSigningSecret: optional(v.NewSigningSecret),
 		Charges: &gen.VenueCharges{
 			ServiceChargeBps: v.Charges.ServiceChargeBps, TaxBps: v.Charges.TaxBps, TaxInclusive: v.Charges.TaxInclusive,
 		},
+		Questions: base.Questions,
 		CreatedAt: v.CreatedAt.UTC(),
 	}
 	return out
@@ -408,7 +440,7 @@ func priceToAPI(p *booking.Price) *gen.Price {
 	if p == nil {
 		return nil
 	}
-	return &gen.Price{Amount: p.Amount, Currency: p.Currency, Per: gen.PricePer(p.Per), Summary: priceSummary(*p)}
+	return &gen.Price{Amount: p.Amount, Currency: p.Currency, Per: gen.PricePer(p.Per), Summary: priceSummary(*p, locale.English)}
 }
 
 func scheduleToAPI(s inventory.Schedule) gen.Schedule {
@@ -451,12 +483,12 @@ func closureToAPI(c inventory.Closure) gen.Closure {
 }
 
 func operatorReservationToAPI(r booking.VenueReservation) gen.OperatorReservation {
-	base := reservationToAPI(r.Reservation)
+	base := reservationToAPI(r.Reservation, locale.English)
 	out := gen.OperatorReservation{
 		Id: base.Id, Object: gen.OperatorReservationObjectReservation, Status: base.Status,
 		SlotId: base.SlotId, Venue: base.Venue, StartsAt: base.StartsAt, LocalDate: date(r.LocalDate),
 		DurationMinutes: base.DurationMinutes, SeatingArea: base.SeatingArea, Type: base.Type,
-		PartySize: base.PartySize, Guest: base.Guest, Notes: base.Notes, ConfirmationCode: base.ConfirmationCode,
+		PartySize: base.PartySize, Guest: base.Guest, Answers: base.Answers, Notes: base.Notes, ConfirmationCode: base.ConfirmationCode,
 		VenueSync: base.VenueSync, CreatedAt: base.CreatedAt, UpdatedAt: base.UpdatedAt,
 	}
 	out.Partner.Id, out.Partner.Name = r.PartnerID, r.PartnerName

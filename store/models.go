@@ -137,10 +137,14 @@ type Venue struct {
 	// PlatformKind is the venue's reservation-platform connector: "log" (notifications
 	// kept in venue_notifications, for demo venues) or "webhook" (signed HTTP POSTs to
 	// PlatformURL with PlatformSecret, a whsec_ secret).
-	PlatformKind   string    `gorm:"column:platform_kind"`
-	PlatformURL    string    `gorm:"column:platform_url"`
-	PlatformSecret string    `gorm:"column:platform_secret"`
-	CreatedAt      time.Time `gorm:"column:created_at"`
+	PlatformKind   string `gorm:"column:platform_kind"`
+	PlatformURL    string `gorm:"column:platform_url"`
+	PlatformSecret string `gorm:"column:platform_secret"`
+	// PlatformEmail is the reservations address of the "email" connector.
+	PlatformEmail string `gorm:"column:platform_email"`
+	// Questions are the venue's booking questions, a JSON array ("" for none).
+	Questions string    `gorm:"column:questions"`
+	CreatedAt time.Time `gorm:"column:created_at"`
 }
 
 // Slot is a bookable time at a venue. TablesTaken counts held and confirmed reservations;
@@ -175,17 +179,28 @@ type Slot struct {
 // Reservation is a held or booked table, with the slot's details and the venue's
 // cancellation policy copied onto it when it was held.
 type Reservation struct {
-	ID                     string     `gorm:"column:id;primaryKey"`
-	PartnerID              string     `gorm:"column:partner_id"`
-	TokenID                string     `gorm:"column:token_id"`
-	SlotID                 string     `gorm:"column:slot_id"`
-	VenueID                string     `gorm:"column:venue_id"`
-	Status                 string     `gorm:"column:status"`
-	PartySize              int        `gorm:"column:party_size"`
-	GuestFirstName         string     `gorm:"column:guest_first_name"`
-	GuestLastName          string     `gorm:"column:guest_last_name"`
-	GuestEmail             string     `gorm:"column:guest_email"`
-	GuestPhone             string     `gorm:"column:guest_phone"`
+	ID             string `gorm:"column:id;primaryKey"`
+	PartnerID      string `gorm:"column:partner_id"`
+	TokenID        string `gorm:"column:token_id"`
+	SlotID         string `gorm:"column:slot_id"`
+	VenueID        string `gorm:"column:venue_id"`
+	Status         string `gorm:"column:status"`
+	PartySize      int    `gorm:"column:party_size"`
+	GuestFirstName string `gorm:"column:guest_first_name"`
+	GuestLastName  string `gorm:"column:guest_last_name"`
+	GuestEmail     string `gorm:"column:guest_email"`
+	GuestPhone     string `gorm:"column:guest_phone"`
+	// The optional guest details a partner may give: preferred language (BCP 47),
+	// loyalty or member number, hotel room number, marketing consent for the venue, and
+	// the partner's own reference of the guest.
+	GuestLanguage         string `gorm:"column:guest_language"`
+	GuestLoyaltyNumber    string `gorm:"column:guest_loyalty_number"`
+	GuestRoomNumber       string `gorm:"column:guest_room_number"`
+	GuestMarketingConsent bool   `gorm:"column:guest_marketing_consent"`
+	GuestReference        string `gorm:"column:guest_reference"`
+	// Answers to the venue's booking questions: a JSON object, question id to answer
+	// ("" for none).
+	Answers                string     `gorm:"column:answers"`
 	Notes                  string     `gorm:"column:notes"`
 	PartnerReference       string     `gorm:"column:partner_reference"`
 	ExpiresAt              *time.Time `gorm:"column:expires_at"`

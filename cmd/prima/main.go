@@ -19,6 +19,7 @@ import (
 
 	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/internal/ratelimit"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/server"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -71,8 +72,10 @@ type config struct {
 	// 90 days) are kept; 0 keeps them for ever.
 	Retention           store.Retention
 	WebhookAllowPrivate bool
-	LogLevel            slog.Level
-	LogFormat           string
+	// SMTP is the email connector's mail server (PRIMA_SMTP_URL); nil when unset.
+	SMTP      *webhooks.SMTPConfig
+	LogLevel  slog.Level
+	LogFormat string
 	// Stripe is used when StripeSecretKey is set; otherwise the sandbox gateway.
 	StripeSecretKey     string
 	StripeAPIBase       string
@@ -192,6 +195,13 @@ func loadConfig() (config, error) {
 	}
 	if c.OutboxMaxAge, err = envDuration("PRIMA_OUTBOX_MAX_AGE", 24*time.Hour); err != nil {
 		return c, err
+	}
+	if raw := os.Getenv("PRIMA_SMTP_URL"); raw != "" {
+		smtp, err := webhooks.ParseSMTPURL(raw)
+		if err != nil {
+			return c, err
+		}
+		c.SMTP = &smtp
 	}
 	if c.IdempotencyLease, err = envDuration("PRIMA_IDEMPOTENCY_LEASE", time.Minute); err != nil {
 		return c, err

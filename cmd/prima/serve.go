@@ -99,6 +99,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		Render:       renderEvent(func() *booking.Reservations { return reservations }),
 		AllowPrivate: c.WebhookAllowPrivate,
 		MaxAge:       c.OutboxMaxAge,
+		SMTP:         c.SMTP,
 		Logger:       log,
 		// The sandbox's magic values reach the demo venues' log connector too.
 		SandboxScenarios: gateway.Name() == "sandbox",

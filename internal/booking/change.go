@@ -42,6 +42,13 @@ func (s *Changes) Modify(ctx context.Context, p Partner, id string, req ChangeRe
 	if r, ok, err := s.applied(ctx, p, id); ok {
 		return r, err // changed once already under this Idempotency-Key
 	}
+	if g := req.Guest; g != nil && g.Language != nil {
+		lang, err := CanonicalLanguage(*g.Language, "guest.language")
+		if err != nil {
+			return Reservation{}, err
+		}
+		g.Language = &lang
+	}
 	for range 3 {
 		r, err := s.modifyOnce(ctx, p, id, req)
 		if !errors.Is(err, errConcurrentChange) {
@@ -72,6 +79,23 @@ func (s *core) modifyOnce(ctx context.Context, p Partner, id string, req ChangeR
 	slot, err := s.changeTarget(ctx, p, current, req, now)
 	if err != nil {
 		return Reservation{}, err
+	}
+	if req.Answers != nil {
+		// The booking's answers after the change, checked as a hold's against the
+		// questions of the (new) slot.
+		merged := AnswersFromJSON(current.Answers)
+		for id, v := range req.Answers {
+			if v == nil {
+				delete(merged, id)
+			} else {
+				merged[id] = v
+			}
+		}
+		checked, err := checkAnswers(QuestionsFromJSON(slot.Venue.Questions), SlotType(slot.Type), merged)
+		if err != nil {
+			return Reservation{}, err
+		}
+		req.Answers = checked
 	}
 	total := priceOf(current, slot, partySizeAfter(current, req))
 	switch {
@@ -272,9 +296,22 @@ func applyFields(r *store.Reservation, req ChangeRequest) {
 		set(&r.GuestLastName, g.LastName)
 		set(&r.GuestEmail, g.Email)
 		set(&r.GuestPhone, g.Phone)
+		set(&r.GuestLanguage, g.Language)
+		set(&r.GuestLoyaltyNumber, g.LoyaltyNumber)
+		set(&r.GuestRoomNumber, g.RoomNumber)
+		set(&r.GuestReference, g.Reference)
+		if g.MarketingConsent != nil {
+			r.GuestMarketingConsent = *g.MarketingConsent
+		}
 	}
 	set(&r.Notes, req.Notes)
 	set(&r.PartnerReference, req.PartnerReference)
+	if req.Answers != nil {
+		// Checked by modifyOnce: JSON values, which always marshal.
+		if s, err := answersJSON(req.Answers); err == nil {
+			r.Answers = s
+		}
+	}
 }
 
 // applyMoney does the change's part to the payments, inside its transaction.

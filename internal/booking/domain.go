@@ -75,7 +75,9 @@ type Venue struct {
 	Policy       CancellationPolicy
 	Modification ModificationPolicy
 	// Charges are the service charge and tax on its prime prices.
-	Charges   Charges
+	Charges Charges
+	// Questions are the booking questions the venue asks.
+	Questions []Question
 	CreatedAt time.Time
 }
 
@@ -133,6 +135,8 @@ type Slot struct {
 	// allocation: tables the caller cannot hold.
 	TablesReserved int
 	Policy         CancellationPolicy
+	// Questions are the venue's booking questions a hold of this slot answers.
+	Questions []Question
 }
 
 // TablesLeft is how many tables can still be held (by the caller, when TablesReserved
@@ -144,12 +148,19 @@ func (s Slot) TablesLeft() int {
 	return s.Tables - s.TablesTaken - s.TablesReserved
 }
 
-// Guest is the person a table is booked for.
+// Guest is the person a table is booked for. Everything after Phone is optional.
 type Guest struct {
 	FirstName string
 	LastName  string
 	Email     string
 	Phone     string
+	// Language is a BCP 47 tag in canonical form ("" when not given).
+	Language         string
+	LoyaltyNumber    string
+	RoomNumber       string
+	MarketingConsent bool
+	// Reference is the partner's own reference of the guest.
+	Reference string
 }
 
 // Payment is the payment of a prime reservation, as last seen at the gateway.
@@ -186,6 +197,9 @@ type ChangeRequest struct {
 	Guest            *GuestChange `json:"guest,omitempty"`
 	Notes            *string      `json:"notes,omitempty"`
 	PartnerReference *string      `json:"partner_reference,omitempty"`
+	// Answers to change, by question id; a nil value removes one. Modify checks them
+	// and replaces them with the booking's whole set of answers after the change.
+	Answers map[string]any `json:"answers,omitempty"`
 }
 
 // GuestChange is the guest's details to change; nil fields stay as they are.
@@ -194,6 +208,12 @@ type GuestChange struct {
 	LastName  *string `json:"last_name,omitempty"`
 	Email     *string `json:"email,omitempty"`
 	Phone     *string `json:"phone,omitempty"`
+	// Optional details; "" (false for MarketingConsent) clears them.
+	Language         *string `json:"language,omitempty"`
+	LoyaltyNumber    *string `json:"loyalty_number,omitempty"`
+	RoomNumber       *string `json:"room_number,omitempty"`
+	MarketingConsent *bool   `json:"marketing_consent,omitempty"`
+	Reference        *string `json:"reference,omitempty"`
 }
 
 // PendingChange is a change of a confirmed booking that waits for its payment.
@@ -243,6 +263,7 @@ type Reservation struct {
 	Type             SlotType
 	PartySize        int
 	Guest            Guest
+	Answers          Answers // to the venue's booking questions
 	Notes            string
 	PartnerReference string
 	Status           Status

@@ -150,6 +150,22 @@ func bookedChanges(before, after store.Reservation) map[string]FieldChange {
 	add("guest.last_name", before.GuestLastName, after.GuestLastName)
 	add("guest.email", before.GuestEmail, after.GuestEmail)
 	add("guest.phone", before.GuestPhone, after.GuestPhone)
+	add("guest.language", before.GuestLanguage, after.GuestLanguage)
+	add("guest.loyalty_number", before.GuestLoyaltyNumber, after.GuestLoyaltyNumber)
+	add("guest.room_number", before.GuestRoomNumber, after.GuestRoomNumber)
+	add("guest.marketing_consent", strconv.FormatBool(before.GuestMarketingConsent), strconv.FormatBool(after.GuestMarketingConsent))
+	add("guest.reference", before.GuestReference, after.GuestReference)
+	if before.Answers != after.Answers {
+		from, to := AnswersFromJSON(before.Answers), AnswersFromJSON(after.Answers)
+		for id := range to {
+			add("answers."+id, answerText(from[id]), answerText(to[id]))
+		}
+		for id := range from {
+			if _, ok := to[id]; !ok {
+				add("answers."+id, answerText(from[id]), "")
+			}
+		}
+	}
 	add("notes", before.Notes, after.Notes)
 	add("partner_reference", before.PartnerReference, after.PartnerReference)
 	return out

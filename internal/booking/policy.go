@@ -4,24 +4,31 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/text/message"
+
+	"github.com/prima-dining/partner-api/internal/locale"
 )
 
-// Summary says the policy in words, for guests.
-func (p CancellationPolicy) Summary() string {
-	free := "Free cancellation"
+// Summary says the policy in words, for guests, in English.
+func (p CancellationPolicy) Summary() string { return p.SummaryIn(locale.English) }
+
+// SummaryIn says the policy in words, for guests, in pr's language (locale.Printer).
+func (p CancellationPolicy) SummaryIn(pr *message.Printer) string {
 	if p.FeeType == FeeNone || p.FeeType == "" {
-		return free + " at any time."
+		return pr.Sprintf("Free cancellation at any time.")
 	}
+	free := pr.Sprintf("Free cancellation")
 	if p.FreeUntilHoursBefore > 0 {
-		free = fmt.Sprintf("Free cancellation until %d hours before the reservation", p.FreeUntilHoursBefore)
+		free = pr.Sprintf("Free cancellation until %d hours before the reservation", p.FreeUntilHoursBefore)
 	}
 	switch p.FeeType {
 	case FeePercent:
-		return fmt.Sprintf("%s; after that %d%% of the prepaid amount is kept.", free, p.FeePercent)
+		return pr.Sprintf("%s; after that %d%% of the prepaid amount is kept.", free, p.FeePercent)
 	case FeeFixed:
-		return fmt.Sprintf("%s; after that a fee of %s is kept from the prepaid amount.", free, minorUnits(p.FeeAmount))
+		return pr.Sprintf("%s; after that a fee of %s is kept from the prepaid amount.", free, minorUnits(p.FeeAmount))
 	}
-	return free + "."
+	return pr.Sprintf("%s.", free)
 }
 
 // Refund is how much of a captured amount cancelling at `at` gives back, for a booking

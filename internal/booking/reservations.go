@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -81,11 +82,13 @@ type HoldRequest struct {
 	SlotID           string
 	PartySize        int
 	Guest            Guest
+	Answers          Answers // to the venue's booking questions
 	Notes            string
 	PartnerReference string
 	// inTx runs in the hold's transaction once the reservation is written (a watch's
 	// hold records itself on the watch): its error undoes the hold.
-	inTx func(tx *store.Tx, r *store.Reservation) error
+	inTx        func(tx *store.Tx, r *store.Reservation) error
+	answersJSON string // Answers as checked and stored
 }
 
 // Hold takes one table of the slot for the party and, for a prime slot, creates a
@@ -101,6 +104,11 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 	if point, id := key.Resumed(); point == idempotency.PointHeld {
 		return s.resumeHold(ctx, p, id)
 	}
+	lang, err := CanonicalLanguage(req.Guest.Language, "guest.language")
+	if err != nil {
+		return Reservation{}, err
+	}
+	req.Guest.Language = lang
 	now := s.now()
 	var (
 		row       store.Reservation
@@ -108,7 +116,7 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		noTable   bool
 		holdError error
 	)
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		noTable = false
 		var err error
 		slot, err = tx.GetSlot(scope(p), req.SlotID)
@@ -125,6 +133,14 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 		if req.PartySize < slot.PartySizeMin || req.PartySize > slot.PartySizeMax {
 			holdError = &PartySizeError{PartySize: req.PartySize, Min: slot.PartySizeMin, Max: slot.PartySizeMax}
 			return nil
+		}
+		answers, err := checkAnswers(QuestionsFromJSON(slot.Venue.Questions), SlotType(slot.Type), maps.Clone(req.Answers))
+		if err != nil {
+			holdError = err
+			return nil
+		}
+		if req.answersJSON, err = answersJSON(answers); err != nil {
+			return err
 		}
 		// Holds that ran out release their tables first: an expired hold never blocks
 		// a new one, whether or not the sweeper has passed.
@@ -219,6 +235,12 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 		GuestLastName:          req.Guest.LastName,
 		GuestEmail:             req.Guest.Email,
 		GuestPhone:             req.Guest.Phone,
+		GuestLanguage:          req.Guest.Language,
+		GuestLoyaltyNumber:     req.Guest.LoyaltyNumber,
+		GuestRoomNumber:        req.Guest.RoomNumber,
+		GuestMarketingConsent:  req.Guest.MarketingConsent,
+		GuestReference:         req.Guest.Reference,
+		Answers:                req.answersJSON,
 		Notes:                  req.Notes,
 		PartnerReference:       req.PartnerReference,
 		ExpiresAt:              &expires,

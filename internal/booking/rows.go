@@ -29,6 +29,7 @@ func VenueFromRow(r store.Venue) Venue {
 		Policy:       policyFromVenue(r),
 		Modification: ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours},
 		Charges:      chargesOf(r),
+		Questions:    QuestionsFromJSON(r.Questions),
 		CreatedAt:    r.CreatedAt,
 	}
 }
@@ -63,6 +64,11 @@ func slotFromRow(r store.Slot) Slot {
 		TablesReserved:  r.TablesReserved,
 		Policy:          policyFromVenue(r.Venue),
 	}
+	for _, q := range QuestionsFromJSON(r.Venue.Questions) {
+		if q.AskedFor(s.Type) {
+			s.Questions = append(s.Questions, q)
+		}
+	}
 	if s.Type == SlotPrime {
 		p := priceOfSlot(r)
 		s.Price = &p
@@ -80,18 +86,23 @@ func slotsFromRows(rows []store.Slot) []Slot {
 
 func reservationFromRow(r store.Reservation) Reservation {
 	out := Reservation{
-		ID:               r.ID,
-		PartnerID:        r.PartnerID,
-		TokenID:          r.TokenID,
-		SlotID:           r.SlotID,
-		Venue:            summaryFromRow(r.Venue),
-		StartsAt:         r.StartsAt.UTC(),
-		LocalDate:        r.LocalDate,
-		DurationMinutes:  r.DurationMinutes,
-		SeatingArea:      r.SeatingArea,
-		Type:             SlotType(r.SlotType),
-		PartySize:        r.PartySize,
-		Guest:            Guest{FirstName: r.GuestFirstName, LastName: r.GuestLastName, Email: r.GuestEmail, Phone: r.GuestPhone},
+		ID:              r.ID,
+		PartnerID:       r.PartnerID,
+		TokenID:         r.TokenID,
+		SlotID:          r.SlotID,
+		Venue:           summaryFromRow(r.Venue),
+		StartsAt:        r.StartsAt.UTC(),
+		LocalDate:       r.LocalDate,
+		DurationMinutes: r.DurationMinutes,
+		SeatingArea:     r.SeatingArea,
+		Type:            SlotType(r.SlotType),
+		PartySize:       r.PartySize,
+		Guest: Guest{
+			FirstName: r.GuestFirstName, LastName: r.GuestLastName, Email: r.GuestEmail, Phone: r.GuestPhone,
+			Language: r.GuestLanguage, LoyaltyNumber: r.GuestLoyaltyNumber, RoomNumber: r.GuestRoomNumber,
+			MarketingConsent: r.GuestMarketingConsent, Reference: r.GuestReference,
+		},
+		Answers:          AnswersFromJSON(r.Answers),
 		Notes:            r.Notes,
 		PartnerReference: r.PartnerReference,
 		Status:           Status(r.Status),

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -62,8 +63,9 @@ const DefaultHorizonDays = 60
 
 // Platform is how a venue's own reservation platform hears of bookings.
 type Platform struct {
-	Kind string // log | webhook
-	URL  string // with webhook
+	Kind  string // log | webhook | email
+	URL   string // with webhook
+	Email string // with email: the venue's reservations address
 }
 
 // Venue is a venue as its operator manages it.
@@ -91,6 +93,7 @@ type VenueChange struct {
 	ModifyUntilHours                  *int
 	Charges                           *booking.Charges
 	Platform                          *Platform
+	Questions                         *[]booking.Question // nil: unchanged
 }
 
 // defaultModifyUntilHours is migration 00007's default for venues.
@@ -239,11 +242,26 @@ func applyVenueChange(row *store.Venue, c VenueChange, allowPrivate bool) (strin
 		}
 		row.ServiceChargeBps, row.TaxBps, row.TaxInclusive = ch.ServiceChargeBps, ch.TaxBps, ch.TaxInclusive
 	}
+	if c.Questions != nil {
+		qs, err := booking.NormalizeQuestions(*c.Questions)
+		if err != nil {
+			return "", err
+		}
+		if row.Questions, err = booking.QuestionsJSON(qs); err != nil {
+			return "", err
+		}
+	}
 	secret := ""
 	if p := c.Platform; p != nil {
 		switch p.Kind {
 		case "log":
-			row.PlatformKind, row.PlatformURL, row.PlatformSecret = "log", "", ""
+			row.PlatformKind, row.PlatformURL, row.PlatformSecret, row.PlatformEmail = "log", "", "", ""
+		case "email":
+			addr, err := mail.ParseAddress(p.Email)
+			if err != nil || p.Email == "" || addr.Name != "" {
+				return "", &booking.ParamError{Param: "platform.email", Message: "platform.email must be the venue's reservations address, such as reservations@venue.example."}
+			}
+			row.PlatformKind, row.PlatformURL, row.PlatformSecret, row.PlatformEmail = "email", "", "", addr.Address
 		case "webhook":
 			// The outbox POSTs to it: refused here for every spelling of a private,
 			// loopback, link-local or metadata host, as partner webhook URLs are (and
@@ -258,9 +276,9 @@ func applyVenueChange(row *store.Venue, c VenueChange, allowPrivate bool) (strin
 				}
 				row.PlatformSecret = secret
 			}
-			row.PlatformKind, row.PlatformURL = "webhook", p.URL
+			row.PlatformKind, row.PlatformURL, row.PlatformEmail = "webhook", p.URL, ""
 		default:
-			return "", &booking.ParamError{Param: "platform.kind", Message: "platform.kind must be log or webhook."}
+			return "", &booking.ParamError{Param: "platform.kind", Message: "platform.kind must be log, webhook or email."}
 		}
 	}
 	return secret, nil
@@ -270,5 +288,5 @@ func venueFromRow(r store.Venue) Venue {
 	if r.PlatformKind == "" {
 		r.PlatformKind = "log" // as the outbox worker reads it
 	}
-	return Venue{Venue: booking.VenueFromRow(r), Platform: Platform{Kind: r.PlatformKind, URL: r.PlatformURL}}
+	return Venue{Venue: booking.VenueFromRow(r), Platform: Platform{Kind: r.PlatformKind, URL: r.PlatformURL, Email: r.PlatformEmail}}
 }

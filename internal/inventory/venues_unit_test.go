@@ -36,7 +36,11 @@ func TestApplyVenueChangeRefusesBlankNamesAndBadTimeZones(t *testing.T) {
 		{"Local", func(c *VenueChange) { c.TimeZone = ptr("Local") }, "time_zone"},
 		{"local", func(c *VenueChange) { c.TimeZone = ptr("local") }, "time_zone"},
 		{"offset, not a zone", func(c *VenueChange) { c.TimeZone = ptr("+02:00") }, "time_zone"},
-		{"platform kind", func(c *VenueChange) { c.Platform = &Platform{Kind: "email"} }, "platform.kind"},
+		{"platform kind", func(c *VenueChange) { c.Platform = &Platform{Kind: "fax"} }, "platform.kind"},
+		{"platform email", func(c *VenueChange) { c.Platform = &Platform{Kind: "email", Email: "Lupa <not an address"} }, "platform.email"},
+		{"question", func(c *VenueChange) {
+			c.Questions = &[]booking.Question{{ID: "allergies", Kind: "dietary"}, {ID: "allergies", Kind: "occasion"}}
+		}, "questions.1.id"},
 		{"platform without url", func(c *VenueChange) { c.Platform = &Platform{Kind: "webhook"} }, "platform.url"},
 		{"platform relative url", func(c *VenueChange) { c.Platform = &Platform{Kind: "webhook", URL: "/hooks"} }, "platform.url"},
 		{"platform ftp url", func(c *VenueChange) { c.Platform = &Platform{Kind: "webhook", URL: "ftp://example.com/x"} }, "platform.url"},

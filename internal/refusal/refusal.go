@@ -32,6 +32,9 @@ func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 type ParamError struct {
 	Param   string
 	Message string
+	// Missing: the value is required and was not given (parameter_missing rather than
+	// parameter_invalid).
+	Missing bool
 }
 
 func (e *ParamError) Error() string { return "booking: " + e.Param + ": " + e.Message }

@@ -24,6 +24,7 @@ const (
 	KindLog = "log"
 	// KindWebhook POSTs it to the venue's PlatformURL, signed with its PlatformSecret.
 	KindWebhook = "webhook"
+	// KindEmail (email.go) mails it to the venue's PlatformEmail.
 )
 
 // Errors of DeliverNow.
@@ -65,6 +66,9 @@ type WorkerConfig struct {
 	// Lease is how long a claim lasts before another worker may take the message over
 	// (default 1 min; at least twice Timeout).
 	Lease time.Duration
+	// SMTP is the mail server of the email connector (PRIMA_SMTP_URL); nil: emails wait
+	// in the outbox, retried, until one is configured.
+	SMTP *SMTPConfig
 	// Logger receives delivery failures (never payloads).
 	Logger *slog.Logger
 	// SandboxScenarios makes the log connector play the sandbox's venue-platform outage:
@@ -391,6 +395,8 @@ func (w *Worker) deliverVenue(ctx context.Context, m store.OutboxMessage) outcom
 			return outcome{err: err, public: publicReason("The venue's platform", err)}
 		}
 		return outcome{reference: platformReference(resp.Body)}
+	case KindEmail:
+		return w.deliverEmail(ctx, m, v)
 	default:
 		return outcome{err: fmt.Errorf("unknown venue platform kind %q", v.PlatformKind), public: "The venue's platform is not configured."}
 	}

@@ -901,6 +901,48 @@ type AvailabilityUpdatedEvent struct {
 // Example: event
 type AvailabilityUpdatedEventObject string
 
+// BookingQuestion A question the venue asks the guest when booking. New fields may appear in later versions of v1.
+type BookingQuestion struct {
+	// Id The question's id, the key of its answer in `answers`.
+	//
+	// Example: allergies
+	Id string `json:"id"`
+
+	// Kind `occasion`, `dietary` (restrictions and allergies from a fixed list, plus free text), `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, or `custom`.
+	//
+	// Known values: `occasion`, `dietary`, `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, `custom`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: dietary
+	Kind string `json:"kind"`
+
+	// Label The question as the venue asks it.
+	//
+	// Example: Any allergies we should know about?
+	Label string `json:"label"`
+
+	// Options The allowed answers of `one_of`, the allowed restrictions of `dietary`; `[]` otherwise.
+	//
+	// Example: ["vegetarian","vegan","gluten_free","peanut_allergy"]
+	Options []string `json:"options"`
+
+	// Required Whether a hold must answer it.
+	//
+	// Example: true
+	Required bool `json:"required"`
+
+	// SlotTypes The slot types whose holds are asked it.
+	//
+	// Example: ["standard","prime"]
+	SlotTypes []SlotType `json:"slot_types"`
+
+	// Type The answer's type: `text` (a string), `yes_no` (a boolean), `one_of` (one of `options`), `number`, or `dietary` (`{restrictions: [...], details: '...'}`, restrictions from `options`).
+	//
+	// Known values: `text`, `yes_no`, `one_of`, `number`, `dietary`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: dietary
+	Type string `json:"type"`
+}
+
 // CancelReservationRequest Why the reservation is cancelled.
 type CancelReservationRequest struct {
 	// Reason Why the reservation is cancelled.
@@ -938,7 +980,7 @@ type CancellationPolicy struct {
 	// Example: 24
 	FreeUntilHoursBefore int `json:"free_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
 	Summary string `json:"summary"`
@@ -999,7 +1041,7 @@ type CancellationQuote struct {
 	// Example: confirmed
 	Status ReservationStatus `json:"status"`
 
-	// Summary The quote in words, to show to the guest.
+	// Summary The quote in words, to show to the guest, in English, French or German (the guest's `language`, else your `Accept-Language`, else English).
 	//
 	// Example: Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
 	Summary string `json:"summary"`
@@ -1037,6 +1079,11 @@ type ConfirmPaymentIntentRequestPaymentMethod string
 //
 // Example: {"guest":{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace","phone":"+12125550143"},"notes":"Anniversary, window table if possible.","partner_reference":"order-88412","party_size":2,"slot_id":"slot_01jf8x9a1b2c3d4e5f6g7h8j9k"}
 type CreateReservationRequest struct {
+	// Answers Answers to the venue's booking questions (the slot's `questions`), by question id: a string for `text` and `one_of`, a boolean for `yes_no`, a number for `number`, and `{restrictions: [...], details: '...'}` for `dietary`. A required question left out is `400 parameter_missing`, an answer of the wrong type or an unknown question `400 parameter_invalid`, with `param` naming it (`answers.allergies`).
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The person the table is booked for. Shared with the venue only.
 	Guest Guest `json:"guest"`
 
@@ -1284,15 +1331,40 @@ type Guest struct {
 	// Example: Ada
 	FirstName string `json:"first_name"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName string `json:"last_name"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone string `json:"phone"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // GuestDetails The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know.
@@ -1307,15 +1379,40 @@ type GuestDetails struct {
 	// Example: Ada
 	FirstName string `json:"first_name"`
 
+	// Language The guest's preferred language, a BCP 47 tag in canonical form; null when not given.
+	//
+	// Example: fr
+	Language *string `json:"language"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName string `json:"last_name"`
 
+	// LoyaltyNumber The guest's loyalty or member number; null when not given.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue.
+	//
+	// Example: false
+	MarketingConsent bool `json:"marketing_consent"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone string `json:"phone"`
+
+	// Reference Your own reference of the guest; null when not given.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference"`
+
+	// RoomNumber The guest's hotel room number; null when not given.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number"`
 }
 
 // GuestUpdate The guest's details to change; fields left out stay as they are.
@@ -1330,15 +1427,40 @@ type GuestUpdate struct {
 	// Example: Ada
 	FirstName *string `json:"first_name,omitempty"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName *string `json:"last_name,omitempty"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone *string `json:"phone,omitempty"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // Health Liveness.
@@ -1366,7 +1488,7 @@ type ModificationPolicy struct {
 	// Example: 2
 	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Changes are accepted until 2 hours before the reservation.
 	Summary string `json:"summary"`
@@ -1618,6 +1740,11 @@ type Readiness struct {
 //
 // Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
 type RequestedChange struct {
+	// Answers Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+	//
+	// Example: {"allergies":{"details":"","restrictions":["peanut_allergy","shellfish_allergy"]}}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The guest's details the change asks for.
 	Guest *RequestedGuestChange `json:"guest,omitempty"`
 
@@ -1654,19 +1781,49 @@ type RequestedGuestChange struct {
 	// Example: Ada
 	FirstName *string `json:"first_name,omitempty"`
 
+	// Language The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+	//
+	// Example: fr
+	Language *string `json:"language,omitempty"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName *string `json:"last_name,omitempty"`
 
+	// LoyaltyNumber The guest's loyalty or member number, for the venue.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number,omitempty"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue; false unless given.
+	//
+	// Example: false
+	MarketingConsent *bool `json:"marketing_consent,omitempty"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone *string `json:"phone,omitempty"`
+
+	// Reference Your own reference of the guest, for example your member id.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference,omitempty"`
+
+	// RoomNumber The guest's hotel room number, for a concierge booking.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number,omitempty"`
 }
 
 // Reservation A held or booked table.
 type Reservation struct {
+	// Answers The guest's answers to the venue's booking questions, by question id: a string (`text`, `one_of`), a boolean (`yes_no`), a number (`number`), or `{restrictions, details}` (`dietary`). `{}` when none.
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 	CancellationPolicy CancellationPolicy `json:"cancellation_policy"`
 
@@ -2006,6 +2163,9 @@ type Slot struct {
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
+	// Questions The booking questions a hold of this slot answers (`answers` of `POST /v1/reservations`); required ones must be answered.
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
+
 	// SeatingArea Where the table is.
 	//
 	// Example: dining_room
@@ -2188,6 +2348,11 @@ type TokenObject string
 //
 // Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
 type UpdateReservationRequest struct {
+	// Answers Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+	//
+	// Example: {"allergies":{"details":"","restrictions":["peanut_allergy","shellfish_allergy"]}}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// Guest The guest's details to change; fields left out stay as they are.
 	Guest *GuestUpdate `json:"guest,omitempty"`
 
@@ -2257,6 +2422,9 @@ type Venue struct {
 	//
 	// Example: venue
 	Object VenueObject `json:"object"`
+
+	// Questions The booking questions the venue asks; answer them in the hold's `answers`. Questions limited to some slot types are listed with them (`slot_types`).
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//

@@ -48,6 +48,81 @@ func (e AllocationListObject) Valid() bool {
 	}
 }
 
+// Defines values for BookingQuestionInputKind.
+const (
+	BookingQuestionInputKindAccessibility     BookingQuestionInputKind = "accessibility"
+	BookingQuestionInputKindArrivalBy         BookingQuestionInputKind = "arrival_by"
+	BookingQuestionInputKindCustom            BookingQuestionInputKind = "custom"
+	BookingQuestionInputKindDietary           BookingQuestionInputKind = "dietary"
+	BookingQuestionInputKindHighChair         BookingQuestionInputKind = "high_chair"
+	BookingQuestionInputKindOccasion          BookingQuestionInputKind = "occasion"
+	BookingQuestionInputKindSeatingPreference BookingQuestionInputKind = "seating_preference"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputKind enum.
+func (e BookingQuestionInputKind) Valid() bool {
+	switch e {
+	case BookingQuestionInputKindAccessibility:
+		return true
+	case BookingQuestionInputKindArrivalBy:
+		return true
+	case BookingQuestionInputKindCustom:
+		return true
+	case BookingQuestionInputKindDietary:
+		return true
+	case BookingQuestionInputKindHighChair:
+		return true
+	case BookingQuestionInputKindOccasion:
+		return true
+	case BookingQuestionInputKindSeatingPreference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionInputSlotTypes.
+const (
+	BookingQuestionInputSlotTypesPrime    BookingQuestionInputSlotTypes = "prime"
+	BookingQuestionInputSlotTypesStandard BookingQuestionInputSlotTypes = "standard"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputSlotTypes enum.
+func (e BookingQuestionInputSlotTypes) Valid() bool {
+	switch e {
+	case BookingQuestionInputSlotTypesPrime:
+		return true
+	case BookingQuestionInputSlotTypesStandard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingQuestionInputType.
+const (
+	BookingQuestionInputTypeNumber BookingQuestionInputType = "number"
+	BookingQuestionInputTypeOneOf  BookingQuestionInputType = "one_of"
+	BookingQuestionInputTypeText   BookingQuestionInputType = "text"
+	BookingQuestionInputTypeYesNo  BookingQuestionInputType = "yes_no"
+)
+
+// Valid indicates whether the value is a known member of the BookingQuestionInputType enum.
+func (e BookingQuestionInputType) Valid() bool {
+	switch e {
+	case BookingQuestionInputTypeNumber:
+		return true
+	case BookingQuestionInputTypeOneOf:
+		return true
+	case BookingQuestionInputTypeText:
+		return true
+	case BookingQuestionInputTypeYesNo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClosureObject.
 const (
 	ClosureObjectClosure ClosureObject = "closure"
@@ -448,6 +523,99 @@ type AllocationList struct {
 // Example: list
 type AllocationListObject string
 
+// BookingQuestion A question the venue asks the guest when booking. New fields may appear in later versions of v1.
+type BookingQuestion struct {
+	// Id The question's id, the key of its answer in `answers`.
+	//
+	// Example: allergies
+	Id string `json:"id"`
+
+	// Kind `occasion`, `dietary` (restrictions and allergies from a fixed list, plus free text), `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, or `custom`.
+	//
+	// Known values: `occasion`, `dietary`, `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, `custom`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: dietary
+	Kind string `json:"kind"`
+
+	// Label The question as the venue asks it.
+	//
+	// Example: Any allergies we should know about?
+	Label string `json:"label"`
+
+	// Options The allowed answers of `one_of`, the allowed restrictions of `dietary`; `[]` otherwise.
+	//
+	// Example: ["vegetarian","vegan","gluten_free","peanut_allergy"]
+	Options []string `json:"options"`
+
+	// Required Whether a hold must answer it.
+	//
+	// Example: true
+	Required bool `json:"required"`
+
+	// SlotTypes The slot types whose holds are asked it.
+	//
+	// Example: ["standard","prime"]
+	SlotTypes []SlotType `json:"slot_types"`
+
+	// Type The answer's type: `text` (a string), `yes_no` (a boolean), `one_of` (one of `options`), `number`, or `dietary` (`{restrictions: [...], details: '...'}`, restrictions from `options`).
+	//
+	// Known values: `text`, `yes_no`, `one_of`, `number`, `dietary`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: dietary
+	Type string `json:"type"`
+}
+
+// BookingQuestionInput A question for the venue to ask. Built-in kinds bring their type, options and label (`occasion`: one of birthday, anniversary, date, business, celebration, other; `dietary`: restrictions from a fixed list plus free text; `accessibility`: text; `seating_preference`: one of indoor, outdoor, bar, window, quiet, booth; `high_chair`: the number of high chairs; `arrival_by`: one of car, taxi, public_transport, walking, wheelchair); `custom` needs `type`, `label`, and `options` for `one_of`.
+type BookingQuestionInput struct {
+	// Id The question's id, unique within the venue; the key of its answer.
+	//
+	// Example: allergies
+	Id string `json:"id"`
+
+	// Kind The kind of question.
+	//
+	// Example: dietary
+	Kind BookingQuestionInputKind `json:"kind"`
+
+	// Label The question as the venue asks it (built-in kinds have a default).
+	//
+	// Example: Any allergies we should know about?
+	Label *string `json:"label,omitempty"`
+
+	// Options With `custom` and `one_of`, the allowed answers.
+	//
+	// Example: ["terrace","dining_room"]
+	Options *[]string `json:"options,omitempty"`
+
+	// Required Whether a hold must answer it.
+	//
+	// Example: true
+	Required *bool `json:"required,omitempty"`
+
+	// SlotTypes Ask it only for holds of these slot types (default both).
+	//
+	// Example: ["prime"]
+	SlotTypes *[]BookingQuestionInputSlotTypes `json:"slot_types,omitempty"`
+
+	// Type With `custom`, the answer's type.
+	//
+	// Example: yes_no
+	Type *BookingQuestionInputType `json:"type,omitempty"`
+}
+
+// BookingQuestionInputKind The kind of question.
+//
+// Example: dietary
+type BookingQuestionInputKind string
+
+// BookingQuestionInputSlotTypes defines model for BookingQuestionInput.SlotTypes.
+type BookingQuestionInputSlotTypes string
+
+// BookingQuestionInputType With `custom`, the answer's type.
+//
+// Example: yes_no
+type BookingQuestionInputType string
+
 // CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
 type CancellationPolicy struct {
 	// FeeAmount With `fee_type` `fixed`, the fee in minor units of the venue's currency.
@@ -472,7 +640,7 @@ type CancellationPolicy struct {
 	// Example: 24
 	FreeUntilHoursBefore int `json:"free_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
 	Summary string `json:"summary"`
@@ -766,8 +934,17 @@ type CreateVenueRequest struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// Questions The booking questions the venue asks, in order; the list replaces the venue's (`[]`: none). Holds made after the change answer them; existing bookings keep their answers.
+	Questions *[]BookingQuestionInput `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -864,15 +1041,40 @@ type GuestDetails struct {
 	// Example: Ada
 	FirstName string `json:"first_name"`
 
+	// Language The guest's preferred language, a BCP 47 tag in canonical form; null when not given.
+	//
+	// Example: fr
+	Language *string `json:"language"`
+
 	// LastName Family name.
 	//
 	// Example: Lovelace
 	LastName string `json:"last_name"`
 
+	// LoyaltyNumber The guest's loyalty or member number; null when not given.
+	//
+	// Example: AMX-4471-2210
+	LoyaltyNumber *string `json:"loyalty_number"`
+
+	// MarketingConsent Whether the guest agrees to hear from the venue.
+	//
+	// Example: false
+	MarketingConsent bool `json:"marketing_consent"`
+
 	// Phone Phone number in E.164 form.
 	//
 	// Example: +12125550143
 	Phone string `json:"phone"`
+
+	// Reference Your own reference of the guest; null when not given.
+	//
+	// Example: member-55120
+	Reference *string `json:"reference"`
+
+	// RoomNumber The guest's hotel room number; null when not given.
+	//
+	// Example: 1204
+	RoomNumber *string `json:"room_number"`
 }
 
 // LocalTime A local wall-clock time, HH:MM (24-hour).
@@ -887,7 +1089,7 @@ type ModificationPolicy struct {
 	// Example: 2
 	AllowedUntilHoursBefore int `json:"allowed_until_hours_before"`
 
-	// Summary The policy in words, to show to the guest.
+	// Summary The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
 	//
 	// Example: Changes are accepted until 2 hours before the reservation.
 	Summary string `json:"summary"`
@@ -974,6 +1176,11 @@ type OperatorPayment struct {
 
 // OperatorReservation A reservation at one of your venues.
 type OperatorReservation struct {
+	// Answers The guest's answers to the venue's booking questions, by question id: a string (`text`, `one_of`), a boolean (`yes_no`), a number (`number`), or `{restrictions, details}` (`dietary`). `{}` when none.
+	//
+	// Example: {"allergies":{"details":"Severe; carries an EpiPen.","restrictions":["peanut_allergy"]},"occasion":"anniversary"}
+	Answers *map[string]interface{} `json:"answers,omitempty"`
+
 	// ConfirmationCode Once confirmed, the code the guest quotes.
 	//
 	// Example: PRM-7K4QX9
@@ -1278,11 +1485,20 @@ type OperatorVenue struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform VenuePlatform `json:"platform"`
 
 	// PlatformSigningSecret The `whsec_…` secret that signs the webhook connector's notifications, shown only in the answer that made it (switching to `webhook`); null otherwise.
 	PlatformSigningSecret *string `json:"platform_signing_secret"`
+
+	// Questions The booking questions the venue asks; answer them in the hold's `answers`. Questions limited to some slot types are listed with them (`slot_types`).
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -1534,6 +1750,9 @@ type Slot struct {
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
+	// Questions The booking questions a hold of this slot answers (`answers` of `POST /v1/reservations`); required ones must be answered.
+	Questions *[]BookingQuestion `json:"questions,omitempty"`
+
 	// SeatingArea Where the table is.
 	//
 	// Example: dining_room
@@ -1651,8 +1870,17 @@ type UpdateVenueRequest struct {
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-	// signed per Standard Webhooks, to `url`.
+	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+	// change and cancellation to `email`, the venue's reservations address, with the
+	// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+	// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+	// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+	// goes through the outbox like the other connectors, retried until the mail server
+	// (`PRIMA_SMTP_URL`) accepts it.
 	Platform *VenuePlatform `json:"platform,omitempty"`
+
+	// Questions The booking questions the venue asks, in order; the list replaces the venue's (`[]`: none). Holds made after the change answer them; existing bookings keep their answers.
+	Questions *[]BookingQuestionInput `json:"questions,omitempty"`
 
 	// SeatingAreas The seating areas slots can be in.
 	//
@@ -1703,11 +1931,22 @@ type VenueChargesInput struct {
 
 // VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
 // notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
-// signed per Standard Webhooks, to `url`.
+// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
+// change and cancellation to `email`, the venue's reservations address, with the
+// booking's details, the guest's answers and an iCalendar (`.ics`) attachment that
+// adds, updates or cancels the same event in the venue's calendar (one `UID` per
+// reservation, `SEQUENCE` increasing, `METHOD:REQUEST` then `METHOD:CANCEL`). Email
+// goes through the outbox like the other connectors, retried until the mail server
+// (`PRIMA_SMTP_URL`) accepts it.
 type VenuePlatform struct {
+	// Email With `email`, the venue's reservations address.
+	//
+	// Example: reservations@osterialupa.example
+	Email *openapi_types.Email `json:"email,omitempty"`
+
 	// Kind The connector.
 	//
-	// Known values: `log`, `webhook`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `log`, `webhook`, `email`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: webhook
 	Kind string `json:"kind"`

@@ -2,6 +2,26 @@
 
 package operator
 
+// The known values of BookingQuestionKind, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	BookingQuestionKindOccasion          = "occasion"
+	BookingQuestionKindDietary           = "dietary"
+	BookingQuestionKindAccessibility     = "accessibility"
+	BookingQuestionKindSeatingPreference = "seating_preference"
+	BookingQuestionKindHighChair         = "high_chair"
+	BookingQuestionKindArrivalBy         = "arrival_by"
+	BookingQuestionKindCustom            = "custom"
+)
+
+// The known values of BookingQuestionType, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	BookingQuestionTypeText    = "text"
+	BookingQuestionTypeYesNo   = "yes_no"
+	BookingQuestionTypeOneOf   = "one_of"
+	BookingQuestionTypeNumber  = "number"
+	BookingQuestionTypeDietary = "dietary"
+)
+
 // The known values of CancellationPolicyFeeType, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	CancellationPolicyFeeTypeNone    = "none"
@@ -72,6 +92,7 @@ const (
 const (
 	VenuePlatformKindLog     = "log"
 	VenuePlatformKindWebhook = "webhook"
+	VenuePlatformKindEmail   = "email"
 )
 
 // The known values of VenueSyncStatus, an open enum: v1 may add values, so compare with these and do not act on others.

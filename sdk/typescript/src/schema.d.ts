@@ -869,6 +869,56 @@ export interface components {
             object: "event";
             type: components["schemas"]["EventType"];
         };
+        /** @description A question the venue asks the guest when booking. New fields may appear in later versions of v1. */
+        BookingQuestion: {
+            /**
+             * @description The question's id, the key of its answer in `answers`.
+             * @example allergies
+             */
+            id: string;
+            /**
+             * @description `occasion`, `dietary` (restrictions and allergies from a fixed list, plus free text), `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, or `custom`.
+             *
+             *     Known values: `occasion`, `dietary`, `accessibility`, `seating_preference`, `high_chair`, `arrival_by`, `custom`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example dietary
+             */
+            kind: string;
+            /**
+             * @description The question as the venue asks it.
+             * @example Any allergies we should know about?
+             */
+            label: string;
+            /**
+             * @description The allowed answers of `one_of`, the allowed restrictions of `dietary`; `[]` otherwise.
+             * @example [
+             *       "vegetarian",
+             *       "vegan",
+             *       "gluten_free",
+             *       "peanut_allergy"
+             *     ]
+             */
+            options: string[];
+            /**
+             * @description Whether a hold must answer it.
+             * @example true
+             */
+            required: boolean;
+            /**
+             * @description The slot types whose holds are asked it.
+             * @example [
+             *       "standard",
+             *       "prime"
+             *     ]
+             */
+            slot_types: components["schemas"]["SlotType"][];
+            /**
+             * @description The answer's type: `text` (a string), `yes_no` (a boolean), `one_of` (one of `options`), `number`, or `dietary` (`{restrictions: [...], details: '...'}`, restrictions from `options`).
+             *
+             *     Known values: `text`, `yes_no`, `one_of`, `number`, `dietary`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example dietary
+             */
+            type: string;
+        };
         /** @description Why the reservation is cancelled. */
         CancelReservationRequest: {
             /**
@@ -904,7 +954,7 @@ export interface components {
              */
             free_until_hours_before: number;
             /**
-             * @description The policy in words, to show to the guest.
+             * @description The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
              * @example Free cancellation until 24 hours before the reservation; after that 50% of the prepaid amount is kept.
              */
             summary: string;
@@ -953,7 +1003,7 @@ export interface components {
             reservation_id: string;
             status: components["schemas"]["ReservationStatus"];
             /**
-             * @description The quote in words, to show to the guest.
+             * @description The quote in words, to show to the guest, in English, French or German (the guest's `language`, else your `Accept-Language`, else English).
              * @example Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
              */
             summary: string;
@@ -989,6 +1039,21 @@ export interface components {
          *     }
          */
         CreateReservationRequest: {
+            /**
+             * @description Answers to the venue's booking questions (the slot's `questions`), by question id: a string for `text` and `one_of`, a boolean for `yes_no`, a number for `number`, and `{restrictions: [...], details: '...'}` for `dietary`. A required question left out is `400 parameter_missing`, an answer of the wrong type or an unknown question `400 parameter_invalid`, with `param` naming it (`answers.allergies`).
+             * @example {
+             *       "allergies": {
+             *         "details": "Severe; carries an EpiPen.",
+             *         "restrictions": [
+             *           "peanut_allergy"
+             *         ]
+             *       },
+             *       "occasion": "anniversary"
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
             guest: components["schemas"]["Guest"];
             /**
              * @description Requests for the venue (allergies, occasion).
@@ -1211,15 +1276,40 @@ export interface components {
              */
             first_name: string;
             /**
+             * @description The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+             * @example fr
+             */
+            language?: string;
+            /**
              * @description Family name.
              * @example Lovelace
              */
             last_name: string;
             /**
+             * @description The guest's loyalty or member number, for the venue.
+             * @example AMX-4471-2210
+             */
+            loyalty_number?: string;
+            /**
+             * @description Whether the guest agrees to hear from the venue; false unless given.
+             * @example false
+             */
+            marketing_consent?: boolean;
+            /**
              * @description Phone number in E.164 form.
              * @example +12125550143
              */
             phone: string;
+            /**
+             * @description Your own reference of the guest, for example your member id.
+             * @example member-55120
+             */
+            reference?: string;
+            /**
+             * @description The guest's hotel room number, for a concierge booking.
+             * @example 1204
+             */
+            room_number?: string;
         };
         /** @description The person the table is booked for, as answered. Shared with the venue only. New fields may appear in later versions of v1; ignore those you do not know. */
         GuestDetails: {
@@ -1235,15 +1325,40 @@ export interface components {
              */
             first_name: string;
             /**
+             * @description The guest's preferred language, a BCP 47 tag in canonical form; null when not given.
+             * @example fr
+             */
+            language: string | null;
+            /**
              * @description Family name.
              * @example Lovelace
              */
             last_name: string;
             /**
+             * @description The guest's loyalty or member number; null when not given.
+             * @example AMX-4471-2210
+             */
+            loyalty_number: string | null;
+            /**
+             * @description Whether the guest agrees to hear from the venue.
+             * @example false
+             */
+            marketing_consent: boolean;
+            /**
              * @description Phone number in E.164 form.
              * @example +12125550143
              */
             phone: string;
+            /**
+             * @description Your own reference of the guest; null when not given.
+             * @example member-55120
+             */
+            reference: string | null;
+            /**
+             * @description The guest's hotel room number; null when not given.
+             * @example 1204
+             */
+            room_number: string | null;
         };
         /** @description The guest's details to change; fields left out stay as they are. */
         GuestUpdate: {
@@ -1259,15 +1374,40 @@ export interface components {
              */
             first_name?: string;
             /**
+             * @description The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+             * @example fr
+             */
+            language?: string;
+            /**
              * @description Family name.
              * @example Lovelace
              */
             last_name?: string;
             /**
+             * @description The guest's loyalty or member number, for the venue.
+             * @example AMX-4471-2210
+             */
+            loyalty_number?: string;
+            /**
+             * @description Whether the guest agrees to hear from the venue; false unless given.
+             * @example false
+             */
+            marketing_consent?: boolean;
+            /**
              * @description Phone number in E.164 form.
              * @example +12125550143
              */
             phone?: string;
+            /**
+             * @description Your own reference of the guest, for example your member id.
+             * @example member-55120
+             */
+            reference?: string;
+            /**
+             * @description The guest's hotel room number, for a concierge booking.
+             * @example 1204
+             */
+            room_number?: string;
         };
         /** @description Liveness. */
         Health: {
@@ -1291,7 +1431,7 @@ export interface components {
              */
             allowed_until_hours_before: number;
             /**
-             * @description The policy in words, to show to the guest.
+             * @description The policy in words, to show to the guest, in English, French or German (the guest's `language` on a reservation, else your `Accept-Language`, else English).
              * @example Changes are accepted until 2 hours before the reservation.
              */
             summary: string;
@@ -1533,6 +1673,21 @@ export interface components {
          *     }
          */
         RequestedChange: {
+            /**
+             * @description Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+             * @example {
+             *       "allergies": {
+             *         "details": "",
+             *         "restrictions": [
+             *           "peanut_allergy",
+             *           "shellfish_allergy"
+             *         ]
+             *       }
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
             guest?: components["schemas"]["RequestedGuestChange"];
             /**
              * @description Requests for the venue (allergies, occasion).
@@ -1569,18 +1724,58 @@ export interface components {
              */
             first_name?: string;
             /**
+             * @description The guest's preferred language, a BCP 47 tag (`fr`, `de-CH`). PRIMA writes the policy summaries and the venue's email in it when it can (English, French, German), English otherwise.
+             * @example fr
+             */
+            language?: string;
+            /**
              * @description Family name.
              * @example Lovelace
              */
             last_name?: string;
             /**
+             * @description The guest's loyalty or member number, for the venue.
+             * @example AMX-4471-2210
+             */
+            loyalty_number?: string;
+            /**
+             * @description Whether the guest agrees to hear from the venue; false unless given.
+             * @example false
+             */
+            marketing_consent?: boolean;
+            /**
              * @description Phone number in E.164 form.
              * @example +12125550143
              */
             phone?: string;
+            /**
+             * @description Your own reference of the guest, for example your member id.
+             * @example member-55120
+             */
+            reference?: string;
+            /**
+             * @description The guest's hotel room number, for a concierge booking.
+             * @example 1204
+             */
+            room_number?: string;
         };
         /** @description A held or booked table. */
         Reservation: {
+            /**
+             * @description The guest's answers to the venue's booking questions, by question id: a string (`text`, `one_of`), a boolean (`yes_no`), a number (`number`), or `{restrictions, details}` (`dietary`). `{}` when none.
+             * @example {
+             *       "allergies": {
+             *         "details": "Severe; carries an EpiPen.",
+             *         "restrictions": [
+             *           "peanut_allergy"
+             *         ]
+             *       },
+             *       "occasion": "anniversary"
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
             cancellation_policy: components["schemas"]["CancellationPolicy"];
             /**
              * Format: date-time
@@ -1871,6 +2066,8 @@ export interface components {
              */
             party_size_min: number;
             price: components["schemas"]["Price"];
+            /** @description The booking questions a hold of this slot answers (`answers` of `POST /v1/reservations`); required ones must be answered. */
+            questions?: components["schemas"]["BookingQuestion"][];
             /**
              * @description Where the table is.
              * @example dining_room
@@ -2041,6 +2238,21 @@ export interface components {
          *     }
          */
         UpdateReservationRequest: {
+            /**
+             * @description Answers to change, by question id; answers left out stay as they are, and `null` removes one (a required question cannot be left without an answer). Checked as on the hold, against the questions of the (new) slot.
+             * @example {
+             *       "allergies": {
+             *         "details": "",
+             *         "restrictions": [
+             *           "peanut_allergy",
+             *           "shellfish_allergy"
+             *         ]
+             *       }
+             *     }
+             */
+            answers?: {
+                [key: string]: unknown;
+            };
             guest?: components["schemas"]["GuestUpdate"];
             /**
              * @description Requests for the venue (allergies, occasion).
@@ -2104,6 +2316,8 @@ export interface components {
              * @enum {string}
              */
             object: "venue";
+            /** @description The booking questions the venue asks; answer them in the hold's `answers`. Questions limited to some slot types are listed with them (`slot_types`). */
+            questions?: components["schemas"]["BookingQuestion"][];
             /**
              * @description The seating areas slots can be in.
              * @example [
@@ -2766,7 +2980,7 @@ export interface components {
         RequestId: string;
         /** @description Whole seconds to wait before the next request can succeed. */
         RetryAfter: number;
-        /** @description `Authorization`: the answer depends on the token (each partner sees its own venues, slots and reservations). */
+        /** @description `Authorization, Accept-Language`: the answer depends on the token (each partner sees its own venues, slots and reservations) and on the language its summaries are written in (English, French or German: the guest's `language` for a reservation, else `Accept-Language`, else English). */
         VaryAuthorization: string;
     };
     pathItems: never;
