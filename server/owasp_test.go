@@ -57,6 +57,9 @@ var bolaCalls = map[string]func(v victim) (method, path, body string){
 	"confirmSandboxPaymentIntent": func(v victim) (string, string, string) {
 		return "POST", "/v1/sandbox/payment_intents/" + v.paymentIntentID + "/confirm", `{"outcome":"succeeded"}`
 	},
+	"advanceSandboxReservation": func(v victim) (string, string, string) {
+		return "POST", "/v1/sandbox/reservations/" + v.reservationID + "/advance", `{"to":"hold_expiry"}`
+	},
 }
 
 func TestBOLATableCoversEveryOperationWithAnID(t *testing.T) {
