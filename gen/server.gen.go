@@ -375,6 +375,57 @@ func (e EventObject) Valid() bool {
 	}
 }
 
+// Defines values for EventDeliveryObject.
+const (
+	EventDeliveryObjectEventDelivery EventDeliveryObject = "event_delivery"
+)
+
+// Valid indicates whether the value is a known member of the EventDeliveryObject enum.
+func (e EventDeliveryObject) Valid() bool {
+	switch e {
+	case EventDeliveryObjectEventDelivery:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventDeliveryStatus.
+const (
+	EventDeliveryStatusDelivered EventDeliveryStatus = "delivered"
+	EventDeliveryStatusFailed    EventDeliveryStatus = "failed"
+	EventDeliveryStatusPending   EventDeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the EventDeliveryStatus enum.
+func (e EventDeliveryStatus) Valid() bool {
+	switch e {
+	case EventDeliveryStatusDelivered:
+		return true
+	case EventDeliveryStatusFailed:
+		return true
+	case EventDeliveryStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventListObject.
+const (
+	EventListObjectList EventListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the EventListObject enum.
+func (e EventListObject) Valid() bool {
+	switch e {
+	case EventListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
 	EventTypePaymentCanceled            EventType = "payment.canceled"
@@ -600,6 +651,36 @@ func (e PaymentIntentStatus) Valid() bool {
 	case PaymentIntentStatusRequiresPaymentMethod:
 		return true
 	case PaymentIntentStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PingEventObject.
+const (
+	PingEventObjectEvent PingEventObject = "event"
+)
+
+// Valid indicates whether the value is a known member of the PingEventObject enum.
+func (e PingEventObject) Valid() bool {
+	switch e {
+	case PingEventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PingEventType.
+const (
+	Ping PingEventType = "ping"
+)
+
+// Valid indicates whether the value is a known member of the PingEventType enum.
+func (e PingEventType) Valid() bool {
+	switch e {
+	case Ping:
 		return true
 	default:
 		return false
@@ -948,6 +1029,72 @@ func (e TokenObject) Valid() bool {
 	}
 }
 
+// Defines values for UpdateWebhookEndpointRequestEvents.
+const (
+	UpdateWebhookEndpointRequestEventsAsterisk                   UpdateWebhookEndpointRequestEvents = "*"
+	UpdateWebhookEndpointRequestEventsPaymentCanceled            UpdateWebhookEndpointRequestEvents = "payment.canceled"
+	UpdateWebhookEndpointRequestEventsPaymentCaptured            UpdateWebhookEndpointRequestEvents = "payment.captured"
+	UpdateWebhookEndpointRequestEventsPaymentFailed              UpdateWebhookEndpointRequestEvents = "payment.failed"
+	UpdateWebhookEndpointRequestEventsPaymentRefunded            UpdateWebhookEndpointRequestEvents = "payment.refunded"
+	UpdateWebhookEndpointRequestEventsReservationCancelled       UpdateWebhookEndpointRequestEvents = "reservation.cancelled"
+	UpdateWebhookEndpointRequestEventsReservationCompleted       UpdateWebhookEndpointRequestEvents = "reservation.completed"
+	UpdateWebhookEndpointRequestEventsReservationConfirmed       UpdateWebhookEndpointRequestEvents = "reservation.confirmed"
+	UpdateWebhookEndpointRequestEventsReservationExpired         UpdateWebhookEndpointRequestEvents = "reservation.expired"
+	UpdateWebhookEndpointRequestEventsReservationNoShow          UpdateWebhookEndpointRequestEvents = "reservation.no_show"
+	UpdateWebhookEndpointRequestEventsReservationUpdated         UpdateWebhookEndpointRequestEvents = "reservation.updated"
+	UpdateWebhookEndpointRequestEventsReservationVenueSyncFailed UpdateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
+)
+
+// Valid indicates whether the value is a known member of the UpdateWebhookEndpointRequestEvents enum.
+func (e UpdateWebhookEndpointRequestEvents) Valid() bool {
+	switch e {
+	case UpdateWebhookEndpointRequestEventsAsterisk:
+		return true
+	case UpdateWebhookEndpointRequestEventsPaymentCanceled:
+		return true
+	case UpdateWebhookEndpointRequestEventsPaymentCaptured:
+		return true
+	case UpdateWebhookEndpointRequestEventsPaymentFailed:
+		return true
+	case UpdateWebhookEndpointRequestEventsPaymentRefunded:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationCancelled:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationCompleted:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationConfirmed:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationNoShow:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationUpdated:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationVenueSyncFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateWebhookEndpointRequestStatus.
+const (
+	UpdateWebhookEndpointRequestStatusDisabled UpdateWebhookEndpointRequestStatus = "disabled"
+	UpdateWebhookEndpointRequestStatusEnabled  UpdateWebhookEndpointRequestStatus = "enabled"
+)
+
+// Valid indicates whether the value is a known member of the UpdateWebhookEndpointRequestStatus enum.
+func (e UpdateWebhookEndpointRequestStatus) Valid() bool {
+	switch e {
+	case UpdateWebhookEndpointRequestStatusDisabled:
+		return true
+	case UpdateWebhookEndpointRequestStatusEnabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VenueObject.
 const (
 	VenueObjectVenue VenueObject = "venue"
@@ -998,22 +1145,70 @@ func (e VenuePlatformKind) Valid() bool {
 
 // Defines values for VenueSyncStatus.
 const (
-	Failed        VenueSyncStatus = "failed"
-	NotApplicable VenueSyncStatus = "not_applicable"
-	Pending       VenueSyncStatus = "pending"
-	Synced        VenueSyncStatus = "synced"
+	VenueSyncStatusFailed        VenueSyncStatus = "failed"
+	VenueSyncStatusNotApplicable VenueSyncStatus = "not_applicable"
+	VenueSyncStatusPending       VenueSyncStatus = "pending"
+	VenueSyncStatusSynced        VenueSyncStatus = "synced"
 )
 
 // Valid indicates whether the value is a known member of the VenueSyncStatus enum.
 func (e VenueSyncStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case VenueSyncStatusFailed:
 		return true
-	case NotApplicable:
+	case VenueSyncStatusNotApplicable:
 		return true
-	case Pending:
+	case VenueSyncStatusPending:
 		return true
-	case Synced:
+	case VenueSyncStatusSynced:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptObject.
+const (
+	WebhookAttemptObjectWebhookAttempt WebhookAttemptObject = "webhook_attempt"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptObject enum.
+func (e WebhookAttemptObject) Valid() bool {
+	switch e {
+	case WebhookAttemptObjectWebhookAttempt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptOutcome.
+const (
+	WebhookAttemptOutcomeFailed    WebhookAttemptOutcome = "failed"
+	WebhookAttemptOutcomeSucceeded WebhookAttemptOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptOutcome enum.
+func (e WebhookAttemptOutcome) Valid() bool {
+	switch e {
+	case WebhookAttemptOutcomeFailed:
+		return true
+	case WebhookAttemptOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptListObject.
+const (
+	WebhookAttemptListObjectList WebhookAttemptListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptListObject enum.
+func (e WebhookAttemptListObject) Valid() bool {
+	switch e {
+	case WebhookAttemptListObjectList:
 		return true
 	default:
 		return false
@@ -1037,16 +1232,16 @@ func (e WebhookEndpointObject) Valid() bool {
 
 // Defines values for WebhookEndpointStatus.
 const (
-	Disabled WebhookEndpointStatus = "disabled"
-	Enabled  WebhookEndpointStatus = "enabled"
+	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
+	WebhookEndpointStatusEnabled  WebhookEndpointStatus = "enabled"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEndpointStatus enum.
 func (e WebhookEndpointStatus) Valid() bool {
 	switch e {
-	case Disabled:
+	case WebhookEndpointStatusDisabled:
 		return true
-	case Enabled:
+	case WebhookEndpointStatusEnabled:
 		return true
 	default:
 		return false
@@ -1881,8 +2076,9 @@ type ErrorResponse struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// Event The body of every webhook delivery. `id` equals the `webhook-id` header and stays
-// the same when a delivery is retried.
+// Event The body of every webhook delivery, and an event of `GET /v1/events`. `id` equals
+// the `webhook-id` header and stays the same when a delivery is retried or an event
+// is delivered again.
 type Event struct {
 	// CreatedAt When the change happened.
 	//
@@ -1895,9 +2091,9 @@ type Event struct {
 		Object Reservation `json:"object"`
 	} `json:"data"`
 
-	// Id Unique id of this delivery, also sent as `webhook-id`.
+	// Id The event's unique id, prefixed `evt_`, also sent as `webhook-id`.
 	//
-	// Example: msg_01jf8z3c4d5e6f7g8h9j0k1m2n
+	// Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
 	Id string `json:"id"`
 
 	// Object Always `event`.
@@ -1915,6 +2111,70 @@ type Event struct {
 //
 // Example: event
 type EventObject string
+
+// EventDelivery A delivery of an event to an endpoint, queued.
+type EventDelivery struct {
+	// CreatedAt When it was queued.
+	//
+	// Example: 2026-11-22T11:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// EventId The event.
+	//
+	// Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+	EventId string `json:"event_id"`
+
+	// Id The delivery's id, prefixed `msg_`.
+	//
+	// Example: msg_01jf8z5c4d5e6f7g8h9j0k1m2n
+	Id string `json:"id"`
+
+	// Object Always `event_delivery`.
+	//
+	// Example: event_delivery
+	Object EventDeliveryObject `json:"object"`
+
+	// Status `pending` until delivered.
+	//
+	// Example: pending
+	Status EventDeliveryStatus `json:"status"`
+
+	// WebhookEndpointId The endpoint.
+	//
+	// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+	WebhookEndpointId string `json:"webhook_endpoint_id"`
+}
+
+// EventDeliveryObject Always `event_delivery`.
+//
+// Example: event_delivery
+type EventDeliveryObject string
+
+// EventDeliveryStatus `pending` until delivered.
+//
+// Example: pending
+type EventDeliveryStatus string
+
+// EventList A page of events.
+type EventList struct {
+	// Data The events of this page, newest first.
+	Data []Event `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object EventListObject `json:"object"`
+}
+
+// EventListObject Always `list`.
+//
+// Example: list
+type EventListObject string
 
 // EventType What happened. See the webhooks guide (`/docs/guides/webhooks`).
 //
@@ -2573,6 +2833,47 @@ type PendingChange struct {
 	Requested RequestedChange `json:"requested"`
 }
 
+// PingEvent The body of a test delivery (`POST /v1/webhook_endpoints/{webhook_endpoint_id}/ping`).
+type PingEvent struct {
+	// CreatedAt When it was sent.
+	//
+	// Example: 2026-11-22T11:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Data The endpoint pinged.
+	Data struct {
+		// WebhookEndpointId The endpoint's id.
+		//
+		// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+		WebhookEndpointId string `json:"webhook_endpoint_id"`
+	} `json:"data"`
+
+	// Id The ping's id, prefixed `evt_`, also sent as `webhook-id`.
+	//
+	// Example: evt_01jf8z6c4d5e6f7g8h9j0k1m2n
+	Id string `json:"id"`
+
+	// Object Always `event`.
+	//
+	// Example: event
+	Object PingEventObject `json:"object"`
+
+	// Type Always `ping`.
+	//
+	// Example: ping
+	Type PingEventType `json:"type"`
+}
+
+// PingEventObject Always `event`.
+//
+// Example: event
+type PingEventObject string
+
+// PingEventType Always `ping`.
+//
+// Example: ping
+type PingEventType string
+
 // Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 type Price struct {
 	// Amount Price in minor units of `currency`.
@@ -2626,6 +2927,14 @@ type Readiness struct {
 //
 // Example: ok
 type ReadinessStatus string
+
+// RedeliverEventRequest Where to deliver the event again.
+type RedeliverEventRequest struct {
+	// WebhookEndpointId One of your endpoints.
+	//
+	// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+	WebhookEndpointId string `json:"webhook_endpoint_id"`
+}
 
 // RequestedChange What a pending change asks for, as the PATCH that made it gave it (fields left out were not changed). New fields may appear in later versions of v1.
 //
@@ -2967,6 +3276,14 @@ type ReservationPaymentPurpose string
 //
 // Example: confirmed
 type ReservationStatus string
+
+// RotateWebhookSecretRequest How long the previous secret keeps signing.
+type RotateWebhookSecretRequest struct {
+	// OverlapSeconds Seconds during which deliveries are signed with both secrets; 0 ends the previous secret at once.
+	//
+	// Example: 3600
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
 
 // Schedule A weekly pattern of slots at a venue.
 type Schedule struct {
@@ -3423,6 +3740,32 @@ type UpdateVenueRequest struct {
 	TimeZone *string `json:"time_zone,omitempty"`
 }
 
+// UpdateWebhookEndpointRequest What to change; fields left out stay as they are.
+type UpdateWebhookEndpointRequest struct {
+	// Events The event types to receive; `*` for all.
+	//
+	// Example: ["*"]
+	Events *[]UpdateWebhookEndpointRequestEvents `json:"events,omitempty"`
+
+	// Status `enabled` to receive events, `disabled` to stop.
+	//
+	// Example: disabled
+	Status *UpdateWebhookEndpointRequestStatus `json:"status,omitempty"`
+
+	// Url An http(s) URL on the public internet.
+	//
+	// Example: https://partner.example/hooks/prima-v2
+	Url *string `json:"url,omitempty"`
+}
+
+// UpdateWebhookEndpointRequestEvents defines model for UpdateWebhookEndpointRequest.Events.
+type UpdateWebhookEndpointRequestEvents string
+
+// UpdateWebhookEndpointRequestStatus `enabled` to receive events, `disabled` to stop.
+//
+// Example: disabled
+type UpdateWebhookEndpointRequestStatus string
+
 // Venue A restaurant you may sell.
 type Venue struct {
 	// Address A postal address.
@@ -3585,6 +3928,85 @@ type VenueSync struct {
 // Example: synced
 type VenueSyncStatus string
 
+// WebhookAttempt One attempt to deliver an event to one of your endpoints.
+type WebhookAttempt struct {
+	// AttemptedAt When the attempt finished.
+	//
+	// Example: 2026-11-22T10:02:46Z
+	AttemptedAt time.Time `json:"attempted_at"`
+
+	// DurationMs How long the request took, in milliseconds.
+	//
+	// Example: 35
+	DurationMs int `json:"duration_ms"`
+
+	// Error Why the attempt failed, in words; empty when it succeeded.
+	//
+	// Example:
+	Error string `json:"error"`
+
+	// EventId The event delivered.
+	//
+	// Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+	EventId string `json:"event_id"`
+
+	// Id Unique id, prefixed `wha_`.
+	//
+	// Example: wha_01jf8z4a1b2c3d4e5f6g7h8j9k
+	Id string `json:"id"`
+
+	// Object Always `webhook_attempt`.
+	//
+	// Example: webhook_attempt
+	Object WebhookAttemptObject `json:"object"`
+
+	// Outcome `succeeded` (your endpoint answered 2xx) or `failed`.
+	//
+	// Example: succeeded
+	Outcome WebhookAttemptOutcome `json:"outcome"`
+
+	// StatusCode The HTTP status your endpoint answered; 0 if it could not be reached or did not answer in time.
+	//
+	// Example: 200
+	StatusCode int `json:"status_code"`
+
+	// WebhookEndpointId The endpoint it was sent to.
+	//
+	// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+	WebhookEndpointId string `json:"webhook_endpoint_id"`
+}
+
+// WebhookAttemptObject Always `webhook_attempt`.
+//
+// Example: webhook_attempt
+type WebhookAttemptObject string
+
+// WebhookAttemptOutcome `succeeded` (your endpoint answered 2xx) or `failed`.
+//
+// Example: succeeded
+type WebhookAttemptOutcome string
+
+// WebhookAttemptList An event's delivery attempts.
+type WebhookAttemptList struct {
+	// Data The attempts, oldest first.
+	Data []WebhookAttempt `json:"data"`
+
+	// HasMore Whether more attempts exist than the 100 listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object WebhookAttemptListObject `json:"object"`
+}
+
+// WebhookAttemptListObject Always `list`.
+//
+// Example: list
+type WebhookAttemptListObject string
+
 // WebhookEndpoint A URL that receives events.
 type WebhookEndpoint struct {
 	// CreatedAt When it was created.
@@ -3607,12 +4029,17 @@ type WebhookEndpoint struct {
 	// Example: webhook_endpoint
 	Object WebhookEndpointObject `json:"object"`
 
-	// Secret The signing secret (`whsec_…`); only in the response that created the endpoint.
+	// PreviousSecretExpiresAt While a rotation's overlap runs, when deliveries stop carrying a signature under the previous secret; absent or null otherwise.
+	//
+	// Example: 2026-11-23T10:00:00Z
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+
+	// Secret The signing secret (`whsec_…`); only in the responses that created the endpoint or rotated its secret.
 	//
 	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 	Secret *string `json:"secret,omitempty"`
 
-	// Status `enabled`, or `disabled` (the URL answered 410 Gone).
+	// Status `enabled`, or `disabled` (by you, or because the URL answered 410 Gone).
 	//
 	// Example: enabled
 	Status WebhookEndpointStatus `json:"status"`
@@ -3628,7 +4055,7 @@ type WebhookEndpoint struct {
 // Example: webhook_endpoint
 type WebhookEndpointObject string
 
-// WebhookEndpointStatus `enabled`, or `disabled` (the URL answered 410 Gone).
+// WebhookEndpointStatus `enabled`, or `disabled` (by you, or because the URL answered 410 Gone).
 //
 // Example: enabled
 type WebhookEndpointStatus string
@@ -3672,6 +4099,9 @@ type WebhookReceipt struct {
 // Example: fri
 type Weekday string
 
+// EventId Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+type EventId = string
+
 // IdempotencyKey Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
 type IdempotencyKey = string
 
@@ -3695,6 +4125,9 @@ type StartingAfter = string
 
 // VenueId Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 type VenueId = string
+
+// WebhookEndpointId Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+type WebhookEndpointId = string
 
 // BadGateway The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
 type BadGateway = ErrorResponse
@@ -3823,6 +4256,33 @@ type GetAvailabilityCalendarParams struct {
 
 	// IfNoneMatch The `ETag` of an answer you kept (or several, comma-separated, or `*`). If the answer would still be the same, PRIMA answers `304 Not Modified` without a body, and you reuse yours. Compared weakly (RFC 9110): `W/"…"` matches too.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// Type Only events of this type.
+	Type *EventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// ReservationId Only events about this reservation.
+	ReservationId *string `form:"reservation_id,omitempty" json:"reservation_id,omitempty"`
+
+	// CreatedGte Only events created at or after this time (RFC 3339).
+	CreatedGte *time.Time `form:"created_gte,omitempty" json:"created_gte,omitempty"`
+
+	// CreatedLt Only events created before this time (RFC 3339).
+	CreatedLt *time.Time `form:"created_lt,omitempty" json:"created_lt,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// RedeliverEventParams defines parameters for RedeliverEvent.
+type RedeliverEventParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListOperatorReservationsParams defines parameters for ListOperatorReservations.
@@ -4017,6 +4477,24 @@ type CreateWebhookEndpointParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UpdateWebhookEndpointParams defines parameters for UpdateWebhookEndpoint.
+type UpdateWebhookEndpointParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PingWebhookEndpointParams defines parameters for PingWebhookEndpoint.
+type PingWebhookEndpointParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RotateWebhookEndpointSecretParams defines parameters for RotateWebhookEndpointSecret.
+type RotateWebhookEndpointSecretParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ReceiveStripeWebhookJSONBody defines parameters for ReceiveStripeWebhook.
 type ReceiveStripeWebhookJSONBody map[string]interface{}
 
@@ -4028,6 +4506,9 @@ type ReceiveStripeWebhookParams struct {
 
 // LookupSlotsJSONRequestBody defines body for LookupSlots for application/json ContentType.
 type LookupSlotsJSONRequestBody = SlotLookupRequest
+
+// RedeliverEventJSONRequestBody defines body for RedeliverEvent for application/json ContentType.
+type RedeliverEventJSONRequestBody = RedeliverEventRequest
 
 // RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
 type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
@@ -4068,6 +4549,12 @@ type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
 
+// UpdateWebhookEndpointJSONRequestBody defines body for UpdateWebhookEndpoint for application/json ContentType.
+type UpdateWebhookEndpointJSONRequestBody = UpdateWebhookEndpointRequest
+
+// RotateWebhookEndpointSecretJSONRequestBody defines body for RotateWebhookEndpointSecret for application/json ContentType.
+type RotateWebhookEndpointSecretJSONRequestBody = RotateWebhookSecretRequest
+
 // ReceiveStripeWebhookJSONRequestBody defines body for ReceiveStripeWebhook for application/json ContentType.
 type ReceiveStripeWebhookJSONRequestBody ReceiveStripeWebhookJSONBody
 
@@ -4091,6 +4578,18 @@ type ServerInterface interface {
 	// LookupSlots Check slots by id
 	// (POST /v1/availability/lookup)
 	LookupSlots(ctx echo.Context) error
+	// ListEvents List events
+	// (GET /v1/events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
+	// GetEvent Retrieve an event
+	// (GET /v1/events/{event_id})
+	GetEvent(ctx echo.Context, eventId EventId) error
+	// ListEventAttempts List an event's delivery attempts
+	// (GET /v1/events/{event_id}/attempts)
+	ListEventAttempts(ctx echo.Context, eventId EventId) error
+	// RedeliverEvent Deliver an event again
+	// (POST /v1/events/{event_id}/redeliver)
+	RedeliverEvent(ctx echo.Context, eventId EventId, params RedeliverEventParams) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /v1/openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -4195,7 +4694,19 @@ type ServerInterface interface {
 	CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error
 	// DeleteWebhookEndpoint Delete a webhook endpoint
 	// (DELETE /v1/webhook_endpoints/{webhook_endpoint_id})
-	DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId string) error
+	DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId) error
+	// GetWebhookEndpoint Retrieve a webhook endpoint
+	// (GET /v1/webhook_endpoints/{webhook_endpoint_id})
+	GetWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId) error
+	// UpdateWebhookEndpoint Update a webhook endpoint
+	// (PATCH /v1/webhook_endpoints/{webhook_endpoint_id})
+	UpdateWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId, params UpdateWebhookEndpointParams) error
+	// PingWebhookEndpoint Send a test event to a webhook endpoint
+	// (POST /v1/webhook_endpoints/{webhook_endpoint_id}/ping)
+	PingWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId, params PingWebhookEndpointParams) error
+	// RotateWebhookEndpointSecret Rotate a webhook endpoint's secret
+	// (POST /v1/webhook_endpoints/{webhook_endpoint_id}/rotate_secret)
+	RotateWebhookEndpointSecret(ctx echo.Context, webhookEndpointId WebhookEndpointId, params RotateWebhookEndpointSecretParams) error
 	// ReceiveStripeWebhook Receive a Stripe event
 	// (POST /v1/webhooks/stripe)
 	ReceiveStripeWebhook(ctx echo.Context, params ReceiveStripeWebhookParams) error
@@ -4465,6 +4976,127 @@ func (w *ServerInterfaceWrapper) LookupSlots(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.LookupSlots(ctx)
+	return err
+}
+
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "reservation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reservation_id", ctx.QueryParams(), &params.ReservationId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_gte" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_gte", ctx.QueryParams(), &params.CreatedGte, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_gte: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_lt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_lt", ctx.QueryParams(), &params.CreatedLt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_lt: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
+	return err
+}
+
+// GetEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "event_id" -------------
+	var eventId EventId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEvent(ctx, eventId)
+	return err
+}
+
+// ListEventAttempts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEventAttempts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "event_id" -------------
+	var eventId EventId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEventAttempts(ctx, eventId)
+	return err
+}
+
+// RedeliverEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeliverEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "event_id" -------------
+	var eventId EventId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedeliverEventParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeliverEvent(ctx, eventId, params)
 	return err
 }
 
@@ -5456,7 +6088,7 @@ func (w *ServerInterfaceWrapper) CreateWebhookEndpoint(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
 	var err error
 	// ------------- Path parameter "webhook_endpoint_id" -------------
-	var webhookEndpointId string
+	var webhookEndpointId WebhookEndpointId
 
 	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
@@ -5465,6 +6097,130 @@ func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteWebhookEndpoint(ctx, webhookEndpointId)
+	return err
+}
+
+// GetWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId WebhookEndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookEndpoint(ctx, webhookEndpointId)
+	return err
+}
+
+// UpdateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId WebhookEndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhookEndpoint(ctx, webhookEndpointId, params)
+	return err
+}
+
+// PingWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) PingWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId WebhookEndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PingWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PingWebhookEndpoint(ctx, webhookEndpointId, params)
+	return err
+}
+
+// RotateWebhookEndpointSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookEndpointSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId WebhookEndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookEndpointSecretParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookEndpointSecret(ctx, webhookEndpointId, params)
 	return err
 }
 
@@ -5566,6 +6322,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/webhook_endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook_endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.GetWebhookEndpoint, options.OperationMiddlewares["getWebhookEndpoint"]...)
+	router.PATCH(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.UpdateWebhookEndpoint, options.OperationMiddlewares["updateWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id/ping", wrapper.PingWebhookEndpoint, options.OperationMiddlewares["pingWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id/rotate_secret", wrapper.RotateWebhookEndpointSecret, options.OperationMiddlewares["rotateWebhookEndpointSecret"]...)
+	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/v1/events/:event_id", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
+	router.GET(options.BaseURL+"/v1/events/:event_id/attempts", wrapper.ListEventAttempts, options.OperationMiddlewares["listEventAttempts"]...)
+	router.POST(options.BaseURL+"/v1/events/:event_id/redeliver", wrapper.RedeliverEvent, options.OperationMiddlewares["redeliverEvent"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/payment_intents/:payment_intent_id/confirm", wrapper.ConfirmSandboxPaymentIntent, options.OperationMiddlewares["confirmSandboxPaymentIntent"]...)
 	router.GET(options.BaseURL+"/v1/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/operator/openapi.json", wrapper.GetOperatorOpenAPIJSON, options.OperationMiddlewares["getOperatorOpenAPIJSON"]...)
@@ -6784,6 +7548,952 @@ type LookupSlotsdefaultJSONResponse struct {
 }
 
 func (response LookupSlotsdefaultJSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListEvents200JSONResponse struct {
+	Body    EventList
+	Headers ListEvents200ResponseHeaders
+}
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEvents400JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEvents401JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEvents403JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListEvents404JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListEvents429JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListEvents500JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListEvents503JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListEventsdefaultJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventRequestObject struct {
+	EventId EventId `json:"event_id"`
+}
+
+type GetEventResponseObject interface {
+	VisitGetEventResponse(w http.ResponseWriter) error
+}
+
+type GetEvent200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetEvent200JSONResponse struct {
+	Body    Event
+	Headers GetEvent200ResponseHeaders
+}
+
+func (response GetEvent200JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEvent400JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetEvent401JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetEvent403JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetEvent404JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetEvent429JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetEvent500JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetEvent503JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetEventdefaultJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttemptsRequestObject struct {
+	EventId EventId `json:"event_id"`
+}
+
+type ListEventAttemptsResponseObject interface {
+	VisitListEventAttemptsResponse(w http.ResponseWriter) error
+}
+
+type ListEventAttempts200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListEventAttempts200JSONResponse struct {
+	Body    WebhookAttemptList
+	Headers ListEventAttempts200ResponseHeaders
+}
+
+func (response ListEventAttempts200JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEventAttempts400JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEventAttempts401JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEventAttempts403JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListEventAttempts404JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListEventAttempts429JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListEventAttempts500JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListEventAttempts503JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttemptsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListEventAttemptsdefaultJSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEventRequestObject struct {
+	EventId EventId `json:"event_id"`
+	Params  RedeliverEventParams
+	Body    *RedeliverEventJSONRequestBody
+}
+
+type RedeliverEventResponseObject interface {
+	VisitRedeliverEventResponse(w http.ResponseWriter) error
+}
+
+type RedeliverEvent202ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RedeliverEvent202JSONResponse struct {
+	Body    EventDelivery
+	Headers RedeliverEvent202ResponseHeaders
+}
+
+func (response RedeliverEvent202JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedeliverEvent400JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedeliverEvent401JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeliverEvent403JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedeliverEvent404JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RedeliverEvent409JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RedeliverEvent413JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RedeliverEvent415JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RedeliverEvent422JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RedeliverEvent429JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RedeliverEvent500JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RedeliverEvent503JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEventdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RedeliverEventdefaultJSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14867,7 +16577,7 @@ func (response CreateWebhookEndpointdefaultJSONResponse) VisitCreateWebhookEndpo
 }
 
 type DeleteWebhookEndpointRequestObject struct {
-	WebhookEndpointId string `json:"webhook_endpoint_id"`
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
 }
 
 type DeleteWebhookEndpointResponseObject interface {
@@ -15081,6 +16791,1123 @@ func (response DeleteWebhookEndpointdefaultJSONResponse) VisitDeleteWebhookEndpo
 	return err
 }
 
+type GetWebhookEndpointRequestObject struct {
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers GetWebhookEndpoint200ResponseHeaders
+}
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetWebhookEndpoint400JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetWebhookEndpoint401JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWebhookEndpoint403JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWebhookEndpoint404JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetWebhookEndpoint429JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetWebhookEndpoint500JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetWebhookEndpoint503JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetWebhookEndpointdefaultJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointRequestObject struct {
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
+	Params            UpdateWebhookEndpointParams
+	Body              *UpdateWebhookEndpointJSONRequestBody
+}
+
+type UpdateWebhookEndpointResponseObject interface {
+	VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookEndpoint200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type UpdateWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers UpdateWebhookEndpoint200ResponseHeaders
+}
+
+func (response UpdateWebhookEndpoint200JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateWebhookEndpoint400JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateWebhookEndpoint401JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateWebhookEndpoint403JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateWebhookEndpoint404JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateWebhookEndpoint409JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateWebhookEndpoint413JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateWebhookEndpoint415JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response UpdateWebhookEndpoint422JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateWebhookEndpoint429JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateWebhookEndpoint500JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateWebhookEndpoint503JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response UpdateWebhookEndpointdefaultJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpointRequestObject struct {
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
+	Params            PingWebhookEndpointParams
+}
+
+type PingWebhookEndpointResponseObject interface {
+	VisitPingWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type PingWebhookEndpoint200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type PingWebhookEndpoint200JSONResponse struct {
+	Body    WebhookAttempt
+	Headers PingWebhookEndpoint200ResponseHeaders
+}
+
+func (response PingWebhookEndpoint200JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PingWebhookEndpoint400JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PingWebhookEndpoint401JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PingWebhookEndpoint403JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PingWebhookEndpoint404JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PingWebhookEndpoint409JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response PingWebhookEndpoint413JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PingWebhookEndpoint415JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response PingWebhookEndpoint422JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response PingWebhookEndpoint429JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PingWebhookEndpoint500JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response PingWebhookEndpoint503JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpointdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response PingWebhookEndpointdefaultJSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretRequestObject struct {
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
+	Params            RotateWebhookEndpointSecretParams
+	Body              *RotateWebhookEndpointSecretJSONRequestBody
+}
+
+type RotateWebhookEndpointSecretResponseObject interface {
+	VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookEndpointSecret200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RotateWebhookEndpointSecret200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers RotateWebhookEndpointSecret200ResponseHeaders
+}
+
+func (response RotateWebhookEndpointSecret200JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateWebhookEndpointSecret400JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateWebhookEndpointSecret401JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateWebhookEndpointSecret403JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RotateWebhookEndpointSecret404JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RotateWebhookEndpointSecret409JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RotateWebhookEndpointSecret413JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret415JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret422JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RotateWebhookEndpointSecret429JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RotateWebhookEndpointSecret500JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RotateWebhookEndpointSecret503JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RotateWebhookEndpointSecretdefaultJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceiveStripeWebhookRequestObject struct {
 	Params ReceiveStripeWebhookParams
 	Body   *ReceiveStripeWebhookJSONRequestBody
@@ -15251,6 +18078,18 @@ type StrictServerInterface interface {
 	// LookupSlots Check slots by id
 	// (POST /v1/availability/lookup)
 	LookupSlots(ctx context.Context, request LookupSlotsRequestObject) (LookupSlotsResponseObject, error)
+	// ListEvents List events
+	// (GET /v1/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// GetEvent Retrieve an event
+	// (GET /v1/events/{event_id})
+	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
+	// ListEventAttempts List an event's delivery attempts
+	// (GET /v1/events/{event_id}/attempts)
+	ListEventAttempts(ctx context.Context, request ListEventAttemptsRequestObject) (ListEventAttemptsResponseObject, error)
+	// RedeliverEvent Deliver an event again
+	// (POST /v1/events/{event_id}/redeliver)
+	RedeliverEvent(ctx context.Context, request RedeliverEventRequestObject) (RedeliverEventResponseObject, error)
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /v1/openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -15356,6 +18195,18 @@ type StrictServerInterface interface {
 	// DeleteWebhookEndpoint Delete a webhook endpoint
 	// (DELETE /v1/webhook_endpoints/{webhook_endpoint_id})
 	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint Retrieve a webhook endpoint
+	// (GET /v1/webhook_endpoints/{webhook_endpoint_id})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// UpdateWebhookEndpoint Update a webhook endpoint
+	// (PATCH /v1/webhook_endpoints/{webhook_endpoint_id})
+	UpdateWebhookEndpoint(ctx context.Context, request UpdateWebhookEndpointRequestObject) (UpdateWebhookEndpointResponseObject, error)
+	// PingWebhookEndpoint Send a test event to a webhook endpoint
+	// (POST /v1/webhook_endpoints/{webhook_endpoint_id}/ping)
+	PingWebhookEndpoint(ctx context.Context, request PingWebhookEndpointRequestObject) (PingWebhookEndpointResponseObject, error)
+	// RotateWebhookEndpointSecret Rotate a webhook endpoint's secret
+	// (POST /v1/webhook_endpoints/{webhook_endpoint_id}/rotate_secret)
+	RotateWebhookEndpointSecret(ctx context.Context, request RotateWebhookEndpointSecretRequestObject) (RotateWebhookEndpointSecretResponseObject, error)
 	// ReceiveStripeWebhook Receive a Stripe event
 	// (POST /v1/webhooks/stripe)
 	ReceiveStripeWebhook(ctx context.Context, request ReceiveStripeWebhookRequestObject) (ReceiveStripeWebhookResponseObject, error)
@@ -15534,6 +18385,130 @@ func (sh *strictHandler) LookupSlots(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LookupSlotsResponseObject); ok {
 		return validResponse.VisitLookupSlotsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx.Request().Context(), request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEvent operation middleware
+func (sh *strictHandler) GetEvent(ctx echo.Context, eventId EventId) error {
+	var request GetEventRequestObject
+
+	request.EventId = eventId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEvent(ctx.Request().Context(), request.(GetEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEventResponseObject); ok {
+		return validResponse.VisitGetEventResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEventAttempts operation middleware
+func (sh *strictHandler) ListEventAttempts(ctx echo.Context, eventId EventId) error {
+	var request ListEventAttemptsRequestObject
+
+	request.EventId = eventId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEventAttempts(ctx.Request().Context(), request.(ListEventAttemptsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEventAttempts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventAttemptsResponseObject); ok {
+		return validResponse.VisitListEventAttemptsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeliverEvent operation middleware
+func (sh *strictHandler) RedeliverEvent(ctx echo.Context, eventId EventId, params RedeliverEventParams) error {
+	var request RedeliverEventRequestObject
+
+	request.EventId = eventId
+	request.Params = params
+
+	var body RedeliverEventJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverEvent(ctx.Request().Context(), request.(RedeliverEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeliverEventResponseObject); ok {
+		return validResponse.VisitRedeliverEventResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16700,7 +19675,7 @@ func (sh *strictHandler) CreateWebhookEndpoint(ctx echo.Context, params CreateWe
 }
 
 // DeleteWebhookEndpoint operation middleware
-func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId string) error {
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId) error {
 	var request DeleteWebhookEndpointRequestObject
 
 	request.WebhookEndpointId = webhookEndpointId
@@ -16718,6 +19693,158 @@ func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, webhookEndpoint
 		return err
 	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
 		return validResponse.VisitDeleteWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId) error {
+	var request GetWebhookEndpointRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx.Request().Context(), request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		return validResponse.VisitGetWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (sh *strictHandler) UpdateWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId, params UpdateWebhookEndpointParams) error {
+	var request UpdateWebhookEndpointRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+	request.Params = params
+
+	var body UpdateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookEndpoint(ctx.Request().Context(), request.(UpdateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitUpdateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PingWebhookEndpoint operation middleware
+func (sh *strictHandler) PingWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId, params PingWebhookEndpointParams) error {
+	var request PingWebhookEndpointRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PingWebhookEndpoint(ctx.Request().Context(), request.(PingWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PingWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PingWebhookEndpointResponseObject); ok {
+		return validResponse.VisitPingWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (sh *strictHandler) RotateWebhookEndpointSecret(ctx echo.Context, webhookEndpointId WebhookEndpointId, params RotateWebhookEndpointSecretParams) error {
+	var request RotateWebhookEndpointSecretRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+	request.Params = params
+
+	var body RotateWebhookEndpointSecretJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookEndpointSecret(ctx.Request().Context(), request.(RotateWebhookEndpointSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookEndpointSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookEndpointSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookEndpointSecretResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16777,477 +19904,529 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2Nchu3kjcO3wqKz74Vap8RRVKSP6jaqtWxncRP7MTHck42G/nlQDOgiKMhwAxA0YzXVXs1e2F7Jf9C",
-	"NzCD+SKHlBQ7Cbe2TqzhDD4b/YXuX3/sRHI2l4IJrTqjjx32gc7mCYN/nyeJjKjmUpi/1GI2o+mqM+q8",
-	"W0qi6VXCFLlhc00mMiWUzGmqBUs7QeeWJgtmPolSRjWLx1R3Rp1hf/jocDA4HA7fDfqjvvn//+wEHR53",
-	"Rh2aROP+4J+TJx+G0ePZqXg0f/zrk/Sp6uvB7XDZCTry6p8s0vBmNqagY7scQxtzLbCN3wZ0eHUcncSn",
-	"7NHk8fWT6dN/9m86QSdlCaOK+aMZHvaH7wZPR8duNPaduDOa0ESxoKMSqbF9+BcO8ikdXA2j4/iEnU4e",
-	"XT+ePvnnU9MBrklnNHT/HGt6w0Rn1P/0KeicL2KuX9wyoV9xpYsr+oNgZMIFTfhvzF/AmGraGf3ysRMl",
-	"nAk9pnGcwuCPe/3eYHDce9wJOvEihQUZz1RnNBj2Tt2iLuL1C8JjNptLzUS0Gt8wM45Hk0E0pE/Z4enV",
-	"4/jwhD2ZHD6l/avDQTSMj9nJ5JQ+uuoEnRnTU2m6ePPDxbvC7pg5jpmZpHkcRYs03bD/Kft1wZRd45T9",
-	"up4OUrnQrDPqHN0OjlKmWHoLU1dHI++vMY+PvNVUmuqF2ZZ+P+hoecMEdqblzbr1+fQ+6EypGs9kyjJy",
-	"yGaamD002/qMioglb/PeS2dlysi1mSCh6obFREsSwRf+NqeMKvOhWwwWj69WY/jM6yOB5v++kJoV+3gp",
-	"FI8Z0VNGJoyRJRexXBbOof3+KmGdkU4XLOjAzojIfL5QcSfoTBgb05lcCN0ZPT41SzVJGRsvhOaJf16O",
-	"s/Ny2D8d9fv+9kfeOMe/wkDNBk8WIi61XdwtmLnCzVidxMOb49mJOJ0/+vVx+kQ91f1bbxc7kRQTns6Y",
-	"GXS+BnaJuLgmQi4JdqrIjxfPyePTXr9PqIjJDWNz/1n3tP//I3ICKzdP2ZzymOA4D3r+wrP4TcpnrHGT",
-	"z+2eJiwmc/Mm8eYXkClNJnZEMOrKvsAyzGXCzX58hK2YszQyp2h02se90au5IXz33N+e8VQuUjW+YhMg",
-	"1eGJvzBfp4wRvyMC35DhCYHPCH4Ga+CN+ozQiWYp0VOqSeMyEY4ioNf5FHSyNShx2ON3w8FocDrqPzLn",
-	"3W4fzjmSsZnUm7evDx9/d/L3/3iav9DANoajkwE000K05IyRi4VmwB37QYd9mHNDbuZTsUiSoIMnzUi/",
-	"GQVqpzH9dysJe5GcmdXmqdJjQWdmvOcx7QSdhOZPXslbltDI0Pt8KoV59H8Hw8Hw9PS0Pzg5NsszlUk8",
-	"zvsez+gH13+7EzCTMZ/wqEwtRiIuWVxPCoUjMqXimilCU0ZoFLG5ZrEjhrW0ALsrJKxg51wIfstSRdNV",
-	"YFkNKgOET8hcKsWvEtbzuYLXkiezUzZhhgOZpZJpzNLDJ09OBkP7xmqsDPM2E5jT1QxOwseO4yGD075h",
-	"IvjnOKJzvUiNzC4+t4xnzkTMxXVnVP7FfIHcyEpXxaKUmRHP+VhdfVizG/bV8Ycn3/46nL0yzLbCUGMW",
-	"JVwwS+O40XYuYy40/Cdu05lZklTe8pgZ2a+oiK/kB58jqkUUMWbm8ynrQoHasF8wf8Hmi3QulSE4cxYb",
-	"VvB90LELMI7gwLihKEa1eUpTRjujTsyF+SuVwB62UROVpqlWJSZ5UhWrucRzjNXomFYMGCnTCTqLeVxm",
-	"gxWOe8uEFTdcm9X+ni3JzzK9gT3gigO34pomnAqnkN8ysV4Rs3zvB6VZyil5tZgblqj5jI1/Q/53PmMp",
-	"j+jR92w5hu4+2aGM1UpEcJy1ZrO5Ro0ZuClLU5lme59QPZHprMAqLt4ePnkyHBwXdm8lIlQH4B9Ni/H4",
-	"PzufQKgnUi1SVhHhiVQsJoZX8Yhta8aYbRhPUjnzuh6euB+0LD+GVY4S2dLsieyYg1xXfJPyW6oZcdq2",
-	"rw6P6WTCIg1HHIlTjZdcT+OULkVn9MjulB3v4AkSHDzDoR7jE9yvNhQBC4uS+zme47iqCHOlFiwl9qAr",
-	"0j3pD0lE03hsH8UH/rrLhY4kkJn72e/mLft1YWTpeVRVyI4Pn5MLFi1S0ycReLRrW05tK2OKzXgdXGRM",
-	"oUgpCz2VKVcoJs3o61v2eEreZgtN0r1Y1ST/KqojHv+9orhXFL8cRXGvJf4lVusPqyJ6TpHNKmKFSf4B",
-	"VMTBQ6mIpcVAFRGERrNTbynRqacMZ9NTQonheuBjWslFSoBPEV7QDH4X2bE1892ay7Yn43whf2JXUylv",
-	"Xoh4Lrko+b7/JuUNF9fK03zMOvpGT7aGoOsapuXLip5P/IXnWRPvg84iNWs+1XquRkdHdto9u/5HZnjq",
-	"yBwZiuMGzqPfSfDfFzU0cCHjvk/MZqtIzpna1mDwlQvzzuPD/vBw2K/ejWxwU1sSWagN/VkamqcyXoCq",
-	"S6Ipi27kQvsiGOaWk4WZTLvLFds8jWbsMGVLmsYK5EzKJvyD5UZ0PKd6fDJ58nfYqFt5U1Cu7DqOfkEe",
-	"oEYpo2ZL6S3lCb3iCdcr98w3dmqfLVOuWee92cvnLGGaxWuJ0FgnzP5iNNNrc7z8ixhsw3nPYU2WbP2S",
-	"ZIu6xJ7HrgOgsG8ZTfR0VSKuhN8W+s0YmLyxXyUbLYgpS/bGQ9V4KPxQfPl+TITSpwP36eczGkojOi7w",
-	"lb0ZcWcz4q9mQmTOEte8vQje1qD4yxsTjQv5BZoWRpxsZ1U4NvMHsCr6ba0KuwtuUYTUYzqfJzyCS/WC",
-	"XWFeBSvie6nfMhqXZPxrfo2iRBFH9r5oNkqZcrEfVxTIR5olm2XfGRGiiWGKRqwOjYg8PiPpQpCvQM0i",
-	"+Cr7ysw8G/JCWEUqYaBK/DBn4vzNy+cyWjh+5+tDXJHY/kS69Crl8XXJPcvFRJr/aq4TdM69fH1O3iC/",
-	"JedvXgIJwCA7o86g1+/1zYDknAk6551R57jX7x0DA9ZTM+VP3rB+Pn/9atshuaZHBFq+FGaEo0tBCAxx",
-	"RCojNL/ZIY7IoPe4178UHRxESrVMW/lpr9CAKeziRt/l7irH76JOtNMQEhnRZGwYQYGZdGql92YZfXdr",
-	"Y6MkbxBINQ4uJ3nKUqPen7b3/PxJPD/u5F8kUpePvNm9glFYPaBP+naNNu907eE5HmS/mOUyvwxKQVZ2",
-	"FDmto67/qPiICzwCKY9YjSpbIes56C45K8vn/ePFczI47ff6fTJnacbtDNFHUxYvErwgbKOm1ND28eAd",
-	"zLCWtg0/9+IqH2VxlTYK1J7RUrDl7rpK65tORyX/cKenGMopJ+gGRD+GTzI0jlOmVMOBM1tk19yQARds",
-	"AJexx+QnpjQ50VNyoVPGYP+l0jRxwmXQ7w9OPGP4z2LaV9eoheCsY1w12r+KUj5H0d75lop4RmNG5lRp",
-	"SriAkcGq/4MnCb0GE7Md9/vMdnMt7824B/L7nH+akd1wYSaWSHPwwU8KKqzHZBW/hoPsDLDqYQe/XfG4",
-	"X9G0834T2/8UdN6gmH4JJpe71X+Gsrnh6j0OiBPeRIra0Okyw8PXx1no8oyKBU3qKKO10ZctatFqrDX0",
-	"bP8w4RqjAB9tbwfIm4KOb72EntqaxR1A5Hmx0yYfeis/tlMgMET9Y7YY+9CEfWjC3qe4D03YhybsQxP2",
-	"Bur9G6gwwZm6tg6SsnNkMBsKn3G56FC78vUiv6QzNCSpnfv89CtFplxpma7q89WQT/tXmB87GG6KywNh",
-	"puBaNp23ThRM2W3LifsZRjUhsi2zjurSxT70G9L/qkuMEwzWrkfmYJeFw7JpWdz5KC1LdVGO51/csniz",
-	"LK6NFdDZ0rQW1LB43ttnRAqXeMcVuWXXTNOUU9Fbv7AYKf60ZmGry3ry6xe3sJahts1d9M583XGf02vw",
-	"ZfiBFfWnfa/x7zX+vca/1/j3Gv9e499r/Pep8bcT5Bf2JqYswZeM3SQr4i5qtk9qW4FfV08XIKi5GTPV",
-	"nffNl9NMsBTa1dNULq6nWXDr4HBoiGQqU/6bFGNs+lF2XRZNW2bCeXMpX4GdtLsCG56uuQGL5C1gmBTv",
-	"v4an7vrLgjK0OF5qnC1GZ/T4SX6NdYJ0Bys7eIpnBw5TJ+gMzdKD17x4bm5pwuNifqHZrewXC9OAhLjd",
-	"XdZFIvU67Q/m8hdQ+5r0LhFXed9wUOJ9d7nzhYCJwp2vo4ZNd74tCf7x9gT/eFuCbykj7FVtwia6Mzqu",
-	"kvmXwvqLfBeDvmvYrpbzOegd/tG5mC60WSkSy6W4+52Ocp1gjymfs5q7nHPIRCU0uyFzqEwQB271h9IR",
-	"9i9tnKZy/Hf2HzfDVzfxy+W3i8f8Q59eRc9ffD24w3UXNM1udaXtQU3bJX9VsateQRs0pDTOLN5PQedH",
-	"+PfarB2znzZ1x18PZyaUXkEvgu88KOr5J6bXmhiAc+KuWfcX//d28X/nS30qYkJJIsU1EdTQT3K45IIR",
-	"c5z/Ajf+93RbD+S+Tl+oBr1kCsP+EOwPwR//ELRSDUrZZpgHWUaSIIIts7Qzm0rKtSLWT7FtRuHuyZF3",
-	"zGcz62o9K8upYtH49eS7vz9Nn3zz3c+/pu+W//zxzfMnL1+9+c+XcviKvqIXS19nYMII8rizbYpmaYXr",
-	"QRW9IdbYL1/6ot5pidp5DuwqvmUR43NdDkqKGL+1+bhTKuJSNm68gAQInbef2i/wXMB95ZTRmKWIJzrn",
-	"/3D5AB9LbOrdlGUZDcAZOSQE65RGmnTNiXeh/18pEnIxkT37eniAPJUKtWQpi8+IYsgj7AtGFb9e8JiR",
-	"bngUy0gdwV/qKP89PDB8TkVTNqMeCiqkLQx6/VwfVTp1qvgzGk3ZMzNEmVTn861cIpeFmeDYyIyuyJXh",
-	"XQujoJvjLhcADMnF9YiEc0T0CciMfjik1+zfHvVDUONRpAY1b5ziC36KLOlS0PeJFISC9Y7rs2RCkxmj",
-	"YjnlCbNDUiQ86T+Ft8Zegkh44Hcm5GFkJmv78nkv6aYMPBAWiShdEcM8LS8LX04Ov5eCHb6mOpqGB72s",
-	"0XAEbWGy/FIQdNASKZJVQIRpyIx9SlMWE+i7R15A61JPzW+4nloSSiKaJC4LH1OzuSKhkIdKy5SFTRtb",
-	"XcraXX7xjl5Xd/ecKJ2a3bVzl2lGtHZoZhOomprHhqNfyXh10CMXTMSEa3JFoxsjbUsLNCK4N4Z4bTtL",
-	"uUhiQzTmmaJmaTGLJdu/4/4J+V5q8hrkL4vDnLCg2x55qUnkhKsiShrCUH4nsWQqIxv3aujZ6mEAAL9g",
-	"i+Vt+YTQeIAuO7+evoun3/WjF4/nP1/1/2P5TTRI/iG+pZed2hV/SzV7xWdc1zOJXxdSU2IGRbovX7z7",
-	"msQpnehDzvTk0PBFOueHKdUsMU0cWu5zMCJhGhILr6rcQVRmOkIuA+BwOmudK7KcSnNIrikXsFE6NFJZ",
-	"ilg1TzRmE7pI9GXnLP23/pn+t+H6+b3JdKSmWW43wV+9Cc5ZSsJlPmZiGkWlDI6HHWpojjkKkZB04TTS",
-	"CBTxrxScS+jkgMiUhHShp+MJ5ckiZSokXfNPhh4HJrRV/BSZpHIGZrNV9g/arNev/zbs98+WTSuGs3oZ",
-	"160VV27WXynC4zNYOmYO2XLKhOEwIEeMGIGD0zScjdDDdePS6ercaPXVgf0E9GOX3zCqJTXnPldgBfug",
-	"3ciNOUHsnU7D+AZBZ8YFny1m8G87GC40u2YpGmY0XdkA6d8y70dxUGHh93BU4AFszsxQJdoAyEm7jEZT",
-	"h+xt5KoCbmYow8kkcA/D+fHDBBp3vTjC6qpiFhedMW2Vhpc5SPV3bFXHiheC/7pg5IatQKZojyQMU/vx",
-	"x5fPDc1Tci2lYW+SR+ygR8zucaZQdDjuCq2YyRjOSVI2T+gKgZV5qsx+qbkUCq0iAbE75vjlTkZvtIdm",
-	"uPWL0BZmm354xcS1nnZGw9NTIAD396COHotLZSPp4z/ekqXZyNG6+j2XcGLEMUjjesYcGoUgNGKdCnd0",
-	"DI8BIPyuNIfklqU0CUgkZzN6qJghZ83iAJjovxol6OWkKuGV5klyJzkfOPgh1C9Bt1I98kzO5qBGLRm9",
-	"SVak+/brZ+TpYNA3IuOno8vO//73/1x2QjIzc2aGVcnmrfK1lfuS9w2y/g29ZkTx31hABoZ/Dvr9bFy/",
-	"LhjEHdphgZAqDMdKls4II2fs2MwfM/rBMtF+fyNL9VzJ9cKHlUIieZyNcU71NB9iKRKsHY1vjq3JqfvR",
-	"Sd3aXiRSN43cMO51Q3YhAu3Guvnua/NgNU01F9cNEhVOH49D5zhLqNIEDVrPl3bL5UKBL/IMHwEZwe2U",
-	"dcBx3URHyg5gDC8WCGrj4MEt2rTUICvXrXV2Y9tusTf74tYP9xN4LYAtg4z9G42/oZot6comr2sXuoQQ",
-	"B2YqR/9UqFJkw/jYseEP5pPYv61x0Sw2PiLoxDIal1wXKZ/RzHEBVjm8rP5PYyMzphS9ZnZNnTXiXiNW",
-	"HzXijM/MPxb6jAipp8b+X1Jl7Jb0Gt+YsiRGcbayKK7OhsykWkks9bYuVWEXnc65ncGnT/5u/kvKJp1R",
-	"5/8c5fVXjvBXdfTCvP/W7hDuV5WoGhbAcPyYqZFR7OsWEgxi3ynz5uWh55WpG5Z9+8jz3+Ra+SES/brv",
-	"cv0dpvI3Gtsnd6U2qyeOuQA7fGtCq36f01h+z0dmC2VUd0I1mUmlybBvLwLprPDiriRiux+7jx+EXJx6",
-	"xxWx/fmUUloJaxfahzOuFBfXxYcLcSPkUpiHRvvwvyzVlSl978IV5EKP5WScUnHNwjO0G8M3P1y8I0e3",
-	"gyPrDlVHCm68zbfOQ6r4NVxdsKzPz07Sz6SYJDzalaBpolkqqOa3EBX0PnAkXvbLbUnhNZ/7TJRqdA9O",
-	"qSLClnRCz4oxCk58Ii8qA182hUd2Mzw7Be/ItFEENMvpvuL2DOwzIfX4Ssob99CLgo69vzUThnTGoIBm",
-	"z+GvcWpMZ3zbV/5gBP5hKVybRQstJ5PxnCqFn6Kvze+6fLi4GC+UOUBSEGlhCew/jCEeZH68K5bIJYIk",
-	"hGAqhHktrcIifPbT9LVMr3gcI/Lm7vKBC7WYTHiEob+RnG97fGob8A8QV6g5CMZiVb6WtBiUCA+6s/ow",
-	"ZymwTyke5tCgn2dGV0ZVIrEEX0B+QqpLYGgQs1RuuIgzSibdrAKcbROuH0LDyx1ZHv3vf/9PmNMmWMTU",
-	"o9r8O2Ed/QefnRbLPpWFQo/KHciydIDxNmhb0mxqpESeJS0W9GCapIzGK5JdQhFKYj6BmOXMJdkjPypG",
-	"KNxQOzcR/uVe8KRDvQtneynhTepBiL1uNbxVEHi5lK1AdghqF/vz88mXAtSG5EVOYbvzSmxqJ4ut8nFO",
-	"hBdyxqwFZohrCZdmRlItUqJ4zOByiiui6MTwIpKCSfYHssQ2TzBnpf4qfX7q+V7qr+VC3JGbpUzJRRox",
-	"p+RvSTo1n+fE870kahFNC/fN631iPlOqdbl9eZqrmyR6snJyKa8MKJJyoRkopxOzc18EDTl3dNXz9b00",
-	"9jL+WrhqMucd3N3mmRSMLKdSZa71lVzgxWz1fvzMc22TSM5XPfK9xEvue1oJCOo49KI61n1aiADxYgXW",
-	"fQPv7LrkeMm36YPqReAnC7OUSBq/k/IVTa/Z3Y49mPxaynECbW136CsfFz17cI/EFYFfIWBSkAF5/bfe",
-	"F219ulFrKXHk+VEuzvfzn1oLuOVfEN7d55v5rXfz9nqf1/t5vXvKXBpwBWaLl/WwYpp0MXCONKAsH5id",
-	"gfg9e0OAHWCKgbv/xoCkwPw7xxfDeBCzf4J90GOl2TxPd3S9dCpZoBthn3e1DW0rD+perixx1cHs9g4c",
-	"Fn41t89P6hdYze9Hzwd2J2q31QHv4pOrbaFI8/YdYCdG901pypMV8T4p3mzEUjB3neGizBlcg7iQbvjt",
-	"EG7WCC5V8EfSsvEqPKLCkCJ41iAOxaVRWet0Ji00tFG/NaQjmMcTyhN5y9KDukXLXIHVbQl75CfKNQm9",
-	"xcsiqmzEi05XZ4QScFsX1zMsLejnPQs2WOkwu1td/10W1wR78U7K11SsbHPqjgYD1QxdpFvLitKn3pmR",
-	"ksyoWGXxb9sehp2pPR/SA3Dh6qwy48BbibVk2iMvzGFBz9qUqixG9moR3TB9Rlx8SgLxIy5oz9KyG0BD",
-	"qB8I48kiTzaE6NV7o3M/DnQtuWYv+l8d5uGVrT62r3+WA/ajsOL1t7tqYxY/aKf70PK3Ja2c0TTz7Tql",
-	"AOOfbaQS/LS73CgQ14PY2ThYHGZ2lEr9+rpMYUHyB95lDD7AUlbx5+bwP/300+F5PhtWH4ti9zGa0iRh",
-	"AhO86mJM/obvpYwms3+7xPpdtRFcSMDswxwKDv+BfZFnhONd6BVjgiTy+pq5IJENypJlf0YL+LL0pnN3",
-	"kUKg6cBJQJjERKYzqkckhN96Zhz2YhAfmO0IiaIrw9ejKekqxkjor3Z4YOVLdqcDeYR4FYZWD0QMuyDG",
-	"M7TgbHQeSZiGGFMHk+GyQGJmurbpJNBTFitpdkEKRsxgSTcsLED4+W+LfhRqMZ/LVLP4NYs5fQd7e5fD",
-	"sMhbHM9Mk5i3ut2haGzEOxzMZkCAH8MoCqVx/jG8L0Yq/b+LH77P+Xv93D+3ZZrNHnvP86LLkdqY6Oz0",
-	"sh5CRc1Zqjnz8qjL3z3jGiy4nJ17ScQlBu5lXpebeXnxAzkePHp0OCA0mU/p4ZDYd4khz2IPkLVdadum",
-	"cZdbxkRu4DZiMbtCDTxvqz7pu9J4IQu8EkCMK1cdKGaL1wVx5rGXv9iB2yTsYlf5iuVAPTaz8lPQOc+i",
-	"KmoEMIRiQPQ4ht5A2LiRHoapuftzTHoOU5YwqtiY6rBm373c1WruCUM2nwd4gMU7o+WlaEh6RcnQGXVi",
-	"qtmhRmyWyurzGp//j5hYwOOAYOlPBnEm0TgsdmwebZNtE3hQJaUjkizpSvnBLNiVWMzMNuaPzWb5A8ie",
-	"1xGWhfvjDQG9WaSDsSxxT2nKst0sznVjNaNK9/nOr9nchVAyiV33KdOLVBAtUfZi5uRcyqRuw4eH/WGG",
-	"zdN+w+2w4tpB2atzN3BQpDCOqTACmyhs276SMmEUGGmGSNcUq16cyOZ488rwHf5Ww6HMasoUOhpWEwPK",
-	"BWfK7f0AweizAAuxSiyZw2JytbL+Zkza9nupTz/w2RFYZPYMBF44nkep2QxLAyzQk7eLBTjS9ZzMJddX",
-	"smAxhyA/TDUSymENVXe19BnXbKY2aQMed/2U685pSsF0zxPeG9gEkN+ZVS099sgVaK5tiXUTMzJtFdgQ",
-	"5NsXGBA82SSEsg2HRfTmV7tdi5jrDBqqRJOC+e4bFhfCeIqSBbEyjcZRv234wleKvHyT+YtsPrFi6S1L",
-	"iaJLm2bhc57jXr83GBz3Htcdzhx9re6E8hlEh6AVAFbMjCcJ9zJy86M07J1m7aNusZ2wWsQVYbWIt2Tg",
-	"pYihhmSWsocYrr0hKo7N5mUFrmXCW2UoruBN3Qi+fffuDcEXip0ZS3YnIWxIEOGvi1I4f14Sw94Pdf1F",
-	"ELm7Qc1xgb80Tflt6QjfTcXxDZ6PzSHHXykS5oZAiXq2TSwOOhDm0dCh+QkuhRKqGenyGM5eOBJ0Zg3g",
-	"vOej28GRH5B6NCrGxBx5dZMqg8hh6hvoxl6yOtiNotTs92vlZoZu/rExFBWwKgCwqMxBNhbCX89LixLU",
-	"pyxvYNl5cbuQLUSBGKonPCjwzSI/W8+sm2Srw9OCI0IQh2Yb6YpfZLgUprmACLY0JwVSc9vL3FywbCVz",
-	"nVboAithRhOZJHKpzkA5zBP5ILPPUHIxCS/8I8tjD5TlGU2YiGmNRH3DUgLgnwQwVMA0hJyYgCzd+hHF",
-	"aBpNS07ICU80SxWZcLiPREugLYUgOJKx5OeVAQBPxSFwYZ+m9pasHcHUzPw5UkuZejZKFK+pcWTbKsqW",
-	"ujdKUqb2le02u+0OP6er+tUubbIogva4UVX3z+WhjBGItxZpCG7pEIkB+GdsU/Ad3UCKuaHwwnF6VMej",
-	"48abA28C3Z9//vnnw9evD58/P2gwME/KQrZOyGB9AkS9LXf5gqYJN8wK+wW+gNe43W+/Hb1+fYBnxS0P",
-	"TP+MiEWSIPKHkKLs+HmMsLrmHQwFwRTbqtOKNo7qFdX3OqbhEIFxN44JIo6y2IRx/Tb9ADkXSibxWC50",
-	"CJADUSIVi0NDE0GOPALbaIP/C8Ml3QTN1YlMyWJu1O5HQ/Ox8m7TgTsc2JkBc19yxUB1XVqtLGXojxWs",
-	"gUBOawhk4yo0aSVhHrUxQgRXCBscFuemekYU4K35iAzMcCtvXIp8/Ub2TGHsGZruKzxhU3rLwNsMNMBi",
-	"wj5wpQOYcIZGlSXUmVbtPoyIkLjQta2qQqNd/CgglJh/LVIWAI4jrDR0pRi19y3QzEHvUlR5I4QY5YET",
-	"bn6gtJj2a7llUj2xQefDIdwyHMo5E4fYCyK9FVmn3c5MdSrxsMLB949bPZnXsd5ngLTnATR4KcU0jrl5",
-	"RJM3Hie1ykNZRVmV87YIZHVZHL8qO04ZVXWu3TYtuW2xmiSLx1erMQJsBx6aXu7VcZeYcMSKu1TbRlWg",
-	"NSwcIpc2IVCBZUVdqWdAJ7pi+VSAcicpYzlu1oQxD9+0Ry4Enaup1BoLtELElr8ywCU4RBdCLn5lmSeM",
-	"jR1+eWV4gC3nMFxDEoLpHgbZSMA/IAz/EtypwDkKgwNMLVosgJGe8SMu9KOTTp18LGDJbhyZfdOODdyy",
-	"DcCvN2yuA9L3oE6ysZ32mwai7f1iiRkazhCSLrU+r5QxwPOzY6kfAGbjubW0D32iNY0iarzDyzVvFoky",
-	"/7Et41gDu1u51EL6MxTJcVb2pgTsG1CBKjCxwEiLG31St5gZ6GWtt9/ipgmylGmsArNHaiqXztt+7Rxp",
-	"+UL8TiDBm1TYprX1qCef+/sN3OLvC6lrrTyq3VTN3hTxIYVcWvUzlma9zHm0ccM1rkfbmw3Trbcmy0y2",
-	"wp26MruIiA/MAApbU1AsPBMyh1GuuwU9GQ4eZ4zD7QruhgpIIpcsJREF1/Jsrl1AiNLU6PRxEa3YpxNE",
-	"bK7qxeu4X2m98xW+YWxOFiK2i4RkG5S4YaH/x625XkZIdW5UQ9nA0b1hYf0lha52CLvxFWGuieVOsWSq",
-	"QUM8rtaPqHXbbdQaNxmZBdhwwA8sWJjVn4tcr+b3Wl8ilKraflvxw/vZx3JFwg2QVgimGJcdmpuKGDZr",
-	"7eu8Bp4yd4EfbGLMFupxC778rLjAjkjzkidGoTHnyH/WbeTEB732XoRKPmKmHftsz2NEZZIpsIXCkdzA",
-	"w9FyqC7hc2PLWrnvUg4g/UUqBgaiCvC0UtSdQJ8Fg2HHeARrwzxEMIL50dZHqqMUxCL0PBj5PKqMZ9jK",
-	"dwE9atngK6H33V3rC6wokeULLPPofqMt7E4W2aSls/elruFhLUNstKRKt1EI1Uwar4n8S44xnUwgErXG",
-	"U2bv4zP09gJch8v8MsZ7nNKlsMa/k1eOaEm3j89SRmMurg8AaG6Fwn7Trb4rDZZ1UhMaZd14GZb0VyrH",
-	"J4tTtqwMYLNTDwoa1J+On9BXYc8/2ims0fWGdGwlOSg5iaHw0oYNnrR0asG46s5Q3aiSBtdbuzENj1uO",
-	"Ka+e1gjlV2x5IxrfNvdSHhJgztJyZuNvZb582VmqklfT4dgY/GGlRtPtVGZM42tb3Uz537S6T3AS7M4R",
-	"H04A/RnCPWwOq03mfQkBxrs5weDy1Rwtl/OJd6BGjbKsEnhPdYvlQkdy1mQTgsT36iaDqj8iYVa8NMyz",
-	"SpWFYUzjgIRZ+qifYWSjp7hSC5YCqJbNpaURBP0BwDa6ao8Pn5MLFi1S1iPv6A1TRjpGLGbCKDi3LM1T",
-	"V3Gm4VkWk+6Nzt/QvOBqVvfVA+t0gyhuuf9NTYRhIQO45oRhqbe6jQkgPlsQDzbO7FVotyMckXA+G0Mm",
-	"7i1XNCTdbCjgB7K/IR7m82yxu25i/kvF9BiXMh6SbmnqB/5q+b0boqnt0PuhvpOSa6nYZhtPJzC4PGBs",
-	"x8NRDtnVEg3tUtRu9XS0DSLtUpWh8Pd4HIINA2kTUiDUhXXEqoMtA0tLMLBrwa/zKMH1Xrh37UNPNzrm",
-	"8mM3PClM7eSJh9T8eOgjNfebAzIbQzv9LfNCMM8yRE80ecCl6DJkGiJoh97ATltASPvsvS5W830j4Vqh",
-	"txvVtjbtMsf4OuPuD2FckS4XUbJQ/JYd3KXrNWZJkFGQU3/k0qjhkUxLUYgVm8UHoveCo0qqsFvjdcrQ",
-	"KzPxd8YMLirQLb+puakrK5nNNHkP920UOOhUJkX6+Ni5ds2xGeWJ0fFi+u/2914EA8RbQ4uZfR5Td3do",
-	"n7yStyyhEdxSTLF62/8dDAfD09PT/uDkGG7RbaHPcyH4LUsVxdw+Eculva7lEzKXSnEXS7Nt4f/2ldU/",
-	"lY9ZtgLrtvIbV4/XTqVMpi5Lv0iqpEuThKXXHLhCFFGVyey8NEfbNfFo+bSWlmsWrTzMn13lp+wdPFx2",
-	"OLYylFloKOqCsU4uwCkfc3Er1sOeF7eqglYFocJGzrvar0bnddIA49zh+0PAhIYIiEbJMNwgGFqkO7hT",
-	"ksURyMm2GRDbiP8SWygmGGTw1kihzfzB1aHfjTlk9ernVBvNNqs+XieRVg2xqRCpYp21prls/zBFp3QB",
-	"U1vbvpVN+hNjNzHaoDP64SV+8hhW2f4xKFmrQQfLrtif7fVntex4Yyk5uEW3JzK/AfQi3/uNWtPgtI4I",
-	"i8X4GwPLMPhnymhsFxJiXXLl7VHxuvqRP4zjR6ebjkK5qnk15Cq9RiMI42TcdipGiwtwstUJLFdOr/jh",
-	"ZoZltul3u5OflWdfR10XidRvzIsvxXxRU369LsCwFOZgPyBQ6rTIOopFTwvsfPu8KTlBwqzkaJ00qsr9",
-	"Jh+lWhd5mLv88k5jujJTdUzCO9eDp+jvw1r6bU91QbnKzzXYI1sebBebsWmbIUf8E5TV5PEWWnZ+/rSs",
-	"ejvdHeqgjcqLXTdc79Zo3HnXNpwjrtH2Hx/2jw+PW/Rf0UhXquPIoYY/Vk5uhYOUDovtsIXJZbZjV9El",
-	"BTuUk0l2DEryqj2Xz3JK65n8k22ZPGzbuDmsF/jFYb659YR03IqQsC8XOdv6oG0lAcq3HQ/G8vc83ufx",
-	"ui4N99GWLH4rllhOyM/puEBovy+LgDpPu/IIwZb5BVKRQXil8detzg8WK98iRmSU01D4vk1T1YDQvNVa",
-	"cAm/olW0DmjCIzpXbW2d/zErbr+2Q3yp2GdeDH/rLrcK+pqnfMYIHO5C1FddTJe1YTqjzv//F3r42/uP",
-	"x5/+pdbT5Xdbk2E9lakm3lOwktFELXZbKvTfUMu/6IeqYwUNdfzbkNJr79MSKaGLZt3OmjeKMyoV8y+7",
-	"0Dbs7Tyh2gisTYOHE/3GvVziwg0KaYHvWrPAxiHysoFZZMRXmJuUKaNlMjH/0z98On7/sR+cPK0nmVwv",
-	"tZKoQS91/sHfZN2pOhfk5fn353iHbl4JCOtd90j4YmE409ErKWIHppH7iGYs5RE9+p4tx9VTvq2XAYgi",
-	"yHhfBrbiOIE//kJgVHGL6tlfMw+3Ne9f2Er7u3oyWQrXboqJ2CZbYjw8oGVVOTy+siZXE0CtFFZBgDL6",
-	"ZyT819BFNJSoyo8ozeJZirf9vSwktkBx7pLuX8tvN7SymBuZ29x2uRUzwur7Qo7VVC5LTy2UXukpxkCo",
-	"lYjGiDyZQyr3IjrXi7TwCKPkCo9qPjPDxZW4y3kCxK2akzTVet5VB+THt69cHNF8cZXwiCAgHSvFIWaY",
-	"Xfbaz6F2Yc0zCJUvczxjg64/TmZwgaOzOvJ/zmBrfmgIZ7ARBYpQEps3bbRyyZLBNhqDIYz12yrgusn5",
-	"aTuwBRGyqpn52i3ZlmgMTeEbtb2Zr8v9Yd05ZvnFlhE9bsHqNgSwzZ4zTesMb7gryaEKe+RvKRXR1NBX",
-	"CNh8ZxjtGloUt9CwjjmT87os4GKJufq8lZpyaJgAqKcpy5yoOs9AhoMaEMFoCqUFBQiTwMuQc87rDL09",
-	"s6xauWOMMVAX9VOP+HVOFPQWkBmNplyww5TRGPo3H2RBQDIG25p9mCeUCxabORVxDWs87UW87ho1DqIa",
-	"GrDIcH2L2OhYELqCoW4zQMwRhBcDL+zlK0XwdrI4PgBQ5JFrunZ4Di2wumYJFze4yVzB2nylbGa4VSER",
-	"gTGW0cKMtCaJYadChDVAJRaLsDrE6WJGRb6ZsHECB0JeaqhehoXyzkgsIYFyTlNVRZBoVfKwPvMWsf7r",
-	"97UGB39p7znNcNiHQh5VtVzAlIo4YWNMfYwsJhlgi0Mg31iwZbViwJJyPZ7IdDxPZcSweE4x8rbST/uc",
-	"LFtDpyFqBSuAIrJVvCITzpLYoxSuCL2SC41hSiTGLMA51VPSDTEmH654w4OglC1cSRbOr6E2hm021Fww",
-	"nC/5YdIZ/bKe0xTC6Fz6wfug3X4jamr5eFeLS3ylLGpKrw24DI8zMAZ8MyA0UdIdSx9xxoMxvwvwTH06",
-	"IeBrppLGJEqoypxBCBLrEXY90GdQj+wcVCsbBjUF4IJSkYugirgeeNC5hQPQNJ4dc5qth8giQDpulbPW",
-	"woZWhL3pBgZwaBpQQI9r6hg78j0pAOnUAqkGNQ3l1bTu2JCt8rtrQ35l4F3baKgmfIe51VUg3rW5xqLE",
-	"uzbYgEdeaG6wATU9aMSD372N3FTbvQ0LlL5jGzWlgvJmhk1VcfLvC/x5249ra8HmLRyvKdgarCuWlzdx",
-	"0p5GSnXgdm0GdQlohyaJXJZW5bR9SzX6Xd7O0y3b8Ysv79qQX7D5jm0Uijzfqa1CYehdW2osJr1rg80F",
-	"qHdtsVi0etdW6gtdN7VWLR0bNBery1oYHLcfTyOIet7a6e6zywr4Zq0Nh+1mV6qKk3//dE2VmqC52oJr",
-	"wA/t84oTVPnxPJW3PPbQSvIWhutbqK+FlX9+vP7zahnqHXhytTr6rgRbX059u9beO6dQBnhfr44bu0tO",
-	"rENDSHE4/PCBpPabHul+T2csJoWWAjCMX2AdCCXRSVOuvaCcAa2mFOI/p4ynJKHiekGvXcAztIGOsoOq",
-	"m9sVMNiI6W/9XmU9O9Pkq96yemzb6oJYpYzELOHmQQ/hBdmvC5pgplFoXznkmfEERpzSdKUuRebhsunP",
-	"riFMSNIpZzECLe2SBA3ckUzpfM7EBrTS4ehksFUOdEPGHa4hmm23tqof2Og1OV2Zs7Rlrn5TFlvdDq5N",
-	"Ys6gKt1qW3sXisFSVdiz4qrN1LV1CZfdwYPZUOyS31yFsK0Br23MR24T5wDEXBvoUHQfO7MzJ601gIR5",
-	"o/Xe5IzoyAVjNkQW1lSR6wWPGelaPyj8pY7cr+FBEb7qL3hrVMC/qJ1+e/fa15wl8TPgA3XuTnCofaXI",
-	"LU0WzCVNGe4ErmFwq2n2QZNuAU9lSmOAhDuoAdNqDCr0uyhxolb523JdszDcYqsnm1utQBhhqnN9Wso3",
-	"O6a7zlmq7D1dFmt3leEe9sgFpn9lgKuYRCFFsqq52J3VXt+8MI8zgPRy4pCfGFtCG6+mvTjujz0V7wVP",
-	"TxpxNetjLr7ht0zURFtgPs2WATRe+k25n6/pjCermo68NJ0te7NZPRUIXfPY1pEhXJAXvcGjEyhvVey4",
-	"kAxUiNC5vPy/vwwOn77/pX/49P3HR8HgpC7yokyZ+SL7CxFk24TDbSRb1H8aIgLWE6jNALbI2+uolXzP",
-	"lshQFNyTGAFAYZUSqllKbrGUEXh1bwdnhF8LTNGUWGfd6YM3FkdrT/p70r876f84d/HIW/Ltawu3H+PZ",
-	"AYgCe/NniRwu8+QCMFRXti7FilAUbzMu/G4Ge3r+69JzhTK/ZTQxw61En5tVri2+1oRG7KwIeVMwIeRN",
-	"UZGUm4sW2B7qDlIeQV93qQ/h/EuaJIdRIqMbG5gBINWkOzw5nMpFWsr/xEyZwmJ2f+kPcCX/a/hL//D4",
-	"/cHol/7hKT6qjU2shoCuBQysgszCabayLHxz/u7Zt6RSx+Ijjz+F9wAya73e7dBHYWCYREijiM1Nr+3w",
-	"R89In8wYFSp7vxaYdFP0/H1jlK6Z0XAtSulm0Ls1C7seq642vn17MZHlR9gyg9jaGfpfuAY/js/CQ/Ow",
-	"rsre/VVG9AN9zw//8/3HYX1w730WTNw2YvpO5RQLnbWrrriOAprSEraO0r0bkvWXCky9nlU8JEh1BZo6",
-	"ywAabM4A+l1Aq0n3PEshT6kFDaaCUEGMKLb4nsAVM/f3NxLUm2xPHDhPWKXDEFtZCCurwAleh4HtC1Iz",
-	"u/+yP/0XDPeg9vh/BjTs9kA726NLrzvhTdki253wFsrEZxP8pNsg+A8acwu33YM1M1m39jbcrSnED4PW",
-	"APMKc5486R+4Yn/oZVAMS3x3hXT1uxWLUqYPfETGHArbxviVnYCl/WlgsOcW/7wZCfm03xIJGbsYZ57h",
-	"pr4QtCwmSpIJTYP77DtzQTf17V5o03m7nrdIeNuU4LYjynNtoGW91eMWqpj7U9646nKuI3z/4qrGbvLN",
-	"B6oB301OEIwGyL2uArdn/jfoTj+IiOWos4FFRoxZrpkjlHUZQ+rt68PH3538/T+etvHFt7p8BESZh4Bf",
-	"vrf89mGt3pBBI7WL5i34V6thvO9yg2gbZOWUqXF4Vyz0+0nHb1deayuIqEYwqN59QOx7BytsuEtsvGVb",
-	"U6F7U3nuYi3J4sHdgMsImUf+9s+1KG//9qW9m/Ng826rfjYazdhhypY0jVW79CPop44RboOBtbkS9jzX",
-	"I9okCDu1YyPWgc2u9FjFOnSDqijaiK61hAsObBzUuHIPOxQYB9VO1TLgC/NTULqh+UqRH989I3IyUUw3",
-	"nfOWNTDus+bCtsg19q6/WfJwjQgynj5+TyEvsI6tMrwvrNcpQ/hWKxG1+9K8uKEeu1NYHFvyS7TjGH3y",
-	"CIpgFjX4FfXoFDVYbI7JBzV6SH48C3MuBZN4u9dScdpUsbaAqk/1evWpOWipCM7vlbFtnT5Yp/TtK9i2",
-	"hxh36wdpmA3l/82UuVZFa/AhAZDqFcTWShycy/DOvP73VON2RFXaRFJm1kWQc7PN78sL01kLpLktYNPJ",
-	"/eMy7Qi/BNBLICktaGWzwmBfKIfMcl1wcZQRwLxljKbrM/E21z19UG3pj6e3GI7kKSxN6FU5dCu+spkU",
-	"bTi4jeWu881YSCzDmGDjFRfXSaa+K3K1InkkOJZzXTGdVaTDmwYIsZZJfFbBTJ8aEWKR1Q/tsDEuPf8z",
-	"G12I1WU3Hgi/mcYZTVkSk+5C2PDKA0zwhZAjIZcBmaRyVhkuhCV606UJv2Gbq+Dcu4rp4MnaK5rbOTi+",
-	"mKowPrdao1M+FEAastbsyJVIq+b8eMpxS03T7PsmFZPmV7xNAMFNaiXCWNxJn2yCpdgrkhsUyX84c622",
-	"nJBTJaV9m8yooNcNCmVLwDwbSLAjRl5NseTWsHhwT5JJBQQwJ1JUQCk8wLzdfLq4dkuqiH39HtneNph8",
-	"bSeco/X9nnh8nxt4b/eCfkaShHcTLjuh+tWEct0PkN/WzmNoucC00KfyvrQmi1oa3hkI0H0Iyf2GD+PF",
-	"Zv3sw+VUsWj8v//9P6G9AEVzwXyr/FQbEkkhWKQluHqlztZYBRCxJSBw25ERBnkXPNmkq5ZcR1NubGWZ",
-	"pUWF7sIVJMySK9bb1rJ4cLTDhkypVniFPokVgQvPUPODsjYYxwMY4TR1yOFQd3ojkOE2CpkNd/ZH+FA4",
-	"hvVn1yPrZkLdWOSvIJc36Vw7uvHwi7spXKg37DWu9hrXHQI8PkvcxuBzBm7sELUxnjMRm11q6l4uWUyu",
-	"aHRTiMBFRo6BbJg1b6HItFeVdsV0ebhn5M3bl6/PbfKxiyeCrL87T+X3DUBJEEGlQZK+MeeSA3Qa1j/s",
-	"/VORbqjw33aJntE0tvQdHmRF8mzwkZZ5VcmsqGTp1paPj//O/uNm+Oomfrn8dvGYf+jTq+j5i68HdmDj",
-	"D0++/XU4e7W8o5K6g1K6DkbwXRUJMLvDB0bm0G0KOSkB4RNCRbt7/BKMWvMdeQnXjMekRNit17xWZ7ON",
-	"rO/9mmq2pKszEioq4iv5ISQzeWuEjdGg9DSVi+uphauE37N6ppFD1HWub/wdvBWG1EpucHy2TYrv/QVD",
-	"ZUtRtznlA1UfMlWKp1oXO9XE5kqkuUbk4GRqTSq7CUXiMVovnbOYJPyG2VP/VY2G8XvIFrswzVVZrUif",
-	"UbGgSei4sv0MSohPuKAJ/4351IWvF2nKPvud+csW57lyftXVhy1jnTZpRkV6LuhIxZ9KpWCLvz1oKGJR",
-	"7V97uErEs/GIXDRkj71rxo0EF4stDIzh6lwXo6lsUd4KXGj2iy8ZaioYw6lzeKL+Zzi5zEZBz25W4bgU",
-	"ulX5qD3jfIMMpxkdweKngO6a60yoxbr4b9CyIqm0IjOMyKYCPGRzyl2l+OWUCUB6QexRYRRcYiGwM9Ls",
-	"Fdhr6LC9ra5BldWSpzLBsE5xKeh8nqx8pBebyvbDxbv6TLYjxzLCHkEsG5wEV5ciSzLII8gFIs+sV8Tx",
-	"Dqf+Tu/cZrfYHCg7SmPQCwk38Cw1pr2ZB2cxGNRcq5wkVZ4/s87TONzO09gykswL5fCCySyKEmqy6z+3",
-	"L1r6Kh/3vCE/eMZbzdpT7a6ba85xCpV3cztLJVLXG1jgw+hyQRSjaTQNbL1p+K+98znY3QKDMdbkH4WO",
-	"kxWN3cen/c8fUD6v0//CSN6yNCTdObPuWLioDO2pCUlXigjwE3yb9qCIwHwL6pT9pAybjD9uoeqtzct0",
-	"676s1gj+8eI5eXza6/dJNpfNmZU1EmiOAWdr0irfMhpzYa9LysHA9qcsAy6asuhGkSs25XD0a0Le4Y2a",
-	"PHkaTfHzrxSx1ejrXUVXtA7aLJQ3odnM5RQZqHvTMBxjIl8xYtETS1Vgay9PZvwarz1Vc09TuTSGLdoI",
-	"wCMAaAOmvrmPai1lnFih77r9aEoch2FBLpOFqjdrCc4qps5I6GPz42tSMDKhPDG/Ki3nczgCWWVvK8vN",
-	"nNR0ocGLG8ulIF2oWsK1YfmCLR3CtDoo5asHnTKUHfaxMZG9Naxyrj4hUdWTb5Fr14NbUWKNFSfSqLpR",
-	"GVqKWQ5MJy/40q/pLfrUy/ARS6MXgF8GBfDBllAqperWrvD0u6VElcRVGTY7eMuumaYpp6JXKih9sluR",
-	"6GzBIBHCyboHqBndYjp/vWrRXcGWB61qRp/cT83o1/IWfV2Z/mvLOYBO4Yr3ZRU7HriOdPPx9amxVlpW",
-	"4F1y/dQd5j0I0R60pUBba/P5IKYtj2PTjieU9Jl7iwxxhtHaXAgI1cggCGSaxQb2mqylzcl/95iE6By5",
-	"Nbxiy4xE19nG1XAW8B1SQ/7a+ZHr7P2fpjxhJDRHIcwrruBUmYhVXdhA07QHa6e9cQ8eMo3Tg3w361Af",
-	"mF5cC7w30Yb0w/zLEDVEQH6PHZoA2B3rVub4bivz+yah3l800L1kmAZkyQXATSPdT8hcKsUtr/5Sc0+3",
-	"U1jXaaItbuU+Q9Km51+zX9SZ/GCnOt8gHJwrZviYcvfeBegImcTmtIF+NMrY0FeKdEPzj/CMUJKyuVFP",
-	"IOQAAblJwo36GORS8yDzVsR8YlcYDK/IonV0Q/wXIhe3Cjapdy2WI06sjTmOMjV27RoWvNn7tNe/VNpr",
-	"ifr/Kjmw6zNf7yfZtcqCCzpQvTawKUc243KVU17On90iTK8p17akHpdsh/frTZ2GSgg/CGZLN8KNg0d7",
-	"Xyky5UrLdFXnzQWW2Yy7tJ4+fDDzT3UqmnWZ4Z2cvc3qhvn2hoHNyuQx/NMRi/nDLxcY5Ldy6AW3b+uF",
-	"CgPyv//9PwcBYkACu4H7jQSvr6DuPk1KGsjHklhFlHQAPtcSsMprLc6NdgTX7Yo7nG5lQWyhIN6OwzPC",
-	"Y0WUTLOqrOgeKyuOt/dcN8GvTlStoVD5tVHtGjfWVvBfahJ1JazKu2jKtoDaxhKN8J7nWs49V951sw0X",
-	"8RBJ8qFpeWPlbr9e7m4G429T9yEsVC/AQk3ZpWcIdUFIzGjK0uz6mnK4NzCqvHcP3FQQwphW7WpBlDqv",
-	"FHkw5ldNpYhNtc6Lz51rpVUJiU1lKBrLQOQz3PEWpChKSzSeicSMGIOMaW8M8S5Ljc2ZdbVio6i6bxP/",
-	"bQQS3zUAvCLz9jHg7WPAd4Ts+H0xOvbYHHfe3B/wpt06XbbEz/wWq3yRW644lptvj3MeZgwzJN3MjaxI",
-	"RGcMozIs5yw5rHw+64OkZs//y3538C93QUivMehrVeZCOkRJd/hT5DcMdkOm3CbHYbe0hj996sI+OeGv",
-	"npwQeMkJhiNiLkEZgKg+wcD0tUjnsjZWCvylBR+q7fmMON/nqOQhJdSLnsX7P3c4M+Rk6VzIVpaZtjN9",
-	"syjU7E+fJSnCLkvwx0mPqPoca/aUJUaU0uIFoI399a+oDgISZpsXmj+c/QN/ZGI5uBSZDA5cC05aww1g",
-	"SgWRCxtE6awl/4XCbfUBBh9nxIHGnm+U+YaYL+fzUn6+7WWNs1IE5i419S5sjGydlrtk7CZZZZjwcmKT",
-	"mCFoLLua2qGWZ4YMZRaJxvG9Yi/EdNWQHWB+cUfYzK2Ug62nC9NJyg1to1nYShX/ibGb2OZhl9TwLe6v",
-	"wQW3PcCvQ9Ua27St+pmDIMlR1ew+Qqxejstlo4QK2/D4sD84PO7XwK1tlDpGXP8mxbh+P8y8AQIeNoVO",
-	"GY3tqNgHXiq58uiO0HXRtIJctwlZbGsPniPpIjKcO1zvS53j0z89QtzaS7syRMLWV3ZqnNFuzcyAlsCu",
-	"RiyIrxRkL3r03u2jdzGFUO7rUnGBx82AYI1QYHKCxzjvowJqV4+exmdNOGx4aLEsArxWYlqDp3jNh1Wo",
-	"2rKsAuBhBUxiyws9rMjdXCwVXF9kI6bjoA2mI/YFgr0Vp/O9yFb4xTUBY2342RcDZQYM1RHNw6KUeVtb",
-	"XPsSe68TRNVDutHp6pSRJrdbBl5m39sOwMz/qNUpyXSjrRxsViKA1+jMJiRkCg93QRl/YBdaE6ytsYUw",
-	"QoLPmK8kkhflEnOa3kDaL1hUXPs4kw8UYvrgkYQiro/leCHi3SI5hoOdIjn2iL5fLKKvl1xg+K+6b/1t",
-	"bfsPrs/9mdB0LRxnwia6UdkTUpfj5G2QcKZz1odEH98HsusO0Uub9YtSzJHjaZ8FIxUXvz5oqEkqbbqu",
-	"+z1BT78AsNOCIvtH0CpeSXmzmDevDES2GvZmq7oDn3HOcmSBtfXWt2Rz68JBeUyouik7rHYL/6x3ZrqJ",
-	"hSOLkFCaYURRfyLO3SnkknSV5klCKFG2uK/7+FJAziWyo/Ck/xQWcOynxB70iimyIyKkbRrSOk33K7mA",
-	"opF6yi4FbMGUKjRLMRfHcDrDoOOULkWPeHFqY7nQYzkZp55vHYEHJXLRS2H4QT7DHgmF1OOJXIgYB6MW",
-	"0dRWTZg5Dc3i463kArJKFUuSopPVrWMlGbdhaBgmid0Wid1rqb1jtY0I8TZVLpIYd1vI5Rnpk4VImFJZ",
-	"pJ4h+Zw0NsmT8mVvFlqa+eyLTBYPyPpjWc9cfxAZ2OacpfZ02jMSODROTDHNzk1b7ovtqlIzcpLFPapw",
-	"K3Zs2UsNU/48HHH9eu8Wl3CBG2BL/LPoxuJlZA6+Eme8Q4bE9im4Nezux7kZ6aDfd6SjbC4Dw1oRMcm0",
-	"KRZbJzkvpWb+spH/+n6xbdJyYZIv8UuX6en+LFNR+arNj8PO5t+05SB8di3bXYuWkp2aujLJu4OftCqy",
-	"7FU2hv/bRB73jlhSgSUphsvcsvS/bDMtQmWyu08zzKYNbLybNJIhdBdnUCF6AqSsZQb6fUbCTHS6V7tR",
-	"IhWLydUq38QDaEAAuI2IIVRD4W1j4erZ9NgJOlmTJdAJ/HWLG0JndVTn5kB4/PlBSWUtQT87IyEQpP87",
-	"lKHOsilz0KZSMquzxG0PKKNmpZsUfLTNZN7J2lIe51ntQxoB8geEjKLJKRcaXFR4F77jjSfGORslCWI9",
-	"7vO+c30Oa6F/peVckaVMzZpb1zifEJ7rYgRbq7sHHB4O+5uHd38Zm1relN1TWbB367qRkOi/UA3bk10Y",
-	"gMeyuE/mI9JNWWS0DgiEmUmlicR4ELR2D3bfxo3r1AwYn9ArltiYeMBh8QYOiRRKLeBMldwi81TGC4Cr",
-	"Q81ALvQuN53QU0EZgifFk4mPdi1ASqMIgtHyieXJkfuCpLYgKcxn3Y1bNKUpjTRLs6AHZGEBpJiyJMG1",
-	"VYTOy/XtgbPS8Zzq8cnkyd/rE0pu5c06tkNJKjUocTXMBwNlmIjdBYCRyQmd50lIAJKolExr8fl3O1Mq",
-	"kvM61/9PLgwTR2rsyViWVEy0N0cpoxDOhPYkT7heuWd+UHfts2XKNdsG2H+txy6vmWlR9S1FZNMspfYV",
-	"WGFh/zbey/0IeRpeJNZutgkus8wSfMrYUUrTlcWcWhld4f6woGZc+KMb7IQOBbAKuBR7UKg9KNTnAYVC",
-	"+jM6+X2cQSKFxcsE6tpwSh60xuAZEewWIFQTm1phq/nRxPDSVemupRgg5m39acHc7Nf6xhpWFa5LdltW",
-	"v8qKS9ytMDqoXsiEJjeMzc0UeYr5tarN6res3OVqf9gKXuhT2K2Ml2uqeqOet9qqpldj5a4tgbS2KavV",
-	"VDxr6y7vpbTWGYY1Gn6CpnBOAqouicDzV/xCD397//G4Dtnrd6/G5SO49WsF0A4QOY7MqlA5GZndQ/Ws",
-	"4tA3Y7btWv3qdy0MVSYT8z/9w6fj9x/7wcnTepLJPZrD9Q7NtWWlzkWpmlSPvGiicMKF0lSUSa6mltRd",
-	"pWNjocSUKU0XKRW6eGP0B62PuPBcg6F5Glo9TW1RJHHbGoXFTvGHhn7/5LUKoXovBosJqhcpTQ6XXDAI",
-	"7dsXMvzSChnuS/X9IUv1vW/i75uifH7fWnv7GnvbRvoUVaYd0+7tMUE/Rh5Y7NQ2MmUU/Z7WjFcjEiby",
-	"OgS1RGEcS6GKKKHa+tS7RgpYknAXQDRr+SDIS4eSNz9cvIPGZsGlUPxasBguJC9cdYqf8E0FPtdwkSYh",
-	"BqkUKfOGiwYfdlb0tLBJ8roTdOwgirvlHm5zJ7ZIa3IpfoLqK26iiPn57bt3by7Ij29fwV+l1UsZrAa4",
-	"e4uMaKr1XI2OjtwK9uxPRzCgo0I7dTbGBrduiRRhLRvJ7mJd0QlbTdt6egrXymsvIO5oBD+Imdu6hJVr",
-	"r1y5ansV4yE0g52k5X3IQSv+1oi5Zhqz6ID1TL8d97KVFyzzqjFTtGazeR2y6HOWcMg5ca9YJIdiEkOd",
-	"SxQuCFiayrRu9KtcJtmWoYIGiwOyBHRgrrEelCZqJSL00G2GJnAleNc4rL3iTgCR4LLyS/EtrqkA72jz",
-	"QeSkcPH28MmT4eC41V1RU0CHkHoMRZ4iLCjSxUDLkefs54ZPJDHWU/RkkJEdNvU9JN0rBnVFcL9YfGar",
-	"lMZ4B3ZFoxs5mZhPcCqIg4BrHpIu3Pwu5gTUATI8IVO5SIuFSIojzeEZjVoGTXaCDrZXSnZwP24BUQCf",
-	"rI9ByKg7h0/g+sGQy5vqpdRQXJAfp8Ip8KdVd9qtcH8h4rnk9bUbUVhSTVIWMX7LFAGEPrVDGIlDwMf3",
-	"7jOA5LYeoxhQyG4Bf2U1Zwpc12ck/NcQQwptJdDcMNoOb24ro6m1rbxkZVN5yba82d+kM1udaMzsthf0",
-	"5/KPtdpZ/muttdpcLN/WKXeF8rte8fyDs0L9+5SpuRSAlkO1oxli79yh79IqQUOvJ9/9/Wn65Jvvfv41",
-	"fbf8549vnj95+erNf76Uw1f0Fb1YbhXHzoQ5nXEIceNhzBX+iTf/5lxkUZ0ngz75RgpWYF72c2NT2E+L",
-	"a5n/fldNF/KW8BCAGqtYeXUyDRZvVzMFFlR7VGO3tK7NSLKT5xfDXH8RX+I49ZYwXPBaUsu2W22HPeh9",
-	"1BIDo8gK75wx64bwp8iYtavz1siAed3gohshlwmLr5mCIF4LBgb0UbNxC5DptRmX6YJ5aWjIvjmi0Uyp",
-	"iBMWkys2kSlDhF+pp4ahmJ9jKRih17Tk8GpcaSvRmsv9mkPXIh+pUkrSNlu/kAi1UiNpY7qqYLu4OsJY",
-	"jwC8g0tkGSWol6CjFqUINvyxSgSKRYuU69WFoXzcjysAfj1f6Gn+19dO9OaRVP/73//TCRoDT23EaZi/",
-	"H1qfEHrdT/peQFePPLMs/WrlvBb4pQ1hQj4SHgRETY2VIW0pBTivsPwwynyGhsV1PpkJcjGRoJBIoSke",
-	"JVsqykWXqH+HrhwbdNbSqIMjcTNi4poLxmqd8Z2/GeaUMpr4VzP2xn+SypkNQ1nmsYpGtE34LQMYDzWy",
-	"9T4vRTf85gWWiPWDsszUIZ2mW19C1vw+pyvSrYDOXQoEvzoIspDkpkZKdWgPXFw2jYswYZfCBZMA6l8+",
-	"4kpjKC0t81YHvUtxKS6YiHE5cG+pIuE5wuH9Bp+OyN8QerhAayGOhgoSvozZbC41E9Hq8Du2Ci8FmBjI",
-	"aWFqYY9gSQrQfF1GD1ck/HjZgWeXnRH5eAnkctkJyGUnkrH914wpRa/NH5fi0hAJneEPsYzGizTBPyxi",
-	"8ZjHl51Pn8IzcpVSEU3NsoemrRAmi8VpeGw05Q/zhOb6jB6RX64ZFmO0iWfvu0exjNTRQXApfqELPWVC",
-	"W0+S+wnbOir+eEC6GCMXkJRqRhI+41pBKxrCJx2VlVoxPxzCDwekC3H3gUOPU4G1/YzJYJ5ec3ENLfJ8",
-	"8UvNeb8cBOQXWOZyl/gQ6nZcil+Yt0dmzdzL9q2A/OJIp9RMRlFmRBZYr/SKfYolQn6xVRm5uC69lv9g",
-	"Qc0SHjGBUHuODaRynnKmabqyqo6nQvmc4yhh1zRxatWhZukMg4a4TnJ+8sbyk/M3LyFRGfrvjDqD3uNe",
-	"H2T+nAk6551R57jX79kaaVNgzUdTRhM9/Q2C/OrU6nPMMSPDft/6McoFQFl6y8V1j7xZXCU8MkxUQsAC",
-	"l+Jl3Bl1vmH6W+gETR1Qu6HvYb/v+KjFULXGuPn06J8KLyXtUsAX8qZJz3JvHWFXGBuKytcm1cwODnh7",
-	"Xe5QNlOa8FsGNaFOcOR1rWYzPPobjV2sFLQ8oYtEb/7sR8E+zFmkWfwCjGxfpnZGv7z3CgN3XvFbJvC+",
-	"SdNrZWT5a6Zp57356AjCwtrurPVBZKVxucLaVJDm6mp15+VnwRDAaywdkNP+cR5+jGzVPPJKx1JFlJTC",
-	"VUx1qzqlilwx4Nk3mPNjPhkZW94m7NpBLtFHQKMpFKd3Ra7hghrIMiBKwp0zjckVTYwZnbraEFB32N5c",
-	"6akFV+EYUysnGIaNPmxQ/LgmkFyk1tJ0Xvv4zmQNG7WRst/CW+3pOh9gDWlDY7DeLL1lRKd0MjET3Y24",
-	"T/vHW045pyQfDXjt/L+X2i6BVy9400cX7sV7WrfvJZBhvDoDOp5QnmBlYBbdEGW0+uV05TLBCZqtoCZk",
-	"R6H3YNzAp8gadmAUwEXM9Tj3Z9XyBdRzPIWAxa6OszktoGiVElECItiyVIAL9fVLMWN6KuOApHKhGdFs",
-	"Nk+oNscV1ibImuZxQDyBT27YKnD4xq7aKgh5h6gBGpnzSSxTrjUTRge+otpwCWAImUtesUhiMoUrSQ0x",
-	"TpBdf8WsBU1WTPfI32QMUei/LgCZCiwbDCpAtxJ2iMG4Lv0JJX2RR7ziSp+bBX/hvBig+TFjn0CJwnKi",
-	"eLLyBxczB+jCbbodOBvMqzCy3KrwyjfkFL4+4PxTsL77zPWUD+Hbd+/e2E1rGkheqskfhg07fvrUDznv",
-	"1wYebxgUXDqiPx9Xhc8Y6b79+hk5Pj5+etA4LI5O7HxUbfy+ZjR1ZzPfxKNXRi3utHjxwsYmnJuxQ8XJ",
-	"O0qM/Aiv5X45+YEnrD0PrHz4KWiu7GHe9dz2U0ZjIPGPnfM3Lw//4fTR+h7t20fnc+7ezEs7H76MN31n",
-	"33wZ4yB3EF4n/UEbPmwB1n9jMX50vPmjr2V6xeOYwZROhk83f/FOytdUrFyODMrWFjN6KTRLBU2skMgk",
-	"8vqvLozqHrEfPfSPO8smTzdVukAbnlSCLGNI9v9w6Hxbh2BxdkYd+AbzwzK55TkuGuXWhWZzMugR07GL",
-	"UdNYpeg2B4PJEFv8SmFgYxteEJIuQCjYO9NLkeOyHQSY9IM+pRxwFEI/hEPyuyh16xBgbGL6pbC+WhJ6",
-	"ACO2PlIZmgYi7Hw1uAGfpk74XIDz59xftw3yxw8X8JCQuz///PPPh69fHz5/3shgLe5V7qVER2bOanbD",
-	"s6vKgzrEjboBFbAlWgxrG7COBilVRMLKUp/qRudBld5RXtsgLG692RHXK9KNqGKHXCgmFNf8ljVum43d",
-	"qB3DoCZ5Yf0g3NRtKMg248iCR+4wlBc0TTjLsG3988lFlCwUv2Wk++23o9evAzI8OZzKRdo4Ighisaiu",
-	"+ZjKAhB7WtIkOYwSGd3Y7qAP0vX78NE1fukPsB79fw1/6R8evz8Y/dI/PMVH/9LmELzCytL3Nk8tv8RZ",
-	"eofKkbcfhIxBiC4lM/RijsOAhFc0Nf/RLE1p5Gr11mmGRZy9WvI7bX0QHBYH6U5ShoWKMDq/O6c8PsjR",
-	"9Wq3AjH+2qlnOdDhA2qpmz94OfleCvba2Fv3odTC+my26B2OYXtt1vtkjR6bbc99KLDPaDRlh8+k0KlM",
-	"Nn0KL7t3PwWdF+/o9aZv4J1dNeWg8w8b5LnuA/NO4R4F1++4f7JZN/xeakyPcOryXi3/MtRyVAxzdEg8",
-	"dLlqXlAZGxT0CrZDnZ5+FNGEGX7YqLB/bTi40bY9dTM0UjckFiOdhFqGpOuwZR4NoRrGQUCWLkPA3nJm",
-	"2LeXAlLPbdIVmXARq0z3L6v9RtHOK/1OXcWNHIvJrVJwKSA0yOkYVMQkQTGcLySC8FIRB5g1HtMVDssF",
-	"EWStYXg4+6AvBUzamguKKDlj8G6PvNQE+CXc89FIJxhfmi5sHYX6S91L0ZVzJuwU/Ew+7KQIJBk0mEYA",
-	"ZmnmCD8jAiXaMQfWzW7mZnZekTC3QyCOCa4KWRxmo7ZXC1Sbj75S2bV0kptpPfKN0VpCpxhjS5i214WM",
-	"dj3Fq163W6NCv11AhdBTKsiwRNkHgTek7sA0nL+CSJ3wjpJJPJYLHZIurl0RUxSSk8nVQhMhBYO98lft",
-	"ILgUIQKShaQrJEbIF5vINhkigHE5DQFaHLOYrgL71yJlAaGWNuz97pwqDW5l6D/bSw8i86BHvmdL66Fj",
-	"6N68YrZ6UI2F+A3T/ll/5k7rBjPx61KxioKB6OmgTXqO1aof3lZ8RVuN8yxDrno0sLV2wMGIjKjZ5dp+",
-	"DlAiqH/857d3SdcWNMgYDwI6JAn6N076Jwd/fpt4b4j+GQ3RL9O0u2cDzNfYco3x3TRltjYc1RZzCTOJ",
-	"AZslj5T95WOGBD22tlw/QF5XZuZGiNg6FWKRJDarwH9g1KNxJuPH5VZO86DgUccJb7BZy0N4VB3CaWkI",
-	"ncHjEdRw80bRGQ6xIELtQHCM2QB8Rb06gkF1BI/KI4BiJuUR2GdtRmB1HKACF+JbUNTH2eZ+2uIaqE5B",
-	"qDGifxBYj30FyZ2e0LUBpwBGBYC7+DS1pVL3lvZfydJuOZuvAWD+L2ia+6eNRLk+fv+meZLVkZhLpZtz",
-	"McE6lxOyKICQq0p5icJdWsqvp8ZOWgYODAWM1kvRaLUGOaqljXAGU9RYoABsMoJOUjZJmZrmADr0UiwU",
-	"S4mit1hjgaIvz2ifkTnosa2sxWNyzTTW08KbtDrk/UvRbQGsfnBGqCALcSPkUkDQikxdoa4a9fdSGP03",
-	"yOLYvMoNWe68CyLCwt1QpuFSvNSoNJtNhBoPlSBlyCZlzJh35JzcsBVip1GxWtKV+XEqhVyYwVMz9UuB",
-	"wbEQqA0zNfzaLryZdwI5CRk6qr1yNCufJU+C9Z8wegtBcnIyuRRaevHcGA8INiirDYkBuruwLicb2PE3",
-	"icFvWygqOf2W1RSkBc+EX0pfUfFhFoc+7P4vLaAJvTfo41+Hy2N2kp7qR6vHiyf8qewX37j6rfp/nfef",
-	"tnRaFwodfCqmgticrTvqfHVL+bfMUaUgS3ehA0fxtVpfVj7GAeU/BpDBHMnIgbax1IOcz/v78eI5eXza",
-	"6/dJBmVfgKBsszdOEfJrkfgVRo6NZmYHanWnuuabNtY1X6yUUuih366HWsLweshrrFTa93W7JLvP2Jac",
-	"mm5CSpVKNhUp2Yf51Gs5gxZfvKGrRNL4nZRQ/w6/O20zPLWYz2WqWfyaxZy6Ymd/NU3pGYbbApe/WhEe",
-	"35eWZDMleo5TXjdlGv8wZ+L8zUty3OuTWEaLmZF71tqZ5/kYiBx88fw7V/JYphhKar7VUiaqR3JkFWmB",
-	"HtVXJJObinRDOzL47QiSmZ3jvtQ1h4ywgBS/8CcVro1pt7P6fxc/fH/3qHY3to03urbX5+79IlOrBz9C",
-	"12YFctHblt5xtjoevJxLlaxP9nCf5x9+Qcke76ZcZSMDwEG7T/Wx3m7XV3SWrCVlj1y/UrWEDZ39fP76",
-	"Feam15MpTeGyYg3pHbShPdPNdrTnJngX2oNei3TXkrbMnM3XsEaafdCkm1c3x/B1ZawPsG6uVpohBEl2",
-	"FXDFBaaBlR2RfwYCtZvZSKBVItmZ6brWgLPWsExCEynYwWaGfAY75aHogNszxBy/rMkQ+bY7O9losp49",
-	"ss+LxwD+pZ4yxbyTs+lUQId/dc7sb6/Hpb7Qc1AZ7zq27ba45mT46c+NJwPjnW0ScPa6IVpI1cH7sACT",
-	"xtEFYKm2mLXTq01gcYN764+kXSZLcSy/Z1hsoe8senDb1JX1OWJZDw7Kv81YpChlsNQV/26KsK7eA259",
-	"n9w0Ipv4uP2QSld2LQb0JabUeM6M9z4Oi4X2KNncbWmk5uhsDkL0N2dvZe+j9vxkGo+df1UglFphUmv5",
-	"ZmCvZau3Km+OPnp/jXn8qVEAvWV6kQp0r/tojfa22OWMOkG0nPJoCtmTTnuCZEeu1ypA3imqyp8NvML7",
-	"9mV8Hxfl3izb6FCVCXy6CxNpUpF8GLk959jfQu7Iat4CyCZ4l0qHOT/Fvw/DOZILHUnEzK2/pzy3mhQj",
-	"t1xxHZCZvAWEsDCDFgr9OlWhWY+EaQcWKuRYTeUy7JFzsbq0aOM2aT+7sTvpP/VXYgy3W2MubmnC4/CM",
-	"zChW7OMa0cHKsch2FlmDJU2dLASWQYqLJiXGeMokNg07tO5LwTW2T0lYxJMsTMz/yU0S0zAxsFf7kLGX",
-	"YsqVlunKprMrw4trbu/ewq8eJ/rB7s8d+XGLOKf86vM7trIcfIfLQ79IVydbss6nHdR+O/cHvZv70sVM",
-	"fm1vaXwvd+5R7vRbyJ1nUkwSjth/n+nmadhCyhWO71u2UOwvKVpf0/SG0EwgZQwI4/oPDZfeQbJi1dSK",
-	"aIXbsaOP9g76k62GFU1rEucB08RVG7SJ6SBHXIl0BWkYKZNzJtSBEQ/5awiEci2ZyksTXoq1tQlHKNwK",
-	"EtZedUMTY01vmAgzUXUpLIIeuQaIaMQOXAjdI28pVyzOSiF6OTtofkSsR86zeWBizKWAEBaViVqbQ5TX",
-	"jFdYNJ5084R7IfXYNR0eoJPYlay7FAWfCgQL1wlQrKLo9vUikXpr0Wk+ymyYHSWgKzn5qLV4qBbVfBB5",
-	"Zxa6taCD5dtewtnPakWb6T8gThvby7K/nCz7q0VRQIlbWqwza9h05g1vKYu4MKaFTFcthdERTRIZtb7X",
-	"cAObFPxJroriHDPtFBfXSWY+qYDIJN5wuXHujeJOjPjLcjzn02ryNxtm523BntXt3UV3g3nyC5ADLmDh",
-	"ZG3NRdBZFDR4fb6DCmW5nmpLjruUW8Mj3DgWQvOEhClLGFVsDFHMY7ztCh1CY6ovRXd4Qq5WxK7JQY/8",
-	"CB8CshOUjQCF1bUaUYEATXrKZqSL6Kg5WtOlgB/hwhX6mNKUxWQuZUK0lAdn9gaQa8wEXwgMsxVMkRR8",
-	"6VhT3X15KcynPQK3dxkEOMtyg/32bVFGu/4MctH9s07mLL0U2TYJjJUe5eitqI3nHxSRpshFriqjimzo",
-	"hEX6UnhbnvuYYFPQQphShdX77QyKJgFmb3PIkK5TnRHOPedsO/Pr39fZZBcag4DnWqwvtVJHpp3RyZO8",
-	"SvywtRAoL9hWivtgS8U93/vNkIT5q592kGibpdlemO19UHsfVHOSmZUMnlJtCzpqCQlUwLDuUfXHa98W",
-	"Wr5N3Me6Fi58ygIMkxkV9JqpAMO918cq/QN73FZC/AlDT/JywGuDTvKCwHvGuQ83qQk3uX8dHtUTlaVM",
-	"gn699uj3XJ0LC6+aARtBTOOlsNVFGKQmWt+vV0kGJ+I8t7aCuZwxVNPNwYkBWslorlKwQ0huRFiHRnW0",
-	"cMy25jf3qWe6uuPw0UJom1YH1UcEG3RGneHxMZbcP9FTcqFTxsD5LJWmyTiSMcAg9PuDEyiwW1OEfPSx",
-	"M2FsPGdpBGM67QfwwMb4uedBx5gmYzC8Sors8OSTLRhbKO+bVfP1qvNWUgcbyvNTrP9U311WcrdcRXfu",
-	"1dbG0tJQMrpaCr+hmL1XdLdaPXdLDR1o50GVc4zYaOtWt+XadxM1Tdp5Fve7ly8Nivlez/6zOdfhdDv5",
-	"du/69NFHFy7fLi4zAyZoFrBnhIoVOoJcpff8gvaEpEzJRRqx8YwrhYVM1oRr7iYS4av7CdHcc729b/1P",
-	"E4pZDaO+k0ZeHwaC14EOAoQlsXKAIjGxAROQaGcYhNHGjRLGjcY8nydQSsoPgrgU4N8F5VrIJZHiLAuX",
-	"KGag3DA2x7Rp0OrMP1dkyVKGHuKFiFm6OZjiPvjNjrp3rr/qlGotU053U1hPPm0ZkLG97vhH5aL7qIyH",
-	"YKf7IIuH5+F4Uu+Jg7dVCY8sjHAbt6t7tRxeYd2xeSkbITVhImZxkBfAcQmCVWfsMzeCz6MDPoxf1U5q",
-	"XViFW849o9rrfXeMqXDVmKL8KN2zF/anLL5Xe9WfPAR50N/CLPs4hCQam/kbkm6eJayCS5HB/h6MCE0S",
-	"hDS3UcQkzKCMQ9AoQwv5G7r4CgvYjowF8mnEpbBA57DWPfJTIYxXWSS6chSvdf3m0bwYqXApGqN5e+Rt",
-	"IVu9NmiZSIHxHhDei6UooQiusaFZDNgnvmI7ppMJ7HAYZEjw1tctyZSKOCmUC7sUuQ/aAYhAjYGUcKF4",
-	"zHxmjSUvs9XQUjY7qS3P2p0P/74RE3mmew6XOzzpBFm+eelxyig00nmT8luzZpDl1Ak86OxRZ/AEsXwd",
-	"zPSoMzw2T7b01dqlfFBvrd3hjTq329ZP2wqvDYLLYnFCvWWbaxanbLkXZ/uoir23t9nbm0iVOXuB3YNQ",
-	"RFBaK78eVOHPhEcLjX/J2E2y8u48azX/NgHUF1mvfyYt381qnZqfLd6eMe71/HvS85V3mu5Z0T+PoQyW",
-	"Pfm2PkZW9A50Zad0Ki9AwurSFjwqhIx31OEvRdcuAtEypqsDxAEHepFiHNOVCkn2yqP+AaGGfs/Im7cv",
-	"X5+D0zfTc6Gmo8ISW7YBksokAQTnJU3jHvnGvikF4SovE69HwLggfG1uTAC7gqidgyXRI8/pSjkdOiuw",
-	"BJB8xbRAC8Up2NKrAMaFsy8uRdHAaNa4Hf/446jcK6A1PV1A+AbvBB1FtSE5V2t/PONioQ2HHgz7gQej",
-	"PZ7RD53RSfERF4CuXYGFHgIstI8CXQq56IxKARcu7vkEdXcY5uApKvODp1geY9g3f7/P0KagMMu2qr3b",
-	"swfV7R15bq5x6V78tLXQ2iSwggyegoisupRF9dcZE9j72ff6/l7fXxNFHce5OFU5v39ABd8Vx92g3Gd1",
-	"2Wo1+jkTIOwzyReUi9ln3KE2TWd94LUr7LC71GsuNPclICf6Q/kdIRNrRgIbCbluyaqixtwPxKXZTB/b",
-	"8q8XPf8ZykbvxeXeCiwVZL5PCzAzluRCoz0kcvFFupSoOYs4hZh6o4YHhArCPuiUEsW1ObUHUJmYK88w",
-	"Kl289DYEy+8Ee/K5LKOq+fOkH3SA05dLEh4POu6XvH4fGCpla+lRO2tpcNrPzSWL9tPaYHp0R3NoW6iX",
-	"wR8Q6mXPtPc2zt7G2WDj2FwoODB3N3C2ALQHw8V/vw1c/d1g6r8kqPjPCZm/h6nfOCBrJnOFtS8FS8dZ",
-	"yZBwXZn2wptb7tuXaIKVgUrVRqlexcPf4SjtkfT3qc27W1sN4PkF6VEv2PwvN1hcF5rNybBHvgWcHGN6",
-	"gXJewSsqFM+F4pfK4RaxD3OeMjWmOuxdiq+xxC3UnUfEhhIcb0TTlCP+9ZyuZkzoMAOLxlJUY8WilOlw",
-	"dCksQjYUchU2uIxDCaMLnfI56/1TQfQejJWK+Ep+IO6biCbJQYDwSBMuaMJ/Y71L8b20U7Tlez14T4i6",
-	"86GEcGBYWFhD6daQJkAtmt8yFV4Kqm3fM5dK1XjjdpfiAGV1z9o5O9uNwGFgk8YTmY71Um6O5apM4tOW",
-	"9pr37YOabVOWxGO0KDdN6luWxG/Mm7vNqwUSNdIaRx/1nsXvjbkv2JgbtqKNb6hmS7r6MiSlkVuE4im7",
-	"g5BsNgDbV5gBUXraI35Gs7vbqqrlXCti5V9tjvI9lpJp4Y6cfC8Few0pl/egaWd1LVpy4Wfu/YdlxQ9Q",
-	"e+YZjabs8JkUOpXJpk/hZffup6Dz4h293vQNvLMrxw86/4BTsv4D88655d7e+h23ZMivIYfUsf39Bc+f",
-	"qqLOfdgd6xO5KQmNZoQVYbyCOL7JwAWZJzRiZy7lG1R3udBEabqCmrZTtoJMlx75xmwFiZmmPFEBCYXU",
-	"TNl0nqoXxKbs5jj8vqFzKWYLcOXpzBj6SpHUfNAjocWJDm09H69aDaDUuUI9cJM1yawEiwE1wuAmtswV",
-	"RKgngH7DDJrUQq4SC7oZ27t0Y9KAMQSDN2bSbMa1gir4YMOlVCgamcULiEKYVjDaLMwpE7EyZg1IIuEM",
-	"IpcFpZfy7FJkj62J40IOW5lMRTMJIx0ju+NmYbi47l2KSwEMn8CtkiITmdjSDHZiPfLTlCfMUkhAKIn5",
-	"BHZOE7yAItdYFkKw5aWw4pRwEFS2DLRdQK6IxYti8VlmIrp5OUu0VzRAL4V15lnzEa8WfxAR80nVjCua",
-	"MjpnqaOmlE0WZolN+27IEcviR33kKocoADn3FpSWkpjRlCFK8JIaVYELEs6ZiLm4HmMnIdrfl8L8nJvS",
-	"3WKfBzBzN9aSEe2ozI6aI0wCZ/GlwF1888MFApMVNSIefzpyFnV4Zv0A2hGlOwRc5VWjgkuBExNs6S8T",
-	"HGtbyulSZDwhZTYrLs4cvHnmnw9aQKKFBhA0TJsr4BngT+M5VYrF4UGPvKDR1Jsr1pHCpLiSk8IvN5Wj",
-	"s1UXAdK4VHgQIAiFBUR2A3UIXuBAoZkzg8VuiexuCyEXImJxbc2sBaRmx7YwVjPGxO+rLz6IOwIYr5yM",
-	"J3KRbtQZq7PeFphiV3fEn0QbtifTJ3twpQGxOgZkTwvgr1bI1+KCu4aAWTnTpsys9p6Pvedj7/l4kMIo",
-	"96Oub+EBOUL9pbni5VvUVo1iBkUGurZapStxEIdnvv/DKWy+jnZgWBH+pWplZ95o9o2R8bnL9YpFcsaU",
-	"V2oL6l6uS4yBhj6jIL2jALVfsnh8tRqDur9Z1lSmvIVTv/ytJ0XvQWq6XW0rNd37D+1DcoZYmhPrvqrx",
-	"XtDtBd2DCTo4Zp9R0FmI6V8XUrNm7z9dKQSksB85Bdl3ZAm5JEu5SGLrIQD774axeYAQglhHss49oASd",
-	"q6nU2piJxtLmmiwp3iqiGYlWOPzmjYBjFZ7epTjHLBl/OFOaeWMQGtGMaWR5nK0W7WSwmYplAAoZXY0E",
-	"/YbpZ97g/w4r9tkL4U8YGy+5iOWyrRTxRr+tPCx+WytDgJD2cmLvq9+VIwJ1GYvco7g7e+pbMUR0eDUy",
-	"wZ8Qh28+Z4LFzh1WdDB4cB0jy72cA6HLaDRFF///x9617raxG+FXIfzHNrCWJTm+HBvnh3GSoAdNmjRJ",
-	"b6gKLbWkLFZr7p4ldasRoE/TB+uTFJwhuXdLsnJrol/JWktylpeZ4cw3M4cKLLdgN5Z8QeY0nvHjgPCl",
-	"ttn9/IUgyPWwoKSeIS6JFaMFkyl3+bqYgHpoR6GcxXGIfBPD/plgmAzLcgUML0lFtjpu4nkVRO8LnKHP",
-	"fnP4ejhKaxjdBkIJk/J0HGWx+SNgypoRl1hS97x2z2t3DHxr3FdfiOcCz2u3trwG92MRhon22pq6pxOw",
-	"0YJJJuWZSPLU14F1DKZUafRR6UTT2BaQFPecRDQlR6F5HuYjDe/pMjzukFt0EZp3hHcQDiT4ZGwTzaU5",
-	"RsPY8K2wiZG+gO/8+uaX3Zjjt4Q9NFMf5DZ58HQW0bp7tvgVTRX7KK/NmTCyBmtO/kJ3f+fgbme8APh7",
-	"1iHWYacaeG6H1PDwqGRGEx5N8VZtreADac3gXl115vE0S+aC8YwcIZPW2QxLFOSu/GOjBacaUmQL79iX",
-	"3m6ubqBsIvYH+q+Aq7+/0nNWxHX03btDN5+hJ8vReehC0DyMQPKlJkrzNKiWYwAxQpU1WnTIratMTPVA",
-	"Wj29jCspCBoWdshLD8AoOSKL0g3N+4ZKFGAAyQ8LJ+jk93wVIuZg5QpIINbGjAsAhDeytXvnm6/4NQMf",
-	"WmCxE6qAqLgeyNJqF30ensQFXQWA/VEVSBBAGrC8WxlhI8YwkaaXe07lYiJifuMNOUKZ0bM7zo6DBpos",
-	"FsdtljJaxKyM/UDv+o3RLgWFjytqRlnQY4N80RpEvF3Gbwis8J3jXEvonx9I3vc3cgOYg5jvh72e8CN6",
-	"F1569v1plQsbjXbqBCkKTXX6UP4DuhnwhK7RNM58KX3s+hqTvAM2EEL0FIbE2d5+oRl761CBicQ4BNQW",
-	"OgMZJjMdJff8mqhZFHHOjIj3yoA19yPE8ii0362GVmyExwEJGY9iIaFZQQz0SUQzNvQ/BiRvjYDUsKgY",
-	"WJWH6vprnYE0C59jXkXMS3F+TpLe4XYC+GKkxbzZt4+T8h7b2nn5FTn9mhB8w1I9QLS2esXLNmp5FWcw",
-	"xFinVE+KIdaVTg6qqLOiNPCpXg5SMVSjJZbnX/ajy/tzeZFe/naV/aS6ujfvLw6C3QO0Pykkwe2DTUXj",
-	"c/d+jsNzG2LTLixDV7fYCg673eGbdvHeN9jC+4NNSzvrkwIiqodw7cfUSDGtf7GNN/+w8llpUTkqSB4E",
-	"7VpG9KPBIr4j3WMPp/jWU/rbQAZak4rCyTanzljRt70mA14zdYrVrnWr7+85PI1cJAzih6Et+mYAcQ8z",
-	"fm0vwhCLExAgQQXWx4amAzBDzxRHS0KY8XkytZfOIvohSzTVHGEUSiepIoskA3SgDVrhklnP0EAmc57F",
-	"NO2QW7kikCXcJ4dDMu/pimScMkMej8fkKKxO1DWhchUe3xAqB9KXqMXWBfPFGf5pOBWSDYWEsULEJmJk",
-	"CVhfwJajJsnC2i5uBjJMMz4Wy5AIxqUWY3d1h+7aABe4Lh/MKwc7SxkYab2cLI65uShx7zcHysM37k3S",
-	"+xwolYBEfwDIPbVhB4AUjuMCd4Ot1XZNo3LluZmta7g+R7EtLQjXJscn8mLUK6J4HAckyRjPOCOjFTHK",
-	"fYe8FLHRfUYrEgm9CogtvIpFVsYZ5yeaLzWBpEvN6cH+7Covrk8MZml0KcHMiOQoooqfCKm4VMJchwhf",
-	"0sjQrKPJcVvWJ9O0LdFTr9vdNP2UJcgxfPfxT6TJ1qzdiayXGecEphwGM8LCMFulS6FaZsSAVKlsI+y3",
-	"bUn6TFiOLx7Ynx+eR8UD7OAt4R7FNo9gPJCCffj+jxa+/yOiTmoleK1kaBZy+HYZWFLL0N8q94pJS2wx",
-	"a48bsLl8Cc04RW9fA0K5MYnJjgXPvw5/24y9bcvaHq0cvudn+3Qke9hdSzqSuWUiT+aCCz6aJMl0yCVL",
-	"EyH1Rkl9bSPiG1Uy+5L3cJPHZAUy0cWbfLNe/xfs8YWnYmd2VfqgR1lWZewtdbPm1jV29jczb56m/VV+",
-	"r80UtZnagSocabvB2g61beoNk0Fr3PGdUEYvIJT86d0rBPEDHh+Nb45en4PUmgiBnkNFlLiTRtEJbf6X",
-	"YCDxVNvq30LZJEGmMzMApAcacRJOtE7V9ekppjEyT/BgdCV4xzCIjKsknvOB1AkiwuZU84DESZKOaDQ1",
-	"LWMhpzZdNGUs40q1pxOtHModU4ru6OezQdlqwyyiVdq3zSRaaf95a13DiGxbFvuLbfZkLtumMLr9WlLQ",
-	"zXbdM9xH1K295+t783zB+YL6dmW58nSx0qYunj5U/+Su0ozHHGOCq3idJFWE8VjMOQqapCRrOuR5/huN",
-	"jba6shHAC7pC87IWcUyMnJrzlpJFz2H0tXKgnYUcKiJYC0al4ZM3RKksOCJU/tWj/dFZ9Iyd84vx5d3V",
-	"5Kd/dqfrESq73+JxVdZzbJw/9nRhZDt4gxXc1vBrImBH8H3d0v3FeAe+h3vuM/I9dYo4wsfQiOb3Q5Vv",
-	"baNol3BCaCUEGLrVwAPQrm2Su4EMsZOT9+JOUsAUYubCBm0ctZuAnHW7xHDSmGdURpxwAQk2FxTicrE/",
-	"OxhcygErmMyyCINDs5meAKEOIaE01fy6FtvnwzEwHSWi9hFNERA2Q9bD0Q6azPRJMj4BJ6Ab2uLmfV6F",
-	"hYgQxjCQ94nkKwy/QMaubLY1Hw1BILoZsxOOjUBgHfIHW4LBOiHVDWTsbEMEvOMRF3OO02E3wjqZ4BdU",
-	"udUgyDgCEuqf//vv/wTznvknrxmDP+fSorqaG4oK/XPv8qzfv+g/63bNGOf980t6dfETv+QRH3FGz/p0",
-	"PKYX/YhF9GxMz3sRZZf88pJ2+fnFeHx+dsG6Eb/ive4VuxqxsnTpd59dtciXp95zEBJrIXjmZA9tfsb1",
-	"1bJhhiCSuSJhKGPCDEjjt5lZSy3MWDhpVTdYcZcTrBwaoC81hjy49nfIRingRlArQvrgK44+HAiGqNKz",
-	"P/K/TvuvpuzXxe9ml2LZpaPo+YuXvYNCedIyaPUgcCWmruvIRPN90DWf61rfvYa+4XvyGkfloTrtk/7R",
-	"N0kKMvhTJ3DM8EhtfAWEI5g+wcCWN2zWJGDVAfdkKSJHhgtNqGSQ/SDJIKnpncR4LkVozrAAgACeeZkA",
-	"O8u40sedJ5vJtxXTT7xQ/Z+JaR7NMqFXWOq3aM2G9SK0dIAbJfbHSj8PBwilu50Zlvb3fxj+ZcRVMyd/",
-	"myVsBsBncmQuGC5bHoore67U8UFwMMtiw8et3YqmopNm4p52HL+oIyksgJAcae6dk8FjiPz6MPbFzibD",
-	"vQIz2FF4T6ecZDMZlru7Pj3t9S873U6307u+6l51wYJl5/OhOSpK01lGJVr4PYank0sx61lo+HTNU9IL",
-	"XBFZn1LQl1W2HdziThKxWbvmbhTpB+QZLMd5YCO08xBCyRCB6Jat0HcpHKXed9n4jhrZu19f3xo1zSpg",
-	"Lk7Tq23uhVqgaUTjuDi2355N30QlOxESh8wjUk+gdK+v0gRxoUYJLIZ0uEDXlv1TIMCBV+vjf6ijwzjQ",
-	"j98LvhwL2zpUhM6Y0CRO7gp9W+hYc9dGTGQ00g4T6uZQIfM4VEZTivWk0N9rrmlLb3BoiJkZzDCDzw5I",
-	"qg7xSxRMz40/Yq72sfmv2XABieJEQfimI8fhmBr2jS+C+RFuA07Lr1TEQ8WkXeVH3T3lGYEFpxkjblPc",
-	"EMVR23Z9k7uZWfyj8JQlkTqFJ+XvF+Fx3ZRRo2S3PJh5JLcPftwmXY2P02xS1x6T4+79tnCPijonV6S/",
-	"XBIaTWWyiDm7cwG5aBxadT5loVSJfCAgb9+8/4DZmRodnUD+/wIAAP//",
+	"7P0Nc9s2lzcOfxWM7n2m8i4tS7KdF3t25nabtM3dpEnj9Op24zwiTEIWL1OASoBW1Gxm9tPsB9tP8h+c",
+	"A5AgCUqU7DRp652dqzFF4vXgnIPz8jsfepGYLwRnXMneyYcee0/ni5TBv8/SVERUJYLrv2Q+n9Ns1Tvp",
+	"vVkKouhlyiS5ZgtFpiIjlCxopjjLekHvhqY5059EGaOKxROqeie98XD8YH802h+P34yGJ0P9///ZC3pJ",
+	"3Dvp0TSaDEf/nD56P44ezo/5g8XD3x5lj+VQjW7Gy17QE5f/ZJGCN4sxBT3T5QTaWCiObfw+ouPLw+go",
+	"PmYPpg+vHs0e/3N43Qt6GUsZlcwdzXh/OH4zenxyaEdj3ol7J1OaShb0ZCoUtg//wkE+pqPLcXQYH7Hj",
+	"6YOrh7NH/3ysO8A16Z2M7T8nil4z3jsZfvwY9M7yOFFPbxhXzxOpqiv6kjMyTThNk9+Zu4AxVbR38vZD",
+	"L0oTxtWExnEGgz8cDAej0eHgYS/oxXkGCzKZy97JaDw4touax+sXJInZfCEU49Fqcs30OB5MR9GYPmb7",
+	"x5cP4/0j9mi6/5gOL/dH0Tg+ZEfTY/rgshf05kzNhO7i1cvzN5Xd0XOcMD1J/TiK8izbsP8Z+y1n0qxx",
+	"xn5bTweZyBXrnfQObkYHGZMsu4Gpy4MT569JEh84qykVVbneluEw6ClxzTh2psT1uvX5+C7ozaiczEXG",
+	"CnIoZprqPdTb+g3lEUtfl73XzsqMkSs9QULlNYuJEiSCL9xtzhiV+kO7GCyeXK4m8JnTRwrN/5QLxap9",
+	"POMyiRlRM0amjJFlwmOxrJxD8/1lynonKstZ0IOd4ZH+PJdxL+hNGZvQuci56p08PNZLNc0Ym+RcJal7",
+	"Xg6L87I/PD4ZDt3tj5xxTn6DgeoNnuY8rrVd3S2YucTNWB3F4+vD+RE/Xjz47WH2SD5WwxtnF3uR4NMk",
+	"mzM96HINzBIl/IpwsSTYqSQ/nz8hD48HwyGhPCbXjC3cZ/3j4f+PiCms3CJjC5rEBMe5N3AXnsWvsmTO",
+	"Wjf5zOxpymKy0G8SZ34BmdF0akYEo27sCyzDQqSJ3o8PsBULlkX6FJ0cD3Fv1GqhCd8+d7dnMhN5JieX",
+	"bAqkOj5yF+bbjDHidkTgGzI+IvAZwc9gDZxRnxI6VSwjakYVaV0mkqAIGPQ+Br1iDWoc9vDNeHQyOj4Z",
+	"PtDn3WwfzjkSsZ7Uq9cv9h/+cPTTfzwuX2hhG+OToxE000G0lIwx4bliwB2HQY+9XySa3PSnPE/ToIcn",
+	"TUu/OQVqpzH9v0YSDiIx16udZFJNOJ3r8Z7FtBf0Ulo+eS5uWEojTe+LmeD60b+NxqPx8fHxcHR0qJdn",
+	"JtJ4UvY9mdP3tv9uJ2Au4mSaRHVq0RJxyWI/KVSOyIzyKyYJzRihUcQWisWWGNbSAuwuF7CCvTPOkxuW",
+	"SZqtAsNqUBkgyZQshJTJZcoGLldwWnJkdsamTHMgvVQii1m2/+jR0Whs3lhNpGbeegILuprDSfjQszxk",
+	"dDzUTAT/nER0ofJMy+zqc8N4FozHCb/qndR/0V8gNzLSVbIoY3rEi2QiL9+v2Q3z6uT9o+9/G8+fa2bb",
+	"YKgxi9KEM0PjuNFmLpOEK/hP3KUzvSSZuElipmW/pDy+FO9djijzKGJMz+dj0YUEteF+wdwFW+TZQkhN",
+	"cPostqzgu6BnFmASwYGxQ5GMKv2UZoz2TnpxwvVfmQD2sI2aKBXNlKwxyaOmWC0lnmWsWsc0YkBLmV7Q",
+	"yxdxnQ02OO4N40bcJEqv9o9sSX4V2TXsQSIT4FaJomlCuVXIbxhfr4gZvvdSKpYllDzPF5olqmTOJr8j",
+	"/zubsyyJ6MGPbDmB7j6aoUzkikdwnJVi84VCjRm4KcsykRV7n1I1Fdm8wirOX+8/ejQeHVZ2b8UjVAfg",
+	"H22L8fA/ex9BqKdC5hlriPBUSBYTzauSiG17jdHbMJlmYu50PT6yPyhRfwyrHKWi47UnMmMOSl3xVZbc",
+	"UMWI1bZddXhCp1MWKTjiSJxyskzULM7okvdOHpidMuMdPUKCg2c41EN8gvvVhSJgYVFyP8FzHDcV4UTK",
+	"nGXEHHRJ+kfDMYloFk/Mo3jPXXeRq0gAmdmf3W5es99yLUvPoqZCdrj/hJyzKM90n4Tj0fa2nJlWJhSb",
+	"cTo4L5hClVJyNRNZIlFM6tH7W3Z4StlmB03SvtjUJP8uqiMe/3tF8V5R/HIUxXst8W+xWn9aFdEximxW",
+	"ERtM8k+gIo4+lYpYWwxUEUFotBv1lgKNelJzNjUjlGiuBzamlcgzAnyKJBXN4A+RHVsz3625bHcyLhfy",
+	"F3Y5E+L6KY8XIuE12/fXQlwn/Eo6mo9eR/fSU6wh6LqaabmyYuASf+V50cS7oJdnes1nSi3kycGBmfbA",
+	"rP+BHp480EeG4riB86g3Auz3VQ0NTMi471O92TISCya3vTC4yoV+5+H+cLw/HjZ9IxvM1IZEcrmhP0ND",
+	"i0zEOai6JJqx6FrkyhXBMLeSLPRkujlXTPM0mrP9jC1pFkuQMxmbJu8NN6KTBVWTo+mjn2CjbsR1Rbky",
+	"63jyFnmAPMkY1VtKb2iS0sskTdTKPnMvO95nyyxRrPdO7+UTljLF4rVEqG8nzPyiNdMrfbxcRwy2Ya3n",
+	"sCZLtn5JikVdYs8T2wFQGHiCnrBUH9PVTznL6/cM86wLWY0csrophCC7Mcfz9/rgRvNxwcbn8sq8dex/",
+	"q5gGNh2bIbvc1eoCQWOqkw4rVayG3y9WsoVL5BR+B9maI2elHL78oZjR/S3q/hZ1f4u6v0Xd36Lub1H3",
+	"t6i7v0V100Kq+kW58n4Nv2NUxveMpmq2qqnuWnNxtYdiYuLafJVutM/OWHpvmm0qFZUfqi/fjepQ+3Rk",
+	"P/18ykRtRIeVW9u9enFr9eLvploUrijbvAmz21bR+NsrGa0L+QWqHFqcbKdtWDbzJ9A2hl21DbMLdlG4",
+	"UBO6WKRJBCGLFX1DvwraxY9CvWY0rsn4F8kVihJJSqtEKZpnLLqW1nBwSYF8hF6yefGdFiGKaKaoxepY",
+	"i8jDU5LlnHwFRiyCr7Kv9MyLIefcmKlSBqrEywXjZ6+ePRFRbvmda21KJInNT6RPL7Mkvqo5vxM+Ffq/",
+	"KlEpXtqfvTgjr5DfkrNXz4AEYJC9k95oMBwM9YDEgnG6SHonvcPBcHAIDFjN9JQ/OsP69ezF822HZJs+",
+	"IdDyBdcjPLnghMAQT0hjhPo3M8QTMho8HAwveA8HkVElsk5ecI/RZ7NNY3eV4w9RJ7ppCKmIaDrRjKDC",
+	"THpe6b1ZRt/elrtRkrcIJM/F10qeutTw37Pvb4R/kRuhPfnnqVD1I693r2LabR7QR0OzRpt32nt4DkfF",
+	"L3q59C+jWgi7GUVJ66jrP6g+SjgegSyJmEeVbZD1AnSXkpWV8/75/AkZHQ8HwyFZsKzgdprooxmL8xTD",
+	"r7qoKR7aPhy9GRvnQJO2NT93slYeFFkrJsfGnNFaKsvuukrnODJLJf+wp6fqEBBTdLKil8glGRrHGZOy",
+	"5cDpLTJrrskg4WwEoW6H5BcmFTlSM3KuMsZg/4VUNLXCZTQcjo6cy/Bf5WrfXKMOgtPHuDzav4yyZIGi",
+	"vfc95fGcxowsqFSUJBxGBqv+jyRN6RVcMbtxv898b/by3oJ7IL8v+ace2XXC9cRSoQ8+eKFBhXWYrEyu",
+	"4CDbC1jzsINXtHrcL2nWe7eJ7X8Meq9QTD+DK5eNmfwGZXNLYGMcECu8ieDexLQ6w8PXJ0Vi2JzynKY+",
+	"yuh86SsWtXpr9F70TP844YRfGb+qLwa18PJSLpf6FTLGUNdiaigaN/hZK0l3h8dBz8jPXpsP9sEaH+xy",
+	"Rs1bR5deadZwJZtB6p88Aad2iQz/gsS3XT2zejnBO1tdykVdJ+/gm7b+152G0jAnP9jOnAwD1hPyXBrx",
+	"0fb3RHFduQMaK/JrZnzknmV7I4jgJRG6fe66Qc4tqggy9vTcFjDTKWjl3oN+70G/96Dfe9DvPej3HvR7",
+	"e8mf3INe1RlaIu/OXH76lSSzRCqRrfyxd8inXY/6hx7mluHyQE4ZeDp0551RQTJ203HiLpyAJx+uI8SA",
+	"Dxvi/bAF66O5xDjBYO16FP4eUTksm5bFno/asjQX5XDxxS2LM8vq2hgBXSxNZ0ENi+e8fQo6NaJsJJLc",
+	"sCumaJZQPli/sJgW+tizsM1lPfrti1tYw1C7hsQ4Z9533Bf0CkxrbhS1/7Tfa/z3Gv+9xn+v8d9r/Pca",
+	"/73Gf5caf0dBLlSZU3duqLzuJJtBGuKUiBuWpXRRgSjAR5rqBY9l7+TwwRAQ6s6Nx7GuGiwZu05XxDok",
+	"t4fGWIH/Qs1y0AASvRhU9d61B2EwzjJoV80ykV/NihS50f5YU99MZMnvgk+w6QeFWziadcTTcOZSd/Ue",
+	"dXP1jo/XeHojvcYNP+/42Lp5DbRbh3MrJ8Vi9E4ePirdtUdI0LCyo8d4KOGU9oLeWC89eIeqB/KGpklc",
+	"RSnRu1X8YsDekMK389mep0KtUythLn8DfbJNoeNxk6mORzWmepvYBggMqsQ2WGrYFNvQkeAfbk/wD7cl",
+	"+I7Cx4QkpGyqeieHTTL/UmRKlaFj6miTn58rsQDvVOXonM9ypVeKxGLJb++bkrYT7DFLFszjJDoDPBtC",
+	"C0+wxXaFfAejmNSOsOsNsirQ4U/sP67Hz6/jZ8vv84fJ+yG9jJ48/XZ0C7duYQqrtz3ytF33/VW6GlTU",
+	"TE1Kk+Iq/THo/Qz/Xpv7r/fTAAC462HvH7VX0DzhWiWqF4ijste1OcqvaC4ZMb7FpBr5UqxdnEg9I5yK",
+	"J4DmjNgYhfuomTuLmrl1RAzlMaEkFfyKcKqJMt1fJpwRzSP+BuEydxTqAuS+TglpRowVWsj9Ibg/BH/+",
+	"Q9BJ3zBC5gwvuL7zMqVJmmcs0NPhhBKwQMiWg9MeLoU323EjXOpoVIZL+UOyvn/z5hU5Hh4OdkG0cKKp",
+	"6O7RVHoNmqFUx8PDHUOpgg5L9WCnyLLDP2NkWTdTR00fQjShOh4j4WxZ0JABZEqUJMYAuC0uz+4QQ7dE",
+	"hdEswJgslzPJosmL6Q8/Pc4efffDr79lb5b//PnVk0fPnr/6z2di/Jw+p+dLV2dmHNW+bYGOaivsh2Dx",
+	"hat1Ql75Ihb1Vku0E52+ZrROpNyBF0JRZsxwWthSkgnVzCP/whd2kbGbROTSms/92dqHlfHeNb2iLdQT",
+	"5qt5Ao4rIHImlpwIvj2q75e/vOM3o7GzvFUG8s3423/Ir396Nstk9M0s/enZi3/82+WxPP9VLsTlQ/Hk",
+	"DjfkNYtYslD1uNqIJTcG0G1GeVyDc4tzyPFU5dHKzBeovUAMzIzRmGVYkGaR/MOmPH6oKZN6023SJuiv",
+	"CSDKqYxGivT1gbPZjV9JEiZ8Kgbm9XAPNV+rfZwSyVCTMy8k/Ipc5UnMSD88iEUkD+AveVD+Hu5pVUVG",
+	"MzanThkdyMwcDYalKUKqzFphvqHRjH2jhyjS5ny+F0vUhWEmODYypytyqTXMXLIYJJ3IobJIwq9OSLhA",
+	"SOiAzOn7fXrF/v3BMAQLDl58As8bx/iCi7FG+hRMPUSA7pcKheuzZFyROaN8OUtSZoYkSXg0fAxvTZwc",
+	"2HDP7YyL/UhP1vTlasiknzEwPhso62xFtIprxHj4bLr/o+Bs/wVV0SzcGxSNhifQFqItLjlBpx8RPF0F",
+	"hOuG9NhnVGuT0PeAPIXWhZrp33A9lSCURDRNLYwjYvslkoRc7EslMha2bWxzKb27/PQNvWru7hmRKtO7",
+	"a+YusoJozdD0JlA504+1MnMp4tXegJwzHpNEkUsaXWtBUlugE4J7o4nXtLMUeRprotHPJNVLi4m6xf4d",
+	"Do/Ij0KRF3BLYnFYEhZ0OyDPFInsFUgSKTRhSLeTWDBZkI19NXTMtGEAFaLADFe25RJC6wG66P12/Cae",
+	"/TCMnj5c/Ho5/I/ld9Eo/Qf/nl70vCv+mir2PJknys8kfsuFokQPivSfPX3zLYkzOlX7CVPTfc306CLZ",
+	"z6hiqW5i33CfvRMSZiEx9XmkPYhST4eLZQAcThWtJ5IsZ0IfkiuacNgoFRLjcGufaMymNE/VRe80+/fh",
+	"qfr38fr5vSpusm2z3G6CvzkTXLCMhMtyzEQ3ildnOB5mqKE+5ighQtKH00gjMJd8JeFcQid7RGQkpLma",
+	"TczVUoakjzcsMDYzrsz1XJJpJuZgMTUmmb0u6/Xbv4+Hw9Nl24rhrJ7FvrVKpJ31V5Ik8SksHdOHbKlv",
+	"vyuRgxzRYgQOTttwNtau8o1LZauzqcLk7OrAfgH6McuvGdWS6nNfmhk4e6/syElEOTG3tJbxjYLePOHJ",
+	"PJ/Dv81gEq7YFcvQfEazlckB+70wfFcHFVZ+D08qPIAtmB6qQPUWOWmf0WhmS8NpuSqBm2nKsDIJPINw",
+	"ftzQs9Zdr46wuaqYqE7nTBmlAdwc/q03xRNg38GaxMFZoGalv6e4cQfWLVGAgPpGt/FWPqfvnzN+pWa9",
+	"kwdHPpp4VhZl+4GtfJIj58lvOSPXbAUiUDkUrHnwzz8/e6KPKCVXQmhuLJKI7Q2IJraESZR0VhhAK3rt",
+	"NaMnGVukdIWFxJJMavKSC8ElKxYHuUW5PM5o9/Vw/avStaxcuTbj42OgV/v3aPNSvS6258+2ZF0I61Mt",
+	"4VRrD6A8+A9IqPWXEC6p3J50zRKh8GNf6DN9wzKaBiQS8zndl0yfPsXiAHj+v2qd7dm0qZBIlaTprdSS",
+	"wMJtozoMqqAckG/EfAFa35LR63RF+q+//YY8Ho2GWsL9cnDR+9///p+LXkjmes5Mc1bRvlWucnVX6kmL",
+	"avKKXjEik99ZQEaa3Y+Gw2Jcv+UIuGuGBTK1MhwjCHsnGDxqxqb/mNP3hucPhxslgOP0bGOY1ayAVrZZ",
+	"C4buRuObw0s3Mc/zVLSyei1n1g3ZRsl1G+vmKI3Ng1U0Uwm/alEA4PQlcWi9MSmViqDBwHHQgIkAHFyn",
+	"+AjICOIojFcnUW10JM0AJvBihaA2Dh58bW1LDaJ93VoXsUXdFnuzg2fTcGtmo1Z1wPy+buw+c3e3aWyy",
+	"Bm2YxUewNoFwAcXmaxp/RxVb0pUBRVI2Bhmhs/S8Dv4pUY8rRvHB+hP0J7EbHWHDUk2gY9CLRTSpGYOy",
+	"ZE4LUxCYQuBl+X9aG5kzKekVMwtsr4D2NWIuAVooJ3P9j1ydEi7ULOFXZEmlvixmV/jGjKUxCuWVqb1k",
+	"L+6FbK4J18HWBWbNotNFYmbw8aO7mf+SsWnvpPd/DsqqyQf4qzx4qt9/bXYI96tJYS0LoOVWzOSJvk35",
+	"FhKsEK4l7NWzfccU5huWefvAMZqVV6F9PAHrvisvTTCVr2lsntyW2oxyPkk4GD+2JrTm9yWNlXE1ZJ5L",
+	"fV8iVJG5kIqMhybwhs4rL+5KIqb7if34k5CLVVITSUx/LqXUVsJcxs3DeSJlwq+qD3N+zcWS64dah3K/",
+	"rFWDrn1vwwNFriZiOskov2LhKV7Ww1cvz9+Qg5vRgeGN8kBChJn+1rJLmVyBV58VfX52kv5G8GmaRLsS",
+	"NE0VyzhVyQ1E4b4LLInXjaFbUrjnc5eJUoU22RmVhJtC7GjO0lebI5fIqyrNl03hkdkM57aF4SNKqzOK",
+	"lXTfsDUH5hkXanIpxLV96KQzxc7finFNOhNQo4vn8NckYzSa4duuCgsjcA9LJaIkypWYTicLKiV+igZO",
+	"t+v64Ur4JJf6AAlOhIG7Mv9IBJdBYTy9ZKlYIvhWCBeesKyAX1mEz36avhXZZRLHWC9nd/mQcJlPp0mE",
+	"OTyRWGx7fLwNuAcokag5cMZiWY/YMZVjsKjPzurDgmXAPgX/NIcGjWtzutKqEokFWDTKE9JcAk2DmG56",
+	"nfC4oGTSp4VxDtsEn0+oebkly4P//e//CUvahHs9dai2/I4b78reZ6fFumUol2gXugVZ1g4wuuC2Jc22",
+	"RmrkWdNiQQ+macZovCKF549QEidTSD4q7MAD8rNkhIL32xq78C/7giMd/Iao7aWEM6lPQuy+1XBWgaNH",
+	"r1iB4hB4F/vz88lnHNSG9GlJYbvzSmxqpxtb4+OSCM/FnJkbmCauJXgqtaTKMyKTmIFHMJFE0qnmRSSD",
+	"K9mf6Ca2eYIlK3VX6fNTz49CfStyfktuljEp8ixiVsnfknQ8n5fE86MgMo9mFSf/esuey5S8hsMvT3O1",
+	"k0R7XEku9ZUBRVLkioFyOtU790XQkDWqN81gPwp9X8ZfK/49fd7BaA/Ba5yR5UzIwkGwEjl6w5tBCaeO",
+	"gZ5EYrEakB8FRhbc0UpAJM2+E0qz7tNK2I0ToLHuG3hn1yVHz+qmD5re148GvjMVNH4jxHOaXbHbHXu4",
+	"8ishJim0td2hb3xcteyBNyyRBH6FXAJORuTF14Mv+vZpR62EwJGXR7k6389/ag2Qq+vmvL3NtzBb72bt",
+	"dT7323kdb2spDRIJ1xYny3DFFOljKCJpqd6xp3cG4i6NnwM7wJQ+G3SAUWAmb8Hi1mIQjt4/zt6riVRs",
+	"UeIW2F56DTiHjeVEdr0bmlY+qXm5scRNA7PdOzBY0CyeGIiLL0BAnbPsJonYz44N7FbULrG929jkvC1U",
+	"ad68A+xE674ZzZJ0RZxPqp6NWHBm3Rk2AYuBG8SGiMNv++AfJLhUwZ9Jy0aHfkS5JkWwrEHwj01bNrfT",
+	"uTAlR7T6rSBTTz+e0iQVNyzb8y1aYQpsbks4IL/QRJHQWbwijM2EGalsdUooAbN1dT3D2oJ+3rNgIsT2",
+	"Cw/x+u+KYDLYizdCvKB8ZZqTt7wwUMXQRLq1rKh96pwZIcic8lURdLjtYdiZ2sshfQIu3JxVcTlwVmIt",
+	"mQ7IU31Y0LI2o7IITL7Mo2umTomNskkhCsZGShpatgNoia8EYTzNy+R+CBm+Mzp3g2/XkmvxovvVfhnT",
+	"2ulj8/pnOWA/cyNef7+tNmaAAHfyh9a/rWnljGaFbdcqBRh0buKt4Kfd5UaFuD7JPRsHi8MsjlKtX1eX",
+	"qSxI+cBxxuADLEAff24O/8svv+yflbNh/sAUs4/RjKYp45j77Asx+RrfyxhN5/9+gVX3vXFoSMDs/YJF",
+	"isV/YlvkKUnQF3rJGCepuLpiNkhkg7Jk2J/WAr4svenMOlIINB1YCQiTmIpsTtUJCeG3gR6HcQziA70d",
+	"IZF0pfl6NCN9yRgJ3dUO94x8KXw6kGKPrjC89UCYtg3FPMUbnIkxJClTEClrYals6k3MdNcmhwd6KiI+",
+	"9S4IzogeLOmHlQUIP7+36Gcu88VCZIrFL1ic0Dewt7c5DHnZ4mSum0RIh+0ORWsjzuFgJu0E7BhaUaiN",
+	"889hfdFS6f+dv/yx5O/+uX/um2kxe+y9hAypx5sjBojVywaI+bhgmUqYAzFS/+6bRMENrmTnDr5GjYE7",
+	"oCT1Zp6dvySHowcP9keEposZ3R8T8y7R5FntAQBNGm0bhJN6y4hxAtyG5/NL1MDLtvx4KI3GKwApjTBo",
+	"XLnmQBFIxRfbWYZevjUDN/gk1a7KFSuB8Uz+7cegd1ZEVXgEMIRiYKI2hN5A8LuWHpqpWf854oGEGUsZ",
+	"lWxCVejZdyfnuJnww5DNlwEecOOd0/pStCQro2TonfRiqti+Qiy0xuonHpv/z5gekcQBWWRsmrxnEGcS",
+	"TcJqx/rRNilOgQMNVjsi6ZKupBvMgl3xfK63sXysN8sdQPHcR1gGtzdpie4tIh30zRL3lGas2M3qXDdW",
+	"yWx0X+78ms3NuRRpbLvPmMozTpRA2YvpqgshUt+Gj/eH4wILr/uGm2HF3kEZ17kdOChSGMdUGYHJzjZt",
+	"XwqRMgqMtICWbYu4r05kc9R8Y/gW77LlUBa1CisdjZvpDfVChvX2XkJI/TzAAv8CSzGymFyujL0Z0+Dd",
+	"XvxJFC47ghuZOQOBE47nUGoxw9oAK/Tk7GIFV3w9J7NgHo3UY8yEKA+TR0JZbL/mrtY+SxSby03agMNd",
+	"P5a6c5ZRuLqXABstbALI79Solg57TCRorl2JdRMz0m1V2BDge1QYEDzZJISKDYdFdObn3a48TlQBxVij",
+	"Sc5c8w2LK2E8VcmCoNda4/BvG77wlSTPXhX2IpPELVl2wzIi6dIki7ic53AwHIxGh4OHvsNZwSpq9JrM",
+	"IToEbwFwi5knaZo4adDlURoPjov2UbfYTljlcUNY5fGWDLwWMdSSklO3EIPbG6Li2HxRV+A6pu01hmIL",
+	"KfpGAOBY+EK1M32T3UkIaxLEOhZVKVw+r4lh5wdffxFE7m5Qc2zgL82y5KZ2hG+n4rgXng/tIcdfSRKW",
+	"F4Ea9WybzR30IMyjpUP9EziFUqoY6ScxnL3whNO5uQCXPR/cjA7cgNSDk2pMzIFTj7MxiLLeTAvdGCer",
+	"xTqpSs3h0Cs3izIlH1pDUQEgBLD86hykqGzS8RiulaAuZTkDK86L3YViISrE0DzhQYVvVvnZembdJlst",
+	"1CQcEUwv30q64hcFGIhuLiCcLfVJgQTj7jK3FCxbyVyrFdrASpjRVKSpWMpTUA7LdETIT9SUXE0lDP/M",
+	"8thBwvmGpozH1CNRX7GMANg2AeAaxPCiXG/W0q4fkYxm0axmhJwmqWKZJNME/JF4E+hKIQjGpm/yi8YA",
+	"gKfiEBJunmbGS9aNYDwzf4LUUqeejRLFaWoSmbaqssX3Rk3KeF/ZbrO77vATuvKvdm2TeRUpyY6quX82",
+	"D2WCwPdeeCfw0iH8BfDP2AAJWLqBRHlN4ZXj9MDHo+NWz4Ezgf6vv/766/6LF/tPnuy1XDCP6kLWJ2Sw",
+	"0BCizNe7fEqzNNHMCvsFvoBu3P7335+8eLGHZ8UuD0z/lPA8TRFuhQteN/w8RBh7/Q6GgmCGbdNoRVtH",
+	"9ZyqOx3TeIxA9BvHBBFHRWzCxL9NLyHnQoo0nohchQCcEKVCsjjUNBGUcC+wjSb4vzJc0k/xujoVGckX",
+	"Wu1+MNYfS8ebDtxhz8wMmPsykQxU16XRyjKG9ljOWgjk2EMgG1ehTSsJy6iNE0RMh7DBcXVucqBFAXrN",
+	"T8hID7fxxgUv1+/EnCmMPcOr+wpP2IzeMLA2Aw2wmLD3iVQBTLiAACsS6nSrZh9OCBe40N5WZaXRPn4U",
+	"EEr0vwBJd0ElXhKgK8mo8bdAM3uDC97kjRBiVAZO2PmB0qLb93LLtHlig977ffAy7IsF4/vYC8LrVVmn",
+	"2c5CdarxsMrBd4+bn8x9rPcbQEh0YCaclGIax4l+RNNXDic1ykNdRVnV87YIZHUZ/MUmO84YlT7TbpeW",
+	"7LYYTZLFk8vVBAtaBA6EYWnVsU5MOGLVXfK20RRoLQuHoN5tsF+/IFiz3rWEXwEk1CUrpwKUO80YK8HK",
+	"pow50N8Dcs7pQs6EUlj4HyK23JUBLpFAdCHk4jeWecrYxNYLaQwPAP0svHlIQri6h0ExErAPcM2/eGJV",
+	"4BJLwmKJV28sUJOk4EcJVw+Oej75WIFZ3zgy86YZG5hlWzDRr9lCBWToALYUYzsetg1EGf9ijRlqzhCS",
+	"PjU2r4wxAFE0Y/EPALPx7Fqahy7R6kaxSouFktdvVomy/LEr41iDSN9waiH9aYpMcFbGUwL3G1CBGgjq",
+	"wEirG33kW8wCadRr7TdgdZwsRRbLQO+RnImltbZfWUNauRB/EH7+JhW2bW0d6inn/m4Dt/gpF8p7y6PK",
+	"TlXvTRWUk4ulUT9joddLn0cTN+wxPZreTJiu/zZZZ7IN7tQXhSMi3tMDqGxNRbFwrpBlhQGfF/RoPHpY",
+	"MA67K7gbMiCpWLKMRBRMy/OFsgEhUlGt08dVIH+XTrCYQVMvXsf9autdrvA1YwuS89gsEpJtUOOGlf4f",
+	"duZ6BSH5zKiasoGjO8PCQooSTe0QduMqwokihjvFgskWDfGwWa/Ja7bbqDVuumRWKmoAaGPlhtn8ucr1",
+	"PL97bYlQc3L7bcUP72Yf66WFNwBzIYJlXDdobqpG3K61r7MaOMrcOX6wiTEbfM0t+PI31QW2RFqWGNMK",
+	"jT5H7rN+KyfeG3S3IjTyEQvt2GV7DiOqk0yFLVSO5AYejjeH5hI+0XdZI/dtygGkvwjJ4IIoAzytFHUn",
+	"0GfhwrBjPIK5w3yKYAT9o6lH6KMURFR0LBjlPJqMZ9zJdgE9KtFiK6F33V1nB1aUiroDSz+622gLs5NV",
+	"Nmno7F2ta3joZYitN6maNwrxsUmrm8h1ckzodAqRqB5LmfHHF6j7FbgOm/mlL+9xRpfcXP6tvLJES/pD",
+	"fJYxGif8ag/g8lYo7Dd59W0pzqITT2iUMeMVAN5fyRKfLM7YsjGAzUY9qPXjPx2/oK3CnH+8p7BW0xvS",
+	"sZHkoOSkmsJrGzZ61NGoBePynSHfqNIW01u3MY0PO46prFbaCkhYbXkjpuA2fikHz7BkaSWzcbeyXL7i",
+	"LDXJq+1wbAz+MFKjzTtVXKbxta08U+43nfwJVoLdOuLDCqC/QriHyWE1ybzPIMB4NyMYOF/10bI5n+gD",
+	"1WqUYZXAe5pbXNR18iqzIPHxe1Qmtap/QsKiBlRYZpVKA8OYxQEJi/RRN8PIRE8lUuYsA1Atk0tLIwj6",
+	"A1RzNNUe7j8h5yzKMzYgb+g1k1o6RixmPMJiOWXqKs40PC1i0p3RuRvq1q2ywyuxOu0gqlvufuOJMKxk",
+	"AHtOGJZW9W1MAPHZnDiwcXqvQrMd4QkJF/MJZOLeJJKGpF8MBexA5jfEw3xSLHbfTsx9qZoeY1PGQ9Kv",
+	"TX3PXS23d0003g6dH/yd1ExL1Ta7WDqBwZUBYzsejnrIrhJ40a5F7TZPR9cg0j6VRemDQRKHcIeBtAnB",
+	"EerCGGLl3paBpTUY2LUQ3mWU4Hor3JvuoacbDXPlsRsfVaZ29MjBm344dvGmh+0Bma2hne6WOSGYpwWi",
+	"J155wKRoM2RaImjHzsCOOwBhu+zdF6v5rpVwjdDbjWo7X+0Kw/i6y92f4nJF+gmP0lwmN2zvNl2vuZYE",
+	"BQVZ9UcstRoeiawWhdi4s7hw+k5wVE0Vtmu8Thl6rif+Rl+Dqwp0x288nrq6ktlOk3fgb6PAQWcirdLH",
+	"h96VbY7NaZJqHS+m/9f8PohggOg1NOjZZzG1vkPz5Lm4YSmF2myLGRY2/bfReDQ+Pj4ejo4OwYtuCmuf",
+	"cZ7csExSzO3jsVgad20yJQshZWJjacyZzRjg40WwKlnMsv1Hj45G41oB7rETx74xRP1j/ZgVK7BuK7+z",
+	"9e/NVOpkarP0q6RK+jRNWXaVAFeIIioLmV3WQ+m6Jg4tH3tp2bNo9WH+asttFe/g4TLDMeW49EJDJR2M",
+	"dbIBTuWYq1uxHva8ulUNtCoIFdZy3tZa1zqvlQYY5w7f7wMmNERAtEqG8QbB0CHdwZ6SIo5ATLfNgNhG",
+	"/NfYQjXBoIC3Rgpt5w/n0YzFebqj0DojS8au0xVZUKU1W70ZGJThkUirlthUiFQxxlrdXLF/mKJTc8C8",
+	"7alZDsbURF+e8S7c6U76C2PXMd5B5/T9M/zkIayy+WNUu60GPSweY3427s8yUDThufdEF/X7wItuTmTp",
+	"AXQi34etWtPo2EeEADkg+MS/mkVgGQb/zBiNzUJCrEupvD2ouqsfuMM4fHC86Sg4mOBz+t4XcpVd4SUI",
+	"42TsdkpGqwtwtNUJdLtNfHa4uWaZXfrd7uQvsgQZ4jrqOk+FeqVffMYXORwwt6i3P8CwFuZgPiBQBbzK",
+	"Oqr1wCvsfPu8KTFFwmzkaB21qsrDNhulXBd5WJr8yk5jutJTtUzCOdejx2jvAxdi51NdUa7Kcw33kS0P",
+	"to3N2LTNkCP+EWqZJvEWWnZ5/pRoWjutD3XUReXFrlvcux6Nu+zahHPEHm3/4f7wcP+wQ/8NjXQle5Yc",
+	"PPyxcXIbHKR2WEyHHa5cejt2FV2Cs30xnRbHoCavunP5IqfUz+QfbcvkYdsm7WG9wC/2y831E9JhJ0LC",
+	"vmzkbOeDtpUEqHs7PhnLv+fxLo9XvjTcB1uy+K1YYj0hv6TjCqH9sSwCqlXtyiM4W5YOpCqDoCUExLrV",
+	"eWmw8g1iREE5lRCUxVrkq3pTzYDQslUvuIRblytaBzThEJ2tGbfO/hjliUw429AhvlTtM1E0TSjfpcut",
+	"gr4WWTJnBA53JerLF9Nl7jC9k97//y3d//3dh8OP/+K1dLndejKsZyJTxHkKt2S8ola7/Z7yGPzTCyoV",
+	"tXZMQNH4R5Km9Kp+dx8PvZf3SkGS7UjphfNpjZTQRLNuZ/Ub1Rm9lIplCSXP8wX1mNA27O0ipUoLrE2D",
+	"hxP9yr5c48ItCmmF75prgYlDTOoXzCojvsTcpEIZrZOJ/p/h/uPJuw/D4Oixn2RKvdRIoha91NoHfxe+",
+	"U3XGybOzH8/Qh65fCQgbXA1I+DTXnOngueCxBdMobURzliURPfiRLSfNU76tlQGIIih4XwG2YjmBO/5K",
+	"YFR1i/zsr52H10r47WrJZBm43STjsUm2xHh4QMtqcnh8ZU2uJoBaSayCELHkhp2S8F9DG9FQoyo3orSI",
+	"Z6l6+wdFSGyF4qyT7l/rb7e0ki+0zG1vu96KHmHzfS4mciaWtacGSq/2FGMg5IpHE0SeLCGVBxFdqDyr",
+	"PMIoucojz2d6uLgStzlPgLjlOUkzpRZ9uUd+fv3cxhEt8ss0iQgC0rFaHGKB2WXcfha1C2ueQah8nePp",
+	"O+j646QHF1g685H/EwZb87IlnMFEFEhCSazfNNHKtZsMttEaDKFvv50CrtuMn6YDUxChqJ/Zvfhl52A2",
+	"b2/663p/1TKdW0b02AXzbQhgmz1hivou3uArKaEKB+TrjPJopukrBGy+U4x2DQ2KW6hZx4KJhS8LuFpi",
+	"zp+34imHhgmAapaxwoiqygxkOKgB4YxmUFqQgzAJnAw5a7wu0NuLm1Unc4y+DPiifvyIX2dEQm8BmdNo",
+	"lnC2nzEaQ//6gyIISMRwt2bvFylNOIv1nKq4hh5LexWv26PGQVRDCxYZrm8VGx3LWjcw1E0GiD6C8GLg",
+	"hL18JQl6J6vjAwDFJLJNe4dn0QKba5Ym/Bo3OZGwNl9JkxluVEhEYIxFlOuRepIYdipE6AEqMViEzSHO",
+	"8jnl5WbCxnEcCHmmoHoZFso7JbGABMoFzWQTQaJTyUN/5i1i/fv31YODvzR+Tj0c9r6SR9UsFzCjPE7Z",
+	"BFMfI4NJBtjiEMg34WzZrBiwpImaTEU2WWQiYlg8pxp52+ine06WqaHTErWCFUAR2SpekWnC0tihlEQS",
+	"eilyhWFKJMYswAVVM9IPMSYfXLzhXlDLFm4kC5duqI1hmy01FzTnS19Oeydv13OaShidTT94F3Tbb0RN",
+	"rR/vZnGJr6RBTRl0AZdJ4gKMAd8MCE2lsMfSRZxxYMxvAzzjTycEfM1M0JhEKZWFMQhBYh3C9gN9Bn5k",
+	"56BZ2TDwFIALakUugibieuBA51YOQNt4dsxpNhYigwBpuVXJWisb2hD2uhsYwL5uQAI9rqljbMn3qAKk",
+	"4wVSDTwNldW0btmQqfK7a0NuZeBd22ipJnyLufkqEO/aXGtR4l0bbMEjrzQ32oCaHrTiwe/eRnlV270N",
+	"A5S+YxueUkFlM+O2qjjl9xX+vO3H3lqwZQuHawq2BuuK5ZVNHHWnkVoduF2bQV0C2qFpKpa1VTnu3pJH",
+	"vyvbebxlO27x5V0bcgs237KNSpHnW7VVKQy9a0utxaR3bbC9APWuLVaLVu/air/QdVtrzdKxQXuxuqKF",
+	"0WH38bSCqJetHe8+u6KAb9HaeNxtdrWqOOX3j9dUqQnaqy3YBtzQPqc4QZMfLzJxk8QOWknZwnh9C/5a",
+	"WOXnh+s/b5ah3oEnN6uj70qw/nLq27X2zhqFCsB7vzqu711iagwaXPD98fv3JDPfDEj/RzpnMam0FMDF",
+	"+CnWgZACjTT12gvSXqDljEL854wlGUkpv8rplQ14hjbQULbXNHPbAgYbMf2N3auuZxeafNNa5se2bS6I",
+	"UcpIzNJEP0C7POXGzi6mJPzu6RtycDM6QGtpOEAAQvZbTlN5weF+ZVrZT4r7FTQjFZg5rQ3MJEjbrjBl",
+	"SWUJi015c+jhgkPdC3iHxaaOIEA17ZJGDfyVzOhiwfgGvNPxydFoqyzqlpw93AW8+N2YuoBwy/dkhRXm",
+	"1o7Z/m15cD4aaLssw6C+kiT3pUSzGzUJze0ZSstSWdne6grqt9HAXDcuj+Zjvku2dBMQ1wOF25rd3CVq",
+	"Ao6GN2yiaoy2l9iSzNbAG0KjTwxh++xyBdEjoKHxYgn4tzGWB+S3nOU7IQaYnOvyez+Rj7aFCoBhTtYS",
+	"0m0JYo1vAxYMvBouhc7lVT1pXz/CXo/vkgwndgxNeix+8hBm+ds2qHwLxuOEX4UG/ahggJVkQXwHPSX4",
+	"s95K9ODV0KXsm90tmXXnTfu+mxdu5Wtae/YKuvOPygUEWZ+a3Qk2+HMCBt9jBW+bzF3yb78bsJD15Jwx",
+	"k9sAJCTJVZ7EjPSNAwv+kgf213Cvijv4N3T3V4CLvNPvzk2+TVgafwPql+/sgSfkK0luaJozm+0Kqqem",
+	"T/CHKPZekX4FCGtGY8Dy3POgILZGg7td1GRjJ+ANsa5ZGG611aPNrTaw5xCjwp9P+N2OOAULlkkTYFEE",
+	"SV8WgLUDco55uwVSNma/CZ6uPBE5c6/f/al+XFS2qGd8uogGtTIRzXxFq49gT9WAjuOjVkBkf7Dcd8kN",
+	"454wOUyE3DLy0cmbrPfzLZ0n6crTkZNfuWVvJh2zgX2uH5sCYCTh5Olg9OAI6hJWO65kcVZCKy8u/u3t",
+	"aP/xu7fD/cfvPjwIRke+kLk6ZZaL7C5EUGwTDreVbPHi2hLKtZ5ADXSDKZmwjlrJj2yJDEWCg1sLAAqr",
+	"lFLFMnKDNehAXt+MTklyxTG3XkjInrQX+WsDgHhP+vekf3vS/3lhE0m25NtXpk5KjGcHsGVMyIYhcojC",
+	"EDmAX69MQaEVoSje5gl3uxnd0/Pfl54blPk9o6kebiNtSK+yt2pm24XV3gHEdeUGIK6riqTYfPUzPfgO",
+	"Upn65IvGgjysJU3T/SgV0bWJqIPqAqQ/PtqfiTyrJe5jimNlMftvhyNcyf8avx3uH77bO3k73D/GR96g",
+	"8mbs/lqk1yY6OJxmI8vCV2dvvvmeNAoQfUjij+EdoIMbd2U32GgYGGZ/0yhiC91rN+DoUzIkc0a5LN73",
+	"IkpvSnu6a3DpNTMar4WX3oxWumZh14OMehOTthcTRWKbqQ+LrZ2i2TtRYF53WXioH/rKo95dSVs3Q+Ns",
+	"/z/ffRj7szLustLttqkut6qDW+msW1ncdRTQlk+2dXrF7UoQfKkVBdazik9ZXaBRU6BI3RxtTt38Q6oN",
+	"kP5Zgf2RUYP2Tjn6E/K5AWYGrlj4Lb8ToN4Ue2JR1cImHYbYSs6NrALvpa94gStI9ez+y/z0XzDcPe/x",
+	"/wxlDLojpG1fFmDdCW9L89vuhHdQJj6b4Cf9FsG/15oUvu0erJnJurU3ccptsdkYbQxghZis6kj/wFZp",
+	"RSuDZAxABvtcGOc/kSzKmNpzoXTLGgYmOLtuBKztTwuDPTOFK9oh7I+HHSHssYtJYRlu6wvRJmMiBZnS",
+	"LLjLvgsTdFvf9oUunXfreYtM5U2ZyTvC83sj5P23HrtQ1aTN+sY1l3Md4bvxAp57k3t9oAqAOcUUUcSA",
+	"3KVPRyyv/y2600sesRIuPDCQtjErNXOsQVAH/3v9Yv/hD0c//cfjLrb4TjEfAAX2KXDz7wyYZOzVGwpM",
+	"u25pGBX7ajP/4k15IdoGEj9jchLetojF3eCodKuLuBW2XyuK3+AuaqM4Byts8SW2etl67diA6yFx60WA",
+	"qwd3A6BuI7hioXh9+zdC5za3pBXAoOy2aWej0ZztZ2xJs1h2CxeAfnyMcBvwwrqW4oPCKfSILsgOVu3Y",
+	"CFJj0uIdVrEOlqYpijbCIi7BwYGNgxpX72EzLqJPAGZKehnwuf4pqHlovpLk5zffEDGdSqbaznnH4kV3",
+	"WSxnW8gx4+tfG4IFEReOPn5HkYawjp2gOc6N1akozSBXPOr2pX5xfUxOobBYthQ4OYc4Rpc8gioKkQd4",
+	"yA8r5AHRtEw+8Ogh5fGszLkWt+fsXkfFaVPMUKUcClXr1af2QKJqVRUnnKhzAJFP6bsPJ+oeTmTXD/Ln",
+	"fXnympNSCdX4KrfBT4lc51cQOytxcC7DW/P6P1KN2xEObxNJ6VlXq1PobX5XX5jeWgTkbZH2ju4eUG9H",
+	"3DzAzANJadCG2xUG80I91yFRFRNHHbrRWcZotj6FenPB6k+qLf359BbNkRyFpQ12sMTcxlc2k6LJ4zFJ",
+	"OD7bjMEy1IwJNl4m/Cot1HdJLlekTOHBOtwrpopSouhpgNwYkcanjWIXMy1CTEmMfTNsTCgq/yxGF2JZ",
+	"8I0Hwm2mdUYzlsakn3MTXrmHyAwQcsTFMiDTTMwbw4WwRGe6NE2u2ebyZXeuYlpcye6K5nYGji+mnJfL",
+	"rdbolJ8K2RJZa3HkaqTlOT+OctxR09T7vknFpKWLtw3ZvU2tRPyhW+mTbXhC94rkBkXyH/a65q0DZ1VJ",
+	"Yd4mc8rpVYtC2RHp1AQS7Ahu6qly3xnPFPwkhVTAyhNE8AaakIN0uptNF9duSSUxr98h29sGTLXrhEuY",
+	"1T8SSPVzI6buXolVS5LwdsJlJzhWTyjX3SCwbm08hpYrTAttKu9qa5J7aXhnBFf7IaCyaD6Mjk3/7MPl",
+	"TLJo8r///T+hcYDidUF/K91UGxIJzlmkBJh6hSrWWAYQscUhcNuSEQZ5VyzZpC+XiYpmib4riyIDNbQO",
+	"V5Awy0SywbY3i08OU9uSlNoJaNYlsSri7ClqflCPDON4oLgDzWzJByUaTMiDQLuNQmbCnd0RfioAWv/Z",
+	"dci6nVA3pgBW5PImnWtHMx5+cTuFC/WGe42ru8Z1iwCPzxK3MfqcgRs7RG1MbBZxW/diyWJySaPrSgQu",
+	"MnIMZEO4E4MhqZxy4ium6sM9Ja9eP3txZjAhbDwRZP3deip/bABKitBXLZL0lT6XCWT/Y+HawT8l6YcS",
+	"/22W6BuaxYa+w72iuqkJPlKiLAdcVAOueW2TyeFP7D+ux8+v42fL7/OHyfshvYyePP12ZAY2ef/o+9/G",
+	"8+fLWyqpOyil6/Bf3zQhXAsfPjAyC0tWyUkJSDIllHfz49fwL9t95DVAyiQmNcLuvOZenc00sr73K6rY",
+	"kq5OSSgpjy/F+5DMxY0WNlqDUrNM5Fczg7ECvxeFqCMLhW5N3/g7WCs0qdXM4PhsmxTfuwuGKpbCtzn1",
+	"A+UPmarFU62LnWpjczXSXCNycDLeK5XZhCrxaK2XLlhM0uSamVP/lUfD+CNki1mY9nLaRqTPKc9pGlqu",
+	"bD7TdEemCadp8jtzqQtfr9KUefYH85ctznPj/MrL91vGOm3SjKr0XNGRqj/VADyqv33SUMSq2r/2cNWI",
+	"Z+MROW/JHnvTDvgLJhZT0R3D1RNVjaYy1dQbOM/FL65k8JSeh1NngaDdz3ByxR0FLbtFafpa6Fbjo+6M",
+	"8xUynHZ0BANbBbprqTOhFmvjv0HLioRUkswxIptysJAtaBIb/XY5YxwguhA0mmsFl5jaBQVpDirsNbRF",
+	"GYyuQaXRkmcixbBOfsHpYpGuXIAtk8r28vyNP5PtwLKMcEAQhAwnkcgLXiQZlBHkBvBrvSKOPhy/T+/M",
+	"ZLeYHCgzSn2h5wI88CzTV3s9j4TFcKFOlCxJUpb5M+ssjePtLI0dI8mcUA4nmMzA36Emu/5z86Khr/px",
+	"Lxtyg2ec1fSe6oRfdQCVo0Qx0NEM2lW/pIk6kI88+ODB9vl4sEj4Vbi3OwiWbIBS3QoCaw0IkBk10SP2",
+	"ZWBsDah0+woeta32jWAbqDg9s0aM6K4QcQ++KIi4Fmmtia8ioxvFAhY+XK07hJJ7ZQM7PNuhf3ItGjIV",
+	"ym/KAGthP+FEMppFs0D/lgoF/zXe1b3dbR0wRk+mX2h1hioRPDwefv7UjYXvphVG4oZlIekvmHF8QEhA",
+	"aORTSPqCR4BU4lqP9qpFKm7g4mI+qVeWwB+3uFStzYC26w4J0PUM3Cfk4fFgOCTFXDbnMHt0vQWGdq5J",
+	"YH7NaJxw45ish92bn4pc02jGomtJLtksASHrYezwhgeRgkYz/PwrSUSuIjFnfqPsJfWhv4biOtSbuZyh",
+	"qmLf1KKdC6XlvwGYrhXK97op58kVBhjI9p5mYkmmFG0VKI0B0gamvrmPRnFfM7FK3779aMUU1MOCrEFT",
+	"zUevJZiFmTwloVu+CF8TnJEpTVL9q1RiAdywKDxCjNas5yRnuQJ/SSyWnPShsFuitHLF2dIW4ZB7NWSI",
+	"oFdH+8U+NkJGdK48UV5UkKj85GvUE9BnblnSzjTloL0iYO1uysBLJxer0JO2UwhqNQbvRj+oq5R+5D1K",
+	"jCXF6ttUXssCykmvEGJdVBx9V/QGHX51bJulXmEwGuPtYG9LnKfKsn2weUK9N0uB9yV0c58C0d+wK6Zo",
+	"llDcOCd95OhjfSOLNK1OOjhkaVlFfMtsJdKnacqyq4TJgIgoorKQPWWdps3TqRQ0HrbnGU0yNmVaCnj2",
+	"91dNkfqoF+8EMFYzEKRYkcUsI/ryiYER+pTX2J5+Y//Ro6PReCOpbpfGcwpXUONQ7nO23LNRkdDKvm6F",
+	"QPmS1sL7m2tVt6bcvBA3aIgvLuemSBioYbYkdFEHbtvI7C3rhrYfX5cavQpGA3uqvDzbw3yPkHaPKFWh",
+	"rbXJxhBwWwbZKssTairgnYWtWavNRjNBiY8isiJwedBmFticmXyHGdLWy+ThFVumS9vONq6GNc/dIm/t",
+	"7528vc4Y+cssSRkJ9VEIyzp+OFXGY+mLaWqb9mjttDfuwafMMXcKCel18GfNVNcCnbpgMgzLL0PUEKGe",
+	"UGyhTuCqtm5lDm+3Mn9shvzdhSreSfp7QJYJhyImSPdTshBSJoZXf6mJ8dsprOs00Q4hA58ho9wx/psv",
+	"fFYSuNpbxwUcnEum+Zi0QTkVXBuRxgVI/UnBhr6SpB/qf4SnhJKMLbR6AvFQpoZLmmj1MSil5l5h4ImT",
+	"qVlhuHhFBkqoH+K/0JTfKRLO7/eoh8OZO+YkKtTYtWtYcbXd5+T/rXLya9T/d0nQX5+WfzeZ+E0WXNGB",
+	"/NrApgT+gss1Tnk9uX+LGOI2IICaely7O7xbf9VpcYW+5MwUBAcnjUN7X0kyS6QS2cpnAAeW2W6CXE8f",
+	"bqWFjz4VzZjMMGDAuNr7Ybm9YWBSxpMY/mmJRf/hFqEOypABdByYt1Uuw4D873//z16AALXAbsAllKJv",
+	"nbMl1kuoGeWqYhVLOEBVBiWgkIL3xtnFEdyp4NfxVjeILRTEm0l4SpJYEimyotY/msfqiuPNHdfPcmte",
+	"Nh2ljV9b1a5JqwPVfalN1NWAdG+jKZuyvBsLf8N7jmm5tFw5sTAmls2BSyqHpsS1kbtDv9zdXCmkS1Ga",
+	"sFJaBct/FhEZIdSKIzGjGcuK2BqagKtFq/JOkEpbtRp9tepWqKbWeaMCjb5+ecrY+IvhtJW9saaVTvVt",
+	"NtXIaa1RU85wR8dRVZTWaLwQiQUxBgXT3ph/Upcam9N+vWKjqrpvVayKYzz9TtkpDZl3n6DSPUFlRzyh",
+	"PxZA6B446Nab+xKDE3ZzJX+PtWPJTSITRZaGs3crwhAWDDMk/cKMLElE5wwDWQznrBmsXD7rIjgXz//L",
+	"fLf3L7cp3+C50HtV5kquVk13+EskX412g83dJgFrt5yrv3xe1X3m1N89cypwMqc0R8REpzo6mj/7SfeV",
+	"ZwvhDS8De2nFhmp6PiXW9nlSs5AS6oT2o//PHs4C1l1YE7KRZbrtQt+sCjXz02fJ2DLLEvx5creaNkfP",
+	"nrJUi1JadQCaxATXRbUXkLDYvFD/Ye8/8EchloMLXsjgwLZgpTV4ADPKichN3Km9LbkvVLzVe5gZURAH",
+	"XvbcS5l7EXPlfFln1L17mctZLWh1l4Kfr4Wiiv2CEWXnsN27K0SFI3aRsZtE5NLiTWBdC4MB4CmofsOy",
+	"lC40uQkemx2e0jxVvZNHD460EK4ZyPFFEud6gmQ5S6KZDepLDMCC7s2Wa7oUambGIk/JEPy33oECsnrN",
+	"63T4YOjWEnkwPHo03FwKoUHI5yaA23efWDJ2na6K0iBiarAsIDyvcALuUEm/AAjU5Ejj+E4heGK6akkS",
+	"079YZqnnVoPiULNcd5IlmovgBbzTpecXxq5jA8dRu/BsESkAxs7tcd4tuOLEZO/6Zw4iuwTXNPsIUZEl",
+	"PKOJx6psw8P94Wj/cOhB3dwo37Vi9LvgE/9+6HlDJRDYFDpjNDajYu+TWuWtB7dEMI1mDQDTTQCTW9tK",
+	"LUlXAULt4XpX6xyf/uWBQte6R+tIOVs7R+WkoF3PzICWwIKBkEBfSUhid+i9P0Q7bgZ5Ble1GjMP23Eh",
+	"WxEhxRSPcdlHA9vUD6KZzNvgOPHQYnUceK3GtEaP0aGKxQi7sqwK7m0DU2hL1+kNTZN40l4zG4yMZCO0",
+	"76gLtC/2BSpUJ07n2uuNmhF7QvO68LMvBtESGKolmk8LVulsbXXta+zdJ4iah3SjedsqI20GzgLD0ry3",
+	"HY6l+1GnU1LoRluZMo1EAHX01GTLFApPYsNf/sTGyjZ0c33rxFiUZM5cJZE8rVcaVfQa0B/g7pooF274",
+	"EwXzfvKYTR77o2ae8ni3mJnxaKeYmXtg9y8W2N1J49D8V961/ra2/U+uz/2VQNUNKnPKpqpV2eNC1TMS",
+	"TDh2oXP6g88P7wLge4c4sc36RS26y/K0zwKVjYvvD89qk0qbHKN/JPb1F4B5XVFk/wxaxXMhrvNF+8pA",
+	"DLFmb4kstQ3rlkAWyMWyucFbsrl1gbdJTKi8rhusdgu09ZuN7cTCEwOUU5thRFF/ItawzMWS9KVK0pRQ",
+	"Ik2Nd/vxBYfsVmRH4dHwMSzgxM3X3htU87dPCBemaUig1d2vRA61g9WMXXDYghmVeC3FrCfN6TSDjjO6",
+	"5APiRARORK4mYjrJHC8G4s8K5KIXXPODcoYDEnKhJlOR8xgHI/NoZornzK2GZmBSVyKH/F3J0rRqzrbr",
+	"2MgUbxkaBqRit1Vid1rqbsLuIkKcTRV5GuNuc7E8JUOS85RJWcREapIvSWOTPKm71Ysg3sI7UmWyeEDW",
+	"H0s/c33JC8zlBcvM6TRnJLCgzJjMW5ybrtwX25W1ZsS0iDCV4Vbs2LAXD1P+PBxx/Xrv5vA4xw2AhA3E",
+	"aEAwl8LAV+OMt8hF2T7Z2cPufl7okY6GQ0s60mSNMCwZFJNCm2KxMZIntSTYtxv5r2sX2yYBGib5DL+0",
+	"ObX2zzoV1Z2absR7Mf+2LQfhs0s571Yon+LU+Krl747M06nWvlPgHv5vE3ncOZxOAzOnGph0w7L/Ms10",
+	"CEoqvMx6mG0b2OoF1pIhtI6zTG/TFEhZiaL2wykJC9FpX+1HqZAsJperchP3oAEOyEs8hqAYiX7dipNf",
+	"99gLekWTNUQU/LW7ICtuHc25WYQod35QWV8J0M9OSQgE6f6+oElc5q2W2H21tGF7Ezc9oIya1zwp+Gib",
+	"ybwR3opOZ0UJXBoBLA0E5+KVU+QKTFToi93R44kR5VpJgqiau/R3rs8WrvQvlVhIshSZXnNjGk+mJCl1",
+	"MYKt+fyA4/3xcPPw7i43VonrunmqCKvvXD4YIBVy2bI9hcMALJbVfdIfkX7GIq11QMjRXEj0wxNK8La7",
+	"t/s2blyn9rohKb1kqck+AMQbZ+CQsiJlDmeqZhZZZCLOAbUUNQORq108ndBTRRmCJ9WTiY92rUNNowjC",
+	"/sqJlWmo93WpTV1qmM86j1s0oxmNFMuKoAdkYQEk87I0xbWVhOoh12klmdPJgqrJ0fTRT/7UnRtxvY7t",
+	"UJJBFE/sYz4YksR4bB0AJtimTPcCrFwpReYt07LbmZKRWPhM/7/YgFccqb5PxqKmYuJ98yRjFALH8D6Z",
+	"pIla2Wdu+Lz32TJLFNumvstai11ZOtkUVzEUUUyzlkRZYYWV/dvol/sZMmKcmLddgc6ownsJplLVUbqk",
+	"oiuD7rXSusLdoW7NE+6ObrQTDhcAWOBS3MNv3cNvfR74LaQ/rZPfxRkkghswV6CuDafkk5aaPSWc3QCS",
+	"dmqSWExRV5pqXrqq+VqqAWLO1h/vEgWJqwrukt2W1S22ZVOkG4wOitgyjoGneopJhpnMssvqdyzgaEtA",
+	"mUKOaFPYrZqjbarpUS9b7VTasbWA45aQZdtUV2yrobh1l3dSYfEUwxo1P8GrcEkC0peu4dgr3tL93999",
+	"OPRhqP3hRRldrLyhVwDtAEZkyawJSlSQ2R0UUawOfTM63q5FEP/Q+oB1MtH/M9x/PHn3YRgcPfaTTGnR",
+	"HK83aK6tLnjGa0UFB+RpG4WThEtFG+iznpKCdyMdTd7AUwNE+8cpq5tYOOAgtBAFAv7qGYHoyFjEkht2",
+	"SsJ/DdGEbwowlaTxrxVSsJfxf+2YY9+Sx9+Seb8pmb5LQn6JujKZ0iR1a0YMnCwd+8hJ07GPPJ+Z2irv",
+	"bkforc5YxrUSEofOluBOyYCEcSLLX/X1tlJHAL/sBT37WtVCUjz1jDzPUu+Jmym16Ms98vPr57ayyiK/",
+	"TJMIsuMyXg+E0e/Lk4MDcysYmF8O9OmQB2gjvRnXmePRo05nrbU2dcakonlGuap6Z/+kJalzxwwf6qeh",
+	"uRPJLepSb1sWutop/tDS71+8PDTlMaEYmMmpyjOa7i8TziCM9r529JdWO/q+OvKfsjryuzb+vimi7o8t",
+	"b3xf1njbqLrq9WRHMBFzTNBmWAbx2ysSmTGKPgZjMpMnJEzFVWgSbCFmrFK4nVBl/Fd9LQUMSVhnKy1a",
+	"3gvKau3k1cvzN9DYPLjgJo12wTJybssUGbVfgn8jzLM0xICwKmVeJ7zFX1TUma9skrjqBba2RXW37MNt",
+	"/M9eze4XKHhnJ4pIxt+/efPqHBQ9/Vdt9TIGqwGulRaNz6xgofLBgA4q7fju8xtcKDVShLVsJbvzddWH",
+	"0CpOjVW1EsKx1tl3S4PTJzEpda4aaturF2bbXsX4FJrBTtLyLuSgEX9rxFw7jRnMUz/T78a9TD0Zw7w8",
+	"1xSl2Hzhu7c/saUJ7SsGn6aaMORzP4AzjmWZyHyjX5UyybRM8OobkCVgnicKS3Aqoq/TaA3fDLhiZrzO",
+	"OeTU0wTgF4s1Uosls00FGA9RDqIkhfPX+48ejUeHnfyybddvLtQE6mpGWFmqj0HNJ45jLdF8Io2xhLUj",
+	"g7TsMIAeIelfMigwhfvF4lNTGN4CMdDoWkyn+hOcCqK74JqHpA9RFvmCgDpAxkdkJvKsWpGqOtISdFar",
+	"ZdBkL+gZ80U1scj+uAXwCnyyPt6noO4SFCZRn6weQ1vhLA/FBeVxqpwCd1q+026E+xl+3BKHbM6KU0qL",
+	"cmtYEzbdsFkQy3vcN61wcTATnsjZZgzoB7vUl9iUpmjwNokS4tqAYqVpYgBLqkHix96sxfUcqM58bLHA",
+	"U6Ifr0y4kSJFXePqInij1W7WgT3hXhXHtK36Z1eA287X/uWM1q/9+hH2dtQxo2PTBcAWSDOrWrkL1H7z",
+	"KprFj76+ETXQF6Np9yYk/Qrpl1HV4/fv91yGVwnALEpWt/Av5/dtsaPWYI9p9dfU8Cb+UZ+SoYldxNyJ",
+	"ahVGPZ04wacmPcFAJ1cDmIfeZN6ti+269YIbOvntyu5WLQXF8fEPsiSE6hrbk17lLUGV121muy3WAMNj",
+	"odRXTSHaKt3DfNNEp+0Iw1OREDtZCSD8plDmwGWLtdA1NxwNh3/+5P2ab8xn28FLJ1XW4SGNx2P3Mtrm",
+	"vbsMeu7oSZMIodfqQ9sOjXor42N34cMasodtGY3aVfRYXuGVPfZHv/ApfvViKCJemcW03FzAygSHIiq1",
+	"jf3Mci5NTSsHNU0qsSARzbIVWI0BQY2qPGMk57G55NUA004JvQRWLLJu5bAO7yBguw1KFGzeiDFn8dz6",
+	"4XImWTT53//+n3DvFK8uSVFiZCG4ZLbEAp4colxhI7IitLaamOBqL7r9F9MffnqcPfruh19/y94s//nz",
+	"qyePnj1/9Z/PxPg5fU7Pl1vlpVpXKOSBOr7P/uWqSA+9ZBHNDRqqZiOFinE0GpLvBGd727hIy99va2AD",
+	"aALkGYjC16jr38FVuqWo1iMpGJWTebkh1rbGoP0iF2I4zclcd5dZB+TufLSNfC0kx61BcUrlSf5l5Opr",
+	"LTJ999Oz6JqLZcriKyYhT88gKwN9eDYuB1OCF1Qly5mDNIHSLkFozxnlccpicsmmoMlw0IBngEZJJYn1",
+	"FbioKb15pY0CELeutT50HSAHagtbNOtfSERT9CgmMV014BvNFs+xuBs4JZfIMmpojkFP5rUkFfyxSQSS",
+	"RXmWqNW5pnzcj0uoonGWq1n517dWTJTJEv/73//TC1pzy0xSWVi+HxpXFDr7j4ZOzsaAfGN4/+XKOkvw",
+	"S5OlgHwk3AuInIklLxBC4bzC8sMoyxlqFtf7qCeY8KkA/U1wRfEombq7NoBc/l/oyrJBa6Q96eFI7IwY",
+	"v0o4Y94YgN7XmjlljKZuRIgJ6p1mYm4izZdlOpIWgtPkhgFSnzwhktEsml3wfvjd0zfk4GZ04OZd6KlD",
+	"xnw/fPXyHH938y307wu6Iv0GgvcFRyThvaDIOmxr5OBDEn88sG/pJjH1ksZVzOULbuPFAUK9HHGjMRSg",
+	"hnnLvcEFv+DnjMe4HLi3VJLwDLHFf4dPT8jXWMelQmshjoZyEj6L2XwhFOPRav8HtgovOFg2kdPC1MIB",
+	"wfp+cBUsbsWShB8u8Hp40TshHy6AXC56Abno6bsj/mvOpKRX+o8LfqGJhM7xh1hEkzxL8Q9jjpok8UXv",
+	"48fwlFxmlEczveyhbiuEyWKlzyTWF4v3i5SWmo86IW+vmMIgQsSWeNc/iEUkD/aCC/6W5mrGuDIOLPsT",
+	"tnVQ/XGP9DENJiAZVYykyTxRElpRkCFlqazWiv5hH37YI31IrQ0sFLcMjMlZrnikn14l/ApaTMrFrzXn",
+	"/LIXkLewzPUu8SEUQbzgb5mzR3rN7MvmrYC8taRTa6agKD0ig1Jee8U8xXqLb02J+4Rf1V4rfzAI0WkS",
+	"MY645ZYNZGKRJUzRbGVUHUeFcjnHQcquaGrVqn3FsjnmBSQqLfnJK8NPzl49Aywi6L930hsNHg6GIPMX",
+	"jNNF0jvpHQ6GA1Nwegas+WDGaKpmv0MeD/PaJwBGgoyHQ+M+MeDxkOmbaAU6u0n41YC8gmA6zUQFxCQn",
+	"gj+Leye975j6HjrBmyEq6Lqj8XBo+agpSGF8APrTg39KjIUyS4Gg0tdtepZ96wC7wvQvVL42qWZmcMDb",
+	"ffAAxUypvlVBgd0jHLmv1WKGB1/T2AbPQssG/HrTZz9z9n7BIsXip2B1cmVq7+TtOy2KjWu49zy5YRzD",
+	"XBS9klqWv2CK9t7pjw4g86PrzhrDvNbWLqkEzxBYAwHJRlO8vizNk6vMcaNj9IwKyPHwsLwlIlvVj0J9",
+	"+1yAD4lKIoXgJua3WNUZleSSAc++xrR+/ckJmMURk8cMcokmFRrNGJSWQFwOjIsDsgyIFBDqRmNySVPK",
+	"I7jdQqE9Fl1LGzCjZgY/McFIZDEtLtNW8UsUAfwAuZamXwPwLS7+LckaNmojZb+Gt7rTdTlAD2lDY7De",
+	"LLthRGV0OtUT3Y24j4eHW065pCS3tMra+f8olFkCfR9Ewtr40bl98Y7W7UcBZBivToGOpzRJoVYEgMVI",
+	"rdUvZysL9mRt8Il0jsLgk3EDlyI97EArgHmcqElp/vPyBdRzHIWAxYWrzHoAa7nmAeFsWatmjPr6BZ8z",
+	"NRNxQDKRK0YUmy9SqvRxhbUJiqaTOCCOwCfXbBXYYjEmmg+FvDXCg0ZmbRLLLFGKca0DX1KluQQwhCIS",
+	"AL16WN/LpJjO6QoBtC6ZuUGTFVMD8rWIIdH0txzAZ+Fmg7GMptoAAolAvp1FOEBJX+URzxOpzvSCP7VW",
+	"DND8mL6fQL33ug82XbmDi5nFbEwMogYYG/SrMLLyVuHUwispfH1O6cdgffeF6akcguNUahtIWffWHYbJ",
+	"LHz82M0qHXpzCzcMCox3GEaAq5LMGem//vYbcnh4+HivdVgJ+s7LUXUxk+vR+M5muYkHz7Va3Ovw4rkJ",
+	"iTzTY4fy/beUGOURXsv9SvIDS1h3Htj48GPQXiZRv+t4OWaMxkDiH3pnr57t/8Pqo/4ezdsHZ4vEvgkV",
+	"YmDP95/Fm74zbz6LcZA7CK+j4agLHzbVqn5nMX50uPmjb0V2mcQxgykdjR9v/uKNEC8oX9k0eJStHWb0",
+	"DDJYaGqERCGR1391rlX3iP3sAPzdWjY5uqlUFdpwpBIACQGe1/t9a9vahxtn76QH3yAERCG3HMNFq9w6",
+	"V2xBRgOiO7ah8QpLvt6UeI8FKKNbdhnu2JoXhKQPKGkmVOuCl9DLewHm9aNNqawpABGn3IJ1n9e6tSCP",
+	"BnvqghtbLQkdDEFTbLaOPgmB/a4a3AJB6RM+52D8OXPXbYP8caMUnWIn/V9//fXX/Rcv9p88aWWwBtq2",
+	"tFKiIbNkNbtBVjflgQ9UzzegCnxch2Ftg8fXIqWqYLcFuoFvdE41glvKaxP7nRhrdpSoFelHVLL9hEvG",
+	"ZaKSG9a6bSZk1DuGkSc/ef0g7NRNBOo24yhiVm8xlKc0SxNWlK9wz2fCozSXyQ0j/e+/P3nxIiDjo/2Z",
+	"yLPWEUHsrCncUI6pLgCxpyVN0/0oFdG16Q76IH23DxdA7+1w9O7tcP/xu/8avx3uH77bO3k73D/GR//S",
+	"5RA8p+pO56nElzhL51BZ8nZznzD3waKuhE6qUxiQ8JJm+j+KZRmNWNiuGVahtL3kd9z5IFi4PdKfZgyr",
+	"vmJSYH9Bk3ivBND2bgXCeHdTz0os80+opW7+4Nn0R8HZC33fugulFtZn843eQpV312adT9boscX23IUC",
+	"+w2NZmz/G8FVJtJNn8LL9t2PQe/pG3q16Rt4Z1dNOej9w+SWrPtAv1Pxo+D6HQ6PNuuGPwqFWZlWXb5X",
+	"y78MtRwVwxIAHg9dqZpXVMYWBb0B3+bT0w8imjLND1sV9m81B9fatqNuhlrqhsSUQSKhEiHpW/jIB2Mo",
+	"eLcHYU6YmGi8nEV5iwsO6FIm15tMEx7LQvevq/1a0bYQ4QGZ2aJ6JdyqXaXggkMMkdUxKI9JimK4XEis",
+	"s0F5HCAwVExXOCwbRFC0hllp7L264DBpc12QRIo5g3cH5JkiwC/Bz0cjlWJQeZabUml+p+4F74sF42YK",
+	"LoAAdlLFig9arkYQkKTnCD8jyDzeY/aMmV3PTe+8JGF5D4HQJnAVsjgsRm1cC1Tpj76ShVs6La9pA/Kd",
+	"1lpCqxhjS4gW0AfQKjVDV6/drZNKv32IPIVQ03GNsvcCZ0j9kW64fAXB+OEdKdJ4InIVkj6uXbVsAAaz",
+	"XuaKcMEZ7JW7anvBBQ8RczgkfS4wMa/aRLHJkHiEy6kJ0EAVx3QVmL/yjAWEGtow/t0FlQrMytB/sZcO",
+	"Cv7egPzIlsZCx9C8eclMgVDPDfE7ptyz/o09rRuuid/W6tFVLoiODtqm5xit+tPfFZ/TTuM8LcBpH4xM",
+	"OU0wMCIjaje5dp8DVAEdHv7177ukb2qWFYwHMdvSFO0bR8Ojvb/+nfj+IvpXvIh+mVe7O76AuRpbqTG+",
+	"mWXMlH+GUtrGTIg1LQ2IEUTKvv1QFHuZmLvcMEBeV2fmWoiYUnQ8T1OTzOg+0OrRpJDxk3orx2VQ8EnP",
+	"Cm+4s9aH8KA5hOPaEHqjhydQptkZRW88xppn3oHgGIsBuIp6cwSj5gge1EcA9QrrIzDPuozA6DhABTbE",
+	"t6KoT4rN/biFG8inIHgu0S85I4yrbAWYEo7QNQGngDcLGZD4NItZdn/T/rvdtDvO5luoIfU3vJq7p41E",
+	"pT5+91fztCgVtxBStWf0we1cTEleqTMkGxXkKr60LLma6XvSMrAYbHBpveCtt9agBK43Ec5wFdU3UMBT",
+	"O4FOMjbNmJyVGJn0gueSZUTSG8xZpWjL09pnBImspnhuEpMrprBkLnrSfMW1Lni/Q+2kvVNCOcn5NRdL",
+	"DkErIrPJ8R7194Jr/Tco4tic4mwFZI8NIoKQaAqV2C74M4VKs95EKOPWCFIGEAtMHCdn5JqtMIGW8tWS",
+	"rvSPM8FFrgdP9dQvOAbHQqA2zFTza7Pwet4p5CQUBRCMy1GvfIHZALf/lNEbCJIT0+kFB2hHG8+N8YBw",
+	"B2XekBigu3NjcjKBHV8LDH7bQlEp6beupiAtOFf4pXAVFRdJfexW1nrbAX3ceYM+/G28PGRH2bF6sHqY",
+	"P0oei2H1jcvfm//Xe/dxS6N1pZbZx2oqiMnZuqXO51vKrwtDlQRwkFwFluK9Wl9RIdLWwnoIOOIlgKLF",
+	"ZWaZU1Wq7O/n8yfk4fFgOCRFtaoKynyXvbGKkFtu0C0ieKg1MzNQozv5mm/bWNt8tRhipYdhtx68hOH0",
+	"UJZRbLTv6nZp4c/YlpzaPCG1YoSb6hDeh/n4tZxRhy9e0VUqaPxGCChxjd8ddxmezBcLkSkWv2BxQm09",
+	"47+bpvQNhtsCl79ckSS+Ky2pU2gsJg3aUFhbbsmcEog2PRzCfbkaFlt6LcCMqyXsBS/SOAEAI7/UvV1i",
+	"JHxiAmnBoYHoijwun1yK2EJo23yoC15ASPRt1vq+/jDB1yzQRBLvDcgbwGTWvBjzyeaJBDt0kTseQFTs",
+	"BYdf0WOxtM4P0LNAd6jDPZKcqyQFFShDpckuSgJJWhfcpFmC4oR+Gr2Hoc3svVL+iCbNtraIpDX5ytZA",
+	"qVYLdif2GRhCaaBp75leat0OOnfxEFrG4LxyJ1ZQMwibAb9r6KyzKTsF0G4emcm52GVQqfpbBvXuEs/b",
+	"MZT3Poj33oZxB1G/jXhfCy7bIo+btd+q8vjgg0Vu+tgqml+6+HSmxoB1QVNpsXT6IiNLrBauL7GXjPG9",
+	"KmJaw0kKR6cpcjYwB/jqWXxnbKFDdlixht/YtGoc+pZcoi0RssBauGcN96xhF9bwGkBDb1gBK/lJGMSB",
+	"Czi7Lr+tCXepSvgrUQO6rKKqnVQQhYILbhV7F82xRKJeD8VH+sMCCrIA44OkNIPGhwnnM4tcmSBg5YD8",
+	"wBZKszZ4Sh0Nf632fFYCiH42juZu0Vqm5gHQ687NvB97WZuLt3fP3e652+7pTmvAHLtzO4tFYUretrO6",
+	"jJle2j05P+UsZw5vAKN4MbY2XF/SN+hhxlQROKaJC47P9oIi6NKYKFyLg2ZZlyJeBcQUGyjetZ0AMjz4",
+	"Cy64AWEjT0rgOpoxL8w0SZNrLUJWCDhwCt6HC144ltoFQlgE5BmYTx+ffG2X9JZqX4fYjdKd8wNbGba6",
+	"q0OEOYiUG9TEyvy2yYp3P9zKJTHecjK/aZqNu92DLYj8T/jNlrqu/bpNMBQHJZEER3UvIu5QRAw7iAh9",
+	"mUkTRDf7TLb1cQeBVDnMr1ku2d9SCj6pI8cDXt6tRZ8BMBpYbnHVBhX6csH42atn5HAwJLGI8rmx1Nso",
+	"aQOThDW7z5/8QK4Yx/qpiPCgv1VCpHJAyjorwpRYlV+RQlhI0g/NyOC3A0AjtfH0ta4TAGoLSPULd1Lh",
+	"WqgZM6v/d/7yx9uDzdixbeSvptcn9v0qb/WXQsKI4wbCtbMtg8NidZxicxbB0M+G7eflh18QBtObWSKL",
+	"kUH5QbNPfggWu+srOk/XkrJDrl9JL2FDZ7+evXhO+qDVeMlU61EJX0d6e11oT3ezHe3ZCd6G9qDXKt11",
+	"pC09Z/01rJFi7xXpm6POYoMqI8kVUxB0dLlSDAuSFD6Ey4QjOlvdgfBXIFCzma0E2iSSnZmubQ04q4dl",
+	"EpoKzvY2M+RT2Cmnpg5EI4cIvVc0GSLftmenGE3Rs0P2JBYMs3FSRKpnkjknZ9OpgA7/7pzZ3V6HS32h",
+	"56Ax3nVs226x52S45sjWk4EwJAabs3hdEy3ctTFNJUDfO0bmGaqtRg0MvKY8O7jX7ki6AUxVx/JHolVU",
+	"+i6S+rdFlFp/SS16OMcvO41F8Jp3HOa8X8axrwM+aabnbJ3m1TYi1ze+1ZBqmTQdBvQlOsWdGMN3Ljy6",
+	"QdyuhcJ1pRHP0dnsGHc3594EcJ9M7xp9HXb+VYVQvMLEe+0tSr9WfFteeXPwoRoq1O4Rf81UnnGMendr",
+	"N5okLmv0tYJoOUuiGYAaWu0JMAgTtVYBck7R1sZS59u78Ss5s+yiQzUm8PE2TKRNRaoFf91zjnv/0u28",
+	"5/XDXJ7iP4bhHDjl8vxOpzOjSTFyk8hEBWQubqBwR1gg/oe21CiUm9brkTJlS4dyMZEzsQwH5IyvLkzt",
+	"ceNELxJpjoaP3ZWYQNLJJOE3NE3i8JTMaQbtJ8YIWYcIMbMoGqxp6iTn0YzyKxZXr5QIvSDSWDdsa3df",
+	"8ERh+5SE1apYlYm5P9lJoqE0KIJ7iwKyF3yWSCWylUGZlZoXe11W+leHE70sqtjdih//cS4syD6x+Q/F",
+	"kvU+7qD2m7l/0pSZL13MlNl01tF5L3funVb3Tqs20fqCZteEFgKpYEAY/LCvufQOkrXhwULRCkkrBx9M",
+	"athHTEpU0cyDZwtQ45Dl8pW0eLEgR/T5jjO6xHjWjIkF43JPi4fyNcQnvxJMkkuWiiVKPpNeS1PAsCcz",
+	"lsIs9aAZFAanqiphTQYaNDFR9JrxsBBVF9wUtiFXUOgSS/rkXA3Ia5pIFttsXhdKC68fERuQs2IeiFd1",
+	"wSGzVBai1kB7YcmgKYAaQU0Z0i9xcLlQE9t0uIdGYgBrSvjVBa/YVADDwydAf17EVDG7r+ep2D7uQ39U",
+	"3GF2lIC4WL2TB53FAw5c9/1J5Z1e6M6CDpZvewlnPvOKNt1/QKw2di/L/nay7O+W3KgJveT8hokKewXq",
+	"LosSrq8WIlt1FEYHNE1F1NmvYQc2rdiTMCvzmi0w1lAm/Cotrk+e8tSeohnOKG7FiL8sw3M5rbWxyOXk",
+	"71ndvbnoduHIloUU5XoqJ2trLoLGoqDF6vMDYwtXT8UAgAIJU/MIOw7MEQ4zljIq2QTARSbo7Qpt4aRM",
+	"XfD++IhcrohZk70B+Rk+hIILUPcZFFbbakQ51k1QMzYnfSxaVhZRuODwY5HOLGc0YzFZCJESJcTeqfEA",
+	"JgpTN3KO6BecSZKBLZ0o4Xx5wfWnAwLeu6IyJysgO9329SAui8MNyc/cPetkwbILXmwTRwiTk7KoGmrj",
+	"5QfVAhDkvFSVUUXWdMIidcGdLS9tTLApeEOYUYmF+80MqlcCBFVNALjUpzpjldWSs+3Mr/9YY5NZaMTm",
+	"WCi+vmC8j0x7J0ePgkJlH3cWAvUF20pxH22bZ1Puy8ZKQeWrH3eQaJul2b0wu7dB3dug2rHfjGRwlGqU",
+	"3lrmUCvi7lD1R7dvBy3f4OliuWkbPmVBT+aU0ysmA0RhWR+r9A/scVsJ8RcMPYGV2Bx0git/zzjvw01a",
+	"wk3uXodH9UQWSIagX689+gNbftpUPSvqDUBM4wU3Rb8ZIAYa269T4B0nYi23aDsAtyyo6frgxFDxQGuu",
+	"grN9wBxEtOVWdbRyzLbmN3epZ5q6pfhRzpVBu4Oi4JyNeie98eEh+YVJRY7UjJyrjDEwPgupaDqJRAzo",
+	"xMPh6EjvWUR5xNIULwALkSYRjGfK2GTBsgjGdDwM4IGJ8bPPg56+mkzg4lVTZMdHumkImO39yJbkV5Fp",
+	"rddW5TrpJYqmCeU9D6LfHJBno/qItNq3ZLG/u49FrOJLqViWUPI8X1A965SqqcjmuoXrhOsNTQVA77p1",
+	"moDcnXpPvaB3SYHuAUT8dwFjPpuzLInowY9sOYEJbamhA+18UuUcIza6mtWRlj/uJmratPMi7vdevrQo",
+	"5vd69l/NuA6n28q3O9enDz7YcPlucZkFXnC7gD0tk93N646D9ohkTIo8i9hknkiJ9cXXhGvuJhLhq7sJ",
+	"0bzneve29b9MKGYzjPpWGrk/DATdgRaZm6WxtDjfMTEBE5BopxmE1sa1EgYAGotFCggfbhDEBQf7LijX",
+	"XCyJ4KdFuEQ1A+WasQWmTYNWp/+5IkuWMbQQ5zxm2eZgirvgNzvq3qX+qjKqlMgSupvCevRxy4CM7XXH",
+	"PysXvY/K+BTs9D7I4tPzcDypd8TBu6qE/x9737qcSI7l/yoKvpSJSGNMXRvHfHDUbTr+U1M1Vf2f3o2h",
+	"g5RTwmicluiUMGY7KmKfZh9sn2RD5xwpkwQMGLvsrspPNpBS6nru53eOqLrfNmbX8Gg9vILMsWWFeW0c",
+	"kxoA52Jd+pAguGyMfR1G8DAy4P3YVWlSN4VVhOVsCFUj9+0ZUwE38ImNR+rurbC/xvje6IB5YlmlsCvI",
+	"b2nMPk4hiYYyf1N2UGYJ22SgYzW+dp/xPMdKoxRFzNJYYRAx21KqxJeG+Aqqo8oCzDtTeqCp/iisdYf9",
+	"uhDGa6lATD2Kl0y/ZTQvRioM9Npo3g77vJCtvjJomRmN8R4Q3uu7H2heUCCyFIB9UhVsh3w0gh1Ok4gH",
+	"R7ZuwxCavsOgQg3Q2IEubdABQARK/xZMaauErBJrCHQug5qdMeuN1ESzbk+Hv23ERJnpXlax6z1rJTHf",
+	"vPZ1ITl00vpUqCu/ZhHxNVa07LeOX2GJvVD9sd/qPfXf7GirpaW8V2st7fBGmTts69ddmdcGxkVgizN/",
+	"8SjXTBRy1rCzJqqisfaut/bmxkZjL0KfgnvTYOV4ePO9CvyReWwh8c+kvMjnFZ/nSsl/mwDqL/Gt35OU",
+	"H2Z1k5gfF68hjI2cf0dyvq3cpjsW9E+FsIyHm09lq/2FpwKXWkSh01YCJEiWJvCoFDLeUYYf6ANaBOaM",
+	"4PM2lueE82L0UPC5TVl85EW3zbg/vyfs0+efP5yC0TfKuQpg5b2w70V16IAVJs+hsOKMF6LD3tOTRjNl",
+	"mQpcx/WBcEH42sSrALSCKJ2DJtFhb/jcBhmaRwn6XLpaWiBBcWo5C7NHREPSLwZ6UcFYL3EH+vHnEbnn",
+	"cNbceArhG6qVtCx3/siJKc5ueKn01HkKfdzrJpXqlsNLft3qP1v8SmkoerlUrbEH1RqrxRlrIRetfi3g",
+	"IsQ9P0PZHYZ5/BMK88c/YdXqXtd//i2iTUG99F1F+7Bn9yrbh+O5UbiPJ+jrzkxrE8OqgKnr6eWZLEoq",
+	"oFwkAo2dvZH3G3n/hihqIUp2akt6f48CPpb43yjc41VeJ9FPpAZmHzlfxZbvCWyFOqxM07k58DrUW749",
+	"11sBV0gTegzIidWhfEPIxBUjgY2EXLd8viTG3A3Epd/MKrbljxc9D5WMNwbPxzVv2GWjBd6FFkhE9D40",
+	"wKgsmalDfUiX7IsdcGYnMlMcYuq9GJ5AfYVrV3BmlfO3tt1hPzvQwfQax0tnQ7D8rWBPHkozWlZ/XnWT",
+	"FlD6IRDs0hvx9LgVfoGSsP1W7xgVlbq29GI7ben4ebdUlwjtZ2uF6cWe6tCuUC/Hf0Kol4ZoNzpOo+Ns",
+	"0HEoFwouzP4Kzg6A9qC4VJ/fBq5+P5j6xwQV/5CQ+Q1M/cYBkZqsLEsDxkMsGZKuG8vSkzvu26MtKF+/",
+	"1tsWkN6x0GqDpN+kNt+JtrUGPH+Be2xdIHqdxvXFyQnrddhfASfHq14gnC/hFaWlMpCyc1jggFskryeq",
+	"kHbIXdoZ6HcQTQDyPCE21OB4M15gSVPf5/xSapdGsGgsRTXEAqhpf6AJIZspR5FtVK2KHXxxhZrIzr8t",
+	"RO9h2VUtzsw1C20ynuftBOGRRkrzXP2X7Az03w1NMZejGrwnRN1VoYRwYNMJQh0VUrKU53BanLqSNh1o",
+	"7sqSr8gF13rc9ikOUBf3SM/Zr0wqbNJwZIqhm5nNsVxLk/i6o75WaXuvattY5mKIGuWmSf1V5uKTf/J2",
+	"89oCiRrPmkIbdUPiG2XuEStzva3Oxnvu5IzPHwen9HyLcbxlezDJ9Qrg9hVmgJU+77BqRnPwbS2L5cpZ",
+	"RvxvZY7yHZaS2cIcOfq70fIDpFzegaQd61psSYVfh+fvlxTfQ+2Z1zwby8PXRrvC5JuawsPh2a9J6+0v",
+	"/HxTG3jmthQ/af0TbsnNDfwzp0S9K+v3dEuC/AFySAPZbxw831VFnbvQO25O5OYs9ZIRVoSpFMSpqgxK",
+	"s0nOM3kSUr5BdDdTx6zjc6hpO5ZzyHTpsPd+K5iQjqvcJizVxklL6TzLVhBK2S1x+KuKzkBfTsGU56Iy",
+	"9MSywjfosJRwolOq51OpVgModaFQD3iyRlFLIAyoPgY3yVkpIEI9AbQbRmhSglxlBLopyJfuVRpQhmDw",
+	"Xk26vFTOJn6lQIcruLY884uXMIswraC0Ecyp1MJ6tQY4kQ4KUciCcjNzMtDxa1JxQsjhVirTopqEkY4Z",
+	"7bhfGKXPOwM90EDwGXiVLBuZnEoz0MQ67NexyiWdkIRxJtQIds4xdECxcywLoeVsoImdMgWMispA0wIq",
+	"ywgvSoqTqCKGeQVNtLOogA40GfNIfUTX4kedyepR9ePKxpJPZBFOUyFHU7/Evv8w5EzG+NEqclVAFICc",
+	"ewKl5UxIXkhECZ5xLyoozdKJ1ELp8yG+JEX9e6D9z6UqfbD4zjbMPIy1pkSHU0ajVgiToKQYaNzFTx+/",
+	"IDDZokSkxNejoFGnJ2QHcOFQhkugbFk1KhlonJiWs+oywbWmUk4DHWlCISkrTkQDb5n5VwUtYNnUAQga",
+	"ps0t4BngT8MJt1aKtN1hb3k2rswV60hhUlzNSFEtN1Wisy0vAqRx2bSdIAgFASKHgQYELzCg8GjMkCIs",
+	"Ee221maqMylW1syaQmq2oMJY6zEmvq28eC/mCCC8ZjQcmWmxUWZcnvWuwBS3NUd8J9Iw3czqsQdTGhzW",
+	"QIDotgD+6tLxJVzw0BEQq6Da1IlVY/loLB+N5eNeCqPcjbi+gwXkCOWX9RUvP6O06gUzKDJwQNUqQ4kD",
+	"kZ5U7R9BYKvKaG1PivCTXck7y05jG8/jS5PrmczMpbSVUltQ9/KmxBjo6AEZ6Z4MlFpKMTybD0Hc38xr",
+	"lqa8g1G/3rbCRe+Aa4Zd3ZZrhufv24YUFLGiPKxNVeOG0TWM7t4YHVyzB2R0BDH9+9Q4ud76z+cWASmo",
+	"URCQq4YsbWZsZqa5IAsB6H8XUk4ShBDEOpKrzANW84kdG+e8mug1beXYjKNXEdVI1MLht8oIFFbh6Qz0",
+	"KWbJVIcz5tEag9CIfkx9onFULTrwYD8VIgAWCd0KDvpeuteVwf8DVuzBC+GPpBzOlBZmti0XqYx+V364",
+	"2HYlD4GD1PCJxlZ/W4oIp8tr5JUTt7elfiuCiAavtUTwV8Thm0ykliKYwxYNDBW4jj5Rr2BAOJA8G6OJ",
+	"/4kFyy3YjbWcsSueT2U7YfLaEbpfVAiSUg5LFsQzjEsS1WxBcyEDXpdQUA/tINXTPE+RbmLav1ACwbCI",
+	"KmB6yUQV8/YqmleL6H2LK3TvmsPDxVGSYXSXEEpYlNvHUVab3xBMuWTEZTTUhtY2tHbPxLeV5+ob0Vyg",
+	"eeutLR/A/VgNw0R77ZK45wzYaMEkM5GFMiX0dUKOwQm3Dn1UzjieUwFJdSlZxifsIPWfh+Wbhpf8Om13",
+	"2Cm6CP0zKjoIBxp8MtTESe2v0TD3dCtdRUjfwjwf3vyyH3F8TLGHfumT0iYPns5qtG5DFh/QVNFkeW1P",
+	"hJE0kDn5G+n+wcG9nvBCwN+zDiOHnV1BcztsKR4ehcxsLLML1KrJCj7QZAaP4mowj08Kc6WELNgBEmlX",
+	"TLFEQenKb3speOIAIltFx76OdnN7AmUTsT+QfxWo/lGll6Ia19ELzw7DeqZxWGGcT0IKWgwj0PLaMevk",
+	"JKmXYwA2wi0ZLTrsNFQm5m6gSU5fjCupMBqRdti7GICx4Iiscjc07/tRIgODkPy0coMO/5+cpxhzMA8F",
+	"JDDWxr8XAhA+6rXdB998za+ZxNQCip2wlYiK/kAv7HbV5xGHOOPzBGJ/bC0kCEIasLzbYoSNGsFC+l4u",
+	"JdezscrlSTTkKOvfXpxL0U5WjIliccJhWYwW8TtDE4yu3xztUlD4uCZmLDJ6bFBu2goWT9v4iIIVvvM4",
+	"14Xonx+I3/e2cgP4i1ieh0ZO+BG9C+8i+b5b4YKy0Y4CI0WmaY/+WPwC3Qx4QzdIGk9jKX3suo8g7xAb",
+	"CCl6FlPiqLfXvBCfQlSg0ZiHgNJCZ6BTM3WZuZR9ZqdZJqXwLD4KA2TuxxDLg5TmbYfENtJ2wlIhs1xp",
+	"aFZhAz2W8UIM448JK1tjQGpaFQxI5OFu+bHOQPuNL2NeVS4X8vwCJz3H4wThi5lTV6t9+7goX7AtrcvP",
+	"SOk3pOB7khoDRJd2r6pso5RXcwZDjvWEu3E1xbrWSasedVblBhHqpTVRQ3t2jeX5r3vZy8vn+sXk5e+v",
+	"ip9s1x1f9WatZP8E7TsNSQjnYFvW+CY8X8bhhQOxbRdE0O0ptoLLTid82y6+xAY7eH+w6cLJutOAiPol",
+	"3DiZpaH41q+p8fYTW7wra0SOWiQPBu0SIfrRwiK+I9mjCad47JD+lMjAl7iiCrwtiDPE+naXZMBrZo+w",
+	"2rVb6/t7A5/OQiYMxg9DW/TNQMQ9rHifFGHIxUkYDMEm5GND0wGYoadWoiUhLeSVuSClsxr9UBjHncQw",
+	"CuvMxLKZKSA6kJJWpBbkGRpocyWLnE867FTPGaCER3A4HOYln7NCcuGHJ/MRO0jrC9VnXM/T9gnjeqBj",
+	"iVpsXTFfPMWvhhdKi6HS8K4UYxMxswSsL2DLsWMzI9vFyUCnk0KO1HXKlJDaqVFQ3aG7dQEXuC+/+Eda",
+	"e3MZeNNmPll95/asJDy/OlEe5tiYpBsMlFpCYrwA7JJT2gFECud5hbrB0VqnpnE9j9SM6hpuxiim0oKg",
+	"NgU6URajnjMr8zxhphCykIKdzZkX7jvsncq97HM2Z5ly84RR4VUssjIqpDx08toxAF1aDQ/2z1B5cTMw",
+	"GI0xQIL5N7KDjFt5qLSV2iqvDjF5zTM/ZpeN2+tQn3zTdUBPx93utvBTNKBA8MPkbzkmqlm717DeFVIy",
+	"WHJ4mWcWnthat5Cq5d+YsPoo1w3s912HdE+xHN88sb+8PDeyBzjBO4Z7VNvcEOOBI2jS93+09P0fMepk",
+	"qQQvcYbVTA6fXgwsWULoX8v3qqAlVMw6xg0Qli/jheTo7VsRobwSxGTPgucPQ9+2I2+7krYbK4c39KyB",
+	"I2nC7tbAkVwREbk1FZzJs7ExF0OpxcQo7bYC9aVGLDaqIfuyL6DJI1iBNq6qya+W63/FHt/GUexNrhYm",
+	"dCPJqr17R9lsdeslcvafft3imBpVvpFmqtLM0oWqXGk6YOsuNTWNhslkbd7xubJeLmCc/f/Pf8MgfojH",
+	"R+NbGG/EICUTIYzniWVWnWsv6KSE/5IMNN5qqv6tLIEE+c78CwAe6EyydOzcxPaPjhDGyH+CD15Wgmc8",
+	"gSikNfmVHGhnMCLsijuZsNyYyRnPLnzLXOkLgovmQhTS2vVworVLuSek6J5+PkrKtluiiNbHviuSaK39",
+	"/da6hjeKXUnsa2p2ayq7TmAM53VBQPfHtSG4N4hbjefre/N8wf2C+naLfOX2bGWduHj0R/2roEoLmUvM",
+	"Ca7H65iJZULm6koiozELvKbD3pS/8dxLq3PKAJ7xOZqXncpz5vnUlVxTsugNvH1fPlBrfzcpt7gwm4km",
+	"TkHcnh9QBx+xiNoGkskUbIpsSoc2uukepAfP3J2SnmS1PvqxAiFcUUQ94zdTV+H9JyydFPJKmakl8MJh",
+	"NVDb8rkNcIHgP+fRdV4Rfyv0yiu1SIG8TByg6cBtT68JnmxnzBrH9KMkTHGrdhTnPgeDwr3Icg01aqjR",
+	"HVjK7pIebYDtdagBJyjWXEFGy3wibSzGgalBZgTZ8zSeJfxeKH8fAXwZ4Pem2LTPpPYrBVDAh/i/rXaG",
+	"aUwzbplQFp5kB2fzgZ6baYJ1mDI+tbJMSJWCPTvusvdGy3aHYZ4+8/N1UlN4sap1yAs50F53/30qp1KA",
+	"QUG5E5Yr9B9fEtptQAglPFDQ+wtJ9BRRYeZmyrSUYj2C5z3Qy28d7YvrtiV25+2FvpXt7xXD83GyDUqp",
+	"02bGVGNvbSJlG3vBejaJNOMB7QVHE6XPb0jxAUx2zlL/GKE9swMrMf6NvqV+23V7AkI4kKieqws5gOjS",
+	"eRDp5wFpGkNUx4SyHpsXEmC/O+zvZRJpAXKFCNm9Az2hHzw/9AwQkbPrvG8Vf/uk9Pnj4W77Gjb8gm5h",
+	"2vCTfhOf3pkHnDonLydrWQDHn5MyfQuwm7nKG9tGwwkaTnADJ/iCUBJOWhc0F/OQfAEtMWS2Wc8g3qur",
+	"mscSyylEryV2kLCKyzIEBoelATiKgU4pFcK/02hhU3ZAa8tevUiedbsnjDt2aaxjL5ngc9tmi+ykdKDO",
+	"zED7AXDCntAspUkexq/TBMLKIsLlkg3Js5iFJxD0zX918MVxLXghWNgEqpTBrB8Sz9tQ4ISzQmYStK0r",
+	"WajR3C8I6GZSubEsBppnmZw4Ly/3mZCT3MzLqia0cFDBIpcYGUxL5Be7w07RXKaMZmJaKH2OEBPhGdBy",
+	"sdyLKMzEhtIt/oSFKa6Hnf4M+1/jbxhd8ifUAcfbFG9YmDJNdQcIhOXWd5tpiabRnXU9anZ/6t4CklPj",
+	"9G14fcPrNxlH4U6u4O5PAvO5KzZvjxB+4SYQB//7E1ve55Ep2EJ6NQZXA3oPBS4lVQfMQKfYyeGXyFux",
+	"4NOKIKbA1Z52u8wyZ3JZcJ1JYohsxgHOFPujl4HbB6y3ZlpkiKlZTN0YBhoSS61f0f4SJGJEscIqXgh2",
+	"hEmoCRNTpLgSw8fN1B2a0SHkToVXE9xQhKOeqQyzPwf60mg5R3Mv+sMtFamJIFIMQGFRax15KQJVWRo3",
+	"5G7ZEyh0ti6R8jOKD7gcdBA2pWDFDY2SDkMimbDU/eV///t/kqtj/6cstY8/l4lE9d3cEgfC/eX45dNe",
+	"70XvWbfr3/G89/wlf/XiJ/lSZvJMCv60x0cj/qKXiYw/HfHnxxkXL+XLl7wrn78YjZ4/fSG6mXwlj7uv",
+	"xKszsQgb0es+e7WcxbSXUIBIIoRc4K/4kMpabeSxuEJgrK8xVi6E8i/k+afC76VT/l24aPXsoeopZwZi",
+	"BRJMQcvB+0C/QxEvBTw1LvYfLcEdvBDb+f+UQDCOp/+Q/3HR+9uF+Hn21+lLdd3lZ9mbt++O/emih2tY",
+	"H62khe4NSLmuATr4+UHX8sot9X28om+YTyvu1eKrOusX/WtsYipxE3dtMyeJfGs5Cq7g5BZxyWXD1eIT",
+	"7Dqki9OI2IGnQmOuBYBGmwJqwZ1rhMGzjJcEC/I2wY+lDZCzQlrX7tw6u2BXkeSWEsafjF/LbFooN2/1",
+	"//XbomsT9ovxhQu8kmN/rfXzRwsRCE6nnqT96zdPvzy7Wk3JPxVGTAEvhh14DTcUGUJ2RffKtltJa1rk",
+	"no5TuC+fqM6kUJe8E+jFcgIq4S6wAzA4YH5CchOQ0fJr6MHONq/7G0QPH6SX/EKyYqrTxe76R0fHvZed",
+	"bqfbOe6/6r7qgrpH6/nHajA5x6cF15gYEVOfOyUXo4SMFVN3csKOE2YlL7JxWYnJ5gbzA6iDUzxJKvd7",
+	"t7oby3oJewbb8TwhYNsSeRHcrTzWhqr2vYDitdz3Ys4CSmSff/5w6sU0EsACvGUU28IDS/icGc/z6rvj",
+	"8Vw1J67FodL4yhLI89AqIem4d/5tAU7TC4FVJKyAD7rm/FQGEDA/lt//y3JSvYTx43wh4oiy3Z9YxqdC",
+	"OZab80rflHG/umvPJgqeuQClEdbQIvF4Yr2klLtxpb8P0vE1vcGlYX5lEJgfPwf8DfsEZ2JheU7iFfNc",
+	"Qkxz+NcfuIRlubFgpgrDCenfK87NR+od7sf1YZDyQbzf5Mhx7GxeKZ66i4MoXXDj1MxuyyGgMJS9im7S",
+	"XDa6MlaJYDfCRlXarLPJ1MQ0PWe962vGswttZrkUIc6knP7dKYanFftvwvxWhcI6nshxewEHzWiUyopa",
+	"LYIbdh83byILtmS5PGHBnRdOEzuf+ut+kB4Jk9kj+GSjRpm2lzd8aST7FYwrIY8jSugudR0ioOmup+Mx",
+	"nwxdOxXOrM4IhOH/XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -33,6 +33,7 @@ type env struct {
 	booking booking.Services
 	// endpoints is the partners' webhook endpoint registry.
 	endpoints *webhooks.Endpoints
+	events    *webhooks.Events
 	outbox    *webhooks.Worker
 	tokens    *access.Service
 	audit     *audit.Log
@@ -129,15 +130,17 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		cfg.gateway = payments.NewSandbox(db)
 	}
 	e := &env{t: t, db: db, tokens: access.NewService(db)}
+	render := func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
+		r, err := e.booking.Reservations.Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
+		if err != nil {
+			return nil, err
+		}
+		return server.EventJSON(m.ID, m.Type, m.CreatedAt, r)
+	}
 	e.outbox = webhooks.NewWorker(db, webhooks.WorkerConfig{
-		Render: func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
-			r, err := e.booking.Reservations.Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
-			if err != nil {
-				return nil, err
-			}
-			return server.EventJSON(m.ID, m.Type, m.CreatedAt, r)
-		},
-		AllowPrivate: true, // the test receivers listen on loopback
+		Render:       render,
+		Now:          cfg.booking.Now, // the booking clock, if the test sets one
+		AllowPrivate: true,            // the test receivers listen on loopback
 		Timeout:      time.Second,
 		BaseBackoff:  time.Millisecond,
 		MaxBackoff:   time.Millisecond,
@@ -147,6 +150,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	e.booking = booking.New(db, cfg.gateway, cfg.booking)
 	cfg.webhooks.Now = cfg.booking.Now
 	e.endpoints = webhooks.NewEndpoints(db, cfg.webhooks)
+	e.events = webhooks.NewEvents(db, render, cfg.booking.Now)
 	if cfg.logger == nil {
 		cfg.logger = quietLogger()
 	}
@@ -190,6 +194,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 func (e *env) withServices(d server.Deps) server.Deps {
 	d.Reservations, d.Changes, d.Payments = e.booking.Reservations, e.booking.Changes, e.booking.Payments
 	d.VenueReservations, d.WebhookEndpoints = e.booking.VenueReservations, e.endpoints
+	d.Events = e.events
 	return d
 }
 

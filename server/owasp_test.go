@@ -5,6 +5,7 @@ package server_test
 // (API4) are in limits_test.go; authentication (API2) in guard_test.go.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
@@ -19,7 +21,7 @@ import (
 
 // victim is what partner A owns, for partner B to attack.
 type victim struct {
-	venueID, reservationID, paymentIntentID, webhookEndpointID string
+	venueID, reservationID, paymentIntentID, webhookEndpointID, eventID string
 }
 
 // bolaCalls is every operation whose path names an object, called with A's ids. The
@@ -50,6 +52,25 @@ var bolaCalls = map[string]func(v victim) (method, path, body string){
 	"deleteWebhookEndpoint": func(v victim) (string, string, string) {
 		return "DELETE", "/v1/webhook_endpoints/" + v.webhookEndpointID, ""
 	},
+	"getWebhookEndpoint": func(v victim) (string, string, string) {
+		return "GET", "/v1/webhook_endpoints/" + v.webhookEndpointID, ""
+	},
+	"updateWebhookEndpoint": func(v victim) (string, string, string) {
+		return "PATCH", "/v1/webhook_endpoints/" + v.webhookEndpointID, `{"url":"https://attacker.example/hooks"}`
+	},
+	"pingWebhookEndpoint": func(v victim) (string, string, string) {
+		return "POST", "/v1/webhook_endpoints/" + v.webhookEndpointID + "/ping", ""
+	},
+	"rotateWebhookEndpointSecret": func(v victim) (string, string, string) {
+		return "POST", "/v1/webhook_endpoints/" + v.webhookEndpointID + "/rotate_secret", `{"overlap_seconds":0}`
+	},
+	"getEvent": func(v victim) (string, string, string) { return "GET", "/v1/events/" + v.eventID, "" },
+	"listEventAttempts": func(v victim) (string, string, string) {
+		return "GET", "/v1/events/" + v.eventID + "/attempts", ""
+	},
+	"redeliverEvent": func(v victim) (string, string, string) {
+		return "POST", "/v1/events/" + v.eventID + "/redeliver", fmt.Sprintf(`{"webhook_endpoint_id":%q}`, v.webhookEndpointID)
+	},
 	"confirmSandboxPaymentIntent": func(v victim) (string, string, string) {
 		return "POST", "/v1/sandbox/payment_intents/" + v.paymentIntentID + "/confirm", `{"outcome":"succeeded"}`
 	},
@@ -72,13 +93,23 @@ func TestBOLATableCoversEveryOperationWithAnID(t *testing.T) {
 	}
 }
 
+// partnerOf is the partner of a reservation.
+func partnerOf(t *testing.T, db *store.DB, reservationID string) string {
+	t.Helper()
+	r, err := db.GetReservation(context.Background(), "", reservationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.PartnerID
+}
+
 // snapshot is the database's state that an attack must not change.
 func snapshot(t *testing.T, db *store.DB) string {
 	t.Helper()
 	var out []string
 	for _, q := range []string{
 		"SELECT id, status, payment_status, COALESCE(payment_intent_id, ''), updated_at FROM reservations",
-		"SELECT id, status, url FROM webhook_endpoints",
+		"SELECT id, status, url, secret, events FROM webhook_endpoints",
 		"SELECT id, tables_taken, updated_at FROM slots",
 		"SELECT id, type, status FROM outbox",
 		"SELECT id, type FROM reservation_events",
@@ -128,7 +159,16 @@ func TestBOLAAnotherPartnersObjectsAre404AndUnchanged(t *testing.T) {
 			t.Fatalf("webhook endpoint: %d %s", status, body)
 		}
 		we := string(regexp.MustCompile(`"id":"(we_[^"]+)"`).FindSubmatch(body)[1])
-		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we}
+		var events []store.PartnerEvent
+		owner := partnerOf(t, db, res.ID)
+		err := db.Transact(context.Background(), func(tx *store.Tx) (err error) {
+			events, err = tx.EmitPartnerEvents(owner, res.ID, v.ID, []string{"reservation.updated"}, time.Now())
+			return err
+		})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("event: %v", err)
+		}
+		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we, eventID: events[0].ID}
 
 		// B has every scope; venues are shared, so B's venue check uses a partner that
 		// may sell none.

@@ -56,10 +56,12 @@ type Deps struct {
 	Payments          *booking.Payments
 	VenueReservations *booking.VenueReservations
 	WebhookEndpoints  *webhooks.Endpoints
-	Tokens            Authenticator
-	Idempotency       *idempotency.Service
-	Database          Database
-	Logger            *slog.Logger
+	// Events are partners' events (GET /v1/events) and their redelivery.
+	Events      *webhooks.Events
+	Tokens      Authenticator
+	Idempotency *idempotency.Service
+	Database    Database
+	Logger      *slog.Logger
 	// PublicURL is the externally visible base URL, used in doc_url links; empty means
 	// the request's own scheme and host.
 	PublicURL string
@@ -125,8 +127,8 @@ const DefaultRequestTimeout = 20 * time.Second
 // New returns the configured Echo instance, for main and for tests alike.
 func New(deps Deps) (*echo.Echo, error) {
 	if deps.Reservations == nil || deps.Changes == nil || deps.Payments == nil || deps.VenueReservations == nil ||
-		deps.WebhookEndpoints == nil || deps.Tokens == nil || deps.Idempotency == nil || deps.Database == nil {
-		return nil, errors.New("server: Reservations, Changes, Payments, VenueReservations, WebhookEndpoints, Tokens, Idempotency and Database are required")
+		deps.WebhookEndpoints == nil || deps.Events == nil || deps.Tokens == nil || deps.Idempotency == nil || deps.Database == nil {
+		return nil, errors.New("server: Reservations, Changes, Payments, VenueReservations, WebhookEndpoints, Events, Tokens, Idempotency and Database are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()

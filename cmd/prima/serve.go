@@ -95,8 +95,9 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	})
 
 	var reservations *booking.Reservations
+	render := renderEvent(func() *booking.Reservations { return reservations })
 	worker := webhooks.NewWorker(db, webhooks.WorkerConfig{
-		Render:       renderEvent(func() *booking.Reservations { return reservations }),
+		Render:       render,
 		AllowPrivate: c.WebhookAllowPrivate,
 		MaxAge:       c.OutboxMaxAge,
 		Logger:       log,
@@ -129,6 +130,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		Payments:          svc.Payments,
 		VenueReservations: svc.VenueReservations,
 		WebhookEndpoints:  endpoints,
+		Events:            webhooks.NewEvents(db, render, nil),
 		Tokens:            tokens,
 		Idempotency:       idem,
 		Database:          db,
