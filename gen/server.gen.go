@@ -255,6 +255,39 @@ func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 	}
 }
 
+// Defines values for CreateTokenRequestScopes.
+const (
+	AuditRead         CreateTokenRequestScopes = "audit:read"
+	AvailabilityRead  CreateTokenRequestScopes = "availability:read"
+	ReservationsRead  CreateTokenRequestScopes = "reservations:read"
+	ReservationsWrite CreateTokenRequestScopes = "reservations:write"
+	TokensWrite       CreateTokenRequestScopes = "tokens:write"
+	VenuesRead        CreateTokenRequestScopes = "venues:read"
+	WebhooksWrite     CreateTokenRequestScopes = "webhooks:write"
+)
+
+// Valid indicates whether the value is a known member of the CreateTokenRequestScopes enum.
+func (e CreateTokenRequestScopes) Valid() bool {
+	switch e {
+	case AuditRead:
+		return true
+	case AvailabilityRead:
+		return true
+	case ReservationsRead:
+		return true
+	case ReservationsWrite:
+		return true
+	case TokensWrite:
+		return true
+	case VenuesRead:
+		return true
+	case WebhooksWrite:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateWebhookEndpointRequestEvents.
 const (
 	CreateWebhookEndpointRequestEventsAsterisk                   CreateWebhookEndpointRequestEvents = "*"
@@ -1023,6 +1056,36 @@ const (
 func (e TokenObject) Valid() bool {
 	switch e {
 	case TokenObjectToken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenListObject.
+const (
+	TokenListObjectList TokenListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the TokenListObject enum.
+func (e TokenListObject) Valid() bool {
+	switch e {
+	case TokenListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenWithSecretObject.
+const (
+	TokenWithSecretObjectToken TokenWithSecretObject = "token"
+)
+
+// Valid indicates whether the value is a known member of the TokenWithSecretObject enum.
+func (e TokenWithSecretObject) Valid() bool {
+	switch e {
+	case TokenWithSecretObjectToken:
 		return true
 	default:
 		return false
@@ -1924,6 +1987,27 @@ type CreateSlotRequest struct {
 	// Example: prime
 	Type SlotType `json:"type"`
 }
+
+// CreateTokenRequest The token to issue.
+type CreateTokenRequest struct {
+	// ExpiresInSeconds Its lifetime in seconds (at most two years); left out, it does not expire.
+	//
+	// Example: 7776000
+	ExpiresInSeconds *int `json:"expires_in_seconds,omitempty"`
+
+	// Name A label for people.
+	//
+	// Example: production checkout
+	Name string `json:"name"`
+
+	// Scopes What it may do; each must be among the calling token's scopes.
+	//
+	// Example: ["venues:read","availability:read","reservations:read","reservations:write"]
+	Scopes []CreateTokenRequestScopes `json:"scopes"`
+}
+
+// CreateTokenRequestScopes defines model for CreateTokenRequest.Scopes.
+type CreateTokenRequestScopes string
 
 // CreateVenueRequest A new venue.
 type CreateVenueRequest struct {
@@ -3277,6 +3361,14 @@ type ReservationPaymentPurpose string
 // Example: confirmed
 type ReservationStatus string
 
+// RotateTokenRequest How long the rotated token keeps working.
+type RotateTokenRequest struct {
+	// OverlapSeconds Seconds during which the rotated token and its successor both work; 0 revokes the rotated one at once.
+	//
+	// Example: 3600
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
 // RotateWebhookSecretRequest How long the previous secret keeps signing.
 type RotateWebhookSecretRequest struct {
 	// OverlapSeconds Seconds during which deliveries are signed with both secrets; 0 ends the previous secret at once.
@@ -3646,6 +3738,96 @@ type Token struct {
 //
 // Example: token
 type TokenObject string
+
+// TokenList Your tokens.
+type TokenList struct {
+	// Data The tokens, newest first.
+	Data []Token `json:"data"`
+
+	// HasMore Always false; every token is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object TokenListObject `json:"object"`
+}
+
+// TokenListObject Always `list`.
+//
+// Example: list
+type TokenListObject string
+
+// TokenWithSecret A token just issued, with its secret.
+type TokenWithSecret struct {
+	// CreatedAt When the token was issued.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When the token stops working; null if it does not expire.
+	//
+	// Example: 2027-02-20T10:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Unique id, prefixed `tok_`.
+	//
+	// Example: tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+	Id string `json:"id"`
+
+	// LastUsedAt The last time the token was used (recorded at most once a minute).
+	//
+	// Example: 2026-11-22T10:00:00Z
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name The label PRIMA gave the token when issuing it.
+	//
+	// Example: production checkout
+	Name string `json:"name"`
+
+	// Object Always `token`.
+	//
+	// Example: token
+	Object TokenWithSecretObject `json:"object"`
+
+	// Partner The partner account the token belongs to.
+	Partner struct {
+		// Id The partner's id, prefixed `ptn_`.
+		//
+		// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+		Id string `json:"id"`
+
+		// Name The partner's name.
+		//
+		// Example: acme-rewards
+		Name string `json:"name"`
+	} `json:"partner"`
+
+	// Prefix The first characters of the secret, to tell tokens apart.
+	//
+	// Example: prima_pat_4f8Q
+	Prefix string `json:"prefix"`
+
+	// RevokesAt When a rotated token stops working (the end of its overlap with its successor); null otherwise.
+	RevokesAt *time.Time `json:"revokes_at"`
+
+	// Scopes What the token may do.
+	//
+	// Example: ["venues:read","availability:read","reservations:read","reservations:write"]
+	Scopes []string `json:"scopes"`
+
+	// Secret The bearer token (`prima_pat_…`), shown only in this response; null when the response is a replay (the same `Idempotency-Key`), since PRIMA keeps only a hash of it.
+	//
+	// Example: prima_pat_9Zq2Xk4mRt8vLw1yBn6cHd3fGj7pQs0uEa5TiOz_2fA9c1
+	Secret *string `json:"secret"`
+}
+
+// TokenWithSecretObject Always `token`.
+//
+// Example: token
+type TokenWithSecretObject string
 
 // UpdateReservationRequest What to change; fields left out stay as they are.
 //
@@ -4123,6 +4305,9 @@ type SlotId = string
 // StartingAfter defines model for StartingAfter.
 type StartingAfter = string
 
+// TokenId Example: tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+type TokenId = string
+
 // VenueId Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 type VenueId = string
 
@@ -4444,6 +4629,18 @@ type ConfirmSandboxPaymentIntentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateTokenParams defines parameters for CreateToken.
+type CreateTokenParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RotateTokenParams defines parameters for RotateToken.
+type RotateTokenParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListVenuesParams defines parameters for ListVenues.
 type ListVenuesParams struct {
 	// City Only venues in this city (case-insensitive exact match).
@@ -4545,6 +4742,12 @@ type CancelReservationJSONRequestBody = CancelReservationRequest
 
 // ConfirmSandboxPaymentIntentJSONRequestBody defines body for ConfirmSandboxPaymentIntent for application/json ContentType.
 type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
+
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
+
+// RotateTokenJSONRequestBody defines body for RotateToken for application/json ContentType.
+type RotateTokenJSONRequestBody = RotateTokenRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
@@ -4677,9 +4880,21 @@ type ServerInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIntentId string, params ConfirmSandboxPaymentIntentParams) error
+	// ListTokens List your tokens
+	// (GET /v1/tokens)
+	ListTokens(ctx echo.Context) error
+	// CreateToken Create a token
+	// (POST /v1/tokens)
+	CreateToken(ctx echo.Context, params CreateTokenParams) error
 	// GetCurrentToken Retrieve the token making this call
 	// (GET /v1/tokens/current)
 	GetCurrentToken(ctx echo.Context) error
+	// RevokeToken Revoke a token
+	// (DELETE /v1/tokens/{token_id})
+	RevokeToken(ctx echo.Context, tokenId TokenId) error
+	// RotateToken Rotate a token
+	// (POST /v1/tokens/{token_id}/rotate)
+	RotateToken(ctx echo.Context, tokenId TokenId, params RotateTokenParams) error
 	// ListVenues List venues
 	// (GET /v1/venues)
 	ListVenues(ctx echo.Context, params ListVenuesParams) error
@@ -5938,12 +6153,102 @@ func (w *ServerInterfaceWrapper) ConfirmSandboxPaymentIntent(ctx echo.Context) e
 	return err
 }
 
+// ListTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTokens(ctx)
+	return err
+}
+
+// CreateToken converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateToken(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTokenParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateToken(ctx, params)
+	return err
+}
+
 // GetCurrentToken converts echo context to params.
 func (w *ServerInterfaceWrapper) GetCurrentToken(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCurrentToken(ctx)
+	return err
+}
+
+// RevokeToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", ctx.Param("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeToken(ctx, tokenId)
+	return err
+}
+
+// RotateToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", ctx.Param("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateTokenParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateToken(ctx, tokenId, params)
 	return err
 }
 
@@ -6318,6 +6623,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
 	router.GET(options.BaseURL+"/v1/tokens/current", wrapper.GetCurrentToken, options.OperationMiddlewares["getCurrentToken"]...)
+	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
+	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
+	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
+	router.POST(options.BaseURL+"/v1/tokens/:token_id/rotate", wrapper.RotateToken, options.OperationMiddlewares["rotateToken"]...)
 	router.GET(options.BaseURL+"/v1/audit_events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/v1/webhook_endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook_endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
@@ -15429,6 +15738,480 @@ func (response ConfirmSandboxPaymentIntentdefaultJSONResponse) VisitConfirmSandb
 	return err
 }
 
+type ListTokensRequestObject struct {
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListTokens200JSONResponse struct {
+	Body    TokenList
+	Headers ListTokens200ResponseHeaders
+}
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTokens400JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTokens401JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTokens403JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListTokens429JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTokens500JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListTokens503JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListTokensdefaultJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokenRequestObject struct {
+	Params CreateTokenParams
+	Body   *CreateTokenJSONRequestBody
+}
+
+type CreateTokenResponseObject interface {
+	VisitCreateTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateToken201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateToken201JSONResponse struct {
+	Body    TokenWithSecret
+	Headers CreateToken201ResponseHeaders
+}
+
+func (response CreateToken201JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateToken400JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateToken401JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateToken403JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateToken409JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateToken413JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateToken415JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateToken422JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateToken429JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateToken500JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateToken503JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokendefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateTokendefaultJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCurrentTokenRequestObject struct {
 }
 
@@ -15606,6 +16389,522 @@ type GetCurrentTokendefaultJSONResponse struct {
 }
 
 func (response GetCurrentTokendefaultJSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+	TokenId TokenId `json:"token_id"`
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RevokeToken200JSONResponse struct {
+	Body    DeletedObject
+	Headers RevokeToken200ResponseHeaders
+}
+
+func (response RevokeToken200JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeToken400JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeToken401JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeToken403JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeToken404JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RevokeToken429JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RevokeToken500JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RevokeToken503JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokendefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RevokeTokendefaultJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateTokenRequestObject struct {
+	TokenId TokenId `json:"token_id"`
+	Params  RotateTokenParams
+	Body    *RotateTokenJSONRequestBody
+}
+
+type RotateTokenResponseObject interface {
+	VisitRotateTokenResponse(w http.ResponseWriter) error
+}
+
+type RotateToken201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RotateToken201JSONResponse struct {
+	Body    TokenWithSecret
+	Headers RotateToken201ResponseHeaders
+}
+
+func (response RotateToken201JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateToken400JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateToken401JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateToken403JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RotateToken404JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RotateToken409JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RotateToken413JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RotateToken415JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RotateToken422JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RotateToken429JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RotateToken500JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RotateToken503JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateTokendefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RotateTokendefaultJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18177,9 +19476,21 @@ type StrictServerInterface interface {
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx context.Context, request ConfirmSandboxPaymentIntentRequestObject) (ConfirmSandboxPaymentIntentResponseObject, error)
+	// ListTokens List your tokens
+	// (GET /v1/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
+	// CreateToken Create a token
+	// (POST /v1/tokens)
+	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
 	// GetCurrentToken Retrieve the token making this call
 	// (GET /v1/tokens/current)
 	GetCurrentToken(ctx context.Context, request GetCurrentTokenRequestObject) (GetCurrentTokenResponseObject, error)
+	// RevokeToken Revoke a token
+	// (DELETE /v1/tokens/{token_id})
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
+	// RotateToken Rotate a token
+	// (POST /v1/tokens/{token_id}/rotate)
+	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
 	// ListVenues List venues
 	// (GET /v1/venues)
 	ListVenues(ctx context.Context, request ListVenuesRequestObject) (ListVenuesResponseObject, error)
@@ -19529,6 +20840,77 @@ func (sh *strictHandler) ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIn
 	return nil
 }
 
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(ctx echo.Context) error {
+	var request ListTokensRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx.Request().Context(), request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		return validResponse.VisitListTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateToken operation middleware
+func (sh *strictHandler) CreateToken(ctx echo.Context, params CreateTokenParams) error {
+	var request CreateTokenRequestObject
+
+	request.Params = params
+
+	var body CreateTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateToken(ctx.Request().Context(), request.(CreateTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
+		return validResponse.VisitCreateTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetCurrentToken operation middleware
 func (sh *strictHandler) GetCurrentToken(ctx echo.Context) error {
 	var request GetCurrentTokenRequestObject
@@ -19546,6 +20928,83 @@ func (sh *strictHandler) GetCurrentToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetCurrentTokenResponseObject); ok {
 		return validResponse.VisitGetCurrentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(ctx echo.Context, tokenId TokenId) error {
+	var request RevokeTokenRequestObject
+
+	request.TokenId = tokenId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx.Request().Context(), request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		return validResponse.VisitRevokeTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateToken operation middleware
+func (sh *strictHandler) RotateToken(ctx echo.Context, tokenId TokenId, params RotateTokenParams) error {
+	var request RotateTokenRequestObject
+
+	request.TokenId = tokenId
+	request.Params = params
+
+	var body RotateTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateToken(ctx.Request().Context(), request.(RotateTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateTokenResponseObject); ok {
+		return validResponse.VisitRotateTokenResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19904,529 +21363,550 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P0Nc9s2lzcOfxWM7n2m8i4tS7KdF3t25nabtM3dpEnj9Op24zwiTEIWL1OASoBW1Gxm9tPsB9tP8h+c",
-	"A5AgCUqU7DRp652dqzFF4vXgnIPz8jsfepGYLwRnXMneyYcee0/ni5TBv8/SVERUJYLrv2Q+n9Ns1Tvp",
-	"vVkKouhlyiS5ZgtFpiIjlCxopjjLekHvhqY5059EGaOKxROqeie98XD8YH802h+P34yGJ0P9///ZC3pJ",
-	"3Dvp0TSaDEf/nD56P44ezo/5g8XD3x5lj+VQjW7Gy17QE5f/ZJGCN4sxBT3T5QTaWCiObfw+ouPLw+go",
-	"PmYPpg+vHs0e/3N43Qt6GUsZlcwdzXh/OH4zenxyaEdj3ol7J1OaShb0ZCoUtg//wkE+pqPLcXQYH7Hj",
-	"6YOrh7NH/3ysO8A16Z2M7T8nil4z3jsZfvwY9M7yOFFPbxhXzxOpqiv6kjMyTThNk9+Zu4AxVbR38vZD",
-	"L0oTxtWExnEGgz8cDAej0eHgYS/oxXkGCzKZy97JaDw4touax+sXJInZfCEU49Fqcs30OB5MR9GYPmb7",
-	"x5cP4/0j9mi6/5gOL/dH0Tg+ZEfTY/rgshf05kzNhO7i1cvzN5Xd0XOcMD1J/TiK8izbsP8Z+y1n0qxx",
-	"xn5bTweZyBXrnfQObkYHGZMsu4Gpy4MT569JEh84qykVVbneluEw6ClxzTh2psT1uvX5+C7ozaiczEXG",
-	"CnIoZprqPdTb+g3lEUtfl73XzsqMkSs9QULlNYuJEiSCL9xtzhiV+kO7GCyeXK4m8JnTRwrN/5QLxap9",
-	"POMyiRlRM0amjJFlwmOxrJxD8/1lynonKstZ0IOd4ZH+PJdxL+hNGZvQuci56p08PNZLNc0Ym+RcJal7",
-	"Xg6L87I/PD4ZDt3tj5xxTn6DgeoNnuY8rrVd3S2YucTNWB3F4+vD+RE/Xjz47WH2SD5WwxtnF3uR4NMk",
-	"mzM96HINzBIl/IpwsSTYqSQ/nz8hD48HwyGhPCbXjC3cZ/3j4f+PiCms3CJjC5rEBMe5N3AXnsWvsmTO",
-	"Wjf5zOxpymKy0G8SZ34BmdF0akYEo27sCyzDQqSJ3o8PsBULlkX6FJ0cD3Fv1GqhCd8+d7dnMhN5JieX",
-	"bAqkOj5yF+bbjDHidkTgGzI+IvAZwc9gDZxRnxI6VSwjakYVaV0mkqAIGPQ+Br1iDWoc9vDNeHQyOj4Z",
-	"PtDn3WwfzjkSsZ7Uq9cv9h/+cPTTfzwuX2hhG+OToxE000G0lIwx4bliwB2HQY+9XySa3PSnPE/ToIcn",
-	"TUu/OQVqpzH9v0YSDiIx16udZFJNOJ3r8Z7FtBf0Ulo+eS5uWEojTe+LmeD60b+NxqPx8fHxcHR0qJdn",
-	"JtJ4UvY9mdP3tv9uJ2Au4mSaRHVq0RJxyWI/KVSOyIzyKyYJzRihUcQWisWWGNbSAuwuF7CCvTPOkxuW",
-	"SZqtAsNqUBkgyZQshJTJZcoGLldwWnJkdsamTHMgvVQii1m2/+jR0Whs3lhNpGbeegILuprDSfjQszxk",
-	"dDzUTAT/nER0ofJMy+zqc8N4FozHCb/qndR/0V8gNzLSVbIoY3rEi2QiL9+v2Q3z6uT9o+9/G8+fa2bb",
-	"YKgxi9KEM0PjuNFmLpOEK/hP3KUzvSSZuElipmW/pDy+FO9djijzKGJMz+dj0YUEteF+wdwFW+TZQkhN",
-	"cPostqzgu6BnFmASwYGxQ5GMKv2UZoz2TnpxwvVfmQD2sI2aKBXNlKwxyaOmWC0lnmWsWsc0YkBLmV7Q",
-	"yxdxnQ02OO4N40bcJEqv9o9sSX4V2TXsQSIT4FaJomlCuVXIbxhfr4gZvvdSKpYllDzPF5olqmTOJr8j",
-	"/zubsyyJ6MGPbDmB7j6aoUzkikdwnJVi84VCjRm4KcsykRV7n1I1Fdm8wirOX+8/ejQeHVZ2b8UjVAfg",
-	"H22L8fA/ex9BqKdC5hlriPBUSBYTzauSiG17jdHbMJlmYu50PT6yPyhRfwyrHKWi47UnMmMOSl3xVZbc",
-	"UMWI1bZddXhCp1MWKTjiSJxyskzULM7okvdOHpidMuMdPUKCg2c41EN8gvvVhSJgYVFyP8FzHDcV4UTK",
-	"nGXEHHRJ+kfDMYloFk/Mo3jPXXeRq0gAmdmf3W5es99yLUvPoqZCdrj/hJyzKM90n4Tj0fa2nJlWJhSb",
-	"cTo4L5hClVJyNRNZIlFM6tH7W3Z4StlmB03SvtjUJP8uqiMe/3tF8V5R/HIUxXst8W+xWn9aFdEximxW",
-	"ERtM8k+gIo4+lYpYWwxUEUFotBv1lgKNelJzNjUjlGiuBzamlcgzAnyKJBXN4A+RHVsz3625bHcyLhfy",
-	"F3Y5E+L6KY8XIuE12/fXQlwn/Eo6mo9eR/fSU6wh6LqaabmyYuASf+V50cS7oJdnes1nSi3kycGBmfbA",
-	"rP+BHp480EeG4riB86g3Auz3VQ0NTMi471O92TISCya3vTC4yoV+5+H+cLw/HjZ9IxvM1IZEcrmhP0ND",
-	"i0zEOai6JJqx6FrkyhXBMLeSLPRkujlXTPM0mrP9jC1pFkuQMxmbJu8NN6KTBVWTo+mjn2CjbsR1Rbky",
-	"63jyFnmAPMkY1VtKb2iS0sskTdTKPnMvO95nyyxRrPdO7+UTljLF4rVEqG8nzPyiNdMrfbxcRwy2Ya3n",
-	"sCZLtn5JikVdYs8T2wFQGHiCnrBUH9PVTznL6/cM86wLWY0csrophCC7Mcfz9/rgRvNxwcbn8sq8dex/",
-	"q5gGNh2bIbvc1eoCQWOqkw4rVayG3y9WsoVL5BR+B9maI2elHL78oZjR/S3q/hZ1f4u6v0Xd36Lub1H3",
-	"t6i7v0V100Kq+kW58n4Nv2NUxveMpmq2qqnuWnNxtYdiYuLafJVutM/OWHpvmm0qFZUfqi/fjepQ+3Rk",
-	"P/18ykRtRIeVW9u9enFr9eLvploUrijbvAmz21bR+NsrGa0L+QWqHFqcbKdtWDbzJ9A2hl21DbMLdlG4",
-	"UBO6WKRJBCGLFX1DvwraxY9CvWY0rsn4F8kVihJJSqtEKZpnLLqW1nBwSYF8hF6yefGdFiGKaKaoxepY",
-	"i8jDU5LlnHwFRiyCr7Kv9MyLIefcmKlSBqrEywXjZ6+ePRFRbvmda21KJInNT6RPL7Mkvqo5vxM+Ffq/",
-	"KlEpXtqfvTgjr5DfkrNXz4AEYJC9k95oMBwM9YDEgnG6SHonvcPBcHAIDFjN9JQ/OsP69ezF822HZJs+",
-	"IdDyBdcjPLnghMAQT0hjhPo3M8QTMho8HAwveA8HkVElsk5ecI/RZ7NNY3eV4w9RJ7ppCKmIaDrRjKDC",
-	"THpe6b1ZRt/elrtRkrcIJM/F10qeutTw37Pvb4R/kRuhPfnnqVD1I693r2LabR7QR0OzRpt32nt4DkfF",
-	"L3q59C+jWgi7GUVJ66jrP6g+SjgegSyJmEeVbZD1AnSXkpWV8/75/AkZHQ8HwyFZsKzgdprooxmL8xTD",
-	"r7qoKR7aPhy9GRvnQJO2NT93slYeFFkrJsfGnNFaKsvuukrnODJLJf+wp6fqEBBTdLKil8glGRrHGZOy",
-	"5cDpLTJrrskg4WwEoW6H5BcmFTlSM3KuMsZg/4VUNLXCZTQcjo6cy/Bf5WrfXKMOgtPHuDzav4yyZIGi",
-	"vfc95fGcxowsqFSUJBxGBqv+jyRN6RVcMbtxv898b/by3oJ7IL8v+ace2XXC9cRSoQ8+eKFBhXWYrEyu",
-	"4CDbC1jzsINXtHrcL2nWe7eJ7X8Meq9QTD+DK5eNmfwGZXNLYGMcECu8ieDexLQ6w8PXJ0Vi2JzynKY+",
-	"yuh86SsWtXpr9F70TP844YRfGb+qLwa18PJSLpf6FTLGUNdiaigaN/hZK0l3h8dBz8jPXpsP9sEaH+xy",
-	"Rs1bR5deadZwJZtB6p88Aad2iQz/gsS3XT2zejnBO1tdykVdJ+/gm7b+152G0jAnP9jOnAwD1hPyXBrx",
-	"0fb3RHFduQMaK/JrZnzknmV7I4jgJRG6fe66Qc4tqggy9vTcFjDTKWjl3oN+70G/96Dfe9DvPej3HvR7",
-	"e8mf3INe1RlaIu/OXH76lSSzRCqRrfyxd8inXY/6hx7mluHyQE4ZeDp0551RQTJ203HiLpyAJx+uI8SA",
-	"Dxvi/bAF66O5xDjBYO16FP4eUTksm5bFno/asjQX5XDxxS2LM8vq2hgBXSxNZ0ENi+e8fQo6NaJsJJLc",
-	"sCumaJZQPli/sJgW+tizsM1lPfrti1tYw1C7hsQ4Z9533Bf0CkxrbhS1/7Tfa/z3Gv+9xn+v8d9r/Pca",
-	"/73Gf5caf0dBLlSZU3duqLzuJJtBGuKUiBuWpXRRgSjAR5rqBY9l7+TwwRAQ6s6Nx7GuGiwZu05XxDok",
-	"t4fGWIH/Qs1y0AASvRhU9d61B2EwzjJoV80ykV/NihS50f5YU99MZMnvgk+w6QeFWziadcTTcOZSd/Ue",
-	"dXP1jo/XeHojvcYNP+/42Lp5DbRbh3MrJ8Vi9E4ePirdtUdI0LCyo8d4KOGU9oLeWC89eIeqB/KGpklc",
-	"RSnRu1X8YsDekMK389mep0KtUythLn8DfbJNoeNxk6mORzWmepvYBggMqsQ2WGrYFNvQkeAfbk/wD7cl",
-	"+I7Cx4QkpGyqeieHTTL/UmRKlaFj6miTn58rsQDvVOXonM9ypVeKxGLJb++bkrYT7DFLFszjJDoDPBtC",
-	"C0+wxXaFfAejmNSOsOsNsirQ4U/sP67Hz6/jZ8vv84fJ+yG9jJ48/XZ0C7duYQqrtz3ytF33/VW6GlTU",
-	"TE1Kk+Iq/THo/Qz/Xpv7r/fTAAC462HvH7VX0DzhWiWqF4ijste1OcqvaC4ZMb7FpBr5UqxdnEg9I5yK",
-	"J4DmjNgYhfuomTuLmrl1RAzlMaEkFfyKcKqJMt1fJpwRzSP+BuEydxTqAuS+TglpRowVWsj9Ibg/BH/+",
-	"Q9BJ3zBC5gwvuL7zMqVJmmcs0NPhhBKwQMiWg9MeLoU323EjXOpoVIZL+UOyvn/z5hU5Hh4OdkG0cKKp",
-	"6O7RVHoNmqFUx8PDHUOpgg5L9WCnyLLDP2NkWTdTR00fQjShOh4j4WxZ0JABZEqUJMYAuC0uz+4QQ7dE",
-	"hdEswJgslzPJosmL6Q8/Pc4efffDr79lb5b//PnVk0fPnr/6z2di/Jw+p+dLV2dmHNW+bYGOaivsh2Dx",
-	"hat1Ql75Ihb1Vku0E52+ZrROpNyBF0JRZsxwWthSkgnVzCP/whd2kbGbROTSms/92dqHlfHeNb2iLdQT",
-	"5qt5Ao4rIHImlpwIvj2q75e/vOM3o7GzvFUG8s3423/Ir396Nstk9M0s/enZi3/82+WxPP9VLsTlQ/Hk",
-	"DjfkNYtYslD1uNqIJTcG0G1GeVyDc4tzyPFU5dHKzBeovUAMzIzRmGVYkGaR/MOmPH6oKZN6023SJuiv",
-	"CSDKqYxGivT1gbPZjV9JEiZ8Kgbm9XAPNV+rfZwSyVCTMy8k/Ipc5UnMSD88iEUkD+AveVD+Hu5pVUVG",
-	"MzanThkdyMwcDYalKUKqzFphvqHRjH2jhyjS5ny+F0vUhWEmODYypytyqTXMXLIYJJ3IobJIwq9OSLhA",
-	"SOiAzOn7fXrF/v3BMAQLDl58As8bx/iCi7FG+hRMPUSA7pcKheuzZFyROaN8OUtSZoYkSXg0fAxvTZwc",
-	"2HDP7YyL/UhP1vTlasiknzEwPhso62xFtIprxHj4bLr/o+Bs/wVV0SzcGxSNhifQFqItLjlBpx8RPF0F",
-	"hOuG9NhnVGuT0PeAPIXWhZrp33A9lSCURDRNLYwjYvslkoRc7EslMha2bWxzKb27/PQNvWru7hmRKtO7",
-	"a+YusoJozdD0JlA504+1MnMp4tXegJwzHpNEkUsaXWtBUlugE4J7o4nXtLMUeRprotHPJNVLi4m6xf4d",
-	"Do/Ij0KRF3BLYnFYEhZ0OyDPFInsFUgSKTRhSLeTWDBZkI19NXTMtGEAFaLADFe25RJC6wG66P12/Cae",
-	"/TCMnj5c/Ho5/I/ld9Eo/Qf/nl70vCv+mir2PJknys8kfsuFokQPivSfPX3zLYkzOlX7CVPTfc306CLZ",
-	"z6hiqW5i33CfvRMSZiEx9XmkPYhST4eLZQAcThWtJ5IsZ0IfkiuacNgoFRLjcGufaMymNE/VRe80+/fh",
-	"qfr38fr5vSpusm2z3G6CvzkTXLCMhMtyzEQ3ildnOB5mqKE+5ighQtKH00gjMJd8JeFcQid7RGQkpLma",
-	"TczVUoakjzcsMDYzrsz1XJJpJuZgMTUmmb0u6/Xbv4+Hw9Nl24rhrJ7FvrVKpJ31V5Ik8SksHdOHbKlv",
-	"vyuRgxzRYgQOTttwNtau8o1LZauzqcLk7OrAfgH6McuvGdWS6nNfmhk4e6/syElEOTG3tJbxjYLePOHJ",
-	"PJ/Dv81gEq7YFcvQfEazlckB+70wfFcHFVZ+D08qPIAtmB6qQPUWOWmf0WhmS8NpuSqBm2nKsDIJPINw",
-	"ftzQs9Zdr46wuaqYqE7nTBmlAdwc/q03xRNg38GaxMFZoGalv6e4cQfWLVGAgPpGt/FWPqfvnzN+pWa9",
-	"kwdHPpp4VhZl+4GtfJIj58lvOSPXbAUiUDkUrHnwzz8/e6KPKCVXQmhuLJKI7Q2IJraESZR0VhhAK3rt",
-	"NaMnGVukdIWFxJJMavKSC8ElKxYHuUW5PM5o9/Vw/avStaxcuTbj42OgV/v3aPNSvS6258+2ZF0I61Mt",
-	"4VRrD6A8+A9IqPWXEC6p3J50zRKh8GNf6DN9wzKaBiQS8zndl0yfPsXiAHj+v2qd7dm0qZBIlaTprdSS",
-	"wMJtozoMqqAckG/EfAFa35LR63RF+q+//YY8Ho2GWsL9cnDR+9///p+LXkjmes5Mc1bRvlWucnVX6kmL",
-	"avKKXjEik99ZQEaa3Y+Gw2Jcv+UIuGuGBTK1MhwjCHsnGDxqxqb/mNP3hucPhxslgOP0bGOY1ayAVrZZ",
-	"C4buRuObw0s3Mc/zVLSyei1n1g3ZRsl1G+vmKI3Ng1U0Uwm/alEA4PQlcWi9MSmViqDBwHHQgIkAHFyn",
-	"+AjICOIojFcnUW10JM0AJvBihaA2Dh58bW1LDaJ93VoXsUXdFnuzg2fTcGtmo1Z1wPy+buw+c3e3aWyy",
-	"Bm2YxUewNoFwAcXmaxp/RxVb0pUBRVI2Bhmhs/S8Dv4pUY8rRvHB+hP0J7EbHWHDUk2gY9CLRTSpGYOy",
-	"ZE4LUxCYQuBl+X9aG5kzKekVMwtsr4D2NWIuAVooJ3P9j1ydEi7ULOFXZEmlvixmV/jGjKUxCuWVqb1k",
-	"L+6FbK4J18HWBWbNotNFYmbw8aO7mf+SsWnvpPd/DsqqyQf4qzx4qt9/bXYI96tJYS0LoOVWzOSJvk35",
-	"FhKsEK4l7NWzfccU5huWefvAMZqVV6F9PAHrvisvTTCVr2lsntyW2oxyPkk4GD+2JrTm9yWNlXE1ZJ5L",
-	"fV8iVJG5kIqMhybwhs4rL+5KIqb7if34k5CLVVITSUx/LqXUVsJcxs3DeSJlwq+qD3N+zcWS64dah3K/",
-	"rFWDrn1vwwNFriZiOskov2LhKV7Ww1cvz9+Qg5vRgeGN8kBChJn+1rJLmVyBV58VfX52kv5G8GmaRLsS",
-	"NE0VyzhVyQ1E4b4LLInXjaFbUrjnc5eJUoU22RmVhJtC7GjO0lebI5fIqyrNl03hkdkM57aF4SNKqzOK",
-	"lXTfsDUH5hkXanIpxLV96KQzxc7finFNOhNQo4vn8NckYzSa4duuCgsjcA9LJaIkypWYTicLKiV+igZO",
-	"t+v64Ur4JJf6AAlOhIG7Mv9IBJdBYTy9ZKlYIvhWCBeesKyAX1mEz36avhXZZRLHWC9nd/mQcJlPp0mE",
-	"OTyRWGx7fLwNuAcokag5cMZiWY/YMZVjsKjPzurDgmXAPgX/NIcGjWtzutKqEokFWDTKE9JcAk2DmG56",
-	"nfC4oGTSp4VxDtsEn0+oebkly4P//e//CUvahHs9dai2/I4b78reZ6fFumUol2gXugVZ1g4wuuC2Jc22",
-	"RmrkWdNiQQ+macZovCKF549QEidTSD4q7MAD8rNkhIL32xq78C/7giMd/Iao7aWEM6lPQuy+1XBWgaNH",
-	"r1iB4hB4F/vz88lnHNSG9GlJYbvzSmxqpxtb4+OSCM/FnJkbmCauJXgqtaTKMyKTmIFHMJFE0qnmRSSD",
-	"K9mf6Ca2eYIlK3VX6fNTz49CfStyfktuljEp8ixiVsnfknQ8n5fE86MgMo9mFSf/esuey5S8hsMvT3O1",
-	"k0R7XEku9ZUBRVLkioFyOtU790XQkDWqN81gPwp9X8ZfK/49fd7BaA/Ba5yR5UzIwkGwEjl6w5tBCaeO",
-	"gZ5EYrEakB8FRhbc0UpAJM2+E0qz7tNK2I0ToLHuG3hn1yVHz+qmD5re148GvjMVNH4jxHOaXbHbHXu4",
-	"8ishJim0td2hb3xcteyBNyyRBH6FXAJORuTF14Mv+vZpR62EwJGXR7k6389/ag2Qq+vmvL3NtzBb72bt",
-	"dT7323kdb2spDRIJ1xYny3DFFOljKCJpqd6xp3cG4i6NnwM7wJQ+G3SAUWAmb8Hi1mIQjt4/zt6riVRs",
-	"UeIW2F56DTiHjeVEdr0bmlY+qXm5scRNA7PdOzBY0CyeGIiLL0BAnbPsJonYz44N7FbULrG929jkvC1U",
-	"ad68A+xE674ZzZJ0RZxPqp6NWHBm3Rk2AYuBG8SGiMNv++AfJLhUwZ9Jy0aHfkS5JkWwrEHwj01bNrfT",
-	"uTAlR7T6rSBTTz+e0iQVNyzb8y1aYQpsbks4IL/QRJHQWbwijM2EGalsdUooAbN1dT3D2oJ+3rNgIsT2",
-	"Cw/x+u+KYDLYizdCvKB8ZZqTt7wwUMXQRLq1rKh96pwZIcic8lURdLjtYdiZ2sshfQIu3JxVcTlwVmIt",
-	"mQ7IU31Y0LI2o7IITL7Mo2umTomNskkhCsZGShpatgNoia8EYTzNy+R+CBm+Mzp3g2/XkmvxovvVfhnT",
-	"2ulj8/pnOWA/cyNef7+tNmaAAHfyh9a/rWnljGaFbdcqBRh0buKt4Kfd5UaFuD7JPRsHi8MsjlKtX1eX",
-	"qSxI+cBxxuADLEAff24O/8svv+yflbNh/sAUs4/RjKYp45j77Asx+RrfyxhN5/9+gVX3vXFoSMDs/YJF",
-	"isV/YlvkKUnQF3rJGCepuLpiNkhkg7Jk2J/WAr4svenMOlIINB1YCQiTmIpsTtUJCeG3gR6HcQziA70d",
-	"IZF0pfl6NCN9yRgJ3dUO94x8KXw6kGKPrjC89UCYtg3FPMUbnIkxJClTEClrYals6k3MdNcmhwd6KiI+",
-	"9S4IzogeLOmHlQUIP7+36Gcu88VCZIrFL1ic0Dewt7c5DHnZ4mSum0RIh+0ORWsjzuFgJu0E7BhaUaiN",
-	"889hfdFS6f+dv/yx5O/+uX/um2kxe+y9hAypx5sjBojVywaI+bhgmUqYAzFS/+6bRMENrmTnDr5GjYE7",
-	"oCT1Zp6dvySHowcP9keEposZ3R8T8y7R5FntAQBNGm0bhJN6y4hxAtyG5/NL1MDLtvx4KI3GKwApjTBo",
-	"XLnmQBFIxRfbWYZevjUDN/gk1a7KFSuB8Uz+7cegd1ZEVXgEMIRiYKI2hN5A8LuWHpqpWf854oGEGUsZ",
-	"lWxCVejZdyfnuJnww5DNlwEecOOd0/pStCQro2TonfRiqti+Qiy0xuonHpv/z5gekcQBWWRsmrxnEGcS",
-	"TcJqx/rRNilOgQMNVjsi6ZKupBvMgl3xfK63sXysN8sdQPHcR1gGtzdpie4tIh30zRL3lGas2M3qXDdW",
-	"yWx0X+78ms3NuRRpbLvPmMozTpRA2YvpqgshUt+Gj/eH4wILr/uGm2HF3kEZ17kdOChSGMdUGYHJzjZt",
-	"XwqRMgqMtICWbYu4r05kc9R8Y/gW77LlUBa1CisdjZvpDfVChvX2XkJI/TzAAv8CSzGymFyujL0Z0+Dd",
-	"XvxJFC47ghuZOQOBE47nUGoxw9oAK/Tk7GIFV3w9J7NgHo3UY8yEKA+TR0JZbL/mrtY+SxSby03agMNd",
-	"P5a6c5ZRuLqXABstbALI79Solg57TCRorl2JdRMz0m1V2BDge1QYEDzZJISKDYdFdObn3a48TlQBxVij",
-	"Sc5c8w2LK2E8VcmCoNda4/BvG77wlSTPXhX2IpPELVl2wzIi6dIki7ic53AwHIxGh4OHvsNZwSpq9JrM",
-	"IToEbwFwi5knaZo4adDlURoPjov2UbfYTljlcUNY5fGWDLwWMdSSklO3EIPbG6Li2HxRV+A6pu01hmIL",
-	"KfpGAOBY+EK1M32T3UkIaxLEOhZVKVw+r4lh5wdffxFE7m5Qc2zgL82y5KZ2hG+n4rgXng/tIcdfSRKW",
-	"F4Ea9WybzR30IMyjpUP9EziFUqoY6ScxnL3whNO5uQCXPR/cjA7cgNSDk2pMzIFTj7MxiLLeTAvdGCer",
-	"xTqpSs3h0Cs3izIlH1pDUQEgBLD86hykqGzS8RiulaAuZTkDK86L3YViISrE0DzhQYVvVvnZembdJlst",
-	"1CQcEUwv30q64hcFGIhuLiCcLfVJgQTj7jK3FCxbyVyrFdrASpjRVKSpWMpTUA7LdETIT9SUXE0lDP/M",
-	"8thBwvmGpozH1CNRX7GMANg2AeAaxPCiXG/W0q4fkYxm0axmhJwmqWKZJNME/JF4E+hKIQjGpm/yi8YA",
-	"gKfiEBJunmbGS9aNYDwzf4LUUqeejRLFaWoSmbaqssX3Rk3KeF/ZbrO77vATuvKvdm2TeRUpyY6quX82",
-	"D2WCwPdeeCfw0iH8BfDP2AAJWLqBRHlN4ZXj9MDHo+NWz4Ezgf6vv/766/6LF/tPnuy1XDCP6kLWJ2Sw",
-	"0BCizNe7fEqzNNHMCvsFvoBu3P7335+8eLGHZ8UuD0z/lPA8TRFuhQteN/w8RBh7/Q6GgmCGbdNoRVtH",
-	"9ZyqOx3TeIxA9BvHBBFHRWzCxL9NLyHnQoo0nohchQCcEKVCsjjUNBGUcC+wjSb4vzJc0k/xujoVGckX",
-	"Wu1+MNYfS8ebDtxhz8wMmPsykQxU16XRyjKG9ljOWgjk2EMgG1ehTSsJy6iNE0RMh7DBcXVucqBFAXrN",
-	"T8hID7fxxgUv1+/EnCmMPcOr+wpP2IzeMLA2Aw2wmLD3iVQBTLiAACsS6nSrZh9OCBe40N5WZaXRPn4U",
-	"EEr0vwBJd0ElXhKgK8mo8bdAM3uDC97kjRBiVAZO2PmB0qLb93LLtHlig977ffAy7IsF4/vYC8LrVVmn",
-	"2c5CdarxsMrBd4+bn8x9rPcbQEh0YCaclGIax4l+RNNXDic1ykNdRVnV87YIZHUZ/MUmO84YlT7TbpeW",
-	"7LYYTZLFk8vVBAtaBA6EYWnVsU5MOGLVXfK20RRoLQuHoN5tsF+/IFiz3rWEXwEk1CUrpwKUO80YK8HK",
-	"pow50N8Dcs7pQs6EUlj4HyK23JUBLpFAdCHk4jeWecrYxNYLaQwPAP0svHlIQri6h0ExErAPcM2/eGJV",
-	"4BJLwmKJV28sUJOk4EcJVw+Oej75WIFZ3zgy86YZG5hlWzDRr9lCBWToALYUYzsetg1EGf9ijRlqzhCS",
-	"PjU2r4wxAFE0Y/EPALPx7Fqahy7R6kaxSouFktdvVomy/LEr41iDSN9waiH9aYpMcFbGUwL3G1CBGgjq",
-	"wEirG33kW8wCadRr7TdgdZwsRRbLQO+RnImltbZfWUNauRB/EH7+JhW2bW0d6inn/m4Dt/gpF8p7y6PK",
-	"TlXvTRWUk4ulUT9joddLn0cTN+wxPZreTJiu/zZZZ7IN7tQXhSMi3tMDqGxNRbFwrpBlhQGfF/RoPHpY",
-	"MA67K7gbMiCpWLKMRBRMy/OFsgEhUlGt08dVIH+XTrCYQVMvXsf9autdrvA1YwuS89gsEpJtUOOGlf4f",
-	"duZ6BSH5zKiasoGjO8PCQooSTe0QduMqwokihjvFgskWDfGwWa/Ja7bbqDVuumRWKmoAaGPlhtn8ucr1",
-	"PL97bYlQc3L7bcUP72Yf66WFNwBzIYJlXDdobqpG3K61r7MaOMrcOX6wiTEbfM0t+PI31QW2RFqWGNMK",
-	"jT5H7rN+KyfeG3S3IjTyEQvt2GV7DiOqk0yFLVSO5AYejjeH5hI+0XdZI/dtygGkvwjJ4IIoAzytFHUn",
-	"0GfhwrBjPIK5w3yKYAT9o6lH6KMURFR0LBjlPJqMZ9zJdgE9KtFiK6F33V1nB1aUiroDSz+622gLs5NV",
-	"Nmno7F2ta3joZYitN6maNwrxsUmrm8h1ckzodAqRqB5LmfHHF6j7FbgOm/mlL+9xRpfcXP6tvLJES/pD",
-	"fJYxGif8ag/g8lYo7Dd59W0pzqITT2iUMeMVAN5fyRKfLM7YsjGAzUY9qPXjPx2/oK3CnH+8p7BW0xvS",
-	"sZHkoOSkmsJrGzZ61NGoBePynSHfqNIW01u3MY0PO46prFbaCkhYbXkjpuA2fikHz7BkaSWzcbeyXL7i",
-	"LDXJq+1wbAz+MFKjzTtVXKbxta08U+43nfwJVoLdOuLDCqC/QriHyWE1ybzPIMB4NyMYOF/10bI5n+gD",
-	"1WqUYZXAe5pbXNR18iqzIPHxe1Qmtap/QsKiBlRYZpVKA8OYxQEJi/RRN8PIRE8lUuYsA1Atk0tLIwj6",
-	"A1RzNNUe7j8h5yzKMzYgb+g1k1o6RixmPMJiOWXqKs40PC1i0p3RuRvq1q2ywyuxOu0gqlvufuOJMKxk",
-	"AHtOGJZW9W1MAPHZnDiwcXqvQrMd4QkJF/MJZOLeJJKGpF8MBexA5jfEw3xSLHbfTsx9qZoeY1PGQ9Kv",
-	"TX3PXS23d0003g6dH/yd1ExL1Ta7WDqBwZUBYzsejnrIrhJ40a5F7TZPR9cg0j6VRemDQRKHcIeBtAnB",
-	"EerCGGLl3paBpTUY2LUQ3mWU4Hor3JvuoacbDXPlsRsfVaZ29MjBm344dvGmh+0Bma2hne6WOSGYpwWi",
-	"J155wKRoM2RaImjHzsCOOwBhu+zdF6v5rpVwjdDbjWo7X+0Kw/i6y92f4nJF+gmP0lwmN2zvNl2vuZYE",
-	"BQVZ9UcstRoeiawWhdi4s7hw+k5wVE0Vtmu8Thl6rif+Rl+Dqwp0x288nrq6ktlOk3fgb6PAQWcirdLH",
-	"h96VbY7NaZJqHS+m/9f8PohggOg1NOjZZzG1vkPz5Lm4YSmF2myLGRY2/bfReDQ+Pj4ejo4OwYtuCmuf",
-	"cZ7csExSzO3jsVgad20yJQshZWJjacyZzRjg40WwKlnMsv1Hj45G41oB7rETx74xRP1j/ZgVK7BuK7+z",
-	"9e/NVOpkarP0q6RK+jRNWXaVAFeIIioLmV3WQ+m6Jg4tH3tp2bNo9WH+asttFe/g4TLDMeW49EJDJR2M",
-	"dbIBTuWYq1uxHva8ulUNtCoIFdZy3tZa1zqvlQYY5w7f7wMmNERAtEqG8QbB0CHdwZ6SIo5ATLfNgNhG",
-	"/NfYQjXBoIC3Rgpt5w/n0YzFebqj0DojS8au0xVZUKU1W70ZGJThkUirlthUiFQxxlrdXLF/mKJTc8C8",
-	"7alZDsbURF+e8S7c6U76C2PXMd5B5/T9M/zkIayy+WNUu60GPSweY3427s8yUDThufdEF/X7wItuTmTp",
-	"AXQi34etWtPo2EeEADkg+MS/mkVgGQb/zBiNzUJCrEupvD2ouqsfuMM4fHC86Sg4mOBz+t4XcpVd4SUI",
-	"42TsdkpGqwtwtNUJdLtNfHa4uWaZXfrd7uQvsgQZ4jrqOk+FeqVffMYXORwwt6i3P8CwFuZgPiBQBbzK",
-	"Oqr1wCvsfPu8KTFFwmzkaB21qsrDNhulXBd5WJr8yk5jutJTtUzCOdejx2jvAxdi51NdUa7Kcw33kS0P",
-	"to3N2LTNkCP+EWqZJvEWWnZ5/pRoWjutD3XUReXFrlvcux6Nu+zahHPEHm3/4f7wcP+wQ/8NjXQle5Yc",
-	"PPyxcXIbHKR2WEyHHa5cejt2FV2Cs30xnRbHoCavunP5IqfUz+QfbcvkYdsm7WG9wC/2y831E9JhJ0LC",
-	"vmzkbOeDtpUEqHs7PhnLv+fxLo9XvjTcB1uy+K1YYj0hv6TjCqH9sSwCqlXtyiM4W5YOpCqDoCUExLrV",
-	"eWmw8g1iREE5lRCUxVrkq3pTzYDQslUvuIRblytaBzThEJ2tGbfO/hjliUw429AhvlTtM1E0TSjfpcut",
-	"gr4WWTJnBA53JerLF9Nl7jC9k97//y3d//3dh8OP/+K1dLndejKsZyJTxHkKt2S8ola7/Z7yGPzTCyoV",
-	"tXZMQNH4R5Km9Kp+dx8PvZf3SkGS7UjphfNpjZTQRLNuZ/Ub1Rm9lIplCSXP8wX1mNA27O0ipUoLrE2D",
-	"hxP9yr5c48ItCmmF75prgYlDTOoXzCojvsTcpEIZrZOJ/p/h/uPJuw/D4Oixn2RKvdRIoha91NoHfxe+",
-	"U3XGybOzH8/Qh65fCQgbXA1I+DTXnOngueCxBdMobURzliURPfiRLSfNU76tlQGIIih4XwG2YjmBO/5K",
-	"YFR1i/zsr52H10r47WrJZBm43STjsUm2xHh4QMtqcnh8ZU2uJoBaSayCELHkhp2S8F9DG9FQoyo3orSI",
-	"Z6l6+wdFSGyF4qyT7l/rb7e0ki+0zG1vu96KHmHzfS4mciaWtacGSq/2FGMg5IpHE0SeLCGVBxFdqDyr",
-	"PMIoucojz2d6uLgStzlPgLjlOUkzpRZ9uUd+fv3cxhEt8ss0iQgC0rFaHGKB2WXcfha1C2ueQah8nePp",
-	"O+j646QHF1g685H/EwZb87IlnMFEFEhCSazfNNHKtZsMttEaDKFvv50CrtuMn6YDUxChqJ/Zvfhl52A2",
-	"b2/663p/1TKdW0b02AXzbQhgmz1hivou3uArKaEKB+TrjPJopukrBGy+U4x2DQ2KW6hZx4KJhS8LuFpi",
-	"zp+34imHhgmAapaxwoiqygxkOKgB4YxmUFqQgzAJnAw5a7wu0NuLm1Unc4y+DPiifvyIX2dEQm8BmdNo",
-	"lnC2nzEaQ//6gyIISMRwt2bvFylNOIv1nKq4hh5LexWv26PGQVRDCxYZrm8VGx3LWjcw1E0GiD6C8GLg",
-	"hL18JQl6J6vjAwDFJLJNe4dn0QKba5Ym/Bo3OZGwNl9JkxluVEhEYIxFlOuRepIYdipE6AEqMViEzSHO",
-	"8jnl5WbCxnEcCHmmoHoZFso7JbGABMoFzWQTQaJTyUN/5i1i/fv31YODvzR+Tj0c9r6SR9UsFzCjPE7Z",
-	"BFMfI4NJBtjiEMg34WzZrBiwpImaTEU2WWQiYlg8pxp52+ine06WqaHTErWCFUAR2SpekWnC0tihlEQS",
-	"eilyhWFKJMYswAVVM9IPMSYfXLzhXlDLFm4kC5duqI1hmy01FzTnS19Oeydv13OaShidTT94F3Tbb0RN",
-	"rR/vZnGJr6RBTRl0AZdJ4gKMAd8MCE2lsMfSRZxxYMxvAzzjTycEfM1M0JhEKZWFMQhBYh3C9gN9Bn5k",
-	"56BZ2TDwFIALakUugibieuBA51YOQNt4dsxpNhYigwBpuVXJWisb2hD2uhsYwL5uQAI9rqljbMn3qAKk",
-	"4wVSDTwNldW0btmQqfK7a0NuZeBd22ipJnyLufkqEO/aXGtR4l0bbMEjrzQ32oCaHrTiwe/eRnlV270N",
-	"A5S+YxueUkFlM+O2qjjl9xX+vO3H3lqwZQuHawq2BuuK5ZVNHHWnkVoduF2bQV0C2qFpKpa1VTnu3pJH",
-	"vyvbebxlO27x5V0bcgs237KNSpHnW7VVKQy9a0utxaR3bbC9APWuLVaLVu/air/QdVtrzdKxQXuxuqKF",
-	"0WH38bSCqJetHe8+u6KAb9HaeNxtdrWqOOX3j9dUqQnaqy3YBtzQPqc4QZMfLzJxk8QOWknZwnh9C/5a",
-	"WOXnh+s/b5ah3oEnN6uj70qw/nLq27X2zhqFCsB7vzqu711iagwaXPD98fv3JDPfDEj/RzpnMam0FMDF",
-	"+CnWgZACjTT12gvSXqDljEL854wlGUkpv8rplQ14hjbQULbXNHPbAgYbMf2N3auuZxeafNNa5se2bS6I",
-	"UcpIzNJEP0C7POXGzi6mJPzu6RtycDM6QGtpOEAAQvZbTlN5weF+ZVrZT4r7FTQjFZg5rQ3MJEjbrjBl",
-	"SWUJi015c+jhgkPdC3iHxaaOIEA17ZJGDfyVzOhiwfgGvNPxydFoqyzqlpw93AW8+N2YuoBwy/dkhRXm",
-	"1o7Z/m15cD4aaLssw6C+kiT3pUSzGzUJze0ZSstSWdne6grqt9HAXDcuj+Zjvku2dBMQ1wOF25rd3CVq",
-	"Ao6GN2yiaoy2l9iSzNbAG0KjTwxh++xyBdEjoKHxYgn4tzGWB+S3nOU7IQaYnOvyez+Rj7aFCoBhTtYS",
-	"0m0JYo1vAxYMvBouhc7lVT1pXz/CXo/vkgwndgxNeix+8hBm+ds2qHwLxuOEX4UG/ahggJVkQXwHPSX4",
-	"s95K9ODV0KXsm90tmXXnTfu+mxdu5Wtae/YKuvOPygUEWZ+a3Qk2+HMCBt9jBW+bzF3yb78bsJD15Jwx",
-	"k9sAJCTJVZ7EjPSNAwv+kgf213Cvijv4N3T3V4CLvNPvzk2+TVgafwPql+/sgSfkK0luaJozm+0Kqqem",
-	"T/CHKPZekX4FCGtGY8Dy3POgILZGg7td1GRjJ+ANsa5ZGG611aPNrTaw5xCjwp9P+N2OOAULlkkTYFEE",
-	"SV8WgLUDco55uwVSNma/CZ6uPBE5c6/f/al+XFS2qGd8uogGtTIRzXxFq49gT9WAjuOjVkBkf7Dcd8kN",
-	"454wOUyE3DLy0cmbrPfzLZ0n6crTkZNfuWVvJh2zgX2uH5sCYCTh5Olg9OAI6hJWO65kcVZCKy8u/u3t",
-	"aP/xu7fD/cfvPjwIRke+kLk6ZZaL7C5EUGwTDreVbPHi2hLKtZ5ADXSDKZmwjlrJj2yJDEWCg1sLAAqr",
-	"lFLFMnKDNehAXt+MTklyxTG3XkjInrQX+WsDgHhP+vekf3vS/3lhE0m25NtXpk5KjGcHsGVMyIYhcojC",
-	"EDmAX69MQaEVoSje5gl3uxnd0/Pfl54blPk9o6kebiNtSK+yt2pm24XV3gHEdeUGIK6riqTYfPUzPfgO",
-	"Upn65IvGgjysJU3T/SgV0bWJqIPqAqQ/PtqfiTyrJe5jimNlMftvhyNcyf8avx3uH77bO3k73D/GR96g",
-	"8mbs/lqk1yY6OJxmI8vCV2dvvvmeNAoQfUjij+EdoIMbd2U32GgYGGZ/0yhiC91rN+DoUzIkc0a5LN73",
-	"IkpvSnu6a3DpNTMar4WX3oxWumZh14OMehOTthcTRWKbqQ+LrZ2i2TtRYF53WXioH/rKo95dSVs3Q+Ns",
-	"/z/ffRj7szLustLttqkut6qDW+msW1ncdRTQlk+2dXrF7UoQfKkVBdazik9ZXaBRU6BI3RxtTt38Q6oN",
-	"kP5Zgf2RUYP2Tjn6E/K5AWYGrlj4Lb8ToN4Ue2JR1cImHYbYSs6NrALvpa94gStI9ez+y/z0XzDcPe/x",
-	"/wxlDLojpG1fFmDdCW9L89vuhHdQJj6b4Cf9FsG/15oUvu0erJnJurU3ccptsdkYbQxghZis6kj/wFZp",
-	"RSuDZAxABvtcGOc/kSzKmNpzoXTLGgYmOLtuBKztTwuDPTOFK9oh7I+HHSHssYtJYRlu6wvRJmMiBZnS",
-	"LLjLvgsTdFvf9oUunXfreYtM5U2ZyTvC83sj5P23HrtQ1aTN+sY1l3Md4bvxAp57k3t9oAqAOcUUUcSA",
-	"3KVPRyyv/y2600sesRIuPDCQtjErNXOsQVAH/3v9Yv/hD0c//cfjLrb4TjEfAAX2KXDz7wyYZOzVGwpM",
-	"u25pGBX7ajP/4k15IdoGEj9jchLetojF3eCodKuLuBW2XyuK3+AuaqM4Byts8SW2etl67diA6yFx60WA",
-	"qwd3A6BuI7hioXh9+zdC5za3pBXAoOy2aWej0ZztZ2xJs1h2CxeAfnyMcBvwwrqW4oPCKfSILsgOVu3Y",
-	"CFJj0uIdVrEOlqYpijbCIi7BwYGNgxpX72EzLqJPAGZKehnwuf4pqHlovpLk5zffEDGdSqbaznnH4kV3",
-	"WSxnW8gx4+tfG4IFEReOPn5HkYawjp2gOc6N1akozSBXPOr2pX5xfUxOobBYthQ4OYc4Rpc8gioKkQd4",
-	"yA8r5AHRtEw+8Ogh5fGszLkWt+fsXkfFaVPMUKUcClXr1af2QKJqVRUnnKhzAJFP6bsPJ+oeTmTXD/Ln",
-	"fXnympNSCdX4KrfBT4lc51cQOytxcC7DW/P6P1KN2xEObxNJ6VlXq1PobX5XX5jeWgTkbZH2ju4eUG9H",
-	"3DzAzANJadCG2xUG80I91yFRFRNHHbrRWcZotj6FenPB6k+qLf359BbNkRyFpQ12sMTcxlc2k6LJ4zFJ",
-	"OD7bjMEy1IwJNl4m/Cot1HdJLlekTOHBOtwrpopSouhpgNwYkcanjWIXMy1CTEmMfTNsTCgq/yxGF2JZ",
-	"8I0Hwm2mdUYzlsakn3MTXrmHyAwQcsTFMiDTTMwbw4WwRGe6NE2u2ebyZXeuYlpcye6K5nYGji+mnJfL",
-	"rdbolJ8K2RJZa3HkaqTlOT+OctxR09T7vknFpKWLtw3ZvU2tRPyhW+mTbXhC94rkBkXyH/a65q0DZ1VJ",
-	"Yd4mc8rpVYtC2RHp1AQS7Ahu6qly3xnPFPwkhVTAyhNE8AaakIN0uptNF9duSSUxr98h29sGTLXrhEuY",
-	"1T8SSPVzI6buXolVS5LwdsJlJzhWTyjX3SCwbm08hpYrTAttKu9qa5J7aXhnBFf7IaCyaD6Mjk3/7MPl",
-	"TLJo8r///T+hcYDidUF/K91UGxIJzlmkBJh6hSrWWAYQscUhcNuSEQZ5VyzZpC+XiYpmib4riyIDNbQO",
-	"V5Awy0SywbY3i08OU9uSlNoJaNYlsSri7ClqflCPDON4oLgDzWzJByUaTMiDQLuNQmbCnd0RfioAWv/Z",
-	"dci6nVA3pgBW5PImnWtHMx5+cTuFC/WGe42ru8Z1iwCPzxK3MfqcgRs7RG1MbBZxW/diyWJySaPrSgQu",
-	"MnIMZEO4E4MhqZxy4ium6sM9Ja9eP3txZjAhbDwRZP3deip/bABKitBXLZL0lT6XCWT/Y+HawT8l6YcS",
-	"/22W6BuaxYa+w72iuqkJPlKiLAdcVAOueW2TyeFP7D+ux8+v42fL7/OHyfshvYyePP12ZAY2ef/o+9/G",
-	"8+fLWyqpOyil6/Bf3zQhXAsfPjAyC0tWyUkJSDIllHfz49fwL9t95DVAyiQmNcLuvOZenc00sr73K6rY",
-	"kq5OSSgpjy/F+5DMxY0WNlqDUrNM5Fczg7ECvxeFqCMLhW5N3/g7WCs0qdXM4PhsmxTfuwuGKpbCtzn1",
-	"A+UPmarFU62LnWpjczXSXCNycDLeK5XZhCrxaK2XLlhM0uSamVP/lUfD+CNki1mY9nLaRqTPKc9pGlqu",
-	"bD7TdEemCadp8jtzqQtfr9KUefYH85ctznPj/MrL91vGOm3SjKr0XNGRqj/VADyqv33SUMSq2r/2cNWI",
-	"Z+MROW/JHnvTDvgLJhZT0R3D1RNVjaYy1dQbOM/FL65k8JSeh1NngaDdz3ByxR0FLbtFafpa6Fbjo+6M",
-	"8xUynHZ0BANbBbprqTOhFmvjv0HLioRUkswxIptysJAtaBIb/XY5YxwguhA0mmsFl5jaBQVpDirsNbRF",
-	"GYyuQaXRkmcixbBOfsHpYpGuXIAtk8r28vyNP5PtwLKMcEAQhAwnkcgLXiQZlBHkBvBrvSKOPhy/T+/M",
-	"ZLeYHCgzSn2h5wI88CzTV3s9j4TFcKFOlCxJUpb5M+ssjePtLI0dI8mcUA4nmMzA36Emu/5z86Khr/px",
-	"Lxtyg2ec1fSe6oRfdQCVo0Qx0NEM2lW/pIk6kI88+ODB9vl4sEj4Vbi3OwiWbIBS3QoCaw0IkBk10SP2",
-	"ZWBsDah0+woeta32jWAbqDg9s0aM6K4QcQ++KIi4Fmmtia8ioxvFAhY+XK07hJJ7ZQM7PNuhf3ItGjIV",
-	"ym/KAGthP+FEMppFs0D/lgoF/zXe1b3dbR0wRk+mX2h1hioRPDwefv7UjYXvphVG4oZlIekvmHF8QEhA",
-	"aORTSPqCR4BU4lqP9qpFKm7g4mI+qVeWwB+3uFStzYC26w4J0PUM3Cfk4fFgOCTFXDbnMHt0vQWGdq5J",
-	"YH7NaJxw45ish92bn4pc02jGomtJLtksASHrYezwhgeRgkYz/PwrSUSuIjFnfqPsJfWhv4biOtSbuZyh",
-	"qmLf1KKdC6XlvwGYrhXK97op58kVBhjI9p5mYkmmFG0VKI0B0gamvrmPRnFfM7FK3779aMUU1MOCrEFT",
-	"zUevJZiFmTwloVu+CF8TnJEpTVL9q1RiAdywKDxCjNas5yRnuQJ/SSyWnPShsFuitHLF2dIW4ZB7NWSI",
-	"oFdH+8U+NkJGdK48UV5UkKj85GvUE9BnblnSzjTloL0iYO1uysBLJxer0JO2UwhqNQbvRj+oq5R+5D1K",
-	"jCXF6ttUXssCykmvEGJdVBx9V/QGHX51bJulXmEwGuPtYG9LnKfKsn2weUK9N0uB9yV0c58C0d+wK6Zo",
-	"llDcOCd95OhjfSOLNK1OOjhkaVlFfMtsJdKnacqyq4TJgIgoorKQPWWdps3TqRQ0HrbnGU0yNmVaCnj2",
-	"91dNkfqoF+8EMFYzEKRYkcUsI/ryiYER+pTX2J5+Y//Ro6PReCOpbpfGcwpXUONQ7nO23LNRkdDKvm6F",
-	"QPmS1sL7m2tVt6bcvBA3aIgvLuemSBioYbYkdFEHbtvI7C3rhrYfX5cavQpGA3uqvDzbw3yPkHaPKFWh",
-	"rbXJxhBwWwbZKssTairgnYWtWavNRjNBiY8isiJwedBmFticmXyHGdLWy+ThFVumS9vONq6GNc/dIm/t",
-	"7528vc4Y+cssSRkJ9VEIyzp+OFXGY+mLaWqb9mjttDfuwafMMXcKCel18GfNVNcCnbpgMgzLL0PUEKGe",
-	"UGyhTuCqtm5lDm+3Mn9shvzdhSreSfp7QJYJhyImSPdTshBSJoZXf6mJ8dsprOs00Q4hA58ho9wx/psv",
-	"fFYSuNpbxwUcnEum+Zi0QTkVXBuRxgVI/UnBhr6SpB/qf4SnhJKMLbR6AvFQpoZLmmj1MSil5l5h4ImT",
-	"qVlhuHhFBkqoH+K/0JTfKRLO7/eoh8OZO+YkKtTYtWtYcbXd5+T/rXLya9T/d0nQX5+WfzeZ+E0WXNGB",
-	"/NrApgT+gss1Tnk9uX+LGOI2IICaely7O7xbf9VpcYW+5MwUBAcnjUN7X0kyS6QS2cpnAAeW2W6CXE8f",
-	"bqWFjz4VzZjMMGDAuNr7Ybm9YWBSxpMY/mmJRf/hFqEOypABdByYt1Uuw4D873//z16AALXAbsAllKJv",
-	"nbMl1kuoGeWqYhVLOEBVBiWgkIL3xtnFEdyp4NfxVjeILRTEm0l4SpJYEimyotY/msfqiuPNHdfPcmte",
-	"Nh2ljV9b1a5JqwPVfalN1NWAdG+jKZuyvBsLf8N7jmm5tFw5sTAmls2BSyqHpsS1kbtDv9zdXCmkS1Ga",
-	"sFJaBct/FhEZIdSKIzGjGcuK2BqagKtFq/JOkEpbtRp9tepWqKbWeaMCjb5+ecrY+IvhtJW9saaVTvVt",
-	"NtXIaa1RU85wR8dRVZTWaLwQiQUxBgXT3ph/Upcam9N+vWKjqrpvVayKYzz9TtkpDZl3n6DSPUFlRzyh",
-	"PxZA6B446Nab+xKDE3ZzJX+PtWPJTSITRZaGs3crwhAWDDMk/cKMLElE5wwDWQznrBmsXD7rIjgXz//L",
-	"fLf3L7cp3+C50HtV5kquVk13+EskX412g83dJgFrt5yrv3xe1X3m1N89cypwMqc0R8REpzo6mj/7SfeV",
-	"ZwvhDS8De2nFhmp6PiXW9nlSs5AS6oT2o//PHs4C1l1YE7KRZbrtQt+sCjXz02fJ2DLLEvx5creaNkfP",
-	"nrJUi1JadQCaxATXRbUXkLDYvFD/Ye8/8EchloMLXsjgwLZgpTV4ADPKichN3Km9LbkvVLzVe5gZURAH",
-	"XvbcS5l7EXPlfFln1L17mctZLWh1l4Kfr4Wiiv2CEWXnsN27K0SFI3aRsZtE5NLiTWBdC4MB4CmofsOy",
-	"lC40uQkemx2e0jxVvZNHD460EK4ZyPFFEud6gmQ5S6KZDepLDMCC7s2Wa7oUambGIk/JEPy33oECsnrN",
-	"63T4YOjWEnkwPHo03FwKoUHI5yaA23efWDJ2na6K0iBiarAsIDyvcALuUEm/AAjU5Ejj+E4heGK6akkS",
-	"079YZqnnVoPiULNcd5IlmovgBbzTpecXxq5jA8dRu/BsESkAxs7tcd4tuOLEZO/6Zw4iuwTXNPsIUZEl",
-	"PKOJx6psw8P94Wj/cOhB3dwo37Vi9LvgE/9+6HlDJRDYFDpjNDajYu+TWuWtB7dEMI1mDQDTTQCTW9tK",
-	"LUlXAULt4XpX6xyf/uWBQte6R+tIOVs7R+WkoF3PzICWwIKBkEBfSUhid+i9P0Q7bgZ5Ble1GjMP23Eh",
-	"WxEhxRSPcdlHA9vUD6KZzNvgOPHQYnUceK3GtEaP0aGKxQi7sqwK7m0DU2hL1+kNTZN40l4zG4yMZCO0",
-	"76gLtC/2BSpUJ07n2uuNmhF7QvO68LMvBtESGKolmk8LVulsbXXta+zdJ4iah3SjedsqI20GzgLD0ry3",
-	"HY6l+1GnU1LoRluZMo1EAHX01GTLFApPYsNf/sTGyjZ0c33rxFiUZM5cJZE8rVcaVfQa0B/g7pooF274",
-	"EwXzfvKYTR77o2ae8ni3mJnxaKeYmXtg9y8W2N1J49D8V961/ra2/U+uz/2VQNUNKnPKpqpV2eNC1TMS",
-	"TDh2oXP6g88P7wLge4c4sc36RS26y/K0zwKVjYvvD89qk0qbHKN/JPb1F4B5XVFk/wxaxXMhrvNF+8pA",
-	"DLFmb4kstQ3rlkAWyMWyucFbsrl1gbdJTKi8rhusdgu09ZuN7cTCEwOUU5thRFF/ItawzMWS9KVK0pRQ",
-	"Ik2Nd/vxBYfsVmRH4dHwMSzgxM3X3htU87dPCBemaUig1d2vRA61g9WMXXDYghmVeC3FrCfN6TSDjjO6",
-	"5APiRARORK4mYjrJHC8G4s8K5KIXXPODcoYDEnKhJlOR8xgHI/NoZornzK2GZmBSVyKH/F3J0rRqzrbr",
-	"2MgUbxkaBqRit1Vid1rqbsLuIkKcTRV5GuNuc7E8JUOS85RJWcREapIvSWOTPKm71Ysg3sI7UmWyeEDW",
-	"H0s/c33JC8zlBcvM6TRnJLCgzJjMW5ybrtwX25W1ZsS0iDCV4Vbs2LAXD1P+PBxx/Xrv5vA4xw2AhA3E",
-	"aEAwl8LAV+OMt8hF2T7Z2cPufl7okY6GQ0s60mSNMCwZFJNCm2KxMZIntSTYtxv5r2sX2yYBGib5DL+0",
-	"ObX2zzoV1Z2absR7Mf+2LQfhs0s571Yon+LU+Krl747M06nWvlPgHv5vE3ncOZxOAzOnGph0w7L/Ms10",
-	"CEoqvMx6mG0b2OoF1pIhtI6zTG/TFEhZiaL2wykJC9FpX+1HqZAsJperchP3oAEOyEs8hqAYiX7dipNf",
-	"99gLekWTNUQU/LW7ICtuHc25WYQod35QWV8J0M9OSQgE6f6+oElc5q2W2H21tGF7Ezc9oIya1zwp+Gib",
-	"ybwR3opOZ0UJXBoBLA0E5+KVU+QKTFToi93R44kR5VpJgqiau/R3rs8WrvQvlVhIshSZXnNjGk+mJCl1",
-	"MYKt+fyA4/3xcPPw7i43VonrunmqCKvvXD4YIBVy2bI9hcMALJbVfdIfkX7GIq11QMjRXEj0wxNK8La7",
-	"t/s2blyn9rohKb1kqck+AMQbZ+CQsiJlDmeqZhZZZCLOAbUUNQORq108ndBTRRmCJ9WTiY92rUNNowjC",
-	"/sqJlWmo93WpTV1qmM86j1s0oxmNFMuKoAdkYQEk87I0xbWVhOoh12klmdPJgqrJ0fTRT/7UnRtxvY7t",
-	"UJJBFE/sYz4YksR4bB0AJtimTPcCrFwpReYt07LbmZKRWPhM/7/YgFccqb5PxqKmYuJ98yRjFALH8D6Z",
-	"pIla2Wdu+Lz32TJLFNumvstai11ZOtkUVzEUUUyzlkRZYYWV/dvol/sZMmKcmLddgc6ownsJplLVUbqk",
-	"oiuD7rXSusLdoW7NE+6ObrQTDhcAWOBS3MNv3cNvfR74LaQ/rZPfxRkkghswV6CuDafkk5aaPSWc3QCS",
-	"dmqSWExRV5pqXrqq+VqqAWLO1h/vEgWJqwrukt2W1S22ZVOkG4wOitgyjoGneopJhpnMssvqdyzgaEtA",
-	"mUKOaFPYrZqjbarpUS9b7VTasbWA45aQZdtUV2yrobh1l3dSYfEUwxo1P8GrcEkC0peu4dgr3tL93999",
-	"OPRhqP3hRRldrLyhVwDtAEZkyawJSlSQ2R0UUawOfTM63q5FEP/Q+oB1MtH/M9x/PHn3YRgcPfaTTGnR",
-	"HK83aK6tLnjGa0UFB+RpG4WThEtFG+iznpKCdyMdTd7AUwNE+8cpq5tYOOAgtBAFAv7qGYHoyFjEkht2",
-	"SsJ/DdGEbwowlaTxrxVSsJfxf+2YY9+Sx9+Seb8pmb5LQn6JujKZ0iR1a0YMnCwd+8hJ07GPPJ+Z2irv",
-	"bkforc5YxrUSEofOluBOyYCEcSLLX/X1tlJHAL/sBT37WtVCUjz1jDzPUu+Jmym16Ms98vPr57ayyiK/",
-	"TJMIsuMyXg+E0e/Lk4MDcysYmF8O9OmQB2gjvRnXmePRo05nrbU2dcakonlGuap6Z/+kJalzxwwf6qeh",
-	"uRPJLepSb1sWutop/tDS71+8PDTlMaEYmMmpyjOa7i8TziCM9r529JdWO/q+OvKfsjryuzb+vimi7o8t",
-	"b3xf1njbqLrq9WRHMBFzTNBmWAbx2ysSmTGKPgZjMpMnJEzFVWgSbCFmrFK4nVBl/Fd9LQUMSVhnKy1a",
-	"3gvKau3k1cvzN9DYPLjgJo12wTJybssUGbVfgn8jzLM0xICwKmVeJ7zFX1TUma9skrjqBba2RXW37MNt",
-	"/M9eze4XKHhnJ4pIxt+/efPqHBQ9/Vdt9TIGqwGulRaNz6xgofLBgA4q7fju8xtcKDVShLVsJbvzddWH",
-	"0CpOjVW1EsKx1tl3S4PTJzEpda4aaturF2bbXsX4FJrBTtLyLuSgEX9rxFw7jRnMUz/T78a9TD0Zw7w8",
-	"1xSl2Hzhu7c/saUJ7SsGn6aaMORzP4AzjmWZyHyjX5UyybRM8OobkCVgnicKS3Aqoq/TaA3fDLhiZrzO",
-	"OeTU0wTgF4s1Uosls00FGA9RDqIkhfPX+48ejUeHnfyybddvLtQE6mpGWFmqj0HNJ45jLdF8Io2xhLUj",
-	"g7TsMIAeIelfMigwhfvF4lNTGN4CMdDoWkyn+hOcCqK74JqHpA9RFvmCgDpAxkdkJvKsWpGqOtISdFar",
-	"ZdBkL+gZ80U1scj+uAXwCnyyPt6noO4SFCZRn6weQ1vhLA/FBeVxqpwCd1q+026E+xl+3BKHbM6KU0qL",
-	"cmtYEzbdsFkQy3vcN61wcTATnsjZZgzoB7vUl9iUpmjwNokS4tqAYqVpYgBLqkHix96sxfUcqM58bLHA",
-	"U6Ifr0y4kSJFXePqInij1W7WgT3hXhXHtK36Z1eA287X/uWM1q/9+hH2dtQxo2PTBcAWSDOrWrkL1H7z",
-	"KprFj76+ETXQF6Np9yYk/Qrpl1HV4/fv91yGVwnALEpWt/Av5/dtsaPWYI9p9dfU8Cb+UZ+SoYldxNyJ",
-	"ahVGPZ04wacmPcFAJ1cDmIfeZN6ti+269YIbOvntyu5WLQXF8fEPsiSE6hrbk17lLUGV121muy3WAMNj",
-	"odRXTSHaKt3DfNNEp+0Iw1OREDtZCSD8plDmwGWLtdA1NxwNh3/+5P2ab8xn28FLJ1XW4SGNx2P3Mtrm",
-	"vbsMeu7oSZMIodfqQ9sOjXor42N34cMasodtGY3aVfRYXuGVPfZHv/ApfvViKCJemcW03FzAygSHIiq1",
-	"jf3Mci5NTSsHNU0qsSARzbIVWI0BQY2qPGMk57G55NUA004JvQRWLLJu5bAO7yBguw1KFGzeiDFn8dz6",
-	"4XImWTT53//+n3DvFK8uSVFiZCG4ZLbEAp4colxhI7IitLaamOBqL7r9F9MffnqcPfruh19/y94s//nz",
-	"qyePnj1/9Z/PxPg5fU7Pl1vlpVpXKOSBOr7P/uWqSA+9ZBHNDRqqZiOFinE0GpLvBGd727hIy99va2AD",
-	"aALkGYjC16jr38FVuqWo1iMpGJWTebkh1rbGoP0iF2I4zclcd5dZB+TufLSNfC0kx61BcUrlSf5l5Opr",
-	"LTJ999Oz6JqLZcriKyYhT88gKwN9eDYuB1OCF1Qly5mDNIHSLkFozxnlccpicsmmoMlw0IBngEZJJYn1",
-	"FbioKb15pY0CELeutT50HSAHagtbNOtfSERT9CgmMV014BvNFs+xuBs4JZfIMmpojkFP5rUkFfyxSQSS",
-	"RXmWqNW5pnzcj0uoonGWq1n517dWTJTJEv/73//TC1pzy0xSWVi+HxpXFDr7j4ZOzsaAfGN4/+XKOkvw",
-	"S5OlgHwk3AuInIklLxBC4bzC8sMoyxlqFtf7qCeY8KkA/U1wRfEombq7NoBc/l/oyrJBa6Q96eFI7IwY",
-	"v0o4Y94YgN7XmjlljKZuRIgJ6p1mYm4izZdlOpIWgtPkhgFSnzwhktEsml3wfvjd0zfk4GZ04OZd6KlD",
-	"xnw/fPXyHH938y307wu6Iv0GgvcFRyThvaDIOmxr5OBDEn88sG/pJjH1ksZVzOULbuPFAUK9HHGjMRSg",
-	"hnnLvcEFv+DnjMe4HLi3VJLwDLHFf4dPT8jXWMelQmshjoZyEj6L2XwhFOPRav8HtgovOFg2kdPC1MIB",
-	"wfp+cBUsbsWShB8u8Hp40TshHy6AXC56Abno6bsj/mvOpKRX+o8LfqGJhM7xh1hEkzxL8Q9jjpok8UXv",
-	"48fwlFxmlEczveyhbiuEyWKlzyTWF4v3i5SWmo86IW+vmMIgQsSWeNc/iEUkD/aCC/6W5mrGuDIOLPsT",
-	"tnVQ/XGP9DENJiAZVYykyTxRElpRkCFlqazWiv5hH37YI31IrQ0sFLcMjMlZrnikn14l/ApaTMrFrzXn",
-	"/LIXkLewzPUu8SEUQbzgb5mzR3rN7MvmrYC8taRTa6agKD0ig1Jee8U8xXqLb02J+4Rf1V4rfzAI0WkS",
-	"MY645ZYNZGKRJUzRbGVUHUeFcjnHQcquaGrVqn3FsjnmBSQqLfnJK8NPzl49Aywi6L930hsNHg6GIPMX",
-	"jNNF0jvpHQ6GA1Nwegas+WDGaKpmv0MeD/PaJwBGgoyHQ+M+MeDxkOmbaAU6u0n41YC8gmA6zUQFxCQn",
-	"gj+Leye975j6HjrBmyEq6Lqj8XBo+agpSGF8APrTg39KjIUyS4Gg0tdtepZ96wC7wvQvVL42qWZmcMDb",
-	"ffAAxUypvlVBgd0jHLmv1WKGB1/T2AbPQssG/HrTZz9z9n7BIsXip2B1cmVq7+TtOy2KjWu49zy5YRzD",
-	"XBS9klqWv2CK9t7pjw4g86PrzhrDvNbWLqkEzxBYAwHJRlO8vizNk6vMcaNj9IwKyPHwsLwlIlvVj0J9",
-	"+1yAD4lKIoXgJua3WNUZleSSAc++xrR+/ckJmMURk8cMcokmFRrNGJSWQFwOjIsDsgyIFBDqRmNySVPK",
-	"I7jdQqE9Fl1LGzCjZgY/McFIZDEtLtNW8UsUAfwAuZamXwPwLS7+LckaNmojZb+Gt7rTdTlAD2lDY7De",
-	"LLthRGV0OtUT3Y24j4eHW065pCS3tMra+f8olFkCfR9Ewtr40bl98Y7W7UcBZBivToGOpzRJoVYEgMVI",
-	"rdUvZysL9mRt8Il0jsLgk3EDlyI97EArgHmcqElp/vPyBdRzHIWAxYWrzHoAa7nmAeFsWatmjPr6BZ8z",
-	"NRNxQDKRK0YUmy9SqvRxhbUJiqaTOCCOwCfXbBXYYjEmmg+FvDXCg0ZmbRLLLFGKca0DX1KluQQwhCIS",
-	"AL16WN/LpJjO6QoBtC6ZuUGTFVMD8rWIIdH0txzAZ+Fmg7GMptoAAolAvp1FOEBJX+URzxOpzvSCP7VW",
-	"DND8mL6fQL33ug82XbmDi5nFbEwMogYYG/SrMLLyVuHUwispfH1O6cdgffeF6akcguNUahtIWffWHYbJ",
-	"LHz82M0qHXpzCzcMCox3GEaAq5LMGem//vYbcnh4+HivdVgJ+s7LUXUxk+vR+M5muYkHz7Va3Ovw4rkJ",
-	"iTzTY4fy/beUGOURXsv9SvIDS1h3Htj48GPQXiZRv+t4OWaMxkDiH3pnr57t/8Pqo/4ezdsHZ4vEvgkV",
-	"YmDP95/Fm74zbz6LcZA7CK+j4agLHzbVqn5nMX50uPmjb0V2mcQxgykdjR9v/uKNEC8oX9k0eJStHWb0",
-	"DDJYaGqERCGR1391rlX3iP3sAPzdWjY5uqlUFdpwpBIACQGe1/t9a9vahxtn76QH3yAERCG3HMNFq9w6",
-	"V2xBRgOiO7ah8QpLvt6UeI8FKKNbdhnu2JoXhKQPKGkmVOuCl9DLewHm9aNNqawpABGn3IJ1n9e6tSCP",
-	"BnvqghtbLQkdDEFTbLaOPgmB/a4a3AJB6RM+52D8OXPXbYP8caMUnWIn/V9//fXX/Rcv9p88aWWwBtq2",
-	"tFKiIbNkNbtBVjflgQ9UzzegCnxch2Ftg8fXIqWqYLcFuoFvdE41glvKaxP7nRhrdpSoFelHVLL9hEvG",
-	"ZaKSG9a6bSZk1DuGkSc/ef0g7NRNBOo24yhiVm8xlKc0SxNWlK9wz2fCozSXyQ0j/e+/P3nxIiDjo/2Z",
-	"yLPWEUHsrCncUI6pLgCxpyVN0/0oFdG16Q76IH23DxdA7+1w9O7tcP/xu/8avx3uH77bO3k73D/GR//S",
-	"5RA8p+pO56nElzhL51BZ8nZznzD3waKuhE6qUxiQ8JJm+j+KZRmNWNiuGVahtL3kd9z5IFi4PdKfZgyr",
-	"vmJSYH9Bk3ivBND2bgXCeHdTz0os80+opW7+4Nn0R8HZC33fugulFtZn843eQpV312adT9boscX23IUC",
-	"+w2NZmz/G8FVJtJNn8LL9t2PQe/pG3q16Rt4Z1dNOej9w+SWrPtAv1Pxo+D6HQ6PNuuGPwqFWZlWXb5X",
-	"y78MtRwVwxIAHg9dqZpXVMYWBb0B3+bT0w8imjLND1sV9m81B9fatqNuhlrqhsSUQSKhEiHpW/jIB2Mo",
-	"eLcHYU6YmGi8nEV5iwsO6FIm15tMEx7LQvevq/1a0bYQ4QGZ2aJ6JdyqXaXggkMMkdUxKI9JimK4XEis",
-	"s0F5HCAwVExXOCwbRFC0hllp7L264DBpc12QRIo5g3cH5JkiwC/Bz0cjlWJQeZabUml+p+4F74sF42YK",
-	"LoAAdlLFig9arkYQkKTnCD8jyDzeY/aMmV3PTe+8JGF5D4HQJnAVsjgsRm1cC1Tpj76ShVs6La9pA/Kd",
-	"1lpCqxhjS4gW0AfQKjVDV6/drZNKv32IPIVQ03GNsvcCZ0j9kW64fAXB+OEdKdJ4InIVkj6uXbVsAAaz",
-	"XuaKcMEZ7JW7anvBBQ8RczgkfS4wMa/aRLHJkHiEy6kJ0EAVx3QVmL/yjAWEGtow/t0FlQrMytB/sZcO",
-	"Cv7egPzIlsZCx9C8eclMgVDPDfE7ptyz/o09rRuuid/W6tFVLoiODtqm5xit+tPfFZ/TTuM8LcBpH4xM",
-	"OU0wMCIjaje5dp8DVAEdHv7177ukb2qWFYwHMdvSFO0bR8Ojvb/+nfj+IvpXvIh+mVe7O76AuRpbqTG+",
-	"mWXMlH+GUtrGTIg1LQ2IEUTKvv1QFHuZmLvcMEBeV2fmWoiYUnQ8T1OTzOg+0OrRpJDxk3orx2VQ8EnP",
-	"Cm+4s9aH8KA5hOPaEHqjhydQptkZRW88xppn3oHgGIsBuIp6cwSj5gge1EcA9QrrIzDPuozA6DhABTbE",
-	"t6KoT4rN/biFG8inIHgu0S85I4yrbAWYEo7QNQGngDcLGZD4NItZdn/T/rvdtDvO5luoIfU3vJq7p41E",
-	"pT5+91fztCgVtxBStWf0we1cTEleqTMkGxXkKr60LLma6XvSMrAYbHBpveCtt9agBK43Ec5wFdU3UMBT",
-	"O4FOMjbNmJyVGJn0gueSZUTSG8xZpWjL09pnBImspnhuEpMrprBkLnrSfMW1Lni/Q+2kvVNCOcn5NRdL",
-	"DkErIrPJ8R7194Jr/Tco4tic4mwFZI8NIoKQaAqV2C74M4VKs95EKOPWCFIGEAtMHCdn5JqtMIGW8tWS",
-	"rvSPM8FFrgdP9dQvOAbHQqA2zFTza7Pwet4p5CQUBRCMy1GvfIHZALf/lNEbCJIT0+kFB2hHG8+N8YBw",
-	"B2XekBigu3NjcjKBHV8LDH7bQlEp6beupiAtOFf4pXAVFRdJfexW1nrbAX3ceYM+/G28PGRH2bF6sHqY",
-	"P0oei2H1jcvfm//Xe/dxS6N1pZbZx2oqiMnZuqXO51vKrwtDlQRwkFwFluK9Wl9RIdLWwnoIOOIlgKLF",
-	"ZWaZU1Wq7O/n8yfk4fFgOCRFtaoKynyXvbGKkFtu0C0ieKg1MzNQozv5mm/bWNt8tRhipYdhtx68hOH0",
-	"UJZRbLTv6nZp4c/YlpzaPCG1YoSb6hDeh/n4tZxRhy9e0VUqaPxGCChxjd8ddxmezBcLkSkWv2BxQm09",
-	"47+bpvQNhtsCl79ckSS+Ky2pU2gsJg3aUFhbbsmcEog2PRzCfbkaFlt6LcCMqyXsBS/SOAEAI7/UvV1i",
-	"JHxiAmnBoYHoijwun1yK2EJo23yoC15ASPRt1vq+/jDB1yzQRBLvDcgbwGTWvBjzyeaJBDt0kTseQFTs",
-	"BYdf0WOxtM4P0LNAd6jDPZKcqyQFFShDpckuSgJJWhfcpFmC4oR+Gr2Hoc3svVL+iCbNtraIpDX5ytZA",
-	"qVYLdif2GRhCaaBp75leat0OOnfxEFrG4LxyJ1ZQMwibAb9r6KyzKTsF0G4emcm52GVQqfpbBvXuEs/b",
-	"MZT3Poj33oZxB1G/jXhfCy7bIo+btd+q8vjgg0Vu+tgqml+6+HSmxoB1QVNpsXT6IiNLrBauL7GXjPG9",
-	"KmJaw0kKR6cpcjYwB/jqWXxnbKFDdlixht/YtGoc+pZcoi0RssBauGcN96xhF9bwGkBDb1gBK/lJGMSB",
-	"Czi7Lr+tCXepSvgrUQO6rKKqnVQQhYILbhV7F82xRKJeD8VH+sMCCrIA44OkNIPGhwnnM4tcmSBg5YD8",
-	"wBZKszZ4Sh0Nf632fFYCiH42juZu0Vqm5gHQ687NvB97WZuLt3fP3e652+7pTmvAHLtzO4tFYUretrO6",
-	"jJle2j05P+UsZw5vAKN4MbY2XF/SN+hhxlQROKaJC47P9oIi6NKYKFyLg2ZZlyJeBcQUGyjetZ0AMjz4",
-	"Cy64AWEjT0rgOpoxL8w0SZNrLUJWCDhwCt6HC144ltoFQlgE5BmYTx+ffG2X9JZqX4fYjdKd8wNbGba6",
-	"q0OEOYiUG9TEyvy2yYp3P9zKJTHecjK/aZqNu92DLYj8T/jNlrqu/bpNMBQHJZEER3UvIu5QRAw7iAh9",
-	"mUkTRDf7TLb1cQeBVDnMr1ku2d9SCj6pI8cDXt6tRZ8BMBpYbnHVBhX6csH42atn5HAwJLGI8rmx1Nso",
-	"aQOThDW7z5/8QK4Yx/qpiPCgv1VCpHJAyjorwpRYlV+RQlhI0g/NyOC3A0AjtfH0ta4TAGoLSPULd1Lh",
-	"WqgZM6v/d/7yx9uDzdixbeSvptcn9v0qb/WXQsKI4wbCtbMtg8NidZxicxbB0M+G7eflh18QBtObWSKL",
-	"kUH5QbNPfggWu+srOk/XkrJDrl9JL2FDZ7+evXhO+qDVeMlU61EJX0d6e11oT3ezHe3ZCd6G9qDXKt11",
-	"pC09Z/01rJFi7xXpm6POYoMqI8kVUxB0dLlSDAuSFD6Ey4QjOlvdgfBXIFCzma0E2iSSnZmubQ04q4dl",
-	"EpoKzvY2M+RT2Cmnpg5EI4cIvVc0GSLftmenGE3Rs0P2JBYMs3FSRKpnkjknZ9OpgA7/7pzZ3V6HS32h",
-	"56Ax3nVs226x52S45sjWk4EwJAabs3hdEy3ctTFNJUDfO0bmGaqtRg0MvKY8O7jX7ki6AUxVx/JHolVU",
-	"+i6S+rdFlFp/SS16OMcvO41F8Jp3HOa8X8axrwM+aabnbJ3m1TYi1ze+1ZBqmTQdBvQlOsWdGMN3Ljy6",
-	"QdyuhcJ1pRHP0dnsGHc3594EcJ9M7xp9HXb+VYVQvMLEe+0tSr9WfFteeXPwoRoq1O4Rf81UnnGMendr",
-	"N5okLmv0tYJoOUuiGYAaWu0JMAgTtVYBck7R1sZS59u78Ss5s+yiQzUm8PE2TKRNRaoFf91zjnv/0u28",
-	"5/XDXJ7iP4bhHDjl8vxOpzOjSTFyk8hEBWQubqBwR1gg/oe21CiUm9brkTJlS4dyMZEzsQwH5IyvLkzt",
-	"ceNELxJpjoaP3ZWYQNLJJOE3NE3i8JTMaQbtJ8YIWYcIMbMoGqxp6iTn0YzyKxZXr5QIvSDSWDdsa3df",
-	"8ERh+5SE1apYlYm5P9lJoqE0KIJ7iwKyF3yWSCWylUGZlZoXe11W+leHE70sqtjdih//cS4syD6x+Q/F",
-	"kvU+7qD2m7l/0pSZL13MlNl01tF5L3funVb3Tqs20fqCZteEFgKpYEAY/LCvufQOkrXhwULRCkkrBx9M",
-	"athHTEpU0cyDZwtQ45Dl8pW0eLEgR/T5jjO6xHjWjIkF43JPi4fyNcQnvxJMkkuWiiVKPpNeS1PAsCcz",
-	"lsIs9aAZFAanqiphTQYaNDFR9JrxsBBVF9wUtiFXUOgSS/rkXA3Ia5pIFttsXhdKC68fERuQs2IeiFd1",
-	"wSGzVBai1kB7YcmgKYAaQU0Z0i9xcLlQE9t0uIdGYgBrSvjVBa/YVADDwydAf17EVDG7r+ep2D7uQ39U",
-	"3GF2lIC4WL2TB53FAw5c9/1J5Z1e6M6CDpZvewlnPvOKNt1/QKw2di/L/nay7O+W3KgJveT8hokKewXq",
-	"LosSrq8WIlt1FEYHNE1F1NmvYQc2rdiTMCvzmi0w1lAm/Cotrk+e8tSeohnOKG7FiL8sw3M5rbWxyOXk",
-	"71ndvbnoduHIloUU5XoqJ2trLoLGoqDF6vMDYwtXT8UAgAIJU/MIOw7MEQ4zljIq2QTARSbo7Qpt4aRM",
-	"XfD++IhcrohZk70B+Rk+hIILUPcZFFbbakQ51k1QMzYnfSxaVhZRuODwY5HOLGc0YzFZCJESJcTeqfEA",
-	"JgpTN3KO6BecSZKBLZ0o4Xx5wfWnAwLeu6IyJysgO9329SAui8MNyc/cPetkwbILXmwTRwiTk7KoGmrj",
-	"5QfVAhDkvFSVUUXWdMIidcGdLS9tTLApeEOYUYmF+80MqlcCBFVNALjUpzpjldWSs+3Mr/9YY5NZaMTm",
-	"WCi+vmC8j0x7J0ePgkJlH3cWAvUF20pxH22bZ1Puy8ZKQeWrH3eQaJul2b0wu7dB3dug2rHfjGRwlGqU",
-	"3lrmUCvi7lD1R7dvBy3f4OliuWkbPmVBT+aU0ysmA0RhWR+r9A/scVsJ8RcMPYGV2Bx0git/zzjvw01a",
-	"wk3uXodH9UQWSIagX689+gNbftpUPSvqDUBM4wU3Rb8ZIAYa269T4B0nYi23aDsAtyyo6frgxFDxQGuu",
-	"grN9wBxEtOVWdbRyzLbmN3epZ5q6pfhRzpVBu4Oi4JyNeie98eEh+YVJRY7UjJyrjDEwPgupaDqJRAzo",
-	"xMPh6EjvWUR5xNIULwALkSYRjGfK2GTBsgjGdDwM4IGJ8bPPg56+mkzg4lVTZMdHumkImO39yJbkV5Fp",
-	"rddW5TrpJYqmCeU9D6LfHJBno/qItNq3ZLG/u49FrOJLqViWUPI8X1A965SqqcjmuoXrhOsNTQVA77p1",
-	"moDcnXpPvaB3SYHuAUT8dwFjPpuzLInowY9sOYEJbamhA+18UuUcIza6mtWRlj/uJmratPMi7vdevrQo",
-	"5vd69l/NuA6n28q3O9enDz7YcPlucZkFXnC7gD0tk93N646D9ohkTIo8i9hknkiJ9cXXhGvuJhLhq7sJ",
-	"0bzneve29b9MKGYzjPpWGrk/DATdgRaZm6WxtDjfMTEBE5BopxmE1sa1EgYAGotFCggfbhDEBQf7LijX",
-	"XCyJ4KdFuEQ1A+WasQWmTYNWp/+5IkuWMbQQ5zxm2eZgirvgNzvq3qX+qjKqlMgSupvCevRxy4CM7XXH",
-	"PysXvY/K+BTs9D7I4tPzcDypd8TBu6qE/x9737qcSI7l/yoKvpSJSGNMXRvHfHDUbTr+U1M1Vf2f3o2h",
-	"g5RTwmicluiUMGY7KmKfZh9sn2RD5xwpkwQMGLvsrspPNpBS6nru53eOqLrfNmbX8Gg9vILMsWWFeW0c",
-	"kxoA52Jd+pAguGyMfR1G8DAy4P3YVWlSN4VVhOVsCFUj9+0ZUwE38ImNR+rurbC/xvje6IB5YlmlsCvI",
-	"b2nMPk4hiYYyf1N2UGYJ22SgYzW+dp/xPMdKoxRFzNJYYRAx21KqxJeG+Aqqo8oCzDtTeqCp/iisdYf9",
-	"uhDGa6lATD2Kl0y/ZTQvRioM9Npo3g77vJCtvjJomRmN8R4Q3uu7H2heUCCyFIB9UhVsh3w0gh1Ok4gH",
-	"R7ZuwxCavsOgQg3Q2IEubdABQARK/xZMaauErBJrCHQug5qdMeuN1ESzbk+Hv23ERJnpXlax6z1rJTHf",
-	"vPZ1ITl00vpUqCu/ZhHxNVa07LeOX2GJvVD9sd/qPfXf7GirpaW8V2st7fBGmTts69ddmdcGxkVgizN/",
-	"8SjXTBRy1rCzJqqisfaut/bmxkZjL0KfgnvTYOV4ePO9CvyReWwh8c+kvMjnFZ/nSsl/mwDqL/Gt35OU",
-	"H2Z1k5gfF68hjI2cf0dyvq3cpjsW9E+FsIyHm09lq/2FpwKXWkSh01YCJEiWJvCoFDLeUYYf6ANaBOaM",
-	"4PM2lueE82L0UPC5TVl85EW3zbg/vyfs0+efP5yC0TfKuQpg5b2w70V16IAVJs+hsOKMF6LD3tOTRjNl",
-	"mQpcx/WBcEH42sSrALSCKJ2DJtFhb/jcBhmaRwn6XLpaWiBBcWo5C7NHREPSLwZ6UcFYL3EH+vHnEbnn",
-	"cNbceArhG6qVtCx3/siJKc5ueKn01HkKfdzrJpXqlsNLft3qP1v8SmkoerlUrbEH1RqrxRlrIRetfi3g",
-	"IsQ9P0PZHYZ5/BMK88c/YdXqXtd//i2iTUG99F1F+7Bn9yrbh+O5UbiPJ+jrzkxrE8OqgKnr6eWZLEoq",
-	"oFwkAo2dvZH3G3n/hihqIUp2akt6f48CPpb43yjc41VeJ9FPpAZmHzlfxZbvCWyFOqxM07k58DrUW749",
-	"11sBV0gTegzIidWhfEPIxBUjgY2EXLd8viTG3A3Epd/MKrbljxc9D5WMNwbPxzVv2GWjBd6FFkhE9D40",
-	"wKgsmalDfUiX7IsdcGYnMlMcYuq9GJ5AfYVrV3BmlfO3tt1hPzvQwfQax0tnQ7D8rWBPHkozWlZ/XnWT",
-	"FlD6IRDs0hvx9LgVfoGSsP1W7xgVlbq29GI7ben4ebdUlwjtZ2uF6cWe6tCuUC/Hf0Kol4ZoNzpOo+Ns",
-	"0HEoFwouzP4Kzg6A9qC4VJ/fBq5+P5j6xwQV/5CQ+Q1M/cYBkZqsLEsDxkMsGZKuG8vSkzvu26MtKF+/",
-	"1tsWkN6x0GqDpN+kNt+JtrUGPH+Be2xdIHqdxvXFyQnrddhfASfHq14gnC/hFaWlMpCyc1jggFskryeq",
-	"kHbIXdoZ6HcQTQDyPCE21OB4M15gSVPf5/xSapdGsGgsRTXEAqhpf6AJIZspR5FtVK2KHXxxhZrIzr8t",
-	"RO9h2VUtzsw1C20ynuftBOGRRkrzXP2X7Az03w1NMZejGrwnRN1VoYRwYNMJQh0VUrKU53BanLqSNh1o",
-	"7sqSr8gF13rc9ikOUBf3SM/Zr0wqbNJwZIqhm5nNsVxLk/i6o75WaXuvattY5mKIGuWmSf1V5uKTf/J2",
-	"89oCiRrPmkIbdUPiG2XuEStzva3Oxnvu5IzPHwen9HyLcbxlezDJ9Qrg9hVmgJU+77BqRnPwbS2L5cpZ",
-	"RvxvZY7yHZaS2cIcOfq70fIDpFzegaQd61psSYVfh+fvlxTfQ+2Z1zwby8PXRrvC5JuawsPh2a9J6+0v",
-	"/HxTG3jmthQ/af0TbsnNDfwzp0S9K+v3dEuC/AFySAPZbxw831VFnbvQO25O5OYs9ZIRVoSpFMSpqgxK",
-	"s0nOM3kSUr5BdDdTx6zjc6hpO5ZzyHTpsPd+K5iQjqvcJizVxklL6TzLVhBK2S1x+KuKzkBfTsGU56Iy",
-	"9MSywjfosJRwolOq51OpVgModaFQD3iyRlFLIAyoPgY3yVkpIEI9AbQbRmhSglxlBLopyJfuVRpQhmDw",
-	"Xk26vFTOJn6lQIcruLY884uXMIswraC0Ecyp1MJ6tQY4kQ4KUciCcjNzMtDxa1JxQsjhVirTopqEkY4Z",
-	"7bhfGKXPOwM90EDwGXiVLBuZnEoz0MQ67NexyiWdkIRxJtQIds4xdECxcywLoeVsoImdMgWMispA0wIq",
-	"ywgvSoqTqCKGeQVNtLOogA40GfNIfUTX4kedyepR9ePKxpJPZBFOUyFHU7/Evv8w5EzG+NEqclVAFICc",
-	"ewKl5UxIXkhECZ5xLyoozdKJ1ELp8yG+JEX9e6D9z6UqfbD4zjbMPIy1pkSHU0ajVgiToKQYaNzFTx+/",
-	"IDDZokSkxNejoFGnJ2QHcOFQhkugbFk1KhlonJiWs+oywbWmUk4DHWlCISkrTkQDb5n5VwUtYNnUAQga",
-	"ps0t4BngT8MJt1aKtN1hb3k2rswV60hhUlzNSFEtN1Wisy0vAqRx2bSdIAgFASKHgQYELzCg8GjMkCIs",
-	"Ee221maqMylW1syaQmq2oMJY6zEmvq28eC/mCCC8ZjQcmWmxUWZcnvWuwBS3NUd8J9Iw3czqsQdTGhzW",
-	"QIDotgD+6tLxJVzw0BEQq6Da1IlVY/loLB+N5eNeCqPcjbi+gwXkCOWX9RUvP6O06gUzKDJwQNUqQ4kD",
-	"kZ5U7R9BYKvKaG1PivCTXck7y05jG8/jS5PrmczMpbSVUltQ9/KmxBjo6AEZ6Z4MlFpKMTybD0Hc38xr",
-	"lqa8g1G/3rbCRe+Aa4Zd3ZZrhufv24YUFLGiPKxNVeOG0TWM7t4YHVyzB2R0BDH9+9Q4ud76z+cWASmo",
-	"URCQq4YsbWZsZqa5IAsB6H8XUk4ShBDEOpKrzANW84kdG+e8mug1beXYjKNXEdVI1MLht8oIFFbh6Qz0",
-	"KWbJVIcz5tEag9CIfkx9onFULTrwYD8VIgAWCd0KDvpeuteVwf8DVuzBC+GPpBzOlBZmti0XqYx+V364",
-	"2HYlD4GD1PCJxlZ/W4oIp8tr5JUTt7elfiuCiAavtUTwV8Thm0ykliKYwxYNDBW4jj5Rr2BAOJA8G6OJ",
-	"/4kFyy3YjbWcsSueT2U7YfLaEbpfVAiSUg5LFsQzjEsS1WxBcyEDXpdQUA/tINXTPE+RbmLav1ACwbCI",
-	"KmB6yUQV8/YqmleL6H2LK3TvmsPDxVGSYXSXEEpYlNvHUVab3xBMuWTEZTTUhtY2tHbPxLeV5+ob0Vyg",
-	"eeutLR/A/VgNw0R77ZK45wzYaMEkM5GFMiX0dUKOwQm3Dn1UzjieUwFJdSlZxifsIPWfh+Wbhpf8Om13",
-	"2Cm6CP0zKjoIBxp8MtTESe2v0TD3dCtdRUjfwjwf3vyyH3F8TLGHfumT0iYPns5qtG5DFh/QVNFkeW1P",
-	"hJE0kDn5G+n+wcG9nvBCwN+zDiOHnV1BcztsKR4ehcxsLLML1KrJCj7QZAaP4mowj08Kc6WELNgBEmlX",
-	"TLFEQenKb3speOIAIltFx76OdnN7AmUTsT+QfxWo/lGll6Ia19ELzw7DeqZxWGGcT0IKWgwj0PLaMevk",
-	"JKmXYwA2wi0ZLTrsNFQm5m6gSU5fjCupMBqRdti7GICx4Iiscjc07/tRIgODkPy0coMO/5+cpxhzMA8F",
-	"JDDWxr8XAhA+6rXdB998za+ZxNQCip2wlYiK/kAv7HbV5xGHOOPzBGJ/bC0kCEIasLzbYoSNGsFC+l4u",
-	"JdezscrlSTTkKOvfXpxL0U5WjIliccJhWYwW8TtDE4yu3xztUlD4uCZmLDJ6bFBu2goWT9v4iIIVvvM4",
-	"14Xonx+I3/e2cgP4i1ieh0ZO+BG9C+8i+b5b4YKy0Y4CI0WmaY/+WPwC3Qx4QzdIGk9jKX3suo8g7xAb",
-	"CCl6FlPiqLfXvBCfQlSg0ZiHgNJCZ6BTM3WZuZR9ZqdZJqXwLD4KA2TuxxDLg5TmbYfENtJ2wlIhs1xp",
-	"aFZhAz2W8UIM448JK1tjQGpaFQxI5OFu+bHOQPuNL2NeVS4X8vwCJz3H4wThi5lTV6t9+7goX7AtrcvP",
-	"SOk3pOB7khoDRJd2r6pso5RXcwZDjvWEu3E1xbrWSasedVblBhHqpTVRQ3t2jeX5r3vZy8vn+sXk5e+v",
-	"ip9s1x1f9WatZP8E7TsNSQjnYFvW+CY8X8bhhQOxbRdE0O0ptoLLTid82y6+xAY7eH+w6cLJutOAiPol",
-	"3DiZpaH41q+p8fYTW7wra0SOWiQPBu0SIfrRwiK+I9mjCad47JD+lMjAl7iiCrwtiDPE+naXZMBrZo+w",
-	"2rVb6/t7A5/OQiYMxg9DW/TNQMQ9rHifFGHIxUkYDMEm5GND0wGYoadWoiUhLeSVuSClsxr9UBjHncQw",
-	"CuvMxLKZKSA6kJJWpBbkGRpocyWLnE867FTPGaCER3A4HOYln7NCcuGHJ/MRO0jrC9VnXM/T9gnjeqBj",
-	"iVpsXTFfPMWvhhdKi6HS8K4UYxMxswSsL2DLsWMzI9vFyUCnk0KO1HXKlJDaqVFQ3aG7dQEXuC+/+Eda",
-	"e3MZeNNmPll95/asJDy/OlEe5tiYpBsMlFpCYrwA7JJT2gFECud5hbrB0VqnpnE9j9SM6hpuxiim0oKg",
-	"NgU6URajnjMr8zxhphCykIKdzZkX7jvsncq97HM2Z5ly84RR4VUssjIqpDx08toxAF1aDQ/2z1B5cTMw",
-	"GI0xQIL5N7KDjFt5qLSV2iqvDjF5zTM/ZpeN2+tQn3zTdUBPx93utvBTNKBA8MPkbzkmqlm717DeFVIy",
-	"WHJ4mWcWnthat5Cq5d+YsPoo1w3s912HdE+xHN88sb+8PDeyBzjBO4Z7VNvcEOOBI2jS93+09P0fMepk",
-	"qQQvcYbVTA6fXgwsWULoX8v3qqAlVMw6xg0Qli/jheTo7VsRobwSxGTPgucPQ9+2I2+7krYbK4c39KyB",
-	"I2nC7tbAkVwREbk1FZzJs7ExF0OpxcQo7bYC9aVGLDaqIfuyL6DJI1iBNq6qya+W63/FHt/GUexNrhYm",
-	"dCPJqr17R9lsdeslcvafft3imBpVvpFmqtLM0oWqXGk6YOsuNTWNhslkbd7xubJeLmCc/f/Pf8MgfojH",
-	"R+NbGG/EICUTIYzniWVWnWsv6KSE/5IMNN5qqv6tLIEE+c78CwAe6EyydOzcxPaPjhDGyH+CD15Wgmc8",
-	"gSikNfmVHGhnMCLsijuZsNyYyRnPLnzLXOkLgovmQhTS2vVworVLuSek6J5+PkrKtluiiNbHviuSaK39",
-	"/da6hjeKXUnsa2p2ayq7TmAM53VBQPfHtSG4N4hbjefre/N8wf2C+naLfOX2bGWduHj0R/2roEoLmUvM",
-	"Ca7H65iJZULm6koiozELvKbD3pS/8dxLq3PKAJ7xOZqXncpz5vnUlVxTsugNvH1fPlBrfzcpt7gwm4km",
-	"TkHcnh9QBx+xiNoGkskUbIpsSoc2uukepAfP3J2SnmS1PvqxAiFcUUQ94zdTV+H9JyydFPJKmakl8MJh",
-	"NVDb8rkNcIHgP+fRdV4Rfyv0yiu1SIG8TByg6cBtT68JnmxnzBrH9KMkTHGrdhTnPgeDwr3Icg01aqjR",
-	"HVjK7pIebYDtdagBJyjWXEFGy3wibSzGgalBZgTZ8zSeJfxeKH8fAXwZ4Pem2LTPpPYrBVDAh/i/rXaG",
-	"aUwzbplQFp5kB2fzgZ6baYJ1mDI+tbJMSJWCPTvusvdGy3aHYZ4+8/N1UlN4sap1yAs50F53/30qp1KA",
-	"QUG5E5Yr9B9fEtptQAglPFDQ+wtJ9BRRYeZmyrSUYj2C5z3Qy28d7YvrtiV25+2FvpXt7xXD83GyDUqp",
-	"02bGVGNvbSJlG3vBejaJNOMB7QVHE6XPb0jxAUx2zlL/GKE9swMrMf6NvqV+23V7AkI4kKieqws5gOjS",
-	"eRDp5wFpGkNUx4SyHpsXEmC/O+zvZRJpAXKFCNm9Az2hHzw/9AwQkbPrvG8Vf/uk9Pnj4W77Gjb8gm5h",
-	"2vCTfhOf3pkHnDonLydrWQDHn5MyfQuwm7nKG9tGwwkaTnADJ/iCUBJOWhc0F/OQfAEtMWS2Wc8g3qur",
-	"mscSyylEryV2kLCKyzIEBoelATiKgU4pFcK/02hhU3ZAa8tevUiedbsnjDt2aaxjL5ngc9tmi+ykdKDO",
-	"zED7AXDCntAspUkexq/TBMLKIsLlkg3Js5iFJxD0zX918MVxLXghWNgEqpTBrB8Sz9tQ4ISzQmYStK0r",
-	"WajR3C8I6GZSubEsBppnmZw4Ly/3mZCT3MzLqia0cFDBIpcYGUxL5Be7w07RXKaMZmJaKH2OEBPhGdBy",
-	"sdyLKMzEhtIt/oSFKa6Hnf4M+1/jbxhd8ifUAcfbFG9YmDJNdQcIhOXWd5tpiabRnXU9anZ/6t4CklPj",
-	"9G14fcPrNxlH4U6u4O5PAvO5KzZvjxB+4SYQB//7E1ve55Ep2EJ6NQZXA3oPBS4lVQfMQKfYyeGXyFux",
-	"4NOKIKbA1Z52u8wyZ3JZcJ1JYohsxgHOFPujl4HbB6y3ZlpkiKlZTN0YBhoSS61f0f4SJGJEscIqXgh2",
-	"hEmoCRNTpLgSw8fN1B2a0SHkToVXE9xQhKOeqQyzPwf60mg5R3Mv+sMtFamJIFIMQGFRax15KQJVWRo3",
-	"5G7ZEyh0ti6R8jOKD7gcdBA2pWDFDY2SDkMimbDU/eV///t/kqtj/6cstY8/l4lE9d3cEgfC/eX45dNe",
-	"70XvWbfr3/G89/wlf/XiJ/lSZvJMCv60x0cj/qKXiYw/HfHnxxkXL+XLl7wrn78YjZ4/fSG6mXwlj7uv",
-	"xKszsQgb0es+e7WcxbSXUIBIIoRc4K/4kMpabeSxuEJgrK8xVi6E8i/k+afC76VT/l24aPXsoeopZwZi",
-	"BRJMQcvB+0C/QxEvBTw1LvYfLcEdvBDb+f+UQDCOp/+Q/3HR+9uF+Hn21+lLdd3lZ9mbt++O/emih2tY",
-	"H62khe4NSLmuATr4+UHX8sot9X28om+YTyvu1eKrOusX/WtsYipxE3dtMyeJfGs5Cq7g5BZxyWXD1eIT",
-	"7Dqki9OI2IGnQmOuBYBGmwJqwZ1rhMGzjJcEC/I2wY+lDZCzQlrX7tw6u2BXkeSWEsafjF/LbFooN2/1",
-	"//XbomsT9ovxhQu8kmN/rfXzRwsRCE6nnqT96zdPvzy7Wk3JPxVGTAEvhh14DTcUGUJ2RffKtltJa1rk",
-	"no5TuC+fqM6kUJe8E+jFcgIq4S6wAzA4YH5CchOQ0fJr6MHONq/7G0QPH6SX/EKyYqrTxe76R0fHvZed",
-	"bqfbOe6/6r7qgrpH6/nHajA5x6cF15gYEVOfOyUXo4SMFVN3csKOE2YlL7JxWYnJ5gbzA6iDUzxJKvd7",
-	"t7oby3oJewbb8TwhYNsSeRHcrTzWhqr2vYDitdz3Ys4CSmSff/5w6sU0EsACvGUU28IDS/icGc/z6rvj",
-	"8Vw1J67FodL4yhLI89AqIem4d/5tAU7TC4FVJKyAD7rm/FQGEDA/lt//y3JSvYTx43wh4oiy3Z9YxqdC",
-	"OZab80rflHG/umvPJgqeuQClEdbQIvF4Yr2klLtxpb8P0vE1vcGlYX5lEJgfPwf8DfsEZ2JheU7iFfNc",
-	"Qkxz+NcfuIRlubFgpgrDCenfK87NR+od7sf1YZDyQbzf5Mhx7GxeKZ66i4MoXXDj1MxuyyGgMJS9im7S",
-	"XDa6MlaJYDfCRlXarLPJ1MQ0PWe962vGswttZrkUIc6knP7dKYanFftvwvxWhcI6nshxewEHzWiUyopa",
-	"LYIbdh83byILtmS5PGHBnRdOEzuf+ut+kB4Jk9kj+GSjRpm2lzd8aST7FYwrIY8jSugudR0ioOmup+Mx",
-	"nwxdOxXOrM4IhOH/XwAAAP//",
+	"7P2NctvGkjcO38oUn33L1C5JkZTkD6m26lFsJ/ETO3Ys5+TkWH6JETAUEYEzNGYgmvG6aq9mL2yv5F/T",
+	"PQMMgAEJUnLsJNraOrFAYD57unv649cfO6GYLwRnXMnO8ccO+0Dni4TBv0+TRIRUxYLrv2Q2n9N01Tnu",
+	"vFkKouhFwiS5YgtFpiIllCxoqjhLO73ONU0ypj8JU0YViyZUdY474+H4fn806o/Hb0bD46H+/391ep04",
+	"6hx3aBJOhqPfpg8/jMMH8yN+f/Hg/cP0kRyq0fV42el1xMVvLFTwZj6mXsd0OYE2FopjG7+P6PjiIDyM",
+	"jtj96YPLh7NHvw2vOr1OyhJGJXNHM+4Px29Gj44P7GjMO1HneEoTyXodmQiF7cO/cJCP6OhiHB5Eh+xo",
+	"ev/ywezhb490B7gmneOx/edE0SvGO8fDT596ndMsitXTa8bV81iq8oq+5IxMY06T+HfmLmBEFe0cv/3Y",
+	"CZOYcTWhUZTC4A8Gw8FodDB40Ol1oiyFBZnMZed4NB4c2UXNovULEkdsvhCK8XA1uWJ6HPeno3BMH7H+",
+	"0cWDqH/IHk77j+jwoj8Kx9EBO5we0fsXnV5nztRM6C5evTx7U9odPccJ05PUj8MwS9MN+5+y9xmTZo1T",
+	"9n49HaQiU6xz3Nm/Hu2nTLL0GqYu94+dvyZxtO+splRUZXpbhsNeR4krxrEzJa7Wrc+nd73OjMrJXKQs",
+	"J4d8poneQ72tjykPWfK66L1yVmaMXOoJEiqvWESUICF84W5zyqjUH9rFYNHkYjWBz5w+Emj+p0woVu7j",
+	"GZdxxIiaMTJljCxjHoll6Rya7y8S1jlWacZ6HdgZHurPMxl1ep0pYxM6FxlXneMHR3qppiljk4yrOHHP",
+	"y0F+XvrDo+Ph0N3+0Bnn5D0MVG/wNONRpe3ybsHMJW7G6jAaXx3MD/nR4v77B+lD+UgNr51d7ISCT+N0",
+	"zvSgizUwSxTzS8LFkmCnkvx89oQ8OBoMh4TyiFwxtnCfdY+G/z8iprByi5QtaBwRHOfewF14Fr1K4zlr",
+	"3ORTs6cJi8hCv0mc+fXIjCZTMyIYdW1fYBkWIon1fnyErViwNNSn6PhoiHujVgtN+Pa5uz2TmchSOblg",
+	"UyDV8aG7MN+mjBG3IwLfkPEhgc8IfgZr4Iz6hNCpYilRM6pI4zKRGEXAoPOp18nXoMJhD96MR8ejo+Ph",
+	"fX3ezfbhnEMR6Um9ev2i/+CHw5/++ah4oYFtjI8PR9BMC9FSMMaYZ4oBdxz2OuzDItbkpj/lWZL0OnjS",
+	"tPSbU6B2GtH/ayThIBRzvdpxKtWE07ke72lEO71OQosnz8U1S2io6X0xE1w/+o/ReDQ+Ojoajg4P9PLM",
+	"RBJNir4nc/rB9t/uBMxFFE/jsEotWiIuWeQnhdIRmVF+ySShKSM0DNlCscgSw1pagN3lAlawc8p5fM1S",
+	"SdNVz7AaVAZIPCULIWV8kbCByxWclhyZnbIp0xxIL5VII5b2Hz48HI3NG6uJ1MxbT2BBV3M4CR87loeM",
+	"joaaieCfk5AuVJZqmV1+bhjPgvEo5ped4+ov+gvkRka6ShamTI94EU/kxYc1u2FenXx4+P378fy5ZrY1",
+	"hhqxMIk5MzSOG23mMom5gv9EbTrTS5KK6zhiWvZLyqML8cHliDILQ8b0fD7lXUhQG+4WzF2wRZYuhNQE",
+	"p89iwwq+63XMAkxCODB2KJJRpZ/SlNHOcSeKuf4rFcAetlETpaKpkhUmeVgXq4XEs4xV65hGDGgp0+l1",
+	"skVUZYM1jnvNuBE3sdKr/SNbkl9FegV7EMsYuFWsaBJTbhXya8bXK2KG772UiqUxJc+zhWaJKp6zye/I",
+	"/07nLI1Duv8jW06gu09mKBO54iEcZ6XYfKFQYwZuytJUpPneJ1RNRTovsYqz1/2HD8ejg9LurXiI6gD8",
+	"o2kxHvyr8wmEeiJklrKaCE+EZBHRvCoO2bbXGL0Nk2kq5k7X40P7gxLVx7DKYSJaXntCM+ZeoSu+SuNr",
+	"qhix2rarDk/odMpCBUcciVNOlrGaRSld8s7xfbNTZryjh0hw8AyHeoBPcL/aUAQsLEruJ3iOo7oiHEuZ",
+	"sZSYgy5J93A4JiFNo4l5FO256y4yFQogM/uz281r9j7TsvQ0rCtkB/0n5IyFWar7JByPtrfl1LQyodiM",
+	"08FZzhTKlJKpmUhjiWJSj97fssNTijZbaJL2xbom+XdRHfH43ymKd4ri16Mo3mmJf4vV+tOqiI5RZLOK",
+	"WGOSfwIVcfS5VMTKYqCKCEKj2ai3FGjUk5qzqRmhRHM9sDGtRJYS4FMkLmkGf4js2Jr5bs1l25NxsZBv",
+	"BJjBK4rOjIVXIlMETLLgRHg0JBFdSXfVrByMueYPgkeyc/zgwYP7wJHMuixSEWWgvuWN6p0OxUKvxVsk",
+	"KXmcMqo3hF7TOKEXcRKrlX3m6s7eZ8s0VqzzrpjSL+xiJsTVUx4tRMwr5vxvhLiK+aV0lDlNGu49rpjg",
+	"teHDbocD9zyXnudNvOt1slST0UyphTze3zc7OTAkta+HJ/c1F6C4FcBMlXcvcAuAlKeafs3abXkHcvUl",
+	"/c6D/nDcHw/r7p4NlndD9Znc0N/a7c+1CphbQel6Mu38RaZ5Gs5ZP2VLmkYSRGfKpvEHw2DpZEHV5HD6",
+	"8CfYqGtxVdIXPxcNPmEJUyxaS4T6wsXML1rZvtQcw/UtYRvWIQBrsmTrlyRf1CX2PLEdAIWBc+sJSzTn",
+	"Wf2Usax6dTLP2pDVyCGr61yus2vDcX6vDm40H+eSaS4vzVtH/rfyaWDTkRmyKzCsetOrTXXSYqXy1fC7",
+	"+gq2cIGcwu/zW3PkrODGlz/mM7q7GN5dDO8uhncXw7uL4d3F8O5iePsXw3ZaSFm/KFber+G3DDT5ntFE",
+	"zVYV1V1rLq72kE9MXJmvko0m5xlL7qzNdaWi9EP55dtRHSqfjuynX06ZqIzooHRru1Mvbqxe/N1Ui9y7",
+	"Zps3kYPbKhp/eyWjcSG/QpVDi5PttA3LZv4E2sawrbZhdsEuChdqQheLJA4hCrOkb+hXQbv4UajXjEYV",
+	"Gf8ivkRRIklhlShE84yFV9IaDi4okI/QSzbPv9MiRBHNFLVYHWsReXBC0oyTe2DEIvgqu6dnng8548ZM",
+	"lTBQJV4uGD999eyJCDPL71xrUyxJZH4iXXqRxtFlxZ8f86nQ/1WxSvDS/uzFKXmF/JacvnoGJACD7Bx3",
+	"RoPhYKgHJBaM00XcOe4cDIaDA2DAaqan/MkZ1q+nL55vOyTb9DGBls+5HuHxOScEhnhMaiPUv5khHpPR",
+	"4MFgeM47OIiUKpG2cux7jD6bbRq7qxx/iDrRTkNIREiTiWYEJWbS8UrvzTL65rbcjZK8QSB5Lr5W8lSl",
+	"hv+efXcj/IvcCO3JP0uEqh55vXsl0279gD4cmjXavNPew3Mwyn/Ry6V/GVWi8s0oClpHXf9++VHM8Qik",
+	"ccg8qmyNrBeguxSsrJj3z2dPyOhoOBgOyYKlObfTRB/OWJQlGFHWRk3x0PbB6M3YOAfqtK35uZOIcz9P",
+	"xDFpQ+aMVrJzdtdVWofGWSr5hz09ZYeAmKLfGL1ELsnQKEqZlA0HTm+RWXNNBjFnI4jeOyC/MKnIoZqR",
+	"M5UyBvsvpKKJFS6j4XB06FyG/ypX+/oatRCcPsbl0f5lmMYLFO2d7ymP5jRiZEGloiTmMDJY9X/ESUIv",
+	"4YrZjvt94Xuzl/fm3AP5fcE/9ciuYq4nlgh98MELDSqsw2RlfAkH2V7A6ocdvKLl435B0867TWz/U6/z",
+	"CsX0M7hy2TDQxyibG2I1ox6xwpsI7s21qzI8fH2S57rNKc9o4qOM1pe+fFHLt0bvRc/0jxOO+aXxq/rC",
+	"anMvL+VyqV8hY4zezaeGonGDn7WUR3hw1OsY+dlp8sHeX+ODXc6oeevwwivNaq5kM0j9kyeG1i6R4V+Q",
+	"y7erZ1YvJ3hny0u5qOrkLXzT1v+601Bq5uT725mTYcB6Qp5LIz7a/p4orkp3QGNFfs2Mj9yzbG8EEbwg",
+	"QrfPXTfIuUXlcdOenpsCZloFrdx50O886Hce9DsP+p0H/c6Dfmcv+ZN70Ms6Q0Pk3anLT+9JMoulEunK",
+	"H3uHfNr1qH/sYLocLg+kyYGnQ3feGugkZdctJ+4iJHhS/FqiJvjgLj4MG+BL6kuME+ytXY/c3yNKh2XT",
+	"stjzUVmW+qIcLL66ZXFmWV4bI6DzpWktqGHxnLdPQKdG4JBYkmt2yRRNY8oH6xcWM10feRa2vqyH77+6",
+	"hTUMtW1IjHPmfcd9QS/BtOZGUftP+53Gf6fx32n8dxr/ncZ/p/Hfafy3qfG3FeTX4opFnty0NzNmstNi",
+	"STDBKtqUxbQxvaySGwYjEMqfqPiSM2DTWvCKa5YmdFHCe8BHRXLiwf3hsGjQZGidmYN7Gw2fGSdqVdtZ",
+	"MnaVrIj1sW4PYLICl4yaZaDUxHp/qeq8a44rYZyl0K6apSK7nOVZf6P+WB+omUjj3wWfYNP3c093OGuJ",
+	"euLMpeq9PmznvR4frXFeh3qNa67r8ZH1XBsAvhasSE7yxegcP3hYeKAP8YzCyo4eIZ8BxtPpdcZ66cHh",
+	"VeYx1zSJozKWjN6t/BcDyYeHdjs39Fki1DpNGebyN1CRm3RUHtXlxHhUkRM3CdeAWKdSuIalhk3hGi0J",
+	"/sH2BP9gW4JvKU9NlEXCpqpzfFAn869FTJZlFMqRuog6U2IBDrfS0TmbZUqvFInEkt/c3SZtJ9hjGi+Y",
+	"x+91CqhDhObObYvACykcRteqHGHXwWW1uoOf2D+vxs+vomfL77MH8YchvQifPP12dANPdW7dq7Y98rRd",
+	"dWeWuhqUNGdNSpPcOvCp1wFJjan4UYPGYLAZYiUJasNEzsSSE8G3h/faIbX9QZvUdmTiX00i+6N/vR//",
+	"YYnsms3Y+0xpBP+8Opy/Vg+vny9Hq2/4/fD76GD63W8PFj/JYfaUHr2JX/4+GU9PH4WjghT8idZ2ybZL",
+	"rr7DM/hD8QzaXRF+hsO/FpJFt2BwWdw9tzaUyitoYnUtq2UjyGHR61qchVc0k4yY+Ii4HL2XM8solpqF",
+	"Ie/yBAGeEhtndRf5d2uRfzeO6qM8IpQkgl8STrUUSvrLmDOiifJvEPJ3S+F6QO7rbh31qNecTd8dgrtD",
+	"8Oc/BK0uGEbInKKRzndepjROspT19HQ4oQSsqLLh4DSHfKJ1blwL+TwcFSGf/rDS79+8eUWOhgeDXVB5",
+	"nIhQuntEqF6Dejjo0fBgx3DQXoulur9TdOzBnzE6tp0uVtGHvNewU8LZMqeh2l1s6wvY7jBpN0S2cq4p",
+	"y5lk4eTF9IefHqUPv/vh1/fpm+VvP7968vDZ81f/eibGz+lzerZ0L8mMo9q3LVhbZYX9txtfyO12F5wv",
+	"uag3WqKd6PS1voSUiZQ7EGkoyozdXQtbSlKh6lgYX/nCLlJ2HYtMWhegH3HioDTe26ZXdH54DDOaJ+C4",
+	"ejexxnz1yzt+Mxo7y1tmII/H3/5DfvPTs1kqw8ez5KdnL/7xHxdH8uxXuRAXD8STW9yQ1yxk8UJVcwNC",
+	"Fl8bUMoZ5VEFkjLKIE9dFUcrNV+g9gJxfDNGI5ZinbBF/A+btv2xokzqTbeJ56C/xoCKqVIaKtLVB85m",
+	"aN+TJIj5VAzM68Eear5W+zghkqEmZ16I+SW5zOKIkW6wH4lQ7sNfcr/4PdgbdDDtcE6d6maQXT4aDAvb",
+	"o1SpNbs+puGMPdZDFEl9Pt+LJerCMBMcG5nTFbnQGmYmWQSSTmRQ8Cnml8ckWCBSf4/M6Yc+vWT/eX8Y",
+	"gMkWLz49zxtH+IJrVyFdCrZdIkD3S4TC9VkyrsicUb6cxQkzQ5IkOBw+grcmTh5/sOd2xkU/1JM1fbka",
+	"MummDLxNpsJAuiJaxTViPHg27f8oOOu/oCqcBXuDvNHgGNpCENwlJxi4QARPVj3CdUN67DOqtUnoe0Ce",
+	"QutCzfRvuJ5KEEpCmiQWXTf3AAdc9KUSKQuaNra+lN5dfvqGXtZ395RIlerdNXMXaU60Zmh6E6ic6cda",
+	"mbkQ0WpvQM4Yj0isyAUNr7QgqSzQMcG90cRr2lmKLIk00ehnkuqlRbCBfP8OhofkR6HIC7glsSgoCAu6",
+	"HZBnioT2CiSJFJowpNtJJJjMyca+Gjh+maAHhfvA7l605RJC4wE677w/ehPNfhiGTx8sfr0Y/nP5XThK",
+	"/sG/p+cd74q/poo9j+ex8jOJ95lQlOhBke6zp2++JVFKp6ofMzXta6ZHF3E/pYoluom+4T57xyRIA2LK",
+	"pkl7EKWeDhfLHnA4lbceS7KcCX1ILmnMYaNUQIyHvXmiEZvSLFHnnZP0P4cn6j/H6+f3Kr/JNs1yuwm+",
+	"dya4YCkJlsWYiW4Ur85wPMxQA33MUUIEpAunkYZgLrkn4VxCJ3tEpCSgmZpNzNVSBqSLNyzwLjGuzPVc",
+	"kmkq5mAxNSaZvTbr9f4/x8PhybJpxXBWzyLfWkG4B/x+T5I4OoGlY/qQLfXtdyUykCNajMDBaRrOxpKC",
+	"vnGpdHU6VWhcLw/sF6Afs/yaUS2pPveFmYGzD8qOnISUE3NLaxjfqNeZxzyeZ3P4txlMzBW7ZCmaz2i6",
+	"Mnmsv+eG7/KggtLvwXGJB7AF00MVqN4iJ+0yGs5sxU4tVyVwM00ZViZBKACcH9do37jr5RHWVxXBNuic",
+	"KaM0gF/Tv/Wmpg3sO1iTOHgH1axwYuQ37p71Q+YhQL7RbbyVz+mH54xfqlnn+P6hjyaeFbUyf2Arn+TI",
+	"ePw+Y+SKrUAEKoeCNQ/++ednT/QRpeRSCM2NRRyyvQHRxBYziZLOCgNoRa+9ZvQkZYuErrC+Y5xKTV5y",
+	"Ibhk+eIgtyiWxxltXw/Xvyptq30WazM+OgJ6tX+PNi/V63x7/mxL1oawPtcSTrX2AMqD/4AEWn8J4JLK",
+	"7UnXLBHq8XaFPtPXLKVJj4RiPqd9yfTpUyzqAc//d62zPZvWFRKp4iS5kVrSs1UQUB0GVVAOyGMxX4DW",
+	"t2T0KlmR7utvH5NHo9FQS7hf9s87//vf/3PeCchcz5lpziqat8pVrm5LPWlQTV7RS0Zk/DvrkZFm96Ph",
+	"MB/X+wxBw82wQKaWhmMEYecYA+DN2PQfc/rB8PzhcKMEcJyeTQyznNnUyDYrCR3taHxziPwm5nmWiEZW",
+	"r+XMuiHbSN92Y90clrV5sIqmKuaXDQoAnL44Cqw3JqFSETQYOA4aMBGAg+sEHwEZQeCU8erEqomOpBnA",
+	"BF4sEdTGwUMsRNNSg+xft9Z59k67xd4Y9rBxuOAabBouaCLrhpvHPrYb7mZ/1KbhVqxcjdqL+X3d2H3W",
+	"+XbT2GS82jCLT2AcA1kIetg3NPqOKrakK4NDp2zaB6IV6nnt/yZR7cxH8dG6P/QnkRu9ZTMBTGx5rxOJ",
+	"cFKxXaXxnOaWK7DcwMvy/zQ2MmdS0ktmFtjeWO1rxNxZtA4Rz/U/MnVCuFCzmF+SJZX6bpte4hszlkSo",
+	"Q6xMBT9rZ8hViYouMNi6TLlZdLqIzQw+fXI3899SNu0cd/7PflF7fx9/lftP9fuvzQ7hftUprGEBtJiN",
+	"mDzWlz/fQoLRxDXcvXrWdyx3vmGZt/cdG19xc+vjCVj3XXHHg6l8QyPz5KbUZu4Sk5iDrWZrQqt/X9BY",
+	"EQZE5pnU1ztCFZkLqch4aOKE6Lz04q4kYrqf2I8/C7lYnTqWxPTnUkplJYztwDycx1LG/LL8MONXXCy5",
+	"fqhVPvfLuDg6kyu2qnxvw5dFpiZiOkkpv2TBCdoWglcvz96Q/evRvuGNcl9CBKz+1rJLGV9CEALL+/zi",
+	"JP1Y8GkSh7sSNE0USzlV8TUE1r3rWRKv2m63pHDP5y4TpQpNyDMqCRcmlxCsb/omdugSeVkD+7opPDSb",
+	"4VwOMdpFae1LsYLua6bxnnnGhZpcCHFlHzoZpJHzt2Jck84EtP78Ofw1SRkNZ/i2q3HDCNzDUgqACTMl",
+	"ptPJgkqJn6I91u26erhiPsmkPkCCE2EQBs0/YsFlL7f1XrBELBHvMID7WWAAEXXH7iJ88dP0rUgv4ijC",
+	"LKzd5UPMZTadxiGmTYZise3x8TbgHqBYoubAGYtkNcDIBLdiHbWd1YcFS4F9Cv55Dg3aAud0pVUlEgkw",
+	"wBQnpL4EmgbxjnAV8yinZNKluS0R2wQXVaB5uSXL/f/97/8JCtoEMwR1qLb4jhtn0N4Xp8WqISuTaMa6",
+	"AVlWDjB6DLclzaZGKuRZ0WJBD6ZJymi0IrmjklASxVPI98zN1gPys2SEgrPe2ubwL/uCIx38drPtpYQz",
+	"qc9C7L7VcFaBowMyX4H8EHgX+8vzyWcc1IbkaUFhu/NKbGqnG1vt44IIz8ScmRuYJq4lOFa1pMpSIuOI",
+	"gQMzlkTSqeZFJIUr2Z/oJrZ5ggUrdVfpy1PPj0J9KzJ+Q26WMimyNGRWyd+SdDyfF8TzoyAyC2elmIT1",
+	"hkiXKXntnF+f5moniebDglyqKwOKpMgUA+V0qnfuq6Ah6wOom8F+FPq+jL+W3JH6vIOPAWLtOCPLmZC5",
+	"P2MlMnTe12MoThx/AgnFYjUgPwoMhLillYDAn74T+bPu01KUkBNPsu4beGfXJUdH8KYP6s7iTwYxORE0",
+	"eiPEc5pespsde7jyKyEmCbS13aGvfVy27IHzLpYEfoXUB05G5MU3g6/69mlHrYTAkRdHuTzfL39qDXa2",
+	"65W9uc03N1vvZu11PvfbeR3ncCENYgnXFicLesUU6WLkJGkomLSndwbCRI1bBjvAlGMbI4FBaybNwkKF",
+	"Y8yQ3j/OPqiJVGxRQMXYXjo1BJ2NFZx2vRuaVj6rebm2xHUDs907MFjQNJoYVKGvQECdsfQ6DtnPjg3s",
+	"RtQusb2b2OS8LZRp3rwD7ETrvilN42RFnE/Kno1IcGbdGTZfjIEbxEa0w299cGcSXKren0nLxviDkHJN",
+	"imBZg1glC6tgbqdzYao8afVbQWKhfjylcSKuWbrnW7TcFFjflmBAfqGxIoGzeHnUnYmKUunqhFACZuvy",
+	"egaVBf2yZ8EEtPVzh/b67/LYt0/oUBYvKF+Z5uQNLwxUMTSRbi0rKp86Z0YIMqd8lcdIbnsYdqb2Ykif",
+	"gQvXZ5VfDpyVWEumA/JUHxa0rM2ozOOoL7LwiqkTYoOCEgjasYGdhpbtABrCQUEYT7MCfAQinG+Nzt1Y",
+	"4bXkmr/oftUvQnBbfWxe/yIH7GduxOvvN9XGTPTGTv7Q6rcVrZzRNLftWqUAY+RNeBj8tLvcKBHXZ7ln",
+	"42BxmPlRqvTr6jKlBSkeOM4YfGAg6b40h//ll1/6p8VsmD8wxexjOKNJwjimavtCTL7B91JGk/l/niMw",
+	"iDdsDgmYfViwULHoT2yLPCEx+kIvGOMkEZeXzAaJbFCWDPvTWsDXpTedWkcKgaZ7VgLCJKYinVN1TAL4",
+	"baDHYRyD+EBvR0AkXWm+Hs5IVzJGAne1gz0jX3KfDiACoCsMbz0QVW4jR0/wBmdCIknCFAT2Wtg8mykU",
+	"Md21STmCnvIAVb0LgjOiB0u6QWkBgi/vLfqZy2yxEKli0QsWxfQN7O1NDkNWtDiZ6yYRgWK7Q9HYiHM4",
+	"mMmSATuGVhQq4/xzWF+0VPp/Zy9/LPi7f+5f+maazx57LxBOquHxCFli9bIBwuwuWKpi5iCiVL97HCu4",
+	"wRXs3IEDqTBwB0Ol2syzs5fkYHT/fn9EaLKY0f6YmHeJJs9yD4C/UmvbALJUW0ZIFuA2PJtfoAZetOWH",
+	"b6k1XsJzqUVt48rVB4q4L77YziL08q0ZuIFTKXdVrFgB3GnShT/1Oqd5VIVHAEMoBuaVQ+gNxOpr6aGZ",
+	"mvWfI3xJkLKEUckmVAWefXdSpOv5SQzZfBHgATfeOa0uRUNuNUqGznEnoor1FWI11lY/9tj8f8Zsjjjq",
+	"EcQUYxBnEk6Ccsf60TYZWT0HurByRJIlXUk3mAW74tlcb2PxWG+WO4D8uY+wDFR63BDdm0c66Jsl7ilN",
+	"Wb6b5bluBGWrdV/s/JrNzbgUSWS7T5nKUk6UQNmL2bULIRLfho/7w3GO1dl+w82wIu+gjOvcDhwUKYxj",
+	"Ko3AJJObti+ESBgFRpqjeTclCJQnsjnIvzZ8i8fbcCjz8rCljsb1bIxq7dhqey8hA2DegyhjIrD6LYvI",
+	"xcrYmzFr3+3Fn/PhsiO4kZkz0HPC8RxKzWdYGWCJnpxdLJVyWM/JLPZILVMaEzeKw+SRUBZ7tL6rlc9i",
+	"xeZykzbgcNdPhe6cphSu7gUeSAObAPI7Maqlwx5jCZprW2LdxIx0WyU2BHAkJQYETzYJoXzDYRGd+Xm3",
+	"K4tilUPFVmiSM9d8w6JSGE9ZsmCdAa1x+LcNX7gnybNXub3I5JxLll6zlEi6NLktLuc5GAwHo9HB4IHv",
+	"cJaglWq9xnOIDsFbANxi5nGSxE7WdnGUxoOjvH3ULbYTVllUE1ZZtCUDr0QMNWQQVS3E4PaGqDg2X1QV",
+	"uJZZhrWh2Nq1vhEAlhe+UO5M32R3EsKaBLF0UFkKF88rYtj5wddfCJG7G9QcG/hL0zS+rhzhm6k47oXn",
+	"Y3PI8T1JguIiUKGebZPPex0I82joUP8ETqGEKka6cQRnLzjmdG4uwEXP+9ejfTcgdf+4HBOz75RArg2i",
+	"KPHVQDfGyWqhWcpSczj0ys28MlRjahrimQD0YJWDbEw1W89LyxLUpayem/RWuGRhF/KFKBFD/YT3Snyz",
+	"zM/WM+sm2WqRMeGIYDb8VtIVv8ixS3RzPcLZUp8UyIduL3MLwbKVzLVaoQ2shBlNRZKIpTwB5bDInoR0",
+	"Sk3J5czH4M8sjx3gnsc0YTyiHon6iqUEigEQwNlByDHK9WYt7foRyWgazipGyGmcKJZKMo3BH4k3gbYU",
+	"gthx+ia/qA0AeCoOIebmaWq8ZO0IxjPzJ0gtVerZKFGcpiahaassW3xvVKSM95XtNrvtDj+hK/9qVzaZ",
+	"l4Gd7Kjq+2fzUCZYmMOLRgVeOkTrAP4ZGdwDSzeQ168pvHSc7vt4dNToOXAm0P31119/7b940X/yZK/h",
+	"gnlYFbI+IYO13bAKRrXLpzRNYs2ssF/gC+jG7X7//fGLF3t4VuzywPRPCM+SBNFhuOBVw88DLLOh38FQ",
+	"EMywrRutaOOonlN1q2Maj7FQxsYxQcRRHpsw8W/TS8i5kCKJJiJTAeA8hImQLAo0TfQKdBrYRhP8Xxou",
+	"6SZ4XZ2KlGQLrXbfH+uPpeNNB+6wZ2YGzH0ZSwaq69JoZSlDeyxnDQRy5CGQjavQpJUERdTGMQK8Q9jg",
+	"uDw3OdCiAL3mx2Skh1t745wX63dszhTGnuHVfYUnbEavGVibgQZYRNiHWKoeTDhHLMsT6nSrZh+OCRe4",
+	"0N5WZanRLn7UI5TofwHw74JKvCRAV5JR42+BZvYG57zOGyHEqAicsPMDpUW37+WWSf3E9jof+uBl6IsF",
+	"433sBdEAy6zTbGeuOlV4WOngu8fNT+Y+1vsYAB0dVAwnpZhGUawf0eSVw0mN8lBVUVbVvC0CWV0GLrLO",
+	"jlNGpc+026Yluy1Gk2TR5GI1wYI7PQdxsbDqWCcmHLHyLnnbqAu0hoVDDPImlLJfEFta71rMLwHB6oIV",
+	"UwHKnaaMFdhqU8YcpPIBOeN0IWdCaSIWnEDElrsywCViiC6EXPzaMk8Zm9h6RrXhAf6gRWMPSABX96CX",
+	"jwTsA1zzLx5bFbjAkrDQ5+UbC9RMyvlRzNX9w45PPpZQ4TeOzLxpxgZm2QYI9yu2UD0ydPBl8rEdDZsG",
+	"oox/scIMNWcISJcam1fKGGA+mrH4B4DZeHYtzUOXaHWjWEXKIt/rN8tEWfzYlnGsAdCvObWQ/jRFxjgr",
+	"4ymB+w2oQDXAd2Ck5Y0+9C1mDozqtfYbbD1OliKNZE/vkZyJpbW2X1pDWrEQfxDc/yYVtmltHeop5v5u",
+	"A7f4KRPKe8ujyk5V700ZQ5SLpVE/I6HXS59HEzfsMT2a3kyYrv82WWWyNe7UFbkjItrTAyhtTUmxcK6Q",
+	"RUEEnxf0cDx6kDMOuyu4G7JHErFkKQkpmJbnC2UDQqSiWqePynUHXDrB2gt1vXgd96usd7HCV4wtSMYj",
+	"s0hItr0KNyz1/6A118sJyWdG1ZQNHN0ZFtaulWhqh7AbVxGOFTHcKRJMNmiIB/V6cl6z3UatcdMls1QA",
+	"BDAmSzfM+s9lruf53WtLhDK/228rfng7+1it5r4BRwwBN6OqQXNTAfhmrX2d1cBR5s7wg02M2cCBbsGX",
+	"H5cX2BJpUQJRKzT6HLnPuo2ceG/Q3opQy0fMtWOX7TmMqEoyJbZQOpIbeDjeHOpL+ETfZY3ctykHkP4i",
+	"JIMLouzhaaWoO4E+CxeGHeMRzB3mcwQj6B9NvVQfpSAApGPBKOZRZzzjVrYL6FGJBlsJve3uWjuwwkRU",
+	"HVj60e1GW5idLLNJQ2fvKl3DQy9DbLxJVbxRCOdNGt1ErpNjQqdTiET1WMqMPz4vElCC67CZX/ryHqV0",
+	"yc3l38orS7SkO8RnKaNRzC/3AN1vhcJ+k1fflgrOO/GERhkzXo43fk8W+GRRypa1AWw26kFpIv/p+AVt",
+	"Feb84z2FNZrekI6NJAclJ9EUXtmw0cOWRi0Yl+8M+UaVNJje2o1pfNByTEU15UZAwnLLGzEFt/FLOXiG",
+	"BUsrmI27lcXy5WepTl5Nh2Nj8IeRGk3eqfwyja9t5Zlyv2nlT7AS7MYRH1YA/RXCPUwOq0nmfQYBxrsZ",
+	"wcD5qo+WzflEH6hWowyrBN5T3+K8DJVXmQWJj9+jMqlV/WMS5CWrgiKrVBoYxjTqkSBPH3UzjEz0VCxl",
+	"xlIA1TK5tBTKpAYAwo6m2oP+E3LGwixlA/KGXjGppWPIIsZDrO1TpK7iTIOTPCbdGZ27oW6ZLTu8AqvT",
+	"DqK85e43ngjDUgaw54Rh6WffxvQgPpsTBzZO71VgtiM4JsFiPoFM3OtY0oB086GAHcj8hniYT/LF7tqJ",
+	"uS+V02NsynhAupWp77mr5fauicbbofODv5OKaancZhtLJzC4ImBsx8NRDdlVAi/alajd+uloG0TapTKv",
+	"1DCIowDuMJA2IThCXRhDrNzbMrC0AgO7FnG8iBJcb4V70z70dKNhrjh248PS1A4fOvDYD8YuPPawOSCz",
+	"MbTT3TInBPMkR/TEKw+YFG2GTEME7dgZ2FEL3G6XvftiNd81Eq4RertRbeurXW4YX3e5+1Ncrkg35mGS",
+	"yfia7d2k6zXXkl5OQVb9EUuthocirUQh1u4sLvq/ExxVUYXtGq9Thp7rib/R1+CyAt3yG4+nrqpkNtPk",
+	"LfjbKHDQmUjK9PGxc2mbY3MaJ1rHi+j/Nb8PQhggeg0NevZpRK3v0Dx5Lq5ZQqGU3GKGdVj/YzQejY+O",
+	"joajwwPwops64Kecx9cslRRz+3gklsZdG0/JQkgZ21gac2ZTBvh4IaxKGrG0//Dh4WhcqRc+duLYN4ao",
+	"f6oes3wF1m3ld/BSMZUqmdos/TKpki5NEpZexsAVwpDKXGYX5VvarolDy0deWvYsWnWYv9rqYPk7eLjM",
+	"cEz1ML3QUPgHY51sgFMx5vJWrIc9L29VDa0KQoW1nLel4bXOa6UBxrnD933AhIYIiEbJMN4gGFqkO9hT",
+	"kscRiOm2GRDbiP8KWygnGOTw1kihzfzhLJyxKEt2FFqnZMnYVbIiC6q0Zqs3A4MyPBJp1RCbCpEqxlir",
+	"m8v3D1N0Kg6Ytx01y8CYGuvLM96FW91Jf2HsKsI76Jx+eIafPIBVNn+MKrfVXgdr3ZifjfuzCBSNeeY9",
+	"0Xm5QfCimxNZeACdyPdho9Y0OvIRIUAOCD7xr2YeWIbBPzNGI7OQEOtSKG/3y+7q++4wDu4fbToKDib4",
+	"nH7whVyll3gJwjgZu52S0fICHG51At1uY58dbq5ZZpt+tzv5izRGhriOus4SoV7pF5/xRQYHzK1B7g8w",
+	"rIQ5mA8IFC0vs45y+fISO98+b0pMkTBrOVqHjarysMlGKddFHhYmv6LTiK70VC2TcM716BHa+8CF2PpU",
+	"l5Sr4lzDfWTLg21jMzZtM+SIf4LSq3G0hZZdnD8l6tZO60MdtVF5sesG965H4y66NuEckUfbf9AfHvQP",
+	"WvRf00hXsmPJwcMfaye3xkEqh8V02OLKpbdjV9ElOOuL6TQ/BhV51Z7L5zmlfib/cFsmD9s2aQ7rBX7R",
+	"LzbXT0gHrQgJ+7KRs60P2lYSoOrt+Gws/47Huzxe+dJw72/J4rdiidWE/IKOS4T2x7IIKK51AzM75jgJ",
+	"tGPX+YStJB7ziUlu9MQjKUmSeMospJlFpOvm1qylICtGU7l3guU8RKZ6JFZYC5gLRbCbcgjJgwf3h0OX",
+	"udw/GD4YD0u7et+7rXj9rluwE3rB0CO3YGJRvbotUhFlIYZwzVh4hQHJDqHasnjrbJZQkkA2OCBiBYUN",
+	"InGCykJex2du+WxIMRbEVkXD5iqaBFZDPU4Z1fchN2vDPitVffA9g0oQJSXEmspvrfGeLSdWPIDMMfsJ",
+	"TNEZST1RNNd2DH9r0Haq5xJ2P9+J5pMDdd52la6cLQvXa/nI0AI8ZR1feWmqTBislZznloK3Fmsx46pN",
+	"1UOpi1a9sCxuRbtwHUTLlqcgzGIZc7ahQ3yp3GesaBJTvkuXW4VLLlLNrEAsluIlfdGQ5vbfOe78/9/S",
+	"/u/vPh58+jevjdjt1oNNMBOpIs5T4ERo3Cl3+z3lEUR2LKhU1HoAAH/mH3GS0Muq1Qu5Yv0EuaV8tiOl",
+	"F86nFVLyc1d3Z/Ub5Rm9lIqlMSXPswX1GJ837O0ioUqrepsGDyf6lX25or80XOVKGou5UJsI3rhqmimr",
+	"MBeY1Zdz0CqZ6P8Z9h9N3n0c9g4f+UmmNY8zlvXfhe9UnXLy7PTHU4w+0a/0CBtcDkjwNNOcaf+54JGF",
+	"oSmsq3OWxiHd/5EtJ/VTvq19zjBdy/tymCLLCdzxl0IKy1vkZ3/NPLxS/HJXHwBLwWEtGY9MmjJmkgDO",
+	"nEcpglfWZDkDHJzE+iEhi6/ZCQn+PbCxQBWqcmOx80iwskwd5MHkXpn979W3G1rJFlpbbW672ooeYf19",
+	"LiZyJpaVpwaEsvIUo4fkiocTxGwtwMgHIV2oLC09wvjS0iPPZ3q4uBI3OU+AVec5STOlFl25R35+/dxG",
+	"4C2yiyQOCUI5skoEb452ZxzmFu8OqwVCkkmV4x0+3HSc9OB6ls585P+Ewda8bAgEMrE4klAS6TdNnH/F",
+	"BoBtNIYRqbQSWdaUqtDkNjAdmFIieeXZ9mVjW4eBenvTX1f7Kxe43TIWzi6Yb0MAFfAJU9RnsgLtvwD5",
+	"HJBvUsrDmaavAFAtTzBOPDD4h4FmHcUdpaJflooz+jO+PIUEMXVWzVKWux9UkbsPB7VHOKMpFOXkIEx6",
+	"Tm6pdfvkdQ9ym0QrQ6a+Rvvi5fxYeadEQm89MqfhLOasr28N0L/+IA+fExFYpdiHRUJjziI9pzIiqMdH",
+	"VUa696hxEA/UgOKH61uuKoD162vVB0zulD6C8GLPCRi7Jwn69cvjA+jROLRNe4dncTY999uYX+EmxxLW",
+	"5p40mApGhUTs0kiEmR6pJ/1npxKeHogfg+JZH+Ism1NebCZsHMeBkGd4PcYSkyckEmAaWNBU1rFXWhUL",
+	"9eesY5UM/756KkgsTYSAHg77UMpArBfamFEeJWyCScOhQfMDVH4IgZ1wtqzX2ljSWE2mIp0sUhEyLDtV",
+	"jlmv9dM+m9FUn2qI98LauYgJF63INGZJ5FBKLAm9AGMNILVHmD+7oGpGugFms0BwRLDXq+TZ19LsCwfu",
+	"xoDnhmolmvMlL6ed47frOU0pANUm7rzrtdtvxBuuHu96WZZ70uANDdrAMsVRDmOCb/YITaSwx9LFanIK",
+	"ANwEssmfiAvItKmgEQkTKnMzKsIrO4Tth8jt+THRe/WaoD1P6cRepTxMr16roOeATpcOQNN4dkQDMLZV",
+	"g51quVXBWksbWhP2uhsYQF83IIEe11QAt+R7WIKg8kIQ9zwNFXXobtiQqY+9a0NuTe1d22iow32Duflq",
+	"d+/aXGM5710bbEDyLzU32lBvoNdYSWH3Noqr2u5tmBIDO7bhKbJVNDNuqidVfF/iz9t+7K2iXLRwsKbU",
+	"cW9dmcmiicP2NFKpoLhrM6hLQDs0ScSysipH7Vvy6HdFO4+2bMctW75rQ26p8xu2USqPfqO2SiXVd22p",
+	"sQz7rg02l27ftcVyufddW/GXiG9qrV50uddc5jFvYXTQfjyN5QeK1o52n11e+jpvbTxuN7tKPani+0dr",
+	"6jv1muuU2AbcoFinrEedHy9ScR1HDs5P0cJ4fQv+KnLF5wfrP68XcN+BJxuQ6QuWiGUONb0TwRZAzLuz",
+	"wnfWKJSXivCr4/reJabGoMEF748/fCCp+WZAuj/SOYtIqaUeXIyfYgUVKdBIU61aIu0FWs4oRE7PWJyS",
+	"hPLLjF7aVAFoAw1le3Uzty39sbEahrF7VfXsXJOvW8v8qND1BTFKGYlYEusHaJen3NjZxZQE3z19Q/av",
+	"R/toLQ0GCN3J3mc0kecc7lemlX6c36+gGanAzGltYAZawHaFyX4qjRkkads+zzlUjIF3WGQqcALI2S4A",
+	"BMBfyYwuFoxvQAoeHx+OtsIfaMh2xV3Ai9+1qagJt3xPPmVubm2Jk9GUQeqjgabLMgzqniSZD0yAXatJ",
+	"YG7PUJSZytL2lldQv40G5qpxeTQf811wBupQ0h4Q6UZcgDbxRnA0vAFHZWO0vcQWZLYGGBQafWII22eX",
+	"y4keoUCNF0vAv42xvEfeZyzbCWvDoBUU3/uJfLQtyAYMc7KWkG5KEGt8G7Bg4NVwKXQuL6twF/oR9np0",
+	"m2Q4sWOo02P+k4cwi9+2wbNcMB7F/DIwuGE5Ayyl2eI76CnBn/VWogevgstm32xvyaw6b5r33bxwI1/T",
+	"2rOX051/VC6UznpQg1aA218SavsOZXtbGISCf/vdgLmsJ2eMmawgjJMjl1kcMdI1Diz4S+7bX4O9MmLn",
+	"39DdX4L88k6/PTf5NmZJ9BjUL9/ZA0/IPUmuaZIxmycOqqemT/CHKPZBkW4JQm5GI0DB3fPghzbmUbhd",
+	"VGRjK8gasa5ZGG651cPNrdZQGxHdxZ+J+92OoccLlkoTYJGnF1zkUM8DcoYZ7znGPOaNCp6sPBE5c6/f",
+	"/al+nNeEqeZKu1gglQIr9Uxfq49gT+WAjqPDRihxf7Dcd/E1454wOUwh3jLy0ck4rvbzLZ3HycrTkZOZ",
+	"vGVvJpG5VjVAPzal80jMydPB6P4hVPQsd1zKfy6FVp6f/8fbUf/Ru7fD/qN3H+/3Roe+kLkqZRaL7C5E",
+	"L98mHG4j2eLFtSGUaz2BGtATU2xkHbWSH9kSGYoEB7cWABRWKaGKpeQaqzeCvL4enZD4kiMqhZCQd2wv",
+	"8lcGOvSO9O9I/+ak//PCpmBtybcvTYWhCM8OoDKZkA1D5DbHAwwsphTXilAUb/OYu92M7uj570vPNcr8",
+	"ntFED7eWcKdX2VtvtunCau8A4qp0AxBXZUVSbL76mR58B6lIGvRFY0EG45ImST9MRHhlIuqgLgfpjg/7",
+	"M5GlFcgLTA4uLWb37XCEK/lf47fD/sG7veO3w/4RPvIGlddj99diJNdx9eE0G1kWvDp98/h7Uivd9TGO",
+	"PgW3gKtv3JXtANdhYIibQMOQLXSv7SDXT8iQzBnlMn/fi8W+KWHwtmHZ18xovBaYfTPO75qFXQ/P601M",
+	"2l5M5CmhprIytnaCZu9YgXndZeGBfugrLHx7xaDdDI3T/r/efRz7szJus0b0tqkuN6ogXeqsXUHpdRTQ",
+	"lE+2dXrFzYp3fK21ONazis9Zl6NWjSPPkR1tTnr+Q+p0kO5pjpqTUlMngXL0J2RzA2kOXDH3W34nQL3J",
+	"98TiEQZ1OgywlYwbWQXeS1/ZD1eQ6tn9l/npv2C4e97j/wUKgLTHFty+oMa6E96U5rfdCW+hTHwxwU+6",
+	"DYJ/rxFOYds9WDOTdWtv4pSbYrMx2hhgPjFZ1ZH+PVvfGK0MkjGA5+xyYZz/RLIwZWrPBaEuqn+Y4Oyq",
+	"EbCyPw0M9tSUfGku/nA0bFn8AbuY5Jbhpr4QpzUiUpApTXu32Xdugm7q277QpvN2PW+RqbwpM3nHwhbe",
+	"CHn/rccuVDlps7px9eVcR/huvIDn3uReH6gCSFsxRfw9BCfw6YjF9b9Bd3rJQ1YA7fcMGHTECs0cq3dU",
+	"YTNfv+g/+OHwp38+amOLbxXzASB6n6PixK1B+oy9ekOOBtkuDaNkX63nX7wpLkTbFJNImZwENy3/cjsI",
+	"RO0qim6FitmIfzm4japCzsEKGnyJjV62TjOq5now6Wr57PLB3QBFXQuuWChe3f6NoNP1LWkEMCi6rdvZ",
+	"aDhn/ZQtaRrJduEC0I+PEW4D+1nVUnwgUrke0QbZwaodG+GdTFq8wyrWATrVRdFGQNElODiwcVDjqj1s",
+	"RhT1CcBUSS8DPtM/9SoemnuS/PzmMRHTqawmdhfnvGXZr9ssM7UtWJ/x9a8NwYKIC0cfv6VIQ1jHVtAc",
+	"Z8bqlBc1kSsetvtSv7g+JidXWCxb6jk5hzhGlzx6ZfwuD2SXH5DLAz9rmXzPo4cUx7M050rcnrN7LRWn",
+	"TTFDpUJCVK1Xn5oDicr1iJxwotYBRD6l7y6cqH04kV0/yJ/35clrTkol1LEs3QY/J+ajX0FsrcTBuQxu",
+	"zOv/SDVuRyDJTSSlZ12u66K3+V11YTprscO3xag8vH0oyh0RJwFtEmHzEKe7WWEwL1RzHWJVMnFUQU+d",
+	"ZQxn61OoN5d6/6za0p9Pb9EcyVFYmgA7C7R6fGUzKZo8HpOE47PNGBRQzZhg42XML5NcfZfkYkWKFB5E",
+	"mFwxlRfhRU8D5MaIJDqplYmZaRFiisn0zbAxoaj4Mx9dgAX1Nx4It5nGGc1YEpFuxk145R4iM0DIERfL",
+	"HpmmYl4bLoQlOtOlSXzFNhf+u3UV0yKytlc0tzNwfDWF8FxutUan/FyYsMha8yNXIS3P+XGU45aapt73",
+	"TSomLVy8TTURmtRKxB+6kT7ZhCd0p0huUCT/Ya9r3gqKVpUU5m0yp5xeNiiULZFOTSDBjuCmdedfezxT",
+	"8JPkUgFrthDBa2hCDtLpbjZdXLsllcS8fotsbxsw1bYTLmBW/0gg1S+NmLp7DWMtSYKbCZed4Fg9oVy3",
+	"g8C6tfEYWi4xLbSpvKusSeal4Z0RXO2HgMqi+TA6Nv2zD5YzycLJ//73/wTGAYrXBf2tdFNtSCg4Z6ES",
+	"YOoVKl9j2YOILQ6B25aMMMi7ZMkmXbmMVThDrO48AzWwDleQMMtYssG2N4vPDlPbkJTaCmjWJbEy4uwJ",
+	"an5QyQ/jeKAsCk1tsRQlakzIg0C7jUJmwp3dEX4uAFr/2XXIuplQN6YAluTyJp1rRzMefnEzhQv1hjuN",
+	"q73GdYMAjy8StzH6koEbO0RtTGwWcVP3YskickHDq1IELjJyDGRDuBODIamcQvwrpqrDPSGvXj97cWow",
+	"IWw8EWT93Xgqf2wASoLQVw2S9JU+lzFk/2PJ58FvknQDif82S/SYppGh72Avrwtsgo+UKApp53W0K17b",
+	"eHLwE/vn1fj5VfRs+X32IP4wpBfhk6ffjszAJh8efv9+PH++vKGSuoNSug7/9U0dwjX34QMjs7BkpZyU",
+	"HomnhPJ2fvwK/mWzj7wCSBlHpELYrdfcq7OZRtb3fkkVW9LVCQkk5dGF+BCQubjWwkZrUGqWiuxyZjBW",
+	"4Pe8hHtoodCt6Rt/B2uFJrWKGRyfbZPie3vBUPlS+DaneqD8IVOVeKp1sVNNbK5CmmtEDk7Ge6Uym1Am",
+	"Hq310gWLSBJfMXPq73k0jD9CtpiFaS5Eb0T6nPKMJoHlyuYzTXdkGnOaxL8zl7rw9TJNmWd/MH/Z4jzX",
+	"zq+8+LBlrNMmzahMzyUdqfxTBcCj/NtnDUUsq/1rD1eFeDYekbOG7LE3zYC/YGLBI2LC1WNVjqaCkcs6",
+	"znP+iysZ3Oc5YrQDBO1+hpPL7yho2c3CkLGoDpBQ+6g943yFDKcZHcHAVoHuWuhMqMXa+G/QskIhlSRz",
+	"jMimHCxkCxpHRr9dzhgHiC4EjeZawSWmdkFOmoMSew1sUQaja1BptOSZSDCsk59zulgkKxdgy6SyvTx7",
+	"489k27csIxgQBCHDScTynOdJBkUEuQH8Wq+I29JpPsPhqcluMTlQZpT6Qs8FeOBZCoXBFoskZhFcqGMl",
+	"C5KURf7MOkvjeDtLY8tIMieUwwkmM/B3qMmu/9y8aOiretyLhtzgGWc1vac65pctQOUoUQx0NIN21S1o",
+	"ogrkI/c/erB9Pu0vYn4Z7O0OgiVroFQ3gsBaAwJkRk30iH0ZGFsDKt28gkdlq30j2AYqTs+sFiO6K0Tc",
+	"/a8KIq5BWmviK8noWrGAhQ9X6xah5F7ZwA7PduifXIuGTITymzLAWtiFYpE0DWc9/VsiFPzXeFf3drd1",
+	"wBg9mX6B1RnKRPDgaPjlUzcWvptWEIprlgaku2DG8QEhAYGRTwHpCh4CUolrPdorF6m4houL+aRaWQJ/",
+	"3OJStTYD2q47JEBXM3CfkAdHg+GQ5HPZnMPs0fUWGNq5JoH5NaNRzI1jshp2b37Kc02h1KckF2wWg5D1",
+	"MHZ4w4NIQcMZfn5PEpGpUMyZ3yh7QX3or4G4CvRmLmeoqtg3tWjnAgqDGoDp8kIKr5tyHl9igIFs7mkm",
+	"lmRK0VaB0hggbWDqm/uolcU2Eyv17duPRkxBPSzIGjTVfPRaglmYyRMSuOWL8DXBGZnSONG/SiUWwA3z",
+	"wiPEaM16TnKWKfCXRGLJSRcKu8VKK1ecLW0RDrlXQYbodapov9jHRsiI1pUniosKEpWffI16AvrMDUva",
+	"maYctFcErN1NGXjp5GLletJ2CkGlxuDt6AdVldKPvEeJsaRYfZvKK5lDOekVQqyLkqPvkl6jw6+KbbPU",
+	"KwxGY7wd7G2J81Rato82T6jzZinwvoRu7hMg+mt2yRRNY4ob56SPHH6qbmSeptVKB4csLauIb5mtRLo0",
+	"SVh6GTPZIyIMqcxlT1GnafN0SqXAh815RpOUTZmWAp79/VVTpD7q+Ts9GKsZCFKsSCOWEn35xMAIfcor",
+	"bE+/0X/48HA03kiq26XxnMAV1DiUu5wt92xUJLTS160QKF9SjY/cosp7Y8rNC3GNhvj8cm6KhIEaZoup",
+	"53Xgto3M3rJuaPPxdanRq2DUsKeKy7M9zHcIaXeIUiXaWptsDAG3RZCtsjyhogLeWtiatdpsNBMU+Cgi",
+	"zQOXB01mgc2ZybeYIW29TB5esWW6tO1s42pY89wN8tb+3snb64yRv8zihJFAH4WgqOOHU2U8kr6YpqZp",
+	"j9ZOe+MefM4cc6eQkF4Hf9ZMeS3QqQsmw6D4MkANEeoJRRbqBK5q61bm4GYr88dmyN9eqOKtpL/3yDLm",
+	"UMQE6X5KFkLK2PDqrzUxfjuFdZ0m2iJk4AtklDvGf/OFz0oCV3vruICDc8E0H5M2KKeEayOSKAepP87Z",
+	"0D1JuoH+R3BCKEnZQqsnEA9largksVYfe4XU3MsNPFE8NSsMF6/QQAl1A/wXmvJbRcL5/R7VcDhzx5yE",
+	"uRq7dg1Lrra7nPy/VU5+hfr/Lgn669PybycTv86CSzqQXxvYlMCfc7naKa8m928RQ9wEBFBRjyt3h3fr",
+	"rzoNrtCXnJmC4OCkcWjvniSzWCqRrnwGcGCZzSbI9fThVlr45FPRjMkMAwaMq70bFNsb9EzKeBzBPy2x",
+	"6D/cItS9ImQAHQfmbZXJoEf+97//Z6+HALXAbsAllKBvnbMl1kuoGOXKYhVLOEBVBiWgkIL3xtnGEdyq",
+	"4NfRVjeILRTE60lwQuJIEinSvNY/mseqiuP1LdfPcmte1h2ltV8b1a5JowPVfalJ1FWAdG+iKZuyvBsL",
+	"f8N7jmm5sFw5sTAmls2BSyqGpsSVkbtDv9zdXCmkTVGaoFRaBct/5hEZAdSKIxGjKUvz2Boag6tFq/JO",
+	"kEpTtRp9tWpXqKbSea0Cjb5+ecrY+IvhNJW9saaVVvVtNtXIaaxRU8xwR8dRWZRWaDwXiTkx9nKmvTH/",
+	"pCo1Nqf9esVGWXXfqlgVx3j6nbJTajLvLkGlfYLKjnhCfyyA0B1w0I039yUGJ+zmSv4ea8eS61jGiiwN",
+	"Z29XhCHIGWZAurkZWZKQzhkGshjOWTFYuXzWRXDOn/+X+W7v325SvsFzofeqzKVcrYru8JdIvhrtBpu7",
+	"TQLWbjlXf/m8qrvMqb975lTPyZzSHBETnaroaP7sJ91Xli6EN7wM7KUlG6rp+YRY2+dxxUJKqBPaj/4/",
+	"ezhzWHdhTchGlum2c32zLNTMT18kY8ssS+/Pk7tVtzl69pQlWpTSsgPQJCa4Lqq9HgnyzQv0H/b+A3/k",
+	"Yrl3znMZ3LMtWGkNHsCUciIyE3dqb0vuCyVv9R5mRuTEgZc991LmXsRcOV/UGXXvXuZyVgla3aXg52uh",
+	"qGJv9A1pd0Uod8Cm0FpkrvVYzWIpUn1EPGXUr1ma0IUmMsEjs69TmiWqc/zw/qEWvRWzOL5IokxPiyxn",
+	"cTjzdGvTQiAHSEoIY1AzGMcJGZKUXYsrJksfCs4QVL3icDq4P3TLiNwfHj4cbq6CUKdh6OYXDNs7gzN1",
+	"C4u9SNl1LDJpQT1wuQ3QwudabhM5GRsUC92brYkFq4xjkXqhGY+kd6CfcaXPTJS879K2ZOwqWeX1V8TU",
+	"AIZADGTuad0yfUW5KIz6zNMoulWco4iuGjLx9C9WIum5VfBO1CzTnaSxZtVo5Wh1s/yFsavIYJ5UbpVb",
+	"hGOARXl7MH2LYDkxKdL+mYNeVCCYmn2E0NMCA9MEvZW24UF/OOofDD3QphuVKK19/i74xL8fet5QbgU2",
+	"hc4Yjcyo2Ie4Ut7s/g1hYsNZDSV2E4rn1gZpS9JlFFZ7uN5VOsenf3k01rU+6Coc0dYeaDnJadczM6Al",
+	"MBMh7tI9CUgBDr13h2gsTyGZ47JSyOdBM/hmI+ymmOIxLvqoAcj6kUrjeRPmKR5aLEEEr1WY1ugReq2x",
+	"4mNbllUCF64BN23pn76mSRxNmguTgyWXbMRPHrXBT8a+QE9txelcp4jR5SJP/GMbfvbVwIYCQ7VE83kR",
+	"QZ2tLa99hb37BFH9kG70IVhlpMmKnAOFmve2Awt1P2p1SnLdaCt7sZEIoI6emJSkXOGJbYzRn9gi3AQh",
+	"r6/2GPATz5mrJJKn1XKuil4BxAYYCPTVo8B0/kwR0589MJZH/tCkpzzaLTBpPNopMOkOPf+rRc93cmU0",
+	"/5W3rb+tbf+z63N/JeR6A32dsKlqVPa4UNW0DxPznuuc/gj/g9tAUd8hGG+zflEJobM87YvgkePi+2Pg",
+	"mqTSJu/zHwkw/hUAi5cU2T+DVvFciKts0bwyEKit2VssC23D+n6QBXKxrG/wlmxuXXRzHBEqr6oGq92i",
+	"mf22eTux4NigEVVmGFLUn4i13nOxJF2p4iQhlEhTSN9+fM4hhRjZUXA4fAQLOHGT4vcG5ST5Y8KFaRqy",
+	"lHX3K5FBgWY1Y+cctmBGJV5LMbVMczrNoKOULvmAOGGXE5GpiZhOUsdVhCC/ArnoOdf8oJjhgARcqMlU",
+	"ZDzCwcgsnJkKRXOroRks2pXIIElasiQp+wzsOtbS8RuGhlG/2G2Z2J2W2vsJ2ogQZ1NFlkS421wsT8iQ",
+	"ZDxhUuaBp5rkC9LYJE+qsQt5pHTugiozWTwg64+ln7m+5Dmw9YKl5nSaM9KzyNeYMZ2fm7bcF9uVlWbE",
+	"NA/jlcFW7NiwFw9T/jIccf167+bwOMMNgKwYBMJAxJzcwFfhjDdI+Nk+o9zD7n5e6JGOhkNLOtKk5jCs",
+	"yxSRXJtikTGSx5VM47cb+a9rF9smyxwm+Qy/tInL9s8qFVU9x25aQT7/pi0H4bNLzfRGvKT81BSlHdAR",
+	"3T7ayAd/VCYCP+BRThijIf7fJvK4dcyiGjBROfrrmqX/ZZppEfmVu/L1MJs2sNHVriVDYB1nqd6mKZCy",
+	"EnmBjRMS5KLTvtoNEyFZRC5WxSbuQQMc4K14BJFHEp3npUgK3WOn18mbrMDO4K/tBVl+66jPzcJwufOb",
+	"pgwQY/T6npAACNL9fUHjqEgOLgASK7nZ9iZuekAZNa94UvDRNpMBv73/ioB1him4wNExjldOkSn0joMv",
+	"dkePJzratZIEoUu36e9cn5Jd6l8qUcQXGNN4PCVxoYsRbM3nBxz3x8PNw7u9BGQlrqrmqTx3oXWNZsCt",
+	"yGTD9uQOA7BYlvdJf0S6KQu11gFxXXMh0Q9PKMHb7t7u27hxnZqLsyT0giUmxQNghZyBQ16QlBmcqYpZ",
+	"ZJGKKANoWNQMRKZ28XRCTyVlCJ6UTyY+2rXYNw1DiK0sJlbk+t4V/zbFv2E+6zxu4YymNFQszYMekIX1",
+	"IGOaJQmurSRUD7lKK/GcThZUTQ6nD3/y50dBVFAz26GVKKMS88G4L8Yj6wAwwTZFTl0ejOSthbPbmZKh",
+	"WPhM/7/YqGIcqb5PRqKiYuJ98zhlFKLz8D4ZJ7Fa2WdujoL32TKNFdumiM5ai11Rn9pUsDEUkU+zkqla",
+	"YoWl/dvolwOp6b//AQAB0tE2Vzv8okc4W5aSfVrd5VCI39gph5v9V/DIwYL8EqvZWR4z3g74xK7kx2oi",
+	"xprqWBeYtYer1w0KTvG///0/wV698FUstX6+EFyWvPEmaR2eYzog4DGskDMAiFjwLGLzhVD61tL/ga2g",
+	"9VgLYBR+GL8HPVEyo3KGzKSJkz361/vxP68O56/Vw+vny9HqG34//D46mH7324PFT3KYPaVHb+KXv0/G",
+	"09NH4WgzP6kaWXDN6vtTw5M5NYv3WyaV0Qd7DuMzeuanXudnSPdzAnp3RXGkCu0BmCdahSCUiq4MdOFK",
+	"6+i3Byk4j7k7utFOIIOAzoNLcYcteIct+GWwBZH+9F34Ns4gEdwgVQN1bTgln7WO9gnhWhyChr0s3LeS",
+	"0ETrMKuKj7McmOls/dEu0ce4quCm3G1Z3UqCFv+hxuigQjfjGPCtpxinCNMg26x+y+q0tr6dqVKLtrzd",
+	"StXapuqRLEWrrerWNlan3RKPcZvSsU0FYrfu8lbKx55gOLHmJ2iCKkhA+nLRHDvhW9r//d3HAx9A5B9e",
+	"cdYFAh16BdAOSGuWzOqIazmZ3UKF2PLQN0N/7lrh9Q8tflolE/0/w/6jybuPw97hIz/JFJ6E8XpHwtrS",
+	"qae8UjF1QJ42UTiJuVS0Bq3tqZd6O9LR5Os8NSjbf5yyuomFA8hLA1EgmrmeEYiOlIUsvmYnJPj3AF1n",
+	"prpcQRr/XiIFe8/795YAIg0gJQ2wIpuQQtqgjRSQUpMpjRO3IM7ASUG0j5wcRPvI85kpHPXuZoTeGATB",
+	"uFZCosDZEtwp2SNBFMviV6nEolQkBb/UN2fzWvn2nT/1jDxLE++Jmym16Mo98vPr57Zs1CK7SOIQUn9T",
+	"Xg1A0+/L4/19cysYmF/29emQ++ibuB5XmePhw1ZnrbHwfsqkollKuSpHRfxJ6+1njvsr0E8DcyeSWxTd",
+	"37bmfblT/KGh37947XvKI0IxIJpTlaU06S9jzsBYdlcY/2srjH9X+v1PWfr9XRN/3xTJ+sfWbr+r2b6t",
+	"Rb58PdkRKckcE7QZFskz9opEZoyib8+YzOQxCRJxGRjDOMRqcqFyqoPMbTSdd7UUMCRhgxxo3vJeL690",
+	"F5BXL8/eQGPz3jk36esLlpIzW4PNqP0S/IpBliYBBmKWKfMq5g1+2lBwzkJlso/tJonLTs8W7invln24",
+	"TdyHV7P7Bap52okiTPv3b968OgNFT/9VWb2UwWqAS7NB4zMrmKt8MKD9Uju++/x2rgZYy0ayO1tXWg2t",
+	"4tRYVUuhU2ud7Dc0OH0Wk1Lrksi2vWrVye1VjM+hGewkLW9DDhrxt0bMNdOYAXT2M/123MsUyzLMy3NN",
+	"UYrNF757+xNbd9W+YsC3yol6PvcDOMFZmorUN/pVIZNMywSvvj2yhIIOscL6woro6zRawzejSZkZr3MO",
+	"OcWCAdXKAilVYjhtUz2MQyoGUZDC2ev+w4fj0UGreIim6zcXagJFg0Msm9fFZIJjx7EWaz6RROh+dWSQ",
+	"lh0GrSgg3QsG1fNwv1h0QlKm0jgHQKHhlZhO9Sc4FYSuwjUPSBeim7IFAXWAjA/JTGRpudxeeaQForZW",
+	"y6DJTq9jzBflhD774xaoUvDJ+ji7nLoLxKtYfbZiM01VAT0U1yuOU+kUuNPynXYj3E/x44b4f3NWnDqB",
+	"lFvDmrBpvvVqf97jvmmF84MZ81jONgPc39+leM6m9GADJkyUEFcG8S9JYgMUVE7OOPJmC6/nQFXmYyuh",
+	"nhD9eGXC/BTJi7aXF8EbJXq9DskO9yo/pk2ljduid7e+9i9ntHrt14+wt8OWmVSbLgC2+qNZ1dJdoPKb",
+	"V9HMf/T1jZCovthouzcB6ZZIv8hmGH/4sOcyvFLgc16Pv4F/Ob9vC4y3BlhRq78E3yL+UZ+QoYkZxpyl",
+	"colZPZ0oxqcmLcjgwpcTB4beJPqtK4m7xdBrOvnNaoqXLQX58fEPsiCE8hrbk17mLb0yr9vMdhusAYbH",
+	"Qh3DikK0VZqV+aYOvd0S/qokIXayEkD4Ta7MgcuWqBlFjj8aDv/8IXoV35jPtoOXTqqsw0Maj8cOKQe2",
+	"+B++d5vJBi09aRLxQRt9aNtB7W9lfGwvfFhN9rAto8Dbih7LK7yyx/7oFz75r16AWMQJtIC9m6vzmaBs",
+	"hNy3MddpxqUp2OegFUolFiSkaboCqzEgF1KVpYxkPDKXvApQ4QmhF8CKRdqu1t/BLSRKrItVNdiOFkex",
+	"GyxnkoUYqXrixKgWoai2fgyeHKJcYSPSPKS9nBDkai+6/RfTH356lD787odf36dvlr/9/OrJw2fPX/3r",
+	"mRg/p8/p2XKrfHDrCoX8a8f32b1Y5WnZFyykmYF61mwkVzEOR0PyneBsbxsXafH7TQ1sAAmCPAPRL21B",
+	"j21cpVuKaj2SnFE5Gc8bYtwrDHpNtLs5mevuMuuqVDgfbSNfc8lx47j3QnmSfxm5+lqLTN/99DS84mKZ",
+	"sOiSSciPNbDxQB+ejcvAlOAFM0oz5iC8oLSLEbd4RnmUsIhcsCloMhw04BmgwFJJIoDLtQXzN6+0UQCi",
+	"xrXWh64F1EdlYfNm/QuJKKYexSSiqxpsqtniOVauBKfkEllGBUW115FZJTkMf6wTgWRhlsZqdaYpH/cD",
+	"kw1OMzUr/vrWiolS6kGn15jTaZI5nVSFwLii0Nl/OHRypQbkseH9FyvrLMEvTdQ+8hE30wGReeG8wvLD",
+	"KIsZahbX+aQnGPOpAP1NcEXxKJmi4jaAXP5f6MqyQWukPe7gSOyMGL+MOWPeGIDON5o5pYwmbkSICeqd",
+	"pmJuIs2XRRqgFoLT+JoBQqY8JpLRNJyd827w3dM3ZP96tO/mO+mpA1JFN3j18gx/d/Oc9O8LuiLdWnmC",
+	"c44w6Xu9PNu3qZH9j3H0ad++pZvElGcalQHlz7mNF4f6EMWIa42hADXMW+4Nzvk5P2M8wuUwSNiSBKdY",
+	"OOF3+PSYfIPpLuU0FxwN5fUUlXMOlk3ktDC1YECweClcBfNbsSTBx3O8Hp53jsnHcyCX806PnHf03RH/",
+	"NWdS0kv9xzk/10RC5/hDJMJJlib4hzFHTeLovPPpU3BCLlLKw5le9kC3FcBksYxxHOmLxYdFQgvNRx2T",
+	"t5dMYRAhYrq86+5HIpT7e71z/pZmasa4Mg4s+xO2tV/+cY90Mf2sR1KqGEnieawktKIgM9FSWaUV/UMf",
+	"ftgjXUhp79k6A7JnTM5yxUP99DLml9BiXCx+pTnnl70eeQvLXO0SH0KF13P+ljl7pNfMvmze6pG3lnQq",
+	"zeQUpUdkSjBUXjFPsZjs22uWylhovbTyWvGDgb9P4pBxLMpg2UAqFmnMFE1XRtVxVCiXc+wn7JImVq3q",
+	"K5bOMS8gVknBT14ZfnL66hlggEH/nePOaPBgMASZv2CcLuLOcedgMByYavozYM37M0YTNfsd8niY1z4B",
+	"8C1kPBwa94mpjAEZ9rFWoNPrmF8OyCsIptNMVEBMciz4s6hz3PmOqe+hE7wZooKuOxoPh5aPmmo7xgeg",
+	"P93/TWIslFkKBHO/atKz7Fv72BWmXaLytUk1M4MD3u6D5chnSvWtClK6DnHkvlbzGe5/QyMbPAstG9D5",
+	"TZ/9zNmHBQsVi56C1cmVqZ3jt++0KDau4c7z+JpxDHNR9FJqWf6CKdp5pz/ah8yPtjtrDPNaW7ugmMwH",
+	"1kBAkLK1BebxZeq40TF6RvXI0fCguCUiW9WPAn37XIAPiUoiheAm5jdf1RmV5IIBz75COA39yTGYxREL",
+	"ywxyiSYVGs4Y1M1BPByMiwOy7BEpINSNRuSCJpSHcLuFKqIsvJI2YEbNDG5pjJHIYppfpq3iFysCuB1y",
+	"LU2/BsBpXPwbkjVs1EbKfg1vtafrYoAe0obGYL1Zes2ISul0qie6G3EfDQ+2nHJBSW7dqLXz/1EoswT6",
+	"PoiEtfGjM/viLa3bjwLIMFqdAB1PaZxAIRwAaZJaq1/OVhZkzdrgY+kchcFn4wYuRXrYgVYAsyhWk8L8",
+	"5+ULqOc4CgGLcleZ9QBWMB7KKeDHRRZ+75zPmZqJqEdSkSlGFJsvEqr0cYW16eVNx1GPOAKfXLFVz1bC",
+	"MtF8KOStER40MmuTWKaxUoxrHfiCKs0lgCHkkQDo1cPihSbFdE5XCFx3wcwNmqyYGpBvRASJpu8zAH2G",
+	"mw3GMpoqHwjgA/l2FlkEJX2ZRzyPpTrVC/7UWjFA82P6fgI53VUfbLJyBxcxi5UaGyQbMDboV2Fkxa3C",
+	"KfRZUPj6nNJPvfXd56anYgiOU6lpIEVRb3cYJrPw0SM3q3TozS3cMCgw3mEYAa5KPGek+/rbx+Tg4ODR",
+	"XuOwYvSdF6NqYybXo/GdzWIT959rtbjT4sUzExJ5qscOueQ3lBjFEV7L/QryA0tYex5Y+/BTr7kGrH7X",
+	"8XLMGI2AxD92Tl896//D6qP+Hs3b+6eL2L4J5a9gz/vPok3fmTefRTjIHYTX4XDUhg+bUny/swg/Otj8",
+	"0bcivYijCGEuDsePNn/xRogXlK9sGjzK1hYzegYZLDQxQiKXyOu/OtOqe8h+doA1byybHN1UqhJtOFIJ",
+	"ECsAR+9D39q2+nDj7Bx34BuEXsnllmO4aJRbZ4otyGhAdMc2NF5hPevrAmc1B0N1a8rDHVvzgoB0AZ3Q",
+	"hGqd8wLyfK+Hef1oUypqeUDEKbcg+WeVbi24qsF8O+fGVksCB7vTVNKuor5CYL+rBjdAv/qEzxkYf07d",
+	"ddsgf9woRafIUPfXX3/9tf/iRf/Jk0YGayClCyslGjILVrMbVHxdHvjALH0DKsE2thjWNjiYDVKqDDKd",
+	"oxv4RudUAbmhvDax3xahJYzVinRDKlk/5pJxGav4mjVumwkZ9Y5h5MlPXj8IO3UTgbrNOPKY1RsM5SlN",
+	"k5jlZWPc8xnzMMlkfM1I9/vvj1+86JHxYX8msrRxRBA7awqmFGOqCkDsaUmTpB8mIrwy3UEfpOv24QJX",
+	"vh2O3r0d9h+9+6/x22H/4N3e8dth/wgf/VubQ/CcqludpxJf4yydQ2XJ2819wtwHi7oSOKlOQY8EFzTV",
+	"/1EsTWnIgmbNsAxh7yW/o9YHwcJcku40ZVjSGpMCuwsaR3sFcL13KxA+v516VtQQ+Ixa6uYPnk1/FJy9",
+	"0Pet21BqYX023+htiYD22qzzyRo9Nt+e21BgH9NwxvqPBVepSDZ9Ci/bdz/1Ok/f0MtN38A7u2rKvc4/",
+	"TG7Jug/0OyU/Cq7fwfBws274o1CYlWnV5Tu1/OtQy1ExLAov4KErVPOSytigoNdgE316+n5IE6b5YaPC",
+	"/q3m4FrbdtTNQEvdgJjyYyRQIiBdC9t6fwyFJvcgzAkTE42XMy8rc84BXcrkepNpzCOZ6/5VtV8r2haa",
+	"v0dmtphlAXNsV6l3ziGGyOoYlEckQTFcLCTWt6E86iEwVERXOCwbRJC3hllp7IM65zBpc12QRIo5g3cH",
+	"5JkiwC/Bz0dDlWBQeZqZEoV+p+4574oF42YKLoAAdlKu0dBruBpBQJKeI/yMxR3wHrNnzOx6bnrnJQmK",
+	"ewiENoGrkEVBPmrjWqBKf3RP5m7ppLimDch3WmsJrGKMLSFaQNcUMkZXr92t41K/XYg8hVDTcYWy93rO",
+	"kLoj3XDxChbBgHekSKKJyFRAurh25XIdGMx6kSnCBWewV+6q7fXOeYBY3wHpcoGJeeUm8k2GxCNcTk2A",
+	"BiI8oque+StLWY9QQxvGv7ugUoFZGfrP99KpPrE3ID+ypbHQMTRvXjBTmNdzQ/yOKfesP7andcM18dtK",
+	"HcjSBdHRQZv0HKNVf/674nPaapwnOSj0/ZEpYwsGRmREzSbX9nOA6rvDg7/+fZd0Ta3AnPEgZluSoH3j",
+	"cHi499e/E99dRP+KF9Gv82p3yxcwV2MrNMY3s5SZsutQwt6YCbGWrAExgkjZtx/zIksTc5cb9pDXVZm5",
+	"FiKmBCTPksQkM7oPtHo0yWX8pNrKUREUfNyxwhvurNUh3K8P4agyhM7owTGUR3dG0RmPsdagdyA4xnwA",
+	"rqJeH8GoPoL71RFAndDqCMyzNiMwOg5QgQ3xLSnqk3xzP23hBvIpCJ5L9EvOCOMqXQGmhCN0TcAp4M1C",
+	"BiQ+TSOW3t20/2437Zaz+RZqt/0Nr+buaSNhoY/f/tU8yUs0LoRUzRl9cDsXU5KV6nvJWuXGki8tjS9n",
+	"+p607FkMNri0nvPGW6uDm24inOEqqm+ggKd2DJ2kbJoyOSswMuk5zyRLiaTXmLNK0Zantc8QEllN0eo4",
+	"IpdMYalq9KT5itqd826LmmV7J4RykvErLpYcglZEapPjPervOdf6by+PY3OKIuaQPTaICEKiKVRAPOfP",
+	"lMXTpxGUT6wFKQOIBSaOk1NyxVaYQEv5aklX+seZ4CLTg6d66uccg2MhUBtmqvm1WXgD24/XSSw8YlyO",
+	"euVzzAa4/SeMXkOQnJhOzzlAO9p4bowHhDso84bEAN2dGZOTCez4RmDw2xaKSkG/VTUFacG5wi+Fq6i4",
+	"SOpjt6Ld2xbo484b9MH78fKAHaZH6v7qQfYwfiSG5Tcufq//X+fdpy2N1qUagp/KqSAmZ+uGOp9vKb/J",
+	"DVUSwEEy1bMU79X68sqstgbdA8ARLwAULS4zS51qbkV/P589IQ+OBsMhyavElVDm2+yNVYTcMp9u8c4D",
+	"rI8BAzW6k6/5po21zZeLkJZ6GLbrwUsYTg9F+dJa+65ul+T+jG3JqckTUikCuqn+512Yj1/LGbX44hVd",
+	"JYJGb4SA0vL43VGb4clssRCpYtELFsXU1hH/u2lKjzHcFrj8xYrE0W1pSa1CYzFp0IbC2jJn5pRAtOnB",
+	"EO7L5bDYwmsBZlwtYc95nsYJABjZhe7tAiPhYxNIi1V0AF2RR8WTCxFZCG2bD3XOcwiJrs1a7+sPY3zN",
+	"Ak3E0d6AvAFMZs2LMZ9sHkuwQ+e54z2Iij3n8Ct6LJbW+QF6FugOVbhHknEVJ6ACpag02UWJIUnrnJs0",
+	"S1Cc0E+j9zCwmb2Xyh/RpNnWFpG0Jl/ZGijVasFuxT4DQygMNM090wut29nKSTkeQsMYnFduxQpqBmEz",
+	"4HcNnXU2ZacA2s0jMzkXuwwqUX/LoN5d4nlbhvLeBfHe2TBuIeq3Fu9rwWUb5HG95mJZHu9/tMhNnxpF",
+	"80sXn87UGLAuaCotlk5XpGSJVfr1JfaCMb5XRkyrOUnh6NRFzgbmAF89i26NLbTIDsvX8LFNq8ahb8kl",
+	"mhIhc6yFO9Zwxxp2YQ2vATT0muWwkp+FQey7gLPr8tvqcJeqgL8SFaDLMqracQlRqHfOrWLvojkWSNTr",
+	"ofhId5hDQeZgfJCUZtD4MOF8ZpErYwSsHJAf2EJp1gZPqaPhr9WeTwsA0S/G0dwtWsvUPAB67bmZ92Mv",
+	"a3Px9u642x132z3daQ2YY3tuZ7EoTKnpZlaXMtNLsyfnp4xlzOENYBTPx9aE60u6Bj3MmCp6jmninOOz",
+	"vV4edGlMFK7FQbOsCxGtesQUG8jftZ0AMjz4C865AWEjTwrgOpoyL8w0SeIrLUJWCDhwAt6Hc547lpoF",
+	"QpAH5BmYTx+ffG2X9IZqX4vYjcKd8wNbGba6q0OEOYiUG9TE0vy2yYp3P9zKJTHecjLvNc1G7e7BFkT+",
+	"J/xmS13Xft0kGPKDEkuCo7oTEbcoIoYtRIS+zCQxopt9Idv6uIVAKh3m1yyT7G8pBZ9UkeMBL+/Gos8A",
+	"GA0st7hsggp9uWD89NUzcjAYkkiE2dxY6m2UtIFJwprdZ09+IJeMY/1URHjQ3yohEjkgRZ0VYUqsynsk",
+	"FxaSdAMzMvhtH9BIbTx9pesYgNp6pPyFO6lgLdSMmdX/O3v5483BZuzYNvJX0+sT+36Zt/pLIWHEcQ3h",
+	"2tmWwUG+Ok6xOYtg6GfD9vPiw68Ig+nNLJb5yKD8oNknPwSL3fUVnSdrSdkh13vSS9jQ2a+nL56TLmg1",
+	"XjLVelTM15HeXhva091sR3t2gjehPei1THctaUvPWX8Na6TYB0W65qizyKDKSHLJFAQdXawUw4IkuQ/h",
+	"IuaIzlZ1IPwVCNRsZiOB1olkZ6ZrWwPO6mGZhCaCs73NDPkEdsqpqQPRyAFC7+VNBsi37dnJR5P37JA9",
+	"iQTDbJwEkeqZZM7J2XQqoMO/O2d2t9fhUl/pOaiNdx3btlvsORmuObLxZCAMicHmzF/XRAt3bUxT6aHv",
+	"HSPzDNWWowYGXlOeHdxrdyTtAKbKY/kj0SpKfedJ/dsiSq2/pOY9nOGXrcYieMU7DnPuF3Hs64BP6uk5",
+	"W6d5NY3I9Y1vNaRKJk2LAX2NTnEnxvCdC49uELcroXBtacRzdDY7xt3NuTMB3CXTu0Zfh53fKxGKV5h4",
+	"r7156deSb8srb/Y/lkOFmj3ir5nKUo5R727tRpPEZY2+VhAtZ3E4A1BDqz0BBmGs1ipAzina2ljqfHs7",
+	"fiVnlm10qNoEPt2EiTSpSJXgrzvOcedfupn3vHqYi1P8xzCcfadcnt/pdGo0KUauYxmrHpmLayjcEeSI",
+	"/4EtNQrlpvV6JEzZ0qFcTORMLIMBOeWrc1N73DjR80Saw+EjdyUmkHQyifk1TeIoOCFzmkL7sTFCViFC",
+	"zCzyBiuaOsl4OKP8kkXlKyVCL4gk0g3b2t3nPFbYPiVBuSpWaWLuT3aSaCjt5cG9eQHZcz6LpRLpyqDM",
+	"Ss2LvS4r/avDiV7mVexuxI//OBcWZJ/Y/Id8yTqfdlD7zdw/a8rM1y5mimw66+i8kzt3Tqs7p1WTaH1B",
+	"0ytCc4GUMyAMfuhrLr2DZK15sFC0QtLK/keTGvYJkxJVOPPg2QLUOGS53JMWLxbkiD7fUUqXGM+aMrFg",
+	"XO5p8VC8hvjkl4JJcsESsUTJZ9JraQIY9mTGEpilHjSDwuBUlSWsyUCDJiaKXjEe5KLqnJvCNuQSCl1i",
+	"SZ+MqwF5TWPJIpvN60Jp4fUjZANyms8D8arOOWSWylzUGmgvLBk0BVAjqClDugUOLhdqYpsO9tBIDGBN",
+	"Mb885yWbCmB4+AToz4uIKmb39SwR28d96I/yO8yOEhAXq3N8v7V4wIHrvj+rvNML3VrQwfJtL+HMZ17R",
+	"pvvvEauN3cmyv50s+7slN2pCLzi/YaLCXoHay6KY66uFSFcthdE+TRIRtvZr2IFNS/YkzMq8YguMNZQx",
+	"v0zy65OnPLWnaIYzihsx4q/L8FxMa20scjH5O1Z3Zy66WTiyZSF5uZ7Sydqai6CxqNdg9fmBsYWrp2IA",
+	"QI6EqXmEHQfmCAcpSxiVbALgIhP0dgW2cFKqznl3fEguVsSsyd6A/AwfQsEFqPsMCqttNaQc6yaoGZuT",
+	"LhYtK4oonHP4MU9nljOasogshEiIEmLvxHgAY4WpGxlH9AvOJEnBlk6UcL485/rTAQHvXV6Zk+WQnW77",
+	"ehAX+eGG5GfunnWyYOk5z7eJI4TJcVFUDbXx4oNyAQhyVqjKqCJrOmGhOufOlhc2JtgUvCHMqMTC/WYG",
+	"5SsBgqrGAFzqU52xymrB2Xbm13+sscksNGJzLBRfXzDeR6ad48OHvVxlH7cWAtUF20pxH22bZ1Psy8ZK",
+	"QcWrn3aQaJul2Z0wu7NB3dmgmrHfjGRwlGqU3lrm/H/sfety2zj256ug9MV2FSPLinNpueaDK+nuSW13",
+	"J5PMTnZqNCXCJGRhTAFqArSsSaVqn2YfbJ/kXzjnAKQo6mbLSTrNT4ltAgRxOTec8/txr+IOaPrjte8O",
+	"Vj7h6SLdtE+f8qAnU674tTARorBszlX6B75xXw3xHaaewExsTzrBmW8FZ5tusibd5PA2PJonJiAZgn29",
+	"8eh3Pf00sZ4FvgHIaRwqIv0WgBhIsd8KwTt+iI/cYuwArmXBTHcHJwXGA2e5aiWeAOYgoi2vNUeXjtne",
+	"8uaQdibxlmKjQllCuwNScCXOOoNO/+lT9lEYy87thH2wuRAQfNbG8myU6BTQiXu9s3O3ZglXicgydABm",
+	"OpMJjGcsxGgm8gTG9KwXwS8ox8//Puo412QEjlfNkO2fu64hYbbzm5izf+rcWb2elWvQkZZnkqtOA6Lf",
+	"FJBnk/qInNk3F2nz6z6HXMW3xopccvZLMePuqzNuxzqfuh5upHILmmmA3q3yNMF2r/A9daLOFYd9DyDi",
+	"/9Uw5supyGXCT38T8xF80J4WOuydRzXOMWNj17A67uXP91M166zzkPfb6pc1hnlrZ39vwXU43V6/Hdye",
+	"Pv3k0+V3y8sMeMHrFexFWexOj1cuaM9ZLowu8kSMptIY5BffkK55P5UIrQ6TotlKvTa2/t2kYq6mUT/I",
+	"Im9OA8HrQI/MLbLUeJzvlFHCBBTaOQHhrHFnhAGAxmyWAcJHNQliqCC+C8a10nOm1UVIl1iuQLkRYoZl",
+	"02DVuf8u2FzkAiPEhUpFvj2Z4hDy5p62d2m/2pxbq3PJ72ewnn/eMyFjf9vxjypF26yMxxCnbZLF48tw",
+	"PKkHkuC7moSnxO63S9jVP1pPr6BwbMkwr7RlQgHgXOCl9wWCq8HYV34EX8cGfJy4Kn3UprQKP52toGrt",
+	"vgfmVMAJPDJhSx0+Cvsx5PeGC5gjwyrErmC/xaH6OIYiGqr8jdlxWSVsoqEKbHwnA8azDJlGKYuYxYFh",
+	"EDHbYmLii31+BfGoMg/zzqQaKuIfhbnuso9LabyGCGLqWbwU+i2zeTFTYajWZvN22fulavXGpGWmFeZ7",
+	"QHqv636oeE6JyCIF7JOqYTvi4zGscBwFPDiKdWuG0PRdBgw1IGOHqoxBewARoP7NmVRGpqIqrCHRuUxq",
+	"tlqvD1KTzLq/HP6yGRNlpXvJYtc/70Sh3rz261xw6KTzLpe3bs4C4mtgtBx0zl4ixZ5nfxx0+k/db/aM",
+	"1dJUPmq0llZ4q83tl/Xzvspri+IisMW5O3hUa5bmYt6qszaroo32ro/2ZtqEYC9Cn8L1pkbmeHjzoxr8",
+	"QXnsYPHPhbjJFpU7z0bLf5cE6g/hrd+Tle+/apOZHyavFYytnX8gO99UTtOBDf3LNDWM+5NPtNXuwBPB",
+	"pUqD0WkqCRJkSxN4VAwV72jDD9UxTQKzOuWLE6TnhP2i1SjlCxOz8Mjz3gnjbv9esHfv3/x6CUHfYOdK",
+	"gJV3xr4z1aEDlussA2LFOc/TLvuZntSKScOk1zp2AIIL0tdmzgWgGUTrHDyJLnvNF8bb0DxY0NfC1soC",
+	"CYpTibn/ekQ0JP9iqJYdjPUWt5cffxyTewF7zU4KSN+QnahjuHVbLi3w60ZTqQrrJPRZvxdV2C1HU37X",
+	"GZwv/0oqIL1cYWvsA1tjlZyxlnLRGdQSLnze8zna7jDMsx/QmD/7AVmr+z33878D2hTwpe9r2vs1e1Tb",
+	"3m/PrcZ92EGf91Za2xRWBUxdFdMrkZdSQNogBNo4e2vvt/b+hizqNC3VqSnl/SMa+Ejxv9W4x6O8zqKf",
+	"CQXKPmi+SizfCdiKdGgs09mceO35lu+v9RrgCumDvgXkxOpQviBkYsNIYCGh1i1brJgxh4G4dItZxbb8",
+	"82XPA5Px1uT5MOetumy9wEN4gSREH8MDDM6SLiz6Q6pUX+yYMzMTieSQU+/M8Aj4Fe5szpmR1p3aky57",
+	"Y8EHU2suXrpbkuXvBXvytTyjVffnZS/qgKQfgcAubyOennX8X4ASdtDpn6GjUveWnu/mLZ0965XuEqH9",
+	"7OwwPX+gO7Qv1MvZHxDqpRXarY/T+jhbfByqhYID83AHZw9Ae3Bcqs/vAlf/MJj6bwkq/mtC5rcw9VsH",
+	"RG6yNCz2GA+BMiReN5aVJ/dct2+WUL5+rHclkN6TaLVF0m9Lmw/iba0Bz1/SHjsTRK/zuD5YMWP9Lvsr",
+	"4OQ41wuM8xW8orh0BmJ2DRPscYvE3Uzmwoy4jbtD9RNkE4A9T4gNNTjehOdIaer6XEyFsnEAi0YqqhES",
+	"oMaDoSKEbCYtZbYRWxU7/mBzORPd/xjI3kPaVZVe6Tvm2yQ8y04ihEcaS8Uz+V/RHarfNH1iJsY1eE/I",
+	"uqtCCeHAihlCHeVCsJhnsFusvBUmHipuS8pX1IJrb9weQg5QN/fIz3kYTSos0mis85Gd6+25XCsf8XlP",
+	"f63S9lHdtonI0hF6lNs+6q8iS9+5J+/3XTsgUeNekxijbkV868x9w85cf6e98TO3Ys4X34amdHqLcTxl",
+	"D1CS6x3A3RlmQJU+67JqRbO/21o1y6U1jPRfY43yAalkdghHjn/TSvwKJZcHsLQDr8WOUviVf/5xRfEj",
+	"cM+84slEPHmllc11tq0pPOyf/Rx1fvw7v97WBp65r8SPOv+AU7K5gXvmkqR3Zf6e7iiQf4UaUi/22wue",
+	"74pR5xB+x+ZCbs5iZxkhI0yFEKfqMkjFZhlPxIUv+QbTXReWGcsXwGk7EQuodOmyn91SsFRYLjMTsVhp",
+	"KwyV86xGQahkt8Thrzo6QzUtIJRngzN0ZFjuGnRZTDjRMfH5VNhqAKXOE/XATdY4eAmEATXA5CYxLw1E",
+	"4BPAuGGAJiXIVUagmyndpTuXBpwhGLxzk6ZTaU3kZgp8uJwrwxM3eREzCNMKThvBnAqVGufWgCZS3iHy",
+	"VVB2ri+GKvyaXByfcriTy7TsJmGmY0Ir7iZGquvuUA0VCHwGt0qGjXVG1Az0YV32cSIzQTskYpylcgwr",
+	"ZxleQLFrpIVQYj5UpE6ZBEVFNNA0gdIwwosS6UVwEf13eU+0u+yADhUF88h9xKvFtyoR1a3qxpVMBJ+J",
+	"3O+mXIwLN8Wufz/kRIT80SpylUcUgJp7AqXlLBU8F4gSPOfOVJCKxTOhUqmuR/iSGP3voXJ/Ll3p4+V3",
+	"nsCX+7HWnGi/y2jUEmESpEiHClfx3dsPCEy2bBHJ9POp96jjC4oDWL8p/SGQpmSNioYKP0yJeXWa4FgT",
+	"ldNQBZmQC6qKS0OAt6z8q4IWsKSwAIKGZXNLeAb4p9GMGyPS+KTLfuTJpPKtyCOFRXG1IEWVbqpEZ1ud",
+	"BCjjMvFJhCAUBIjsB+oRvCCAwkMwQ6R+imi1ldKFSkTayJlVQGl2SsRY6zEmvqy9+CjhCBC8ejwa6yLf",
+	"ajOufvW+wBT3DUd8J9YwnczqtodQGmxWL4DotAD+6sr2JVxw3xEIK+/a1IVVG/loIx9t5ONRiFEOY67v",
+	"EQE5RftlPePle7RWnWEGJAPHxFbpKQ7S+KIa//AGW9VGO3GiCH8yjbqz7DS0cTq+DLleiURPhalQbQHv",
+	"5abCGOjoKyrSBypQainS0dViBOb+dl2z8sl7BPXrbSta9ABa06/qrlrTP//YMSTviOXlZm1ZjVtF1yq6",
+	"R1N0cMy+oqIjiOnfC23F+ug/XxgEpKBG3kCuBrKUnrO5LrKUIgTg/90IMYsQQhB5JJvCA0bxmZloa52b",
+	"6Dxtadmc460iupHohcPfKiOQyMLTHapLrJKpDmfCQzQGoRHdmAYk44gt2utg9ykkAAwKugYN+rOwryqD",
+	"/xvM2Fcnwh8LMZpLler5rlqkMvp99eFy20YdAhup1RNtrP6+EhF2l/PIKzvuwZH6nQQiBrzWCsGPiMM3",
+	"mwklUh8OWw4wVOA6BiS9fADhWPBkgiH+IwORW4gbKzFntzwrxEnExJ0ldL/gEESlHRYtmWeYl5RWqwX1",
+	"jfB4XakEPrTjWBVZFqPcxLL/VKYIhkVSActLZjJfnDTJvFpG7484Q4/uOXy9PEoKjO6TQgmTcv88ymrz",
+	"DcmUK0FcRkNtZW0rax9Y+Na4r76QzAWZtz7a8itcP1bTMDFeu2LuWQ0xWgjJzEQudQl9HdHF4Iwbi3dU",
+	"VlueEYGknAqW8Bk7jt3Po/JNoym/i0+67BKvCN0zMlwQDhXcyVATK5Q7RqPMya24SZD+CN/59cMvDxOO",
+	"31LuoZv6qIzJw01nNVu3FYtfMVTRVnntLoRRNFA4+Qv5/v6Ce73ghYS/8y6jCzvTIHO7bCUfHo3MZCKS",
+	"G/SqKQo+VBQGD+aqD4/Pcn0rU5GzYxTSNi+QoqC8yj9xVvDMAkS2DBf7KsTNzQXQJmJ/YP9KcP2DSy/S",
+	"al5H3z878vMZh2H5cR75ErSQRqDEnWXGillUp2MANcINBS267NIzE3M7VGSnL+eVVBRNGnfZTyEBY+ki",
+	"sqrdMLzvRokKDFLy48oJevK/xCLGnIOFJ5DAXBv3XkhAeKvWdu/v5mv3mlEoLaDcCVPJqBgM1dJqV+88",
+	"whDnfBFB7o+ppQRBSgPSuy1n2MgxTKTrZSq4mk9kJi5CIEca9/b8WqQnUcOYKBfHb5blbBG3MvSB4eo3",
+	"w7gUEB/XzIxlRY8NykVrUPG0jN9QssJ3nue6lP3zJ9L3/Z2uAdxBLPdDayf8GW8Xfgri+7DGBVWjnXpF",
+	"ikrTnH5a/gVeM+AJ3WJpPA1U+tj1AEHeITcQSvQMlsRRb694nr7zWYFaYR0CWgvdoYp1YRM9FQNmiiQR",
+	"InUqPhgDFO7HFMvjmL7bjEhtxCcRi1ORZFJBs4oa6LOE5+ko/DFiZWtMSI2rhgGZPNyuPtYdKrfwZc6r",
+	"zMRSnZ/XpNe4nSB9MbHytvluHyflA7aleXmDkn5LCb4TqSFBdGX1qs42Wnm1y2CosZ5xO6mWWNc66dSz",
+	"zqraIEC9dGZyZK7ukJ7/rp+8mD5Tz2cvfn+Z/2B69uy2P+9EDy/QPmhKgt8Hu6rG1/75Mg/Pb4hduyCB",
+	"bi6xFRx22uG7dvEhNNjj9gebLu2sgyZE1A/h1o9ZGYpr/Yoa7/5hy2dljclRy+TBpF0SRH+2tIjvyPZo",
+	"0ym+dUh/KmTgK1pRet3mzRlSfftbMnBrtv7O75/OrvAoa8TWemTwro2YuYyVWcbmOr9ZhsfB2KQuwBuW",
+	"AF6d5MKaAeMs15ZbuES8EeDGZNLYcJsX5+JW36AbGlHqg3NP9a3IMz6DApd1l3V/x+95sEAu52WjGIbX",
+	"7Xn3VW2zIm9hwvHlbQS3hQyp3lMtyq1ROfm04ZsPPj7tj/w6mJA3xhSQz4vH0Zc11459l72xhsXQtYkZ",
+	"FM9dgR/hg5UcspKGCro5MkzPFTsWmREsPu85B8cU47FMsAjLdeMcCDBOB4y6Pbkog1BSjYxItEpN7ISH",
+	"xRBbJsfCyqnAbOCYirkIDxLgkPykgmsxWIL752zCzYTp8VBJ68uxMGhY3jHDdsFSq+Yw40mIZlbyDlBy",
+	"4XAGDPIO1qOFwKI9ECfkgcY7RC11YXeEBsER7wsKAq0el6wK3pPuJqhf0cN7yuqP0k4+wMKuxQFxj1Uu",
+	"43AbtAJ8g3nbWqvfm7UKh8trkftpqCWj9DQp8pzEQKNx+hp+uvLl2VjUFnQY6QKY2AHdzoBCi0jZRJT4",
+	"hfdZkBtRGIFaoWqCLqXkesvVPWSsnhmwfOHqCq99hEpJlQwVGaxddqkWDKhrglLFYU75guWCp254Ihuz",
+	"47g+RQPG1cKpRa6GyoPzU+vKndpT/NXoRqp0JBW8K0YVibIIrgThgtFMnF6GC7WLoYpnuRjLu5jJVCgr",
+	"x/4+CbpblwWM6+KV2CEs7e1aqPrOPeX3RqndCunWyq6jZIQDwKacamGhfC3LdhVrXC3q0uwTnlACGUpF",
+	"JrDgoF5dB3JnCV9oxe/2BLPHNU/6qPSR3XgLO1RmonN7MmDu6C+AB1DkVH4PN/aQIxbu973xqxXKrLgq",
+	"nmOy7ElquXECenuQuE7G0lgJmIJbxlkm+A1VECdcOZ/BCc6ZSJvEC37//exjaHWYqgL8vHSHNFh4bl+x",
+	"9BpWP32L7BCbxBNiGdx65pNWUrWJrvcTbXhcD2ecleLsFGXQ+gvOEF+AuxpjdO6dbdziIScK3G3Fp8Kb",
+	"aGiakccfYXYLWWaV9suWV0wiMAQPShLAl8+j817vwjWYamPZi6FK+cJcsB7zvUrrpesJyDAQwCg2oYCZ",
+	"mbm0ycSXPwBuDhhYGAHQhZN4Yy4zkYLC6DJAbvaxlflEGxE+LhfAUr4hhOJE7ZUIUn5zNIUqpMMsH5kQ",
+	"HxmqdQGSiHGDN8wBDwZXuDF88R4G8kDx/IWvKSe7II5UP2yPfJ2y1cbrwH2jGrTeXzmqETZSG9loL+7a",
+	"UMge2haO70G0LfLm7cC6hw82Ru5BixiRZRHTeSpykbKrBejZLvtJZlbk7udE2kXEkkIaqQTSho9zIZ5Y",
+	"5xgAjUAz4cU/cIS7UF3QGL0ecm9kxwk34olURigjrbwVTNzxxI3ZJpOTdTwGruk66oKzXm9XQgUakI8W",
+	"+Y+/55iw9cOG9VMuBIMph5eJFCM1xi6Bj6GNVB/luoH9vu+QHqk68YtD1ZaHZ6MWhR285yVutc2GqkUc",
+	"QQtI+2cDpP0z3k/fekXgtR1phmZth08vl0qucM6u1XtVGG54eslEJUL3XHD0IBswNxphuWHAj8oM+Ajy",
+	"bTfxtq9oW+cTBDKoVp61ANttfK0BYPuWhMi9peBcXE20vhkJlc60VHYnmjpqxEKjGlcdQ1cfg05K2+o1",
+	"YLNd/xF7/DGM4sHiaumDNoqs2rv3tM2aWzen2oUxtSGN1pqpWjMrB6pypGmDrTvU1HRr3t17cS2NswsY",
+	"Z//7/S8ISwMIMxjIDXFaz6pFUW4Yz5FhRl4rZ+j4IG8E131zhTU14NEi7L3rzL3A5+zFE2tnZnB6isD8",
+	"7if4wdlK8IwTELkwOrsVQ2U11jjfcisilmk9u+LJjWuZSXVDBIg8TXNhzPqUt9qh/LrJbwQzanZMfquP",
+	"fd80uFr7byIhrjam/YPIq5PSaDD6/drGkNvsuDY7jq/olfurlXXm4umn+q+2JZ18gES2VGTyVqCi0Uu6",
+	"pstel3/jmbNWF4RpOecLDC9DFYjTU7diDQk/Jj08VA/U2h8m3QMnZrvQpLyN++uDnRI//LQzCYviGrTC",
+	"svVN7yt6cM8dVPREzf7o20rSWsUR9YkRpe6/YPEsF7dSF4boeEZV6BHDF8YT4EDybZnnVjF/K/LKObUo",
+	"gZxN7MlWIOeXXuPTYK3Wa7Jav0nBFJZqT3PuvQ8oPIot10qjVhodIFJ2SHm0hYjOogccoVlzCxhNi5kw",
+	"gV4awa70GPBgaTwrjHRDVaWkY8BIF2PTARPKzRSQ2z3B/5tqZ5gNO+eGpdLAk+z4ajFUC10AM8+VSHhh",
+	"RAmxKFJ2ftZjP2slTroMkWeZ+14LeWQyE74mIXTIczFUznf/vRCFSCGgIO0FVNe6IU+pvtZzXhHDFfj9",
+	"uSB5ijjnC10wJZpzdJFh6RHk5ZfGr8B525GN6v5GX2P7R2Wl+jbVBoHEKT1nso23tilkbbxgvZpEmfEV",
+	"4wWnM6muN4BWAcsoZ7F7jPgL2bERWDxDv6V+T+rxBAQlJlM9kzdiqLA+hVTQwnMnYn3bhHhDQ/NcAJFl",
+	"l/1WwiLmYFekHq9yqGb0B6cPEV4CeDZruq9Jv72T6vrb0W4PDWy4Cd0htOE++nV4em8dcGmtmM7WqgCO",
+	"f45KQDJgI4Q8+VYTtJqg1QRrNcEHBEe2wljvueivqRcwEkNhm/UK4md5W7uxRILgcGuJHUSscmVZL1AB",
+	"gOWh2qeih6V8YU7YsjopL1DneqjcADihKSsW00c+Cb+OI0grC5xNKzEkp2KWnkAaE/er4w+Wq5TnKfOL",
+	"QNzPzLgh8QyrijjLRSLA27oVuRwv3ISAbyaknYh8qHiSiBlAngxYKmaZXtTqjSLkZM4EZgZXsJG67BLD",
+	"ZVIrlhY5FhRVngEvFwnM01zPjCcjdzvMf+J6IkVMbq/pNyok+eP5gHsUB9FgQ83MfkVCS60Pix24Y7FQ",
+	"3dejZo/n7i1xE7SXvq2ub3X9roVDde1+5JXPodS8OUVA4U2wxO7vR6Y8z2OdsyXAUEyuBjx6SlyKqhcw",
+	"QxVjJ08+BN2KuFoNSUxeqz3t9ZhhVmci5yoRpBDZnANBF/ZHL4NrH4je6iJPkCUqL+wEBuqhEo2b0cEK",
+	"yU/gZRhr1M9OTiGsYsTSAiUuFSDrwj7R4ydQO+VfTQD6gWBxLhNfoDzVSiwI/ADuww3RrgdaBAY0Z+i1",
+	"jp0Vga4sjRtqt8wFU3o9Cst7NB9wOmgjbCvBCgsaLB2GQjJisf3L//+//y+6PXP/xKGOCP9cFhLVV3NH",
+	"ZGP7l7MXT/v95/3zXs+941n/2Qv+8vkP4oVIxJVI+dM+H4/5836SJvzpmD87S3j6Qrx4wXvi2fPx+NnT",
+	"52kvES/FWe9l+vIqXQZC7vfOX65WMT3IKEBsbMLidUd8VEA4ZruOxRmCYH1NsfI0le6FPHuXu7W00r0L",
+	"J61ePVTd5UxDrkCEJWgZ3D7Q3w1AgYJODZP9qZNyCy/Edu5/MkV46ad/E//npv/LTfpm/tfihbzr8avk",
+	"9Y8/nbndRQ/X0Ks7UQevNwBEtAZR7L4Puha3dqXvs4a+4Xs6Ya2WX9VdP+mfQxNdyZs4dMycLPKd7Sg4",
+	"grN75CWXDZvNJ1h1wJqiEbFjJ4UmXKVAg6hz9xd9rZDYxTBeCiyo24R7LKVBnOXC2JPuvasL9jVJ7mlh",
+	"/MH0tUiKXNpFZ/Cvfy9fbcJ6Mb50gBs19udaP586CF92WTiR9q9/O/lFqBMNkvxdrtMCENDZsfNwPW0+",
+	"qis6V+akE3WKPHNynNJ9+Ux2Z7mc8q6XF6sFqIQkzI4h4ID1CdEmaP7V19CD3V1e9wtkDx/HU34jWF6o",
+	"eLm7wenpWf9Ft9ftdc8GL3sve+Du0Xx+aqZHsbzIucLCiFD63C21GBVkNHy6FTN2FjEjeJ5MYFKBq8dk",
+	"GusDqINL3Ekyc2vX3I1h/Yidw3I8i4iqreQSgutWnoZlq/S9xEux2vdyzQJaZO/f/HrpzDQywDxhUzDb",
+	"/AMrjFMJz7Lqu8P2bPomrtInUuErS2qqJ0amgrZ79z8GCKKcEVjldijRXRr3T2UAHsV69f1/X0XkQrQU",
+	"/N4aTBYvUmlZpq8rfVPpfXPXTk3kPLEeh8/PoUHhcWScpZTZSaW/X4Xla3qDQ8PczCDVLP7swfvMkYfx",
+	"ctNzEY6Y0xJpkcF/3YaLWJJpA2EqPxxf/t2wb95S73A+7p54Kx/M+20XOZZdLSrwL/tcEMVL1zi1sNtq",
+	"CigM5SGWmf+WrVcZTSbYRiKESpt1MZmamaYWrH93x3hyo/Q8E6nPMyk//3CO4WUl/hsxt1SeKt4JOW5u",
+	"YKNphVZZXmPX3bD6uHgzkbOVyOUF89d5fjex68Id9+P4NNWJOYWfTPAo45PVBV8ZyUMWv0riF3iv9mEq",
+	"DhRd++6Ob3lnqNqusLq5IhCG/z8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

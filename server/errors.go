@@ -11,6 +11,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/inventory"
+	"github.com/prima-dining/partner-api/internal/refusal"
 )
 
 // Code is a machine-readable error code. Adding one takes: its constant and Catalogue
@@ -159,6 +160,8 @@ func problemFor(err error) *Problem {
 		holdLimit  *booking.HoldLimitError
 		belowTaken *inventory.TablesBelowTakenError
 		noAlloc    *inventory.AllocationUnavailableError
+		forbidden  *refusal.ForbiddenError
+		syncState  *booking.VenueSyncStateError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -170,6 +173,8 @@ func problemFor(err error) *Problem {
 		return newProblem(CodeResourceMissing, fmt.Sprintf("No such %s: %s.", notFound.Kind, notFound.ID), notFound.Param)
 	case errors.As(err, &param):
 		return newProblem(CodeParameterInvalid, param.Message, param.Param)
+	case errors.As(err, &forbidden):
+		return newProblem(CodeInsufficientScope, forbidden.Message, forbidden.Param)
 	case errors.As(err, &partySize):
 		return newProblem(CodePartySizeOutOfRange,
 			fmt.Sprintf("This slot seats parties of %d to %d; party_size was %d.", partySize.Min, partySize.Max, partySize.PartySize), "party_size")
@@ -205,6 +210,8 @@ func problemFor(err error) *Problem {
 			return newProblem(CodeAllocationUnavailable, "The partner already has an allocation of this slot.", "partner_id")
 		}
 		return newProblem(CodeAllocationUnavailable, fmt.Sprintf("The slot's shared pool has %d tables free; %d cannot be allocated.", noAlloc.Free, noAlloc.Requested), "tables")
+	case errors.As(err, &syncState):
+		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("The reservation's venue sync is %s; only a failed sync can be retried.", syncState.Status), "")
 	case errors.As(err, &state):
 		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
 	case errors.As(err, &paymentErr):

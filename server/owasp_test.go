@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
 
 // victim is what partner A owns, for partner B to attack.
 type victim struct {
-	venueID, reservationID, paymentIntentID, webhookEndpointID, eventID string
+	venueID, reservationID, paymentIntentID, webhookEndpointID, eventID, tokenID string
 }
 
 // bolaCalls is every operation whose path names an object, called with A's ids. The
@@ -71,6 +72,10 @@ var bolaCalls = map[string]func(v victim) (method, path, body string){
 	"redeliverEvent": func(v victim) (string, string, string) {
 		return "POST", "/v1/events/" + v.eventID + "/redeliver", fmt.Sprintf(`{"webhook_endpoint_id":%q}`, v.webhookEndpointID)
 	},
+	"revokeToken": func(v victim) (string, string, string) { return "DELETE", "/v1/tokens/" + v.tokenID, "" },
+	"rotateToken": func(v victim) (string, string, string) {
+		return "POST", "/v1/tokens/" + v.tokenID + "/rotate", `{"overlap_seconds":0}`
+	},
 	"confirmSandboxPaymentIntent": func(v victim) (string, string, string) {
 		return "POST", "/v1/sandbox/payment_intents/" + v.paymentIntentID + "/confirm", `{"outcome":"succeeded"}`
 	},
@@ -110,6 +115,7 @@ func snapshot(t *testing.T, db *store.DB) string {
 	for _, q := range []string{
 		"SELECT id, status, payment_status, COALESCE(payment_intent_id, ''), updated_at FROM reservations",
 		"SELECT id, status, url, secret, events FROM webhook_endpoints",
+		"SELECT id, revoked_at IS NULL FROM tokens",
 		"SELECT id, tables_taken, updated_at FROM slots",
 		"SELECT id, type, status FROM outbox",
 		"SELECT id, type FROM reservation_events",
@@ -168,11 +174,12 @@ func TestBOLAAnotherPartnersObjectsAre404AndUnchanged(t *testing.T) {
 		if err != nil || len(events) != 1 {
 			t.Fatalf("event: %v", err)
 		}
-		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we, eventID: events[0].ID}
+		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we, eventID: events[0].ID,
+			tokenID: tokenID(t, e, e.token)}
 
 		// B has every scope; venues are shared, so B's venue check uses a partner that
 		// may sell none.
-		attacker := e.newToken("partner-b")
+		attacker := e.newToken("partner-b", access.AllScopes...)
 		restricted := e.newToken("partner-restricted")
 		if _, err := db.SQL().Exec("UPDATE partners SET all_venues = false WHERE name = 'partner-restricted'"); err != nil {
 			t.Fatal(err)

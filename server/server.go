@@ -57,11 +57,14 @@ type Deps struct {
 	VenueReservations *booking.VenueReservations
 	WebhookEndpoints  *webhooks.Endpoints
 	// Events are partners' events (GET /v1/events) and their redelivery.
-	Events      *webhooks.Events
-	Tokens      Authenticator
-	Idempotency *idempotency.Service
-	Database    Database
-	Logger      *slog.Logger
+	Events *webhooks.Events
+	Tokens Authenticator
+	// PartnerTokens is partners' management of their tokens (/v1/tokens); nil takes
+	// Tokens' own when Tokens is an *access.Service, else those operations answer 404.
+	PartnerTokens TokenAdmin
+	Idempotency   *idempotency.Service
+	Database      Database
+	Logger        *slog.Logger
 	// PublicURL is the externally visible base URL, used in doc_url links; empty means
 	// the request's own scheme and host.
 	PublicURL string
@@ -132,6 +135,9 @@ func New(deps Deps) (*echo.Echo, error) {
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
+	}
+	if svc, ok := deps.Tokens.(*access.Service); ok && deps.PartnerTokens == nil {
+		deps.PartnerTokens = svc.Partner()
 	}
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20

@@ -126,3 +126,14 @@ func (e *HoldLimitError) Error() string {
 }
 
 func (e *HoldLimitError) Unwrap() error { return ErrHoldLimit }
+
+// VenueSyncStateError refuses a venue re-sync of a reservation whose venue sync has not
+// failed (Status: pending, synced, not_applicable).
+type VenueSyncStateError struct{ Status string }
+
+func (e *VenueSyncStateError) Error() string {
+	return "booking: cannot re-sync a venue sync that is " + e.Status
+}
+
+// Is makes errors.Is(err, ErrInvalidState) true.
+func (e *VenueSyncStateError) Is(target error) bool { return target == ErrInvalidState }

@@ -489,6 +489,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your tokens
+         * @description Your partner account's tokens that still work, newest first, without their
+         *     secrets: a rotated token is listed, with `revokes_at`, until its overlap ends.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Create a token
+         * @description Issues a token of your partner account. Its `scopes` must be among the calling
+         *     token's own (else `403 insufficient_scope`, `param: scopes`); `expires_in_seconds`
+         *     sets its lifetime. The `secret` is in this response only: PRIMA keeps a hash of
+         *     it, and a replay of the request (the same `Idempotency-Key`) answers the token
+         *     with `secret: null`.
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens/current": {
         parameters: {
             query?: never;
@@ -507,6 +536,53 @@ export interface paths {
         get: operations["getCurrentToken"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a token
+         * @description Revokes one of your account's tokens at once (a rotated token's overlap is cut
+         *     short): every server refuses it from the next request on. Any `tokens:write`
+         *     token may revoke any token of its account, so that a leaked one can be stopped.
+         */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{token_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a token
+         * @description Issues a successor of the token with the same name, scopes and lifetime, and
+         *     revokes the token at the end of `overlap_seconds` (default 86,400; at most 7
+         *     days; 0 revokes it at once), so your servers can switch to the new secret
+         *     without a failed call. Only a token whose scopes are all among the calling
+         *     token's may be rotated (else `403 insufficient_scope`). The successor's `secret`
+         *     is in this response only, as for `POST /v1/tokens`.
+         */
+        post: operations["rotateToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -975,6 +1051,29 @@ export interface components {
              * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
              */
             slot_id: string;
+        };
+        /** @description The token to issue. */
+        CreateTokenRequest: {
+            /**
+             * @description Its lifetime in seconds (at most two years); left out, it does not expire.
+             * @example 7776000
+             */
+            expires_in_seconds?: number;
+            /**
+             * @description A label for people.
+             * @example production checkout
+             */
+            name: string;
+            /**
+             * @description What it may do; each must be among the calling token's scopes.
+             * @example [
+             *       "venues:read",
+             *       "availability:read",
+             *       "reservations:read",
+             *       "reservations:write"
+             *     ]
+             */
+            scopes: ("venues:read" | "availability:read" | "reservations:read" | "reservations:write" | "webhooks:write" | "audit:read" | "tokens:write")[];
         };
         /** @description Where to send events, and which. */
         CreateWebhookEndpointRequest: {
@@ -1766,6 +1865,15 @@ export interface components {
          * @example confirmed
          */
         ReservationStatus: string;
+        /** @description How long the rotated token keeps working. */
+        RotateTokenRequest: {
+            /**
+             * @description Seconds during which the rotated token and its successor both work; 0 revokes the rotated one at once.
+             * @default 86400
+             * @example 3600
+             */
+            overlap_seconds: number;
+        };
         /** @description How long the previous secret keeps signing. */
         RotateWebhookSecretRequest: {
             /**
@@ -1979,6 +2087,30 @@ export interface components {
              *     ]
              */
             scopes: string[];
+        };
+        /** @description Your tokens. */
+        TokenList: {
+            /** @description The tokens, newest first. */
+            data: components["schemas"]["Token"][];
+            /**
+             * @description Always false; every token is listed.
+             * @example false
+             */
+            has_more: boolean;
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+        };
+        /** @description A token just issued, with its secret. */
+        TokenWithSecret: components["schemas"]["Token"] & {
+            /**
+             * @description The bearer token (`prima_pat_…`), shown only in this response; null when the response is a replay (the same `Idempotency-Key`), since PRIMA keeps only a hash of it.
+             * @example prima_pat_9Zq2Xk4mRt8vLw1yBn6cHd3fGj7pQs0uEa5TiOz_2fA9c1
+             */
+            secret: string | null;
         };
         /**
          * @description What to change; fields left out stay as they are.
@@ -2657,6 +2789,8 @@ export interface components {
         ReservationId: string;
         /** @description The `id` of the last object of the previous page; the page starts after it. */
         StartingAfter: string;
+        /** @description The token's id. */
+        TokenId: string;
         /** @description The venue's id. */
         VenueId: string;
         /** @description The endpoint's id. */
@@ -3535,6 +3669,75 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your tokens. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token, with its secret. */
+            201: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getCurrentToken: {
         parameters: {
             query?: never;
@@ -3558,6 +3761,83 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token's id. */
+                token_id: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token is revoked. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedObject"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rotateToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The token's id. */
+                token_id: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The successor, with its secret. */
+            201: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
