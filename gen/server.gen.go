@@ -4623,6 +4623,12 @@ type FinalizeReservationParams struct {
 	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
+// SyncReservationParams defines parameters for SyncReservation.
+type SyncReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ConfirmSandboxPaymentIntentParams defines parameters for ConfirmSandboxPaymentIntent.
 type ConfirmSandboxPaymentIntentParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -4877,6 +4883,9 @@ type ServerInterface interface {
 	// FinalizeReservation Finalize a hold
 	// (POST /v1/reservations/{reservation_id}/finalize)
 	FinalizeReservation(ctx echo.Context, reservationId ReservationId, params FinalizeReservationParams) error
+	// SyncReservation Retry a failed venue sync
+	// (POST /v1/reservations/{reservation_id}/sync)
+	SyncReservation(ctx echo.Context, reservationId ReservationId, params SyncReservationParams) error
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIntentId string, params ConfirmSandboxPaymentIntentParams) error
@@ -6117,6 +6126,42 @@ func (w *ServerInterfaceWrapper) FinalizeReservation(ctx echo.Context) error {
 	return err
 }
 
+// SyncReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) SyncReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncReservationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SyncReservation(ctx, reservationId, params)
+	return err
+}
+
 // ConfirmSandboxPaymentIntent converts echo context to params.
 func (w *ServerInterfaceWrapper) ConfirmSandboxPaymentIntent(ctx echo.Context) error {
 	var err error
@@ -6620,6 +6665,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/extend", wrapper.ExtendReservation, options.OperationMiddlewares["extendReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/finalize", wrapper.FinalizeReservation, options.OperationMiddlewares["finalizeReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
+	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/sync", wrapper.SyncReservation, options.OperationMiddlewares["syncReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
 	router.GET(options.BaseURL+"/v1/tokens/current", wrapper.GetCurrentToken, options.OperationMiddlewares["getCurrentToken"]...)
@@ -15417,6 +15463,264 @@ func (response FinalizeReservationdefaultJSONResponse) VisitFinalizeReservationR
 	return err
 }
 
+type SyncReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        SyncReservationParams
+}
+
+type SyncReservationResponseObject interface {
+	VisitSyncReservationResponse(w http.ResponseWriter) error
+}
+
+type SyncReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type SyncReservation200JSONResponse struct {
+	Body    Reservation
+	Headers SyncReservation200ResponseHeaders
+}
+
+func (response SyncReservation200JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SyncReservation400JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SyncReservation401JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SyncReservation403JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SyncReservation404JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SyncReservation409JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response SyncReservation422JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SyncReservation429JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SyncReservation500JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SyncReservation503JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservationdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response SyncReservationdefaultJSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ConfirmSandboxPaymentIntentRequestObject struct {
 	PaymentIntentId string `json:"payment_intent_id"`
 	Params          ConfirmSandboxPaymentIntentParams
@@ -19473,6 +19777,9 @@ type StrictServerInterface interface {
 	// FinalizeReservation Finalize a hold
 	// (POST /v1/reservations/{reservation_id}/finalize)
 	FinalizeReservation(ctx context.Context, request FinalizeReservationRequestObject) (FinalizeReservationResponseObject, error)
+	// SyncReservation Retry a failed venue sync
+	// (POST /v1/reservations/{reservation_id}/sync)
+	SyncReservation(ctx context.Context, request SyncReservationRequestObject) (SyncReservationResponseObject, error)
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx context.Context, request ConfirmSandboxPaymentIntentRequestObject) (ConfirmSandboxPaymentIntentResponseObject, error)
@@ -20788,6 +21095,32 @@ func (sh *strictHandler) FinalizeReservation(ctx echo.Context, reservationId Res
 	return nil
 }
 
+// SyncReservation operation middleware
+func (sh *strictHandler) SyncReservation(ctx echo.Context, reservationId ReservationId, params SyncReservationParams) error {
+	var request SyncReservationRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SyncReservation(ctx.Request().Context(), request.(SyncReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SyncReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SyncReservationResponseObject); ok {
+		return validResponse.VisitSyncReservationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ConfirmSandboxPaymentIntent operation middleware
 func (sh *strictHandler) ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIntentId string, params ConfirmSandboxPaymentIntentParams) error {
 	var request ConfirmSandboxPaymentIntentRequestObject
@@ -21787,126 +22120,129 @@ var swaggerSpec = []string{
 	"LhYtK4oonHP4MU9nljOasogshEiIEmLvxHgAY4WpGxlH9AvOJEnBlk6UcL485/rTAQHvXV6Zk+WQnW77",
 	"ehAX+eGG5GfunnWyYOk5z7eJI4TJcVFUDbXx4oNyAQhyVqjKqCJrOmGhOufOlhc2JtgUvCHMqMTC/WYG",
 	"5SsBgqrGAFzqU52xymrB2Xbm13+sscksNGJzLBRfXzDeR6ad48OHvVxlH7cWAtUF20pxH22bZ1Psy8ZK",
-	"QcWrn3aQaJul2Z0wu7NB3dmgmrHfjGRwlGqU3lrm/H/sfety2zj256ug9MV2FSPLinNpueaDK+nuSW13",
-	"J5PMTnZqNCXCJGRhTAFqArSsSaVqn2YfbJ/kXzjnAKQo6mbLSTrNT4ltAgRxOTec8/txr+IOaPrjte8O",
-	"Vj7h6SLdtE+f8qAnU674tTARorBszlX6B75xXw3xHaaewExsTzrBmW8FZ5tusibd5PA2PJonJiAZgn29",
-	"8eh3Pf00sZ4FvgHIaRwqIv0WgBhIsd8KwTt+iI/cYuwArmXBTHcHJwXGA2e5aiWeAOYgoi2vNUeXjtne",
-	"8uaQdibxlmKjQllCuwNScCXOOoNO/+lT9lEYy87thH2wuRAQfNbG8myU6BTQiXu9s3O3ZglXicgydABm",
-	"OpMJjGcsxGgm8gTG9KwXwS8ox8//Puo412QEjlfNkO2fu64hYbbzm5izf+rcWb2elWvQkZZnkqtOA6Lf",
-	"FJBnk/qInNk3F2nz6z6HXMW3xopccvZLMePuqzNuxzqfuh5upHILmmmA3q3yNMF2r/A9daLOFYd9DyDi",
-	"/9Uw5supyGXCT38T8xF80J4WOuydRzXOMWNj17A67uXP91M166zzkPfb6pc1hnlrZ39vwXU43V6/Hdye",
-	"Pv3k0+V3y8sMeMHrFexFWexOj1cuaM9ZLowu8kSMptIY5BffkK55P5UIrQ6TotlKvTa2/t2kYq6mUT/I",
-	"Im9OA8HrQI/MLbLUeJzvlFHCBBTaOQHhrHFnhAGAxmyWAcJHNQliqCC+C8a10nOm1UVIl1iuQLkRYoZl",
-	"02DVuf8u2FzkAiPEhUpFvj2Z4hDy5p62d2m/2pxbq3PJ72ewnn/eMyFjf9vxjypF26yMxxCnbZLF48tw",
-	"PKkHkuC7moSnxO63S9jVP1pPr6BwbMkwr7RlQgHgXOCl9wWCq8HYV34EX8cGfJy4Kn3UprQKP52toGrt",
-	"vgfmVMAJPDJhSx0+Cvsx5PeGC5gjwyrErmC/xaH6OIYiGqr8jdlxWSVsoqEKbHwnA8azDJlGKYuYxYFh",
-	"EDHbYmLii31+BfGoMg/zzqQaKuIfhbnuso9LabyGCGLqWbwU+i2zeTFTYajWZvN22fulavXGpGWmFeZ7",
-	"QHqv636oeE6JyCIF7JOqYTvi4zGscBwFPDiKdWuG0PRdBgw1IGOHqoxBewARoP7NmVRGpqIqrCHRuUxq",
-	"tlqvD1KTzLq/HP6yGRNlpXvJYtc/70Sh3rz261xw6KTzLpe3bs4C4mtgtBx0zl4ixZ5nfxx0+k/db/aM",
-	"1dJUPmq0llZ4q83tl/Xzvspri+IisMW5O3hUa5bmYt6qszaroo32ro/2ZtqEYC9Cn8L1pkbmeHjzoxr8",
-	"QXnsYPHPhbjJFpU7z0bLf5cE6g/hrd+Tle+/apOZHyavFYytnX8gO99UTtOBDf3LNDWM+5NPtNXuwBPB",
-	"pUqD0WkqCRJkSxN4VAwV72jDD9UxTQKzOuWLE6TnhP2i1SjlCxOz8Mjz3gnjbv9esHfv3/x6CUHfYOdK",
-	"gJV3xr4z1aEDlussA2LFOc/TLvuZntSKScOk1zp2AIIL0tdmzgWgGUTrHDyJLnvNF8bb0DxY0NfC1soC",
-	"CYpTibn/ekQ0JP9iqJYdjPUWt5cffxyTewF7zU4KSN+QnahjuHVbLi3w60ZTqQrrJPRZvxdV2C1HU37X",
-	"GZwv/0oqIL1cYWvsA1tjlZyxlnLRGdQSLnze8zna7jDMsx/QmD/7AVmr+z33878D2hTwpe9r2vs1e1Tb",
-	"3m/PrcZ92EGf91Za2xRWBUxdFdMrkZdSQNogBNo4e2vvt/b+hizqNC3VqSnl/SMa+Ejxv9W4x6O8zqKf",
-	"CQXKPmi+SizfCdiKdGgs09mceO35lu+v9RrgCumDvgXkxOpQviBkYsNIYCGh1i1brJgxh4G4dItZxbb8",
-	"82XPA5Px1uT5MOetumy9wEN4gSREH8MDDM6SLiz6Q6pUX+yYMzMTieSQU+/M8Aj4Fe5szpmR1p3aky57",
-	"Y8EHU2suXrpbkuXvBXvytTyjVffnZS/qgKQfgcAubyOennX8X4ASdtDpn6GjUveWnu/mLZ0965XuEqH9",
-	"7OwwPX+gO7Qv1MvZHxDqpRXarY/T+jhbfByqhYID83AHZw9Ae3Bcqs/vAlf/MJj6bwkq/mtC5rcw9VsH",
-	"RG6yNCz2GA+BMiReN5aVJ/dct2+WUL5+rHclkN6TaLVF0m9Lmw/iba0Bz1/SHjsTRK/zuD5YMWP9Lvsr",
-	"4OQ41wuM8xW8orh0BmJ2DRPscYvE3Uzmwoy4jbtD9RNkE4A9T4gNNTjehOdIaer6XEyFsnEAi0YqqhES",
-	"oMaDoSKEbCYtZbYRWxU7/mBzORPd/xjI3kPaVZVe6Tvm2yQ8y04ihEcaS8Uz+V/RHarfNH1iJsY1eE/I",
-	"uqtCCeHAihlCHeVCsJhnsFusvBUmHipuS8pX1IJrb9weQg5QN/fIz3kYTSos0mis85Gd6+25XCsf8XlP",
-	"f63S9lHdtonI0hF6lNs+6q8iS9+5J+/3XTsgUeNekxijbkV868x9w85cf6e98TO3Ys4X34amdHqLcTxl",
-	"D1CS6x3A3RlmQJU+67JqRbO/21o1y6U1jPRfY43yAalkdghHjn/TSvwKJZcHsLQDr8WOUviVf/5xRfEj",
-	"cM+84slEPHmllc11tq0pPOyf/Rx1fvw7v97WBp65r8SPOv+AU7K5gXvmkqR3Zf6e7iiQf4UaUi/22wue",
-	"74pR5xB+x+ZCbs5iZxkhI0yFEKfqMkjFZhlPxIUv+QbTXReWGcsXwGk7EQuodOmyn91SsFRYLjMTsVhp",
-	"KwyV86xGQahkt8Thrzo6QzUtIJRngzN0ZFjuGnRZTDjRMfH5VNhqAKXOE/XATdY4eAmEATXA5CYxLw1E",
-	"4BPAuGGAJiXIVUagmyndpTuXBpwhGLxzk6ZTaU3kZgp8uJwrwxM3eREzCNMKThvBnAqVGufWgCZS3iHy",
-	"VVB2ri+GKvyaXByfcriTy7TsJmGmY0Ir7iZGquvuUA0VCHwGt0qGjXVG1Az0YV32cSIzQTskYpylcgwr",
-	"ZxleQLFrpIVQYj5UpE6ZBEVFNNA0gdIwwosS6UVwEf13eU+0u+yADhUF88h9xKvFtyoR1a3qxpVMBJ+J",
-	"3O+mXIwLN8Wufz/kRIT80SpylUcUgJp7AqXlLBU8F4gSPOfOVJCKxTOhUqmuR/iSGP3voXJ/Ll3p4+V3",
-	"nsCX+7HWnGi/y2jUEmESpEiHClfx3dsPCEy2bBHJ9POp96jjC4oDWL8p/SGQpmSNioYKP0yJeXWa4FgT",
-	"ldNQBZmQC6qKS0OAt6z8q4IWsKSwAIKGZXNLeAb4p9GMGyPS+KTLfuTJpPKtyCOFRXG1IEWVbqpEZ1ud",
-	"BCjjMvFJhCAUBIjsB+oRvCCAwkMwQ6R+imi1ldKFSkTayJlVQGl2SsRY6zEmvqy9+CjhCBC8ejwa6yLf",
-	"ajOufvW+wBT3DUd8J9YwnczqtodQGmxWL4DotAD+6sr2JVxw3xEIK+/a1IVVG/loIx9t5ONRiFEOY67v",
-	"EQE5RftlPePle7RWnWEGJAPHxFbpKQ7S+KIa//AGW9VGO3GiCH8yjbqz7DS0cTq+DLleiURPhalQbQHv",
-	"5abCGOjoKyrSBypQainS0dViBOb+dl2z8sl7BPXrbSta9ABa06/qrlrTP//YMSTviOXlZm1ZjVtF1yq6",
-	"R1N0cMy+oqIjiOnfC23F+ug/XxgEpKBG3kCuBrKUnrO5LrKUIgTg/90IMYsQQhB5JJvCA0bxmZloa52b",
-	"6Dxtadmc460iupHohcPfKiOQyMLTHapLrJKpDmfCQzQGoRHdmAYk44gt2utg9ykkAAwKugYN+rOwryqD",
-	"/xvM2Fcnwh8LMZpLler5rlqkMvp99eFy20YdAhup1RNtrP6+EhF2l/PIKzvuwZH6nQQiBrzWCsGPiMM3",
-	"mwklUh8OWw4wVOA6BiS9fADhWPBkgiH+IwORW4gbKzFntzwrxEnExJ0ldL/gEESlHRYtmWeYl5RWqwX1",
-	"jfB4XakEPrTjWBVZFqPcxLL/VKYIhkVSActLZjJfnDTJvFpG7484Q4/uOXy9PEoKjO6TQgmTcv88ymrz",
-	"DcmUK0FcRkNtZW0rax9Y+Na4r76QzAWZtz7a8itcP1bTMDFeu2LuWQ0xWgjJzEQudQl9HdHF4Iwbi3dU",
-	"VlueEYGknAqW8Bk7jt3Po/JNoym/i0+67BKvCN0zMlwQDhXcyVATK5Q7RqPMya24SZD+CN/59cMvDxOO",
-	"31LuoZv6qIzJw01nNVu3FYtfMVTRVnntLoRRNFA4+Qv5/v6Ce73ghYS/8y6jCzvTIHO7bCUfHo3MZCKS",
-	"G/SqKQo+VBQGD+aqD4/Pcn0rU5GzYxTSNi+QoqC8yj9xVvDMAkS2DBf7KsTNzQXQJmJ/YP9KcP2DSy/S",
-	"al5H3z878vMZh2H5cR75ErSQRqDEnWXGillUp2MANcINBS267NIzE3M7VGSnL+eVVBRNGnfZTyEBY+ki",
-	"sqrdMLzvRokKDFLy48oJevK/xCLGnIOFJ5DAXBv3XkhAeKvWdu/v5mv3mlEoLaDcCVPJqBgM1dJqV+88",
-	"whDnfBFB7o+ppQRBSgPSuy1n2MgxTKTrZSq4mk9kJi5CIEca9/b8WqQnUcOYKBfHb5blbBG3MvSB4eo3",
-	"w7gUEB/XzIxlRY8NykVrUPG0jN9QssJ3nue6lP3zJ9L3/Z2uAdxBLPdDayf8GW8Xfgri+7DGBVWjnXpF",
-	"ikrTnH5a/gVeM+AJ3WJpPA1U+tj1AEHeITcQSvQMlsRRb694nr7zWYFaYR0CWgvdoYp1YRM9FQNmiiQR",
-	"InUqPhgDFO7HFMvjmL7bjEhtxCcRi1ORZFJBs4oa6LOE5+ko/DFiZWtMSI2rhgGZPNyuPtYdKrfwZc6r",
-	"zMRSnZ/XpNe4nSB9MbHytvluHyflA7aleXmDkn5LCb4TqSFBdGX1qs42Wnm1y2CosZ5xO6mWWNc66dSz",
-	"zqraIEC9dGZyZK7ukJ7/rp+8mD5Tz2cvfn+Z/2B69uy2P+9EDy/QPmhKgt8Hu6rG1/75Mg/Pb4hduyCB",
-	"bi6xFRx22uG7dvEhNNjj9gebLu2sgyZE1A/h1o9ZGYpr/Yoa7/5hy2dljclRy+TBpF0SRH+2tIjvyPZo",
-	"0ym+dUh/KmTgK1pRet3mzRlSfftbMnBrtv7O75/OrvAoa8TWemTwro2YuYyVWcbmOr9ZhsfB2KQuwBuW",
-	"AF6d5MKaAeMs15ZbuES8EeDGZNLYcJsX5+JW36AbGlHqg3NP9a3IMz6DApd1l3V/x+95sEAu52WjGIbX",
-	"7Xn3VW2zIm9hwvHlbQS3hQyp3lMtyq1ROfm04ZsPPj7tj/w6mJA3xhSQz4vH0Zc11459l72xhsXQtYkZ",
-	"FM9dgR/hg5UcspKGCro5MkzPFTsWmREsPu85B8cU47FMsAjLdeMcCDBOB4y6Pbkog1BSjYxItEpN7ISH",
-	"xRBbJsfCyqnAbOCYirkIDxLgkPykgmsxWIL752zCzYTp8VBJ68uxMGhY3jHDdsFSq+Yw40mIZlbyDlBy",
-	"4XAGDPIO1qOFwKI9ECfkgcY7RC11YXeEBsER7wsKAq0el6wK3pPuJqhf0cN7yuqP0k4+wMKuxQFxj1Uu",
-	"43AbtAJ8g3nbWqvfm7UKh8trkftpqCWj9DQp8pzEQKNx+hp+uvLl2VjUFnQY6QKY2AHdzoBCi0jZRJT4",
-	"hfdZkBtRGIFaoWqCLqXkesvVPWSsnhmwfOHqCq99hEpJlQwVGaxddqkWDKhrglLFYU75guWCp254Ihuz",
-	"47g+RQPG1cKpRa6GyoPzU+vKndpT/NXoRqp0JBW8K0YVibIIrgThgtFMnF6GC7WLoYpnuRjLu5jJVCgr",
-	"x/4+CbpblwWM6+KV2CEs7e1aqPrOPeX3RqndCunWyq6jZIQDwKacamGhfC3LdhVrXC3q0uwTnlACGUpF",
-	"JrDgoF5dB3JnCV9oxe/2BLPHNU/6qPSR3XgLO1RmonN7MmDu6C+AB1DkVH4PN/aQIxbu973xqxXKrLgq",
-	"nmOy7ElquXECenuQuE7G0lgJmIJbxlkm+A1VECdcOZ/BCc6ZSJvEC37//exjaHWYqgL8vHSHNFh4bl+x",
-	"9BpWP32L7BCbxBNiGdx65pNWUrWJrvcTbXhcD2ecleLsFGXQ+gvOEF+AuxpjdO6dbdziIScK3G3Fp8Kb",
-	"aGiakccfYXYLWWaV9suWV0wiMAQPShLAl8+j817vwjWYamPZi6FK+cJcsB7zvUrrpesJyDAQwCg2oYCZ",
-	"mbm0ycSXPwBuDhhYGAHQhZN4Yy4zkYLC6DJAbvaxlflEGxE+LhfAUr4hhOJE7ZUIUn5zNIUqpMMsH5kQ",
-	"HxmqdQGSiHGDN8wBDwZXuDF88R4G8kDx/IWvKSe7II5UP2yPfJ2y1cbrwH2jGrTeXzmqETZSG9loL+7a",
-	"UMge2haO70G0LfLm7cC6hw82Ru5BixiRZRHTeSpykbKrBejZLvtJZlbk7udE2kXEkkIaqQTSho9zIZ5Y",
-	"5xgAjUAz4cU/cIS7UF3QGL0ecm9kxwk34olURigjrbwVTNzxxI3ZJpOTdTwGruk66oKzXm9XQgUakI8W",
-	"+Y+/55iw9cOG9VMuBIMph5eJFCM1xi6Bj6GNVB/luoH9vu+QHqk68YtD1ZaHZ6MWhR285yVutc2GqkUc",
-	"QQtI+2cDpP0z3k/fekXgtR1phmZth08vl0qucM6u1XtVGG54eslEJUL3XHD0IBswNxphuWHAj8oM+Ajy",
-	"bTfxtq9oW+cTBDKoVp61ANttfK0BYPuWhMi9peBcXE20vhkJlc60VHYnmjpqxEKjGlcdQ1cfg05K2+o1",
-	"YLNd/xF7/DGM4sHiaumDNoqs2rv3tM2aWzen2oUxtSGN1pqpWjMrB6pypGmDrTvU1HRr3t17cS2NswsY",
-	"Z//7/S8ISwMIMxjIDXFaz6pFUW4Yz5FhRl4rZ+j4IG8E131zhTU14NEi7L3rzL3A5+zFE2tnZnB6isD8",
-	"7if4wdlK8IwTELkwOrsVQ2U11jjfcisilmk9u+LJjWuZSXVDBIg8TXNhzPqUt9qh/LrJbwQzanZMfquP",
-	"fd80uFr7byIhrjam/YPIq5PSaDD6/drGkNvsuDY7jq/olfurlXXm4umn+q+2JZ18gES2VGTyVqCi0Uu6",
-	"pstel3/jmbNWF4RpOecLDC9DFYjTU7diDQk/Jj08VA/U2h8m3QMnZrvQpLyN++uDnRI//LQzCYviGrTC",
-	"svVN7yt6cM8dVPREzf7o20rSWsUR9YkRpe6/YPEsF7dSF4boeEZV6BHDF8YT4EDybZnnVjF/K/LKObUo",
-	"gZxN7MlWIOeXXuPTYK3Wa7Jav0nBFJZqT3PuvQ8oPIot10qjVhodIFJ2SHm0hYjOogccoVlzCxhNi5kw",
-	"gV4awa70GPBgaTwrjHRDVaWkY8BIF2PTARPKzRSQ2z3B/5tqZ5gNO+eGpdLAk+z4ajFUC10AM8+VSHhh",
-	"RAmxKFJ2ftZjP2slTroMkWeZ+14LeWQyE74mIXTIczFUznf/vRCFSCGgIO0FVNe6IU+pvtZzXhHDFfj9",
-	"uSB5ijjnC10wJZpzdJFh6RHk5ZfGr8B525GN6v5GX2P7R2Wl+jbVBoHEKT1nso23tilkbbxgvZpEmfEV",
-	"4wWnM6muN4BWAcsoZ7F7jPgL2bERWDxDv6V+T+rxBAQlJlM9kzdiqLA+hVTQwnMnYn3bhHhDQ/NcAJFl",
-	"l/1WwiLmYFekHq9yqGb0B6cPEV4CeDZruq9Jv72T6vrb0W4PDWy4Cd0htOE++nV4em8dcGmtmM7WqgCO",
-	"f45KQDJgI4Q8+VYTtJqg1QRrNcEHBEe2wljvueivqRcwEkNhm/UK4md5W7uxRILgcGuJHUSscmVZL1AB",
-	"gOWh2qeih6V8YU7YsjopL1DneqjcADihKSsW00c+Cb+OI0grC5xNKzEkp2KWnkAaE/er4w+Wq5TnKfOL",
-	"QNzPzLgh8QyrijjLRSLA27oVuRwv3ISAbyaknYh8qHiSiBlAngxYKmaZXtTqjSLkZM4EZgZXsJG67BLD",
-	"ZVIrlhY5FhRVngEvFwnM01zPjCcjdzvMf+J6IkVMbq/pNyok+eP5gHsUB9FgQ83MfkVCS60Pix24Y7FQ",
-	"3dejZo/n7i1xE7SXvq2ub3X9roVDde1+5JXPodS8OUVA4U2wxO7vR6Y8z2OdsyXAUEyuBjx6SlyKqhcw",
-	"QxVjJ08+BN2KuFoNSUxeqz3t9ZhhVmci5yoRpBDZnANBF/ZHL4NrH4je6iJPkCUqL+wEBuqhEo2b0cEK",
-	"yU/gZRhr1M9OTiGsYsTSAiUuFSDrwj7R4ydQO+VfTQD6gWBxLhNfoDzVSiwI/ADuww3RrgdaBAY0Z+i1",
-	"jp0Vga4sjRtqt8wFU3o9Cst7NB9wOmgjbCvBCgsaLB2GQjJisf3L//+//y+6PXP/xKGOCP9cFhLVV3NH",
-	"ZGP7l7MXT/v95/3zXs+941n/2Qv+8vkP4oVIxJVI+dM+H4/5836SJvzpmD87S3j6Qrx4wXvi2fPx+NnT",
-	"52kvES/FWe9l+vIqXQZC7vfOX65WMT3IKEBsbMLidUd8VEA4ZruOxRmCYH1NsfI0le6FPHuXu7W00r0L",
-	"J61ePVTd5UxDrkCEJWgZ3D7Q3w1AgYJODZP9qZNyCy/Edu5/MkV46ad/E//npv/LTfpm/tfihbzr8avk",
-	"9Y8/nbndRQ/X0Ks7UQevNwBEtAZR7L4Puha3dqXvs4a+4Xs6Ya2WX9VdP+mfQxNdyZs4dMycLPKd7Sg4",
-	"grN75CWXDZvNJ1h1wJqiEbFjJ4UmXKVAg6hz9xd9rZDYxTBeCiyo24R7LKVBnOXC2JPuvasL9jVJ7mlh",
-	"/MH0tUiKXNpFZ/Cvfy9fbcJ6Mb50gBs19udaP586CF92WTiR9q9/O/lFqBMNkvxdrtMCENDZsfNwPW0+",
-	"qis6V+akE3WKPHNynNJ9+Ux2Z7mc8q6XF6sFqIQkzI4h4ID1CdEmaP7V19CD3V1e9wtkDx/HU34jWF6o",
-	"eLm7wenpWf9Ft9ftdc8GL3sve+Du0Xx+aqZHsbzIucLCiFD63C21GBVkNHy6FTN2FjEjeJ5MYFKBq8dk",
-	"GusDqINL3Ekyc2vX3I1h/Yidw3I8i4iqreQSgutWnoZlq/S9xEux2vdyzQJaZO/f/HrpzDQywDxhUzDb",
-	"/AMrjFMJz7Lqu8P2bPomrtInUuErS2qqJ0amgrZ79z8GCKKcEVjldijRXRr3T2UAHsV69f1/X0XkQrQU",
-	"/N4aTBYvUmlZpq8rfVPpfXPXTk3kPLEeh8/PoUHhcWScpZTZSaW/X4Xla3qDQ8PczCDVLP7swfvMkYfx",
-	"ctNzEY6Y0xJpkcF/3YaLWJJpA2EqPxxf/t2wb95S73A+7p54Kx/M+20XOZZdLSrwL/tcEMVL1zi1sNtq",
-	"CigM5SGWmf+WrVcZTSbYRiKESpt1MZmamaYWrH93x3hyo/Q8E6nPMyk//3CO4WUl/hsxt1SeKt4JOW5u",
-	"YKNphVZZXmPX3bD6uHgzkbOVyOUF89d5fjex68Id9+P4NNWJOYWfTPAo45PVBV8ZyUMWv0riF3iv9mEq",
-	"DhRd++6Ob3lnqNqusLq5IhCG/z8BAAD//w==",
+	"QcWrn3aQaJul2Z0wu7NB3dmgmrHfjGRwlGqU3lrm/H/sfdty2zi29qugdGO7ipFlxzm0XHPhSrp7Un93",
+	"J5PMP9lToykRJiELbQpQE6BlTSpV+2n2g+0n2YW1FkCKok62nDhpXiW2CRDEYZ2w1vdxr+L2aPrjte8W",
+	"Vj7h6SLdtE+f8qAnE674lTARorCsz1X6B75xVw3xHaaewExsTjrBmW8FZ5tusiLdZP82PJonJiAZgn29",
+	"9uh3Pf00sZ4FvgHIaRwoIv0WgBhIsd8KwTt+iI/cYuwArmXBTHcHJwXGA2e5aiWeAOYgoi2vNEcXjtnO",
+	"8mafdibxlmKjQllCuwNScCVOOv3O6dOn7KMwlp3ZMftgcyEg+KyN5dkw0SmgE/d6J2duzRKuEpFl6ABM",
+	"dSYTGM9IiOFU5AmM6Vkvgl9Qjp//fdRxrskQHK+aIXt65rqGhNnOb2LG/qlzZ/V6Vq5+R1qeSa46DYh+",
+	"E0CeTeojcmbfTKTNr/scchXfGityydkvxZS7r864Hel84nq4lsotaKYBerfK0wTbvcL31Ik6lxz2PYCI",
+	"/0fDmC8mIpcJP/5NzIbwQTta6LB3HtQ4x4yNbcPquJc/303VrLLOQ95vq19WGOatnf29BdfhdHv9tnd7",
+	"+viTT5ffLi8z4AWvVrDnZbE7PV65oD1juTC6yBMxnEhjkF98Tbrm3VQitNpPimYr9drY+neTirmcRn0v",
+	"i7w5DQSvAz0yt8hS43G+U0YJE1Bo5wSEs8adEQYAGtNpBggf1SSIgYL4LhjXSs+YVuchXWKxAuVaiCmW",
+	"TYNV5/47ZzORC4wQFyoV+eZkin3Imzva3qX9anNurc4lv5vBevZ5x4SM3W3Hb1WKtlkZDyFO2ySLh5fh",
+	"eFL3JMG3NQmPid1vm7Crf7SeXkHh2JJhXmnLhALAucBL7wsEl4Oxr/wIvo4N+DBxVfqodWkVfjpbQdXa",
+	"fffMqYATeGDCltp/FPZjyO8NFzAHhlWIXcF+i0P1cQxFNFT5G7PDskrYRAMV2PiO+oxnGTKNUhYxiwPD",
+	"IGK2xcTEF/v8CuJRZR7mnUk1UMQ/CnPdZR8X0ngNEcTUs3gp9Ftm82KmwkCtzObtsvcL1eqNSctMK8z3",
+	"gPRe1/1A8ZwSkUUK2CdVw3bIRyNY4TgKeHAU69YMoem7DBhqQMYOVBmD9gAiQP2bM6mMTEVVWEOic5nU",
+	"bLVeHaQmmXV3OfxlMybKSveSxe70rBOFevPar3PBoZPOu1zeuDkLiK+B0bLfOXmJFHue/bHfOX3qfrNj",
+	"rJam8kGjtbTCG21uv6yfd1VeGxQXgS3O3MGjWrM0F7NWnbVZFW20d3W0N9MmBHsR+hSuNzUyx8ObH9Tg",
+	"D8pjC4t/JsR1Nq/ceTZa/tskUH8Ib/2erHz/VevM/DB5rWBs7fw92fmmcpr2bOhfpKlh3J98oq12B54I",
+	"LlUajE5TSZAgW5rAo2KoeEcbfqAOaRKY1SmfHyE9J+wXrYYpn5uYhUee944Yd/v3nL17/+bXCwj6BjtX",
+	"Aqy8M/adqQ4dsFxnGRArzniedtnP9KRWTBomvdaxfRBckL42dS4AzSBa5+BJdNlrPjfehubBgr4StlYW",
+	"SFCcSsz81yOiIfkXA7XoYKy2uL38+HZM7jnsNTsuIH1DdqKO4dZtubTArxtOpCqsk9Anp72owm45nPDb",
+	"Tv9s8VdSAenlElvjKbA1VskZaykXnX4t4cLnPZ+h7Q7DPPkBjfmTH5C1+rTnfv53QJsCvvRdTXu/Zg9q",
+	"2/vtudG4Dzvo885Ka5PCqoCpq2JyKfJSCkgbhEAbZ2/t/dbeX5NFnaalOjWlvH9AAx8p/jca93iUV1n0",
+	"U6FA2QfNV4nlOwFbkQ6NZTrrE6893/LdtV4DXCF90GNATqwO5QtCJjaMBBYSat2y+ZIZsx+IS7eYVWzL",
+	"P1/2PDAZb0yeD3PeqsvWC9yHF0hC9CE8wOAs6cKiP6RK9cUOOTNTkUgOOfXODI+AX+HW5pwZad2pPeqy",
+	"NxZ8MLXi4qW7IVn+TrAnX8szWnZ/XvaiDkj6IQjs8jbi6UnH/wUoYfud0xN0VOre0vPtvKWTZ73SXSK0",
+	"n60dpuf3dId2hXo5+QahXlqh3fo4rY+zwcehWig4MPd3cHYAtAfHpfr8NnD194Opf0xQ8V8TMr+Fqd84",
+	"IHKTpWGxx3gIlCHxqrEsPbnjuj1aQvn6sd6WQHpHotUWSb8tbd6Lt7UCPH9Be2xNEL3K4/pgxZSddtlf",
+	"ASfHuV5gnC/hFcWlMxCzK5hgj1skbqcyF2bIbdwdqJ8gmwDseUJsqMHxJjxHSlPX53wilI0DWDRSUQ2R",
+	"ADXuDxQhZDNpKbON2KrY4Qeby6no/m4gew9pV1V6qW+Zb5PwLDuKEB5pJBXP5H9Ed6B+0/SJmRjV4D0h",
+	"664KJYQDK6YIdZQLwWKewW6x8kaYeKC4LSlfUQuuvHG7DzlA3dwjP+d+NKmwSMORzod2pjfnci19xOcd",
+	"/bVK2wd128YiS4foUW76qL+KLH3nnrzbd22BRI17TWKMuhXxrTP3iJ250632xs/cihmfPw5N6fQW43jK",
+	"7qEkVzuA2zPMgCp91mXVimZ/t7VslktrGOm/xhrlPVLJbBGOHP2mlfgVSi73YGkHXostpfAr//zDiuIH",
+	"4J55xZOxePJKK5vrbFNTeNg/+znq/Ph3frWpDTxzV4kfdf4Bp2R9A/fMBUnvyvw93VIg/wo1pF7stxc8",
+	"3xWjzj78jvWF3JzFzjJCRpgKIU7VZZCKTTOeiHNf8g2muy4sM5bPgdN2LOZQ6dJlP7ulYKmwXGYmYrHS",
+	"Vhgq51mOglDJbonDX3V0BmpSQCjPBmfowLDcNeiymHCiY+LzqbDVAEqdJ+qBm6xR8BIIA6qPyU1iVhqI",
+	"wCeAccMATUqQq4xAN1O6S3cuDThDMHjnJk0m0prIzRT4cDlXhidu8iJmEKYVnDaCORUqNc6tAU2kvEPk",
+	"q6DsTJ8PVPg1uTg+5XArl2nRTcJMx4RW3E2MVFfdgRooEPgMbpUMG+mMqBnow7rs41hmgnZIxDhL5QhW",
+	"zjK8gGJXSAuhxGygSJ0yCYqKaKBpAqVhhBcl0vPgIvrv8p5od9EBHSgK5pH7iFeLb1UiqlvVjSsZCz4V",
+	"ud9NuRgVbopd/37IiQj5o1XkKo8oADX3BErLWSp4LhAleMadqSAVi6dCpVJdDfElMfrfA+X+XLrSh4vv",
+	"PIIv92OtOdF+l9GoJcIkSJEOFK7iu7cfEJhs0SKS6edj71HH5xQHsH5T+kMgTckaFQ0UfpgSs+o0wbEm",
+	"KqeBCjIhF1QVl4YAb1n5VwUtYElhAQQNy+YW8AzwT8MpN0ak8VGX/ciTceVbkUcKi+JqQYoq3VSJzrY8",
+	"CVDGZeKjCEEoCBDZD9QjeEEAhYdghkj9FNFqK6ULlYi0kTOrgNLslIixVmNMfFl78UHCESB49Wg40kW+",
+	"0WZc/updgSnuGo74TqxhOpnVbQ+hNNisXgDRaQH81aXtS7jgviMQVt61qQurNvLRRj7ayMeDEKPsx1zf",
+	"IQJyjPbLasbL92itOsMMSAYOia3SUxyk8Xk1/uENtqqNduREEf5kGnVn2Wlo43R8GXK9FImeCFOh2gLe",
+	"y3WFMdDRV1Sk91Sg1FKkw8v5EMz9zbpm6ZN3COrX21a06B60pl/VbbWmf/6hY0jeEcvLzdqyGreKrlV0",
+	"D6bo4Jh9RUVHENN/FNqK1dF/PjcISEGNvIFcDWQpPWMzXWQpRQjA/7sWYhohhCDySDaFB4ziUzPW1jo3",
+	"0Xna0rIZx1tFdCPRC4e/VUYgkYWnO1AXWCVTHc6Yh2gMQiO6MfVJxhFbtNfB7lNIABgUdA0a9GdhX1UG",
+	"/zeYsa9OhD8SYjiTKtWzbbVIZfS76sPFto06BDZSqyfaWP1dJSLsLueRV3bcvSP1WwlEDHitFIIfEYdv",
+	"OhVKpD4cthhgqMB19El6+QDCoeDJGEP8BwYitxA3VmLGbnhWiKOIiVtL6H7BIYhKOyxaMM8wLymtVgvq",
+	"a+HxulIJfGiHsSqyLEa5iWX/qUwRDIukApaXTGU+P2qSebWM3h9xhh7cc/h6eZQUGN0lhRIm5e55lNXm",
+	"a5Ipl4K4jIbaytpW1t6z8K1xX30hmQsyb3W05Ve4fqymYWK8dsncsxpitBCSmYpc6hL6OqKLwSk3Fu+o",
+	"rLY8IwJJOREs4VN2GLufh+WbhhN+Gx912QVeEbpnZLggHCi4k6EmVih3jIaZk1txkyD9Eb7z64df7icc",
+	"H1PuoZv6qIzJw01nNVu3FYtfMVTRVnltL4RRNFA4+Qv5/v6Ce7XghYS/sy6jCzvTIHO7bCkfHo3MZCyS",
+	"a/SqKQo+UBQGD+aqD49Pc30jU5GzQxTSNi+QoqC8yj9yVvDUAkS2DBf7KsTNzTnQJmJ/YP9KcP2DSy/S",
+	"al7HqX926OczDsPy4zzwJWghjUCJW8uMFdOoTscAaoQbClp02YVnJuZ2oMhOX8wrqSiaNO6yn0ICxsJF",
+	"ZFW7YXjfjRIVGKTkx5UT9OT/iXmMOQdzTyCBuTbuvZCA8Fat7N7fzdfuNaNQWkC5E6aSUdEfqIXVrt55",
+	"hCHO+DyC3B9TSwmClAakd1vMsJEjmEjXy0RwNRvLTJyHQI407u35lUiPooYxUS6O3yyL2SJuZegDw9Vv",
+	"hnEpID6umRmLih4blIvWoOJpGR9RssJ3nue6kP3zJ9L3p1tdA7iDWO6H1k74M94u/BTE95c0LsxcJasN",
+	"i49joViMddPuyS4q2tid5njEZeb08WFjqlkCtwtOs186QcCTsUgHinJ6+Bwz1dKlbNXGvkCjRmVqLFCY",
+	"g8gfKDPWs1JhVcYa91ns/oXESCgcRH0SM9BTC9CaubD5XKorSje85Mm1Ho2cEnI9LNgp4bMXrITqtLo5",
+	"EkOpAP+zUft8mKvkG3cvcWYfoaKpuZnEc+tWscQpaH3NVod8G4UQc8YZCpzKTt6baqBC5WPvY6E/ZY4/",
+	"Lf4Cb6DxJG9wQp/6HGbquo/8H5A2DtXbBqulqbdXPE/f+YRxrbBEDR3J7kDFurCJnog+M0WSCJGC2PV+",
+	"It0EY/b9YUzfbYbkUcRHEYtTkWRSVaQ1eAinLOF5Ogx/jFjZGmsV4qrPSN4wt8uPdQfKbYGyHMIplmoJ",
+	"uHeyrtDSgMz2xMqb5rQvnJQP2Jbm5Q2K5A3oLE4IhtqBpdWrxmExAFDLEwL4jSm34yr6Rq2TTj0huSq/",
+	"AwpYZyqH5vJ22Dv5ffTy9jR5MXmmnk9f/PEy/8H07MnN6awT3R+7Y6/Zan4fbKvMXvvnyxRtvyG27YJs",
+	"fXOBreDY0w7ftosPocEOiQHYdGFn7TVXrn4IN37M0lBc61fUePsPWzwrK4yEWpIn1nOQIPqzZcx9R25p",
+	"m2n32NleqMaNL2lF6XWbN2dI9e1uyUBCxep0kH86u8IDcBKR94HBNAwibTRWZhmb6fx6ETkN/QldQKBU",
+	"Aq9Bkgtr+oyzXDtXL8V+nG7PpLEh0SPOxY2+xghlRFlxzi3RNyLP+BRqH1flcfwdv+feArmcl7ViGF63",
+	"Y1pEtc2SvIUJx5e3DleLJlVNYZiXW6Ny8mnDNx98fNof+VUIUm+MKaDUA4+jR7yoHfsue2MNi6FrEzOo",
+	"q74EP8LfY3FIWB0o6ObAMD1T7FBkRrD4rOccHFOMRjLB+lzXjXMgwDjtM+r26Ly8n5BqaESiVWpiJzws",
+	"3r5kciSsnFAwK6Y6X4IKBqQ8P6ngWvQXwlWcjbkZMz0aKGl9pS7eJ5XpR7BdMDjXfAN1FEJYlZQ0lFw4",
+	"nD6DlLTVQFKwaPeEkLqn8Q4XWrqwW6JG4Yh3xYuCVg/LYwjvSbcT1K/o4R1l9Udpxx9gYVdCRLnHKgE0",
+	"3AatAF9j3rbW6vdmrcLh8lrkbhpqwSg9Too8JzHQaJy+hp8uPXIH1jsHHUa6ACa2Txf3oNAiUjYR5QRj",
+	"qgOkzRVGoFaomqAL1RrecnUPGaunBixfyGrAjAChUlIlA0UGa5ddqDmDW42gVHGYEz5nueCpG57IRuww",
+	"rk9Rn3E1d2qRq4HyvC3UunKR8hR/NbyWKi1vUEBFoiyCWxjIPTFjp5fhZuh8oOJpLkbyNmYyFcrKkU81",
+	"gO5WFYjgungltg9Le7MWqr5zR/m9Vmq3Qrq1susASuEAsAknmASobM6ybcUaV/O6NPuEJ5Tw51KRCaxF",
+	"qxdeg9xZgJ5b8rs99/hhzZM+KH1kN97Cwi1vbo/6zB39OVDEipyQWSCZC9KHQ+qXN361QpkVV8VzTJY9",
+	"SS03TiD2CBLXyVgaK2EWccs4ywS/JnCJhCvnMzjBORVpk3jB77+bfQyt9lNwhp+XblEhAc/tKpZew+qn",
+	"b5E4aJ14QpibG0+K1UqqtgbibqINj+v+jLNSnB2jDFp9wRniC3BXY4zOvbONWzyky4K7rfhEeBMNTTPy",
+	"+CNMfCTLrNJ+0fKKSQSG4EHJD/vyeXTW6527BhNtLHsxUCmfm3PWY75Xab10PQIZBgIYxSZgWzAzkzYZ",
+	"+4wbgFQDAwsjALqw5cWzUxhdBqD+PrYyG2sjwsflgvEsWxdCcaL2UgQpvz6aQuAZYZYPTIiPDNSqAEnE",
+	"uMEb5gAVhivcGL54DwO5p3j+wteU423AqKoftkOGTdlq7XXgrlENWu+vHNUIG6mNbLQXd20oZAdtC8d3",
+	"L9oWKVW3IGTFBxsj96BFjMiyiOk8FblI2eUc9GyX/SQzK3L3cyLtPGJJIY1UgCTKAXfiiXWOATDMNHMh",
+	"/QNHuA0LEo3R6yH3RnaYcCOeSGWEMtLKG8HELU/cmG0yPlpFceOarmK1Oen1tuXaoQH5aJH/+DuOCVvf",
+	"b1g/5UIwmHJ4mUgxUmPsQoIv2kj1Ua4a2B+7DumBCte/OIp5eXjWalHYwTte4lbbrCloxxG0WOV/Nqzy",
+	"P+P99I1XBF7bkWZo1nb49GIV/RId+Uq9V2VogKcXTFQgLnXuFUcPsgGOqZGxAQb8oKSxDyDfthNvu4q2",
+	"VT5B4Als5VnLvdDG1xq4F25IiNxZCs7E5Vjr66FQ6VTLdWBNFQZTasRCoxqNKUNXH4NOStvqNWCzXf8R",
+	"e/wxjOLe4mrhg9aKrNq7d7TNmls3p9qFMbUhjdaaqVozSweqcqRpg6061NR0Y97de3EljbMLGGf///0v",
+	"iFgG4GMYyA1xWk+4SFFuGM+BYUZeKWfo+CBvhEWdCmtqwKMtyz7dC3zOXjy2dmr6x8fI2eJ+gh+crQTP",
+	"OAGRC6OzGzFQViP8xQ23ImKZ1tNLnly7lplU18SNy9M0F8asTnmrHcqvm/xGdbNmy+S3+th3TYOrtX8U",
+	"CXG1Me0eRF6elEaD0e/XNobcZse12XF8Sa/cXa2sMhePP9V/tSnp5AMksqUikzcCFY1e0DVd9rr8G8+c",
+	"tTonuOMZn2N4GapAnJ66Eah1lvQAJj3cVw/U2u8n3QMnZrPQpLyNu+uDrRI//LQzCYviGrTCsvVN7yp6",
+	"cM/tVfREzf7o20rSWsUR9YkRpe4/Z/E0FzdSF4aY2oZVVCrD58Zzo0HybZnnVjF/K/LKObUogZxN7Hm4",
+	"IOeXXuPTYK3WK7JaH6VgCku1ozn33gcUHsSWa6VRK432ECnbpzzawFFq0QOO0Ky5Afi++VQY58VC5hni",
+	"IOoRQIXTeJbISgeqylbKgKw0xqZ9JpSbKeA9fYL/N9XOMBt2xg1LpYEn2eHlfKDmugCUpUuR8MKIEn1X",
+	"pOzspMd+1kocdRmCkjP3vRbyyGQmfE1C6JDnYqCc7/5HIQqRQkBB2nOornVDnlB9radDJPJD8PtzQfIU",
+	"KTDmumBKNOfoIvneA8jLL41fgfO2JVHh3Y2+xvYPSlj4ONUG4YcqPWOyjbe2KWRtvGC1mkSZ8RXjBcdT",
+	"qa7WgFYBBiFn8RSQAVGlHhqBxTP0W+r3qB5PQLx6MtUzeS0GCutTSAXNPa0u1reNiVI6NM8FcBx32W8l",
+	"Ym4OdkXqoYwHakp/cPoQ4SWAgrmm+5r02zuprh6PdrtvYMNN6BahDffRr8PTO+uAC2vFZLpSBXD8c1QC",
+	"kgFRLeTJt5qg1QStJlipCT4gbr4VxnrPRX9NvYCRGArbrFYQP8ub2o0lcseHW0vsIGKVK8t6gQpg7w/U",
+	"LhU9LOVzc8QW1Ul5gTrTA+UGwAloX7GYPvJJ+HUcQVpZoPNbiiE5FbPwBDJcuV8dfrBcpTxPmV8ExrNM",
+	"z1zbG5HzDKuKOMtFIsDbuhG5HM3dhIBvJqQdi3ygeJKIKUCe9Fkqppme1+qNIqTrzwRmBlewkbrsAsNl",
+	"UiuWFjkWFFWeAS9Xu/ewNNdTXCWi9fKfuJpjF5Pba/qNCkm+PR9wh+IgGmyomdmtSGih9X6xA7csFqr7",
+	"etTs4dy9BTzh9tK31fWtrt+2cKiu3Q+88tmXmjfHCCi8DpbY/f3AlOd5pHO2ABiKydVAVUKJS1H1Amag",
+	"YuzkyYegWxFXqyGJyWu1p70eM8zqTORcJYIUIptx4G7E/uhlcO0D0Vtd5AkSCOaFHcNAPVQigMr3l/jf",
+	"AmXPSKN+dnIKYRUjlhYocakAWRf2iR49gdop/2riVgncuzOZ+ALliVZiTuAHcB+O9bW8ZMxhwICJXuvI",
+	"WRHoytK4oXbLnDOlV6OwvEfzAaeDNsKmEqywoMHSYSgkIxbbv/zvf/9PdHPi/olDHRH+uSwkqq/mlsjG",
+	"9i8nL56enj4/Pev13DuenT57wV8+/0G8EIm4FCl/espHI/78NEkT/nTEn50kPH0hXrzgPfHs+Wj07Onz",
+	"tJeIl+Kk9zJ9eZkuAiGf9s5eLlcx3csoQGxswuJ1R3xYQDhms47FGYJgfU2x8jSV7oU8e5e7tbTSvQsn",
+	"rV49VN3lTEOuQIQlaBncPtDfDUCBgk4Nk/2pk3ILL8R27n8yRXjpp38T/3V9+st1+mb21+KFvO3xy+T1",
+	"jz+duN1FD9fQqztRB683AES0BlHsvg+6Fjd2qe+Thr7hezphrRZf1V096Z9DE13Jm9h3zJws8q3tKDiC",
+	"0zvkJZcNm80nWHXAmqIRsUMnhcZcpcCQq3P3F32lkPPLMF4KLKjbhHsspUGc5cLYo+6dqwt2NUnuaGF8",
+	"Y/paJEUu7bzT/9e/F682Yb0YXzjAjRr7c62fTx2EL7sonEj717+d/CLUiQZJ/i7XaQEI6OzQebieBwbV",
+	"FZ0rc9SJOkWeOTlO6b58KrvTXE5418uL5QJUQhJmhxBwwPqEaB00//Jr6MHuNq/7BbKHD+MJvxYsL1S8",
+	"2F3/+Pjk9EW31+11T/ovey974O7RfH5qJjSxvMi5wsKIUPrcLbUYFWQ0fLoVU3YSMSN4noxhUoHGzWQa",
+	"6wOogwvcSTJza9fcjWGnETuD5XgWEYtnSTMH1608DctW6XuBl2K578WaBbTI3r/59cKZaWSAeS6/YLb5",
+	"B5bICBOeZdV3h+3Z9E1cpU+kwleWrIVPjEwFbffu7wa4A50RWOV2KNFdGvdPZQAexXr5/X9fRuRCtBT8",
+	"3hpMFi9SaVmmryp9U+l9c9dOTeQ8sR6Hz8+hQeFxYJyllNlxpb9fheUreiPCEZkKZCHHnz14nznwMF5u",
+	"es7DEXNaIi0y+K/bcBFLMm0gTOWH48u/G/bNW+odzsftE2/lg3m/6SLHsst5Bf5llwuieOEapxZ2W04B",
+	"haHcxzLz37LxKqPJBFtLhFBpsyomUzPT1Jyd3t4ynlwrPctE6vNMys/fn2N4UYn/RswtlfOxxgKYXxg3",
+	"17DRtEKrLK8Rr69ZfVy8qcjZUuTynPnrPL+b2FXhjvthfJzqxBzDTyZ4lPHR8oIvjeQ+i1/lCguUiLuQ",
+	"2AdSrV13x2PeGaq2K6xurgiE4f9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

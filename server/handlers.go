@@ -394,3 +394,12 @@ func (s *Server) RotateWebhookEndpointSecret(ctx context.Context, req gen.Rotate
 	}
 	return gen.RotateWebhookEndpointSecret200JSONResponse{Body: endpointToAPI(ep)}, nil
 }
+
+// SyncReservation implements gen.StrictServerInterface.
+func (s *Server) SyncReservation(ctx context.Context, req gen.SyncReservationRequestObject) (gen.SyncReservationResponseObject, error) {
+	r, err := s.deps.Reservations.ResyncVenue(ctx, partner(ctx), req.ReservationId)
+	if err != nil {
+		return nil, err
+	}
+	return gen.SyncReservation200JSONResponse{Body: reservationToAPI(r)}, nil
+}

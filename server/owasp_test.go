@@ -72,6 +72,9 @@ var bolaCalls = map[string]func(v victim) (method, path, body string){
 	"redeliverEvent": func(v victim) (string, string, string) {
 		return "POST", "/v1/events/" + v.eventID + "/redeliver", fmt.Sprintf(`{"webhook_endpoint_id":%q}`, v.webhookEndpointID)
 	},
+	"syncReservation": func(v victim) (string, string, string) {
+		return "POST", "/v1/reservations/" + v.reservationID + "/sync", ""
+	},
 	"revokeToken": func(v victim) (string, string, string) { return "DELETE", "/v1/tokens/" + v.tokenID, "" },
 	"rotateToken": func(v victim) (string, string, string) {
 		return "POST", "/v1/tokens/" + v.tokenID + "/rotate", `{"overlap_seconds":0}`

@@ -2919,6 +2919,12 @@ type FinalizeReservationParams struct {
 	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
+// SyncReservationParams defines parameters for SyncReservation.
+type SyncReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ConfirmSandboxPaymentIntentParams defines parameters for ConfirmSandboxPaymentIntent.
 type ConfirmSandboxPaymentIntentParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -3417,6 +3423,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/reservations/{reservation_id}/finalize (the `FinalizeReservation` operationId).
 	FinalizeReservation(ctx context.Context, reservationId ReservationId, params *FinalizeReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncReservation Retry a failed venue sync
+	//
+	// When `venue_sync.status` is `failed` (the venue's platform could not be reached
+	// for a day), sends the booking to the venue's platform again, at once. The answer
+	// shows the new `venue_sync`: `synced`, or `pending` while PRIMA keeps retrying
+	// with backoff. A sync that is not `failed` answers `409 reservation_state_invalid`.
+	//
+	// Corresponds with POST /v1/reservations/{reservation_id}/sync (the `SyncReservation` operationId).
+	SyncReservation(ctx context.Context, reservationId ReservationId, params *SyncReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConfirmSandboxPaymentIntentWithBody Confirm a sandbox payment intent
 	//
@@ -4231,6 +4247,26 @@ func (c *Client) ExtendReservation(ctx context.Context, reservationId Reservatio
 // Corresponds with POST /v1/reservations/{reservation_id}/finalize (the `FinalizeReservation` operationId).
 func (c *Client) FinalizeReservation(ctx context.Context, reservationId ReservationId, params *FinalizeReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFinalizeReservationRequest(c.Server, reservationId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncReservation Retry a failed venue sync
+//
+// When `venue_sync.status` is `failed` (the venue's platform could not be reached
+// for a day), sends the booking to the venue's platform again, at once. The answer
+// shows the new `venue_sync`: `synced`, or `pending` while PRIMA keeps retrying
+// with backoff. A sync that is not `failed` answers `409 reservation_state_invalid`.
+//
+// Corresponds with POST /v1/reservations/{reservation_id}/sync (the `SyncReservation` operationId).
+func (c *Client) SyncReservation(ctx context.Context, reservationId ReservationId, params *SyncReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncReservationRequest(c.Server, reservationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6091,6 +6127,55 @@ func NewFinalizeReservationRequest(server string, reservationId ReservationId, p
 	return req, nil
 }
 
+// NewSyncReservationRequest constructs an http.Request for the SyncReservation method
+func NewSyncReservationRequest(server string, reservationId ReservationId, params *SyncReservationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "reservation_id", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reservations/%s/sync", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewConfirmSandboxPaymentIntentRequest calls the generic ConfirmSandboxPaymentIntent builder with application/json body
 func NewConfirmSandboxPaymentIntentRequest(server string, paymentIntentId string, params *ConfirmSandboxPaymentIntentParams, body ConfirmSandboxPaymentIntentJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7286,6 +7371,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/reservations/{reservation_id}/finalize (the `FinalizeReservation` operationId).
 	FinalizeReservationWithResponse(ctx context.Context, reservationId ReservationId, params *FinalizeReservationParams, reqEditors ...RequestEditorFn) (*FinalizeReservationResponse, error)
+
+	// SyncReservationWithResponse Retry a failed venue sync
+	//
+	// When `venue_sync.status` is `failed` (the venue's platform could not be reached
+	// for a day), sends the booking to the venue's platform again, at once. The answer
+	// shows the new `venue_sync`: `synced`, or `pending` while PRIMA keeps retrying
+	// with backoff. A sync that is not `failed` answers `409 reservation_state_invalid`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/reservations/{reservation_id}/sync (the `SyncReservation` operationId).
+	SyncReservationWithResponse(ctx context.Context, reservationId ReservationId, params *SyncReservationParams, reqEditors ...RequestEditorFn) (*SyncReservationResponse, error)
 
 	// ConfirmSandboxPaymentIntentWithBodyWithResponse Confirm a sandbox payment intent
 	//
@@ -11193,6 +11290,210 @@ func (r FinalizeReservationResponse) ContentType() string {
 	return ""
 }
 
+// SyncReservationResponse200Headers the declared response headers of an HTTP 200 response for SyncReservation
+type SyncReservationResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// SyncReservationResponse400Headers the declared response headers of an HTTP 400 response for SyncReservation
+type SyncReservationResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// SyncReservationResponse401Headers the declared response headers of an HTTP 401 response for SyncReservation
+type SyncReservationResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// SyncReservationResponse403Headers the declared response headers of an HTTP 403 response for SyncReservation
+type SyncReservationResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// SyncReservationResponse404Headers the declared response headers of an HTTP 404 response for SyncReservation
+type SyncReservationResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// SyncReservationResponse409Headers the declared response headers of an HTTP 409 response for SyncReservation
+type SyncReservationResponse409Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// SyncReservationResponse422Headers the declared response headers of an HTTP 422 response for SyncReservation
+type SyncReservationResponse422Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// SyncReservationResponse429Headers the declared response headers of an HTTP 429 response for SyncReservation
+type SyncReservationResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// SyncReservationResponse500Headers the declared response headers of an HTTP 500 response for SyncReservation
+type SyncReservationResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// SyncReservationResponse503Headers the declared response headers of an HTTP 503 response for SyncReservation
+type SyncReservationResponse503Headers struct {
+	APIVersion *string
+	RequestId  *string
+	RetryAfter *int
+}
+
+// SyncReservationResponseDefaultHeaders the declared response headers of an HTTP default response for SyncReservation
+type SyncReservationResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type SyncReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Reservation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SyncReservationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SyncReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SyncReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SyncReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SyncReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SyncReservationResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SyncReservationResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SyncReservationResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SyncReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SyncReservationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *SyncReservationResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SyncReservationResponse) GetJSON200() *Reservation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SyncReservationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SyncReservationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SyncReservationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SyncReservationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SyncReservationResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SyncReservationResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SyncReservationResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SyncReservationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SyncReservationResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r SyncReservationResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SyncReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SyncReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SyncReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SyncReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ConfirmSandboxPaymentIntentResponse200Headers the declared response headers of an HTTP 200 response for ConfirmSandboxPaymentIntent
 type ConfirmSandboxPaymentIntentResponse200Headers struct {
 	APIVersion *string
@@ -14805,6 +15106,24 @@ func (c *ClientWithResponses) FinalizeReservationWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseFinalizeReservationResponse(rsp)
+}
+
+// SyncReservationWithResponse Retry a failed venue sync
+//
+// When `venue_sync.status` is `failed` (the venue's platform could not be reached
+// for a day), sends the booking to the venue's platform again, at once. The answer
+// shows the new `venue_sync`: `synced`, or `pending` while PRIMA keeps retrying
+// with backoff. A sync that is not `failed` answers `409 reservation_state_invalid`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/reservations/{reservation_id}/sync (the `SyncReservation` operationId).
+func (c *ClientWithResponses) SyncReservationWithResponse(ctx context.Context, reservationId ReservationId, params *SyncReservationParams, reqEditors ...RequestEditorFn) (*SyncReservationResponse, error) {
+	rsp, err := c.SyncReservation(ctx, reservationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncReservationResponse(rsp)
 }
 
 // ConfirmSandboxPaymentIntentWithBodyWithResponse Confirm a sandbox payment intent
@@ -20888,6 +21207,327 @@ func ParseFinalizeReservationResponse(rsp *http.Response) (*FinalizeReservationR
 		response.Headers503 = &headers
 	case true:
 		var headers FinalizeReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSyncReservationResponse parses an HTTP response from a SyncReservationWithResponse call
+func ParseSyncReservationResponse(rsp *http.Response) (*SyncReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SyncReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SyncReservationResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SyncReservationResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SyncReservationResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SyncReservationResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SyncReservationResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SyncReservationResponse409Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers SyncReservationResponse422Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SyncReservationResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SyncReservationResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SyncReservationResponse503Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers SyncReservationResponseDefaultHeaders
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
