@@ -942,6 +942,36 @@ func (e ScheduleListObject) Valid() bool {
 	}
 }
 
+// Defines values for SettlementLineObject.
+const (
+	SettlementLineObjectSettlementLine SettlementLineObject = "settlement_line"
+)
+
+// Valid indicates whether the value is a known member of the SettlementLineObject enum.
+func (e SettlementLineObject) Valid() bool {
+	switch e {
+	case SettlementLineObjectSettlementLine:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SettlementReportObject.
+const (
+	SettlementReportObjectSettlementReport SettlementReportObject = "settlement_report"
+)
+
+// Valid indicates whether the value is a known member of the SettlementReportObject enum.
+func (e SettlementReportObject) Valid() bool {
+	switch e {
+	case SettlementReportObjectSettlementReport:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SlotObject.
 const (
 	SlotObjectSlot SlotObject = "slot"
@@ -3492,6 +3522,138 @@ type ScheduleList struct {
 // Example: list
 type ScheduleListObject string
 
+// SettlementLine One reservation's money in one currency.
+type SettlementLine struct {
+	// Captured Captured from the guest, in minor units.
+	//
+	// Example: 15000
+	Captured int64 `json:"captured"`
+
+	// Currency ISO 4217, lowercase.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Date The reservation's venue-local date.
+	//
+	// Example: 2026-11-22
+	Date openapi_types.Date `json:"date"`
+
+	// Fees PRIMA's fees, in minor units.
+	//
+	// Example: 0
+	Fees int64 `json:"fees"`
+
+	// Net captured − refunded − fees.
+	//
+	// Example: 7500
+	Net int64 `json:"net"`
+
+	// Object Always `settlement_line`.
+	//
+	// Example: settlement_line
+	Object SettlementLineObject `json:"object"`
+
+	// PartnerReference Your reference of the reservation, if you gave one.
+	//
+	// Example: order-88412
+	PartnerReference *string `json:"partner_reference"`
+
+	// Refunded Refunded to the guest, in minor units.
+	//
+	// Example: 7500
+	Refunded int64 `json:"refunded"`
+
+	// ReservationId The reservation.
+	//
+	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
+	ReservationId string `json:"reservation_id"`
+
+	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
+	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
+	//
+	//
+	// Example: confirmed
+	Status ReservationStatus `json:"status"`
+
+	// VenueId The venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// SettlementLineObject Always `settlement_line`.
+//
+// Example: settlement_line
+type SettlementLineObject string
+
+// SettlementReport A page of a settlement report, with the totals of the whole range.
+type SettlementReport struct {
+	// Data The lines of this page, newest reservation first.
+	Data []SettlementLine `json:"data"`
+
+	// From First venue-local date.
+	//
+	// Example: 2026-11-01
+	From openapi_types.Date `json:"from"`
+
+	// HasMore Whether another page follows; pass the last `reservation_id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `settlement_report`.
+	//
+	// Example: settlement_report
+	Object SettlementReportObject `json:"object"`
+
+	// To Last venue-local date (inclusive).
+	//
+	// Example: 2026-11-30
+	To openapi_types.Date `json:"to"`
+
+	// Totals Per currency, over every line of the range (not only this page).
+	Totals []SettlementTotal `json:"totals"`
+}
+
+// SettlementReportObject Always `settlement_report`.
+//
+// Example: settlement_report
+type SettlementReportObject string
+
+// SettlementTotal The sums of a report's lines in one currency.
+type SettlementTotal struct {
+	// Captured Captured from the guest, in minor units.
+	//
+	// Example: 15000
+	Captured int64 `json:"captured"`
+
+	// Currency ISO 4217, lowercase.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Fees PRIMA's fees, in minor units.
+	//
+	// Example: 0
+	Fees int64 `json:"fees"`
+
+	// Net captured − refunded − fees.
+	//
+	// Example: 7500
+	Net int64 `json:"net"`
+
+	// Refunded Refunded to the guest, in minor units.
+	//
+	// Example: 7500
+	Refunded int64 `json:"refunded"`
+
+	// Reservations How many reservations have money in this currency.
+	//
+	// Example: 1
+	Reservations int `json:"reservations"`
+}
+
 // Slot A bookable time at a venue. Each reservation takes one of its tables.
 type Slot struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
@@ -4554,6 +4716,21 @@ type CreateOperatorSlotParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetSettlementReportParams defines parameters for GetSettlementReport.
+type GetSettlementReportParams struct {
+	// From First venue-local date of the range.
+	From openapi_types.Date `form:"from" json:"from"`
+
+	// To Last venue-local date of the range (inclusive).
+	To openapi_types.Date `form:"to" json:"to"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
 // ListReservationsParams defines parameters for ListReservations.
 type ListReservationsParams struct {
 	// Status Only reservations in this status.
@@ -4856,6 +5033,9 @@ type ServerInterface interface {
 	// CreateOperatorSlot Add a one-off slot
 	// (POST /v1/operator/venues/{venue_id}/slots)
 	CreateOperatorSlot(ctx echo.Context, venueId VenueId, params CreateOperatorSlotParams) error
+	// GetSettlementReport Settlement report
+	// (GET /v1/reports/settlement)
+	GetSettlementReport(ctx echo.Context, params GetSettlementReportParams) error
 	// ListReservations List reservations
 	// (GET /v1/reservations)
 	ListReservations(ctx echo.Context, params ListReservationsParams) error
@@ -5803,6 +5983,45 @@ func (w *ServerInterfaceWrapper) CreateOperatorSlot(ctx echo.Context) error {
 	return err
 }
 
+// GetSettlementReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSettlementReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetSettlementReportParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSettlementReport(ctx, params)
+	return err
+}
+
 // ListReservations converts echo context to params.
 func (w *ServerInterfaceWrapper) ListReservations(ctx echo.Context) error {
 	var err error
@@ -6667,6 +6886,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/sync", wrapper.SyncReservation, options.OperationMiddlewares["syncReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
+	router.GET(options.BaseURL+"/v1/reports/settlement", wrapper.GetSettlementReport, options.OperationMiddlewares["getSettlementReport"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
 	router.GET(options.BaseURL+"/v1/tokens/current", wrapper.GetCurrentToken, options.OperationMiddlewares["getCurrentToken"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
@@ -13052,6 +13272,248 @@ type CreateOperatorSlotdefaultJSONResponse struct {
 }
 
 func (response CreateOperatorSlotdefaultJSONResponse) VisitCreateOperatorSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReportRequestObject struct {
+	Params GetSettlementReportParams
+}
+
+type GetSettlementReportResponseObject interface {
+	VisitGetSettlementReportResponse(w http.ResponseWriter) error
+}
+
+type GetSettlementReport200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetSettlementReport200JSONResponse struct {
+	Body    SettlementReport
+	Headers GetSettlementReport200ResponseHeaders
+}
+
+func (response GetSettlementReport200JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetSettlementReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetSettlementReport200TextcsvResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetSettlementReport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSettlementReport400JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSettlementReport401JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSettlementReport403JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetSettlementReport404JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetSettlementReport429JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSettlementReport500JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSettlementReport503JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReportdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetSettlementReportdefaultJSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -19750,6 +20212,9 @@ type StrictServerInterface interface {
 	// CreateOperatorSlot Add a one-off slot
 	// (POST /v1/operator/venues/{venue_id}/slots)
 	CreateOperatorSlot(ctx context.Context, request CreateOperatorSlotRequestObject) (CreateOperatorSlotResponseObject, error)
+	// GetSettlementReport Settlement report
+	// (GET /v1/reports/settlement)
+	GetSettlementReport(ctx context.Context, request GetSettlementReportRequestObject) (GetSettlementReportResponseObject, error)
 	// ListReservations List reservations
 	// (GET /v1/reservations)
 	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
@@ -20792,6 +21257,31 @@ func (sh *strictHandler) CreateOperatorSlot(ctx echo.Context, venueId VenueId, p
 	return nil
 }
 
+// GetSettlementReport operation middleware
+func (sh *strictHandler) GetSettlementReport(ctx echo.Context, params GetSettlementReportParams) error {
+	var request GetSettlementReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSettlementReport(ctx.Request().Context(), request.(GetSettlementReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSettlementReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSettlementReportResponseObject); ok {
+		return validResponse.VisitGetSettlementReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListReservations operation middleware
 func (sh *strictHandler) ListReservations(ctx echo.Context, params ListReservationsParams) error {
 	var request ListReservationsRequestObject
@@ -21696,553 +22186,576 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P2NctvGkjcO38oUn33L1C5JkZTkD6m26lFsJ/ETO3Ys5+TkWH6JETAUEYEzNGYgmvG6aq9mL2yv5F/T",
-	"PQMMgAEJUnLsJNraOrFAYD57unv649cfO6GYLwRnXMnO8ccO+0Dni4TBv0+TRIRUxYLrv2Q2n9N01Tnu",
-	"vFkKouhFwiS5YgtFpiIllCxoqjhLO73ONU0ypj8JU0YViyZUdY474+H4fn806o/Hb0bD46H+/391ep04",
-	"6hx3aBJOhqPfpg8/jMMH8yN+f/Hg/cP0kRyq0fV42el1xMVvLFTwZj6mXsd0OYE2FopjG7+P6PjiIDyM",
-	"jtj96YPLh7NHvw2vOr1OyhJGJXNHM+4Px29Gj44P7GjMO1HneEoTyXodmQiF7cO/cJCP6OhiHB5Eh+xo",
-	"ev/ywezhb490B7gmneOx/edE0SvGO8fDT596ndMsitXTa8bV81iq8oq+5IxMY06T+HfmLmBEFe0cv/3Y",
-	"CZOYcTWhUZTC4A8Gw8FodDB40Ol1oiyFBZnMZed4NB4c2UXNovULEkdsvhCK8XA1uWJ6HPeno3BMH7H+",
-	"0cWDqH/IHk77j+jwoj8Kx9EBO5we0fsXnV5nztRM6C5evTx7U9odPccJ05PUj8MwS9MN+5+y9xmTZo1T",
-	"9n49HaQiU6xz3Nm/Hu2nTLL0GqYu94+dvyZxtO+splRUZXpbhsNeR4krxrEzJa7Wrc+nd73OjMrJXKQs",
-	"J4d8poneQ72tjykPWfK66L1yVmaMXOoJEiqvWESUICF84W5zyqjUH9rFYNHkYjWBz5w+Emj+p0woVu7j",
-	"GZdxxIiaMTJljCxjHoll6Rya7y8S1jlWacZ6HdgZHurPMxl1ep0pYxM6FxlXneMHR3qppiljk4yrOHHP",
-	"y0F+XvrDo+Ph0N3+0Bnn5D0MVG/wNONRpe3ybsHMJW7G6jAaXx3MD/nR4v77B+lD+UgNr51d7ISCT+N0",
-	"zvSgizUwSxTzS8LFkmCnkvx89oQ8OBoMh4TyiFwxtnCfdY+G/z8iprByi5QtaBwRHOfewF14Fr1K4zlr",
-	"3ORTs6cJi8hCv0mc+fXIjCZTMyIYdW1fYBkWIon1fnyErViwNNSn6PhoiHujVgtN+Pa5uz2TmchSOblg",
-	"UyDV8aG7MN+mjBG3IwLfkPEhgc8IfgZr4Iz6hNCpYilRM6pI4zKRGEXAoPOp18nXoMJhD96MR8ejo+Ph",
-	"fX3ezfbhnEMR6Um9ev2i/+CHw5/++ah4oYFtjI8PR9BMC9FSMMaYZ4oBdxz2OuzDItbkpj/lWZL0OnjS",
-	"tPSbU6B2GtH/ayThIBRzvdpxKtWE07ke72lEO71OQosnz8U1S2io6X0xE1w/+o/ReDQ+Ojoajg4P9PLM",
-	"RBJNir4nc/rB9t/uBMxFFE/jsEotWiIuWeQnhdIRmVF+ySShKSM0DNlCscgSw1pagN3lAlawc8p5fM1S",
-	"SdNVz7AaVAZIPCULIWV8kbCByxWclhyZnbIp0xxIL5VII5b2Hz48HI3NG6uJ1MxbT2BBV3M4CR87loeM",
-	"joaaieCfk5AuVJZqmV1+bhjPgvEo5ped4+ov+gvkRka6ShamTI94EU/kxYc1u2FenXx4+P378fy5ZrY1",
-	"hhqxMIk5MzSOG23mMom5gv9EbTrTS5KK6zhiWvZLyqML8cHliDILQ8b0fD7lXUhQG+4WzF2wRZYuhNQE",
-	"p89iwwq+63XMAkxCODB2KJJRpZ/SlNHOcSeKuf4rFcAetlETpaKpkhUmeVgXq4XEs4xV65hGDGgp0+l1",
-	"skVUZYM1jnvNuBE3sdKr/SNbkl9FegV7EMsYuFWsaBJTbhXya8bXK2KG772UiqUxJc+zhWaJKp6zye/I",
-	"/07nLI1Duv8jW06gu09mKBO54iEcZ6XYfKFQYwZuytJUpPneJ1RNRTovsYqz1/2HD8ejg9LurXiI6gD8",
-	"o2kxHvyr8wmEeiJklrKaCE+EZBHRvCoO2bbXGL0Nk2kq5k7X40P7gxLVx7DKYSJaXntCM+ZeoSu+SuNr",
-	"qhix2rarDk/odMpCBUcciVNOlrGaRSld8s7xfbNTZryjh0hw8AyHeoBPcL/aUAQsLEruJ3iOo7oiHEuZ",
-	"sZSYgy5J93A4JiFNo4l5FO256y4yFQogM/uz281r9j7TsvQ0rCtkB/0n5IyFWar7JByPtrfl1LQyodiM",
-	"08FZzhTKlJKpmUhjiWJSj97fssNTijZbaJL2xbom+XdRHfH43ymKd4ri16Mo3mmJf4vV+tOqiI5RZLOK",
-	"WGOSfwIVcfS5VMTKYqCKCEKj2ai3FGjUk5qzqRmhRHM9sDGtRJYS4FMkLmkGf4js2Jr5bs1l25NxsZBv",
-	"BJjBK4rOjIVXIlMETLLgRHg0JBFdSXfVrByMueYPgkeyc/zgwYP7wJHMuixSEWWgvuWN6p0OxUKvxVsk",
-	"KXmcMqo3hF7TOKEXcRKrlX3m6s7eZ8s0VqzzrpjSL+xiJsTVUx4tRMwr5vxvhLiK+aV0lDlNGu49rpjg",
-	"teHDbocD9zyXnudNvOt1slST0UyphTze3zc7OTAkta+HJ/c1F6C4FcBMlXcvcAuAlKeafs3abXkHcvUl",
-	"/c6D/nDcHw/r7p4NlndD9Znc0N/a7c+1CphbQel6Mu38RaZ5Gs5ZP2VLmkYSRGfKpvEHw2DpZEHV5HD6",
-	"8CfYqGtxVdIXPxcNPmEJUyxaS4T6wsXML1rZvtQcw/UtYRvWIQBrsmTrlyRf1CX2PLEdAIWBc+sJSzTn",
-	"Wf2Usax6dTLP2pDVyCGr61yus2vDcX6vDm40H+eSaS4vzVtH/rfyaWDTkRmyKzCsetOrTXXSYqXy1fC7",
-	"+gq2cIGcwu/zW3PkrODGlz/mM7q7GN5dDO8uhncXw7uL4d3F8O5iePsXw3ZaSFm/KFber+G3DDT5ntFE",
-	"zVYV1V1rLq72kE9MXJmvko0m5xlL7qzNdaWi9EP55dtRHSqfjuynX06ZqIzooHRru1Mvbqxe/N1Ui9y7",
-	"Zps3kYPbKhp/eyWjcSG/QpVDi5PttA3LZv4E2sawrbZhdsEuChdqQheLJA4hCrOkb+hXQbv4UajXjEYV",
-	"Gf8ivkRRIklhlShE84yFV9IaDi4okI/QSzbPv9MiRBHNFLVYHWsReXBC0oyTe2DEIvgqu6dnng8548ZM",
-	"lTBQJV4uGD999eyJCDPL71xrUyxJZH4iXXqRxtFlxZ8f86nQ/1WxSvDS/uzFKXmF/JacvnoGJACD7Bx3",
-	"RoPhYKgHJBaM00XcOe4cDIaDA2DAaqan/MkZ1q+nL55vOyTb9DGBls+5HuHxOScEhnhMaiPUv5khHpPR",
-	"4MFgeM47OIiUKpG2cux7jD6bbRq7qxx/iDrRTkNIREiTiWYEJWbS8UrvzTL65rbcjZK8QSB5Lr5W8lSl",
-	"hv+efXcj/IvcCO3JP0uEqh55vXsl0279gD4cmjXavNPew3Mwyn/Ry6V/GVWi8s0oClpHXf9++VHM8Qik",
-	"ccg8qmyNrBeguxSsrJj3z2dPyOhoOBgOyYKlObfTRB/OWJQlGFHWRk3x0PbB6M3YOAfqtK35uZOIcz9P",
-	"xDFpQ+aMVrJzdtdVWofGWSr5hz09ZYeAmKLfGL1ELsnQKEqZlA0HTm+RWXNNBjFnI4jeOyC/MKnIoZqR",
-	"M5UyBvsvpKKJFS6j4XB06FyG/ypX+/oatRCcPsbl0f5lmMYLFO2d7ymP5jRiZEGloiTmMDJY9X/ESUIv",
-	"4YrZjvt94Xuzl/fm3AP5fcE/9ciuYq4nlgh98MELDSqsw2RlfAkH2V7A6ocdvKLl435B0867TWz/U6/z",
-	"CsX0M7hy2TDQxyibG2I1ox6xwpsI7s21qzI8fH2S57rNKc9o4qOM1pe+fFHLt0bvRc/0jxOO+aXxq/rC",
-	"anMvL+VyqV8hY4zezaeGonGDn7WUR3hw1OsY+dlp8sHeX+ODXc6oeevwwivNaq5kM0j9kyeG1i6R4V+Q",
-	"y7erZ1YvJ3hny0u5qOrkLXzT1v+601Bq5uT725mTYcB6Qp5LIz7a/p4orkp3QGNFfs2Mj9yzbG8EEbwg",
-	"QrfPXTfIuUXlcdOenpsCZloFrdx50O886Hce9DsP+p0H/c6Dfmcv+ZN70Ms6Q0Pk3anLT+9JMoulEunK",
-	"H3uHfNr1qH/sYLocLg+kyYGnQ3feGugkZdctJ+4iJHhS/FqiJvjgLj4MG+BL6kuME+ytXY/c3yNKh2XT",
-	"stjzUVmW+qIcLL66ZXFmWV4bI6DzpWktqGHxnLdPQKdG4JBYkmt2yRRNY8oH6xcWM10feRa2vqyH77+6",
-	"hTUMtW1IjHPmfcd9QS/BtOZGUftP+53Gf6fx32n8dxr/ncZ/p/Hfafy3qfG3FeTX4opFnty0NzNmstNi",
-	"STDBKtqUxbQxvaySGwYjEMqfqPiSM2DTWvCKa5YmdFHCe8BHRXLiwf3hsGjQZGidmYN7Gw2fGSdqVdtZ",
-	"MnaVrIj1sW4PYLICl4yaZaDUxHp/qeq8a44rYZyl0K6apSK7nOVZf6P+WB+omUjj3wWfYNP3c093OGuJ",
-	"euLMpeq9PmznvR4frXFeh3qNa67r8ZH1XBsAvhasSE7yxegcP3hYeKAP8YzCyo4eIZ8BxtPpdcZ66cHh",
-	"VeYx1zSJozKWjN6t/BcDyYeHdjs39Fki1DpNGebyN1CRm3RUHtXlxHhUkRM3CdeAWKdSuIalhk3hGi0J",
-	"/sH2BP9gW4JvKU9NlEXCpqpzfFAn869FTJZlFMqRuog6U2IBDrfS0TmbZUqvFInEkt/c3SZtJ9hjGi+Y",
-	"x+91CqhDhObObYvACykcRteqHGHXwWW1uoOf2D+vxs+vomfL77MH8YchvQifPP12dANPdW7dq7Y98rRd",
-	"dWeWuhqUNGdNSpPcOvCp1wFJjan4UYPGYLAZYiUJasNEzsSSE8G3h/faIbX9QZvUdmTiX00i+6N/vR//",
-	"YYnsms3Y+0xpBP+8Opy/Vg+vny9Hq2/4/fD76GD63W8PFj/JYfaUHr2JX/4+GU9PH4WjghT8idZ2ybZL",
-	"rr7DM/hD8QzaXRF+hsO/FpJFt2BwWdw9tzaUyitoYnUtq2UjyGHR61qchVc0k4yY+Ii4HL2XM8solpqF",
-	"Ie/yBAGeEhtndRf5d2uRfzeO6qM8IpQkgl8STrUUSvrLmDOiifJvEPJ3S+F6QO7rbh31qNecTd8dgrtD",
-	"8Oc/BK0uGEbInKKRzndepjROspT19HQ4oQSsqLLh4DSHfKJ1blwL+TwcFSGf/rDS79+8eUWOhgeDXVB5",
-	"nIhQuntEqF6Dejjo0fBgx3DQXoulur9TdOzBnzE6tp0uVtGHvNewU8LZMqeh2l1s6wvY7jBpN0S2cq4p",
-	"y5lk4eTF9IefHqUPv/vh1/fpm+VvP7968vDZ81f/eibGz+lzerZ0L8mMo9q3LVhbZYX9txtfyO12F5wv",
-	"uag3WqKd6PS1voSUiZQ7EGkoyozdXQtbSlKh6lgYX/nCLlJ2HYtMWhegH3HioDTe26ZXdH54DDOaJ+C4",
-	"ejexxnz1yzt+Mxo7y1tmII/H3/5DfvPTs1kqw8ez5KdnL/7xHxdH8uxXuRAXD8STW9yQ1yxk8UJVcwNC",
-	"Fl8bUMoZ5VEFkjLKIE9dFUcrNV+g9gJxfDNGI5ZinbBF/A+btv2xokzqTbeJ56C/xoCKqVIaKtLVB85m",
-	"aN+TJIj5VAzM68Eear5W+zghkqEmZ16I+SW5zOKIkW6wH4lQ7sNfcr/4PdgbdDDtcE6d6maQXT4aDAvb",
-	"o1SpNbs+puGMPdZDFEl9Pt+LJerCMBMcG5nTFbnQGmYmWQSSTmRQ8Cnml8ckWCBSf4/M6Yc+vWT/eX8Y",
-	"gMkWLz49zxtH+IJrVyFdCrZdIkD3S4TC9VkyrsicUb6cxQkzQ5IkOBw+grcmTh5/sOd2xkU/1JM1fbka",
-	"MummDLxNpsJAuiJaxTViPHg27f8oOOu/oCqcBXuDvNHgGNpCENwlJxi4QARPVj3CdUN67DOqtUnoe0Ce",
-	"QutCzfRvuJ5KEEpCmiQWXTf3AAdc9KUSKQuaNra+lN5dfvqGXtZ395RIlerdNXMXaU60Zmh6E6ic6cda",
-	"mbkQ0WpvQM4Yj0isyAUNr7QgqSzQMcG90cRr2lmKLIk00ehnkuqlRbCBfP8OhofkR6HIC7glsSgoCAu6",
-	"HZBnioT2CiSJFJowpNtJJJjMyca+Gjh+maAHhfvA7l605RJC4wE677w/ehPNfhiGTx8sfr0Y/nP5XThK",
-	"/sG/p+cd74q/poo9j+ex8jOJ95lQlOhBke6zp2++JVFKp6ofMzXta6ZHF3E/pYoluom+4T57xyRIA2LK",
-	"pkl7EKWeDhfLHnA4lbceS7KcCX1ILmnMYaNUQIyHvXmiEZvSLFHnnZP0P4cn6j/H6+f3Kr/JNs1yuwm+",
-	"dya4YCkJlsWYiW4Ur85wPMxQA33MUUIEpAunkYZgLrkn4VxCJ3tEpCSgmZpNzNVSBqSLNyzwLjGuzPVc",
-	"kmkq5mAxNSaZvTbr9f4/x8PhybJpxXBWzyLfWkG4B/x+T5I4OoGlY/qQLfXtdyUykCNajMDBaRrOxpKC",
-	"vnGpdHU6VWhcLw/sF6Afs/yaUS2pPveFmYGzD8qOnISUE3NLaxjfqNeZxzyeZ3P4txlMzBW7ZCmaz2i6",
-	"Mnmsv+eG7/KggtLvwXGJB7AF00MVqN4iJ+0yGs5sxU4tVyVwM00ZViZBKACcH9do37jr5RHWVxXBNuic",
-	"KaM0gF/Tv/Wmpg3sO1iTOHgH1axwYuQ37p71Q+YhQL7RbbyVz+mH54xfqlnn+P6hjyaeFbUyf2Arn+TI",
-	"ePw+Y+SKrUAEKoeCNQ/++ednT/QRpeRSCM2NRRyyvQHRxBYziZLOCgNoRa+9ZvQkZYuErrC+Y5xKTV5y",
-	"Ibhk+eIgtyiWxxltXw/Xvyptq30WazM+OgJ6tX+PNi/V63x7/mxL1oawPtcSTrX2AMqD/4AEWn8J4JLK",
-	"7UnXLBHq8XaFPtPXLKVJj4RiPqd9yfTpUyzqAc//d62zPZvWFRKp4iS5kVrSs1UQUB0GVVAOyGMxX4DW",
-	"t2T0KlmR7utvH5NHo9FQS7hf9s87//vf/3PeCchcz5lpziqat8pVrm5LPWlQTV7RS0Zk/DvrkZFm96Ph",
-	"MB/X+wxBw82wQKaWhmMEYecYA+DN2PQfc/rB8PzhcKMEcJyeTQyznNnUyDYrCR3taHxziPwm5nmWiEZW",
-	"r+XMuiHbSN92Y90clrV5sIqmKuaXDQoAnL44Cqw3JqFSETQYOA4aMBGAg+sEHwEZQeCU8erEqomOpBnA",
-	"BF4sEdTGwUMsRNNSg+xft9Z59k67xd4Y9rBxuOAabBouaCLrhpvHPrYb7mZ/1KbhVqxcjdqL+X3d2H3W",
-	"+XbT2GS82jCLT2AcA1kIetg3NPqOKrakK4NDp2zaB6IV6nnt/yZR7cxH8dG6P/QnkRu9ZTMBTGx5rxOJ",
-	"cFKxXaXxnOaWK7DcwMvy/zQ2MmdS0ktmFtjeWO1rxNxZtA4Rz/U/MnVCuFCzmF+SJZX6bpte4hszlkSo",
-	"Q6xMBT9rZ8hViYouMNi6TLlZdLqIzQw+fXI3899SNu0cd/7PflF7fx9/lftP9fuvzQ7hftUprGEBtJiN",
-	"mDzWlz/fQoLRxDXcvXrWdyx3vmGZt/cdG19xc+vjCVj3XXHHg6l8QyPz5KbUZu4Sk5iDrWZrQqt/X9BY",
-	"EQZE5pnU1ztCFZkLqch4aOKE6Lz04q4kYrqf2I8/C7lYnTqWxPTnUkplJYztwDycx1LG/LL8MONXXCy5",
-	"fqhVPvfLuDg6kyu2qnxvw5dFpiZiOkkpv2TBCdoWglcvz96Q/evRvuGNcl9CBKz+1rJLGV9CEALL+/zi",
-	"JP1Y8GkSh7sSNE0USzlV8TUE1r3rWRKv2m63pHDP5y4TpQpNyDMqCRcmlxCsb/omdugSeVkD+7opPDSb",
-	"4VwOMdpFae1LsYLua6bxnnnGhZpcCHFlHzoZpJHzt2Jck84EtP78Ofw1SRkNZ/i2q3HDCNzDUgqACTMl",
-	"ptPJgkqJn6I91u26erhiPsmkPkCCE2EQBs0/YsFlL7f1XrBELBHvMID7WWAAEXXH7iJ88dP0rUgv4ijC",
-	"LKzd5UPMZTadxiGmTYZise3x8TbgHqBYoubAGYtkNcDIBLdiHbWd1YcFS4F9Cv55Dg3aAud0pVUlEgkw",
-	"wBQnpL4EmgbxjnAV8yinZNKluS0R2wQXVaB5uSXL/f/97/8JCtoEMwR1qLb4jhtn0N4Xp8WqISuTaMa6",
-	"AVlWDjB6DLclzaZGKuRZ0WJBD6ZJymi0IrmjklASxVPI98zN1gPys2SEgrPe2ubwL/uCIx38drPtpYQz",
-	"qc9C7L7VcFaBowMyX4H8EHgX+8vzyWcc1IbkaUFhu/NKbGqnG1vt44IIz8ScmRuYJq4lOFa1pMpSIuOI",
-	"gQMzlkTSqeZFJIUr2Z/oJrZ5ggUrdVfpy1PPj0J9KzJ+Q26WMimyNGRWyd+SdDyfF8TzoyAyC2elmIT1",
-	"hkiXKXntnF+f5moniebDglyqKwOKpMgUA+V0qnfuq6Ah6wOom8F+FPq+jL+W3JH6vIOPAWLtOCPLmZC5",
-	"P2MlMnTe12MoThx/AgnFYjUgPwoMhLillYDAn74T+bPu01KUkBNPsu4beGfXJUdH8KYP6s7iTwYxORE0",
-	"eiPEc5pespsde7jyKyEmCbS13aGvfVy27IHzLpYEfoXUB05G5MU3g6/69mlHrYTAkRdHuTzfL39qDXa2",
-	"65W9uc03N1vvZu11PvfbeR3ncCENYgnXFicLesUU6WLkJGkomLSndwbCRI1bBjvAlGMbI4FBaybNwkKF",
-	"Y8yQ3j/OPqiJVGxRQMXYXjo1BJ2NFZx2vRuaVj6rebm2xHUDs907MFjQNJoYVKGvQECdsfQ6DtnPjg3s",
-	"RtQusb2b2OS8LZRp3rwD7ETrvilN42RFnE/Kno1IcGbdGTZfjIEbxEa0w299cGcSXKren0nLxviDkHJN",
-	"imBZg1glC6tgbqdzYao8afVbQWKhfjylcSKuWbrnW7TcFFjflmBAfqGxIoGzeHnUnYmKUunqhFACZuvy",
-	"egaVBf2yZ8EEtPVzh/b67/LYt0/oUBYvKF+Z5uQNLwxUMTSRbi0rKp86Z0YIMqd8lcdIbnsYdqb2Ykif",
-	"gQvXZ5VfDpyVWEumA/JUHxa0rM2ozOOoL7LwiqkTYoOCEgjasYGdhpbtABrCQUEYT7MCfAQinG+Nzt1Y",
-	"4bXkmr/oftUvQnBbfWxe/yIH7GduxOvvN9XGTPTGTv7Q6rcVrZzRNLftWqUAY+RNeBj8tLvcKBHXZ7ln",
-	"42BxmPlRqvTr6jKlBSkeOM4YfGAg6b40h//ll1/6p8VsmD8wxexjOKNJwjimavtCTL7B91JGk/l/niMw",
-	"iDdsDgmYfViwULHoT2yLPCEx+kIvGOMkEZeXzAaJbFCWDPvTWsDXpTedWkcKgaZ7VgLCJKYinVN1TAL4",
-	"baDHYRyD+EBvR0AkXWm+Hs5IVzJGAne1gz0jX3KfDiACoCsMbz0QVW4jR0/wBmdCIknCFAT2Wtg8mykU",
-	"Md21STmCnvIAVb0LgjOiB0u6QWkBgi/vLfqZy2yxEKli0QsWxfQN7O1NDkNWtDiZ6yYRgWK7Q9HYiHM4",
-	"mMmSATuGVhQq4/xzWF+0VPp/Zy9/LPi7f+5f+maazx57LxBOquHxCFli9bIBwuwuWKpi5iCiVL97HCu4",
-	"wRXs3IEDqTBwB0Ol2syzs5fkYHT/fn9EaLKY0f6YmHeJJs9yD4C/UmvbALJUW0ZIFuA2PJtfoAZetOWH",
-	"b6k1XsJzqUVt48rVB4q4L77YziL08q0ZuIFTKXdVrFgB3GnShT/1Oqd5VIVHAEMoBuaVQ+gNxOpr6aGZ",
-	"mvWfI3xJkLKEUckmVAWefXdSpOv5SQzZfBHgATfeOa0uRUNuNUqGznEnoor1FWI11lY/9tj8f8Zsjjjq",
-	"EcQUYxBnEk6Ccsf60TYZWT0HurByRJIlXUk3mAW74tlcb2PxWG+WO4D8uY+wDFR63BDdm0c66Jsl7ilN",
-	"Wb6b5bluBGWrdV/s/JrNzbgUSWS7T5nKUk6UQNmL2bULIRLfho/7w3GO1dl+w82wIu+gjOvcDhwUKYxj",
-	"Ko3AJJObti+ESBgFRpqjeTclCJQnsjnIvzZ8i8fbcCjz8rCljsb1bIxq7dhqey8hA2DegyhjIrD6LYvI",
-	"xcrYmzFr3+3Fn/PhsiO4kZkz0HPC8RxKzWdYGWCJnpxdLJVyWM/JLPZILVMaEzeKw+SRUBZ7tL6rlc9i",
-	"xeZykzbgcNdPhe6cphSu7gUeSAObAPI7Maqlwx5jCZprW2LdxIx0WyU2BHAkJQYETzYJoXzDYRGd+Xm3",
-	"K4tilUPFVmiSM9d8w6JSGE9ZsmCdAa1x+LcNX7gnybNXub3I5JxLll6zlEi6NLktLuc5GAwHo9HB4IHv",
-	"cJaglWq9xnOIDsFbANxi5nGSxE7WdnGUxoOjvH3ULbYTVllUE1ZZtCUDr0QMNWQQVS3E4PaGqDg2X1QV",
-	"uJZZhrWh2Nq1vhEAlhe+UO5M32R3EsKaBLF0UFkKF88rYtj5wddfCJG7G9QcG/hL0zS+rhzhm6k47oXn",
-	"Y3PI8T1JguIiUKGebZPPex0I82joUP8ETqGEKka6cQRnLzjmdG4uwEXP+9ejfTcgdf+4HBOz75RArg2i",
-	"KPHVQDfGyWqhWcpSczj0ys28MlRjahrimQD0YJWDbEw1W89LyxLUpayem/RWuGRhF/KFKBFD/YT3Snyz",
-	"zM/WM+sm2WqRMeGIYDb8VtIVv8ixS3RzPcLZUp8UyIduL3MLwbKVzLVaoQ2shBlNRZKIpTwB5bDInoR0",
-	"Sk3J5czH4M8sjx3gnsc0YTyiHon6iqUEigEQwNlByDHK9WYt7foRyWgazipGyGmcKJZKMo3BH4k3gbYU",
-	"gthx+ia/qA0AeCoOIebmaWq8ZO0IxjPzJ0gtVerZKFGcpiahaassW3xvVKSM95XtNrvtDj+hK/9qVzaZ",
-	"l4Gd7Kjq+2fzUCZYmMOLRgVeOkTrAP4ZGdwDSzeQ168pvHSc7vt4dNToOXAm0P31119/7b940X/yZK/h",
-	"gnlYFbI+IYO13bAKRrXLpzRNYs2ssF/gC+jG7X7//fGLF3t4VuzywPRPCM+SBNFhuOBVw88DLLOh38FQ",
-	"EMywrRutaOOonlN1q2Maj7FQxsYxQcRRHpsw8W/TS8i5kCKJJiJTAeA8hImQLAo0TfQKdBrYRhP8Xxou",
-	"6SZ4XZ2KlGQLrXbfH+uPpeNNB+6wZ2YGzH0ZSwaq69JoZSlDeyxnDQRy5CGQjavQpJUERdTGMQK8Q9jg",
-	"uDw3OdCiAL3mx2Skh1t745wX63dszhTGnuHVfYUnbEavGVibgQZYRNiHWKoeTDhHLMsT6nSrZh+OCRe4",
-	"0N5WZanRLn7UI5TofwHw74JKvCRAV5JR42+BZvYG57zOGyHEqAicsPMDpUW37+WWSf3E9jof+uBl6IsF",
-	"433sBdEAy6zTbGeuOlV4WOngu8fNT+Y+1vsYAB0dVAwnpZhGUawf0eSVw0mN8lBVUVbVvC0CWV0GLrLO",
-	"jlNGpc+026Yluy1Gk2TR5GI1wYI7PQdxsbDqWCcmHLHyLnnbqAu0hoVDDPImlLJfEFta71rMLwHB6oIV",
-	"UwHKnaaMFdhqU8YcpPIBOeN0IWdCaSIWnEDElrsywCViiC6EXPzaMk8Zm9h6RrXhAf6gRWMPSABX96CX",
-	"jwTsA1zzLx5bFbjAkrDQ5+UbC9RMyvlRzNX9w45PPpZQ4TeOzLxpxgZm2QYI9yu2UD0ydPBl8rEdDZsG",
-	"oox/scIMNWcISJcam1fKGGA+mrH4B4DZeHYtzUOXaHWjWEXKIt/rN8tEWfzYlnGsAdCvObWQ/jRFxjgr",
-	"4ymB+w2oQDXAd2Ck5Y0+9C1mDozqtfYbbD1OliKNZE/vkZyJpbW2X1pDWrEQfxDc/yYVtmltHeop5v5u",
-	"A7f4KRPKe8ujyk5V700ZQ5SLpVE/I6HXS59HEzfsMT2a3kyYrv82WWWyNe7UFbkjItrTAyhtTUmxcK6Q",
-	"RUEEnxf0cDx6kDMOuyu4G7JHErFkKQkpmJbnC2UDQqSiWqePynUHXDrB2gt1vXgd96usd7HCV4wtSMYj",
-	"s0hItr0KNyz1/6A118sJyWdG1ZQNHN0ZFtaulWhqh7AbVxGOFTHcKRJMNmiIB/V6cl6z3UatcdMls1QA",
-	"BDAmSzfM+s9lruf53WtLhDK/228rfng7+1it5r4BRwwBN6OqQXNTAfhmrX2d1cBR5s7wg02M2cCBbsGX",
-	"H5cX2BJpUQJRKzT6HLnPuo2ceG/Q3opQy0fMtWOX7TmMqEoyJbZQOpIbeDjeHOpL+ETfZY3ctykHkP4i",
-	"JIMLouzhaaWoO4E+CxeGHeMRzB3mcwQj6B9NvVQfpSAApGPBKOZRZzzjVrYL6FGJBlsJve3uWjuwwkRU",
-	"HVj60e1GW5idLLNJQ2fvKl3DQy9DbLxJVbxRCOdNGt1ErpNjQqdTiET1WMqMPz4vElCC67CZX/ryHqV0",
-	"yc3l38orS7SkO8RnKaNRzC/3AN1vhcJ+k1fflgrOO/GERhkzXo43fk8W+GRRypa1AWw26kFpIv/p+AVt",
-	"Feb84z2FNZrekI6NJAclJ9EUXtmw0cOWRi0Yl+8M+UaVNJje2o1pfNByTEU15UZAwnLLGzEFt/FLOXiG",
-	"BUsrmI27lcXy5WepTl5Nh2Nj8IeRGk3eqfwyja9t5Zlyv2nlT7AS7MYRH1YA/RXCPUwOq0nmfQYBxrsZ",
-	"wcD5qo+WzflEH6hWowyrBN5T3+K8DJVXmQWJj9+jMqlV/WMS5CWrgiKrVBoYxjTqkSBPH3UzjEz0VCxl",
-	"xlIA1TK5tBTKpAYAwo6m2oP+E3LGwixlA/KGXjGppWPIIsZDrO1TpK7iTIOTPCbdGZ27oW6ZLTu8AqvT",
-	"DqK85e43ngjDUgaw54Rh6WffxvQgPpsTBzZO71VgtiM4JsFiPoFM3OtY0oB086GAHcj8hniYT/LF7tqJ",
-	"uS+V02NsynhAupWp77mr5fauicbbofODv5OKaancZhtLJzC4ImBsx8NRDdlVAi/alajd+uloG0TapTKv",
-	"1DCIowDuMJA2IThCXRhDrNzbMrC0AgO7FnG8iBJcb4V70z70dKNhrjh248PS1A4fOvDYD8YuPPawOSCz",
-	"MbTT3TInBPMkR/TEKw+YFG2GTEME7dgZ2FEL3G6XvftiNd81Eq4RertRbeurXW4YX3e5+1Ncrkg35mGS",
-	"yfia7d2k6zXXkl5OQVb9EUuthocirUQh1u4sLvq/ExxVUYXtGq9Thp7rib/R1+CyAt3yG4+nrqpkNtPk",
-	"LfjbKHDQmUjK9PGxc2mbY3MaJ1rHi+j/Nb8PQhggeg0NevZpRK3v0Dx5Lq5ZQqGU3GKGdVj/YzQejY+O",
-	"joajwwPwops64Kecx9cslRRz+3gklsZdG0/JQkgZ21gac2ZTBvh4IaxKGrG0//Dh4WhcqRc+duLYN4ao",
-	"f6oes3wF1m3ld/BSMZUqmdos/TKpki5NEpZexsAVwpDKXGYX5VvarolDy0deWvYsWnWYv9rqYPk7eLjM",
-	"cEz1ML3QUPgHY51sgFMx5vJWrIc9L29VDa0KQoW1nLel4bXOa6UBxrnD933AhIYIiEbJMN4gGFqkO9hT",
-	"kscRiOm2GRDbiP8KWygnGOTw1kihzfzhLJyxKEt2FFqnZMnYVbIiC6q0Zqs3A4MyPBJp1RCbCpEqxlir",
-	"m8v3D1N0Kg6Ytx01y8CYGuvLM96FW91Jf2HsKsI76Jx+eIafPIBVNn+MKrfVXgdr3ZifjfuzCBSNeeY9",
-	"0Xm5QfCimxNZeACdyPdho9Y0OvIRIUAOCD7xr2YeWIbBPzNGI7OQEOtSKG/3y+7q++4wDu4fbToKDib4",
-	"nH7whVyll3gJwjgZu52S0fICHG51At1uY58dbq5ZZpt+tzv5izRGhriOus4SoV7pF5/xRQYHzK1B7g8w",
-	"rIQ5mA8IFC0vs45y+fISO98+b0pMkTBrOVqHjarysMlGKddFHhYmv6LTiK70VC2TcM716BHa+8CF2PpU",
-	"l5Sr4lzDfWTLg21jMzZtM+SIf4LSq3G0hZZdnD8l6tZO60MdtVF5sesG965H4y66NuEckUfbf9AfHvQP",
-	"WvRf00hXsmPJwcMfaye3xkEqh8V02OLKpbdjV9ElOOuL6TQ/BhV51Z7L5zmlfib/cFsmD9s2aQ7rBX7R",
-	"LzbXT0gHrQgJ+7KRs60P2lYSoOrt+Gws/47Huzxe+dJw72/J4rdiidWE/IKOS4T2x7IIKK51AzM75jgJ",
-	"tGPX+YStJB7ziUlu9MQjKUmSeMospJlFpOvm1qylICtGU7l3guU8RKZ6JFZYC5gLRbCbcgjJgwf3h0OX",
-	"udw/GD4YD0u7et+7rXj9rluwE3rB0CO3YGJRvbotUhFlIYZwzVh4hQHJDqHasnjrbJZQkkA2OCBiBYUN",
-	"InGCykJex2du+WxIMRbEVkXD5iqaBFZDPU4Z1fchN2vDPitVffA9g0oQJSXEmspvrfGeLSdWPIDMMfsJ",
-	"TNEZST1RNNd2DH9r0Haq5xJ2P9+J5pMDdd52la6cLQvXa/nI0AI8ZR1feWmqTBislZznloK3Fmsx46pN",
-	"1UOpi1a9sCxuRbtwHUTLlqcgzGIZc7ahQ3yp3GesaBJTvkuXW4VLLlLNrEAsluIlfdGQ5vbfOe78/9/S",
-	"/u/vPh58+jevjdjt1oNNMBOpIs5T4ERo3Cl3+z3lEUR2LKhU1HoAAH/mH3GS0Muq1Qu5Yv0EuaV8tiOl",
-	"F86nFVLyc1d3Z/Ub5Rm9lIqlMSXPswX1GJ837O0ioUqrepsGDyf6lX25or80XOVKGou5UJsI3rhqmimr",
-	"MBeY1Zdz0CqZ6P8Z9h9N3n0c9g4f+UmmNY8zlvXfhe9UnXLy7PTHU4w+0a/0CBtcDkjwNNOcaf+54JGF",
-	"oSmsq3OWxiHd/5EtJ/VTvq19zjBdy/tymCLLCdzxl0IKy1vkZ3/NPLxS/HJXHwBLwWEtGY9MmjJmkgDO",
-	"nEcpglfWZDkDHJzE+iEhi6/ZCQn+PbCxQBWqcmOx80iwskwd5MHkXpn979W3G1rJFlpbbW672ooeYf19",
-	"LiZyJpaVpwaEsvIUo4fkiocTxGwtwMgHIV2oLC09wvjS0iPPZ3q4uBI3OU+AVec5STOlFl25R35+/dxG",
-	"4C2yiyQOCUI5skoEb452ZxzmFu8OqwVCkkmV4x0+3HSc9OB6ls585P+Ewda8bAgEMrE4klAS6TdNnH/F",
-	"BoBtNIYRqbQSWdaUqtDkNjAdmFIieeXZ9mVjW4eBenvTX1f7Kxe43TIWzi6Yb0MAFfAJU9RnsgLtvwD5",
-	"HJBvUsrDmaavAFAtTzBOPDD4h4FmHcUdpaJflooz+jO+PIUEMXVWzVKWux9UkbsPB7VHOKMpFOXkIEx6",
-	"Tm6pdfvkdQ9ym0QrQ6a+Rvvi5fxYeadEQm89MqfhLOasr28N0L/+IA+fExFYpdiHRUJjziI9pzIiqMdH",
-	"VUa696hxEA/UgOKH61uuKoD162vVB0zulD6C8GLPCRi7Jwn69cvjA+jROLRNe4dncTY999uYX+EmxxLW",
-	"5p40mApGhUTs0kiEmR6pJ/1npxKeHogfg+JZH+Ism1NebCZsHMeBkGd4PcYSkyckEmAaWNBU1rFXWhUL",
-	"9eesY5UM/756KkgsTYSAHg77UMpArBfamFEeJWyCScOhQfMDVH4IgZ1wtqzX2ljSWE2mIp0sUhEyLDtV",
-	"jlmv9dM+m9FUn2qI98LauYgJF63INGZJ5FBKLAm9AGMNILVHmD+7oGpGugFms0BwRLDXq+TZ19LsCwfu",
-	"xoDnhmolmvMlL6ed47frOU0pANUm7rzrtdtvxBuuHu96WZZ70uANDdrAMsVRDmOCb/YITaSwx9LFanIK",
-	"ANwEssmfiAvItKmgEQkTKnMzKsIrO4Tth8jt+THRe/WaoD1P6cRepTxMr16roOeATpcOQNN4dkQDMLZV",
-	"g51quVXBWksbWhP2uhsYQF83IIEe11QAt+R7WIKg8kIQ9zwNFXXobtiQqY+9a0NuTe1d22iow32Duflq",
-	"d+/aXGM5710bbEDyLzU32lBvoNdYSWH3Noqr2u5tmBIDO7bhKbJVNDNuqidVfF/iz9t+7K2iXLRwsKbU",
-	"cW9dmcmiicP2NFKpoLhrM6hLQDs0ScSysipH7Vvy6HdFO4+2bMctW75rQ26p8xu2USqPfqO2SiXVd22p",
-	"sQz7rg02l27ftcVyufddW/GXiG9qrV50uddc5jFvYXTQfjyN5QeK1o52n11e+jpvbTxuN7tKPani+0dr",
-	"6jv1muuU2AbcoFinrEedHy9ScR1HDs5P0cJ4fQv+KnLF5wfrP68XcN+BJxuQ6QuWiGUONb0TwRZAzLuz",
-	"wnfWKJSXivCr4/reJabGoMEF748/fCCp+WZAuj/SOYtIqaUeXIyfYgUVKdBIU61aIu0FWs4oRE7PWJyS",
-	"hPLLjF7aVAFoAw1le3Uzty39sbEahrF7VfXsXJOvW8v8qND1BTFKGYlYEusHaJen3NjZxZQE3z19Q/av",
-	"R/toLQ0GCN3J3mc0kecc7lemlX6c36+gGanAzGltYAZawHaFyX4qjRkkads+zzlUjIF3WGQqcALI2S4A",
-	"BMBfyYwuFoxvQAoeHx+OtsIfaMh2xV3Ai9+1qagJt3xPPmVubm2Jk9GUQeqjgabLMgzqniSZD0yAXatJ",
-	"YG7PUJSZytL2lldQv40G5qpxeTQf811wBupQ0h4Q6UZcgDbxRnA0vAFHZWO0vcQWZLYGGBQafWII22eX",
-	"y4keoUCNF0vAv42xvEfeZyzbCWvDoBUU3/uJfLQtyAYMc7KWkG5KEGt8G7Bg4NVwKXQuL6twF/oR9np0",
-	"m2Q4sWOo02P+k4cwi9+2wbNcMB7F/DIwuGE5Ayyl2eI76CnBn/VWogevgstm32xvyaw6b5r33bxwI1/T",
-	"2rOX051/VC6UznpQg1aA218SavsOZXtbGISCf/vdgLmsJ2eMmawgjJMjl1kcMdI1Diz4S+7bX4O9MmLn",
-	"39DdX4L88k6/PTf5NmZJ9BjUL9/ZA0/IPUmuaZIxmycOqqemT/CHKPZBkW4JQm5GI0DB3fPghzbmUbhd",
-	"VGRjK8gasa5ZGG651cPNrdZQGxHdxZ+J+92OoccLlkoTYJGnF1zkUM8DcoYZ7znGPOaNCp6sPBE5c6/f",
-	"/al+nNeEqeZKu1gglQIr9Uxfq49gT+WAjqPDRihxf7Dcd/E1454wOUwh3jLy0ck4rvbzLZ3HycrTkZOZ",
-	"vGVvJpG5VjVAPzal80jMydPB6P4hVPQsd1zKfy6FVp6f/8fbUf/Ru7fD/qN3H+/3Roe+kLkqZRaL7C5E",
-	"L98mHG4j2eLFtSGUaz2BGtATU2xkHbWSH9kSGYoEB7cWABRWKaGKpeQaqzeCvL4enZD4kiMqhZCQd2wv",
-	"8lcGOvSO9O9I/+ak//PCpmBtybcvTYWhCM8OoDKZkA1D5DbHAwwsphTXilAUb/OYu92M7uj570vPNcr8",
-	"ntFED7eWcKdX2VtvtunCau8A4qp0AxBXZUVSbL76mR58B6lIGvRFY0EG45ImST9MRHhlIuqgLgfpjg/7",
-	"M5GlFcgLTA4uLWb37XCEK/lf47fD/sG7veO3w/4RPvIGlddj99diJNdx9eE0G1kWvDp98/h7Uivd9TGO",
-	"PgW3gKtv3JXtANdhYIibQMOQLXSv7SDXT8iQzBnlMn/fi8W+KWHwtmHZ18xovBaYfTPO75qFXQ/P601M",
-	"2l5M5CmhprIytnaCZu9YgXndZeGBfugrLHx7xaDdDI3T/r/efRz7szJus0b0tqkuN6ogXeqsXUHpdRTQ",
-	"lE+2dXrFzYp3fK21ONazis9Zl6NWjSPPkR1tTnr+Q+p0kO5pjpqTUlMngXL0J2RzA2kOXDH3W34nQL3J",
-	"98TiEQZ1OgywlYwbWQXeS1/ZD1eQ6tn9l/npv2C4e97j/wUKgLTHFty+oMa6E96U5rfdCW+hTHwxwU+6",
-	"DYJ/rxFOYds9WDOTdWtv4pSbYrMx2hhgPjFZ1ZH+PVvfGK0MkjGA5+xyYZz/RLIwZWrPBaEuqn+Y4Oyq",
-	"EbCyPw0M9tSUfGku/nA0bFn8AbuY5Jbhpr4QpzUiUpApTXu32Xdugm7q277QpvN2PW+RqbwpM3nHwhbe",
-	"CHn/rccuVDlps7px9eVcR/huvIDn3uReH6gCSFsxRfw9BCfw6YjF9b9Bd3rJQ1YA7fcMGHTECs0cq3dU",
-	"YTNfv+g/+OHwp38+amOLbxXzASB6n6PixK1B+oy9ekOOBtkuDaNkX63nX7wpLkTbFJNImZwENy3/cjsI",
-	"RO0qim6FitmIfzm4japCzsEKGnyJjV62TjOq5now6Wr57PLB3QBFXQuuWChe3f6NoNP1LWkEMCi6rdvZ",
-	"aDhn/ZQtaRrJduEC0I+PEW4D+1nVUnwgUrke0QbZwaodG+GdTFq8wyrWATrVRdFGQNElODiwcVDjqj1s",
-	"RhT1CcBUSS8DPtM/9SoemnuS/PzmMRHTqawmdhfnvGXZr9ssM7UtWJ/x9a8NwYKIC0cfv6VIQ1jHVtAc",
-	"Z8bqlBc1kSsetvtSv7g+JidXWCxb6jk5hzhGlzx6ZfwuD2SXH5DLAz9rmXzPo4cUx7M050rcnrN7LRWn",
-	"TTFDpUJCVK1Xn5oDicr1iJxwotYBRD6l7y6cqH04kV0/yJ/35clrTkol1LEs3QY/J+ajX0FsrcTBuQxu",
-	"zOv/SDVuRyDJTSSlZ12u66K3+V11YTprscO3xag8vH0oyh0RJwFtEmHzEKe7WWEwL1RzHWJVMnFUQU+d",
-	"ZQxn61OoN5d6/6za0p9Pb9EcyVFYmgA7C7R6fGUzKZo8HpOE47PNGBRQzZhg42XML5NcfZfkYkWKFB5E",
-	"mFwxlRfhRU8D5MaIJDqplYmZaRFiisn0zbAxoaj4Mx9dgAX1Nx4It5nGGc1YEpFuxk145R4iM0DIERfL",
-	"HpmmYl4bLoQlOtOlSXzFNhf+u3UV0yKytlc0tzNwfDWF8FxutUan/FyYsMha8yNXIS3P+XGU45aapt73",
-	"TSomLVy8TTURmtRKxB+6kT7ZhCd0p0huUCT/Ya9r3gqKVpUU5m0yp5xeNiiULZFOTSDBjuCmdedfezxT",
-	"8JPkUgFrthDBa2hCDtLpbjZdXLsllcS8fotsbxsw1bYTLmBW/0gg1S+NmLp7DWMtSYKbCZed4Fg9oVy3",
-	"g8C6tfEYWi4xLbSpvKusSeal4Z0RXO2HgMqi+TA6Nv2zD5YzycLJ//73/wTGAYrXBf2tdFNtSCg4Z6ES",
-	"YOoVKl9j2YOILQ6B25aMMMi7ZMkmXbmMVThDrO48AzWwDleQMMtYssG2N4vPDlPbkJTaCmjWJbEy4uwJ",
-	"an5QyQ/jeKAsCk1tsRQlakzIg0C7jUJmwp3dEX4uAFr/2XXIuplQN6YAluTyJp1rRzMefnEzhQv1hjuN",
-	"q73GdYMAjy8StzH6koEbO0RtTGwWcVP3YskickHDq1IELjJyDGRDuBODIamcQvwrpqrDPSGvXj97cWow",
-	"IWw8EWT93Xgqf2wASoLQVw2S9JU+lzFk/2PJ58FvknQDif82S/SYppGh72Avrwtsgo+UKApp53W0K17b",
-	"eHLwE/vn1fj5VfRs+X32IP4wpBfhk6ffjszAJh8efv9+PH++vKGSuoNSug7/9U0dwjX34QMjs7BkpZyU",
-	"HomnhPJ2fvwK/mWzj7wCSBlHpELYrdfcq7OZRtb3fkkVW9LVCQkk5dGF+BCQubjWwkZrUGqWiuxyZjBW",
-	"4Pe8hHtoodCt6Rt/B2uFJrWKGRyfbZPie3vBUPlS+DaneqD8IVOVeKp1sVNNbK5CmmtEDk7Ge6Uym1Am",
-	"Hq310gWLSBJfMXPq73k0jD9CtpiFaS5Eb0T6nPKMJoHlyuYzTXdkGnOaxL8zl7rw9TJNmWd/MH/Z4jzX",
-	"zq+8+LBlrNMmzahMzyUdqfxTBcCj/NtnDUUsq/1rD1eFeDYekbOG7LE3zYC/YGLBI2LC1WNVjqaCkcs6",
-	"znP+iysZ3Oc5YrQDBO1+hpPL7yho2c3CkLGoDpBQ+6g943yFDKcZHcHAVoHuWuhMqMXa+G/QskIhlSRz",
-	"jMimHCxkCxpHRr9dzhgHiC4EjeZawSWmdkFOmoMSew1sUQaja1BptOSZSDCsk59zulgkKxdgy6SyvTx7",
-	"489k27csIxgQBCHDScTynOdJBkUEuQH8Wq+I29JpPsPhqcluMTlQZpT6Qs8FeOBZCoXBFoskZhFcqGMl",
-	"C5KURf7MOkvjeDtLY8tIMieUwwkmM/B3qMmu/9y8aOiretyLhtzgGWc1vac65pctQOUoUQx0NIN21S1o",
-	"ogrkI/c/erB9Pu0vYn4Z7O0OgiVroFQ3gsBaAwJkRk30iH0ZGFsDKt28gkdlq30j2AYqTs+sFiO6K0Tc",
-	"/a8KIq5BWmviK8noWrGAhQ9X6xah5F7ZwA7PduifXIuGTITymzLAWtiFYpE0DWc9/VsiFPzXeFf3drd1",
-	"wBg9mX6B1RnKRPDgaPjlUzcWvptWEIprlgaku2DG8QEhAYGRTwHpCh4CUolrPdorF6m4houL+aRaWQJ/",
-	"3OJStTYD2q47JEBXM3CfkAdHg+GQ5HPZnMPs0fUWGNq5JoH5NaNRzI1jshp2b37Kc02h1KckF2wWg5D1",
-	"MHZ4w4NIQcMZfn5PEpGpUMyZ3yh7QX3or4G4CvRmLmeoqtg3tWjnAgqDGoDp8kIKr5tyHl9igIFs7mkm",
-	"lmRK0VaB0hggbWDqm/uolcU2Eyv17duPRkxBPSzIGjTVfPRaglmYyRMSuOWL8DXBGZnSONG/SiUWwA3z",
-	"wiPEaM16TnKWKfCXRGLJSRcKu8VKK1ecLW0RDrlXQYbodapov9jHRsiI1pUniosKEpWffI16AvrMDUva",
-	"maYctFcErN1NGXjp5GLletJ2CkGlxuDt6AdVldKPvEeJsaRYfZvKK5lDOekVQqyLkqPvkl6jw6+KbbPU",
-	"KwxGY7wd7G2J81Rato82T6jzZinwvoRu7hMg+mt2yRRNY4ob56SPHH6qbmSeptVKB4csLauIb5mtRLo0",
-	"SVh6GTPZIyIMqcxlT1GnafN0SqXAh815RpOUTZmWAp79/VVTpD7q+Ts9GKsZCFKsSCOWEn35xMAIfcor",
-	"bE+/0X/48HA03kiq26XxnMAV1DiUu5wt92xUJLTS160QKF9SjY/cosp7Y8rNC3GNhvj8cm6KhIEaZoup",
-	"53Xgto3M3rJuaPPxdanRq2DUsKeKy7M9zHcIaXeIUiXaWptsDAG3RZCtsjyhogLeWtiatdpsNBMU+Cgi",
-	"zQOXB01mgc2ZybeYIW29TB5esWW6tO1s42pY89wN8tb+3snb64yRv8zihJFAH4WgqOOHU2U8kr6YpqZp",
-	"j9ZOe+MefM4cc6eQkF4Hf9ZMeS3QqQsmw6D4MkANEeoJRRbqBK5q61bm4GYr88dmyN9eqOKtpL/3yDLm",
-	"UMQE6X5KFkLK2PDqrzUxfjuFdZ0m2iJk4AtklDvGf/OFz0oCV3vruICDc8E0H5M2KKeEayOSKAepP87Z",
-	"0D1JuoH+R3BCKEnZQqsnEA9largksVYfe4XU3MsNPFE8NSsMF6/QQAl1A/wXmvJbRcL5/R7VcDhzx5yE",
-	"uRq7dg1Lrra7nPy/VU5+hfr/Lgn669PybycTv86CSzqQXxvYlMCfc7naKa8m928RQ9wEBFBRjyt3h3fr",
-	"rzoNrtCXnJmC4OCkcWjvniSzWCqRrnwGcGCZzSbI9fThVlr45FPRjMkMAwaMq70bFNsb9EzKeBzBPy2x",
-	"6D/cItS9ImQAHQfmbZXJoEf+97//Z6+HALXAbsAllKBvnbMl1kuoGOXKYhVLOEBVBiWgkIL3xtnGEdyq",
-	"4NfRVjeILRTE60lwQuJIEinSvNY/mseqiuP1LdfPcmte1h2ltV8b1a5JowPVfalJ1FWAdG+iKZuyvBsL",
-	"f8N7jmm5sFw5sTAmls2BSyqGpsSVkbtDv9zdXCmkTVGaoFRaBct/5hEZAdSKIxGjKUvz2Boag6tFq/JO",
-	"kEpTtRp9tWpXqKbSea0Cjb5+ecrY+IvhNJW9saaVVvVtNtXIaaxRU8xwR8dRWZRWaDwXiTkx9nKmvTH/",
-	"pCo1Nqf9esVGWXXfqlgVx3j6nbJTajLvLkGlfYLKjnhCfyyA0B1w0I039yUGJ+zmSv4ea8eS61jGiiwN",
-	"Z29XhCHIGWZAurkZWZKQzhkGshjOWTFYuXzWRXDOn/+X+W7v325SvsFzofeqzKVcrYru8JdIvhrtBpu7",
-	"TQLWbjlXf/m8qrvMqb975lTPyZzSHBETnaroaP7sJ91Xli6EN7wM7KUlG6rp+YRY2+dxxUJKqBPaj/4/",
-	"ezhzWHdhTchGlum2c32zLNTMT18kY8ssS+/Pk7tVtzl69pQlWpTSsgPQJCa4Lqq9HgnyzQv0H/b+A3/k",
-	"Yrl3znMZ3LMtWGkNHsCUciIyE3dqb0vuCyVv9R5mRuTEgZc991LmXsRcOV/UGXXvXuZyVgla3aXg52uh",
-	"qGJv9A1pd0Uod8Cm0FpkrvVYzWIpUn1EPGXUr1ma0IUmMsEjs69TmiWqc/zw/qEWvRWzOL5IokxPiyxn",
-	"cTjzdGvTQiAHSEoIY1AzGMcJGZKUXYsrJksfCs4QVL3icDq4P3TLiNwfHj4cbq6CUKdh6OYXDNs7gzN1",
-	"C4u9SNl1LDJpQT1wuQ3QwudabhM5GRsUC92brYkFq4xjkXqhGY+kd6CfcaXPTJS879K2ZOwqWeX1V8TU",
-	"AIZADGTuad0yfUW5KIz6zNMoulWco4iuGjLx9C9WIum5VfBO1CzTnaSxZtVo5Wh1s/yFsavIYJ5UbpVb",
-	"hGOARXl7MH2LYDkxKdL+mYNeVCCYmn2E0NMCA9MEvZW24UF/OOofDD3QphuVKK19/i74xL8fet5QbgU2",
-	"hc4Yjcyo2Ie4Ut7s/g1hYsNZDSV2E4rn1gZpS9JlFFZ7uN5VOsenf3k01rU+6Coc0dYeaDnJadczM6Al",
-	"MBMh7tI9CUgBDr13h2gsTyGZ47JSyOdBM/hmI+ymmOIxLvqoAcj6kUrjeRPmKR5aLEEEr1WY1ugReq2x",
-	"4mNbllUCF64BN23pn76mSRxNmguTgyWXbMRPHrXBT8a+QE9txelcp4jR5SJP/GMbfvbVwIYCQ7VE83kR",
-	"QZ2tLa99hb37BFH9kG70IVhlpMmKnAOFmve2Awt1P2p1SnLdaCt7sZEIoI6emJSkXOGJbYzRn9gi3AQh",
-	"r6/2GPATz5mrJJKn1XKuil4BxAYYCPTVo8B0/kwR0589MJZH/tCkpzzaLTBpPNopMOkOPf+rRc93cmU0",
-	"/5W3rb+tbf+z63N/JeR6A32dsKlqVPa4UNW0DxPznuuc/gj/g9tAUd8hGG+zflEJobM87YvgkePi+2Pg",
-	"mqTSJu/zHwkw/hUAi5cU2T+DVvFciKts0bwyEKit2VssC23D+n6QBXKxrG/wlmxuXXRzHBEqr6oGq92i",
-	"mf22eTux4NigEVVmGFLUn4i13nOxJF2p4iQhlEhTSN9+fM4hhRjZUXA4fAQLOHGT4vcG5ST5Y8KFaRqy",
-	"lHX3K5FBgWY1Y+cctmBGJV5LMbVMczrNoKOULvmAOGGXE5GpiZhOUsdVhCC/ArnoOdf8oJjhgARcqMlU",
-	"ZDzCwcgsnJkKRXOroRks2pXIIElasiQp+wzsOtbS8RuGhlG/2G2Z2J2W2vsJ2ogQZ1NFlkS421wsT8iQ",
-	"ZDxhUuaBp5rkC9LYJE+qsQt5pHTugiozWTwg64+ln7m+5Dmw9YKl5nSaM9KzyNeYMZ2fm7bcF9uVlWbE",
-	"NA/jlcFW7NiwFw9T/jIccf167+bwOMMNgKwYBMJAxJzcwFfhjDdI+Nk+o9zD7n5e6JGOhkNLOtKk5jCs",
-	"yxSRXJtikTGSx5VM47cb+a9rF9smyxwm+Qy/tInL9s8qFVU9x25aQT7/pi0H4bNLzfRGvKT81BSlHdAR",
-	"3T7ayAd/VCYCP+BRThijIf7fJvK4dcyiGjBROfrrmqX/ZZppEfmVu/L1MJs2sNHVriVDYB1nqd6mKZCy",
-	"EnmBjRMS5KLTvtoNEyFZRC5WxSbuQQMc4K14BJFHEp3npUgK3WOn18mbrMDO4K/tBVl+66jPzcJwufOb",
-	"pgwQY/T6npAACNL9fUHjqEgOLgASK7nZ9iZuekAZNa94UvDRNpMBv73/ioB1him4wNExjldOkSn0joMv",
-	"dkePJzratZIEoUu36e9cn5Jd6l8qUcQXGNN4PCVxoYsRbM3nBxz3x8PNw7u9BGQlrqrmqTx3oXWNZsCt",
-	"yGTD9uQOA7BYlvdJf0S6KQu11gFxXXMh0Q9PKMHb7t7u27hxnZqLsyT0giUmxQNghZyBQ16QlBmcqYpZ",
-	"ZJGKKANoWNQMRKZ28XRCTyVlCJ6UTyY+2rXYNw1DiK0sJlbk+t4V/zbFv2E+6zxu4YymNFQszYMekIX1",
-	"IGOaJQmurSRUD7lKK/GcThZUTQ6nD3/y50dBVFAz26GVKKMS88G4L8Yj6wAwwTZFTl0ejOSthbPbmZKh",
-	"WPhM/7/YqGIcqb5PRqKiYuJ98zhlFKLz8D4ZJ7Fa2WdujoL32TKNFdumiM5ai11Rn9pUsDEUkU+zkqla",
-	"YoWl/dvolwOp6b//AQAB0tE2Vzv8okc4W5aSfVrd5VCI39gph5v9V/DIwYL8EqvZWR4z3g74xK7kx2oi",
-	"xprqWBeYtYer1w0KTvG///0/wV698FUstX6+EFyWvPEmaR2eYzog4DGskDMAiFjwLGLzhVD61tL/ga2g",
-	"9VgLYBR+GL8HPVEyo3KGzKSJkz361/vxP68O56/Vw+vny9HqG34//D46mH7324PFT3KYPaVHb+KXv0/G",
-	"09NH4WgzP6kaWXDN6vtTw5M5NYv3WyaV0Qd7DuMzeuanXudnSPdzAnp3RXGkCu0BmCdahSCUiq4MdOFK",
-	"6+i3Byk4j7k7utFOIIOAzoNLcYcteIct+GWwBZH+9F34Ns4gEdwgVQN1bTgln7WO9gnhWhyChr0s3LeS",
-	"0ETrMKuKj7McmOls/dEu0ce4quCm3G1Z3UqCFv+hxuigQjfjGPCtpxinCNMg26x+y+q0tr6dqVKLtrzd",
-	"StXapuqRLEWrrerWNlan3RKPcZvSsU0FYrfu8lbKx55gOLHmJ2iCKkhA+nLRHDvhW9r//d3HAx9A5B9e",
-	"cdYFAh16BdAOSGuWzOqIazmZ3UKF2PLQN0N/7lrh9Q8tflolE/0/w/6jybuPw97hIz/JFJ6E8XpHwtrS",
-	"qae8UjF1QJ42UTiJuVS0Bq3tqZd6O9LR5Os8NSjbf5yyuomFA8hLA1EgmrmeEYiOlIUsvmYnJPj3AF1n",
-	"prpcQRr/XiIFe8/795YAIg0gJQ2wIpuQQtqgjRSQUpMpjRO3IM7ASUG0j5wcRPvI85kpHPXuZoTeGATB",
-	"uFZCosDZEtwp2SNBFMviV6nEolQkBb/UN2fzWvn2nT/1jDxLE++Jmym16Mo98vPr57Zs1CK7SOIQUn9T",
-	"Xg1A0+/L4/19cysYmF/29emQ++ibuB5XmePhw1ZnrbHwfsqkollKuSpHRfxJ6+1njvsr0E8DcyeSWxTd",
-	"37bmfblT/KGh37947XvKI0IxIJpTlaU06S9jzsBYdlcY/2srjH9X+v1PWfr9XRN/3xTJ+sfWbr+r2b6t",
-	"Rb58PdkRKckcE7QZFskz9opEZoyib8+YzOQxCRJxGRjDOMRqcqFyqoPMbTSdd7UUMCRhgxxo3vJeL690",
-	"F5BXL8/eQGPz3jk36esLlpIzW4PNqP0S/IpBliYBBmKWKfMq5g1+2lBwzkJlso/tJonLTs8W7invln24",
-	"TdyHV7P7Bap52okiTPv3b968OgNFT/9VWb2UwWqAS7NB4zMrmKt8MKD9Uju++/x2rgZYy0ayO1tXWg2t",
-	"4tRYVUuhU2ud7Dc0OH0Wk1Lrksi2vWrVye1VjM+hGewkLW9DDhrxt0bMNdOYAXT2M/123MsUyzLMy3NN",
-	"UYrNF757+xNbd9W+YsC3yol6PvcDOMFZmorUN/pVIZNMywSvvj2yhIIOscL6woro6zRawzejSZkZr3MO",
-	"OcWCAdXKAilVYjhtUz2MQyoGUZDC2ev+w4fj0UGreIim6zcXagJFg0Msm9fFZIJjx7EWaz6RROh+dWSQ",
-	"lh0GrSgg3QsG1fNwv1h0QlKm0jgHQKHhlZhO9Sc4FYSuwjUPSBeim7IFAXWAjA/JTGRpudxeeaQForZW",
-	"y6DJTq9jzBflhD774xaoUvDJ+ji7nLoLxKtYfbZiM01VAT0U1yuOU+kUuNPynXYj3E/x44b4f3NWnDqB",
-	"lFvDmrBpvvVqf97jvmmF84MZ81jONgPc39+leM6m9GADJkyUEFcG8S9JYgMUVE7OOPJmC6/nQFXmYyuh",
-	"nhD9eGXC/BTJi7aXF8EbJXq9DskO9yo/pk2ljduid7e+9i9ntHrt14+wt8OWmVSbLgC2+qNZ1dJdoPKb",
-	"V9HMf/T1jZCovthouzcB6ZZIv8hmGH/4sOcyvFLgc16Pv4F/Ob9vC4y3BlhRq78E3yL+UZ+QoYkZxpyl",
-	"colZPZ0oxqcmLcjgwpcTB4beJPqtK4m7xdBrOvnNaoqXLQX58fEPsiCE8hrbk17mLb0yr9vMdhusAYbH",
-	"Qh3DikK0VZqV+aYOvd0S/qokIXayEkD4Ta7MgcuWqBlFjj8aDv/8IXoV35jPtoOXTqqsw0Maj8cOKQe2",
-	"+B++d5vJBi09aRLxQRt9aNtB7W9lfGwvfFhN9rAto8Dbih7LK7yyx/7oFz75r16AWMQJtIC9m6vzmaBs",
-	"hNy3MddpxqUp2OegFUolFiSkaboCqzEgF1KVpYxkPDKXvApQ4QmhF8CKRdqu1t/BLSRKrItVNdiOFkex",
-	"GyxnkoUYqXrixKgWoai2fgyeHKJcYSPSPKS9nBDkai+6/RfTH356lD787odf36dvlr/9/OrJw2fPX/3r",
-	"mRg/p8/p2XKrfHDrCoX8a8f32b1Y5WnZFyykmYF61mwkVzEOR0PyneBsbxsXafH7TQ1sAAmCPAPRL21B",
-	"j21cpVuKaj2SnFE5Gc8bYtwrDHpNtLs5mevuMuuqVDgfbSNfc8lx47j3QnmSfxm5+lqLTN/99DS84mKZ",
-	"sOiSSciPNbDxQB+ejcvAlOAFM0oz5iC8oLSLEbd4RnmUsIhcsCloMhw04BmgwFJJIoDLtQXzN6+0UQCi",
-	"xrXWh64F1EdlYfNm/QuJKKYexSSiqxpsqtniOVauBKfkEllGBUW115FZJTkMf6wTgWRhlsZqdaYpH/cD",
-	"kw1OMzUr/vrWiolS6kGn15jTaZI5nVSFwLii0Nl/OHRypQbkseH9FyvrLMEvTdQ+8hE30wGReeG8wvLD",
-	"KIsZahbX+aQnGPOpAP1NcEXxKJmi4jaAXP5f6MqyQWukPe7gSOyMGL+MOWPeGIDON5o5pYwmbkSICeqd",
-	"pmJuIs2XRRqgFoLT+JoBQqY8JpLRNJyd827w3dM3ZP96tO/mO+mpA1JFN3j18gx/d/Oc9O8LuiLdWnmC",
-	"c44w6Xu9PNu3qZH9j3H0ad++pZvElGcalQHlz7mNF4f6EMWIa42hADXMW+4Nzvk5P2M8wuUwSNiSBKdY",
-	"OOF3+PSYfIPpLuU0FxwN5fUUlXMOlk3ktDC1YECweClcBfNbsSTBx3O8Hp53jsnHcyCX806PnHf03RH/",
-	"NWdS0kv9xzk/10RC5/hDJMJJlib4hzFHTeLovPPpU3BCLlLKw5le9kC3FcBksYxxHOmLxYdFQgvNRx2T",
-	"t5dMYRAhYrq86+5HIpT7e71z/pZmasa4Mg4s+xO2tV/+cY90Mf2sR1KqGEnieawktKIgM9FSWaUV/UMf",
-	"ftgjXUhp79k6A7JnTM5yxUP99DLml9BiXCx+pTnnl70eeQvLXO0SH0KF13P+ljl7pNfMvmze6pG3lnQq",
-	"zeQUpUdkSjBUXjFPsZjs22uWylhovbTyWvGDgb9P4pBxLMpg2UAqFmnMFE1XRtVxVCiXc+wn7JImVq3q",
-	"K5bOMS8gVknBT14ZfnL66hlggEH/nePOaPBgMASZv2CcLuLOcedgMByYavozYM37M0YTNfsd8niY1z4B",
-	"8C1kPBwa94mpjAEZ9rFWoNPrmF8OyCsIptNMVEBMciz4s6hz3PmOqe+hE7wZooKuOxoPh5aPmmo7xgeg",
-	"P93/TWIslFkKBHO/atKz7Fv72BWmXaLytUk1M4MD3u6D5chnSvWtClK6DnHkvlbzGe5/QyMbPAstG9D5",
-	"TZ/9zNmHBQsVi56C1cmVqZ3jt++0KDau4c7z+JpxDHNR9FJqWf6CKdp5pz/ah8yPtjtrDPNaW7ugmMwH",
-	"1kBAkLK1BebxZeq40TF6RvXI0fCguCUiW9WPAn37XIAPiUoiheAm5jdf1RmV5IIBz75COA39yTGYxREL",
-	"ywxyiSYVGs4Y1M1BPByMiwOy7BEpINSNRuSCJpSHcLuFKqIsvJI2YEbNDG5pjJHIYppfpq3iFysCuB1y",
-	"LU2/BsBpXPwbkjVs1EbKfg1vtafrYoAe0obGYL1Zes2ISul0qie6G3EfDQ+2nHJBSW7dqLXz/1EoswT6",
-	"PoiEtfGjM/viLa3bjwLIMFqdAB1PaZxAIRwAaZJaq1/OVhZkzdrgY+kchcFn4wYuRXrYgVYAsyhWk8L8",
-	"5+ULqOc4CgGLcleZ9QBWMB7KKeDHRRZ+75zPmZqJqEdSkSlGFJsvEqr0cYW16eVNx1GPOAKfXLFVz1bC",
-	"MtF8KOStER40MmuTWKaxUoxrHfiCKs0lgCHkkQDo1cPihSbFdE5XCFx3wcwNmqyYGpBvRASJpu8zAH2G",
-	"mw3GMpoqHwjgA/l2FlkEJX2ZRzyPpTrVC/7UWjFA82P6fgI53VUfbLJyBxcxi5UaGyQbMDboV2Fkxa3C",
-	"KfRZUPj6nNJPvfXd56anYgiOU6lpIEVRb3cYJrPw0SM3q3TozS3cMCgw3mEYAa5KPGek+/rbx+Tg4ODR",
-	"XuOwYvSdF6NqYybXo/GdzWIT959rtbjT4sUzExJ5qscOueQ3lBjFEV7L/QryA0tYex5Y+/BTr7kGrH7X",
-	"8XLMGI2AxD92Tl896//D6qP+Hs3b+6eL2L4J5a9gz/vPok3fmTefRTjIHYTX4XDUhg+bUny/swg/Otj8",
-	"0bcivYijCGEuDsePNn/xRogXlK9sGjzK1hYzegYZLDQxQiKXyOu/OtOqe8h+doA1byybHN1UqhJtOFIJ",
-	"ECsAR+9D39q2+nDj7Bx34BuEXsnllmO4aJRbZ4otyGhAdMc2NF5hPevrAmc1B0N1a8rDHVvzgoB0AZ3Q",
-	"hGqd8wLyfK+Hef1oUypqeUDEKbcg+WeVbi24qsF8O+fGVksCB7vTVNKuor5CYL+rBjdAv/qEzxkYf07d",
-	"ddsgf9woRafIUPfXX3/9tf/iRf/Jk0YGayClCyslGjILVrMbVHxdHvjALH0DKsE2thjWNjiYDVKqDDKd",
-	"oxv4RudUAbmhvDax3xahJYzVinRDKlk/5pJxGav4mjVumwkZ9Y5h5MlPXj8IO3UTgbrNOPKY1RsM5SlN",
-	"k5jlZWPc8xnzMMlkfM1I9/vvj1+86JHxYX8msrRxRBA7awqmFGOqCkDsaUmTpB8mIrwy3UEfpOv24QJX",
-	"vh2O3r0d9h+9+6/x22H/4N3e8dth/wgf/VubQ/CcqludpxJf4yydQ2XJ2819wtwHi7oSOKlOQY8EFzTV",
-	"/1EsTWnIgmbNsAxh7yW/o9YHwcJcku40ZVjSGpMCuwsaR3sFcL13KxA+v516VtQQ+Ixa6uYPnk1/FJy9",
-	"0Pet21BqYX023+htiYD22qzzyRo9Nt+e21BgH9NwxvqPBVepSDZ9Ci/bdz/1Ok/f0MtN38A7u2rKvc4/",
-	"TG7Jug/0OyU/Cq7fwfBws274o1CYlWnV5Tu1/OtQy1ExLAov4KErVPOSytigoNdgE316+n5IE6b5YaPC",
-	"/q3m4FrbdtTNQEvdgJjyYyRQIiBdC9t6fwyFJvcgzAkTE42XMy8rc84BXcrkepNpzCOZ6/5VtV8r2haa",
-	"v0dmtphlAXNsV6l3ziGGyOoYlEckQTFcLCTWt6E86iEwVERXOCwbRJC3hllp7IM65zBpc12QRIo5g3cH",
-	"5JkiwC/Bz0dDlWBQeZqZEoV+p+4574oF42YKLoAAdlKu0dBruBpBQJKeI/yMxR3wHrNnzOx6bnrnJQmK",
-	"ewiENoGrkEVBPmrjWqBKf3RP5m7ppLimDch3WmsJrGKMLSFaQNcUMkZXr92t41K/XYg8hVDTcYWy93rO",
-	"kLoj3XDxChbBgHekSKKJyFRAurh25XIdGMx6kSnCBWewV+6q7fXOeYBY3wHpcoGJeeUm8k2GxCNcTk2A",
-	"BiI8oque+StLWY9QQxvGv7ugUoFZGfrP99KpPrE3ID+ypbHQMTRvXjBTmNdzQ/yOKfesP7andcM18dtK",
-	"HcjSBdHRQZv0HKNVf/674nPaapwnOSj0/ZEpYwsGRmREzSbX9nOA6rvDg7/+fZd0Ta3AnPEgZluSoH3j",
-	"cHi499e/E99dRP+KF9Gv82p3yxcwV2MrNMY3s5SZsutQwt6YCbGWrAExgkjZtx/zIksTc5cb9pDXVZm5",
-	"FiKmBCTPksQkM7oPtHo0yWX8pNrKUREUfNyxwhvurNUh3K8P4agyhM7owTGUR3dG0RmPsdagdyA4xnwA",
-	"rqJeH8GoPoL71RFAndDqCMyzNiMwOg5QgQ3xLSnqk3xzP23hBvIpCJ5L9EvOCOMqXQGmhCN0TcAp4M1C",
-	"BiQ+TSOW3t20/2437Zaz+RZqt/0Nr+buaSNhoY/f/tU8yUs0LoRUzRl9cDsXU5KV6nvJWuXGki8tjS9n",
-	"+p607FkMNri0nvPGW6uDm24inOEqqm+ggKd2DJ2kbJoyOSswMuk5zyRLiaTXmLNK0Zantc8QEllN0eo4",
-	"IpdMYalq9KT5itqd826LmmV7J4RykvErLpYcglZEapPjPervOdf6by+PY3OKIuaQPTaICEKiKVRAPOfP",
-	"lMXTpxGUT6wFKQOIBSaOk1NyxVaYQEv5aklX+seZ4CLTg6d66uccg2MhUBtmqvm1WXgD24/XSSw8YlyO",
-	"euVzzAa4/SeMXkOQnJhOzzlAO9p4bowHhDso84bEAN2dGZOTCez4RmDw2xaKSkG/VTUFacG5wi+Fq6i4",
-	"SOpjt6Ld2xbo484b9MH78fKAHaZH6v7qQfYwfiSG5Tcufq//X+fdpy2N1qUagp/KqSAmZ+uGOp9vKb/J",
-	"DVUSwEEy1bMU79X68sqstgbdA8ARLwAULS4zS51qbkV/P589IQ+OBsMhyavElVDm2+yNVYTcMp9u8c4D",
-	"rI8BAzW6k6/5po21zZeLkJZ6GLbrwUsYTg9F+dJa+65ul+T+jG3JqckTUikCuqn+512Yj1/LGbX44hVd",
-	"JYJGb4SA0vL43VGb4clssRCpYtELFsXU1hH/u2lKjzHcFrj8xYrE0W1pSa1CYzFp0IbC2jJn5pRAtOnB",
-	"EO7L5bDYwmsBZlwtYc95nsYJABjZhe7tAiPhYxNIi1V0AF2RR8WTCxFZCG2bD3XOcwiJrs1a7+sPY3zN",
-	"Ak3E0d6AvAFMZs2LMZ9sHkuwQ+e54z2Iij3n8Ct6LJbW+QF6FugOVbhHknEVJ6ACpag02UWJIUnrnJs0",
-	"S1Cc0E+j9zCwmb2Xyh/RpNnWFpG0Jl/ZGijVasFuxT4DQygMNM090wut29nKSTkeQsMYnFduxQpqBmEz",
-	"4HcNnXU2ZacA2s0jMzkXuwwqUX/LoN5d4nlbhvLeBfHe2TBuIeq3Fu9rwWUb5HG95mJZHu9/tMhNnxpF",
-	"80sXn87UGLAuaCotlk5XpGSJVfr1JfaCMb5XRkyrOUnh6NRFzgbmAF89i26NLbTIDsvX8LFNq8ahb8kl",
-	"mhIhc6yFO9Zwxxp2YQ2vATT0muWwkp+FQey7gLPr8tvqcJeqgL8SFaDLMqracQlRqHfOrWLvojkWSNTr",
-	"ofhId5hDQeZgfJCUZtD4MOF8ZpErYwSsHJAf2EJp1gZPqaPhr9WeTwsA0S/G0dwtWsvUPAB67bmZ92Mv",
-	"a3Px9u642x132z3daQ2YY3tuZ7EoTKnpZlaXMtNLsyfnp4xlzOENYBTPx9aE60u6Bj3MmCp6jmninOOz",
-	"vV4edGlMFK7FQbOsCxGtesQUG8jftZ0AMjz4C865AWEjTwrgOpoyL8w0SeIrLUJWCDhwAt6Hc547lpoF",
-	"QpAH5BmYTx+ffG2X9IZqX4vYjcKd8wNbGba6q0OEOYiUG9TE0vy2yYp3P9zKJTHecjLvNc1G7e7BFkT+",
-	"J/xmS13Xft0kGPKDEkuCo7oTEbcoIoYtRIS+zCQxopt9Idv6uIVAKh3m1yyT7G8pBZ9UkeMBL+/Gos8A",
-	"GA0st7hsggp9uWD89NUzcjAYkkiE2dxY6m2UtIFJwprdZ09+IJeMY/1URHjQ3yohEjkgRZ0VYUqsynsk",
-	"FxaSdAMzMvhtH9BIbTx9pesYgNp6pPyFO6lgLdSMmdX/O3v5483BZuzYNvJX0+sT+36Zt/pLIWHEcQ3h",
-	"2tmWwUG+Ok6xOYtg6GfD9vPiw68Ig+nNLJb5yKD8oNknPwSL3fUVnSdrSdkh13vSS9jQ2a+nL56TLmg1",
-	"XjLVelTM15HeXhva091sR3t2gjehPei1THctaUvPWX8Na6TYB0W65qizyKDKSHLJFAQdXawUw4IkuQ/h",
-	"IuaIzlZ1IPwVCNRsZiOB1olkZ6ZrWwPO6mGZhCaCs73NDPkEdsqpqQPRyAFC7+VNBsi37dnJR5P37JA9",
-	"iQTDbJwEkeqZZM7J2XQqoMO/O2d2t9fhUl/pOaiNdx3btlvsORmuObLxZCAMicHmzF/XRAt3bUxT6aHv",
-	"HSPzDNWWowYGXlOeHdxrdyTtAKbKY/kj0SpKfedJ/dsiSq2/pOY9nOGXrcYieMU7DnPuF3Hs64BP6uk5",
-	"W6d5NY3I9Y1vNaRKJk2LAX2NTnEnxvCdC49uELcroXBtacRzdDY7xt3NuTMB3CXTu0Zfh53fKxGKV5h4",
-	"r7156deSb8srb/Y/lkOFmj3ir5nKUo5R727tRpPEZY2+VhAtZ3E4A1BDqz0BBmGs1ipAzina2ljqfHs7",
-	"fiVnlm10qNoEPt2EiTSpSJXgrzvOcedfupn3vHqYi1P8xzCcfadcnt/pdGo0KUauYxmrHpmLayjcEeSI",
-	"/4EtNQrlpvV6JEzZ0qFcTORMLIMBOeWrc1N73DjR80Saw+EjdyUmkHQyifk1TeIoOCFzmkL7sTFCViFC",
-	"zCzyBiuaOsl4OKP8kkXlKyVCL4gk0g3b2t3nPFbYPiVBuSpWaWLuT3aSaCjt5cG9eQHZcz6LpRLpyqDM",
-	"Ss2LvS4r/avDiV7mVexuxI//OBcWZJ/Y/Id8yTqfdlD7zdw/a8rM1y5mimw66+i8kzt3Tqs7p1WTaH1B",
-	"0ytCc4GUMyAMfuhrLr2DZK15sFC0QtLK/keTGvYJkxJVOPPg2QLUOGS53JMWLxbkiD7fUUqXGM+aMrFg",
-	"XO5p8VC8hvjkl4JJcsESsUTJZ9JraQIY9mTGEpilHjSDwuBUlSWsyUCDJiaKXjEe5KLqnJvCNuQSCl1i",
-	"SZ+MqwF5TWPJIpvN60Jp4fUjZANyms8D8arOOWSWylzUGmgvLBk0BVAjqClDugUOLhdqYpsO9tBIDGBN",
-	"Mb885yWbCmB4+AToz4uIKmb39SwR28d96I/yO8yOEhAXq3N8v7V4wIHrvj+rvNML3VrQwfJtL+HMZ17R",
-	"pvvvEauN3cmyv50s+7slN2pCLzi/YaLCXoHay6KY66uFSFcthdE+TRIRtvZr2IFNS/YkzMq8YguMNZQx",
-	"v0zy65OnPLWnaIYzihsx4q/L8FxMa20scjH5O1Z3Zy66WTiyZSF5uZ7Sydqai6CxqNdg9fmBsYWrp2IA",
-	"QI6EqXmEHQfmCAcpSxiVbALgIhP0dgW2cFKqznl3fEguVsSsyd6A/AwfQsEFqPsMCqttNaQc6yaoGZuT",
-	"LhYtK4oonHP4MU9nljOasogshEiIEmLvxHgAY4WpGxlH9AvOJEnBlk6UcL485/rTAQHvXV6Zk+WQnW77",
-	"ehAX+eGG5GfunnWyYOk5z7eJI4TJcVFUDbXx4oNyAQhyVqjKqCJrOmGhOufOlhc2JtgUvCHMqMTC/WYG",
-	"5SsBgqrGAFzqU52xymrB2Xbm13+sscksNGJzLBRfXzDeR6ad48OHvVxlH7cWAtUF20pxH22bZ1Psy8ZK",
-	"QcWrn3aQaJul2Z0wu7NB3dmgmrHfjGRwlGqU3lrm/H/sfdty2zi29qugdGO7ipFlxzm0XHPhSrp7Un93",
-	"J5PMP9lToykRJiELbQpQE6BlTSpV+2n2g+0n2YW1FkCKok62nDhpXiW2CRDEYZ2w1vdxr+L2aPrjte8W",
-	"Vj7h6SLdtE+f8qAnE674lTARorCsz1X6B75xVw3xHaaewExsTjrBmW8FZ5tusiLdZP82PJonJiAZgn29",
-	"9uh3Pf00sZ4FvgHIaRwoIv0WgBhIsd8KwTt+iI/cYuwArmXBTHcHJwXGA2e5aiWeAOYgoi2vNEcXjtnO",
-	"8mafdibxlmKjQllCuwNScCVOOv3O6dOn7KMwlp3ZMftgcyEg+KyN5dkw0SmgE/d6J2duzRKuEpFl6ABM",
-	"dSYTGM9IiOFU5AmM6Vkvgl9Qjp//fdRxrskQHK+aIXt65rqGhNnOb2LG/qlzZ/V6Vq5+R1qeSa46DYh+",
-	"E0CeTeojcmbfTKTNr/scchXfGityydkvxZS7r864Hel84nq4lsotaKYBerfK0wTbvcL31Ik6lxz2PYCI",
-	"/0fDmC8mIpcJP/5NzIbwQTta6LB3HtQ4x4yNbcPquJc/303VrLLOQ95vq19WGOatnf29BdfhdHv9tnd7",
-	"+viTT5ffLi8z4AWvVrDnZbE7PV65oD1juTC6yBMxnEhjkF98Tbrm3VQitNpPimYr9drY+neTirmcRn0v",
-	"i7w5DQSvAz0yt8hS43G+U0YJE1Bo5wSEs8adEQYAGtNpBggf1SSIgYL4LhjXSs+YVuchXWKxAuVaiCmW",
-	"TYNV5/47ZzORC4wQFyoV+eZkin3Imzva3qX9anNurc4lv5vBevZ5x4SM3W3Hb1WKtlkZDyFO2ySLh5fh",
-	"eFL3JMG3NQmPid1vm7Crf7SeXkHh2JJhXmnLhALAucBL7wsEl4Oxr/wIvo4N+DBxVfqodWkVfjpbQdXa",
-	"fffMqYATeGDCltp/FPZjyO8NFzAHhlWIXcF+i0P1cQxFNFT5G7PDskrYRAMV2PiO+oxnGTKNUhYxiwPD",
-	"IGK2xcTEF/v8CuJRZR7mnUk1UMQ/CnPdZR8X0ngNEcTUs3gp9Ftm82KmwkCtzObtsvcL1eqNSctMK8z3",
-	"gPRe1/1A8ZwSkUUK2CdVw3bIRyNY4TgKeHAU69YMoem7DBhqQMYOVBmD9gAiQP2bM6mMTEVVWEOic5nU",
-	"bLVeHaQmmXV3OfxlMybKSveSxe70rBOFevPar3PBoZPOu1zeuDkLiK+B0bLfOXmJFHue/bHfOX3qfrNj",
-	"rJam8kGjtbTCG21uv6yfd1VeGxQXgS3O3MGjWrM0F7NWnbVZFW20d3W0N9MmBHsR+hSuNzUyx8ObH9Tg",
-	"D8pjC4t/JsR1Nq/ceTZa/tskUH8Ib/2erHz/VevM/DB5rWBs7fw92fmmcpr2bOhfpKlh3J98oq12B54I",
-	"LlUajE5TSZAgW5rAo2KoeEcbfqAOaRKY1SmfHyE9J+wXrYYpn5uYhUee944Yd/v3nL17/+bXCwj6BjtX",
-	"Aqy8M/adqQ4dsFxnGRArzniedtnP9KRWTBomvdaxfRBckL42dS4AzSBa5+BJdNlrPjfehubBgr4StlYW",
-	"SFCcSsz81yOiIfkXA7XoYKy2uL38+HZM7jnsNTsuIH1DdqKO4dZtubTArxtOpCqsk9Anp72owm45nPDb",
-	"Tv9s8VdSAenlElvjKbA1VskZaykXnX4t4cLnPZ+h7Q7DPPkBjfmTH5C1+rTnfv53QJsCvvRdTXu/Zg9q",
-	"2/vtudG4Dzvo885Ka5PCqoCpq2JyKfJSCkgbhEAbZ2/t/dbeX5NFnaalOjWlvH9AAx8p/jca93iUV1n0",
-	"U6FA2QfNV4nlOwFbkQ6NZTrrE6893/LdtV4DXCF90GNATqwO5QtCJjaMBBYSat2y+ZIZsx+IS7eYVWzL",
-	"P1/2PDAZb0yeD3PeqsvWC9yHF0hC9CE8wOAs6cKiP6RK9cUOOTNTkUgOOfXODI+AX+HW5pwZad2pPeqy",
-	"NxZ8MLXi4qW7IVn+TrAnX8szWnZ/XvaiDkj6IQjs8jbi6UnH/wUoYfud0xN0VOre0vPtvKWTZ73SXSK0",
-	"n60dpuf3dId2hXo5+QahXlqh3fo4rY+zwcehWig4MPd3cHYAtAfHpfr8NnD194Opf0xQ8V8TMr+Fqd84",
-	"IHKTpWGxx3gIlCHxqrEsPbnjuj1aQvn6sd6WQHpHotUWSb8tbd6Lt7UCPH9Be2xNEL3K4/pgxZSddtlf",
-	"ASfHuV5gnC/hFcWlMxCzK5hgj1skbqcyF2bIbdwdqJ8gmwDseUJsqMHxJjxHSlPX53wilI0DWDRSUQ2R",
-	"ADXuDxQhZDNpKbON2KrY4Qeby6no/m4gew9pV1V6qW+Zb5PwLDuKEB5pJBXP5H9Ed6B+0/SJmRjV4D0h",
-	"664KJYQDK6YIdZQLwWKewW6x8kaYeKC4LSlfUQuuvHG7DzlA3dwjP+d+NKmwSMORzod2pjfnci19xOcd",
-	"/bVK2wd128YiS4foUW76qL+KLH3nnrzbd22BRI17TWKMuhXxrTP3iJ250632xs/cihmfPw5N6fQW43jK",
-	"7qEkVzuA2zPMgCp91mXVimZ/t7VslktrGOm/xhrlPVLJbBGOHP2mlfgVSi73YGkHXostpfAr//zDiuIH",
-	"4J55xZOxePJKK5vrbFNTeNg/+znq/Ph3frWpDTxzV4kfdf4Bp2R9A/fMBUnvyvw93VIg/wo1pF7stxc8",
-	"3xWjzj78jvWF3JzFzjJCRpgKIU7VZZCKTTOeiHNf8g2muy4sM5bPgdN2LOZQ6dJlP7ulYKmwXGYmYrHS",
-	"Vhgq51mOglDJbonDX3V0BmpSQCjPBmfowLDcNeiymHCiY+LzqbDVAEqdJ+qBm6xR8BIIA6qPyU1iVhqI",
-	"wCeAccMATUqQq4xAN1O6S3cuDThDMHjnJk0m0prIzRT4cDlXhidu8iJmEKYVnDaCORUqNc6tAU2kvEPk",
-	"q6DsTJ8PVPg1uTg+5XArl2nRTcJMx4RW3E2MVFfdgRooEPgMbpUMG+mMqBnow7rs41hmgnZIxDhL5QhW",
-	"zjK8gGJXSAuhxGygSJ0yCYqKaKBpAqVhhBcl0vPgIvrv8p5od9EBHSgK5pH7iFeLb1UiqlvVjSsZCz4V",
-	"ud9NuRgVbopd/37IiQj5o1XkKo8oADX3BErLWSp4LhAleMadqSAVi6dCpVJdDfElMfrfA+X+XLrSh4vv",
-	"PIIv92OtOdF+l9GoJcIkSJEOFK7iu7cfEJhs0SKS6edj71HH5xQHsH5T+kMgTckaFQ0UfpgSs+o0wbEm",
-	"KqeBCjIhF1QVl4YAb1n5VwUtYElhAQQNy+YW8AzwT8MpN0ak8VGX/ciTceVbkUcKi+JqQYoq3VSJzrY8",
-	"CVDGZeKjCEEoCBDZD9QjeEEAhYdghkj9FNFqK6ULlYi0kTOrgNLslIixVmNMfFl78UHCESB49Wg40kW+",
-	"0WZc/updgSnuGo74TqxhOpnVbQ+hNNisXgDRaQH81aXtS7jgviMQVt61qQurNvLRRj7ayMeDEKPsx1zf",
-	"IQJyjPbLasbL92itOsMMSAYOia3SUxyk8Xk1/uENtqqNduREEf5kGnVn2Wlo43R8GXK9FImeCFOh2gLe",
-	"y3WFMdDRV1Sk91Sg1FKkw8v5EMz9zbpm6ZN3COrX21a06B60pl/VbbWmf/6hY0jeEcvLzdqyGreKrlV0",
-	"D6bo4Jh9RUVHENN/FNqK1dF/PjcISEGNvIFcDWQpPWMzXWQpRQjA/7sWYhohhCDySDaFB4ziUzPW1jo3",
-	"0Xna0rIZx1tFdCPRC4e/VUYgkYWnO1AXWCVTHc6Yh2gMQiO6MfVJxhFbtNfB7lNIABgUdA0a9GdhX1UG",
-	"/zeYsa9OhD8SYjiTKtWzbbVIZfS76sPFto06BDZSqyfaWP1dJSLsLueRV3bcvSP1WwlEDHitFIIfEYdv",
-	"OhVKpD4cthhgqMB19El6+QDCoeDJGEP8BwYitxA3VmLGbnhWiKOIiVtL6H7BIYhKOyxaMM8wLymtVgvq",
-	"a+HxulIJfGiHsSqyLEa5iWX/qUwRDIukApaXTGU+P2qSebWM3h9xhh7cc/h6eZQUGN0lhRIm5e55lNXm",
-	"a5Ipl4K4jIbaytpW1t6z8K1xX30hmQsyb3W05Ve4fqymYWK8dsncsxpitBCSmYpc6hL6OqKLwSk3Fu+o",
-	"rLY8IwJJOREs4VN2GLufh+WbhhN+Gx912QVeEbpnZLggHCi4k6EmVih3jIaZk1txkyD9Eb7z64df7icc",
-	"H1PuoZv6qIzJw01nNVu3FYtfMVTRVnltL4RRNFA4+Qv5/v6Ce7XghYS/sy6jCzvTIHO7bCkfHo3MZCyS",
-	"a/SqKQo+UBQGD+aqD49Pc30jU5GzQxTSNi+QoqC8yj9yVvDUAkS2DBf7KsTNzTnQJmJ/YP9KcP2DSy/S",
-	"al7HqX926OczDsPy4zzwJWghjUCJW8uMFdOoTscAaoQbClp02YVnJuZ2oMhOX8wrqSiaNO6yn0ICxsJF",
-	"ZFW7YXjfjRIVGKTkx5UT9OT/iXmMOQdzTyCBuTbuvZCA8Fat7N7fzdfuNaNQWkC5E6aSUdEfqIXVrt55",
-	"hCHO+DyC3B9TSwmClAakd1vMsJEjmEjXy0RwNRvLTJyHQI407u35lUiPooYxUS6O3yyL2SJuZegDw9Vv",
-	"hnEpID6umRmLih4blIvWoOJpGR9RssJ3nue6kP3zJ9L3p1tdA7iDWO6H1k74M94u/BTE95c0LsxcJasN",
-	"i49joViMddPuyS4q2tid5njEZeb08WFjqlkCtwtOs186QcCTsUgHinJ6+Bwz1dKlbNXGvkCjRmVqLFCY",
-	"g8gfKDPWs1JhVcYa91ns/oXESCgcRH0SM9BTC9CaubD5XKorSje85Mm1Ho2cEnI9LNgp4bMXrITqtLo5",
-	"EkOpAP+zUft8mKvkG3cvcWYfoaKpuZnEc+tWscQpaH3NVod8G4UQc8YZCpzKTt6baqBC5WPvY6E/ZY4/",
-	"Lf4Cb6DxJG9wQp/6HGbquo/8H5A2DtXbBqulqbdXPE/f+YRxrbBEDR3J7kDFurCJnog+M0WSCJGC2PV+",
-	"It0EY/b9YUzfbYbkUcRHEYtTkWRSVaQ1eAinLOF5Ogx/jFjZGmsV4qrPSN4wt8uPdQfKbYGyHMIplmoJ",
-	"uHeyrtDSgMz2xMqb5rQvnJQP2Jbm5Q2K5A3oLE4IhtqBpdWrxmExAFDLEwL4jSm34yr6Rq2TTj0huSq/",
-	"AwpYZyqH5vJ22Dv5ffTy9jR5MXmmnk9f/PEy/8H07MnN6awT3R+7Y6/Zan4fbKvMXvvnyxRtvyG27YJs",
-	"fXOBreDY0w7ftosPocEOiQHYdGFn7TVXrn4IN37M0lBc61fUePsPWzwrK4yEWpIn1nOQIPqzZcx9R25p",
-	"m2n32NleqMaNL2lF6XWbN2dI9e1uyUBCxep0kH86u8IDcBKR94HBNAwibTRWZhmb6fx6ETkN/QldQKBU",
-	"Aq9Bkgtr+oyzXDtXL8V+nG7PpLEh0SPOxY2+xghlRFlxzi3RNyLP+BRqH1flcfwdv+feArmcl7ViGF63",
-	"Y1pEtc2SvIUJx5e3DleLJlVNYZiXW6Ny8mnDNx98fNof+VUIUm+MKaDUA4+jR7yoHfsue2MNi6FrEzOo",
-	"q74EP8LfY3FIWB0o6ObAMD1T7FBkRrD4rOccHFOMRjLB+lzXjXMgwDjtM+r26Ly8n5BqaESiVWpiJzws",
-	"3r5kciSsnFAwK6Y6X4IKBqQ8P6ngWvQXwlWcjbkZMz0aKGl9pS7eJ5XpR7BdMDjXfAN1FEJYlZQ0lFw4",
-	"nD6DlLTVQFKwaPeEkLqn8Q4XWrqwW6JG4Yh3xYuCVg/LYwjvSbcT1K/o4R1l9Udpxx9gYVdCRLnHKgE0",
-	"3AatAF9j3rbW6vdmrcLh8lrkbhpqwSg9Too8JzHQaJy+hp8uPXIH1jsHHUa6ACa2Txf3oNAiUjYR5QRj",
-	"qgOkzRVGoFaomqAL1RrecnUPGaunBixfyGrAjAChUlIlA0UGa5ddqDmDW42gVHGYEz5nueCpG57IRuww",
-	"rk9Rn3E1d2qRq4HyvC3UunKR8hR/NbyWKi1vUEBFoiyCWxjIPTFjp5fhZuh8oOJpLkbyNmYyFcrKkU81",
-	"gO5WFYjgungltg9Le7MWqr5zR/m9Vmq3Qrq1susASuEAsAknmASobM6ybcUaV/O6NPuEJ5Tw51KRCaxF",
-	"qxdeg9xZgJ5b8rs99/hhzZM+KH1kN97Cwi1vbo/6zB39OVDEipyQWSCZC9KHQ+qXN361QpkVV8VzTJY9",
-	"SS03TiD2CBLXyVgaK2EWccs4ywS/JnCJhCvnMzjBORVpk3jB77+bfQyt9lNwhp+XblEhAc/tKpZew+qn",
-	"b5E4aJ14QpibG0+K1UqqtgbibqINj+v+jLNSnB2jDFp9wRniC3BXY4zOvbONWzyky4K7rfhEeBMNTTPy",
-	"+CNMfCTLrNJ+0fKKSQSG4EHJD/vyeXTW6527BhNtLHsxUCmfm3PWY75Xab10PQIZBgIYxSZgWzAzkzYZ",
-	"+4wbgFQDAwsjALqw5cWzUxhdBqD+PrYyG2sjwsflgvEsWxdCcaL2UgQpvz6aQuAZYZYPTIiPDNSqAEnE",
-	"uMEb5gAVhivcGL54DwO5p3j+wteU423AqKoftkOGTdlq7XXgrlENWu+vHNUIG6mNbLQXd20oZAdtC8d3",
-	"L9oWKVW3IGTFBxsj96BFjMiyiOk8FblI2eUc9GyX/SQzK3L3cyLtPGJJIY1UgCTKAXfiiXWOATDMNHMh",
-	"/QNHuA0LEo3R6yH3RnaYcCOeSGWEMtLKG8HELU/cmG0yPlpFceOarmK1Oen1tuXaoQH5aJH/+DuOCVvf",
-	"b1g/5UIwmHJ4mUgxUmPsQoIv2kj1Ua4a2B+7DumBCte/OIp5eXjWalHYwTte4lbbrCloxxG0WOV/Nqzy",
-	"P+P99I1XBF7bkWZo1nb49GIV/RId+Uq9V2VogKcXTFQgLnXuFUcPsgGOqZGxAQb8oKSxDyDfthNvu4q2",
-	"VT5B4Als5VnLvdDG1xq4F25IiNxZCs7E5Vjr66FQ6VTLdWBNFQZTasRCoxqNKUNXH4NOStvqNWCzXf8R",
-	"e/wxjOLe4mrhg9aKrNq7d7TNmls3p9qFMbUhjdaaqVozSweqcqRpg6061NR0Y97de3EljbMLGGf///0v",
-	"iFgG4GMYyA1xWk+4SFFuGM+BYUZeKWfo+CBvhEWdCmtqwKMtyz7dC3zOXjy2dmr6x8fI2eJ+gh+crQTP",
-	"OAGRC6OzGzFQViP8xQ23ImKZ1tNLnly7lplU18SNy9M0F8asTnmrHcqvm/xGdbNmy+S3+th3TYOrtX8U",
-	"CXG1Me0eRF6elEaD0e/XNobcZse12XF8Sa/cXa2sMhePP9V/tSnp5AMksqUikzcCFY1e0DVd9rr8G8+c",
-	"tTonuOMZn2N4GapAnJ66Eah1lvQAJj3cVw/U2u8n3QMnZrPQpLyNu+uDrRI//LQzCYviGrTCsvVN7yp6",
-	"cM/tVfREzf7o20rSWsUR9YkRpe4/Z/E0FzdSF4aY2oZVVCrD58Zzo0HybZnnVjF/K/LKObUogZxN7Hm4",
-	"IOeXXuPTYK3WK7JaH6VgCku1ozn33gcUHsSWa6VRK432ECnbpzzawFFq0QOO0Ky5Afi++VQY58VC5hni",
-	"IOoRQIXTeJbISgeqylbKgKw0xqZ9JpSbKeA9fYL/N9XOMBt2xg1LpYEn2eHlfKDmugCUpUuR8MKIEn1X",
-	"pOzspMd+1kocdRmCkjP3vRbyyGQmfE1C6JDnYqCc7/5HIQqRQkBB2nOornVDnlB9radDJPJD8PtzQfIU",
-	"KTDmumBKNOfoIvneA8jLL41fgfO2JVHh3Y2+xvYPSlj4ONUG4YcqPWOyjbe2KWRtvGC1mkSZ8RXjBcdT",
-	"qa7WgFYBBiFn8RSQAVGlHhqBxTP0W+r3qB5PQLx6MtUzeS0GCutTSAXNPa0u1reNiVI6NM8FcBx32W8l",
-	"Ym4OdkXqoYwHakp/cPoQ4SWAgrmm+5r02zuprh6PdrtvYMNN6BahDffRr8PTO+uAC2vFZLpSBXD8c1QC",
-	"kgFRLeTJt5qg1QStJlipCT4gbr4VxnrPRX9NvYCRGArbrFYQP8ub2o0lcseHW0vsIGKVK8t6gQpg7w/U",
-	"LhU9LOVzc8QW1Ul5gTrTA+UGwAloX7GYPvJJ+HUcQVpZoPNbiiE5FbPwBDJcuV8dfrBcpTxPmV8ExrNM",
-	"z1zbG5HzDKuKOMtFIsDbuhG5HM3dhIBvJqQdi3ygeJKIKUCe9Fkqppme1+qNIqTrzwRmBlewkbrsAsNl",
-	"UiuWFjkWFFWeAS9Xu/ewNNdTXCWi9fKfuJpjF5Pba/qNCkm+PR9wh+IgGmyomdmtSGih9X6xA7csFqr7",
-	"etTs4dy9BTzh9tK31fWtrt+2cKiu3Q+88tmXmjfHCCi8DpbY/f3AlOd5pHO2ABiKydVAVUKJS1H1Amag",
-	"YuzkyYegWxFXqyGJyWu1p70eM8zqTORcJYIUIptx4G7E/uhlcO0D0Vtd5AkSCOaFHcNAPVQigMr3l/jf",
-	"AmXPSKN+dnIKYRUjlhYocakAWRf2iR49gdop/2riVgncuzOZ+ALliVZiTuAHcB+O9bW8ZMxhwICJXuvI",
-	"WRHoytK4oXbLnDOlV6OwvEfzAaeDNsKmEqywoMHSYSgkIxbbv/zvf/9PdHPi/olDHRH+uSwkqq/mlsjG",
-	"9i8nL56enj4/Pev13DuenT57wV8+/0G8EIm4FCl/espHI/78NEkT/nTEn50kPH0hXrzgPfHs+Wj07Onz",
-	"tJeIl+Kk9zJ9eZkuAiGf9s5eLlcx3csoQGxswuJ1R3xYQDhms47FGYJgfU2x8jSV7oU8e5e7tbTSvQsn",
-	"rV49VN3lTEOuQIQlaBncPtDfDUCBgk4Nk/2pk3ILL8R27n8yRXjpp38T/3V9+st1+mb21+KFvO3xy+T1",
-	"jz+duN1FD9fQqztRB683AES0BlHsvg+6Fjd2qe+Thr7hezphrRZf1V096Z9DE13Jm9h3zJws8q3tKDiC",
-	"0zvkJZcNm80nWHXAmqIRsUMnhcZcpcCQq3P3F32lkPPLMF4KLKjbhHsspUGc5cLYo+6dqwt2NUnuaGF8",
-	"Y/paJEUu7bzT/9e/F682Yb0YXzjAjRr7c62fTx2EL7sonEj717+d/CLUiQZJ/i7XaQEI6OzQebieBwbV",
-	"FZ0rc9SJOkWeOTlO6b58KrvTXE5418uL5QJUQhJmhxBwwPqEaB00//Jr6MHuNq/7BbKHD+MJvxYsL1S8",
-	"2F3/+Pjk9EW31+11T/ovey974O7RfH5qJjSxvMi5wsKIUPrcLbUYFWQ0fLoVU3YSMSN4noxhUoHGzWQa",
-	"6wOogwvcSTJza9fcjWGnETuD5XgWEYtnSTMH1608DctW6XuBl2K578WaBbTI3r/59cKZaWSAeS6/YLb5",
-	"B5bICBOeZdV3h+3Z9E1cpU+kwleWrIVPjEwFbffu7wa4A50RWOV2KNFdGvdPZQAexXr5/X9fRuRCtBT8",
-	"3hpMFi9SaVmmryp9U+l9c9dOTeQ8sR6Hz8+hQeFxYJyllNlxpb9fheUreiPCEZkKZCHHnz14nznwMF5u",
-	"es7DEXNaIi0y+K/bcBFLMm0gTOWH48u/G/bNW+odzsftE2/lg3m/6SLHsst5Bf5llwuieOEapxZ2W04B",
-	"haHcxzLz37LxKqPJBFtLhFBpsyomUzPT1Jyd3t4ynlwrPctE6vNMys/fn2N4UYn/RswtlfOxxgKYXxg3",
-	"17DRtEKrLK8Rr69ZfVy8qcjZUuTynPnrPL+b2FXhjvthfJzqxBzDTyZ4lPHR8oIvjeQ+i1/lCguUiLuQ",
-	"2AdSrV13x2PeGaq2K6xurgiE4f9fAAAA//8=",
+	"7P3rchu3lj8M3wqK/3nL1AwlkZTkg1RTNYrtJP5vO3YsZ2dnW35JqBsUETUBuoEWzXhcNR+fz89FzIXt",
+	"K3kKawHd6G402aTk2Ek0NbVjNbtxXFhYx9/62InkbC4FE1p1jj922Ac6mycM/n2aJDKimkth/lLZbEbT",
+	"Zee482YhiaYXCVPkis01mciUUDKnqRYs7fQ61zTJmPkkShnVLB5R3TnuDPvD+7uDwe5w+GbQP+6b//9n",
+	"p9fhcee4Q5No1B/8Onn4YRg9mB2J+/MH7x+mj1RfD66Hi06vIy9+ZZGGN/Mx9Tq2yxG0MdcC2/htQIcX",
+	"B9FhfMTuTx5cPpw++rV/1el1UpYwqpg/muFuf/hm8Oj4wI3GvhN3jic0UazXUYnU2D78Cwf5iA4uhtFB",
+	"fMiOJvcvH0wf/vrIdIBr0jkeun+ONL1ionPc//Sp1znNYq6fXjOhn3Olyyv6UjAy4YIm/DfmL2BMNe0c",
+	"v/3YiRLOhB7ROE5h8Ad7/b3B4GDvQafXibMUFmQ0U53jwXDvyC1qFq9eEB6z2VxqJqLl6IqZcdyfDKIh",
+	"fcR2jy4exLuH7OFk9xHtX+wOomF8wA4nR/T+RafXmTE9laaLVy/P3pR2x8xxxMwkzeMoytJ0zf6n7H3G",
+	"lF3jlL1fTQepzDTrHHf2rwf7KVMsvYapq/1j768Rj/e91VSa6sxsS7/f62h5xQR2puXVqvX59K7XmVI1",
+	"msmU5eSQzzQxe2i29TEVEUteF71XzsqUkUszQULVFYuJliSCL/xtThlV5kO3GCweXSxH8JnXRwLN/5hJ",
+	"zcp9PBOKx4zoKSMTxsiCi1guSufQfn+RsM6xTjPW68DOiMh8nqm40+tMGBvRmcyE7hw/ODJLNUkZG2VC",
+	"88Q/Lwf5edntHx33+/72R944R+9hoGaDJ5mIK22XdwtmrnAzlofx8OpgdiiO5vffP0gfqke6f+3tYieS",
+	"YsLTGTODLtbALhEXl0TIBcFOFfnp7Al5cLTX7xMqYnLF2Nx/1j3q//+InMDKzVM2pzwmOM6dPX/hWfwq",
+	"5TPWuMmndk8TFpO5eZN48+uRKU0mdkQw6tq+wDLMZcLNfnyErZizNDKn6Pioj3ujl3ND+O65vz2jqcxS",
+	"NbpgEyDV4aG/MN+mjBG/IwLfkOEhgc8IfgZr4I36hNCJZinRU6pJ4zIRjlfAXudTr5OvQYXDHrwZDo4H",
+	"R8f9++a82+3DOUcyNpN69frF7oO/Hf74j0fFCw1sY3h8OIBmWlwtBWPkItMMuGO/12Ef5tyQm/lUZEnS",
+	"6+BJM7ffjAK105j+l70J9yI5M6vNU6VHgs7MeE9j2ul1Elo8eS6vWUIjQ+/zqRTm0X8MhoPh0dFRf3B4",
+	"YJZnKpN4VPQ9mtEPrv92J2AmYz7hUZVazI24YHGYFEpHZErFJVOEpozQKGJzzWJHDCtpAXZXSFjBzqkQ",
+	"/JqliqbLnmU1KAwQPiFzqRS/SNiezxW8lrw7O2UTZjiQWSqZxizdffjwcDC0byxHyjBvM4E5Xc7gJHzs",
+	"OB4yOOobJoJ/jiI611lq7uzyc8t45kzEXFx2jqu/mC+QG9nbVbEoZWbEcz5SFx9W7IZ9dfTh4ffvh7Pn",
+	"htnWGGrMooQLZmkcN9rOZcSFhv/EbTozS5LKax4zc/crKuIL+cHniCqLIsbMfD7lXSgQG+4WzF+weZbO",
+	"pTIEZ85iwwq+63XsAowiODBuKIpRbZ7SlNHOcSfmwvyVSmAPm4iJStNUqwqTPKxfq8WN5xirkTHtNWBu",
+	"mU6vk83jKhuscdxrJux1w7VZ7R/Ygvwi0yvYA644cCuuacKpcAL5NROrBTHL914qzVJOyfNsblii5jM2",
+	"+g353+mMpTyi+z+wxQi6+2SHMlJLEcFx1prN5holZuCmLE1lmu99QvVEprMSqzh7vfvw4XBwUNq9pYhQ",
+	"HIB/NC3Gg392PsGlnkiVpax2hSdSsZgYXsUjtqkaY7ZhNEnlzOt6eOh+0LL6GFY5SmRLtSeyY+4VsuKr",
+	"lF9TzYiTtn1xeEQnExZpOOJInGq04Hoap3QhOsf37U7Z8Q4eIsHBMxzqAT7B/WpDEbCweHM/wXMc1wVh",
+	"rlTGUmIPuiLdw/6QRDSNR/ZRvOOvu8x0JIHM3M9+N6/Z+8zcpadRXSA72H1CzliUpaZPIvBoB1tObSsj",
+	"is14HZzlTKFMKZmeypQrvCbN6MMtezylaLOFJOlerEuSfxXREY//naB4Jyh+PYLinZT4l1itP6yI6BlF",
+	"1ouINSb5BxARB59LRKwsBoqIcGk0G/UWEo16ynA2PSWUGK4HNqalzFICfIrwkmTwu9wdGzPfjblsezIu",
+	"FvKNBDN4RdCZsuhKZpqASRacCI/6JKZL5a+auwe5MPxBilh1jh88eHAfOJJdl3kq4wzEt7xRs9ORnJu1",
+	"eIskpY5TRs2G0GvKE3rBE66X7pkvOwefLVKuWeddMaWf2cVUyqunIp5LLirm/G+kvOLiUnnCnCENX48r",
+	"Jnht+bDf4Z5/nkvP8ybe9TpZashoqvVcHe/v253csyS1b4an9g0XoLgVwEx1cC9wC4CUJ4Z+7dptqAP5",
+	"8pJ558Fuf7g77NfdPWss75bqM7Wmv5Xbn0sVMLeC0s1k2vmLbPM0mrHdlC1oGiu4OlM24R8sg6WjOdWj",
+	"w8nDH2GjruVVSV78XDT4hCVMs3glERqFi9lfjLB9aTiG71vCNpxDANZkwVYvSb6oC+x55DoACgPn1hOW",
+	"GM6z/DFjWVV1ss/akNXAI6vr/F5n15bj/FYd3GA2zG+mmbq0bx2F38qngU3Hdsj+heHEm15tqqMWK5Wv",
+	"RtjVV7CFC+QUYZ/fiiPnLm58+WM+ozvF8E4xvFMM7xTDO8XwTjG8UwxvXzFsJ4WU5Yti5cMSfstAk+8Z",
+	"TfR0WRHdjeTiSw/5xOSV/SpZa3KesuTO2lwXKko/lF++HdGh8unAffrlhInKiA5KWtudeHFj8eKvJlrk",
+	"3jXXvI0c3FTQ+MsLGY0L+RWKHOY62UzacGzmDyBt9NtKG3YX3KIIqUd0Pk94BFGYJXnDvArSxQ9Sv2Y0",
+	"rtzxL/glXiWKFFaJ4mqesuhKOcPBBQXykWbJZvl35grRxDBFc60OzRV5cELSTJB7YMQi+Cq7Z2aeDzkT",
+	"1kyVMBAlXs6ZOH317ImMMsfvfGsTVyS2P5EuvUh5fFnx53Mxkea/musElfZnL07JK+S35PTVMyABGGTn",
+	"uDPY6+/1zYDknAk6553jzsFef+8AGLCemil/8ob1y+mL55sOyTV9TKDlc2FGeHwuCIEhHpPaCM1vdojH",
+	"ZLD3YK9/Ljo4iJRqmbZy7AeMPuttGtuLHL+LONFOQkhkRJORYQQlZtIJ3t7r7+ib23LX3uQNF1JA8XU3",
+	"T/XWCOvZdxrhn0QjdCf/LJG6euTN7pVMu/UD+rBv12j9TgcPz8Eg/8Usl/llUInKt6MoaB1l/fvlR1zg",
+	"EUh5xAKibI2s5yC7FKysmPdPZ0/I4Ki/1++TOUtzbmeIPpqyOEswoqyNmBKg7YPBm6F1DtRp2/BzLxHn",
+	"fp6IY9OG7BmtZOdsL6u0Do1zVPJ3d3rKDgE5Qb8xeol8kqFxnDKlGg6c2SK75oYMuGADiN47ID8zpcmh",
+	"npIznTIG+y+Vpom7XAb9/uDQU4b/LKp9fY1aXJwhxhWQ/lWU8jle7Z3vqYhnNGZkTpWmhAsYGaz633mS",
+	"0EtQMdtxvy+sNwd5b849kN8X/NOM7IoLM7FEmoMPXmgQYT0mq/glHGSngNUPO3hFy8f9gqadd+vY/qde",
+	"5xVe089A5XJhoI/xbm6I1Yx7xF3eRIpgrl2V4eHrozzXbUZFRpMQZbRW+vJFLWuNQUXP9o8T5uLS+lVD",
+	"YbW5l5cKtTCvkCFG7+ZTw6txjZ+1lEd4cNTr2Puz0+SDvb/CB7uYUvvW4UXwNqu5ku0gzU+BGFq3RJZ/",
+	"QS7ftp5Zs5zgnS0v5bwqk7fwTTv/61ZDqZmT729mToYBmwkFlEZ8tLmeKK9KOqC1Ir9m1kceWLY3kkhR",
+	"EKHf57Yb5GlRedx0oOemgJlWQSt3HvQ7D/qdB/3Og37nQb/zoN/ZS/7gHvSyzNAQeXfq89N7iky50jJd",
+	"hmPvkE/7HvWPHUyXw+WBNDnwdJjOWwOdpOy65cR9hIRAil9L1IQQ3MWHfgN8SX2JcYK9leuR+3tk6bCs",
+	"WxZ3PirLUl+Ug/lXtyzeLMtrYy/ofGlaX9SweN7bJyBTI3AIV+SaXTJNU07F3uqFxUzXR4GFrS/r4fuv",
+	"bmEtQ20bEuOd+dBxn9NLMK35UdTh034n8d9J/HcS/53Efyfx30n8dxL/bUr8bS/ya3nF4kBu2psps9lp",
+	"XBFMsIrXZTGtTS+r5IbBCKQOJyq+FAzYtLl45TVLEzov4T3goyI58eB+v180aDO0zuzBvY2Gz6wTtSrt",
+	"LBi7SpbE+Vg3BzBZgktGTzMQarjZX6o775rjSphgKbSrp6nMLqd51t9gd2gO1FSm/DcpRtj0/dzTHU1b",
+	"op54c6l6rw/bea+HRyuc15FZ45rrenjkPNcWgK8FK1KjfDE6xw8eFh7oQzyjsLKDR8hngPF0ep2hWXpw",
+	"eJV5zDVNeFzGkjG7lf9iIfnw0G7mhj5jWidsBm6zuUxrEvNMCj3FPFCjf5gVTpY5dN3qbLXqDVe/b/zI",
+	"BTujCWMYVCdYjg1YbH8+2pG5qFqJMVWkqpsADfrpuu2X+V2vU9m7/qCzigt600xxV6w+6L4HatFS00S1",
+	"XOrQsq5YGXOiP0Fi6Vki9SpVCoj9L6BDNSkxIq4LEsNBRZC4STwPBMOV4nkcu1gXz9OSIz7YnCM+2JQj",
+	"thS4bBhOwia6c3xQ54NfixxVFmJQ0KjLMGdazsEjWzo6Z9NMm5UisVyIm/tjlesEe0z5nAUco6cAS0Vo",
+	"Hv3gIJohx8cK45Uj7HtAndh/8CP7x9Xw+VX8bPF99oB/6NOL6MnTbwc3CGXIzb/VtgeBtqv+7lJXeyXV",
+	"ypDSKDcffep1QJRDrIa4QaS04B1cK4LqElFTuRBEis3x37bAPnjQBvsAb/mvBung0T/fD383pAPDZpzC",
+	"WxrBP64OZ6/1w+vni8HyG3E/+j4+mHz364P5j6qfPaVHb/jL30bDyemjaFCQQjgT3y3ZZtn3d4AXvyvg",
+	"RTsd8ic4/Csxe0wLFrjH33NnZKu8gjZ43/RetpIdFr2uBOJ4RTPFiA2g4eXwzpxZxlwZFoa8KxAlekpc",
+	"IN5daOithYbeOOyTiphQkkhxSQQ1t1Cyu+CCEUOUf4GY0FuK5wRyX6V11MOiczZ9dwjuDsEf/xC0UjDs",
+	"JXOKVtzQeZlQnmQp65npCEIJmNlVw8FpjglG8+2wFhN8OChigsNxx9+/efOKHPUP9raBbfJChun2IcNm",
+	"Derxwkf9gy3jhXstlur+VuHTB3/E8Ol2slhFHgqqYadEsEVOQzVdbGMFbHscvRtCn3lqymKqWDR6Mfnb",
+	"j4/Sh9/97Zf36ZvFrz+9evLw2fNX/3wmh8/pc3q28JVkJlDs2xTNr7LCYe0mFJO9mYLzJRf1Rku0FZ2+",
+	"NkpImUiFh6GHV5l1zJjLlpJU6jpYyle+sPOUXXOZKecjDkOSHJTGe9v0it6xgGHG8AQcV+8m1pivfnmH",
+	"bwZDb3nLDOTx8Nu/q29+fDZNVfR4mvz47MXf/+PiSJ39ouby4oF8cosb8ppFjM91NXkkYvzaopZOqYgr",
+	"mKVxBkAGujhaqf0CpRcI9JwyGrMUC8nN+d9dXv/HijBpNt0hE4D8ygE2Vac00qRrDpxL4b+nyJiLidyz",
+	"r493UPJ10scJUQwlOfsCF5fkMuMxI93xfiwjtQ9/qf3i9/HOXgfzUmfUK38H8AODvX5he1Q6dWbXxzSa",
+	"ssdmiDKpz+d7uUBZGGaCYyMzuiQXRsLMFIvhppMZVATj4vKYjOdYyqFHZvTDLr1k/3m/PwaTLSo+vcAb",
+	"R/iCb1chXQq2XSJB9kukxvVZMKHJjFGxmPKE2SEpMj7sP4K3Rh7Qw3jH70zI3chM1vblS8ikmzJwR9oS",
+	"FOmSGBHXXuPjZ5PdH6Rguy+ojqbjnb280fExtIUoyQtBMLKFSJEse0SYhszYp9RIk9D3HnkKrUs9Nb/h",
+	"empJKIlokjj45TxEYCzkrtIyZeOmja0vZXCXn76hl/XdPSVKp2Z37dxlmhOtHZrZBKqm5rERZi5kvNzZ",
+	"I2dMxIRrckGjK3ORVBbomODeGOK17SxklsSGaMwzRc3SIhpFvn8H/UPyg9TkBWhJLB4XhAXd7pFnmkRO",
+	"BVJESUMYyu8klkzlZONeHXt+mXEPKjuC3b1oyyeExgN03nl/9Cae/q0fPX0w/+Wi/4/Fd9Eg+bv4np53",
+	"giv+mmr2nM+4DjOJ95nUlJhBke6zp2++JXFKJ3qXMz3ZNUyPzvluSjVLTBO7lvvsHJNxOia2rp5yB1GZ",
+	"6Qi56AGH03nrXJHFVJpDckm5gI3SY2JDMJonGrMJzRJ93jlJ/7N/ov9zuHp+r3JNtmmWm03wvTfBOUvJ",
+	"eFGMmZhGUXWG42GHOjbHHG+IMenCaaQRmEvuKTiX0MkOkSkZ00xPR1a1VGPSRQ0LvEtMaKueKzJJ5Qws",
+	"ptYks9Nmvd7/57DfP1k0rRjO6lkcWiuIB4Lf7ynC4xNYOmYO2cJov0uZwT1irhE4OE3DWVtzMjQunS5P",
+	"JxqN6+WB/Qz0Y5ffMKoFNee+MDMI9kG7kZOICmK1tIbxDXqdGRd8ls3g33YwXGh2yVI0n9F0aROdf8sN",
+	"3+VBjUu/j49LPIDNmRmqRPEWOWmX0WjqSrqae1UBNzOU4e4kCAWA8+Mb7Rt3vTzC+qoiGgudMW2FBvBr",
+	"hrfeFj2CfQdrkgDvoJ4WToxc4+45P2QeIxYa3VqtfEY/PGfiUk87x/cPQzTxrCim+je2DN0cmeDvM0au",
+	"2BKuQO1RsOHBP/307Ik5opRcSmm4seQR29kjhtg4U3jTucsAWjFrbxg9Sdk8oUssAMpTZchLzaVQLF8c",
+	"5BbF8nij3TXDDa9K23KwxdoMj46AXt3fg/VL9Trfnj/akrUhrM+1hBMjPYDwED4gYyO/jEFJFe6kG5YI",
+	"BZu70pzpa5bSpEciOZvRXcXM6dMs7gHP/3cjsz2b1AUSpXmS3Egs6bkyGSgOgyio9shjOZuD1Ldg9CpZ",
+	"ku7rbx+TR4NB39xwP++fd/71P/973hmTmZkzM5xVNm+VL1zdlnjSIJq8opeMKP4b65GBYfeDfj8f1/sM",
+	"UeXtsOBOLQ3HXoSdY8yQsGMzf8zoB8vz+/21N4Dn9GximOXUt0a2WQmXa0fj63Mo1jHPs0Q2snpzz6wa",
+	"sgsFbzfW9WFZ6weraaq5uGwQAOD08XjsvDEJVZqgwcBz0ICJABxcJ/gIyAgCp6xXh+smOlJ2ACN4sURQ",
+	"awcPsRBNSw13/6q1ztO72i322rCHtcMF12DTcEESWTXcPGqz3XDX+6PWDbdi5WqUXuzvq8Yess63m8Y6",
+	"49WaWXwC4xjchSCHfUPj76hmC7q0QIXa5QUhnKWZ1/6vCsXOfBQfnfvDfBL70VsuVcQmH/Q6sYxGFdtV",
+	"ymc0t1yB5QZeVv+nsZEZU4peMrvATmN1rxGrsxgZgs/MPzJ9QoTUUy4uyYIqo9uml/jGlCUxyhBLW+LR",
+	"2RlyUaIiC+xtXMfeLjqdczuDT5/8zfy3lE06x53/sx/J2VwKJrTax1/V/lPz/mu7Q7hfdQprWABzzcZM",
+	"HRvlL7SQYDTxDXevnu16lrvQsOzb+56Nr9DcdvEErPqu0PFgKt/Q2D65KbVZXWLEBdhqNia0+vcFjRVh",
+	"QGSWKaPeEarJTCpNhn0bJ0RnpRe3JRHb/ch9/FnIxcnUXBHbn08plZWwtgP7cMaV4uKy/DATV0IuhHlo",
+	"RD7/S14cndEVW1a+d+HLMtMjORmlVFyy8QnaFsavXp69IfvXg33LG9W+gghY861jl4pfQhACy/v84iT9",
+	"WIpJwqNtCZommqWCan4NgXXveo7Eq7bbDSk88LnPRKlGE/KUKiKkTTYF65vRxA59Ii9LYF83hUd2Mzzl",
+	"EKNdtJG+NCvovmYa79lnQurRhZRX7qGXYhx7f2smDOmMQOrPn8Nfo5TRaIpv+xI3jMA/LKUAmCjTcjIZ",
+	"zalS+CnaY/2uq4eLi1GmzAGSgkgLQWn/waVQvdzWe8ESuUBAzDHoZ2OLmGk69hfhi5+mb2V6weMY0/S2",
+	"vx+4UNlkwiPMq43kfNPjE2zAP0BcoeQgGItVNcDIBrdiob2txYc5S4F9SvF5Dg3aAmd0aUQlEkswwBQn",
+	"pL4EhgZRR7jiIs4pmXRpbkvENsFFNTa83JHl/r/+53/HBW2CGYJ6VFt8J6wzaOeL02LVkJUpNGPdgCwr",
+	"Bxg9hpuSZlMjFfKsSLEgB9MkZTRektxRSSiJ+QTS7XKz9R75STFCwVnvbHP4l3vBux3CdrPNbwlvUp+F",
+	"2EOr4a2CQAdkvgL5IQgu9pfnk88EiA3J04LCtueV2NRWGlvt44IIz+SMWQ3MENcCHKvmpspSonjMwIHJ",
+	"FVF0YngRSUEl+wNpYusnWLBSf5W+PPX8IPW3MhM35GYpUzJLI+aE/A1JJ/B5QTw/SKKyaFqKSVhtiPSZ",
+	"UtDO+fVJrm6SaD4syKW6MiBIykwzEE4nZue+ChpyPoC6GewHafRl/LXkjjTnHXwMEGsnGFlMpcr9GUuZ",
+	"ofO+HkNx4vkTSCTnyz3yg8RAiFtaCQj82fUif1Z9WooS8uJJVn0D72y75OgIXvdB3Vn8yUJqJ5LGb6R8",
+	"TtNLdrNjDyq/lnKUQFubHfrax2XLHjjvuCLwK6Q+CDIgL77Z+6q1TzdqLSWOvDjK5fl++VNrwdV9r+zN",
+	"bb652Xo7a6/3edjO6zmHi9uAK1BbvCzoJdOki5GTpKGi1o7ZGQgTtW4Z7ABTjl2MBAat2TQLhyWPMUNm",
+	"/wT7oEdKs3mBJeR66dQgltaW+NpWN7StfFbzcm2J6wZmt3dgsKBpPLKwU1/BBXXG0msesZ88G9iNqF1h",
+	"ezexyQVbKNO8fQfYiZF9U5ryZEm8T8qejVgK5twZLl+MgRvERbTDb7vgziS4VL0/kpSN8QcRFYYUwbIG",
+	"sUoOVsFqpzNpy4AZ8VtDYqF5PKE8kdcs3QktWm4KrG/LeI/8TLkmY2/x8qg7GxWl0+UJoQTM1uX1HFcW",
+	"9MueBRvQtps7tFd/l8e+fUKHsnxBxdI2p26oMFDN0ES68V1R+dQ7M1KSGRXLPEZy08OwNbUXQ/oMXLg+",
+	"q1w58FZiJZnukafmsKBlbUpVHkd9kUVXTJ8QFxSUQNCOC+y0tOwG0BAOCpfxJCvARyDC+dbo3I8VXkmu",
+	"+Yv+V7tFCG6rj+3rX+SA/STs9frbTaUxG72xlT+0+m1FKmc0zW27TijAGHkbHgY/bX9vlIjrs+jZOFgc",
+	"Zn6UKv36skxpQYoHnjMGH1jMwi/N4X/++efd02I2LByYYvcxmtIkYQJTtUMhJt/geymjyew/zxEYJBg2",
+	"hwTMPsxZpFn8B7ZFnhCOvtALxgRJ5OUlc0Eia4Qly/6MFPB1yU2nzpFCoOmeuwFhEhOZzqg+JmP4bc+M",
+	"wzoG8YHZjjFRdGn4ejQlXcUYGfurPd6x90vu0wFEAHSFodYDUeUucvQENTgbEkkSpiGw1+EqukyhmJmu",
+	"bcoR9JQHqDrYQjNY0h2XFmD85b1FPwmVzecy1Sx+wWJO38De3uQwZEWLo5lpEhEoNjsUjY14h4PZLBmw",
+	"YxhBoTLOP4b1xdxK//fs5Q8Ffw/P/UtrpvnssfcC4aQaHo+QJU4u20Mc5jlLNWceIkr1u8dcgwZXsHMP",
+	"DqTCwD0MlWozz85ekoPB/fu7A0KT+ZTuDol9lxjyLPcA+Cu1ti0gS7VlhGQBbiOy2QVK4EVbYfiWWuMl",
+	"PJda1DauXH2giPsSiu0sQi/f2oFbOJVyV8WKFciuNl34U69zmkdVBC5gCMXAvHIIvYFYfXN7OCxWwVIL",
+	"XzJOWcKoYiOqx4F991Kk6/lJDNl8EeABGu+MVpeiIbcab4bOMeC57mrEaqytPg/Y/H/CbA4e9whiijGI",
+	"M4lG43LH5tEmGVk9D7qwckSSBV0qP5gFuxLZzGxj8dhslj+A/HmIsCwILW+I7s0jHYxmiXtKU5bvZnmu",
+	"a0HZat0XO79iczOhZBK77lOms1QQLfHuxezauZRJaMOHu/1hjtXZfsPtsOLgoKzr3A0cBCmMYyqNwCaT",
+	"27YvpEwYBUaaw703JQiUJ7I+yL82fAfY3HAo8/rBpY6G9WyManHhansvIQNg1oMoYyKxPDKLycXS2psx",
+	"a9/vJZzz4bMj0MjsGeh54XgepeYzrAywRE/eLpZqfazmZA57pJYpjYkbxWEK3FAOe7S+q5XPuGYztU4a",
+	"8Ljrp0J2TlMKqnuBB9LAJoD8Tqxo6bFHrkBybUus65iRaavEhgCOpMSA4Mm6SyjfcFhEb37B7cpirnOo",
+	"2ApNCuabb1hcCuMp3yxYiMJIHOFtwxfuKfLsVW4vsjnniqXXLCWKLmxui895Dvb6e4PBwd6D0OEsQSvV",
+	"euUziA5BLQC0mBlPEu5lbRdHabh3lLePssVml1UW1y6rLN6QgVcihhoyiKoWYnB7Q1Qcm82rAlzLLMPa",
+	"UFxx49AIAMsLXyh3ZjTZrS5hQ4JYW6p8CxfPK9ew90Oovwgid9eIOS7wl6Ypv64c4ZuJOL7C87E55Pie",
+	"IuNCEahQz6bJ570OhHk0dGh+AqdQQjUjXR7D2RsfCzqzCnDR8/71YN8PSN0/LsfE7Hs1smuDKGrANdCN",
+	"dbI6aJbyrdnvB+/NvHRYY2oa4pkA9GCVg6xNNVvNS8s3qE9ZPT/prXDJwi7kC1EihvoJ75X4ZpmfrWbW",
+	"TXerQ8aEI4LZ8BvdrvhFjl1imusRwRbmpEA+dPs7t7hYNrpznVToAithRhOZJHKhTkA4LLInIZ3SUHI5",
+	"83H8R76PPeCexzRhIqaBG/UVSwkUAyCAs4OQY1SYzVq49SOK0TSaVoyQE55olioy4eCPRE2gLYUgdpzR",
+	"5Oe1AQBPxSFwYZ+m1kvWjmACM3+C1FKlnrU3itfUKLJtle+W0BuVWyb4ymab3XaHn9BleLUrmyzKwE5u",
+	"VPX9c3koIyzMEUSjAi8donUA/4wt7oGjG8jrNxReOk73Qzw6bvQceBPo/vLLL7/svnix++TJToOCeVi9",
+	"ZEOXDBb/wyoY1S6f0jThhllhv8AX0I3b/f774xcvdvCsuOWB6Z8QkSUJosMIKaqGnwdYZsO8g6EgmGFb",
+	"N1rRxlE9p/pWxzQcYqGMtWOCiKM8NmEU3qaXkHOhZBKPZKbHgPMQJVKxeGxooleg08A22uD/0nBJN0F1",
+	"dSJTks2N2H1/aD5WnjcduMOOnRkw9wVXDETXhZXKUob2WMEaCOQoQCBrV6FJKhkXURvHCPAOYYPD8tzU",
+	"nrkK0Gt+TAZmuLU3zkWxfsf2TGHsGaruSzxhU3rNwNoMNMBiwj5wpXsw4RyxLE+oM63afTgmQuJCB1tV",
+	"pUa7+FGPUGL+BcC/c6pQSYCuFKPW3wLN7OydizpvhBCjInDCzQ+EFtN+kFsm9RPb63zYBS/DrpwzsYu9",
+	"IBpgmXXa7cxFpwoPKx18/7iFyTzEeh8DoKOHiuGlFNM45uYRTV55nNQKD1URZVnN2yKQ1WXhIuvsOGVU",
+	"hUy7bVpy22IlSRaPLpYjLLjT8xAXC6uOc2LCESvvUrCN+oXWsHCIQd6EUvYzYkvbWmCAYHXBiqkA5U5S",
+	"xgpstQljHlL5HjkTdK6mUhsiloJAxJa/MsAlOEQXQi5+bZknjI1cPaPa8AB/0KGxj8kYVPdxLx8J2AeE",
+	"4V+COxG4wJJw0OdljQVqJuX8iAt9/7ATuh9LqPBrR2bftGMDs2wDhPsVm+se6Xv4MvnYjvpNA9HWv1hh",
+	"hoYzjEmXWptXyhhgPtqxhAeA2XhuLe1Dn2hNo1hFyiHfmzfLRFn82JZxrADQrzm1kP4MRXKclfWUgH4D",
+	"IlAN8B0YaXmjD0OLmQOjBq39FltPkIVMY9Uze6SmcuGs7ZfOkFYsxO8E979OhG1aW496irm/W8Mtfsyk",
+	"Dmp5VLupmr0pY4gKubDiZyzNepnzaOOGA6ZH25sN0w1rk1UmW+NOXZk7IuIdM4DS1pQEC0+FLAoihLyg",
+	"h8PBg5xxuF3B3VA9ksgFS0lEwbQ8m2sXEKI0NTJ9XK474NMJ1l6oy8WruF9lvYsVvmJsTjIR20VCsu1V",
+	"uGGp/wetuV5OSCEzqqFs4OjesLAWoUJTO4Td+IIw18Ryp1gy1SAhHtTryQXNdmulxnVKZqkACGBMljTM",
+	"+s9lrhf4PWhLhDrQm28rfng7+1itlbkGRwwBN+OqQXMNFtgKqX2V1cAT5s7wg3WM2cKBbsCXH5cX2BFp",
+	"UQLRCDTmHPnPuo2ceGevvRWhlo+YS8c+2/MYUZVkSmyhdCTX8HDUHOpL+MTosvbedykHkP4iFQMFUfXw",
+	"tFKUnUCeBYVhy3gEq8N8jmAE86MtqBuiFASA9CwYxTzqjGfYynYBPWrZYCuht91dawdWlMiqA8s8ut1o",
+	"C7uTZTZp6exdpWt4GGSIjZpUxRuFcN6k0U3kOzlGdDKBSNSApcz64/MiASW4Dpf5ZZT3OKULYZV/d185",
+	"oiXdPj5LGY25uNwBdL8lXvbrvPqulnTeSSA0yprxcrzxe6rAJ4tTtqgNYL1RD0oThU/Hz2irsOcf9RTW",
+	"aHpDOrY3OQg5iaHwyoYNHrY0asG4QmcoNKqkwfTWbkzDg5ZjKupANwISllteiym4iV/KwzMsWFrBbPyt",
+	"LJYvP0t18mo6HGuDP+yt0eSdypVpfG0jz5T/TSt/grvBbhzx4S6gP0O4h81htcm8zyDAeDsjGDhfzdFy",
+	"OZ/oAzVilGWVwHvqW5yXoQoKs3Dj4/coTBpR/5iM85JV4yKrVFkYxjTukXGePupnGNnoKa5UxlIA1bK5",
+	"tBTKpI4BhB1NtQe7T8gZi7KU7ZE39IopcztGLGYiwto+ReoqznR8kseke6PzN9Qvs+WGV2B1ukGUt9z/",
+	"JhBhWMoADpwwLP0c2pgexGcL4sHGmb0a2+0YH5PxfDaCTNxrruiYdPOhgB3I/oZ4mE/yxe66ifkvldNj",
+	"XMr4mHQrU9/xV8vv3RBNsEPvh3AnFdNSuc02lk5gcEXA2JaHoxqyqyUq2pWo3frpaBtE2qUqr9Swx+Mx",
+	"6DCQNiEFQl1YQ6za2TCwtAIDuxJxvIgSXG2Fe9M+9HStYa44dsPD0tQOH3rw2A+GPjx2vzkgszG0098y",
+	"LwTzJEf0RJUHTIouQ6YhgnboDeyoBW63z95DsZrvGgnXXnrbUW1r1S43jK9S7v4QyhXpchElmeLXbOcm",
+	"Xa9QS3o5BTnxRy6MGB7JtBKFWNNZfPR/LziqIgq7NV4lDD03E39j1OCyAN3ym4CnripkNtPkLfjbKHDQ",
+	"qUzK9PGxc+maYzPKEyPjxfS/7O97EQwQvYYWPfs0ps53aJ88l9csoVBKbj7FOqz/MRgOhkdHR/3B4QF4",
+	"0W0d8FMh+DVLFcXcPhHLhXXX8gmZS6W4i6WxZzZlgI8XwaqkMUt3Hz48HAwr9cKHXhz72hD1T9Vjlq/A",
+	"qq38Dl4qplIlU5elXyZV0qVJwtJLDlwhiqjK7+yifEvbNfFo+ShIy4FFqw7zF1cdLH8HD5cdjq0eZhYa",
+	"Cv9grJMLcCrGXN6K1bDn5a2qoVVBqLC5511peCPzutsA49zh+13AhIYIiMabYbjmYmiR7uBOSR5HICeb",
+	"ZkBscv1X2EI5wSCHt0YKbeYPZ9GUxVmy5aV1ShaMXSVLMqfaSLZmMzAoI3AjLRtiUyFSxRprTXP5/mGK",
+	"TsUB87ajpxkYU7lRnlEXbqWT/szYVYw66Ix+eIafPIBVtn8MKtpqr4O1buzP1v1ZBIpykQVPdF5uELzo",
+	"9kQWHkAv8r3fKDUNjkJECJADUozCq5kHlmHwz5TR2C4kxLoUwtv9srv6vj+Mg/tH646Chwk+ox9CIVfp",
+	"JSpBGCfjtlMxWl6Aw41OoN8tD9nhZoZltul3s5M/TzkyxFXUdZZI/cq8+EzMMzhgfg3ycIBhJczBfkCg",
+	"aHmZdZTLl5fY+eZ5U3KChFnL0TpsFJX7TTZKtSrysDD5FZ3GdGmm6piEd64Hj9DeBy7E1qe6JFwV5xr0",
+	"kQ0PtovNWLfNkCP+CUqv8ngDKbs4f1rWrZ3OhzpoI/Ji1w3u3YDEXXRtwznigLT/YLd/sHvQov+aRLpU",
+	"HUcOAf5YO7k1DlI5LLbDFiqX2Y5try4p2K6cTPJjULmv2nP5PKc0zOQfbsrkYdtGzWG9wC92i80NE9JB",
+	"K0LCvlzkbOuDttENUPV2fDaWf8fjfR6vQ2m49zdk8RuxxGpCfkHHJUL7fVkEFNe6gZkdc5wk2rHrfMJV",
+	"EudiZJMbA/FIWpGET5iDNHOIdN3cmrWQZMloqnZOsJyHzHSPcI21gIXUBLsph5A8eHC/3/eZy/2D/oNh",
+	"v7Sr94Pbiup33YKd0AuGHrk5k/Oq6jZPZZxFGMI1ZdEVBiR7hOrK4q2yWUJJAtXggOAaChvE8gSFhbyO",
+	"z8zx2YhiLIiriobNVSQJrIZ6nDJq9CE/a8M9K1V9CD2DShAlIcSZym+t8Z4rJ1Y8gMwx9wlM0RtJPVE0",
+	"l3Ysf2uQdqrnEnY/34nmkwN13ra9XQVbFK7X8pGhBXjKKr7y0laZsFgrOc8tBW/NV2LGVZuqh1IXrQZh",
+	"WfyKdtEqiJYNT0GUccUFW9MhvlTuk2uacCq26XKjcMl5apgVXIuleMlQNKTV/jvHnf//W7r727uPB5/+",
+	"LWgj9rsNYBNMZaqJ9xQ4ERp3yt1+T0UMkR1zqjR1HgDAn/k7TxJ6WbV6IVesnyC/lM9mpPTC+7RCSmHu",
+	"6u+seaM8o5dKs5RT8jyb04Dxec3ezhOqjai3bvBwol+5lyvyS4MqV5JYrEJtI3h51TRTFmEuMKsv56BV",
+	"MjH/0999NHr3sd87fBQmmdY8zlrWf5OhU3UqyLPTH04x+sS80iNs73KPjJ9mhjPtP5cidjA0hXV1xlIe",
+	"0f0f2GJUP+Wb2ucs03W8L4cpcpzAH38ppLC8RWH218zDK8Uvt/UBsBQc1oqJ2KYpYyYJ4MwFhCJ4ZUWW",
+	"M8DBKawfEjF+zU7I+N/HLhaoQlV+LHYeCVa+U/fyYPLgnf3v1bcbWsnmRlptbrvaihlh/X0hR2oqF5Wn",
+	"FoSy8hSjh9RSRCPEbC3AyPciOtdZWnqE8aWlR4HPzHBxJW5yngCrLnCSplrPu2qH/PT6uYvAm2cXCY8I",
+	"QjmySgRvjnZnHeYO7w6rBUKSSZXjHT5cd5zM4HqOzkLk/4TB1rxsCASysTiKUBKbN22cf8UGgG00hhHp",
+	"tBJZ1pSq0OQ2sB3YUiJ55dn2ZWNbh4EGezNfV/srF7jdMBbOLVhoQwAV8AnTNGSyAum/APncI9+kVERT",
+	"Q19jQLU8wTjxscU/HBvWUegoFfmyVJwxnPEVKCSIqbN6mrLc/aCL3H04qD0iGE2hKKeAy6Tn5ZY6t09e",
+	"9yC3SbQyZBo1OhQvF8bKOyUKeuuRGY2mXLBdozVA/+aDPHxOxmCVYh/mCeWCxWZOZUTQgI+qjHQfEOMg",
+	"HqgBxQ/Xt1xVAOvX16oP2NwpcwThxZ4XMHZPEfTrl8cH0KM8ck0Hh+dwNgP6LRdXuMlcwdrcUxZTwYqQ",
+	"iF0ayygzIw2k/2xVwjMA8WNRPOtDnGYzKorNhI0TOBDyDNVjLDF5QmIJpoE5TVUde6VVsdBwzjpWyQjv",
+	"a6CCxMJGCJjhsA+lDMR6oY0pFXHCRpg0HFk0P0DlhxDYkWCLeq2NBeV6NJHpaJ7KiGHZqXLMeq2f9tmM",
+	"tvpUQ7wX1s5FTLh4SSacJbFHKVwRegHGGkBqjzF/dk71lHTHmM0CwRHjnV4lz76WZl84cNcGPDdUKzGc",
+	"L3k56Ry/Xc1pSgGoLnHnXa/dfiPecPV418uy3FMWb2ivDSwTj3MYE3yzR2iipDuWPlaTVwDgJpBN4URc",
+	"QKZNJY1JlFCVm1ERXtkj7DBEbi+Mid6r1wTtBUon9irlYXr1WgU9D3S6dACaxrMlGoC1rVrsVMetCtZa",
+	"2tDaZW+6gQHsmgYU0OOKCuCOfA9LEFRBCOJeoKGiDt0NG7L1sbdtyK+pvW0bDXW4bzC3UO3ubZtrLOe9",
+	"bYMNSP6l5gZr6g30GispbN9Goapt34YtMbBlG4EiW0Uzw6Z6UsX3Jf686cfBKspFCwcrSh33VpWZLJo4",
+	"bE8jlQqK2zaDsgS0Q5NELiqrctS+pYB8V7TzaMN2/LLl2zbklzq/YRul8ug3aqtUUn3blhrLsG/bYHPp",
+	"9m1bLJd737aVcIn4ptbqRZd7zWUe8xYGB+3H01h+oGjtaPvZ5aWv89aGw3azq9STKr5/tKK+U6+5Tolr",
+	"wA+K9cp61PnxPJXXPPZwfooWhqtbCFeRKz4/WP15vYD7FjzZgkxfsEQucqjprQi2AGLenhW+c0ahvFRE",
+	"WBw3epecWIOGkGJ3+OEDSe03e6T7A52xmJRa6oFi/BQrqCiJRppq1RLlFGg1pRA5PWU8JQkVlxm9dKkC",
+	"0AYaynbqZm5X+mNtNQxr96rK2bkkX7eWhVGh6wtihTISs4SbB2iXp8La2eWEjL97+obsXw/20Vo63kPo",
+	"TvY+o4k6F6Bf2VZ2ea5fQTNKg5nT2cAstIDrCpP9dMoZJGm7Ps8FVIyBd1hsK3ACyNk2AATAX8mUzudM",
+	"rEEKHh4fDjbCH2jIdsVdQMXv2lbUBC0/kE+Zm1tb4mQ0ZZCGaKBJWYZB3VMkC4EJsGs9GlvtGYoyU1Xa",
+	"3vIKmrfRwFw1Lg9mQ7ENzkAdSjoAIt2IC9Am3giORjDgqGyMdkpsQWYrgEGh0SeWsEN2uZzoEQrUerEk",
+	"/Nsay3vkfcayrbA2LFpB8X2YyAebgmzAMEcrCemmBLHCtwELBl4Nn0Jn6rIKd2EeYa9Ht0mGIzeGOj3m",
+	"PwUIs/htEzzLORMxF5djixuWM8BSmi2+g54S/NlsJXrwKrhs7s32lsyq86Z53+0LN/I1rTx7Od2FR+VD",
+	"6awGNWgFuP0lobbvULY3hUEo+HfYDZjf9eSMMZsVhHFy5DLjMSNd68CCv9S++3W8U0bs/Au6+0uQX8Hp",
+	"t+cm33KWxI9B/AqdPfCE3FPkmiYZc3niIHoa+gR/iGYfNOmWIOSmNAYU3J0AfmhjHoXfReVubAVZI1c1",
+	"C8Mtt3q4vtUaaiOiu4Qzcb/bMvR4zlJlAyzy9IKLHOp5j5xhxnuOMY95o1Iky0BEzizod39qHuc1Yaq5",
+	"0j4WSKXASj3T18kj2FM5oOPosBFKPBws9x2/ZiIQJocpxBtGPnoZx9V+vqUzniwDHXmZyRv2ZhOZa1UD",
+	"zGNbOo9wQZ7uDe4fQkXPcsel/OdSaOX5+X+8Hew+eve2v/vo3cf7vcFhKGSuSpnFIvsL0cu3CYfbSLao",
+	"uDaEcq0mUAt6YouNrKJW8gNbIENR4OA2FwCFVUqoZim5xuqNcF9fD04IvxSISiEV5B07Rf7KQofekf4d",
+	"6d+c9H+auxSsDfn2pa0wFOPZAVQmG7JhidzleICBxZbiWhKK19uMC7+bwR09/3XpuUaZ3zOamOHWEu7M",
+	"KgfrzTYprE4HkFclDUBelQVJuV71sz2EDlKRNBiKxoIMxgVNkt0okdGVjaiDuhykOzzcncosrUBeYHJw",
+	"aTG7b/sDXMn/Hr7t7x682zl+2989wkfBoPJ67P5KjOQ6rj6cZnuXjV+dvnn8PamV7vrI40/jW8DVt+7K",
+	"doDrMDDETaBRxOam13aQ6yekT2aMCpW/H8RiX5cweNuw7CtmNFwJzL4e53fFwq6G5w0mJm1+TeQpobay",
+	"MrZ2gmZvrsG87rPwsXkYKix8e8Wg/QyN091/vvs4DGdl3GaN6E1TXW5UQbrUWbuC0qsooCmfbOP0ipsV",
+	"7/haa3GsZhWfsy5HrRpHniM7WJ/0/LvU6SDd0xw1J6W2TgIV6E/IZhbSHLhi7rf8ToJ4k++JwyMc1+lw",
+	"jK1kwt5V4L0Mlf3wL1Izu/+2P/03DHcnePy/QAGQ9tiCmxfUWHXCm9L8NjvhLYSJL3bxk27Dxb/TCKew",
+	"6R6smMmqtbdxyk2x2RhtDDCfmKzq3f49V98YrQyKMYDn7Appnf9EsShlescHoS6qf9jg7KoRsLI/DQz2",
+	"1JZ8aS7+cNRvWfwBuxjlluGmvhCnNSZKkglNe7fZd26CburbvdCm83Y9b5CpvC4zecvCFsEI+bDW4xaq",
+	"nLRZ3bj6cq4ifD9eIKA3+eoD1QBpKyeIv4fgBCEZsVD/G2SnlyJiBdB+z4JBx6yQzLF6RxU28/WL3Qd/",
+	"O/zxH4/a2OJbxXwAiN7nqDhxa5A+w6DckKNBtkvDKNlX6/kXbwqFaJNiEilTo/FNy7/cDgJRu4qiG6Fi",
+	"NuJf7t1GVSHvYI0bfImNXrZOM6rmajDpavns8sFdA0VdC66Ya1Hd/rWg0/UtaQQwKLqt29loNGO7KVvQ",
+	"NFbtwgWgnxAj3AT2syqlhECkcjmiDbKDEzvWwjvZtHiPVawCdKpfRWsBRRfg4MDGQYyr9rAeUTR0AaZa",
+	"BRnwmfmpV/HQ3FPkpzePiZxMVDWxuzjnLct+3WaZqU3B+qyvf2UIFkRcePL4LUUawjq2guY4s1anvKiJ",
+	"Woqo3ZfmxdUxObnA4thSz8s5xDH65NEr43cFILvCgFwB+FnH5HsBOaQ4nqU5V+L2vN1rKTitixkqFRKi",
+	"erX41BxIVK5H5IUTtQ4gCgl9d+FE7cOJ3PpB/nwoT95wUqqgjmVJG/ycmI9hAbG1EAfncnxjXv97inFb",
+	"AkmuIykz63JdF7PN76oL01mJHb4pRuXh7UNRbok4CWiTCJuHON3NAoN9oZrrwHXJxFEFPfWWMZquTqFe",
+	"X+r9s0pLfzy5xXAkT2BpAuws0OrxlfWkaPN4bBJOyDZjUUANY4KNV1xcJrn4rsjFkhQpPIgwuWQ6L8KL",
+	"ngbIjZFJfFIrEzM1V4gtJrNrh40JRcWf+ejGWFB/7YHwm2mc0ZQlMelmwoZX7iAyA4QcCbnokUkqZ7Xh",
+	"QliiN12a8Cu2vvDfrYuYDpG1vaC5mYHjqymE53OrFTLl58KERdaaH7kKaQXOjycct5Q0zb6vEzFp4eJt",
+	"qonQJFYi/tCN5MkmPKE7QXKNIPl3p64FKyg6UVLat8mMCnrZIFC2RDq1gQRbgpvWnX/t8UzBT5LfCliz",
+	"hUhRQxPykE63s+ni2i2oIvb1W2R7m4Cptp1wAbP6ewKpfmnE1O1rGJubZHyzy2UrONZAKNftILBubDyG",
+	"lktMC20q7yprkgVpeGsEV/choLIYPoyOzfDsx4upYtHoX//zv2PrAEV1wXyr/FQbEkkhWKQlmHqlztdY",
+	"9SBiS0DgtiMjDPIuWbJJVy24jqaI1Z1noI6dwxVumAVXbG9TzeKzw9Q2JKW2Apr1SayMOHuCkh9U8sM4",
+	"HiiLQlNXLEXLGhMKINBuIpDZcGd/hJ8LgDZ8dj2ybibUtSmApXt5ncy1pRkPv7iZwIVyw53E1V7iukGA",
+	"xxeJ2xh8ycCNLaI2Ri6LuKl7uWAxuaDRVSkCFxk5BrIh3InFkNReIf4l09XhnpBXr5+9OLWYEC6eCLL+",
+	"bjyV3zcAJUHoq4ab9JU5lxyy/7Hk896vinTHCv9tl+gxTWNL3+OdvC6wDT7SsiikndfRrnht+ejgR/aP",
+	"q+Hzq/jZ4vvsAf/QpxfRk6ffDuzARh8efv9+OHu+uKGQuoVQugr/9U0dwjX34QMjc7BkpZyUHuETQkU7",
+	"P34F/7LZR14BpOQxqRB26zUPymy2kdW9X1LNFnR5QsaKivhCfhiTmbw2l42RoPQ0ldnl1GKswO95CffI",
+	"QaE70zf+DtYKQ2oVMzg+2yTF9/aCofKlCG1O9UCFQ6Yq8VSrYqea2FyFNFdcOTiZoEplN6FMPEbqpXMW",
+	"k4RfMXvq7wUkjN/jbrEL01yI3l7pMyoymowdV7afGbojEy5own9jPnXh62Wass9+Z/6ywXmunV918WHD",
+	"WKd1klGZnksyUvmnCoBH+bfPGopYFvtXHq4K8aw9ImcN2WNvmgF/wcSCR8SGq3NdjqaCkas6znP+i38z",
+	"+M9zxGgPCNr/DCeX6yho2c2iiLG4DpBQ+6g943yFDKcZHcHCVoHsWshMKMW6+G+QsiKptCIzjMimAixk",
+	"c8pjK98upkwARBeCRgsj4BJbuyAnzb0Sex27ogxW1qDKSslTmWBYpzgXdD5Plj7Alk1le3n2JpzJtu9Y",
+	"xniPIAgZToKrc5EnGRQR5Bbwa7Ug7kqnhQyHpza7xeZA2VEahV5I8MCzFAqDzecJZzEo1FyrgiRVkT+z",
+	"ytI43MzS2DKSzAvl8ILJLPwdSrKrP7cvWvqqHveiIT94xlvN4Knm4rIFqBwlmoGMZtGuugVNVIF81P7H",
+	"ALbPp/05F5fjne1BsFQNlOpGEFgrQIDsqIkZcSgDY2NApZtX8KhsdWgEm0DFmZnVYkS3hYi7/1VBxDXc",
+	"1ob4Snd0rVjAPISrdYtQcq9cYEdgO8xPvkVDJVKHTRlgLexCsUiaRtOe+S2RGv5rvas729s6YIyBTL+x",
+	"kxnKRPDgqP/lUzfmIU1rHMlrlo5Jd86s4wNCAsb2fhqTrhQRIJX41qOdcpGKa1Bc7CfVyhL44wZK1coM",
+	"aLfukABdzcB9Qh4c7fX7JJ/L+hzmgKw3x9DOFQnMrxmNubCOyWrYvf0pzzWFUp+KXLAph0s2wNjhjQAi",
+	"BY2m+Pk9RWSmIzljYaPsBQ2hv47l1dhs5mKKoop701ztQkJhUAswXV5IGXRTzvglBhio5p6mckEmFG0V",
+	"eBsDpA1MfX0ftbLYdmKlvkP70YgpaIYFWYO2mo9ZSzALM3VCxn75InxNCkYmlCfmV6XlHLhhXniEWKnZ",
+	"zElNMw3+klguBOlCYTeujXAl2MIV4VA7FWSIXqeK9ot9rIWMaF15olBUkKjC5GvFE5BnbljSzjblob0i",
+	"YO12wsBLLxcrl5M2EwgqNQZvRz6oipRh5D1KrCXFydtUXakcysmsEGJdlBx9l/QaHX5VbJuFWWEwGqN2",
+	"sLMhzlNp2T66PKHOm4VEfQnd3CdA9Nfskmmacoob56WPHH6qbmSeptVKBocsLSeIb5itRLo0SVh6yZnq",
+	"ERlFVOV3T1Gnaf10SqXA+815RqOUTZi5BQL7+4uhSHPU83d6MFY7EKRYmcYsJUb5xMAIc8orbM+8sfvw",
+	"4eFguJZUN0vjOQEV1DqUu4ItdlxUJLSya1ohUL6kGh+5QZX3xpSbF/IaDfG5cm6LhIEY5oqp53XgNo3M",
+	"3rBuaPPx9akxKGDUsKcK5dkd5juEtDtEqRJtrUw2hoDbIshWO55QEQFvLWzNWW3WmgkKfBSZ5oHLe01m",
+	"gfWZybeYIe28TAFesWG6tOts7Wo489wN8tb+2snbq4yRP095wsjYHIVxUccPp8pErEIxTU3THqyc9to9",
+	"+Jw55l4hIbMO4ayZ8lqgUxdMhuPiyzFKiFBPKHZQJ6CqrVqZg5utzO+bIX97oYq3kv7eIwsuoIgJ0v2E",
+	"zKVS3PLqrzUxfjOBdZUk2iJk4AtklHvGf/tFyEoCqr1zXMDBuWCGjykXlFPCtZFJnIPUH+ds6J4i3bH5",
+	"x/iEUJKyuRFPIB7K1nBJuBEfe8WtuZMbeGI+sSsMildkoYS6Y/wXmvJbRcKF/R7VcDirY46iXIxduYYl",
+	"V9tdTv5fKie/Qv1/lQT91Wn5t5OJX2fBJRkoLA2sS+DPuVztlFeT+zeIIW4CAqiIxxXd4d1qVafBFfpS",
+	"MFsQHJw0Hu3dU2TKlZbpMmQAB5bZbIJcTR9+pYVPIRHNmswwYMC62rvjYnvHPZsyzmP4pyMW84dfhLpX",
+	"hAyg48C+rTM17pF//c//7vQQoBbYDbiEEvStC7bAegkVo1z5WsUSDlCVQUsopBDUONs4glsV/DraSIPY",
+	"QEC8Ho1PCI8VUTLNa/2jeawqOF7fcv0sv+Zl3VFa+7VR7Bo1OlD9l5quugqQ7k0kZVuWd23hb3jPMy0X",
+	"lisvFsbGsnlwScXQtLyy924/fO+urxTSpijNuFRaBct/5hEZY6gVR2JGU5bmsTWUg6vFiPJekEpTtRqj",
+	"WrUrVFPpvFaBxqhfgTI24WI4TWVvnGmlVX2bdTVyGmvUFDPc0nFUvkorNJ5fiTkx9nKmvTb/pHprrE/7",
+	"DV4bZdF9o2JVAuPpt8pOqd15dwkq7RNUtsQT+n0BhO6Ag268uS8xOGE7V/L3WDuWXHPFNVlYzt6uCMM4",
+	"Z5hj0s3NyIpEdMYwkMVyzorByuezPoJz/vy/7Xc7/3aT8g0BhT4oMpdytSqyw58i+WqwHWzuJglY2+Vc",
+	"/enzqu4yp/7qmVM9L3PKcERMdKqio4Wzn0xfWTqXwfAysJeWbKi25xPibJ/HFQspoV5oP/r/3OHMYd2l",
+	"MyHbu8y0ncub5UvN/vRFMrbssvT+OLlbdZtjYE9ZYq5SWnYA2sQE30W10yPjfPPG5g+n/8Af+bXcOxf5",
+	"HdxzLbjbGjyAKRVEZjbu1GlL/gslb/UOZkbkxIHKnq+U+YqYf88XdUZ93csqZ5Wg1W0Kfr6Wmmr2xmhI",
+	"2wtCuQM2hdZiq9ZjNYuFTM0RCZRRv2ZpQueGyKSI7b5OaJbozvHD+4fm6q2YxfFFEmdmWmQx5dE00K1L",
+	"C4EcIKUgjEFPYRwnpE9Sdi2vmCp9KAVDUPWKw+ngft8vI3K/f/iwv74KQp2GoZufMWzvDM7ULSz2PGXX",
+	"XGbKgXrgclughc+13DZyklsUC9Obq4kFq4xjUWahmYhVcKCfcaXPbJR8SGlbMHaVLPP6K3JiAUMgBjL3",
+	"tG6YvqJ9FEZz5mkc3yrOUUyXDZl45hd3I5m5VfBO9DQznaTcsGq0crTSLH9m7Cq2mCcVrXKDcAywKG8O",
+	"pu8QLEc2RTo8c5CLCgRTu48QelpgYNqgt9I2PNjtD3YP+gFo07VClJE+f5NiFN4PM28otwKbQqeMxnZU",
+	"7AOvlDe7f0OY2GhaQ4ldh+K5sUHakXQZhdUdrneVzvHpnx6NdaUPugpHtLEHWo1y2g3MDGgJzESIu3RP",
+	"AVKAR+/dPhrLU0jmuKwU8nnQDL7ZCLspJ3iMiz5qALJhpFI+a8I8xUOLJYjgtQrTGjxCrzVWfGzLskrg",
+	"wjXgpg3909c04fGouTA5WHLJWvzkQRv8ZOwL5NRWnM53ilhZLg7EP7bhZ18NbCgwVEc0nxcR1Nva8tpX",
+	"2HvoIqof0rU+BCeMNFmRc6BQ+95mYKH+R61OSS4bbWQvtjcCiKMnNiUpF3i4izH6A1uEz5jWCZuBj0ew",
+	"sKmz7NuZScEABs+oDX5pxGp4dJMp8rH9pQAuBgvwLRkj19uyrAmrvQWrEUy+vDBtoOWNGNyGNU5Y6A4B",
+	"T/A9Rcyvt2CbFCGLpNs38q//5/8t7KHmD9Prdimya+WtnAhHCRcVsav8W0X6qvx4g7jL/HenVJRCEDkk",
+	"uGHil0Vc2zous9kK/dottw9NtnKjW2/B7xwBcYOIut/7am52oNvD6YN8V+rJlELJPOOgZwz0rIBwqPHY",
+	"rWbFr9lcpmsc7gXpkxRe9yImtdQ0KbTjqUy8PLK2V6w5UGX3bI8ItjAKhh+fmLv2293C5esmcBeHRc9v",
+	"Qexsx2HbCZ+35CMuE81n9Bd7rA73u4lL4q+NfNL+HIxaCqmogWUnXS6iJFP8mu2EtyBoZAh0aMg0cM2x",
+	"1PM3yWuWWsnLkGTOnsEl0RVSO1Q5S6U7WxDjGzOSOjU2cQorQ2vZySexqbSFPYZl22ymnFvZ7NU9Zc/i",
+	"X0jm+nPJP1/6xl9lsisF40yNfJML+HCkgsXPB2vrH3uXYWkg296NDZWuLqS8wrwEPmO+LZsAEod/UWl6",
+	"BUiAwEG49kvPfKbEzs+evyficAbFUxFvlz8xHGyVP3FX5OurLfLlpfQrRrW6bTPzyvY/u9n5z1Rgy1bo",
+	"SdhEN9qkjbRTyU63qbm5aTyciHxwG8WetsgZWm8GrWT6OJ72Rcom4eKHU3WabqV1QbK/Zx2kr6D+Ucnm",
+	"8dUbP83+SXmVzZtXBvJJDXvjqpA2XIgaskAhF/UN3pDNrUrC5DGh6qrqV98u6TIcQuQmNj62oKmVGUYU",
+	"5SfigoyEXJCu0jxJCCVK0LmaSu0+PheAdITsaHzYfwQLOPKxu3b2ylhex0RI2zSAKZnulzLrERzGuYAt",
+	"mFKF3jNEwDCczjDoOKULsUe87LCRzPRITkapF9GGtUgkctFzYfhBMcM9MhZSjyYyEzEORmXR1BZSnTkJ",
+	"zZbMWMoMsJwUS5JyaJNbxxpqWMPQMDkRuy0Tu9dS+3CmNleIt6kyS2LcbSEXJ6RPMpEwpfL8OEPyBWms",
+	"u0+qIdZ5QmduNCszWTwgq49lmLm+FHn9nTlL7em0Z6TnCvQgsFN+btpyX2xXVZqRkzzbUI03YseWvQSY",
+	"8pfhiKvXe7u4rDPcAEjeR7w+BPbM4xAqnPEGuASbA18F2N1PczPSQb/vSEdZBAGG5WNjkktTLLaxPLwC",
+	"iPR2Lf/13febgGHBJJ/hlw5fyf25xkBVyn7O59+05XD5PBPzbNP9boR1zU9NUYGuyVS1CUprmQjC9o+c",
+	"MAZ9/L915HHr0Ko1/NRykso1S//bNtMiQSWPODbDbNrAxohgczOMXXxfarZpAqSsZV4H8ISM86vTvdqN",
+	"EqlYTC6WxSbuQAMCUHhFDAYxhTG+pYBv02On18mbrKBj4q/tL7Jc66jPzaEF+/ObpAyALc36npAxEKT/",
+	"+5zyuMAwKnDcKxBSThO3PeAdNau4HPHRJpOB8OKwigB7QShE6mL8LqqcMtMYxAsho1sGZmI8sBGSIMPi",
+	"NsMyVyNHlfpXWhZh0DaCh08IL2Qxgq2FwhWHu8P++uHdHk6SlldV81SeYt0SzdzC62WqYXvyuCawWJb3",
+	"yXxEuimLjNQB6SczqTBcmFCC2u7O9tu4dp2aa0gm9IIlNhMdnODewAG+QKkMzlTFLDJPZZxBBQuUDGSm",
+	"twnIhJ5KwhA8KZ9MfNQcAtCUeZMfQkgBKyZWQBLVD2BzFhG0VsOfn+tarVDzaDPCat6eots6ciONZmw3",
+	"ZQuaxqpdnBr0E7p0cD6rAgOjKU1ppFmae5+RhfXAwcGSBNdWEWqGXKUVPqOjOdWjw8nDH8MwDpC80Mx2",
+	"aCUZosR8MD2Fidg5AGxOQAH9kedMBEt2bnemVCTnIdP/zy75EUdq9MlYVkRM1DePU0YhiQj1SZ5wvXTP",
+	"fN9K8Nki5ZptUutzpcXOnaS80KaliHyaFUCdEiss7d/a8EG4NcP6H8TrIB1totrhF3kQw2aBC3iJ3zh2",
+	"EDf7zxA4CAvyM9fTszy1tR0+o1vJj9V88RVFfC8QXARXrzsuOMW//ud/xzv1+rxcGfl8LoUqBQ3bsC54",
+	"jqglABu3RM4AWMfjZzGbzaU2Wsvu39gSWufmAsbLD9OMoCdKplRNkZk0cbJH/3w//MfV4ey1fnj9fDFY",
+	"fiPuR9/HB5Pvfn0w/1H1s6f06A1/+dtoODl9FA3W85OqkQXXrL4/NdjLU7t4v2ZKW3mw5zE+K2d+6nV+",
+	"AlQSLzJrW7B5qtEegHA2VaR0penSIqwvjYx+e8jnMy780Q22wkIHEFFcijsI9DsI9C8DgY70Z3Th2ziD",
+	"RApbUAeoa80paRfA6VkhViXUWOv7PRdzcUKEuQ5Bwl4U7ltFaGJkmGXFx1nOH/O2/mibJElcVXBTbres",
+	"fsFzB1NXY3QCHOIC81LNFHmKaHKqzeq7iuUty3Cf4utoy/vU2yaCxTVVj2QpWuV6ubr8u3mjfEh+YAti",
+	"y7hvCBvvarSv7hBfKvfJNU04Fdt02RoGwzAHtHuCIVT5sBgnmPVo+AmaoAoSUKHgN89O+Jbu/vbu40EI",
+	"x75ChYEqrlOZauI9BU4fMKN3vqciBji5OVWaOpvtz0Yo/jtPEutx9usV9IMX0BaA0I7M6sDQOZk1a7lu",
+	"1+s67kulWcopeZ7NaW3o6ysUuIr9bUIbXrmXK8Epan1SpLL0EFFBLhjhoqLulaNVLmha0tuqZGL+p7/7",
+	"aPTuY793+ChMMoUnYbjakYAZaKPfgqUaTgV5dvrDKVqsfoN6nE+bKJxwoTStVQA6nbGUR3T/B7YY1fnB",
+	"DW5HCyvw1BYD+v2E1XUsHLAoG4gCiy6ZGcHVkbKI8Wt2Qsb/PkbXmS2CXZDGv5dIwel5/94S57ABS7EB",
+	"/XAdoGEbUMQC+XY0oTzx63bueQGg7pEXCOoeBT6z9W3f3YzQG4MgmDBCSDz2tgR3SvXIOOaq+FVpOS/V",
+	"csQvjeZsXytr3/nTwMizNAmeuKnW867aIT+9fu6q286zi4RHgFCUimoAmnlfHe/vW61gz/6yb06H2kff",
+	"xPWwyhwPH7Y6a393kV/VSydlStMspUKXoyI6W0o0VpLZUohpqK/SSm6Bel+Z5/4am6djqxOpRrHmRoJL",
+	"oFP8oaHfQrT5XMJLS0yvzyOJUBETigHRguospcnuggsGxrImMWV7Z881q9nkN00lu82iGDcXezZ2q0DL",
+	"JcshhmS+q6xJFkbN/z2lnzVW65Xyi7+IZUHmxEaFUahgJGJEZQCfMUaPa1kz7gVEmU1y/63h3B9hL+eO",
+	"llkVTMSfVxl+rLT4m6DLv2vi7+siWdEbsYnF3cbLbRXLilfOHbhre4t8WT3ZEtDVHhO0GRbJM05FIlNG",
+	"0bdnTWbqmIwTeTm2hnGI1RRS51QHAFNoOu+aW8CShAtyoHnLO728IPeYvHp59gYam/XOhUXZmrOUnLlS",
+	"0VbsV+BXHGdpMsZAzDJlXnHR4KeNpBAs0hYkyW2SvOz0XH3R8m65h5vEfQQlu5+5nhYTxWpS37958+oM",
+	"BD3zV2X1UgarAS7NBonPrmAu8sGA9kvthPT5zVwNsJaNZHe2qgI0WsWptaqWQqdWOtlvaHD6LCalVuKG",
+	"3161OP7mIsbnkAy2ui1v4x6019+Ka66ZxmzdmTDTb8e9bE1fy7wCaorWbDYP6e1PEPpvSdwrFiN4XV6k",
+	"dYKzNJVpaPTL4k6yLRNUfXtkAXXnOKQegD15KSK0hq8HvbUzXuUcelMsBIDvOvyLSgyna6qHcUjFIApS",
+	"OHu9+/DhcHDQKh6iSf0WUo/ofJ7wCKt7dzGZ4NhzrHHDJ5IY3a/eHWTuDguqOibdCwZFvnG/WHxCUqZT",
+	"nuM00uhKTibmE5wKIuzimo9JF6KbsjkBcYAMD8lUZmm5Knh5pEXhHyOWQZOdXseaL8oJfe7HDcBv4ZPV",
+	"cXY5dRfAvFx/tpqYTcXLAxTXK45T6RT40wqddnu5n+LHDfH/9qx45cypcIY16dJ860XJg8d93QrnB5ML",
+	"rqbr63Dd36bG57r0YFvzhGgpr2yGeJJwi2daTs44CmYLr+ZAVebDBVnINFYnxDxe2jA/jTFSrIbyGYwS",
+	"vV4FuI17lR/TcnPsWm9YZKi12r+Y0qrabx5hb4ctM6nWKQCuSL1d1ZIuUPktKGjmP4b6xsoNodhotzdj",
+	"0i2RfpHNMPzwYcdneKXAZ/d5E//yft8Uv3sF/rsRfwm+RcKjPiF9GzOMOUvmMrxgWF4VU8Fijk9tWpAt",
+	"X1VOHOgHk+jdgrtOm+nVjcqWH1bIaiqUxDaK6VxpKciPT3iQBSGU19id9DJv6ZV53Xq222ANsDwWyq1X",
+	"BKKN0qzsN/UKQS1Reks3xFZWAgi/yYU5cNkSPaXI8Qf9/h8/RK/iGwvZdlDppNo5PJT1eGyRcuBqlON7",
+	"t5ls0NKTprCMQaMPbbOKYBsZH9tfPqx297ANo8DbXj2OVwTvHvdj+PLJfw3WsUA4c1dXZH0RcRuUjSCJ",
+	"LuY6zYSydcU9UHWl5ZxENE2XYDUGgHWqs5SRTMRWyavgqZ8QegGsWKbtSpIf3EKixKpYVQtB7+Deu+PF",
+	"VLEII1VPvBjVIhTVlbnEk0O0f9nINA9pLycE+dKLaf/F5G8/Pkoffve3X96nbxa//vTqycNnz1/985kc",
+	"PqfP6dlio3xw5wqF/GvP99m9WOZp2RcsopmtSGPYSC5iHA765Dsp2M4mLtLi95sa2AASBHkGgvS7uoOb",
+	"uEo3vKrNSHJG5WU8r4lxrzDoFdHu9mSu0mVWFdPzPtrkfs1vjhvHvRfCk/rT3KuvzZUZ0k9PoyshFwmL",
+	"L5mC/Fhb3QroI7BxGZgSgmBGacY8hBe87TiWV5lSEScsJhdsApKMAAl4CsUqqCIxVPW4pBU/W+NKWwEg",
+	"blxrc+haQH1UFjZvNryQWGwhIJjEdFmr7mC3eIYF9sEpuUCWUSn20OuorJIchj/WiUCxKEu5Xp4Zysf9",
+	"wGSD00xPi7++dddEKfWg02vM6bTJnF6qwti6otDZf9j3cqX2yGPL+y+WzlmCX9qofeQjfqYDFhCB8wrL",
+	"D6MsZmhYXOeTmSAXE8B1jKTQFI8SVEY2c7G5wP8FXTk26Iy0Fm4vnxETl1wwFowB6HxjmFPKaOJHhNig",
+	"XoAcXLpIdJcGaC7BCb9mAOSvjoliNI2m56I7/u7pG7J/Pdj3853M1AGpojt+9fIMf/fznMzvc7ok3VoV",
+	"tXOB1Zx2enm2b1Mj+x95/GnfvWWaxJRnGpfrXp0LFy8OZeyKEdcawwvUMm+1s3cuzsUZEzEuhy3Yo8j4",
+	"FOu7/QafHpNvMN2lnOaCo6GinqJyLsCyiZwWpjbeI0+R7xpVMNeKFRl/PEf18LxzTD6eA7mcd3rkvGN0",
+	"R/zXjClFL80f5+LcEAmd4Q+xjEZZmuAf1hw14vF559On8Qm5SKmIpmbZx6atMUz2DWAa8tgoFh/mCS0k",
+	"H31M3l4yjUGEiOnyrrsfy0jt7/TOxVua6SkT2jqw3E/Y1n75xx3SxfSzHkmpZiThM64VtKIhM9FRWaUV",
+	"88Mu/LBDupDS3nPl0FTPmpzVUkTm6SUXl9AiLxa/0pz3y06PvIVlrnaJD3fMVp6Lt8zbI7Nm7mX7Vo+8",
+	"daRTaSanKDMiWymu8op9Cl2Rt9csVVwaubTyWvGDrdKV8IgJrB3n2EAq5ylnmqZLK+p4IpTPOfYTdkkT",
+	"J1btapbOMC+A66TgJ68sPzl99QwwwKD/znFnsPdgrw93/pwJOued487BXn/vACOkp8Ca96eMJnr6G+Tx",
+	"sKB9AuBbyLDft+4TW8APMuy5EaDTay4u98grCKYzTFRCTDKX4lncOe58x/T30Alqhiigm46G/b7jo7Yo",
+	"qPUBmE/3f1UYC2WXAmtOXTXJWe6tfewK0y5R+FonmtnBAW8PwXLkM6VGq4KUrkMceajVfIb739DYBc9C",
+	"y7Y21rrPfhLsw5xFmsVPwerk36md47fvzFVsXcOd5/yaCQxz0fRSmbv8BdO08858tA+ZH2131hrmjbR2",
+	"QTGZD6yBgCDlSqDN+GXqudExekb3yFH/oNASka2aR2Ojfc7Bh0QVUVIKG/Obr+qUKnLBgGdfIZyG+eQY",
+	"zOKIhWUHuUCTCo2mDMp7Ih4OxsUBWfaIkhDqRmNyQRMqItBujRZo7kflAmb01OKWcoxElpNcmXaCH9cE",
+	"cDvUSpp+DXVxcPFvSNawUWsp+zW81Z6uiwEGSBsag/Vm6TUjOqWTiZnodsR91D/YcMoFJfnlbVfO/wep",
+	"7RIYfRAJa+1HZ+7FW1q3HySQYbw8ATqeUJ5AvU4AaVJGql9Mlw5kzdngufKOwt5n4wY+RQbYgREAs5jr",
+	"UWH+C/IFlHM8gYDFuavMeQArGA/lFPDjIgu/dy5mTE9l3COpzDQjms3mCdXmuMLa9PKmedwj3oVPrtiy",
+	"5wr22mg+vOSdER4kMmeTWKRcayaMDHxBteESwBDySAD06mGNdZtiOqNLBK67YFaDJkum98g3MoZE0/cZ",
+	"1KYBzQZjGW0xQgTwgXw7hyyCN32ZRzznSp+aBX/qrBgg+TGjn0BOd9UHmyz9wcXMYaVyi2QDxgbzKoys",
+	"0CrgR4sMl1P46pzST73V3eemp2IInlOpaSC5laY0DJtZ+OiRn1XaD+YWrhkUGO8wjABXhc8Y6b7+9jE5",
+	"ODh4tNM4LI6+82JUbczkZjShs1ls4v5zIxZ3Wrx4ZkMiT83YIZf8hjdGcYRXcr+C/MAS1p4H1j781Guu",
+	"nGHe9bwcU0ZjIPGPndNXz3b/7uTRcI/27f3TOXdvQpVe2PPdZ/G67+ybz2Ic5BaX12F/0IYP24rhv7EY",
+	"PzpY/9G3Mr3gcYwwF4fDR+u/eCPlCyqWLg0e79YWM3oGGSw0sZdEfiOv/urMiO4R+8kD1rzx3eTJpkqX",
+	"aMO7lQCxAnD0Puw629YuaJyd4w58g9Ar+b3lGS4a760zzeZksEdMxy40HgRAwOCnVTBUD9x0DDq24QVj",
+	"0gV0QhuqdS4KyPOdHub1o02pKDkIEafCgeSfVbp14KoW8+1cWFstGXvYnWOEzqiivkJgvy8GN0C/hi6f",
+	"MzD+nPrrtub+8aMU/cokv/zyyy+7L17sPnnSyGAtpHRhpURDZsFqtoOKr98HITDL0IBKsI0thrUJDmbD",
+	"LVUGmc7RDUKj88sf3ey+trHfeWUJrpekG1HFdrlQTCiuXUWZ0DhsyGhwDINAfvLqQbip2wjUTcaRx6ze",
+	"YChPaZpwlle39M9nXluHdL///vjFix4ZHu5OZZY2jghiZ21NmmJM1QsQe1rQJNmNEhld2e6gD9L1+/CB",
+	"K9/2B+/e9ncfvfvv4dv+7sG7neO3/d0jfPRvbQ7Bc6pvdZ5QdOerm6V3qBx5+7lPmPvgUFfGXqrTuEfG",
+	"FzQ1/9EsTWnExs2SYRnCPkh+R60PgoO5JN1JyhgEhWFSYHdOebxTANcHtwLh89uJZ0UNgc8opa7/4Nnk",
+	"BynYC6Nv3YZQC+uzXqN3JQLaS7PeJyvk2Hx7bkOAfUyjKdt9LIVOZbLuU3jZvfup13n6hl6u+wbe2VZS",
+	"7nX+bnNLVn1g3in5UXD9DvqH62XDH6TGrEwnLt+J5V+HWI6CYVF4AQ9dIZqXRMYGAb0GmxiS0/cjmjDD",
+	"DxsF9m8NBzfStidujs2tOya2SjIZazkmXQfben8I9fB3IMwJExOtlzMvK3MuAF3K5nqTCRexymX/qthv",
+	"BG0Hzd8jU1fAq4A5dqvUOxcQQ+RkDCpikuA1XCwk1rehIu4hMFRMlzgsF0SQt4ZZaeyDPhcwaasuKKLk",
+	"jMG7e+SZJsAvwc9HI51gUHma2UrqYafuuejKORN2Cj6AAHZSrtHQa1CNICDJzBF+xuIOqMfsWDO7mZvZ",
+	"eUXGhR4CoU3gKmTxOB+1dS1QbT66p3K3dFKoaXvkOyO1jJ1gjC0hWkAXQKv0FF29breOS/12IfIUQk2H",
+	"Fcre6XlD6g5Mw8UrWAQD3lEyiUcy02PSxbUrl+vAYNaLTBMhBYO98ldtp3cuxoj1PSZdITExr9xEvsmQ",
+	"eITLaQjQQoTHdNmzf2Up6xFqacP6d+dUaTArQ//5XnrVJ3b2yA9sYS10DM2bF4zQuME8+R3T/ll/7E7r",
+	"GjXx20q5+pKC6MmgTXKOlao/v674nLYa50kOCn1/ANzFGhiRETWbXNvP4cFuf7DbP/jz67uka2sF5owH",
+	"MduSBO0bh/3DnT+/TnyniP4ZFdGvU7W7ZQXMl9gKifHNNGXMskZtYVURwATgF4tI2bcf8yJLI6vL9V2x",
+	"/wozN5eILQEpsiSxyYz+AyMejfI7flRt5agICj7uuMsbdNbqEO7Xh3BUGUJn8OAYCix7o+gMh1hrMDgQ",
+	"HGM+AF9Qr49gUB/B/eoIoE5odQT2WZsRWBkHqMCF+JYE9VG+uZ82cAOFBISAEv1SMMKETpeAKeFdun5p",
+	"aciAxKdpzNI7Tfuvpmm3nM23ULvtL6ia+6eNRIU8fvuqeZKXaJxLpZsz+kA7lxOSlep7qVrlxpIvLeWX",
+	"U6MnLXoOgw2U1nPRqLV6uOk2whlUUaOBAp7aMXSSsknK1LTAyKTnIlMsJYpeY84qRVuekT4jSGS1Rat5",
+	"TC6ZxlLV6EkLFbU7F90WNct2TggVJBNXQi4EBK3I1CXHB8Tfc2Hk314ex+YVRcwhe1wQEYREU6iAeC6e",
+	"aYenT2Mon1gLUgYQC0wcJ6fkii0xgZaK5YIuzY9TKSQUXqdm6ucCg2MhUBtmavi1XXgL24/qJBYesS5H",
+	"s/I5ZgNo/wmj1xAkJyeTcwHQji6eG+MBQQdlwZAYoLsza3KygR3fSAx+20BQKei3KqYgLXgq/EL6goqP",
+	"pD70K9q9bYE+7r1BH7wfLg7YYXqk7y8fZA/5I9kvv3HxW/3/Ou8+bWi0LtUQ/FROBbE5WzeU+UJL+U1u",
+	"qFIADpLpnqP4oNSXV2Z1NeiwpH4BoOhwmVnqVXMr+vvp7Al5cLTX75O8SlwJZb7N3jhByC/z6RfvPMD6",
+	"GDBQKzuFmm/aWNd8uQhpqYd+ux6ChOH1UJQvrbXvy3ZJ7s/YlJyaPCGVIqDr6n/ehfmEpZxBiy9e0WUi",
+	"afxGSigtj98dtRmeyuZzmWoWv2Axp66O+F9NUnqM4bbA5S+WhMe3JSW1Co3FpEEXCuvKnNlTAtGmB33Q",
+	"l8thsYXXAsy45oY9F3kaJwBgZBemtwuMhOc2kBar6AC6ooiLJxcydhDaLh/qXOQQEl2Xtb5rPuT4mgOa",
+	"4PHOHnkDmMyGF2M+2YwrsEPnueM9iIo9F/AreiwWzvkBchbIDlW4R5IJzRMQgVIUmtyicEjSOhc2zRIE",
+	"J/TTmD0cu8zeSx2OaDJsa4NIWpuv7AyUejlnt2KfgSEUBprmnumFke1c5aQcD6FhDN4rt2IFtYNwGfDb",
+	"hs56m7JVAO36kdmci20Glei/ZFDvNvG8LUN574J472wYtxD1W4v3deCyDfdxveZi+T7e/+iQmz41Xs0v",
+	"fXw6W2PAuaCpclg6XZmSBVbpN0rsBWNip4yYVnOSwtGpXzlrmAN89Sy+NbbQIjssX8PHLq0ah74hl2hK",
+	"hMyxFu5Ywx1r2IY1vAbQ0GuWw0p+Fgax7wPOrspvq8Nd6gL+SlaALsuoasclRKHeuXCCvY/mWCBRr4bi",
+	"I91+DgWZg/FBUppF48OE86lDruQIWLlH/sbm2rA2eEo9CX+l9HxaAIh+MY7mb9FKphYA0GvPzYIfB1mb",
+	"j7d3x93uuNv26U4rwBzbczuHRWFLTTezupTZXpo9OT9mLGMebwCjeD62Jlxf0rXoYdZU0fNME+cCn+30",
+	"8qBLa6LwLQ6GZV3IeNkjtthA/q7rBJDhwV9wLiwIG3lSANfRlAVhpknCr8wVskTAgRPwPpyL3LHUfCGM",
+	"84A8C/MZ4pOv3ZLeUOxrEbtRuHP+xpaWrW7rEGEeIuUaMbE0v02y4v0PN3JJDDeczHtDs3E7PdiByP+I",
+	"32wo67qvmy6G/KBwRXBUd1fELV4R/RZXhFFmEo7oZl/Itj5scSGVDvNrlin2l7wFn1SR4wEv78ZXnwUw",
+	"2nPc4rIJKvTlnInTV8/IwV6fxDLKZtZS76KkLUwS1uw+e/I3cskE1k9FhAfzrZYyUXukqLMibYlVdY/k",
+	"l4Ui3bEdGfy2D2ikLp6+0jUHoLYeKX/hT2q8EmrGzur/nr384eZgM25sa/mr7fWJe7/MW8OlkDDiuIZw",
+	"7W3L3kG+Ol6xOYdgGGbD7vPiw68Ig+nNlKt8ZFB+0O5TGILF7fqSzpKVpOyR6z0VJGzo7JfTF89JF6Sa",
+	"IJkaOYqLVaS304b2TDeb0Z6b4E1oD3ot011L2jJzNl/DGmn2QZOuPeostqgyilwyDUFHF0vNsCBJ7kO4",
+	"4ALR2aoOhD8DgdrNbCTQOpFszXRda8BZAyyT0EQKtrOeIZ/ATnk1dSAaeYzQe3mTY+Tb7uzko8l79sie",
+	"xJJhNk6CSPVMMe/krDsV0OFfnTP72+txqa/0HNTGu4ptuy0OnAzfHNl4MhCGxGJz5q8bogVdG9NUeuh7",
+	"x8g8S7XlqIG9oCnPDe61P5J2AFPlsfyeaBWlvvOk/k0RpVYrqXkPZ/hlq7FIUfGOw5x3izj2VcAn9fSc",
+	"jdO8mkbk+8Y3GlIlk6bFgL5Gp7gXY/jOh0e3iNuVULi2NBI4Ousd4/7m3JkA7pLpfaOvx87vlQgleJkE",
+	"1d689GvJtxW8b/Y/lkOFmj3ir5nOUoFR737tRpvE5Yy+7iJaTHk0BVBDJz0BBiHXKwUg7xRtbCz1vr0d",
+	"v5I3yzYyVG0Cn27CRJpEpErw1x3nuPMv3cx7Xj3MxSn+fRjOvlcuL+x0OrWSFCPXXHHdIzN5DYU7xjni",
+	"/9iVGoVy02Y9EqZd6VAhR2oqF+M9ciqW5/8fe1+33DaupfsqKN1YqqJlWXESt1xz4Up3eveZ7k4m7t05",
+	"U8NdIkxCFsYUoCZAK9qpVJ3Lc30e4jzYfpIprAWAP6KsH8uJk7BvOrYJEr/rD2t9n+Uet5fovpDmbPBD",
+	"eSbGUHQy5uKOpjyJLsiMZvB+boOQdYgQOwr/wpqlTnIRT6m4YUnVpUToBZkm5sWOuzsUXOP7KYmqrFiV",
+	"gZX/5AaJgdLAJ/d6AtlQTLnSMltalFllZHHjlZX5a0kSvfEsdg+Sx5/vCguqT1z9g5+yzqc9zH479kct",
+	"mXnqaqaopnMXna3eaS+t2kurdar1N5rdEuoVkhdAmPxwbKT0Hpp15QYLVSsUrZx8tKVhn7AoUcfTBjxb",
+	"gBqHKpcj5fBiQY+Y851kdIH5rBmTcyZUz6iH4jHEJ7+RTJFrlsoFaj5bXktTwLAnU5bCKE2nGRCDU13V",
+	"sLYCDV4x1vSWicirqlBYYhtyA0SXSOmTC90n7yhXLHHVvGUoLXQ/YtYnl34ciFcVCqgsVV7VWmgvpAya",
+	"AKgRcMqQboGDK6Qeu1dHPQwSA1gTFzehqMRUAMOjSYH+fZ5Qzdy6XqVy97wP08j7MHtqQJyszujF1uoB",
+	"O26+/aj6zkz01ooOpm93DWebNao28/2AOGus1WXfnS773oobzUYvJL8VotK5QNvrIi6MayGz5ZbK6ISm",
+	"qYy3vtdwHZtU4klYlXnL5phrqLi4Sb371EBP3UCaUerFgwTx0wo8F8O6Nxe5GHwr6tpw0cPSkZ0I8XQ9",
+	"lZO1sxTBYFGwJurz74zNy3YqJgB4JEwjI1w/sEY4yljKqGJjABcZ421X5IiTMh2K7vCMXC+JnZNen/wd",
+	"GgLhAvA+g8Hq3hpTgbwJespmpIukZQWJQijgj76cWU1pxhIylzIlWsrehb0B5BpLN3KB6BeCKZJBLJ1o",
+	"WWoZCtO0T+D2zjNzMg/ZWX6/6cS1P9xQ/CzKZ53MWRYKv0wCIUxGBakaWuNFgyoBBLkqTGU0kc0+YbEO",
+	"RWnJixgTLAp6CFOqkLjfjqDqEiCoKgfg0ibTGVlWC8m2t7z+vMEmO9GIzTHX4n7C+KZt2hmdnQfeZB9u",
+	"rQTqE7aT4X66a51NsS4bmYKKRz/todE2a7NWmbUxqDYGtR77zWqGklGN2tvoHOpU3AFNf7z23cLKt3i6",
+	"SDft0qcc6MmMCnrDVIAoLPfnKv2JX9xVQ3yDqScwE5uTTnDmW8HZppusSTc5vA2P5onySIZgX9979PuO",
+	"ftqynnm+AchpDIUl/WaAGGhjvyWCdxyIi9xi7ACuZcFMNwcnAcYDY7lKwY4BcxDRlteao5VjtrO8OaSd",
+	"aXlLsVEutEW7A1JwwU47o87w2TPynilNzvSUXOmMMQg+S6VpOo5lAujEg8HpmVmzmIqYpSk6AHOZ8hj6",
+	"M2FsPGdZDH16PgjgFzbHz/0+6BjXZAyOV82QHZ6ZV0PCbOd3tiD/KTNj9TpWrlGHa5pyKjoNiH4zQJ6N",
+	"6z0yZt+CJc2f++RzFd8ozTJOya/5nJpRp1RPZDYzb7jlwixoKgF6t8zTBNu9xPfUCTrXFPY9gIj/U0Kf",
+	"L2cs4zE9+Z0txjCgHS102DuPapxjxsa2YXXcy5/2UzXrrHOf99vqlzWGeWtnf2vBdTjdTr8d3J4++ejS",
+	"5bfLy/R4wesV7EVR7G4fL13QnpGMKZlnMRvPuFLIL35PuuZ+KhFaHSZFs5V6bWz9m0nFXE2jfpBF3pwG",
+	"gteBDpmbpYlyON8JsQkTUGhnBISxxo0RBgAa83kKCB/lJIhQQHwXjGshF0SKC58uUa1AuWVsjmXTYNWZ",
+	"fy7JgmUMI8S5SFi2OZniEPJmT9u7sF91RrWWGaf7Gaxnn3ZMyNjddvxapWiblfEY4rRNsnh8GY4n9UAS",
+	"fFuT8MSy+20TdnWP1tMrbDi2YJgXUhMmAHDO89K7AsHVYOwr14MvYwM+TlzVDuq+tAo3na2gau2+B+ZU",
+	"wAk8Un5LHT4K+97n9/oLmCNFSsSuYL9Fvvo4giIaW/kbkW5RJayCUHg2vt6I0DRFplGbRUwizzCImG2R",
+	"ZeKLXH6F5VElDuadcBEKyz8Kc90n7ytpvMoSxNSzeG3ot8jmxUyFUKzN5u2Td5Vq9cakZSIF5ntAeq95",
+	"fShoZhORWQLYJ2XDdkwnE1jhKPB4cDbWLQlC0/cJMNSAjA1FEYN2ACJA/ZsRLhRPWFlYQ6JzkdSspVwf",
+	"pLYya385/HkzJopK94LFbnjWCXy9ee3XGaPwks7bjN+ZOfOIr57RctQ5PUeKPcf+OOoMn5nf7BirtVP5",
+	"qNFau8IbbW63rJ92VV4bFJcFW1yYg2drzZKMLVp11mZVtNHe9dHeVCof7EXoU7jelMgcD19+VIPfK48t",
+	"LP4FY7fpsnTn2Wj5b5NAfeW/+i1Z+W5U95n5fvJawdja+Qey81XpNB3Y0L9MEkWoO/mWttoceEtwKRJv",
+	"dKpSgoS1pS14VAQV72jDh6JrJ4FomdBlD+k5Yb9IMU7oUkXEP/Ji0CPU7N8L8vbdL79dQtDX27kcYOWN",
+	"sW9MdXgByWSaArHigmZJn/xsn5SCcEW40zp6BIIL0tfmxgWwM4jWOXgSffIjXSpnQ1NvQd8wXSsLtFCc",
+	"gi3c6BHR0PoXoag6GOstbic/vh6Tewl7TU9zSN/gnaCjqDZbLslxdOMZF7k2Evp0OAhK7JbjGf3QGZ1V",
+	"f8UFkF6usDUOga2xTM5YS7nojGoJFy7v+Qxtd+jm6Q9ozJ/+gKzVw4H5+R8ebQr40nc17d2aPapt77bn",
+	"RuPe76BPOyutTQqrBKYu8tk1ywopwLUXAm2cvbX3W3v/nizqJCnUqSrk/SMa+Ejxv9G4x6O8zqKfMwHK",
+	"3mu+UizfCNiSdGgs07k/8drxLe+v9RrgCu2AngJyYrkrnxEysaEnsJBQ65YuV8yYw0BcmsUsY1t+f9nz",
+	"wGS8MXnez3mrLlsv8BBeoBWij+EBemdJ5hr9IVGoL9KlRM1ZzCnk1BszPAB+hQ86o0RxbU5tr09+0eCD",
+	"iTUXL/0NyfJ7wZ58Kc9o1f05HwQdkPRjENjFbcSz0477C1DCjjrDU3RU6t7Si+28pdPng8Jdsmg/WztM",
+	"Lx7oDu0K9XL6FUK9tEK79XFaH2eDj2NroeDAPNzByZhZFXWimNYpcxwEawkfZlKwpfdi6sDldbNbkahI",
+	"UoD8BJ+REBCqQzGTSpNnL14AZ34PY4cpFwxihxWwU5EQV4Jk4TbFEnvjQPND4bj2/XXpgioS07nOM1ZC",
+	"f7gxGyGAVARMnoII6JEiE2bLzQDhTDBNur71v/7v//Mt4AfzcK/AVdBS01RBv30/LQ7GYipTRjIqblgo",
+	"pPCQ/zesT/7AZuyvnKboLeYz5RpGc7o0K6KiVTIBNZWLfiiiyzhmcz0CopOTWN1FFVTT0qcJVeTV1Z+k",
+	"K6T5trEcEIoikwvotpn3UNjxCPhTBKOK/CNuZE2R1p+ZvvJ76B3sqk20BK/Neq1sGjd66PU618n6j1Ul",
+	"WFZH3maw5sDp8eC0zPKyrXP3K93UxdKmXstbDy7mLp2FOOpXCt4PLYS8Y7Nr5Ke8P7Ja3zQ7RFibmrqD",
+	"UJ3XKpBxYCY0cKGcAP3wwEGDeKaZwO33wImBwAsNc/wDwTQgDSKIyPIsGd4+m52J5/MXf73MztUPenAX",
+	"uBUdDs0H8ckPw/jl7Ll4MX/513n2gxro07vhIrA1niwJZJaw7Pj8/Ox0GOQqCdDwfPl8MAjwf6GAkxmY",
+	"/9Y80FlPnfTu9Stydno+AHlgsYvRIDInfURqkwVbPiB+uiwYWUBWJ8xLiMDL3bKghUkjgumLQsbUZYuR",
+	"WYrV+mD8GyuM+tswMxXBABScZneQ7v+6evN7DxLgSrLR/u3V1Z+91vxsYwb72maFLLJbqmSaVah6dqU5",
+	"34FxaMUm24ZP6GE8Qk+Jy+dLchq1PEIbO2TvMYwkX1Ec0bq+rDy547o9Wfuofqw3UDfXCYv2OEot1VGL",
+	"PbN/OHwNu9F+qm1dSPxKszkZ9snfAMjQWIcQPV0BlIyKaG2E7rxywJLsw5wbi5zqqB+K15DuCQFXC6lV",
+	"40uIaYac897ZjjybB3KFjpGhPhqFwlKYEK5t6YGlEyXdK53xOev/t/LWpaIiuZYfiGsT0zTtBWj2Trig",
+	"Kf8n64fid2mHmLJJDX8dyiLKWI/YsXyOWJQZYySiKewWze+YikJBdcHJj1pwbUrUQ9ib6vE469Y+jMce",
+	"Fmk8kdlYL+TmZPuVQXzaMaBeavuocfUpS5Mxhvw3DepvLE3emif3G9cWVCG41zgmEbQivo22P+Fo+3Cr",
+	"vfEz1WxBl09DUxq9RSiesgcoyXqEfh8KQFClz/ukDDnTGLb3jEFW/zWCyByQ62+L++LJ71Kw3wAT4wCW",
+	"tice21IKv3LPP64ofgRywFc0nrLjV1LoTKabmsLD7tlPQeenP+jNpjbwzL4SP+j8Cafk/gbmmUsrvUvz",
+	"92xLgfwbgHw4sd9G074pysND+B33I+1QEhnLCCn7SoyFZZeBCzJPacwuHCYPmO4y10RpuiQUbt6WUIrc",
+	"Jz+bpSAJ05SnKiCRkJopW2+9GgWxmCoFUVLZ0QnFLIdQnvbO0JGyt2QkskQekSVcLNEJAoywY1KEVKOJ",
+	"9xIsSOcIs8/ZojAQgfAJ44b+jtNi4hOLip7YZEfj0oAzNMUrzljOZlyrwMwU+HAZFYrGZvIComRxB2tx",
+	"6JlIlHFrQBMJ5xC5MnW9kBeh8L+2Lo6rCdnKZaq6SViKEtsVNxPDxU0/FKEAgU8g7UeRiUwtd5YdWJ+8",
+	"n/KU2R0SEEoSPoGV0wQzhMgN8nYJtgiFVaeEg6Ii3fIEckX8Zc+FdxHduJwn2q86oKGwwTzrPmLu1xsR",
+	"s/JWNf2Kp4zClQruJrx/wT3huhwzX+BThhZ1kE8AimRZAyhJGM0Y0jgsqDEVuCDRnImEi5sxfiRC/zsU",
+	"5s+FK92tfrMHI3d9rTnRbpfZXnPEseIsCQWu4ts3V4gcW7WIePLpxHnU0YWNA2i3Kd0h4Kqg9QzwmhsW",
+	"qjxNcKwt12YovEzImIUtSHyAt4BmKKNKkTjXgFKLuAYVwCn803hOlWJJ1OuTn2g8LY0ViT4RtaAWpCjz",
+	"gRbwuauTAHX2KuoFiBJmGStcRx3EKgRQqA9msMRNkV1tIWQuYpY0kprmgJ2TWObS9SBgn9defJRwBAhe",
+	"ORlPZL75Ent11Lsih+0bjvhGrGF7MsvbHkJpsFmdALKnBQDyV7avJW5xLwJh5VyburBqIx9t5KONfDwK",
+	"c91hzPUdIiAnaL+spyR/h9aqMcyABapr6cQdB1USXZTjH85gK9toPSOK8CfVqDuLl/o2RscXIddrFssZ",
+	"UyUuVCAmv69yGV70BRXpAxWobcmS8fVyDOb+Zl2zMuQdgvr1tiUtegCt6VZ1W63pnn/sGJJzxLJisz5G",
+	"ZKlVdK2iaxXd0ovlL6joLAfIX7nUbH30ny4VpsDbRs5ALgeyhFyQhczTxEYIwP+7ZWweIMYzpsE3hQeU",
+	"oHM1lVobN9F42hxz7acsTdCNRC8c/lbqAUeaxH4oLrGMudydKfXRGMSuNn0aWRkHrbXXwWYoVgAoFHTN",
+	"GemvSp3/D5ixByrRh19HTBgbL7hI5GJbLVLq/a76sNq2UYfARmr1RBur31ciwu4yHnlpxz1G8uuqQMSA",
+	"11oh+B6BkudzJljiwmHVAEMJT21kpZcLIHQZjacY4j9SELmFuLFgC3JH05z1AsI+aAu/7B2CoLDDgop5",
+	"hnlJSRnOQd4yB6iacCCs7UYiT9MI5SbiMiU8QbRSKxWw/nfOs2WvSebVMnp/whl6dM/hy+VR2sDoLimU",
+	"MCn751GWm28sPCgFcYntaitrW1n7QGSCxn31mWQuyLz10Zbf4PqxnIaJ8doVc09LiNFCSGbOMi4LbpLA",
+	"XgzOqdJ4RwWlP5bhm88YiemcdCPz87j40nhGP0S9PrnEK0LzDPcXhKGAOxnbRDNhjtE4NXIrahKkP8E4",
+	"v3z45WHC8SnlHpqpD4qYPNx0lrN1W7H4BUMVbRn+9kIYRYMNJ38m399dcK8XvJDwd9Yn9sJONcjcPlnJ",
+	"h0cjM56y+Ba9ahsFD4UNg3tz1YXH55m84wnLSBeFtM5y5JAqrvJ7vvpToQTGknIfN1cXwGuN7wP7l4Pr",
+	"7116lpTzOobu2bGbz8h3y/XzyJWg+TQCwT5oojSbB3W+LFAjVNmgRZ9cWsUCmP/WTq/mlZQUTRL1yWuf",
+	"gFG5iKzgFUB43/QSFRik5EelE3T872wZYc7B0jF8Ya6N+S4kILwRa1/v7uZr95qBLy2wuROqlFExCkVl",
+	"tct3Hr6LC7oMIPdH1VKCIKUB+XerGTZ8AhNp3jJjVCymPGUXPpDDlfl6dsOSXtDQJ5uL4zZLNVvErIwd",
+	"oL/6TTEuRQXe65bNjKqixwbFojWoeLuMTyhZ4RvPc61k/3xH+n641TUA4hi4/dDaCd/j7cJrL74/p3Gh",
+	"liJeb1i8nzJBIqybNk/2UdFGgMkwoTw1+rjbmGoWw+2C0ezXRhDQeMqSUNicHrrETLVkJVu18V2gUYMi",
+	"NdbIFhT5oVBTuSgUVqmv0YhE5v+QGAmFg6hPIgJ6qoJ9njGdLbm4semG1zS+lZOJUULmDRU7xQ+7YiWU",
+	"p9XMERtzAQDtjdrnainir9y9xJl9goqm5mYiBwisYoFT0PqarQ75OgohloQSFDilnXww1WALlU+cj4X+",
+	"lDr5WP0F3kDjSd7ghD5zOcz21SMkaIO0cajeVlgtbd/2imbJW5cwLgWWqKEj2Q9FJHMdyxkbEZXHMWMJ",
+	"iF3nJ9qbYMy+70Z23GpsPYqoF5AoYXHKRUlag4cwJDHNkrH/Y0CK1lirEJV9RusNU736WD8UZgsU5RBG",
+	"sZRLwJ2TdYOWBmS2x5rfNad94aRcYVs7L7+gSN6AzvJHCTKuv7J65TgsBgBqeUIAvzGnelpG36i9ZEsU",
+	"szkfq+sP92BddYKHY3ccNFvN7YNtldmP7vkiRdttiG1fYW19dYmt4NjbHb7tK658gx0SA7BpZWcdNFeu",
+	"fgg3DmalK6b1K9t4+4FVz8oaI6GW5In1HFYQfW8Zc9+QW9pm2j11Oj5b40ZXtCJ3us2ZM1b17W7JQELF",
+	"+nSQ/zR2hUNIpzGwxB4pTMOwrNpK8zQlC5ndVpHT0J+QOQRKORBPxRnTakQoyaRx9RJ8j9HtKVfaJ3pE",
+	"GbuTtxihDGxWnHFL5B3LUjqH2sd1eRx/4HgeLJCLeblXDMPndkyLKLdZkbcw4fjx1uFq0aTKKQzLYmuU",
+	"Tr7d8M0HH592R34dgtQvSuVQ6oHH0SFe1I59n/yiFYng1SoiUFd9DX6Eu8eikLAaCnjNkSJyIUiXpYqR",
+	"6GxgHByVTyY8xvpc8xrjQIBxOiL2tb2L4n6Ci7FisRSJiozw0Hj7kvIJ03xmg1mRrfO1XA6AlOcmFVyL",
+	"USVcRcmUqimRk1Bw7Sp18T6pSD+C7YLBueYbqF4FLtqmpKHkwu6MCKSkrQeSgkV7IITUA413uNCSud4S",
+	"NQp7vCteFLR6XKJp+E6ynaB+ZR/eUVa/53p6BQu7FiLKPFYKoOE2aAX4PeZta61+a9YqHC6nRfbTUBWj",
+	"9ATRrddzK/wIP1075A6sd/Y6zOoCmNiRvbgHhRZYZRPYnGBMdYC0uVwx1AplE7RSreEsV/OQ0nKuwPKF",
+	"rAbMCGAisaokFNZg7ZNLsSRwq+GVKnZzRpckYzQx3WPphHSj+hSNCBVLoxapCIUj1rOtSxcpz/BX41su",
+	"kuIGBVQkyiK4hYHcEzU1ehluhi5CEc0zNuEfIsITJjSfuFQDeN26AhFcF6fEDmFpb9ZC5W/uKL/vldqt",
+	"kG6t7DqAkj8AZEYtTAJUNqfptmKNimVdmn3EE2rx5xKWMqxFqxdeg9ypQM+t+N32Ppd0a570UeEjm/7m",
+	"Gm55M90bWf4UxbI7IImZ5ArzzDzBC6R+OeNXCpRZUVk8R9ayt1LL9BMIZbzENTLW9tViFlFNKEkZvbXg",
+	"EjEVxmcwgnPOkibxguPfzz6GVocpOMPhJVtUSMBzu4qlH2H1kzfI7HifeEKYmzvHWtpKqrYGYj/Rhsf1",
+	"cMZZIc5OUAatv+D08QW4q1FKZs7Zxi3u02XB3RZ0xpyJhqaZ9fgDTHy0llmpfdXyiqwI9MGDgsD//EVw",
+	"NhhcmAZAovUyFAldqgsyIO6tXDvp2gMZBgIYxSZgWxC14DqeuowbgFQDAwsjADLXxcWzURh9AqD+LraC",
+	"PC1ucBkjNE3vC6EYUXvNvJS/P5piwTP8LB8pHx8JxboASUCowhtmDxWGK9wYvngHHXmgeP7M15TTbcCo",
+	"ygPbIcOmaHXvdeCuUQ273l84quE3UhvZaC/u2lDIDtoWju9BtC1y3m/BmI8PNkbuQYsolqYBAZI0lpDr",
+	"JejZPnnNU80y83PM9TIgcc4VF4AkSgF34lgbxwAYZpq5kP7EHm7DgmT76PSQ+SLpxlSxYy4UE4prfscI",
+	"+0Bj02cdT9dyA5qm61htTgeDbbl2bIdctMgNfs8+YeuHdet1xhjwUuLHWIKRGqUrCb5oI9V7ua5jf+3a",
+	"pUcqXP/sKObF4blXi8IO3vESt9zmnoJ27EGLVf69YZV/j/fTd04ROG1nNUOztsOnq1X0+LuTj45vbj1T",
+	"Q5mhAZ6umKjALG/cK4oeZAMcUyNjA3T4UVn9H0G+bSfedhVt63wCzxPYyrOWe6GNrzVwL9xZIbK3FFyw",
+	"66mUt2Mmkrnk94E1lRhMbSPiG9VoTAm6+hh0ElKXrwGb7fr3+MaffC8eLK4qA7pXZNW+vaNt1ty6OdXO",
+	"96kNabTWTNmaWTlQpSNtN9i6Q22bbsy7e8duuDJ2AaHk7+9+RcQyAB/DQK6P0zrCRRvlhv4cKaL4jTCG",
+	"jgvyBljUKbCmBjzaouzTfMDl7EVTredqdHKCnC3mJ/jB2ErwjBEQGVMyvWOh0BLhL+6A0TyVcn5N41vT",
+	"MuXi1nLj0iTJmFLrU95qh/LLJr/Zulm1ZfJbve+7psHV2j+JhLhan3YPIq9OSqPB6PZrG0Nus+Pa7Di6",
+	"olf2VyvrzMWTj/VfbUo6uYJEtoSl/I6hopEVXdMnPxZ/o6mxVpcW7nhBlxhehioQo6fuGGqdFT2ASQ8P",
+	"1QO19odJ98CJ2Sw0bd7G/vpgq8QPN+2Ew6KYBq2wbH3TfUUP7rmDip6g2R99U0paKzmiLjGi0P0XJJpn",
+	"7I7LXFmmtnEZlUrRpXLcaJB8W+S5lczfkrwyTi1KIGMTOx4uyPm1n3FpsFrKNVmtT1Iw+aXa0Zx75wIK",
+	"j2LLtdKolUYHiJQdUh5t4CjV6AEHaNbcAXzfcs6U8WIh8wxxEOUEoMJtf1bISkNRZislQFYaYdMRYcLM",
+	"FPCeHuO/VfllmA27oIokXMGTpHu9DMVS5oCydM1imitWoO+yhJydDsjPUrBenyAoOTHj1ZBHxlPmahL8",
+	"C2nGQmF8979ylrMEAgpcX0B1renyzNbXOjpES34Ifn/GrDxFCoylzIlgzTm6SL73CPLyc+NX4LxtSVS4",
+	"v9HX2P5RCQufptqw+KFCLghv461tClkbL1ivJlFmfMF4wcmci5t7QKsAg5CSaA7IgKhSu4ph8Yz9rX1v",
+	"rx5PQLx6a6qn/JaFAutTrApaOlpdrG+bWkpp3zxjwHHcJ78XiLkZ2BWJgzIOxdz+wehDhJcACuaa7mvS",
+	"b2+5uHk62u2hgQ0zoVuENsygf/RP76wDLrVms/laFUDxz0EBSAZEtZAn32qCVhO0mmCtJrhC3HzNlHae",
+	"i/ySegEjMTZss15B/MzvajeWyB3vby3xBQEpXVnWC1QAez8Uu1T0kIQuVY9U1UlxgbqQoTAdoBZoX5DI",
+	"DvLY/zoKIK3M0/mtxJCMiqk8gQxX5lfdK01FQrOEuEUgNE3lwrS9YxlNsaqIkozFDLytO5bxydJMCPhm",
+	"jOspy0JB45jNAfJkRBI2T+WyVm8UIF1/yjAzuISN1CeXGC7jUpAkz7CgqPQMeLnSfIckmZzjKllaLzfE",
+	"9Ry7mNxe02+2kOTr8wF3KA6ynfU1M7sVCVVaHxY7cMtiobqvZ5s9nrtXwRNuL31bXd/q+m0Lh+ra/cgp",
+	"n0OpeXWCgML3wRKbvx+p4jxPZEYqgKGYXA1UJTZxKShfwIQiwpccX3ndirhaDUlMTqs9GwyIIlqmLKMi",
+	"ZlYhkgUF7kZ8n/0YXPtA9FbmWYwEglmup9BRB5UIoPKjFf43T9kzkaifjZxCWMWAJDlKXFuALHN9LCfH",
+	"UDvlPm25VTz37oLHrkB5JgVbWvADuA/H+lpaMOYQYMBEr3VirAh0ZW2/oXZLXRAh16OwvEPzAafDboRN",
+	"JVh+Qb2lQ1BIBiTS//av//P/g7tT87/I1xHhn4tCovpqbolsrP/t9OWz4fDF8GwwMN94Pnz+kp6/+IG9",
+	"ZDG7Zgl9NqSTCX0xjJOYPpvQ56cxTV6yly/pgD1/MZk8f/YiGcTsnJ0OzpPz66QKhDwcnJ2vVjE9yChA",
+	"bGyLxWuO+DiHcMxmHYszBMH6mmKlScLNB2n6NjNrqbn5Fk5avXqovMuJhFyBAEvQUrh9sH9XAAUKOtVP",
+	"9sdOQjV8ENuZf/EE4aWf/Qf737fDX2+TXxZ/y1/yDwN6Hf/40+tTs7vswzX06k7QwesNABGtQRSb8cGr",
+	"2Z1eefdpw7thPB2/VtVP9ddP+iffRJbyJg4dM7cW+dZ2FBzB+R55yUXDZvMJVh2wpmyPSNdIoSkVCTDk",
+	"ysz8Rd4I5PxShBYCC+o24R5LSBBnGVO619+7umBXk2RPC+Mr09cszjOul53Rf/2jerUJ60Vo5QA3auxP",
+	"tfd87CB82WVuRNp//cPIL4s60SDJ32YyyQEBnXSNh+t4YFBd2XOlep2gk2epkeM23ZfOeX+e8RntO3mx",
+	"WoBqkYRJFwIOWJ8Q3AfNv/oZ+2B/m8/9CtnD3WhGbxnJchFVXzc6OTkdvuwP+oP+6eh8cD4Ad8/O58dm",
+	"QhNN84wKLIzwpc/9QovZgoyGoWs2J6cBUYxm8RQmFWjcVCqxPsC+4BJ3Ek/N2jW/RpFhQM5gOZ4HlsWz",
+	"oJmD61aa+GUrvbvCS7H67mrNAlpk73757dKYadYAc1x+3mxzD6yQEcY0Tcvf9tuzaUxUJMdc4CcL1sJj",
+	"xRNmt3v/vxVwBxojsMztUKC7NO6fUgccivXq9/9YReRCtBQcbw0mi+YJ1ySVN6V329L75lcbNZHRWDsc",
+	"PjeHCoXHkTKWUqqnpff9xjRd8zZLOMIThizk+LMD71NHDsbLTM+FP2JGSyR5Cv80Gy4gcSoVhKlcd1z5",
+	"d8O+eWPfDufjw7Gz8sG833SRo8n1sgT/sssFUVS5xqmF3VZTQKErD7HM3Fg2XmU0mWD3EiGU2qyLydTM",
+	"NLEkww8fCI1vhVykLHF5JsXwD+cYXpbivwExS2V8rCkD5hdC1S1sNCnQKstqxOv3rD4u3pxlZCVyeUHc",
+	"dZ7bTeQmN8e9G50kMlYn8JPyHmXUW13wlZ48ZPHLXGGeEnEXEntPqrXr7njKO0PUdoWWzRWB0P3/CQAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -109,6 +109,11 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			req = req.WithContext(context.WithValue(req.Context(), rawBodyKey, body))
 			c.SetRequest(req)
 		}
+		if accept := req.Header.Get(echo.HeaderAccept); accept != "" {
+			// For the operations that answer in more than one media type.
+			req = req.WithContext(context.WithValue(req.Context(), acceptKey, accept))
+			c.SetRequest(req)
+		}
 		op := route.Operation
 		ctx := req.Context()
 		if d, ok := s.sunsets[op]; ok {

@@ -351,6 +351,7 @@ const (
 	requestIDKey
 	baseURLKey
 	rawBodyKey
+	acceptKey
 )
 
 func withPrincipal(ctx context.Context, p access.Principal) context.Context {

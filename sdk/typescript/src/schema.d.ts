@@ -277,6 +277,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/settlement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Settlement report
+         * @description The money of your reservations on venue-local dates `from` to `to` (inclusive, at
+         *     most 366 days): one line per reservation and currency with any money, newest
+         *     first, with what was captured from the guest, refunded, PRIMA's fees and the
+         *     net (captured − refunded − fees), and the totals per currency of the whole range
+         *     on every page. Totals equal the sums of the `payments` the reservations show.
+         *     `Accept: text/csv` answers the whole range as CSV (no paging), one row per line
+         *     and then one `total` row per currency.
+         */
+        get: operations["getSettlementReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reservations": {
         parameters: {
             query?: never;
@@ -1906,6 +1932,133 @@ export interface components {
              */
             overlap_seconds: number;
         };
+        /** @description One reservation's money in one currency. */
+        SettlementLine: {
+            /**
+             * Format: int64
+             * @description Captured from the guest, in minor units.
+             * @example 15000
+             */
+            captured: number;
+            /**
+             * @description ISO 4217, lowercase.
+             * @example usd
+             */
+            currency: string;
+            /**
+             * Format: date
+             * @description The reservation's venue-local date.
+             * @example 2026-11-22
+             */
+            date: string;
+            /**
+             * Format: int64
+             * @description PRIMA's fees, in minor units.
+             * @example 0
+             */
+            fees: number;
+            /**
+             * Format: int64
+             * @description captured − refunded − fees.
+             * @example 7500
+             */
+            net: number;
+            /**
+             * @description Always `settlement_line`.
+             * @example settlement_line
+             * @enum {string}
+             */
+            object: "settlement_line";
+            /**
+             * @description Your reference of the reservation, if you gave one.
+             * @example order-88412
+             */
+            partner_reference: string | null;
+            /**
+             * Format: int64
+             * @description Refunded to the guest, in minor units.
+             * @example 7500
+             */
+            refunded: number;
+            /**
+             * @description The reservation.
+             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
+             */
+            reservation_id: string;
+            status: components["schemas"]["ReservationStatus"];
+            /**
+             * @description The venue.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id: string;
+        };
+        /** @description A page of a settlement report, with the totals of the whole range. */
+        SettlementReport: {
+            /** @description The lines of this page, newest reservation first. */
+            data: components["schemas"]["SettlementLine"][];
+            /**
+             * Format: date
+             * @description First venue-local date.
+             * @example 2026-11-01
+             */
+            from: string;
+            /**
+             * @description Whether another page follows; pass the last `reservation_id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+            /**
+             * @description Always `settlement_report`.
+             * @example settlement_report
+             * @enum {string}
+             */
+            object: "settlement_report";
+            /**
+             * Format: date
+             * @description Last venue-local date (inclusive).
+             * @example 2026-11-30
+             */
+            to: string;
+            /** @description Per currency, over every line of the range (not only this page). */
+            totals: components["schemas"]["SettlementTotal"][];
+        };
+        /** @description The sums of a report's lines in one currency. */
+        SettlementTotal: {
+            /**
+             * Format: int64
+             * @description Captured from the guest, in minor units.
+             * @example 15000
+             */
+            captured: number;
+            /**
+             * @description ISO 4217, lowercase.
+             * @example usd
+             */
+            currency: string;
+            /**
+             * Format: int64
+             * @description PRIMA's fees, in minor units.
+             * @example 0
+             */
+            fees: number;
+            /**
+             * Format: int64
+             * @description captured − refunded − fees.
+             * @example 7500
+             */
+            net: number;
+            /**
+             * Format: int64
+             * @description Refunded to the guest, in minor units.
+             * @example 7500
+             */
+            refunded: number;
+            /**
+             * @description How many reservations have money in this currency.
+             * @example 1
+             */
+            reservations: number;
+        };
         /** @description A bookable time at a venue. Each reservation takes one of its tables. */
         Slot: {
             cancellation_policy: components["schemas"]["CancellationPolicy"];
@@ -3279,6 +3432,51 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSettlementReport: {
+        parameters: {
+            query: {
+                /** @description First venue-local date of the range. */
+                from: string;
+                /** @description Last venue-local date of the range (inclusive). */
+                to: string;
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the report (JSON), or the whole report (CSV). */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettlementReport"];
+                    /**
+                     * @example reservation_id,date,venue_id,status,partner_reference,currency,captured,refunded,fees,net
+                     *     res_01jf8y4d2k3m4n5p6q7r8s9t0v,2026-11-22,ven_01jf8x2c7m5n6p7q8r9s0t1v2w,cancelled,order-88412,usd,15000,7500,0,7500
+                     *     total,,,,,usd,15000,7500,0,7500
+                     */
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
