@@ -99,7 +99,7 @@ func (s *Reservations) Settlement(ctx context.Context, p Partner, from, to strin
 					totals[l.Currency] = tot
 				}
 				tot.Reservations++
-				tot.SettlementAmounts = tot.SettlementAmounts.add(l.SettlementAmounts)
+				tot.SettlementAmounts = tot.add(l.SettlementAmounts)
 			}
 			cursor = r.ID
 		}
