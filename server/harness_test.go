@@ -185,7 +185,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	}
 	e.srv = httptest.NewServer(validatingHandler(t, h))
 	t.Cleanup(e.srv.Close)
-	e.token = e.newToken("acme-rewards")
+	e.token = e.newToken("acme-rewards", access.AllScopes...)
 	e.client = e.clientFor(e.token)
 	return e
 }
