@@ -441,6 +441,39 @@ func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 	}
 }
 
+// Defines values for CreateTokenRequestScopes.
+const (
+	AuditRead         CreateTokenRequestScopes = "audit:read"
+	AvailabilityRead  CreateTokenRequestScopes = "availability:read"
+	ReservationsRead  CreateTokenRequestScopes = "reservations:read"
+	ReservationsWrite CreateTokenRequestScopes = "reservations:write"
+	TokensWrite       CreateTokenRequestScopes = "tokens:write"
+	VenuesRead        CreateTokenRequestScopes = "venues:read"
+	WebhooksWrite     CreateTokenRequestScopes = "webhooks:write"
+)
+
+// Valid indicates whether the value is a known member of the CreateTokenRequestScopes enum.
+func (e CreateTokenRequestScopes) Valid() bool {
+	switch e {
+	case AuditRead:
+		return true
+	case AvailabilityRead:
+		return true
+	case ReservationsRead:
+		return true
+	case ReservationsWrite:
+		return true
+	case TokensWrite:
+		return true
+	case VenuesRead:
+		return true
+	case WebhooksWrite:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateWebhookEndpointRequestEvents.
 const (
 	CreateWebhookEndpointRequestEventsAsterisk                   CreateWebhookEndpointRequestEvents = "*"
@@ -561,6 +594,57 @@ const (
 func (e EventObject) Valid() bool {
 	switch e {
 	case EventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventDeliveryObject.
+const (
+	EventDeliveryObjectEventDelivery EventDeliveryObject = "event_delivery"
+)
+
+// Valid indicates whether the value is a known member of the EventDeliveryObject enum.
+func (e EventDeliveryObject) Valid() bool {
+	switch e {
+	case EventDeliveryObjectEventDelivery:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventDeliveryStatus.
+const (
+	EventDeliveryStatusDelivered EventDeliveryStatus = "delivered"
+	EventDeliveryStatusFailed    EventDeliveryStatus = "failed"
+	EventDeliveryStatusPending   EventDeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the EventDeliveryStatus enum.
+func (e EventDeliveryStatus) Valid() bool {
+	switch e {
+	case EventDeliveryStatusDelivered:
+		return true
+	case EventDeliveryStatusFailed:
+		return true
+	case EventDeliveryStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventListObject.
+const (
+	EventListObjectList EventListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the EventListObject enum.
+func (e EventListObject) Valid() bool {
+	switch e {
+	case EventListObjectList:
 		return true
 	default:
 		return false
@@ -798,6 +882,36 @@ func (e PaymentIntentStatus) Valid() bool {
 	case PaymentIntentStatusRequiresPaymentMethod:
 		return true
 	case PaymentIntentStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PingEventObject.
+const (
+	PingEventObjectEvent PingEventObject = "event"
+)
+
+// Valid indicates whether the value is a known member of the PingEventObject enum.
+func (e PingEventObject) Valid() bool {
+	switch e {
+	case PingEventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PingEventType.
+const (
+	Ping PingEventType = "ping"
+)
+
+// Valid indicates whether the value is a known member of the PingEventType enum.
+func (e PingEventType) Valid() bool {
+	switch e {
+	case Ping:
 		return true
 	default:
 		return false
@@ -1050,6 +1164,36 @@ func (e ScheduleListObject) Valid() bool {
 	}
 }
 
+// Defines values for SettlementLineObject.
+const (
+	SettlementLineObjectSettlementLine SettlementLineObject = "settlement_line"
+)
+
+// Valid indicates whether the value is a known member of the SettlementLineObject enum.
+func (e SettlementLineObject) Valid() bool {
+	switch e {
+	case SettlementLineObjectSettlementLine:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SettlementReportObject.
+const (
+	SettlementReportObjectSettlementReport SettlementReportObject = "settlement_report"
+)
+
+// Valid indicates whether the value is a known member of the SettlementReportObject enum.
+func (e SettlementReportObject) Valid() bool {
+	switch e {
+	case SettlementReportObjectSettlementReport:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SlotObject.
 const (
 	SlotObjectSlot SlotObject = "slot"
@@ -1170,6 +1314,102 @@ func (e TokenObject) Valid() bool {
 	}
 }
 
+// Defines values for TokenListObject.
+const (
+	TokenListObjectList TokenListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the TokenListObject enum.
+func (e TokenListObject) Valid() bool {
+	switch e {
+	case TokenListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenWithSecretObject.
+const (
+	TokenWithSecretObjectToken TokenWithSecretObject = "token"
+)
+
+// Valid indicates whether the value is a known member of the TokenWithSecretObject enum.
+func (e TokenWithSecretObject) Valid() bool {
+	switch e {
+	case TokenWithSecretObjectToken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateWebhookEndpointRequestEvents.
+const (
+	UpdateWebhookEndpointRequestEventsAsterisk                   UpdateWebhookEndpointRequestEvents = "*"
+	UpdateWebhookEndpointRequestEventsPaymentCanceled            UpdateWebhookEndpointRequestEvents = "payment.canceled"
+	UpdateWebhookEndpointRequestEventsPaymentCaptured            UpdateWebhookEndpointRequestEvents = "payment.captured"
+	UpdateWebhookEndpointRequestEventsPaymentFailed              UpdateWebhookEndpointRequestEvents = "payment.failed"
+	UpdateWebhookEndpointRequestEventsPaymentRefunded            UpdateWebhookEndpointRequestEvents = "payment.refunded"
+	UpdateWebhookEndpointRequestEventsReservationCancelled       UpdateWebhookEndpointRequestEvents = "reservation.cancelled"
+	UpdateWebhookEndpointRequestEventsReservationCompleted       UpdateWebhookEndpointRequestEvents = "reservation.completed"
+	UpdateWebhookEndpointRequestEventsReservationConfirmed       UpdateWebhookEndpointRequestEvents = "reservation.confirmed"
+	UpdateWebhookEndpointRequestEventsReservationExpired         UpdateWebhookEndpointRequestEvents = "reservation.expired"
+	UpdateWebhookEndpointRequestEventsReservationNoShow          UpdateWebhookEndpointRequestEvents = "reservation.no_show"
+	UpdateWebhookEndpointRequestEventsReservationUpdated         UpdateWebhookEndpointRequestEvents = "reservation.updated"
+	UpdateWebhookEndpointRequestEventsReservationVenueSyncFailed UpdateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
+)
+
+// Valid indicates whether the value is a known member of the UpdateWebhookEndpointRequestEvents enum.
+func (e UpdateWebhookEndpointRequestEvents) Valid() bool {
+	switch e {
+	case UpdateWebhookEndpointRequestEventsAsterisk:
+		return true
+	case UpdateWebhookEndpointRequestEventsPaymentCanceled:
+		return true
+	case UpdateWebhookEndpointRequestEventsPaymentCaptured:
+		return true
+	case UpdateWebhookEndpointRequestEventsPaymentFailed:
+		return true
+	case UpdateWebhookEndpointRequestEventsPaymentRefunded:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationCancelled:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationCompleted:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationConfirmed:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationNoShow:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationUpdated:
+		return true
+	case UpdateWebhookEndpointRequestEventsReservationVenueSyncFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateWebhookEndpointRequestStatus.
+const (
+	UpdateWebhookEndpointRequestStatusDisabled UpdateWebhookEndpointRequestStatus = "disabled"
+	UpdateWebhookEndpointRequestStatusEnabled  UpdateWebhookEndpointRequestStatus = "enabled"
+)
+
+// Valid indicates whether the value is a known member of the UpdateWebhookEndpointRequestStatus enum.
+func (e UpdateWebhookEndpointRequestStatus) Valid() bool {
+	switch e {
+	case UpdateWebhookEndpointRequestStatusDisabled:
+		return true
+	case UpdateWebhookEndpointRequestStatusEnabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VenueObject.
 const (
 	VenueObjectVenue VenueObject = "venue"
@@ -1223,22 +1463,22 @@ func (e VenuePlatformKind) Valid() bool {
 
 // Defines values for VenueSyncStatus.
 const (
-	Failed        VenueSyncStatus = "failed"
-	NotApplicable VenueSyncStatus = "not_applicable"
-	Pending       VenueSyncStatus = "pending"
-	Synced        VenueSyncStatus = "synced"
+	VenueSyncStatusFailed        VenueSyncStatus = "failed"
+	VenueSyncStatusNotApplicable VenueSyncStatus = "not_applicable"
+	VenueSyncStatusPending       VenueSyncStatus = "pending"
+	VenueSyncStatusSynced        VenueSyncStatus = "synced"
 )
 
 // Valid indicates whether the value is a known member of the VenueSyncStatus enum.
 func (e VenueSyncStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case VenueSyncStatusFailed:
 		return true
-	case NotApplicable:
+	case VenueSyncStatusNotApplicable:
 		return true
-	case Pending:
+	case VenueSyncStatusPending:
 		return true
-	case Synced:
+	case VenueSyncStatusSynced:
 		return true
 	default:
 		return false
@@ -1317,6 +1557,54 @@ func (e WatchStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookAttemptObject.
+const (
+	WebhookAttemptObjectWebhookAttempt WebhookAttemptObject = "webhook_attempt"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptObject enum.
+func (e WebhookAttemptObject) Valid() bool {
+	switch e {
+	case WebhookAttemptObjectWebhookAttempt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptOutcome.
+const (
+	WebhookAttemptOutcomeFailed    WebhookAttemptOutcome = "failed"
+	WebhookAttemptOutcomeSucceeded WebhookAttemptOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptOutcome enum.
+func (e WebhookAttemptOutcome) Valid() bool {
+	switch e {
+	case WebhookAttemptOutcomeFailed:
+		return true
+	case WebhookAttemptOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptListObject.
+const (
+	WebhookAttemptListObjectList WebhookAttemptListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptListObject enum.
+func (e WebhookAttemptListObject) Valid() bool {
+	switch e {
+	case WebhookAttemptListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookEndpointObject.
 const (
 	WebhookEndpointObjectWebhookEndpoint WebhookEndpointObject = "webhook_endpoint"
@@ -1334,16 +1622,16 @@ func (e WebhookEndpointObject) Valid() bool {
 
 // Defines values for WebhookEndpointStatus.
 const (
-	Disabled WebhookEndpointStatus = "disabled"
-	Enabled  WebhookEndpointStatus = "enabled"
+	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
+	WebhookEndpointStatusEnabled  WebhookEndpointStatus = "enabled"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEndpointStatus enum.
 func (e WebhookEndpointStatus) Valid() bool {
 	switch e {
-	case Disabled:
+	case WebhookEndpointStatusDisabled:
 		return true
-	case Enabled:
+	case WebhookEndpointStatusEnabled:
 		return true
 	default:
 		return false
@@ -2230,6 +2518,27 @@ type CreateSlotRequest struct {
 	Type SlotType `json:"type"`
 }
 
+// CreateTokenRequest The token to issue.
+type CreateTokenRequest struct {
+	// ExpiresInSeconds Its lifetime in seconds (at most two years); left out, it does not expire.
+	//
+	// Example: 7776000
+	ExpiresInSeconds *int `json:"expires_in_seconds,omitempty"`
+
+	// Name A label for people.
+	//
+	// Example: production checkout
+	Name string `json:"name"`
+
+	// Scopes What it may do; each must be among the calling token's scopes.
+	//
+	// Example: ["venues:read","availability:read","reservations:read","reservations:write"]
+	Scopes []CreateTokenRequestScopes `json:"scopes"`
+}
+
+// CreateTokenRequestScopes defines model for CreateTokenRequest.Scopes.
+type CreateTokenRequestScopes string
+
 // CreateVenueRequest A new venue.
 type CreateVenueRequest struct {
 	// Address The venue's street address; the city is the venue's `city`.
@@ -2449,8 +2758,9 @@ type ErrorResponse struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// Event The body of every webhook delivery. `id` equals the `webhook-id` header and stays
-// the same when a delivery is retried.
+// Event The body of every webhook delivery, and an event of `GET /v1/events`. `id` equals
+// the `webhook-id` header and stays the same when a delivery is retried or an event
+// is delivered again.
 type Event struct {
 	// CreatedAt When the change happened.
 	//
@@ -2463,9 +2773,9 @@ type Event struct {
 		Object Reservation `json:"object"`
 	} `json:"data"`
 
-	// Id Unique id of this delivery, also sent as `webhook-id`.
+	// Id The event's unique id, prefixed `evt_`, also sent as `webhook-id`.
 	//
-	// Example: msg_01jf8z3c4d5e6f7g8h9j0k1m2n
+	// Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
 	Id string `json:"id"`
 
 	// Object Always `event`.
@@ -2483,6 +2793,70 @@ type Event struct {
 //
 // Example: event
 type EventObject string
+
+// EventDelivery A delivery of an event to an endpoint, queued.
+type EventDelivery struct {
+	// CreatedAt When it was queued.
+	//
+	// Example: 2026-11-22T11:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// EventId The event.
+	//
+	// Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+	EventId string `json:"event_id"`
+
+	// Id The delivery's id, prefixed `msg_`.
+	//
+	// Example: msg_01jf8z5c4d5e6f7g8h9j0k1m2n
+	Id string `json:"id"`
+
+	// Object Always `event_delivery`.
+	//
+	// Example: event_delivery
+	Object EventDeliveryObject `json:"object"`
+
+	// Status `pending` until delivered.
+	//
+	// Example: pending
+	Status EventDeliveryStatus `json:"status"`
+
+	// WebhookEndpointId The endpoint.
+	//
+	// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+	WebhookEndpointId string `json:"webhook_endpoint_id"`
+}
+
+// EventDeliveryObject Always `event_delivery`.
+//
+// Example: event_delivery
+type EventDeliveryObject string
+
+// EventDeliveryStatus `pending` until delivered.
+//
+// Example: pending
+type EventDeliveryStatus string
+
+// EventList A page of events.
+type EventList struct {
+	// Data The events of this page, newest first.
+	Data []Event `json:"data"`
+
+	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object EventListObject `json:"object"`
+}
+
+// EventListObject Always `list`.
+//
+// Example: list
+type EventListObject string
 
 // EventType What happened. See the webhooks guide (`/docs/guides/webhooks`).
 //
@@ -3246,6 +3620,47 @@ type PendingChange struct {
 	Requested RequestedChange `json:"requested"`
 }
 
+// PingEvent The body of a test delivery (`POST /v1/webhook_endpoints/{webhook_endpoint_id}/ping`).
+type PingEvent struct {
+	// CreatedAt When it was sent.
+	//
+	// Example: 2026-11-22T11:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Data The endpoint pinged.
+	Data struct {
+		// WebhookEndpointId The endpoint's id.
+		//
+		// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+		WebhookEndpointId string `json:"webhook_endpoint_id"`
+	} `json:"data"`
+
+	// Id The ping's id, prefixed `evt_`, also sent as `webhook-id`.
+	//
+	// Example: evt_01jf8z6c4d5e6f7g8h9j0k1m2n
+	Id string `json:"id"`
+
+	// Object Always `event`.
+	//
+	// Example: event
+	Object PingEventObject `json:"object"`
+
+	// Type Always `ping`.
+	//
+	// Example: ping
+	Type PingEventType `json:"type"`
+}
+
+// PingEventObject Always `event`.
+//
+// Example: event
+type PingEventObject string
+
+// PingEventType Always `ping`.
+//
+// Example: ping
+type PingEventType string
+
 // Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 type Price struct {
 	// Amount Price in minor units of `currency`.
@@ -3370,6 +3785,14 @@ type Readiness struct {
 //
 // Example: ok
 type ReadinessStatus string
+
+// RedeliverEventRequest Where to deliver the event again.
+type RedeliverEventRequest struct {
+	// WebhookEndpointId One of your endpoints.
+	//
+	// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+	WebhookEndpointId string `json:"webhook_endpoint_id"`
+}
 
 // RequestedChange What a pending change asks for, as the PATCH that made it gave it (fields left out were not changed). New fields may appear in later versions of v1.
 //
@@ -3757,6 +4180,22 @@ type ReservationPaymentPurpose string
 // Example: confirmed
 type ReservationStatus string
 
+// RotateTokenRequest How long the rotated token keeps working.
+type RotateTokenRequest struct {
+	// OverlapSeconds Seconds during which the rotated token and its successor both work; 0 revokes the rotated one at once.
+	//
+	// Example: 3600
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
+// RotateWebhookSecretRequest How long the previous secret keeps signing.
+type RotateWebhookSecretRequest struct {
+	// OverlapSeconds Seconds during which deliveries are signed with both secrets; 0 ends the previous secret at once.
+	//
+	// Example: 3600
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
 // Schedule A weekly pattern of slots at a venue.
 type Schedule struct {
 	// CreatedAt When the schedule was added.
@@ -3871,6 +4310,138 @@ type ScheduleList struct {
 //
 // Example: list
 type ScheduleListObject string
+
+// SettlementLine One reservation's money in one currency.
+type SettlementLine struct {
+	// Captured Captured from the guest, in minor units.
+	//
+	// Example: 15000
+	Captured int64 `json:"captured"`
+
+	// Currency ISO 4217, lowercase.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Date The reservation's venue-local date.
+	//
+	// Example: 2026-11-22
+	Date openapi_types.Date `json:"date"`
+
+	// Fees PRIMA's fees, in minor units.
+	//
+	// Example: 0
+	Fees int64 `json:"fees"`
+
+	// Net captured − refunded − fees.
+	//
+	// Example: 7500
+	Net int64 `json:"net"`
+
+	// Object Always `settlement_line`.
+	//
+	// Example: settlement_line
+	Object SettlementLineObject `json:"object"`
+
+	// PartnerReference Your reference of the reservation, if you gave one.
+	//
+	// Example: order-88412
+	PartnerReference *string `json:"partner_reference"`
+
+	// Refunded Refunded to the guest, in minor units.
+	//
+	// Example: 7500
+	Refunded int64 `json:"refunded"`
+
+	// ReservationId The reservation.
+	//
+	// Example: res_01jf8y4d2k3m4n5p6q7r8s9t0v
+	ReservationId string `json:"reservation_id"`
+
+	// Status `held` (a table is kept until `expires_at`), `confirmed`, `cancelled`, `completed`,
+	// `no_show`, `expired` (the hold ran out) or `released` (the hold was cancelled).
+	//
+	//
+	// Example: confirmed
+	Status ReservationStatus `json:"status"`
+
+	// VenueId The venue.
+	//
+	// Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+	VenueId string `json:"venue_id"`
+}
+
+// SettlementLineObject Always `settlement_line`.
+//
+// Example: settlement_line
+type SettlementLineObject string
+
+// SettlementReport A page of a settlement report, with the totals of the whole range.
+type SettlementReport struct {
+	// Data The lines of this page, newest reservation first.
+	Data []SettlementLine `json:"data"`
+
+	// From First venue-local date.
+	//
+	// Example: 2026-11-01
+	From openapi_types.Date `json:"from"`
+
+	// HasMore Whether another page follows; pass the last `reservation_id` as `starting_after`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `settlement_report`.
+	//
+	// Example: settlement_report
+	Object SettlementReportObject `json:"object"`
+
+	// To Last venue-local date (inclusive).
+	//
+	// Example: 2026-11-30
+	To openapi_types.Date `json:"to"`
+
+	// Totals Per currency, over every line of the range (not only this page).
+	Totals []SettlementTotal `json:"totals"`
+}
+
+// SettlementReportObject Always `settlement_report`.
+//
+// Example: settlement_report
+type SettlementReportObject string
+
+// SettlementTotal The sums of a report's lines in one currency.
+type SettlementTotal struct {
+	// Captured Captured from the guest, in minor units.
+	//
+	// Example: 15000
+	Captured int64 `json:"captured"`
+
+	// Currency ISO 4217, lowercase.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Fees PRIMA's fees, in minor units.
+	//
+	// Example: 0
+	Fees int64 `json:"fees"`
+
+	// Net captured − refunded − fees.
+	//
+	// Example: 7500
+	Net int64 `json:"net"`
+
+	// Refunded Refunded to the guest, in minor units.
+	//
+	// Example: 7500
+	Refunded int64 `json:"refunded"`
+
+	// Reservations How many reservations have money in this currency.
+	//
+	// Example: 1
+	Reservations int `json:"reservations"`
+}
 
 // Slot A bookable time at a venue. Each reservation takes one of its tables.
 type Slot struct {
@@ -4122,6 +4693,96 @@ type Token struct {
 // Example: token
 type TokenObject string
 
+// TokenList Your tokens.
+type TokenList struct {
+	// Data The tokens, newest first.
+	Data []Token `json:"data"`
+
+	// HasMore Always false; every token is listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object TokenListObject `json:"object"`
+}
+
+// TokenListObject Always `list`.
+//
+// Example: list
+type TokenListObject string
+
+// TokenWithSecret A token just issued, with its secret.
+type TokenWithSecret struct {
+	// CreatedAt When the token was issued.
+	//
+	// Example: 2026-11-22T10:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When the token stops working; null if it does not expire.
+	//
+	// Example: 2027-02-20T10:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Id Unique id, prefixed `tok_`.
+	//
+	// Example: tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+	Id string `json:"id"`
+
+	// LastUsedAt The last time the token was used (recorded at most once a minute).
+	//
+	// Example: 2026-11-22T10:00:00Z
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name The label PRIMA gave the token when issuing it.
+	//
+	// Example: production checkout
+	Name string `json:"name"`
+
+	// Object Always `token`.
+	//
+	// Example: token
+	Object TokenWithSecretObject `json:"object"`
+
+	// Partner The partner account the token belongs to.
+	Partner struct {
+		// Id The partner's id, prefixed `ptn_`.
+		//
+		// Example: ptn_01jf8z1a2b3c4d5e6f7g8h9j0k
+		Id string `json:"id"`
+
+		// Name The partner's name.
+		//
+		// Example: acme-rewards
+		Name string `json:"name"`
+	} `json:"partner"`
+
+	// Prefix The first characters of the secret, to tell tokens apart.
+	//
+	// Example: prima_pat_4f8Q
+	Prefix string `json:"prefix"`
+
+	// RevokesAt When a rotated token stops working (the end of its overlap with its successor); null otherwise.
+	RevokesAt *time.Time `json:"revokes_at"`
+
+	// Scopes What the token may do.
+	//
+	// Example: ["venues:read","availability:read","reservations:read","reservations:write"]
+	Scopes []string `json:"scopes"`
+
+	// Secret The bearer token (`prima_pat_…`), shown only in this response; null when the response is a replay (the same `Idempotency-Key`), since PRIMA keeps only a hash of it.
+	//
+	// Example: prima_pat_9Zq2Xk4mRt8vLw1yBn6cHd3fGj7pQs0uEa5TiOz_2fA9c1
+	Secret *string `json:"secret"`
+}
+
+// TokenWithSecretObject Always `token`.
+//
+// Example: token
+type TokenWithSecretObject string
+
 // UpdateReservationRequest What to change; fields left out stay as they are.
 //
 // Example: {"notes":"Two more guests; one vegetarian.","party_size":4}
@@ -4231,6 +4892,32 @@ type UpdateVenueRequest struct {
 	// Example: America/New_York
 	TimeZone *string `json:"time_zone,omitempty"`
 }
+
+// UpdateWebhookEndpointRequest What to change; fields left out stay as they are.
+type UpdateWebhookEndpointRequest struct {
+	// Events The event types to receive; `*` for all.
+	//
+	// Example: ["*"]
+	Events *[]UpdateWebhookEndpointRequestEvents `json:"events,omitempty"`
+
+	// Status `enabled` to receive events, `disabled` to stop.
+	//
+	// Example: disabled
+	Status *UpdateWebhookEndpointRequestStatus `json:"status,omitempty"`
+
+	// Url An http(s) URL on the public internet.
+	//
+	// Example: https://partner.example/hooks/prima-v2
+	Url *string `json:"url,omitempty"`
+}
+
+// UpdateWebhookEndpointRequestEvents defines model for UpdateWebhookEndpointRequest.Events.
+type UpdateWebhookEndpointRequestEvents string
+
+// UpdateWebhookEndpointRequestStatus `enabled` to receive events, `disabled` to stop.
+//
+// Example: disabled
+type UpdateWebhookEndpointRequestStatus string
 
 // Venue A restaurant you may sell.
 type Venue struct {
@@ -4604,6 +5291,85 @@ type WatchMatchedEventObject string
 // Example: active
 type WatchStatus string
 
+// WebhookAttempt One attempt to deliver an event to one of your endpoints.
+type WebhookAttempt struct {
+	// AttemptedAt When the attempt finished.
+	//
+	// Example: 2026-11-22T10:02:46Z
+	AttemptedAt time.Time `json:"attempted_at"`
+
+	// DurationMs How long the request took, in milliseconds.
+	//
+	// Example: 35
+	DurationMs int `json:"duration_ms"`
+
+	// Error Why the attempt failed, in words; empty when it succeeded.
+	//
+	// Example:
+	Error string `json:"error"`
+
+	// EventId The event delivered.
+	//
+	// Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+	EventId string `json:"event_id"`
+
+	// Id Unique id, prefixed `wha_`.
+	//
+	// Example: wha_01jf8z4a1b2c3d4e5f6g7h8j9k
+	Id string `json:"id"`
+
+	// Object Always `webhook_attempt`.
+	//
+	// Example: webhook_attempt
+	Object WebhookAttemptObject `json:"object"`
+
+	// Outcome `succeeded` (your endpoint answered 2xx) or `failed`.
+	//
+	// Example: succeeded
+	Outcome WebhookAttemptOutcome `json:"outcome"`
+
+	// StatusCode The HTTP status your endpoint answered; 0 if it could not be reached or did not answer in time.
+	//
+	// Example: 200
+	StatusCode int `json:"status_code"`
+
+	// WebhookEndpointId The endpoint it was sent to.
+	//
+	// Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+	WebhookEndpointId string `json:"webhook_endpoint_id"`
+}
+
+// WebhookAttemptObject Always `webhook_attempt`.
+//
+// Example: webhook_attempt
+type WebhookAttemptObject string
+
+// WebhookAttemptOutcome `succeeded` (your endpoint answered 2xx) or `failed`.
+//
+// Example: succeeded
+type WebhookAttemptOutcome string
+
+// WebhookAttemptList An event's delivery attempts.
+type WebhookAttemptList struct {
+	// Data The attempts, oldest first.
+	Data []WebhookAttempt `json:"data"`
+
+	// HasMore Whether more attempts exist than the 100 listed.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// Object Always `list`.
+	//
+	// Example: list
+	Object WebhookAttemptListObject `json:"object"`
+}
+
+// WebhookAttemptListObject Always `list`.
+//
+// Example: list
+type WebhookAttemptListObject string
+
 // WebhookEndpoint A URL that receives events.
 type WebhookEndpoint struct {
 	// CreatedAt When it was created.
@@ -4626,12 +5392,17 @@ type WebhookEndpoint struct {
 	// Example: webhook_endpoint
 	Object WebhookEndpointObject `json:"object"`
 
-	// Secret The signing secret (`whsec_…`); only in the response that created the endpoint.
+	// PreviousSecretExpiresAt While a rotation's overlap runs, when deliveries stop carrying a signature under the previous secret; absent or null otherwise.
+	//
+	// Example: 2026-11-23T10:00:00Z
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+
+	// Secret The signing secret (`whsec_…`); only in the responses that created the endpoint or rotated its secret.
 	//
 	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 	Secret *string `json:"secret,omitempty"`
 
-	// Status `enabled`, or `disabled` (the URL answered 410 Gone).
+	// Status `enabled`, or `disabled` (by you, or because the URL answered 410 Gone).
 	//
 	// Example: enabled
 	Status WebhookEndpointStatus `json:"status"`
@@ -4647,7 +5418,7 @@ type WebhookEndpoint struct {
 // Example: webhook_endpoint
 type WebhookEndpointObject string
 
-// WebhookEndpointStatus `enabled`, or `disabled` (the URL answered 410 Gone).
+// WebhookEndpointStatus `enabled`, or `disabled` (by you, or because the URL answered 410 Gone).
 //
 // Example: enabled
 type WebhookEndpointStatus string
@@ -4691,6 +5462,9 @@ type WebhookReceipt struct {
 // Example: fri
 type Weekday string
 
+// EventId Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+type EventId = string
+
 // IdempotencyKey Example: 6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
 type IdempotencyKey = string
 
@@ -4712,11 +5486,17 @@ type SlotId = string
 // StartingAfter defines model for StartingAfter.
 type StartingAfter = string
 
+// TokenId Example: tok_01jf8z1a2b3c4d5e6f7g8h9j0k
+type TokenId = string
+
 // VenueId Example: ven_01jf8x2c7m5n6p7q8r9s0t1v2w
 type VenueId = string
 
 // WatchId Example: wat_01jf8z7a8b9c0d1e2f3g4h5j6k
 type WatchId = string
+
+// WebhookEndpointId Example: we_01jf8z1a2b3c4d5e6f7g8h9j0k
+type WebhookEndpointId = string
 
 // BadGateway The body of every non-2xx response. (Named ErrorResponse, not Error, so that generated clients do not shadow their language's own Error type.)
 type BadGateway = ErrorResponse
@@ -4847,6 +5627,33 @@ type GetAvailabilityCalendarParams struct {
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// Type Only events of this type.
+	Type *EventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// ReservationId Only events about this reservation.
+	ReservationId *string `form:"reservation_id,omitempty" json:"reservation_id,omitempty"`
+
+	// CreatedGte Only events created at or after this time (RFC 3339).
+	CreatedGte *time.Time `form:"created_gte,omitempty" json:"created_gte,omitempty"`
+
+	// CreatedLt Only events created before this time (RFC 3339).
+	CreatedLt *time.Time `form:"created_lt,omitempty" json:"created_lt,omitempty"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// RedeliverEventParams defines parameters for RedeliverEvent.
+type RedeliverEventParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListOperatorReservationsParams defines parameters for ListOperatorReservations.
 type ListOperatorReservationsParams struct {
 	// VenueId Only reservations at this venue.
@@ -4937,6 +5744,21 @@ type CreateOperatorSlotParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetSettlementReportParams defines parameters for GetSettlementReport.
+type GetSettlementReportParams struct {
+	// From First venue-local date of the range.
+	From openapi_types.Date `form:"from" json:"from"`
+
+	// To Last venue-local date of the range (inclusive).
+	To openapi_types.Date `form:"to" json:"to"`
+
+	// Limit Page size, 1 to 100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// StartingAfter The `id` of the last object of the previous page; the page starts after it.
+	StartingAfter *StartingAfter `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
 // ListReservationsParams defines parameters for ListReservations.
 type ListReservationsParams struct {
 	// Status Only reservations in this status.
@@ -5006,6 +5828,12 @@ type FinalizeReservationParams struct {
 	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
+// SyncReservationParams defines parameters for SyncReservation.
+type SyncReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ConfirmSandboxPaymentIntentParams defines parameters for ConfirmSandboxPaymentIntent.
 type ConfirmSandboxPaymentIntentParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -5014,6 +5842,18 @@ type ConfirmSandboxPaymentIntentParams struct {
 
 // AdvanceSandboxReservationParams defines parameters for AdvanceSandboxReservation.
 type AdvanceSandboxReservationParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateTokenParams defines parameters for CreateToken.
+type CreateTokenParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RotateTokenParams defines parameters for RotateToken.
+type RotateTokenParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -5075,6 +5915,24 @@ type CreateWebhookEndpointParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UpdateWebhookEndpointParams defines parameters for UpdateWebhookEndpoint.
+type UpdateWebhookEndpointParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PingWebhookEndpointParams defines parameters for PingWebhookEndpoint.
+type PingWebhookEndpointParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RotateWebhookEndpointSecretParams defines parameters for RotateWebhookEndpointSecret.
+type RotateWebhookEndpointSecretParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ReceiveStripeWebhookJSONBody defines parameters for ReceiveStripeWebhook.
 type ReceiveStripeWebhookJSONBody map[string]interface{}
 
@@ -5086,6 +5944,9 @@ type ReceiveStripeWebhookParams struct {
 
 // LookupSlotsJSONRequestBody defines body for LookupSlots for application/json ContentType.
 type LookupSlotsJSONRequestBody = SlotLookupRequest
+
+// RedeliverEventJSONRequestBody defines body for RedeliverEvent for application/json ContentType.
+type RedeliverEventJSONRequestBody = RedeliverEventRequest
 
 // RecordReservationOutcomeJSONRequestBody defines body for RecordReservationOutcome for application/json ContentType.
 type RecordReservationOutcomeJSONRequestBody = ReservationOutcomeRequest
@@ -5129,11 +5990,23 @@ type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
 // AdvanceSandboxReservationJSONRequestBody defines body for AdvanceSandboxReservation for application/json ContentType.
 type AdvanceSandboxReservationJSONRequestBody = AdvanceSandboxReservationRequest
 
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
+
+// RotateTokenJSONRequestBody defines body for RotateToken for application/json ContentType.
+type RotateTokenJSONRequestBody = RotateTokenRequest
+
 // CreateWatchJSONRequestBody defines body for CreateWatch for application/json ContentType.
 type CreateWatchJSONRequestBody = CreateWatchRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
+
+// UpdateWebhookEndpointJSONRequestBody defines body for UpdateWebhookEndpoint for application/json ContentType.
+type UpdateWebhookEndpointJSONRequestBody = UpdateWebhookEndpointRequest
+
+// RotateWebhookEndpointSecretJSONRequestBody defines body for RotateWebhookEndpointSecret for application/json ContentType.
+type RotateWebhookEndpointSecretJSONRequestBody = RotateWebhookSecretRequest
 
 // ReceiveStripeWebhookJSONRequestBody defines body for ReceiveStripeWebhook for application/json ContentType.
 type ReceiveStripeWebhookJSONRequestBody ReceiveStripeWebhookJSONBody
@@ -5158,6 +6031,18 @@ type ServerInterface interface {
 	// LookupSlots Check slots by id
 	// (POST /v1/availability/lookup)
 	LookupSlots(ctx echo.Context) error
+	// ListEvents List events
+	// (GET /v1/events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
+	// GetEvent Retrieve an event
+	// (GET /v1/events/{event_id})
+	GetEvent(ctx echo.Context, eventId EventId) error
+	// ListEventAttempts List an event's delivery attempts
+	// (GET /v1/events/{event_id}/attempts)
+	ListEventAttempts(ctx echo.Context, eventId EventId) error
+	// RedeliverEvent Deliver an event again
+	// (POST /v1/events/{event_id}/redeliver)
+	RedeliverEvent(ctx echo.Context, eventId EventId, params RedeliverEventParams) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /v1/openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -5218,6 +6103,9 @@ type ServerInterface interface {
 	// CreateOperatorSlot Add a one-off slot
 	// (POST /v1/operator/venues/{venue_id}/slots)
 	CreateOperatorSlot(ctx echo.Context, venueId VenueId, params CreateOperatorSlotParams) error
+	// GetSettlementReport Settlement report
+	// (GET /v1/reports/settlement)
+	GetSettlementReport(ctx echo.Context, params GetSettlementReportParams) error
 	// ListReservations List reservations
 	// (GET /v1/reservations)
 	ListReservations(ctx echo.Context, params ListReservationsParams) error
@@ -5245,15 +6133,30 @@ type ServerInterface interface {
 	// FinalizeReservation Finalize a hold
 	// (POST /v1/reservations/{reservation_id}/finalize)
 	FinalizeReservation(ctx echo.Context, reservationId ReservationId, params FinalizeReservationParams) error
+	// SyncReservation Retry a failed venue sync
+	// (POST /v1/reservations/{reservation_id}/sync)
+	SyncReservation(ctx echo.Context, reservationId ReservationId, params SyncReservationParams) error
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIntentId string, params ConfirmSandboxPaymentIntentParams) error
 	// AdvanceSandboxReservation Advance a sandbox reservation's clock
 	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
 	AdvanceSandboxReservation(ctx echo.Context, reservationId ReservationId, params AdvanceSandboxReservationParams) error
+	// ListTokens List your tokens
+	// (GET /v1/tokens)
+	ListTokens(ctx echo.Context) error
+	// CreateToken Create a token
+	// (POST /v1/tokens)
+	CreateToken(ctx echo.Context, params CreateTokenParams) error
 	// GetCurrentToken Retrieve the token making this call
 	// (GET /v1/tokens/current)
 	GetCurrentToken(ctx echo.Context) error
+	// RevokeToken Revoke a token
+	// (DELETE /v1/tokens/{token_id})
+	RevokeToken(ctx echo.Context, tokenId TokenId) error
+	// RotateToken Rotate a token
+	// (POST /v1/tokens/{token_id}/rotate)
+	RotateToken(ctx echo.Context, tokenId TokenId, params RotateTokenParams) error
 	// ListVenues List venues
 	// (GET /v1/venues)
 	ListVenues(ctx echo.Context, params ListVenuesParams) error
@@ -5280,7 +6183,19 @@ type ServerInterface interface {
 	CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error
 	// DeleteWebhookEndpoint Delete a webhook endpoint
 	// (DELETE /v1/webhook_endpoints/{webhook_endpoint_id})
-	DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId string) error
+	DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId) error
+	// GetWebhookEndpoint Retrieve a webhook endpoint
+	// (GET /v1/webhook_endpoints/{webhook_endpoint_id})
+	GetWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId) error
+	// UpdateWebhookEndpoint Update a webhook endpoint
+	// (PATCH /v1/webhook_endpoints/{webhook_endpoint_id})
+	UpdateWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId, params UpdateWebhookEndpointParams) error
+	// PingWebhookEndpoint Send a test event to a webhook endpoint
+	// (POST /v1/webhook_endpoints/{webhook_endpoint_id}/ping)
+	PingWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId, params PingWebhookEndpointParams) error
+	// RotateWebhookEndpointSecret Rotate a webhook endpoint's secret
+	// (POST /v1/webhook_endpoints/{webhook_endpoint_id}/rotate_secret)
+	RotateWebhookEndpointSecret(ctx echo.Context, webhookEndpointId WebhookEndpointId, params RotateWebhookEndpointSecretParams) error
 	// ReceiveStripeWebhook Receive a Stripe event
 	// (POST /v1/webhooks/stripe)
 	ReceiveStripeWebhook(ctx echo.Context, params ReceiveStripeWebhookParams) error
@@ -5550,6 +6465,127 @@ func (w *ServerInterfaceWrapper) LookupSlots(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.LookupSlots(ctx)
+	return err
+}
+
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "reservation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reservation_id", ctx.QueryParams(), &params.ReservationId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_gte" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_gte", ctx.QueryParams(), &params.CreatedGte, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_gte: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_lt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_lt", ctx.QueryParams(), &params.CreatedLt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_lt: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
+	return err
+}
+
+// GetEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "event_id" -------------
+	var eventId EventId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEvent(ctx, eventId)
+	return err
+}
+
+// ListEventAttempts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEventAttempts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "event_id" -------------
+	var eventId EventId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEventAttempts(ctx, eventId)
+	return err
+}
+
+// RedeliverEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeliverEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "event_id" -------------
+	var eventId EventId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedeliverEventParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeliverEvent(ctx, eventId, params)
 	return err
 }
 
@@ -6068,6 +7104,45 @@ func (w *ServerInterfaceWrapper) CreateOperatorSlot(ctx echo.Context) error {
 	return err
 }
 
+// GetSettlementReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSettlementReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetSettlementReportParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "starting_after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starting_after", ctx.QueryParams(), &params.StartingAfter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starting_after: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSettlementReport(ctx, params)
+	return err
+}
+
 // ListReservations converts echo context to params.
 func (w *ServerInterfaceWrapper) ListReservations(ctx echo.Context) error {
 	var err error
@@ -6391,6 +7466,42 @@ func (w *ServerInterfaceWrapper) FinalizeReservation(ctx echo.Context) error {
 	return err
 }
 
+// SyncReservation converts echo context to params.
+func (w *ServerInterfaceWrapper) SyncReservation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reservation_id" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservation_id", ctx.Param("reservation_id"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reservation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncReservationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SyncReservation(ctx, reservationId, params)
+	return err
+}
+
 // ConfirmSandboxPaymentIntent converts echo context to params.
 func (w *ServerInterfaceWrapper) ConfirmSandboxPaymentIntent(ctx echo.Context) error {
 	var err error
@@ -6463,12 +7574,102 @@ func (w *ServerInterfaceWrapper) AdvanceSandboxReservation(ctx echo.Context) err
 	return err
 }
 
+// ListTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTokens(ctx)
+	return err
+}
+
+// CreateToken converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateToken(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTokenParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateToken(ctx, params)
+	return err
+}
+
 // GetCurrentToken converts echo context to params.
 func (w *ServerInterfaceWrapper) GetCurrentToken(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCurrentToken(ctx)
+	return err
+}
+
+// RevokeToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", ctx.Param("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeToken(ctx, tokenId)
+	return err
+}
+
+// RotateToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", ctx.Param("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateTokenParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateToken(ctx, tokenId, params)
 	return err
 }
 
@@ -6730,7 +7931,7 @@ func (w *ServerInterfaceWrapper) CreateWebhookEndpoint(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
 	var err error
 	// ------------- Path parameter "webhook_endpoint_id" -------------
-	var webhookEndpointId string
+	var webhookEndpointId WebhookEndpointId
 
 	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
@@ -6739,6 +7940,130 @@ func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteWebhookEndpoint(ctx, webhookEndpointId)
+	return err
+}
+
+// GetWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId WebhookEndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookEndpoint(ctx, webhookEndpointId)
+	return err
+}
+
+// UpdateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId WebhookEndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhookEndpoint(ctx, webhookEndpointId, params)
+	return err
+}
+
+// PingWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) PingWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId WebhookEndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PingWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PingWebhookEndpoint(ctx, webhookEndpointId, params)
+	return err
+}
+
+// RotateWebhookEndpointSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookEndpointSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhook_endpoint_id" -------------
+	var webhookEndpointId WebhookEndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhook_endpoint_id", ctx.Param("webhook_endpoint_id"), &webhookEndpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook_endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookEndpointSecretParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookEndpointSecret(ctx, webhookEndpointId, params)
 	return err
 }
 
@@ -6833,17 +8158,31 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/extend", wrapper.ExtendReservation, options.OperationMiddlewares["extendReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/finalize", wrapper.FinalizeReservation, options.OperationMiddlewares["finalizeReservation"]...)
 	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/cancel", wrapper.CancelReservation, options.OperationMiddlewares["cancelReservation"]...)
+	router.POST(options.BaseURL+"/v1/reservations/:reservation_id/sync", wrapper.SyncReservation, options.OperationMiddlewares["syncReservation"]...)
 	router.GET(options.BaseURL+"/v1/reservations/:reservation_id/cancellation_quote", wrapper.GetCancellationQuote, options.OperationMiddlewares["getCancellationQuote"]...)
+	router.GET(options.BaseURL+"/v1/reports/settlement", wrapper.GetSettlementReport, options.OperationMiddlewares["getSettlementReport"]...)
 	router.GET(options.BaseURL+"/v1/watches", wrapper.ListWatches, options.OperationMiddlewares["listWatches"]...)
 	router.POST(options.BaseURL+"/v1/watches", wrapper.CreateWatch, options.OperationMiddlewares["createWatch"]...)
 	router.GET(options.BaseURL+"/v1/watches/:watch_id", wrapper.GetWatch, options.OperationMiddlewares["getWatch"]...)
 	router.POST(options.BaseURL+"/v1/watches/:watch_id/cancel", wrapper.CancelWatch, options.OperationMiddlewares["cancelWatch"]...)
 	router.POST(options.BaseURL+"/v1/webhooks/stripe", wrapper.ReceiveStripeWebhook, options.OperationMiddlewares["receiveStripeWebhook"]...)
 	router.GET(options.BaseURL+"/v1/tokens/current", wrapper.GetCurrentToken, options.OperationMiddlewares["getCurrentToken"]...)
+	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
+	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
+	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
+	router.POST(options.BaseURL+"/v1/tokens/:token_id/rotate", wrapper.RotateToken, options.OperationMiddlewares["rotateToken"]...)
 	router.GET(options.BaseURL+"/v1/audit_events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/v1/webhook_endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook_endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.GetWebhookEndpoint, options.OperationMiddlewares["getWebhookEndpoint"]...)
+	router.PATCH(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id", wrapper.UpdateWebhookEndpoint, options.OperationMiddlewares["updateWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id/ping", wrapper.PingWebhookEndpoint, options.OperationMiddlewares["pingWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook_endpoints/:webhook_endpoint_id/rotate_secret", wrapper.RotateWebhookEndpointSecret, options.OperationMiddlewares["rotateWebhookEndpointSecret"]...)
+	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/v1/events/:event_id", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
+	router.GET(options.BaseURL+"/v1/events/:event_id/attempts", wrapper.ListEventAttempts, options.OperationMiddlewares["listEventAttempts"]...)
+	router.POST(options.BaseURL+"/v1/events/:event_id/redeliver", wrapper.RedeliverEvent, options.OperationMiddlewares["redeliverEvent"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/payment_intents/:payment_intent_id/confirm", wrapper.ConfirmSandboxPaymentIntent, options.OperationMiddlewares["confirmSandboxPaymentIntent"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/reservations/:reservation_id/advance", wrapper.AdvanceSandboxReservation, options.OperationMiddlewares["advanceSandboxReservation"]...)
 	router.GET(options.BaseURL+"/v1/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
@@ -8064,6 +9403,952 @@ type LookupSlotsdefaultJSONResponse struct {
 }
 
 func (response LookupSlotsdefaultJSONResponse) VisitLookupSlotsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListEvents200JSONResponse struct {
+	Body    EventList
+	Headers ListEvents200ResponseHeaders
+}
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEvents400JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEvents401JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEvents403JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListEvents404JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListEvents429JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListEvents500JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListEvents503JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListEventsdefaultJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventRequestObject struct {
+	EventId EventId `json:"event_id"`
+}
+
+type GetEventResponseObject interface {
+	VisitGetEventResponse(w http.ResponseWriter) error
+}
+
+type GetEvent200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetEvent200JSONResponse struct {
+	Body    Event
+	Headers GetEvent200ResponseHeaders
+}
+
+func (response GetEvent200JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEvent400JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetEvent401JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetEvent403JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetEvent404JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetEvent429JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetEvent500JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetEvent503JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetEventdefaultJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttemptsRequestObject struct {
+	EventId EventId `json:"event_id"`
+}
+
+type ListEventAttemptsResponseObject interface {
+	VisitListEventAttemptsResponse(w http.ResponseWriter) error
+}
+
+type ListEventAttempts200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListEventAttempts200JSONResponse struct {
+	Body    WebhookAttemptList
+	Headers ListEventAttempts200ResponseHeaders
+}
+
+func (response ListEventAttempts200JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEventAttempts400JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEventAttempts401JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEventAttempts403JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListEventAttempts404JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListEventAttempts429JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListEventAttempts500JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttempts503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListEventAttempts503JSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventAttemptsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListEventAttemptsdefaultJSONResponse) VisitListEventAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEventRequestObject struct {
+	EventId EventId `json:"event_id"`
+	Params  RedeliverEventParams
+	Body    *RedeliverEventJSONRequestBody
+}
+
+type RedeliverEventResponseObject interface {
+	VisitRedeliverEventResponse(w http.ResponseWriter) error
+}
+
+type RedeliverEvent202ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RedeliverEvent202JSONResponse struct {
+	Body    EventDelivery
+	Headers RedeliverEvent202ResponseHeaders
+}
+
+func (response RedeliverEvent202JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedeliverEvent400JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedeliverEvent401JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeliverEvent403JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedeliverEvent404JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RedeliverEvent409JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RedeliverEvent413JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RedeliverEvent415JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RedeliverEvent422JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RedeliverEvent429JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RedeliverEvent500JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEvent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RedeliverEvent503JSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverEventdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RedeliverEventdefaultJSONResponse) VisitRedeliverEventResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -12585,6 +14870,248 @@ func (response CreateOperatorSlotdefaultJSONResponse) VisitCreateOperatorSlotRes
 	return err
 }
 
+type GetSettlementReportRequestObject struct {
+	Params GetSettlementReportParams
+}
+
+type GetSettlementReportResponseObject interface {
+	VisitGetSettlementReportResponse(w http.ResponseWriter) error
+}
+
+type GetSettlementReport200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetSettlementReport200JSONResponse struct {
+	Body    SettlementReport
+	Headers GetSettlementReport200ResponseHeaders
+}
+
+func (response GetSettlementReport200JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetSettlementReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetSettlementReport200TextcsvResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetSettlementReport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSettlementReport400JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSettlementReport401JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSettlementReport403JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetSettlementReport404JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetSettlementReport429JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSettlementReport500JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReport503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSettlementReport503JSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementReportdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetSettlementReportdefaultJSONResponse) VisitGetSettlementReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListReservationsRequestObject struct {
 	Params ListReservationsParams
 }
@@ -14979,6 +17506,264 @@ func (response FinalizeReservationdefaultJSONResponse) VisitFinalizeReservationR
 	return err
 }
 
+type SyncReservationRequestObject struct {
+	ReservationId ReservationId `json:"reservation_id"`
+	Params        SyncReservationParams
+}
+
+type SyncReservationResponseObject interface {
+	VisitSyncReservationResponse(w http.ResponseWriter) error
+}
+
+type SyncReservation200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type SyncReservation200JSONResponse struct {
+	Body    Reservation
+	Headers SyncReservation200ResponseHeaders
+}
+
+func (response SyncReservation200JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SyncReservation400JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SyncReservation401JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SyncReservation403JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SyncReservation404JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SyncReservation409JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response SyncReservation422JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SyncReservation429JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SyncReservation500JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SyncReservation503JSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncReservationdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response SyncReservationdefaultJSONResponse) VisitSyncReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ConfirmSandboxPaymentIntentRequestObject struct {
 	PaymentIntentId string `json:"payment_intent_id"`
 	Params          ConfirmSandboxPaymentIntentParams
@@ -15601,6 +18386,480 @@ func (response AdvanceSandboxReservationdefaultJSONResponse) VisitAdvanceSandbox
 	return err
 }
 
+type ListTokensRequestObject struct {
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ListTokens200JSONResponse struct {
+	Body    TokenList
+	Headers ListTokens200ResponseHeaders
+}
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTokens400JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTokens401JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTokens403JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListTokens429JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTokens500JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListTokens503JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ListTokensdefaultJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokenRequestObject struct {
+	Params CreateTokenParams
+	Body   *CreateTokenJSONRequestBody
+}
+
+type CreateTokenResponseObject interface {
+	VisitCreateTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateToken201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type CreateToken201JSONResponse struct {
+	Body    TokenWithSecret
+	Headers CreateToken201ResponseHeaders
+}
+
+func (response CreateToken201JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateToken400JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateToken401JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateToken403JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateToken409JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateToken413JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateToken415JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response CreateToken422JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateToken429JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateToken500JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateToken503JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokendefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response CreateTokendefaultJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCurrentTokenRequestObject struct {
 }
 
@@ -15778,6 +19037,522 @@ type GetCurrentTokendefaultJSONResponse struct {
 }
 
 func (response GetCurrentTokendefaultJSONResponse) VisitGetCurrentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+	TokenId TokenId `json:"token_id"`
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RevokeToken200JSONResponse struct {
+	Body    DeletedObject
+	Headers RevokeToken200ResponseHeaders
+}
+
+func (response RevokeToken200JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeToken400JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeToken401JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeToken403JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeToken404JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RevokeToken429JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RevokeToken500JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RevokeToken503JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokendefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RevokeTokendefaultJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateTokenRequestObject struct {
+	TokenId TokenId `json:"token_id"`
+	Params  RotateTokenParams
+	Body    *RotateTokenJSONRequestBody
+}
+
+type RotateTokenResponseObject interface {
+	VisitRotateTokenResponse(w http.ResponseWriter) error
+}
+
+type RotateToken201ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RotateToken201JSONResponse struct {
+	Body    TokenWithSecret
+	Headers RotateToken201ResponseHeaders
+}
+
+func (response RotateToken201JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateToken400JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateToken401JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateToken403JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RotateToken404JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RotateToken409JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RotateToken413JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RotateToken415JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RotateToken422JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RotateToken429JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RotateToken500JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RotateToken503JSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateTokendefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RotateTokendefaultJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17779,7 +21554,7 @@ func (response CreateWebhookEndpointdefaultJSONResponse) VisitCreateWebhookEndpo
 }
 
 type DeleteWebhookEndpointRequestObject struct {
-	WebhookEndpointId string `json:"webhook_endpoint_id"`
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
 }
 
 type DeleteWebhookEndpointResponseObject interface {
@@ -17993,6 +21768,1123 @@ func (response DeleteWebhookEndpointdefaultJSONResponse) VisitDeleteWebhookEndpo
 	return err
 }
 
+type GetWebhookEndpointRequestObject struct {
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type GetWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers GetWebhookEndpoint200ResponseHeaders
+}
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetWebhookEndpoint400JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetWebhookEndpoint401JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWebhookEndpoint403JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWebhookEndpoint404JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetWebhookEndpoint429JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetWebhookEndpoint500JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetWebhookEndpoint503JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response GetWebhookEndpointdefaultJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointRequestObject struct {
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
+	Params            UpdateWebhookEndpointParams
+	Body              *UpdateWebhookEndpointJSONRequestBody
+}
+
+type UpdateWebhookEndpointResponseObject interface {
+	VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookEndpoint200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type UpdateWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers UpdateWebhookEndpoint200ResponseHeaders
+}
+
+func (response UpdateWebhookEndpoint200JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateWebhookEndpoint400JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateWebhookEndpoint401JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateWebhookEndpoint403JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateWebhookEndpoint404JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateWebhookEndpoint409JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateWebhookEndpoint413JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateWebhookEndpoint415JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response UpdateWebhookEndpoint422JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateWebhookEndpoint429JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateWebhookEndpoint500JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateWebhookEndpoint503JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response UpdateWebhookEndpointdefaultJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpointRequestObject struct {
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
+	Params            PingWebhookEndpointParams
+}
+
+type PingWebhookEndpointResponseObject interface {
+	VisitPingWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type PingWebhookEndpoint200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type PingWebhookEndpoint200JSONResponse struct {
+	Body    WebhookAttempt
+	Headers PingWebhookEndpoint200ResponseHeaders
+}
+
+func (response PingWebhookEndpoint200JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PingWebhookEndpoint400JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PingWebhookEndpoint401JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PingWebhookEndpoint403JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PingWebhookEndpoint404JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PingWebhookEndpoint409JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response PingWebhookEndpoint413JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PingWebhookEndpoint415JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response PingWebhookEndpoint422JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response PingWebhookEndpoint429JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PingWebhookEndpoint500JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpoint503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response PingWebhookEndpoint503JSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PingWebhookEndpointdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response PingWebhookEndpointdefaultJSONResponse) VisitPingWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretRequestObject struct {
+	WebhookEndpointId WebhookEndpointId `json:"webhook_endpoint_id"`
+	Params            RotateWebhookEndpointSecretParams
+	Body              *RotateWebhookEndpointSecretJSONRequestBody
+}
+
+type RotateWebhookEndpointSecretResponseObject interface {
+	VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookEndpointSecret200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type RotateWebhookEndpointSecret200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers RotateWebhookEndpointSecret200ResponseHeaders
+}
+
+func (response RotateWebhookEndpointSecret200JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateWebhookEndpointSecret400JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateWebhookEndpointSecret401JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateWebhookEndpointSecret403JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RotateWebhookEndpointSecret404JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RotateWebhookEndpointSecret409JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RotateWebhookEndpointSecret413JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret415JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret422JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RotateWebhookEndpointSecret429JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RotateWebhookEndpointSecret500JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RotateWebhookEndpointSecret503JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response RotateWebhookEndpointSecretdefaultJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceiveStripeWebhookRequestObject struct {
 	Params ReceiveStripeWebhookParams
 	Body   *ReceiveStripeWebhookJSONRequestBody
@@ -18163,6 +23055,18 @@ type StrictServerInterface interface {
 	// LookupSlots Check slots by id
 	// (POST /v1/availability/lookup)
 	LookupSlots(ctx context.Context, request LookupSlotsRequestObject) (LookupSlotsResponseObject, error)
+	// ListEvents List events
+	// (GET /v1/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// GetEvent Retrieve an event
+	// (GET /v1/events/{event_id})
+	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
+	// ListEventAttempts List an event's delivery attempts
+	// (GET /v1/events/{event_id}/attempts)
+	ListEventAttempts(ctx context.Context, request ListEventAttemptsRequestObject) (ListEventAttemptsResponseObject, error)
+	// RedeliverEvent Deliver an event again
+	// (POST /v1/events/{event_id}/redeliver)
+	RedeliverEvent(ctx context.Context, request RedeliverEventRequestObject) (RedeliverEventResponseObject, error)
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /v1/openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -18223,6 +23127,9 @@ type StrictServerInterface interface {
 	// CreateOperatorSlot Add a one-off slot
 	// (POST /v1/operator/venues/{venue_id}/slots)
 	CreateOperatorSlot(ctx context.Context, request CreateOperatorSlotRequestObject) (CreateOperatorSlotResponseObject, error)
+	// GetSettlementReport Settlement report
+	// (GET /v1/reports/settlement)
+	GetSettlementReport(ctx context.Context, request GetSettlementReportRequestObject) (GetSettlementReportResponseObject, error)
 	// ListReservations List reservations
 	// (GET /v1/reservations)
 	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
@@ -18250,15 +23157,30 @@ type StrictServerInterface interface {
 	// FinalizeReservation Finalize a hold
 	// (POST /v1/reservations/{reservation_id}/finalize)
 	FinalizeReservation(ctx context.Context, request FinalizeReservationRequestObject) (FinalizeReservationResponseObject, error)
+	// SyncReservation Retry a failed venue sync
+	// (POST /v1/reservations/{reservation_id}/sync)
+	SyncReservation(ctx context.Context, request SyncReservationRequestObject) (SyncReservationResponseObject, error)
 	// ConfirmSandboxPaymentIntent Confirm a sandbox payment intent
 	// (POST /v1/sandbox/payment_intents/{payment_intent_id}/confirm)
 	ConfirmSandboxPaymentIntent(ctx context.Context, request ConfirmSandboxPaymentIntentRequestObject) (ConfirmSandboxPaymentIntentResponseObject, error)
 	// AdvanceSandboxReservation Advance a sandbox reservation's clock
 	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
 	AdvanceSandboxReservation(ctx context.Context, request AdvanceSandboxReservationRequestObject) (AdvanceSandboxReservationResponseObject, error)
+	// ListTokens List your tokens
+	// (GET /v1/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
+	// CreateToken Create a token
+	// (POST /v1/tokens)
+	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
 	// GetCurrentToken Retrieve the token making this call
 	// (GET /v1/tokens/current)
 	GetCurrentToken(ctx context.Context, request GetCurrentTokenRequestObject) (GetCurrentTokenResponseObject, error)
+	// RevokeToken Revoke a token
+	// (DELETE /v1/tokens/{token_id})
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
+	// RotateToken Rotate a token
+	// (POST /v1/tokens/{token_id}/rotate)
+	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
 	// ListVenues List venues
 	// (GET /v1/venues)
 	ListVenues(ctx context.Context, request ListVenuesRequestObject) (ListVenuesResponseObject, error)
@@ -18286,6 +23208,18 @@ type StrictServerInterface interface {
 	// DeleteWebhookEndpoint Delete a webhook endpoint
 	// (DELETE /v1/webhook_endpoints/{webhook_endpoint_id})
 	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint Retrieve a webhook endpoint
+	// (GET /v1/webhook_endpoints/{webhook_endpoint_id})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// UpdateWebhookEndpoint Update a webhook endpoint
+	// (PATCH /v1/webhook_endpoints/{webhook_endpoint_id})
+	UpdateWebhookEndpoint(ctx context.Context, request UpdateWebhookEndpointRequestObject) (UpdateWebhookEndpointResponseObject, error)
+	// PingWebhookEndpoint Send a test event to a webhook endpoint
+	// (POST /v1/webhook_endpoints/{webhook_endpoint_id}/ping)
+	PingWebhookEndpoint(ctx context.Context, request PingWebhookEndpointRequestObject) (PingWebhookEndpointResponseObject, error)
+	// RotateWebhookEndpointSecret Rotate a webhook endpoint's secret
+	// (POST /v1/webhook_endpoints/{webhook_endpoint_id}/rotate_secret)
+	RotateWebhookEndpointSecret(ctx context.Context, request RotateWebhookEndpointSecretRequestObject) (RotateWebhookEndpointSecretResponseObject, error)
 	// ReceiveStripeWebhook Receive a Stripe event
 	// (POST /v1/webhooks/stripe)
 	ReceiveStripeWebhook(ctx context.Context, request ReceiveStripeWebhookRequestObject) (ReceiveStripeWebhookResponseObject, error)
@@ -18464,6 +23398,130 @@ func (sh *strictHandler) LookupSlots(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LookupSlotsResponseObject); ok {
 		return validResponse.VisitLookupSlotsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx.Request().Context(), request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEvent operation middleware
+func (sh *strictHandler) GetEvent(ctx echo.Context, eventId EventId) error {
+	var request GetEventRequestObject
+
+	request.EventId = eventId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEvent(ctx.Request().Context(), request.(GetEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEventResponseObject); ok {
+		return validResponse.VisitGetEventResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEventAttempts operation middleware
+func (sh *strictHandler) ListEventAttempts(ctx echo.Context, eventId EventId) error {
+	var request ListEventAttemptsRequestObject
+
+	request.EventId = eventId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEventAttempts(ctx.Request().Context(), request.(ListEventAttemptsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEventAttempts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventAttemptsResponseObject); ok {
+		return validResponse.VisitListEventAttemptsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeliverEvent operation middleware
+func (sh *strictHandler) RedeliverEvent(ctx echo.Context, eventId EventId, params RedeliverEventParams) error {
+	var request RedeliverEventRequestObject
+
+	request.EventId = eventId
+	request.Params = params
+
+	var body RedeliverEventJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverEvent(ctx.Request().Context(), request.(RedeliverEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeliverEventResponseObject); ok {
+		return validResponse.VisitRedeliverEventResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19178,6 +24236,31 @@ func (sh *strictHandler) CreateOperatorSlot(ctx echo.Context, venueId VenueId, p
 	return nil
 }
 
+// GetSettlementReport operation middleware
+func (sh *strictHandler) GetSettlementReport(ctx echo.Context, params GetSettlementReportParams) error {
+	var request GetSettlementReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSettlementReport(ctx.Request().Context(), request.(GetSettlementReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSettlementReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSettlementReportResponseObject); ok {
+		return validResponse.VisitGetSettlementReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListReservations operation middleware
 func (sh *strictHandler) ListReservations(ctx echo.Context, params ListReservationsParams) error {
 	var request ListReservationsRequestObject
@@ -19481,6 +24564,32 @@ func (sh *strictHandler) FinalizeReservation(ctx echo.Context, reservationId Res
 	return nil
 }
 
+// SyncReservation operation middleware
+func (sh *strictHandler) SyncReservation(ctx echo.Context, reservationId ReservationId, params SyncReservationParams) error {
+	var request SyncReservationRequestObject
+
+	request.ReservationId = reservationId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SyncReservation(ctx.Request().Context(), request.(SyncReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SyncReservation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SyncReservationResponseObject); ok {
+		return validResponse.VisitSyncReservationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ConfirmSandboxPaymentIntent operation middleware
 func (sh *strictHandler) ConfirmSandboxPaymentIntent(ctx echo.Context, paymentIntentId string, params ConfirmSandboxPaymentIntentParams) error {
 	var request ConfirmSandboxPaymentIntentRequestObject
@@ -19582,6 +24691,77 @@ func (sh *strictHandler) AdvanceSandboxReservation(ctx echo.Context, reservation
 	return nil
 }
 
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(ctx echo.Context) error {
+	var request ListTokensRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx.Request().Context(), request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		return validResponse.VisitListTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateToken operation middleware
+func (sh *strictHandler) CreateToken(ctx echo.Context, params CreateTokenParams) error {
+	var request CreateTokenRequestObject
+
+	request.Params = params
+
+	var body CreateTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateToken(ctx.Request().Context(), request.(CreateTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
+		return validResponse.VisitCreateTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetCurrentToken operation middleware
 func (sh *strictHandler) GetCurrentToken(ctx echo.Context) error {
 	var request GetCurrentTokenRequestObject
@@ -19599,6 +24779,83 @@ func (sh *strictHandler) GetCurrentToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetCurrentTokenResponseObject); ok {
 		return validResponse.VisitGetCurrentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(ctx echo.Context, tokenId TokenId) error {
+	var request RevokeTokenRequestObject
+
+	request.TokenId = tokenId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx.Request().Context(), request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		return validResponse.VisitRevokeTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateToken operation middleware
+func (sh *strictHandler) RotateToken(ctx echo.Context, tokenId TokenId, params RotateTokenParams) error {
+	var request RotateTokenRequestObject
+
+	request.TokenId = tokenId
+	request.Params = params
+
+	var body RotateTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateToken(ctx.Request().Context(), request.(RotateTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateTokenResponseObject); ok {
+		return validResponse.VisitRotateTokenResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19852,7 +25109,7 @@ func (sh *strictHandler) CreateWebhookEndpoint(ctx echo.Context, params CreateWe
 }
 
 // DeleteWebhookEndpoint operation middleware
-func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId string) error {
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId) error {
 	var request DeleteWebhookEndpointRequestObject
 
 	request.WebhookEndpointId = webhookEndpointId
@@ -19870,6 +25127,158 @@ func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, webhookEndpoint
 		return err
 	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
 		return validResponse.VisitDeleteWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId) error {
+	var request GetWebhookEndpointRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx.Request().Context(), request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		return validResponse.VisitGetWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (sh *strictHandler) UpdateWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId, params UpdateWebhookEndpointParams) error {
+	var request UpdateWebhookEndpointRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+	request.Params = params
+
+	var body UpdateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookEndpoint(ctx.Request().Context(), request.(UpdateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitUpdateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PingWebhookEndpoint operation middleware
+func (sh *strictHandler) PingWebhookEndpoint(ctx echo.Context, webhookEndpointId WebhookEndpointId, params PingWebhookEndpointParams) error {
+	var request PingWebhookEndpointRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PingWebhookEndpoint(ctx.Request().Context(), request.(PingWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PingWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PingWebhookEndpointResponseObject); ok {
+		return validResponse.VisitPingWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (sh *strictHandler) RotateWebhookEndpointSecret(ctx echo.Context, webhookEndpointId WebhookEndpointId, params RotateWebhookEndpointSecretParams) error {
+	var request RotateWebhookEndpointSecretRequestObject
+
+	request.WebhookEndpointId = webhookEndpointId
+	request.Params = params
+
+	var body RotateWebhookEndpointSecretJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookEndpointSecret(ctx.Request().Context(), request.(RotateWebhookEndpointSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookEndpointSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookEndpointSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookEndpointSecretResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19929,611 +25338,708 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dtvGkjf6Kr34fd8KNUNRJCX5Qq1ZZxTbiX22nTiRsrP32D5EC2iSiMBuGt0QzXi81rzFeYN5kfMm",
-	"8yRndVU30AAaJEjJcS7af+xYINDX6qrquvzqYycUi6XgjCvZGX/ssA90sUwY/Ps8VPEN+5mqcK7/lNli",
-	"QdN1Z9w554TCb2QFP/Y6NzTJmH6JZkpM5iKJOmOVZqzXCSkPWZKwaEJVZ8yzJOl1wlit83+njCrza2c0",
-	"GD04HA4PR6PLwePxYDAeDP6j0+tEVLH819Hh4KTT67APyzhl0v1udDg4vRyMiu9mGZMKZrWgcdIZd2hE",
-	"/93MsB+KRafXmcapVBNOF7qD84h2ep2EFk9eihuW0JB1ep3lXHD96F+Ho+Ho9PR0MDw57nzqdeKoM+6s",
-	"qJoMhr9MH/36kD66ehwOoiEbTY9nJ/PTXx5cd3qdhV6o0iJwofQyd845j29YKmm67pFVzCOxIopeJYzE",
-	"U7IUUsZXCet3eh1x9QsLFXYGi76kqeIsnaRsylLGQz06kUYsPXz06GQ4Mm+sJzL+lXXGo14nZZKlN1TF",
-	"gk/0sHEgMhHK/VNRlemB4RZ3eh0VL9hkmopFZ9wZ6m2xz5TQaz80T9ZLZtu4YTxj0Kb+J67Mh1H4cHHK",
-	"Hywfvn+UPpYDNbwZrTqfPvU650kiQhhVmcwuVwJXQpJrtlRkKlJCiZm1S3RNNDQcFLQAg6FJuGkwzhrT",
-	"YkzFQkMbS2Um9OuQjq6Ow5PolD2YPpw9mj/+ZaC3OmUJo5JVKHN0OXw8PrajMe9EnfGUJpI5m4D/wkE+",
-	"psOrUXgcnbDT6YPZw/mjXx7rDnBNYEfxnxNFrxnvjAewmlkUq2c3jKuXMVJ/saLfc0amMaeJpghnASOq",
-	"aGf85mMnTGLG1YRGUQqDP+4P+sPhcf+hPoVZiqSzkJ3xcNQ/tYuaRZsXJI7YYikU4+F6cs30OB5Mh+GI",
-	"PmaHp1cPo8MT9mh6+JgOrg6H4Sg6ZifTU/rgSh8apuZCd/H6+4vL0u7oOU6YnqR+HIZZmm7Z/5S919wA",
-	"1zhl7zfTQSoyYDlHN8Mj59TIo3H5DB05q2kPzmgw6HWUuGZ4yPQ/N63Pp3e9zpzKyUKkLCeHfKaJ3kPY",
-	"1hsaJ/QqTmK1/mmpOWIEm1zeYOq81c/wtbYn5XQ8HBluS/W7dgwfO1dCXGtCy3n6nPJZcyvD/yjtlTOk",
-	"CQ6pg/QOA0LxgOu5FEkcrvXjKWOTJUtDmODpoAcPkMN07PNeZ5oyNsm4ipPJXGSpnFyxKazi6KTnLMo3",
-	"KWPE7YjAN2R0QuAzgp8RNWfE2d4zQqeKpUTNqSKng/9DxBReWaZsSeOI0IXIuCIxcqe+lgXFEYl5Bux9",
-	"OBr0OoxHVUF1cjkaIjs4HJwiA215+jVfSiY+kYi/aM6MjPp44O4DrLgrEiYL+qEzPik/ijnwlWUahyjP",
-	"YZKd8cNTTdVwzrjeok4mNWEtmeYTobgBhlws+U8XT8nD0/5gQJYsJSiHP/U6klEV89mEpox2xp0o5vqv",
-	"VIAoloqmqr5Olm3m62R4XsKmqjMeWsGjh7wApqZlD5AWaBmd79iK/FOkeunCLJYxCPFY0SSm3K76FiHV",
-	"6xh14HupWBpT8jJbUisEf0W14HzB0jikR9+x1QS604d2d65eTGs3GQrvLeTMcJqi5cFiyEfL4/cnqUsM",
-	"lnWatfOyDd3sEzg1PxaHoiKh5ww3l1B5zSKihDlnLs9JGZX6Q8uCWTS5Wk8MTeR94Mn8IROKlft4wWUc",
-	"4eGcMmY0pBJPM9+7DKpKp5p9lEm54B0uuR3XyS1fsxKreg8D1WJlmvGo0nZVz9IPcGPWJ9Ho+nhxwk+X",
-	"D94/TB/Jx2pw48iOTij4NE4XwLWLNTBLFPMZ4WJFsFNJilNGeUSuGVu6z7qNPOug7y48i17ro9O4yeck",
-	"1+EJHDKXSfbInCZTM6KKrPlTsfbyPcalmNFwPDwdDx5oqWe2D+ccikhP6vWPrw4f/u3kh388Ll5oEJ6j",
-	"8QkIzzYKbZOsce5FqIzvewvis4zO9APGm29FiVjTRK0nPFtcaVmAXS5oes2A04eCS9hpo9h4b1FwjOwV",
-	"BlvQMqHU6KdeR18rJ8X8UH7h6+1O2UJE8TQOqxSpdf0Vi/zkVjqGoPdIQlNGaBiypWKRJbiN9AYUtP+F",
-	"z2lpn2vfkq4XRlO0fGp4OtCMCv+chHSpslTfRsrPDXNbMh7FfNYZV3/RXxjFAO8NkoUp0yNexhN59WHD",
-	"bphXJx8ePX8/WrxcdTxMO2JhEnNmzhFutJnLJOYK/hO16UwvSSpu4gi0FUl5dCU+uFxXZmHImJ7Pp7wL",
-	"CRei+wVzF2yZpUshNcGBice/gu+0WggLMMGLQm5Z2Kj97aAqtdUUC6lqmXenpi4abWcjV//dqJRWK5Rr",
-	"HsJxVootlgptAcChWZqKnA0vE6qmIl2UWMXFj4ePHo2Gx6XdW/MQVQ74R9NiPPyPzqeS4uCzDTrawibr",
-	"oJEHXrE6PBwdXw4eFbLu3mDoGAzbmgJva/8rHZrPbAJ8kgiZpaxGSomQLCJ61HHIdjX5aSqwg7YbPjqx",
-	"P+DI3ccw2DARLU2EoRlzr7jhvE7jG6oYsdcr13Q0odMpCxUIDVx0OVnFah6ldMU74weVRX5UW+RjfLLj",
-	"wqK++RQlQ1S/vsVSZiwlRnRI0j0ZjEhI02hiHkUH7rqLTIUCKN3+7HbzI3uf6UN2HtavEceHT8kFC7NU",
-	"90k4Cgtvy6lpZUKxGaeDi1zMlCklU3ORxhIVLz16f8uOlCrabHH/sS/W7z9/lQuP4b3315v7681f6npz",
-	"f7f5S6zWH/Zi45gLt19saoz4D3CxGX6ui01lMfBiA4Kp2dy9EmjulpqzqTmhRHM9sL6uRZYS4FMkLmkf",
-	"v8mdYmfmuzOXbU/G3oX8OVbzcy5XLJVV7eob3f+czIViCS5vj1B4NeYzEDVAG19JAu4DrUuX7pRFqzRJ",
-	"WDqLMXolYorGiV6UC3bDUnam9cI01vKNk2fL+DXjfVTRVRqH2Oz4TWfJKM/UBJtad959Av8ylUAMHVqs",
-	"r172W+se07S97tE5f/WPw5OTh5pwh4PO7dSQzoLpVg9PT4ejQaeikHSGo8EJiotb04DHRPBcJBH6c/Ta",
-	"GPqcipSolUANVSvDkmRLcsXUijFO4M4J58zeNZsjjnyX/z/JIWx3Dd/xhojbxK7mQlw/49FSxNWogq+F",
-	"uI75TDoXIb0VroEg3w64+sJJchVEV06VnudNvOt1slTvzFyppRwfHZnF6ZtdOtLDk0daulEcNygJ6lJA",
-	"6EuZpUD0BbLoqebLMhRLJne1H1QtRg8PB6PD0aAeVrQlwsMQUia39GcobZmKKAOGRMI5C69FplxtGeZW",
-	"EI+eTLu4JNM8DRfsMGUrmkYSznjKpvEHozjQyZKqycn00Q+wUTfiunTXMus4foM0Jscpo3pLXf+xfeba",
-	"PrzPVmmsWOed3sunLGGKRRuJ8HLOCDO/6IvqTB9CN4YJ27BcAK1sbPOSFHY07HliOwAKe85ooubrCnEl",
-	"GBSX95vrGuLafJVsNSjMWXJvS6jbEko/lF++G4tB5dPhbe2+fwwbQmXWxyXedW9VuLVV4a9mUcjts7Z5",
-	"E6e5q33hL29baFzI36GlQYus3YwMls38AYwMg7ZGhoqLjAs1octlEocQfVYyMwBHtgqB11EKzjsUo6AQ",
-	"ULj3RMjX7pMqdvORFsMdXg4fjU9G4yEq1V8+zaJF+N9uJ7d8Ij+za/Y7oX5kNKqowa/iGWpbkliu7Wqv",
-	"+t4ibWbBFQXuJ2DL8u805Siit0RrniOtRR6fkTTj5Cu4iRB8lX0FgcN20hk3d42Ewei+XzJ+/vrFUxFm",
-	"C1a/MsSSROYn0qVXaRzNKg7NmE+F/q+KVYLurBevzslr3HNy/voFcLDU2H+G/UF/oAcklozTZdwZd477",
-	"g/4xEIGa6yl/cob1z/NXL3cdkm16TKDlt1yPcPyWEwJDHJPaCPVvZohjMuw/7A/e8g4OIqVKpK08m1d4",
-	"xy/t4lZv3/5a+Z9G4253wJuD9j38absae/tL/1Zlt0Fn87iErHJWVaz8Hqh7X8mfxFdiucuFyeRx2YrJ",
-	"NSlsM3Um8Ghwu4yX42E148WKum0ZLw/aZbyYW0tDykvBLstJL8PTgc16sa9ootdqSpYwN8xq11SY4+El",
-	"zNBL21pmOJmBD/J0EpPHaM5oJV1wf3W+tfZgqeTv9vSUkxHFFB1naE4s6bxRlDIpGw6c3iKz5poMYs6G",
-	"ECJ1TH5mUpETNScXKmUM9l9IRRMrwIaDwfDEsUn9WSxs9TVqIZx9jMtzQZZhGi9Rfeg8pzxa0IiRJZWK",
-	"kpjDyGDV/x4nCZ2BEt2O+31h05KX9+bcA/l9wT/1yK5jrieWCH3wwV1htICcycp4BgfZ2ijqhx3M5+Xj",
-	"fkXTzrsW6WSvUUy/AKuEjbV7grK5ISAu6hErvIng3uTfKsPD1yd58u2C8owmPspobRfJF7VsWPHaQkz/",
-	"MGHPxQMf7X7XENele4Qx1juqcR4N6EmrbXJltXInWQWinld7HzB4HzB4HzB4HzB4HzB4HzB4fwn+I16C",
-	"K2n3VQPMcDHiG9Lu/WpFRS9pgHI5d/npV5LMY6lEuvajuiCfdqMVPnbQZIzLA6ZisCfrzlvD6aTspuXE",
-	"XZO4JzmmpZncB6ryYdAAp1BfYpxgb+N65FZ1UTos25bFno/KstQX5Xj5u1sWZ5bltTECOl+a1oIaFs95",
-	"+4wIboEiYklu2IwpmsaU9zcvLGYdPvYsbH1ZT97/7hY2B9Joh/DjnHnfcV/SGdhL3Bgq/2m/v1Xc3yru",
-	"bxX3t4r7W8X9reL+VvFHu1W0UxYujEepFlPE2HWyJtbhtHvK/Brs02qegTIQ6zFT1XnX7MhnnKXQrpqn",
-	"IpvN81j54SFklsxFGv8q+ASbfpC7/cJ5yzx7Zy57gteNdgevG+0KXgf5/PlidMYPHxXuuBOkO1hZG6Jj",
-	"8flGeunB+l+BsaNJHJXRC/Ru5b8Y6LJ9InouEqE2aZgwl7+AanmP1vhbozUe/47RGkt8F8MsPWxXieUS",
-	"9A736FzMM6VXikRixW/vm5K2E+wxjZfM45M6B5wLQnNPn8VHhrQSoz9UjrDrfLKayvEP7B/Xo5fX0YvV",
-	"8+xh/GFAr8Knz74Z3sJtB02zG1Vre+hpu2ITK3fVL2mDmpQmLjwlAuFuzNfV+2mSdt31sNeEyitoqXAN",
-	"FGU9/0T36ollOCfWXXwfwHBnAQy3Dk6gPCKUJILPCKeafpLDVcwZ0cf5LxC5cEdRB0Dum/SFevBOrjDc",
-	"H4L7Q/DHPwStVANI8fBD7tdw8IrzsQUQ7z6144vB3/025S/a3faBtl7hknhUQViGvlmyLVf+WoJMXTO8",
-	"Tze6Tzf6YulGFY/646tBOIxG7Hh6MjudP/jl4fWjxYbbQ/kkwNEpYwog2kUVPpBwtsrBBQy2T6wkMebj",
-	"XXEj9ofAuCVqgRZ3xuC9mksWTl5N//bD4/TRt3/75/v0cvXLT6+fPnrx8vV/vBCjl/QlvVi5G8y4ps+o",
-	"sysQR2WF/SLQGaLHrPR7X9RbLVFLFo/d/shCFi9VNeY1ZPGNQV2ZUx5VMFeiDFJQVdF+ar5ADg6hKnNG",
-	"I4OTdL6M/25T2j5WtMdLwFvCpDxQWGOAfVEpDRXpakXMZq99JUkQ86nom9eDA1R1EZCJRWdEMmbwm+CF",
-	"mM/ILIsjRrrBUSRCeQR/yaPi9+BA80QZztmCOuXIIPNu2C84S0eq1FpIntBwzp7oIYqkPp/nYoXKL8wE",
-	"x0YWdE2utEqZSRbBcRcZ1LCI+WxMgiXCuPbIgn44pDP2bw8GAVhX8KbT87xxii+4QCikS8EMQwQnFIyq",
-	"uD4rxhVZMMpX8zhhZkiSBCeDx/DWxMlxDA7czrg4DPVkTV+uSky6KQPDsIGfTddEc2XDy4IX08PvBGeH",
-	"oEMEB/280WAMbSF62YoT9JsRwZN1j3DdkB77nKYsItB3nzyD1oWa699wPZUglIQ0SSwsGgLwxJIEXBxK",
-	"JVIWNG1sfSm9u/zsks7qu3tOpEr17pq5izQnWjM0vQlUzvVjzdGvRLQ+6JMLxiMSK3JFw2t9Caos0Jjg",
-	"3mjiNe2sRJZEmmj0M0n10mIiZr5/x4MT8p1Q5BVci1gUFIQF3fbJC0VCe+eRRApNGNLtJBJM5mRjXw0c",
-	"E2rQgwpoYCIr2nIJofEAve28P72M5n8bhM8eLv95NfjH6ttwmPydP6dvO94V/5Eq9jJexMrPJN5nQlGi",
-	"B0W6L55dfkOilE7VYczU9FDzRbqMD1OqWKKbODTc52BMgjQgphKMtAdR6ulwseoBh1N567Ekq7nQh2RG",
-	"Yw4bpQItlQWPZPNEIzalWaLeds7SfxucqX8bbZ7f6/zq2jTL3Sb43pngkqUkWBVjJrpRvCvD8TBDDfQx",
-	"RyESkC6cRhqCfeQrCecSOjkgIiUBzdR8MqVxkqVMBqSr/8nQEMy4MvdxSbSOBtZMY4M5aLNe7/9tNBic",
-	"rZpWDGf1IvKtVSztrL+SJI7OYOmYPmSrOeOaw4Ac0WIEDk7TcLbWZvONS6Xr86nCxNjywH4G+jHLrxnV",
-	"iupzX9gVOPug7MhJSDkxrvaG8Q17nUXM40W2cItPxVyxGUvRXkbTtcm/+TU3SpcHFZR+75FzsH4cvjTR",
-	"QMG4xBTYkumxC7TVIGvtMhrObS1ELWglsDdNKlZIgRsPDpQbMnYAT0xbNvwIlV3QN2JjkFmlsVIMzlz3",
-	"GZ8lsZz3LFSjSMm3LF1QjuOcmU0PbHMe+dQjLJGMBNWZmuemh0Ya3bxeHqLAHGe6YMroPC+KIoR/Y2uf",
-	"JMl4/D5j5JqtEYzQoWjNk3/66cVTfWQpmQmhubOIQ3bQJ5r49KKB5LPCAVrRC60ZP0nZMqFrB/IwZXIp",
-	"uERbG4fLleYehevKGe2hHq5/VdqWUaQfXjI+U/POeHR6CvRr/x76jlN5qUyeWfTHW7I0HzmaMX7LJZxq",
-	"beKVRX2py5VA6zOB1kootwdds0godNoV+kjfsJQmPRKKxYIeSqbJWbGoBzLgX7QO92JaV1CkipPkVmpK",
-	"z8LZonoMqqHskydisQQtcMXodbIm3R+/eUIeD4cDLfF+Pnrb+Z//+u+3nYDg3VtzWtG8Va6ydVfqSoOq",
-	"8lqzNxn/ynpkqNn/cDDIx/U+YxAxb4YFMrY0HCMYO2OM+TRj038s6AcjAwaDrRLBcVD6ZSerBPPHUT7G",
-	"JVXzYogVW087Gt8esVlQ94MT39peJEI1jVyLmU1DtsamdmPdbpDaPlhFUxXzWYNCAKcvjgLrjkmoVATv",
-	"446H5iYWmQQP1xk+AjKCmAfj1olVEx1JM4AJvFgiqK2DB2db01JbHOTGtc5Nbe0We7uHZ9twwTDdNFww",
-	"xm0aLrzQfrgtDLQbh/sJbEQgRUAl+JpG31LFVnRt0G6Ujd9FSC89laNfJCpw+TA+dkwMoP4kckMWbEin",
-	"CRLsdSIRTiqGojRe0NxMBDYQeFn+r8ZGFkxKjBCHq4O5+9nXiNH+tfSNF/ofmTojXKh5zGdkRaW+JaYz",
-	"fGPOkgil79oUSrE39lwIV6Rof+fKybai6DI2M/j0yd3N/52yaWfc+V9HRdn5I/xVHj3T7/9odgj3q05U",
-	"DQugBVTE5Fhfo3wLCeYH1wT2+sWhYwPzDcu8feRYy4o70CES/abvitsSTOVrGpknt6U2o9ZOYg5Wj50J",
-	"rf59QWOFb4EsMqkvSoQqshBSkdHARMPQRenFfUnEdD+xH38WcrHaaCyJ6c+llMpKmFu4ebiIpYz5rPww",
-	"49dcrLh+qJUl98tKmfPK9zZmT2RqIqaTlPIZC87wlh68/v7ikhzdDI+M8VkeSQj70t9ae7SMZ+C/Z3mf",
-	"5mvUrlda78MQ+B4JSmVpJ0qISaK5wJc/BU8EnyZxuO8ZoIliKacqvoFo2nc9eyqqhtMdD4Xnc5fvUoX2",
-	"2zmVhAvjyAPTl772nLjnoqzu/L4PRWg2w7mJYWyJ0qqOYsVRqdmle+YZF2piy8Prh072UOT8rRjXpDMB",
-	"FTt/Dn9NUkbDOb7tqrcwAvd8lcJNwkyJ6XSypFLip2gMdbuunseYTzKJRwr0jnIHZ0RwIgxakflHLLjs",
-	"5fbXK5aIFWInBXBHCgy4kh6PuzZf/JB9I9KrOIoQF39/SRNzmU2ncYiZNKFY7nqqvA245yqWqINwxiJZ",
-	"jfIxCPEI3r+3IrJkKTBiwT/PWUJz3IKutdJFIgFGkOLg1JdAEyAmll7HPMrpj3Rpbs7DNsFtFGipYMny",
-	"6H/+67+DgjbBFEAdqi2+48ZBc/DFabFqTMokmpJuQZaVc41evF1Js6mRCnlW9GHQqGmSMhqtSe48JJRE",
-	"8RTCNXJTcp/8JBmhEFlg7WP4l33BERp+29XuwsOZ1Gchdt9qOKvA0SmYr0B+CLyL/eX55AsO2kTyrKCw",
-	"/XklNrXX3a/2cUGEF2LBzF1OE9cKnJ1aUmUpkXHEwKkYSyLpVPMiksLl7g90p9s+wYKVuqv05annO6G+",
-	"ERm/JTdLmRRZGjJ7XdiRdDyfF8TznSAyC+elOIHNxkCXKXltjb8/hdZOEk14BblUVwb0S5EpBjrrVO/c",
-	"74KGrB2+bkP7TuibN/5a8gjq8w52fv1McEZWcyFzn8JaZOhQr8c1nDk2fRKK5bpPvhMYnHBHKwHBOIdO",
-	"NM6mT0uRO06Mx6Zv4J19lxyds9s+qDtwPxn0xUTQ6FKIl/oufbtjD8aD/F6+46GvfVy2EYIDLZYEfoX8",
-	"A06G5NXX/d/1pdSOWgmBIy+Ocnm+X/7UGhxO1zN6e+txbgHfz27sfO63GDsO2kIaxBKuLU4S4Zop0sWA",
-	"R9JQn+RA7wzEXRrXCHaAGXs2tAADyXr63wXsKMbx6P3j7IOaSMWWBXqA7aVTA1XYWjBl37uhaeWzGqpr",
-	"S1w3Vdu9AzuGW3r9y5P6BZbe/8kxjd2K2k0p/9uY6rwtlGnevAPsROu+KU3jZE2cT8o+kkhwZh0jNmmL",
-	"gUPFZkjBb4fgUiS4VL0/kpaNMQAh5ZoUweAGIT82K9ncThfCVKXQ6reC7D79eErjRNyw9MC3aLmFsL4t",
-	"QZ/8TGNFAmfx8kg4E5ik0vUZoQQM4OX1DCoL+mXPggkyO8ydypu/y+PRYC8uhXhF+do0J295YaCKoeV0",
-	"Z1lR+dQ5M0KQBeXrPG5x18OwN7UXQ/oMXLg+q/xy4KzERjLtk2f6sKBlbU5lHtt8lYXXTJ0RG5iTQOCM",
-	"DbY0tGwH0BCiCcJ4mhW5+xB1fGd07sbvbiTX/EX3q8MiLLbVx+b1L3LAfuJGvP56W23MQP7t5VmtflvR",
-	"yhlNc9uuVQowbt2EaMFP+8uNEnF9lns2DhaHmR+lSr+uLlNakOKB46PBB1hoNvrSHP7nn38+PC9mw/xR",
-	"LWYfwzlNEsYxX9oXrfI1vpcymiz+7S1W1/WGriEBsw9LFioW/YFtkWckRhfpFWOcJGI2YzbcZIuyZNif",
-	"1gJ+X3rTuXWkEGi6ZyUgTGIq0gVVYxLAb309DuMYxAd6OwIi6Vrz9XBOupIxErirHRwY+ZL7dCAtH11h",
-	"eOuBwG4bvXmGNzgTlkgSpiC41qJO2eydiOmuTRoQ9JQHiepdEJwRPVjSDUoLEHx5b9FPXGbLpUgVi16x",
-	"KKaXsLe3OQxZ0eJkoZtEGIjdDkVjI87hYCZzBewYWlGojPOPYX3RUun/vvj+u4K/++f+pW+m+eyx9wJm",
-	"pBqijrghVi/rI/LikqUqZg4sSfW7J7GCG1zBzh1MjgoDd4BMqs28uPieHA8fPDgcEpos5/RwRMy7RJNn",
-	"uQcAQam1bVBRqi0jLgpwG8RvLbflx1CpNV4CValFTuPK1QeK4Cu+cNAiivONGbgBCih3VaxYgXtnMmI/",
-	"9Trn0Q3lIbtAVEwndtoJn6NRFOtHNHnt7KZJfq1Td8RopMdDlCALcWOj46GDkj1sSY1jtkQjSnhSeIpI",
-	"lzU476GEq5uIB8YcB50GQ1YCiN/3xLIUjYjUqcsoOAO2zHi20MvqdNupwN9gO1VgFvP0nbuD5UY276MS",
-	"/l3KY188ahIEzEByA8ZNQVaDlvFa9NgoB0R6CVKWMCrZhKrAczqdzPB6ZhdDYVyE4YBdYkGrBNuQUo7y",
-	"uzMGbIpDhYB0tTMSezwzP2HeSxz1yDJl0/gDg2igcBKUO9aPdsll6zkoHBVGlqzoWrohR4FLFcXj8kY7",
-	"z33H30BNxA0B3Hk8ir7/457SlOW7WZ7r1lKUte6Lnd+wuRmXIols9ylTWcr1MYYTjHnJSyES34aPDgej",
-	"HJCw/YabYUXeQZkABztwUHcxCK00AsOJTNtXQiSMgrjLoTeaUinKE9meDlEbvgUdbTiUeUHAUkejet5K",
-	"tVpgtb3vIVdi0ct51pXQlzhytTZeAYREcHvxZ8e4zAbuzeYM9JxYSodS8xlWBliiJ2cXS/A0mzmZha6o",
-	"5ZhjiktxmDx6hIXRqe9q5bNYsYXcprM53PVTccNJUwoGlgJOooFNAPmdmQuAwx5jCfeLtsS6jRnptkps",
-	"CNAsSgwInmwTMfmGwyI68/NuVxbFKgdBqtAkZ66RjUWlYKuyZEGAcK0X+rcNX/hKkhevc6ueydbXMp6l",
-	"RNKVyQJyOc9xf9AfDo/7D32Hs4Cc9Z3QeAEaCt7V4K65iJMkdvLdi6M06p/m7RsE/52EVRbVhFUW7cjA",
-	"K3FdDblWVTs+BCdA7CJbLKtqdst8zNpQbLVC3wieX16+JvhCubPX319c7iWENQliXZGyFC6eV8Sw84Ov",
-	"vxDCrreoOTZqm6ZpfFM5wrdTcdxr6cfmePGvJAmK61qFenZN2+91IBinoUP9E7juEqoY6cYRnL1gzOnC",
-	"mCmKno9uhkdu2PDRuBy5dOQUvawNoqj/00A3xhVuQW3KUnMw8MrNvGzMx8aAYUCCAZTGKgfJK820PIYb",
-	"JahLWc7A8vNidyFfiBIx1E94r8Q3y/xsM7Nukq0WRBSOCEGUp12kK36Ro77o5nqEs5U+KZA53l7mFoJl",
-	"J5lrtUIb/gozmookESt5BsphkWcKiaeakss5osEfWR47kEdPaMJ4RD0S9TVLCSCeE0Aogqsh5ED1yMqu",
-	"H5GMpuG8YiqexoliqSTTGLzGeBNoSyEIPabSNQCxlAcAPBWHEHPzNDW+zHYE45n5U6SWKvVslShOU5PQ",
-	"tFWWLb43KlLG+8pum912h5/StX+1K5vMy5BYdlT1/bNJRBOsPuDF8QJfKsKaAP+MDEKEpRtAQNAUXjpO",
-	"D3w8Omr07zgT6P7zn//85+GrV4dPnx40XDBPqkLWJ2QQoBKh/qtdPqNpEmtmhf0CX0Bne/f58/GrVwd4",
-	"VuzywPTPCM+SBHF1uOBV89xDrCWg38GAHUyprpsWaeOoXlJ1p2MajRAXcuuYIC4sjyCZ+Lfpe8iMkSKJ",
-	"JiJTaFELEyFZFGia6BW4PrCNJkWjNFzSTfC6OhUpyZZa7X4w0h9LJ+YBuMOBmRkw91UsGaiuK6OVpQyt",
-	"5pw1EMiph0C2rkKTVhIUsTVjhK2H4M5ReW6yr0UBxjaMyVAPt/bGW16s39icKYwQxKv7Gk/YnN4w8AkA",
-	"DbCIsA+xVD2YcI71lmdD6lbNPowJF7jQ3lZlqdEuftQjlOh/ZSnrgSUWVhq6kowarxg0c9B/y+u8EQLB",
-	"ivAWOz9QWnT7Xm6Z1E9sr/PhEHxBh2LJ+CH2gjiKZdZptjNXnSo8rHTw3ePmJ/NtrBeLHWyyT7ic1qD6",
-	"aWUjhpUG6WmQKyRqI5gz2cyLm3UdRPPS7Bag6iwRAMge4WJFunrpeu4u90qkYsdX5qul4+AoPjjQLfcj",
-	"oDZnXtEZynOkm0JPBHqqWdoqF6jT8XDY/gK1k3jHAhbNwh1/3yDazQs+vpEItU1rudDv/IaWSFP6pcEc",
-	"WSEkIJ0cjNK1XPEwySIWHZyRgRUyKmdq26yMLghxzUenJAKrlOe7FRulpVZV2DAdcJb8gJUXqUToZjfb",
-	"cYWowSCWu3ZRFysRoq1PGpCIJfENS9d9vJ+w9xlN8NRY9IFD/RwdsW855ZE+1GtZKOmwIzRvCCPbVBqz",
-	"CDn1Hl4dOLC5Q4d0LQwFNaF5hpkFWm3tm+SfYvmCHlkmmRUZYcxnVuU3zBL5wcE2JjBqzwSa76ge/lxn",
-	"ugUPaXvnMAKhgfR8hLPRPJjfoe0u9ghNpMBcIn1ndWihvGwFXHfBEAaLIR8tj9+fpPswzLptzWNVa7Sn",
-	"KRM1sjEqQn8M4SWbLSgm0MMh2Q03pa+FuI757IeMSb9n9Jy8N78ZYGSeMULltSyAFPEsXWFLffIdW5Fp",
-	"zJIIwVLpcsloqi+sCdXkb6CTQbDdDOtU1cTg7TAAngkV5mu2tii5Ns9McwyMPKo5NhOWzmL0wlSX/zrm",
-	"nl4DEYYUcKJ7JIhipig4zlOmPwwxIBZqldimLboJWqwT0DvhTE9TxohiH9RBjwQ0DJmUMZ4IgKUwBT+W",
-	"OYA+4E3Es/kknNM41X+BCZUmkyv9BdweMqnEokRwdrh6v3G0nV6n1JtTXaTorNPrFH3pL/KuoHKL7qZM",
-	"xUXjbbVQrUpesWTzxlpfhUNiVUvjOV87q71iRM5BEl9rKUyvRKb+L+/ZXZq6ZU3OrhUglSPcoJiSQHA2",
-	"EdOglzvrV+CYcfZdv2VJ4owEb94FxXWrNOY3naI2F4jUGfx3lmSK8YkmDChzR3mmJjg1iDHJzTkNrKIw",
-	"1KSNaJe5mQ81FUBHsudEtdJiQRXQj2WzmIDAPGkSOnVHpjyO1HfVSj9vOqDW0xQ8pFBQ711L05VWApH5",
-	"1ZfAck/P5sJ0v5IwyDEJ9BmEsBVcT30c10xOuICHZub6qaEA0tW6N5AE0hDAm6P3yhzEgjEEH10SGZM3",
-	"/X7/XY9ETNE4kWPyVb/f/+pT0CtTEuIp5c27B1qPttPr4Ag1i4dBwXUc3GfFOb/l+fTJE+CJuTTB8+u8",
-	"VpyqEpm0kDEv+DLbNSTKkUL2do5sQglNaX3ydRYn6jDm5BqMrld6wvq1OIWt7xEzWmDYMBnSLfj7mJht",
-	"vopTNQeDDHXLoUQA936VyZgzKXskZAm7yiFN9CE7Kwhh7NlfVyZURMJZVSKM7WOPXMgHGvNIiLRHRKbw",
-	"H1c0tWVbeuR9FjPV0/Ss5mclUYJZ2Ug/uh39E4Gf5FlJyuQ9hbphRT/EPbLMrpI4nKiUcrkUqeqRFU30",
-	"1oJJnCXQzsFZLpwMSk4A4Zc9EsC6BwjXmlM8bKg9b3urAwbXdxWreexoKmd+PaFZNVhSpViqO/l/3tDD",
-	"X9/p/xscPp68+zjoHT/+9L/baw96kPoX3bMd7O9JWt9CKJPuVfm4gdGN2ijvg32EtotXbABqm/GKN4j0",
-	"n6F6hCVApDSfNDfiviKeFEtTLLzkFl1zZZQzztPtw1zQDy/wy2N82fw13CbHDYqvlxl+Xrl+Lq/1Fgue",
-	"oEkORTpeRWVJ5HdtVP+VUPODykrWpbslfJ8KUF+4TUvll/elne856BNG/O8iWUsnKH+rhR8beIFPCD6B",
-	"uNdbxwb/PF9XUccIYJKZ6kF1BpoyKn0XuzYt2eUyHnYWTa7WE6xv1nNq+BTRbjYFB2RieRW9bdRXtGHh",
-	"MGC4qe7Fz2jMMVdQqIlwxYqpAB1rgVtU65gy5hS77JMLTpdyLpSCAGYC+cbuysAVN4bceMCkrS3zlLGJ",
-	"LWbtp0xb0DMgASgDhkb1SCBuiotUizEbGlCAJ9vqmeVIDiiYndt5Yq4enHR8dsRSYdGtIzNvmrFBuGpD",
-	"FdBrtlQ9MnAQyvOxnQ6aBuI/uQEXnGkN3MQCpoxBFSEzFv8AEEvOrqV56BKtbhRLiNviqfrNMlEWP7a/",
-	"yjbWYK2lZCD9aYqMjcKHEeRgswLXcK1mKLgeyht94lvMvNSWNwraVGvhZCXSSPb0Hsm5WNkoZDh9EEPQ",
-	"WCcDC2d56mQAxl+9TAZYwNvUyijW/jcqUruNbTdtp0OwxXK/28KgfsiE8jqhqLJT1eRQLoSl9SCMBIiE",
-	"3iLNAgzQhicK1PS20dlV5es1htgVeUx4dKAH0M6plZfx9aUNnYyGD3NeZXcFd0P2iNa6UhJSiPJdLJXN",
-	"oLTaQLlarksnWDG4HqKwieFW1rtY4WvGliTjkVkkPCm9CgMu9f+wNaPNCclnstaUDULEGRZiHkuMeoY8",
-	"VTcmIVbEMMRIMNngrD/O0wUOB6cYseC1/W914G+zb5fydqBQUsn2WP+5zGg9v/vSO9I4ZJOrlNHrSKz4",
-	"NpvQa/361/nbcLAdFOld6MLiUN8FIVTLm26pnoFlp6JqcOqWChgbIjA2LZmjgF7gB9uEiSmK9Rlkyf6i",
-	"40l5C+05+uniKXl42h8MQM3TR9191m0UFgf99t7RGsZgHkvhcmaHV1aJssS5Slxji5jBOJP6Jj2likmj",
-	"DVkYIfDWCMnAciV71tuJt3it5UN4yZ7Zaybi5XOkrukfTa1eHy1iYSUn3q2YR503jlpFukGPvnTJSxsB",
-	"e6fdtU53CBNRTXfQj+42N8/sZJmTGzp7V+kaHnpD8Rvvl5XcBSybSRqdoG5I/IROp4Au4YmrrGWcuh9a",
-	"NLdVrOZRSlfchIpZkVq4501URspoFPPZAZgK16iPbI/OgEYneSeedGcT9JnX9fxKFtVLopStagPYHgLq",
-	"VLL2XuTy84+3N9YYqIl0bJQN0MMSTeGVDRs+ahkCmVfTbjOqpCFQs92YRsctx9QcPpPXJbrT8JmyD96J",
-	"nClYWsFs3K0sli8/S3XyajocW1MFjdRoymXITQz42k55DO43rVx4VoLdOj/QCqA/Q3KgwaU0AJ0vADRk",
-	"f9gAOFoWxxEzZrSiZlgl8B5PHE+mQrFouraCxMfvUV3Vt5ExCUzRUbC9WKRIaYo0pVGPBDkkpIsaZnJt",
-	"YykzlkL9DIOPScFdFkCxUwzsPT58Si5YmKWsTy7pNZNaOoYsYlwrODcsLeAocabBWY4z44zO3dD8qd4c",
-	"M7zCqWkHUd5y9xtPPnoJ1dNzwi6gLI5vY3qAucKJUyFG71VgtiMYk2C5mAC65k0saUC6+VDAOmZ+w2pZ",
-	"T/PF7tqJuS+VIa8sDCwEs5SmXnI/u71rovF26Pzg76RicCu32cb+CwyuSC/e83BUAR6UQFtABeOhfjra",
-	"Qg50qcwrIvfjKIBbkkRXCt5xjHm6GsK3FYagUiRui8vJ5pRvtk1etgcq2GquLI7d6KQ0tZNHTtnJhyO3",
-	"7OSgOX2/MfLW3TInYf8sr/eFVx4wtFrUqwa8hZEzsNMW9TBd9u7L7H/XSLhG6O1Hta2vdoWLdsPl7g9x",
-	"uSJdCJyW8Q07uE3XG64lvXIMialXnrJQpJWc9dqdpeql9qvCdo03KUMv9cQv9TW4rEC3/MaT11FVMptp",
-	"8g68kBQ46FwkZfr42JnZ5tiCxonW8SL67+b3fggDxBwTU1HzPKI208Q8eSluWIJO+OVccP3oX4ej4ej0",
-	"9HQwPDmGnCuh9Ng6526QDga/mIyNeEqWQsrYZl6aM1uEUYw7kGpx+OjRyXBk3jDVATV3yHMNtqYRfKoe",
-	"MxNZ0LykeGOpwvZh9KFhv5YwrUfThmNItKWZ8Owgfxwc9LRqlUdtxNGY2CA3DLDByLdyPEQe8YavmEg4",
-	"/dwECMHjPNoNPm4X44Zf2oioPjm3yOxRMUZIqhEZuGqCk8GA+AoZFrWmjeUOMRwBDBBrSZn6hkW7lbYK",
-	"ME/I/sLKiAHhdAGOOUW6NmK4n0epVBL2PzohQsBQYLIAoXfDUnamNV4sQ8/Js2X82mKiFgsFcqMS5Ikw",
-	"ChgDNO448WYmcMQlmdHAc5jzo7aJZ3wLLxVnpsoPLcRzJa6um8+4R+woa3E9LQ9fKWRmsAHVyTmd1WH+",
-	"02bY5O8gFzfDQQULTjSJozOTgg2JNuQFd8HTNHUv6CwOyQ1NMkaWCWRQAuBxljJ9scEXJxgkg8XzukWq",
-	"vAGYggtJDjOFwnOsae8xqZUe1Jq4bRVhyieCT/DmHpCuuSLEkkR6hrlAd/D4zS1/TILTwYg0FIzt5WDn",
-	"c5ZEB94+6VJlqe60qFNflDqwBdc39OFY1nULWgCcFcmrWpE2XcgDiI61Q0CDyDKhSkvuiZ5oQLp51+aC",
-	"aVCoA3xbrnnYR/P6mCwZjzRLODPOTZWuiX5Ba9gHffIskWwFya0YpgRxC2kUc5quC5qpSPeyBNhci7ks",
-	"IWqFb/KASjiU8syNRDTcGr4/hEK1qc1i9Cqkoy36aItMOCucnTzHXZPjdrl1VLSRMgpWXnMX+VWzWnIR",
-	"zlmUJXvqyudkxdh1siYmhFNvBmYOexThdUNAO6RTW0nD2HW+fxjUXnFNv+moeQY+nLjT60g0wbUyhf3M",
-	"2HVE1+UQwYebwt56HQxxNT+bWJQCzSTmmZe/PxcrkmiRCSFNhj8XsREOPNOg8bI2PPURIaCXCz7xr2aO",
-	"foAZ6nNGI7OQkJBd3BkflGOHHrjDOH5wuu0oOIWKF/SDDxcgnaHtBZO57XZKRssLcLLTCXS7jX3m/4UW",
-	"oG363e3kg4e8Ta4E+MYx1P5TEUdMU9aAOVKJOTMfaKqnFa7pRsb2qvGwu4L7iSkSZi1996Txhj5oco3I",
-	"TfAYhaeh6DSiaz1VyySccz18jG4GCK5ofapLd7riXIMZZMeD3SYh0E2JQcDl9pf74vwpUXey2OiSYZub",
-	"NnbdEPjiuegXXZvYushjZHh4ODg+PG7Rf+0ivJYdSw4e/lg7uTUOUjkseQbMVkuP3o59RZfg7FBMp/kx",
-	"qMir9ly+0Ei9TP7Rrkwetm3SjD0D/OKw2Fw/IR23IiTsy8K7tD5oO0mAqpP1s7H8ex7v8njlQ2h4sCOL",
-	"34klVrG9CzouEdpvyyL+rld+Xx7B2arwW1dMTgWa/KbV+d6U3Tbg8znllILzlhuL6FSbqkfnF62Cn2jr",
-	"oGBNnuC7xbdejPtLNyh+E969Q7DDFslEYRbLmLMtHeJL5T5jRRNM7N25y51CaSFRhgBjKMXS+iJlqyls",
-	"H4/9aWulbj0QPXORKuI8BXsLXm/L3T6nPIKQmiWVilrXC4D5/z1OEjqrWoFGA68ZqAQCvxsZvnI+rZAh",
-	"WpU37ax+ozyj76ViaUzJy2xJd89Ns1aOVpT/2r78qdfJzblNsChVY3A5Mw+iMMGmgUYSSDZN2TKhIZMl",
-	"zt8N3rwDwCvODvrkuUCshog5SGIITGKNr2rOFmd4c9MjsJ5M9Mdhmq2TUNdKWfZmBZf0ZsfomQeKuIy3",
-	"KSndFWvm1mUC4OPq/b0s564QnzAf/qZk0JOGZNDy8DenscULNvlV+BjPOScvzr87x8go/UqPsP6sT4Jn",
-	"mWb8Ry8FjyygfmGQXbA0DunRd2w1qTPCXY04cG56uWjJy2JYZumOvxTuWt4iv3RpFpE/UxXOb+eVWukm",
-	"AO6ffBvfMGtOjCODu4ewG4jG5IuHoZkSk7lIWqRiPgcHemEFNjZ0BxZFcPRIS5It2yVZeEXfMwh8wrO+",
-	"Fhkgq0iWJMht47uVh+3V/TO8Pup1BXSX22BOfkZ3Rs9UPLDutZrf8ss7M7YN8PPZqm9xU/mtvN172EMa",
-	"wz/PPadox0jQW3BVS/ze8M+drOU/I7bVMx4tRbxvzODP6DIByKzIIIyhoxcKwNV5I76yAdja5IYrQVIW",
-	"sviGnZHgX4I8oPcqUw2Ybj1Tcy6WiN8FCehKEGYmaBB0tViqw8q4yWN5XHg5arafZ795s9L/pfp2Qytm",
-	"uI1tV1vRI6y/z8VEzsWq8tSUmaw8LZxhE6zKWpQb7xtnm/sIs01Kjzyf6eHCI99edHodkKH9hf5/Fvkz",
-	"9NsrOlC0zqPizJVaduUB+enHlzZsHyFGCNZ0ZBX4p7zsnYmys4Xv9DmQWAyvqq2fPNp2IvXgepaufcft",
-	"KYMd/L4heviJdV0CmCCz+YsVCx620Rh7rJWBVtpBk9PPdEBw2ACKUl67FduxVEZTtLS3txxfwekP2NPE",
-	"Ht8dA+jtgvk2BMoDPoUgjIaY5aLaZ598nVLIRuMkgPKWZ5i+FphCiIHmMUsmlj6Idic0txFqpObt7xl0",
-	"ZjVPWe48VAXypNFIOKOp1hK1AhcvIDnCwhfTkjoZy8Ki2Boqyxdk7y+ad04k9NYjCxrOY84OU0Yj6F9/",
-	"kMfciwhsyuzDMqExZ5GeU7k0qMfDXC557zFBQBBxQzk/A+hB02iSx5Ij5pYNTshL95qLqz6C8GLPiTL/",
-	"ShIMBiyPD2qQxqFt2js8W3CzvmZJzK9xk7XuLSJ9q0bYfmP+wCKmkQgzPVJPWvP2Gp5tVjAv51kf4jxb",
-	"UF5sJmwcx4GQFwp0H7zkn5FIwHVoSVNZL+9xqekSggoQBbuKiXzS7zTBokvFlk37WttDrQDgBU4Ph30o",
-	"gTkYcTwxX0FWBY8SNkFc6tAUjIO4EMibmXC2mlTC87VYi9VkKtLJMhWAtMRnlUS3Wj/tgSEgsqwxSBzD",
-	"0bDsWLRGhEyHUmKJWEiYFUAihCJZUjUn3QB0wT5EVAYHvQqUew3JvQi/2JolZRcohryTSZFDTJPk+2ln",
-	"/GZLArabtWLzid/12u03xhNWj3cp8Ana/Uqakjb9NpV/LCpsXgPIYMKaY+mWAzLwwLetCtSMPniVChqR",
-	"MKEyd4JgnWWHsP21cnv+4uiAZgLBkc4jt+JN/ppZbPt3ShWbANB80UFefbp0AJrGsyeUoAWjxSKqllsV",
-	"rLW0oTVhr7uBARzqBiTQo6mSXAvwLFKxxyelKkfeWsQ9T0Mm6vT2DZmQ1H0b0vzhtrOqlEG6g7lZB5jI",
-	"1ERMJxDCtm9zVjmU8YxTfYG57XQbSvqXmnMuJr6z5bRmqk55hrRrG8WNbv82UnYjrvduo8p2S80URTTL",
-	"DMP5vsSfd/045jKbTuMQCnDJUCzLFHNctFBla04jKZMiS0PmpeGT9jQCdcMmXGgFIOPRvs2gLgHtGCzB",
-	"Ukun7Vvy6HdFO493bEePxwHp36uhoshyZVK7t6EYh90EmXOrtlBqpYyCJWLPllzUDt2An+Hs0KCnYPUE",
-	"Tbj7toi6+G2Xv8r3Yz7JZCNB1DSHqhRSQkwSmpY5/fC4/Xj8tfhLrZ3uP7uUZZUVH43aza5QiCrfF6tT",
-	"05lKjA0MA0muHtkGXJ9AoWF5+HE5rr7UwmhzCyYRsIFznDpc1fs5CpXrmEfeM9COJ5saIFcsEau8mvFe",
-	"BFtUTLkLVghmy7s54SXUHv9B2K6hvLPmqh+ZXAou2eaCJ2hq4YIfjj5AmX/4pk+639EFi0ipJfRgwqMe",
-	"kQLNR2DUgDLCWPVS2qu9nFNwaYGr3iIwmcxHaANNeAd1gz9MZFtpCsciV70B5HeMuh1vewUYXBCjLu5W",
-	"9YXkRV/e8s9Z9cUESszpcsn4liK3o/HJ8C7Ks+AaOkVnrPVg3yItTkbo76o6S9VQPVyM+F+oOkvRqN/O",
-	"nRMduWDMJK3Amkoyy+KIka6x0MJf8sj+Wi4zcO/2anZ7lRD5vKvU3j74TcyS6AmwC5+9FiyCX0mTl2hA",
-	"FqgtGwV2QcU+KNItQUTOaWTiuOqQxI3ZAG4XFYbVCu9JbGoWhltu9WR7qzVUVvSN+9PYvxUiWsVJ8iNs",
-	"+r4BtTPTisEPLEqExnzm8QU1YEpe5iin6PT24UjmsINIiA6mcwFeAcbvFZU2gTKCvdeye80UseTdBgN6",
-	"c8zGRmAEC/N4BrkD1mhq1uQrSeaxVAJCZMBX76BwEMmq6ZWXeVyUnlbKaLQmJwNi4qwhYMgXUbNLOEUO",
-	"o2hm5SWWPbGUliyVxiudZ1Rc5SVY++QCsUXy2s8YViJ44imVZsAQalFd+jExIXY1VAoXdalSsaKOqWCJ",
-	"AHsqe8FPTxpL/PqjY7+Nbxj3xMUiWMOO0WRW2/QfHQsLihUu9ILa93uEkq+fvCYnD4miM9INplAJK2KH",
-	"T54HB33y+scXr87JKo2ViW41sNcIoonp+FFpQWFtNFHHKuefIeWkW4Eu7Rng0oOexR9tKO7Umabl9Tg+",
-	"bapa7F/ob+giTtaelXZAMHZdbrGmiVpPTCWDjYtu3iUiJQsGUWH4VQUhpUIEr/5xeHLyUCu1w0GLWLQF",
-	"Ta8ZRISG+t7ix+UtcKsxdpLOIGZSCa3Np1hEx6nqAoeWZDzR52amqbUdBJwBFKnVetePLehFzMmz/vDB",
-	"iV6DRXnqJRySUqT927f/+mZ4+Pjdm8Hh43cfH/SGJ/7w4J2iAq3YMBi7NbwDs2fVUA98fHh6Ohy12Z9U",
-	"iEUrapkLxRKiXy+RCdWMKoxZOmOu9HRwJEcQAFqKy9kq/wvu5B6gXs7fcCcb+f1Ti9HxcWfObnDZ5Iql",
-	"oFk3s/ndSh2ekXjGEThLIOyxvZxfGwD2e5lxxzIjBrh1weOQAqboolzzXXlYB7L0dpXo/1A8vcXUq5x9",
-	"6yrcPWv/07PxFttQ4d9bd2F/Bt5iMIZ573h7a8e9nXNeo/HytHyk5u5CoxwoStDvqP3bNTNgT4CiaqKl",
-	"DMfP8auk0rxfIn40xRv1IuZuN8N75n5/Ibi/ENxfCO4vBDtcCGos/TmjiX69BvGgN5xJD9RTEdHodwyI",
-	"63IJ7euy0Vdcb41bNz34JFCRweSLIIYkuhVNksMwEeG1iQJ//nz86hXpjk4O5yJLK5B7CEdTorPum8EQ",
-	"iew/R28Gh8fvDsZvBoen+MhLcfVc6Y31iupl9UAMmhtR8Pr88slzcnQzPHIR6o8+xtGn4A7K6pkQm3b1",
-	"1mBgpvw0lJNhUcuKa2dkQBaMcpm/7y3Ftg2i4k9QlW3DIo421mXbXkNnw15uLn3jxa3YXaXLcU9Uypiy",
-	"WhbmyoexAm+wqx1gprCnSI7IuEoboBuOhw8eHA4JTZZzejgi5l1IESgv9E8XFayG88P/ePdx5JcSSczZ",
-	"0AM5Y2bCI8OAq8UyjhGG4UTNCb67B5qBkIomDSkar+FHz+yGg8FwZ6MPznITBTTBjeyc9Xi7cqG/1+qf",
-	"m7nT56wEWqv/mWcRD7cj+/wmlUFJ9zyHhkyp0S4BXpho6e+AmhZBNN8K0MQd/x36uoI6HQbYSsaNeIRQ",
-	"Gl+hUVd269n9p/npP2G4B97j/wVKjrbH7d+9nuamE96E5LLbCW+hv3wxXYN0G3SNg8ZM/F33YMNMNq29",
-	"SedpSmHCpBzwkiMeUUnhKBWKl/quFivS5cJEohHJwpSpA7fAU1H80+QwVa1M7Tzw56bia3PpxtNBy9KN",
-	"Jtovjy9p6guxrSIiBZnStHeXfeeBLE192xfadN6u5x3AqLaBT+1ZltKbSOa/aPUKp78DOlPduPpybiJ8",
-	"N/zNc1VzbywUUa7FFJVrIHfPvXOvIgDu3Zq2LAiwAfe/i6D/vRzx/8CF/O9avP8DB/C/a9H+DzDRtoT2",
-	"n8P8fwpINwf3P+iT4OOnwBqRK8mIXwA6v7bLrtm0QY/9noesKCjYM0WvIuYYoKAOarU8yI+vDh/+7eSH",
-	"fzxuY6dvFU4KqN2fo7LmnWGIjrw6XI7e0y5ztOSkraeM5iehv1PRzJTJatHM3Qvp3g3kaTvMo51QjBoR",
-	"i/p3UeDZYXJBQ3RoY0BkpxkHaXPRLAhaB+S52HOr2lJyC1Au3O1fKl7d/q3Ftepb0ogXWHRbN8/TcMEO",
-	"U7aiaSTbQV1APz6hdBvsJh9qba7TtQFStCrgVjzZn22xhZxVbEKQrasFWysYrCBKAhsHlbraw/YSBj5l",
-	"JFXSy4Av9E+9SpjHV5L8dPmEiOlUVrFoinPesgL7XRbs3hUNywQ4N0ueWCFKt3M3uqMkBljHVkiYF8YC",
-	"mKN3yTUP232pX9wcdp8rj5Yt9RyYBByjSx69MmCwByPYjwDsQfCyTN6nhxTHszTnSnqAs3stldimcq9L",
-	"OgPVtVQwmarNqmxzGkq57vLUYtUg3msrqBqfAr5TeVjrKCzq88wYmQp9/5VnAKpnig5LhUlDVJIA9hk2",
-	"b6pYGvyBq8fa9QPIHx+0j+akVF/FZflm/jlB5v0KYmslDs5lcGte/1uqcXsi128jKT3rcv1avc3vqgvT",
-	"2QgAuSso/sndY9/vCXEP8PYgKU1hoGaFwbxQTYKMVcncVK2y4CxjON+M+rJVvf682tIfT2/RHMlRWJoq",
-	"BBTlsfCV7aRoUo9N3rDPTmbKDkAGi954GfNZkqvvklytSZF1LJ0UGyicG/XyxBuZVzdzy+HOtQgxRXMP",
-	"zbAxB7r4Mx9dAGFi2w+E20zjjOYsiUg34yZh7gDBpCBumYtVrwiKcYcLGWTOdGkSX5eZ3fD21RZaqJi2",
-	"BER7RXM3A8fvpuC/y6026JSfqwgFstb8yFVIy3N+HOW4paap932bikkLd3tTEbYmtRIhE2+lTzZBIN4r",
-	"klsUyb/b65ofNNmoksK8TRaU01mDQtmyKIkJ6tizDkndEbtn6ZH2VUfA1ZULE6w0SgSv4SY6+Ov7mYJx",
-	"ySElFF+/Q265S8mTthMuiqH8luVOvnRdk1r/rS86WgAFt5NJexVN8QQA3k2dlJ1tztByidehKeZdZU0y",
-	"Lw3vXWclL0Mr4xno3eib9s8+WM0lCyf/81//HRgfNt4y9LfSxVwgoeCchUqAhViofI1lD+L8OEKaGzLK",
-	"C6sUBnDSlatYhVDBV4kcHyOwPvNSyPnWC8kti8mcuaVf7KDnAhAKbMHsoE9+yD83YEoQ1SgWtgwtgMHT",
-	"FIvROGl0C9LFiz68gXgU+5SN8Qn537RGTANYSKsqL+7hKpd7OcPl0yzcZC1A4UpYSLBYKFFjv57yL7to",
-	"sCZDxx3h56r+4udazoFuPqIl0blVkdmmpO5p98QvbqehoqJ1r6K2V1FvEZ30RYKOhl8y6miPkKOJKbHe",
-	"2L1YsYhc0fC6FLGOIgyjMBHSzuCEqyKggqyZqg73zORrIf6WDYYDRJtbT+W3jZ5KEN60QYd4rc9lDOAw",
-	"WOi//4vUwg//bZboCU0jQ9/BgdatgTOZyDklCM3UXKSxRBtiSNPKXWAZT45/YP+4Hr28jl6snmcP4w8D",
-	"ehU+ffbN0Axs8uHR8/ejxcvVLdXzPdTxTRj/l3WY/jzoARiZhZ4tJT/2SDwllLcLfKhgnDcHFVRAx+OI",
-	"VAi79Zp7tVXTyObeZ1SxFV2fkUBSHl2JDwFZiBstbKAczjwV2WxuaknA73ZdSEhNHSPrK8DfwbyjSa3i",
-	"N8Bnu8BX3V0kX74Uvs2pHih/vF8lGHBT4F8Tm6uQ5gaRg5PxXibNJpSJR+v7dMkiksTXzJz6r2R7SKm7",
-	"lC1mYWwJhEaRvqA8o0lgubL5TNMdmcacJvGvzKUufL1MU+bZb8xfdjjPtfMrrz7sGBy2TTMq03NJRyr/",
-	"VF66ym+fNY62rPZvPFwV4tl6RC4asi0vm4s6gHEJj4jJtYhVOfwMRi7rtTzyX1zJ4D7Pq4I4xT7cz3By",
-	"+R0FTeFZGDIW1cH/ah+1Z5yvkeE0I/8ZCFHQXQudCbVYe08HLSsUUkmywHQCysE2uKRx5OA4ANgpFgaB",
-	"YFxi6lPlpNkvsdfAFt4yugaVRkvWV32Ig+VvOV0uQfjkYKcm9fP7i0t/5ueRZRlBn7jGhli+5XmGTJH+",
-	"wBF8dbMijk4vvxP03KRmmQQ+M0p9oecCQhZYqq/2eh6xAdaLlSxIUhbJX5tsrKPdbKwtQ++c2Bcn+s4A",
-	"CaMmu/lz86Khr+pxLxpyo42c1fSeauuf95xj/ZN7z5KJUP4LFtgwujEnktE0nPf0b4lQ8F/jJDvY/wYG",
-	"Y/QkzwWWk5Uvuw9PB18+G2Lp0/+CUNywNCDdJTOGaPDsBubUBKQreAioVe6d9qBcHukG1CnzSbWmEf64",
-	"g6q3MY/ZrjukMVeTWp+Sh6f9wYDkc+m0xnB0JNASI/Q25ATD7n+dMnodiRX3j1QrdzKn0wLF0szA1LwW",
-	"095GKhprnvKWy+xKCUUTzME2QQvYkp4rLLIx02H2wA1LJWRR6J9N5wc9bCz3jSKWu7nZky4lKVV5nqXt",
-	"8iDnWIp+cF+yL7zlyySrtnbQJ+ecsA9hksn4hsG3sSQ0ioo6s/D1GaGcxNy+JzgDRk0ThOxEeBRA0wYr",
-	"NjJ/eD9i0RhqFxo+jwuOkbv5GwGkItJEMt0mqEk0ikyRvABG4Bb/LAOOwgKfkQAyPNcmxxZaBLxUPU5r",
-	"FbFVsRxpk6uuEY6vlLAWq5ztY2oPZHjoiSJgONrCrSES4HeWa5Oxb/HEYcJ98p2H+Vnkixai7XNyHBjh",
-	"huPRy4mIAABQa0Nm+QC+jLnXmlnatwYUay1+W+1h6Qb0cDBsx89hcg1ugGxhzxqSLmhZNGVgviooeK+e",
-	"K2zO4W64J3Zk1UXazu1eej2333OcRS6bQ0au7Ce74RnrZr6SeTr1nVxEN7plbadb0DEqyplhsuT/+39J",
-	"Lni8V0Szj55+04wVRGfy2TWTNLxvSVNVphB6JW40o3Y5pqIfDvKgsTp/bWdzf59RrrwBCKbOqDmmQc+R",
-	"L6QrUjI0rKcQRlbabI87gyInV8vm6qam2AgeUFOzT9EPZhQgiGJOrqiMJTF1mrvD0elAr+Jw1D8l/+eg",
-	"Eh18OtgUb1ZRjZxZ18aidSQ9lJLVy7wPnij3dYh8+lAxghUvt9eN9BnYgvVQ2aqqktCt6AT7qKn+MnsV",
-	"551VrHL697GWHxmNNGV709DMTzkORjhn4bUkV2weg0biAUeBNzzIdjSc4+dfSSIyFYoF8/vcrqivTEog",
-	"rmHHV3O8ido3tQjXx+5KS3eoEVWpm++Nv1nEMwy4k809aeYzpWiKRqEHOLEw9e191Ou+48RKffv2owmx",
-	"CoYFrMoU5NVrCV4/Js9I4FYgxte0HjelcaJ/lUosl3CXyJmdMYpAvfV5psAdriUF6UIt+FjpuzNnK1tH",
-	"Ux5UgLL0USgX7ME+tiJotS4eWdihkKj85Fu+/vpVDEqM1dfaBqi8ljnYr14OxLEqhWPM6A2GZVQBH1fM",
-	"aAjGknGwIxJwJUPaJIF2LlcCbTsYjHQGO3jDZkzRNKYowp3cwJNPd5J0fl4kmuN0qhnlZ3kueiPiJYZM",
-	"B1rLDUjKrMcCLzRmQ4smixMLDer7hG4UsFh0Rwd98kRvOIt0H6IIPekROqMxl+iVKSJXjIDucrY6qAf3",
-	"N6agb08073XknCXJNJZzJ/kci9+76+pkvBSUmWdEt7LeQEK0NeHsmBhMuvkMe8QmxldwvVoQV7UQQ1NK",
-	"72QnzEIPTKFII0ApPDPBhJqBVDiqfuPw0aOT4agFYOEuGbNnQG8mnqmgmK9MkfVD3QqB4qbVVIQcjaUE",
-	"xuINnm/Mbn2llUf3fmNLiIOpzF778yrxuyZBVRZqWyWNZmbqUuNGCMgcHrcwu1rWeo9ofg96ew96ew96",
-	"ew96ezvQ2y3gRJAUViSCKStM7/GIfrd4RHeW5mKdlhuBHbCmmMW2FGme6Nhv8mRuRzK6Q0QlG2Tl4bE7",
-	"wivZzrauht+ivBPOxV8b7GmTL/7neZwwEmi2BG4dd6qMR9KXzNA07eHGaW/dg8+JSeXUStfr4M+yL68F",
-	"xjQqTfpB8WWARgcomR5ZmEowZW1amePbrcxvi6h1dzlKdwKX1SOrmEM1ZKT7KVkKKWMjN3+vQFq73bo3",
-	"XadbRMx+AQQqJ/bFfOGzIoPp08btwMG5YpqP5YpJycUrkkifNrjkjd0Mpm6g/xGcAWr6Ul8xIB0A60Wb",
-	"XKVeITUP8ktUFE/NCoPZKTQwsN0A/7VDIpM/7KfmP0WmMAnzu/jGNSxFmlmcjcmVGybR3qd7DwL21wIB",
-	"qxyfvwoi2GYcsLuB/qrz8JIS5VcntiGG5WyyxiaqaGI75OA1IY9V9OvK5ePd5ntrQ6X/7zkjDMojQMiC",
-	"Q3tFqWGfhxF4bvNVdjN9uFW4P/l0POPGwYBbE6raDYrtBVc00gz80xKL/gP1Q7Cw6T9tyK0JW8K3VSaD",
-	"Hvmf//rvgx4WRAF2A2FniSn6zFZYS7tydS3LZSzvDRW7lYAi217zwdaLSOzUkd90yk93uoLsoGHeTIIz",
-	"EkeSSJFizel4wdBJUNU8bwyYZxXIc7gY8c7tdLUJlP9v0tjw10a9zfzsNXUVLzWJukoVlduo2kpcs+aO",
-	"4sga0+A9x91Z2O/dmoBoXHbwWYuhKXFt5O7AL3e3V5H3RnyAuzanx9IO9XGAkzyiGeIAKYkYTVmax6bT",
-	"GHzZ+i7gBHmfFafRZgYFhNZqwF+tC8FvFIHKd3kMIrg8K79hBlugidhohLKJovr6VtgpEUjf8NvK0+q0",
-	"Kz/jzbH+lWXX1eeWb1eeW6tQrXXAmqo1rsmgPhYuJnIuVoVw6rv4696j40x6zzCBslyvHLhcPucno5dL",
-	"kK3J5FURth30yCvDyheRXTLNtXSM9001rwng+2zz9tnme6Kp/rbwqfewqbfe3O8xFM2YkHYsM/PcxILf",
-	"xDJWZKX5XesKhEHOQwOnrJskIV0wzP8wzLRifnNZr1tLKH/+n+Y7Xymh9rULPeYJr/5eAl6oKDJ/CiSF",
-	"4X4FXHZBU9gPQOFPD5JwD4PwV4dB6DkwCJojImpBFRvaD2Wg+8rSpfAGE4P1t2QRLq4JxpI7rth7CXXy",
-	"dNGbaQ9nXmBMWIO4kWW67VzfLAs189MXgV8wy9L74wAx1A2gnj1liRaltOzONFnGrsPtoEeCfPMC/Ye9",
-	"EsEfuVjuveW5DO7ZFqy0Bn9mSjkRmUnXtBco94WS7/0Ac8Fy4sD7n3tPc+9mrpwvrlXudczc1yq5nkVr",
-	"7WnrwmTj+rTcFWPXyTovnSimBi4NoqpzR1vFRNfG+Z2DdutFgqyZu/SA03VD1pv+xR5hPbcK2puaZ7qT",
-	"NNa0jdfCVqr4z4xdR3TtU8N38MaDPXD32ksW8HxiAGIaEqy0ICkA780+QjB7AZluAjdL2/DwcDA8PB54",
-	"kPC3Sh0trn8VfOLfDz1vqJQIm0LnjEZmVOxDXEn3enDLqgLhvFZUYBvo+87mREvS5ZQke7jeVTrHp396",
-	"8P6NHsQqGOPO/kM5yWnXMzOgJbhXY/zaVxJwkhx67w7Q1JlCrlM1Ze5hM1Z7I0q7mOIxLvqopST4ge3j",
-	"RWOmLhxarB4Kr1WY1vAx+hyxPnxbllWqRVGDrdzRu3hDkziaoE/io9erkpa4T4Mjddim3Ab2BYK9Fadz",
-	"TdpG+EWe8Lc2/Ox3gzIPDNUSzecFkHe2trz2FfbuE0T1Q7rV6GqVkSazW46dYN7bDVve/ajVKcl1o50M",
-	"bEYigNXozGTs5QpPbENM/sAmtKaKQ/ouhOEa8YK5SiKBDFA3vkDRa5MmJqYG3eLKu513FjD72eMieeQP",
-	"LHnGo/3CSkbDvcJK7ost/W6LLTn5Xpr/yrvW3za2fwf63M644oglljs4sCSZySbo5lDigLnjRRQLDs6K",
-	"JFLBmSSLTEL6KH6LbPRzgIf/ues4mUIwCZuqRl2WC1VNMDER3blK7Y9fP76LmkJ7RIptV58q8V2WZX+R",
-	"6jy4+P4ArSahu80b+VuW2/kdlNkp6el/BKXppRDX2bJ5ZSAMWfPIWBbKlPUFIIfnYlXf4B1v5ZtCb+OI",
-	"UHldtcftF2rrt9XaiQVjKx7KMwwpqofEWnO5WJGuVHGSEEokp0s5F8p+/JYD5gKyo+Bk8BgWcOJCYhz0",
-	"yxAZY8KFaRpACHT3a5FBlhnCvektmFOJt25MnNKcTjPoKKUr3idOTOBEZGoippPUcR1gBQeBXPQt1/yg",
-	"mGGfBFyoyVRkPMLByCycG+G4sAqoKTSwFhmgSkiWJGUbsl3HGhhHw9AwJBW7LRO701J7u3EbEeJsqsiS",
-	"CHebi9UZGdjUVRsVqUm+II1t8qTqy87DeHOXRJnJ4gHZfCz9zPV7ntdrWbLUnE5zRnq2NgqCGuTnpi33",
-	"NfpPpRmtDJkJYQBZa3Zs2IuHKX8Zjrh5vfcLu7jADTCYJSy8tgBY1n5Z4Yy3SGfZHfTBw+5+AqjD4WBg",
-	"SUeaxBOGVUojkmtTLDI+gLiSC/9mK/91zX67AEHAJF/glza13v5ZpaKqJ9GNec/n37TlIHxe8GW26343",
-	"ws7mp6aoWIaOyfbRJz4U2TIR+AG5csIYDvB/28jjzqFfa/iu5WigG5b+p0UY+9/tQVj1MJs2sNH1qiVD",
-	"YP2Cqd6mKZCyEnnduDMS5KLTvtoNEyFZOej2wMIvIqZQyqaZRGdqybOue+z0OnmTFdAp/HUHB6i9dXgQ",
-	"6Aygpzu/acqYnpxeXwAnjRfM/X1J4zZYltbQYHpAGbWoOIrw0S6TuRTeIrLndi8IDQH5CyJiezn+Uqyk",
-	"KXC2p0MXY8q1kgShLHfpzt2ccFzqXyqxlGQlUr3mxvIfT0lc6GIEW/O5OUeHo8H24d1deq0S11XrWx5Y",
-	"/+uQjq6qiQ6dJmSVTDZsT+4PAYNseZ/0R6SbslBrHRDnsxBSEYHhLnjbPdh/G7euU3PNwYRescTkHwAO",
-	"mzNwSFqRMoMzVTGLLFMRZSHCjGnNQGRqH0cu9FRShuBJ+WTio+aM3aYQp/wQQqxdMbEik7V+AJvDtaA1",
-	"iNNyCWuparUl9aPdCKt5e4pu66A9NFyww5StaBrJdv4t6McndHA+mxyK4ZymNFQszWM6kIUBfqxiSYJr",
-	"KwnVQ67SSrygkyVVk5Ppox/8yTs34noT26EkFYpi2cMa88E4IMYj69/QMjmhyyLhC6pNSClSb4nH/c6U",
-	"DMXS59n42UaZ4kj1fTISFRUT75vjlFGI1sL7ZJzEam2fuYZZ7zNAotqlQuJGi509SXl5QkMR+TQraZQl",
-	"Vljav61ux58gDcUJNNvvboLLLPJkqip2ZBU68e6wIBcxd0c3vEeH/MOjQwIiCRLmPSjkPSjklwGFRPrT",
-	"N6S74Ij6xNL8GG7jWe2Cnp276abwrKJsB75yRji7gcpAicnjwec5+nvZ81WORnS2/rR0+R94LZUNqwrO",
-	"q/2W1S0ebFPWa2KHgxeYK3LN2FJPMU4xs1y2Wf2WFfxtSVtTyR8tPPvhnNmm6uEbRau71/Yvvm1V4L+x",
-	"jP+OGJS71NhvqqS/c5d3Umf/DONvNS9Co0ZBPtKX7eJYnt7Qw1/ffTz24z7+xqX5S1iLXuG1BzKVJdE6",
-	"QlVOZndQSr889K37vncp/FtWiQcDLMjlM1MjQyqLqCRLltlu8OYdOLo4O+iT5wKR0iNGqKndVuAHF3Xn",
-	"HTo0I3FJ0Wqe+4Z/5PtV2L8dVe3LlJOvniT9f4PDx5N3Hwe9k8f+U1Ue/gbr/cZi9Oe8UoO+T541MQGi",
-	"1WzKq6fSU4H+tsrH320ISJVXaN2cZinlquwe7ewpxIzwult8zlbiBkoQZI4dPNBPA6MGy0ZpdCt54+kU",
-	"f2jot5BIn0vmtMyi/DwCRF9QKQZ+cqqylCaHq5gbftYgXfa3+t6wmnFu1zDxuwRVvL202tm+Ci2X7KsY",
-	"m/WusiaZ1xtwS6F15ooYu7smDTSPR+yTH/LPk3gRo42PSGFcj0SPCr09GMudh+4tSBd99/DGDoiAO0Yn",
-	"fnZZtMVwt1GauORTFitnJjCGKotNDzUTYSEhPliJmlXfI1h2SZswtsNKdSTD8A2bLtinO69yqmtp8XeB",
-	"VXvXJNmeFJeZBmutIdsIrncQnmSqOUkSmyKGLkf14E+UymD5a30h3bjFI3u1ql6VmpS1Kl9nZADctga5",
-	"3Vjxi35oHo2iH7xDyLv3FLxsHMGjR4+aBpAXcdtWG85WzyyKYualvSTpYmVMgJziaLaPBT/oGYR+W2Uh",
-	"9uW5NqR9VKOb6rtYrGB1KtvIbd8YjIaqpXCI6QcieJ0coTASeO+1tmGU+pouj2HdYC+GdFSQzJqf/m7J",
-	"uRz+sdn885uT+u6Du5Nj0ETuBpp38cXIflvINLq9donaM4GZewVN45XmHq6pfdh02WqxJ0ST4V3ohiiS",
-	"0KzlBCqswI5a7jQmQSJmATApiUHBXKhctgMCAgYodPVRNCSR+6vylg96JFixq7kQ1wF5/f3FJTS26L3l",
-	"Mp5xFkF014UtG/wzvokFUIMsTQLjPkNQUbKAcksQI8jZyg6295bn1pOoXNVYN2MBSd2FKKGPGWWoyD95",
-	"y4sazMYn1itKNzj1QODmxEn8hCZMz4B0g34cyuCAUKVoOM+But9yrcT0CML9Sa3J4Dhl4d8AFM1aTF/e",
-	"suCMBD+9eBroJXvLS1DfwcWzH3569t2TZ4FWkLSGppeFBK+eXT7//un4R/3rxWWgW+b50yfn3z159jI4",
-	"6BOoQfWWzwTIIchdRcGUqSvxgSTxNbpo8PyFgnMWKpHKHkmZSmMWGZwR/Q7UV9JD04PsBkAjk4tXl68n",
-	"P/34Ui9MGLKlklrLhWDuVkWysLJo242swYjmb/y7wKtbki1p377SonLW1riD65g3xKjkq1XiG2LW6XXM",
-	"udDPod8SIyl+3KE6a9q4dvYM4uo9v7x8fUF++vEl/FU52CmDgwqiq7yUc6WWcnx0ZA+3XcIjGNBRqR2f",
-	"BXrLMla4JKxpI0e82FSl39wbjA+xFD66MdDoli6Sz+IEaWVpcdur1oLa3bryOYwie12X7+IibO6/G+65",
-	"zTRmENebK5VtF6y0VNTfY6FVii2WvnIPT1kSQ+q8fcUA0pUVcp9SC4FALE1F6hv9ulCXTMtQKZdFPbKC",
-	"ki2ovYL3dM1DvLFtR1gzM94UCuHYp4B1W3CxisyzTfUwFrMYREEKFz8ePno0Gh63iglrCtzmQk3ocpnE",
-	"IRYO7mJC1dgxPcSaTyQRETxZu+qRVmsMgldAulcM6gfjfrHoLBeLoFBc0fBaTKf6E5wKwrnhmgekCxGe",
-	"2dL4gkYnZC6ytFxwuDzSAvK+0+tgk1qIQXuVnG374w5Ia/DJ5ljjnLoLFLhYfbZyUk11kT0U1yuOU+kU",
-	"uNPynfafqQrnfkcL2FEh3J0BKWCSnMBMLpOgZyo9UbLQ7UAQCyYuQgHDbOk59ZkSE0DBa2QvqF2j9aDI",
-	"uS6KWzttb80HbVErbS0yp1Aabueexb8ahaj+haz0GrGIdBEXxJwzuDO7viwbFIrJTfgWfNq/kwJkphja",
-	"gkYMnbcGpDrfQegL6oNrXTYq0Ku9ND54vDtG228BF9EqdcAUhML6ZJQTGqr4xqy2SRcAEuQNIzm9HIx2",
-	"nX77CMCdnEsrWgP00I8w8vshfXT1OBxEQzaaHs9O5qe/PPDXx0cK3Ug85p39T0lDOONrKmVuNILTv2cl",
-	"r529UrDdJesGPKncSuDRXQVCovVm03TLUY+fuVZXm2oVwPbBQmvjTbGcYzfIWTqU69SKy5wl7XSn7aWg",
-	"ACVZs/yIZEvTvCFBLY/a99QqpBDEoRNTqDVlC27WHlNNf6XEHjhs9QzkZF0BatAvkq6TnqY1KsxEKwmO",
-	"lvDALYDNrNwqiaVCoO145dpN5Wmo3eQAopnbjRUD+YYV21Cp0WQQOdqUaip0FbdcVK3SRCkVwWGhFe1j",
-	"ayoCEN82ozVuxk5Wa/PJfmZrVBDvzdbtzdawYq+QDBoqYOF1MDIFsFAA9Q3lBPY6te7j6rD3GTXWUmvM",
-	"OtTP54wC9ACP3nIsYJgbVI1SbhvSypy5mPlMj62yPFEncoS/D8XxcvhofDIaD3fTBjeRbZ3Oiz1vQbb+",
-	"ffTt2kZFKz86dkV7hCZSYIy1pl5nXyrlyOXM6GCPrwbhMBqx4+nJ7HT+4JeH148W+2gr9XpVnhpVjXWp",
-	"2mAxAdEiGNNGdmw4aal0XCP4gytZ6wYJVLyDcamMk7ljnpHAHo1xDgxjNQJwROjbEziQFaDCdPM6bQdn",
-	"pgpvw4f6IgTR/iWVRrdQZvLQkAUCH7tXB1Tjzlww8XH9RlkCb8G5FqJC8xPEBC9QvgtE8HflHEvzaXur",
-	"hnEsPeMRuJh9ogWt4VSRlIUsvmESHTJyj3xwW3cc37vLTPAbf2VYqJYE7iMMzJII5v8vAVIQRoY6oU+7",
-	"lcraKSyq/VWN1W5qbMcU3a1XGtz1CTPbXr7dVH70ul+KX33KdEM9D9Da4xmH4GF4h3SD1VyycPI///Xf",
-	"+hSBOTHOi44uBYfwEKoszRCTPAt9V1YJGno1/dsPj9NH3/7tn+/Ty9UvP71++ujFy9f/8UKMXtKX9GK1",
-	"EyAV45opRAHYtoIolvgnpvDqc5HDs5wMB+RbiGJ3OS9+rvme+bTChvPfb+vKAgBCPATgp5Ksujq5iwoV",
-	"2dxDBW5l9FPtGD+nR5KfPEf73qbGljmOX6GFK7EhtXy75W410pyPWmL1l1nhrZF97RD+FMi+ZnV+1DJg",
-	"6RtceM3FKmHRjElA4zFFi4A+PBuXgdFebQktiqX1/htpTHmkheYVm4oUwxr0LQLtkpJEgjPM92230kai",
-	"RY1rrQ9dC0NyZWHzZv0LiSUhPJI2outaDQqzxQusAg+RzytkGZWSFL2OzCpQFPhjnQgkC7M0VusLTfm4",
-	"H1dQLfM8U/Pir2+s6C0gEf7nv/6702tEkDHQMUHxfmAudphRcDJwkBn65Ilh6VdrGzGDXxosAuQjwUGP",
-	"YBylMAXs4bzC8sMoixlqFtf5pCcY8ynYV0LBFcWjZAIo7EVe/jt05cQ6oG+3gyOxM2J8FnPGvIkGna81",
-	"c0oZTdy0E5MsOk3FwmQwrwrQES3apvENg3IDckwko2k41wrlt88Q4tZFV9BTB7NatwkCt0eWdE26teJY",
-	"bzkW6Tno5dhCTY0cfYyjT0f2Ld0kAizRqFzOKA/9wepkxYhrjaG0NMxbHvTf8rf8gqEebmgELkXnWLbr",
-	"V/h0TL7Geq0lWjNRTpST4EXEFkuhGA/Xh39j6+AtBx8iclqYWtAnz5DvpqmwaWAAHvjxbQeeve2Myce3",
-	"QC5vOz3ythOKyPxrwaSkM/3HW/5WEwld4A+RCCdZmuAfxus1iaO3nU+fgjNylVIezvWyB7qtACZ7CTeF",
-	"ONKa8odlQgt9Ro3JmxlTmD2FCJLvukeRCOXRQe8tf0MzNWdcmVAR+xO2dVT+8YB0EeyiR1KqGGYjSGhF",
-	"AQ6KpbJKK/qHQ/jhgHTBidazVa5kz1j05JqH+uks5jNoMS4Wv9Kc88tBj7yBZa52iQ8P0BTxhjl7pNfM",
-	"vmze6pE3lnQqzeQUpUdkCoBVXjFPoSvy5oalMhZa26y8Vvxgii8lccg4lgSzbCAVyzRmiqZro+o4KpTL",
-	"OY4SNqOJVasOFUsXxjaskoKfvDb85Pz1C7BPQv+dcWfYf9gfgMxfMk6XcWfcOe4P+seYPTsH1nw0ZzRR",
-	"81/1v2c+tdqicYwGAxOoYOqyAZ6X8dTFfNYnr7OrJA41ExWQrxoL/iLqjDvfMvUcOsGrDqjd0PdoMLB8",
-	"1FiqjLddf3r0i8SEK7MUaH+5btKz7FtH2BWCvKDytU01M4MD3u4DAcxnSpP4hvX1gp7gyH2t5jM8+ppG",
-	"Ns0eWp7SLFHbP/uJsw9LFioWPQMvuitTO+M377QoNkFYnZfxDeOYUaLoDABDXjFFERLkCOKl2+6sMbVp",
-	"be2KSoZmOxrOwXChKT5WkiziWeoErGGiiuqR08FxgSOEbFU/CqQSyyVEa1BJpBDcYLTkqzqnklwx4NnX",
-	"JttJieVY3+UN8q4Z5AptBBSMybEyNhpMvgOy7BEpIJ+ORuSKJvoandqC+iy8ltb8rOamCESMyDFiinhK",
-	"GKQGil+sCKAEyo00/SNU78HFvyVZw0Ztpewf4a32dF0M0EPa0BisN0tvGFEpnU71RPcj7tPB8Y5TLijJ",
-	"rVq6cf7fCWWWQN8HkbC2fnRhX7yjdftOABlGa4xfmNI4gTKMAAkrtVa/mq8tpDPBayuoCflR6H82buBS",
-	"pIcdaAUwi2I1KexZXr6Aeo6jELAoj8gRU1S0KohyPcLZKq82Pi4wv3pv+YKpuYh6JBWZYkSxxTKhSh9X",
-	"WJte3nQc9Ygj8Mk1W/dsHVYTYoxC3kLjg0ZmbRKrNFaKcUxqAZcTMITc1yNZKBAVLbXQRQu6Rpjsqzyf",
-	"cs1Un3wtIgAwep9BBR242WDQOZqVsEPEcbE4hijpyzziZSzVuV7wZ9aKAZofU4CI9cbrb3UGZ9KRjOdV",
-	"LyYYG/SrMLLiVuGUmS8ofDNW0afe5u5z01MxhOeXl6/NpjUNJLfSlIZhEGseP3bRigZezJotg4KoYgve",
-	"oFclXjDS/fGbJ+T4+PjxQeOwYnSpFqNqY/fVo/GdzWITj15qtbjT4sUL42A812PvfHp3a4lRHOGN3K8g",
-	"P7CEteeBtQ8/9Rq9wsBUHLM9+gZhcOevXxz+3eqj/h7N20fny9i+CcVXYc8PX0TbvjNvvohwkHsIr5PB",
-	"sA0fNoWgf2X/P3vfvty4jfX5KijVVrX0FS3LsvsSub4//HUnmeyk0/nancmmwpQIk5CFMQ1oCMhqTdZV",
-	"+zT7YPskWzgHAEGJ1MWXbqeb88+kLYLE9dxwzu+XYaPj7Y2+k8UFzzIGQzoZfrO9xQcp31KxdPBqqFt3",
-	"GNEPQrNC0NwqCa+RN7c6x1K3XwIY/3vrpsA2VbqyNwKtBHDBgNr98cDFtg7A4+yMOtAGgR693goCF416",
-	"61yzGTnqE/NhV4UOBuCU3pSsDp56IaBSSMDHNrIgIV2oc7JJ0bEoEwJ7EaLOYEypJEaMsL7HMo6dr3zW",
-	"UTlYhOlY2FgtSQKmAGAhWOeYgBr60AxuIJqoUz7nEPw5C+dti/4J6wECxtbub7/99tvB27cHb940Clib",
-	"AFNGKTGQWYqauyVSruuDuuyyug5Vkm526NY+qPsNWqqaKeVR8+p6F2QQ3VNf2wJAbqPZkBjVTaliB1wo",
-	"JhTX/IY1LptNX6rtw1ENdtXmTrih21qPffrhq0Pu0ZVvaZFz5jk4w/Ppy3VJ929/G719G5HhycFUzovG",
-	"HoWpXGWfVhUgfmlB8/wgzWV6ZT8H3yDd8BshTP7vg6M/fh8cfPPH/x7+Pjg4/qM3+n1w8Bz/9D92OQQ/",
-	"Uv2g44Q0tSc3yuBQue0dwoxgAaxD80wCVJEkIskFLcz/aVYUNGVJs2VYJcyq3X7Pdz4ILi+SdCcFY8Cq",
-	"gMAE3RnlWa+kyapdCkxo2c08KxnLHtFK3d7gh8lPUrC3mO50f6MW5me7R+8IyXa3ZoMmG+xYvzwPYcC+",
-	"pumUHbyWQhcy39YUHnbP3kadbz/Qy21t4Jm7WspR5x+2inNTA/NM5R4F5+94cLLdNvxJaoR+cuZya5Y/",
-	"DbMcDcOS5g0PXWmaV0zGBgN9DaS9zk4/dEX0jQb7d0aCG2s7MDcTo3UTXw+faJmQriOJeDEE1v4eVH5h",
-	"mq+95QxABCAJ1QLKkQkXmSrz71bMfmNoOyKwiEzlglxTsQxIVdwsRbGA1CBnY1CRkRzVcDmRyKZJRRYh",
-	"4HBGl9gtl0Tg34b13+yjjgUM2roLCqC+4Nk++UETkJdwz0dTnWMBaTG3fO/1l7qx6MoZE3YIYWUXfqTK",
-	"CBc1uEbASmfGCD8jlRz6MT0bZjdjMyuvSFL6IZDHZIHLEt9re7VAtWkESD54LZ2XblqffG+slsQZxvgm",
-	"hCTsAhiynuJVr1utUeW7XQAU11MqyHBlZ/eioEvdI/Pi8hGk3INnlMyzsZzrhHRx7qrkgIAJSi7mGuBv",
-	"YK3CWetFsUiQWSghXSGxfKT6Cr/IUOKL02k2oCUkyugysv+aA3693RsO7oYqDWFl+L5fy4DrrofARzhB",
-	"DMObF8yiP9V4iN8zHZ51B6axzU38boVUv+IgBjZok51jrerH9xV/pDv189RT0Lw4AuliA4woiJpDrruP",
-	"4eXB4OhgcPzl+7uk60pGneBBLPA8x/jGyeCk9+X7xK0j+iU6ok/TtXtgByy02EqL8cO0YMyKRm3pOhAl",
-	"FWD9y0zZ3//0lK5j68sNXMn1ijA3SsTy6Yt5nlvYgPAPxjwaex0/Xn3L8zIpeNRxyht81tUuvFjvwvOV",
-	"LnSOXo6OB51KLzrDITKb13YE++g7EBrq6z04Wu/Bi9UeDI9qemD/tksPrI0Du8Cl+FYM9bFf3Ns9roHq",
-	"DIQaJ/qdYIQJXSwBWCxQujbhtEAaHy7sX4uMFa2n/bV52juO5jtgiv4KXfPwtHkIukdxzXNPCD+TSjdX",
-	"0YJ3LidkXmETVms88ZW7tIJfTo2ftIgc0Ds4rbFo9Fqjkp7OZjiDK2o8UID5HMFHCjYpmJqW5AA0FnPF",
-	"CqLoDRbkU4zlYQkc1IqSb80IeEYumUYCMLxJq6PQjkV3B4bkHoB1zMWVkAsBSSsSCfShnHbN/I2FsX8j",
-	"n8cWULB73EaXRAQp0RT41mPxA4KZgpcNZO1rScoAF8WYce/IGbliS1sSKpYLCmW3UynkvHCkZbHA5FhI",
-	"1IaRGnltJx4JNGwZL9Ic2itHM/MeHQm8/5zRG0iSk5NJLLQM8rkxHxB8UFabEgP77tyGnGxix39JTH7b",
-	"w1Ap9++qmYJ7IXDhFzI0VELoimHIn/37DqxWwRP05b+Gi2N2UjzXL5Yv56/4N3JQfeLi3+v/6/xxu2fQ",
-	"usJYflstBbE1W/e0+eqm8r98oEoBDNdcR27H11p9SHMfMF6/BH6qkqXBcfawIuCOLr/3y/kb8vJ5fzAg",
-	"npO6AtCxy9o4Q8jJpRUu/tGxscxsR63tVPf6poV1rw/u3Ve/MNjtC7UbI/iCFxDr7w9tu9zfZ+y7nZpu",
-	"Qt556QjLwDMUi3Wisk3zabZyjnZo8TNd5pJmH6T8kRaXDNs936V7aj6byUKz7C3LOEVH8euzlF5jui1I",
-	"+Ysl4dlDWUm2UqLvJOVlU6XxuxkTZz//QI77A5LJdA6Yw9bbmZX1GEg6ef7m7+SSCSTxwlRS01ZLmas+",
-	"KcFupOX5Us+I15uKdBPbM/jtEIqZXeB+5dMcKsIiUm0RDirZmNNuR/U/z9/9dP+sdte3rTe69qtv3PNV",
-	"obYPcWy4LP1jPzsBMpcrlawv9nDNy4ZPqNjjA4CA2J4BmZJdp/pcb7fqS3qdb9zKwXZ9pmo3Nnzst7O3",
-	"P2Jtev02pQVcVmzYer1d9p75zH57zw3wPnsPvlrddzvuLTNm0xrmSLOPmnTtUWeZTV9XxvsA7+ZiqRli",
-	"jPqrgAsusAxsNRD5JWxQu5iNG3R9k9xZ6Lq3gWStEZmE5lKw3naBfAorFcDkQtgzwRo//8oE5bY7O743",
-	"/svBtieZZHjtB9xeesoUC07OtlMBH/zaJXO4vIGUeqLnYK2/m8S2W+KakxGWPzeeDMx3tkXAASy/xlId",
-	"vA+LsGgcQwB211ardvq1BSyuc+/DnuxWyVLty6dMi61822cP7lu6srlGzH/BITbu0hcpVipY6lBnmzKs",
-	"1+8B975PbuqRLXzcv0srV3Y7dOgpltQEwYw/QhwWC+2x4nPvukdqjs72JMRwcVovu83aC4tpAnH+rLJR",
-	"apVJrefriYZWvd51fXP4ZxWH7rZRAb1nel4IDK+HdAz2ttjVjDpFtJjydArVk856gmJHrjcaQMEpWtc/",
-	"W2RF0PaH7CEuyoNR7mJDrQ3g9j5CpMlECmHkWsnR3kLeUdS8B7BWiC6tHObyFH8agXMo5zqVSIpTf095",
-	"5oncb7jiOiLX8gYQwhIPLZR4bl4tzZ/NodSODUTIsZrKRdInZ2IZW8hgW7Tvb+xOBt+EMzGG260xFzc0",
-	"51lySq5pAe/nGtHBVnOR7Sj8C1csdTK3PGpZ1aXEHE+ZZ+bFjikuFlzj+ylJqniSlYGFP7lBYhkmJvbq",
-	"kBMmFlOutCyWtpy9pAmrSuP38Gsgid7Z9bmnPN4hz6m8+vw7W1oJfofLQ7jmchctfso6t3cw++3YH/Vu",
-	"7qmrmfLa3u7xVu88oN4Z7KB3XksxyTli/32mm6fhDlqucnzfs7liX6VqfUuLK0K9QvICCPP6D4yUvoNm",
-	"XRRcs31Va8Emc5GpZtX6Hh8AdUQQzhgoAIxWAphlOtOQXIJITG5MTTY/19NYQDaLkoJ0KZTPOB4nSjKu",
-	"ppi+ckHTKyjwoRp8BCNdvEaGXATFwVtQsaiQjiLvOepQzEOwoVtI7l/vt4X3JEumCc4Gy2IhC4KAkjS9",
-	"ighNC6lUVVt6QDvSDcNnvVNyjaihoOVjkZwMBvbFY+zPWEs5zs2xsyC/FhfQ4QZRHVT8XzDfKwtuh1aC",
-	"cuVEOFJ8hgC0Fc9w+lMWIf0i0qF5BEzurieh/7HwMKoTynN1Wrm7VMxCZIlVeyWYgVh0Ezs019ekF5VQ",
-	"3pQk9tG+/30vK8SbUn7jAAXJ+lt7NtMrNdvU2keCLWJRmzUFv9mpOyWVVChPY3DFlvYJP+OwwPWGkXnu",
-	"ETzVT2sZueydIWTv4Ix7wnCgQaMKwa/IyYBcczHXTMFB7u9uQn0vZbbgeY5z9lWbTxFy1+NeBhxalwWI",
-	"G6+1plprqrWmNgQqQPUFtoeR7JdWvpBLpoyifziDCtKNDv+0SX23mE5ay2B5DiBxkJ/0TDmkH3DMjY7J",
-	"CrpQUNdaMDljQvWMv10+hshyQAt+wXLkko+FTYymOQpgYA6B0lh5xYA8lepqyMLmDsIrxppeMZF4rRsL",
-	"Z3pcgqJGMOa50H3ynnLghrOfC4qgnXHRJ2d+HFhpHAvICVaB9QBF2Qj2PIFyVKTU7JYIRkLqsXt10sNb",
-	"dyiz5eKyQrSusPqqTvH+AsTubl3Pc6n31rimkQ8K31Fx4mR1Ri92VhjYcfPtR9WAZqJ3Vn0wffvrPNus",
-	"VtmZ70fEhbdadfbVqbOvLS3VbPRS8lshKl1MeXddxIXxkmSx3FEZHdI8l+nOiSKuY5OKs475tFdshtAF",
-	"iovL3HuEKnJkvRuyRc6CXtxLED+tm/xyWE0X+BB0KAffirr2/u1+uJlOhHig5crJ2luK4O1b1BDr+ztj",
-	"s9BOxTiRxzAxMsL1Yy40z0lSsJxRxcZQFjbG9KHEQV4XOhbd4Qm5WBI7J70++QUaaiRSzy0cintrSgUi",
-	"XuopuyZdhJsvg2GxgB8hgw2+MaUFy8hMypxoKXunNqWKa4TWmQusWxIMuCfnhXBcx9gyFqZpn0A6lOdU",
-	"YR5sJXy/6cSFP9wMwH3Cs05mrIiFXyaBxWejEg4frfGyQRW6k5yXpjKayGafsFTHIljyMlwGi4IewpQq",
-	"DDnaEVRdAoTD4QA5U2c6Iz9OKdnuLK8/bYzKUeVCVdVMi83cdXXbtDM6eRV5k324sxJYnbC9DPejPQ33",
-	"cu23YzyXj97eQaNt12atMmvDUG0Yqrlq32qGwKimlj5eQkU6CKwHNP3xTm0HK98iISFRmMtHt4wN5JoK",
-	"eslUhPVzm5O//4Ff3FdDfIG5vDAT27N4ceZbwdnm7zbk7z68DY/mifIYFGBfbzz6fUccZvHqPVIkFInE",
-	"wtK1McB6sLHfgJoPB+Iitxg7gDw3MNPNwckAqxJu7QU7ALQIxMlqNEcrx2xvefOgd6HIOION5kJbnAKg",
-	"cxPsqDPqDI+Pya9MaXKip+RcF4xB8FkqTfNxKjPAlRoMjk7MmoWZCmPMVIB6CcbGM1ak0Kfngwj+YIsm",
-	"3N+jjnFNxuB4rRiywxPzaqhA6vzEFuQ3WRir1+Gpjzpc05xT0anBYrgGzKB0tUcUCTXrP3friz/eKc0K",
-	"TsmP8xk1o86pnsji2rzhiguzoLm0bM0lwjZs9wCpuxN1Lijse4B/+7eEPp9ds4Kn9PAnthjDgPa00GHv",
-	"PKpxjimwu4bVcS/f3k3VNFnnvpCq1S8NhnlrZ39pwXU43U6/Pbg9ffinqz/crdDFIz01K9hTQsUSA0H2",
-	"8eCC9oQUTMl5kbLxNVcKmeE21L/cTSVCq4epeWmlXhtb/2JqW9ZzVO9lkdengby2CZuIqcbyTDmEtozY",
-	"hAlALjACwljjxgjjxmKezXLg5gyTIGIB8V0wroVcEClOfbpEtaT3irEZ5nKCVWf+c0kWrGAYIZ6LjBXb",
-	"kykeQt7c0fYu7VddUK1lwendDNaT2z0TMva3Hf+qUrTNyngMcdomWTy+DMeT+kASfFeT8NDyMuwSdnWP",
-	"rqZX2HBsyQ0opCZMZCyLSkZBh7iwHox97XrweWzAx4mr2kFtSqtw09kKqtbuu2dOhaO3TMuj9MBR2F99",
-	"fq8O6DQDSh6w3xIP55JAVbKFUklIt4RdUVEsPI9CbwT1V8ARY7OISeK5IRKwKBPLoZC4/ArLgIOCBQqU",
-	"RSwscwzMdZ/8WknjVRbadzWL14Z+y2xezFSIRWM2b5+8r8D/1CYt29qia0zvxRonWthEZJYBmFxo2I7p",
-	"ZAIrnESeWsfGuiWZUpHlFf7VWJQxaIfIBsUqBeECasgCYY0c4n42tJTNQWors+4uhz9txkQJHVTyDwxP",
-	"OpEH8Fn5s6/7+bngN2bOoGCrEwVcJKPO0SskR3C8HaPO8Nj8Zc9YrZ3KR43W2hXeanO7Zb3dV3ltUVwW",
-	"3BzK+2xFW1awRavO2qyKNtrbHO3NpfLBXhD3oBQR5d/qr0c1+L3y2MHiXzB2lS+DO89ay3+XBOpz/9Uv",
-	"ycp3o9pk5vvJawVja+c/kJ2vgtP0wIb+WQa8ovbkW8IxzyIMtrIzOlWQIOHr89EPAAghtOFj0bWTQLTM",
-	"6LKHxCqwX6QYZ3SpEuIfeTHoEWr276mt7b+CFG77SSyGRM5S+wJSyDwHSowFLbI++d4+KQXhinCndfQI",
-	"BBekr82MC2BnEK1z8CT65A1dKmdDe8ZKwDiulgVabHPBFgGlKhfOv4hF1cFotrid/PjrmNxL2Gt6Oof0",
-	"Dd6JOopqs+WyOY5ubMvnO6Oj4SAKeEnG1/RjZ3RS/RMXQFeyxrOBlfohrcZKykVntJJw4fKeT9B2h24e",
-	"fYPG/NE3yDc2HJh//+HhO4Hpbl/T3q3Zo9r2bntuJw13D97urbS2KayoBI4Qnq7T0iRpLwTaOHtr77f2",
-	"/oYs6iwr1akq5f0jGvhIzrjVuPdEt7UW/YwJUPZe8wWxfOQn9dKhtkxnc+K1Y8q6u9ZrZu59ClDUYVc+",
-	"IQZ1TU9gIaHWLV+umTEPgxluFjMEC//6sueBg2pr8ryf81Zdtl7gQ3iBVog+hgfonSWHS0dFqb5IlxI1",
-	"YymnkFNvzPCIUEHYR11Qorg2p7bXJ0j1WDpGKxcv/S3J8neCPflcntG6+/NqEHVA0q9yPB8fddwvJSEy",
-	"OCqr3tKL3bylo+eD0l2yaD87O0wv7ukO7Qv1cvQXhHpphXbr47Q+zhYfx9ZCwYG5v4OzB0MQOC7h87vw",
-	"/9yP9+cpce98Tg6ilvdna4esm8wVkokLVow9B1vS1Je1J/dct6fogq1Cl6qtWn2dYOgOR6mlJmpLm+/u",
-	"bTWwEVW0R71iC1tu8bjONZuRYZ/8DXByjOuFsMSreEVJ6QwkyCauHG4R+zjjBVNjqpN+LL6DbAKw5y1i",
-	"wwq/QUqLgleArBPPvoHcnmPF0oLpZBQLSzkSoGbjI6R7rgs+Y/1/KsjeQ4hpkV3Ij8S1SWme9yKER5pw",
-	"QXP+b9aPxU/SDjFnkxV4T8i6C6GEsGPzGUIdFYyRhOawWzS/YSqJBdUlvDVqwcYbt/tgWK+ae9bPubPf",
-	"CBJmKjXLx7CYYzPQsZ2M7Wldq+P5levpmW18G6E3N57IYqwXcv+37ZMuttr2Uf3BKcuzMbqq2wb1N5Zn",
-	"P5sn7zauHUCvcRNzDH63uqP1Ep+wlzjcaW98TzVb0OXTUMFGIRKKp+we2rfZs9ydCxB09PM+CUul3aXZ",
-	"ur0f4N/XFj9/WiqFyU9SsLdQy/kAJrxnINtRCr92zz+uKH4ElsDXNJ2yg9dS6ELm25rCw+7Z26jz7Qd6",
-	"ua0NPHNXiR91/gGnZHMD88yZld7B/B3vKJDfQnGqE/vtzdEXxX34EA7N5gpxShJjGSF3X0BdGPoiXJBZ",
-	"TlN26mrJwSeQc02UpktCIVthCSU0ffK9WQqSMU15riKSCKmZsnVC6+EVWwtcAvyHHlQsrucQI9Tey3qm",
-	"SGEa9EliAagTy7wYMPoA/J2jVIQrsol3Pyy41AizptiiNBCBqAADkh7z1GK5EovmmdlLeuMrgZcFnTf+",
-	"1/U11yoyMwXOYUGFoikyrSjEfwUHwuKnMpEp4y+BJhLO03LlVXohT2Ph/2x9J5fLuJMvVvW/6kmcYhEL",
-	"EPgErqsUmcjccj7YgfXJr1OeM7tDkCxrAiunHc/VJfJNAOGRo5PhoKiQZ8pNIFfEAlGx7NT7nm5cnlWp",
-	"6tnGwkYJrV+Kd5bvRMrCrWr6lU4ZnbHC7SbHnmTe77qcMp+YWkPeBaCjC4t2S0nGaMEQfnhBjanABUlm",
-	"TGRcXI7xIwk69rEwP5c+erf6zR6M3PV1xTt3u8z2miP+AmdZLHAVf353johnVYuIZ7eHzlVPTm2AQbtN",
-	"6Q4BVyW/ZxQLHJhgi3Ca4Fhb0s1YeJlQMFtul/nIcVlSGKIhkHSuAV0N6/EqQAn403hGlQppsvxYkWsL",
-	"q+3WiL5KSq4S9m19EqA+TCW9CNEtLNKy66iDBkOeOB8lYZmbIrvaQsi5SFlWy246h5pvRx7WDF7xGam3",
-	"HijOgYJXTsYTOS+22ozro94X8eKu4YgvxBq2J7PKyiULS2poBZA9LQDsurZ9LeC4exEIK+farAqrNvLR",
-	"Rj7ayMejMK48jLm+RwTkEO2XTQSqYK0awwzYC7qWxdRxJ2TJaYX/zxpsoY3WM6II/6VqdWf5Ut/G6Pgy",
-	"5HrBUnnNVMDhBQzlmypu4EV/SQ5Le3MKLVk2vljifcF2XbM25D2C+qttAy36AFrTrequWtM9/9gxJOeI",
-	"FeVmfYzIUqvoWkXXKrqlF8ufUdFZ7Op/zaVmzdH/kMjaNCoJbctAlpALspDzPHPk1cb/u2JsFiE2IRJU",
-	"1oUHlKAzNZVaGzfReNocOb2nLM/QjUQvHH4LesCR3qcfizMsvwm7M6UlwTNgLpo+jayMg9ba62AzFCsA",
-	"FAq6Gg36PdOvg87/N8zYPZXo/a8jJoyNF1xkcrGrFgl6v68+rLat1SGwkVo90cbq7yoRYXcZjzzYcfeO",
-	"1O8kEDHg1SgEf0WAv9mMCZa5cFg1wBDggIys9HIBhC6j6RRD/M8URG4hbizYgtzQfM56EWEftYUN9A5B",
-	"VNphUcU8w4SnLCxDlFfMAYFlHIjWuomY53mCchPxBDKeIcqWlQpYtzLjxbJXJ/NWUoW/xRl6dM/h8yVo",
-	"2sDoPrmZMCl3T9AMm2/I0lwL4hLb1VbWtrL2nhV1tfvqE8lckHnN0Za3cP0Y5ndivHbN3NMSYrQQkpmx",
-	"gssSUzuyF4MzqjTeUWmpaW6ZKfk1IymdkW5i/j0uvzS+ph+TXp+c4RWheYb7C8JYwJ2MbaKZMMdonBu5",
-	"ldQJ0m9hnJ8//HI/4fiUcg/N1EdlTB5uOsM04FYsfsZQRVs+trsQRtFgw8mfyPd3F9zNghcS/k76xF7Y",
-	"qRqZ2ydrifZoZKZTll6hV22j4LGwYXBvrrrw+KyQNzxjBemikNbFHLkPyqv8nrGCZxqwt7m/2Bc+bq5O",
-	"gY8R3wf2LwfX37v0LAvzOobu2bGbz8R3y/Xzmatt82kEgn3URGk2i1Z5HkCNUGWDFn1y5iiPqY6FtdOr",
-	"eSWBosmSPvnOJ2BULiJD7YbhfdNLVGCQ658EJ+jg72yZYM7B0jFTYK6N+S4kILwTja93d/Mr95qRr1mw",
-	"uRMqyKgYxaKy2uGdh+/igi4jyP1RKylBkNKAvHHVDBs+gYk0b7lmVCymPGenPpDDlfl6ccmyXlTTJ5uL",
-	"4zZLNVvErIwdoL/6zTEuBYzKK2ZGVdFjg3LRalS8XcYnlKzwhee5VrJ/viJ9P9zpGsAcxHI/tHbC13i7",
-	"8J0X3w9rXNgyt0OnSFFpqsM/q3/AawY8oVssjWPP0Y+vHiF6POQGQu2fwlo7+7bXtMh+dlmBUmAdAloL",
-	"/Vgkcq5Tec1GRM3TlLHMqHhvDNhwP6ZYdhM7bjW2aiPpRSTJWJpzAc0CNTAkKS2ysf8xImVrTEhNQsPA",
-	"mjxUrz/Wj4VZ+DLnleesUkDoNOklbidIX0w1v6m/28dJOce2dl5+QEm/pbbfiFSfILq2eqGzjVbeymUw",
-	"FG/PqJ6GtdsrL+msZp2F2sBjyHRmfKwuPiLv/8dh+vL6uXgxe/mvV8U3aqCPboaLTnT/yu8HTUlw+2BX",
-	"1fjGPV/m4bkNsesrrEBXZ9gKDrvd4bu+4tw32OP2B5tWdtaDJkSsHsKtg1nrimn92jbefWDVs9Jgcqxk",
-	"8mDSrhVEX1taxBdke7TpFE+dK8AWMtA1rcidbnPmjFV9d7dkNodLaHZDRcq2hanDokjX5Upx5IxCvD1j",
-	"NDOaoIQNhzIWqgmNhebX7OAC7vmMYiUpFeSCEV1wzOZXLJUiUyMSxKuXib0QrAvTxELIBekaB9eX40wK",
-	"ZnMGo23JihjvWMo5KVjK+A2LRSWH37nEp0EhCcGiIrEh7NE7jUVSSUHBkoYE63e4xk4eVPJFMNGB+PGE",
-	"P8biX3hzDLE0/MV2Ank3p4xMGOudkqSmkiIhUEoBH45FTRUGfpS6yMH66DaWZ8TiQ2DclTVV1ZsXvy8K",
-	"CuVVEJgAJPb0aoThqWqDMGARkaSGjb7fQDKfEFnEIqkh3+w3M28mRE1tDZNgC9/dPjmz0TIMTvlhZJLZ",
-	"QJxjPq3MWHjKTHs25gKQ8xPSpaKMnZl9M6rZQqcrR8DmwNpPcF2m7/f6BM3tWDyEvX2G4sAKnb9kTq35",
-	"T+B3CmZwd+zDxgn4NLUmTzEWBaI93P3tBVRr3LXG3QbQRBAhgXFXVW2g9B7CwoO8KHWYzovCypna7K43",
-	"8K8LV+uMFWLQFrNvoKYSpn1kLSaoto4IdEFFNosKL4cg0WCuGNpOScFu5JW9VgjzWwtptB4myiotZ4os",
-	"ZAH1H7YsmYnM5v7EQt6wIqezPjkTSwJq0uMKYzev6ZIUjGameyyfkG6yOlEjQsUy6Z0So10dhL5tHWjm",
-	"Y/zT+IqLzKtkrD7B2mG4X4PbOmMP2NspY8/NCjbhHxPCMyY0n7jLGXhdU0otrssH80jn3ioCvrRdPYTf",
-	"3F0juOfroZBgjK3Mb+HzViAn/AEg19QWloJ7leeBdIOt1RSIp2LppZmlxN5Ob2FZqcEXdXKCpsDBCpJC",
-	"sTyPiCwyZkzsiyUR9Jr1yXc816ww/065XkbEcvYjPx84ZJp91ATwOuuRZf/hSLu3Y8raPjo0WfNF0k2p",
-	"YgdcKCYUNwY4YR9pavqs02mvCTDUNG3CCD0aDHZFLrUdcgLfDf6OfcLW9+vWd8ZRhymHjxllYYSttTVd",
-	"Mb75YkRWe9nUsX/t26VHytb95NBN5eHZqB5gB++Z0Bu22ZDFiz1oAZq+NoCmrzGv+MYpAqfkrGaoV3L4",
-	"dDV1eI3cqVHvhbB08HSQGWppIAgtGMV8rpoatFqYOujwo1JwPIJ820287Svamsxej7reyrMWcK4trKgB",
-	"nLuxQuTOUnABht9OLBD20V0IIH61b93FTrevfRzaB+jIU+dPgxbBQmwUsDCiPe3HsM0G+9F2oY0ztKLp",
-	"XrbZwp9+J5acPLg3mv9PUvPJ8uCaWbAtJfPsQM61o0obefb/rizMHwvrd8MdswtNGFlDISLQi2JB11hM",
-	"IkKxdAuvhCOoACj0kihIdxQZkdAhmudL0wlgAVjOAHWRCUJjAf40xGPgUnxSMAawkd1q6XFUVsgSWbga",
-	"XJsXByVI3hGPBc0y/0YVBSTamHYO76K5GQWYnq6g1zzpkH+u5Y1x8hcUBm5RHo0sx+tIXDlMFrh20p6m",
-	"hVTKvNmFelSE4JHcVyNzHQuHGpTYWEKyerVPKEngA33/BCLzkV8R+HKu5diMOomw1CMWNFcSJkKVZKiw",
-	"8uZf8K5nysJz2myHEtwIkS+r+QSQdaiY7o2gMNGW6UUEIldB+AP0Hc7JAdRbpHRmg/BcXMYi51fI2rdS",
-	"J7aS6TBZqWDx1RgMSk0Umas5zU8Jn8SCa5LTmTLbRMwot0uPI76UTLmacCgVwXXigrgbcos3mpvTs4Tt",
-	"FguPdWqfVuSaZgz/30Z7HHTrmX3G5XnYewTlciKmVMUC8w2a6R/gkD8N4ge/lXbkZsCu78vKAK0elY8B",
-	"t+DWQZzBY/sOwj1f63rBfohIgj1IQJy67VWecFnYc9ZrjYb2Qrq9kG60i+CsWX2wyriwh3FUvXy2dtbh",
-	"n/AfO4ewXBKhbX7qAbeten+mIEGJJCeDk6Q2dHU3SQ+tHgaXyMicnarEH14mtoKu9Y4eIHCzsEfozh5S",
-	"owzYijF6DskgVJTKHTe2twIxWdgqe6vrIwcKBFj3NEjhjUUl7xL7sZZxiWXLXKMNqjRdqtMyj5bqak6x",
-	"McIZzXrNWKP3FEGftfbVzdzuyJwPKsZK8M1WoLWWW2u57YiheQ+JvWK2sYuplFdjJrKZ5JtA4cLgOzYi",
-	"vtFKGJ6cQ/IcMkAIqcPkuYYYPb7xW9+Lewu2yoA2B7Gr3943nF3bek3W/WbmzfepFXNtAkElSL16oMKj",
-	"jb81nW3b1J/rqBHM/ZIrY0wQSn55/yMiIwLIIea7uv56xliblQv9eaaI4peCi0uSWFKdKBZ4qqHMBC7L",
-	"MHxnXmY+AJxLF4wkU61nanR4aCM0Ws/gH1Rk+IwREAVTMr9hsdASg5Q3EPnOpZxd0PTKtMy5uLJhcZpl",
-	"BVNqQ/SveijvGQe8Z/zPxrt3JXpd7fvegcBq+0cNCabwxWxfEfvaNruzlG2yJt1+reTEmO3aCtwNdmVr",
-	"Jn5pZiKcL2MmruiVu6uVJnPx8M/VP7nQX8ZyhkDrdR5/xnJ+w1DRyIqu6ZM35W/O8UdY9QVd4rWp5nlO",
-	"jJ66Yah11vTAG/j6Vj3QLEKeKcKzBuCPmiHvCP2xYAj78e8jOrw4Tk+y5+zF5OXlq+k3/xxcbYf9uL+/",
-	"j6uyXWLj/GV3V0b2Be8u/snSrfKacNgRpkErqduQ5l3lHu65R5R76hDBmTbFM83vz1S5tY2hXQFfwcRc",
-	"wPazFngE1rVlDoxFgi85OOeXggJQE9JB1ljjaN1E5HgwIEaS5qyAWkPG4RJlQQHsHN9nPwZOORSEy3mR",
-	"IuJ2Mdd4IeRyBiBkOloDTPYYl8jxieAFmF8QkWyOoodh6rGc6wM5OYC6G/dpCyngySoWPMXKwVhcS8GW",
-	"NtoLgl3ZGyoPMUkAMh4pHydGIWR98pPUtt+YDHIKNKhNRXjvMfcDp8NuhG06wS+ocqtBUHBEJNH/+f/+",
-	"z/+Nbo7M/yVeV+DPpbZYXc0dVYX+z6OXx8Phi+HJYGC+8Xz4/CV99eIb9pKl7IJl9HhIJxP6YphmKT2e",
-	"0OdHKc1espcv6YA9fzGZPD9+kQ1S9oodDV5lry6yqnYZDk5eNeiXO+c5AM6YxTUyJ3tsSS+3KhucIYCH",
-	"X9EwNMs4Jjf9XJi11Nx8CydtNXMw3OVEgt6JsHwpB3Jh+ztQfHLwCAKEgIxq+CC2M//FM4TqOv5v9r+u",
-	"hj9eZT8s/jZ/yT8O6EX65tvvjszusg+vIIF1IpcZOlqHezLjg1ezG7327qOad8N4On6tqp/qN0/6rW8i",
-	"Ax380EgFNp1qZxcQjuDsDgG2smG9JQGrDqXGtkeka6TQlIoMoF0goy2VlwJBchWhpcCCmj8ohhMSxFnB",
-	"lO7175yZvq+avqND9RdT0yydF1wvO6Pf/6jeQ7qEvPAA12rs25X3/NnB6vWzuRFpv/9h5JdRV/WS/OdC",
-	"ZnNAkyNd42C4RERUV/ZcqV4n6syL3MhxG7eiM96fFfya9p28WC9etDX7pKuZrweKNsGurH/GPtjf5XM/",
-	"Qhism1zTK0aKuUiqrxsdHh4NX/YH/UH/aPRq8GoAESw7n3/Ww3toOi+owAi/z03tl1rMJvPXDF2zGTmK",
-	"iGK0SKclT6PKJQa67QvOcCfx3Kxd/WsUGUbkBJbjeWTTGUtcZpFh0b9btuDdFYzP9XdXE3V9mq5LXkVM",
-	"aOHzaAmda3lNNU+hD8F33DXL+ieq8X00+t7/8PbMWILWxnP42t4ydA+sAYSnNM/D4fkTUDdtVGQHXCif",
-	"iYrYoAeKZ8yeqP4/FeB5GzszhOJ0AOUNW7RP3tJLntbS7QORjyJSOANtltMlmVCeAxx1VzFGEgxDrGPm",
-	"9Gte6CbH9eVyzjPWC+bAoWKsT8GH9bJzBlPo8bx8PfgzReg845rk8jJ4t61Jr3+1UYYFTbUDm/A9RRH5",
-	"TBl7MNfT4H1vmaYNb8P8b7M4SE6E/3YIFeoZjkTBCp16QWJ0YTaHzQrHKnLp1iVquyuQrjkd7+zbQQp8",
-	"PHC+DKj34FD+UlprDb4NmPnWVZmxgsDmo0VG3AaNiJbBKQCrXQCAe/ghT4YeC3otccG49xG6yX8kJZ4W",
-	"F2k+zxjhuoeJwDbDHbLS15PpY4uDhZ4JHnCSswl6CeZJWZj3gHdk/plS4bJBRj7Pnbp89Yh4dK5lRNbS",
-	"5Su82p4MPlwNZjabnAS9iYAG1ybLywJ+YSJbTZiHzJQyCz/rE8eqLyeQOAezQAsWi1TSnKmUZSNCNbmW",
-	"SsMDaBFRi6IH62XaRHDBs3TnBF8D6fMIQ9yPxVtulDZJjE3cR+MxMWaRtODDNJ2yU5JYxDFkqjFenr0z",
-	"wmUMulnnitVtvHs5H8H7dvY7ztY7UeeEbMQHa35FE1jsit8ilmT48SOh6ZWQi5xllw7OH6Ogy/5DQhHh",
-	"elfKT+wyRuTnd+cfkO6t9pK/Y8dTYfPaICw2iIlTYvQDVAPYv6C8J93kMJOpOoR/KR91wYzu6gZa68n9",
-	"KJfLqozdsdcCzeZh2PbdP095swg8y7vtDMhIeYv5eQ+oQtT8AtGq4POrJTtdgHb8j8TrBiw98QVPNRnG",
-	"UI+SkfkMNCewb2hppH8sEvTak6CmoKvNETEzDIU9pyDlAdQKqoTMxJBVDpqkFyHkJBQjlGbWWu2P5boD",
-	"9QPy3plwWETUDYqQapMPK1N+n+2PaZLX5eJtL/q0n913u9e1fYJb/13NvvG5p9tPw+3t/w8AAP//",
+	"7L3ddttGtj/4KrX4/59lqg9Jk5Rk2dI6a45iO7Gn7dixlHZ3xx6iBBRFRGAVjSqIZnK81rmc67mZNzgv",
+	"Mm/STzKr9q4CCkCBBCk5dhL1RccCgfrctfeu/fHbv3ZCMV8IzriSneNfO+wjnS8SBv8+DVV8zd5SFc70",
+	"nzKbz2m66hx3Tjmh8BtZwo+9zjVNMqZfopkSk5lIos6xSjPW64SUhyxJWDShqnPMsyTpdcJYrfJ/p4wq",
+	"82tnPBw/6I9G/fH4fPjoeDg8Hg7/2el1IqpY/uu4Pzzo9Drs4yJOmXS/G/eHh+fDcfHdZcakglnNaZx0",
+	"jjs0ov9pZjgIxbzT60zjVKoJp3PdwWlEO71OQosnL8Q1S2jIOr3OYia4fvTvo/FofHh4OBwd7Hc+9Tpx",
+	"1DnuLKmaDEc/Tx/+ckQfXjwKh9GIjaf7lwezw58fXHV6nbleqNIicKH0MndOOY+vWSppuuqRZcwjsSSK",
+	"XiSMxFOyEFLGFwkbdHodcfEzCxV2Bou+oKniLJ2kbMpSxkM9OpFGLO0/fHgwGps3VhMZ/8I6x+NeJ2WS",
+	"pddUxYJP9LBxIDIRyv1TUZXpgeEWd3odFc/ZZJqKeee4M9LbYp8podd+ZJ6sFsy2cc14xqBN/U9cmY/j",
+	"8Gh+yB8sjj48TB/JoRpdj5edT596ndMkESGMqkxm50uBKyHJFVsoMhUpocTM2iW6JhoaDQtagMHQJFw3",
+	"GGeNaTGmYqGhjYUyE/plRMcX++FBdMgeTI8uH84e/TzUW52yhFHJKpQ5Ph89Ot63ozHvRJ3jKU0kczYB",
+	"/4WDfERHF+NwPzpgh9MHl0ezhz8/0h3gmsCO4j8nil4x3jkewmpmUayeXjOuXsRI/cWKvuKMTGNOE00R",
+	"zgJGVNHO8U+/dsIkZlxNaBSlMPj9wXAwGu0PjvQpzFIknbnsHI/Gg0O7qFm0fkHiiM0XQjEeriZXTI/j",
+	"wXQUjukj1j+8OIr6B+zhtP+IDi/6o3Ac7bOD6SF9cKEPDVMzobt4/ersvLQ7eo4TpiepH4dhlqYb9j9l",
+	"HzQ3wDVO2Yf1dJCKDFjO/evRfefUyPvH5TN031lNe3DGw2Gvo8QVw0Om/7lufT6973VmVE7mImU5OeQz",
+	"TfQewrZe0zihF3ESq9WPC80RI9jk8gZT561Bhq+1PSmHx6Ox4bZUv2vH8GvnQogrTWg5T59Rftncyuif",
+	"pb1yhjTBIXWQ3mFAKB5wPRciicOVfjxlbLJgaQgTPBz24AFymI593utMU8YmGVdxMpmJLJWTCzaFVRwf",
+	"9JxF+TZljLgdEfiGjA8IfEbwM6JmjDjbe0LoVLGUqBlV5HD4b0RM4ZVFyhY0jgidi4wrEiN3GmhZUByR",
+	"mGfA3kfjYa/DeFQVVAfn4xGyg/7wEBloy9Ov+VIy8YlE/EVzZmTU+0N3H2DFXZEwmdOPneOD8qOYA19Z",
+	"pHGI8hwm2Tk+OtRUDeeM6y3qZFIT1oJpPhGKa2DIxZL/ePaEHB0OhkOyYClBOfyp15GMqphfTmjKaOe4",
+	"E8Vc/5UKEMVS0VTV18myzXydDM9L2FR1jkdW8Oghz4GpadkDpAVaRud7tiT/EKleujCLZQxCPFY0iSm3",
+	"q75BSPU6Rh14JRVLY0peZAtqheAvqBaczlkah/T+92w5ge70od2eqxfT2k6GwntzeWk4TdHycD7i48X+",
+	"h4PUJQbLOs3aedmGbvYxnJo3xaGoSOgZw80lVF6xiChhzpnLc1JGpf7QsmAWTS5WE0MTeR94Mn/IhGLl",
+	"Pp5zGUd4OKeMGQ2pxNPM9y6DqtKpZh9lUi54h0tu+3Vyy9esxKo+wEC1WJlmPKq0XdWz9APcmNVBNL7a",
+	"nx/ww8WDD0fpQ/lIDa8d2dEJBZ/G6Ry4drEGZolifkm4WBLsVJLilFEekSvGFu6zbiPP2hu4C8+i1/ro",
+	"NG7yKcl1eAKHzGWSPTKjydSMqCJr/lCsvXyPcSlmPDoeHR4PH2ipZ7YP5xyKSE/q9ZuX/aO/Hvzw90fF",
+	"Cw3Cc3x8AMKzjULbJGucexEq47vegvhlRi/1A8abb0WJWNFErSY8m19oWYBdzml6xYDTh4JL2Gmj2Hhv",
+	"UXCM7BUGW9AyodTop15HXysnxfxQfuHr7U7ZXETxNA6rFKl1/SWL/ORWOoag90hCU0ZoGLKFYpEluLX0",
+	"BhS0+4XPaWmXa9+CruZGU7R8anQ41IwK/5yEdKGyVN9Gys8Nc1swHsX8snNc/UV/YRQDvDdIFqZMj3gR",
+	"T+TFxzW7YV6dfHz47MN4/mLZ8TDtiIVJzJk5R7jRZi6TmCv4T9SmM70kqbiOI9BWJOXRhfjocl2ZhSFj",
+	"ej6f8i4kXIjuFsxdsEWWLoTUBAcmHv8KvtdqISzABC8KuWVhrfa3harUVlMspKpl3p2aumi0nbVc/atR",
+	"Ka1WKFc8hOOsFJsvFNoCgEOzNBU5G14kVE1FOi+xirM3/YcPx6P90u6teIgqB/yjaTGO/tn5VFIcfLZB",
+	"R1tYZx008sArVkf98f758GEh6+4Mho7BsK0p8Kb2v9Kh+cwmwMeJkFnKaqSUCMkiokcdh2xbk5+mAjto",
+	"u+HjA/sDjtx9DIMNE9HSRBiaMfeKG87rNL6mihF7vXJNRxM6nbJQgdDARZeTZaxmUUqXvHP8oLLID2uL",
+	"vI9PtlxY1DefoGSI6te3WMqMpcSIDkm6B8MxCWkaTcyjaM9dd5GpUACl25/dbt6wD5k+ZKdh/Rqx339C",
+	"zliYpbpPwlFYeFtOTSsTis04HZzlYqZMKZmaiTSWqHjp0ftbdqRU0WaL+499sX7/+bNceAzvvbve3F1v",
+	"/lTXm7u7zZ9itX63FxvHXLj5YlNjxL+Di83oc11sKouBFxsQTM3m7qVAc7fUnE3NCCWa64H1dSWylACf",
+	"InFJ+/hN7hRbM9+tuWx7MvYu5NtYzU65XLJUVrWrb3X/MzITiiW4vD1C4dWYX4KoAdq4Jwm4D7QuXbpT",
+	"Fq3SJGHpZYzRKxFTNE70opyxa5ayE60XprGWb5w8XcSvGR+giq7SOMRmj3/qLBjlmZpgU6vO+0/gX6YS",
+	"iKFDi/XVy35j3WOattc9Oqcv/94/ODjShDsadm6mhnTmTLfaPzwcjYedikLSGY2HBygubkwD5wJCEyoK",
+	"9YyFVyJTBNzkENjxaEgiuirtrNWFYq5lhOCR7BwfHR09AKlk1muRiiiD3csb1ac9FAsG2wmkI49TRvWh",
+	"dP1c9pl7R/M+W6axYp33xZQ8Vo9nIonQRaW32xw5PS21FKh0a/1ekmxBLphaMsYJXKOBddjrc3MQlc+e",
+	"8QfhK+0sC1teenGb2MVMiKunPFqIuBoo8Y0QVzG/lM7dTm+Fa/Mo6PDaqEwuXQxc0Vt6njfxvtfJUr0z",
+	"M6UW8vj+fbM4A7NL9/Xw5H0tsCmOG/Qe5T0yeFJA6ky1qDEkvqVJpGoEO+oPx/3xsB4ptSFoxRBSJjf0",
+	"t/aU5hcAmFtBPHoy7UKtTPM0nLN+ypY0jSSwrZRN449GF6KTBVWTg+nDH2CjrsVV6fr4uVjFE5YwxaK1",
+	"RHg+Y4SZX/Td+1IfQjcsC9uwXAANh2z9khSmQex5YjsACoOQoScs0Yd59UPGsqolxTxrQ1Yjh6yucxWc",
+	"XVvDZnVwo/k4VyKdSAX/W+VIhUlkhuzqdvYm0qtNddJipfLV8EfJFWzhAjmFP1xuzZGzOnY9nOrOTnRn",
+	"J7qzE93Zie7sRHd2ojs70e/RTtRO02mKtvTfIlrGgT9jNFGzVeV6kGCmRq6h5BMTV+arZKOXa8aSOwdX",
+	"XXEp/VB++XbUk8qno5sGI/w+FJbKrPdLt887FebGKsyfTX3JgwZs8yZ5aFtl5k+vyDQu5Feo1miRtZ1G",
+	"Y9nM70CjGbbVaCpxW1yoCV0skjiElIiSTgMc2SoE3ug9iChDMQoKAQXLdYR87S7Td7vAvWK4o/PRw+OD",
+	"8fEIzaJfPve3RU7Kdie3fCI/c7zg90K9YTSqqMEv40vUtiQpjIOF9jpj4ZW09rsLCtxPwJbl32nKUURv",
+	"idY8x1qL3D8hacbJPbAlE3yV3YNsNjvpjBtrccJgdK8WjJ++fv5EhNmc1Y2+sSSR+Yl06UUaR5eVKLuY",
+	"T4X+r4pVgraz5y9PyWvcc3L6+jlwsNQ4JUeD4WCoByQWjNNF3Dnu7A+Gg30gAjXTU/7kDOsfpy9fbDsk",
+	"2/QxgZbfcT3C43ecEBjiMamNUP9mhnhMRoOjwfAd7+AgUqpE2irczmN73Wxa3F0r/8No3O0OeHMmqYc/",
+	"bVZjb+622ajsNuhsHvuTVc6qipXf3HVnmPmDGGYsdzkz6eUuWzEJ0IUXp84EHg5vloa9P6qmYVtRtykN",
+	"+0G7NGxza2nIwy7YZTkTe3Q4tKnY9hVN9FpNyRLmxv5vm5+9PzofGz9gnba1zHDgKh7kOc4GXMOc0QqG",
+	"xe7qfGvtwVLJ3+zpKfv+xBSjudAhXNJ5oyhlUjYcOL1FZs01GcScjSBuf5+8ZVKRAzUjZyplDPZfSEUT",
+	"K8BGw+HowLFJ/VEsbPU1aiGcfYzLc0GWYRovUH3oPKM8mtOIkQWVipKYw8hg1f8WJwm9BCW6Hff7wqYl",
+	"L+/NuQfy+4J/6pFdxVxPLBH64EPAidECciYr40s4yNZGUT/sEABRPu4XNO28b4Fx8BrF9HOwStgEkMco",
+	"mxuyNKIescKbCO5FpKkyPHx9kiPCzCnPaOKjjNZ2kXxRy4YVry3E9I8TjvmlCaHwJdTkAR0YmMgiMq5E",
+	"d6Fo3BBSUULb2T/sdYz87DSFWzxYE26xnFHz1sGFV5rVokbMIPVPnuwZu0SGfwHiza5BGHo5PUg2i6re",
+	"3yIMxYZa7DSUmlfnwXZeHRiwnpDnYoqPtr+LiqvSPdM4c94wEw7jWbZzQQQviNDtc9cNcm5qecaUp+em",
+	"2LhW8Wl3wTJ3wTJ3wTJ3wTJ3wTJ3wTJ3wTJ3wTIbg2XKeklDIO+py0/vSTKLpRLpyh/Ki3zaDZ75tYMe",
+	"DFwe8FyAe0N33hpyNGXXLSfuemg8AAItvTY+4MmPwwbIufoS4wR7a9cjd/KI0mHZtCz2fFSWpb4o+4uv",
+	"blmcWZbXxgjofGlaC2pYPOftE9DbEUwvluSaXTJF05jywfqFRWSWR56FrS/rwYevbmFzsMF20W/Omfcd",
+	"9wW9BPOdm5ThP+13t4q7W8XdreLuVnF3q7i7VdzdKn5vt4q2ysK1uGKRJ532fMZMQm0sCeaERpsSLzdm",
+	"xFbSWWEEQvlT4F9xBmxaC3dxzdKELkqIVfioSHvffzAcFg2apNIzc3Bvo+Ez4wyuhQMydpWsiPUVbw/B",
+	"tgLXkpploDjFen+p6rxvjsFhnKXQrpqlIruc5YnKoz4gFcxEGv8i+ASbfpB77MNZS9w2Zy47gqGPtwdD",
+	"H28Lhg74cPlidI6PHhae9AM8o7CyNrrO4r2P9dKD464Ci06TOCqj4endyn8xUNi7BOOdMaUSNgf330Kk",
+	"Na18LriaYeq6vuPoFU5WOWT0+gTbqoSryxs3AsPMaMoYxs9ylmNyF9ufj3aiBVUrNaaK3noTgG8XYaD9",
+	"Mr/vdSp7Nxx11nFBZ5op7oq5c9rvgVqUUDSRLZfat6xrVkaf6E+QC3+WCLXuugbE/ie4p92Vh/ity0Ps",
+	"f8XlIUpKDCoadR3mTIkFeJZLR+dslim9UiQSS35zv7K0nWCPabxgHgfvKQBrEppHcdiCTJAyaJTxyhF2",
+	"PblW7d//gf39avziKnq+fJYdxR+H9CJ88vTb0Q1CMnITc7Xtkaftqt++1NWgdLXSpDRx62GAKofwMlGD",
+	"SmmgwWIlCV6XiJyJJSeCb49guwNcy1EbuBYDKPy1gLM8+ueH8W8GzqLZjL3wlkbw96uD+Rv18PrFcrT6",
+	"hj8In0X70+9+Plr8IIfZU3p4Hr/6ZTKenj4KRwUp+MFD7JJtBxhyh9Hzm2L0tLtDYqmttYiAugUDC+ju",
+	"uTWyVV5BO79r3i9byQ6KXtdiB72mmWTEBALF5TDVnFlGsdQsDHmXJ9r1lNiAwrsQ11sLcb1x+CrlEaEk",
+	"EfyScKqlUNJfxpwRTZR/gtjWW4pLBXJfd+uoh3fnbPruENwdgt//IWh1wYAkYL8aUyvfUZyPDXU87pJ/",
+	"v1jVjt+mam875Qlo6yUuiedCCcswMEu24WpUS6Gu3y/vEtLvEtK/WEJ6BdXy0cUwHEVjtj89uDycPfj5",
+	"6OrhfI0NonwS4Oig7n+KzjWfGjOlcZKlrKelDCeUgPdTNugzzSkn6FUb11JODkZFyok/reXZ+flrcjjc",
+	"H+wCAOpkpNDdM1L0GtTTUQ6H+zumo/RaLNWDnbJz9n+P2TktuXz5muq1jp0SzpY5DdVMZFvbxXZHZL4h",
+	"iK5jPVrOJAsnL6d//eFR+vC7v/7jQ3q+/PnH108ePn/x+p/PxfgFfUHPli4vYhxv49viQldW2K+t+VJ+",
+	"trM7fclFvdES7USnbxitEil30JjxhmH85foOREkqVB0S7ytf2EXKrmORSRu64wee2y+N97bpFYMWPPZy",
+	"zRNwXL2bGMm/+uUdn48c1bDCQB6Pv/2b/OaH57NUho9nyQ/PX/7t3y8O5dk/5EJcHIknt7ghb1jI4oWq",
+	"5iaGLL42+PczyqMK+n2UAZSUKo5War5APRti/GeMRqYIx+ki/puFpvm1csc/h2IeCK4DZoUYAPhVSkNF",
+	"uvrAWRSae5IEMZ+KgXk92EODhNU+TohkzBQHgRdifkkuszhipBvcj0Qo78Nf8n7xe7A36CDswZxifQlY",
+	"LUDQGQ0K/a8jVWq9YY9pOGOP9RBFUp/PM7FEEwXMBMdG5nRFLvTFP5MsAkknMiiQHvPLYxIssEZgj8zp",
+	"xz69ZP/xYBiAJw3tUT3PG4f4gmvuJl0KLjciQPdLhML1WTKuyJxRvpzFCTNDkiQ4GD6CtyYOVlGw53bG",
+	"RT/UkzV9uYYL0k0ZRImY2obpimjd2Yjx4Pm0/73grA83vWBvkDcaHENbWBpnyQkGHBLBk1WPcN2QHvuM",
+	"am0S+h6Qp9C6UDP9G66nEoSSkCaJrbmTR24FXPSlEikLmja2vpTeXX56Ti/ru3tKpEr17pq5izQnWjM0",
+	"vQlUzvRjrcxciGi1NyBnjEckVuSChldakFQW6Jjg3mjiNe0sRZZEmmj0M0n10iKgUr5/+8MD8r1Q5CUY",
+	"r1gUFIQF3Q7Ic0VCa5mSRApNGNLtJBJM5mRjXw0cd3nQI5QYd2jRlksIjQfoXefD4Xk0++swfHq0+MfF",
+	"8O/L78JR8jf+jL7reFf8DVXsRTyPlZ9JfMiEokQPinSfPz3/lkQpnap+zNS0r5keXcT9lCqW6Cb6hvvs",
+	"HZMgDUjKoE6QtAdR6ulwsewBh1N567Eky5nQh+SSxhw2SgXERMY1TzRiU5ol6l3nJP2P4Yn6j/H6+b3O",
+	"DYxNs9xugh+cCS5YSoJlMWaiG0WLJhwPM9RAH3OUEAHpwmmkIVix70k4l9DJHhEpCWimZhNztZQB6eIN",
+	"C5z+jCtjNZVE36TBkWUs5Xtt1uvDf4yHw5Nl04rhrJ5HvrWCME34/Z4kcXQCS8f0IVvq2+9KZCBHtBiB",
+	"g9M0nJR9WG8c9o1LpavTqUKfZ3lgb4F+zPJrRrWk+twX1l/OPio7chJSTswtrWF8o15nHvN4ns3h32Yw",
+	"MVfskqXo1aDpyuBo/JL7I8uDCkq/98gp2Kj7L0waRXBcYgpswfTYBeq7yFq7jIYzYkhGC1oJ7E2TihVS",
+	"ELIFB8p1ru7BE9OWzdvAex7oG7Exmy/TWCkGZ677lF8msZz1bB0wkZLvWDqnHMd5aTY9sM155FOPsEQy",
+	"ElRnap6bHhppdP16eYgCscronCmj84Bx00+5phgwkC34KDjEnKhZ4RrPDQY9G92SmzB9w91oVJjTjy8Y",
+	"v1SzzvGDAx9JP4/YfCEU4+Hqr2zlE3wZjz9kjFyxFVaxcg6gFiE//vj8ieYwlFwKoYWJiEO2NyD6rOg9",
+	"BkFtZRm0oulCyymSskVCV06trJTJheCS5YuDzK5YHme0fT1c/6o8mI7CMX3E+ocXR1H/gD2c9h/R4UV/",
+	"FI6jfXYwPaQPLsprMz48hONm/x5tXqo3+fb83pasDWF9riWcauXnpQWbrR+QQKtfAdyxueVLmqNfsYUi",
+	"XaE50DVLadIjoZjPaV8yffoUi3ogsv6iVc7n07o+JVWcJDfSqnq2tCNq86DJygF5LOYLUFqXjF4lK9J9",
+	"8+1j8mg0GmoB/fb+u86//vt/3nUCggZdLRhE81a5uuFtaVcNmtVrzY1l/AvrkZGWVqPhMB/XhwzLK5lh",
+	"gUpQGo6R451jzO0zY9N/zOlHI7KGw40CzAmlaWKY5aTtRrZZcSC0o/HNmXmbmOdZIhpZvZaK64ZsPRjt",
+	"xrrZy7F5sIqmKuaXDfoLnL44CqyPP6FSEbR3OG5/sHBA2MQJPgIygnBcEysQqyY6kmYAE3ixRFAbBw8R",
+	"dk1LDZrKurXOE5PbLfbGYLqNw4WAk6bh2hKmjcPN3U3thrs5ymHTcME52zRccEitGy680H64LZyUm4Zb",
+	"tik2Klvm97Vj9/hCWk6D3YhGPoEpEkQ3qI3f0Og7qtiSrgyysbLJsQjfrud1/2eJSn4+il+ts0l/Erkh",
+	"zDZf0mTg9TqRCCcVS2Eaz2luJwQ7Gbws/1djI3MmJaZfw/XS2Afsa8TcELXKE8/1PzJ1QrhQs5hfkiWV",
+	"JJzR9BLfmLEkQpUH1ZnCqpNrPhXVZWB2hkllvcTtbnB0EZsZfPrkbub/Ttm0c9z5X/dDMV8IzriS9/FX",
+	"ef+pfv+N2SHcrzqFNSyA1goiJo/1Vdu3kGCics2kr5/3HTupb1jm7fuORbW4J/fxBKz7rrhRw1S+oZF5",
+	"clNqM1efSczBMrY1odW/L2isiBIg80zqyzShisyFVGQ8NMGydF56cVcSMd1P7MefhVzsFSCWxPTnUkpl",
+	"JYylxjycx1LG/LL8MONXXCy5fqg1VPfLuDg6kyu2qnxvc3hEpiZiOkkpv2TBCVpygtevzs7J/evRfcMb",
+	"5X0JaSD6W8suZXwJkXgs79N8jVeapVa2MR2sRwKTgm6yKZQQk0RzgS9/Ch4LPk3icNczQBPFUk5VfA0B",
+	"6e979lRUjetbHgrP5y7fpQpt/DMqCRcmJAfMo/queeCei7KO+XUfitBshnP9xShRpfVLxYqjUvNd9Mwz",
+	"LtTkQogr+9CB5oicvxXjmnQmcK/Jn8Nfk5TRcIZvu3cKGIF7vkqBo2GmxHQ6WVAp8VM0mLtdV89jzCeZ",
+	"xCMF2lO5gxMiOBEGmdr8IxZc9nIb/QVLxBJxsgO4mAYGSFuPx12bL37IvhXpRRxFmPW+u6SJucym0zhE",
+	"mIpQLLY9Vd4G3HMVS9RBOGORrMbrmlwRLLW9syKyYCkwYsE/z1lCk+2crrTSRSIBlqfi4NSXQBMgXo6u",
+	"Yh7l9Ee6NDf5YpvgWgy0VLBkef9f//0/QUGbYH+hDtUW33HjxNv74rRYteBlEu13NyDLyrlGT++2pNnU",
+	"SIU8K/owaNQ0SRmNViR3MBNKongKgZe5u2FAfpSMUAiysEZJ/Mu+4AgNv8Fwe+HhTOqzELtvNZxV4Og4",
+	"zlcgPwTexf7yfPI5B20ieVpQ2O68Epva6e5X+7ggwjMxZ+Yup4lrCQ5xLamylMg4YuB4jiWRdKp5EUnh",
+	"cvc7utNtnmDBSt1V+vLU871Q34qM35CbpUyKLA2ZvS5sSTqezwvi+V4QmYWzUizJegusy5S8Bt6vT6G1",
+	"k0S7aUEu1ZUB/VJkioHOOtU791XQkHV+1A1q3wt988ZfS15jfd7BuQIxkpyR5UzI3JGzEhkGXdRjX04c",
+	"RwoJxWI1IN8LDGC5pZWAgK2+E7G17tNSdJcTB7TuG3hn1yVHB/6mD+pO/k+m0kYiaHQuxAt9l77ZsQfj",
+	"QX4v3/LQ1z4u2wjBaxlLAr9CJiEnI/Lym8FXfSm1o1ZC4MiLo1ye75c/tabmiuuOvrn1ODeA72Y3dj73",
+	"W4wdr3ghDWIJ1xYHVGTFFOlixCtpqEW7p3cGwnuNPwo7QAQPG36CwYYmPcaWmMFYL71/nH1UE6nYooDm",
+	"s710aoiFG4vj7no3NK18VkN1bYnrpmq7d2DHoGk0MSiOX4GAOmPpdRyyHx3T2I2oXWJ7NzHVeVso07x5",
+	"B9iJ1n1TmsbJijiflH0kkeDMOkZs+jUDh4rNRIDf+uDHJbhUvd+Tlo2BFyHlmhTB4AZhYRalyNxO58JU",
+	"INXqt4I8ff14SuNEXLN0z7douYWwvi3BgLylsSKBs3h5tKQJXlPp6oRQAgbw8noGlQX9smfBBCL2c0/+",
+	"+u/ymMVP6EkXLylfmebkDS8MVDG0nG4tKyqfOmdGCDKnfJXHtm57GHam9mJIn4EL12eVXw6clVhLpgPy",
+	"VB8WtKzNqMzj3y+y8IqpE2KjoRKIVrIBuYaW7QAawnhBGE+zAssLItNvjc7dGO+15Jq/6H7VL0KnW31s",
+	"Xv8iB+xHbsTrLzfVxkzYyk6e1eq3Fa2c0TS37VqlAHMbTFwc/LS73CgR12e5Z+NgcZj5Uar06+oypQUp",
+	"Hjg+GnxgIIC/NId/+/Zt/7SYDfOHuJh9DGc0SRhH5BNfsMo3+F7KaDL/j3eIs+WNF0QCZh8XLFQs+h3b",
+	"Ik9IjC7SC8Y4ScTlJbPhJhuUJcP+tBbwdelNp9aRQqDpnpWAMImpSOdUHZMAfhvocRjHID7Q2xEQSVea",
+	"r4cz0pWMkcBd7WDPyJfcpwMAO+gKw1sPBP/bkNkTvMGZWFCSMAURzRam2GZ4RUx3bVLFoKc8MteiAOvB",
+	"km5QWoDgy3uLfuQyWyxEqlj0kkUxPYe9vclhyIoWJ3PdJAI6bXcoGhtxDgcz2U1gx9CKQmWcvw/ri5ZK",
+	"/+fZq+8L/u6f+5e+meazx94LwLBqXgAigFm9bIBlDRYsVTFzAMaq3z2OFdzgCnbuoGtVGLgDSVZt5vnZ",
+	"K7I/evCgPyI0Wcxof0zMu0STZ7kHgDOrtW3wzaotI8IZcBssjlJuy4+GVmu8BI9WC1fHlasPFGHUfFGi",
+	"RRDnT2bgBvKn3FWxYgVQuknz/tTrnEbXlIfsDEtOOAHrTvgcjaJYP6LJa2c3TYJ0nbojRiM9HqIEmYtr",
+	"m5IAHZTsYQtqHLMlGlHCk+ZVRLqswHk/Y0kpG2sPjDkOzhyGrASQNOGJZSkaESnJ0+c1swa2zHg218vq",
+	"dNupANlhO1WINfP0vbuD5UbW76MS/l3KY188ahIEzCBqA8RNQSqJlvEWgJ6z1GC2BSlLGJVsQlXgOZ0O",
+	"AEE9+4+hMC7CcMAuMadVgm1ALkD53TkGlKm+QoDq2hmJPZ6ZHzHZKI56BIFUGUQDhZOg3LF+tE2+Y8/B",
+	"06owsmRJV9INOQpcqigelzfaee47/gY0Km6I5s7jUfT9H/eUpizfzfJcNyLR1rovdn7N5mZciiSy3adM",
+	"ZSnXxxhOMOauL4RIfBs+7g/HOUB5+w03w4q8gzIBDnbgoO5iEFppBIYTmbYvhEgYBXGXg2g15a+UJ7I5",
+	"B6U2fFulouFQGoqojHdcTxbKodwh4q3e3itIUJn3cp51IfQljlysjFcAMTHcXvwpSS6zgXuzOQM9J5bS",
+	"odR8hpUBlujJ2cUS0Nx6TmaRfWo4BJhXVBwmjx5hAfHqu1r5LFZsLjfpbA53/VTccNKUgoGlQNtpYBNA",
+	"fifmAuCwx1jC/aItsW5iRrqtEhsCsJ8SA4Inm0RMvuGwiM78vNuVRbHK4QwrNMmZa2RjUSnYqixZsPqW",
+	"1gv924Yv3JPk+evcqmcQHbSMZymRdGlSr1zOsz8YDkaj/cGR73CWgMtqvcZz0FDwrgZ3zXmcJLGDiVAc",
+	"pfHgMG/flMfbSlhlUU1YZdGWDLwS19WQ4Fa140NwAsQusvmiqma3TIKtDcU4Ar0jAKQ8fKHc2etXZ+c7",
+	"CWFNgli0syyFi+cVMez84OsvhLDrDWqOjdqmaRpfV47wzVQc91r6a3O8+D1JguK6VqGebaEdeh0Ixmno",
+	"UP8ErruEKka6cQRnLzjmdG7MFEXP969H992w4fvH5cil+9b77BtEUVy3gW6MK9wCH5Wl5nDolZt5TdbG",
+	"zElECwK85SoH2ZgJuZ6XliWoS1k9NyezcJzDLuQLUSKG+gnvlfhmmZ+tZ9ZNstXCgcMRQbCGraQrfpEj",
+	"A+nmeoSzpT4pkK7fXuYWgmUrmWu1Qhv+CjOaiiQRS3kCymGR3AvZvpqSy4m5we9ZHjuwWI9pwnhEPRL1",
+	"NUsJVEAigGKFgH6U681a2vUjktE0nFVMxdM4USyVZBqD1xhvAm0pBJEZVboCsJ7yAICn4hBibp6mxpfZ",
+	"jmA8M3+C1FKlno0SxWlqEpq2yrLF90ZFynhf2W6z2+7wE7ryr3Zlk3kZNs2Oqr5/NologtXIvFhv4EtF",
+	"6Bvgn5GB5bB0A7ATmsJLx+mBj0dHjf4dZwLdf/zjH//ov3zZf/Jkr+GCeVAVsj4hg1DTWPqr2uVTmiax",
+	"ZlbYL/AFdLZ3nz07fvlyD8+KXR6Y/gnhWZIg9hIXvGqeO8LaYvodDNjBjOq6aZE2juoFVbc6pvEYEZ43",
+	"jgniwvIIkol/m15BZowUSTQRmUKLWpgIyaJA00SvwH6CbTQpGqXhkm6C19WpSEm20Gr3g7H+WDoxD8Ad",
+	"9szMgLkvY8lAdV0arSxlaDXnrIFADj0EsnEVmrSSoIitOcaqNhDcOS7PTQ60KMDYhmMy0sOtvfGOF+t3",
+	"bM4URgji1X2FJ2xGrxn4BIAGWETYx1iqHkw4xwPMsyF1q2YfjgkXuNDeVmWp0S5+1COU6H8BrPaCSrwk",
+	"QFeSUeMVg2b2Bu94nTdCIFgR3mLnB0qLbt/LLZP6ie11PvbBF9QXC8b72AtibZZZp9nOXHWq8LDSwXeP",
+	"m5/MN7FerEq0zj7hclqD/KiVjRhWGqSngQuRqI1gzmQzL27WdRDxTbNbgDO0RABAjISLJenqpeu5u9wr",
+	"kYodX5mvlo6Do/jgQDfcj4DanHlFJyjPkW4KPRHoqWZpq1ygDo9Ho/YXqK3EOxa0axbu+Psa0W5e8PGN",
+	"RKhNWsuZfuc3tESaUpAN5sgKIQHp5IClruWKh0kWsWjvhAytkFE5U9tkZXTLCdR8dEoiPEx5vhsRXlpq",
+	"VYUN04GYyQ9YeZFKhG52sx1XiBoMYrlrF3WxEiEOTGXFwJYxWw3wfsI+ZDTBU2PRB/r6OTpi33HKI32o",
+	"V7JQ0pdYBME2hJFtKo1ZhJx6B68OHNjcoUO6FoaCmtA8w8wCrbYOTPJPsXxBjyySzIqMMOaXVuU3zBL5",
+	"wd4mJjBuzwSa76ge/lxnugUPaXvnMAKhgfR8hLPWPJjfoe0u9ghNpMBcIn1ndWihvGxF4Y2CIQznIz5e",
+	"7H84SHdhmHXbmseq1mhPUyZqZG1UhP4YwkvWW1BMoIdDsmtuSt9gLe0fMib9ntFT8sH8ZsCzecYIlVey",
+	"ANvEs2Sqcg/I92xJpjFLIgTUpYsFo6m+sCZUk7+B1wbBdj2qU1UTg7fDAKAmVJiv2MoiKds8M80xMPKo",
+	"5thMWHqJdQ9ry38Vc0+vgQhDCljiPRJEMVMUHOcp0x+GGBALVcds0xbdBC3WCeidcKanKWNEsY9qr0cC",
+	"CmVXYjwRAEthSnct8lI4gDcRX84m4YzGqf4LTKg0mVzoL+D2kEkl5iWCs8PV+42j7fQ6pd6cOmFFZ51e",
+	"p+hLf5F3BTXYdDdlKi4ab6uFalXygiXrN9b6KhwSq1oaT/nKWe0lI3IGkvhKS2F6ITL1f3jP7sLUMW5y",
+	"di0BzR4xHsWUBIKziZgGvdxZvwTHjLPv+i1LEick+Ol9UFy3SmP+qVOU7gSRegn/vUwyxfhEEwaUvaY8",
+	"UxOcGsSY5OacBlZRGGrSRojR3MyHmgqgI9lzolppsaAK6MeyWUxAYJ40CZ26I1PoTuq7aqWfnzqg1tMU",
+	"PKRQYPt9S9OVVgKR+dWXwHJPz+bCdO9JGOQxCfQZhLAVXE99HFdMTriAh2bm+qmhANLVujeQBNIQQOCj",
+	"98ocxIIxBL+6JHJMfhoMBu97JGKKxok8JvcGg8G9T0GvTEmIp5Q37x5oPdpOr4Mj1CweBgXXcXCfFef8",
+	"hufTJ0+AJ+bSBM+v81pxqkpk0kLGPOeLbNuQKEcK2ds5sgklNKUNyDdZnKh+zMkVGF0v9IT1a3EKW98j",
+	"ZrTAsGEypFvw92NitvkiTtUMDDLULWwWQUmAi0zGnEnZIyFL2EUOaaIP2UlBCMee/XVlQkUknFQlwrF9",
+	"7JEL+UBjHgmR9ojIFP7jgqa2AFuPfMhipnqantXspCRKMCsb6Ue3o38i8JM8KUmZvKdQN6zox7hHFtlF",
+	"EocTlVIuFyJVPbKkid5aMImzBNrZO8mFk0HJCSD8skcCWPcAMXJziocNtedtZ3XAgCkvYzWLHU3lxK8n",
+	"NKsGC6oUS3Un/9dPtP/Le/1/w/6jyftfh739R5/+d3vtQQ9S/6J7toP9mqT1DYQy6V6UjxsY3aiN8t7b",
+	"RWi7INEGFbgZJHqNSH8LFUYsASKl+aS5EfcV8aRYmmIJRbd8qiujnHEebh7mnH58jl/u48vmr9EmOW6g",
+	"k73M8PPK9VN5pbdY8ARNcijS8SoqSyK/a6P6L4Sa7VVWsi7dLeH7VID6wq1bKr+8L+18z0GfMOJ/G8la",
+	"OkH5Wy382MALfELwMcS93jg2+O1sVUUdI4BJZopU1Rloyqj0XezatGSXy3jYWTS5WE2wUmnPqfNURLvZ",
+	"FByQieVV9LZRX9GGhcOA4abaKG/RmGOuoFA344IVUwE61gK3qOgyZcwpWz0gZ5wu5EwoBQHMBPKN3ZWB",
+	"K24MufGASVtb5iljBryyiTJtae6ABKAMGBrVI4G4KS5SLcZsaEABAW3rYJcjOQ41l8ztPDFXDw46Pjti",
+	"qUT4xpGZN83YIFy1oZ73FVuoHhk6sPD52A6HTQPxn9yAC860Bm5iAVPGoNKUGYt/AIglZ9fSPHSJVjcK",
+	"d6u8DLp+s0yUxY/tr7KN1dRrKRlIf5oiY6PwYQQ52KzANVyr/g2uh/JGH/gWMy/H5o2CNhV9OFmKNJI9",
+	"vUdyJpY2ChlOH8QQNNZSweJqnloqgPFXL6UCFvA29VSKtf+Nys1vYttN2+kQbLHc7zcwqB8yobxOKKrs",
+	"VDU5lIulaT0IIwEiobdIswADtOGJAjW9rXV2Vfl6jSF2RR4THu3pAbRzauUF+X1pQwfj0VHOq+yu4G7I",
+	"HtFaV0pCClG+84WyGZRWGyjXvXfpBGv/10MU1jHcynoXK3zF2IJkPDKLhCelV2HApf6PWjPanJB8JmtN",
+	"2SBEnGEh5rHEqGfIU3VjEmJFDEOMBJMNzvr9PF2gPzzEiAWv7X+jA3+TfbuUtwPFtEq2x/rPZUbr+d2X",
+	"3pHGIZtcpIxeRWLJN9mEXuvXv8nfhoPtoEhvQxcWh/o2CKFaqHxDyRIsTRZVg1M3lB1ZE4GxbskcBfQM",
+	"P9gkTEzhtM8gS3YXHY/LW2jP0Y9nT8jR4WA4BDVPH3X3WbdRWOwN2ntHaxiDeSyFy5kdXlklyhLnKnGN",
+	"DWIG40zqm/SEKiaNNmRhhMBbIyQDy5XsWW8n3uK1lg/hJTtmr5mIl8+RuqZ/NFX3fbSI1ayceLdiHnXe",
+	"OG4V6QY9+tIlz20E7K121zrdIUxENd1BP7rd3Dyzk2VObujsfaVreOgNxW+8X1ZyF7C0Kml0groh8RM6",
+	"nQK6hCeuspZx6n5o0dyWsZpFKV1yEypmRWrhnjdRGSmjUcwv98BUuEJ9ZHN0BjQ6yTvxpDuboM+89us9",
+	"WVQviVK2rA1gcwioPjUNp+MtRraZ84+3N9YYqIl0bJQN0MMSTeGVDRs9bBkCCePynSHfqJKGQM12Yxrv",
+	"txxTc/hMXl3pVsNnyj54J3KmYGkFs3G3sli+/CzVyavpcGxMFTRSoymXITcx4Gtb5TG437Ry4VkJduP8",
+	"QCuA/gjJgQaX0gB0PgfQkN1hA+BoWRxHzJjRipphlcB7PHE8mQrFvOnaChIfv0d1Vd9GjklgCtOC7cUi",
+	"RUpTpCmNeiTIISFd1DCTaxtLmbEU6mcYfEwK7rIACuJiYO9+/wk5Y2GWsgE5p1dMaukYsohxreBcs7SA",
+	"o8SZBic5zowzOndD86d6c8zwCqemHUR5y91vPPnoJVRPzwk7g7I4vo3pAeYKJ06FGL1XgdmO4JgEi/kE",
+	"0DWvY0kD0s2HAtYx8xtWy3qSL3bXTsx9qQx5ZWFgIZilNPWS+9ntXRONt0PnB38nFYNbuc029l9gcEV6",
+	"8Y6HowrwoATaAioYD/XT0RZyoEtlXjV7EEcB3JIkulLwjmPM09UQvo0wBJUicRtcTjanfL1t8rw9UMFG",
+	"c2Vx7MYHpakdPHRqfR6N3Vqfw+b0/cbIW3fLnIT9k7zeF155wNBqUa8a8BbGzsAOWxQhddm7L7P/fSPh",
+	"GqG3G9W2vtoVLto1l7vfxeWKdCFwWsbXbO8mXa+5lvTKMSSmpn3KQpFWctZrd5aql9qvCts1XqcMvdAT",
+	"P9fX4LIC3fIbT15HVclspslb8EJS4KAzkZTp49fOpW2OzWmcaB0vov9pfh+EMEDMMTG1NU8jajNNzJMX",
+	"4pol6IRfzATXj/59NB6NDw8Ph6ODfci5EkqPrXPqBulg8IvJ2IinZCGkjG3mpTmzRRjFcQdSLfoPHx6M",
+	"xuYNUx1Qc4c812BjGsGn6jEzkQXNS4o3lipsH0YfGvZrCdN6NG04hkRbmgnPDvLHwV5Pq1Z51EYcHRMb",
+	"5IYBNhj5Vo6HyCPe8BUTCaefmwAheJxHu8HH7WLc8EsbETUgpxaZPSrGCEk1IgNXTXAwHBJfIcOiwLex",
+	"3CGGI4ABYi0pU9+waLfSVgHmCdlfWBkxIJzOwTGnSNdGDA/yKJVKwv6vTogQMBSYLEDoXbOUnWiNF2qy",
+	"U06eLuLXFhO1WCiQG5UgT4RRwBig444Tb2YCR1ySGQ89hzk/aut4xnfwUnFmqvzQQjxX4uq6+Yx7xI6y",
+	"FtfT8vCVQmaGa1CdnNNZHeY/bIZN/g5ycTMcVLDgRJM4OjEp2JBoQ55zFzxNU/ecXsYhuaZJxsgigQxK",
+	"ADzOUqYvNvjiBINksHhet0iVNwBTcCHJYaZQeB5r2ntEaqUHtSZuW0WY8ongE7y5B6RrrgixJJGeYS7Q",
+	"HTx+c8s/JsHhcEwaCsb2crDzGUuiPW+fdKGyVHeqcolflDqwVe7X9OFY1nULWgCcFMmrWpE2Xcg9iI61",
+	"Q0CDyCKhSkvuiZ5oQLp51+aCaVCoA3xbrng4QPP6MVkwHmmWcGKcmypdEf2C1rD3BuRpItkSklsxTAni",
+	"FtIo5jRdFTRTke5lCbC+FnNZQtQK3+QBlXAo5YkbiWi4NXzfh0K1qc1i9Cqk4w36aItMOCucnTzHbZPj",
+	"trl1VLSRMgpWXnMX+VWzWnIWzliUJTvqyqdkydhVsiImhFNvBmYOexThVUNAO6RTW0nD2FW+fxjUXnFN",
+	"/9RRswx8OHGn15FogmtlCnvL2FVEV+UQwaN1YW+9Doa4mp9NLEqBZhLzzMvfn4klSbTIhJAmw5+L2AgH",
+	"nmnYeFkbHfqIENDLBZ/4VzNHP8AM9RmjkVlISMgu7owPyrFDD9xh7D843HQUnELFc/rRhwuQXqLtBZO5",
+	"7XZKRssLcLDVCXS7jX3m/7kWoG363e7kg4e8Ta4E+MYx1P5TEUdMU9aAOVKJOTMfaKqnFa7pRsb2qvGw",
+	"24L7iSkSZi1996Dxhj5sco3IdfAYhaeh6DSiKz1VyySccz16hG4GCK5ofapLd7riXIMZZMuD3SYh0E2J",
+	"QcDl9pf74vwpUXey2OiSUZubNnbdEPjiuegXXZvYushjZDjqD/f7+y36r12EV7JjycHDH2snt8ZBKocl",
+	"z4DZaOnR27Gr6BKc9cV0mh+Dirxqz+ULjdTL5B9uy+Rh2ybN2DPAL/rF5voJab8VIWFfFt6l9UHbSgJU",
+	"nayfjeXf8XiXxysfQsODLVn8Viyxiu1d0HGJ0H5bFnEurtgNQMENEJ9A91mdT2CZEjmJ+cQgcPrBI5J4",
+	"ymx1JFvcKkcrUEtBVoymcu8kN9H0SKzA7wcYFthNOTbu6OjBcOgylwf7w6PxsLSrD7zbila/uuMMk/T0",
+	"HX/BxKKCmKEnHmUhBrfOWHiFqDkOoY5aJBFBdXPZ4PeMFaSvR+IElQVIs7mAiFbDZ0OKIWiwLfo8QXO1",
+	"7F+eMXmcMqrvQy6ggn1WKiDvewZF5b2pNLfWeK9joBKKBwBvaD+BKTojWZPoNF6f6FQ5l7D7+U40n5y/",
+	"6ZnuKl05WxYRHxVjbVGHYR1feWUK1puyDTnPLYW1LtaWn6o2Vc9rKVoFD+vGQcGaPMZ3i2+91SHO3XSS",
+	"dZUitjxBYRbLmLMNHeJL5T5jRRNMid+6y62C0CHFjIBILUWh+2LMq8mfv+77Ez5L3XrArWYiVcR5ClwM",
+	"DUPlbp9RHkEw2oJKRa3TEspg/C1OEnpZtZ8iR62fPrd8wnZk+NL5tEKGfs7s7qx+ozyjV1KxNKbkRbag",
+	"22d1WvtgK8p/bV/+1OvkjpAmQKGqG6Wc0wrxy2ANRPMipGmnbJHQkMmSztQNfnoPUHGc7Q3IM4EoJxFz",
+	"MPgQ0se6LdSMzU/Q5qFHYGMA0JONCepOKmqra6Y3n77Gg6shVq7K0gTn4CqExl5hUkfiquWrrCFeILJn",
+	"Pvx1adQHDWnUrUWI8Zf+InyM55ST56ffn2JMoX6lR9jgckCCp5lm/PdfCB7ZUhSFK2PO0jik979ny0md",
+	"EW5r/jQyzYqWvKCMZZbu+EuB4uUt8kuXZhH5lqpwdjN/7lI3AYUyyHfxNbOG+DgyiJUIWIM4Zr5IMpop",
+	"MZmJpEUS8zMIPSn8J8b75AAKCY6xHJJki3bpSV7R9xRCBvGsr0QGSp1kSYLcNr5dedj+onyChhe9roCL",
+	"dBO01s/oCOyZWiHWMV3z+H95N+CmAX4+L88N7vi/VZzIDpbExsDpU88p2jKG+gZc1RK/N3B6Kz/TW7zq",
+	"POXRQsS7Rtu+RWcjgM1FBpsPQySgdKLncg6vrIGEN6gKSpCUhSy+Zick+EuQh8JfZKoBDbFnqjXGEpHv",
+	"ALpBCcLMBA32tBZLdUAmN+0yz6goXxIHed6o9xL6l+rbDa2Y4Ta2XW1Fj7D+PhcTORPLylNToLXytHAj",
+	"T7CecVGof2Dc1O4jzNMqPfJ8pofLqtdtZ3IgQwdz/f8sutldudeBco8eFWem1KIr98iPb17YhBcE5yFY",
+	"DZVVgNPygpEmPtWWjIQrP5aRrGrrBw83nUg9uJ6la99xe8JgB181xN0/tk5/gOFkNvO3YvvGNhqj9rUy",
+	"0Eo7aHKXmw4IDhvghMprt2RbFplpyjPw9pYjkzj9AXua2OO7ZeqJXTDfhkBhzScQvtRg9Srq5A7INymF",
+	"PE5OAigMe4KJn4EpIRpoHlPY5iqaYBHU3gjSU4uT6RlcczVLWe52VwVmq9FIOKOp1hK1AhfPIa3IAn/T",
+	"kjoZy8IW3xpkzpee4i83eUok9NYjcxrOYs76KaMR9K8/yLNVRATeGPZxkdCYs0jPqVxU1xOb4ayL3wQB",
+	"4fcNhTANFA5No0mehYFodTasJy96bS6u+gjCiz0nP+OeJBhGWx4fVO+NQ9u0d3i2VK3HrhvzK9xkrXuL",
+	"SN+qseCFMX9g+d9IhJkeqQcQYHP12zYrmBfCrQ9xls0pLzYTNo7jQMhzNAvjJf+ERAKuQwuaynphnHNN",
+	"lxCOg/jxVTTxg0GnqaCAVGzRtK+1PdQKAF7g9HDYxxIMihHHE/MV5CPxKGETRHQPTalFiKiCjLMJZ8tJ",
+	"JbFFi7VYTaYinSxSARhl/LKSIlrrpz2kCsRkNqZXYCAnFuyLVogt61BKLBFFDPNpSIQgPguqZqQbgC44",
+	"gFjkYK9XKYJQq4FQBC5tzC+0CxRDxtakyL6nSfJq2jn+aQN0gZvvZTPx3/fa7TdG4laPdylkENq9J00x",
+	"qEGbmlkWTzmvnmXQlM2xdAtpGWDtm9bTasbtvEgFjUiYUJm7D7FCuUPY/irTvU6lvL99vGAphBU7j9xa",
+	"UflrZrHt3ylVbAIlGooO8rrtpQPQNJ4dQTgtjDOWH7bcqmCtpQ2tCXvdDQygrxuQQI+mvngtNLoAMTg+",
+	"KNUH81bx7nkaMvHaN2/IBHPv2pDmDzedVaWA2C3MzbqORaYmYjqB4M9dm7PKoYwvOdUXmJtOt3JaHHzX",
+	"ojnnYuI7W05rpl6bZ0jbtlHc6HZvI2XX4mrnNqpst9RMUX62zDCc70v8eduPYy6z6TQOoXQdeEdLLewX",
+	"LVTZmtNIyqTI0pB5afigPY1Axb0JF1oByHi0azOoS0A7BoWz1NJh+5Y8+l3RzqMt29Hjccpb7NRQUZ68",
+	"Mqnt21CMw26CzLlRWyi1UkbBErFjSy7ejW7Az3C2aNBT6n2CJtxdW0Rd/KbLX+X7MZ9kspEgappDVQop",
+	"ISYJTcucfrTffjwZl9liIVLFosmcRTHNsejy1g53n13KssqKj8ftZlcoRJXvi9Wp6UwlxgaGgSRXj2wD",
+	"rk+g0LA8/LickVJqYby+BZNC28A5Dh2u6v0chcpVzCPvGWjHk031nAuWiGVeB3wngi1qDd0GKwSz5e2c",
+	"8BLelf8gbNZQ3ltz1RsmF4JLtr5UEJpauOD98cePJDXfDEj3ezpnESm1hB5MeNQjUqD5CIwaUIAb68VK",
+	"e7WXMwouLXDVW+wykzMMbaAJb69u8IeJbCrq4ljkqjeA/I5Rt+Ntrp2EC2LURbdADo8I5cbjIKYk+O7p",
+	"Obl/PbqPdtygVFHpHW8oqUS2qqhkMjWhh3e8qNfDIkIvacx3rrhkQi1mdLFgfEOB6fHxweg2SiPhLjgF",
+	"n6z9YdcCSU429k0rI+W+pHvSIuKXUcXYtZoErask6bfR9F01e4/mY/4nqpIEjT4xhO2zGOZEj1XLjD9P",
+	"wL+NGb9HPmQs2wl0z8CWFd/7iXy0LdoeDHOylpBuShBrvC6wYKZ8Q0Ghc3k5aS7WdZtkOLFjqNNj/pOH",
+	"MIvftimDatNXDcZxzgBLeDv4Dvpw8Ge9leiCrMBW2zfb21irbqXmfTcv3MgLtvbs5XTnH5WLqbke3axV",
+	"nfYvWaH9rjj7tnhoBf/2OyhzWU/OGDN5uhi5Ti6zOGKka1xr8Je8b38tV1a6i1dojlcogRB7V6k90/k2",
+	"Zkn0GLQ03xEFV849aaAYDK4UtZUywaGj2EdFuiVU7BmNTABuvQpDYwKk20VFhLaCuBTrmoXhlls92Nxq",
+	"DYgeg5r8yD3fCREt4yR5A5u+aybEpWnFQCYXVdFjfulx4jfAaJ/nwO4YreSDzs6RlpEQnTIWBV4XeC21",
+	"ZmOJG/ZeX7pWTBFL3m3KXqwPtluLBWWRrU8gXdJ6u8ya3JNkFkslILYRgqwc4DEiWRVR4jwPaNXTShmN",
+	"VuRgSExqGUR6+kIht4mDy5Gjzay8xLJjgtmCpdKEE+VJpBd51fkBOUM4NQDpKCLoBU881WEN/lMtHFc/",
+	"JiY2ugbE5QJNVop01WGkLBFgT+XwpUNfbKcLPFUd13fxNeOehAbEp9oyDNiaCfxHxyKhY1EvvaD2/R6h",
+	"5JvHr8nBEVH0knSDKRT/jFj/8bNgb0Bev3n+8pRAFpZ06hcQxA1HBKKotKCwNpqoY5Xzz5By0q2gtfcM",
+	"Vvtez0KuN9Sz7EzT8nrsH3oXoHGhv6XzOFl5VtrB/dp2ucWKJmo1McWb1i66eZeIlMwZhPPiVxVQuAoR",
+	"vPx7/+DgSF+zRsMWQcRzml4x0MdCwaW/8o5TqgOD3uklBLsrQWaMplg30ClkB4eWZDzR5+ZSU2s7Lc9g",
+	"qFX7f60fW5yvmJOng9GDA70G8/LUS9BrpRSpd+/+/adR/9H7n4b9R+9/fdAbHfjzOrYK57Ziw5QVqEE8",
+	"mT2rxujh4/7h4WjcZn9SIeatqGUmFEuIfr1EJlQzqjBm6SVzpacDnT2GyP1SQOVG+V9wJ/cA9XL+hjvZ",
+	"yO+fWFiyX7fm7AaKVi7hSrqOzW9X3fmExJccsUIFVnqwVtUrU3PmTmbcssyIocKM4HFIIXt67paU0Stf",
+	"Zx3I0jeqwL8/nt5i6lXOvnEVbp+1/+HZeIttqPDvjbuwOwNvMRjDvLe8vbXj3s45r9F4eVo+UnN3oVEO",
+	"/LiwWWhbav92zQy+JQDHmzBXw/FzyE6pNO+XWDKD4o16HnO3m9Edc7+7ENxdCO4uBHcXgi0uBDWW/ozR",
+	"RL9eQ7XSG86kx6/R5IOyZn1xVTLqi6uy0Vds9uaYHnwSqEg99aV+QPbzkiZJP0xEeGXSd549O375knTH",
+	"B/2ZyNIKyjAi8JXorPvTcIRE9l/jn4b9/fd7xz8N+4f4yEtxdZCLtSUa65WEQQyaG1Hw+vT88TOImXCR",
+	"dO7/GkefgluoJGxiI9uVmIWBITgphQp6LGpZZPaEDMmcUS7z973VZzehcv0BCtGuWcTx2lK0m8sGrtnL",
+	"9dX+vIBD26t0OdSbShlTVstCkJMwVhCk42oHCPHgCVEQGVdpA+bO/ujBg/6I0GQxo/0xMe9Cbld5oX88",
+	"q4DsnPb/+f7XsV9KJDFnIw/KnpkJjwwDrtYH20f8nAM1I/juDjA0QiqaNOTWvYYfPbMbDYejrY0+OMt1",
+	"FNCEE7V1uvrNKqR/rQXP13Onz1n8vFbyPId/GG0GM/xNiqGT7mmOhp1So11CRQWipb+D415EP34nQBN3",
+	"/Hfo6wrqdBhgKxk34hFiIH211V3ZrWf3X+an/4Lh7nmP/xeost6+VNH2JcTXnfAmCK7tTngL/eWL6Rqk",
+	"26Br7DVCqGy7B2tmsm7tTR5mU+4pZlOClxyB5EoKB3VxxKS+q8WKdLkwIcREsjBlas+taVnUOzfJp1Ur",
+	"UzsP/Kkpct9crfpw2LJatQnTzuNLmvpCUMKISEGmNO3dZt95IEtT3/aFNp2363kLFMFNqIE7VuL2ZgD7",
+	"L1q9wunvoIVVN66+nOsI34069lzV3BsLxcIeYorKNYKOenjJLnWP3Ls1bVkDaU2poy7WOerlRY723CpH",
+	"XVviaM+pcdS1BY72ECGhVOAor2z0KSDdvJ7R3oAEv34KrBG5kkX+BaoF1XbZNZs26LGveMiKGso9U+cz",
+	"Yo4BCkq/VyuivXnZP/rrwQ9/f9TGTt8qih8KlXyOYuK3Bps+9upwOexau5T/kpO2nuufn4TBVnXCUyar",
+	"8dL6EcTqrg6i8dX+/IAfLh58OEofykdqeN2MvH5TlPd2YHVbwc81Qs0N2lDfpgBXh8kFDdGhjQGRnWYA",
+	"u/V1QiHbCCBDY8+takOV0Vq4/ELx6vZvrCda35JGoNei27p5noZz1k/ZkqaRbBcADv34hNJNQPd8QP25",
+	"TtcGAdeqgBsh9N/a+lI5q1gHml9XCzYWbVpClAQ2Dip1tYfNVZt8ykiqpJcBn+mfepUwj3uS/Hj+mIjp",
+	"VFZBxIpzfg5W2ePhsD88xEIp7ThyO83IUU2sXrQ9jKEJcF6bVAMx9M7d6JZyx2AdW0EYnxkLYA67KFc8",
+	"bPelfnF9lkWuPFq21HPwbXCMLnn0yjUSPGUR/EUPPNCLlsn79JDieJbmXMnEcnavpRK7KQvENdVrjXat",
+	"KtucGlJqxk0QaZ0S4lPA7xJE2ieI2PUDrDYfJpvmpFRfxWX5Zv456+r4FcTWShycy+DGvP63VON2LNaz",
+	"iaT0rMsl+/U2v68uTGctcu+2dYAObr/cz45VfaCiD5YmwVqIzQqDeaGavR6rkrmpWljKWcZwth6ua6N6",
+	"/Xm1pd+f3qI5kqOwNBVFKiqC4iubSdFgRhjAB5+dzFRaggwWvfEy5pdJrr5LcrEiBVyEdFJsEkalvv3b",
+	"xBuZF3R1SucDfGGAoyB9M2wEryj+zEcXQJjY5gPhNtM4oxlLItLNuEmY20MUQIhb5mLZK4Ji3OFCBpkz",
+	"XZrEV2VmN7p5gakWKqatetVe0dzOwNEM1X3uv0BvxOfeJos3773MrdbolJ+r7hay1vzIVUjLc34c5bil",
+	"pqn3fZOKSQt3e1Pd2Sa1ErFub6RPNmHX3imSGxTJv9nrmh/t3qiSwrxN5pTTywaFsmU1KRPUsWMBqboj",
+	"dseaUe3LRYGrKxcmWFydCF4DvHUKZ+xmCsYlh5RQfP0WueU2taraTrioYvVb1qn60gWpWqF8eC86WgAF",
+	"N5NJO1W78gQA3k6Bq61tztByidehKeZ9ZU0yLw3vXCArr7wv40vQu9E37Z99sJxJFk7+9d//ExgfNt4y",
+	"9LfSxVwgoeCchUqAhViofI1lD+L8ONaiMGSUV8QqDOCkK5exCmdYRjGHIgqsz7wUcr7xQnLDKmAnbs0u",
+	"O+iZAISCwDgngwH5If/coOBBVKOY28r7UMWDplhFzEmjm5MuXvThDcSj2KXel0/I/6bFvRpwmVqV53IP",
+	"V7lO1wkun2bhJmsBanXDQoLFQoka+/XU7dpGgzUZOu4IP1fZLj/Xcg508xHdiIJTUmQ2Kak72j3xi5tp",
+	"qKho3amo7VXUG0QnfZGgo9GXjDraIeRoYoG0mroXSxaRCxpelSLWUYRhFCZikZoCD6oIqCArpqrDPTH5",
+	"WgiLaIPhANHmxlP5baOnEsSlbtAhXutzGQM4zJlK4wUb/Cy18MN/myV6TNPI0Hewp3Vr4Ewmck4JQjM1",
+	"E2ksmam1nFbuAot4sv8D+/vV+MVV9Hz5LDuKPw7pRfjk6bcjM7DJx4fPPoznL5Y3VM93UMfXFWc5r9dX",
+	"yYMegJFZzPBS8mOPxFNCebvAh0pxiuaggkq1iDgiFcJuveZebdU0sr73S6rYkq5OSCApjy7Ex4DMxbUW",
+	"NlDHbJaK7HJmYEbhd7suUIC75CvA38G8o0mt4jfAZ9vAV91eJF++FL7NqR4of7xfJRhwXeBfE5urkOYa",
+	"kYOT8V4mzSaUiUfr+3TBIpLEV8yc+nuyPaTUbcoWszC2dk2jSJ9TntEksFzZfKbpjkxjTpP4F+ZSF75e",
+	"pinz7DfmL1uc59r5lRcftwwO26QZlem5pCOVf6pgWJZ/+6xxtGW1f+3hqhDPxiNy1pBted5cjQeMS3hE",
+	"TK5FrMrhZzByWS/ClP/iSgb3eV7OyanS5H6Gk8vvKGgKz8KQsagO/lf7qD3jfI0Mpxn5zyA3g+5a6Eyo",
+	"xdp7OmhZoZBKkjmmE1AOtsEFjSMHxwFQqrGiEwTjElNYMCfNQYm9BrZiotE1qDRasr7qQxwsf8fpYgHC",
+	"J8eYNqmfr87O/Zmf9y3LCAbENTbE8h3PM2SK9AeDeb1eEUenl98JempSs0wCnxmlvtBzASELLNVXez2P",
+	"2ADrxUoWJCmL5K91NtbxdjbWlqF3TuyLE31nEOBRk13/uXnR0Ff1uBcNudFGzmp6T3XML1vgqlOiGOho",
+	"BvC5W9BEFctW3v/VA2/76f4i5pfB3u440LKGy3wjFOg1OLhm1ESP2Jc+tDWm8M3La1a22jeCbdDSFwjy",
+	"eDso6Q++KpT0Bmmtia8ko2uV/BY+aOlbRFN/bSNhPNuhf3ItGjIRym/KAGthN+ZEMpqGs57+LREK/mvc",
+	"0Xu72zpgjJ401cDqDGUiODocfvm8o4XvphWE4pqlAekumHH5QAxFYORTQLqCh4AP51qP9soVJK/h4mI+",
+	"qZZ9xB+3uFStRQyw6w6AAdX08Sfk6HAwHJJ8Lp3WaKmOrrfAWNg12few+9+kjF5FYsn9I9XXKJnTaYEX",
+	"a2aA2SxETHtrqehYS+93XGYXSiiaINqBCQ/ClvRcYZGNQRzzdK5ZKiFfSf9sOt/rYWN5FAKWuzE2NNKl",
+	"JKUqz2i2Xe7luoGiH92X7Avv+CLJqq3tDcgpJ+xjmGQyvmbwbSwJjaKiFD98fUIoJzG37wnOQCWiCYLj",
+	"IhARVBMBfxGqWfB+xKJjKO9sNCpccIyRz98IIOmXJpLpNoHF0SgydYQDGIFbH70M7QsLfEICyKVemWx2",
+	"aBGQifU4rf3RFg519Lr8khjh+EqpobHKFSxMooNcKj1RrKmCXidr8gegq8XKYGPYgiow4QH53sP8LMZM",
+	"CyXyc3IcGOGa49HLiWhL3PzyAXwRc6/foLRvDXjxWtFttYclW8PRcNSOn8PkGhxu2dyeNSRduM/QlIGh",
+	"uKDgnXqusDmHu+Ge2JFVF2kzt3vhjZF4xXEWuWwOGbmwn2yHHK6buSdz4IJbMfmsDYCwnW7Aoamo1IbJ",
+	"kv/v/yW54PEaY8w+evpNM1YQnUGO0EzS8L4FTVWZQuiFuNaM2uWYin7cy8Mz6/y1nXfrQ0a58ob6mFLs",
+	"5pgGPUe+kK5IyciwnkIYWWmzOcIT6sBdLJoLwJt6bHhATVljRT+aUYAgijm5oDKWBK9UpDsaHw71Ko7G",
+	"g0Pyb3uVOPzD4brIzopq5My6NhatI+mhlOzL5n3w+bqvQ4zhx4q5uXi5vW6kz8AGVJXKVlWVhG5FJ9hF",
+	"TfVXIq64ya1ildO/j7W8YTTSlO1N+DQ/5Ygz4YyFV5JcsFkMGonnhgxveDAkaTjDz+9JIjIVCgzbqXu3",
+	"L6ivklwgrmDHlzO0+dg3tQjXx+5CS3coo1lmEsIb6TaPLzG0VTb3pJnPlKLTB4UeIDLD1Df3UdmgfGKl",
+	"vn370VifSA8LWBXWjYO1BP86kyckcOoLmte0HjelcaJ/lUos4FpZMDtjftRzkrNMQeCJlhSkKxnsLeGC",
+	"cLa0pcblXgWSTh+Fck1D7GMjVl3r+tqFxReJyk++xs4DhqHdim6YPAhhTUZO5TgsfrebVeWVg8iQG5y2",
+	"s6ysB0Xc0dBStc35tTJKjEvKGi6pvJI5ErleIQTZK8WKXdJrjBmrotEumVGqjJl1b0uY8gp8g8lQ75wv",
+	"BRqeMVLyBIj+ml0yRdOY4sY5icsHn24FEeO0QMHA6VThLk5yoIxGOF7M5wj0xSAgKbPuVLwDmk0tmiyY",
+	"HDSor2C6UQCK0h3tDchjfUZYpPsQRVxcDylYosu4CKszOk2Xs+VePfOoER9jMwpGryNnLEmmsZw5yBiA",
+	"r/rRXVcnHa+gzByuoZVpGdAarH15S9QC0s1n2CMWtaMCOtiCuKpVYprwBiZbAap6MFRFGgGE6omJdNY8",
+	"tyKE9Bv9hw8PRuMWaKrbpPOfAL2ZYMuCYu5h+PWqr1shUDK/mieVQ0WVkKK8mT2Nqfcvtb7tXglBtY4x",
+	"PjK3lOjLuCebZnOGZmWhNpX5aWamLjWuxafNsbsLn5BlrXflFu4Que8Que8Que8QuW+GyL0BOQ0yVoss",
+	"VWWF6R1Y2lcLlnZrOXg2omKjC78A3hVpnoU9aHLZb4ZZu0W4NxsB6uGxW2K/2c42robfCL8VCM+fG4lu",
+	"XaDQ21mcMBJotgSeMHeqjEfSl2nVNO3R2mlv3IPPCZin5zMp1sEPAVJeCwy4hnCeoPgyQKMD+6ishYJy",
+	"tP6tW5n9m63Mbwv3d3sJlLeC5dcjy5hHYmnpfkoWQsrYyM2vFeVvu1v3uut0i3D+LwCP5wTmmS98hnew",
+	"FtugQjg4F0zzsVwxKXnFRRLlNdSP3fTKbqD/EZxASYeFvmJArhIYtqRJpOwVUnMvv0RF8dSsMJidQoNR",
+	"3Q3wX1tkWfpjEmsuZ2QKkzC/i69dw1IYrAUBmly4kSXt3eB3CIV/LoTCyvH5s8AVrgcpvB1cwjoPLylR",
+	"fnViE5xhziZrbKIKdbhFgnATLGJFv65cPt6vv7c2xDm/4owwqN0CUR4O7RV10H1OWeC5zVfZ9fTxbcyS",
+	"qOCQdcZj3DiYDWDi6LtBsb3gvUeagX9aYtF/oH4IFjb9p80HMJFe+LbKZNAj//rv/9nrYbUmYDcQqZeY",
+	"ivRsiYX+K1fXslyG+v3HnTHW8D/uHPjNB22ivGd0sWB8wyk/3OoKsoWGeT0JTkgcSSJFigXx4zlDJ0FV",
+	"87w2Hsb9W4p8dkhuUo+Crv3aqLdNGqOj3ZeaRF2lxNNNVG0lrlhzR3FkjWnwnuPuLOz3bsFSNC474NHF",
+	"0JS4MnJ36Je7G7VMf5AMuGtzeizt0AAHOMnTLSB0kpKI0ZSleeIMjcH9r+8CTgbKSXEabdpiQCi5FCJa",
+	"xklikpbJxaoQ/EYRqHyXh22Cy7PyG6bXBpqIjUYomyhqoG+FnRKBDAy/rTytTrvyM94c619Zdl19bvl2",
+	"5bm1CtVaByC8WuOaDOpj4WIiZ2JZCKeBWxzCe3ScSe8YWVGW65UDl8vn/GT0cgmyEemiKsI2I7J5ZVj5",
+	"IrINDIaWjvGuOBg1AXwHhdEeCmNHqOffFtv5DtP5xpv7CqP3dou1embC569jGSuyNHly7cqjBjkPDZya",
+	"k5KEdM4wZcYw04r5zWW9bqGz/Pl/me98dc7aF1b1mCe8+nsJFaaiyPwhYF5Gu1WX2gbqZTd0lz88gssd",
+	"RsufHaOl52C0aI6IkCpV4Ho/zoruK0sXwht/DdbfkkW4uCYYS+5xxd5LqAMigN5Mezjz6ofCGsSNLNNt",
+	"5/pmWaiZn74INoxZlt7vByWmbgD17ClLtCilZXemgUBwHW57PRLkmxfoP+yVCP7IxXLvHc9lcM+2YKU1",
+	"+DNTyonITIarvUC5L5R873uYPpcTB97/3Huaezdz5XxxrXKvY+a+VkmPLVprT1tvhKKKnesb0u6KUO5O",
+	"TqG1yNgYsOjrUqQ2JKasFYhrliZ0oYlM8Mjs65RmieocP3xwoEVvxUaPL5Iog6ASTLWsd2uTTAFtREoI",
+	"kFEzGMcJGZKUXYsrEzFnPxScYe3Bivts/8HQrbb7YHjwcLi5WGidhqGbtxjXfgZn6hYWe5Gy61hAviwA",
+	"p+JyG0jHz7XcJrUgNniZujcLPAqrjGOReqEZj6R3oJ9xpc9MPr7v0rZk7CpZ5WWKxdRAk0KSQO433hIo",
+	"Q7kFMvSZh7y52wzooKuGvFf9i5VIem4VZFU1y3QnaaxZNVo5Wt0s3zJ2FdGV71a5RXAJmLe3r3Noi4tM",
+	"DBhbQ4ql1ouK4jJmHyE3oyhPYuKQS9tw1B+O+vtDT9WZjUqU1j5/EXzi3w89b6hKDJtCZ4xGZlTsY1xJ",
+	"+Hxwwwo+4axWwGdTgZWtreOWpMtJifZwva90jk//8IVy1jrEq8DHW7vD5SSnXc/MgJbATIThmPckYBI6",
+	"9N4douU+hWzHatLsUXNdlMaKKGKKx7joo5Zh4y8iE88bc/Xh0GKlbnitwrRGj9CFDj711iyrVPepBhG9",
+	"pbP8miZxNEEX269eJ2Fa4j4NcQGjNqWtsC/QU1txOtdDY3S5yBPN2YaffTUVXYChWqL5vMVanK0tr32F",
+	"vfsEUf2QbvQhWGWkyYqco6eY97ar4+J+1OqU5LrRVvZiIxFAHT0xObu5whPbiKnfsUX4jCmVsDn4eJrw",
+	"KMq+nbngDPBk9LXBXog9umOjKfKx+aVI6zAZDrcDSrrRlmVMWO0tWI11/soL06bqn1aD27DGKfPJEHBL",
+	"35NE/3oLtknus0jafSP/+r//n8Ieqv/Qve4GxrVR38qJcJLEvKJ2lX+raF+VH28QRVpLuynDDEEGOGZG",
+	"V1Mrto0ybbZCv7HL7cKlrN3o1lvwG4dj3CC877cWzc0OdHM43fprlVK/pbg2xzjoGAMdKyAcajx261nx",
+	"G7YQ6QaHe0H6JIXXnfBNwC0pbsczkTipvW1FLCLluO7ZHuFsqS8YbrDkdnhTFXHjkcV+1fNbUDvbcdh2",
+	"yuct+YjLRPMZ/cUOq8P9buKS+GsjnzQ/e0OofFdUz7KTbo6atOffAq+RwdOhJlOPmGOp428CtB3UvCww",
+	"FoIW8UtGulwoi19vqHRvB2I8BwChGjU2cQqjQyvRySexrbZ1vhbPTFq3st6re9KcxT+RzvXH0n++tMRf",
+	"Z7IrBePMtH6TK/hwpFxqW1fWtRkorzSQXWVjQxHyCyGuMEkinjPXlk0AqsoVVIpeGXAWMTUwnBfeW+et",
+	"pal+9mxEHvnTOZ7yaLdkjvFop2SOu/rrX239dQdlRTKq5G2bmde2fwtm561LDWJ5gVxvhZHZHP5uXl0Q",
+	"wIG9RQaCvZMCuklosTvPJIA24bdo7fkc9QT/2KXdTW3ohE1Vo8ldK3MVWAeTR51b/v1Z4/u3UWZ8h/ys",
+	"zVbeSlaVZdlfpGA3Lr4/LapJ6G6KAf4tK3B/BZW3Syadr962q/dPiKts0bwykPyreWQsC2XKRuAhh+di",
+	"Wd/gLZ2H6xJe44hQeVUNG9gtwdUfIWUnFhxb8VCeYUhRPSQ2hoqLJelKFScJoURyupAzoezH7zggHSI7",
+	"Cg6Gj2ABJy52596gjOV5TLgwTQP0n+5+JTLAdkFcer0FMyrROYhwJZrTaQYdpXTJB8TJxJuITE3EdJI6",
+	"AXtY1FUgF33HNT8oZjggARdqMhUZj3AwMgtnRjjOrQJqao+uRAZYjpIlSTlyy65jDTW0YWiYCIrdlond",
+	"aal9tFYbEeJsqsiSCHebi+UJGVrAKJuLqEm+II1N8qQaQZ4nz+Y2wTKTxQOy/lj6mesrnpdwXrDUnE5z",
+	"Rnq2XDJCCebnpi33NfpPpRmtDJkJYdpWa3Zs2IuHKX8Zjrh+vXcLOzvDDTBIoSy8skjdNsyiwhlvACKx",
+	"PdSih939CDUZRsOhJR1p4B7AXatJKdemWGRCleIKAt1PG/mvG52wDfwiTPI5fmkB7eyfG+xvpUzzfP5N",
+	"Ww7C5zlfZNvud2N9nPzU5BCNjZa4bcrdlInAb97JCWM0xP9tIo9br1FTK0RTzsG5Zul/WSj0/92+Wowe",
+	"ZtMGNgY8a8kQ2PDFVG/TFEhZCWL8MvKEBLnotK92w0RIVk513bN1IhDJN2XTTGIIcymeXffY6XXyJivo",
+	"2Phre0GW3zo8UPmm8og7v2nKANhary9UUYnnzP19QeM2RTesocH0gDJqXvGo4qNtJgPR0/4rAuwFoRCI",
+	"jOHJvRz1GGKUISJ2x7hTDHfWShIkkNxm1Ol6mK9S/1KJIsrbBCjFUxIXuhjB1nzRmOP+eLh5eLcHaqXE",
+	"VdX6lqeztywLZ/BMM9mwPXnYFhhky/ukPyLdlIVa64DsmrmQGA1NKMHb7t7u27hxnfwgrDjiC5aYrH/w",
+	"8TsDB6gIKTM4UxWzyCIVURYiuLfWDESmdok3hZ5KyhA8KZ9MfNQc4dCUWJQfQshwKyZW4EfVD2BzkhS0",
+	"Vivkt1C8Slj60XaE1bw9Rbd1qFwazlk/ZUuaRrJdGB704xM6OJ91cY/hjKY0VCzNnevIwqDQjWJJgmsr",
+	"CdVDrtJKPKeTBVWTg+nDH/yQGZCb0cx2aCXXo8R8MPuG8cj6N0zKQwGzkqeE7PmwCHc7UzIUC59n463N",
+	"7cSR6vtkJCoqJt43j1NGIUcK75NxEquVfeYaZr3PAP+5pIs2wG00qJRli509SYZGcorIp1kBLyqxwtL+",
+	"bYyOBKnpv/9BOBLS0TZXO/wij9HYLi4DhfiNQyNxs/8IcZGwIG9jNTvLM3fbgWnalfy1mg7fkAEMXgwE",
+	"csHV6wYFp/jXf/9PsNczJfsgzMG6ZVMmF4LLUky0iVqD54gQAxh/K1PskM4ZCZ5HbL4QSt9a+n9lK2g9",
+	"1gIYhR9mUUFPlMyonCEzaeJkj/75Yfz3q4P5G/Xw+sVytPqGPwifRfvT734+Wvwgh9lTengev/plMp6e",
+	"PgpHm/lJ1ciCa1bfnxpG6alZvJ8zqYw+2HMYn9EzP/U6PwLoihN4tmuxGaqKyiEnpFoppVoo5PYqn8xj",
+	"7o5udFcL5XdfCwXwd5Ew70qg3JVA+TIlUJD+zhKhboMj6hNL82O4iWe1ixZ2bELrsreKur74ygnhWjmB",
+	"+86ycKYX5SHLHudysqKz9Ye7ZOTiqoLTeLdlPXfMjRagsSZ2OERfcEyC1lOMU8RRlG1W3xSg2bT8rxYs",
+	"pUqkp/g6WlZ3Q/W3TdXDpopWAahGtnLHP8Z3i2+9BTjdldRvlA/Y92xJ/iHSq+0rroRZLL2pM6UO8aVy",
+	"n7GiSUz5Ll22xmvRjAUt2GDSli5+ywmm52pehMbEgnykL0rTsfj+RPu/vP9131/lZG2R2FOtzaaKOE9B",
+	"SngcIp1nlEcAwrigUlFrfX+rrzd/i5PExA6UKot4hdcOOOyWROt47DmZNdsr7K7XrRWvpGJpTMmLbEFr",
+	"Q9+477aMdatT8dq+vEsUVaFfUHmF7kKQyyemiC4kAQB+uCx5RLrBT+/BwczZ3oA8E1gXMGIEYilK1bLQ",
+	"w6lmbO7QoRmJS4pW89w17Crfr8Lv5Khq3kgsuTnBWZojE1KuldiYV2wb5dCsC5qWjBTVk6T/b9h/NHn/",
+	"67B38Mh/qsrDX+M1w2zSyS/eWkennDw//f4UzbP6lQF52sQEiFazaa3c5emcpXFI73/PlpM6y7yB8mEg",
+	"Qp6aype/3c1sk4QEkNsGosAKo3pGIJlTFrL4mp2Q4C8B+omTpEIafymRgjVq/KUljGkDVGoDuOlmvNLN",
+	"mKcFpPZkSuPEAPAhyqkTzF0DPi0eeT7Twy3VMt6J0BsjfhjXOl4UOFuCOyV7JIhiWfwqlVi4xiXzZafX",
+	"sa+VTU35U8/IszTxnriZUouu3CM/vnlhr7KL7CKJQ0AbS3k12lK/L4/v3zeXroH55b4+HfI+OuKux1X5",
+	"cfCw1Vn7mw1zrMplfQ+mWUq5KocAdXZUGI2ieLuVn1qpdlDcNnN8vYF+Gpgrp2zU/G6k23k6xR8a+i20",
+	"v8+l37XE5/s8yhrlEaGY3MCpylKa9JcxN7pDgya3u2fzmtUcUNumhd5muZ6ba4Zb+xCh5ZKZHOOP31fW",
+	"JPN6vG+oIJ646pzdXQMwmMfcD8gP+edJPI/Rj0WkMOE1RojSlBn3QR6ePiddjE+DN7aoNbNlBP5n1/s2",
+	"OKfWam4u+ZRVuBMT/EmVrXoaz+1CQg6MEjUbvkeJ2wbBxPjH3BH2crlg2HTBPt15lUEUS4u/TcGO902S",
+	"7XFhOGjwSBqyjcCUAiG4kM4aQYZlD7HzHY7qQTZm6XUcsgnaKCYXi0a6gfcM6C5coi6ojCXBIvK5zS+7",
+	"gCRS0h2ND4cklmQ0HhySf9s7IUPgtrVijvo9P6LRx+bRKPrRO4S8+0UCIHXumBtH8PDhw6YB5LnBnmGk",
+	"GStcVYp+BC+VMcMZroGLTrro84JiBhxd07Hgez1T+9XW7419kHMNnsaac6m2i8UKVqeyidx2jTPMQXBK",
+	"y46HmH7UymKNHKHkPkSoaW3DXKBr92ZMXYJLDiDDgWTW/PSrJedyiON6U+tvTurbD+5WjkETuZt04fkX",
+	"I/tNaUEY2rFN+IJJPtgpMQivNHeFANqHN5QthDuC/xvehS6/ItHaWimhdjfsqOVOxyRIxGVgogwg8YUL",
+	"lct2ACPFOISuPoqGJHLfcN7yXo8ESzQWBeT1q7NzaGzee8cNIuuCpeTMxLkSY1aSEKQVZGkSGFc1lqsi",
+	"cyjkD3HwnC3tYHvveG6pjIirmEAzttSVuxClVHqjDBU5lu+4afmetPWbe0XOv1NpGm5OnMSPacL0DEg3",
+	"GMShDPYIVYqGs7wE5DuulZgeQZOQ1JoMjlMWvkQ0T1Xj1vOWBWck+PH5k0Av2TtewjwKzp7+8OPT7x8/",
+	"DbSCpDU0vSwkePn0/NmrJ8dv9K9n54FumedPH59+//jpi2BvQJ7qFXrHLwXIIYCRQ8GUqQvxkSTxFbpD",
+	"8fyFgnMWKpHKHkmZSmMWGQRr/Q5U7tdD04PsBkAjk7OX568nP755oRcmDNlCSa3lQsJSxXynP/ewAChy",
+	"1HYja4hI+Rv/KfDqlmQLak01bjwddl821hwetIitu4p5QxxmvlolviEuO72OORf6OfRbYiTFj+3ju71G",
+	"LVw7ewZx9Z6dn78+AxuX/qtysFMGBxVEV4Oxyxzu3NoFA7pfasfn7dkupAjWtJEj2sTeZgllvNpYTrzg",
+	"eeuCaW/ojvwsDsdWlha3vTi6qXXlcxhFdrou38ZF2Nx/19xzm2nM1PL06yPtBCv6L6yo8lholWLzhc9l",
+	"8QQRzFfEvmJKnWyCdzHBrixNReob/apQl0zLBK3+PbKEYuCovUKkwoqHeGPbXLvDzHhd2JFjnwLWbWH8",
+	"KjLPNtXDfINiEAUpnL3pP3w4Hu23intu8jxwoSZ0sUjiENJKSReTho8d00Os+UQSYZilox5ptcbUhghI",
+	"94LF/NIizrPoJBeLCDdPwysxnepPcCpYKATXPCBdyGLIFsbvOj4gM5Glcs+VF+WRFsVUO70ONqmFGHpu",
+	"yrgk9sctanjAJ+vzaXLqLuqLxGr38rtbRprmwH51iusVx6l0Ctxp+U77W6rCmd/RAnZUSOliQAqYCC4w",
+	"W9kkoffw1kfJXLcDAWOYnJ8yJkm28Jz6TIkJ1FdpZC+oXaP1oMAVQURlXm57I+ZBqRCuf19XIivKgJjt",
+	"3C3PoFmI6l/IUq8Ri0gX49DNOYM7s+vLsokPmMCLb8GnrbhRm4qyFp4EAyVM+cN8B6Evff5Bl/3/2XvT",
+	"JbdxbF30VRCKG2FpB1OpHDwpY0fcbLtc7d122e10dd26ZoWIJKEUKpmAioBSVvs44vw8v89DnAfbT3IC",
+	"awEgSFFTDrarzP7T5RRBYlwT1vq+rEzSb9zjg6e70yV8CUikrcrj5lxkcg40GCeQ1ptqfm1n25bEwRYU",
+	"K3ry8P3gcNfhb59tu9Pl0pwugVaZP2F102P65PxpOsgO2OH46OJ48vD3R5fN6RuwQ9duHvvMzU/JitTh",
+	"t1SpEmPOnP6aDSSEUTKKFovILZxFHBqTqVSK2yzdnW+lYLkr0Q34S80rgT/dVdIxRm/WDbeaYXyrlOLN",
+	"cFfbAO+C2IcIrcvthreTbuJFetKzhsuE5dvZTmsxV/C+bUI1iPyMzKb29XYLGn20/Ze2St8FdRjk7xpL",
+	"2YG9bk9vYFohUOmOlAjLKBv5ogZGZB4k3aAE21hUWG1dURxbEs9tAWTs9FZFLZUKbUeXazeTp3qh5w2g",
+	"AO3YejdODfgFK5ehxv5vUadQDDtp1AyWXNoqUYClsgTBXCm3C0RozfrYWG4Hm29T0BoXY6eotW1ys7A1",
+	"Goht2Hr7sDXM2GvcBkjtvMIdzBYI3oEKqG93TuLcqUUfZ4f9MaM2WuqCWXvm7xNGAV5HZLFQ2ozXB1St",
+	"Ue5eRKAWDxyzptDjVkgGaBMFyr+JUOX9wZPh8eHwYDdrcN22bSBJ82u+xbZtXsemVVtraPmj42Y0IjRX",
+	"EusZzO4N1qU6N1fqwtpgT88H6UF2yI7GxxcPJ49+f3z55Oom1goEyyubGv5S3dX4pzW8/uvmDjYtAg6u",
+	"FcdWkgbbZw3AUahZlwMSaHgnQzKnHNJYUMuAfXdCEnc0hh78zFkEcBFhvCe4QNaAfNZ1OFFGIyLz5IqG",
+	"xhGCypqKSWPeUINMNy9yFJPD0HVAM+4kpKkcLnuUFYAyHGupKow8QbbJMrW1TJX9rYojYJtuH9WwF0un",
+	"GB1YAeRlg2Faug1unCGbNCwdHDGUxjGb96xWxvM2CRIfeeOCq8kGSJTD4fGjHWSJB6XcBGNcRjfkpUWy",
+	"znNueRerKGsPG1GN14cY69FFLshcFsbJNH9e+KtyADtgS2yEjf7s9TpiYFwrH4ervo5dOz+wjnBxcHUo",
+	"bpXSOJ/QJa9zQu3XjreERNzon+EWHtlZrXpq1d8ab5L8j03fRob5JpAjtzYJ6Va2fglLdvjxYy+MaFYQ",
+	"jFzzVQHK4PddeYbX8FT//f37twSfIs29PiEDC/6D4IO2wrlg1PlUGce/2nRJLpah1w4HjTklbsLdR1fv",
+	"V9crG41SKGpqO4ntBM6yVlf549PcyXIjVOfYnfSqbImqsq5R3VXE7gqj3srYB6Vd4W88dsJLtG0iF8rb",
+	"DVajpiFuZOpD5ba/rYFKKeO5o8Q/GAz+/FgbtbqfJhcNb5WpdsUcylZz3AA7zB4L+9xdooZtWSWkkG59",
+	"ZX3QNlVAFSNm+/Ti7ZUPW9I9bEc4p21Vj5MVjbrH/disfPyvjXz7SLtsWdxH64PWPGcOXQnJ3Bx4UjET",
+	"yt7EBOTPSsspSWlRLCAvHIigqZ4VjMxEZm9xa7zPJ4SegyiWRQP4UsMWPLoDxLN1oDOWKtvRUneT+USx",
+	"FCFnTgKwmRJTRuERtCeH6FDZyMJjU1WR/ULrxbz/9fgf/3xaPPnxH7/+Ubyf//7z2+dPXr56+/+/lIev",
+	"6Ct6Nt8J2NmVecH9WVDX1T1feHzlc5ZSmygLYsSbGMcHA/IjFKruUP5V/n7bDBrA9keZgWTiTOxeBraj",
+	"qjY98YIqCPptip5VBfQa2Cp7Mtf5MquVbaXRLvrVa45bA1iVxpP6y+jVd0ZlNvmnp+mlkPOcZRdMAdCt",
+	"vOYZkm2JBlTObAa5AnpDRjNXLunQBgGoyIyvfs7GYMkIsIDtdagimXGBAdJnu5m2BkC2cq7Nodvi/ro2",
+	"sf61zROJpPANhklGF0ss9HaJr6AoRkPB1RxFRo2UPuqoWQ3lEX9c3gSKpbOC68WZ2fm4HogadjrTk/Jf",
+	"L5yaqGCIdaKV4KwWlTXAHEtsPBkLGY8HAehhnzyzsv984RJ1saWF30I5EkKWpbAWcF5h+qGX5QiNiOt8",
+	"NgPkYgzXOqkUmuJRsnmb7v5A/b/wqSDFElPKkBbMj4iJCy4Ya6xv7PzNCKeC0TysdrV4MECNtnD3iQ7P",
+	"0yjBMb9mQDiuhkQxWqSTWHSTH39A9pgQuNAMHW7zuqvYZSIypQvSPdMFn7L+74BtZT4aizTnTOhe5GF7",
+	"V71k/xPPPu+7p8wrEbuYok72NqPPOIZsIVL2eOllqECt8Fa9fixiccYw/Odw6agiidlssuD/hqZD8jfE",
+	"ravi1UUugXkJay4WkLqEkhaGlvTJDyh3jSvovWJFkk8xuodxZ0g+xbBd4k5E4o7xHfG/rphS9ML8Ixax",
+	"2ST0Cn/IZDqaFTn+w4ajRjyLO58/JyfkvKAinZhpT8y7EhjsewhQ8sw4Fh+nOS0tHz0kHy6YRoAEJGf4",
+	"rbufyVTt96JYfKAzPWFC2wxV9xO+a7/6Y490EUcyIgXVDIsgFbxFA8So22W1t5gf9uCHHulC7g5soiss",
+	"Z8eLRLUQqfnrBRcX8EZeTn7tdcEvvYh8gGmufxL/2MMbkA8sWCMzZ+5h+1REPritU3uN31GmR4qK7Fx+",
+	"rD1i/wqfIh+uWaG4NHZp7bHyhx6GfHOeMqEQTc+KgUJOC840LRbW1AlMqFBy7OfsgubOrNrTrLiyV9I6",
+	"L+XJWytPTt++hGtR+H5n2DnoP+4PQOdPmaBT3hl2jvqD/hEC5ExANO9PGM315N/mvy9YY3wCc/0PBwOb",
+	"H4kugwSobJsgxMVFn7wFoAAjRCVA0nApXmadYedHpv8OH0HPEA1086HDwcDJUXtBZpP8TNP93xXWedup",
+	"wGufy1V2lntqHz+F+KlofG0yzWznQLY34ev7kVLjVQE24zH2vOmtfoT7f6OZAwaBN4/pLNebm/0s2Mcp",
+	"SzXLfoCoU6hTO8MPvxlVbHO/O6/4NRNYyKrpBWACvmaaIurfPpRpbbuyNjBvrLVziqicEA2E+xKz442z",
+	"dMUviiBPHutjdUQeDo5KLxHFqvlTYrzPKSSJUkWUlMLimfhZnVBFzhnI7EtbZK3ldAhhcSS1sZ2cY0iF",
+	"wh021/ZqCGv+YVtGREko46cZOac5FSl4t8YLNPpRuVtvPbH8ihxRVuTYO9PO8OOaAAC/Wrun3zGacTv5",
+	"t9zWsFAbd/Y7eGr7fV12sGFrw8tgvllxzYgu6HhsBnqzzf1wcLTjkMudNHLJvJvG/5PUdgqMP4gba2Oj",
+	"M/fgHc3bTxK2YbbAtMkx5bnRt8i2ooxVP58sHFuSi8FzFRyF/r1Jg3BHNogDYwDOMq5HZfivUS6gnRMY",
+	"BCzzV2XuBrAG1l7Fch6WcNpRLK6YnsgsIoWcaUY0u5rmVJvjCnMT+VfzLCKBwieXbBERtDRdZRMqeReE",
+	"B4vMxSTmBdeaCaylhUwXEAg+xQRv9eC0O3TSK7pABqpzD+OwYLpP/iYzwCj9Y2bmAT0brHXDWBF+EKEa",
+	"HUUAavqqjHjFlT41E/6Di2KA5cc0gN5+aEzzCjpnq6BtwpeZTAg2mEehZ6VXAT9aiie/w9fDkX6O1n/e",
+	"h57KLgSXSqs64qM0lW5YUMqnT0NA0kEjLOWGTkHwzuGzmVnhV4x03714Ro6Ojp72VnaLYyZX2attwuSm",
+	"N01ns1zE/VfGLO5s8eCZzWs6NX0HUOhbaozyCK+VfuX2g0jY9jJwqeHnaDXDv3k2uOXAlCTo3Onbl3v/",
+	"cvZo8xft0/unU+6e/Bw5COG9l9mmdvbJlxl28gbK63hwsI0cptajZBk2Otrc6IUsznmWIV798eHTzS3e",
+	"S/maioVDUEbdusWIXgI6F82tkvAaeX2rM6yw/zlgyLu1bgpsU6UreyPQSgA9D4RYH/dcbGsPPM7OsANt",
+	"kEPB660gcLFSb51pNiUHfWI+7MBvwAAErnBaZzUMWAoT8LGNLEhIF8qrbS1WLMo6hF6EwJIYUwIHGwRQ",
+	"hGXFlsz7rPZZx5JoyZtiYWO1JAlI+BLEwK/TNwJ0T2gGr+BwbFI+ZxD8OQ3nbYP+CcsQy1GT7q+//vrr",
+	"3uvXe8+frxSwNu+2jFJiILMUNTer31jWB01J7U0dquT6btGtXQjtVmipaoK2B8Zu6l2QuHxLfW1xBzwD",
+	"PtcL0k2pYntcKCYU1/yarVw2mzXd2IeDBnja9Z1wQ7clprv0wxel3qIrP9Ai58aOxL0bnk+PEkK6f//7",
+	"8PXriBwe703krFjZozCDvOxTXQHil+Y0z/fSXKaX9nPwDdINvxEy0H0YHPz2YbD39Lf/cfhhsHf0W2/4",
+	"YbD3EP/0/2xzCF5RfafjhOz4b26UwaFy2ztEN0PcDQfYnwRgZklEknNamP/TrChoypLVlmGVi7px+z3c",
+	"+iC4cgzSHReMQVIY4iF1p5RnvZKBunEpMI92O/OsJAO/Ryt1c4OX45+kYK8xy/r2Ri3Mz2aP3nF9b2/N",
+	"Bk3W2LF+ee7CgH1G0wnbeyaFLmS+qSk87J79HHV+eE8vNrWBZ25qKUedf1nwiHUNzDOVexScv6PB8Wbb",
+	"8CepEXHSmcutWf5tmOVoGJYM6njoStO8YjKuMNCX+M+a7PR9h92z0mB/YSS4sbYDczMxWjfxMDyJlgnp",
+	"Ov7FR4ckowvVgzQnrC6yt5wBdhHUvlgcWzLmIlNl2n/N7DeGtuPYjshEzskVFYuAr9TNUhQLyCFyNgYV",
+	"GclRDZcTaaQnxL4j5BTJ6AK75ZII/NsQdoZ91LGAQVt3QQHCKDzbJy81AXkJ93w01TkmlRezHG2t5kvd",
+	"WHTllAk7hLCgHD9SJVuPVrhGkJBkxgg/I0s7+jE9G2Y3YzMrr0hS+iGQ2mTxUhPfa3u1QLVpBACCeC2d",
+	"l25an/xorJbEGcb4JkRC7gLfiZ7gVa9brWHlu13IPIVU08Pazu5FQZe6B+bF5SPIZg/PKJlnIznTCeni",
+	"3FV59zGZ9XymAXUP1iqctV4UiwRJexPSFRKrVquv8IsMyCI4nWYDWq7fjC4i+68ZUFTZveFQ9qjSEFaG",
+	"7/u1DGjke4i3iBPEMLx5zizoZIOH+CPT4Vl3GF6b3MQXQC+5wkEMbNBVdo61qu/fV3xFt+rniWd3fXQA",
+	"0sUGGFEQrQ65bj+Gx3uDg73B0V/f3yVdh1ThBA/S/eQ5xjeOB8e9v75P3Dqif0VH9Nt07e7YAQstttJi",
+	"fD8pGLOiUVtGPgRnB+auMlP2w6eO06wj68sNHNJLTZgbJTKCe5ehmOW5RSsK/2DMo5HX8aP6Wx6WScHD",
+	"jlPe4LPWu/BouQsPa13oHDweHg06lV50Dg+HA/O3xo5gH30HQkN9uQcHyz14VO/B4UFDD+zftumBtXFg",
+	"F7gU34qhPvKL+3mHa6AmA6HBiX4jGGFCFwvAMw2Urk04LZCpkwv71yJjRetpf2+e9pajeSFnIvseXfPw",
+	"tHnk23txzXMpL2dT4PeSSq+u6APvXI7JbEq0hBI+G5FVpZu1dJdW8IuJ8ZPmkeOXAac1Fiu91oAA2WY4",
+	"gytqPFBAFx/CRwo2LpialPxfNBYzxQqi6DXWrFKM5WHlPUBUkB/MCHhGLphGjl+8SYucX4Usr5B9Fgvg",
+	"/51i3jjPwGh1eRAwE0Yu9wAjbCYuhZwLSFqRhSuObzB/Y2Hs38jnsQHq4tjs8MTDRbskIkiJpnkOnu5L",
+	"7YixaTYkQi4nKQNKJRaOk1NyyRYWiUIs5hTQPiZSyFnheIljgcmxkKgNIzXy2k685d9GdxIUk7tyNDPv",
+	"QRnB+88ZvYYkOTkexwJoq1w+N+YDgg/KGlNiYN+d2ZCTTez4m8Tktx0MlXL/1s0U3AuBCz+XoaESImYd",
+	"ejwfOF2biWuDJ+jjPw7nR+y4eKgfLR7PnvCnclB94vzfy//r/PZ5x6A1jNOL6mopiK3ZuqXN1zSVf/OB",
+	"KgXonzMduR3faPXBIYWPXcmZ+exjoKAtyaEcLScrjIslr6Gwovzez2fPyeOH/cEAzIcLp5c8Ltg2a+MM",
+	"ISeXOo54F27YO8MjJLqHjlrbqen1qxbWvT64d69/YbDdFxo3RvAFLyCW3x/adrm/z9h1O626CXnjpSMs",
+	"A89QLDaJyjbNZ7WVc7BFi7d0kUuavZfyFS0uGLZ7uE331Gw6lYVm2WuWcYqO4vdnKT3DdFuQ8ucLwrO7",
+	"spK2So3FokGXCmtTYN0pgWzTowH4y9W02PLWAsK4RsPGwpdxAgDG7Nx87Rwz4blNpIULDYRIE1n5F4AO",
+	"s+n0tnolFh5ColtBCeP4mAOa4FmvT94D36SRxVhPdsUBi7KsHY8gKzYW8CveWMzd5QfYWWA71DHbLBeC",
+	"MYEKNJrcpHAo0oqFLbMEwwnvacwaJq6y90I3ZzQZsbVDJq2tVw4RE+8kPlPBxVr3ZXpubDv4eIiHsKIP",
+	"S3iCt4yC2k64Cvibps4Gi3KjBNrNPbM1FzfpVK6/y6Tem+TzbpnK2ybxtjGMO8j6Xcr3dcRGK/RxWOXb",
+	"pI/3Pznkps8rVfObEJ/O8ie7K2iqHJZOVxZkDohXcLV9zpjoVRHTli5Jf7AoijWVs0E4QKuX2Z2JhS2q",
+	"w/wcPnNl1dj1HaXEqkJIj7XQioZWNNxENLwD8Nlr5mEl70VA7IeMMuvq25bhLnUJfyVrQJdVVLVhBVEo",
+	"ioUz7EM0x5Jqaj0UH+kOPBSkB+ODojSLxocF5xOHXMkRsLJP/sGmgDsLf6WBhb/Wej4tGUK+mkQLl2it",
+	"UGsA0NtemjU2bhRtId5eK91a6Xbzcqc1YI7bSzuHRTGcF1yzNaKuYPYrq29y/jljMxbIBgiK+76twvUl",
+	"XYseZkMVURCaiAX+rVcSRtoQRRhxMCLrXGaLiFiiS/+s+whQv8F9QSwsCBt5XgLX0YI18kghHSMVCwQc",
+	"OIHbh1j4i6XVCiHxCXkW5rNJTr5zU3pLs2+L3I3yOucfbGHF6k0vRFiASLnBTKyMb5eq+LDhTlcShzsO",
+	"5g+zZ7Pt/GDHEvdPbLOjretar1IMIXY+9qpVEXeoIgZbqAjjzOQc0c2+Umz9cAuFVDnM79hMse9SCz6v",
+	"I8cDXt6tVZ8FMOo7aXGxCir0zZSJ07cvyVF/QDKZzq5spN5lSVuYpAhUwdnzf5ALJoz4l5bN2LTVUuaq",
+	"T0rqG9QQslAPiFcWinQT2zP4bR/QSF0+fe3THIDaIlJtEQ4qWQs1Y0f1X2dvfro92Izr20b5ar/63D1f",
+	"la3NNNyYcbyEcB0sS//Iz07A0+UQDJvFsGteNvyGMJjeAyWI7VlkHDG7Ts0QLG7VF/QqX7uVg+36QDVu",
+	"bPjYr6evX5EuWDWN29TYUVys23q9bfae+cxue88N8DZ7D75a3Xdb7i0zZtMa5kizj5p07VFnmUWVUeSC",
+	"aUg6Ol9ohoyj/g7hnAtEZ6tfIPwVNqhdzJUbdHmT3FjoureBZG0QmYTmUrDeZoF8AisVkOZCNnKC0Hv+",
+	"lQnKbXd2fG/8l4NtTzLJsBonR6R6plhwcjadCvjg9y6Zw+UNpNQ3eg6W+rtObLslbjgZYThy5clAGBKL",
+	"zRmQ9Gv0tbFMJcK7d8zMs7u2mjXQbwzluc69C3uyHcBUtS9fEq2i8m1f1L8rotR6J9V/wfE3btMXKWq3",
+	"400ctKuAT5bLc3Yu81rVo/BufKcu1SpptujQt3gpHuQY/hbCo1vE7Voq3LZ7pOHobL4YDxenDQG0xfRh",
+	"0DcQ5w8qG6VRmTS6vY5Xv3q31ahv9j9VU4VW34i/Y3pWCMx6D9q4Ii4X9HWKaD7h6QRADZ31BBiEXK81",
+	"gIJTtHOwNGh7N/dKwSi3saGWBvD5NkJklYlUS/5qJUd7v3S72/P6YS5P8ZcROPsBXV7zpdOptaQYueaK",
+	"64hcyWsg7kg84n9CHOK/lubP5lACRoMsSCLkSE3kPOmTU7GILYGwvUT3hTTHg6fhTIyg6GTExTXNeZac",
+	"kCtawPu5DULWIULsKPwLa5Y6mYl0QsUFy6ouJUIvyDwzL54wWigix7HgGt9PSVJlxaoMLPzJDRIDpZFP",
+	"7rXz8kDFYsKVlsXCoswqTyJav7IyvwaS6I1nsbuVPP5yV1hQfeLqH/yUdT7fwOy3Y7/XkplvXc2U1XTu",
+	"orPVO+2lVXtptUq1vqbFJaFeIXkBhMkPe0ZK30CzLt1gbaNaCzaeiUytVq3v8AFQRwRJGY0lD/QIQBZJ",
+	"pxpqPpEgwY1plc3P9SQWUGSqpCBdCqhWWIQbEUoyriZYVXpO00vA3aIafASgznMaGUoEFQdvQcXCUj6i",
+	"LJrKnKcL1KFYHmhDt4C5s9xvy7pFFkwTnA2bcoI8TzS9jAhNC6lUVVt6nhnSDcNnvRNLS4paPhbJ8WBg",
+	"XzzC/oy0lKPcHLsEL1IsXY+D86c6AOKFtDzsleWcQStBOZQvHCk+Q4BxgmP5hUgZlLy4pBZPTMXd9ST0",
+	"Pxae3WxMea5OKneXilnmClG3V4IZiEU3sUNzfU16UUlISkliH+3733eyQspkHrdx9GLKGt7aswXYqdmm",
+	"1j4SbB6LxmJm+M1O3QmpVCj7JKNLtrBP+BmHBW42jMxz9+CpflnLyBXVHkJRLc64VfqIQGbOD3BSkOMB",
+	"ueJippmCg9zf3oT6UcpszvMc5+y7Np8iEG52LwM9HPeE8WZyWmuqtaZaa2pNoAJUX2B7GMl+YeULuWDK",
+	"KPq7M6igCnj/k621/4woDzqdNBAEAHcLlA0/UA6AHxxzo2Oygs6xQKhgcsqE6hl/u3wMCV8uJFPknOVy",
+	"jqEEi1dCcxTAE5aD2Wg6zbIhRgsqIQtb0g+vGGl6yUTitW4snOlxAYoaORJnQvfJO8oVyxw8SohN6oyL",
+	"Pjn140AA0FgAVIcKrAfASkUOxjGgRAJJH+mWxAJC6pF7ddLDW3dAv+TiIhaVSyoARWtSvD9PM6qZW9ez",
+	"XO6eSGsa+aDwDRUnTlZn+GhrhYEdN9++Vw1oJnpr1QfTt7vOs80alZ35fkRceKtVZ9+dOvve0CLMRi8l",
+	"vxWi0sWUt9dFXBgvSRaLLZXRPs1zmW6dKOI6Nq446whzccmmWLyhuLjIvUdYq0xrzhY5DXpxK0H8bd3k",
+	"l8NaW9xVDr4Vde392+3qu5wI8fyHlZO1sxTB27doRazvH4xNQzsV40QeWtzICNcPBF1JCpYzqtgI0NpG",
+	"mD6UOCbKQseie3hMzhfEzkmvT36GhsBgJUVuUcrdW1MqkIhKT9gV6SILbBkMiwX86PFh1IQWLCNTKXOi",
+	"peyd2JQqrrEWdiYQTkwwRQpITiBaBi1jYZr2CaRDeapz5jHQw/ebTpz7ww1oMiI862TKilj4ZRKICTcs",
+	"WWrRGi8bVBm1yFlpKqOJbPYJS3UsgiUvw2WwKOghTKjCkKMdQdUlQJR6DkjwTaYz0taXku3G8vrLxqjs",
+	"RCPY2VQLxDr79wE9PD9Kj7OH7NH48cWTydPfB5eQJ7u8TTvD4yeRN9kPt1YC9QnbyXA/2LVwuVyXjdSL",
+	"5aOfb6DRNmuzVpm1Yag2DLUaTNdqhsCoRu1tdA51Ku4OTX+8U9vCyrcEBWDb+3x0hyJ3RQW9YCpCWLv1",
+	"yd//wi/uqiH+grm8MBObs3hx5lvB2ebvrsjfvXsbHs0T5aGhwb5ee/T75K117fFhT+AERSKxwPcoBhDM",
+	"NvZLuh7/AAfiIrcYO4A8NzDTzcHJgEIKbu0F2wMQZ6SvWGmOVo7ZzvLmTu9CkQgeG82EtvDBnaiTc8EO",
+	"OsPO4dER+YUpTY71hJzpgjEIPkulaT5KZQZ0D4PBwbFZszBTYYSZClAvwdhoyooU+vRwEMEfbNGE+3vU",
+	"Ma7JCByvmiF7eGxeDRVInZ/YnPwqC2P1OprTYYdrmnMqOg0QyVcA5Z/We2TMvjnLmj/32Rd/vFGaFZyS",
+	"V7MpNaPOqR7L4sq84ZILs6C5BC6DkPgStntAoNmJOucU9j2wsvxbQp9Pr1jBU7r/E5uPYEA7Wuiwd+7V",
+	"OMcU2G3D6riXP99M1ayyzn0hVatfVhjmrZ39Vwuuw+l2+u3O7en9T67+cLtCF0/AsFrBnpToQfbx4IL2",
+	"mBRMyVmRstEVV4qLi2Rt/cvNVCK0upual1bqtbH1v0xty3KO6q0s8uY0kGc2YROpTlieKUeckhGbMAHI",
+	"BUZAGGvcGGGASDad5gCZFiZBxALiu2BcCzknUpz4dIlqSe8lY1PM5QSrzvzngsxZwTBCPBMZKzYnU9yF",
+	"vLmh7V3ar7qgWsuC05sZrMefd0zI2N12/LNK0TYr4z7EaZtkcf8yHE/qHUnwbU3CfUuXvE3Y1T1aT6+w",
+	"4VhLz4x814QJQPA9X1heU4e4sByMfeZ68HVswPuJq9pBrUurcNPZCqrW7rtlTgWcwAfKb6m7j8L+4vN7",
+	"/QXMA0UCpnyw3xIP55JAVbKFUklIt4RdUVEsPL1xbwj1V0DdbrOISeIpmxEEN7HUxonLr7DE9MTx5hAu",
+	"YmEJ3WGu++SXShqvsox79SxeG/ots3kxUyEWK7N5++RdBf6nMWnZ1hZdYXov1jjRwiYiswzA5ELDdkTH",
+	"Y1jhJPIAuzbWLQly/fQJUP6BjI1FGYN2iGxQrFIQLqCGLBDWkOhcJjVrKVcHqa3Murkc/rIZEyV0UEkL",
+	"fHjciTyAT+3Pvu7nbcGvzZx5CH1PET7sHDxBzmJHpz3sHB6Zv+wYq7VTea/RWrvCG21ut6yfd1VeGxSX",
+	"Ra+G8j5b0ZYVbN6qszaroo32ro725lL5YC9iycP1JhQbW/11rwa/Vx5bWPxzxi7zRXDn2Wj5b5NAfea/",
+	"+ley8t2o1pn5fvJawdja+Xdk56vgNN2xoX+aZYpQd/KnVJu5MAfeMoaLzBudKkiQ8PX56AcAhBDa8LHo",
+	"2kkgWmZ00UO+c9gvUowyulAJ8Y88GvQINfv3xNb2X0IKt/0kFkMaY9+Y6vACUsg8B6bqOS2yPvnRPikF",
+	"4Ypwp3X0EAQXpK9NjQtgZxCtc/Ak+uQ5XShnQ1NvQV8wXSsLtNjmgs3d6BEi2voXsag6GKstbic//jwm",
+	"9wL2mp7MIH2Dd6KOotpsuWyGoxvZ8vnO8OBwEAV04aMr+rEzPK7+iQtgEV+iv8ZK/ZDtupZy0RnWEi5c",
+	"3vMx2u7QzYOnaMwfPB0emf8/HJh//+bhO6cFv2K7mvZuze7Vtnfbc6Nx73fQ552V1iaFFbDTiNnVOStK",
+	"KcC1FwJtnL2191t7f00WdZaV6lSV8v4eDXxzRLcw7vEor7Lop0yAsveaL4jlGwEbSIfGMp31idcQzbqV",
+	"1mvAf7YD+hagqMOufEEM6oaewEJCrVu+WDJj7gYz3CxmCBb+/WXPmxnYnDzv57xVl60XeBdeoBWi9+EB",
+	"emfJ4dJRUaov0qVETVnKKeTUGzM8AsKqj7qgRHFtTm2vT14CUl3pGNUuXvobkuVvBHvytTyjZffnySDq",
+	"gKQfgcAubyOODjruF+DYH3YOD9BRqXtLj7bzlg4eDkp3yaL9bO0wPbqlO7Qr1MvBnxDqpRXarY/T+jgb",
+	"fBxbCwUH5vYOTsHMqqh9xbTOmSN1WsmgdSUFW3gvps4EUze7FUnKJAXIT/AZCRGhOhYArXr06BHJ6EL1",
+	"MHaYc8EgdlhBjxcZcSVIFp9TLLA3joUoFnAvEl6XVnFmHfrDhdkIkUdHjTAC+kCRMbPlZoBwJpgmXd/6",
+	"v//X//Yt4B/m4V6Jq6ClprmCfvt+WhyM+UTmjBRUXLBYSOE5lC5Yn7zHZuyPGc3RW5xdKdfQwZSqZJmd",
+	"SU3kvB+L5DRN2VQPgTluP1XXSQUmPvg0oYo8O/sX6Qppvm0sB4SiKOQcum3mPRZ2PAJ+SmBUiX/Ejawp",
+	"0voj02d+D72DXbWJ5+mFWa+lTeNGD71e5TpZ/7GqBEN15G0Gaw4c7A0OQtq8bZ27V3RTF4NN3VvVXXAx",
+	"d+ksxFH/pGxI0ELIa3Z1joTf6yOr9U2zQ4S1qak7CNV5rcJXR2ZCIxfKidAPjxw0iKfui9x+j5wYiLzQ",
+	"MMc/EkwD0iCCiCyOs8PLo6tj8XD66I/HxRP1VA+uI7eih4fmg/jkx8P08dVD8Wj6+I8nxVM10AfXh/PI",
+	"1niyLJJFxoq9J0+ODw6jmcoiNDwfPxwMIvy/WMDJjMz/VjzQWc1F+e7FM3J88GQA8sCCHaNBZE76kNQm",
+	"C7Z8RPx0WTCyiCxPmJcQkZe7oaCFSSOC6ZNSxtRli5FZitX6YPwbK4z621BdlsEAFJxmd5Duf529+akH",
+	"CXCBbLS/PTv7V681P9uYwU1ts1IW2S0VmGYV7sNm8yzU7VWqmx0oHJdssm0IGm9HzPgtkSN+TZLIlphx",
+	"Y4fsPYaR5EuKI1nVl6Und1y3b9Y+qh/rtTbSMgPkDY5Syx3ZYs/cPBy+gi7yZqptVUj8TLMpOeyTvwOQ",
+	"obEOkTeiDiiZlNHaBN155YAl2ccpNxY51Uk/Fi8g3RMCrhZSq0ZAldKi4BWmkcTToyH5+kixtGA6GcbC",
+	"csIFtCb4COme6YJPWf935a1LRUV2Lj8S1yaled6L0Owdc0Fz/m/Wj8VP0g4xZ+Ma/jqURYRYj9ix2RSx",
+	"KAvGSEJz2C2aXzOVxILqkn8EteDKlKjbkIzU43HWrb1xYB8kzERqlo9gMUdmoCM7GZvz7uvj+YXryalt",
+	"/DnCcPtoLIuRnsvd37ZLPn+97b0G7Ccsz0Z4l7BpUH9nefbWPHmzcW3BSoKbmGN2Qqs72jD+NxzGP9xq",
+	"b/xINZvTxbehgo1CJBRP2S20bz30fxOyZtDRD/skxLJpvA/w3I6ObKspZPxlua7GP0nBXgPYxh2Y8J4i",
+	"dksp/Mw9f7+i+B5onJ/RdML2nkmhC5lvagoPu2c/R50f3tOLTW3gmZtK/KjzLzgl6xuYZ06t9A7m72hL",
+	"gfwa0EOc2G/DdH8pcuq7cGjWQ/hQkhjLCMmVA27p0BfhgkxzmrITB/YDPoGcaaI0XRAKV3oLqHHukx/N",
+	"UpCMacpzFZFESM2ULeReDq9YsJaSgSn0oGJxNYMYofZe1gNlr99IYhlCEkuNHVAuAj6x47yGHKaxdz8s",
+	"+ucQ09rZvDQQgUkKA5L+8tSC7RMLt57ZLErjK4GXNcG701ReXXGtIjNT4BwWVCiaIhWekuXlrgW4ZyJT",
+	"xl8CTSScp+Xq3/VcnsTC/9n6Tq7YZCtfrOp/NbNsxiIWIPAJ5BMpMpa5JeWyA+uTXyY8Z3aHIJvpGFZO",
+	"OyLSCyQEA0ZKx/fHQVEhEaibQK6Iv0U68b6nG5envax6trGwUULrl2JS2RuRsnCrmn6lE0bhrgZ3k6O3",
+	"NO93XU6ZrxxqYFcFVPi5pSOgJGO0YMgPMafGVOCCJFMmMi4uRviRBB37WJifSx+9W/1mD0bu+lrzzt0u",
+	"s73mCJDFWRYLXMW3b84QkrZqEfHs875z1ZMTG2DQblO6Q8BVScAe4f05LFQ4TXCsLSt6LLxMKJjFQ8h8",
+	"5LjEfAjhqkg60wB/i4AJFSQr/Gk0pUqFPKZ+rEiGinAIS0ysJWdqicu7PAlQwK+SXoTwY5YKw3XUYbci",
+	"ka+PkrDMTZFdbSHkTKQsa6SfnwEoj2N3XY0u9hW5Ue8ozoGCV45HYznbfDu+POpdIcluGo74i1jD9mRW",
+	"aVNlYVmnrQCypwWQ95e2r2WEcS8CYeVcm7qwaiMfbeSjjXzcCyXe3ZjrO0RA9tF+WcdwD9aqMcyAXqpr",
+	"aeYduVWWnFQImq3BFtpoPSOK8F+qUXeWL/VtjI4vQ67nLJVXTAUkqxeUi7Ul0fCiPyXJuL05hZYsG50v",
+	"8L5gs65ZGvIOQf1620CL3oHWdKu6rdZ0z993DMk5YkW5We8jstQqulbRtYpu4cXyV1R0llzkj5nUbHX0",
+	"ny4U5tbbRs5ADgNZQs7JXM7yzEYIwP+7ZGwaIXg05tc3hQeUoFM1kVobN9F42hyT+Ccsz9CNRC8cfgt6",
+	"wJF/sR+LU6yPDrszoT4ag6DYpk9DK+OgtfY62AzFCgCFgq451f1Z0Pl/wozdUone/jpizNhozkUm59tq",
+	"kaD3u+rDattGHQIbqdUTbaz+phIRdpfxyIMddx9ZtcsCEQNeK4XgL4jAPJ0ywTIXDqsGGAKgtqGVXi6A",
+	"0GU0nWCI/4GCyC3EjQWbk2uaz1gvIuyjtrjO3iGISjssqphnmPCUhTgR8pI5pNaMAxNuNxGzPE9QbiLg",
+	"U8YzhEG1UgELi6e8WPSaZF4tVfgHnKF79xy+XoKmDYzukpsJk3LzBM2w+caKhiCIS2xXW1nbytpbQh40",
+	"7qsvJHNB5q2OtryG68cwvxPjtUvmnpYQo4WQzJQVXJakJ5G9GJxSpfGOCmqKLHU4v2IkpVPSTcy/R+WX",
+	"Rlf0Y9Lrk1O8IjTPcH9BGAu4k7FNNBPmGI1yI7eSJkH6A4zz64dfbiccv6XcQzP1URmTh5vOMA24FYtf",
+	"MVTR1vdvL4RRNNhw8hfy/d0F92rBCwl/x31iL+xUg8ztk6VEezQy0wlLL9GrtlHwWNgwuDdXXXh8Wshr",
+	"nrGCdFFI62KG5FTlVX7Pl5UqlMBYq+7j5uoECLPxfWD/cnD9vUvPsjCv49A9O3LzmfhuuX4+cLVtPo1A",
+	"sI+aKM2mUZ2IC9QIVTZo0SenVrEAmYC106t5JYGiyZI+eeETMCoXkRUgBAjvm16iAoNc/yQ4QXv/YIsE",
+	"cw4WjjoMc23MdyEB4Y1Y+Xp3N1+714x8zYLNnVBBRsUwFpXVDu88fBfndBFB7o+qpQRBSgMS+1YzbPgY",
+	"JtK85YpRMZ/wnJ34QA5X5uvFBct6UUOfbC6O2yzVbBGzMnaA/uo3x7gUFXivG5oZVUWPDcpFa1Dxdhm/",
+	"oWSFv3ieayX75zvS94dbXQMgQILbD62d8D3eLrzw4vtLGhdqIdLVhsUvEyZIggXZ5sk+KtoEwB7GlOdG",
+	"H3cbU81SuF0wmv3cCAKaTlgWC5vTQxeYqZYtZas2vgs0alSmxhrZgiI/Fmoi56XCCvqaDEli/h8SI6Ei",
+	"EfVJQkBPVUDVC6aLBRcXNt3wnKaXcjw2Ssi8oWKn+GFXrIRwWs0csREXgPzeqH3OFiL9k7uXOLPfoKKp",
+	"uZlILgKrWAIgtL5mq0P+HIUQC0IJCpxgJ9+ZarAV0PvOx0J/Su1/qv4Bb6DxJG9wQo9cDrN99RCZ3yBt",
+	"HMrCFZZh27c9o0X21iWMS4ElauhI9mORyJlO5RUbEjVLU8YyELvOT7Q3wZh9303suNXIehRJLyJJxtKc",
+	"i0Bag4dwSFJaZCP/Y0TK1lirkIQ+o/WGqV5+rB8LswXKcgijWMLacudkXaClAZntqebXzWlfOCln2NbO",
+	"y0sUyRtgX94HWHT9pdUL47AYAKjlCQGux5TqSQjrUXvJlvBoUz5S5x/XgGh1otuDgtxptprbB9sqs+fu",
+	"+TJF222IbV9hbX11iq3g2Nsdvu0rznyDHRIDsGllZ91prlz9EG4czFJXTOtntvH2A6uelRVGQi3JE+s5",
+	"rCD63jLm/kJuaZtp963z/NkaN7qkFbnTbc6csarv5pbMemeXZtdUpGzTDWZYL++6XKmbn1K4is0YzQAK",
+	"11N+QYUj1YTGQvMrtncOKSBGsZKUCuMJ64JjoZdiqRSZGpLgKnOR2FyRpgh+LISck65xbHyl5rhgzHnH",
+	"G/LYMRS+kDNSsJTxaxaLSnmXi5aeBDWGBOtNxZqIeO8kFkklOxGr3RIs7eQaO7lXSSXEHDjixxP+GIs/",
+	"MKkIrlnwF9uJ6dSSHo8Z652QpKHILiFQZQcfjkVDgR5+lLqg8vLo1lbuxeJ9YNyV5bbVS3m/LwoKlbcQ",
+	"swYWtfRyiDcX1QZhLDsi1enEtMu+mcQRZFaOJnJWqBEWhCZEFrGozoRtAXWcLGtspCa2vNW4yK67EO4A",
+	"HxnvLfwwMsnsHQ2ugNw29kG6VJTXKmbfDBu20EntCNjyCPsJrsvKrl6foLkdi7uwt09RHFih86cstzD/",
+	"CdzMwQxuz1uwcgK+TBnit3hNAaI93P1tvKg17lrjbg3hAYiQwLirqjZQendh4UHK7OqE31+NsebIdWia",
+	"yhkkBmArNMqU5nlO5rK4rILuYsRYzuDcc+AsTQum1ZBQUkij0DJ8j9EmOVfap/ImBbuWl05vY92DsWfk",
+	"NStyOgUTaFWm7nscz62laTkva0UpfG7HxNewzZLghAnHj7cisgUiDZNUF+XWCE6+3fDNBx+fdkd+Ffjo",
+	"S6Vm4BvhcXQ+Wu3Y98lLrUgCr1YJAeScc4gUu0wlCiVJsYDXPFBEzgXpslwxY50eES7UbDzmKSKwmNcY",
+	"qxystyGxrzX+h7PauRhZby4xwkOj25PzMTNOIF5XJhbJxdKAAciym1QIHg8rF5KUTKiaEDmOBdcOiwUz",
+	"hsoEc9gueP3anGPUqzCN2KIDlFzYnSGBooPVGKSwaLdEH71leBZSluRMb4kLij3eFREUWt0rFmgK38m2",
+	"E9TP7MM7yupfuJ6cwcKuBAE1jwVXpLgNWgG+xsZtTda/WjwSDpfTIjfTUBWjdB+JUVbTcj2Hf507bDZE",
+	"tPE6zOoCmNihDeOBQoussols1Rcms0JhxEwx1AqhCVqpx3WWq3lIaTlVYPlC3io6uExkVpXEwhqsfXIq",
+	"FgRiN16pYjev6IIUjGameywfk25Sn6IhoWJh1CIVsXCczLZ1EC46wj+NLrnIyhwZUJEoiyDPBrKL1cTo",
+	"ZYgGncQimRZszD8mhGdMaD52yaTwulUlwLguTondhaW9WQuF39xRfq+V2q2Qbq3sOkSmPwDkilogLIj5",
+	"5/m2Yo2KRV2afcITahGGM5YzRBuoQ+uA3Klcliz53fZihHRrnvSD0kc2/Z1pyOMrdG9oqfcUK66BX3A8",
+	"w2h+yQ0Iyf3O+JUCZVYSiufEWvZWapl+Ahehl7hGxtq+Bnc2JGf00sKH2dsaIzinLGsSLzj+m9nH0Opu",
+	"IAVweNkWNbDw3K5i6TmsfvYGScHXiScEMrx2hPetpGqrXG8m2vC43p1xVoqzfZRBq69/fXwBsnGUkoVz",
+	"tnGL+4IocLcFvWLOREPTzHr8EZa2WMssaF+1vBIrAn3wgHTtJJInj6LjweDENAD+1cexyOhCnZABcW/l",
+	"2knXHsgwvK0GsQkXqkTNuU4nLqcaQHPBwMIIgJzpMrXQKIw+AT4oF1tBij83uIIRmufrQihG1J4zL+XX",
+	"R1MsPJqf5QfKx0disSpAEhGqMIfQg8HiCjeGL95BR24pnr9wItpkG7jRcGA73IKVrdYmfO0a1bDr/ZWj",
+	"Gn4jtZGN9vauDYXsoG3h+N6JtoX09E30l766RzVG7kGLKJbnEQF+XZaR8wXo2T55wXPNCvPvlOtFRNIZ",
+	"V1wAVjzFFCNtHAMgJ2ym0fwX9nAbAk3bR6eHzBdJN6WK7XGhmFBc82tG2Eeamj7rdLKSVto0XUWIeDAY",
+	"bEvTaDvkokVu8DfsE7a+XbdeFIwBpTl+jGUYqbHZE66EC22kei9XdeyPXbt0T9BEX5ynpjw8a7Uo7OAd",
+	"L3HDNmsgi7AHLRvN98ZG8z3eT187ReC0ndUMzdoOn67iJOHf9j85quLVXFwhBxc8XTFRKaBn0IJR9CAb",
+	"ADcbObmgwzv7NdDqq/Bwwci3E2+7irZVPoGnmG7lWcuu1cbXGti1rq0QubEUnIPhtxXlvX10G7b7X+xb",
+	"t7HT7Wvvh+MeOhKy23+zQJjBQqwVsDCiHe3HsM0a+9F2oY23tKLpVrbZ3J9+J5acPLg1dflPUvPxYu+K",
+	"WWYhJfNsT840EFpxcTF0MpF0ZWHvIfHfCznzoQkjayhEBHpRLGyLvVymNCcZ1SwiFHEqscgpArizQi+I",
+	"AmwXkREJHaI5RNuR8nwxBYo5JgiNBfjTcJkLZV7jgjHgyOtWcZajEg6YyMIBDttKb8Bb9I54LGiW+Teq",
+	"CIuR1KyAuwjL/wXEb7ZWyqEXmycdOMuVvDZO/pzCwC2lnZHlWGCDK4dXqVdO2tO0kErB3YEN9agImfK4",
+	"h17mOhaOIiWxsYSkXqxGKEngA33/BNKQkV+Q5W+m5ciMOokwjzIWNFcSJsLewOBkWu53eNcDZbkI/TW1",
+	"Y3JBmr9qhRzU0Sume5AXziwmaUQgchWEP+xNuJmTPQCXS+nUZvDAjUnO7XV0DRSzVrs3rsH1eeg5Blc/",
+	"iszUjOYnhEOKKMnpVJltIqaU26XHEV9IpspLoI/2hJld7Gq+LLlibk7PArZbLDyxo31akSuaMfx/G+1x",
+	"YDyn9hlXuWiTkJSr8ptQFQusoFudZwqH/NtgufdbacuEU+z6rgmn0OpeE05xC24cxCk8tusg3PONrhfs",
+	"h4gk2IMExKnbXuUJl4U9Z73WaGgvadpLmpV2EZw1qw/q9PI7GEfV6xprZ+1/gv/YOoTlMr1s8xPPLmzV",
+	"+wMFJbckOR4cJ42hq5tJemh1NxlTRuZsBYl99zKxFXStd3QHgZu5PUI39pBWyoCNhIpnkElORanccWN7",
+	"KxBTKa2yt7o+cgwoQOxNA1CKWFSQBLAfSxgCiNHMNdqgSkMmlEeGoLqKkmGMcEaz3mpixVuKoK8K9Otm",
+	"bnsawjsVYyXTYCvQWsuttdy2JAy8hcSumW3sfCLl5YiJbCr5OgasMPiOjYhvVAvDE8yuwzxPIXVYebMi",
+	"Ro9v/MH34taCrTKg9UHs6rd3DWc3tm6ubvd9asVcm0BQCVLXD1R4tPG3VWfbNt1Y6v6OXXBljAlCyc/v",
+	"XiENHDC6Ye60T41OaVG4WjjXnweKKH4huLjwedURImULBCqFy7ISS9t8wJXJJxOtp2q4v28jNFpP4R9U",
+	"ZPiMERAFUzK/ZrHQEoOU1xD5zqWcntP00rTMubi0YXGaZQVTak30r3oov269uY13q23Df7W+7xwIrLb/",
+	"JmrQa33aPW97eVIarUm3X9u07bYgvS1Ip0t65eZqZZW5uP+p/qdNdZ7o8Wcs59cMFY2s6Jo+eV7+5hx/",
+	"5JCe0wVemwLwktFT1wy1zpIewDrD2+qBWvu7iRfixGwWmrZU8ub6YKtaSzfthMOimAatsGyjijcVPbjn",
+	"7lT0RM3+6Jvg9iBwRF0tYqn7T0gyLdg1lzM1wr+MQqovRRcKodbsLXVZWh6Yv4G8Mk4tSiBjE7MsuHG3",
+	"n3HIE1rKFUAS36Rg8ku1ozn3zsWA78WWa6VRK43u4o7jDuXRFKJvSxLpGYAKo+f887tXmDQDPjYkZCli",
+	"c4VsUpAcQ8KV7c8J0sMrkrOxJhIQLDRdEArvWxip0ycJNh0SJsxMZQkp2B7+twpfhrcYc6pIxhU8Sbrn",
+	"i1gs5Ayoq85ZSmeKlZTGLCPHBwPyoxSs1yfI9E7MeDWUbvOcORgg/0JasFgY3/2PGZuxDAIKXJ8AoKXp",
+	"8pWFtPzxB6ytxmAD+v0Fs/KUzE1HF3JGBGtO5/l5mtF7MeS+NCkIzttG2do83u2la2P7e4Vf/jbVhiVl",
+	"FXJOeBtvba+V2njBajWJMuMrxgv2p1xcrEkSAOoHSpIp0C2iSu0qhnhV9q/2vb16PMGIgMiZ6jm/ZLHA",
+	"VGyrghYWDdXmDTgiA9+8YNOcs6xPfippiAuGtBuWHzoWU/uD0YeI6Ey4WNJ9TfrtLRcX3452u21gw0zo",
+	"FqENM+jn/umddcCp1uxqulIFUPw5KlnejM2D0DStJmg1QasJVmoCI2kJJZop7TwX+TX1AkZibNhmtYL4",
+	"kV/XbiwJRYQqe2uJL4hIcGVZx4TqkxdAfbMDiBbJ6EL1SFWdlBeocxkL0wGKhPRGIdhB7vk/JxGkwWJ8",
+	"2wygHkOCAp/wiViYgZk/dc80FRktMuIWAUpu5qbtNStojkBe1NW8FOSaFXy8MBMCvhnjesKKWNA0ZVOo",
+	"oRmSjE1zuahBfEXIa5QzBOMI6Aj65BTDZVwKks2wIiV8BrxcTOnNCjnFVbKFPm6ItvJjJepWTb9Z7KY/",
+	"nw+4Ax6X7ayHqdoNl6vS+m4JGbfE56r7erbZ/bl7FZLm9tK31fWtrt8Wq6uu3R845XNXal7tI0vzujRw",
+	"8/sDVZ7nsSxIhYUV8UwmZp/YxKUovICJRYIv2TvzuhWpLBqSmJxWOxoMiCJa5qwA0iFUiGROF71+LPB9",
+	"9mNw7QPRWzkrUrh60sVMYx2NK7WETHMs5ww5i+zPsRhL1M9GTmFZZkSyGUpci/kpZ3pPjvcArsx92nIL",
+	"CuuA6jlPHSbolRRsYZPk4T5c2cIeSHGHvzNhPCCwdMbGikBX1vYba2hPiJCrgc/fofmA02E3wiY0Bb+g",
+	"3tIhKCQjkuj//O//+X+i6wPzf4nHVsCfS3CF+mpuSRet//Pg8dHh4aPD48HAfOPh4cPH9Mmjp+wxS9k5",
+	"y+jRIR2P6aPDNEvp0Zg+PEhp9pg9fkwH7OGj8fjh0aNskLIn7GDwJHtynlXZpQ8Hx0+WgcNuVx4KhOOW",
+	"4Ngc8dEMwjGbdSzOEATra4qVZhnHmvC3hVlLzc23cNLqgAvhLicScgUiRH3L4fbB/q6glBh0akAVmFEN",
+	"H8R25r94hpzdR/9k/9/l4avL7OX877PH/OOAnqfPf3hxYHaXfbhGCd6JHKDGcJn32YwPXs2u9dK7Dxre",
+	"DePp+LWqfqq/etI/+yYyyJu465i5tci3tqPgCE5vkJdcNmw2n2DVgd7B9oh0jRSaUJEBxysAAaTyQnDF",
+	"MrMdaCmwACoR7rGEBHFWMKV7/RsD+uxqktzQwviT6WuWzgquF53hh9+qV5sOxyA8wI0a+3PtPZ86yBhy",
+	"OjMi7cNvRn5ZoOcGSf62kNkMaOVJ13i4Dr8B1ZU9V6rXiTqzIjdy3Kb70invTwt+RftOXixjPlryPtKF",
+	"gANCAkXr+FeXP2Mf7G/zuVeQPdxNruglI8VMJNXXDff3Dw4f9wf9Qf9g+GTwZADunp3PT808n5rOCiqw",
+	"MMJDevRLLWYxkBqGrtmUHEREMVqkE5hUgE1QucT6APuCU9xJPDdr1/waRQ4jcgzL8TCyKBBjh+2A1600",
+	"88sWvDugMm3qYhXfxKObOMwP8Lio8PAjhM60vKKap9CH4DuuOmX5E9WyCDT63r18fWosQWvj2Rh7aRm6",
+	"B9zWmBbymhtrKaV5Hg7Pn4CmaaMi2+NCeQCPNOdM6D3FM2ZPVP93RZSZ3ghh0DOMGwWY7Y1btE9e0wue",
+	"Ar+bMa5GBRuzgomUJeSa5oC6KpyBBvxrY8pziBDBlUaC2ZvL5Ln9hhe6yXF9uZjxjPWCOXD0mMtT8H6Z",
+	"6gNh2D2xd8i/QWcZ1ySXF8G7LaZv86uNMixoqh3Bj+8pisgHytiDuZ4E73vNNF3xNoTNMYsTwYrhvx0r",
+	"kHrg+EHMCp14QWJ0YTaDzQrHKnIoNcp3x+HKNpyON/btIAU+7jlfBtR7cCh/Lq21lbdX2rsqU1aQpbBd",
+	"RLQMTgFY7QII+MIP9a2JksTC4+Zz7yN0k/9ISmJtLtJ8ljHCdY/YpDYABgIwn2UMotgSYqNnggccE1HM",
+	"ZJsnZWHeA96R+WdKhSuiHXp4IOpgfiLiaboXEVlCGXL+DHTGTnxUWQ1mNpvlVfEQQ7FwGEOQaQK+Yh1n",
+	"CAp6S/CirE9cUo4cQ8wUZgFSV1JJc6ZSlg19QNc8gBYRtXT6sF6mTQRh3YU7J/gayDBQZjVVPxavuVHa",
+	"JDE2cR+Nx8SYRZZKIaXphJ2QxFKPQ+4heHmqzBOqdLPJFWvaeLdyPoL3be13nC53oskJWUsUvvoVq4KU",
+	"Nb9FLMjhx4+EppdCznOWucQrF4bv3yUnMa53BbXLLmNE3r45ew80RM21kfCqjdfbmpwvAh6KXa7Nk8rl",
+	"du0yYjkxHrpymy3jxrLxgnfXPRG2+SY3QXkr5lcdZKvZF1RdgqyUAn3VIACEY1q9+msUwwlxSQ5O+6CG",
+	"J91kP5Op2od/KR9nQ+ij6oIv9eQ2ix/Cl21Pux/YMp6Bf9fd8S3vDFHbFWtlAZRuv0Ygizs0GtTsHDkh",
+	"4fN1bLsuXG3+R+KtAcRo88iADVA8ANyWkdkUbKW5vQvmehgLm4aaBOBbXW2EoplhQMA7Ab0OOaOQBOol",
+	"W1iKnvQiAv0C1K7SsF4CybOcSWBwgIZ3Rjui7XUDtL5GlI7KlN9m+yOeyFW5eJvRUe1nd93uTW2/wa3/",
+	"pmHfeJCWzafh8+f/GwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -479,7 +479,7 @@ func dateString(d *openapi_types.Date) string {
 	return d.Format(time.DateOnly)
 }
 
-func eventNames(in []gen.CreateWebhookEndpointRequestEvents) []string {
+func eventNames[E ~string](in []E) []string {
 	out := make([]string, 0, len(in))
 	for _, e := range in {
 		out = append(out, string(e))
@@ -496,6 +496,8 @@ func endpointToAPI(ep webhooks.Endpoint) gen.WebhookEndpoint {
 		Status:    gen.WebhookEndpointStatus(ep.Status),
 		Secret:    optional(ep.Secret),
 		CreatedAt: ep.CreatedAt,
+
+		PreviousSecretExpiresAt: ep.PreviousSecretExpiresAt,
 	}
 }
 

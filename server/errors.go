@@ -12,6 +12,7 @@ import (
 	"github.com/prima-dining/partner-api/internal/idempotency"
 	"github.com/prima-dining/partner-api/internal/inventory"
 	"github.com/prima-dining/partner-api/internal/locale"
+	"github.com/prima-dining/partner-api/internal/refusal"
 )
 
 // Code is a machine-readable error code. Adding one takes: its constant and Catalogue
@@ -165,6 +166,8 @@ func problemFor(err error) *Problem {
 		belowTaken *inventory.TablesBelowTakenError
 		noAlloc    *inventory.AllocationUnavailableError
 		tooLarge   *booking.RefundTooLargeError
+		forbidden  *refusal.ForbiddenError
+		syncState  *booking.VenueSyncStateError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -178,6 +181,8 @@ func problemFor(err error) *Problem {
 		return newProblem(CodeParameterMissing, param.Message, param.Param)
 	case errors.As(err, &param):
 		return newProblem(CodeParameterInvalid, param.Message, param.Param)
+	case errors.As(err, &forbidden):
+		return newProblem(CodeInsufficientScope, forbidden.Message, forbidden.Param)
 	case errors.As(err, &partySize):
 		return newProblem(CodePartySizeOutOfRange,
 			fmt.Sprintf("This slot seats parties of %d to %d; party_size was %d.", partySize.Min, partySize.Max, partySize.PartySize), "party_size")
@@ -217,6 +222,8 @@ func problemFor(err error) *Problem {
 		return newProblem(CodeWatchStateInvalid, "", "")
 	case errors.As(err, &tooLarge):
 		return newProblem(CodeRefundAmountTooLarge, fmt.Sprintf("At most %d (minor units of %s) can still be refunded.", tooLarge.Refundable, strings.ToUpper(tooLarge.Currency)), "amount")
+	case errors.As(err, &syncState):
+		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("The reservation's venue sync is %s; only a failed sync can be retried.", syncState.Status), "")
 	case errors.As(err, &state):
 		return newProblem(CodeReservationStateInvalid, fmt.Sprintf("You cannot %s a reservation that is %s.", state.Action, state.Status), "")
 	case errors.As(err, &paymentErr):

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/prima-dining/partner-api/gen"
 	"github.com/prima-dining/partner-api/internal/booking"
 	"github.com/prima-dining/partner-api/internal/locale"
+	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/payments"
 )
 
@@ -348,4 +350,62 @@ func (s *Server) DeleteWebhookEndpoint(ctx context.Context, req gen.DeleteWebhoo
 		return nil, err
 	}
 	return gen.DeleteWebhookEndpoint200JSONResponse{Body: gen.DeletedObject{Id: req.WebhookEndpointId, Object: "webhook_endpoint", Deleted: true}}, nil
+}
+
+// GetWebhookEndpoint implements gen.StrictServerInterface.
+func (s *Server) GetWebhookEndpoint(ctx context.Context, req gen.GetWebhookEndpointRequestObject) (gen.GetWebhookEndpointResponseObject, error) {
+	ep, err := s.deps.WebhookEndpoints.Get(ctx, partner(ctx).ID, req.WebhookEndpointId)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetWebhookEndpoint200JSONResponse{Body: endpointToAPI(ep)}, nil
+}
+
+// UpdateWebhookEndpoint implements gen.StrictServerInterface.
+func (s *Server) UpdateWebhookEndpoint(ctx context.Context, req gen.UpdateWebhookEndpointRequestObject) (gen.UpdateWebhookEndpointResponseObject, error) {
+	b := req.Body
+	c := webhooks.EndpointChange{URL: b.Url}
+	if b.Events != nil {
+		c.Events = eventNames(*b.Events)
+	}
+	if b.Status != nil {
+		status := string(*b.Status)
+		c.Status = &status
+	}
+	ep, err := s.deps.WebhookEndpoints.Update(ctx, partner(ctx).ID, req.WebhookEndpointId, c)
+	if err != nil {
+		return nil, err
+	}
+	return gen.UpdateWebhookEndpoint200JSONResponse{Body: endpointToAPI(ep)}, nil
+}
+
+// PingWebhookEndpoint implements gen.StrictServerInterface.
+func (s *Server) PingWebhookEndpoint(ctx context.Context, req gen.PingWebhookEndpointRequestObject) (gen.PingWebhookEndpointResponseObject, error) {
+	a, err := s.deps.WebhookEndpoints.Ping(ctx, partner(ctx).ID, req.WebhookEndpointId)
+	if err != nil {
+		return nil, err
+	}
+	return gen.PingWebhookEndpoint200JSONResponse{Body: attemptToAPI(a)}, nil
+}
+
+// RotateWebhookEndpointSecret implements gen.StrictServerInterface.
+func (s *Server) RotateWebhookEndpointSecret(ctx context.Context, req gen.RotateWebhookEndpointSecretRequestObject) (gen.RotateWebhookEndpointSecretResponseObject, error) {
+	overlap := webhooks.DefaultSecretOverlap
+	if req.Body != nil && req.Body.OverlapSeconds != nil {
+		overlap = time.Duration(*req.Body.OverlapSeconds) * time.Second
+	}
+	ep, err := s.deps.WebhookEndpoints.RotateSecret(ctx, partner(ctx).ID, req.WebhookEndpointId, overlap)
+	if err != nil {
+		return nil, err
+	}
+	return gen.RotateWebhookEndpointSecret200JSONResponse{Body: endpointToAPI(ep)}, nil
+}
+
+// SyncReservation implements gen.StrictServerInterface.
+func (s *Server) SyncReservation(ctx context.Context, req gen.SyncReservationRequestObject) (gen.SyncReservationResponseObject, error) {
+	r, err := s.deps.Reservations.ResyncVenue(ctx, partner(ctx), req.ReservationId)
+	if err != nil {
+		return nil, err
+	}
+	return gen.SyncReservation200JSONResponse{Body: reservationToAPI(r, locale.For(ctx, r.Guest.Language))}, nil
 }

@@ -33,6 +33,7 @@ type env struct {
 	booking booking.Services
 	// endpoints is the partners' webhook endpoint registry.
 	endpoints *webhooks.Endpoints
+	events    *webhooks.Events
 	outbox    *webhooks.Worker
 	tokens    *access.Service
 	audit     *audit.Log
@@ -140,15 +141,17 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		cfg.gateway = payments.NewSandbox(db)
 	}
 	e := &env{t: t, db: db, tokens: access.NewService(db)}
+	render := func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
+		r, err := e.booking.Reservations.Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
+		if err != nil {
+			return nil, err
+		}
+		return server.EventJSON(m.ID, m.Type, m.CreatedAt, r)
+	}
 	e.outbox = webhooks.NewWorker(db, webhooks.WorkerConfig{
-		Render: func(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
-			r, err := e.booking.Reservations.Get(ctx, booking.Partner{ID: m.PartnerID}, m.ReservationID)
-			if err != nil {
-				return nil, err
-			}
-			return server.EventJSON(m.ID, m.Type, m.CreatedAt, r)
-		},
-		AllowPrivate:     true, // the test receivers listen on loopback
+		Render:           render,
+		Now:              cfg.booking.Now, // the booking clock, if the test sets one
+		AllowPrivate:     true,            // the test receivers listen on loopback
 		SandboxScenarios: cfg.gateway.Name() == "sandbox",
 		Timeout:          time.Second,
 		BaseBackoff:      time.Millisecond,
@@ -160,6 +163,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	e.booking = booking.New(db, cfg.gateway, cfg.booking)
 	cfg.webhooks.Now = cfg.booking.Now
 	e.endpoints = webhooks.NewEndpoints(db, cfg.webhooks)
+	e.events = webhooks.NewEvents(db, render, cfg.booking.Now)
 	if cfg.logger == nil {
 		cfg.logger = quietLogger()
 	}
@@ -194,7 +198,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	}
 	e.srv = httptest.NewServer(validatingHandler(t, h))
 	t.Cleanup(e.srv.Close)
-	e.token = e.newToken("acme-rewards")
+	e.token = e.newToken("acme-rewards", access.AllScopes...)
 	e.client = e.clientFor(e.token)
 	return e
 }
@@ -204,6 +208,7 @@ func (e *env) withServices(d server.Deps) server.Deps {
 	d.Reservations, d.Changes, d.Payments = e.booking.Reservations, e.booking.Changes, e.booking.Payments
 	d.VenueReservations, d.WebhookEndpoints = e.booking.VenueReservations, e.endpoints
 	d.Watches = e.booking.Watches
+	d.Events = e.events
 	return d
 }
 

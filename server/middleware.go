@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,11 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			req = req.WithContext(context.WithValue(req.Context(), rawBodyKey, body))
 			c.SetRequest(req)
 		}
+		if accept := req.Header.Get(echo.HeaderAccept); accept != "" {
+			// For the operations that answer in more than one media type.
+			req = req.WithContext(context.WithValue(req.Context(), acceptKey, accept))
+			c.SetRequest(req)
+		}
 		op := route.Operation
 		ctx := req.Context()
 		if d, ok := s.sunsets[op]; ok {
@@ -163,7 +169,7 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			return s.conditional(c, policy, next)
 		}
 		if key := req.Header.Get("Idempotency-Key"); key != "" && (req.Method == http.MethodPost || req.Method == http.MethodPatch) && authenticated {
-			return s.idempotent(c, who.AccountID(), key, idempotency.Fingerprint(req.Method, req.URL.Path, body), next)
+			return s.idempotent(c, who.AccountID(), key, idempotency.Fingerprint(req.Method, req.URL.Path, body), secretBearing[op.OperationID], next)
 		}
 		return next(c)
 	}
@@ -231,7 +237,11 @@ func bearerToken(req *http.Request) string {
 // stores what it answered. Server errors are not stored, so the client can retry them:
 // the retry runs again, or, when the first run had committed an effect (its recovery
 // point), resumes from there.
-func (s *Server) idempotent(c echo.Context, partnerID, key, fingerprint string, next echo.HandlerFunc) error {
+//
+// redactSecret stores the answer with its "secret" null: a token's secret is kept only
+// as a hash, never in a stored answer, so a replay says the token exists but not its
+// secret.
+func (s *Server) idempotent(c echo.Context, partnerID, key, fingerprint string, redactSecret bool, next echo.HandlerFunc) error {
 	ctx := c.Request().Context()
 	stored, rec, err := s.deps.Idempotency.Begin(ctx, partnerID, key, fingerprint)
 	if err != nil {
@@ -261,10 +271,35 @@ func (s *Server) idempotent(c echo.Context, partnerID, key, fingerprint string, 
 		}
 		return nil
 	}
-	if err := s.deps.Idempotency.Complete(bg, partnerID, key, idempotency.Response{Status: status, Body: body.body.Bytes()}); err != nil {
+	kept := body.body.Bytes()
+	if redactSecret {
+		kept = withoutSecret(kept)
+	}
+	if err := s.deps.Idempotency.Complete(bg, partnerID, key, idempotency.Response{Status: status, Body: kept}); err != nil {
 		s.log.ErrorContext(ctx, "store idempotent response", "request_id", RequestID(ctx), "error", err)
 	}
 	return nil
+}
+
+// secretBearing names the operations whose answer carries a token's secret.
+var secretBearing = map[string]bool{"createToken": true, "rotateToken": true}
+
+// withoutSecret is a JSON object with its "secret" member null (as it was if it is not
+// an object with one).
+func withoutSecret(body []byte) []byte {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil {
+		return body
+	}
+	if _, ok := obj["secret"]; !ok {
+		return body
+	}
+	obj["secret"] = json.RawMessage("null")
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // recorder keeps a copy of the response body.

@@ -202,7 +202,9 @@ func TestPartnerWebhookEndpointsReceiveSignedEventsOnceAfterRetries(t *testing.T
 				t.Fatalf("%s: the retry sent another body", id)
 			}
 			var ev client.Event
-			_ = json.Unmarshal([]byte(bodies[0]), &ev)
+			if err := json.Unmarshal([]byte(bodies[0]), &ev); err != nil {
+				t.Fatalf("%s: %v: %s", id, err, bodies[0])
+			}
 			if ev.Id != id {
 				t.Fatalf("event id %s differs from webhook-id %s", ev.Id, id)
 			}

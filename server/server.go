@@ -58,10 +58,15 @@ type Deps struct {
 	// Watches are partners' notify-me watches.
 	Watches          *booking.Watches
 	WebhookEndpoints *webhooks.Endpoints
-	Tokens           Authenticator
-	Idempotency      *idempotency.Service
-	Database         Database
-	Logger           *slog.Logger
+	// Events are partners' events (GET /v1/events) and their redelivery.
+	Events *webhooks.Events
+	Tokens Authenticator
+	// PartnerTokens is partners' management of their tokens (/v1/tokens); nil takes
+	// Tokens' own when Tokens is an *access.Service, else those operations answer 404.
+	PartnerTokens TokenAdmin
+	Idempotency   *idempotency.Service
+	Database      Database
+	Logger        *slog.Logger
 	// PublicURL is the externally visible base URL, used in doc_url links; empty means
 	// the request's own scheme and host.
 	PublicURL string
@@ -128,11 +133,14 @@ const DefaultRequestTimeout = 20 * time.Second
 // New returns the configured Echo instance, for main and for tests alike.
 func New(deps Deps) (*echo.Echo, error) {
 	if deps.Reservations == nil || deps.Changes == nil || deps.Payments == nil || deps.VenueReservations == nil ||
-		deps.WebhookEndpoints == nil || deps.Tokens == nil || deps.Idempotency == nil || deps.Database == nil {
-		return nil, errors.New("server: Reservations, Changes, Payments, VenueReservations, WebhookEndpoints, Tokens, Idempotency and Database are required")
+		deps.WebhookEndpoints == nil || deps.Events == nil || deps.Tokens == nil || deps.Idempotency == nil || deps.Database == nil {
+		return nil, errors.New("server: Reservations, Changes, Payments, VenueReservations, WebhookEndpoints, Events, Tokens, Idempotency and Database are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
+	}
+	if svc, ok := deps.Tokens.(*access.Service); ok && deps.PartnerTokens == nil {
+		deps.PartnerTokens = svc.Partner()
 	}
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
@@ -386,6 +394,7 @@ const (
 	requestIDKey
 	baseURLKey
 	rawBodyKey
+	acceptKey
 )
 
 func withPrincipal(ctx context.Context, p access.Principal) context.Context {

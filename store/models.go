@@ -311,6 +311,7 @@ type OutboxMessage struct {
 	PartnerID         string     `gorm:"column:partner_id"`
 	VenueID           string     `gorm:"column:venue_id"`
 	EndpointID        string     `gorm:"column:endpoint_id"` // partner messages
+	EventID           string     `gorm:"column:event_id"`    // partner messages: the PartnerEvent delivered
 	Payload           []byte     `gorm:"column:payload"`     // rendered on the first attempt, then fixed
 	Status            string     `gorm:"column:status"`      // pending | delivered | failed
 	Attempts          int        `gorm:"column:attempts"`
@@ -336,7 +337,44 @@ type WebhookEndpoint struct {
 	Status         string    `gorm:"column:status"` // enabled | disabled
 	DisabledReason string    `gorm:"column:disabled_reason"`
 	CreatedAt      time.Time `gorm:"column:created_at"`
+	// PreviousSecret still signs deliveries, beside Secret, until
+	// PreviousSecretExpiresAt: the overlap of a rotation.
+	PreviousSecret          string     `gorm:"column:previous_secret"`
+	PreviousSecretExpiresAt *time.Time `gorm:"column:previous_secret_expires_at"`
 }
+
+// PartnerEvent is one event of a partner's (GET /v1/events): written with the change
+// it reports, whether or not an endpoint subscribes to it. Its payload is rendered once,
+// on its first delivery or read, and every delivery and read shows the same bytes.
+type PartnerEvent struct {
+	ID            string    `gorm:"column:id;primaryKey"` // evt_…
+	PartnerID     string    `gorm:"column:partner_id"`
+	Type          string    `gorm:"column:type"`
+	ReservationID string    `gorm:"column:reservation_id"`
+	VenueID       string    `gorm:"column:venue_id"`
+	Payload       []byte    `gorm:"column:payload"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+}
+
+// TableName is the table of PartnerEvent.
+func (PartnerEvent) TableName() string { return "partner_events" }
+
+// WebhookAttempt is one attempt to deliver a partner outbox message to its endpoint.
+type WebhookAttempt struct {
+	ID          string    `gorm:"column:id;primaryKey"` // wha_…
+	MessageID   string    `gorm:"column:message_id"`
+	EventID     string    `gorm:"column:event_id"`
+	EndpointID  string    `gorm:"column:endpoint_id"`
+	PartnerID   string    `gorm:"column:partner_id"`
+	Outcome     string    `gorm:"column:outcome"` // succeeded | failed
+	StatusCode  int       `gorm:"column:status_code"`
+	Error       string    `gorm:"column:error"`
+	DurationMS  int       `gorm:"column:duration_ms"`
+	AttemptedAt time.Time `gorm:"column:attempted_at"`
+}
+
+// TableName is the table of WebhookAttempt.
+func (WebhookAttempt) TableName() string { return "webhook_attempts" }
 
 // VenueNotification is what the "log" connector keeps instead of calling a platform.
 type VenueNotification struct {

@@ -336,3 +336,36 @@ func (db *DB) ListVenueNotifications(ctx context.Context, venueID string, limit 
 	}
 	return out, nil
 }
+
+// RetryFailedVenueSync sends the latest venue message of a reservation back to pending,
+// due at now, if it failed, and shows the reservation's venue sync pending again, in one
+// transaction; its maximum age counts from now. It returns the message's id, or "" when
+// the reservation's latest venue message has not failed (nothing changed): a concurrent
+// retry, or one of a sync that is pending or done, changes nothing twice.
+func (db *DB) RetryFailedVenueSync(ctx context.Context, reservationID string, now time.Time) (string, error) {
+	now = dbTime(now)
+	var id string
+	err := db.Transact(ctx, func(tx *Tx) error {
+		id = ""
+		var m OutboxMessage
+		err := tx.g.Where("reservation_id = ? AND kind = ?", reservationID, OutboxVenue).
+			Order("created_at DESC, id DESC").Take(&m).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok, err := rowsOne("retry failed venue sync", tx.g.Model(&OutboxMessage{}).
+			Where("id = ? AND status = ?", m.ID, OutboxFailed).
+			UpdateColumns(map[string]any{"status": OutboxPending, "next_attempt_at": now, "retried_at": now, "delivered_at": nil}))
+		if err != nil || !ok {
+			return err
+		}
+		id = m.ID
+		return tx.setVenueSync("retry failed venue sync", reservationID, map[string]any{
+			"venue_sync_status": VenueSyncPending, "updated_at": now,
+		})
+	})
+	return id, wrap("retry failed venue sync", err)
+}

@@ -52,12 +52,20 @@ func (db *DB) PartnerVenueIDs(ctx context.Context, partnerID string) ([]string, 
 }
 
 // CreateToken inserts t (its Partner is ignored); ErrConflict if its id or hash is taken.
-func (db *DB) CreateToken(ctx context.Context, t *Token) error {
+func (db *DB) CreateToken(ctx context.Context, t *Token, also ...Step) error {
 	t.ExpiresAt = dbTimePtr(t.ExpiresAt)
 	t.RevokedAt = dbTimePtr(t.RevokedAt)
 	t.LastUsedAt = dbTimePtr(t.LastUsedAt)
 	t.CreatedAt = dbTime(t.CreatedAt)
-	return wrap("create token", db.q(ctx).Omit(tokenOmit(t)...).Create(t).Error)
+	if len(also) == 0 {
+		return wrap("create token", db.q(ctx).Omit(tokenOmit(t)...).Create(t).Error)
+	}
+	return wrap("create token", db.Transact(ctx, func(tx *Tx) error {
+		if err := tx.g.Omit(tokenOmit(t)...).Create(t).Error; err != nil {
+			return err
+		}
+		return tx.run(also)
+	}))
 }
 
 // tokenOmit lists what inserting t leaves out: its associations, and the owner column
@@ -213,7 +221,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (Token, error) {
 // revokeAt, in one transaction, so there is never a successor without the old token's
 // end or the reverse. ErrNotFound if there is no such token, ErrConflict if it is
 // already revoked or rotated.
-func (db *DB) RotateToken(ctx context.Context, oldID string, successor *Token, revokeAt time.Time) error {
+func (db *DB) RotateToken(ctx context.Context, oldID string, successor *Token, revokeAt time.Time, also ...Step) error {
 	successor.ExpiresAt = dbTimePtr(successor.ExpiresAt)
 	successor.RevokedAt = dbTimePtr(successor.RevokedAt)
 	successor.LastUsedAt = dbTimePtr(successor.LastUsedAt)
@@ -235,7 +243,10 @@ func (db *DB) RotateToken(ctx context.Context, oldID string, successor *Token, r
 			return wrap("rotate token", ErrConflict)
 		}
 		tx.invalidate(ChangeToken, oldID)
-		return wrap("rotate token", tx.g.Omit(tokenOmit(successor)...).Create(successor).Error)
+		if err := tx.g.Omit(tokenOmit(successor)...).Create(successor).Error; err != nil {
+			return wrap("rotate token", err)
+		}
+		return tx.run(also)
 	})
 }
 

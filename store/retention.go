@@ -14,7 +14,14 @@ type Retention struct {
 	Deliveries time.Duration
 	// Audit covers the audit log.
 	Audit time.Duration
+	// Events covers partners' events (GET /v1/events) and their delivery attempts;
+	// zero means Deliveries. Partners are told events are kept 30 days.
+	Events time.Duration
 }
+
+// EventRetention is how long partners' events are kept by default: the 30 days the
+// API promises.
+const EventRetention = 30 * 24 * time.Hour
 
 // purgeBatch bounds each DELETE, so a purge never holds a long lock.
 const purgeBatch = 1000
@@ -23,6 +30,10 @@ const purgeBatch = 1000
 // of each table it deleted. Pending and failed deliveries are never deleted: an
 // operator may still retry them.
 func (db *DB) PurgeFinished(ctx context.Context, now time.Time, r Retention) (map[string]int64, error) {
+	events := r.Events
+	if events <= 0 {
+		events = r.Deliveries
+	}
 	targets := []struct {
 		table, where string
 		keep         time.Duration
@@ -31,6 +42,8 @@ func (db *DB) PurgeFinished(ctx context.Context, now time.Time, r Retention) (ma
 		{"processed_events", "received_at < ?", r.Deliveries},
 		{"venue_notifications", "created_at < ?", r.Deliveries},
 		{"audit_events", "occurred_at < ?", r.Audit},
+		{"partner_events", "created_at < ?", events},
+		{"webhook_attempts", "attempted_at < ?", events},
 	}
 	out := map[string]int64{}
 	for _, t := range targets {

@@ -80,6 +80,89 @@ func (db *DB) GetWebhookEndpoint(ctx context.Context, id string) (WebhookEndpoin
 	return e, nil
 }
 
+// GetWebhookEndpointOf returns one of a partner's endpoints; ErrNotFound if it has none
+// of that id (another partner's included).
+func (db *DB) GetWebhookEndpointOf(ctx context.Context, partnerID, id string) (WebhookEndpoint, error) {
+	var e WebhookEndpoint
+	if err := db.q(ctx).Where("id = ? AND partner_id = ?", id, partnerID).Take(&e).Error; err != nil {
+		return WebhookEndpoint{}, wrap("get webhook endpoint", err)
+	}
+	return e, nil
+}
+
+// WebhookEndpointChange is what UpdateWebhookEndpoint changes; nil fields stay.
+type WebhookEndpointChange struct {
+	URL    *string
+	Events *string // space-separated
+	Status *string // enabled | disabled
+}
+
+// UpdateWebhookEndpoint changes one of a partner's endpoints and returns it as it now is,
+// running also in the same transaction; ErrNotFound if the partner has none of that id.
+// Enabling clears the reason it was disabled.
+func (db *DB) UpdateWebhookEndpoint(ctx context.Context, partnerID, id string, c WebhookEndpointChange, also ...Step) (WebhookEndpoint, error) {
+	cols := map[string]any{}
+	if c.URL != nil {
+		cols["url"] = *c.URL
+	}
+	if c.Events != nil {
+		cols["events"] = *c.Events
+	}
+	if c.Status != nil {
+		cols["status"] = *c.Status
+		if *c.Status == EndpointEnabled {
+			cols["disabled_reason"] = ""
+		} else {
+			cols["disabled_reason"] = "Disabled through the API."
+		}
+	}
+	var out WebhookEndpoint
+	err := db.Transact(ctx, func(tx *Tx) error {
+		if len(cols) > 0 {
+			res := tx.g.Model(&WebhookEndpoint{}).Where("id = ? AND partner_id = ?", id, partnerID).UpdateColumns(cols)
+			if res.Error != nil {
+				return res.Error
+			}
+		}
+		if err := tx.g.Where("id = ? AND partner_id = ?", id, partnerID).Take(&out).Error; err != nil {
+			return err
+		}
+		return tx.run(also)
+	})
+	return out, wrap("update webhook endpoint", err)
+}
+
+// RotateWebhookSecret gives one of a partner's endpoints the signing secret secret; its
+// current one becomes its previous secret, which still signs until overlapUntil (an
+// older previous secret is dropped). It runs also in the same transaction and returns
+// the endpoint as it now is; ErrNotFound if the partner has none of that id.
+func (db *DB) RotateWebhookSecret(ctx context.Context, partnerID, id, secret string, overlapUntil time.Time, also ...Step) (WebhookEndpoint, error) {
+	overlapUntil = dbTime(overlapUntil)
+	var out WebhookEndpoint
+	err := db.Transact(ctx, func(tx *Tx) error {
+		var cur WebhookEndpoint
+		if err := tx.g.Where("id = ? AND partner_id = ?", id, partnerID).Take(&cur).Error; err != nil {
+			return err
+		}
+		// Conditional on the secret read: two concurrent rotations cannot both keep
+		// the same previous secret.
+		ok, err := rowsOne("rotate webhook secret", tx.g.Model(&WebhookEndpoint{}).
+			Where("id = ? AND secret = ?", id, cur.Secret).
+			UpdateColumns(map[string]any{"secret": secret, "previous_secret": cur.Secret, "previous_secret_expires_at": overlapUntil}))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrConflict
+		}
+		if err := tx.g.Where("id = ?", id).Take(&out).Error; err != nil {
+			return err
+		}
+		return tx.run(also)
+	})
+	return out, wrap("rotate webhook secret", err)
+}
+
 // DeleteWebhookEndpoint deletes a partner's endpoint; ErrNotFound if it has none of that
 // id (another partner's included). Messages still pending for it fail when their turn
 // comes.

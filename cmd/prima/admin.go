@@ -130,7 +130,7 @@ operators are created on first use.`,
 	create.Flags().StringVar(&operator, "operator", "", "venue operator name (created if new), instead of --partner")
 	create.Flags().StringVar(&venues, "venues", "", "with --operator: comma-separated venue ids the operator manages")
 	create.Flags().StringVar(&name, "name", "", "a label for the token")
-	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes (default: "+strings.Join(access.AllScopes, ",")+
+	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes (default: "+strings.Join(access.DefaultScopes, ",")+
 		"; for an operator "+strings.Join(access.OperatorScopes, ",")+")")
 	create.Flags().StringVar(&expires, "expires", "", "lifetime, e.g. 90d or 12h (default: no expiry)")
 

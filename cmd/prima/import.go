@@ -236,6 +236,7 @@ func newImporter(ctx context.Context, db *store.DB, operator string, dryRun bool
 		Payments:          svc.Payments,
 		VenueReservations: svc.VenueReservations,
 		WebhookEndpoints:  webhooks.NewEndpoints(db, webhooks.EndpointsConfig{}),
+		Events:            webhooks.NewEvents(db, nil, nil),
 		Tokens: operatorAuth{secret: im.token, who: access.Principal{
 			TokenID: "import", Kind: access.KindOperator, OperatorID: op.ID, OperatorName: op.Name,
 			Scopes: access.OperatorScopes,

@@ -215,6 +215,11 @@ func loadConfig() (config, error) {
 	if c.Retention.Audit, err = envDuration("PRIMA_AUDIT_RETENTION", 90*24*time.Hour); err != nil {
 		return c, err
 	}
+	// Partners are promised 30 days of events (GET /v1/events), whatever PRIMA_RETENTION
+	// says of finished deliveries (0 keeps everything for ever, events included).
+	if c.Retention.Deliveries > 0 {
+		c.Retention.Events = max(c.Retention.Deliveries, store.EventRetention)
+	}
 	if c.Caches, err = loadCacheConfig(); err != nil {
 		return c, err
 	}

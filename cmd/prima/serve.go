@@ -95,8 +95,9 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	})
 
 	var reservations *booking.Reservations
+	render := renderEvent(func() *booking.Reservations { return reservations })
 	worker := webhooks.NewWorker(db, webhooks.WorkerConfig{
-		Render:       renderEvent(func() *booking.Reservations { return reservations }),
+		Render:       render,
 		AllowPrivate: c.WebhookAllowPrivate,
 		MaxAge:       c.OutboxMaxAge,
 		SMTP:         c.SMTP,
@@ -134,6 +135,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 		VenueReservations: svc.VenueReservations,
 		Watches:           svc.Watches,
 		WebhookEndpoints:  endpoints,
+		Events:            webhooks.NewEvents(db, render, nil),
 		Tokens:            tokens,
 		Idempotency:       idem,
 		Database:          db,

@@ -54,6 +54,9 @@ var Guides = []Guide{
 	{"idempotency", "Idempotency"},
 	{"errors", "Errors"},
 	{"webhooks", "Webhooks"},
+	{"missed-webhooks", "Recovering from missed webhooks"},
+	{"rotation", "Rotating secrets and tokens"},
+	{"reconciliation", "Reconciling a month"},
 	{"sandbox", "Sandbox"},
 	{"versioning", "Versioning"},
 }

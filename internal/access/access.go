@@ -22,10 +22,18 @@ const (
 	ScopeReservationsWrite = "reservations:write"
 	ScopeWebhooksWrite     = "webhooks:write"
 	ScopeAuditRead         = "audit:read"
+	// ScopeTokensWrite lets a token list, create, rotate and revoke its partner's tokens
+	// (never with scopes wider than its own). Tokens issued without scopes do not carry
+	// it: a token that mints tokens is asked for by name.
+	ScopeTokensWrite = "tokens:write"
 )
 
 // AllScopes lists every scope, in the order they are shown.
-var AllScopes = []string{ScopeVenuesRead, ScopeAvailabilityRead, ScopeReservationsRead, ScopeReservationsWrite, ScopeWebhooksWrite, ScopeAuditRead}
+var AllScopes = []string{ScopeVenuesRead, ScopeAvailabilityRead, ScopeReservationsRead, ScopeReservationsWrite, ScopeWebhooksWrite, ScopeAuditRead, ScopeTokensWrite}
+
+// DefaultScopes are a partner token's scopes when none are asked for: every scope but
+// tokens:write.
+var DefaultScopes = []string{ScopeVenuesRead, ScopeAvailabilityRead, ScopeReservationsRead, ScopeReservationsWrite, ScopeWebhooksWrite, ScopeAuditRead}
 
 // Scopes an operator token can carry; no scope is both a partner's and an operator's.
 const (
@@ -132,7 +140,7 @@ type CreateParams struct {
 	Operator  string
 	Venues    []string
 	Name      string   // a label for people, e.g. "production checkout"
-	Scopes    []string // empty means AllScopes (OperatorScopes for an operator)
+	Scopes    []string // empty means DefaultScopes (OperatorScopes for an operator)
 	ExpiresIn time.Duration
 }
 
@@ -147,11 +155,13 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (string, Token, er
 	case partnerName != "" && len(p.Venues) > 0:
 		return "", Token{}, errors.New("access: venues are granted to operators; partners use `prima partner`")
 	}
-	known := AllScopes
+	known, asked := AllScopes, p.Scopes
 	if operatorName != "" {
 		known = OperatorScopes
+	} else if len(asked) == 0 {
+		asked = DefaultScopes
 	}
-	scopes, err := normalizeScopes(p.Scopes, known)
+	scopes, err := normalizeScopes(asked, known)
 	if err != nil {
 		return "", Token{}, err
 	}

@@ -141,3 +141,14 @@ func (e *RefundTooLargeError) Error() string {
 
 // Is makes errors.Is(err, ErrRefundTooLarge) true.
 func (e *RefundTooLargeError) Is(target error) bool { return target == ErrRefundTooLarge }
+
+// VenueSyncStateError refuses a venue re-sync of a reservation whose venue sync has not
+// failed (Status: pending, synced, not_applicable).
+type VenueSyncStateError struct{ Status string }
+
+func (e *VenueSyncStateError) Error() string {
+	return "booking: cannot re-sync a venue sync that is " + e.Status
+}
+
+// Is makes errors.Is(err, ErrInvalidState) true.
+func (e *VenueSyncStateError) Is(target error) bool { return target == ErrInvalidState }

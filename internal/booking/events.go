@@ -3,9 +3,7 @@ package booking
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/ids"
@@ -90,23 +88,8 @@ func emit(tx *store.Tx, before store.Reservation, after *store.Reservation, by s
 		after.VenueSyncStatus = SyncPending
 		after.VenueSyncError = ""
 	}
-	if len(partnerEvents) > 0 {
-		endpoints, err := tx.EnabledWebhookEndpoints(after.PartnerID)
-		if err != nil {
-			return "", err
-		}
-		for _, ep := range endpoints {
-			subscribed := strings.Fields(ep.Events)
-			for _, typ := range partnerEvents {
-				if slices.Contains(subscribed, "*") || slices.Contains(subscribed, typ) {
-					msgs = append(msgs, store.OutboxMessage{
-						ID: ids.New("msg"), Kind: "partner", Type: typ, ReservationID: after.ID,
-						PartnerID: after.PartnerID, VenueID: after.VenueID, EndpointID: ep.ID,
-						Status: "pending", NextAttemptAt: now, CreatedAt: now,
-					})
-				}
-			}
-		}
+	if _, err := tx.EmitPartnerEvents(after.PartnerID, after.ID, after.VenueID, partnerEvents, now); err != nil {
+		return "", err
 	}
 	return venueMsg, tx.InsertOutbox(msgs)
 }

@@ -782,3 +782,27 @@ func paymentOutcome(err error) string {
 	}
 	return "error"
 }
+
+// ResyncVenue retries the failed venue-platform sync of one of p's reservations: its
+// latest venue message goes back to pending and is tried at once (up to the inline
+// deadline); the answer shows the new sync status (synced, or pending with the worker
+// retrying). A sync that has not failed is a *VenueSyncStateError.
+func (s *Reservations) ResyncVenue(ctx context.Context, p Partner, id string) (Reservation, error) {
+	r, err := s.Get(ctx, p, id)
+	if err != nil {
+		return Reservation{}, err
+	}
+	if r.VenueSync.Status != SyncFailed {
+		return Reservation{}, &VenueSyncStateError{Status: r.VenueSync.Status}
+	}
+	msgID, err := s.db.RetryFailedVenueSync(ctx, r.ID, s.now())
+	if err != nil {
+		return Reservation{}, err
+	}
+	if msgID == "" {
+		// Another request retried it first, or the worker is at it: report what is.
+		return s.Get(ctx, p, id)
+	}
+	s.syncNow(ctx, msgID)
+	return s.Get(ctx, p, id)
+}

@@ -41,3 +41,18 @@ func (e *ParamError) Error() string { return "booking: " + e.Param + ": " + e.Me
 
 // Is makes errors.Is(err, ErrInvalidParameter) true.
 func (e *ParamError) Is(target error) bool { return target == ErrInvalidParameter }
+
+// ErrForbidden is matched by ForbiddenError.
+var ErrForbidden = errors.New("booking: forbidden")
+
+// ForbiddenError is a request the caller's token may not make with these values (a
+// token asking for scopes wider than its own); it matches ErrForbidden.
+type ForbiddenError struct {
+	Param   string
+	Message string
+}
+
+func (e *ForbiddenError) Error() string { return "access: " + e.Param + ": " + e.Message }
+
+// Is makes errors.Is(err, ErrForbidden) true.
+func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }

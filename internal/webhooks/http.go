@@ -250,11 +250,15 @@ func NewSender(cfg SenderConfig) *Sender {
 
 // Delivery is one signed POST.
 type Delivery struct {
-	URL       string
-	Secret    string // whsec_…
-	MessageID string // webhook-id
-	Timestamp time.Time
-	Body      []byte // JSON
+	URL    string
+	Secret string // whsec_…
+	// AlsoSecrets sign the delivery too, each signature appended to webhook-signature
+	// after a space (Standard Webhooks): a rotated endpoint's previous secret, during
+	// the overlap.
+	AlsoSecrets []string
+	MessageID   string // webhook-id
+	Timestamp   time.Time
+	Body        []byte // JSON
 }
 
 // Response is a 2xx reply.
@@ -272,6 +276,13 @@ func (s *Sender) Send(ctx context.Context, d Delivery) (Response, error) {
 	sig, err := Sign(d.Secret, d.MessageID, d.Timestamp, d.Body)
 	if err != nil {
 		return Response{}, err
+	}
+	for _, secret := range d.AlsoSecrets {
+		also, err := Sign(secret, d.MessageID, d.Timestamp, d.Body)
+		if err != nil {
+			return Response{}, err
+		}
+		sig += " " + also
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -272,6 +272,9 @@ type outcome struct {
 	inTx func(tx *store.Tx) error
 	// disable names an endpoint to disable with the outcome (a 410), and why.
 	disable, disableReason string
+	// attempt is the HTTP attempt at a partner's endpoint, kept with the outcome
+	// (GET /v1/events/{id}/attempts); nil when no request was made.
+	attempt *store.WebhookAttempt
 }
 
 // process makes one attempt at a message this worker holds and records its outcome.
@@ -320,8 +323,8 @@ func (w *Worker) processReporting(ctx, attemptCtx context.Context, m store.Outbo
 
 // attempt renders the payload if needed and delivers it.
 func (w *Worker) attempt(ctx context.Context, m *store.OutboxMessage) outcome {
-	if m.Payload == nil {
-		payload, err := w.cfg.Render(ctx, *m)
+	if len(m.Payload) == 0 {
+		payload, err := w.render(ctx, *m)
 		if err != nil {
 			return outcome{err: fmt.Errorf("render payload: %w", err), public: "The notification could not be prepared."}
 		}
@@ -359,6 +362,36 @@ func playsPlatformDown(payload []byte) bool {
 		} `json:"data"`
 	}
 	return json.Unmarshal(payload, &ev) == nil && ev.Data.Object.PartnerReference == SandboxVenuePlatformDown
+}
+
+// render builds a message's payload. A partner message delivers its event: the event's
+// payload, rendered once (under the event's id) by whichever of its deliveries or reads
+// comes first, so every endpoint and GET /v1/events see the same bytes.
+func (w *Worker) render(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
+	if m.EventID == "" {
+		return w.cfg.Render(ctx, m)
+	}
+	return EventPayload(ctx, w.db, w.cfg.Render, m.EventID)
+}
+
+// EventPayload returns the payload of the event id, rendering it with render (as a
+// message whose ID is the event's) and storing it if this is the first time.
+func EventPayload(ctx context.Context, db *store.DB, render func(context.Context, store.OutboxMessage) ([]byte, error), id string) ([]byte, error) {
+	ev, err := db.GetPartnerEvent(ctx, "", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ev.Payload) > 0 {
+		return ev.Payload, nil
+	}
+	payload, err := render(ctx, store.OutboxMessage{
+		ID: ev.ID, Kind: store.OutboxPartner, Type: ev.Type, ReservationID: ev.ReservationID,
+		PartnerID: ev.PartnerID, VenueID: ev.VenueID, EventID: ev.ID, CreatedAt: ev.CreatedAt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.SetPartnerEventPayload(ctx, ev.ID, payload)
 }
 
 // deliverVenue is the venue connectors: chosen by the venue's PlatformKind.
@@ -415,18 +448,35 @@ func (w *Worker) deliverPartner(ctx context.Context, m store.OutboxMessage) outc
 	case e.Status != store.EndpointEnabled:
 		return outcome{err: fmt.Errorf("webhook endpoint %q is disabled", e.ID), permanent: true}
 	}
-	_, err = w.sender.Send(ctx, Delivery{URL: e.URL, Secret: e.Secret, MessageID: m.ID, Timestamp: time.Now(), Body: m.Payload})
-	if err == nil {
-		return outcome{}
+	d := Delivery{URL: e.URL, Secret: e.Secret, MessageID: m.ID, Timestamp: time.Now(), Body: m.Payload}
+	if m.EventID != "" {
+		// The event's id, which its body carries too: the same on every endpoint and
+		// every redelivery, so receivers deduplicate by it.
+		d.MessageID = m.EventID
 	}
+	d.AlsoSecrets = activePrevious(e, w.now())
+	started := time.Now()
+	resp, err := w.sender.Send(ctx, d)
+	a := &store.WebhookAttempt{
+		MessageID: m.ID, EventID: m.EventID, EndpointID: e.ID, PartnerID: m.PartnerID,
+		Outcome: "succeeded", StatusCode: resp.StatusCode, AttemptedAt: w.now(),
+		DurationMS: int(time.Since(started).Milliseconds()),
+	}
+	if err == nil {
+		return outcome{attempt: a}
+	}
+	a.Outcome, a.Error = "failed", publicReason("The endpoint", err)
 	var se *StatusError
-	if errors.As(err, &se) && se.StatusCode == http.StatusGone {
+	if errors.As(err, &se) {
+		a.StatusCode = se.StatusCode
+	}
+	if se != nil && se.StatusCode == http.StatusGone {
 		return outcome{
-			err: err, permanent: true,
+			err: err, permanent: true, attempt: a,
 			disable: e.ID, disableReason: "The endpoint answered 410 Gone on " + w.now().Format(time.RFC3339) + ".",
 		}
 	}
-	return outcome{err: err}
+	return outcome{err: err, attempt: a}
 }
 
 // platformReference reads a platform's reservation reference from its 2xx reply: a JSON
@@ -481,6 +531,11 @@ func (w *Worker) record(ctx context.Context, m store.OutboxMessage, o outcome) (
 	attempts := m.Attempts + 1
 	var status string
 	err := w.db.Transact(ctx, func(tx *store.Tx) error {
+		if o.attempt != nil {
+			if err := tx.RecordWebhookAttempt(*o.attempt); err != nil {
+				return err
+			}
+		}
 		if o.err == nil {
 			status = store.OutboxDelivered
 			return w.recordDelivered(tx, m, o, attempts, now)
@@ -548,11 +603,8 @@ func (w *Worker) recordFailed(tx *store.Tx, m store.OutboxMessage, o outcome, at
 	if err := tx.SetVenueSyncFailed(m.ReservationID, attempts, public, now); err != nil {
 		return err
 	}
-	endpoints, err := tx.EnabledWebhookEndpoints(m.PartnerID)
-	if err != nil {
-		return err
-	}
-	return tx.InsertOutbox(store.PartnerEventMessages(endpoints, EventVenueSyncFailed, m.ReservationID, m.VenueID, now))
+	_, err = tx.EmitPartnerEvents(m.PartnerID, m.ReservationID, m.VenueID, []string{EventVenueSyncFailed}, now)
+	return err
 }
 
 // maxAgeStart is when a message's maximum age starts: its creation, or an operator's

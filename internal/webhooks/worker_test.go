@@ -220,7 +220,7 @@ func TestVenuePlatformDownThenSyncedOrFailedAfterMaxAge(t *testing.T) {
 		if n, err := worker.RunOnce(ctx); n != 1 || err != nil {
 			t.Fatalf("partner event run = %d, %v", n, err)
 		}
-		if ds := partnerRC.deliveries(events[0].ID); len(ds) != 1 || !ds[0].Verified {
+		if ds := partnerRC.deliveries(events[0].EventID); len(ds) != 1 || !ds[0].Verified {
 			t.Fatalf("partner receiver saw %+v", ds)
 		}
 	})

@@ -56,6 +56,13 @@ const (
 	ErrorDetailTypeApiError            = "api_error"
 )
 
+// The known values of EventDeliveryStatus, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	EventDeliveryStatusPending   = "pending"
+	EventDeliveryStatusDelivered = "delivered"
+	EventDeliveryStatusFailed    = "failed"
+)
+
 // The known values of EventType, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	EventTypeReservationConfirmed       EventType = "reservation.confirmed"
@@ -171,6 +178,12 @@ const (
 	WatchStatusHeld      WatchStatus = "held"
 	WatchStatusExpired   WatchStatus = "expired"
 	WatchStatusCancelled WatchStatus = "cancelled"
+)
+
+// The known values of WebhookAttemptOutcome, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	WebhookAttemptOutcomeSucceeded = "succeeded"
+	WebhookAttemptOutcomeFailed    = "failed"
 )
 
 // The known values of WebhookEndpointStatus, an open enum: v1 may add values, so compare with these and do not act on others.

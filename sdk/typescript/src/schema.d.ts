@@ -148,6 +148,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description Every event of your account in the last 30 days, newest first, whether or not an
+         *     endpoint was subscribed to it: the same `id` and the same body as the webhook
+         *     delivery (`webhook-id` is the event's id). To recover from missed deliveries, list
+         *     from the newest and page with `starting_after` until you reach the last id you
+         *     handled, or filter by `created_gte`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve an event
+         * @description One of your events, exactly as it was (or would have been) delivered.
+         */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{event_id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an event's delivery attempts
+         * @description Every attempt to deliver the event to your endpoints, oldest first: the endpoint,
+         *     whether it succeeded, the HTTP status your endpoint answered (0 when it could not
+         *     be reached) and how long it took. Kept as long as the event.
+         */
+        get: operations["listEventAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{event_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver an event again
+         * @description Queues the event for delivery to one of your endpoints (enabled or not, subscribed
+         *     or not), with the same `webhook-id` and body, signed with the endpoint's current
+         *     secret. Deliveries are retried with backoff like any other; read
+         *     `GET /v1/events/{event_id}/attempts` for the outcome.
+         */
+        post: operations["redeliverEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -180,6 +269,32 @@ export interface paths {
          * @description The partner API's OpenAPI 3.0 document, as YAML (the operators' operations are in `/v1/operator/openapi.json`). Public.
          */
         get: operations["getOpenAPIYAML"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/settlement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Settlement report
+         * @description The money of your reservations on venue-local dates `from` to `to` (inclusive, at
+         *     most 366 days): one line per reservation and currency with any money, newest
+         *     first, with what was captured from the guest, refunded, PRIMA's fees and the
+         *     net (captured − refunded − fees), and the totals per currency of the whole range
+         *     on every page. Totals equal the sums of the `payments` the reservations show.
+         *     `Accept: text/csv` answers the whole range as CSV (no paging), one row per line
+         *     and then one `total` row per currency.
+         */
+        get: operations["getSettlementReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -377,6 +492,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reservations/{reservation_id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a failed venue sync
+         * @description When `venue_sync.status` is `failed` (the venue's platform could not be reached
+         *     for a day), sends the booking to the venue's platform again, at once. The answer
+         *     shows the new `venue_sync`: `synced`, or `pending` while PRIMA keeps retrying
+         *     with backoff. A sync that is not `failed` answers `409 reservation_state_invalid`.
+         */
+        post: operations["syncReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sandbox/payment_intents/{payment_intent_id}/confirm": {
         parameters: {
             query?: never;
@@ -432,6 +570,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your tokens
+         * @description Your partner account's tokens that still work, newest first, without their
+         *     secrets: a rotated token is listed, with `revokes_at`, until its overlap ends.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Create a token
+         * @description Issues a token of your partner account. Its `scopes` must be among the calling
+         *     token's own (else `403 insufficient_scope`, `param: scopes`); `expires_in_seconds`
+         *     sets its lifetime. The `secret` is in this response only: PRIMA keeps a hash of
+         *     it, and a replay of the request (the same `Idempotency-Key`) answers the token
+         *     with `secret: null`.
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens/current": {
         parameters: {
             query?: never;
@@ -450,6 +617,53 @@ export interface paths {
         get: operations["getCurrentToken"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a token
+         * @description Revokes one of your account's tokens at once (a rotated token's overlap is cut
+         *     short): every server refuses it from the next request on. Any `tokens:write`
+         *     token may revoke any token of its account, so that a leaked one can be stopped.
+         */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{token_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a token
+         * @description Issues a successor of the token with the same name, scopes and lifetime, and
+         *     revokes the token at the end of `overlap_seconds` (default 86,400; at most 7
+         *     days; 0 revokes it at once), so your servers can switch to the new secret
+         *     without a failed call. Only a token whose scopes are all among the calling
+         *     token's may be rotated (else `403 insufficient_scope`). The successor's `secret`
+         *     is in this response only, as for `POST /v1/tokens`.
+         */
+        post: operations["rotateToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -606,7 +820,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Retrieve a webhook endpoint
+         * @description One of your endpoints, without its secret; `previous_secret_expires_at` says until
+         *     when a rotated endpoint's deliveries are still signed with its previous secret too.
+         */
+        get: operations["getWebhookEndpoint"];
         put?: never;
         post?: never;
         /**
@@ -614,6 +833,60 @@ export interface paths {
          * @description Stops deliveries to the endpoint. Deliveries already under way may still arrive once.
          */
         delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint
+         * @description Changes the URL, the event types or the status of an endpoint; fields left out
+         *     stay as they are. `status: enabled` re-enables an endpoint that was disabled (by
+         *     you, or because it answered 410 Gone). Events written while it was disabled are
+         *     not queued for it; list them with `GET /v1/events` and redeliver what you need.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{webhook_endpoint_id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event to a webhook endpoint
+         * @description Sends a `ping` event (see the `ping` webhook) to the endpoint now, signed like
+         *     every delivery, and answers how the endpoint replied. Nothing is retried and the
+         *     ping is not listed in `GET /v1/events`.
+         */
+        post: operations["pingWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{webhook_endpoint_id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's secret
+         * @description Gives the endpoint a new signing secret, shown only in this response. For
+         *     `overlap_seconds` (default 86,400; at most 7 days) every delivery carries two
+         *     signatures in `webhook-signature`, one under the previous secret and one under the
+         *     new one (Standard Webhooks allows several), so a receiver verifying with either
+         *     accepts it: deploy the new secret, then let the overlap end. A rotation during
+         *     the overlap of another drops the oldest secret at once.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1076,6 +1349,29 @@ export interface components {
              */
             slot_id: string;
         };
+        /** @description The token to issue. */
+        CreateTokenRequest: {
+            /**
+             * @description Its lifetime in seconds (at most two years); left out, it does not expire.
+             * @example 7776000
+             */
+            expires_in_seconds?: number;
+            /**
+             * @description A label for people.
+             * @example production checkout
+             */
+            name: string;
+            /**
+             * @description What it may do; each must be among the calling token's scopes.
+             * @example [
+             *       "venues:read",
+             *       "availability:read",
+             *       "reservations:read",
+             *       "reservations:write"
+             *     ]
+             */
+            scopes: ("venues:read" | "availability:read" | "reservations:read" | "reservations:write" | "webhooks:write" | "audit:read" | "tokens:write")[];
+        };
         /** @description What to watch for. Give `venue_id` or `city`, not both. */
         CreateWatchRequest: {
             /**
@@ -1215,8 +1511,9 @@ export interface components {
             error: components["schemas"]["ErrorDetail"];
         };
         /**
-         * @description The body of every webhook delivery. `id` equals the `webhook-id` header and stays
-         *     the same when a delivery is retried.
+         * @description The body of every webhook delivery, and an event of `GET /v1/events`. `id` equals
+         *     the `webhook-id` header and stays the same when a delivery is retried or an event
+         *     is delivered again.
          */
         Event: {
             /**
@@ -1230,8 +1527,8 @@ export interface components {
                 object: components["schemas"]["Reservation"];
             };
             /**
-             * @description Unique id of this delivery, also sent as `webhook-id`.
-             * @example msg_01jf8z3c4d5e6f7g8h9j0k1m2n
+             * @description The event's unique id, prefixed `evt_`, also sent as `webhook-id`.
+             * @example evt_01jf8z3c4d5e6f7g8h9j0k1m2n
              */
             id: string;
             /**
@@ -1241,6 +1538,59 @@ export interface components {
              */
             object: "event";
             type: components["schemas"]["EventType"];
+        };
+        /** @description A delivery of an event to an endpoint, queued. */
+        EventDelivery: {
+            /**
+             * Format: date-time
+             * @description When it was queued.
+             * @example 2026-11-22T11:00:00Z
+             */
+            created_at: string;
+            /**
+             * @description The event.
+             * @example evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+             */
+            event_id: string;
+            /**
+             * @description The delivery's id, prefixed `msg_`.
+             * @example msg_01jf8z5c4d5e6f7g8h9j0k1m2n
+             */
+            id: string;
+            /**
+             * @description Always `event_delivery`.
+             * @example event_delivery
+             * @enum {string}
+             */
+            object: "event_delivery";
+            /**
+             * @description `pending` until delivered.
+             *
+             *     Known values: `pending`, `delivered`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example pending
+             */
+            status: string;
+            /**
+             * @description The endpoint.
+             * @example we_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            webhook_endpoint_id: string;
+        };
+        /** @description A page of events. */
+        EventList: {
+            /** @description The events of this page, newest first. */
+            data: components["schemas"]["Event"][];
+            /**
+             * @description Whether another page follows; pass the last `id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
         };
         /**
          * @description What happened. See the webhooks guide (`/docs/guides/webhooks`).
@@ -1543,6 +1893,40 @@ export interface components {
             payment: components["schemas"]["ReservationPayment"];
             requested: components["schemas"]["RequestedChange"];
         } | null;
+        /** @description The body of a test delivery (`POST /v1/webhook_endpoints/{webhook_endpoint_id}/ping`). */
+        PingEvent: {
+            /**
+             * Format: date-time
+             * @description When it was sent.
+             * @example 2026-11-22T11:00:00Z
+             */
+            created_at: string;
+            /** @description The endpoint pinged. */
+            data: {
+                /**
+                 * @description The endpoint's id.
+                 * @example we_01jf8z1a2b3c4d5e6f7g8h9j0k
+                 */
+                webhook_endpoint_id: string;
+            };
+            /**
+             * @description The ping's id, prefixed `evt_`, also sent as `webhook-id`.
+             * @example evt_01jf8z6c4d5e6f7g8h9j0k1m2n
+             */
+            id: string;
+            /**
+             * @description Always `event`.
+             * @example event
+             * @enum {string}
+             */
+            object: "event";
+            /**
+             * @description Always `ping`.
+             * @example ping
+             * @enum {string}
+             */
+            type: "ping";
+        };
         /** @description The price of a prime slot; null for a standard slot (in search, a slot, a schedule). */
         Price: {
             /**
@@ -1664,6 +2048,14 @@ export interface components {
              * @example ok
              */
             status: string;
+        };
+        /** @description Where to deliver the event again. */
+        RedeliverEventRequest: {
+            /**
+             * @description One of your endpoints.
+             * @example we_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            webhook_endpoint_id: string;
         };
         /**
          * @description What a pending change asks for, as the PATCH that made it gave it (fields left out were not changed). New fields may appear in later versions of v1.
@@ -2023,6 +2415,151 @@ export interface components {
          * @example confirmed
          */
         ReservationStatus: string;
+        /** @description How long the rotated token keeps working. */
+        RotateTokenRequest: {
+            /**
+             * @description Seconds during which the rotated token and its successor both work; 0 revokes the rotated one at once.
+             * @default 86400
+             * @example 3600
+             */
+            overlap_seconds: number;
+        };
+        /** @description How long the previous secret keeps signing. */
+        RotateWebhookSecretRequest: {
+            /**
+             * @description Seconds during which deliveries are signed with both secrets; 0 ends the previous secret at once.
+             * @default 86400
+             * @example 3600
+             */
+            overlap_seconds: number;
+        };
+        /** @description One reservation's money in one currency. */
+        SettlementLine: {
+            /**
+             * Format: int64
+             * @description Captured from the guest, in minor units.
+             * @example 15000
+             */
+            captured: number;
+            /**
+             * @description ISO 4217, lowercase.
+             * @example usd
+             */
+            currency: string;
+            /**
+             * Format: date
+             * @description The reservation's venue-local date.
+             * @example 2026-11-22
+             */
+            date: string;
+            /**
+             * Format: int64
+             * @description PRIMA's fees, in minor units.
+             * @example 0
+             */
+            fees: number;
+            /**
+             * Format: int64
+             * @description captured − refunded − fees.
+             * @example 7500
+             */
+            net: number;
+            /**
+             * @description Always `settlement_line`.
+             * @example settlement_line
+             * @enum {string}
+             */
+            object: "settlement_line";
+            /**
+             * @description Your reference of the reservation, if you gave one.
+             * @example order-88412
+             */
+            partner_reference: string | null;
+            /**
+             * Format: int64
+             * @description Refunded to the guest, in minor units.
+             * @example 7500
+             */
+            refunded: number;
+            /**
+             * @description The reservation.
+             * @example res_01jf8y4d2k3m4n5p6q7r8s9t0v
+             */
+            reservation_id: string;
+            status: components["schemas"]["ReservationStatus"];
+            /**
+             * @description The venue.
+             * @example ven_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            venue_id: string;
+        };
+        /** @description A page of a settlement report, with the totals of the whole range. */
+        SettlementReport: {
+            /** @description The lines of this page, newest reservation first. */
+            data: components["schemas"]["SettlementLine"][];
+            /**
+             * Format: date
+             * @description First venue-local date.
+             * @example 2026-11-01
+             */
+            from: string;
+            /**
+             * @description Whether another page follows; pass the last `reservation_id` as `starting_after`.
+             * @example false
+             */
+            has_more: boolean;
+            /**
+             * @description Always `settlement_report`.
+             * @example settlement_report
+             * @enum {string}
+             */
+            object: "settlement_report";
+            /**
+             * Format: date
+             * @description Last venue-local date (inclusive).
+             * @example 2026-11-30
+             */
+            to: string;
+            /** @description Per currency, over every line of the range (not only this page). */
+            totals: components["schemas"]["SettlementTotal"][];
+        };
+        /** @description The sums of a report's lines in one currency. */
+        SettlementTotal: {
+            /**
+             * Format: int64
+             * @description Captured from the guest, in minor units.
+             * @example 15000
+             */
+            captured: number;
+            /**
+             * @description ISO 4217, lowercase.
+             * @example usd
+             */
+            currency: string;
+            /**
+             * Format: int64
+             * @description PRIMA's fees, in minor units.
+             * @example 0
+             */
+            fees: number;
+            /**
+             * Format: int64
+             * @description captured − refunded − fees.
+             * @example 7500
+             */
+            net: number;
+            /**
+             * Format: int64
+             * @description Refunded to the guest, in minor units.
+             * @example 7500
+             */
+            refunded: number;
+            /**
+             * @description How many reservations have money in this currency.
+             * @example 1
+             */
+            reservations: number;
+        };
         /** @description A bookable time at a venue. Each reservation takes one of its tables. */
         Slot: {
             cancellation_policy: components["schemas"]["CancellationPolicy"];
@@ -2230,6 +2767,30 @@ export interface components {
              */
             scopes: string[];
         };
+        /** @description Your tokens. */
+        TokenList: {
+            /** @description The tokens, newest first. */
+            data: components["schemas"]["Token"][];
+            /**
+             * @description Always false; every token is listed.
+             * @example false
+             */
+            has_more: boolean;
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+        };
+        /** @description A token just issued, with its secret. */
+        TokenWithSecret: components["schemas"]["Token"] & {
+            /**
+             * @description The bearer token (`prima_pat_…`), shown only in this response; null when the response is a replay (the same `Idempotency-Key`), since PRIMA keeps only a hash of it.
+             * @example prima_pat_9Zq2Xk4mRt8vLw1yBn6cHd3fGj7pQs0uEa5TiOz_2fA9c1
+             */
+            secret: string | null;
+        };
         /**
          * @description What to change; fields left out stay as they are.
          * @example {
@@ -2274,6 +2835,27 @@ export interface components {
              * @example slot_01jf8x9a1b2c3d4e5f6g7h8j9k
              */
             slot_id?: string;
+        };
+        /** @description What to change; fields left out stay as they are. */
+        UpdateWebhookEndpointRequest: {
+            /**
+             * @description The event types to receive; `*` for all.
+             * @example [
+             *       "*"
+             *     ]
+             */
+            events?: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled")[];
+            /**
+             * @description `enabled` to receive events, `disabled` to stop.
+             * @example disabled
+             * @enum {string}
+             */
+            status?: "enabled" | "disabled";
+            /**
+             * @description An http(s) URL on the public internet.
+             * @example https://partner.example/hooks/prima-v2
+             */
+            url?: string;
         };
         /** @description A restaurant you may sell. */
         Venue: {
@@ -2536,6 +3118,74 @@ export interface components {
          * @example active
          */
         WatchStatus: string;
+        /** @description One attempt to deliver an event to one of your endpoints. */
+        WebhookAttempt: {
+            /**
+             * Format: date-time
+             * @description When the attempt finished.
+             * @example 2026-11-22T10:02:46Z
+             */
+            attempted_at: string;
+            /**
+             * @description How long the request took, in milliseconds.
+             * @example 35
+             */
+            duration_ms: number;
+            /**
+             * @description Why the attempt failed, in words; empty when it succeeded.
+             * @example
+             */
+            error: string;
+            /**
+             * @description The event delivered.
+             * @example evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+             */
+            event_id: string;
+            /**
+             * @description Unique id, prefixed `wha_`.
+             * @example wha_01jf8z4a1b2c3d4e5f6g7h8j9k
+             */
+            id: string;
+            /**
+             * @description Always `webhook_attempt`.
+             * @example webhook_attempt
+             * @enum {string}
+             */
+            object: "webhook_attempt";
+            /**
+             * @description `succeeded` (your endpoint answered 2xx) or `failed`.
+             *
+             *     Known values: `succeeded`, `failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example succeeded
+             */
+            outcome: string;
+            /**
+             * @description The HTTP status your endpoint answered; 0 if it could not be reached or did not answer in time.
+             * @example 200
+             */
+            status_code: number;
+            /**
+             * @description The endpoint it was sent to.
+             * @example we_01jf8z1a2b3c4d5e6f7g8h9j0k
+             */
+            webhook_endpoint_id: string;
+        };
+        /** @description An event's delivery attempts. */
+        WebhookAttemptList: {
+            /** @description The attempts, oldest first. */
+            data: components["schemas"]["WebhookAttempt"][];
+            /**
+             * @description Whether more attempts exist than the 100 listed.
+             * @example false
+             */
+            has_more: boolean;
+            /**
+             * @description Always `list`.
+             * @example list
+             * @enum {string}
+             */
+            object: "list";
+        };
         /** @description A URL that receives events. */
         WebhookEndpoint: {
             /**
@@ -2564,12 +3214,18 @@ export interface components {
              */
             object: "webhook_endpoint";
             /**
-             * @description The signing secret (`whsec_…`); only in the response that created the endpoint.
+             * Format: date-time
+             * @description While a rotation's overlap runs, when deliveries stop carrying a signature under the previous secret; absent or null otherwise.
+             * @example 2026-11-23T10:00:00Z
+             */
+            previous_secret_expires_at?: string | null;
+            /**
+             * @description The signing secret (`whsec_…`); only in the responses that created the endpoint or rotated its secret.
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
              */
             secret?: string;
             /**
-             * @description `enabled`, or `disabled` (the URL answered 410 Gone).
+             * @description `enabled`, or `disabled` (by you, or because the URL answered 410 Gone).
              *
              *     Known values: `enabled`, `disabled`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example enabled
@@ -2947,6 +3603,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The event's id. */
+        EventId: string;
         /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
         IdempotencyKey: string;
         /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
@@ -2959,10 +3617,14 @@ export interface components {
         ReservationId: string;
         /** @description The `id` of the last object of the previous page; the page starts after it. */
         StartingAfter: string;
+        /** @description The token's id. */
+        TokenId: string;
         /** @description The venue's id. */
         VenueId: string;
         /** @description The watch's id. */
         WatchId: string;
+        /** @description The endpoint's id. */
+        WebhookEndpointId: string;
     };
     requestBodies: never;
     headers: {
@@ -3228,6 +3890,159 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events of this type. */
+                type?: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated" | "watch.matched";
+                /** @description Only events about this reservation. */
+                reservation_id?: string;
+                /** @description Only events created at or after this time (RFC 3339). */
+                created_gte?: string;
+                /** @description Only events created before this time (RFC 3339). */
+                created_lt?: string;
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id. */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEventAttempts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id. */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempts. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAttemptList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    redeliverEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The event's id. */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedeliverEventRequest"];
+            };
+        };
+        responses: {
+            /** @description The delivery is queued. */
+            202: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getOpenAPIJSON: {
         parameters: {
             query?: never;
@@ -3271,6 +4086,51 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSettlementReport: {
+        parameters: {
+            query: {
+                /** @description First venue-local date of the range. */
+                from: string;
+                /** @description Last venue-local date of the range (inclusive). */
+                to: string;
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `id` of the last object of the previous page; the page starts after it. */
+                starting_after?: components["parameters"]["StartingAfter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the report (JSON), or the whole report (CSV). */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettlementReport"];
+                    /**
+                     * @example reservation_id,date,venue_id,status,partner_reference,currency,captured,refunded,fees,net
+                     *     res_01jf8y4d2k3m4n5p6q7r8s9t0v,2026-11-22,ven_01jf8x2c7m5n6p7q8r9s0t1v2w,cancelled,order-88412,usd,15000,7500,0,7500
+                     *     total,,,,,usd,15000,7500,0,7500
+                     */
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -3639,6 +4499,44 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    syncReservation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The reservation's id. */
+                reservation_id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reservation, with its new venue sync status. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     confirmSandboxPaymentIntent: {
         parameters: {
             query?: never;
@@ -3733,6 +4631,75 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your tokens. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token, with its secret. */
+            201: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getCurrentToken: {
         parameters: {
             query?: never;
@@ -3756,6 +4723,83 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token's id. */
+                token_id: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token is revoked. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedObject"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rotateToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The token's id. */
+                token_id: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The successor, with its secret. */
+            201: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4069,13 +5113,46 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     deleteWebhookEndpoint: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description The endpoint's id. */
-                webhook_endpoint_id: string;
+                webhook_endpoint_id: components["parameters"]["WebhookEndpointId"];
             };
             cookie?: never;
         };
@@ -4096,6 +5173,134 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The endpoint's id. */
+                webhook_endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as it now is. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    pingWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The endpoint's id. */
+                webhook_endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt, succeeded or failed. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAttempt"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The endpoint's id. */
+                webhook_endpoint_id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateWebhookSecretRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with its new secret. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
