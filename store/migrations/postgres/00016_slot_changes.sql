@@ -47,4 +47,5 @@ SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '5s';
 DROP TRIGGER slots_changed ON slots;
 DROP FUNCTION prima_slot_changed();
+-- squawk-ignore ban-drop-table
 DROP TABLE slot_changes;

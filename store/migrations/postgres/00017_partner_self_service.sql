@@ -6,6 +6,7 @@
 
 -- +goose Up
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '5s';
 CREATE TABLE partner_events (
     id             text COLLATE "C" NOT NULL PRIMARY KEY,
     partner_id     text COLLATE "C" NOT NULL,
@@ -40,8 +41,15 @@ ALTER TABLE webhook_endpoints ADD COLUMN previous_secret text NOT NULL DEFAULT '
 ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_expires_at timestamptz NULL;
 
 -- +goose Down
+SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '5s';
+-- squawk-ignore ban-drop-column
 ALTER TABLE webhook_endpoints DROP COLUMN previous_secret_expires_at;
+-- squawk-ignore ban-drop-column
 ALTER TABLE webhook_endpoints DROP COLUMN previous_secret;
+-- squawk-ignore ban-drop-table
 DROP TABLE webhook_attempts;
+-- squawk-ignore ban-drop-column
 ALTER TABLE outbox DROP COLUMN event_id;
+-- squawk-ignore ban-drop-table
 DROP TABLE partner_events;

@@ -49,4 +49,5 @@ CREATE INDEX watches_expiry_idx ON watches (expires_at) WHERE status = 'active';
 -- +goose Down
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '5s';
+-- squawk-ignore ban-drop-table
 DROP TABLE watches;
