@@ -106,7 +106,7 @@ func (db *DB) insertAuditEventsPostgres(ctx context.Context, events []AuditEvent
 	)
 	for i, e := range events {
 		ids[i], at[i], partners[i], tokens[i], methods[i], routes[i] = e.ID, e.OccurredAt, e.PartnerID, e.TokenID, e.Method, e.Route
-		statuses[i], requests[i], keys[i], addrs[i], took[i] = int32(e.Status), e.RequestID, e.IdempotencyKey, e.ClientAddr, e.DurationMS //nolint:gosec // G115: an HTTP status
+		statuses[i], requests[i], keys[i], addrs[i], took[i] = int32(e.Status), e.RequestID, e.IdempotencyKey, e.ClientAddr, e.DurationMS
 	}
 	_, err := db.sql.ExecContext(ctx, sqlInsertAudit, ids, at, partners, tokens, methods, routes, statuses, requests, keys, addrs, took)
 	return err
