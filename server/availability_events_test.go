@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -17,6 +18,16 @@ import (
 type availabilityEvent struct {
 	partnerID, endpointID string
 	body                  client.AvailabilityUpdatedEvent
+	raw                   []byte
+}
+
+// jsonEqual reports whether two JSON documents are the same value.
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // subscribe registers an endpoint of the token's partner for events and returns its id.
@@ -50,6 +61,7 @@ func (e *env) availabilityEvents(t *testing.T, slotID string) []availabilityEven
 		if err := json.Unmarshal(payload, &ev.body); err != nil {
 			t.Fatalf("availability.updated payload: %v: %s", err, payload)
 		}
+		ev.raw = payload
 		if ev.body.Data.Object.SlotId == slotID {
 			out = append(out, ev)
 		}
@@ -120,6 +132,15 @@ func TestAvailabilityUpdatedFollowsEveryCapacityChange(t *testing.T) {
 				if string(ev.body.Type) != "availability.updated" || ev.body.Object != "event" || o.Object != "availability_update" ||
 					o.VenueId != v.ID || o.Slot.Id != slot.ID || o.ChangedAt.IsZero() {
 					t.Fatalf("%s: event body %+v", what, ev.body)
+				}
+				// GET /v1/events keeps the event as its webhook carried it (issue 20).
+				tok := e.token
+				if ev.partnerID == rivalID {
+					tok = rival
+				}
+				status, _, body := e.do("GET", "/v1/events/"+ev.body.Id, tok, "")
+				if status != http.StatusOK || !jsonEqual(body, ev.raw) {
+					t.Fatalf("%s: GET /v1/events/%s: %d %s\nwant the delivery's body %s", what, ev.body.Id, status, body, ev.raw)
 				}
 				wantBookable := left > 0
 				if o.Bookable != wantBookable || o.TablesLeft != left || o.Slot.TablesLeft != left {

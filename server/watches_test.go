@@ -125,6 +125,14 @@ func TestFreedTableGoesToTheOldestWatchThenTheNext(t *testing.T) {
 			*evs[0].Data.Object.ReservationId != hold.Id || string(evs[0].Type) != "watch.matched" {
 			t.Fatalf("watch.matched events after the cancellation: %+v, want one for the oldest watch with its hold", evs)
 		}
+		// GET /v1/events keeps it as its webhook carried it (issue 20).
+		status, _, body := e.do("GET", "/v1/events?type=watch.matched", e.token, "")
+		var kept client.EventList
+		decode(t, status, http.StatusOK, body, &kept)
+		if len(kept.Data) != 1 || kept.Data[0].Id != evs[0].Id || kept.Data[0].Data.Object.Object != "watch" ||
+			kept.Data[0].Data.Object.AdditionalProperties["id"] != watches[0].Id {
+			t.Fatalf("GET /v1/events?type=watch.matched: %s, want the one event %s about watch %s", body, evs[0].Id, watches[0].Id)
+		}
 
 		// The hold lapses unpaid: the next watch in line, the other partner's, gets it.
 		clock.advance(11 * time.Minute)

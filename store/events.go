@@ -52,6 +52,34 @@ func (tx *Tx) EmitPartnerEvents(partnerID, reservationID, venueID string, types 
 	return events, tx.InsertOutbox(msgs)
 }
 
+// EmitRenderedEvent records one event of typ for partnerID whose body is fixed when it
+// happens (render makes it from the event's id: an availability change, a watch's match),
+// so GET /v1/events shows it as its webhooks carried it, and one outbox message with that
+// body to each of endpoints that is partnerID's, enabled and subscribed (subscribed says
+// which: availability.updated is sent only to endpoints that name it).
+func (tx *Tx) EmitRenderedEvent(partnerID, typ, reservationID, venueID string, endpoints []WebhookEndpoint,
+	subscribed func(WebhookEndpoint) bool, now time.Time, render func(id string) ([]byte, error)) error {
+	now = dbTime(now)
+	ev := PartnerEvent{ID: ids.New("evt"), PartnerID: partnerID, Type: typ, ReservationID: reservationID, VenueID: venueID, CreatedAt: now}
+	body, err := render(ev.ID)
+	if err != nil {
+		return err
+	}
+	ev.Payload = body
+	if err := tx.g.Create(&ev).Error; err != nil {
+		return wrap("insert partner event", err)
+	}
+	var msgs []OutboxMessage
+	for _, e := range endpoints {
+		if e.PartnerID == partnerID && e.Status == EndpointEnabled && subscribed(e) {
+			m := partnerMessage(e, ev, now)
+			m.Payload = body
+			msgs = append(msgs, m)
+		}
+	}
+	return tx.InsertOutbox(msgs)
+}
+
 // partnerMessage is the outbox message delivering ev to endpoint e.
 func partnerMessage(e WebhookEndpoint, ev PartnerEvent, now time.Time) OutboxMessage {
 	return OutboxMessage{

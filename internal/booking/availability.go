@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prima-dining/partner-api/internal/ids"
 	"github.com/prima-dining/partner-api/internal/webhooks"
 	"github.com/prima-dining/partner-api/store"
 )
@@ -71,7 +70,6 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 			bySlot[r.ID] = r
 		}
 		endpoints := map[string][]store.WebhookEndpoint{} // by venue
-		var msgs []store.OutboxMessage
 		for _, c := range changes {
 			row, ok := bySlot[c.SlotID]
 			if ok {
@@ -82,11 +80,9 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 					}
 					endpoints[row.VenueID] = eps
 				}
-				more, err := f.availabilityEvents(tx, row, eps, c.ChangedAt, now)
-				if err != nil {
+				if err := f.availabilityEvents(tx, row, eps, c.ChangedAt, now); err != nil {
 					return err
 				}
-				msgs = append(msgs, more...)
 			}
 			if err := tx.MarkSlotChangeSent(c.SlotID, c.Version, now); err != nil {
 				return err
@@ -96,7 +92,7 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 			}
 			told++
 		}
-		return tx.InsertOutbox(msgs)
+		return nil
 	})
 	if err != nil {
 		return 0, err
@@ -125,13 +121,10 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 	return told, nil
 }
 
-// availabilityEvents renders one event per endpoint of the slot as each endpoint's
-// partner sees it.
-func (f *AvailabilityFeed) availabilityEvents(tx *store.Tx, row store.Slot, eps []store.WebhookEndpoint, changedAt, now time.Time) ([]store.OutboxMessage, error) {
-	var (
-		msgs  []store.OutboxMessage
-		byPtn = map[string]AvailabilityChange{}
-	)
+// availabilityEvents writes one event of the slot per partner with an endpoint in eps, as
+// that partner sees the slot, delivered to its endpoints in eps.
+func (f *AvailabilityFeed) availabilityEvents(tx *store.Tx, row store.Slot, eps []store.WebhookEndpoint, changedAt, now time.Time) error {
+	byPtn := map[string]AvailabilityChange{}
 	for _, ep := range eps {
 		change, ok := byPtn[ep.PartnerID]
 		if !ok {
@@ -139,7 +132,7 @@ func (f *AvailabilityFeed) availabilityEvents(tx *store.Tx, row store.Slot, eps 
 			if sl.TablesReserved > 0 {
 				own, err := tx.PartnerAllocationsFree(ep.PartnerID, []string{sl.ID}, now)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				sl.TablesReserved = max(0, sl.TablesReserved-own[sl.ID])
 			}
@@ -153,18 +146,23 @@ func (f *AvailabilityFeed) availabilityEvents(tx *store.Tx, row store.Slot, eps 
 			}
 			byPtn[ep.PartnerID] = change
 		}
-		id := ids.New("msg")
-		body, err := f.cfg.RenderAvailability(id, now, change)
-		if err != nil {
-			return nil, err
-		}
-		msgs = append(msgs, store.OutboxMessage{
-			ID: id, Kind: store.OutboxPartner, Type: webhooks.EventAvailabilityUpdated,
-			PartnerID: ep.PartnerID, VenueID: row.VenueID, EndpointID: ep.ID, Payload: body,
-			Status: store.OutboxPending, NextAttemptAt: now, CreatedAt: now,
-		})
 	}
-	return msgs, nil
+	// One event per partner (GET /v1/events lists it), carried by each of its endpoints
+	// that names availability.updated.
+	for _, ep := range eps {
+		change, ok := byPtn[ep.PartnerID]
+		if !ok {
+			continue // this partner's event is written
+		}
+		delete(byPtn, ep.PartnerID)
+		err := tx.EmitRenderedEvent(ep.PartnerID, webhooks.EventAvailabilityUpdated, "", row.VenueID, eps,
+			func(e store.WebhookEndpoint) bool { return e.SubscribesExplicitly(webhooks.EventAvailabilityUpdated) }, now,
+			func(id string) ([]byte, error) { return f.cfg.RenderAvailability(id, now, change) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RunAvailabilityFeed runs the feed every interval until ctx ends.

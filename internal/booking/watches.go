@@ -335,8 +335,8 @@ func (s *core) holdForWatch(ctx context.Context, w store.Watch, slot store.Slot)
 	return err
 }
 
-// emitWatch writes a watch.matched event for each of the partner's endpoints that
-// subscribes to it.
+// emitWatch writes the watch.matched event of the watch (GET /v1/events lists it) and its
+// delivery to each of the partner's endpoints that subscribes to it.
 func (s *core) emitWatch(tx *store.Tx, row store.Watch, now time.Time) error {
 	if s.cfg.RenderWatch == nil {
 		return errors.New("booking: no RenderWatch configured")
@@ -345,18 +345,10 @@ func (s *core) emitWatch(tx *store.Tx, row store.Watch, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	msgs := store.PartnerEventMessages(endpoints, webhooks.EventWatchMatched, "", "", now)
 	w := watchFromRow(row)
-	for i := range msgs {
-		body, err := s.cfg.RenderWatch(msgs[i].ID, webhooks.EventWatchMatched, now, w)
-		if err != nil {
-			return err
-		}
-		msgs[i].Payload = body
-		msgs[i].ReservationID = w.ReservationID
-		msgs[i].VenueID = w.VenueID
-	}
-	return tx.InsertOutbox(msgs)
+	return tx.EmitRenderedEvent(row.PartnerID, webhooks.EventWatchMatched, w.ReservationID, w.VenueID, endpoints,
+		func(e store.WebhookEndpoint) bool { return e.Subscribes(webhooks.EventWatchMatched) }, now,
+		func(id string) ([]byte, error) { return s.cfg.RenderWatch(id, webhooks.EventWatchMatched, now, w) })
 }
 
 // ExpireWatches expires the watches whose window has passed.

@@ -41,6 +41,21 @@ func (e AdvanceSandboxReservationRequestTo) Valid() bool {
 	}
 }
 
+// Defines values for AnyEventObject.
+const (
+	AnyEventObjectEvent AnyEventObject = "event"
+)
+
+// Valid indicates whether the value is a known member of the AnyEventObject enum.
+func (e AnyEventObject) Valid() bool {
+	switch e {
+	case AnyEventObjectEvent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventObject.
 const (
 	AuditEventObjectAuditEvent AuditEventObject = "audit_event"
@@ -986,6 +1001,57 @@ type AdvanceSandboxReservationRequest struct {
 // Example: hold_expiry
 type AdvanceSandboxReservationRequestTo string
 
+// AnyEvent An event of any type, as its webhook delivery carried it (`GET /v1/events`). The
+// envelope is every event's; `data.object` is the object the event is about, told
+// apart by its own `object` member: `reservation` (a `Reservation`) for
+// `reservation.*` and `payment.*` events, `watch` (a `Watch`) for `watch.matched`,
+// `availability_update` (an `AvailabilityUpdate`) for `availability.updated`.
+// Decode `data.object` by that member, as you decode webhooks by `type`; later
+// versions of v1 may add event types and objects.
+type AnyEvent struct {
+	// CreatedAt When the change happened.
+	//
+	// Example: 2026-11-22T10:02:41Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Data The object the event is about.
+	Data struct {
+		// Object A `Reservation`, a `Watch` or an `AvailabilityUpdate`, by its `object` member.
+		Object AnyEvent_Data_Object `json:"object"`
+	} `json:"data"`
+
+	// Id The event's unique id, prefixed `evt_`, also sent as `webhook-id`.
+	//
+	// Example: evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+	Id string `json:"id"`
+
+	// Object Always `event`.
+	//
+	// Example: event
+	Object AnyEventObject `json:"object"`
+
+	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
+	//
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: reservation.confirmed
+	Type EventType `json:"type"`
+}
+
+// AnyEvent_Data_Object A `Reservation`, a `Watch` or an `AvailabilityUpdate`, by its `object` member.
+type AnyEvent_Data_Object struct {
+	// Object `reservation`, `watch` or `availability_update`; later versions of v1 may add others.
+	//
+	// Example: reservation
+	Object               string                 `json:"object"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// AnyEventObject Always `event`.
+//
+// Example: event
+type AnyEventObject string
+
 // AuditEvent One authenticated request.
 type AuditEvent struct {
 	// ClientAddr The client's IP address as the server saw it.
@@ -1583,9 +1649,10 @@ type ErrorResponse struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// Event The body of every webhook delivery, and an event of `GET /v1/events`. `id` equals
-// the `webhook-id` header and stays the same when a delivery is retried or an event
-// is delivered again.
+// Event The body of a reservation's webhook delivery (`reservation.*` and `payment.*`
+// events), also listed by `GET /v1/events` (as an `AnyEvent`). `id` equals the
+// `webhook-id` header and stays the same when a delivery is retried or an event is
+// delivered again.
 type Event struct {
 	// CreatedAt When the change happened.
 	//
@@ -1664,7 +1731,7 @@ type EventDeliveryObject string
 // EventList A page of events.
 type EventList struct {
 	// Data The events of this page, newest first.
-	Data []Event `json:"data"`
+	Data []AnyEvent `json:"data"`
 
 	// HasMore Whether another page follows; pass the last `id` as `starting_after`.
 	//
@@ -3984,6 +4051,72 @@ type RotateWebhookEndpointSecretJSONRequestBody = RotateWebhookSecretRequest
 
 // ReceiveStripeWebhookJSONRequestBody defines body for ReceiveStripeWebhook for application/json ContentType.
 type ReceiveStripeWebhookJSONRequestBody ReceiveStripeWebhookJSONBody
+
+// Getter for additional properties for AnyEvent_Data_Object. Returns the specified
+// element and whether it was found
+func (a AnyEvent_Data_Object) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for AnyEvent_Data_Object
+func (a *AnyEvent_Data_Object) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for AnyEvent_Data_Object to handle AdditionalProperties
+func (a *AnyEvent_Data_Object) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["object"]; found {
+		err = json.Unmarshal(raw, &a.Object)
+		if err != nil {
+			return fmt.Errorf("error reading 'object': %w", err)
+		}
+		delete(object, "object")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for AnyEvent_Data_Object to handle AdditionalProperties
+func (a AnyEvent_Data_Object) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["object"], err = json.Marshal(a.Object)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'object': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -10493,7 +10626,7 @@ type GetEventResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Event
+	JSON200 *AnyEvent
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -10531,7 +10664,7 @@ type GetEventResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetEventResponse) GetJSON200() *Event {
+func (r GetEventResponse) GetJSON200() *AnyEvent {
 	return r.JSON200
 }
 
@@ -20316,7 +20449,7 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Event
+		var dest AnyEvent
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

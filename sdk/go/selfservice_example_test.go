@@ -33,7 +33,7 @@ func ExampleClientWithResponses_ListEventsWithResponse() {
 		return
 	}
 	lastHandled := os.Getenv("LAST_EVENT_ID")
-	var missed []client.Event
+	var missed []client.AnyEvent
 	limit := 100
 	params := &client.ListEventsParams{Limit: &limit}
 pages:
@@ -55,7 +55,9 @@ pages:
 		}
 	}
 	for i := len(missed) - 1; i >= 0; i-- {
-		fmt.Println(missed[i].Id, missed[i].Type, missed[i].Data.Object.Id)
+		// data.object is a reservation, a watch or an availability update, by its object
+		// member; each carries its id.
+		fmt.Println(missed[i].Id, missed[i].Type, missed[i].Data.Object.Object, missed[i].Data.Object.AdditionalProperties["id"])
 	}
 }
 

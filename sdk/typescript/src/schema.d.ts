@@ -952,6 +952,48 @@ export interface components {
              */
             to: "hold_expiry" | "cancellation_cutoff" | "modification_cutoff";
         };
+        /**
+         * @description An event of any type, as its webhook delivery carried it (`GET /v1/events`). The
+         *     envelope is every event's; `data.object` is the object the event is about, told
+         *     apart by its own `object` member: `reservation` (a `Reservation`) for
+         *     `reservation.*` and `payment.*` events, `watch` (a `Watch`) for `watch.matched`,
+         *     `availability_update` (an `AvailabilityUpdate`) for `availability.updated`.
+         *     Decode `data.object` by that member, as you decode webhooks by `type`; later
+         *     versions of v1 may add event types and objects.
+         */
+        AnyEvent: {
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             * @example 2026-11-22T10:02:41Z
+             */
+            created_at: string;
+            /** @description The object the event is about. */
+            data: {
+                /** @description A `Reservation`, a `Watch` or an `AvailabilityUpdate`, by its `object` member. */
+                object: {
+                    /**
+                     * @description `reservation`, `watch` or `availability_update`; later versions of v1 may add others.
+                     * @example reservation
+                     */
+                    object: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+            /**
+             * @description The event's unique id, prefixed `evt_`, also sent as `webhook-id`.
+             * @example evt_01jf8z3c4d5e6f7g8h9j0k1m2n
+             */
+            id: string;
+            /**
+             * @description Always `event`.
+             * @example event
+             * @enum {string}
+             */
+            object: "event";
+            type: components["schemas"]["EventType"];
+        };
         /** @description One authenticated request. */
         AuditEvent: {
             /**
@@ -1511,9 +1553,10 @@ export interface components {
             error: components["schemas"]["ErrorDetail"];
         };
         /**
-         * @description The body of every webhook delivery, and an event of `GET /v1/events`. `id` equals
-         *     the `webhook-id` header and stays the same when a delivery is retried or an event
-         *     is delivered again.
+         * @description The body of a reservation's webhook delivery (`reservation.*` and `payment.*`
+         *     events), also listed by `GET /v1/events` (as an `AnyEvent`). `id` equals the
+         *     `webhook-id` header and stays the same when a delivery is retried or an event is
+         *     delivered again.
          */
         Event: {
             /**
@@ -1579,7 +1622,7 @@ export interface components {
         /** @description A page of events. */
         EventList: {
             /** @description The events of this page, newest first. */
-            data: components["schemas"]["Event"][];
+            data: components["schemas"]["AnyEvent"][];
             /**
              * @description Whether another page follows; pass the last `id` as `starting_after`.
              * @example false
@@ -3953,7 +3996,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Event"];
+                    "application/json": components["schemas"]["AnyEvent"];
                 };
             };
             400: components["responses"]["BadRequest"];
