@@ -82,12 +82,19 @@ func (p cacheProc) waitMetric(t *testing.T, name string, within time.Duration, o
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		m := p.scrape(t)
-		if ok(m[name]) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s on %s: %v after %s", name, p.url, m[name], within)
+		// The metrics listener may come up a moment after the API answers: a refused
+		// connection is waited out like a value not yet reached.
+		if resp, err := http.Get("http://" + p.metrics + "/metrics"); err == nil {
+			_ = resp.Body.Close()
+			m := p.scrape(t)
+			if ok(m[name]) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s on %s: %v after %s", name, p.url, m[name], within)
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%s on %s: %v after %s", name, p.url, err, within)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
