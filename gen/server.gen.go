@@ -335,19 +335,19 @@ func (e CancelReservationRequestReason) Valid() bool {
 
 // Defines values for CancellationPolicyFeeType.
 const (
-	Fixed   CancellationPolicyFeeType = "fixed"
-	None    CancellationPolicyFeeType = "none"
-	Percent CancellationPolicyFeeType = "percent"
+	CancellationPolicyFeeTypeFixed   CancellationPolicyFeeType = "fixed"
+	CancellationPolicyFeeTypeNone    CancellationPolicyFeeType = "none"
+	CancellationPolicyFeeTypePercent CancellationPolicyFeeType = "percent"
 )
 
 // Valid indicates whether the value is a known member of the CancellationPolicyFeeType enum.
 func (e CancellationPolicyFeeType) Valid() bool {
 	switch e {
-	case Fixed:
+	case CancellationPolicyFeeTypeFixed:
 		return true
-	case None:
+	case CancellationPolicyFeeTypeNone:
 		return true
-	case Percent:
+	case CancellationPolicyFeeTypePercent:
 		return true
 	default:
 		return false
@@ -804,18 +804,57 @@ func (e PaymentIntentStatus) Valid() bool {
 	}
 }
 
+// Defines values for PaymentPolicyPer.
+const (
+	PaymentPolicyPerBooking PaymentPolicyPer = "booking"
+	PaymentPolicyPerCover   PaymentPolicyPer = "cover"
+)
+
+// Valid indicates whether the value is a known member of the PaymentPolicyPer enum.
+func (e PaymentPolicyPer) Valid() bool {
+	switch e {
+	case PaymentPolicyPerBooking:
+		return true
+	case PaymentPolicyPerCover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentPolicyType.
+const (
+	PaymentPolicyTypeDeposit PaymentPolicyType = "deposit"
+	PaymentPolicyTypeNone    PaymentPolicyType = "none"
+	PaymentPolicyTypePrepay  PaymentPolicyType = "prepay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentPolicyType enum.
+func (e PaymentPolicyType) Valid() bool {
+	switch e {
+	case PaymentPolicyTypeDeposit:
+		return true
+	case PaymentPolicyTypeNone:
+		return true
+	case PaymentPolicyTypePrepay:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PricePer.
 const (
-	Booking PricePer = "booking"
-	Cover   PricePer = "cover"
+	PricePerBooking PricePer = "booking"
+	PricePerCover   PricePer = "cover"
 )
 
 // Valid indicates whether the value is a known member of the PricePer enum.
 func (e PricePer) Valid() bool {
 	switch e {
-	case Booking:
+	case PricePerBooking:
 		return true
-	case Cover:
+	case PricePerCover:
 		return true
 	default:
 		return false
@@ -824,19 +863,22 @@ func (e PricePer) Valid() bool {
 
 // Defines values for PriceBreakdownLineType.
 const (
-	ServiceCharge PriceBreakdownLineType = "service_charge"
-	Subtotal      PriceBreakdownLineType = "subtotal"
-	Tax           PriceBreakdownLineType = "tax"
+	PriceBreakdownLineTypeDeposit       PriceBreakdownLineType = "deposit"
+	PriceBreakdownLineTypeServiceCharge PriceBreakdownLineType = "service_charge"
+	PriceBreakdownLineTypeSubtotal      PriceBreakdownLineType = "subtotal"
+	PriceBreakdownLineTypeTax           PriceBreakdownLineType = "tax"
 )
 
 // Valid indicates whether the value is a known member of the PriceBreakdownLineType enum.
 func (e PriceBreakdownLineType) Valid() bool {
 	switch e {
-	case ServiceCharge:
+	case PriceBreakdownLineTypeDeposit:
 		return true
-	case Subtotal:
+	case PriceBreakdownLineTypeServiceCharge:
 		return true
-	case Tax:
+	case PriceBreakdownLineTypeSubtotal:
+		return true
+	case PriceBreakdownLineTypeTax:
 		return true
 	default:
 		return false
@@ -1194,6 +1236,42 @@ const (
 func (e VenueListObject) Valid() bool {
 	switch e {
 	case VenueListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VenuePaymentPolicyInputPer.
+const (
+	VenuePaymentPolicyInputPerBooking VenuePaymentPolicyInputPer = "booking"
+	VenuePaymentPolicyInputPerCover   VenuePaymentPolicyInputPer = "cover"
+)
+
+// Valid indicates whether the value is a known member of the VenuePaymentPolicyInputPer enum.
+func (e VenuePaymentPolicyInputPer) Valid() bool {
+	switch e {
+	case VenuePaymentPolicyInputPerBooking:
+		return true
+	case VenuePaymentPolicyInputPerCover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VenuePaymentPolicyInputType.
+const (
+	VenuePaymentPolicyInputTypeDeposit VenuePaymentPolicyInputType = "deposit"
+	VenuePaymentPolicyInputTypeNone    VenuePaymentPolicyInputType = "none"
+)
+
+// Valid indicates whether the value is a known member of the VenuePaymentPolicyInputType enum.
+func (e VenuePaymentPolicyInputType) Valid() bool {
+	switch e {
+	case VenuePaymentPolicyInputTypeDeposit:
+		return true
+	case VenuePaymentPolicyInputTypeNone:
 		return true
 	default:
 		return false
@@ -1899,6 +1977,9 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
 	// subtotal (the slot's price per cover times the covers, or per booking), the
 	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
@@ -2268,6 +2349,9 @@ type CreateVenueRequest struct {
 	//
 	// Example: Osteria Lupa
 	Name string `json:"name"`
+
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
@@ -3069,6 +3153,9 @@ type OperatorVenue struct {
 	// Example: venue
 	Object OperatorVenueObject `json:"object"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
 	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
@@ -3227,6 +3314,44 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus string
 
+// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+type PaymentPolicy struct {
+	// Amount With `deposit`: the deposit per `per`, in minor units of `currency`; absent otherwise.
+	//
+	// Example: 2500
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Currency ISO 4217 currency, lower case, when something is charged; absent with `none`.
+	//
+	// Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Per With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+	//
+	// Example: cover
+	Per *PaymentPolicyPer `json:"per,omitempty"`
+
+	// Summary The policy in words, for the guest.
+	//
+	// Example: A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
+	Summary string `json:"summary"`
+
+	// Type `none`, `prepay` or `deposit`.
+	//
+	// Example: deposit
+	Type PaymentPolicyType `json:"type"`
+}
+
+// PaymentPolicyPer With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+//
+// Example: cover
+type PaymentPolicyPer string
+
+// PaymentPolicyType `none`, `prepay` or `deposit`.
+//
+// Example: deposit
+type PaymentPolicyType string
+
 // PendingChange A change of a confirmed prime booking that costs more than was paid; null when
 // there is none. Confirm `payment.client_secret` on the client as for a hold, then
 // apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
@@ -3329,7 +3454,7 @@ type PriceBreakdownLine struct {
 	// Example: 1250
 	RateBps *int `json:"rate_bps,omitempty"`
 
-	// Type `subtotal`, `service_charge` or `tax`.
+	// Type `subtotal`, `service_charge`, `tax` or `deposit` (a deposit booking: `quantity` × `unit_amount`).
 	//
 	// Example: subtotal
 	Type PriceBreakdownLineType `json:"type"`
@@ -3340,7 +3465,7 @@ type PriceBreakdownLine struct {
 	UnitAmount *int64 `json:"unit_amount,omitempty"`
 }
 
-// PriceBreakdownLineType `subtotal`, `service_charge` or `tax`.
+// PriceBreakdownLineType `subtotal`, `service_charge`, `tax` or `deposit` (a deposit booking: `quantity` × `unit_amount`).
 //
 // Example: subtotal
 type PriceBreakdownLineType string
@@ -3528,6 +3653,9 @@ type Reservation struct {
 
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
+
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
 	Payments []ReservationPayment `json:"payments"`
@@ -3917,6 +4045,9 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
@@ -4207,6 +4338,9 @@ type UpdateVenueRequest struct {
 	// Example: Osteria Lupa
 	Name *string `json:"name,omitempty"`
 
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
+
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
 	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
@@ -4353,6 +4487,34 @@ type VenueList struct {
 //
 // Example: list
 type VenueListObject string
+
+// VenuePaymentPolicyInput The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+type VenuePaymentPolicyInput struct {
+	// Amount With `deposit` (required): minor units of the venue's currency.
+	//
+	// Example: 2500
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Per With `deposit` (required): `cover` or `booking`.
+	//
+	// Example: cover
+	Per *VenuePaymentPolicyInputPer `json:"per,omitempty"`
+
+	// Type `none` or `deposit`.
+	//
+	// Example: deposit
+	Type VenuePaymentPolicyInputType `json:"type"`
+}
+
+// VenuePaymentPolicyInputPer With `deposit` (required): `cover` or `booking`.
+//
+// Example: cover
+type VenuePaymentPolicyInputPer string
+
+// VenuePaymentPolicyInputType `none` or `deposit`.
+//
+// Example: deposit
+type VenuePaymentPolicyInputType string
 
 // VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
 // notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
@@ -20105,435 +20267,446 @@ var swaggerSpec = []string{
 	"WCcDC2d56mQAxl+9TAZYwNvUyijW/jcqUruNbTdtp0OwxXK/28KgfsiE8jqhqLJT1eRQLoSl9SCMBIiE",
 	"3iLNAgzQhicK1PS20dlV5es1htgVeUx4dKAH0M6plZfx9aUNnYyGD3NeZXcFd0P2iNa6UhJSiPJdLJXN",
 	"oLTaQLlarksnWDG4HqKwieFW1rtY4WvGliTjkVkkPCm9CgMu9f+wNaPNCclnstaUDULEGRZiHkuMeoY8",
-	"VTcmIVbEMMRIMNngrD/O0wUOB6cYseC1/W914G+zb5fydqBQUsn2WP+5zGg9v/vSO9I4ZJOrlNHrSKz4",
-	"NpvQa/361/nbcLAdFOld6MLiUN8FIVTLm26pnoFlp6JqcOqWChgbIjA2LZmjgF7gB9uEiSmK9Rlkyf6i",
-	"40l5C+05+uniKXl42h8MQM3TR9191m0UFgf99t7RGsZgHkvhcmaHV1aJssS5Slxji5jBOJP6Jj2likmj",
-	"DVkYIfDWCMnAciV71tuJt3it5UN4yZ7Zaybi5XOkrukfTa1eHy1iYSUn3q2YR503jlpFukGPvnTJSxsB",
-	"e6fdtU53CBNRTXfQj+42N8/sZJmTGzp7V+kaHnpD8Rvvl5XcBSybSRqdoG5I/IROp4Au4YmrrGWcuh9a",
-	"NLdVrOZRSlfchIpZkVq4501URspoFPPZAZgK16iPbI/OgEYneSeedGcT9JnX9fxKFtVLopStagPYHgLq",
-	"VLL2XuTy84+3N9YYqIl0bJQN0MMSTeGVDRs+ahkCmVfTbjOqpCFQs92YRsctx9QcPpPXJbrT8JmyD96J",
-	"nClYWsFs3K0sli8/S3XyajocW1MFjdRoymXITQz42k55DO43rVx4VoLdOj/QCqA/Q3KgwaU0AJ0vADRk",
-	"f9gAOFoWxxEzZrSiZlgl8B5PHE+mQrFouraCxMfvUV3Vt5ExCUzRUbC9WKRIaYo0pVGPBDkkpIsaZnJt",
-	"YykzlkL9DIOPScFdFkCxUwzsPT58Si5YmKWsTy7pNZNaOoYsYlwrODcsLeAocabBWY4z44zO3dD8qd4c",
-	"M7zCqWkHUd5y9xtPPnoJ1dNzwi6gLI5vY3qAucKJUyFG71VgtiMYk2C5mAC65k0saUC6+VDAOmZ+w2pZ",
-	"T/PF7tqJuS+VIa8sDCwEs5SmXnI/u71rovF26Pzg76RicCu32cb+CwyuSC/e83BUAR6UQFtABeOhfjra",
-	"Qg50qcwrIvfjKIBbkkRXCt5xjHm6GsK3FYagUiRui8vJ5pRvtk1etgcq2GquLI7d6KQ0tZNHTtnJhyO3",
-	"7OSgOX2/MfLW3TInYf8sr/eFVx4wtFrUqwa8hZEzsNMW9TBd9u7L7H/XSLhG6O1Hta2vdoWLdsPl7g9x",
-	"uSJdCJyW8Q07uE3XG64lvXIMialXnrJQpJWc9dqdpeql9qvCdo03KUMv9cQv9TW4rEC3/MaT11FVMptp",
-	"8g68kBQ46FwkZfr42JnZ5tiCxonW8SL67+b3fggDxBwTU1HzPKI208Q8eSluWIJO+OVccP3oX4ej4ej0",
-	"9HQwPDmGnCuh9Ng6526QDga/mIyNeEqWQsrYZl6aM1uEUYw7kGpx+OjRyXBk3jDVATV3yHMNtqYRfKoe",
-	"MxNZ0LykeGOpwvZh9KFhv5YwrUfThmNItKWZ8Owgfxwc9LRqlUdtxNGY2CA3DLDByLdyPEQe8YavmEg4",
-	"/dwECMHjPNoNPm4X44Zf2oioPjm3yOxRMUZIqhEZuGqCk8GA+AoZFrWmjeUOMRwBDBBrSZn6hkW7lbYK",
-	"ME/I/sLKiAHhdAGOOUW6NmK4n0epVBL2PzohQsBQYLIAoXfDUnamNV4sQ8/Js2X82mKiFgsFcqMS5Ikw",
-	"ChgDNO448WYmcMQlmdHAc5jzo7aJZ3wLLxVnpsoPLcRzJa6um8+4R+woa3E9LQ9fKWRmsAHVyTmd1WH+",
-	"02bY5O8gFzfDQQULTjSJozOTgg2JNuQFd8HTNHUv6CwOyQ1NMkaWCWRQAuBxljJ9scEXJxgkg8XzukWq",
-	"vAGYggtJDjOFwnOsae8xqZUe1Jq4bRVhyieCT/DmHpCuuSLEkkR6hrlAd/D4zS1/TILTwYg0FIzt5WDn",
-	"c5ZEB94+6VJlqe60qFNflDqwBdc39OFY1nULWgCcFcmrWpE2XcgDiI61Q0CDyDKhSkvuiZ5oQLp51+aC",
-	"aVCoA3xbrnnYR/P6mCwZjzRLODPOTZWuiX5Ba9gHffIskWwFya0YpgRxC2kUc5quC5qpSPeyBNhci7ks",
-	"IWqFb/KASjiU8syNRDTcGr4/hEK1qc1i9Cqkoy36aItMOCucnTzHXZPjdrl1VLSRMgpWXnMX+VWzWnIR",
-	"zlmUJXvqyudkxdh1siYmhFNvBmYOexThdUNAO6RTW0nD2HW+fxjUXnFNv+moeQY+nLjT60g0wbUyhf3M",
-	"2HVE1+UQwYebwt56HQxxNT+bWJQCzSTmmZe/PxcrkmiRCSFNhj8XsREOPNOg8bI2PPURIaCXCz7xr2aO",
-	"foAZ6nNGI7OQkJBd3BkflGOHHrjDOH5wuu0oOIWKF/SDDxcgnaHtBZO57XZKRssLcLLTCXS7jX3m/4UW",
-	"oG363e3kg4e8Ta4E+MYx1P5TEUdMU9aAOVKJOTMfaKqnFa7pRsb2qvGwu4L7iSkSZi1996Txhj5oco3I",
-	"TfAYhaeh6DSiaz1VyySccz18jG4GCK5ofapLd7riXIMZZMeD3SYh0E2JQcDl9pf74vwpUXey2OiSYZub",
-	"NnbdEPjiuegXXZvYushjZHh4ODg+PG7Rf+0ivJYdSw4e/lg7uTUOUjkseQbMVkuP3o59RZfg7FBMp/kx",
-	"qMir9ly+0Ei9TP7Rrkwetm3SjD0D/OKw2Fw/IR23IiTsy8K7tD5oO0mAqpP1s7H8ex7v8njlQ2h4sCOL",
-	"34klVrG9CzouEdpvyyL+rld+Xx7B2arwW1dMTgWa/KbV+d6U3Tbg8znllILzlhuL6FSbqkfnF62Cn2jr",
-	"oGBNnuC7xbdejPtLNyh+E969Q7DDFslEYRbLmLMtHeJL5T5jRRNM7N25y51CaSFRhgBjKMXS+iJlqyls",
-	"H4/9aWulbj0QPXORKuI8BXsLXm/L3T6nPIKQmiWVilrXC4D5/z1OEjqrWoFGA68ZqAQCvxsZvnI+rZAh",
-	"WpU37ax+ozyj76ViaUzJy2xJd89Ns1aOVpT/2r78qdfJzblNsChVY3A5Mw+iMMGmgUYSSDZN2TKhIZMl",
-	"zt8N3rwDwCvODvrkuUCshog5SGIITGKNr2rOFmd4c9MjsJ5M9Mdhmq2TUNdKWfZmBZf0ZsfomQeKuIy3",
-	"KSndFWvm1mUC4OPq/b0s564QnzAf/qZk0JOGZNDy8DenscULNvlV+BjPOScvzr87x8go/UqPsP6sT4Jn",
-	"mWb8Ry8FjyygfmGQXbA0DunRd2w1qTPCXY04cG56uWjJy2JYZumOvxTuWt4iv3RpFpE/UxXOb+eVWukm",
-	"AO6ffBvfMGtOjCODu4ewG4jG5IuHoZkSk7lIWqRiPgcHemEFNjZ0BxZFcPRIS5It2yVZeEXfMwh8wrO+",
-	"Fhkgq0iWJMht47uVh+3V/TO8Pup1BXSX22BOfkZ3Rs9UPLDutZrf8ss7M7YN8PPZqm9xU/mtvN172EMa",
-	"wz/PPadox0jQW3BVS/ze8M+drOU/I7bVMx4tRbxvzODP6DIByKzIIIyhoxcKwNV5I76yAdja5IYrQVIW",
-	"sviGnZHgX4I8oPcqUw2Ybj1Tcy6WiN8FCehKEGYmaBB0tViqw8q4yWN5XHg5arafZ795s9L/pfp2Qytm",
-	"uI1tV1vRI6y/z8VEzsWq8tSUmaw8LZxhE6zKWpQb7xtnm/sIs01Kjzyf6eHCI99edHodkKH9hf5/Fvkz",
-	"9NsrOlC0zqPizJVaduUB+enHlzZsHyFGCNZ0ZBX4p7zsnYmys4Xv9DmQWAyvqq2fPNp2IvXgepaufcft",
-	"KYMd/L4heviJdV0CmCCz+YsVCx620Rh7rJWBVtpBk9PPdEBw2ACKUl67FduxVEZTtLS3txxfwekP2NPE",
-	"Ht8dA+jtgvk2BMoDPoUgjIaY5aLaZ598nVLIRuMkgPKWZ5i+FphCiIHmMUsmlj6Idic0txFqpObt7xl0",
-	"ZjVPWe48VAXypNFIOKOp1hK1AhcvIDnCwhfTkjoZy8Ki2Boqyxdk7y+ad04k9NYjCxrOY84OU0Yj6F9/",
-	"kMfciwhsyuzDMqExZ5GeU7k0qMfDXC557zFBQBBxQzk/A+hB02iSx5Ij5pYNTshL95qLqz6C8GLPiTL/",
-	"ShIMBiyPD2qQxqFt2js8W3CzvmZJzK9xk7XuLSJ9q0bYfmP+wCKmkQgzPVJPWvP2Gp5tVjAv51kf4jxb",
-	"UF5sJmwcx4GQFwp0H7zkn5FIwHVoSVNZL+9xqekSggoQBbuKiXzS7zTBokvFlk37WttDrQDgBU4Ph30o",
-	"gTkYcTwxX0FWBY8SNkFc6tAUjIO4EMibmXC2mlTC87VYi9VkKtLJMhWAtMRnlUS3Wj/tgSEgsqwxSBzD",
-	"0bDsWLRGhEyHUmKJWEiYFUAihCJZUjUn3QB0wT5EVAYHvQqUew3JvQi/2JolZRcohryTSZFDTJPk+2ln",
-	"/GZLArabtWLzid/12u03xhNWj3cp8Ana/Uqakjb9NpV/LCpsXgPIYMKaY+mWAzLwwLetCtSMPniVChqR",
-	"MKEyd4JgnWWHsP21cnv+4uiAZgLBkc4jt+JN/ppZbPt3ShWbANB80UFefbp0AJrGsyeUoAWjxSKqllsV",
-	"rLW0oTVhr7uBARzqBiTQo6mSXAvwLFKxxyelKkfeWsQ9T0Mm6vT2DZmQ1H0b0vzhtrOqlEG6g7lZB5jI",
-	"1ERMJxDCtm9zVjmU8YxTfYG57XQbSvqXmnMuJr6z5bRmqk55hrRrG8WNbv82UnYjrvduo8p2S80URTTL",
-	"DMP5vsSfd/045jKbTuMQCnDJUCzLFHNctFBla04jKZMiS0PmpeGT9jQCdcMmXGgFIOPRvs2gLgHtGCzB",
-	"Ukun7Vvy6HdFO493bEePxwHp36uhoshyZVK7t6EYh90EmXOrtlBqpYyCJWLPllzUDt2An+Hs0KCnYPUE",
-	"Tbj7toi6+G2Xv8r3Yz7JZCNB1DSHqhRSQkwSmpY5/fC4/Xj8tfhLrZ3uP7uUZZUVH43aza5QiCrfF6tT",
-	"05lKjA0MA0muHtkGXJ9AoWF5+HE5rr7UwmhzCyYRsIFznDpc1fs5CpXrmEfeM9COJ5saIFcsEau8mvFe",
-	"BFtUTLkLVghmy7s54SXUHv9B2K6hvLPmqh+ZXAou2eaCJ2hq4YIfjj5AmX/4pk+639EFi0ipJfRgwqMe",
-	"kQLNR2DUgDLCWPVS2qu9nFNwaYGr3iIwmcxHaANNeAd1gz9MZFtpCsciV70B5HeMuh1vewUYXBCjLu5W",
-	"9YXkRV/e8s9Z9cUESszpcsn4liK3o/HJ8C7Ks+AaOkVnrPVg3yItTkbo76o6S9VQPVyM+F+oOkvRqN/O",
-	"nRMduWDMJK3Amkoyy+KIka6x0MJf8sj+Wi4zcO/2anZ7lRD5vKvU3j74TcyS6AmwC5+9FiyCX0mTl2hA",
-	"FqgtGwV2QcU+KNItQUTOaWTiuOqQxI3ZAG4XFYbVCu9JbGoWhltu9WR7qzVUVvSN+9PYvxUiWsVJ8iNs",
-	"+r4BtTPTisEPLEqExnzm8QU1YEpe5iin6PT24UjmsINIiA6mcwFeAcbvFZU2gTKCvdeye80UseTdBgN6",
-	"c8zGRmAEC/N4BrkD1mhq1uQrSeaxVAJCZMBX76BwEMmq6ZWXeVyUnlbKaLQmJwNi4qwhYMgXUbNLOEUO",
-	"o2hm5SWWPbGUliyVxiudZ1Rc5SVY++QCsUXy2s8YViJ44imVZsAQalFd+jExIXY1VAoXdalSsaKOqWCJ",
-	"AHsqe8FPTxpL/PqjY7+Nbxj3xMUiWMOO0WRW2/QfHQsLihUu9ILa93uEkq+fvCYnD4miM9INplAJK2KH",
-	"T54HB33y+scXr87JKo2ViW41sNcIoonp+FFpQWFtNFHHKuefIeWkW4Eu7Rng0oOexR9tKO7Umabl9Tg+",
-	"bapa7F/ob+giTtaelXZAMHZdbrGmiVpPTCWDjYtu3iUiJQsGUWH4VQUhpUIEr/5xeHLyUCu1w0GLWLQF",
-	"Ta8ZRISG+t7ix+UtcKsxdpLOIGZSCa3Np1hEx6nqAoeWZDzR52amqbUdBJwBFKnVetePLehFzMmz/vDB",
-	"iV6DRXnqJRySUqT927f/+mZ4+Pjdm8Hh43cfH/SGJ/7w4J2iAq3YMBi7NbwDs2fVUA98fHh6Ohy12Z9U",
-	"iEUrapkLxRKiXy+RCdWMKoxZOmOu9HRwJEcQAFqKy9kq/wvu5B6gXs7fcCcb+f1Ti9HxcWfObnDZ5Iql",
-	"oFk3s/ndSh2ekXjGEThLIOyxvZxfGwD2e5lxxzIjBrh1weOQAqboolzzXXlYB7L0dpXo/1A8vcXUq5x9",
-	"6yrcPWv/07PxFttQ4d9bd2F/Bt5iMIZ573h7a8e9nXNeo/HytHyk5u5CoxwoStDvqP3bNTNgT4CiaqKl",
-	"DMfP8auk0rxfIn40xRv1IuZuN8N75n5/Ibi/ENxfCO4vBDtcCGos/TmjiX69BvGgN5xJD9RTEdHodwyI",
-	"63IJ7euy0Vdcb41bNz34JFCRweSLIIYkuhVNksMwEeG1iQJ//nz86hXpjk4O5yJLK5B7CEdTorPum8EQ",
-	"iew/R28Gh8fvDsZvBoen+MhLcfVc6Y31iupl9UAMmhtR8Pr88slzcnQzPHIR6o8+xtGn4A7K6pkQm3b1",
-	"1mBgpvw0lJNhUcuKa2dkQBaMcpm/7y3Ftg2i4k9QlW3DIo421mXbXkNnw15uLn3jxa3YXaXLcU9Uypiy",
-	"WhbmyoexAm+wqx1gprCnSI7IuEoboBuOhw8eHA4JTZZzejgi5l1IESgv9E8XFayG88P/ePdx5JcSSczZ",
-	"0AM5Y2bCI8OAq8UyjhGG4UTNCb67B5qBkIomDSkar+FHz+yGg8FwZ6MPznITBTTBjeyc9Xi7cqG/1+qf",
-	"m7nT56wEWqv/mWcRD7cj+/wmlUFJ9zyHhkyp0S4BXpho6e+AmhZBNN8K0MQd/x36uoI6HQbYSsaNeIRQ",
-	"Gl+hUVd269n9p/npP2G4B97j/wVKjrbH7d+9nuamE96E5LLbCW+hv3wxXYN0G3SNg8ZM/F33YMNMNq29",
-	"SedpSmHCpBzwkiMeUUnhKBWKl/quFivS5cJEohHJwpSpA7fAU1H80+QwVa1M7Tzw56bia3PpxtNBy9KN",
-	"Jtovjy9p6guxrSIiBZnStHeXfeeBLE192xfadN6u5x3AqLaBT+1ZltKbSOa/aPUKp78DOlPduPpybiJ8",
-	"N/zNc1VzbywUUa7FFJVrIHfPvXOvIgDu3Zq2LAiwAfe/i6D/vRzx/8CF/O9avP8DB/C/a9H+DzDRtoT2",
-	"n8P8fwpINwf3P+iT4OOnwBqRK8mIXwA6v7bLrtm0QY/9noesKCjYM0WvIuYYoKAOarU8yI+vDh/+7eSH",
-	"fzxuY6dvFU4KqN2fo7LmnWGIjrw6XI7e0y5ztOSkraeM5iehv1PRzJTJatHM3Qvp3g3kaTvMo51QjBoR",
-	"i/p3UeDZYXJBQ3RoY0BkpxkHaXPRLAhaB+S52HOr2lJyC1Au3O1fKl7d/q3Ftepb0ogXWHRbN8/TcMEO",
-	"U7aiaSTbQV1APz6hdBvsJh9qba7TtQFStCrgVjzZn22xhZxVbEKQrasFWysYrCBKAhsHlbraw/YSBj5l",
-	"JFXSy4Av9E+9SpjHV5L8dPmEiOlUVrFoinPesgL7XRbs3hUNywQ4N0ueWCFKt3M3uqMkBljHVkiYF8YC",
-	"mKN3yTUP232pX9wcdp8rj5Yt9RyYBByjSx69MmCwByPYjwDsQfCyTN6nhxTHszTnSnqAs3stldimcq9L",
-	"OgPVtVQwmarNqmxzGkq57vLUYtUg3msrqBqfAr5TeVjrKCzq88wYmQp9/5VnAKpnig5LhUlDVJIA9hk2",
-	"b6pYGvyBq8fa9QPIHx+0j+akVF/FZflm/jlB5v0KYmslDs5lcGte/1uqcXsi128jKT3rcv1avc3vqgvT",
-	"2QgAuSso/sndY9/vCXEP8PYgKU1hoGaFwbxQTYKMVcncVK2y4CxjON+M+rJVvf682tIfT2/RHMlRWJoq",
-	"BBTlsfCV7aRoUo9N3rDPTmbKDkAGi954GfNZkqvvklytSZF1LJ0UGyicG/XyxBuZVzdzy+HOtQgxRXMP",
-	"zbAxB7r4Mx9dAGFi2w+E20zjjOYsiUg34yZh7gDBpCBumYtVrwiKcYcLGWTOdGkSX5eZ3fD21RZaqJi2",
-	"BER7RXM3A8fvpuC/y6026JSfqwgFstb8yFVIy3N+HOW4paap932bikkLd3tTEbYmtRIhE2+lTzZBIN4r",
-	"klsUyb/b65ofNNmoksK8TRaU01mDQtmyKIkJ6tizDkndEbtn6ZH2VUfA1ZULE6w0SgSv4SY6+Ov7mYJx",
-	"ySElFF+/Q265S8mTthMuiqH8luVOvnRdk1r/rS86WgAFt5NJexVN8QQA3k2dlJ1tztByidehKeZdZU0y",
-	"Lw3vXWclL0Mr4xno3eib9s8+WM0lCyf/81//HRgfNt4y9LfSxVwgoeCchUqAhViofI1lD+L8OEKaGzLK",
-	"C6sUBnDSlatYhVDBV4kcHyOwPvNSyPnWC8kti8mcuaVf7KDnAhAKbMHsoE9+yD83YEoQ1SgWtgwtgMHT",
-	"FIvROGl0C9LFiz68gXgU+5SN8Qn537RGTANYSKsqL+7hKpd7OcPl0yzcZC1A4UpYSLBYKFFjv57yL7to",
-	"sCZDxx3h56r+4udazoFuPqIl0blVkdmmpO5p98QvbqehoqJ1r6K2V1FvEZ30RYKOhl8y6miPkKOJKbHe",
-	"2L1YsYhc0fC6FLGOIgyjMBHSzuCEqyKggqyZqg73zORrIf6WDYYDRJtbT+W3jZ5KEN60QYd4rc9lDOAw",
-	"WOi//4vUwg//bZboCU0jQ9/BgdatgTOZyDklCM3UXKSxRBtiSNPKXWAZT45/YP+4Hr28jl6snmcP4w8D",
-	"ehU+ffbN0Axs8uHR8/ejxcvVLdXzPdTxTRj/l3WY/jzoARiZhZ4tJT/2SDwllLcLfKhgnDcHFVRAx+OI",
-	"VAi79Zp7tVXTyObeZ1SxFV2fkUBSHl2JDwFZiBstbKAczjwV2WxuaknA73ZdSEhNHSPrK8DfwbyjSa3i",
-	"N8Bnu8BX3V0kX74Uvs2pHih/vF8lGHBT4F8Tm6uQ5gaRg5PxXibNJpSJR+v7dMkiksTXzJz6r2R7SKm7",
-	"lC1mYWwJhEaRvqA8o0lgubL5TNMdmcacJvGvzKUufL1MU+bZb8xfdjjPtfMrrz7sGBy2TTMq03NJRyr/",
-	"VF66ym+fNY62rPZvPFwV4tl6RC4asi0vm4s6gHEJj4jJtYhVOfwMRi7rtTzyX1zJ4D7Pq4I4xT7cz3By",
-	"+R0FTeFZGDIW1cH/ah+1Z5yvkeE0I/8ZCFHQXQudCbVYe08HLSsUUkmywHQCysE2uKRx5OA4ANgpFgaB",
-	"YFxi6lPlpNkvsdfAFt4yugaVRkvWV32Ig+VvOV0uQfjkYKcm9fP7i0t/5ueRZRlBn7jGhli+5XmGTJH+",
-	"wBF8dbMijk4vvxP03KRmmQQ+M0p9oecCQhZYqq/2eh6xAdaLlSxIUhbJX5tsrKPdbKwtQ++c2Bcn+s4A",
-	"CaMmu/lz86Khr+pxLxpyo42c1fSeauuf95xj/ZN7z5KJUP4LFtgwujEnktE0nPf0b4lQ8F/jJDvY/wYG",
-	"Y/QkzwWWk5Uvuw9PB18+G2Lp0/+CUNywNCDdJTOGaPDsBubUBKQreAioVe6d9qBcHukG1CnzSbWmEf64",
-	"g6q3MY/ZrjukMVeTWp+Sh6f9wYDkc+m0xnB0JNASI/Q25ATD7n+dMnodiRX3j1QrdzKn0wLF0szA1LwW",
-	"095GKhprnvKWy+xKCUUTzME2QQvYkp4rLLIx02H2wA1LJWRR6J9N5wc9bCz3jSKWu7nZky4lKVV5nqXt",
-	"8iDnWIp+cF+yL7zlyySrtnbQJ+ecsA9hksn4hsG3sSQ0ioo6s/D1GaGcxNy+JzgDRk0ThOxEeBRA0wYr",
-	"NjJ/eD9i0RhqFxo+jwuOkbv5GwGkItJEMt0mqEk0ikyRvABG4Bb/LAOOwgKfkQAyPNcmxxZaBLxUPU5r",
-	"FbFVsRxpk6uuEY6vlLAWq5ztY2oPZHjoiSJgONrCrSES4HeWa5Oxb/HEYcJ98p2H+Vnkixai7XNyHBjh",
-	"huPRy4mIAABQa0Nm+QC+jLnXmlnatwYUay1+W+1h6Qb0cDBsx89hcg1ugGxhzxqSLmhZNGVgviooeK+e",
-	"K2zO4W64J3Zk1UXazu1eej2333OcRS6bQ0au7Ce74RnrZr6SeTr1nVxEN7plbadb0DEqyplhsuT/+39J",
-	"Lni8V0Szj55+04wVRGfy2TWTNLxvSVNVphB6JW40o3Y5pqIfDvKgsTp/bWdzf59RrrwBCKbOqDmmQc+R",
-	"L6QrUjI0rKcQRlbabI87gyInV8vm6qam2AgeUFOzT9EPZhQgiGJOrqiMJTF1mrvD0elAr+Jw1D8l/+eg",
-	"Eh18OtgUb1ZRjZxZ18aidSQ9lJLVy7wPnij3dYh8+lAxghUvt9eN9BnYgvVQ2aqqktCt6AT7qKn+MnsV",
-	"551VrHL697GWHxmNNGV709DMTzkORjhn4bUkV2weg0biAUeBNzzIdjSc4+dfSSIyFYoF8/vcrqivTEog",
-	"rmHHV3O8ido3tQjXx+5KS3eoEVWpm++Nv1nEMwy4k809aeYzpWiKRqEHOLEw9e191Ou+48RKffv2owmx",
-	"CoYFrMoU5NVrCV4/Js9I4FYgxte0HjelcaJ/lUosl3CXyJmdMYpAvfV5psAdriUF6UIt+FjpuzNnK1tH",
-	"Ux5UgLL0USgX7ME+tiJotS4eWdihkKj85Fu+/vpVDEqM1dfaBqi8ljnYr14OxLEqhWPM6A2GZVQBH1fM",
-	"aAjGknGwIxJwJUPaJIF2LlcCbTsYjHQGO3jDZkzRNKYowp3cwJNPd5J0fl4kmuN0qhnlZ3kueiPiJYZM",
-	"B1rLDUjKrMcCLzRmQ4smixMLDer7hG4UsFh0Rwd98kRvOIt0H6IIPekROqMxl+iVKSJXjIDucrY6qAf3",
-	"N6agb08073XknCXJNJZzJ/kci9+76+pkvBSUmWdEt7LeQEK0NeHsmBhMuvkMe8QmxldwvVoQV7UQQ1NK",
-	"72QnzEIPTKFII0ApPDPBhJqBVDiqfuPw0aOT4agFYOEuGbNnQG8mnqmgmK9MkfVD3QqB4qbVVIQcjaUE",
-	"xuINnm/Mbn2llUf3fmNLiIOpzF778yrxuyZBVRZqWyWNZmbqUuNGCMgcHrcwu1rWeo9ofg96ew96ew96",
-	"ew96ezvQ2y3gRJAUViSCKStM7/GIfrd4RHeW5mKdlhuBHbCmmMW2FGme6Nhv8mRuRzK6Q0QlG2Tl4bE7",
-	"wivZzrauht+ivBPOxV8b7GmTL/7neZwwEmi2BG4dd6qMR9KXzNA07eHGaW/dg8+JSeXUStfr4M+yL68F",
-	"xjQqTfpB8WWARgcomR5ZmEowZW1amePbrcxvi6h1dzlKdwKX1SOrmEM1ZKT7KVkKKWMjN3+vQFq73bo3",
-	"XadbRMx+AQQqJ/bFfOGzIoPp08btwMG5YpqP5YpJycUrkkifNrjkjd0Mpm6g/xGcAWr6Ul8xIB0A60Wb",
-	"XKVeITUP8ktUFE/NCoPZKTQwsN0A/7VDIpM/7KfmP0WmMAnzu/jGNSxFmlmcjcmVGybR3qd7DwL21wIB",
-	"qxyfvwoi2GYcsLuB/qrz8JIS5VcntiGG5WyyxiaqaGI75OA1IY9V9OvK5ePd5ntrQ6X/7zkjDMojQMiC",
-	"Q3tFqWGfhxF4bvNVdjN9uFW4P/l0POPGwYBbE6raDYrtBVc00gz80xKL/gP1Q7Cw6T9tyK0JW8K3VSaD",
-	"Hvmf//rvgx4WRAF2A2FniSn6zFZYS7tydS3LZSzvDRW7lYAi217zwdaLSOzUkd90yk93uoLsoGHeTIIz",
-	"EkeSSJFizel4wdBJUNU8bwyYZxXIc7gY8c7tdLUJlP9v0tjw10a9zfzsNXUVLzWJukoVlduo2kpcs+aO",
-	"4sga0+A9x91Z2O/dmoBoXHbwWYuhKXFt5O7AL3e3V5H3RnyAuzanx9IO9XGAkzyiGeIAKYkYTVmax6bT",
-	"GHzZ+i7gBHmfFafRZgYFhNZqwF+tC8FvFIHKd3kMIrg8K79hBlugidhohLKJovr6VtgpEUjf8NvK0+q0",
-	"Kz/jzbH+lWXX1eeWb1eeW6tQrXXAmqo1rsmgPhYuJnIuVoVw6rv4696j40x6zzCBslyvHLhcPucno5dL",
-	"kK3J5FURth30yCvDyheRXTLNtXSM9001rwng+2zz9tnme6Kp/rbwqfewqbfe3O8xFM2YkHYsM/PcxILf",
-	"xDJWZKX5XesKhEHOQwOnrJskIV0wzP8wzLRifnNZr1tLKH/+n+Y7Xymh9rULPeYJr/5eAl6oKDJ/CiSF",
-	"4X4FXHZBU9gPQOFPD5JwD4PwV4dB6DkwCJojImpBFRvaD2Wg+8rSpfAGE4P1t2QRLq4JxpI7rth7CXXy",
-	"dNGbaQ9nXmBMWIO4kWW67VzfLAs189MXgV8wy9L74wAx1A2gnj1liRaltOzONFnGrsPtoEeCfPMC/Ye9",
-	"EsEfuVjuveW5DO7ZFqy0Bn9mSjkRmUnXtBco94WS7/0Ac8Fy4sD7n3tPc+9mrpwvrlXudczc1yq5nkVr",
-	"7WnrwmTj+rTcFWPXyTovnSimBi4NoqpzR1vFRNfG+Z2DdutFgqyZu/SA03VD1pv+xR5hPbcK2puaZ7qT",
-	"NNa0jdfCVqr4z4xdR3TtU8N38MaDPXD32ksW8HxiAGIaEqy0ICkA780+QjB7AZluAjdL2/DwcDA8PB54",
-	"kPC3Sh0trn8VfOLfDz1vqJQIm0LnjEZmVOxDXEn3enDLqgLhvFZUYBvo+87mREvS5ZQke7jeVTrHp396",
-	"8P6NHsQqGOPO/kM5yWnXMzOgJbhXY/zaVxJwkhx67w7Q1JlCrlM1Ze5hM1Z7I0q7mOIxLvqopST4ge3j",
-	"RWOmLhxarB4Kr1WY1vAx+hyxPnxbllWqRVGDrdzRu3hDkziaoE/io9erkpa4T4Mjddim3Ab2BYK9Fadz",
-	"TdpG+EWe8Lc2/Ox3gzIPDNUSzecFkHe2trz2FfbuE0T1Q7rV6GqVkSazW46dYN7bDVve/ajVKcl1o50M",
-	"bEYigNXozGTs5QpPbENM/sAmtKaKQ/ouhOEa8YK5SiKBDFA3vkDRa5MmJqYG3eLKu513FjD72eMieeQP",
-	"LHnGo/3CSkbDvcJK7ost/W6LLTn5Xpr/yrvW3za2fwf63M644oglljs4sCSZySbo5lDigLnjRRQLDs6K",
-	"JFLBmSSLTEL6KH6LbPRzgIf/ues4mUIwCZuqRl2WC1VNMDER3blK7Y9fP76LmkJ7RIptV58q8V2WZX+R",
-	"6jy4+P4ArSahu80b+VuW2/kdlNkp6el/BKXppRDX2bJ5ZSAMWfPIWBbKlPUFIIfnYlXf4B1v5ZtCb+OI",
-	"UHldtcftF2rrt9XaiQVjKx7KMwwpqofEWnO5WJGuVHGSEEokp0s5F8p+/JYD5gKyo+Bk8BgWcOJCYhz0",
-	"yxAZY8KFaRpACHT3a5FBlhnCvektmFOJt25MnNKcTjPoKKUr3idOTOBEZGoippPUcR1gBQeBXPQt1/yg",
-	"mGGfBFyoyVRkPMLByCycG+G4sAqoKTSwFhmgSkiWJGUbsl3HGhhHw9AwJBW7LRO701J7u3EbEeJsqsiS",
-	"CHebi9UZGdjUVRsVqUm+II1t8qTqy87DeHOXRJnJ4gHZfCz9zPV7ntdrWbLUnE5zRnq2NgqCGuTnpi33",
-	"NfpPpRmtDJkJYQBZa3Zs2IuHKX8Zjrh5vfcLu7jADTCYJSy8tgBY1n5Z4Yy3SGfZHfTBw+5+AqjD4WBg",
-	"SUeaxBOGVUojkmtTLDI+gLiSC/9mK/91zX67AEHAJF/glza13v5ZpaKqJ9GNec/n37TlIHxe8GW26343",
-	"ws7mp6aoWIaOyfbRJz4U2TIR+AG5csIYDvB/28jjzqFfa/iu5WigG5b+p0UY+9/tQVj1MJs2sNH1qiVD",
-	"YP2Cqd6mKZCyEnnduDMS5KLTvtoNEyFZOej2wMIvIqZQyqaZRGdqybOue+z0OnmTFdAp/HUHB6i9dXgQ",
-	"6Aygpzu/acqYnpxeXwAnjRfM/X1J4zZYltbQYHpAGbWoOIrw0S6TuRTeIrLndi8IDQH5CyJiezn+Uqyk",
-	"KXC2p0MXY8q1kgShLHfpzt2ccFzqXyqxlGQlUr3mxvIfT0lc6GIEW/O5OUeHo8H24d1deq0S11XrWx5Y",
-	"/+uQjq6qiQ6dJmSVTDZsT+4PAYNseZ/0R6SbslBrHRDnsxBSEYHhLnjbPdh/G7euU3PNwYRescTkHwAO",
-	"mzNwSFqRMoMzVTGLLFMRZSHCjGnNQGRqH0cu9FRShuBJ+WTio+aM3aYQp/wQQqxdMbEik7V+AJvDtaA1",
-	"iNNyCWuparUl9aPdCKt5e4pu66A9NFyww5StaBrJdv4t6McndHA+mxyK4ZymNFQszWM6kIUBfqxiSYJr",
-	"KwnVQ67SSrygkyVVk5Ppox/8yTs34noT26EkFYpi2cMa88E4IMYj69/QMjmhyyLhC6pNSClSb4nH/c6U",
-	"DMXS59n42UaZ4kj1fTISFRUT75vjlFGI1sL7ZJzEam2fuYZZ7zNAotqlQuJGi509SXl5QkMR+TQraZQl",
-	"Vljav61ux58gDcUJNNvvboLLLPJkqip2ZBU68e6wIBcxd0c3vEeH/MOjQwIiCRLmPSjkPSjklwGFRPrT",
-	"N6S74Ij6xNL8GG7jWe2Cnp276abwrKJsB75yRji7gcpAicnjwec5+nvZ81WORnS2/rR0+R94LZUNqwrO",
-	"q/2W1S0ebFPWa2KHgxeYK3LN2FJPMU4xs1y2Wf2WFfxtSVtTyR8tPPvhnNmm6uEbRau71/Yvvm1V4L+x",
-	"jP+OGJS71NhvqqS/c5d3Umf/DONvNS9Co0ZBPtKX7eJYnt7Qw1/ffTz24z7+xqX5S1iLXuG1BzKVJdE6",
-	"QlVOZndQSr889K37vncp/FtWiQcDLMjlM1MjQyqLqCRLltlu8OYdOLo4O+iT5wKR0iNGqKndVuAHF3Xn",
-	"HTo0I3FJ0Wqe+4Z/5PtV2L8dVe3LlJOvniT9f4PDx5N3Hwe9k8f+U1Ue/gbr/cZi9Oe8UoO+T541MQGi",
-	"1WzKq6fSU4H+tsrH320ISJVXaN2cZinlquwe7ewpxIzwult8zlbiBkoQZI4dPNBPA6MGy0ZpdCt54+kU",
-	"f2jot5BIn0vmtMyi/DwCRF9QKQZ+cqqylCaHq5gbftYgXfa3+t6wmnFu1zDxuwRVvL202tm+Ci2X7KsY",
-	"m/WusiaZ1xtwS6F15ooYu7smDTSPR+yTH/LPk3gRo42PSGFcj0SPCr09GMudh+4tSBd99/DGDoiAO0Yn",
-	"fnZZtMVwt1GauORTFitnJjCGKotNDzUTYSEhPliJmlXfI1h2SZswtsNKdSTD8A2bLtinO69yqmtp8XeB",
-	"VXvXJNmeFJeZBmutIdsIrncQnmSqOUkSmyKGLkf14E+UymD5a30h3bjFI3u1ql6VmpS1Kl9nZADctga5",
-	"3Vjxi35oHo2iH7xDyLv3FLxsHMGjR4+aBpAXcdtWG85WzyyKYualvSTpYmVMgJziaLaPBT/oGYR+W2Uh",
-	"9uW5NqR9VKOb6rtYrGB1KtvIbd8YjIaqpXCI6QcieJ0coTASeO+1tmGU+pouj2HdYC+GdFSQzJqf/m7J",
-	"uRz+sdn885uT+u6Du5Nj0ETuBpp38cXIflvINLq9donaM4GZewVN45XmHq6pfdh02WqxJ0ST4V3ohiiS",
-	"0KzlBCqswI5a7jQmQSJmATApiUHBXKhctgMCAgYodPVRNCSR+6vylg96JFixq7kQ1wF5/f3FJTS26L3l",
-	"Mp5xFkF014UtG/wzvokFUIMsTQLjPkNQUbKAcksQI8jZyg6295bn1pOoXNVYN2MBSd2FKKGPGWWoyD95",
-	"y4sazMYn1itKNzj1QODmxEn8hCZMz4B0g34cyuCAUKVoOM+But9yrcT0CML9Sa3J4Dhl4d8AFM1aTF/e",
-	"suCMBD+9eBroJXvLS1DfwcWzH3569t2TZ4FWkLSGppeFBK+eXT7//un4R/3rxWWgW+b50yfn3z159jI4",
-	"6BOoQfWWzwTIIchdRcGUqSvxgSTxNbpo8PyFgnMWKpHKHkmZSmMWGZwR/Q7UV9JD04PsBkAjk4tXl68n",
-	"P/34Ui9MGLKlklrLhWDuVkWysLJo242swYjmb/y7wKtbki1p377SonLW1riD65g3xKjkq1XiG2LW6XXM",
-	"udDPod8SIyl+3KE6a9q4dvYM4uo9v7x8fUF++vEl/FU52CmDgwqiq7yUc6WWcnx0ZA+3XcIjGNBRqR2f",
-	"BXrLMla4JKxpI0e82FSl39wbjA+xFD66MdDoli6Sz+IEaWVpcdur1oLa3bryOYwie12X7+IibO6/G+65",
-	"zTRmENebK5VtF6y0VNTfY6FVii2WvnIPT1kSQ+q8fcUA0pUVcp9SC4FALE1F6hv9ulCXTMtQKZdFPbKC",
-	"ki2ovYL3dM1DvLFtR1gzM94UCuHYp4B1W3CxisyzTfUwFrMYREEKFz8ePno0Gh63iglrCtzmQk3ocpnE",
-	"IRYO7mJC1dgxPcSaTyQRETxZu+qRVmsMgldAulcM6gfjfrHoLBeLoFBc0fBaTKf6E5wKwrnhmgekCxGe",
-	"2dL4gkYnZC6ytFxwuDzSAvK+0+tgk1qIQXuVnG374w5Ia/DJ5ljjnLoLFLhYfbZyUk11kT0U1yuOU+kU",
-	"uNPynfafqQrnfkcL2FEh3J0BKWCSnMBMLpOgZyo9UbLQ7UAQCyYuQgHDbOk59ZkSE0DBa2QvqF2j9aDI",
-	"uS6KWzttb80HbVErbS0yp1Aabueexb8ahaj+haz0GrGIdBEXxJwzuDO7viwbFIrJTfgWfNq/kwJkphja",
-	"gkYMnbcGpDrfQegL6oNrXTYq0Ku9ND54vDtG228BF9EqdcAUhML6ZJQTGqr4xqy2SRcAEuQNIzm9HIx2",
-	"nX77CMCdnEsrWgP00I8w8vshfXT1OBxEQzaaHs9O5qe/PPDXx0cK3Ug85p39T0lDOONrKmVuNILTv2cl",
-	"r529UrDdJesGPKncSuDRXQVCovVm03TLUY+fuVZXm2oVwPbBQmvjTbGcYzfIWTqU69SKy5wl7XSn7aWg",
-	"ACVZs/yIZEvTvCFBLY/a99QqpBDEoRNTqDVlC27WHlNNf6XEHjhs9QzkZF0BatAvkq6TnqY1KsxEKwmO",
-	"lvDALYDNrNwqiaVCoO145dpN5Wmo3eQAopnbjRUD+YYV21Cp0WQQOdqUaip0FbdcVK3SRCkVwWGhFe1j",
-	"ayoCEN82ozVuxk5Wa/PJfmZrVBDvzdbtzdawYq+QDBoqYOF1MDIFsFAA9Q3lBPY6te7j6rD3GTXWUmvM",
-	"OtTP54wC9ACP3nIsYJgbVI1SbhvSypy5mPlMj62yPFEncoS/D8XxcvhofDIaD3fTBjeRbZ3Oiz1vQbb+",
-	"ffTt2kZFKz86dkV7hCZSYIy1pl5nXyrlyOXM6GCPrwbhMBqx4+nJ7HT+4JeH148W+2gr9XpVnhpVjXWp",
-	"2mAxAdEiGNNGdmw4aal0XCP4gytZ6wYJVLyDcamMk7ljnpHAHo1xDgxjNQJwROjbEziQFaDCdPM6bQdn",
-	"pgpvw4f6IgTR/iWVRrdQZvLQkAUCH7tXB1Tjzlww8XH9RlkCb8G5FqJC8xPEBC9QvgtE8HflHEvzaXur",
-	"hnEsPeMRuJh9ogWt4VSRlIUsvmESHTJyj3xwW3cc37vLTPAbf2VYqJYE7iMMzJII5v8vAVIQRoY6oU+7",
-	"lcraKSyq/VWN1W5qbMcU3a1XGtz1CTPbXr7dVH70ul+KX33KdEM9D9Da4xmH4GF4h3SD1VyycPI///Xf",
-	"+hSBOTHOi44uBYfwEKoszRCTPAt9V1YJGno1/dsPj9NH3/7tn+/Ty9UvP71++ujFy9f/8UKMXtKX9GK1",
-	"EyAV45opRAHYtoIolvgnpvDqc5HDs5wMB+RbiGJ3OS9+rvme+bTChvPfb+vKAgBCPATgp5Ksujq5iwoV",
-	"2dxDBW5l9FPtGD+nR5KfPEf73qbGljmOX6GFK7EhtXy75W410pyPWmL1l1nhrZF97RD+FMi+ZnV+1DJg",
-	"6RtceM3FKmHRjElA4zFFi4A+PBuXgdFebQktiqX1/htpTHmkheYVm4oUwxr0LQLtkpJEgjPM92230kai",
-	"RY1rrQ9dC0NyZWHzZv0LiSUhPJI2outaDQqzxQusAg+RzytkGZWSFL2OzCpQFPhjnQgkC7M0VusLTfm4",
-	"H1dQLfM8U/Pir2+s6C0gEf7nv/6702tEkDHQMUHxfmAudphRcDJwkBn65Ilh6VdrGzGDXxosAuQjwUGP",
-	"YBylMAXs4bzC8sMoixlqFtf5pCcY8ynYV0LBFcWjZAIo7EVe/jt05cQ6oG+3gyOxM2J8FnPGvIkGna81",
-	"c0oZTdy0E5MsOk3FwmQwrwrQES3apvENg3IDckwko2k41wrlt88Q4tZFV9BTB7NatwkCt0eWdE26teJY",
-	"bzkW6Tno5dhCTY0cfYyjT0f2Ld0kAizRqFzOKA/9wepkxYhrjaG0NMxbHvTf8rf8gqEebmgELkXnWLbr",
-	"V/h0TL7Geq0lWjNRTpST4EXEFkuhGA/Xh39j6+AtBx8iclqYWtAnz5DvpqmwaWAAHvjxbQeeve2Myce3",
-	"QC5vOz3ythOKyPxrwaSkM/3HW/5WEwld4A+RCCdZmuAfxus1iaO3nU+fgjNylVIezvWyB7qtACZ7CTeF",
-	"ONKa8odlQgt9Ro3JmxlTmD2FCJLvukeRCOXRQe8tf0MzNWdcmVAR+xO2dVT+8YB0EeyiR1KqGGYjSGhF",
-	"AQ6KpbJKK/qHQ/jhgHTBidazVa5kz1j05JqH+uks5jNoMS4Wv9Kc88tBj7yBZa52iQ8P0BTxhjl7pNfM",
-	"vmze6pE3lnQqzeQUpUdkCoBVXjFPoSvy5oalMhZa26y8Vvxgii8lccg4lgSzbCAVyzRmiqZro+o4KpTL",
-	"OY4SNqOJVasOFUsXxjaskoKfvDb85Pz1C7BPQv+dcWfYf9gfgMxfMk6XcWfcOe4P+seYPTsH1nw0ZzRR",
-	"81/1v2c+tdqicYwGAxOoYOqyAZ6X8dTFfNYnr7OrJA41ExWQrxoL/iLqjDvfMvUcOsGrDqjd0PdoMLB8",
-	"1FiqjLddf3r0i8SEK7MUaH+5btKz7FtH2BWCvKDytU01M4MD3u4DAcxnSpP4hvX1gp7gyH2t5jM8+ppG",
-	"Ns0eWp7SLFHbP/uJsw9LFioWPQMvuitTO+M377QoNkFYnZfxDeOYUaLoDABDXjFFERLkCOKl2+6sMbVp",
-	"be2KSoZmOxrOwXChKT5WkiziWeoErGGiiuqR08FxgSOEbFU/CqQSyyVEa1BJpBDcYLTkqzqnklwx4NnX",
-	"JttJieVY3+UN8q4Z5AptBBSMybEyNhpMvgOy7BEpIJ+ORuSKJvoandqC+iy8ltb8rOamCESMyDFiinhK",
-	"GKQGil+sCKAEyo00/SNU78HFvyVZw0Ztpewf4a32dF0M0EPa0BisN0tvGFEpnU71RPcj7tPB8Y5TLijJ",
-	"rVq6cf7fCWWWQN8HkbC2fnRhX7yjdftOABlGa4xfmNI4gTKMAAkrtVa/mq8tpDPBayuoCflR6H82buBS",
-	"pIcdaAUwi2I1KexZXr6Aeo6jELAoj8gRU1S0KohyPcLZKq82Pi4wv3pv+YKpuYh6JBWZYkSxxTKhSh9X",
-	"WJte3nQc9Ygj8Mk1W/dsHVYTYoxC3kLjg0ZmbRKrNFaKcUxqAZcTMITc1yNZKBAVLbXQRQu6Rpjsqzyf",
-	"cs1Un3wtIgAwep9BBR242WDQOZqVsEPEcbE4hijpyzziZSzVuV7wZ9aKAZofU4CI9cbrb3UGZ9KRjOdV",
-	"LyYYG/SrMLLiVuGUmS8ofDNW0afe5u5z01MxhOeXl6/NpjUNJLfSlIZhEGseP3bRigZezJotg4KoYgve",
-	"oFclXjDS/fGbJ+T4+PjxQeOwYnSpFqNqY/fVo/GdzWITj15qtbjT4sUL42A812PvfHp3a4lRHOGN3K8g",
-	"P7CEteeBtQ8/9Rq9wsBUHLM9+gZhcOevXxz+3eqj/h7N20fny9i+CcVXYc8PX0TbvjNvvohwkHsIr5PB",
-	"sA0fNoWgf2X/P3vfvty4jfX5KijVVrX0FS3LsvsSub4//HUnmeyk0/nancmmwpQIk5CFMQ1oCMhqTdZV",
-	"+zT7YPskWzgHAEGJ1MWXbqeb88+kLYLE9dxwzu+XYaPj7Y2+k8UFzzIGQzoZfrO9xQcp31KxdPBqqFt3",
-	"GNEPQrNC0NwqCa+RN7c6x1K3XwIY/3vrpsA2VbqyNwKtBHDBgNr98cDFtg7A4+yMOtAGgR693goCF416",
-	"61yzGTnqE/NhV4UOBuCU3pSsDp56IaBSSMDHNrIgIV2oc7JJ0bEoEwJ7EaLOYEypJEaMsL7HMo6dr3zW",
-	"UTlYhOlY2FgtSQKmAGAhWOeYgBr60AxuIJqoUz7nEPw5C+dti/4J6wECxtbub7/99tvB27cHb940Clib",
-	"AFNGKTGQWYqauyVSruuDuuyyug5Vkm526NY+qPsNWqqaKeVR8+p6F2QQ3VNf2wJAbqPZkBjVTaliB1wo",
-	"JhTX/IY1LptNX6rtw1ENdtXmTrih21qPffrhq0Pu0ZVvaZFz5jk4w/Ppy3VJ929/G719G5HhycFUzovG",
-	"HoWpXGWfVhUgfmlB8/wgzWV6ZT8H3yDd8BshTP7vg6M/fh8cfPPH/x7+Pjg4/qM3+n1w8Bz/9D92OQQ/",
-	"Uv2g44Q0tSc3yuBQue0dwoxgAaxD80wCVJEkIskFLcz/aVYUNGVJs2VYJcyq3X7Pdz4ILi+SdCcFY8Cq",
-	"gMAE3RnlWa+kyapdCkxo2c08KxnLHtFK3d7gh8lPUrC3mO50f6MW5me7R+8IyXa3ZoMmG+xYvzwPYcC+",
-	"pumUHbyWQhcy39YUHnbP3kadbz/Qy21t4Jm7WspR5x+2inNTA/NM5R4F5+94cLLdNvxJaoR+cuZya5Y/",
-	"DbMcDcOS5g0PXWmaV0zGBgN9DaS9zk4/dEX0jQb7d0aCG2s7MDcTo3UTXw+faJmQriOJeDEE1v4eVH5h",
-	"mq+95QxABCAJ1QLKkQkXmSrz71bMfmNoOyKwiEzlglxTsQxIVdwsRbGA1CBnY1CRkRzVcDmRyKZJRRYh",
-	"4HBGl9gtl0Tg34b13+yjjgUM2roLCqC+4Nk++UETkJdwz0dTnWMBaTG3fO/1l7qx6MoZE3YIYWUXfqTK",
-	"CBc1uEbASmfGCD8jlRz6MT0bZjdjMyuvSFL6IZDHZIHLEt9re7VAtWkESD54LZ2XblqffG+slsQZxvgm",
-	"hCTsAhiynuJVr1utUeW7XQAU11MqyHBlZ/eioEvdI/Pi8hGk3INnlMyzsZzrhHRx7qrkgIAJSi7mGuBv",
-	"YK3CWetFsUiQWSghXSGxfKT6Cr/IUOKL02k2oCUkyugysv+aA3693RsO7oYqDWFl+L5fy4DrrofARzhB",
-	"DMObF8yiP9V4iN8zHZ51B6axzU38boVUv+IgBjZok51jrerH9xV/pDv189RT0Lw4AuliA4woiJpDrruP",
-	"4eXB4OhgcPzl+7uk60pGneBBLPA8x/jGyeCk9+X7xK0j+iU6ok/TtXtgByy02EqL8cO0YMyKRm3pOhAl",
-	"FWD9y0zZ3//0lK5j68sNXMn1ijA3SsTy6Yt5nlvYgPAPxjwaex0/Xn3L8zIpeNRxyht81tUuvFjvwvOV",
-	"LnSOXo6OB51KLzrDITKb13YE++g7EBrq6z04Wu/Bi9UeDI9qemD/tksPrI0Du8Cl+FYM9bFf3Ns9roHq",
-	"DIQaJ/qdYIQJXSwBWCxQujbhtEAaHy7sX4uMFa2n/bV52juO5jtgiv4KXfPwtHkIukdxzXNPCD+TSjdX",
-	"0YJ3LidkXmETVms88ZW7tIJfTo2ftIgc0Ds4rbFo9Fqjkp7OZjiDK2o8UID5HMFHCjYpmJqW5AA0FnPF",
-	"CqLoDRbkU4zlYQkc1IqSb80IeEYumUYCMLxJq6PQjkV3B4bkHoB1zMWVkAsBSSsSCfShnHbN/I2FsX8j",
-	"n8cWULB73EaXRAQp0RT41mPxA4KZgpcNZO1rScoAF8WYce/IGbliS1sSKpYLCmW3UynkvHCkZbHA5FhI",
-	"1IaRGnltJx4JNGwZL9Ic2itHM/MeHQm8/5zRG0iSk5NJLLQM8rkxHxB8UFabEgP77tyGnGxix39JTH7b",
-	"w1Ap9++qmYJ7IXDhFzI0VELoimHIn/37DqxWwRP05b+Gi2N2UjzXL5Yv56/4N3JQfeLi3+v/6/xxu2fQ",
-	"usJYflstBbE1W/e0+eqm8r98oEoBDNdcR27H11p9SHMfMF6/BH6qkqXBcfawIuCOLr/3y/kb8vJ5fzAg",
-	"npO6AtCxy9o4Q8jJpRUu/tGxscxsR63tVPf6poV1rw/u3Ve/MNjtC7UbI/iCFxDr7w9tu9zfZ+y7nZpu",
-	"Qt556QjLwDMUi3Wisk3zabZyjnZo8TNd5pJmH6T8kRaXDNs936V7aj6byUKz7C3LOEVH8euzlF5jui1I",
-	"+Ysl4dlDWUm2UqLvJOVlU6XxuxkTZz//QI77A5LJdA6Yw9bbmZX1GEg6ef7m7+SSCSTxwlRS01ZLmas+",
-	"KcFupOX5Us+I15uKdBPbM/jtEIqZXeB+5dMcKsIiUm0RDirZmNNuR/U/z9/9dP+sdte3rTe69qtv3PNV",
-	"obYPcWy4LP1jPzsBMpcrlawv9nDNy4ZPqNjjA4CA2J4BmZJdp/pcb7fqS3qdb9zKwXZ9pmo3Nnzst7O3",
-	"P2Jtev02pQVcVmzYer1d9p75zH57zw3wPnsPvlrddzvuLTNm0xrmSLOPmnTtUWeZTV9XxvsA7+ZiqRli",
-	"jPqrgAsusAxsNRD5JWxQu5iNG3R9k9xZ6Lq3gWStEZmE5lKw3naBfAorFcDkQtgzwRo//8oE5bY7O743",
-	"/svBtieZZHjtB9xeesoUC07OtlMBH/zaJXO4vIGUeqLnYK2/m8S2W+KakxGWPzeeDMx3tkXAASy/xlId",
-	"vA+LsGgcQwB211ardvq1BSyuc+/DnuxWyVLty6dMi61822cP7lu6srlGzH/BITbu0hcpVipY6lBnmzKs",
-	"1+8B975PbuqRLXzcv0srV3Y7dOgpltQEwYw/QhwWC+2x4nPvukdqjs72JMRwcVovu83aC4tpAnH+rLJR",
-	"apVJrefriYZWvd51fXP4ZxWH7rZRAb1nel4IDK+HdAz2ttjVjDpFtJjydArVk856gmJHrjcaQMEpWtc/",
-	"W2RF0PaH7CEuyoNR7mJDrQ3g9j5CpMlECmHkWsnR3kLeUdS8B7BWiC6tHObyFH8agXMo5zqVSIpTf095",
-	"5oncb7jiOiLX8gYQwhIPLZR4bl4tzZ/NodSODUTIsZrKRdInZ2IZW8hgW7Tvb+xOBt+EMzGG260xFzc0",
-	"51lySq5pAe/nGtHBVnOR7Sj8C1csdTK3PGpZ1aXEHE+ZZ+bFjikuFlzj+ylJqniSlYGFP7lBYhkmJvbq",
-	"kBMmFlOutCyWtpy9pAmrSuP38Gsgid7Z9bmnPN4hz6m8+vw7W1oJfofLQ7jmchctfso6t3cw++3YH/Vu",
-	"7qmrmfLa3u7xVu88oN4Z7KB3XksxyTli/32mm6fhDlqucnzfs7liX6VqfUuLK0K9QvICCPP6D4yUvoNm",
-	"XRRcs31Va8Emc5GpZtX6Hh8AdUQQzhgoAIxWAphlOtOQXIJITG5MTTY/19NYQDaLkoJ0KZTPOB4nSjKu",
-	"ppi+ckHTKyjwoRp8BCNdvEaGXATFwVtQsaiQjiLvOepQzEOwoVtI7l/vt4X3JEumCc4Gy2IhC4KAkjS9",
-	"ighNC6lUVVt6QDvSDcNnvVNyjaihoOVjkZwMBvbFY+zPWEs5zs2xsyC/FhfQ4QZRHVT8XzDfKwtuh1aC",
-	"cuVEOFJ8hgC0Fc9w+lMWIf0i0qF5BEzurieh/7HwMKoTynN1Wrm7VMxCZIlVeyWYgVh0Ezs019ekF5VQ",
-	"3pQk9tG+/30vK8SbUn7jAAXJ+lt7NtMrNdvU2keCLWJRmzUFv9mpOyWVVChPY3DFlvYJP+OwwPWGkXnu",
-	"ETzVT2sZueydIWTv4Ix7wnCgQaMKwa/IyYBcczHXTMFB7u9uQn0vZbbgeY5z9lWbTxFy1+NeBhxalwWI",
-	"G6+1plprqrWmNgQqQPUFtoeR7JdWvpBLpoyifziDCtKNDv+0SX23mE5ay2B5DiBxkJ/0TDmkH3DMjY7J",
-	"CrpQUNdaMDljQvWMv10+hshyQAt+wXLkko+FTYymOQpgYA6B0lh5xYA8lepqyMLmDsIrxppeMZF4rRsL",
-	"Z3pcgqJGMOa50H3ynnLghrOfC4qgnXHRJ2d+HFhpHAvICVaB9QBF2Qj2PIFyVKTU7JYIRkLqsXt10sNb",
-	"dyiz5eKyQrSusPqqTvH+AsTubl3Pc6n31rimkQ8K31Fx4mR1Ri92VhjYcfPtR9WAZqJ3Vn0wffvrPNus",
-	"VtmZ70fEhbdadfbVqbOvLS3VbPRS8lshKl1MeXddxIXxkmSx3FEZHdI8l+nOiSKuY5OKs475tFdshtAF",
-	"iovL3HuEKnJkvRuyRc6CXtxLED+tm/xyWE0X+BB0KAffirr2/u1+uJlOhHig5crJ2luK4O1b1BDr+ztj",
-	"s9BOxTiRxzAxMsL1Yy40z0lSsJxRxcZQFjbG9KHEQV4XOhbd4Qm5WBI7J70++QUaaiRSzy0cintrSgUi",
-	"XuopuyZdhJsvg2GxgB8hgw2+MaUFy8hMypxoKXunNqWKa4TWmQusWxIMuCfnhXBcx9gyFqZpn0A6lOdU",
-	"YR5sJXy/6cSFP9wMwH3Cs05mrIiFXyaBxWejEg4frfGyQRW6k5yXpjKayGafsFTHIljyMlwGi4IewpQq",
-	"DDnaEVRdAoTD4QA5U2c6Iz9OKdnuLK8/bYzKUeVCVdVMi83cdXXbtDM6eRV5k324sxJYnbC9DPejPQ33",
-	"cu23YzyXj97eQaNt12atMmvDUG0Yqrlq32qGwKimlj5eQkU6CKwHNP3xTm0HK98iISFRmMtHt4wN5JoK",
-	"eslUhPVzm5O//4Ff3FdDfIG5vDAT27N4ceZbwdnm7zbk7z68DY/mifIYFGBfbzz6fUccZvHqPVIkFInE",
-	"wtK1McB6sLHfgJoPB+Iitxg7gDw3MNPNwckAqxJu7QU7ALQIxMlqNEcrx2xvefOgd6HIOION5kJbnAKg",
-	"cxPsqDPqDI+Pya9MaXKip+RcF4xB8FkqTfNxKjPAlRoMjk7MmoWZCmPMVIB6CcbGM1ak0Kfngwj+YIsm",
-	"3N+jjnFNxuB4rRiywxPzaqhA6vzEFuQ3WRir1+Gpjzpc05xT0anBYrgGzKB0tUcUCTXrP3friz/eKc0K",
-	"TsmP8xk1o86pnsji2rzhiguzoLm0bM0lwjZs9wCpuxN1Lijse4B/+7eEPp9ds4Kn9PAnthjDgPa00GHv",
-	"PKpxjimwu4bVcS/f3k3VNFnnvpCq1S8NhnlrZ39pwXU43U6/Pbg9ffinqz/crdDFIz01K9hTQsUSA0H2",
-	"8eCC9oQUTMl5kbLxNVcKmeE21L/cTSVCq4epeWmlXhtb/2JqW9ZzVO9lkdengby2CZuIqcbyTDmEtozY",
-	"hAlALjACwljjxgjjxmKezXLg5gyTIGIB8V0wroVcEClOfbpEtaT3irEZ5nKCVWf+c0kWrGAYIZ6LjBXb",
-	"kykeQt7c0fYu7VddUK1lwendDNaT2z0TMva3Hf+qUrTNyngMcdomWTy+DMeT+kASfFeT8NDyMuwSdnWP",
-	"rqZX2HBsyQ0opCZMZCyLSkZBh7iwHox97XrweWzAx4mr2kFtSqtw09kKqtbuu2dOhaO3TMuj9MBR2F99",
-	"fq8O6DQDSh6w3xIP55JAVbKFUklIt4RdUVEsPI9CbwT1V8ARY7OISeK5IRKwKBPLoZC4/ArLgIOCBQqU",
-	"RSwscwzMdZ/8WknjVRbadzWL14Z+y2xezFSIRWM2b5+8r8D/1CYt29qia0zvxRonWthEZJYBmFxo2I7p",
-	"ZAIrnESeWsfGuiWZUpHlFf7VWJQxaIfIBsUqBeECasgCYY0c4n42tJTNQWors+4uhz9txkQJHVTyDwxP",
-	"OpEH8Fn5s6/7+bngN2bOoGCrEwVcJKPO0SskR3C8HaPO8Nj8Zc9YrZ3KR43W2hXeanO7Zb3dV3ltUVwW",
-	"3BzK+2xFW1awRavO2qyKNtrbHO3NpfLBXhD3oBQR5d/qr0c1+L3y2MHiXzB2lS+DO89ay3+XBOpz/9Uv",
-	"ycp3o9pk5vvJawVja+c/kJ2vgtP0wIb+WQa8ovbkW8IxzyIMtrIzOlWQIOHr89EPAAghtOFj0bWTQLTM",
-	"6LKHxCqwX6QYZ3SpEuIfeTHoEWr276mt7b+CFG77SSyGRM5S+wJSyDwHSowFLbI++d4+KQXhinCndfQI",
-	"BBekr82MC2BnEK1z8CT65A1dKmdDe8ZKwDiulgVabHPBFgGlKhfOv4hF1cFotrid/PjrmNxL2Gt6Oof0",
-	"Dd6JOopqs+WyOY5ubMvnO6Oj4SAKeEnG1/RjZ3RS/RMXQFeyxrOBlfohrcZKykVntJJw4fKeT9B2h24e",
-	"fYPG/NE3yDc2HJh//+HhO4Hpbl/T3q3Zo9r2bntuJw13D97urbS2KayoBI4Qnq7T0iRpLwTaOHtr77f2",
-	"/oYs6iwr1akq5f0jGvhIzrjVuPdEt7UW/YwJUPZe8wWxfOQn9dKhtkxnc+K1Y8q6u9ZrZu59ClDUYVc+",
-	"IQZ1TU9gIaHWLV+umTEPgxluFjMEC//6sueBg2pr8ryf81Zdtl7gQ3iBVog+hgfonSWHS0dFqb5IlxI1",
-	"YymnkFNvzPCIUEHYR11Qorg2p7bXJ0j1WDpGKxcv/S3J8neCPflcntG6+/NqEHVA0q9yPB8fddwvJSEy",
-	"OCqr3tKL3bylo+eD0l2yaD87O0wv7ukO7Qv1cvQXhHpphXbr47Q+zhYfx9ZCwYG5v4OzB0MQOC7h87vw",
-	"/9yP9+cpce98Tg6ilvdna4esm8wVkokLVow9B1vS1Je1J/dct6fogq1Cl6qtWn2dYOgOR6mlJmpLm+/u",
-	"bTWwEVW0R71iC1tu8bjONZuRYZ/8DXByjOuFsMSreEVJ6QwkyCauHG4R+zjjBVNjqpN+LL6DbAKw5y1i",
-	"wwq/QUqLgleArBPPvoHcnmPF0oLpZBQLSzkSoGbjI6R7rgs+Y/1/KsjeQ4hpkV3Ij8S1SWme9yKER5pw",
-	"QXP+b9aPxU/SDjFnkxV4T8i6C6GEsGPzGUIdFYyRhOawWzS/YSqJBdUlvDVqwcYbt/tgWK+ae9bPubPf",
-	"CBJmKjXLx7CYYzPQsZ2M7Wldq+P5levpmW18G6E3N57IYqwXcv+37ZMuttr2Uf3BKcuzMbqq2wb1N5Zn",
-	"P5sn7zauHUCvcRNzDH63uqP1Ep+wlzjcaW98TzVb0OXTUMFGIRKKp+we2rfZs9ydCxB09PM+CUul3aXZ",
-	"ur0f4N/XFj9/WiqFyU9SsLdQy/kAJrxnINtRCr92zz+uKH4ElsDXNJ2yg9dS6ELm25rCw+7Z26jz7Qd6",
-	"ua0NPHNXiR91/gGnZHMD88yZld7B/B3vKJDfQnGqE/vtzdEXxX34EA7N5gpxShJjGSF3X0BdGPoiXJBZ",
-	"TlN26mrJwSeQc02UpktCIVthCSU0ffK9WQqSMU15riKSCKmZsnVC6+EVWwtcAvyHHlQsrucQI9Tey3qm",
-	"SGEa9EliAagTy7wYMPoA/J2jVIQrsol3Pyy41AizptiiNBCBqAADkh7z1GK5EovmmdlLeuMrgZcFnTf+",
-	"1/U11yoyMwXOYUGFoikyrSjEfwUHwuKnMpEp4y+BJhLO03LlVXohT2Ph/2x9J5fLuJMvVvW/6kmcYhEL",
-	"EPgErqsUmcjccj7YgfXJr1OeM7tDkCxrAiunHc/VJfJNAOGRo5PhoKiQZ8pNIFfEAlGx7NT7nm5cnlWp",
-	"6tnGwkYJrV+Kd5bvRMrCrWr6lU4ZnbHC7SbHnmTe77qcMp+YWkPeBaCjC4t2S0nGaMEQfnhBjanABUlm",
-	"TGRcXI7xIwk69rEwP5c+erf6zR6M3PV1xTt3u8z2miP+AmdZLHAVf353johnVYuIZ7eHzlVPTm2AQbtN",
-	"6Q4BVyW/ZxQLHJhgi3Ca4Fhb0s1YeJlQMFtul/nIcVlSGKIhkHSuAV0N6/EqQAn403hGlQppsvxYkWsL",
-	"q+3WiL5KSq4S9m19EqA+TCW9CNEtLNKy66iDBkOeOB8lYZmbIrvaQsi5SFlWy246h5pvRx7WDF7xGam3",
-	"HijOgYJXTsYTOS+22ozro94X8eKu4YgvxBq2J7PKyiULS2poBZA9LQDsurZ9LeC4exEIK+farAqrNvLR",
-	"Rj7ayMejMK48jLm+RwTkEO2XTQSqYK0awwzYC7qWxdRxJ2TJaYX/zxpsoY3WM6II/6VqdWf5Ut/G6Pgy",
-	"5HrBUnnNVMDhBQzlmypu4EV/SQ5Le3MKLVk2vljifcF2XbM25D2C+qttAy36AFrTrequWtM9/9gxJOeI",
-	"FeVmfYzIUqvoWkXXKrqlF8ufUdFZ7Op/zaVmzdH/kMjaNCoJbctAlpALspDzPHPk1cb/u2JsFiE2IRJU",
-	"1oUHlKAzNZVaGzfReNocOb2nLM/QjUQvHH4LesCR3qcfizMsvwm7M6UlwTNgLpo+jayMg9ba62AzFCsA",
-	"FAq6Gg36PdOvg87/N8zYPZXo/a8jJoyNF1xkcrGrFgl6v68+rLat1SGwkVo90cbq7yoRYXcZjzzYcfeO",
-	"1O8kEDHg1SgEf0WAv9mMCZa5cFg1wBDggIys9HIBhC6j6RRD/M8URG4hbizYgtzQfM56EWEftYUN9A5B",
-	"VNphUcU8w4SnLCxDlFfMAYFlHIjWuomY53mCchPxBDKeIcqWlQpYtzLjxbJXJ/NWUoW/xRl6dM/h8yVo",
-	"2sDoPrmZMCl3T9AMm2/I0lwL4hLb1VbWtrL2nhV1tfvqE8lckHnN0Za3cP0Y5ndivHbN3NMSYrQQkpmx",
-	"gssSUzuyF4MzqjTeUWmpaW6ZKfk1IymdkW5i/j0uvzS+ph+TXp+c4RWheYb7C8JYwJ2MbaKZMMdonBu5",
-	"ldQJ0m9hnJ8//HI/4fiUcg/N1EdlTB5uOsM04FYsfsZQRVs+trsQRtFgw8mfyPd3F9zNghcS/k76xF7Y",
-	"qRqZ2ydrifZoZKZTll6hV22j4LGwYXBvrrrw+KyQNzxjBemikNbFHLkPyqv8nrGCZxqwt7m/2Bc+bq5O",
-	"gY8R3wf2LwfX37v0LAvzOobu2bGbz8R3y/Xzmatt82kEgn3URGk2i1Z5HkCNUGWDFn1y5iiPqY6FtdOr",
-	"eSWBosmSPvnOJ2BULiJD7YbhfdNLVGCQ658EJ+jg72yZYM7B0jFTYK6N+S4kILwTja93d/Mr95qRr1mw",
-	"uRMqyKgYxaKy2uGdh+/igi4jyP1RKylBkNKAvHHVDBs+gYk0b7lmVCymPGenPpDDlfl6ccmyXlTTJ5uL",
-	"4zZLNVvErIwdoL/6zTEuBYzKK2ZGVdFjg3LRalS8XcYnlKzwhee5VrJ/viJ9P9zpGsAcxHI/tHbC13i7",
-	"8J0X3w9rXNgyt0OnSFFpqsM/q3/AawY8oVssjWPP0Y+vHiF6POQGQu2fwlo7+7bXtMh+dlmBUmAdAloL",
-	"/Vgkcq5Tec1GRM3TlLHMqHhvDNhwP6ZYdhM7bjW2aiPpRSTJWJpzAc0CNTAkKS2ysf8xImVrTEhNQsPA",
-	"mjxUrz/Wj4VZ+DLnleesUkDoNOklbidIX0w1v6m/28dJOce2dl5+QEm/pbbfiFSfILq2eqGzjVbeymUw",
-	"FG/PqJ6GtdsrL+msZp2F2sBjyHRmfKwuPiLv/8dh+vL6uXgxe/mvV8U3aqCPboaLTnT/yu8HTUlw+2BX",
-	"1fjGPV/m4bkNsesrrEBXZ9gKDrvd4bu+4tw32OP2B5tWdtaDJkSsHsKtg1nrimn92jbefWDVs9Jgcqxk",
-	"8mDSrhVEX1taxBdke7TpFE+dK8AWMtA1rcidbnPmjFV9d7dkNodLaHZDRcq2hanDokjX5Upx5IxCvD1j",
-	"NDOaoIQNhzIWqgmNhebX7OAC7vmMYiUpFeSCEV1wzOZXLJUiUyMSxKuXib0QrAvTxELIBekaB9eX40wK",
-	"ZnMGo23JihjvWMo5KVjK+A2LRSWH37nEp0EhCcGiIrEh7NE7jUVSSUHBkoYE63e4xk4eVPJFMNGB+PGE",
-	"P8biX3hzDLE0/MV2Ank3p4xMGOudkqSmkiIhUEoBH45FTRUGfpS6yMH66DaWZ8TiQ2DclTVV1ZsXvy8K",
-	"CuVVEJgAJPb0aoThqWqDMGARkaSGjb7fQDKfEFnEIqkh3+w3M28mRE1tDZNgC9/dPjmz0TIMTvlhZJLZ",
-	"QJxjPq3MWHjKTHs25gKQ8xPSpaKMnZl9M6rZQqcrR8DmwNpPcF2m7/f6BM3tWDyEvX2G4sAKnb9kTq35",
-	"T+B3CmZwd+zDxgn4NLUmTzEWBaI93P3tBVRr3LXG3QbQRBAhgXFXVW2g9B7CwoO8KHWYzovCypna7K43",
-	"8K8LV+uMFWLQFrNvoKYSpn1kLSaoto4IdEFFNosKL4cg0WCuGNpOScFu5JW9VgjzWwtptB4myiotZ4os",
-	"ZAH1H7YsmYnM5v7EQt6wIqezPjkTSwJq0uMKYzev6ZIUjGameyyfkG6yOlEjQsUy6Z0So10dhL5tHWjm",
-	"Y/zT+IqLzKtkrD7B2mG4X4PbOmMP2NspY8/NCjbhHxPCMyY0n7jLGXhdU0otrssH80jn3ioCvrRdPYTf",
-	"3F0juOfroZBgjK3Mb+HzViAn/AEg19QWloJ7leeBdIOt1RSIp2LppZmlxN5Ob2FZqcEXdXKCpsDBCpJC",
-	"sTyPiCwyZkzsiyUR9Jr1yXc816ww/065XkbEcvYjPx84ZJp91ATwOuuRZf/hSLu3Y8raPjo0WfNF0k2p",
-	"YgdcKCYUNwY4YR9pavqs02mvCTDUNG3CCD0aDHZFLrUdcgLfDf6OfcLW9+vWd8ZRhymHjxllYYSttTVd",
-	"Mb75YkRWe9nUsX/t26VHytb95NBN5eHZqB5gB++Z0Bu22ZDFiz1oAZq+NoCmrzGv+MYpAqfkrGaoV3L4",
-	"dDV1eI3cqVHvhbB08HSQGWppIAgtGMV8rpoatFqYOujwo1JwPIJ820287Svamsxej7reyrMWcK4trKgB",
-	"nLuxQuTOUnABht9OLBD20V0IIH61b93FTrevfRzaB+jIU+dPgxbBQmwUsDCiPe3HsM0G+9F2oY0ztKLp",
-	"XrbZwp9+J5acPLg3mv9PUvPJ8uCaWbAtJfPsQM61o0obefb/rizMHwvrd8MdswtNGFlDISLQi2JB11hM",
-	"IkKxdAuvhCOoACj0kihIdxQZkdAhmudL0wlgAVjOAHWRCUJjAf40xGPgUnxSMAawkd1q6XFUVsgSWbga",
-	"XJsXByVI3hGPBc0y/0YVBSTamHYO76K5GQWYnq6g1zzpkH+u5Y1x8hcUBm5RHo0sx+tIXDlMFrh20p6m",
-	"hVTKvNmFelSE4JHcVyNzHQuHGpTYWEKyerVPKEngA33/BCLzkV8R+HKu5diMOomw1CMWNFcSJkKVZKiw",
-	"8uZf8K5nysJz2myHEtwIkS+r+QSQdaiY7o2gMNGW6UUEIldB+AP0Hc7JAdRbpHRmg/BcXMYi51fI2rdS",
-	"J7aS6TBZqWDx1RgMSk0Umas5zU8Jn8SCa5LTmTLbRMwot0uPI76UTLmacCgVwXXigrgbcos3mpvTs4Tt",
-	"FguPdWqfVuSaZgz/30Z7HHTrmX3G5XnYewTlciKmVMUC8w2a6R/gkD8N4ge/lXbkZsCu78vKAK0elY8B",
-	"t+DWQZzBY/sOwj1f63rBfohIgj1IQJy67VWecFnYc9ZrjYb2Qrq9kG60i+CsWX2wyriwh3FUvXy2dtbh",
-	"n/AfO4ewXBKhbX7qAbeten+mIEGJJCeDk6Q2dHU3SQ+tHgaXyMicnarEH14mtoKu9Y4eIHCzsEfozh5S",
-	"owzYijF6DskgVJTKHTe2twIxWdgqe6vrIwcKBFj3NEjhjUUl7xL7sZZxiWXLXKMNqjRdqtMyj5bqak6x",
-	"McIZzXrNWKP3FEGftfbVzdzuyJwPKsZK8M1WoLWWW2u57YiheQ+JvWK2sYuplFdjJrKZ5JtA4cLgOzYi",
-	"vtFKGJ6cQ/IcMkAIqcPkuYYYPb7xW9+Lewu2yoA2B7Gr3943nF3bek3W/WbmzfepFXNtAkElSL16oMKj",
-	"jb81nW3b1J/rqBHM/ZIrY0wQSn55/yMiIwLIIea7uv56xliblQv9eaaI4peCi0uSWFKdKBZ4qqHMBC7L",
-	"MHxnXmY+AJxLF4wkU61nanR4aCM0Ws/gH1Rk+IwREAVTMr9hsdASg5Q3EPnOpZxd0PTKtMy5uLJhcZpl",
-	"BVNqQ/SveijvGQe8Z/zPxrt3JXpd7fvegcBq+0cNCabwxWxfEfvaNruzlG2yJt1+reTEmO3aCtwNdmVr",
-	"Jn5pZiKcL2MmruiVu6uVJnPx8M/VP7nQX8ZyhkDrdR5/xnJ+w1DRyIqu6ZM35W/O8UdY9QVd4rWp5nlO",
-	"jJ66Yah11vTAG/j6Vj3QLEKeKcKzBuCPmiHvCP2xYAj78e8jOrw4Tk+y5+zF5OXlq+k3/xxcbYf9uL+/",
-	"j6uyXWLj/GV3V0b2Be8u/snSrfKacNgRpkErqduQ5l3lHu65R5R76hDBmTbFM83vz1S5tY2hXQFfwcRc",
-	"wPazFngE1rVlDoxFgi85OOeXggJQE9JB1ljjaN1E5HgwIEaS5qyAWkPG4RJlQQHsHN9nPwZOORSEy3mR",
-	"IuJ2Mdd4IeRyBiBkOloDTPYYl8jxieAFmF8QkWyOoodh6rGc6wM5OYC6G/dpCyngySoWPMXKwVhcS8GW",
-	"NtoLgl3ZGyoPMUkAMh4pHydGIWR98pPUtt+YDHIKNKhNRXjvMfcDp8NuhG06wS+ocqtBUHBEJNH/+f/+",
-	"z/+Nbo7M/yVeV+DPpbZYXc0dVYX+z6OXx8Phi+HJYGC+8Xz4/CV99eIb9pKl7IJl9HhIJxP6YphmKT2e",
-	"0OdHKc1espcv6YA9fzGZPD9+kQ1S9oodDV5lry6yqnYZDk5eNeiXO+c5AM6YxTUyJ3tsSS+3KhucIYCH",
-	"X9EwNMs4Jjf9XJi11Nx8CydtNXMw3OVEgt6JsHwpB3Jh+ztQfHLwCAKEgIxq+CC2M//FM4TqOv5v9r+u",
-	"hj9eZT8s/jZ/yT8O6EX65tvvjszusg+vIIF1IpcZOlqHezLjg1ezG7327qOad8N4On6tqp/qN0/6rW8i",
-	"Ax380EgFNp1qZxcQjuDsDgG2smG9JQGrDqXGtkeka6TQlIoMoF0goy2VlwJBchWhpcCCmj8ohhMSxFnB",
-	"lO7175yZvq+avqND9RdT0yydF1wvO6Pf/6jeQ7qEvPAA12rs25X3/NnB6vWzuRFpv/9h5JdRV/WS/OdC",
-	"ZnNAkyNd42C4RERUV/ZcqV4n6syL3MhxG7eiM96fFfya9p28WC9etDX7pKuZrweKNsGurH/GPtjf5XM/",
-	"Qhism1zTK0aKuUiqrxsdHh4NX/YH/UH/aPRq8GoAESw7n3/Ww3toOi+owAi/z03tl1rMJvPXDF2zGTmK",
-	"iGK0SKclT6PKJQa67QvOcCfx3Kxd/WsUGUbkBJbjeWTTGUtcZpFh0b9btuDdFYzP9XdXE3V9mq5LXkVM",
-	"aOHzaAmda3lNNU+hD8F33DXL+ieq8X00+t7/8PbMWILWxnP42t4ydA+sAYSnNM/D4fkTUDdtVGQHXCif",
-	"iYrYoAeKZ8yeqP4/FeB5GzszhOJ0AOUNW7RP3tJLntbS7QORjyJSOANtltMlmVCeAxx1VzFGEgxDrGPm",
-	"9Gte6CbH9eVyzjPWC+bAoWKsT8GH9bJzBlPo8bx8PfgzReg845rk8jJ4t61Jr3+1UYYFTbUDm/A9RRH5",
-	"TBl7MNfT4H1vmaYNb8P8b7M4SE6E/3YIFeoZjkTBCp16QWJ0YTaHzQrHKnLp1iVquyuQrjkd7+zbQQp8",
-	"PHC+DKj34FD+UlprDb4NmPnWVZmxgsDmo0VG3AaNiJbBKQCrXQCAe/ghT4YeC3otccG49xG6yX8kJZ4W",
-	"F2k+zxjhuoeJwDbDHbLS15PpY4uDhZ4JHnCSswl6CeZJWZj3gHdk/plS4bJBRj7Pnbp89Yh4dK5lRNbS",
-	"5Su82p4MPlwNZjabnAS9iYAG1ybLywJ+YSJbTZiHzJQyCz/rE8eqLyeQOAezQAsWi1TSnKmUZSNCNbmW",
-	"SsMDaBFRi6IH62XaRHDBs3TnBF8D6fMIQ9yPxVtulDZJjE3cR+MxMWaRtODDNJ2yU5JYxDFkqjFenr0z",
-	"wmUMulnnitVtvHs5H8H7dvY7ztY7UeeEbMQHa35FE1jsit8ilmT48SOh6ZWQi5xllw7OH6Ogy/5DQhHh",
-	"elfKT+wyRuTnd+cfkO6t9pK/Y8dTYfPaICw2iIlTYvQDVAPYv6C8J93kMJOpOoR/KR91wYzu6gZa68n9",
-	"KJfLqozdsdcCzeZh2PbdP095swg8y7vtDMhIeYv5eQ+oQtT8AtGq4POrJTtdgHb8j8TrBiw98QVPNRnG",
-	"UI+SkfkMNCewb2hppH8sEvTak6CmoKvNETEzDIU9pyDlAdQKqoTMxJBVDpqkFyHkJBQjlGbWWu2P5boD",
-	"9QPy3plwWETUDYqQapMPK1N+n+2PaZLX5eJtL/q0n913u9e1fYJb/13NvvG5p9tPw+3t/w8AAP//",
+	"VTcmIVbEMMRIMNngrD/O0wUOB6cYseC1/W914G+zb5fydqBQUsn2WP+5zGg9v3vTOwwS+sZEfmsSMqBG",
+	"RRr/Mo1DNrlKGb2OxIpv/V6//nX+NvAFB4R6F7KyMNZ3QUfV6qhbim9g1aqoGtu6pYDGhgCOTUvm6K8X",
+	"+ME2WWRqan0GUbS/5HlS3kJ7DH+6eEoenvYHA9ASNadwn3UbZc1Bv71ztQZRmIdiuIzdYbVVoiwxvhLT",
+	"2SKlMEylvklPqWLSKFMWhQicPUIyMHzJnnWWohFAXxIgOmXP5DcTMPM5Mt/0j6bUr48WsS6TEy5XzKPO",
+	"WketAuWgR1+25aUNoL3T7lpnS4SJqGZL6Ed3m9pndrIsCAydvat0DQ+9kfyN19NK6gNW3SSNPlQ3on5C",
+	"p1MAp/CEZdYSVt0PLRjcKlbzKKUrbiLNrEQuvPsmqCNlNIr57AAsjWtUZ7YHd0Cjk7wTT7a0iRnNy4J+",
+	"JYviJ1HKVrUBbI8gdQphe++B+fnHyx9rjPNEOja6CqhxiabwyoYNH7WMoMyLcbcZVdIQ59luTKPjlmNq",
+	"jr7JyxrdafRN2YXvBN4ULK1gNu5WFsuXn6U6eTUdjq2ZhkZqNKVC5BYKfG2nNAj3m1YeQCvBbp1eaAXQ",
+	"nyG30MBaGlX4BWCO7I86AEfLwkBiwo1W1AyrBN7jCQPKVCgWTbdekPj4Paqr+jIzJoGpWQqmGws0KU2N",
+	"pzTqkSBHlHRBx0yqbixlxlIov2HgNSl42wKolYpxwceHT8kFC7OU9cklvWZSS8eQRYxrBeeGpQWaJc40",
+	"OMthapzRuRuaP9WbY4ZX+ETtIMpb7n7TeN9pygU8JxdQVce3MT2AbOHEKTCj9yow2xGMSbBcTACc8yaW",
+	"NCDdfChgXDO/YbGtp/lid+3E3JfKiFkWRRZiYUpTL3mv3d410Xg7dH7wd1Kx15XbbGM+BgZXZCfveTiq",
+	"+BBKoCmhAhFRPx1tEQu6VOYFlftxFMAtSaInBu84xrpdjQDcimJQqTG3xWNlU9I3mzYv2+McbLV2Fsdu",
+	"dFKa2skjp2rlw5FbtXLQnP3fGLjrbpmT73+WlwvDKw/YaS1oVgNcw8gZ2GmLcpoue/cBA7xrJFwj9Paj",
+	"2tZXu8LDu+Fy94e4XJEuxF3L+IYd3KbrDdeSXjkExZQ7T1ko0krKe+3OUnVy+1Vhu8ablKGXeuKX+hpc",
+	"VqBbfuNJC6kqmc00eQdOTAocdC6SMn187Mxsc2xB40TreBH9d/N7P4QBYoqKKch5HlGbqGKevBQ3LEEf",
+	"/nIuuH70r8PRcHR6ejoYnhxDypZQemydczfGB2NnTMJHPCVLIWVsEzfNmS2iMMYdyNQ4fPToZDgyb5ji",
+	"gpo75KkKW7MQPlWPmQlMaF5SvLFUUf8weNGwX0uY1iFqozkk2tJMdHeQPw4Oelq1yoM+4mhMbIwcxudg",
+	"4Fw5nCIPmMNXTCCdfm7ii+BxHiwHH7cLkcMvbUBVn5xbYPeoGCPk5IgMPD3ByWBAfHUQi1LVxnKHEJCA",
+	"JYilqEx5xKLdSlsFFigkj2FhxYBwugC/niJdG3Dcz4NcKvn+H50II2AoMFlA4LthKTvTGi9Wsefk2TJ+",
+	"bSFVi4UCuVGJEUUUBgwhGneccDUTd+KSzGjgOcz5UdvEM76Fl4ozU+WHFiG6EpbXzWfcI3aUtbCgloev",
+	"FHEz2AAK5ZzO6jD/aRN08neQi5vhoIIFJ5rE0ZnJ4IY8HfKCu9hrmroXdBaH5IYmGSPLBBIwAS85S5m+",
+	"2OCLE4yxwdp73SLT3uBTwYUkR6lC4TnWtPeY1CoXak3ctooo5xPBJ3hzD0jXXBFiSSI9w1ygO3D+5pY/",
+	"JsHpYEQa6s32cqz0OUuiA2+fdKmyVHdalLkvKiXYeu0b+nAs67oFLQDOitxXrUibLuQBBNfaIaBBZJlQ",
+	"pSX3RE80IN28a3PBNCDWAb4t1zzso3l9TJaMR5olnBnfqErXRL+gNeyDPnmWSLaC3FiMcoKwhzSKOU3X",
+	"Bc1UpHtZAmwu5VyWELW6OXk8JhxKeeYGMhpuDd8fQp3b1CZBehXS0RZ9tEUinRXOTprkrrl1u9w6KtpI",
+	"GUQrL9mL/KpZLbkI5yzKkj115XOyYuw6WRMTAao3AxOPPYrwuiEeHrKxraRh7DrfP4yJr3i233TUPAMf",
+	"TtzpdSSa4FqZwn5m7Dqi63KE4cNNUXO9DkbImp9NKEsBhhLzzMvfn4sVSbTIhIgow5+L0AoH3WnQeFkb",
+	"nvqIEMDPBZ/4VzMHT8AE9zmjkVlIyOcu7owPyqFHD9xhHD843XYUnDrHC/rBByuQztD2grngdjslo+UF",
+	"ONnpBLrdxj7z/0IL0Db97nbywUPeJtUCfOMYqf+pCEOmKWuALKmErJkPNNXTCtd0A2t71XDaXbEBxRQJ",
+	"s5b9e9J4Qx80uUbkJnSNwtNQdBrRtZ6qZRLOuR4+RjcDxGa0PtWlO11xrsEMsuPBbpNP6GbUIF5z+8t9",
+	"cf6UqDtZbHDKsM1NG7tuiJvxXPSLrk1oXuQxMjw8HBwfHrfov3YRXsuOJQcPf6yd3BoHqRyWPIFmq6VH",
+	"b8e+oktwdiim0/wYVORVey5faKReJv9oVyYP2zZphq4BfnFYbK6fkI5bERL2ZdFhWh+0nSRA1cn62Vj+",
+	"PY93ebzyATw82JHF78QSq9DgBR2XCO23ZRF/1yu/L4/gbFX4rSsmpwKMftPqfG+qdhvs+pxySrF97UL3",
+	"bFP14P6iVfATbR0UrMkTfLf41guRf+nG1G+Cy3cIdtgiFynMYhlztqVDfKncZ6xognnBO3e5UyQu5NkQ",
+	"YAylUFxfoG01A+7jsT/rrdStB+FnLlJFnKdgb8Hrbbnb55RHEFKzpFJR63qBWgB/j5OEzqpWoNHAawYq",
+	"YcjvRoavnE8rZIhW5U07q98oz+h7qVgaU/IyW9LdU9t2C4IF+i9FwuZDt+aSdk3Ylz/1OrlduAmepWpV",
+	"LmcIQjgnGEfQ2gJJrylbJjRksiRCusGbdwC8xdlBnzwXiBkRMQfRDAFSrBVXzdniDK+AegTWJYqOPUz3",
+	"dRL7Wmnd3uzkkgLuWE/ziBOXgzclx7vy0VzfTCB+XDUElAXmFeIk5sPflJR60pCUWh7+5nS6eMEmvwof",
+	"Bzvn5MX5d+cYYqVf6RHWn/VJ8CzTEuTopeCRBfYvLLsLlsYhPfqOrSZ1jrqrNQgOYC+XUXl5Dst13fGX",
+	"4mbLW+QXU82y9meqwvnt3Fsr3QSUHSDfxjfM2iXjyOD/IfwHokL5AmtopsRkLpIWKaHPwRNfmJONMd6B",
+	"ZxEcXduSZMt2yR5eGfoMIqjwrK9FBggvkiUJsu34bgVr+3vDGd5D9boCysxtsC8/o1+kZyovWD9dzQH6",
+	"5b0i2wb4+Yzet7jy/FZu8z0MK41xpOeeU7RjSOktuKolfm8c6U5m958RY+sZj5Yi3jf48Gf0vQB0V2SQ",
+	"ztBjDIXo6rwRX9kAsG1y1JUgKQtZfMPOSPAvQR4ZfJWpBmy5nql9F0vEEYNEeCUIMxM0SL5aLNXhbdwk",
+	"tjzAvBx+28+z8LzZ8f9SfbuhFTPcxrarregR1t/nYiLnYlV5aspdVp4WXrUJVoctyp73jdfOfYRpK6VH",
+	"ns/0cOGRby86vQ7I0P5C/z+L/EgB7RUdKJ7nUXHmSi278oD89ONLG/+PUCcEa0uyCgxVXn7PhOvZAnz6",
+	"HEgsyldV+08ebTuRenA9S9e+4/aUwQ5+3xCG/MT6QAHUkNk8yoopENtoDGLWykAr7aDJe2g6IDhsAGcp",
+	"r92K7Viyoyns2ttbjvPg9AfsaWKP746R+HbBfBsCZQqfQjRHQ/BzUXW0T75OKaS1cRJAmc0zzIMLTEHG",
+	"QPOYJRNLH1S8E+PbCHlSCxvoGZRoNU9Z7oVUBQKm0Ug4o6nWErUCFy8gy8LCKNOSOhnLwjTZGrLLF63v",
+	"L953TiT01iMLGs5jzg5TRiPoX3+QB++LCIzT7MMyoTFnkZ5TuUSpx1VdLr3vsWVANHJDWUEDLELTaJIH",
+	"pSP2l72q5yWEzcVVH0F4seeEq38lCUYVlscHtVDj0DbtHZ4t/FlfsyTm17jJWvcWkb5VY/kAY0fBYqqR",
+	"CDM9Uk969fZaom1WMC8rWh/iPFtQXmwmbBzHgZAXCnQfvOSfkUjAdWhJU1kvM3Kp6RKiExCNu4rNfNLv",
+	"NMGzS8WWTfta20OtAOAFTg+HfSiBShhxPDFfQXoGjxI2QXzs0BSugwATSMCZcLaaVOL8tViL1WQq0sky",
+	"FYD4xGeVjLlaP+0BKiBErTHaHOPasPxZtEakTodSYomYTJheQCKERFlSNSfdAHTBPoRmBge9CqR8DVG+",
+	"iOPYmm5lFyiGBJZJkYxMk+T7aWf8plUmOKa/2MTkd712+42BidXjXYqggna/kqa0Tr9NBSKLTpvXIjLY",
+	"tOZYumWJDEzxbasTNaMgXqWCRiRMqMy9KVjv2SFsf83enr9IO6CqQJSl88itvJO/Zhbb/p1SxSYAeF90",
+	"kFfBLh2ApvHsCWloQXGxmKvlVgVrLW1oTdjrbmAAh7oBCfRoqjXXIkWLnO7xSanakrcmcs/TkAlfvX1D",
+	"JrZ134Y0f7jtrCrlmO5gbtaTJjI1EdMJxMLt25xVDmU841RfYG473cppcdAyi+aci4nvbDmtmepXniHt",
+	"2kZxo9u/jZTdiOu926iy3VIzRTHPMsNwvi/x510/jrnMptM4hEJgMhTLMsUcFy1U2ZrTSMqkyNKQeWn4",
+	"pD2NQP2yCRdaAch4tG8zqEtAOwbTsNTSafuWPPpd0c7jHdvR43GKBezVUFHsuTKp3dtQjMNugsy5VVso",
+	"tVJGwRKxZ0su/IduwM9wdmjQUzh7gibcfVtEXfy2y1/l+zGfZLKRIGqaQ1UKKSEmCU3LnH543H48GZfZ",
+	"cilSxaLJgkUxzZG98tZO959dyrLKio9G7WZXKESV74vVqelMJcYGhoEkV49sA65PoNCwPPy4HKBfamG0",
+	"uQWTUdjAOU4drur9HIXKdcwj7xlox5NNLZIrlohVXlV5L4ItKrfcBSsEs+XdnPAS/I//IGzXUN5Zc9WP",
+	"TC4Fl2xz4RU0tXDBD0cfPpDUfNMn3e/ogkWk1BJ6MOFRj0iB5iMwakA5Y6y+Ke3VXs4puLTAVW+hnEwK",
+	"JbSBJryDusEfJrKtRIZjkaveAPI7Rt2Ot70SDS6IURd3qz5D8uIzb/nnrD5jAiXmdLlkfEux3dH4ZHgX",
+	"ZWJwDZ3iN9Z6sG+xGCe19HdVJaZqqB4uRvwvVCWmaNRv586JjlwwZrJfYE0lmWVxxEjXWGjhL3lkfy2X",
+	"O7h3ezW7vUrQft5Vam8f/CZmSfQE2IXPXgsWwa+kSXA0aA3Ulq8Cu6BiHxTplqAq5zQycVx1aOTGtAK3",
+	"iwrDagUcJTY1C8Mtt3qyvdUaOiz6xv358N8KEa3iJPkRNn3fyNyZacUAERalSmM+8/iCGsApL3O0VXR6",
+	"+wApc/xCJEQHW7pAwQDj94pKm4kZwd5r2b1miljyboNFvTlmYyPCgsWLPIMkBGs0NWvylSTzWCoBITLg",
+	"q3fgPIhk1TzNyzwuSk8rZTRak5MBMQHbEDDki6jZJZwix2M0s/ISy56gTEuWSuOVzlMzrvJSsH1ygSAl",
+	"eQ1qDCsRPPGUbDOoCrWoLv2YmBC7GryFC99UqZxRB2ewRIA9lb3gpyeNpYb9YbbfxjeMewJsEfVhx2gy",
+	"q236j47FF8VKG3pB7fs9QsnXT16Tk4dE0RnpBlOoyBWxwyfPg4M+ef3ji1fnZJXGykS3GvhtROPEvP6o",
+	"tKCwNpqoY5Xzz5By0q1goPYMAupBzwKZNhSZ6kzT8nocnzZVT/Yv9Dd0ESdrz0o7aBq7LrdY00StJ6ai",
+	"wsZFN+8SkZIFg6gw/KoCtVIhglf/ODw5eaiV2uGgRSzagqbXDCJCQ31v8QP8FvjZGDtJZxAzqYTW5lMs",
+	"5uNUl4FDSzKe6HMz09TaDkvOIJPUas7rxxY9I+bkWX/44ESvwaI89RKgSSlk/+3bf30zPHz87s3g8PG7",
+	"jw96wxN/ePBOUYFWbBiw3hpwgtmzaqgHPj48PR2O2uxPKsSiFbXMhWIJ0a+XyIRqRhXGLJ0xV3o6gJQj",
+	"CAAtxeVslf8Fd3IPUC/nb7iTjfz+qQX7+LgzZzcAb3LFUtCsm9n8biUXz0g844jAJRA/2V7Orw0Q/L3M",
+	"uGOZEQPsu+BxSAGcdFGuPa88rANZeruK+H8ont5i6lXOvnUV7p61/+nZeIttqPDvrbuwPwNvMRjDvHe8",
+	"vbXj3s45r9F4eVo+UnN3oVEOFKXwd9T+7ZoZ1CiAYzXRUobj50BYUmneLxGImuKNehFzt5vhPXO/vxDc",
+	"XwjuLwT3F4IdLgQ1lv6c0US/XsOK0BvOpAczqoho9DsGxHW5lPd12egrrrfGrZsefBKoyGDyRRBDEt2K",
+	"JslhmIjw2kSBP38+fvWKdEcnh3ORpRXsPsS1KdFZ981giET2n6M3g8PjdwfjN4PDU3zkpbh60vXGukn1",
+	"8n4gBs2NKHh9fvnkOTm6GR65UPdHH+PoU3AH5f1MiE27um8wMFMGG+rSsKhl5bczMiALRrnM3/eWhNuG",
+	"dfEnqA63YRFHG+vDbS/Gs2EvN9fQ8QJg7K7S5QAqKmVMWS0Lc+XDWIE32NUOMFPYU21HZFylDRgQx8MH",
+	"Dw6HhCbLOT0cEfMupAiUF/qniwrow/nhf7z7OPJLiSTmbOjBrjEz4ZFhwNWqG8eI53Ci5gTf3QMWQUhF",
+	"k4YUjdfwo2d2w8FguLPRB2e5iQKacEt2znq8XdnS32sV0s3c6XNWJK3VIc2ziIfbIYJ+kwqlpHueY0ym",
+	"1GiXgFNMtPR30FGLIJpvBWjijv8OfV1BnQ4DbCXjRjxCKI2v4Kkru/Xs/tP89J8w3APv8f8CpU/bFwDY",
+	"va7nphPeBAmz2wlvob98MV2DdBt0jYPGTPxd92DDTDatvUnnaUphwqQc8JIjsFFJ4SgVrJf6rhYr0uXC",
+	"RKIRycKUqQO3UlRRhNTkMFWtTO088Oem8mxzDcjTQcsakCbaL48vaeoLQbIiIgWZ0rR3l33ngSxNfdsX",
+	"2nTerucdUK22oVjtWd/Sm0jmv2j1Cqe/AzpT3bj6cm4ifDf8zXNVc28sFOGyxRSVayB3z71zr2oC7t2a",
+	"tqwssKGAQBerB/Ty0gEHbu2Ari0ccOBUDujasgEHmGhbKhuQ1wv4FJBuXiXgoE+Cj58Ca0SuJCN+AQz+",
+	"2i67ZtMGPfZ7HrKiMmHPVM+KmGOAgoKq1TojP746fPi3kx/+8biNnb5VOCnAf3+OEp13BkY68upwOXpP",
+	"u8zRkpO2njKan4T+TtU3Uyar1Td3r8h7N9ip7TCPdkIxakQs6t9FoWmHyQUN0aGNAZGdZhykzdW3IGgd",
+	"kOdiz61qS+0uQLlwt3+peHX7t1bpqm9JI/Bg0W3dPE/DBTtM2YqmkWwHdQH9+ITSbbCbfPC3uU7XBpHR",
+	"qoBbgWl/tlUbclaxCYq2rhZsLYWwgigJbBxU6moP22sh+JSRVEkvA77QP/UqYR5fSfLT5RMiplNZxaIp",
+	"znnLSvB3Wfl7VzQsE+DcLHlihXDfzt3ojpIYYB1bIWFeGAtgjt4l1zxs96V+cXPYfa48WrbUc2AScIwu",
+	"efTKyMMesGE/lLAHwcsyeZ8eUhzP0pwr6QHO7rVUYpvqxi7pDFTXUuVlqjarss1pKOUCzlOLVYPAsa2g",
+	"anwK+E51Zq2jsCj0M2NkKvT9V54BqJ6pXiwVJg1RSQLYZ9i8qWJp8AcuQ2vXDyB/fNA+mpNSfRWX5Zv5",
+	"50Sr9yuIrZU4OJfBrXn9b6nG7QmBv42k9KzLhXD1Nr+rLkxnIwDkruj6J3cPor8nVj7g5IOkNBWGmhUG",
+	"80I1CTJWJXNTtVyDs4zhfDPqy1b1+vNqS388vUVzJEdhaSo1UNTZwle2k6JJPTZ5wz47malfABkseuNl",
+	"zGdJrr5LcrUmRdaxdFJsoAJv1MsTb2ReJs2tqzvXIsRU3z00w8Yc6OLPfHQBhIltPxBuM40zmrMkIt2M",
+	"m4S5AwSTgrhlLla9IijGHS5kkDnTpUl8XWZ2w9uXbWihYtpaEu0Vzd0MHM2Ir5f+C/RWmNdd8Arz3svc",
+	"aoNO+bmqWSBrzY9chbQ858dRjltqmnrft6mYtHC3N1Vza1IrETLxVvpkEwTivSK5RZH8u72u+UGTjSop",
+	"zNtkQTmdNSiULaubmKCOPQua1B2xe9YwaV++BFxduTDBkqVE8BpuooO/vp8pGJccUkLx9TvklrvUTmk7",
+	"4aKqym9ZN+VLF0ip9d/6oqMFUHA7mbRX9RVPAODdFFzZ2eYMLZd4HZpi3lXWJGOdWxdsKdVquVWZlrwc",
+	"roxnoLaja9u/eMFqLlk4+Z//+u/AuMDxkqK/lS5kAwkF5yxUAgzMQuVbJHsQJsgREd1QYV6XpbCfk65c",
+	"xSqESsJK5PAagXW5lyLWt95nblmL5sytHGMHPRcAcGALdwd98kP+ucFigqBIsbDlcAFLnqZYy8bJwluQ",
+	"LtoJ4A2Es9in6oxPR/hNS8w0YI20KhLjns1ytZgzXD4tAUzSAxTQhIUEg4cSNe7tqR6ziwJsEnzcEX6u",
+	"4jF+pucc6OYjWpK8W/WgbTrunmZT/OJ2Ci7qafcabnsN9xbBTV8kZmn4JYOW9ohYmphS743dixWLyBUN",
+	"r0sB7yjCMIgTEfEMzLgq4jHImqnqcM9MuhfCd9lYOgDEufVUftvgqwTRURt0iNf6XMaALXOh0njJ+r9I",
+	"Lfzw32aJntA0MvQdHGjVHDiTCbxTgtBMzUUaSzRBhjStXCWW8eT4B/aP69HL6+jF6nn2MP4woFfh02ff",
+	"DM3AJh8ePX8/Wrxc3VK730Ob31Qi4LKO8p/HTAAjs8i1pdzJHomnhPJ2cRMViPTmmIQKZnkckQpht15z",
+	"r7JrGtnc+4wqtqLrMxJIyqMr8SEgC3GjhQ1U05mnIpvNTSkK+N2uCwmpKYNkXQ34O1iHNKlV3A74bBf0",
+	"q7sLBMyXwrc51QPlDxesxBJuihtsYnMV0twgcnAy3ruo2YQy8Wh9ny5ZRJL4mplT/5Vsj0h1l7LFLIyt",
+	"oNAo0heUZzQJLFc2n2m6I9OY0yT+lbnUha+Xaco8+435yw7nuXZ+5dWHHWPLtmlGZXou6Ujln8pLV/nt",
+	"s4bhltX+jYerQjxbj8hFQ7LmZXNNCLBN4RExqRqxKkevwchlvRRI/osrGdzneVERp1aI+xlOLr+joCU9",
+	"C0PGojp2YO2j9oyzbLjwA0EWSQ768l1KE/5KgsAfE5tLo9X/mM8gjyZlS7oOSNcqvfraOAYT72ouEmOC",
+	"6zmQdCo/zgeQer8UMlYB6QZICAFZ6sMnbrDSif7DDMzfSI+EKYvg4k9nNOYSJeZVnKDjKle3lrYsrXMf",
+	"NBmVB4jDA+CDiMNzxQiNIm+Kx8YcLTudMXRl/oKugyVLAx+qX2DpPjgj9AoL13mRARoytu4sGN9UhZFC",
+	"E7jJ/zEKfz4yzNgFMmjFG5c+daO6VAHsdkC6ep2A4sAvGZh9b1qXvK7PDQhy83a1GA/+uIOSsVMCbqlc",
+	"a8Uakm+/mJKfLp6S0Wl/MCD5HJ3lzcvx5Gcwls7dRZNxI5H32xeUwX1zDq1eZLsN7pJyNKrga6CmwDvl",
+	"pbUPb1vYZVPa7mvUlJoRTw10Mly6iwVDTmTXEq6HoZBKkgWmUVEOPpEljSMHvwZAnrEgEiQhEFOXL5ep",
+	"/ZJeGNiCg+aSRKW53s9FgvH//C2nyyVozTnIs0l5//7i0p/xfmT5WtAnlyWCeMvzzMAi7Ysj6PRmCwI6",
+	"+/3BH+cmJdUkLptRhpQTLiBUS/NfRvQ8YkOKmm/lslQWSa+bfEuj3XxLLUOOnZg/J+rYAKjjFXzz5+ZF",
+	"Q19VAi0acqMsndX0kqyNS/JwD/2TayDSstJvGQLjazfmRDKahvOe/i0RCv5rggMO9jcdwRg3iqLSXj78",
+	"zIJnf0myTXKQruAhoPW5xriDLyY+7LqD9Kgm8z8lD8sSotMau9ZRnZcYmbyJqepRfJ0yeh2JFfePVN9K",
+	"ZU6nBXqvmYGp9S+mmxUa0ILecpldKaFogtgTJlgLWyp0PfQvYNbUDUtlr6L9HfSwsTwmBGtYGBGq9c+U",
+	"qjy/3HZ5kHMsRT+4L9kX3vJlklVbO+iTc07YhzDJZHzD4NtYokZoTY/w9RmhnMTcvic4A0ZNE4QqRlgo",
+	"qCIA7jdk/vB+xKIx1Gw1fB4XHDMW8jcCSMGmiWS6Tbjf0SgyxUEDGIFb9LgMtAwLfGaF/cRq17FEnGg9",
+	"zk3qh5VDEY6vlKgbK1lWoyGzTU8UCyWgE896UAB2bLk2SCW2jgJMuE++8zA/i/jTQrR9To4DI9xwPHo5",
+	"EREAPmvtgSkfwJcx97phSvvWcGnbokIWe1gy3TwcDNvxc5hcg/8yW9izhqQLWhZNGdjdCwreq+cKm3O4",
+	"G+6JHVl1kbZzu5feiJXvOc4il80hI1f2k91w3HUzX8kcRuJOLGgbw1Fsp1tQgSrKmWGy5P/7f0kueLy2",
+	"LbOPnn7TjBVEZ3A8NJM0vG9JU1WmEHolbjSjdjmmoh8O8mDZOn9t5yx8n1GuvIFXpr6yOaZBz5EvpCtS",
+	"MjSspxBGVtpsj7eF4k5Xy+aqzqbIEh5QU6tU0Q9mFCCIYk6uqIwlMfXpu8PR6UCv4nDUPyX/56CSFXE6",
+	"2BRnW1GNnFlXx9LDgZTuf1o42gurWYQxCezSBppSAk3EVpCUlCjbF7jf3a4gWvRD0xXS+ay9huUMouWG",
+	"V1WNbkWz2EfZ9d9lK7ELVj3LT5GPQf3IaKTPhzeJ1/yUowiFcxZeS3LF5jHoNR5oKXjDgwtKwzl+/pUk",
+	"IlOhWDB/yMEV9RWZCsQ1EMxqjvdZ+6ZWBPThvdI6AlTYK7Ma4Y1eXMQzDFeWzT1pFjalaF9B0Qko2zD1",
+	"7X1UNiifWKlv33404f3BsIDhmXLmei0h6IHJM302ivrt+JrWBqc0TvSvUonlEm4kOcs0NmE9JznPFEQD",
+	"aXlDupLB3uobOGcrW4VYHlRgBvVRKJc7wz624g+2ttAUZngkKj/5li/RTdZl4/SyFgYwMluodL0ciAJY",
+	"ikab0RuMSqvC5a6Y0TOMPeRgRxz1Cr6ESaHvXK4EWogwlPMMdvCGzZiiaUxREXAyq08+3Qlkx3kB04HT",
+	"qeJxnOVIHo14wZhwEmhdOSApsw5bvBaZDS2aLE4sNKhvJbpRQLLSHR30yRO94SzSfYgi8q5Xsj4WgXtG",
+	"zHc5Wx3UU6MaATy2w3T0OnLOkmQay7kD3QEAsB/cdXXyBQvKzPEkWtmAAE7CGoJ2hFUg3XyGPWJhRSqo",
+	"iC2Iq1rGpgkQYbIT4qsH5FWkEWC8nplQbM1AKhxVv3H46NHJcNQC7nUXvIEzoDcTzllQzFcYH74+1K0Q",
+	"KA1dTeTKsaxKUFbe1KNGbIBXWgV1b0mgbcYYgZkbD/T91JPusz2FtLJQ2+oQNTNTlxo3Aujm4OKF8day",
+	"1vt6EPeQ4feQ4feQ4feQ4beDDN8C7QYptUUarbLC9B7N7XeL5nZnSYLW9bkRFgcrMlpkYJHmaeL9Jn/o",
+	"dhy4O8SjszGmHh67Izid7Wzravjt0juhBP21ofI2efR/nscJI4FmS0GvMDfAVBmPpC+Xq2naw43T3roH",
+	"nxPRT89nUqyDH6OkvBYY0q006QfFlwEaHdgHZS0UlKMpa9PKHN9uZX5bPMK7y/C8E7DBHlnFHGrJI91P",
+	"yVJIGRu5+XuFIdzt1r3pOt0iYeAL4Pc5ETS3TYvFBz4jNFhObfAQnLsrptlgrteU/MwiifRhhTvi2M3/",
+	"7Ab6H8EZlKxY6hsKJFNhsX6T6dkrhO5BfgeL4qnZILBahQaDuxvgv3ZIA/XHHtWcuMhTJmF+ld+4kqVw",
+	"NwtyNLlyYzXaO5bvERj/WgiMlePzV4Fj3AzCeDe4i3URUNLB/NrINrjGnE3W2EQVynGHDOYm2MeKel65",
+	"u7zbfO19duO1l3zPGWFQmwbiJhzaK+q8+xyUwHObb8Kb6eObmCVRwSHrjMd4gTDq18TLdoNie8EfjjQD",
+	"/7TEov9A9RIMdBAnbeJ+jcsb31aZDHrkf/7rvw96WI0K2A3EviWm4r7NJajcfMtifZqKhT6LEM3SGXdO",
+	"/NaHrfcYSFhdLhnfcspPd7rB7KCg3kyCMxJHkkiRYsH/eMHQx1BVXG8MknIVRXm4GPHO7VS9Cbup5jvV",
+	"fm1U+8zPXktZ8VKTqKuUsLqNpq7ENWvuKI6sLQ7ec7ylhfnfLciKtmkHHLsYmhLXRu4O/HJ3q5LqDzsB",
+	"b29Oj6Ud6uMAJ3lYNQQjUhIxmrI0D5CnMbjC9VXCiTQ/K06jzegJCCUzIaJVnCQmzYdcrQvBbxSBynd5",
+	"ICR4TCu/Yf5voInYaISyiaL6+lLZKRFI3/DbytPqtCs/48Wz/pVl19Xnlm9XnlujUq11APqrNa7JoD4W",
+	"LiZyLlaFcOq7xS+8R8eZ9J5RBmW5XjlwuXzOT0YvlyBboTiqImw74pxXhpUvIrvgdGjpGO8L1FETwPdY",
+	"He2xOvaEsv5tsavvMatvvbnfYySbsUDtWOPruQlIv4llrMhK87vW5V+DnIcGTk1NSUK6YJiEYphpxXrn",
+	"sl63kFv+/D/Nd746bu0Lx3rME179vQRbU1Fk/hQ4NMP9qmftgkWzH/zMnx5i5h5E5q8OItNzQGQ0R0TM",
+	"lyowvx8IRveVpUvhjUUG62/JIlxcE4wld1yx9xLqJAujM9Qezry6o7D2dCPLdNu5vlkWauanLwJeY5al",
+	"98eBsakbQD17ypIIshBK3lCT6uz66w56JMg3L9B/2CsR/JGL5d5bnsvgnm3BSmtwh6aUE5GZnFF7gXJf",
+	"KLnuDzAhLScOvP+59zT3bubK+eJa5V7HzH2tknBatNaeti5MSrBPy10xdp2s87q1YmrAJiEoO/fTVUx0",
+	"bXznecUEvUg5WMZdOdDpuiH1Tv9ij7CeWwUrU80z3Ukaa9rGa2ErVfxnxq4juvap4Ts488EeuHvhO1tt",
+	"YmLgtRqyvLQgKaqNmH2EWPiiXoWJ+yxtw8PDwfDweOApQ7JV6mhx/avgE/9+6HlDmVrYFDpnNDKjYh/i",
+	"Ss7Zg1uWdAnntYou2ypu7GxOtCRdrphiD9e7Suf49E9fOWWjB7EKZbuz/1BOctr1zAxoCe7VGP4GSERJ",
+	"4tB7d4CmzhRSpap5ew+bC2U0lsgQUzzGRR+1jAZ/VZF40ZguDIcWSzfDaxWmNXyMPkdwQrZmWaVCQDXQ",
+	"3x29izc0iaMJ+iQ+er0qaYn7NDhSh21qHWFfINhbcTrXpG2EX+SJnmvDz343JT6AoVqi+bzVO5ytLa99",
+	"hb37BFH9kG41ulplpMnslgM4mPd2K+zhftTqlOS60U4GNiMRwGp0ZhL+coUntiEmf2ATWlO5N30XwnCN",
+	"eMFcJZFAAqkbX6DotckyE1MDsXHl3c47i7f97GGVPPIHljzj0X5hJaPhXmEl95XufreV7px0Mc1/5V3r",
+	"bxvb3xTft3e03k7q4M5FHRAPLfePYDlJk8vQzes4AG6QFxUtODgrUlgFZ5IsMgnJq/gtcuHPUbnhz12D",
+	"zxTxSthUNarCXKhqeouJJ881cn/0/PFd1IPbI9Bsu/ZVCQ+zHP+LVFbDxffHdzXJ7G3OzN+yVNrvoERa",
+	"Sc3/I+hcL4W4zpbNKwNRzJpHxrLQxawrAQUEF6v6Bu94qd8UuRtHhMrrqjlvv0hdv6nXTiwYW/FQnmFI",
+	"Ubsk1hjMxYp0pQJMXyI5Xcq5UPbjtxwQH5AdBSeDx7CAExeQ46BfBugYEy5M0wCBoLtfiwxy3BCyTm/B",
+	"nEq8tGPaluZ0mkFHKV3xPnFCCiciUxMxnaSO5wHL5wjkom+55gfFDPsk4EJNpiLjEQ5GZuHcCMeF1V9N",
+	"lZe1yADTQrIkKZug7TrWoEAahoYRrdhtmdidltqbnduIEGdTRZZEuNtcrM7IwCbO2qBKTfIFaWyTJ1VX",
+	"eB4FnHs0ykwWD8jmY+lnrt/zvFjWkqXmdJoz0rOFqRBSIT83bbmv0X8qzWhlyEwI489as2PDXjxM+ctw",
+	"xM3rvV/UxgVugEFMYeG1BfGy5s8KZ7xFMs3ukBMedvcTwDUOBwNLOtLkrTCsMB2RXJtikXEhxJVM/Ddb",
+	"+a9rNdwFhgIm+QK/tIn99s8qFVUdkW7IfD7/pi0H4fOCL7Nd97sROjc/NUW1SfRrtg9e8SHhtgFdzwlj",
+	"OMD/bSOPO4evrWHUloOJblj6nxbf7H+3B5LVw2zawEbPrZYMgXUrpnqbpkDKSuQ1P89IkItO+2o3TIRk",
+	"5ZjdAwsh2cvB+yX6YkuOed1jp9fJm6xAXuGvO/hP7a3Dg6JnQEnd+U1TxvTk9PoCwGq8YO7vSxq3weO0",
+	"dgrTA8qoRcXPhI92mcyl8BYAP7d7QWgIuGMQUNvL0Z9iJU11yT39wRiSrpUkiIS5S2/w5nTnUv9SiaUk",
+	"K5HqNTeOg3hK4kIXI9iaz0s6OhwNtg/v7pJ7lbiuGu/yuPxfh3R0Vc2T6DThumSyYXtydwrYc8v7pD8i",
+	"3ZSFWuuAMKGFkIoIjJbB2+7B/tu4dZ2a68Um9IolJn0BUOCcgUPOi5QZnKmKWWSZiigLEeRMawYiU/v4",
+	"gaGnkjIET8onEx815ws3RUjlhxBC9YqJFYmw9QPYHO0FrUGYl0tYS1WrC6wf7UZYzdtTdFuHDKLhgh2m",
+	"bEXTSLZzj0E/PqGD89nkjwznNKWhYmkeEoIsDDBwFUsSXFtJqB5ylVbiBZ0sqZqcTB/94M/9uRHXm9gO",
+	"JalQFGvO1pgPhhExHln3iJbJCV0W+WJQ6kdKkXrr6+53pmQolj7HyM82SBVHqu+TkaiomHjfHKeMQrAX",
+	"3ifjJFZr+8w1zHqfAQ7WLuVpN1rs7EnKa8MaisinWcnCLLHC0v5t9Vr+BFksTpzafncTXGaR52JVkSur",
+	"wI13h0S5iLk7uuE9NuUfHpsS8FCQMO8hKe8hKb8MJCXSn74h3QVH1CeW5sdwG89qFzPt3E03RXcVpUfw",
+	"lTPC2Q1UN0pMGhA+zxHsy56vcjCjs/Wnpcv/wGupbFhVcF7tt6xu5Xab8V4TOxycyFyRa8aWeopxaorc",
+	"tVl9W3q9ZT3xc3wdLTz7oazZpurRH0WrkPkjW7kFn+C7xbfeGgHuSuo3ygfsO7Yippb9jgiYtlD95g7x",
+	"pXKfsaJJTPk+XbZOgNGMBS1pYFqTbkLMGYbval6ERo2CfKQvWcaxPL2hh7+++3jsR53cWMfinMi5SBVx",
+	"noKU8BhmO88pjyCrfUmlotYK+DOTivw9ThLjwywhPXqF1x64WJZE6/hYOZk135vsrtdvTd9LxdKYkpfZ",
+	"ktaGvnXfd4sAgbNRCgPJh25L9rRrwr68T1hIoahQeY3+DxDwZ6ZgiFQW2UmWTLzd4M078JhxdtAnzwUC",
+	"vkeMUFPIroBBRpeNmrOFQ9BmJC5NWxV23ziSfPUKQ7qj83lDS+T2SGppzl5IudaGY165rJVjTa5oWrp1",
+	"VY+k/r/B4ePJu4+D3slj//EsD3+DGwDDVie/ekFszzl5cf7dOdqbfoU6is+auAnR+jrl1eN9vmBpHNKj",
+	"79hqUue9e2kxf7exJFWmo5V8mqWUq7KftbOnNDRS8G5hRlvJLaikkDkG9SCEwi2oT8tGsXYrweXpFH9o",
+	"6LcQbZ9LeLXM5vw8kkjfdCkGoHKqspQmh6uYG37WIKb2Nx/fsJqVb9dw9bvEhry92NvZUAstlwy1GOT1",
+	"rrImmdetcEuhdeaKGLu7Jh01D2zskx/yz5N4EaOxEIos4wVPjwrdRhhTnscALkgXgwDgjR2QCXcMc/zs",
+	"smiLBXCjNHHJpyxWzkyEDVUWYh8KSMJCQpyyEjX3gEew7JK+YYyQlSJPhuEbNl2wT3de5ZTb0uLvAu/2",
+	"rkmyPSluRQ1mX0O2EdwTIc7JFKWSJDYVHV2O6sHBKNX18hc+Q7pxK2n2aiXOKgU6ayXPzsgAuG0NObyx",
+	"/Bn90DwaRT94h5B376n+2TiCR48eNQ0gr2i3rVCeLSVaVAjNK5RJ0sUyoQB9xdH+Hwt+0DOFBmyxiNiX",
+	"b9uQflINk6rvYrGC1alsI7d9gzkaSrjCIaYfiOB1coT6ThAGoLUNo9TXdHmMDwfDM6TFgmTW/PR3S87l",
+	"OJLNdqTfnNR3H9ydHIMmcjcQwYsvRvbbYq/Rf7ZL+J+J8Nwr+hqvNPewUe3jr5sMH3uEoxmcE1PrxzCB",
+	"nK+5VdzlmAT6eAUgdKlTcFNMSWDBCJcsJcFSLy95nce3oTZjCj9Dpds4qnLCWDXwwXZscHMdzaI2qF3z",
+	"g3G12ndT/N3WCLrdw+U2DMpG0rnRc7es8t5cWRW2s1Q81e2Ko8LnLXhqH24ja/i1mYQdK90+aGdmt9Al",
+	"V+RzWuMf1DqCvbWENSZBImYB0JfEAHkuVK6eApgIBut0tTQxXC333eYtH/RIsGJXcyGuA/L6+4tLaGzR",
+	"e8tlPOMsgmNwYU/Pz/gmFjQOsjQJjCsZ8XnJAgqfQbwsZys72B6UNedGnyhVKdfNWGxfdyFKQH5Gny9y",
+	"sd7yoqa68Q/3iiIqTmUeuPxzEj+hCdMzIN2gH4cyOCBUKRrOc8z7t1zr4T2CyJlSUxKOUxa+PgCkrcW3",
+	"5i3rAx789OIpcI63vISaH1w8++GnZ989eRZoHV9fMvSykODVs8vn3z8d/6h/vbgMdMs8f/rk/Lsnz14G",
+	"B30C1eDe8pkAVQrSwJGnZOpKfCBJfI3uShQhoeCchUqkskdSptKYRQayR78Dlc700PQguwHQyOTi1eXr",
+	"yU8/vtQLE4ZsqaS+qEFiQ6tydcgG2m5kDZE3f+PfBVofkmxJ+/aVFjXstsbgXMe8IV4rX62S6BOzTq9j",
+	"zoV+Dv2W+Ebx4w51ktPGtbNnEFfv+eXl6wvy048v4a/KwU4ZHFTQvspLOVdqKcdHR/Zw2yU8ggEdldrx",
+	"eWO2LGOFI8KaNnJEmwDYrGQZrzOWXyp43qagu1u6Cz+LQ7CVsdBtr1qVbXcD4eew6+1l8bkLW44x4Www",
+	"1TTTmCle0FwzcLtgNbWOnfp0FXVMKbZY+iqnPGVJDCgU9hWD7Vi+U/pUKQiKY2kqfBqVKeYNGr9pGWpW",
+	"s6hHVlA8CS9gEEmw5iEaHbaDFZoZbwoLckyswLotTl9F5tmmehiXXAyiIIWLHw8fPRoNj1vFRzYlMXCh",
+	"JnS5TOIQS3h3Mblw7FjPYs0nkogInqxd9UirNQYMLyDdKwaVvHG/WHSWi0VQKK5oeC2mU/0JTgUVSVzz",
+	"gHQh2jlbGnfm6ITMRZaWS3+XR1pUj+j0OtikFmLQXgX+wP64A2ghfLI57j6n7gJQMVafrbBbU4VyD8X1",
+	"iuNUOgXutHyn/WeqwrnfVwiuAEj9YEAKmDAqMKvRJKuammuULHQ7ENCFSbxQSjRbek59psQEACUb2Qtq",
+	"13jtK/AHijLzTttbc6NbVC1ci8wpWYjbuWcZvkYhqn8hK71GLCJdhNgx5wzMPq471gZIY6IfvgWf9u+k",
+	"FKApS6jvyRh/YPDe8x2EvqBSv9ZlowII3kvjg8e7wx3+FsgrrdJoTGk2rBRIOaGhim/MapvUGSBB3jCS",
+	"08vBaNfpt4+G3ck/uqI1bBz9CLMgHtJHV4/DQTRko+nx7GR++suDa39UBFDoRuIx7+x/ShpCe19TKXO7",
+	"J5z+PWvq7exYhe0umTXgSeVWAo/uKigYDZCbpluOAP7MVfPaFH4Btg/WNRt7jYVVu0HO0qFwrlZc5ixp",
+	"pzttr6oGgOOa5UckW5rmDQlqedS+p1bhtSAOnfharSlbnMD28IT6KyX2gDSsZ+Mn6wpoiX6RdJ1UTa1R",
+	"YVZmSXC0RNpugRFo5VZJLBUCbccr124qT0MZNAdb0NxurBjIN6zYhkq5M4NO06bqWaGruJXXakVbSmk5",
+	"DgutaB9b03KA+Lb5XXAzdnK8mE/287yggnjveWnveYEVe4Vk0FBMDq+DkaklhwKobygnsNepdR9Xh73P",
+	"qLGWWmPWoX4+ZxRgOHj0lmMt0NygapRy25BW5szFzGd6bJXxjDqRI/x9gKiXw0fjk9F4uJs2uIls63Re",
+	"7HkLsvXvo2/XNipa+dGxK9ojNJEC8w009Tr7Ul6bhZwZHezx1SAcRiN2PD2Znc4f/PLw+tFiH22lXvrN",
+	"U+6tscRbG1wyIFoEJtvIjg0nLVVhbARCcSVr3SCBincwLlVEM3fMMxLYozHOQZKsRgCOCH17AuefAoSk",
+	"bl7y8ODM1MNu+FBfhCDzpaTS6BbKTB4aspj6Y/fqgGrcmYvLP67fKEtARjjXQlRofoLw+gVgfgGu/66c",
+	"b2w+bW/VMI6lZzyCKAmfaEFrOFUkZSGLb5hEh4zcAxvBXC7Ne3eJinDjL7IMhcfAfYSxhRLrYvxLgBSE",
+	"wc1O9N5uVed2iuxrf1VjtZsa2zFdfeuVBnd9wsy2l283lR+97pfiV58y3VAaB7T2eMYh/h3eId1gNZcs",
+	"nPzPf/23PkVgTozz+r1LwSHCiSpLM8QkkkPflVWChl5N//bD4/TRt3/75/v0cvXLT6+fPnrx8vV/vBCj",
+	"l/QlvVjtBM7GuGYKEcYrBFEs8U9MZ9fnIocqOhkOyLeQiOFyXvxc8z3zaYUN57/f1pUFYJx4CMBPJVl1",
+	"dXIXFSqyuYcK3Mrop9oxBFSPJD95jva9TY0tcxy/QgtXYkNq+XbL3coNOh+1LHtRZoW3Bsm2Q/hTgGSb",
+	"1flRy4Clb3DhNRerhEUzJgGZytT/AvrwbFwGRnu1JToultb7b6Qx5ZEWmldsKlIMa9C3CLRLShIJzjD3",
+	"vd1KG4kWNa61PnQtDMmVhc2b9S8kVlfxSNqIrmvlXMwWLyDAWkHw/gpZRqW6S68jswosC/5YJwLJwiyN",
+	"1fpCUz7uxxUUnj3P1Lz46xsregt4kP/5r//u9BrRlAyMUlC8H5iLHSbFnAwclJI+eWJY+tXaRszglwaX",
+	"A/lIcNAjGAoseAh7AecVlh9GWcxQs7jOJz3BmE/BvhIKrigeJRNAYS/y8t+hKyfWAX27HRyJnRHjs5gz",
+	"5s2V6XytmVPKaOJmTpnE6WkqFiabf1UA8GjRNo1vGFTukGMiGU3DuVYov32GcM8u0oieOpjVuk1w0D2y",
+	"pGvSrdWZe8ux3tVBL8fZamrk6GMcfTqyb+kmEWyMRuXKYHnoDxb6K0ZcawylpWHe8qD/lr/lFwz1cEMj",
+	"cCk6xwp4v8KnY/I1lj4u0ZqJcqKcBC8itlgKxXi4PvwbWwdvOfgQkdPC1II+eYZ8N02FzWQEIM2Pbzvw",
+	"7G1nTD6+BXJ52+mRt51QROZfCyYlnek/3vK3mkjoAn+IRDjJ0gT/MF6vSRy97Xz6FJyRq5TycK6XPdBt",
+	"BTDZS7gpxJHWlD8sE1roM2pM3syYwgRARFN91z2KRCiPDnpv+RuaqTnjyoSK2J+wraPyjweki8AvPZJS",
+	"xTChRkIrCjCBLJVVWtE/HMIPB6QLTrSeDeGUPWPRk2se6qezmM+gxbhY/Epzzi8HPfIGlrnaJT48QFPE",
+	"G+bskV4z+7J5q0feWNKpNJNTlB6RqaVXecU8ha7ImxuWylhobbPyWvGDqWOWxCHjWF3PsoFULNOYKZqu",
+	"jarjqFAu5zhK2IwmVq06VCxdGNuwSgp+8trwk/PXL8A+Cf13xp1h/2F/ADJ/yThdxp1x57g/6B9jJvkc",
+	"WPPRnNFEzX/V/5751GqLTDMaDEyggilxCNh2xlMX81mfvM6ukjjUTFRA7nYs+IuoM+58y9Rz6ASvOqB2",
+	"Q9+jwcDyUWOpMt52/enRLxJzBs1SoP3luknPsm8dYVcIeITK1zbVzAwOeLsPEDOfKU3iG9bXC3qCI/e1",
+	"ms/w6GsaWcgJaHlKs0Rt/+wnzj4sWahY9Ay86K5M7YzfvNOi2ARhdV7GN4xjUpSiMwDPecUURXicIwj5",
+	"b7uzxtSmtbUrKhma7Wg4B8OFpvhYSbKIZ6kTsIZhyOr/Z+9blxu3tTVfBaWaqpZO0bJ86Ztc54dPJ530",
+	"7PTltDs7kwpTIkxCFrZpQCEgq7UzrpqnmQebJ5nCWgAISpRE+dJxurn/7LRFkLiuG9b6vog8HRyVmFoo",
+	"Vs2fEqXldArZGlQRJaWweEV+VidUkXMGMvvSFuxpOR0aX96iUNtOzjFGQCGYzLWN0WD9KGzLiCgJJaE0",
+	"I+c0N250YZ07ox+VCz/rieVT4YiiJMeILYZJamD4cU0AMVNt3NMfgQgLJ/+O2xoWauvO/ghPNd/XZQdr",
+	"tja8DOabFdeM6IKOx2agt9vcTwdHOw653EkhAfDG8b+T2k6B8QdxY21tdOYevKd5eydhG2YLzF8YU54D",
+	"oynAIytj1c8nCwdvTtBtBTPBH4X+g0mDcEfWiANjAM4yrkdlPKtWLqCdExgELPMZOXKMhtYSumJEBJt7",
+	"4v5hiX8XxeKK6YnMIlLImWZEs6tpTrU5rjA3kX81zyISKHxyyRaRozS2Kcao5B1NBFhkLiYxL7jWTGBd",
+	"Flw5gUDwdz2KpRIRAgsH43VFFwgZf+5LghdM98l/yQzAvP6YARkVeDaYdI5hJfwgYho5TE/U9FUZ8RNX",
+	"+tRM+PcuigGWH9OADvdb7X1r0DlbSmJvXs1kQrDBPAo9K70K+NFisvsdvhm36yba/Hkfeiq78OOnTx/s",
+	"oq3riI/SVLph0ZtevgxrUQa1+E1bOgVZxQ5/xMwKv2Kk+/H1K3J0dPSyt7ZbHK9Uy141ifua3tSdzXIR",
+	"938yZnGnwYNn9oLx1PS9c/P7nTVGeYQ3Sr9y+0EkrLkMXGl4E629FQahEoTt8W4QOnf64c3eP509Wv9F",
+	"+/T+6ZS7J4HHGNZ87022rZ198k2GnbyF8joeHDSRw5ZT/d8sw0ZH2xu9lsU5zzIGQzo+fLm9xScp31Kx",
+	"cFCDqFsbjOiN0KwQNLdKwmvkza3OsFrz54DS4s66KbBNla7sjUArAXQ2INh/3nOxrT3wODvDDrRB0FOv",
+	"t4LAxVq9dabZlBz0ifmwA1IAA3BCr0uGE09DEtCKJOBjG1mQkC7UOdmk6FiUCYG9CIGTMKZUcoxGWN9j",
+	"yfvOlj7raE0s2nosbKyWJAFrBjByrPKtAAxEaAavIV2pUz5nEPw5Dedti/4J6wEC8uPur7/++uve27d7",
+	"3323VsDaBJgySomBzFLU3C6RclUf1GWX1XWoknTToFu7MFCs0VLVTCmPIFnXuyCD6I762hYAchvNhsSo",
+	"bkoV2+NCMaG45tds7bLZ9KXaPhzU4Lht7oQbuq312KUfvjrkDl35nhY5Z57ONjyfvuKcdH/8cfj2bUQO",
+	"j/cmclas7VGYylX2aVkB4pfmNM/30lyml/Zz8A3SDb8RUkb8Njj4/bfB3svf//fhb4O9o997w98Ge0/x",
+	"T/+jySH4iep7HSekqT26UQaHym3vECkHC2Adsm0SAOMkEUnOaWH+T7OioClL1luGVfK42u33tPFB8OXo",
+	"3XHBGDCMILZGd0p51isp42qXAhNamplnJXvfA1qp2xu8Gb+Tgr3FdKe7G7UwP9s9ekfO19yaDZpssGP9",
+	"8tyHAfuKphO290oKXch8W1N42D17E3W+/0QvtrWBZ25rKUedf9oqzk0NzDOVexScv6PB8Xbb8J3UiF7m",
+	"zOXWLH8cZjkahiXlIR660jSvmIxrDPQVwoI6O33fFdGvNdhfGwlurO3A3EyM1k18PXyiZUK6jjDl2SHJ",
+	"6EL1oPIL03ztLWcAIgBJqBYTkYy5yFSZf7dk9htD25HiRWQi5+SKikUACeJmKYoFpAY5G4OKjOSohsuJ",
+	"RGZZKrIIwbczusBuuSQC/zas/2afdSxg0NZdUIBWB8/2yRtNQF7CPR9NdY4FpMUsR1ur/lI3Fl05ZcIO",
+	"Iazswo9U2RGjNa4RMDSaMcLPSKuIfkzPhtnN2MzKK5KUfgjkMVnsvcT32l4tUG0aARgVXkvnpZvWJz8Y",
+	"qyVxhjG+CVE1uwAMrid41etWa1j5bhfA9fWECnK4tLN7UdCl7oF5cfkI0k/CM0rm2UjOdEK6OHdVokyA",
+	"tSXnMw0ITrBW4az1olgkyLKVkK6QWD5SfYVfZCjxxek0G9CSc2V0Edl/zYDLwe4Nh9hElYawskDIGbuW",
+	"Ae9jDxFrcIIYhjfPmQUwq/EQf2A6POsOTGObm/ga+GDWOIiBDbrOzrFW9cP7ij/RRv088XRMzw5AutgA",
+	"Iwqi9SHX5mN4vjc42Bscff3+Lum6klEneBAXP88xvnE8OO59/T5x64h+jY7o43Tt7tkBCy220mL8NCkY",
+	"s6JRW+oaBPoFiosyU/a3Pz298cj6cgNXcr0kzI0SQdr3oZjluYUNCP9gzKOR1/Gj5bc8LZOChx2nvMFn",
+	"Xe7Cs9UuPF3qQufg+fBo0Kn0onN4iCz/tR3BPvoOhIb6ag8OVnvwbLkHhwc1PbB/a9IDa+PALnApvhVD",
+	"feQX92aHa6A6A6HGiX4vGGFCFwsAFguUrk04LZDSigv71yJjRetpf2uedsPRvAbW9G/QNQ9Pm4egexDX",
+	"PEf28uGfnalUen0VLXjnckxmFWZtSGjxbtbKXVrBLybGT5pHjqsAnNZYrPVao5Kq0WY4gytqPFBAqh3C",
+	"Rwo2LpialPwWNBYzxQqi6DUW5FOM5WEJHNSKku/NCHhGLphGMjy8Saujk49FtwFbeA/AOmbiUsi5gKQV",
+	"WcCLoZx2xfyNhbF/I5/HBvBHY7PDE4/b6JKIICWa5jl4um8Qjxe87CERcjVJGeCiGDPuHTkll2xhS0LF",
+	"Yk6h7HYihZwVjsAvFpgcC4naMFIjr+3EIweMLeNFyk975Whm3qMjgfefM3oNSXJyPI6FlkE+N+YDgg/K",
+	"alNiYN+d2ZCTTez4L4nJbzsYKuX+XTZTcC8ELvxchoZKCF1xGHLJ/9aA4S14gj7/43B+xI6Lp/rZ4vns",
+	"BX8pB9Unzv+9+r/O7zc7Bq0r7P031VIQW7N1R5uvbir/yweqFMBwzXTkdnyt1QeHNES5fQ5QtCXRiOOv",
+	"YkWAAlt+7+ez78jzp/3BgHh+9gpAR5O1cYaQk0sdx1AHN+yd4ZGxzGxHre1U9/p1C+teH9y7L39h0OwL",
+	"tRsj+IIXEKvvD2273N9n7Lqd1t2EvPfSEZaBZygW60Rlm+az3so5aNDiA13kkmafpPyJFhcM2z1t0j01",
+	"m05loVn2lmWcoqP47VlKrzDdFqT8+YLw7L6sJFsp0XeS8mJdpfH7KROnH96Qo/6AZDKdAeaw9XamZT0G",
+	"ErCeffcPcsEEEtphKqlpq6XMVZ+UYDfSct6pJ8TrTUW6ie0Z/LYPxcwucL/0aQ4VYRGptggHlWzMabej",
+	"+p9n79/dPavd9W3rja796nfu+apQ24VEOVyW/pGfnQCZy5VK1hd7uOZlw0dU7PEJQEBsz4APzK5Tfa63",
+	"W/UFvco3buVguz5RtRsbPvbr6dufsDa9fpvSAi4rNmy9XpO9Zz6z295zA7zL3oOvVvddw71lxmxawxxp",
+	"9lmTrj3qLLPp68p4H+DdnC80Q4xRfxVwzgWWgS0HIr+GDWoXc+0GXd0ktxa67m0gWWtEJqG5FKy3XSCf",
+	"wEoFMLkQ9kywxs+/MkG57c6O743/crDtSSYZXvsBPZ2eMMWCk7PtVMAHv3XJHC5vIKUe6TlY6e8mse2W",
+	"uOZkhOXPa08G5jvbIuAAll9jqQ7eh0VYNI4hALtrq1U7/doCFte5j2FPmlWyVPvyJdNiK9/22YO7lq5s",
+	"rhHzX3CIjU36IsVSBUsd6uy6DOvVe8Cd75PX9cgWPu7epaUruwYdeowlNUEw4/cQh8VCeyz53E33SM3R",
+	"2Z6EGC5O62W3WXthMU0gzp9UNkqtMqn1fD3R0LLXu6pv9v+s4tDdrFVAH5meFQLD6yEdg70tdjWjThHN",
+	"JzydQPWks56g2JHrjQZQcIpW9c8WWRG0fZPdx0V5MMomNtTKAG7uIkTWmUghjFwrOdpbyFuKmo8A1grR",
+	"paXDXJ7iLyNw9uVMpxJJcervKU+tJcXINVdcR+RKXgNCWOKhhRJPL62l+bM5lNqxgQg5UhM5T/rkVCxi",
+	"Cxlsi/b9jd3x4GU4EyO43RpxcU1zniUn5IoW8H6uER1sORfZjsK/cMlSJzPLo5ZVXUrM8ZR5Zl7smOJi",
+	"wTW+n5KkiidZGVj4kxsklmFiYq8OOWFiMeFKy2Jhy9lLmrCqNP4IvwaS6L1dnzvK4wZ5TuXV5z/Ywkrw",
+	"W1wewjWXu2jxU9a5uYXZb8f+oHdzj13NlNf2do+3euce9c6ggd55JcU454j99xfdPB020HKV4/uRzRT7",
+	"JlXrW1pcEuoVkhdAmNe/Z6T0LTTrvOCa7apaCzaeiUytV60f8QFQRwThjIECwGglgFmmUw3JJYjE5Ma0",
+	"zubnehILyGZRUpAuhfIZx+NEScbVBNNXzml6CQU+VIOPYKSL18iQi6A4eAsqFhXSUaQIRh2KeQg2dAvJ",
+	"/av9tvCeZME0wdlgWSxkQRBQkqaXEaFpIZWqaksPaEe6Yfisd0KuEDUUtHwskuPBwL54hP0ZaSlHuTl2",
+	"FuTX4gI63CCqg4r/c+Z7ZcHt0EpQrpwIR4rPEIC24hlOf8oipF9EOjSPgMnd9ST0PxYeRnVMea5OKneX",
+	"ilmILLFsrwQzEIuuJVYeub4mvaiE8qYksY/2/e87WSHelPIbByhIVt/as5leqdmm1j4SbB6L2qwp+M1O",
+	"3QmppEJ5GoNLtrBP+BmHBa43jMxzD+CpflnLyGXvIJE0zrjnvAcaNKoQ/IocD8gVFzPNFBzkfnMT6gcp",
+	"sznPc5yzb9p8ikC4OYpzI/1dFiBuvNaaaq2p1praEKgA1RfYHkayX1j5Qi6YMor+/gwqSDfa/9Mm9d1g",
+	"Omktg+UZgMRBftIT5ZB+wDE3OiYr6FxBXWvB5JQJ1TP+dvkYIssBLfg5y5FLPhY2MZrmKICBOQRKY+Ul",
+	"A/JUqqshC5s7CK8YaXrJROK1biyc6XEBihrBmGdC98lHyoEbzn4uKIJ2xkWfnPpxYKVxLCAnWAXWAxRl",
+	"I9jzGMpRkVKzWyIYCalH7tVJD2/docyWi4sK0brC6qs6xfszELu7dT3Lpd5Z45pGPih8S8WJk9UZPmus",
+	"MLDj5tsPqgHNRDdWfTB9u+s826xW2ZnvR8SFt1p19s2ps28tLdVs9FLyWyEqXUy5uS7iwnhJslg0VEb7",
+	"NM9l2jhRxHVsXHHWMZ/2kk0RukBxcZF7j1BFjqx3Q7bIadCLOwnix3WTXw5r3QU+BB3Kwbeirr1/uxtu",
+	"phMhHmi5crJ2liJ4+xatifX9g7FpaKdinMhjmBgZ4foxE5rnJClYzqhiIygLG2H6UOIgrwsdi+7hMTlf",
+	"EDsnvT75GRpqJFLPLRyKe2tKBSJe6gm7Il2Emy+DYbGAHyGDDb4xoQXLyFTKnGgpeyc2pYprhNaZCaxb",
+	"Egy4J2eFcFzH2DIWpmmfQDqU51RhHmwlfL/pxLk/3AzAfcKzTqasiIVfJoHFZ8MSDh+t8bJBFbqTnJWm",
+	"MprIZp+wVMciWPIyXAaLgh7ChCoMOdoRVF0ChMPhADlTZzojP04p2W4tr79sjMpR5UJV1VSLzdx1ddu0",
+	"Mzx+EXmT/bCxEliesJ0M94MdDfdy7bdjPJeP3txCo23XZq0ya8NQbRhqfdW+1QyBUU0tfbyEinQQWPdo",
+	"+uOdWgMr3yIhIVGYy0e3jA3kigp6wVSE9XObk7//iV/cVUN8hbm8MBPbs3hx5lvB2ebvrsnfvX8bHs0T",
+	"5TEowL7eePT7jjjM4tV7pEgoEomFpWtjgPVgY78BNR8OxEVuMXYAeW5gppuDkwFWJdzaC7YHaBGIk7XW",
+	"HK0cs53lzb3ehSLjDDaaCW1xCoDOTbCDzrBzeHREfmFKk2M9IWe6YAyCz1Jpmo9SmQGu1GBwcGzWLMxU",
+	"GGGmAtRLMDaasiKFPj0dRPAHWzTh/h51jGsyAsdryZA9PDavhgqkzjs2J7/Kwli9Dk992OGa5pyKTg0W",
+	"wxVgBqXLPaJIqFn/uRtf/PFeaVZwSn6aTakZdU71WBZX5g2XXJgFzaVlay4RtmG7B0jdnahzTmHfA/zb",
+	"vyX0+fSKFTyl++/YfAQD2tFCh73zoMY5psA2DavjXr65napZZ537QqpWv6wxzFs7+2sLrsPpdvrt3u3p",
+	"/T9d/WGzQheP9LRewZ4QKhYYCLKPBxe0x6RgSs6KlI2uuFLIDLeh/uV2KhFa3U/NSyv12tj6V1Pbspqj",
+	"eieLvD4N5JVN2ERMNZZnyiG0ZcQmTABygREQxho3Rhg3FvN0mgM3Z5gEEQuI74JxLeScSHHi0yWqJb2X",
+	"jE0xlxOsOvOfCzJnBcMI8UxkrNieTHEf8uaWtndpv+qCai0LTm9nsB7f7JiQsbvt+HeVom1WxkOI0zbJ",
+	"4uFlOJ7Ue5LgTU3CfcvL0CTs6h5dTq+w4diSG1BITZjIWBaVjIIOcWE1GPvK9eCvsQEfJq5qB7UprcJN",
+	"ZyuoWrvvjjkVjt4yLY/SPUdhf/H5vTqg0wwoecB+SzycSwJVyRZKJSHdEnZFRbHwPAq9IdRfAUeMzSIm",
+	"ieeGSMCiTCyHQuLyKywDDgoWKFAWsbDMMTDXffJLJY1XWWjf5SxeG/ots3kxUyEWa7N5++RjBf6nNmnZ",
+	"1hZdYXov1jjRwiYiswzA5ELDdkTHY1jhJPLUOjbWLcmEiiyv8K/GooxBO0Q2KFYpCBdQQxYIa+QQ97Oh",
+	"pVwfpLYy6/Zy+MtmTJTQQSX/wOFxJ/IAPkt/9nU/Hwp+beYMCrY6UcBFMuwcvEByBMfbMewcHpm/7Bir",
+	"tVP5oNFau8JbbW63rDe7Kq8tisuCm0N5n61oywo2b9VZm1XRRnvXR3tzqXywF8Q9KEVE+bf660ENfq88",
+	"Glj8c8Yu80Vw51lr+TdJoD7zX/2arHw3qk1mvp+8VjC2dv492fkqOE33bOifZsArak++JRzzLMJgKzuj",
+	"UwUJEr4+H/0AgBBCGz4WXTsJRMuMLnpIrAL7RYpRRhcqIf6RZ4MeoWb/ntja/ktI4bafxGJI5Cy1LyCF",
+	"zHOgxJjTIuuTH+yTUhCuCHdaRw9BcEH62tS4AHYG0ToHT6JPvqML5Wxoz1gJGMfVskCLbS7YPKBU5cL5",
+	"F7GoOhjrLW4nP/4+JvcC9pqezCB9g3eijqLabLlshqMb2fL5zvDgcBAFvCSjK/q5Mzyu/okLoCtZ4dnA",
+	"Sv2QVmMp5aIzXEq4cHnPx2i7QzcPXqIxf/AS+cYOB+bfv3v4TmC629W0d2v2oLa9257bScPdgzc7K61t",
+	"CisqgSOEp+u0NEnaC4E2zt7a+629vyGLOstKdapKef+ABj6SM2417j3Rba1FP2UClL3XfEEsH/lJvXSo",
+	"LdPZnHjtmLJur/XWM/c+BijqsCtfEIO6piewkFDrli9WzJj7wQw3ixmChX972fPAQbU1ed7PeasuWy/w",
+	"PrxAK0QfwgP0zpLDpaOiVF+kS4maspRTyKk3ZnhEqCDssy4oUVybU9vrE6R6LB2jpYuX/pZk+VvBnvxV",
+	"ntGq+/NiEHVA0i9zPB8ddNwvJSEyOCrL3tKzZt7SwdNB6S5ZtJ/GDtOzO7pDu0K9HPwNoV5aod36OK2P",
+	"s8XHsbVQcGDu7uDswBAEjkv4fBP+n7vx/jwm7p2/koOo5f3Z2iHrJnOFZOKCFSPPwZas68vKkzuu22N0",
+	"wZahS9VWrb5KMHSLo9RSE7Wlzbf3ttawEVW0R71iC1tu8bjONJuSwz75EXByjOuFsMTLeEVJ6QwkyCau",
+	"HG4R+zzlBVMjqpN+LF5DNgHY8xaxYYnfIKVFwStA1oln30Buz5FiacF0MoyFpRwJULPxEdI90wWfsv6/",
+	"FGTvIcS0yM7lZ+LapDTPexHCI425oDn/N+vH4p20Q8zZeAneE7LuQigh7NhsilBHBWMkoTnsFs2vmUpi",
+	"QXUJb41acO2N210wrJfNPevn3NpvBAkzkZrlI1jMkRnoyE7G9rSu5fH8wvXk1Da+idCbG41lMdJzufvb",
+	"dkkXW277oP7ghOXZCF3VbYP6keXZB/Pk7cbVAPQaNzHH4HerO1ov8RF7iYeN9sYPVLM5XTwOFWwUIqF4",
+	"yu6gfdd7ls25AEFHP+2TsFTaXZqt2vsB/n1t8fOXpVIYv5OCvYVaznsw4T0DWUMp/Mo9/7Ci+AFYAl/R",
+	"dML2XkmhC5lvawoPu2dvos73n+jFtjbwzG0lftT5J5ySzQ3MM6dWegfzd9RQIL+F4lQn9tubo6+K+/A+",
+	"HJrNFeKUJMYyQu6+gLow9EW4INOcpuzE1ZKDTyBnmihNF4RCtsICSmj65AezFCRjmvJcRSQRUjNl64RW",
+	"wyu2FrgE+A89qFhczSBGqL2X9USRwjTok8QCUCeWeTFg9AH4O0epCFdkY+9+WHCpIWZNsXlpIAJRAQYk",
+	"PeapxXIlFs0zs5f0xlcCLws6b/yvqyuuVWRmCpzDggpFU2RaUYj/Cg6ExU9lIlPGXwJNJJyn5cqr9Fye",
+	"xML/2fpOLpexkS9W9b/qSZxiEQsQ+ASuqxQZy9xyPtiB9ckvE54zu0OQLGsMK6cdz9UF8k0A4ZGjk+Gg",
+	"qJBnyk0gV8QCUbHsxPueblyeVanq2cbCRgmtX4p3lu9FysKtavqVThidssLtJseeZN7vupwyn5haQ94F",
+	"oKNzi3ZLScZowRB+eE6NqcAFSaZMZFxcjPAjCTr2sTA/lz56t/rNHozc9XXJO3e7zPaaI/4CZ1kscBU/",
+	"vD9DxLOqRcSzm33nqicnNsCg3aZ0h4Crkt8zigUOTLB5OE1wrC3pZiy8TCiYLbfLfOS4LCkM0RBIOtOA",
+	"rob1eBWgBPxpNKVKhTRZfqzItYXVditEXyUlVwn7tjoJUB+mkl6E6BYWadl11EGDIU+cj5KwzE2RXW0h",
+	"5EykLKtlN51BzbcjD1sPXvEXUm/dU5wDBa8cj8ZyVmy1GVdHvSvixW3DEV+JNWxPZpWVSxaW1NAKIHta",
+	"ANh1ZftawHH3IhBWzrVZFlZt5KONfLSRjwdhXLkfc32HCMg+2i+bCFTBWjWGGbAXdC2LqeNOyJKTCv+f",
+	"NdhCG61nRBH+S9XqzvKlvo3R8WXI9Zyl8oqpgMMLGMo3VdzAi/6WHJb25hRasmx0vsD7gu26ZmXIOwT1",
+	"l9sGWvQetKZb1aZa0z3/0DEk54gV5WZ9iMhSq+haRdcquoUXy3+horPY1X/MpGbro/8hkbVpVBLaloEs",
+	"IedkLmd55sirjf93ydg0QmxCJKisCw8oQadqIrU2bqLxtDlyek9YnqEbiV44/Bb0gCO9Tz8Wp1h+E3Zn",
+	"QkuCZ8BcNH0aWhkHrbXXwWYoVgAoFHQ1GvQHpl8Fnf9vmLE7KtG7X0eMGRvNucjkvKkWCXq/qz6stq3V",
+	"IbCRWj3RxupvKxFhdxmPPNhxd47UNxKIGPBaKwR/QYC/6ZQJlrlwWDXAEOCADK30cgGELqPpBEP8TxRE",
+	"biFuLNicXNN8xnoRYZ+1hQ30DkFU2mFRxTzDhKcsLEOUl8wBgWUciNa6iZjleYJyE/EEMp4hypaVCli3",
+	"MuXFolcn85ZShb/HGXpwz+GvS9C0gdFdcjNhUm6foBk235CluRLEJbarraxtZe0dK+pq99UXkrkg89ZH",
+	"W97C9WOY34nx2hVzT0uI0UJIZsoKLktM7cheDE6p0nhHpaWmuWWm5FeMpHRKuon596j80uiKfk56fXKK",
+	"V4TmGe4vCGMBdzK2iWbCHKNRbuRWUidIv4dx/vXhl7sJx8eUe2imPipj8nDTGaYBt2LxLwxVtOVjzYUw",
+	"igYbTv5Cvr+74F4veCHh77hP7IWdqpG5fbKSaI9GZjph6SV61TYKHgsbBvfmqguPTwt5zTNWkC4KaV3M",
+	"kPugvMrvGSt4qgF7m/uLfeHj5uoE+BjxfWD/cnD9vUvPsjCv49A9O3LzmfhuuX4+cbVtPo1AsM+aKM2m",
+	"0TLPA6gRqmzQok9OHeUx1bGwdno1ryRQNFnSJ699AkblIjLUbhjeN71EBQa5/klwgvb+wRYJ5hwsHDMF",
+	"5tqY70ICwnux9vXubn7pXjPyNQs2d0IFGRXDWFRWO7zz8F2c00UEuT9qKSUIUhqQN66aYcPHMJHmLVeM",
+	"ivmE5+zEB3K4Ml8vLljWi2r6ZHNx3GapZouYlbED9Fe/OcalgFF5ycyoKnpsUC5ajYq3y/iIkhW+8jzX",
+	"SvbPN6TvDxtdA5iDWO6H1k74Fm8XXnvxfb/GhS1z23eKFJWm2v+z+ge8ZsATusXSOPIc/fjqIaLHQ24g",
+	"1P4prLWzb3tFi+yDywqUAusQ0FroxyKRM53KKzYkapamjGVGxXtjwIb7McWym9hxq5FVG0kvIknG0pwL",
+	"aBaogUOS0iIb+R8jUrbGhNQkNAysyUP16mP9WJiFL3Neec4qBYROk17gdoL0xVTz6/q7fZyUM2xr5+UN",
+	"Svottf1GpPoE0ZXVC51ttPKWLoOheHtK9SSs3V56SWc56yzUBh5DpjPlI3X+GXn/Px+mz6+eimfT53+8",
+	"KF6qgT64Ppx3ortXft9rSoLbB01V43fu+TIPz22Ipq+wAl2dYis47HaHN33FmW+ww+0PNq3srHtNiFg+",
+	"hFsHs9IV0/qVbdx8YNWzssbkWMrkwaRdK4i+tbSIr8j2aNMpHjtXgC1koCtakTvd5swZq/pub8lsDpfQ",
+	"7JqKlG0LU4dFka7LleLIKYV4e8ZoZjRBCRsOZSxUExoLza/Y3jnc8xnFSlIqyDkjuuCYza9YKkWmhiSI",
+	"Vy8SeyFYF6aJhZBz0jUOri/HGRfM5gxG25IVMd6xkDNSsJTxaxaLSg6/c4lPgkISgkVFYkPYo3cSi6SS",
+	"goIlDQnW73CNndyr5ItgogPx4wl/jMUfeHMMsTT8xXYCeTcnjIwZ652QpKaSIiFQSgEfjkVNFQZ+lLrI",
+	"weroNpZnxOJTYNyVNVXVmxe/LwoK5VUQmAAk9vRyiOGpaoMwYBGRpIaNvr+GZD4hsohFUkO+2V/PvJkQ",
+	"NbE1TILNfXf75NRGyzA45YeRSWYDcY75tDJj4Skz7dmIC0DOT0iXijJ2ZvbNsGYLnSwdAZsDaz/BdZm+",
+	"3+sTNLdjcR/29imKAyt0/pY5teY/gd8pmMHm2IdrJ+DL1Jo8xlgUiPZw97cXUK1x1xp3G0ATQYQExl1V",
+	"tYHSuw8LD/Ki1H46KworZ2qzu76Df527WmesEIO2mH0DNZUw7UNrMUG1dUSgCyqyWVR4OQSJBjPF0HZK",
+	"CnYtL+21QpjfWkij9TBRVmk5VWQuC6j/sGXJTGQ29ycW8poVOZ32yalYEFCTHlcYu3lFF6RgNDPdY/mY",
+	"dJPliRoSKhZJ74QY7eog9G3rQDMf4Z9Gl1xkXiVj9QnWDsP9GtzWGXvA3k4Ze25asDH/nBCeMaH52F3O",
+	"wOvWpdTiunwyj3TurCLgS9vVQ/jN5hrBPV8PhQRjbGV+C5+3BDnhDwC5orawFNyrPA+kG2ytdYF4KhZe",
+	"mllK7O30FpaVGnxRJydoChysICkUy/OIyCJjxsQ+XxBBr1ifvOa5ZoX5d8r1IiKWsx/5+cAh0+yzJoDX",
+	"WY8s+09H2r0dU9b20aHJmi+SbkoV2+NCMaG4McAJ+0xT02edTnrrAENN03UYoQeDQVPkUtshJ/Dd4G/Z",
+	"J2x9t269No46TDl8zCgLI2ytremK8c0XI7Lcy3Ud+2PXLj1Qtu4Xh24qD89G9QA7eMeE3rDNhixe7EEL",
+	"0PStATR9i3nF104ROCVnNUO9ksOnq6nDK+ROa/VeCEsHTweZoZYGgtCCUcznqqlBq4Wpgw4/KAXHA8i3",
+	"ZuJtV9G2zuz1qOutPGsB59rCihrAuWsrRG4tBedg+DVigbCPNiGA+MW+tYmdbl/7MLQP0JHHzp8GLYKF",
+	"2ChgYUQ72o9hmw32o+1CG2doRdOdbLO5P/1OLDl5cGc0/3dS8/Fi74pZsC0l82xPzrSjSht69v+uLMwf",
+	"C+t3wx2zC00YWUMhItCLYkFXWEwiQrF0C6+EI6gAKPSCKEh3FBmR0CGa5wvTCWABWEwBdZEJQmMB/jTE",
+	"Y+BSfFwwBrCR3WrpcVRWyBJZuBpcmxcHJUjeEY8FzTL/RhUFJNqYdg7vorkZBZierqDXPOmQf67ktXHy",
+	"5xQGblEejSzH60hcOUwWuHLSnqaFVMq82YV6VITgkdxXI3MdC4calNhYQrJ8tU8oSeADff8EIvORXxD4",
+	"cqblyIw6ibDUIxY0VxImQpVkqLDy5l/wrifKwnPabIcS3AiRL6v5BJB1qJjuDaEw0ZbpRQQiV0H4A/Qd",
+	"zske1FukdGqD8FxcxCLnl8jat1QntpTpMF6qYPHVGAxKTRSZqRnNTwgfx4JrktOpMttETCm3S48jvpBM",
+	"uZpwKBXBdeKCuBtyizeam9OzgO0WC491ap9W5IpmDP/fRnscdOupfcbledh7BOVyIiZUxQLzDdbTP8Ah",
+	"fxzED34rNeRmwK7vysoArR6UjwG34NZBnMJjuw7CPV/resF+iEiCPUhAnLrtVZ5wWdhz1muNhvZCur2Q",
+	"XmsXwVmz+mCZcWEH46h6+WztrP0/4T8ah7BcEqFtfuIBt616f6IgQYkkx4PjpDZ0dTtJD63uB5fIyJxG",
+	"VeL3LxNbQdd6R/cQuJnbI3RrD2mtDNiKMXoGySBUlModN7a3AjFZ2Cp7q+sjBwoEWPc0SOGNRSXvEvux",
+	"knGJZctcow2qNF2okzKPlupqTrExwhnNeuuxRu8ogv7S2lc3c82ROe9VjJXgm61Aay231nJriKF5B4m9",
+	"ZLax84mUlyMmsqnkm0DhwuA7NiK+0VIYnpxB8hwyQAipw+S5NTF6fOP3vhd3FmyVAW0OYle/vWs4u7b1",
+	"iqz71cyb71Mr5toEgkqQevlAhUcbf1t3tm1Tf66jtWDuF1wZY4JQ8vPHnxAZEUAOMd/V9dczxtqsXOjP",
+	"E0UUvxBcXJDEkupEscBTDWUmcFmG4TvzMvMB4Fw6ZySZaD1Vw/19G6HRegr/oCLDZ4yAKJiS+TWLhZYY",
+	"pLyGyHcu5fScppemZc7FpQ2L0ywrmFIbon/VQ3nHOOAd43823t2U6HW57zsHAqvtHzQkmMIXs11F7Cvb",
+	"7NZSdp016fZrJSfGbNdW4G6wK1sz8WszE+F8GTNxSa/cXq2sMxf3/1z+kwv9ZSxnCLRe5/FnLOfXDBWN",
+	"rOiaPvmu/M05/girPqcLvDbVPM+J0VPXDLXOih74Dr6+VQ+sFyFPFOHZGuCPmiE3hP6YM4T9+PcBPTw/",
+	"So+zp+zZ+PnFi8nLfw0ut8N+3N3fx1XZLrFx/rLbKyP7gvfn/2LpVnlNOOwI06CV1G1I87ZyD/fcA8o9",
+	"tY/gTJvimeb3J6rc2sbQroCvYGIuYPtZCzwC69oyB8YiwZfsnfELQQGoCekga6xxtG4icjQYECNJc1ZA",
+	"rSHjcIkypwB2ju+zHwOnHArC5axIEXG7mGm8EHI5AxAyHa4AJnuMS+T4RPACzC+ISDZD0cMw9VjO9J4c",
+	"70Hdjfu0hRTwZBVznmLlYCyupGALG+0Fwa7sDZWHmCQAGY+Uj2OjELI+eSe17Tcmg5wADeq6IryPmPuB",
+	"02E3wjad4BdUudUgKDgikuj//H//5/9G1wfm/xKvK/DnUlssr2ZDVaH/8+D50eHhs8PjwcB84+nh0+f0",
+	"xbOX7DlL2TnL6NEhHY/ps8M0S+nRmD49SGn2nD1/Tgfs6bPx+OnRs2yQshfsYPAie3GeVbXL4eD4xRr9",
+	"cus8B8AZs7hG5mSPLOnlVmWDMwTw8EsahmYZx+SmD4VZS83Nt3DSljMHw11OJOidCMuXciAXtr8DxScH",
+	"jyBACMiohg9iO/NfPEOorqP/Zv/r8vCny+zN/MfZc/55QM/T775/fWB2l314CQmsE7nM0OEq3JMZH7ya",
+	"XeuVdx/UvBvG0/FrVf1Uf/2k3/gmMtDB941UYNOpGruAcASntwiwlQ3rLQlYdSg1tj0iXSOFJlRkAO0C",
+	"GW2pvBAIkqsILQUW1PxBMZyQIM4KpnSvf+vM9F3V9C0dqr+ZmmbprOB60Rn+9nv1HtIl5IUHuFZj3yy9",
+	"588OVq+fzoxI++13I7+MuqqX5B8Kmc0ATY50jYPhEhFRXdlzpXqdqDMrciPHbdyKTnl/WvAr2nfyYrV4",
+	"0dbsk65mvh4o2gS7svoZ+2C/yed+gjBYN7mil4wUM5FUXzfc3z84fN4f9Af9g+GLwYsBRLDsfP5ZD++h",
+	"6aygAiP8Pje1X2oxm8xfM3TNpuQgIorRIp2UPI0qlxjoti84xZ3Ec7N29a9R5DAix7AcTyObzljiMosM",
+	"i/7dsgXvrmB8rr67mqjr03Rd8ipiQgufR0voTMsrqnkKfQi+465ZVj9Rje+j0ffxzdtTYwlaG8/ha3vL",
+	"0D2wAhCe0jwPh+dPQN20UZHtcaF8Jipig+4pnjF7ovr/UoDnbezMEIrTAZSv2aJ98pZe8LSWbh+IfBSR",
+	"whlo05wuyJjyHOCou4oxkmAYYhUzp1/zQjc5ri8XM56xXjAHDhVjdQo+rZadM5hCj+fl68GfKEJnGdck",
+	"lxfBu21Nev2rjTIsaKod2ITvKYrIJ8rYg7meBO97yzRd8zbM/zaLg+RE+G+HUKGe4EgUrNCJFyRGF2Yz",
+	"2KxwrCKXbl2itrsC6ZrT8d6+HaTA5z3ny4B6Dw7lz6W1tsa3ATPfuipTVhDYfLTIiNugEdEyOAVgtQsA",
+	"cA8/5MnQY0GvJC4Y9z5CN/mPpMTT4iLNZxkjXPcwEdhmuENW+moyfWxxsNAzwQNOcjZGL8E8KQvzHvCO",
+	"zD9TKlw2yNDnuVOXrx4Rj861iMhKunyFV9uTwYerwcxmk+OgNxHQ4NpkeVnAL0xkywnzkJlSZuFnfeJY",
+	"9eUYEudgFmjBYpFKmjOVsmxIqCZXUml4AC0ialH0YL1MmwgueBbunOBrIH0eYYj7sXjLjdImibGJ+2g8",
+	"JsYskhZ8mKYTdkISiziGTDXGy7N3RriMQTfrXLG6jXcn5yN4X2O/43S1E3VOyEZ8sPWvWAcWu+S3iAU5",
+	"/PyZ0PRSyHnOsgsH549R0EX/PqGIcL0r5Sd2GSPy4f3ZJ6R7q73k79jxVNi8NgiLDWLihBj9ANUA9i8o",
+	"70k32c9kqvbhX8pHXTCju7qBVnpyN8rlsiqjOfZaoNk8DNuu++cxbxaBZ7nZzoCMlLeYn3ePKkTNzhGt",
+	"Cj6/XLLTBWjH/0i8bsDSE1/wVJNhDPUoGZlNQXMC+4aWRvrHIkGvPQlqCrraHBEzw1DYcwJSHkCtoErI",
+	"TAxZ5qBJehFCTkIxQmlmrdT+WK47UD8g750Jh0VE3aAIqTb5sDLld9n+mCZ5VS7e9qJP+9ldt3td20e4",
+	"9d/X7Bufe7r9NNzc/P8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -134,6 +134,10 @@ type Venue struct {
 	ServiceChargeBps int  `gorm:"column:service_charge_bps"`
 	TaxBps           int  `gorm:"column:tax_bps"`
 	TaxInclusive     bool `gorm:"column:tax_inclusive"`
+	// DepositAmount and DepositPer are the deposit the venue asks on its standard slots
+	// (migration 00026), per "cover" or per "booking"; DepositPer "" is none.
+	DepositAmount int64  `gorm:"column:deposit_amount"`
+	DepositPer    string `gorm:"column:deposit_per"`
 	// PlatformKind is the venue's reservation-platform connector: "log" (notifications
 	// kept in venue_notifications, for demo venues) or "webhook" (signed HTTP POSTs to
 	// PlatformURL with PlatformSecret, a whsec_ secret).
@@ -224,6 +228,10 @@ type Reservation struct {
 	ServiceChargeBps int    `gorm:"column:service_charge_bps"`
 	TaxBps           int    `gorm:"column:tax_bps"`
 	TaxInclusive     bool   `gorm:"column:tax_inclusive"`
+	// DepositAmount and DepositPer are the deposit the booking was made with (migration
+	// 00026): captured at finalize, refunded per the cancellation policy. "" is none.
+	DepositAmount int64  `gorm:"column:deposit_amount"`
+	DepositPer    string `gorm:"column:deposit_per"`
 	// AllocationID is the partner allocation the table came from; nil for the shared pool.
 	AllocationID *string `gorm:"column:allocation_id"`
 	// PendingPaymentID is the ReservationPayment of a change that waits for its payment.

@@ -76,6 +76,8 @@ type Venue struct {
 	Modification ModificationPolicy
 	// Charges are the service charge and tax on its prime prices.
 	Charges Charges
+	// Deposit is the deposit its standard slots ask (Per "": none).
+	Deposit Deposit
 	// Questions are the booking questions the venue asks.
 	Questions []Question
 	CreatedAt time.Time
@@ -129,8 +131,10 @@ type Slot struct {
 	SeatingArea     string
 	Type            SlotType
 	Price           *Price // nil for standard slots
-	Tables          int
-	TablesTaken     int // held (unexpired or not yet swept) plus confirmed
+	// PaymentPolicy is what a hold of the slot asks of the guest's card.
+	PaymentPolicy PaymentPolicy
+	Tables        int
+	TablesTaken   int // held (unexpired or not yet swept) plus confirmed
 	// TablesReserved are allocated to partners and unsold, less the caller's own
 	// allocation: tables the caller cannot hold.
 	TablesReserved int
@@ -271,8 +275,10 @@ type Reservation struct {
 	HoldMaxAt        time.Time // while held: the latest ExpiresAt extending can reach
 	ConfirmationCode string
 	Payment          *Payment // nil for standard reservations
-	// Breakdown is the lines of a prime booking's price; nil for a standard one.
+	// Breakdown is the lines of a prime booking's price or of a deposit; nil otherwise.
 	Breakdown *Breakdown
+	// PaymentPolicy is the payment policy the booking was made with.
+	PaymentPolicy PaymentPolicy
 	// Payments is every payment of the reservation, oldest first, Payment included.
 	Payments      []PaymentRecord
 	PendingChange *PendingChange // a dearer change of a confirmed booking awaiting payment

@@ -211,7 +211,7 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 	if noTable {
 		return Reservation{}, s.unavailable(ctx, p, slot, req.PartySize, now)
 	}
-	if slot.Type == string(SlotPrime) {
+	if paid(slot) {
 		if err := s.attachPayment(ctx, &row, slot); err != nil {
 			return Reservation{}, err
 		}
@@ -259,6 +259,9 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 		UpdatedAt:              now,
 	}
 	bookedPrice(&r, slot, chargesOf(slot.Venue))
+	if d := slotDeposit(slot); d.Per != "" {
+		r.DepositAmount, r.DepositPer = d.Amount, string(d.Per)
+	}
 	return r
 }
 
@@ -281,7 +284,7 @@ func (s *Reservations) resumeHold(ctx context.Context, p Partner, id string) (Re
 	if err != nil {
 		return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
 	}
-	if row.SlotType == string(SlotPrime) && row.PaymentIntentID == nil && row.Status == string(StatusHeld) {
+	if (row.SlotType == string(SlotPrime) || row.DepositPer != "") && row.PaymentIntentID == nil && row.Status == string(StatusHeld) {
 		slot, err := s.db.GetSlot(ctx, scope(p), row.SlotID)
 		if err != nil {
 			return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
@@ -320,9 +323,13 @@ func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot s
 		// The partner's own reference, to reconcile; the sandbox reads its scenarios here.
 		metadata["partner_reference"] = row.PartnerReference
 	}
+	amount, currency := price.Total(row.PartySize), price.Currency
+	if slot.Type != string(SlotPrime) {
+		amount, currency = depositOf(*row).Total(row.PartySize), slotCurrency(slot)
+	}
 	intent, err := s.gateway.Create(ctx, payments.CreateIntent{
-		Amount:         price.Total(row.PartySize),
-		Currency:       price.Currency,
+		Amount:         amount,
+		Currency:       currency,
 		Description:    fmt.Sprintf("PRIMA reservation %s at %s", row.ID, slot.Venue.Name),
 		Metadata:       metadata,
 		IdempotencyKey: paymentKey("hold", row.ID, row.PaymentAttempt),

@@ -29,6 +29,7 @@ func VenueFromRow(r store.Venue) Venue {
 		Policy:       policyFromVenue(r),
 		Modification: ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours},
 		Charges:      chargesOf(r),
+		Deposit:      depositOfVenue(r),
 		Questions:    QuestionsFromJSON(r.Questions),
 		CreatedAt:    r.CreatedAt,
 	}
@@ -73,6 +74,7 @@ func slotFromRow(r store.Slot) Slot {
 		p := priceOfSlot(r)
 		s.Price = &p
 	}
+	s.PaymentPolicy = policyOfSlot(r)
 	return s
 }
 
@@ -119,12 +121,13 @@ func reservationFromRow(r store.Reservation) Reservation {
 			LastError: r.VenueSyncError,
 			SyncedAt:  r.VenueSyncedAt,
 		},
-		Breakdown:    breakdownOf(r),
-		CancelReason: r.CancelReason,
-		CreatedAt:    r.CreatedAt.UTC(),
-		UpdatedAt:    r.UpdatedAt.UTC(),
-		ConfirmedAt:  r.ConfirmedAt,
-		CancelledAt:  r.CancelledAt,
+		Breakdown:     breakdownOf(r),
+		PaymentPolicy: policyOfReservation(r),
+		CancelReason:  r.CancelReason,
+		CreatedAt:     r.CreatedAt.UTC(),
+		UpdatedAt:     r.UpdatedAt.UTC(),
+		ConfirmedAt:   r.ConfirmedAt,
+		CancelledAt:   r.CancelledAt,
 	}
 	if out.VenueSync.Status == "" {
 		out.VenueSync.Status = SyncNotApplicable

@@ -1013,6 +1013,9 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
 	// subtotal (the slot's price per cover times the covers, or per booking), the
 	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
@@ -1601,6 +1604,38 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus = string
 
+// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+type PaymentPolicy struct {
+	// Amount With `deposit`: the deposit per `per`, in minor units of `currency`; absent otherwise.
+	//
+	// Example: 2500
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Currency ISO 4217 currency, lower case, when something is charged; absent with `none`.
+	//
+	// Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Per With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+	//
+	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: cover
+	Per *string `json:"per,omitempty"`
+
+	// Summary The policy in words, for the guest.
+	//
+	// Example: A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
+	Summary string `json:"summary"`
+
+	// Type `none`, `prepay` or `deposit`.
+	//
+	// Known values: `none`, `prepay`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: deposit
+	Type string `json:"type"`
+}
+
 // PendingChange A change of a confirmed prime booking that costs more than was paid; null when
 // there is none. Confirm `payment.client_secret` on the client as for a hold, then
 // apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
@@ -1700,9 +1735,9 @@ type PriceBreakdownLine struct {
 	// Example: 1250
 	RateBps *int `json:"rate_bps,omitempty"`
 
-	// Type `subtotal`, `service_charge` or `tax`.
+	// Type `subtotal`, `service_charge`, `tax` or `deposit` (a deposit booking: `quantity` × `unit_amount`).
 	//
-	// Known values: `subtotal`, `service_charge`, `tax`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `subtotal`, `service_charge`, `tax`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: subtotal
 	Type string `json:"type"`
@@ -1893,6 +1928,9 @@ type Reservation struct {
 
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
+
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
 	Payments []ReservationPayment `json:"payments"`
@@ -2159,6 +2197,9 @@ type Slot struct {
 	//
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
+
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`

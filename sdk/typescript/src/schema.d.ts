@@ -989,6 +989,7 @@ export interface components {
              * @enum {string}
              */
             object: "cancellation_quote";
+            payment_policy?: components["schemas"]["PaymentPolicy"];
             price_breakdown?: components["schemas"]["PriceBreakdown"];
             /**
              * Format: int64
@@ -1527,6 +1528,39 @@ export interface components {
          * @example requires_capture
          */
         PaymentIntentStatus: string;
+        /** @description What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added. */
+        PaymentPolicy: {
+            /**
+             * Format: int64
+             * @description With `deposit`: the deposit per `per`, in minor units of `currency`; absent otherwise.
+             * @example 2500
+             */
+            amount?: number;
+            /**
+             * @description ISO 4217 currency, lower case, when something is charged; absent with `none`.
+             * @example usd
+             */
+            currency?: string;
+            /**
+             * @description With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+             *
+             *     Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example cover
+             */
+            per?: string;
+            /**
+             * @description The policy in words, for the guest.
+             * @example A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
+             */
+            summary: string;
+            /**
+             * @description `none`, `prepay` or `deposit`.
+             *
+             *     Known values: `none`, `prepay`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example deposit
+             */
+            type: string;
+        };
         /**
          * @description A change of a confirmed prime booking that costs more than was paid; null when
          *     there is none. Confirm `payment.client_secret` on the client as for a hold, then
@@ -1629,9 +1663,9 @@ export interface components {
              */
             rate_bps?: number;
             /**
-             * @description `subtotal`, `service_charge` or `tax`.
+             * @description `subtotal`, `service_charge`, `tax` or `deposit` (a deposit booking: `quantity` × `unit_amount`).
              *
-             *     Known values: `subtotal`, `service_charge`, `tax`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             *     Known values: `subtotal`, `service_charge`, `tax`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example subtotal
              */
             type: string;
@@ -1846,6 +1880,7 @@ export interface components {
              */
             party_size: number;
             payment: components["schemas"]["Payment"];
+            payment_policy?: components["schemas"]["PaymentPolicy"];
             /** @description Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`). */
             payments: components["schemas"]["ReservationPayment"][];
             pending_change: components["schemas"]["PendingChange"];
@@ -2065,6 +2100,7 @@ export interface components {
              * @example 2
              */
             party_size_min: number;
+            payment_policy?: components["schemas"]["PaymentPolicy"];
             price: components["schemas"]["Price"];
             /** @description The booking questions a hold of this slot answers (`answers` of `POST /v1/reservations`); required ones must be answered. */
             questions?: components["schemas"]["BookingQuestion"][];
