@@ -369,6 +369,30 @@ func (e CancellationQuoteObject) Valid() bool {
 	}
 }
 
+// Defines values for CardGuaranteeFeeStatus.
+const (
+	CardGuaranteeFeeStatusNone    CardGuaranteeFeeStatus = "none"
+	CardGuaranteeFeeStatusPaid    CardGuaranteeFeeStatus = "paid"
+	CardGuaranteeFeeStatusPending CardGuaranteeFeeStatus = "pending"
+	CardGuaranteeFeeStatusUnpaid  CardGuaranteeFeeStatus = "unpaid"
+)
+
+// Valid indicates whether the value is a known member of the CardGuaranteeFeeStatus enum.
+func (e CardGuaranteeFeeStatus) Valid() bool {
+	switch e {
+	case CardGuaranteeFeeStatusNone:
+		return true
+	case CardGuaranteeFeeStatusPaid:
+		return true
+	case CardGuaranteeFeeStatusPending:
+		return true
+	case CardGuaranteeFeeStatusUnpaid:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClosureObject.
 const (
 	ClosureObjectClosure ClosureObject = "closure"
@@ -453,6 +477,7 @@ const (
 	CreateWebhookEndpointRequestEventsReservationCompleted       CreateWebhookEndpointRequestEvents = "reservation.completed"
 	CreateWebhookEndpointRequestEventsReservationConfirmed       CreateWebhookEndpointRequestEvents = "reservation.confirmed"
 	CreateWebhookEndpointRequestEventsReservationExpired         CreateWebhookEndpointRequestEvents = "reservation.expired"
+	CreateWebhookEndpointRequestEventsReservationFeeFailed       CreateWebhookEndpointRequestEvents = "reservation.fee_failed"
 	CreateWebhookEndpointRequestEventsReservationNoShow          CreateWebhookEndpointRequestEvents = "reservation.no_show"
 	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
@@ -481,6 +506,8 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	case CreateWebhookEndpointRequestEventsReservationConfirmed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationFeeFailed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationNoShow:
 		return true
@@ -578,6 +605,7 @@ const (
 	EventTypeReservationCompleted       EventType = "reservation.completed"
 	EventTypeReservationConfirmed       EventType = "reservation.confirmed"
 	EventTypeReservationExpired         EventType = "reservation.expired"
+	EventTypeReservationFeeFailed       EventType = "reservation.fee_failed"
 	EventTypeReservationNoShow          EventType = "reservation.no_show"
 	EventTypeReservationUpdated         EventType = "reservation.updated"
 	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
@@ -604,6 +632,8 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationConfirmed:
 		return true
 	case EventTypeReservationExpired:
+		return true
+	case EventTypeReservationFeeFailed:
 		return true
 	case EventTypeReservationNoShow:
 		return true
@@ -824,14 +854,17 @@ func (e PaymentPolicyPer) Valid() bool {
 
 // Defines values for PaymentPolicyType.
 const (
-	PaymentPolicyTypeDeposit PaymentPolicyType = "deposit"
-	PaymentPolicyTypeNone    PaymentPolicyType = "none"
-	PaymentPolicyTypePrepay  PaymentPolicyType = "prepay"
+	PaymentPolicyTypeCardGuarantee PaymentPolicyType = "card_guarantee"
+	PaymentPolicyTypeDeposit       PaymentPolicyType = "deposit"
+	PaymentPolicyTypeNone          PaymentPolicyType = "none"
+	PaymentPolicyTypePrepay        PaymentPolicyType = "prepay"
 )
 
 // Valid indicates whether the value is a known member of the PaymentPolicyType enum.
 func (e PaymentPolicyType) Valid() bool {
 	switch e {
+	case PaymentPolicyTypeCardGuarantee:
+		return true
 	case PaymentPolicyTypeDeposit:
 		return true
 	case PaymentPolicyTypeNone:
@@ -1262,13 +1295,16 @@ func (e VenuePaymentPolicyInputPer) Valid() bool {
 
 // Defines values for VenuePaymentPolicyInputType.
 const (
-	VenuePaymentPolicyInputTypeDeposit VenuePaymentPolicyInputType = "deposit"
-	VenuePaymentPolicyInputTypeNone    VenuePaymentPolicyInputType = "none"
+	VenuePaymentPolicyInputTypeCardGuarantee VenuePaymentPolicyInputType = "card_guarantee"
+	VenuePaymentPolicyInputTypeDeposit       VenuePaymentPolicyInputType = "deposit"
+	VenuePaymentPolicyInputTypeNone          VenuePaymentPolicyInputType = "none"
 )
 
 // Valid indicates whether the value is a known member of the VenuePaymentPolicyInputType enum.
 func (e VenuePaymentPolicyInputType) Valid() bool {
 	switch e {
+	case VenuePaymentPolicyInputTypeCardGuarantee:
+		return true
 	case VenuePaymentPolicyInputTypeDeposit:
 		return true
 	case VenuePaymentPolicyInputTypeNone:
@@ -1301,22 +1337,22 @@ func (e VenuePlatformKind) Valid() bool {
 
 // Defines values for VenueSyncStatus.
 const (
-	Failed        VenueSyncStatus = "failed"
-	NotApplicable VenueSyncStatus = "not_applicable"
-	Pending       VenueSyncStatus = "pending"
-	Synced        VenueSyncStatus = "synced"
+	VenueSyncStatusFailed        VenueSyncStatus = "failed"
+	VenueSyncStatusNotApplicable VenueSyncStatus = "not_applicable"
+	VenueSyncStatusPending       VenueSyncStatus = "pending"
+	VenueSyncStatusSynced        VenueSyncStatus = "synced"
 )
 
 // Valid indicates whether the value is a known member of the VenueSyncStatus enum.
 func (e VenueSyncStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case VenueSyncStatusFailed:
 		return true
-	case NotApplicable:
+	case VenueSyncStatusNotApplicable:
 		return true
-	case Pending:
+	case VenueSyncStatusPending:
 		return true
-	case Synced:
+	case VenueSyncStatusSynced:
 		return true
 	default:
 		return false
@@ -1977,7 +2013,7 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
@@ -2017,6 +2053,48 @@ type CancellationQuote struct {
 //
 // Example: cancellation_quote
 type CancellationQuoteObject string
+
+// CardGuarantee The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data.
+type CardGuarantee struct {
+	// ClientSecret The SetupIntent's client secret, for Stripe.js.
+	//
+	// Example: seti_1Q2w3E4r5T6y7U8i_secret_abc
+	ClientSecret string `json:"client_secret"`
+
+	// FeeAmount The fee due, in minor units (0 when none).
+	//
+	// Example: 0
+	FeeAmount *int64 `json:"fee_amount,omitempty"`
+
+	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`.
+	FeeDeclineCode *string `json:"fee_decline_code,omitempty"`
+
+	// FeePaymentIntentId The off-session PaymentIntent of the fee, once tried.
+	FeePaymentIntentId *string `json:"fee_payment_intent_id,omitempty"`
+
+	// FeeReason Why a fee is due: `no_show` or `late_cancel`; null when none.
+	FeeReason *string `json:"fee_reason,omitempty"`
+
+	// FeeStatus `none` (no fee due), `pending` (being charged), `paid`, or `unpaid` (the off-session charge failed; see `fee_decline_code`). New values may be added.
+	//
+	// Example: none
+	FeeStatus *CardGuaranteeFeeStatus `json:"fee_status,omitempty"`
+
+	// SetupIntentId The Stripe SetupIntent that saves the guest's card.
+	//
+	// Example: seti_1Q2w3E4r5T6y7U8i
+	SetupIntentId string `json:"setup_intent_id"`
+
+	// Status The SetupIntent's status as last seen: `succeeded` once the card is saved.
+	//
+	// Example: succeeded
+	Status string `json:"status"`
+}
+
+// CardGuaranteeFeeStatus `none` (no fee due), `pending` (being charged), `paid`, or `unpaid` (the off-session charge failed; see `fee_decline_code`). New values may be added.
+//
+// Example: none
+type CardGuaranteeFeeStatus string
 
 // Closure Dates, or a service on those dates, when a venue is closed.
 type Closure struct {
@@ -2350,7 +2428,7 @@ type CreateVenueRequest struct {
 	// Example: Osteria Lupa
 	Name string `json:"name"`
 
-	// PaymentPolicy The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
 	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -3153,7 +3231,7 @@ type OperatorVenue struct {
 	// Example: venue
 	Object OperatorVenueObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -3314,9 +3392,9 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus string
 
-// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 type PaymentPolicy struct {
-	// Amount With `deposit`: the deposit per `per`, in minor units of `currency`; absent otherwise.
+	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
 	//
 	// Example: 2500
 	Amount *int64 `json:"amount,omitempty"`
@@ -3326,7 +3404,7 @@ type PaymentPolicy struct {
 	// Example: usd
 	Currency *string `json:"currency,omitempty"`
 
-	// Per With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+	// Per With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
 	//
 	// Example: cover
 	Per *PaymentPolicyPer `json:"per,omitempty"`
@@ -3336,18 +3414,18 @@ type PaymentPolicy struct {
 	// Example: A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
 	Summary string `json:"summary"`
 
-	// Type `none`, `prepay` or `deposit`.
+	// Type `none`, `prepay`, `deposit` or `card_guarantee`.
 	//
 	// Example: deposit
 	Type PaymentPolicyType `json:"type"`
 }
 
-// PaymentPolicyPer With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+// PaymentPolicyPer With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
 //
 // Example: cover
 type PaymentPolicyPer string
 
-// PaymentPolicyType `none`, `prepay` or `deposit`.
+// PaymentPolicyType `none`, `prepay`, `deposit` or `card_guarantee`.
 //
 // Example: deposit
 type PaymentPolicyType string
@@ -3590,6 +3668,9 @@ type Reservation struct {
 	// CancelledAt When it was cancelled or released.
 	CancelledAt *time.Time `json:"cancelled_at"`
 
+	// CardGuarantee The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data.
+	CardGuarantee *CardGuarantee `json:"card_guarantee,omitempty"`
+
 	// ConfirmationCode Once confirmed, the code the guest quotes at the venue.
 	//
 	// Example: PRM-7K4QX9
@@ -3654,7 +3735,7 @@ type Reservation struct {
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
@@ -4045,7 +4126,7 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
@@ -4338,7 +4419,7 @@ type UpdateVenueRequest struct {
 	// Example: Osteria Lupa
 	Name *string `json:"name,omitempty"`
 
-	// PaymentPolicy The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
 	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -4488,30 +4569,30 @@ type VenueList struct {
 // Example: list
 type VenueListObject string
 
-// VenuePaymentPolicyInput The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+// VenuePaymentPolicyInput The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
 type VenuePaymentPolicyInput struct {
-	// Amount With `deposit` (required): minor units of the venue's currency.
+	// Amount With `deposit` and `card_guarantee` (required): minor units of the venue's currency.
 	//
 	// Example: 2500
 	Amount *int64 `json:"amount,omitempty"`
 
-	// Per With `deposit` (required): `cover` or `booking`.
+	// Per With `deposit` and `card_guarantee` (required): `cover` or `booking`.
 	//
 	// Example: cover
 	Per *VenuePaymentPolicyInputPer `json:"per,omitempty"`
 
-	// Type `none` or `deposit`.
+	// Type `none`, `deposit` or `card_guarantee`.
 	//
 	// Example: deposit
 	Type VenuePaymentPolicyInputType `json:"type"`
 }
 
-// VenuePaymentPolicyInputPer With `deposit` (required): `cover` or `booking`.
+// VenuePaymentPolicyInputPer With `deposit` and `card_guarantee` (required): `cover` or `booking`.
 //
 // Example: cover
 type VenuePaymentPolicyInputPer string
 
-// VenuePaymentPolicyInputType `none` or `deposit`.
+// VenuePaymentPolicyInputType `none`, `deposit` or `card_guarantee`.
 //
 // Example: deposit
 type VenuePaymentPolicyInputType string
@@ -20091,622 +20172,632 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dtvGkjf6Kr34fd8KNUNRJCX5Qq1ZZxTbiX22nTiRsrP32D5EC2iSiMBuGt0QzXi81rzFeYN5kfMm",
-	"8yRndVU30AAaJEjJcS7af+xYINDX6qrquvzqYycUi6XgjCvZGX/ssA90sUwY/Ps8VPEN+5mqcK7/lNli",
-	"QdN1Z9w554TCb2QFP/Y6NzTJmH6JZkpM5iKJOmOVZqzXCSkPWZKwaEJVZ8yzJOl1wlit83+njCrza2c0",
-	"GD04HA4PR6PLwePxYDAeDP6j0+tEVLH819Hh4KTT67APyzhl0v1udDg4vRyMiu9mGZMKZrWgcdIZd2hE",
-	"/93MsB+KRafXmcapVBNOF7qD84h2ep2EFk9eihuW0JB1ep3lXHD96F+Ho+Ho9PR0MDw57nzqdeKoM+6s",
-	"qJoMhr9MH/36kD66ehwOoiEbTY9nJ/PTXx5cd3qdhV6o0iJwofQyd845j29YKmm67pFVzCOxIopeJYzE",
-	"U7IUUsZXCet3eh1x9QsLFXYGi76kqeIsnaRsylLGQz06kUYsPXz06GQ4Mm+sJzL+lXXGo14nZZKlN1TF",
-	"gk/0sHEgMhHK/VNRlemB4RZ3eh0VL9hkmopFZ9wZ6m2xz5TQaz80T9ZLZtu4YTxj0Kb+J67Mh1H4cHHK",
-	"Hywfvn+UPpYDNbwZrTqfPvU650kiQhhVmcwuVwJXQpJrtlRkKlJCiZm1S3RNNDQcFLQAg6FJuGkwzhrT",
-	"YkzFQkMbS2Um9OuQjq6Ow5PolD2YPpw9mj/+ZaC3OmUJo5JVKHN0OXw8PrajMe9EnfGUJpI5m4D/wkE+",
-	"psOrUXgcnbDT6YPZw/mjXx7rDnBNYEfxnxNFrxnvjAewmlkUq2c3jKuXMVJ/saLfc0amMaeJpghnASOq",
-	"aGf85mMnTGLG1YRGUQqDP+4P+sPhcf+hPoVZiqSzkJ3xcNQ/tYuaRZsXJI7YYikU4+F6cs30OB5Mh+GI",
-	"PmaHp1cPo8MT9mh6+JgOrg6H4Sg6ZifTU/rgSh8apuZCd/H6+4vL0u7oOU6YnqR+HIZZmm7Z/5S919wA",
-	"1zhl7zfTQSoyYDlHN8Mj59TIo3H5DB05q2kPzmgw6HWUuGZ4yPQ/N63Pp3e9zpzKyUKkLCeHfKaJ3kPY",
-	"1hsaJ/QqTmK1/mmpOWIEm1zeYOq81c/wtbYn5XQ8HBluS/W7dgwfO1dCXGtCy3n6nPJZcyvD/yjtlTOk",
-	"CQ6pg/QOA0LxgOu5FEkcrvXjKWOTJUtDmODpoAcPkMN07PNeZ5oyNsm4ipPJXGSpnFyxKazi6KTnLMo3",
-	"KWPE7YjAN2R0QuAzgp8RNWfE2d4zQqeKpUTNqSKng/9DxBReWaZsSeOI0IXIuCIxcqe+lgXFEYl5Bux9",
-	"OBr0OoxHVUF1cjkaIjs4HJwiA215+jVfSiY+kYi/aM6MjPp44O4DrLgrEiYL+qEzPik/ijnwlWUahyjP",
-	"YZKd8cNTTdVwzrjeok4mNWEtmeYTobgBhlws+U8XT8nD0/5gQJYsJSiHP/U6klEV89mEpox2xp0o5vqv",
-	"VIAoloqmqr5Olm3m62R4XsKmqjMeWsGjh7wApqZlD5AWaBmd79iK/FOkeunCLJYxCPFY0SSm3K76FiHV",
-	"6xh14HupWBpT8jJbUisEf0W14HzB0jikR9+x1QS604d2d65eTGs3GQrvLeTMcJqi5cFiyEfL4/cnqUsM",
-	"lnWatfOyDd3sEzg1PxaHoiKh5ww3l1B5zSKihDlnLs9JGZX6Q8uCWTS5Wk8MTeR94Mn8IROKlft4wWUc",
-	"4eGcMmY0pBJPM9+7DKpKp5p9lEm54B0uuR3XyS1fsxKreg8D1WJlmvGo0nZVz9IPcGPWJ9Ho+nhxwk+X",
-	"D94/TB/Jx2pw48iOTij4NE4XwLWLNTBLFPMZ4WJFsFNJilNGeUSuGVu6z7qNPOug7y48i17ro9O4yeck",
-	"1+EJHDKXSfbInCZTM6KKrPlTsfbyPcalmNFwPDwdDx5oqWe2D+ccikhP6vWPrw4f/u3kh388Ll5oEJ6j",
-	"8QkIzzYKbZOsce5FqIzvewvis4zO9APGm29FiVjTRK0nPFtcaVmAXS5oes2A04eCS9hpo9h4b1FwjOwV",
-	"BlvQMqHU6KdeR18rJ8X8UH7h6+1O2UJE8TQOqxSpdf0Vi/zkVjqGoPdIQlNGaBiypWKRJbiN9AYUtP+F",
-	"z2lpn2vfkq4XRlO0fGp4OtCMCv+chHSpslTfRsrPDXNbMh7FfNYZV3/RXxjFAO8NkoUp0yNexhN59WHD",
-	"bphXJx8ePX8/WrxcdTxMO2JhEnNmzhFutJnLJOYK/hO16UwvSSpu4gi0FUl5dCU+uFxXZmHImJ7Pp7wL",
-	"CRei+wVzF2yZpUshNcGBice/gu+0WggLMMGLQm5Z2Kj97aAqtdUUC6lqmXenpi4abWcjV//dqJRWK5Rr",
-	"HsJxVootlgptAcChWZqKnA0vE6qmIl2UWMXFj4ePHo2Gx6XdW/MQVQ74R9NiPPyPzqeS4uCzDTrawibr",
-	"oJEHXrE6PBwdXw4eFbLu3mDoGAzbmgJva/8rHZrPbAJ8kgiZpaxGSomQLCJ61HHIdjX5aSqwg7YbPjqx",
-	"P+DI3ccw2DARLU2EoRlzr7jhvE7jG6oYsdcr13Q0odMpCxUIDVx0OVnFah6ldMU74weVRX5UW+RjfLLj",
-	"wqK++RQlQ1S/vsVSZiwlRnRI0j0ZjEhI02hiHkUH7rqLTIUCKN3+7HbzI3uf6UN2HtavEceHT8kFC7NU",
-	"90k4Cgtvy6lpZUKxGaeDi1zMlCklU3ORxhIVLz16f8uOlCrabHH/sS/W7z9/lQuP4b3315v7681f6npz",
-	"f7f5S6zWH/Zi45gLt19saoz4D3CxGX6ui01lMfBiA4Kp2dy9EmjulpqzqTmhRHM9sL6uRZYS4FMkLmkf",
-	"v8mdYmfmuzOXbU/G3oX8OVbzcy5XLJVV7eob3f+czIViCS5vj1B4NeYzEDVAG19JAu4DrUuX7pRFqzRJ",
-	"WDqLMXolYorGiV6UC3bDUnam9cI01vKNk2fL+DXjfVTRVRqH2Oz4TWfJKM/UBJtad959Av8ylUAMHVqs",
-	"r172W+se07S97tE5f/WPw5OTh5pwh4PO7dSQzoLpVg9PT4ejQaeikHSGo8EJiotb04DHRPBcJBH6c/Ta",
-	"GPqcipSolUANVSvDkmRLcsXUijFO4M4J58zeNZsjjnyX/z/JIWx3Dd/xhojbxK7mQlw/49FSxNWogq+F",
-	"uI75TDoXIb0VroEg3w64+sJJchVEV06VnudNvOt1slTvzFyppRwfHZnF6ZtdOtLDk0daulEcNygJ6lJA",
-	"6EuZpUD0BbLoqebLMhRLJne1H1QtRg8PB6PD0aAeVrQlwsMQUia39GcobZmKKAOGRMI5C69FplxtGeZW",
-	"EI+eTLu4JNM8DRfsMGUrmkYSznjKpvEHozjQyZKqycn00Q+wUTfiunTXMus4foM0Jscpo3pLXf+xfeba",
-	"PrzPVmmsWOed3sunLGGKRRuJ8HLOCDO/6IvqTB9CN4YJ27BcAK1sbPOSFHY07HliOwAKe85ooubrCnEl",
-	"GBSX95vrGuLafJVsNSjMWXJvS6jbEko/lF++G4tB5dPhbe2+fwwbQmXWxyXedW9VuLVV4a9mUcjts7Z5",
-	"E6e5q33hL29baFzI36GlQYus3YwMls38AYwMg7ZGhoqLjAs1octlEocQfVYyMwBHtgqB11EKzjsUo6AQ",
-	"ULj3RMjX7pMqdvORFsMdXg4fjU9G4yEq1V8+zaJF+N9uJ7d8Ij+za/Y7oX5kNKqowa/iGWpbkliu7Wqv",
-	"+t4ibWbBFQXuJ2DL8u805Siit0RrniOtRR6fkTTj5Cu4iRB8lX0FgcN20hk3d42Ewei+XzJ+/vrFUxFm",
-	"C1a/MsSSROYn0qVXaRzNKg7NmE+F/q+KVYLurBevzslr3HNy/voFcLDU2H+G/UF/oAcklozTZdwZd477",
-	"g/4xEIGa6yl/cob1z/NXL3cdkm16TKDlt1yPcPyWEwJDHJPaCPVvZohjMuw/7A/e8g4OIqVKpK08m1d4",
-	"xy/t4lZv3/5a+Z9G4253wJuD9j38absae/tL/1Zlt0Fn87iErHJWVaz8Hqh7X8mfxFdiucuFyeRx2YrJ",
-	"NSlsM3Um8Ghwu4yX42E148WKum0ZLw/aZbyYW0tDykvBLstJL8PTgc16sa9ootdqSpYwN8xq11SY4+El",
-	"zNBL21pmOJmBD/J0EpPHaM5oJV1wf3W+tfZgqeTv9vSUkxHFFB1naE4s6bxRlDIpGw6c3iKz5poMYs6G",
-	"ECJ1TH5mUpETNScXKmUM9l9IRRMrwIaDwfDEsUn9WSxs9TVqIZx9jMtzQZZhGi9Rfeg8pzxa0IiRJZWK",
-	"kpjDyGDV/x4nCZ2BEt2O+31h05KX9+bcA/l9wT/1yK5jrieWCH3wwV1htICcycp4BgfZ2ijqhx3M5+Xj",
-	"fkXTzrsW6WSvUUy/AKuEjbV7grK5ISAu6hErvIng3uTfKsPD1yd58u2C8owmPspobRfJF7VsWPHaQkz/",
-	"MGHPxQMf7X7XENele4Qx1juqcR4N6EmrbXJltXInWQWinld7HzB4HzB4HzB4HzB4HzB4HzB4fwn+I16C",
-	"K2n3VQPMcDHiG9Lu/WpFRS9pgHI5d/npV5LMY6lEuvajuiCfdqMVPnbQZIzLA6ZisCfrzlvD6aTspuXE",
-	"XZO4JzmmpZncB6ryYdAAp1BfYpxgb+N65FZ1UTos25bFno/KstQX5Xj5u1sWZ5bltTECOl+a1oIaFs95",
-	"+4wIboEiYklu2IwpmsaU9zcvLGYdPvYsbH1ZT97/7hY2B9Joh/DjnHnfcV/SGdhL3Bgq/2m/v1Xc3yru",
-	"bxX3t4r7W8X9reL+VvFHu1W0UxYujEepFlPE2HWyJtbhtHvK/Brs02qegTIQ6zFT1XnX7MhnnKXQrpqn",
-	"IpvN81j54SFklsxFGv8q+ASbfpC7/cJ5yzx7Zy57gteNdgevG+0KXgf5/PlidMYPHxXuuBOkO1hZG6Jj",
-	"8flGeunB+l+BsaNJHJXRC/Ru5b8Y6LJ9InouEqE2aZgwl7+AanmP1vhbozUe/47RGkt8F8MsPWxXieUS",
-	"9A736FzMM6VXikRixW/vm5K2E+wxjZfM45M6B5wLQnNPn8VHhrQSoz9UjrDrfLKayvEP7B/Xo5fX0YvV",
-	"8+xh/GFAr8Knz74Z3sJtB02zG1Vre+hpu2ITK3fVL2mDmpQmLjwlAuFuzNfV+2mSdt31sNeEyitoqXAN",
-	"FGU9/0T36ollOCfWXXwfwHBnAQy3Dk6gPCKUJILPCKeafpLDVcwZ0cf5LxC5cEdRB0Dum/SFevBOrjDc",
-	"H4L7Q/DHPwStVANI8fBD7tdw8IrzsQUQ7z6144vB3/025S/a3faBtl7hknhUQViGvlmyLVf+WoJMXTO8",
-	"Tze6Tzf6YulGFY/646tBOIxG7Hh6MjudP/jl4fWjxYbbQ/kkwNEpYwog2kUVPpBwtsrBBQy2T6wkMebj",
-	"XXEj9ofAuCVqgRZ3xuC9mksWTl5N//bD4/TRt3/75/v0cvXLT6+fPnrx8vV/vBCjl/QlvVi5G8y4ps+o",
-	"sysQR2WF/SLQGaLHrPR7X9RbLVFLFo/d/shCFi9VNeY1ZPGNQV2ZUx5VMFeiDFJQVdF+ar5ADg6hKnNG",
-	"I4OTdL6M/25T2j5WtMdLwFvCpDxQWGOAfVEpDRXpakXMZq99JUkQ86nom9eDA1R1EZCJRWdEMmbwm+CF",
-	"mM/ILIsjRrrBUSRCeQR/yaPi9+BA80QZztmCOuXIIPNu2C84S0eq1FpIntBwzp7oIYqkPp/nYoXKL8wE",
-	"x0YWdE2utEqZSRbBcRcZ1LCI+WxMgiXCuPbIgn44pDP2bw8GAVhX8KbT87xxii+4QCikS8EMQwQnFIyq",
-	"uD4rxhVZMMpX8zhhZkiSBCeDx/DWxMlxDA7czrg4DPVkTV+uSky6KQPDsIGfTddEc2XDy4IX08PvBGeH",
-	"oEMEB/280WAMbSF62YoT9JsRwZN1j3DdkB77nKYsItB3nzyD1oWa699wPZUglIQ0SSwsGgLwxJIEXBxK",
-	"JVIWNG1sfSm9u/zsks7qu3tOpEr17pq5izQnWjM0vQlUzvVjzdGvRLQ+6JMLxiMSK3JFw2t9Caos0Jjg",
-	"3mjiNe2sRJZEmmj0M0n10mIiZr5/x4MT8p1Q5BVci1gUFIQF3fbJC0VCe+eRRApNGNLtJBJM5mRjXw0c",
-	"E2rQgwpoYCIr2nIJofEAve28P72M5n8bhM8eLv95NfjH6ttwmPydP6dvO94V/5Eq9jJexMrPJN5nQlGi",
-	"B0W6L55dfkOilE7VYczU9FDzRbqMD1OqWKKbODTc52BMgjQgphKMtAdR6ulwseoBh1N567Ekq7nQh2RG",
-	"Yw4bpQItlQWPZPNEIzalWaLeds7SfxucqX8bbZ7f6/zq2jTL3Sb43pngkqUkWBVjJrpRvCvD8TBDDfQx",
-	"RyESkC6cRhqCfeQrCecSOjkgIiUBzdR8MqVxkqVMBqSr/8nQEMy4MvdxSbSOBtZMY4M5aLNe7/9tNBic",
-	"rZpWDGf1IvKtVSztrL+SJI7OYOmYPmSrOeOaw4Ac0WIEDk7TcLbWZvONS6Xr86nCxNjywH4G+jHLrxnV",
-	"iupzX9gVOPug7MhJSDkxrvaG8Q17nUXM40W2cItPxVyxGUvRXkbTtcm/+TU3SpcHFZR+75FzsH4cvjTR",
-	"QMG4xBTYkumxC7TVIGvtMhrObS1ELWglsDdNKlZIgRsPDpQbMnYAT0xbNvwIlV3QN2JjkFmlsVIMzlz3",
-	"GZ8lsZz3LFSjSMm3LF1QjuOcmU0PbHMe+dQjLJGMBNWZmuemh0Ya3bxeHqLAHGe6YMroPC+KIoR/Y2uf",
-	"JMl4/D5j5JqtEYzQoWjNk3/66cVTfWQpmQmhubOIQ3bQJ5r49KKB5LPCAVrRC60ZP0nZMqFrB/IwZXIp",
-	"uERbG4fLleYehevKGe2hHq5/VdqWUaQfXjI+U/POeHR6CvRr/x76jlN5qUyeWfTHW7I0HzmaMX7LJZxq",
-	"beKVRX2py5VA6zOB1kootwdds0godNoV+kjfsJQmPRKKxYIeSqbJWbGoBzLgX7QO92JaV1CkipPkVmpK",
-	"z8LZonoMqqHskydisQQtcMXodbIm3R+/eUIeD4cDLfF+Pnrb+Z//+u+3nYDg3VtzWtG8Va6ydVfqSoOq",
-	"8lqzNxn/ynpkqNn/cDDIx/U+YxAxb4YFMrY0HCMYO2OM+TRj038s6AcjAwaDrRLBcVD6ZSerBPPHUT7G",
-	"JVXzYogVW087Gt8esVlQ94MT39peJEI1jVyLmU1DtsamdmPdbpDaPlhFUxXzWYNCAKcvjgLrjkmoVATv",
-	"446H5iYWmQQP1xk+AjKCmAfj1olVEx1JM4AJvFgiqK2DB2db01JbHOTGtc5Nbe0We7uHZ9twwTDdNFww",
-	"xm0aLrzQfrgtDLQbh/sJbEQgRUAl+JpG31LFVnRt0G6Ujd9FSC89laNfJCpw+TA+dkwMoP4kckMWbEin",
-	"CRLsdSIRTiqGojRe0NxMBDYQeFn+r8ZGFkxKjBCHq4O5+9nXiNH+tfSNF/ofmTojXKh5zGdkRaW+JaYz",
-	"fGPOkgil79oUSrE39lwIV6Rof+fKybai6DI2M/j0yd3N/52yaWfc+V9HRdn5I/xVHj3T7/9odgj3q05U",
-	"DQugBVTE5Fhfo3wLCeYH1wT2+sWhYwPzDcu8feRYy4o70CES/abvitsSTOVrGpknt6U2o9ZOYg5Wj50J",
-	"rf59QWOFb4EsMqkvSoQqshBSkdHARMPQRenFfUnEdD+xH38WcrHaaCyJ6c+llMpKmFu4ebiIpYz5rPww",
-	"49dcrLh+qJUl98tKmfPK9zZmT2RqIqaTlPIZC87wlh68/v7ikhzdDI+M8VkeSQj70t9ae7SMZ+C/Z3mf",
-	"5mvUrlda78MQ+B4JSmVpJ0qISaK5wJc/BU8EnyZxuO8ZoIliKacqvoFo2nc9eyqqhtMdD4Xnc5fvUoX2",
-	"2zmVhAvjyAPTl772nLjnoqzu/L4PRWg2w7mJYWyJ0qqOYsVRqdmle+YZF2piy8Prh072UOT8rRjXpDMB",
-	"FTt/Dn9NUkbDOb7tqrcwAvd8lcJNwkyJ6XSypFLip2gMdbuunseYTzKJRwr0jnIHZ0RwIgxakflHLLjs",
-	"5fbXK5aIFWInBXBHCgy4kh6PuzZf/JB9I9KrOIoQF39/SRNzmU2ncYiZNKFY7nqqvA245yqWqINwxiJZ",
-	"jfIxCPEI3r+3IrJkKTBiwT/PWUJz3IKutdJFIgFGkOLg1JdAEyAmll7HPMrpj3Rpbs7DNsFtFGipYMny",
-	"6H/+67+DgjbBFEAdqi2+48ZBc/DFabFqTMokmpJuQZaVc41evF1Js6mRCnlW9GHQqGmSMhqtSe48JJRE",
-	"8RTCNXJTcp/8JBmhEFlg7WP4l33BERp+29XuwsOZ1Gchdt9qOKvA0SmYr0B+CLyL/eX55AsO2kTyrKCw",
-	"/XklNrXX3a/2cUGEF2LBzF1OE9cKnJ1aUmUpkXHEwKkYSyLpVPMiksLl7g90p9s+wYKVuqv05annO6G+",
-	"ERm/JTdLmRRZGjJ7XdiRdDyfF8TznSAyC+elOIHNxkCXKXltjb8/hdZOEk14BblUVwb0S5EpBjrrVO/c",
-	"74KGrB2+bkP7TuibN/5a8gjq8w52fv1McEZWcyFzn8JaZOhQr8c1nDk2fRKK5bpPvhMYnHBHKwHBOIdO",
-	"NM6mT0uRO06Mx6Zv4J19lxyds9s+qDtwPxn0xUTQ6FKIl/oufbtjD8aD/F6+46GvfVy2EYIDLZYEfoX8",
-	"A06G5NXX/d/1pdSOWgmBIy+Ocnm+X/7UGhxO1zN6e+txbgHfz27sfO63GDsO2kIaxBKuLU4S4Zop0sWA",
-	"R9JQn+RA7wzEXRrXCHaAGXs2tAADyXr63wXsKMbx6P3j7IOaSMWWBXqA7aVTA1XYWjBl37uhaeWzGqpr",
-	"S1w3Vdu9AzuGW3r9y5P6BZbe/8kxjd2K2k0p/9uY6rwtlGnevAPsROu+KU3jZE2cT8o+kkhwZh0jNmmL",
-	"gUPFZkjBb4fgUiS4VL0/kpaNMQAh5ZoUweAGIT82K9ncThfCVKXQ6reC7D79eErjRNyw9MC3aLmFsL4t",
-	"QZ/8TGNFAmfx8kg4E5ik0vUZoQQM4OX1DCoL+mXPggkyO8ydypu/y+PRYC8uhXhF+do0J295YaCKoeV0",
-	"Z1lR+dQ5M0KQBeXrPG5x18OwN7UXQ/oMXLg+q/xy4KzERjLtk2f6sKBlbU5lHtt8lYXXTJ0RG5iTQOCM",
-	"DbY0tGwH0BCiCcJ4mhW5+xB1fGd07sbvbiTX/EX3q8MiLLbVx+b1L3LAfuJGvP56W23MQP7t5VmtflvR",
-	"yhlNc9uuVQowbt2EaMFP+8uNEnF9lns2DhaHmR+lSr+uLlNakOKB46PBB1hoNvrSHP7nn38+PC9mw/xR",
-	"LWYfwzlNEsYxX9oXrfI1vpcymiz+7S1W1/WGriEBsw9LFioW/YFtkWckRhfpFWOcJGI2YzbcZIuyZNif",
-	"1gJ+X3rTuXWkEGi6ZyUgTGIq0gVVYxLAb309DuMYxAd6OwIi6Vrz9XBOupIxErirHRwY+ZL7dCAtH11h",
-	"eOuBwG4bvXmGNzgTlkgSpiC41qJO2eydiOmuTRoQ9JQHiepdEJwRPVjSDUoLEHx5b9FPXGbLpUgVi16x",
-	"KKaXsLe3OQxZ0eJkoZtEGIjdDkVjI87hYCZzBewYWlGojPOPYX3RUun/vvj+u4K/++f+pW+m+eyx9wJm",
-	"pBqijrghVi/rI/LikqUqZg4sSfW7J7GCG1zBzh1MjgoDd4BMqs28uPieHA8fPDgcEpos5/RwRMy7RJNn",
-	"uQcAQam1bVBRqi0jLgpwG8RvLbflx1CpNV4CValFTuPK1QeK4Cu+cNAiivONGbgBCih3VaxYgXtnMmI/",
-	"9Trn0Q3lIbtAVEwndtoJn6NRFOtHNHnt7KZJfq1Td8RopMdDlCALcWOj46GDkj1sSY1jtkQjSnhSeIpI",
-	"lzU476GEq5uIB8YcB50GQ1YCiN/3xLIUjYjUqcsoOAO2zHi20MvqdNupwN9gO1VgFvP0nbuD5UY276MS",
-	"/l3KY188ahIEzEByA8ZNQVaDlvFa9NgoB0R6CVKWMCrZhKrAczqdzPB6ZhdDYVyE4YBdYkGrBNuQUo7y",
-	"uzMGbIpDhYB0tTMSezwzP2HeSxz1yDJl0/gDg2igcBKUO9aPdsll6zkoHBVGlqzoWrohR4FLFcXj8kY7",
-	"z33H30BNxA0B3Hk8ir7/457SlOW7WZ7r1lKUte6Lnd+wuRmXIols9ylTWcr1MYYTjHnJSyES34aPDgej",
-	"HJCw/YabYUXeQZkABztwUHcxCK00AsOJTNtXQiSMgrjLoTeaUinKE9meDlEbvgUdbTiUeUHAUkejet5K",
-	"tVpgtb3vIVdi0ct51pXQlzhytTZeAYREcHvxZ8e4zAbuzeYM9JxYSodS8xlWBliiJ2cXS/A0mzmZha6o",
-	"5ZhjiktxmDx6hIXRqe9q5bNYsYXcprM53PVTccNJUwoGlgJOooFNAPmdmQuAwx5jCfeLtsS6jRnptkps",
-	"CNAsSgwInmwTMfmGwyI68/NuVxbFKgdBqtAkZ66RjUWlYKuyZEGAcK0X+rcNX/hKkhevc6ueydbXMp6l",
-	"RNKVyQJyOc9xf9AfDo/7D32Hs4Cc9Z3QeAEaCt7V4K65iJMkdvLdi6M06p/m7RsE/52EVRbVhFUW7cjA",
-	"K3FdDblWVTs+BCdA7CJbLKtqdst8zNpQbLVC3wieX16+JvhCubPX319c7iWENQliXZGyFC6eV8Sw84Ov",
-	"vxDCrreoOTZqm6ZpfFM5wrdTcdxr6cfmePGvJAmK61qFenZN2+91IBinoUP9E7juEqoY6cYRnL1gzOnC",
-	"mCmKno9uhkdu2PDRuBy5dOQUvawNoqj/00A3xhVuQW3KUnMw8MrNvGzMx8aAYUCCAZTGKgfJK820PIYb",
-	"JahLWc7A8vNidyFfiBIx1E94r8Q3y/xsM7Nukq0WRBSOCEGUp12kK36Ro77o5nqEs5U+KZA53l7mFoJl",
-	"J5lrtUIb/gozmookESt5BsphkWcKiaeakss5osEfWR47kEdPaMJ4RD0S9TVLCSCeE0Aogqsh5ED1yMqu",
-	"H5GMpuG8YiqexoliqSTTGLzGeBNoSyEIPabSNQCxlAcAPBWHEHPzNDW+zHYE45n5U6SWKvVslShOU5PQ",
-	"tFWWLb43KlLG+8pum912h5/StX+1K5vMy5BYdlT1/bNJRBOsPuDF8QJfKsKaAP+MDEKEpRtAQNAUXjpO",
-	"D3w8Omr07zgT6P7zn//85+GrV4dPnx40XDBPqkLWJ2QQoBKh/qtdPqNpEmtmhf0CX0Bne/f58/GrVwd4",
-	"VuzywPTPCM+SBHF1uOBV89xDrCWg38GAHUyprpsWaeOoXlJ1p2MajRAXcuuYIC4sjyCZ+Lfpe8iMkSKJ",
-	"JiJTaFELEyFZFGia6BW4PrCNJkWjNFzSTfC6OhUpyZZa7X4w0h9LJ+YBuMOBmRkw91UsGaiuK6OVpQyt",
-	"5pw1EMiph0C2rkKTVhIUsTVjhK2H4M5ReW6yr0UBxjaMyVAPt/bGW16s39icKYwQxKv7Gk/YnN4w8AkA",
-	"DbCIsA+xVD2YcI71lmdD6lbNPowJF7jQ3lZlqdEuftQjlOh/ZSnrgSUWVhq6kowarxg0c9B/y+u8EQLB",
-	"ivAWOz9QWnT7Xm6Z1E9sr/PhEHxBh2LJ+CH2gjiKZdZptjNXnSo8rHTw3ePmJ/NtrBeLHWyyT7ic1qD6",
-	"aWUjhpUG6WmQKyRqI5gz2cyLm3UdRPPS7Bag6iwRAMge4WJFunrpeu4u90qkYsdX5qul4+AoPjjQLfcj",
-	"oDZnXtEZynOkm0JPBHqqWdoqF6jT8XDY/gK1k3jHAhbNwh1/3yDazQs+vpEItU1rudDv/IaWSFP6pcEc",
-	"WSEkIJ0cjNK1XPEwySIWHZyRgRUyKmdq26yMLghxzUenJAKrlOe7FRulpVZV2DAdcJb8gJUXqUToZjfb",
-	"cYWowSCWu3ZRFysRoq1PGpCIJfENS9d9vJ+w9xlN8NRY9IFD/RwdsW855ZE+1GtZKOmwIzRvCCPbVBqz",
-	"CDn1Hl4dOLC5Q4d0LQwFNaF5hpkFWm3tm+SfYvmCHlkmmRUZYcxnVuU3zBL5wcE2JjBqzwSa76ge/lxn",
-	"ugUPaXvnMAKhgfR8hLPRPJjfoe0u9ghNpMBcIn1ndWihvGwFXHfBEAaLIR8tj9+fpPswzLptzWNVa7Sn",
-	"KRM1sjEqQn8M4SWbLSgm0MMh2Q03pa+FuI757IeMSb9n9Jy8N78ZYGSeMULltSyAFPEsXWFLffIdW5Fp",
-	"zJIIwVLpcsloqi+sCdXkb6CTQbDdDOtU1cTg7TAAngkV5mu2tii5Ns9McwyMPKo5NhOWzmL0wlSX/zrm",
-	"nl4DEYYUcKJ7JIhipig4zlOmPwwxIBZqldimLboJWqwT0DvhTE9TxohiH9RBjwQ0DJmUMZ4IgKUwBT+W",
-	"OYA+4E3Es/kknNM41X+BCZUmkyv9BdweMqnEokRwdrh6v3G0nV6n1JtTXaTorNPrFH3pL/KuoHKL7qZM",
-	"xUXjbbVQrUpesWTzxlpfhUNiVUvjOV87q71iRM5BEl9rKUyvRKb+L+/ZXZq6ZU3OrhUglSPcoJiSQHA2",
-	"EdOglzvrV+CYcfZdv2VJ4owEb94FxXWrNOY3naI2F4jUGfx3lmSK8YkmDChzR3mmJjg1iDHJzTkNrKIw",
-	"1KSNaJe5mQ81FUBHsudEtdJiQRXQj2WzmIDAPGkSOnVHpjyO1HfVSj9vOqDW0xQ8pFBQ711L05VWApH5",
-	"1ZfAck/P5sJ0v5IwyDEJ9BmEsBVcT30c10xOuICHZub6qaEA0tW6N5AE0hDAm6P3yhzEgjEEH10SGZM3",
-	"/X7/XY9ETNE4kWPyVb/f/+pT0CtTEuIp5c27B1qPttPr4Ag1i4dBwXUc3GfFOb/l+fTJE+CJuTTB8+u8",
-	"VpyqEpm0kDEv+DLbNSTKkUL2do5sQglNaX3ydRYn6jDm5BqMrld6wvq1OIWt7xEzWmDYMBnSLfj7mJht",
-	"vopTNQeDDHXLoUQA936VyZgzKXskZAm7yiFN9CE7Kwhh7NlfVyZURMJZVSKM7WOPXMgHGvNIiLRHRKbw",
-	"H1c0tWVbeuR9FjPV0/Ss5mclUYJZ2Ug/uh39E4Gf5FlJyuQ9hbphRT/EPbLMrpI4nKiUcrkUqeqRFU30",
-	"1oJJnCXQzsFZLpwMSk4A4Zc9EsC6BwjXmlM8bKg9b3urAwbXdxWreexoKmd+PaFZNVhSpViqO/l/3tDD",
-	"X9/p/xscPp68+zjoHT/+9L/baw96kPoX3bMd7O9JWt9CKJPuVfm4gdGN2ijvg32EtotXbABqm/GKN4j0",
-	"n6F6hCVApDSfNDfiviKeFEtTLLzkFl1zZZQzztPtw1zQDy/wy2N82fw13CbHDYqvlxl+Xrl+Lq/1Fgue",
-	"oEkORTpeRWVJ5HdtVP+VUPODykrWpbslfJ8KUF+4TUvll/elne856BNG/O8iWUsnKH+rhR8beIFPCD6B",
-	"uNdbxwb/PF9XUccIYJKZ6kF1BpoyKn0XuzYt2eUyHnYWTa7WE6xv1nNq+BTRbjYFB2RieRW9bdRXtGHh",
-	"MGC4qe7Fz2jMMVdQqIlwxYqpAB1rgVtU65gy5hS77JMLTpdyLpSCAGYC+cbuysAVN4bceMCkrS3zlLGJ",
-	"LWbtp0xb0DMgASgDhkb1SCBuiotUizEbGlCAJ9vqmeVIDiiYndt5Yq4enHR8dsRSYdGtIzNvmrFBuGpD",
-	"FdBrtlQ9MnAQyvOxnQ6aBuI/uQEXnGkN3MQCpoxBFSEzFv8AEEvOrqV56BKtbhRLiNviqfrNMlEWP7a/",
-	"yjbWYK2lZCD9aYqMjcKHEeRgswLXcK1mKLgeyht94lvMvNSWNwraVGvhZCXSSPb0Hsm5WNkoZDh9EEPQ",
-	"WCcDC2d56mQAxl+9TAZYwNvUyijW/jcqUruNbTdtp0OwxXK/28KgfsiE8jqhqLJT1eRQLoSl9SCMBIiE",
-	"3iLNAgzQhicK1PS20dlV5es1htgVeUx4dKAH0M6plZfx9aUNnYyGD3NeZXcFd0P2iNa6UhJSiPJdLJXN",
-	"oLTaQLlarksnWDG4HqKwieFW1rtY4WvGliTjkVkkPCm9CgMu9f+wNaPNCclnstaUDULEGRZiHkuMeoY8",
-	"VTcmIVbEMMRIMNngrD/O0wUOB6cYseC1/W914G+zb5fydqBQUsn2WP+5zGg9v3vTOwwS+sZEfmsSMqBG",
-	"RRr/Mo1DNrlKGb2OxIpv/V6//nX+NvAFB4R6F7KyMNZ3QUfV6qhbim9g1aqoGtu6pYDGhgCOTUvm6K8X",
-	"+ME2WWRqan0GUbS/5HlS3kJ7DH+6eEoenvYHA9ASNadwn3UbZc1Bv71ztQZRmIdiuIzdYbVVoiwxvhLT",
-	"2SKlMEylvklPqWLSKFMWhQicPUIyMHzJnnWWohFAXxIgOmXP5DcTMPM5Mt/0j6bUr48WsS6TEy5XzKPO",
-	"WketAuWgR1+25aUNoL3T7lpnS4SJqGZL6Ed3m9pndrIsCAydvat0DQ+9kfyN19NK6gNW3SSNPlQ3on5C",
-	"p1MAp/CEZdYSVt0PLRjcKlbzKKUrbiLNrEQuvPsmqCNlNIr57AAsjWtUZ7YHd0Cjk7wTT7a0iRnNy4J+",
-	"JYviJ1HKVrUBbI8gdQphe++B+fnHyx9rjPNEOja6CqhxiabwyoYNH7WMoMyLcbcZVdIQ59luTKPjlmNq",
-	"jr7JyxrdafRN2YXvBN4ULK1gNu5WFsuXn6U6eTUdjq2ZhkZqNKVC5BYKfG2nNAj3m1YeQCvBbp1eaAXQ",
-	"nyG30MBaGlX4BWCO7I86AEfLwkBiwo1W1AyrBN7jCQPKVCgWTbdekPj4Paqr+jIzJoGpWQqmGws0KU2N",
-	"pzTqkSBHlHRBx0yqbixlxlIov2HgNSl42wKolYpxwceHT8kFC7OU9cklvWZSS8eQRYxrBeeGpQWaJc40",
-	"OMthapzRuRuaP9WbY4ZX+ETtIMpb7n7TeN9pygU8JxdQVce3MT2AbOHEKTCj9yow2xGMSbBcTACc8yaW",
-	"NCDdfChgXDO/YbGtp/lid+3E3JfKiFkWRRZiYUpTL3mv3d410Xg7dH7wd1Kx15XbbGM+BgZXZCfveTiq",
-	"+BBKoCmhAhFRPx1tEQu6VOYFlftxFMAtSaInBu84xrpdjQDcimJQqTG3xWNlU9I3mzYv2+McbLV2Fsdu",
-	"dFKa2skjp2rlw5FbtXLQnP3fGLjrbpmT73+WlwvDKw/YaS1oVgNcw8gZ2GmLcpoue/cBA7xrJFwj9Paj",
-	"2tZXu8LDu+Fy94e4XJEuxF3L+IYd3KbrDdeSXjkExZQ7T1ko0krKe+3OUnVy+1Vhu8ablKGXeuKX+hpc",
-	"VqBbfuNJC6kqmc00eQdOTAocdC6SMn187Mxsc2xB40TreBH9d/N7P4QBYoqKKch5HlGbqGKevBQ3LEEf",
-	"/nIuuH70r8PRcHR6ejoYnhxDypZQemydczfGB2NnTMJHPCVLIWVsEzfNmS2iMMYdyNQ4fPToZDgyb5ji",
-	"gpo75KkKW7MQPlWPmQlMaF5SvLFUUf8weNGwX0uY1iFqozkk2tJMdHeQPw4Oelq1yoM+4mhMbIwcxudg",
-	"4Fw5nCIPmMNXTCCdfm7ii+BxHiwHH7cLkcMvbUBVn5xbYPeoGCPk5IgMPD3ByWBAfHUQi1LVxnKHEJCA",
-	"JYilqEx5xKLdSlsFFigkj2FhxYBwugC/niJdG3Dcz4NcKvn+H50II2AoMFlA4LthKTvTGi9Wsefk2TJ+",
-	"bSFVi4UCuVGJEUUUBgwhGneccDUTd+KSzGjgOcz5UdvEM76Fl4ozU+WHFiG6EpbXzWfcI3aUtbCgloev",
-	"FHEz2AAK5ZzO6jD/aRN08neQi5vhoIIFJ5rE0ZnJ4IY8HfKCu9hrmroXdBaH5IYmGSPLBBIwAS85S5m+",
-	"2OCLE4yxwdp73SLT3uBTwYUkR6lC4TnWtPeY1CoXak3ctooo5xPBJ3hzD0jXXBFiSSI9w1ygO3D+5pY/",
-	"JsHpYEQa6s32cqz0OUuiA2+fdKmyVHdalLkvKiXYeu0b+nAs67oFLQDOitxXrUibLuQBBNfaIaBBZJlQ",
-	"pSX3RE80IN28a3PBNCDWAb4t1zzso3l9TJaMR5olnBnfqErXRL+gNeyDPnmWSLaC3FiMcoKwhzSKOU3X",
-	"Bc1UpHtZAmwu5VyWELW6OXk8JhxKeeYGMhpuDd8fQp3b1CZBehXS0RZ9tEUinRXOTprkrrl1u9w6KtpI",
-	"GUQrL9mL/KpZLbkI5yzKkj115XOyYuw6WRMTAao3AxOPPYrwuiEeHrKxraRh7DrfP4yJr3i233TUPAMf",
-	"TtzpdSSa4FqZwn5m7Dqi63KE4cNNUXO9DkbImp9NKEsBhhLzzMvfn4sVSbTIhIgow5+L0AoH3WnQeFkb",
-	"nvqIEMDPBZ/4VzMHT8AE9zmjkVlIyOcu7owPyqFHD9xhHD843XYUnDrHC/rBByuQztD2grngdjslo+UF",
-	"ONnpBLrdxj7z/0IL0Db97nbywUPeJtUCfOMYqf+pCEOmKWuALKmErJkPNNXTCtd0A2t71XDaXbEBxRQJ",
-	"s5b9e9J4Qx80uUbkJnSNwtNQdBrRtZ6qZRLOuR4+RjcDxGa0PtWlO11xrsEMsuPBbpNP6GbUIF5z+8t9",
-	"cf6UqDtZbHDKsM1NG7tuiJvxXPSLrk1oXuQxMjw8HBwfHrfov3YRXsuOJQcPf6yd3BoHqRyWPIFmq6VH",
-	"b8e+oktwdiim0/wYVORVey5faKReJv9oVyYP2zZphq4BfnFYbK6fkI5bERL2ZdFhWh+0nSRA1cn62Vj+",
-	"PY93ebzyATw82JHF78QSq9DgBR2XCO23ZRF/1yu/L4/gbFX4rSsmpwKMftPqfG+qdhvs+pxySrF97UL3",
-	"bFP14P6iVfATbR0UrMkTfLf41guRf+nG1G+Cy3cIdtgiFynMYhlztqVDfKncZ6xognnBO3e5UyQu5NkQ",
-	"YAylUFxfoG01A+7jsT/rrdStB+FnLlJFnKdgb8Hrbbnb55RHEFKzpFJR63qBWgB/j5OEzqpWoNHAawYq",
-	"YcjvRoavnE8rZIhW5U07q98oz+h7qVgaU/IyW9LdU9t2C4IF+i9FwuZDt+aSdk3Ylz/1OrlduAmepWpV",
-	"LmcIQjgnGEfQ2gJJrylbJjRksiRCusGbdwC8xdlBnzwXiBkRMQfRDAFSrBVXzdniDK+AegTWJYqOPUz3",
-	"dRL7Wmnd3uzkkgLuWE/ziBOXgzclx7vy0VzfTCB+XDUElAXmFeIk5sPflJR60pCUWh7+5nS6eMEmvwof",
-	"Bzvn5MX5d+cYYqVf6RHWn/VJ8CzTEuTopeCRBfYvLLsLlsYhPfqOrSZ1jrqrNQgOYC+XUXl5Dst13fGX",
-	"4mbLW+QXU82y9meqwvnt3Fsr3QSUHSDfxjfM2iXjyOD/IfwHokL5AmtopsRkLpIWKaHPwRNfmJONMd6B",
-	"ZxEcXduSZMt2yR5eGfoMIqjwrK9FBggvkiUJsu34bgVr+3vDGd5D9boCysxtsC8/o1+kZyovWD9dzQH6",
-	"5b0i2wb4+Yzet7jy/FZu8z0MK41xpOeeU7RjSOktuKolfm8c6U5m958RY+sZj5Yi3jf48Gf0vQB0V2SQ",
-	"ztBjDIXo6rwRX9kAsG1y1JUgKQtZfMPOSPAvQR4ZfJWpBmy5nql9F0vEEYNEeCUIMxM0SL5aLNXhbdwk",
-	"tjzAvBx+28+z8LzZ8f9SfbuhFTPcxrarregR1t/nYiLnYlV5aspdVp4WXrUJVoctyp73jdfOfYRpK6VH",
-	"ns/0cOGRby86vQ7I0P5C/z+L/EgB7RUdKJ7nUXHmSi278oD89ONLG/+PUCcEa0uyCgxVXn7PhOvZAnz6",
-	"HEgsyldV+08ebTuRenA9S9e+4/aUwQ5+3xCG/MT6QAHUkNk8yoopENtoDGLWykAr7aDJe2g6IDhsAGcp",
-	"r92K7Viyoyns2ttbjvPg9AfsaWKP746R+HbBfBsCZQqfQjRHQ/BzUXW0T75OKaS1cRJAmc0zzIMLTEHG",
-	"QPOYJRNLH1S8E+PbCHlSCxvoGZRoNU9Z7oVUBQKm0Ug4o6nWErUCFy8gy8LCKNOSOhnLwjTZGrLLF63v",
-	"L953TiT01iMLGs5jzg5TRiPoX3+QB++LCIzT7MMyoTFnkZ5TuUSpx1VdLr3vsWVANHJDWUEDLELTaJIH",
-	"pSP2l72q5yWEzcVVH0F4seeEq38lCUYVlscHtVDj0DbtHZ4t/FlfsyTm17jJWvcWkb5VY/kAY0fBYqqR",
-	"CDM9Uk969fZaom1WMC8rWh/iPFtQXmwmbBzHgZAXCnQfvOSfkUjAdWhJU1kvM3Kp6RKiExCNu4rNfNLv",
-	"NMGzS8WWTfta20OtAOAFTg+HfSiBShhxPDFfQXoGjxI2QXzs0BSugwATSMCZcLaaVOL8tViL1WQq0sky",
-	"FYD4xGeVjLlaP+0BKiBErTHaHOPasPxZtEakTodSYomYTJheQCKERFlSNSfdAHTBPoRmBge9CqR8DVG+",
-	"iOPYmm5lFyiGBJZJkYxMk+T7aWf8plUmOKa/2MTkd712+42BidXjXYqggna/kqa0Tr9NBSKLTpvXIjLY",
-	"tOZYumWJDEzxbasTNaMgXqWCRiRMqMy9KVjv2SFsf83enr9IO6CqQJSl88itvJO/Zhbb/p1SxSYAeF90",
-	"kFfBLh2ApvHsCWloQXGxmKvlVgVrLW1oTdjrbmAAh7oBCfRoqjXXIkWLnO7xSanakrcmcs/TkAlfvX1D",
-	"JrZ134Y0f7jtrCrlmO5gbtaTJjI1EdMJxMLt25xVDmU841RfYG473cppcdAyi+aci4nvbDmtmepXniHt",
-	"2kZxo9u/jZTdiOu926iy3VIzRTHPMsNwvi/x510/jrnMptM4hEJgMhTLMsUcFy1U2ZrTSMqkyNKQeWn4",
-	"pD2NQP2yCRdaAch4tG8zqEtAOwbTsNTSafuWPPpd0c7jHdvR43GKBezVUFHsuTKp3dtQjMNugsy5VVso",
-	"tVJGwRKxZ0su/IduwM9wdmjQUzh7gibcfVtEXfy2y1/l+zGfZLKRIGqaQ1UKKSEmCU3LnH543H48GZfZ",
-	"cilSxaLJgkUxzZG98tZO959dyrLKio9G7WZXKESV74vVqelMJcYGhoEkV49sA65PoNCwPPy4HKBfamG0",
-	"uQWTUdjAOU4drur9HIXKdcwj7xlox5NNLZIrlohVXlV5L4ItKrfcBSsEs+XdnPAS/I//IGzXUN5Zc9WP",
-	"TC4Fl2xz4RU0tXDBD0cfPpDUfNMn3e/ogkWk1BJ6MOFRj0iB5iMwakA5Y6y+Ke3VXs4puLTAVW+hnEwK",
-	"JbSBJryDusEfJrKtRIZjkaveAPI7Rt2Ot70SDS6IURd3qz5D8uIzb/nnrD5jAiXmdLlkfEux3dH4ZHgX",
-	"ZWJwDZ3iN9Z6sG+xGCe19HdVJaZqqB4uRvwvVCWmaNRv586JjlwwZrJfYE0lmWVxxEjXWGjhL3lkfy2X",
-	"O7h3ezW7vUrQft5Vam8f/CZmSfQE2IXPXgsWwa+kSXA0aA3Ulq8Cu6BiHxTplqAq5zQycVx1aOTGtAK3",
-	"iwrDagUcJTY1C8Mtt3qyvdUaOiz6xv358N8KEa3iJPkRNn3fyNyZacUAERalSmM+8/iCGsApL3O0VXR6",
-	"+wApc/xCJEQHW7pAwQDj94pKm4kZwd5r2b1miljyboNFvTlmYyPCgsWLPIMkBGs0NWvylSTzWCoBITLg",
-	"q3fgPIhk1TzNyzwuSk8rZTRak5MBMQHbEDDki6jZJZwix2M0s/ISy56gTEuWSuOVzlMzrvJSsH1ygSAl",
-	"eQ1qDCsRPPGUbDOoCrWoLv2YmBC7GryFC99UqZxRB2ewRIA9lb3gpyeNpYb9YbbfxjeMewJsEfVhx2gy",
-	"q236j47FF8VKG3pB7fs9QsnXT16Tk4dE0RnpBlOoyBWxwyfPg4M+ef3ji1fnZJXGykS3GvhtROPEvP6o",
-	"tKCwNpqoY5Xzz5By0q1goPYMAupBzwKZNhSZ6kzT8nocnzZVT/Yv9Dd0ESdrz0o7aBq7LrdY00StJ6ai",
-	"wsZFN+8SkZIFg6gw/KoCtVIhglf/ODw5eaiV2uGgRSzagqbXDCJCQ31v8QP8FvjZGDtJZxAzqYTW5lMs",
-	"5uNUl4FDSzKe6HMz09TaDkvOIJPUas7rxxY9I+bkWX/44ESvwaI89RKgSSlk/+3bf30zPHz87s3g8PG7",
-	"jw96wxN/ePBOUYFWbBiw3hpwgtmzaqgHPj48PR2O2uxPKsSiFbXMhWIJ0a+XyIRqRhXGLJ0xV3o6gJQj",
-	"CAAtxeVslf8Fd3IPUC/nb7iTjfz+qQX7+LgzZzcAb3LFUtCsm9n8biUXz0g844jAJRA/2V7Orw0Q/L3M",
-	"uGOZEQPsu+BxSAGcdFGuPa88rANZeruK+H8ont5i6lXOvnUV7p61/+nZeIttqPDvrbuwPwNvMRjDvHe8",
-	"vbXj3s45r9F4eVo+UnN3oVEOFKXwd9T+7ZoZ1CiAYzXRUobj50BYUmneLxGImuKNehFzt5vhPXO/vxDc",
-	"XwjuLwT3F4IdLgQ1lv6c0US/XsOK0BvOpAczqoho9DsGxHW5lPd12egrrrfGrZsefBKoyGDyRRBDEt2K",
-	"JslhmIjw2kSBP38+fvWKdEcnh3ORpRXsPsS1KdFZ981giET2n6M3g8PjdwfjN4PDU3zkpbh60vXGukn1",
-	"8n4gBs2NKHh9fvnkOTm6GR65UPdHH+PoU3AH5f1MiE27um8wMFMGG+rSsKhl5bczMiALRrnM3/eWhNuG",
-	"dfEnqA63YRFHG+vDbS/Gs2EvN9fQ8QJg7K7S5QAqKmVMWS0Lc+XDWIE32NUOMFPYU21HZFylDRgQx8MH",
-	"Dw6HhCbLOT0cEfMupAiUF/qniwrow/nhf7z7OPJLiSTmbOjBrjEz4ZFhwNWqG8eI53Ci5gTf3QMWQUhF",
-	"k4YUjdfwo2d2w8FguLPRB2e5iQKacEt2znq8XdnS32sV0s3c6XNWJK3VIc2ziIfbIYJ+kwqlpHueY0ym",
-	"1GiXgFNMtPR30FGLIJpvBWjijv8OfV1BnQ4DbCXjRjxCKI2v4Kkru/Xs/tP89J8w3APv8f8CpU/bFwDY",
-	"va7nphPeBAmz2wlvob98MV2DdBt0jYPGTPxd92DDTDatvUnnaUphwqQc8JIjsFFJ4SgVrJf6rhYr0uXC",
-	"RKIRycKUqQO3UlRRhNTkMFWtTO088Oem8mxzDcjTQcsakCbaL48vaeoLQbIiIgWZ0rR3l33ngSxNfdsX",
-	"2nTerucdUK22oVjtWd/Sm0jmv2j1Cqe/AzpT3bj6cm4ifDf8zXNVc28sFOGyxRSVayB3z71zr2oC7t2a",
-	"tqwssKGAQBerB/Ty0gEHbu2Ari0ccOBUDujasgEHmGhbKhuQ1wv4FJBuXiXgoE+Cj58Ca0SuJCN+AQz+",
-	"2i67ZtMGPfZ7HrKiMmHPVM+KmGOAgoKq1TojP746fPi3kx/+8biNnb5VOCnAf3+OEp13BkY68upwOXpP",
-	"u8zRkpO2njKan4T+TtU3Uyar1Td3r8h7N9ip7TCPdkIxakQs6t9FoWmHyQUN0aGNAZGdZhykzdW3IGgd",
-	"kOdiz61qS+0uQLlwt3+peHX7t1bpqm9JI/Bg0W3dPE/DBTtM2YqmkWwHdQH9+ITSbbCbfPC3uU7XBpHR",
-	"qoBbgWl/tlUbclaxCYq2rhZsLYWwgigJbBxU6moP22sh+JSRVEkvA77QP/UqYR5fSfLT5RMiplNZxaIp",
-	"znnLSvB3Wfl7VzQsE+DcLHlihXDfzt3ojpIYYB1bIWFeGAtgjt4l1zxs96V+cXPYfa48WrbUc2AScIwu",
-	"efTKyMMesGE/lLAHwcsyeZ8eUhzP0pwr6QHO7rVUYpvqxi7pDFTXUuVlqjarss1pKOUCzlOLVYPAsa2g",
-	"anwK+E51Zq2jsCj0M2NkKvT9V54BqJ6pXiwVJg1RSQLYZ9i8qWJp8AcuQ2vXDyB/fNA+mpNSfRWX5Zv5",
-	"50Sr9yuIrZU4OJfBrXn9b6nG7QmBv42k9KzLhXD1Nr+rLkxnIwDkruj6J3cPor8nVj7g5IOkNBWGmhUG",
-	"80I1CTJWJXNTtVyDs4zhfDPqy1b1+vNqS388vUVzJEdhaSo1UNTZwle2k6JJPTZ5wz47malfABkseuNl",
-	"zGdJrr5LcrUmRdaxdFJsoAJv1MsTb2ReJs2tqzvXIsRU3z00w8Yc6OLPfHQBhIltPxBuM40zmrMkIt2M",
-	"m4S5AwSTgrhlLla9IijGHS5kkDnTpUl8XWZ2w9uXbWihYtpaEu0Vzd0MHM2Ir5f+C/RWmNdd8Arz3svc",
-	"aoNO+bmqWSBrzY9chbQ858dRjltqmnrft6mYtHC3N1Vza1IrETLxVvpkEwTivSK5RZH8u72u+UGTjSop",
-	"zNtkQTmdNSiULaubmKCOPQua1B2xe9YwaV++BFxduTDBkqVE8BpuooO/vp8pGJccUkLx9TvklrvUTmk7",
-	"4aKqym9ZN+VLF0ip9d/6oqMFUHA7mbRX9RVPAODdFFzZ2eYMLZd4HZpi3lXWJGOdWxdsKdVquVWZlrwc",
-	"roxnoLaja9u/eMFqLlk4+Z//+u/AuMDxkqK/lS5kAwkF5yxUAgzMQuVbJHsQJsgREd1QYV6XpbCfk65c",
-	"xSqESsJK5PAagXW5lyLWt95nblmL5sytHGMHPRcAcGALdwd98kP+ucFigqBIsbDlcAFLnqZYy8bJwluQ",
-	"LtoJ4A2Es9in6oxPR/hNS8w0YI20KhLjns1ytZgzXD4tAUzSAxTQhIUEg4cSNe7tqR6ziwJsEnzcEX6u",
-	"4jF+pucc6OYjWpK8W/WgbTrunmZT/OJ2Ci7qafcabnsN9xbBTV8kZmn4JYOW9ohYmphS743dixWLyBUN",
-	"r0sB7yjCMIgTEfEMzLgq4jHImqnqcM9MuhfCd9lYOgDEufVUftvgqwTRURt0iNf6XMaALXOh0njJ+r9I",
-	"Lfzw32aJntA0MvQdHGjVHDiTCbxTgtBMzUUaSzRBhjStXCWW8eT4B/aP69HL6+jF6nn2MP4woFfh02ff",
-	"DM3AJh8ePX8/Wrxc3VK730Ob31Qi4LKO8p/HTAAjs8i1pdzJHomnhPJ2cRMViPTmmIQKZnkckQpht15z",
-	"r7JrGtnc+4wqtqLrMxJIyqMr8SEgC3GjhQ1U05mnIpvNTSkK+N2uCwmpKYNkXQ34O1iHNKlV3A74bBf0",
-	"q7sLBMyXwrc51QPlDxesxBJuihtsYnMV0twgcnAy3ruo2YQy8Wh9ny5ZRJL4mplT/5Vsj0h1l7LFLIyt",
-	"oNAo0heUZzQJLFc2n2m6I9OY0yT+lbnUha+Xaco8+435yw7nuXZ+5dWHHWPLtmlGZXou6Ujln8pLV/nt",
-	"s4bhltX+jYerQjxbj8hFQ7LmZXNNCLBN4RExqRqxKkevwchlvRRI/osrGdzneVERp1aI+xlOLr+joCU9",
-	"C0PGojp2YO2j9oyzbLjwA0EWSQ768l1KE/5KgsAfE5tLo9X/mM8gjyZlS7oOSNcqvfraOAYT72ouEmOC",
-	"6zmQdCo/zgeQer8UMlYB6QZICAFZ6sMnbrDSif7DDMzfSI+EKYvg4k9nNOYSJeZVnKDjKle3lrYsrXMf",
-	"NBmVB4jDA+CDiMNzxQiNIm+Kx8YcLTudMXRl/oKugyVLAx+qX2DpPjgj9AoL13mRARoytu4sGN9UhZFC",
-	"E7jJ/zEKfz4yzNgFMmjFG5c+daO6VAHsdkC6ep2A4sAvGZh9b1qXvK7PDQhy83a1GA/+uIOSsVMCbqlc",
-	"a8Uakm+/mJKfLp6S0Wl/MCD5HJ3lzcvx5Gcwls7dRZNxI5H32xeUwX1zDq1eZLsN7pJyNKrga6CmwDvl",
-	"pbUPb1vYZVPa7mvUlJoRTw10Mly6iwVDTmTXEq6HoZBKkgWmUVEOPpEljSMHvwZAnrEgEiQhEFOXL5ep",
-	"/ZJeGNiCg+aSRKW53s9FgvH//C2nyyVozTnIs0l5//7i0p/xfmT5WtAnlyWCeMvzzMAi7Ysj6PRmCwI6",
-	"+/3BH+cmJdUkLptRhpQTLiBUS/NfRvQ8YkOKmm/lslQWSa+bfEuj3XxLLUOOnZg/J+rYAKjjFXzz5+ZF",
-	"Q19VAi0acqMsndX0kqyNS/JwD/2TayDSstJvGQLjazfmRDKahvOe/i0RCv5rggMO9jcdwRg3iqLSXj78",
-	"zIJnf0myTXKQruAhoPW5xriDLyY+7LqD9Kgm8z8lD8sSotMau9ZRnZcYmbyJqepRfJ0yeh2JFfePVN9K",
-	"ZU6nBXqvmYGp9S+mmxUa0ILecpldKaFogtgTJlgLWyp0PfQvYNbUDUtlr6L9HfSwsTwmBGtYGBGq9c+U",
-	"qjy/3HZ5kHMsRT+4L9kX3vJlklVbO+iTc07YhzDJZHzD4NtYokZoTY/w9RmhnMTcvic4A0ZNE4QqRlgo",
-	"qCIA7jdk/vB+xKIx1Gw1fB4XHDMW8jcCSMGmiWS6Tbjf0SgyxUEDGIFb9LgMtAwLfGaF/cRq17FEnGg9",
-	"zk3qh5VDEY6vlKgbK1lWoyGzTU8UCyWgE896UAB2bLk2SCW2jgJMuE++8zA/i/jTQrR9To4DI9xwPHo5",
-	"EREAPmvtgSkfwJcx97phSvvWcGnbokIWe1gy3TwcDNvxc5hcg/8yW9izhqQLWhZNGdjdCwreq+cKm3O4",
-	"G+6JHVl1kbZzu5feiJXvOc4il80hI1f2k91w3HUzX8kcRuJOLGgbw1Fsp1tQgSrKmWGy5P/7f0kueLy2",
-	"LbOPnn7TjBVEZ3A8NJM0vG9JU1WmEHolbjSjdjmmoh8O8mDZOn9t5yx8n1GuvIFXpr6yOaZBz5EvpCtS",
-	"MjSspxBGVtpsj7eF4k5Xy+aqzqbIEh5QU6tU0Q9mFCCIYk6uqIwlMfXpu8PR6UCv4nDUPyX/56CSFXE6",
-	"2BRnW1GNnFlXx9LDgZTuf1o42gurWYQxCezSBppSAk3EVpCUlCjbF7jf3a4gWvRD0xXS+ay9huUMouWG",
-	"V1WNbkWz2EfZ9d9lK7ELVj3LT5GPQf3IaKTPhzeJ1/yUowiFcxZeS3LF5jHoNR5oKXjDgwtKwzl+/pUk",
-	"IlOhWDB/yMEV9RWZCsQ1EMxqjvdZ+6ZWBPThvdI6AlTYK7Ma4Y1eXMQzDFeWzT1pFjalaF9B0Qko2zD1",
-	"7X1UNiifWKlv33404f3BsIDhmXLmei0h6IHJM302ivrt+JrWBqc0TvSvUonlEm4kOcs0NmE9JznPFEQD",
-	"aXlDupLB3uobOGcrW4VYHlRgBvVRKJc7wz624g+2ttAUZngkKj/5li/RTdZl4/SyFgYwMluodL0ciAJY",
-	"ikab0RuMSqvC5a6Y0TOMPeRgRxz1Cr6ESaHvXK4EWogwlPMMdvCGzZiiaUxREXAyq08+3Qlkx3kB04HT",
-	"qeJxnOVIHo14wZhwEmhdOSApsw5bvBaZDS2aLE4sNKhvJbpRQLLSHR30yRO94SzSfYgi8q5Xsj4WgXtG",
-	"zHc5Wx3UU6MaATy2w3T0OnLOkmQay7kD3QEAsB/cdXXyBQvKzPEkWtmAAE7CGoJ2hFUg3XyGPWJhRSqo",
-	"iC2Iq1rGpgkQYbIT4qsH5FWkEWC8nplQbM1AKhxVv3H46NHJcNQC7nUXvIEzoDcTzllQzFcYH74+1K0Q",
-	"KA1dTeTKsaxKUFbe1KNGbIBXWgV1b0mgbcYYgZkbD/T91JPusz2FtLJQ2+oQNTNTlxo3Aujm4OKF8day",
-	"1vt6EPeQ4feQ4feQ4feQ4beDDN8C7QYptUUarbLC9B7N7XeL5nZnSYLW9bkRFgcrMlpkYJHmaeL9Jn/o",
-	"dhy4O8SjszGmHh67Izid7Wzravjt0juhBP21ofI2efR/nscJI4FmS0GvMDfAVBmPpC+Xq2naw43T3roH",
-	"nxPRT89nUqyDH6OkvBYY0q006QfFlwEaHdgHZS0UlKMpa9PKHN9uZX5bPMK7y/C8E7DBHlnFHGrJI91P",
-	"yVJIGRu5+XuFIdzt1r3pOt0iYeAL4Pc5ETS3TYvFBz4jNFhObfAQnLsrptlgrteU/MwiifRhhTvi2M3/",
-	"7Ab6H8EZlKxY6hsKJFNhsX6T6dkrhO5BfgeL4qnZILBahQaDuxvgv3ZIA/XHHtWcuMhTJmF+ld+4kqVw",
-	"NwtyNLlyYzXaO5bvERj/WgiMlePzV4Fj3AzCeDe4i3URUNLB/NrINrjGnE3W2EQVynGHDOYm2MeKel65",
-	"u7zbfO19duO1l3zPGWFQmwbiJhzaK+q8+xyUwHObb8Kb6eObmCVRwSHrjMd4gTDq18TLdoNie8EfjjQD",
-	"/7TEov9A9RIMdBAnbeJ+jcsb31aZDHrkf/7rvw96WI0K2A3EviWm4r7NJajcfMtifZqKhT6LEM3SGXdO",
-	"/NaHrfcYSFhdLhnfcspPd7rB7KCg3kyCMxJHkkiRYsH/eMHQx1BVXG8MknIVRXm4GPHO7VS9Cbup5jvV",
-	"fm1U+8zPXktZ8VKTqKuUsLqNpq7ENWvuKI6sLQ7ec7ylhfnfLciKtmkHHLsYmhLXRu4O/HJ3q5LqDzsB",
-	"b29Oj6Ud6uMAJ3lYNQQjUhIxmrI0D5CnMbjC9VXCiTQ/K06jzegJCCUzIaJVnCQmzYdcrQvBbxSBynd5",
-	"ICR4TCu/Yf5voInYaISyiaL6+lLZKRFI3/DbytPqtCs/48Wz/pVl19Xnlm9XnlujUq11APqrNa7JoD4W",
-	"LiZyLlaFcOq7xS+8R8eZ9J5RBmW5XjlwuXzOT0YvlyBboTiqImw74pxXhpUvIrvgdGjpGO8L1FETwPdY",
-	"He2xOvaEsv5tsavvMatvvbnfYySbsUDtWOPruQlIv4llrMhK87vW5V+DnIcGTk1NSUK6YJiEYphpxXrn",
-	"sl63kFv+/D/Nd746bu0Lx3rME179vQRbU1Fk/hQ4NMP9qmftgkWzH/zMnx5i5h5E5q8OItNzQGQ0R0TM",
-	"lyowvx8IRveVpUvhjUUG62/JIlxcE4wld1yx9xLqJAujM9Qezry6o7D2dCPLdNu5vlkWauanLwJeY5al",
-	"98eBsakbQD17ypIIshBK3lCT6uz66w56JMg3L9B/2CsR/JGL5d5bnsvgnm3BSmtwh6aUE5GZnFF7gXJf",
-	"KLnuDzAhLScOvP+59zT3bubK+eJa5V7HzH2tknBatNaeti5MSrBPy10xdp2s87q1YmrAJiEoO/fTVUx0",
-	"bXznecUEvUg5WMZdOdDpuiH1Tv9ij7CeWwUrU80z3Ukaa9rGa2ErVfxnxq4juvap4Ts488EeuHvhO1tt",
-	"YmLgtRqyvLQgKaqNmH2EWPiiXoWJ+yxtw8PDwfDweOApQ7JV6mhx/avgE/9+6HlDmVrYFDpnNDKjYh/i",
-	"Ss7Zg1uWdAnntYou2ypu7GxOtCRdrphiD9e7Suf49E9fOWWjB7EKZbuz/1BOctr1zAxoCe7VGP4GSERJ",
-	"4tB7d4CmzhRSpap5ew+bC2U0lsgQUzzGRR+1jAZ/VZF40ZguDIcWSzfDaxWmNXyMPkdwQrZmWaVCQDXQ",
-	"3x29izc0iaMJ+iQ+er0qaYn7NDhSh21qHWFfINhbcTrXpG2EX+SJnmvDz343JT6AoVqi+bzVO5ytLa99",
-	"hb37BFH9kG41ulplpMnslgM4mPd2K+zhftTqlOS60U4GNiMRwGp0ZhL+coUntiEmf2ATWlO5N30XwnCN",
-	"eMFcJZFAAqkbX6DotckyE1MDsXHl3c47i7f97GGVPPIHljzj0X5hJaPhXmEl95XufreV7px0Mc1/5V3r",
-	"bxvb3xTft3e03k7q4M5FHRAPLfePYDlJk8vQzes4AG6QFxUtODgrUlgFZ5IsMgnJq/gtcuHPUbnhz12D",
-	"zxTxSthUNarCXKhqeouJJ881cn/0/PFd1IPbI9Bsu/ZVCQ+zHP+LVFbDxffHdzXJ7G3OzN+yVNrvoERa",
-	"Sc3/I+hcL4W4zpbNKwNRzJpHxrLQxawrAQUEF6v6Bu94qd8UuRtHhMrrqjlvv0hdv6nXTiwYW/FQnmFI",
-	"Ubsk1hjMxYp0pQJMXyI5Xcq5UPbjtxwQH5AdBSeDx7CAExeQ46BfBugYEy5M0wCBoLtfiwxy3BCyTm/B",
-	"nEq8tGPaluZ0mkFHKV3xPnFCCiciUxMxnaSO5wHL5wjkom+55gfFDPsk4EJNpiLjEQ5GZuHcCMeF1V9N",
-	"lZe1yADTQrIkKZug7TrWoEAahoYRrdhtmdidltqbnduIEGdTRZZEuNtcrM7IwCbO2qBKTfIFaWyTJ1VX",
-	"eB4FnHs0ykwWD8jmY+lnrt/zvFjWkqXmdJoz0rOFqRBSIT83bbmv0X8qzWhlyEwI489as2PDXjxM+ctw",
-	"xM3rvV/UxgVugEFMYeG1BfGy5s8KZ7xFMs3ukBMedvcTwDUOBwNLOtLkrTCsMB2RXJtikXEhxJVM/Ddb",
-	"+a9rNdwFhgIm+QK/tIn99s8qFVUdkW7IfD7/pi0H4fOCL7Nd97sROjc/NUW1SfRrtg9e8SHhtgFdzwlj",
-	"OMD/bSOPO4evrWHUloOJblj6nxbf7H+3B5LVw2zawEbPrZYMgXUrpnqbpkDKSuQ1P89IkItO+2o3TIRk",
-	"5ZjdAwsh2cvB+yX6YkuOed1jp9fJm6xAXuGvO/hP7a3Dg6JnQEnd+U1TxvTk9PoCwGq8YO7vSxq3weO0",
-	"dgrTA8qoRcXPhI92mcyl8BYAP7d7QWgIuGMQUNvL0Z9iJU11yT39wRiSrpUkiIS5S2/w5nTnUv9SiaUk",
-	"K5HqNTeOg3hK4kIXI9iaz0s6OhwNtg/v7pJ7lbiuGu/yuPxfh3R0Vc2T6DThumSyYXtydwrYc8v7pD8i",
-	"3ZSFWuuAMKGFkIoIjJbB2+7B/tu4dZ2a68Um9IolJn0BUOCcgUPOi5QZnKmKWWSZiigLEeRMawYiU/v4",
-	"gaGnkjIET8onEx815ws3RUjlhxBC9YqJFYmw9QPYHO0FrUGYl0tYS1WrC6wf7UZYzdtTdFuHDKLhgh2m",
-	"bEXTSLZzj0E/PqGD89nkjwznNKWhYmkeEoIsDDBwFUsSXFtJqB5ylVbiBZ0sqZqcTB/94M/9uRHXm9gO",
-	"JalQFGvO1pgPhhExHln3iJbJCV0W+WJQ6kdKkXrr6+53pmQolj7HyM82SBVHqu+TkaiomHjfHKeMQrAX",
-	"3ifjJFZr+8w1zHqfAQ7WLuVpN1rs7EnKa8MaisinWcnCLLHC0v5t9Vr+BFksTpzafncTXGaR52JVkSur",
-	"wI13h0S5iLk7uuE9NuUfHpsS8FCQMO8hKe8hKb8MJCXSn74h3QVH1CeW5sdwG89qFzPt3E03RXcVpUfw",
-	"lTPC2Q1UN0pMGhA+zxHsy56vcjCjs/Wnpcv/wGupbFhVcF7tt6xu5Xab8V4TOxycyFyRa8aWeopxaorc",
-	"tVl9W3q9ZT3xc3wdLTz7oazZpurRH0WrkPkjW7kFn+C7xbfeGgHuSuo3ygfsO7Yippb9jgiYtlD95g7x",
-	"pXKfsaJJTPk+XbZOgNGMBS1pYFqTbkLMGYbval6ERo2CfKQvWcaxPL2hh7+++3jsR53cWMfinMi5SBVx",
-	"noKU8BhmO88pjyCrfUmlotYK+DOTivw9ThLjwywhPXqF1x64WJZE6/hYOZk135vsrtdvTd9LxdKYkpfZ",
-	"ktaGvnXfd4sAgbNRCgPJh25L9rRrwr68T1hIoahQeY3+DxDwZ6ZgiFQW2UmWTLzd4M078JhxdtAnzwUC",
-	"vkeMUFPIroBBRpeNmrOFQ9BmJC5NWxV23ziSfPUKQ7qj83lDS+T2SGppzl5IudaGY165rJVjTa5oWrp1",
-	"VY+k/r/B4ePJu4+D3slj//EsD3+DGwDDVie/ekFszzl5cf7dOdqbfoU6is+auAnR+jrl1eN9vmBpHNKj",
-	"79hqUue9e2kxf7exJFWmo5V8mqWUq7KftbOnNDRS8G5hRlvJLaikkDkG9SCEwi2oT8tGsXYrweXpFH9o",
-	"6LcQbZ9LeLXM5vw8kkjfdCkGoHKqspQmh6uYG37WIKb2Nx/fsJqVb9dw9bvEhry92NvZUAstlwy1GOT1",
-	"rrImmdetcEuhdeaKGLu7Jh01D2zskx/yz5N4EaOxEIos4wVPjwrdRhhTnscALkgXgwDgjR2QCXcMc/zs",
-	"smiLBXCjNHHJpyxWzkyEDVUWYh8KSMJCQpyyEjX3gEew7JK+YYyQlSJPhuEbNl2wT3de5ZTb0uLvAu/2",
-	"rkmyPSluRQ1mX0O2EdwTIc7JFKWSJDYVHV2O6sHBKNX18hc+Q7pxK2n2aiXOKgU6ayXPzsgAuG0NObyx",
-	"/Bn90DwaRT94h5B376n+2TiCR48eNQ0gr2i3rVCeLSVaVAjNK5RJ0sUyoQB9xdH+Hwt+0DOFBmyxiNiX",
-	"b9uQflINk6rvYrGC1alsI7d9gzkaSrjCIaYfiOB1coT6ThAGoLUNo9TXdHmMDwfDM6TFgmTW/PR3S87l",
-	"OJLNdqTfnNR3H9ydHIMmcjcQwYsvRvbbYq/Rf7ZL+J+J8Nwr+hqvNPewUe3jr5sMH3uEoxmcE1PrxzCB",
-	"nK+5VdzlmAT6eAUgdKlTcFNMSWDBCJcsJcFSLy95nce3oTZjCj9Dpds4qnLCWDXwwXZscHMdzaI2qF3z",
-	"g3G12ndT/N3WCLrdw+U2DMpG0rnRc7es8t5cWRW2s1Q81e2Ko8LnLXhqH24ja/i1mYQdK90+aGdmt9Al",
-	"V+RzWuMf1DqCvbWENSZBImYB0JfEAHkuVK6eApgIBut0tTQxXC333eYtH/RIsGJXcyGuA/L6+4tLaGzR",
-	"e8tlPOMsgmNwYU/Pz/gmFjQOsjQJjCsZ8XnJAgqfQbwsZys72B6UNedGnyhVKdfNWGxfdyFKQH5Gny9y",
-	"sd7yoqa68Q/3iiIqTmUeuPxzEj+hCdMzIN2gH4cyOCBUKRrOc8z7t1zr4T2CyJlSUxKOUxa+PgCkrcW3",
-	"5i3rAx789OIpcI63vISaH1w8++GnZ989eRZoHV9fMvSykODVs8vn3z8d/6h/vbgMdMs8f/rk/Lsnz14G",
-	"B30C1eDe8pkAVQrSwJGnZOpKfCBJfI3uShQhoeCchUqkskdSptKYRQayR78Dlc700PQguwHQyOTi1eXr",
-	"yU8/vtQLE4ZsqaS+qEFiQ6tydcgG2m5kDZE3f+PfBVofkmxJ+/aVFjXstsbgXMe8IV4rX62S6BOzTq9j",
-	"zoV+Dv2W+Ebx4w51ktPGtbNnEFfv+eXl6wvy048v4a/KwU4ZHFTQvspLOVdqKcdHR/Zw2yU8ggEdldrx",
-	"eWO2LGOFI8KaNnJEmwDYrGQZrzOWXyp43qagu1u6Cz+LQ7CVsdBtr1qVbXcD4eew6+1l8bkLW44x4Www",
-	"1TTTmCle0FwzcLtgNbWOnfp0FXVMKbZY+iqnPGVJDCgU9hWD7Vi+U/pUKQiKY2kqfBqVKeYNGr9pGWpW",
-	"s6hHVlA8CS9gEEmw5iEaHbaDFZoZbwoLckyswLotTl9F5tmmehiXXAyiIIWLHw8fPRoNj1vFRzYlMXCh",
-	"JnS5TOIQS3h3Mblw7FjPYs0nkogInqxd9UirNQYMLyDdKwaVvHG/WHSWi0VQKK5oeC2mU/0JTgUVSVzz",
-	"gHQh2jlbGnfm6ITMRZaWS3+XR1pUj+j0OtikFmLQXgX+wP64A2ghfLI57j6n7gJQMVafrbBbU4VyD8X1",
-	"iuNUOgXutHyn/WeqwrnfVwiuAEj9YEAKmDAqMKvRJKuammuULHQ7ENCFSbxQSjRbek59psQEACUb2Qtq",
-	"13jtK/AHijLzTttbc6NbVC1ci8wpWYjbuWcZvkYhqn8hK71GLCJdhNgx5wzMPq471gZIY6IfvgWf9u+k",
-	"FKApS6jvyRh/YPDe8x2EvqBSv9ZlowII3kvjg8e7wx3+FsgrrdJoTGk2rBRIOaGhim/MapvUGSBB3jCS",
-	"08vBaNfpt4+G3ck/uqI1bBz9CLMgHtJHV4/DQTRko+nx7GR++suDa39UBFDoRuIx7+x/ShpCe19TKXO7",
-	"J5z+PWvq7exYhe0umTXgSeVWAo/uKigYDZCbpluOAP7MVfPaFH4Btg/WNRt7jYVVu0HO0qFwrlZc5ixp",
-	"pzttr6oGgOOa5UckW5rmDQlqedS+p1bhtSAOnfharSlbnMD28IT6KyX2gDSsZ+Mn6wpoiX6RdJ1UTa1R",
-	"YVZmSXC0RNpugRFo5VZJLBUCbccr124qT0MZNAdb0NxurBjIN6zYhkq5M4NO06bqWaGruJXXakVbSmk5",
-	"DgutaB9b03KA+Lb5XXAzdnK8mE/287yggnjveWnveYEVe4Vk0FBMDq+DkaklhwKobygnsNepdR9Xh73P",
-	"qLGWWmPWoX4+ZxRgOHj0lmMt0NygapRy25BW5szFzGd6bJXxjDqRI/x9gKiXw0fjk9F4uJs2uIls63Re",
-	"7HkLsvXvo2/XNipa+dGxK9ojNJEC8w009Tr7Ul6bhZwZHezx1SAcRiN2PD2Znc4f/PLw+tFiH22lXvrN",
-	"U+6tscRbG1wyIFoEJtvIjg0nLVVhbARCcSVr3SCBincwLlVEM3fMMxLYozHOQZKsRgCOCH17AuefAoSk",
-	"bl7y8ODM1MNu+FBfhCDzpaTS6BbKTB4aspj6Y/fqgGrcmYvLP67fKEtARjjXQlRofoLw+gVgfgGu/66c",
-	"b2w+bW/VMI6lZzyCKAmfaEFrOFUkZSGLb5hEh4zcAxvBXC7Ne3eJinDjL7IMhcfAfYSxhRLrYvxLgBSE",
-	"wc1O9N5uVed2iuxrf1VjtZsa2zFdfeuVBnd9wsy2l283lR+97pfiV58y3VAaB7T2eMYh/h3eId1gNZcs",
-	"nPzPf/23PkVgTozz+r1LwSHCiSpLM8QkkkPflVWChl5N//bD4/TRt3/75/v0cvXLT6+fPnrx8vV/vBCj",
-	"l/QlvVjtBM7GuGYKEcYrBFEs8U9MZ9fnIocqOhkOyLeQiOFyXvxc8z3zaYUN57/f1pUFYJx4CMBPJVl1",
-	"dXIXFSqyuYcK3Mrop9oxBFSPJD95jva9TY0tcxy/QgtXYkNq+XbL3coNOh+1LHtRZoW3Bsm2Q/hTgGSb",
-	"1flRy4Clb3DhNRerhEUzJgGZytT/AvrwbFwGRnu1JToultb7b6Qx5ZEWmldsKlIMa9C3CLRLShIJzjD3",
-	"vd1KG4kWNa61PnQtDMmVhc2b9S8kVlfxSNqIrmvlXMwWLyDAWkHw/gpZRqW6S68jswosC/5YJwLJwiyN",
-	"1fpCUz7uxxUUnj3P1Lz46xsregt4kP/5r//u9BrRlAyMUlC8H5iLHSbFnAwclJI+eWJY+tXaRszglwaX",
-	"A/lIcNAjGAoseAh7AecVlh9GWcxQs7jOJz3BmE/BvhIKrigeJRNAYS/y8t+hKyfWAX27HRyJnRHjs5gz",
-	"5s2V6XytmVPKaOJmTpnE6WkqFiabf1UA8GjRNo1vGFTukGMiGU3DuVYov32GcM8u0oieOpjVuk1w0D2y",
-	"pGvSrdWZe8ux3tVBL8fZamrk6GMcfTqyb+kmEWyMRuXKYHnoDxb6K0ZcawylpWHe8qD/lr/lFwz1cEMj",
-	"cCk6xwp4v8KnY/I1lj4u0ZqJcqKcBC8itlgKxXi4PvwbWwdvOfgQkdPC1II+eYZ8N02FzWQEIM2Pbzvw",
-	"7G1nTD6+BXJ52+mRt51QROZfCyYlnek/3vK3mkjoAn+IRDjJ0gT/MF6vSRy97Xz6FJyRq5TycK6XPdBt",
-	"BTDZS7gpxJHWlD8sE1roM2pM3syYwgRARFN91z2KRCiPDnpv+RuaqTnjyoSK2J+wraPyjweki8AvPZJS",
-	"xTChRkIrCjCBLJVVWtE/HMIPB6QLTrSeDeGUPWPRk2se6qezmM+gxbhY/Epzzi8HPfIGlrnaJT48QFPE",
-	"G+bskV4z+7J5q0feWNKpNJNTlB6RqaVXecU8ha7ImxuWylhobbPyWvGDqWOWxCHjWF3PsoFULNOYKZqu",
-	"jarjqFAu5zhK2IwmVq06VCxdGNuwSgp+8trwk/PXL8A+Cf13xp1h/2F/ADJ/yThdxp1x57g/6B9jJvkc",
-	"WPPRnNFEzX/V/5751GqLTDMaDEyggilxCNh2xlMX81mfvM6ukjjUTFRA7nYs+IuoM+58y9Rz6ASvOqB2",
-	"Q9+jwcDyUWOpMt52/enRLxJzBs1SoP3luknPsm8dYVcIeITK1zbVzAwOeLsPEDOfKU3iG9bXC3qCI/e1",
-	"ms/w6GsaWcgJaHlKs0Rt/+wnzj4sWahY9Ay86K5M7YzfvNOi2ARhdV7GN4xjUpSiMwDPecUURXicIwj5",
-	"b7uzxtSmtbUrKhma7Wg4B8OFpvhYSbKIZ6kTsIZhyOr/Z+9blxu3tTVfBaWaqpZO0bJ86Ztc54dPJ530",
-	"7PTltDs7kwpTIkxCFrZpQCEgq7UzrpqnmQebJ5nCWgAISpRE+dJxurn/7LRFkLiuG9b6vog8HRyVmFoo",
-	"Vs2fEqXldArZGlQRJaWweEV+VidUkXMGMvvSFuxpOR0aX96iUNtOzjFGQCGYzLWN0WD9KGzLiCgJJaE0",
-	"I+c0N250YZ07ox+VCz/rieVT4YiiJMeILYZJamD4cU0AMVNt3NMfgQgLJ/+O2xoWauvO/ghPNd/XZQdr",
-	"tja8DOabFdeM6IKOx2agt9vcTwdHOw653EkhAfDG8b+T2k6B8QdxY21tdOYevKd5eydhG2YLzF8YU54D",
-	"oynAIytj1c8nCwdvTtBtBTPBH4X+g0mDcEfWiANjAM4yrkdlPKtWLqCdExgELPMZOXKMhtYSumJEBJt7",
-	"4v5hiX8XxeKK6YnMIlLImWZEs6tpTrU5rjA3kX81zyISKHxyyRaRozS2Kcao5B1NBFhkLiYxL7jWTGBd",
-	"Flw5gUDwdz2KpRIRAgsH43VFFwgZf+5LghdM98l/yQzAvP6YARkVeDaYdI5hJfwgYho5TE/U9FUZ8RNX",
-	"+tRM+PcuigGWH9OADvdb7X1r0DlbSmJvXs1kQrDBPAo9K70K+NFisvsdvhm36yba/Hkfeiq78OOnTx/s",
-	"oq3riI/SVLph0ZtevgxrUQa1+E1bOgVZxQ5/xMwKv2Kk+/H1K3J0dPSyt7ZbHK9Uy141ifua3tSdzXIR",
-	"938yZnGnwYNn9oLx1PS9c/P7nTVGeYQ3Sr9y+0EkrLkMXGl4E629FQahEoTt8W4QOnf64c3eP509Wv9F",
-	"+/T+6ZS7J4HHGNZ87022rZ198k2GnbyF8joeHDSRw5ZT/d8sw0ZH2xu9lsU5zzIGQzo+fLm9xScp31Kx",
-	"cFCDqFsbjOiN0KwQNLdKwmvkza3OsFrz54DS4s66KbBNla7sjUArAXQ2INh/3nOxrT3wODvDDrRB0FOv",
-	"t4LAxVq9dabZlBz0ifmwA1IAA3BCr0uGE09DEtCKJOBjG1mQkC7UOdmk6FiUCYG9CIGTMKZUcoxGWN9j",
-	"yfvOlj7raE0s2nosbKyWJAFrBjByrPKtAAxEaAavIV2pUz5nEPw5Dedti/4J6wEC8uPur7/++uve27d7",
-	"3323VsDaBJgySomBzFLU3C6RclUf1GWX1XWoknTToFu7MFCs0VLVTCmPIFnXuyCD6I762hYAchvNhsSo",
-	"bkoV2+NCMaG45tds7bLZ9KXaPhzU4Lht7oQbuq312KUfvjrkDl35nhY5Z57ONjyfvuKcdH/8cfj2bUQO",
-	"j/cmclas7VGYylX2aVkB4pfmNM/30lyml/Zz8A3SDb8RUkb8Njj4/bfB3svf//fhb4O9o997w98Ge0/x",
-	"T/+jySH4iep7HSekqT26UQaHym3vECkHC2Adsm0SAOMkEUnOaWH+T7OioClL1luGVfK42u33tPFB8OXo",
-	"3XHBGDCMILZGd0p51isp42qXAhNamplnJXvfA1qp2xu8Gb+Tgr3FdKe7G7UwP9s9ekfO19yaDZpssGP9",
-	"8tyHAfuKphO290oKXch8W1N42D17E3W+/0QvtrWBZ25rKUedf9oqzk0NzDOVexScv6PB8Xbb8J3UiF7m",
-	"zOXWLH8cZjkahiXlIR660jSvmIxrDPQVwoI6O33fFdGvNdhfGwlurO3A3EyM1k18PXyiZUK6jjDl2SHJ",
-	"6EL1oPIL03ztLWcAIgBJqBYTkYy5yFSZf7dk9htD25HiRWQi5+SKikUACeJmKYoFpAY5G4OKjOSohsuJ",
-	"RGZZKrIIwbczusBuuSQC/zas/2afdSxg0NZdUIBWB8/2yRtNQF7CPR9NdY4FpMUsR1ur/lI3Fl05ZcIO",
-	"Iazswo9U2RGjNa4RMDSaMcLPSKuIfkzPhtnN2MzKK5KUfgjkMVnsvcT32l4tUG0aARgVXkvnpZvWJz8Y",
-	"qyVxhjG+CVE1uwAMrid41etWa1j5bhfA9fWECnK4tLN7UdCl7oF5cfkI0k/CM0rm2UjOdEK6OHdVokyA",
-	"tSXnMw0ITrBW4az1olgkyLKVkK6QWD5SfYVfZCjxxek0G9CSc2V0Edl/zYDLwe4Nh9hElYawskDIGbuW",
-	"Ae9jDxFrcIIYhjfPmQUwq/EQf2A6POsOTGObm/ga+GDWOIiBDbrOzrFW9cP7ij/RRv088XRMzw5AutgA",
-	"Iwqi9SHX5mN4vjc42Bscff3+Lum6klEneBAXP88xvnE8OO59/T5x64h+jY7o43Tt7tkBCy220mL8NCkY",
-	"s6JRW+oaBPoFiosyU/a3Pz298cj6cgNXcr0kzI0SQdr3oZjluYUNCP9gzKOR1/Gj5bc8LZOChx2nvMFn",
-	"Xe7Cs9UuPF3qQufg+fBo0Kn0onN4iCz/tR3BPvoOhIb6ag8OVnvwbLkHhwc1PbB/a9IDa+PALnApvhVD",
-	"feQX92aHa6A6A6HGiX4vGGFCFwsAFguUrk04LZDSigv71yJjRetpf2uedsPRvAbW9G/QNQ9Pm4egexDX",
-	"PEf28uGfnalUen0VLXjnckxmFWZtSGjxbtbKXVrBLybGT5pHjqsAnNZYrPVao5Kq0WY4gytqPFBAqh3C",
-	"Rwo2LpialPwWNBYzxQqi6DUW5FOM5WEJHNSKku/NCHhGLphGMjy8Saujk49FtwFbeA/AOmbiUsi5gKQV",
-	"WcCLoZx2xfyNhbF/I5/HBvBHY7PDE4/b6JKIICWa5jl4um8Qjxe87CERcjVJGeCiGDPuHTkll2xhS0LF",
-	"Yk6h7HYihZwVjsAvFpgcC4naMFIjr+3EIweMLeNFyk975Whm3qMjgfefM3oNSXJyPI6FlkE+N+YDgg/K",
-	"alNiYN+d2ZCTTez4L4nJbzsYKuX+XTZTcC8ELvxchoZKCF1xGHLJ/9aA4S14gj7/43B+xI6Lp/rZ4vns",
-	"BX8pB9Unzv+9+r/O7zc7Bq0r7P031VIQW7N1R5uvbir/yweqFMBwzXTkdnyt1QeHNES5fQ5QtCXRiOOv",
-	"YkWAAlt+7+ez78jzp/3BgHh+9gpAR5O1cYaQk0sdx1AHN+yd4ZGxzGxHre1U9/p1C+teH9y7L39h0OwL",
-	"tRsj+IIXEKvvD2273N9n7Lqd1t2EvPfSEZaBZygW60Rlm+az3so5aNDiA13kkmafpPyJFhcM2z1t0j01",
-	"m05loVn2lmWcoqP47VlKrzDdFqT8+YLw7L6sJFsp0XeS8mJdpfH7KROnH96Qo/6AZDKdAeaw9XamZT0G",
-	"ErCeffcPcsEEEtphKqlpq6XMVZ+UYDfSct6pJ8TrTUW6ie0Z/LYPxcwucL/0aQ4VYRGptggHlWzMabej",
-	"+p9n79/dPavd9W3rja796nfu+apQ24VEOVyW/pGfnQCZy5VK1hd7uOZlw0dU7PEJQEBsz4APzK5Tfa63",
-	"W/UFvco3buVguz5RtRsbPvbr6dufsDa9fpvSAi4rNmy9XpO9Zz6z295zA7zL3oOvVvddw71lxmxawxxp",
-	"9lmTrj3qLLPp68p4H+DdnC80Q4xRfxVwzgWWgS0HIr+GDWoXc+0GXd0ktxa67m0gWWtEJqG5FKy3XSCf",
-	"wEoFMLkQ9kywxs+/MkG57c6O743/crDtSSYZXvsBPZ2eMMWCk7PtVMAHv3XJHC5vIKUe6TlY6e8mse2W",
-	"uOZkhOXPa08G5jvbIuAAll9jqQ7eh0VYNI4hALtrq1U7/doCFte5j2FPmlWyVPvyJdNiK9/22YO7lq5s",
-	"rhHzX3CIjU36IsVSBUsd6uy6DOvVe8Cd75PX9cgWPu7epaUruwYdeowlNUEw4/cQh8VCeyz53E33SM3R",
-	"2Z6EGC5O62W3WXthMU0gzp9UNkqtMqn1fD3R0LLXu6pv9v+s4tDdrFVAH5meFQLD6yEdg70tdjWjThHN",
-	"JzydQPWks56g2JHrjQZQcIpW9c8WWRG0fZPdx0V5MMomNtTKAG7uIkTWmUghjFwrOdpbyFuKmo8A1grR",
-	"paXDXJ7iLyNw9uVMpxJJcervKU+tJcXINVdcR+RKXgNCWOKhhRJPL62l+bM5lNqxgQg5UhM5T/rkVCxi",
-	"Cxlsi/b9jd3x4GU4EyO43RpxcU1zniUn5IoW8H6uER1sORfZjsK/cMlSJzPLo5ZVXUrM8ZR5Zl7smOJi",
-	"wTW+n5KkiidZGVj4kxsklmFiYq8OOWFiMeFKy2Jhy9lLmrCqNP4IvwaS6L1dnzvK4wZ5TuXV5z/Ywkrw",
-	"W1wewjWXu2jxU9a5uYXZb8f+oHdzj13NlNf2do+3euce9c6ggd55JcU454j99xfdPB020HKV4/uRzRT7",
-	"JlXrW1pcEuoVkhdAmNe/Z6T0LTTrvOCa7apaCzaeiUytV60f8QFQRwThjIECwGglgFmmUw3JJYjE5Ma0",
-	"zubnehILyGZRUpAuhfIZx+NEScbVBNNXzml6CQU+VIOPYKSL18iQi6A4eAsqFhXSUaQIRh2KeQg2dAvJ",
-	"/av9tvCeZME0wdlgWSxkQRBQkqaXEaFpIZWqaksPaEe6Yfisd0KuEDUUtHwskuPBwL54hP0ZaSlHuTl2",
-	"FuTX4gI63CCqg4r/c+Z7ZcHt0EpQrpwIR4rPEIC24hlOf8oipF9EOjSPgMnd9ST0PxYeRnVMea5OKneX",
-	"ilmILLFsrwQzEIuuJVYeub4mvaiE8qYksY/2/e87WSHelPIbByhIVt/as5leqdmm1j4SbB6L2qwp+M1O",
-	"3QmppEJ5GoNLtrBP+BmHBa43jMxzD+CpflnLyGXvIJE0zrjnvAcaNKoQ/IocD8gVFzPNFBzkfnMT6gcp",
-	"sznPc5yzb9p8ikC4OYpzI/1dFiBuvNaaaq2p1praEKgA1RfYHkayX1j5Qi6YMor+/gwqSDfa/9Mm9d1g",
-	"Omktg+UZgMRBftIT5ZB+wDE3OiYr6FxBXWvB5JQJ1TP+dvkYIssBLfg5y5FLPhY2MZrmKICBOQRKY+Ul",
-	"A/JUqqshC5s7CK8YaXrJROK1biyc6XEBihrBmGdC98lHyoEbzn4uKIJ2xkWfnPpxYKVxLCAnWAXWAxRl",
-	"I9jzGMpRkVKzWyIYCalH7tVJD2/docyWi4sK0brC6qs6xfszELu7dT3Lpd5Z45pGPih8S8WJk9UZPmus",
-	"MLDj5tsPqgHNRDdWfTB9u+s826xW2ZnvR8SFt1p19s2ps28tLdVs9FLyWyEqXUy5uS7iwnhJslg0VEb7",
-	"NM9l2jhRxHVsXHHWMZ/2kk0RukBxcZF7j1BFjqx3Q7bIadCLOwnix3WTXw5r3QU+BB3Kwbeirr1/uxtu",
-	"phMhHmi5crJ2liJ4+xatifX9g7FpaKdinMhjmBgZ4foxE5rnJClYzqhiIygLG2H6UOIgrwsdi+7hMTlf",
-	"EDsnvT75GRpqJFLPLRyKe2tKBSJe6gm7Il2Emy+DYbGAHyGDDb4xoQXLyFTKnGgpeyc2pYprhNaZCaxb",
-	"Egy4J2eFcFzH2DIWpmmfQDqU51RhHmwlfL/pxLk/3AzAfcKzTqasiIVfJoHFZ8MSDh+t8bJBFbqTnJWm",
-	"MprIZp+wVMciWPIyXAaLgh7ChCoMOdoRVF0ChMPhADlTZzojP04p2W4tr79sjMpR5UJV1VSLzdx1ddu0",
-	"Mzx+EXmT/bCxEliesJ0M94MdDfdy7bdjPJeP3txCo23XZq0ya8NQbRhqfdW+1QyBUU0tfbyEinQQWPdo",
-	"+uOdWgMr3yIhIVGYy0e3jA3kigp6wVSE9XObk7//iV/cVUN8hbm8MBPbs3hx5lvB2ebvrsnfvX8bHs0T",
-	"5TEowL7eePT7jjjM4tV7pEgoEomFpWtjgPVgY78BNR8OxEVuMXYAeW5gppuDkwFWJdzaC7YHaBGIk7XW",
-	"HK0cs53lzb3ehSLjDDaaCW1xCoDOTbCDzrBzeHREfmFKk2M9IWe6YAyCz1Jpmo9SmQGu1GBwcGzWLMxU",
-	"GGGmAtRLMDaasiKFPj0dRPAHWzTh/h51jGsyAsdryZA9PDavhgqkzjs2J7/Kwli9Dk992OGa5pyKTg0W",
-	"wxVgBqXLPaJIqFn/uRtf/PFeaVZwSn6aTakZdU71WBZX5g2XXJgFzaVlay4RtmG7B0jdnahzTmHfA/zb",
-	"vyX0+fSKFTyl++/YfAQD2tFCh73zoMY5psA2DavjXr65napZZ537QqpWv6wxzFs7+2sLrsPpdvrt3u3p",
-	"/T9d/WGzQheP9LRewZ4QKhYYCLKPBxe0x6RgSs6KlI2uuFLIDLeh/uV2KhFa3U/NSyv12tj6V1Pbspqj",
-	"eieLvD4N5JVN2ERMNZZnyiG0ZcQmTABygREQxho3Rhg3FvN0mgM3Z5gEEQuI74JxLeScSHHi0yWqJb2X",
-	"jE0xlxOsOvOfCzJnBcMI8UxkrNieTHEf8uaWtndpv+qCai0LTm9nsB7f7JiQsbvt+HeVom1WxkOI0zbJ",
-	"4uFlOJ7Ue5LgTU3CfcvL0CTs6h5dTq+w4diSG1BITZjIWBaVjIIOcWE1GPvK9eCvsQEfJq5qB7UprcJN",
-	"ZyuoWrvvjjkVjt4yLY/SPUdhf/H5vTqg0wwoecB+SzycSwJVyRZKJSHdEnZFRbHwPAq9IdRfAUeMzSIm",
-	"ieeGSMCiTCyHQuLyKywDDgoWKFAWsbDMMTDXffJLJY1XWWjf5SxeG/ots3kxUyEWa7N5++RjBf6nNmnZ",
-	"1hZdYXov1jjRwiYiswzA5ELDdkTHY1jhJPLUOjbWLcmEiiyv8K/GooxBO0Q2KFYpCBdQQxYIa+QQ97Oh",
-	"pVwfpLYy6/Zy+MtmTJTQQSX/wOFxJ/IAPkt/9nU/Hwp+beYMCrY6UcBFMuwcvEByBMfbMewcHpm/7Bir",
-	"tVP5oNFau8JbbW63rDe7Kq8tisuCm0N5n61oywo2b9VZm1XRRnvXR3tzqXywF8Q9KEVE+bf660ENfq88",
-	"Glj8c8Yu80Vw51lr+TdJoD7zX/2arHw3qk1mvp+8VjC2dv492fkqOE33bOifZsArak++JRzzLMJgKzuj",
-	"UwUJEr4+H/0AgBBCGz4WXTsJRMuMLnpIrAL7RYpRRhcqIf6RZ4MeoWb/ntja/ktI4bafxGJI5Cy1LyCF",
-	"zHOgxJjTIuuTH+yTUhCuCHdaRw9BcEH62tS4AHYG0ToHT6JPvqML5Wxoz1gJGMfVskCLbS7YPKBU5cL5",
-	"F7GoOhjrLW4nP/4+JvcC9pqezCB9g3eijqLabLlshqMb2fL5zvDgcBAFvCSjK/q5Mzyu/okLoCtZ4dnA",
-	"Sv2QVmMp5aIzXEq4cHnPx2i7QzcPXqIxf/AS+cYOB+bfv3v4TmC629W0d2v2oLa9257bScPdgzc7K61t",
-	"CisqgSOEp+u0NEnaC4E2zt7a+629vyGLOstKdapKef+ABj6SM2417j3Rba1FP2UClL3XfEEsH/lJvXSo",
-	"LdPZnHjtmLJur/XWM/c+BijqsCtfEIO6piewkFDrli9WzJj7wQw3ixmChX972fPAQbU1ed7PeasuWy/w",
-	"PrxAK0QfwgP0zpLDpaOiVF+kS4maspRTyKk3ZnhEqCDssy4oUVybU9vrE6R6LB2jpYuX/pZk+VvBnvxV",
-	"ntGq+/NiEHVA0i9zPB8ddNwvJSEyOCrL3tKzZt7SwdNB6S5ZtJ/GDtOzO7pDu0K9HPwNoV5aod36OK2P",
-	"s8XHsbVQcGDu7uDswBAEjkv4fBP+n7vx/jwm7p2/koOo5f3Z2iHrJnOFZOKCFSPPwZas68vKkzuu22N0",
-	"wZahS9VWrb5KMHSLo9RSE7Wlzbf3ttawEVW0R71iC1tu8bjONJuSwz75EXByjOuFsMTLeEVJ6QwkyCau",
-	"HG4R+zzlBVMjqpN+LF5DNgHY8xaxYYnfIKVFwStA1oln30Buz5FiacF0MoyFpRwJULPxEdI90wWfsv6/",
-	"FGTvIcS0yM7lZ+LapDTPexHCI425oDn/N+vH4p20Q8zZeAneE7LuQigh7NhsilBHBWMkoTnsFs2vmUpi",
-	"QXUJb41acO2N210wrJfNPevn3NpvBAkzkZrlI1jMkRnoyE7G9rSu5fH8wvXk1Da+idCbG41lMdJzufvb",
-	"dkkXW277oP7ghOXZCF3VbYP6keXZB/Pk7cbVAPQaNzHH4HerO1ov8RF7iYeN9sYPVLM5XTwOFWwUIqF4",
-	"yu6gfdd7ls25AEFHP+2TsFTaXZqt2vsB/n1t8fOXpVIYv5OCvYVaznsw4T0DWUMp/Mo9/7Ci+AFYAl/R",
-	"dML2XkmhC5lvawoPu2dvos73n+jFtjbwzG0lftT5J5ySzQ3MM6dWegfzd9RQIL+F4lQn9tubo6+K+/A+",
-	"HJrNFeKUJMYyQu6+gLow9EW4INOcpuzE1ZKDTyBnmihNF4RCtsICSmj65AezFCRjmvJcRSQRUjNl64RW",
-	"wyu2FrgE+A89qFhczSBGqL2X9USRwjTok8QCUCeWeTFg9AH4O0epCFdkY+9+WHCpIWZNsXlpIAJRAQYk",
-	"PeapxXIlFs0zs5f0xlcCLws6b/yvqyuuVWRmCpzDggpFU2RaUYj/Cg6ExU9lIlPGXwJNJJyn5cqr9Fye",
-	"xML/2fpOLpexkS9W9b/qSZxiEQsQ+ASuqxQZy9xyPtiB9ckvE54zu0OQLGsMK6cdz9UF8k0A4ZGjk+Gg",
-	"qJBnyk0gV8QCUbHsxPueblyeVanq2cbCRgmtX4p3lu9FysKtavqVThidssLtJseeZN7vupwyn5haQ94F",
-	"oKNzi3ZLScZowRB+eE6NqcAFSaZMZFxcjPAjCTr2sTA/lz56t/rNHozc9XXJO3e7zPaaI/4CZ1kscBU/",
-	"vD9DxLOqRcSzm33nqicnNsCg3aZ0h4Crkt8zigUOTLB5OE1wrC3pZiy8TCiYLbfLfOS4LCkM0RBIOtOA",
-	"rob1eBWgBPxpNKVKhTRZfqzItYXVditEXyUlVwn7tjoJUB+mkl6E6BYWadl11EGDIU+cj5KwzE2RXW0h",
-	"5EykLKtlN51BzbcjD1sPXvEXUm/dU5wDBa8cj8ZyVmy1GVdHvSvixW3DEV+JNWxPZpWVSxaW1NAKIHta",
-	"ANh1ZftawHH3IhBWzrVZFlZt5KONfLSRjwdhXLkfc32HCMg+2i+bCFTBWjWGGbAXdC2LqeNOyJKTCv+f",
-	"NdhCG61nRBH+S9XqzvKlvo3R8WXI9Zyl8oqpgMMLGMo3VdzAi/6WHJb25hRasmx0vsD7gu26ZmXIOwT1",
-	"l9sGWvQetKZb1aZa0z3/0DEk54gV5WZ9iMhSq+haRdcquoUXy3+horPY1X/MpGbro/8hkbVpVBLaloEs",
-	"IedkLmd55sirjf93ydg0QmxCJKisCw8oQadqIrU2bqLxtDlyek9YnqEbiV44/Bb0gCO9Tz8Wp1h+E3Zn",
-	"QkuCZ8BcNH0aWhkHrbXXwWYoVgAoFHQ1GvQHpl8Fnf9vmLE7KtG7X0eMGRvNucjkvKkWCXq/qz6stq3V",
-	"IbCRWj3RxupvKxFhdxmPPNhxd47UNxKIGPBaKwR/QYC/6ZQJlrlwWDXAEOCADK30cgGELqPpBEP8TxRE",
-	"biFuLNicXNN8xnoRYZ+1hQ30DkFU2mFRxTzDhKcsLEOUl8wBgWUciNa6iZjleYJyE/EEMp4hypaVCli3",
-	"MuXFolcn85ZShb/HGXpwz+GvS9C0gdFdcjNhUm6foBk235CluRLEJbarraxtZe0dK+pq99UXkrkg89ZH",
-	"W97C9WOY34nx2hVzT0uI0UJIZsoKLktM7cheDE6p0nhHpaWmuWWm5FeMpHRKuon596j80uiKfk56fXKK",
-	"V4TmGe4vCGMBdzK2iWbCHKNRbuRWUidIv4dx/vXhl7sJx8eUe2imPipj8nDTGaYBt2LxLwxVtOVjzYUw",
-	"igYbTv5Cvr+74F4veCHh77hP7IWdqpG5fbKSaI9GZjph6SV61TYKHgsbBvfmqguPTwt5zTNWkC4KaV3M",
-	"kPugvMrvGSt4qgF7m/uLfeHj5uoE+BjxfWD/cnD9vUvPsjCv49A9O3LzmfhuuX4+cbVtPo1AsM+aKM2m",
-	"0TLPA6gRqmzQok9OHeUx1bGwdno1ryRQNFnSJ699AkblIjLUbhjeN71EBQa5/klwgvb+wRYJ5hwsHDMF",
-	"5tqY70ICwnux9vXubn7pXjPyNQs2d0IFGRXDWFRWO7zz8F2c00UEuT9qKSUIUhqQN66aYcPHMJHmLVeM",
-	"ivmE5+zEB3K4Ml8vLljWi2r6ZHNx3GapZouYlbED9Fe/OcalgFF5ycyoKnpsUC5ajYq3y/iIkhW+8jzX",
-	"SvbPN6TvDxtdA5iDWO6H1k74Fm8XXnvxfb/GhS1z23eKFJWm2v+z+ge8ZsATusXSOPIc/fjqIaLHQ24g",
-	"1P4prLWzb3tFi+yDywqUAusQ0FroxyKRM53KKzYkapamjGVGxXtjwIb7McWym9hxq5FVG0kvIknG0pwL",
-	"aBaogUOS0iIb+R8jUrbGhNQkNAysyUP16mP9WJiFL3Neec4qBYROk17gdoL0xVTz6/q7fZyUM2xr5+UN",
-	"Svottf1GpPoE0ZXVC51ttPKWLoOheHtK9SSs3V56SWc56yzUBh5DpjPlI3X+GXn/Px+mz6+eimfT53+8",
-	"KF6qgT64Ppx3ortXft9rSoLbB01V43fu+TIPz22Ipq+wAl2dYis47HaHN33FmW+ww+0PNq3srHtNiFg+",
-	"hFsHs9IV0/qVbdx8YNWzssbkWMrkwaRdK4i+tbSIr8j2aNMpHjtXgC1koCtakTvd5swZq/pub8lsDpfQ",
-	"7JqKlG0LU4dFka7LleLIKYV4e8ZoZjRBCRsOZSxUExoLza/Y3jnc8xnFSlIqyDkjuuCYza9YKkWmhiSI",
-	"Vy8SeyFYF6aJhZBz0jUOri/HGRfM5gxG25IVMd6xkDNSsJTxaxaLSg6/c4lPgkISgkVFYkPYo3cSi6SS",
-	"goIlDQnW73CNndyr5ItgogPx4wl/jMUfeHMMsTT8xXYCeTcnjIwZ652QpKaSIiFQSgEfjkVNFQZ+lLrI",
-	"weroNpZnxOJTYNyVNVXVmxe/LwoK5VUQmAAk9vRyiOGpaoMwYBGRpIaNvr+GZD4hsohFUkO+2V/PvJkQ",
-	"NbE1TILNfXf75NRGyzA45YeRSWYDcY75tDJj4Skz7dmIC0DOT0iXijJ2ZvbNsGYLnSwdAZsDaz/BdZm+",
-	"3+sTNLdjcR/29imKAyt0/pY5teY/gd8pmMHm2IdrJ+DL1Jo8xlgUiPZw97cXUK1x1xp3G0ATQYQExl1V",
-	"tYHSuw8LD/Ki1H46KworZ2qzu76Df527WmesEIO2mH0DNZUw7UNrMUG1dUSgCyqyWVR4OQSJBjPF0HZK",
-	"CnYtL+21QpjfWkij9TBRVmk5VWQuC6j/sGXJTGQ29ycW8poVOZ32yalYEFCTHlcYu3lFF6RgNDPdY/mY",
-	"dJPliRoSKhZJ74QY7eog9G3rQDMf4Z9Gl1xkXiVj9QnWDsP9GtzWGXvA3k4Ze25asDH/nBCeMaH52F3O",
-	"wOvWpdTiunwyj3TurCLgS9vVQ/jN5hrBPV8PhQRjbGV+C5+3BDnhDwC5orawFNyrPA+kG2ytdYF4KhZe",
-	"mllK7O30FpaVGnxRJydoChysICkUy/OIyCJjxsQ+XxBBr1ifvOa5ZoX5d8r1IiKWsx/5+cAh0+yzJoDX",
-	"WY8s+09H2r0dU9b20aHJmi+SbkoV2+NCMaG4McAJ+0xT02edTnrrAENN03UYoQeDQVPkUtshJ/Dd4G/Z",
-	"J2x9t269No46TDl8zCgLI2ytremK8c0XI7Lcy3Ud+2PXLj1Qtu4Xh24qD89G9QA7eMeE3rDNhixe7EEL",
-	"0PStATR9i3nF104ROCVnNUO9ksOnq6nDK+ROa/VeCEsHTweZoZYGgtCCUcznqqlBq4Wpgw4/KAXHA8i3",
-	"ZuJtV9G2zuz1qOutPGsB59rCihrAuWsrRG4tBedg+DVigbCPNiGA+MW+tYmdbl/7MLQP0JHHzp8GLYKF",
-	"2ChgYUQ72o9hmw32o+1CG2doRdOdbLO5P/1OLDl5cGc0/3dS8/Fi74pZsC0l82xPzrSjSht69v+uLMwf",
-	"C+t3wx2zC00YWUMhItCLYkFXWEwiQrF0C6+EI6gAKPSCKEh3FBmR0CGa5wvTCWABWEwBdZEJQmMB/jTE",
-	"Y+BSfFwwBrCR3WrpcVRWyBJZuBpcmxcHJUjeEY8FzTL/RhUFJNqYdg7vorkZBZierqDXPOmQf67ktXHy",
-	"5xQGblEejSzH60hcOUwWuHLSnqaFVMq82YV6VITgkdxXI3MdC4calNhYQrJ8tU8oSeADff8EIvORXxD4",
-	"cqblyIw6ibDUIxY0VxImQpVkqLDy5l/wrifKwnPabIcS3AiRL6v5BJB1qJjuDaEw0ZbpRQQiV0H4A/Qd",
-	"zske1FukdGqD8FxcxCLnl8jat1QntpTpMF6qYPHVGAxKTRSZqRnNTwgfx4JrktOpMttETCm3S48jvpBM",
-	"uZpwKBXBdeKCuBtyizeam9OzgO0WC491ap9W5IpmDP/fRnscdOupfcbledh7BOVyIiZUxQLzDdbTP8Ah",
-	"fxzED34rNeRmwK7vysoArR6UjwG34NZBnMJjuw7CPV/resF+iEiCPUhAnLrtVZ5wWdhz1muNhvZCur2Q",
-	"XmsXwVmz+mCZcWEH46h6+WztrP0/4T8ah7BcEqFtfuIBt616f6IgQYkkx4PjpDZ0dTtJD63uB5fIyJxG",
-	"VeL3LxNbQdd6R/cQuJnbI3RrD2mtDNiKMXoGySBUlModN7a3AjFZ2Cp7q+sjBwoEWPc0SOGNRSXvEvux",
-	"knGJZctcow2qNF2okzKPlupqTrExwhnNeuuxRu8ogv7S2lc3c82ROe9VjJXgm61Aay231nJriKF5B4m9",
-	"ZLax84mUlyMmsqnkm0DhwuA7NiK+0VIYnpxB8hwyQAipw+S5NTF6fOP3vhd3FmyVAW0OYle/vWs4u7b1",
-	"iqz71cyb71Mr5toEgkqQevlAhUcbf1t3tm1Tf66jtWDuF1wZY4JQ8vPHnxAZEUAOMd/V9dczxtqsXOjP",
-	"E0UUvxBcXJDEkupEscBTDWUmcFmG4TvzMvMB4Fw6ZySZaD1Vw/19G6HRegr/oCLDZ4yAKJiS+TWLhZYY",
-	"pLyGyHcu5fScppemZc7FpQ2L0ywrmFIbon/VQ3nHOOAd43823t2U6HW57zsHAqvtHzQkmMIXs11F7Cvb",
-	"7NZSdp016fZrJSfGbNdW4G6wK1sz8WszE+F8GTNxSa/cXq2sMxf3/1z+kwv9ZSxnCLRe5/FnLOfXDBWN",
-	"rOiaPvmu/M05/girPqcLvDbVPM+J0VPXDLXOih74Dr6+VQ+sFyFPFOHZGuCPmiE3hP6YM4T9+PcBPTw/",
-	"So+zp+zZ+PnFi8nLfw0ut8N+3N3fx1XZLrFx/rLbKyP7gvfn/2LpVnlNOOwI06CV1G1I87ZyD/fcA8o9",
-	"tY/gTJvimeb3J6rc2sbQroCvYGIuYPtZCzwC69oyB8YiwZfsnfELQQGoCekga6xxtG4icjQYECNJc1ZA",
-	"rSHjcIkypwB2ju+zHwOnHArC5axIEXG7mGm8EHI5AxAyHa4AJnuMS+T4RPACzC+ISDZD0cMw9VjO9J4c",
-	"70Hdjfu0hRTwZBVznmLlYCyupGALG+0Fwa7sDZWHmCQAGY+Uj2OjELI+eSe17Tcmg5wADeq6IryPmPuB",
-	"02E3wjad4BdUudUgKDgikuj//H//5/9G1wfm/xKvK/DnUlssr2ZDVaH/8+D50eHhs8PjwcB84+nh0+f0",
-	"xbOX7DlL2TnL6NEhHY/ps8M0S+nRmD49SGn2nD1/Tgfs6bPx+OnRs2yQshfsYPAie3GeVbXL4eD4xRr9",
-	"cus8B8AZs7hG5mSPLOnlVmWDMwTw8EsahmYZx+SmD4VZS83Nt3DSljMHw11OJOidCMuXciAXtr8DxScH",
-	"jyBACMiohg9iO/NfPEOorqP/Zv/r8vCny+zN/MfZc/55QM/T775/fWB2l314CQmsE7nM0OEq3JMZH7ya",
-	"XeuVdx/UvBvG0/FrVf1Uf/2k3/gmMtDB941UYNOpGruAcASntwiwlQ3rLQlYdSg1tj0iXSOFJlRkAO0C",
-	"GW2pvBAIkqsILQUW1PxBMZyQIM4KpnSvf+vM9F3V9C0dqr+ZmmbprOB60Rn+9nv1HtIl5IUHuFZj3yy9",
-	"588OVq+fzoxI++13I7+MuqqX5B8Kmc0ATY50jYPhEhFRXdlzpXqdqDMrciPHbdyKTnl/WvAr2nfyYrV4",
-	"0dbsk65mvh4o2gS7svoZ+2C/yed+gjBYN7mil4wUM5FUXzfc3z84fN4f9Af9g+GLwYsBRLDsfP5ZD++h",
-	"6aygAiP8Pje1X2oxm8xfM3TNpuQgIorRIp2UPI0qlxjoti84xZ3Ec7N29a9R5DAix7AcTyObzljiMosM",
-	"i/7dsgXvrmB8rr67mqjr03Rd8ipiQgufR0voTMsrqnkKfQi+465ZVj9Rje+j0ffxzdtTYwlaG8/ha3vL",
-	"0D2wAhCe0jwPh+dPQN20UZHtcaF8Jipig+4pnjF7ovr/UoDnbezMEIrTAZSv2aJ98pZe8LSWbh+IfBSR",
-	"whlo05wuyJjyHOCou4oxkmAYYhUzp1/zQjc5ri8XM56xXjAHDhVjdQo+rZadM5hCj+fl68GfKEJnGdck",
-	"lxfBu21Nev2rjTIsaKod2ITvKYrIJ8rYg7meBO97yzRd8zbM/zaLg+RE+G+HUKGe4EgUrNCJFyRGF2Yz",
-	"2KxwrCKXbl2itrsC6ZrT8d6+HaTA5z3ny4B6Dw7lz6W1tsa3ATPfuipTVhDYfLTIiNugEdEyOAVgtQsA",
-	"cA8/5MnQY0GvJC4Y9z5CN/mPpMTT4iLNZxkjXPcwEdhmuENW+moyfWxxsNAzwQNOcjZGL8E8KQvzHvCO",
-	"zD9TKlw2yNDnuVOXrx4Rj861iMhKunyFV9uTwYerwcxmk+OgNxHQ4NpkeVnAL0xkywnzkJlSZuFnfeJY",
-	"9eUYEudgFmjBYpFKmjOVsmxIqCZXUml4AC0ialH0YL1MmwgueBbunOBrIH0eYYj7sXjLjdImibGJ+2g8",
-	"JsYskhZ8mKYTdkISiziGTDXGy7N3RriMQTfrXLG6jXcn5yN4X2O/43S1E3VOyEZ8sPWvWAcWu+S3iAU5",
-	"/PyZ0PRSyHnOsgsH549R0EX/PqGIcL0r5Sd2GSPy4f3ZJ6R7q73k79jxVNi8NgiLDWLihBj9ANUA9i8o",
-	"70k32c9kqvbhX8pHXTCju7qBVnpyN8rlsiqjOfZaoNk8DNuu++cxbxaBZ7nZzoCMlLeYn3ePKkTNzhGt",
-	"Cj6/XLLTBWjH/0i8bsDSE1/wVJNhDPUoGZlNQXMC+4aWRvrHIkGvPQlqCrraHBEzw1DYcwJSHkCtoErI",
-	"TAxZ5qBJehFCTkIxQmlmrdT+WK47UD8g750Jh0VE3aAIqTb5sDLld9n+mCZ5VS7e9qJP+9ldt3td20e4",
-	"9d/X7Bufe7r9NNzc/P8AAAD//w==",
+	"7L37dts4sjf6Klj6vm+1vLekSLKdi7z2OtudpDs5k3Sn285kZjo5IkxCFtsUoBCgFXV21pq3OG8wL3Le",
+	"ZJ7kLFQBJEiCEiU7nb54/piOKRLXQt1Q9auPnVAsloIzrmRn8rHDPtDFMmHw79NQxdfsDVXhXP8ps8WC",
+	"puvOpHPKCYXfyAp+7HWuaZIx/RLNlJjORRJ1JirNWK8TUh6yJGHRlKrOhGdJ0uuEsVrn/04ZVebXzng4",
+	"vt8fjfrj8fnw0WQ4nAyH/+j0OhFVLP913B8edXod9mEZp0y63437w+Pz4bj47jJjUsGsFjROOpMOjeh/",
+	"mxkOQrHo9DqzOJVqyulCd3Aa0U6vk9DiyQtxzRIask6vs5wLrh/952g8Gh8fHw9HR4edT71OHHUmnRVV",
+	"0+Ho59nDXx7QhxePwmE0YuPZ4eXR/Pjn+1edXmehF6q0CFwovcydU87ja5ZKmq57ZBXzSKyIohcJI/GM",
+	"LIWU8UXCBp1eR1z8zEKFncGiL2mqOEunKZuxlPFQj06kEUv7Dx8ejcbmjfVUxr+wzmTc66RMsvSaqljw",
+	"qR42DkQmQrl/KqoyPTDc4k6vo+IFm85SsehMOiO9LfaZEnrtR+bJeslsG9eMZwza1P/ElfkwDh8sjvn9",
+	"5YP3D9NHcqhG1+NV59OnXuc0SUQIoyqT2flK4EpIcsWWisxESigxs3aJromGRsOCFmAwNAk3DcZZY1qM",
+	"qVhoaGOpzIR+GdHxxWF4FB2z+7MHlw/nj34e6q1OWcKoZBXKHJ+PHk0O7WjMO1FnMqOJZM4m4L9wkI/o",
+	"6GIcHkZH7Hh2//LB/OHPj3QHuCawo/jPqaJXjHcmQ1jNLIrV02vG1YsYqb9Y0e85I7OY00RThLOAEVW0",
+	"M/npYydMYsbVlEZRCoM/HAwHo9Hh4IE+hVmKpLOQncloPDi2i5pFmxckjthiKRTj4Xp6xfQ47s9G4Zg+",
+	"Yv3jiwdR/4g9nPUf0eFFfxSOo0N2NDum9y/0oWFqLnQXr74/Oy/tjp7jlOlJ6sdhmKXplv1P2XvNDXCN",
+	"U/Z+Mx2kIgOWc+96dM85NfLepHyG7jmraQ/OeDjsdZS4YnjI9D83rc+nd73OnMrpQqQsJ4d8poneQ9jW",
+	"axon9CJOYrV+vdQcMYJNLm8wdd4aZPha25NyPBmNDbel+l07ho+dCyGuNKHlPH1O+WVzK6N/lPbKGdIU",
+	"h9RBeocBoXjA9VyKJA7X+vGMsemSpSFM8HjYgwfIYTr2ea8zSxmbZlzFyXQuslROL9gMVnF81HMW5ZuU",
+	"MeJ2ROAbMj4i8BnBz4iaM+Js7wmhM8VSouZUkePh/yFiBq8sU7akcUToQmRckRi500DLguKIxDwD9j4a",
+	"D3sdxqOqoDo6H4+QHfSHx8hAW55+zZeSqU8k4i+aMyOjPhy6+wAr7oqE6YJ+6EyOyo9iDnxlmcYhynOY",
+	"ZGfy4FhTNZwzrreok0lNWEum+UQoroEhF0v++uwJeXA8GA7JkqUE5fCnXkcyqmJ+OaUpo51JJ4q5/isV",
+	"IIqloqmqr5Nlm/k6GZ6XsJnqTEZW8OghL4CpadkDpAVaRuc7tiJ/F6leujCLZQxCPFY0iSm3q75FSPU6",
+	"Rh34XiqWxpS8yJbUCsFfUC04XbA0Dum979hqCt3pQ7s7Vy+mtZsMhfcW8tJwmqLl4WLEx8vD90epSwyW",
+	"dZq187IN3exjODU/FoeiIqHnDDeXUHnFIqKEOWcuz0kZlfpDy4JZNL1YTw1N5H3gyfwhE4qV+3jOZRzh",
+	"4ZwxZjSkEk8z37sMqkqnmn2USbngHS65HdbJLV+zEqt6DwPVYmWW8ajSdlXP0g9wY9ZH0fjqcHHEj5f3",
+	"3z9IH8pHanjtyI5OKPgsThfAtYs1MEsU80vCxYpgp5IUp4zyiFwxtnSfdRt51sHAXXgWvdJHp3GTT0mu",
+	"wxM4ZC6T7JE5TWZmRBVZ84di7WU7xqWY8WgyOp4M72upZ7YP5xyKSE/q1Y8v+w/+cvTD3x4VLzQIz/Hk",
+	"CIRnG4W2SdY4dhEq4/taQfwyo5f6AePNVlEi1jRR6ynPFhdaFmCXC5peMeD0oeASdtooNl4rCo6RNWGw",
+	"BS0TSo1+6nW0WTkt5ofyC19vd8oWIopncVilSK3rr1jkJ7fSMQS9RxKaMkLDkC0ViyzBbaQ3oKD9DT6n",
+	"pX3MviVdL4ymaPnU6HioGRX+OQ3pUmWptkbKzw1zWzIexfyyM6n+or8wigHaDZKFKdMjXsZTefFhw26Y",
+	"V6cfHj57P168WHU8TDtiYRJzZs4RbrSZyzTmCv4TtelML0kqruMItBVJeXQhPrhcV2ZhyJiez6e8CwkG",
+	"0d2CuQu2zNKlkJrgwMXjX8F3Wi2EBZiioZB7FjZqfzuoSm01xUKqWubdqamLRtvZyNV/Myql1Qrlmodw",
+	"nJVii6VCXwBwaJamImfDy4SqmUgXJVZx9mP/4cPx6LC0e2seosoB/2hajAf/6HwqKQ4+36CjLWzyDhp5",
+	"4BWro/748Hz4sJB1dw5Dx2HY1hV4U/9f6dB8Zhfg40TILGU1UkqEZBHRo45DtqvLT1OBHbTd8PGR/QFH",
+	"7j6GwYaJaOkiDM2Ye4WF8yqNr6lixJpXrutoSmczFioQGrjocrqK1TxK6Yp3Jvcri/ywtsiH+GTHhUV9",
+	"8wlKhqhuvsVSZiwlRnRI0j0ajklI02hqHkUH7rqLTIUCKN3+7HbzI3uf6UN2GtbNiMP+E3LGwizVfRKO",
+	"wsLbcmpamVJsxungLBczZUrJ1FyksUTFS4/e37IjpYo2W9g/9sW6/fNnMXgM770zb+7Mmz+VeXNn2/wp",
+	"Vut3a9g47sLthk2NEf8ODJvR5zJsKouBhg0IpmZ390qgu1tqzqbmhBLN9cD7uhZZSoBPkbikffwqNsXO",
+	"zHdnLtuejL0L+SZW81MuVyyVVe3qG93/nMyFYgkub49QeDXmlyBqgDa+kgSuD7QuXbIpi1ZpkrD0Msbo",
+	"lYgpGid6Uc7YNUvZidYL01jLN06eLuNXjA9QRVdpHGKzk586S0Z5pqbY1Lrz7hPcL1MJxNChxfrqZb+x",
+	"7jFL2+sendOXf+sfHT3QhDsadm6mhnQWTLfaPz4ejYedikLSGY2HRygubkwDHhfBM5FEeJ+j18bQ50yk",
+	"RK0EaqhaGZYkW5ILplaMcQI2J5wza2s2Rxz5jP8/yCFsZ4bvaCHiNrGLuRBXT3m0FHE1quBrIa5ifikd",
+	"Q0hvhesgyLcDTF84Sa6C6Mqp0vO8iXe9TpbqnZkrtZSTe/fM4gzMLt3Tw5P3tHSjOG5QEtS5gNCXMkuB",
+	"6Atk0TPNl2Uolkzu6j+oeowe9Ifj/nhYDyvaEuFhCCmTW/ozlLZMRZQBQyLhnIVXIlOutgxzK4hHT6Zd",
+	"XJJpnoYL1k/ZiqaRhDOesln8wSgOdLqkano0e/gDbNS1uCrZWmYdJz8hjclJyqjeUvf+2D5zfR/eZ6s0",
+	"VqzzTu/lE5YwxaKNRHg+Z4SZX7SheqkPoRvDhG1YLoBeNrZ5SQo/GvY8tR0AhT1jNFHzdYW4EgyKy/vN",
+	"dQ1xZb5KtjoU5iy58yXUfQmlH8ov347HoPLp6KZ+39+HD6Ey68MS77rzKtzYq/Bn8yjk/lnbvInT3NW/",
+	"8Kf3LTQu5G/Q06BF1m5OBstmfgdOhmFbJ0PliowLNaXLZRKHEH1WcjMAR7YKgfeiFC7vUIyCQkDB7omQ",
+	"r90lVex2R1oMd3Q+ejg5Gk9GqFR/+TSLFuF/u53c8on8zFez3wn1I6NRRQ1+GV+itiWJ5dqu9qrtFmkz",
+	"Cy4ocD8BW5Z/pylHEb0lWvMcay3y8ISkGSdfgSVC8FX2FQQO20ln3NgaCYPRfb9k/PTV8ycizBasbjLE",
+	"kkTmJ9KlF2kcXVYuNGM+E/q/KlYJXmc9f3lKXuGek9NXz4GDpcb/MxoMB0M9ILFknC7jzqRzOBgODoEI",
+	"1FxP+ZMzrL+fvnyx65Bs0xMCLb/leoSTt5wQGOKE1EaofzNDnJDR4MFg+JZ3cBApVSJtdbN5gTZ+aRe3",
+	"3vbtr5X/YTTudge8OWjfw5+2q7E3N/q3KrsNOpvnSsgqZ1XFyn8DdXdX8ge5K7Hc5cxk8rhsxeSaFL6Z",
+	"OhN4OLxZxsvhqJrxYkXdtoyX++0yXozV0pDyUrDLctLL6Hhos17sK5rotZqSJcwNs9o1FeZwdA4z9NK2",
+	"lhlOZuD9PJ3E5DGaM1pJF9xfnW+tPVgq+as9PeVkRDHDizN0J5Z03ihKmZQNB05vkVlzTQYxZyMIkTok",
+	"b5hU5EjNyZlKGYP9F1LRxAqw0XA4OnJ8Un8UD1t9jVoIZx/j8hjIMkzjJaoPnWeURwsaMbKkUlEScxgZ",
+	"rPpf4yShl6BEt+N+X9i15OW9OfdAfl/wTz2yq5jriSVCH3y4rjBaQM5kZXwJB9n6KOqHHdzn5eN+QdPO",
+	"uxbpZK9QTD8Hr4SNtXuMsrkhIC7qESu8ieDe5N8qw8PXp3ny7YLyjCY+ymjtF8kXtexY8fpCTP8wYY/h",
+	"gY92tzXEVcmOMM56RzXOowE9abVNV1mtrpOsAlHPq70LGLwLGLwLGLwLGLwLGLwLGLwzgn+PRnAl7b7q",
+	"gBktxnxD2r1frajoJQ1QLqcuP/1KknkslUjXflQX5NNutMLHDrqMcXnAVQz+ZN15azidlF23nLjrEvck",
+	"x7R0k/tAVT4MG+AU6kuME+xtXI/cqy5Kh2XbstjzUVmW+qIcLn9zy+LMsrw2RkDnS9NaUMPiOW+fEMEt",
+	"UEQsyTW7ZIqmMeWDzQuLWYePPAtbX9aj97+5hc2BNNoh/Dhn3nfcl/QS/CVuDJX/tN9ZFXdWxZ1VcWdV",
+	"3FkVd1bFnVXxe7Mq2ikLZ+ZGqRZTxNhVsib2wmn3lPk1+KfVPANlINZjpqrzrvkin3GWQrtqnorscp7H",
+	"yo/6kFkyF2n8i+BTbPp+fu0Xzlvm2Ttz2RO8brw7eN14V/A6yOfPF6MzefCwuI47QrqDlbUhOhafb6yX",
+	"Hrz/FRg7msRRGb1A71b+i4Eu2yei5ywRapOGCXP5E6iWd2iNvzZa4+FvGK2xxHcxzNLDdpVYLkHvcI/O",
+	"2TxTeqVIJFb85ndT0naCPabxknnupE4B54LQ/KbP4iNDWonRHypH2L18sprK4Q/sb1fjF1fR89Wz7EH8",
+	"YUgvwidPvxnd4NoOmmbXqtb2yNN2xSdW7mpQ0gY1KU1deEoEwt2Yr6v30yTtuuthzYTKK+ipcB0UZT3/",
+	"SPfqiWU4Jfa6+C6A4dYCGG4cnEB5RChJBL8knGr6SfqrmDOij/OfIHLhlqIOgNw36Qv14J1cYbg7BHeH",
+	"4Pd/CFqpBpDi4Yfcr+HgFedjCyDeXWrHF4O/+3XKX7Sz9oG2XuKSeFRBWIaBWbItJn8tQaauGd6lG92l",
+	"G32xdKPKjfqji2E4isbscHZ0eTy///ODq4eLDdZD+STA0SljCiDaRRU+kHC2ysEFDLZPrCQx7uNdcSP2",
+	"h8C4IWqBFnfG4b2aSxZOX87+8sOj9OG3f/n7+/R89fPrV08ePn/x6h/PxfgFfUHPVu4GM67pM+rsCsRR",
+	"WWG/CHSG6HEr/dYX9UZL1JLFY7c/spDFS1WNeQ1ZfG1QV+aURxXMlSiDFFRVtJ+aL5CDQ6jKnNHI4CSd",
+	"LuO/2pS2jxXt8RzwljApDxTWGGBfVEpDRbpaEbPZa19JEsR8Jgbm9eAAVV0EZGLRCZGMGfwmeCHml+Qy",
+	"iyNGusG9SITyHvwl7xW/BweaJ8pwzhbUKUcGmXejQcFZOlKl1kPymIZz9lgPUST1+TwTK1R+YSY4NrKg",
+	"a3KhVcpMsgiOu8ighkXMLyckWCKMa48s6Ic+vWT/dX8YgHcFLZ2e541jfMEFQiFdCm4YIjih4FTF9Vkx",
+	"rsiCUb6axwkzQ5IkOBo+gremTo5jcOB2xkU/1JM1fbkqMemmDBzDBn42XRPNlQ0vC57P+t8JzvqgQwQH",
+	"g7zRYAJtIXrZihO8NyOCJ+se4bohPfY5TVlEoO8BeQqtCzXXv+F6KkEoCWmSWFg0BOCJJQm46EslUhY0",
+	"bWx9Kb27/PScXtZ395RIlerdNXMXaU60Zmh6E6ic68eao1+IaH0wIGeMRyRW5IKGV9oIqizQhODeaOI1",
+	"7axElkSaaPQzSfXSYiJmvn+HwyPynVDkJZhFLAoKwoJuB+S5IqG1eSSRQhOGdDuJBJM52dhXA8eFGvSg",
+	"Ahq4yIq2XEJoPEBvO++Pz6P5X4bh0wfLv18M/7b6Nhwlf+XP6NuOd8V/pIq9iBex8jOJ95lQlOhBke7z",
+	"p+ffkCilM9WPmZr1NV+ky7ifUsUS3UTfcJ+DCQnSgJhKMNIeRKmnw8WqBxxO5a3HkqzmQh+SSxpz2CgV",
+	"aKkseCSbJxqxGc0S9bZzkv7X8ET913jz/F7lpmvTLHeb4HtngkuWkmBVjJnoRtFWhuNhhhroY45CJCBd",
+	"OI00BP/IVxLOJXRyQERKApqp+XRG4yRLmQxIV/+ToSOYcWXscUm0jgbeTOODOWizXu//azwcnqyaVgxn",
+	"9TzyrVUs7ay/kiSOTmDpmD5kqznjmsOAHNFiBA5O03C21mbzjUul69OZwsTY8sDeAP2Y5deMakX1uS/8",
+	"Cpx9UHbkJKScmKv2hvGNep1FzONFtnCLT8VcsUuWor+MpmuTf/NL7pQuDyoo/d4jp+D96L8w0UDBpMQU",
+	"2JLpsQv01SBr7TIazm0tRC1oJbA3TSpWSME1HhwoN2TsAJ6Ytmz4ESq7oG/ExiGzSmOlGJy57lN+mcRy",
+	"3rNQjSIl37J0QTmO89JsemCb88inHmGJZCSoztQ8Nz000ujm9fIQBeY40wVTRud5XhQh/Atb+yRJxuP3",
+	"GSNXbI1ghA5Fa578+vXzJ/rIUnIphObOIg7ZwYBo4tOLBpLPCgdoRS+0ZvwkZcuErh3Iw5TJpeASfW0c",
+	"jCvNPYqrK2e0fT1c/6q0LaNIP7xg/FLNO5Px8THQr/175DtO5aUyeWbR72/J0nzk6Mb4NZdwprWJlxb1",
+	"pS5XAq3PBForodwedM0iodBpV+gjfc1SmvRIKBYL2pdMk7NiUQ9kwH9oHe75rK6gSBUnyY3UlJ6Fs0X1",
+	"GFRDOSCPxWIJWuCK0atkTbo/fvOYPBqNhlrivbn3tvPvf/7rbScgaHtrTiuat8pVtm5LXWlQVV5p9ibj",
+	"X1iPjDT7Hw2H+bjeZwwi5s2wQMaWhmMEY2eCMZ9mbPqPBf1gZMBwuFUiOBeUftnJKsH8cZSPcUnVvBhi",
+	"xdfTjsa3R2wW1H3/yLe2Z4lQTSPXYmbTkK2zqd1Ytzuktg9W0VTF/LJBIYDTF0eBvY5JqFQE7XHnhuY6",
+	"FpmEG64TfARkBDEP5lonVk10JM0ApvBiiaC2Dh4u25qW2uIgN6517mprt9jbb3i2DRcc003DBWfcpuHC",
+	"C+2H28JBu3G4n8BHBFIEVIKvafQtVWxF1wbtRtn4XYT00lO597NEBS4fxseOiQHUn0RuyIIN6TRBgr1O",
+	"JMJpxVGUxguau4nABwIvy//V2MiCSYkR4mA6GNvPvkaM9q+lb7zQ/8jUCeFCzWN+SVZUaisxvcQ35iyJ",
+	"UPquTaEUa7HnQrgiRQc7V062FUWXsZnBp0/ubv7vlM06k87/uleUnb+Hv8p7T/X7P5odwv2qE1XDAmgB",
+	"FTE50WaUbyHB/eC6wF497zs+MN+wzNv3HG9ZYQP1keg3fVdYSzCVr2lkntyU2oxaO405eD12JrT69wWN",
+	"FXcLZJFJbSgRqshCSEXGQxMNQxelF/clEdP91H78WcjFaqOxJKY/l1IqK2GscPNwEUsZ88vyw4xfcbHi",
+	"+qFWltwvK2XOK9/bmD2RqamYTVPKL1lwglZ68Or7s3Ny73p0zzif5T0JYV/6W+uPlvEl3N+zvE/zNWrX",
+	"K633YQh8jwSlsrRTJcQ00Vzgy5+Cx4LPkjjc9wzQRLGUUxVfQzTtu549FVXH6Y6HwvO5y3epQv/tnErC",
+	"hbnIA9eXNnuO3HNRVnd+24ciNJvhWGIYW6K0qqNYcVRqfumeecaFmtry8Pqhkz0UOX8rxjXpTEHFzp/D",
+	"X9OU0XCOb7vqLYzAPV+lcJMwU2I2my6plPgpOkPdrqvnMebTTOKRAr2j3MEJEZwIg1Zk/hELLnu5//WC",
+	"JWKF2EkB2EiBAVfS43HX5osfsm9EehFHEeLi7y9pYi6z2SwOMZMmFMtdT5W3AfdcxRJ1EM5YJKtRPgYh",
+	"HsH791ZEliwFRiz45zlL6I5b0LVWukgkwAlSHJz6EmgCxMTSq5hHOf2RLs3dedgmXBsFWipYsrz373/+",
+	"KyhoE1wB1KHa4jtuLmgOvjgtVp1JmURX0g3IsnKu8RZvV9JsaqRCnhV9GDRqmqSMRmuSXx4SSqJ4BuEa",
+	"uSt5QF5LRihEFlj/GP5lX3CEht93tbvwcCb1WYjdtxrOKnC8FMxXID8E3sX+8nzyOQdtInlaUNj+vBKb",
+	"2sv2q31cEOGZWDBjy2niWsFlp5ZUWUpkHDG4VIwlkXSmeRFJwbj7Hdl02ydYsFJ3lb489Xwn1Dci4zfk",
+	"ZimTIktDZs2FHUnH83lBPN8JIrNwXooT2OwMdJmS19f421No7STRhVeQS3VlQL8UmWKgs870zv0maMj6",
+	"4es+tO+Etrzx19KNoD7v4OfXzwRnZDUXMr9TWIsML9TrcQ0njk+fhGK5HpDvBAYn3NJKQDBO34nG2fRp",
+	"KXLHifHY9A28s++S4+Xstg/qF7ifDPpiImh0LsQLbUvf7NiD8yC3y3c89LWPyz5CuECLJYFfIf+AkxF5",
+	"+fXgN22U2lErIXDkxVEuz/fLn1qDw+nejN7ce5x7wPfzGzuf+z3GzgVtIQ1iCWaLk0S4Zop0MeCRNNQn",
+	"OdA7A3GX5moEO8CMPRtagIFkPf3vAnYU43j0/nH2QU2lYssCPcD20qmBKmwtmLKvbWha+ayO6toS113V",
+	"du/Aj+GWXv/ypH6GpfdfO66xG1G7KeV/E1edt4UyzZt3gJ1o3TelaZysifNJ+Y4kEpzZixGbtMXgQsVm",
+	"SMFvfbhSJLhUvd+Tlo0xACHlmhTB4QYhPzYr2VinC2GqUmj1W0F2n348o3Eirll64Fu03ENY35ZgQN7Q",
+	"WJHAWbw8Es4EJql0fUIoAQd4eT2DyoJ+2bNggsz6+aXy5u/yeDTYi3MhXlK+Ns3JGxoMVDH0nO4sKyqf",
+	"OmdGCLKgfJ3HLe56GPam9mJIn4EL12eVGwfOSmwk0wF5qg8LetbmVOaxzRdZeMXUCbGBOQkEzthgS0PL",
+	"dgANIZogjGdZkbsPUce3Rudu/O5Gcs1fdL/qF2GxrT42r3+RA/aaG/H6y021MQP5t9fNavXbilbOaJr7",
+	"dq1SgHHrJkQLftpfbpSI67PY2ThYHGZ+lCr9urpMaUGKB84dDT7AQrPRl+bwb9686Z8Ws2H+qBazj+Gc",
+	"JgnjmC/ti1b5Gt9LGU0W//UWq+t6Q9eQgNmHJQsVi37HvsgTEuMV6QVjnCTi8pLZcJMtypJhf1oL+G3p",
+	"Taf2IoVA0z0rAWESM5EuqJqQAH4b6HGYi0F8oLcjIJKuNV8P56QrGSOBu9rBgZEv+Z0OpOXjVRhaPRDY",
+	"baM3T9CCM2GJJGEKgmst6pTN3omY7tqkAUFPeZCo3gXBGdGDJd2gtADBl78tes1ltlyKVLHoJYtieg57",
+	"e5PDkBUtThe6SYSB2O1QNDbiHA5mMlfAj6EVhco4fx/eFy2V/u+z778r+Lt/7l/aMs1nj70XMCPVEHXE",
+	"DbF62QCRF5csVTFzYEmq3z2OFVhwBTt3MDkqDNwBMqk28/zse3I4un+/PyI0Wc5pf0zMu0STZ7kHAEGp",
+	"tW1QUaotIy4KcBvEby235cdQqTVeAlWpRU7jytUHiuArvnDQIorzJzNwAxRQ7qpYsQL3zmTEfup1TqNr",
+	"ykN2hqiYTuy0Ez5HoyjWj2jyytlNk/xap+6I0UiPhyhBFuLaRsdDByV/2JKai9kSjSjhSeEpIl3WcHkP",
+	"JVzdRDxw5jjoNBiyEkD8vieWpWhEpE5dRsEZsGXGs4VeVqfbTgX+BtupArOYp+/cHSw3snkflfDvUh77",
+	"4lGTIGAGkhswbgqyGrSM16LHRjkg0kuQsoRRyaZUBZ7T6WSG1zO7GArjIgwH/BILWiXYhpRylN+dCWBT",
+	"9BUC0tXOSOy5mXmNeS9x1CPLlM3iDwyigcJpUO5YP9oll63noHBUGFmyomvphhwFLlUUj8sb7Tz3HX8D",
+	"NRE3BHDn8Sja/sc9pSnLd7M8162lKGvdFzu/YXMzLkUS2e5TprKU62MMJxjzkpdCJL4NH/eH4xyQsP2G",
+	"m2FF3kGZAAc7cFB3MQitNALDiUzbF0IkjIK4y6E3mlIpyhPZng5RG74FHW04lHlBwFJH43reSrVaYLW9",
+	"7yFXYtHLedaF0EYcuVibWwGERHB78WfHuMwG7GZzBnpOLKVDqfkMKwMs0ZOziyV4ms2czEJX1HLMMcWl",
+	"OEwePcLC6NR3tfJZrNhCbtPZHO76qbBw0pSCg6WAk2hgE0B+J8YAcNhjLMG+aEus25iRbqvEhgDNosSA",
+	"4Mk2EZNvOCyiMz/vdmVRrHIQpApNcuY62VhUCrYqSxYECNd6oX/b8IWvJHn+KvfqmWx9LeNZSiRdmSwg",
+	"l/McDoaD0ehw8MB3OAvIWd8JjRegoaCtBrbmIk6S2Ml3L47SeHCct28Q/HcSVllUE1ZZtCMDr8R1NeRa",
+	"Vf34EJwAsYtssayq2S3zMWtDsdUKfSN4dn7+iuAL5c5efX92vpcQ1iSIdUXKUrh4XhHDzg++/kIIu96i",
+	"5tiobZqm8XXlCN9MxXHN0o/N8eJfSRIU5lqFenZN2+91IBinoUP9E1zdJVQx0o0jOHvBhNOFcVMUPd+7",
+	"Ht1zw4bvTcqRS/ecope1QRT1fxroxlyFW1CbstQcDr1yMy8b87ExYBiQYAClscpB8kozLY/hRgnqUpYz",
+	"sPy82F3IF6JEDPUT3ivxzTI/28ysm2SrBRGFI0IQ5WkX6Ypf5Kgvurke4WylTwpkjreXuYVg2UnmWq3Q",
+	"hr/CjGYiScRKnoByWOSZQuKppuRyjmjwe5bHDuTRY5owHlGPRH3FUgKI5wQQisA0hByoHlnZ9SOS0TSc",
+	"V1zFszhRLJVkFsOtMVoCbSkEocdUugYglvIAgKfiEGJunqbmLrMdwXhm/gSppUo9WyWK09Q0NG2VZYvv",
+	"jYqU8b6y22a33eEndO1f7com8zIklh1Vff9sEtEUqw94cbzgLhVhTYB/RgYhwtINICBoCi8dp/s+Hh01",
+	"3u84E+j+/e9//3v/5cv+kycHDQbmUVXI+oQMAlQi1H+1y6c0TWLNrLBf4At42d599mzy8uUBnhW7PDD9",
+	"E8KzJEFcHS541T33AGsJ6HcwYAdTquuuRdo4qhdU3eqYxmPEhdw6JogLyyNIpv5t+h4yY6RIoqnIFHrU",
+	"wkRIFgWaJnoFrg9so0nRKA2XdBM0V2ciJdlSq933x/pj6cQ8AHc4MDMD5r6KJQPVdWW0spSh15yzBgI5",
+	"9hDI1lVo0kqCIrZmgrD1ENw5Ls9NDrQowNiGCRnp4dbeeMuL9ZuYM4URgmi6r/GEzek1gzsBoAEWEfYh",
+	"lqoHE86x3vJsSN2q2YcJ4QIX2tuqLDXaxY96hBL9ryxlPfDEwkpDV5JRcysGzRwM3vI6b4RAsCK8xc4P",
+	"lBbdvpdbJvUT2+t86MNdUF8sGe9jL4ijWGadZjtz1anCw0oH3z1ufjLfxnqx2MEm/4TLaQ2qn1Y2Ylhp",
+	"kJ4GuUKiNoI5k828uFnXQTQvzW4Bqs4SAYDsES5WpKuXrufucq9EKnZ8Zb5aOg6O4oMD3WIfAbU584pO",
+	"UJ4j3RR6ItBTzdNWMaCOJ6NRewNqJ/GOBSyahTv+vkG0mxd8fCMRapvWcqbf+RU9kab0S4M7skJIQDo5",
+	"GKXrueJhkkUsOjghQytkVM7UtnkZXRDi2h2dkgisUp7vVmyUllpV4cN0wFnyA1ZepBKhm91sxxWiBodY",
+	"frWLuliJEG190oBELImvWboeoH3C3mc0wVNj0Qf6+jlexL7llEf6UK9loaTDjtC8IYxsU2nMIuTUe9zq",
+	"wIHNL3RI18JQUBOaZ5hZoNXWgUn+KZYv6JFlklmREcb80qr8hlkiPzjYxgTG7ZlAs43q4c91plvwkLY2",
+	"hxEIDaTnI5yN7sHchra72CM0kQJzibTN6tBCedkKuO6CIQwXIz5eHr4/SvdhmHXfmser1uhPUyZqZGNU",
+	"hP4Ywks2e1BMoIdDshsspa+FuIr55Q8Zk/6b0VPy3vxmgJF5xgiVV7IAUsSzdIEtDch3bEVmMUsiBEul",
+	"yyWjqTZYE6rJ30Ang2C7HtWpqonB22EAPBMqzFdsbVFybZ6Z5hgYeVS72ExYehnjLUx1+a9i7uk1EGFI",
+	"ASe6R4IoZorCxXnK9IchBsRCrRLbtEU3QY91AnonnOlZyhhR7IM66JGAhiGTMsYTAbAUpuDHMgfQB7yJ",
+	"+HI+Dec0TvVf4EKlyfRCfwHWQyaVWJQIzg5X7zeOttPrlHpzqosUnXV6naIv/UXeFVRu0d2UqbhovK0W",
+	"qlXJC5Zs3lh7V+GQWNXTeMrXzmqvGJFzkMRXWgrTC5Gp/8t7dpemblnTZdcKkMoRblDMSCA4m4pZ0Msv",
+	"61dwMePsu37LksQJCX56FxTmVmnMP3WK2lwgUi/hv5dJphifasKAMneUZ2qKU4MYk9yd08AqCkdN2oh2",
+	"mbv5UFMBdCR7TlQrLRZUAf1YNosJCMyTJqFTd2TK40htq1b6+akDaj1N4YYUCuq9a+m60kogMr/6Elju",
+	"6dlcmO5XEgY5IYE+gxC2guupj+OaySkX8NDMXD81FEC6WvcGkkAaAnhzvL0yB7FgDMFHl0Qm5KfBYPCu",
+	"RyKmaJzICflqMBh89SnolSkJ8ZTy5t0DrUfb6XVwhJrFw6DAHIfrs+Kc3/B8+uQJ8MRcmuD5dV4rTlWJ",
+	"TFrImOd8me0aEuVIIWudI5tQQlPagHydxYnqx5xcgdP1Qk9YvxansPU9YkYLDBsmQ7oFf58Qs80Xcarm",
+	"4JChbjmUCODeLzIZcyZlj4QsYRc5pIk+ZCcFIUw8++vKhIpIOKlKhIl97JEL+UBjHgmR9ojIFP7jgqa2",
+	"bEuPvM9ipnqantX8pCRKMCsb6Ue3o38i8JM8KUmZvKdQN6zoh7hHltlFEodTlVIulyJVPbKiid5acImz",
+	"BNo5OMmFk0HJCSD8skcCWPcA4VpziocNtedtb3XA4PquYjWPHU3lxK8nNKsGS6oUS3Un/89PtP/LO/1/",
+	"w/6j6buPw97ho0//u732oAepf9E928H+lqT1DYQy6V6Ujxs43aiN8j7YR2i7eMUGoLYZr3iDSH8D1SMs",
+	"ASKl+aS5EfcV8aRYmmLhJbfomiujnHEebx/mgn54jl8e4svmr9E2OW5QfL3M8PPK9VN5pbdY8ARdcijS",
+	"0RSVJZHftVH9F0LNDyorWZfulvB9KkB94TYtlV/el3a+56BPGPG/i2QtnaD8rRb32MALfELwMcS93jg2",
+	"+M18XUUdI4BJZqoH1Rloyqj0GXZtWrLLZW7YWTS9WE+xvlnPqeFTRLvZFByQieVV9LZRX9GGhcOA4aa6",
+	"F2/QmWNMUKiJcMGKqQAda4FbVOuYMeYUuxyQM06Xci6UggBmAvnG7sqAiRtDbjxg0taWecbY1Baz9lOm",
+	"LegZkACUAUOjeiQQN8VFqsWYDQ0owJNt9cxyJAcUzM79PDFX9486Pj9iqbDo1pGZN83YIFy1oQroFVuq",
+	"Hhk6COX52I6HTQPxn9yAC860Bm5iAVPGoIqQGYt/AIglZ9fSPHSJVjeKJcRt8VT9Zpkoix/bm7KNNVhr",
+	"KRlIf5oiY6PwYQQ5+KzgarhWMxSuHsobfeRbzLzUljcK2lRr4WQl0kj29B7JuVjZKGQ4fRBD0FgnAwtn",
+	"eepkAMZfvUwGeMDb1Moo1v5XKlK7jW03badDsMVyv9vCoH7IhPJeQlFlp6rJoVwIS+tBGAkQCb1FmgUY",
+	"oA1PFKjpbeNlV5Wv1xhiV+Qx4dGBHkC7S628jK8vbehoPHqQ8yq7K7gbske01pWSkEKU72KpbAal1QbK",
+	"1XJdOsGKwfUQhU0Mt7LexQpfMbYkGY/MIuFJ6VUYcKn/B60ZbU5IPpe1pmwQIs6wEPNYYtQz5Km6MQmx",
+	"IoYhRoLJhsv6wzxdoD88xogFr+9/6wX+Nv92KW8HCiWVfI/1n8uM1vO7N73DIKFvTOS3LiEDalSk8S/T",
+	"OGTTi5TRq0is+Nbv9etf528DX3BAqHchKwtjfRt0VK2OuqX4BlatiqqxrVsKaGwI4Ni0ZI7+eoYfbJNF",
+	"pqbWZxBF+0uex+UttMfw9dkT8uB4MByClqg5hfus2yhrDgbtL1drEIV5KIbL2B1WWyXKEuMrMZ1tUiqN",
+	"vs1oSrliDc7SULPhS/sORkwhulP+MCiueVxArTOmsuVzRNOCGJszAIMf/CxJNzCZgfBOcEAyqdc9MFG5",
+	"WP01sLLeBD4DJwQLFBsCJ0+RymXrPMKA4Ta1KVnCFpf1TdcZtFayMREdP+iBcMonUYkrYCqejn4Yrw6f",
+	"HqXH5/fXD14/jE1PU3oR7iqszo0REGWsykBId1jEp5WJuL3yb6C5GnJmrRmoR4BhDRCmwGwVjo14GdRs",
+	"AfYAibfoFOdiKuk1i6b6dxAUWwUQ2CllFLUm7idms75kAJFNjBAwxGfO50ybeoKHjOCNftv+N9nKFC01",
+	"qfdpgjOcixWG8iVUsSke4MAXVtiq88YQOmMdcWHJBI0jHsX8MiDdCwY2L24X/EQBu0QPLOPwB7JQd9nw",
+	"dQPzg3VvgyqxBAd4mQtVe/PKlzSKys6B3M6CAYEzADgb9l1WA8y77Y0tqQ/pNnrAg1riQmAdaBKUpYJ/",
+	"mhxbnOZd8y7KrMQmYJiYNckYn5DAFGnUtipSpuW4gIVcS4/JX98qW6pL1Kswv3zoXrGA0Yv1aT2hiklj",
+	"Y1twOogBEJLBfYjs2Rga9A3HkmDQ4p450SaO8nMkROsfTQV4L/OFcn1OFHUxj7rGPW4VPw09+pLwz21e",
+	"xa121zqJLkxENYlOP7rdjG+zk2X7wNDZu0rX8NCb4NXIiSsZcViMmTSG1riJVlM6mwFmkSdav4Zj4H5o",
+	"MUK1chOldMVNALI11IqgLyOwU0Y1NzyAC6g1WrnbY/6g0WneiQdEw6QS5NWiv5JFTawoZavaALYnFuhT",
+	"03A63mC8tDn/6BNkjeH/SMdG/oF1n2gKr2zY6GHLwHoYl+8M+UaVNIT/txvT+LDlmJqDMvNqd7calFmO",
+	"7HLiMQuWVjAbdyuL5cvPUp28mg7H1gR0IzWaMuRyxzW+tlN2nPtNq8AQK8FunHVuBdAfIeXcGGcl5Xh/",
+	"MBo4WhYdGPMwtf1uWCXwHk90aKZCsWhyhoLEx+/RixEJBGUttKQcf1jmulKPBDnQsItFaRAcYikzlkJV",
+	"JoO6TCEII4AS2pgucth/Qs5YmKVsQM7pFZNaOoYsYlonE9qqDMpQzcFJjl7mjM7dUFdVs8MrQmXsIMpb",
+	"vkG9K9xgTSnip1bj9WxMD5C8OHHqjum9Csx2BBMSLBdglk2vY0kD0s2HAraD+Q3tgyf5YnftxNyXyoah",
+	"BReHEMnS1EtBTW7vmmi8HTo/+DupXOOU22xzqwgMrgCt2PNwVGGDlEAPcwU5qH462gLZdKnM6+wPtCWn",
+	"jU6JF/To+jIOmWpg+FZwm0rp0S2BDBapZPON13l7+Jutl2DFsRsflaZ29NApZvxg7BYzHjaDwjTmc7hb",
+	"5sDAnORVJNHkges7i6XYgOIzdgZ23KLKssvefXgx7xoJ1wi9/ai2tWlXBP5sMO5+F8YV6UI6joyv2cFN",
+	"ut5glvTKkYlfSUgISlko0goSSs1mqcY++VVhu8ablKEXeuLn2gwuK9Atv/FkC1aVzGaavIXYFgocdC6S",
+	"Mn187Fza5tiCxonW8SL63+b3QQgDxMxFU6f5NKI2f9E8eSGuWYKhXcu54PrRf47Go/Hx8fFwdHQImbxC",
+	"6bF1Tt3QTwypNHmA8YwshZSxzec3Z7YIzpt0IIGv//Dh0Whs3jA1ZzV3yDPYtianfaoeMxOv1rykaLFU",
+	"wWAxpt2wX0uYNk7GBvlJ9A+apJ8gfxwc9LRqlccCxtGE2NBpDNvEeOpylF0eR42vmPhq/dyEncLjPIYa",
+	"Pm4XOY1f2jjbATm19T6iYoyQqikyCAAIjoZD4iuPq/UjDJgzDmNEBgaIWaxQaKrmFu1W2iogouG+A+vt",
+	"BoTTBYR7KNK1eSiDPPaxAgPz0Qk8BYYCkwVg1muWshOt8aYxA23u6TJ+ZZG2i4UCuVFJHUBwHowsnXSc",
+	"KGYTjuiSzHjoOcz5UdvEM76Fl4ozU+WHtnBAJVq7m8+4R+woa9GiLQ9fKRBzuAEr0Dmd1WH+3eZt5u8g",
+	"FzfDQQULTjSJoxMD7AHpm+Q5dyE5NXUv6GUcorOcLBPIywf/epYybdjgi1MMvcSSrN0CgMXAFoJBkoMX",
+	"ovCcaNp7RGoFbbUmblvF4hdTwadouQeka0yEWJJIzzAX6E6VF2PlT0hwPByThjLkvbyExpwl0YG3T7pU",
+	"WcrMNQNK/KKAjuFBm/pwLlx1C1oAnBSQCFqRNl3IA7jWsENAh8gyoUpL7qmeaEC6edfGwDS1DQJ8W655",
+	"OECP+ITYW5QTEzKj0jXRL2gN+2BAniaSrQAyAYNfIRoujWJO03VBMxXpXpYAmyv8lyVErZxaHqYPh1Ke",
+	"uPHthlvD930of57a3HivQjreoo+2yK+2wtnJnt815XoXq6N6z1HCVswruSO/alZLzsI5i7JkT135lKwY",
+	"u0rWxCQG6M1APAqPIrxuuB4CkA4raRi7yvcPr7QrAU8/ddQ8g6v9uNPrSHTBtXKFvWHsKqLrcuD5g03B",
+	"1L0OJk6Yn82lW4GRFfPMy9+fiRVJtMiEQFnDn4uIOwf0b9horI2OfUQINTEEn/pXM8fUQdyTOaORWUiA",
+	"+ShsxvvliNT77jAO7x9vOwpO+fsF/eBDm0kv0feCECF2OyWj5QU42ukEut3GPvf/QgvQNv3udvIhcKpN",
+	"Bh6ETGEC16ciO4WmrAHJqhLJbD7QVE8rXNPNt+hVsyx2hYwVMyTMGijEUaOFPmy6GpGbQJeKm4ai04iu",
+	"9VQtk3DO9egRXjNAyF7rU12y6YpzDW6QHQ92mzRzN9ESYfzbG/fF+VOifsliYxZHbSxt7LohnNJj6Bdd",
+	"myCCyONkeNAfHvYPW/RfM4TXsmPJwcMfaye3xkEqhyXPq9zq6dHbsa/oEpz1xWyWH4OKvGrP5QuN1Mvk",
+	"H+7K5GHbps2IZsAv+sXm+gnpsBUhYV8WNKz1QdtJAlQvWT8by7/j8S6PVz7cn/s7svidWGK1YkRBxyVC",
+	"+3VZxF/1yu/LIzhbFffWFZdTUaNk0+p8D5WARGpKmuSUUwr5bhfRbZuq53wVrcI90dZBwZo8xneLb72V",
+	"U87dVKtNVVQcgh21SFENs1jGnG3pEF8q9xkrmiBcxM5d7pSgAemXBBhDKUPDl39RTYz+eOhPhi516wF+",
+	"m4tUEecp+FvQvC13+4zyCEJqllQqaq9eoETMX+MkoZdVL9B46HUDlUqL7EaGL51PK2SIXuVNO6vfKM/o",
+	"e6lYGlPyIlvS3TOed8uNAPovJUjkQ7fuknZN2Jc/9Tq5X7gJtavqVS4njkNwMzhH0NsCWAgpWyY0ZLIk",
+	"QrrBT+8Aj5GzgwF5JhBKKGIO0CXiZlkvrpqzxQmagHoE9koUL/YQBcLJ926ldXtBK0oKuOM9zSNOXA7e",
+	"hJniykdjvpn8rLjqCCgLzAuEz82Hvwmr4KgBq6A8/M1Z1vGCTX8RPg52ysnz0+9OMcRKv9IjbHA5IMHT",
+	"TEuQey8Ej2y9l8Kzu2BpHNJ737HVtM5Rd/UGwQHs5TIqr9pkua47/lI6RXmL/GKqWda+oSqc3+x6a6Wb",
+	"gGo05Nv4mlm/ZBwZWFhEhUKwQF9gDc2UmM5F0gIp4BncxBfuZOOMd1C7BMerbUmyZbscQK8MfQoRVHjW",
+	"1yKDWHHJkgTZdny7grW93XCCdqheVwAfuwkk8me8F+mZgjz2nq52Afrlb0W2DfDzOb1vYPL8WtfmezhW",
+	"GuNITz2naMeQ0htwVUv83jjSndzubxB68SmPliLeN/jwDd69AKJjZAAw8cYY6pPWeSO+sqHugoEuUYKk",
+	"LGTxNTshwX8EeWTwRaYaIEd7piRqLBFeErLTlCDMTNAAvGuxVEc9c3Ob8wDzcvjtIE/O9oKm/Ef17YZW",
+	"zHAb2662okdYf98kN1WemirIlafFrdoUs4k6ua46MLd27iPMZiw98nymhwuPfHvR6XVAhg4W+v9rA5ox",
+	"Zkfy7mYaEBRb9eg+c6WWXXlAXv/4wiYGIDQWwVrErAJbmJdrNXF8tmCrPiASi7hW7YGjh9uOqh5czxK8",
+	"7xw+YbC13zfEJz+2l6MAgsts3n3FR4htNEY3ay2hldrQdK1oOiA4bMjzLK/diu1Y4qkpHtvbW44L5PQH",
+	"fGtqz/WOIfp2wXwbAmVtn0CYR0NUdFGlekC+TimkQXMSQDLeCeZNB6aAb6CZz5KJpa+0iBP82wiRVYsn",
+	"6JmqAmqesvx6UhWIyUZV4YymWn3Uml28gPQLC7tPS3pmLAufZWuIR18Yvz9x9ZRI6K1HFjScx5z1U0Yj",
+	"6F9/kEf1iwi81uzDMqExZ5GeU7mktecO21kXv5NjY0otAlHRNJrm0eqYjmlt+DyF1li01KbQ9pw49q8k",
+	"wXDD8vigdnYc2qa9w7OFoutrlsT8CjdZK+Ui0uY2lpsxDhYsvh2JMNMj9cBxbK893WYF8zLU9SHOswXl",
+	"xWbCxnEcCHmuQClC6/+ERALspCVNZb0s1TmkgCbCVm+oYvkfDTpN5TykYsumfa3todYM0LLTw2EfSiBE",
+	"Rk7bzGbI2+BRwqZYTyE0hU4h8gQyc6acraaVBAAt72I1nYl0ukwFIATyy0oqXa2f9jm2ELvWGIaOAW9Y",
+	"LjNaI7KzQymxRAw/zDsgEUJoLamak24ASuIAYjaDg16lBEmtAkkR4LE1D6uSKF7k5tIk+X7WmfzUCjkE",
+	"82IskMW7Xrv9xojF6vEuhVaVM4EHbSrWWTTzvHadwTI3x9ItY2dg7W9aza4ZNfciFTQiYUJlfs0Cm+0S",
+	"tr/Ge69TAQuwj5cshfBL55FbqS1/zSy2/Tulik2hQErRwTI2/y4dgKbx7AmBa0HUsfi35VYFay1taE3Y",
+	"625gAH3dgAR6NNX9ayGkRX725KhUnc9bQ7/nacjEtd68IRP0um9Dmj/cdFaV8n23MDd7xSYyNRWzKQTJ",
+	"7ducVQ5lfMmptmxuOt0GaI1Sc45h4jtbTmumWqJnSLu2UZh6+7eRsmtxtXcbVbZbaqYo/lxmGM73Jf68",
+	"68cxl9lsFocIoxCKZZliDosWqmzNaSRlUmRpyLw0fNSeRqDe5ZQLrQBkPNq3GdQloB2DgVtq6bh9Sx79",
+	"rmjn0Y7t6PE4xWX2amgukshLsru3oRiH3QSZc6O2UGqljBoXxV4tuXBRugE/w9mhwdJtaJgpMZtN0be7",
+	"b4uoi990+at8P+bTTDYSRE1zqEohJcQ0oWmZ048O248n4zJbLkWqWDRdsCimORJk3trx/rNLWVZZ8fG4",
+	"3ewKhajyfbE6NZ2pxNjAMZDk6pFtwL0sKDQsDz8uR+6XWhhvbsGkGjZwjmOHq3o/R6FyFfPIewba8WRT",
+	"u+qCJWKVV+Hfi2CLSl+3wQrBn3k7J7wEF+c/CNs1lHfWXfUjk0vBJdtcqAtdLVzw/vjDB5Kabwak+x1d",
+	"sIiUWsKrTXjUI1Kg+wicGlD+HrGLpDXt5ZzCXRfc4VvoP5NbCW2gC++gfhMAE9lWUsnxyFUtgNzGqPvx",
+	"tlcuwwUx6uJu1cpIXqzsLf+c1cpMBMWcLpeMbynOPp4cjW6jrBiuoVMszXoP9i0u5uSc/qaqilUd1aPF",
+	"mP+JqooVjfr93DnRkTPGTFoMrKkkl1kcMdI1Hlr4S96zv5bL49zdh+1xH1bCiPUuX3vH4TcxS6LHwEd8",
+	"jlxwFX4lTUqkwXegtg4iOAwV+6BIt4R5PKdRAXdZwdhvTERwu6hwslZQU2JTszDccqtH21utwYzjbbo/",
+	"g/5bIaJVnCQ/AjXsG8t7aVoxiLZFzeuYX3ouiTbgkRoQdbgm9yEb50C4SKFOkYICNwO84isqbe5mBHuv",
+	"hfqaKWLpvk1Rg81RHhsxGSzw8AmkLVhvqlmTrySZx1IJCKqB230HAIRIVs3sPM8jqfS0UkajNTkaEhPi",
+	"DSFGvhicXQIwcmBfMysvsewJ47RkqTTX1Xkyx0VeU3xAzhDWBJJli9BNwRNP7U+Dw1CLA9OPiQnKqwFi",
+	"uIBPlRJMdTgHSwTYU/l6/PiosWa9PzD32/iacU9ILuJE7Bh/ZtVQ/9GxUKNYskkvqH2/Ryj5+vErcvSA",
+	"KHpJusEMSjtGrP/4WXAwIK9+fP7ylKzSWJl4WFPHAWGdEQkgKi0orI0m6ljl/DOknHQrYNo9A6V90LOI",
+	"2A3VCjuztLweh8dNZfj9C/0NXcTJ2rPSDv7Grsst1jRR66kpzbNx0c27RKRkwSCODL+qgLNUiODl3/pH",
+	"Rw+0tjsatoheW9D0ikEMaagNGj9SfFGIAaMt6SVEWSqh1fwUq8I5Zcrg0JKMJ/rcXGpqbYc+Z7BMqv2/",
+	"0o8t3kbMydPB6P6RXoNFeeolCJRSkP/bt//506j/6N1Pw/6jdx/v90ZH/oDineIIrdgwqO81qAWzZ9UY",
+	"EHzcPz4ejdvsTyrEohW1zIViCdGvl8iEakYVxiy9ZK70dCAsxxAyWgrY2Sr/C+7kHqBezt9wJxv5/RML",
+	"D/JxZ85uIOHkiqWgcjez+d1q956Q+JIjZpdAIH5rtV+ZiiJ3MuOWZUYM9UMEj0MKcKaLMtq48rAOZOlb",
+	"VeDfH09vMfUqZ9+6CrfP2v/wbLzFNlT499Zd2J+BtxiMYd47Wm/tuLdzzms0Xp6Wj9TcXWiUA6aE/u7a",
+	"v10zgzMFAK4mjMpw/Bw6SyrN+yVCV1O0qBcxd7sZ3TH3O4PgziC4MwjuDIIdDIIaS3/GaKJfr6FL6A1n",
+	"0oMy1VSGxN4YiKvSdYG4Kjt9xdX2eiLN1UKKnCdfaDGk3a1okvTDRIRXJjz82bPJy5ekOz7qz0WWVtD+",
+	"EAmnRGfdn4YjJLL/Gf807B++O5j8NOwf4yMvxdXTtDcW4KvXiQUxaCyi4NXp+eNn5N716J4Ljn/vYxx9",
+	"Cm6hTqyJvWlXQBQGhiBhFAqcsahlCdETMiQLRrnM3/fWFt2GjvEHKDO6YRHHGwuNbq/qtmEvNxdj80Jm",
+	"7K7S5ZArKmVMWS0Ls+vDWME1sasdYG6xpz6PyLhKG1AjDkf37/dHhCbLOe2PiXkXcgfKC/36rAITcdr/",
+	"x7uPY7+USGLORh60GzMTHhkGXK3TcYgIEEdYY44xtQeQgpCKJg25G6/gR8/sRsPhaGenD85yEwU0IZ3s",
+	"nCd5s/rXv9Vy1pu50+csbV0raJ3nHY+2gwr9KqWuSfc0R6VMqdEuAdmYaOnv4KkW0TXfCtDEnfs7vOsK",
+	"6nQYYCsZN+IRYmx8lbNd2a1n9z/mp/+B4R54j/8XqKHdvmTA7gWiN53wJhCZ3U54C/3li+kapNugaxw0",
+	"5u7vugcbZrJp7U2eT1NuE2brwC05QiGVFA7qAthIbavFCqowlkqFHri1pYpq1g2FH9vdwJ+aEubNxYSP",
+	"hy2LCZswwDzwpKkvUz6SSEFmNO3dZt95hEtT3/aFNp2363kHHKxtuFd7Fkr2Zpj5Da1ecenvwNRUN66+",
+	"nJsI342L85hqrsVCEWBbzFC5BnL32J171R9wbWvashbBhpIDXaw30MuLDRy41Qa6ttTAgVNroGsLDRxg",
+	"Bm6p0EBeYeBTQLp5XYGDAQk+fgrKFVy/JGp/bZddt2mDHvs9D1lRy7Bn6m1FzHFAQWXuamWSH1/2H/zl",
+	"6Ie/PWrjp28VZwqA4Z+jqOetwZeOvTpcjvfTLqW0dElbzyXNT8Jgp3qdKZPVep27l3a/HbTVdihJO+Ee",
+	"NWIctaqZvC121mFyQUPYaGNAZKcZOWlzvS6IZgesuthjVW2p9gXwF+72LxWvbv/Wul71LWmEKiy6rbvn",
+	"abhg/ZStaBrJdhgY0I9PKN0E7ckHmJvrdG0wHK0KuBXK9o2t85Czik3gtXW1YGvxhBVESWDjoFJXe9he",
+	"PcGnjKRKehnwmf6pVwnz+EqS1+ePiZjNZBWkpjjn5+CVnQyH/eExApa348jtNCNHNbF60e74WSbyuVny",
+	"xAoBwh3b6JayG2AdW2FnnhkPYI73Jdc8bPelfnFzPH6uPFq21HPwE3CMLnn0yljFHnhiP/iwB/PLMnmf",
+	"HlIcz9KcK3kDzu61VGKbKs0u6SWorqVazVRtVmWb81PKJZ9nFsQGoWZbYdj4FPCdKtPai8KiNNAlIzOh",
+	"7V95AjB8pt6xVJhNRCUJYJ9h82aKpcHvuHCtXT/AAvJh/mhOSrUpLsuW+efEt/criK2VODiXwY15/a+p",
+	"xu0Jmr+NpPSsy6Vz9Ta/qy5MZyNk5K54/Ee3D7u/J7o+IOuDpDQ1iZoVBvNCNTsyViV3U7XAg7OM4Xwz",
+	"HMxW9frzaku/P71FcyRHYWkqTlBU5sJXtpOiyUk2CcU+P5mpeAAZLHrjZcwvk1x9l+RiTYp0ZOmk2EDN",
+	"3qiXJ97IvLCaW4l3rkWIqdfbN8PG5Ojiz3x0AYSJbT8QbjONM5qzJCLdjJtMugNEmYK4ZS5WvSIoxh0u",
+	"ZJA506VJfFVmdqObF3pooWLa6hPtFc3dHBzNGLHnfgN6KzDsLkCGee9lbrVBp/xc9S+QteZHrkJanvPj",
+	"KMctNU2979tUTFpctzfVf2tSKxFL8Ub6ZBM24p0iuUWR/Ks11/wwy0aVFOZtsqCcXjYolC3roZigjj1L",
+	"oNQvYvesetK+4AlcdeXCBIucEsFrgIoOYvt+rmBcckgJxddvkVvuUm2l7YSLOiy/ZqWVL11SpdZ/a0NH",
+	"C6DgZjJpr3otngDA2ynRsrPPGVou8Tp0xbyrrEnGOjcu8VKq7nKjwi55AV0ZX4Lajlfb/sULVnPJwum/",
+	"//mvwFyBo5Giv5UulgMJBecsVAIczELlWyR7ECbIEUPdUGFeyaXwn5OuXMUqhNrDSuS4G4G9ci9FrG+1",
+	"Z25YvebErTVjBz0XAHBgS30HA/JD/rkBaYKgSLGwBXQBfZ6mWP3GycJbkC76CeANxLnYp06NT0f4VYvS",
+	"NICQtCor457Ncn2ZE1w+LQFM0gOU3ISFBIeHEjXu7ak3s4sCbBJ83BF+rnIzfqbnHOjmI1qSvFv1oG06",
+	"7p5uU/ziZgou6ml3Gm57DfcGwU1fJGZp9CWDlvaIWJqa4vCN3YsVi8gFDa9KAe8owjCIE6HyDP64KuIx",
+	"yJqp6nBPTLoX4nrZWDoAxLnxVH7d4KsEYVMbdIhX+lzGgC1zptJ4yQY/Sy388N9miR7TNDL0HRxo1Rw4",
+	"kwm8U4LQTM1FGkt0QYY0rZgSy3h6+AP729X4xVX0fPUsexB/GNKL8MnTb0ZmYNMPD5+9Hy9erG6o3e+h",
+	"zW+qHXBeh//PYyaAkVlI21LuZI/EM0J5u7iJCnZ6c0xCBcw8jkiFsFuvuVfZNY1s7v2SKrai6xMSSMqj",
+	"C/EhIAtxrYUN1N+ZpyK7nJsaFfC7XRcSUlM4yV414O/gHdKkVrl2wGe7oF/dXiBgvhS+zakeKH+4YCWW",
+	"cFPcYBObq5DmBpGDk/HaomYTysSj9X26ZBFJ4itmTv1Xsj0i1W3KFrMwtrRCo0hfUJ7RJLBc2Xym6Y7M",
+	"Yk6T+BfmUhe+XqYp8+xX5i87nOfa+ZUXH3aMLdumGZXpuaQjlX8qL13lt88ahltW+zcergrxbD0iZw3J",
+	"mufNxSLAN4VHxKRqxKocvQYjl/UaIfkvrmRwn+fVRpwiIu5nOLncRkFPehaGjEV17MDaR+0ZZ9lx4UeI",
+	"LJIctPFdShP+SoLAnxCbS6PV/5hfQh5NypZ0HZCuVXq12TgBF+9qLhLjgus5kHQqP84HkHq/FDJWAekG",
+	"SAgBWerDJ66xBIr+wwzM30iPhCmLwPCnlzTmEiXmRZzgxVWubi1tIVvHHjQZlXogAF9/mdGUcsWcSZJY",
+	"5movVXYsk1wNgvp09Np6Fig5YypbPjdsGEPQgpJACYoo3ZSpLOVSM9rqAE4IhdQuMSNbV8Ydo5jN+pIB",
+	"GjOKbEjs5KIPiaKYW+2uQMxlbKKUdXdY6vIAgYkAjRGBiS4YoVHkzXnZmLRm9xcXzPwFYw+WLA1OTA5w",
+	"ZfL4th203saEKtYvDVyP1mmnngIXWIai1/ICawh6IRcaUuFuLcvB1OGRQnOO8nblI8NlgPPVSugsfXpc",
+	"ecmdsjnuygZAQQHp6sWD8w23wIGhpabFyssrXYPaZN6u1kTCH3dQ6XZKdy6V0634nnLaEjPy+uwJGR8P",
+	"hkOSz9E9IrYqUun45JaiXrVGljJoX9cHN7NgkS6zg7LD5Y1xF5mjUws/BDURvgNB4X5UXv3irZuV4NmU",
+	"R/0KVddmCFoDcg1ekGJNUTTY5QZ7PRRSSbLAvDbK4ZJqSePIARQCOG4sXQVZIcRUUMyVnEGFrxpENmO1",
+	"Umn8LZrVQkIGf8vpcglmTA7HbTAIvj8790MQ3LOCJhiQ8xLNvOV5qmaRh8cRHnyzSwejL/zROKcmR9hk",
+	"kptRhpQTLiB2TrN9RvQ8YkOtmt/lyo0sspA3XfaNd7vsaxkD7gRhOmHgBuoefSKbPzcvGvqqEmjRkBv2",
+	"6qyml2RtoJiHweifXI+dVl78rjrwhndjTiSjaTjv6d8SoeC/JlrjYH9fHoxxowgr7eWDzyyw9pdA24QL",
+	"6Qoeotx2TtrBF5Mwdt1BwFTRFZ6QB2Uh0mkNJuzYMksMFd/EVPUovk4ZvYrEivtHmsScyZxOCzhlMwNM",
+	"9iJi1ttIRaBXveUyu1BC0QTBQEz0HLZUqJh44YNpbNcslb2K0nnQw8byIB2sNmKkrDYIUqryhH/b5UHO",
+	"sRT94L5kX3jLl0lWbe1gQE45YR/CJJPxNYNvY4kaqfUFw9cnhGqV1r4nOANGTRPEjkacLqj3APehyPzh",
+	"/YhFE6iua/g8LrjR3+0bAeTE00Qy3SYY3DSKTBnXAEbg1q0uI1/DAp9YfWBqlfpYInC3HucmDcXKoQjH",
+	"V8qcjpUsa/WQaqgniiUt8FbVXmkBDtxybaBjbMULmPCAfOdhfhaCqYVo+5wcB0a44Xj0ciIigETX+kqs",
+	"fABfxNx7L1batwYreouWWexhyZf2YDhqx89hcg0XytnCnjUkXdCyaMrgIqSg4L16rrA5h7vhntiRVRdp",
+	"O7d74Q0h+p7jLHLZHDJyYT/ZDVhfN/OVzHE9bsWluTE+yHa6BaapopwZJkv+v/+X5ILH62w0++jpN81Y",
+	"QXQGWEUzScP7ljRVZQqhF+JaM2qXYyr64SCPXq7z13a3t+8zypU3Es5UwjbHNOg58oV0RUpGhvUUwshK",
+	"m+0B0FCG62LZXH/blMPCA2rMY0U/mFGAIIo5uaAylgRKkUvSHY2Ph3oVR+PBMfk/B5U0lePhpsDnimrk",
+	"zLo6lh4OBFSlwiNGc5s29zoFdmkDTSmBJmIrSEpKlO0L4iHcriB894NjU5YvZYrP2mtYziBabnhV1ehW",
+	"NIt9lF2/LVsJJrHqWX6KfAzqR0YjfT68WdXmpxzWKZyz8EqSCzaPQa/xYH3BGx6gVhrO8fOvJBGZCsWC",
+	"+WNALqivHFggroBgVnO0Z+2bWhHQh/dC6whQC7HMaoQ3nHQRX2L8uGzuSbOwGUUXDIpOgD2HqW/vo7JB",
+	"+cRKffv2owmAEYYFDM8UntdrCVEoTJ7os1FU2sfXtDY4o3Gif5VKLJdgkeQs0zjpwaE7zxSEZ2l5Q7qS",
+	"wd5qC5yzla0XLQ8quI/6KJQL02EfWwEhW3toinsRJCo/+ZaN6CZ3v7mFtB4G8Ppb7Hq9HAjLWAoPvKTX",
+	"GCZYxS9eMaNnGH/IwY7A9hXAD4Np0DlfCfQQYWztCezgNbtkiqYxRUXASXU/+nQrGCqnBW4KTqcKkHKS",
+	"Q6s0AjhjBlCgdeWApMzeoKNZZDa0aLI4sdCgtkp0owAtpjs6GJDHesNZpPsQRShkr+SgLCIpjZjvcrY6",
+	"qOeqNSKqbMdN6XXknCXJLJZzB0sFEHk/uOvqJHAWlJkDfLTyAQG+h3UE7YhzQbr5DHvE4rxUYCpbEFe1",
+	"rlATQsV0JwheD+quSCMA3T0xsfGagVQ4qn6j//Dh0WjcAn93FwAIvIIx8bUFxXyFAfvrvm6FQBHvamZd",
+	"Di5Wwhbz5oI1gjW81CqoayWBthljSGzuPND2qSf/antOb2WhthWGamamLjVuRDTO0d4L561lrXcFOu4w",
+	"3O8w3O8w3O8w3G+G4b4Faw9ynIu8ZmWF6R283m8WXu/Wsjbt1edGnCIskWmhmkWa5+0Pmu5DtwPzle/l",
+	"tw4+jb7NX75lfEEbM+xh0TuCDdrOti6m3629E+rTnxv6cFNAwJt5nDASaK4W9ApvBUyV8Uj6cvOapj3a",
+	"OO2te/A5ERr1fKbFOvgxZ8prgSH6SpN+UHwZoM+CfVDWwUE5esI2rczhzVbm18WXvL2M3VsBj+yZqEFL",
+	"9zOyFFLGRuz+VmEldzPaN1njLRJAvgAeoxOAc9M0Z3zg82GD49XGHsG5u2CaDeZqUemaWiSRPqxgYk7c",
+	"fN5uoP8BMa8pW2oDB5LjwK0mTeZur5DZB7kJF8Uzs0Hg9AoNpno3wH/tkNbrD12q3QEjT5mGuSdg40qW",
+	"ouUsaNX0wg31aH8vfYeo+edC1Kwcnz8LvOZmUM3bwdGsi4CSDubXRrbBb+ZsssYmqtCcO2SkN8F4VtTz",
+	"iunzbrPV/PTa6275njPCoNYQhF04tFfU7ffdbwLPbTakN9PHNzFLooJD1hmPuUTCoGETbtsNiu2F63Sk",
+	"GfinJRb9B6qX4N+DSGwTNmxuzPFtlcmgR/79z38d9LC6GLAbCJ1LML6W21SIiuFcFuuzVCz0WYRgmM6k",
+	"c+R3Xmy1YyABeblkfMspP97JgtlBQb2eBickjiSRIoUcQACFAJWnqrheG2TsKir2aDHmnZupelN2Xc1f",
+	"q/3aqPaZn72OtuKlJlFXKUl2E01diSvW3FEcWVcevOdctha3B26BXXRtO2DnxdCUuDJyd+iXu1uVVH/U",
+	"ClwW5/RY2qEBDnCaR2VDLCMlEaMpS/P4ehrDTbo2JZxA9ZPiNNoMrYBQcilEtIqTxKRtkYt1IfiNIlD5",
+	"Lo+jhAvXym+Yzx1gfhXyqSaKGmijslMikIHht5Wn1WlXfkbDs/6VZdfV55ZvV55bn1StdQBurDWuyaA+",
+	"Fi6mci5WhXAauMVMvEfHmfSeQQpluV45cLl8zk9GL5cgW6FVqiJsO4KgV4aVDZFdcFe0dIz3BV6pCeA7",
+	"7JX22Ct7QpP/uljkdxjkN97c7zEQznigdqzZ9szEs1/HMlZkpfld63K+Qc5DA6dGqiQhXTDMYTHMtOK9",
+	"c1mvW5gvf/4/5jtfXb72hYA97gmv/l6CIaooMn8IXKHRftXQdsEW2g9O6A8PGXQHCvRnBwXqOaBAmiMi",
+	"hk+10IIf2Ef3laVL4Q1lBu9vySNcmAnGkzup+HsJdXKN8TLUHs68Wqew/nQjy3Tbub5ZFmrmpy8CRmSW",
+	"pff7gSWqO0A9e8qSCJIYSrehJlPava8D9A27eQFAcRiTCP7IxXLvLc9lcM+2YKU1wmlQTkRmUk6tAeW+",
+	"ULr5P8B8tpw40P5z7TTXNnPlfGFWueaYsdcq+apFa+1p68xkFPu03BVjV8k6r0MsZgY8FGK683u6iouu",
+	"zd15XgFDL1KO9XFbF+h03ZC5p3+xR1jPrYJ9quaZ7iSNNW2jWdhKFX/D2FVE1z41fIfLfPAH7l7I0FYP",
+	"mRq4tIYkMS1IiuoxZh8hlL6oP2LCRkvb8KA/HPUPh56yMluljhbXvwg+9e+HnjeUHYZNoXNGIzMq9iGu",
+	"pKzdv2GJnnBeq9CzrYLKzu5ES9LlCjj2cL2rdI5P//CVcDbeIFahiXe+P5TTnHY9MwNaArsao+cAWSpJ",
+	"HHrvDtHVmUKmVTXt70Fz4ZPGkidihse46KOWEOGvEhMvGrON4dBiKW54rcK0Ro/wzhEuIVuzrFJhpxqI",
+	"8463i9c0iaMp3kl89N6qpCXu03CROmpTuwr7AsHeitO5Lm0j/CJP8F0bfvabKdkCDNUSzeetxuJsbXnt",
+	"K+zdJ4jqh3Sr09UqI01utxz/wby3W6EW96NWpyTXjXZysBmJAF6jE5MvmCs8sQ0x+R270JrK92lbCMM1",
+	"4gVzlUQC+adufIGiVyZJTcwMQseFdztvLVz3s4dV8sgfWPKUR/uFlYxHe4WV3FUu/M1WLnSyzTT/lbet",
+	"v21sf1N8397RejupgzsX6UA4tfx+BMuDmlSIbl6XA2CHvKBqwcFJkQErOJNkkUnIfcVvkQt/jkocf+ya",
+	"iqYoW8JmqlEV5kJVs2NMPHmukfuj5w9vo77fHoFm27WvSniY5fhfpFIeLr4/vqtJZm+7zPw1S9/9Bkre",
+	"ldT834PO9UKIq2zZvDIQxax5ZCwLXcxeJaCA4GJV3+AdjfpNkbtxRKi8qrrz9ovU9bt67cSCiRUP5RmG",
+	"FLVLYp3BXKxIVyrAaCaS06WcC2U/fssBMALZUXA0fAQLOHXxPA4GZXyPCeHCNA0ICrr7tcggRQ4R7/QW",
+	"zKlEox2zvjSn0ww6SumKD4gTUjgVmZqK2TR1bh6wHJJALvqWa35QzHBAAi7UdCYyHuFgZBbOjXBcWP3V",
+	"VO1ZiwwgMSRLkrIL2q5jDUmkYWgY0Yrdlondaam927mNCHE2VWRJhLvNxeqEDG3erQ2q1CRfkMY2eVK9",
+	"Cs+jgPMbjTKTxQOy+Vj6mev3PC9+tmSpOZ3mjPRsoTFEZMjPTVvua/SfSjNaGTITwviz1uzYsBcPU/4y",
+	"HHHzeu8XtXGGG2AAV1h4ZTHArPuzwhlvkEyzO2KFh929BrTH0XBoSUeavBWGFcMBEt4qs+YKIa4k8v+0",
+	"lf+6XsNdUCxgks/xS4sLYP+sUlH1ItINmc/n37TlIHye82W26343Iu/mp6aoHor3mu2DV3xAum2w3nPC",
+	"GA3xf9vI49bRb2sQt+VgomuW/o+FR/vf7XFo9TCbNrDx5lZLhsBeK6Z6m2ZAykrkNVxPSJCLTvtqN0yE",
+	"ZOWY3QOLQNnLizFIvIstXczrHju9Tt5kBTELf93h/tRaHR4QPoNp6s5vljKmJ6fXF/BZ4wVzf1/SuA2c",
+	"p/VTmB5QRi0q90z4aJfJnAtvQfdTuxeEhgBbBgG1vRw8KlbSVAvd8z4YQ9K1kgSRMLd5G7w53bnUv1Ri",
+	"KclKpHrNzcVBPCNxoYsRbM13Szruj4fbh3d7yb1KXFWdd3lc/i8jOr6o5kl0mmBhMtmwPfl1Cvhzy/uk",
+	"PyLdlIVa64AwoYWQigiMlkFr92D/bdy6Ts31fxN6wRKTvgAgcs7AIedFygzOVMUtskxFlIWIkaY1A5Gp",
+	"fe6BoaeSMgRPyicTHzXnCzdFSOWHEEL1iokVibD1A9gc7QWtQZiXS1hLVavzrB/tRljN21N0W0ccouGC",
+	"9VO2omkk212PQT8+oYPz2XQfGc5pSkPF0jwkBFkYQOgqliS4tpJQPeQqrcQLOl1SNT2aPfzBn/tzLa42",
+	"sR1KUqEo1hCuMR8MI2I8stcjWiYndFnki0HpJilF6q2XvN+ZkqFY+i5G3tggVRypticjUVEx0d6cpIxC",
+	"sBfak3ESq7V95jpmvc8ARmuXcsMbPXb2JOW1fg1F5NOsZGGWWGFp/7beWr6GLBYnTm0/2wSXWeS5WFXg",
+	"yyru4+0BWS5i7o5udAdt+buHtgQ8FCTMO0TLO0TLL4NoifSnLaTb4IhYXc4ew208q13MtGObboruKiqX",
+	"4CsnhLNrKI6UmDQgfJ4D4JdvvsrBjM7WH5eM/6HXU9mwqnB5td+yupX4bcZ7TexwuETmilwxttRTjFNT",
+	"o6/N6ttS+i3rw5/i6+jh2Q+kzTZVj/4oWoXMH9nqWvAxvlt86y0x4K6kfqN8wL5jK/J3kV7tDqAZZrH0",
+	"FqsodYgvlfuMFU1iyvfpsnUCjGYs6EkD15p0E2JOMHxX8yJ0ahTkI33JMo7n6Sfa/+Xdx0M/aOXGMhin",
+	"RM5FqojzFKSExzHbeUZ5BFntSyoVtV7AN0wq8tc4ScwdZgko0iu89sDFsiRax8fKyazZbrK7XreavpeK",
+	"pTElL7IlrQ19677vFgECZ6MUBpIP3Vb8adeEfXmfsJBCUaHyCu8/QMCfmHojUllkJ1ly8XaDn97BjRln",
+	"BwPyTCBefMQINXXwChRlvLJRc7ZwCNqMxKVpq8LuG0eSr17hSHd0Pm9oidweSS3N2Qsp19pwzCvGWjnW",
+	"5IKmJaureiT1/w37j6bvPg57R4/8x7M8/A3XABi2Ov3Fi4F7ysnz0+9O0d/0C5RhfNrETYjW1ymvHu/T",
+	"BUvjkN77jq2mdd67lxbzVxtLUmU6WsmnWUq5Kt+zdvaUhkYK3i5KaSu5BYUYMsehHoRQ9wX1adko1m4k",
+	"uDyd4g8N/Rai7XMJr5bZnJ9HEmlLl2IAKqcqS2nSX8Xc8LMGMbW/+/ia1bx8u4ar3yY25M3F3s6OWmi5",
+	"5KjFIK93lTXJvNcKNxRaJ66Isbtr0lHzwMYB+SH/PIkXMToLobYzGnh6VHhthDHleQzggnQxCADe2AGZ",
+	"cMcwx88ui7Z4ADdKE5d8ymLlxETYUGUR+qH+JCwkxCkrUbse8AiWXdI3jBOyUiPKMHzDpgv26c6rnHJb",
+	"Wvxd4N3eNUm2x4VV1OD2NWQbgZ0IcU6mppUksSkI6XJUDw5GqSyYv24a0o1biLNXq5BWqe9Zq5h2QobA",
+	"bWvA443V0+iH5tEo+sE7hLx7T/HQxhE8fPiwaQB5QbxtdfZsJdKiwGhe4EySLlYZBegrjv7/WPCDnqlT",
+	"YGtNxL5824b0k2qYVH0XixWsTmUbue0bzNFQARYOMf1ABK+TI5SHgjAArW0Ypb6my2N8ODieIS0WJLPm",
+	"p79Zci7HkWz2I/3qpL774G7lGDSRu4EIXnwxst8We433Z7uE/5kIz72ir9GkuYONah9/3eT42CMczeCc",
+	"mFJBhgnkfM0tAi8nJNDHK+gR6hTrFDMSWCTCJUtJsGRpAHKZkqBcHSIwMMpc9KEqrOaTCVWsX6rgPGOQ",
+	"6lZvdEBe5RFzqB+ZStRQejeOqrw1Vg2ctR1j3VzYM58/3AlW59m1W3swqdYkbwrz2xqot3tU3q4jtVF8",
+	"buTeDQvUNxeFNaTkEFJaG53bOUf101ZvrVUeKQ2meGvzqYNfm0+Y40TcB4zN7DLeGBbpptY3CZWcgCYs",
+	"lU5IkIjLAIhVYvw+FyrXngHrBGOJulrYGaabXy3nLR/0SLBiF3MhrgLy6vuzc2hs0XvLZXzJWQRn6swe",
+	"7jf4JpZrDrI0CcxNN8IHkwWUdYNwXs5WdrA9KNrOjbpTOsG6GQs97C5ECWfQmBtFqthbXlSMN9fXvaLG",
+	"i1N3CHwTnMSPacL0DEg3GMShDA4IVYqG8xyS/y3XZkKPILCn1BSG45TFVSTg5dbCb/OWNbcIXj9/Amzo",
+	"LS+B+gdnT394/fS7x08DbYJoG0gvCwlePj1/9v2TyY/617PzQLfM86ePT797/PRFcDAgUOvuLb8UoOlB",
+	"ljoyqExdiA8kia/wNhUlXCg4Z6ESqeyRlKk0ZpFBFNLvQB03PTQ9yG4ANDI9e3n+avr6xxd6YcKQLZXU",
+	"diTkXbQqxofso+1G1gCD8zf+W6BzJMmWdGBfaVGhb2uI0FXMG8LJ8tUqSWZx2el1zLnQz6HfEt8oftyh",
+	"CnTauHb2DOLqPTs/f3VGXv/4Av6qHOyUwUEF5bC8lHOllnJy75493HYJ78GA7pXa8V0WbVnGCkeENW3k",
+	"iDY/sVkHNJfiWFyq4HmbYgJveJv5We4rW/ky3faqNed2919+DrfjXg6p23A1GQ/TBk9SM42Z2grNFRG3",
+	"C1ZTydmpvlfR7ZRii6WvsMsTlsQAkmFfMdCTZZPXp4JBzB5LU+HTxEypcjBITMtQkZtFPbKC2k5oH0Kg",
+	"w5qH6BPZjqVoZrwpasnxAAPrtjCCFZlnm+ph2HQxiIIUzn7sP3w4Hh22Ct9syrHgQk3pcpnEIRYo72Lu",
+	"48Rx7sWaTyQRETxZu+qRVmsMVl9AuhcM6pTjfrHoJBeLoFBc0PBKzGb6E5wKKpi45gHpQjB2tjS3reMj",
+	"MhdZWi5sXh5pUdyi0+tgk1qIQXsVdAb74w6YivDJ5rSAnLoLvMdYfba6c0311z0U1yuOU+kUuNPynfY3",
+	"VIVz/1Um3FRAZgoDUsB8VoFJlyaX1pSEo2Sh24F4M8wxhkKp2dJz6jMlpoB32cheULtGG7KARyiK6Dtt",
+	"b03dblGTcS0ypyAjbueeVQIbhaj+haz0GrGIdBEByJwz8Eq5t8U2fhvzEPEt+HRwK5UKTdVEbXRjeISB",
+	"o893EPrS5x902ajAqffS+PDR7miMvwYwTKssH1M5DgsZUk5oqOJrs9omswdIkDeM5Ph8ON51+u2DdXe6",
+	"vl3RGnSPfoRJGg/ow4tH4TAasfHs8PJofvzz/St/0AZQ6EbiMe/sf0oaIo9fUSlztyyc/j1L/u187wvb",
+	"XfJzwJOKVQKPbitmGf2jm6ZbDlD+zEX92tSlAbYPrjobGo51X7tBztKhLLBWXOYsaac7bS/6BnjomuVH",
+	"JFua5g0JannUvqdW0b8gDp3wX60pWxjD9uiJ+isl9kBcrIMFJOsKpop+kXSdTFKtUWHSaElwtAQCbwFh",
+	"aOVWSSwVAm1Hk2s3laehSpsDfWisGysG8g0rtqFSjc2A57QpylboKm5huFpNmVLWkMNCK9rH1qwhIL5t",
+	"10K4GTvdC5lP9rsYQgXx7mKo/cUQrNhLJIOGWndoDkam1B0KoIGhnMCaU+sBrg57n1HjLbXOrL5+PmcU",
+	"UEJ49JZjqdLcoWqUctuQVuaMYeZzPbZKyEadyBH+PrzW89HDydF4MtpNG9xEtnU6L/a8Bdn699G3axsV",
+	"rfzo2BXtEZpIgekQmnqdfSmvzUJeGh3s0cUwHEVjdjg7ujye3//5wdXDxT7aSr0ynacaXWMFujawaUC0",
+	"iJu2kR0bTloqEtmI0+JK1rpDAhXvYFIq2GZszBMS2KMxyTGcrEYAFxHaeoKbRAUATt28IuPBiSnX3fCh",
+	"NoQgMaek0ugWykweGrKQ/xPXdEA17sQtGzCpW5QlnCWcayEqND9B9P8Cz7/A/n9XToc2n7b3apiLpac8",
+	"giAOn2hBbzhVJGUhi6+ZxAsZuQd0gzEuzXu3Cdpw7a8BDXXR4PoIQx8llu34jwApCGOvneDC3Yri7RR4",
+	"2N5UYzVLje2YTb/VpMFdnzKz7WXrpvKj9/ql+NWnTDdU7gGtPb7kEJ4P75BusJpLFk7//c9/6VME7sQ4",
+	"Ly+8FBwCsKiyNENMnjv0XVklaOjl7C8/PEoffvuXv79Pz1c/v3715OHzF6/+8VyMX9AX9Gy1E3Yc45op",
+	"RBgrEUSxxD8x216fixxJ6Wg0JN9CnojLefFzzffMpxU2nP9+06sswArFQwD3VJJVVye/okJFNr+hgmtl",
+	"vKfaMUJVjyQ/eY72vU2NLXMcv0ILJrEhtXy75W7VEJ2PWlblKLPCG2N42yH8ITC8zer8qGXA0je48IqL",
+	"VcKiSyYBOMuUJwP68GxcBk57tSV4L5b29t9IY8ojLTQv2EykGNagrQj0S0oSCc4wNb/dShuJFjWutT50",
+	"LRzJlYXNm/UvJBZ/8UjaiK5r1WbMFi8g/ltBbsEKWUal+EyvI7MKagz+WCcCycIsjdX6TFM+7scF1MU9",
+	"zdS8+OsbK3oL9JJ///NfnV4j2JNBeQqK9wNj2GHOztHQAVEZkMeGpV+sbcQMfmlgQ5CPBAc9gpHKgoew",
+	"F3BeYflhlMUMNYvrfNITjPkM/Cuh4IriUTIBFNaQl/8NXTmxDni328GR2BkxfhlzxrypPJ2vNXNKGU3c",
+	"xC6T1z1LxcKADawKfCAt2mbxNYPCInJCJKNpONcK5bdPEY3aBULRUwe3WrcJrbpHlnRNurUyeG85luM6",
+	"6OUwYE2N3PsYR5/u2bd0k4iFRqNy4bI89AfrEBYjrjWG0tIwb3kweMvf8jOGerihETCKTrFA3y/w6YR8",
+	"jZWZS7RmopwoJ8HziC2WQjEervt/YevgLYc7ROS0MLVgQJ4i301TYRMtIUzx49sOPHvbmZCPb4Fc3nZ6",
+	"5G0nFJH514JJSS/1H2/5W00kdIE/RCKcZmmCf5hbr2n8/7P3pctt49qfr4JSTVWkf9GyvGST6//BN93p",
+	"ztxsN07fnq4wJcIkZOGaAtQEZEXd46p5mnmweZIpnAOAoERtXtLuhPfL7VgEifVsOOf3y+LW9XVyQs4L",
+	"KtKRmfbEvCuBwX4ET4FnxlL+Mslpac/oPvl0wTTWJyLY6+f2fiZTtd+JYvGJTvWICW1TRdxP+K796o8d",
+	"0kZcmogUVDOs91HwFg2QRW6XLbzF/LAHP3RIGy7RIpdhqiIb0VNzkZq/XnBxAW/k5eQvvC74pRORTzDN",
+	"i5/EP3YwFPGJBWtk5sw9bJ+KyCe3dRZe43eU6ZGl+lt4xP4VPkU+XbFCcWmszYXHyh8szVrOUyaQ/M+J",
+	"gUJOCs40LebW1AlMqFBy7OfsgubOrNrTrBjb2LDOS3ny3sqT0/evID4J32/1Wwfdp90e6PwJE3TCW/3W",
+	"UbfXPcJC9xGI5v0Ro7ke/WH++6LOrHbAOYe9nk1UsAyMAL1nb+q4uOiS99PznKdGiEooLedSvMpa/dZP",
+	"TP8MH0FXB8xu+PZhr+fkqI1U2dt203T/PwpLGu1UYPzlcpWd5Z7ax08hHhMaX5tMM9s5kO11eJ1+pDTn",
+	"V6xrJvQYe173Vj/C/X/QzCFiwJuHdJrrzc1+EezLhKWaZT/CLXqoU1v9T5+NKrZJWK3X/IoJrNnS9AKw",
+	"fd4wTRG9Zx8qErZdWRtqM9baOVUMw3Y0HUHgwux4rhUZ84siSFjD9GUdkce9oxLyC8Wq+VOitJxMIFuD",
+	"KqKkFBZOyc/qiCpyzkBmX9p6Qi0nfePLW5Bs28kZxggoBJO5tjEaLG+FbRkRJaFilWbknObGjS6sc2f0",
+	"o3LhZz2ydC8cQZ7kEKHPMEkNDD+uCQB6qrV7+gPwdOHk33Jbw0Jt3Nkf4Knt93XZwZqtDS+D+WbFFSO6",
+	"oMOhGejNNvfj3tGOQy53UshPvHb8b6W2U2D8QdxYGxuduQfvaN7eStiG2RzzF4aU50C4CujNylj1s9Hc",
+	"oa8TdFvBTPBHoXtv0iDckTXiwBiA04zrQRnPqpULaOcEBgHLfEaOHKKhtQD+GBHBZuZ3yNfol/B8USzG",
+	"TI9kFpFCTjUjmo0nOdXmuMLcRP7VPItIoPDJJZtHjnHZphijkncsFmCRuZjErOBaM4FlY3DlBALB3/Uo",
+	"lkoEMCwcytiYzhHR/txXLM+Z7pJ/yAywxn6fAlcWeDaYdI5hJfwgQi45yFHU9FUZ8ZorfWom/EcXxQDL",
+	"j2kAr/tUe98adM7WpdibVzOZEGwwj0LPSq8CfrSQ8X6Hr4cVu47Wf96Hnsou/Pzx43u7aKs64qM0lW5Y",
+	"cKnnz8Mall4tvNSGTkFWsYNHMbPCx4y0P7x8QY6Ojp53VnaL45Vq2att4r6mN3Vns1zE/dfGLG5t8eCZ",
+	"vWA8NX1vXX++tcYoj/Ba6VduP4iEbS8DlxpeRytvhUGoBGF7vBuEzp2+f7X3b2eP1n/RPr1/OuHuSaBZ",
+	"hjXfe5VtameffJVhJ2+gvI57B9vIYUv5/gfLsNHR5kYvZXHOs4zBkI4Pn29u8VHKN1TMHRIi6tYtRvRK",
+	"aFYImlsl4TXy+lZnWEz6S8C4cWvdFNimSlf2RqCVANkbAPa/7LnY1h54nK1+C9ogJqvXW0HgYqXeOtNs",
+	"Qg66xHzY4TyAATiiVyUBi2dJCVhPEvCxjSxISBvqnGxSdCzKhMBOhLhOGFMqKVAjrO+x3IJnC591rCsW",
+	"DD4WNlZLkoDUAwhDlulgAKUiNINXcMLUKZ8zCP6chvO2Qf+E9QABN3P7t99++23vzZu9H35YKWBtAkwZ",
+	"pcRAZilqbpZIuawP6rLL6jpUSbrZolu7EGSs0FLVTCkPcFnXuyCD6Jb62hYAchvNhsSodkoV2+NCMaG4",
+	"5lds5bLZ9KXaPhzUwMyt74Qbuq312KUfvjrkFl35kRY5Z55tNzyfviCetH/+uf/mTUQOj/dGclqs7FGY",
+	"ylX2aVEB4pdmNM/30lyml/Zz8A3SDr8RMlp86h18/tTbe/75fx9+6u0dfe70P/X2HuOf/sc2h+A11Xc6",
+	"TkhTe3CjDA6V294hkA8WwDrg3STA7UkikpzTwvyfZkVBU5astgyr3Ha12+/x1gfBV8u3hwVjQICC0B/t",
+	"CeVZp2S0q10KTGjZzjwryQXv0Urd3ODV8K0U7A2mO93eqIX52ezRO+7A7a3ZoMkaO9Yvz10YsC9oOmJ7",
+	"L6TQhcw3NYWH3bPXUevHj/RiUxt45qaWctT6t63iXNfAPFO5R8H5O+odb7YN30qN4GrOXG7M8odhlqNh",
+	"WDIy4qErTfOKybjCQF/iU6iz0/ddEf1Kg/2lkeDG2g7MzcRo3cTXwydaJqTt+FyeHJKMzlUHKr8wzdfe",
+	"cgYgApCEaiEbyZCLTJX5dwtmvzG0HWdfREZyRsZUzAN8ETdLUSwgNcjZGA64ROlgIpH4loosQmzwjM6x",
+	"Wy6JwL8N67/ZFx0LGLR1FxSA6cGzXfJKE5CXcM9HU51jAWkxzdHWqr/UjUVbTpiwQwgru/AjVfLGaIVr",
+	"BASSZozwM7I+oh/TsWF2Mzaz8ookpR8CeUwWGjDxvbZXC1SbRoCVhdfSeemmdclPxmpJnGFssUAA9LMN",
+	"uOV6hFe9brX6le+2Aftfj6gghws7uxMFXWofmBeXjyA7JjyjZJ4N5FQnpI1zV+XxBNRdcj7VADAFaxXO",
+	"WieKRYIkYAlpC4nlI9VX+EWGEl+cTrMBLXdYRueR/dcUqCbs3nCAUlRpCCsLxK+xaxnQUnYQ/gYniGF4",
+	"85xZfLUaD/EnpsOz7sA0NrmJL4GuZoWDGNigq+wca1Xfv6/4mm7VzxPPFvXkAKSLDTCiIFodct1+DE/3",
+	"egd7vaNv398lbVcy6gQPwvbnOcY3jnvHnW/fJ24c0W/REX2Yrt0dO2ChxVZajB9HBWNWNGrLrIM4xMDA",
+	"UWbKfvrTsy8PrC/XcyXXC8LcKBFkpe+LaZ5b2IDwD8Y8GngdP1h8y+MyKbjfcsobfNbFLjxZ7sLjhS60",
+	"Dp72j3qtSi9ah4f9nvlbbUewj74DoaG+3IOD5R48WezB4UFND+zftumBtXFgF7gU34qhPvCLe73DNVCd",
+	"gVDjRL8TjDChizkAiwVK1yacFsi4xYX9a5GxovG0vzdPe8vRvARS9+/QNQ9Pm4eguxfXPEdy9f6frYlU",
+	"enUVLXjnckimFeJvSGjxbtbSXVrBL0bGT5pFjkoBnNZYrPRao5JJ0mY4gytqPFAA0u3DRwo2LJgalfQb",
+	"NBZTxQqi6BUW5FOM5WEJHNSKkh/NCHhGLphGrj68Satju49Fewsy8w6AdUzFpZAzAUkrsoAXQzntkvkb",
+	"C2P/Rj6PDeCPhmaHJx630SURQUo0zXPwdF8hXDB42X0i5HKSMsBFMWbcO3JKLtncloSK+YxC2e1ICjkt",
+	"HL9gLDA5FhK1YaRGXtuJR4oaW8aLjKT2ytHMvEdHAu8/Z/QKkuTkcBgLLYN8bswHBB+U1abEwL47syEn",
+	"m9jxD4nJbzsYKuX+XTRTcC8ELvxMhoZKCF1xGFLdf9qCgC54gj79/XB2xI6Lx/rJ/On0GX8ue9Unzv9Y",
+	"/l/r8/WOQWsYpxfV1VIQW7N1S5uvbir/4QNVCmC4pjpyO77W6oNDGkLmPgUI25IHxdFrsSIAii2/98vZ",
+	"D+Tp426vRzx9fAWgY5u1cYaQk0stR6AHN+yt/pGxzGxHre1U9/pVC+teH9y7L36ht90XajdG8AUvIJbf",
+	"H9p2ub/P2HU7rboJeeelIywDz1As1onKJs1ntZVzsEWL93SeS5p9lPI1LS4Ytnu8TffUdDKRhWbZG5Zx",
+	"io7i92cpvcB0W5Dy53PCs7uykmylRNdJyotVlcbvJkycvn9Fjro9ksl0CpjD1tuZlPUYyA979sM/yQUT",
+	"yLeHqaSmrZYyV11Sgt1IS8mnHhGvNxVpJ7Zn8Ns+FDO7wP3CpzlUhEWk2iIcVLI2p92O6n+evXt7+6x2",
+	"17eNN7r2qz+456tCbReO53BZukd+dgJkLlcqWV/s4ZqXDR9QscdHAAGxPQO6MrtO9bnebtXndJyv3crB",
+	"dn2kajc2fOy30zevsTa9fpvSAi4r1my9zjZ7z3xmt73nBnibvQdfre67LfeWGbNpDXOk2RdN2vaos8ym",
+	"ryvjfYB3cz7XDDFG/VXAORdYBrYYiPwWNqhdzJUbdHmT3FjoureBZK0RmYTmUrDOZoF8AisVwORC2DPB",
+	"Gj//ygTltjs7vjf+y8G2J5lkeO0H7Hl6xBQLTs6mUwEf/N4lc7i8gZR6oOdgqb/rxLZb4pqTEZY/rzwZ",
+	"mO9si4ADWH6NpTp4HxZh0TiGAOyurVbtdGsLWFznPoQ92a6SpdqXr5kWW/m2zx7ctXRlfY2Y/4JDbNym",
+	"L1IsVLDUoc6uyrBevgfc+T55VY9s4ePuXVq4stuiQw+xpCYIZnwOcVgstMeCz73tHqk5OpuTEMPFabzs",
+	"JmsvLKYJxPmjykapVSa1nq8nGlr0epf1zf6fVRy665UK6APT00JgeD2kY7C3xa5m1Cmi2YinI6iedNYT",
+	"FDtyvdYACk7Rsv7ZICuCtq+yu7goD0a5jQ21NIDr2wiRVSZSCCPXSI7mFvKGouYDgLVCdGnhMJen+OsI",
+	"nH051alEUpz6e8pTa0kxcsUV1xEZyytACEs8tFDi2a+1NH82h1I7NhAhB2okZ0mXnIp5bCGDbdG+v7E7",
+	"7j0PZ2IAt1sDLq5ozrPkhIxpAe/nGtHBFnOR7Sj8CxcsdTK1PGpZ1aXEHE+ZZ+bFjikuFlzj+ylJqniS",
+	"lYGFP7lBYhkmJvbqkBMmFiOutCzmtpy9pAmrSuMP8Gsgid7Z9bmlPN4iz6m8+vwnm1sJfoPLQ7jmchct",
+	"fspa1zcw++3Y7/Vu7qGrmfLa3u7xRu/cod7pbaF3XkgxzDli//1FN0+HW2i5yvH9wKaKfZeq9Q0tLgn1",
+	"CskLIMzrB07cG2jWWcE121W1Fmw4FZlarVo/4AOgjgjCGQMFgNFKALNMJxqSSxCJyY1plc3P9SgWkM2i",
+	"pCBtCuUzjseJkoyrEaavnNP0Egp8qAYfwUgXr5EhF0Fx8BZULCqko8hgjDoU8xBs6BaS+5f7beE9yZxp",
+	"grPBsljIgiCgJE0vI0LTQipV1ZYe0I60w/BZ54SMETUUtHwskuNez754gP0ZaCkHuTl2FuTX4gI63CCq",
+	"g4r/c+Z7ZcHt0EpQrpwIR4rPEIC24hlOf8oipF9EOjSPgMnd9ST0PxYeRnVIea5OKneXilmILLForwQz",
+	"EIu2ZWkeuL4mnaiE8qYksY92/e87WSHelPIbByhIlt/asZleqdmm1j4SbBaL2qwp+M1O3QmppEJ5GoNL",
+	"NrdP+BmHBa43jMxz9+Cpfl3LyGXvIAE1zrin5AcaNKoQ/Ioc98iYi6lmCg5yd3sT6icpsxnPc5yz79p8",
+	"ikC4OQZ2I/1dFiBuvMaaaqypxppaE6gA1RfYHkayX1j5Qi6YMor+7gwqSDfa/9Mm9V1jOmktg+UZgMRB",
+	"ftIj5ZB+wDE3OiYr6ExBXWvB5IQJ1TH+dvkYIssBLfg5y5FLPhY2MZrmKICBOQRKY+UlA/JUqqshC5s7",
+	"CK8YaHrJROK1biyc6XEBihrBmKdCd8kHyoEbzn4uKIJ2xkWXnPpxYKVxLCAnWAXWAxRlI9jzEMpRkVKz",
+	"XSIYCakH7tVJB2/docyWi4sK0brC6qs6xfsLELu7dT3Lpd5Z45pGPih8Q8WJk9XqP9laYWDHzbfvVQOa",
+	"id5a9cH07a7zbLNaZWe+HxEX3mrU2Xenzr63tFSz0UvJb4WodDHl7XURF8ZLksV8S2W0T/NcplsniriO",
+	"DSvOOubTXrIJQhcoLi5y7xGqyJH1rskWOQ16cStB/LBu8sthrbrAh6BDOfhG1DX3b7fDzXQixAMtV07W",
+	"zlIEb9+iFbG+fzI2Ce1UjBN5DBMjI1w/pkLznCQFyxlVbABlYQNMH0oc5HWhY9E+PCbnc2LnpNMlv0BD",
+	"jUTquYVDcW9NqUDESz1iY9JGuPkyGBYL+BEy2OAbI1qwjEykzImWsnNiU6q4RmidqcC6JcGAe3JaCMd1",
+	"jC1jYZp2CaRDeU4V5sFWwvebTpz7w80A3Cc862TCilj4ZRJYfNYv4fDRGi8bVKE7yVlpKqOJbPYJS3Us",
+	"giUvw2WwKOghjKjCkKMdQdUlQDgcDpAzdaYz8uOUku3G8vrrxqgcVS5UVU20WM9dV7dNW/3jZ5E32Q+3",
+	"VgKLE7aT4X6wo+Ferv1mjOfy0esbaLTN2qxRZk0YqglDra7at5ohMKqppY+XUJEOAusOTX+8U9vCyrdI",
+	"SEgU5vLRLWMDGVNBL5iKsH5uffL3v/GLu2qIbzCXF2ZicxYvznwjOJv83RX5u3dvw6N5ojwGBdjXa49+",
+	"1xGHWbx6jxQJRSKxsHRtDLAebOw3oObDgbjILcYOIM8NzHRzcDLAqoRbe8H2AC0CcbJWmqOVY7azvLnT",
+	"u1BknMFGU6EtTgHQuQl20Oq3Do+OyK9MaXKsR+RMF4xB8FkqTfNBKjPAler1Do7NmoWZCgPMVIB6CcYG",
+	"E1ak0KfHvQj+YIsm3N+jlnFNBuB4LRiyh8fm1VCB1HrLZuQ3WRir1+Gp91tc05xT0arBYhgDZlC62COK",
+	"hJr1n7v2xR/vlGYFp+T1dELNqHOqh7IYmzdccmEWNJeWrblE2IbtHiB1t6LWOYV9D/Bvf0jo8+mYFTyl",
+	"+2/ZbAAD2tFCh71zr8Y5psBuG1bHvXx9M1Wzyjr3hVSNfllhmDd29rcWXIfT7fTbndvT+3+6+sPtCl08",
+	"0tNqBXtCqJhjIMg+HlzQHpOCKTktUjYYc6WQGW5N/cvNVCK0upual0bqNbH1b6a2ZTlH9VYWeX0ayAub",
+	"sImYaizPlENoy4hNmADkAiMgjDVujDBuLObJJAduzjAJIhYQ3wXjWsgZkeLEp0tUS3ovGZtgLidYdeY/",
+	"52TGCoYR4qnIWLE5meIu5M0Nbe/SftUF1VoWnN7MYD2+3jEhY3fb8e8qRZusjPsQp02Sxf3LcDypdyTB",
+	"tzUJ9y0vwzZhV/foYnqFDceW3IBCasJExrKoZBR0iAvLwdgXrgd/jQ14P3FVO6h1aRVuOhtB1dh9t8yp",
+	"cPSWaXmU7jgK+6vP79UBnWZAyQP2W+LhXBKoSrZQKglpl7ArKoqF51Ho9KH+CjhibBYxSTw3RAIWZWI5",
+	"FBKXX2EZcFCwQIGyiIVljoG57pJfK2m8ykL7Lmbx2tBvmc2LmQqxWJnN2yUfKvA/tUnLtrZojOm9WONE",
+	"C5uIzDIAkwsN2wEdDmGFk8hT69hYtyQjKrK8wr8aizIG7RDZoFilIFxADVkgrJFD3M+GlnJ1kNrKrJvL",
+	"4a+bMVFCB5X8A4fHrcgD+Cz82df9vC/4lZkzKNhqRQEXSb918AzJERxvR791eGT+smOs1k7lvUZr7Qpv",
+	"tLndsl7vqrw2KC4Lbg7lfbaiLSvYrFFnTVZFE+1dHe3NpfLBXhD3oBQR5d/qr3s1+L3y2MLinzF2mc+D",
+	"O89ay3+bBOoz/9Vvycp3o1pn5vvJawRjY+ffkZ2vgtN0x4b+aQa8ovbkW8IxzyIMtrIzOlWQIOHr89EP",
+	"AAghtOFj0baTQLTM6LyDxCqwX6QYZHSuEuIfedLrEGr274mt7b+EFG77SSyGRM5S+wJSyDwHSowZLbIu",
+	"+ck+KQXhinCndXQfBBekr02MC2BnEK1z8CS65Ac6V86G9oyVgHFcLQu02OaCzQJKVS6cfxGLqoOx2uJ2",
+	"8uPvY3LPYa/p0RTSN3graimqzZbLpji6gS2fb/UPDntRwEsyGNMvrf5x9U9cAF3JEs8GVuqHtBoLKRet",
+	"/kLChct7PkbbHbp58ByN+YPnyDd22DP//uzhO4HpblfT3q3Zvdr2bntuJg13D17vrLQ2KayoBI4Qnq7T",
+	"0iRpLwSaOHtj7zf2/pos6iwr1akq5f09GvhIzrjRuPdEt7UW/YQJUPZe8wWxfOQn9dKhtkxnfeK1Y8q6",
+	"udZbzdz7EKCow658RQzqmp7AQkKtWz5fMmPuBjPcLGYIFv79Zc8DB9XG5Hk/5426bLzAu/ACrRC9Dw/Q",
+	"O0sOl46KUn2RNiVqwlJOIafemOERoYKwL7qgRHFtTm2nS5DqsXSMFi5euhuS5W8Ee/JXeUbL7s+zXtQC",
+	"Sb/I8Xx00HK/lITI4KgsektPtvOWDh73SnfJov1s7TA9uaU7tCvUy8HfEOqlEdqNj9P4OBt8HFsLBQfm",
+	"9g7ODgxB4LiEz2/D/3M73p+HxL3zV3IQNbw/Gztk3WSukExcsGLgOdiSVX1ZenLHdXuILtgidKnaqNWX",
+	"CYZucJQaaqKmtPnm3tYKNqKK9qhXbGHLDR7XmWYTctglPwNOjnG9EJZ4Ea8oKZ2BBNnElcMtYl8mvGBq",
+	"QHXSjcVLyCYAe94iNizwG6S0KHgFyDrx7BvI7TlQLC2YTvqxsJQjAWo2PkLaZ7rgE9b9j4LsPYSYFtm5",
+	"/EJcm5TmeSdCeKQhFzTnf7BuLN5KO8ScDRfgPSHrLoQSwo5NJwh1VDBGEprDbtH8iqkkFlSX8NaoBVfe",
+	"uN0Gw3rR3LN+zo39RpAwI6lZPoDFHJiBDuxkbE7rWhzPr1yPTm3j6wi9ucFQFgM9k7u/bZd0scW29+oP",
+	"jlieDdBV3TSon1mevTdP3mxcW4Be4ybmGPxudEfjJT5gL/Fwq73xE9VsRucPQwUbhUgonrJbaN/VnuX2",
+	"XICgox93SVgq7S7Nlu39AP++tvj561IpDN9Kwd5ALecdmPCegWxLKfzCPX+/ovgeWAJf0HTE9l5IoQuZ",
+	"b2oKD7tnr6PWjx/pxaY28MxNJX7U+jeckvUNzDOnVnoH83e0pUB+A8WpTuw3N0ffFPfhXTg06yvEKUmM",
+	"ZYTcfQF1YeiLcEEmOU3ZiaslB59ATjVRms4JhWyFOZTQdMlPZilIxjTluYpIIqRmytYJLYdXbC1wCfAf",
+	"elCxGE8hRqi9l/VIkcI06JLEAlAnlnkxYPQB+DtHqQhXZEPvflhwqT5mTbFZaSACUQEGJD3mqcVyJRbN",
+	"M7OX9MZXAi8LOm/8r/GYaxWZmQLnsKBC0RSZVhTiv4IDYfFTmciU8ZdAEwnnabnyKj2TJ7Hwf7a+k8tl",
+	"3MoXq/pf9SROsYgFCHwC11WKDGVuOR/swLrk1xHPmd0hSJY1hJXTjufqAvkmgPDI0clwUFTIM+UmkCti",
+	"gahYduJ9Tzcuz6pU9WxjYaOE1i/FO8t3ImXhVjX9SkeMTljhdpNjTzLvd11OmU9MrSHvAtDRmUW7pSRj",
+	"tGAIPzyjxlTggiQTJjIuLgb4kQQd+1iYn0sfvV39ZgdG7vq64J27XWZ7zRF/gbMsFriK79+dIeJZ1SLi",
+	"2fW+c9WTExtg0G5TukPAVcnvGcUCBybYLJwmONaWdDMWXiYUzJbbZT5yXJYUhmgIJJ1qQFfDerwKUAL+",
+	"NJhQpUKaLD9W5NrCarsloq+SkquEfVueBKgPU0knQnQLi7TsOuqgwZAnzkdJWOamyK62EHIqUpbVsptO",
+	"oebbkYetBq/4C6m37ijOgYJXDgdDOS022ozLo94V8eKm4YhvxBq2J7PKyiULS2poBZA9LQDsurR9LeC4",
+	"exEIK+faLAqrJvLRRD6ayMe9MK7cjbm+QwRkH+2XdQSqYK0awwzYC9qWxdRxJ2TJSYX/zxpsoY3WMaII",
+	"/6VqdWf5Ut/G6Pgy5HrOUjlmKuDwAobydRU38KK/JYelvTmFliwbnM/xvmCzrlka8g5B/cW2gRa9A63p",
+	"VnVbremev+8YknPEinKz3kdkqVF0jaJrFN3ci+W/UNFZ7Orfp1Kz1dH/kMjaNCoJbctAlpAzMpPTPHPk",
+	"1cb/u2RsEiE2IRJU1oUHlKATNZJaGzfReNocOb1HLM/QjUQvHH4LesCR3qcbi1Msvwm7M6IlwTNgLpo+",
+	"9a2Mg9ba62AzFCsAFAq6Gg36E9Mvgs7/C2bslkr09tcRQ8YGMy4yOdtWiwS931UfVtvW6hDYSI2eaGL1",
+	"N5WIsLuMRx7suFtH6rcSiBjwWikEf0WAv8mECZa5cFg1wBDggPSt9HIBhDaj6QhD/I8URG4hbizYjFzR",
+	"fMo6EWFftIUN9A5BVNphUcU8w4SnLCxDlJfMAYFlHIjW2omY5nmCchPxBDKeIcqWlQpYtzLhxbxTJ/MW",
+	"UoV/xBm6d8/hr0vQtIHRXXIzYVJunqAZNl+TpbkUxCW2q42sbWTtLSvqavfVV5K5IPNWR1vewPVjmN+J",
+	"8dolc09LiNFCSGbCCi5LTO3IXgxOqNJ4R6WlprllpuRjRlI6Ie3E/HtQfmkwpl+STpec4hWheYb7C8JY",
+	"wJ2MbaKZMMdokBu5ldQJ0h9hnH99+OV2wvEh5R6aqY/KmDzcdIZpwI1Y/AtDFU352PZCGEWDDSd/Jd/f",
+	"XXCvFryQ8HfcJfbCTtXI3C5ZSrRHIzMdsfQSvWobBY+FDYN7c9WFxyeFvOIZK0gbhbQupsh9UF7ld4wV",
+	"PNGAvc39xb7wcXN1AnyM+D6wfzm4/t6lZ1mY13Honh24+Ux8t1w/H7naNp9GINgXTZRmk2iR5wHUCFU2",
+	"aNElp47ymOpYWDu9mlcSKJos6ZKXPgGjchEZajcM75teogKDXP8kOEF7/2TzBHMO5o6ZAnNtzHchAeGd",
+	"WPl6dze/cK8Z+ZoFmzuhgoyKfiwqqx3eefguzug8gtwftZASBCkNyBtXzbDhQ5hI85Yxo2I24jk78YEc",
+	"rszXiwuWdaKaPtlcHLdZqtkiZmXsAP3Vb45xKWBUXjAzqooeG5SLVqPi7TI+oGSFbzzPtZL98x3p+8Ot",
+	"rgHMQSz3Q2MnfI+3Cy+9+L5b48KWue07RYpKU+3/Wf0DXjPgCd1gaRx5jn58dR/R4yE3EGr/FNba2be9",
+	"oEX23mUFSoF1CGgtdGORyKlO5Zj1iZqmKWOZUfHeGLDhfkyxbCd23Gpg1UbSiUiSsTTnApoFauCQpLTI",
+	"Bv7HiJStMSE1CQ0Da/JQvfxYNxZm4cucV56zSgGh06QXuJ0gfTHV/Kr+bh8n5Qzb2nl5hZJ+Q22/Eak+",
+	"QXRp9UJnG628hctgKN6eUD0Ka7cXXtJazDoLtYHHkGlN+ECdf0He/y+H6dPxY/Fk8vT3Z8Vz1dMHV4ez",
+	"VnT7yu87TUlw+2Bb1fiDe77Mw3MbYttXWIGuTrEVHHa7w7d9xZlvsMPtDzat7Kw7TYhYPIQbB7PUFdP6",
+	"hW28/cCqZ2WFybGQyYNJu1YQfW9pEd+Q7dGkUzx0rgBbyECXtCJ3us2ZM1b13dySWR8uodkVFSnbFKYO",
+	"iyJdlyvFkRMK8faM0cxoghI2HMpYqCY0FpqP2d453PMZxUpSKsg5I7rgmM2vWCpFpvokiFfPE3shWBem",
+	"iYWQM9I2Dq4vxxkWzOYMRpuSFTHeMZdTUrCU8SsWi0oOv3OJT4JCEoJFRWJN2KNzEoukkoKCJQ0J1u9w",
+	"jZ3cq+SLYKID8eMJf4zF73hzDLE0/MV2Ank3R4wMGeuckKSmkiIhUEoBH45FTRUGfpS6yMHy6NaWZ8Ti",
+	"Y2DclTVV1ZsXvy8KCuVVEJgAJPb0so/hqWqDMGARkaSGjb67gmQ+IbKIRVJDvtldzbyZEDWyNUyCzXx3",
+	"u+TURsswOOWHkUlmA3GO+bQyY+EpM+3ZgAtAzk9Im4oydmb2Tb9mC50sHAGbA2s/wXWZvt/pEjS3Y3EX",
+	"9vYpigMrdP6WObXmP4HfKZjB7bEPV07A16k1eYixKBDt4e5vLqAa464x7taAJoIICYy7qmoDpXcXFh7k",
+	"Ran9dFoUVs7UZnf9AP86d7XOWCEGbTH7BmoqYdr71mKCauuIQBdUZLOo8HIIEg2miqHtlBTsSl7aa4Uw",
+	"v7WQRuthoqzScqLITBZQ/2HLkpnIbO5PLOQVK3I66ZJTMSegJj2uMHZzTOekYDQz3WP5kLSTxYnqEyrm",
+	"SeeEGO3qIPRt60AzH+GfBpdcZF4lY/UJ1g7D/Rrc1hl7wN5OGXtuUrAh/5IQnjGh+dBdzsDrVqXU4rp8",
+	"NI+0bq0i4Eub1UP4ze01gnu+HgoJxtjI/AY+bwFywh8AMqa2sBTcqzwPpBtsrVWBeCrmXppZSuzN9BaW",
+	"lRp8UScnaAocrCApFMvziMgiY8bEPp8TQcesS17yXLPC/Dvleh4Ry9mP/HzgkGn2RRPA66xHlv23I+3e",
+	"jClr++jQZM0XSTuliu1xoZhQ3BjghH2hqemzTkedVYChpukqjNCDXm9b5FLbISfw3eBv2CdsfbtuvTSO",
+	"Okw5fMwoCyNsra3pivHNFyOy2MtVHft91y7dU7buV4duKg/PWvUAO3jHhN6wzZosXuxBA9D0vQE0fY95",
+	"xVdOETglZzVDvZLDp6upw0vkTiv1XghLB08HmaGWBoLQglHM56qpQauFqYMO3ysFxz3It+3E266ibZXZ",
+	"61HXG3nWAM41hRU1gHNXVojcWArOwPDbigXCProNAcSv9q3b2On2tfdD+wAdeej8adAiWIi1AhZGtKP9",
+	"GLZZYz/aLjRxhkY03co2m/nT78SSkwe3RvN/KzUfzvfGzIJtKZlne3KqHVVa37P/t2Vh/lhYvxvumF1o",
+	"wsgaChGBThQLusRiEhGKpVt4JRxBBUCh50RBuqPIiIQO0Tyfm04AC8B8AqiLTBAaC/CnIR4Dl+LDgjGA",
+	"jWxXS4+jskKWyMLV4Nq8OChB8o54LGiW+TeqKCDRxrRzeBfNzSjA9HQFveZJh/wzllfGyZ9RGLhFeTSy",
+	"HK8jceUwWWDspD1NC6mUebML9agIwSO5r0bmOhYONSixsYRk8WqfUJLAB7r+CUTmI78i8OVUy4EZdRJh",
+	"qUcsaK4kTIQqyVBh5c2/4F2PlIXntNkOJbgRIl9W8wkg61Ax3elDYaIt04sIRK6C8AfoO5yTPai3SOnE",
+	"BuG5uIhFzi+RtW+hTmwh02G4UMHiqzEYlJooMlVTmp8QPowF1ySnE2W2iZhQbpceR3whmXI14VAqguvE",
+	"BXE35BZvNDenZw7bLRYe69Q+rciYZgz/30Z7HHTrqX3G5XnYewTlciJGVMUC8w1W0z/AIX8YxA9+K23J",
+	"zYBd35WVAVrdKx8DbsGNgziFx3YdhHu+1vWC/RCRBHuQgDh126s84bKw56zTGA3NhXRzIb3SLoKzZvXB",
+	"IuPCDsZR9fLZ2ln7f8J/bB3CckmEtvmJB9y26v2RggQlkhz3jpPa0NXNJD20uhtcIiNztqoSv3uZ2Ai6",
+	"xju6g8DNzB6hG3tIK2XARozRM0gGoaJU7rixvRWIycJW2VtdHzlQIMC6p0EKbywqeZfYj6WMSyxb5hpt",
+	"UKXpXJ2UebRUV3OKjRHOaNZZjTV6SxH0l9a+upnbHpnzTsVYCb7ZCLTGcmssty0xNG8hsRfMNnY+kvJy",
+	"wEQ2kXwdKFwYfMdGxDdaCMOTM0ieQwYIIXWYPLciRo9v/NH34taCrTKg9UHs6rd3DWfXtl6Sdb+ZefN9",
+	"asRck0BQCVIvHqjwaONvq862berPdbQSzP2CK2NMEEp++fAakREB5BDzXV1/PWOszcqF/jxSRPELwcUF",
+	"SSypThQLPNVQZgKXZRi+My8zHwDOpXNGkpHWE9Xf37cRGq0n8A8qMnzGCIiCKZlfsVhoiUHKK4h851JO",
+	"zml6aVrmXFzasDjNsoIptSb6Vz2Ut4wD3jL+Z+Pd2xK9LvZ950Bgtf29hgRT+GK2q4h9YZvdWMqusibd",
+	"fq3kxJjt2gjcNXZlYyZ+a2YinC9jJi7olZurlVXm4v6fi39yob+M5QyB1us8/ozl/IqhopEVXdMlP5S/",
+	"OccfYdVndI7XpprnOTF66oqh1lnSAz/A1zfqgdUi5JEiPFsB/FEz5C2hP2YMYT/+OKCH50fpcfaYPRk+",
+	"vXg2ev6f3uVm2I/b+/u4KpslNs5fdnNlZF/w7vw/LN0orwmHHWEaNJK6CWneVO7hnrtHuaf2EZxpXTzT",
+	"/P5IlVvbGNoV8BVMzAVsP2uBR2BdW+bAWCT4kr0zfiEoADUhHWSNNY7WTUSOej1iJGnOCqg1ZBwuUWYU",
+	"wM7xffZj4JRDQbicFikibhdTjRdCLmcAQqb9JcBkj3GJHJ8IXoD5BRHJpih6GKYey6nek8M9qLtxn7aQ",
+	"Ap6sYsZTrByMxVgKNrfRXhDsyt5QeYhJApDxSPk4NAoh65K3Utt+YzLICdCgrirC+4C5HzgddiNs0gl+",
+	"QZVbDYKCIyKJ/u//93/+b3R1YP4v8boCfy61xeJqbqkq9H8fPD06PHxyeNzrmW88Pnz8lD578pw9ZSk7",
+	"Zxk9OqTDIX1ymGYpPRrSxwcpzZ6yp09pjz1+Mhw+PnqS9VL2jB30nmXPzrOqdjnsHT9boV9unOcAOGMW",
+	"18ic7IElvdyobHCGAB5+QcPQLOOY3PS+MGupufkWTtpi5mC4y4kEvRNh+VIO5ML2d6D45OARBAgBGdXw",
+	"QWxn/otnCNV19C/2vy4PX19mr2Y/T5/yLz16nv7w48sDs7vswwtIYK3IZYb2l+GezPjg1exKL737oObd",
+	"MJ6WX6vqp7qrJ/3aN5GBDr5rpAKbTrW1CwhHcHKDAFvZsN6SgFWHUmPbI9I2UmhERQbQLpDRlsoLgSC5",
+	"itBSYEHNHxTDCQnirGBKd7o3zkzfVU3f0KH6m6lplk4Lruet/qfP1XtIl5AXHuBajX298J4/W1i9fjo1",
+	"Iu3TZyO/jLqql+TvC5lNAU2OtI2D4RIRUV3Zc6U6rag1LXIjx23cik54d1LwMe06ebFcvGhr9klbM18P",
+	"FK2DXVn+jH2wu83nXkMYrJ2M6SUjxVQk1df19/cPDp92e91e96D/rPesBxEsO59/1sN7aDotqMAIv89N",
+	"7ZZazCbz1wxdswk5iIhitEhHJU+jyiUGuu0LTnEn8dysXf1rFDmMyDEsx+PIpjOWuMwiw6J/t2zBuysY",
+	"n8vvribq+jRdl7yKmNDC59ESOtVyTDVPoQ/Bd9w1y/InqvF9NPo+vHpzaixBa+M5fG1vGboHlgDCU5rn",
+	"4fD8CaibNiqyPS6Uz0RFbNA9xTNmT1T3PwrwvI2dGUJxOoDyFVu0S97QC57W0u0DkY8iUjgDbZLTORlS",
+	"ngMcdVsxRhIMQyxj5nRrXugmx/XlYsoz1gnmwKFiLE/Bx+WycwZT6PG8fD34I0XoNOOa5PIieLetSa9/",
+	"tVGGBU21A5vwPUUR+UgZezDXo+B9b5imK96G+d9mcZCcCP/tECrUIxyJghU68YLE6MJsCpsVjlXk0q1L",
+	"1HZXIF1zOt7Zt4MU+LLnfBlQ78Gh/KW01lb4NmDmW1dlwgoCm48WGXEbNCJaBqcArHYBAO7hhzwZeizo",
+	"WOKCce8jtJP/Sko8LS7SfJoxwnUHE4FthjtkpS8n08cWBws9EzzgJGdD9BLMk7Iw7wHvyPwzpcJlg/R9",
+	"njt1+eoR8ehc84gspctXeLU9GXy4GsxsNjkMehMBDa5NlpcF/MJEtpgwD5kpZRZ+1iWOVV8OIXEOZoEW",
+	"LBappDlTKcv6hGoylkrDA2gRUYuiB+tl2kRwwTN35wRfA+nzCEPcjcUbbpQ2SYxN3EXjMTFmkbTgwzQd",
+	"sROSWMQxZKoxXp69M8JlDLpZ54rVbbxbOR/B+7b2O06XO1HnhKzFB1v9ilVgsQt+i5iTwy9fCE0vhZzl",
+	"LLtwcP4YBZ137xKKCNe7Un5ilzEi79+dfUS6t9pL/pYdT4XNa42wWCMmTojRD1ANYP+C8p60k/1Mpmof",
+	"/qV81AUzuqsbaKknt6NcLqsytsdeCzSbh2Hbdf885M0i8CxvtzMgI+UN5ufdoQpR03NEq4LPL5bstAHa",
+	"8b8Srxuw9MQXPNVkGEM9SkamE9CcwL6hpZH+sUjQa0+CmoK2NkfEzDAU9pyAlAdQK6gSMhNDFjlokk6E",
+	"kJNQjFCaWUu1P5brDtQPyHtnwmERUTsoQqpNPqxM+W22P6ZJjsvF21z0aT+763ava/sAt/67mn3jc083",
+	"n4br6/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

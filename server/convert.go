@@ -343,6 +343,7 @@ func reservationToAPI(r booking.Reservation, pr *message.Printer) gen.Reservatio
 	}
 	out.PriceBreakdown = breakdownToAPI(r.Breakdown)
 	out.PaymentPolicy = paymentPolicyToAPI(r.PaymentPolicy, pr)
+	out.CardGuarantee = guaranteeToAPI(r.Guarantee)
 	if p := r.Payment; p != nil {
 		out.Payment = &gen.Payment{
 			Provider:            gen.PaymentProvider(p.Provider),
@@ -420,11 +421,37 @@ func paymentPolicyToAPI(p booking.PaymentPolicy, pr *message.Printer) *gen.Payme
 		} else {
 			out.Summary = pr.Sprintf("A deposit of %s %s per booking is charged when the booking is confirmed and credited against the bill.", cur, money(p.Deposit.Amount))
 		}
+	case booking.PolicyCardGuarantee:
+		out.Currency = optional(p.Currency)
+		out.Amount = &p.Deposit.Amount
+		per := gen.PaymentPolicyPer(p.Deposit.Per)
+		out.Per = &per
+		if p.Deposit.Per == booking.PerCover {
+			out.Summary = pr.Sprintf("A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per guest.", cur, money(p.Deposit.Amount))
+		} else {
+			out.Summary = pr.Sprintf("A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per booking.", cur, money(p.Deposit.Amount))
+		}
 	default:
 		out.Type = gen.PaymentPolicyTypeNone
 		out.Summary = pr.Sprintf("Nothing is charged for this booking.")
 	}
 	return out
+}
+
+// guaranteeToAPI is a card-guaranteed booking's saved card and fee; nil otherwise.
+func guaranteeToAPI(g *booking.CardGuarantee) *gen.CardGuarantee {
+	if g == nil {
+		return nil
+	}
+	status := gen.CardGuaranteeFeeStatus(g.FeeStatus)
+	if g.FeeStatus == "" {
+		status = gen.CardGuaranteeFeeStatusNone
+	}
+	return &gen.CardGuarantee{
+		SetupIntentId: g.SetupIntentID, ClientSecret: g.ClientSecret, Status: g.Status,
+		FeeStatus: &status, FeeReason: optional(g.FeeReason), FeeAmount: &g.FeeAmount,
+		FeePaymentIntentId: optional(g.FeeIntentID), FeeDeclineCode: optional(g.FeeDecline),
+	}
 }
 
 // breakdownToAPI is a prime booking's price breakdown, each line with its words; nil

@@ -77,12 +77,13 @@ func (s *Server) CreateOperatorVenue(ctx context.Context, req gen.CreateOperator
 	c := inventory.VenueChange{
 		Name: &b.Name, Description: b.Description, City: &b.City, Cuisine: &b.Cuisine,
 		TimeZone: &b.TimeZone, Currency: &b.Currency, SeatingAreas: b.SeatingAreas,
-		Address:      addressFromAPI(&b.Address),
-		Cancellation: cancellationFromAPI(&b.CancellationPolicy),
-		Charges:      chargesFromAPI(b.Charges),
-		Deposit:      depositFromAPI(b.PaymentPolicy),
-		Platform:     platformFromAPI(b.Platform),
-		Questions:    questionsFromAPI(b.Questions),
+		Address:       addressFromAPI(&b.Address),
+		Cancellation:  cancellationFromAPI(&b.CancellationPolicy),
+		Charges:       chargesFromAPI(b.Charges),
+		Deposit:       depositFromAPI(b.PaymentPolicy),
+		CardGuarantee: cardGuaranteeFromAPI(b.PaymentPolicy),
+		Platform:      platformFromAPI(b.Platform),
+		Questions:     questionsFromAPI(b.Questions),
 	}
 	if b.ModificationPolicy != nil {
 		c.ModifyUntilHours = &b.ModificationPolicy.AllowedUntilHoursBefore
@@ -118,9 +119,10 @@ func (s *Server) UpdateOperatorVenue(ctx context.Context, req gen.UpdateOperator
 		Name: b.Name, Description: b.Description, City: b.City, Cuisine: b.Cuisine,
 		TimeZone: b.TimeZone, Currency: b.Currency, Address: addressFromAPI(b.Address),
 		Cancellation: cancellationFromAPI(b.CancellationPolicy), Platform: platformFromAPI(b.Platform),
-		Charges:   chargesFromAPI(b.Charges),
-		Deposit:   depositFromAPI(b.PaymentPolicy),
-		Questions: questionsFromAPI(b.Questions),
+		Charges:       chargesFromAPI(b.Charges),
+		Deposit:       depositFromAPI(b.PaymentPolicy),
+		CardGuarantee: cardGuaranteeFromAPI(b.PaymentPolicy),
+		Questions:     questionsFromAPI(b.Questions),
 	}
 	if b.SeatingAreas != nil {
 		c.SeatingAreas = *b.SeatingAreas
@@ -382,11 +384,17 @@ func depositFromAPI(p *gen.VenuePaymentPolicyInput) *booking.Deposit {
 	case p.Type == gen.VenuePaymentPolicyInputTypeNone:
 		return &booking.Deposit{}
 	}
+	// A card guarantee's fee is priced like a deposit; cardGuaranteeFromAPI says which.
 	d := booking.Deposit{Amount: deref(p.Amount), Per: booking.PricePer(deref(p.Per))}
 	if d.Per == "" {
 		d.Per = "missing" // refused by inventory with param payment_policy.per
 	}
 	return &d
+}
+
+// cardGuaranteeFromAPI reports whether the venue's policy is a card guarantee.
+func cardGuaranteeFromAPI(p *gen.VenuePaymentPolicyInput) bool {
+	return p != nil && p.Type == gen.VenuePaymentPolicyInputTypeCardGuarantee
 }
 
 // questionsFromAPI is nil (unchanged) when the request has no questions.
@@ -457,7 +465,10 @@ func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
 // venuePaymentPolicyToAPI is the payment policy of v's standard slots.
 func venuePaymentPolicyToAPI(v booking.Venue) *gen.PaymentPolicy {
 	p := booking.PaymentPolicy{Type: booking.PolicyNone}
-	if v.Deposit.Per != "" {
+	switch {
+	case v.Deposit.Per != "" && v.CardGuarantee:
+		p = booking.PaymentPolicy{Type: booking.PolicyCardGuarantee, Deposit: v.Deposit, Currency: v.Currency}
+	case v.Deposit.Per != "":
 		p = booking.PaymentPolicy{Type: booking.PolicyDeposit, Deposit: v.Deposit, Currency: v.Currency}
 	}
 	return paymentPolicyToAPI(p, locale.English)

@@ -165,7 +165,7 @@ func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]
 			&sl.Status, &sl.CreatedAt, &sl.UpdatedAt,
 			&v.ID, &v.Name, &v.City, &v.Cuisine, &v.TimeZone, &v.Currency,
 			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount, &v.Questions,
-			&v.DepositAmount, &v.DepositPer); err != nil {
+			&v.DepositAmount, &v.DepositPer, &v.PaymentPolicy); err != nil {
 			return nil, false, wrap("search slots", err)
 		}
 	}
@@ -206,7 +206,7 @@ func searchSlotsSQL(dialect string, s Scope, q SlotQuery, after *slotKey, limit 
 		`slots.price_amount, slots.price_currency, slots.price_per, slots.tables, slots.tables_taken, slots.tables_reserved, ` +
 		`slots.status, slots.created_at, slots.updated_at, ` +
 		`v.id, v.name, v.city, v.cuisine, v.time_zone, v.currency, ` +
-		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount, v.questions, v.deposit_amount, v.deposit_per ` +
+		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount, v.questions, v.deposit_amount, v.deposit_per, v.payment_policy ` +
 		`FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = `)
 	w.arg(slotOpen)
 	w.b.WriteString(" AND ")

@@ -123,7 +123,7 @@ func bookedPrice(r *store.Reservation, slot store.Slot, c Charges) {
 // of its payment's amount for a prime one booked before breakdowns were kept.
 func breakdownOf(r store.Reservation) *Breakdown {
 	if r.SlotType != string(SlotPrime) {
-		if r.DepositPer == "" {
+		if depositOf(r).Per == "" {
 			return nil
 		}
 		b := depositBreakdown(depositOf(r), reservationCurrency(r), r.PartySize)

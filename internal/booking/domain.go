@@ -76,8 +76,10 @@ type Venue struct {
 	Modification ModificationPolicy
 	// Charges are the service charge and tax on its prime prices.
 	Charges Charges
-	// Deposit is the deposit its standard slots ask (Per "": none).
-	Deposit Deposit
+	// Deposit is the deposit its standard slots ask (Per "": none), or with
+	// CardGuarantee the fee its card guarantee charges.
+	Deposit       Deposit
+	CardGuarantee bool
 	// Questions are the booking questions the venue asks.
 	Questions []Question
 	CreatedAt time.Time
@@ -279,6 +281,8 @@ type Reservation struct {
 	Breakdown *Breakdown
 	// PaymentPolicy is the payment policy the booking was made with.
 	PaymentPolicy PaymentPolicy
+	// Guarantee is the card guarantee of a card-guaranteed booking; nil otherwise.
+	Guarantee *CardGuarantee
 	// Payments is every payment of the reservation, oldest first, Payment included.
 	Payments      []PaymentRecord
 	PendingChange *PendingChange // a dearer change of a confirmed booking awaiting payment

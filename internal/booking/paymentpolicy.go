@@ -15,6 +15,23 @@ const (
 	PolicyNone    PaymentPolicyType = "none"
 	PolicyPrepay  PaymentPolicyType = "prepay"
 	PolicyDeposit PaymentPolicyType = "deposit"
+	// PolicyCardGuarantee: the guest's card is saved at the hold (a SetupIntent) and
+	// charged a fee per cover or per booking off-session only on a no-show or a late
+	// cancellation.
+	PolicyCardGuarantee PaymentPolicyType = "card_guarantee"
+)
+
+// Fee statuses of a card-guaranteed booking.
+const (
+	FeePending = "pending" // due, being charged
+	FeePaid    = "paid"
+	FeeUnpaid  = "unpaid" // the off-session charge failed; the booking's outcome stands
+)
+
+// Fee reasons.
+const (
+	FeeReasonNoShow     = "no_show"
+	FeeReasonLateCancel = "late_cancel"
 )
 
 // LineDeposit is the breakdown line of a deposit.
@@ -38,14 +55,45 @@ func (d Deposit) Total(partySize int) int64 {
 // PaymentPolicy is the payment policy that applies to a slot or a booking.
 type PaymentPolicy struct {
 	Type PaymentPolicyType
-	// Deposit is the deposit asked, with PolicyDeposit.
+	// Deposit is the deposit asked, with PolicyDeposit, or the fee, with
+	// PolicyCardGuarantee.
 	Deposit  Deposit
 	Currency string
 }
 
+// CardGuarantee is a booking's saved card and its fee (provider ids only).
+type CardGuarantee struct {
+	SetupIntentID string
+	ClientSecret  string
+	Status        string // the SetupIntent's
+	FeeStatus     string // "" (none due), FeePending, FeePaid, FeeUnpaid
+	FeeReason     string
+	FeeAmount     int64
+	FeeIntentID   string
+	FeeDecline    string
+}
+
+// guaranteeOf is r's card guarantee, nil for another policy.
+func guaranteeOf(r store.Reservation) *CardGuarantee {
+	if r.PaymentPolicy != string(PolicyCardGuarantee) {
+		return nil
+	}
+	g := &CardGuarantee{
+		ClientSecret: r.SetupClientSecret, Status: r.SetupStatus, FeeStatus: r.FeeStatus,
+		FeeReason: r.FeeReason, FeeAmount: r.FeeAmount, FeeDecline: r.FeeDeclineCode,
+	}
+	if r.SetupIntentID != nil {
+		g.SetupIntentID = *r.SetupIntentID
+	}
+	if r.FeeIntentID != nil {
+		g.FeeIntentID = *r.FeeIntentID
+	}
+	return g
+}
+
 // depositOfVenue is the deposit v asks on its standard slots.
 func depositOfVenue(v store.Venue) Deposit {
-	if v.DepositPer == "" {
+	if v.DepositPer == "" || v.PaymentPolicy == string(PolicyCardGuarantee) {
 		return Deposit{}
 	}
 	return Deposit{Amount: v.DepositAmount, Per: PricePer(v.DepositPer)}
@@ -53,7 +101,7 @@ func depositOfVenue(v store.Venue) Deposit {
 
 // depositOf is the deposit the reservation r was booked with.
 func depositOf(r store.Reservation) Deposit {
-	if r.DepositPer == "" {
+	if r.DepositPer == "" || r.PaymentPolicy == string(PolicyCardGuarantee) {
 		return Deposit{}
 	}
 	return Deposit{Amount: r.DepositAmount, Per: PricePer(r.DepositPer)}
@@ -67,6 +115,19 @@ func slotDeposit(slot store.Slot) Deposit {
 	return depositOfVenue(slot.Venue)
 }
 
+// guaranteeOfVenue is the fee v's card guarantee charges (Per "": no card guarantee).
+func guaranteeOfVenue(v store.Venue) Deposit {
+	if v.PaymentPolicy != string(PolicyCardGuarantee) || v.DepositPer == "" {
+		return Deposit{}
+	}
+	return Deposit{Amount: v.DepositAmount, Per: PricePer(v.DepositPer)}
+}
+
+// guaranteed reports whether a hold of slot saves the guest's card.
+func guaranteed(slot store.Slot) bool {
+	return slot.Type != string(SlotPrime) && guaranteeOfVenue(slot.Venue).Per != ""
+}
+
 // policyOfSlot is the payment policy that applies to a hold of slot.
 func policyOfSlot(slot store.Slot) PaymentPolicy {
 	switch {
@@ -74,6 +135,8 @@ func policyOfSlot(slot store.Slot) PaymentPolicy {
 		return PaymentPolicy{Type: PolicyPrepay, Currency: slotCurrency(slot)}
 	case slotDeposit(slot).Per != "":
 		return PaymentPolicy{Type: PolicyDeposit, Deposit: slotDeposit(slot), Currency: slot.Venue.Currency}
+	case guaranteed(slot):
+		return PaymentPolicy{Type: PolicyCardGuarantee, Deposit: guaranteeOfVenue(slot.Venue), Currency: slot.Venue.Currency}
 	}
 	return PaymentPolicy{Type: PolicyNone}
 }
@@ -83,6 +146,8 @@ func policyOfReservation(r store.Reservation) PaymentPolicy {
 	switch {
 	case r.SlotType == string(SlotPrime):
 		return PaymentPolicy{Type: PolicyPrepay, Currency: reservationCurrency(r)}
+	case r.PaymentPolicy == string(PolicyCardGuarantee):
+		return PaymentPolicy{Type: PolicyCardGuarantee, Deposit: Deposit{Amount: r.DepositAmount, Per: PricePer(r.DepositPer)}, Currency: reservationCurrency(r)}
 	case r.DepositPer != "":
 		return PaymentPolicy{Type: PolicyDeposit, Deposit: depositOf(r), Currency: reservationCurrency(r)}
 	}

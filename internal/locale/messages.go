@@ -73,6 +73,14 @@ var translations = map[string]translation{
 		fr: "Un acompte de %s %s par réservation est débité à la confirmation de la réservation et déduit de l'addition.",
 		de: "Eine Anzahlung von %s %s pro Reservierung wird bei der Bestätigung der Reservierung belastet und auf die Rechnung angerechnet.",
 	},
+	"A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per guest.": {
+		fr: "Garantie par carte : rien n'est débité à la réservation ; une absence ou une annulation tardive coûte %s %s par personne.",
+		de: "Kartengarantie: Bei der Buchung wird nichts belastet; Nichterscheinen oder eine späte Stornierung kostet %s %s pro Person.",
+	},
+	"A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per booking.": {
+		fr: "Garantie par carte : rien n'est débité à la réservation ; une absence ou une annulation tardive coûte %s %s par réservation.",
+		de: "Kartengarantie: Bei der Buchung wird nichts belastet; Nichterscheinen oder eine späte Stornierung kostet %s %s pro Reservierung.",
+	},
 	"Nothing is charged for this booking.": {
 		fr: "Rien n'est débité pour cette réservation.",
 		de: "Für diese Reservierung wird nichts belastet.",

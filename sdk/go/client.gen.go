@@ -227,6 +227,7 @@ const (
 	CreateWebhookEndpointRequestEventsReservationCompleted       CreateWebhookEndpointRequestEvents = "reservation.completed"
 	CreateWebhookEndpointRequestEventsReservationConfirmed       CreateWebhookEndpointRequestEvents = "reservation.confirmed"
 	CreateWebhookEndpointRequestEventsReservationExpired         CreateWebhookEndpointRequestEvents = "reservation.expired"
+	CreateWebhookEndpointRequestEventsReservationFeeFailed       CreateWebhookEndpointRequestEvents = "reservation.fee_failed"
 	CreateWebhookEndpointRequestEventsReservationNoShow          CreateWebhookEndpointRequestEvents = "reservation.no_show"
 	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
@@ -255,6 +256,8 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	case CreateWebhookEndpointRequestEventsReservationConfirmed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationFeeFailed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationNoShow:
 		return true
@@ -890,7 +893,7 @@ type AvailabilityUpdatedEvent struct {
 
 	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`
@@ -1013,7 +1016,7 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
@@ -1054,6 +1057,45 @@ type CancellationQuote struct {
 //
 // Example: cancellation_quote
 type CancellationQuoteObject string
+
+// CardGuarantee The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data.
+type CardGuarantee struct {
+	// ClientSecret The SetupIntent's client secret, for Stripe.js.
+	//
+	// Example: seti_1Q2w3E4r5T6y7U8i_secret_abc
+	ClientSecret string `json:"client_secret"`
+
+	// FeeAmount The fee due, in minor units (0 when none).
+	//
+	// Example: 0
+	FeeAmount *int64 `json:"fee_amount,omitempty"`
+
+	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`.
+	FeeDeclineCode *string `json:"fee_decline_code,omitempty"`
+
+	// FeePaymentIntentId The off-session PaymentIntent of the fee, once tried.
+	FeePaymentIntentId *string `json:"fee_payment_intent_id,omitempty"`
+
+	// FeeReason Why a fee is due: `no_show` or `late_cancel`; null when none.
+	FeeReason *string `json:"fee_reason,omitempty"`
+
+	// FeeStatus `none` (no fee due), `pending` (being charged), `paid`, or `unpaid` (the off-session charge failed; see `fee_decline_code`). New values may be added.
+	//
+	// Known values: `none`, `pending`, `paid`, `unpaid`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: none
+	FeeStatus *string `json:"fee_status,omitempty"`
+
+	// SetupIntentId The Stripe SetupIntent that saves the guest's card.
+	//
+	// Example: seti_1Q2w3E4r5T6y7U8i
+	SetupIntentId string `json:"setup_intent_id"`
+
+	// Status The SetupIntent's status as last seen: `succeeded` once the card is saved.
+	//
+	// Example: succeeded
+	Status string `json:"status"`
+}
 
 // ConfirmPaymentIntentRequest The test payment method to confirm with.
 type ConfirmPaymentIntentRequest struct {
@@ -1291,7 +1333,7 @@ type Event struct {
 
 	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`
@@ -1304,7 +1346,7 @@ type EventObject string
 
 // EventType What happened. See the webhooks guide (`/docs/guides/webhooks`).
 //
-// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: reservation.confirmed
 type EventType = string
@@ -1604,9 +1646,9 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus = string
 
-// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 type PaymentPolicy struct {
-	// Amount With `deposit`: the deposit per `per`, in minor units of `currency`; absent otherwise.
+	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
 	//
 	// Example: 2500
 	Amount *int64 `json:"amount,omitempty"`
@@ -1616,7 +1658,7 @@ type PaymentPolicy struct {
 	// Example: usd
 	Currency *string `json:"currency,omitempty"`
 
-	// Per With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+	// Per With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
 	//
 	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
@@ -1628,9 +1670,9 @@ type PaymentPolicy struct {
 	// Example: A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
 	Summary string `json:"summary"`
 
-	// Type `none`, `prepay` or `deposit`.
+	// Type `none`, `prepay`, `deposit` or `card_guarantee`.
 	//
-	// Known values: `none`, `prepay`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `none`, `prepay`, `deposit`, `card_guarantee`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: deposit
 	Type string `json:"type"`
@@ -1865,6 +1907,9 @@ type Reservation struct {
 	// CancelledAt When it was cancelled or released.
 	CancelledAt *time.Time `json:"cancelled_at"`
 
+	// CardGuarantee The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data.
+	CardGuarantee *CardGuarantee `json:"card_guarantee,omitempty"`
+
 	// ConfirmationCode Once confirmed, the code the guest quotes at the venue.
 	//
 	// Example: PRM-7K4QX9
@@ -1929,7 +1974,7 @@ type Reservation struct {
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
@@ -2198,7 +2243,7 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
@@ -2705,7 +2750,7 @@ type WatchMatchedEvent struct {
 
 	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`

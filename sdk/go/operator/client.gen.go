@@ -362,13 +362,16 @@ func (e VenuePaymentPolicyInputPer) Valid() bool {
 
 // Defines values for VenuePaymentPolicyInputType.
 const (
-	VenuePaymentPolicyInputTypeDeposit VenuePaymentPolicyInputType = "deposit"
-	VenuePaymentPolicyInputTypeNone    VenuePaymentPolicyInputType = "none"
+	VenuePaymentPolicyInputTypeCardGuarantee VenuePaymentPolicyInputType = "card_guarantee"
+	VenuePaymentPolicyInputTypeDeposit       VenuePaymentPolicyInputType = "deposit"
+	VenuePaymentPolicyInputTypeNone          VenuePaymentPolicyInputType = "none"
 )
 
 // Valid indicates whether the value is a known member of the VenuePaymentPolicyInputType enum.
 func (e VenuePaymentPolicyInputType) Valid() bool {
 	switch e {
+	case VenuePaymentPolicyInputTypeCardGuarantee:
+		return true
 	case VenuePaymentPolicyInputTypeDeposit:
 		return true
 	case VenuePaymentPolicyInputTypeNone:
@@ -968,7 +971,7 @@ type CreateVenueRequest struct {
 	// Example: Osteria Lupa
 	Name string `json:"name"`
 
-	// PaymentPolicy The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
 	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -1522,7 +1525,7 @@ type OperatorVenue struct {
 	// Example: venue
 	Object OperatorVenueObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -1586,9 +1589,9 @@ type OperatorVenueListObject string
 // Example: requires_capture
 type PaymentIntentStatus = string
 
-// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 type PaymentPolicy struct {
-	// Amount With `deposit`: the deposit per `per`, in minor units of `currency`; absent otherwise.
+	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
 	//
 	// Example: 2500
 	Amount *int64 `json:"amount,omitempty"`
@@ -1598,7 +1601,7 @@ type PaymentPolicy struct {
 	// Example: usd
 	Currency *string `json:"currency,omitempty"`
 
-	// Per With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+	// Per With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
 	//
 	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
@@ -1610,9 +1613,9 @@ type PaymentPolicy struct {
 	// Example: A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
 	Summary string `json:"summary"`
 
-	// Type `none`, `prepay` or `deposit`.
+	// Type `none`, `prepay`, `deposit` or `card_guarantee`.
 	//
-	// Known values: `none`, `prepay`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `none`, `prepay`, `deposit`, `card_guarantee`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: deposit
 	Type string `json:"type"`
@@ -1821,7 +1824,7 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
@@ -1945,7 +1948,7 @@ type UpdateVenueRequest struct {
 	// Example: Osteria Lupa
 	Name *string `json:"name,omitempty"`
 
-	// PaymentPolicy The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
 	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -2009,30 +2012,30 @@ type VenueChargesInput struct {
 	TaxInclusive bool `json:"tax_inclusive"`
 }
 
-// VenuePaymentPolicyInput The payment policy of the venue's standard slots: `none`, or a `deposit` of `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+// VenuePaymentPolicyInput The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
 type VenuePaymentPolicyInput struct {
-	// Amount With `deposit` (required): minor units of the venue's currency.
+	// Amount With `deposit` and `card_guarantee` (required): minor units of the venue's currency.
 	//
 	// Example: 2500
 	Amount *int64 `json:"amount,omitempty"`
 
-	// Per With `deposit` (required): `cover` or `booking`.
+	// Per With `deposit` and `card_guarantee` (required): `cover` or `booking`.
 	//
 	// Example: cover
 	Per *VenuePaymentPolicyInputPer `json:"per,omitempty"`
 
-	// Type `none` or `deposit`.
+	// Type `none`, `deposit` or `card_guarantee`.
 	//
 	// Example: deposit
 	Type VenuePaymentPolicyInputType `json:"type"`
 }
 
-// VenuePaymentPolicyInputPer With `deposit` (required): `cover` or `booking`.
+// VenuePaymentPolicyInputPer With `deposit` and `card_guarantee` (required): `cover` or `booking`.
 //
 // Example: cover
 type VenuePaymentPolicyInputPer string
 
-// VenuePaymentPolicyInputType `none` or `deposit`.
+// VenuePaymentPolicyInputType `none`, `deposit` or `card_guarantee`.
 //
 // Example: deposit
 type VenuePaymentPolicyInputType string

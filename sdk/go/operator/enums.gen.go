@@ -67,9 +67,10 @@ const (
 
 // The known values of PaymentPolicyType, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
-	PaymentPolicyTypeNone    = "none"
-	PaymentPolicyTypePrepay  = "prepay"
-	PaymentPolicyTypeDeposit = "deposit"
+	PaymentPolicyTypeNone          = "none"
+	PaymentPolicyTypePrepay        = "prepay"
+	PaymentPolicyTypeDeposit       = "deposit"
+	PaymentPolicyTypeCardGuarantee = "card_guarantee"
 )
 
 // The known values of PricePer, an open enum: v1 may add values, so compare with these and do not act on others.

@@ -1009,6 +1009,43 @@ export interface components {
              */
             summary: string;
         };
+        /** @description The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data. */
+        CardGuarantee: {
+            /**
+             * @description The SetupIntent's client secret, for Stripe.js.
+             * @example seti_1Q2w3E4r5T6y7U8i_secret_abc
+             */
+            client_secret: string;
+            /**
+             * Format: int64
+             * @description The fee due, in minor units (0 when none).
+             * @example 0
+             */
+            fee_amount?: number;
+            /** @description Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`. */
+            fee_decline_code?: string | null;
+            /** @description The off-session PaymentIntent of the fee, once tried. */
+            fee_payment_intent_id?: string | null;
+            /** @description Why a fee is due: `no_show` or `late_cancel`; null when none. */
+            fee_reason?: string | null;
+            /**
+             * @description `none` (no fee due), `pending` (being charged), `paid`, or `unpaid` (the off-session charge failed; see `fee_decline_code`). New values may be added.
+             *
+             *     Known values: `none`, `pending`, `paid`, `unpaid`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example none
+             */
+            fee_status?: string;
+            /**
+             * @description The Stripe SetupIntent that saves the guest's card.
+             * @example seti_1Q2w3E4r5T6y7U8i
+             */
+            setup_intent_id: string;
+            /**
+             * @description The SetupIntent's status as last seen: `succeeded` once the card is saved.
+             * @example succeeded
+             */
+            status: string;
+        };
         /** @description The test payment method to confirm with. */
         ConfirmPaymentIntentRequest: {
             /**
@@ -1135,7 +1172,7 @@ export interface components {
              *       "reservation.cancelled"
              *     ]
              */
-            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated" | "watch.matched")[];
+            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated" | "watch.matched" | "reservation.fee_failed")[];
             /**
              * @description An http(s) URL on the public internet.
              * @example https://partner.example/hooks/prima
@@ -1246,7 +1283,7 @@ export interface components {
         /**
          * @description What happened. See the webhooks guide (`/docs/guides/webhooks`).
          *
-         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
          * @example reservation.confirmed
          */
         EventType: string;
@@ -1528,11 +1565,11 @@ export interface components {
          * @example requires_capture
          */
         PaymentIntentStatus: string;
-        /** @description What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy). New values may be added. */
+        /** @description What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added. */
         PaymentPolicy: {
             /**
              * Format: int64
-             * @description With `deposit`: the deposit per `per`, in minor units of `currency`; absent otherwise.
+             * @description With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
              * @example 2500
              */
             amount?: number;
@@ -1542,7 +1579,7 @@ export interface components {
              */
             currency?: string;
             /**
-             * @description With `deposit`: `cover` (per guest) or `booking`; absent otherwise.
+             * @description With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
              *
              *     Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example cover
@@ -1554,9 +1591,9 @@ export interface components {
              */
             summary: string;
             /**
-             * @description `none`, `prepay` or `deposit`.
+             * @description `none`, `prepay`, `deposit` or `card_guarantee`.
              *
-             *     Known values: `none`, `prepay`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             *     Known values: `none`, `prepay`, `deposit`, `card_guarantee`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example deposit
              */
             type: string;
@@ -1816,6 +1853,7 @@ export interface components {
              * @description When it was cancelled or released.
              */
             cancelled_at: string | null;
+            card_guarantee?: components["schemas"]["CardGuarantee"];
             /**
              * @description Once confirmed, the code the guest quotes at the venue.
              * @example PRM-7K4QX9
