@@ -30,7 +30,7 @@ func (s *Sandbox) CreateSetup(ctx context.Context, p CreateSetup) (SetupIntent, 
 		ID: id, ClientSecret: id + "_secret_" + strings.ToLower(rand.Text()[:16]),
 		Status: "requires_payment_method", Customer: "cus_sbx_" + strings.ToLower(ulid.Make().String()),
 	}
-	data, err := json.Marshal(si)
+	data, err := json.Marshal(si) //nolint:gosec // G117: the sandbox stores its own fake secret, as Stripe keeps a real one
 	if err != nil {
 		return SetupIntent{}, err
 	}
@@ -75,7 +75,7 @@ func (s *Sandbox) ConfirmSetup(ctx context.Context, id, paymentMethod string) (S
 			return si, nil
 		}
 		si.Status, si.PaymentMethod = SetupSucceeded, paymentMethod
-		data, err := json.Marshal(si)
+		data, err := json.Marshal(si) //nolint:gosec // G117: the sandbox stores its own fake secret, as Stripe keeps a real one
 		if err != nil {
 			return SetupIntent{}, err
 		}
