@@ -350,19 +350,19 @@ func (e CancelReservationRequestReason) Valid() bool {
 
 // Defines values for CancellationPolicyFeeType.
 const (
-	Fixed   CancellationPolicyFeeType = "fixed"
-	None    CancellationPolicyFeeType = "none"
-	Percent CancellationPolicyFeeType = "percent"
+	CancellationPolicyFeeTypeFixed   CancellationPolicyFeeType = "fixed"
+	CancellationPolicyFeeTypeNone    CancellationPolicyFeeType = "none"
+	CancellationPolicyFeeTypePercent CancellationPolicyFeeType = "percent"
 )
 
 // Valid indicates whether the value is a known member of the CancellationPolicyFeeType enum.
 func (e CancellationPolicyFeeType) Valid() bool {
 	switch e {
-	case Fixed:
+	case CancellationPolicyFeeTypeFixed:
 		return true
-	case None:
+	case CancellationPolicyFeeTypeNone:
 		return true
-	case Percent:
+	case CancellationPolicyFeeTypePercent:
 		return true
 	default:
 		return false
@@ -378,6 +378,30 @@ const (
 func (e CancellationQuoteObject) Valid() bool {
 	switch e {
 	case CancellationQuoteObjectCancellationQuote:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CardGuaranteeFeeStatus.
+const (
+	CardGuaranteeFeeStatusNone    CardGuaranteeFeeStatus = "none"
+	CardGuaranteeFeeStatusPaid    CardGuaranteeFeeStatus = "paid"
+	CardGuaranteeFeeStatusPending CardGuaranteeFeeStatus = "pending"
+	CardGuaranteeFeeStatusUnpaid  CardGuaranteeFeeStatus = "unpaid"
+)
+
+// Valid indicates whether the value is a known member of the CardGuaranteeFeeStatus enum.
+func (e CardGuaranteeFeeStatus) Valid() bool {
+	switch e {
+	case CardGuaranteeFeeStatusNone:
+		return true
+	case CardGuaranteeFeeStatusPaid:
+		return true
+	case CardGuaranteeFeeStatusPending:
+		return true
+	case CardGuaranteeFeeStatusUnpaid:
 		return true
 	default:
 		return false
@@ -501,6 +525,7 @@ const (
 	CreateWebhookEndpointRequestEventsReservationCompleted       CreateWebhookEndpointRequestEvents = "reservation.completed"
 	CreateWebhookEndpointRequestEventsReservationConfirmed       CreateWebhookEndpointRequestEvents = "reservation.confirmed"
 	CreateWebhookEndpointRequestEventsReservationExpired         CreateWebhookEndpointRequestEvents = "reservation.expired"
+	CreateWebhookEndpointRequestEventsReservationFeeFailed       CreateWebhookEndpointRequestEvents = "reservation.fee_failed"
 	CreateWebhookEndpointRequestEventsReservationNoShow          CreateWebhookEndpointRequestEvents = "reservation.no_show"
 	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
@@ -529,6 +554,8 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	case CreateWebhookEndpointRequestEventsReservationConfirmed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationFeeFailed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationNoShow:
 		return true
@@ -677,6 +704,7 @@ const (
 	EventTypeReservationCompleted       EventType = "reservation.completed"
 	EventTypeReservationConfirmed       EventType = "reservation.confirmed"
 	EventTypeReservationExpired         EventType = "reservation.expired"
+	EventTypeReservationFeeFailed       EventType = "reservation.fee_failed"
 	EventTypeReservationNoShow          EventType = "reservation.no_show"
 	EventTypeReservationUpdated         EventType = "reservation.updated"
 	EventTypeReservationVenueSyncFailed EventType = "reservation.venue_sync_failed"
@@ -703,6 +731,8 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationConfirmed:
 		return true
 	case EventTypeReservationExpired:
+		return true
+	case EventTypeReservationFeeFailed:
 		return true
 	case EventTypeReservationNoShow:
 		return true
@@ -903,6 +933,48 @@ func (e PaymentIntentStatus) Valid() bool {
 	}
 }
 
+// Defines values for PaymentPolicyPer.
+const (
+	PaymentPolicyPerBooking PaymentPolicyPer = "booking"
+	PaymentPolicyPerCover   PaymentPolicyPer = "cover"
+)
+
+// Valid indicates whether the value is a known member of the PaymentPolicyPer enum.
+func (e PaymentPolicyPer) Valid() bool {
+	switch e {
+	case PaymentPolicyPerBooking:
+		return true
+	case PaymentPolicyPerCover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentPolicyType.
+const (
+	PaymentPolicyTypeCardGuarantee PaymentPolicyType = "card_guarantee"
+	PaymentPolicyTypeDeposit       PaymentPolicyType = "deposit"
+	PaymentPolicyTypeNone          PaymentPolicyType = "none"
+	PaymentPolicyTypePrepay        PaymentPolicyType = "prepay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentPolicyType enum.
+func (e PaymentPolicyType) Valid() bool {
+	switch e {
+	case PaymentPolicyTypeCardGuarantee:
+		return true
+	case PaymentPolicyTypeDeposit:
+		return true
+	case PaymentPolicyTypeNone:
+		return true
+	case PaymentPolicyTypePrepay:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PingEventObject.
 const (
 	PingEventObjectEvent PingEventObject = "event"
@@ -935,16 +1007,16 @@ func (e PingEventType) Valid() bool {
 
 // Defines values for PricePer.
 const (
-	Booking PricePer = "booking"
-	Cover   PricePer = "cover"
+	PricePerBooking PricePer = "booking"
+	PricePerCover   PricePer = "cover"
 )
 
 // Valid indicates whether the value is a known member of the PricePer enum.
 func (e PricePer) Valid() bool {
 	switch e {
-	case Booking:
+	case PricePerBooking:
 		return true
-	case Cover:
+	case PricePerCover:
 		return true
 	default:
 		return false
@@ -953,19 +1025,22 @@ func (e PricePer) Valid() bool {
 
 // Defines values for PriceBreakdownLineType.
 const (
-	ServiceCharge PriceBreakdownLineType = "service_charge"
-	Subtotal      PriceBreakdownLineType = "subtotal"
-	Tax           PriceBreakdownLineType = "tax"
+	PriceBreakdownLineTypeDeposit       PriceBreakdownLineType = "deposit"
+	PriceBreakdownLineTypeServiceCharge PriceBreakdownLineType = "service_charge"
+	PriceBreakdownLineTypeSubtotal      PriceBreakdownLineType = "subtotal"
+	PriceBreakdownLineTypeTax           PriceBreakdownLineType = "tax"
 )
 
 // Valid indicates whether the value is a known member of the PriceBreakdownLineType enum.
 func (e PriceBreakdownLineType) Valid() bool {
 	switch e {
-	case ServiceCharge:
+	case PriceBreakdownLineTypeDeposit:
 		return true
-	case Subtotal:
+	case PriceBreakdownLineTypeServiceCharge:
 		return true
-	case Tax:
+	case PriceBreakdownLineTypeSubtotal:
+		return true
+	case PriceBreakdownLineTypeTax:
 		return true
 	default:
 		return false
@@ -1449,6 +1524,45 @@ const (
 func (e VenueListObject) Valid() bool {
 	switch e {
 	case VenueListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VenuePaymentPolicyInputPer.
+const (
+	VenuePaymentPolicyInputPerBooking VenuePaymentPolicyInputPer = "booking"
+	VenuePaymentPolicyInputPerCover   VenuePaymentPolicyInputPer = "cover"
+)
+
+// Valid indicates whether the value is a known member of the VenuePaymentPolicyInputPer enum.
+func (e VenuePaymentPolicyInputPer) Valid() bool {
+	switch e {
+	case VenuePaymentPolicyInputPerBooking:
+		return true
+	case VenuePaymentPolicyInputPerCover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VenuePaymentPolicyInputType.
+const (
+	VenuePaymentPolicyInputTypeCardGuarantee VenuePaymentPolicyInputType = "card_guarantee"
+	VenuePaymentPolicyInputTypeDeposit       VenuePaymentPolicyInputType = "deposit"
+	VenuePaymentPolicyInputTypeNone          VenuePaymentPolicyInputType = "none"
+)
+
+// Valid indicates whether the value is a known member of the VenuePaymentPolicyInputType enum.
+func (e VenuePaymentPolicyInputType) Valid() bool {
+	switch e {
+	case VenuePaymentPolicyInputTypeCardGuarantee:
+		return true
+	case VenuePaymentPolicyInputTypeDeposit:
+		return true
+	case VenuePaymentPolicyInputTypeNone:
 		return true
 	default:
 		return false
@@ -2251,6 +2365,9 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
 	// subtotal (the slot's price per cover times the covers, or per booking), the
 	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
@@ -2288,6 +2405,48 @@ type CancellationQuote struct {
 //
 // Example: cancellation_quote
 type CancellationQuoteObject string
+
+// CardGuarantee The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data.
+type CardGuarantee struct {
+	// ClientSecret The SetupIntent's client secret, for Stripe.js.
+	//
+	// Example: seti_1Q2w3E4r5T6y7U8i_secret_abc
+	ClientSecret string `json:"client_secret"`
+
+	// FeeAmount The fee due, in minor units (0 when none).
+	//
+	// Example: 0
+	FeeAmount *int64 `json:"fee_amount,omitempty"`
+
+	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`.
+	FeeDeclineCode *string `json:"fee_decline_code,omitempty"`
+
+	// FeePaymentIntentId The off-session PaymentIntent of the fee, once tried.
+	FeePaymentIntentId *string `json:"fee_payment_intent_id,omitempty"`
+
+	// FeeReason Why a fee is due: `no_show` or `late_cancel`; null when none.
+	FeeReason *string `json:"fee_reason,omitempty"`
+
+	// FeeStatus `none` (no fee due), `pending` (being charged), `paid`, or `unpaid` (the off-session charge failed; see `fee_decline_code`). New values may be added.
+	//
+	// Example: none
+	FeeStatus *CardGuaranteeFeeStatus `json:"fee_status,omitempty"`
+
+	// SetupIntentId The Stripe SetupIntent that saves the guest's card.
+	//
+	// Example: seti_1Q2w3E4r5T6y7U8i
+	SetupIntentId string `json:"setup_intent_id"`
+
+	// Status The SetupIntent's status as last seen: `succeeded` once the card is saved.
+	//
+	// Example: succeeded
+	Status string `json:"status"`
+}
+
+// CardGuaranteeFeeStatus `none` (no fee due), `pending` (being charged), `paid`, or `unpaid` (the off-session charge failed; see `fee_decline_code`). New values may be added.
+//
+// Example: none
+type CardGuaranteeFeeStatus string
 
 // Closure Dates, or a service on those dates, when a venue is closed.
 type Closure struct {
@@ -2641,6 +2800,9 @@ type CreateVenueRequest struct {
 	//
 	// Example: Osteria Lupa
 	Name string `json:"name"`
+
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
@@ -3508,6 +3670,9 @@ type OperatorVenue struct {
 	// Example: venue
 	Object OperatorVenueObject `json:"object"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
 	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
@@ -3666,6 +3831,44 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus string
 
+// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+type PaymentPolicy struct {
+	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
+	//
+	// Example: 2500
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Currency ISO 4217 currency, lower case, when something is charged; absent with `none`.
+	//
+	// Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Per With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
+	//
+	// Example: cover
+	Per *PaymentPolicyPer `json:"per,omitempty"`
+
+	// Summary The policy in words, for the guest.
+	//
+	// Example: A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
+	Summary string `json:"summary"`
+
+	// Type `none`, `prepay`, `deposit` or `card_guarantee`.
+	//
+	// Example: deposit
+	Type PaymentPolicyType `json:"type"`
+}
+
+// PaymentPolicyPer With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
+//
+// Example: cover
+type PaymentPolicyPer string
+
+// PaymentPolicyType `none`, `prepay`, `deposit` or `card_guarantee`.
+//
+// Example: deposit
+type PaymentPolicyType string
+
 // PendingChange A change of a confirmed prime booking that costs more than was paid; null when
 // there is none. Confirm `payment.client_secret` on the client as for a hold, then
 // apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
@@ -3809,7 +4012,7 @@ type PriceBreakdownLine struct {
 	// Example: 1250
 	RateBps *int `json:"rate_bps,omitempty"`
 
-	// Type `subtotal`, `service_charge` or `tax`.
+	// Type `subtotal`, `service_charge`, `tax` or `deposit` (a deposit booking: `quantity` × `unit_amount`).
 	//
 	// Example: subtotal
 	Type PriceBreakdownLineType `json:"type"`
@@ -3820,7 +4023,7 @@ type PriceBreakdownLine struct {
 	UnitAmount *int64 `json:"unit_amount,omitempty"`
 }
 
-// PriceBreakdownLineType `subtotal`, `service_charge` or `tax`.
+// PriceBreakdownLineType `subtotal`, `service_charge`, `tax` or `deposit` (a deposit booking: `quantity` × `unit_amount`).
 //
 // Example: subtotal
 type PriceBreakdownLineType string
@@ -3953,6 +4156,9 @@ type Reservation struct {
 	// CancelledAt When it was cancelled or released.
 	CancelledAt *time.Time `json:"cancelled_at"`
 
+	// CardGuarantee The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data.
+	CardGuarantee *CardGuarantee `json:"card_guarantee,omitempty"`
+
 	// ConfirmationCode Once confirmed, the code the guest quotes at the venue.
 	//
 	// Example: PRM-7K4QX9
@@ -4016,6 +4222,9 @@ type Reservation struct {
 
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
+
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
 	Payments []ReservationPayment `json:"payments"`
@@ -4553,6 +4762,9 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
@@ -4933,6 +5145,9 @@ type UpdateVenueRequest struct {
 	// Example: Osteria Lupa
 	Name *string `json:"name,omitempty"`
 
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
+
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
 	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
@@ -5105,6 +5320,34 @@ type VenueList struct {
 //
 // Example: list
 type VenueListObject string
+
+// VenuePaymentPolicyInput The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+type VenuePaymentPolicyInput struct {
+	// Amount With `deposit` and `card_guarantee` (required): minor units of the venue's currency.
+	//
+	// Example: 2500
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Per With `deposit` and `card_guarantee` (required): `cover` or `booking`.
+	//
+	// Example: cover
+	Per *VenuePaymentPolicyInputPer `json:"per,omitempty"`
+
+	// Type `none`, `deposit` or `card_guarantee`.
+	//
+	// Example: deposit
+	Type VenuePaymentPolicyInputType `json:"type"`
+}
+
+// VenuePaymentPolicyInputPer With `deposit` and `card_guarantee` (required): `cover` or `booking`.
+//
+// Example: cover
+type VenuePaymentPolicyInputPer string
+
+// VenuePaymentPolicyInputType `none`, `deposit` or `card_guarantee`.
+//
+// Example: deposit
+type VenuePaymentPolicyInputType string
 
 // VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
 // notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
@@ -25469,714 +25712,736 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3ddttGtj/4KrX4/59lqQ9Fk5Rk2dI6a45iO7Gn7dixlHZ3xx6iBBRFRGAVjCqIZnK81rmc67mZNzgv",
-	"Mm/STzKr9q4CCkCBBCk5dhL1RccCgfrctWt//vavvVDMU8EZV7J3/GuPfaTzNGHw79NQxdfsLVXhTP8p",
-	"8/mcZsvece+UEwq/kQX82O9d0yRn+iWaKzGZiSTqHassZ/1eSHnIkoRFE6p6xzxPkn4vjNWy+HfGqDK/",
-	"9sbD8YO90WhvPD4fPjoeDo+Hw3/2+r2IKlb8Ot4bHvT6PfYxjTMm3e/Ge8PD8+G4/O4yZ1LBrOY0TnrH",
-	"PRrR/zQzHIRi3uv3pnEm1YTTue7gNKK9fi+h5ZMX4polNGS9fi+dCa4f/ftoPBofHh4ORwf7vU/9Xhz1",
-	"jnsLqibD0c/Th78c0YcXj8JhNGLj6f7lwezw5wdXvX5vrheqsghcKL3MvVPO42uWSZot+2QR80gsiKIX",
-	"CSPxlKRCyvgiYYNevycufmahws5g0VOaKc6yScamLGM81KMTWcSyvYcPD0Zj88ZyIuNfWO943O9lTLLs",
-	"mqpY8IkeNg5EJkK5fyqqcj0w3OJev6fiOZtMMzHvHfdGelvsMyX02o/Mk2XKbBvXjOcM2tT/xJX5OA6P",
-	"5of8QXr04WH2SA7V6Hq86H361O+dJokIYVRVMjtfCFwJSa5YqshUZIQSM2uX6NpoaDQsaQEGQ5Nw1WCc",
-	"NablmMqFhjZSZSb0y4iOL/bDg+iQPZgeXT6cPfp5qLc6YwmjktUoc3w+enS8b0dj3ol6x1OaSOZsAv4L",
-	"B/mIji7G4X50wA6nDy6PZg9/fqQ7wDWBHcV/ThS9Yrx3PITVzKNYPb1mXL2IkfrLFX3FGZnGnCaaIpwF",
-	"jKiiveOffu2FScy4mtAoymDw+4PhYDTaHxzpU5hnSDpz2TsejQeHdlHzaPWCxBGbp0IxHi4nV0yP48F0",
-	"FI7pI7Z3eHEU7R2wh9O9R3R4sTcKx9E+O5ge0gcX+tAwNRO6i9evzs4ru6PnOGF6kvpxGOZZtmb/M/ZB",
-	"cwNc44x9WE0HmciB5dy/Ht13To28f1w9Q/ed1bQHZzwc9ntKXDE8ZPqfq9bn0/t+b0blZC4yVpBDMdNE",
-	"7yFs6zWNE3oRJ7Fa/phqjhjBJlc3mDpvDXJ8retJOTwejQ23pfpdO4ZfexdCXGlCK3j6jPLL9lZG/6zs",
-	"lTOkCQ6ph/QOA8LrAdczFUkcLvXjKWOTlGUhTPBw2IcHyGF69nm/N80Ym+RcxclkJvJMTi7YFFZxfNB3",
-	"FuXbjDHidkTgGzI+IPAZwc+ImjHibO8JoVPFMqJmVJHD4b8RMYVX0oylNI4InYucKxIjdxrou6A8IjHP",
-	"gb2PxsN+j/GoflEdnI9HyA72hofIQDuefs2XkonvSsRfNGdGRr0/dPcBVty9EiZz+rF3fFB9FHPgK2kW",
-	"h3ifwyR7x0eHmqrhnHG9Rb1casJKmeYTobgGhlwu+Y9nT8jR4WA4JCnLCN7Dn/o9yaiK+eWEZoz2jntR",
-	"zPVfmYCrWCqaqeY6WbZZrJPheQmbqt7xyF48eshzYGr67gHSAimj9z1bkH+ITC9dmMcyhks8VjSJKber",
-	"vuaS6veMOPBKKpbFlLzIU2ovwV9QLDidsywO6f3v2WIC3elDuzlXL6e12R0K783lpeE0ZcvD+YiP0/0P",
-	"B5lLDJZ1mrXzsg3d7GM4NW/KQ1G7oWcMN5dQecUiooQ5Zy7PyRiV+kPLglk0uVhODE0UfeDJ/CEXilX7",
-	"eM5lHOHhnDJmJKQKTzPfuwyqTqeafVRJueQdLrntN8mtWLMKq/oAA9XXyjTnUa3tupylH+DGLA+i8dX+",
-	"/IAfpg8+HGUP5SM1vHbujl4o+DTO5sC1yzUwSxTzS8LFgmCnkpSnjPKIXDGWus92WnnW7sBdeBa91ken",
-	"dZNPSSHDEzhkLpPskxlNpmZEtbvmD8Xaq3qMSzHj0fHo8Hj4QN96ZvtwzqGI9KRev3m5d/TXgx/+/qh8",
-	"oeXyHB8fwOXZRaBtu2scvQiF8W21IH6Z00v9gPF2rSgRS5qo5YTn8wt9F2CXc5pdMeD0oeASdtoINl4t",
-	"Co6RVWGwBX0nVBr91O9ptXJSzg/vL3y92ymbiyiexmGdIrWsv2CRn9wqxxDkHkloxggNQ5YqFlmCW0lv",
-	"QEHbK3xOS9uofSldzo2kaPnU6HCoGRX+OQlpqvJMayPV54a5pYxHMb/sHdd/0V8YwQD1BsnCjOkRp/FE",
-	"XnxcsRvm1cnHh88+jOcvFj0P045YmMScmXOEG23mMom5gv9EXTrTS5KJ6zgCaUVSHl2Ijy7XlXkYMqbn",
-	"86noQoJCdLdg7oKleZYKqQkOTDz+FXyvxUJYgAkqCoVlYaX0t4Go1FVSLG9Vy7x7DXHRSDsrufpXI1Ja",
-	"qVAueQjHWSk2TxXaAoBDsywTBRtOE6qmIptXWMXZm72HD8ej/cruLXmIIgf8o20xjv7Z+1QRHHy2QUda",
-	"WGUdNPeB91od7Y33z4cPy7vuzmDoGAy7mgJvav+rHJrPbAJ8nAiZZ6xBSomQLCJ61HHINjX5aSqwg7Yb",
-	"Pj6wP+DI3ccw2DARHU2EoRlzv9RwXmfxNVWMWPXKNR1N6HTKQgWXBi66nCxiNYsyuuC94we1RX7YWOR9",
-	"fLLhwqK8+QRvhqipvsVS5iwj5uqQZOdgOCYhzaKJeRTtuusuchUKoHT7s9vNG/Yh14fsNGyqEft7T8gZ",
-	"C/NM90k4XhbeljPTyoRiM04HZ8U1U6WUXM1EFksUvPTo/S07t1TZZgf9x77Y1H/+LAqP4b136s2devOn",
-	"Um/udJs/xWr9bhUbx1y4XrFpMOLfgWIz+lyKTW0xULGBi6nd3L0QaO6WmrOpGaFEcz2wvi5FnhHgUySu",
-	"SB+/iU6xMfPdmMt2J2PvQr6N1eyUywXLZF26+lb3PyMzoViCy9snFF6N+SVcNUAb9yQB94GWpSs6Zdkq",
-	"TRKWXcYYvRIxReNEL8oZu2YZO9FyYRbr+42Tp2n8mvEBiugqi0Ns9vinXsooz9UEm1r23n8C/zKVQAw9",
-	"Wq6vXvYbyx7TrLvs0Tt9+fe9g4MjTbijYe9mYkhvznSre4eHo/GwVxNIeqPx8ACvixvTwLmA0ISaQD1j",
-	"4ZXIFQE3OQR2PBqSiC4rO2tloZjrO0LwSPaOj46OHsCtZNYrzUSUw+4VjerTHoqUwXYC6cjjjFF9KF0/",
-	"l33m6mjeZ4ssVqz3vpySx+rxTCQRuqj0dpsjp6elFgKFbi3fS5Kn5IKpBWOcgBoNrMOqz+1BVD57xh+E",
-	"r3SzLGyo9OI2sYuZEFdPeZSKuB4o8Y0QVzG/lI5up7fCtXmUdHhtRCaXLgbu1Vt5XjTxvt/LM70zM6VS",
-	"eXz/vlmcgdml+3p48r6+sCmOG+Qe5T0yeFLg1pnqq8aQ+IYmkboR7GhvON4bD5uRUmuCVgwh5XJNfytP",
-	"aaEAwNxK4tGT6RZqZZqn4ZztZWxBs0gC28rYNP5oZCE6SamaHEwf/gAbdS2uKurj52IVT1jCFItWEuH5",
-	"jBFmftG696U+hG5YFrZhuQAaDtnqJSlNg9jzxHYAFAYhQ09Yog/z8oec5XVLinnWhaxGDlldFyI4u7aG",
-	"zfrgRvNxIUQ6kQr+t6qRCpPIDNmV7awm0m9MddJhpYrV8EfJlWzhAjmFP1xuxZGzMnYznOrOTnRnJ7qz",
-	"E93Zie7sRHd2ojs70e/RTtRN0mmLtvRrER3jwJ8xmqjZsqYeJJipUUgoxcTElfkqWevlmrHkzsHVFFwq",
-	"P1Rfvh3xpPbp6KbBCL8PgaU26/2K9nknwtxYhPmziS9F0IBt3iQPbSrM/OkFmdaF/ArFGn1lbSbRWDbz",
-	"O5Bohl0lmlrcFhdqQtM0iUNIiajINMCRrUDgjd6DiDK8RkEgoGC5jpCv3WX6bha4Vw53dD56eHwwPh6h",
-	"WfTL5/52yEnZ7ORWT+Rnjhf8Xqg3jEY1MfhlfInSliSlcbCUXmcsvJLWfndBgfsJ2LLiO005iugt0ZLn",
-	"WEuR+yckyzm5B7Zkgq+ye5DNZiedc2MtThiM7lXK+Onr509EmM9Z0+gbSxKZn8gOvcji6LIWZRfzqdD/",
-	"VbFK0Hb2/OUpeY17Tk5fPwcOlhmn5GgwHAz1gETKOE3j3nFvfzAc7AMRqJme8idnWP84ffli0yHZpo8J",
-	"tPyO6xEev+OEwBCPSWOE+jczxGMyGjwcDN/xHg4io0pkncLtPLbX9abF7aXyP4zE3e2At2eSevjTejH2",
-	"5m6btcJui8zmsT9Z4awuWPnNXXeGmT+IYcZylzOTXu6yFZMAXXpxmkzg4fBmadj7o3oatr3q1qVhP+iW",
-	"hm20lpY87JJdVjOxR4dDm4ptX9FEr8WUPGFu7P+m+dn7o/Ox8QM2aVvfGQ5cxYMix9mAa5gzWsOw2F6c",
-	"7yw9WCr5mz09Vd+fmGI0FzqEKzJvFGVMypYDp7fIrLkmg5izEcTt75O3TCpyoGbkTGWMwf4LqWhiL7DR",
-	"cDg6cGxSfxQLW3ONOlzOPsblUZBlmMUpig+9Z5RHcxoxklKpKIk5jAxW/W9xktBLEKK7cb8vbFry8t6C",
-	"eyC/L/mnHtlVzPXEEqEPPgScGCmgYLIyvoSDbG0UzcMOARDV435Bs977DhgHr/Gafg5WCZsA8hjv5pYs",
-	"jahP7OVNBPci0tQZHr4+KRBh5pTnNPFRRme7SLGoVcOK1xZi+scJx/zShFD4EmqKgA4MTGQRGdeiu/Bq",
-	"XBNSUUHb2T/s98z92WsLt3iwItxiMaPmrYML723WiBoxg9Q/ebJn7BIZ/gWIN9sGYejl9CDZpHW5v0MY",
-	"ig212GooDa/Og828OjBgPSGPYoqPNtdFxVVFzzTOnDfMhMN4lu1cEMFLInT73HaDHE2tyJjy9NwWG9cp",
-	"Pu0uWOYuWOYuWOYuWOYuWOYuWOYuWOYuWGZtsExVLmkJ5D11+ek9SWaxVCJb+kN5kU+7wTO/9tCDgcsD",
-	"ngtwb+jOO0OOZuy648RdD40HQKCj18YHPPlx2AI511xinGB/5XoUTh5ROSzrlsWej9qyNBdlP/3qlsWZ",
-	"ZXVtzAVdLE3nixoWz3n7BOR2BNOLJblml0zRLKZ8sHphEZnlkWdhm8t68OGrW9gCbLBb9Jtz5n3HPaWX",
-	"YL5zkzL8p/1Oq7jTKu60ijut4k6ruNMq7rSK35tW0VVYuBZXLPKk057PmEmojSXBnNBoXeLl2ozYWjor",
-	"jEAofwr8K86ATevLXVyzLKFpBbEKH5Vp7/sPhsOyQZNUemYO7m00fGacwY1wQMaukiWxvuLNIdiW4FpS",
-	"sxwEp1jvL1W99+0xOIyzDNpVs0zkl7MiUXm0B0gFM5HFvwg+waYfFB77cNYRt82Zy5Zg6OPNwdDHm4Kh",
-	"Az5csRi946OHpSf9AM8orKyNrrN472O99OC4q8Gi0ySOqmh4ereKXwwU9jbBeGdMqYTNwf2Xiqwhlc8F",
-	"VzNMXdc6jl7hZFlARq9OsK3fcM37xo3AMDOaMobxs5wVmNzl9hejneiLqpMYU0dvvQnAt4sw0H2Z3/d7",
-	"tb0bjnqruKAzzQx3xeic9nugFiUUTWTHpfYt64qV0Sf6E+TCnyVCrVLXgNj/BHraXXmI37o8xP5XXB6i",
-	"IsSgoNGUYc6USMGzXDk6Z7Nc6ZUikVjwm/uVpe0Ee8zilHkcvKcArEloEcVhCzJByqARxmtH2PXkWrF/",
-	"/wf296vxi6vo+eJZfhR/HNKL8MnTb0c3CMkoTMz1tkeetut++0pXg4pqpUlp4tbDAFEO4WWiFpHSQIPF",
-	"ShJUl4iciQUngm+OYLsFXMtRF7gWAyj8tYCzPPrnh/FvBs6i2YxVeCsj+PvVwfyNenj9YjFafsMfhM+i",
-	"/el3Px+lP8hh/pQensevfpmMp6ePwlFJCn7wELtkmwGG3GH0/KYYPd10SCy1tRIRULdgYAHdPbdGttor",
-	"aOd3zftVK9lB2etK7KDXNJeMmECguBqmWjDLKJaahSHv8kS7nhIbUHgX4nprIa43Dl+lPCKUJIJfEk71",
-	"LZTsLWLOiCbKP0Fs6y3FpQK5r9I6muHdBZu+OwR3h+D3fwg6KRiQBOwXYxrlO8rzsaaOx13y7xer2vHb",
-	"VO3tJjwBbb3EJfEolLAMA7Nka1SjRgp1U7+8S0i/S0j/YgnpNVTLRxfDcBSN2f704PJw9uDno6uH8xU2",
-	"iOpJgKODsv8pOtd8YsyUxkmesb6+ZTihBLyfskWeaU85Qa/auJFycjAqU078aS3Pzs9fk8Ph/mAbAFAn",
-	"I4Vun5Gi16CZjnI43N8yHaXfYakebJWds/97zM7pyOWraqrXOnZKOFsUNNQwkW1sF9sekfmGILqO9Wgx",
-	"kyycvJz+9YdH2cPv/vqPD9n54ucfXz95+PzF638+F+MX9AU9W7i8iHHUxjfFha6tsF9a86X8bGZ3+pKL",
-	"eqMl2opO3zBaJ1LuoDGjhmH85VoHoiQTqgmJ95UvbJqx61jk0obu+IHn9ivjvW16xaAFj71c8wQcV/8m",
-	"RvKvfnnH5yNHNKwxkMfjb/8mv/nh+SyT4eNZ8sPzl3/794tDefYPmYqLI/HkFjfkDQtZnKp6bmLI4muD",
-	"fz+jPKqh30c5QEmp8mhl5guUsyHGf8ZoZIpwnKbx3yw0za81Hf8cinkguA6YFWIA4FcZDRXZ0QfOotDc",
-	"kySI+VQMzOvBLhokrPRxQiRjpjgIvBDzS3KZxxEjO8H9SITyPvwl75e/B7uDHsIezCnWl4DVAgSd0aCU",
-	"/3pSZdYb9piGM/ZYD1Ekzfk8Ews0UcBMcGxkTpfkQiv+uWQR3HQihwLpMb88JkGKNQL7ZE4/7tFL9h8P",
-	"hgF40tAe1fe8cYgvuOZuskPB5UYEyH6JULg+C8YVmTPKF7M4YWZIkgQHw0fw1sTBKgp23c642Av1ZE1f",
-	"ruGC7GQMokRMbcNsSbTsbK7x4Pl073vB2R5oesHuoGg0OIa2sDTOghMMOCSCJ8s+4bohPfYZ1dIk9D0g",
-	"T6F1oWb6N1xPJQglIU0SW3OniNwKuNiTSmQsaNvY5lJ6d/npOb1s7u4pkSrTu2vmLrKCaM3Q9CZQOdOP",
-	"tTBzIaLl7oCcMR6RWJELGl7pi6S2QMcE90YTr2lnIfIk0kSjn0mqlxYBlYr92x8ekO+FIi/BeMWioCQs",
-	"6HZAnisSWsuUJFJowpBuJ5FgsiAb+2rguMuDPqHEuEPLtlxCaD1A73ofDs+j2V+H4dOj9B8Xw78vvgtH",
-	"yd/4M/qu513xN1SxF/E8Vn4m8SEXihI9KLLz/On5tyTK6FTtxUxN9zTTo2m8l1HFEt3EnuE+u8ckyAKS",
-	"MagTJO1BlHo6XCz6wOFU0XosyWIm9CG5pDGHjVIBMZFx7RON2JTmiXrXO8n+Y3ii/mO8en6vCwNj2yw3",
-	"m+AHZ4Ipy0iwKMdMdKNo0YTjYYYa6GOON0RAduA00hCs2PcknEvoZJeIjAQ0V7OJUS1lQHZQwwKnP+PK",
-	"WE0l0Zo0OLKMpXy3y3p9+I/xcHiyaFsxnNXzyLdWEKYJv9+TJI5OYOmYPmQLrf0uRQ73iL5G4OC0DSdj",
-	"H1Ybh33jUtnydKrQ51kd2FugH7P8mlEtqD73pfWXs4/KjpyElBOjpbWMb9TvzWMez/M5/NsMJuaKXbIM",
-	"vRo0WxocjV8Kf2R1UEHl9z45BRv13guTRhEcV5gCS5keu0B5F1nrDqPhjBiS0RetBPamScVeUhCyBQfK",
-	"da7uwhPTls3bQD0P5I3YmM0XWawUgzO385RfJrGc9W0dMJGR71g2pxzHeWk2PbDNee6nPmGJZCSoz9Q8",
-	"Nz200ujq9fIQBWKV0TlTRuYB46afck0xYCBb8FFwiDlRs9I1XhgM+ja6pTBh+oa71qgwpx9fMH6pZr3j",
-	"Bwc+kn4esXkqFOPh8q9s6bv4ch5/yBm5YkusYuUcQH2F/Pjj8yeaw1ByKYS+TEQcst0B0WdF7zFc1PYu",
-	"g1Y0Xeh7imQsTejSqZWVMZkKLlmxOMjsyuVxRrunh+tflQfTUTimj9je4cVRtHfAHk73HtHhxd4oHEf7",
-	"7GB6SB9cVNdmfHgIx83+PVq/VG+K7fm9LVkXwvpcSzjVws9LCzbbPCCBFr8C0LG55Uuao1+xVJEdoTnQ",
-	"Ncto0iehmM/pnmT69CkW9eHK+osWOZ9Pm/KUVHGS3Eiq6tvSjijNgyQrB+SxmKcgtC4YvUqWZOfNt4/J",
-	"o9FoqC/ot/ff9f713//zrhcQNOjqi0G0b5UrG96WdNUiWb3W3FjGv7A+GenbajQcFuP6kGN5JTMsEAkq",
-	"wzH3eO8Yc/vM2PQfc/rRXFnD4doLzAmlaWOY1aTtVrZZcyB0o/H1mXnrmOdZIlpZvb4VVw3ZejC6jXW9",
-	"l2P9YBXNVMwvW+QXOH1xFFgff0KlImjvcNz+YOGAsIkTfARkBOG4JlYgVm10JM0AJvBihaDWDh4i7NqW",
-	"GiSVVWtdJCZ3W+y1wXRrhwsBJ23DtSVMW4dbuJu6DXd9lMO64YJztm244JBaNVx4oftwOzgp1w23alNs",
-	"FbbM7yvH7vGFdJwGuxGNfAJTJFzdIDZ+Q6PvqGILujTIxsomxyJ8u57X/Z8lCvnFKH61zib9SeSGMNt8",
-	"SZOB1+9FIpzULIVZPKeFnRDsZPCy/F+tjcyZlJh+DeqlsQ/Y14jRELXIE8/1P3J1QrhQs5hfkgWVJJzR",
-	"7BLfmLEkQpEHxZnSqlNIPjXRZWB2hkllvcTdNDiaxmYGnz65m/m/MzbtHff+1/1QzFPBGVfyPv4q7z/V",
-	"778xO4T71aSwlgXQUkHE5LFWtX0LCSYq10z6+vmeYyf1Dcu8fd+xqJZ68h6egFXflRo1TOUbGpknN6U2",
-	"o/pMYg6WsY0Jrfl9SWNllACZ51Ir04QqMhdSkfHQBMvSeeXFbUnEdD+xH38WcrEqQCyJ6c+llNpKGEuN",
-	"eTiPpYz5ZfVhzq+4WHD9UEuo7pdxeXQmV2xZ+97m8IhcTcR0klF+yYITtOQEr1+dnZP716P7hjfK+xLS",
-	"QPS3ll3K+BIi8VjRp/kaVZqFFrYxHaxPApOCbrIplBCTRHOBL38KHgs+TeJw2zNAE8UyTlV8DQHp7/v2",
-	"VNSN6xseCs/nLt+lCm38MyoJFyYkB8yjWtc8cM9FVcb8ug9FaDbDUX8xSlRp+VKx8qg0fBd984wLNbkQ",
-	"4so+dKA5IudvxbgmnQnoNcVz+GuSMRrO8G1Xp4ARuOerEjga5kpMp5OUSomfosHc7bp+HmM+ySUeKZCe",
-	"qh2cEMGJMMjU5h+x4LJf2OgvWCIWiJMdgGIaGCBtPR53bb74IftWZBdxFGHW+/Y3TcxlPp3GIcJUhCLd",
-	"9FR5G3DPVSxRBuGMRbIer2tyRbDU9taCSMoyYMSCf56zhCbbOV1qoYtEAixP5cFpLoEmQFSOrmIeFfRH",
-	"dmhh8sU2wbUY6FvBkuX9f/33/wQlbYL9hTpUW37HjRNv94vTYt2Cl0u0392ALGvnGj29m5JmWyM18qzJ",
-	"wyBR0yRjNFqSwsFMKIniKQReFu6GAflRMkIhyMIaJfEv+4JzafgNhptfHs6kPgux+1bDWQWOjuNiBYpD",
-	"4F3sL88nn3OQJpKnJYVtzyuxqa10v8bHJRGeiTkzupwmrgU4xPVNlWdExhEDx3MsiaRTzYtIBsrd70in",
-	"Wz/BkpW6q/Tlqed7ob4VOb8hN8uYFHkWMqsubEg6ns9L4vleEJmHs0osyWoLrMuUvAber0+gtZNEu2lJ",
-	"LvWVAflS5IqBzDrVO/dV0JB1fjQNat8LrXnjrxWvsT7v4FyBGEnOyGImZOHIWYocgy6asS8njiOFhCJd",
-	"Dsj3AgNYbmklIGBrz4nYWvVpJbrLiQNa9Q28s+2SowN/3QdNJ/8nU2kjETQ6F+KF1qVvduzBeFDo5Rse",
-	"+sbHVRsheC1jSeBXyCTkZERefjP4qpVSO2olBI68PMrV+X75U2tqrrju6JtbjwsD+HZ2Y+dzv8XY8YqX",
-	"t0EsQW1xQEWWTJEdjHglLbVod/XOQHiv8UdhB4jgYcNPMNjQpMfYEjMY66X3j7OPaiIVS0toPttLr4FY",
-	"uLY47ra6oWnlsxqqG0vcNFXbvQM7Bs2iiUFx/AouqDOWXcch+9Exjd2I2iW2dxNTnbeFKs2bd4CdaNk3",
-	"o1mcLInzSdVHEgnOrGPEpl8zcKjYTAT4bQ/8uASXqv97krIx8CKkXJMiGNwgLMyiFBntdC5MBVItfivI",
-	"09ePpzROxDXLdn2LVlgIm9sSDMhbGisSOItXREua4DWVLU8IJWAAr65nUFvQL3sWTCDiXuHJX/1dEbP4",
-	"CT3p4iXlS9OcvKHCQBVDy+nGd0XtU+fMCEHmlC+L2NZND8PW1F4O6TNw4easCuXAWYmVZDogT/VhQcva",
-	"jMoi/v0iD6+YOiE2GiqBaCUbkGto2Q6gJYwXLuNpXmJ5QWT6rdG5G+O9klyLF92v9srQ6U4fm9e/yAH7",
-	"kZvr9ZebSmMmbGUrz2r925pUzmhW2HatUIC5DSYuDn7a/t6oENdn0bNxsDjM4ijV+nVlmcqClA8cHw0+",
-	"MBDAX5rDv337du+0nA3zh7iYfQxnNEkYR+QTX7DKN/hexmgy/493iLPljRdEAmYfUxYqFv2ObZEnJEYX",
-	"6QVjnCTi8pLZcJM1wpJhf1oK+LrkplPrSCHQdN/egDCJqcjmVB2TAH4b6HEYxyA+0NsREEmXmq+HM7Ij",
-	"GSOBu9rBrrlfCp8OAOygKwy1Hgj+tyGzJ6jBmVhQkjAFEc0WpthmeEVMd21SxaCnIjLXogDrwZKdoLIA",
-	"wZf3Fv3IZZ6mIlMsesmimJ7D3t7kMORli5O5bhIBnTY7FK2NOIeDmewmsGNoQaE2zt+H9UXfSv/n2avv",
-	"S/7un/uX1kyL2WPvJWBYPS8AEcCsXDbAsgYpy1TMHICx+nePYwUaXMnOHXStGgN3IMnqzTw/e0X2Rw8e",
-	"7I0ITdIZ3RsT8y7R5FntAeDMGm0bfLN6y4hwBtwGi6NU2/KjoTUar8CjNcLVceWaA0UYNV+UaBnE+ZMZ",
-	"uIH8qXZVrlgJlG7SvD/1e6fRNeUhO8OSE07AuhM+R6Mo1o9o8trZTZMg3aTuiNFIj4coQebi2qYkQAcV",
-	"e1hKjWO2QiNKeNK8ykiXJTjvZyypZGPtgjHHwZnDkJUAkiY8sSxlIyIjRfq8ZtbAlhnP53pZnW57NSA7",
-	"bKcOsWaevnd3sNrI6n1Uwr9LReyLR0yCgBlEbYC4KUgl0Xe8BaDnLDOYbUHGEkYlm1AVeE6nA0DQzP5j",
-	"eBmXYThgl5jTOsG2IBfg/d07BpSpPYUA1Y0zEns8Mz9islEc9QkCqTKIBgonQbVj/WiTfMe+g6dVY2TJ",
-	"gi6lG3IUuFRRPq5utPPcd/wNaFTcEs1dxKNo/R/3lGas2M3qXNci0Ta6L3d+xebmXIokst1nTOUZ18cY",
-	"TjDmrqdCJL4NH+8NxwVAefcNN8OKvIMyAQ524CDuYhBaZQSGE5m2L4RIGIXrrgDRastfqU5kfQ5KY/i2",
-	"SkXLoTQUURvvuJksVEC5Q8Rbs71XkKAy7xc860JoJY5cLI1XADEx3F78KUkuswG92ZyBvhNL6VBqMcPa",
-	"ACv05OxiBWhuNSezyD4NHALMKyoPk0eOsIB4zV2tfRYrNpfrZDaHu34qNZwso2BgKdF2WtgEkN+JUQAc",
-	"9hhL0C+6Eus6ZqTbqrAhAPupMCB4su6KKTYcFtGZn3e7+LIAM6wra5jsi6mMS9Bx+loUj5UkJozaQjYv",
-	"SUizLGaAFLETfPcU468RzEarZecz9o4zfs0SkYIjwWhTmE18QgI91gEOKwBHw4zZ3C1l044h4/RC5KpP",
-	"lEiid5xqQtZHxCZ0B7aFOdNS3HElBhZEgsCRgIJdzXffcfelwV+M0mm8SfpvnIaNdMVm3iI8CFzDQQXx",
-	"Lui/44GLbmIw9wPwBASnzi+IjG1bcb+xpSSDwTv+BPXP6hIBX6DKTBT2ZSlyq6vawHf9WgAKxglJqGLZ",
-	"O24QZECeuB5BqCWNIrPA+lX0JWA/cvCObydFYAAxmdE0Zbx2QtqqgnW7UNpZQyu9NPmLA7TplX0xa6rO",
-	"uSrE0ycFGZjIUd/e9i151khz1ZBqonFW6dQSYZ1iLJWZjSYt+wzmF1ndjmodxE7MpclKur7nFwFdaIHc",
-	"Jw6yazXRS55IgeE4VBbJHHtxVJMU16IKbCwpwuAq3BlRL99Xu60AYTpShDG8rDQs6I/BQrP6Gje2EucU",
-	"mjPhZe95FKsWBv+KM9eHwqJKLG31yGNxRa32+/cOX7gnyfPXhdPGAPZo2mIZkXRhMmtdPrA/GA5Go/3B",
-	"kfeku7iUjV7jOSigaIoDU+I8TpLYgbwpJaXx4LBo31Q/3UgXyaOGLpJHG8rntbDdlvzlupsWiB1C09k8",
-	"rVtROmIcNIZi4jy8IwAgVHyh2tnrV2fnW+lYmgQnzfPjPK9pWc4Pvv5CyKpZc//YpBwtllyvuX82VWhK",
-	"q+Ov7elA96S+Lqw1Lqhz3A8barIQa9nSof4JIjM05yc7cQRnLzjmdG6s0GXPWixzs0LuH1cDU+/b4CLf",
-	"IMra6S10YyKdLK5dVSkaDr1qUVFyuzUx3kg6NGINDrI20X31bVblrC5l9d2U+zIuCnahWIgKMTRPeL/C",
-	"N6v8bDWzblOdbLUHOCJGLt1EecIvCuA33VyfcLbQJwXQWLqrVOXFspFKZZV+m90AM5qKJBELeQK6f4nd",
-	"AGAOmpKruAvB71ndciS2xzRhPKKeG/U1ywgUuCMAUoh4rVqe7pOFXT8iGc3CWc0TOI0TxTJJpjEEBaGh",
-	"pyuFIPCuypaAxVYdAPBUHELMzdPMhKp0IxjPzJ8gtdSpZ+2N4oq9oWmrerf43qjdMt5XNtvsrjv8hC79",
-	"q13bZF5FxbSjau6fzRGdYLFJL5QnhMogshnwz8igLlm6AVQhTeGV4/TAx6OjVve9M4Gdf/zjH//Ye/ly",
-	"78mT3Rb74UH9kvVdMlhJACs71rt8SrMk1swK+wW+gLFUO8+eHb98uYtnxS4PTP+E8DxJEFqPC173vhxh",
-	"6Uj9DsZjourX9BzR1lG9oOpWxzQeI4D/2jFB2G8RIDjxb9MrSHyUIokmIleoOIaJkCwKNE30S2g/2EaT",
-	"gVcZLtlJ0Bo5FRnJUy12Pxjrj6UT0gbcYdfMDJj7IpYMRNeFkcoyhk5RzloI5NBDIGtXoU0qCcrQyWMs",
-	"Wgax++Pq3ORAXwUYunZMRnq4jTfe8XL9js2ZwgBwtMwaW8yMXjNw+QINsIiwj7FUfZhwAfdaJLvrVs0+",
-	"HBMucKG9rcpKozv4UZ9Qov8FVRNSKlFJgK4koyboAZrZRSNOjTdCnG8ZvWjnB0KLbt/LLZPmie33Pu6B",
-	"q39PpIzvYS8IpVxlnWY7C9GpxsMqB989bn4yX8d60fyyyvzscloD7IvWTb3ScHsaNCiJ0ghatNp5cbus",
-	"g4Cemt0CWq0lAsDZJVwsyI5eur67y/0KqdjxVflq5Tg4gg8OdI1+BNTmzCs6wftcluYzkBOBnhqOlJoC",
-	"dXg82sCAt9H1bqxarZc7/r7iajcv+PhGItQ6qeVMv/MbOppMpd8Wb1ONkIB0Cjxq1zHBwySPWLR7Qob2",
-	"klEFU1vnRHKrxTRCMJRE9K/qfNcCeHWUqkoXlYMgVhyw6iJVCN3sZjeuELUYxIrIHZTF/Ab5wuUxQP2E",
-	"fchpgqfGtUeaSO53nPJIH+qlLIX0Bda4KXwnELissphFW5vb0d5t/fVkx6IMURN5bZiZ60MYlMsX9Ema",
-	"5PbKCGN+aUV+wyyRH+yuYwLj27Die/jzKmN5V53DXAg3tFMX5sFCh7a72Nk2XdZVKhnCcD7i43T/w0H2",
-	"J7JNfyPEVcwvf8iZ9Ae+nJIP5jdTG4HnjFB5JUssZTxLF9jSgHzPFmQasyRCvHSapoxmWmH1+USaVNXG",
-	"4O0wAIcPBeYrtrRA+TaNWHMMDCxtxK0kLLvEsraN5b+KuafXQIQhlcbjE8VMUYiLypj+MMR8BygqaZu2",
-	"4FVosU5A7oQzPc0YI4p9VLt9ElCoqhXjiQDUIVOZMS0qnQGcUHw5m4QzGmf6LzCh0mRyob8A7SGXSswr",
-	"BGeHq/cbR9vr9yq9OWUgy856/V7Zl/6i6ApKbOpuqlRcNt5VCtWi5AVLVm+s9VU4JFa3NJ7ypbPaC0bk",
-	"DG7iK30Lg5fx//Ce3dSUqW+LZVhAsRKE8BVTEgjOJmIa9ItYrAU4Zpx9129ZkjghwU/vg1Ldqoz5p15Z",
-	"mRmu1Ev472WSK8YnmjD0CWCU52qCU4MQwsKc08IqSkNN1oogXZj5UFIB8Dt7TlQnKRZEAfBHt18Txl+N",
-	"+fq6I1PHVF5BJEJtMUCspxkEwGT6Wnrf0XSlhUBkfs0lsNzTs7kw3XsSBnlMAn0GIXYA11MfxyWTEy7g",
-	"oZm5fmoogOxo2RtIAmkIKpyg98ocxJIxBL+6JHJMfhoMBu/7JGKKxok8JvcGg8G9T0G/SkkIl1c07x5o",
-	"Pdpev4cj1CweBgXqOLjPynN+w/Ppu0+AJxa3CZ5f57XyVFXIpMMd85yn+aYRr84tZLVzZBNKaEobkG/y",
-	"OFF7MSdXYHS90BPWr8WZiZkxowWGDZMhOyV/PyZmmy/iTM3AIEPdupURVHy5yGXMmZR9ErKEXRSIVfqQ",
-	"nZSEcOzZX/dOqF0JJ/Ub4dg+9twLxUBjHgmR9YnIFf7jgma2vmaffMhjpvqantXspHKVIOgG0o9uR/9E",
-	"4Cd5Urllip5C3bCiH+M+SfOLJA4nKqNcpiJTfbKgid5aMImzBNrZPSkuJwOChsEvfRLAugcIgV5QPMbd",
-	"mPO2tThg4hUWsZrFjqRy4pcT2kWDlCrFMt3J//UT3fvlvf6/4d6jyftfh/39R5/+d3fpQQ9S/6J7toP9",
-	"mm7rG1zKZOeietzA6EZtEs/uNpe2WwPAgL631wBYcaW/hQJSlgCR0ny3ubnua9eTYlmGFXLd6tjuHeWM",
-	"83D9MOf043P8ch9fNn+N1t3jBhnfyww/771+Kq/0FgueoEkOr3RURWXlyt+xSVsXQs12ayvZvN0t4ftE",
-	"gObCrVoq/31f2fm+Ay5krv9NbtbKCSre6uDHBl7guwQfQ1rDjVM/3s6WdVBJApCTpgZhk4FmjEqfYtel",
-	"JbtcxsPOosnFcoKFqPtOGb8ymNlmWMKdWF1FbxvNFW1ZOMwHaSt99RaNOUYFhbJIF6ycCtCxvnDLgl1T",
-	"xgq3CVUDcsZpKmdCKchPIQAn4a4MqLgxRDMC5HhjmaeMGWziNsrUb2BCZQDCgKFRPRKIm+Ii09eYDQ0o",
-	"Ef4RwDasxh2NDzWXLOw8MVcPDno+O6LuNmVZyDqNzLxpxgbZCE7dhpTGEcFZQspEnwydqh/F2A6HbQPx",
-	"n9yACw6huSbUO2MMCgmasfgHgFChdi3NQ5dodaOgW+Hc+z14s0qU5Y/dVVk9vAlk+kxmIs/kBKtzeTLu",
-	"kP40RcZG4MMEIbBZgWsYGnDLe4HrobrRB77FLKptepNcTME2ThYii2Rf75GciYVNMoHTBzEEraWysHam",
-	"p1QWQLg2K2WBBbxLuaxy7b/VC+Jme5nVGR80l8Xp8MQ5t+Rw+G8t5BlLoNDBWrbdtp0OwZbL/X4Ng/oh",
-	"F8rrhKLKTlWTQ7UWppaDMBIgEnqLNAuwke9NS7TpbaWzq87XGwxxRxQpP9GuHkA3p5ZhRP6s0IPx6Kjg",
-	"VXZXcDdkn2ipKyMhhSSOeapsgryVBtzxVukkl5E3RGEVw62td7nCV4ylJOeRWSQ8Kf0aA670f9SZ0RaE",
-	"5DNZa8qGS8QZFkLamzwMgCFwYxJiRQxDjASTLc76/SIbbG94iBELXtv/Wgf+Ovt2JS0TaiVWbI/Nn6uM",
-	"1vO7L3svi0M2ucgYvYrEgq+zCb3Wr39TvA0H2ykSsAld2DIDt0EINZTRdRWpsPJk1EgHWF1VakUExqol",
-	"cwTQM/xg3WVi6mJ+hrtk+6vjcXUL7Tn68ewJOTocDIcg5umj7j7bab0sdgfdvaMNCNkilsLlzA6vrBNl",
-	"hXNVuMaaawbjTJqb9IQqJo00ZFHiwFsjJAPLlexbbydq8VrKh/CSLZOTTcTL58hM1j9OppmY+2kRixU6",
-	"8W7lPJq8cdwp0g169GXDn9sI2FvtrnO6Q5iIerqDfnS7qddmJ6uc3NDZ+1rX8NAbit+qX9ZyF7ByNml1",
-	"groh8RM6nQJ4kCeusgEo4H5owToXsZpFGV1wEypmr9TSPW+iMjJGo5hf7oKpcInyyProDGh0UnTiQbMw",
-	"QZ9Fae97sixOFWVs0RjA+hBQfWpaTsdbjGwz5x+1N9YaqIl0bIQNkMMSTeG1DRs97BgCCePynSHfqJKW",
-	"QM1uYxrvdxxTe/hMUTzvVsNnqj54J3KmZGkls3G3sly+4iw1yavtcKzNBDe3RlsuQ2FiwNc2ymNwv+nk",
-	"wrM32I3Tv+0F9EfI/TawwwZ/+TlgQm2PCgNHy8L0YsaMFtQMqwTe44njyVUo5m1qK9z4+D2Kq1obOSaB",
-	"qTsOthcLBCxNDb4s6pOgQPx1QSENlEIsZc4yKI9k4I9piOnhCxqbwN79vSfkjIV5xgbknF4xqW/HkEWM",
-	"awHnmmUl2jDONDgpYMSc0bkbWjzVm2OGVzo17SCqW+5+44EbqYA2e07YGVQ9820M5ItTTpwCYHqvArMd",
-	"wTEJ0vkEwJOvY0kDslMMBaxj5jcshvikWOwdOzH3pSqioUX5hmCWytQr7me3d0003g6dH/yd1Axu1Ta7",
-	"2H+BwZXoEVsejjp+jxJoC6hB+DRPR1dEmR0qsSqebiWOAtCSJLpSUMcx5ul6CN9alJlaDdA1LicLGbLa",
-	"NnneHYdmrbmyPHbjg8rUDh46pZyPxm4p52E7Oktr5K27ZQ4ey0lRzhFVHjC0WlDDFjidsTOwww41pl32",
-	"7gNued9KuObS245qO6t2pYt2hXL3u1CuyA4ETsv4mu3epOsVakm/GkNyD2FLMhaKrJaz3tBZ6l5qvyhs",
-	"13iVMPRCT/xcq8FVAbrjN568jrqQ2U6Tt+CFpMBBZyKp0sevvUvbHJvTONEyXkT/0/w+CGGAmGNiSief",
-	"RtRmmpgnL8Q1S9AJn84E14/+fTQejQ8PD4ejg33IuRJKj6136gbpYPCLydiIpyQVUsY289Kc2TKM4rgH",
-	"qRZ7Dx8ejMbmDVP8VXOHItdgbRrBp/oxM5EFG+KamOhDw34tYVqPpg3HkGhLM+HZQfE42AWMkyJqI46O",
-	"iQ1ywwAbjHyrxkMUEW/4iomE089NgBA8LqLd4ONuMW74pY2IGpBTW3gjKscISTUiB1dNcDAcEl+dWi0f",
-	"YWiDsdwhRC9gvSLgiylfW7Zba6vEaobsLyx8GxBO5+CYU2THRgwPiiiVWsL+r06IEDAUmCwgpF6zjJ0Y",
-	"4CWQ5p6m8WsLeV0uFNwbtSBPhFHAGKDjnhNvZgJHXJIZDz2HuThqq3jGd/BSeWbq/NAi+Nfi6naKGfeJ",
-	"HWUjrqfj4auEzAxXgPY5p7M+zH/YDJviHeTiZjgoYMGJJnF0YlKwIdGGPOcuNqam7jm9jENyTZOckTSB",
-	"DErAs88zphUbfHGCQTJYG3WnTJU3+IGgkBQognh5Hmvae0QalWW1JG5bxSoUE8EnqLkHZMeoCLEkkZ5h",
-	"caE75VaMln9MgsPhmLTUA+8XtSxmLIl2vX3SVOWZ7lQVN35ZycbwoFV9OJZ13YK+AE7K5FUtSJsu5C5E",
-	"x9ohoEEkTajSN/dETzQgO0XXRsE0RQYCfFsueThA8/oxSRmPNEs4Mc5NlS2JfkFL2LsD8jSRbAHJrRim",
-	"BHELWRRzmi1Lmqnd7tUbYHWp/eoN0ahrVgRUwqGUJ24kouHW8P0e1CHPbBajVyAdr5FHO2TC2cvZyXPc",
-	"NDluE62jJo1UQQ6LkurIr9rFkrNwxqI82VJWPiULxq6SJTEhnHozMHPYIwgvWwLaIZ3a3jSMXRX7h0Ht",
-	"Ndf0Tz01y8GHE/f6PYkmuE6msLeMXUV0WQ0RPFoV9tbvYYir+dnEopRoJjHPvfz9mViQRF+ZENJk+HMZ",
-	"G+HAMw1blbXRoY8IoTiF4BP/ahboB5ihPmM0MgsJCdmlzvigGjv0wB3G/oPDdUfBqUM/px99uADZJdpe",
-	"MJnbbqdktLoABxudQLfb2Gf+n+sLtEu/m5188JB3yZUA3ziG2n8q44hpxlowR2oxZ+YDTfW0xjXdyNh+",
-	"PR52U+xWMUXCbKTvHrRq6MM214hcBY9RehrKTiO61FO1TMI516NH6GaA4IrOp7qi05XnGswgGx7sLgmB",
-	"bkoM4ul3V+7L86dE08lio0tGXTRt7Lol8MWj6Jddm9i6yGNkONob7u/td+i/oQgvZc+Sg4c/Nk5ug4PU",
-	"DkuRAbPW0qO3Y9urS3C2J6bT4hjU7qvuXL6USL1M/uGmTB62bdKOPQP8Yq/cXD8h7XciJOzLwrt0Pmgb",
-	"3QB1J+tnY/l3PN7l8cqH0PBgQxa/EUusl24o6bhCaL8tizgXV+wGNR8MEJ9A91mTT2AVKjmJ+cQgcPrB",
-	"I5J4ymzxO1u7sEArUAtBloxmcvekMNH0SazA7wcYFthNNTbu6OjBcOgylwf7w6PxsLKrD7zbila/puMM",
-	"k/S0jp8ykdYQM/TEozzE4NYZC68QNcch1FGHJCIZCm8KDJg3YwXp65E4QWEB0mwuIKLV8NmQYggabIs+",
-	"T9BcI/uX50weZ4xqfcgFVLDPXM++99kii5U/lebWGu/3LFp18QDgDe0nMEVnJCsSncarE51q5xJ2v9iJ",
-	"9pPzNz3TbW9XzhZlxEfNWFuW2VnFV15BMSuRmao8Bc+thLWmK6sL1ptq5rWUrYKHde2gYE0e47vlt97i",
-	"P+duOsmqQkAbnqAwj2XM2ZoO8aVqn7GiCabEb9zlRkHokGJG4EqtRKH7YszryZ+/7vsTPivdesCtZiJT",
-	"xHkKXAwNQ9Vun1EeQTBaSqWi1mkJVY7+FicJvazbT5GjNk+fWx1nMzJ86XxaI0M/Z3Z3Vr9RndErqVgW",
-	"U/IiT+nmWZ3WPtiJ8l/blz/1e4UjpA1QqO5Gqea0QvwyWAPRvAhp2hlLExoyWZGZdoKf3gNUHGe7A/JM",
-	"IMpJxBwMPoO6b9wWasbmJ2jz0COwMQDoycYEdScVtZOa6c2nb/DgeoiVK7K0wTm4AqGxV5jUkbhu+apK",
-	"iBeI7FkMf1Ua9UFLGnXnK8T4S38RPsZzysnz0+9PMaZQv9InbHA5IMHTXDP++y8Ej2ylodKVMWdZHNL7",
-	"37PFpMkINzV/mjvNXi1FvTDLLN3xVwLFq1vkv13ar0gog3Azfy6UNYA6SOS7+JpZQ3wcGcRKBKxBHDNf",
-	"JBnNlZjMRNIhifkZhJ6U/hPjfXIAhQTHWA5J8rRbepL36nsKIYN41pciB6FOsiRBbhvf7n3YXVE+QcOL",
-	"XlfARboJWutndAT2TSko65huePy/vBtw3QA/n5fnBjr+bxUnsoUlsTVw+tRzijaMob4BV7XE7w2c3sjP",
-	"9BZVnac8SkW8bbTtW3Q2AthcVFQnojzCyrge5RxeWQEJb1AVlCAZC1l8zU5I8JegCIW/yFULGmLfFOON",
-	"JSLfAXSDEoSZCRrsaX0tNQGZ3LTLIqOiqiQOirxRrxL6l/rbLa2Y4ba2XW9Fj7D5PhcTOROL2lNTf7v2",
-	"tHQjT7Bcfa+I2B0YN7X7CPO0Ko88n+nhsrq67UyuUofqZrpyvwfVfD0izkypdEfukh/fvLAJLwjOQ7DY",
-	"NasBpxX1gE18qq0IDCo/VgmuS+sHD9edSD24vqVr33F7wmAHX7XE3T+2Tn+A4WQ287dm+8Y2WqP2tTDQ",
-	"STpoc5ebDkzhKoATqq7dgm1YZKYtz8DbW4FM4vQH7Glij++GqSd2wXwbAnWTn0D4UovVqyyDPiDfZBTy",
-	"ODkJoO73CSZ+BqZCdKB5TGmbq0mCZVB7K0hPI06mb3DN1SxjhdtdlZitRiLhjGZaStQCXDyHtCIL/E0r",
-	"4mQsS1t8Z5A5X3qKv5rwKZHQW5/MaTiLOdvLGI2gf/1Bka0iIqy29zFNaMxZpOdUrZnuic1w1sVvgoDw",
-	"+5Y6xwYKh2bRpMjCQLQ6G9aTFSkAqLjqIwgv9p38jHuSYBhtdXxQnD0ObdPe4dlK5B67bsyvcJO17C0i",
-	"rVVjwQtj/sDq7pEIcz1SDyDA+uLmXVawqHPeHOIsn1NebiZsHMeBkOdoFkYl/4REAtShlGayWRjnXNMl",
-	"hOMgfnwdTfxg0GsrKCAVS9v2tbGHWgBABU4Ph32swKCY63hivoJ8JB4lbIKI7qGpOAcRVZBxNuFsMakl",
-	"tuhrLVaTqcgmaSYAo4xf1lJEG/10h1SBmMzW9AoM5MR6rNESsWUdSikLUlK4ShDEJ6VqRnYCkAUHEIsc",
-	"7PZrRRAaNRDKwKW1+YV2gWLI2JqU2fc0SV5Ne8c/rYEucPO9bCb++363/cZI3PrxroQMQrv3pCkGNehS",
-	"M8viKRfVswyasjmWbiEtA6x903pa7bidF5mgEQkTKgv3IWy2S9gmsHdi52Wxp6ppSMXjlGUQVuw8cmtF",
-	"Fa+ZxbZ/Z1SxCZRoKDtIY/PvygFoG8+WIJwWxhmry1tuVbLWyoY2LnvdDQxgTzcggR7xrug1QqNLEIPj",
-	"g0p9MN98PvU9DZl47Zs3ZIK5t21I84ebzqpWQOwW5mZdxyJXEzGdQPDnts1Z4VDGl5xqBeam062dFgff",
-	"tWzOUUx8Z8tpzdRr8wxp0zZKjW77NjJ2La62bqPOdivNlNXFqwzD+b7Cnzf9OOYyn07jEErXgXe00sJ+",
-	"2UKdrTmNZEyKPAuZl4YPutMIVNybcKEFgJxH2zaDsgS0Y1A4Ky0ddm/JI9+V7TzasB09Hqe8xVYNzUQS",
-	"eUl28zYU47CbcOfcqC28tTJGwRKxZUsu3o1uwM9wNmiw4qsMcyWm0wmacLdtEWXxmy5/ne/HfJLLVoJo",
-	"SA71W0gJMUloVuX0o/3u48m5zNNUZIpFkzmLYlpg0RWtHW4/u4zltRUfj7vNrhSIat+Xq9OQmSqMDQwD",
-	"SSEe2QZcn0ApYXn4cTUjpdLCeHULJoW2hXMcOlzV+zleKlcxj7xnoBtPNtVzLlgiFphdtC3BlrWGboMV",
-	"gtnydk54Be/KfxDWSyjvrbnqDZOp4JKtLhWEphYu+N7440eSmW8GZOd7OmcRqbSEHkx41CdSoPkIjBpQ",
-	"gBvrxUqr2ssZBZcWuOotdpnJGYY20IS32zT4w0TWFXVxLHJ1DaDQMZp2vA61k1xUpHuSGMGxLHi049a0",
-	"H/zFKJXWzv2X4B03BYeMGohIK+RiSYLvnp6T+9ej+/hCANAHUHqfL2FkwW6jLtM77inMRDaqy2TyPdFX",
-	"Est33LzDIkIvacy3rttkAjZmNE0ZX1Omenx8MLqNAku4l07ZKGvF2LbMkpPTfdP6SoVH6p60uPpVbDJ2",
-	"rSZB51pL+m00oNeN56P5mP+Jai1Bo08MYfvsjgXRY+0z4xUU8G/jDOiTDznLt4LuM+Bn5fd+Ih9titkH",
-	"w5ysJKSbEsQK3w0smCkCUVLoXF5O2kt+3SYZTuwYmvRY/OQhzPK3TYqp2iRYg5RcMMAKag++g54g/Flv",
-	"JToya+DX9s3ultq6c6p9380LN/KlrTx7Bd35R+Uic67GSOtU7f2L1nk39+pdlfcNgNVKFu73dBbXPTlj",
-	"zCT8Ygg8uczjiJEd46ODv+R9+2u1RNNd4EN74EMFzdi7St35zrcxS6LHIKj5Tin4hO5Jg+lgAKqoLbkJ",
-	"niHFPiqyU4HXntHIRPI2yzm0ZlK6XdRu0U5YmWJVszDcaqsH61ttINpjdJQfAug7IaJFnCRvYNO3Tam4",
-	"NK0Y7OWyvHrMLz3RAC143OcFQjyGPfkwuAvIZiREpx5GCfwF7k8t3Fjihr3X2tuSKWLJu0v9jNVReytB",
-	"pSxE9gnkXVq3mVmTe5LMYqkEBElCtJaDYEYkq0NTnBeRsXpaGaPRkhwMiclRg5BRX0zlJgF1BQS1mZWX",
-	"WLbMVEtZJk1cUpGNelGUrx+QM8RlA7SPMhRf8MRTZtYASTXievVjYoKsG4heLmJlrdpXE4/KEgH2VI2D",
-	"OvQFiboIVvVxfRdfM+7JjECgqw3jia29wX90LKQ6VgfTC2rf7xNKvnn8mhwcEUUvyU4whSqiEdt7/Exr",
-	"56/fPH95SiCdSzqFEAgCkCOUUVRZUFgbTdSxKvhnSDnZqcG+9w3o+27fYre3FMbsTbPqeuwfehegdaG/",
-	"pfM4WXpW2gEQ23S5xZImajkxVaBWLrp5l4iMzBnEBeNXNXS5GhG8/PvewcGR1rRGww7RyHOaXTGQx0LB",
-	"pb+Ej1PzA6Pn6SVEzStBZoxmWIDQqYgHh5bkPNHn5lJTazcpz4Cx1ft/rR9bwLCYk6eD0YMDvQbz6tQr",
-	"GG6VXKt37/79p9Heo/c/Dfcevf/1QX904E8Q2Sgu3F4bpj5BAyvK7Fk92A8f7x0ejsZd9icTYt6JWmZC",
-	"sYTo1ytkQjWjCmOWXTL39nQwuMeQAlCJzFx7/5fcyT1A/YK/4U628vsnFt/s1405u8G0lQvQSlex+c3K",
-	"RJ+Q+JIj6KjAkhHWPHtlitfc3Rm3fGfEUKpG8DikkIY9d2vT6JVvsg5k6WtF4N8fT+8w9TpnX7sKt8/a",
-	"//BsvMM21Pj32l3YnoF3GIxh3htqb924t3POGzRenZaP1NxdaL0HfkxtOtuG0r9dMwOUCQj0Jl7WcPwC",
-	"+1Mqzfsl1t6gqFHPY+52M7pj7ncKwZ1CcKcQ3CkEGygEDZb+jNFEv96Ax9IbzqTHtdHmhrJmfXFVMeqL",
-	"q6rRV6x36JgefDdQmcPqyyGBNOoFTZK9MBHhlckDevbs+OVLsjM+2JuJPKvBFSOUX4XOdn4ajpDI/mv8",
-	"03Bv//3u8U/DvUN85KW4JlrGylqPzZLEcA0ajSh4fXr++BlEUriQPPd/jaNPwS2UJDZBlt1q1cLAEOWU",
-	"Qik+FnWsVntChmTOKJfF+94ytuvgvf4AFW1XLOJ4ZU3b9fUHV+zl6rKBXuSizUW6AjNOZYwpK2UhWkoY",
-	"K4jTcaUDxIrwRCmInKusBbxnf/Tgwd6I0CSd0b0xMe9Cklh1oX88q6H1nO798/2vY/8tkcScjTxwfWYm",
-	"PDIMuF5obB+BeA7UjOC7W+DZCKlo0pKk9xp+9MxuNByONjb64CxXUUAb4NTGee83K7X+tVZOX82dPmcV",
-	"9Ubt9AJHYrQeFfE3qapOdk4LWO2MGukSSjMQffs7gPBlGOV3AiRxx3+Hvq6gSYcBtpJzcz1CMKWvSLt7",
-	"d+vZ/Zf56b9guLve4/8FyrV3r3m0eS3yVSe8DctrsxPeQX75YrIG2WmRNXZbsVg23YMVM1m19iahsy2J",
-	"FdMywUuOiHQVgYO6gGRS62qxIjtcmFhkIlmYMbXrFscsC6ebLNa6lambB/7UVMtvL3t9OOxY9trEexfx",
-	"JW19IbphRKQgU5r1b7PvIpClrW/7QpfOu/W8ARzhOvjBLUt6e1OJ/YpWv3T6O7Bj9Y1rLucqwncDjz2q",
-	"mquxUKwQIqYoXCN6qYeXbFNAydWtacdiSitqJu1gwaR+US1p1y2XtGNrJe06xZJ2bKWkXYRaqFRKKkok",
-	"fQrITlEYaXdAgl8/BdaIXEtH/wJlhxq77JpNW+TYVzxkZTHmvikYGjHHAAU15Oul1d683Dv668EPf3/U",
-	"xU7fKZAfKp58jqrkt4a/PvbKcAV+WzfsgIqTtgkaUJyEwUYFxzMm6yHT+hGE6y4PovHV/vyAH6YPPhxl",
-	"D+UjNbxuh3C/KVx8N9S7jXDsWjHrBl2ob12Aq8Pkgpbo0NaAyF47Et7qgqOQtgTYo7FHq1pTrrQRMZ8q",
-	"Xt/+tYVJm1vSihhbdts0z9NwzvYytqBZJLvFgEM/vkvpJuh9PsT/QqbrAqVrRcC1WPxvbaGqglWsQt9v",
-	"igVrqz8tIEoCGweRut7D+vJPPmEkU9LLgM/0T/1amMc9SX48f0zEdCrraGTlOT8Hq+zxcLg3PMSKK904",
-	"cjfJyBFNrFy0OR6iCXBemVcDMfSObnRL6WOwjp2wkM+MBbDAb5RLHnb7Ur+4OtGiEB4tW+o7QDk4Rpc8",
-	"+tViC576Cv7qCR4MR8vkfXJIeTwrc64lYzm711GIXZcI4prqtUS7UpRtzw6pNOPmiHTOCvEJ4HcJIt0T",
-	"ROz6AeibD9xNc1KqVXFZ1cw/Z4Eev4DYWYiDcxncmNf/lmLcllV/1pGUnnW19r/e5vf1hemthADetKDQ",
-	"we3XDdqyPBCUBsIaJ1hUsV1gMC/U0+BjVTE31StUOcsYzlbjfq0Vrz+vtPT7k1s0R3IElrbqSmVpUXxl",
-	"PSka8AmDHOGzk5mSTZDBojdexvwyKcR3SS6WpMSdkE6KTcKo1Nq/TbyRRWVYpwY/4CAGOAqyZ4aNKBjl",
-	"n8XoAggTW38g3GZaZzRjSUR2cm4S5nYRThDilrlY9MugGHe4kEHmTJcm8VWV2Y1uXqmqg4hpy2d1FzQ3",
-	"M3C0Y36f+xXotUDfmyTyFr1XudUKmfJzFfBC1locuRppec6PIxx3lDT1vq8TMWnpbm8rYNsmViJo7o3k",
-	"yTYQ3DtBco0g+Terrvlh840oKczbZE45vWwRKDuWpTJBHVtWomo6YrcsPtW97hS4uorLBKu0E8EbyLlO",
-	"BY7tTMG45JASiq/fIrfcpOhV1wmX5bB+y4JXX7qyVSegD6+ioy+g4GZ30lZlszwBgLdTKWtjmzO0XOF1",
-	"aIp5X1uT3EvDW1faKkr4y/gS5G70TftnHyxmkoWTf/33/wTGh41ahv5WupgLJBScs1AJsBALVayx7EOc",
-	"H8eiFoaMitJapQGc7MhFrMIZ1mMs0IgC6zOvhJyvVUhuWE7sxC3+ZQc9E4BQEBjnZDAgPxSfGzg9iGoU",
-	"c1vCH8qB0IxZ6C2rp8zJDir68AbiUWxTOMx3yf+mVcJaoJk61flyD1e14NcJLp9m4SZrAYp+w0KCxUKJ",
-	"Bvv1FADbRII1GTruCD9X/S8/13IOdPsRXQuEUxFk1gmpW9o98YubSagoaN2JqN1F1BtEJ32RoKPRl4w6",
-	"2iLkaGKxtNq6FwsWkQsaXlUi1vEKwyhMBDU1lSJUGVBBlkzVh3ti8rUQGdEGwwGizY2n8ttGTyUIcN0i",
-	"Q7zW5zIGcJgzlcUpG/ws9eWH/zZL9JhmkaHvYFfL1sCZTOScEoTmaiayWDJTtDmr6QJpPNn/gf39avzi",
-	"Knq+eJYfxR+H9CJ88vTbkRnY5OPDZx/G8xeLG4rnW4jjq6q8nDcLtRRBD8DILPh4JfmxT+Ipobxb4EOt",
-	"ykV7UEGt7EQckRphd15zr7RqGlnd+yVVbEGXJySQlEcX4mNA5uJaXzZQEG2WifxyZpBG4Xe7LlDJu+Ir",
-	"wN/BvKNJreY3wGebwFfdXiRfsRS+zakfKH+8Xy0YcFXgXxubq5HmiisHJ+NVJs0mVIlHy/s0ZRFJ4itm",
-	"Tv092R1S6jbvFrMwtghO65U+pzynSWC5svlM0x2Zxpwm8S/MpS58vUpT5tlvzF82OM+N8ysvPm4YHLZO",
-	"MqrSc0VGqv5Ug7Gs/vZZ42irYv/Kw1UjnrVH5Kwl2/K8vawPGJfwiJhci1hVw89g5LJZzan4xb0Z3OdF",
-	"XSin3JP7GU6u0FHQFJ6HIWNRE/yv8VF3xvkaGU478p8BbwbZtZSZUIq1ejpIWaGQSpI5phNQDrbBlMaR",
-	"g+PwjheloSAYl5gKhSUsdoW9Brb0opE1qDRSslb1IQ6Wv+M0TeHyKWCmTernq7Nzf+bnfcsyggFxjQ2x",
-	"fMeLDJky/cHAXq8WxNHp5XeCnprULJPAZ0apFXouIGSBZVq11/OIDbBerGRJkrJM/lplYx1vZmPtGHrn",
-	"xL440XcGSh4l2dWfmxcNfdWPe9mQG23krKb3VMf8shNAu2IgoxV47AVN1OFs5f1fPQi3n+6nMb8MdreH",
-	"gpYNaOYbAUGvgMI1oyZ6xL70oY1hhW9ep7O21b4RbAKYniLI4+0ApT/4qoDSW25rTXyVO7pREjD1oUvf",
-	"IqD6axsJ49kO/ZNr0ZCJUH5TBlgLd2JOJKNZOOvr3xKh4L/GHb27va0DxuhJUw2szFAlgqPD4ZfPO0p9",
-	"mlYQimuWBWQnZcblAzEUgbmfArIjeAj4cK71aLdaivIaFBfzSb1+JP64gVK1EjHArjsABtTTx5+Qo8PB",
-	"cEiKufQ6o6U6sl6KsbArsu9h97/JGL2KxIL7R6rVKFnQaYkXa2aA2SxETPsrqegYq2zI/EIJRRNEOzDh",
-	"QdiSnisssjGIY57ONcsk5Cvpn03nu31srIhCwLo5xoZGdijJqCoymm2Xu4VsoOhH9yX7wjueJnm9td0B",
-	"OeWEfQyTXMbXDL6NJaFRVNb0h69PCOUk5vY9wRmIRDRBcFwEIoKCIuAvQjEL3o9YdAx1oo1EhQuOMfLF",
-	"GwEk/dJEMt0msDgaRaYgcQAjcAutV6F9YYFPSAC51EuTzQ4tAjKxHqe1P9oKpI5cVyiJEY6vkhoaq0LA",
-	"wiQ6yKXSEwVp1XidrMkfgK7SpcHGsDVVYMID8r2H+VmMmQ5C5OfkODDCFcejXxDRhtD51QP4IuZev0Fl",
-	"31rw4rWg22kPK7aGo+GoGz+HybU43PK5PWtIuqDP0IyBobik4K16rrE5h7vhntiR1RdpPbd74Y2ReMVx",
-	"FsXdHDJyYT/ZDDlcN3NPFsAFt2LyWRkAYTtdg0NTE6kNkyX/3/9LiovHa4wx++jpN8tZSXQGOUIzScP7",
-	"UpqpKoXQC3GtGbXLMRX9uFuEZzb5azfv1oeccuUN9TE13c0xDfrO/UJ2REZGhvWUl5G9bdZHeEJBuYu0",
-	"vZK8KeyGB9SUslL0oxkFXEQxJxdUxpKgSkV2RuPDoV7F0XhwSP5ttxaHfzhcFdlZE42cWTfGomUkPZSK",
-	"fdm8Dz5f93WIMfxYMzeXL3eXjfQZWIOqUtuqupCwU5MJthFT/SWNa25yK1gV9O9jLW8YjTRlexM+zU8F",
-	"4kw4Y+GVJBdsFoNE4tGQ4Q0PhiQNZ/j5PUlErkKBYTtN7/YF9ZWkC8QV7PhihjYf+6a+wvWxu9C3O9Tj",
-	"rDIJ4Y10m8eXGNoq23vSzGdK0emDlx4gMsPU1/dR26BiYpW+ffvRWqJIDwtYFVbkg7UE/zqTJyRwChWa",
-	"17QcN6Vxon+VSqSgVpbMzpgf9ZzkLFcQeKJvCrIjGewt4YJwtrA1y+VuDZJOH4VqcUTsYy1WXedC3aXF",
-	"F4nKT77GzgOGoe2Kbpg8CGFNRk7xOKx/t51V5ZWDyFAYnDazrKwGRdzS0FK3zfmlMkqMS8oaLqm8kgUS",
-	"uV4hBNmrxIpd0muMGauj0S6YEaqMmXV3Q5jyGnyDyVDvnS8EGp4xUvIEiP6aXTJFs5jixjmJywefbgUR",
-	"47REwcDp1OEuTgqgjFY4XsznCLRiEJCMWXcq6oBmU8smSyYHDWoVTDcKQFG6o90BeazPCIt0H6KMi+sj",
-	"BUt0GZdhdUam2eFssdvMPGrFx1iPgtHvyRlLkmksZw4yBuCrfnTX1UnHKymzgGvoZFoGtAZrX94QtYDs",
-	"FDPsE4vaUQMd7EBc9SoxbXgDk40AVT0YqiKLAEL1xEQ6a55bu4T0G3sPHx6Mxh3QVDdJ5z8BejPBliXF",
-	"3MPw6+WeboVA7f16nlQBFVVBivJm9rSm3r/U8rarEoJoHWN8ZGEp0cq4J5tmfYZmbaHWlflpZ6YuNa7E",
-	"py2wu0ufkGWtd+UW7hC57xC57xC57xC5b4bIvQY5DTJWyyxVZS/TO7C0rxYs7dZy8GxExVoXfgm8K7Ii",
-	"C3vQ5rJfD7N2i3BvNgLUw2M3xH6zna1dDb8RfiMQnj83Et2qQKG3szhhJNBsCTxh7lQZj6Qv06pt2qOV",
-	"0167B58TME/PZ1Kugx8CpLoWGHAN4TxB+WWARgf2UVkLBeVo/Vu1Mvs3W5nfFu7v9hIobwXLr08WMY/E",
-	"wtL9lKRCytjcm18ryt9mWvcqdbpDOP8XgMdzAvPMFz7DO1iLbVAhHJwLpvlYIZhUvOIiiYoy6sdueuVO",
-	"oP8RnEBJh1SrGJCrBIYtaRIp++WtuVsoUVE8NSsMZqfQYFTvBPivDbIs/TGJDZczMoVJWOjiK9ewEgZr",
-	"QYAmF25kSXc3+B1C4Z8LobB2fP4scIWrQQpvB5ewycMrQpRfnFgHZ1iwyQabqEMdbpAg3AaLWJOva8rH",
-	"+9V6a0uc8yvOCIPaLRDl4dBeWQfd55QFntuuyq6mj29jlkQlh2wyHuPGwWwAE0e/E5TbC957pBn4pyUW",
-	"/QfKh2Bh03/afAAT6YVvq1wGffKv//6f3T5WawJ2A5F6ialIzxZY6L+mulbvZajff9wbYw3/496B33zQ",
-	"Jcp7RtOU8TWn/HAjFWQDCfN6EpyQOJJEigwL4sdzhk6CuuR5bTyM+7cU+eyQ3KQZBd34tVVum7RGR7sv",
-	"tV11tRJPNxG1lbhi7R3FkTWmwXuOu7O037sFS9G47IBHl0NT4srcu0P/vbtWyvQHyYC7tqDHyg4NcICT",
-	"It0CQicpiRjNWFYkztAY3P9aF3AyUE7K02jTFgNCyaUQ0SJOEpO0TC6W5cVvBIHad0XYJrg8a79hem2g",
-	"idhIhLKNogZaK+xVCGRg+G3taX3atZ9Rc2x+Zdl1/bnl27Xn1irUaB2A8BqNazJojoWLiZyJRXk5Ddzi",
-	"EN6j40x6y8iK6r1eO3DF/VycjH5xg6xFuqhfYesR2bx3WFUR2QQGQ9+O8bY4GI0L+A4KozsUxpZQz78t",
-	"tvMdpvONN/cVRu9tF2v1zITPX8cyVmRh8uS6lUcNCh4aODUnJQnpnGHKjGGmNfOby3rdQmfF8/8y3/nq",
-	"nHUvrOoxT3jl9woqTE2Q+UPAvIy2qy61CdTLduguf3gElzuMlj87RkvfwWjRHBEhVerA9X6cFd1XnqXC",
-	"G38N1t+KRbhUE4wl97hm7yXUARFAb6Y9nEX1Q2EN4uYu020X8mb1UjM/fRFsGLMs/d8PSkzTAOrZU5bo",
-	"q5RW3ZkGAsF1uO32SVBsXqD/sCoR/FFcy/13vLiD+7YFe1uDPzOjnIjcZLhaBcp9oeJ738X0uYI4UP9z",
-	"9TRXN3Pv+VKtctUxo6/V0mPL1rrT1huhqGLnWkPaXhAq3MkZtBYZGwMWfV2IzIbEVKUCcc2yhKaayASP",
-	"zL5OaZ6o3vHDBwf66q3Z6PFFEuUQVIKpls1ubZIpoI1ICQEyagbjOCFDkrFrcWUi5uyHgjOsPVhzn+0/",
-	"GLrVdh8MDx4O1xcLbdIwdPMW49rP4EzdwmKnGbuOBeTLAnAqLreBdPxcy21SC2KDl6l7s8CjsMo4FqkX",
-	"mvFIegf6GVf6zOTj+5S2BWNXybIoUyymBpoUkgQKv/GGQBnKLZChzzzkzd1mQAddtuS96l/sjaTnVkNW",
-	"VbNcd5LFmlWjlaOTZvmWsauILn1a5QbBJWDe3rzOoS0uMjFgbC0pllouKovLmH2E3IyyPImJQ65sw9He",
-	"cLS3P/RUnVkrRGnp8xfBJ/790POGqsSwKXTGaGRGxT7GtYTPBzes4BPOGgV81hVY2dg6bkm6mpRoD9f7",
-	"Wuf49A9fKGelQ7wOfLyxO1xOCtr1zAxoCcxEGI55TwImoUPvO0O03GeQ7VhPmj1qr4vSWhFFTPEYl300",
-	"Mmz8RWTieWuuPhxarNQNr9WY1ugRutDBp96ZZVXqPjUgojd0ll/TJI4m6GL71eskzCrcpyUuYNSltBX2",
-	"BXJqJ07nemiMLBd5ojm78LOvpqILMFRLNJ+3WIuztdW1r7F330XUPKRrfQhWGGmzIhfoKea9zeq4uB91",
-	"OiWFbLSRvdjcCCCOnpic3ULgiW3E1O/YInzGlErYHHw8bXgUVd/OXHAGeDJabbAKsUd2bDVFPja/lGkd",
-	"JsPhdkBJ19qyjAmruwWrtc5fdWG6VP3TYnAX1jhlvjsE3NL3JNG/3oJtkvssknbfyL/+7/+ntIfqP3Sv",
-	"24FxrZW3CiKcJDGviV3V32rSV+3HG0SRNtJuqjBDkAGOmdH11IpNo0zbrdBv7HK7cCkrN7rzFvzG4Rg3",
-	"CO/7ra/mdge6OZxu/bVaqd9KXJtjHHSMgY4VEA41HrvVrPgNS0W2xuFekj7J4HUnfBNwS0rteCYSJ7W3",
-	"6xWLSDmue7ZPOFtoBcMNltwMb6p23XjuYr/o+S2Ind04bDfh85Z8xFWi+Yz+YofV4X63cUn8tZVPmp+9",
-	"IVQ+FdWz7GSnQE3a9W+B18jg6VCTqeeaY5njbwK0HZS8LDAWghbxS0Z2uFAWv95Q6e4WxHgOAEINamzj",
-	"FEaGVqJXTGJTaet8JZ6ZtG5lvVf3pDmLfyKZ648l/3zpG3+Vya4SjDPT8k0h4MORcqltVVnXdqC8ykC2",
-	"vRtbipBfCHGFSRLxnLm2bAJQVe5FpeiVAWcRUwPDeeHVOm8tTfWzZyPyyJ/O8ZRH2yVzjEdbJXPc1V//",
-	"auuvOygrklElb9vMvLL9WzA7b1xqEMsLFHIrjMzm8O8U1QUBHNhbZCDYPSmhm4S+due5BNAm/BatPZ+j",
-	"nuAfu7S7qQ2dsKlqNblrYa4G62DyqAvLvz9rfP82yoxvkZ+13spby6qyLPuLFOzGxfenRbVduutigH/L",
-	"CtxfQeXtiknnq7ft6v0T4ipP21cGkn81j4xlKUzZCDzk8Fwsmhu8ofNwVcJrHBEqr+phA9sluPojpOzE",
-	"gmN7PVRnGFIUD4mNoeJiQXakipOEUCI5TeVMKPvxOw5Ih8iOgoPhI1jAiYvduTuoYnkeEy5M0wD9p7tf",
-	"ihywXRCXXm/BjEp0DiJcieZ0mkFHGV3wAXEy8SYiVxMxnWROwB4WdRXIRd9xzQ/KGQ5IwIWaTEXOIxyM",
-	"zMOZuRznVgA1tUeXIgcsR8mSpBq5ZdexgRraMjRMBMVuq8TutNQ9WqvLFeJsqsiTCHebi8UJGVrAKJuL",
-	"qEm+JI1190k9grxIni1sglUmiwdk9bH0M9dXvCjhnLLMnE5zRvq2XDJCCRbnpiv3NfJPrRktDJkJYdpW",
-	"Z3Zs2IuHKX8Zjrh6vbcLOzvDDTBIoSy8skjdNsyixhlvACKxOdSih939CDUZRsOhJR1p4B7AXatJqZCm",
-	"WGRCleIaAt1Pa/mvG52wCfwiTPI5fmkB7eyfa+xvlUzzYv5tWw6Xz3Oe5pvud2t9nOLUFBCNrZa4Tcrd",
-	"VInAb94pCGM0xP+tI49br1HTKERTzcG5Ztl/WSj0/929WoweZtsGtgY865shsOGLmd6mKZCyEsT4ZeQJ",
-	"CYqr0766EyZCsmqq666tE4FIvhmb5hJDmCvx7LrHXr9XNFlDx8Zfu19khdbhgco3lUfc+U0zBsDWen2h",
-	"iko8Z+7vKY27FN2whgbTA95R85pHFR9tMhmInvarCLAXhEIgMoYn9wvUY4hRhojYLeNOMdxZC0mQQHKb",
-	"UaerYb4q/UslyihvE6AUT0lcymIEW/NFY473xsP1w7s9UCslrurWtyKdvWNZOINnmsuW7SnCtsAgW90n",
-	"/RHZyViopQ7IrpkLidHQhBLUdne338a16+QHYcURX7DEZP2Dj98ZOEBFSJnDmaqZRdJMRHmI4N5aMhC5",
-	"2ibeFHqqCEPwpHoy8VF7hENbYlFxCCHDrZxYiR/VPIDtSVLQWqOQX6p4nbD0o80Iq317ym6bULk0nLO9",
-	"jC1oFsluYXjQj+/SwfmsinsMZzSjoWJZ4VxHFgaFbhRLElxbSagecp1W4jmdpFRNDqYPf/BDZkBuRjvb",
-	"obVcjwrzwewbxiPr3zApDyXMSpESsuvDItzuTMlQpD7Pxlub24kj1fpkJGoiJuqbxxmjkCOF+mScxGpp",
-	"n7mGWe8zwH+uyKItcBstImXVYmdPkqGRgiKKadbAiyqssLJ/a6Mj4db0638QjoR0tIlqh18UMRqbxWXg",
-	"JX7j0Ejc7D9CXCQsyNtYzc6KzN1uYJp2JX+tp8O3ZACDFwOBXHD1doKSU/zrv/8n2O2bkn0Q5mDdshmT",
-	"qeCyEhNtotbgOSLEAMbf0hQ7pHNGgucRm6dCaa1l769sCa3H+gLGyw+zqKAnSmZUzpCZtHGyR//8MP77",
-	"1cH8jXp4/WIxWn7DH4TPov3pdz8fpT/IYf6UHp7Hr36ZjKenj8LRen5SN7LgmjX3p4FRemoW7+dcKiMP",
-	"9h3GZ+TMT/3ejwC64gSebVtshqqycsgJqVdKqRcKub3KJ/OYu6Mb3dVC+d3XQgH8XSTMuxIodyVQvkwJ",
-	"FKS/s0So2+CI+sTS4hiu41ndooUdm9Cq7K2yri++ckK4Fk5A31mUzvSyPGTV41xNVnS2/nCbjFxcVXAa",
-	"b7es54650QI0Nq4dDtEXHJOg9RTjDHEUZZfVNwVo1i3/q5RlVInsFF9Hy+p2qP62qWbYVNkqANXITu74",
-	"x/hu+a23AKe7kvqN6gH7ni3IP0R2tXnFlTCPpTd1ptIhvlTtM1Y0iSnfpsvOeC2asaAFG0za0sVvOcH0",
-	"XM2L0JhYko/0RWk6Ft+f6N4v73/d91c5WVkk9lRLs5kizlO4JTwOkd4zyiMAYUypVNRa399q9eZvcZKY",
-	"2IFKZRHv5bUFDrsl0SYee0Fm7fYKu+tNa8UrqVgWU/IiT2lj6Gv33Zax7nQqXtuXt4miKuULKq/QXQj3",
-	"8okpogtJAIAfLisekZ3gp/fgYOZsd0CeCawLGDECsRSValno4VQzNnfo0IzEJUUreW4bdlXsV+l3ckQ1",
-	"bySWXJ/gLM2RCSnXQmzMa7aNamjWBc0qRor6SdL/N9x7NHn/67B/8Mh/qqrDX+E1w2zSyS/eWkennDw/",
-	"/f4UzbP6lQF52sYEiBazaaPc5emcZXFI73/PFpMmy7yB8GEgQp6aype/nWa27oYEkNsWosAKo3pGcDNn",
-	"LGTxNTshwV8C9BMnSY00/lIhBWvU+EtHGNMWqNQWcNP1eKXrMU9LSO3JlMaJAeBDlFMnmLsBfFo+8nym",
-	"h1upZbwVobdG/DCuZbwocLYEd0r2SRDFsvxVKpG6xiXzZa/fs69VTU3FU8/I8yzxnriZUumO3CU/vnlh",
-	"Vdk0v0jiENDGMl6PttTvy+P7943SNTC/3NenQ95HR9z1uH5/HDzsdNb+ZsMc6/ey1oNpnlGuqiFAvS0F",
-	"RiMo3m7lp06iHRS3zR1fb6CfBkbllK2S341kO0+n+ENLv6X097nku474fJ9HWKM8IhSTGzhVeUaTvUXM",
-	"jezQIslt79m8Zg0H1KZpobdZrufmkuHGPkRouWImx/jj97U1yb0e7xsKiCeuOGd31wAMFjH3A/JD8XkS",
-	"z2P0YxEpTHiNuURpxoz7oAhPn5MdjE+DNzaoNbNhBP5nl/vWOKdWSm4u+VRFuBMT/EmVrXoaz+1CQg6M",
-	"Eg0bvkeI2wTBxPjH3BH2i3vBsOmSfbrzqoIoVhZ/k4Id79tutsel4aDFI2nINgJTCoTgQjprBBmWfcTO",
-	"dziqB9mYZddxyCZoo5hcpK10A+8Z0F1Qoi6ojCXBIvKFzS+/gCRSsjMaHw5JLMloPDgk/7Z7QobAbRvF",
-	"HPV7fkSjj+2jUfSjdwhF92kCIHXumFtH8PDhw7YBFLnBnmFkOStdVYp+BC+VMcMZroGLTnbQ5wXFDDi6",
-	"pmPBd/um9qut3xv7IOdaPI0N51JjF8sVrE9lHbltG2dYgOBUlh0PMf2ohcUGOULJfYhQ09KGUaAbejOm",
-	"LoGSA8hwcDNrfvrVknM1xHG1qfU3J/XNB3crx6CN3E268PyLkf26tCAM7dgkfMEkH2yVGIQqzV0hgO7h",
-	"DVUL4Zbg/4Z3ocuvTLS2Vkqo3Q07arnTMQkScRmYKANIfOFCFXc7gJFiHMKOPoqGJArfcNHybp8ECzQW",
-	"BeT1q7NzaGzef8cNImvKMnJm4lyJMStJCNIK8iwJjKsay1WRORTyhzh4zhZ2sP13vLBURsQVTKAZW+rK",
-	"XYhKKr0Rhsocy3fctHxP2vrN/TLn36k0DZoTJ/FjmjA9A7ITDOJQBruEKkXDWVEC8h3XQkyfoElIakkG",
-	"xylLXyKap+px60XLgjMS/Pj8SaCX7B2vYB4FZ09/+PHp94+fBlpA0hKaXhYSvHx6/uzVk+M3+tez80C3",
-	"zIunj0+/f/z0RbA7IE/1Cr3jlwLuIYCRw4spVxfiI0niK3SH4vkLBecsVCKTfZIxlcUsMgjW+h2o3K+H",
-	"pge5EwCNTM5enr+e/PjmhV6YMGSpklrKhYSlmvlOf+5hAVDkqOtGNhCRijf+U6DqluQptaYaN54Ou68a",
-	"aw4POsTWXcW8JQ6zWK0K3xCXvX7PnAv9HPqtMJLyx+7x3V6jFq6dPYO4es/Oz1+fgY1L/1U72Bn7/9l7",
-	"1yW3bbR/8FZQqq2y9C+2Wn3wSV1v1fY4h/E7ceJxO5OdDVMimoRaSLMBhYBa1mRdtR/3817EXth7JVt4",
-	"HgAEKVKi+mA7iebLxC2CBEHgOT+/HxxUUF0twS57uH20CyZ0WLlPU7Znt5IiWNNWiegae9s1lM1qI514",
-	"KfM2FdPeMx35KAnHTpGW8H48u2905TGCIndylx/CEbb+7wY/t32PWS7PZnukm2LF/IVTVQ0RWq3Zzbwp",
-	"ZfEVIpiviLvEUp1sg3exxa6sKGTRNPtVaS7ZOxOM+kdkCWTgaL1CpcJKpOixbefusG+8qewoiE+B6HYw",
-	"fjWd524VYb9BOYlyK1y8O3jx4vjopFPdc1vmQUg9ofN5zlNoKyV9bBoeB6EHbuREnmGZZWAeGbPGckMk",
-	"pH/JuLhyiPMsO/NqEeHmaXotp1MzBF8FiUJwzRPShy6GxdzmXY9PyUwuCjUI9UV1piWZai/q4S2NEsPM",
-	"TRWXxP24A4cHDNncT+N3d8kvwvXd6Xd3rDT1wH7rOy4qj1PlFISv1XTaf6I6nTUnWiCOCi1dDLYCNoJL",
-	"7Fa2TegRen2U3Jj7QMEYNucXjCmymDec+oWWE+BXaRUvaF1j9KDEFUFEZVG991bMgwoRbvN3XclFSQNi",
-	"P+fd+gzalaj5hSzNGrGM9LEO3Z4z8JnDXJZrfMAGXrwKhnaSRl0YZR08CRZKWPpD/wXhWeb8gy2blUX6",
-	"jXt89HJ3uoRPAYnUqT1uyUUml0CDcQZlvanmt3a1bUscbEHRMpOn70fHu75+92rbnZJLS7oGWmX+hN1N",
-	"z+mLy5fpKDtix9OTq9PZ01+fXTeXb8AO3bh57DV3PyUtpcNvqVIlxpw5/TUbSAijZBQtVpH7cBZxaErm",
-	"Uiluq3R3zkrB565EN+AvNa8E/vRQRccYvdn0utUK43uVFG+Hu+oCvAtiHyK0rrYb7k76iRfpycAaLjOW",
-	"d7OdNmKuYL5tRjWI/Iws5vb2dgsafdT9SZ3Kd0EdBvW7xlJ2YK/d6Q3MKAQq3ZESYR1lI1/VwIjMhaQf",
-	"tGAbiwq7rSuKoyPxXAcgY6e3KmqpVGg7uly7mTzVhJ43gAK0Y+vdODXgP1j5GWrs/xZ1CsWwk0bNYMml",
-	"rRIFWCprEMyVdrtAhNasj63tdrD5tgWt8WPsFLW2Q+4WtkYDcR+27h62hhV7g9sAqZ1b3MFsheAdqICG",
-	"duckzp1aDXF12G8LaqOlLph1YP4+YxTgdUQWC6XN+/qAqjXK3Y0I9OKBY9YUeuyEZIA2UaD8mwhV3h+9",
-	"GJ8ej492swY3bdsGkjT/zTts2+bv2PTVNhpa/ui4FY0IzZXEfgaze4PvUl2bG3VlbbCXl6P0KDtmJ9PT",
-	"q6ezZ78+v35xcxdrBYLllU0Nf6nuavzTBl7/TWsHmxYBBzeKYytJg+2zAeAo1KzrAQk0vJMxWVIOZSyo",
-	"ZcC+OyOJOxpjD37mLAJIRBjvCRLIGpDP+g4nymhEZJ5sGWgcIeisqZg05g41yHRzI0cxOQ5dBzTjzkKa",
-	"yvG6R1kBKMN3LVWFkSfINlmWtpalsr9UcQTs0O5RDZtYOsfoQAuQlw2Gaek2uHGGbNGwdHDE0BrHbN2z",
-	"ao3nbRMkPvLGBVezLZAox+PTZzvIEg9KuQ3GuIxuyGuLZJ3n3PIuVlHWnjaiGm8OMdaji1yQpSyMk2n+",
-	"vPKpcgA7YGtshI3+7O0mYmD8Vj4OV70du3V+YB3h4ujmWNyrpHE5o2te54zap512hETc6p/hFp7YVa16",
-	"atXfGjNJ/semZyPDfBPIkfs2CelXtn4JS3b84cMgjGhWEIzc8LYAZfD7rjzDG3iq//7+/VuCV5HmWZ+R",
-	"kQX/QfBB2+FcMOp8qozjX225JBfr0GvHo8aaErfg7qHt+9XNykajFIqa2k5iO4GzbNRV/vg0T7LcCNU1",
-	"die9KluiqqxrVHcVsdti1FsZ+6S0K3zGYye8RDsmcqG83WA1ahriTqY+dG77bA10ShnPHSX+0Wj0x8fa",
-	"qPX9NLlomFWm2jVzKNvNcQfsMHss7HUPiRrWsUtIId16a39Qly6gihHTvby4u/Jha7qH7Qjn1FX1OFnR",
-	"qHvcj83Kx//ayLePtMuWxX2yOWjNc+bQlZDMzYEnFQuhbCYmIH9WWs5JSotiBXXhQARN9aJgZCEym8Wt",
-	"8T6fEXoJolgWDeBLDVvw5AEQzzaBzliqbEdL3U+WM8VShJw5C8BmSkwZhUfQnhyiQ2UjC49NVUX2C60X",
-	"c/8303/882Xx4tt//Pu34v3y1x/ffvXi9Xdv/8/X8vg7+h29WO4E7OzavCB/FvR19S9XHl/5kqXUFsqC",
-	"GPEmxunRiHwLjao7tH+Vv9+3ggaw/VFmIJk4E7u3ge2oqs1MvKAKgn7bomdVAb0BtsqezE2+TLuyrQza",
-	"Rb96zXFvAKvSeFJ/Gr36zqjMJv/0PL0Wcpmz7IopALqVtzxDsi3RgMqZLaBWQG+paObKFR3aIAAVmfHV",
-	"L9kULBkBFrBNhyqSGRcYIH26rbQ1ALLWtTaHrkP+uraw/rbNC4mk8A2GSUZXayz09hPfQFOMhoarJYqM",
-	"Gil91FOLGsoj/ri+CRRLFwXXqwuz8/F7IGrY+ULPyn9949REBUOsF7WCs1pU1gBzLLHxZGxkPB0FoIdD",
-	"8srK/suVK9TFkRZ+C+VICFmWwreA8wrLD7Ms39CIuN5H84JcTCGtk0qhKR4lW7fp8gfqf4dHBSWWWFKG",
-	"tGD+jZi44oKxxv7G3t+McCoYzcNuV4sHA9RoK5dPdHieRglO+S0DwnE1JorRIp3Fop98+zWyx4TAhebV",
-	"IZvXb2OXicicrkj/Qhd8zoa/AraVeWgs0pwzoQeRh+1tu8nh7zz7eOiuMrdE7GKKOtnbjL7iGKqFSDnj",
-	"tZuhArXCWw2GsYjFBcPwn8Olo4okZrPJgv8Hho7J3xC3ropXF7kC5jWsuVhA6RJKWni1ZEi+RrlrXEHv",
-	"FSuS/B6jexj3xuT3GLZL3ItI3DO+I/7XDVOKXpl/xCI2m4Te4A+ZTCeLIsd/2HDUhGdx7+PH5IxcFlSk",
-	"M7PsiblXAi/7HgKUPDOOxYd5TkvLR4/Jz1dMI0ACkjP80j/MZKoOB1EsfqYLPWNC2wpV9xPe67D644D0",
-	"EUcyIgXVDJsgFdxFA8So22W1u5gfDuCHAelD7Q5sohtsZ8dEolqJ1Pz1iosruCMvF792u+CXQUR+hmWu",
-	"PxL/OMAMyM8s+EZmzdzF9qqI/Oy2Tu02fkeZGSkqskv5oXaJ/Ss8ivx8ywrFpbFLa5eVPwww5JvzlAmF",
-	"aHpWDBRyXnCmabGypk5gQoWS4zBnVzR3ZtWBZsWNTUnrvJQnb608OX/7GtKi8PzeuHc0fDEcgc6fM0Hn",
-	"vDfunQxHwxMEyJmBaD6cMZrr2X/Mf1+xxvgE1vofj0a2PhJdBglQ2bZAiIurIXkLQAFGiEqApOFSvM56",
-	"4963TP8dHoKeIRro5kHHo5GTozZBZov8zNDDXxX2edulwLTPdZud5a46xEchfioaX9tMMzs5kO1N+Pr+",
-	"TanxqgCb8RRn3nRX/4aHf6OZAwaBO0/pItfbh/0o2Ic5SzXLvoaoU6hTe+OffzGq2NZ+977jt0xgI6um",
-	"V4AJ+IZpiqh/h9Cm1fXL2sC8sdYuKaJyQjQQ8iVmxxtn6YZfFUGdPPbH6og8HZ2UXiKKVfOnxHifcygS",
-	"pYooKYXFM/GrOqOKXDKQ2de2yVrL+RjC4khqYye5xJAKhRw21zY1hD3/sC0joiS08dOMXNKcihS8W+MF",
-	"Gv2oXNZbzyy/IkeUFTn1zrQz/LgmAMCvNu7pd4xm3C7+Pbc1fKitO/sdXNV9X5cTbNjacDNYb1bcMqIL",
-	"Op2aF73b5n46OtnxlcudNHHFvNve/3up7RIYfxA31tZBF+7CB1q37yVsw2yFZZNTynOjb5FtRRmrfjlb",
-	"ObYkF4PnKjgKw0eTBuGObBAHxgBcZFxPyvBfo1xAOycwCFjmU2UuA1gDa69iOY9LOO0oFjdMz2QWkUIu",
-	"NCOa3cxzqs1xhbWJ/K15FpFA4ZNrtooIWpquswmVvAvCg0XmYhLLgmvNBPbSQqULCARfYoJZPTjtDp30",
-	"hq6QgerSwzismB6Sv8kMMEp/W5h1QM8Ge90wVoQPRKhGRxGAmr4qI77jSp+bBf/aRTHA8mMaQG9/bizz",
-	"CiZnu6BtwZdZTAg2mEthZqVXAT9aiie/wzfDkX6MNj/eh57KKQRJpbaJ+ChNZRoWlPLlyxCQdNQIS7ll",
-	"UhC8c/hsZlX4DSP9d9+8IicnJy8HrdPiWMlVzqpLmNzMpulslh/x8DtjFvc6XHhh65rOzdwBFPqeGqM8",
-	"whulX7n9IBLWXQauDfwYtTP8m2uDLAeWJMHkzt++PviXs0ebn2ivPjyfc3flx8hBCB+8zraNs1e+znCS",
-	"d1Bep6OjLnKYWo+SZTjoZPugb2RxybMM8epPj19uH/FeyjdUrByCMurWDm/0GtC5aG6VhNfIm0ddYIf9",
-	"jwFD3r11U2CbKl3ZG4FWAuh5IMT6cOBiWwfgcfbGPRiDHApebwWBi1a9daHZnBwNiXmwA78BAxC4wmmd",
-	"1TBgKUzAxzayICF9aK+2vVixKPsQBhECS2JMCRxsEEARthVbMu+L2mMdS6Ilb4qFjdWSJCDhSxADv07f",
-	"CNA9oRncwuHYpHwuIPhzHq7bFv0TtiGWb036//73v/998ObNwVdftQpYW3dbRikxkFmKmrv1b6zrg6ai",
-	"9qYJVWp9O0xrF0K7Fi1VLdD2wNhNswsKl++pry3ugGfA53pF+ilV7IALxYTimt+y1s9mq6Yb53DUAE+7",
-	"eRLu1W2L6S7z8E2p95jK17TIubEjce+G59OjhJD+3/8+fvMmIsenBzO5KFpnFFaQl3OqK0B80pLm+UGa",
-	"y/TaPg6eQfrhM0IGup9HR7/8PDp4+cv/dfzz6ODkl8H459HBU/zT/9blEHxH9YO+J1THf3FvGRwqt71D",
-	"dDPE3XCA/UkAZpZEJLmkhfk/zYqCpixptwyrXNSN2+9p54Pg2jFIf1owBkVhiIfUn1OeDUoG6sZPgXW0",
-	"3cyzkgz8Ea3U7QNeT7+Xgr3BKuv7G7WwPts9esf13d2aDYZssGP953kIA/YVTWfs4JUUupD5tqFwsbv2",
-	"Y9T7+j292jYGrrmrpRz1/mXBIzYNMNdU8ii4fiej0+224fdSI+KkM5f3ZvmXYZajYVgyqOOhK03zisnY",
-	"YqCv8Z812emHDrun1WD/xkhwY20H5mZitG7iYXgSLRPSd/yLz45JRldqAGVO2F1ks5wBdhH0vlgcWzLl",
-	"IlNl2X/N7DeGtuPYjshMLskNFauAr9StUhQLqCFyNgYVGclRDZcLaaQnxL4j5BTJ6Aqn5YoI/N0QdoZ9",
-	"0LGAl7buggKEUbh2SF5rAvIS8nw01TkWlReLHG2t5qRuLPpyzoR9hbChHB9SJVuPWlwjKEgy7wg/I0s7",
-	"+jEDG2Y372a+vCJJ6YdAaZPFS038rG1qgWozCAAEMS2dl27akHxrrJbEGcZ4J0RC7gPfiZ5hqtd9rXHl",
-	"uX2oPIVS0+Pazh5EwZT6R+bG5SXIZg/XKJlnE7nQCenj2lV597GY9XKhAXUPvlW4aoMoFgmS9iakLyR2",
-	"rVZv4T8yIIvgcpoNaLl+M7qK7L8WQFFl94ZD2aNKQ1gZnu+/ZUAjP0C8RVwghuHNS2ZBJxs8xG+ZDs+6",
-	"w/Da5iZ+A/SSLQ5iYIO22TnWqn58X/E72mmeZ57d9dkRSBcbYERB1B5y7f4Ozw9GRwejkz+/v0v6DqnC",
-	"CR6k+8lzjG+cjk4Hf36feO+I/hkd0S/TtXtgByy02EqL8f2sYMyKRm0Z+RCcHZi7ykrZn3/vOc06sb7c",
-	"yCG91IS5USITyLuMxSLPLVpR+AdjHk28jp/U7/K0LAoe95zyBp+1PoVn61N4WptC7+j5+GTUq8yid3w8",
-	"Hpm/NU4E5+gnEBrq6zM4Wp/Bs/oMjo8aZmD/1mUG1saBXeBKfCuG+sR/3I87pIGaDIQGJ/oHwQgTulgB",
-	"nmmgdG3BaYFMnVzYvxYZK/ae9l/N0+74Nt/Ihcj+iq55eNo88u2juOa5lNeLOfB7SaXbO/rAO5dTspgT",
-	"LaGFz0ZkVelmreXSCn41M37SMnL8MuC0xqLVaw0IkG2FM7iixgMFdPExPKRg04KpWcn/RWOxUKwgit5i",
-	"zyrFWB523gNEBfnavAHPyBXTyPGLmbTI+VXI8grVZ7EA/t851o3zDIxWVwcBK2Hk8gAwwhbiWsilgKIV",
-	"Wbjm+AbzNxbG/o18HRugLk7NDk88XLQrIoKSaJrn4Om+1o4Ym2ZjIuR6kTKgVGLjODkn12xlkSjEakkB",
-	"7WMmhVwUjpc4FlgcC4Xa8KZGXtuFt/zb6E6CYnIpR7PyHpQRvP+c0VsokpPTaSyAtsrVc2M9IPigrLEk",
-	"BvbdhQ052cKOv0ksftvBUCn3b91Mwb0QuPBLGRoqIWLWscfzgdO1nbg2uII+/+14ecJOi6f62er54gV/",
-	"KUfVKy7/s/6/3i8fdwxaw3t6UV1tBbE9W/e0+ZqW8m8+UKUA/XOhI7fjG60+OKTwsBu5MI99DhS0JTmU",
-	"o+VkhXGx5C00VpTP+/HiK/L86XA0AvPhyukljwvW5ds4Q8jJpZ4j3oUMe298gkT3MFFrOzXdvu3DutsH",
-	"eff6E0bdntC4MYIneAGxfv/Qtst9PmPX7dSWCfnBS0f4DDxDsdgkKvdlPu1WzlGHEW/pKpc0ey/ld7S4",
-	"YjjuaZfpqcV8LgvNsjcs4xQdxb+epfQKy21Byl+uCM8eykrqVBqLTYOuFNaWwLpTAtWmJyPwl6tlsWXW",
-	"AsK4RsPGwrdxAgDG4tI87RIr4bktpIWEBkKkiaz8C0CH2XJ6270SCw8h0a+ghHG8zAFN8GwwJO+Bb9LI",
-	"Yuwnu+GARVn2jkdQFRsL+BUzFkuX/AA7C2yHOmab5UIwJlCBRpNbFA5NWrGwbZZgOGGexnzDxHX2Xunm",
-	"iiYjtnaopLX9yiFi4oPEZyq4WJueTC+NbQcPD/EQWuawhid4zyionYTrgL9r6WzwUe5UQLt9Zrbn4i6T",
-	"yvVfsqj3LvW8HUt590W8+xjGA1T9rtX7OmKjFn0cdvk26ePD3x1y08dW1fxDiE9n+ZNdCpoqh6XTlwVZ",
-	"AuIVpLYvGRODKmLaWpL0a4uiWFM5W4QDjHqdPZhY6NAd5tfwlWurxqnvEO4VKzeksRfSwy3spcNeOtxF",
-	"OrwD/Nlb5pElH0VGHIakMpta3NYRL3WJgCVrWJdVYLVxBVQoioWz7UNAx5JtajMaH+mPPBqkx+ODvjQL",
-	"yIc95zMHXskRs3JI/sHmAD0Lf6WBkb/RgD4vSUI+m1ALP9FGudaAodddoDUObhRtIeTeXrrtpdvdO542",
-	"4Dl2l3YOjmK8LLhmG0RdwexT2pM5/1ywBQtkA8TF/dzaoH1J3wKI2WhFFEQnYoF/G5SckTZKEQYdjMi6",
-	"lNkqIpbr0l/rHgLsb5AyiIXFYSNfldh1tGCNVFLIyEjFCjEHziABEQufW2pXCImvybNIn01y8p1b0nta",
-	"fh3KN8qMzj/YyorVu+ZEWABKucVSrLzfLo3x4cCdshLHO77Mb2bPZt1cYUcU908cs6NT7Ea3KYYQPh9n",
-	"tVcRD6giRh1UhPFnco4AZ58pvH7cQSFVDvM7tlDsL6kFv6qDxwNk3r1Vn8UwGjppcdWGFvrDnInzt6/J",
-	"yXBEMpkubmyw3hVKW6SkCFTBxVf/IFdMGPEvLaGxGaulzNWQlOw3qCFkoZ4QrywU6Sd2ZvDbIQCSupL6",
-	"2qM5YLVFpDoifKlkI9qMfav/vvjh+/vjzbi5bZWv9qlfueursrWZiRuLjtdAroPPMjzxqxNQdTkQw2Yx",
-	"7IaXA78gGKb3wApiZxYZR8x+p2YUFvfVV/Qm37iVg+36RDVubHjYv8/ffEf6YNU0blNjR3GxaesNuuw9",
-	"85jd9p57wfvsPXhqdd913Fvmnc1oWCPNPmjSt0edZRZYRpErpqHu6HKlGZKO+jTCJRcI0FbPIfwZNqj9",
-	"mK0bdH2T3FnouruBZG0QmYTmUrDBdoF8Bl8q4M2FguQE0ff8LROU2+7s+Nn4JwfbnmSSYUNOjmD1TLHg",
-	"5Gw7FfDAv7pkDj9vIKW+0HOwNt9NYtt94oaTEYYjW08GIpFYeM6Ap1+jr42dKhGm37E4z+7aauHAsDGU",
-	"5yb3LpxJN4yp6lw+JWBF5dm+r39XUKnNTqp/gqNw7DIXKWoJ8iYa2jbsk/UOnZ07vdpmFKbHd5pSrZmm",
-	"w4S+xLx4UGb4S4iQbkG3a9VwXfdIw9HZnhsPP84+BLDvpw+DvoE4f1LZKI3KpNHtddT61dxWo745/L1a",
-	"LdSeFH/H9KIQWPgejHF9XC7o6xTRcsbTGeAaOusJYAi53mgABado52BpMPZh8krBW3axodZe4ON9hEib",
-	"iVSr/9pLjn1+6X7Z8/phLk/xpxE4hwFjXnPS6dxaUozccsV1RG7kLXB3JB70PyEO9F9L82dzKAGmQRYk",
-	"EXKiZnKZDMm5WMWWQ9gm0X0vzenoZbgSE+g7mXBxS3OeJWfkhhZwf26DkHWUEPsW/oY1S50sRDqj4opl",
-	"VZcS0RdknpkbzxgtFJHTWHCN96ckqRJjVV4s/Mm9JAZKI1/fa9fliYrFjCsti5UFmlWeR7SesjK/BpLo",
-	"B09kdy95/OlSWNCA4log/JL1Pt7B7Lfv/qhdM1+6mikb6lyic6939kmrfdKqTbW+ocU1oV4heQGExQ8H",
-	"RkrfQbOuZbC6qNaCTRciU+2q9R1eAOqIIC+jseSBIQH4IulcQ9snciS4d2qz+bmexQL6TJUUpE8B2Ar7",
-	"cCNCScbVDBtLL2l6DdBbVIOPAOx5TiNDl6Di4C2oWFjWR5RFc5nzdIU6FDsEbegWYHfW522Jt8iKaYKr",
-	"YUtOkOqJptcRoWkhlapqS081Q/ph+GxwZplJUcvHIjkdjeyNJzifiZZykptjl2AixTL2OER/qgMsXijL",
-	"w1lZ2hm0EpQD+sI3xWsIkE5w7MAQKYOuF1fU4rmpuEtPwvxj4QnOppTn6qySu1TMkleIur0SrEAs+ol9",
-	"NTfXZBCVnKSUJPbSof99JyukLOZxG0ev5qzhrgPbg52abWrtI8GWsWjsZ4bf7NKdkUqTsi8yumYre4Vf",
-	"cfjAzYaRue4RPNVPaxm5vtpj6KvFFbdKH0HIzPkBWgpyOiI3XCw0U3CQh91NqG+lzJY8z3HN/tLmUwTC",
-	"ze5lYIjjnjPeLM7emtpbU3trakOgAlRfYHsYyX5l5Qu5Ysoo+oczqKAR+PB3227/EYEedDpr4AgA+hbo",
-	"HH6iHAY/OOZGx2QFXWKPUMHknAk1MP52eRlyvlxJpsgly+USQwkWsoTmKIBnLAez0UyaZWOMFlRCFrar",
-	"H24x0fSaicRr3Vg40+MKFDXSJC6EHpJ3lCuWOYSUEJ7UGRdDcu7fAzFAYwFoHSqwHgAuFWkYpwAUCTx9",
-	"pF9yCwipJ+7WyQCz7gCAycVVLCpJKsBFa1K8P84zqpn7rhe53L2Q1gzyQeE7Kk5crN74WWeFgRM3z35U",
-	"DWgWurPqg+XbXefZYY3Kzjw/Ii68tVdnfzl19lcDjDAbvZT8VohKF1Purou4MF6SLFYdldEhzXOZdi4U",
-	"cRObVpx1RLq4ZnNs3lBcXOXeI6x1pjVXi5wHs7iXIP6yMvnla21s7ipffi/q9vm3+/V3ORHiKRArJ2tn",
-	"KYLZt6gl1vcPxuahnYpxIo8ubmSEmwfiriQFyxlVbAKAbRMsH0ocGWWhY9E/PiWXK2LXZDAkP8JAILGS",
-	"IrdA5e6uKRXIRaVn7Ib0kQi2DIbFAn70EDFqRguWkbmUOdFSDs5sSRXX2Au7EIgoJpgiBRQnEC2DkbEw",
-	"Q4cEyqE82znzMOjh/c0kLv3hBkAZEZ51MmdFLPxnEggLNy6JatEaLwdUSbXIRWkqo4ls9glLdSyCT16G",
-	"y+CjoIcwowpDjvYNqi4BAtVzAINvMp2Rub6UbHeW1582RmUXGvHO5log3Nl/jujx5Ul6mj1lz6bPr17M",
-	"Xv46uoY62fVt2hufvoi8yX7cWQnUF2wnw/1o18bl8rtsZV8sL/14B422XZvtldk+DLUPQ7Xj6VrNEBjV",
-	"qL2NzqFOxT2g6Y85tQ5WvuUoANve16M7ILkbKugVUxEi220u/v4XPnFXDfEnrOWFldhexYsrvxec+/rd",
-	"lvrdh7fh0TxRHh0a7OuNR39I3lrXHi/2HE7QJBILvI9igMJsY7+k7/EP8EVc5BZjB1DnBma6OTgZsEhB",
-	"1l6wA8BxRgaLVnO0csx2ljcPmgtFLngctBDaIgj3ol7OBTvqjXvHJyfkJ6Y0OdUzcqELxiD4LJWm+SSV",
-	"GTA+jEZHp+abhZUKE6xUgH4JxiZzVqQwp6ejCP5gmybc36OecU0m4HjVDNnjU3Nr6EDqfc+W5N+yMFav",
-	"Yzod97imOaei14CSfANo/ml9RsbsW7Ks+XEfffPHD0qzglPy3WJOzVvnVE9lcWPucM2F+aC5BDqDkPsS",
-	"tnvAodmLepcU9j0Qs/xHwpzPb1jBU3r4PVtO4IV2tNBh7zyqcY4lsF3D6riXP95N1bRZ576Raq9fWgzz",
-	"vZ39Zwuuw+l2+u3B7enD313/YbdGF8/B0K5gz0r0IHt5kKA9JQVTclGkbHLDleLiKtnY/3I3lQijHqbn",
-	"ZS/19rH1P01vy3qN6r0s8uYykFe2YBPZTlieKcedkhFbMAHIBUZAGGvcGGGASDaf5wCZFhZBxALiu2Bc",
-	"C7kkUpz5colqS+81Y3Os5QSrzvzniixZwTBCvBAZK7YXUzyEvLmj7V3ar7qgWsuC07sZrKcfdyzI2N12",
-	"/KNK0X1VxmOI032RxePLcDypDyTBu5qEh5YxuUvY1V1aL6+w4VjL0IyU14QJQPC9XFlqU4e4sB6MfeVm",
-	"8HlswMeJq9qX2lRW4ZZzL6j2dt89ayrgBD5Rfks9fBT2J1/f6xMwTxQJyPLBfks8nEsCXckWSiUh/RJ2",
-	"RUWx8AzHgzH0XwF7u60iJolnbUYQ3MSyGyeuvsJy0xNHnUO4iIXldIe1HpKfKmW8ypLu1at4bei3rObF",
-	"SoVYtFbzDsm7CvxPY9Gy7S26wfJe7HGihS1EZhmAyYWG7YROp/CFk8gD7NpYtyRI9zMkwPoHMjYWZQza",
-	"IbJBs0pBuIAeskBYQ6FzWdSspWwPUluZdXc5/GkrJkrooJIZ+Pi0F3kAn9qffd/P24LfmjXzEPqeJXzc",
-	"O3qBtMWOUXvcOz4xf9kxVmuX8lGjtfYLb7W53Wf9uKvy2qK4LHo1tPfZjrasYMu9OttXVeyjve3R3lwq",
-	"H+xFLHlIb0KzsdVfj2rwe+XRweJfMnadr4KcZ6Pl36WA+sI/9c9k5bu32mTm+8XbC8a9nf9Adr4KTtMD",
-	"G/rnWaYIdSd/TrVZC3PgLWm4yLzRqYICCd+fj34AQAihDR+Lvl0EomVGVwOkPIf9IsUkoyuVEH/Js9GA",
-	"ULN/z2xv/zWUcNtHYjOkMfaNqQ43IIXMcyCrXtIiG5Jv7ZVSEK4Id1pHj0FwQfna3LgAdgXROgdPYki+",
-	"oivlbGjqLegrpmttgRbbXLCle3uEiLb+RSyqDka7xe3kxx/H5F7BXtOzBZRv8F7UU1SbLZct8O0mtn2+",
-	"Nz46HkUBY/jkhn7ojU+rf+ICiMTXGLCxUz8kvK6VXPTGtYILV/d8irY7TPPoJRrzRy/HJ+b/j0fm3794",
-	"+M55wW/Yrqa9+2aPatu77bnVuPc76OPOSmubwgrYacTi5pIVpRTg2guBfZx9b+/v7f0NVdRZVqpTVcr7",
-	"RzTwzRHtYNzjUW6z6OdMgLL3mi+I5RsBG0iHxjadzYXXEM26l9ZrwH+2L/QlQFGHU/mEGNQNM4EPCb1u",
-	"+WrNjHkYzHDzMUOw8L9e9bxZge3F837N9+py7wU+hBdohehjeIDeWXK4dFSU6ov0KVFzlnIKNfXGDI+A",
-	"sOqDLihRXJtTOxiS14BUVzpGtcTLcEux/J1gTz6XZ7Tu/rwYRT2Q9BMQ2GU24uSo534Bmv1x7/gIHZW6",
-	"t/Ssm7d09HRUuksW7aezw/Tsnu7QrlAvR39AqJe90N77OHsfZ4uPY3uh4MDc38EpmPkq6lAxrXPmSJ1a",
-	"GbRupGAr78XUmWDqZrciSVmkAPUJviIhIlTHAqBVT549IxldqQHGDnMuGMQOK+jxIiOuBcnic4oVzsax",
-	"EMUC8iJhurSKM+vQH67MRog8OmqEEdAnikyZbTcDhDPBNOn70f/z//y/fgT8w1w8KHEVtNQ0VzBvP0+L",
-	"g7GcyZyRgoorFgspPIfSFRuS9ziM/bagOXqLixvlBjqYUpWsszOpmVwOY5Gcpymb6zEwxx2m6japwMQH",
-	"jyZUkVcX/yJ9Ic2zjeWAUBSFXMK0zbrHwr6PgJ8SeKvEX+LerCnS+i3TF34PvYNdtY3n6RvzvdY2jXt7",
-	"mHWb62T9x6oSDNWRtxmsOXB0MDoKafO6Onff0W1TDDb1oG264GLuMlmIo/5B2ZBghJC37OYSCb83R1br",
-	"m2aHCGvTUHcQqutaha+OzIJGLpQToR8eOWgQT90Xuf0eOTEQeaFhjn8kmAakQQQRWZ1mx9cnN6fi6fzZ",
-	"b8+LF+qlHt1G7oseH5sH4pUfjtPnN0/Fs/nz314UL9VIH90eLyPb48mySBYZKw5evDg9Oo4WKovQ8Hz+",
-	"dDSK8P9iASczMv9ruaDXzkX57ptX5PToxQjkgQU7RoPInPQxqS0WbPmI+OWyYGQRWV8wLyEiL3dDQQuL",
-	"RgTTZ6WMqcsWI7MUq83B+DdWGA27UF2WwQAUnGZ3kP5/X/zw/QAK4ALZaH97dfGvwd783McM7mqblbLI",
-	"bqnANKtwHzabZ6Fur1Ld7EDhuGaTdSFovB8x45dEjvg5SSL3xIxbJ2TzGEaSrymOpG0ua1fu+N2+WPuo",
-	"fqw32kjrDJB3OEp77sg99szdw+EtdJF3U21tIfELzebkeEj+DkCGxjpE3og6oGRSRmsTdOeVA5ZkH+bc",
-	"WORUJ8NYfAPlnhBwtZBaNQKqlBYFrzCNJJ4eDcnXJ4qlBdPJOBaWEy6gNcFLSP9CF3zOhr8qb10qKrJL",
-	"+YG4MSnN80GEZu+UC5rz/7BhLL6X9hVzNq3hr0NbRIj1iBNbzBGLsmCMJDSH3aL5LVNJLKgu+UdQC7aW",
-	"RN2HZKQej7Nu7Z0D+yBhZlKzfAIfc2JedGIXY3vdff19fuJ6dm4Hf4ww3D6ZymKil3L3u+1Sz18f+6gB",
-	"+xnLswnmEra91N9Znr01V97tvTqwkuAm5lidsNcd+zD+FxzGP+60N76lmi3p6stQwUYhEoqn7B7atx76",
-	"vwtZM+jop0MSYtk05gM8t6Mj22oKGX9arqvp91KwNwC28QAmvKeI7SiFX7nrH1cUPwKN8yuaztjBKyl0",
-	"IfNtQ+Fid+3HqPf1e3q1bQxcc1eJH/X+Badk8wBzzbmV3sH6nXQUyG8APcSJ/X2Y7k9FTv0QDs1mCB9K",
-	"EmMZIblywC0d+iJckHlOU3bmwH7AJ5ALTZSmK0IhpbeCHuch+dZ8CpIxTXmuIpIIqZmyjdzr4RUL1lIy",
-	"MIUeVCxuFhAj1N7LeqJs+o0kliEksdTYAeUi4BM7zmuoYZp698Oif46xrJ0tSwMRmKQwIOmTpxZsn1i4",
-	"9cxWURpfCbysGeZOU3lzw7WKzEqBc1hQoWiKVHhKlsldC3DPRKaMvwSaSDhPy/W/66U8i4X/s/WdXLNJ",
-	"J1+s6n81s2zGIhYg8AnUEykylbkl5bIvNiQ/zXjO7A5BNtMpfDntiEivkBAMGCkd3x8HRYVEoG4BuSI+",
-	"i3TmfU/3Xp72surZxsJGCa1fikVlP4iUhVvVzCudMQq5GtxNjt7S3N9NOWW+c6iBXRVQ4ZeWjoCSjNGC",
-	"IT/EkhpTgQuSzJnIuLia4EMSdOxjYX4uffR+9ZkDeHM315p37naZnTVHgCzOsljgV3z7wwVC0lYtIp59",
-	"PHSuenJmAwzabUp3CLgqCdgjzJ/DhwqXCY61ZUWPhZcJBbN4CJmPHJeYDyFcFUkXGuBvETChgmSFP03m",
-	"VKmQx9S/K5KhIhzCGhNryZla4vKuLwI08KtkECH8mKXCcBN12K1I5OujJCxzS2S/thByIVKWNdLPLwCU",
-	"x7G7tqOLfUZu1AeKc6DgldPJVC62Z8fX33pXSLK7hiP+JNawPZlV2lRZWNZpK4DsaQHk/bXtaxlh3I1A",
-	"WDnXpi6s9pGPfeRjH/l4FEq8hzHXd4iAHKL9sonhHqxVY5gBvVTf0sw7cqssOasQNFuDLbTRBkYU4b9U",
-	"o+4sb+rHGB1fhlwvWSpvmApIVq8oFxtbouFGf0iScZs5hZEsm1yuMF+wXdesvfIOQf362ECLPoDWdF+1",
-	"q9Z01z92DMk5YkW5WR8jsrRXdHtFt1d0Ky+WP6Ois+Qivy2kZu3Rf7pSWFtvBzkDOQxkCbkkS7nIMxsh",
-	"AP/vmrF5hODRWF/fFB5Qgs7VTGpt3ETjaXMs4p+xPEM3Er1w+C2YAUf+xWEszrE/OpzOjPpoDIJimzmN",
-	"rYyD0drrYPMqVgAoFHTNpe6vgsn/E1bsnkr0/umIKWOTJReZXHbVIsHsd9WH1bGNOgQ20l5P7GP1d5WI",
-	"sLuMRx7suMeoql0XiBjwahWCPyEC83zOBMtcOKwaYAiA2sZWerkAQp/RdIYh/icKIrcQNxZsSW5pvmCD",
-	"iLAP2uI6e4cgKu2wqGKeYcFTFuJEyGvmkFozDky4/UQs8jxBuYmATxnPEAbVSgVsLJ7zYjVoknm1UuGv",
-	"cYUe3XP4fAWaNjC6S20mLMrdCzTD4Vs7GoIgLrFT3cvavay9J+RB4776RDIXZF57tOUNpB/D+k6M166Z",
-	"e1pCjBZCMnNWcFmSnkQ2MTinSmOOCnqKLHU4v2EkpXPST8y/J+WTJjf0QzIYknNMEZpruE8QxgJyMnaI",
-	"ZsIco0lu5FbSJEi/hvf8/OGX+wnHL6n20Cx9VMbkIdMZlgHvxeJnDFXs+/u7C2EUDTac/Il8f5fgbhe8",
-	"UPB3OiQ2YacaZO6QrBXao5GZzlh6jV61jYLHwobBvbnqwuPzQt7yjBWkj0JaFwskpypT+QPfVqpQAmOv",
-	"uo+bqzMgzMb7gf3LwfX3Lj3LwrqOY3ftxK1n4qfl5vnE9bb5MgLBPmiiNJtHdSIuUCNU2aDFkJxbxQJk",
-	"AtZOr9aVBIomS4bkG1+AUUlEVoAQILxvZokKDGr9k+AEHfyDrRKsOVg56jCstTHPhQKEH0Tr7V1uvpbX",
-	"jHzPgq2dUEFFxTgWla8d5jz8FJd0FUHtj6qVBEFJAxL7Vits+BQW0tzlhlGxnPGcnflADlfm6cUVywZR",
-	"w5xsLY7bLNVqEfNl7Av61G+OcSkqMK8bmhlVRY8Dyo/WoOLtZ/yCihX+5HWuleqfv5C+P+6UBkCABLcf",
-	"9nbCXzG78I0X35/SuFArkbYbFj/NmCAJNmSbK4eoaBMAe5hSnht93G8sNUshu2A0+6URBDSdsSwWtqaH",
-	"rrBSLVurVm28F2jUqCyNNbIFRX4s1EwuS4UVzDUZk8T8PxRGQkci6pOEgJ6qgKoXTBcrLq5sueElTa/l",
-	"dGqUkLlDxU7xr12xEsJlNWvEJlwA8nuj9rlYifQP7l7iyn6BiqbmZiK5CHzFEgBh72vudcgfoxFiRShB",
-	"gRPs5AdTDbYD+tD5WOhPqcPfq3/ADDSe5C1O6ImrYba3HiPzG5SNQ1u4wjZse7dXtMjeuoJxKbBFDR3J",
-	"YSwSudCpvGFjohZpylgGYtf5iTYTjNX3/cS+t5pYjyIZRCTJWJpzEUhr8BCOSUqLbOJ/jEg5GnsVktBn",
-	"tN4w1euXDWNhtkDZDmEUS9hb7pysK7Q0oLI91fy2uewLF+UCx9p1eY0ieQvsy/sAi2649vXCOCwGAGp1",
-	"QoDrMad6FsJ61G7SER5tzifq8sMGEK1edH9QkAetVnP7oKsy+8pdX5Zouw3R9RbW1lfnOAqOvd3hXW9x",
-	"4QfsUBiAQys760Fr5eqHcOvLrE3FjH5lB3d/sepZaTESakWe2M9hBdFfrWLuT+SW7ivtvnSeP9vjRte0",
-	"Ine6zZkzVvXd3ZLZ7OzS7JaKlG3LYIb98m7Klb75OYVUbMZoBlC4nvILOhypJjQWmt+wg0soATGKlaRU",
-	"GE9YFxwbvRRLpcjUmASpzFVia0WaIvixEHJJ+sax8Z2a04Ix5x1vqWPHUPhKLkjBUsZvWSwq7V0uWnoW",
-	"9BgS7DcVGyLig7NYJJXqROx2S7C1k2uc5EGllBBr4Ih/n/DHWPyGRUWQZsFf7CTmc0t6PGVscEaShia7",
-	"hECXHTw4Fg0NevhQ6oLK62+3sXMvFu8D465st60m5f2+KCh03kLMGljU0usxZi6qA8JYdkSqy4lll0Oz",
-	"iBOorJzM5KJQE2wITYgsYlFdCTsC+jhZ1jhIzWx7q3GR3XQh3AE+MuYt/GtkktkcDX4B2TX2QfpUlGkV",
-	"s2/GDVvorHYEbHuEfQTXZWfXYEjQ3I7FQ9jb5ygOrND5Q7ZbmP8EbuZgBbvzFrQuwKdpQ/wS0xQg2sPd",
-	"v48X7Y27vXG3gfAAREhg3FVVGyi9h7DwoGS2veD338ZYc+Q6NE3lAgoDcBQaZUrzPCdLWVxXQXcxYiwX",
-	"cO45cJamBdNqTCgppFFoGd7HaJOcK+1LeZOC3cprp7ex78HYM/KWFTmdgwnUVqn7Ht/n3tK0XJeNohQe",
-	"t2PhazhmTXDCguPD9yJyD0QaFqmuyq0RnHy74ZsPPl7tjnwb+OhrpRbgG+FxdD5a7dgPyWutSAK3VgkB",
-	"5JxLiBS7SiUKLUmxgNs8UUQuBemzXDFjnZ4QLtRiOuUpIrCY2xirHKy3MbG3Nf6Hs9q5mFhvLjHCQ6Pb",
-	"k/MpM04gpisTi+RiacAAZNktKgSPx5WEJCUzqmZETmPBtcNiwYqhssActgumX5trjAYVphHbdICSC6cz",
-	"JtB00I5BCh/tnuij9wzPQsmSXOiOuKA4410RQWHUo2KBpvCcrJugfmUv3lFW/8T17AI+bCsIqLksSJHi",
-	"NtgL8A027t5k/bPFI+FwOS1yNw1VMUoPkRilnZbrK/jXpcNmQ0Qbr8OsLoCFHdswHii0yCqbyHZ9YTEr",
-	"NEYsFEOtEJqglX5cZ7mai5SWcwWWL9StooPLRGZVSSyswTok52JFIHbjlSpO84auSMFoZqbH8inpJ/Ul",
-	"GhMqVkYtUhELx8lsRwfhohP80+Sai6yskQEVibII6myguljNjF6GaNBZLJJ5wab8Q0J4xoTmU1dMCrdr",
-	"awHG7+KU2ENY2tu1UPjMHeX3Rqm9F9J7K7sOkekPALmhFggLYv553lWsUbGqS7Pf8YRahOGM5QzRBurQ",
-	"OiB3KsmSNb/bJkZIv+ZJPyl9ZDPfhYY6vkIPxpZ6T7HiFvgFpwuM5pfcgFDc74xfKVBmJaF4Tqxlb6WW",
-	"mSdwEXqJa2SsnWuQsyE5o9cWPsxma4zgnLOsSbzg+9/NPoZRDwMpgK+XdeiBhet2FUtfwdfPfkBS8E3i",
-	"CYEMbx3h/V5S7btc7yba8Lg+nHFWirNDlEHt6V8fX4BqHKVk4Zxt3OK+IQrcbUFvmDPR0DSzHn+ErS3W",
-	"MgvGVy2vxIpAHzwgfbuI5MWz6HQ0OjMDgH/1eSwyulJnZETcXbl20nUAMgyz1SA2IaFK1JLrdOZqqgE0",
-	"FwwsjADIhS5LC43CGBLgg3KxFaT4cy9XMELzfFMIxYjaS+al/OZoioVH86v8RPn4SCzaAiQRoQprCD0Y",
-	"LH7hxvDFO5jIPcXzJy5Em3WBGw1fbIcsWDlqY8HXrlEN+70/c1TDb6R9ZGOfvduHQnbQtnB8H0TbQnn6",
-	"NvpL392jGiP3oEUUy/OIAL8uy8jlCvTskHzDc80K8++U61VE0gVXXABWPMUSI20cAyAnbKbR/BfOsAuB",
-	"pp2j00PmiaSfUsUOuFBMKK75LSPsA03NnHU6a6WVNkPbCBGPRqOuNI12Qi5a5F7+jnPC0feb1jcFY0Bp",
-	"jg9jGUZqbPWEa+FCG6k+y7aJ/bbrlB4JmuiT89SUh2ejFoUdvGMSNxyzAbIIZ7Bno/mrsdH8FfPTt04R",
-	"OG1nNUOztsOrqzhJ+LfD3x1VcTsXV8jBBVdXTFQK6Bm0YBQ9yAbAzUZOLpjwzn4NjPosPFzw5t3E266i",
-	"rc0n8BTTe3m2Z9fax9ca2LVurRC5sxRcguHXifLeXtqF7f4ne9cudrq97eNw3MNEQnb7LxYIM/gQGwUs",
-	"vNGO9mM4ZoP9aKewj7fsRdO9bLOlP/1OLDl5cG/q8u+l5tPVwQ2zzEJK5tmBXGggtOLiauxkIunLwuYh",
-	"8d8rufChCSNrKEQEBlEs7IiDXKY0JxnVLCIUcSqxySkCuLNCr4gCbBeREQkTojlE25HyfDUHijkmCI0F",
-	"+NOQzIU2r2nBGHDk9as4y1EJB0xk4QCHbac34C16RzwWNMv8HVWEzUhqUUAuwvJ/AfGb7ZVy6MXmSgfO",
-	"ciNvjZO/pPDiltLOyHJssMEvh6nUGyftaVpIpSB3YEM9KkKmPO6hl7mOhaNISWwsIak3qxFKEnjA0F+B",
-	"NGTkJ2T5W2g5MW+dRFhHGQuaKwkLYTMwuJiW+x3u9URZLkKfpnZMLkjzV+2Qgz56xfQA6sKZxSSNCESu",
-	"gvCHzYSbNTkAcLmUzm0FD2RMcm7T0TVQzFrv3rQG1+eh5xikfhRZqAXNzwiHElGS07ky20TMKbefHt/4",
-	"SjJVJoE+2BNmdrHr+bLkirk5PSvYbrHwxI72akVuaMbw/220x4HxnNtrXOeiLUJSrstvRlUssIOuvc4U",
-	"DvmXwXLvt1LHglOc+q4FpzDqUQtOcQtufYlzuGzXl3DXN7pesB8ikuAMEhCnbnuVJ1wW9pwN9kbDPkmz",
-	"T9K02kVw1qw+qNPL72AcVdM11s46/B3+o3MIy1V62eFnnl3YqvcnClpuSXI6Ok0aQ1d3k/Qw6mEqpozM",
-	"6QSJ/fAycS/o9t7RAwRulvYI3dlDapUBWwkVL6CSnIpSuePG9lYgllJaZW91feQYUIDYmwagFLGoIAng",
-	"PNYwBBCjmWu0QZWGSiiPDEF1FSXDGOGMZoN2YsV7iqDPCvTrVq47DeGDirGSaXAv0PaW295y60gYeA+J",
-	"XTPb2OVMyusJE9lc8k0MWGHwHQcRP6gWhidYXYd1nkLqsPOmJUaPd/zaz+Legq3yQpuD2NVn7xrObhzd",
-	"3N3u57QXc/sCgkqQun6gwqONv7WdbTt0a6v7O3bFlTEmCCU/vvsOaeCA0Q1rp31pdEqLwvXCufk8UUTx",
-	"K8HFla+rjhApWyBQKSTLSixt8wDXJp/MtJ6r8eGhjdBoPYd/UJHhNUZAFEzJ/JbFQksMUt5C5DuXcn5J",
-	"02szMufi2obFaZYVTKkN0b/qofy8/eY23q26hv9qc985EFgd/0X0oNfmtHvd9vqiNFqTbr/uy7b3Den7",
-	"hnS6plfurlbazMXD3+t/2tbniR5/xnJ+y1DRyIquGZKvyt+c448c0ku6wrQpAC8ZPXXLUOus6QHsM7yv",
-	"HqiNf5h4IS7MdqFpWyXvrg869Vq6ZSccPooZsBeW+6jiXUUP7rkHFT1Rsz/6Q5A9CBxR14tY6v4zkswL",
-	"dsvlQk3wL5OQ6kvRlUKoNZulLlvLA/M3kFfGqUUJZGxilgUZd/sYhzyhpWwBkvgiBZP/VDuac+9cDPhR",
-	"bLm9NNpLo4fIcTygPJpD9G1NIr0CUGH0nH989x0WzYCPDQVZithaIVsUJKdQcGXnc4b08IrkbKqJBAQL",
-	"TVeEwv1WRuoMSYJDx4QJs1JZQgp2gP+twpthFmNJFcm4gitJ/3IVi5VcAHXVJUvpQrGS0phl5PRoRL6V",
-	"gg2GBJneiXlfDa3bPGcOBsjfkBYsFsZ3/23BFiyDgALXZwBoaaZ8YyEtv/0ae6sx2IB+f8GsPCVLM9GV",
-	"XBDBmst5fpxn9FEMuU9NCoLrtlW2Nr9vd+naOP5R4Ze/TLVhSVmFXBK+j7fu00r7eEG7mkSZ8RnjBYdz",
-	"Lq42FAkA9QMlyRzoFlGl9hVDvCr7V3vfQT2eYERA5Ez1nF+zWGAptlVBK4uGausGHJGBH16wec5ZNiTf",
-	"lzTEBUPaDcsPHYu5/cHoQ0R0Jlys6b4m/faWi6svR7vdN7BhFrRDaMO89Ff+6p11wLnW7GbeqgIo/hyV",
-	"LG/G5kFomr0m2GuCvSZo1QRG0hJKNFPaeS7yc+oFjMTYsE27gviW39YyloQiQpXNWuINIhKkLOuYUEPy",
-	"DVDf7ACiRTK6UgNSVSdlAnUpY2EmQJGQ3igE+5IH/s9JBGWwGN82L1CPIUGDT3hFLMyLmT/1LzQVGS0y",
-	"4j4CtNwszdhbVtAcgbyo63kpyC0r+HRlFgR8M8b1jBWxoGnK5tBDMyYZm+dyVYP4ipDXKGcIxhHQEQzJ",
-	"OYbLuBQkW2BHSngNeLlY0psVco5fyTb6uFe0nR+tqFs1/Waxm/54PuAOeFx2sh6majdcrsrohyVk7IjP",
-	"Vff17LDHc/cqJM37pO9e1+91fVesrrp2f+KUz0OpeXWILM2bysDN709UeZ6nsiAVFlbEM5mZfWILl6Iw",
-	"AROLBG9ycOF1K1JZNBQxOa12MhoRRbTMWQGkQ6gQyZKuBsNY4P3swyDtA9FbuShSSD3pYqGxj8a1WkKl",
-	"ObZzhpxF9udYTCXqZyOnsC0zItkCJa7F/JQLfSCnBwBX5h5tuQWFdUD1kqcOE/RGCrayRfKQD1e2sQdK",
-	"3OHvTBgPCCydqbEi0JW188Ye2jMiZDvw+Ts0H3A57EbYhqbgP6i3dAgKyYgk+r/+5//+/6LbI/N/icdW",
-	"wJ9LcIX61+xIF63/6+j5yfHxs+PT0cg84+nx0+f0xbOX7DlL2SXL6MkxnU7ps+M0S+nJlD49Smn2nD1/",
-	"Tkfs6bPp9OnJs2yUshfsaPQie3GZVdmlj0enL9aBw+7XHgqE45bg2BzxyQLCMdt1LK4QBOtripVmGcee",
-	"8LeF+Zaam2fhotUBF8JdTiTUCkSI+pZD9sH+rqCVGHRqQBWYUQ0PxHHmv3iGnN0n/2T/x/Xxd9fZ6+Xf",
-	"F8/5hxG9TL/6+psjs7vsxTVK8F7kADXG67zP5v3g1uxWr937qOHe8D49/62qjxq2L/pHP0QGdRMPHTO3",
-	"FnlnOwqO4PwOdcnlwGbzCb460DvYGZG+kUIzKjLgeAUggFReCa5YZrYDLQUWQCVCHktIEGcFU3owvDOg",
-	"z64myR0tjD+YvmbpouB61Rv//Es1telwDMID3KixP9bu83sPGUPOF0ak/fyLkV8W6LlBkr8tZLYAWnnS",
-	"Nx6uw29AdWXPlRr0ot6iyI0ct+W+dM6H84Lf0KGTF+uYj5a8j/Qh4ICQQNEm/tX1x9gLh10e9x1UD/eT",
-	"G3rNSLEQSfV248PDo+Pnw9FwNDwavxi9GIG7Z9fz92aeT00XBRXYGOEhPYalFrMYSA2vrtmcHEVEMVqk",
-	"M1hUgE1QucT+AHuDc9xJPDffrvk2ihxH5BQ+x9PIokBMHbYDpltp5j9bcO+AyrRpilV8E49u4jA/wOOi",
-	"wsOPELrQ8oZqnsIcgue47pT1R1TbItDoe/f6zbmxBK2NZ2PspWXoLnBbY17IW26spZTmefh6/gQ0LRsV",
-	"2QEXygN4pDlnQh8onjF7ooa/KqLM8kYIg55h3CjAbG/cokPyhl7xFPjdjHE1KdiUFUykLCG3NAfUVeEM",
-	"NOBfm1KeQ4QIUhoJVm+uk+cOG27oFsfN5WrBMzYI1sDRY64vwft1qg+EYffE3iH/Bl1kXJNcXgX3tpi+",
-	"zbc2yrCgqXYEP36mKCKfKGMP5noW3O8N07TlbgibYz5OBF8M/+1YgdQTxw9ivtCZFyRGF2YL2KxwrCKH",
-	"UqP8dByubMPp+MHeHaTAhwPny4B6Dw7lj6W11pq90t5VmbOCrIXtIqJlcArAahdAwBc+aGhNlCQWHjef",
-	"ex+hn/yvpCTW5iLNFxkjXA+ILWoDYCAA81nHIIotITZ6JnjAsRDFLLa5UhbmPuAdmX+mVLgm2rGHB6IO",
-	"5icinqZ7FZE1lCHnz8Bk7MJHla/BzGazvCoeYigWDmMIKk3AV6zjDEFDbwlelA2JK8qRU4iZwipA6Uoq",
-	"ac5UyrKxD+iaC9AiopZOH76XGRNBWHflzgneBioMlPmaahiLN9wobZIYm3iIxmNizCJLpZDSdMbOSGKp",
-	"x6H2ELw8VdYJVabZ5Io1bbx7OR/B/Tr7Hefrk2hyQjYShbffoi1IWfNbxIocf/hAaHot5DJnmSu8cmH4",
-	"4UNyEuP3rqB22c8Ykbc/XLwHGqLm3ki41db0tiaXq4CHYpe0eVJJbteSEeuF8TCV+2wZ9y5bE7y77olw",
-	"zBe5CcqsmP/qIFvNvqDqGmSlFOirBgEgfKf2r79BMZwRV+TgtA9qeNJPDjOZqkP4l/JxNoQ+qn7wtZnc",
-	"5+OH8GXdafcDW8Yz8O+6O77knSFqu2KjLIDW7TcIZPGARoNaXCInJDy+jm3Xh9Tm/0q8NYAYbR4ZsAGK",
-	"B4DbMrKYg620tLlgrsexsGWoSQC+1ddGKJoVBgS8M9DrUDMKRaBesoWt6MkgIjAvQO0qDes1kDzLmQQG",
-	"B2h4Z7Qj2l4/QOtrROmoLPl9tj/iidyUH287Oqp97K7bvWnsF7j1f2jYNx6kZftp+Pjx/w8AAP//",
+	"7L3ddts4tj/4Klj6n7Ni95EUSf5K5HXW/F1JqpLppJIquzrdXcmIMAlZLFOAQoBWVHWy1rmc67mZNzgv",
+	"Mm/STzILewMkSIISJTuV+nBfdMUUic+N/YW9f/uXTijmC8EZV7Iz/qXDPtL5ImHw77NQxTfsLVXhTP8p",
+	"s/mcpqvOuHPGCYXfyBJ+7HZuaJIx/RLNlJjMRBJ1xirNWLcTUh6yJGHRhKrOmGdJ0u2EsVrl/04ZVebX",
+	"zmgwOu4Nh73R6GLweDwYjAeDf3a6nYgqlv866g0OO90O+7iIUybd70a9wdHFYFR8d5UxqWBWcxonnXGH",
+	"RvR/mxn2QzHvdDvTOJVqwulcd3AW0U63k9DiyUtxwxIask63s5gJrh/9x3A0HB0dHQ2GhwedT91OHHXG",
+	"nSVVk8Hwp+mjn0/oo8vH4SAastH04OpwdvTT8XWn25nrhSotAhdKL3PnjPP4hqWSpqsuWcY8Ekui6GXC",
+	"SDwlCyFlfJmwfqfbEZc/sVBhZ7DoC5oqztJJyqYsZTzUoxNpxNLeo0eHw5F5YzWR8c+sMx51OymTLL2h",
+	"KhZ8ooeNA5GJUO6fiqpMDwy3uNPtqHjOJtNUzDvjzlBvi32mhF77oXmyWjDbxg3jGYM29T9xZT6OwpP5",
+	"ET9enHx4lD6WAzW8GS07nz51O2dJIkIYVZnMLpYCV0KSa7ZQZCpSQomZtUt0TTQ0HBS0AIOhSbhuMM4a",
+	"02JMxUJDGwtlJvTzkI4uD8LD6IgdT0+uHs0e/zTQW52yhFHJKpQ5uhg+Hh/Y0Zh3os54ShPJnE3Af+Eg",
+	"H9Ph5Sg8iA7Z0fT46mT26KfHugNcE9hR/OdE0WvGO+MBrGYWxerZDePqZYzUX6zoa87INOY00RThLGBE",
+	"Fe2Mf/ylEyYx42pCoyiFwR/0B/3h8KB/ok9hliLpzGVnPBz1j+yiZtH6BYkjNl8IxXi4mlwzPY7j6TAc",
+	"0cesd3R5EvUO2aNp7zEdXPaG4Sg6YIfTI3p8qQ8NUzOhu3jz+vyitDt6jhOmJ6kfh2GWphv2P2UfNDfA",
+	"NU7Zh/V0kIoMWM7Dm+FD59TIh+PyGXrorKY9OKPBoNtR4prhIdP/XLc+n953OzMqJ3ORspwc8pkmeg9h",
+	"W29onNDLOInV6oeF5ogRbHJ5g6nzVj/D19qelKPxcGS4LdXv2jH80rkU4loTWs7TZ5RfNbcy/Gdpr5wh",
+	"TXBIHaR3GBCKB1zPhUjicKUfTxmbLFgawgSPBl14gBymY593O9OUsUnGVZxMZiJL5eSSTWEVR4ddZ1G+",
+	"ThkjbkcEviGjQwKfEfyMqBkjzvaeEjpVLCVqRhU5Gvw7EVN4ZZGyBY0jQuci44rEyJ36WhYURyTmGbD3",
+	"4WjQ7TAeVQXV4cVoiOygNzhCBtry9Gu+lEx8IhF/0ZwZGfXBwN0HWHFXJEzm9GNnfFh+FHPgK4s0DlGe",
+	"wyQ745MjTdVwzrjeok4mNWEtmOYTobgBhlws+Q/nT8nJUX8wIAuWEpTDn7odyaiK+dWEpox2xp0o5vqv",
+	"VIAoloqmqr5Olm3m62R4XsKmqjMeWsGjhzwHpqZlD5AWaBmdb9mS/EOkeunCLJYxCPFY0SSm3K76BiHV",
+	"7Rh14LVULI0peZktqBWCP6NacDZnaRzSh9+y5QS604d2e65eTGs7GQrvzeWV4TRFy4P5kI8WBx8OU5cY",
+	"LOs0a+dlG7rZJ3Bqvi8ORUVCzxhuLqHymkVECXPOXJ6TMir1h5YFs2hyuZoYmsj7wJP5XSYUK/fxgss4",
+	"wsM5ZcxoSCWeZr53GVSVTjX7KJNywTtccjuok1u+ZiVW9QEGqsXKNONRpe2qnqUf4MasDqPR9cH8kB8t",
+	"jj+cpI/kYzW4cWRHJxR8Gqdz4NrFGpglivkV4WJJsFNJilNGeUSuGVu4z/YaedZ+3114Fr3RR6dxk89I",
+	"rsMTOGQuk+ySGU2mZkQVWfOHYu1lO8almNFwPDwaD4611DPbh3MORaQn9eb7V72Tvx5+9/fHxQsNwnM0",
+	"PgTh2UahbZI1jl2EyviuVhC/yuiVfsB4s1WUiBVN1GrCs/mllgXY5Zym1ww4fSi4hJ02io3XioJjZE0Y",
+	"bEHLhFKjn7odbVZOivmh/MLX252yuYjiaRxWKVLr+ksW+cmtdAxB75GEpozQMGQLxSJLcGvpDShod4PP",
+	"aWkXs29BV3OjKVo+NTwaaEaFf05CulBZqq2R8nPD3BaMRzG/6oyrv+gvjGKAdoNkYcr0iBfxRF5+XLMb",
+	"5tXJx0fPP4zmL5cdD9OOWJjEnJlzhBtt5jKJuYL/RG0600uSips4Am1FUh5dio8u15VZGDKm5/Mp70KC",
+	"QXS/YO6CLbJ0IaQmOHDx+FfwvVYLYQEmaCjknoW12t8WqlJbTbGQqpZ5d2rqotF21nL134xKabVCueIh",
+	"HGel2Hyh0BcAHJqlqcjZ8CKhairSeYlVnH/fe/RoNDwo7d6Kh6hywD+aFuPkn51PJcXB5xt0tIV13kEj",
+	"D7xiddgbHVwMHhWy7t5h6DgM27oCb+v/Kx2az+wCfJIImaWsRkqJkCwietRxyLZ1+WkqsIO2Gz46tD/g",
+	"yN3HMNgwES1dhKEZc7ewcN6k8Q1VjFjzynUdTeh0ykIFQgMXXU6WsZpFKV3yzvi4ssiPaot8gE+2XFjU",
+	"N5+iZIjq5lssZcZSYkSHJHuHgxEJaRpNzKNo3113kalQAKXbn91uvmcfMn3IzsK6GXHQe0rOWZiluk/C",
+	"UVh4W05NKxOKzTgdnOdipkwpmZqJNJaoeOnR+1t2pFTRZgv7x75Yt3/+LAaP4b335s29efOnMm/ubZs/",
+	"xWr9bg0bx1242bCpMeLfgWEz/FyGTWUx0LABwdTs7l4KdHdLzdnUjFCiuR54X1ciSwnwKRKXtI9fxabY",
+	"mvluzWXbk7F3Id/GanbG5ZKlsqpdfa37n5GZUCzB5e0SCq/G/ApEDdDGA0ng+kDr0iWbsmiVJglLr2KM",
+	"XomYonGiF+Wc3bCUnWq9MI21fOPk2SJ+w3gfVXSVxiE2O/6xs2CUZ2qCTa067z/B/TKVQAwdWqyvXvZb",
+	"6x7TtL3u0Tl79ffe4eGJJtzhoHM7NaQzZ7rV3tHRcDToVBSSznA0OERxcWsauBAQmlBRqGcsvBaZInBN",
+	"DoEdjwckoqvSzlpdKOZaRggeyc745OTkGKSSWa9FKqIMdi9vVJ/2UCwYbCeQjhynjOpD6d5z2WeujeZ9",
+	"tkxjxTrviyl5vB7PRRLhFZXebnPk9LTUUqDSrfV7SbIFuWRqyRgnYEYD67Dmc3MQlc+f8QfhK+08C1sa",
+	"vbhN7HImxPUzHi1EXA2U+EqI65hfSce201vh+jwKOrwxKpNLF31X9Jae502873ayVO/MTKmFHD98aBan",
+	"b3bpoR6efKgFNsVxg96jvEcGTwpInakWNYbEt3SJVJ1gJ73BqDca1COlNgStGELK5Ib+1p7S3ACAuRXE",
+	"oyfTLtTKNE/DOeulbEnTSALbStk0/mh0ITpZUDU5nD76DjbqRlyXzMfPxSqesoQpFq0lwosZI8z8om3v",
+	"K30I3bAsbMNyAXQcsvVLUrgGseeJ7QAoDEKGnrJEH+bVdxnLqp4U86wNWQ0dsrrJVXB2Yx2b1cEN56Nc",
+	"iXQiFfxvlSMVJpEZsqvbWUukW5vqpMVK5avhj5Ir2MIlcgp/uNyaI2d17Ho41b2f6N5PdO8nuvcT3fuJ",
+	"7v1E936i36OfqJ2m0xRt6bciWsaBP2c0UbNVxTxIMFMj11DyiYlr81Wy8ZZrxpL7C6664lL6ofzy3agn",
+	"lU+Htw1G+H0oLJVZH5Ssz3sV5tYqzJ9NfcmDBmzzJnloW2XmT6/INC7kb1Ct0SJrO43GspnfgUYzaKvR",
+	"VOK2uFATulgkcQgpESWdBjiyVQi80XsQUYZiFBQCCp7rCPnafabvdoF7xXCHF8NH48PReIhu0S+f+9si",
+	"J2W7k1s+kZ85XvBbob5nNKqowa/iK9S2JCmcg4X2OmPhtbT+u0sK3E/AluXfacpRRG+J1jxHWos8OCVp",
+	"xskD8CUTfJU9gGw2O+mMG29xwmB0rxeMn7158VSE2ZzVnb6xJJH5iezRyzSOripRdjGfCv1fFasEfWcv",
+	"Xp2RN7jn5OzNC+BgqbmUHPYH/YEekFgwThdxZ9w56A/6B0AEaqan/MkZ1j/OXr3cdki26TGBlt9xPcLx",
+	"O04IDHFMaiPUv5khjsmw/6g/eMc7OIiUKpG2Crfz+F43uxZ318r/MBp3uwPenEnq4U+b1djbX9tsVHYb",
+	"dDaP/8kqZ1XFyu/uunfM/EEcM5a7nJv0cpetmATo4hanzgQeDW6Xhn0wrKZhW1G3KQ37uF0atrFaGvKw",
+	"C3ZZzsQeHg1sKrZ9RRO9VlOyhLmx/9vmZx8ML0bmHrBO21pmOHAVx3mOswHXMGe0gmGxuzrfWnuwVPI3",
+	"e3rKd39iitFceCFc0nmjKGVSNhw4vUVmzTUZxJwNIW7/gLxlUpFDNSPnKmUM9l9IRRMrwIaDwfDQ8Un9",
+	"UTxs9TVqIZx9jMtjIMswjReoPnSeUx7NacTIgkpFScxhZLDqf4uThF6BEt2O+31h15KX9+bcA/l9wT/1",
+	"yK5jrieWCH3wIeDEaAE5k5XxFRxk66OoH3YIgCgf90uadt63wDh4g2L6BXglbALIE5TNDVkaUZdY4U0E",
+	"9yLSVBkevj7JEWHmlGc08VFGa79Ivqhlx4rXF2L6xwnH/MqEUPgSavKADgxMZBEZVaK7UDRuCKkooe0c",
+	"HHU7Rn52msItjteEWyxn1Lx1eOmVZrWoETNI/ZMne8YukeFfgHizaxCGXk4Pks2iqve3CEOxoRY7DaV2",
+	"q3O83a0ODFhPyGOY4qPtbVFxXbIzzWXO98yEw3iW7UIQwQsidPvcdYMcSy3PmPL03BQb1yo+7T5Y5j5Y",
+	"5j5Y5j5Y5j5Y5j5Y5j5Y5j5YZmOwTFkvaQjkPXP56QNJZrFUIl35Q3mRT7vBM7908AYDlwduLuB6Q3fe",
+	"GnI0ZTctJ+7e0HgABFre2viAJz8OGiDn6kuME+yuXY/8kkeUDsumZbHno7Is9UU5WPzmlsWZZXltjIDO",
+	"l6a1oIbFc94+Bb0dwfRiSW7YFVM0jSnvr19YRGZ57FnY+rIefvjNLWwONtgu+s05877jvqBX4L5zkzL8",
+	"p/3eqri3Ku6tinur4t6quLcq7q2K35tV0VZZuBHXLPKk017MmEmojSXBnNBoU+LlxozYSjorjEAofwr8",
+	"a86ATWvhLm5YmtBFCbEKHxVp7wfHg0HRoEkqPTcH9y4aPjeXwbVwQMaukxWxd8XbQ7Ct4GpJzTJQnGK9",
+	"v1R13jfH4DDOUmhXzVKRXc3yROVhD5AKZiKNfxZ8gk0f5zf24awlbpszlx3B0Efbg6GPtgVDB3y4fDE6",
+	"45NHxU36IZ5RWFkbXWfx3kd66eHirgKLTpM4KqPh6d3KfzFQ2LsE450zpRI2h+u/hUhrWvlccDXD1HVt",
+	"4+gVTlY5ZPT6BNuqhKvLGzcCw8xoyhjGz3KWY3IX25+PdqIFVSs1poreehuAbxdhoP0yv+92Kns3GHbW",
+	"cUFnminuirE57fdALUoomsiWS+1b1jUro0/0J8iFP0+EWmeuAbH/Cey0+/IQv3Z5iIPfcHmIkhKDikZd",
+	"hzlXYgE3y6Wjcz7LlF4pEoklv/29srSdYI9pvGCeC94zANYkNI/isAWZIGXQKOOVI+ze5Fq1/+A79vfr",
+	"0cvr6MXyeXYSfxzQy/Dps6+HtwjJyF3M1baHnrar9/alrvol00qT0sSthwGqHMLLRA0qpYEGi5UkaC4R",
+	"ORNLTgTfHsF2B7iWkzZwLQZQ+LcCzvL4nx9Gvxo4i2Yz1uAtjeDv14fz79Wjm5fL4eorfhw+jw6m3/x0",
+	"svhODrJn9Ogifv3zZDQ9exwOC1Lwg4fYJdsOMOQeo+dXxehpZ0Niqa21iIC6BQML6O65dbJVXkE/v+ve",
+	"L3vJDote12IHvaGZZMQEAsXlMNWcWUax1CwMeZcn2vWM2IDC+xDXOwtxvXX4KuURoSQR/IpwqqVQ0lvG",
+	"nBFNlH+C2NY7iksFcl9nddTDu3M2fX8I7g/B7/8QtDIwIAnYr8bUyncU52NDHY/75N8vVrXj16na2055",
+	"Atp6hUviMShhGfpmyTaYRrUU6rp9eZ+Qfp+Q/sUS0iuolo8vB+EwGrGD6eHV0ez4p5PrR/M1PojySYCj",
+	"g7r/GV6u+dSYKY2TLGVdLWU4oQRuP2WDPtOccoK3aqNaysnhsEg58ae1PL+4eEOOBgf9XQBAnYwUuntG",
+	"il6DejrK0eBgx3SUboulOt4pO+fg95id05LLl81Ur3fsjHC2zGmo5iLb2i+2OyLzLUF0He/RciZZOHk1",
+	"/et3j9NH3/z1Hx/Si+VPP7x5+ujFyzf/fCFGL+lLer50eRHjaI1viwtdWWG/tuZL+dnO7/QlF/VWS7QT",
+	"nX7PaJVIuYPGjBaGuS/XNhAlqVB1SLzf+MIuUnYTi0za0B0/8NxBabx3Ta8YtODxl2uegOPq3sZJ/ptf",
+	"3tHF0FENKwzkyejrv8mvvnsxS2X4ZJZ89+LV3/7j8kie/0MuxOWJeHqHG/I9C1m8UNXcxJDFNwb/fkZ5",
+	"VEG/jzKAklLF0UrNF6hnQ4z/jNHIFOE4W8R/s9A0v1Rs/Aso5oHgOuBWiAGAX6U0VGRPHziLQvNAkiDm",
+	"U9E3rwf76JCw2scpkYyZ4iDwQsyvyFUWR4zsBQ8jEcqH8Jd8WPwe7Pc7CHswp1hfAlYLEHSG/UL/60iV",
+	"2tuwJzScsSd6iCKpz+e5WKKLAmaCYyNzuiKX2vDPJItA0okMCqTH/GpMggXWCOySOf3Yo1fsP48HAdyk",
+	"oT+q63njCF9w3d1kj8KVGxGg+yVC4fosGVdkzihfzuKEmSFJEhwOHsNbEwerKNh3O+OiF+rJmr5cxwXZ",
+	"SxlEiZjahumKaN3ZiPHgxbT3reCsB5ZesN/PGw3G0BaWxllyggGHRPBk1SVcN6THPqNam4S+++QZtC7U",
+	"TP+G66kEoSSkSWJr7uSRWwEXPalEyoKmja0vpXeXn13Qq/runhGpUr27Zu4izYnWDE1vApUz/VgrM5ci",
+	"Wu33yTnjEYkVuaThtRYklQUaE9wbTbymnaXIkkgTjX4mqV5aBFTK9+9gcEi+FYq8AucVi4KCsKDbPnmh",
+	"SGg9U5JIoQlDup1EgsmcbOyrgXNdHnQJJeY6tGjLJYTGA/Su8+HoIpr9dRA+O1n843Lw9+U34TD5G39O",
+	"33W8K/49VexlPI+Vn0l8yISiRA+K7L14dvE1iVI6Vb2YqWlPMz26iHspVSzRTfQM99kfkyANSMqgTpC0",
+	"B1Hq6XCx7AKHU3nrsSTLmdCH5IrGHDZKBcRExjVPNGJTmiXqXec0/c/BqfrP0fr5vckdjE2z3G6CH5wJ",
+	"LlhKgmUxZqIbRY8mHA8z1EAfc5QQAdmD00hD8GI/kHAuoZN9IlIS0EzNJsa0lAHZQwsLLv0ZV8ZrKom2",
+	"pOEiy3jK99us14f/HA0Gp8umFcNZvYh8awVhmvD7A0ni6BSWjulDttTW70pkIEe0GIGD0zSclH1Y7xz2",
+	"jUulq7OpwjvP8sDeAv2Y5deMakn1uS+8v5x9VHbkJKScGCutYXzDbmce83iezeHfZjAxV+yKpXirQdOV",
+	"wdH4Ob+PLA8qKP3eJWfgo+69NGkUwbjEFNiC6bEL1HeRte4xGs6IIRktaCWwN00qVkhByBYcKPdydR+e",
+	"mLZs3gbaeaBvxMZtvkxjpRicub1n/CqJ5axr64CJlHzD0jnlOM4rs+mBbc4jn7qEJZKRoDpT89z00Eij",
+	"69fLQxSIVUbnTBmdB5ybfso1xYCBbOGOgkPMiZoVV+O5w6Bro1tyF6ZvuBudCnP68SXjV2rWGR8f+kj6",
+	"RcTmC6EYD1d/ZSuf4Mt4/CFj5JqtsIqVcwC1CPnhhxdPNYeh5EoILUxEHLL9PtFnRe8xCGory6AVTRda",
+	"TpGULRK6cmplpUwuBJcsXxxkdsXyOKPt6eH6V+V4OgxH9DHrHV2eRL1D9mjae0wHl71hOIoO2OH0iB5f",
+	"ltdmdHQEx83+Pdy8VN/n2/N7W7I2hPW5lnCqlZ9XFmy2fkACrX4FYGNzy5c0R79mC0X2hOZANyylSZeE",
+	"Yj6nPcn06VMs6oLI+otWOV9M6/qUVHGS3Eqr6trSjqjNgyYr++SJmC9AaV0yep2syN73Xz8hj4fDgRbQ",
+	"bx++6/zrv//nXScg6NDVgkE0b5WrG96VdtWgWb3R3FjGP7MuGWppNRwM8nF9yLC8khkWqASl4Rg53hlj",
+	"bp8Zm/5jTj8akTUYbBRgTihNE8MsJ203ss3KBUI7Gt+cmbeJeZ4nopHVa6m4bsj2BqPdWDffcmwerKKp",
+	"ivlVg/4Cpy+OAnvHn1CpCPo7nGt/8HBA2MQpPgIygnBcEysQqyY6kmYAE3ixRFAbBw8Rdk1LDZrKurXO",
+	"E5PbLfbGYLqNw4WAk6bh2hKmjcPNr5vaDXdzlMOm4cLlbNNw4UJq3XDhhfbDbXFJuWm4ZZ9io7Jlfl87",
+	"ds9dSMtpsFvRyCdwRYLoBrXxKxp9QxVb0pVBNlY2ORbh2/W8Hv4kUcnPR/GLvWzSn0RuCLPNlzQZeN1O",
+	"JMJJxVOYxnOa+wnBTwYvy//V2MicSYnp12BeGv+AfY0YC1GrPPFc/yNTp4QLNYv5FVlSScIZTa/wjRlL",
+	"IlR5UJ0pvDq55lNRXfpmZ5hU9pa4nQVHF7GZwadP7mb+W8qmnXHnfz0MxXwhOONKPsRf5cNn+v3vzQ7h",
+	"ftUprGEBtFYQMTnWprZvIcFF5bpJ37zoOX5S37DM2w8dj2phJ/fwBKz7rrCoYSpf0cg8uS21GdNnEnPw",
+	"jG1NaPXvCxorogTIPJPamCZUkbmQiowGJliWzksv7koipvuJ/fizkIs1AWJJTH8upVRWwnhqzMN5LGXM",
+	"r8oPM37NxZLrh1pDdb+Mi6MzuWaryvc2h0dkaiKmk5TyKxacoicnePP6/II8vBk+NLxRPpSQBqK/texS",
+	"xlcQicfyPs3XaNIstbKN6WBdEpgUdJNNoYSYJJoLfPlT8ETwaRKHu54BmiiWcqriGwhIf9+1p6LqXN/y",
+	"UHg+d/kuVejjn1FJuDAhOeAe1bbmoXsuyjrmb/tQhGYzHPMXo0SV1i8VK45K7e6ia55xoSaXQlzbhw40",
+	"R+T8rRjXpDMBuyZ/Dn9NUkbDGb7t2hQwAvd8lQJHw0yJ6XSyoFLip+gwd7uunseYTzKJRwq0p3IHp0Rw",
+	"IgwytflHLLjs5j76S5aIJeJkB2CYBgZIW4/HXZsvfsi+FullHEWY9b67pIm5zKbTOESYilAstj1V3gbc",
+	"cxVL1EE4Y5GsxuuaXBEstb2zIrJgKTBiwT/PWUKX7ZyutNJFIgGep+Lg1JdAEyAaR9cxj3L6I3s0d/li",
+	"m3C1GGipYMny4b/++3+CgjbB/0Idqi2+4+YSb/+L02LVg5dJ9N/dgiwr5xpverclzaZGKuRZ0YdBo6ZJ",
+	"ymi0IvkFM6EkiqcQeJlfN/TJD5IRCkEW1imJf9kXHKHhdxhuLzycSX0WYvethrMKHC+O8xXID4F3sb88",
+	"n3zBQZtInhUUtjuvxKZ2sv1qHxdEeC7mzNhymriWcCGuJVWWEhlHDC6eY0kknWpeRFIw7n5HNt3mCRas",
+	"1F2lL0893wr1tcj4LblZyqTI0pBZc2FL0vF8XhDPt4LILJyVYknWe2BdpuR18P72FFo7SfSbFuRSXRnQ",
+	"L0WmGOisU71zvwkaspcfdYfat0Jb3vhr6dZYn3e4XIEYSc7IciZkfpGzEhkGXdRjX06dixQSisWqT74V",
+	"GMByRysBAVs9J2Jr3ael6C4nDmjdN/DOrkuOF/ibPqhf8n8ylTYSQaMLIV5qW/p2xx6cB7ldvuWhr31c",
+	"9hHCrWUsCfwKmYScDMmrr/q/aaPUjloJgSMvjnJ5vl/+1JqaK+519O29x7kDfDe/sfO532Ps3IoX0iCW",
+	"YLY4oCIrpsgeRryShlq0+3pnILzX3EdhB4jgYcNPMNjQpMfYEjMY66X3j7OPaiIVWxTQfLaXTg2xcGNx",
+	"3F1tQ9PKZ3VU15a47qq2ewd+DJpGE4Pi+BsQUOcsvYlD9oPjGrsVtUts7zauOm8LZZo37wA70bpvStM4",
+	"WRHnk/IdSSQ4sxcjNv2awYWKzUSA33pwj0twqbq/Jy0bAy9CyjUpgsMNwsIsSpGxTufCVCDV6reCPH39",
+	"eErjRNywdN+3aLmHsL4tQZ+8pbEigbN4ebSkCV5T6eqUUAIO8PJ6BpUF/bJnwQQi9vKb/PXf5TGLn/Am",
+	"XbyifGWak7c0GKhi6DndWlZUPnXOjBBkTvkqj23d9jDsTO3FkD4DF67PKjcOnJVYS6Z98kwfFvSszajM",
+	"498vs/CaqVNio6ESiFayAbmGlu0AGsJ4QRhPswLLCyLT74zO3RjvteSav+h+1StCp1t9bF7/IgfsB27E",
+	"68+31cZM2MpON6vVbytaOaNp7tu1SgHmNpi4OPhpd7lRIq7PYmfjYHGY+VGq9OvqMqUFKR44dzT4wEAA",
+	"f2kO//bt295ZMRvmD3Ex+xjOaJIwjsgnvmCVr/C9lNFk/p/vEGfLGy+IBMw+LlioWPQ79kWekhivSC8Z",
+	"4yQRV1fMhptsUJYM+9NawG9LbzqzFykEmu5aCQiTmIp0TtWYBPBbX4/DXAziA70dAZF0pfl6OCN7kjES",
+	"uKsd7Bv5kt/pAMAOXoWh1QPB/zZk9hQtOBMLShKmIKLZwhTbDK+I6a5Nqhj0lEfmWhRgPViyF5QWIPjy",
+	"t0U/cJktFiJVLHrFophewN7e5jBkRYuTuW4SAZ22OxSNjTiHg5nsJvBjaEWhMs7fh/dFS6X/8/z1twV/",
+	"98/9S1um+eyx9wIwrJoXgAhgVi/rY1mDBUtVzByAsep3T2IFFlzBzh10rQoDdyDJqs28OH9NDobHx70h",
+	"ocliRnsjYt4lmjzLPQCcWa1tg29WbRkRzoDbYHGUclt+NLRa4yV4tFq4Oq5cfaAIo+aLEi2COH80AzeQ",
+	"P+WuihUrgNJNmvenbucsuqE8ZOdYcsIJWHfC52gUxfoRTd44u2kSpOvUHTEa6fEQJchc3NiUBOig5A9b",
+	"UHMxW6IRJTxpXkWkywou72csKWVj7YMzx8GZw5CVAJImPLEsRSMiJXn6vGbWwJYZz+Z6WZ1uOxUgO2yn",
+	"CrFmnr53d7DcyPp9VMK/S3nsi0dNgoAZRG2AuClIJdEy3gLQc5YazLYgZQmjkk2oCjyn0wEgqGf/MRTG",
+	"RRgO+CXmtEqwDcgFKL87Y0CZ6ikEqK6dkdhzM/MDJhvFUZcgkCqDaKBwEpQ71o+2yXfsOnhaFUaWLOlK",
+	"uiFHgUsVxePyRjvPfcffgEbFDdHceTyKtv9xT2nK8t0sz3UjEm2t+2Ln12xuxqVIItt9ylSWcn2M4QRj",
+	"7vpCiMS34aPeYJQDlLffcDOsyDsoE+BgBw7qLgahlUZgOJFp+1KIhFEQdzmIVlP+Snkim3NQasO3VSoa",
+	"DqWhiMp4R/VkoRzKHSLe6u29hgSVeTfnWZdCG3HkcmVuBRATw+3Fn5LkMhuwm80Z6DqxlA6l5jOsDLBE",
+	"T84uloDm1nMyi+xTwyHAvKLiMHn0CAuIV9/VymexYnO5SWdzuOunwsJJUwoOlgJtp4FNAPmdGgPAYY+x",
+	"BPuiLbFuYka6rRIbArCfEgOCJ5tETL7hsIjO/LzbxVc5mGHVWMNkX0xlXIGN09WqeKwkMWHUFrJ5RUKa",
+	"pjEDpIi94JtnGH+NYDbaLLuYsXec8RuWiAVcJBhrCrOJT0mgx9rHYQVw0TBjNndL2bRjyDi9FJnqEiWS",
+	"6B2nmpD1EbEJ3YFtYc60FjcuxcCCShA4GlCwr/nuO+6+1P+LMTrNbZL+G6dhI12xmbcIDwJiOCgh3gXd",
+	"dzxw0U0M5n4ANwHBmfMLImPbVtxvbCnJoP+OP0X7s7xEwBeoMhOFfVmJzNqqNvBdvxaAgXFKEqpY+o4b",
+	"BBnQJ26GEGpJo8gssH4V7xKwH9l/x3fTIjCAmMzoYsF45YQ0VQVrJ1CaWUMjvdT5iwO06dV9MWuqyrlK",
+	"xNMlORmYyFHf3nYteVZIc92QKqpxWurUEmGVYiyVmY0mDfsM7hdZ3o5yHcRWzKXOStq+51cBXWiBzKcO",
+	"shs10UueSIHhOFTmyRy9OKpoihtRBbbWFGFwJe6MqJfvy92WgDAdLcI4XtY6FvTH4KFZL8aNr8Q5heZM",
+	"eNl7FsWqgcG/5sy9Q2FRKZa2fOSxuKI2+/17hy88kOTFm/zSxgD2aNpiKZF0aTJrXT5w0B/0h8OD/on3",
+	"pLu4lLVe4zkYoOiKA1fiPE6S2IG8KTSlUf8ob99UP93KFsmimi2SRVvq55Ww3Yb85eo1LRA7hKaz+aLq",
+	"RWmJcVAbionz8I4AgFDxhXJnb16fX+xkY2kSnNTPj/O8YmU5P/j6CyGrZoP8sUk5Wi252SB/tjVoCq/j",
+	"L83pQA+kFhfWGxdUOe6HLS1ZiLVs6FD/BJEZmvOTvTiCsxeMOZ0bL3TRs1bL3KyQh+NyYOpDG1zkG0RR",
+	"O72Bbkykk8W1KxtFg4HXLMpLbjcmxhtNh0asxkE2Jrqvl2ZlzupSVtdNuS/iomAX8oUoEUP9hHdLfLPM",
+	"z9Yz6ybTyVZ7gCNi9NJtjCf8Igd+0811CWdLfVIAjaW9SVUIlq1MKmv02+wGmNFUJIlYylOw/QvsBgBz",
+	"0JRcxl0Ifs/mlqOxPaEJ4xH1SNQ3LCVQ4I4ASCHitWp9ukuWdv2IZDQNZ5WbwGmcKJZKMo0hKAgdPW0p",
+	"BIF3VboCLLbyAICn4hBibp6mJlSlHcF4Zv4UqaVKPRsliqv2hqatsmzxvVGRMt5Xttvstjv8lK78q13Z",
+	"ZF5GxbSjqu+fzRGdYLFJL5QnhMogshnwz8igLlm6AVQhTeGl43Ts49FR4/W9M4G9f/zjH//ovXrVe/p0",
+	"v8F/eFgVsj4hg5UEsLJjtctnNE1izaywX+ALGEu19/z5+NWrfTwrdnlg+qeEZ0mC0Hpc8OrtywmWjtTv",
+	"YDwmmn71myPaOKqXVN3pmEYjBPDfOCYI+80DBCf+bXoNiY9SJNFEZAoNxzARkkWBpoluAe0H22gy8ErD",
+	"JXsJeiOnIiXZQqvdxyP9sXRC2oA77JuZAXNfxpKB6ro0WlnK8FKUswYCOfIQyMZVaNJKgiJ0coxFyyB2",
+	"f1Sem+xrUYCha2My1MOtvfGOF+s3NmcKA8DRM2t8MTN6w+DKF2iARYR9jKXqwoRzuNc82V23avZhTLjA",
+	"hfa2KkuN7uFHXUKJ/hdUTVhQiUYCdCUZNUEP0Mw+OnEqvBHifIvoRTs/UFp0+15umdRPbLfzsQdX/T2x",
+	"YLyHvSCUcpl1mu3MVacKDysdfPe4+cl8E+tF98s697PLaQ2wL3o39UqD9DRoUBK1EfRoNfPiZl0HAT01",
+	"uwW0WksEgLNLuFiSPb10XXeXuyVSseMr89XScXAUHxzoBvsIqM2ZV3SK8lwW7jPQE4GeahcpFQPqaDzc",
+	"woG3lXg3Xq1G4Y6/rxHt5gUf30iE2qS1nOt3fsWLJlPpt+G2qUJIQDo5HrV7McHDJItYtH9KBlbIqJyp",
+	"bbpEcqvF1EIwlET0r/J8NwJ4tdSqiisqB0EsP2DlRSoRutnNdlwhanCI5ZE7qIv5HfL5lUcf7RP2IaMJ",
+	"nhrXH2kiud9xyiN9qFeyUNKXWOMmvzuBwGWVxiza2d2O/m57X0/2LMoQNZHXhpm5dwj9YvmCLlkkmRUZ",
+	"YcyvrMpvmCXyg/1NTGB0F158D39e5yxva3MYgXBLP3XuHsxtaLuLrX3TRV2lgiEM5kM+Whx8OEz/RL7p",
+	"r4S4jvnVdxmT/sCXM/LB/GZqI/CMESqvZYGljGfpElvqk2/ZkkxjlkSIl04XC0ZTbbD67kTqVNXE4O0w",
+	"AIcPFeZrtrJA+TaNWHMMDCytxa0kLL3Csra15b+OuafXQIQhlebGJ4qZohAXlTL9YYj5DlBU0jZtwavQ",
+	"Y52A3glnepoyRhT7qPa7JKBQVSvGEwGoQ6Yy4yKvdAZwQvHVbBLOaJzqv8CFSpPJpf4CrIdMKjEvEZwd",
+	"rt5vHG2n2yn15pSBLDrrdDtFX/qLvCsosam7KVNx0XhbLVSrkpcsWb+x9q7CIbGqp/GMr5zVXjIiZyCJ",
+	"r7UUhlvG/8N7dhemTH1TLMMSipUghK+YkkBwNhHToJvHYi3hYsbZd/2WJYlTEvz4PijMrdKYf+wUlZlB",
+	"pF7Bf6+STDE+0YShTwCjPFMTnBqEEObunAZWUThq0kYE6dzNh5oKgN/Zc6JaabGgCsB9dLOYMPfVmK+v",
+	"OzJ1TOU1RCJUFgPUeppCAEyqxdL7lq4rrQQi86svgeWens2F6T6QMMgxCfQZhNgBXE99HFdMTriAh2bm",
+	"+qmhALKndW8gCaQhqHCCt1fmIBaMIfjFJZEx+bHf77/vkogpGidyTB70+/0Hn4JumZIQLi9v3j3QerSd",
+	"bgdHqFk8DArMcbg+K875Lc+nT54AT8ylCZ5f57XiVJXIpIWMecEX2bYRr44UstY5sgklNKX1yVdZnKhe",
+	"zMk1OF0v9YT1a3FqYmbMaIFhw2TIXsHfx8Rs82Wcqhk4ZKhbtzKCii+XmYw5k7JLQpawyxyxSh+y04IQ",
+	"xp79dWVCRSScViXC2D72yIV8oDGPhEi7RGQK/3FJU1tfs0s+ZDFTXU3PanZaEiUIuoH0o9vRPxH4SZ6W",
+	"pEzeU6gbVvRj3CWL7DKJw4lKKZcLkaouWdJEby24xFkC7eyf5sLJgKBh8EuXBLDuAUKg5xSPcTfmvO2s",
+	"Dph4hWWsZrGjqZz69YRm1WBBlWKp7uT/+pH2fn6v/2/Qezx5/8uge/D407+11x70IPUvumc72N+StL6F",
+	"UCZ7l+XjBk43apN49ncR2m4NAAP63lwDYI1IfwsFpCwBIqX5pLkR9xXxpFiaYoVctzq2K6OccR5tHuac",
+	"fnyBXx7gy+av4SY5bpDxvczw88r1M3mtt1jwBF1yKNLRFJUlkb9nk7YuhZrtV1ayLt0t4ftUgPrCrVsq",
+	"v7wv7XzXARcy4n8byVo6QflbLe6xgRf4hOATSGu4derH29mqCipJAHLS1CCsM9CUUekz7Nq0ZJfL3LCz",
+	"aHK5mmAh6q5Txq8IZrYZliATy6vobaO+og0Lh/kgTaWv3qIzx5igUBbpkhVTATrWArco2DVlLL82oapP",
+	"zjldyJlQCvJTCMBJuCsDJm4M0YwAOV5b5iljBpu4iTL1G5hQGYAyYGhUjwTiprhItRizoQEFwj8C2Ibl",
+	"uKPRkeaSuZ8n5ur4sOPzI+puFywNWauRmTfN2CAbwanbsKBxRHCWkDLRJQOn6kc+tqNB00D8JzfggkNo",
+	"rgn1ThmDQoJmLP4BIFSoXUvz0CVa3SjYVjj3bgfeLBNl8WN7U1YPbwKZPpOZyFI5wepcnow7pD9NkbFR",
+	"+DBBCHxWcDUMDbjlveDqobzRh77FzKttepNcTME2TpYijWRX75GciaVNMoHTBzEEjaWysHamp1QWQLjW",
+	"K2WBB7xNuaxi7b/WC+Jme5nVGR3Wl8Xp8NQ5t+Ro8O8N5BlLoND+RrbdtJ0OwRbL/X4Dg/ouE8p7CUWV",
+	"naomh3ItTK0HYSRAJPQWaRZgI9/rnmjT29rLripfrzHEPZGn/ET7egDtLrUMI/JnhR6Ohic5r7K7grsh",
+	"u0RrXSkJKSRxzBfKJshbbcAdb5lOMhl5QxTWMdzKehcrfM3YgmQ8MouEJ6VbYcCl/k9aM9qckHwua03Z",
+	"IEScYSGkvcnDABgCNyYhVsQwxEgw2XBZf5Bng/UGRxix4PX9b7zA3+TfLqVlQq3Eku+x/nOZ0Xp+92bv",
+	"mUIXa3FarEvIYNYVKC2LNA7Z5DJl9DoSS77xe/36V/nbwBecGgPbkJWtUnAXdFQBKd1U0AoLV0a1bIL1",
+	"RanWBHCsWzJHfz3HDzbJIlNW8zOIot0lz5PyFtpj+MP5U3Jy1B8MQEvUnMJ9ttcoa/b77S9Xawi0eSiG",
+	"y9gdVlslyhLjKzGdTVIqjb7JaEq5Yg3O0lCz4Sv7DkZMIXhf/jAornlcvMRzprLFCwRLhBibc6j10f9J",
+	"kr3AJH7DO8E+yaRe98BE5WLp8sDKehP4DJwQLFBsCJw8RaauLfUMA4bb1KZkCVsZ3TddZ9BayUacEVs8",
+	"XgunfBKVuAKm4snwu9Hy4NlhenRxvDr54VFsy7XTy3BbYXVhjIAoY1UGQvYGRXxamYjbK/8GebEBEsGa",
+	"gXoEGNYAYQrMFllaC4dEzRZgD4CrgE5xLiaS3rBoon8HQbFRAIGdUgbJbOJ+YjrtSQYVEIgRAob4zPmc",
+	"alNP8JARvNFv2/86W5mipSb1Po1xhjOxxFC+hCo2wQMc+MIKW3XeGEJnrCMuLJmgccSjmF8FZO+Sgc2L",
+	"2wU/UYCm0gPLOPyBLNRdNnzdoLhh6fugSizBPl7mQuH+vPg1jaKycyC3s2BA4AwAzoZ9l9UA8257Y0vq",
+	"Q7qJHvCglrgQWAeaBGWp5q8mxxanedu8izIrsQkYJmZNMsbHJDB1mrWtipRpOS5A3dfSY/LXN8qW6hJ1",
+	"K8wvH7pXLGD0Yn1aT6li0tjYFnsUYgCEZHAfIrs2hgZ9w7EkGLS4I+SFiaP8HHgX+sfJNBXzBuYLJXCd",
+	"KOpiHnWNe9Qqfhp69GGsXNi8ijvtrnUSXZiIahKdfnS3gB5mJ8v2gaGz95Wu4aE3wauRE1cy4tL4Ri9i",
+	"Y2iNm2g1odMpQNJ5ovVrMDXuhxYCWis3UUqX3AQgW0OtCPoyAjtlVHPDfbiAWqGVuznmDxqd5J14MJJM",
+	"KkEsC992XvIwStmyNoDNiQX61DScjrcYL23OP/oEWWP4P9KxkX9g3SeawisbNnzUMrAexuU7Q75RJQ3h",
+	"/+3GNDpoOabmoMy8JOudBmWWI7uceMyCpRXMxt3KYvnys1Qnr6bDsRFfxEiNpgy53HGNr22VHed+0yow",
+	"xEqwW4OKWAH0R0AUMcZZSTneHWsMjpYFf8c8TG2/G1YJvMcTHZqpUMybnKEg8fF79GJEAjG3Cy0ph5eX",
+	"ua7UJUGOI+9CDRuAnljKjKVQdM+A6tMQQUeWNDbpIge9p+SchVnK+uSCXjOppWPIIqZ1MqGtyqCMxB+c",
+	"5uCUzujcDXVVNTu8IlTGDqK85WvUu8IN1pQifmY1Xs/GAAoJ5cQpK6n3KjDbEYxJsJiDWTa5iSUNyF4+",
+	"FLAdzG9oHzzNF3vPTsx9qWwY2toRECJZmnopqMntXRONt0PnB38nlWuccpttbhWBwRWYRDsejioqnBLo",
+	"Ya4Aw9VPR1ucsj0qsdaqbkVbctrolHhBj64v45CpBoZvxC6rVJbeEMhggajW33hdtEc323gJVhy70WFp",
+	"aoePYPDxXNPTyQjjKvCvQTPmV2M+h7tlDsrXaV4kGE0euL6zULkNIG0jZ2BHA3dgm2HCfHBg7xsJ1wi9",
+	"3ai2tWlXBP6sMe5+F8YV2YN0HBnfsP3bdL3GLOmWIxMfIBhWykKRVpBQajZLNfbJrwrbNV6nDL3UE7/Q",
+	"ZnBZgW75jSdbsKpkNtPkHcS2UOCgM5GU6eOXzpVtjs1pnGgdL6L/2/zeD2GAmLloCvKfRdTmL5onL8UN",
+	"SzC0azETXD/6j+FoODo6OhoMDw8gk1coPbbOmRv6iSGVJg8wnpKFkDK2+fzmzBbBeeMOJPD1Hj06HI7M",
+	"G6akuOYOeQbbxuS0T9VjZuLVtkTLMjHthv1awrRxMjbIT6J/0CT9BPnjYB+Qs/JYwDgaExs6jWGbGE9d",
+	"jrLL46jxFRNfrZ+bsFN4nMdQw8ftIqfxSxtn2ydntpxTVIwRUjVFBgEAweFgQHzVz7V+hAFzxmGMwO+A",
+	"II4wYqYoetFupa2iAgDcd2A59YBwOodwD0X2bB5KP499rMDA/OIEngJDgckC7vYNS9mpgfMDbe7ZIn5j",
+	"CykUCwVyo5I6gOA8GFk67jhRzCYc0SWZ0cBzmPOjto5nfAMvFWemyg9tXZhKtPZePuMusaOsRYu2PHyl",
+	"QMzBGihY53RWh/kPm7eZv4Nc3AwHFSw40SSOTg2wB6RvkhfcRVzW1D2nV3GIznKySCAvH/zrWcq0YYMv",
+	"TjD0Eitu7xUALAaVFgySHJsWhedY095jUqtXrjVx2yrWNpoIPkHLPSB7xkSIJYn0DHOB7hTxMlb+mARH",
+	"gxHJL99TcRNHNpgv6OYVkmYsifa9fdKFylJmrhlQ4hf10QwPWteHc+GqW9AC4LSARNCKtOlC7sO1hh0C",
+	"OkQWCVVack/0RAOyl3dtDExTuibAt+WKh330iI+JvUU5NSEzKl0R/YLWsPf75Fki2RIgEzD4FaLh0ijm",
+	"NF0VNFOR7mUJUFGzvVRqJUStWmYepg+HUp668e2GW8P3Pf09gj80KqSjDfpoi/xqK5yd7PltU663sTqq",
+	"9xwl6FyzZpZfNasl5+GMRVmyo658RpaMXScrYhID9GYgHoVHEV41XA8BSIeVNIxd5/uHV9qVgKcfO2qW",
+	"wdV+3Ol2JLrgWrnC3jJ2HdFVOfD8ZF0wdbeDiRPmZ3PpVmBkxTzz8vfnYkkSLTIhUNbw5yLizgH9GzQa",
+	"a8MjHxFCySPBJ/7VzDF1EPdkxmhkFhJgPgqb8bgckXrsDuPg+GjTUSgobDKnH31oM+kV+l4QIsRup2S0",
+	"vACHW51At9vY5/6fawHapt/tTj4ETrXJwIOQKUzg+lRkp9CUNSBZVSKZzQea6mmFa7r5Ft1qlsW2iOBi",
+	"ioRZA4U4bLTQB01XI3Id6FJx01B0GtGVnqplEs65Hj7GawYI2Wt9qks2XXGuwQ2y5cFuk2buJlpilZb2",
+	"xn1x/pSoX7LYmMVhG0sbu24Ip/QY+kXXJogg8jgZTnqDg95Bi/5rhvBKdiw5ePhj7eTWOEjlsOR5lRs9",
+	"PXo7dhVdgrOemE7zY1CRV+25fKGRepn8o22ZPGzbpBnRDPhFr9hcPyEdtCIk7MuChrU+aFtJgOol62dj",
+	"+fc83uXxyof7c7wli9+KJVYLAhV0XCK0X5dFXIhrdotKQgbeVeD1WZ1PYG1DOYn5xOA6+yGJknjKbElV",
+	"WxE3x8BRS0FWjKZy/zR30XRJrODeD0IOsZtyyPTJyfFg4DKX44PByWhQ2tVj77ai169+cYap39rGXzCx",
+	"qOAw6YlHWYgpEzMWXiMWm0OowxapqTIU3sRKcG/GCuLoInGKygIkb15CnoThsyHFyGTYFn2eoLkapgTP",
+	"mBynjGp7yIXpsc/cm33vs2UaK3+C5p013u3YGgj5AwDNtZ/AFJ2RrEmfHa1Pn62cS9j9fCeaT87f9Ex3",
+	"la6cLYuIj4qztijeto6vvIYSiSI1td5ynltKlmiXC2GbqmdLFq3CDevGQcGaPMF3i2+9JeUu3CTFdeXl",
+	"tjxBYRbLmLMNHeJL5T5jRRMEWtm6y61SmyBxmYBILeU2+TKXqpACvxz4YQRK3XogE2ciVcR5ClwMHUPl",
+	"bp9THkEw2oJKRe2lJdTO+1ucJPSq6j9Fjlo/fW7Nte3I8JXzaYUM/ZzZ3Vn9RnlGr6ViaUzJy2xBt8cK",
+	"2C6rCOi/lFqUD906Gts1YV/+1O3kNypNeHfV+5gy5AKkBYBbEf2UgCKSskVCQyZLytde8ON7QDLlbL9P",
+	"ngsE4YqYAxFrisKY+w81Y/NTdJ7oEdhgArwSR/wUBymhlb3qhXupMfNqrJar+zShDbmapXF8mMzGuOpC",
+	"K6ualwg8nQ9/HcrHYQPKR2tZZC5efxY+DnbGyYuzb88wOFG/0iWsf9UnwbNMS5CHLwWPbCG84k5kztI4",
+	"pA+/ZctJnaNu60c1wtHKqLycpeW67vhLiUjlLfKLqWZZC1V6bncxDFV3oEwf+Sa+YdajH0cGUBnx1BBm",
+	"0xeSRjMlJjORtMDYeA4xLMVFjLnGcvDuBMegEEmyRbvsWa8MfQaxh3jWVyID7VCyJEG2Hd+tYG1vcZ+i",
+	"B0evK8D23QZM/DPeKHZNpUJ7w10LHfjy94mbBvj5rotu4Sz4tQJOdnBJNkZgn3lO0ZbB2Lfgqpb4vRHY",
+	"W11YvUWb6RmPFiLeNWz3Ld5aAhZqlBfPozzCwu0eKx9eWVOxxID+KEFSFrL4hp2S4C9BHlN/makGsN6u",
+	"qRUfSwRmhbxOJQgzEzSlEbRYquMFuqgAeWpG2drs57AGXmv2L9W3G1oxw21su9qKHmH9fZMWWHmKvo3q",
+	"u8V99ATz8Dq5rto3993uI8wDLj3yfKaHy6p2uzO5UpnEyoCmjNmRvL+dBgRV6D26z0ypxZ7cJz98/9Km",
+	"1CCoHNHMJ+WsAviZ17E3EbC2kj04FbC6fdUeOHy06ajqwXUtwfvO4VMGW/u6IbL/iQ0rAPhoZhErKt51",
+	"bKMxL0BrCa3UhqYLedOBKbgIGdLltVuyLYujNWUyeHvLEbWc/oBvTey53jK5xS6Yb0Og3v9TCJBq8Kst",
+	"IfU8FfyqT75KKQAIcBJAGuspIg4EcyYlYNgo4Xj/KipiETbfCC5Xi8Tpmnocapay/GJfFVjjRlXhjKZa",
+	"fdSaXTyHxCVbsIKW9MxYFt7+1uCovgQYf8r3GZHQW5fMaTiLOeuljEbQv/4gz4cREVaJ/bhIaMxZpOcU",
+	"PIxEKB9C2E4VYrm6Ln4nx9pkdIRwo2k0yfM8MJHZ2vB58rmxaKlNPu86GSAPJMFA3fL4rhjXdpRt2js8",
+	"EU78vIskMb/GTdZKuYi0uY2FmoyDBdaERCLM9Eg9QDY5M9NsK2dlznr+rzYraKjYN8RZNqe82EzYOI4D",
+	"IS/Q8YzW/ymJBNhJC5rKekG3C0ieToSte1KtgnHY7zQVwpGKLZr2tbaHWjNAy04Ph30swXcZOW0xASDj",
+	"iUcJm2AlktBUSoWYLchpm3C2nFRSZ7S8i9VkKtLJIhWArcmvKkmotX7aZ6dD1GdjAgeGimId8WiFmOgO",
+	"pRSFlCmIEgSfW1A1I3sBKIl9iHYO9ruV4j212j1FaNTGDMYKxEKR1U6T5PW0M/6xFeYOZpRZCJj33Xb7",
+	"jbG+1eNdCkos59D329R6tHUA8qqPpgqAOZZuAUhTEOK2dSCb8aYvU0EjEiZU5heUsNkuYZvQ4Ymdl8VM",
+	"rMBs2McLlkLgsvPIrXGYv2YW2/6dUsUmUFqo6GARm3+XDkDTeHYEj7blBzSDL7hVwVpLG1oT9robGEBP",
+	"NyCBHlFWdGrB1wWywfiwVNfSN59PXU9DJiL89g2ZcPFdG9L84bazqhS+vIO52ctpkamJmE4gvHTX5qxy",
+	"KOMrTrVlc9vpNoDSlJpzDBPf2XJaM3VGPUPato3C1Nu9jZTdiOud26iy3VIzo7yZMsNwvi/x520/jrnM",
+	"ptM4RACSUCzKFHNQtFBla04jKZMiS0PmpeHD9jQClWInXGgFIOPRrs2gLgHtGPToUktH7Vvy6HdFO4+3",
+	"bEePxynLtFNDM5FEXpLdvg3FOOwmyJxbtYVSK2XUuCh2askFWtMN+BnOFg2WbkPDTInpdIK+3V1bRF38",
+	"tstf5fsxn2SykSBqmkNVCikhJglNy5x+eNB+PBmX2WIhUsWiyZxFMc0xVPPWjnafXcqyyoqPRu1mVyhE",
+	"le+L1anpTCXGBo6BJFePbAPuZUGhYXn4cTnnpdTCaH0LJkm3gXMcOVzV+zkKleuYR94z0I4nm6pvlywR",
+	"S8xf2pVgixp5d8EKwZ95Nye8BLToPwibNZT31l31PZMLwSVbX+IOXS1c8N7o40eSmm/6ZO9bOmcRKbWE",
+	"V5vwqEukQPcRODWothwR9Uta017OKNx1wR2+Bc00WcnQBrrw9us3ATCRTcXIHI9c1QLIbYy6H69FzT8X",
+	"d+mBJEZxLAr17QWuy/ovxqi0DvC/BO+4KZRnzEDEciGXKxJ88+yCPLwZPsQXAgBXoJwEZ3wFIwv2a/UE",
+	"33FPQUGyVT1Bk1GKlyixfMfNOywi9IrGfOd6gyaSY0YXC8b9KfU5YNpofDi8i8KAuJdOuUPrxdi1PKCT",
+	"NX7buoD5VdUDaevBlNHP2I2aBK1rBOq30YFedZ4P5yP+J6oRCI0+NYTt8zvmRI81O811oYB/m8uALvmQ",
+	"sWwncEADr1Z87yfy4baogDDMyVpCui1BrLm7gQUzxYsKCp3Lq0lzqcq7JMOJHUOdHvOfPIRZ/LZNEfAc",
+	"rBQR/nMGWMIFyvFD85/1VubXkW7RBvtme09t9XKqed/NC7e6S1t79nK684/KhYRej8IG57IJg21Br5hR",
+	"MLjaCoGtqDttbqKu4O5qySCrO5Wq9bWUlavbYbPl5Y3y5PgrRqZCW97yFMJpDOKfVCitNReHRDwITpsq",
+	"lga/Y+i2goX7bzpzcU/OGTMpxRhkT66yOGJkz9zRwV/yof21XFrwPiJih4iIEr6+d/naM6SvY5ZET0CD",
+	"8x1fuCx6IA2chMHGoraGNFwZKfZRkb1SvYgZjQqo8Ep9osYkTreLinhtBdMp1jULwy23eri51VqJFoyn",
+	"8qMPfSNEtIyT5Hughl2zOa5MK6YaAJoiFuy+HiawBsvdFKCBQClfVYi8iABSqFPgqcAcg3tRrfVYqoe9",
+	"12bdiili6b5NQaj1cX5r8axs0YZTSPm092lmTR5IMoulEhBWCfFdDngakayKinGRx9LqaaWMRityOCAm",
+	"PQ6CTH1RmNuE4OVFEcysvMSyY5LcgqXSBCzlibB6JbC4WJ+cIyQcAI0UwfuCJ5666QbDqhYJrB8TE5Zd",
+	"AxNzwTIr5SvrUFiWCLCncoDUkS+s1AXPqo7rm/iGcU9SBmJsbRmBbB0R/qNjYdqx3KVeUPt+l1Dy1ZM3",
+	"5PCEKHpF9oIplMWOWO/Jc222v/n+xaszAplk0qnsQ7AkBqIoRaUFhbXRRB2rnH+GlJO9SiGSrilDst+1",
+	"1UQaKj13pml5PQ6OvAvQuNBf03mcrDwr7WCXbbvcYkUTtZqYsoZrF928S0RK5gwiifGrCrBdhQhe/b13",
+	"eHiiTbDhoEX88pym1wwUtVBw6a9J5xSxwnh7egVx9kqQGaMpVtR1SrzCoSUZT/S5udLU2k79Mzhw1f7f",
+	"6McWqyzm5Fl/eHyo12BennoJPq6U5vXu3X/8OOw9fv/joPf4/S/H3eGhP6Vkq0hyKzZMxZwaTJXZs2oU",
+	"ID7uHR0NR232JxVi3opaZkKxhOjXS2RCNaMKY5ZeMVd6OvDfI0gaKIVsbpT/BXdyD1A352+4k438/qmF",
+	"Vvtla85u4HTlEszVdWweSmWA2oalMrSaToGAIIGC3LBU2tLxN8NTEl9xxDsVWMTI+m2vTTW2e5lxxzIj",
+	"htprgschhQzweblSi/KwDmTpG1Xg3x9PbzH1KmffuAp3z9r/8Gy8xTZU+PfGXdidgbcYjGHeW1pv7bi3",
+	"c85rNF6elo/U3F1olAM/LGwC3Jbav10zg9EJ4PcmkNZw/Bx2VCrN+yWW/aBoUc9j7nYzvGfu9wbBvUFw",
+	"bxDcGwRbGAQ1lv6c0US/XkPm0hvOpOfOo+l+yvr7xXXJ2y+uy05fsfmmZ02ltSLr1ZdcAonXS5okvTAR",
+	"4bVJEHr+fPzqFdkbHfZmIksrSMmIIliis70fB0Mksv8a/TjoHbzfH/846B3hIy/F1YE61hYvrtfYBzFo",
+	"LKLgzdnFk+cQYuGiAT38JY4+BXdQY99EX7Yrvg4DQ4BVCsVhWdSy/PopGZA5o1zm73vrsm9CFvsDlGhf",
+	"s4ijtUXaN1fEXbOX6wvZekGTtlfpcrg6lTKmrJaF+CphrCCAx9UOEF3CE74gMq7SBtygg+HxcW9IaLKY",
+	"0d6ImHche6y80D+cV4CCznr/fP/LyC8lkpizoQcp0MyER4YBV2ucHSAG0CHW52VM7QClI6SiSUP23hv4",
+	"0TO74WAw3Nrpg7NcRwFNWFdbZ8r7+FpeKl8LsWnKWDdXGKeswNOhnsCntZXpgU/qN/S0AhJA4IfJgppi",
+	"iRnPXVEBeoU3RVvd/AyaKgMvWBqyVqM0b5pxQv0bfy3sOjrokYvfN9wMyGh7bS6Ea6ri603BSrg4Nv+A",
+	"TJ0bs87mYZ/sneWI3ik12iVUhSBa+jtY9EV85TcCNHHn/g7vuoI6HQbYSsaNeIQoSzeABde9LLv17P7L",
+	"/PRfMNx97/EvSn5vEoFFmfMYl6ulACxT1+E25ZZqN7f+sTrbvO6EN8GIbXfCW+gvX0zXIHsNusZ+I3rL",
+	"tnuwZibr1t5kejZlt2K+JtySIxheSeGgLoSZ1LZarKCCdanM+r5blxNrpNI0Ig1Fs9vdwJ8hGyqz0QpD",
+	"GrQrnm4CwfPAk6a+TOltIgWZ0rR7l33nES5NfdsX2nTeructkBA3IR+uCRDcOsfYb2h1i0t/B6isunH1",
+	"5VxH+G5EssdUcy0WisVJxBSVawRO9fCSXWo3ubY1bVnHaU25pj2s1dTNCzXtu5Wa9myZpn2nTtOeLdK0",
+	"jxgMpSJNeXWmTwHZy2sy7fdJ8MunoFz9/ktWPKrtsus2bdBjX/OQFXWgu6ZWacQcB9SHTKhqhMub71/1",
+	"Tv56+N3fH7fx07eK8IdiK5+jIPqdQb+PvDpcjvjWDlSgdElbRxPIT0J/q1rnKZPVWGr9COJ4V4fR6Ppg",
+	"fsiPFscfTtJH8rEa3DSjx98Wqb4dTt5WyHeNKHf9NtS3KfLVYXJBQ9hoY0Bkpxk7b32tU8hnArTS2GNV",
+	"baiUWgulXyhe3f6NNVHrW9IIVlt0W3fP03DOeilb0jSS7YLDoR+fULoN3p+v2ECu07VB8bUq4MYyAG9t",
+	"jaycVawD/q+rBRsLTy0hSgIbB5W62sPmylM+ZSRV0suAz/VP3UqYxwNJfrh4QsR0KqswZcU5vwCv7Hgw",
+	"6A2OsNhLO47cTjNyVBOrF22PoGgin9cm3EBwvWMb3VFeGaxjK/Tkc+MBzBEf5YqH7b7UL67PwMiVR8uW",
+	"ug6CDo7RJY9uuc6Dp7SDv3CDB/XRMnmfHlIcz9KcK1lazu61VGI3ZYi4rnqt0a5VZZvTRkrNuMkjrdNF",
+	"fAr4feZI+8wRu36ABudDfdOclGpTXJYt889ZG8ivILZW4uBcBrfm9b+mGrdjwaFNJKVnXSIp/aBMUvBk",
+	"LWjwtrWMDu++ZNGOlYmgKhGWV8F6js0Kg3mhmh8fq5K7qVocy1nGcLYeEGyjev15taXfn96iOZKjsDQV",
+	"diqqmuIrm0nRoFIYSAmfn8xUi4IMFr3xMuZXSa6+S3K5IgUghXRSbBJGpbb+beKNzIvSOuX/ASAxwFGQ",
+	"nhk2wmMUf+ajCyBMbPOBcJtpnNGMJRHZy7jJpNtHnEGIW+Zi2S2CYtzhQgaZM12axNdlZje8fZGsFiqm",
+	"rdzVXtHczsHRjBJ+4TegN0KDb5Phm/de5lZrdMrPVTsMWWt+5Cqk5Tk/jnLcUtPU+75JxaTFdXtT7dwm",
+	"tRLRdG+lTzah494rkhsUyb9Zc80PtG9USWHeJnPK6VWDQtmyIpYJ6tixCFb9InbHulftS17BVVcuTLBA",
+	"PBG8Bqnr1OzYzRWMSw4pofj6HXLLbepttZ1wUYnr16y19aWLarVCAPEaOloABbeTSTtV7PIEAN5Nka6t",
+	"fc7QconXoSvmfWVNMta5dZGvUn2vW5X2sh8Csqnm/ni17V+8YDmTLJz867//JzBX4Gik6G+li+VAQsE5",
+	"C5UAB7NQ+RbJLoQJcqyiYagwr+VV+M/JnlzGKpxhJckc5SiwV+6liPWN9swt65edutXG7KBnAgAOAnO3",
+	"GfTJd/nnBqYPgiLF3KiKWH+EpsxCelkzZ0720E8AbyDOxS6Vynw6wq9alqwB8qlVYTH3bJYrjJ3i8mkJ",
+	"YJIeoFw5LCQ4PJSocW9PxbFtFGCT4OOO8HMVHPMzPedANx/RjQA7JT1ok467o9sUv7idgot62r2G217D",
+	"vUVw0xeJWRp+yaClHSKWJhajq6l7sWQRuaThdSngHUUYBnEiWKqpQKGKeAyyYqo63FOT7oWIizaWDgBx",
+	"bj2VXzf4KkHg7AYd4o0+lzFgy5yrNF6w/k9SCz/8t1miJzSNDH0H+1o1B85kAu+UIDRTM5HGkply02nF",
+	"lFjEk4Pv2N+vRy+voxfL59lJ/HFAL8Onz74emoFNPj56/mE0f7m8pXa/gza/rnrMRb0ATB4zAYzMgpqX",
+	"cie7JJ4SytvFTVSqZzTHJFTKWcQRqRB26zX3KrumkfW9X1HFlnR1SgJJeXQpPgZkLm60sIEKbLNUZFcz",
+	"g2AKv9t1gRrkpasG/B28Q5rUKtcO+Gwb9Ku7CwTMl8K3OdUD5Q8XrMQSrosbbGJzFdJcI3JwMl5b1GxC",
+	"mXi0vk8XLCJJfM3MqX8g2yNS3aVsMQtji+s0ivQ55RlNAsuVzWea7sg05jSJf2YudeHrZZoyz35l/rLF",
+	"ea6dX3n5ccvYsk2aUZmeSzpS+acKPGb5t88ahltW+9cergrxbDwi5w3JmhfN5YLAN4VHxKRqxKocvQYj",
+	"l/UqUfkvrmRwn+f1ppwyUu5nOLncRkFPehaGjEV17MDaR+0ZZ9lx4UeILJIctPFdShN+IEHgj4nNpdHq",
+	"f8yvII8mZQu6CsieVXq12TgGF+9yJhLjgus6kHQqP877kHq/EDJWAdkLkBACstCHT9xgESz9hxmYv5Eu",
+	"CVMWgeEPwNgSJeZlnODFVa5uLWwpc8ceNBmVeiBQwOQqoynlijmTJLHM1V6q7FjGuRoEFUrpjfUsUHLO",
+	"VLZ4YdgwhqAFJYESFFG6KVNZyqVmtNUBnBIKqV1iSjaujDtGMZ32JAM8fhTZkNjJRQ8SRTG32l2BmMvY",
+	"RCnr7rDY8T4CEwEaIwITXTJCo8ib87I2ac3uLy6Y+QvGHixYGpyaHODK5PFtO2i9jQlVrFcauB6t0049",
+	"BS6wDEWv5SVWkfVCLjSkwt1ZloOpxCaF5hzl7cpHhssA56uV0Fn49LjykjuF09yVDYCCArKnFw/ON9wC",
+	"B4aWmhYrL7B3A2qTebtaFQ9/3EKl2yrduVRQveJ7ymlLTMkP50/J6Kg/GJB8ju4RsXXxSscntxT1qjWy",
+	"lH77ym64mQWLdJkdFJ4vb4y7yBydWvghqInwHQgK96Py6hdv3a4I27o86jeoujZD0JryAuAFKdYURYNd",
+	"brDXQyGVJHPMa6McLqkWNI4cQKF3PC9eCFkhxNTQLQo3VPiqQWQzViuVxt+iWS0kZPB3nC4WYMbkhRAM",
+	"BsHr8ws/BMFDK2iCPrko0cw7nqdqFnl4pjDDepcORl/4o3HOTI6wySQ3owwpJ1xA7Jxm+4zoecSGWjW/",
+	"y5UbWWQhr7vsG2132dcyBtwJwnTCwE2xE/SJrP/cvGjoq0qgRUNu2Kuzml6SjflVqxIiioG1n1cMyWmi",
+	"CrguH/7iwWD/9HCh2ef+7sUKZK14wK1KFawBazejJnrEPpm+NfD97StJV7baN4JtSnosEG34bkp5HP+m",
+	"Snk02H2a+ErWXk08L3z1D+6w5McbG5Lp2Q79k+sb12aC3ykO9057MSeS0TScdfVviVDwXxMXtb+71xzG",
+	"uFZZLBHByWdWDXfX9TapcWRP8BA1ZEem7X8xXc6uO6hyVRyTp+SkrK51WsN2O16DBSZlrFNf9Ci+Shm9",
+	"jsSS+0eaxJzJnE4L4HIzA0yrJGLaXUtFY6wDJbNLJRRNEHbHxKliS4Uxh1ermDB6w1LZrZh3+11sLA+H",
+	"w8puRp/VpndKVQ6tYbvcz3UDRT+6L9kX3vFFklVb2++TM07YxzDJZHzD4NtYou1nb13g61NCtfFo3xOc",
+	"gUpEE0RpR0Q8KHkFkQeoZsH7EYvGRNOM0ahwwY2lbN8IAH2CJpLpNoHF0SgyJfMDGEFgMeSNqlTZqlOr",
+	"eU+s+RxLhMjX41xnC1iNL8LxlTAKYiXL9jMk9eqJgrZq4hfs5TEgLi5WBqTJVv2CCffJtx7mZ8HOWiiR",
+	"n5PjwAjXHI9uTkRbFncpH8CXMffeQJf2rcFftcGeK/aw5LU+GQzb8XOYXEPoRja3Zw1JF+wZmjK4ciwo",
+	"eKeeK2zO4W64J3Zk1UXazO1eeoP1XnOcRS6bQ0Yu7SfblbDQzTyQOYLOnVwerI3Es51uAESrqNSGyZL/",
+	"7/8lueDxuvXNPnr6TTNWEJ2BMNJM0vC+BU1VmULopbjRjNrlmIp+3M/zBOr8tV2cxIeMcuWNOUVfkD2m",
+	"QdeRL2RPpGRoWE8hjKy02ZxqACVPLxeysVdTehQPqHFEKfrRjAIEUczJJZWxJGhSkb3h6GigV3E46h+R",
+	"f9+vJIQdDdalGFRUI2fW1bF0cSCgKhW+Z5p7j3L/bmCXNtCUEmgitoKkpETZviDyyO0KAuU/Ot6b8vVn",
+	"8Vl7DcsZRMsNr6oaexXNYhdl1+81qoRtWfUsP0U+BvU9o5E+H178AvNTDqAWzlh4Lcklm8Wg13jsbHjD",
+	"A4lMwxl+/kASkalQYBRqPdrqkvpKrwbiGghmOUPPkX1TKwL68F5qHQHqTpdZjfAGbs/jK8zUkM09aRY2",
+	"pejsRNEJBQZg6pv7qGxQPrFS3779aCzFp4cFDA8rz8JaQrwXk6f6bOQFec1rWhuc0jjRv0olFmCcFizT",
+	"XIfB1cksUxAIqeUN2ZMM9pZwQThbEuPwkfsVhFV9FMpFgLGPjdCrrX2hxQ0kEpWffI23CNxLu9WQMml9",
+	"wjqenCKpWOd1N9/MawdgKHdbbeefWY/xu6O7purha7qLNCES1v0JV5K2sIZeIcSMLcUuX9EbjGGugqsv",
+	"mVHNjLN2f8uqGxU0IgO40rlYCnRfY+D/KRD9DbtiiqYxxY1zcDgOP90JwNNZAeqE06miN53muE+N6PKY",
+	"nhho8yIgKbPhPWhJmk0tmiyYHDSoDTndKOAe6o72++SJPiMs0n2IIk67W7o9KcK8jWa0x9lyv55I2wj3",
+	"tBnUqduRM5Yk01jOHKAngAv/6K6rk11eUGaOPtTKQQ3gQ9ZLvSUID9nLZ9glFoSqgqHbgriqRc+a4HMm",
+	"W+GDeyDBRRoBIvipSdzRPLcihPQbvUePDoejFuDg26DT4P2wCf4vKOYBZhOteroVkuptqKb95siHJeBD",
+	"b6JqI5LMK621u4YlKOgxxuvn/hZt0nuSQzcDDlQWalPVumZm6lLjWrj1vBRFcbNkWet99aD7AhP3BSbu",
+	"C0zcF5i4XYGJDUCgAMBQgC4oK0zvsT9/s9ifd5ZSbuMyNgYCFDjyIs1BRfpNF/+bUUPLQUMbB59G3+Qv",
+	"3zH4qU1o8LDoLZFQbWcbF9N/E7AVJN2fG5d1XbTS21mcMBJorhZ0CwcPTJXxSPoSh5umPVw77Y178Dnh",
+	"Y/V8JsU6+AGxymuB+UMQUxQUXwbos2AflXVwUI7Ow3Urc3C7lfl1wW/vDk7gTpBtuyak2dL9lCyElLER",
+	"u79VzNvtjPZ11niL7LQvABbrRAfeFoMBH/jc/uCrtoGRcO4umWaDuVpUutkXSaQPK5iYYxdsYC/Q/4CA",
+	"/JQttIEDmbvgVpMGVqBbyOz93ISL4qnZIHB6habgw16A/9oCc8AfV1m7NkeeMglzT8DalSyF8lpEvcml",
+	"Gx3T/ir/Hu73zwX3Wzk+fxbs3/WIv3cD8lsXASUdzK+NbMIGztlkjU1UcYO3gMtowhiuqOcV0+f9equ5",
+	"IVb7NWeEQSE0iFRxaE9b+bFUAlHsq1fCwHObDen19PF1zJKo4JB1xmMukTCjweQC7AXF9kIEAtIM/NMS",
+	"i/4D1Uvw70GaiMlpMEEG+LbKZNAl//rv/9nvYulDYDcQbZhg8D+3eVoVw7ks1qepmOuzCPFDnXHn0O+8",
+	"aBOpPqOLBeMbTvnRVhbMFgrqzSQ4JXEkiRQpJCgDYg2oPFXF9cbcbx7cUfS2Q3KTeiR37ddGtW/SGOHt",
+	"vtQk6ir1Em+jqStxzZo7iiPryoP3nMvW4vbArf6Nrm2nEkMxNCWujdwd+OXuRiXVH+gDl8U5PZZ2qI8D",
+	"nOQpIxD+SUnEaMrSPPmHxhB8oE0JJ4vmtDiNNn00IJRcCREt4yQxOaXkclUIfqMIVL7LQ0/hwrXyG4JN",
+	"BJj8iXyqiaL62qjslAikb/ht5Wl12pWf0fCsf2XZdfW55duV59YnVWsdUGVrjWsyqI+Fi4mciWUhnPpu",
+	"pSXv0XEmvWNcR1muVw5cLp/zk9HNJchG3KeqCNsMb+qVYWVDZBtQKC0d411RoWoC+B4Yqj0w1I51E37d",
+	"Qgn3BRJuvbmvMXZwt0iv5yYF4CaWsSJLk+vXrtZ4kPPQwCngLElI5wzTfgwzrXjvXNbrVg3Nn/+X+c5X",
+	"NLR9lXKPe8Krv5cw0iqKzB8C9Gy4W6nGbYDPdsM6+8Pjmd0jlv3ZEcu6DmKZ5ogIMFatAuNHHdN9ZelC",
+	"eKO/wftb8ggXZoLx5I4r/l5CHSAEvAy1hzMvJSysP93IMt12rm+WhZr56YsgpZll6f5+MNPqDlDPnrIk",
+	"gryP0m2ogXFw7+sAGshuXgA4QcYkgj9ysdx9x3MZ3LUtWGmNWD+UE5GZLF1rQLkvlG7+9zEFMCcOtP9c",
+	"O821zVw5X5hVrjlm7LVKim/RWnva+l4oqtiFtpB2V4Ty2+gUWouMjwErqC9FagNyylqBuGFpQheayASP",
+	"zL5OaZaozvjR8aEWvRUfPb5IogxCWjBdtN6tTZQF7C0pITxHzWAcp2RAUnYjrk28nv1QcIaFfCu3bwfH",
+	"A7d0/fHg8NFgc+XtOg1DN28xqv4cztQdLPYiZTexgJxfgBHH5TYAx59ruU1iQ2zQo3VvFiwLVhnHIvVC",
+	"Mx5J70A/40qfG0wBn9G2ZOw6WeU1/8XUAHVDikJ+7bwl2Idyq03pM5/jat1VPAhdNeTu6l+sRNJzq+CM",
+	"q1mmO0ljzarRy9HKsnzL2HVEVz6rcovYFHBvb1802Fbqmhho0oY0Ua0XFZXazD5CZkhR68tEQZe24aQ3",
+	"GPYOBp4SbhuVKK19/iz4xL8fet5Q4h82hc4Yjcyo2Me4krR6fMtyeOGsVg1vU7Wyrb3jlqTL1ebs4Xpf",
+	"6Ryf/uGrzq29EK+WAdj6OlxOctr1zAxoCdxEGAwKKI5J4tD73gA99ynkWlYTf0+ai4w1lhcTUzzGRR+1",
+	"/B5/RbZ43og3AIcW3EkIlFFhWsPHeIUOd+qtWVapiGKtYMKWl+U3NImjCV6x/eK9JExL3KchLmDYpk4k",
+	"9gV6aitO597QGF0u8sSStuFnv5nyaMBQLdF83spnztaW177C3n2CqH5IN94hWGWkyYucI8CY97YriuZ+",
+	"1OqU5LrRVv5iIxFAHT01GcO5whPbiKnfsUf4nCmVsDnc8TRhapTvduaCM8DE0WaDNYg9umOjK/KJRb7N",
+	"k0pMfsXdQHRv9GUZF1Z7D1Zj0dzywrQpoavV4Dasccp8MgSupR9Ion+9A98k93kkc1zif/3f/0/hD9V/",
+	"6F53AxTbqG/lRDhJYl5Ru8q/VbSvyo+3CEKtJf2UoZIg/xzzsquJHdsGqTZ7ob+3y+1Cvqzd6NZb8CuH",
+	"Y9wivO/XFs3NF+jmcLrFTCt180txbY5z0HEGOl5AONR47Naz4u/ZQqQbLtwL0icpvO6EbwJqSmEdA3Z5",
+	"nljcVsQi2o97PdslnC21geEGS26HmVURNx5Z7Fc9vwa1sx2Hbad83tEdcZloPuN9scPqcL+buCT+2sgn",
+	"zc/eECqfiepZdrKXIz/t+7fA62TwdKjJ1CPmWOrcNwHWD2peFtwLgZf4FQNke1vNxVDp/g7EeAHwRTVq",
+	"bOIURodWopNPYltt62ItJpu018p6rx5Icxb/RDrXH0v/+dISf53LrhSMM9P6Ta7gw5FyqW1djfRmsL/S",
+	"QHaVjYnwysNLIa4xSSKeM9eXTQAoyxVUil4baBgxNVCil16r886SZD97MiOP/Okcz3i0WzLHaLhTMkd7",
+	"720iVM19u30mi1M5vllJ7G10Uh22EVJOYfpt/HAbxXkiKhJcU/j76sLc2q3sYLxIRiu85A7czGvbX5dV",
+	"t3OO3FZe663r9mKFhVzthYlZAIK9vFQv4CN76ywE+6cF7pTQUnueSUCcwm/RWfQ5ivPefZbabylfDJn1",
+	"JGFT1eix17pgBZPCZHHnFwf+nPWDdXicrT3n26d3bXYSV5KyLMcvscASj/qMLmRcfH9WVZPM3hRCDF7l",
+	"rRy/cBW0U9Aw6BBfNlq45BH6zbuG9f4JcZ0tmlcGcoc1j4xloYvZAD4UEFws6xu85d3junzZOCJUXlej",
+	"DnbLj/UHWNmJBWMrHsozDClql8SGYHGxJHtSQdk2IjldyJlQ9uN3HGAakR0Fh4PHsIATF3h0v18GIh0T",
+	"LkzTgFuou1+JDIBpEJpfb8GMSrxbRKwVzek0g45SuuR94iTyTUSmJmI6SZ14P6yQLpCLvuOaHxQz7JOA",
+	"CzWZioxHOBiZhTMjHOdWfzWFvFciAyBKyZKkHPhl17EGedowNMwjxW7LxO601D7Yq40IcTZVZEmEu83F",
+	"8pQMLNqVTWXUJF+QxiZ5Ug1Az3Nvc5dimcniAVl/LP3M9TW3ugagI+PpNGekSwz8IOIg5uemLfc1+k+l",
+	"Ga0MmQlh1ldrdmzYi4cpfxmOuH69d4taO8cNMDCnLLy2YOU2SqPCGW8BYbE9TqSH3f0AZSmGg4ElHWnQ",
+	"IuC2V5NSrk2xyEQ6xRX4vB838l83uGEb7EiY5Av80qLx2T83uO9Kier5/Ju2HITPC77Itt3vxhJB+anJ",
+	"8SUbHXnbVPxpU/4xJ4zhAP+3iTzuvExPrRZPOYXnhqX/ZXHc/619wRw9zKYNbIyX1pIhsNGPqd6mKZCy",
+	"EsRc68hTEuSi0766FyZCsnKm7L4tldHN67NKjIAuhcPrHjvdTt5kBdobf20vyHKrw1MtwBRfcec3TRmg",
+	"cuv1hUIy8Zy5vy9o3KbuiPVTmB5QRs0rF7L4aJvJQPC130SAvSAU4pgxurmbQzZDiDME1O4YtorR0lpJ",
+	"gvyTuwxaXQ8yVupfKlEEiZv4pnhK4kIXI9iaL5hz1BsNNg/v7iC1lLiuOu/ybPiWlfEMGGsmG7Ynj/oC",
+	"f255n/RHZC9lodY6IDlnLiQGUxNK0Nrd330bN66TH0EWR3zJEgMaACECzsABaULKDM5UxS2ySEWUhYhM",
+	"rjUDkaldwlWhp5IyBE/KJxMfNQdINOUl5YcQEuSKiRXwU/UD2JxjBa3VahkuFK8Sln60HWE1b0/RbR3n",
+	"l4Zz1kvZkqaRbBfFB/34hA7OZ13YZDijKQ0VS/O7eWRhUOtHsSTBtZWE6iFXaSWe08mCqsnh9NF3fsQN",
+	"SO1oZju0kipSYj6YvMN4ZK9HTMZEgdKSZ5Ts+5AQdztTMhQL38XIW5saiiPV9mQkKiom2pvjlFFIsUJ7",
+	"Mk5itbLPXMes9xmAV5d00Qa0jgaVsuyxsyfJ0EhOEfk0K9hHJVZY2r+NwZUgNf32H0QzIR1tY9rhF3mI",
+	"x3ZhHSjEbx1ZiZv9RwirhAV5G6vZeZ742w7K067kL9Vs+oYEYrjFQBwYXL29oOAU//rv/wn2u6ZqIURJ",
+	"2FvdlMmF4LIUUm2C3uA5AswARODK1Hukc0aCFxGbL4TSVkvvr2wFrcdaAKPwwyQs6ImSGZUzZCZNnOzx",
+	"Pz+M/n59OP9ePbp5uRyuvuLH4fPoYPrNTyeL7+Qge0aPLuLXP09G07PH4XAzP6k6WXDN6vtTQ0g9M4v3",
+	"UwbV1bU+2HUYn9EzP3U7PwBmixO3tmulHKqKsienpFrmpVrl5O7Ktsxj7o5ueF/I5XdfyAXQf5Ew7+u3",
+	"3Ndv+TL1W5D+zhOh7oIj6hNL82O4iWe1CzZ2fELrkr+K0sb4yinhWjkBe2dZXKYXFTLLN87lXEdn6492",
+	"SejFVYVL492W9cJxN1p8x5rY4RC8wTGHWk8xThGGUbZZfVM9Z9Pyv16wlCqRnuHr6FndrSSBbaoedVW0",
+	"Cjg3stV1/BN8t/jWW4PUXUn9RvmAfcuW5B8ivd6+XEyYxdKbeVPqEF8q9xkrmsSU79Jla7gXzVjQgw0u",
+	"benCv5xidq/mRehMLMhH+oI8HY/vj7T38/tfDvwlWtbWyT3T2myqiPMUpITnQqTznPIIMBwXVCpqve9v",
+	"tXnztzhJTOxAqSyKV3jtgAJvSbSOBp+TWbO/wu563VvxWiqWxpS8zBa0NvSN+75d5BWcjVL4VT50WxK8",
+	"XRP25V3CsQpFhcprvHcEAX9qChJDMgLgmMvS1cpe8ON7uKnmbL9PngusjhgxAkEZpZpheFWqZmzuELQZ",
+	"iUvTVoXdNX4rX73iAsvR+bwhXXJzorU0Zy+kXGvDMa84ScoxXpc0LXk7qkdS/9+g93jy/pdB9/Cx/3iW",
+	"h7/m+g2zWic/eys+nXHy4uzbM/Tz6lf65FkTNyFaX6e1op9nc5bGIX34LVtO6rz3FlqMgSp5Zup//nom",
+	"3iZRC2C7DUSBdVb1jEDEpyxk8Q07JcFfArxwTpIKafylRArWO/KXlnCqDZCtDSCrm3FTN2OvFtDekymN",
+	"EwMEiGirTlB5DYC1eOT5TA+3VNF5J0JvDB1iXCuLUeBsCe6U7JIgimXxq1Ti/2fv3ZbcxrG1wVdBKGbC",
+	"0h9MpfLgkzL+iD/bdlV5t112O11d01OqEJEklEInBagIKGV1jSPmcq7nIebB9pNMYC0ABClSovJgu6q0",
+	"L3aXUwQJgsA6r++bh1EqO7ITddxl5ZiV/2vNzBd5VnviplrPu6pHfvrwxvnE88VlxhNAPctFtWzTXK+G",
+	"h4fWe+vbXw7N6VCHmNG7Oa4qotNnrc7aP129ZFXBG4eaLnIqdLmWqHNLy9NanPfLf9XKRgSK30WQNI4T",
+	"IGFH31U1mpB3MhJrHoo/NDy3MCMfylBsiRP4MFYfFSmh2GQhqF7kNDtYcmFthwaT8PYp0hu2lsnatT31",
+	"PlmH7m5i7pyMhDuX4u1YyPxrZU0WtanzOxqIZ6E5576uBTr0xft98g8/POMzjgkxoqSt07FKlObM5iF8",
+	"nfuMdLHQDa7YgfNmx1L+B7f7tmS5Nlpu4fYpm3BntoqUasf9ymduIaEXR8u1ZECNEbcLkopNtIUzjLxe",
+	"sGK6EJ/he5XBHEuLvwtxyK9Nmu1FEYFoSG3abZtCTAZqeaGtNoVOzwgx/AOJWoOwzPIbnrAxBjvGl/PG",
+	"fQPXWfBfcKIuqeKKIJW+Dx4uLqGZlXSPjh8PCFfk6Lj/mPzvvTMyAGm7RmlprqtHVvrUPBtNP9VOwT9+",
+	"ngFYXjjnxhk8e/asaQK+R7lmGvmCFTkvTT9BusvG86zUwEUnXUyeAamCwBw3l6IXWQZcx2LM66DvGlKW",
+	"a1mqta9YrGD1VbZtt9sWLHowntKy4yGmn4yxuLYdiTFYoNTNWBvWgV7zm7EHCpwcQKgDzWzk6Te7ncu1",
+	"kptjtl98q+8+uXs5Bk3b3bYtz77att/WX4Q1IrvUQdguhlt1GKFLsyckaF8n0RRkvEXJtUXQtiT0Vgh4",
+	"uWarVtFqGpLYHK84IpTEKZtLxTX2dDqOmznLSTxneQx6mZK4zDscW4I+IQ+MfgA5mVHNDkLDgUwY1FGs",
+	"37RP3vuqcLSPKH6Eec7mlKdV2cp1g2RtJ1ibqsl/BpYf//6Qf6++Z9d92t4wLDqvrm8tSkBTMfrulee7",
+	"ztRVqofV6eHWdkXo9rcqlDT+2JK4yW2lYCPla7MLHy7Q/LSXd9Y4rcthHn/V5lMHvzafsCBgfxuaD/uV",
+	"MTtfQCq4PACZMoo1jW6XDkmcyavYFgRBj5qQ2lvPADuMJUNdo+ys0PVlHP7OvYjESwzHxuT9u4uPcLNZ",
+	"NBIWe9mcqQt3uG3gVkE9ZbzIs9hWlSAxHTH/X2HLimBLN9loJHwuICWlE2xu40jtwoUogWZYd6Nohx4J",
+	"e+dHyvHERwW6R8BoD7EJQfgLmjHzBqQb93mi4h6hWtNk6sleR8K4CRHBoKsyOwznqYq0PwaAqy0m/s5G",
+	"WsQ/vX4JYmgkSuhm8cWrf/z06scXr2LjghgfyCwLid+++vjDu5fDD+bXi4+xubPwf31x/uOLV2/iXp+8",
+	"Mis0ElcSLD0AjEQBtdCX8hPJ+DVWLqCGS6QQLNEyVxHJmc45Sy1WvbnG3AosIjPJbgx7ZHzx9uP78U8f",
+	"3piFSRI218r4kdBbWAmQm+FN4qPth1zDPvNX/C+JwZFsMacuGBqWvuLjy+HQx6ctymCvuWgomfarVdLM",
+	"8qoTdey5MH+H55bkRvFj+1aM2rAxrp07g7h6P3z8+P4CosjmX5WDnTM4qGAcNoST7eH28WSY0GHpPnWJ",
+	"2d2q/2BNGyWi68FvtgFtAYo5a6HM21T3fsfKgQepDWgVywzvx9O7xi8fIux4q4DUfYSabIRpQySpeY9Z",
+	"1t56i7+dYsUMoVNVNbad1mw2r0sKvkSughVxl1hSo21ATrYuneW5rLPEpqvCIbF3JphXi8hyyjNm/UMo",
+	"KlqJBGMi21l67BtvqhAMIsAguh1gZ0XnuVtF2BpUTKLYChcfDp49Oz46adWi0JTbE1KP6Xye8QQ6wEkX",
+	"+/uHQXCPGzmRpVgRHZhHxqyxLDAx6V4yLq4ctwRLz7xaRGIJmlzLycQMwVdBAxPXPCZdaDhazG1lw/Ep",
+	"mcpFrnplizOcaUGb3Ik6eEujxDA3WkYgcj/uwNYDQza3vvndXTAJcX17ou0di8I9hOf6jouK41Q6BeFr",
+	"1Z32n6lOpvWpTMhUQPclg62AmA0SgQUsXkSEcRVKZuY+UNuJOBo5Y4os5jWnfqHlGJiUGsULWtfoQxYQ",
+	"QIidLsr33gpPUqK8rv+uK7koCH/s57xdS1CzEjW/kKVZI5aSLraM2HMGUakwW+x6lLDXHq+Coa2kURvu",
+	"aIckhKVIlujUf0F4ljn/YMumRT9N7R4fPN+dGOVLgJ+16mRdcpHKJRDenEEFfqL5jV1t270KW1A0zOTx",
+	"x8Hxrq/fvjB+p/Ttkq7B05k/YSPiU/rs8nkySI/Y8eTk6nT6+N9PrusLpGCHbtw89prbn5KGKv/3VKkC",
+	"TdKc/ooNJIRRMormq8h9OAsONiFzqRS3BfU7533hc5fiHPCXilcCf7qv/gCMj2563XIzwJ2q/7cD27WB",
+	"2AaxD6E614YBdyfd2Iv0uGcNlynL2tlOG+GRMKM9pRpEfkoWc3t7uwWNPmr/pFaV9qAOg1J7Yyk7WOf2",
+	"RCZmFEIS70h+sg6Ik60quGHmQtIN0BKMRYXACCXF0ZJisgVkudNbJbVUKLQdXa7dTJ5yytwbQAGuufVu",
+	"nBrwH6z4DFEZPsUCxKEYdtKoHha9sFWiAPZoDWy91BkbiNCK9bG1MxY237a0EH6MnfJCdsjtEkNoIO4T",
+	"Q+0TQ7Bib3EbIIl7gzuYrhBnBxVQ3+6c2LlTqz6uDvttQW201AWzDszfp4wCEpZIR0Jp874+oGqNcncj",
+	"Am2z4JjVhR5bgY6gTRQo/zrqpI9Hz4anx8Oj3azBTdu2hg7Rf/MW27b+O9Z9tY2Glj86bkUjQjMlsfXI",
+	"7N7gu5TXZqaurA32/HKQHKXH7GRyevV4+uTfT6+fzW5jrUCwvLSp4S/lXY1/2pAI2rR2sGkRG3SjOLaS",
+	"NNg+G7DIQs26HpBAwzsekiXlUCiGWgbsuzMSu6Mx9DiFziKARITxniCTqAGksOsg3YxGRI7ZhoHGEYIm",
+	"uJJJY+5QIUcwN3JkssPQdUAz7iwkpB2ue5QlLEF810JVGHmCvLJF8XhRjP5rGfLDDm0f1bCJpXOMDjRg",
+	"7tlgmJZugxtnyJblSwc8Dl2szHYWqMZ43jZB4iNvXHA13YJedDw8fbKDLPH4sdsAy4vohry2mPVZxi3D",
+	"ahkQ8XEtfvnmEGM1usgFWcrcOJnmzytfjAK4JGyNd7TWn73ZRAGO38rH4cq3YzfOD6yC0RzNjsWdioaX",
+	"U7rmdU6pfdppS/TSrf4ZbuGxXdWyp1b+rTaT5H+se/ZCJ3JWi0fmvk1MuqWtXyAIHn/61AsjmiWwMTe8",
+	"KUAZ/L4ro/gGRvofPn58T/AqUj/rMzKwOF2IE2rBCHJGnU+VcvyrLUjmYh0l8XhQW7XlFtw9tHm/ulnZ",
+	"aJRCUVPZSWwnHKWNusofn/pJFhuhvMbupJdlS1SWdbXqriR2G4x6K2MfFXaFz3jsBG1qx0QulLcbAk5F",
+	"Q9zK1AeQBZ+tgV5E47mjxD8aDP74sDiVzro6Fw2zylS7dill+6VuAfNnj4W97j4B/lr24ZkDuakDr02f",
+	"XcmIaV/A3175sDXdw3ZEXmurepysqNU97sd65eN/rYviWYL1MeL0jDcHrXnGHBAa0jY6nLN8IZTNxAQ0",
+	"70rLOUlonq+g8wIo36le5IwsRGqzuBWG9zNCL0EUy7wGJ61mC57cAzjhJnwoS4rvCOi78XKqWILoUGcB",
+	"LlQB/6TwCNqTQ3SobGTuYeTKIJyh9WLu/3by9388z599//d//ZZ/XP77p/cvn71+8/7/fC2P39A39GK5",
+	"Ewa7a6SE/FnQOdm9XHko9EuWUFuKDmLEmxinRwPyPbSC79BgWfx+1woaoOFAmQHlMWZz7NxouaOqNjPx",
+	"gioI+m2LnpUF9AaEOXsyN/kyzcq2NGgX/eo1x52x5grjSf1p9OoHozLr/NPz5FrIZcbSK6YAk1re8BRp",
+	"9UQNgG66gFoBvaVngCtXdGiDAFSkxle/ZBOwZARYwDYdqkhqXGBA32q30tYASBvX2hy6FvnrysL629Yv",
+	"JLtO6arOMEmprypfMnYdfuIZtJ1paGlcosiYLoAnkJuzBzEdtagAsuKP65tAsWSRc726MDsfvwcC/J0v",
+	"9LT413dOTZTg/jpRI46yBVAO4AFjG0/GVuHTQYBP2icvrOy/XLlCXRxpkfJQjoToggl8CzivsPwwy+IN",
+	"jYjrfDYvyMUE0jqJFJriUbJ1my5/oP4XPCooscSSMiQA9G/ExBUXjNV2EHf+ZoRTzmgW9pNb6CYgQVy5",
+	"fKKD3jVKcMJvGElolqkhUYzmyXQkuvH3r5DoKcQYNa8O2bxuExFUROZ0RboXOudz1v83wNCZh45EknEm",
+	"dC/yCNtNNzn8naefD91V5pYIM05RJ3ub0VccQ7UQKWa8djNUoFZ4q15/JEbigmH4z0FIUkVis9lkzv8D",
+	"Q4fkbwgxWYaWjFwB8xos5EhA6RJKWni1uE9eodw1rqD3ihWJfx+hezjqDMnvI9guo05ERh3jO+J/zZhS",
+	"9Mr8YyRGZpPQGf6QymS8yDP8hw1HjXk66nz+HJ+Ry5yKZGqWPTb3iuFlP0KAkqfGsfg0z2hh+egh+eWK",
+	"aYQgQR6VX7uHqUzUYS8aiV/oQk+Z0LZC1f2E9zos/9gjXYR8jUhONcM2YwV30YAG7HZZ5S7mhwP4oUe6",
+	"ULsTucYWFdlEolqJxPz1iosruCMvFr9yu+CXXkR+gWWuPhL/2MMMyC8s+EZmzdzF9qqI/OK2TuU2fkeZ",
+	"GSkq0kv5qXKJ/Ss8ivxyw3LFpbFLK5cVP/Qw5JvxhAmFwJdWDORynnOmab6ypk5gQoWS4zBjVzRzZtWB",
+	"ZvnMpqR1VsiT91aenL9/DWlReH5n2DnqP+sPQOfPmaBz3hl2TvqD/gliWU1BNB9OGc309D/mv69YbXwC",
+	"a/2PBwNbH4kugwRUe1sgxMVVn7wHKA4jRCWgR3EpXqedYed7pn+Ah6BniAa6edDxYODkqE2Q2SI/M/Tw",
+	"3wqRFOxSYNrnusnOclcd4qMQ6hiNr22mmZ0cyPY6Kgz/ptR4VQCjeoozr7urf8PDv9HUQe/AnSd0kent",
+	"w34S7NOcJZqlryDqFOrUzvCXX40qtrXfnTf8hglsFdf0CuA73zJNEaDzEBoh235ZG5g31tolRQBdiAZC",
+	"vsTseOMszfhVHtTJY9eUjsjjwUnhJaJYNX+Kjfc5hyJRqoiSUljEIL+qU6rIJQOZfW1hDLScDyEsjvxT",
+	"dpJLDKlQyGFzbVNDiKoB2zIiSgJQBk3JJc2oSMC7NV6g0Y/KZb311DKpcsQxkhPvTDvDj2sCXBlq457+",
+	"wGjK7eLfcVvDh9q6sz/AVe33dTHBmq0NN4P1ZvkNIzqnk4l50dtt7seDkx1fudhJY1fMu+39f5TaLoHx",
+	"B3FjbR104S68p3X7UcI2TFdYNjmhPDP6FomRlLHql9OVIzZzMXiugqPQfzBpEO7IGnFgDMBFyvW4CP/V",
+	"ygW0cwKDgKU+VeYygBVehTLs+rBAvo9GYsb0VKYRyeVCM6LZbJ5RbY4rrE3kb83TiAQKn1yzVUTQ0nSd",
+	"TajkXRAeLDIXk1jmXGsmsFsdKl1AIPgSE8zqwWl3QMIzukKyuEsPlLJiuk/+JlOAE/5tYdYBPRvsdcNY",
+	"ET4QUVUdmwdq+rKMeMOVPjcL/spFMcDyYxrwqX+pLfMKJmfbYW3Bl1lMCDaYS2FmhVcBP1o2Nr/DNyMH",
+	"f442P96HnoopBEmlpon4KE1pGhY/9vnzsHV2UIsgu2VSELxzCIhmVfiMke6H716Qk5OT573GaXGs5Cpm",
+	"1SZMbmZTdzaLj3j4xpjFnRYXXti6pnMzd8Bvv6PGKI7wRulXbD+IhLWXgWsDP0eNxWggVIIsB5YkweTO",
+	"378++KezR+ufaK8+PJ9zd+XnyKF9H7xOt42zV75OcZK3UF6ng6M2cphaj5KlOOhk+6DvZH7J0xSpJU6P",
+	"n28f8VHKt1SsHNg56tYWb/Qa8O9oZpWE18ibR10ghsVPAZnlnXVTYJsqXdobgVYClgjgrvt04GJbB+Bx",
+	"doYdGIN0J15vBYGLRr11odmcHPWJebCDlwIDcEpvCm5TT0AaEIrG4GMbWRCTLrRX216skSj6EHoRQrdi",
+	"TAkcbBBAEbYVW9r+i8pjHaGp5VkbCRurJXHAlxkjXUWVaRXAsUIzuIFutU75XEDw5zxcty36J2xDLN6a",
+	"dP/1r3/96+Dt24OXLxsFrK27LaKUGMgsRM3t+jfW9UFdUXvdhEq1vi2mtQv3ZIOWKhdoewz7utkFhct3",
+	"1NcWd8CxokA9djehih1woZhQXPMb1vjZbNV07RyOapCkN0/CvbptMd1lHr4p9Q5TeUXzjBs7EvdueD49",
+	"Dg/p/vDD8O3biByfHkzlIm+cUVhBXsypqgDxSUuaZQdJJpNr+zh4BumGzwjJIn8ZHP36y+Dg+a//1/Ev",
+	"g4OTX3vDXwYHj/FP/1ubQ/CG6nt9T6iO/+beMjhUbnuH+IGIu+G4NeIALjCOSHxJc/M/muU5TVjcbBmW",
+	"aeNrt9/j1gfBg/R0JzljUBSGiGPdOeVpryCLr/0UWEfbzjwrePsf0ErdPuD15Ecp2Fussr67UQvrs92j",
+	"d7T87a3ZYMgGO9Z/nvswYF/QZMoOXkihc5ltGwoXu2s/R51XH+nVtjFwzW0t5ajzTwsesWmAuaaUR8H1",
+	"OxmcbrcNf5QaMV2dubw3y78NsxwNQ+KI33HXB6Z5yWRsMNDXqArr7PRDh93TaLB/ZyS4sbYDczM2Wjf2",
+	"MDyxljHpOqrUJ8ckpSvVgzIn7C6yWc4Auwh6XyxSNJlwkaqi7L9i9htD29HhR2Qql2RGxSqANXOrFI0E",
+	"1BA5G8PhpSkdLKSRnhD7jpD+J6UrnJYrIvB3Q9gZ9kmPBLy0dRcUYPjCtX3yWhOQl5Dno4nOsKg8X2Ro",
+	"a9UndUeiK+dM2FcIG8rxIUbhYQDerELU4BpBQZJ5R/gZ3Bbrx/RsmN28m/nyisSFHwKlTRaROPaztqkF",
+	"qs0ggOjEtHRWuGl98r2xWmJnGFsIMsAa7wI1kZ5iqtd9rWHpuV2oPIVS0+PKzu5FwZS6R+bGxSUj4a9R",
+	"MkvHcqFj0sW1c80gsFC2mPVyoQHXEr5VuGq9aCRi5NeOSVdI7Fot38J/ZEAWweU0G9DScqd0Fdl/LYBN",
+	"zu4Nh2NJlYawskDYPPstVfGAHqLu4QIxDG9eMgvrWuMhfs90eNYdhtc2N/E7YIJtcBADG7TJzrFW9cP7",
+	"im9oq3meeSLmJ0cgXWyAEQVRc8i1/Ts8PRgcHQxO/vz+Luk6pAoneJCZK8swvnE6OO39+X3ivSP6Z3RE",
+	"v03X7p4dsNBiKyzGj9OcMSsatSXPRPoDINkrKmV/+b3jNOvY+nIDh/RSEeZGiYwh7zIUiyyzaEXhH4x5",
+	"NPY6fly9y+OiKHjYccobfNbqFJ6sT+FxZQqdo6fDk0GnNIvO8fFwYP5WOxGco59AaKivz+BofQZPqjM4",
+	"PqqZgf1bmxlYGwd2gSvxLRnqY/9xP++QBqozEGqc6HeCESZ0vgI800Dp2oLTHEl1ubB/zVOW7z3tv5qn",
+	"3fJtvpMLkf4VXfPwtHnk2wdxzTMprxdzYNCTSjd39IF3LidkMSdaQgufjciqws1ay6Xl/Gpq/KRl5Bic",
+	"wGkdiUavNeAqtxXO4IoaDxTw+4fwkJxNcqamBcMeHYmFYjlR9AZ7VinG8rDzHiAqyCvzBjwlV0wjHTdm",
+	"0iLnVyEhM1SfjQRQdc+xbpynYLS6OghYCSOXe4ARthDXQi4FFK3I3DXH15i/I2Hs38jXsQHq4sTs8NjD",
+	"RbsiIiiJplkGnu5r7TjsaTokQq4XKQNKJTaOk3NyzVYWiUKslhTQPqZSyEXuKMRHAotjoVAb3tTIa7vw",
+	"liof3UlQTC7laFbegzKC958xegNFcnIyGQkghnP13FgPCD4oqy2JgX13YUNOtrDjbxKL33YwVIr9WzVT",
+	"cC8ELvxShoZKiJh17PF84HRt55gOrqBPfztenrDT/LF+snq6eMafy0H5isv/rP9f59fPOwat4T29qC63",
+	"gtierTvafHVL+TcfqFKA/rnQkdvxtVYfHNIQqf8pIOcX9GuOQZflAT598byfLl6Sp4/7gwGYD1dOL3lc",
+	"sDbfxhlCTi51HEc2ZNg7wxNjmdmJWtup7vZNH9bdPsi7V58waPeE2o0RPMELiPX7h7Zd5vMZu26npkzI",
+	"Oy8d4TPwFMVinajcl/k0WzlHLUa8p6tM0vSjlG9ofsVw3OM201OL+VzmmqVvWcopOop/PUvpBZbbgpS/",
+	"XBGe3peV1Ko0FpsGXSmsLYF1pwSqTU8G4C+Xy2KLrAWEcY2GHQnfxgkAGItL87RLrITntpAWEhoIkSbS",
+	"4i8AHWbL6W33ykh4CIluCSWM42UOaIKnvT75CIyuRhZjP9mMAxZl0TseQVXsSMCvmLFYuuQH2FlgO1Qx",
+	"2ywXgjGBcjSa3KJwaNIaCdtmCYYT5mnMN4xdZ++Vrq9oMmJrh0pa268cIibeS3ymhIu16cn00th28PAQ",
+	"D6FhDmt4gneMgtpJuA7425bOBh/lVgW022dmey5uM6lM/yWLem9Tz9uylHdfxLuPYdxD1e9ava8jNmrQ",
+	"x2GXb50+PvzdITd9blTN70J8OstQ7lLQVDksna7MyRIQryC1fcmY6JUR09aSpK8simJF5WwRDjDqdXpv",
+	"YqFFd5hfwxeurRqnvkO4V6zckNpeSA+3sJcOe+lwG+nwAfBnb5hHlnwQGXEYkspsanFbR7zUBQKWrGBd",
+	"loHVhiVQoWgknG0fAjoWbFOb0fhId+DRID0eH/SlWUA+7DmfOvBKjpiVffJ3NgfoWfgrDYz8jQb0eUES",
+	"8tWEWviJNsq1Ggy99gKtdnCtaAsh9/bSbS/dbt/xtAHPsb20c3AUw2XONdsg6nJmn9KczPnHgi1YIBsg",
+	"Lu7n1gTtS7oWQMxGK6IgOjES+LdewRlpoxRh0MGIrEuZriJiuS79te4hnngV0iSAw0ZeFth1NGe1VFLI",
+	"yEjFCjEHziABMRI+t9SsEGJfk2eRPuvk5Ae3pHe0/FqUbxQZnb+zlRWrt82JsACUcoulWHq/XRrjw4E7",
+	"ZSWOd3yZ38yeTdu5wo4o7h84Zken2I1uUgwhfD7Oaq8i7lFFDFqoCOPPZBwBzr5SeP24hUIqHeYPbKHY",
+	"X1ILvqyCxwNk3p1Vn8Uw6jtpcdWEFvpuzsT5+9fkpD8gqUwWMxusd4XSFikpAlVw8fLv5IoJI/6lJTQ2",
+	"Y7WUmeqTgv0GNYTM1SPilYUi3djODH47BEBSV1JfeTQHrLaIlEeELxVvRJuxb/VfF+9+vDvejJvbVvlq",
+	"n/rSXV+WrfVM3Fh0vAZyHXyW/olfnYCqy4EY1othN7wY+A3BMH0EVhA7s8g4YvY71aOwuK++orNs41YO",
+	"tusjVbux4WH/On/7hnTBqqndpsaO4mLT1uu12XvmMbvtPfeCd9l78NTyvmu5t8w7m9GwRpp90qRrjzpL",
+	"LbCMIldMQ93R5UozJB31aYRLLhCgrZpD+DNsUPsxGzfo+ia5tdB1dwPJWiMyCc2kYL3tAvkMvlTAmwsF",
+	"yTGi7/lbxii33dnxs/FPDrY9SSXDhpwMweqZYsHJ2XYq4IF/dckcft5ASn2j52BtvpvEtvvENScjDEc2",
+	"ngxEIrHwnAFPv0ZfGztVIky/Y3Ge3bXlwoF+bSjPTe5DOJN2GFPluXxJwIrSs31f/66gUpudVP8ER+HY",
+	"Zi5SVBLkdTS0Tdgn6x06O3d6Nc0oTI/vNKVKM02LCX2LefGgzPDXECHdgm5XquHa7pGao7M9Nx5+nH0I",
+	"YN9PHwZ9A3H+qLRRapVJrdvrqPXLua1afXP4e7laqDkp/oHpRS6w8D0Y4/q4XNDXKaLllCdTwDV01hPA",
+	"EHK90QAKTtHOwdJg7P3klYK3bGNDrb3A57sIkSYTqVL/tZcc+/zS3bLn1cNcnOIvI3AOA8a8+qTTubWk",
+	"GLnhiuuIzOQNcHfEHvQ/Jg70X0vzZ3MoAaZB5iQWcqymchn3yblYjSyHsE2i+16a08HzcCXG0Hcy5uKG",
+	"ZjyNz8iM5nB/boOQVZQQ+xb+hhVLnSxEMqXiiqVllxLRF2SWmhtPGc0VkZOR4BrvT0lcJsYqvVj4k3tJ",
+	"DJRGvr7XrssjNRJTrrTMVxZoVnke0WrKyvwaSKJ3nsjuTvL4y6WwoAHFtUD4Jet8voXZb9/9QbtmvnU1",
+	"UzTUuUTnXu/sk1b7pFWTan1L82tCvULyAgiLHw6MlL6FZl3LYLVRrTmbLESqmlXrB7wA1BFBXkZjyQND",
+	"AvBF0rmGtk/kSHDv1GTzcz0dCegzVVKQLgVgK+zDjQglKVdTbCy9pMk1QG9RDT4CsOc5jQxdgoqDt6BG",
+	"wrI+oiyay4wnK9Sh2CFoQ7cAu7M+b0u8RVZME1wNW3KCVE80uY4ITXKpVFlbeqoZ0g3DZ70zy0yKWn4k",
+	"4tPBwN54jPMZaynHmTl2MSZSLGOPQ/SnOsDihbI8nJWlnUErQTmgL3xTvIYA6QTHDgyRMOh6cUUtnpuK",
+	"u/QkzH8kPMHZhPJMnZVyl4pZ8gpRtVeCFRiJbmxfzc017kUFJyklsb2073/fyQopinncxtGrOau5a8/2",
+	"YCdmm1r7SLDlSNT2M8NvdunOSKlJ2RcZXbOVvcKvOHzgesPIXPcAnuqXtYxcX+0x9NXiiluljyBk5vwA",
+	"LQU5HZAZFwvNFBzkfnsT6nsp0yXPMlyzv7T5FIFws3sZGOK454w3i7O3pvbW1N6a2hCoANUX2B5Gsl9Z",
+	"+UKumDKK/v4MKmgEPvzdttt/RqAHnUxrOAKAvgU6hx8ph8EPjrnRMWlOl9gjlDM5Z0L1jL9dXIacL1eS",
+	"KXLJMrnEUIKFLKEZCuApy8BsNJNm6RCjBaWQhe3qh1uMNb1mIvZadySc6XEFihppEhdC98kHyhVLHUJK",
+	"CE/qjIs+OffvgRigIwFoHSqwHgAuFWkYJwAUCTx9pFtwCwipx+7WcQ+z7gCAycXVSJSSVICLVqd4f5qn",
+	"VDP3XS8yuXshrRnkg8K3VJy4WJ3hk9YKAydunv2gGtAsdGvVB8u3u86zw2qVnXl+RFx4a6/O/nLq7K8G",
+	"GGE2eiH5rRCVLqbcXhdxYbwkma9aKqNDmmUyaV0o4iY2KTnriHRxzebYvKG4uMq8R1jpTKuvFjkPZnEn",
+	"QfxtZfKL19rY3FW8/F7U7fNvd+vvciLEUyCWTtbOUgSzb1FDrO/vjM1DOxXjRB5d3MgINw/EXYlzljGq",
+	"2BgA28ZYPhQ7Mspcj0T3+JRcrohdk16f/AQDgcRKiswClbu7JlQgF5WeshnpIhFsEQwbCfjRQ8SoKc1Z",
+	"SuZSZkRL2TuzJVVcYy/sQiCimGCK5FCcQLQMRo6EGdonUA7l2c6Zh0EP728mcekPNwDKiPCskznLR8J/",
+	"JoGwcMOCqBat8WJAmVSLXBSmMprIZp+wRI9E8MmLcBl8FPQQplRhyNG+QdklQKB6DmDwdaYzMtcXku3W",
+	"8vrLxqjsQiPe2VwLhDv7zxE9vjxJTtPH7Mnk6dWz6fN/D66hTnZ9m3aGp88ib7Ift1YC1QXbyXA/2rVx",
+	"ufguW9kXi0s/30Kjbddme2W2D0Ptw1DNeLpWMwRGNWpvo3OoU3H3aPpjTq2FlW85CsC29/XoDkhuRgW9",
+	"YipCZLvNxd//xCfuqiH+hLW8sBLbq3hx5feCc1+/21C/e/82PJonyqNDg3298ej3yXvr2uPFnsMJmkRG",
+	"Au+jGKAw29gv6Xr8A3wRF7nF2AHUuYGZbg5OCixSkLUX7ABwnJHBotEcLR2zneXNveZCkQseBy2EtgjC",
+	"naiTccGOOsPO8ckJ+ZkpTU71lFzonDEIPkulaTZOZAqMD4PB0an5ZmGlwhgrFaBfgrHxnOUJzOnxIII/",
+	"2KYJ9/eoY1yTMTheFUP2+NTcGjqQOj+yJfmXzI3V65hOhx2uacap6NSgJM8AzT+pzsiYfUuW1j/us2/+",
+	"eKc0yzklbxZzat46o3oi85m5wzUX5oNmEugMQu5L2O4Bh2Yn6lxS2PdAzPIfCXM+n7GcJ/TwR7Ycwwvt",
+	"aKHD3nlQ4xxLYNuG1XEvf76dqmmyzn0j1V6/NBjmezv7zxZch9Pt9Nu929OHv7v+w3aNLp6DoVnBnhXo",
+	"QfbyIEF7SnKm5CJP2HjGleLiKt7Y/3I7lQij7qfnZS/19rH1P01vy3qN6p0s8voykBe2YBPZTliWKsed",
+	"khJbMAHIBUZAGGvcGGGASDafZwCZFhZBjATEd8G4FnJJpDjz5RLllt5rxuZYywlWnfnPFVmynGGEeCFS",
+	"lm8vprgPeXNL27uwX3VOtZY5p7czWE8/71iQsbvt+EeVovuqjIcQp/sii4eX4XhS70mCtzUJDy1jcpuw",
+	"q7u0Wl5hw7GWoRkprwkTgOB7ubLUpg5xYT0Y+8LN4OvYgA8TV7Uvtamswi3nXlDt7b471lTACXyk/Ja6",
+	"/yjsz76+1ydgHikSkOWD/RZ7OJcYupItlEpMugXsiopGwjMc94bQfwXs7baKmMSetRlBcGPLbhy7+grL",
+	"TU8cdQ7hYiQspzusdZ/8XCrjVZZ0r1rFa0O/RTUvViqMRGM1b598KMH/1BYt296iGZb3Yo8TzW0hMksB",
+	"TC40bMd0MoEvHEceYNfGuiVBup8+AdY/kLEjUcSgHSIbNKvkhAvoIQuENRQ6F0XNWsrmILWVWbeXw1+2",
+	"YqKADiqYgY9PO5EH8Kn82ff9vM/5jVkzD6HvWcKHnaNnSFvsGLWHneMT85cdY7V2KR80Wmu/8Fab233W",
+	"z7sqry2Ky6JXQ3uf7WhLc7bcq7N9VcU+2tsc7c2k8sFexJKH9CY0G1v99aAGv1ceLSz+JWPX2SrIedZa",
+	"/m0KqC/8U/9MVr57q01mvl+8vWDc2/n3ZOer4DTds6F/nqaKUHfy51SbtTAH3pKGi9QbnSookPD9+egH",
+	"AIQQ2vAj0bWLQLRM6aqHlOewX6QYp3SlYuIveTLoEWr275nt7b+GEm77SGyGNMa+MdXhBiSXWQZk1Uua",
+	"p33yvb1SCsIV4U7r6CEILihfmxsXwK4gWufgSfTJS7pSzoam3oK+YrrSFmixzQVburdHiGjrX4xE2cFo",
+	"trid/PjjmNwr2Gt6uoDyDd6JOopqs+XSBb7d2LbPd4ZHx4MoYAwfz+inzvC0/CcugEh8jQEbO/VDwutK",
+	"yUVnWCm4cHXPp2i7wzSPnqMxf/R8eGL+93hg/v2rh++c53zGdjXt3Td7UNvebc+txr3fQZ93VlrbFFbA",
+	"TiMWs0uWF1KAay8E9nH2vb2/t/c3VFGnaaFOVSHvH9DAN0e0hXGPR7nJop8zAcrea74glm8EbCAdatt0",
+	"NhdeQzTrTlqvBv/ZvtC3AEUdTuULYlDXzAQ+JPS6Zas1M+Z+MMPNxwzBwv961fNmBbYXz/s136vLvRd4",
+	"H16gFaIP4QF6Z8nh0lFRqC/SpUTNWcIp1NQbMzwCwqpPOqdEcW1Oba9PXgNSXeEYVRIv/S3F8reCPfla",
+	"ntG6+/NsEHVA0o9BYBfZiJOjjvsFaPaHneMjdFSq3tKTdt7S0eNB4S5ZtJ/WDtOTO7pDu0K9HP0BoV72",
+	"Qnvv4+x9nC0+ju2FggNzdwcnZ+arqEPFtM6YI3VqZNCaScFW3oupMsFUzW5F4qJIAeoTfEVCRKgeCYBW",
+	"PXnyhKR0pXoYO8y4YBA7LKHHi5S4FiSLzylWOBvHQjQSkBcJ06VlnFmH/nBlNkLk0VEjjIA+UmTCbLsZ",
+	"IJwJpknXj/7v/+f/9SPgH+biXoGroKWmmYJ5+3laHIzlVGaM5FRcsZGQwnMoXbE++YjD2G8LmqG3uJgp",
+	"N9DBlKp4nZ1JTeWyPxLxeZKwuR4Cc9xhom7iEkx88GhCFXlx8U/SFdI821gOCEWRyyVM26z7SNj3EfBT",
+	"DG8V+0vcm9VFWr9n+sLvoQ+wq7bxPH1nvtfapnFvD7Nucp2s/1hWgqE68jaDNQeODgZHIW1eW+fuDd02",
+	"xWBT95qmCy7mLpOFOOoflA0JRgh5w2aXSPi9ObJa3TQ7RFjrhrqDUF7XMnx1ZBY0cqGcCP3wyEGDeOq+",
+	"yO33yImByAsNc/wjwTQgDSKIyOo0Pb4+mZ2Kx/Mnvz3Nn6nnenATuS96fGweiFd+Ok6ezh6LJ/Onvz3L",
+	"n6uBPro5Xka2x5OlkcxTlh88e3Z6dBwtVBqh4fn08WAQ4f+MBJzMyPxfwwWdZi7KD9+9IKdHzwYgDyzY",
+	"MRpE5qQPSWWxYMtHxC+XBSOLyPqCeQkRebkbClpYNCKYPitkTFW2GJmlWGUOxr+xwqjfhuqyCAag4DS7",
+	"g3T/6+Ldjz0ogAtko/3txcU/e3vzcx8zuK1tVsgiu6UC06zEfVhvnoW6vUx1swOF45pN1oag8W7EjN8S",
+	"OeLXJIncEzNunZDNYxhJvqY44qa5rF2543f7Zu2j6rHeaCOtM0De4ijtuSP32DO3D4c30EXeTrU1hcQv",
+	"NJuT4z75AYAMjXWIvBFVQMm4iNbG6M4rByzJPs25scipjvsj8R2Ue0LA1UJqVQioEprnvMQ0Ent6NCRf",
+	"HyuW5EzHw5GwnHABrQleQroXOudz1v+38taloiK9lJ+IG5PQLOtFaPZOuKAZ/w/rj8SP0r5ixiYV/HVo",
+	"iwixHnFiizliUeaMkZhmsFs0v2EqHgmqC/4R1IKNJVF3IRmpxuOsW3vrwD5ImKnULBvDxxybFx3bxdhe",
+	"d199n5+5np7bwZ8jDLePJzIf66Xc/W671PNXxz5owH7KsnSMuYRtL/UDy9L35srbvVcLVhLcxByrE/a6",
+	"Yx/G/4bD+Met9sb3VLMlXX0bKtgoRELxlN1B+1ZD/7chawYd/bhPQiyb2nyA53Z0ZFt1IeMvy3U1+VEK",
+	"9hbANu7BhPcUsS2l8At3/cOK4gegcX5Bkyk7eCGFzmW2bShc7K79HHVefaRX28bANbeV+FHnn3BKNg8w",
+	"15xb6R2s30lLgfwW0EOc2N+H6f5U5NT34dBshvChJDaWEZIrB9zSoS/CBZlnNGFnDuwHfAK50ERpuiIU",
+	"Unor6HHuk+/NpyAp05RnKiKxkJop28i9Hl6xYC0FA1PoQY3EbAExQu29rEfKpt9IbBlCYkuNHVAuAj6x",
+	"47yGGqaJdz8s+ucQy9rZsjAQgUkKA5I+eWrB9omFW09tFaXxlcDLmmLuNJGzGdcqMisFzmFOhaIJUuEp",
+	"WSR3LcA9E6ky/hJoIuE8Ldf/rpfybCT8n63v5JpNWvliZf+rnmVzJEYCBD6BeiJFJjKzpFz2xfrk5ynP",
+	"mN0hyGY6gS+nHRHpFRKCASOl4/vjoKiQCNQtIFfEZ5HOvO/p3svTXpY925GwUULrl2JR2TuRsHCrmnkl",
+	"U0YhV4O7ydFbmvu7KSfMdw7VsKsCKvzS0hFQkjKaM+SHWFJjKnBB4jkTKRdXY3xIjI79SJifCx+9W35m",
+	"D97czbXinbtdZmfNESCLs3Qk8Cu+f3eBkLRli4innw+dqx6f2QCDdpvSHQKuCgL2CPPn8KHCZYJjbVnR",
+	"R8LLhJxZPITUR44LzIcQrookCw3wtwiYUEKywp/Gc6pUyGPq3xXJUBEOYY2JteBMLXB51xcBGvhV3IsQ",
+	"fsxSYbiJOuxWJPL1URKWuiWyX1sIuRAJS2vp5xcAyuPYXZvRxb4iN+o9xTlQ8MrJeCIX27Pj62+9KyTZ",
+	"bcMRfxJr2J7MMm2qzC3rtBVA9rQA8v7a9rWMMO5GIKyca1MVVvvIxz7ysY98PAgl3v2Y6ztEQA7RftnE",
+	"cA/WqjHMgF6qa2nmHblVGp+VCJqtwRbaaD0jivBfqlZ3Fjf1Y4yOL0KulyyRM6YCktUrysXGlmi40R+S",
+	"ZNxmTmEkS8eXK8wXbNc1a6+8Q1C/OjbQovegNd1Xbas13fUPHUNyjlhebNaHiCztFd1e0e0V3cqL5a+o",
+	"6Cy5yG8LqVlz9J+uFNbW20HOQA4DWUIuyVIustRGCMD/u2ZsHiF4NNbX14UHlKBzNZVaGzfReNoci/in",
+	"LEvRjUQvHH4LZsCRf7E/EufYHx1OZ0p9NAZBsc2chlbGwWjtdbB5FSsAFAq6+lL3F8Hk/wErdkclevd0",
+	"xISx8ZKLVC7bapFg9rvqw/LYWh0CG2mvJ/ax+ttKRNhdxiMPdtxDVNWuC0QMeDUKwZ8RgXk+Z4KlLhxW",
+	"DjAEQG1DK71cAKHLaDLFEP8jBZFbiBsLtiQ3NFuwXkTYJ21xnb1DEBV2WFQyz7DgKQ1xIuQ1c0itKQcm",
+	"3G4sFlkWo9xEwKeUpwiDaqUCNhbPeb7q1cm8SqnwK1yhB/ccvl6Bpg2M7lKbCYty+wLNcPjWjoYgiEvs",
+	"VPeydi9r7wh5ULuvvpDMBZnXHG15C+nHsL4T47Vr5p6WEKOFkMyc5VwWpCeRTQzOqdKYo4KeIksdzmeM",
+	"JHROurH597h40nhGP8W9PjnHFKG5hvsE4UhATsYO0UyYYzTOjNyK6wTpK3jPrx9+uZtw/JZqD83SR0VM",
+	"HjKdYRnwXix+xVDFvr+/vRBG0WDDyV/I93cJ7mbBCwV/p31iE3aqRub2yVqhPRqZyZQl1+hV2yj4SNgw",
+	"uDdXXXh8nssbnrKcdFFI63yB5FRFKr/n20oVSmDsVfdxc3UGhNl4P7B/Obj+3qVnaVjXceyuHbv1jP20",
+	"3Dwfud42X0Yg2CdNlGbzqErEBWqEKhu06JNzq1iATMDa6eW6kkDRpHGffOcLMEqJyBIQAoT3zSxRgUGt",
+	"fxycoIO/s1WMNQcrRx2GtTbmuVCA8E403t7l5it5zcj3LNjaCRVUVAxHovS1w5yHn+KSriKo/VGVkiAo",
+	"aUBi33KFDZ/AQpq7zBgVyynP2JkP5HBlnp5fsbQX1czJ1uK4zVKuFjFfxr6gT/1mGJeiAvO6oZlRVvQ4",
+	"oPhoNSrefsZvqFjhT17nWqr++Qvp++NWaQAESHD7YW8n/BWzC9958f0ljQu1EkmzYfHzlAkSY0O2ubKP",
+	"ijYGsIcJ5ZnRx93aUrMEsgtGs18aQUCTKUtHwtb00BVWqqVr1aq19wKNGhWlsUa2oMgfCTWVy0JhBXON",
+	"hyQ2/wuFkdCRiPokJqCnSqDqOdP5iosrW254SZNrOZkYJWTuULJT/GuXrIRwWc0asTEXgPxeq30uViL5",
+	"g7uXuLLfoKKpuJlILgJfsQBA2Puaex3yx2iEWBFKUOAEO/neVIPtgD50Phb6U+rw9/IfMAONJ3mLE3ri",
+	"apjtrYfI/AZl49AWrrAN297tBc3T965gXApsUUNHsj8SsVzoRM7YkKhFkjCWgth1fqLNBGP1fTe2763G",
+	"1qOIexGJU5ZkXATSGjyEY5LQPB37HyNSjMZehTj0Ga03TPX6Zf2RMFugaIcwiiXsLXdO1hVaGlDZnmh+",
+	"U1/2hYtygWPturxGkbwF9uVjgEXXX/t6YRwWAwCVOiHA9ZhTPQ1hPSo3aQmPNudjdflpA4hWJ7o7KMi9",
+	"Vqu5fdBWmb101xcl2m5DtL2FtfXVOY6CY293eNtbXPgBOxQG4NDSzrrXWrnqIdz6MmtTMaNf2MHtX6x8",
+	"VhqMhEqRJ/ZzWEH0V6uY+xO5pftKu2+d58/2uNE1rcidbnPmjFV9t7dkNju7NL2hImHbMphhv7ybcqlv",
+	"fk4hFZsymgIUrqf8gg5HqgkdCc1n7OASSkCMYiUJFcYT1jnHRi/FEilSNSRBKnMV21qRugj+SAi5JF3j",
+	"2PhOzUnOmPOOt9SxYyh8JRckZwnjN2wkSu1dLlp6FvQYEuw3FRsi4r2zkYhL1YnY7RZjayfXOMmDUikh",
+	"1sAR/z7hjyPxGxYVQZoFf7GTmM8t6fGEsd4ZiWua7GICXXbw4JGoadDDh1IXVF5/u42deyPxMTDuinbb",
+	"clLe74ucQuctxKyBRS25HmLmojwgjGVHpLycWHbZN4s4hsrK8VQucjXGhtCYyHwkyithR0AfJ0trB6mp",
+	"bW81LrKbLoQ7wEfGvIV/jVQym6PBLyDbxj5Il4oirWL2zbBmC51VjoBtj7CP4Lro7Or1CZrbI3Ef9vY5",
+	"igMrdP6Q7RbmP4GbOVjB9rwFjQvwZdoQv8U0BYj2cPfv40V7425v3G0gPAAREhh3ZdUGSu8+LDwomW0u",
+	"+P2XMdYcuQ5NErmAwgAchUaZ0jzLyFLm12XQXYwYywWcew6cpUnOtBoSSnJpFFqK9zHaJONK+1LeOGc3",
+	"8trpbex7MPaMvGF5RudgAjVV6n7E97mzNC3WZaMohcftWPgajlkTnLDg+PC9iNwDkYZFqqtiawQn3274",
+	"+oOPV7sj3wQ++lqpBfhGeBydj1Y59n3yWisSw61VTAA55xIixa5SiUJL0kjAbR4pIpeCdFmmmLFOTwgX",
+	"ajGZ8AQRWMxtjFUO1tuQ2Nsa/8NZ7VyMrTcXG+Gh0e3J+IQZJxDTlbFFcrE0YACy7BYVgsfDUkKSkilV",
+	"UyInI8G1w2LBiqGiwBy2C6Zf62uMeiWmEdt0gJILpzMk0HTQjEEKH+2O6KN3DM9CyZJc6Ja4oDjjXRFB",
+	"YdSDYoEm8Jy0naB+YS/eUVb/zPX0Aj5sIwiouSxIkeI22AvwDTbu3mT9s8Uj4XA5LXI7DVUySg+RGKWZ",
+	"lusl/OvSYbMhoo3XYVYXwMIObRgPFFpklU1ku76wmBUaIxaKoVYITdBSP66zXM1FSsu5AssX6lbRwWUi",
+	"tapkJKzB2ifnYkUgduOVKk5zRlckZzQ102PZhHTj6hINCRUroxapGAnHyWxHB+GiE/zT+JqLtKiRARWJ",
+	"sgjqbKC6WE2NXoZo0NlIxPOcTfinmPCUCc0nrpgUbtfUAozfxSmx+7C0t2uh8Jk7yu+NUnsvpPdWdhUi",
+	"0x8AMqMWCAti/lnWVqxRsapKs9/xhFqE4ZRlDNEGqtA6IHdKyZI1v9smRki34kk/KnxkM9+Fhjq+XPeG",
+	"lnpPsfwG+AUnC4zmF9yAUNzvjF8pUGbFoXiOrWVvpZaZJ3AReolrZKyda5CzIRmj1xY+zGZrjOCcs7RO",
+	"vOD7384+hlH3AymAr5e26IGF63YVSy/h66fvkBR8k3hCIMMbR3i/l1T7LtfbiTY8rvdnnBXi7BBlUHP6",
+	"18cXoBpHKZk7Zxu3uG+IAndb0BlzJhqaZtbjj7C1xVpmwfiy5RVbEeiDB6RrF5E8exKdDgZnZgDwrz4d",
+	"iZSu1BkZEHdXrp107YEMw2w1iE1IqBK15DqZuppqAM0FAwsjAHKhi9JCozD6BPigXGwFKf7cy+WM0Czb",
+	"FEIxovaSeSm/OZpi4dH8Kj9SPj4yEk0BkohQhTWEHgwWv3Bt+OIDTOSO4vkLF6JN28CNhi+2QxasGLWx",
+	"4GvXqIb93l85quE30j6ysc/e7UMhO2hbOL73om2hPH0b/aXv7lG1kXvQIoplWUSAX5el5HIFerZPvuOZ",
+	"Zrn5d8L1KiLJgisuACueYomRNo4BkBPW02j+E2fYhkDTztHpIfNE0k2oYgdcKCYU1/yGEfaJJmbOOpk2",
+	"0kqboU2EiEeDQVuaRjshFy1yL3/LOeHou03ru5wxoDTHh7EUIzW2esK1cKGNVJ1l08R+23VKDwRN9MV5",
+	"aorDs1GLwg7eMYkbjtkAWYQz2LPR/NXYaP6K+ekbpwictrOaoV7b4dVlnCT82+Hvjqq4mYsr5OCCq0sm",
+	"KgX0DJozih5kDeBmLScXTHhnvwZGfRUeLnjzduJtV9HW5BN4ium9PNuza+3jazXsWjdWiNxaCi7B8GtF",
+	"eW8vbcN2/7O9axs73d72YTjuYSIhu/03C4QZfIiNAhbeaEf7MRyzwX60U9jHW/ai6U622dKffieWnDy4",
+	"M3X5j1LzyepgxiyzkJJZeiAXGgituLgaOplIujK3eUj890oufGjCyBoKEYFeNBJ2xEEmE5qRlGoWEYo4",
+	"ldjkFAHcWa5XRAG2i0iJhAnRDKLtSHm+mgPFHBOEjgT405DMhTavSc4YcOR1yzjLUQEHTGTuAIdtpzfg",
+	"LXpHfCRomvo7qgibkdQih1yE5f8C4jfbK+XQi82VDpxlJm+Mk7+k8OKW0s7IcmywwS+HqdSZk/Y0yaVS",
+	"kDuwoR4VIVMe99DLXI+Eo0iJbSwhrjarEUpieEDfX4E0ZORnZPlbaDk2bx1HWEc5EjRTEhbCZmBwMS33",
+	"O9zrkbJchD5N7ZhckOav3CEHffSK6R7UhTOLSRoRiFwF4Q+bCTdrcgDgcgmd2woeyJhk3KajK6CYld69",
+	"SQWuz0PPMUj9KLJQC5qdEQ4loiSjc2W2iZhTbj89vvGVZKpIAn2yJ8zsYtfzZckVM3N6VrDdRsITO9qr",
+	"FZnRlOH/2miPA+M5t9e4zkVbhKRcl9+UqpHADrrmOlM45N8Gy73fSi0LTnHquxacwqgHLTjFLbj1Jc7h",
+	"sl1fwl1f63rBfohIjDOIQZy67VWccJnbc9bbGw37JM0+SdNoF8FZs/qgSi+/g3FUTtdYO+vwd/iP1iEs",
+	"V+llh595dmGr3h8paLkl8engNK4NXd1O0sOo+6mYMjKnFST2/cvEvaDbe0f3ELhZ2iN0aw+pUQZsJVS8",
+	"gEpyKgrljhvbW4FYSmmVvdX1kWNAAWJvGoBSjEQJSQDnsYYhgBjNXKMNqjRUQnlkCKrLKBnGCGc07TUT",
+	"K95RBH1VoF+3cu1pCO9VjBVMg3uBtrfc9pZbS8LAO0jsitnGLqdSXo+ZSOeSb2LACoPvOIj4QZUwPMHq",
+	"OqzzFFKHnTcNMXq84ys/izsLttILbQ5il5+9azi7dnR9d7uf017M7QsISkHq6oEKjzb+1nS27dCtre4f",
+	"2BVXxpgglPz04Q3SwAGjG9ZO+9LohOa564Vz83mkiOJXgosrX1cdIVK2QKBSSJYVWNrmAa5NPp5qPVfD",
+	"w0MbodF6Dv+gIsVrjIDImZLZDRsJLTFIeQOR70zK+SVNrs3IjItrGxanaZozpTZE/8qH8uv2m9t4t2ob",
+	"/qvMfedAYHn8N9GDXpnT7nXb64tSa026/bov2943pO8b0umaXrm9WmkyFw9/r/5pW58nevwpy/gNQ0Uj",
+	"S7qmT14WvznHHzmkl3SFaVMAXjJ66oah1lnTA9hneFc9UBl/P/FCXJjtQtO2St5eH7TqtXTLTjh8FDNg",
+	"Lyz3UcXbih7cc/cqeqJ6f/RdkD0IHFHXi1jo/jMSz3N2w+VCjfEv45DqS9GVQqg1m6UuWssD8zeQV8ap",
+	"RQlkbGKWBhl3+xiHPKGlbACS+CYFk/9UO5pzH1wM+EFsub002kuj+8hx3KM8mkP0bU0ivQBQYfScf/rw",
+	"BotmwMeGgixFbK2QLQqSEyi4svM5Q3p4RTI20UQCgoWmK0LhfisjdfokxqFDwoRZqTQmOTvA/1bhzTCL",
+	"saSKpFzBlaR7uRqJlVwAddUlS+hCsYLSmKXk9GhAvpeC9foEmd6JeV8Nrds8Yw4GyN+Q5mwkjO/+24It",
+	"WAoBBa7PANDSTHlmIS2/f4W91RhsQL8/Z1aekqWZ6EouiGD15Tw/zVP6IIbclyYFwXXbKlvr37e9dK0d",
+	"/6Dwy9+m2rCkrEIuCd/HW/dppX28oFlNosz4ivGCwzkXVxuKBID6gZJ4DnSLqFK7iiFelf2rvW+vGk8w",
+	"IiBypnrGr9lIYCm2VUEri4Zq6wYckYEfnrN5xlnaJz8WNMQ5Q9oNyw89EnP7g9GHiOhMuFjTfXX67T0X",
+	"V9+OdrtrYMMsaIvQhnnpl/7qnXXAudZsNm9UARR/jgqWN2PzIDTNXhPsNcFeEzRqAiNpCSWaKe08F/k1",
+	"9QJGYmzYpllBfM9vKhlLQhGhymYt8QYRCVKWVUyoPvkOqG92ANEiKV2pHimrkyKBupQjYSZAkZDeKAT7",
+	"kgf+z3EEZbAY3zYvUI0hQYNPeMVImBczf+peaCpSmqfEfQRouVmasTcspxkCeVHX85KTG5bzycosCPhm",
+	"jOspy0eCJgmbQw/NkKRsnslVBeIrQl6jjCEYR0BH0CfnGC7jUpB0gR0p4TXg5WJJb5rLOX4l2+jjXtF2",
+	"fjSiblX0m8Vu+uP5gDvgcdnJepiq3XC5SqPvl5CxJT5X1dezwx7O3SuRNO+Tvntdv9f1bbG6qtr9kVM+",
+	"96Xm1SGyNG8qAze/P1LFeZ7InJRYWBHPZGr2iS1cisIEzEjEeJODC69bkcqipojJabWTwYAoomXGciAd",
+	"QoVIlnTV648E3s8+DNI+EL2VizyB1JPOFxr7aFyrJVSaYztnyFlkfx6JiUT9bOQUtmVGJF2gxLWYn3Kh",
+	"D+TkAODK3KMtt6CwDqhe8sRhgs6kYCtbJA/5cGUbe6DEHf7OhPGAwNKZGCsCXVk7b+yhPSNCNgOff0Dz",
+	"AZfDboRtaAr+g3pLh6CQjEis/+d//9//X3RzZP4n9tgK+HMBrlD9mi3povX/PHp6cnz85Ph0MDDPeHz8",
+	"+Cl99uQ5e8oSdslSenJMJxP65DhJE3oyoY+PEpo+ZU+f0gF7/GQyeXzyJB0k7Bk7GjxLn12mZXbp48Hp",
+	"s3XgsLu1hwLhuCU4Nkd8vIBwzHYdiysEwfqKYqVpyrEn/H1uvqXm5lm4aFXAhXCXEwm1AhGivmWQfbC/",
+	"K2glBp0aUAWmVMMDcZz5L54iZ/fJP9j/cX385jp9vfxh8ZR/GtDL5OWr747M7rIXVyjBO5ED1Biu8z6b",
+	"94Nbsxu9du+jmnvD+3T8tyo/qt+86J/9EBnUTdx3zNxa5K3tKDiC81vUJRcD680n+OpA72BnRLpGCk2p",
+	"SIHjFYAAEnkluGKp2Q60EFgAlQh5LCFBnOVM6V7/1oA+u5okt7Qw/mD6miWLnOtVZ/jLr+XUpsMxCA9w",
+	"rcb+XLnP7x1kDDlfGJH2y69Gflmg5xpJ/j6X6QJo5UnXeLgOvwHVlT1XqteJOos8M3LclvvSOe/Pcz6j",
+	"fScv1jEfLXkf6ULAASGBok38q+uPsRf22zzuDVQPd+MZvWYkX4i4fLvh4eHR8dP+oD/oHw2fDZ4NwN2z",
+	"6/l7Pc+npoucCmyM8JAe/UKLWQykmlfXbE6OIqIYzZMpLCrAJqhMYn+AvcE57iSemW9XfxtFjiNyCp/j",
+	"cWRRICYO2wHTrTT1ny24d0BlWjfFMr6JRzdxmB/gcVHh4UcIXWg5o5onMIfgOa47Zf0R5bYINPo+vH57",
+	"bixBa+PZGHthGboL3NaY5/KGG2spoVkWvp4/AXXLRkV6wIXyAB5JxpnQB4qnzJ6o/r8VUWZ5I4RBTzFu",
+	"FGC2127RPnlLr3gC/G7GuBrnbMJyJhIWkxuaAeqqcAYa8K9NKM8gQgQpjRirN9fJc/s1N3SL4+ZyteAp",
+	"6wVr4Ogx15fg4zrVB8Kwe2LvkH+DLlKuSSavgntbTN/6WxtlmNNEO4IfP1MUkY+UsQczPQ3u95Zp2nA3",
+	"hM0xHyeCL4b/dqxA6pHjBzFf6MwLEqML0wVsVjhWkUOpUX46Dle25nS8s3cHKfDpwPkyoN6DQ/lTYa01",
+	"Zq+0d1XmLCdrYbuIaBmcArDaBRDwhQ/qWxMlHgmPm8+9j9CN/0dcEGtzkWSLlBGue8QWtQEwEID5rGMQ",
+	"jSwhNnomeMCxEMUstrlS5uY+4B2ZfyZUuCbaoYcHog7mJyKepnsVkTWUIefPwGTswkelr8HMZrO8Kh5i",
+	"aCQcxhBUmoCvWMUZgobeArwo7RNXlCMnEDOFVYDSlUTSjKmEpUMf0DUXoEVELZ0+fC8zJoKw7sqdE7wN",
+	"VBgo8zVVfyTecqO0SWxs4j4aj7ExiyyVQkKTKTsjsaUeh9pD8PJUUSdUmmadK1a38e7kfAT3a+13nK9P",
+	"os4J2UgU3nyLpiBlxW8RK3L86ROhybWQy4ylrvDKheH798lJjN+7hNplP2NE3r+7+Ag0RPW9kXCrrelt",
+	"TS5XAQ/FLmnzuJTcriQj1gvjYSp32TLuXbYmeHfdE+GYb3ITFFkx/9VBtpp9QdU1yEop0FcNAkD4Ts1f",
+	"f4NiOCOuyMFpH9TwpBsfpjJRh/Av5eNsCH1U/uBrM7nLxw/hy9rT7ge2jGfg33V3fMs7Q1R2xUZZAK3b",
+	"bxHI4h6NBrW4RE5IeHwV264Lqc3/EXtrADHaPDJgDRQPALelZDEHW2lpc8FcD0fClqHGAfhWVxuhaFYY",
+	"EPDOQK9DzSgUgXrJFraix72IwLwAtaswrNdA8ixnEhgcoOGd0Y5oe90Ara8WpaO05HfZ/ognMis+3nZ0",
+	"VPvYXbd73dhvcOu/q9k3HqRl+2n4/Pn/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

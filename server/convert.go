@@ -27,7 +27,7 @@ func policyToAPI(p booking.CancellationPolicy, pr *message.Printer) gen.Cancella
 		Summary:              p.SummaryIn(pr),
 	}
 	if out.FeeType == "" {
-		out.FeeType = gen.None
+		out.FeeType = gen.CancellationPolicyFeeTypeNone
 	}
 	switch p.FeeType {
 	case booking.FeePercent:
@@ -233,6 +233,7 @@ func slotToAPI(s booking.Slot, pr *message.Printer) gen.Slot {
 		Type:               gen.SlotType(s.Type),
 		TablesLeft:         s.TablesLeft(),
 		CancellationPolicy: policyToAPI(s.Policy, pr),
+		PaymentPolicy:      paymentPolicyToAPI(s.PaymentPolicy, pr),
 		Questions:          questionsToAPI(s.Questions),
 	}
 	if s.Price != nil {
@@ -341,6 +342,8 @@ func reservationToAPI(r booking.Reservation, pr *message.Printer) gen.Reservatio
 		SyncedAt:          utc(r.VenueSync.SyncedAt),
 	}
 	out.PriceBreakdown = breakdownToAPI(r.Breakdown)
+	out.PaymentPolicy = paymentPolicyToAPI(r.PaymentPolicy, pr)
+	out.CardGuarantee = guaranteeToAPI(r.Guarantee)
 	if p := r.Payment; p != nil {
 		out.Payment = &gen.Payment{
 			Provider:            gen.PaymentProvider(p.Provider),
@@ -378,6 +381,7 @@ func quoteToAPI(q booking.Quote, pr *message.Printer) gen.CancellationQuote {
 		RefundAmount:   q.Refund,
 		FeeAmount:      q.Fee,
 		PriceBreakdown: breakdownToAPI(q.Reservation.Breakdown),
+		PaymentPolicy:  paymentPolicyToAPI(q.Reservation.PaymentPolicy, pr),
 	}
 	if !q.FreeUntil.IsZero() {
 		t := q.FreeUntil.In(q.Reservation.Venue.Location())
@@ -399,6 +403,57 @@ func quoteToAPI(q booking.Quote, pr *message.Printer) gen.CancellationQuote {
 	return out
 }
 
+// paymentPolicyToAPI is a payment policy in fields and in words.
+func paymentPolicyToAPI(p booking.PaymentPolicy, pr *message.Printer) *gen.PaymentPolicy {
+	out := &gen.PaymentPolicy{Type: gen.PaymentPolicyType(p.Type)}
+	cur := strings.ToUpper(p.Currency)
+	switch p.Type {
+	case booking.PolicyPrepay:
+		out.Currency = optional(p.Currency)
+		out.Summary = pr.Sprintf("The full price is charged when the booking is confirmed.")
+	case booking.PolicyDeposit:
+		out.Currency = optional(p.Currency)
+		out.Amount = &p.Deposit.Amount
+		per := gen.PaymentPolicyPer(p.Deposit.Per)
+		out.Per = &per
+		if p.Deposit.Per == booking.PerCover {
+			out.Summary = pr.Sprintf("A deposit of %s %s per guest is charged when the booking is confirmed and credited against the bill.", cur, money(p.Deposit.Amount))
+		} else {
+			out.Summary = pr.Sprintf("A deposit of %s %s per booking is charged when the booking is confirmed and credited against the bill.", cur, money(p.Deposit.Amount))
+		}
+	case booking.PolicyCardGuarantee:
+		out.Currency = optional(p.Currency)
+		out.Amount = &p.Deposit.Amount
+		per := gen.PaymentPolicyPer(p.Deposit.Per)
+		out.Per = &per
+		if p.Deposit.Per == booking.PerCover {
+			out.Summary = pr.Sprintf("A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per guest.", cur, money(p.Deposit.Amount))
+		} else {
+			out.Summary = pr.Sprintf("A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per booking.", cur, money(p.Deposit.Amount))
+		}
+	default:
+		out.Type = gen.PaymentPolicyTypeNone
+		out.Summary = pr.Sprintf("Nothing is charged for this booking.")
+	}
+	return out
+}
+
+// guaranteeToAPI is a card-guaranteed booking's saved card and fee; nil otherwise.
+func guaranteeToAPI(g *booking.CardGuarantee) *gen.CardGuarantee {
+	if g == nil {
+		return nil
+	}
+	status := gen.CardGuaranteeFeeStatus(g.FeeStatus)
+	if g.FeeStatus == "" {
+		status = gen.CardGuaranteeFeeStatusNone
+	}
+	return &gen.CardGuarantee{
+		SetupIntentId: g.SetupIntentID, ClientSecret: g.ClientSecret, Status: g.Status,
+		FeeStatus: &status, FeeReason: optional(g.FeeReason), FeeAmount: &g.FeeAmount,
+		FeePaymentIntentId: optional(g.FeeIntentID), FeeDeclineCode: optional(g.FeeDecline),
+	}
+}
+
 // breakdownToAPI is a prime booking's price breakdown, each line with its words; nil
 // for a standard booking.
 func breakdownToAPI(b *booking.Breakdown) *gen.PriceBreakdown {
@@ -413,6 +468,9 @@ func breakdownToAPI(b *booking.Breakdown) *gen.PriceBreakdown {
 		case booking.LineSubtotal:
 			line.Quantity, line.UnitAmount = &l.Quantity, &l.UnitAmount
 			line.Description = fmt.Sprintf("%d × %s %s", l.Quantity, cur, money(l.UnitAmount))
+		case booking.LineDeposit:
+			line.Quantity, line.UnitAmount = &l.Quantity, &l.UnitAmount
+			line.Description = fmt.Sprintf("Deposit %d × %s %s", l.Quantity, cur, money(l.UnitAmount))
 		case booking.LineServiceCharge:
 			line.RateBps = &l.RateBps
 			line.Description = "Service charge " + percent(l.RateBps)

@@ -77,11 +77,13 @@ func (s *Server) CreateOperatorVenue(ctx context.Context, req gen.CreateOperator
 	c := inventory.VenueChange{
 		Name: &b.Name, Description: b.Description, City: &b.City, Cuisine: &b.Cuisine,
 		TimeZone: &b.TimeZone, Currency: &b.Currency, SeatingAreas: b.SeatingAreas,
-		Address:      addressFromAPI(&b.Address),
-		Cancellation: cancellationFromAPI(&b.CancellationPolicy),
-		Charges:      chargesFromAPI(b.Charges),
-		Platform:     platformFromAPI(b.Platform),
-		Questions:    questionsFromAPI(b.Questions),
+		Address:       addressFromAPI(&b.Address),
+		Cancellation:  cancellationFromAPI(&b.CancellationPolicy),
+		Charges:       chargesFromAPI(b.Charges),
+		Deposit:       depositFromAPI(b.PaymentPolicy),
+		CardGuarantee: cardGuaranteeFromAPI(b.PaymentPolicy),
+		Platform:      platformFromAPI(b.Platform),
+		Questions:     questionsFromAPI(b.Questions),
 	}
 	if b.ModificationPolicy != nil {
 		c.ModifyUntilHours = &b.ModificationPolicy.AllowedUntilHoursBefore
@@ -117,8 +119,10 @@ func (s *Server) UpdateOperatorVenue(ctx context.Context, req gen.UpdateOperator
 		Name: b.Name, Description: b.Description, City: b.City, Cuisine: b.Cuisine,
 		TimeZone: b.TimeZone, Currency: b.Currency, Address: addressFromAPI(b.Address),
 		Cancellation: cancellationFromAPI(b.CancellationPolicy), Platform: platformFromAPI(b.Platform),
-		Charges:   chargesFromAPI(b.Charges),
-		Questions: questionsFromAPI(b.Questions),
+		Charges:       chargesFromAPI(b.Charges),
+		Deposit:       depositFromAPI(b.PaymentPolicy),
+		CardGuarantee: cardGuaranteeFromAPI(b.PaymentPolicy),
+		Questions:     questionsFromAPI(b.Questions),
 	}
 	if b.SeatingAreas != nil {
 		c.SeatingAreas = *b.SeatingAreas
@@ -372,6 +376,27 @@ func chargesFromAPI(c *gen.VenueChargesInput) *booking.Charges {
 	return &booking.Charges{ServiceChargeBps: c.ServiceChargeBps, TaxBps: c.TaxBps, TaxInclusive: c.TaxInclusive}
 }
 
+// depositFromAPI is the venue's deposit (Per "": none); nil (unchanged) when not sent.
+func depositFromAPI(p *gen.VenuePaymentPolicyInput) *booking.Deposit {
+	switch {
+	case p == nil:
+		return nil
+	case p.Type == gen.VenuePaymentPolicyInputTypeNone:
+		return &booking.Deposit{}
+	}
+	// A card guarantee's fee is priced like a deposit; cardGuaranteeFromAPI says which.
+	d := booking.Deposit{Amount: deref(p.Amount), Per: booking.PricePer(deref(p.Per))}
+	if d.Per == "" {
+		d.Per = "missing" // refused by inventory with param payment_policy.per
+	}
+	return &d
+}
+
+// cardGuaranteeFromAPI reports whether the venue's policy is a card guarantee.
+func cardGuaranteeFromAPI(p *gen.VenuePaymentPolicyInput) bool {
+	return p != nil && p.Type == gen.VenuePaymentPolicyInputTypeCardGuarantee
+}
+
 // questionsFromAPI is nil (unchanged) when the request has no questions.
 func questionsFromAPI(in *[]gen.BookingQuestionInput) *[]booking.Question {
 	if in == nil {
@@ -430,10 +455,23 @@ func operatorVenueToAPI(v inventory.Venue) gen.OperatorVenue {
 		Charges: &gen.VenueCharges{
 			ServiceChargeBps: v.Charges.ServiceChargeBps, TaxBps: v.Charges.TaxBps, TaxInclusive: v.Charges.TaxInclusive,
 		},
-		Questions: base.Questions,
-		CreatedAt: v.CreatedAt.UTC(),
+		PaymentPolicy: venuePaymentPolicyToAPI(v.Venue),
+		Questions:     base.Questions,
+		CreatedAt:     v.CreatedAt.UTC(),
 	}
 	return out
+}
+
+// venuePaymentPolicyToAPI is the payment policy of v's standard slots.
+func venuePaymentPolicyToAPI(v booking.Venue) *gen.PaymentPolicy {
+	p := booking.PaymentPolicy{Type: booking.PolicyNone}
+	switch {
+	case v.Deposit.Per != "" && v.CardGuarantee:
+		p = booking.PaymentPolicy{Type: booking.PolicyCardGuarantee, Deposit: v.Deposit, Currency: v.Currency}
+	case v.Deposit.Per != "":
+		p = booking.PaymentPolicy{Type: booking.PolicyDeposit, Deposit: v.Deposit, Currency: v.Currency}
+	}
+	return paymentPolicyToAPI(p, locale.English)
 }
 
 func priceToAPI(p *booking.Price) *gen.Price {

@@ -131,7 +131,7 @@ func bookable(partnerID string, partySize int, now time.Time) func(*gorm.DB) *go
 
 // SearchSlots returns bookable slots matching q that s may see, each with its venue's
 // summary, cancellation policy and booking questions in Venue (ID, Name, City, Cuisine,
-// TimeZone, Currency, the Policy* fields and Questions; the venue's other fields are left
+// TimeZone, Currency, the Policy* fields, Questions and the Deposit* fields; the venue's other fields are left
 // empty), ordered by starts_at, venue_id, id. The bool reports whether more rows follow the page.
 //
 // It is the API's hottest read, so it is one hand-built statement (searchSlotsSQL, which
@@ -164,7 +164,8 @@ func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]
 			&sl.PriceAmount, &sl.PriceCurrency, &sl.PricePer, &sl.Tables, &sl.TablesTaken, &sl.TablesReserved,
 			&sl.Status, &sl.CreatedAt, &sl.UpdatedAt,
 			&v.ID, &v.Name, &v.City, &v.Cuisine, &v.TimeZone, &v.Currency,
-			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount, &v.Questions); err != nil {
+			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount, &v.Questions,
+			&v.DepositAmount, &v.DepositPer, &v.PaymentPolicy); err != nil {
 			return nil, false, wrap("search slots", err)
 		}
 	}
@@ -205,7 +206,7 @@ func searchSlotsSQL(dialect string, s Scope, q SlotQuery, after *slotKey, limit 
 		`slots.price_amount, slots.price_currency, slots.price_per, slots.tables, slots.tables_taken, slots.tables_reserved, ` +
 		`slots.status, slots.created_at, slots.updated_at, ` +
 		`v.id, v.name, v.city, v.cuisine, v.time_zone, v.currency, ` +
-		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount, v.questions ` +
+		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount, v.questions, v.deposit_amount, v.deposit_per, v.payment_policy ` +
 		`FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = `)
 	w.arg(slotOpen)
 	w.b.WriteString(" AND ")

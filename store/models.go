@@ -134,6 +134,13 @@ type Venue struct {
 	ServiceChargeBps int  `gorm:"column:service_charge_bps"`
 	TaxBps           int  `gorm:"column:tax_bps"`
 	TaxInclusive     bool `gorm:"column:tax_inclusive"`
+	// DepositAmount and DepositPer are the deposit the venue asks on its standard slots
+	// (migration 00026), per "cover" or per "booking"; DepositPer "" is none.
+	DepositAmount int64  `gorm:"column:deposit_amount"`
+	DepositPer    string `gorm:"column:deposit_per"`
+	// PaymentPolicy says what DepositAmount/DepositPer price (migration 00027): "" or
+	// "deposit" a deposit, "card_guarantee" the fee of a no-show or late cancellation.
+	PaymentPolicy string `gorm:"column:payment_policy"`
 	// PlatformKind is the venue's reservation-platform connector: "log" (notifications
 	// kept in venue_notifications, for demo venues) or "webhook" (signed HTTP POSTs to
 	// PlatformURL with PlatformSecret, a whsec_ secret).
@@ -224,6 +231,26 @@ type Reservation struct {
 	ServiceChargeBps int    `gorm:"column:service_charge_bps"`
 	TaxBps           int    `gorm:"column:tax_bps"`
 	TaxInclusive     bool   `gorm:"column:tax_inclusive"`
+	// DepositAmount and DepositPer are the deposit the booking was made with (migration
+	// 00026): captured at finalize, refunded per the cancellation policy. "" is none.
+	DepositAmount int64  `gorm:"column:deposit_amount"`
+	DepositPer    string `gorm:"column:deposit_per"`
+	// PaymentPolicy is the booking's policy (migration 00027): "" (none, or a deposit
+	// when DepositPer is set), "card_guarantee" (DepositAmount/DepositPer price its fee).
+	PaymentPolicy string `gorm:"column:payment_policy"`
+	// The card guarantee: the SetupIntent that saved the guest's card, the customer and
+	// payment method it saved (provider ids only), and the fee charged off-session on a
+	// no-show or late cancellation: FeeStatus "" (none due), "pending", "paid", "unpaid".
+	SetupIntentID     *string `gorm:"column:setup_intent_id"`
+	SetupClientSecret string  `gorm:"column:setup_client_secret"`
+	SetupStatus       string  `gorm:"column:setup_status"`
+	CardCustomer      string  `gorm:"column:card_customer"`
+	CardPaymentMethod string  `gorm:"column:card_payment_method"`
+	FeeStatus         string  `gorm:"column:fee_status"`
+	FeeReason         string  `gorm:"column:fee_reason"`
+	FeeAmount         int64   `gorm:"column:fee_amount"`
+	FeeIntentID       *string `gorm:"column:fee_intent_id"`
+	FeeDeclineCode    string  `gorm:"column:fee_decline_code"`
 	// AllocationID is the partner allocation the table came from; nil for the shared pool.
 	AllocationID *string `gorm:"column:allocation_id"`
 	// PendingPaymentID is the ReservationPayment of a change that waits for its payment.

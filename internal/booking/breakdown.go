@@ -113,6 +113,7 @@ func chargesFor(r store.Reservation, slot store.Slot) Charges {
 func bookedPrice(r *store.Reservation, slot store.Slot, c Charges) {
 	r.PriceAmount, r.PricePer, r.ServiceChargeBps, r.TaxBps, r.TaxInclusive = 0, "", 0, 0, false
 	if slot.Type == string(SlotPrime) {
+		r.DepositAmount, r.DepositPer = 0, "" // prepaid in full: no deposit
 		r.PriceAmount, r.PricePer = slot.PriceAmount, slot.PricePer
 		r.ServiceChargeBps, r.TaxBps, r.TaxInclusive = c.ServiceChargeBps, c.TaxBps, c.TaxInclusive
 	}
@@ -122,7 +123,11 @@ func bookedPrice(r *store.Reservation, slot store.Slot, c Charges) {
 // of its payment's amount for a prime one booked before breakdowns were kept.
 func breakdownOf(r store.Reservation) *Breakdown {
 	if r.SlotType != string(SlotPrime) {
-		return nil
+		if depositOf(r).Per == "" {
+			return nil
+		}
+		b := depositBreakdown(depositOf(r), reservationCurrency(r), r.PartySize)
+		return &b
 	}
 	if r.PricePer == "" {
 		if r.PaymentAmount == 0 {

@@ -169,7 +169,8 @@ func partySizeAfter(r store.Reservation, req ChangeRequest) int {
 // with the charges r keeps (chargesFor): 0 for a standard slot.
 func priceOf(r store.Reservation, slot store.Slot, n int) int64 {
 	if slot.Type != string(SlotPrime) {
-		return 0
+		// A deposit booking keeps the deposit it was made with, for its new party size.
+		return depositOf(r).Total(n)
 	}
 	p := priceOfSlot(slot)
 	p.Charges = chargesFor(r, slot)
@@ -181,7 +182,7 @@ func paymentChanges(r store.Reservation, slot store.Slot, total int64) bool {
 	if r.PaymentIntentID == nil {
 		return total > 0
 	}
-	return total != r.PaymentAmount || slot.PriceCurrency != r.PaymentCurrency
+	return total != r.PaymentAmount || slotCurrency(slot) != r.PaymentCurrency
 }
 
 // netPaid is what a confirmed booking's guest has paid and keeps paying: captured (or
@@ -425,7 +426,7 @@ func (s *core) modifyHeldPayment(ctx context.Context, p Partner, current store.R
 		var err error
 		next, err = s.createForRequest(ctx, "hold-change", current.ID, payments.CreateIntent{
 			Amount:      total,
-			Currency:    slot.PriceCurrency,
+			Currency:    slotCurrency(slot),
 			Description: fmt.Sprintf("PRIMA reservation %s at %s", current.ID, slot.Venue.Name),
 			Metadata: map[string]string{
 				"reservation_id": current.ID, "partner_id": current.PartnerID,
@@ -469,7 +470,7 @@ func (s *core) requestChange(ctx context.Context, p Partner, current store.Reser
 	// same key and parameters, so the provider answers the intent it made.
 	intent, err := s.createForRequest(ctx, "change", current.ID, payments.CreateIntent{
 		Amount:      diff,
-		Currency:    slot.PriceCurrency,
+		Currency:    slotCurrency(slot),
 		Description: fmt.Sprintf("PRIMA reservation %s at %s: change", current.ID, slot.Venue.Name),
 		Metadata: map[string]string{
 			"reservation_id": current.ID, "partner_id": current.PartnerID,

@@ -76,6 +76,10 @@ type Venue struct {
 	Modification ModificationPolicy
 	// Charges are the service charge and tax on its prime prices.
 	Charges Charges
+	// Deposit is the deposit its standard slots ask (Per "": none), or with
+	// CardGuarantee the fee its card guarantee charges.
+	Deposit       Deposit
+	CardGuarantee bool
 	// Questions are the booking questions the venue asks.
 	Questions []Question
 	CreatedAt time.Time
@@ -129,8 +133,10 @@ type Slot struct {
 	SeatingArea     string
 	Type            SlotType
 	Price           *Price // nil for standard slots
-	Tables          int
-	TablesTaken     int // held (unexpired or not yet swept) plus confirmed
+	// PaymentPolicy is what a hold of the slot asks of the guest's card.
+	PaymentPolicy PaymentPolicy
+	Tables        int
+	TablesTaken   int // held (unexpired or not yet swept) plus confirmed
 	// TablesReserved are allocated to partners and unsold, less the caller's own
 	// allocation: tables the caller cannot hold.
 	TablesReserved int
@@ -271,8 +277,12 @@ type Reservation struct {
 	HoldMaxAt        time.Time // while held: the latest ExpiresAt extending can reach
 	ConfirmationCode string
 	Payment          *Payment // nil for standard reservations
-	// Breakdown is the lines of a prime booking's price; nil for a standard one.
+	// Breakdown is the lines of a prime booking's price or of a deposit; nil otherwise.
 	Breakdown *Breakdown
+	// PaymentPolicy is the payment policy the booking was made with.
+	PaymentPolicy PaymentPolicy
+	// Guarantee is the card guarantee of a card-guaranteed booking; nil otherwise.
+	Guarantee *CardGuarantee
 	// Payments is every payment of the reservation, oldest first, Payment included.
 	Payments      []PaymentRecord
 	PendingChange *PendingChange // a dearer change of a confirmed booking awaiting payment

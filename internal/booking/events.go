@@ -64,6 +64,9 @@ func changeEvents(before, after store.Reservation) (partner []string, venue stri
 	if after.PaymentDeclineCode != "" && after.PaymentDeclineCode != before.PaymentDeclineCode {
 		partner = append(partner, webhooks.EventPaymentFailed)
 	}
+	if after.FeeStatus == FeeUnpaid && before.FeeStatus != FeeUnpaid {
+		partner = append(partner, webhooks.EventReservationFeeFailed)
+	}
 	return partner, venue
 }
 

@@ -84,10 +84,18 @@ func (s *VenueReservations) RecordOutcome(ctx context.Context, operatorID, by, i
 		if err := recordOutcome(r, outcome, now); err != nil {
 			return refuse(err)
 		}
+		if outcome == StatusNoShow {
+			feeDue(r, FeeReasonNoShow)
+		}
 		return nil
 	}))
 	if err != nil {
 		return VenueReservation{}, err
+	}
+	// The fee is charged once whatever the retries: its key is the reservation's and
+	// the reason's, and only a pending fee is charged (a retry finishes a crashed one).
+	if row, err := s.db.GetReservation(ctx, "", id); err == nil && row.FeeStatus == FeePending {
+		s.chargeFee(ctx, row)
 	}
 	return s.Get(ctx, operatorID, id)
 }

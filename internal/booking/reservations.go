@@ -211,8 +211,13 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 	if noTable {
 		return Reservation{}, s.unavailable(ctx, p, slot, req.PartySize, now)
 	}
-	if slot.Type == string(SlotPrime) {
+	if paid(slot) {
 		if err := s.attachPayment(ctx, &row, slot); err != nil {
+			return Reservation{}, err
+		}
+	}
+	if guaranteed(slot) {
+		if err := s.attachSetup(ctx, &row, slot); err != nil {
 			return Reservation{}, err
 		}
 	}
@@ -259,6 +264,12 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 		UpdatedAt:              now,
 	}
 	bookedPrice(&r, slot, chargesOf(slot.Venue))
+	if d := slotDeposit(slot); d.Per != "" {
+		r.DepositAmount, r.DepositPer = d.Amount, string(d.Per)
+	}
+	if g := guaranteeOfVenue(slot.Venue); guaranteed(slot) {
+		r.PaymentPolicy, r.DepositAmount, r.DepositPer = string(PolicyCardGuarantee), g.Amount, string(g.Per)
+	}
 	return r
 }
 
@@ -281,12 +292,21 @@ func (s *Reservations) resumeHold(ctx context.Context, p Partner, id string) (Re
 	if err != nil {
 		return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
 	}
-	if row.SlotType == string(SlotPrime) && row.PaymentIntentID == nil && row.Status == string(StatusHeld) {
+	if (row.SlotType == string(SlotPrime) || depositOf(row).Per != "") && row.PaymentIntentID == nil && row.Status == string(StatusHeld) {
 		slot, err := s.db.GetSlot(ctx, scope(p), row.SlotID)
 		if err != nil {
 			return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
 		}
 		if err := s.attachPayment(ctx, &row, slot); err != nil {
+			return Reservation{}, err
+		}
+	}
+	if row.PaymentPolicy == string(PolicyCardGuarantee) && row.SetupIntentID == nil && row.Status == string(StatusHeld) {
+		slot, err := s.db.GetSlot(ctx, scope(p), row.SlotID)
+		if err != nil {
+			return Reservation{}, fmt.Errorf("booking: resume hold %s: %w", id, err)
+		}
+		if err := s.attachSetup(ctx, &row, slot); err != nil {
 			return Reservation{}, err
 		}
 	}
@@ -320,9 +340,13 @@ func (s *core) attachPayment(ctx context.Context, row *store.Reservation, slot s
 		// The partner's own reference, to reconcile; the sandbox reads its scenarios here.
 		metadata["partner_reference"] = row.PartnerReference
 	}
+	amount, currency := price.Total(row.PartySize), price.Currency
+	if slot.Type != string(SlotPrime) {
+		amount, currency = depositOf(*row).Total(row.PartySize), slotCurrency(slot)
+	}
 	intent, err := s.gateway.Create(ctx, payments.CreateIntent{
-		Amount:         price.Total(row.PartySize),
-		Currency:       price.Currency,
+		Amount:         amount,
+		Currency:       currency,
 		Description:    fmt.Sprintf("PRIMA reservation %s at %s", row.ID, slot.Venue.Name),
 		Metadata:       metadata,
 		IdempotencyKey: paymentKey("hold", row.ID, row.PaymentAttempt),
@@ -472,6 +496,12 @@ func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Rese
 		}
 		return current, nil // finalizing twice books and charges once
 	}
+	var setup payments.SetupIntent
+	if row.SetupIntentID != nil && current.Status == StatusHeld {
+		if setup, err = s.verifySetup(ctx, row); err != nil {
+			return Reservation{}, err
+		}
+	}
 	var intent payments.Intent
 	if current.Payment != nil && current.Status == StatusHeld {
 		intent, err = s.authorisePayment(ctx, p, current)
@@ -492,6 +522,9 @@ func (s *Reservations) Finalize(ctx context.Context, p Partner, id string) (Rese
 		}
 		if r.PaymentIntentID != nil {
 			applyIntent(r, s.gateway.Name(), intent)
+		}
+		if setup.ID != "" {
+			r.SetupStatus, r.CardCustomer, r.CardPaymentMethod = setup.Status, setup.Customer, setup.PaymentMethod
 		}
 		if err := confirm(r, now); err != nil {
 			return refuse(err)
@@ -642,6 +675,9 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 					return err
 				}
 			}
+			if insideFeeWindow(*r, now) {
+				feeDue(r, FeeReasonLateCancel)
+			}
 		}
 		return tx.ReleaseTableOf(r, now)
 	}))
@@ -652,6 +688,9 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 		return Reservation{}, err
 	}
 	s.settleChangePayments(ctx, row.Payments)
+	if row.FeeStatus == FeePending {
+		row = s.chargeFee(ctx, row)
+	}
 	if row.PaymentIntentID != nil {
 		if wasHeld {
 			s.cancelIntent(ctx, row.ID, *row.PaymentIntentID)

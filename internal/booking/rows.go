@@ -17,20 +17,22 @@ func VenueFromRow(r store.Venue) Venue {
 		areas = strings.Split(r.SeatingAreas, ",")
 	}
 	return Venue{
-		ID:           r.ID,
-		Name:         r.Name,
-		Description:  r.Description,
-		Address:      Address{Line1: r.AddressLine1, City: r.City, PostalCode: r.PostalCode, Country: r.Country},
-		City:         r.City,
-		Cuisine:      r.Cuisine,
-		TimeZone:     r.TimeZone,
-		Currency:     r.Currency,
-		SeatingAreas: areas,
-		Policy:       policyFromVenue(r),
-		Modification: ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours},
-		Charges:      chargesOf(r),
-		Questions:    QuestionsFromJSON(r.Questions),
-		CreatedAt:    r.CreatedAt,
+		ID:            r.ID,
+		Name:          r.Name,
+		Description:   r.Description,
+		Address:       Address{Line1: r.AddressLine1, City: r.City, PostalCode: r.PostalCode, Country: r.Country},
+		City:          r.City,
+		Cuisine:       r.Cuisine,
+		TimeZone:      r.TimeZone,
+		Currency:      r.Currency,
+		SeatingAreas:  areas,
+		Policy:        policyFromVenue(r),
+		Modification:  ModificationPolicy{AllowedUntilHoursBefore: r.PolicyModifyUntilHours},
+		Charges:       chargesOf(r),
+		Deposit:       Deposit{Amount: r.DepositAmount, Per: PricePer(r.DepositPer)},
+		CardGuarantee: r.PaymentPolicy == string(PolicyCardGuarantee),
+		Questions:     QuestionsFromJSON(r.Questions),
+		CreatedAt:     r.CreatedAt,
 	}
 }
 
@@ -73,6 +75,7 @@ func slotFromRow(r store.Slot) Slot {
 		p := priceOfSlot(r)
 		s.Price = &p
 	}
+	s.PaymentPolicy = policyOfSlot(r)
 	return s
 }
 
@@ -119,12 +122,14 @@ func reservationFromRow(r store.Reservation) Reservation {
 			LastError: r.VenueSyncError,
 			SyncedAt:  r.VenueSyncedAt,
 		},
-		Breakdown:    breakdownOf(r),
-		CancelReason: r.CancelReason,
-		CreatedAt:    r.CreatedAt.UTC(),
-		UpdatedAt:    r.UpdatedAt.UTC(),
-		ConfirmedAt:  r.ConfirmedAt,
-		CancelledAt:  r.CancelledAt,
+		Breakdown:     breakdownOf(r),
+		PaymentPolicy: policyOfReservation(r),
+		Guarantee:     guaranteeOf(r),
+		CancelReason:  r.CancelReason,
+		CreatedAt:     r.CreatedAt.UTC(),
+		UpdatedAt:     r.UpdatedAt.UTC(),
+		ConfirmedAt:   r.ConfirmedAt,
+		CancelledAt:   r.CancelledAt,
 	}
 	if out.VenueSync.Status == "" {
 		out.VenueSync.Status = SyncNotApplicable

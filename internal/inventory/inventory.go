@@ -92,6 +92,8 @@ type VenueChange struct {
 	Cancellation                      *booking.CancellationPolicy
 	ModifyUntilHours                  *int
 	Charges                           *booking.Charges
+	Deposit                           *booking.Deposit // Per "": none
+	CardGuarantee                     bool             // with Deposit: it prices a card guarantee's fee
 	Platform                          *Platform
 	Questions                         *[]booking.Question // nil: unchanged
 }
@@ -241,6 +243,21 @@ func applyVenueChange(row *store.Venue, c VenueChange, allowPrivate bool) (strin
 			}
 		}
 		row.ServiceChargeBps, row.TaxBps, row.TaxInclusive = ch.ServiceChargeBps, ch.TaxBps, ch.TaxInclusive
+	}
+	if d := c.Deposit; d != nil {
+		switch {
+		case d.Per == "":
+			row.DepositAmount, row.DepositPer, row.PaymentPolicy = 0, "", ""
+		case d.Per != booking.PerCover && d.Per != booking.PerBooking:
+			return "", &booking.ParamError{Param: "payment_policy.per", Message: "payment_policy.per must be cover or booking."}
+		case d.Amount <= 0:
+			return "", &booking.ParamError{Param: "payment_policy.amount", Message: "A deposit needs an amount above 0, in minor units."}
+		default:
+			row.DepositAmount, row.DepositPer, row.PaymentPolicy = d.Amount, string(d.Per), string(booking.PolicyDeposit)
+			if c.CardGuarantee {
+				row.PaymentPolicy = string(booking.PolicyCardGuarantee)
+			}
+		}
 	}
 	if c.Questions != nil {
 		qs, err := booking.NormalizeQuestions(*c.Questions)

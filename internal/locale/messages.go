@@ -60,6 +60,31 @@ var translations = map[string]translation{
 		de: "Eine Stornierung jetzt erstattet %s %s und behält %s %s ein.",
 	},
 	// Prices.
+	// Payment policies.
+	"The full price is charged when the booking is confirmed.": {
+		fr: "Le prix total est débité à la confirmation de la réservation.",
+		de: "Der volle Preis wird bei der Bestätigung der Reservierung belastet.",
+	},
+	"A deposit of %s %s per guest is charged when the booking is confirmed and credited against the bill.": {
+		fr: "Un acompte de %s %s par personne est débité à la confirmation de la réservation et déduit de l'addition.",
+		de: "Eine Anzahlung von %s %s pro Person wird bei der Bestätigung der Reservierung belastet und auf die Rechnung angerechnet.",
+	},
+	"A deposit of %s %s per booking is charged when the booking is confirmed and credited against the bill.": {
+		fr: "Un acompte de %s %s par réservation est débité à la confirmation de la réservation et déduit de l'addition.",
+		de: "Eine Anzahlung von %s %s pro Reservierung wird bei der Bestätigung der Reservierung belastet und auf die Rechnung angerechnet.",
+	},
+	"A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per guest.": {
+		fr: "Garantie par carte : rien n'est débité à la réservation ; une absence ou une annulation tardive coûte %s %s par personne.",
+		de: "Kartengarantie: Bei der Buchung wird nichts belastet; Nichterscheinen oder eine späte Stornierung kostet %s %s pro Person.",
+	},
+	"A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per booking.": {
+		fr: "Garantie par carte : rien n'est débité à la réservation ; une absence ou une annulation tardive coûte %s %s par réservation.",
+		de: "Kartengarantie: Bei der Buchung wird nichts belastet; Nichterscheinen oder eine späte Stornierung kostet %s %s pro Reservierung.",
+	},
+	"Nothing is charged for this booking.": {
+		fr: "Rien n'est débité pour cette réservation.",
+		de: "Für diese Reservierung wird nichts belastet.",
+	},
 	"%s %s per guest":   {fr: "%s %s par personne", de: "%s %s pro Person"},
 	"%s %s per booking": {fr: "%s %s par réservation", de: "%s %s pro Buchung"},
 	// The venue's charges after a price (server.chargesInWords).

@@ -15,6 +15,9 @@ const (
 	EventPaymentRefunded = "payment.refunded"
 	EventPaymentFailed   = "payment.failed"
 	EventPaymentCanceled = "payment.canceled"
+	// EventReservationFeeFailed: the no-show or late-cancellation fee of a card-guaranteed
+	// booking could not be charged off-session (declined, or authentication required).
+	EventReservationFeeFailed = "reservation.fee_failed"
 	// EventAvailabilityUpdated: a slot the partner may sell changed its tables left or
 	// whether it is bookable (at most one a second per slot). Sent only to endpoints that
 	// name it: "*" does not include it.
@@ -29,5 +32,5 @@ var EventTypes = []string{
 	EventReservationConfirmed, EventReservationUpdated, EventReservationCancelled,
 	EventReservationCompleted, EventReservationNoShow, EventReservationExpired, EventVenueSyncFailed,
 	EventPaymentCaptured, EventPaymentRefunded, EventPaymentFailed, EventPaymentCanceled,
-	EventAvailabilityUpdated, EventWatchMatched,
+	EventAvailabilityUpdated, EventWatchMatched, EventReservationFeeFailed,
 }

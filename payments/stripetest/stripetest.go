@@ -70,9 +70,15 @@ const (
 	// understood like Confirm; PRIMA itself never confirms.
 	ConfirmIntent Endpoint = "POST /v1/payment_intents/{id}/confirm"
 	CreateRefund  Endpoint = "POST /v1/refunds"
+	// CreateCustomer, CreateSetup and GetSetup save cards for off-session charges; an
+	// off-session charge is CreateIntent with confirm=true and off_session=true.
+	CreateCustomer Endpoint = "POST /v1/customers"
+	CreateSetup    Endpoint = "POST /v1/setup_intents"
+	GetSetup       Endpoint = "GET /v1/setup_intents/{id}"
 )
 
-var endpoints = []Endpoint{CreateIntent, GetIntent, CaptureIntent, CancelIntent, ConfirmIntent, CreateRefund}
+var endpoints = []Endpoint{CreateIntent, GetIntent, CaptureIntent, CancelIntent, ConfirmIntent, CreateRefund,
+	CreateCustomer, CreateSetup, GetSetup}
 
 // Error is a Stripe API error for ErrorNext to answer with.
 type Error struct {
@@ -116,6 +122,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	intents  map[string]*intent
+	setups   map[string]*setup
 	order    []string
 	idem     map[string]*idemRecord
 	faults   map[Endpoint][]fault
@@ -192,6 +199,7 @@ func New(t testing.TB) *Server {
 		t:       t,
 		closed:  make(chan struct{}),
 		intents: map[string]*intent{},
+		setups:  map[string]*setup{},
 		idem:    map[string]*idemRecord{},
 		faults:  map[Endpoint][]fault{},
 		calls:   map[Endpoint]int{},
@@ -203,10 +211,13 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc(string(CancelIntent), s.route(CancelIntent, s.cancel))
 	mux.HandleFunc(string(ConfirmIntent), s.route(ConfirmIntent, s.confirm))
 	mux.HandleFunc(string(CreateRefund), s.route(CreateRefund, s.refund))
+	mux.HandleFunc(string(CreateCustomer), s.route(CreateCustomer, s.createCustomer))
+	mux.HandleFunc(string(CreateSetup), s.route(CreateSetup, s.createSetup))
+	mux.HandleFunc(string(GetSetup), s.route(GetSetup, s.getSetup))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": apiError{
 			Type:    "invalid_request_error",
-			Message: fmt.Sprintf("Unrecognized request URL (%s: %s). stripetest serves only payment intents and refunds.", r.Method, r.URL.Path),
+			Message: fmt.Sprintf("Unrecognized request URL (%s: %s). stripetest serves only payment intents, refunds, customers and setup intents.", r.Method, r.URL.Path),
 		}})
 	})
 	s.hs = httptest.NewServer(mux)
@@ -628,7 +639,104 @@ func (s *Server) create(_ *http.Request, p url.Values) (int, any) {
 	}
 	s.intents[in.id] = in
 	s.order = append(s.order, in.id)
+	if p.Get("confirm") == "true" {
+		return s.confirmAtCreate(in, p)
+	}
 	return http.StatusOK, in.json(expandsCharge(p))
+}
+
+// confirmAtCreate confirms an intent created with confirm=true. Off-session, a card that
+// needs authentication fails with authentication_required, as Stripe answers when the
+// cardholder is not there to authenticate.
+func (s *Server) confirmAtCreate(in *intent, p url.Values) (int, any) {
+	pm := p.Get("payment_method")
+	if pm == "" {
+		return paramMissing("payment_method")
+	}
+	if p.Get("off_session") == "true" && (pm == payments.TestCardAuthenticationRequired || pm == "pm_card_threeDSecure2Required") {
+		e := in.decline("authentication_required", "authentication_required", "Your card was declined. This transaction requires authentication.")
+		e.PaymentIntent = in.json(false)
+		return http.StatusPaymentRequired, errorBody(*e)
+	}
+	status, e := in.confirm(pm)
+	if e != nil {
+		e.PaymentIntent = in.json(false)
+		return status, errorBody(*e)
+	}
+	return http.StatusOK, in.json(expandsCharge(p))
+}
+
+// setup is a SetupIntent of the stand-in.
+type setup struct {
+	id, clientSecret, customer, status, paymentMethod, usage string
+	metadata                                                 map[string]string
+}
+
+func (st *setup) json() map[string]any {
+	out := map[string]any{
+		"id": st.id, "object": "setup_intent", "client_secret": st.clientSecret, "status": st.status,
+		"usage": st.usage, "metadata": st.metadata, "livemode": false,
+	}
+	if st.customer != "" {
+		out["customer"] = st.customer
+	}
+	if st.paymentMethod != "" {
+		out["payment_method"] = st.paymentMethod
+	}
+	return out
+}
+
+func (s *Server) createCustomer(_ *http.Request, _ url.Values) (int, any) {
+	return http.StatusOK, map[string]any{"id": newID("cus_"), "object": "customer", "livemode": false}
+}
+
+func (s *Server) createSetup(_ *http.Request, p url.Values) (int, any) {
+	st := &setup{id: newID("seti_"), customer: p.Get("customer"), status: "requires_payment_method",
+		usage: p.Get("usage"), metadata: map[string]string{}}
+	if st.usage == "" {
+		st.usage = "off_session"
+	}
+	st.clientSecret = st.id + "_secret_" + newID("")
+	for k, v := range p {
+		if name, ok := strings.CutPrefix(k, "metadata["); ok && strings.HasSuffix(name, "]") && len(v) > 0 {
+			st.metadata[strings.TrimSuffix(name, "]")] = v[0]
+		}
+	}
+	s.setups[st.id] = st
+	return http.StatusOK, st.json()
+}
+
+func (s *Server) getSetup(r *http.Request, _ url.Values) (int, any) {
+	st, ok := s.setups[r.PathValue("id")]
+	if !ok {
+		return http.StatusNotFound, errorBody(apiError{Type: "invalid_request_error", Code: "resource_missing",
+			Param: "intent", Message: fmt.Sprintf("No such setupintent: '%s'", r.PathValue("id"))})
+	}
+	return http.StatusOK, st.json()
+}
+
+// ConfirmSetup plays the guest confirming the SetupIntent id on the partner's client with
+// paymentMethod (Stripe.js confirmSetup): the card is saved.
+func (s *Server) ConfirmSetup(id, paymentMethod string) payments.SetupIntent {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.setups[id]
+	if !ok {
+		s.t.Fatalf("stripetest: no setup intent %s", id)
+	}
+	st.status, st.paymentMethod = payments.SetupSucceeded, paymentMethod
+	return payments.SetupIntent{ID: st.id, ClientSecret: st.clientSecret, Status: st.status, Customer: st.customer, PaymentMethod: st.paymentMethod}
+}
+
+// SetupMetadata returns the metadata of the SetupIntent id.
+func (s *Server) SetupMetadata(id string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.setups[id]; ok {
+		return maps.Clone(st.metadata)
+	}
+	return nil
 }
 
 func (s *Server) get(r *http.Request, p url.Values) (int, any) {

@@ -275,6 +275,7 @@ const (
 	CreateWebhookEndpointRequestEventsReservationCompleted       CreateWebhookEndpointRequestEvents = "reservation.completed"
 	CreateWebhookEndpointRequestEventsReservationConfirmed       CreateWebhookEndpointRequestEvents = "reservation.confirmed"
 	CreateWebhookEndpointRequestEventsReservationExpired         CreateWebhookEndpointRequestEvents = "reservation.expired"
+	CreateWebhookEndpointRequestEventsReservationFeeFailed       CreateWebhookEndpointRequestEvents = "reservation.fee_failed"
 	CreateWebhookEndpointRequestEventsReservationNoShow          CreateWebhookEndpointRequestEvents = "reservation.no_show"
 	CreateWebhookEndpointRequestEventsReservationUpdated         CreateWebhookEndpointRequestEvents = "reservation.updated"
 	CreateWebhookEndpointRequestEventsReservationVenueSyncFailed CreateWebhookEndpointRequestEvents = "reservation.venue_sync_failed"
@@ -303,6 +304,8 @@ func (e CreateWebhookEndpointRequestEvents) Valid() bool {
 	case CreateWebhookEndpointRequestEventsReservationConfirmed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationExpired:
+		return true
+	case CreateWebhookEndpointRequestEventsReservationFeeFailed:
 		return true
 	case CreateWebhookEndpointRequestEventsReservationNoShow:
 		return true
@@ -865,6 +868,7 @@ const (
 	ListEventsParamsTypeReservationCompleted       ListEventsParamsType = "reservation.completed"
 	ListEventsParamsTypeReservationConfirmed       ListEventsParamsType = "reservation.confirmed"
 	ListEventsParamsTypeReservationExpired         ListEventsParamsType = "reservation.expired"
+	ListEventsParamsTypeReservationFeeFailed       ListEventsParamsType = "reservation.fee_failed"
 	ListEventsParamsTypeReservationNoShow          ListEventsParamsType = "reservation.no_show"
 	ListEventsParamsTypeReservationUpdated         ListEventsParamsType = "reservation.updated"
 	ListEventsParamsTypeReservationVenueSyncFailed ListEventsParamsType = "reservation.venue_sync_failed"
@@ -891,6 +895,8 @@ func (e ListEventsParamsType) Valid() bool {
 	case ListEventsParamsTypeReservationConfirmed:
 		return true
 	case ListEventsParamsTypeReservationExpired:
+		return true
+	case ListEventsParamsTypeReservationFeeFailed:
 		return true
 	case ListEventsParamsTypeReservationNoShow:
 		return true
@@ -1032,7 +1038,7 @@ type AnyEvent struct {
 
 	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`
@@ -1256,7 +1262,7 @@ type AvailabilityUpdatedEvent struct {
 
 	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`
@@ -1379,6 +1385,9 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
 	// subtotal (the slot's price per cover times the covers, or per booking), the
 	// venue's service charge (a rate of the subtotal) and its tax (a rate of subtotal
@@ -1417,6 +1426,45 @@ type CancellationQuote struct {
 //
 // Example: cancellation_quote
 type CancellationQuoteObject string
+
+// CardGuarantee The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data.
+type CardGuarantee struct {
+	// ClientSecret The SetupIntent's client secret, for Stripe.js.
+	//
+	// Example: seti_1Q2w3E4r5T6y7U8i_secret_abc
+	ClientSecret string `json:"client_secret"`
+
+	// FeeAmount The fee due, in minor units (0 when none).
+	//
+	// Example: 0
+	FeeAmount *int64 `json:"fee_amount,omitempty"`
+
+	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`.
+	FeeDeclineCode *string `json:"fee_decline_code,omitempty"`
+
+	// FeePaymentIntentId The off-session PaymentIntent of the fee, once tried.
+	FeePaymentIntentId *string `json:"fee_payment_intent_id,omitempty"`
+
+	// FeeReason Why a fee is due: `no_show` or `late_cancel`; null when none.
+	FeeReason *string `json:"fee_reason,omitempty"`
+
+	// FeeStatus `none` (no fee due), `pending` (being charged), `paid`, or `unpaid` (the off-session charge failed; see `fee_decline_code`). New values may be added.
+	//
+	// Known values: `none`, `pending`, `paid`, `unpaid`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: none
+	FeeStatus *string `json:"fee_status,omitempty"`
+
+	// SetupIntentId The Stripe SetupIntent that saves the guest's card.
+	//
+	// Example: seti_1Q2w3E4r5T6y7U8i
+	SetupIntentId string `json:"setup_intent_id"`
+
+	// Status The SetupIntent's status as last seen: `succeeded` once the card is saved.
+	//
+	// Example: succeeded
+	Status string `json:"status"`
+}
 
 // ConfirmPaymentIntentRequest The test payment method to confirm with.
 type ConfirmPaymentIntentRequest struct {
@@ -1677,7 +1725,7 @@ type Event struct {
 
 	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`
@@ -1751,7 +1799,7 @@ type EventListObject string
 
 // EventType What happened. See the webhooks guide (`/docs/guides/webhooks`).
 //
-// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 //
 // Example: reservation.confirmed
 type EventType = string
@@ -2051,6 +2099,38 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus = string
 
+// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+type PaymentPolicy struct {
+	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
+	//
+	// Example: 2500
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Currency ISO 4217 currency, lower case, when something is charged; absent with `none`.
+	//
+	// Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Per With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
+	//
+	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: cover
+	Per *string `json:"per,omitempty"`
+
+	// Summary The policy in words, for the guest.
+	//
+	// Example: A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
+	Summary string `json:"summary"`
+
+	// Type `none`, `prepay`, `deposit` or `card_guarantee`.
+	//
+	// Known values: `none`, `prepay`, `deposit`, `card_guarantee`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: deposit
+	Type string `json:"type"`
+}
+
 // PendingChange A change of a confirmed prime booking that costs more than was paid; null when
 // there is none. Confirm `payment.client_secret` on the client as for a hold, then
 // apply the change with `POST /v1/reservations/{id}/finalize`. The booking is
@@ -2191,9 +2271,9 @@ type PriceBreakdownLine struct {
 	// Example: 1250
 	RateBps *int `json:"rate_bps,omitempty"`
 
-	// Type `subtotal`, `service_charge` or `tax`.
+	// Type `subtotal`, `service_charge`, `tax` or `deposit` (a deposit booking: `quantity` × `unit_amount`).
 	//
-	// Known values: `subtotal`, `service_charge`, `tax`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `subtotal`, `service_charge`, `tax`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: subtotal
 	Type string `json:"type"`
@@ -2329,6 +2409,9 @@ type Reservation struct {
 	// CancelledAt When it was cancelled or released.
 	CancelledAt *time.Time `json:"cancelled_at"`
 
+	// CardGuarantee The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data.
+	CardGuarantee *CardGuarantee `json:"card_guarantee,omitempty"`
+
 	// ConfirmationCode Once confirmed, the code the guest quotes at the venue.
 	//
 	// Example: PRM-7K4QX9
@@ -2392,6 +2475,9 @@ type Reservation struct {
 
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
+
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
 	Payments []ReservationPayment `json:"payments"`
@@ -2807,6 +2893,9 @@ type Slot struct {
 	//
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
+
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
@@ -3428,7 +3517,7 @@ type WatchMatchedEvent struct {
 
 	// Type What happened. See the webhooks guide (`/docs/guides/webhooks`).
 	//
-	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	// Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
 	//
 	// Example: reservation.confirmed
 	Type EventType `json:"type"`

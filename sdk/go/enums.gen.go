@@ -37,6 +37,14 @@ const (
 	CancellationPolicyFeeTypeFixed   = "fixed"
 )
 
+// The known values of CardGuaranteeFeeStatus, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	CardGuaranteeFeeStatusNone    = "none"
+	CardGuaranteeFeeStatusPending = "pending"
+	CardGuaranteeFeeStatusPaid    = "paid"
+	CardGuaranteeFeeStatusUnpaid  = "unpaid"
+)
+
 // The known values of ErrorDetailNextStep, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	ErrorDetailNextStepConfirmPayment            = "confirm_payment"
@@ -78,6 +86,7 @@ const (
 	EventTypePaymentCanceled            EventType = "payment.canceled"
 	EventTypeAvailabilityUpdated        EventType = "availability.updated"
 	EventTypeWatchMatched               EventType = "watch.matched"
+	EventTypeReservationFeeFailed       EventType = "reservation.fee_failed"
 )
 
 // The known values of PaymentIntentStatus, an open enum: v1 may add values, so compare with these and do not act on others.
@@ -91,6 +100,20 @@ const (
 	PaymentIntentStatusSucceeded             PaymentIntentStatus = "succeeded"
 )
 
+// The known values of PaymentPolicyPer, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	PaymentPolicyPerCover   = "cover"
+	PaymentPolicyPerBooking = "booking"
+)
+
+// The known values of PaymentPolicyType, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	PaymentPolicyTypeNone          = "none"
+	PaymentPolicyTypePrepay        = "prepay"
+	PaymentPolicyTypeDeposit       = "deposit"
+	PaymentPolicyTypeCardGuarantee = "card_guarantee"
+)
+
 // The known values of PaymentProvider, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	PaymentProviderSandbox = "sandbox"
@@ -102,6 +125,7 @@ const (
 	PriceBreakdownLineTypeSubtotal      = "subtotal"
 	PriceBreakdownLineTypeServiceCharge = "service_charge"
 	PriceBreakdownLineTypeTax           = "tax"
+	PriceBreakdownLineTypeDeposit       = "deposit"
 )
 
 // The known values of PricePer, an open enum: v1 may add values, so compare with these and do not act on others.

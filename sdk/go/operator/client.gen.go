@@ -342,6 +342,45 @@ func (e UpdateSlotRequestStatus) Valid() bool {
 	}
 }
 
+// Defines values for VenuePaymentPolicyInputPer.
+const (
+	VenuePaymentPolicyInputPerBooking VenuePaymentPolicyInputPer = "booking"
+	VenuePaymentPolicyInputPerCover   VenuePaymentPolicyInputPer = "cover"
+)
+
+// Valid indicates whether the value is a known member of the VenuePaymentPolicyInputPer enum.
+func (e VenuePaymentPolicyInputPer) Valid() bool {
+	switch e {
+	case VenuePaymentPolicyInputPerBooking:
+		return true
+	case VenuePaymentPolicyInputPerCover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VenuePaymentPolicyInputType.
+const (
+	VenuePaymentPolicyInputTypeCardGuarantee VenuePaymentPolicyInputType = "card_guarantee"
+	VenuePaymentPolicyInputTypeDeposit       VenuePaymentPolicyInputType = "deposit"
+	VenuePaymentPolicyInputTypeNone          VenuePaymentPolicyInputType = "none"
+)
+
+// Valid indicates whether the value is a known member of the VenuePaymentPolicyInputType enum.
+func (e VenuePaymentPolicyInputType) Valid() bool {
+	switch e {
+	case VenuePaymentPolicyInputTypeCardGuarantee:
+		return true
+	case VenuePaymentPolicyInputTypeDeposit:
+		return true
+	case VenuePaymentPolicyInputTypeNone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Weekday.
 const (
 	WeekdayFri Weekday = "fri"
@@ -932,6 +971,9 @@ type CreateVenueRequest struct {
 	// Example: Osteria Lupa
 	Name string `json:"name"`
 
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
+
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
 	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
@@ -1483,6 +1525,9 @@ type OperatorVenue struct {
 	// Example: venue
 	Object OperatorVenueObject `json:"object"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
 	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
@@ -1543,6 +1588,38 @@ type OperatorVenueListObject string
 //
 // Example: requires_capture
 type PaymentIntentStatus = string
+
+// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+type PaymentPolicy struct {
+	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
+	//
+	// Example: 2500
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Currency ISO 4217 currency, lower case, when something is charged; absent with `none`.
+	//
+	// Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Per With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
+	//
+	// Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: cover
+	Per *string `json:"per,omitempty"`
+
+	// Summary The policy in words, for the guest.
+	//
+	// Example: A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
+	Summary string `json:"summary"`
+
+	// Type `none`, `prepay`, `deposit` or `card_guarantee`.
+	//
+	// Known values: `none`, `prepay`, `deposit`, `card_guarantee`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: deposit
+	Type string `json:"type"`
+}
 
 // Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 type Price struct {
@@ -1747,6 +1824,9 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
+	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
@@ -1868,6 +1948,9 @@ type UpdateVenueRequest struct {
 	// Example: Osteria Lupa
 	Name *string `json:"name,omitempty"`
 
+	// PaymentPolicy The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *VenuePaymentPolicyInput `json:"payment_policy,omitempty"`
+
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
 	// notifications at PRIMA (for venues without a platform), `webhook` POSTs them,
 	// signed per Standard Webhooks, to `url`, and `email` mails each new booking,
@@ -1928,6 +2011,34 @@ type VenueChargesInput struct {
 	// Example: false
 	TaxInclusive bool `json:"tax_inclusive"`
 }
+
+// VenuePaymentPolicyInput The payment policy of the venue's standard slots: `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`. Prime slots are always prepaid. New holds use it; bookings keep the one they were made with.
+type VenuePaymentPolicyInput struct {
+	// Amount With `deposit` and `card_guarantee` (required): minor units of the venue's currency.
+	//
+	// Example: 2500
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Per With `deposit` and `card_guarantee` (required): `cover` or `booking`.
+	//
+	// Example: cover
+	Per *VenuePaymentPolicyInputPer `json:"per,omitempty"`
+
+	// Type `none`, `deposit` or `card_guarantee`.
+	//
+	// Example: deposit
+	Type VenuePaymentPolicyInputType `json:"type"`
+}
+
+// VenuePaymentPolicyInputPer With `deposit` and `card_guarantee` (required): `cover` or `booking`.
+//
+// Example: cover
+type VenuePaymentPolicyInputPer string
+
+// VenuePaymentPolicyInputType `none`, `deposit` or `card_guarantee`.
+//
+// Example: deposit
+type VenuePaymentPolicyInputType string
 
 // VenuePlatform How the venue's own reservation platform hears of bookings: `log` keeps the
 // notifications at PRIMA (for venues without a platform), `webhook` POSTs them,

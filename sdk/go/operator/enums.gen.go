@@ -59,6 +59,20 @@ const (
 	PaymentIntentStatusSucceeded             PaymentIntentStatus = "succeeded"
 )
 
+// The known values of PaymentPolicyPer, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	PaymentPolicyPerCover   = "cover"
+	PaymentPolicyPerBooking = "booking"
+)
+
+// The known values of PaymentPolicyType, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	PaymentPolicyTypeNone          = "none"
+	PaymentPolicyTypePrepay        = "prepay"
+	PaymentPolicyTypeDeposit       = "deposit"
+	PaymentPolicyTypeCardGuarantee = "card_guarantee"
+)
+
 // The known values of PricePer, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	PricePerCover   = "cover"

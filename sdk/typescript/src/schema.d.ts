@@ -1304,6 +1304,7 @@ export interface components {
              * @enum {string}
              */
             object: "cancellation_quote";
+            payment_policy?: components["schemas"]["PaymentPolicy"];
             price_breakdown?: components["schemas"]["PriceBreakdown"];
             /**
              * Format: int64
@@ -1322,6 +1323,43 @@ export interface components {
              * @example Cancelling now refunds USD 75.00 and keeps USD 75.00 (50% of the prepaid amount).
              */
             summary: string;
+        };
+        /** @description The card guarantee of a `card_guarantee` booking. Confirm the SetupIntent with Stripe.js (`confirmSetup`) using `client_secret` before finalizing; only Stripe's ids are kept, never card data. */
+        CardGuarantee: {
+            /**
+             * @description The SetupIntent's client secret, for Stripe.js.
+             * @example seti_1Q2w3E4r5T6y7U8i_secret_abc
+             */
+            client_secret: string;
+            /**
+             * Format: int64
+             * @description The fee due, in minor units (0 when none).
+             * @example 0
+             */
+            fee_amount?: number;
+            /** @description Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`. */
+            fee_decline_code?: string | null;
+            /** @description The off-session PaymentIntent of the fee, once tried. */
+            fee_payment_intent_id?: string | null;
+            /** @description Why a fee is due: `no_show` or `late_cancel`; null when none. */
+            fee_reason?: string | null;
+            /**
+             * @description `none` (no fee due), `pending` (being charged), `paid`, or `unpaid` (the off-session charge failed; see `fee_decline_code`). New values may be added.
+             *
+             *     Known values: `none`, `pending`, `paid`, `unpaid`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example none
+             */
+            fee_status?: string;
+            /**
+             * @description The Stripe SetupIntent that saves the guest's card.
+             * @example seti_1Q2w3E4r5T6y7U8i
+             */
+            setup_intent_id: string;
+            /**
+             * @description The SetupIntent's status as last seen: `succeeded` once the card is saved.
+             * @example succeeded
+             */
+            status: string;
         };
         /** @description The test payment method to confirm with. */
         ConfirmPaymentIntentRequest: {
@@ -1472,7 +1510,7 @@ export interface components {
              *       "reservation.cancelled"
              *     ]
              */
-            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated" | "watch.matched")[];
+            events: ("*" | "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated" | "watch.matched" | "reservation.fee_failed")[];
             /**
              * @description An http(s) URL on the public internet.
              * @example https://partner.example/hooks/prima
@@ -1638,7 +1676,7 @@ export interface components {
         /**
          * @description What happened. See the webhooks guide (`/docs/guides/webhooks`).
          *
-         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+         *     Known values: `reservation.confirmed`, `reservation.updated`, `reservation.cancelled`, `reservation.completed`, `reservation.no_show`, `reservation.expired`, `reservation.venue_sync_failed`, `payment.captured`, `payment.refunded`, `payment.failed`, `payment.canceled`, `availability.updated`, `watch.matched`, `reservation.fee_failed`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
          * @example reservation.confirmed
          */
         EventType: string;
@@ -1920,6 +1958,39 @@ export interface components {
          * @example requires_capture
          */
         PaymentIntentStatus: string;
+        /** @description What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added. */
+        PaymentPolicy: {
+            /**
+             * Format: int64
+             * @description With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
+             * @example 2500
+             */
+            amount?: number;
+            /**
+             * @description ISO 4217 currency, lower case, when something is charged; absent with `none`.
+             * @example usd
+             */
+            currency?: string;
+            /**
+             * @description With `deposit` and `card_guarantee`: `cover` (per guest) or `booking`; absent otherwise.
+             *
+             *     Known values: `cover`, `booking`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example cover
+             */
+            per?: string;
+            /**
+             * @description The policy in words, for the guest.
+             * @example A deposit of USD 25.00 per guest is charged when the booking is confirmed and credited against the bill.
+             */
+            summary: string;
+            /**
+             * @description `none`, `prepay`, `deposit` or `card_guarantee`.
+             *
+             *     Known values: `none`, `prepay`, `deposit`, `card_guarantee`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example deposit
+             */
+            type: string;
+        };
         /**
          * @description A change of a confirmed prime booking that costs more than was paid; null when
          *     there is none. Confirm `payment.client_secret` on the client as for a hold, then
@@ -2056,9 +2127,9 @@ export interface components {
              */
             rate_bps?: number;
             /**
-             * @description `subtotal`, `service_charge` or `tax`.
+             * @description `subtotal`, `service_charge`, `tax` or `deposit` (a deposit booking: `quantity` × `unit_amount`).
              *
-             *     Known values: `subtotal`, `service_charge`, `tax`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             *     Known values: `subtotal`, `service_charge`, `tax`, `deposit`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
              * @example subtotal
              */
             type: string;
@@ -2217,6 +2288,7 @@ export interface components {
              * @description When it was cancelled or released.
              */
             cancelled_at: string | null;
+            card_guarantee?: components["schemas"]["CardGuarantee"];
             /**
              * @description Once confirmed, the code the guest quotes at the venue.
              * @example PRM-7K4QX9
@@ -2281,6 +2353,7 @@ export interface components {
              */
             party_size: number;
             payment: components["schemas"]["Payment"];
+            payment_policy?: components["schemas"]["PaymentPolicy"];
             /** @description Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`). */
             payments: components["schemas"]["ReservationPayment"][];
             pending_change: components["schemas"]["PendingChange"];
@@ -2645,6 +2718,7 @@ export interface components {
              * @example 2
              */
             party_size_min: number;
+            payment_policy?: components["schemas"]["PaymentPolicy"];
             price: components["schemas"]["Price"];
             /** @description The booking questions a hold of this slot answers (`answers` of `POST /v1/reservations`); required ones must be answered. */
             questions?: components["schemas"]["BookingQuestion"][];
@@ -3937,7 +4011,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only events of this type. */
-                type?: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated" | "watch.matched";
+                type?: "reservation.confirmed" | "reservation.updated" | "reservation.cancelled" | "reservation.completed" | "reservation.no_show" | "reservation.expired" | "reservation.venue_sync_failed" | "payment.captured" | "payment.refunded" | "payment.failed" | "payment.canceled" | "availability.updated" | "watch.matched" | "reservation.fee_failed";
                 /** @description Only events about this reservation. */
                 reservation_id?: string;
                 /** @description Only events created at or after this time (RFC 3339). */

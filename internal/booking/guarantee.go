@@ -1,0 +1,165 @@
+package booking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prima-dining/partner-api/internal/idempotency"
+	"github.com/prima-dining/partner-api/payments"
+	"github.com/prima-dining/partner-api/store"
+)
+
+// Card guarantees: a hold of a card-guaranteed slot saves the guest's card with a
+// SetupIntent (its client_secret is returned like a PaymentIntent's); finalize checks
+// server-side that the card was saved; a no-show recorded by the operator, or a
+// cancellation inside the fee window, makes the fee due in the same transaction as the
+// outcome, and the fee is then charged off-session with the saved payment method under
+// a key per reservation and reason, so however often the call is retried, and however
+// many run at once, the guest is charged at most once. A failed charge leaves the
+// booking's outcome as recorded, the fee unpaid, and sends reservation.fee_failed.
+
+// errNoCardSaver: the gateway in use cannot save cards.
+var errNoCardSaver = errors.New("booking: the payment gateway cannot save cards")
+
+func (s *core) cardSaver() (payments.CardSaver, error) {
+	saver, ok := s.gateway.(payments.CardSaver)
+	if !ok {
+		return nil, fmt.Errorf("%w: %w", ErrPaymentProvider, errNoCardSaver)
+	}
+	return saver, nil
+}
+
+// attachSetup creates the hold's SetupIntent. When the provider fails, the hold is
+// released, as attachPayment does.
+func (s *core) attachSetup(ctx context.Context, row *store.Reservation, slot store.Slot) error {
+	saver, err := s.cardSaver()
+	if err == nil {
+		var si payments.SetupIntent
+		si, err = saver.CreateSetup(ctx, payments.CreateSetup{
+			Description: fmt.Sprintf("PRIMA card guarantee of reservation %s at %s", row.ID, slot.Venue.Name),
+			Metadata: map[string]string{
+				"reservation_id": row.ID, "partner_id": row.PartnerID, "venue_id": row.VenueID, "slot_id": row.SlotID,
+			},
+			IdempotencyKey: paymentKey("setup", row.ID, row.PaymentAttempt),
+		})
+		if err == nil {
+			row.SetupIntentID, row.SetupClientSecret, row.SetupStatus, row.CardCustomer = &si.ID, si.ClientSecret, si.Status, si.Customer
+			err = s.db.Transact(ctx, func(tx *store.Tx) error {
+				ok, err := tx.UpdateReservation(row, string(StatusHeld))
+				if err == nil && !ok {
+					err = errors.New("hold changed while its card guarantee was created")
+				}
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("booking: record card guarantee of %s: %w", row.ID, err)
+			}
+			return nil
+		}
+	}
+	undo := func(tx *store.Tx) error {
+		return idempotency.FromContext(ctx).Record(tx, idempotency.PointHeld, "", "")
+	}
+	if rerr := s.releaseHold(ctx, row.ID, "payment_provider_error", undo); rerr != nil {
+		s.log.ErrorContext(ctx, "release hold after card guarantee failure", "reservation_id", row.ID, "error", rerr)
+	}
+	if errors.Is(err, ErrPaymentProvider) {
+		return err
+	}
+	return fmt.Errorf("%w: create setup intent: %w", ErrPaymentProvider, err)
+}
+
+// verifySetup reads the hold's SetupIntent at the provider: finalize books only a hold
+// whose card was saved (never trusting the client).
+func (s *core) verifySetup(ctx context.Context, row store.Reservation) (payments.SetupIntent, error) {
+	saver, err := s.cardSaver()
+	if err != nil {
+		return payments.SetupIntent{}, err
+	}
+	si, err := saver.GetSetup(ctx, *row.SetupIntentID)
+	if err != nil {
+		return payments.SetupIntent{}, fmt.Errorf("%w: read setup intent: %w", ErrPaymentProvider, err)
+	}
+	if si.Status != payments.SetupSucceeded || si.PaymentMethod == "" {
+		return si, &PaymentError{Status: payments.IntentStatus(si.Status)}
+	}
+	return si, nil
+}
+
+// insideFeeWindow reports whether cancelling the card-guaranteed booking r at now costs
+// its fee: after the free cancellation window of its policy.
+func insideFeeWindow(r store.Reservation, now time.Time) bool {
+	if r.PaymentPolicy != string(PolicyCardGuarantee) {
+		return false
+	}
+	return now.After(r.StartsAt.Add(-time.Duration(r.PolicyFreeHours) * time.Hour))
+}
+
+// feeDue makes a card-guaranteed booking's fee due for reason, once: a fee already due,
+// paid or unpaid is left as it is.
+func feeDue(r *store.Reservation, reason string) {
+	if r.PaymentPolicy != string(PolicyCardGuarantee) || r.FeeStatus != "" {
+		return
+	}
+	fee := Deposit{Amount: r.DepositAmount, Per: PricePer(r.DepositPer)}.Total(r.PartySize)
+	if fee <= 0 {
+		return
+	}
+	r.FeeStatus, r.FeeReason, r.FeeAmount = FeePending, reason, fee
+}
+
+// chargeFee charges a pending fee off-session and records the outcome on the row, from
+// pending only. A provider outage leaves it pending (the next call of the operator or
+// the partner charges it, under the same key).
+func (s *core) chargeFee(ctx context.Context, row store.Reservation) store.Reservation {
+	status, intentID, code := FeePaid, "", ""
+	saver, err := s.cardSaver()
+	var in payments.Intent
+	switch {
+	case err != nil:
+		s.log.WarnContext(ctx, "charge fee", "reservation_id", row.ID, "error", err)
+		return row
+	case row.CardPaymentMethod == "" || row.CardCustomer == "":
+		status, code = FeeUnpaid, "no_saved_card"
+	default:
+		metadata := map[string]string{"reservation_id": row.ID, "partner_id": row.PartnerID, "venue_id": row.VenueID, "reason": row.FeeReason}
+		if row.PartnerReference != "" {
+			metadata["partner_reference"] = row.PartnerReference
+		}
+		in, err = saver.ChargeOffSession(ctx, payments.OffSessionCharge{
+			Amount: row.FeeAmount, Currency: reservationCurrency(row), Customer: row.CardCustomer,
+			PaymentMethod: row.CardPaymentMethod, Metadata: metadata,
+			Description:    fmt.Sprintf("PRIMA %s fee of reservation %s", row.FeeReason, row.ID),
+			IdempotencyKey: paymentKey("fee-"+row.FeeReason, row.ID, 0),
+		})
+		intentID = in.ID
+		switch {
+		case err == nil:
+		case errors.Is(err, payments.ErrDeclined):
+			status, code = FeeUnpaid, in.DeclineCode
+			if code == "" {
+				code = "card_declined"
+			}
+		default:
+			s.log.WarnContext(ctx, "charge fee", "reservation_id", row.ID, "error", err)
+			return row
+		}
+	}
+	updated, err := s.update(ctx, Partner{}, row.ID, func(_ *store.Tx, r *store.Reservation) error {
+		if r.FeeStatus != FeePending {
+			return nil // recorded by a concurrent call
+		}
+		r.FeeStatus, r.FeeDeclineCode = status, code
+		if intentID != "" {
+			r.FeeIntentID = &intentID
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "record fee", "reservation_id", row.ID, "error", err)
+		return row
+	}
+	return updated
+}

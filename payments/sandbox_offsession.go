@@ -1,0 +1,152 @@
+package payments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Off-session scenarios the sandbox plays, named like the others by the
+// partner_reference of the hold (the booking layer passes it in the fee's metadata).
+const (
+	// ScenarioFeeDeclined: the off-session fee is declined (generic_decline).
+	ScenarioFeeDeclined = "sandbox_fee_declined"
+	// ScenarioFeeAuthenticationRequired: the bank asks for authentication, which an
+	// off-session charge cannot give (authentication_required).
+	ScenarioFeeAuthenticationRequired = "sandbox_fee_authentication_required"
+)
+
+var _ CardSaver = (*Sandbox)(nil)
+
+// CreateSetup implements CardSaver. The SetupIntent waits for ConfirmSetup, which stands
+// in for Stripe.js's confirmSetup on the partner's client.
+func (s *Sandbox) CreateSetup(ctx context.Context, p CreateSetup) (SetupIntent, error) {
+	id := "seti_sbx_" + strings.ToLower(ulid.Make().String())
+	si := SetupIntent{
+		ID: id, ClientSecret: id + "_secret_" + strings.ToLower(rand.Text()[:16]),
+		Status: "requires_payment_method", Customer: "cus_sbx_" + strings.ToLower(ulid.Make().String()),
+	}
+	data, err := json.Marshal(si) //nolint:gosec // G117: the sandbox stores its own fake secret, as Stripe keeps a real one
+	if err != nil {
+		return SetupIntent{}, err
+	}
+	existing, err := s.store.InsertSandboxIntent(ctx, id, p.IdempotencyKey, data)
+	if err != nil {
+		return SetupIntent{}, fmt.Errorf("sandbox: create setup: %w: %w", ErrProvider, err)
+	}
+	if existing != nil {
+		var first SetupIntent
+		if err := json.Unmarshal(existing, &first); err != nil {
+			return SetupIntent{}, fmt.Errorf("sandbox: create setup: %w: %w", ErrProvider, err)
+		}
+		return first, nil
+	}
+	return si, nil
+}
+
+// GetSetup implements CardSaver.
+func (s *Sandbox) GetSetup(ctx context.Context, id string) (SetupIntent, error) {
+	si, _, err := s.loadSetup(ctx, id)
+	return si, err
+}
+
+// ConfirmSetup saves the test payment method on the SetupIntent id (pm_card_visa,
+// pm_card_chargeDeclined, pm_card_authenticationRequired: each is saved; how it fares
+// is decided when it is charged off-session).
+func (s *Sandbox) ConfirmSetup(ctx context.Context, id, paymentMethod string) (SetupIntent, error) {
+	if paymentMethod == "" {
+		paymentMethod = TestCardVisa
+	}
+	switch paymentMethod {
+	case TestCardVisa, TestCardChargeDeclined, TestCardAuthenticationRequired:
+	default:
+		return SetupIntent{}, fmt.Errorf("sandbox: unknown test payment method %q: %w", paymentMethod, ErrInvalidState)
+	}
+	for range 10 {
+		si, version, err := s.loadSetup(ctx, id)
+		if err != nil {
+			return SetupIntent{}, err
+		}
+		if si.Status == SetupSucceeded {
+			return si, nil
+		}
+		si.Status, si.PaymentMethod = SetupSucceeded, paymentMethod
+		data, err := json.Marshal(si) //nolint:gosec // G117: the sandbox stores its own fake secret, as Stripe keeps a real one
+		if err != nil {
+			return SetupIntent{}, err
+		}
+		ok, err := s.store.UpdateSandboxIntent(ctx, id, version, data)
+		if err != nil {
+			return SetupIntent{}, fmt.Errorf("sandbox: confirm setup %s: %w: %w", id, ErrProvider, err)
+		}
+		if ok {
+			return si, nil
+		}
+	}
+	return SetupIntent{}, fmt.Errorf("sandbox: confirm setup %s: too much contention: %w", id, ErrProvider)
+}
+
+// ChargeOffSession implements CardSaver. The charge succeeds (captured) unless the saved
+// card or the hold's partner_reference plays a failure: pm_card_chargeDeclined or
+// ScenarioFeeDeclined decline it (generic_decline), pm_card_authenticationRequired or
+// ScenarioFeeAuthenticationRequired need authentication (authentication_required). A
+// retry with the same idempotency key answers the first outcome again.
+func (s *Sandbox) ChargeOffSession(ctx context.Context, p OffSessionCharge) (Intent, error) {
+	if p.Amount <= 0 || p.Currency == "" || p.Customer == "" || p.PaymentMethod == "" {
+		return Intent{}, fmt.Errorf("sandbox: off-session charge: amount, currency, customer and payment method are required: %w", ErrInvalidState)
+	}
+	id := "pi_sbx_" + strings.ToLower(ulid.Make().String())
+	in := sandboxIntent{
+		Intent: Intent{
+			ID: id, ClientSecret: id + "_secret_" + strings.ToLower(rand.Text()[:16]),
+			Amount: p.Amount, Currency: strings.ToLower(p.Currency),
+			Status: StatusSucceeded, AmountCaptured: p.Amount,
+		},
+		PaymentMethod: p.PaymentMethod,
+		CreatedAt:     s.now().UTC(),
+	}
+	scenario := p.Metadata["partner_reference"]
+	switch {
+	case p.PaymentMethod == TestCardChargeDeclined || scenario == ScenarioFeeDeclined:
+		in.Status, in.AmountCaptured, in.DeclineCode = StatusRequiresPaymentMethod, 0, "generic_decline"
+	case p.PaymentMethod == TestCardAuthenticationRequired || scenario == ScenarioFeeAuthenticationRequired:
+		in.Status, in.AmountCaptured, in.DeclineCode = StatusRequiresPaymentMethod, 0, DeclineAuthenticationRequired
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		return Intent{}, err
+	}
+	existing, err := s.store.InsertSandboxIntent(ctx, id, p.IdempotencyKey, data)
+	if err != nil {
+		return Intent{}, fmt.Errorf("sandbox: off-session charge: %w: %w", ErrProvider, err)
+	}
+	if existing != nil {
+		in = sandboxIntent{}
+		if err := json.Unmarshal(existing, &in); err != nil {
+			return Intent{}, fmt.Errorf("sandbox: off-session charge: %w: %w", ErrProvider, err)
+		}
+	}
+	if in.DeclineCode != "" {
+		return in.Intent, fmt.Errorf("sandbox: off-session charge: %s: %w", in.DeclineCode, ErrDeclined)
+	}
+	return in.Intent, nil
+}
+
+func (s *Sandbox) loadSetup(ctx context.Context, id string) (SetupIntent, int, error) {
+	data, version, err := s.store.GetSandboxIntent(ctx, id)
+	if err != nil {
+		return SetupIntent{}, 0, fmt.Errorf("sandbox: get %s: %w: %w", id, ErrProvider, err)
+	}
+	if data == nil || !strings.HasPrefix(id, "seti_") {
+		return SetupIntent{}, 0, fmt.Errorf("sandbox: %s: %w", id, ErrNotFound)
+	}
+	var si SetupIntent
+	if err := json.Unmarshal(data, &si); err != nil {
+		return SetupIntent{}, 0, fmt.Errorf("sandbox: decode %s: %w", id, err)
+	}
+	return si, version, nil
+}
