@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -67,7 +68,8 @@ const settlementScan = 100
 // (inclusive; at most MaxSettlementDays): one line per reservation and currency with
 // any money (captured, refunded or fees), newest reservation first, paged by
 // reservation id, and the totals per currency of every line of the range. Totals are
-// the sums of the payments the reservations show (Reservation.Payments).
+// the sums of the payments the reservations show (Reservation.Payments) and of their
+// card guarantees' fees charged.
 func (s *Reservations) Settlement(ctx context.Context, p Partner, from, to string, page Page) (SettlementReport, error) {
 	f, errFrom := time.Parse(time.DateOnly, from)
 	t, errTo := time.Parse(time.DateOnly, to)
@@ -142,6 +144,15 @@ func settlementLines(r Reservation) []SettlementLine {
 			order = append(order, p.Currency)
 		}
 		byCurrency[p.Currency] = byCurrency[p.Currency].add(recordAmounts(p))
+	}
+	// A card guarantee's fee, once charged (a no-show, a late cancellation), is money
+	// taken from the guest too; the reservation shows it on its card_guarantee.
+	if g := r.Guarantee; g != nil && g.FeeStatus == FeePaid && g.FeeAmount > 0 {
+		c := strings.ToLower(r.PaymentPolicy.Currency)
+		if _, seen := byCurrency[c]; !seen {
+			order = append(order, c)
+		}
+		byCurrency[c] = byCurrency[c].add(SettlementAmounts{Captured: g.FeeAmount})
 	}
 	var out []SettlementLine
 	for _, c := range order {

@@ -4437,7 +4437,8 @@ type ClientInterface interface {
 	// most 366 days): one line per reservation and currency with any money, newest
 	// first, with what was captured from the guest, refunded, PRIMA's fees and the
 	// net (captured − refunded − fees), and the totals per currency of the whole range
-	// on every page. Totals equal the sums of the `payments` the reservations show.
+	// on every page. Totals equal the sums of the `payments` the reservations show, with
+	// a card guarantee's fee once charged counted as captured.
 	// `Accept: text/csv` answers the whole range as CSV (no paging), one row per line
 	// and then one `total` row per currency.
 	//
@@ -5268,7 +5269,8 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 // most 366 days): one line per reservation and currency with any money, newest
 // first, with what was captured from the guest, refunded, PRIMA's fees and the
 // net (captured − refunded − fees), and the totals per currency of the whole range
-// on every page. Totals equal the sums of the `payments` the reservations show.
+// on every page. Totals equal the sums of the `payments` the reservations show, with
+// a card guarantee's fee once charged counted as captured.
 // `Accept: text/csv` answers the whole range as CSV (no paging), one row per line
 // and then one `total` row per currency.
 //
@@ -9045,7 +9047,8 @@ type ClientWithResponsesInterface interface {
 	// most 366 days): one line per reservation and currency with any money, newest
 	// first, with what was captured from the guest, refunded, PRIMA's fees and the
 	// net (captured − refunded − fees), and the totals per currency of the whole range
-	// on every page. Totals equal the sums of the `payments` the reservations show.
+	// on every page. Totals equal the sums of the `payments` the reservations show, with
+	// a card guarantee's fee once charged counted as captured.
 	// `Accept: text/csv` answers the whole range as CSV (no paging), one row per line
 	// and then one `total` row per currency.
 	//
@@ -18059,7 +18062,8 @@ func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, re
 // most 366 days): one line per reservation and currency with any money, newest
 // first, with what was captured from the guest, refunded, PRIMA's fees and the
 // net (captured − refunded − fees), and the totals per currency of the whole range
-// on every page. Totals equal the sums of the `payments` the reservations show.
+// on every page. Totals equal the sums of the `payments` the reservations show, with
+// a card guarantee's fee once charged counted as captured.
 // `Accept: text/csv` answers the whole range as CSV (no paging), one row per line
 // and then one `total` row per currency.
 //

@@ -290,7 +290,8 @@ export interface paths {
          *     most 366 days): one line per reservation and currency with any money, newest
          *     first, with what was captured from the guest, refunded, PRIMA's fees and the
          *     net (captured − refunded − fees), and the totals per currency of the whole range
-         *     on every page. Totals equal the sums of the `payments` the reservations show.
+         *     on every page. Totals equal the sums of the `payments` the reservations show, with
+         *     a card guarantee's fee once charged counted as captured.
          *     `Accept: text/csv` answers the whole range as CSV (no paging), one row per line
          *     and then one `total` row per currency.
          */
