@@ -96,13 +96,15 @@ func answersToAPI(a booking.Answers) *map[string]any {
 }
 
 func modificationToAPI(m booking.ModificationPolicy, pr *message.Printer) gen.ModificationPolicy {
-	summary := pr.Sprintf("Changes are accepted until the reservation starts.")
-	switch h := m.AllowedUntilHoursBefore; {
-	case h == 1:
-		summary = pr.Sprintf("Changes are accepted until 1 hour before the reservation.")
-	case h > 1:
-		summary = pr.Sprintf("Changes are accepted until %d hours before the reservation.", h)
-	}
+	summary := locale.Memo(pr, m, func() string {
+		switch h := m.AllowedUntilHoursBefore; {
+		case h == 1:
+			return pr.Sprintf("Changes are accepted until 1 hour before the reservation.")
+		case h > 1:
+			return pr.Sprintf("Changes are accepted until %d hours before the reservation.", h)
+		}
+		return pr.Sprintf("Changes are accepted until the reservation starts.")
+	})
 	return gen.ModificationPolicy{AllowedUntilHoursBefore: m.AllowedUntilHoursBefore, Summary: summary}
 }
 
@@ -276,6 +278,10 @@ func slotLookupToAPI(st booking.SlotStanding, pr *message.Printer) gen.SlotLooku
 }
 
 func priceSummary(p booking.Price, pr *message.Printer) string {
+	return locale.Memo(pr, p, func() string { return priceInWords(p, pr) })
+}
+
+func priceInWords(p booking.Price, pr *message.Printer) string {
 	if p.Per == booking.PerCover {
 		return pr.Sprintf("%s %s per guest", strings.ToUpper(p.Currency), money(p.Amount)) + chargesInWords(p.Charges, pr)
 	}

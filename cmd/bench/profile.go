@@ -34,20 +34,21 @@ func freeLoopbackAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// profileSearch runs the search mix for d while the server at metricsAddr (PRIMA_PPROF=1)
-// records a CPU profile, and writes the profile and its top list to dir.
-func profileSearch(ctx context.Context, bin, metricsAddr, dir string, conc int, d time.Duration, op func(context.Context, int, int) error) (Profile, error) {
+// profileRun runs op (at most maxOps times) for d while the server at metricsAddr
+// (PRIMA_PPROF=1) records a CPU profile, and writes the profile and its top list to dir
+// as NAME-cpu.pprof and NAME-cpu.txt.
+func profileRun(ctx context.Context, bin, metricsAddr, dir, name string, conc int, d time.Duration, maxOps int, op func(context.Context, int, int) error) (Profile, error) {
 	seconds := max(int(d.Seconds())-1, 1)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return Profile{}, err
 	}
 	got := make(chan error, 1)
-	raw := filepath.Join(dir, "search-cpu.pprof")
+	raw := filepath.Join(dir, name+"-cpu.pprof")
 	go func() {
 		got <- fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metricsAddr, seconds), raw)
 	}()
 	time.Sleep(200 * time.Millisecond) // the profile starts before the load
-	run(ctx, "search API (profiled)", conc, d, 1<<30, op)
+	run(ctx, name+" API (profiled)", conc, d, maxOps, op)
 	if err := <-got; err != nil {
 		return Profile{}, err
 	}
@@ -55,7 +56,7 @@ func profileSearch(ctx context.Context, bin, metricsAddr, dir string, conc int, 
 	if err != nil {
 		return Profile{}, fmt.Errorf("go tool pprof: %w", err)
 	}
-	topFile := filepath.Join(dir, "search-cpu.txt")
+	topFile := filepath.Join(dir, name+"-cpu.txt")
 	if err := os.WriteFile(topFile, top, 0o644); err != nil { //nolint:gosec // G306: a report meant to be read
 		return Profile{}, err
 	}

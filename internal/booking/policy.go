@@ -15,6 +15,10 @@ func (p CancellationPolicy) Summary() string { return p.SummaryIn(locale.English
 
 // SummaryIn says the policy in words, for guests, in pr's language (locale.Printer).
 func (p CancellationPolicy) SummaryIn(pr *message.Printer) string {
+	return locale.Memo(pr, p, func() string { return p.summaryIn(pr) })
+}
+
+func (p CancellationPolicy) summaryIn(pr *message.Printer) string {
 	if p.FeeType == FeeNone || p.FeeType == "" {
 		return pr.Sprintf("Free cancellation at any time.")
 	}

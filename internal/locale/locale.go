@@ -49,9 +49,22 @@ func match(t language.Tag) (language.Tag, bool) {
 }
 
 // Printer formats and translates the catalogue's messages into tag, one of Supported.
+// The printers of Supported are made once and shared (a Printer is read-only once made),
+// so Memo finds their texts again.
 func Printer(tag language.Tag) *message.Printer {
+	if pr, ok := printers[tag]; ok {
+		return pr
+	}
 	return message.NewPrinter(tag, message.Catalog(texts))
 }
+
+var printers = func() map[language.Tag]*message.Printer {
+	out := make(map[language.Tag]*message.Printer, len(Supported))
+	for _, t := range Supported {
+		out[t] = message.NewPrinter(t, message.Catalog(texts))
+	}
+	return out
+}()
 
 // English is the printer of the fallback language.
 var English = Printer(language.English)
