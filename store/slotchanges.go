@@ -137,3 +137,40 @@ func (e WebhookEndpoint) SubscribesExplicitly(eventType string) bool {
 func (tx *Tx) PartnerAllocationsFree(partnerID string, slotIDs []string, now time.Time) (map[string]int, error) {
 	return partnerAllocationsFree(tx.g, partnerID, slotIDs, now)
 }
+
+// MarkSlotChangesSent is MarkSlotChangeSent for every claimed change, in one statement
+// on PostgreSQL.
+func (tx *Tx) MarkSlotChangesSent(changes []SlotChange, at time.Time) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if tx.dialect != DialectPostgres {
+		for _, c := range changes {
+			if err := tx.MarkSlotChangeSent(c.SlotID, c.Version, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ids, versions := make([]string, len(changes)), make([]int64, len(changes))
+	for i, c := range changes {
+		ids[i], versions[i] = c.SlotID, c.Version
+	}
+	// Through the transaction's connection itself: GORM would spell the arrays out.
+	_, err := tx.g.Statement.ConnPool.ExecContext(tx.g.Statement.Context,
+		`UPDATE slot_changes SET sent_version = v.version, sent_at = $1 `+
+			`FROM unnest($2::text[], $3::bigint[]) AS v(slot_id, version) WHERE slot_changes.slot_id = v.slot_id`,
+		dbTime(at), ids, versions)
+	return wrap("mark slot changes sent", err)
+}
+
+// AnyEndpointNames reports whether any enabled webhook endpoint may name eventType among
+// its events (a superset of those that do: the names are checked by SubscribesExplicitly),
+// so a feed with nobody to tell skips looking endpoints up venue by venue.
+func (tx *Tx) AnyEndpointNames(eventType string) (bool, error) {
+	var n int64
+	err := tx.g.Model(&WebhookEndpoint{}).
+		Where("status = ? AND events LIKE ?", EndpointEnabled, "%"+escapeLike(eventType)+"%").
+		Limit(1).Count(&n).Error
+	return n > 0, wrap("any endpoint names", err)
+}

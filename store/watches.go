@@ -211,3 +211,40 @@ func (db *DB) VenueZoneInCity(ctx context.Context, s Scope, cityKey string) (str
 		Order("venues.id").Take(&v).Error
 	return v.TimeZone, wrap("venue zone in city", err)
 }
+
+// WatchedPlace is where active watches wait: a day of a venue, or of a city (VenueID "").
+type WatchedPlace struct {
+	LocalDate, VenueID, CityKey string
+}
+
+// WatchedPlaces is a set of places with active watches.
+type WatchedPlaces map[WatchedPlace]bool
+
+// WatchedPlaces returns the places with an active watch on one of dates, so a feed
+// matches freed tables only where a watch could take them.
+func (tx *Tx) WatchedPlaces(dates []string, now time.Time) (WatchedPlaces, error) {
+	out := WatchedPlaces{}
+	if len(dates) == 0 {
+		return out, nil
+	}
+	var rows []WatchedPlace
+	err := tx.g.Model(&Watch{}).Distinct("local_date", "venue_id", "city_key").
+		Where("status = ? AND expires_at > ? AND local_date IN ?", WatchActive, dbTime(now), dates).
+		Find(&rows).Error
+	if err != nil {
+		return nil, wrap("watched places", err)
+	}
+	for _, r := range rows {
+		if r.VenueID != "" {
+			r.CityKey = ""
+		}
+		out[r] = true
+	}
+	return out, nil
+}
+
+// Watched reports whether places hold a watch that could take a table of sl.
+func (places WatchedPlaces) Watched(sl Slot) bool {
+	return places[WatchedPlace{LocalDate: sl.LocalDate, VenueID: sl.VenueID}] ||
+		places[WatchedPlace{LocalDate: sl.LocalDate, CityKey: sl.Venue.CityKey}]
+}

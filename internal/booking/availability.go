@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,10 +70,20 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 		for _, r := range rows {
 			bySlot[r.ID] = r
 		}
+		// Nobody to tell (no endpoint names the event): no lookups venue by venue.
+		anyone, err := tx.AnyEndpointNames(webhooks.EventAvailabilityUpdated)
+		if err != nil {
+			return err
+		}
 		endpoints := map[string][]store.WebhookEndpoint{} // by venue
+		var freed []store.Slot                            // with a table free now
 		for _, c := range changes {
+			told++
 			row, ok := bySlot[c.SlotID]
-			if ok {
+			if !ok {
+				continue
+			}
+			if anyone {
 				eps, seen := endpoints[row.VenueID]
 				if !seen {
 					if eps, err = tx.EndpointsForVenue(row.VenueID, webhooks.EventAvailabilityUpdated); err != nil {
@@ -84,13 +95,29 @@ func (f *AvailabilityFeed) RunOnce(ctx context.Context) (int, error) {
 					return err
 				}
 			}
-			if err := tx.MarkSlotChangeSent(c.SlotID, c.Version, now); err != nil {
-				return err
+			if row.Status == "open" && row.StartsAt.After(now) && row.Tables-row.TablesTaken-row.TablesReserved > 0 {
+				freed = append(freed, row)
 			}
-			if ok {
-				claimed = append(claimed, c.SlotID)
+		}
+		if err := tx.MarkSlotChangesSent(changes, now); err != nil {
+			return err
+		}
+		// Freed tables are matched only where a watch waits for them (matchSlot reads
+		// the slot again, in a transaction of its own).
+		dates := make([]string, 0, len(freed))
+		for _, row := range freed {
+			if !slices.Contains(dates, row.LocalDate) {
+				dates = append(dates, row.LocalDate)
 			}
-			told++
+		}
+		places, err := tx.WatchedPlaces(dates, now)
+		if err != nil {
+			return err
+		}
+		for _, row := range freed {
+			if places.Watched(row) {
+				claimed = append(claimed, row.ID)
+			}
 		}
 		return nil
 	})

@@ -1,0 +1,115 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prima-dining/partner-api/store"
+	"github.com/prima-dining/partner-api/store/storetest"
+)
+
+// The availability feed matches a freed table only where an active watch waits for it:
+// a watch of the venue's day, or of its city's day. Anything else (another day, another
+// city, a watch expired or no longer active) is not a place to match.
+func TestWatchedPlacesAreTheDaysOfActiveWatches(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		mustPartner(t, db, "ptn_w", true)
+		mustVenues(t, db, venue("ven_a", "Alpha", "Lisbon", "French"), venue("ven_b", "Beta", "Lisbon", "Thai"),
+			venue("ven_c", "Gamma", "Porto", "Thai"))
+		day := time.Date(2030, 6, 1, 22, 0, 0, 0, time.UTC)
+		a1, b1, c1 := slot("slot_a1", "ven_a", day, 1), slot("slot_b1", "ven_b", day, 1), slot("slot_c1", "ven_c", day, 1)
+		a2 := slot("slot_a2", "ven_a", day.AddDate(0, 0, 1), 1)
+		b2 := slot("slot_b2", "ven_b", day.AddDate(0, 0, 1), 1)
+		mustSlots(t, db, a1, b1, c1, a2, b2)
+		watch := func(id, venueID, city, date, status string, expires time.Time) {
+			w := store.Watch{ID: id, PartnerID: "ptn_w", VenueID: venueID, LocalDate: date, TimeFrom: "18:00", TimeTo: "23:00",
+				PartySize: 2, GuestFirstName: "A", GuestLastName: "B", GuestEmail: "a@example.com", GuestPhone: "+12125550143",
+				Status: status, ExpiresAt: expires, CreatedAt: t0, UpdatedAt: t0}
+			if city != "" {
+				w.City, w.CityKey = city, "lisbon"
+			}
+			if err := db.InsertWatch(ctxT(t), &w); err != nil {
+				t.Fatalf("insert watch %s: %v", id, err)
+			}
+		}
+		later := t0.Add(24 * time.Hour)
+		watch("wat_venue", "ven_a", "", "2030-06-01", store.WatchActive, later)
+		watch("wat_city", "", "Lisbon", "2030-06-02", store.WatchActive, later)
+		watch("wat_gone", "ven_c", "", "2030-06-01", store.WatchActive, t0.Add(-time.Minute))
+		watch("wat_done", "ven_b", "", "2030-06-01", store.WatchMatched, later)
+
+		var (
+			places store.WatchedPlaces
+			slots  []store.Slot
+		)
+		err := db.Transact(ctxT(t), func(tx *store.Tx) error {
+			var err error
+			if places, err = tx.WatchedPlaces([]string{"2030-06-01", "2030-06-02"}, t0); err != nil {
+				return err
+			}
+			slots, err = tx.SlotsForFeed([]string{"slot_a1", "slot_b1", "slot_c1", "slot_a2", "slot_b2"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{"slot_a1": true, "slot_b1": false, "slot_c1": false, "slot_a2": true, "slot_b2": true}
+		for _, sl := range slots {
+			if got := places.Watched(sl); got != want[sl.ID] {
+				t.Errorf("%s (venue %s, %s, city %q): watched %v, want %v", sl.ID, sl.VenueID, sl.LocalDate, sl.Venue.CityKey, got, want[sl.ID])
+			}
+		}
+		if len(slots) != len(want) {
+			t.Fatalf("read %d slots, want %d", len(slots), len(want))
+		}
+	})
+}
+
+// The feed marks every change it claimed as sent in one statement: each slot's own
+// version, and nothing else.
+func TestMarkSlotChangesSentMarksEachClaimedVersion(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		mustVenues(t, db, venue("ven_a", "Alpha", "Lisbon", "French"))
+		day := time.Date(2030, 6, 1, 22, 0, 0, 0, time.UTC)
+		mustSlots(t, db, slot("slot_1", "ven_a", day, 3), slot("slot_2", "ven_a", day.Add(time.Hour), 3), slot("slot_3", "ven_a", day.Add(2*time.Hour), 3))
+		for i, id := range []string{"slot_1", "slot_2", "slot_2", "slot_3"} {
+			mustExec(t, db, "UPDATE slots SET tables = ? WHERE id = ?", 4+i, id)
+		}
+		var claimed []store.SlotChange
+		at := t0.Add(time.Hour)
+		err := db.Transact(ctxT(t), func(tx *store.Tx) error {
+			var err error
+			if claimed, err = tx.ClaimSlotChanges(at, 0, 10); err != nil {
+				return err
+			}
+			// slot_3 is left for another batch.
+			keep := claimed[:0]
+			for _, c := range claimed {
+				if c.SlotID != "slot_3" {
+					keep = append(keep, c)
+				}
+			}
+			claimed = keep
+			return tx.MarkSlotChangesSent(claimed, at)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(claimed) != 2 {
+			t.Fatalf("claimed %+v, want slot_1 and slot_2", claimed)
+		}
+		for _, id := range []string{"slot_1", "slot_2", "slot_3"} {
+			c, err := db.SlotChangeOf(ctxT(t), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent := id != "slot_3"
+			if (c.SentVersion == c.Version) != sent || (c.SentAt != nil) != sent {
+				t.Errorf("%s: version %d, sent %d at %v; want sent=%v", id, c.Version, c.SentVersion, c.SentAt, sent)
+			}
+			if sent && !c.SentAt.Equal(at) {
+				t.Errorf("%s: sent at %v, want %v", id, c.SentAt, at)
+			}
+		}
+	})
+}
