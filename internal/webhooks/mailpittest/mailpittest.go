@@ -5,7 +5,7 @@
 // The binary is $PRIMA_TEST_MAILPIT, else mailpit on the PATH (scripts/ci/mailpit.sh
 // installs the pinned version with go install; .ci/run does). Without one the test is
 // skipped, or fails when PRIMA_REQUIRE_INTEGRATION=1 (CI), so a missing server cannot
-// pass unnoticed.
+// pass unnoticed (internal/testproc).
 package mailpittest
 
 import (
@@ -19,59 +19,39 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/prima-dining/partner-api/internal/testproc"
 )
 
-// Env names.
-const (
-	EnvBinary             = "PRIMA_TEST_MAILPIT"
-	EnvRequireIntegration = "PRIMA_REQUIRE_INTEGRATION"
-)
+// EnvBinary names the Mailpit binary to run.
+const EnvBinary = "PRIMA_TEST_MAILPIT"
 
 // Server is one Mailpit for a test. SMTPPort is fixed when it is made, so that a test
 // can point a sender at it before it runs (to prove what happens while it is down).
 type Server struct {
+	testproc.Process
 	t        testing.TB
 	bin      string
 	dir      string
 	SMTPPort int
 	HTTPPort int
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
 }
 
 // Binary is the Mailpit to run, or "" when there is none.
-func Binary() string {
-	if b := os.Getenv(EnvBinary); b != "" {
-		return b
-	}
-	if b, err := exec.LookPath("mailpit"); err == nil {
-		return b
-	}
-	return ""
-}
+func Binary() string { return testproc.Binary(EnvBinary, "mailpit") }
 
 // New chooses the ports of a Mailpit without starting it; Start starts it. It is
 // stopped when t ends.
 func New(t testing.TB) *Server {
 	t.Helper()
-	bin := Binary()
-	if bin == "" {
-		if os.Getenv(EnvRequireIntegration) == "1" {
-			t.Fatalf("mailpittest: %s=1 but there is no mailpit (run scripts/ci/mailpit.sh install, or set %s)", EnvRequireIntegration, EnvBinary)
-		}
-		t.Skipf("mailpittest: SMTP test skipped: no mailpit on the PATH (or set %s)", EnvBinary)
-	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: testproc.Need(t, EnvBinary, "mailpit", "run scripts/ci/mailpit.sh install"), dir: t.TempDir()}
 	var err error
-	if s.SMTPPort, err = freePort(); err != nil {
+	if s.SMTPPort, err = testproc.FreePort(); err != nil {
 		t.Fatalf("mailpittest: %v", err)
 	}
-	if s.HTTPPort, err = freePort(); err != nil {
+	if s.HTTPPort, err = testproc.FreePort(); err != nil {
 		t.Fatalf("mailpittest: %v", err)
 	}
 	t.Cleanup(s.Stop)
@@ -91,16 +71,13 @@ func (s *Server) SMTPURL(from string) string {
 	return fmt.Sprintf("smtp://127.0.0.1:%d?tls=none&from=%s", s.SMTPPort, from)
 }
 
-// Start starts Mailpit on its ports and waits until its API answers. Its messages are
-// kept in a database file of the test, so they survive a Stop and Start.
+// Start starts Mailpit on its ports, unless it runs, and waits until its API answers.
+// Its messages are kept in a database file of the test, so they survive a Stop (SMTP
+// connections are then refused) and Start.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		return
-	}
-	logf, err := os.Create(filepath.Join(s.dir, "mailpit.log"))
+	logPath := filepath.Join(s.dir, "mailpit.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600) // #nosec G304 -- the test's own log file
 	if err != nil {
 		s.t.Fatalf("mailpittest: %v", err)
 	}
@@ -112,28 +89,8 @@ func (s *Server) Start() {
 		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure",
 		"--disable-version-check", "--quiet")
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("mailpittest: start %s: %v", s.bin, err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	s.cmd, s.done = cmd, done
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-done:
-			log, _ := os.ReadFile(filepath.Join(s.dir, "mailpit.log"))
-			s.cmd = nil
-			s.t.Fatalf("mailpittest: mailpit exited during start-up:\n%s", log)
-		default:
-		}
-		if s.ready() {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("mailpittest: mailpit did not answer on 127.0.0.1:%d within 30 s", s.HTTPPort)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := s.Process.Start(cmd, logPath, s.ready); err != nil {
+		s.t.Fatalf("mailpittest: %v", err)
 	}
 }
 
@@ -149,23 +106,6 @@ func (s *Server) ready() bool {
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-// Stop stops Mailpit (SMTP connections are then refused); Start starts it again.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-	s.cmd = nil
 }
 
 func (s *Server) api(path string) string {
@@ -266,13 +206,4 @@ func (s *Server) get(path string, out any) {
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		s.t.Fatalf("mailpittest: GET %s: %v", path, err)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
