@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/access"
-	"github.com/prima-dining/partner-api/internal/demo"
 	"github.com/prima-dining/partner-api/internal/webhooks"
-	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
 
@@ -73,14 +71,7 @@ func TestAvailabilityUpdatedAcrossProcesses(t *testing.T) {
 	bin := buildPrima(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	db, err := store.Open(ctx, store.Config{URL: dbURL, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, _, err := demo.Seed(ctx, db, demo.Options{Venues: 1, Days: 2, Start: time.Now().Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	db := seededDB(ctx, t, dbURL, 1, 2)
 	var slotA, slotB string
 	if err := db.SQL().QueryRowContext(ctx, `SELECT id FROM slots WHERE type = 'standard' AND party_size_min <= 2 AND party_size_max >= 2 ORDER BY starts_at, id LIMIT 1`).Scan(&slotA); err != nil {
 		t.Fatal(err)
@@ -195,14 +186,7 @@ func TestWatchesAcrossProcesses(t *testing.T) {
 	bin := buildPrima(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	db, err := store.Open(ctx, store.Config{URL: dbURL, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, _, err := demo.Seed(ctx, db, demo.Options{Venues: 1, Days: 2, Start: time.Now().Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	db := seededDB(ctx, t, dbURL, 1, 2)
 	var slotID, venueID, date, at string
 	if err := db.SQL().QueryRowContext(ctx, `SELECT id, venue_id, local_date, local_time FROM slots WHERE type = 'standard' AND party_size_min <= 2 AND party_size_max >= 2 ORDER BY starts_at, id LIMIT 1`).Scan(&slotID, &venueID, &date, &at); err != nil {
 		t.Fatal(err)
@@ -210,6 +194,7 @@ func TestWatchesAcrossProcesses(t *testing.T) {
 	if _, err := db.SQL().ExecContext(ctx, `UPDATE slots SET tables = 1 WHERE id = $1`, slotID); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	tokens := make([]string, 2)
 	for i, name := range []string{"watcher-a", "watcher-b"} {
 		if tokens[i], _, err = access.NewService(db).Create(ctx, access.CreateParams{Partner: name}); err != nil {

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/access"
-	"github.com/prima-dining/partner-api/internal/demo"
-	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
 
@@ -144,14 +142,7 @@ func TestCachedTokensRevokedAcrossProcesses(t *testing.T) {
 	bin := buildPrima(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	db, err := store.Open(ctx, store.Config{URL: dbURL, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, _, err := demo.Seed(ctx, db, demo.Options{Venues: 1, Days: 1, Start: time.Now().Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	db := seededDB(ctx, t, dbURL, 1, 1)
 	var venueID string
 	if err := db.SQL().QueryRowContext(ctx, `SELECT id FROM venues LIMIT 1`).Scan(&venueID); err != nil {
 		t.Fatal(err)

@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/access"
-	"github.com/prima-dining/partner-api/internal/demo"
-	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
 
@@ -298,14 +296,7 @@ func TestRollingRestartBehindHAProxyLosesNoRequest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	db, err := store.Open(ctx, store.Config{URL: dbURL, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, _, err := demo.Seed(ctx, db, demo.Options{Venues: 1, Days: 2, Start: time.Now().Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	db := seededDB(ctx, t, dbURL, 1, 2)
 	// One standard slot per worker, with more tables than the test can book.
 	const workers = 4
 	sqlDB := db.SQL()

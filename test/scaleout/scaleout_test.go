@@ -56,6 +56,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// seededDB opens the database at dbURL (closed when t ends, before PostgresURL's
+// cleanup drops the schema) and seeds it with venues generated venues and days days of
+// slots from tomorrow.
+func seededDB(ctx context.Context, t *testing.T, dbURL string, venues, days int) *store.DB {
+	t.Helper()
+	db, err := store.Open(ctx, store.Config{URL: dbURL, MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, _, err := demo.Seed(ctx, db, demo.Options{Venues: venues, Days: days, Start: time.Now().Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // buildPrima builds cmd/prima into a temporary directory.
 func buildPrima(t *testing.T) string {
 	t.Helper()
@@ -258,17 +274,7 @@ func TestThreeProcessesOnOnePostgres(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	db, err := store.Open(ctx, store.Config{URL: dbURL, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Registered after PostgresURL's cleanup, so it runs before the schema is dropped.
-	t.Cleanup(func() { _ = db.Close() })
-
-	// Two generated venues with 2 days of slots: one whose platform is the receiver.
-	if _, _, err := demo.Seed(ctx, db, demo.Options{Venues: 2, Days: 3, Start: time.Now().Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	db := seededDB(ctx, t, dbURL, 2, 3)
 	rc := &receiver{secrets: map[string]string{}, seen: map[string]int{}}
 	hooks := httptest.NewServer(rc)
 	defer hooks.Close()
