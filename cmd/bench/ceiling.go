@@ -75,13 +75,15 @@ func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement, draws []i
 }
 
 // Statements the API issues for one hold and one finalize of a standard slot (as
-// PostgreSQL's statement log shows them), with the same transactions: the token lookup
-// (pgxWorkers.tokenSQL, the store's own) and the idempotency key of each POST; the
-// hold's transaction (slot and venue, overdue holds of the slot, the partner's row
-// locked and its active holds counted for the active-hold cap, the conditional take of
-// a table, the reservation and its history entry); the finalize transaction (the
-// reservation locked, the partner's webhook endpoints, the history entry, the venue's
-// outbox message, the conditional status change); the inline venue sync (claim, read,
+// PostgreSQL's statement log shows them; the comparison is in docs/benchmarks.md), with
+// the same transactions: the idempotency key of each POST (no token lookup: the API's
+// tokens are cached); the hold's transaction (slot and venue, overdue holds of the slot,
+// the partner's row locked and its active holds counted for the active-hold cap, the
+// conditional take of a table, the reservation, its history entry and the key's
+// recovery point); the finalize transaction (the reservation locked, the partner's
+// webhook endpoints, the history entry, the event GET /v1/events lists, the venue's
+// outbox message, the conditional status change, the key's recovery point); the inline
+// venue sync (claim, read,
 // payload, venue, and the delivered/notification/sync-status transaction); and the
 // reads of the reservation each answer is rendered from. The message is due in an hour
 // (rather than now, as the API writes it) only so that the running server's outbox
@@ -89,6 +91,8 @@ func (w *pgxWorkers) searchWithTokenOp(hash string, stmts []statement, draws []i
 const (
 	sqlIdemIn  = `INSERT INTO idempotency_keys (partner_id, key, fingerprint, state, response_status, response_body, locked_until, created_at) VALUES ($1, $2, $3, 'in_flight', 0, NULL, $4, $5) ON CONFLICT DO NOTHING`
 	sqlIdemOut = `UPDATE idempotency_keys SET response_body = $1, response_status = $2, state = 'done' WHERE key = $3 AND partner_id = $4 AND state = 'in_flight'`
+	sqlIdemAt  = `UPDATE idempotency_keys SET recovery_point = $1, resource_id = $2 WHERE key = $3 AND partner_id = $4 AND state = 'in_flight' AND recovery_point IS NULL`
+	sqlEvent   = `INSERT INTO partner_events (id, partner_id, type, reservation_id, venue_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)`
 	sqlSlot    = `SELECT s.*, v.* FROM slots s JOIN venues v ON s.venue_id = v.id WHERE s.id = $1 LIMIT 1`
 	sqlDue     = `SELECT r.*, v.* FROM reservations r LEFT JOIN venues v ON r.venue_id = v.id WHERE r.status = 'held' AND r.expires_at <= $1 AND r.slot_id = $2 ORDER BY r.expires_at, r.id LIMIT 100`
 	sqlLockPtn = `SELECT id FROM partners WHERE id = $1 LIMIT 1 FOR UPDATE`
@@ -167,9 +171,6 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 
 		// Finalize.
 		now := time.Now().UTC()
-		if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
-			return err
-		}
 		key := randomHex(12)
 		if _, err := c.Exec(ctx, sqlIdemIn, tk.partnerID, key, fingerprint, now.Add(time.Minute), now); err != nil {
 			return err
@@ -188,10 +189,16 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 			if err := execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.confirmed", tk.tokenID, `{"status":{"From":"held","To":"confirmed"}}`, now); err != nil {
 				return err
 			}
+			if err := execOne(ctx, tx, sqlEvent, ids.New("evt"), tk.partnerID, "reservation.confirmed", resID, venueID, now); err != nil {
+				return err
+			}
 			if err := execOne(ctx, tx, sqlOutbox, msgID, resID, tk.partnerID, venueID, now, now.Add(time.Hour)); err != nil {
 				return err
 			}
-			return execOne(ctx, tx, sqlConfirm, "PRM-"+strings.ToUpper(randomHex(6)), now, resID)
+			if err := execOne(ctx, tx, sqlConfirm, "PRM-"+strings.ToUpper(randomHex(6)), now, resID); err != nil {
+				return err
+			}
+			return execOne(ctx, tx, sqlIdemAt, "applied", resID, key, tk.partnerID)
 		})
 		if err != nil {
 			return fmt.Errorf("finalize: %w", err)
@@ -236,9 +243,6 @@ func (w *pgxWorkers) bookingOp(tokens []token, slots []string) func(context.Cont
 // hold's transaction, as the API issues them. It returns the reservation and its venue.
 func (w *pgxWorkers) hold(ctx context.Context, c *pgx.Conn, tk token, slotID string, seq int, fingerprint string) (resID, venueID string, err error) {
 	now := time.Now().UTC()
-	if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
-		return "", "", err
-	}
 	key := randomHex(12)
 	if _, err := c.Exec(ctx, sqlIdemIn, tk.partnerID, key, fingerprint, now.Add(time.Minute), now); err != nil {
 		return "", "", err
@@ -306,7 +310,10 @@ func (w *pgxWorkers) hold(ctx context.Context, c *pgx.Conn, tk token, slotID str
 			now.Add(10*time.Minute), now.Add(30*time.Minute), startsAt, localDate, duration, area, typ, now); err != nil {
 			return err
 		}
-		return execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.held", tk.tokenID, `{"status":{"From":"","To":"held"}}`, now)
+		if err := execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.held", tk.tokenID, `{"status":{"From":"","To":"held"}}`, now); err != nil {
+			return err
+		}
+		return execOne(ctx, tx, sqlIdemAt, "hold_created", resID, key, tk.partnerID)
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("hold: %w", err)
@@ -319,7 +326,8 @@ func (w *pgxWorkers) hold(ctx context.Context, c *pgx.Conn, tk token, slotID str
 }
 
 // Statements of a cancelled hold, after the API's: the reservation released, the table
-// given back, the history entry.
+// given back, the history entry and the key's recovery point (the answer is the locked
+// row, as the API's is).
 const (
 	sqlRelease = `UPDATE reservations SET status = 'released', cancelled_at = $1, updated_at = $1, expires_at = NULL, hold_max_at = NULL WHERE id = $2 AND status = 'held'`
 	sqlGive    = `UPDATE slots SET tables_taken = tables_taken - 1, updated_at = $1 WHERE id = $2 AND tables_taken > 0`
@@ -339,9 +347,6 @@ func (w *pgxWorkers) holdCancelOp(tokens []token, slots []string) func(context.C
 			return err
 		}
 		now := time.Now().UTC()
-		if err := w.query(ctx, c, w.tokenSQL, tk.hash); err != nil {
-			return err
-		}
 		key := randomHex(12)
 		if _, err := c.Exec(ctx, sqlIdemIn, tk.partnerID, key, fingerprint, now.Add(time.Minute), now); err != nil {
 			return err
@@ -356,13 +361,13 @@ func (w *pgxWorkers) holdCancelOp(tokens []token, slots []string) func(context.C
 			if err := execOne(ctx, tx, sqlGive, now, slotID); err != nil {
 				return err
 			}
-			return execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.released", tk.tokenID, `{"status":{"From":"held","To":"released"}}`, now)
+			if err := execOne(ctx, tx, sqlHistory, ids.New("rev"), resID, "reservation.released", tk.tokenID, `{"status":{"From":"held","To":"released"}}`, now); err != nil {
+				return err
+			}
+			return execOne(ctx, tx, sqlIdemAt, "applied", resID, key, tk.partnerID)
 		})
 		if err != nil {
 			return fmt.Errorf("cancel: %w", err)
-		}
-		if err := w.query(ctx, c, sqlGetRes, resID, tk.partnerID); err != nil {
-			return err
 		}
 		return execOne(ctx, c, sqlIdemOut, body, 200, key, tk.partnerID)
 	}
