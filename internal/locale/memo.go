@@ -25,15 +25,15 @@ type memoKey struct {
 	key any
 }
 
-// Memo returns make's text for key in pr's language, made once per printer and key. key
+// Memo returns text() for key in pr's language, made once per printer and key. key
 // must be comparable and say everything the text depends on; give each kind of text a
 // key type of its own, since keys of different types never meet.
-func Memo[K comparable](pr *message.Printer, key K, make func() string) string {
+func Memo[K comparable](pr *message.Printer, key K, text func() string) string {
 	k := memoKey{pr: pr, key: key}
 	if s, ok := memo.Load(k); ok {
 		return s.(string)
 	}
-	s := make()
+	s := text()
 	if memoSize.Load() < memoLimit {
 		if _, loaded := memo.LoadOrStore(k, s); !loaded {
 			memoSize.Add(1)

@@ -84,7 +84,7 @@ func (s *Server) start() error {
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
 		"--logfile", logPath,
 	)
-	return s.Process.Start(cmd, logPath, func() bool { return ping(s.Addr()) })
+	return s.Start(cmd, logPath, func() bool { return ping(s.Addr()) })
 }
 
 // ping reports whether a Redis at addr answers PING.
