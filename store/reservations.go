@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -107,25 +109,76 @@ func (tx *Tx) GetReservation(partnerID, id string) (Reservation, error) {
 }
 
 func getReservation(g *gorm.DB, partnerID, id string, lock bool) (Reservation, error) {
-	g = g.Joins("Venue").Where("reservations.id = ?", id)
+	// The statement GORM builds for this read (every column of the reservation and of
+	// its venue, by name) is built once per shape and run as it is: building it was most
+	// of the read's cost, and every reservation call reads one, three times a finalize.
+	st := reservationStatement(g, partnerID != "", lock)
+	args := slices.Clone(st.vars)
+	args[0] = id
 	if partnerID != "" {
-		g = g.Where("reservations.partner_id = ?", partnerID)
+		args[1] = partnerID
+	}
+	rows, err := g.Statement.ConnPool.QueryContext(g.Statement.Context, st.text, args...)
+	if err != nil {
+		return Reservation{}, wrap("get reservation", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Reservation{}, wrap("get reservation", err)
+		}
+		return Reservation{}, wrap("get reservation", ErrNotFound)
+	}
+	var r Reservation
+	if err := g.Session(&gorm.Session{NewDB: true}).ScanRows(rows, &r); err != nil {
+		return Reservation{}, wrap("get reservation", err)
+	}
+	if err := rows.Close(); err != nil {
+		return Reservation{}, wrap("get reservation", err)
+	}
+	out := []Reservation{r}
+	if err := loadPayments(g.Session(&gorm.Session{NewDB: true}), out); err != nil {
+		return Reservation{}, err
+	}
+	return out[0], nil
+}
+
+// reservationStatements holds getReservation's statement per dialect and shape.
+var reservationStatements sync.Map // reservationShape → builtStatement
+
+// builtStatement is a statement GORM built: its text and its arguments (the reservation's
+// id first, then the partner's, then GORM's own, such as the limit).
+type builtStatement struct {
+	text string
+	vars []any
+}
+
+type reservationShape struct {
+	dialect         string
+	byPartner, lock bool
+}
+
+// reservationStatement is the statement of getReservation, with the reservation's id,
+// then the partner's when byPartner, as its first arguments: GORM's own, built once.
+func reservationStatement(g *gorm.DB, byPartner, lock bool) builtStatement {
+	shape := reservationShape{dialect: g.Dialector.Name(), byPartner: byPartner, lock: lock}
+	if st, ok := reservationStatements.Load(shape); ok {
+		return st.(builtStatement)
+	}
+	q := g.Session(&gorm.Session{DryRun: true, NewDB: true}).Joins("Venue").Where("reservations.id = ?", "")
+	if byPartner {
+		q = q.Where("reservations.partner_id = ?", "")
 	}
 	if lock {
 		// OF reservations: lock only the reservation, not the joined venue (which every
 		// reservation of the venue shares), and PostgreSQL refuses FOR UPDATE on the
 		// nullable side of an outer join anyway.
-		g = g.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: clause.CurrentTable}})
+		q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: clause.CurrentTable}})
 	}
-	var r Reservation
-	if err := g.Take(&r).Error; err != nil {
-		return Reservation{}, wrap("get reservation", err)
-	}
-	rows := []Reservation{r}
-	if err := loadPayments(g.Session(&gorm.Session{NewDB: true}), rows); err != nil {
-		return Reservation{}, err
-	}
-	return rows[0], nil
+	built := q.Take(&Reservation{}).Statement
+	st := builtStatement{text: built.SQL.String(), vars: slices.Clone(built.Vars)}
+	reservationStatements.Store(shape, st)
+	return st
 }
 
 // GetReservationByIntent returns the reservation paid by a PaymentIntent, with its Venue;

@@ -1,0 +1,38 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prima-dining/partner-api/store"
+	"github.com/prima-dining/partner-api/store/storetest"
+)
+
+// BenchmarkGetReservation reads a reservation with its venue, as every reservation call
+// does (three times in a finalize), on PostgreSQL.
+func BenchmarkGetReservation(b *testing.B) {
+	db := storetest.OpenPostgres(b)
+	ctx := b.Context()
+	p := store.Partner{ID: "ptn_b", Name: "Partner", AllVenues: true, CreatedAt: t0}
+	if err := db.CreatePartner(ctx, &p); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.InsertVenues(ctx, []store.Venue{venue("ven_a", "Alpha", "Lisbon", "French")}); err != nil {
+		b.Fatal(err)
+	}
+	sl := slot("slot_a", "ven_a", time.Date(2030, 6, 1, 22, 0, 0, 0, time.UTC), 3)
+	if err := db.InsertSlots(ctx, []store.Slot{sl}); err != nil {
+		b.Fatal(err)
+	}
+	r := hold("res_a", "ptn_b", sl, t0.Add(10*time.Minute))
+	if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertReservation(&r) }); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := db.GetReservation(ctx, "ptn_b", "res_a")
+		if err != nil || got.Venue.Name != "Alpha" {
+			b.Fatalf("%+v %v", got.Venue, err)
+		}
+	}
+}
