@@ -71,8 +71,11 @@ func (s *Sandbox) ConfirmSetup(ctx context.Context, id, paymentMethod string) (S
 		if err != nil {
 			return SetupIntent{}, err
 		}
-		if si.Status == SetupSucceeded {
+		switch si.Status {
+		case SetupSucceeded:
 			return si, nil
+		case SetupCanceled:
+			return si, fmt.Errorf("sandbox: confirm canceled setup %s: %w", id, ErrInvalidState)
 		}
 		si.Status, si.PaymentMethod = SetupSucceeded, paymentMethod
 		data, err := json.Marshal(si) //nolint:gosec // G117: the sandbox stores its own fake secret, as Stripe keeps a real one
@@ -88,6 +91,37 @@ func (s *Sandbox) ConfirmSetup(ctx context.Context, id, paymentMethod string) (S
 		}
 	}
 	return SetupIntent{}, fmt.Errorf("sandbox: confirm setup %s: too much contention: %w", id, ErrProvider)
+}
+
+// CancelSetup implements CardSaver: the SetupIntent of a hold that ended is cancelled,
+// so it can no longer be confirmed. A canceled one is returned as it is; one that
+// succeeded is returned with ErrInvalidState.
+func (s *Sandbox) CancelSetup(ctx context.Context, id, _ string) (SetupIntent, error) {
+	for range 10 {
+		si, version, err := s.loadSetup(ctx, id)
+		if err != nil {
+			return SetupIntent{}, err
+		}
+		switch si.Status {
+		case SetupCanceled:
+			return si, nil
+		case SetupSucceeded:
+			return si, fmt.Errorf("sandbox: cancel saved setup %s: %w", id, ErrInvalidState)
+		}
+		si.Status = SetupCanceled
+		data, err := json.Marshal(si) //nolint:gosec // G117: the sandbox stores its own fake secret, as Stripe keeps a real one
+		if err != nil {
+			return SetupIntent{}, err
+		}
+		ok, err := s.store.UpdateSandboxIntent(ctx, id, version, data)
+		if err != nil {
+			return SetupIntent{}, fmt.Errorf("sandbox: cancel setup %s: %w: %w", id, ErrProvider, err)
+		}
+		if ok {
+			return si, nil
+		}
+	}
+	return SetupIntent{}, fmt.Errorf("sandbox: cancel setup %s: too much contention: %w", id, ErrProvider)
 }
 
 // ChargeOffSession implements CardSaver. The charge succeeds (captured) unless the saved
