@@ -461,19 +461,61 @@ func (e ConfirmPaymentIntentRequestOutcome) Valid() bool {
 
 // Defines values for ConfirmPaymentIntentRequestPaymentMethod.
 const (
-	PmCardAuthenticationRequired ConfirmPaymentIntentRequestPaymentMethod = "pm_card_authenticationRequired"
-	PmCardChargeDeclined         ConfirmPaymentIntentRequestPaymentMethod = "pm_card_chargeDeclined"
-	PmCardVisa                   ConfirmPaymentIntentRequestPaymentMethod = "pm_card_visa"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardAuthenticationRequired ConfirmPaymentIntentRequestPaymentMethod = "pm_card_authenticationRequired"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardChargeDeclined         ConfirmPaymentIntentRequestPaymentMethod = "pm_card_chargeDeclined"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardVisa                   ConfirmPaymentIntentRequestPaymentMethod = "pm_card_visa"
 )
 
 // Valid indicates whether the value is a known member of the ConfirmPaymentIntentRequestPaymentMethod enum.
 func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 	switch e {
-	case PmCardAuthenticationRequired:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardAuthenticationRequired:
 		return true
-	case PmCardChargeDeclined:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardChargeDeclined:
 		return true
-	case PmCardVisa:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardVisa:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmSetupIntentRequestOutcome.
+const (
+	ConfirmSetupIntentRequestOutcomeDeclined       ConfirmSetupIntentRequestOutcome = "declined"
+	ConfirmSetupIntentRequestOutcomeRequiresAction ConfirmSetupIntentRequestOutcome = "requires_action"
+	ConfirmSetupIntentRequestOutcomeSucceeded      ConfirmSetupIntentRequestOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmSetupIntentRequestOutcome enum.
+func (e ConfirmSetupIntentRequestOutcome) Valid() bool {
+	switch e {
+	case ConfirmSetupIntentRequestOutcomeDeclined:
+		return true
+	case ConfirmSetupIntentRequestOutcomeRequiresAction:
+		return true
+	case ConfirmSetupIntentRequestOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmSetupIntentRequestPaymentMethod.
+const (
+	ConfirmSetupIntentRequestPaymentMethodPmCardAuthenticationRequired ConfirmSetupIntentRequestPaymentMethod = "pm_card_authenticationRequired"
+	ConfirmSetupIntentRequestPaymentMethodPmCardChargeDeclined         ConfirmSetupIntentRequestPaymentMethod = "pm_card_chargeDeclined"
+	ConfirmSetupIntentRequestPaymentMethodPmCardVisa                   ConfirmSetupIntentRequestPaymentMethod = "pm_card_visa"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmSetupIntentRequestPaymentMethod enum.
+func (e ConfirmSetupIntentRequestPaymentMethod) Valid() bool {
+	switch e {
+	case ConfirmSetupIntentRequestPaymentMethodPmCardAuthenticationRequired:
+		return true
+	case ConfirmSetupIntentRequestPaymentMethodPmCardChargeDeclined:
+		return true
+	case ConfirmSetupIntentRequestPaymentMethodPmCardVisa:
 		return true
 	default:
 		return false
@@ -801,6 +843,24 @@ const (
 func (e OperatorSlotObject) Valid() bool {
 	switch e {
 	case OperatorSlotObjectSlot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorSlotPaymentPolicySource.
+const (
+	OperatorSlotPaymentPolicySourceSlot  OperatorSlotPaymentPolicySource = "slot"
+	OperatorSlotPaymentPolicySourceVenue OperatorSlotPaymentPolicySource = "venue"
+)
+
+// Valid indicates whether the value is a known member of the OperatorSlotPaymentPolicySource enum.
+func (e OperatorSlotPaymentPolicySource) Valid() bool {
+	switch e {
+	case OperatorSlotPaymentPolicySourceSlot:
+		return true
+	case OperatorSlotPaymentPolicySourceVenue:
 		return true
 	default:
 		return false
@@ -1284,6 +1344,51 @@ func (e SettlementReportObject) Valid() bool {
 	}
 }
 
+// Defines values for SetupIntentObject.
+const (
+	SetupIntentObjectSetupIntent SetupIntentObject = "setup_intent"
+)
+
+// Valid indicates whether the value is a known member of the SetupIntentObject enum.
+func (e SetupIntentObject) Valid() bool {
+	switch e {
+	case SetupIntentObjectSetupIntent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetupIntentStatus.
+const (
+	SetupIntentStatusCanceled              SetupIntentStatus = "canceled"
+	SetupIntentStatusProcessing            SetupIntentStatus = "processing"
+	SetupIntentStatusRequiresAction        SetupIntentStatus = "requires_action"
+	SetupIntentStatusRequiresConfirmation  SetupIntentStatus = "requires_confirmation"
+	SetupIntentStatusRequiresPaymentMethod SetupIntentStatus = "requires_payment_method"
+	SetupIntentStatusSucceeded             SetupIntentStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the SetupIntentStatus enum.
+func (e SetupIntentStatus) Valid() bool {
+	switch e {
+	case SetupIntentStatusCanceled:
+		return true
+	case SetupIntentStatusProcessing:
+		return true
+	case SetupIntentStatusRequiresAction:
+		return true
+	case SetupIntentStatusRequiresConfirmation:
+		return true
+	case SetupIntentStatusRequiresPaymentMethod:
+		return true
+	case SetupIntentStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SlotObject.
 const (
 	SlotObjectSlot SlotObject = "slot"
@@ -1347,6 +1452,48 @@ const (
 func (e SlotLookupListObject) Valid() bool {
 	switch e {
 	case SlotLookupListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotPaymentPolicyInputPer.
+const (
+	SlotPaymentPolicyInputPerBooking SlotPaymentPolicyInputPer = "booking"
+	SlotPaymentPolicyInputPerCover   SlotPaymentPolicyInputPer = "cover"
+)
+
+// Valid indicates whether the value is a known member of the SlotPaymentPolicyInputPer enum.
+func (e SlotPaymentPolicyInputPer) Valid() bool {
+	switch e {
+	case SlotPaymentPolicyInputPerBooking:
+		return true
+	case SlotPaymentPolicyInputPerCover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotPaymentPolicyInputType.
+const (
+	SlotPaymentPolicyInputTypeCardGuarantee SlotPaymentPolicyInputType = "card_guarantee"
+	SlotPaymentPolicyInputTypeDeposit       SlotPaymentPolicyInputType = "deposit"
+	SlotPaymentPolicyInputTypeNone          SlotPaymentPolicyInputType = "none"
+	SlotPaymentPolicyInputTypeVenueDefault  SlotPaymentPolicyInputType = "venue_default"
+)
+
+// Valid indicates whether the value is a known member of the SlotPaymentPolicyInputType enum.
+func (e SlotPaymentPolicyInputType) Valid() bool {
+	switch e {
+	case SlotPaymentPolicyInputTypeCardGuarantee:
+		return true
+	case SlotPaymentPolicyInputTypeDeposit:
+		return true
+	case SlotPaymentPolicyInputTypeNone:
+		return true
+	case SlotPaymentPolicyInputTypeVenueDefault:
 		return true
 	default:
 		return false
@@ -2365,7 +2512,7 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
@@ -2418,7 +2565,7 @@ type CardGuarantee struct {
 	// Example: 0
 	FeeAmount *int64 `json:"fee_amount,omitempty"`
 
-	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`.
+	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, `no_saved_card`, or `payment_provider_error` (the payment provider could not be reached while PRIMA retried the charge with backoff, under the same idempotency key, for about an hour).
 	FeeDeclineCode *string `json:"fee_decline_code,omitempty"`
 
 	// FeePaymentIntentId The off-session PaymentIntent of the fee, once tried.
@@ -2554,6 +2701,29 @@ type ConfirmPaymentIntentRequestOutcome string
 //
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
+
+// ConfirmSetupIntentRequest How the sandbox confirmation of a setup intent goes, and the test card it saves.
+type ConfirmSetupIntentRequest struct {
+	// Outcome `succeeded` saves the card, `declined` is refused by the issuer (`402 card_declined`), `requires_action` waits for 3-D Secure. Default `succeeded`.
+	//
+	// Example: succeeded
+	Outcome *ConfirmSetupIntentRequestOutcome `json:"outcome,omitempty"`
+
+	// PaymentMethod With `succeeded`, the Stripe test card saved, which decides the off-session fee: `pm_card_visa` (charged; the default), `pm_card_chargeDeclined` (declined: `generic_decline`), `pm_card_authenticationRequired` (`authentication_required`).
+	//
+	// Example: pm_card_visa
+	PaymentMethod *ConfirmSetupIntentRequestPaymentMethod `json:"payment_method,omitempty"`
+}
+
+// ConfirmSetupIntentRequestOutcome `succeeded` saves the card, `declined` is refused by the issuer (`402 card_declined`), `requires_action` waits for 3-D Secure. Default `succeeded`.
+//
+// Example: succeeded
+type ConfirmSetupIntentRequestOutcome string
+
+// ConfirmSetupIntentRequestPaymentMethod With `succeeded`, the Stripe test card saved, which decides the off-session fee: `pm_card_visa` (charged; the default), `pm_card_chargeDeclined` (declined: `generic_decline`), `pm_card_authenticationRequired` (`authentication_required`).
+//
+// Example: pm_card_visa
+type ConfirmSetupIntentRequestPaymentMethod string
 
 // CreateAllocationRequest Tables of a slot to keep for one partner.
 type CreateAllocationRequest struct {
@@ -2721,6 +2891,9 @@ type CreateSlotRequest struct {
 	//
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
+
+	// PaymentPolicy A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *SlotPaymentPolicyInput `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot, in the venue's currency.
 	Price *SlotPriceInput `json:"price,omitempty"`
@@ -3536,6 +3709,14 @@ type OperatorSlot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
+	// PaymentPolicySource Where `payment_policy` comes from: `slot` (the slot's own, set with `payment_policy` on the slot) or `venue` (its venue's default; always for a prime slot, which is prepaid). New values may be added.
+	//
+	// Example: venue
+	PaymentPolicySource *OperatorSlotPaymentPolicySource `json:"payment_policy_source,omitempty"`
+
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
@@ -3594,6 +3775,11 @@ type OperatorSlot struct {
 //
 // Example: slot
 type OperatorSlotObject string
+
+// OperatorSlotPaymentPolicySource Where `payment_policy` comes from: `slot` (the slot's own, set with `payment_policy` on the slot) or `venue` (its venue's default; always for a prime slot, which is prepaid). New values may be added.
+//
+// Example: venue
+type OperatorSlotPaymentPolicySource string
 
 // OperatorSlotList A page of a venue's slots.
 type OperatorSlotList struct {
@@ -3670,7 +3856,7 @@ type OperatorVenue struct {
 	// Example: venue
 	Object OperatorVenueObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -3831,7 +4017,7 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus string
 
-// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 type PaymentPolicy struct {
 	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
 	//
@@ -4223,7 +4409,7 @@ type Reservation struct {
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
@@ -4717,6 +4903,39 @@ type SettlementTotal struct {
 	Reservations int `json:"reservations"`
 }
 
+// SetupIntent A sandbox setup intent, shaped like Stripe's.
+type SetupIntent struct {
+	// Id The setup intent's id.
+	//
+	// Example: seti_sbx_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `setup_intent`.
+	//
+	// Example: setup_intent
+	Object SetupIntentObject `json:"object"`
+
+	// PaymentMethod The saved test payment method, once `succeeded`.
+	//
+	// Example: pm_card_visa
+	PaymentMethod *string `json:"payment_method,omitempty"`
+
+	// Status As Stripe names it: `requires_payment_method`, `requires_action`, `succeeded` (the card is saved) or `canceled`. New values may be added.
+	//
+	// Example: succeeded
+	Status SetupIntentStatus `json:"status"`
+}
+
+// SetupIntentObject Always `setup_intent`.
+//
+// Example: setup_intent
+type SetupIntentObject string
+
+// SetupIntentStatus As Stripe names it: `requires_payment_method`, `requires_action`, `succeeded` (the card is saved) or `canceled`. New values may be added.
+//
+// Example: succeeded
+type SetupIntentStatus string
+
 // Slot A bookable time at a venue. Each reservation takes one of its tables.
 type Slot struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
@@ -4762,7 +4981,7 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
@@ -4882,6 +5101,34 @@ type SlotLookupRequest struct {
 	// Example: ["slot_01jf8x9a1b2c3d4e5f6g7h8j9k"]
 	SlotIds []string `json:"slot_ids"`
 }
+
+// SlotPaymentPolicyInput A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+type SlotPaymentPolicyInput struct {
+	// Amount With `deposit` and `card_guarantee` (required; otherwise absent): minor units of the venue's currency.
+	//
+	// Example: 4000
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Per With `deposit` and `card_guarantee` (required; otherwise absent): `cover` or `booking`.
+	//
+	// Example: cover
+	Per *SlotPaymentPolicyInputPer `json:"per,omitempty"`
+
+	// Type `venue_default`, `none`, `deposit` or `card_guarantee`.
+	//
+	// Example: card_guarantee
+	Type SlotPaymentPolicyInputType `json:"type"`
+}
+
+// SlotPaymentPolicyInputPer With `deposit` and `card_guarantee` (required; otherwise absent): `cover` or `booking`.
+//
+// Example: cover
+type SlotPaymentPolicyInputPer string
+
+// SlotPaymentPolicyInputType `venue_default`, `none`, `deposit` or `card_guarantee`.
+//
+// Example: card_guarantee
+type SlotPaymentPolicyInputType string
 
 // SlotPriceInput The price of a prime slot, in the venue's currency.
 type SlotPriceInput struct {
@@ -5095,6 +5342,9 @@ type UpdateReservationRequest struct {
 
 // UpdateSlotRequest What to change on a slot.
 type UpdateSlotRequest struct {
+	// PaymentPolicy A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *SlotPaymentPolicyInput `json:"payment_policy,omitempty"`
+
 	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
 	//
 	// Example: open
@@ -6154,6 +6404,12 @@ type AdvanceSandboxReservationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ConfirmSandboxSetupIntentParams defines parameters for ConfirmSandboxSetupIntent.
+type ConfirmSandboxSetupIntentParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateTokenParams defines parameters for CreateToken.
 type CreateTokenParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -6297,6 +6553,9 @@ type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
 
 // AdvanceSandboxReservationJSONRequestBody defines body for AdvanceSandboxReservation for application/json ContentType.
 type AdvanceSandboxReservationJSONRequestBody = AdvanceSandboxReservationRequest
+
+// ConfirmSandboxSetupIntentJSONRequestBody defines body for ConfirmSandboxSetupIntent for application/json ContentType.
+type ConfirmSandboxSetupIntentJSONRequestBody = ConfirmSetupIntentRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
@@ -6516,6 +6775,9 @@ type ServerInterface interface {
 	// AdvanceSandboxReservation Advance a sandbox reservation's clock
 	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
 	AdvanceSandboxReservation(ctx echo.Context, reservationId ReservationId, params AdvanceSandboxReservationParams) error
+	// ConfirmSandboxSetupIntent Confirm a sandbox setup intent
+	// (POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm)
+	ConfirmSandboxSetupIntent(ctx echo.Context, setupIntentId string, params ConfirmSandboxSetupIntentParams) error
 	// ListTokens List your tokens
 	// (GET /v1/tokens)
 	ListTokens(ctx echo.Context) error
@@ -7948,6 +8210,42 @@ func (w *ServerInterfaceWrapper) AdvanceSandboxReservation(ctx echo.Context) err
 	return err
 }
 
+// ConfirmSandboxSetupIntent converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmSandboxSetupIntent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "setup_intent_id" -------------
+	var setupIntentId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "setup_intent_id", ctx.Param("setup_intent_id"), &setupIntentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter setup_intent_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmSandboxSetupIntentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmSandboxSetupIntent(ctx, setupIntentId, params)
+	return err
+}
+
 // ListTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
 	var err error
@@ -8558,6 +8856,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/events/:event_id/attempts", wrapper.ListEventAttempts, options.OperationMiddlewares["listEventAttempts"]...)
 	router.POST(options.BaseURL+"/v1/events/:event_id/redeliver", wrapper.RedeliverEvent, options.OperationMiddlewares["redeliverEvent"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/payment_intents/:payment_intent_id/confirm", wrapper.ConfirmSandboxPaymentIntent, options.OperationMiddlewares["confirmSandboxPaymentIntent"]...)
+	router.POST(options.BaseURL+"/v1/sandbox/setup_intents/:setup_intent_id/confirm", wrapper.ConfirmSandboxSetupIntent, options.OperationMiddlewares["confirmSandboxSetupIntent"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/reservations/:reservation_id/advance", wrapper.AdvanceSandboxReservation, options.OperationMiddlewares["advanceSandboxReservation"]...)
 	router.GET(options.BaseURL+"/v1/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/operator/openapi.json", wrapper.GetOperatorOpenAPIJSON, options.OperationMiddlewares["getOperatorOpenAPIJSON"]...)
@@ -18760,6 +19059,327 @@ func (response AdvanceSandboxReservationdefaultJSONResponse) VisitAdvanceSandbox
 	return err
 }
 
+type ConfirmSandboxSetupIntentRequestObject struct {
+	SetupIntentId string `json:"setup_intent_id"`
+	Params        ConfirmSandboxSetupIntentParams
+	Body          *ConfirmSandboxSetupIntentJSONRequestBody
+}
+
+type ConfirmSandboxSetupIntentResponseObject interface {
+	VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error
+}
+
+type ConfirmSandboxSetupIntent200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ConfirmSandboxSetupIntent200JSONResponse struct {
+	Body    SetupIntent
+	Headers ConfirmSandboxSetupIntent200ResponseHeaders
+}
+
+func (response ConfirmSandboxSetupIntent200JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ConfirmSandboxSetupIntent400JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ConfirmSandboxSetupIntent401JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent402JSONResponse struct{ PaymentRequiredJSONResponse }
+
+func (response ConfirmSandboxSetupIntent402JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(402)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ConfirmSandboxSetupIntent403JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ConfirmSandboxSetupIntent404JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ConfirmSandboxSetupIntent409JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ConfirmSandboxSetupIntent413JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ConfirmSandboxSetupIntent415JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response ConfirmSandboxSetupIntent422JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ConfirmSandboxSetupIntent429JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ConfirmSandboxSetupIntent500JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ConfirmSandboxSetupIntent503JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntentdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ConfirmSandboxSetupIntentdefaultJSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTokensRequestObject struct {
 }
 
@@ -23540,6 +24160,9 @@ type StrictServerInterface interface {
 	// AdvanceSandboxReservation Advance a sandbox reservation's clock
 	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
 	AdvanceSandboxReservation(ctx context.Context, request AdvanceSandboxReservationRequestObject) (AdvanceSandboxReservationResponseObject, error)
+	// ConfirmSandboxSetupIntent Confirm a sandbox setup intent
+	// (POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm)
+	ConfirmSandboxSetupIntent(ctx context.Context, request ConfirmSandboxSetupIntentRequestObject) (ConfirmSandboxSetupIntentResponseObject, error)
 	// ListTokens List your tokens
 	// (GET /v1/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -25065,6 +25688,58 @@ func (sh *strictHandler) AdvanceSandboxReservation(ctx echo.Context, reservation
 	return nil
 }
 
+// ConfirmSandboxSetupIntent operation middleware
+func (sh *strictHandler) ConfirmSandboxSetupIntent(ctx echo.Context, setupIntentId string, params ConfirmSandboxSetupIntentParams) error {
+	var request ConfirmSandboxSetupIntentRequestObject
+
+	request.SetupIntentId = setupIntentId
+	request.Params = params
+
+	var body ConfirmSandboxSetupIntentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmSandboxSetupIntent(ctx.Request().Context(), request.(ConfirmSandboxSetupIntentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmSandboxSetupIntent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmSandboxSetupIntentResponseObject); ok {
+		return validResponse.VisitConfirmSandboxSetupIntentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTokens operation middleware
 func (sh *strictHandler) ListTokens(ctx echo.Context) error {
 	var request ListTokensRequestObject
@@ -25712,736 +26387,756 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3ddts4tj/4Klj6n7Ni95EUSf5K5HXW/F1JqpLppJIquzrdXcmIMAlZLFOAQoBWVHWy1rmc67mZNzgv",
-	"Mm/STzILewMkSIISJTuV+nBfdMUUic+N/YW9f/uXTijmC8EZV7Iz/qXDPtL5ImHw77NQxTfsLVXhTP8p",
-	"s/mcpqvOuHPGCYXfyBJ+7HZuaJIx/RLNlJjMRBJ1xirNWLcTUh6yJGHRhKrOmGdJ0u2EsVrl/04ZVebX",
-	"zmgwOu4Nh73R6GLweDwYjAeDf3a6nYgqlv866g0OO90O+7iIUybd70a9wdHFYFR8d5UxqWBWcxonnXGH",
-	"RvR/mxn2QzHvdDvTOJVqwulcd3AW0U63k9DiyUtxwxIask63s5gJrh/9x3A0HB0dHQ2GhwedT91OHHXG",
-	"nSVVk8Hwp+mjn0/oo8vH4SAastH04OpwdvTT8XWn25nrhSotAhdKL3PnjPP4hqWSpqsuWcY8Ekui6GXC",
-	"SDwlCyFlfJmwfqfbEZc/sVBhZ7DoC5oqztJJyqYsZTzUoxNpxNLeo0eHw5F5YzWR8c+sMx51OymTLL2h",
-	"KhZ8ooeNA5GJUO6fiqpMDwy3uNPtqHjOJtNUzDvjzlBvi32mhF77oXmyWjDbxg3jGYM29T9xZT6OwpP5",
-	"ET9enHx4lD6WAzW8GS07nz51O2dJIkIYVZnMLpYCV0KSa7ZQZCpSQomZtUt0TTQ0HBS0AIOhSbhuMM4a",
-	"02JMxUJDGwtlJvTzkI4uD8LD6IgdT0+uHs0e/zTQW52yhFHJKpQ5uhg+Hh/Y0Zh3os54ShPJnE3Af+Eg",
-	"H9Ph5Sg8iA7Z0fT46mT26KfHugNcE9hR/OdE0WvGO+MBrGYWxerZDePqZYzUX6zoa87INOY00RThLGBE",
-	"Fe2Mf/ylEyYx42pCoyiFwR/0B/3h8KB/ok9hliLpzGVnPBz1j+yiZtH6BYkjNl8IxXi4mlwzPY7j6TAc",
-	"0cesd3R5EvUO2aNp7zEdXPaG4Sg6YIfTI3p8qQ8NUzOhu3jz+vyitDt6jhOmJ6kfh2GWphv2P2UfNDfA",
-	"NU7Zh/V0kIoMWM7Dm+FD59TIh+PyGXrorKY9OKPBoNtR4prhIdP/XLc+n953OzMqJ3ORspwc8pkmeg9h",
-	"W29onNDLOInV6oeF5ogRbHJ5g6nzVj/D19qelKPxcGS4LdXv2jH80rkU4loTWs7TZ5RfNbcy/Gdpr5wh",
-	"TXBIHaR3GBCKB1zPhUjicKUfTxmbLFgawgSPBl14gBymY593O9OUsUnGVZxMZiJL5eSSTWEVR4ddZ1G+",
-	"ThkjbkcEviGjQwKfEfyMqBkjzvaeEjpVLCVqRhU5Gvw7EVN4ZZGyBY0jQuci44rEyJ36WhYURyTmGbD3",
-	"4WjQ7TAeVQXV4cVoiOygNzhCBtry9Gu+lEx8IhF/0ZwZGfXBwN0HWHFXJEzm9GNnfFh+FHPgK4s0DlGe",
-	"wyQ745MjTdVwzrjeok4mNWEtmOYTobgBhlws+Q/nT8nJUX8wIAuWEpTDn7odyaiK+dWEpox2xp0o5vqv",
-	"VIAoloqmqr5Olm3m62R4XsKmqjMeWsGjhzwHpqZlD5AWaBmdb9mS/EOkeunCLJYxCPFY0SSm3K76BiHV",
-	"7Rh14LVULI0peZktqBWCP6NacDZnaRzSh9+y5QS604d2e65eTGs7GQrvzeWV4TRFy4P5kI8WBx8OU5cY",
-	"LOs0a+dlG7rZJ3Bqvi8ORUVCzxhuLqHymkVECXPOXJ6TMir1h5YFs2hyuZoYmsj7wJP5XSYUK/fxgss4",
-	"wsM5ZcxoSCWeZr53GVSVTjX7KJNywTtccjuok1u+ZiVW9QEGqsXKNONRpe2qnqUf4MasDqPR9cH8kB8t",
-	"jj+cpI/kYzW4cWRHJxR8Gqdz4NrFGpglivkV4WJJsFNJilNGeUSuGVu4z/YaedZ+3114Fr3RR6dxk89I",
-	"rsMTOGQuk+ySGU2mZkQVWfOHYu1lO8almNFwPDwaD4611DPbh3MORaQn9eb7V72Tvx5+9/fHxQsNwnM0",
-	"PgTh2UahbZI1jl2EyviuVhC/yuiVfsB4s1WUiBVN1GrCs/mllgXY5Zym1ww4fSi4hJ02io3XioJjZE0Y",
-	"bEHLhFKjn7odbVZOivmh/MLX252yuYjiaRxWKVLr+ksW+cmtdAxB75GEpozQMGQLxSJLcGvpDShod4PP",
-	"aWkXs29BV3OjKVo+NTwaaEaFf05CulBZqq2R8nPD3BaMRzG/6oyrv+gvjGKAdoNkYcr0iBfxRF5+XLMb",
-	"5tXJx0fPP4zmL5cdD9OOWJjEnJlzhBtt5jKJuYL/RG0600uSips4Am1FUh5dio8u15VZGDKm5/Mp70KC",
-	"QXS/YO6CLbJ0IaQmOHDx+FfwvVYLYQEmaCjknoW12t8WqlJbTbGQqpZ5d2rqotF21nL134xKabVCueIh",
-	"HGel2Hyh0BcAHJqlqcjZ8CKhairSeYlVnH/fe/RoNDwo7d6Kh6hywD+aFuPkn51PJcXB5xt0tIV13kEj",
-	"D7xiddgbHVwMHhWy7t5h6DgM27oCb+v/Kx2az+wCfJIImaWsRkqJkCwietRxyLZ1+WkqsIO2Gz46tD/g",
-	"yN3HMNgwES1dhKEZc7ewcN6k8Q1VjFjzynUdTeh0ykIFQgMXXU6WsZpFKV3yzvi4ssiPaot8gE+2XFjU",
-	"N5+iZIjq5lssZcZSYkSHJHuHgxEJaRpNzKNo3113kalQAKXbn91uvmcfMn3IzsK6GXHQe0rOWZiluk/C",
-	"UVh4W05NKxOKzTgdnOdipkwpmZqJNJaoeOnR+1t2pFTRZgv7x75Yt3/+LAaP4b335s29efOnMm/ubZs/",
-	"xWr9bg0bx1242bCpMeLfgWEz/FyGTWUx0LABwdTs7l4KdHdLzdnUjFCiuR54X1ciSwnwKRKXtI9fxabY",
-	"mvluzWXbk7F3Id/GanbG5ZKlsqpdfa37n5GZUCzB5e0SCq/G/ApEDdDGA0ng+kDr0iWbsmiVJglLr2KM",
-	"XomYonGiF+Wc3bCUnWq9MI21fOPk2SJ+w3gfVXSVxiE2O/6xs2CUZ2qCTa067z/B/TKVQAwdWqyvXvZb",
-	"6x7TtL3u0Tl79ffe4eGJJtzhoHM7NaQzZ7rV3tHRcDToVBSSznA0OERxcWsauBAQmlBRqGcsvBaZInBN",
-	"DoEdjwckoqvSzlpdKOZaRggeyc745OTkGKSSWa9FKqIMdi9vVJ/2UCwYbCeQjhynjOpD6d5z2WeujeZ9",
-	"tkxjxTrviyl5vB7PRRLhFZXebnPk9LTUUqDSrfV7SbIFuWRqyRgnYEYD67Dmc3MQlc+f8QfhK+08C1sa",
-	"vbhN7HImxPUzHi1EXA2U+EqI65hfSce201vh+jwKOrwxKpNLF31X9Jae502873ayVO/MTKmFHD98aBan",
-	"b3bpoR6efKgFNsVxg96jvEcGTwpInakWNYbEt3SJVJ1gJ73BqDca1COlNgStGELK5Ib+1p7S3ACAuRXE",
-	"oyfTLtTKNE/DOeulbEnTSALbStk0/mh0ITpZUDU5nD76DjbqRlyXzMfPxSqesoQpFq0lwosZI8z8om3v",
-	"K30I3bAsbMNyAXQcsvVLUrgGseeJ7QAoDEKGnrJEH+bVdxnLqp4U86wNWQ0dsrrJVXB2Yx2b1cEN56Nc",
-	"iXQiFfxvlSMVJpEZsqvbWUukW5vqpMVK5avhj5Ir2MIlcgp/uNyaI2d17Ho41b2f6N5PdO8nuvcT3fuJ",
-	"7v1E936i36OfqJ2m0xRt6bciWsaBP2c0UbNVxTxIMFMj11DyiYlr81Wy8ZZrxpL7C6664lL6ofzy3agn",
-	"lU+Htw1G+H0oLJVZH5Ssz3sV5tYqzJ9NfcmDBmzzJnloW2XmT6/INC7kb1Ct0SJrO43GspnfgUYzaKvR",
-	"VOK2uFATulgkcQgpESWdBjiyVQi80XsQUYZiFBQCCp7rCPnafabvdoF7xXCHF8NH48PReIhu0S+f+9si",
-	"J2W7k1s+kZ85XvBbob5nNKqowa/iK9S2JCmcg4X2OmPhtbT+u0sK3E/AluXfacpRRG+J1jxHWos8OCVp",
-	"xskD8CUTfJU9gGw2O+mMG29xwmB0rxeMn7158VSE2ZzVnb6xJJH5iezRyzSOripRdjGfCv1fFasEfWcv",
-	"Xp2RN7jn5OzNC+BgqbmUHPYH/YEekFgwThdxZ9w56A/6B0AEaqan/MkZ1j/OXr3cdki26TGBlt9xPcLx",
-	"O04IDHFMaiPUv5khjsmw/6g/eMc7OIiUKpG2Crfz+F43uxZ318r/MBp3uwPenEnq4U+b1djbX9tsVHYb",
-	"dDaP/8kqZ1XFyu/uunfM/EEcM5a7nJv0cpetmATo4hanzgQeDW6Xhn0wrKZhW1G3KQ37uF0atrFaGvKw",
-	"C3ZZzsQeHg1sKrZ9RRO9VlOyhLmx/9vmZx8ML0bmHrBO21pmOHAVx3mOswHXMGe0gmGxuzrfWnuwVPI3",
-	"e3rKd39iitFceCFc0nmjKGVSNhw4vUVmzTUZxJwNIW7/gLxlUpFDNSPnKmUM9l9IRRMrwIaDwfDQ8Un9",
-	"UTxs9TVqIZx9jMtjIMswjReoPnSeUx7NacTIgkpFScxhZLDqf4uThF6BEt2O+31h15KX9+bcA/l9wT/1",
-	"yK5jrieWCH3wIeDEaAE5k5XxFRxk66OoH3YIgCgf90uadt63wDh4g2L6BXglbALIE5TNDVkaUZdY4U0E",
-	"9yLSVBkevj7JEWHmlGc08VFGa79Ivqhlx4rXF2L6xwnH/MqEUPgSavKADgxMZBEZVaK7UDRuCKkooe0c",
-	"HHU7Rn52msItjteEWyxn1Lx1eOmVZrWoETNI/ZMne8YukeFfgHizaxCGXk4Pks2iqve3CEOxoRY7DaV2",
-	"q3O83a0ODFhPyGOY4qPtbVFxXbIzzWXO98yEw3iW7UIQwQsidPvcdYMcSy3PmPL03BQb1yo+7T5Y5j5Y",
-	"5j5Y5j5Y5j5Y5j5Y5j5Y5j5YZmOwTFkvaQjkPXP56QNJZrFUIl35Q3mRT7vBM7908AYDlwduLuB6Q3fe",
-	"GnI0ZTctJ+7e0HgABFre2viAJz8OGiDn6kuME+yuXY/8kkeUDsumZbHno7Is9UU5WPzmlsWZZXltjIDO",
-	"l6a1oIbFc94+Bb0dwfRiSW7YFVM0jSnvr19YRGZ57FnY+rIefvjNLWwONtgu+s05877jvqBX4L5zkzL8",
-	"p/3eqri3Ku6tinur4t6quLcq7q2K35tV0VZZuBHXLPKk017MmEmojSXBnNBoU+LlxozYSjorjEAofwr8",
-	"a86ATWvhLm5YmtBFCbEKHxVp7wfHg0HRoEkqPTcH9y4aPjeXwbVwQMaukxWxd8XbQ7Ct4GpJzTJQnGK9",
-	"v1R13jfH4DDOUmhXzVKRXc3yROVhD5AKZiKNfxZ8gk0f5zf24awlbpszlx3B0Efbg6GPtgVDB3y4fDE6",
-	"45NHxU36IZ5RWFkbXWfx3kd66eHirgKLTpM4KqPh6d3KfzFQ2LsE450zpRI2h+u/hUhrWvlccDXD1HVt",
-	"4+gVTlY5ZPT6BNuqhKvLGzcCw8xoyhjGz3KWY3IX25+PdqIFVSs1poreehuAbxdhoP0yv+92Kns3GHbW",
-	"cUFnminuirE57fdALUoomsiWS+1b1jUro0/0J8iFP0+EWmeuAbH/Cey0+/IQv3Z5iIPfcHmIkhKDikZd",
-	"hzlXYgE3y6Wjcz7LlF4pEoklv/29srSdYI9pvGCeC94zANYkNI/isAWZIGXQKOOVI+ze5Fq1/+A79vfr",
-	"0cvr6MXyeXYSfxzQy/Dps6+HtwjJyF3M1baHnrar9/alrvol00qT0sSthwGqHMLLRA0qpYEGi5UkaC4R",
-	"ORNLTgTfHsF2B7iWkzZwLQZQ+LcCzvL4nx9Gvxo4i2Yz1uAtjeDv14fz79Wjm5fL4eorfhw+jw6m3/x0",
-	"svhODrJn9Ogifv3zZDQ9exwOC1Lwg4fYJdsOMOQeo+dXxehpZ0Niqa21iIC6BQML6O65dbJVXkE/v+ve",
-	"L3vJDote12IHvaGZZMQEAsXlMNWcWUax1CwMeZcn2vWM2IDC+xDXOwtxvXX4KuURoSQR/IpwqqVQ0lvG",
-	"nBFNlH+C2NY7iksFcl9nddTDu3M2fX8I7g/B7/8QtDIwIAnYr8bUyncU52NDHY/75N8vVrXj16na2055",
-	"Atp6hUviMShhGfpmyTaYRrUU6rp9eZ+Qfp+Q/sUS0iuolo8vB+EwGrGD6eHV0ez4p5PrR/M1PojySYCj",
-	"g7r/GV6u+dSYKY2TLGVdLWU4oQRuP2WDPtOccoK3aqNaysnhsEg58ae1PL+4eEOOBgf9XQBAnYwUuntG",
-	"il6DejrK0eBgx3SUboulOt4pO+fg95id05LLl81Ur3fsjHC2zGmo5iLb2i+2OyLzLUF0He/RciZZOHk1",
-	"/et3j9NH3/z1Hx/Si+VPP7x5+ujFyzf/fCFGL+lLer50eRHjaI1viwtdWWG/tuZL+dnO7/QlF/VWS7QT",
-	"nX7PaJVIuYPGjBaGuS/XNhAlqVB1SLzf+MIuUnYTi0za0B0/8NxBabx3Ta8YtODxl2uegOPq3sZJ/ptf",
-	"3tHF0FENKwzkyejrv8mvvnsxS2X4ZJZ89+LV3/7j8kie/0MuxOWJeHqHG/I9C1m8UNXcxJDFNwb/fkZ5",
-	"VEG/jzKAklLF0UrNF6hnQ4z/jNHIFOE4W8R/s9A0v1Rs/Aso5oHgOuBWiAGAX6U0VGRPHziLQvNAkiDm",
-	"U9E3rwf76JCw2scpkYyZ4iDwQsyvyFUWR4zsBQ8jEcqH8Jd8WPwe7Pc7CHswp1hfAlYLEHSG/UL/60iV",
-	"2tuwJzScsSd6iCKpz+e5WKKLAmaCYyNzuiKX2vDPJItA0okMCqTH/GpMggXWCOySOf3Yo1fsP48HAdyk",
-	"oT+q63njCF9w3d1kj8KVGxGg+yVC4fosGVdkzihfzuKEmSFJEhwOHsNbEwerKNh3O+OiF+rJmr5cxwXZ",
-	"SxlEiZjahumKaN3ZiPHgxbT3reCsB5ZesN/PGw3G0BaWxllyggGHRPBk1SVcN6THPqNam4S+++QZtC7U",
-	"TP+G66kEoSSkSWJr7uSRWwEXPalEyoKmja0vpXeXn13Qq/runhGpUr27Zu4izYnWDE1vApUz/VgrM5ci",
-	"Wu33yTnjEYkVuaThtRYklQUaE9wbTbymnaXIkkgTjX4mqV5aBFTK9+9gcEi+FYq8AucVi4KCsKDbPnmh",
-	"SGg9U5JIoQlDup1EgsmcbOyrgXNdHnQJJeY6tGjLJYTGA/Su8+HoIpr9dRA+O1n843Lw9+U34TD5G39O",
-	"33W8K/49VexlPI+Vn0l8yISiRA+K7L14dvE1iVI6Vb2YqWlPMz26iHspVSzRTfQM99kfkyANSMqgTpC0",
-	"B1Hq6XCx7AKHU3nrsSTLmdCH5IrGHDZKBcRExjVPNGJTmiXqXec0/c/BqfrP0fr5vckdjE2z3G6CH5wJ",
-	"LlhKgmUxZqIbRY8mHA8z1EAfc5QQAdmD00hD8GI/kHAuoZN9IlIS0EzNJsa0lAHZQwsLLv0ZV8ZrKom2",
-	"pOEiy3jK99us14f/HA0Gp8umFcNZvYh8awVhmvD7A0ni6BSWjulDttTW70pkIEe0GIGD0zSclH1Y7xz2",
-	"jUulq7OpwjvP8sDeAv2Y5deMakn1uS+8v5x9VHbkJKScGCutYXzDbmce83iezeHfZjAxV+yKpXirQdOV",
-	"wdH4Ob+PLA8qKP3eJWfgo+69NGkUwbjEFNiC6bEL1HeRte4xGs6IIRktaCWwN00qVkhByBYcKPdydR+e",
-	"mLZs3gbaeaBvxMZtvkxjpRicub1n/CqJ5axr64CJlHzD0jnlOM4rs+mBbc4jn7qEJZKRoDpT89z00Eij",
-	"69fLQxSIVUbnTBmdB5ybfso1xYCBbOGOgkPMiZoVV+O5w6Bro1tyF6ZvuBudCnP68SXjV2rWGR8f+kj6",
-	"RcTmC6EYD1d/ZSuf4Mt4/CFj5JqtsIqVcwC1CPnhhxdPNYeh5EoILUxEHLL9PtFnRe8xCGory6AVTRda",
-	"TpGULRK6cmplpUwuBJcsXxxkdsXyOKPt6eH6V+V4OgxH9DHrHV2eRL1D9mjae0wHl71hOIoO2OH0iB5f",
-	"ltdmdHQEx83+Pdy8VN/n2/N7W7I2hPW5lnCqlZ9XFmy2fkACrX4FYGNzy5c0R79mC0X2hOZANyylSZeE",
-	"Yj6nPcn06VMs6oLI+otWOV9M6/qUVHGS3Eqr6trSjqjNgyYr++SJmC9AaV0yep2syN73Xz8hj4fDgRbQ",
-	"bx++6/zrv//nXScg6NDVgkE0b5WrG96VdtWgWb3R3FjGP7MuGWppNRwM8nF9yLC8khkWqASl4Rg53hlj",
-	"bp8Zm/5jTj8akTUYbBRgTihNE8MsJ203ss3KBUI7Gt+cmbeJeZ4nopHVa6m4bsj2BqPdWDffcmwerKKp",
-	"ivlVg/4Cpy+OAnvHn1CpCPo7nGt/8HBA2MQpPgIygnBcEysQqyY6kmYAE3ixRFAbBw8Rdk1LDZrKurXO",
-	"E5PbLfbGYLqNw4WAk6bh2hKmjcPNr5vaDXdzlMOm4cLlbNNw4UJq3XDhhfbDbXFJuWm4ZZ9io7Jlfl87",
-	"ds9dSMtpsFvRyCdwRYLoBrXxKxp9QxVb0pVBNlY2ORbh2/W8Hv4kUcnPR/GLvWzSn0RuCLPNlzQZeN1O",
-	"JMJJxVOYxnOa+wnBTwYvy//V2MicSYnp12BeGv+AfY0YC1GrPPFc/yNTp4QLNYv5FVlSScIZTa/wjRlL",
-	"IlR5UJ0pvDq55lNRXfpmZ5hU9pa4nQVHF7GZwadP7mb+W8qmnXHnfz0MxXwhOONKPsRf5cNn+v3vzQ7h",
-	"ftUprGEBtFYQMTnWprZvIcFF5bpJ37zoOX5S37DM2w8dj2phJ/fwBKz7rrCoYSpf0cg8uS21GdNnEnPw",
-	"jG1NaPXvCxorogTIPJPamCZUkbmQiowGJliWzksv7koipvuJ/fizkIs1AWJJTH8upVRWwnhqzMN5LGXM",
-	"r8oPM37NxZLrh1pDdb+Mi6MzuWaryvc2h0dkaiKmk5TyKxacoicnePP6/II8vBk+NLxRPpSQBqK/texS",
-	"xlcQicfyPs3XaNIstbKN6WBdEpgUdJNNoYSYJJoLfPlT8ETwaRKHu54BmiiWcqriGwhIf9+1p6LqXN/y",
-	"UHg+d/kuVejjn1FJuDAhOeAe1bbmoXsuyjrmb/tQhGYzHPMXo0SV1i8VK45K7e6ia55xoSaXQlzbhw40",
-	"R+T8rRjXpDMBuyZ/Dn9NUkbDGb7t2hQwAvd8lQJHw0yJ6XSyoFLip+gwd7uunseYTzKJRwq0p3IHp0Rw",
-	"IgwytflHLLjs5j76S5aIJeJkB2CYBgZIW4/HXZsvfsi+FullHEWY9b67pIm5zKbTOESYilAstj1V3gbc",
-	"cxVL1EE4Y5GsxuuaXBEstb2zIrJgKTBiwT/PWUKX7ZyutNJFIgGep+Lg1JdAEyAaR9cxj3L6I3s0d/li",
-	"m3C1GGipYMny4b/++3+CgjbB/0Idqi2+4+YSb/+L02LVg5dJ9N/dgiwr5xpverclzaZGKuRZ0YdBo6ZJ",
-	"ymi0IvkFM6EkiqcQeJlfN/TJD5IRCkEW1imJf9kXHKHhdxhuLzycSX0WYvethrMKHC+O8xXID4F3sb88",
-	"n3zBQZtInhUUtjuvxKZ2sv1qHxdEeC7mzNhymriWcCGuJVWWEhlHDC6eY0kknWpeRFIw7n5HNt3mCRas",
-	"1F2lL0893wr1tcj4LblZyqTI0pBZc2FL0vF8XhDPt4LILJyVYknWe2BdpuR18P72FFo7SfSbFuRSXRnQ",
-	"L0WmGOisU71zvwkaspcfdYfat0Jb3vhr6dZYn3e4XIEYSc7IciZkfpGzEhkGXdRjX06dixQSisWqT74V",
-	"GMByRysBAVs9J2Jr3ael6C4nDmjdN/DOrkuOF/ibPqhf8n8ylTYSQaMLIV5qW/p2xx6cB7ldvuWhr31c",
-	"9hHCrWUsCfwKmYScDMmrr/q/aaPUjloJgSMvjnJ5vl/+1JqaK+519O29x7kDfDe/sfO532Ps3IoX0iCW",
-	"YLY4oCIrpsgeRryShlq0+3pnILzX3EdhB4jgYcNPMNjQpMfYEjMY66X3j7OPaiIVWxTQfLaXTg2xcGNx",
-	"3F1tQ9PKZ3VU15a47qq2ewd+DJpGE4Pi+BsQUOcsvYlD9oPjGrsVtUts7zauOm8LZZo37wA70bpvStM4",
-	"WRHnk/IdSSQ4sxcjNv2awYWKzUSA33pwj0twqbq/Jy0bAy9CyjUpgsMNwsIsSpGxTufCVCDV6reCPH39",
-	"eErjRNywdN+3aLmHsL4tQZ+8pbEigbN4ebSkCV5T6eqUUAIO8PJ6BpUF/bJnwQQi9vKb/PXf5TGLn/Am",
-	"XbyifGWak7c0GKhi6DndWlZUPnXOjBBkTvkqj23d9jDsTO3FkD4DF67PKjcOnJVYS6Z98kwfFvSszajM",
-	"498vs/CaqVNio6ESiFayAbmGlu0AGsJ4QRhPswLLCyLT74zO3RjvteSav+h+1StCp1t9bF7/IgfsB27E",
-	"68+31cZM2MpON6vVbytaOaNp7tu1SgHmNpi4OPhpd7lRIq7PYmfjYHGY+VGq9OvqMqUFKR44dzT4wEAA",
-	"f2kO//bt295ZMRvmD3Ex+xjOaJIwjsgnvmCVr/C9lNFk/p/vEGfLGy+IBMw+LlioWPQ79kWekhivSC8Z",
-	"4yQRV1fMhptsUJYM+9NawG9LbzqzFykEmu5aCQiTmIp0TtWYBPBbX4/DXAziA70dAZF0pfl6OCN7kjES",
-	"uKsd7Bv5kt/pAMAOXoWh1QPB/zZk9hQtOBMLShKmIKLZwhTbDK+I6a5Nqhj0lEfmWhRgPViyF5QWIPjy",
-	"t0U/cJktFiJVLHrFophewN7e5jBkRYuTuW4SAZ22OxSNjTiHg5nsJvBjaEWhMs7fh/dFS6X/8/z1twV/",
-	"98/9S1um+eyx9wIwrJoXgAhgVi/rY1mDBUtVzByAsep3T2IFFlzBzh10rQoDdyDJqs28OH9NDobHx70h",
-	"ocliRnsjYt4lmjzLPQCcWa1tg29WbRkRzoDbYHGUclt+NLRa4yV4tFq4Oq5cfaAIo+aLEi2COH80AzeQ",
-	"P+WuihUrgNJNmvenbucsuqE8ZOdYcsIJWHfC52gUxfoRTd44u2kSpOvUHTEa6fEQJchc3NiUBOig5A9b",
-	"UHMxW6IRJTxpXkWkywou72csKWVj7YMzx8GZw5CVAJImPLEsRSMiJXn6vGbWwJYZz+Z6WZ1uOxUgO2yn",
-	"CrFmnr53d7DcyPp9VMK/S3nsi0dNgoAZRG2AuClIJdEy3gLQc5YazLYgZQmjkk2oCjyn0wEgqGf/MRTG",
-	"RRgO+CXmtEqwDcgFKL87Y0CZ6ikEqK6dkdhzM/MDJhvFUZcgkCqDaKBwEpQ71o+2yXfsOnhaFUaWLOlK",
-	"uiFHgUsVxePyRjvPfcffgEbFDdHceTyKtv9xT2nK8t0sz3UjEm2t+2Ln12xuxqVIItt9ylSWcn2M4QRj",
-	"7vpCiMS34aPeYJQDlLffcDOsyDsoE+BgBw7qLgahlUZgOJFp+1KIhFEQdzmIVlP+Snkim3NQasO3VSoa",
-	"DqWhiMp4R/VkoRzKHSLe6u29hgSVeTfnWZdCG3HkcmVuBRATw+3Fn5LkMhuwm80Z6DqxlA6l5jOsDLBE",
-	"T84uloDm1nMyi+xTwyHAvKLiMHn0CAuIV9/VymexYnO5SWdzuOunwsJJUwoOlgJtp4FNAPmdGgPAYY+x",
-	"BPuiLbFuYka6rRIbArCfEgOCJ5tETL7hsIjO/LzbxVc5mGHVWMNkX0xlXIGN09WqeKwkMWHUFrJ5RUKa",
-	"pjEDpIi94JtnGH+NYDbaLLuYsXec8RuWiAVcJBhrCrOJT0mgx9rHYQVw0TBjNndL2bRjyDi9FJnqEiWS",
-	"6B2nmpD1EbEJ3YFtYc60FjcuxcCCShA4GlCwr/nuO+6+1P+LMTrNbZL+G6dhI12xmbcIDwJiOCgh3gXd",
-	"dzxw0U0M5n4ANwHBmfMLImPbVtxvbCnJoP+OP0X7s7xEwBeoMhOFfVmJzNqqNvBdvxaAgXFKEqpY+o4b",
-	"BBnQJ26GEGpJo8gssH4V7xKwH9l/x3fTIjCAmMzoYsF45YQ0VQVrJ1CaWUMjvdT5iwO06dV9MWuqyrlK",
-	"xNMlORmYyFHf3nYteVZIc92QKqpxWurUEmGVYiyVmY0mDfsM7hdZ3o5yHcRWzKXOStq+51cBXWiBzKcO",
-	"shs10UueSIHhOFTmyRy9OKpoihtRBbbWFGFwJe6MqJfvy92WgDAdLcI4XtY6FvTH4KFZL8aNr8Q5heZM",
-	"eNl7FsWqgcG/5sy9Q2FRKZa2fOSxuKI2+/17hy88kOTFm/zSxgD2aNpiKZF0aTJrXT5w0B/0h8OD/on3",
-	"pLu4lLVe4zkYoOiKA1fiPE6S2IG8KTSlUf8ob99UP93KFsmimi2SRVvq55Ww3Yb85eo1LRA7hKaz+aLq",
-	"RWmJcVAbionz8I4AgFDxhXJnb16fX+xkY2kSnNTPj/O8YmU5P/j6CyGrZoP8sUk5Wi252SB/tjVoCq/j",
-	"L83pQA+kFhfWGxdUOe6HLS1ZiLVs6FD/BJEZmvOTvTiCsxeMOZ0bL3TRs1bL3KyQh+NyYOpDG1zkG0RR",
-	"O72Bbkykk8W1KxtFg4HXLMpLbjcmxhtNh0asxkE2Jrqvl2ZlzupSVtdNuS/iomAX8oUoEUP9hHdLfLPM",
-	"z9Yz6ybTyVZ7gCNi9NJtjCf8Igd+0811CWdLfVIAjaW9SVUIlq1MKmv02+wGmNFUJIlYylOw/QvsBgBz",
-	"0JRcxl0Ifs/mlqOxPaEJ4xH1SNQ3LCVQ4I4ASCHitWp9ukuWdv2IZDQNZ5WbwGmcKJZKMo0hKAgdPW0p",
-	"BIF3VboCLLbyAICn4hBibp6mJlSlHcF4Zv4UqaVKPRsliqv2hqatsmzxvVGRMt5Xttvstjv8lK78q13Z",
-	"ZF5GxbSjqu+fzRGdYLFJL5QnhMogshnwz8igLlm6AVQhTeGl43Ts49FR4/W9M4G9f/zjH//ovXrVe/p0",
-	"v8F/eFgVsj4hg5UEsLJjtctnNE1izaywX+ALGEu19/z5+NWrfTwrdnlg+qeEZ0mC0Hpc8OrtywmWjtTv",
-	"YDwmmn71myPaOKqXVN3pmEYjBPDfOCYI+80DBCf+bXoNiY9SJNFEZAoNxzARkkWBpoluAe0H22gy8ErD",
-	"JXsJeiOnIiXZQqvdxyP9sXRC2oA77JuZAXNfxpKB6ro0WlnK8FKUswYCOfIQyMZVaNJKgiJ0coxFyyB2",
-	"f1Sem+xrUYCha2My1MOtvfGOF+s3NmcKA8DRM2t8MTN6w+DKF2iARYR9jKXqwoRzuNc82V23avZhTLjA",
-	"hfa2KkuN7uFHXUKJ/hdUTVhQiUYCdCUZNUEP0Mw+OnEqvBHifIvoRTs/UFp0+15umdRPbLfzsQdX/T2x",
-	"YLyHvSCUcpl1mu3MVacKDysdfPe4+cl8E+tF98s697PLaQ2wL3o39UqD9DRoUBK1EfRoNfPiZl0HAT01",
-	"uwW0WksEgLNLuFiSPb10XXeXuyVSseMr89XScXAUHxzoBvsIqM2ZV3SK8lwW7jPQE4GeahcpFQPqaDzc",
-	"woG3lXg3Xq1G4Y6/rxHt5gUf30iE2qS1nOt3fsWLJlPpt+G2qUJIQDo5HrV7McHDJItYtH9KBlbIqJyp",
-	"bbpEcqvF1EIwlET0r/J8NwJ4tdSqiisqB0EsP2DlRSoRutnNdlwhanCI5ZE7qIv5HfL5lUcf7RP2IaMJ",
-	"nhrXH2kiud9xyiN9qFeyUNKXWOMmvzuBwGWVxiza2d2O/m57X0/2LMoQNZHXhpm5dwj9YvmCLlkkmRUZ",
-	"YcyvrMpvmCXyg/1NTGB0F158D39e5yxva3MYgXBLP3XuHsxtaLuLrX3TRV2lgiEM5kM+Whx8OEz/RL7p",
-	"r4S4jvnVdxmT/sCXM/LB/GZqI/CMESqvZYGljGfpElvqk2/ZkkxjlkSIl04XC0ZTbbD67kTqVNXE4O0w",
-	"AIcPFeZrtrJA+TaNWHMMDCytxa0kLL3Csra15b+OuafXQIQhlebGJ4qZohAXlTL9YYj5DlBU0jZtwavQ",
-	"Y52A3glnepoyRhT7qPa7JKBQVSvGEwGoQ6Yy4yKvdAZwQvHVbBLOaJzqv8CFSpPJpf4CrIdMKjEvEZwd",
-	"rt5vHG2n2yn15pSBLDrrdDtFX/qLvCsosam7KVNx0XhbLVSrkpcsWb+x9q7CIbGqp/GMr5zVXjIiZyCJ",
-	"r7UUhlvG/8N7dhemTH1TLMMSipUghK+YkkBwNhHToJvHYi3hYsbZd/2WJYlTEvz4PijMrdKYf+wUlZlB",
-	"pF7Bf6+STDE+0YShTwCjPFMTnBqEEObunAZWUThq0kYE6dzNh5oKgN/Zc6JaabGgCsB9dLOYMPfVmK+v",
-	"OzJ1TOU1RCJUFgPUeppCAEyqxdL7lq4rrQQi86svgeWens2F6T6QMMgxCfQZhNgBXE99HFdMTriAh2bm",
-	"+qmhALKndW8gCaQhqHCCt1fmIBaMIfjFJZEx+bHf77/vkogpGidyTB70+/0Hn4JumZIQLi9v3j3QerSd",
-	"bgdHqFk8DArMcbg+K875Lc+nT54AT8ylCZ5f57XiVJXIpIWMecEX2bYRr44UstY5sgklNKX1yVdZnKhe",
-	"zMk1OF0v9YT1a3FqYmbMaIFhw2TIXsHfx8Rs82Wcqhk4ZKhbtzKCii+XmYw5k7JLQpawyxyxSh+y04IQ",
-	"xp79dWVCRSScViXC2D72yIV8oDGPhEi7RGQK/3FJU1tfs0s+ZDFTXU3PanZaEiUIuoH0o9vRPxH4SZ6W",
-	"pEzeU6gbVvRj3CWL7DKJw4lKKZcLkaouWdJEby24xFkC7eyf5sLJgKBh8EuXBLDuAUKg5xSPcTfmvO2s",
-	"Dph4hWWsZrGjqZz69YRm1WBBlWKp7uT/+pH2fn6v/2/Qezx5/8uge/D407+11x70IPUvumc72N+StL6F",
-	"UCZ7l+XjBk43apN49ncR2m4NAAP63lwDYI1IfwsFpCwBIqX5pLkR9xXxpFiaYoVctzq2K6OccR5tHuac",
-	"fnyBXx7gy+av4SY5bpDxvczw88r1M3mtt1jwBF1yKNLRFJUlkb9nk7YuhZrtV1ayLt0t4ftUgPrCrVsq",
-	"v7wv7XzXARcy4n8byVo6QflbLe6xgRf4hOATSGu4derH29mqCipJAHLS1CCsM9CUUekz7Nq0ZJfL3LCz",
-	"aHK5mmAh6q5Txq8IZrYZliATy6vobaO+og0Lh/kgTaWv3qIzx5igUBbpkhVTATrWArco2DVlLL82oapP",
-	"zjldyJlQCvJTCMBJuCsDJm4M0YwAOV5b5iljBpu4iTL1G5hQGYAyYGhUjwTiprhItRizoQEFwj8C2Ibl",
-	"uKPRkeaSuZ8n5ur4sOPzI+puFywNWauRmTfN2CAbwanbsKBxRHCWkDLRJQOn6kc+tqNB00D8JzfggkNo",
-	"rgn1ThmDQoJmLP4BIFSoXUvz0CVa3SjYVjj3bgfeLBNl8WN7U1YPbwKZPpOZyFI5wepcnow7pD9NkbFR",
-	"+DBBCHxWcDUMDbjlveDqobzRh77FzKttepNcTME2TpYijWRX75GciaVNMoHTBzEEjaWysHamp1QWQLjW",
-	"K2WBB7xNuaxi7b/WC+Jme5nVGR3Wl8Xp8NQ5t+Ro8O8N5BlLoND+RrbdtJ0OwRbL/X4Dg/ouE8p7CUWV",
-	"naomh3ItTK0HYSRAJPQWaRZgI9/rnmjT29rLripfrzHEPZGn/ET7egDtLrUMI/JnhR6Ohic5r7K7grsh",
-	"u0RrXSkJKSRxzBfKJshbbcAdb5lOMhl5QxTWMdzKehcrfM3YgmQ8MouEJ6VbYcCl/k9aM9qckHwua03Z",
-	"IEScYSGkvcnDABgCNyYhVsQwxEgw2XBZf5Bng/UGRxix4PX9b7zA3+TfLqVlQq3Eku+x/nOZ0Xp+92bv",
-	"mUIXa3FarEvIYNYVKC2LNA7Z5DJl9DoSS77xe/36V/nbwBecGgPbkJWtUnAXdFQBKd1U0AoLV0a1bIL1",
-	"RanWBHCsWzJHfz3HDzbJIlNW8zOIot0lz5PyFtpj+MP5U3Jy1B8MQEvUnMJ9ttcoa/b77S9Xawi0eSiG",
-	"y9gdVlslyhLjKzGdTVIqjb7JaEq5Yg3O0lCz4Sv7DkZMIXhf/jAornlcvMRzprLFCwRLhBibc6j10f9J",
-	"kr3AJH7DO8E+yaRe98BE5WLp8sDKehP4DJwQLFBsCJw8RaauLfUMA4bb1KZkCVsZ3TddZ9BayUacEVs8",
-	"XgunfBKVuAKm4snwu9Hy4NlhenRxvDr54VFsy7XTy3BbYXVhjIAoY1UGQvYGRXxamYjbK/8GebEBEsGa",
-	"gXoEGNYAYQrMFllaC4dEzRZgD4CrgE5xLiaS3rBoon8HQbFRAIGdUgbJbOJ+YjrtSQYVEIgRAob4zPmc",
-	"alNP8JARvNFv2/86W5mipSb1Po1xhjOxxFC+hCo2wQMc+MIKW3XeGEJnrCMuLJmgccSjmF8FZO+Sgc2L",
-	"2wU/UYCm0gPLOPyBLNRdNnzdoLhh6fugSizBPl7mQuH+vPg1jaKycyC3s2BA4AwAzoZ9l9UA8257Y0vq",
-	"Q7qJHvCglrgQWAeaBGWp5q8mxxanedu8izIrsQkYJmZNMsbHJDB1mrWtipRpOS5A3dfSY/LXN8qW6hJ1",
-	"K8wvH7pXLGD0Yn1aT6li0tjYFnsUYgCEZHAfIrs2hgZ9w7EkGLS4I+SFiaP8HHgX+sfJNBXzBuYLJXCd",
-	"KOpiHnWNe9Qqfhp69GGsXNi8ijvtrnUSXZiIahKdfnS3gB5mJ8v2gaGz95Wu4aE3wauRE1cy4tL4Ri9i",
-	"Y2iNm2g1odMpQNJ5ovVrMDXuhxYCWis3UUqX3AQgW0OtCPoyAjtlVHPDfbiAWqGVuznmDxqd5J14MJJM",
-	"KkEsC992XvIwStmyNoDNiQX61DScjrcYL23OP/oEWWP4P9KxkX9g3SeawisbNnzUMrAexuU7Q75RJQ3h",
-	"/+3GNDpoOabmoMy8JOudBmWWI7uceMyCpRXMxt3KYvnys1Qnr6bDsRFfxEiNpgy53HGNr22VHed+0yow",
-	"xEqwW4OKWAH0R0AUMcZZSTneHWsMjpYFf8c8TG2/G1YJvMcTHZqpUMybnKEg8fF79GJEAjG3Cy0ph5eX",
-	"ua7UJUGOI+9CDRuAnljKjKVQdM+A6tMQQUeWNDbpIge9p+SchVnK+uSCXjOppWPIIqZ1MqGtyqCMxB+c",
-	"5uCUzujcDXVVNTu8IlTGDqK85WvUu8IN1pQifmY1Xs/GAAoJ5cQpK6n3KjDbEYxJsJiDWTa5iSUNyF4+",
-	"FLAdzG9oHzzNF3vPTsx9qWwY2toRECJZmnopqMntXRONt0PnB38nlWuccpttbhWBwRWYRDsejioqnBLo",
-	"Ya4Aw9VPR1ucsj0qsdaqbkVbctrolHhBj64v45CpBoZvxC6rVJbeEMhggajW33hdtEc323gJVhy70WFp",
-	"aoePYPDxXNPTyQjjKvCvQTPmV2M+h7tlDsrXaV4kGE0euL6zULkNIG0jZ2BHA3dgm2HCfHBg7xsJ1wi9",
-	"3ai2tWlXBP6sMe5+F8YV2YN0HBnfsP3bdL3GLOmWIxMfIBhWykKRVpBQajZLNfbJrwrbNV6nDL3UE7/Q",
-	"ZnBZgW75jSdbsKpkNtPkHcS2UOCgM5GU6eOXzpVtjs1pnGgdL6L/2/zeD2GAmLloCvKfRdTmL5onL8UN",
-	"SzC0azETXD/6j+FoODo6OhoMDw8gk1coPbbOmRv6iSGVJg8wnpKFkDK2+fzmzBbBeeMOJPD1Hj06HI7M",
-	"G6akuOYOeQbbxuS0T9VjZuLVtkTLMjHthv1awrRxMjbIT6J/0CT9BPnjYB+Qs/JYwDgaExs6jWGbGE9d",
-	"jrLL46jxFRNfrZ+bsFN4nMdQw8ftIqfxSxtn2ydntpxTVIwRUjVFBgEAweFgQHzVz7V+hAFzxmGMwO+A",
-	"II4wYqYoetFupa2iAgDcd2A59YBwOodwD0X2bB5KP499rMDA/OIEngJDgckC7vYNS9mpgfMDbe7ZIn5j",
-	"CykUCwVyo5I6gOA8GFk67jhRzCYc0SWZ0cBzmPOjto5nfAMvFWemyg9tXZhKtPZePuMusaOsRYu2PHyl",
-	"QMzBGihY53RWh/kPm7eZv4Nc3AwHFSw40SSOTg2wB6RvkhfcRVzW1D2nV3GIznKySCAvH/zrWcq0YYMv",
-	"TjD0Eitu7xUALAaVFgySHJsWhedY095jUqtXrjVx2yrWNpoIPkHLPSB7xkSIJYn0DHOB7hTxMlb+mARH",
-	"gxHJL99TcRNHNpgv6OYVkmYsifa9fdKFylJmrhlQ4hf10QwPWteHc+GqW9AC4LSARNCKtOlC7sO1hh0C",
-	"OkQWCVVack/0RAOyl3dtDExTuibAt+WKh330iI+JvUU5NSEzKl0R/YLWsPf75Fki2RIgEzD4FaLh0ijm",
-	"NF0VNFOR7mUJUFGzvVRqJUStWmYepg+HUp668e2GW8P3Pf09gj80KqSjDfpoi/xqK5yd7PltU663sTqq",
-	"9xwl6FyzZpZfNasl5+GMRVmyo658RpaMXScrYhID9GYgHoVHEV41XA8BSIeVNIxd5/uHV9qVgKcfO2qW",
-	"wdV+3Ol2JLrgWrnC3jJ2HdFVOfD8ZF0wdbeDiRPmZ3PpVmBkxTzz8vfnYkkSLTIhUNbw5yLizgH9GzQa",
-	"a8MjHxFCySPBJ/7VzDF1EPdkxmhkFhJgPgqb8bgckXrsDuPg+GjTUSgobDKnH31oM+kV+l4QIsRup2S0",
-	"vACHW51At9vY5/6fawHapt/tTj4ETrXJwIOQKUzg+lRkp9CUNSBZVSKZzQea6mmFa7r5Ft1qlsW2iOBi",
-	"ioRZA4U4bLTQB01XI3Id6FJx01B0GtGVnqplEs65Hj7GawYI2Wt9qks2XXGuwQ2y5cFuk2buJlpilZb2",
-	"xn1x/pSoX7LYmMVhG0sbu24Ip/QY+kXXJogg8jgZTnqDg95Bi/5rhvBKdiw5ePhj7eTWOEjlsOR5lRs9",
-	"PXo7dhVdgrOemE7zY1CRV+25fKGRepn8o22ZPGzbpBnRDPhFr9hcPyEdtCIk7MuChrU+aFtJgOol62dj",
-	"+fc83uXxyof7c7wli9+KJVYLAhV0XCK0X5dFXIhrdotKQgbeVeD1WZ1PYG1DOYn5xOA6+yGJknjKbElV",
-	"WxE3x8BRS0FWjKZy/zR30XRJrODeD0IOsZtyyPTJyfFg4DKX44PByWhQ2tVj77ai169+cYap39rGXzCx",
-	"qOAw6YlHWYgpEzMWXiMWm0OowxapqTIU3sRKcG/GCuLoInGKygIkb15CnoThsyHFyGTYFn2eoLkapgTP",
-	"mBynjGp7yIXpsc/cm33vs2UaK3+C5p013u3YGgj5AwDNtZ/AFJ2RrEmfHa1Pn62cS9j9fCeaT87f9Ex3",
-	"la6cLYuIj4qztijeto6vvIYSiSI1td5ynltKlmiXC2GbqmdLFq3CDevGQcGaPMF3i2+9JeUu3CTFdeXl",
-	"tjxBYRbLmLMNHeJL5T5jRRMEWtm6y61SmyBxmYBILeU2+TKXqpACvxz4YQRK3XogE2ciVcR5ClwMHUPl",
-	"bp9THkEw2oJKRe2lJdTO+1ucJPSq6j9Fjlo/fW7Nte3I8JXzaYUM/ZzZ3Vn9RnlGr6ViaUzJy2xBt8cK",
-	"2C6rCOi/lFqUD906Gts1YV/+1O3kNypNeHfV+5gy5AKkBYBbEf2UgCKSskVCQyZLytde8ON7QDLlbL9P",
-	"ngsE4YqYAxFrisKY+w81Y/NTdJ7oEdhgArwSR/wUBymhlb3qhXupMfNqrJar+zShDbmapXF8mMzGuOpC",
-	"K6ualwg8nQ9/HcrHYQPKR2tZZC5efxY+DnbGyYuzb88wOFG/0iWsf9UnwbNMS5CHLwWPbCG84k5kztI4",
-	"pA+/ZctJnaNu60c1wtHKqLycpeW67vhLiUjlLfKLqWZZC1V6bncxDFV3oEwf+Sa+YdajH0cGUBnx1BBm",
-	"0xeSRjMlJjORtMDYeA4xLMVFjLnGcvDuBMegEEmyRbvsWa8MfQaxh3jWVyID7VCyJEG2Hd+tYG1vcZ+i",
-	"B0evK8D23QZM/DPeKHZNpUJ7w10LHfjy94mbBvj5rotu4Sz4tQJOdnBJNkZgn3lO0ZbB2Lfgqpb4vRHY",
-	"W11YvUWb6RmPFiLeNWz3Ld5aAhZqlBfPozzCwu0eKx9eWVOxxID+KEFSFrL4hp2S4C9BHlN/makGsN6u",
-	"qRUfSwRmhbxOJQgzEzSlEbRYquMFuqgAeWpG2drs57AGXmv2L9W3G1oxw21su9qKHmH9fZMWWHmKvo3q",
-	"u8V99ATz8Dq5rto3993uI8wDLj3yfKaHy6p2uzO5UpnEyoCmjNmRvL+dBgRV6D26z0ypxZ7cJz98/9Km",
-	"1CCoHNHMJ+WsAviZ17E3EbC2kj04FbC6fdUeOHy06ajqwXUtwfvO4VMGW/u6IbL/iQ0rAPhoZhErKt51",
-	"bKMxL0BrCa3UhqYLedOBKbgIGdLltVuyLYujNWUyeHvLEbWc/oBvTey53jK5xS6Yb0Og3v9TCJBq8Kst",
-	"IfU8FfyqT75KKQAIcBJAGuspIg4EcyYlYNgo4Xj/KipiETbfCC5Xi8Tpmnocapay/GJfFVjjRlXhjKZa",
-	"fdSaXTyHxCVbsIKW9MxYFt7+1uCovgQYf8r3GZHQW5fMaTiLOeuljEbQv/4gz4cREVaJ/bhIaMxZpOcU",
-	"PIxEKB9C2E4VYrm6Ln4nx9pkdIRwo2k0yfM8MJHZ2vB58rmxaKlNPu86GSAPJMFA3fL4rhjXdpRt2js8",
-	"EU78vIskMb/GTdZKuYi0uY2FmoyDBdaERCLM9Eg9QDY5M9NsK2dlznr+rzYraKjYN8RZNqe82EzYOI4D",
-	"IS/Q8YzW/ymJBNhJC5rKekG3C0ieToSte1KtgnHY7zQVwpGKLZr2tbaHWjNAy04Ph30swXcZOW0xASDj",
-	"iUcJm2AlktBUSoWYLchpm3C2nFRSZ7S8i9VkKtLJIhWArcmvKkmotX7aZ6dD1GdjAgeGimId8WiFmOgO",
-	"pRSFlCmIEgSfW1A1I3sBKIl9iHYO9ruV4j212j1FaNTGDMYKxEKR1U6T5PW0M/6xFeYOZpRZCJj33Xb7",
-	"jbG+1eNdCkos59D329R6tHUA8qqPpgqAOZZuAUhTEOK2dSCb8aYvU0EjEiZU5heUsNkuYZvQ4Ymdl8VM",
-	"rMBs2McLlkLgsvPIrXGYv2YW2/6dUsUmUFqo6GARm3+XDkDTeHYEj7blBzSDL7hVwVpLG1oT9robGEBP",
-	"NyCBHlFWdGrB1wWywfiwVNfSN59PXU9DJiL89g2ZcPFdG9L84bazqhS+vIO52ctpkamJmE4gvHTX5qxy",
-	"KOMrTrVlc9vpNoDSlJpzDBPf2XJaM3VGPUPato3C1Nu9jZTdiOud26iy3VIzo7yZMsNwvi/x520/jrnM",
-	"ptM4RACSUCzKFHNQtFBla04jKZMiS0PmpeHD9jQClWInXGgFIOPRrs2gLgHtGPToUktH7Vvy6HdFO4+3",
-	"bEePxynLtFNDM5FEXpLdvg3FOOwmyJxbtYVSK2XUuCh2askFWtMN+BnOFg2WbkPDTInpdIK+3V1bRF38",
-	"tstf5fsxn2SykSBqmkNVCikhJglNy5x+eNB+PBmX2WIhUsWiyZxFMc0xVPPWjnafXcqyyoqPRu1mVyhE",
-	"le+L1anpTCXGBo6BJFePbAPuZUGhYXn4cTnnpdTCaH0LJkm3gXMcOVzV+zkKleuYR94z0I4nm6pvlywR",
-	"S8xf2pVgixp5d8EKwZ95Nye8BLToPwibNZT31l31PZMLwSVbX+IOXS1c8N7o40eSmm/6ZO9bOmcRKbWE",
-	"V5vwqEukQPcRODWothwR9Uta017OKNx1wR2+Bc00WcnQBrrw9us3ATCRTcXIHI9c1QLIbYy6H69FzT8X",
-	"d+mBJEZxLAr17QWuy/ovxqi0DvC/BO+4KZRnzEDEciGXKxJ88+yCPLwZPsQXAgBXoJwEZ3wFIwv2a/UE",
-	"33FPQUGyVT1Bk1GKlyixfMfNOywi9IrGfOd6gyaSY0YXC8b9KfU5YNpofDi8i8KAuJdOuUPrxdi1PKCT",
-	"NX7buoD5VdUDaevBlNHP2I2aBK1rBOq30YFedZ4P5yP+J6oRCI0+NYTt8zvmRI81O811oYB/m8uALvmQ",
-	"sWwncEADr1Z87yfy4baogDDMyVpCui1BrLm7gQUzxYsKCp3Lq0lzqcq7JMOJHUOdHvOfPIRZ/LZNEfAc",
-	"rBQR/nMGWMIFyvFD85/1VubXkW7RBvtme09t9XKqed/NC7e6S1t79nK684/KhYRej8IG57IJg21Br5hR",
-	"MLjaCoGtqDttbqKu4O5qySCrO5Wq9bWUlavbYbPl5Y3y5PgrRqZCW97yFMJpDOKfVCitNReHRDwITpsq",
-	"lga/Y+i2goX7bzpzcU/OGTMpxRhkT66yOGJkz9zRwV/yof21XFrwPiJih4iIEr6+d/naM6SvY5ZET0CD",
-	"8x1fuCx6IA2chMHGoraGNFwZKfZRkb1SvYgZjQqo8Ep9osYkTreLinhtBdMp1jULwy23eri51VqJFoyn",
-	"8qMPfSNEtIyT5Hughl2zOa5MK6YaAJoiFuy+HiawBsvdFKCBQClfVYi8iABSqFPgqcAcg3tRrfVYqoe9",
-	"12bdiili6b5NQaj1cX5r8axs0YZTSPm092lmTR5IMoulEhBWCfFdDngakayKinGRx9LqaaWMRityOCAm",
-	"PQ6CTH1RmNuE4OVFEcysvMSyY5LcgqXSBCzlibB6JbC4WJ+cIyQcAI0UwfuCJ5666QbDqhYJrB8TE5Zd",
-	"AxNzwTIr5SvrUFiWCLCncoDUkS+s1AXPqo7rm/iGcU9SBmJsbRmBbB0R/qNjYdqx3KVeUPt+l1Dy1ZM3",
-	"5PCEKHpF9oIplMWOWO/Jc222v/n+xaszAplk0qnsQ7AkBqIoRaUFhbXRRB2rnH+GlJO9SiGSrilDst+1",
-	"1UQaKj13pml5PQ6OvAvQuNBf03mcrDwr7WCXbbvcYkUTtZqYsoZrF928S0RK5gwiifGrCrBdhQhe/b13",
-	"eHiiTbDhoEX88pym1wwUtVBw6a9J5xSxwnh7egVx9kqQGaMpVtR1SrzCoSUZT/S5udLU2k79Mzhw1f7f",
-	"6McWqyzm5Fl/eHyo12BennoJPq6U5vXu3X/8OOw9fv/joPf4/S/H3eGhP6Vkq0hyKzZMxZwaTJXZs2oU",
-	"ID7uHR0NR232JxVi3opaZkKxhOjXS2RCNaMKY5ZeMVd6OvDfI0gaKIVsbpT/BXdyD1A352+4k438/qmF",
-	"Vvtla85u4HTlEszVdWweSmWA2oalMrSaToGAIIGC3LBU2tLxN8NTEl9xxDsVWMTI+m2vTTW2e5lxxzIj",
-	"htprgschhQzweblSi/KwDmTpG1Xg3x9PbzH1KmffuAp3z9r/8Gy8xTZU+PfGXdidgbcYjGHeW1pv7bi3",
-	"c85rNF6elo/U3F1olAM/LGwC3Jbav10zg9EJ4PcmkNZw/Bx2VCrN+yWW/aBoUc9j7nYzvGfu9wbBvUFw",
-	"bxDcGwRbGAQ1lv6c0US/XkPm0hvOpOfOo+l+yvr7xXXJ2y+uy05fsfmmZ02ltSLr1ZdcAonXS5okvTAR",
-	"4bVJEHr+fPzqFdkbHfZmIksrSMmIIliis70fB0Mksv8a/TjoHbzfH/846B3hIy/F1YE61hYvrtfYBzFo",
-	"LKLgzdnFk+cQYuGiAT38JY4+BXdQY99EX7Yrvg4DQ4BVCsVhWdSy/PopGZA5o1zm73vrsm9CFvsDlGhf",
-	"s4ijtUXaN1fEXbOX6wvZekGTtlfpcrg6lTKmrJaF+CphrCCAx9UOEF3CE74gMq7SBtygg+HxcW9IaLKY",
-	"0d6ImHche6y80D+cV4CCznr/fP/LyC8lkpizoQcp0MyER4YBV2ucHSAG0CHW52VM7QClI6SiSUP23hv4",
-	"0TO74WAw3Nrpg7NcRwFNWFdbZ8r7+FpeKl8LsWnKWDdXGKeswNOhnsCntZXpgU/qN/S0AhJA4IfJgppi",
-	"iRnPXVEBeoU3RVvd/AyaKgMvWBqyVqM0b5pxQv0bfy3sOjrokYvfN9wMyGh7bS6Ea6ri603BSrg4Nv+A",
-	"TJ0bs87mYZ/sneWI3ik12iVUhSBa+jtY9EV85TcCNHHn/g7vuoI6HQbYSsaNeIQoSzeABde9LLv17P7L",
-	"/PRfMNx97/EvSn5vEoFFmfMYl6ulACxT1+E25ZZqN7f+sTrbvO6EN8GIbXfCW+gvX0zXIHsNusZ+I3rL",
-	"tnuwZibr1t5kejZlt2K+JtySIxheSeGgLoSZ1LZarKCCdanM+r5blxNrpNI0Ig1Fs9vdwJ8hGyqz0QpD",
-	"GrQrnm4CwfPAk6a+TOltIgWZ0rR7l33nES5NfdsX2nTeructkBA3IR+uCRDcOsfYb2h1i0t/B6isunH1",
-	"5VxH+G5EssdUcy0WisVJxBSVawRO9fCSXWo3ubY1bVnHaU25pj2s1dTNCzXtu5Wa9myZpn2nTtOeLdK0",
-	"jxgMpSJNeXWmTwHZy2sy7fdJ8MunoFz9/ktWPKrtsus2bdBjX/OQFXWgu6ZWacQcB9SHTKhqhMub71/1",
-	"Tv56+N3fH7fx07eK8IdiK5+jIPqdQb+PvDpcjvjWDlSgdElbRxPIT0J/q1rnKZPVWGr9COJ4V4fR6Ppg",
-	"fsiPFscfTtJH8rEa3DSjx98Wqb4dTt5WyHeNKHf9NtS3KfLVYXJBQ9hoY0Bkpxk7b32tU8hnArTS2GNV",
-	"baiUWgulXyhe3f6NNVHrW9IIVlt0W3fP03DOeilb0jSS7YLDoR+fULoN3p+v2ECu07VB8bUq4MYyAG9t",
-	"jaycVawD/q+rBRsLTy0hSgIbB5W62sPmylM+ZSRV0suAz/VP3UqYxwNJfrh4QsR0KqswZcU5vwCv7Hgw",
-	"6A2OsNhLO47cTjNyVBOrF22PoGgin9cm3EBwvWMb3VFeGaxjK/Tkc+MBzBEf5YqH7b7UL67PwMiVR8uW",
-	"ug6CDo7RJY9uuc6Dp7SDv3CDB/XRMnmfHlIcz9KcK1lazu61VGI3ZYi4rnqt0a5VZZvTRkrNuMkjrdNF",
-	"fAr4feZI+8wRu36ABudDfdOclGpTXJYt889ZG8ivILZW4uBcBrfm9b+mGrdjwaFNJKVnXSIp/aBMUvBk",
-	"LWjwtrWMDu++ZNGOlYmgKhGWV8F6js0Kg3mhmh8fq5K7qVocy1nGcLYeEGyjev15taXfn96iOZKjsDQV",
-	"diqqmuIrm0nRoFIYSAmfn8xUi4IMFr3xMuZXSa6+S3K5IgUghXRSbBJGpbb+beKNzIvSOuX/ASAxwFGQ",
-	"nhk2wmMUf+ajCyBMbPOBcJtpnNGMJRHZy7jJpNtHnEGIW+Zi2S2CYtzhQgaZM12axNdlZje8fZGsFiqm",
-	"rdzVXtHczsHRjBJ+4TegN0KDb5Phm/de5lZrdMrPVTsMWWt+5Cqk5Tk/jnLcUtPU+75JxaTFdXtT7dwm",
-	"tRLRdG+lTzah494rkhsUyb9Zc80PtG9USWHeJnPK6VWDQtmyIpYJ6tixCFb9InbHulftS17BVVcuTLBA",
-	"PBG8Bqnr1OzYzRWMSw4pofj6HXLLbepttZ1wUYnr16y19aWLarVCAPEaOloABbeTSTtV7PIEAN5Nka6t",
-	"fc7QconXoSvmfWVNMta5dZGvUn2vW5X2sh8Csqnm/ni17V+8YDmTLJz867//JzBX4Gik6G+li+VAQsE5",
-	"C5UAB7NQ+RbJLoQJcqyiYagwr+VV+M/JnlzGKpxhJckc5SiwV+6liPWN9swt65edutXG7KBnAgAOAnO3",
-	"GfTJd/nnBqYPgiLF3KiKWH+EpsxCelkzZ0720E8AbyDOxS6Vynw6wq9alqwB8qlVYTH3bJYrjJ3i8mkJ",
-	"YJIeoFw5LCQ4PJSocW9PxbFtFGCT4OOO8HMVHPMzPedANx/RjQA7JT1ok467o9sUv7idgot62r2G217D",
-	"vUVw0xeJWRp+yaClHSKWJhajq6l7sWQRuaThdSngHUUYBnEiWKqpQKGKeAyyYqo63FOT7oWIizaWDgBx",
-	"bj2VXzf4KkHg7AYd4o0+lzFgy5yrNF6w/k9SCz/8t1miJzSNDH0H+1o1B85kAu+UIDRTM5HGkply02nF",
-	"lFjEk4Pv2N+vRy+voxfL59lJ/HFAL8Onz74emoFNPj56/mE0f7m8pXa/gza/rnrMRb0ATB4zAYzMgpqX",
-	"cie7JJ4SytvFTVSqZzTHJFTKWcQRqRB26zX3KrumkfW9X1HFlnR1SgJJeXQpPgZkLm60sIEKbLNUZFcz",
-	"g2AKv9t1gRrkpasG/B28Q5rUKtcO+Gwb9Ku7CwTMl8K3OdUD5Q8XrMQSrosbbGJzFdJcI3JwMl5b1GxC",
-	"mXi0vk8XLCJJfM3MqX8g2yNS3aVsMQtji+s0ivQ55RlNAsuVzWea7sg05jSJf2YudeHrZZoyz35l/rLF",
-	"ea6dX3n5ccvYsk2aUZmeSzpS+acKPGb5t88ahltW+9cergrxbDwi5w3JmhfN5YLAN4VHxKRqxKocvQYj",
-	"l/UqUfkvrmRwn+f1ppwyUu5nOLncRkFPehaGjEV17MDaR+0ZZ9lx4UeILJIctPFdShN+IEHgj4nNpdHq",
-	"f8yvII8mZQu6CsieVXq12TgGF+9yJhLjgus6kHQqP877kHq/EDJWAdkLkBACstCHT9xgESz9hxmYv5Eu",
-	"CVMWgeEPwNgSJeZlnODFVa5uLWwpc8ceNBmVeiBQwOQqoynlijmTJLHM1V6q7FjGuRoEFUrpjfUsUHLO",
-	"VLZ4YdgwhqAFJYESFFG6KVNZyqVmtNUBnBIKqV1iSjaujDtGMZ32JAM8fhTZkNjJRQ8SRTG32l2BmMvY",
-	"RCnr7rDY8T4CEwEaIwITXTJCo8ib87I2ac3uLy6Y+QvGHixYGpyaHODK5PFtO2i9jQlVrFcauB6t0049",
-	"BS6wDEWv5SVWkfVCLjSkwt1ZloOpxCaF5hzl7cpHhssA56uV0Fn49LjykjuF09yVDYCCArKnFw/ON9wC",
-	"B4aWmhYrL7B3A2qTebtaFQ9/3EKl2yrduVRQveJ7ymlLTMkP50/J6Kg/GJB8ju4RsXXxSscntxT1qjWy",
-	"lH77ym64mQWLdJkdFJ4vb4y7yBydWvghqInwHQgK96Py6hdv3a4I27o86jeoujZD0JryAuAFKdYURYNd",
-	"brDXQyGVJHPMa6McLqkWNI4cQKF3PC9eCFkhxNTQLQo3VPiqQWQzViuVxt+iWS0kZPB3nC4WYMbkhRAM",
-	"BsHr8ws/BMFDK2iCPrko0cw7nqdqFnl4pjDDepcORl/4o3HOTI6wySQ3owwpJ1xA7Jxm+4zoecSGWjW/",
-	"y5UbWWQhr7vsG2132dcyBtwJwnTCwE2xE/SJrP/cvGjoq0qgRUNu2Kuzml6SjflVqxIiioG1n1cMyWmi",
-	"CrguH/7iwWD/9HCh2ef+7sUKZK14wK1KFawBazejJnrEPpm+NfD97StJV7baN4JtSnosEG34bkp5HP+m",
-	"Snk02H2a+ErWXk08L3z1D+6w5McbG5Lp2Q79k+sb12aC3ykO9057MSeS0TScdfVviVDwXxMXtb+71xzG",
-	"uFZZLBHByWdWDXfX9TapcWRP8BA1ZEem7X8xXc6uO6hyVRyTp+SkrK51WsN2O16DBSZlrFNf9Ci+Shm9",
-	"jsSS+0eaxJzJnE4L4HIzA0yrJGLaXUtFY6wDJbNLJRRNEHbHxKliS4Uxh1ermDB6w1LZrZh3+11sLA+H",
-	"w8puRp/VpndKVQ6tYbvcz3UDRT+6L9kX3vFFklVb2++TM07YxzDJZHzD4NtYou1nb13g61NCtfFo3xOc",
-	"gUpEE0RpR0Q8KHkFkQeoZsH7EYvGRNOM0ahwwY2lbN8IAH2CJpLpNoHF0SgyJfMDGEFgMeSNqlTZqlOr",
-	"eU+s+RxLhMjX41xnC1iNL8LxlTAKYiXL9jMk9eqJgrZq4hfs5TEgLi5WBqTJVv2CCffJtx7mZ8HOWiiR",
-	"n5PjwAjXHI9uTkRbFncpH8CXMffeQJf2rcFftcGeK/aw5LU+GQzb8XOYXEPoRja3Zw1JF+wZmjK4ciwo",
-	"eKeeK2zO4W64J3Zk1UXazO1eeoP1XnOcRS6bQ0Yu7SfblbDQzTyQOYLOnVwerI3Es51uAESrqNSGyZL/",
-	"7/8lueDxuvXNPnr6TTNWEJ2BMNJM0vC+BU1VmULopbjRjNrlmIp+3M/zBOr8tV2cxIeMcuWNOUVfkD2m",
-	"QdeRL2RPpGRoWE8hjKy02ZxqACVPLxeysVdTehQPqHFEKfrRjAIEUczJJZWxJGhSkb3h6GigV3E46h+R",
-	"f9+vJIQdDdalGFRUI2fW1bF0cSCgKhW+Z5p7j3L/bmCXNtCUEmgitoKkpETZviDyyO0KAuU/Ot6b8vVn",
-	"8Vl7DcsZRMsNr6oaexXNYhdl1+81qoRtWfUsP0U+BvU9o5E+H178AvNTDqAWzlh4Lcklm8Wg13jsbHjD",
-	"A4lMwxl+/kASkalQYBRqPdrqkvpKrwbiGghmOUPPkX1TKwL68F5qHQHqTpdZjfAGbs/jK8zUkM09aRY2",
-	"pejsRNEJBQZg6pv7qGxQPrFS3779aCzFp4cFDA8rz8JaQrwXk6f6bOQFec1rWhuc0jjRv0olFmCcFizT",
-	"XIfB1cksUxAIqeUN2ZMM9pZwQThbEuPwkfsVhFV9FMpFgLGPjdCrrX2hxQ0kEpWffI23CNxLu9WQMml9",
-	"wjqenCKpWOd1N9/MawdgKHdbbeefWY/xu6O7purha7qLNCES1v0JV5K2sIZeIcSMLcUuX9EbjGGugqsv",
-	"mVHNjLN2f8uqGxU0IgO40rlYCnRfY+D/KRD9DbtiiqYxxY1zcDgOP90JwNNZAeqE06miN53muE+N6PKY",
-	"nhho8yIgKbPhPWhJmk0tmiyYHDSoDTndKOAe6o72++SJPiMs0n2IIk67W7o9KcK8jWa0x9lyv55I2wj3",
-	"tBnUqduRM5Yk01jOHKAngAv/6K6rk11eUGaOPtTKQQ3gQ9ZLvSUID9nLZ9glFoSqgqHbgriqRc+a4HMm",
-	"W+GDeyDBRRoBIvipSdzRPLcihPQbvUePDoejFuDg26DT4P2wCf4vKOYBZhOteroVkuptqKb95siHJeBD",
-	"b6JqI5LMK621u4YlKOgxxuvn/hZt0nuSQzcDDlQWalPVumZm6lLjWrj1vBRFcbNkWet99aD7AhP3BSbu",
-	"C0zcF5i4XYGJDUCgAMBQgC4oK0zvsT9/s9ifd5ZSbuMyNgYCFDjyIs1BRfpNF/+bUUPLQUMbB59G3+Qv",
-	"3zH4qU1o8LDoLZFQbWcbF9N/E7AVJN2fG5d1XbTS21mcMBJorhZ0CwcPTJXxSPoSh5umPVw77Y178Dnh",
-	"Y/V8JsU6+AGxymuB+UMQUxQUXwbos2AflXVwUI7Ow3Urc3C7lfl1wW/vDk7gTpBtuyak2dL9lCyElLER",
-	"u79VzNvtjPZ11niL7LQvABbrRAfeFoMBH/jc/uCrtoGRcO4umWaDuVpUutkXSaQPK5iYYxdsYC/Q/4CA",
-	"/JQttIEDmbvgVpMGVqBbyOz93ISL4qnZIHB6habgw16A/9oCc8AfV1m7NkeeMglzT8DalSyF8lpEvcml",
-	"Gx3T/ir/Hu73zwX3Wzk+fxbs3/WIv3cD8lsXASUdzK+NbMIGztlkjU1UcYO3gMtowhiuqOcV0+f9equ5",
-	"IVb7NWeEQSE0iFRxaE9b+bFUAlHsq1fCwHObDen19PF1zJKo4JB1xmMukTCjweQC7AXF9kIEAtIM/NMS",
-	"i/4D1Uvw70GaiMlpMEEG+LbKZNAl//rv/9nvYulDYDcQbZhg8D+3eVoVw7ks1qepmOuzCPFDnXHn0O+8",
-	"aBOpPqOLBeMbTvnRVhbMFgrqzSQ4JXEkiRQpJCgDYg2oPFXF9cbcbx7cUfS2Q3KTeiR37ddGtW/SGOHt",
-	"vtQk6ir1Em+jqStxzZo7iiPryoP3nMvW4vbArf6Nrm2nEkMxNCWujdwd+OXuRiXVH+gDl8U5PZZ2qI8D",
-	"nOQpIxD+SUnEaMrSPPmHxhB8oE0JJ4vmtDiNNn00IJRcCREt4yQxOaXkclUIfqMIVL7LQ0/hwrXyG4JN",
-	"BJj8iXyqiaL62qjslAikb/ht5Wl12pWf0fCsf2XZdfW55duV59YnVWsdUGVrjWsyqI+Fi4mciWUhnPpu",
-	"pSXv0XEmvWNcR1muVw5cLp/zk9HNJchG3KeqCNsMb+qVYWVDZBtQKC0d411RoWoC+B4Yqj0w1I51E37d",
-	"Qgn3BRJuvbmvMXZwt0iv5yYF4CaWsSJLk+vXrtZ4kPPQwCngLElI5wzTfgwzrXjvXNbrVg3Nn/+X+c5X",
-	"NLR9lXKPe8Krv5cw0iqKzB8C9Gy4W6nGbYDPdsM6+8Pjmd0jlv3ZEcu6DmKZ5ogIMFatAuNHHdN9ZelC",
-	"eKO/wftb8ggXZoLx5I4r/l5CHSAEvAy1hzMvJSysP93IMt12rm+WhZr56YsgpZll6f5+MNPqDlDPnrIk",
-	"gryP0m2ogXFw7+sAGshuXgA4QcYkgj9ysdx9x3MZ3LUtWGmNWD+UE5GZLF1rQLkvlG7+9zEFMCcOtP9c",
-	"O821zVw5X5hVrjlm7LVKim/RWnva+l4oqtiFtpB2V4Ty2+gUWouMjwErqC9FagNyylqBuGFpQheayASP",
-	"zL5OaZaozvjR8aEWvRUfPb5IogxCWjBdtN6tTZQF7C0pITxHzWAcp2RAUnYjrk28nv1QcIaFfCu3bwfH",
-	"A7d0/fHg8NFgc+XtOg1DN28xqv4cztQdLPYiZTexgJxfgBHH5TYAx59ruU1iQ2zQo3VvFiwLVhnHIvVC",
-	"Mx5J70A/40qfG0wBn9G2ZOw6WeU1/8XUAHVDikJ+7bwl2Idyq03pM5/jat1VPAhdNeTu6l+sRNJzq+CM",
-	"q1mmO0ljzarRy9HKsnzL2HVEVz6rcovYFHBvb1802Fbqmhho0oY0Ua0XFZXazD5CZkhR68tEQZe24aQ3",
-	"GPYOBp4SbhuVKK19/iz4xL8fet5Q4h82hc4Yjcyo2Me4krR6fMtyeOGsVg1vU7Wyrb3jlqTL1ebs4Xpf",
-	"6Ryf/uGrzq29EK+WAdj6OlxOctr1zAxoCdxEGAwKKI5J4tD73gA99ynkWlYTf0+ai4w1lhcTUzzGRR+1",
-	"/B5/RbZ43og3AIcW3EkIlFFhWsPHeIUOd+qtWVapiGKtYMKWl+U3NImjCV6x/eK9JExL3KchLmDYpk4k",
-	"9gV6aitO597QGF0u8sSStuFnv5nyaMBQLdF83spnztaW177C3n2CqH5IN94hWGWkyYucI8CY97YriuZ+",
-	"1OqU5LrRVv5iIxFAHT01GcO5whPbiKnfsUf4nCmVsDnc8TRhapTvduaCM8DE0WaDNYg9umOjK/KJRb7N",
-	"k0pMfsXdQHRv9GUZF1Z7D1Zj0dzywrQpoavV4Dasccp8MgSupR9Ion+9A98k93kkc1zif/3f/0/hD9V/",
-	"6F53AxTbqG/lRDhJYl5Ru8q/VbSvyo+3CEKtJf2UoZIg/xzzsquJHdsGqTZ7ob+3y+1Cvqzd6NZb8CuH",
-	"Y9wivO/XFs3NF+jmcLrFTCt180txbY5z0HEGOl5AONR47Naz4u/ZQqQbLtwL0icpvO6EbwJqSmEdA3Z5",
-	"nljcVsQi2o97PdslnC21geEGS26HmVURNx5Z7Fc9vwa1sx2Hbad83tEdcZloPuN9scPqcL+buCT+2sgn",
-	"zc/eECqfiepZdrKXIz/t+7fA62TwdKjJ1CPmWOrcNwHWD2peFtwLgZf4FQNke1vNxVDp/g7EeAHwRTVq",
-	"bOIURodWopNPYltt62ItJpu018p6rx5Icxb/RDrXH0v/+dISf53LrhSMM9P6Ta7gw5FyqW1djfRmsL/S",
-	"QHaVjYnwysNLIa4xSSKeM9eXTQAoyxVUil4baBgxNVCil16r886SZD97MiOP/Okcz3i0WzLHaLhTMkd7",
-	"720iVM19u30mi1M5vllJ7G10Uh22EVJOYfpt/HAbxXkiKhJcU/j76sLc2q3sYLxIRiu85A7czGvbX5dV",
-	"t3OO3FZe663r9mKFhVzthYlZAIK9vFQv4CN76ywE+6cF7pTQUnueSUCcwm/RWfQ5ivPefZbabylfDJn1",
-	"JGFT1eix17pgBZPCZHHnFwf+nPWDdXicrT3n26d3bXYSV5KyLMcvscASj/qMLmRcfH9WVZPM3hRCDF7l",
-	"rRy/cBW0U9Aw6BBfNlq45BH6zbuG9f4JcZ0tmlcGcoc1j4xloYvZAD4UEFws6xu85d3junzZOCJUXlej",
-	"DnbLj/UHWNmJBWMrHsozDClql8SGYHGxJHtSQdk2IjldyJlQ9uN3HGAakR0Fh4PHsIATF3h0v18GIh0T",
-	"LkzTgFuou1+JDIBpEJpfb8GMSrxbRKwVzek0g45SuuR94iTyTUSmJmI6SZ14P6yQLpCLvuOaHxQz7JOA",
-	"CzWZioxHOBiZhTMjHOdWfzWFvFciAyBKyZKkHPhl17EGedowNMwjxW7LxO601D7Yq40IcTZVZEmEu83F",
-	"8pQMLNqVTWXUJF+QxiZ5Ug1Az3Nvc5dimcniAVl/LP3M9TW3ugagI+PpNGekSwz8IOIg5uemLfc1+k+l",
-	"Ga0MmQlh1ldrdmzYi4cpfxmOuH69d4taO8cNMDCnLLy2YOU2SqPCGW8BYbE9TqSH3f0AZSmGg4ElHWnQ",
-	"IuC2V5NSrk2xyEQ6xRX4vB838l83uGEb7EiY5Av80qLx2T83uO9Kier5/Ju2HITPC77Itt3vxhJB+anJ",
-	"8SUbHXnbVPxpU/4xJ4zhAP+3iTzuvExPrRZPOYXnhqX/ZXHc/619wRw9zKYNbIyX1pIhsNGPqd6mKZCy",
-	"EsRc68hTEuSi0766FyZCsnKm7L4tldHN67NKjIAuhcPrHjvdTt5kBdobf20vyHKrw1MtwBRfcec3TRmg",
-	"cuv1hUIy8Zy5vy9o3KbuiPVTmB5QRs0rF7L4aJvJQPC130SAvSAU4pgxurmbQzZDiDME1O4YtorR0lpJ",
-	"gvyTuwxaXQ8yVupfKlEEiZv4pnhK4kIXI9iaL5hz1BsNNg/v7iC1lLiuOu/ybPiWlfEMGGsmG7Ynj/oC",
-	"f255n/RHZC9lodY6IDlnLiQGUxNK0Nrd330bN66TH0EWR3zJEgMaACECzsABaULKDM5UxS2ySEWUhYhM",
-	"rjUDkaldwlWhp5IyBE/KJxMfNQdINOUl5YcQEuSKiRXwU/UD2JxjBa3VahkuFK8Sln60HWE1b0/RbR3n",
-	"l4Zz1kvZkqaRbBfFB/34hA7OZ13YZDijKQ0VS/O7eWRhUOtHsSTBtZWE6iFXaSWe08mCqsnh9NF3fsQN",
-	"SO1oZju0kipSYj6YvMN4ZK9HTMZEgdKSZ5Ts+5AQdztTMhQL38XIW5saiiPV9mQkKiom2pvjlFFIsUJ7",
-	"Mk5itbLPXMes9xmAV5d00Qa0jgaVsuyxsyfJ0EhOEfk0K9hHJVZY2r+NwZUgNf32H0QzIR1tY9rhF3mI",
-	"x3ZhHSjEbx1ZiZv9RwirhAV5G6vZeZ742w7K067kL9Vs+oYEYrjFQBwYXL29oOAU//rv/wn2u6ZqIURJ",
-	"2FvdlMmF4LIUUm2C3uA5AswARODK1Hukc0aCFxGbL4TSVkvvr2wFrcdaAKPwwyQs6ImSGZUzZCZNnOzx",
-	"Pz+M/n59OP9ePbp5uRyuvuLH4fPoYPrNTyeL7+Qge0aPLuLXP09G07PH4XAzP6k6WXDN6vtTQ0g9M4v3",
-	"UwbV1bU+2HUYn9EzP3U7PwBmixO3tmulHKqKsienpFrmpVrl5O7Ktsxj7o5ueF/I5XdfyAXQf5Ew7+u3",
-	"3Ndv+TL1W5D+zhOh7oIj6hNL82O4iWe1CzZ2fELrkr+K0sb4yinhWjkBe2dZXKYXFTLLN87lXEdn6492",
-	"SejFVYVL492W9cJxN1p8x5rY4RC8wTGHWk8xThGGUbZZfVM9Z9Pyv16wlCqRnuHr6FndrSSBbaoedVW0",
-	"Cjg3stV1/BN8t/jWW4PUXUn9RvmAfcuW5B8ivd6+XEyYxdKbeVPqEF8q9xkrmsSU79Jla7gXzVjQgw0u",
-	"benCv5xidq/mRehMLMhH+oI8HY/vj7T38/tfDvwlWtbWyT3T2myqiPMUpITnQqTznPIIMBwXVCpqve9v",
-	"tXnztzhJTOxAqSyKV3jtgAJvSbSOBp+TWbO/wu563VvxWiqWxpS8zBa0NvSN+75d5BWcjVL4VT50WxK8",
-	"XRP25V3CsQpFhcprvHcEAX9qChJDMgLgmMvS1cpe8ON7uKnmbL9PngusjhgxAkEZpZpheFWqZmzuELQZ",
-	"iUvTVoXdNX4rX73iAsvR+bwhXXJzorU0Zy+kXGvDMa84ScoxXpc0LXk7qkdS/9+g93jy/pdB9/Cx/3iW",
-	"h7/m+g2zWic/eys+nXHy4uzbM/Tz6lf65FkTNyFaX6e1op9nc5bGIX34LVtO6rz3FlqMgSp5Zup//nom",
-	"3iZRC2C7DUSBdVb1jEDEpyxk8Q07JcFfArxwTpIKafylRArWO/KXlnCqDZCtDSCrm3FTN2OvFtDekymN",
-	"EwMEiGirTlB5DYC1eOT5TA+3VNF5J0JvDB1iXCuLUeBsCe6U7JIgimXxq1Ti/2fv3ZbcxrG1wVdBKGbC",
-	"0h9MpfLgkzL+iD/bdlV5t112O11d01OqEJEklGInBaoIKGV1jSPmcq7nIebB9pNMYK0FEKRIicqD7arS",
-	"vthdThEkCALrvL5v7kepaGQn6NjLyjEr99eamS/ytPbETbWed1WP/fThjfWJ54vLNIkA9SyX1bJNc70a",
-	"Hh6S99anXw7N6VCHmNG7Oa4qotNnrc7aP229ZFXBG4eaL3IudbmWqHNLy5Mszvvlv2plIwLF78JLGocR",
-	"kLCj76oaTcg7GYk1D8UfGp5bmJEPZSi2xAl8GKuPy5hxbLKQXC9ynh4sE0m2Q4NJePsU6Y1Yy2Tt2p56",
-	"n6xDdzcxd05Gwp1L8XYsZP61siaL2tT5HQ3EM9+cs1+XgA5d8X6f/cMNT5NZggkxpjKq0yElynNBeQhX",
-	"5z5jXSx0gyt24LzZsZT/we2+LVmujZabv33KJtwZVZFybblfk5ldSOjF0dlaMqDGiNsFSYUSbf4MA6cX",
-	"SEwX4tN/rzKYY2nxdyEO+bVJs70oIhANqU3atjHEZKCWF9pqY+j0DBDD35OoNQjLIr9JIjHGYMf4ct64",
-	"b+A6Av8FJ+qSq0QxpNJ3wcPFJTSzsu7R8eMBSxQ7Ou4/Zv9774wNQNquUVqa6+qRlT41z0bzT7VTcI+f",
-	"pwCW58+5cQbPnj1rmoDrUa6ZRr4QRc5L80+Q7qJ4HkkNXHTWxeQZkCpIzHEnmewFxIBrWYyTOui7hpTl",
-	"WpZq7SsWK1h9lW3b7bYFiw6Mp7TseIj5J2Msrm1HZgwWKHUz1gY50Gt+M/ZAgZMDCHWgmY08/Wa3c7lW",
-	"cnPM9otv9d0ndy/HoGm7U9vy7Ktt+239RVgjsksdBHUx3KrDCF2aPSFB+zqJpiDjLUquCUGbSOhJCDi5",
-	"RlWraDUNWWiOVxgwzsJYzDOVaOzptBw3c5GzcC7yEPQyZ2GZdzgkgj6ZHRj9AHIy5Voc+IYDmwioo1i/",
-	"aZ+9d1XhaB9x/AjzXMx5Eldla6IbJGs7wdpUTf4zsPy494f8e/U9u/bT9oZ+0Xl1fWtRApqK0XevPN91",
-	"prZS3a9O97e2LUKn36pQ0vhjS+Imu5W8jZSvzc5/uETzky7vrHFal8M87qrNpw5+bT5hXsD+NjQf9JUx",
-	"O19AKtg8AJsKjjWNdpcOWZhmVyEVBEGPmsy0s54BdhhLhrpG2ZHQdWUc7s69gIVLDMeG7P27i49ws1kw",
-	"koS9bM7UhT3cFLhVUE8ZLvI0pKoSJKZj5v8rbFmRYmknG4ykywXErHSCzW0sqZ2/ECXQDHI3inbokaQ7",
-	"P1KWJz4o0D08RnuITUiWvOCpMG/AumE/iVTYY1xrHk0d2etIGjchYBh0VWaH4TxVkfbHAHC1xcTd2UiL",
-	"8KfXL0EMjWQJ3Sy8ePWPn179+OJVaFwQ4wOZZWHh21cff3j3cvjB/HrxMTR3lu6vL85/fPHqTdjrs1dm",
-	"hUbyKgNLDwAjUUAt9GX2iaXJNVYuoIaLMilFpLNcBSwXOk9ETFj15hpzK7CIzCS7IeyR8cXbj+/HP314",
-	"YxYmisRcK+NHQm9hJUBuhjeJj7Yfcg37zF3xvzIMjqSLObfBUL/0FR9fDoc+Pm1RBnudyIaSabdaJc2c",
-	"XXWCDp0L83d4bkluFD+2b8WoDRvj2tkziKv3w8eP7y8gimz+VTnYuYCDCsZhQziZDreLJ8OEDkv3qUvM",
-	"7lb9B2vaKBFtD36zDUgFKOas+TJvU937HSsHHqQ2oFUs079fEt81fvkQYcdbBaTuI9REEaYNkaTmPUas",
-	"vfUWfzvFihlCq6pqbDutxWxelxR8iVwFK2YvIVKjbUBOVJcu8jyrs8Smq8IhoTszzKsFbDlNUkH+IRQV",
-	"rWSEMZHtLD30xpsqBL0IMIhuC9hZ0Xn2VgG2BhWTKLbCxYeDZ8+Oj05atSg05fZkpsd8Pk+TCDrAWRf7",
-	"+4decC8xciKNsSLaM4+MWUMsMCHrXopEXlluCRGfObWIxBI8us4mEzMEXwUNTFzzkHWh4Wgxp8qG41M2",
-	"zRa56pUtTn+mBW1yJ+jgLY0Sw9xoGYHI/rgDWw8M2dz65nZ3wSSU6NsTbe9YFO4gPNd3XFAcp9Ip8F+r",
-	"7rT/zHU0rU9lQqYCui8FbAXEbMgQWIDwIgKMq3A2M/eB2k7E0ciFUGwxrzn1C52NgUmpUbygdY0+ZAEB",
-	"hNjpsnzvrfAkJcrr+u+6yhYF4Q99ztu1BDUrUfMLW5o1EjHrYssInTOISvnZYtujhL32eBUMbSWN2nBH",
-	"WyQhLEUiolP3BeFZ5vyDLRsX/TS1e3zwfHdilC8Bftaqk3WZyDhbAuHNGVTgRzq5odWm7lXYgrJhJo8/",
-	"Do53ff32hfE7pW+XfA2ezvwJGxGf8meXz6NBfCSOJydXp9PH/35yXV8gBTt04+aha25/Shqq/N9zpQo0",
-	"SXP6KzaQlEbJKJ6vAvvhCBxswuaZUgkV1O+c94XPXYpzwF8qXgn86b76AzA+uul1y80Ad6r+3w5s1wZi",
-	"G8Q+hOpsGwbcnXVDJ9LDHhkuU5G2s502wiNhRnvKNYj8mC3mdHvagkYftX9Sq0p7UIdeqb2xlC2sc3si",
-	"EzMKIYl3JD9ZB8RJVxXcMHMh63poCcaiQmCEkuJoSTHZArLc6q2SWioU2o4u124mTzll7gwgD9ecvBur",
-	"BtwHKz5DUIZPIYA4FMNWGtXDohe2SuDBHq2BrZc6Yz0RWrE+tnbGwubblhbCj7FTXoiG3C4xhAbiPjHU",
-	"PjEEK/YWtwGSuDe4g/EKcXZQAfVp54TWnVr1cXXEbwtO0VIbzDowf58KDkhYMh5Jpc37uoAqGeX2Rgza",
-	"ZsExqws9tgIdQZvIU/511Ekfj54NT4+HR7tZg5u2bQ0dovvmLbZt/Xes+2obDS13dOyKBoynKsPWI7N7",
-	"ve9SXpuZuiIb7PnlIDqKj8XJ5PTq8fTJv59eP5vdxlqBYHlpU8Nfyrsa/7QhEbRp7WDTIjboRnFMktTb",
-	"PhuwyHzNuh6QQMM7HLIlT6BQDLUM2HdnLLRHY+hwCq1FAIkI4z1BJlEDSGHXQroZjYgcsw0DjSMETXAl",
-	"k8bcoUKOYG5kyWSHvuuAZtyZT0g7XPcoS1iC+K6FqjDyBHlli+Lxohj91zLkBw1tH9WgxNI5RgcaMPco",
-	"GKYzu8GNM0Rl+ZkFHocuVkGdBaoxnrdNkLjIWyITNd2CXnQ8PH2ygyxx+LHbAMuL6EZ2TZj1aZoQw2oZ",
-	"EPFxLX755hBjNbqYSLbMcuNkmj+vXDEK4JKINd7RWn/2ZhMFOH4rF4cr307cWD+wCkZzNDuWdyoaXk75",
-	"mtc55fS005bopVv9M9zCY1rVsqdW/q02k+R+rHv2QkfZrBaPzH6bkHVLW79AEDz+9KnnRzRLYGN2eFOA",
-	"0vt9V0bxDYz0P3z8+J7hVax+1mdsQDhdiBNKYAS54NanihP8KxUkJ3IdJfF4UFu1ZRfcPrR5v9pZUTRK",
-	"oaip7CSxE47SRl3ljk/9JIuNUF5je9LLsiUoy7padVcSuw1GPcnYR4Vd4TIeO0Gb0pjAhvJ2Q8CpaIhb",
-	"mfoAsuCyNdCLaDx3lPhHg8EfHxan0llX56JhVplr2y6lqF/qFjB/dCzouvsE+GvZh2cO5KYOvDZ9diUj",
-	"pn0Bf3vlI9Z0j9gRea2t6rGyolb32B/rlY/7tS6KRwTrY8TpGW8OWiepsEBoSNtocc7yhVSUifFo3pXO",
-	"5izieb6CzgugfOd6kQu2kDFlcSsM72eMX4IozvIanLSaLXhyD+CEm/ChiBTfEtB3w+VUiQjRoc48XKgC",
-	"/knhEaSTw7SvbLLcwciVQTh968Xc/+3k7/94nj/7/u//+i3/uPz3T+9fPnv95v3/+To7fsPf8IvlThjs",
-	"tpES8mde52T3cuWg0C9FxKkUHcSIMzFOjwbse2gF36HBsvj9rhU0QMOBMgPKY8zm2LnRckdVbWbiBJUX",
-	"9NsWPSsL6A0Ic3QyN/kyzcq2NGgX/eo0x52x5grjSf1p9OoHozLr/NPz6Fpmy1TEV0IBJnV2k8RIqydr",
-	"AHTjBdQK6C09A4myRYcUBOAyNr76pZiAJSPBAqZ0qGKxcYEBfavdSpMBEDeutTl0LfLXlYV1t61fSHEd",
-	"81WdYRJzV1W+FOLa/8QzaDvT0NK4RJExXQBPYGLOHsR01KICyIo/rm8CJaJFnujVhdn5+D0Q4O98oafF",
-	"v76zaqIE99cJGnGUCUDZgwcMKZ6MrcKnAw+ftM9ekOy/XNlCXRxJSHkoR3x0wQi+BZxXWH6YZfGGRsR1",
-	"PpsXTOQE0jpRJjXHo0R1mzZ/oP4XPMorscSSMiQAdG8k5FUihajtIO78zQinXPDU7ycn6CYgQVzZfKKF",
-	"3jVKcJLcCBbxNFVDpgTPo+lIdsPvXyHRk48xal4dsnndJiKogM35inUvdJ7MRf/fAENnHjqSUZoIqXuB",
-	"Q9huusnh70n8+dBeZW6JMOMcdbKzGV3FMVQLsWLGazdDBUrCW/X6IzmSFwLDfxZCkisWms2W5cl/YOiQ",
-	"/Q0hJsvQkoEtYF6DhRxJKF1CSQuvFvbZK5S7xhV0XrFi4e8jdA9HnSH7fQTbZdQJ2KhjfEf8r5lQil+Z",
-	"f4zkyGwSPsMf4iwaL/IU/0HhqHESjzqfP4dn7DLnMpqaZQ/NvUJ42Y8QoExi41h8mqe8sHz0kP1yJTRC",
-	"kCCPyq/dwziL1GEvGMlf+EJPhdRUoWp/wnsdln/ssS5CvgYs51pgm7GCu2hAA7a7rHIX88MB/NBjXajd",
-	"CWxjiwookahWMjJ/vUrkFdwxKRa/cjvvl17AfoFlrj4S/9jDDMgvwvtGZs3sxXRVwH6xW6dyG7ejzIwU",
-	"l/Fl9qlyCf0VHsV+uRG5SjJjl1YuK37oYcg3TSIhFQJfkhjIs3meCM3zFZk6ngnlS47DVFzx1JpVB1rk",
-	"M0pJ67SQJ+9Jnpy/fw1pUXh+Z9g56j/rD0Dnz4Xk86Qz7Jz0B/0TxLKagmg+nAqe6ul/zH9fidr4BNb6",
-	"Hw8GVB+JLkMGqPZUIJTIqz57D1AcRohmgB6VZPJ13Bl2vhf6B3gIeoZooJsHHQ8GVo5SgoyK/MzQw38r",
-	"RFKgpcC0z3WTnWWvOsRHIdQxGl/bTDOaHMj2OioM96bceFUAo3qKM6+7q3vDw7/x2ELvwJ0nfJHq7cN+",
-	"kuLTXERaxK8g6uTr1M7wl1+NKqba786b5EZIbBXX/ArgO98KzRGg8xAaIdt+WQrMG2vtkiOALkQDIV9i",
-	"drxxlmbJVe7VyWPXlA7Y48FJ4SWiWDV/Co33OYciUa6YyjJJiEFuVadcsUsBMvuaYAx0Nh9CWBz5p2iS",
-	"SwypcMhhJ5pSQ4iqAdsyYCoDoAwes0uechmBd2u8QKMflc166ykxqSaIY5RNnDNtDb9EM+DKUBv39AfB",
-	"44QW/47bGj7U1p39Aa5qv6+LCdZsbbgZrLfIbwTTOZ9MzIvebnM/Hpzs+MrFThrbYt5t7/9jpmkJjD+I",
-	"G2vroAt74T2t248ZbMN4hWWTE56kRt8iMZIyVv1yurLEZjYGnyjvKPQfTBr4O7JGHBgDcBEnelyE/2rl",
-	"Ato5nkEgYpcqsxnACq9CGXZ9WCDfByM5E3qaxQHLs4UWTIvZPOXaHFdYm8DdOokD5il8di1WAUNL03Y2",
-	"oZK3QXiwyGxMYpknWguJ3epQ6QICwZWYYFYPTrsFEp7xFZLFXTqglJXQffa3LAY44d8WZh3Qs8FeN4wV",
-	"4QMRVdWyeaCmL8uIN4nS52bBX9koBlh+QgM+9S+1ZV7e5Kgdlgq+zGJCsMFcCjMrvAr4kdjY3A7fjBz8",
-	"Odj8eBd6KqbgJZWaJuKiNKVpEH7s8+d+6+ygFkF2y6QgeGcREM2qJDPBuh++e8FOTk6e9xqnlWAlVzGr",
-	"NmFyM5u6s1l8xMM3xizutLjwguqazs3cAb/9jhqjOMIbpV+x/SAS1l4Grg38HDQWo4FQ8bIcWJIEkzt/",
-	"//rgn9YerX8iXX14Pk/slZ8Di/Z98DreNo6ufB3jJG+hvE4HR23kMCePUsQ46GT7oO+y/DKJY6SWOD1+",
-	"vn3Exyx7y+XKgp2jbm3xRq8B/46npCScRt486gIxLH7yyCzvrJs821Tp0t7wtBKwRAB33acDG9s6AI+z",
-	"M+zAGKQ7cXrLC1w06q0LLebsqM/Mgy28FBiAU35TcJs6AlKPUDQEH9vIgpB1ob2aerFGsuhD6AUI3Yox",
-	"JXCwQQAF2FZMtP0XlcdaQlPiWRtJitWy0OPLDJGuosq0CuBYvhncQLdap3wuIPhz7q/bFv3jtyEWb826",
-	"//rXv/518PbtwcuXjQKW6m6LKCUGMgtRc7v+jXV9UFfUXjehUq1vi2ntwj3ZoKXKBdoOw75udl7h8h31",
-	"NeEOWFYUqMfuRlyJg0QqIVWikxvR+Nmoarp2Dkc1SNKbJ2FfnVpMd5mHa0q9w1Re8TxNjB2Je9c/nw6H",
-	"h3V/+GH49m3Ajk8Pptkib5yRX0FezKmqAPFJS56mB1GaRdf0OHgG6/rP8Mkifxkc/frL4OD5r//X8S+D",
-	"g5Nfe8NfBgeP8U//W5tD8Ibre31PqI7/5t7SO1R2e/v4gYi7Ybk1Qg8uMAxYeMlz8z9a5DmPRNhsGZZp",
-	"42u33+PWB8GB9HQnuRBQFIaIY905T+JeQRZf+ymwjradeVbw9j+glbp9wOvJj5kUb7HK+u5GLazPdo/e",
-	"0vK3t2a9IRvsWPd57sOAfcGjqTh4kUmdZ+m2oXCxvfZz0Hn1kV9tGwPX3NZSDjr/JPCITQPMNaU8Cq7f",
-	"yeB0u234Y6YR09Way3uz/Nswy9EwZJb4HXe9Z5qXTMYGA32NqrDOTj+02D2NBvt3RoIba9szN0OjdUMH",
-	"wxPqLGRdS5X65JjFfKV6UOaE3UWU5fSwi6D3hZCi2SSRsSrK/itmvzG0LR1+wKbZks24XHmwZnaVgpGE",
-	"GiJrY1i8NKW9hTTSE2LfAdL/xHyF07JFBO5uCDsjPumRhJcmd0EBhi9c22evNQN5CXk+HukUi8rzRYq2",
-	"Vn1SdyS72VxIegW/oRwfYhQeBuDNKgQNrhEUJJl3hJ/BbSE/pkdhdvNu5ssrFhZ+CJQ2ESJx6GZNqQWu",
-	"zSCA6MS0dFq4aX32vbFaQmsYEwQZYI13gZpITzHVa7/WsPTcLlSeQqnpcWVn9wJvSt0jc+PikpF016gs",
-	"jcfZQoesi2tnm0FgoaiY9XKhAdcSvpW/ar1gJEPk1w5ZV2bYtVq+hfvIgCyCy2k2INFyx3wV0L8WwCZH",
-	"e8PiWHKlIawsETaPvqUqHtBD1D1cIIHhzUtBsK41HuL3Qvtn3WJ4bXMTvwMm2AYH0bNBm+wcsqof3ld8",
-	"w1vN88wRMT85AulCAUYURM0h1/bv8PRgcHQwOPnz+7usa5EqrOBBZq40xfjG6eC09+f3ifeO6J/REf02",
-	"Xbt7dsB8i62wGD9OcyFINGoiz0T6AyDZKyplf/m9YzXrmHy5gUV6qQhzo0TGkHcZykWaElqR/wdjHo2d",
-	"jh9X7/K4KAoedqzyBp+1OoUn61N4XJlC5+jp8GTQKc2ic3w8HJi/1U4E5+gm4Bvq6zM4Wp/Bk+oMjo9q",
-	"ZkB/azMDsnFgF9gS35KhPnYf9/MOaaA6A6HGiX4nBRNS5yvAM/WULhWc5kiqm0j6ax6LfO9p/9U87ZZv",
-	"8122kPFf0TX3T5tDvn0Q1zzNsuvFHBj0MqWbO/rAO88mbDFnOoMWPorIqsLNWsul5cnV1PhJy8AyOIHT",
-	"OpKNXqvHVU4VzuCKGg8U8PuH8JBcTHKhpgXDHh/JhRI5U/wGe1Y5xvKw8x4gKtgr8wZJzK6ERjpuzKQF",
-	"1q9CQmaoPhtJoOqeY914EoPRausgYCWMXO4BRthCXstsKaFoJcttc3yN+TuSxv4NXB0boC5OzA4PHVy0",
-	"LSKCkmiepuDpvtaWw57HQyaz9SJlQKnExnF2zq7FipAo5GrJAe1jmslskVsK8ZHE4lgo1IY3NfKaFp6o",
-	"8tGdBMVkU45m5R0oI3j/qeA3UCSXTSYjCcRwtp4b6wHBBxW1JTGw7y4o5ESFHX/LsPhtB0Ol2L9VMwX3",
-	"gufCLzPfUPERs44dng+cru0c094V/Olvx8sTcZo/1k9WTxfPkufZoHzF5X/W/6/z6+cdg9bwnk5Ul1tB",
-	"qGfrjjZf3VL+zQWqFKB/LnRgd3yt1QeH1EfqfwrI+QX9mmXQFbmHT18876eLl+zp4/5gAObDldVLDhes",
-	"zbexhpCVSx3LkQ0Z9s7wxFhmNFGynepu3/Rh7e29vHv1CYN2T6jdGN4TnIBYv79v26Uun7HrdmrKhLxz",
-	"0hE+QxKjWKwTlfsyn2Yr56jFiPd8lWY8/phlb3h+JXDc4zbTU4v5PMu1iN+KOOHoKP71LKUXWG4LUv5y",
-	"xZL4vqykVqWx2DRoS2GpBNaeEqg2PRmAv1wuiy2yFhDGNRp2JF0bJwBgLC7N0y6xEj6hQlpIaCBEmoyL",
-	"vwB0GJXTU/fKSDoIiW4JJSzByyzQRBL3+uwjMLoaWYz9ZLMEsCiL3vEAqmJHEn7FjMXSJj/AzgLboYrZ",
-	"RlwIxgTK0Wiyi5JAk9ZIUpslGE6YpzHfMLSdvVe6vqLJiK0dKmmpX9lHTLyX+EwJF2vTk/mlse3g4T4e",
-	"QsMc1vAE7xgFpUnYDvjbls56H+VWBbTbZ0Y9F7eZVKr/kkW9t6nnbVnKuy/i3ccw7qHqd63e1xIbNehj",
-	"v8u3Th8f/m6Rmz43quZ3Pj4dMZTbFDRXFkunm+VsCYhXkNq+FEL2yohpa0nSV4SiWFE5W4QDjHod35tY",
-	"aNEd5tbwhW2rxqnvEO6VKzukthfSwS3spcNeOtxGOnwA/Nkb4ZAlH0RGHPqkMpta3NYRL3WBgJVVsC7L",
-	"wGrDEqhQMJLWtvcBHQu2qc1ofKw7cGiQDo8P+tIIkA97zqcWvDJBzMo++7uYA/Qs/JV7Rv5GA/q8IAn5",
-	"akLN/0Qb5VoNhl57gVY7uFa0+ZB7e+m2l26373jagOfYXtpZOIrhMk+02CDqckFPaU7m/GMhFsKTDRAX",
-	"d3NrgvZlXQIQo2hF4EUnRhL/1is4IylK4QcdjMi6zOJVwIjr0l1rH+KIVyFNAjhs7GWBXcdzUUslhYyM",
-	"XK4Qc+AMEhAj6XJLzQohdDV5hPRZJyc/2CW9o+XXonyjyOj8XaxIrN42JyI8UMotlmLp/XZpjPcH7pSV",
-	"ON7xZX4zezZu5wpborh/4JgdnWI7ukkx+PD5OKu9irhHFTFooSKMP5MmCHD2lcLrxy0UUukwfxALJf6S",
-	"WvBlFTweIPPurPoIw6hvpcVVE1rou7mQ5+9fs5P+gMVZtJhRsN4WShNSUgCq4OLl39mVkEb8Z0RobMbq",
-	"LEtVnxXsN6ghslw9Yk5ZKNYNaWbw2yEAktqS+sqjE8BqC1h5hP9S4Ua0GXqr/7p49+Pd8Wbs3LbKV3rq",
-	"S3t9WbbWM3Fj0fEayLX3WfonbnU8qi4LYlgvhu3wYuA3BMP0EVhBaGaBccToO9WjsNivvuKzdONW9rbr",
-	"I1W7seFh/zp/+4Z1waqp3abGjkrkpq3Xa7P3zGN223v2Be+y9+Cp5X3Xcm+ZdzajYY20+KRZl466iAlY",
-	"RrEroaHu6HKlBZKOujTCZSIRoK2aQ/gzbFD6mI0bdH2T3Fro2ruBZK0RmYynmRS97QL5DL6Ux5sLBckh",
-	"ou+5W4Yot+3ZcbNxT/a2PYszgQ05KYLVCyW8k7PtVMAD/+qS2f+8npT6Rs/B2nw3iW37iWtOhh+ObDwZ",
-	"iERC8JweT79GXxs7VQJMv2NxHu3acuFAvzaUZyf3wZ9JO4yp8ly+JGBF6dmur39XUKnNTqp7gqVwbDOX",
-	"TFYS5HU0tE3YJ+sdOjt3ejXNyE+P7zSlSjNNiwl9i3lxr8zwVx8hnUC3K9VwbfdIzdHZnhv3P84+BLDv",
-	"p/eDvp44f1TaKLXKpNbttdT65dxWrb45/L1cLdScFP8g9CKXWPjujbF9XDboaxXRcppEU8A1tNYTwBAm",
-	"eqMB5J2inYOl3tj7ySt5b9nGhlp7gc93ESJNJlKl/msvOfb5pbtlz6uHuTjFX0bgHHqMefVJp3OypAS7",
-	"SVSiAzbLboC7I3Sg/yGzoP86M382hxJgGrKchTIbq2m2DPvsXK5GxCFMSXTXS3M6eO6vxBj6TsaJvOFp",
-	"EodnbMZzuH9CQcgqSgi9hbthxVJnCxlNubwScdmlRPSFLI3NjaeC54plk5FMNN6fs7BMjFV6Mf8n+5IY",
-	"KA1cfS+tyyM1ktNE6SxfEdCscjyi1ZSV+dWTRO8ckd2d5PGXS2FBA4ptgXBL1vl8C7Of3v1Bu2a+dTVT",
-	"NNTZROde7+yTVvukVZNqfcvza8adQnICCIsfDoyUvoVmXctgtVGtuZgsZKyaVesHvADUEUNeRmPJA0MC",
-	"8EXyuYa2T+RIsO/UZPMnejqS0GeqMsm6HICtsA83YJzFiZpiY+klj64Beotr8BGAPc9qZOgSVAl4C2ok",
-	"ifURZdE8S5NohToUOwQpdAuwO+vzJuItthKa4WpQyQlSPfHoOmA8yjOlytrSUc2wrh8+650RMylq+ZEM",
-	"TwcDuvEY5zPWWTZOzbELMZFCjD0W0Z9rD4sXyvJwVkQ7g1aCskBf+KZ4DQPSiQQ7MGQkoOvFFrU4bqrE",
-	"pidh/iPpCM4mPEnVWSl3qQSRV8iqveKtwEh2Q3o1O9ewFxScpJyFdGnf/b6TFVIU89iNo1dzUXPXHvVg",
-	"R2abkn0kxXIka/uZ4TdaujNWalJ2RUbXYkVXuBWHD1xvGJnrHsBT/bKWke2rPYa+WlxxUvoIQmbOD9BS",
-	"sNMBmyVyoYWCg9xvb0J9n2XxMklTXLO/tPkUgHCjvQwMcYnjjDeLs7em9tbU3praEKgA1efZHkayX5F8",
-	"YVdCGUV/fwYVNAIf/k7t9p8R6EFH0xqOAKBvgc7hR8pi8INjbnRMnPMl9gjlIpsLqXrG3y4uQ86Xq0wo",
-	"dinSbImhBIIs4SkK4KlIwWw0kxbxEKMFpZAFdfXDLcaaXwsZOq07ktb0uAJFjTSJC6n77ANPlIgtQooP",
-	"T2qNiz47d++BGKAjCWgdyrMeAC4VaRgnABQJPH2sW3ALyEyP7a3DHmbdAQAzkVcjWUpSAS5aneL9aR5z",
-	"Lex3vUiz3QtpzSAXFL6l4sTF6gyftFYYOHHz7AfVgGahW6s+WL7ddR4Nq1V25vkBs+GtvTr7y6mzvxpg",
-	"hNnoheQnIZrZmHJ7XZRI4yVl+aqlMjrkaZpFrQtF7MQmJWcdkS6uxRybN1Qir1LnEVY60+qrRc69WdxJ",
-	"EH9bmfzitTY2dxUvvxd1+/zb3fq7rAhxFIilk7WzFMHsW9AQ6/u7EHPfTsU4kUMXNzLCzgNxV8JcpIIr",
-	"MQbAtjGWD4WWjDLXI9k9PmWXK0Zr0uuzn2AgkFhlMiWgcnvXiEvkotJTMWNdJIItgmEjCT86iBg15bmI",
-	"2TzLUqazrHdGJVWJxl7YhUREMSkUy6E4genMGzmSZmifQTmUYzsXDgbdv7+ZxKU73AAoI/2zzuYiH0n3",
-	"mSTCwg0Lolq0xosBZVItdlGYymgim30iIj2S3icvwmXwUdBDmHKFIUd6g7JLgED1CYDB15nOyFxfSLZb",
-	"y+svG6OihUa8s7mWCHf2nyN+fHkSncaPxZPJ06tn0+f/HlxDnez6Nu0MT58FzmQ/bq0Eqgu2k+F+tGvj",
-	"cvFdtrIvFpd+voVG267N9spsH4bah6Ga8XRJM3hGNWpvo3O4VXH3aPpjTq2FlU8cBWDbu3p0CyQ345Jf",
-	"CRUgst3m4u9/4hN31RB/wlpeWIntVby48nvBua/fbajfvX8bHs0T5dChwb7eePT77D259nix43CCJpGR",
-	"xPsoASjMFPtlXYd/gC9iI7cYO4A6NzDTzcGJgUUKsvZSHACOMzJYNJqjpWO2s7y511wocsHjoIXUhCDc",
-	"CTppIsVRZ9g5PjlhPwul2amesgudCwHB50xpno6jLAbGh8Hg6NR8M79SYYyVCtAvIcR4LvII5vR4EMAf",
-	"qGnC/j3oGNdkDI5XxZA9PjW3hg6kzo9iyf6V5cbqtUynw06ieZpw2alBSZ4Bmn9UnZEx+5Yirn/cZ9f8",
-	"8U5pkSecvVnMuXnrlOtJls/MHa4TaT5omgGdgc99Cdvd49DsBJ1LDvseiFn+k8Gcz2ciTyJ++KNYjuGF",
-	"drTQYe88qHGOJbBtw+q4lz/fTtU0WeeukWqvXxoM872d/WcLrsPptvrt3u3pw99t/2G7RhfHwdCsYM8K",
-	"9CC63EvQnrJcqGyRR2I8S5RK5FW4sf/ldioRRt1Pz8te6u1j63+a3pb1GtU7WeT1ZSAvqGAT2U5EGivL",
-	"nRIzKpgA5AIjIIw1bowwQCSbz1OATPOLIEYS4rtgXMtsyTJ55solyi2910LMsZYTrDrznyu2FLnACPFC",
-	"xiLfXkxxH/LmlrZ3Yb/qnGud5Qm/ncF6+nnHgozdbcc/qhTdV2U8hDjdF1k8vAzHk3pPErytSXhIjMlt",
-	"wq720mp5BYVjiaEZKa+ZkIDge7kialOLuLAejH1hZ/B1bMCHiavSS20qq7DLuRdUe7vvjjUVcAIfKbel",
-	"7j8K+7Or73UJmEeKeWT5YL+FDs4lhK5kglIJWbeAXVHBSDqG494Q+q+AvZ2qiFnoWJsRBDckduPQ1lcQ",
-	"Nz2z1DkskSNJnO6w1n32c6mMVxHpXrWKl0K/RTUvViqMZGM1b599KMH/1BYtU2/RDMt7sceJ51SILGIA",
-	"k/MN2zGfTOALh4ED2KVYd8aQ7qfPgPUPZOxIFjFoi8gGzSo5SyT0kHnCGgqdi6JmnWXNQWqSWbeXw1+2",
-	"YqKADiqYgY9PO4ED8Kn82fX9vM+TG7NmDkLfsYQPO0fPkLbYMmoPO8cn5i87xmppKR80WktfeKvNbT/r",
-	"512V1xbFRejV0N5HHW1xLpZ7dbavqthHe5ujvWmmXLAXseQhvQnNxqS/HtTgd8qjhcW/FOI6XXk5z1rL",
-	"v00B9YV76p/JyrdvtcnMd4u3F4x7O/+e7HzlnaZ7NvTP41gxbk/+nGuzFubAE2m4jJ3RqbwCCdefj34A",
-	"QAihDT+SXVoEprOYr3pIeQ77JZPjmK9UyNwlTwY9xs3+PaPe/mso4aZHYjOkMfaNqQ43YHmWpkBWveR5",
-	"3Gff05WZZIliidU6egiCC8rX5sYFoBVE6xw8iT57yVfK2tDcWdBXQlfaAgnbXIqlfXuEiCb/YiTLDkaz",
-	"xW3lxx/H5F7BXtPTBZRvJJ2go7g2Wy5e4NuNqX2+Mzw6HgQeY/h4xj91hqflPyUSiMTXGLCxU98nvK6U",
-	"XHSGlYILW/d8irY7TPPoORrzR8+HJ+Z/jwfm3786+M55nszErqa9/WYPatvb7bnVuHc76PPOSmubwvLY",
-	"aeRidinyQgok2gmBfZx9b+/v7f0NVdRxXKhTVcj7BzTwzRFtYdzjUW6y6OdCgrJ3ms+L5RsB60mH2jad",
-	"zYXXEM26k9arwX+mF/oWoKj9qXxBDOqamcCHhF63dLVmxtwPZrj5mD5Y+F+vet6swPbiebfme3W59wLv",
-	"wwskIfoQHqBzliwuHZeF+mJdztRcRAmHmnpjhgdAWPVJ55ypRJtT2+uz14BUVzhGlcRLf0ux/K1gT76W",
-	"Z7Tu/jwbBB2Q9GMQ2EU24uSoY38Bmv1h5/gIHZWqt/Sknbd09HhQuEuE9tPaYXpyR3doV6iXoz8g1Mte",
-	"aO99nL2Ps8XHoV4oODB3d3ByYb6KOlRC61RYUqdGBq1ZJsXKeTFVJpiq2a1YWBQpQH2Cq0gIGNcjCdCq",
-	"J0+esJivVA9jh2kiBcQOS+jxMma2BYnwOeUKZ2NZiEYS8iJ+urSMM2vRH67MRggcOmqAEdBHik0EtZsB",
-	"wpkUmnXd6P/+f/5fNwL+YS7uFbgKOtM8VTBvN0/CwVhOs1SwnMsrMZKZdBxKV6LPPuIw8duCp+gtLmbK",
-	"DrQwpSpcZ2dS02xZwOJGPI/Z1YLnXGoh8FWw6CKamnMau6IIb0X6IxmeR5GY6yEQzx1G6iYsocx7MzcD",
-	"X1z8k3VlZqZuDA9EssizJby1+WwjScsh4acQFiV0l9iFqQvUfi/0hduCH2BTbqOJ+s587rU9ZxcPZt3k",
-	"eZH7WdahvjZzJgdZE0cHgyOfda+tb/iGb5uidyZ6TdMFD3WXyUIY9g9KpgQjZHYjZpfIF745MFvdNDsE",
-	"aOuG2oNQXtcy+nVgFjSwkaAA3fjAIos45r/A7vfAnrjAyRwjPQIpNAAVIgbJ6jQ+vj6ZncrH8ye/Pc2f",
-	"qed6cBPYL3p8bB6IV346jp7OHssn86e/Pcufq4E+ujleBtQiKuIgy2ORHzx7dnp0HCxUHKDd+vTxYBDg",
-	"/4wknMzA/F/DBZ1mKssP371gp0fPBiAPCCsZ7Slz0oessliw5QPmlouwzAK2vmBOQgROSPlyGhaNSaHP",
-	"ChlTlS1GZilRmYNxj0gY9dswZRaxBJS7Znew7n9dvPuxB/Vznmyk315c/LO3t173IYfbmnaFLKIt5Vl2",
-	"JerEeuvONw3KTDk7MECumXRt+B3vxuv4LXErfk2OyT2v49YJURrESPI1xRE2zWXtyh2/2zdrH1WP9UYb",
-	"aZ1A8hZHaU89uYeuuX00vYFt8naqrSmifqHFnB332Q+Ag2isQ6SdqOJRhkWwN8RogLK4lOLTPDEWOddh",
-	"fyS/g2pRiNcSIleFvyrieZ6UiEpCx66G3O1jJaJc6HA4kkQp57Gi4CWse6HzZC76/1bOulRcxpfZJ2bH",
-	"RDxNewGavZNE8jT5j+iP5I8ZvWIqJhX4duiq8KEicWKLOUJZ5kKwkKewW3RyI1Q4klwX9CWoBRsrqu7C",
-	"UVIN55Fbe+u8AEiYaaZFOoaPOTYvOqbF2F62X32fnxM9PafBnwOM1o8nWT7Wy2z3u+3SDlAd+6Dx/qlI",
-	"4zGmIra91A8ijd+bK2/3Xi1ITXATJ1jcsNcd+yzAN5wFOG61N77nWiz56ttQwUYhMo6n7A7at5o5uA3X",
-	"M+jox33mQ+HUphMcNaTl6qoLGX9ZqqzJj5kUbwGr4x5MeMcw21IKv7DXP6wofgAW6Bc8moqDF5nUeZZu",
-	"GwoX22s/B51XH/nVtjFwzW0lftD5J5ySzQPMNeckvb31O2kpkN8C+IgV+/sw3Z+K2/o+HJrNCECchcYy",
-	"Qm5mj5ra90USyeYpj8SZxQoCnyBbaKY0XzEOKb0VtEj32ffmU7BYaJ6kKmChzLRQ1Ae+Hl4hrJeCwMn3",
-	"oEZytoAYoXZe1iNF6TcWEsFISMzaHmMjwBtbymwogZo494PAQ4dYFS+WhYEIRFQYkHS5V8LqZ4TWHlMR",
-	"pvGVwMuaYuo1ymazRKvArBQ4hzmXikfIpKeyIjdM+PhCxsr4S6CJpPW0bPu8XmZnI+n+TL6T7VVp5YuV",
-	"/a96ks6RHEkQ+AzKkRSbZClxetGL9dnP0yQVtEOQDHUCX05bHtMr5BMDQktLF5iAokIeUbuAiWIui3Tm",
-	"fE/7Xo41s+zZjiRFCckvxZq0dzIS/lY184qmgkOuBneTZcc097dTjoRrPKohZwVQ+SWxGXAWC54LpJdY",
-	"cmMqJJKFcyHjRF6N8SEhOvYjaX4ufPRu+Zk9eHM714p3bncZzTpBfK1ExCOJX/H9uwtEtC1bREn8+dC6",
-	"6uEZBRi03ZT2ECSq4G8PMH8OH8pfJjjWRKo+kk4m5ILgFGIXOS4gI3y0KxYtNKDnIt5CCQgLfxrPuVI+",
-	"Dap7V+RSRTSFNSLXgnK1gPVdXwTo/1dhL0D0MmLSsBO10K/IA+yiJCK2S0RfW8psISMR17LXLwDTx5LD",
-	"NoOTfUVq1XuKc6DgzSbjSbbYnh1ff+tdEc1uG474k1jDdDLLrKtZTqTVJIDotABw/9r2JUIZeyMQVta1",
-	"qQqrfeRjH/nYRz4ehFHvfsz1HSIgh2i/bCLIB2vVGGbATtUllnrLjRWHZyV+ZzLYfButZ0QR/kvV6s7i",
-	"pm6M0fFFyPVSRNlMKI+j9YoncmNHNdzoD8lRTplTGCni8eUK8wXbdc3aK+8Q1K+O9bToPWhN+1Xbak17",
-	"/UPHkKwjlheb9SEiS3tFt1d0e0W3cmL5Kyo64ib5bZFp0Rz95yuFpfk0yBrIfiBLZku2zBZpTBEC8P+u",
-	"hZgHiD2N5fl14QEl+VxNM62Nm2g87QR7AKYijdGNRC8cfvNmkCB9Y38kz7G92p/OlLtoDGJqmzkNScbB",
-	"aO10sHkVEgAKBV19qfsLb/L/gBW7oxK9ezpiIsR4mcg4W7bVIt7sd9WH5bG1OgQ20l5P7GP1t5WIsLuM",
-	"R+7tuIeoql0XiBjwahSCPyOA83wupIhtOKwcYPBw3oYkvWwAoSt4NMUQ/yMFkVuIG0uxZDc8XYhewMQn",
-	"TbDQziEICjssKJlnWPAU+zAT2bWwQK9xAkS63VAu0jREuYl4UXESI4oqSQXsS54n+apXJ/MqpcKvcIUe",
-	"3HP4egWaFBjdpTYTFuX2BZr+8K0dDV4Ql9FU97J2L2vviJhQu6++kMwFmdccbXkL6Ue/vhPjtWvmns4g",
-	"RgshmbnIk6zgTAkoMTjnSmOOCnqKiHk8mQkW8Tnrhubf4+JJ4xn/FPb67BxThOaaxCUIRxJyMjREC2mO",
-	"0Tg1ciusE6Sv4D2/fvjlbsLxW6o9NEsfFDF5yHT6ZcB7sfgVQxV7eID2QhhFA4WTv5DvbxPczYIXCv5O",
-	"+4wSdqpG5vbZWqE9GpnRVETX6FVTFHwkKQzuzFUbHp/n2U0Si5x1UUjrfIHcVkUqv+faShVKYOxVd3Fz",
-	"dQZ823g/sH8TcP2dSy9iv67j2F47tusZumnZeT6yvW2ujECKT5opLeZBlccL1AhXFLTos3NSLMBFQHZ6",
-	"ua7EUzRx2GffuQKMUiKyhKMA4X2EDXC1/qF3gg7+LlYh1hysLPMY1tqY50IBwjvZeHubm6/kNQPXs0C1",
-	"E8qrqBiOZOlr+zkPN8UlXwVQ+6MqJUFQ0oC8wOUKm2QCC2nuMhNcLqdJKs5cICdRFhmhF9TMiWpx7GYp",
-	"V4uYL0Mv6FK/KcaluMS8rm9mlBU9Dig+Wo2Kp8/4DRUr/MnrXEvVP38hfX/cKg2AAAl2P+zthL9iduE7",
-	"J76/pHGhVjJqNix+ngrJQmzINlf2UdGGAPYw4Ulq9HG3ttQsguyC0eyXRhDwaCrikaSaHr7CSrV4rVq1",
-	"9l6gUYOiNNbIFhT5I6mm2bJQWN5cwyELzf9CYSR0JKI+CRnoqRImey50vkrkFZUbXvLoOptMjBIydyjZ",
-	"Ke61S1aCv6xmjcQ4kQAcX6t9LlYy+oO7l7iy36CiqbiZyE0CX7EAQNj7mnsd8sdohFgxzlDgeDv53lQD",
-	"dUAfWh8L/Sl1+Hv5D5iBxpO8xQk9sTXMdOshEsdB2Ti0hStsw6a7veB5/N4WjGcSW9TQkeyPZJgtdJTN",
-	"xJCpRRQJEYPYtX4iZYKx+r4b0nurMXkUYS9gYSyiNJGetAYP4Riw3Mbux4AVo7FXIfR9RvKGuV6/rD+S",
-	"ZgsU7RBGsfi95dbJukJLAyrbI53c1Jd94aJc4Fhal9cokrfAvnz0oOz6a1/Pj8NiAKBSJwS4HnOupz6s",
-	"R+UmLeHR5slYXX7aAKLVCe4OCnKv1Wp2H7RVZi/t9UWJtt0QbW9Btr46x1Fw7GmHt73FhRuwQ2EADi3t",
-	"rHutlasewq0vszYVM/oFDW7/YuWz0mAkVIo8sZ+DBNFfrWLuT+SW7ivtvnWaQOpx42taMbG6zZozpPpu",
-	"b8lsdnZ5fMNlJLZlMP1+eTvlUt/8nEMqNhY8BiRdxxgGHY5cMz6SOpmJg0soATGKlUVcGk9Y5wk2eikR",
-	"ZTJWQ+alMlch1YrURfBHUmZL1jWOjevUnORCWO94Sx07hsJX2YLlIhLJjRjJUnuXjZaeeT2GDPtN5YaI",
-	"eO9sJMNSdSJ2u4XY2plonORBqZQQa+CYex//x5H8DYuKIM2Cv9Ak5nPiTJ4I0TtjYU2TXcigyw4ePJI1",
-	"DXr4UG6Dyutvt7FzbyQ/esZd0W5bTsq7fZFz6LyFmDWQsEXXQ8xclAf4seyAlZcTyy77ZhHHUFk5nmaL",
-	"XI2xITRkWT6S5ZWgEdDHKeLaQWpK7a3GRbbThXAH+MiYt3CvEWeCcjT4BbK2sQ/W5bJIq5h9M6zZQmeV",
-	"I0DtEfSIRBedXb0+Q3N7JO/D3j5HcUBC5w/ZbmH+E6idvRVsT3vQuABfpg3xW0xTgGj3d/8+XrQ37vbG",
-	"3Qa+BBAhnnFXVm2g9O7DwoOS2eaC338ZY81y8/AIoPgfKSy0VWiUKZ2kKVtm+XUZdBcjxtkCzn0ClKdR",
-	"LrQaMs7yzCi0GO9jtEmaKO1KecNc3GTXVm9j34OxZ7Ibkad8DiZQU6XuR3yfO0vTYl02ilJ43I6Fr/6Y",
-	"NcEJC44P34vIPRCpX6S6KraGd/Jpw9cffLzaHvkm8NHXSi3AN8LjaH20yrHvs9dasRBurUIGyDmXECm2",
-	"lUocWpJGEm7zSLFsKVlXpEoY6/SEJVItJpMkQgQWcxtjlYP1NmR0W+N/WKs9kWPy5kIjPDS6PWkyEcYJ",
-	"xHRlSEguxCIGIMt2USF4PCwlJDmbcjVl2WQkE22xWLBiqCgwh+2C6df6GqNeiWmEmg5QcuF0hgyaDpox",
-	"SOGj3RF99I7hWShZyha6JS4oznhXRFAY9aBYoBE8J24nqF/QxTvK6p8TPb2AD9sIAmou81KkuA32AnyD",
-	"jbs3Wf9s8Ug4XFaL3E5DlYzSQyRGaWb1egn/urTYbIho43QY6QJY2CGF8UChBaRsAur6wmJWaIxYKIFa",
-	"wTdBS/241nI1FymdzRVYvlC3ig6ukDGpkpEkg7XPzuWKQezGKVWc5oyvWC54bKYn0gnrhtUlGjIuV0Yt",
-	"cjmSltKZRnvhohP80/g6kXFRIwMqEmUR1NlAdbGaGr0M0aCzkQznuZgkn0KWxELqZGKLSeF2TS3A+F2s",
-	"ErsPS3u7FvKfuaP83ii190J6b2VXITLdAWAzTkBYEPNP07ZijctVVZr9jieUEIZjkQpEG6hC64DcKSVL",
-	"1vxuSoywbsWTflT4yGa+Cw11fLnuDYm5T4n8BugJJwuM5hfUglDcb43fTKLMCn3xHJJlT1LLzBOoDJ3E",
-	"NTKW5urlbFgq+DXBh1G2xgjOObD4rYkXfP/b2ccw6n4gBfD14hY9sHDdrmLpJXz9+B1yim8STwhkeGP5",
-	"8veSat/lejvRhsf1/oyzQpwdogxqTv+6+AJU4yiV5dbZxi3uGqLA3ZZ8JqyJhqYZefwBtraQZeaNL1te",
-	"IYlAFzxgXVpE9uxJcDoYnJkBQN/6dCRjvlJnbMDsXRNtpWsPZBhmq0FsQkKVqWWio6mtqQbQXDCwMAKQ",
-	"LXRRWmgURp8BH5SNrSDFn325XDCepptCKEbUXgon5TdHUwgeza3yI+XiIyPZFCAJGFdYQ+jAYPEL14Yv",
-	"PsBE7iiev3Ah2rQN3Kj/YjtkwYpRGwu+do1q0Pf+ylENt5H2kY199m4fCtlB28LxvRdtC+Xp2+gvXXeP",
-	"qo3cgxZRIk0DBvy6ImaXK9CzffZdkmqRm39HiV4FLFokKpGAFc+xxEgbxwDICetpNP+JM2xDoElztHrI",
-	"PJF1I67EQSKVkCrRyY1g4hOPzJx1NG2klTZDmwgRjwaDtjSNNCEbLbIvf8s54ei7Teu7XAigNMeHiRgj",
-	"NVQ9YVu40EaqzrJpYr/tOqUHgib64jw1xeHZqEVhB++YxPXHbIAswhns2Wj+amw0f8X89I1VBFbbkWao",
-	"13Z4dRknCf92+LulKm7m4vI5uODqkonKAT2D54KjB1kDuFnLyQUT3tmvgVFfhYcL3rydeNtVtDX5BI5i",
-	"ei/P9uxa+/haDbvWDQmRW0vBJRh+rSjv6dI2bPc/013b2Ol024fhuIeJ+Oz23ywQpvchNgpYeKMd7Ud/",
-	"zAb7kaawj7fsRdOdbLOlO/1WLFl5cGfq8h8znUxWBzNBzEIqS+ODbKGB0CqRV0MrE1k3yykPif9eZQsX",
-	"mjCyhkNEoBeMJI04SLOIpyzmWgSMI04lNjkFAHeW6xVTgO0iY5bBhHgK0XakPF/NgWJOSMZHEvxpSOZC",
-	"m9ckFwI48rplnOWggANmWW4Bh6nTG/AWnSM+kjyO3R1VgM1IapFDLoL4v4D4jXqlLHqxudKCs8yyG+Pk",
-	"Lzm8OFHaGVmODTb45TCVOrPSnkd5phTkDijUowJkyksc9HKiR9JSpIQUSwirzWqMsxAe0HdXIA0Z+xlZ",
-	"/hY6G5u3DgOsoxxJnqoMFoIyMLiYxP0O93qkiIvQpaktkwvS/JU75KCPXgndg7pwQZikAYPIlRf+oEy4",
-	"WZMDAJeL+JwqeCBjkiaUjq6AYlZ69yYVuD4HPScg9aPYQi14esYSKBFlKZ8rs03knCf06fGNrzKhiiTQ",
-	"JzphZhfbni8iV0zN6VnBdhtJR+xIVys247HA/6VojwXjOadrbOciFSEp2+U35WoksYOuuc4UDvm3wXLv",
-	"tlLLglOc+q4FpzDqQQtOcQtufYlzuGzXl7DX17pesB8CFuIMQhCndnsVJzzL6Zz19kbDPkmzT9I02kVw",
-	"1kgfVOnldzCOyukasrMOf4f/aB3CspVeNPzMsQuTen+koOWWhaeD07A2dHU7SQ+j7qdiysicVpDY9y8T",
-	"94Ju7x3dQ+BmSUfo1h5SowzYSqh4AZXkXBbKHTe2swKxlJKUPen6wDKgALE390ApRrKEJIDzWMMQQIzm",
-	"RKMNqjRUQjlkCK7LKBnGCBc87jUTK95RBH1VoF+7cu1pCO9VjBVMg3uBtrfc9pZbS8LAO0jsitkmLqdZ",
-	"dj0WMp5nySYGLD/4joOYG1QJwzOsrsM6T5lpv/OmIUaPd3zlZnFnwVZ6oc1B7PKzdw1n146u7253c9qL",
-	"uX0BQSlIXT1Q/tHG35rONg3d2ur+QVwlyhgTjLOfPrxBGjhgdMPaaVcaHfE8t71wdj6PFFPJlUzklaur",
-	"DhApWyJQKSTLCixt8wDbJh9OtZ6r4eEhRWi0nsM/uIzxGiMgcqGy9EaMpM4wSHkDke80y+aXPLo2I9NE",
-	"XlNYnMdxLpTaEP0rH8qv229O8W7VNvxXmfvOgcDy+G+iB70yp93rttcXpdaatPt1X7a9b0jfN6TzNb1y",
-	"e7XSZC4e/l7907Y+T/T4Y5EmNwIVTVbSNX32svjNOv7IIb3kK0ybAvCS0VM3ArXOmh7APsO76oHK+PuJ",
-	"F+LCbBea1Cp5e33QqtfSLjtL4KOYAXthuY8q3lb04J67V9ET1Puj77zsgeeI2l7EQvefsXCei5skW6gx",
-	"/mXsU30pvlIItUZZ6qK13DN/PXllnFqUQMYmFrGXcafHWOQJnWUNQBLfpGByn2pHc+6DjQE/iC23l0Z7",
-	"aXQfOY57lEdziL6tSaQXACqMnvNPH95g0Qz42FCQpRjVClFRUDaBgiuazxnSwyuWiolmGSBYaL5iHO63",
-	"MlKnz0IcOmRCmpWKQ5aLA/xv5d8MsxhLrlicKLiSdS9XI7nKFkBddSkivlCioDQWMTs9GrDvMyl6fYZM",
-	"78y8r4bW7SQVFgbI3ZDnYiSN7/7bQixEDAGFRJ8BoKWZ8owgLb9/hb3VGGxAvz8XJE/Z0kx0lS2YFPXl",
-	"PD/NY/4ghtyXJgXBddsqW+vft710rR3/oPDL36baIFJWmS1Zso+37tNK+3hBs5pEmfEV4wWH80RebSgS",
-	"AOoHzsI50C2iSu0qgXhV9Fe6b68aTzAiILCmeppci5HEUmxSQStCQ6W6AUtk4IbnYp4mIu6zHwsa4lwg",
-	"7QbxQ4/knH4w+hARnVki13RfnX57n8irb0e73TWwYRa0RWjDvPRLd/XOOuBcazGbN6oAjj8HBcubsXkQ",
-	"mmavCfaaYK8JGjWBkbSMMy2Utp5L9jX1AkZiKGzTrCC+T24qGUvGEaGKspZ4g4B5KcsqJlSffQfUNzuA",
-	"aLGYr1SPldVJkUBdZiNpJsCRkN4oBHrJA/fnMIAyWIxvmxeoxpCgwce/YiTNi5k/dS80lzHPY2Y/ArTc",
-	"LM3YG5HzFIG8uO15ydmNyJPJyiwI+GYi0VORjySPIjGHHpohi8U8zVYViK8AeY1SgWAcHh1Bn51juCzJ",
-	"JIsX2JHiXwNeLpb0xnk2x69EjT72FanzoxF1q6LfCLvpj+cD7oDHRZN1MFW74XKVRt8vIWNLfK6qr0fD",
-	"Hs7dK5E075O+e12/1/Vtsbqq2v2RVT73pebVIbI0byoDN78/UsV5nmQ5K7GwIp7J1OwTKlwK/ATMSIZ4",
-	"k4MLp1uRyqKmiMlqtZPBgCmms1TkQDqECpEt+arXH0m8Hz0M0j4Qvc0WeQSpJ50vNPbR2FZLqDTHdk6f",
-	"s4h+HslJhvrZyClsywxYvECJS5if2UIfZJMDgCuzjyZuQUkOqF4mkcUEnWVSrKhIHvLhihp7oMQd/i6k",
-	"8YDA0pkYKwJdWZo39tCeMZk1A59/QPMBl4M2wjY0BfdBnaXDUEgGLNT/87//7/8vuDky/xM6bAX8uQBX",
-	"qH7NlnTR+n8ePT05Pn5yfDoYmGc8Pn78lD978lw8FZG4FDE/OeaTCX9yHMURP5nwx0cRj5+Kp0/5QDx+",
-	"Mpk8PnkSDyLxTBwNnsXPLuMyu/Tx4PTZOnDY3dpDgXCcCI7NER8vIByzXcfiCkGwvqJYeRwn2BP+Pjff",
-	"UifmWbhoVcAFf5ezDGoFAkR9SyH7QL8raCUGnepRBcZcwwNxnPmvJEbO7pN/iP/j+vjNdfx6+cPiafJp",
-	"wC+jl6++OzK7iy6uUIJ3AguoMVznfTbvB7cWN3rt3kc194b36bhvVX5Uv3nRP7shmVc3cd8xc7LIW9tR",
-	"cATnt6hLLgbWm0/w1YHegWbEukYKTbmMgeMVgACi7EomSsRmO/BCYAFUIuSxZAbiLBdK9/q3BvTZ1SS5",
-	"pYXxB9PXIlrkiV51hr/8Wk5tWhwD/wDXauzPlfv83kHGkPOFEWm//GrkFwE910jy93kWL4BWnnWNh2vx",
-	"G1Bd0blSvU7QWeSpkeNU7svnSX+eJzPet/JiHfORyPtYFwIOCAkUbOJfXX8MXdhv87g3UD3cDWf8WrB8",
-	"IcPy7YaHh0fHT/uD/qB/NHw2eDYAd4/W8/d6nk/NFzmX2BjhID36hRYjDKSaV9dizo4CpgTPoyksKsAm",
-	"qDTD/gC6wTnupCQ1367+NoodB+wUPsfjgFAgJhbbAdOtPHafzbu3R2VaN8UyvolDN7GYH+BxcengRxhf",
-	"6GzGdRLBHLzn2O6U9UeU2yLQ6Pvw+u25sQTJxqMYe2EZ2gvs1pjn2U1irKWIp6n/eu4E1C0bl/FBIpUD",
-	"8IjSREh9oJJY0Inq/1sxZZY3QBj0GONGHmZ77Rbts7f8KomA380YV+NcTEQuZCRCdsNTQF2V1kAD/rUJ",
-	"T1KIEEFKI8TqzXXy3H7NDe3i2LlcLZJY9Lw1sPSY60vwcZ3qA2HYHbG3z7/BF3GiWZpdefcmTN/6Wxtl",
-	"mPNIW4IfN1MUkY+UsQdTPfXu91Zo3nA3hM0xHyeAL4b/tqxA6pHlBzFf6MwJEqML4wVsVjhWgUWpUW46",
-	"Fle25nS8o7uDFPh0YH0ZUO/eofypsNYas1fauSpzkbO1sF3AdOadArDaJRDw+Q/qk4kSjqTDzU+cj9AN",
-	"/0dYEGsnMkoXsWCJ7jEqagNgIADzWccgGhEhNnomeMCxEMUstrkyy819wDsy/4y4tE20QwcPxC3MT8Ac",
-	"TfcqYGsoQ9afgcnQwgelryHMZiNeFQcxNJIWYwgqTcBXrOIMQUNvAV4U95ktyskmEDOFVYDSlSjjqVCR",
-	"iIcuoGsuQIuIE50+fC8zJoCw7sqeE7wNVBgo8zVVfyTfJkZps9DYxH00HkNjFhGVQsSjqThjIVGPQ+0h",
-	"eHmqqBMqTbPOFavbeHdyPrz7tfY7ztcnUeeEbCQKb75FU5Cy4rfIFTv+9Inx6Fpmy1TEtvDKhuH798lJ",
-	"jN+7hNpFnzFg799dfAQaovreSLjV1vS2Zpcrj4dil7R5WEpuV5IR64XxMJW7bBn7LlsTvLvuCX/MN7kJ",
-	"iqyY++ogW82+4OoaZGUm0Vf1AkD4Ts1ff4NiOGO2yMFqH9TwrBsexlmkDuFfysXZEPqo/MHXZnKXj+/D",
-	"l7Wn3fdsGcfAv+vu+JZ3hqzsio2yAFq33yKQxT0aDWpxiZyQ8Pgqtl0XUpv/I3TWAGK0OWTAGigeAG6L",
-	"2WIOttKScsGJHo4klaGGHvhWVxuhaFYYEPDOQK9DzSgUgTrJ5reih72AwbwAtaswrNdA8ogzCQwO0PDW",
-	"aEe0va6H1leL0lFa8rtsf8QTmRUfbzs6Kj121+1eN/Yb3PrvavaNA2nZfho+f/7/AwAA//8=",
+	"7L3dlts2tj/4Klj6n7Nc1UeSJdWXrVpnzb9iO7Gn7dhJVTrdHXtEFAmVmKIAmQBLVnK81rmc67mZNzgv",
+	"Mm/STzILewMkSIISpSrHTlJ90XFRJAgCG/t7//avnVDMF4IzrmRn/GuHfaDzRcLg32ehim/Yj1SFM/2n",
+	"zOZzmq46484ZJxR+I0v4sdu5oUnG9E00U2IyE0nUGas0Y91OSHnIkoRFE6o6Y54lSbcTxmqV/ztlVJlf",
+	"O6PB6Lg3HPZGo4vB4/FgMB4M/tnpdiKqWP7rqDc47HQ77MMiTpl0nxv1BkcXg1Hx3FXGpIKvmtM46Yw7",
+	"NKL/23xhPxTzTrczjVOpJpzO9QvOItrpdhJaXHkpblhCQ9bpdhYzwfWl/xiOhqOjo6PB8PCg87HbiaPO",
+	"uLOkajIY/jx99MsJfXT5OBxEQzaaHlwdzo5+Pr7udDtzvVClReBC6WXunHEe37BU0nTVJcuYR2JJFL1M",
+	"GImnZCGkjC8T1u90O+LyZxYqfBks+oKmirN0krIpSxkP9exEGrG09+jR4XBk7lhNZPwL64xH3U7KJEtv",
+	"qIoFn+hp40RkIpT7p6Iq0xPDLe50Oyqes8k0FfPOuDPU22KvKaHXfmiurBbMjnHDeMZgTP1PXJkPo/Bk",
+	"fsSPFyfvH6WP5UANb0bLzseP3c5ZkogQZlUms4ulwJWQ5JotFJmKlFBivtoluiYaGg4KWoDJ0CRcNxln",
+	"jWkxp2KhYYyFMh/0y5COLg/Cw+iIHU9Prh7NHv880FudsoRRySqUOboYPh4f2NmYe6LOeEoTyZxNwH/h",
+	"JB/T4eUoPIgO2dH0+Opk9ujnx/oFuCawo/jPiaLXjHfGA1jNLIrVsxvG1csYqb9Y0deckWnMaaIpwlnA",
+	"iCraGf/0aydMYsbVhEZRCpM/6A/6w+FB/0SfwixF0pnLzng46h/ZRc2i9QsSR2y+EIrxcDW5Znoex9Nh",
+	"OKKPWe/o8iTqHbJH095jOrjsDcNRdMAOp0f0+FIfGqZmQr/izevzi9Lu6G+cMP2R+nIYZmm6Yf9T9l5z",
+	"A1zjlL1fTwepyIDlPLwZPnROjXw4Lp+hh85q2oMzGgy6HSWuGR4y/c916/PxXbczo3IyFynLySH/0kTv",
+	"IWzrDY0TehknsVr9sNAcMYJNLm8wde7qZ3hb25NyNB6ODLel+l47h187l0Jca0LLefqM8qvmUYb/LO2V",
+	"M6UJTqmD9A4TQvGA67kQSRyu9OUpY5MFS0P4wKNBFy4gh+nY693ONGVsknEVJ5OZyFI5uWRTWMXRYddZ",
+	"lK9Txoj7IgLPkNEhgccIPkbUjBFne08JnSqWEjWjihwN/p2IKdyySNmCxhGhc5FxRWLkTn0tC4ojEvMM",
+	"2PtwNOh2GI+qgurwYjREdtAbHCEDbXn6NV9KJj6RiL9ozoyM+mDg7gOsuCsSJnP6oTM+LF+KOfCVRRqH",
+	"KM/hIzvjkyNN1XDOuN6iTiY1YS2Y5hOhuAGGXCz5D+dPyclRfzAgC5YSlMMfux3JqIr51YSmjHbGnSjm",
+	"+q9UgCiWiqaqvk6WbebrZHhewqaqMx5awaOnPAempmUPkBZoGZ1v2ZL8Q6R66cIsljEI8VjRJKbcrvoG",
+	"IdXtGHXgtVQsjSl5mS2oFYK/oFpwNmdpHNKH37LlBF6nD+32XL34rO1kKNw3l1eG0xQjD+ZDPlocvD9M",
+	"XWKwrNOsnZdt6GGfwKn5vjgUFQk9Y7i5hMprFhElzDlzeU7KqNQPWhbMosnlamJoIn8HnszvMqFY+R0v",
+	"uIwjPJxTxoyGVOJp5nmXQVXpVLOPMikXvMMlt4M6ueVrVmJV72GiWqxMMx5Vxq7qWfoCbszqMBpdH8wP",
+	"+dHi+P1J+kg+VoMbR3Z0QsGncToHrl2sgVmimF8RLpYEXypJccooj8g1Ywv32l4jz9rvuwvPojf66DRu",
+	"8hnJdXgCh8xlkl0yo8nUzKgia/5QrL1sx7gUMxqOh0fjwbGWemb78JtDEemPevP9q97JXw+/+/vj4oYG",
+	"4TkaH4LwbKPQNskaxy5CZXxXK4hfZfRKX2C82SpKxIomajXh2fxSywJ85Zym1ww4fSi4hJ02io3XioJj",
+	"ZE0YHEHLhNKgH7sdbVZOiu9D+YW3tztlcxHF0zisUqTW9Zcs8pNb6RiC3iMJTRmhYcgWikWW4NbSG1DQ",
+	"7gafM9IuZt+CruZGU7R8ang00IwK/5yEdKGyVFsj5euGuS0Yj2J+1RlXf9FPGMUA7QbJwpTpGS/iibz8",
+	"sGY3zK2TD4+evx/NXy47HqYdsTCJOTPnCDfafMsk5gr+E7V5mV6SVNzEEWgrkvLoUnxwua7MwpAx/T0f",
+	"81dIMIjuF8xdsEWWLoTUBAcuHv8KvtNqISzABA2F3LOwVvvbQlVqqykWUtUy705NXTTazlqu/sWolFYr",
+	"lCsewnFWis0XCn0BwKFZmoqcDS8SqqYinZdYxfn3vUePRsOD0u6teIgqB/yjaTFO/tn5WFIcfL5BR1tY",
+	"5x008sArVoe90cHF4FEh6+4dho7DsK0r8Lb+v9Kh+cQuwCeJkFnKaqSUCMkiomcdh2xbl5+mAjtpu+Gj",
+	"Q/sDzty9DJMNE9HSRRiaOXcLC+dNGt9QxYg1r1zX0YROpyxUIDRw0eVkGatZlNIl74yPK4v8qLbIB3hl",
+	"y4VFffMpSoaobr7FUmYsJUZ0SLJ3OBiRkKbRxFyK9t11F5kKBVC6/dl9zffsfaYP2VlYNyMOek/JOQuz",
+	"VL+TcBQW3pFTM8qE4jDOC85zMVOmlEzNRBpLVLz07P0jO1KqGLOF/WNvrNs/fxaDx/Dee/Pm3rz5U5k3",
+	"97bNn2K1freGjeMu3GzY1Bjx78CwGX4qw6ayGGjYgGBqdncvBbq7peZsakYo0VwPvK8rkaUE+BSJS9rH",
+	"b2JTbM18t+ay7cnYu5A/xmp2xuWSpbKqXX2t3z8jM6FYgsvbJRRujfkViBqgjQeSQPhA69Ilm7IYlSYJ",
+	"S69izF6JmKJxohflnN2wlJ1qvTCNtXzj5NkifsN4H1V0lcYhDjv+qbNglGdqgkOtOu8+QnyZSiCGDi3W",
+	"Vy/7rXWPadpe9+icvfp77/DwRBPucNC5nRrSmTM9au/oaDgadCoKSWc4GhyiuLg1DVwISE2oKNQzFl6L",
+	"TBEIk0Nix+MBieiqtLNWF4q5lhGCR7IzPjk5OQapZNZrkYoog93LB9WnPRQLBtsJpCPHKaP6ULpxLnvN",
+	"tdG815ZprFjnXfFJHq/Hc5FEGKLS222OnP4stRSodGv9XpJsQS6ZWjLGCZjRwDqs+dycROXzZ/xB+Eo7",
+	"z8KWRi9uE7ucCXH9jEcLEVcTJb4S4jrmV9Kx7fRWuD6Pgg5vjMrk0kXfFb2l6/kQ77qdLNU7M1NqIccP",
+	"H5rF6ZtdeqinJx9qgU1x3qD3KO+RwZMCUmeqRY0h8S1dIlUn2ElvMOqNBvVMqQ1JK4aQMrnhfWtPaW4A",
+	"wLcVxKM/pl2qlRmehnPWS9mSppEEtpWyafzB6EJ0sqBqcjh99B1s1I24LpmPn4pVPGUJUyxaS4QXM0aY",
+	"+UXb3lf6ELppWTiG5QLoOGTrl6RwDeKbJ/YFQGGQMvSUJfowr77LWFb1pJhrbchq6JDVTa6Csxvr2KxO",
+	"bjgf5Uqkk6ngv6ucqTCJzJRd3c5aIt3ap05arFS+Gv4suYItXCKn8KfLrTlyVseup1Pd+4nu/UT3fqJ7",
+	"P9G9n+jeT3TvJ/o9+onaaTpN2ZZ+K6JlHvhzRhM1W1XMgwQrNXINJf8wcW2eSjZGuWYsuQ9w1RWX0g/l",
+	"m+9GPak8OrxtMsLvQ2GpfPVByfq8V2FurcL82dSXPGnADm+Kh7ZVZv70ikzjQn6Bao0WWdtpNJbN/A40",
+	"mkFbjaaSt8WFmtDFIolDKIko6TTAka1C4M3eg4wyFKOgEFDwXEfI1+4rfbdL3CumO7wYPhofjsZDdIt+",
+	"/trfFjUp253c8on8xPmC3wr1PaNRRQ1+FV+htiVJ4RwstNcZC6+l9d9dUuB+ArYsf05TjiJ6S7TmOdJa",
+	"5MEpSTNOHoAvmeCt7AFUs9mPzrjxFicMZvd6wfjZmxdPRZjNWd3pG0sSmZ/IHr1M4+iqkmUX86nQ/1Wx",
+	"StB39uLVGXmDe07O3rwADpaaoOSwP+gP9ITEgnG6iDvjzkF/0D8AIlAz/ckfnWn94+zVy22nZIceExj5",
+	"LdczHL/lhMAUx6Q2Q/2bmeKYDPuP+4O3vIOTSKkSaat0O4/vdbNrcXet/A+jcbc74M2VpB7+tFmNvX3Y",
+	"ZqOy26CzefxPVjmrKlZ+d9e9Y+YP4pix3OXclJe7bMUUQBdRnDoTeDS4XRn2wbBahm1F3aYy7ON2ZdjG",
+	"ammowy7YZbkSe3g0sKXY9hZN9FpNyRLm5v5vW599MLwYmThgnba1zHDgKo7zGmcDrmHOaAXDYnd1vrX2",
+	"YKnkb/b0lGN/YorZXBgQLum8UZQyKRsOnN4is+aaDGLOhpC3f0B+ZFKRQzUj5yplDPZfSEUTK8CGg8Hw",
+	"0PFJ/VE8bPU1aiGcfYzLYyDLMI0XqD50nlMezWnEyIJKRUnMYWaw6n+Lk4RegRLdjvt9ZteSl/fm3AP5",
+	"fcE/9cyuY64/LBH64EPCidECciYr4ys4yNZHUT/skABRPu6XNO28a4Fx8AbF9AvwStgCkCcomxuqNKIu",
+	"scKbCO5FpKkyPLx9kiPCzCnPaOKjjNZ+kXxRy44Vry/EvB8/OOZXJoXCV1CTJ3RgYiKLyKiS3YWicUNK",
+	"RQlt5+Co2zHys9OUbnG8Jt1iOaPmrsNLrzSrZY2YSeqfPNUzdokM/wLEm12TMPRyepBsFlW9v0Uaik21",
+	"2GkqtajO8XZRHZiw/iCPYYqXtrdFxXXJzjTBnO+ZSYfxLNuFIIIXROi+c9cNciy1vGLK8+am3LhW+Wn3",
+	"yTL3yTL3yTL3yTL3yTL3yTL3yTL3yTIbk2XKeklDIu+Zy08fSDKLpRLpyp/Ki3zaTZ75tYMRDFweiFxA",
+	"eEO/vDXkaMpuWn64G6HxAAi0jNr4gCc/DBog5+pLjB/YXbseeZBHlA7LpmWx56OyLPVFOVh8ccvifGV5",
+	"bYyAzpemtaCGxXPuPgW9HcH0Yklu2BVTNI0p769fWERmeexZ2PqyHr7/4hY2Bxtsl/3mnHnfcV/QK3Df",
+	"uUUZ/tN+b1XcWxX3VsW9VXFvVdxbFfdWxe/NqmirLNyIaxZ5ymkvZswU1MaSYE1otKnwcmNFbKWcFWYg",
+	"lL8E/jVnwKa1cBc3LE3oooRYhZeKsveD48GgGNAUlZ6bg3sXA5+bYHAtHZCx62RFbKx4ewi2FYSW1CwD",
+	"xSnW+0tV511zDg7jLIVx1SwV2dUsL1Qe9gCpYCbS+BfBJzj0cR6xD2ctcducb9kRDH20PRj6aFswdMCH",
+	"yxejMz55VETSD/GMwsra7DqL9z7SSw+BuwosOk3iqIyGp3cr/8VAYe+SjHfOlErYHMJ/C5HWtPK54GqG",
+	"pevaxtErnKxyyOj1BbZVCVeXN24GhvmiKWOYP8tZjsldbH8+24kWVK3UmCp6620Avl2EgfbL/K7bqezd",
+	"YNhZxwWdz0xxV4zNaZ8HalFC0US2XGrfsq5ZGX2iP0It/Hki1DpzDYj9T2Cn3beH+K3bQxx8we0hSkoM",
+	"Khp1HeZciQVElktH53yWKb1SJBJLfvu4srQvwTem8YJ5ArxnAKxJaJ7FYRsyQcmgUcYrR9iN5Fq1/+A7",
+	"9vfr0cvr6MXyeXYSfxjQy/Dps6+Ht0jJyF3M1bGHnrGrcfvSq/ol00qT0sTthwGqHMLLRA0qpYEGi5Uk",
+	"aC4RORNLTgTfHsF2B7iWkzZwLQZQ+EsBZ3n8z/ej3wycRbMZa/CWZvD368P59+rRzcvlcPUVPw6fRwfT",
+	"b34+WXwnB9kzenQRv/5lMpqePQ6HBSn4wUPskm0HGHKP0fObYvS0syGx1dZaREA9goEFdPfcOtkqt6Cf",
+	"33Xvl71kh8Vb12IHvaGZZMQkAsXlNNWcWUax1CwMeZcn2/WM2ITC+xTXO0txvXX6KuURoSQR/IpwqqVQ",
+	"0lvGnBFNlH+C3NY7yksFcl9nddTTu3M2fX8I7g/B7/8QtDIwoAjYr8bU2ncU52NDH4/74t/P1rXjt+na",
+	"2055Atp6hUviMShhGfpmyTaYRrUS6rp9eV+Qfl+Q/tkK0iuolo8vB+EwGrGD6eHV0ez455PrR/M1Pojy",
+	"SYCjg7r/GQbXfGrMlMZJlrKuljKcUALRT9mgzzSXnGBUbVQrOTkcFiUn/rKW5xcXb8jR4KC/CwCoU5FC",
+	"d69I0WtQL0c5GhzsWI7SbbFUxztV5xz8HqtzWnL5spnq9Y6dEc6WOQ3VXGRb+8V2R2S+JYiu4z1aziQL",
+	"J6+mf/3ucfrom7/+4316sfz5hzdPH714+eafL8ToJX1Jz5cuL2IcrfFtcaErK+zX1nwlP9v5nT7not5q",
+	"iXai0+8ZrRIpd9CY0cIw8XJtA1GSClWHxPvCF3aRsptYZNKm7viB5w5K871resWkBY+/XPMEnFf3Nk7y",
+	"L355RxdDRzWsMJAno6//Jr/67sUsleGTWfLdi1d/+4/LI3n+D7kQlyfi6R1uyPcsZPFCVWsTQxbfGPz7",
+	"GeVRBf0+ygBKShVHKzVPoJ4NOf4zRiPThONsEf/NQtP8WrHxL6CZB4LrgFshBgB+ldJQkT194CwKzQNJ",
+	"gphPRd/cHuyjQ8JqH6dEMmaag8ANMb8iV1kcMbIXPIxEKB/CX/Jh8Xuw3+8g7MGcYn8JWC1A0Bn2C/2v",
+	"I1Vqo2FPaDhjT/QURVL/nudiiS4K+BKcG5nTFbnUhn8mWQSSTmTQID3mV2MSLLBHYJfM6YcevWL/eTwI",
+	"IJKG/qiu544jvMF1d5M9CiE3IkD3S4TC9VkyrsicUb6cxQkzU5IkOBw8hrsmDlZRsO++jIteqD/WvMt1",
+	"XJC9lEGWiOltmK6I1p2NGA9eTHvfCs56YOkF+/180GAMY2FrnCUnmHBIBE9WXcL1QHruM6q1SXh3nzyD",
+	"0YWa6d9wPZUglIQ0SWzPnTxzK+CiJ5VIWdC0sfWl9O7yswt6Vd/dMyJVqnfXfLtIc6I1U9ObQOVMX9bK",
+	"zKWIVvt9cs54RGJFLml4rQVJZYHGBPdGE68ZZymyJNJEo69JqpcWAZXy/TsYHJJvhSKvwHnFoqAgLHht",
+	"n7xQJLSeKUmk0IQh3ZdEgsmcbOytgRMuD7qEEhMOLcZyCaHxAL3tvD+6iGZ/HYTPThb/uBz8fflNOEz+",
+	"xp/Ttx3vin9PFXsZz2PlZxLvM6Eo0ZMiey+eXXxNopROVS9matrTTI8u4l5KFUv0ED3DffbHJEgDkjLo",
+	"EyTtQZT6c7hYdoHDqXz0WJLlTOhDckVjDhulAmIy45o/NGJTmiXqbec0/c/BqfrP0frve5M7GJu+crsP",
+	"fO984IKlJFgWcyZ6UPRowvEwUw30MUcJEZA9OI00BC/2AwnnEl6yT0RKApqp2cSYljIge2hhQdCfcWW8",
+	"ppJoSxoCWcZTvt9mvd7/52gwOF02rRh+1YvIt1aQpgm/P5Akjk5h6Zg+ZEtt/a5EBnJEixE4OE3TSdn7",
+	"9c5h37xUujqbKox5lif2I9CPWX7NqJZUn/vC+8vZB2VnTkLKibHSGuY37HbmMY/n2Rz+bSYTc8WuWIpR",
+	"DZquDI7GL3k8sjypoPR7l5yBj7r30pRRBOMSU2ALpucuUN9F1rrHaDgjhmS0oJXA3jSpWCEFKVtwoNzg",
+	"6j5cMWPZug2080DfiI3bfJnGSjE4c3vP+FUSy1nX9gETKfmGpXPKcZ5XZtMDO5xHPnUJSyQjQfVLzXXz",
+	"hkYaXb9eHqJArDI6Z8roPODc9FOuaQYMZAsxCg45J2pWhMZzh0HXZrfkLkzfdDc6Feb0w0vGr9SsMz4+",
+	"9JH0i4jNF0IxHq7+ylY+wZfx+H3GyDVbYRcr5wBqEfLDDy+eag5DyZUQWpiIOGT7faLPit5jENRWlsEo",
+	"mi60nCIpWyR05fTKSplcCC5ZvjjI7IrlcWbb09P1r8rxdBiO6GPWO7o8iXqH7NG095gOLnvDcBQdsMPp",
+	"ET2+LK/N6OgIjpv9e7h5qb7Pt+f3tmRtCOtTLeFUKz+vLNhs/YAEWv0KwMbmli9pjn7NForsCc2BblhK",
+	"ky4JxXxOe5Lp06dY1AWR9Retcr6Y1vUpqeIkuZVW1bWtHVGbB01W9skTMV+A0rpk9DpZkb3vv35CHg+H",
+	"Ay2gf3z4tvOv//6ft52AoENXCwbRvFWubnhX2lWDZvVGc2MZ/8K6ZKil1XAwyOf1PsP2SmZaoBKUpmPk",
+	"eGeMtX1mbvqPOf1gRNZgsFGAOak0TQyzXLTdyDYrAYR2NL65Mm8T8zxPRCOr11Jx3ZRtBKPdXDdHOTZP",
+	"VtFUxfyqQX+B0xdHgY3xJ1Qqgv4OJ+wPHg5ImzjFS0BGkI5rcgVi1URH0kxgAjeWCGrj5CHDrmmpQVNZ",
+	"t9Z5YXK7xd6YTLdxupBw0jRd28K0cbp5uKnddDdnOWyaLgRnm6YLAal104Ub2k+3RZBy03TLPsVGZcv8",
+	"vnbunlhIy89gt6KRj+CKBNENauNXNPqGKrakK4NsrGxxLMK36+96+LNEJT+fxa822KQfidwUZlsvaSrw",
+	"up1IhJOKpzCN5zT3E4KfDG6W/6txkDmTEsuvwbw0/gF7GzEWolZ54rn+R6ZOCRdqFvMrsqSShDOaXuEd",
+	"M5ZEqPKgOlN4dXLNp6K69M3OMKlslLidBUcXsfmCjx/dzfy3lE07487/ehiK+UJwxpV8iL/Kh8/0/d+b",
+	"HcL9qlNYwwJorSBicqxNbd9CgovKdZO+edFz/KS+aZm7Hzoe1cJO7uEJWPdcYVHDp3xFI3PlttRmTJ9J",
+	"zMEztjWh1Z8vaKzIEiDzTGpjmlBF5kIqMhqYZFk6L924K4mY10/sw5+EXKwJEEti3udSSmUljKfGXJzH",
+	"Usb8qnwx49dcLLm+qDVU98m4ODqTa7aqPG9reESmJmI6SSm/YsEpenKCN6/PL8jDm+FDwxvlQwllIPpZ",
+	"yy5lfAWZeCx/p3kaTZqlVraxHKxLAlOCbqoplBCTRHOBz38Kngg+TeJw1zNAE8VSTlV8Awnp77r2VFSd",
+	"61seCs/jLt+lCn38MyoJFyYlB9yj2tY8dM9FWcf8sg9FaDbDMX8xS1Rp/VKx4qjUYhddc40LNbkU4tpe",
+	"dKA5IudvxbgmnQnYNfl1+GuSMhrO8G7XpoAZuOerlDgaZkpMp5MFlRIfRYe5++rqeYz5JJN4pEB7Kr/g",
+	"lAhOhEGmNv+IBZfd3Ed/yRKxRJzsAAzTwABp6/m4a/PZD9nXIr2Mowir3neXNDGX2XQahwhTEYrFtqfK",
+	"O4B7rmKJOghnLJLVfF1TK4KttndWRBYsBUYs+Kc5S+iyndOVVrpIJMDzVByc+hJoAkTj6DrmUU5/ZI/m",
+	"Ll8cE0KLgZYKliwf/uu//ycoaBP8L9Sh2uI5boJ4+5+dFqsevEyi/+4WZFk51xjp3ZY0mwapkGdFHwaN",
+	"miYpo9GK5AFmQkkUTyHxMg839MkPkhEKSRbWKYl/2RscoeF3GG4vPJyP+iTE7lsNZxU4Bo7zFcgPgXex",
+	"Pz+ffMFBm0ieFRS2O6/EoXay/WoPF0R4LubM2HKauJYQENeSKkuJjCMGgedYEkmnmheRFIy735FNt/kD",
+	"C1bqrtLnp55vhfpaZPyW3CxlUmRpyKy5sCXpeB4viOdbQWQWzkq5JOs9sC5T8jp4vzyF1n4k+k0Lcqmu",
+	"DOiXIlMMdNap3rkvgoZs8KPuUPtWaMsbfy1FjfV5h+AK5EhyRpYzIfNAzkpkmHRRz305dQIpJBSLVZ98",
+	"KzCB5Y5WAhK2ek7G1rpHS9ldTh7Qumfgnl2XHAP4mx6oB/k/mk4biaDRhRAvtS19u2MPzoPcLt/y0Nce",
+	"LvsIIWoZSwK/QiUhJ0Py6qv+F22U2lkrIXDmxVEuf+/nP7Wm54objr699zh3gO/mN3Ye93uMnah4IQ1i",
+	"CWaLAyqyYorsYcYraehFu693BtJ7TTwKX4AIHjb9BJMNTXmMbTGDuV56/zj7oCZSsUUBzWff0qkhFm5s",
+	"jrurbWhG+aSO6toS113Vdu/Aj0HTaGJQHL8AAXXO0ps4ZD84rrFbUbvE8W7jqvOOUKZ5cw+wE637pjSN",
+	"kxVxHinHSCLBmQ2M2PJrBgEVW4kAv/Ugjktwqbq/Jy0bEy9CyjUpgsMN0sIsSpGxTufCdCDV6reCOn19",
+	"eUrjRNywdN+3aLmHsL4tQZ/8SGNFAmfx8mxJk7ym0tUpoQQc4OX1DCoL+nnPgklE7OWR/PXP5TmLHzGS",
+	"Ll5RvjLDyVsaDFQx9JxuLSsqjzpnRggyp3yV57Zuexh2pvZiSp+AC9e/KjcOnJVYS6Z98kwfFvSszajM",
+	"898vs/CaqVNis6ESyFayCbmGlu0EGtJ4QRhPswLLCzLT74zO3RzvteSa3+g+1StSp1s9bG7/LAfsB27E",
+	"6y+31cZM2spOkdXqsxWtnNE09+1apQBrG0xeHPy0u9woEdcnsbNxsjjN/ChV3uvqMqUFKS44MRq8YCCA",
+	"PzeH//HHH3tnxdcwf4qL2cdwRpOEcUQ+8SWrfIX3pYwm8/98izhb3nxBJGD2YcFCxaLfsS/ylMQYIr1k",
+	"jJNEXF0xm26yQVky7E9rAV+W3nRmAykEhu5aCQgfMRXpnKoxCeC3vp6HCQziBb0dAZF0pfl6OCN7kjES",
+	"uKsd7Bv5ksd0AGAHQ2Fo9UDyv02ZPUULzuSCkoQpyGi2MMW2witi+tWmVAzelGfmWhRgPVmyF5QWIPj8",
+	"0aIfuMwWC5EqFr1iUUwvYG9vcxiyYsTJXA+JgE7bHYrGQZzDwUx1E/gxtKJQmefvw/uipdL/ef7624K/",
+	"+7/9c1um+dfj2wvAsGpdACKAWb2sj20NFixVMXMAxqrPPYkVWHAFO3fQtSoM3IEkqw7z4vw1ORgeH/eG",
+	"hCaLGe2NiLmXaPIsvwHgzGpjG3yz6siIcAbcBpujlMfyo6HVBi/Bo9XS1XHl6hNFGDVflmiRxPmTmbiB",
+	"/Cm/qlixAijdlHl/7HbOohvKQ3aOLSechHUnfY5GUawv0eSNs5umQLpO3RGjkZ4PUYLMxY0tSYAXlPxh",
+	"C2oCsyUaUcJT5lVkuqwgeD9jSakaax+cOQ7OHKasBFA04cllKQYRKcnL5zWzBrbMeDbXy+q8tlMBssNx",
+	"qhBr5uo7dwfLg6zfRyX8u5TnvnjUJEiYQdQGyJuCUhIt4y0APWepwWwLUpYwKtmEqsBzOh0Agnr1H0Nh",
+	"XKThgF9iTqsE24BcgPK7MwaUqZ5CgOraGYk9kZkfsNgojroEgVQZZAOFk6D8Yn1pm3rHroOnVWFkyZKu",
+	"pJtyFLhUUVwub7Rz3Xf8DWhU3JDNneejaPsf95SmLN/N8rduRKKtvb7Y+TWbm3Epksi+PmUqS7k+xnCC",
+	"sXZ9IUTi2/BRbzDKAcrbb7iZVuSdlElwsBMHdReT0EozMJzIjH0pRMIoiLscRKupfqX8IZtrUGrTt10q",
+	"Gg6loYjKfEf1YqEcyh0y3urjvYYClXk351mXQhtx5HJlogKIieG+xV+S5DIbsJvNGeg6uZQOpeZfWJlg",
+	"iZ6cXSwBza3nZBbZp4ZDgHVFxWHy6BEWEK++q5XHYsXmcpPO5nDXj4WFk6YUHCwF2k4DmwDyOzUGgMMe",
+	"Ywn2RVti3cSM9FglNgRgPyUGBFc2iZh8w2ERne/zbhdf5WCGVWMNi32xlHEFNk5Xq+KxksSkUVvI5hUJ",
+	"aZrGDJAi9oJvnmH+NYLZaLPsYsbecsZvWCIWEEgw1hRWE5+SQM+1j9MKINAwY7Z2S9myY6g4vRSZ6hIl",
+	"kugtp5qQ9RGxBd2BHWHOtBY3LuXAgkoQOBpQsK/57lvu3tT/izE6TTRJ/42fYTNdcZgfER4ExHBQQrwL",
+	"um954KKbGMz9ACIBwZnzCyJj21HcZ2wryaD/lj9F+7O8RMAXqDIfCvuyEpm1VW3iu74tAAPjlCRUsfQt",
+	"NwgyoE/cDCHVkkaRWWB9K8YS8D2y/5bvpkVgAjGZ0cWC8coJaeoK1k6gNLOGRnqp8xcHaNOr+2LVVJVz",
+	"lYinS3IyMJmjvr3tWvKskOa6KVVU47T0UkuEVYqxVGY2mjTsM7hfZHk7yn0QWzGXOitpe59fBXShBTKf",
+	"Oshu1EQveSIFpuNQmRdz9OKooiluRBXYWlOEyZW4M6Jeviu/tgSE6WgRxvGy1rGgHwYPzXoxbnwlzik0",
+	"Z8LL3rMoVg0M/jVnbgyFRaVc2vKRx+aK2uz37x3e8ECSF2/yoI0B7NG0xVIi6dJU1rp84KA/6A+HB/0T",
+	"70l3cSlrb43nYICiKw5cifM4SWIH8qbQlEb9o3x80/10K1ski2q2SBZtqZ9X0nYb6perYVogdkhNZ/NF",
+	"1YvSEuOgNhWT5+GdAQCh4g3ll715fX6xk42lSXBSPz/O9YqV5fzge18IVTUb5I8tytFqyc0G+bOtQVN4",
+	"HX9tLgd6ILW4sN64oMpx329pyUKuZcML9U+QmaE5P9mLIzh7wZjTufFCF2/WaplbFfJwXE5MfWiTi3yT",
+	"KHqnN9CNyXSyuHZlo2gw8JpFecvtxsJ4o+nQiNU4yMZC9/XSrMxZXcrquiX3RV4U7EK+ECViqJ/wbolv",
+	"lvnZembdZDrZbg9wRIxeuo3xhE/kwG96uC7hbKlPCqCxtDepCsGylUlljX5b3QBfNBVJIpbyFGz/ArsB",
+	"wBw0JZdxF4Lfs7nlaGxPaMJ4RD0S9Q1LCTS4IwBSiHitWp/ukqVdPyIZTcNZJRI4jRPFUkmmMSQFoaOn",
+	"LYUg8K5KV4DFVp4A8FScQszN1dSkqrQjGM+XP0VqqVLPRoniqr2hGassW3x3VKSM95btNrvtDj+lK/9q",
+	"VzaZl1Ex7azq+2drRCfYbNIL5QmpMohsBvwzMqhLlm4AVUhTeOk4Hft4dNQYvnc+YO8f//jHP3qvXvWe",
+	"Pt1v8B8eVoWsT8hgJwHs7Fh95TOaJrFmVvhe4AuYS7X3/Pn41at9PCt2eeDzTwnPkgSh9bjg1ejLCbaO",
+	"1PdgPiaafvXIEW2c1Uuq7nROoxEC+G+cE6T95gmCE/82vYbCRymSaCIyhYZjmAjJokDTRLeA9oNtNBV4",
+	"pemSvQS9kVORkmyh1e7jkX5YOiltwB32zZcBc1/GkoHqujRaWcowKMpZA4EceQhk4yo0aSVBkTo5xqZl",
+	"kLs/Kn+b7GtRgKlrYzLU063d8ZYX6zc2ZwoTwNEza3wxM3rDIOQLNMAiwj7EUnXhg3O417zYXY9q9mFM",
+	"uMCF9o4qS4Pu4UNdQon+F3RNWFCJRgK8SjJqkh5gmH104lR4I+T5FtmL9vtAadHje7llUj+x3c6HHoT6",
+	"e2LBeA/fglDKZdZptjNXnSo8rHTw3ePmJ/NNrBfdL+vczy6nNcC+6N3UKw3S06BBSdRG0KPVzIubdR0E",
+	"9NTsFtBqLREAzi7hYkn29NJ13V3ulkjFzq/MV0vHwVF8cKIb7COgNue7olOU57Jwn4GeCPRUC6RUDKij",
+	"8XALB95W4t14tRqFO/6+RrSbG3x8IxFqk9Zyru/5DQNNptNvQ7SpQkhAOjketRuY4GGSRSzaPyUDK2RU",
+	"ztQ2BZHcbjG1FAwlEf2r/L0bAbxaalVFiMpBEMsPWHmRSoRudrMdV4gaHGJ55g7qYn6HfB7y6KN9wt5n",
+	"NMFT4/ojTSb3W055pA/1ShZK+hJ73OSxE0hcVmnMop3d7ejvtvF6smdRhqjJvDbMzI0h9IvlC7pkkWRW",
+	"ZIQxv7Iqv2GWyA/2NzGB0V148T38eZ2zvK3NYQTCLf3UuXswt6HtLrb2TRd9lQqGMJgP+Whx8P4w/RP5",
+	"pr8S4jrmV99lTPoTX87Ie/Ob6Y3AM0aovJYFljKepUscqU++ZUsyjVkSIV46XSwYTbXB6ouJ1KmqicHb",
+	"aQAOHyrM12xlgfJtGbHmGJhYWstbSVh6hW1ta8t/HXPPWwMRhlSaiE8UM0UhLypl+sEQ6x2gqaQd2oJX",
+	"occ6Ab0TzvQ0ZYwo9kHtd0lAoatWjCcCUIdMZ8ZF3ukM4ITiq9kknNE41X+BC5Umk0v9BFgPmVRiXiI4",
+	"O1293zjbTrdTepvTBrJ4WafbKd6ln8hfBS029WvKVFwM3lYL1arkJUvWb6yNVTgkVvU0nvGVs9pLRuQM",
+	"JPG1lsIQZfw/vGd3YdrUN+UyLKFZCUL4iikJBGcTMQ26eS7WEgIzzr7ruyxJnJLgp3dBYW6V5vxTp+jM",
+	"DCL1Cv57lWSK8YkmDH0CGOWZmuCnQQph7s5pYBWFoyZtRJDO3XyoqQD4nT0nqpUWC6oAxKObxYSJV2O9",
+	"vn6R6WMqryETobIYoNbTFBJgUi2W3rV0XWklEJlffQks9/RsLnzuAwmTHJNAn0HIHcD11MdxxeSEC7ho",
+	"vlxfNRRA9rTuDSSBNAQdTjB6ZQ5iwRiCX10SGZOf+v3+uy6JmKJxIsfkQb/ff/Ax6JYpCeHy8uHdA61n",
+	"2+l2cIaaxcOkwByH8Flxzm95Pn3yBHhiLk3w/Dq3FaeqRCYtZMwLvsi2zXh1pJC1zpFNKKEprU++yuJE",
+	"9WJOrsHpeqk/WN8WpyZnxswWGDZ8DNkr+PuYmG2+jFM1A4cMdftWRtDx5TKTMWdSdknIEnaZI1bpQ3Za",
+	"EMLYs7+uTKiIhNOqRBjbyx65kE805pEQaZeITOE/Lmlq+2t2yfssZqqr6VnNTkuiBEE3kH70OPonAj/J",
+	"05KUyd8U6oEV/RB3ySK7TOJwolLK5UKkqkuWNNFbCy5xlsA4+6e5cDIgaJj80iUBrHuAEOg5xWPejTlv",
+	"O6sDJl9hGatZ7Ggqp349oVk1WFClWKpf8n/9RHu/vNP/N+g9nrz7ddA9ePzx39prD3qS+hf9ZjvZL0la",
+	"30Iok73L8nEDpxu1RTz7uwhttweAAX1v7gGwRqT/CA2kLAEipfmkuRH3FfGkWJpih1y3O7Yro5x5Hm2e",
+	"5px+eIFPHuDN5q/hJjlukPG9zPDTyvUzea23WPAEXXIo0tEUlSWRv2eLti6Fmu1XVrIu3S3h+1SA+sKt",
+	"Wyq/vC/tfNcBFzLifxvJWjpB+V0t4tjAC3xC8AmUNdy69OPH2aoKKkkActL0IKwz0JRR6TPs2oxkl8tE",
+	"2Fk0uVxNsBF112njVyQz2wpLkInlVfSOUV/RhoXDepCm1lc/ojPHmKDQFumSFZ8CdKwFbtGwa8pYHjah",
+	"qk/OOV3ImVAK6lMIwEm4KwMmbgzZjAA5XlvmKWMGm7iJMvUdWFAZgDJgaFTPBPKmuEi1GLOpAQXCPwLY",
+	"huW8o9GR5pK5nyfm6viw4/Mj6tcuWBqyVjMzd5q5QTWC07dhQeOI4FdCyUSXDJyuH/ncjgZNE/Gf3IAL",
+	"Dqm5JtU7ZQwaCZq5+CeAUKF2Lc1Fl2j1oGBb4bd3O3BnmSiLH9ubsnp6E6j0mcxElsoJdufyVNwh/WmK",
+	"jI3ChwVC4LOC0DAM4Lb3gtBDeaMPfYuZd9v0FrmYhm2cLEUaya7eIzkTS1tkAqcPcggaW2Vh70xPqyyA",
+	"cK13ygIPeJt2WcXaf60XxK32MqszOqwvi/PCU+fckqPBvzeQZyyBQvsb2XbTdjoEWyz3uw0M6rtMKG8Q",
+	"iir7qZocyr0wtR6EmQCR0FukWYDNfK97os3b1ga7qny9xhD3RF7yE+3rCbQLahlG5K8KPRwNT3JeZXcF",
+	"d0N2ida6UhJSKOKYL5QtkLfagDvfMp1kMvKmKKxjuJX1Llb4mrEFyXhkFglPSrfCgEvvP2nNaHNC8rms",
+	"NWWDEHGmhZD2pg4DYAjcnIRYEcMQI8FkQ7D+IK8G6w2OMGPB6/vfGMDf5N8ulWVCr8SS77H+c5nRen73",
+	"Vu+ZRhdrcVqsS8hg1hUoLYs0DtnkMmX0OhJLvvF5fftX+d3AF5weA9uQle1ScBd0VAEp3dTQChtXRrVq",
+	"gvVNqdYkcKxbMkd/PccHNski01bzE4ii3SXPk/IW2mP4w/lTcnLUHwxAS9Scwr221yhr9vvtg6s1BNo8",
+	"FcNl7A6rrRJlifGVmM4mKZVG32Q0pVyxBmdpqNnwlb0HM6YQvC+/GBRhHhcv8ZypbPECwRIhx+Ycen30",
+	"f5ZkLzCF33BPsE8yqdc9MFm52Lo8sLLeJD4DJwQLFAcCJ09RqWtbPcOEIZraVCxhO6P7PteZtFayEWfE",
+	"No/Xwin/iEpeAVPxZPjdaHnw7DA9ujhenfzwKLbt2ulluK2wujBGQJSxKgMhe4MiP61MxO2Vf4O82ACJ",
+	"YM1APQNMa4A0BWabLK2FQ6JmC/ANgKvQJQEXE0lvWDTRPxoveUMLIzzbtQZIpYmYZhqmxzXiSplQva1y",
+	"S69MbtclDa/FdNp1RDxE+52scHLNVri/4HsilIO6Cau7UUqCMVVG8mxi0WI67UkGbRqIkVTmhBgmMtX2",
+	"qOAhI5h20Pb96wx6iuak1MQ0xp2YiSXmGyZUsQlymcCX+9jq5Y15fsaE48LSMlpwPIr5VUD2LhkY5khT",
+	"8BONLW1kHP5AWnCXzewsQs1hf/6gStHBPkacb2iSsbxDN42isgcjNwZhQuCxAPaL7y7rKube9hah1Jxk",
+	"Ez0gNymxSjBh9FGRpcbE+ti0YDnbFoeU+Z2tEjGJdZIxPiaBaSatDWqkTCsWAI+/VsOT375RAFaXqFvh",
+	"0PnUvbILUyzrn/WUKiaNI8ACpEKigpAMgjayaxN90IEdS4KZlTvicphkz08ByqF/nExTMW+QENCn10n1",
+	"Lr6jbhaMWiV5wxt9QDAXtvjjTl/XutIvTES10k9fulvUEbOTZSPG0Nm7yqvhorcKrZETV8r20vhGL2Jj",
+	"/o9bDTah0yng5nlKCmpYOu6DFqdaS8IopUtusqStNVlkphmtImVUc8N9iJKt0BTfnJgIg07yl3iAnEy9",
+	"QywLB3zelzFK2bI2gc3VD/rUNJyOHzGp25x/dFyyxhoFpGMj/0ALSDSFVzZs+Khl9j/My3eGfLNKGmoU",
+	"2s1pdNByTs2Zo3nf2DvNHC2nnzlJowVLK5iNu5XF8uVnqU5eTYdjIwiKkRpNZXy5dx1v26qEz32mVfaK",
+	"lWC3Rj6xAuiPAHtiLMiScrw7IBocLWtJYLEoUcKySuA9nhTWTIVi3uSxBYmPz6OrJRIIDF5oSTkGvsx1",
+	"pS4JcrB7Fw/ZoAjFUmYshc6ABvmfhoiMsqSxqWk56D0l5yzMUtYnF/SaSS0dQxYxrZMJbfoG5XYBwWmO",
+	"oOnMzt1QV1Wz0yvyeewkylu+Rr0rfHVNdexnVuP1bAxApVBOnN6Xeq8Csx3BmASLOZiPk5tY0oDs5VMB",
+	"28H8hvbB03yx9+yHuTeVrVfb4ALyOEufXsq8ct+uicb7QucH/0sqsabymG1Cn47n5DbH47lYluABSzSN",
+	"kHb6FbbdxZXQerONlML2oQ1gjJUtjpF7VApDp/UpIXvB4WBEyg0k9tufnadf2JnAcGsxGVQL3HMCCw2W",
+	"VtdA7EYsjCOzcK5xPGWsfkyMgY1pTzYdp82JGZMAMHfj0C500OoQNTqHvsTjBPpCgUO2o6ypIkEqgVGl",
+	"Chhk/ZS0xSbcoxL7K+tRYn1yZmIpMSkH3d3GCVstBtmIV1jpJr8hecmCz62Pcl+0RzTcGPgupNjosPRp",
+	"h49g8vFc09PJCHOp8K9BM85fYw2Xu2UOst9p3hgcPQgQsrfw2A3AjCNnYkcDd2KboQF9EIDvGgnX6JC7",
+	"UW1rT0mR7LfGV/K78FWQPSjBk/EN27/Nq9dY+d1yNvIDBMBLWSjSCvpRzQVQzXf0W5Z2jdfZFi/1h1/E",
+	"c1axR1s+46kQrtpszTR5B/lsFDjoTCRl+vi1c2WHY3MaJ9pkiuj/Nr/3Q5ggVitzOoc804jammVz5aW4",
+	"YQmmcy5mgutL/zEcDUdHR0eD4eEBVO8LpefWOXPTvTGN2tT+xlOyEFLGFsPDnNkiIXfcgaLd3qNHh8OR",
+	"uQM74wN3yKtWNxakfqweM5OjuiVCnqljMezXEqbNjbOJvRLd7abQL8gva7F/uSryf+NoTGy5BKZqYw1F",
+	"ObM2r53AW0xNhb5uUs3hcl43AQ+3q5bAJ21ufZ+c2RZuUTFHKM8WGST9BIeDAYF+n0yx1OmUqc0NTJI1",
+	"8Rds9gBdAxA6MOPXXJ/ffNzKWEXXD4g1BfBLQDidQ4qX0tqQySrO850r0E+/OsnmwFDgYwFr/4al7NRA",
+	"eIJx9GwRv7HNU4qFArlRKRdCQC7MJh93nMoFk4Lsksxo4DnM+VFbxzO+gZuKM1Plh7YXVKVCYy//4i6x",
+	"s6xliLc8fKXk68Ea+GfndFan+Q9bq53fg1zcTAcVLDjRJI5ODZgPlGyTF9w1ozR1z+lVHGLsiSwSwOKA",
+	"cFWWauXc3DjBdGvssr9XgC4ZJGqw73M8ahSeY017j+F0ltqPaZ3cjor9zCaCT9ARFpA9Y0nEkkT6C3OB",
+	"7jTuM06zMQmOBiPSEJbt5l3RZiyJ9r3vpAuVpcxE7VDiFz0RDQ9a9w4nyUKPoAXAaQGDohVp8wq5D1FC",
+	"OwX0Ly4SqrTknugPDche/mpj25p2VQHeLVc87GOAaUxsUPLUpMmpdEX0DVrD3u+TZ4lkS4BJwYR3yIBN",
+	"o5jTdFXQTEW6lyVARc32UqmVELUOuXlpDhxKeerWtBhuDc/39PMI+NKokI426KMtMBWscHYQM7aFWdjG",
+	"6qiGDUtw2WbNLL9qVkvOwxmLsmRHXfmMLBm7TlbEFAPpzUAMGo8ivGqItgIwj5U0jF3n+4dpLJUkx586",
+	"apZBOk/c6XYkerRbeZZ/ZOw6oqtyscnJugKKbgeLpczPJoZd4OLFPPPy9+diSRItMiE53vDnIsvWAfoc",
+	"NBprwyMfEUKbM8En/tXMcbQQ62jGaGQWEqB9CpvxuJyFfuxO4+D4aNNRKChsMqcffAhT6RW6MhEWyG6n",
+	"ZLS8AIdbnUD3tbEvmjbXArTNe7c7+ZAs2abqFtIksWjzY1GRRlPWgF5XqV4wD2iqpxWu6dZYdauVVdt2",
+	"ARBTJMwaEMxho4U+aIo0ynVAa0XgrnhpRFf6Uy2TcM718DFG7SBNt/WpLtl0xbkGN8iWB7sNtIRbXI2d",
+	"mdob98X5U6Ies7R5ysM2lja+uiGF2mPoF682OTmRx8lw0hsc9A5avL9mCK9kx5KDhz/WTm6Ng1QOS15L",
+	"vdHTo7djV9ElOOuJ6TQ/BhV51Z7LFxqpl8k/2pbJw7ZNmlEMgV/0is31E9JBK0LCd1mgwNYHbSsJUM1Z",
+	"+GQs/zY8fqt8emD2bk59zvT/gLJC+TDDjrcUFVux1mozseI8lAj2t2U1F+Ka3aILmYGGFhivq/Mb7Isq",
+	"JzGfGEx4P5xZEk+Zbcdsu2nn+FlqKciK0VTun+auni6JFYTjIUsYX1Mutzg5OR4MXCZ1fDA4GQ1Ku3rs",
+	"3Vb0Htbj2QgbMRUpWTCxqGC46Q+PshDLrWYsvEYcR4dQhy3K2mUovEXZ4CaNFaS3RuIUlQ4o/L6EGivD",
+	"r0OKVQ2wLfo8wXA1PBqeMTlOGdV2lQvxZa+5CTfea8s0Vv7i7jsbvNux/VPyCwC4bR+BT3Rmsqb0frS+",
+	"9L5yLmH3851oPjl/01+6q5TmbFkkYlWcvkXjx3V85TW0VxWp6ROZ89xSoVU7vm+HqldaF6NCpHbjpGBN",
+	"nuC9xbPedpQXboHzutaUW56gMItlzNmGF+JN5XfGiiYI0rT1K7cqiwTQAwIitVQX6at6rMKR/HrghyAp",
+	"vdYDtzoTqSLOVeBi6GAqv/Y55RHkiC6oVNQGP6Hv5t/iJKFXVT8sctT66XP7NW5Hhq+cRytk6OfM7s7q",
+	"O8pf9FoqlsaUvMwWdHucke00KKD/BhXKOCzbDWFv/tjt5JGZJqzMalynDNcCJUXgnkR/JyAQpWyR0JDJ",
+	"kvK1F/z0DlCQOdvvk+cCAfwi5sBLm4ZSJo6iZmx+ik4YPQOblIChdcReclBWWtm9XqioGjOvplC6uk8T",
+	"UpmrWRoHiqmKjquuuLKqeYmg9fn01yEEHTYgBLWWRSaA+4vwcbAzTl6cfXuGOcP6li5h/as+CZ5lWoI8",
+	"fCl4ZJtoFrGVOUvjkD78li0ndY66rT/WCEcro/JWuJbruvMvFTGWt8gvppplLXT4ul2AGTp2QYtP8k18",
+	"w2xkII4MGDtiMSJEry9TlGZKTGYiaYHP8xxyYYqAjgmHOViZgmNyiSTZol3lvVeGPoOUYDzrK5GBdihZ",
+	"kiDbju9WsLa33E/RE6TXFSA/b9OI4BNGJrumy6mNlNdSED5/XHLTBD9d2OkWToffKnFlB9dmY2HEmecU",
+	"bVkjcQuuaonfWxixVeDrR7SZnvFoIeJd04V/xOgn4ChHeeNNyiPMSPVY+XDLmm5HBjBMCZKykMU37JQE",
+	"fwnyUpfLTDUAfdsk2FgiqDPUhCtBmPlA01aFQ41vFWvURRTJK6bK1mY/h0TxWrN/qd7dMIqZbuPY1VH0",
+	"DOv3m2rdylX0bVTvLeLaEyyP7eS6at/Ezd1LiCFQuuR5TE+XVe125+NKLVYrE5oyZmfy7nYaUJYmXt1n",
+	"ptRiT+6TH75/aSvdEJAS8tZTzipgwfp+OX740GbSml8eglPhIdTyVu2Bw0ebjqqeXNcSvO8cPmWwta8b",
+	"Cm6e2PQEgJ5nFu2m4qXHMRrLdbSW0EptaArsmxeYZq2ArlBeuyXbsrFiU4GR9205Gp/zPuBbE3uut6w5",
+	"swvm25BnaSrSp5Bo1eBXWwJsRSr4VZ98lVIAH+EkgOryU0QrCeZMSsC/UsLx/lVUxKKapRGYspbR0zW9",
+	"fNQsZXmCgCqQC4yqwhlNtfqoNbt4DvWEttkNLemZsSyiBq2BlX11aX64iDMi4W1dMqfhLOaslzIawfv1",
+	"A3mZmoiww/SHRUJjziL9TcHDSITyIaT/VOHZq+vid3KsBbJA+MdSqUgZeyKvTTAWLbXAFV2n5OSBJJjw",
+	"W55fpTjCOz0RTvy8iyQxv8ZN1kq5iLS5jU3ejIMF1oREIsz0TD0gWDkz02wrZ2XOev6vNitoqNg3xVk2",
+	"p7zYTNg4jhMhL9DxjNb/KYkE2EkLmsp6M8gLwDRIhO2ZVO2gc9jvNDXRkootmva1todaM0DLTk+HfShB",
+	"/xk5baE6oBCRRwmbYBej0HRZhtwvKDWdcLacVKp3tLyL1WQq0skiFYDLy68qteG197QHjYDs0cZCEEw5",
+	"1eQLzVCgn4JDKUUTdgqiBIErF1TNyF4ASmIfsqaD/W6l8Vet71eRYrWxsLiCfFKATdAkeT3tjH9qhdeF",
+	"lWwWPupdt91+Y85w9XiXkhvL0Bb9Nn1ibQ+RvGOs6SBijqXbPNY0k7ltD9lmrPrLVNCIhAmVeYASNtsl",
+	"bJOCPLHfZfFWK1VY9vKCpZAA7Vxy+6Pmt5nFtn+nVLEJtCUrXrCIzb9LB6BpPjsCz9vWJZrBF9yqYK2l",
+	"Da0Je/0amEBPDyCBHlFWdGpJ3AXgyPiw1BPX9z0fu56BTGb57Qcyaee7DqT5w22/qtI09w6+zQanRaYm",
+	"YjqBNNVdh7PKoYyvONWWzW0/t6FmsTScY5j4zpYzmulR7JnStmMUpt7uY6TsRlzvPEaV7ZaGGeXDlBmG",
+	"83yJP2/7cMxlNp3GIeIChWJRppiDYoQqW3MGSZkUWRoyLw0ftqcR6DI94UIrABmPdh0GdQkYxyDPl0Y6",
+	"aj+SR78rxnm85Th6Pk5Lt50Gmokk8pLs9mMoxmE3QebcaiyUWgYybteRXJBGPYCf4WwxYCkaGmZKTKcT",
+	"9O3uOiLq4rdd/irfj/kkk40EUdMcqlJICTFJaFrm9MOD9vPJuMwWC5EqFk3mLIppjr+cj3a0+9elLKus",
+	"+GjU7usKhajyfLE6NZ2pxNjAMZDk6pEdwA0WFBqWhx+Xa2dKI4zWj2CKfRs4x5HDVb2Po1C5jnnkPQPt",
+	"eLLpGHnJErHEOqhdCbbor3kXrBD8mXdzwksgrf6DsFlDeWfdVd8zuRBcsvXtMdHVwgXvjT58IKl5pk/2",
+	"vqVzFpHSSBjahEtdIgW6j8CpQbXliGB80pr2ckYjxAyJU2IBd011M4yBLrz9eiQAPmRTI0PHI1e1AHIb",
+	"o+7Ha9Ev1IVDeyCJURyLJp97geuy/osxKq0D/C/BW26abBozECGWyOWKBN88uyAPb4YP8YYAQBooJ8EZ",
+	"X8HMgv1aL9K33NOMlGzVi9RUpmIQJZZvubmHRYRe0Zjv3KvUZHLM6GLBuL80P8cxHI0Ph3fRVBT30mmV",
+	"ar0Yu7YWdarPb9tTNA9VPZC2l1QZlJDdqEnQur+ovhsd6FXn+XA+4n+i/qIw6FND2D6/Y0702O/XhAsF",
+	"/NsEA7rkfcaynTA7Deph8byfyIfbgnXCNCdrCem2BLEmdgMLZhqfFRQ6l1eT5ja3d0mGEzuHOj3mP3kI",
+	"s/htC+TaAkMYu4PkDLCEL5TD+uY/663Mw5Fuwxd7Z3tPbTU41bzv5oZbxdLWnr2c7vyzcuHk14Mjwrls",
+	"gkZc0CtmFAyutgJGLHrWm0jUFcSulgyqw1OpWoelrFzdDjIxb42WF9lfMTIV2vKWp5BOY4A4pUJprbk4",
+	"FPRBctpUsTT4HSMqFizcH+nMxT05Z8yUJmOSPbnK4oiRPROjg7/kQ/trGc3rPiNih4yIUm8O7/K1Z0hf",
+	"xyyJnoAG5zu+ECx6IA0shcHYorb/PISMFPugyF6p18yMRkWbgUpvs8ZiUPcVFfHaCj1XrBsWplse9XDz",
+	"qLX2TphP5Ucx+kaIaBknyfdADbtWc1yZUUwnETRFbKOMeprAmj4QpnkVJEr5OsrkDUiQQp3mcAV2GcRF",
+	"tdZjqR72Xpt1K6aIpfs2zeTW5/mtxcWyDV9OoXTUxtPMmjyQZBZLJSCtEvK7HBA2IlkVXeMiz6XVn5Uy",
+	"Gq3I4YCY8jhIMvVlYW6Tgpc3VDFf5SWWHYvkFiyVJmEpL6jVK4GNCfvkHKHlALCkSN4XPFl5Uu3m3jyW",
+	"Z/oyMWnZNVAyF++z0vq2DqlliQDfVE6QOvKllbogXNV5fRPfMO4pykCsri0zkK0jwn90bPcEbJWrF9Te",
+	"3yWUfPXkDTk8IYpekb1gCi31I9Z78lyb7dhSBCrJpNMVjGA7HURjikoLCmujiTpWOf8MKSd7lSZGXdPC",
+	"aL9rOxE1dInvTNPyehwceRegcaG/pvM4WXlW2sFA23a5xYomajUxLVHXLrq5l4iUzBlkEuNTFYC8ChG8",
+	"+nvv8PBEm2DDQYv85TlNrxkoaqHg0t/P0mmAh/n29Ary7JUgM0ZT7MbttIeGQ0synuhzc6WptZ36Z/Dk",
+	"qu9/oy9bzLOYk2f94fGhXoN5+dNLMHSlMq+3b//jp2Hv8bufBr3H73497g4P/SUlW2WSW7Fhum3V4K7M",
+	"nlWzAPFy7+hoOGqzP6kQ81bUMhOKJUTfXiITqhlVGLP0irnS00HlH0HRQCllc6P8L7iTe4C6OX/DnWzk",
+	"908tRNuvW3N2g3Itl2CurmPz0MEG1DbsYKPVdAoEBAUU5IalEjs8TMnN8JTEVxxxUwU2QLN+22vTyfFe",
+	"ZtyxzIihb6PgcUihAnxebqCkPKwDWfpGFfj3x9NbfHqVs29chbtn7X94Nt5iGyr8e+Mu7M7AW0zGMO8t",
+	"rbd23Ns55zUaL3+Wj9TcXWiUAz8sbAHcltq/XTOD9Qk9KUwireH4OXypVJr3S+zGQ9Ginsfcfc3wnrnf",
+	"GwT3BsG9QXBvEGxhENRY+nNGE317DeFLbziTnphHU3zK+vvFdcnbL67LTl+xOdKzpgFiUfXqKy6Bwusl",
+	"TZJemIjw2hQIPX8+fvWK7I0Oe3l7U2fhAI2wRGd7Pw2GSGT/Nfpp0Dt4tz/+adA7wkteiqsDdaxtfJ67",
+	"RPN29CAGjUUUvDm7ePIcUixcNKCHv8bRx6BPzjldyBmWOQiO+EduE2zLdGMJkMW+4izIvvR1+q8X6cHE",
+	"EKiVQmNpFpnw4+YOFgMyZ5TL/H7zQ62gei2y2NqW2kYafYqe2nptS1k0t2iy3byIo/riVbr/b3DWNu/l",
+	"+ibYXtCk7VW6HK5OpYwpq2UhvkoYK0jgcbUDRJfwpC+IjKu0ATfoYHh83BsSmixmtDci5l6oHisv9A/n",
+	"FaCgs94/3/068kuJJOZs6EEcNF/CI8OAq60HDxAD6BB7ezOmdoDSEVLRpKF67w386Pm64WAw3Nrpg1+5",
+	"jgKasK62rpT38TUb5QQhNk0ZK7ppTVmBp0M9iU/rGoVjZZS+Q39WQAJI/DBVUFNsVeOJFRWgVxgp2iry",
+	"M2jqKr5gachazdLcaeYJfXT8ffTrKKNHLn7fcDMgo31rc39qanoqpsw0qMa5+Sdk+uWYdTYX+2TvLEcG",
+	"T6nRLqG7BNHS38G0L/IrvxGgiTvxO4x1BXU6DHCUjBvxCFmWbgILrntZduuv+y/z03/BdPe9x19/dzsR",
+	"iPOCxha4XC0FYJm6Drdp21SL3Prn6mzzuhPeBCO23Qlvob98Nl2D7DXoGvuN6C3b7sGaL1m39qbSs6m6",
+	"Fes1IUqOYHglhYO6EGZS22qxgsbymKRMsGP4vtsuF1sX0zQiDb3s20Xgz5ANldlohSF52WWdE5lE8Dzx",
+	"pOldpmEfkYJMadq9y3fnGS5N77Y3tHl5uzdvgYS4CflwTYLg1jXGfkOrWwT9HaCy6sbVl3Md4bsZyR5T",
+	"zbVYKDY5EVNUrhE41cNLdukB5drWtGU/qDVtn/aw51M3b/i073Z82rPtnvadfk97ttnTPmIwlJo95V2e",
+	"PgZkL+/ttN8nwa8fA+tErtSpf4bOSbVddt2mDXrsax6yoj1717QQjpjjgHqfCVXNcHnz/aveyV8Pv/v7",
+	"4zZ++lYZ/tC0xbZ8X5vfv13q891ByI+8OlyO+NYOVKAUpK2jCeQnod+UU/2DL9s/ZbKaS60vQR7v6jAa",
+	"XR/MD/nR4vj9SfpIPlaDm2YU+tsi3rfDydsK+a4R5a7fhvo2Zb46TC5oSBttTIjsNGPnre+ZCvVMgFYa",
+	"e6yqDR1Xa6n0C8Wr27+xt2p9SxrBaovX1t3zNJyzXsqWNI1ku+RweI9PKN0G76+xl0BbFF+rAm5sA/Cj",
+	"7bWVs4p1wP91tWBjA6slZEng4KBSV9+wuYOVTxlJlfQy4HP9U7eS5vFAkh8unhAxncoqTFlxzi/AKzse",
+	"DHqDI2wa044jt9OMHNXE6kXbIyiazOe1BTeQXO/YRndUVwbr2Ao9+dx4AHPER7niYbsn9Y3rKzBy5dGy",
+	"pa6DoINzdMmjW+7z4Gnt4G/c4EF9tEzep4cUx7P0zZUqLWf3WiqxmypEXFe91mjXqrLNZSOlYdzikdbl",
+	"Ij4F/L5ypH3liF0/QIPzob5pTkq1KS7Llvmn7DHkVxBbK3FwLoNb8/rfUo3bsXHRJpLSX10iKX2hTFJw",
+	"ZS1o8LY9kQ7vvvXRbTsclaD5649PEDqmSUcJyncHJBRzJiGDYGzWuNRUWSx5l0im8nbB5adF0dMTO5wC",
+	"IQVkLz9jkDUESOOnxDquwd2FXjP9pAOQa3zX+5hNCiU0mE16yQiNonLFZC6paoRgf9kCya5NdyjoDIUt",
+	"brA3Z7PSZm6oYhTEquTyqzY6c0g5nK0HZdto4nxajfX3pztqqeAojU3NtQrSx1s2swODDGJgPXy+StOx",
+	"C6qI9MbLmF8luQklyeWKFKAg0ilzShiVLOrmxU8ybzAsMRF7IUQCIJUBzoL0zLQRoqT4M59dAKl6m5mS",
+	"O0zjF81YEpG9jJtqxn3EeoTccS6W3SIxyZ0uVPE5n0uT+LoscIa3b1TWQs23jKu9sr+dk6kZqf3C78TY",
+	"CM++TZV1/vYyt1qj13+q/m3IWvMjVyEtz/lxDJSW2r7e901qPi1SHpr6IDep9ohofCudvgmh+F6Z36DM",
+	"/82azP5mB0adF+ZuMqecXjUo9S27kpnEmh0bkdWD4Tv2HmvfdgzCjbkwwWb/WjOrwho7fVN2c8fjkkNZ",
+	"Lt5+h9xym55nbT+46Ib2W/Y7+9yNzVqhsHiNTS2AgtvJpJ26pnmSMO+mUdrWfn80X+pGRgvr4g4MuV3b",
+	"q9kHAV1Wc39ML/AvXrCcSRZO/vXf/xOYNAQ0UvSz0sXTIKHgnIVKgJNfqHyLZBdSNTl2MjFUmPdTK2IY",
+	"ZE8uYxXOsJtnjjQV2LSHUtXARnvmlj3kTt2Ob3bSMwEgE4GJLwd98l3+uIFKhMRUYSxV0wOGpszCqlkz",
+	"Z0720FcDdyDWyC7d4nw6wm/aGq4BdqtVczf3bJa7vJ3i8mkJYApPoPU8LCQ4nZSocW9P17dtFGBTZOXO",
+	"8FM1ffMzPedANx/RjSBHJT1ok467o+san7idgot62r2G217DvUWC2WfJGxt+zsSxHbLGJhYnren1Yski",
+	"cknD61LRAYowTKRFwFrTBUQVOTFkxVR1uqem5A5RL20+I4AS3fpTftsEuATByxt0iDf6XMaA73Ou0njB",
+	"+j9LLfzw32aJntA0MvQd7GvVHDiTSX5UgtBMzUQaS2ZafqcVU2IRTw6+Y3+/Hr28jl4sn2cn8YcBvQyf",
+	"Pvt6aCY2+fDo+fvR/OXyltr9Dtr8ug4+F/UmPHneCjAyCyxfql/tknhKKG+Xu1LpYNKcF1JpKRJHpELY",
+	"rdfcq+yaQda//YoqtqSrUxJIyqNL8SEgc3GjhQ10wZulIruaGRRZ+N2uC/SBL4V78HfwDmlSq4R+8No2",
+	"Lv+7S8bMl8K3OdUD5U/ZrORzrsvdbGJzFdJcI3LwY7y2qNmEMvFofZ8uWESS+JqZU/9AtkcFu0vZYhbG",
+	"NjhqFOlzyjOaBJYrm8c03ZFpzGkS/8Jc6sLbyzRlrv3G/GWL81w7v/Lyw5b5fZs0ozI9l3Sk8k8ViNLy",
+	"b580Fbqs9q89XBXi2XhEzhsKZi+aWzaBbwqPiCmXiVU5gxBmLuuduvJfXMngXs97fjmtvNzH8ONyGwU9",
+	"6VkYMhbV8RtrD7VnnGXHhR+lsyg00cZ3qVT7gQSBT/agThOTMnikuYNkNA1nY1KOP+e1olPiRpVzl69k",
+	"kIVuCjmdkONprRIUhxacWVBlE6zSVvz+mNgCK22PxPwKiqtStqCrgOy5AesxTGQ5E4nxCXYdnEKV85d9",
+	"wGNYCBmrgOwFSJkBWWhuIG6wM5r+w6yUf5AuCVMWgScC0NIlivDLOMFIWq7/LWx/e8dANUunJwJdba4y",
+	"mlKumPORJJa5Hk6Vncs418ugbS29sa4OSs6ZyhYvjFzAvMSgJOGCInU7ZSpLudR7W53AKaFQ7yemZOPK",
+	"uHMU02lPMmjSgDoE7DEXPagexoJ7dwViLmOTuq5fhx2w1+cXtBNqWCNo9xcXzPwFcw8WLA1OTd5E5ePx",
+	"bjtpvY0JVaxXmrierTNOvS4ysBxOr+Ulthb24nA01EfeWemLac8nhWZl5e3KZ4bLAOerlRRc+BTL8pI7",
+	"3fTclQ2AggKypxcPGA5mphhaalqsvOviDehx5u5qq0T8cQsdc6sa+FKX/YozLKctMSU/nD8lo6P+YEDy",
+	"b3SPiG2WWDo+uemqV62RpfTbt/vDzSxYpMvs9HpXNsZdZI5eNnwQ9FZ4DiSX+1B59Yu7bteZb11x/RvU",
+	"pZtxiU3PCXDLFGuKosEuNzgQQiGVJHMsdqQcpM2CxpGDMvWW5x0toVSImMbKRTePCl812VbGjKY2k0qz",
+	"WqjS4W85XSzArsq7YxhgitfnF35ciodW0AR9clGimbc8r98tijNNt471PiZMB/GnB52ZwnEDL2BmGVJO",
+	"uICESs32GdHfERtq1fwu17ZkUZq+Lvo42i762LIwwMnMdWoDTAccdNKsf9zcaOirSqDFQG4utLOaXpKN",
+	"+VWrvjKKgfshbyOT00QVhV8+/NUDzP/x4UKzz/3dO1jIWkeJW/WvWIPgb2ZN9Ix9Mn3rbgi3by9e2Wrf",
+	"DLbp87JACOq76e9y/EX1d2kwRDXxlczPmnhe+Jpi3GEfmDc2R9SzHfon11mvzQS/lx4Mnr3c2ukaGwj+",
+	"axK19nd348Mc1yqLJSI4+cSq4e663iY1TpuPIWrIjkzb/2y6nF13UOWq4DZPyUlZXeu0xnJ33BgLrNRZ",
+	"p77oWXyVMnodiSX3zzSJOZM5nRZo9uYLsNaWiGl3LRWNsTmYzC6VUDQp5YzjSIUxh7FerCK+YansVsy7",
+	"/S4OlufnYbs/o89q0zulKsdbsa/cz3UDRT+4N9kb3vJFklVH2++TM07YhzDJZHzD4NlYou1nw0Dw9Cmh",
+	"2ni094HPQL7lNEHofoRJhD5okAqBahbcH7FoTDTNGI0KF9xYyvaOACBJaCKZHhNYHI0iki0gUwJmEDh5",
+	"8eXGA7DAp1bznljzOZbYN0HPc50tYDW+COdXAq6IlSzbz1DprT8UtFWTUGGj2QDDuVgZ5C7bCg4+uE++",
+	"9TA/i4DXQon8lBwHZrjmeHRzItqy40/5AL6MuTckXtq3BgfaBnuu2MOSG/1kMGzHz+HjGnJJsrk9a0i6",
+	"YM/QlEEMtKDgnd5cYXMOd8M9sTOrLtJmbvfSmz34muNX5LI5ZOTSPrJdXxM9zAOZwyrdSTRjbWqgfekG",
+	"lLyKSm2YLPn//l+SCx5vnMHso+e9acYKojO4VppJGt63oKkqUwi9FDeaUbscU9EP+3nhQp2/tkvceJ9R",
+	"rrxJsOgLssc06DryheyJlAyLMiMjjKy02Vz7AH1wLxey8a2mHy0eUOOIUvSDmQUIopiTSypjSdCkInvD",
+	"0dFAr+Jw1D8i/75fqRI8GqyreaioRs5XV+fSxYmAqlT4nmnuPcr9u4Fd2kBTSqCJ2AqSkhJl3wWpUO6r",
+	"IHP/g+O9Kcdji8faa1jOJFpueFXV2KtoFrsou36vUSWPzKpn+SnyMajvGY30+fCCWpifclS9cMbCa0ku",
+	"2SwGvcZjZ8MdHpxsGs7w8QeSiEyFAtNi6+lfl9TXjzcQ10Awyxl6juydWhHQh/dS6wjQjLzMaoQ3k3we",
+	"X2HpiGx+k2ZhU4rOThSd0HUCPn3zOyoblH9Y6d2+/Wjsz6inBQwP2xHDWkICGpOn+mzkXZrNbVobnNI4",
+	"0b9KJRZgnBYs08TnIHQyyxRkZmp5Q/Ykg70lXBDOlsQ4fOR+BXZXH4VyZ2h8x0Y83ta+0CIkikTlJ1/j",
+	"LQL30m6NxUydobCOJ6dzLjb/3c0389pBncrdVtv5Z9YDP+/orql6+JqCoyZnw7o/IUZqu63oFUIg4VIy",
+	"9RW9waTqKuL+khnVzDhr97dsxVKBqDIoPJ2LpUD3NVYinALR37ArpmgaU9w4B5zl8OOdoH6dFUhf+DlV",
+	"SK/THAysseUA1ksG2rwISMpsvhFakmZTiyELJgcDakNODwpgmPpF+33yRJ8RFul3iCJxvFuKnhR550Yz",
+	"2uNsuV+v7G3EANuM9NXtyBlLkmksZw76F2DIf3DX1YEcKCgzh6Rq5aAGRCrrpd4SmYns5V/YJRaZrAKs",
+	"3IK4qp3wmjCVJluBxntw4kUaAUz8qakk0jy3IoT0Hb1Hjw6HoxaI8dtAFmF82FQjFBTzAMubVj09Ckn1",
+	"NlTrkHM4zBIaprdythFe6JXW2l3DEhT0GAsIcn+LNuk91aqbUSgqC7WplWEzM3WpcS0Gf96fpIgsWdZ6",
+	"31LqvuvIfdeR+64j911Hbtd1ZAM6LCBCFCgQygrTe0DYLxYQ9s5q3G1exsZEgKK5gEhzlJN+U+B/M5Rs",
+	"OWlo4+TT6Jv85jtGxLUVFh4WvSU8rn3ZxsX0RwK2win8c4P1rstW+nEWJ4wEmqsF3cLBA5/KeCR9lcxN",
+	"nz1c+9kb9+BTYgrr75kU6+BHSSuvBRY0QU5RUDwZoM+CfVDWwUE5Og/XrczB7Vbmt0VEvjt8gzuBO+6a",
+	"lGZL91OyEFLGRux+qUDI2xnt66zxFuVynwFB2MkOvBt0P5/bH3zVNjESzt0l02wwV4tKkX2RRPqwgok5",
+	"dtEP9gL9D0jIT9lCGzhQSgxuNWlwDrqFzN7PTbgonpoNAqdXaLqA7AX4ry1AEPx5lbWwOfKUSZh7Atau",
+	"ZCmV10L8TS7d7Jj2ofx7DOg/FwZ05fj8WQCh18NA3w3yc10ElHQwvzayCTA6Z5M1NlEFk94Cv6MJeLqi",
+	"nldMn3frreaGXO3XnBEG3fEgU8WhPW3lx1IJbG1QDQkDz202pNfTx9cxS6KCQ9YZjwkiYUWDqQXYC4rt",
+	"hQwEpBn4pyUW/Qeql+DfgzIRU9NgkgzwbpXJoEv+9d//s9/FfpjAbiDbMMHkf27rtCqGc1msT1Mx12cR",
+	"8oc6486h33nRJlN9RhcLxjec8qOtLJgtFNSbSXBK4kgSKVKomAYIHVB5qorrjYlvHtxR9rZDcpN6Jnft",
+	"10a1b9KY4e3e1CTqKk00b6OpK3HNml8UR9aVB/c5wdYieuC2hEfXttOeo5iaEtdG7g78cnejkupP9IFg",
+	"cU6PpR3q4wQneckIpH9SEjGasjQv/qExJB9oU8KpojktTqMtHw0IJVdCRMs4SUxNKblcFYK/WwaANs/l",
+	"qacQcK38hugXARZ/Ip9qoqi+Nio7JQLpG35buVr97MrPaHjWn7Lsunrd8u3KdeuTqo0OMLe1wTUZ1OfC",
+	"xUTOxLIQTn23/Zb36DgfvWNeR1muVw5cLp/zk9HNJchGIKqqCNuMt+qVYWVDZBuUKi0d411hqmoC+B6p",
+	"qj1S1Y7NNH7b7hn3XTNuvbmvMXdwt0yv56YE4CaWsSJLU+vXrgF9kPPQwOnqLUlI5wzLfgwzrXjvXNbr",
+	"tpLNr/+Xec7XSbZ963qPe8Krv5dA2yqKzB8ChW24W//ObZDYdgNf+8MDrN1DqP3ZIdS6DoSa5oiIeFZt",
+	"DeSHQdPvytKF8GZ/g/e35BEuzATjyR1X/L2EOkAIGAy1hzPvLy2sP93IMj12rm+WhZr56bNAt5ll6f5+",
+	"QNzqDlDPnrIkgrqPUjTUwDi48TqABrKbFwBOkDGJ4I9cLHff8lwGd+0IVloj1g/lRGSmStcaUO4Npcj/",
+	"PpYA5sSB9p9rp7m2mSvnC7PKNceMvVYp8S1Ga09b3wtFFbvQFtLuilAejU5htMj4GLCt/lKkNiGnrBWI",
+	"G5YmdKGJTPDI7Cv0TuqMHx0fatFb8dHjjSTKIKUFy0Xrr7WFsgAGJiWk56gZzOOUDEjKbsS1ydezDwrO",
+	"sLtzJfp2cAzpbjb59Hhw+GiwuR17nYbhNT9iVv05nKk7WOxFym5iATW/gGuOy20Qlz/VcpvChtjAWeu3",
+	"WbAsWGWci9QLzXgkvRP9hCt9bjAFfEbbkrHrZEWM5gy104AcDiUKedh5S7AP5ba/0me+6Nt1R/kgdNVQ",
+	"u6t/sRJJf1sF+FzNMv2SNNasGr0crSzLHxm7jujKZ1VukZsC7u3tO0nb1mETg5XaUCaq9aKifZ/ZR6gM",
+	"KZqPmSzo0jac9AbD3sHA09dvoxKltc9fBJ/490N/95zyFW4KnTEamVmxD3GlaPX4lj0Sw1mtReKm9mlb",
+	"e8ctSZdbENrD9a7ycrz6O2xFuF0bvLUB8Wpfgq3D4XKS067ny4CWwE2EyaAAK5kkDr3vDdBzn0KtZbXw",
+	"96S561ljvzMxxWNcvKNW3+NvERfPG/EG4NCCOwmBMipMa/gYQ+gQU2/NskqdNWsdHLYMlt/QJI4mGGL7",
+	"1RskTEvcpyEvYNimeSi+C/TUVpzOjdAYXS7y5JK24WdfTL82YKiWaD5tKzZna8trX2HvPkFUP6QbYwhW",
+	"GWnyIucIMOa+7bq0uQ+1OiW5brSVv9hIBFBHT03FcK7wxDZj6nfsET5nSiVsDjGeJkyNcmxnLjgDTBxt",
+	"NliD2KM7Nroin1jk27yoxNRX3A1m+EZflnFhtfdgNXZSLi9Mm77KWg1uwxqnzCdDICz9QBL96x34JrnP",
+	"I5njEv/r//5/Cn+o/kO/dTdAsY36Vk6EkyTmFbWr/FtF+6r8eIsk1FrRTxkqCerPsS67WtixbZJqsxf6",
+	"e7vcLuTL2o1uvQW/cTrGLdL7fmvR3BxAN4fT7a5qnX6+vDbHOeg4Ax0vIBxqPHbrWfH3bCHSDQH3gvRJ",
+	"Crc76ZuAmlJYx4BdnhcWtxWxiPbjhme7hLOlNjDcZMntMLMq4sYji/2q59egdrbjsO2UzzuKEZeJ5hPG",
+	"ix1Wh/vdxCXx10Y+aX72plD5TFTPspO9HPlp378FXieD54WaTD1ijqVOvAmwflDzsuBeCLzErxgg29v2",
+	"MoZK93cgxguAL6pRYxOnMDq0Ep38I7bVti7WYrJJG1bWe/VAmrP4J9K5/lj6z+eW+OtcdqVknJnWb3IF",
+	"H46US23rmrY3g/2VJrK7bLSNKNa1MpL6ti0bGTXWYThjeSChJVNOD567cz3qt/o68Lg/1Jh78cuaAHhT",
+	"FyX4WOj6odB7iKFovL0LwQoS5L1lKs7XxXwCJbk3saRtlN+mrKCzWiOdsRau3v45Qdf5CRvlQIp5PkUM",
+	"RJY6muybPgXYLCdY2xPkk7Xv2dyrp7h8R1mhazKdoE295zBdCnGNhUfxnLnxIQLgc67yp+i1gVsSUwPP",
+	"e+n15NxZ4fknLxDmkb9E6hmPdiuQGg13KpBqHxFJhKqFRLavDgP1btLs62ije+vvbaP44bvgy7fxbW/k",
+	"nYmo8ExN4e+qC3PrUI2DmyQZrcjnOwjdrB1/XaXqznWnW0WCtm7OjV1LclPSdAFDUI+9vB83YI57e5cE",
+	"+6cFlpvQmvA8k4Dihs8i1/4UHbjvvvLzS6rBRGY9SdhUNUbBtH1VwXkxyAh5MM6PA3GwDuO2dTRq+5LJ",
+	"zYGXSqGj5fglFljiUZ8wLIOL769UbJLZm9LyIVKzVTAFwqs7JeKDDvF5M/BLiuYXH27R+yfEdbZoXhmo",
+	"x9c8MpaFLmaTYlFAcLGsb/CW8fx1NehxRKi8rmby7FZz7k9atB8WjK14KH9hSFG7JDatkYsl2ZMKWiES",
+	"yelCzoSyD7/lAH2K7Cg4HDyGBZy4YL77/TK475hwYYYGLFD9+pXIAOwJ213oLZhRifF6xC/SnE4z6Cil",
+	"S94nTnHsRGRqIqaT1MmhhREigVz0Ldf8oPjCPgm4UJOpyHiEk5FZODPCcW71V9OtfyUysFIkS5JyMqVd",
+	"xxqMcMPUsDYbX1smdmek9gmUbUSIs6kiSyLcbS6Wp2RgEeRsebAm+YI0NsmTalFHXs+eu+nLTBYPyPpj",
+	"6Weur7nVNQBxHE+nOSNdYiA9EVs0Pzdtua/RfyrDaGXIfBBWUrZmx4a9eJjy5+GI69d7t0zQc9wAAx3M",
+	"wmvbAMBmPlU44y1gYbbHXvWwux+g1ctwMLCkIw0CC2RQaFLKtSkWmezBuAJJ+dNG/usmDG2Dxwof+QKf",
+	"tAiX9s8NLvES+EP+/U1bXjI8XvBFtu2+n5Vba9mewcZjhXoTRgzSGCCp3CbCewFoivVJBHk74C6hbmfL",
+	"Srta6M7axb6ztR67iNiyuc2r5nC1QU9JgFFGk5NcQFl72yN3iSxjIWIHRWlg1smZ05gMm3nAAYcuK4CL",
+	"yFcIY4YeMGxaWZ2B4KYRkhaoA3206Jwplk5iDslDAYJD0HlQdA7H6fX15gcGmlxze0kyyUisTq1xKCFd",
+	"O2/QDGDekMAKJfdawu7am9fbKJbsWZo9LeDbTGvY/XG18VUJAtjn/T70x0XWM4ddm9xumLttnea2S7tl",
+	"X7TmXiRlCunmh6Z1M9jSAKCKcNa6J2zlt01SCH5t5ERaFdiFAzU2AMzlt490du/n16a5cy6ihgP83060",
+	"eJsmfDWKKhfo3rD0v2yXln9r3w5PT7NpAxurobSOGtjahlRv0xSEqhLEJG3IUxLkSry9dS9MhGRlHIx9",
+	"2wirm3dfl1jfVCp202/sdDv5kJXGHfhre5U69394egEZ4ed+3zRl0HNDry+0iYvnzP1dc/wWXcWsx9S8",
+	"AbXleeUE4qVtPgZKq/zOCtgLQqFKCWuXunlDBihggnKZHYtSsBZKm2tQXXqXJSnrIURL75dKFCVgJns5",
+	"npK4sAoJjuYr1Rj1RoPN07s7wEwlrqthhBzrpmXfWwO1nsmG7clzuiGyVN4n/ZCWdaG2f6D0di4klkoR",
+	"StDvtr/7Nm5cJz8+PM74kiUGEggSAJ2JA46UlBnqmpXQaCqiLMS+I9pGEZnaJSIMbypJUbhSPpl4qTn9",
+	"sanqOD+EUP5efFgBLtk+YG5Gq3UqXiheJSx9aTvCat6e4rV1FH8azlkvZUuaRrJdjj68xyd08HvWFUWE",
+	"M5rSULE01yKRhUEnP8WSBNdWa+s0rdFKPKeTBVWTw+mj7/x4WlC42cx2aKUQtMR8MCLOeGQDtaYessBg",
+	"y+tF9304x7udKRmKhS9E+6MFfsCZzumKRKJi7KLna5wyCgXU6NmKk1it7DU3ROS9Bq0pSlZxg6LbYNyW",
+	"Ywf2JBkaySki/8wKsmGJFZb2b2PpBEhNvycKcpWRjrZxMuETeQLndkmbKMRvXTeBm/1HKJqABdG223kO",
+	"69EOqNuu5K9VrJwGeBCIpyLKG67eXlBwin/99/8E+13TkxhyIG3OVsrkQnBZKpgyKe1wHeHjAAB4Zbo5",
+	"0zkjwYuIzRdCaaul91e2gtFjLYBR+GGJNbyJkhmVM2QmTZzs8T/fj/5+fTj/Xj26ebkcrr7ix+Hz6GD6",
+	"zc8n/z9777rcxq2uDd4KijVTJne1KOrgE1Vf1adlO4m/5dOynGQyoYsNdYMioibANEDRTMZV83N+z0XM",
+	"he0rmcL7Amh0s5snSbaTcP/YKxb7gMbhPb/PM/2P6s1e0Icf+Ns/hsej86fJ0Xp5Ug334pwtr8/H5agR",
+	"Tt5vM6WtPRgFgs/amZ+j1o+AyBZUpe/Kg0d1QWp2RqokblUOs7sjZZtwEY7uaE/T9penaQNsf9yYe3a2",
+	"PTvb12Fnw/13kUl9FxLRnFjqj+E6mbVdbVNDmmHjlqQgtrSqRbyIyuMlZ0QYIwf8pnlRHlTwaJdraMqI",
+	"CMEWergL7AeuDiQ3dlueD0HY0qFAL6kvAeVoQvvQPbfpA7XJKlqOvXXT/3bKcqplfo6X+8XboX7UPWq5",
+	"jrR4KqDhqY0KjJ7htcW9tUzl4UyaK8oH9Q2bk19kfr09qVwy46q2P7f0Qryo/E6uacap2OWVG4PCGQGF",
+	"kXAIjasQJO4MMUCMTMOgZLF9VF0rSBA5/pUe/PHxz5N6IreVbPrnxirONQn+CtqmJsXb+oGKFNJOU6o0",
+	"dVH8n42b9BPPMlsNVSJPq1WCO3DFuC26zBnjt1lz3MOt+nLU463SLOeUvJpN6dLQ1677dvK2IaUKD8qo",
+	"Hsl8stkj3MW7FJgWBg9V11hJAYbCGZaScWhZBLYTVUrRtONfP0LtjWCdLvlBIodyygiUmZWYRbH4Q4/Z",
+	"JNjQS9lMnjtTeNeKVD97RUo+sB1ri1TVejgWZc9eQoWxqrmoBFvKVauXNC9FTapH0vy/3sHT4cc/e9Hp",
+	"0/rjWR7+ioICxL4Y/lHLC3kuyMvzN+cYLzaXdMmLJmlCjN1Pl6jBzycs5wk9fMPmw2XZewtryAKavbAs",
+	"4V/OVVynagGSv2FTIBu7+SJQ8TlLGL9hZyT+rxhLaLKssjX+q7QVXJTlvzYEXW8Adm+AYl+Prr4eob0g",
+	"ABmOKM8sXDBisgetZ0sw7cWfam6zbTsfb7fRG4shmTDGYhoHS4IrpSISp1wVvyotp2G0y97ZilrusnLs",
+	"y/+1ZuSzPKs9cWOtp23VIT++f+V86+nsMuMJNMPlolqIbq5X/cND6wV27S+H5nSoQ8wM3hxXFdHpk43O",
+	"2k+uAryq4I1jTmc5FbpcHdna0fK0FufdsmRuZCNGxKW/bPI5Nn+NrQ+sGk3IWxmJNS/FHxreW5iR92Uo",
+	"bogmfD9WHxUpodg2Jqie5TQ7mHNhbYcGk3D3VOsNW8qIbQticZfchLc3MbdOasKTl0uDysLLdWssPf2W",
+	"BuJZaM651bVwyL4dqUv+42/P+IRjYo0o6erqUInSnNl8hu/cmZA2lu7CFVsw423ZnHTvdt+abNlKyy3c",
+	"PmUT7szWxVPtGOL5xE0kdBdquZRUqDHitsFbswm7cISR1wtWTBfiM/yuMuRzafK3oRf72KTZnhURiIYU",
+	"qd22KcRkoPgUwDdSwIOIkOknkKg1PAwsv+EJG2KwY3g5bdw3cJ2lCAAn6pIqrgiYt0VOe3YJkBekfXT8",
+	"sEe4IkfH3Yfkf++ckR5I2yXia3NdPf7ip+bRaPqpdgj+9dMMIHXDMTeO4MmTJ00D8EgmNcPIZ6zInWn6",
+	"CUtpMZ5npQZOOmljEg6olwTmyrkUncjy5M8t3RivA8htSH0uZbuWVrGYweqnrNtuuxY+esi+0rTjIaaf",
+	"jLG4tB0rNcDoQNdWAavNyoC/ke1crrlcHbP94lt9+8HdyTFo2u4W3GTy1bb9uo5JrDXZpp7C9mXt1DOJ",
+	"Ls2etmjzeoumIOMOpdulVpFqtX+puUR97aaQLnnnq8vRPir3cXyL/RU7dFM0FbXfczfFl+6d2LZVYqvW",
+	"iOKqHXsiyjH4HcnA7Cpjlr8AiXF5ADJmFGsj3S7tkziTV7EtLIKuWyG1t56BnABLj9pG2Vmh68tB/JM7",
+	"EYnnGI6Nybu3Fx/gYZNoICxDgzlTF+5w28CtgrrMeJZnsa1OQfpaYv6/wiY8weZusNFA+FxASkon2DzG",
+	"Ud+GE1GC1rLuRgHwMBD2yQ8UsSUnUYEB9kD5ohqITQjCn9GMmS8g7bjLExV3CNWaJmNPCT8Qxk2ICAZd",
+	"ldlhOE5VlA9gALjaquKfbKRF/OPL5yCGBqKEgRpfvPjPjy/ePHsRGxfE+EBmWkj8+sWHH94+7783v158",
+	"iM2Thf/rs/M3z168ijtd8sLM0EBcSbD0AFYaBdRMX8pPiNIF/wYNl0ghWKJlriKSM51zllpGG3ONeRRY",
+	"RGaQ7Rj2yPDi9Yd3wx/fvzITkyRsqpXxIwdiSdLBWjWJj00Xcgkh1V/xPyUGR7LZlLpgaFhCi68vh0Mf",
+	"nm5QTnvNRUPptZ+tkmaWV62oZc+F+Tu8tyQ3ih83b+moDRvj3LkziLP3w4cP7y4gimz+VTnYOYODCsZh",
+	"QzjZHm4fT4YBHZaeU5eY3a6KEOa0USI6VJFmG9AWspizFsq8VfXzt6wcuJfagI1imeHzqnB428cv7yPs",
+	"uFNA6i5CTTbCtCKS1LzHLLd/vcW/mWLFDKFTVTW2ndZsMq1LCj5HRqMFcZdY6sN1cI+2vp3luayzxMaL",
+	"wiGxTyaYV4vIfMwzZv1DKCpaiARjIuu5/OwXr6o0DCLAILodrHdF57lHWYDDYhDFVrh4f/DkyfHRyW1w",
+	"DQHkA9qzE8C0IG1ELOkHwT1u5ESWYmV1YB4Zs8ZyxcWkfcm4uHIMVCw982oR6adoci1HI3MLfgoamDjn",
+	"MWlD49Jsaisbjk/JWM5y1SlbnOFIof/S8dThI40Sw9xoGVPN/bgFpx/csrqFzu/ugm+Q65UNYMf906Nd",
+	"G8DqCWJrd1xUHKfSKQg/q+60/0x1Mq5PZUKmAro4GWwFRKGRCJViEXAijKtQMjHPgRpRRAbKGVNkNq05",
+	"9TMth8C32Che0LpGH7IANUOGFVF+9lrAJZ/Vb17XhZwVtIB2OXdrLWpWouYXMjdzxFLSxtYTe84gKhVm",
+	"i12vE6KH4FVw60bSaG0nKtceGw1LkSwdul9BeBdglBpbNi36cmr3eO/p9vRpXwLOcaOO2DkXqZwDLd4Z",
+	"VPInmt/Y2bZdsLAFRcNIHn7oHW/7+ZsX2G+Vvp3TJcBN8ydsaHxMn1w+TXrpETsenVydjh/+9ui6vkAK",
+	"dujKzWOv2f2UNHQLvKNKFZjT5vRXbCAhjJJRNF9EbuEs3OGITKVS3Bbmb533heUuxTngLxWvBP50V30G",
+	"GB9d9bnlpoJbdRGsh+rchIgDxD6E6lw7BzydtGMv0uOONVzGLNvMdloJ+IYZ7THVIPJTMpvax9staPTR",
+	"5m/aqNIe1GFQam8sZUf+sDndmbkLiQu2pEhbhvjKFhUkRHMhaQeoC8aiQoCFkuLYkIh6A2ITp7dKaqlQ",
+	"aFu6XNuZPLW40SX2E+vdODXgF6xYhqgMCGUhL1EMO2lUT55S2CpRAOS2RMlS6rANRGjF+ljbYQubb11a",
+	"CBdjq7yQvWW3xBAaiPvE0OaJIZix17gNXtzUkgOgO5guEK8HFVDX7pzYuVOLLs4O+31GbbTUBbMOzN/H",
+	"jAK2n0gHQmnzvT6gao1y9yAC7bfgmNWFHjcCL0GbKFD+dQSLH46e9E+P+0fbWYOrtm0NabJf8w22bf06",
+	"1q3aSkPLHx03oxGhmZLYemR2b7Au5bmZqCtrgz297CVH6TE7GZ1ePRw/+u3x9ZPJLtYKBMtLmxr+Ut7V",
+	"+KcViaBVcwebFtGOV4pjK0mD7bMCXTHUrMsBCTS84z6ZUw6FYqhlwL47I7E7Gn2PvOosAkhEGO8JMoka",
+	"YFfbDqTSaERkom+40ThC0ARXMmnMEyoUSuZBjnK+H7oOaMadhbT1/WWPsoSOit9aqAojT5B9vigeL4rR",
+	"P5ahQ+ytm0c1bGLpHKMDDSiiNhimpdvgxhmyZfnSUSlANyyznQWqMZ63TpD4yBsXXI3XoCAd908fbSFL",
+	"PCL2OgqGIrohry2zTZZxy8Nehnh9WMvIsDrEWI0uckHmMjdOpvnzwhejeGaN8iTU+rNmNRoNNVwrH4cr",
+	"P47dOD+wCmpzNDkWtyoano/pktc5pvZtpxviMa/1z3ALD+2slj218m+1mST/Y927ZzqRk1pcs4C5pbT1",
+	"C0zU40+fOmFEswRaFpCm1AYodyBVcRbwMJFpQwjlhw8f3hG8itSP+oz0LN4XIh9bUIOcUedTpRz/aguS",
+	"uVjGfT3u1VZtuQl3L23er25UNhqlUNRUdhLbCo9ppa7yx6d+kMVGKM+xO+ll2RKVZV2tuiuJ3Qaj3srY",
+	"B4Vd4TMeW4E123siF8rbDkmnoiF2MvUBrMFna6AXEQFcjTQ86vX++vA6lc66OhcNs8pUu3YpZfuldoAL",
+	"tMfCXneXQIEb9uGZA7mqA2+TPruSEbN5Af/myoct6R62JYLbpqrHyYpa3eN+rFc+/te6KF7ObricqSHi",
+	"/QxXB615xhygGpI7O7y0fCaUzcRYQcLNEmo5JQnN8wV0XhDFr6CNiJGZSG0W1w3AAg6dWQxfowWW8dZq",
+	"tuDJHYAcrsKZMmOGvlq4hrTj+VixBFGmzgJ8qQJGSuERtCeH6FDZyNzD0ZXBPEPrxTz/9ejf/3maP/n+",
+	"37/8nn+Y//bju+dPXr5693++lMev6Ct6Md+KVcI1UkL+LOicbF8uPLnDJUuoLUUHMeJNjNOjHvkeWsG3",
+	"aLAsfr9tBQ0QC6HMgPIYszm2brTcUlWbkXhBFQT91kXPygJ6BVKdPZmrfJlmZVu6aRv96jXHrTHrCuNJ",
+	"/W306nujMuv80/PkWsh5xtIrpgDbWt7wFMl3RQ0QbzqDWgG9pmeAK1d0aIMAVKTGV79kI7BkBFjANh2q",
+	"SGpcYMSx32imrQGQNs61OXQb5K8rE+sfWz+R7DqlizrDJKW+qnzO2HW4xBNoO9PQ0jhHkTGeAZswN2cP",
+	"YjpqVgF2xR+XN4FiySznenFhdj6uBwIFns/0uPjXd05NlGADW1EjHrMFYg5gBmMbT8ZW4dNegHPaJc+s",
+	"7L9cuEJdvNMi7qEcCVEKE1gLOK8w/TDK4guNiGt9Nh/IxQjSOokUmuJRsnWbLn+g/ie8KiixxJIypAn2",
+	"X8TEFReM1XYQt/5lhFPOaBb2k1voJqBKXrh8ooPwNUpwxG8YSWiWqT5RjObJeCDa8fcvkLouxCo1nw7Z",
+	"vHYTtV1EpnRB2kh+2v0N4OzMSwciyTgTuhN5pO6mhxz+ydPPh+4q80iEK6eok73N6CuOoVqIFCNeehgq",
+	"UCu8Vac7EANxwTD856AoqSKx2Wwy53/ArX3yL4SqLENURq6AeQleciCgdAklLXxa3CUvUO4aV9B7xYrE",
+	"fw7QPRy0+uTPAWyXQSsig5bxHfG/JkwpemX+MRCDFlBT4A+pTIazPMN/2HDUkKeD1ufP8Rm5zKlIxmba",
+	"Y/OsGD72AwQoeWoci0/TjBaWj+6TX6+YRggSZIb62D5MZaIOO9FA/EpnesyEthWq7id81mH5xw5pI3Rs",
+	"RHKqGbYZK3iKBlRht8sqTzE/HMAPHdKG2p3INbaoyCYS1UIk5q9XXFzBE3kx+ZXHBb90IvIrTHP1lfjH",
+	"DmZAfmXBGpk5cxfbqyLyq9s6lcf4HWVGZEmbK5fYv8KryK83LFdcGru0clnxQwdDvhlPmFAIoGnFQC6n",
+	"OWea5gtr6gQmVCg5DjN2RTNnVh1olk9sSlpnhTx5Z+XJ+buXkBaF97f6raPu024PdP6UCTrlrX7rpNvr",
+	"niCW1RhE8+GY0UyP/zD/fcVq4xNY63/c69n6SHQZgDzYFQhxcdUl7wCKwwhRCehRXIqXaavf+p7pH+Al",
+	"6BmigW5edNzrOTlqE2S2yM/cevibQiQFOxWY9rlusrPcVYf4KoRMRuNrnWlmBweyvY5Sw38pNV4VwLGe",
+	"4sjrnuq/8PBfNHXQO/BkpBZZe9uPgn2askSz9AVEnUKd2ur/+tGoYlv73XrFb5jAVnFNrwAG9DXTFIE+",
+	"D6ERctOVtYF5Y61dUgTihWgg5EvMjjfO0oRf5UGdPHZN6Yg87J0UXiKKVfOn2HifUygSpYooKYVFDPKz",
+	"OqaKXDKQ2dcWxkDLaR/C4sioZwc5x5AKhRw21zY1hKgasC2BeYiSTNKUXNKMigS8W+MFGv2oXNZbjy03",
+	"NEccIznyzrQz/LgmwLmhVu7p94ym3E7+Lbc1LNTanf0ertp8XxcDrNna8DCYb5bfMKJzOhqZD91tcz/s",
+	"nWz5ycVOGrpi3nXf/0ZqOwXGH8SNtfamC3fhHc3bGwnbMF1g2eSI8szoW6R6U8aqn48XjqrRxeC5Co5C",
+	"996kQbgja8SBMQBnKdfDIvxXKxfQzgkMApb6VJnLAFb4Gcrw7f0CQT8aCMfWn8uZZkSzyTSj2hxXmJvI",
+	"P5qnEQkUPrlmi4igpek6m1DJuyA8WGQuJjHPudZMYLc6VLp4KjIoMcGsHpx2B0g8oQukv7z0QCkLprvk",
+	"XzIFWOLfZ2Ye0LPBXjeMFeELEVXVsYKgpi/LiFdc6XMz4S9cFMMzlSnAY68p8woGZ9thbcGXmUwINphL",
+	"YWSFVwE/Wn5Jv8NXIxB/jla/3oeeiiEESaWmgfgoTWkYFj/26dOwdbZXiyC7ZlAQvHMIiGZW+ISR9vvv",
+	"npGTk5OnncZhcazkKka1SZjcjKbubBaLePjKmMWtDS68sHVN52bsgAN/S41RHOGV0q/YfhAJ21wGLt34",
+	"OWosRgOhEmQ5sCQJBnf+7uXBT84erX+jvfrwfMrdlZ8jhxp+8DJdd5+98mWKg9xBeZ32jjaRw9R6lCzF",
+	"m07W3/SdzC95miJFxenx0/V3fJDyNRULB5qOunWDL3oJ+Hc0s0rCa+TVd10ghsWPAT3vrXVTYJsqXdob",
+	"gVYCtglg4/x04GJbB+BxtvotuAdpU7zeCgIXjXrrQrMpOeoS82IHLwUG4JjeFGzNnlI5oEgGSsnYyIKY",
+	"tKG92vZiDUTRh9CJELoVY0rgYIMAirCtGNHPyUXltY6i2fK1DYSN1ZI4YACOkfaiyh0N4FihGdxAIF2n",
+	"fC4g+HMeztsa/RO2IRZfTdq//PLLLwevXx88f94oYG3dbRGlxEBmIWp2699Y1gd1Re11AyrV+m4wrG3Y",
+	"dBu0VLlA22Ph140uKFy+pb62uAOOXQXqsdsJVeyAC8WE4prfsMZls1XTtWM4qkGSXj0I9+m2xXSbcfim",
+	"1FsM5QXNM27sSNy74fn0ODyk/cMP/devI3J8ejCWs7xxRGEFeTGmqgLEN81plh0kmUyu7evgHaQdviMk",
+	"nfy1d/Tx197B04//1/GvvYOTj53+r72Dh/in/22TQ/CK6jv9TqiO/+a+MjhUbnuH+IGIu+E4OuIALjCO",
+	"SHxJc/M/muU5TVjcbBkGuHlN2+/hxgfBg/S0RzljUBSGiGPtKeUpsnY0iixbR7uZeeaZOO/TSl1/w8vR",
+	"GynYa6yyvr1RC/Oz3qPP5LbWbHDLCjvWL89dGLDPaDJmB8+k0LnM1t0KF7trP0etFx/o1bp74JpdLeWo",
+	"9ZMFj1h1g7mmlEfB+Tvpna63Dd9IjZiuzlzem+XfhlmOhiF08oM9jIeuMM1LJmODgb5EeVhnpx867J5G",
+	"g/07I8GNtR2Ym7HRurGH4Ym1jEnbUa4+OiYpXagOlDlhd5HNcgbYRdD7YpGiyYiLVBVl/xWz3xjaMQYt",
+	"4oiM5ZxMqFgEsGZulqKBgBoiZ2M4vDSlg4k00hNi3xHSCKV0gcNyRQT+aQg7wz7pgYCPtu6CAgxfuLZL",
+	"XmrPnc8+0URnWFSezzK0teqTugPRllMm7CeEDeX4EqPwMABvZiFqcI2gIMl8I/wMbov1Yzo2zG6+zay8",
+	"InHhh0Bpk0Ukjv2obWqBanMTQHRiWjor3LQu+d5YLbEzjC0EGWCNt4GaSI8x1etWq196bxsqT6HU9Liy",
+	"sztRMKT2kXlwcclA+GuUzNKhnOmYtHHuXDMITJQtZr2cacC1hLUKZ60TDUSMPN0xaQuJXavlR/hFBmQR",
+	"nE6zAS29d0oXkf3XDFjp7N5wOJZUaQgrC4TNs2upihd0EHUPJ4hhePOSWVjXGg/xe6bDs+4wvNa5id8B",
+	"o2yDgxjYoE12jrWq799XfEU3GueZJ3R+dATSxQYYURA1h1w3/4bHB72jg97J39/fJW2HVOEEDzJzZRnG",
+	"N057p52/v0+8d0T/jo7ot+na3bEDFlpshcX4YZwzZkWjtiScSH8AJHtFpeyvf7acZh1aX67nkF4qwtwo",
+	"kSHkXfpilmUWrSj8gzGPhl7HD6tPeVgUBfdbTnmDz1odwqPlITysDKF19Lh/0muVRtE6Pu73zN9qB4Jj",
+	"9AMIDfXlERwtj+BRdQTHRzUjsH/bZATWxoFd4Ep8S4b60C/u5y3SQHUGQo0T/VYwwoTOF4BnGihdW3Ca",
+	"IzkvF/avecryvaf9T/O0N/ya7+RMpP9E1zw8bR759l5c80zK69kUGPSk0s0dfeCdyxGZTYmW0MJnI7Kq",
+	"cLOWcmk5vxobP2keOQYncFoHotFrDTjPbYUzuKLGAwX8/j68JGejnKlxwbBHB2KmWE4UvcGeVYqxPOy8",
+	"B4gK8sJ8AU/JFdNI642ZtMj5VUjsDNVnAwGU31OsG+cpGK2uDgJmwsjlDmCEzcS1kHMBRSsyd83xNebv",
+	"QBj7N/J1bIC6ODI7PPZw0a6ICEqiaZaBp/tSOy58mvaJkMtFyoBSiY3j5Jxcs4VFohCLOQW0j7EUcpY7",
+	"KvKBwOJYKNSGLzXy2k68pdxHdxIUk0s5mpn3oIzg/WeM3kCRnByNBgKI4Vw9N9YDgg/KaktiYN9d2JCT",
+	"Lez4l8Tity0MlWL/Vs0U3AuBCz+XoaESImYdezwfOF3ruaqDK+jj34/nJ+w0f6gfLR7PnvCnsle+4vKP",
+	"5f9rffy8ZdAavtOL6nIriO3ZuqXNVzeV//KBKgXonzMduR1fa/XBIQ2R+h8Dcn5Bv+YYdFke4NMX7/vx",
+	"4jl5/LDb64H5cOX0kscF22RtnCHk5FLLcWRDhr3VPzGWmR2otZ3qHt+0sO7xQd69+obeZm+o3RjBG7yA",
+	"WH5+aNtlPp+x7XZqyoS89dIRloGnKBbrROW+zKfZyjna4I53dJFJmn6Q8hXNrxje93CT4anZdCpzzdLX",
+	"LOUUHcV/nqX0DMttQcpfLghP78pK2qg0FpsGXSmsLYF1pwSqTU964C+Xy2KLrAWEcY2GHQjfxgkAGLNL",
+	"87ZLrITntpAWEhoIkSbS4i8AHWbL6W33ykB4CIl2CSWM42UOaIKnnS75AIyuRhZjP9mEAxZl0TseQVXs",
+	"QMCvmLGYu+QH2FlgO1Qx2ywXgjGBcjSa3KRwaNIaCNtmCYYT5mnMGsaus/dK11c0GbG1RSWt7VcOERPv",
+	"JD5TwsVa9WZ6aWw7eHmIh9AwhiU8wVtGQe0gXAf8rqWzwaLsVEC7fmS252KXQWX6H1nUu0s974alvPsi",
+	"3n0M4w6qfpfqfR2xUYM+Drt86/Tx4Z8Ouelzo2p+G+LTWYZyl4KmymHptGVO5oB4BantS8ZEp4yYtpQk",
+	"fWFRFCsqZ41wgLtepncmFjboDvNz+My1VePQtwj3ioW7pbYX0sMt7KXDXjrsIh3eA/7sDfPIkvciIw5D",
+	"UplVLW7LiJe6QMCSFazLMrBavwQqFA2Es+1DQMeCbWo1Gh9p9zwapMfjg740C8iHPedjB17JEbOyS/7N",
+	"pgA9C3+lgZG/0oA+L0hCvppQC5dopVyrwdDbXKDV3lwr2kLIvb1020u33TueVuA5bi7tHBxFf55zzVaI",
+	"upzZtzQnc/4zYzMWyAaIi/uxNUH7krYFELPRiiiITgwE/q1TcEbaKEUYdDAi61Kmi4hYrkt/rXuJJ16F",
+	"NAngsJHnBXYdzVktlRQyMlKxQMyBM0hADITPLTUrhNjX5Fmkzzo5+d5N6S0tvw3KN4qMzr/ZworVXXMi",
+	"LAClXGMplr5vm8b48MatshLHW37M72bPppu5wo4o7j94z5ZOsbu7STGE8Pk4qr2KuEMV0dtARRh/JuMI",
+	"cPaVwuvHGyik0mF+z2aK/SO14PMqeDxA5t1a9VkMo66TFldNaKFvp0ycv3tJTro9kspkNrHBelcobZGS",
+	"IlAFF8//Ta6YMOJfWkJjc6+WMlNdUrDfoIaQuXpAvLJQpB3bkcFvhwBI6krqK6/mgNUWkfId4UfFK9Fm",
+	"7Ff9r4u3b26PN+PGtla+2rc+d9eXZWs9EzcWHS+BXAfL0j3xsxNQdTkQw3ox7G4vbvyGYJg+ACuIHVlk",
+	"HDG7TvUoLG7VF3SSrdzKwXZ9oGo3Nrzsl/PXr0gbrJrabWrsKC5Wbb3OJnvPvGa7vec+8DZ7D95a3ncb",
+	"7i3zzeZumCPNPmnStkedpRZYRpErpqHu6HKhGZKO+jTCJRcI0FbNIfwdNqhdzMYNurxJdha67mkgWWtE",
+	"JqGZFKyzXiCfwUoFvLlQkBwj+p5/ZIxy250dPxr/5mDbk1QybMjJEKyeKRacnHWnAl74T5fM4fIGUuob",
+	"PQdL410ltt0S15yMMBzZeDIQicTCcwY8/Rp9bexUiTD9jsV5dteWCwe6taE8N7j34Ug2w5gqj+VLAlaU",
+	"3u37+rcFlVrtpPo3OArHTcYiRSVBXkdD24R9styhs3WnV9OIwvT4VkOqNNNsMKBvMS8elBl+DBHSLeh2",
+	"pRpu0z1Sc3TW58bDxdmHAPb99GHQNxDnD0obpVaZ1Lq9jlq/nNuq1TeHf5arhZqT4u+ZnuUCC9+De1wf",
+	"lwv6OkU0H/NkDLiGznoCGEKuVxpAwSnaOlga3Hs3eaXgKzexoZY+4PNthEiTiVSp/9pLjn1+6XbZ8+ph",
+	"Lk7xlxE4hwFjXn3S6dxaUozccMV1RCbyBrg7Yg/6HxMH+q+l+bM5lADTIHMSCzlUYzmPu+RcLAaWQ9gm",
+	"0X0vzWnvaTgTQ+g7GXJxQzOexmdkQnN4PrdByCpKiP0K/8CKpU5mIhlTccXSskuJ6AsyS82Dx4zmisjR",
+	"QHCNz6ckLhNjlT4s/Ml9JAZKI1/fa+flgRqIMVda5gsLNKs8j2g1ZWV+DSTRW09kdyt5/OVSWNCA4log",
+	"/JS1Pu9g9ttvv9eumW9dzRQNdS7Rudc7+6TVPmnVpFpf0/yaUK+QvADC4ocDI6V30KxLGaxNVGvORjOR",
+	"qmbV+h4vAHVEkJfRWPLAkAB8kXSqoe0TORLcNzXZ/FyPBwL6TJUUpE0B2Ar7cCNCScrVGBtLL2lyDdBb",
+	"VIOPAOx5TiNDl6Di4C2ogbCsjyiLpjLjyQJ1KHYI2tAtwO4sj9sSb5EF0wRnw5acINUTTa4jQpNcKlXW",
+	"lp5qhrTD8FnnzDKTopYfiPi017MPHuJ4hlrKYWaOXYyJFMvY4xD9qQ6weKEsD0dlaWfQSlAO6Au/FK8h",
+	"QDrBsQNDJAy6XlxRi+em4i49CeMfCE9wNqI8U2el3KVilrxCVO2VYAYGoh3bT3NjjTtRwUlKSWwv7frf",
+	"t7JCimIet3H0YspqntqxPdiJ2abWPhJsPhC1/czwm526M1JqUvZFRtdsYa/wMw4LXG8YmevuwVP9spaR",
+	"66s9hr5anHGr9BGEzJwfoKUgpz0y4WKmmYKD3N3chPpeynTOswzn7B9tPkUg3OxeBoY47jnjzeTsram9",
+	"NbW3plYEKkD1BbaHkexXVr6QK6aMor87gwoagQ//tO32nxHoQSfjGo4AoG+BzuEHymHwg2NudEya0zn2",
+	"COVMTplQHeNvF5ch58uVZIpcskzOMZRgIUtohgJ4zDIwG82gWdrHaEEpZGG7+uERQ02vmYi91h0IZ3pc",
+	"gaJGmsSZ0F3ynnLFUoeQEsKTOuOiS879dyAG6EAAWocKrAeAS0UaxhEARQJPH2kX3AJC6qF7dNzBrDsA",
+	"YHJxNRClJBXgotUp3h+nKdXMretFJrcvpDU3+aDwjooTJ6vVf7SxwsCBm3ffqwY0E72x6oPp217n2dtq",
+	"lZ15f0RceGuvzv5x6uyfBhhhNnoh+a0QlS6mvLku4sJ4STJfbKiMDmmWyWTjQhE3sFHJWUeki2s2xeYN",
+	"xcVV5j3CSmdafbXIeTCKWwnibyuTX3zWyuau4uP3om6ff7tdf5cTIZ4CsXSytpYimH2LGmJ9/2ZsGtqp",
+	"GCfy6OJGRrhxIO5KnLOMUcWGANg2xPKh2JFR5nog2sen5HJB7Jx0uuRHuBFIrKTILFC5e2pCBXJR6TGb",
+	"kDYSwRbBsIGAHz1EjBrTnKVkKmVGtJSdM1tSxTX2ws4EIooJpkgOxQlEy+DOgTC3dgmUQ3m2c+Zh0MPn",
+	"m0Fc+sMNgDIiPOtkyvKB8MskEBauXxDVojVe3FAm1SIXhamMJrLZJyzRAxEseREug0VBD2FMFYYc7ReU",
+	"XQIEqucABl9nOiNzfSHZdpbXXzZGZSca8c6mWiDc2R9H9PjyJDlNH7JHo8dXT8ZPf+tdQ53s8jZt9U+f",
+	"RN5kP95YCVQnbCvD/WjbxuViXdayLxaXft5Bo63XZntltg9D7cNQzXi6VjMERjVqb6NzqFNxd2j6Y05t",
+	"AyvfchSAbe/r0R2Q3IQKesVUhMh2q4u/f8I3bqsh/oa1vDAT66t4ceb3gnNfv9tQv3v3NjyaJ8qjQ4N9",
+	"vfLod8k769rjxZ7DCZpEBgKfoxigMNvYL2l7/AP8EBe5xdgB1LmBmW4OTgosUpC1F+wAcJyRwaLRHC0d",
+	"s63lzZ3mQpELHm+aCW0RhFtRK+OCHbX6reOTE/IzU5qc6jG50DljEHyWStNsmMgUGB96vaNTs2ZhpcIQ",
+	"KxWgX4Kx4ZTlCYzpYS+CP9imCff3qGVckyE4XhVD9vjUPBo6kFpv2Jz8InNj9Tqm036La5pxKlo1KMkT",
+	"QPNPqiMyZt+cpfWv++ybP94qzXJOyavZlJqvzqgeyXxinnDNhVnQTAKdQch9Cds94NBsRa1LCvseiFn+",
+	"kDDm8wnLeUIP37D5ED5oSwsd9s69GudYArtpWB338ufdVE2Tde4bqfb6pcEw39vZf7fgOpxup9/u3J4+",
+	"/NP1H27W6OI5GJoV7FmBHmQvDxK0pyRnSs7yhA0nXCkuruKV/S+7qUS46256XvZSbx9b/9v0tizXqN7K",
+	"Iq8vA3lmCzaR7YRlqXLcKSmxBROAXGAEhLHGjREGiGTTaQaQaWERxEBAfBeMayHnRIozXy5Rbum9ZmyK",
+	"tZxg1Zn/XJA5yxlGiGciZfn6Yoq7kDc72t6F/apzqrXMOd3NYD39vGVBxva2419Viu6rMu5DnO6LLO5f",
+	"huNJvSMJvqlJeGgZkzcJu7pLq+UVNhxrGZqR8powAQi+lwtLbeoQF5aDsc/cCL6ODXg/cVX7UavKKtx0",
+	"7gXV3u67ZU0FnMAHym+pu4/C/uzre30C5oEiAVk+2G+xh3OJoSvZQqnEpF3ArqhoIDzDcacP/VfA3m6r",
+	"iEnsWZsRBDe27Maxq6+w3PTEUecQLgbCcrrDXHfJz6UyXmVJ96pVvDb0W1TzYqXCQDRW83bJ+xL8T23R",
+	"su0tmmB5L/Y40dwWIrMUwORCw3ZIRyNY4TjyALs21i0J0v10CbD+gYwdiCIG7RDZoFklJ1xAD1kgrKHQ",
+	"uShq1lI2B6mtzNpdDn/ZiokCOqhgBj4+bUUewKfyZ9/38y7nN2bOPIS+Zwnvt46eIG2xY9Tut45PzF+2",
+	"jNXaqbzXaK1d4bU2t1vWz9sqrzWKy6JXQ3uf7WhLczbfq7N9VcU+2tsc7c2k8sFexJKH9CY0G1v9da8G",
+	"v1ceG1j8c8aus0WQ86y1/DcpoL7wb/07Wfnuq1aZ+X7y9oJxb+ffkZ2vgtN0x4b+eZoqQt3Jn1Jt5sIc",
+	"eEsaLlJvdKqgQML356MfABBCaMMPRNtOAtEypYsOUp7DfpFimNKFiom/5FGvQ6jZv2e2t/8aSrjtK7EZ",
+	"0hj7xlSHB5BcZhmQVc9pnnbJ9/ZKKQhXhDuto/sguKB8bWpcADuDaJ2DJ9Elz+lCORuaegv6iulKW6DF",
+	"Nhds7r4eIaKtfzEQZQej2eJ28uOvY3IvYK/p8QzKN3graimqzZZLZ/h1Q9s+3+ofHfeigDF8OKGfWv3T",
+	"8p+4ACLxJQZs7NQPCa8rJRetfqXgwtU9n6LtDsM8eorG/NHT/on53+Oe+fdHD985zfmEbWvauzW7V9ve",
+	"bc+1xr3fQZ+3VlrrFFbATiNmk0uWF1KAay8E9nH2vb2/t/dXVFGnaaFOVSHv79HAN0d0A+Mej3KTRT9l",
+	"ApS913xBLN8I2EA61LbprC68hmjWrbReDf6z/aBvAYo6HMoXxKCuGQksJPS6ZYslM+ZuMMPNYoZg4f+8",
+	"6nkzA+uL5/2c79Xl3gu8Cy/QCtH78AC9s+Rw6ago1BdpU6KmLOEUauqNGR4BYdUnnVOiuDanttMlLwGp",
+	"rnCMKomX7ppi+Z1gT76WZ7Ts/jzpRS2Q9EMQ2EU24uSo5X4Bmv1+6/gIHZWqt/RoM2/p6GGvcJcs2s/G",
+	"DtOjW7pD20K9HP0FoV72Qnvv4+x9nDU+ju2FggNzewcnZ2ZV1KFiWmfMkTo1MmhNpGAL78VUmWCqZrci",
+	"cVGkAPUJviIhIlQPBECrnjx6RFK6UB2MHWZcMIgdltDjRUpcC5LF5xQLHI1jIRoIyIuE6dIyzqxDf7gy",
+	"GyHy6KgRRkAfKDJitt0MEM4E06Tt7/7v/+f/9XfAP8zFnQJXQUtNMwXj9uO0OBjzscwYyam4YgMhhedQ",
+	"umJd8gFvY7/PaIbe4myi3I0OplTFy+xMaiznBSxuQvOUXM1oToVmDD8Fiy6SsTmnqS+KCGakOxDxeZKw",
+	"qe4D8dxhom7iEsp8MHJz47OLn0hbSDN0Y3ggkkUu5/DVZtkGwk6HgJ9imJTYX+Impi5Q+z3TF34LvodN",
+	"uY4m6juz3Et7zk0ejLrJ87LuZ1mHhtrMmxzWmjg66B2FrHub+oav6LohBmei0zRc8FC3GSyEYf+iZEpw",
+	"h5A3bHKJfOGrA7PVTbNFgLbuVncQyvNaRr+OzIRGLhIUoRsfOWQRz/wXuf0euRMXeZljpEckmAagQsQg",
+	"WZymx9cnk1PxcPro98f5E/VU924it6LHx+aFeOWn4+Tx5KF4NH38+5P8qerpo5vjeWRbRFkayTxl+cGT",
+	"J6dHx9FMpRHarY8f9noR/s9AwMmMzP81XNBqprJ8/90zcnr0pAfywGIloz1lTnqfVCYLtnxE/HRZLLOI",
+	"LE+YlxCRF1KhnIZJI4Lps0LGVGWLkVmKVcZg3CMrjLqbMGUWsQSUu2Z3kPb/unj7pgP1c4FstL89u/ip",
+	"s7de9yGHXU27QhbZLRVYdiXqxHrrLjQNykw5WzBALpl0m/A73o7X8VviVvyaHJN7Xse1A7JpECPJlxRH",
+	"3DSWpSu3XLdv1j6qHuuVNtIygeQOR2lPPbmHrtk9mt7ANrmbamuKqF9oNiXHXfID4CAa6xBpJ6p4lHER",
+	"7I0xGqAcLiX7NOXGIqc67g7Ed1AtCvFai8hV4a9KaJ7zElFJ7NnVkLt9qFiSMx33B8JSygWsKHgJaV/o",
+	"nE9Z9zflrUtFRXopPxF3T0KzrBOh2Tvigmb8D9YdiDfSfmLGRhX4duiqCKEicWCzKUJZ5oyRmGawWzS/",
+	"YSoeCKoL+hLUgo0VVbfhKKmG86xbu3NeACTMWGqWDWExh+ZDh3Yy1pftV7/nZ67H5/bmzxFG64cjmQ/1",
+	"XG7/tG3aAar33mu8f8yydIipiHUf9QPL0nfmyt2+awNSE9zEHIsb9rpjnwX4hrMAxxvtje+pZnO6+DZU",
+	"sFGIhOIpu4X2rWYOduF6Bh39sEtCKJzadIKnhnRcXXUh4y9LlTV6IwV7DVgdd2DCe4bZDaXwM3f9/Yri",
+	"e2CBfkaTMTt4JoXOZbbuVrjYXfs5ar34QK/W3QPX7Crxo9ZPcEpW32CuObfSO5i/kw0F8msAH3Fifx+m",
+	"+1txW9+FQ7MaAYiS2FhGyM0cUFOHvggXZJrRhJ05rCDwCeRME6XpglBI6S2gRbpLvjdLQVKmKc9URGIh",
+	"NVO2D3w5vGKxXgoCp9CDGojJDGKE2ntZD5RNv5HYEozEllk7YGwEeGNHmQ0lUCPvfljw0D5WxbN5YSAC",
+	"ERUGJH3u1WL1E4vWntoiTOMrgZc1xtRrIicTrlVkZgqcw5wKRRNk0lOyyA1bfHwmUmX8JdBEwnlarn1e",
+	"z+XZQPg/W9/J9aps5IuV/a96ks6BGAgQ+ATKkRQZycxyetkP65KfxzxjdocgGeoIVk47HtMr5BMDQktH",
+	"F8hBUSGPqJtArojPIp1539N9l2fNLHu2A2GjhNYvxZq0tyJh4VY140rGjEKuBneTY8c0z3dDTphvPKoh",
+	"ZwVQ+bllM6AkZTRnSC8xp8ZU4ILEUyZSLq6G+JIYHfuBMD8XPnq7/M4OfLkba8U7d7vMjpojvhZn6UDg",
+	"Kr57e4GItmWLiKefD52rHp/ZAIN2m9IdAq4K/vYI8+ewUOE0wbG2pOoD4WVCziycQuojxwVkRIh2RZKZ",
+	"BvRcxFsoAWHhT8MpVSqkQfXfilyqiKawRORaUK4WsL7LkwD9/yruRIheZpk03EAd9CvyAPsoCUvdFNnV",
+	"FkLORMLSWvb6GWD6OHLYZnCyr0itekdxDhS8cjQcydn67PjyV2+LaLZrOOJvYg3bk1lmXZW5Ja22Asie",
+	"FgDuX9q+llDGPQiElXNtqsJqH/nYRz72kY97YdS7G3N9iwjIIdovqwjywVo1hhmwU7UtS73jxkrjsxK/",
+	"szXYQhutY0QR/kvV6s7iof4eo+OLkOslS+SEqYCj9YpysbKjGh70l+Qot5lTuJOlw8sF5gvW65qlT94i",
+	"qF+9N9Cid6A13apuqjXd9fcdQ3KOWF5s1vuILO0V3V7R7RXdwovlr6joLDfJ7zOpWXP0ny4Ulubbm5yB",
+	"HAayhJyTuZxlqY0QgP93zdg0QuxpLM+vCw8oQadqLLU2bqLxtDn2AIxZlqIbiV44/BaMgCN9Y3cgzrG9",
+	"OhzOmPpoDGJqmzH1rYyDu7XXweZTrABQKOjqS92fBYP/D8zYLZXo7dMRI8aGcy5SOd9UiwSj31Yflu+t",
+	"1SGwkfZ6Yh+r31Uiwu4yHnmw4+6jqnZZIGLAq1EI/owAztMpEyx14bBygCHAeetb6eUCCG1GkzGG+B8o",
+	"iNxC3FiwObmh2Yx1IsI+aQsL7R2CqLDDopJ5hgVPaQgzIa+ZA3pNORDptmMxy7IY5SbiRaU8RRRVKxWw",
+	"L3nK80WnTuZVSoVf4Azdu+fw9Qo0bWB0m9pMmJTdCzTD29d2NARBXGKHupe1e1l7S8SE2n31hWQuyLzm",
+	"aMtrSD+G9Z0Yr10y97SEGC2EZKYs57LgTIlsYnBKlcYcFfQUWeZxPmEkoVPSjs2/h8WbhhP6Ke50yTmm",
+	"CM013CcIBwJyMvYWzYQ5RsPMyK24TpC+gO/8+uGX2wnHb6n20Ex9VMTkIdMZlgHvxeJXDFXs4QE2F8Io",
+	"Gmw4+Qv5/i7B3Sx4oeDvtEtswk7VyNwuWSq0RyMzGbPkGr1qGwUfCBsG9+aqC49Pc3nDU5aTNgppnc+Q",
+	"26pI5Xd8W6lCCYy96j5urs6AbxufB/YvB9ffu/QsDes6jt21QzefsR+WG+cD19vmywgE+6SJ0mwaVXm8",
+	"QI1QZYMWXXJuFQtwEVg7vVxXEiiaNO6S73wBRikRWcJRgPA+wgb4Wv84OEEH/2aLGGsOFo55DGttzHuh",
+	"AOGtaHy8y81X8pqR71mwtRMqqKjoD0RptcOchx/inC4iqP1RlZIgKGlAXuByhQ0fwUSap0wYFfMxz9iZ",
+	"D+Rw5ZAROlHNmGwtjtss5WoRszL2A33qN8O4FBWY1w3NjLKixxuKRatR8XYZv6Fihb95nWup+ucfpO+P",
+	"N0oDIECC2w97O+GfmF34zovvL2lcqIVImg2Ln8dMkBgbss2VXVS0MYA9jCjPjD5u15aaJZBdMJr90ggC",
+	"moxZOhC2pocusFItXapWrX0WaNSoKI01sgVF/kCosZwXCisYa9wnsflfKIyEjkTUJzEBPVXCZM+Zzhdc",
+	"XNlyw0uaXMvRyCgh84SSneI/u2QlhNNq5ogNuQDg+Frtc7EQyV/cvcSZ/QYVTcXNRG4SWMUCAGHva+51",
+	"yF+jEWJBKEGBE+zkO1MNtgP60PlY6E+pwz/Lf8AMNJ7kNU7oiathto/uI3EclI1DW7jCNmz7tGc0T9+5",
+	"gnEpsEUNHcnuQMRyphM5YX2iZknCWApi1/mJNhOM1fft2H63GlqPIu5EJE5ZknERSGvwEI4By23of4xI",
+	"cTf2KsShz2i9YaqXL+sOhNkCRTuEUSxhb7lzsq7Q0oDK9kTzm/qyL5yUC7zXzstLFMlrYF8+BFB23aXV",
+	"C+OwGACo1AkBrseU6nEI61F5yIbwaFM+VJefVoBotaLbg4LcabWa2webKrPn7vqiRNttiE0fYW19dY53",
+	"wbG3O3zTR1z4G7YoDMBbSzvrTmvlqodw7ccsDcXc/czevPmHlc9Kg5FQKfLEfg4riP5pFXN/I7d0X2n3",
+	"rdME2h43uqQVudNtzpyxqm93S2a1s0vTGyoSti6DGfbLuyGX+uanFFKxKaMpIOl6xjDocKSa0IHQfMIO",
+	"LqEExChWklBhPGGdc2z0UiyRIlV9EqQyF7GtFamL4A+EkHPSNo6N79Qc5Yw573hNHTuGwhdyRnKWMH7D",
+	"BqLU3uWipWdBjyHBflOxIiLeORuIuFSdiN1uMbZ2co2DPCiVEmINHPHfE/44EL9jURGkWfAXO4jp1HIm",
+	"jxjrnJG4pskuJtBlBy8eiJoGPXwpdUHl5a9b2bk3EB8C465oty0n5f2+yCl03kLMGkjYkus+Zi7KN4Sx",
+	"7IiUpxPLLrtmEodQWTkcy1muhtgQGhOZD0R5Juwd0MfJ0tqb1Ni2txoX2Q0Xwh3gI2Pewn9GKpnN0eAK",
+	"yE1jH6RNRZFWMfumX7OFzipHwLZH2FdwXXR2dboEze2BuAt7+xzFgRU6f8l2C/OfQO0czODmtAeNE/Bl",
+	"2hC/xTQFiPZw9+/jRXvjbm/creBLABESGHdl1QZK7y4tPMX0bFpEqsJ/bhWngohIDIEgD+ofF5ABq6JY",
+	"A1EJY12YQVQDWJFRT8mYKB9Igk44MyfA7uqjWwMRhLeKq4FvoB2jRg5DYGdFph/MFzNmVYp2DUSphKIc",
+	"7QLLCl9jM/Vr4l8wxb4opC4MRtpF7cHq2g3sDeF6IEpoEEXJBImLD+10yc+VP0U+yjWcMD2WaUym3Nav",
+	"DIRmSuO8me9L3QqkLOEpU8QYPZRk1Pj9Qh6AESRz+EPZPh0xNhAjmgNL+OhAMWWkeJ/E08kQJvOGKxoH",
+	"BQ6kHY8YG7q1mlKexp1oIPwNeN1zvwbcWIn4j8q9MwF3m5vNn+1Vw0SmrI9MpTxxf407Fk3GvsUIdCa0",
+	"Vb7v/awLxlJr1NFLAIgwl4+xoqL+9WT57QNRfn6xrJ0zwjiYuiPKs1nObG6v5GCY59ncGWTwBsIM4EEt",
+	"1jCJ7ckbBqNIrbEb/tQ0IlLU1kBtix0XNkZh7ZI9Ys6mN5vc+U0YLXWFQa5+H2BpqCpK+0P3qu92M2QR",
+	"uV7hMkEyck3SkARh5YG407gyCKstosplEdmtCNwwtLwkTddHmStP2zDGrJj+R0WZw0MwBPkFKdgC2Z7e",
+	"YBdOnlpuhhFjZM6zjFyyQtAEsqwVtaCTxTzH6iEzNz6mHLXKYtYsXK0oa33+q0bBg3NwVzFw85883XiD",
+	"eqbO8BSsmnqjdlqRw+oP12sbQhZ/+ptY4kJRuI+S76Pke0fqq0TJw3N4Fx4UNB02t0z+YlwXx25KEyAz",
+	"e6CwVVGhIaS0USlzmV+XaUuw5kbOIHLC84FA2DrVJ5Tk0lg2KT7H2CkZV9o3Q8Y5u5HXLvLpvANF5A3L",
+	"MzqFIHJTr+MH/J5bx6OKeVmpceB1W7YOhvcsyVqYcHz5Psi0p3II2/wWxdYITr7d8PUHH692R76JvuGl",
+	"UjPILuFxdFmuyrHvkpdakRgerWIC2KOXUGvjej0ogDoMBDzmgSJyLkibZYoZz+aEcKFmoxFPEMPSPAY9",
+	"95xO+sQ+tnNW5D24GNp8WGyEh8bEUcZHTPOJLfiMLRam5WEGmho3qeAn9UslnZSMqRoTOTLemEOzxJ6L",
+	"okUXtgsWsNZ3aXRKXI22bdvGKWA4fQJt280sDrBot+RvuKXrAU0fcqY3ZFbAEW/LqQB33SubQgLvSTcT",
+	"1M/sxVvK6p+5Hl/AwjbSKJjLgiJT3AZ7Ab7CuN3bqn83WxUOl9Miu2moklF6iNSSzbzIz+Fflw7dGjFB",
+	"vQ6zugAmtm8LIUChRVbZRBY3A9sBobV8phhqhdAELSEaOcsV4uVaThVYvtD5hylCJlKrSgbCGqxdci4W",
+	"BIJ4XqniMCd0QXJGUzM8lo1IO65OUZ9QsTBqkYqBkJZq2t4dRBNP8E/Day7SIGCInruRRdCpADFONTZ6",
+	"GYLrZwMRT3M24p9iwlMmNB+5djx4XBOIEq6LU2J3YWmv10LhO7eU3yul9l5I763sKsmAPwBkQi2UMIT1",
+	"s2xTsUbFoirN/sQTajlaUpYxxGurgpOC3CmVmy353ba0jLQrnvSDwkc2451p6ITKdadvuc8Vy2+A4H00",
+	"w3qogpwd2qOd8SsFyqw4FM+xteyt1DLjBDJ4L3GNjLVjDareSMbotQVgtvVuRnBOgQd9Sbzg9+9mH8Nd",
+	"dwPKhp+XboAiBNdtK5aew+qnbzHWu0o8IRQ8vGQvqfY4QbuLNjyud2ecFeLsEGVQc3GFjy9AakIpmTtn",
+	"G7e4h5QAd1vQCXMmGppm1uOPEBzAWmbB/WXLK7Yi0AcPSNtOInnyKDrt9c7MDROpNHk8ECldqDPSI+6p",
+	"XDvp2gEZhvW+IDYhsUvUnOtk7LpSgXYEDCyMAMiZLpqzjMLoEmDUdbEVTMS5j8sZoVm2KoRiRO0l81J+",
+	"dTTFAkz7WX6gfHwESitqAyQRoQq7sDydBq5wbfjiPQzkluL5CydZx5sQNoQftkUdYXHXynThtlENu95f",
+	"OarhN9I+srFP2+1DIVtoWzi+d6JtocG3OT/3iiutCnwEVRu5By2iWJZFROYpy1lKLhegZ7vkO55plpt/",
+	"J1wvIpLMuOIC2LYoNmlo4xgAvXu3NuP2E45wTdUQaEE7RqeHzBtJO6GKHXChmFBc8xtG2CeamDHrZNxp",
+	"4pc3tzZRyh/1epsS3dsBuWiR+/gdx4R3325Y3+WMEZhyeJkrg7T15w4EA22k6iibBvb7tkO6J3DXL870",
+	"WRyelVoUdvCWSdzwnhWgrziCPZ/nP43P85+Yn75xisBpO6sZ6rUdXl1GmsW/Hf6JeD2r2IxDFmO4umSi",
+	"UsAfpDmj6EHWUBbUshrDgLf2a+Cur8JkDF++mXjbVrQ1+QTwyr082/MT7+NrDfzEN1aI7CwF52D4rbP5",
+	"wdC3l5YL7+rN9J/tUzex0+1jvaFegGTVmZe28nhT8QIDucB7Pn/TVALBQqwUsPBFW9qP4T0r7Ec7hH28",
+	"ZS+abmWbzf3pd2LJyYNtuNJro/tvpOajxcGEWW5WJbP0QM40UAJzcdV3MpG0ZW7zkPjvhZz50ISRNRQi",
+	"Ap1oIOwdB5lMaEZSqllEKCL9I0xEBIDRuV4QhQ2GKZEwIJpBtB2wrI1n2yUAV0kHAvxpSOYCUMYoZwxY",
+	"xttlppqoIFQhMnd9XUX3V1Q44gNB09Q/UUUI56BmOeQiLIMyUGdbtAnXJGaudE2lE3ljnPw5hQ+3pOBG",
+	"lmPrFq4cplInTtrTJJdKQe7AhnpUhFzj3JPXcD0QjmQytrGEuAr3QSiJ4QVdfwUSOdseSzrTcmi+Oo6w",
+	"jnIgaKYkTITNwOBkSuydg2c9UJbN3aepHRcmEqWXMUagXUwx3YG6cGZZHSICkasg/GEz4WZODqALL6FT",
+	"W8EDGZOM23R0hVaggn4yqgCee/BuBqkfRWZqRrMzwqFElGR0qsw2gQbIKPjiK8lUkQT6ZE+Y2cUONcPS",
+	"02fm9Cxguw2Ep8a3VysyoSnD/7XRHgdnem6vcdgvtghJOZyUMVUDgRgkzXWmcMhvWWd6R/zZfittWHCK",
+	"Q9+24BTuuteCU9yCaz/iHC7b9iPc9bWuF+yHiMQ4ghjEqdtexQmXuT1nnb3RsE/S7JM0jXYRnDWrD0BW",
+	"72YcldM11s46/BP+Y+MQlqv0srefESoktM5b9f5AQTM3iU97p3Ft6Go3SQ933U3FlJE5G5EK3b1M3Au6",
+	"vXd0B4GbuT1CO3tIjTJgLSX9BVSSU1Eod9zY3grEUkqr7K2uj6oYFB53ogT18hQfsYzChmAWXKMNqjRU",
+	"QnlsParLOIPGCGc07TRT099SBH1VqhQ3c5sTud+pGCu42vcCbW+57S23DSnXbyGxK2YbuxxLeT1kIp1K",
+	"vopDOAy+403E31QJwxOsrsM6TyF12HnTEKPHJ77wo7i1YCt90Oogdvnd24aza++u7273Y9qLuX0BQSlI",
+	"XT1Q4dHG35rOtr11bav7e3bFlTEmCCU/vn+FRNrAiY210740OqF57nrh3HgeKKL4leDiytdVR8g1JJDq",
+	"AZJlBRuReYFrk4/HWk9V//DQRmi0nsI/qEjxGiMgcqZkdsMGQksMUt5A5DuTcnpJk2vApePi2obFaZrm",
+	"TKkV0b/yofy6/eY23q02Df9Vxr51ILB8/zfRg14Z0/Z128uTUmtNuv26L9veN6TvG9Lpkl7ZXa00mYuH",
+	"f1b/tK7PEz3+lGX8hqGikSVd0yXPi9+c4z8TKTOu/gLTpgC8ZPTUDUOts6QHsM/wtnqgcv/dxAtxYtYL",
+	"Tdsqubs+2KjX0k07YrDCDXthuY8q7ip6cM/dqeiJ6v3Rt0H2IHBEXS9iofvPSDzN2Q2XMzXEvwxDsmRF",
+	"Fwqh1myWumgtD8zfQF4ZpxYlkLGJWRpk3O1rHPKElrIBSOKbFEx+qbY05967GPC92HJ7abSXRneR47hD",
+	"eTSF6NuSRHoGtCzoOf/4/hUWzYCPDQVZithaIVsUJEdQcGXHc0ZGnGWpIhkbaSIBwULTBaHwvIWROl3i",
+	"4e+ZMDOVxiRnB/jfKnwYZjHmVJGUK7iStC8XA7GQMyD/vWQJnSks/IF8CUvJ6VGPfC8F63TJC4gLEPO9",
+	"Glq3ecYcDJB/IM3ZQBjf/fcZm7EUAgpcnwGgpRnyxEJafv8Ce6sx2IB+f86sPAUAcqjLEqy+nOfHaUrv",
+	"xZD70oDXOG9rZWv9924uXWvvv1cCm29TbZiDwzXwW/F9vHWfVtrHC5rVJMqMrxgvOJxycbWiSADoMyiJ",
+	"p0BYjyq1rRjiVdm/2ud2qvEEIwIiZ6pn/JoNBJZiWxW0sGiotm7AUcH523M2zThLu+QN0sMgLhESF5ob",
+	"Ae9uan8w+hARnQkXS7qvTr+94+Lq29Futw1smAndILRhPvq5v3prHXCuNZtMG1UAxZ+jgiTI2DwITbPX",
+	"BHtNsNcEjZrASFpCCTBHWc9Ffk29gJEYG7ZpVhDf85tKxpJQRKiyWUt8QESClGUVE6pLvgM+pS1AtEhK",
+	"F6pDyuqkSKDO5UCYAVANXEtGIdiPPPB/jiMog8X4tvmAagwJGnzCKwbCfJj5U/tCU5HSPCVuEaDlZm7u",
+	"vWE5zRDIi7qel5zcsJyPFmZCwDdDlqqBoEnCptBD0ycpm2ZyUYH4ipBaLWMIxhHQEXTJOYbLuBQknWFH",
+	"SngNeLlY0pvmcoqrZBt93Cfazo9G1K2KfrPYTX89H3ALPC47WA9TtR0uV+nuu6W03xCfq+rr2dvuz93z",
+	"Qdhi1+51/V7X73X9eqyuqnZ/4JTPXal5dYgEoavKwM3vD1RxnkcyJ5ZN6qXl3hKpJZi0hUtRmIAZiBgf",
+	"cnDhdStSWdQUMTmtdtLrEUW0zFgOtK2WtnFOF53uQODz7Msg7QPRWznLE0g96XymsY/GtVpCpTm2c4as",
+	"r/bngRhJ1M9GTmFbZkTSGUpci/kpZ/pAjg4Arsy92rKzW35Souc8cZigEynYwhbJQz5c2caegK9RpMjO",
+	"mLORsSLQlbXjxh7aMyJkM/D5ezQfcDrsRliHpuAX1Fs6BIVkRGL9P/77//7/opsj8z+xx1bAnwtwhepq",
+	"bkiGqP/H0eOT4+NHx6e9nnnHw+OHj+mTR0/ZY5awS5bSk2M6GtFHx0ma0JMRfXiU0PQxe/yY9tjDR6PR",
+	"w5NHaS9hT9hR70n65DItMyce906fLAOH3a49dCJnQg8TOtWz3Bzx4QzCMet1LM4QBOsripWmKcee8He5",
+	"WUvNzbtw0qqAC+EuJ8jBFyHqWwbZB/s78KRy0KkBvV9KNbzQcfdZwr8pH578h/0f18evrtOX8x9mj/mn",
+	"Hr1Mnr/47igk+nPMfp7Uy1P5eQpFnBaUKPBodqOXnn1U82z4npZfq/Krus2T/tnfIoO6ibuOmVuLfGM7",
+	"Co7gdIe65OLGevMJVh1pXHFEpG2k0JiKNGNphEAAibwSXLHUbAdaCCyASoQ8lpAgznKmdKe7M6DPtibJ",
+	"jhbGX0xfs2SWc71o9X/9WE5tOhyD8ADXauzPlef82ULGkPOZEWm/fjTyywI910jyd7lMZ0BJStrGw3X4",
+	"Daiu7LlSnVbUmuWZkeO23JdOeXea8wntOnmxjPloyftIGwIOCAkUrWL2XX6NvbC7yeteQfVwO57Qa0by",
+	"mYjLj+sfHh4dP+72ur3uUf9J70kP3D07n3VkwGa/01lOBTZGeEiPbqHFLAZSzadrNiVHEVGM5skYJhVg",
+	"E1QmsT/APuAcdxLPzNrVP0aR44icwnI8jCwKRMBAniLRilu24Nnvg76QmmeX8U08uonD/ACPiwoPP0Lo",
+	"TMsJ1TyBMQTvcd0py68ot0Wg0ff+5etzYwlaG8/G2AvL0F3gtsY0lzfcWEsJzbLw8/wJqJs2KtIDLpQH",
+	"8ECW+gPFU2ZPVPc3RZSZ3ghh0JF+OsRsr92iXfKaXvGklscbSIYVkcIZaMC/5tm4IaURY/VmsDZWSHZr",
+	"Hugmx43lasZT1gnmwNFjLk/Bh2WqD4RhjxxWSsi/QWcp1ySTV8GzLaZv/aONMsxpoh3Bjx8pisgHytiD",
+	"mR4Hz3vNNG14GsLmmMWJYMXw344VSD1w/CBmhc68IDG6MJ3BZoVjFTmUGuWH43Bla07HW/t0kAKfDpwv",
+	"A+o9OJQ/FtZaY/ZKe1dlynKyFLaLiJbBKQCrXQABX/iirjVR4oHwuPnc+wjt+L9ikkqGOSgukmyWMsJ1",
+	"h9iiNgAGAjCfZQyigUhs7YrxTPCAYyGKmWxzpczNc8A7Mv9MqHBNtH0PD0QdzE8EnE0IJQTYQGWUIefP",
+	"wGDsxEel1WBms1leFQ8xNBAOYwgqTcBXrOIMQUNvAV6UdokrypEjiJnCLEDpSiJpxlTC0r4P6JoL0CKi",
+	"BMO/sF7mngjCugt3TvAxUGGgzGqq7kC85kZpk9jYxF00HmNjFlkqhYQmY3ZGYvz4FGoPwctTRZ1QaZh1",
+	"rljdxruV8xE8b2O/43x5EHVOyCrrdMUjmoKUFb9FLMjxp0+EJtdCzjOWusIrF4bv3mGk5BzXu4TaZZcx",
+	"Iu/eXnwAGqL63kh41Nr0tiaXi4CHYpu0eVxKbleSEcuF8TCU22wZ9y1rE7zb7onwnm9yExRZMb/qIFvN",
+	"vqDqGmSlFOirBgEg/Kbm1V+hGM6IK3Jw2gc1PGnHh6lM1CH8S/k4G0IflRd8aSS3WfwQvsyy4G/EFeXv",
+	"euZu2nZ3fMs7Q1R2xUpZAK3brxHI4g6NBjW7RE5IeH0V264Nqc3/ir01gBhtHhmwBooHgNtSMpuCrTS3",
+	"uWCu+wNhy1DjAHyrrY1QNDMMCHhnoNehZhSKQL1kC1vR405EYFyA2lUY1ksgeZYzCQwO0PDOaEe0vXaA",
+	"1leL0lGa8ttsf8QTmRSLtx4d1b522+1ed+83uPXf1uwbD9Ky/jR8/vz/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

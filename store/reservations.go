@@ -139,6 +139,17 @@ func (db *DB) GetReservationByIntent(ctx context.Context, intentID string) (Rese
 	return r, nil
 }
 
+// GetReservationBySetupIntent returns the reservation whose card guarantee is the
+// SetupIntent setupIntentID, with its Venue.
+func (db *DB) GetReservationBySetupIntent(ctx context.Context, setupIntentID string) (Reservation, error) {
+	var r Reservation
+	err := db.q(ctx).Joins("Venue").Where("reservations.setup_intent_id = ?", setupIntentID).Take(&r).Error
+	if err != nil {
+		return Reservation{}, wrap("get reservation by setup intent", err)
+	}
+	return r, nil
+}
+
 // EndedHoldsWithOpenPayments returns up to limit reservations whose hold ended (expired or
 // released) while their PaymentIntent can still be charged, so a sweeper cancels those
 // intents. Oldest first, each with its Venue.

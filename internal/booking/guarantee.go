@@ -163,3 +163,68 @@ func (s *core) chargeFee(ctx context.Context, row store.Reservation) store.Reser
 	}
 	return updated
 }
+
+// Outcomes of a sandbox SetupIntent confirmation (ConfirmSandboxSetup).
+const (
+	SetupOutcomeSucceeded      = "succeeded"
+	SetupOutcomeDeclined       = payments.SetupDeclined
+	SetupOutcomeRequiresAction = payments.SetupRequiresAction
+)
+
+// ConfirmSandboxSetup plays, in the sandbox, the guest confirming the SetupIntent of one
+// of p's card-guarantee holds on the partner's client (Stripe.js confirmSetup): outcome
+// succeeded saves paymentMethod (a test card, which decides how a later off-session fee
+// fares), declined answers a PaymentError (402 card_declined) and saves nothing,
+// requires_action leaves it waiting for 3-D Secure. The SetupIntent's status is
+// recorded on the hold; finalize still reads it back from the gateway. The SetupIntent
+// of a hold that ended was cancelled: confirming it is 409 (hold_expired for an expired
+// hold).
+func (s *Payments) ConfirmSandboxSetup(ctx context.Context, p Partner, setupIntentID, outcome, paymentMethod string) (payments.SetupIntent, error) {
+	defer s.db.NoteWrite(ctx, p.ID) // its reads through this process see the write (store.OwnWrites)
+	sandbox, ok := s.gateway.(*payments.Sandbox)
+	if !ok {
+		return payments.SetupIntent{}, ErrSandboxNotEnabled
+	}
+	notFound := &NotFoundError{Kind: "setup intent", ID: setupIntentID, Param: "setup_intent_id"}
+	row, err := s.db.GetReservationBySetupIntent(ctx, setupIntentID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && row.PartnerID != p.ID) {
+		return payments.SetupIntent{}, notFound
+	} else if err != nil {
+		return payments.SetupIntent{}, err
+	}
+	var si payments.SetupIntent
+	if outcome == SetupOutcomeSucceeded {
+		si, err = sandbox.ConfirmSetup(ctx, setupIntentID, paymentMethod)
+	} else {
+		si, err = sandbox.FailSetup(ctx, setupIntentID, outcome)
+	}
+	switch {
+	case errors.Is(err, payments.ErrDeclined):
+		s.recordSetup(ctx, row.ID, si)
+		return si, &PaymentError{Declined: true, Status: payments.IntentStatus(si.Status), DeclineCode: "card_declined"}
+	case errors.Is(err, payments.ErrInvalidState):
+		if row.Status == string(StatusExpired) {
+			return si, ErrHoldExpired
+		}
+		return si, &StateError{Status: Status(row.Status), Action: "confirm the card guarantee of"}
+	case errors.Is(err, payments.ErrNotFound):
+		return payments.SetupIntent{}, notFound
+	case err != nil:
+		return payments.SetupIntent{}, fmt.Errorf("%w: %w", ErrPaymentProvider, err)
+	}
+	s.recordSetup(ctx, row.ID, si)
+	return si, nil
+}
+
+// recordSetup stores the SetupIntent's status as last seen on the reservation id.
+func (s *core) recordSetup(ctx context.Context, id string, si payments.SetupIntent) {
+	_, err := s.update(ctx, Partner{}, id, func(_ *store.Tx, r *store.Reservation) error {
+		if si.Status != "" {
+			r.SetupStatus = si.Status
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "record setup intent status", "reservation_id", id, "error", err)
+	}
+}

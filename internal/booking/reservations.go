@@ -267,7 +267,7 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 	if d := slotDeposit(slot); d.Per != "" {
 		r.DepositAmount, r.DepositPer = d.Amount, string(d.Per)
 	}
-	if g := guaranteeOfVenue(slot.Venue); guaranteed(slot) {
+	if g := slotGuarantee(slot); g.Per != "" {
 		r.PaymentPolicy, r.DepositAmount, r.DepositPer = string(PolicyCardGuarantee), g.Amount, string(g.Per)
 	}
 	return r

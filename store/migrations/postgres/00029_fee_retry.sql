@@ -1,0 +1,23 @@
+-- Retries of a card guarantee's fee (issue 18 follow-up): a fee left pending because
+-- the payment provider failed (an outage, not a decline) is retried by the sweeper once
+-- fee_retry_at has passed, under the fee's one idempotency key (per reservation and
+-- reason), backing off with fee_failures; after the last try it is unpaid. A fee made
+-- due gets a fee_retry_at a little ahead, so a process that dies before charging it
+-- leaves it to the sweeper.
+--
+-- Defaulted and nullable columns: adding them rewrites nothing (PostgreSQL 11+).
+
+-- +goose Up
+SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '5s';
+ALTER TABLE reservations ADD COLUMN fee_failures integer NOT NULL DEFAULT 0;
+ALTER TABLE reservations ADD COLUMN fee_retry_at timestamptz;
+
+-- +goose Down
+-- Rolling back removes what Up added; a binary that reads these columns is rolled back first.
+SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '5s';
+-- squawk-ignore ban-drop-column
+ALTER TABLE reservations DROP COLUMN fee_retry_at;
+-- squawk-ignore ban-drop-column
+ALTER TABLE reservations DROP COLUMN fee_failures;
