@@ -517,7 +517,7 @@ func operatorSlotToAPI(s inventory.Slot) gen.OperatorSlot {
 		SeatingArea: s.SeatingArea, Type: gen.SlotType(s.Type), Price: priceToAPI(s.Price),
 		Tables: s.Tables, TablesTaken: s.TablesTaken, TablesAllocated: s.TablesReserved,
 		Status: gen.SlotStatus(s.Status), UpdatedAt: s.UpdatedAt.UTC(),
-		PaymentPolicy:       paymentPolicyToAPI(s.PaymentPolicy, locale.English),
+		PaymentPolicy: paymentPolicyToAPI(s.PaymentPolicy, locale.English),
 	}
 	out.PaymentPolicySource = (*gen.OperatorSlotPaymentPolicySource)(optional(s.PolicySource))
 	return out
