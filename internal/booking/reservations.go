@@ -676,7 +676,7 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 				}
 			}
 			if insideFeeWindow(*r, now) {
-				feeDue(r, FeeReasonLateCancel)
+				feeDue(r, FeeReasonLateCancel, now)
 			}
 		}
 		return tx.ReleaseTableOf(r, now)
@@ -698,7 +698,10 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 			s.payRefund(ctx, row)
 		}
 	}
-	if row.PaymentIntentID != nil || len(row.Payments) > 0 {
+	if wasHeld && setupOpen(row) {
+		s.cancelSetup(ctx, row)
+	}
+	if row.PaymentIntentID != nil || len(row.Payments) > 0 || row.SetupIntentID != nil {
 		if fresh, err := s.db.GetReservation(ctx, p.ID, id); err == nil {
 			row = fresh
 		}
