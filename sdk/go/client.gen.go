@@ -1586,7 +1586,7 @@ type CreateReservationRequest struct {
 	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes,omitempty"`
 
-	// PartnerReference Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) or `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it). Elsewhere these are ordinary references.
+	// PartnerReference Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it), `sandbox_fee_declined` (a card guarantee's no-show or late-cancellation fee is declined off-session: `fee_decline_code: generic_decline`, `reservation.fee_failed`) or `sandbox_fee_authentication_required` (the same with `authentication_required`). Elsewhere these are ordinary references.
 	//
 	// Example: order-88412
 	PartnerReference *string `json:"partner_reference,omitempty"`
