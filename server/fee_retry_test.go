@@ -169,7 +169,9 @@ func TestLapsedOrReleasedCardGuaranteeHoldCancelsItsSetupIntent(t *testing.T) {
 		}
 		lapses, saved, released := e.hold(slots[0].ID, 2), e.hold(slots[0].ID, 2), e.hold(slots[0].ID, 2)
 		srv.ConfirmSetup(saved.CardGuarantee.SetupIntentId, payments.TestCardVisa)
-		setup := func(h *client.Reservation) (payments.SetupIntent, string) { return srv.Setup(h.CardGuarantee.SetupIntentId) }
+		setup := func(h *client.Reservation) (payments.SetupIntent, string) {
+			return srv.Setup(h.CardGuarantee.SetupIntentId)
+		}
 
 		c, _ := e.client.CancelReservationWithResponse(ctx, released.Id, &client.CancelReservationParams{}, client.CancelReservationRequest{})
 		if c.JSON200 == nil || c.JSON200.Status != client.ReservationStatusReleased || c.JSON200.CardGuarantee.Status != payments.SetupCanceled {
