@@ -258,7 +258,7 @@ type Reservation struct {
 	FeeIntentID       *string `gorm:"column:fee_intent_id"`
 	FeeDeclineCode    string  `gorm:"column:fee_decline_code"`
 	// FeeFailures counts the tries of a pending fee the provider failed (an outage, not
-	// a decline); the sweeper tries again once FeeRetryAt has passed (migration 00029).
+	// a decline); the sweeper tries again once FeeRetryAt has passed (migration 00028).
 	FeeFailures int        `gorm:"column:fee_failures"`
 	FeeRetryAt  *time.Time `gorm:"column:fee_retry_at"`
 	// AllocationID is the partner allocation the table came from; nil for the shared pool.

@@ -140,9 +140,6 @@ func (db *DB) GetReservationByIntent(ctx context.Context, intentID string) (Rese
 	return r, nil
 }
 
-// setupDoneStatuses are the SetupIntent statuses after which nothing is left to cancel.
-var setupDoneStatuses = []string{"succeeded", "canceled"}
-
 // EndedHoldsWithOpenSetups returns up to limit card-guarantee reservations whose hold
 // ended (expired or released) while their SetupIntent may still save a card, and whose
 // last cancel's backoff (payment_retry_at) has passed, so a sweeper cancels them.
@@ -151,10 +148,11 @@ func (db *DB) EndedHoldsWithOpenSetups(ctx context.Context, now time.Time, limit
 		limit = defaultSweep
 	}
 	var out []Reservation
+	// The predicate of reservations_setup_open_idx (migration 00029), as literals; after
+	// "succeeded" or "canceled" nothing is left to cancel.
 	err := db.q(ctx).Joins("Venue").
-		Where("reservations.status IN ?", []string{resExpired, resReleased}).
-		Where("reservations.setup_intent_id IS NOT NULL").
-		Where("reservations.setup_status NOT IN ?", setupDoneStatuses).
+		Where("reservations.status IN ('expired', 'released') AND reservations.setup_intent_id IS NOT NULL " +
+			"AND reservations.setup_status NOT IN ('succeeded', 'canceled')").
 		Where("(reservations.payment_retry_at IS NULL OR reservations.payment_retry_at <= ?)", dbTime(now)).
 		Order("reservations.id").Limit(limit).Find(&out).Error
 	if err != nil {
@@ -170,8 +168,9 @@ func (db *DB) FeesDue(ctx context.Context, now time.Time, limit int) ([]Reservat
 		limit = defaultSweep
 	}
 	var out []Reservation
+	// The predicate of reservations_fee_due_idx (migration 00029), as a literal.
 	err := db.q(ctx).Joins("Venue").
-		Where("reservations.fee_status = ?", "pending").
+		Where("reservations.fee_status = 'pending'").
 		Where("reservations.fee_retry_at <= ?", dbTime(now)).
 		Order("reservations.fee_retry_at, reservations.id").Limit(limit).Find(&out).Error
 	if err != nil {
