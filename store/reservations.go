@@ -151,7 +151,7 @@ func (db *DB) EndedHoldsWithOpenSetups(ctx context.Context, now time.Time, limit
 	// The predicate of reservations_setup_open_idx (migration 00029), as literals; after
 	// "succeeded" or "canceled" nothing is left to cancel.
 	err := db.q(ctx).Joins("Venue").
-		Where("reservations.status IN ('expired', 'released') AND reservations.setup_intent_id IS NOT NULL " +
+		Where("reservations.status IN ('expired', 'released') AND reservations.setup_intent_id IS NOT NULL "+
 			"AND reservations.setup_status NOT IN ('succeeded', 'canceled')").
 		Where("(reservations.payment_retry_at IS NULL OR reservations.payment_retry_at <= ?)", dbTime(now)).
 		Order("reservations.id").Limit(limit).Find(&out).Error
