@@ -461,19 +461,61 @@ func (e ConfirmPaymentIntentRequestOutcome) Valid() bool {
 
 // Defines values for ConfirmPaymentIntentRequestPaymentMethod.
 const (
-	PmCardAuthenticationRequired ConfirmPaymentIntentRequestPaymentMethod = "pm_card_authenticationRequired"
-	PmCardChargeDeclined         ConfirmPaymentIntentRequestPaymentMethod = "pm_card_chargeDeclined"
-	PmCardVisa                   ConfirmPaymentIntentRequestPaymentMethod = "pm_card_visa"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardAuthenticationRequired ConfirmPaymentIntentRequestPaymentMethod = "pm_card_authenticationRequired"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardChargeDeclined         ConfirmPaymentIntentRequestPaymentMethod = "pm_card_chargeDeclined"
+	ConfirmPaymentIntentRequestPaymentMethodPmCardVisa                   ConfirmPaymentIntentRequestPaymentMethod = "pm_card_visa"
 )
 
 // Valid indicates whether the value is a known member of the ConfirmPaymentIntentRequestPaymentMethod enum.
 func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 	switch e {
-	case PmCardAuthenticationRequired:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardAuthenticationRequired:
 		return true
-	case PmCardChargeDeclined:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardChargeDeclined:
 		return true
-	case PmCardVisa:
+	case ConfirmPaymentIntentRequestPaymentMethodPmCardVisa:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmSetupIntentRequestOutcome.
+const (
+	ConfirmSetupIntentRequestOutcomeDeclined       ConfirmSetupIntentRequestOutcome = "declined"
+	ConfirmSetupIntentRequestOutcomeRequiresAction ConfirmSetupIntentRequestOutcome = "requires_action"
+	ConfirmSetupIntentRequestOutcomeSucceeded      ConfirmSetupIntentRequestOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmSetupIntentRequestOutcome enum.
+func (e ConfirmSetupIntentRequestOutcome) Valid() bool {
+	switch e {
+	case ConfirmSetupIntentRequestOutcomeDeclined:
+		return true
+	case ConfirmSetupIntentRequestOutcomeRequiresAction:
+		return true
+	case ConfirmSetupIntentRequestOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmSetupIntentRequestPaymentMethod.
+const (
+	ConfirmSetupIntentRequestPaymentMethodPmCardAuthenticationRequired ConfirmSetupIntentRequestPaymentMethod = "pm_card_authenticationRequired"
+	ConfirmSetupIntentRequestPaymentMethodPmCardChargeDeclined         ConfirmSetupIntentRequestPaymentMethod = "pm_card_chargeDeclined"
+	ConfirmSetupIntentRequestPaymentMethodPmCardVisa                   ConfirmSetupIntentRequestPaymentMethod = "pm_card_visa"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmSetupIntentRequestPaymentMethod enum.
+func (e ConfirmSetupIntentRequestPaymentMethod) Valid() bool {
+	switch e {
+	case ConfirmSetupIntentRequestPaymentMethodPmCardAuthenticationRequired:
+		return true
+	case ConfirmSetupIntentRequestPaymentMethodPmCardChargeDeclined:
+		return true
+	case ConfirmSetupIntentRequestPaymentMethodPmCardVisa:
 		return true
 	default:
 		return false
@@ -801,6 +843,24 @@ const (
 func (e OperatorSlotObject) Valid() bool {
 	switch e {
 	case OperatorSlotObjectSlot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorSlotPaymentPolicySource.
+const (
+	OperatorSlotPaymentPolicySourceSlot  OperatorSlotPaymentPolicySource = "slot"
+	OperatorSlotPaymentPolicySourceVenue OperatorSlotPaymentPolicySource = "venue"
+)
+
+// Valid indicates whether the value is a known member of the OperatorSlotPaymentPolicySource enum.
+func (e OperatorSlotPaymentPolicySource) Valid() bool {
+	switch e {
+	case OperatorSlotPaymentPolicySourceSlot:
+		return true
+	case OperatorSlotPaymentPolicySourceVenue:
 		return true
 	default:
 		return false
@@ -1284,6 +1344,51 @@ func (e SettlementReportObject) Valid() bool {
 	}
 }
 
+// Defines values for SetupIntentObject.
+const (
+	SetupIntentObjectSetupIntent SetupIntentObject = "setup_intent"
+)
+
+// Valid indicates whether the value is a known member of the SetupIntentObject enum.
+func (e SetupIntentObject) Valid() bool {
+	switch e {
+	case SetupIntentObjectSetupIntent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetupIntentStatus.
+const (
+	SetupIntentStatusCanceled              SetupIntentStatus = "canceled"
+	SetupIntentStatusProcessing            SetupIntentStatus = "processing"
+	SetupIntentStatusRequiresAction        SetupIntentStatus = "requires_action"
+	SetupIntentStatusRequiresConfirmation  SetupIntentStatus = "requires_confirmation"
+	SetupIntentStatusRequiresPaymentMethod SetupIntentStatus = "requires_payment_method"
+	SetupIntentStatusSucceeded             SetupIntentStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the SetupIntentStatus enum.
+func (e SetupIntentStatus) Valid() bool {
+	switch e {
+	case SetupIntentStatusCanceled:
+		return true
+	case SetupIntentStatusProcessing:
+		return true
+	case SetupIntentStatusRequiresAction:
+		return true
+	case SetupIntentStatusRequiresConfirmation:
+		return true
+	case SetupIntentStatusRequiresPaymentMethod:
+		return true
+	case SetupIntentStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SlotObject.
 const (
 	SlotObjectSlot SlotObject = "slot"
@@ -1347,6 +1452,48 @@ const (
 func (e SlotLookupListObject) Valid() bool {
 	switch e {
 	case SlotLookupListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotPaymentPolicyInputPer.
+const (
+	SlotPaymentPolicyInputPerBooking SlotPaymentPolicyInputPer = "booking"
+	SlotPaymentPolicyInputPerCover   SlotPaymentPolicyInputPer = "cover"
+)
+
+// Valid indicates whether the value is a known member of the SlotPaymentPolicyInputPer enum.
+func (e SlotPaymentPolicyInputPer) Valid() bool {
+	switch e {
+	case SlotPaymentPolicyInputPerBooking:
+		return true
+	case SlotPaymentPolicyInputPerCover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotPaymentPolicyInputType.
+const (
+	SlotPaymentPolicyInputTypeCardGuarantee SlotPaymentPolicyInputType = "card_guarantee"
+	SlotPaymentPolicyInputTypeDeposit       SlotPaymentPolicyInputType = "deposit"
+	SlotPaymentPolicyInputTypeNone          SlotPaymentPolicyInputType = "none"
+	SlotPaymentPolicyInputTypeVenueDefault  SlotPaymentPolicyInputType = "venue_default"
+)
+
+// Valid indicates whether the value is a known member of the SlotPaymentPolicyInputType enum.
+func (e SlotPaymentPolicyInputType) Valid() bool {
+	switch e {
+	case SlotPaymentPolicyInputTypeCardGuarantee:
+		return true
+	case SlotPaymentPolicyInputTypeDeposit:
+		return true
+	case SlotPaymentPolicyInputTypeNone:
+		return true
+	case SlotPaymentPolicyInputTypeVenueDefault:
 		return true
 	default:
 		return false
@@ -2365,7 +2512,7 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
@@ -2418,7 +2565,7 @@ type CardGuarantee struct {
 	// Example: 0
 	FeeAmount *int64 `json:"fee_amount,omitempty"`
 
-	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`.
+	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, `no_saved_card`, or `payment_provider_error` (the payment provider could not be reached while PRIMA retried the charge with backoff, under the same idempotency key, for about an hour).
 	FeeDeclineCode *string `json:"fee_decline_code,omitempty"`
 
 	// FeePaymentIntentId The off-session PaymentIntent of the fee, once tried.
@@ -2555,6 +2702,29 @@ type ConfirmPaymentIntentRequestOutcome string
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
 
+// ConfirmSetupIntentRequest How the sandbox confirmation of a setup intent goes, and the test card it saves.
+type ConfirmSetupIntentRequest struct {
+	// Outcome `succeeded` saves the card, `declined` is refused by the issuer (`402 card_declined`), `requires_action` waits for 3-D Secure. Default `succeeded`.
+	//
+	// Example: succeeded
+	Outcome *ConfirmSetupIntentRequestOutcome `json:"outcome,omitempty"`
+
+	// PaymentMethod With `succeeded`, the Stripe test card saved, which decides the off-session fee: `pm_card_visa` (charged; the default), `pm_card_chargeDeclined` (declined: `generic_decline`), `pm_card_authenticationRequired` (`authentication_required`).
+	//
+	// Example: pm_card_visa
+	PaymentMethod *ConfirmSetupIntentRequestPaymentMethod `json:"payment_method,omitempty"`
+}
+
+// ConfirmSetupIntentRequestOutcome `succeeded` saves the card, `declined` is refused by the issuer (`402 card_declined`), `requires_action` waits for 3-D Secure. Default `succeeded`.
+//
+// Example: succeeded
+type ConfirmSetupIntentRequestOutcome string
+
+// ConfirmSetupIntentRequestPaymentMethod With `succeeded`, the Stripe test card saved, which decides the off-session fee: `pm_card_visa` (charged; the default), `pm_card_chargeDeclined` (declined: `generic_decline`), `pm_card_authenticationRequired` (`authentication_required`).
+//
+// Example: pm_card_visa
+type ConfirmSetupIntentRequestPaymentMethod string
+
 // CreateAllocationRequest Tables of a slot to keep for one partner.
 type CreateAllocationRequest struct {
 	// PartnerId The partner (as `partner.id` shows it on your bookings).
@@ -2618,7 +2788,7 @@ type CreateReservationRequest struct {
 	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes,omitempty"`
 
-	// PartnerReference Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) or `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it). Elsewhere these are ordinary references.
+	// PartnerReference Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it), `sandbox_fee_declined` (a card guarantee's no-show or late-cancellation fee is declined off-session: `fee_decline_code: generic_decline`, `reservation.fee_failed`) or `sandbox_fee_authentication_required` (the same with `authentication_required`). Elsewhere these are ordinary references.
 	//
 	// Example: order-88412
 	PartnerReference *string `json:"partner_reference,omitempty"`
@@ -2721,6 +2891,9 @@ type CreateSlotRequest struct {
 	//
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
+
+	// PaymentPolicy A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *SlotPaymentPolicyInput `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot, in the venue's currency.
 	Price *SlotPriceInput `json:"price,omitempty"`
@@ -3536,6 +3709,14 @@ type OperatorSlot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
+	// PaymentPolicySource Where `payment_policy` comes from: `slot` (the slot's own, set with `payment_policy` on the slot) or `venue` (its venue's default; always for a prime slot, which is prepaid). New values may be added.
+	//
+	// Example: venue
+	PaymentPolicySource *OperatorSlotPaymentPolicySource `json:"payment_policy_source,omitempty"`
+
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
@@ -3594,6 +3775,11 @@ type OperatorSlot struct {
 //
 // Example: slot
 type OperatorSlotObject string
+
+// OperatorSlotPaymentPolicySource Where `payment_policy` comes from: `slot` (the slot's own, set with `payment_policy` on the slot) or `venue` (its venue's default; always for a prime slot, which is prepaid). New values may be added.
+//
+// Example: venue
+type OperatorSlotPaymentPolicySource string
 
 // OperatorSlotList A page of a venue's slots.
 type OperatorSlotList struct {
@@ -3670,7 +3856,7 @@ type OperatorVenue struct {
 	// Example: venue
 	Object OperatorVenueObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -3831,7 +4017,7 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus string
 
-// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 type PaymentPolicy struct {
 	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
 	//
@@ -4223,7 +4409,7 @@ type Reservation struct {
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
@@ -4717,6 +4903,39 @@ type SettlementTotal struct {
 	Reservations int `json:"reservations"`
 }
 
+// SetupIntent A sandbox setup intent, shaped like Stripe's.
+type SetupIntent struct {
+	// Id The setup intent's id.
+	//
+	// Example: seti_sbx_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `setup_intent`.
+	//
+	// Example: setup_intent
+	Object SetupIntentObject `json:"object"`
+
+	// PaymentMethod The saved test payment method, once `succeeded`.
+	//
+	// Example: pm_card_visa
+	PaymentMethod *string `json:"payment_method,omitempty"`
+
+	// Status As Stripe names it: `requires_payment_method`, `requires_action`, `succeeded` (the card is saved) or `canceled`. New values may be added.
+	//
+	// Example: succeeded
+	Status SetupIntentStatus `json:"status"`
+}
+
+// SetupIntentObject Always `setup_intent`.
+//
+// Example: setup_intent
+type SetupIntentObject string
+
+// SetupIntentStatus As Stripe names it: `requires_payment_method`, `requires_action`, `succeeded` (the card is saved) or `canceled`. New values may be added.
+//
+// Example: succeeded
+type SetupIntentStatus string
+
 // Slot A bookable time at a venue. Each reservation takes one of its tables.
 type Slot struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
@@ -4762,7 +4981,7 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
@@ -4882,6 +5101,34 @@ type SlotLookupRequest struct {
 	// Example: ["slot_01jf8x9a1b2c3d4e5f6g7h8j9k"]
 	SlotIds []string `json:"slot_ids"`
 }
+
+// SlotPaymentPolicyInput A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+type SlotPaymentPolicyInput struct {
+	// Amount With `deposit` and `card_guarantee` (required; otherwise absent): minor units of the venue's currency.
+	//
+	// Example: 4000
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Per With `deposit` and `card_guarantee` (required; otherwise absent): `cover` or `booking`.
+	//
+	// Example: cover
+	Per *SlotPaymentPolicyInputPer `json:"per,omitempty"`
+
+	// Type `venue_default`, `none`, `deposit` or `card_guarantee`.
+	//
+	// Example: card_guarantee
+	Type SlotPaymentPolicyInputType `json:"type"`
+}
+
+// SlotPaymentPolicyInputPer With `deposit` and `card_guarantee` (required; otherwise absent): `cover` or `booking`.
+//
+// Example: cover
+type SlotPaymentPolicyInputPer string
+
+// SlotPaymentPolicyInputType `venue_default`, `none`, `deposit` or `card_guarantee`.
+//
+// Example: card_guarantee
+type SlotPaymentPolicyInputType string
 
 // SlotPriceInput The price of a prime slot, in the venue's currency.
 type SlotPriceInput struct {
@@ -5095,6 +5342,9 @@ type UpdateReservationRequest struct {
 
 // UpdateSlotRequest What to change on a slot.
 type UpdateSlotRequest struct {
+	// PaymentPolicy A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *SlotPaymentPolicyInput `json:"payment_policy,omitempty"`
+
 	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
 	//
 	// Example: open
@@ -6154,6 +6404,12 @@ type AdvanceSandboxReservationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ConfirmSandboxSetupIntentParams defines parameters for ConfirmSandboxSetupIntent.
+type ConfirmSandboxSetupIntentParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateTokenParams defines parameters for CreateToken.
 type CreateTokenParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -6297,6 +6553,9 @@ type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
 
 // AdvanceSandboxReservationJSONRequestBody defines body for AdvanceSandboxReservation for application/json ContentType.
 type AdvanceSandboxReservationJSONRequestBody = AdvanceSandboxReservationRequest
+
+// ConfirmSandboxSetupIntentJSONRequestBody defines body for ConfirmSandboxSetupIntent for application/json ContentType.
+type ConfirmSandboxSetupIntentJSONRequestBody = ConfirmSetupIntentRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
@@ -6516,6 +6775,9 @@ type ServerInterface interface {
 	// AdvanceSandboxReservation Advance a sandbox reservation's clock
 	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
 	AdvanceSandboxReservation(ctx echo.Context, reservationId ReservationId, params AdvanceSandboxReservationParams) error
+	// ConfirmSandboxSetupIntent Confirm a sandbox setup intent
+	// (POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm)
+	ConfirmSandboxSetupIntent(ctx echo.Context, setupIntentId string, params ConfirmSandboxSetupIntentParams) error
 	// ListTokens List your tokens
 	// (GET /v1/tokens)
 	ListTokens(ctx echo.Context) error
@@ -7948,6 +8210,42 @@ func (w *ServerInterfaceWrapper) AdvanceSandboxReservation(ctx echo.Context) err
 	return err
 }
 
+// ConfirmSandboxSetupIntent converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmSandboxSetupIntent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "setup_intent_id" -------------
+	var setupIntentId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "setup_intent_id", ctx.Param("setup_intent_id"), &setupIntentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter setup_intent_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmSandboxSetupIntentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmSandboxSetupIntent(ctx, setupIntentId, params)
+	return err
+}
+
 // ListTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
 	var err error
@@ -8558,6 +8856,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/events/:event_id/attempts", wrapper.ListEventAttempts, options.OperationMiddlewares["listEventAttempts"]...)
 	router.POST(options.BaseURL+"/v1/events/:event_id/redeliver", wrapper.RedeliverEvent, options.OperationMiddlewares["redeliverEvent"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/payment_intents/:payment_intent_id/confirm", wrapper.ConfirmSandboxPaymentIntent, options.OperationMiddlewares["confirmSandboxPaymentIntent"]...)
+	router.POST(options.BaseURL+"/v1/sandbox/setup_intents/:setup_intent_id/confirm", wrapper.ConfirmSandboxSetupIntent, options.OperationMiddlewares["confirmSandboxSetupIntent"]...)
 	router.POST(options.BaseURL+"/v1/sandbox/reservations/:reservation_id/advance", wrapper.AdvanceSandboxReservation, options.OperationMiddlewares["advanceSandboxReservation"]...)
 	router.GET(options.BaseURL+"/v1/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/v1/operator/openapi.json", wrapper.GetOperatorOpenAPIJSON, options.OperationMiddlewares["getOperatorOpenAPIJSON"]...)
@@ -18760,6 +19059,327 @@ func (response AdvanceSandboxReservationdefaultJSONResponse) VisitAdvanceSandbox
 	return err
 }
 
+type ConfirmSandboxSetupIntentRequestObject struct {
+	SetupIntentId string `json:"setup_intent_id"`
+	Params        ConfirmSandboxSetupIntentParams
+	Body          *ConfirmSandboxSetupIntentJSONRequestBody
+}
+
+type ConfirmSandboxSetupIntentResponseObject interface {
+	VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error
+}
+
+type ConfirmSandboxSetupIntent200ResponseHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ConfirmSandboxSetupIntent200JSONResponse struct {
+	Body    SetupIntent
+	Headers ConfirmSandboxSetupIntent200ResponseHeaders
+}
+
+func (response ConfirmSandboxSetupIntent200JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ConfirmSandboxSetupIntent400JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ConfirmSandboxSetupIntent401JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent402JSONResponse struct{ PaymentRequiredJSONResponse }
+
+func (response ConfirmSandboxSetupIntent402JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(402)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ConfirmSandboxSetupIntent403JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ConfirmSandboxSetupIntent404JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ConfirmSandboxSetupIntent409JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ConfirmSandboxSetupIntent413JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ConfirmSandboxSetupIntent415JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response ConfirmSandboxSetupIntent422JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ConfirmSandboxSetupIntent429JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ConfirmSandboxSetupIntent500JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ConfirmSandboxSetupIntent503JSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmSandboxSetupIntentdefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UnexpectedErrorResponseHeaders
+	StatusCode int
+}
+
+func (response ConfirmSandboxSetupIntentdefaultJSONResponse) VisitConfirmSandboxSetupIntentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.APIVersion != nil {
+		w.Header().Set("API-Version", fmt.Sprint(*response.Headers.APIVersion))
+	}
+	if response.Headers.RequestId != nil {
+		w.Header().Set("Request-Id", fmt.Sprint(*response.Headers.RequestId))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTokensRequestObject struct {
 }
 
@@ -23540,6 +24160,9 @@ type StrictServerInterface interface {
 	// AdvanceSandboxReservation Advance a sandbox reservation's clock
 	// (POST /v1/sandbox/reservations/{reservation_id}/advance)
 	AdvanceSandboxReservation(ctx context.Context, request AdvanceSandboxReservationRequestObject) (AdvanceSandboxReservationResponseObject, error)
+	// ConfirmSandboxSetupIntent Confirm a sandbox setup intent
+	// (POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm)
+	ConfirmSandboxSetupIntent(ctx context.Context, request ConfirmSandboxSetupIntentRequestObject) (ConfirmSandboxSetupIntentResponseObject, error)
 	// ListTokens List your tokens
 	// (GET /v1/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -25065,6 +25688,58 @@ func (sh *strictHandler) AdvanceSandboxReservation(ctx echo.Context, reservation
 	return nil
 }
 
+// ConfirmSandboxSetupIntent operation middleware
+func (sh *strictHandler) ConfirmSandboxSetupIntent(ctx echo.Context, setupIntentId string, params ConfirmSandboxSetupIntentParams) error {
+	var request ConfirmSandboxSetupIntentRequestObject
+
+	request.SetupIntentId = setupIntentId
+	request.Params = params
+
+	var body ConfirmSandboxSetupIntentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmSandboxSetupIntent(ctx.Request().Context(), request.(ConfirmSandboxSetupIntentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmSandboxSetupIntent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmSandboxSetupIntentResponseObject); ok {
+		return validResponse.VisitConfirmSandboxSetupIntentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTokens operation middleware
 func (sh *strictHandler) ListTokens(ctx echo.Context) error {
 	var request ListTokensRequestObject
@@ -25712,736 +26387,757 @@ func (sh *strictHandler) ReceiveStripeWebhook(ctx echo.Context, params ReceiveSt
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3ddts4tj/4Klj6n7Ni95EUSf5K5HXW/F1JqpLppJIquzrdXcmIMAlZLFOAQoBWVHWy1rmc67mZNzgv",
-	"Mm/STzILewMkSIISJTuV+nBfdMUUic+N/YW9f/uXTijmC8EZV7Iz/qXDPtL5ImHw77NQxTfsLVXhTP8p",
-	"s/mcpqvOuHPGCYXfyBJ+7HZuaJIx/RLNlJjMRBJ1xirNWLcTUh6yJGHRhKrOmGdJ0u2EsVrl/04ZVebX",
-	"zmgwOu4Nh73R6GLweDwYjAeDf3a6nYgqlv866g0OO90O+7iIUybd70a9wdHFYFR8d5UxqWBWcxonnXGH",
-	"RvR/mxn2QzHvdDvTOJVqwulcd3AW0U63k9DiyUtxwxIask63s5gJrh/9x3A0HB0dHQ2GhwedT91OHHXG",
-	"nSVVk8Hwp+mjn0/oo8vH4SAastH04OpwdvTT8XWn25nrhSotAhdKL3PnjPP4hqWSpqsuWcY8Ekui6GXC",
-	"SDwlCyFlfJmwfqfbEZc/sVBhZ7DoC5oqztJJyqYsZTzUoxNpxNLeo0eHw5F5YzWR8c+sMx51OymTLL2h",
-	"KhZ8ooeNA5GJUO6fiqpMDwy3uNPtqHjOJtNUzDvjzlBvi32mhF77oXmyWjDbxg3jGYM29T9xZT6OwpP5",
-	"ET9enHx4lD6WAzW8GS07nz51O2dJIkIYVZnMLpYCV0KSa7ZQZCpSQomZtUt0TTQ0HBS0AIOhSbhuMM4a",
-	"02JMxUJDGwtlJvTzkI4uD8LD6IgdT0+uHs0e/zTQW52yhFHJKpQ5uhg+Hh/Y0Zh3os54ShPJnE3Af+Eg",
-	"H9Ph5Sg8iA7Z0fT46mT26KfHugNcE9hR/OdE0WvGO+MBrGYWxerZDePqZYzUX6zoa87INOY00RThLGBE",
-	"Fe2Mf/ylEyYx42pCoyiFwR/0B/3h8KB/ok9hliLpzGVnPBz1j+yiZtH6BYkjNl8IxXi4mlwzPY7j6TAc",
-	"0cesd3R5EvUO2aNp7zEdXPaG4Sg6YIfTI3p8qQ8NUzOhu3jz+vyitDt6jhOmJ6kfh2GWphv2P2UfNDfA",
-	"NU7Zh/V0kIoMWM7Dm+FD59TIh+PyGXrorKY9OKPBoNtR4prhIdP/XLc+n953OzMqJ3ORspwc8pkmeg9h",
-	"W29onNDLOInV6oeF5ogRbHJ5g6nzVj/D19qelKPxcGS4LdXv2jH80rkU4loTWs7TZ5RfNbcy/Gdpr5wh",
-	"TXBIHaR3GBCKB1zPhUjicKUfTxmbLFgawgSPBl14gBymY593O9OUsUnGVZxMZiJL5eSSTWEVR4ddZ1G+",
-	"ThkjbkcEviGjQwKfEfyMqBkjzvaeEjpVLCVqRhU5Gvw7EVN4ZZGyBY0jQuci44rEyJ36WhYURyTmGbD3",
-	"4WjQ7TAeVQXV4cVoiOygNzhCBtry9Gu+lEx8IhF/0ZwZGfXBwN0HWHFXJEzm9GNnfFh+FHPgK4s0DlGe",
-	"wyQ745MjTdVwzrjeok4mNWEtmOYTobgBhlws+Q/nT8nJUX8wIAuWEpTDn7odyaiK+dWEpox2xp0o5vqv",
-	"VIAoloqmqr5Olm3m62R4XsKmqjMeWsGjhzwHpqZlD5AWaBmdb9mS/EOkeunCLJYxCPFY0SSm3K76BiHV",
-	"7Rh14LVULI0peZktqBWCP6NacDZnaRzSh9+y5QS604d2e65eTGs7GQrvzeWV4TRFy4P5kI8WBx8OU5cY",
-	"LOs0a+dlG7rZJ3Bqvi8ORUVCzxhuLqHymkVECXPOXJ6TMir1h5YFs2hyuZoYmsj7wJP5XSYUK/fxgss4",
-	"wsM5ZcxoSCWeZr53GVSVTjX7KJNywTtccjuok1u+ZiVW9QEGqsXKNONRpe2qnqUf4MasDqPR9cH8kB8t",
-	"jj+cpI/kYzW4cWRHJxR8Gqdz4NrFGpglivkV4WJJsFNJilNGeUSuGVu4z/YaedZ+3114Fr3RR6dxk89I",
-	"rsMTOGQuk+ySGU2mZkQVWfOHYu1lO8almNFwPDwaD4611DPbh3MORaQn9eb7V72Tvx5+9/fHxQsNwnM0",
-	"PgTh2UahbZI1jl2EyviuVhC/yuiVfsB4s1WUiBVN1GrCs/mllgXY5Zym1ww4fSi4hJ02io3XioJjZE0Y",
-	"bEHLhFKjn7odbVZOivmh/MLX252yuYjiaRxWKVLr+ksW+cmtdAxB75GEpozQMGQLxSJLcGvpDShod4PP",
-	"aWkXs29BV3OjKVo+NTwaaEaFf05CulBZqq2R8nPD3BaMRzG/6oyrv+gvjGKAdoNkYcr0iBfxRF5+XLMb",
-	"5tXJx0fPP4zmL5cdD9OOWJjEnJlzhBtt5jKJuYL/RG0600uSips4Am1FUh5dio8u15VZGDKm5/Mp70KC",
-	"QXS/YO6CLbJ0IaQmOHDx+FfwvVYLYQEmaCjknoW12t8WqlJbTbGQqpZ5d2rqotF21nL134xKabVCueIh",
-	"HGel2Hyh0BcAHJqlqcjZ8CKhairSeYlVnH/fe/RoNDwo7d6Kh6hywD+aFuPkn51PJcXB5xt0tIV13kEj",
-	"D7xiddgbHVwMHhWy7t5h6DgM27oCb+v/Kx2az+wCfJIImaWsRkqJkCwietRxyLZ1+WkqsIO2Gz46tD/g",
-	"yN3HMNgwES1dhKEZc7ewcN6k8Q1VjFjzynUdTeh0ykIFQgMXXU6WsZpFKV3yzvi4ssiPaot8gE+2XFjU",
-	"N5+iZIjq5lssZcZSYkSHJHuHgxEJaRpNzKNo3113kalQAKXbn91uvmcfMn3IzsK6GXHQe0rOWZiluk/C",
-	"UVh4W05NKxOKzTgdnOdipkwpmZqJNJaoeOnR+1t2pFTRZgv7x75Yt3/+LAaP4b335s29efOnMm/ubZs/",
-	"xWr9bg0bx1242bCpMeLfgWEz/FyGTWUx0LABwdTs7l4KdHdLzdnUjFCiuR54X1ciSwnwKRKXtI9fxabY",
-	"mvluzWXbk7F3Id/GanbG5ZKlsqpdfa37n5GZUCzB5e0SCq/G/ApEDdDGA0ng+kDr0iWbsmiVJglLr2KM",
-	"XomYonGiF+Wc3bCUnWq9MI21fOPk2SJ+w3gfVXSVxiE2O/6xs2CUZ2qCTa067z/B/TKVQAwdWqyvXvZb",
-	"6x7TtL3u0Tl79ffe4eGJJtzhoHM7NaQzZ7rV3tHRcDToVBSSznA0OERxcWsauBAQmlBRqGcsvBaZInBN",
-	"DoEdjwckoqvSzlpdKOZaRggeyc745OTkGKSSWa9FKqIMdi9vVJ/2UCwYbCeQjhynjOpD6d5z2WeujeZ9",
-	"tkxjxTrviyl5vB7PRRLhFZXebnPk9LTUUqDSrfV7SbIFuWRqyRgnYEYD67Dmc3MQlc+f8QfhK+08C1sa",
-	"vbhN7HImxPUzHi1EXA2U+EqI65hfSce201vh+jwKOrwxKpNLF31X9Jae502873ayVO/MTKmFHD98aBan",
-	"b3bpoR6efKgFNsVxg96jvEcGTwpInakWNYbEt3SJVJ1gJ73BqDca1COlNgStGELK5Ib+1p7S3ACAuRXE",
-	"oyfTLtTKNE/DOeulbEnTSALbStk0/mh0ITpZUDU5nD76DjbqRlyXzMfPxSqesoQpFq0lwosZI8z8om3v",
-	"K30I3bAsbMNyAXQcsvVLUrgGseeJ7QAoDEKGnrJEH+bVdxnLqp4U86wNWQ0dsrrJVXB2Yx2b1cEN56Nc",
-	"iXQiFfxvlSMVJpEZsqvbWUukW5vqpMVK5avhj5Ir2MIlcgp/uNyaI2d17Ho41b2f6N5PdO8nuvcT3fuJ",
-	"7v1E936i36OfqJ2m0xRt6bciWsaBP2c0UbNVxTxIMFMj11DyiYlr81Wy8ZZrxpL7C6664lL6ofzy3agn",
-	"lU+Htw1G+H0oLJVZH5Ssz3sV5tYqzJ9NfcmDBmzzJnloW2XmT6/INC7kb1Ct0SJrO43GspnfgUYzaKvR",
-	"VOK2uFATulgkcQgpESWdBjiyVQi80XsQUYZiFBQCCp7rCPnafabvdoF7xXCHF8NH48PReIhu0S+f+9si",
-	"J2W7k1s+kZ85XvBbob5nNKqowa/iK9S2JCmcg4X2OmPhtbT+u0sK3E/AluXfacpRRG+J1jxHWos8OCVp",
-	"xskD8CUTfJU9gGw2O+mMG29xwmB0rxeMn7158VSE2ZzVnb6xJJH5iezRyzSOripRdjGfCv1fFasEfWcv",
-	"Xp2RN7jn5OzNC+BgqbmUHPYH/YEekFgwThdxZ9w56A/6B0AEaqan/MkZ1j/OXr3cdki26TGBlt9xPcLx",
-	"O04IDHFMaiPUv5khjsmw/6g/eMc7OIiUKpG2Crfz+F43uxZ318r/MBp3uwPenEnq4U+b1djbX9tsVHYb",
-	"dDaP/8kqZ1XFyu/uunfM/EEcM5a7nJv0cpetmATo4hanzgQeDW6Xhn0wrKZhW1G3KQ37uF0atrFaGvKw",
-	"C3ZZzsQeHg1sKrZ9RRO9VlOyhLmx/9vmZx8ML0bmHrBO21pmOHAVx3mOswHXMGe0gmGxuzrfWnuwVPI3",
-	"e3rKd39iitFceCFc0nmjKGVSNhw4vUVmzTUZxJwNIW7/gLxlUpFDNSPnKmUM9l9IRRMrwIaDwfDQ8Un9",
-	"UTxs9TVqIZx9jMtjIMswjReoPnSeUx7NacTIgkpFScxhZLDqf4uThF6BEt2O+31h15KX9+bcA/l9wT/1",
-	"yK5jrieWCH3wIeDEaAE5k5XxFRxk66OoH3YIgCgf90uadt63wDh4g2L6BXglbALIE5TNDVkaUZdY4U0E",
-	"9yLSVBkevj7JEWHmlGc08VFGa79Ivqhlx4rXF2L6xwnH/MqEUPgSavKADgxMZBEZVaK7UDRuCKkooe0c",
-	"HHU7Rn52msItjteEWyxn1Lx1eOmVZrWoETNI/ZMne8YukeFfgHizaxCGXk4Pks2iqve3CEOxoRY7DaV2",
-	"q3O83a0ODFhPyGOY4qPtbVFxXbIzzWXO98yEw3iW7UIQwQsidPvcdYMcSy3PmPL03BQb1yo+7T5Y5j5Y",
-	"5j5Y5j5Y5j5Y5j5Y5j5Y5j5YZmOwTFkvaQjkPXP56QNJZrFUIl35Q3mRT7vBM7908AYDlwduLuB6Q3fe",
-	"GnI0ZTctJ+7e0HgABFre2viAJz8OGiDn6kuME+yuXY/8kkeUDsumZbHno7Is9UU5WPzmlsWZZXltjIDO",
-	"l6a1oIbFc94+Bb0dwfRiSW7YFVM0jSnvr19YRGZ57FnY+rIefvjNLWwONtgu+s05877jvqBX4L5zkzL8",
-	"p/3eqri3Ku6tinur4t6quLcq7q2K35tV0VZZuBHXLPKk017MmEmojSXBnNBoU+LlxozYSjorjEAofwr8",
-	"a86ATWvhLm5YmtBFCbEKHxVp7wfHg0HRoEkqPTcH9y4aPjeXwbVwQMaukxWxd8XbQ7Ct4GpJzTJQnGK9",
-	"v1R13jfH4DDOUmhXzVKRXc3yROVhD5AKZiKNfxZ8gk0f5zf24awlbpszlx3B0Efbg6GPtgVDB3y4fDE6",
-	"45NHxU36IZ5RWFkbXWfx3kd66eHirgKLTpM4KqPh6d3KfzFQ2LsE450zpRI2h+u/hUhrWvlccDXD1HVt",
-	"4+gVTlY5ZPT6BNuqhKvLGzcCw8xoyhjGz3KWY3IX25+PdqIFVSs1poreehuAbxdhoP0yv+92Kns3GHbW",
-	"cUFnminuirE57fdALUoomsiWS+1b1jUro0/0J8iFP0+EWmeuAbH/Cey0+/IQv3Z5iIPfcHmIkhKDikZd",
-	"hzlXYgE3y6Wjcz7LlF4pEoklv/29srSdYI9pvGCeC94zANYkNI/isAWZIGXQKOOVI+ze5Fq1/+A79vfr",
-	"0cvr6MXyeXYSfxzQy/Dps6+HtwjJyF3M1baHnrar9/alrvol00qT0sSthwGqHMLLRA0qpYEGi5UkaC4R",
-	"ORNLTgTfHsF2B7iWkzZwLQZQ+LcCzvL4nx9Gvxo4i2Yz1uAtjeDv14fz79Wjm5fL4eorfhw+jw6m3/x0",
-	"svhODrJn9Ogifv3zZDQ9exwOC1Lwg4fYJdsOMOQeo+dXxehpZ0Niqa21iIC6BQML6O65dbJVXkE/v+ve",
-	"L3vJDote12IHvaGZZMQEAsXlMNWcWUax1CwMeZcn2vWM2IDC+xDXOwtxvXX4KuURoSQR/IpwqqVQ0lvG",
-	"nBFNlH+C2NY7iksFcl9nddTDu3M2fX8I7g/B7/8QtDIwIAnYr8bUyncU52NDHY/75N8vVrXj16na2055",
-	"Atp6hUviMShhGfpmyTaYRrUU6rp9eZ+Qfp+Q/sUS0iuolo8vB+EwGrGD6eHV0ez4p5PrR/M1PojySYCj",
-	"g7r/GV6u+dSYKY2TLGVdLWU4oQRuP2WDPtOccoK3aqNaysnhsEg58ae1PL+4eEOOBgf9XQBAnYwUuntG",
-	"il6DejrK0eBgx3SUboulOt4pO+fg95id05LLl81Ur3fsjHC2zGmo5iLb2i+2OyLzLUF0He/RciZZOHk1",
-	"/et3j9NH3/z1Hx/Si+VPP7x5+ujFyzf/fCFGL+lLer50eRHjaI1viwtdWWG/tuZL+dnO7/QlF/VWS7QT",
-	"nX7PaJVIuYPGjBaGuS/XNhAlqVB1SLzf+MIuUnYTi0za0B0/8NxBabx3Ta8YtODxl2uegOPq3sZJ/ptf",
-	"3tHF0FENKwzkyejrv8mvvnsxS2X4ZJZ89+LV3/7j8kie/0MuxOWJeHqHG/I9C1m8UNXcxJDFNwb/fkZ5",
-	"VEG/jzKAklLF0UrNF6hnQ4z/jNHIFOE4W8R/s9A0v1Rs/Aso5oHgOuBWiAGAX6U0VGRPHziLQvNAkiDm",
-	"U9E3rwf76JCw2scpkYyZ4iDwQsyvyFUWR4zsBQ8jEcqH8Jd8WPwe7Pc7CHswp1hfAlYLEHSG/UL/60iV",
-	"2tuwJzScsSd6iCKpz+e5WKKLAmaCYyNzuiKX2vDPJItA0okMCqTH/GpMggXWCOySOf3Yo1fsP48HAdyk",
-	"oT+q63njCF9w3d1kj8KVGxGg+yVC4fosGVdkzihfzuKEmSFJEhwOHsNbEwerKNh3O+OiF+rJmr5cxwXZ",
-	"SxlEiZjahumKaN3ZiPHgxbT3reCsB5ZesN/PGw3G0BaWxllyggGHRPBk1SVcN6THPqNam4S+++QZtC7U",
-	"TP+G66kEoSSkSWJr7uSRWwEXPalEyoKmja0vpXeXn13Qq/runhGpUr27Zu4izYnWDE1vApUz/VgrM5ci",
-	"Wu33yTnjEYkVuaThtRYklQUaE9wbTbymnaXIkkgTjX4mqV5aBFTK9+9gcEi+FYq8AucVi4KCsKDbPnmh",
-	"SGg9U5JIoQlDup1EgsmcbOyrgXNdHnQJJeY6tGjLJYTGA/Su8+HoIpr9dRA+O1n843Lw9+U34TD5G39O",
-	"33W8K/49VexlPI+Vn0l8yISiRA+K7L14dvE1iVI6Vb2YqWlPMz26iHspVSzRTfQM99kfkyANSMqgTpC0",
-	"B1Hq6XCx7AKHU3nrsSTLmdCH5IrGHDZKBcRExjVPNGJTmiXqXec0/c/BqfrP0fr5vckdjE2z3G6CH5wJ",
-	"LlhKgmUxZqIbRY8mHA8z1EAfc5QQAdmD00hD8GI/kHAuoZN9IlIS0EzNJsa0lAHZQwsLLv0ZV8ZrKom2",
-	"pOEiy3jK99us14f/HA0Gp8umFcNZvYh8awVhmvD7A0ni6BSWjulDttTW70pkIEe0GIGD0zSclH1Y7xz2",
-	"jUulq7OpwjvP8sDeAv2Y5deMakn1uS+8v5x9VHbkJKScGCutYXzDbmce83iezeHfZjAxV+yKpXirQdOV",
-	"wdH4Ob+PLA8qKP3eJWfgo+69NGkUwbjEFNiC6bEL1HeRte4xGs6IIRktaCWwN00qVkhByBYcKPdydR+e",
-	"mLZs3gbaeaBvxMZtvkxjpRicub1n/CqJ5axr64CJlHzD0jnlOM4rs+mBbc4jn7qEJZKRoDpT89z00Eij",
-	"69fLQxSIVUbnTBmdB5ybfso1xYCBbOGOgkPMiZoVV+O5w6Bro1tyF6ZvuBudCnP68SXjV2rWGR8f+kj6",
-	"RcTmC6EYD1d/ZSuf4Mt4/CFj5JqtsIqVcwC1CPnhhxdPNYeh5EoILUxEHLL9PtFnRe8xCGory6AVTRda",
-	"TpGULRK6cmplpUwuBJcsXxxkdsXyOKPt6eH6V+V4OgxH9DHrHV2eRL1D9mjae0wHl71hOIoO2OH0iB5f",
-	"ltdmdHQEx83+Pdy8VN/n2/N7W7I2hPW5lnCqlZ9XFmy2fkACrX4FYGNzy5c0R79mC0X2hOZANyylSZeE",
-	"Yj6nPcn06VMs6oLI+otWOV9M6/qUVHGS3Eqr6trSjqjNgyYr++SJmC9AaV0yep2syN73Xz8hj4fDgRbQ",
-	"bx++6/zrv//nXScg6NDVgkE0b5WrG96VdtWgWb3R3FjGP7MuGWppNRwM8nF9yLC8khkWqASl4Rg53hlj",
-	"bp8Zm/5jTj8akTUYbBRgTihNE8MsJ203ss3KBUI7Gt+cmbeJeZ4nopHVa6m4bsj2BqPdWDffcmwerKKp",
-	"ivlVg/4Cpy+OAnvHn1CpCPo7nGt/8HBA2MQpPgIygnBcEysQqyY6kmYAE3ixRFAbBw8Rdk1LDZrKurXO",
-	"E5PbLfbGYLqNw4WAk6bh2hKmjcPNr5vaDXdzlMOm4cLlbNNw4UJq3XDhhfbDbXFJuWm4ZZ9io7Jlfl87",
-	"ds9dSMtpsFvRyCdwRYLoBrXxKxp9QxVb0pVBNlY2ORbh2/W8Hv4kUcnPR/GLvWzSn0RuCLPNlzQZeN1O",
-	"JMJJxVOYxnOa+wnBTwYvy//V2MicSYnp12BeGv+AfY0YC1GrPPFc/yNTp4QLNYv5FVlSScIZTa/wjRlL",
-	"IlR5UJ0pvDq55lNRXfpmZ5hU9pa4nQVHF7GZwadP7mb+W8qmnXHnfz0MxXwhOONKPsRf5cNn+v3vzQ7h",
-	"ftUprGEBtFYQMTnWprZvIcFF5bpJ37zoOX5S37DM2w8dj2phJ/fwBKz7rrCoYSpf0cg8uS21GdNnEnPw",
-	"jG1NaPXvCxorogTIPJPamCZUkbmQiowGJliWzksv7koipvuJ/fizkIs1AWJJTH8upVRWwnhqzMN5LGXM",
-	"r8oPM37NxZLrh1pDdb+Mi6MzuWaryvc2h0dkaiKmk5TyKxacoicnePP6/II8vBk+NLxRPpSQBqK/texS",
-	"xlcQicfyPs3XaNIstbKN6WBdEpgUdJNNoYSYJJoLfPlT8ETwaRKHu54BmiiWcqriGwhIf9+1p6LqXN/y",
-	"UHg+d/kuVejjn1FJuDAhOeAe1bbmoXsuyjrmb/tQhGYzHPMXo0SV1i8VK45K7e6ia55xoSaXQlzbhw40",
-	"R+T8rRjXpDMBuyZ/Dn9NUkbDGb7t2hQwAvd8lQJHw0yJ6XSyoFLip+gwd7uunseYTzKJRwq0p3IHp0Rw",
-	"IgwytflHLLjs5j76S5aIJeJkB2CYBgZIW4/HXZsvfsi+FullHEWY9b67pIm5zKbTOESYilAstj1V3gbc",
-	"cxVL1EE4Y5GsxuuaXBEstb2zIrJgKTBiwT/PWUKX7ZyutNJFIgGep+Lg1JdAEyAaR9cxj3L6I3s0d/li",
-	"m3C1GGipYMny4b/++3+CgjbB/0Idqi2+4+YSb/+L02LVg5dJ9N/dgiwr5xpverclzaZGKuRZ0YdBo6ZJ",
-	"ymi0IvkFM6EkiqcQeJlfN/TJD5IRCkEW1imJf9kXHKHhdxhuLzycSX0WYvethrMKHC+O8xXID4F3sb88",
-	"n3zBQZtInhUUtjuvxKZ2sv1qHxdEeC7mzNhymriWcCGuJVWWEhlHDC6eY0kknWpeRFIw7n5HNt3mCRas",
-	"1F2lL0893wr1tcj4LblZyqTI0pBZc2FL0vF8XhDPt4LILJyVYknWe2BdpuR18P72FFo7SfSbFuRSXRnQ",
-	"L0WmGOisU71zvwkaspcfdYfat0Jb3vhr6dZYn3e4XIEYSc7IciZkfpGzEhkGXdRjX06dixQSisWqT74V",
-	"GMByRysBAVs9J2Jr3ael6C4nDmjdN/DOrkuOF/ibPqhf8n8ylTYSQaMLIV5qW/p2xx6cB7ldvuWhr31c",
-	"9hHCrWUsCfwKmYScDMmrr/q/aaPUjloJgSMvjnJ5vl/+1JqaK+519O29x7kDfDe/sfO532Ps3IoX0iCW",
-	"YLY4oCIrpsgeRryShlq0+3pnILzX3EdhB4jgYcNPMNjQpMfYEjMY66X3j7OPaiIVWxTQfLaXTg2xcGNx",
-	"3F1tQ9PKZ3VU15a47qq2ewd+DJpGE4Pi+BsQUOcsvYlD9oPjGrsVtUts7zauOm8LZZo37wA70bpvStM4",
-	"WRHnk/IdSSQ4sxcjNv2awYWKzUSA33pwj0twqbq/Jy0bAy9CyjUpgsMNwsIsSpGxTufCVCDV6reCPH39",
-	"eErjRNywdN+3aLmHsL4tQZ+8pbEigbN4ebSkCV5T6eqUUAIO8PJ6BpUF/bJnwQQi9vKb/PXf5TGLn/Am",
-	"XbyifGWak7c0GKhi6DndWlZUPnXOjBBkTvkqj23d9jDsTO3FkD4DF67PKjcOnJVYS6Z98kwfFvSszajM",
-	"498vs/CaqVNio6ESiFayAbmGlu0AGsJ4QRhPswLLCyLT74zO3RjvteSav+h+1StCp1t9bF7/IgfsB27E",
-	"68+31cZM2MpON6vVbytaOaNp7tu1SgHmNpi4OPhpd7lRIq7PYmfjYHGY+VGq9OvqMqUFKR44dzT4wEAA",
-	"f2kO//bt295ZMRvmD3Ex+xjOaJIwjsgnvmCVr/C9lNFk/p/vEGfLGy+IBMw+LlioWPQ79kWekhivSC8Z",
-	"4yQRV1fMhptsUJYM+9NawG9LbzqzFykEmu5aCQiTmIp0TtWYBPBbX4/DXAziA70dAZF0pfl6OCN7kjES",
-	"uKsd7Bv5kt/pAMAOXoWh1QPB/zZk9hQtOBMLShKmIKLZwhTbDK+I6a5Nqhj0lEfmWhRgPViyF5QWIPjy",
-	"t0U/cJktFiJVLHrFophewN7e5jBkRYuTuW4SAZ22OxSNjTiHg5nsJvBjaEWhMs7fh/dFS6X/8/z1twV/",
-	"98/9S1um+eyx9wIwrJoXgAhgVi/rY1mDBUtVzByAsep3T2IFFlzBzh10rQoDdyDJqs28OH9NDobHx70h",
-	"ocliRnsjYt4lmjzLPQCcWa1tg29WbRkRzoDbYHGUclt+NLRa4yV4tFq4Oq5cfaAIo+aLEi2COH80AzeQ",
-	"P+WuihUrgNJNmvenbucsuqE8ZOdYcsIJWHfC52gUxfoRTd44u2kSpOvUHTEa6fEQJchc3NiUBOig5A9b",
-	"UHMxW6IRJTxpXkWkywou72csKWVj7YMzx8GZw5CVAJImPLEsRSMiJXn6vGbWwJYZz+Z6WZ1uOxUgO2yn",
-	"CrFmnr53d7DcyPp9VMK/S3nsi0dNgoAZRG2AuClIJdEy3gLQc5YazLYgZQmjkk2oCjyn0wEgqGf/MRTG",
-	"RRgO+CXmtEqwDcgFKL87Y0CZ6ikEqK6dkdhzM/MDJhvFUZcgkCqDaKBwEpQ71o+2yXfsOnhaFUaWLOlK",
-	"uiFHgUsVxePyRjvPfcffgEbFDdHceTyKtv9xT2nK8t0sz3UjEm2t+2Ln12xuxqVIItt9ylSWcn2M4QRj",
-	"7vpCiMS34aPeYJQDlLffcDOsyDsoE+BgBw7qLgahlUZgOJFp+1KIhFEQdzmIVlP+Snkim3NQasO3VSoa",
-	"DqWhiMp4R/VkoRzKHSLe6u29hgSVeTfnWZdCG3HkcmVuBRATw+3Fn5LkMhuwm80Z6DqxlA6l5jOsDLBE",
-	"T84uloDm1nMyi+xTwyHAvKLiMHn0CAuIV9/VymexYnO5SWdzuOunwsJJUwoOlgJtp4FNAPmdGgPAYY+x",
-	"BPuiLbFuYka6rRIbArCfEgOCJ5tETL7hsIjO/LzbxVc5mGHVWMNkX0xlXIGN09WqeKwkMWHUFrJ5RUKa",
-	"pjEDpIi94JtnGH+NYDbaLLuYsXec8RuWiAVcJBhrCrOJT0mgx9rHYQVw0TBjNndL2bRjyDi9FJnqEiWS",
-	"6B2nmpD1EbEJ3YFtYc60FjcuxcCCShA4GlCwr/nuO+6+1P+LMTrNbZL+G6dhI12xmbcIDwJiOCgh3gXd",
-	"dzxw0U0M5n4ANwHBmfMLImPbVtxvbCnJoP+OP0X7s7xEwBeoMhOFfVmJzNqqNvBdvxaAgXFKEqpY+o4b",
-	"BBnQJ26GEGpJo8gssH4V7xKwH9l/x3fTIjCAmMzoYsF45YQ0VQVrJ1CaWUMjvdT5iwO06dV9MWuqyrlK",
-	"xNMlORmYyFHf3nYteVZIc92QKqpxWurUEmGVYiyVmY0mDfsM7hdZ3o5yHcRWzKXOStq+51cBXWiBzKcO",
-	"shs10UueSIHhOFTmyRy9OKpoihtRBbbWFGFwJe6MqJfvy92WgDAdLcI4XtY6FvTH4KFZL8aNr8Q5heZM",
-	"eNl7FsWqgcG/5sy9Q2FRKZa2fOSxuKI2+/17hy88kOTFm/zSxgD2aNpiKZF0aTJrXT5w0B/0h8OD/on3",
-	"pLu4lLVe4zkYoOiKA1fiPE6S2IG8KTSlUf8ob99UP93KFsmimi2SRVvq55Ww3Yb85eo1LRA7hKaz+aLq",
-	"RWmJcVAbionz8I4AgFDxhXJnb16fX+xkY2kSnNTPj/O8YmU5P/j6CyGrZoP8sUk5Wi252SB/tjVoCq/j",
-	"L83pQA+kFhfWGxdUOe6HLS1ZiLVs6FD/BJEZmvOTvTiCsxeMOZ0bL3TRs1bL3KyQh+NyYOpDG1zkG0RR",
-	"O72Bbkykk8W1KxtFg4HXLMpLbjcmxhtNh0asxkE2Jrqvl2ZlzupSVtdNuS/iomAX8oUoEUP9hHdLfLPM",
-	"z9Yz6ybTyVZ7gCNi9NJtjCf8Igd+0811CWdLfVIAjaW9SVUIlq1MKmv02+wGmNFUJIlYylOw/QvsBgBz",
-	"0JRcxl0Ifs/mlqOxPaEJ4xH1SNQ3LCVQ4I4ASCHitWp9ukuWdv2IZDQNZ5WbwGmcKJZKMo0hKAgdPW0p",
-	"BIF3VboCLLbyAICn4hBibp6mJlSlHcF4Zv4UqaVKPRsliqv2hqatsmzxvVGRMt5Xttvstjv8lK78q13Z",
-	"ZF5GxbSjqu+fzRGdYLFJL5QnhMogshnwz8igLlm6AVQhTeGl43Ts49FR4/W9M4G9f/zjH//ovXrVe/p0",
-	"v8F/eFgVsj4hg5UEsLJjtctnNE1izaywX+ALGEu19/z5+NWrfTwrdnlg+qeEZ0mC0Hpc8OrtywmWjtTv",
-	"YDwmmn71myPaOKqXVN3pmEYjBPDfOCYI+80DBCf+bXoNiY9SJNFEZAoNxzARkkWBpoluAe0H22gy8ErD",
-	"JXsJeiOnIiXZQqvdxyP9sXRC2oA77JuZAXNfxpKB6ro0WlnK8FKUswYCOfIQyMZVaNJKgiJ0coxFyyB2",
-	"f1Sem+xrUYCha2My1MOtvfGOF+s3NmcKA8DRM2t8MTN6w+DKF2iARYR9jKXqwoRzuNc82V23avZhTLjA",
-	"hfa2KkuN7uFHXUKJ/hdUTVhQiUYCdCUZNUEP0Mw+OnEqvBHifIvoRTs/UFp0+15umdRPbLfzsQdX/T2x",
-	"YLyHvSCUcpl1mu3MVacKDysdfPe4+cl8E+tF98s697PLaQ2wL3o39UqD9DRoUBK1EfRoNfPiZl0HAT01",
-	"uwW0WksEgLNLuFiSPb10XXeXuyVSseMr89XScXAUHxzoBvsIqM2ZV3SK8lwW7jPQE4GeahcpFQPqaDzc",
-	"woG3lXg3Xq1G4Y6/rxHt5gUf30iE2qS1nOt3fsWLJlPpt+G2qUJIQDo5HrV7McHDJItYtH9KBlbIqJyp",
-	"bbpEcqvF1EIwlET0r/J8NwJ4tdSqiisqB0EsP2DlRSoRutnNdlwhanCI5ZE7qIv5HfL5lUcf7RP2IaMJ",
-	"nhrXH2kiud9xyiN9qFeyUNKXWOMmvzuBwGWVxiza2d2O/m57X0/2LMoQNZHXhpm5dwj9YvmCLlkkmRUZ",
-	"YcyvrMpvmCXyg/1NTGB0F158D39e5yxva3MYgXBLP3XuHsxtaLuLrX3TRV2lgiEM5kM+Whx8OEz/RL7p",
-	"r4S4jvnVdxmT/sCXM/LB/GZqI/CMESqvZYGljGfpElvqk2/ZkkxjlkSIl04XC0ZTbbD67kTqVNXE4O0w",
-	"AIcPFeZrtrJA+TaNWHMMDCytxa0kLL3Csra15b+OuafXQIQhlebGJ4qZohAXlTL9YYj5DlBU0jZtwavQ",
-	"Y52A3glnepoyRhT7qPa7JKBQVSvGEwGoQ6Yy4yKvdAZwQvHVbBLOaJzqv8CFSpPJpf4CrIdMKjEvEZwd",
-	"rt5vHG2n2yn15pSBLDrrdDtFX/qLvCsosam7KVNx0XhbLVSrkpcsWb+x9q7CIbGqp/GMr5zVXjIiZyCJ",
-	"r7UUhlvG/8N7dhemTH1TLMMSipUghK+YkkBwNhHToJvHYi3hYsbZd/2WJYlTEvz4PijMrdKYf+wUlZlB",
-	"pF7Bf6+STDE+0YShTwCjPFMTnBqEEObunAZWUThq0kYE6dzNh5oKgN/Zc6JaabGgCsB9dLOYMPfVmK+v",
-	"OzJ1TOU1RCJUFgPUeppCAEyqxdL7lq4rrQQi86svgeWens2F6T6QMMgxCfQZhNgBXE99HFdMTriAh2bm",
-	"+qmhALKndW8gCaQhqHCCt1fmIBaMIfjFJZEx+bHf77/vkogpGidyTB70+/0Hn4JumZIQLi9v3j3QerSd",
-	"bgdHqFk8DArMcbg+K875Lc+nT54AT8ylCZ5f57XiVJXIpIWMecEX2bYRr44UstY5sgklNKX1yVdZnKhe",
-	"zMk1OF0v9YT1a3FqYmbMaIFhw2TIXsHfx8Rs82Wcqhk4ZKhbtzKCii+XmYw5k7JLQpawyxyxSh+y04IQ",
-	"xp79dWVCRSScViXC2D72yIV8oDGPhEi7RGQK/3FJU1tfs0s+ZDFTXU3PanZaEiUIuoH0o9vRPxH4SZ6W",
-	"pEzeU6gbVvRj3CWL7DKJw4lKKZcLkaouWdJEby24xFkC7eyf5sLJgKBh8EuXBLDuAUKg5xSPcTfmvO2s",
-	"Dph4hWWsZrGjqZz69YRm1WBBlWKp7uT/+pH2fn6v/2/Qezx5/8uge/D407+11x70IPUvumc72N+StL6F",
-	"UCZ7l+XjBk43apN49ncR2m4NAAP63lwDYI1IfwsFpCwBIqX5pLkR9xXxpFiaYoVctzq2K6OccR5tHuac",
-	"fnyBXx7gy+av4SY5bpDxvczw88r1M3mtt1jwBF1yKNLRFJUlkb9nk7YuhZrtV1ayLt0t4ftUgPrCrVsq",
-	"v7wv7XzXARcy4n8byVo6QflbLe6xgRf4hOATSGu4derH29mqCipJAHLS1CCsM9CUUekz7Nq0ZJfL3LCz",
-	"aHK5mmAh6q5Txq8IZrYZliATy6vobaO+og0Lh/kgTaWv3qIzx5igUBbpkhVTATrWArco2DVlLL82oapP",
-	"zjldyJlQCvJTCMBJuCsDJm4M0YwAOV5b5iljBpu4iTL1G5hQGYAyYGhUjwTiprhItRizoQEFwj8C2Ibl",
-	"uKPRkeaSuZ8n5ur4sOPzI+puFywNWauRmTfN2CAbwanbsKBxRHCWkDLRJQOn6kc+tqNB00D8JzfggkNo",
-	"rgn1ThmDQoJmLP4BIFSoXUvz0CVa3SjYVjj3bgfeLBNl8WN7U1YPbwKZPpOZyFI5wepcnow7pD9NkbFR",
-	"+DBBCHxWcDUMDbjlveDqobzRh77FzKttepNcTME2TpYijWRX75GciaVNMoHTBzEEjaWysHamp1QWQLjW",
-	"K2WBB7xNuaxi7b/WC+Jme5nVGR3Wl8Xp8NQ5t+Ro8O8N5BlLoND+RrbdtJ0OwRbL/X4Dg/ouE8p7CUWV",
-	"naomh3ItTK0HYSRAJPQWaRZgI9/rnmjT29rLripfrzHEPZGn/ET7egDtLrUMI/JnhR6Ohic5r7K7grsh",
-	"u0RrXSkJKSRxzBfKJshbbcAdb5lOMhl5QxTWMdzKehcrfM3YgmQ8MouEJ6VbYcCl/k9aM9qckHwua03Z",
-	"IEScYSGkvcnDABgCNyYhVsQwxEgw2XBZf5Bng/UGRxix4PX9b7zA3+TfLqVlQq3Eku+x/nOZ0Xp+92bv",
-	"mUIXa3FarEvIYNYVKC2LNA7Z5DJl9DoSS77xe/36V/nbwBecGgPbkJWtUnAXdFQBKd1U0AoLV0a1bIL1",
-	"RanWBHCsWzJHfz3HDzbJIlNW8zOIot0lz5PyFtpj+MP5U3Jy1B8MQEvUnMJ9ttcoa/b77S9Xawi0eSiG",
-	"y9gdVlslyhLjKzGdTVIqjb7JaEq5Yg3O0lCz4Sv7DkZMIXhf/jAornlcvMRzprLFCwRLhBibc6j10f9J",
-	"kr3AJH7DO8E+yaRe98BE5WLp8sDKehP4DJwQLFBsCJw8RaauLfUMA4bb1KZkCVsZ3TddZ9BayUacEVs8",
-	"XgunfBKVuAKm4snwu9Hy4NlhenRxvDr54VFsy7XTy3BbYXVhjIAoY1UGQvYGRXxamYjbK/8GebEBEsGa",
-	"gXoEGNYAYQrMFllaC4dEzRZgD4CrgE5xLiaS3rBoon8HQbFRAIGdUgbJbOJ+YjrtSQYVEIgRAob4zPmc",
-	"alNP8JARvNFv2/86W5mipSb1Po1xhjOxxFC+hCo2wQMc+MIKW3XeGEJnrCMuLJmgccSjmF8FZO+Sgc2L",
-	"2wU/UYCm0gPLOPyBLNRdNnzdoLhh6fugSizBPl7mQuH+vPg1jaKycyC3s2BA4AwAzoZ9l9UA8257Y0vq",
-	"Q7qJHvCglrgQWAeaBGWp5q8mxxanedu8izIrsQkYJmZNMsbHJDB1mrWtipRpOS5A3dfSY/LXN8qW6hJ1",
-	"K8wvH7pXLGD0Yn1aT6li0tjYFnsUYgCEZHAfIrs2hgZ9w7EkGLS4I+SFiaP8HHgX+sfJNBXzBuYLJXCd",
-	"KOpiHnWNe9Qqfhp69GGsXNi8ijvtrnUSXZiIahKdfnS3gB5mJ8v2gaGz95Wu4aE3wauRE1cy4tL4Ri9i",
-	"Y2iNm2g1odMpQNJ5ovVrMDXuhxYCWis3UUqX3AQgW0OtCPoyAjtlVHPDfbiAWqGVuznmDxqd5J14MJJM",
-	"KkEsC992XvIwStmyNoDNiQX61DScjrcYL23OP/oEWWP4P9KxkX9g3SeawisbNnzUMrAexuU7Q75RJQ3h",
-	"/+3GNDpoOabmoMy8JOudBmWWI7uceMyCpRXMxt3KYvnys1Qnr6bDsRFfxEiNpgy53HGNr22VHed+0yow",
-	"xEqwW4OKWAH0R0AUMcZZSTneHWsMjpYFf8c8TG2/G1YJvMcTHZqpUMybnKEg8fF79GJEAjG3Cy0ph5eX",
-	"ua7UJUGOI+9CDRuAnljKjKVQdM+A6tMQQUeWNDbpIge9p+SchVnK+uSCXjOppWPIIqZ1MqGtyqCMxB+c",
-	"5uCUzujcDXVVNTu8IlTGDqK85WvUu8IN1pQifmY1Xs/GAAoJ5cQpK6n3KjDbEYxJsJiDWTa5iSUNyF4+",
-	"FLAdzG9oHzzNF3vPTsx9qWwY2toRECJZmnopqMntXRONt0PnB38nlWuccpttbhWBwRWYRDsejioqnBLo",
-	"Ya4Aw9VPR1ucsj0qsdaqbkVbctrolHhBj64v45CpBoZvxC6rVJbeEMhggajW33hdtEc323gJVhy70WFp",
-	"aoePYPDxXNPTyQjjKvCvQTPmV2M+h7tlDsrXaV4kGE0euL6zULkNIG0jZ2BHA3dgm2HCfHBg7xsJ1wi9",
-	"3ai2tWlXBP6sMe5+F8YV2YN0HBnfsP3bdL3GLOmWIxMfIBhWykKRVpBQajZLNfbJrwrbNV6nDL3UE7/Q",
-	"ZnBZgW75jSdbsKpkNtPkHcS2UOCgM5GU6eOXzpVtjs1pnGgdL6L/2/zeD2GAmLloCvKfRdTmL5onL8UN",
-	"SzC0azETXD/6j+FoODo6OhoMDw8gk1coPbbOmRv6iSGVJg8wnpKFkDK2+fzmzBbBeeMOJPD1Hj06HI7M",
-	"G6akuOYOeQbbxuS0T9VjZuLVtkTLMjHthv1awrRxMjbIT6J/0CT9BPnjYB+Qs/JYwDgaExs6jWGbGE9d",
-	"jrLL46jxFRNfrZ+bsFN4nMdQw8ftIqfxSxtn2ydntpxTVIwRUjVFBgEAweFgQHzVz7V+hAFzxmGMwO+A",
-	"II4wYqYoetFupa2iAgDcd2A59YBwOodwD0X2bB5KP499rMDA/OIEngJDgckC7vYNS9mpgfMDbe7ZIn5j",
-	"CykUCwVyo5I6gOA8GFk67jhRzCYc0SWZ0cBzmPOjto5nfAMvFWemyg9tXZhKtPZePuMusaOsRYu2PHyl",
-	"QMzBGihY53RWh/kPm7eZv4Nc3AwHFSw40SSOTg2wB6RvkhfcRVzW1D2nV3GIznKySCAvH/zrWcq0YYMv",
-	"TjD0Eitu7xUALAaVFgySHJsWhedY095jUqtXrjVx2yrWNpoIPkHLPSB7xkSIJYn0DHOB7hTxMlb+mARH",
-	"gxHJL99TcRNHNpgv6OYVkmYsifa9fdKFylJmrhlQ4hf10QwPWteHc+GqW9AC4LSARNCKtOlC7sO1hh0C",
-	"OkQWCVVack/0RAOyl3dtDExTuibAt+WKh330iI+JvUU5NSEzKl0R/YLWsPf75Fki2RIgEzD4FaLh0ijm",
-	"NF0VNFOR7mUJUFGzvVRqJUStWmYepg+HUp668e2GW8P3Pf09gj80KqSjDfpoi/xqK5yd7PltU663sTqq",
-	"9xwl6FyzZpZfNasl5+GMRVmyo658RpaMXScrYhID9GYgHoVHEV41XA8BSIeVNIxd5/uHV9qVgKcfO2qW",
-	"wdV+3Ol2JLrgWrnC3jJ2HdFVOfD8ZF0wdbeDiRPmZ3PpVmBkxTzz8vfnYkkSLTIhUNbw5yLizgH9GzQa",
-	"a8MjHxFCySPBJ/7VzDF1EPdkxmhkFhJgPgqb8bgckXrsDuPg+GjTUSgobDKnH31oM+kV+l4QIsRup2S0",
-	"vACHW51At9vY5/6fawHapt/tTj4ETrXJwIOQKUzg+lRkp9CUNSBZVSKZzQea6mmFa7r5Ft1qlsW2iOBi",
-	"ioRZA4U4bLTQB01XI3Id6FJx01B0GtGVnqplEs65Hj7GawYI2Wt9qks2XXGuwQ2y5cFuk2buJlpilZb2",
-	"xn1x/pSoX7LYmMVhG0sbu24Ip/QY+kXXJogg8jgZTnqDg95Bi/5rhvBKdiw5ePhj7eTWOEjlsOR5lRs9",
-	"PXo7dhVdgrOemE7zY1CRV+25fKGRepn8o22ZPGzbpBnRDPhFr9hcPyEdtCIk7MuChrU+aFtJgOol62dj",
-	"+fc83uXxyof7c7wli9+KJVYLAhV0XCK0X5dFXIhrdotKQgbeVeD1WZ1PYG1DOYn5xOA6+yGJknjKbElV",
-	"WxE3x8BRS0FWjKZy/zR30XRJrODeD0IOsZtyyPTJyfFg4DKX44PByWhQ2tVj77ai169+cYap39rGXzCx",
-	"qOAw6YlHWYgpEzMWXiMWm0OowxapqTIU3sRKcG/GCuLoInGKygIkb15CnoThsyHFyGTYFn2eoLkapgTP",
-	"mBynjGp7yIXpsc/cm33vs2UaK3+C5p013u3YGgj5AwDNtZ/AFJ2RrEmfHa1Pn62cS9j9fCeaT87f9Ex3",
-	"la6cLYuIj4qztijeto6vvIYSiSI1td5ynltKlmiXC2GbqmdLFq3CDevGQcGaPMF3i2+9JeUu3CTFdeXl",
-	"tjxBYRbLmLMNHeJL5T5jRRMEWtm6y61SmyBxmYBILeU2+TKXqpACvxz4YQRK3XogE2ciVcR5ClwMHUPl",
-	"bp9THkEw2oJKRe2lJdTO+1ucJPSq6j9Fjlo/fW7Nte3I8JXzaYUM/ZzZ3Vn9RnlGr6ViaUzJy2xBt8cK",
-	"2C6rCOi/lFqUD906Gts1YV/+1O3kNypNeHfV+5gy5AKkBYBbEf2UgCKSskVCQyZLytde8ON7QDLlbL9P",
-	"ngsE4YqYAxFrisKY+w81Y/NTdJ7oEdhgArwSR/wUBymhlb3qhXupMfNqrJar+zShDbmapXF8mMzGuOpC",
-	"K6ualwg8nQ9/HcrHYQPKR2tZZC5efxY+DnbGyYuzb88wOFG/0iWsf9UnwbNMS5CHLwWPbCG84k5kztI4",
-	"pA+/ZctJnaNu60c1wtHKqLycpeW67vhLiUjlLfKLqWZZC1V6bncxDFV3oEwf+Sa+YdajH0cGUBnx1BBm",
-	"0xeSRjMlJjORtMDYeA4xLMVFjLnGcvDuBMegEEmyRbvsWa8MfQaxh3jWVyID7VCyJEG2Hd+tYG1vcZ+i",
-	"B0evK8D23QZM/DPeKHZNpUJ7w10LHfjy94mbBvj5rotu4Sz4tQJOdnBJNkZgn3lO0ZbB2Lfgqpb4vRHY",
-	"W11YvUWb6RmPFiLeNWz3Ld5aAhZqlBfPozzCwu0eKx9eWVOxxID+KEFSFrL4hp2S4C9BHlN/makGsN6u",
-	"qRUfSwRmhbxOJQgzEzSlEbRYquMFuqgAeWpG2drs57AGXmv2L9W3G1oxw21su9qKHmH9fZMWWHmKvo3q",
-	"u8V99ATz8Dq5rto3993uI8wDLj3yfKaHy6p2uzO5UpnEyoCmjNmRvL+dBgRV6D26z0ypxZ7cJz98/9Km",
-	"1CCoHNHMJ+WsAviZ17E3EbC2kj04FbC6fdUeOHy06ajqwXUtwfvO4VMGW/u6IbL/iQ0rAPhoZhErKt51",
-	"bKMxL0BrCa3UhqYLedOBKbgIGdLltVuyLYujNWUyeHvLEbWc/oBvTey53jK5xS6Yb0Og3v9TCJBq8Kst",
-	"IfU8FfyqT75KKQAIcBJAGuspIg4EcyYlYNgo4Xj/KipiETbfCC5Xi8Tpmnocapay/GJfFVjjRlXhjKZa",
-	"fdSaXTyHxCVbsIKW9MxYFt7+1uCovgQYf8r3GZHQW5fMaTiLOeuljEbQv/4gz4cREVaJ/bhIaMxZpOcU",
-	"PIxEKB9C2E4VYrm6Ln4nx9pkdIRwo2k0yfM8MJHZ2vB58rmxaKlNPu86GSAPJMFA3fL4rhjXdpRt2js8",
-	"EU78vIskMb/GTdZKuYi0uY2FmoyDBdaERCLM9Eg9QDY5M9NsK2dlznr+rzYraKjYN8RZNqe82EzYOI4D",
-	"IS/Q8YzW/ymJBNhJC5rKekG3C0ieToSte1KtgnHY7zQVwpGKLZr2tbaHWjNAy04Ph30swXcZOW0xASDj",
-	"iUcJm2AlktBUSoWYLchpm3C2nFRSZ7S8i9VkKtLJIhWArcmvKkmotX7aZ6dD1GdjAgeGimId8WiFmOgO",
-	"pRSFlCmIEgSfW1A1I3sBKIl9iHYO9ruV4j212j1FaNTGDMYKxEKR1U6T5PW0M/6xFeYOZpRZCJj33Xb7",
-	"jbG+1eNdCkos59D329R6tHUA8qqPpgqAOZZuAUhTEOK2dSCb8aYvU0EjEiZU5heUsNkuYZvQ4Ymdl8VM",
-	"rMBs2McLlkLgsvPIrXGYv2YW2/6dUsUmUFqo6GARm3+XDkDTeHYEj7blBzSDL7hVwVpLG1oT9robGEBP",
-	"NyCBHlFWdGrB1wWywfiwVNfSN59PXU9DJiL89g2ZcPFdG9L84bazqhS+vIO52ctpkamJmE4gvHTX5qxy",
-	"KOMrTrVlc9vpNoDSlJpzDBPf2XJaM3VGPUPato3C1Nu9jZTdiOud26iy3VIzo7yZMsNwvi/x520/jrnM",
-	"ptM4RACSUCzKFHNQtFBla04jKZMiS0PmpeHD9jQClWInXGgFIOPRrs2gLgHtGPToUktH7Vvy6HdFO4+3",
-	"bEePxynLtFNDM5FEXpLdvg3FOOwmyJxbtYVSK2XUuCh2askFWtMN+BnOFg2WbkPDTInpdIK+3V1bRF38",
-	"tstf5fsxn2SykSBqmkNVCikhJglNy5x+eNB+PBmX2WIhUsWiyZxFMc0xVPPWjnafXcqyyoqPRu1mVyhE",
-	"le+L1anpTCXGBo6BJFePbAPuZUGhYXn4cTnnpdTCaH0LJkm3gXMcOVzV+zkKleuYR94z0I4nm6pvlywR",
-	"S8xf2pVgixp5d8EKwZ95Nye8BLToPwibNZT31l31PZMLwSVbX+IOXS1c8N7o40eSmm/6ZO9bOmcRKbWE",
-	"V5vwqEukQPcRODWothwR9Uta017OKNx1wR2+Bc00WcnQBrrw9us3ATCRTcXIHI9c1QLIbYy6H69FzT8X",
-	"d+mBJEZxLAr17QWuy/ovxqi0DvC/BO+4KZRnzEDEciGXKxJ88+yCPLwZPsQXAgBXoJwEZ3wFIwv2a/UE",
-	"33FPQUGyVT1Bk1GKlyixfMfNOywi9IrGfOd6gyaSY0YXC8b9KfU5YNpofDi8i8KAuJdOuUPrxdi1PKCT",
-	"NX7buoD5VdUDaevBlNHP2I2aBK1rBOq30YFedZ4P5yP+J6oRCI0+NYTt8zvmRI81O811oYB/m8uALvmQ",
-	"sWwncEADr1Z87yfy4baogDDMyVpCui1BrLm7gQUzxYsKCp3Lq0lzqcq7JMOJHUOdHvOfPIRZ/LZNEfAc",
-	"rBQR/nMGWMIFyvFD85/1VubXkW7RBvtme09t9XKqed/NC7e6S1t79nK684/KhYRej8IG57IJg21Br5hR",
-	"MLjaCoGtqDttbqKu4O5qySCrO5Wq9bWUlavbYbPl5Y3y5PgrRqZCW97yFMJpDOKfVCitNReHRDwITpsq",
-	"lga/Y+i2goX7bzpzcU/OGTMpxRhkT66yOGJkz9zRwV/yof21XFrwPiJih4iIEr6+d/naM6SvY5ZET0CD",
-	"8x1fuCx6IA2chMHGoraGNFwZKfZRkb1SvYgZjQqo8Ep9osYkTreLinhtBdMp1jULwy23eri51VqJFoyn",
-	"8qMPfSNEtIyT5Hughl2zOa5MK6YaAJoiFuy+HiawBsvdFKCBQClfVYi8iABSqFPgqcAcg3tRrfVYqoe9",
-	"12bdiili6b5NQaj1cX5r8axs0YZTSPm092lmTR5IMoulEhBWCfFdDngakayKinGRx9LqaaWMRityOCAm",
-	"PQ6CTH1RmNuE4OVFEcysvMSyY5LcgqXSBCzlibB6JbC4WJ+cIyQcAI0UwfuCJ5666QbDqhYJrB8TE5Zd",
-	"AxNzwTIr5SvrUFiWCLCncoDUkS+s1AXPqo7rm/iGcU9SBmJsbRmBbB0R/qNjYdqx3KVeUPt+l1Dy1ZM3",
-	"5PCEKHpF9oIplMWOWO/Jc222v/n+xaszAplk0qnsQ7AkBqIoRaUFhbXRRB2rnH+GlJO9SiGSrilDst+1",
-	"1UQaKj13pml5PQ6OvAvQuNBf03mcrDwr7WCXbbvcYkUTtZqYsoZrF928S0RK5gwiifGrCrBdhQhe/b13",
-	"eHiiTbDhoEX88pym1wwUtVBw6a9J5xSxwnh7egVx9kqQGaMpVtR1SrzCoSUZT/S5udLU2k79Mzhw1f7f",
-	"6McWqyzm5Fl/eHyo12BennoJPq6U5vXu3X/8OOw9fv/joPf4/S/H3eGhP6Vkq0hyKzZMxZwaTJXZs2oU",
-	"ID7uHR0NR232JxVi3opaZkKxhOjXS2RCNaMKY5ZeMVd6OvDfI0gaKIVsbpT/BXdyD1A352+4k438/qmF",
-	"Vvtla85u4HTlEszVdWweSmWA2oalMrSaToGAIIGC3LBU2tLxN8NTEl9xxDsVWMTI+m2vTTW2e5lxxzIj",
-	"htprgschhQzweblSi/KwDmTpG1Xg3x9PbzH1KmffuAp3z9r/8Gy8xTZU+PfGXdidgbcYjGHeW1pv7bi3",
-	"c85rNF6elo/U3F1olAM/LGwC3Jbav10zg9EJ4PcmkNZw/Bx2VCrN+yWW/aBoUc9j7nYzvGfu9wbBvUFw",
-	"bxDcGwRbGAQ1lv6c0US/XkPm0hvOpOfOo+l+yvr7xXXJ2y+uy05fsfmmZ02ltSLr1ZdcAonXS5okvTAR",
-	"4bVJEHr+fPzqFdkbHfZmIksrSMmIIliis70fB0Mksv8a/TjoHbzfH/846B3hIy/F1YE61hYvrtfYBzFo",
-	"LKLgzdnFk+cQYuGiAT38JY4+BXdQY99EX7Yrvg4DQ4BVCsVhWdSy/PopGZA5o1zm73vrsm9CFvsDlGhf",
-	"s4ijtUXaN1fEXbOX6wvZekGTtlfpcrg6lTKmrJaF+CphrCCAx9UOEF3CE74gMq7SBtygg+HxcW9IaLKY",
-	"0d6ImHche6y80D+cV4CCznr/fP/LyC8lkpizoQcp0MyER4YBV2ucHSAG0CHW52VM7QClI6SiSUP23hv4",
-	"0TO74WAw3Nrpg7NcRwFNWFdbZ8r7+FpeKl8LsWnKWDdXGKeswNOhnsCntZXpgU/qN/S0AhJA4IfJgppi",
-	"iRnPXVEBeoU3RVvd/AyaKgMvWBqyVqM0b5pxQv0bfy3sOjrokYvfN9wMyGh7bS6Ea6ri603BSrg4Nv+A",
-	"TJ0bs87mYZ/sneWI3ik12iVUhSBa+jtY9EV85TcCNHHn/g7vuoI6HQbYSsaNeIQoSzeABde9LLv17P7L",
-	"/PRfMNx97/EvSn5vEoFFmfMYl6ulACxT1+E25ZZqN7f+sTrbvO6EN8GIbXfCW+gvX0zXIHsNusZ+I3rL",
-	"tnuwZibr1t5kejZlt2K+JtySIxheSeGgLoSZ1LZarKCCdanM+r5blxNrpNI0Ig1Fs9vdwJ8hGyqz0QpD",
-	"GrQrnm4CwfPAk6a+TOltIgWZ0rR7l33nES5NfdsX2nTeructkBA3IR+uCRDcOsfYb2h1i0t/B6isunH1",
-	"5VxH+G5EssdUcy0WisVJxBSVawRO9fCSXWo3ubY1bVnHaU25pj2s1dTNCzXtu5Wa9myZpn2nTtOeLdK0",
-	"jxgMpSJNeXWmTwHZy2sy7fdJ8MunoFz9/ktWPKrtsus2bdBjX/OQFXWgu6ZWacQcB9SHTKhqhMub71/1",
-	"Tv56+N3fH7fx07eK8IdiK5+jIPqdQb+PvDpcjvjWDlSgdElbRxPIT0J/q1rnKZPVWGr9COJ4V4fR6Ppg",
-	"fsiPFscfTtJH8rEa3DSjx98Wqb4dTt5WyHeNKHf9NtS3KfLVYXJBQ9hoY0Bkpxk7b32tU8hnArTS2GNV",
-	"baiUWgulXyhe3f6NNVHrW9IIVlt0W3fP03DOeilb0jSS7YLDoR+fULoN3p+v2ECu07VB8bUq4MYyAG9t",
-	"jaycVawD/q+rBRsLTy0hSgIbB5W62sPmylM+ZSRV0suAz/VP3UqYxwNJfrh4QsR0KqswZcU5vwCv7Hgw",
-	"6A2OsNhLO47cTjNyVBOrF22PoGgin9cm3EBwvWMb3VFeGaxjK/Tkc+MBzBEf5YqH7b7UL67PwMiVR8uW",
-	"ug6CDo7RJY9uuc6Dp7SDv3CDB/XRMnmfHlIcz9KcK1lazu61VGI3ZYi4rnqt0a5VZZvTRkrNuMkjrdNF",
-	"fAr4feZI+8wRu36ABudDfdOclGpTXJYt889ZG8ivILZW4uBcBrfm9b+mGrdjwaFNJKVnXSIp/aBMUvBk",
-	"LWjwtrWMDu++ZNGOlYmgKhGWV8F6js0Kg3mhmh8fq5K7qVocy1nGcLYeEGyjev15taXfn96iOZKjsDQV",
-	"diqqmuIrm0nRoFIYSAmfn8xUi4IMFr3xMuZXSa6+S3K5IgUghXRSbBJGpbb+beKNzIvSOuX/ASAxwFGQ",
-	"nhk2wmMUf+ajCyBMbPOBcJtpnNGMJRHZy7jJpNtHnEGIW+Zi2S2CYtzhQgaZM12axNdlZje8fZGsFiqm",
-	"rdzVXtHczsHRjBJ+4TegN0KDb5Phm/de5lZrdMrPVTsMWWt+5Cqk5Tk/jnLcUtPU+75JxaTFdXtT7dwm",
-	"tRLRdG+lTzah494rkhsUyb9Zc80PtG9USWHeJnPK6VWDQtmyIpYJ6tixCFb9InbHulftS17BVVcuTLBA",
-	"PBG8Bqnr1OzYzRWMSw4pofj6HXLLbepttZ1wUYnr16y19aWLarVCAPEaOloABbeTSTtV7PIEAN5Nka6t",
-	"fc7QconXoSvmfWVNMta5dZGvUn2vW5X2sh8Csqnm/ni17V+8YDmTLJz867//JzBX4Gik6G+li+VAQsE5",
-	"C5UAB7NQ+RbJLoQJcqyiYagwr+VV+M/JnlzGKpxhJckc5SiwV+6liPWN9swt65edutXG7KBnAgAOAnO3",
-	"GfTJd/nnBqYPgiLF3KiKWH+EpsxCelkzZ0720E8AbyDOxS6Vynw6wq9alqwB8qlVYTH3bJYrjJ3i8mkJ",
-	"YJIeoFw5LCQ4PJSocW9PxbFtFGCT4OOO8HMVHPMzPedANx/RjQA7JT1ok467o9sUv7idgot62r2G217D",
-	"vUVw0xeJWRp+yaClHSKWJhajq6l7sWQRuaThdSngHUUYBnEiWKqpQKGKeAyyYqo63FOT7oWIizaWDgBx",
-	"bj2VXzf4KkHg7AYd4o0+lzFgy5yrNF6w/k9SCz/8t1miJzSNDH0H+1o1B85kAu+UIDRTM5HGkply02nF",
-	"lFjEk4Pv2N+vRy+voxfL59lJ/HFAL8Onz74emoFNPj56/mE0f7m8pXa/gza/rnrMRb0ATB4zAYzMgpqX",
-	"cie7JJ4SytvFTVSqZzTHJFTKWcQRqRB26zX3KrumkfW9X1HFlnR1SgJJeXQpPgZkLm60sIEKbLNUZFcz",
-	"g2AKv9t1gRrkpasG/B28Q5rUKtcO+Gwb9Ku7CwTMl8K3OdUD5Q8XrMQSrosbbGJzFdJcI3JwMl5b1GxC",
-	"mXi0vk8XLCJJfM3MqX8g2yNS3aVsMQtji+s0ivQ55RlNAsuVzWea7sg05jSJf2YudeHrZZoyz35l/rLF",
-	"ea6dX3n5ccvYsk2aUZmeSzpS+acKPGb5t88ahltW+9cergrxbDwi5w3JmhfN5YLAN4VHxKRqxKocvQYj",
-	"l/UqUfkvrmRwn+f1ppwyUu5nOLncRkFPehaGjEV17MDaR+0ZZ9lx4UeILJIctPFdShN+IEHgj4nNpdHq",
-	"f8yvII8mZQu6CsieVXq12TgGF+9yJhLjgus6kHQqP877kHq/EDJWAdkLkBACstCHT9xgESz9hxmYv5Eu",
-	"CVMWgeEPwNgSJeZlnODFVa5uLWwpc8ceNBmVeiBQwOQqoynlijmTJLHM1V6q7FjGuRoEFUrpjfUsUHLO",
-	"VLZ4YdgwhqAFJYESFFG6KVNZyqVmtNUBnBIKqV1iSjaujDtGMZ32JAM8fhTZkNjJRQ8SRTG32l2BmMvY",
-	"RCnr7rDY8T4CEwEaIwITXTJCo8ib87I2ac3uLy6Y+QvGHixYGpyaHODK5PFtO2i9jQlVrFcauB6t0049",
-	"BS6wDEWv5SVWkfVCLjSkwt1ZloOpxCaF5hzl7cpHhssA56uV0Fn49LjykjuF09yVDYCCArKnFw/ON9wC",
-	"B4aWmhYrL7B3A2qTebtaFQ9/3EKl2yrduVRQveJ7ymlLTMkP50/J6Kg/GJB8ju4RsXXxSscntxT1qjWy",
-	"lH77ym64mQWLdJkdFJ4vb4y7yBydWvghqInwHQgK96Py6hdv3a4I27o86jeoujZD0JryAuAFKdYURYNd",
-	"brDXQyGVJHPMa6McLqkWNI4cQKF3PC9eCFkhxNTQLQo3VPiqQWQzViuVxt+iWS0kZPB3nC4WYMbkhRAM",
-	"BsHr8ws/BMFDK2iCPrko0cw7nqdqFnl4pjDDepcORl/4o3HOTI6wySQ3owwpJ1xA7Jxm+4zoecSGWjW/",
-	"y5UbWWQhr7vsG2132dcyBtwJwnTCwE2xE/SJrP/cvGjoq0qgRUNu2Kuzml6SjflVqxIiioG1n1cMyWmi",
-	"CrguH/7iwWD/9HCh2ef+7sUKZK14wK1KFawBazejJnrEPpm+NfD97StJV7baN4JtSnosEG34bkp5HP+m",
-	"Snk02H2a+ErWXk08L3z1D+6w5McbG5Lp2Q79k+sb12aC3ykO9057MSeS0TScdfVviVDwXxMXtb+71xzG",
-	"uFZZLBHByWdWDXfX9TapcWRP8BA1ZEem7X8xXc6uO6hyVRyTp+SkrK51WsN2O16DBSZlrFNf9Ci+Shm9",
-	"jsSS+0eaxJzJnE4L4HIzA0yrJGLaXUtFY6wDJbNLJRRNEHbHxKliS4Uxh1ermDB6w1LZrZh3+11sLA+H",
-	"w8puRp/VpndKVQ6tYbvcz3UDRT+6L9kX3vFFklVb2++TM07YxzDJZHzD4NtYou1nb13g61NCtfFo3xOc",
-	"gUpEE0RpR0Q8KHkFkQeoZsH7EYvGRNOM0ahwwY2lbN8IAH2CJpLpNoHF0SgyJfMDGEFgMeSNqlTZqlOr",
-	"eU+s+RxLhMjX41xnC1iNL8LxlTAKYiXL9jMk9eqJgrZq4hfs5TEgLi5WBqTJVv2CCffJtx7mZ8HOWiiR",
-	"n5PjwAjXHI9uTkRbFncpH8CXMffeQJf2rcFftcGeK/aw5LU+GQzb8XOYXEPoRja3Zw1JF+wZmjK4ciwo",
-	"eKeeK2zO4W64J3Zk1UXazO1eeoP1XnOcRS6bQ0Yu7SfblbDQzTyQOYLOnVwerI3Es51uAESrqNSGyZL/",
-	"7/8lueDxuvXNPnr6TTNWEJ2BMNJM0vC+BU1VmULopbjRjNrlmIp+3M/zBOr8tV2cxIeMcuWNOUVfkD2m",
-	"QdeRL2RPpGRoWE8hjKy02ZxqACVPLxeysVdTehQPqHFEKfrRjAIEUczJJZWxJGhSkb3h6GigV3E46h+R",
-	"f9+vJIQdDdalGFRUI2fW1bF0cSCgKhW+Z5p7j3L/bmCXNtCUEmgitoKkpETZviDyyO0KAuU/Ot6b8vVn",
-	"8Vl7DcsZRMsNr6oaexXNYhdl1+81qoRtWfUsP0U+BvU9o5E+H178AvNTDqAWzlh4Lcklm8Wg13jsbHjD",
-	"A4lMwxl+/kASkalQYBRqPdrqkvpKrwbiGghmOUPPkX1TKwL68F5qHQHqTpdZjfAGbs/jK8zUkM09aRY2",
-	"pejsRNEJBQZg6pv7qGxQPrFS3779aCzFp4cFDA8rz8JaQrwXk6f6bOQFec1rWhuc0jjRv0olFmCcFizT",
-	"XIfB1cksUxAIqeUN2ZMM9pZwQThbEuPwkfsVhFV9FMpFgLGPjdCrrX2hxQ0kEpWffI23CNxLu9WQMml9",
-	"wjqenCKpWOd1N9/MawdgKHdbbeefWY/xu6O7purha7qLNCES1v0JV5K2sIZeIcSMLcUuX9EbjGGugqsv",
-	"mVHNjLN2f8uqGxU0IgO40rlYCnRfY+D/KRD9DbtiiqYxxY1zcDgOP90JwNNZAeqE06miN53muE+N6PKY",
-	"nhho8yIgKbPhPWhJmk0tmiyYHDSoDTndKOAe6o72++SJPiMs0n2IIk67W7o9KcK8jWa0x9lyv55I2wj3",
-	"tBnUqduRM5Yk01jOHKAngAv/6K6rk11eUGaOPtTKQQ3gQ9ZLvSUID9nLZ9glFoSqgqHbgriqRc+a4HMm",
-	"W+GDeyDBRRoBIvipSdzRPLcihPQbvUePDoejFuDg26DT4P2wCf4vKOYBZhOteroVkuptqKb95siHJeBD",
-	"b6JqI5LMK621u4YlKOgxxuvn/hZt0nuSQzcDDlQWalPVumZm6lLjWrj1vBRFcbNkWet99aD7AhP3BSbu",
-	"C0zcF5i4XYGJDUCgAMBQgC4oK0zvsT9/s9ifd5ZSbuMyNgYCFDjyIs1BRfpNF/+bUUPLQUMbB59G3+Qv",
-	"3zH4qU1o8LDoLZFQbWcbF9N/E7AVJN2fG5d1XbTS21mcMBJorhZ0CwcPTJXxSPoSh5umPVw77Y178Dnh",
-	"Y/V8JsU6+AGxymuB+UMQUxQUXwbos2AflXVwUI7Ow3Urc3C7lfl1wW/vDk7gTpBtuyak2dL9lCyElLER",
-	"u79VzNvtjPZ11niL7LQvABbrRAfeFoMBH/jc/uCrtoGRcO4umWaDuVpUutkXSaQPK5iYYxdsYC/Q/4CA",
-	"/JQttIEDmbvgVpMGVqBbyOz93ISL4qnZIHB6habgw16A/9oCc8AfV1m7NkeeMglzT8DalSyF8lpEvcml",
-	"Gx3T/ir/Hu73zwX3Wzk+fxbs3/WIv3cD8lsXASUdzK+NbMIGztlkjU1UcYO3gMtowhiuqOcV0+f9equ5",
-	"IVb7NWeEQSE0iFRxaE9b+bFUAlHsq1fCwHObDen19PF1zJKo4JB1xmMukTCjweQC7AXF9kIEAtIM/NMS",
-	"i/4D1Uvw70GaiMlpMEEG+LbKZNAl//rv/9nvYulDYDcQbZhg8D+3eVoVw7ks1qepmOuzCPFDnXHn0O+8",
-	"aBOpPqOLBeMbTvnRVhbMFgrqzSQ4JXEkiRQpJCgDYg2oPFXF9cbcbx7cUfS2Q3KTeiR37ddGtW/SGOHt",
-	"vtQk6ir1Em+jqStxzZo7iiPryoP3nMvW4vbArf6Nrm2nEkMxNCWujdwd+OXuRiXVH+gDl8U5PZZ2qI8D",
-	"nOQpIxD+SUnEaMrSPPmHxhB8oE0JJ4vmtDiNNn00IJRcCREt4yQxOaXkclUIfqMIVL7LQ0/hwrXyG4JN",
-	"BJj8iXyqiaL62qjslAikb/ht5Wl12pWf0fCsf2XZdfW55duV59YnVWsdUGVrjWsyqI+Fi4mciWUhnPpu",
-	"pSXv0XEmvWNcR1muVw5cLp/zk9HNJchG3KeqCNsMb+qVYWVDZBtQKC0d411RoWoC+B4Yqj0w1I51E37d",
-	"Qgn3BRJuvbmvMXZwt0iv5yYF4CaWsSJLk+vXrtZ4kPPQwCngLElI5wzTfgwzrXjvXNbrVg3Nn/+X+c5X",
-	"NLR9lXKPe8Krv5cw0iqKzB8C9Gy4W6nGbYDPdsM6+8Pjmd0jlv3ZEcu6DmKZ5ogIMFatAuNHHdN9ZelC",
-	"eKO/wftb8ggXZoLx5I4r/l5CHSAEvAy1hzMvJSysP93IMt12rm+WhZr56YsgpZll6f5+MNPqDlDPnrIk",
-	"gryP0m2ogXFw7+sAGshuXgA4QcYkgj9ysdx9x3MZ3LUtWGmNWD+UE5GZLF1rQLkvlG7+9zEFMCcOtP9c",
-	"O821zVw5X5hVrjlm7LVKim/RWnva+l4oqtiFtpB2V4Ty2+gUWouMjwErqC9FagNyylqBuGFpQheayASP",
-	"zL5OaZaozvjR8aEWvRUfPb5IogxCWjBdtN6tTZQF7C0pITxHzWAcp2RAUnYjrk28nv1QcIaFfCu3bwfH",
-	"A7d0/fHg8NFgc+XtOg1DN28xqv4cztQdLPYiZTexgJxfgBHH5TYAx59ruU1iQ2zQo3VvFiwLVhnHIvVC",
-	"Mx5J70A/40qfG0wBn9G2ZOw6WeU1/8XUAHVDikJ+7bwl2Idyq03pM5/jat1VPAhdNeTu6l+sRNJzq+CM",
-	"q1mmO0ljzarRy9HKsnzL2HVEVz6rcovYFHBvb1802Fbqmhho0oY0Ua0XFZXazD5CZkhR68tEQZe24aQ3",
-	"GPYOBp4SbhuVKK19/iz4xL8fet5Q4h82hc4Yjcyo2Me4krR6fMtyeOGsVg1vU7Wyrb3jlqTL1ebs4Xpf",
-	"6Ryf/uGrzq29EK+WAdj6OlxOctr1zAxoCdxEGAwKKI5J4tD73gA99ynkWlYTf0+ai4w1lhcTUzzGRR+1",
-	"/B5/RbZ43og3AIcW3EkIlFFhWsPHeIUOd+qtWVapiGKtYMKWl+U3NImjCV6x/eK9JExL3KchLmDYpk4k",
-	"9gV6aitO597QGF0u8sSStuFnv5nyaMBQLdF83spnztaW177C3n2CqH5IN94hWGWkyYucI8CY97YriuZ+",
-	"1OqU5LrRVv5iIxFAHT01GcO5whPbiKnfsUf4nCmVsDnc8TRhapTvduaCM8DE0WaDNYg9umOjK/KJRb7N",
-	"k0pMfsXdQHRv9GUZF1Z7D1Zj0dzywrQpoavV4Dasccp8MgSupR9Ion+9A98k93kkc1zif/3f/0/hD9V/",
-	"6F53AxTbqG/lRDhJYl5Ru8q/VbSvyo+3CEKtJf2UoZIg/xzzsquJHdsGqTZ7ob+3y+1Cvqzd6NZb8CuH",
-	"Y9wivO/XFs3NF+jmcLrFTCt180txbY5z0HEGOl5AONR47Naz4u/ZQqQbLtwL0icpvO6EbwJqSmEdA3Z5",
-	"nljcVsQi2o97PdslnC21geEGS26HmVURNx5Z7Fc9vwa1sx2Hbad83tEdcZloPuN9scPqcL+buCT+2sgn",
-	"zc/eECqfiepZdrKXIz/t+7fA62TwdKjJ1CPmWOrcNwHWD2peFtwLgZf4FQNke1vNxVDp/g7EeAHwRTVq",
-	"bOIURodWopNPYltt62ItJpu018p6rx5Icxb/RDrXH0v/+dISf53LrhSMM9P6Ta7gw5FyqW1djfRmsL/S",
-	"QHaVjYnwysNLIa4xSSKeM9eXTQAoyxVUil4baBgxNVCil16r886SZD97MiOP/Okcz3i0WzLHaLhTMkd7",
-	"720iVM19u30mi1M5vllJ7G10Uh22EVJOYfpt/HAbxXkiKhJcU/j76sLc2q3sYLxIRiu85A7czGvbX5dV",
-	"t3OO3FZe663r9mKFhVzthYlZAIK9vFQv4CN76ywE+6cF7pTQUnueSUCcwm/RWfQ5ivPefZbabylfDJn1",
-	"JGFT1eix17pgBZPCZHHnFwf+nPWDdXicrT3n26d3bXYSV5KyLMcvscASj/qMLmRcfH9WVZPM3hRCDF7l",
-	"rRy/cBW0U9Aw6BBfNlq45BH6zbuG9f4JcZ0tmlcGcoc1j4xloYvZAD4UEFws6xu85d3junzZOCJUXlej",
-	"DnbLj/UHWNmJBWMrHsozDClql8SGYHGxJHtSQdk2IjldyJlQ9uN3HGAakR0Fh4PHsIATF3h0v18GIh0T",
-	"LkzTgFuou1+JDIBpEJpfb8GMSrxbRKwVzek0g45SuuR94iTyTUSmJmI6SZ14P6yQLpCLvuOaHxQz7JOA",
-	"CzWZioxHOBiZhTMjHOdWfzWFvFciAyBKyZKkHPhl17EGedowNMwjxW7LxO601D7Yq40IcTZVZEmEu83F",
-	"8pQMLNqVTWXUJF+QxiZ5Ug1Az3Nvc5dimcniAVl/LP3M9TW3ugagI+PpNGekSwz8IOIg5uemLfc1+k+l",
-	"Ga0MmQlh1ldrdmzYi4cpfxmOuH69d4taO8cNMDCnLLy2YOU2SqPCGW8BYbE9TqSH3f0AZSmGg4ElHWnQ",
-	"IuC2V5NSrk2xyEQ6xRX4vB838l83uGEb7EiY5Av80qLx2T83uO9Kier5/Ju2HITPC77Itt3vxhJB+anJ",
-	"8SUbHXnbVPxpU/4xJ4zhAP+3iTzuvExPrRZPOYXnhqX/ZXHc/619wRw9zKYNbIyX1pIhsNGPqd6mKZCy",
-	"EsRc68hTEuSi0766FyZCsnKm7L4tldHN67NKjIAuhcPrHjvdTt5kBdobf20vyHKrw1MtwBRfcec3TRmg",
-	"cuv1hUIy8Zy5vy9o3KbuiPVTmB5QRs0rF7L4aJvJQPC130SAvSAU4pgxurmbQzZDiDME1O4YtorR0lpJ",
-	"gvyTuwxaXQ8yVupfKlEEiZv4pnhK4kIXI9iaL5hz1BsNNg/v7iC1lLiuOu/ybPiWlfEMGGsmG7Ynj/oC",
-	"f255n/RHZC9lodY6IDlnLiQGUxNK0Nrd330bN66TH0EWR3zJEgMaACECzsABaULKDM5UxS2ySEWUhYhM",
-	"rjUDkaldwlWhp5IyBE/KJxMfNQdINOUl5YcQEuSKiRXwU/UD2JxjBa3VahkuFK8Sln60HWE1b0/RbR3n",
-	"l4Zz1kvZkqaRbBfFB/34hA7OZ13YZDijKQ0VS/O7eWRhUOtHsSTBtZWE6iFXaSWe08mCqsnh9NF3fsQN",
-	"SO1oZju0kipSYj6YvMN4ZK9HTMZEgdKSZ5Ts+5AQdztTMhQL38XIW5saiiPV9mQkKiom2pvjlFFIsUJ7",
-	"Mk5itbLPXMes9xmAV5d00Qa0jgaVsuyxsyfJ0EhOEfk0K9hHJVZY2r+NwZUgNf32H0QzIR1tY9rhF3mI",
-	"x3ZhHSjEbx1ZiZv9RwirhAV5G6vZeZ742w7K067kL9Vs+oYEYrjFQBwYXL29oOAU//rv/wn2u6ZqIURJ",
-	"2FvdlMmF4LIUUm2C3uA5AswARODK1Hukc0aCFxGbL4TSVkvvr2wFrcdaAKPwwyQs6ImSGZUzZCZNnOzx",
-	"Pz+M/n59OP9ePbp5uRyuvuLH4fPoYPrNTyeL7+Qge0aPLuLXP09G07PH4XAzP6k6WXDN6vtTQ0g9M4v3",
-	"UwbV1bU+2HUYn9EzP3U7PwBmixO3tmulHKqKsienpFrmpVrl5O7Ktsxj7o5ueF/I5XdfyAXQf5Ew7+u3",
-	"3Ndv+TL1W5D+zhOh7oIj6hNL82O4iWe1CzZ2fELrkr+K0sb4yinhWjkBe2dZXKYXFTLLN87lXEdn6492",
-	"SejFVYVL492W9cJxN1p8x5rY4RC8wTGHWk8xThGGUbZZfVM9Z9Pyv16wlCqRnuHr6FndrSSBbaoedVW0",
-	"Cjg3stV1/BN8t/jWW4PUXUn9RvmAfcuW5B8ivd6+XEyYxdKbeVPqEF8q9xkrmsSU79Jla7gXzVjQgw0u",
-	"benCv5xidq/mRehMLMhH+oI8HY/vj7T38/tfDvwlWtbWyT3T2myqiPMUpITnQqTznPIIMBwXVCpqve9v",
-	"tXnztzhJTOxAqSyKV3jtgAJvSbSOBp+TWbO/wu563VvxWiqWxpS8zBa0NvSN+75d5BWcjVL4VT50WxK8",
-	"XRP25V3CsQpFhcprvHcEAX9qChJDMgLgmMvS1cpe8ON7uKnmbL9PngusjhgxAkEZpZpheFWqZmzuELQZ",
-	"iUvTVoXdNX4rX73iAsvR+bwhXXJzorU0Zy+kXGvDMa84ScoxXpc0LXk7qkdS/9+g93jy/pdB9/Cx/3iW",
-	"h7/m+g2zWic/eys+nXHy4uzbM/Tz6lf65FkTNyFaX6e1op9nc5bGIX34LVtO6rz3FlqMgSp5Zup//nom",
-	"3iZRC2C7DUSBdVb1jEDEpyxk8Q07JcFfArxwTpIKafylRArWO/KXlnCqDZCtDSCrm3FTN2OvFtDekymN",
-	"EwMEiGirTlB5DYC1eOT5TA+3VNF5J0JvDB1iXCuLUeBsCe6U7JIgimXxq1Ti/2fv3ZbcxrG1wVdBKGbC",
-	"0h9MpfLgkzL+iD/bdlV5t112O11d01OqEJEklGInBaoIKGV1jSPmcq7nIebB9pNMYK0FEKRIicqD7arS",
-	"vthdThEkCALrvL5v7kepaGQn6NjLyjEr99eamS/ytPbETbWed1WP/fThjfWJ54vLNIkA9SyX1bJNc70a",
-	"Hh6S99anXw7N6VCHmNG7Oa4qotNnrc7aP229ZFXBG4eaL3IudbmWqHNLy5Mszvvlv2plIwLF78JLGocR",
-	"kLCj76oaTcg7GYk1D8UfGp5bmJEPZSi2xAl8GKuPy5hxbLKQXC9ynh4sE0m2Q4NJePsU6Y1Yy2Tt2p56",
-	"n6xDdzcxd05Gwp1L8XYsZP61siaL2tT5HQ3EM9+cs1+XgA5d8X6f/cMNT5NZggkxpjKq0yElynNBeQhX",
-	"5z5jXSx0gyt24LzZsZT/we2+LVmujZabv33KJtwZVZFybblfk5ldSOjF0dlaMqDGiNsFSYUSbf4MA6cX",
-	"SEwX4tN/rzKYY2nxdyEO+bVJs70oIhANqU3atjHEZKCWF9pqY+j0DBDD35OoNQjLIr9JIjHGYMf4ct64",
-	"b+A6Av8FJ+qSq0QxpNJ3wcPFJTSzsu7R8eMBSxQ7Ou4/Zv9774wNQNquUVqa6+qRlT41z0bzT7VTcI+f",
-	"pwCW58+5cQbPnj1rmoDrUa6ZRr4QRc5L80+Q7qJ4HkkNXHTWxeQZkCpIzHEnmewFxIBrWYyTOui7hpTl",
-	"WpZq7SsWK1h9lW3b7bYFiw6Mp7TseIj5J2Msrm1HZgwWKHUz1gY50Gt+M/ZAgZMDCHWgmY08/Wa3c7lW",
-	"cnPM9otv9d0ndy/HoGm7U9vy7Ktt+239RVgjsksdBHUx3KrDCF2aPSFB+zqJpiDjLUquCUGbSOhJCDi5",
-	"RlWraDUNWWiOVxgwzsJYzDOVaOzptBw3c5GzcC7yEPQyZ2GZdzgkgj6ZHRj9AHIy5Voc+IYDmwioo1i/",
-	"aZ+9d1XhaB9x/AjzXMx5Eldla6IbJGs7wdpUTf4zsPy494f8e/U9u/bT9oZ+0Xl1fWtRApqK0XevPN91",
-	"prZS3a9O97e2LUKn36pQ0vhjS+Imu5W8jZSvzc5/uETzky7vrHFal8M87qrNpw5+bT5hXsD+NjQf9JUx",
-	"O19AKtg8AJsKjjWNdpcOWZhmVyEVBEGPmsy0s54BdhhLhrpG2ZHQdWUc7s69gIVLDMeG7P27i49ws1kw",
-	"koS9bM7UhT3cFLhVUE8ZLvI0pKoSJKZj5v8rbFmRYmknG4ykywXErHSCzW0sqZ2/ECXQDHI3inbokaQ7",
-	"P1KWJz4o0D08RnuITUiWvOCpMG/AumE/iVTYY1xrHk0d2etIGjchYBh0VWaH4TxVkfbHAHC1xcTd2UiL",
-	"8KfXL0EMjWQJ3Sy8ePWPn179+OJVaFwQ4wOZZWHh21cff3j3cvjB/HrxMTR3lu6vL85/fPHqTdjrs1dm",
-	"hUbyKgNLDwAjUUAt9GX2iaXJNVYuoIaLMilFpLNcBSwXOk9ETFj15hpzK7CIzCS7IeyR8cXbj+/HP314",
-	"YxYmisRcK+NHQm9hJUBuhjeJj7Yfcg37zF3xvzIMjqSLObfBUL/0FR9fDoc+Pm1RBnudyIaSabdaJc2c",
-	"XXWCDp0L83d4bkluFD+2b8WoDRvj2tkziKv3w8eP7y8gimz+VTnYuYCDCsZhQziZDreLJ8OEDkv3qUvM",
-	"7lb9B2vaKBFtD36zDUgFKOas+TJvU937HSsHHqQ2oFUs079fEt81fvkQYcdbBaTuI9REEaYNkaTmPUas",
-	"vfUWfzvFihlCq6pqbDutxWxelxR8iVwFK2YvIVKjbUBOVJcu8jyrs8Smq8IhoTszzKsFbDlNUkH+IRQV",
-	"rWSEMZHtLD30xpsqBL0IMIhuC9hZ0Xn2VgG2BhWTKLbCxYeDZ8+Oj05atSg05fZkpsd8Pk+TCDrAWRf7",
-	"+4decC8xciKNsSLaM4+MWUMsMCHrXopEXlluCRGfObWIxBI8us4mEzMEXwUNTFzzkHWh4Wgxp8qG41M2",
-	"zRa56pUtTn+mBW1yJ+jgLY0Sw9xoGYHI/rgDWw8M2dz65nZ3wSSU6NsTbe9YFO4gPNd3XFAcp9Ip8F+r",
-	"7rT/zHU0rU9lQqYCui8FbAXEbMgQWIDwIgKMq3A2M/eB2k7E0ciFUGwxrzn1C52NgUmpUbygdY0+ZAEB",
-	"hNjpsnzvrfAkJcrr+u+6yhYF4Q99ztu1BDUrUfMLW5o1EjHrYssInTOISvnZYtujhL32eBUMbSWN2nBH",
-	"WyQhLEUiolP3BeFZ5vyDLRsX/TS1e3zwfHdilC8Bftaqk3WZyDhbAuHNGVTgRzq5odWm7lXYgrJhJo8/",
-	"Do53ff32hfE7pW+XfA2ezvwJGxGf8meXz6NBfCSOJydXp9PH/35yXV8gBTt04+aha25/Shqq/N9zpQo0",
-	"SXP6KzaQlEbJKJ6vAvvhCBxswuaZUgkV1O+c94XPXYpzwF8qXgn86b76AzA+uul1y80Ad6r+3w5s1wZi",
-	"G8Q+hOpsGwbcnXVDJ9LDHhkuU5G2s502wiNhRnvKNYj8mC3mdHvagkYftX9Sq0p7UIdeqb2xlC2sc3si",
-	"EzMKIYl3JD9ZB8RJVxXcMHMh63poCcaiQmCEkuJoSTHZArLc6q2SWioU2o4u124mTzll7gwgD9ecvBur",
-	"BtwHKz5DUIZPIYA4FMNWGtXDohe2SuDBHq2BrZc6Yz0RWrE+tnbGwubblhbCj7FTXoiG3C4xhAbiPjHU",
-	"PjEEK/YWtwGSuDe4g/EKcXZQAfVp54TWnVr1cXXEbwtO0VIbzDowf58KDkhYMh5Jpc37uoAqGeX2Rgza",
-	"ZsExqws9tgIdQZvIU/511Ekfj54NT4+HR7tZg5u2bQ0dovvmLbZt/Xes+2obDS13dOyKBoynKsPWI7N7",
-	"ve9SXpuZuiIb7PnlIDqKj8XJ5PTq8fTJv59eP5vdxlqBYHlpU8Nfyrsa/7QhEbRp7WDTIjboRnFMktTb",
-	"PhuwyHzNuh6QQMM7HLIlT6BQDLUM2HdnLLRHY+hwCq1FAIkI4z1BJlEDSGHXQroZjYgcsw0DjSMETXAl",
-	"k8bcoUKOYG5kyWSHvuuAZtyZT0g7XPcoS1iC+K6FqjDyBHlli+Lxohj91zLkBw1tH9WgxNI5RgcaMPco",
-	"GKYzu8GNM0Rl+ZkFHocuVkGdBaoxnrdNkLjIWyITNd2CXnQ8PH2ygyxx+LHbAMuL6EZ2TZj1aZoQw2oZ",
-	"EPFxLX755hBjNbqYSLbMcuNkmj+vXDEK4JKINd7RWn/2ZhMFOH4rF4cr307cWD+wCkZzNDuWdyoaXk75",
-	"mtc55fS005bopVv9M9zCY1rVsqdW/q02k+R+rHv2QkfZrBaPzH6bkHVLW79AEDz+9KnnRzRLYGN2eFOA",
-	"0vt9V0bxDYz0P3z8+J7hVax+1mdsQDhdiBNKYAS54NanihP8KxUkJ3IdJfF4UFu1ZRfcPrR5v9pZUTRK",
-	"oaip7CSxE47SRl3ljk/9JIuNUF5je9LLsiUoy7padVcSuw1GPcnYR4Vd4TIeO0Gb0pjAhvJ2Q8CpaIhb",
-	"mfoAsuCyNdCLaDx3lPhHg8EfHxan0llX56JhVplr2y6lqF/qFjB/dCzouvsE+GvZh2cO5KYOvDZ9diUj",
-	"pn0Bf3vlI9Z0j9gRea2t6rGyolb32B/rlY/7tS6KRwTrY8TpGW8OWiepsEBoSNtocc7yhVSUifFo3pXO",
-	"5izieb6CzgugfOd6kQu2kDFlcSsM72eMX4IozvIanLSaLXhyD+CEm/ChiBTfEtB3w+VUiQjRoc48XKgC",
-	"/knhEaSTw7SvbLLcwciVQTh968Xc/+3k7/94nj/7/u//+i3/uPz3T+9fPnv95v3/+To7fsPf8IvlThjs",
-	"tpES8mde52T3cuWg0C9FxKkUHcSIMzFOjwbse2gF36HBsvj9rhU0QMOBMgPKY8zm2LnRckdVbWbiBJUX",
-	"9NsWPSsL6A0Ic3QyN/kyzcq2NGgX/eo0x52x5grjSf1p9OoHozLr/NPz6Fpmy1TEV0IBJnV2k8RIqydr",
-	"AHTjBdQK6C09A4myRYcUBOAyNr76pZiAJSPBAqZ0qGKxcYEBfavdSpMBEDeutTl0LfLXlYV1t61fSHEd",
-	"81WdYRJzV1W+FOLa/8QzaDvT0NK4RJExXQBPYGLOHsR01KICyIo/rm8CJaJFnujVhdn5+D0Q4O98oafF",
-	"v76zaqIE99cJGnGUCUDZgwcMKZ6MrcKnAw+ftM9ekOy/XNlCXRxJSHkoR3x0wQi+BZxXWH6YZfGGRsR1",
-	"PpsXTOQE0jpRJjXHo0R1mzZ/oP4XPMorscSSMiQAdG8k5FUihajtIO78zQinXPDU7ycn6CYgQVzZfKKF",
-	"3jVKcJLcCBbxNFVDpgTPo+lIdsPvXyHRk48xal4dsnndJiKogM35inUvdJ7MRf/fAENnHjqSUZoIqXuB",
-	"Q9huusnh70n8+dBeZW6JMOMcdbKzGV3FMVQLsWLGazdDBUrCW/X6IzmSFwLDfxZCkisWms2W5cl/YOiQ",
-	"/Q0hJsvQkoEtYF6DhRxJKF1CSQuvFvbZK5S7xhV0XrFi4e8jdA9HnSH7fQTbZdQJ2KhjfEf8r5lQil+Z",
-	"f4zkyGwSPsMf4iwaL/IU/0HhqHESjzqfP4dn7DLnMpqaZQ/NvUJ42Y8QoExi41h8mqe8sHz0kP1yJTRC",
-	"kCCPyq/dwziL1GEvGMlf+EJPhdRUoWp/wnsdln/ssS5CvgYs51pgm7GCu2hAA7a7rHIX88MB/NBjXajd",
-	"CWxjiwookahWMjJ/vUrkFdwxKRa/cjvvl17AfoFlrj4S/9jDDMgvwvtGZs3sxXRVwH6xW6dyG7ejzIwU",
-	"l/Fl9qlyCf0VHsV+uRG5SjJjl1YuK37oYcg3TSIhFQJfkhjIs3meCM3zFZk6ngnlS47DVFzx1JpVB1rk",
-	"M0pJ67SQJ+9Jnpy/fw1pUXh+Z9g56j/rD0Dnz4Xk86Qz7Jz0B/0TxLKagmg+nAqe6ul/zH9fidr4BNb6",
-	"Hw8GVB+JLkMGqPZUIJTIqz57D1AcRohmgB6VZPJ13Bl2vhf6B3gIeoZooJsHHQ8GVo5SgoyK/MzQw38r",
-	"RFKgpcC0z3WTnWWvOsRHIdQxGl/bTDOaHMj2OioM96bceFUAo3qKM6+7q3vDw7/x2ELvwJ0nfJHq7cN+",
-	"kuLTXERaxK8g6uTr1M7wl1+NKqba786b5EZIbBXX/ArgO98KzRGg8xAaIdt+WQrMG2vtkiOALkQDIV9i",
-	"drxxlmbJVe7VyWPXlA7Y48FJ4SWiWDV/Co33OYciUa6YyjJJiEFuVadcsUsBMvuaYAx0Nh9CWBz5p2iS",
-	"SwypcMhhJ5pSQ4iqAdsyYCoDoAwes0uechmBd2u8QKMflc166ykxqSaIY5RNnDNtDb9EM+DKUBv39AfB",
-	"44QW/47bGj7U1p39Aa5qv6+LCdZsbbgZrLfIbwTTOZ9MzIvebnM/Hpzs+MrFThrbYt5t7/9jpmkJjD+I",
-	"G2vroAt74T2t248ZbMN4hWWTE56kRt8iMZIyVv1yurLEZjYGnyjvKPQfTBr4O7JGHBgDcBEnelyE/2rl",
-	"Ato5nkEgYpcqsxnACq9CGXZ9WCDfByM5E3qaxQHLs4UWTIvZPOXaHFdYm8DdOokD5il8di1WAUNL03Y2",
-	"oZK3QXiwyGxMYpknWguJ3epQ6QICwZWYYFYPTrsFEp7xFZLFXTqglJXQffa3LAY44d8WZh3Qs8FeN4wV",
-	"4QMRVdWyeaCmL8uIN4nS52bBX9koBlh+QgM+9S+1ZV7e5Kgdlgq+zGJCsMFcCjMrvAr4kdjY3A7fjBz8",
-	"Odj8eBd6KqbgJZWaJuKiNKVpEH7s8+d+6+ygFkF2y6QgeGcREM2qJDPBuh++e8FOTk6e9xqnlWAlVzGr",
-	"NmFyM5u6s1l8xMM3xizutLjwguqazs3cAb/9jhqjOMIbpV+x/SAS1l4Grg38HDQWo4FQ8bIcWJIEkzt/",
-	"//rgn9YerX8iXX14Pk/slZ8Di/Z98DreNo6ufB3jJG+hvE4HR23kMCePUsQ46GT7oO+y/DKJY6SWOD1+",
-	"vn3Exyx7y+XKgp2jbm3xRq8B/46npCScRt486gIxLH7yyCzvrJs821Tp0t7wtBKwRAB33acDG9s6AI+z",
-	"M+zAGKQ7cXrLC1w06q0LLebsqM/Mgy28FBiAU35TcJs6AlKPUDQEH9vIgpB1ob2aerFGsuhD6AUI3Yox",
-	"JXCwQQAF2FZMtP0XlcdaQlPiWRtJitWy0OPLDJGuosq0CuBYvhncQLdap3wuIPhz7q/bFv3jtyEWb826",
-	"//rXv/518PbtwcuXjQKW6m6LKCUGMgtRc7v+jXV9UFfUXjehUq1vi2ntwj3ZoKXKBdoOw75udl7h8h31",
-	"NeEOWFYUqMfuRlyJg0QqIVWikxvR+Nmoarp2Dkc1SNKbJ2FfnVpMd5mHa0q9w1Re8TxNjB2Je9c/nw6H",
-	"h3V/+GH49m3Ajk8Pptkib5yRX0FezKmqAPFJS56mB1GaRdf0OHgG6/rP8Mkifxkc/frL4OD5r//X8S+D",
-	"g5Nfe8NfBgeP8U//W5tD8Ibre31PqI7/5t7SO1R2e/v4gYi7Ybk1Qg8uMAxYeMlz8z9a5DmPRNhsGZZp",
-	"42u33+PWB8GB9HQnuRBQFIaIY905T+JeQRZf+ymwjradeVbw9j+glbp9wOvJj5kUb7HK+u5GLazPdo/e",
-	"0vK3t2a9IRvsWPd57sOAfcGjqTh4kUmdZ+m2oXCxvfZz0Hn1kV9tGwPX3NZSDjr/JPCITQPMNaU8Cq7f",
-	"yeB0u234Y6YR09Way3uz/Nswy9EwZJb4HXe9Z5qXTMYGA32NqrDOTj+02D2NBvt3RoIba9szN0OjdUMH",
-	"wxPqLGRdS5X65JjFfKV6UOaE3UWU5fSwi6D3hZCi2SSRsSrK/itmvzG0LR1+wKbZks24XHmwZnaVgpGE",
-	"GiJrY1i8NKW9hTTSE2LfAdL/xHyF07JFBO5uCDsjPumRhJcmd0EBhi9c22evNQN5CXk+HukUi8rzRYq2",
-	"Vn1SdyS72VxIegW/oRwfYhQeBuDNKgQNrhEUJJl3hJ/BbSE/pkdhdvNu5ssrFhZ+CJQ2ESJx6GZNqQWu",
-	"zSCA6MS0dFq4aX32vbFaQmsYEwQZYI13gZpITzHVa7/WsPTcLlSeQqnpcWVn9wJvSt0jc+PikpF016gs",
-	"jcfZQoesi2tnm0FgoaiY9XKhAdcSvpW/ar1gJEPk1w5ZV2bYtVq+hfvIgCyCy2k2INFyx3wV0L8WwCZH",
-	"e8PiWHKlIawsETaPvqUqHtBD1D1cIIHhzUtBsK41HuL3Qvtn3WJ4bXMTvwMm2AYH0bNBm+wcsqof3ld8",
-	"w1vN88wRMT85AulCAUYURM0h1/bv8PRgcHQwOPnz+7usa5EqrOBBZq40xfjG6eC09+f3ifeO6J/REf02",
-	"Xbt7dsB8i62wGD9OcyFINGoiz0T6AyDZKyplf/m9YzXrmHy5gUV6qQhzo0TGkHcZykWaElqR/wdjHo2d",
-	"jh9X7/K4KAoedqzyBp+1OoUn61N4XJlC5+jp8GTQKc2ic3w8HJi/1U4E5+gm4Bvq6zM4Wp/Bk+oMjo9q",
-	"ZkB/azMDsnFgF9gS35KhPnYf9/MOaaA6A6HGiX4nBRNS5yvAM/WULhWc5kiqm0j6ax6LfO9p/9U87ZZv",
-	"8122kPFf0TX3T5tDvn0Q1zzNsuvFHBj0MqWbO/rAO88mbDFnOoMWPorIqsLNWsul5cnV1PhJy8AyOIHT",
-	"OpKNXqvHVU4VzuCKGg8U8PuH8JBcTHKhpgXDHh/JhRI5U/wGe1Y5xvKw8x4gKtgr8wZJzK6ERjpuzKQF",
-	"1q9CQmaoPhtJoOqeY914EoPRausgYCWMXO4BRthCXstsKaFoJcttc3yN+TuSxv4NXB0boC5OzA4PHVy0",
-	"LSKCkmiepuDpvtaWw57HQyaz9SJlQKnExnF2zq7FipAo5GrJAe1jmslskVsK8ZHE4lgo1IY3NfKaFp6o",
-	"8tGdBMVkU45m5R0oI3j/qeA3UCSXTSYjCcRwtp4b6wHBBxW1JTGw7y4o5ESFHX/LsPhtB0Ol2L9VMwX3",
-	"gufCLzPfUPERs44dng+cru0c094V/Olvx8sTcZo/1k9WTxfPkufZoHzF5X/W/6/z6+cdg9bwnk5Ul1tB",
-	"qGfrjjZf3VL+zQWqFKB/LnRgd3yt1QeH1EfqfwrI+QX9mmXQFbmHT18876eLl+zp4/5gAObDldVLDhes",
-	"zbexhpCVSx3LkQ0Z9s7wxFhmNFGynepu3/Rh7e29vHv1CYN2T6jdGN4TnIBYv79v26Uun7HrdmrKhLxz",
-	"0hE+QxKjWKwTlfsyn2Yr56jFiPd8lWY8/phlb3h+JXDc4zbTU4v5PMu1iN+KOOHoKP71LKUXWG4LUv5y",
-	"xZL4vqykVqWx2DRoS2GpBNaeEqg2PRmAv1wuiy2yFhDGNRp2JF0bJwBgLC7N0y6xEj6hQlpIaCBEmoyL",
-	"vwB0GJXTU/fKSDoIiW4JJSzByyzQRBL3+uwjMLoaWYz9ZLMEsCiL3vEAqmJHEn7FjMXSJj/AzgLboYrZ",
-	"RlwIxgTK0Wiyi5JAk9ZIUpslGE6YpzHfMLSdvVe6vqLJiK0dKmmpX9lHTLyX+EwJF2vTk/mlse3g4T4e",
-	"QsMc1vAE7xgFpUnYDvjbls56H+VWBbTbZ0Y9F7eZVKr/kkW9t6nnbVnKuy/i3ccw7qHqd63e1xIbNehj",
-	"v8u3Th8f/m6Rmz43quZ3Pj4dMZTbFDRXFkunm+VsCYhXkNq+FEL2yohpa0nSV4SiWFE5W4QDjHod35tY",
-	"aNEd5tbwhW2rxqnvEO6VKzukthfSwS3spcNeOtxGOnwA/Nkb4ZAlH0RGHPqkMpta3NYRL3WBgJVVsC7L",
-	"wGrDEqhQMJLWtvcBHQu2qc1ofKw7cGiQDo8P+tIIkA97zqcWvDJBzMo++7uYA/Qs/JV7Rv5GA/q8IAn5",
-	"akLN/0Qb5VoNhl57gVY7uFa0+ZB7e+m2l26373jagOfYXtpZOIrhMk+02CDqckFPaU7m/GMhFsKTDRAX",
-	"d3NrgvZlXQIQo2hF4EUnRhL/1is4IylK4QcdjMi6zOJVwIjr0l1rH+KIVyFNAjhs7GWBXcdzUUslhYyM",
-	"XK4Qc+AMEhAj6XJLzQohdDV5hPRZJyc/2CW9o+XXonyjyOj8XaxIrN42JyI8UMotlmLp/XZpjPcH7pSV",
-	"ON7xZX4zezZu5wpborh/4JgdnWI7ukkx+PD5OKu9irhHFTFooSKMP5MmCHD2lcLrxy0UUukwfxALJf6S",
-	"WvBlFTweIPPurPoIw6hvpcVVE1rou7mQ5+9fs5P+gMVZtJhRsN4WShNSUgCq4OLl39mVkEb8Z0RobMbq",
-	"LEtVnxXsN6ghslw9Yk5ZKNYNaWbw2yEAktqS+sqjE8BqC1h5hP9S4Ua0GXqr/7p49+Pd8Wbs3LbKV3rq",
-	"S3t9WbbWM3Fj0fEayLX3WfonbnU8qi4LYlgvhu3wYuA3BMP0EVhBaGaBccToO9WjsNivvuKzdONW9rbr",
-	"I1W7seFh/zp/+4Z1waqp3abGjkrkpq3Xa7P3zGN223v2Be+y9+Cp5X3Xcm+ZdzajYY20+KRZl466iAlY",
-	"RrEroaHu6HKlBZKOujTCZSIRoK2aQ/gzbFD6mI0bdH2T3Fro2ruBZK0RmYynmRS97QL5DL6Ux5sLBckh",
-	"ou+5W4Yot+3ZcbNxT/a2PYszgQ05KYLVCyW8k7PtVMAD/+qS2f+8npT6Rs/B2nw3iW37iWtOhh+ObDwZ",
-	"iERC8JweT79GXxs7VQJMv2NxHu3acuFAvzaUZyf3wZ9JO4yp8ly+JGBF6dmur39XUKnNTqp7gqVwbDOX",
-	"TFYS5HU0tE3YJ+sdOjt3ejXNyE+P7zSlSjNNiwl9i3lxr8zwVx8hnUC3K9VwbfdIzdHZnhv3P84+BLDv",
-	"p/eDvp44f1TaKLXKpNbttdT65dxWrb45/L1cLdScFP8g9CKXWPjujbF9XDboaxXRcppEU8A1tNYTwBAm",
-	"eqMB5J2inYOl3tj7ySt5b9nGhlp7gc93ESJNJlKl/msvOfb5pbtlz6uHuTjFX0bgHHqMefVJp3OypAS7",
-	"SVSiAzbLboC7I3Sg/yGzoP86M382hxJgGrKchTIbq2m2DPvsXK5GxCFMSXTXS3M6eO6vxBj6TsaJvOFp",
-	"EodnbMZzuH9CQcgqSgi9hbthxVJnCxlNubwScdmlRPSFLI3NjaeC54plk5FMNN6fs7BMjFV6Mf8n+5IY",
-	"KA1cfS+tyyM1ktNE6SxfEdCscjyi1ZSV+dWTRO8ckd2d5PGXS2FBA4ptgXBL1vl8C7Of3v1Bu2a+dTVT",
-	"NNTZROde7+yTVvukVZNqfcvza8adQnICCIsfDoyUvoVmXctgtVGtuZgsZKyaVesHvADUEUNeRmPJA0MC",
-	"8EXyuYa2T+RIsO/UZPMnejqS0GeqMsm6HICtsA83YJzFiZpiY+klj64Beotr8BGAPc9qZOgSVAl4C2ok",
-	"ifURZdE8S5NohToUOwQpdAuwO+vzJuItthKa4WpQyQlSPfHoOmA8yjOlytrSUc2wrh8+650RMylq+ZEM",
-	"TwcDuvEY5zPWWTZOzbELMZFCjD0W0Z9rD4sXyvJwVkQ7g1aCskBf+KZ4DQPSiQQ7MGQkoOvFFrU4bqrE",
-	"pidh/iPpCM4mPEnVWSl3qQSRV8iqveKtwEh2Q3o1O9ewFxScpJyFdGnf/b6TFVIU89iNo1dzUXPXHvVg",
-	"R2abkn0kxXIka/uZ4TdaujNWalJ2RUbXYkVXuBWHD1xvGJnrHsBT/bKWke2rPYa+WlxxUvoIQmbOD9BS",
-	"sNMBmyVyoYWCg9xvb0J9n2XxMklTXLO/tPkUgHCjvQwMcYnjjDeLs7em9tbU3praEKgA1efZHkayX5F8",
-	"YVdCGUV/fwYVNAIf/k7t9p8R6EFH0xqOAKBvgc7hR8pi8INjbnRMnPMl9gjlIpsLqXrG3y4uQ86Xq0wo",
-	"dinSbImhBIIs4SkK4KlIwWw0kxbxEKMFpZAFdfXDLcaaXwsZOq07ktb0uAJFjTSJC6n77ANPlIgtQooP",
-	"T2qNiz47d++BGKAjCWgdyrMeAC4VaRgnABQJPH2sW3ALyEyP7a3DHmbdAQAzkVcjWUpSAS5aneL9aR5z",
-	"Lex3vUiz3QtpzSAXFL6l4sTF6gyftFYYOHHz7AfVgGahW6s+WL7ddR4Nq1V25vkBs+GtvTr7y6mzvxpg",
-	"hNnoheQnIZrZmHJ7XZRI4yVl+aqlMjrkaZpFrQtF7MQmJWcdkS6uxRybN1Qir1LnEVY60+qrRc69WdxJ",
-	"EH9bmfzitTY2dxUvvxd1+/zb3fq7rAhxFIilk7WzFMHsW9AQ6/u7EHPfTsU4kUMXNzLCzgNxV8JcpIIr",
-	"MQbAtjGWD4WWjDLXI9k9PmWXK0Zr0uuzn2AgkFhlMiWgcnvXiEvkotJTMWNdJIItgmEjCT86iBg15bmI",
-	"2TzLUqazrHdGJVWJxl7YhUREMSkUy6E4genMGzmSZmifQTmUYzsXDgbdv7+ZxKU73AAoI/2zzuYiH0n3",
-	"mSTCwg0Lolq0xosBZVItdlGYymgim30iIj2S3icvwmXwUdBDmHKFIUd6g7JLgED1CYDB15nOyFxfSLZb",
-	"y+svG6OihUa8s7mWCHf2nyN+fHkSncaPxZPJ06tn0+f/HlxDnez6Nu0MT58FzmQ/bq0Eqgu2k+F+tGvj",
-	"cvFdtrIvFpd+voVG267N9spsH4bah6Ga8XRJM3hGNWpvo3O4VXH3aPpjTq2FlU8cBWDbu3p0CyQ345Jf",
-	"CRUgst3m4u9/4hN31RB/wlpeWIntVby48nvBua/fbajfvX8bHs0T5dChwb7eePT77D259nix43CCJpGR",
-	"xPsoASjMFPtlXYd/gC9iI7cYO4A6NzDTzcGJgUUKsvZSHACOMzJYNJqjpWO2s7y511wocsHjoIXUhCDc",
-	"CTppIsVRZ9g5PjlhPwul2amesgudCwHB50xpno6jLAbGh8Hg6NR8M79SYYyVCtAvIcR4LvII5vR4EMAf",
-	"qGnC/j3oGNdkDI5XxZA9PjW3hg6kzo9iyf6V5cbqtUynw06ieZpw2alBSZ4Bmn9UnZEx+5Yirn/cZ9f8",
-	"8U5pkSecvVnMuXnrlOtJls/MHa4TaT5omgGdgc99Cdvd49DsBJ1LDvseiFn+k8Gcz2ciTyJ++KNYjuGF",
-	"drTQYe88qHGOJbBtw+q4lz/fTtU0WeeukWqvXxoM872d/WcLrsPptvrt3u3pw99t/2G7RhfHwdCsYM8K",
-	"9CC63EvQnrJcqGyRR2I8S5RK5FW4sf/ldioRRt1Pz8te6u1j63+a3pb1GtU7WeT1ZSAvqGAT2U5EGivL",
-	"nRIzKpgA5AIjIIw1bowwQCSbz1OATPOLIEYS4rtgXMtsyTJ55solyi2910LMsZYTrDrznyu2FLnACPFC",
-	"xiLfXkxxH/LmlrZ3Yb/qnGud5Qm/ncF6+nnHgozdbcc/qhTdV2U8hDjdF1k8vAzHk3pPErytSXhIjMlt",
-	"wq720mp5BYVjiaEZKa+ZkIDge7kialOLuLAejH1hZ/B1bMCHiavSS20qq7DLuRdUe7vvjjUVcAIfKbel",
-	"7j8K+7Or73UJmEeKeWT5YL+FDs4lhK5kglIJWbeAXVHBSDqG494Q+q+AvZ2qiFnoWJsRBDckduPQ1lcQ",
-	"Nz2z1DkskSNJnO6w1n32c6mMVxHpXrWKl0K/RTUvViqMZGM1b599KMH/1BYtU2/RDMt7sceJ51SILGIA",
-	"k/MN2zGfTOALh4ED2KVYd8aQ7qfPgPUPZOxIFjFoi8gGzSo5SyT0kHnCGgqdi6JmnWXNQWqSWbeXw1+2",
-	"YqKADiqYgY9PO4ED8Kn82fX9vM+TG7NmDkLfsYQPO0fPkLbYMmoPO8cn5i87xmppKR80WktfeKvNbT/r",
-	"512V1xbFRejV0N5HHW1xLpZ7dbavqthHe5ujvWmmXLAXseQhvQnNxqS/HtTgd8qjhcW/FOI6XXk5z1rL",
-	"v00B9YV76p/JyrdvtcnMd4u3F4x7O/+e7HzlnaZ7NvTP41gxbk/+nGuzFubAE2m4jJ3RqbwCCdefj34A",
-	"QAihDT+SXVoEprOYr3pIeQ77JZPjmK9UyNwlTwY9xs3+PaPe/mso4aZHYjOkMfaNqQ43YHmWpkBWveR5",
-	"3Gff05WZZIliidU6egiCC8rX5sYFoBVE6xw8iT57yVfK2tDcWdBXQlfaAgnbXIqlfXuEiCb/YiTLDkaz",
-	"xW3lxx/H5F7BXtPTBZRvJJ2go7g2Wy5e4NuNqX2+Mzw6HgQeY/h4xj91hqflPyUSiMTXGLCxU98nvK6U",
-	"XHSGlYILW/d8irY7TPPoORrzR8+HJ+Z/jwfm3786+M55nszErqa9/WYPatvb7bnVuHc76PPOSmubwvLY",
-	"aeRidinyQgok2gmBfZx9b+/v7f0NVdRxXKhTVcj7BzTwzRFtYdzjUW6y6OdCgrJ3ms+L5RsB60mH2jad",
-	"zYXXEM26k9arwX+mF/oWoKj9qXxBDOqamcCHhF63dLVmxtwPZrj5mD5Y+F+vet6swPbiebfme3W59wLv",
-	"wwskIfoQHqBzliwuHZeF+mJdztRcRAmHmnpjhgdAWPVJ55ypRJtT2+uz14BUVzhGlcRLf0ux/K1gT76W",
-	"Z7Tu/jwbBB2Q9GMQ2EU24uSoY38Bmv1h5/gIHZWqt/Sknbd09HhQuEuE9tPaYXpyR3doV6iXoz8g1Mte",
-	"aO99nL2Ps8XHoV4oODB3d3ByYb6KOlRC61RYUqdGBq1ZJsXKeTFVJpiq2a1YWBQpQH2Cq0gIGNcjCdCq",
-	"J0+esJivVA9jh2kiBcQOS+jxMma2BYnwOeUKZ2NZiEYS8iJ+urSMM2vRH67MRggcOmqAEdBHik0EtZsB",
-	"wpkUmnXd6P/+f/5fNwL+YS7uFbgKOtM8VTBvN0/CwVhOs1SwnMsrMZKZdBxKV6LPPuIw8duCp+gtLmbK",
-	"DrQwpSpcZ2dS02xZwOJGPI/Z1YLnXGoh8FWw6CKamnMau6IIb0X6IxmeR5GY6yEQzx1G6iYsocx7MzcD",
-	"X1z8k3VlZqZuDA9EssizJby1+WwjScsh4acQFiV0l9iFqQvUfi/0hduCH2BTbqOJ+s587rU9ZxcPZt3k",
-	"eZH7WdahvjZzJgdZE0cHgyOfda+tb/iGb5uidyZ6TdMFD3WXyUIY9g9KpgQjZHYjZpfIF745MFvdNDsE",
-	"aOuG2oNQXtcy+nVgFjSwkaAA3fjAIos45r/A7vfAnrjAyRwjPQIpNAAVIgbJ6jQ+vj6ZncrH8ye/Pc2f",
-	"qed6cBPYL3p8bB6IV346jp7OHssn86e/Pcufq4E+ujleBtQiKuIgy2ORHzx7dnp0HCxUHKDd+vTxYBDg",
-	"/4wknMzA/F/DBZ1mKssP371gp0fPBiAPCCsZ7Slz0oessliw5QPmlouwzAK2vmBOQgROSPlyGhaNSaHP",
-	"ChlTlS1GZilRmYNxj0gY9dswZRaxBJS7Znew7n9dvPuxB/Vznmyk315c/LO3t173IYfbmnaFLKIt5Vl2",
-	"JerEeuvONw3KTDk7MECumXRt+B3vxuv4LXErfk2OyT2v49YJURrESPI1xRE2zWXtyh2/2zdrH1WP9UYb",
-	"aZ1A8hZHaU89uYeuuX00vYFt8naqrSmifqHFnB332Q+Ag2isQ6SdqOJRhkWwN8RogLK4lOLTPDEWOddh",
-	"fyS/g2pRiNcSIleFvyrieZ6UiEpCx66G3O1jJaJc6HA4kkQp57Gi4CWse6HzZC76/1bOulRcxpfZJ2bH",
-	"RDxNewGavZNE8jT5j+iP5I8ZvWIqJhX4duiq8KEicWKLOUJZ5kKwkKewW3RyI1Q4klwX9CWoBRsrqu7C",
-	"UVIN55Fbe+u8AEiYaaZFOoaPOTYvOqbF2F62X32fnxM9PafBnwOM1o8nWT7Wy2z3u+3SDlAd+6Dx/qlI",
-	"4zGmIra91A8ijd+bK2/3Xi1ITXATJ1jcsNcd+yzAN5wFOG61N77nWiz56ttQwUYhMo6n7A7at5o5uA3X",
-	"M+jox33mQ+HUphMcNaTl6qoLGX9ZqqzJj5kUbwGr4x5MeMcw21IKv7DXP6wofgAW6Bc8moqDF5nUeZZu",
-	"GwoX22s/B51XH/nVtjFwzW0lftD5J5ySzQPMNeckvb31O2kpkN8C+IgV+/sw3Z+K2/o+HJrNCECchcYy",
-	"Qm5mj5ra90USyeYpj8SZxQoCnyBbaKY0XzEOKb0VtEj32ffmU7BYaJ6kKmChzLRQ1Ae+Hl4hrJeCwMn3",
-	"oEZytoAYoXZe1iNF6TcWEsFISMzaHmMjwBtbymwogZo494PAQ4dYFS+WhYEIRFQYkHS5V8LqZ4TWHlMR",
-	"pvGVwMuaYuo1ymazRKvArBQ4hzmXikfIpKeyIjdM+PhCxsr4S6CJpPW0bPu8XmZnI+n+TL6T7VVp5YuV",
-	"/a96ks6RHEkQ+AzKkRSbZClxetGL9dnP0yQVtEOQDHUCX05bHtMr5BMDQktLF5iAokIeUbuAiWIui3Tm",
-	"fE/7Xo41s+zZjiRFCckvxZq0dzIS/lY184qmgkOuBneTZcc097dTjoRrPKohZwVQ+SWxGXAWC54LpJdY",
-	"cmMqJJKFcyHjRF6N8SEhOvYjaX4ufPRu+Zk9eHM714p3bncZzTpBfK1ExCOJX/H9uwtEtC1bREn8+dC6",
-	"6uEZBRi03ZT2ECSq4G8PMH8OH8pfJjjWRKo+kk4m5ILgFGIXOS4gI3y0KxYtNKDnIt5CCQgLfxrPuVI+",
-	"Dap7V+RSRTSFNSLXgnK1gPVdXwTo/1dhL0D0MmLSsBO10K/IA+yiJCK2S0RfW8psISMR17LXLwDTx5LD",
-	"NoOTfUVq1XuKc6DgzSbjSbbYnh1ff+tdEc1uG474k1jDdDLLrKtZTqTVJIDotABw/9r2JUIZeyMQVta1",
-	"qQqrfeRjH/nYRz4ehFHvfsz1HSIgh2i/bCLIB2vVGGbATtUllnrLjRWHZyV+ZzLYfButZ0QR/kvV6s7i",
-	"pm6M0fFFyPVSRNlMKI+j9YoncmNHNdzoD8lRTplTGCni8eUK8wXbdc3aK+8Q1K+O9bToPWhN+1Xbak17",
-	"/UPHkKwjlheb9SEiS3tFt1d0e0W3cmL5Kyo64ib5bZFp0Rz95yuFpfk0yBrIfiBLZku2zBZpTBEC8P+u",
-	"hZgHiD2N5fl14QEl+VxNM62Nm2g87QR7AKYijdGNRC8cfvNmkCB9Y38kz7G92p/OlLtoDGJqmzkNScbB",
-	"aO10sHkVEgAKBV19qfsLb/L/gBW7oxK9ezpiIsR4mcg4W7bVIt7sd9WH5bG1OgQ20l5P7GP1t5WIsLuM",
-	"R+7tuIeoql0XiBjwahSCPyOA83wupIhtOKwcYPBw3oYkvWwAoSt4NMUQ/yMFkVuIG0uxZDc8XYhewMQn",
-	"TbDQziEICjssKJlnWPAU+zAT2bWwQK9xAkS63VAu0jREuYl4UXESI4oqSQXsS54n+apXJ/MqpcKvcIUe",
-	"3HP4egWaFBjdpTYTFuX2BZr+8K0dDV4Ql9FU97J2L2vviJhQu6++kMwFmdccbXkL6Ue/vhPjtWvmns4g",
-	"RgshmbnIk6zgTAkoMTjnSmOOCnqKiHk8mQkW8Tnrhubf4+JJ4xn/FPb67BxThOaaxCUIRxJyMjREC2mO",
-	"0Tg1ciusE6Sv4D2/fvjlbsLxW6o9NEsfFDF5yHT6ZcB7sfgVQxV7eID2QhhFA4WTv5DvbxPczYIXCv5O",
-	"+4wSdqpG5vbZWqE9GpnRVETX6FVTFHwkKQzuzFUbHp/n2U0Si5x1UUjrfIHcVkUqv+faShVKYOxVd3Fz",
-	"dQZ823g/sH8TcP2dSy9iv67j2F47tusZumnZeT6yvW2ujECKT5opLeZBlccL1AhXFLTos3NSLMBFQHZ6",
-	"ua7EUzRx2GffuQKMUiKyhKMA4X2EDXC1/qF3gg7+LlYh1hysLPMY1tqY50IBwjvZeHubm6/kNQPXs0C1",
-	"E8qrqBiOZOlr+zkPN8UlXwVQ+6MqJUFQ0oC8wOUKm2QCC2nuMhNcLqdJKs5cICdRFhmhF9TMiWpx7GYp",
-	"V4uYL0Mv6FK/KcaluMS8rm9mlBU9Dig+Wo2Kp8/4DRUr/MnrXEvVP38hfX/cKg2AAAl2P+zthL9iduE7",
-	"J76/pHGhVjJqNix+ngrJQmzINlf2UdGGAPYw4Ulq9HG3ttQsguyC0eyXRhDwaCrikaSaHr7CSrV4rVq1",
-	"9l6gUYOiNNbIFhT5I6mm2bJQWN5cwyELzf9CYSR0JKI+CRnoqRImey50vkrkFZUbXvLoOptMjBIydyjZ",
-	"Ke61S1aCv6xmjcQ4kQAcX6t9LlYy+oO7l7iy36CiqbiZyE0CX7EAQNj7mnsd8sdohFgxzlDgeDv53lQD",
-	"dUAfWh8L/Sl1+Hv5D5iBxpO8xQk9sTXMdOshEsdB2Ti0hStsw6a7veB5/N4WjGcSW9TQkeyPZJgtdJTN",
-	"xJCpRRQJEYPYtX4iZYKx+r4b0nurMXkUYS9gYSyiNJGetAYP4Riw3Mbux4AVo7FXIfR9RvKGuV6/rD+S",
-	"ZgsU7RBGsfi95dbJukJLAyrbI53c1Jd94aJc4Fhal9cokrfAvnz0oOz6a1/Pj8NiAKBSJwS4HnOupz6s",
-	"R+UmLeHR5slYXX7aAKLVCe4OCnKv1Wp2H7RVZi/t9UWJtt0QbW9Btr46x1Fw7GmHt73FhRuwQ2EADi3t",
-	"rHutlasewq0vszYVM/oFDW7/YuWz0mAkVIo8sZ+DBNFfrWLuT+SW7ivtvnWaQOpx42taMbG6zZozpPpu",
-	"b8lsdnZ5fMNlJLZlMP1+eTvlUt/8nEMqNhY8BiRdxxgGHY5cMz6SOpmJg0soATGKlUVcGk9Y5wk2eikR",
-	"ZTJWQ+alMlch1YrURfBHUmZL1jWOjevUnORCWO94Sx07hsJX2YLlIhLJjRjJUnuXjZaeeT2GDPtN5YaI",
-	"eO9sJMNSdSJ2u4XY2plonORBqZQQa+CYex//x5H8DYuKIM2Cv9Ak5nPiTJ4I0TtjYU2TXcigyw4ePJI1",
-	"DXr4UG6Dyutvt7FzbyQ/esZd0W5bTsq7fZFz6LyFmDWQsEXXQ8xclAf4seyAlZcTyy77ZhHHUFk5nmaL",
-	"XI2xITRkWT6S5ZWgEdDHKeLaQWpK7a3GRbbThXAH+MiYt3CvEWeCcjT4BbK2sQ/W5bJIq5h9M6zZQmeV",
-	"I0DtEfSIRBedXb0+Q3N7JO/D3j5HcUBC5w/ZbmH+E6idvRVsT3vQuABfpg3xW0xTgGj3d/8+XrQ37vbG",
-	"3Qa+BBAhnnFXVm2g9O7DwoOS2eaC338ZY81y8/AIoPgfKSy0VWiUKZ2kKVtm+XUZdBcjxtkCzn0ClKdR",
-	"LrQaMs7yzCi0GO9jtEmaKO1KecNc3GTXVm9j34OxZ7Ibkad8DiZQU6XuR3yfO0vTYl02ilJ43I6Fr/6Y",
-	"NcEJC44P34vIPRCpX6S6KraGd/Jpw9cffLzaHvkm8NHXSi3AN8LjaH20yrHvs9dasRBurUIGyDmXECm2",
-	"lUocWpJGEm7zSLFsKVlXpEoY6/SEJVItJpMkQgQWcxtjlYP1NmR0W+N/WKs9kWPy5kIjPDS6PWkyEcYJ",
-	"xHRlSEguxCIGIMt2USF4PCwlJDmbcjVl2WQkE22xWLBiqCgwh+2C6df6GqNeiWmEmg5QcuF0hgyaDpox",
-	"SOGj3RF99I7hWShZyha6JS4oznhXRFAY9aBYoBE8J24nqF/QxTvK6p8TPb2AD9sIAmou81KkuA32AnyD",
-	"jbs3Wf9s8Ug4XFaL3E5DlYzSQyRGaWb1egn/urTYbIho43QY6QJY2CGF8UChBaRsAur6wmJWaIxYKIFa",
-	"wTdBS/241nI1FymdzRVYvlC3ig6ukDGpkpEkg7XPzuWKQezGKVWc5oyvWC54bKYn0gnrhtUlGjIuV0Yt",
-	"cjmSltKZRnvhohP80/g6kXFRIwMqEmUR1NlAdbGaGr0M0aCzkQznuZgkn0KWxELqZGKLSeF2TS3A+F2s",
-	"ErsPS3u7FvKfuaP83ii190J6b2VXITLdAWAzTkBYEPNP07ZijctVVZr9jieUEIZjkQpEG6hC64DcKSVL",
-	"1vxuSoywbsWTflT4yGa+Cw11fLnuDYm5T4n8BugJJwuM5hfUglDcb43fTKLMCn3xHJJlT1LLzBOoDJ3E",
-	"NTKW5urlbFgq+DXBh1G2xgjOObD4rYkXfP/b2ccw6n4gBfD14hY9sHDdrmLpJXz9+B1yim8STwhkeGP5",
-	"8veSat/lejvRhsf1/oyzQpwdogxqTv+6+AJU4yiV5dbZxi3uGqLA3ZZ8JqyJhqYZefwBtraQZeaNL1te",
-	"IYlAFzxgXVpE9uxJcDoYnJkBQN/6dCRjvlJnbMDsXRNtpWsPZBhmq0FsQkKVqWWio6mtqQbQXDCwMAKQ",
-	"LXRRWmgURp8BH5SNrSDFn325XDCepptCKEbUXgon5TdHUwgeza3yI+XiIyPZFCAJGFdYQ+jAYPEL14Yv",
-	"PsBE7iiev3Ah2rQN3Kj/YjtkwYpRGwu+do1q0Pf+ylENt5H2kY199m4fCtlB28LxvRdtC+Xp2+gvXXeP",
-	"qo3cgxZRIk0DBvy6ImaXK9CzffZdkmqRm39HiV4FLFokKpGAFc+xxEgbxwDICetpNP+JM2xDoElztHrI",
-	"PJF1I67EQSKVkCrRyY1g4hOPzJx1NG2klTZDmwgRjwaDtjSNNCEbLbIvf8s54ei7Teu7XAigNMeHiRgj",
-	"NVQ9YVu40EaqzrJpYr/tOqUHgib64jw1xeHZqEVhB++YxPXHbIAswhns2Wj+amw0f8X89I1VBFbbkWao",
-	"13Z4dRknCf92+LulKm7m4vI5uODqkonKAT2D54KjB1kDuFnLyQUT3tmvgVFfhYcL3rydeNtVtDX5BI5i",
-	"ei/P9uxa+/haDbvWDQmRW0vBJRh+rSjv6dI2bPc/013b2Ol024fhuIeJ+Oz23ywQpvchNgpYeKMd7Ud/",
-	"zAb7kaawj7fsRdOdbLOlO/1WLFl5cGfq8h8znUxWBzNBzEIqS+ODbKGB0CqRV0MrE1k3yykPif9eZQsX",
-	"mjCyhkNEoBeMJI04SLOIpyzmWgSMI04lNjkFAHeW6xVTgO0iY5bBhHgK0XakPF/NgWJOSMZHEvxpSOZC",
-	"m9ckFwI48rplnOWggANmWW4Bh6nTG/AWnSM+kjyO3R1VgM1IapFDLoL4v4D4jXqlLHqxudKCs8yyG+Pk",
-	"Lzm8OFHaGVmODTb45TCVOrPSnkd5phTkDijUowJkyksc9HKiR9JSpIQUSwirzWqMsxAe0HdXIA0Z+xlZ",
-	"/hY6G5u3DgOsoxxJnqoMFoIyMLiYxP0O93qkiIvQpaktkwvS/JU75KCPXgndg7pwQZikAYPIlRf+oEy4",
-	"WZMDAJeL+JwqeCBjkiaUjq6AYlZ69yYVuD4HPScg9aPYQi14esYSKBFlKZ8rs03knCf06fGNrzKhiiTQ",
-	"JzphZhfbni8iV0zN6VnBdhtJR+xIVys247HA/6VojwXjOadrbOciFSEp2+U35WoksYOuuc4UDvm3wXLv",
-	"tlLLglOc+q4FpzDqQQtOcQtufYlzuGzXl7DX17pesB8CFuIMQhCndnsVJzzL6Zz19kbDPkmzT9I02kVw",
-	"1kgfVOnldzCOyukasrMOf4f/aB3CspVeNPzMsQuTen+koOWWhaeD07A2dHU7SQ+j7qdiysicVpDY9y8T",
-	"94Ju7x3dQ+BmSUfo1h5SowzYSqh4AZXkXBbKHTe2swKxlJKUPen6wDKgALE390ApRrKEJIDzWMMQQIzm",
-	"RKMNqjRUQjlkCK7LKBnGCBc87jUTK95RBH1VoF+7cu1pCO9VjBVMg3uBtrfc9pZbS8LAO0jsitkmLqdZ",
-	"dj0WMp5nySYGLD/4joOYG1QJwzOsrsM6T5lpv/OmIUaPd3zlZnFnwVZ6oc1B7PKzdw1n146u7253c9qL",
-	"uX0BQSlIXT1Q/tHG35rONg3d2ur+QVwlyhgTjLOfPrxBGjhgdMPaaVcaHfE8t71wdj6PFFPJlUzklaur",
-	"DhApWyJQKSTLCixt8wDbJh9OtZ6r4eEhRWi0nsM/uIzxGiMgcqGy9EaMpM4wSHkDke80y+aXPLo2I9NE",
-	"XlNYnMdxLpTaEP0rH8qv229O8W7VNvxXmfvOgcDy+G+iB70yp93rttcXpdaatPt1X7a9b0jfN6TzNb1y",
-	"e7XSZC4e/l7907Y+T/T4Y5EmNwIVTVbSNX32svjNOv7IIb3kK0ybAvCS0VM3ArXOmh7APsO76oHK+PuJ",
-	"F+LCbBea1Cp5e33QqtfSLjtL4KOYAXthuY8q3lb04J67V9ET1Puj77zsgeeI2l7EQvefsXCei5skW6gx",
-	"/mXsU30pvlIItUZZ6qK13DN/PXllnFqUQMYmFrGXcafHWOQJnWUNQBLfpGByn2pHc+6DjQE/iC23l0Z7",
-	"aXQfOY57lEdziL6tSaQXACqMnvNPH95g0Qz42FCQpRjVClFRUDaBgiuazxnSwyuWiolmGSBYaL5iHO63",
-	"MlKnz0IcOmRCmpWKQ5aLA/xv5d8MsxhLrlicKLiSdS9XI7nKFkBddSkivlCioDQWMTs9GrDvMyl6fYZM",
-	"78y8r4bW7SQVFgbI3ZDnYiSN7/7bQixEDAGFRJ8BoKWZ8owgLb9/hb3VGGxAvz8XJE/Z0kx0lS2YFPXl",
-	"PD/NY/4ghtyXJgXBddsqW+vft710rR3/oPDL36baIFJWmS1Zso+37tNK+3hBs5pEmfEV4wWH80RebSgS",
-	"AOoHzsI50C2iSu0qgXhV9Fe6b68aTzAiILCmeppci5HEUmxSQStCQ6W6AUtk4IbnYp4mIu6zHwsa4lwg",
-	"7QbxQ4/knH4w+hARnVki13RfnX57n8irb0e73TWwYRa0RWjDvPRLd/XOOuBcazGbN6oAjj8HBcubsXkQ",
-	"mmavCfaaYK8JGjWBkbSMMy2Utp5L9jX1AkZiKGzTrCC+T24qGUvGEaGKspZ4g4B5KcsqJlSffQfUNzuA",
-	"aLGYr1SPldVJkUBdZiNpJsCRkN4oBHrJA/fnMIAyWIxvmxeoxpCgwce/YiTNi5k/dS80lzHPY2Y/ArTc",
-	"LM3YG5HzFIG8uO15ydmNyJPJyiwI+GYi0VORjySPIjGHHpohi8U8zVYViK8AeY1SgWAcHh1Bn51juCzJ",
-	"JIsX2JHiXwNeLpb0xnk2x69EjT72FanzoxF1q6LfCLvpj+cD7oDHRZN1MFW74XKVRt8vIWNLfK6qr0fD",
-	"Hs7dK5E075O+e12/1/Vtsbqq2v2RVT73pebVIbI0byoDN78/UsV5nmQ5K7GwIp7J1OwTKlwK/ATMSIZ4",
-	"k4MLp1uRyqKmiMlqtZPBgCmms1TkQDqECpEt+arXH0m8Hz0M0j4Qvc0WeQSpJ50vNPbR2FZLqDTHdk6f",
-	"s4h+HslJhvrZyClsywxYvECJS5if2UIfZJMDgCuzjyZuQUkOqF4mkcUEnWVSrKhIHvLhihp7oMQd/i6k",
-	"8YDA0pkYKwJdWZo39tCeMZk1A59/QPMBl4M2wjY0BfdBnaXDUEgGLNT/87//7/8vuDky/xM6bAX8uQBX",
-	"qH7NlnTR+n8ePT05Pn5yfDoYmGc8Pn78lD978lw8FZG4FDE/OeaTCX9yHMURP5nwx0cRj5+Kp0/5QDx+",
-	"Mpk8PnkSDyLxTBwNnsXPLuMyu/Tx4PTZOnDY3dpDgXCcCI7NER8vIByzXcfiCkGwvqJYeRwn2BP+Pjff",
-	"UifmWbhoVcAFf5ezDGoFAkR9SyH7QL8raCUGnepRBcZcwwNxnPmvJEbO7pN/iP/j+vjNdfx6+cPiafJp",
-	"wC+jl6++OzK7iy6uUIJ3AguoMVznfTbvB7cWN3rt3kc194b36bhvVX5Uv3nRP7shmVc3cd8xc7LIW9tR",
-	"cATnt6hLLgbWm0/w1YHegWbEukYKTbmMgeMVgACi7EomSsRmO/BCYAFUIuSxZAbiLBdK9/q3BvTZ1SS5",
-	"pYXxB9PXIlrkiV51hr/8Wk5tWhwD/wDXauzPlfv83kHGkPOFEWm//GrkFwE910jy93kWL4BWnnWNh2vx",
-	"G1Bd0blSvU7QWeSpkeNU7svnSX+eJzPet/JiHfORyPtYFwIOCAkUbOJfXX8MXdhv87g3UD3cDWf8WrB8",
-	"IcPy7YaHh0fHT/uD/qB/NHw2eDYAd4/W8/d6nk/NFzmX2BjhID36hRYjDKSaV9dizo4CpgTPoyksKsAm",
-	"qDTD/gC6wTnupCQ1367+NoodB+wUPsfjgFAgJhbbAdOtPHafzbu3R2VaN8UyvolDN7GYH+BxcengRxhf",
-	"6GzGdRLBHLzn2O6U9UeU2yLQ6Pvw+u25sQTJxqMYe2EZ2gvs1pjn2U1irKWIp6n/eu4E1C0bl/FBIpUD",
-	"8IjSREh9oJJY0Inq/1sxZZY3QBj0GONGHmZ77Rbts7f8KomA380YV+NcTEQuZCRCdsNTQF2V1kAD/rUJ",
-	"T1KIEEFKI8TqzXXy3H7NDe3i2LlcLZJY9Lw1sPSY60vwcZ3qA2HYHbG3z7/BF3GiWZpdefcmTN/6Wxtl",
-	"mPNIW4IfN1MUkY+UsQdTPfXu91Zo3nA3hM0xHyeAL4b/tqxA6pHlBzFf6MwJEqML4wVsVjhWgUWpUW46",
-	"Fle25nS8o7uDFPh0YH0ZUO/eofypsNYas1fauSpzkbO1sF3AdOadArDaJRDw+Q/qk4kSjqTDzU+cj9AN",
-	"/0dYEGsnMkoXsWCJ7jEqagNgIADzWccgGhEhNnomeMCxEMUstrkyy819wDsy/4y4tE20QwcPxC3MT8Ac",
-	"TfcqYGsoQ9afgcnQwgelryHMZiNeFQcxNJIWYwgqTcBXrOIMQUNvAV4U95ktyskmEDOFVYDSlSjjqVCR",
-	"iIcuoGsuQIuIE50+fC8zJoCw7sqeE7wNVBgo8zVVfyTfJkZps9DYxH00HkNjFhGVQsSjqThjIVGPQ+0h",
-	"eHmqqBMqTbPOFavbeHdyPrz7tfY7ztcnUeeEbCQKb75FU5Cy4rfIFTv+9Inx6Fpmy1TEtvDKhuH798lJ",
-	"jN+7hNpFnzFg799dfAQaovreSLjV1vS2Zpcrj4dil7R5WEpuV5IR64XxMJW7bBn7LlsTvLvuCX/MN7kJ",
-	"iqyY++ogW82+4OoaZGUm0Vf1AkD4Ts1ff4NiOGO2yMFqH9TwrBsexlmkDuFfysXZEPqo/MHXZnKXj+/D",
-	"l7Wn3fdsGcfAv+vu+JZ3hqzsio2yAFq33yKQxT0aDWpxiZyQ8Pgqtl0XUpv/I3TWAGK0OWTAGigeAG6L",
-	"2WIOttKScsGJHo4klaGGHvhWVxuhaFYYEPDOQK9DzSgUgTrJ5reih72AwbwAtaswrNdA8ogzCQwO0PDW",
-	"aEe0va6H1leL0lFa8rtsf8QTmRUfbzs6Kj121+1eN/Yb3PrvavaNA2nZfho+f/7/AwAA//8=",
+	"7L3dlts2tj/4Klj6n7Nc1UeSJdWXrVpnzb9iO7Gn7dhJVTrdHXtEFAmVmKIAmQBLVnK81rmc67mZNzgv",
+	"Mm/STzILewMkSIISpSrHTlJ90XFRJAgCG/t7//avnVDMF4IzrmRn/GuHfaDzRcLg32ehim/Yj1SFM/2n",
+	"zOZzmq46484ZJxR+I0v4sdu5oUnG9E00U2IyE0nUGas0Y91OSHnIkoRFE6o6Y54lSbcTxmqV/ztlVJlf",
+	"O6PB6Lg3HPZGo4vB4/FgMB4M/tnpdiKqWP7rqDc47HQ77MMiTpl0nxv1BkcXg1Hx3FXGpIKvmtM46Yw7",
+	"NKL/23xhPxTzTrczjVOpJpzO9QvOItrpdhJaXHkpblhCQ9bpdhYzwfWl/xiOhqOjo6PB8PCg87HbiaPO",
+	"uLOkajIY/jx99MsJfXT5OBxEQzaaHlwdzo5+Pr7udDtzvVClReBC6WXunHEe37BU0nTVJcuYR2JJFL1M",
+	"GImnZCGkjC8T1u90O+LyZxYqfBks+oKmirN0krIpSxkP9exEGrG09+jR4XBk7lhNZPwL64xH3U7KJEtv",
+	"qIoFn+hp40RkIpT7p6Iq0xPDLe50Oyqes8k0FfPOuDPU22KvKaHXfmiurBbMjnHDeMZgTP1PXJkPo/Bk",
+	"fsSPFyfvH6WP5UANb0bLzseP3c5ZkogQZlUms4ulwJWQ5JotFJmKlFBivtoluiYaGg4KWoDJ0CRcNxln",
+	"jWkxp2KhYYyFMh/0y5COLg/Cw+iIHU9Prh7NHv880FudsoRRySqUOboYPh4f2NmYe6LOeEoTyZxNwH/h",
+	"JB/T4eUoPIgO2dH0+Opk9ujnx/oFuCawo/jPiaLXjHfGA1jNLIrVsxvG1csYqb9Y0deckWnMaaIpwlnA",
+	"iCraGf/0aydMYsbVhEZRCpM/6A/6w+FB/0SfwixF0pnLzng46h/ZRc2i9QsSR2y+EIrxcDW5Znoex9Nh",
+	"OKKPWe/o8iTqHbJH095jOrjsDcNRdMAOp0f0+FIfGqZmQr/izevzi9Lu6G+cMP2R+nIYZmm6Yf9T9l5z",
+	"A1zjlL1fTwepyIDlPLwZPnROjXw4Lp+hh85q2oMzGgy6HSWuGR4y/c916/PxXbczo3IyFynLySH/0kTv",
+	"IWzrDY0TehknsVr9sNAcMYJNLm8wde7qZ3hb25NyNB6ODLel+l47h187l0Jca0LLefqM8qvmUYb/LO2V",
+	"M6UJTqmD9A4TQvGA67kQSRyu9OUpY5MFS0P4wKNBFy4gh+nY693ONGVsknEVJ5OZyFI5uWRTWMXRYddZ",
+	"lK9Txoj7IgLPkNEhgccIPkbUjBFne08JnSqWEjWjihwN/p2IKdyySNmCxhGhc5FxRWLkTn0tC4ojEvMM",
+	"2PtwNOh2GI+qgurwYjREdtAbHCEDbXn6NV9KJj6RiL9ozoyM+mDg7gOsuCsSJnP6oTM+LF+KOfCVRRqH",
+	"KM/hIzvjkyNN1XDOuN6iTiY1YS2Y5hOhuAGGXCz5D+dPyclRfzAgC5YSlMMfux3JqIr51YSmjHbGnSjm",
+	"+q9UgCiWiqaqvk6WbebrZHhewqaqMx5awaOnPAempmUPkBZoGZ1v2ZL8Q6R66cIsljEI8VjRJKbcrvoG",
+	"IdXtGHXgtVQsjSl5mS2oFYK/oFpwNmdpHNKH37LlBF6nD+32XL34rO1kKNw3l1eG0xQjD+ZDPlocvD9M",
+	"XWKwrNOsnZdt6GGfwKn5vjgUFQk9Y7i5hMprFhElzDlzeU7KqNQPWhbMosnlamJoIn8HnszvMqFY+R0v",
+	"uIwjPJxTxoyGVOJp5nmXQVXpVLOPMikXvMMlt4M6ueVrVmJV72GiWqxMMx5Vxq7qWfoCbszqMBpdH8wP",
+	"+dHi+P1J+kg+VoMbR3Z0QsGncToHrl2sgVmimF8RLpYEXypJccooj8g1Ywv32l4jz9rvuwvPojf66DRu",
+	"8hnJdXgCh8xlkl0yo8nUzKgia/5QrL1sx7gUMxqOh0fjwbGWemb78JtDEemPevP9q97JXw+/+/vj4oYG",
+	"4TkaH4LwbKPQNskaxy5CZXxXK4hfZfRKX2C82SpKxIomajXh2fxSywJ85Zym1ww4fSi4hJ02io3XioJj",
+	"ZE0YHEHLhNKgH7sdbVZOiu9D+YW3tztlcxHF0zisUqTW9Zcs8pNb6RiC3iMJTRmhYcgWikWW4NbSG1DQ",
+	"7gafM9IuZt+CruZGU7R8ang00IwK/5yEdKGyVFsj5euGuS0Yj2J+1RlXf9FPGMUA7QbJwpTpGS/iibz8",
+	"sGY3zK2TD4+evx/NXy47HqYdsTCJOTPnCDfafMsk5gr+E7V5mV6SVNzEEWgrkvLoUnxwua7MwpAx/T0f",
+	"81dIMIjuF8xdsEWWLoTUBAcuHv8KvtNqISzABA2F3LOwVvvbQlVqqykWUtUy705NXTTazlqu/sWolFYr",
+	"lCsewnFWis0XCn0BwKFZmoqcDS8SqqYinZdYxfn3vUePRsOD0u6teIgqB/yjaTFO/tn5WFIcfL5BR1tY",
+	"5x008sArVoe90cHF4FEh6+4dho7DsK0r8Lb+v9Kh+cQuwCeJkFnKaqSUCMkiomcdh2xbl5+mAjtpu+Gj",
+	"Q/sDzty9DJMNE9HSRRiaOXcLC+dNGt9QxYg1r1zX0YROpyxUIDRw0eVkGatZlNIl74yPK4v8qLbIB3hl",
+	"y4VFffMpSoaobr7FUmYsJUZ0SLJ3OBiRkKbRxFyK9t11F5kKBVC6/dl9zffsfaYP2VlYNyMOek/JOQuz",
+	"VL+TcBQW3pFTM8qE4jDOC85zMVOmlEzNRBpLVLz07P0jO1KqGLOF/WNvrNs/fxaDx/Dee/Pm3rz5U5k3",
+	"97bNn2K1freGjeMu3GzY1Bjx78CwGX4qw6ayGGjYgGBqdncvBbq7peZsakYo0VwPvK8rkaUE+BSJS9rH",
+	"b2JTbM18t+ay7cnYu5A/xmp2xuWSpbKqXX2t3z8jM6FYgsvbJRRujfkViBqgjQeSQPhA69Ilm7IYlSYJ",
+	"S69izF6JmKJxohflnN2wlJ1qvTCNtXzj5NkifsN4H1V0lcYhDjv+qbNglGdqgkOtOu8+QnyZSiCGDi3W",
+	"Vy/7rXWPadpe9+icvfp77/DwRBPucNC5nRrSmTM9au/oaDgadCoKSWc4GhyiuLg1DVwISE2oKNQzFl6L",
+	"TBEIk0Nix+MBieiqtLNWF4q5lhGCR7IzPjk5OQapZNZrkYoog93LB9WnPRQLBtsJpCPHKaP6ULpxLnvN",
+	"tdG815ZprFjnXfFJHq/Hc5FEGKLS222OnP4stRSodGv9XpJsQS6ZWjLGCZjRwDqs+dycROXzZ/xB+Eo7",
+	"z8KWRi9uE7ucCXH9jEcLEVcTJb4S4jrmV9Kx7fRWuD6Pgg5vjMrk0kXfFb2l6/kQ77qdLNU7M1NqIccP",
+	"H5rF6ZtdeqinJx9qgU1x3qD3KO+RwZMCUmeqRY0h8S1dIlUn2ElvMOqNBvVMqQ1JK4aQMrnhfWtPaW4A",
+	"wLcVxKM/pl2qlRmehnPWS9mSppEEtpWyafzB6EJ0sqBqcjh99B1s1I24LpmPn4pVPGUJUyxaS4QXM0aY",
+	"+UXb3lf6ELppWTiG5QLoOGTrl6RwDeKbJ/YFQGGQMvSUJfowr77LWFb1pJhrbchq6JDVTa6Csxvr2KxO",
+	"bjgf5Uqkk6ngv6ucqTCJzJRd3c5aIt3ap05arFS+Gv4suYItXCKn8KfLrTlyVseup1Pd+4nu/UT3fqJ7",
+	"P9G9n+jeT3TvJ/o9+onaaTpN2ZZ+K6JlHvhzRhM1W1XMgwQrNXINJf8wcW2eSjZGuWYsuQ9w1RWX0g/l",
+	"m+9GPak8OrxtMsLvQ2GpfPVByfq8V2FurcL82dSXPGnADm+Kh7ZVZv70ikzjQn6Bao0WWdtpNJbN/A40",
+	"mkFbjaaSt8WFmtDFIolDKIko6TTAka1C4M3eg4wyFKOgEFDwXEfI1+4rfbdL3CumO7wYPhofjsZDdIt+",
+	"/trfFjUp253c8on8xPmC3wr1PaNRRQ1+FV+htiVJ4RwstNcZC6+l9d9dUuB+ArYsf05TjiJ6S7TmOdJa",
+	"5MEpSTNOHoAvmeCt7AFUs9mPzrjxFicMZvd6wfjZmxdPRZjNWd3pG0sSmZ/IHr1M4+iqkmUX86nQ/1Wx",
+	"StB39uLVGXmDe07O3rwADpaaoOSwP+gP9ITEgnG6iDvjzkF/0D8AIlAz/ckfnWn94+zVy22nZIceExj5",
+	"LdczHL/lhMAUx6Q2Q/2bmeKYDPuP+4O3vIOTSKkSaat0O4/vdbNrcXet/A+jcbc74M2VpB7+tFmNvX3Y",
+	"ZqOy26CzefxPVjmrKlZ+d9e9Y+YP4pix3OXclJe7bMUUQBdRnDoTeDS4XRn2wbBahm1F3aYy7ON2ZdjG",
+	"ammowy7YZbkSe3g0sKXY9hZN9FpNyRLm5v5vW599MLwYmThgnba1zHDgKo7zGmcDrmHOaAXDYnd1vrX2",
+	"YKnkb/b0lGN/YorZXBgQLum8UZQyKRsOnN4is+aaDGLOhpC3f0B+ZFKRQzUj5yplDPZfSEUTK8CGg8Hw",
+	"0PFJ/VE8bPU1aiGcfYzLYyDLMI0XqD50nlMezWnEyIJKRUnMYWaw6n+Lk4RegRLdjvt9ZteSl/fm3AP5",
+	"fcE/9cyuY64/LBH64EPCidECciYr4ys4yNZHUT/skABRPu6XNO28a4Fx8AbF9AvwStgCkCcomxuqNKIu",
+	"scKbCO5FpKkyPLx9kiPCzCnPaOKjjNZ+kXxRy44Vry/EvB8/OOZXJoXCV1CTJ3RgYiKLyKiS3YWicUNK",
+	"RQlt5+Co2zHys9OUbnG8Jt1iOaPmrsNLrzSrZY2YSeqfPNUzdokM/wLEm12TMPRyepBsFlW9v0Uaik21",
+	"2GkqtajO8XZRHZiw/iCPYYqXtrdFxXXJzjTBnO+ZSYfxLNuFIIIXROi+c9cNciy1vGLK8+am3LhW+Wn3",
+	"yTL3yTL3yTL3yTL3yTL3yTL3yTL3yTIbk2XKeklDIu+Zy08fSDKLpRLpyp/Ki3zaTZ75tYMRDFweiFxA",
+	"eEO/vDXkaMpuWn64G6HxAAi0jNr4gCc/DBog5+pLjB/YXbseeZBHlA7LpmWx56OyLPVFOVh8ccvifGV5",
+	"bYyAzpemtaCGxXPuPgW9HcH0Yklu2BVTNI0p769fWERmeexZ2PqyHr7/4hY2Bxtsl/3mnHnfcV/QK3Df",
+	"uUUZ/tN+b1XcWxX3VsW9VXFvVdxbFfdWxe/NqmirLNyIaxZ5ymkvZswU1MaSYE1otKnwcmNFbKWcFWYg",
+	"lL8E/jVnwKa1cBc3LE3oooRYhZeKsveD48GgGNAUlZ6bg3sXA5+bYHAtHZCx62RFbKx4ewi2FYSW1CwD",
+	"xSnW+0tV511zDg7jLIVx1SwV2dUsL1Qe9gCpYCbS+BfBJzj0cR6xD2ctcducb9kRDH20PRj6aFswdMCH",
+	"yxejMz55VETSD/GMwsra7DqL9z7SSw+BuwosOk3iqIyGp3cr/8VAYe+SjHfOlErYHMJ/C5HWtPK54GqG",
+	"pevaxtErnKxyyOj1BbZVCVeXN24GhvmiKWOYP8tZjsldbH8+24kWVK3UmCp6620Avl2EgfbL/K7bqezd",
+	"YNhZxwWdz0xxV4zNaZ8HalFC0US2XGrfsq5ZGX2iP0It/Hki1DpzDYj9T2Cn3beH+K3bQxx8we0hSkoM",
+	"Khp1HeZciQVElktH53yWKb1SJBJLfvu4srQvwTem8YJ5ArxnAKxJaJ7FYRsyQcmgUcYrR9iN5Fq1/+A7",
+	"9vfr0cvr6MXyeXYSfxjQy/Dps6+Ht0jJyF3M1bGHnrGrcfvSq/ol00qT0sTthwGqHMLLRA0qpYEGi5Uk",
+	"aC4RORNLTgTfHsF2B7iWkzZwLQZQ+EsBZ3n8z/ej3wycRbMZa/CWZvD368P59+rRzcvlcPUVPw6fRwfT",
+	"b34+WXwnB9kzenQRv/5lMpqePQ6HBSn4wUPskm0HGHKP0fObYvS0syGx1dZaREA9goEFdPfcOtkqt6Cf",
+	"33Xvl71kh8Vb12IHvaGZZMQkAsXlNNWcWUax1CwMeZcn2/WM2ITC+xTXO0txvXX6KuURoSQR/IpwqqVQ",
+	"0lvGnBFNlH+C3NY7yksFcl9nddTTu3M2fX8I7g/B7/8QtDIwoAjYr8bU2ncU52NDH4/74t/P1rXjt+na",
+	"2055Atp6hUviMShhGfpmyTaYRrUS6rp9eV+Qfl+Q/tkK0iuolo8vB+EwGrGD6eHV0ez455PrR/M1Pojy",
+	"SYCjg7r/GQbXfGrMlMZJlrKuljKcUALRT9mgzzSXnGBUbVQrOTkcFiUn/rKW5xcXb8jR4KC/CwCoU5FC",
+	"d69I0WtQL0c5GhzsWI7SbbFUxztV5xz8HqtzWnL5spnq9Y6dEc6WOQ3VXGRb+8V2R2S+JYiu4z1aziQL",
+	"J6+mf/3ucfrom7/+4316sfz5hzdPH714+eafL8ToJX1Jz5cuL2IcrfFtcaErK+zX1nwlP9v5nT7not5q",
+	"iXai0+8ZrRIpd9CY0cIw8XJtA1GSClWHxPvCF3aRsptYZNKm7viB5w5K871resWkBY+/XPMEnFf3Nk7y",
+	"L355RxdDRzWsMJAno6//Jr/67sUsleGTWfLdi1d/+4/LI3n+D7kQlyfi6R1uyPcsZPFCVWsTQxbfGPz7",
+	"GeVRBf0+ygBKShVHKzVPoJ4NOf4zRiPThONsEf/NQtP8WrHxL6CZB4LrgFshBgB+ldJQkT194CwKzQNJ",
+	"gphPRd/cHuyjQ8JqH6dEMmaag8ANMb8iV1kcMbIXPIxEKB/CX/Jh8Xuw3+8g7MGcYn8JWC1A0Bn2C/2v",
+	"I1Vqo2FPaDhjT/QURVL/nudiiS4K+BKcG5nTFbnUhn8mWQSSTmTQID3mV2MSLLBHYJfM6YcevWL/eTwI",
+	"IJKG/qiu544jvMF1d5M9CiE3IkD3S4TC9VkyrsicUb6cxQkzU5IkOBw8hrsmDlZRsO++jIteqD/WvMt1",
+	"XJC9lEGWiOltmK6I1p2NGA9eTHvfCs56YOkF+/180GAMY2FrnCUnmHBIBE9WXcL1QHruM6q1SXh3nzyD",
+	"0YWa6d9wPZUglIQ0SWzPnTxzK+CiJ5VIWdC0sfWl9O7yswt6Vd/dMyJVqnfXfLtIc6I1U9ObQOVMX9bK",
+	"zKWIVvt9cs54RGJFLml4rQVJZYHGBPdGE68ZZymyJNJEo69JqpcWAZXy/TsYHJJvhSKvwHnFoqAgLHht",
+	"n7xQJLSeKUmk0IQh3ZdEgsmcbOytgRMuD7qEEhMOLcZyCaHxAL3tvD+6iGZ/HYTPThb/uBz8fflNOEz+",
+	"xp/Ttx3vin9PFXsZz2PlZxLvM6Eo0ZMiey+eXXxNopROVS9matrTTI8u4l5KFUv0ED3DffbHJEgDkjLo",
+	"EyTtQZT6c7hYdoHDqXz0WJLlTOhDckVjDhulAmIy45o/NGJTmiXqbec0/c/BqfrP0frve5M7GJu+crsP",
+	"fO984IKlJFgWcyZ6UPRowvEwUw30MUcJEZA9OI00BC/2AwnnEl6yT0RKApqp2cSYljIge2hhQdCfcWW8",
+	"ppJoSxoCWcZTvt9mvd7/52gwOF02rRh+1YvIt1aQpgm/P5Akjk5h6Zg+ZEtt/a5EBnJEixE4OE3TSdn7",
+	"9c5h37xUujqbKox5lif2I9CPWX7NqJZUn/vC+8vZB2VnTkLKibHSGuY37HbmMY/n2Rz+bSYTc8WuWIpR",
+	"DZquDI7GL3k8sjypoPR7l5yBj7r30pRRBOMSU2ALpucuUN9F1rrHaDgjhmS0oJXA3jSpWCEFKVtwoNzg",
+	"6j5cMWPZug2080DfiI3bfJnGSjE4c3vP+FUSy1nX9gETKfmGpXPKcZ5XZtMDO5xHPnUJSyQjQfVLzXXz",
+	"hkYaXb9eHqJArDI6Z8roPODc9FOuaQYMZAsxCg45J2pWhMZzh0HXZrfkLkzfdDc6Feb0w0vGr9SsMz4+",
+	"9JH0i4jNF0IxHq7+ylY+wZfx+H3GyDVbYRcr5wBqEfLDDy+eag5DyZUQWpiIOGT7faLPit5jENRWlsEo",
+	"mi60nCIpWyR05fTKSplcCC5ZvjjI7IrlcWbb09P1r8rxdBiO6GPWO7o8iXqH7NG095gOLnvDcBQdsMPp",
+	"ET2+LK/N6OgIjpv9e7h5qb7Pt+f3tmRtCOtTLeFUKz+vLNhs/YAEWv0KwMbmli9pjn7NForsCc2BblhK",
+	"ky4JxXxOe5Lp06dY1AWR9Retcr6Y1vUpqeIkuZVW1bWtHVGbB01W9skTMV+A0rpk9DpZkb3vv35CHg+H",
+	"Ay2gf3z4tvOv//6ft52AoENXCwbRvFWubnhX2lWDZvVGc2MZ/8K6ZKil1XAwyOf1PsP2SmZaoBKUpmPk",
+	"eGeMtX1mbvqPOf1gRNZgsFGAOak0TQyzXLTdyDYrAYR2NL65Mm8T8zxPRCOr11Jx3ZRtBKPdXDdHOTZP",
+	"VtFUxfyqQX+B0xdHgY3xJ1Qqgv4OJ+wPHg5ImzjFS0BGkI5rcgVi1URH0kxgAjeWCGrj5CHDrmmpQVNZ",
+	"t9Z5YXK7xd6YTLdxupBw0jRd28K0cbp5uKnddDdnOWyaLgRnm6YLAal104Ub2k+3RZBy03TLPsVGZcv8",
+	"vnbunlhIy89gt6KRj+CKBNENauNXNPqGKrakK4NsrGxxLMK36+96+LNEJT+fxa822KQfidwUZlsvaSrw",
+	"up1IhJOKpzCN5zT3E4KfDG6W/6txkDmTEsuvwbw0/gF7GzEWolZ54rn+R6ZOCRdqFvMrsqSShDOaXuEd",
+	"M5ZEqPKgOlN4dXLNp6K69M3OMKlslLidBUcXsfmCjx/dzfy3lE07487/ehiK+UJwxpV8iL/Kh8/0/d+b",
+	"HcL9qlNYwwJorSBicqxNbd9CgovKdZO+edFz/KS+aZm7Hzoe1cJO7uEJWPdcYVHDp3xFI3PlttRmTJ9J",
+	"zMEztjWh1Z8vaKzIEiDzTGpjmlBF5kIqMhqYZFk6L924K4mY10/sw5+EXKwJEEti3udSSmUljKfGXJzH",
+	"Usb8qnwx49dcLLm+qDVU98m4ODqTa7aqPG9reESmJmI6SSm/YsEpenKCN6/PL8jDm+FDwxvlQwllIPpZ",
+	"yy5lfAWZeCx/p3kaTZqlVraxHKxLAlOCbqoplBCTRHOBz38Kngg+TeJw1zNAE8VSTlV8Awnp77r2VFSd",
+	"61seCs/jLt+lCn38MyoJFyYlB9yj2tY8dM9FWcf8sg9FaDbDMX8xS1Rp/VKx4qjUYhddc40LNbkU4tpe",
+	"dKA5IudvxbgmnQnYNfl1+GuSMhrO8G7XpoAZuOerlDgaZkpMp5MFlRIfRYe5++rqeYz5JJN4pEB7Kr/g",
+	"lAhOhEGmNv+IBZfd3Ed/yRKxRJzsAAzTwABp6/m4a/PZD9nXIr2Mowir3neXNDGX2XQahwhTEYrFtqfK",
+	"O4B7rmKJOghnLJLVfF1TK4KttndWRBYsBUYs+Kc5S+iyndOVVrpIJMDzVByc+hJoAkTj6DrmUU5/ZI/m",
+	"Ll8cE0KLgZYKliwf/uu//ycoaBP8L9Sh2uI5boJ4+5+dFqsevEyi/+4WZFk51xjp3ZY0mwapkGdFHwaN",
+	"miYpo9GK5AFmQkkUTyHxMg839MkPkhEKSRbWKYl/2RscoeF3GG4vPJyP+iTE7lsNZxU4Bo7zFcgPgXex",
+	"Pz+ffMFBm0ieFRS2O6/EoXay/WoPF0R4LubM2HKauJYQENeSKkuJjCMGgedYEkmnmheRFIy735FNt/kD",
+	"C1bqrtLnp55vhfpaZPyW3CxlUmRpyKy5sCXpeB4viOdbQWQWzkq5JOs9sC5T8jp4vzyF1n4k+k0Lcqmu",
+	"DOiXIlMMdNap3rkvgoZs8KPuUPtWaMsbfy1FjfV5h+AK5EhyRpYzIfNAzkpkmHRRz305dQIpJBSLVZ98",
+	"KzCB5Y5WAhK2ek7G1rpHS9ldTh7Qumfgnl2XHAP4mx6oB/k/mk4biaDRhRAvtS19u2MPzoPcLt/y0Nce",
+	"LvsIIWoZSwK/QiUhJ0Py6qv+F22U2lkrIXDmxVEuf+/nP7Wm54objr699zh3gO/mN3Ye93uMnah4IQ1i",
+	"CWaLAyqyYorsYcYraehFu693BtJ7TTwKX4AIHjb9BJMNTXmMbTGDuV56/zj7oCZSsUUBzWff0qkhFm5s",
+	"jrurbWhG+aSO6toS113Vdu/Aj0HTaGJQHL8AAXXO0ps4ZD84rrFbUbvE8W7jqvOOUKZ5cw+wE637pjSN",
+	"kxVxHinHSCLBmQ2M2PJrBgEVW4kAv/Ugjktwqbq/Jy0bEy9CyjUpgsMN0sIsSpGxTufCdCDV6reCOn19",
+	"eUrjRNywdN+3aLmHsL4tQZ/8SGNFAmfx8mxJk7ym0tUpoQQc4OX1DCoL+nnPgklE7OWR/PXP5TmLHzGS",
+	"Ll5RvjLDyVsaDFQx9JxuLSsqjzpnRggyp3yV57Zuexh2pvZiSp+AC9e/KjcOnJVYS6Z98kwfFvSszajM",
+	"898vs/CaqVNis6ESyFayCbmGlu0EGtJ4QRhPswLLCzLT74zO3RzvteSa3+g+1StSp1s9bG7/LAfsB27E",
+	"6y+31cZM2spOkdXqsxWtnNE09+1apQBrG0xeHPy0u9woEdcnsbNxsjjN/ChV3uvqMqUFKS44MRq8YCCA",
+	"PzeH//HHH3tnxdcwf4qL2cdwRpOEcUQ+8SWrfIX3pYwm8/98izhb3nxBJGD2YcFCxaLfsS/ylMQYIr1k",
+	"jJNEXF0xm26yQVky7E9rAV+W3nRmAykEhu5aCQgfMRXpnKoxCeC3vp6HCQziBb0dAZF0pfl6OCN7kjES",
+	"uKsd7Bv5ksd0AGAHQ2Fo9UDyv02ZPUULzuSCkoQpyGi2MMW2witi+tWmVAzelGfmWhRgPVmyF5QWIPj8",
+	"0aIfuMwWC5EqFr1iUUwvYG9vcxiyYsTJXA+JgE7bHYrGQZzDwUx1E/gxtKJQmefvw/uipdL/ef7624K/",
+	"+7/9c1um+dfj2wvAsGpdACKAWb2sj20NFixVMXMAxqrPPYkVWHAFO3fQtSoM3IEkqw7z4vw1ORgeH/eG",
+	"hCaLGe2NiLmXaPIsvwHgzGpjG3yz6siIcAbcBpujlMfyo6HVBi/Bo9XS1XHl6hNFGDVflmiRxPmTmbiB",
+	"/Cm/qlixAijdlHl/7HbOohvKQ3aOLSechHUnfY5GUawv0eSNs5umQLpO3RGjkZ4PUYLMxY0tSYAXlPxh",
+	"C2oCsyUaUcJT5lVkuqwgeD9jSakaax+cOQ7OHKasBFA04cllKQYRKcnL5zWzBrbMeDbXy+q8tlMBssNx",
+	"qhBr5uo7dwfLg6zfRyX8u5TnvnjUJEiYQdQGyJuCUhIt4y0APWepwWwLUpYwKtmEqsBzOh0Agnr1H0Nh",
+	"XKThgF9iTqsE24BcgPK7MwaUqZ5CgOraGYk9kZkfsNgojroEgVQZZAOFk6D8Yn1pm3rHroOnVWFkyZKu",
+	"pJtyFLhUUVwub7Rz3Xf8DWhU3JDNneejaPsf95SmLN/N8rduRKKtvb7Y+TWbm3Epksi+PmUqS7k+xnCC",
+	"sXZ9IUTi2/BRbzDKAcrbb7iZVuSdlElwsBMHdReT0EozMJzIjH0pRMIoiLscRKupfqX8IZtrUGrTt10q",
+	"Gg6loYjKfEf1YqEcyh0y3urjvYYClXk351mXQhtx5HJlogKIieG+xV+S5DIbsJvNGeg6uZQOpeZfWJlg",
+	"iZ6cXSwBza3nZBbZp4ZDgHVFxWHy6BEWEK++q5XHYsXmcpPO5nDXj4WFk6YUHCwF2k4DmwDyOzUGgMMe",
+	"Ywn2RVti3cSM9FglNgRgPyUGBFc2iZh8w2ERne/zbhdf5WCGVWMNi32xlHEFNk5Xq+KxksSkUVvI5hUJ",
+	"aZrGDJAi9oJvnmH+NYLZaLPsYsbecsZvWCIWEEgw1hRWE5+SQM+1j9MKINAwY7Z2S9myY6g4vRSZ6hIl",
+	"kugtp5qQ9RGxBd2BHWHOtBY3LuXAgkoQOBpQsK/57lvu3tT/izE6TTRJ/42fYTNdcZgfER4ExHBQQrwL",
+	"um954KKbGMz9ACIBwZnzCyJj21HcZ2wryaD/lj9F+7O8RMAXqDIfCvuyEpm1VW3iu74tAAPjlCRUsfQt",
+	"NwgyoE/cDCHVkkaRWWB9K8YS8D2y/5bvpkVgAjGZ0cWC8coJaeoK1k6gNLOGRnqp8xcHaNOr+2LVVJVz",
+	"lYinS3IyMJmjvr3tWvKskOa6KVVU47T0UkuEVYqxVGY2mjTsM7hfZHk7yn0QWzGXOitpe59fBXShBTKf",
+	"Oshu1EQveSIFpuNQmRdz9OKooiluRBXYWlOEyZW4M6Jeviu/tgSE6WgRxvGy1rGgHwYPzXoxbnwlzik0",
+	"Z8LL3rMoVg0M/jVnbgyFRaVc2vKRx+aK2uz37x3e8ECSF2/yoI0B7NG0xVIi6dJU1rp84KA/6A+HB/0T",
+	"70l3cSlrb43nYICiKw5cifM4SWIH8qbQlEb9o3x80/10K1ski2q2SBZtqZ9X0nYb6perYVogdkhNZ/NF",
+	"1YvSEuOgNhWT5+GdAQCh4g3ll715fX6xk42lSXBSPz/O9YqV5fzge18IVTUb5I8tytFqyc0G+bOtQVN4",
+	"HX9tLgd6ILW4sN64oMpx329pyUKuZcML9U+QmaE5P9mLIzh7wZjTufFCF2/WaplbFfJwXE5MfWiTi3yT",
+	"KHqnN9CNyXSyuHZlo2gw8JpFecvtxsJ4o+nQiNU4yMZC9/XSrMxZXcrquiX3RV4U7EK+ECViqJ/wbolv",
+	"lvnZembdZDrZbg9wRIxeuo3xhE/kwG96uC7hbKlPCqCxtDepCsGylUlljX5b3QBfNBVJIpbyFGz/ArsB",
+	"wBw0JZdxF4Lfs7nlaGxPaMJ4RD0S9Q1LCTS4IwBSiHitWp/ukqVdPyIZTcNZJRI4jRPFUkmmMSQFoaOn",
+	"LYUg8K5KV4DFVp4A8FScQszN1dSkqrQjGM+XP0VqqVLPRoniqr2hGassW3x3VKSM95btNrvtDj+lK/9q",
+	"VzaZl1Ex7azq+2drRCfYbNIL5QmpMohsBvwzMqhLlm4AVUhTeOk4Hft4dNQYvnc+YO8f//jHP3qvXvWe",
+	"Pt1v8B8eVoWsT8hgJwHs7Fh95TOaJrFmVvhe4AuYS7X3/Pn41at9PCt2eeDzTwnPkgSh9bjg1ejLCbaO",
+	"1PdgPiaafvXIEW2c1Uuq7nROoxEC+G+cE6T95gmCE/82vYbCRymSaCIyhYZjmAjJokDTRLeA9oNtNBV4",
+	"pemSvQS9kVORkmyh1e7jkX5YOiltwB32zZcBc1/GkoHqujRaWcowKMpZA4EceQhk4yo0aSVBkTo5xqZl",
+	"kLs/Kn+b7GtRgKlrYzLU063d8ZYX6zc2ZwoTwNEza3wxM3rDIOQLNMAiwj7EUnXhg3O417zYXY9q9mFM",
+	"uMCF9o4qS4Pu4UNdQon+F3RNWFCJRgK8SjJqkh5gmH104lR4I+T5FtmL9vtAadHje7llUj+x3c6HHoT6",
+	"e2LBeA/fglDKZdZptjNXnSo8rHTw3ePmJ/NNrBfdL+vczy6nNcC+6N3UKw3S06BBSdRG0KPVzIubdR0E",
+	"9NTsFtBqLREAzi7hYkn29NJ13V3ulkjFzq/MV0vHwVF8cKIb7COgNue7olOU57Jwn4GeCPRUC6RUDKij",
+	"8XALB95W4t14tRqFO/6+RrSbG3x8IxFqk9Zyru/5DQNNptNvQ7SpQkhAOjketRuY4GGSRSzaPyUDK2RU",
+	"ztQ2BZHcbjG1FAwlEf2r/L0bAbxaalVFiMpBEMsPWHmRSoRudrMdV4gaHGJ55g7qYn6HfB7y6KN9wt5n",
+	"NMFT4/ojTSb3W055pA/1ShZK+hJ73OSxE0hcVmnMop3d7ejvtvF6smdRhqjJvDbMzI0h9IvlC7pkkWRW",
+	"ZIQxv7Iqv2GWyA/2NzGB0V148T38eZ2zvK3NYQTCLf3UuXswt6HtLrb2TRd9lQqGMJgP+Whx8P4w/RP5",
+	"pr8S4jrmV99lTPoTX87Ie/Ob6Y3AM0aovJYFljKepUscqU++ZUsyjVkSIV46XSwYTbXB6ouJ1KmqicHb",
+	"aQAOHyrM12xlgfJtGbHmGJhYWstbSVh6hW1ta8t/HXPPWwMRhlSaiE8UM0UhLypl+sEQ6x2gqaQd2oJX",
+	"occ6Ab0TzvQ0ZYwo9kHtd0lAoatWjCcCUIdMZ8ZF3ukM4ITiq9kknNE41X+BC5Umk0v9BFgPmVRiXiI4",
+	"O1293zjbTrdTepvTBrJ4WafbKd6ln8hfBS029WvKVFwM3lYL1arkJUvWb6yNVTgkVvU0nvGVs9pLRuQM",
+	"JPG1lsIQZfw/vGd3YdrUN+UyLKFZCUL4iikJBGcTMQ26eS7WEgIzzr7ruyxJnJLgp3dBYW6V5vxTp+jM",
+	"DCL1Cv57lWSK8YkmDH0CGOWZmuCnQQph7s5pYBWFoyZtRJDO3XyoqQD4nT0nqpUWC6oAxKObxYSJV2O9",
+	"vn6R6WMqryETobIYoNbTFBJgUi2W3rV0XWklEJlffQks9/RsLnzuAwmTHJNAn0HIHcD11MdxxeSEC7ho",
+	"vlxfNRRA9rTuDSSBNAQdTjB6ZQ5iwRiCX10SGZOf+v3+uy6JmKJxIsfkQb/ff/Ax6JYpCeHy8uHdA61n",
+	"2+l2cIaaxcOkwByH8Flxzm95Pn3yBHhiLk3w/Dq3FaeqRCYtZMwLvsi2zXh1pJC1zpFNKKEprU++yuJE",
+	"9WJOrsHpeqk/WN8WpyZnxswWGDZ8DNkr+PuYmG2+jFM1A4cMdftWRtDx5TKTMWdSdknIEnaZI1bpQ3Za",
+	"EMLYs7+uTKiIhNOqRBjbyx65kE805pEQaZeITOE/Lmlq+2t2yfssZqqr6VnNTkuiBEE3kH70OPonAj/J",
+	"05KUyd8U6oEV/RB3ySK7TOJwolLK5UKkqkuWNNFbCy5xlsA4+6e5cDIgaJj80iUBrHuAEOg5xWPejTlv",
+	"O6sDJl9hGatZ7Ggqp349oVk1WFClWKpf8n/9RHu/vNP/N+g9nrz7ddA9ePzx39prD3qS+hf9ZjvZL0la",
+	"30Iok73L8nEDpxu1RTz7uwhttweAAX1v7gGwRqT/CA2kLAEipfmkuRH3FfGkWJpih1y3O7Yro5x5Hm2e",
+	"5px+eIFPHuDN5q/hJjlukPG9zPDTyvUzea23WPAEXXIo0tEUlSWRv2eLti6Fmu1XVrIu3S3h+1SA+sKt",
+	"Wyq/vC/tfNcBFzLifxvJWjpB+V0t4tjAC3xC8AmUNdy69OPH2aoKKkkActL0IKwz0JRR6TPs2oxkl8tE",
+	"2Fk0uVxNsBF112njVyQz2wpLkInlVfSOUV/RhoXDepCm1lc/ojPHmKDQFumSFZ8CdKwFbtGwa8pYHjah",
+	"qk/OOV3ImVAK6lMIwEm4KwMmbgzZjAA5XlvmKWMGm7iJMvUdWFAZgDJgaFTPBPKmuEi1GLOpAQXCPwLY",
+	"huW8o9GR5pK5nyfm6viw4/Mj6tcuWBqyVjMzd5q5QTWC07dhQeOI4FdCyUSXDJyuH/ncjgZNE/Gf3IAL",
+	"Dqm5JtU7ZQwaCZq5+CeAUKF2Lc1Fl2j1oGBb4bd3O3BnmSiLH9ubsnp6E6j0mcxElsoJdufyVNwh/WmK",
+	"jI3ChwVC4LOC0DAM4Lb3gtBDeaMPfYuZd9v0FrmYhm2cLEUaya7eIzkTS1tkAqcPcggaW2Vh70xPqyyA",
+	"cK13ygIPeJt2WcXaf60XxK32MqszOqwvi/PCU+fckqPBvzeQZyyBQvsb2XbTdjoEWyz3uw0M6rtMKG8Q",
+	"iir7qZocyr0wtR6EmQCR0FukWYDNfK97os3b1ga7qny9xhD3RF7yE+3rCbQLahlG5K8KPRwNT3JeZXcF",
+	"d0N2ida6UhJSKOKYL5QtkLfagDvfMp1kMvKmKKxjuJX1Llb4mrEFyXhkFglPSrfCgEvvP2nNaHNC8rms",
+	"NWWDEHGmhZD2pg4DYAjcnIRYEcMQI8FkQ7D+IK8G6w2OMGPB6/vfGMDf5N8ulWVCr8SS77H+c5nRen73",
+	"Vu+ZRhdrcVqsS8hg1hUoLYs0DtnkMmX0OhJLvvF5fftX+d3AF5weA9uQle1ScBd0VAEp3dTQChtXRrVq",
+	"gvVNqdYkcKxbMkd/PccHNski01bzE4ii3SXPk/IW2mP4w/lTcnLUHwxAS9Scwr221yhr9vvtg6s1BNo8",
+	"FcNl7A6rrRJlifGVmM4mKZVG32Q0pVyxBmdpqNnwlb0HM6YQvC+/GBRhHhcv8ZypbPECwRIhx+Ycen30",
+	"f5ZkLzCF33BPsE8yqdc9MFm52Lo8sLLeJD4DJwQLFAcCJ09RqWtbPcOEIZraVCxhO6P7PteZtFayEWfE",
+	"No/Xwin/iEpeAVPxZPjdaHnw7DA9ujhenfzwKLbt2ulluK2wujBGQJSxKgMhe4MiP61MxO2Vf4O82ACJ",
+	"YM1APQNMa4A0BWabLK2FQ6JmC/ANgKvQJQEXE0lvWDTRPxoveUMLIzzbtQZIpYmYZhqmxzXiSplQva1y",
+	"S69MbtclDa/FdNp1RDxE+52scHLNVri/4HsilIO6Cau7UUqCMVVG8mxi0WI67UkGbRqIkVTmhBgmMtX2",
+	"qOAhI5h20Pb96wx6iuak1MQ0xp2YiSXmGyZUsQlymcCX+9jq5Y15fsaE48LSMlpwPIr5VUD2LhkY5khT",
+	"8BONLW1kHP5AWnCXzewsQs1hf/6gStHBPkacb2iSsbxDN42isgcjNwZhQuCxAPaL7y7rKube9hah1Jxk",
+	"Ez0gNymxSjBh9FGRpcbE+ti0YDnbFoeU+Z2tEjGJdZIxPiaBaSatDWqkTCsWAI+/VsOT375RAFaXqFvh",
+	"0PnUvbILUyzrn/WUKiaNI8ACpEKigpAMgjayaxN90IEdS4KZlTvicphkz08ByqF/nExTMW+QENCn10n1",
+	"Lr6jbhaMWiV5wxt9QDAXtvjjTl/XutIvTES10k9fulvUEbOTZSPG0Nm7yqvhorcKrZETV8r20vhGL2Jj",
+	"/o9bDTah0yng5nlKCmpYOu6DFqdaS8IopUtusqStNVlkphmtImVUc8N9iJKt0BTfnJgIg07yl3iAnEy9",
+	"QywLB3zelzFK2bI2gc3VD/rUNJyOHzGp25x/dFyyxhoFpGMj/0ALSDSFVzZs+Khl9j/My3eGfLNKGmoU",
+	"2s1pdNByTs2Zo3nf2DvNHC2nnzlJowVLK5iNu5XF8uVnqU5eTYdjIwiKkRpNZXy5dx1v26qEz32mVfaK",
+	"lWC3Rj6xAuiPAHtiLMiScrw7IBocLWtJYLEoUcKySuA9nhTWTIVi3uSxBYmPz6OrJRIIDF5oSTkGvsx1",
+	"pS4JcrB7Fw/ZoAjFUmYshc6ABvmfhoiMsqSxqWk56D0l5yzMUtYnF/SaSS0dQxYxrZMJbfoG5XYBwWmO",
+	"oOnMzt1QV1Wz0yvyeewkylu+Rr0rfHVNdexnVuP1bAxApVBOnN6Xeq8Csx3BmASLOZiPk5tY0oDs5VMB",
+	"28H8hvbB03yx9+yHuTeVrVfb4ALyOEufXsq8ct+uicb7QucH/0sqsabymG1Cn47n5DbH47lYluABSzSN",
+	"kHb6FbbdxZXQerONlML2oQ1gjJUtjpF7VApDp/UpIXvB4WBEyg0k9tufnadf2JnAcGsxGVQL3HMCCw2W",
+	"VtdA7EYsjCOzcK5xPGWsfkyMgY1pTzYdp82JGZMAMHfj0C500OoQNTqHvsTjBPpCgUO2o6ypIkEqgVGl",
+	"Chhk/ZS0xSbcoxL7K+tRYn1yZmIpMSkH3d3GCVstBtmIV1jpJr8hecmCz62Pcl+0RzTcGPgupNjosPRp",
+	"h49g8vFc09PJCHOp8K9BM85fYw2Xu2UOst9p3hgcPQgQsrfw2A3AjCNnYkcDd2KboQF9EIDvGgnX6JC7",
+	"UW1rT0mR7LfGV/K78FWQPSjBk/EN27/Nq9dY+d1yNvIDBMBLWSjSCvpRzQVQzXf0W5Z2jdfZFi/1h1/E",
+	"c1axR1s+46kQrtpszTR5B/lsFDjoTCRl+vi1c2WHY3MaJ9pkiuj/Nr/3Q5ggVitzOoc804jammVz5aW4",
+	"YQmmcy5mgutL/zEcDUdHR0eD4eEBVO8LpefWOXPTvTGN2tT+xlOyEFLGFsPDnNkiIXfcgaLd3qNHh8OR",
+	"uQM74wN3yKtWNxakfqweM5OjuiVCnqljMezXEqbNjbOJvRLd7abQL8gva7F/uSryf+NoTGy5BKZqYw1F",
+	"ObM2r53AW0xNhb5uUs3hcl43AQ+3q5bAJ21ufZ+c2RZuUTFHKM8WGST9BIeDAYF+n0yx1OmUqc0NTJI1",
+	"8Rds9gBdAxA6MOPXXJ/ffNzKWEXXD4g1BfBLQDidQ4qX0tqQySrO850r0E+/OsnmwFDgYwFr/4al7NRA",
+	"eIJx9GwRv7HNU4qFArlRKRdCQC7MJh93nMoFk4Lsksxo4DnM+VFbxzO+gZuKM1Plh7YXVKVCYy//4i6x",
+	"s6xliLc8fKXk68Ea+GfndFan+Q9bq53fg1zcTAcVLDjRJI5ODZgPlGyTF9w1ozR1z+lVHGLsiSwSwOKA",
+	"cFWWauXc3DjBdGvssr9XgC4ZJGqw73M8ahSeY017j+F0ltqPaZ3cjor9zCaCT9ARFpA9Y0nEkkT6C3OB",
+	"7jTuM06zMQmOBiPSEJbt5l3RZiyJ9r3vpAuVpcxE7VDiFz0RDQ9a9w4nyUKPoAXAaQGDohVp8wrpvB+d",
+	"i4uEKi22J/orA7KXv9cYtqZXVYB3yxUP+xhdGhMbkTw1OXIqXRF9g1av3cV1wozYyL6cHPFAEi56kMgi",
+	"UvDr9kqZjDYKa0ZwDbdxPYY5JlXbq1sCze3rBzAKGuxDyNSdZpMFZhg8FLvDcjSbauRZItkSsGEwyx/S",
+	"ftMo5jRdFQelotKUxV7FtvAeTSsWa22B83ok4ETy1C3kMSIKnu/p5xHlplELH21QwlsASViNxIEJ2RZb",
+	"YhtTqxorLWGEmzWzTLpZFzsPZyzKkh0NhDOyZOw6WRFTAaU3A4F3PNr/qiHEDGhEVrwydp3vH+buVDI7",
+	"f+qoWQY5THGn25Hoxm/lTv+RseuIrsoVNifrqka6HawQMz+bwH0BBhjzzCvUnoslSbSeABUBRigVqcUO",
+	"uumg0UIdHvmIEHq7CT7xr2YOHoYATzNGI7OQgGdUGMrH5dT7Y3caB8dHm45CQWGTOf3gg9VKr9B/i1hI",
+	"djslo+UFONzqBLqvjX0hxLnWGtq8d7uTDxmibUqNITcUK1U/FmV4NGUNkH2Vkg3zgKZ6WuGabmFZt1pO",
+	"tm3rAzFFwqyh3xw2uiUGTeFVuQ5drohWFi+N6Ep/qmUSzrkePsZQJeQmtz7VJUO2ONfg+9nyYLfB03Ar",
+	"yrEdVXuPRnH+lKgHam1y9rCNewFf3ZA37vFuFK82iUiRx7Ny0hsc9A5avL9m/a9kx5KDhz/WTm6Ng1QO",
+	"S15AvtG9pbdjV9ElOOuJ6TQ/BhV51Z7LF2q4l8k/2pbJw7ZNmqEbgV/0is31E9JBK0LCd1l0xNYHbSsJ",
+	"UE3U+GQs/zY8fqsiAmD2biFBzvT/gLJC+YDSjrcUFVux1moHteI8lAj2t2U1F+Ka3aL1msHDFhikrPMb",
+	"bAYrJzGfGCB8P4ZbEk+Z7UFtW4jnoGFqKciK0VTun+b+rS6JFeQgQGo0vqZcY3JycjwYuEzq+GBwMhqU",
+	"dvXYu63oMq0H8RErYypSsmBiUQGu0x8eZSHWmM1YeI3glQ6hDlvU8stQeCvRwTccK8jpjcQpKh1Q7X4J",
+	"hWWGX4cUSzlgW/R5guFqIDw8Y3KcMqrtKhfXzF5zs4y815ZprPwV7Xc2eLdjm8bkFwBl3D4Cn+jMZA3e",
+	"wGg93kDlXMLu5zvRfHL+pr90VynN2bLIPqt4uotul+v4ymvoKStS0xwz57ml6rJ2fN8OVS8vL0aF8PTG",
+	"ScGaPMF7i2e9PTgv3Krudf04tzxBYRbLmLMNL8Sbyu+MFU0QmWrrV25VCwpIDwREaqkY1FfqWcVg+fXA",
+	"j7tSeq0HY3YmUkWcq8DF0MFUfu1zyiNIjF1QqaiN+EKz0b/FSUKvqs5n5Kj10+c2qdyODF85j1bI0M+Z",
+	"3Z3Vd5S/6LVULI0peZkt6PbgKttpUED/DSqUcdS2G8Le/LHbycNRTQCh1WBWGaMG6qjAPYl+XoBdStki",
+	"oSGTJeVrL/jpHUA/c7bfJ88FohZGzMHUNl20TPBIzdj8FJ0wegY2EwPzCRBwyoGWaWX3evGxasy8mjfq",
+	"6j5N8GyuZmkcKKYUPK664sqq5iUi9efTXweLdNgAi9RaFpmo9S/Cx8HOOHlx9u0ZJkrrW7qE9a/6JHiW",
+	"aQny8KXgke0cWgSU5iyNQ/rwW7ac1Dnqtv5YIxytjMr7/1qu686/VLlZ3iK/mGqWtdDW7HZRdWhTBn1N",
+	"yTfxDbMRkTgyCPQIQIm4xL70WJopMZmJpAUo0XNIACqiWCYG6ACECo4ZNZJki3ZwA14Z+gzyoPGsr0QG",
+	"2qFkSYJsO75bwdrecj9FT5ANB6W36b7wCcOxXdPa1aYH1PIuPn8wdtMEP13Y6RZOh98qW2cH12ZjNciZ",
+	"5xRtWRhyC65qid9bDbJV4OtHtJme8Wgh4l1zpH/E6CeAR0d5t1HKI0zD9Vj5cMuaFk8GJU0JkrKQxTfs",
+	"lAR/CfL6nstMNaCb28zfWCKSNRTCK0GY+UDTS4ZDYXMVYNUNG+dlYmVrs5/jwHit2b9U724YxUy3cezq",
+	"KHqG9ftNiXLlKvo2qvcW8XwTDe/kumrfJAu4lxA4oXTJ85ieLqva7c7HlfrKViZUxOVvZ413O1maeHWf",
+	"mVKLPblPfvj+pS3vQxROSNZPOasgJOv75fjhQ5s+bH55CE6Fh1DAXLUHDh9tOqp6cl1L8L5z+JTB1r5u",
+	"qDJ6YtMyAG+fWYifipcex2isUdJaQiu1oSmwb15gOtQCpER57ZZsy26STVVV3rflEITO+4BvTey53rLQ",
+	"zi6Yb0OepalIn0J2WYNfbQlYHangV33yVUoBcYWTAErqTxGiJZgzKQH0SwnH+1dREYsSnkY0zloaU9c0",
+	"MFKzlOUJAqqAazCqCmc01eqj1uziORRR2g4/tKRnxrKIGrRGk/YV4/kxMs6IhLd1yZyGs5izXspoBO/X",
+	"D+S1eSLCttofFgmFtB+qSPAwEqF8CDlPVUz66rr4nRxr0TsQ87JUH1MG3CjSgdCipTYpqevU2TyQBLOc",
+	"y/OrZCV5pyfCiZ93kSTm17jJWikXkTa3sbOdcbDAmpBIhJmeqQf5K2dmmm3lrMxZz//VZgUNFfumOMvm",
+	"lBebCRvHcSLkBTqe0fo/JZEAO2lBU1nvgHkBQA6JsI2iqm2DDvudps5hUrFF077W9lBrBmjZ6emwDyW8",
+	"QyOnLT4JVF/yKGETbN0UmtbSkPMG9bUTzpaTSsmSlnexmkxFOlmkAsCI+VWlIL72nvZIGZAy21j9gnm2",
+	"mnyhAww0kXAopeg8T0GUIFrngqoZ2QtASexDqniw3610O6s1OytSrDZWU1fgXgqEDZokr6ed8U+tQMqw",
+	"fM9iZr3rtttvTJSuHu9SRmcZz6PfpjmubZySt8k1bVPMsXQ75poOOrdtnNsM0H+ZChqRMKEyD1DCZruE",
+	"bfKuJ/a7LMhsJZ/RXl6wFLK+nUtuU9j8NrPY9u+UKjaBXmzFCxax+XfpADTNZ0e0fduvRTP4glsVrLW0",
+	"oTVhr18DE+jpASTQI8qKTi1zvUBZGR+WGgH7vudj1zOQSae//UAm137XgTR/uO1XVToF38G32eC0yNRE",
+	"TCeQprrrcFY5lPEVp9qyue3nNmT/loZzDBPf2XJGM42ZPVPadozC1Nt9jJTdiOudx6iy3dIwo3yYMsNw",
+	"ni/x520fjrnMptM4RDCkUCzKFHNQjFBla84gKZMiS0PmpeHD9jQCrbUnXGgFIOPRrsOgLgHjGLj90khH",
+	"7Ufy6HfFOI+3HEfPx+ljt9NAM5FEXpLdfgzFOOwmyJxbjYVSy+Dk7TqSi0ypB/AznC0GLEVDw0yJ6XSC",
+	"vt1dR0Rd/LbLX+X7MZ9kspEgappDVQopISYJTcucfnjQfj4Zl9liIVLFosmcRTHNQafz0Y52/7qUZZUV",
+	"H43afV2hEFWeL1anpjOVGBs4BpJcPbIDuMGCQsPy8ONywVBphNH6EUyFcwPnOHK4qvdxFCrXMY+8Z6Ad",
+	"TzZtMi9ZIpZY/LUrwRZNRe+CFYI/825OeAmZ1n8QNmso76y76nsmF4JLtr4nKLpauOC90YcPJDXP9Mne",
+	"t3TOIlIaCUObcKlLpED3ETg1qLYcEYFQWtNezmiEQClxSizKsCnphjHQhbdfjwTAh2zq3uh45KoWQG5j",
+	"1P14LZqkuhhwDyQximPR2XSvVEr2F2NUWgf4X4K33HQWNWYg4kqRyxUJvnl2QR7eDB/iDQEgU1BOgjO+",
+	"gpkF+7UGrG+5pwMr2aoBqynHxSBKLN9ycw+LCL2iMd+5QavJ5JjRxYJxPx5BDt44Gh8O76KTKu6l0x/W",
+	"ejF27afqlNzftpFqHqp6IG0DrTISI7tRk6B1U1V9NzrQq87z4XzE/0RNVWHQp4awfX7HnOixybEJFwr4",
+	"twkGdMn7jGU7AZUaqMfieT+RD7dFKIVpTtYS0m0JYk3sBhbMdHsrKHQurybNvX3vkgwndg51esx/8hBm",
+	"8dsWcL0FcDK2RMkZYAlUKccyzn/WW5mHI90uN/bO9p7aanCqed/NDbeKpa09eznd+WflYuivR4SEc9mE",
+	"B7mgV8woGFxthQZZNOo3kagriF0tGZTEp1K1DktZubodTmTeDy5HFrhiZCq05S1PIZ3GoI9KhdJac3Eo",
+	"6IPktKliafA7hpEsWLg/0pmLe3LOmClNxiR7cpXFESN7JkYHf8mH9tcyhNl9RsQOGRGlhiTe5WvPkL6O",
+	"WRI9AQ3Od3whWPRAGiwOAyxGbdN9CBkp9kGRvVKDnRmNit4KlYZujcWg7isq4rUVZLBYNyxMtzzq4eZR",
+	"az2tMJ/KD930jRDRMk6S74Eadq3muDKjmPYpaIrY7iD1NIE1zS9Mxy5IlPK10cm7riCFOh3xCsA2iItq",
+	"rcdSPey9NutWTBFL92066K3P81sLBma73JxC6aiNp5k1eSDJLJZKQFol5Hc5yHNEsiq6xkWeS6s/K2U0",
+	"WpHDATHlcZBk6svC3CYFL+8iY77KSyw7FsktWCpNwlJeUKtXArsx9sk54ukBMkmRvC94svKk2s29eSzP",
+	"9GVi0rJrSGwuyGml328dR8wSAb6pnCB15EsrdZHHqvP6Jr5h3FOUgQBlW2YgW0eE/+jYlhHYH1gvqL2/",
+	"Syj56skbcnhCFL0ie8E0DQBztffkuTbbsY8KVJJJpxUawR5CCEEVlRYU1kYTdaxy/hlSTvYqnZu6pm/T",
+	"fte2X2pojd+ZpuX1ODjyLkDjQn9N53Gy8qy0A/y27XKLFU3UamL6wK5ddHMvESmZM8gkxqcqqIAVInj1",
+	"997h4Yk2wYaDFvnLc5peM1DUQsGlv4mn0/UP8+3pFeTZK0FmjKbYgtzpiQ2HlmQ80efmSlNrO/XPgOhV",
+	"3/9GX7ZAbzEnz/rD40O9BvPyp5ew90plXm/f/sdPw97jdz8Neo/f/XrcHR76S0q2yiS3YsO0GKthfJk9",
+	"q2YB4uXe0dFw1GZ/UiHmrahlJhRLiL69RCZUM6owZukVc6Wn04pgBEUDpZTNjfK/4E7uAerm/A13spHf",
+	"P7W4dL9uzdkNtLdcgrm6js1D2x5Q27Btj1bTKRAQFFCQG5ZKbGsxJTfDUxJfcQSLFdj1zfptr037ynuZ",
+	"cccyI4ZmlYLHIYUK8Hm5a5TysA5k6RtV4N8fT2/x6VXOvnEV7p61/+HZeIttqPDvjbuwOwNvMRnDvLe0",
+	"3tpxb+ec12i8/Fk+UnN3oVEO/LCwBXBbav92zQzAKTTiMIm0huPnmK1Sad4vsQURRYt6HnP3NcN75n5v",
+	"ENwbBPcGwb1BsIVBUGPpzxlN9O01hC+94Ux6Yh5N8Snr7xfXJW+/uC47fcXmSM+aro9F1auvuAQKr5c0",
+	"SXphIsJrUyD0/Pn41SuyNzrs5T1dnYUDNMISne39NBgikf3X6KdB7+Dd/vinQe8IL3kprg7Usbbbe+4S",
+	"zXvwgxg0FlHw5uziyXNIsXDRgB7+Gkcfgz4553QhZ1jmIDjiH7mdvy3TjSXgNPuKsyD7EtEFN/TxQNc6",
+	"ArVS6KbNIhN+3Ny2Y0DmjHKZ329+qBVUr0UWW9tH3EijT9FIXK9tKYvmFp3FmxdxVF88Nyiy8aSs2cv1",
+	"nb+9oEnbq3Q5XJ1KGVNWy0J8lTBWkMDjageILuFJXxAZV2kDbtDB8Pi4NyQ0Wcxob0TMvVA9Vl7oH84r",
+	"QEFnvX+++3XklxJJzNnQgzhovoRHhgFX+y0eIAbQITY0Z0ztAKUjpKJJQ/XeG/jR83XDwWC4tdMHv3Id",
+	"BTRhXW1dKe/jazbKCUJsmjJWtBCbsgJPh3oSn9Z1R8fKKH2H/qyABJD4YaqgptifxxMrKkCvMFK0VeRn",
+	"0NRKfcHSkLWapbnTzBOaB+VhrJQtaBzZsFcNZfTIxe8bbgZktG9tbspNTSPJlJmu3Dg3/4RMkyCzzuZi",
+	"n+yd5cjgKTXaJbTUIFr6O0D+RX7lNwI0cSd+h7GuoE6HAY6ScSMeIcvSTWDBdS/Lbv11/2V++i+Y7r73",
+	"+OvvbicCcV7QzQOXq6UALFPX4Ta9qmqRW/9cnW1ed8KbYMS2O+Et9JfPpmuQvQZdY78RvWXbPVjzJevW",
+	"3lR6NlW3Yr0mRMkRDK+kcFAXwkxqWy1W0E0fk5QJtknfd3sEY79mmkakoYF/uwj8GbKhMhutMCQvu6xz",
+	"IpMInieeNL3LdCkkUpApTbt3+e48w6Xp3faGNi9v9+YtkBA3IR+uSRDcusbYb2h1i6C/A1RW3bj6cq4j",
+	"fDcj2WOquRYLxc4uYorKNQKnenjJLo2vXNuatmyCtabX1R42uurmXa723TZXe7bH1b7T5GrPdrjaRwyG",
+	"UoervLXVx4Ds5Q2t9vsk+PVjYJ3IlTr1z9AuqrbLrtu0QY99zUNW9KTvmr7JEXMcUO8zoaoZLm++f9U7",
+	"+evhd39/3MZP3yrDH5q22D73a/P7t0t9vjsI+ZFXh8sR39qBCpSCtHU0gfwk9Jtyqn/wZfunTFZzqfUl",
+	"yONdHUaj64P5IT9aHL8/SR/Jx2pw04xCf1vE+3Y4eVsh3zWi3PXbUN+mzFeHyQUNaaONCZGdZuy89Y1i",
+	"oZ4J0Epjj1W1oc1sLZV+oXh1+zc2lK1vSSNYbfHaunuehnPWS9mSppFslxwO7/EJpdvg/TX2EmiL4mtV",
+	"wI1tAH60vbZyVrEO+L+uFmxsYLWELAkcHFTq6hs2d7DyKSOpkl4GfK5/6lbSPB5I8sPFEyKmU1mFKSvO",
+	"+QV4ZceDQW9whE1j2nHkdpqRo5pYvWh7BEWT+by24AaS6x3b6I7qymAdW6EnnxsPYI74KFc8bPekvnF9",
+	"BUauPFq21HUQdHCOLnl0y30ePK0d/I0bPKiPlsn79JDieJa+uVKl5exeSyV2U4WI66rXGu1aVba5bKQ0",
+	"jFs80rpcxKeA31eOtK8csesHaHA+1DfNSak2xWXZMv+UPYb8CmJrJQ7OZXBrXv9bqnE7Ni7aRFL6q0sk",
+	"pS+USQqurAUN3rYn0uHdtz66bYejEjR//fEJQsc06ShB+e6AhGLOJGQQjM0alzpJiyXvEslU3iO5/LQo",
+	"enpiJ1MgpIDs5WcMsoYAafyUWMc1uLvQa6afdAByje96H7NJoYQGs0kvGaFRVK6YzCVVjRDsL1sg2bXp",
+	"DgWdobDFDfbmbFbazA1VjIJYlVx+1UZnDimHs/WgbBtNnE+rsf7+dEctFRylsam5VkH6eMtmdmCQQQys",
+	"h89XaTp2QRWR3ngZ86skN6EkuVyRAhREOmVOCaOSRd28+EnmXZUlJmIvhEgApDLAWZCemTZClBR/5rML",
+	"IFVvM1Nyh2n8ohlLIrKXcVPNuI9Yj5A7zsWyWyQmudOFKj7nc2kSX5cFzvD2jcpaqPmWcbVX9rdzMjUj",
+	"tV/4nRgb4dm3qbLO317mVmv0+k/Vvw1Za37kKqTlOT+OgdJS29f7vknNp0XKQ1Mf5CbVHhGNb6XTNyEU",
+	"3yvzG5T5v1mT2d/swKjzwtxN5pTTqwalvmVXMpNYs2MjsnowfMfeY+3bjkG4MRcm0zgB1F1egzV2+qbs",
+	"5o7HJYeyXLz9DrnlNj3P2n5w0Q3tt+x39rkbm7VCYfEam1oABbeTSTt1TfMkYd5No7St/f5ovtSNjBbW",
+	"xR0Ycru2V7MPArqs5v6YXuBfvGA5kyyc/Ou//ycwaQhopOhnpYunQULBOQuVACe/UPkWyS6kanLsZGKo",
+	"MO+nVsQwyJ5cxiqcYTfPHGkqsGkPpaqBjfbMLXvInbod3+ykZwJAJgITXw765Lv8cQOVCImpwliqpgcM",
+	"TZmFVbNmzpzsoa8G7kCskV26xfl0hN+0NVwD7Far5m7u2Sx3eTvF5dMSwBSeQOt5WEhwOilR496erm/b",
+	"KMCmyMqd4adq+uZnes6Bbj6iG0GOSnrQJh13R9c1PnE7BRf1tHsNt72Ge4sEs8+SNzb8nIljO2SNTSxO",
+	"WtPrxZJF5JKG16WiAxRhmEiLgLWmC4gqcmLIiqnqdE9NyR2iXtp8RgAluvWn/LYJcAmClzfoEG/0uYwB",
+	"3+dcpfGC9X+WWvjhv80SPaFpZOg72NeqOXAmk/yoBKGZmok0lsy0/E4rpsQinhx8x/5+PXp5Hb1YPs9O",
+	"4g8Dehk+ffb10Exs8uHR8/ej+cvlLbX7HbT5dR18LupNePK8FWBkFli+VL/aJfGUUN4ud6XSwaQ5L6TS",
+	"UiSOSIWwW6+5V9k1g6x/+xVVbElXpySQlEeX4kNA5uJGCxvogjdLRXY1Myiy8LtdF+gDXwr34O/gHdKk",
+	"Vgn94LVtXP53l4yZL4Vvc6oHyp+yWcnnXJe72cTmKqS5RuTgx3htUbMJZeLR+j5dsIgk8TUzp/6BbI8K",
+	"dpeyxSyMbXDUKNLnlGc0CSxXNo9puiPTmNMk/oW51IW3l2nKXPuN+csW57l2fuXlhy3z+zZpRmV6LulI",
+	"5Z8qEKXl3z5pKnRZ7V97uCrEs/GInDcUzF40t2wC3xQeEVMuE6tyBiHMXNY7deW/uJLBvZ73/HJaebmP",
+	"4cflNgp60rMwZCyq4zfWHmrPOMuOCz9KZ1Fooo3vUqn2AwkCn+xBnSYmZfBIcwfJaBrOxqQcf85rRafE",
+	"jSrnLl/JIAvdFHI6IcfTWiUoDi04s6DKJlilrfj9MbEFVtoeifkVFFelbEFXAdlzA9ZjmMhyJhLjE+w6",
+	"OIUq5y/7gMewEDJWAdkLkDIDstDcQNxgZzT9h1kp/yBdEqYsAk8EoKVLFOGXcYKRtFz/W9j+9o6BapZO",
+	"TwS62lxlNKVcMecjSSxzPZwqO5dxrpdB21p6Y10dlJwzlS1eGLmAeYlBScIFRep2ylSWcqn3tjqBU0Kh",
+	"3k9MycaVcecoptOeZNCkAXUI2GMuelA9jAX37grEXMYmdV2/Djtgr88vaCfUsEbQ7i8umPkL5h4sWBqc",
+	"mryJysfj3XbSehsTqlivNHE9W2ecel1kYDmcXstLbC3sxeFoqI+8s9IX055PCs3KytuVzwyXAc5XKym4",
+	"8CmW5SV3uum5KxsABQVkTy8eMBzMTDG01LRYedfFG9DjzN3VVon44xY65lY18KUu+xVnWE5bYkp+OH9K",
+	"Rkf9wYDk3+geEdsssXR8ctNVr1ojS+m3b/eHm1mwSJfZ6fWubIy7yBy9bPgg6K3wHEgu96Hy6hd33a4z",
+	"37ri+jeoSzfjEpueE+CWKdYURYNdbnAghEIqSeZY7Eg5SJsFjSMHZeotzztaQqkQMY2Vi24eFb5qsq2M",
+	"GU1tJpVmtVClw99yuliAXZV3xzDAFK/PL/y4FA+toAn65KJEM295Xr9bFGeabh3rfUyYDuJPDzozheMG",
+	"XsDMMqSccAEJlZrtM6K/IzbUqvldrm3JojR9XfRxtF30sWVhgJOZ69QGmA446KRZ/7i50dBXlUCLgdxc",
+	"aGc1vSQb86tWfWUUA/dD3kYmp4kqCr98+KsHmP/jw4Vmn/u7d7CQtY4St+pfsQbB38ya6Bn7ZPrW3RBu",
+	"3168stW+GWzT52WBENR309/l+Ivq79JgiGriK5mfNfG88DXFuMM+MG9sjqhnO/RPrrNemwl+Lz0YPHu5",
+	"tdM1NhD81yRq7e/uxoc5rlUWS0Rw8olVw911vU1qnDYfQ9SQHZm2/9l0ObvuoMpVwW2ekpOyutZpjeXu",
+	"uDEWWKmzTn3Rs/gqZfQ6Ekvun2kScyZzOi3Q7M0XYK0tEdPuWioaY3MwmV0qoWhSyhnHkQpjDmO9WEV8",
+	"w1LZrZh3+10cLM/Pw3Z/Rp/VpndKVY63Yl+5n+sGin5wb7I3vOWLJKuOtt8nZ5ywD2GSyfiGwbOxRNvP",
+	"hoHg6VNCtfFo7wOfgXzLaYLQ/QiTCH3QIBUC1Sy4P2LRmGiaMRoVLrixlO0dAUCS0EQyPSawOBpFJFtA",
+	"pgTMIHDy4suNB2CBT63mPbHmcyyxb4Ke5zpbwGp8Ec6vBFwRK1m2n6HSW38oaKsmocJGswGGc7EyyF22",
+	"FRx8cJ9862F+FgGvhRL5KTkOzHDN8ejmRLRlx5/yAXwZc29IvLRvDQ60DfZcsYclN/rJYNiOn8PHNeSS",
+	"ZHN71pB0wZ6hKYMYaEHBO725wuYc7oZ7YmdWXaTN3O6lN3vwNcevyGVzyMilfWS7viZ6mAcyh1W6k2jG",
+	"2tRA+9INKHkVldowWfL//b8kFzzeOIPZR89704wVRGdwrTSTNLxvQVNVphB6KW40o3Y5pqIf9vPChTp/",
+	"bZe48T6jXHmTYNEXZI9p0HXkC9kTKRkWZUZGGFlps7n2AfrgXi5k41tNP1o8oMYRpegHMwsQRDEnl1TG",
+	"kqBJRfaGo6OBXsXhqH9E/n2/UiV4NFhX81BRjZyvrs6lixMBVanwPdPce5T7dwO7tIGmlEATsRUkJSXK",
+	"vgtSodxXQeb+B8d7U47HFo+117CcSbTc8KqqsVfRLHZRdv1eo0oemVXP8lPkY1DfMxrp8+EFtTA/5ah6",
+	"4YyF15JcslkMeo3HzoY7PDjZNJzh4w8kEZkKBabF1tO/LqmvH28groFgljP0HNk7tSKgD++l1hGgGXmZ",
+	"1QhvJvk8vsLSEdn8Js3CphSdnSg6oesEfPrmd1Q2KP+w0rt9+9HYn1FPCxgetiOGtYQENCZP9dnIuzSb",
+	"27Q2OKVxon+VSizAOC1YponPQehklinIzNTyhuxJBntLuCCcLYlx+Mj9CuyuPgrlztD4jo14vK19oUVI",
+	"FInKT77GWwTupd0ai5k6Q2EdT07nXGz+u5tv5rWDOpW7rbbzz6wHft7RXVP18DUFR03OhnV/QozUdlvR",
+	"K4RAwqVk6it6g0nVVcT9JTOqmXHW7m/ZiqUCUWVQeDoXS4Hua6xEOAWiv2FXTNE0prhxDjjL4cc7Qf06",
+	"K5C+8HOqkF6nORhYY8sBrJcMtHkRkJTZfCO0JM2mFkMWTA4G1IacHhTAMPWL9vvkiT4jLNLvEEXieLcU",
+	"PSnyzo1mtMfZcr9e2duIAbYZ6avbkTOWJNNYzhz0L8CQ/+CuqwM5UFBmDknVykENiFTWS70lMhPZy7+w",
+	"SywyWQVYuQVxVTvhNWEqTbYCjffgxIs0Apj4U1NJpHluRQjpO3qPHh0ORy0Q47eBLML4sKlGKCjmAZY3",
+	"rXp6FJLqbajWIedwmCU0TG/lbCO80CuttbuGJSjoMRYQ5P4WbdJ7qlU3o1BUFmpTK8NmZupS41oM/rw/",
+	"SRFZsqz1vqXUfdeR+64j911H7ruO3K7ryAZ0WECEKFAglBWm94CwXywg7J3VuNu8jI2JAEVzAZHmKCf9",
+	"psD/ZijZctLQxsmn0Tf5zXeMiGsrLDwsekt4XPuyjYvpjwRshVP45wbrXZet9OMsThgJNFcLuoWDBz6V",
+	"8Uj6KpmbPnu49rM37sGnxBTW3zMp1sGPklZeCyxogpyioHgyQJ8F+6Csg4NydB6uW5mD263Mb4uIfHf4",
+	"BncCd9w1Kc2W7qdkIaSMjdj9UoGQtzPa11njLcrlPgOCsJMdeDfofj63P/iqbWIknLtLptlgrhaVIvsi",
+	"ifRhBRNz7KIf7AX6H5CQn7KFNnCglBjcatLgHHQLmb2fm3BRPDUbBE6v0HQB2QvwX1uAIPjzKmthc+Qp",
+	"kzD3BKxdyVIqr4X4m1y62THtQ/n3GNB/LgzoyvH5swBCr4eBvhvk57oIKOlgfm1kE2B0ziZrbKIKJr0F",
+	"fkcT8HRFPa+YPu/WW80NudqvOSMMuuNBpopDe9rKj6US2NqgGhIGnttsSK+nj69jlkQFh6wzHhNEwooG",
+	"UwuwFxTbCxkISDPwT0ss+g9UL8G/B2UipqbBJBng3SqTQZf867//Z7+L/TCB3UC2YYLJ/9zWaVUM57JY",
+	"n6Zirs8i5A91xp1Dv/OiTab6jC4WjG845UdbWTBbKKg3k+CUxJEkUqRQMQ0QOqDyVBXXGxPfPLij7G2H",
+	"5Cb1TO7ar41q36Qxw9u9qUnUVZpo3kZTV+KaNb8ojqwrD+5zgq1F9MBtCY+ubac9RzE1Ja6N3B345e5G",
+	"JdWf6APB4pweSzvUxwlO8pIRSP+kJGI0ZWle/ENjSD7QpoRTRXNanEZbPhoQSq6EiJZxkpiaUnK5KgR/",
+	"twwAbZ7LU08h4Fr5DdEvAiz+RD7VRFF9bVR2SgTSN/y2crX62ZWf0fCsP2XZdfW65duV69YnVRsdYG5r",
+	"g2syqM+Fi4mciWUhnPpu+y3v0XE+ese8jrJcrxy4XD7nJ6ObS5CNQFRVEbYZb9Urw8qGyDYoVVo6xrvC",
+	"VNUE8D1SVXukqh2bafy23TPuu2bcenNfY+7gbplez00JwE0sY0WWptavXQP6IOehgdPVW5KQzhmW/Rhm",
+	"WvHeuazXbSWbX/8v85yvk2z71vUe94RXfy+BtlUUmT8ECttwt/6d2yCx7Qa+9ocHWLuHUPuzQ6h1HQg1",
+	"zRER8azaGsgPg6bflaUL4c3+Bu9vySNcmAnGkzuu+HsJdYAQMBhqD2feX1pYf7qRZXrsXN8sCzXz02eB",
+	"bjPL0v39gLjVHaCePWVJBHUfpWiogXFw43UADWQ3LwCcIGMSwR+5WO6+5bkM7toRrLRGrB/KichMla41",
+	"oNwbSpH/fSwBzIkD7T/XTnNtM1fOF2aVa44Ze61S4luM1p62vheKKnahLaTdFaE8Gp3CaJHxMWBb/aVI",
+	"bUJOWSsQNyxN6EITmeCR2VfondQZPzo+1KK34qPHG0mUQUoLlovWX2sLZQEMTEpIz1EzmMcpGZCU3Yhr",
+	"k69nHxScYXfnSvTt4BjS3Wzy6fHg8NFgczv2Og3Da37ErPpzOFN3sNiLlN3EAmp+Adccl9sgLn+q5TaF",
+	"DbGBs9Zvs2BZsMo4F6kXmvFIeif6CVf63GAK+Iy2JWPXyYoYzRlqpwE5HEoU8rDzlmAfym1/pc980bfr",
+	"jvJB6Kqhdlf/YiWS/rYK8LmaZfolaaxZNXo5WlmWPzJ2HdGVz6rcIjcF3Nvbd5K2rcMmBiu1oUxU60VF",
+	"+z6zj1AZUjQfM1nQpW046Q2GvYOBp6/fRiVKa5+/CD7x74f+7jnlK9wUOmM0MrNiH+JK0erxLXskhrNa",
+	"i8RN7dO29o5bki63ILSH613l5Xj1d9iKcLs2eGsD4tW+BFuHw+Ukp13PlwEtgZsIk0EBVjJJHHrfG6Dn",
+	"PoVay2rh70lz17PGfmdiise4eEetvsffIi6eN+INwKEFdxICZVSY1vAxhtAhpt6aZZU6a9Y6OGwZLL+h",
+	"SRxNMMT2qzdImJa4T0NewLBN81B8F+iprTidG6ExulzkySVtw8++mH5twFAt0XzaVmzO1pbXvsLefYKo",
+	"fkg3xhCsMtLkRc4RYMx923Vpcx9qdUpy3Wgrf7GRCKCOnpqK4VzhiW3G1O/YI3zOlErYHGI8TZga5djO",
+	"XHAGmDjabLAGsUd3bHRFPrHIt3lRiamvuBvM8I2+LOPCau/BauykXF6YNn2VtRrchjVOmU+GQFj6gST6",
+	"1zvwTXKfRzLHJf7X//3/FP5Q/Yd+626AYhv1rZwIJ0nMK2pX+beK9lX58RZJqLWinzJUEtSfY112tbBj",
+	"2yTVZi/093a5XciXtRvdegt+43SMW6T3/daiuTmAbg6n213VOv18eW2Oc9BxBjpeQDjUeOzWs+Lv2UKk",
+	"GwLuBemTFG530jcBNaWwjgG7PC8sbitiEe3HDc92CWdLbWC4yZLbYWZVxI1HFvtVz69B7WzHYdspn3cU",
+	"Iy4TzSeMFzusDve7iUvir4180vzsTaHymaieZSd7OfLTvn8LvE4Gzws1mXrEHEudeBNg/aDmZcG9EHiJ",
+	"XzFAtrftZQyV7u9AjBcAX1SjxiZOYXRoJTr5R2yrbV2sxWSTNqys9+qBNGfxT6Rz/bH0n88t8de57ErJ",
+	"ODOt3+QKPhwpl9rWNW1vBvsrTWR32WgbUaxrZST1bVs2Mmqsw3DG8kBCS6acHjx353rUb/V14HF/qDH3",
+	"4pc1AfCmLkrwsdD1Q6H3EEPReHsXghUkyHvLVJyvi/kESnJvYknbKL9NWUFntUY6Yy1cvf1zgq7zEzbK",
+	"gRTzfIoYiCx1NNk3fQqwWU6wtifIJ2vfs7lXT3H5jrJC12Q6QZt6z2G6FOIaC4/iOXPjQwTA51zlT9Fr",
+	"A7ckpgae99LrybmzwvNPXiDMI3+J1DMe7VYgNRruVCDVPiKSCFULiWxfHQbq3aTZ19FG99bf20bxw3fB",
+	"l2/j297IOxNR4Zmawt9VF+bWoRoHN0kyWpHPdxC6WTv+ukrVnetOt4oEbd2cG7uW5Kak6QKGoB57eT9u",
+	"wBz39i4J9k8LLDehNeF5JgHFDZ9Frv0pOnDffeXnl1SDicx6krCpaoyCafuqgvNikBHyYJwfB+JgHcZt",
+	"62jU9iWTmwMvlUJHy/FLLLDEoz5hWAYX31+p2CSzN6XlQ6Rmq2AKhFd3SsQHHeLzZuCXFM0vPtyi90+I",
+	"62zRvDJQj695ZCwLXcwmxaKA4GJZ3+At4/nratDjiFB5Xc3k2a3m3J+0aD8sGFvxUP7CkKJ2SWxaIxdL",
+	"sicVtEIkktOFnAllH37LAfoU2VFwOHgMCzhxwXz3+2Vw3zHhwgwNWKD69SuRAdgTtrvQWzCjEuP1iF+k",
+	"OZ1m0FFKl7xPnOLYicjUREwnqZNDCyNEArnoW675QfGFfRJwoSZTkfEIJyOzcGaE49zqr6Zb/0pkYKVI",
+	"liTlZEq7jjUY4YapYW02vrZM7M5I7RMo24gQZ1NFlkS421wsT8nAIsjZ8mBN8gVpbJIn1aKOvJ49d9OX",
+	"mSwekPXH0s9cX3OrawDiOJ5Oc0a6xEB6IrZofm7acl+j/1SG0cqQ+SCspGzNjg178TDlz8MR16/3bpmg",
+	"57gBBjqYhde2AYDNfKpwxlvAwmyPvephdz9Aq5fhYGBJRxoEFsig0KSUa1MsMtmDcQWS8qeN/NdNGNoG",
+	"jxU+8gU+aREu7Z8bXOIl8If8+5u2vGR4vOCLbNt9Pyu31rI9g43HCvUmjBikMUBSuU2E9wLQFOuTCPJ2",
+	"wF1C3c6WlXa10J21i31naz12EbFlc5tXzeFqg56SAKOMJie5gLL2tkfuElnGQsQOitLArJMzpzEZNvOA",
+	"Aw5dVgAXka8Qxgw9YNi0sjoDwU0jJC1QB/po0TlTLJ3EHJKHAgSHoPOg6ByO0+vrzQ8MNLnm9pJkkpFY",
+	"nVrjUEK6dt6gGcC8IYEVSu61hN21N6+3USzZszR7WsC3mdaw++Nq46sSBLDP+33oj4usZw67NrndMHfb",
+	"Os1tl3bLvmjNvUjKFNLND03rZrClAUAV4ax1T9jKb5ukEPzayIm0KrALB2psAJjLbx/p7N7Pr01z51xE",
+	"DQf4v51o8TZN+GoUVS7QvWHpf9kuLf/Wvh2enmbTBjZWQ2kdNbC1DanepikIVSWISdqQpyTIlXh7616Y",
+	"CMnKOBj7thFWN+++LrG+qVTspt/Y6XbyISuNO/DX9ip17v/w9AIyws/9vmnKoOeGXl9oExfPmfu75vgt",
+	"uopZj6l5A2rL88oJxEvbfAyUVvmdFbAXhEKVEtYudfOGDFDABOUyOxalYC2UNteguvQuS1LWQ4iW3i+V",
+	"KErATPZyPCVxYRUSHM1XqjHqjQabp3d3gJlKXFfDCDnWTcu+twZqPZMN25PndENkqbxP+iEt60Jt/0Dp",
+	"7VxILJUilKDfbX/3bdy4Tn58eJzxJUsMJBAkADoTBxwpKTPUNSuh0VREWYh9R7SNIjK1S0QY3lSSonCl",
+	"fDLxUnP6Y1PVcX4Iofy9+LACXLJ9wNyMVutUvFC8Slj60naE1bw9xWvrKP40nLNeypY0jWS7HH14j0/o",
+	"4PesK4oIZzSloWJprkUiC4NOfoolCa6t1tZpWqOVeE4nC6omh9NH3/nxtKBws5nt0EohaIn5YESc8cgG",
+	"ak09ZIHBlteL7vtwjnc7UzIUC1+I9kcL/IAzndMViUTF2EXP1zhlFAqo0bMVJ7Fa2WtuiMh7DVpTlKzi",
+	"BkW3wbgtxw7sSTI0klNE/pkVZMMSKyzt38bSCZCafk8U5CojHW3jZMIn8gTO7ZI2UYjfum4CN/uPUDQB",
+	"C6Jtt/Mc1qMdULddyV+rWDkN8CAQT0WUN1y9vaDgFP/67/8J9rumJzHkQNqcrZTJheCyVDBlUtrhOsLH",
+	"AQDwynRzpnNGghcRmy+E0lZL769sBaPH/z9777rcxq22C94KijVTJr9qUdTBJ6p21dayncR7+bQsJ9nZ",
+	"oYsNdYMioibANEDRTMZV83N+z0XMhe0rmcL7Amh0s5snSbaT8PvxrVjsAxqH9/w+j1HAqPywxRreRMmY",
+	"qjEKkyZJ9vR//X78P69PJ+/1k5tX86PFv8Sj5If0ZPT9b4+n/1G92Qv68AN/+8fweHT+NDlaL0+q4V6c",
+	"s+X1+bgcNcLJ+22mtLUHo0DwWTvzc9T6ERDZgqr0XXnwqC5Izc5IlcStymF2d6RsEy7C0R3tadr+8jRt",
+	"gO2PG3PPzrZnZ/s67Gy4/y4yqe9CIpoTS/0xXCeztqttakgzbNySFMSWVrWIF1F5vOSMCGPkgN80L8qD",
+	"Ch7tcg1NGREh2EIPd4H9wNWB5MZuy/MhCFs6FOgl9SWgHE1oH7rnNn2gNllFy7G3bvrfTllOtczP8XK/",
+	"eDvUj7pHLdeRFk8FNDy1UYHRM7y2uLeWqTycSXNF+aC+YXPyi8yvtyeVS2Zc1fbnll6IF5XfyTXNOBW7",
+	"vHJjUDgjoDASDqFxFYLEnSEGiJFpGJQsto+qawUJIse/0oM/Pv55Uk/ktpJN/9xYxbkmwV9B29SkeFs/",
+	"UJFC2mlKlaYuiv+zcZN+4llmq6FK5Gm1SnAHrhi3RZc5Y/w2a457uFVfjnq8VZrlnJJXsyldGvradd9O",
+	"3jakVOFBGdUjmU82e4S7eJcC08LgoeoaKynAUDjDUjIOLYvAdqJKKZp2/OtHqL0RrNMlP0jkUE4ZgTKz",
+	"ErMoFn/oMZsEG3opm8lzZwrvWpHqZ69IyQe2Y22RqloPx6Ls2UuoMFY1F5VgS7lq9ZLmpahJ9Uia/9c7",
+	"eDr8+GcvOn1afzzLw19RUIDYF8M/ankhzwV5ef7mHOPF5pIuedEkTYix++kSNfj5hOU8oYdv2Hy4LHtv",
+	"YQ1ZQLMXliX8y7mK61QtQPI3bApkYzdfBCo+ZwnjN+yMxP8VYwlNllW2xn+VtoKLsvzXhqDrDcDuDVDs",
+	"69HV1yO0FwQgwxHlmYULRkz2oPVsCaa9+FPNbbZt5+PtNnpjMSQTxlhM42BJcKVUROKUq+JXpeU0jHbZ",
+	"O1tRy11Wjn35v9aMfJZntSdurPW0rTrkx/evnG89nV1mPIFmuFxUC9HN9ap/eGi9wK795dCcDnWImcGb",
+	"46oiOn2y0Vn7yVWAVxW8cczpLKdCl6sjWztantbivFuWzI1sxIi49JdNPsfmr7H1gVWjCXkrI7HmpfhD",
+	"w3sLM/K+DMUN0YTvx+qjIiUU28YE1bOcZgdzLqzt0GAS7p5qvWFLGbFtQSzukpvw9ibm1klNePJyaVBZ",
+	"eLlujaWn39JAPAvNObe6Fg7ZtyN1yX/87RmfcEysESVdXR0qUZozm8/wnTsT0sbSXbhiC2a8LZuT7t3u",
+	"W5MtW2m5hdunbMKd2bp4qh1DPJ+4iYTuQi2Xkgo1Rtw2eGs2YReOMPJ6wYrpQnyG31WGfC5N/jb0Yh+b",
+	"NNuzIgLRkCK12zaFmAwUnwL4Rgp4EBEy/QQStYaHgeU3PGFDDHYML6eN+wausxQB4ERdUsUVAfO2yGnP",
+	"LgHygrSPjh/2CFfk6Lj7kPyfnTPSA2m7RHxtrqvHX/zUPBpNP9UOwb9+mgGkbjjmxhE8efKkaQAeyaRm",
+	"GPmMFbkzTT9hKS3G86zUwEknbUzCAfWSwFw5l6ITWZ78uaUb43UAuQ2pz6Vs19IqFjNY/ZR1223XwkcP",
+	"2VeadjzE9JMxFpe2Y6UGGB3o2ipgtVkZ8Deyncs1l6tjtl98q28/uDs5Bk3b3YKbTL7atl/XMYm1JtvU",
+	"U9i+rJ16JtGl2dMWbV5v0RRk3KF0u9QqUq32LzWXqK/dFNIl73x1OdpH5T6Ob7G/Yoduiqai9nvupvjS",
+	"vRPbtkps1RpRXLVjT0Q5Br8jGZhdZczyFyAxLg9AxoxibaTbpX0SZ/IqtoVF0HUrpPbWM5ATYOlR2yg7",
+	"K3R9OYh/cici8RzDsTF59/biAzxsEg2EZWgwZ+rCHW4buFVQlxnP8iy21SlIX0vM/1fYhCfY3A02Ggif",
+	"C0hJ6QSbxzjq23AiStBa1t0oAB4Gwj75gSK25CQqMMAeKF9UA7EJQfgzmjHzBaQdd3mi4g6hWtNk7Cnh",
+	"B8K4CRHBoKsyOwzHqYryAQwAV1tV/JONtIh/fPkcxNBAlDBQ44sX//nxxZtnL2LjghgfyEwLiV+/+PDD",
+	"2+f99+bXiw+xebLwf312/ubZi1dxp0temBkaiCsJlh7ASqOAmulL+QlRuuDfoOESKQRLtMxVRHKmc85S",
+	"y2hjrjGPAovIDLIdwx4ZXrz+8G744/tXZmKShE21Mn7kQCxJOlirJvGx6UIuIaT6K/67xOBINptSFwwN",
+	"S2jx9eVw6MPTDcppr7loKL32s1XSzPKqFbXsuTB/h/eW5Ebx4+YtHbVhY5w7dwZx9n748OHdBUSRzb8q",
+	"BztncFDBOGwIJ9vD7ePJMKDD0nPqErPbVRHCnDZKRIcq0mwD2kIWc9ZCmbeqfv6WlQP3UhuwUSwzfF4V",
+	"Dm/7+OV9hB13CkjdRajJRphWRJKa95jl9q+3+DdTrJghdKqqxrbTmk2mdUnB58hotCDuEkt9uA7u0da3",
+	"szyXdZbYeFE4JPbJBPNqEZmPecasfwhFRQuRYExkPZef/eJVlYZBBBhEt4P1rug89ygLcFgMotgKF+8P",
+	"njw5Pjq5Da4hgHxAe3YCmBakjYgl/SC4x42cyFKsrA7MI2PWWK64mLQvGRdXjoGKpWdeLSL9FE2u5Whk",
+	"bsFPQQMT5zwmbWhcmk1tZcPxKRnLWa46ZYszHCn0XzqeOnykUWKYGy1jqrkft+D0g1tWt9D53V3wDXK9",
+	"sgHsuH96tGsDWD1BbO2Oi4rjVDoF4WfVnfafqU7G9alMyFRAFyeDrYAoNBKhUiwCToRxFUom5jlQI4rI",
+	"QDljisymNad+puUQ+BYbxQta1+hDFqBmyLAiys9eC7jks/rN67qQs4IW0C7nbq1FzUrU/ELmZo5YStrY",
+	"emLPGUSlwmyx63VC9BC8Cm7dSBqt7UTl2mOjYSmSpUP3KwjvAoxSY8umRV9O7R7vPd2ePu1LwDlu1BE7",
+	"5yKVc6DFO4NK/kTzGzvbtgsWtqBoGMnDD73jbT9/8wL7rdK3c7oEuGn+hA2Nj+mTy6dJLz1ix6OTq9Px",
+	"w98eXdcXSMEOXbl57DW7n5KGboF3VKkCc9qc/ooNJIRRMormi8gtnIU7HJGpVIrbwvyt876w3KU4B/yl",
+	"4pXAn+6qzwDjo6s+t9xUcKsugvVQnZsQcYDYh1Cda+eAp5N27EV63LGGy5hlm9lOKwHfMKM9phpEfkpm",
+	"U/t4uwWNPtr8TRtV2oM6DErtjaXsyB82pzszdyFxwZYUacsQX9migoRoLiTtAHXBWFQIsFBSHBsSUW9A",
+	"bOL0VkktFQptS5drO5OnFje6xH5ivRunBvyCFcsQlQGhLOQlimEnjerJUwpbJQqA3JYoWUodtoEIrVgf",
+	"aztsYfOtSwvhYmyVF7K37JYYQgNxnxjaPDEEM/Yat8GLm1pyAHQH0wXi9aAC6tqdEzt3atHF2WG/z6iN",
+	"lrpg1oH5+5hRwPYT6UAobb7XB1StUe4eRKD9FhyzutDjRuAlaBMFyr+OYPHD0ZP+6XH/aDtrcNW2rSFN",
+	"9mu+wbatX8e6VVtpaPmj42Y0IjRTEluPzO4N1qU8NxN1ZW2wp5e95Cg9Ziej06uH40e/Pb5+MtnFWoFg",
+	"eWlTw1/Kuxr/tCIRtGruYNMi2vFKcWwlabB9VqArhpp1OSCBhnfcJ3PKoVAMtQzYd2ckdkej75FXnUUA",
+	"iQjjPUEmUQPsatuBVBqNiEz0DTcaRwia4EomjXlChULJPMhRzvdD1wHNuLOQtr6/7FGW0FHxWwtVYeQJ",
+	"ss8XxeNFMfrHMnSIvXXzqIZNLJ1jdKABRdQGw7R0G9w4Q7YsXzoqBeiGZbazQDXG89YJEh9544Kr8RoU",
+	"pOP+6aMtZIlHxF5HwVBEN+S1ZbbJMm552MsQrw9rGRlWhxir0UUuyFzmxsk0f174YhTPrFGehFp/1qxG",
+	"o6GGa+XjcOXHsRvnB1ZBbY4mx+JWRcPzMV3yOsfUvu10Qzzmtf4ZbuGhndWyp1b+rTaT5H+se/dMJ3JS",
+	"i2sWMLeUtn6BiXr86VMnjGiWQMsC0pTaAOUOpCrOAh4mMm0Iofzw4cM7gleR+lGfkZ7F+0LkYwtqkDPq",
+	"fKqU419tQTIXy7ivx73aqi034e6lzfvVjcpGoxSKmspOYlvhMa3UVf741A+y2AjlOXYnvSxborKsq1V3",
+	"JbHbYNRbGfugsCt8xmMrsGZ7T+RCedsh6VQ0xE6mPoA1+GwN9CIigKuRhke93l8fXqfSWVfnomFWmWrX",
+	"LqVsv9QOcIH2WNjr7hIocMM+PHMgV3XgbdJnVzJiNi/g31z5sCXdw7ZEcNtU9ThZUat73I/1ysf/WhfF",
+	"y9kNlzM1RLyf4eqgNc+YA1RDcmeHl5bPhLKZGCtIuFlCLackoXm+gM4LovgVtBExMhOpzeK6AVjAoTOL",
+	"4Wu0wDLeWs0WPLkDkMNVOFNmzNBXC9eQdjwfK5YgytRZgC9VwEgpPIL25BAdKhuZezi6MphnaL2Y578e",
+	"/fs/T/Mn3//7l9/zD/Pffnz3/MnLV+/+10t5/Iq+ohfzrVglXCMl5M+Czsn25cKTO1yyhNpSdBAj3sQ4",
+	"PeqR76EVfIsGy+L321bQALEQygwojzGbY+tGyy1VtRmJF1RB0G9d9KwsoFcg1dmTucqXaVa2pZu20a9e",
+	"c9was64wntTfRq++Nyqzzj89T66FnGcsvWIKsK3lDU+RfFfUAPGmM6gV0Gt6BrhyRYc2CEBFanz1SzYC",
+	"S0aABWzToYqkxgVGHPuNZtoaAGnjXJtDt0H+ujKx/rH1E8muU7qoM0xS6qvK54xdh0s8gbYzDS2NcxQZ",
+	"4xmwCXNz9iCmo2YVYFf8cXkTKJbMcq4XF2bn43ogUOD5TI+Lf33n1EQJNrAVNeIxWyDmAGYwtvFkbBU+",
+	"7QU4p13yzMr+y4Ur1MU7LeIeypEQpTCBtYDzCtMPoyy+0Ii41mfzgVyMIK2TSKEpHiVbt+nyB+q/w6uC",
+	"EkssKUOaYP9FTFxxwVhtB3HrX0Y45YxmYT+5hW4CquSFyyc6CF+jBEf8hpGEZpnqE8VonowHoh1//wKp",
+	"60KsUvPpkM1rN1HbRWRKF6SN5Kfd3wDOzrx0IJKMM6E7kUfqbnrI4Z88/XzorjKPRLhyijrZ24y+4hiq",
+	"hUgx4qWHoQK1wlt1ugMxEBcMw38OipIqEpvNJnP+B9zaJ/9CqMoyRGXkCpiX4CUHAkqXUNLCp8Vd8gLl",
+	"rnEFvVesSPznAN3DQatP/hzAdhm0IjJoGd8R/2vClKJX5h8DMWgBNQX+kMpkOMsz/IcNRw15Omh9/hyf",
+	"kcucimRspj02z4rhYz9AgJKnxrH4NM1oYfnoPvn1immEIEFmqI/tw1Qm6rATDcSvdKbHTGhboep+wmcd",
+	"ln/skDZCx0Ykp5phm7GCp2hAFXa7rPIU88MB/NAhbajdiVxji4psIlEtRGL+esXFFTyRF5NfeVzwSyci",
+	"v8I0V1+Jf+xgBuRXFqyRmTN3sb0qIr+6rVN5jN9RZkSWtLlyif0rvIr8esNyxaWxSyuXFT90MOSb8YQJ",
+	"hQCaVgzkcppzpmm+sKZOYEKFkuMwY1c0c2bVgWb5xKakdVbIk3dWnpy/ewlpUXh/q9866j7t9kDnT5mg",
+	"U97qt066ve4JYlmNQTQfjhnN9PgP899XrDY+gbX+x72erY9ElwHIg12BEBdXXfIOoDiMEJWAHsWleJm2",
+	"+q3vmf4BXoKeIRro5kXHvZ6TozZBZov8zK2HvylEUrBTgWmf6yY7y111iK9CyGQ0vtaZZnZwINvrKDX8",
+	"l1LjVQEc6ymOvO6p/gsP/0VTB70DT0ZqkbW3/SjYpylLNEtfQNQp1Kmt/q8fjSq2td+tV/yGCWwV1/QK",
+	"YEBfM00R6PMQGiE3XVkbmDfW2iVFIF6IBkK+xOx44yxN+FUe1Mlj15SOyMPeSeElolg1f4qN9zmFIlGq",
+	"iJJSWMQgP6tjqsglA5l9bWEMtJz2ISyOjHp2kHMMqVDIYXNtU0OIqgHbEpiHKMkkTcklzahIwLs1XqDR",
+	"j8plvfXYckNzxDGSI+9MO8OPawKcG2rlnn7PaMrt5N9yW8NCrd3Z7+Gqzfd1McCarQ0Pg/lm+Q0jOqej",
+	"kfnQ3Tb3w97Jlp9c7KShK+Zd9/1vpLZTYPxB3Fhrb7pwF97RvL2RsA3TBZZNjijPjL5FqjdlrPr5eOGo",
+	"Gl0MnqvgKHTvTRqEO7JGHBgDcJZyPSzCf7VyAe2cwCBgqU+VuQxghZ+hDN/eLxD0o4FwbP25nGlGNJtM",
+	"M6rNcYW5ifyjeRqRQOGTa7aICFqarrMJlbwLwoNF5mIS85xrzQR2q0Oli6cigxITzOrBaXeAxBO6QPrL",
+	"Sw+UsmC6S/4lU4Al/n1m5gE9G+x1w1gRvhBRVR0rCGr6sox4xZU+NxP+wkUxPFOZAjz2mjKvYHC2HdYW",
+	"fJnJhGCDuRRGVngV8KPll/Q7fDUC8edo9et96KkYQpBUahqIj9KUhmHxY58+DVtne7UIsmsGBcE7h4Bo",
+	"ZoVPGGm//+4ZOTk5edppHBbHSq5iVJuEyc1o6s5msYiHr4xZ3Nrgwgtb13Ruxg448LfUGMURXin9iu0H",
+	"kbDNZeDSjZ+jxmI0ECpBlgNLkmBw5+9eHvzk7NH6N9qrD8+n3F35OXKo4Qcv03X32StfpjjIHZTXae9o",
+	"EzlMrUfJUrzpZP1N38n8kqcpUlScHj9df8cHKV9TsXCg6ahbN/iil4B/RzOrJLxGXn3XBWJY/BjQ895a",
+	"NwW2qdKlvRFoJWCbADbOTwcutnUAHmer34J7kDbF660gcNGoty40m5KjLjEvdvBSYACO6U3B1uwplQOK",
+	"ZKCUjI0siEkb2qttL9ZAFH0InQihWzGmBA42CKAI24oR/ZxcVF7rKJotX9tA2FgtiQMG4BhpL6rc0QCO",
+	"FZrBDQTSdcrnAoI/5+G8rdE/YRti8dWk/csvv/xy8Pr1wfPnjQLW1t0WUUoMZBaiZrf+jWV9UFfUXjeg",
+	"Uq3vBsPahk23QUuVC7Q9Fn7d6ILC5Vvqa4s74NhVoB67nVDFDrhQTCiu+Q1rXDZbNV07hqMaJOnVg3Cf",
+	"bltMtxmHb0q9xVBe0Dzjxo7EvRueT4/DQ9o//NB//Toix6cHYznLG0cUVpAXY6oqQHzTnGbZQZLJ5Nq+",
+	"Dt5B2uE7QtLJX3tHH3/tHTz9+H8d/9o7OPnY6f/aO3iIf/o/NjkEr6i+0++E6vhv7iuDQ+W2d4gfiLgb",
+	"jqMjDuAC44jElzQ3/6NZntOExc2WYYCb17T9Hm58EDxIT3uUMwZFYYg41p5SniJrR6PIsnW0m5lnnonz",
+	"Pq3U9Te8HL2Rgr3GKuvbG7UwP+s9+kxua80Gt6ywY/3y3IUB+4wmY3bwTAqdy2zdrXCxu/Zz1HrxgV6t",
+	"uweu2dVSjlo/WfCIVTeYa0p5FJy/k97petvwjdSI6erM5b1Z/m2Y5WgYQic/2MN46ArTvGQyNhjoS5SH",
+	"dXb6ocPuaTTYvzMS3FjbgbkZG60bexieWMuYtB3l6qNjktKF6kCZE3YX2SxngF0EvS8WKZqMuEhVUfZf",
+	"MfuNoR1j0CKOyFjOyYSKRQBr5mYpGgioIXI2hsNLUzqYSCM9IfYdIY1QShc4LFdE4J+GsDPskx4I+Gjr",
+	"LijA8IVru+Sl9tz57BNNdIZF5fksQ1urPqk7EG05ZcJ+QthQji8xCg8D8GYWogbXCAqSzDfCz+C2WD+m",
+	"Y8Ps5tvMyisSF34IlDZZROLYj9qmFqg2NwFEJ6als8JN65LvjdUSO8PYQpAB1ngbqIn0GFO9brX6pfe2",
+	"ofIUSk2PKzu7EwVDah+ZBxeXDIS/RsksHcqZjkkb5841g8BE2WLWy5kGXEtYq3DWOtFAxMjTHZO2kNi1",
+	"Wn6EX2RAFsHpNBvQ0nundBHZf82Alc7uDYdjSZWGsLJA2Dy7lqp4QQdR93CCGIY3L5mFda3xEL9nOjzr",
+	"DsNrnZv4HTDKNjiIgQ3aZOdYq/r+fcVXdKNxnnlC50dHIF1sgBEFUXPIdfNveHzQOzronfz9/V3SdkgV",
+	"TvAgM1eWYXzjtHfa+fv7xHtH9O/oiH6brt0dO2ChxVZYjB/GOWNWNGpLwon0B0CyV1TK/vpny2nWofXl",
+	"eg7ppSLMjRIZQt6lL2ZZZtGKwj8Y82jodfyw+pSHRVFwv+WUN/is1SE8Wh7Cw8oQWkeP+ye9VmkUrePj",
+	"fs/8rXYgOEY/gNBQXx7B0fIIHlVHcHxUMwL7t01GYG0c2AWuxLdkqA/94n7eIg1UZyDUONFvBSNM6HwB",
+	"eKaB0rUFpzmS83Jh/5qnLN972v80T3vDr/lOzkT6T3TNw9PmkW/vxTXPpLyeTYFBTyrd3NEH3rkckdmU",
+	"aAktfDYiqwo3aymXlvOrsfGT5pFjcAKndSAavdaA89xWOIMrajxQwO/vw0tyNsqZGhcMe3QgZorlRNEb",
+	"7FmlGMvDznuAqCAvzBfwlFwxjbTemEmLnF+FxM5QfTYQQPk9xbpxnoLR6uogYCaMXO4ARthMXAs5F1C0",
+	"InPXHF9j/g6EsX8jX8cGqIsjs8NjDxftioigJJpmGXi6L7Xjwqdpnwi5XKQMKJXYOE7OyTVbWCQKsZhT",
+	"QPsYSyFnuaMiHwgsjoVCbfhSI6/txFvKfXQnQTG5lKOZeQ/KCN5/xugNFMnJ0WgggBjO1XNjPSD4oKy2",
+	"JAb23YUNOdnCjn9JLH7bwlAp9m/VTMG9ELjwcxkaKiFi1rHH84HTtZ6rOriCPv79eH7CTvOH+tHi8ewJ",
+	"fyp75Ssu/1j+v9bHz1sGreE7vagut4LYnq1b2nx1U/kvH6hSgP4505Hb8bVWHxzSEKn/MSDnF/RrjkGX",
+	"5QE+ffG+Hy+ek8cPu70emA9XTi95XLBN1sYZQk4utRxHNmTYW/0TY5nZgVrbqe7xTQvrHh/k3atv6G32",
+	"htqNEbzBC4jl54e2XebzGdtup6ZMyFsvHWEZeIpisU5U7st8mq2cow3ueEcXmaTpBylf0fyK4X0PNxme",
+	"mk2nMtcsfc1STtFR/OdZSs+w3Bak/OWC8PSurKSNSmOxadCVwtoSWHdKoNr0pAf+crkstshaQBjXaNiB",
+	"8G2cAIAxuzRvu8RKeG4LaSGhgRBpIi3+AtBhtpzedq8MhIeQaJdQwjhe5oAmeNrpkg/A6GpkMfaTTThg",
+	"URa94xFUxQ4E/IoZi7lLfoCdBbZDFbPNciEYEyhHo8lNCocmrYGwbZZgOGGexqxh7Dp7r3R9RZMRW1tU",
+	"0tp+5RAx8U7iMyVcrFVvppfGtoOXh3gIDWNYwhO8ZRTUDsJ1wO9aOhssyk4FtOtHZnsudhlUpv+RRb27",
+	"1PNuWMq7L+LdxzDuoOp3qd7XERs16OOwy7dOHx/+6ZCbPjeq5rchPp1lKHcpaKoclk5b5mQOiFeQ2r5k",
+	"THTKiGlLSdIXFkWxonLWCAe462V6Z2Jhg+4wP4fPXFs1Dn2LcK9YuFtqeyE93MJeOuylwy7S4T3gz94w",
+	"jyx5LzLiMCSVWdXitox4qQsELFnBuiwDq/VLoELRQDjbPgR0LNimVqPxkXbPo0F6PD7oS7OAfNhzPnbg",
+	"lRwxK7vk32wK0LPwVxoY+SsN6POCJOSrCbVwiVbKtRoMvc0FWu3NtaIthNzbS7e9dNu942kFnuPm0s7B",
+	"UfTnOddshajLmX1LczLnPzM2Y4FsgLi4H1sTtC9pWwAxG62IgujEQODfOgVnpI1ShEEHI7IuZbqIiOW6",
+	"9Ne6l3jiVUiTAA4beV5g19Gc1VJJISMjFQvEHDiDBMRA+NxSs0KIfU2eRfqsk5Pv3ZTe0vLboHyjyOj8",
+	"my2sWN01J8ICUMo1lmLp+7ZpjA9v3Corcbzlx/xu9my6mSvsiOL+g/ds6RS7u5sUQwifj6Paq4g7VBG9",
+	"DVSE8WcyjgBnXym8fryBQiod5vdsptg/Ugs+r4LHA2TerVWfxTDqOmlx1YQW+nbKxPm7l+Sk2yOpTGYT",
+	"G6x3hdIWKSkCVXDx/N/kigkj/qUlNDb3aikz1SUF+w1qCJmrB8QrC0XasR0Z/HYIgKSupL7yag5YbREp",
+	"3xF+VLwSbcZ+1f+4ePvm9ngzbmxr5at963N3fVm21jNxY9HxEsh1sCzdEz87AVWXAzGsF8Pu9uLGbwiG",
+	"6QOwgtiRRcYRs+tUj8LiVn1BJ9nKrRxs1weqdmPDy345f/2KtMGqqd2mxo7iYtXW62yy98xrttt77gNv",
+	"s/fgreV9t+HeMt9s7oY50uyTJm171FlqgWUUuWIa6o4uF5oh6ahPI1xygQBt1RzC32GD2sVs3KDLm2Rn",
+	"oeueBpK1RmQSmknBOusF8hmsVMCbCwXJMaLv+UfGKLfd2fGj8W8Otj1JJcOGnAzB6pliwclZdyrghf90",
+	"yRwubyClvtFzsDTeVWLbLXHNyQjDkY0nA5FILDxnwNOv0dfGTpUI0+9YnGd3bblwoFsbynODex+OZDOM",
+	"qfJYviRgRendvq9/W1Cp1U6qf4OjcNxkLFJUEuR1NLRN2CfLHTpbd3o1jShMj281pEozzQYD+hbz4kGZ",
+	"4ccQId2Cbleq4TbdIzVHZ31uPFycfQhg308fBn0Dcf6gtFFqlUmt2+uo9cu5rVp9c/hnuVqoOSn+nulZ",
+	"LrDwPbjH9XG5oK9TRPMxT8aAa+isJ4Ah5HqlARScoq2DpcG9d5NXCr5yExtq6QM+30aINJlIlfqvveTY",
+	"55dulz2vHubiFH8ZgXMYMObVJ53OrSXFyA1XXEdkIm+AuyP2oP8xcaD/Wpo/m0MJMA0yJ7GQQzWW87hL",
+	"zsViYDmEbRLd99Kc9p6GMzGEvpMhFzc042l8RiY0h+dzG4SsooTYr/APrFjqZCaSMRVXLC27lIi+ILPU",
+	"PHjMaK6IHA0E1/h8SuIyMVbpw8Kf3EdioDTy9b12Xh6ogRhzpWW+sECzyvOIVlNW5tdAEr31RHa3ksdf",
+	"LoUFDSiuBcJPWevzDma//fZ77Zr51tVM0VDnEp17vbNPWu2TVk2q9TXNrwn1CskLICx+ODBSegfNupTB",
+	"2kS15mw0E6lqVq3v8QJQRwR5GY0lDwwJwBdJpxraPpEjwX1Tk83P9XggoM9USUHaFICtsA83IpSkXI2x",
+	"sfSSJtcAvUU1+AjAnuc0MnQJKg7eghoIy/qIsmgqM54sUIdih6AN3QLszvK4LfEWWTBNcDZsyQlSPdHk",
+	"OiI0yaVSZW3pqWZIOwyfdc4sMylq+YGIT3s9++AhjmeopRxm5tjFmEixjD0O0Z/qAIsXyvJwVJZ2Bq0E",
+	"5YC+8EvxGgKkExw7METCoOvFFbV4biru0pMw/oHwBGcjyjN1VspdKmbJK0TVXglmYCDasf00N9a4ExWc",
+	"pJTE9tKu/30rK6Qo5nEbRy+mrOapHduDnZhtau0jweYDUdvPDL/ZqTsjpSZlX2R0zRb2Cj/jsMD1hpG5",
+	"7h481S9rGbm+2mPoq8UZt0ofQcjM+QFaCnLaIxMuZpopOMjdzU2o76VM5zzLcM7+0eZTBMLN7mVgiOOe",
+	"M95Mzt6a2ltTe2tqRaACVF9gexjJfmXlC7liyij6uzOooBH48E/bbv8ZgR50Mq7hCAD6FugcfqAcBj84",
+	"5kbHpDmdY49QzuSUCdUx/nZxGXK+XEmmyCXL5BxDCRayhGYogMcsA7PRDJqlfYwWlEIWtqsfHjHU9JqJ",
+	"2GvdgXCmxxUoaqRJnAndJe8pVyx1CCkhPKkzLrrk3H8HYoAOBKB1qMB6ALhUpGEcAVAk8PSRdsEtIKQe",
+	"ukfHHcy6AwAmF1cDUUpSAS5aneL9cZpSzdy6XmRy+0Jac5MPCu+oOHGyWv1HGysMHLh5971qQDPRG6s+",
+	"mL7tdZ69rVbZmfdHxIW39ursH6fO/mmAEWajF5LfClHpYsqb6yIujJck88WGyuiQZplMNi4UcQMblZx1",
+	"RLq4ZlNs3lBcXGXeI6x0ptVXi5wHo7iVIP62MvnFZ61s7io+fi/q9vm32/V3ORHiKRBLJ2trKYLZt6gh",
+	"1vdvxqahnYpxIo8ubmSEGwfirsQ5yxhVbAiAbUMsH4odGWWuB6J9fEouF8TOSadLfoQbgcRKiswClbun",
+	"JlQgF5UeswlpIxFsEQwbCPjRQ8SoMc1ZSqZSZkRL2TmzJVVcYy/sTCCimGCK5FCcQLQM7hwIc2uXQDmU",
+	"ZztnHgY9fL4ZxKU/3AAoI8KzTqYsHwi/TAJh4foFUS1a48UNZVItclGYymgim33CEj0QwZIX4TJYFPQQ",
+	"xlRhyNF+QdklQKB6DmDwdaYzMtcXkm1nef1lY1R2ohHvbKoFwp39cUSPL0+S0/QhezR6fPVk/PS33jXU",
+	"yS5v01b/9EnkTfbjjZVAdcK2MtyPtm1cLtZlLfticennHTTaem22V2b7MNQ+DNWMp2s1Q2BUo/Y2Ooc6",
+	"FXeHpj/m1Daw8i1HAdj2vh7dAclNqKBXTEWIbLe6+PsnfOO2GuJvWMsLM7G+ihdnfi849/W7DfW7d2/D",
+	"o3miPDo02Ncrj36XvLOuPV7sOZygSWQg8DmKAQqzjf2Stsc/wA9xkVuMHUCdG5jp5uCkwCIFWXvBDgDH",
+	"GRksGs3R0jHbWt7caS4UueDxppnQFkG4FbUyLthRq986PjkhPzOlyakekwudMwbBZ6k0zYaJTIHxodc7",
+	"OjVrFlYqDLFSAfolGBtOWZ7AmB72IviDbZpwf49axjUZguNVMWSPT82joQOp9YbNyS8yN1avYzrtt7im",
+	"GaeiVYOSPAE0/6Q6ImP2zVla/7rPvvnjrdIs55S8mk2p+eqM6pHMJ+YJ11yYBc0k0BmE3Jew3QMOzVbU",
+	"uqSw74GY5Q8JYz6fsJwn9PANmw/hg7a00GHv3KtxjiWwm4bVcS9/3k3VNFnnvpFqr18aDPO9nf13C67D",
+	"6Xb67c7t6cM/Xf/hZo0unoOhWcGeFehB9vIgQXtKcqbkLE/YcMKV4uIqXtn/sptKhLvupudlL/X2sfW/",
+	"TW/Lco3qrSzy+jKQZ7ZgE9lOWJYqx52SElswAcgFRkAYa9wYYYBINp1mAJkWFkEMBMR3wbgWck6kOPPl",
+	"EuWW3mvGpljLCVad+c8FmbOcYYR4JlKWry+muAt5s6PtXdivOqday5zT3QzW089bFmRsbzv+VaXovirj",
+	"PsTpvsji/mU4ntQ7kuCbmoSHljF5k7Cru7RaXmHDsZahGSmvCROA4Hu5sNSmDnFhORj7zI3g69iA9xNX",
+	"tR+1qqzCTedeUO3tvlvWVMAJfKD8lrr7KOzPvr7XJ2AeKBKQ5YP9Fns4lxi6ki2USkzaBeyKigbCMxx3",
+	"+tB/BezttoqYxJ61GUFwY8tuHLv6CstNTxx1DuFiICynO8x1l/xcKuNVlnSvWsVrQ79FNS9WKgxEYzVv",
+	"l7wvwf/UFi3b3qIJlvdijxPNbSEySwFMLjRsh3Q0ghWOIw+wa2PdkiDdT5cA6x/I2IEoYtAOkQ2aVXLC",
+	"BfSQBcIaCp2LomYtZXOQ2sqs3eXwl62YKKCDCmbg49NW5AF8Kn/2fT/vcn5j5sxD6HuW8H7r6AnSFjtG",
+	"7X7r+MT8ZctYrZ3Ke43W2hVea3O7Zf28rfJao7gsejW099mOtjRn870621dV7KO9zdHeTCof7EUseUhv",
+	"QrOx1V/3avB75bGBxT9n7DpbBDnPWst/kwLqC//Wv5OV775qlZnvJ28vGPd2/h3Z+So4TXds6J+nqSLU",
+	"nfwp1WYuzIG3pOEi9UanCgokfH8++gEAIYQ2/EC07SQQLVO66CDlOewXKYYpXaiY+Ese9TqEmv17Znv7",
+	"r6GE274SmyGNsW9MdXgAyWWWAVn1nOZpl3xvr5SCcEW40zq6D4ILytemxgWwM4jWOXgSXfKcLpSzoam3",
+	"oK+YrrQFWmxzwebu6xEi2voXA1F2MJotbic//jom9wL2mh7PoHyDt6KWotpsuXSGXze07fOt/tFxLwoY",
+	"w4cT+qnVPy3/iQsgEl9iwMZO/ZDwulJy0epXCi5c3fMp2u4wzKOnaMwfPe2fmP897pl/f/TwndOcT9i2",
+	"pr1bs3u17d32XGvc+x30eWultU5hBew0Yja5ZHkhBbj2QmAfZ9/b+3t7f0UVdZoW6lQV8v4eDXxzRDcw",
+	"7vEoN1n0UyZA2XvNF8TyjYANpENtm87qwmuIZt1K69XgP9sP+hagqMOhfEEM6pqRwEJCr1u2WDJj7gYz",
+	"3CxmCBb+z6ueNzOwvnjez/leXe69wLvwAq0QvQ8P0DtLDpeOikJ9kTYlasoSTqGm3pjhERBWfdI5JYpr",
+	"c2o7XfISkOoKx6iSeOmuKZbfCfbka3lGy+7Pk17UAkk/BIFdZCNOjlruF6DZ77eOj9BRqXpLjzbzlo4e",
+	"9gp3yaL9bOwwPbqlO7Qt1MvRXxDqZS+09z7O3sdZ4+PYXig4MLd3cHJmVkUdKqZ1xhypUyOD1kQKtvBe",
+	"TJUJpmp2KxIXRQpQn+ArEiJC9UAAtOrJo0ckpQvVwdhhxgWD2GEJPV6kxLUgWXxOscDROBaigYC8SJgu",
+	"LePMOvSHK7MRIo+OGmEE9IEiI2bbzQDhTDBN2v7u//3//L/+DviHubhT4CpoqWmmYNx+nBYHYz6WGSM5",
+	"FVdsIKTwHEpXrEs+4G3s9xnN0FucTZS70cGUqniZnUmN5byAxU1onpKrGc2p0Izhp2DRRTI25zT1RRHB",
+	"jHQHIj5PEjbVfSCeO0zUTVxCmQ9Gbm58dvETaQtphm4MD0SyyOUcvtos20DY6RDwUwyTEvtL3MTUBWq/",
+	"Z/rCb8H3sCnX0UR9Z5Z7ac+5yYNRN3le1v0s69BQm3mTw1oTRwe9o5B1b1Pf8BVdN8TgTHSahgse6jaD",
+	"hTDsX5RMCe4Q8oZNLpEvfHVgtrpptgjQ1t3qDkJ5Xsvo15GZ0MhFgiJ04yOHLOKZ/yK33yN34iIvc4z0",
+	"iATTAFSIGCSL0/T4+mRyKh5OH/3+OH+inureTeRW9PjYvBCv/HScPJ48FI+mj39/kj9VPX10czyPbIso",
+	"SyOZpyw/ePLk9Og4mqk0Qrv18cNeL8L/GQg4mZH5v4YLWs1Ulu+/e0ZOj570QB5YrGS0p8xJ75PKZMGW",
+	"j4ifLotlFpHlCfMSIvJCKpTTMGlEMH1WyJiqbDEyS7HKGIx7ZIVRdxOmzCKWgHLX7A7S/h8Xb990oH4u",
+	"kI32t2cXP3X21us+5LCraVfIIrulAsuuRJ1Yb92FpkGZKWcLBsglk24Tfsfb8Tp+S9yKX5Njcs/ruHZA",
+	"Ng1iJPmS4oibxrJ05Zbr9s3aR9VjvdJGWiaQ3OEo7akn99A1u0fTG9gmd1NtTRH1C82m5LhLfgAcRGMd",
+	"Iu1EFY8yLoK9MUYDlMOlZJ+m3FjkVMfdgfgOqkUhXmsRuSr8VQnNc14iKok9uxpytw8VS3Km4/5AWEq5",
+	"gBUFLyHtC53zKev+prx1qahIL+Un4u5JaJZ1IjR7R1zQjP/BugPxRtpPzNioAt8OXRUhVCQObDZFKMuc",
+	"MRLTDHaL5jdMxQNBdUFfglqwsaLqNhwl1XCedWt3zguAhBlLzbIhLObQfOjQTsb6sv3q9/zM9fjc3vw5",
+	"wmj9cCTzoZ7L7Z+2TTtA9d57jfePWZYOMRWx7qN+YFn6zly523dtQGqCm5hjccNed+yzAN9wFuB4o73x",
+	"PdVsThffhgo2CpFQPGW30L7VzMEuXM+gox92SQiFU5tO8NSQjqurLmT8ZamyRm+kYK8Bq+MOTHjPMLuh",
+	"FH7mrr9fUXwPLNDPaDJmB8+k0LnM1t0KF7trP0etFx/o1bp74JpdJX7U+glOyeobzDXnVnoH83eyoUB+",
+	"DeAjTuzvw3R/K27ru3BoViMAURIbywi5mQNq6tAX4YJMM5qwM4cVBD6BnGmiNF0QCim9BbRId8n3ZilI",
+	"yjTlmYpILKRmyvaBL4dXLNZLQeAUelADMZlBjFB7L+uBsuk3EluCkdgyaweMjQBv7CizoQRq5N0PCx7a",
+	"x6p4Ni8MRCCiwoCkz71arH5i0dpTW4RpfCXwssaYek3kZMK1isxMgXOYU6Fogkx6Sha5YYuPz0SqjL8E",
+	"mkg4T8u1z+u5PBsI/2frO7lelY18sbL/VU/SORADAQKfQDmSIiOZWU4v+2Fd8vOYZ8zuECRDHcHKacdj",
+	"eoV8YkBo6egCOSgq5BF1E8gV8VmkM+97uu/yrJllz3YgbJTQ+qVYk/ZWJCzcqmZcyZhRyNXgbnLsmOb5",
+	"bsgJ841HNeSsACo/t2wGlKSM5gzpJebUmApckHjKRMrF1RBfEqNjPxDm58JHb5ff2YEvd2OteOdul9lR",
+	"c8TX4iwdCFzFd28vENG2bBHx9POhc9XjMxtg0G5TukPAVcHfHmH+HBYqnCY41pZUfSC8TMiZhVNIfeS4",
+	"gIwI0a5IMtOAnot4CyUgLPxpOKVKhTSo/luRSxXRFJaIXAvK1QLWd3kSoP9fxZ0I0cssk4YbqIN+RR5g",
+	"HyVhqZsiu9pCyJlIWFrLXj8DTB9HDtsMTvYVqVXvKM6BgleOhiM5W58dX/7qbRHNdg1H/E2sYXsyy6yr",
+	"Mrek1VYA2dMCwP1L29cSyrgHgbByrk1VWO0jH/vIxz7ycS+Mendjrm8RATlE+2UVQT5Yq8YwA3aqtmWp",
+	"d9xYaXxW4ne2Bltoo3WMKMJ/qVrdWTzU32N0fBFyvWSJnDAVcLReUS5WdlTDg/6SHOU2cwp3snR4ucB8",
+	"wXpds/TJWwT1q/cGWvQOtKZb1U21prv+vmNIzhHLi816H5GlvaLbK7q9olt4sfwVFZ3lJvl9JjVrjv7T",
+	"hcLSfHuTM5DDQJaQczKXsyy1EQLw/64Zm0aIPY3l+XXhASXoVI2l1sZNNJ42xx6AMctSdCPRC4ffghFw",
+	"pG/sDsQ5tleHwxlTH41BTG0zpr6VcXC39jrYfIoVAAoFXX2p+7Ng8P+BGbulEr19OmLE2HDORSrnm2qR",
+	"YPTb6sPyvbU6BDbSXk/sY/W7SkTYXcYjD3bcfVTVLgtEDHg1CsGfEcB5OmWCpS4cVg4wBDhvfSu9XACh",
+	"zWgyxhD/AwWRW4gbCzYnNzSbsU5E2CdtYaG9QxAVdlhUMs+w4CkNYSbkNXNArykHIt12LGZZFqPcRLyo",
+	"lKeIomqlAvYlT3m+6NTJvEqp8AucoXv3HL5egaYNjG5TmwmTsnuBZnj72o6GIIhL7FD3snYva2+JmFC7",
+	"r76QzAWZ1xxteQ3px7C+E+O1S+aelhCjhZDMlOVcFpwpkU0MTqnSmKOCniLLPM4njCR0Stqx+feweNNw",
+	"Qj/FnS45xxShuYb7BOFAQE7G3qKZMMdomBm5FdcJ0hfwnV8//HI74fgt1R6aqY+KmDxkOsMy4L1Y/Iqh",
+	"ij08wOZCGEWDDSd/Id/fJbibBS8U/J12iU3YqRqZ2yVLhfZoZCZjllyjV22j4ANhw+DeXHXh8Wkub3jK",
+	"ctJGIa3zGXJbFan8jm8rVSiBsVfdx83VGfBt4/PA/uXg+nuXnqVhXcexu3bo5jP2w3LjfOB623wZgWCf",
+	"NFGaTaMqjxeoEaps0KJLzq1iAS4Ca6eX60oCRZPGXfKdL8AoJSJLOAoQ3kfYAF/rHwcn6ODfbBFjzcHC",
+	"MY9hrY15LxQgvBWNj3e5+UpeM/I9C7Z2QgUVFf2BKK12mPPwQ5zTRQS1P6pSEgQlDcgLXK6w4SOYSPOU",
+	"CaNiPuYZO/OBHK4cMkInqhmTrcVxm6VcLWJWxn6gT/1mGJeiAvO6oZlRVvR4Q7FoNSreLuM3VKzwN69z",
+	"LVX//IP0/fFGaQAESHD7YW8n/BOzC9958f0ljQu1EEmzYfHzmAkSY0O2ubKLijYGsIcR5ZnRx+3aUrME",
+	"sgtGs18aQUCTMUsHwtb00AVWqqVL1aq1zwKNGhWlsUa2oMgfCDWW80JhBWON+yQ2/wuFkdCRiPokJqCn",
+	"SpjsOdP5gosrW254SZNrORoZJWSeULJT/GeXrIRwWs0csSEXABxfq30uFiL5i7uXOLPfoKKpuJnITQKr",
+	"WAAg7H3NvQ75azRCLAglKHCCnXxnqsF2QB86Hwv9KXX4Z/kPmIHGk7zGCT1xNcz20X0kjoOycWgLV9iG",
+	"bZ/2jObpO1cwLgW2qKEj2R2IWM50IiesT9QsSRhLQew6P9FmgrH6vh3b71ZD61HEnYjEKUsyLgJpDR7C",
+	"MWC5Df2PESnuxl6FOPQZrTdM9fJl3YEwW6BohzCKJewtd07WFVoaUNmeaH5TX/aFk3KB99p5eYkieQ3s",
+	"y4cAyq67tHphHBYDAJU6IcD1mFI9DmE9Kg/ZEB5tyofq8tMKEK1WdHtQkDutVnP7YFNl9txdX5Rouw2x",
+	"6SOsra/O8S449naHb/qIC3/DFoUBeGtpZ91prVz1EK79mKWhmLuf2Zs3/7DyWWkwEipFntjPYQXRP61i",
+	"7m/klu4r7b51mkDb40aXtCJ3us2ZM1b17W7JrHZ2aXpDRcLWZTDDfnk35FLf/JRCKjZlNAUkXc8YBh2O",
+	"VBM6EJpP2MEllIAYxUoSKownrHOOjV6KJVKkqk+CVOYitrUidRH8gRByTtrGsfGdmqOcMecdr6ljx1D4",
+	"Qs5IzhLGb9hAlNq7XLT0LOgxJNhvKlZExDtnAxGXqhOx2y3G1k6ucZAHpVJCrIEj/nvCHwfidywqgjQL",
+	"/mIHMZ1azuQRY50zEtc02cUEuuzgxQNR06CHL6UuqLz8dSs79wbiQ2DcFe225aS83xc5hc5biFkDCVty",
+	"3cfMRfmGMJYdkfJ0Ytll10ziECorh2M5y9UQG0JjIvOBKM+EvQP6OFlae5Ma2/ZW4yK74UK4A3xkzFv4",
+	"z0glszkaXAG5aeyDtKko0ipm3/RrttBZ5QjY9gj7Cq6Lzq5Ol6C5PRB3YW+foziwQucv2W5h/hOonYMZ",
+	"3Jz2oHECvkwb4reYpgDRHu7+fbxob9ztjbsVfAkgQgLjrqzaQOndpYWnmJ5Ni0hV+M+t4lQQEYkhEORB",
+	"/eMCMmBVFGsgKmGsCzOIagArMuopGRPlA0nQCWfmBNhdfXRrIILwVnE18A20Y9TIYQjsrMj0g/lixqxK",
+	"0a6BKJVQlKNdYFnha2ymfk38C6bYF4XUhcFIu6g9WF27gb0hXA9ECQ2iKJkgcfGhnS75ufKnyEe5hhOm",
+	"xzKNyZTb+pWB0ExpnDfzfalbgZQlPGWKGKOHkowav1/IAzCCZA5/KNunI8YGYkRzYAkfHSimjBTvk3g6",
+	"GcJk3nBF46DAgbTjEWNDt1ZTytO4Ew2EvwGve+7XgBsrEf9RuXcm4G5zs/mzvWqYyJT1kamUJ+6vccei",
+	"ydi3GIHOhLbK972fdcFYao06egkAEebyMVZU1L+eLL99IMrPL5a1c0YYB1N3RHk2y5nN7ZUcDPM8mzuD",
+	"DN5AmAE8qMUaJrE9ecNgFKk1dsOfmkZEitoaqG2x48LGKKxdskfM2fRmkzu/CaOlrjDI1e8DLA1VRWl/",
+	"6F713W6GLCLXK1wmSEauSRqSIKw8EHcaVwZhtUVUuSwiuxWBG4aWl6Tp+ihz5WkbxpgV0/+oKHN4CIYg",
+	"vyAFWyDb0xvswslTy80wYozMeZaRS1YImkCWtaIWdLKY51g9ZObGx5SjVlnMmoWrFWWtz3/VKHhwDu4q",
+	"Bm7+k6cbb1DP1BmeglVTb9ROK3JY/eF6bUPI4k9/E0tcKAr3UfJ9lHzvSH2VKHl4Du/Cg4Kmw+aWyV+M",
+	"6+LYTWkCZGYPFLYqKjSElDYqZS7z6zJtCdbcyBlETng+EAhbp/qEklwayybF5xg7JeNK+2bIOGc38tpF",
+	"Pp13oIi8YXlGpxBEbup1/IDfc+t4VDEvKzUOvG7L1sHwniVZCxOOL98HmfZUDmGb36LYGsHJtxu+/uDj",
+	"1e7IN9E3vFRqBtklPI4uy1U59l3yUisSw6NVTAB79BJqbVyvBwVQh4GAxzxQRM4FabNMMePZnBAu1Gw0",
+	"4gliWJrHoOee00mf2Md2zoq8BxdDmw+LjfDQmDjK+IhpPrEFn7HFwrQ8zEBT4yYV/KR+qaSTkjFVYyJH",
+	"xhtzaJbYc1G06MJ2wQLW+i6NTomr0bZt2zgFDKdPoG27mcUBFu2W/A23dD2g6UPO9IbMCjjibTkV4K57",
+	"ZVNI4D3pZoL6mb14S1n9M9fjC1jYRhoFc1lQZIrbYC/AVxi3e1v172arwuFyWmQ3DVUySg+RWrKZF/k5",
+	"/OvSoVsjJqjXYVYXwMT2bSEEKLTIKpvI4mZgOyC0ls8UQ60QmqAlRCNnuUK8XMupAssXOv8wRchEalXJ",
+	"QFiDtUvOxYJAEM8rVRzmhC5IzmhqhseyEWnH1SnqEyoWRi1SMRDSUk3bu4No4gn+aXjNRRoEDNFzN7II",
+	"OhUgxqnGRi9DcP1sIOJpzkb8U0x4yoTmI9eOB49rAlHCdXFK7C4s7fVaKHznlvJ7pdTeC+m9lV0lGfAH",
+	"gEyohRKGsH6WbSrWqFhUpdmfeEItR0vKMoZ4bVVwUpA7pXKzJb/blpaRdsWTflD4yGa8Mw2dULnu9C33",
+	"uWL5DRC8j2ZYD1WQs0N7tDN+pUCZFYfiObaWvZVaZpxABu8lrpGxdqxB1RvJGL22AMy23s0IzinwoC+J",
+	"F/z+3exjuOtuQNnw89INUITgum3F0nNY/fQtxnpXiSeEgoeX7CXVHidod9GGx/XujLNCnB2iDGourvDx",
+	"BUhNKCVz52zjFveQEuBuCzphzkRD08x6/BGCA1jLLLi/bHnFVgT64AFp20kkTx5Fp73emblhIpUmjwci",
+	"pQt1RnrEPZVrJ107IMOw3hfEJiR2iZpznYxdVyrQjoCBhREAOdNFc5ZRGF0CjLoutoKJOPdxOSM0y1aF",
+	"UIyovWReyq+OpliAaT/LD5SPj0BpRW2AJCJUYReWp9PAFa4NX7yHgdxSPH/hJOt4E8KG8MO2qCMs7lqZ",
+	"Ltw2qmHX+ytHNfxG2kc29mm7fShkC20Lx/dOtC00+Dbn515xpVWBj6BqI/egRRTLsojIPGU5S8nlAvRs",
+	"l3zHM81y8++E60VEkhlXXADbFsUmDW0cA6B379Zm3H7CEa6pGgItaMfo9JB5I2knVLEDLhQTimt+wwj7",
+	"RBMzZp2MO0388ubWJkr5o15vU6J7OyAXLXIfv+OY8O7bDeu7nDECUw4vc2WQtv7cgWCgjVQdZdPAft92",
+	"SPcE7vrFmT6Lw7NSi8IO3jKJG96zAvQVR7Dn8/yn8Xn+E/PTN04ROG1nNUO9tsOry0iz+LfDPxGvZxWb",
+	"cchiDFeXTFQK+IM0ZxQ9yBrKglpWYxjw1n4N3PVVmIzhyzcTb9uKtiafAF65l2d7fuJ9fK2Bn/jGCpGd",
+	"peAcDL91Nj8Y+vbScuFdvZn+s33qJna6faw31AuQrDrz0lYebypeYCAXeM/nb5pKIFiIlQIWvmhL+zG8",
+	"Z4X9aIewj7fsRdOtbLO5P/1OLDl5sA1Xem10/43UfLQ4mDDLzapklh7ImQZKYC6u+k4mkrbMbR4S/72Q",
+	"Mx+aMLKGQkSgEw2EveMgkwnNSEo1iwhFpH+EiYgAMDrXC6KwwTAlEgZEM4i2A5a18Wy7BOAq6UCAPw3J",
+	"XADKGOWMAct4u8xUExWEKkTmrq+r6P6KCkd8IGia+ieqCOEc1CyHXIRlUAbqbIs24ZrEzJWuqXQib4yT",
+	"P6fw4ZYU3MhybN3ClcNU6sRJe5rkUinIHdhQj4qQa5x78hquB8KRTMY2lhBX4T4IJTG8oOuvQCJn22NJ",
+	"Z1oOzVfHEdZRDgTNlISJsBkYnEyJvXPwrAfKsrn7NLXjwkSi9DLGCLSLKaY7UBfOLKtDRCByFYQ/bCbc",
+	"zMkBdOEldGoreCBjknGbjq7QClTQT0YVwHMP3s0g9aPITM1odkY4lIiSjE6V2SbQABkFX3wlmSqSQJ/s",
+	"CTO72KFmWHr6zJyeBWy3gfDU+PZqRSY0Zfi/Ntrj4EzP7TUO+8UWISmHkzKmaiAQg6S5zhQO+S3rTO+I",
+	"P9tvpQ0LTnHo2xacwl33WnCKW3DtR5zDZdt+hLu+1vWC/RCRGEcQgzh126s44TK356yzNxr2SZp9kqbR",
+	"LoKzZvUByOrdjKNyusbaWYd/wn9sHMJylV729jNChYTWeaveHyho5ibxae80rg1d7Sbp4a67qZgyMmcj",
+	"UqG7l4l7Qbf3ju4gcDO3R2hnD6lRBqylpL+ASnIqCuWOG9tbgVhKaZW91fVRFYPC406UoF6e4iOWUdgQ",
+	"zIJrtEGVhkooj61HdRln0BjhjKadZmr6W4qgr0qV4mZucyL3OxVjBVf7XqDtLbe95bYh5fotJHbFbGOX",
+	"Yymvh0ykU8lXcQiHwXe8ifibKmF4gtV1WOcppA47bxpi9PjEF34UtxZspQ9aHcQuv3vbcHbt3fXd7X5M",
+	"ezG3LyAoBamrByo82vhb09m2t65tdX/PrrgyxgSh5Mf3r5BIGzixsXbal0YnNM9dL5wbzwNFFL8SXFz5",
+	"uuoIuYYEUj1AsqxgIzIvcG3y8VjrqeofHtoIjdZT+AcVKV5jBETOlMxu2EBoiUHKG4h8Z1JOL2lyDbh0",
+	"XFzbsDhN05wptSL6Vz6UX7ff3Ma71abhv8rYtw4Elu//JnrQK2Pavm57eVJqrUm3X/dl2/uG9H1DOl3S",
+	"K7urlSZz8fDP6p/W9Xmix5+yjN8wVDSypGu65Hnxm3P8ZyJlxtVfYNoUgJeMnrphqHWW9AD2Gd5WD1Tu",
+	"v5t4IU7MeqFpWyV31wcb9Vq6aUcMVrhhLyz3UcVdRQ/uuTsVPVG9P/o2yB4EjqjrRSx0/xmJpzm74XKm",
+	"hviXYUiWrOhCIdSazVIXreWB+RvIK+PUogQyNjFLg4y7fY1DntBSNgBJfJOCyS/VlubcexcDvhdbbi+N",
+	"9tLoLnIcdyiPphB9W5JIz4CWBT3nH9+/wqIZ8LGhIEsRWytki4LkCAqu7HjOyIizLFUkYyNNJCBYaLog",
+	"FJ63MFKnSzz8PRNmptKY5OwA/1uFD8MsxpwqknIFV5L25WIgFnIG5L+XLKEzhYU/kC9hKTk96pHvpWCd",
+	"LnkBcQFivldD6zbPmIMB8g+kORsI47v/PmMzlkJAgeszALQ0Q55YSMvvX2BvNQYb0O/PmZWnAEAOdVmC",
+	"1Zfz/DhN6b0Ycl8a8Brnba1srf/ezaVr7f33SmDzbaoNc3C4Bn4rvo+37tNK+3hBs5pEmfEV4wWHUy6u",
+	"VhQJAH0GJfEUCOtRpbYVQ7wq+1f73E41nmBEQORM9Yxfs4HAUmyrghYWDdXWDTgqOH97zqYZZ2mXvEF6",
+	"GMQlQuJCcyPg3U3tD0YfIqIz4WJJ99Xpt3dcXH072u22gQ0zoRuENsxHP/dXb60DzrVmk2mjCqD4c1SQ",
+	"BBmbB6Fp9ppgrwn2mqBRExhJSygB5ijrucivqRcwEmPDNs0K4nt+U8lYEooIVTZriQ+ISJCyrGJCdcl3",
+	"wKe0BYgWSelCdUhZnRQJ1LkcCDMAqoFrySgE+5EH/s9xBGWwGN82H1CNIUGDT3jFQJgPM39qX2gqUpqn",
+	"xC0CtNzMzb03LKcZAnlR1/OSkxuW89HCTAj4ZshSNRA0SdgUemj6JGXTTC4qEF8RUqtlDME4AjqCLjnH",
+	"cBmXgqQz7EgJrwEvF0t601xOcZVso4/7RNv50Yi6VdFvFrvpr+cDboHHZQfrYaq2w+Uq3X23lPYb4nNV",
+	"fT172/25ez4IW+zava7f6/q9rl+P1VXV7g+c8rkrNa8OkSB0VRm4+f2BKs7zSObEskm9tNxbIrUEk7Zw",
+	"KQoTMAMR40MOLrxuRSqLmiImp9VOej2iiJYZy4G21dI2zumi0x0IfJ59GaR9IHorZ3kCqSedzzT20bhW",
+	"S6g0x3bOkPXV/jwQI4n62cgpbMuMSDpDiWsxP+VMH8jRAcCVuVdbdnbLT0r0nCcOE3QiBVvYInnIhyvb",
+	"2BPwNYoU2RlzNjJWBLqydtzYQ3tGhGwGPn+P5gNOh90I69AU/IJ6S4egkIxIrP/b//6//7/o5sj8T+yx",
+	"FfDnAlyhupobkiHq/3b0+OT4+NHxaa9n3vHw+OFj+uTRU/aYJeySpfTkmI5G9NFxkib0ZEQfHiU0fcwe",
+	"P6Y99vDRaPTw5FHaS9gTdtR7kj65TMvMice90yfLwGG3aw+dyJnQw4RO9Sw3R3w4g3DMeh2LMwTB+opi",
+	"pWnKsSf8XW7WUnPzLpy0KuBCuMsJcvBFiPqWQfbB/g48qRx0akDvl1INL3TcfZbwb8qHJ/9h//P6+NV1",
+	"+nL+w+wx/9Sjl8nzF98dhUR/jtnPk3p5Kj9PoYjTghIFHs1u9NKzj2qeDd/T8mtVflW3edI/+1tkUDdx",
+	"1zFza5FvbEfBEZzuUJdc3FhvPsGqI40rjoi0jRQaU5FmLI0QCCCRV4IrlprtQAuBBVCJkMcSEsRZzpTu",
+	"dHcG9NnWJNnRwviL6WuWzHKuF63+rx/LqU2HYxAe4FqN/bnynD9byBhyPjMi7dePRn5ZoOcaSf4ul+kM",
+	"KElJ23i4Dr8B1ZU9V6rTilqzPDNy3Jb70invTnM+oV0nL5YxHy15H2lDwAEhgaJVzL7Lr7EXdjd53Suo",
+	"Hm7HE3rNSD4Tcflx/cPDo+PH3V631z3qP+k96YG7Z+ezjgzY7Hc6y6nAxggP6dEttJjFQKr5dM2m5Cgi",
+	"itE8GcOkAmyCyiT2B9gHnONO4plZu/rHKHIckVNYjoeRRYEIGMhTJFpxyxY8+33QF1Lz7DK+iUc3cZgf",
+	"4HFR4eFHCJ1pOaGaJzCG4D2uO2X5FeW2CDT63r98fW4sQWvj2Rh7YRm6C9zWmObyhhtrKaFZFn6ePwF1",
+	"00ZFesCF8gAeyFJ/oHjK7Inq/qaIMtMbIQw60k+HmO21W7RLXtMrntTyeAPJsCJSOAMN+Nc8GzekNGKs",
+	"3gzWxgrJbs0D3eS4sVzNeMo6wRw4eszlKfiwTPWBMOyRw0oJ+TfoLOWaZPIqeLbF9K1/tFGGOU20I/jx",
+	"I0UR+UAZezDT4+B5r5mmDU9D2ByzOBGsGP7bsQKpB44fxKzQmRckRhemM9iscKwih1Kj/HAcrmzN6Xhr",
+	"nw5S4NOB82VAvQeH8sfCWmvMXmnvqkxZTpbCdhHRMjgFYLULIOALX9S1Jko8EB43n3sfoR3/V0xSyTAH",
+	"xUWSzVJGuO4QW9QGwEAA5rOMQTQQia1dMZ4JHnAsRDGTba6UuXkOeEfmnwkVrom27+GBqIP5iYCzCaGE",
+	"ABuojDLk/BkYjJ34qLQazGw2y6viIYYGwmEMQaUJ+IpVnCFo6C3Ai9IucUU5cgQxU5gFKF1JJM2YSlja",
+	"9wFdcwFaRJRg+BfWy9wTQVh34c4JPgYqDJRZTdUdiNfcKG0SG5u4i8ZjbMwiS6WQ0GTMzkiMH59C7SF4",
+	"eaqoEyoNs84Vq9t4t3I+gudt7HecLw+izglZZZ2ueERTkLLit4gFOf70idDkWsh5xlJXeOXC8N07jJSc",
+	"43qXULvsMkbk3duLD0BDVN8bCY9am97W5HIR8FBskzaPS8ntSjJiuTAehnKbLeO+ZW2Cd9s9Ed7zTW6C",
+	"IivmVx1kq9kXVF2DrJQCfdUgAITf1Lz6KxTDGXFFDk77oIYn7fgwlYk6hH8pH2dD6KPygi+N5DaLH8KX",
+	"WRb8jbii/F3P3E3b7o5veWeIyq5YKQugdfs1AlncodGgZpfICQmvr2LbtSG1+V+xtwYQo80jA9ZA8QBw",
+	"W0pmU7CV5jYXzHV/IGwZahyAb7W1EYpmhgEB7wz0OtSMQhGol2xhK3rciQiMC1C7CsN6CSTPciaBwQEa",
+	"3hntiLbXDtD6alE6SlN+m+2PeCKTYvHWo6Pa12673evu/Qa3/tuafeNBWtafhs+f//8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

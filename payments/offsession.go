@@ -21,8 +21,13 @@ type SetupIntent struct {
 	PaymentMethod string
 }
 
-// SetupSucceeded is the SetupIntent status of a saved card.
-const SetupSucceeded = "succeeded"
+// SetupIntent statuses PRIMA acts on.
+const (
+	// SetupSucceeded: the card is saved.
+	SetupSucceeded = "succeeded"
+	// SetupCanceled: the SetupIntent was cancelled; its client_secret saves nothing.
+	SetupCanceled = "canceled"
+)
 
 // CreateSetup is a SetupIntent to create.
 type CreateSetup struct {
@@ -59,4 +64,8 @@ type CardSaver interface {
 	CreateSetup(ctx context.Context, p CreateSetup) (SetupIntent, error)
 	GetSetup(ctx context.Context, id string) (SetupIntent, error)
 	ChargeOffSession(ctx context.Context, p OffSessionCharge) (Intent, error)
+	// CancelSetup cancels the SetupIntent of a hold that ended without a booking.
+	// Cancelling a cancelled one returns it; one that already succeeded (the card was
+	// saved) is returned with ErrInvalidState.
+	CancelSetup(ctx context.Context, id, idempotencyKey string) (SetupIntent, error)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -56,7 +57,8 @@ func (s *Sandbox) GetSetup(ctx context.Context, id string) (SetupIntent, error) 
 
 // ConfirmSetup saves the test payment method on the SetupIntent id (pm_card_visa,
 // pm_card_chargeDeclined, pm_card_authenticationRequired: each is saved; how it fares
-// is decided when it is charged off-session).
+// is decided when it is charged off-session). A saved one answers as it is; a cancelled
+// one (its hold ended) is ErrInvalidState.
 func (s *Sandbox) ConfirmSetup(ctx context.Context, id, paymentMethod string) (SetupIntent, error) {
 	if paymentMethod == "" {
 		paymentMethod = TestCardVisa
@@ -66,28 +68,96 @@ func (s *Sandbox) ConfirmSetup(ctx context.Context, id, paymentMethod string) (S
 	default:
 		return SetupIntent{}, fmt.Errorf("sandbox: unknown test payment method %q: %w", paymentMethod, ErrInvalidState)
 	}
+	return s.updateSetup(ctx, "confirm", id, func(si *SetupIntent) error {
+		switch si.Status {
+		case SetupSucceeded:
+			return errUnchanged
+		case SetupCanceled:
+			return ErrInvalidState
+		}
+		si.Status, si.PaymentMethod = SetupSucceeded, paymentMethod
+		return nil
+	})
+}
+
+// Confirmations of a sandbox SetupIntent that save no card (FailSetup).
+const (
+	// SetupDeclined: the issuer refuses the card; the SetupIntent waits for another.
+	SetupDeclined = "declined"
+	// SetupRequiresAction: the bank wants 3-D Secure first.
+	SetupRequiresAction = "requires_action"
+)
+
+// FailSetup plays a confirmation of the SetupIntent id that saves no card: with
+// SetupDeclined it stays requires_payment_method and the answer is ErrDeclined; with
+// SetupRequiresAction it waits at requires_action. Either can be confirmed again with
+// ConfirmSetup. A saved or cancelled one is ErrInvalidState.
+func (s *Sandbox) FailSetup(ctx context.Context, id, outcome string) (SetupIntent, error) {
+	si, err := s.updateSetup(ctx, "confirm", id, func(si *SetupIntent) error {
+		if si.Status == SetupSucceeded || si.Status == SetupCanceled {
+			return ErrInvalidState
+		}
+		switch outcome {
+		case SetupDeclined:
+			si.Status = "requires_payment_method"
+		case SetupRequiresAction:
+			si.Status = "requires_action"
+		default:
+			return ErrInvalidState
+		}
+		return nil
+	})
+	if err == nil && outcome == SetupDeclined {
+		return si, fmt.Errorf("sandbox: confirm setup %s: card_declined: %w", id, ErrDeclined)
+	}
+	return si, err
+}
+
+// CancelSetup implements CardSaver: the SetupIntent of a hold that ended is cancelled,
+// so it can no longer be confirmed. A canceled one is returned as it is; one that
+// succeeded is returned with ErrInvalidState.
+func (s *Sandbox) CancelSetup(ctx context.Context, id, _ string) (SetupIntent, error) {
+	return s.updateSetup(ctx, "cancel", id, func(si *SetupIntent) error {
+		switch si.Status {
+		case SetupCanceled:
+			return errUnchanged
+		case SetupSucceeded:
+			return ErrInvalidState
+		}
+		si.Status = SetupCanceled
+		return nil
+	})
+}
+
+// updateSetup applies change to the stored SetupIntent id with optimistic concurrency,
+// retrying when another process changed it in between. change answers errUnchanged to
+// return it as it is, or an error (ErrInvalidState) returned with it.
+func (s *Sandbox) updateSetup(ctx context.Context, op, id string, change func(*SetupIntent) error) (SetupIntent, error) {
 	for range 10 {
 		si, version, err := s.loadSetup(ctx, id)
 		if err != nil {
 			return SetupIntent{}, err
 		}
-		if si.Status == SetupSucceeded {
+		switch err := change(&si); {
+		case errors.Is(err, errUnchanged):
 			return si, nil
+		case err != nil:
+			seen, _, _ := s.loadSetup(ctx, id)
+			return seen, fmt.Errorf("sandbox: %s setup %s (%s): %w", op, id, seen.Status, err)
 		}
-		si.Status, si.PaymentMethod = SetupSucceeded, paymentMethod
 		data, err := json.Marshal(si) //nolint:gosec // G117: the sandbox stores its own fake secret, as Stripe keeps a real one
 		if err != nil {
 			return SetupIntent{}, err
 		}
 		ok, err := s.store.UpdateSandboxIntent(ctx, id, version, data)
 		if err != nil {
-			return SetupIntent{}, fmt.Errorf("sandbox: confirm setup %s: %w: %w", id, ErrProvider, err)
+			return SetupIntent{}, fmt.Errorf("sandbox: %s setup %s: %w: %w", op, id, ErrProvider, err)
 		}
 		if ok {
 			return si, nil
 		}
 	}
-	return SetupIntent{}, fmt.Errorf("sandbox: confirm setup %s: too much contention: %w", id, ErrProvider)
+	return SetupIntent{}, fmt.Errorf("sandbox: %s setup %s: too much contention: %w", op, id, ErrProvider)
 }
 
 // ChargeOffSession implements CardSaver. The charge succeeds (captured) unless the saved

@@ -56,3 +56,35 @@ func TestSandboxSetupIntentAndOffSessionFees(t *testing.T) {
 		}
 	}
 }
+
+// A sandbox SetupIntent of a hold that ended is cancelled once (again answers it as
+// it is) and can no longer be confirmed; one whose card was saved is not cancelled.
+func TestSandboxCancelSetup(t *testing.T) {
+	gw := payments.NewSandbox(newMemStore())
+	ctx := context.Background()
+	open, err := gw.CreateSetup(ctx, payments.CreateSetup{IdempotencyKey: "setup-res_2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if got, err := gw.CancelSetup(ctx, open.ID, "cancel-setup-res_2"); err != nil || got.Status != payments.SetupCanceled {
+			t.Fatalf("cancel setup: %+v %v", got, err)
+		}
+	}
+	if _, err := gw.ConfirmSetup(ctx, open.ID, payments.TestCardVisa); !errors.Is(err, payments.ErrInvalidState) {
+		t.Fatalf("confirm a cancelled setup: %v", err)
+	}
+	saved, err := gw.CreateSetup(ctx, payments.CreateSetup{IdempotencyKey: "setup-res_3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.ConfirmSetup(ctx, saved.ID, payments.TestCardVisa); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := gw.CancelSetup(ctx, saved.ID, "cancel-setup-res_3"); !errors.Is(err, payments.ErrInvalidState) || got.Status != payments.SetupSucceeded {
+		t.Fatalf("cancel a saved setup: %+v %v", got, err)
+	}
+	if _, err := gw.CancelSetup(ctx, "seti_sbx_unknown", ""); !errors.Is(err, payments.ErrNotFound) {
+		t.Fatalf("cancel an unknown setup: %v", err)
+	}
+}

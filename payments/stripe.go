@@ -124,13 +124,7 @@ func (s *Stripe) Create(ctx context.Context, p CreateIntent) (Intent, error) {
 	if p.Description != "" {
 		params.Description = stripe.String(p.Description)
 	}
-	for k, v := range p.Metadata {
-		params.AddMetadata(k, v)
-	}
-	params.Context = ctx
-	if p.IdempotencyKey != "" {
-		params.SetIdempotencyKey(p.IdempotencyKey)
-	}
+	prepare(ctx, &params.Params, p.IdempotencyKey, p.Metadata)
 	pi, err := s.api.PaymentIntents.New(params)
 	if err != nil {
 		return s.fail("create", "", err)
@@ -147,7 +141,7 @@ func (s *Stripe) Get(ctx context.Context, id string) (Intent, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	params := &stripe.PaymentIntentParams{}
-	params.Context = ctx
+	prepare(ctx, &params.Params, "", nil)
 	params.AddExpand("latest_charge")
 	pi, err := s.api.PaymentIntents.Get(id, params)
 	if err != nil {
@@ -173,11 +167,8 @@ func (s *Stripe) capture(ctx context.Context, id, idempotencyKey string) (*strip
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	params := &stripe.PaymentIntentCaptureParams{}
-	params.Context = ctx
+	prepare(ctx, &params.Params, idempotencyKey, nil)
 	params.AddExpand("latest_charge")
-	if idempotencyKey != "" {
-		params.SetIdempotencyKey(idempotencyKey)
-	}
 	return s.api.PaymentIntents.Capture(id, params)
 }
 
@@ -198,11 +189,8 @@ func (s *Stripe) cancel(ctx context.Context, id, idempotencyKey string) (*stripe
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	params := &stripe.PaymentIntentCancelParams{}
-	params.Context = ctx
+	prepare(ctx, &params.Params, idempotencyKey, nil)
 	params.AddExpand("latest_charge")
-	if idempotencyKey != "" {
-		params.SetIdempotencyKey(idempotencyKey)
-	}
 	return s.api.PaymentIntents.Cancel(id, params)
 }
 
@@ -252,12 +240,23 @@ func (s *Stripe) refund(ctx context.Context, id string, amount int64, idempotenc
 		PaymentIntent: stripe.String(id),
 		Amount:        stripe.Int64(amount),
 	}
-	params.Context = ctx
-	if idempotencyKey != "" {
-		params.SetIdempotencyKey(idempotencyKey)
-	}
+	prepare(ctx, &params.Params, idempotencyKey, nil)
 	_, err := s.api.Refunds.New(params)
 	return err
+}
+
+// prepare sets what every request to Stripe carries on its embedded stripe.Params: the
+// context that bounds it, the idempotency key of a mutation ("" for a read, or for a
+// call Stripe keys itself) and the metadata (reservation_id, …) of a create. One place,
+// so no request goes out without its deadline or its key.
+func prepare(ctx context.Context, p *stripe.Params, idempotencyKey string, metadata map[string]string) {
+	p.Context = ctx
+	if idempotencyKey != "" {
+		p.SetIdempotencyKey(idempotencyKey)
+	}
+	for k, v := range metadata {
+		p.AddMetadata(k, v)
+	}
 }
 
 // intentFromStripe maps a PaymentIntent, with or without its latest charge expanded.

@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -20,13 +21,11 @@ func (s *Stripe) CreateSetup(ctx context.Context, p CreateSetup) (SetupIntent, e
 	if p.Description != "" {
 		cp.Description = stripe.String(p.Description)
 	}
-	for k, v := range p.Metadata {
-		cp.AddMetadata(k, v)
-	}
-	cp.Context = ctx
+	customerKey := ""
 	if p.IdempotencyKey != "" {
-		cp.SetIdempotencyKey(p.IdempotencyKey + "-customer")
+		customerKey = p.IdempotencyKey + "-customer"
 	}
+	prepare(ctx, &cp.Params, customerKey, p.Metadata)
 	cus, err := s.api.Customers.New(cp)
 	if err != nil {
 		_, err = s.fail("create customer", "", err)
@@ -42,13 +41,7 @@ func (s *Stripe) CreateSetup(ctx context.Context, p CreateSetup) (SetupIntent, e
 	if p.Description != "" {
 		params.Description = stripe.String(p.Description)
 	}
-	for k, v := range p.Metadata {
-		params.AddMetadata(k, v)
-	}
-	params.Context = ctx
-	if p.IdempotencyKey != "" {
-		params.SetIdempotencyKey(p.IdempotencyKey)
-	}
+	prepare(ctx, &params.Params, p.IdempotencyKey, p.Metadata)
 	si, err := s.api.SetupIntents.New(params)
 	if err != nil {
 		_, err = s.fail("create setup intent", "", err)
@@ -65,7 +58,7 @@ func (s *Stripe) GetSetup(ctx context.Context, id string) (SetupIntent, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	params := &stripe.SetupIntentParams{}
-	params.Context = ctx
+	prepare(ctx, &params.Params, "", nil)
 	si, err := s.api.SetupIntents.Get(id, params)
 	if err != nil {
 		_, err = s.fail("get setup intent", id, err)
@@ -95,14 +88,8 @@ func (s *Stripe) ChargeOffSession(ctx context.Context, p OffSessionCharge) (Inte
 	if p.Description != "" {
 		params.Description = stripe.String(p.Description)
 	}
-	for k, v := range p.Metadata {
-		params.AddMetadata(k, v)
-	}
-	params.Context = ctx
+	prepare(ctx, &params.Params, p.IdempotencyKey, p.Metadata)
 	params.AddExpand("latest_charge")
-	if p.IdempotencyKey != "" {
-		params.SetIdempotencyKey(p.IdempotencyKey)
-	}
 	pi, err := s.api.PaymentIntents.New(params)
 	if err != nil {
 		return s.fail("off-session charge", "", err)
@@ -119,4 +106,42 @@ func setupFromStripe(si *stripe.SetupIntent) SetupIntent {
 		out.PaymentMethod = si.PaymentMethod.ID
 	}
 	return out
+}
+
+// CancelSetup implements CardSaver: the SetupIntent of a hold that ended without a
+// booking is cancelled (cancellation_reason abandoned), so its client_secret can no
+// longer save the guest's card. Stripe's cancel takes no metadata; the SetupIntent has
+// carried the reservation's since it was created. As with Cancel, an unexpected-state
+// answer is resolved by reading the SetupIntent back: already canceled is success, and
+// succeeded (the card was saved before the hold ended) answers it with ErrInvalidState.
+func (s *Stripe) CancelSetup(ctx context.Context, id, idempotencyKey string) (SetupIntent, error) {
+	if id == "" {
+		return SetupIntent{}, fmt.Errorf("stripe: cancel setup intent: empty id: %w", ErrNotFound)
+	}
+	si, err := s.cancelSetup(ctx, id, idempotencyKey)
+	if err == nil {
+		return setupFromStripe(si), nil
+	}
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Code == stripe.ErrorCodeSetupIntentUnexpectedState {
+		if seen, getErr := s.GetSetup(ctx, id); getErr == nil {
+			if seen.Status == SetupCanceled {
+				return seen, nil
+			}
+			_, err = s.fail("cancel setup intent", id, err)
+			return seen, err
+		}
+	}
+	_, err = s.fail("cancel setup intent", id, err)
+	return SetupIntent{}, err
+}
+
+func (s *Stripe) cancelSetup(ctx context.Context, id, idempotencyKey string) (*stripe.SetupIntent, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	params := &stripe.SetupIntentCancelParams{
+		CancellationReason: stripe.String(string(stripe.SetupIntentCancellationReasonAbandoned)),
+	}
+	prepare(ctx, &params.Params, idempotencyKey, nil)
+	return s.api.SetupIntents.Cancel(id, params)
 }

@@ -27,6 +27,9 @@ func TestStripeSetupAndOffSessionRequestsAcceptedByStripeMock(t *testing.T) {
 	if got, err := gw.GetSetup(ctx, si.ID); err != nil || got.ID == "" {
 		t.Fatalf("get setup: %+v %v", got, err)
 	}
+	if got, err := gw.CancelSetup(ctx, si.ID, "prima-cancel-setup-res_123-0"); err != nil || got.ID == "" {
+		t.Fatalf("cancel setup: %+v %v", got, err)
+	}
 	in, err := gw.ChargeOffSession(ctx, payments.OffSessionCharge{
 		Amount: 5000, Currency: "usd", Customer: "cus_123", PaymentMethod: "pm_card_visa",
 		Description: "No-show fee of res_123", Metadata: map[string]string{"reservation_id": "res_123", "reason": "no_show"},
@@ -94,5 +97,49 @@ func TestStripeSetupIntentAndOffSessionCharges(t *testing.T) {
 	}
 	if _, err := charge("", "fee-none"); !errors.Is(err, payments.ErrInvalidState) {
 		t.Fatalf("no payment method: %v", err)
+	}
+}
+
+// Against the scripted stand-in: the SetupIntent of a hold that ended is cancelled with
+// the reason abandoned and the caller's idempotency key; a retry after the answer was
+// lost (already canceled) succeeds; one whose card was saved answers ErrInvalidState
+// with the SetupIntent; an outage is ErrProvider.
+func TestStripeCancelSetup(t *testing.T) {
+	srv := stripetest.New(t)
+	gw := srv.Gateway()
+	ctx := context.Background()
+	si, err := gw.CreateSetup(ctx, payments.CreateSetup{Metadata: map[string]string{"reservation_id": "res_9"}, IdempotencyKey: "setup-res_9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext(stripetest.CancelSetup, 1)
+	if _, err := gw.CancelSetup(ctx, si.ID, "prima-cancel-setup-res_9-0"); !errors.Is(err, payments.ErrProvider) {
+		t.Fatalf("cancel during an outage: %v", err)
+	}
+	for range 2 {
+		got, err := gw.CancelSetup(ctx, si.ID, "prima-cancel-setup-res_9-1")
+		if err != nil || got.Status != payments.SetupCanceled {
+			t.Fatalf("cancel setup: %+v %v", got, err)
+		}
+	}
+	if seen, reason := srv.Setup(si.ID); seen.Status != payments.SetupCanceled || reason != "abandoned" {
+		t.Fatalf("stand-in: %+v %q", seen, reason)
+	}
+	var keys []string
+	for _, r := range srv.Requests() {
+		if r.Endpoint == stripetest.CancelSetup {
+			keys = append(keys, r.IdempotencyKey)
+		}
+	}
+	if len(keys) < 2 || keys[len(keys)-1] != "prima-cancel-setup-res_9-1" {
+		t.Fatalf("idempotency keys of the cancels: %v", keys)
+	}
+	saved, err := gw.CreateSetup(ctx, payments.CreateSetup{IdempotencyKey: "setup-res_10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ConfirmSetup(saved.ID, payments.TestCardVisa)
+	if got, err := gw.CancelSetup(ctx, saved.ID, "k"); !errors.Is(err, payments.ErrInvalidState) || got.Status != payments.SetupSucceeded {
+		t.Fatalf("cancel a saved card's setup: %+v %v", got, err)
 	}
 }

@@ -231,6 +231,27 @@ func (s *Server) ConfirmSandboxPaymentIntent(ctx context.Context, req gen.Confir
 	return gen.ConfirmSandboxPaymentIntent200JSONResponse{Body: intentToAPI(in)}, nil
 }
 
+// ConfirmSandboxSetupIntent implements gen.StrictServerInterface.
+func (s *Server) ConfirmSandboxSetupIntent(ctx context.Context, req gen.ConfirmSandboxSetupIntentRequestObject) (gen.ConfirmSandboxSetupIntentResponseObject, error) {
+	outcome, method := booking.SetupOutcomeSucceeded, payments.TestCardVisa
+	if b := req.Body; b != nil {
+		if b.Outcome != nil {
+			outcome = string(*b.Outcome)
+		}
+		if b.PaymentMethod != nil {
+			method = string(*b.PaymentMethod)
+		}
+	}
+	si, err := s.deps.Payments.ConfirmSandboxSetup(ctx, partner(ctx), req.SetupIntentId, outcome, method)
+	if err != nil {
+		return nil, err
+	}
+	return gen.ConfirmSandboxSetupIntent200JSONResponse{Body: gen.SetupIntent{
+		Id: si.ID, Object: gen.SetupIntentObjectSetupIntent, Status: gen.SetupIntentStatus(si.Status),
+		PaymentMethod: optional(si.PaymentMethod),
+	}}, nil
+}
+
 // GetOpenAPIJSON implements gen.StrictServerInterface.
 func (s *Server) GetOpenAPIJSON(ctx context.Context, _ gen.GetOpenAPIJSONRequestObject) (gen.GetOpenAPIJSONResponseObject, error) {
 	doc, err := s.servedSpec(ctx, s.specJSON)

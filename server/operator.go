@@ -205,7 +205,8 @@ func (s *Server) CreateOperatorSlot(ctx context.Context, req gen.CreateOperatorS
 	b := req.Body
 	sl, err := inv.AddSlot(ctx, operator(ctx), req.VenueId, inventory.SlotInput{
 		LocalDate: b.LocalDate.Format(time.DateOnly), LocalTime: b.LocalTime,
-		SlotShape: shapeFromAPI(b.DurationMinutes, b.PartySizeMin, b.PartySizeMax, b.SeatingArea, b.Type, b.Price, b.Tables),
+		SlotShape:     shapeFromAPI(b.DurationMinutes, b.PartySizeMin, b.PartySizeMax, b.SeatingArea, b.Type, b.Price, b.Tables),
+		PaymentPolicy: slotPolicyFromAPI(b.PaymentPolicy),
 	})
 	if err != nil {
 		return nil, err
@@ -219,7 +220,7 @@ func (s *Server) UpdateOperatorSlot(ctx context.Context, req gen.UpdateOperatorS
 	if err != nil {
 		return nil, err
 	}
-	c := inventory.SlotChange{Tables: req.Body.Tables}
+	c := inventory.SlotChange{Tables: req.Body.Tables, PaymentPolicy: slotPolicyFromAPI(req.Body.PaymentPolicy)}
 	if req.Body.Status != nil {
 		st := string(*req.Body.Status)
 		c.Status = &st
@@ -432,6 +433,14 @@ func platformFromAPI(p *gen.VenuePlatform) *inventory.Platform {
 	return &inventory.Platform{Kind: string(p.Kind), URL: deref(p.Url), Email: string(deref(p.Email))}
 }
 
+// slotPolicyFromAPI is a slot's own payment policy as sent; nil when not sent.
+func slotPolicyFromAPI(p *gen.SlotPaymentPolicyInput) *booking.SlotPolicyInput {
+	if p == nil {
+		return nil
+	}
+	return &booking.SlotPolicyInput{Type: string(p.Type), Amount: p.Amount, Per: string(deref(p.Per))}
+}
+
 func shapeFromAPI(duration, minP, maxP int, area string, typ gen.SlotType, price *gen.SlotPriceInput, tables int) inventory.SlotShape {
 	sh := inventory.SlotShape{
 		DurationMinutes: duration, PartySizeMin: minP, PartySizeMax: maxP,
@@ -501,14 +510,17 @@ func operatorSlotToAPI(s inventory.Slot) gen.OperatorSlot {
 	if loc, err := time.LoadLocation(s.Venue.TimeZone); err == nil {
 		starts = starts.In(loc)
 	}
-	return gen.OperatorSlot{
+	out := gen.OperatorSlot{
 		Id: s.ID, Object: gen.OperatorSlotObjectSlot, VenueId: s.VenueID, ScheduleId: optional(s.ScheduleID),
 		StartsAt: starts, LocalDate: date(s.LocalDate), LocalTime: s.LocalTime,
 		DurationMinutes: s.DurationMinutes, PartySizeMin: s.PartySizeMin, PartySizeMax: s.PartySizeMax,
 		SeatingArea: s.SeatingArea, Type: gen.SlotType(s.Type), Price: priceToAPI(s.Price),
 		Tables: s.Tables, TablesTaken: s.TablesTaken, TablesAllocated: s.TablesReserved,
 		Status: gen.SlotStatus(s.Status), UpdatedAt: s.UpdatedAt.UTC(),
+		PaymentPolicy: paymentPolicyToAPI(s.PaymentPolicy, locale.English),
 	}
+	out.PaymentPolicySource = (*gen.OperatorSlotPaymentPolicySource)(optional(s.PolicySource))
+	return out
 }
 
 func closureToAPI(c inventory.Closure) gen.Closure {

@@ -23,6 +23,7 @@ import (
 // victim is what partner A owns, for partner B to attack.
 type victim struct {
 	venueID, reservationID, paymentIntentID, webhookEndpointID, watchID, eventID, tokenID string
+	setupIntentID                                                                         string
 }
 
 // bolaCalls is every operation whose path names an object, called with A's ids. The
@@ -82,6 +83,9 @@ var bolaCalls = map[string]func(v victim) (method, path, body string){
 	"revokeToken": func(v victim) (string, string, string) { return "DELETE", "/v1/tokens/" + v.tokenID, "" },
 	"rotateToken": func(v victim) (string, string, string) {
 		return "POST", "/v1/tokens/" + v.tokenID + "/rotate", `{"overlap_seconds":0}`
+	},
+	"confirmSandboxSetupIntent": func(v victim) (string, string, string) {
+		return "POST", "/v1/sandbox/setup_intents/" + v.setupIntentID + "/confirm", `{"outcome":"succeeded"}`
 	},
 	"confirmSandboxPaymentIntent": func(v victim) (string, string, string) {
 		return "POST", "/v1/sandbox/payment_intents/" + v.paymentIntentID + "/confirm", `{"outcome":"succeeded"}`
@@ -157,8 +161,17 @@ func snapshot(t *testing.T, db *store.DB) string {
 func TestBOLAAnotherPartnersObjectsAre404AndUnchanged(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
-		v, slots := e.addVenue(slotSpec{tables: 2, prime: true})
-		status, _, body := e.do("POST", "/v1/reservations", e.token,
+		v, slots := e.addVenue(slotSpec{tables: 2, prime: true}, slotSpec{tables: 1})
+		// The standard slot asks a card guarantee of its own: its hold has a SetupIntent.
+		if _, err := db.SQL().Exec("UPDATE slots SET payment_policy = 'card_guarantee', payment_policy_amount = 3000, payment_policy_per = 'cover' WHERE id = '" + slots[1].ID + "'"); err != nil {
+			t.Fatal(err)
+		}
+		status, _, body := e.do("POST", "/v1/reservations", e.token, holdJSON(slots[1].ID), "Idempotency-Key", key())
+		setupIntent := regexp.MustCompile(`"setup_intent_id":"(seti_[^"]+)"`).FindSubmatch(body)
+		if status != http.StatusCreated || setupIntent == nil {
+			t.Fatalf("card-guarantee hold: %d %s", status, body)
+		}
+		status, _, body = e.do("POST", "/v1/reservations", e.token,
 			fmt.Sprintf(`{"slot_id":%q,"party_size":2,"guest":{"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com","phone":"+12125550143"}}`, slots[0].ID),
 			"Idempotency-Key", key())
 		if status != http.StatusCreated {
@@ -187,7 +200,7 @@ func TestBOLAAnotherPartnersObjectsAre404AndUnchanged(t *testing.T) {
 			t.Fatalf("event: %v", err)
 		}
 		vic := victim{venueID: v.ID, reservationID: res.ID, paymentIntentID: res.Payment.PaymentIntentID, webhookEndpointID: we, watchID: wat.Id, eventID: events[0].ID,
-			tokenID: tokenID(t, e, e.token)}
+			tokenID: tokenID(t, e, e.token), setupIntentID: string(setupIntent[1])}
 
 		// B has every scope; venues are shared, so B's venue check uses a partner that
 		// may sell none.

@@ -162,7 +162,7 @@ func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]
 		if err := rows.Scan(&sl.ID, &sl.VenueID, &sl.StartsAt, &sl.LocalDate, &sl.LocalTime,
 			&sl.DurationMinutes, &sl.PartySizeMin, &sl.PartySizeMax, &sl.SeatingArea, &sl.Type,
 			&sl.PriceAmount, &sl.PriceCurrency, &sl.PricePer, &sl.Tables, &sl.TablesTaken, &sl.TablesReserved,
-			&sl.Status, &sl.CreatedAt, &sl.UpdatedAt,
+			&sl.Status, &sl.CreatedAt, &sl.UpdatedAt, &sl.PaymentPolicy, &sl.PaymentPolicyAmount, &sl.PaymentPolicyPer,
 			&v.ID, &v.Name, &v.City, &v.Cuisine, &v.TimeZone, &v.Currency,
 			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount, &v.Questions,
 			&v.DepositAmount, &v.DepositPer, &v.PaymentPolicy); err != nil {
@@ -204,7 +204,7 @@ func searchSlotsSQL(dialect string, s Scope, q SlotQuery, after *slotKey, limit 
 	w.b.WriteString(`SELECT slots.id, slots.venue_id, slots.starts_at, slots.local_date, slots.local_time, ` +
 		`slots.duration_minutes, slots.party_size_min, slots.party_size_max, slots.seating_area, slots.type, ` +
 		`slots.price_amount, slots.price_currency, slots.price_per, slots.tables, slots.tables_taken, slots.tables_reserved, ` +
-		`slots.status, slots.created_at, slots.updated_at, ` +
+		`slots.status, slots.created_at, slots.updated_at, slots.payment_policy, slots.payment_policy_amount, slots.payment_policy_per, ` +
 		`v.id, v.name, v.city, v.cuisine, v.time_zone, v.currency, ` +
 		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount, v.questions, v.deposit_amount, v.deposit_per, v.payment_policy ` +
 		`FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = `)

@@ -177,10 +177,16 @@ type Slot struct {
 	ScheduleID *string `gorm:"column:schedule_id"`
 	// TablesReserved is the unsold tables of the slot's unreleased partner allocations:
 	// the shared pool has a table when TablesTaken+TablesReserved < Tables.
-	TablesReserved int       `gorm:"column:tables_reserved"`
-	CreatedAt      time.Time `gorm:"column:created_at"`
-	UpdatedAt      time.Time `gorm:"column:updated_at"`
-	Venue          Venue     `gorm:"foreignKey:VenueID"`
+	TablesReserved int `gorm:"column:tables_reserved"`
+	// PaymentPolicy is the slot's own payment policy (migration 00028): "" follows the
+	// venue's; "none", "deposit" or "card_guarantee", with PaymentPolicyAmount per
+	// PaymentPolicyPer ("cover" or "booking") pricing the deposit or the fee.
+	PaymentPolicy       string    `gorm:"column:payment_policy"`
+	PaymentPolicyAmount int64     `gorm:"column:payment_policy_amount"`
+	PaymentPolicyPer    string    `gorm:"column:payment_policy_per"`
+	CreatedAt           time.Time `gorm:"column:created_at"`
+	UpdatedAt           time.Time `gorm:"column:updated_at"`
+	Venue               Venue     `gorm:"foreignKey:VenueID"`
 }
 
 // Reservation is a held or booked table, with the slot's details and the venue's
@@ -251,6 +257,10 @@ type Reservation struct {
 	FeeAmount         int64   `gorm:"column:fee_amount"`
 	FeeIntentID       *string `gorm:"column:fee_intent_id"`
 	FeeDeclineCode    string  `gorm:"column:fee_decline_code"`
+	// FeeFailures counts the tries of a pending fee the provider failed (an outage, not
+	// a decline); the sweeper tries again once FeeRetryAt has passed (migration 00028).
+	FeeFailures int        `gorm:"column:fee_failures"`
+	FeeRetryAt  *time.Time `gorm:"column:fee_retry_at"`
 	// AllocationID is the partner allocation the table came from; nil for the shared pool.
 	AllocationID *string `gorm:"column:allocation_id"`
 	// PendingPaymentID is the ReservationPayment of a change that waits for its payment.

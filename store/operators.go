@@ -298,6 +298,19 @@ func (db *DB) SetSlotTables(ctx context.Context, operatorID, id string, tables i
 	return s, res.RowsAffected == 1, nil
 }
 
+// SetSlotPaymentPolicy sets one of the operator's slots' own payment policy (policy ""
+// follows the venue's); ErrNotFound if there is no such slot.
+func (db *DB) SetSlotPaymentPolicy(ctx context.Context, operatorID, id, policy string, amount int64, per string, now time.Time) (Slot, error) {
+	res := db.q(ctx).Model(&Slot{}).Scopes(ofOperator(operatorID, "slots.venue_id")).Where("slots.id = ?", id).
+		UpdateColumns(map[string]any{
+			"payment_policy": policy, "payment_policy_amount": amount, "payment_policy_per": per, "updated_at": dbTime(now),
+		})
+	if res.Error != nil {
+		return Slot{}, wrap("set slot payment policy", res.Error)
+	}
+	return db.GetOperatorSlot(ctx, operatorID, id)
+}
+
 // SetSlotStatus opens or withdraws one slot of the operator's; ErrNotFound if there is
 // no such slot.
 func (db *DB) SetSlotStatus(ctx context.Context, operatorID, id, status string, now time.Time) (Slot, error) {

@@ -41,6 +41,7 @@ func normalizeReservation(r *Reservation) {
 	r.ConfirmedAt = dbTimePtr(r.ConfirmedAt)
 	r.CancelledAt = dbTimePtr(r.CancelledAt)
 	r.VenueSyncedAt = dbTimePtr(r.VenueSyncedAt)
+	r.FeeRetryAt = dbTimePtr(r.FeeRetryAt)
 }
 
 // ListReservations lists a partner's reservations (partnerID "" = every partner, for
@@ -188,6 +189,68 @@ func (db *DB) GetReservationByIntent(ctx context.Context, intentID string) (Rese
 	err := db.q(ctx).Joins("Venue").Where("reservations.payment_intent_id = ?", intentID).Take(&r).Error
 	if err != nil {
 		return Reservation{}, wrap("get reservation by intent", err)
+	}
+	return r, nil
+}
+
+// EndedHoldsWithOpenSetups returns up to limit card-guarantee reservations whose hold
+// ended (expired or released) while their SetupIntent may still save a card, and whose
+// last cancel's backoff (payment_retry_at) has passed, so a sweeper cancels them.
+func (db *DB) EndedHoldsWithOpenSetups(ctx context.Context, now time.Time, limit int) ([]Reservation, error) {
+	if limit <= 0 {
+		limit = defaultSweep
+	}
+	var out []Reservation
+	// The predicate of reservations_setup_open_idx (migration 00029), as literals; after
+	// "succeeded" or "canceled" nothing is left to cancel.
+	err := db.q(ctx).Joins("Venue").
+		Where("reservations.status IN ('expired', 'released') AND reservations.setup_intent_id IS NOT NULL "+
+			"AND reservations.setup_status NOT IN ('succeeded', 'canceled')").
+		Where("(reservations.payment_retry_at IS NULL OR reservations.payment_retry_at <= ?)", dbTime(now)).
+		Order("reservations.id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, wrap("ended holds with open setup intents", err)
+	}
+	return out, nil
+}
+
+// FeesDue returns up to limit reservations whose card-guarantee fee is pending and
+// whose fee_retry_at has passed, oldest first, so a sweeper charges them.
+func (db *DB) FeesDue(ctx context.Context, now time.Time, limit int) ([]Reservation, error) {
+	if limit <= 0 {
+		limit = defaultSweep
+	}
+	var out []Reservation
+	// The predicate of reservations_fee_due_idx (migration 00029), as a literal.
+	err := db.q(ctx).Joins("Venue").
+		Where("reservations.fee_status = 'pending'").
+		Where("reservations.fee_retry_at <= ?", dbTime(now)).
+		Order("reservations.fee_retry_at, reservations.id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, wrap("fees due", err)
+	}
+	return out, nil
+}
+
+// ClaimFee moves the pending fee of the reservation id from fee_retry_at seen to until,
+// only if it is still pending at seen: it reports whether this caller claimed it.
+func (db *DB) ClaimFee(ctx context.Context, id string, seen, until time.Time) (bool, error) {
+	res := db.q(ctx).Model(&Reservation{}).
+		Where("id = ? AND fee_status = ? AND fee_retry_at = ?", id, "pending", dbTime(seen)).
+		UpdateColumn("fee_retry_at", dbTime(until))
+	if res.Error != nil {
+		return false, wrap("claim fee", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// GetReservationBySetupIntent returns the reservation whose card guarantee is the
+// SetupIntent setupIntentID, with its Venue.
+func (db *DB) GetReservationBySetupIntent(ctx context.Context, setupIntentID string) (Reservation, error) {
+	var r Reservation
+	err := db.q(ctx).Joins("Venue").Where("reservations.setup_intent_id = ?", setupIntentID).Take(&r).Error
+	if err != nil {
+		return Reservation{}, wrap("get reservation by setup intent", err)
 	}
 	return r, nil
 }

@@ -85,7 +85,7 @@ func (s *VenueReservations) RecordOutcome(ctx context.Context, operatorID, by, i
 			return refuse(err)
 		}
 		if outcome == StatusNoShow {
-			feeDue(r, FeeReasonNoShow)
+			feeDue(r, FeeReasonNoShow, now)
 		}
 		return nil
 	}))

@@ -91,14 +91,6 @@ func guaranteeOf(r store.Reservation) *CardGuarantee {
 	return g
 }
 
-// depositOfVenue is the deposit v asks on its standard slots.
-func depositOfVenue(v store.Venue) Deposit {
-	if v.DepositPer == "" || v.PaymentPolicy == string(PolicyCardGuarantee) {
-		return Deposit{}
-	}
-	return Deposit{Amount: v.DepositAmount, Per: PricePer(v.DepositPer)}
-}
-
 // depositOf is the deposit the reservation r was booked with.
 func depositOf(r store.Reservation) Deposit {
 	if r.DepositPer == "" || r.PaymentPolicy == string(PolicyCardGuarantee) {
@@ -107,25 +99,55 @@ func depositOf(r store.Reservation) Deposit {
 	return Deposit{Amount: r.DepositAmount, Per: PricePer(r.DepositPer)}
 }
 
-// slotDeposit is the deposit a hold of slot takes: the venue's, on a standard slot.
+// standardPolicyOf is the policy a hold of the standard slot takes, with the deposit or
+// fee it prices: the slot's own, when its venue's operator set one (migration 00028),
+// else the venue's default.
+func standardPolicyOf(slot store.Slot) (PaymentPolicyType, Deposit) {
+	if slot.PaymentPolicy != "" {
+		t := PaymentPolicyType(slot.PaymentPolicy)
+		if t == PolicyNone || slot.PaymentPolicyPer == "" {
+			return PolicyNone, Deposit{}
+		}
+		return t, Deposit{Amount: slot.PaymentPolicyAmount, Per: PricePer(slot.PaymentPolicyPer)}
+	}
+	v := slot.Venue
+	d := Deposit{Amount: v.DepositAmount, Per: PricePer(v.DepositPer)}
+	switch {
+	case v.DepositPer == "":
+		return PolicyNone, Deposit{}
+	case v.PaymentPolicy == string(PolicyCardGuarantee):
+		return PolicyCardGuarantee, d
+	}
+	return PolicyDeposit, d
+}
+
+// slotDeposit is the deposit a hold of slot takes (Per "": none): a standard slot's,
+// its own or its venue's.
 func slotDeposit(slot store.Slot) Deposit {
 	if slot.Type == string(SlotPrime) {
 		return Deposit{}
 	}
-	return depositOfVenue(slot.Venue)
+	if t, d := standardPolicyOf(slot); t == PolicyDeposit {
+		return d
+	}
+	return Deposit{}
 }
 
-// guaranteeOfVenue is the fee v's card guarantee charges (Per "": no card guarantee).
-func guaranteeOfVenue(v store.Venue) Deposit {
-	if v.PaymentPolicy != string(PolicyCardGuarantee) || v.DepositPer == "" {
+// slotGuarantee is the fee a card-guaranteed hold of slot charges on a no-show or a late
+// cancellation (Per "": no card guarantee).
+func slotGuarantee(slot store.Slot) Deposit {
+	if slot.Type == string(SlotPrime) {
 		return Deposit{}
 	}
-	return Deposit{Amount: v.DepositAmount, Per: PricePer(v.DepositPer)}
+	if t, d := standardPolicyOf(slot); t == PolicyCardGuarantee {
+		return d
+	}
+	return Deposit{}
 }
 
 // guaranteed reports whether a hold of slot saves the guest's card.
 func guaranteed(slot store.Slot) bool {
-	return slot.Type != string(SlotPrime) && guaranteeOfVenue(slot.Venue).Per != ""
+	return slotGuarantee(slot).Per != ""
 }
 
 // policyOfSlot is the payment policy that applies to a hold of slot.
@@ -136,9 +158,57 @@ func policyOfSlot(slot store.Slot) PaymentPolicy {
 	case slotDeposit(slot).Per != "":
 		return PaymentPolicy{Type: PolicyDeposit, Deposit: slotDeposit(slot), Currency: slot.Venue.Currency}
 	case guaranteed(slot):
-		return PaymentPolicy{Type: PolicyCardGuarantee, Deposit: guaranteeOfVenue(slot.Venue), Currency: slot.Venue.Currency}
+		return PaymentPolicy{Type: PolicyCardGuarantee, Deposit: slotGuarantee(slot), Currency: slot.Venue.Currency}
 	}
 	return PaymentPolicy{Type: PolicyNone}
+}
+
+// SlotPaymentPolicy is the payment policy a hold of the slot r takes, and whether it is
+// the slot's own (true) or its venue's default.
+func SlotPaymentPolicy(r store.Slot) (PaymentPolicy, bool) {
+	return policyOfSlot(r), r.Type != string(SlotPrime) && r.PaymentPolicy != ""
+}
+
+// SlotPolicyInput is a slot's own payment policy as its operator sets it: Type
+// "venue_default" removes it; "none", "deposit" or "card_guarantee" (the last two with
+// Amount per Per) overrides the venue's.
+type SlotPolicyInput struct {
+	Type   string
+	Amount *int64
+	Per    string
+}
+
+// PolicyVenueDefault is the SlotPolicyInput type that removes a slot's own policy.
+const PolicyVenueDefault = "venue_default"
+
+// CheckSlotPolicy checks in against a slot of type slotType and returns the columns it
+// stores (policy "" follows the venue). Bad input is a ParamError naming the field.
+func CheckSlotPolicy(in SlotPolicyInput, slotType SlotType) (policy string, amount int64, per string, err error) {
+	if in.Type == PolicyVenueDefault {
+		if in.Amount != nil || in.Per != "" {
+			return "", 0, "", &ParamError{Param: "payment_policy.amount", Message: "venue_default takes no amount or per."}
+		}
+		return "", 0, "", nil
+	}
+	if slotType == SlotPrime {
+		return "", 0, "", &ParamError{Param: "payment_policy.type", Message: "A prime slot is prepaid: its payment policy can only be venue_default."}
+	}
+	switch PaymentPolicyType(in.Type) {
+	case PolicyNone:
+		if in.Amount != nil || in.Per != "" {
+			return "", 0, "", &ParamError{Param: "payment_policy.amount", Message: "A payment policy of none takes no amount or per."}
+		}
+		return string(PolicyNone), 0, "", nil
+	case PolicyDeposit, PolicyCardGuarantee:
+		switch {
+		case in.Amount == nil || *in.Amount <= 0:
+			return "", 0, "", &ParamError{Param: "payment_policy.amount", Message: "A deposit or card guarantee needs an amount above 0, in minor units."}
+		case in.Per != string(PerCover) && in.Per != string(PerBooking):
+			return "", 0, "", &ParamError{Param: "payment_policy.per", Message: "payment_policy.per must be cover or booking."}
+		}
+		return in.Type, *in.Amount, in.Per, nil
+	}
+	return "", 0, "", &ParamError{Param: "payment_policy.type", Message: "payment_policy.type must be venue_default, none, deposit or card_guarantee."}
 }
 
 // policyOfReservation is the payment policy the reservation r was booked with.

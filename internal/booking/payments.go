@@ -331,6 +331,12 @@ func (s *Payments) AdvanceSandboxClock(ctx context.Context, p Partner, id, deadl
 			row = fresh
 		}
 	}
+	if row.Status == string(StatusExpired) && setupOpen(row) {
+		s.cancelSetup(ctx, row)
+		if fresh, err := s.db.GetReservation(ctx, p.ID, id); err == nil {
+			row = fresh
+		}
+	}
 	return reservationFromRow(row), nil
 }
 

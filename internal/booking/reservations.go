@@ -267,7 +267,7 @@ func (s *core) newReservation(p Partner, req HoldRequest, slot store.Slot, now t
 	if d := slotDeposit(slot); d.Per != "" {
 		r.DepositAmount, r.DepositPer = d.Amount, string(d.Per)
 	}
-	if g := guaranteeOfVenue(slot.Venue); guaranteed(slot) {
+	if g := slotGuarantee(slot); g.Per != "" {
 		r.PaymentPolicy, r.DepositAmount, r.DepositPer = string(PolicyCardGuarantee), g.Amount, string(g.Per)
 	}
 	return r
@@ -676,7 +676,7 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 				}
 			}
 			if insideFeeWindow(*r, now) {
-				feeDue(r, FeeReasonLateCancel)
+				feeDue(r, FeeReasonLateCancel, now)
 			}
 		}
 		return tx.ReleaseTableOf(r, now)
@@ -698,7 +698,10 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 			s.payRefund(ctx, row)
 		}
 	}
-	if row.PaymentIntentID != nil || len(row.Payments) > 0 {
+	if wasHeld && setupOpen(row) {
+		s.cancelSetup(ctx, row)
+	}
+	if row.PaymentIntentID != nil || len(row.Payments) > 0 || row.SetupIntentID != nil {
 		if fresh, err := s.db.GetReservation(ctx, p.ID, id); err == nil {
 			row = fresh
 		}

@@ -9,8 +9,9 @@ import (
 	"github.com/prima-dining/partner-api/store"
 )
 
-// Sweep expires every hold whose time ran out, releasing its table, and cancels the
-// payment intents of holds that ended (expired or released) while theirs is still open.
+// Sweep expires every hold whose time ran out, releasing its table, cancels the payment
+// intents and setup intents of holds that ended (expired or released) while theirs is
+// still open, and retries the card-guarantee fees a provider failure left pending.
 // It is safe to run in every server process at once: each expiry is a conditional update.
 func (s *Payments) Sweep(ctx context.Context) (int, error) {
 	now := s.now()
@@ -50,6 +51,18 @@ func (s *Payments) Sweep(ctx context.Context) (int, error) {
 	}
 	for _, r := range ended {
 		s.settleEndedHold(ctx, r)
+	}
+	// Card-guarantee holds that ended with their SetupIntent still open.
+	unsaved, err := s.db.EndedHoldsWithOpenSetups(ctx, now, 100)
+	if err != nil {
+		return expired, err
+	}
+	for _, r := range unsaved {
+		s.cancelSetup(ctx, r)
+	}
+	// Fees left pending by a provider failure (or a process that died before charging).
+	if err := s.retryFeesDue(ctx, now); err != nil {
+		return expired, err
 	}
 	if _, err := s.settleChangesDue(ctx); err != nil {
 		return expired, err

@@ -64,12 +64,20 @@ type Schedule struct {
 
 // Slot is a slot as its venue sees it.
 type Slot struct {
-	booking.Slot // TablesReserved: allocated to partners, unsold
+	booking.Slot // TablesReserved: allocated to partners, unsold; PaymentPolicy: the one in effect
 	VenueID      string
 	ScheduleID   string
 	Status       string
 	UpdatedAt    time.Time
+	// PolicySource says where PaymentPolicy comes from: PolicyFromSlot or PolicyFromVenue.
+	PolicySource string
 }
+
+// Where a slot's payment policy comes from.
+const (
+	PolicyFromVenue = "venue"
+	PolicyFromSlot  = "slot"
+)
 
 // TablesBelowTakenError refuses to set a slot's tables below those held or booked
 // (Taken) plus those allocated to partners and unsold (Allocated).
@@ -343,6 +351,8 @@ type SlotInput struct {
 	LocalDate string // YYYY-MM-DD
 	LocalTime string // HH:MM
 	SlotShape
+	// PaymentPolicy is the slot's own payment policy; nil follows the venue's.
+	PaymentPolicy *booking.SlotPolicyInput
 }
 
 // AddSlot adds a one-off slot to one of op's venues. The slot and the request's
@@ -355,6 +365,13 @@ func (s *Service) AddSlot(ctx context.Context, op Operator, venueID string, in S
 	}
 	if err := checkShape(in.SlotShape, v); err != nil {
 		return Slot{}, err
+	}
+	var policy, per string
+	var amount int64
+	if in.PaymentPolicy != nil {
+		if policy, amount, per, err = booking.CheckSlotPolicy(*in.PaymentPolicy, in.Type); err != nil {
+			return Slot{}, err
+		}
 	}
 	loc, err := time.LoadLocation(v.TimeZone)
 	if err != nil {
@@ -374,6 +391,7 @@ func (s *Service) AddSlot(ctx context.Context, op Operator, venueID string, in S
 	}
 	now := s.now()
 	row := slotRow(v, loc, date, in.LocalTime, in.SlotShape, now)
+	row.PaymentPolicy, row.PaymentPolicyAmount, row.PaymentPolicyPer = policy, amount, per
 	if !row.StartsAt.After(now) {
 		return Slot{}, &booking.ParamError{Param: "local_date", Message: "The slot would start in the past."}
 	}
@@ -412,6 +430,9 @@ func (s *Service) ListSlots(ctx context.Context, op Operator, venueID string, f 
 type SlotChange struct {
 	Tables *int
 	Status *string // open | withdrawn
+	// PaymentPolicy sets the slot's own payment policy (booking.PolicyVenueDefault
+	// removes it). Holds already made keep the policy they were made with.
+	PaymentPolicy *booking.SlotPolicyInput
 }
 
 // UpdateSlot changes one of op's slots. Tables never go below those held or booked
@@ -424,6 +445,20 @@ func (s *Service) UpdateSlot(ctx context.Context, op Operator, id string, c Slot
 		row store.Slot
 		err error
 	)
+	// The policy is checked before anything changes, so bad input changes nothing.
+	var policy, per string
+	var amount int64
+	if c.PaymentPolicy != nil {
+		cur, err := s.db.GetOperatorSlot(ctx, op.ID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return Slot{}, notFound
+		} else if err != nil {
+			return Slot{}, err
+		}
+		if policy, amount, per, err = booking.CheckSlotPolicy(*c.PaymentPolicy, booking.SlotType(cur.Type)); err != nil {
+			return Slot{}, err
+		}
+	}
 	if c.Tables != nil {
 		var ok bool
 		row, ok, err = s.db.SetSlotTables(ctx, op.ID, id, *c.Tables, now)
@@ -438,7 +473,10 @@ func (s *Service) UpdateSlot(ctx context.Context, op Operator, id string, c Slot
 	}
 	if c.Status != nil {
 		row, err = s.db.SetSlotStatus(ctx, op.ID, id, *c.Status, now)
-	} else if c.Tables == nil {
+	}
+	if err == nil && c.PaymentPolicy != nil {
+		row, err = s.db.SetSlotPaymentPolicy(ctx, op.ID, id, policy, amount, per, now)
+	} else if err == nil && c.Tables == nil && c.Status == nil {
 		row, err = s.db.GetOperatorSlot(ctx, op.ID, id)
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -465,6 +503,12 @@ func slotFromRow(r store.Slot) Slot {
 	}
 	if out.Type == booking.SlotPrime {
 		out.Price = &booking.Price{Amount: r.PriceAmount, Currency: r.PriceCurrency, Per: booking.PricePer(r.PricePer)}
+	}
+	var own bool
+	out.PaymentPolicy, own = booking.SlotPaymentPolicy(r)
+	out.PolicySource = PolicyFromVenue
+	if own {
+		out.PolicySource = PolicyFromSlot
 	}
 	return out
 }

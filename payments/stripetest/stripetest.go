@@ -75,10 +75,12 @@ const (
 	CreateCustomer Endpoint = "POST /v1/customers"
 	CreateSetup    Endpoint = "POST /v1/setup_intents"
 	GetSetup       Endpoint = "GET /v1/setup_intents/{id}"
+	// CancelSetup cancels a SetupIntent that has not succeeded.
+	CancelSetup Endpoint = "POST /v1/setup_intents/{id}/cancel"
 )
 
 var endpoints = []Endpoint{CreateIntent, GetIntent, CaptureIntent, CancelIntent, ConfirmIntent, CreateRefund,
-	CreateCustomer, CreateSetup, GetSetup}
+	CreateCustomer, CreateSetup, GetSetup, CancelSetup}
 
 // Error is a Stripe API error for ErrorNext to answer with.
 type Error struct {
@@ -214,6 +216,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc(string(CreateCustomer), s.route(CreateCustomer, s.createCustomer))
 	mux.HandleFunc(string(CreateSetup), s.route(CreateSetup, s.createSetup))
 	mux.HandleFunc(string(GetSetup), s.route(GetSetup, s.getSetup))
+	mux.HandleFunc(string(CancelSetup), s.route(CancelSetup, s.cancelSetup))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": apiError{
 			Type:    "invalid_request_error",
@@ -669,6 +672,7 @@ func (s *Server) confirmAtCreate(in *intent, p url.Values) (int, any) {
 // setup is a SetupIntent of the stand-in.
 type setup struct {
 	id, clientSecret, customer, status, paymentMethod, usage string
+	cancellationReason                                       string
 	metadata                                                 map[string]string
 }
 
@@ -682,6 +686,9 @@ func (st *setup) json() map[string]any {
 	}
 	if st.paymentMethod != "" {
 		out["payment_method"] = st.paymentMethod
+	}
+	if st.cancellationReason != "" {
+		out["cancellation_reason"] = st.cancellationReason
 	}
 	return out
 }
@@ -713,6 +720,34 @@ func (s *Server) getSetup(r *http.Request, _ url.Values) (int, any) {
 			Param: "intent", Message: fmt.Sprintf("No such setupintent: '%s'", r.PathValue("id"))})
 	}
 	return http.StatusOK, st.json()
+}
+
+// cancelSetup answers as Stripe does: a SetupIntent that succeeded or was canceled
+// already cannot be cancelled (setup_intent_unexpected_state).
+func (s *Server) cancelSetup(r *http.Request, p url.Values) (int, any) {
+	st, ok := s.setups[r.PathValue("id")]
+	if !ok {
+		return http.StatusNotFound, errorBody(apiError{Type: "invalid_request_error", Code: "resource_missing",
+			Param: "intent", Message: fmt.Sprintf("No such setupintent: '%s'", r.PathValue("id"))})
+	}
+	if st.status == payments.SetupSucceeded || st.status == payments.SetupCanceled {
+		return http.StatusBadRequest, errorBody(apiError{Type: "invalid_request_error", Code: "setup_intent_unexpected_state",
+			Message: fmt.Sprintf("You cannot cancel this SetupIntent because it has a status of %s.", st.status)})
+	}
+	st.status, st.cancellationReason = payments.SetupCanceled, p.Get("cancellation_reason")
+	return http.StatusOK, st.json()
+}
+
+// Setup returns the SetupIntent id as the stand-in holds it, with its cancellation
+// reason ("" unless cancelled).
+func (s *Server) Setup(id string) (payments.SetupIntent, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.setups[id]
+	if !ok {
+		return payments.SetupIntent{}, ""
+	}
+	return payments.SetupIntent{ID: st.id, ClientSecret: st.clientSecret, Status: st.status, Customer: st.customer, PaymentMethod: st.paymentMethod}, st.cancellationReason
 }
 
 // ConfirmSetup plays the guest confirming the SetupIntent id on the partner's client with

@@ -212,6 +212,48 @@ func (e ConfirmPaymentIntentRequestPaymentMethod) Valid() bool {
 	}
 }
 
+// Defines values for ConfirmSetupIntentRequestOutcome.
+const (
+	ConfirmSetupIntentRequestOutcomeDeclined       ConfirmSetupIntentRequestOutcome = "declined"
+	ConfirmSetupIntentRequestOutcomeRequiresAction ConfirmSetupIntentRequestOutcome = "requires_action"
+	ConfirmSetupIntentRequestOutcomeSucceeded      ConfirmSetupIntentRequestOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmSetupIntentRequestOutcome enum.
+func (e ConfirmSetupIntentRequestOutcome) Valid() bool {
+	switch e {
+	case ConfirmSetupIntentRequestOutcomeDeclined:
+		return true
+	case ConfirmSetupIntentRequestOutcomeRequiresAction:
+		return true
+	case ConfirmSetupIntentRequestOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmSetupIntentRequestPaymentMethod.
+const (
+	ConfirmSetupIntentRequestPaymentMethodPmCardAuthenticationRequired ConfirmSetupIntentRequestPaymentMethod = "pm_card_authenticationRequired"
+	ConfirmSetupIntentRequestPaymentMethodPmCardChargeDeclined         ConfirmSetupIntentRequestPaymentMethod = "pm_card_chargeDeclined"
+	ConfirmSetupIntentRequestPaymentMethodPmCardVisa                   ConfirmSetupIntentRequestPaymentMethod = "pm_card_visa"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmSetupIntentRequestPaymentMethod enum.
+func (e ConfirmSetupIntentRequestPaymentMethod) Valid() bool {
+	switch e {
+	case ConfirmSetupIntentRequestPaymentMethodPmCardAuthenticationRequired:
+		return true
+	case ConfirmSetupIntentRequestPaymentMethodPmCardChargeDeclined:
+		return true
+	case ConfirmSetupIntentRequestPaymentMethodPmCardVisa:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateTokenRequestScopes.
 const (
 	CreateTokenRequestScopesAuditRead         CreateTokenRequestScopes = "audit:read"
@@ -524,6 +566,21 @@ const (
 func (e SettlementReportObject) Valid() bool {
 	switch e {
 	case SettlementReportObjectSettlementReport:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetupIntentObject.
+const (
+	SetupIntentObjectSetupIntent SetupIntentObject = "setup_intent"
+)
+
+// Valid indicates whether the value is a known member of the SetupIntentObject enum.
+func (e SetupIntentObject) Valid() bool {
+	switch e {
+	case SetupIntentObjectSetupIntent:
 		return true
 	default:
 		return false
@@ -1385,7 +1442,7 @@ type CancellationQuote struct {
 	// Example: cancellation_quote
 	Object CancellationQuoteObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// PriceBreakdown The lines a prime booking's price is made of, in minor units of `currency`: the
@@ -1439,7 +1496,7 @@ type CardGuarantee struct {
 	// Example: 0
 	FeeAmount *int64 `json:"fee_amount,omitempty"`
 
-	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`.
+	// FeeDeclineCode Why the fee could not be charged: `authentication_required`, a card decline code, `no_saved_card`, or `payment_provider_error` (the payment provider could not be reached while PRIMA retried the charge with backoff, under the same idempotency key, for about an hour).
 	FeeDeclineCode *string `json:"fee_decline_code,omitempty"`
 
 	// FeePaymentIntentId The off-session PaymentIntent of the fee, once tried.
@@ -1489,6 +1546,29 @@ type ConfirmPaymentIntentRequestOutcome string
 // Example: pm_card_visa
 type ConfirmPaymentIntentRequestPaymentMethod string
 
+// ConfirmSetupIntentRequest How the sandbox confirmation of a setup intent goes, and the test card it saves.
+type ConfirmSetupIntentRequest struct {
+	// Outcome `succeeded` saves the card, `declined` is refused by the issuer (`402 card_declined`), `requires_action` waits for 3-D Secure. Default `succeeded`.
+	//
+	// Example: succeeded
+	Outcome *ConfirmSetupIntentRequestOutcome `json:"outcome,omitempty"`
+
+	// PaymentMethod With `succeeded`, the Stripe test card saved, which decides the off-session fee: `pm_card_visa` (charged; the default), `pm_card_chargeDeclined` (declined: `generic_decline`), `pm_card_authenticationRequired` (`authentication_required`).
+	//
+	// Example: pm_card_visa
+	PaymentMethod *ConfirmSetupIntentRequestPaymentMethod `json:"payment_method,omitempty"`
+}
+
+// ConfirmSetupIntentRequestOutcome `succeeded` saves the card, `declined` is refused by the issuer (`402 card_declined`), `requires_action` waits for 3-D Secure. Default `succeeded`.
+//
+// Example: succeeded
+type ConfirmSetupIntentRequestOutcome string
+
+// ConfirmSetupIntentRequestPaymentMethod With `succeeded`, the Stripe test card saved, which decides the off-session fee: `pm_card_visa` (charged; the default), `pm_card_chargeDeclined` (declined: `generic_decline`), `pm_card_authenticationRequired` (`authentication_required`).
+//
+// Example: pm_card_visa
+type ConfirmSetupIntentRequestPaymentMethod string
+
 // CreateReservationRequest What to hold.
 //
 // Example: {"guest":{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace","phone":"+12125550143"},"notes":"Anniversary, window table if possible.","partner_reference":"order-88412","party_size":2,"slot_id":"slot_01jf8x9a1b2c3d4e5f6g7h8j9k"}
@@ -1506,7 +1586,7 @@ type CreateReservationRequest struct {
 	// Example: Anniversary, window table if possible.
 	Notes *string `json:"notes,omitempty"`
 
-	// PartnerReference Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) or `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it). Elsewhere these are ordinary references.
+	// PartnerReference Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it), `sandbox_fee_declined` (a card guarantee's no-show or late-cancellation fee is declined off-session: `fee_decline_code: generic_decline`, `reservation.fee_failed`) or `sandbox_fee_authentication_required` (the same with `authentication_required`). Elsewhere these are ordinary references.
 	//
 	// Example: order-88412
 	PartnerReference *string `json:"partner_reference,omitempty"`
@@ -2099,7 +2179,7 @@ type PaymentIntentObject string
 // Example: requires_capture
 type PaymentIntentStatus = string
 
-// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 type PaymentPolicy struct {
 	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
 	//
@@ -2476,7 +2556,7 @@ type Reservation struct {
 	// Payment The payment of a prime reservation; null for a standard one.
 	Payment *Payment `json:"payment"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Payments Every payment that belongs to the reservation, oldest first: the hold's (`hold`; a replaced one stays listed, cancelled) and the differences of changes (`change`).
@@ -2849,6 +2929,36 @@ type SettlementTotal struct {
 	Reservations int `json:"reservations"`
 }
 
+// SetupIntent A sandbox setup intent, shaped like Stripe's.
+type SetupIntent struct {
+	// Id The setup intent's id.
+	//
+	// Example: seti_sbx_01jf8x2c7m5n6p7q8r9s0t1v2w
+	Id string `json:"id"`
+
+	// Object Always `setup_intent`.
+	//
+	// Example: setup_intent
+	Object SetupIntentObject `json:"object"`
+
+	// PaymentMethod The saved test payment method, once `succeeded`.
+	//
+	// Example: pm_card_visa
+	PaymentMethod *string `json:"payment_method,omitempty"`
+
+	// Status As Stripe names it: `requires_payment_method`, `requires_action`, `succeeded` (the card is saved) or `canceled`. New values may be added.
+	//
+	// Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: succeeded
+	Status string `json:"status"`
+}
+
+// SetupIntentObject Always `setup_intent`.
+//
+// Example: setup_intent
+type SetupIntentObject string
+
 // Slot A bookable time at a venue. Each reservation takes one of its tables.
 type Slot struct {
 	// CancellationPolicy When a booking can be cancelled for free, and the fee after that. Snapshotted on each reservation when it is held.
@@ -2894,7 +3004,7 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
@@ -4000,6 +4110,12 @@ type AdvanceSandboxReservationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ConfirmSandboxSetupIntentParams defines parameters for ConfirmSandboxSetupIntent.
+type ConfirmSandboxSetupIntentParams struct {
+	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateTokenParams defines parameters for CreateToken.
 type CreateTokenParams struct {
 	// IdempotencyKey A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response.
@@ -4119,6 +4235,9 @@ type ConfirmSandboxPaymentIntentJSONRequestBody = ConfirmPaymentIntentRequest
 
 // AdvanceSandboxReservationJSONRequestBody defines body for AdvanceSandboxReservation for application/json ContentType.
 type AdvanceSandboxReservationJSONRequestBody = AdvanceSandboxReservationRequest
+
+// ConfirmSandboxSetupIntentJSONRequestBody defines body for ConfirmSandboxSetupIntent for application/json ContentType.
+type ConfirmSandboxSetupIntentJSONRequestBody = ConfirmSetupIntentRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
@@ -4681,6 +4800,56 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
 	AdvanceSandboxReservation(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, body AdvanceSandboxReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmSandboxSetupIntentWithBody Confirm a sandbox setup intent
+	//
+	// Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+	// `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+	// succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+	// answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+	// intent at `requires_action` (finalize answers `402 payment_required` until it
+	// is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+	// test card saved, which decides how a later no-show or late-cancellation fee
+	// fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+	// `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+	// `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+	// the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+	// authentication_required`); either failure sends `reservation.fee_failed`. The
+	// hold's `partner_reference` `sandbox_fee_declined` or
+	// `sandbox_fee_authentication_required` plays the same failures whatever the card.
+	// The setup intent of a hold that expired or was released is cancelled: confirming
+	// it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+	// while the sandbox payment gateway is active.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm (the `ConfirmSandboxSetupIntent` operationId).
+	ConfirmSandboxSetupIntentWithBody(ctx context.Context, setupIntentId string, params *ConfirmSandboxSetupIntentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmSandboxSetupIntent Confirm a sandbox setup intent
+	//
+	// Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+	// `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+	// succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+	// answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+	// intent at `requires_action` (finalize answers `402 payment_required` until it
+	// is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+	// test card saved, which decides how a later no-show or late-cancellation fee
+	// fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+	// `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+	// `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+	// the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+	// authentication_required`); either failure sends `reservation.fee_failed`. The
+	// hold's `partner_reference` `sandbox_fee_declined` or
+	// `sandbox_fee_authentication_required` plays the same failures whatever the card.
+	// The setup intent of a hold that expired or was released is cancelled: confirming
+	// it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+	// while the sandbox payment gateway is active.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm (the `ConfirmSandboxSetupIntent` operationId).
+	ConfirmSandboxSetupIntent(ctx context.Context, setupIntentId string, params *ConfirmSandboxSetupIntentParams, body ConfirmSandboxSetupIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens List your tokens
 	//
@@ -5684,6 +5853,76 @@ func (c *Client) AdvanceSandboxReservationWithBody(ctx context.Context, reservat
 // Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
 func (c *Client) AdvanceSandboxReservation(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, body AdvanceSandboxReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdvanceSandboxReservationRequest(c.Server, reservationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmSandboxSetupIntentWithBody Confirm a sandbox setup intent
+//
+// Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+// `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+// succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+// answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+// intent at `requires_action` (finalize answers `402 payment_required` until it
+// is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+// test card saved, which decides how a later no-show or late-cancellation fee
+// fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+// `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+// `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+// the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+// authentication_required`); either failure sends `reservation.fee_failed`. The
+// hold's `partner_reference` `sandbox_fee_declined` or
+// `sandbox_fee_authentication_required` plays the same failures whatever the card.
+// The setup intent of a hold that expired or was released is cancelled: confirming
+// it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+// while the sandbox payment gateway is active.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm (the `ConfirmSandboxSetupIntent` operationId).
+func (c *Client) ConfirmSandboxSetupIntentWithBody(ctx context.Context, setupIntentId string, params *ConfirmSandboxSetupIntentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmSandboxSetupIntentRequestWithBody(c.Server, setupIntentId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmSandboxSetupIntent Confirm a sandbox setup intent
+//
+// Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+// `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+// succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+// answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+// intent at `requires_action` (finalize answers `402 payment_required` until it
+// is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+// test card saved, which decides how a later no-show or late-cancellation fee
+// fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+// `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+// `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+// the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+// authentication_required`); either failure sends `reservation.fee_failed`. The
+// hold's `partner_reference` `sandbox_fee_declined` or
+// `sandbox_fee_authentication_required` plays the same failures whatever the card.
+// The setup intent of a hold that expired or was released is cancelled: confirming
+// it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+// while the sandbox payment gateway is active.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm (the `ConfirmSandboxSetupIntent` operationId).
+func (c *Client) ConfirmSandboxSetupIntent(ctx context.Context, setupIntentId string, params *ConfirmSandboxSetupIntentParams, body ConfirmSandboxSetupIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmSandboxSetupIntentRequest(c.Server, setupIntentId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7868,6 +8107,68 @@ func NewAdvanceSandboxReservationRequestWithBody(server string, reservationId Re
 	return req, nil
 }
 
+// NewConfirmSandboxSetupIntentRequest calls the generic ConfirmSandboxSetupIntent builder with application/json body
+func NewConfirmSandboxSetupIntentRequest(server string, setupIntentId string, params *ConfirmSandboxSetupIntentParams, body ConfirmSandboxSetupIntentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmSandboxSetupIntentRequestWithBody(server, setupIntentId, params, "application/json", bodyReader)
+}
+
+// NewConfirmSandboxSetupIntentRequestWithBody constructs an http.Request for the ConfirmSandboxSetupIntent method, with any body, and a specified content type
+func NewConfirmSandboxSetupIntentRequestWithBody(server string, setupIntentId string, params *ConfirmSandboxSetupIntentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "setup_intent_id", setupIntentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sandbox/setup_intents/%s/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListTokensRequest constructs an http.Request for the ListTokens method
 func NewListTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -9307,6 +9608,56 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sandbox/reservations/{reservation_id}/advance (the `AdvanceSandboxReservation` operationId).
 	AdvanceSandboxReservationWithResponse(ctx context.Context, reservationId ReservationId, params *AdvanceSandboxReservationParams, body AdvanceSandboxReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*AdvanceSandboxReservationResponse, error)
+
+	// ConfirmSandboxSetupIntentWithBodyWithResponse Confirm a sandbox setup intent
+	//
+	// Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+	// `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+	// succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+	// answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+	// intent at `requires_action` (finalize answers `402 payment_required` until it
+	// is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+	// test card saved, which decides how a later no-show or late-cancellation fee
+	// fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+	// `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+	// `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+	// the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+	// authentication_required`); either failure sends `reservation.fee_failed`. The
+	// hold's `partner_reference` `sandbox_fee_declined` or
+	// `sandbox_fee_authentication_required` plays the same failures whatever the card.
+	// The setup intent of a hold that expired or was released is cancelled: confirming
+	// it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+	// while the sandbox payment gateway is active.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm (the `ConfirmSandboxSetupIntent` operationId).
+	ConfirmSandboxSetupIntentWithBodyWithResponse(ctx context.Context, setupIntentId string, params *ConfirmSandboxSetupIntentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmSandboxSetupIntentResponse, error)
+
+	// ConfirmSandboxSetupIntentWithResponse Confirm a sandbox setup intent
+	//
+	// Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+	// `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+	// succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+	// answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+	// intent at `requires_action` (finalize answers `402 payment_required` until it
+	// is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+	// test card saved, which decides how a later no-show or late-cancellation fee
+	// fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+	// `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+	// `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+	// the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+	// authentication_required`); either failure sends `reservation.fee_failed`. The
+	// hold's `partner_reference` `sandbox_fee_declined` or
+	// `sandbox_fee_authentication_required` plays the same failures whatever the card.
+	// The setup intent of a hold that expired or was released is cancelled: confirming
+	// it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+	// while the sandbox payment gateway is active.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm (the `ConfirmSandboxSetupIntent` operationId).
+	ConfirmSandboxSetupIntentWithResponse(ctx context.Context, setupIntentId string, params *ConfirmSandboxSetupIntentParams, body ConfirmSandboxSetupIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmSandboxSetupIntentResponse, error)
 
 	// ListTokensWithResponse List your tokens
 	//
@@ -14120,6 +14471,255 @@ func (r AdvanceSandboxReservationResponse) ContentType() string {
 	return ""
 }
 
+// ConfirmSandboxSetupIntentResponse200Headers the declared response headers of an HTTP 200 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse200Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse400Headers the declared response headers of an HTTP 400 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse400Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse401Headers the declared response headers of an HTTP 401 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse401Headers struct {
+	APIVersion      *string
+	RequestId       *string
+	WWWAuthenticate *string
+}
+
+// ConfirmSandboxSetupIntentResponse402Headers the declared response headers of an HTTP 402 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse402Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse403Headers the declared response headers of an HTTP 403 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse403Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse404Headers the declared response headers of an HTTP 404 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse404Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse409Headers the declared response headers of an HTTP 409 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse409Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse413Headers the declared response headers of an HTTP 413 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse413Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse415Headers the declared response headers of an HTTP 415 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse415Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse422Headers the declared response headers of an HTTP 422 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse422Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse429Headers the declared response headers of an HTTP 429 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse429Headers struct {
+	APIVersion      *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       *string
+	RetryAfter      *int
+}
+
+// ConfirmSandboxSetupIntentResponse500Headers the declared response headers of an HTTP 500 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse500Headers struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+// ConfirmSandboxSetupIntentResponse503Headers the declared response headers of an HTTP 503 response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponse503Headers struct {
+	APIVersion *string
+	RequestId  *string
+	RetryAfter *int
+}
+
+// ConfirmSandboxSetupIntentResponseDefaultHeaders the declared response headers of an HTTP default response for ConfirmSandboxSetupIntent
+type ConfirmSandboxSetupIntentResponseDefaultHeaders struct {
+	APIVersion *string
+	RequestId  *string
+}
+
+type ConfirmSandboxSetupIntentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SetupIntent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON402 the response for an HTTP 402 `application/json` response
+	JSON402 *PaymentRequired
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ConfirmSandboxSetupIntentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ConfirmSandboxSetupIntentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmSandboxSetupIntentResponse401Headers
+	// Headers402 the parsed response headers for an HTTP 402 response
+	Headers402 *ConfirmSandboxSetupIntentResponse402Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ConfirmSandboxSetupIntentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ConfirmSandboxSetupIntentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ConfirmSandboxSetupIntentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ConfirmSandboxSetupIntentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ConfirmSandboxSetupIntentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ConfirmSandboxSetupIntentResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmSandboxSetupIntentResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ConfirmSandboxSetupIntentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ConfirmSandboxSetupIntentResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ConfirmSandboxSetupIntentResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON200() *SetupIntent {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON402 returns the response for an HTTP 402 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON402() *PaymentRequired {
+	return r.JSON402
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ConfirmSandboxSetupIntentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmSandboxSetupIntentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmSandboxSetupIntentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmSandboxSetupIntentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmSandboxSetupIntentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTokensResponse200Headers the declared response headers of an HTTP 200 response for ListTokens
 type ListTokensResponse200Headers struct {
 	APIVersion *string
@@ -18429,6 +19029,68 @@ func (c *ClientWithResponses) AdvanceSandboxReservationWithResponse(ctx context.
 		return nil, err
 	}
 	return ParseAdvanceSandboxReservationResponse(rsp)
+}
+
+// ConfirmSandboxSetupIntentWithBodyWithResponse Confirm a sandbox setup intent
+//
+// Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+// `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+// succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+// answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+// intent at `requires_action` (finalize answers `402 payment_required` until it
+// is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+// test card saved, which decides how a later no-show or late-cancellation fee
+// fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+// `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+// `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+// the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+// authentication_required`); either failure sends `reservation.fee_failed`. The
+// hold's `partner_reference` `sandbox_fee_declined` or
+// `sandbox_fee_authentication_required` plays the same failures whatever the card.
+// The setup intent of a hold that expired or was released is cancelled: confirming
+// it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+// while the sandbox payment gateway is active.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm (the `ConfirmSandboxSetupIntent` operationId).
+func (c *ClientWithResponses) ConfirmSandboxSetupIntentWithBodyWithResponse(ctx context.Context, setupIntentId string, params *ConfirmSandboxSetupIntentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmSandboxSetupIntentResponse, error) {
+	rsp, err := c.ConfirmSandboxSetupIntentWithBody(ctx, setupIntentId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmSandboxSetupIntentResponse(rsp)
+}
+
+// ConfirmSandboxSetupIntentWithResponse Confirm a sandbox setup intent
+//
+// Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+// `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+// succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+// answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+// intent at `requires_action` (finalize answers `402 payment_required` until it
+// is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+// test card saved, which decides how a later no-show or late-cancellation fee
+// fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+// `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+// `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+// the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+// authentication_required`); either failure sends `reservation.fee_failed`. The
+// hold's `partner_reference` `sandbox_fee_declined` or
+// `sandbox_fee_authentication_required` plays the same failures whatever the card.
+// The setup intent of a hold that expired or was released is cancelled: confirming
+// it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+// while the sandbox payment gateway is active.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sandbox/setup_intents/{setup_intent_id}/confirm (the `ConfirmSandboxSetupIntent` operationId).
+func (c *ClientWithResponses) ConfirmSandboxSetupIntentWithResponse(ctx context.Context, setupIntentId string, params *ConfirmSandboxSetupIntentParams, body ConfirmSandboxSetupIntentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmSandboxSetupIntentResponse, error) {
+	rsp, err := c.ConfirmSandboxSetupIntent(ctx, setupIntentId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmSandboxSetupIntentResponse(rsp)
 }
 
 // ListTokensWithResponse List your tokens
@@ -25934,6 +26596,399 @@ func ParseAdvanceSandboxReservationResponse(rsp *http.Response) (*AdvanceSandbox
 		response.Headers503 = &headers
 	case true:
 		var headers AdvanceSandboxReservationResponseDefaultHeaders
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmSandboxSetupIntentResponse parses an HTTP response from a ConfirmSandboxSetupIntentWithResponse call
+func ParseConfirmSandboxSetupIntentResponse(rsp *http.Response) (*ConfirmSandboxSetupIntentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmSandboxSetupIntentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SetupIntent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest PaymentRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ConfirmSandboxSetupIntentResponse200Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ConfirmSandboxSetupIntentResponse400Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmSandboxSetupIntentResponse401Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 402:
+		var headers ConfirmSandboxSetupIntentResponse402Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers402 = &headers
+	case rsp.StatusCode == 403:
+		var headers ConfirmSandboxSetupIntentResponse403Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ConfirmSandboxSetupIntentResponse404Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ConfirmSandboxSetupIntentResponse409Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ConfirmSandboxSetupIntentResponse413Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ConfirmSandboxSetupIntentResponse415Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ConfirmSandboxSetupIntentResponse422Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConfirmSandboxSetupIntentResponse429Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ConfirmSandboxSetupIntentResponse500Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ConfirmSandboxSetupIntentResponse503Headers
+		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.APIVersion = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ConfirmSandboxSetupIntentResponseDefaultHeaders
 		if values := rsp.Header.Values("API-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "API-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -173,6 +173,16 @@ const (
 	ReservationStatusReleased  ReservationStatus = "released"
 )
 
+// The known values of SetupIntentStatus, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	SetupIntentStatusRequiresPaymentMethod = "requires_payment_method"
+	SetupIntentStatusRequiresConfirmation  = "requires_confirmation"
+	SetupIntentStatusRequiresAction        = "requires_action"
+	SetupIntentStatusProcessing            = "processing"
+	SetupIntentStatusCanceled              = "canceled"
+	SetupIntentStatusSucceeded             = "succeeded"
+)
+
 // The known values of SlotLookupStatus, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	SlotLookupStatusBookable            = "bookable"

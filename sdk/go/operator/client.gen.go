@@ -324,6 +324,48 @@ func (e SlotObject) Valid() bool {
 	}
 }
 
+// Defines values for SlotPaymentPolicyInputPer.
+const (
+	SlotPaymentPolicyInputPerBooking SlotPaymentPolicyInputPer = "booking"
+	SlotPaymentPolicyInputPerCover   SlotPaymentPolicyInputPer = "cover"
+)
+
+// Valid indicates whether the value is a known member of the SlotPaymentPolicyInputPer enum.
+func (e SlotPaymentPolicyInputPer) Valid() bool {
+	switch e {
+	case SlotPaymentPolicyInputPerBooking:
+		return true
+	case SlotPaymentPolicyInputPerCover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SlotPaymentPolicyInputType.
+const (
+	SlotPaymentPolicyInputTypeCardGuarantee SlotPaymentPolicyInputType = "card_guarantee"
+	SlotPaymentPolicyInputTypeDeposit       SlotPaymentPolicyInputType = "deposit"
+	SlotPaymentPolicyInputTypeNone          SlotPaymentPolicyInputType = "none"
+	SlotPaymentPolicyInputTypeVenueDefault  SlotPaymentPolicyInputType = "venue_default"
+)
+
+// Valid indicates whether the value is a known member of the SlotPaymentPolicyInputType enum.
+func (e SlotPaymentPolicyInputType) Valid() bool {
+	switch e {
+	case SlotPaymentPolicyInputTypeCardGuarantee:
+		return true
+	case SlotPaymentPolicyInputTypeDeposit:
+		return true
+	case SlotPaymentPolicyInputTypeNone:
+		return true
+	case SlotPaymentPolicyInputTypeVenueDefault:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateSlotRequestStatus.
 const (
 	UpdateSlotRequestStatusOpen      UpdateSlotRequestStatus = "open"
@@ -908,6 +950,9 @@ type CreateSlotRequest struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
+	// PaymentPolicy A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *SlotPaymentPolicyInput `json:"payment_policy,omitempty"`
+
 	// Price The price of a prime slot, in the venue's currency.
 	Price *SlotPriceInput `json:"price,omitempty"`
 
@@ -1387,6 +1432,16 @@ type OperatorSlot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
+
+	// PaymentPolicySource Where `payment_policy` comes from: `slot` (the slot's own, set with `payment_policy` on the slot) or `venue` (its venue's default; always for a prime slot, which is prepaid). New values may be added.
+	//
+	// Known values: `venue`, `slot`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+	//
+	// Example: venue
+	PaymentPolicySource *string `json:"payment_policy_source,omitempty"`
+
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
 	Price *Price `json:"price"`
 
@@ -1525,7 +1580,7 @@ type OperatorVenue struct {
 	// Example: venue
 	Object OperatorVenueObject `json:"object"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Platform How the venue's own reservation platform hears of bookings: `log` keeps the
@@ -1589,7 +1644,7 @@ type OperatorVenueListObject string
 // Example: requires_capture
 type PaymentIntentStatus = string
 
-// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 type PaymentPolicy struct {
 	// Amount With `deposit`: the deposit per `per`; with `card_guarantee`: the no-show and late-cancellation fee per `per`; in minor units of `currency`; absent otherwise.
 	//
@@ -1824,7 +1879,7 @@ type Slot struct {
 	// Example: 2
 	PartySizeMin int `json:"party_size_min"`
 
-	// PaymentPolicy What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
+	// PaymentPolicy What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added.
 	PaymentPolicy *PaymentPolicy `json:"payment_policy,omitempty"`
 
 	// Price The price of a prime slot; null for a standard slot (in search, a slot, a schedule).
@@ -1864,6 +1919,34 @@ type Slot struct {
 // Example: slot
 type SlotObject string
 
+// SlotPaymentPolicyInput A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+type SlotPaymentPolicyInput struct {
+	// Amount With `deposit` and `card_guarantee` (required; otherwise absent): minor units of the venue's currency.
+	//
+	// Example: 4000
+	Amount *int64 `json:"amount,omitempty"`
+
+	// Per With `deposit` and `card_guarantee` (required; otherwise absent): `cover` or `booking`.
+	//
+	// Example: cover
+	Per *SlotPaymentPolicyInputPer `json:"per,omitempty"`
+
+	// Type `venue_default`, `none`, `deposit` or `card_guarantee`.
+	//
+	// Example: card_guarantee
+	Type SlotPaymentPolicyInputType `json:"type"`
+}
+
+// SlotPaymentPolicyInputPer With `deposit` and `card_guarantee` (required; otherwise absent): `cover` or `booking`.
+//
+// Example: cover
+type SlotPaymentPolicyInputPer string
+
+// SlotPaymentPolicyInputType `venue_default`, `none`, `deposit` or `card_guarantee`.
+//
+// Example: card_guarantee
+type SlotPaymentPolicyInputType string
+
 // SlotPriceInput The price of a prime slot, in the venue's currency.
 type SlotPriceInput struct {
 	// Amount Price in minor units.
@@ -1893,6 +1976,9 @@ type SlotType = string
 
 // UpdateSlotRequest What to change on a slot.
 type UpdateSlotRequest struct {
+	// PaymentPolicy A standard slot's own payment policy, overriding its venue's (`VenuePaymentPolicyInput`): `none`, a `deposit` of `amount` per `per`, or a `card_guarantee` whose no-show and late-cancellation fee is `amount` per `per`; `venue_default` removes the slot's own policy, so the venue's applies again. A prime slot is always prepaid: any other value than `venue_default` on one is `400 parameter_invalid` (`param` `payment_policy.type`). New holds use it; bookings keep the one they were made with.
+	PaymentPolicy *SlotPaymentPolicyInput `json:"payment_policy,omitempty"`
+
 	// Status `open` slots are offered to partners; `withdrawn` slots (closed by the venue) are not, and refuse holds.
 	//
 	// Example: open

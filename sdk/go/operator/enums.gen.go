@@ -48,6 +48,12 @@ const (
 	ErrorDetailTypeApiError            = "api_error"
 )
 
+// The known values of OperatorSlotPaymentPolicySource, an open enum: v1 may add values, so compare with these and do not act on others.
+const (
+	OperatorSlotPaymentPolicySourceVenue = "venue"
+	OperatorSlotPaymentPolicySourceSlot  = "slot"
+)
+
 // The known values of PaymentIntentStatus, an open enum: v1 may add values, so compare with these and do not act on others.
 const (
 	PaymentIntentStatusRequiresPaymentMethod PaymentIntentStatus = "requires_payment_method"

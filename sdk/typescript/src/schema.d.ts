@@ -571,6 +571,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sandbox/setup_intents/{setup_intent_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a sandbox setup intent
+         * @description Step 3 of a `card_guarantee` booking in the sandbox: stands in for
+         *     `stripe.confirmSetup` on your client, which saves the guest's card. `outcome:
+         *     succeeded` saves the card (`status: succeeded`; finalize then books), `declined`
+         *     answers `402 card_declined` and saves nothing, `requires_action` leaves the setup
+         *     intent at `requires_action` (finalize answers `402 payment_required` until it
+         *     is confirmed again with `succeeded`). With `succeeded`, `payment_method` picks the
+         *     test card saved, which decides how a later no-show or late-cancellation fee
+         *     fares off-session: `pm_card_visa` is charged (`fee_status: paid`),
+         *     `pm_card_chargeDeclined` is declined (`fee_status: unpaid`,
+         *     `fee_decline_code: generic_decline`) and `pm_card_authenticationRequired` needs
+         *     the absent cardholder (`fee_status: unpaid`, `fee_decline_code:
+         *     authentication_required`); either failure sends `reservation.fee_failed`. The
+         *     hold's `partner_reference` `sandbox_fee_declined` or
+         *     `sandbox_fee_authentication_required` plays the same failures whatever the card.
+         *     The setup intent of a hold that expired or was released is cancelled: confirming
+         *     it answers `409 hold_expired` or `409 reservation_state_invalid`. Served only
+         *     while the sandbox payment gateway is active.
+         */
+        post: operations["confirmSandboxSetupIntent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -1338,7 +1374,7 @@ export interface components {
              * @example 0
              */
             fee_amount?: number;
-            /** @description Why the fee could not be charged: `authentication_required`, a card decline code, or `no_saved_card`. */
+            /** @description Why the fee could not be charged: `authentication_required`, a card decline code, `no_saved_card`, or `payment_provider_error` (the payment provider could not be reached while PRIMA retried the charge with backoff, under the same idempotency key, for about an hour). */
             fee_decline_code?: string | null;
             /** @description The off-session PaymentIntent of the fee, once tried. */
             fee_payment_intent_id?: string | null;
@@ -1372,6 +1408,21 @@ export interface components {
             outcome?: "succeeded" | "declined" | "requires_action";
             /**
              * @description A Stripe test payment method, as an alternative to `outcome`: `pm_card_visa` (succeeded), `pm_card_chargeDeclined` (declined), `pm_card_authenticationRequired` (requires_action).
+             * @example pm_card_visa
+             * @enum {string}
+             */
+            payment_method?: "pm_card_visa" | "pm_card_chargeDeclined" | "pm_card_authenticationRequired";
+        };
+        /** @description How the sandbox confirmation of a setup intent goes, and the test card it saves. */
+        ConfirmSetupIntentRequest: {
+            /**
+             * @description `succeeded` saves the card, `declined` is refused by the issuer (`402 card_declined`), `requires_action` waits for 3-D Secure. Default `succeeded`.
+             * @example succeeded
+             * @enum {string}
+             */
+            outcome?: "succeeded" | "declined" | "requires_action";
+            /**
+             * @description With `succeeded`, the Stripe test card saved, which decides the off-session fee: `pm_card_visa` (charged; the default), `pm_card_chargeDeclined` (declined: `generic_decline`), `pm_card_authenticationRequired` (`authentication_required`).
              * @example pm_card_visa
              * @enum {string}
              */
@@ -1415,7 +1466,7 @@ export interface components {
              */
             notes?: string;
             /**
-             * @description Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) or `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it). Elsewhere these are ordinary references.
+             * @description Your own reference, for example your order id; filterable. In the sandbox, a magic value plays a failure: `sandbox_slot_taken` (another partner takes the table first: `409 slot_unavailable`), `sandbox_outage_on_create` (Stripe is down when the payment is created: `502 payment_provider_error`, nothing held) `sandbox_outage_on_capture` (the first finalize answers `502 payment_provider_error` and keeps the hold; the next one captures) `sandbox_venue_platform_down` (finalize confirms with `venue_sync.status: pending`; the retry syncs it), `sandbox_fee_declined` (a card guarantee's no-show or late-cancellation fee is declined off-session: `fee_decline_code: generic_decline`, `reservation.fee_failed`) or `sandbox_fee_authentication_required` (the same with `authentication_required`). Elsewhere these are ordinary references.
              * @example order-88412
              */
             partner_reference?: string;
@@ -1959,7 +2010,7 @@ export interface components {
          * @example requires_capture
          */
         PaymentIntentStatus: string;
-        /** @description What a booking asks of the guest's card: `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added. */
+        /** @description What a booking asks of the guest's card (on a slot and in search: the slot's own policy if its venue's operator set one, else the venue's; on a reservation: the one it was booked with): `none` (nothing), `prepay` (a prime slot: its whole price, captured at finalize), `deposit` (`amount` per cover or per booking, captured at finalize, credited against the bill and refunded per the cancellation policy), `card_guarantee` (nothing is charged at booking: the card is saved with a SetupIntent, whose `client_secret` the hold returns in `card_guarantee`; a fee of `amount` per cover or per booking is charged off-session only on a no-show or a cancellation inside the fee window). New values may be added. */
         PaymentPolicy: {
             /**
              * Format: int64
@@ -2676,6 +2727,32 @@ export interface components {
              * @example 1
              */
             reservations: number;
+        };
+        /** @description A sandbox setup intent, shaped like Stripe's. */
+        SetupIntent: {
+            /**
+             * @description The setup intent's id.
+             * @example seti_sbx_01jf8x2c7m5n6p7q8r9s0t1v2w
+             */
+            id: string;
+            /**
+             * @description Always `setup_intent`.
+             * @example setup_intent
+             * @enum {string}
+             */
+            object: "setup_intent";
+            /**
+             * @description The saved test payment method, once `succeeded`.
+             * @example pm_card_visa
+             */
+            payment_method?: string | null;
+            /**
+             * @description As Stripe names it: `requires_payment_method`, `requires_action`, `succeeded` (the card is saved) or `canceled`. New values may be added.
+             *
+             *     Known values: `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `canceled`, `succeeded`. Within v1 more may be added: decode this as a string and do not act on a value you do not know (see /docs/guides/versioning).
+             * @example succeeded
+             */
+            status: string;
         };
         /** @description A bookable time at a venue. Each reservation takes one of its tables. */
         Slot: {
@@ -4737,6 +4814,59 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    confirmSandboxSetupIntent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique key for this request (a UUID is a good choice). Retries with the same key and body replay the first response. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The `card_guarantee.setup_intent_id` of a held `card_guarantee` reservation. */
+                setup_intent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ConfirmSetupIntentRequest"];
+            };
+        };
+        responses: {
+            /** @description The setup intent after confirmation. */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["ApiVersion"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "seti_sbx_01jf8x2c7m5n6p7q8r9s0t1v2w",
+                     *       "object": "setup_intent",
+                     *       "payment_method": "pm_card_visa",
+                     *       "status": "succeeded"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SetupIntent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
