@@ -2,12 +2,16 @@ package store
 
 import (
 	"context"
+	"reflect"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
 // Reservation and payment statuses the queries rely on. The state machine itself lives
@@ -162,7 +166,7 @@ type reservationShape struct {
 // reservationStatement is the statement of getReservation, with the reservation's id,
 // then the partner's when byPartner, as its first arguments: GORM's own, built once.
 func reservationStatement(g *gorm.DB, byPartner, lock bool) builtStatement {
-	shape := reservationShape{dialect: g.Dialector.Name(), byPartner: byPartner, lock: lock}
+	shape := reservationShape{dialect: g.Name(), byPartner: byPartner, lock: lock}
 	if st, ok := reservationStatements.Load(shape); ok {
 		return st.(builtStatement)
 	}
@@ -342,15 +346,105 @@ func (tx *Tx) InsertReservation(r *Reservation) error {
 // caller sets r.UpdatedAt; times in r are normalised in place.
 func (tx *Tx) UpdateReservation(r *Reservation, from string) (bool, error) {
 	normalizeReservation(r)
-	// SkipHooks: otherwise GORM overwrites UpdatedAt with its own clock.
-	res := tx.g.Session(&gorm.Session{SkipHooks: true}).Model(&Reservation{}).
-		Where("id = ? AND status = ?", r.ID, from).
-		Select("*").Omit(append([]string{clause.Associations}, reservationFixedCols...)...).
-		Updates(r)
+	if st, ok := reservationUpdate(tx.g, r, from); ok {
+		// GORM's statement, built once: its arguments are r's fields in its order.
+		args := make([]any, 0, len(st.fields)+2)
+		rv := reflect.ValueOf(r).Elem()
+		for _, f := range st.fields {
+			v, _ := f.ValueOf(tx.g.Statement.Context, rv)
+			args = append(args, v)
+		}
+		args = append(args, r.ID, from)
+		res, err := tx.g.Statement.ConnPool.ExecContext(tx.g.Statement.Context, st.text, args...)
+		if err != nil {
+			return false, wrap("update reservation", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, wrap("update reservation", err)
+		}
+		return n == 1, nil
+	}
+	res := reservationUpdateQuery(tx.g, r, from).Updates(r)
 	if res.Error != nil {
 		return false, wrap("update reservation", res.Error)
 	}
 	return res.RowsAffected == 1, nil
+}
+
+// reservationUpdateQuery is UpdateReservation's statement as GORM builds it: every
+// column but the fixed ones, where the row is still in status from.
+func reservationUpdateQuery(g *gorm.DB, r *Reservation, from string) *gorm.DB {
+	// SkipHooks: otherwise GORM overwrites UpdatedAt with its own clock.
+	return g.Session(&gorm.Session{SkipHooks: true}).Model(&Reservation{}).
+		Where("id = ? AND status = ?", r.ID, from).
+		Select("*").Omit(append([]string{clause.Associations}, reservationFixedCols...)...)
+}
+
+// updateStatement is UpdateReservation's statement per dialect: GORM's text, and the
+// fields whose values are its arguments, in order (then the id and the status).
+type updateStatement struct {
+	text   string
+	fields []*schema.Field
+}
+
+var reservationUpdates sync.Map // dialect → updateStatement, or false when GORM's must build it
+
+// setColumn is one "col"=? of an UPDATE's SET list, in either dialect's quoting.
+var setColumn = regexp.MustCompile("[`\"]([a-z0-9_]+)[`\"]=(\\$[0-9]+|\\?)")
+
+// reservationUpdate returns UpdateReservation's statement, building it on the first call
+// from GORM's own (a dry run with r): the SET list's columns are mapped to the schema's
+// fields, and the statement is used only if those fields' values of r are exactly the
+// arguments GORM gave (else, ok false, GORM builds every update).
+func reservationUpdate(g *gorm.DB, r *Reservation, from string) (updateStatement, bool) {
+	dialect := g.Name()
+	if v, ok := reservationUpdates.Load(dialect); ok {
+		st, ok := v.(updateStatement)
+		return st, ok
+	}
+	dry := reservationUpdateQuery(g.Session(&gorm.Session{DryRun: true, NewDB: true}), r, from).Updates(r)
+	st, ok := mapUpdate(dry.Statement, r)
+	if ok {
+		reservationUpdates.Store(dialect, st)
+		return st, true
+	}
+	reservationUpdates.Store(dialect, false)
+	return updateStatement{}, false
+}
+
+// mapUpdate maps a dry-run UPDATE of r to r's fields; ok only if they give its
+// arguments back, in order.
+func mapUpdate(stmt *gorm.Statement, r *Reservation) (updateStatement, bool) {
+	if stmt.Error != nil || stmt.Schema == nil {
+		return updateStatement{}, false
+	}
+	text := stmt.SQL.String()
+	set, _, found := strings.Cut(text, " WHERE ")
+	if !found {
+		return updateStatement{}, false
+	}
+	cols := setColumn.FindAllStringSubmatch(set, -1)
+	if len(cols)+2 != len(stmt.Vars) {
+		return updateStatement{}, false
+	}
+	st := updateStatement{text: text, fields: make([]*schema.Field, len(cols))}
+	rv := reflect.ValueOf(r).Elem()
+	for i, c := range cols {
+		f := stmt.Schema.LookUpField(c[1])
+		if f == nil {
+			return updateStatement{}, false
+		}
+		v, _ := f.ValueOf(stmt.Context, rv)
+		if !reflect.DeepEqual(v, stmt.Vars[i]) {
+			return updateStatement{}, false
+		}
+		st.fields[i] = f
+	}
+	if !reflect.DeepEqual(stmt.Vars[len(cols)], r.ID) {
+		return updateStatement{}, false
+	}
+	return st, true
 }
 
 // RecordEvent records that a provider event is being handled, in the same transaction

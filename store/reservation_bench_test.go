@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -33,6 +34,42 @@ func BenchmarkGetReservation(b *testing.B) {
 		got, err := db.GetReservation(ctx, "ptn_b", "res_a")
 		if err != nil || got.Venue.Name != "Alpha" {
 			b.Fatalf("%+v %v", got.Venue, err)
+		}
+	}
+}
+
+// BenchmarkUpdateReservation writes a reservation's every column in a transaction, as
+// every change of a reservation does, on PostgreSQL.
+func BenchmarkUpdateReservation(b *testing.B) {
+	db := storetest.OpenPostgres(b)
+	ctx := b.Context()
+	p := store.Partner{ID: "ptn_b", Name: "Partner", AllVenues: true, CreatedAt: t0}
+	if err := db.CreatePartner(ctx, &p); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.InsertVenues(ctx, []store.Venue{venue("ven_a", "Alpha", "Lisbon", "French")}); err != nil {
+		b.Fatal(err)
+	}
+	sl := slot("slot_a", "ven_a", time.Date(2030, 6, 1, 22, 0, 0, 0, time.UTC), 3)
+	if err := db.InsertSlots(ctx, []store.Slot{sl}); err != nil {
+		b.Fatal(err)
+	}
+	r := hold("res_a", "ptn_b", sl, t0.Add(10*time.Minute))
+	if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertReservation(&r) }); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r.Notes = fmt.Sprintf("note %d", i)
+		err := db.Transact(ctx, func(tx *store.Tx) error {
+			ok, err := tx.UpdateReservation(&r, "held")
+			if err == nil && !ok {
+				b.Fatal("not updated")
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }
