@@ -502,7 +502,7 @@ func benchGrowth(ctx context.Context, o options, rep *Report, bin string, srv *s
 		logf("growth: search at %d venues (%d days) beside %d venues, the same mix", o.hugeVenues, o.hugeDays, o.venues)
 		baseOp := searchOp(hc, srv.url, tokens[0].secret, hugeQueries, hugeDraws)
 		warmUp(ctx, o, baseOp)
-		rep.GrowthHugeBase = measured(ctx, srv.pid(), fmt.Sprintf("search API, %d venues, %d-day mix", o.venues, o.hugeDays), o.concurrency, o.duration/2, 1<<30, baseOp)
+		rep.GrowthHugeBase = measured(ctx, srv.pid(), fmt.Sprintf("search API, %d venues, %d-day mix", o.venues, o.hugeDays), o.concurrency, o.duration, 1<<30, baseOp)
 		hugeDB, err := store.Open(ctx, store.Config{URL: hugeURL, MaxOpenConns: 2})
 		if err != nil {
 			return err
@@ -521,7 +521,7 @@ func benchGrowth(ctx context.Context, o options, rep *Report, bin string, srv *s
 		}
 		hugeOp := searchOp(hc, srvHuge.url, hugeTokens[0].secret, hugeQueries, hugeDraws)
 		warmUp(ctx, o, hugeOp)
-		rep.GrowthHuge = measured(ctx, srvHuge.pid(), fmt.Sprintf("search API, %d venues", o.hugeVenues), o.concurrency, o.duration/2, 1<<30, hugeOp)
+		rep.GrowthHuge = measured(ctx, srvHuge.pid(), fmt.Sprintf("search API, %d venues", o.hugeVenues), o.concurrency, o.duration, 1<<30, hugeOp)
 		srvHuge.stop()
 		rep.GrowthHugeP50Ratio = ratio(rep.GrowthHuge.P50ms, rep.GrowthHugeBase.P50ms)
 	}
