@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -135,7 +138,7 @@ func getReservation(g *gorm.DB, partnerID, id string, lock bool) (Reservation, e
 		return Reservation{}, wrap("get reservation", ErrNotFound)
 	}
 	var r Reservation
-	if err := g.Session(&gorm.Session{NewDB: true}).ScanRows(rows, &r); err != nil {
+	if err := scanReservation(g, rows, &r); err != nil {
 		return Reservation{}, wrap("get reservation", err)
 	}
 	if err := rows.Close(); err != nil {
@@ -146,6 +149,134 @@ func getReservation(g *gorm.DB, partnerID, id string, lock bool) (Reservation, e
 		return Reservation{}, err
 	}
 	return out[0], nil
+}
+
+// scanReservation scans the current row of getReservation's statement into r. On
+// PostgreSQL each column goes straight into its field (columnsOf maps them once per
+// column list), which is a sixth of the work of GORM's reflection for the hundred-odd
+// columns; SQLite's driver hands times over as text, which GORM's scan parses.
+func scanReservation(g *gorm.DB, rows *sql.Rows, r *Reservation) error {
+	if g.Name() != DialectPostgres {
+		return g.Session(&gorm.Session{NewDB: true}).ScanRows(rows, r)
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	paths, err := columnsOf(g, cols)
+	if errors.Is(err, errUnscannable) {
+		return g.Session(&gorm.Session{NewDB: true}).ScanRows(rows, r)
+	} else if err != nil {
+		return err
+	}
+	rv := reflect.ValueOf(r).Elem()
+	cells := make([]nullable, len(paths))
+	dest := make([]any, len(paths))
+	for i, path := range paths {
+		cells[i].field = rv.FieldByIndex(path)
+		dest[i] = &cells[i]
+	}
+	return rows.Scan(dest...)
+}
+
+// errUnscannable: a column's field is of a kind nullable does not scan (GORM does).
+var errUnscannable = errors.New("a field nullable does not scan")
+
+// scannable are the field types nullable scans.
+var scannable = map[reflect.Type]bool{
+	reflect.TypeFor[string](): true, reflect.TypeFor[*string](): true,
+	reflect.TypeFor[int](): true, reflect.TypeFor[int64](): true, reflect.TypeFor[bool](): true,
+	reflect.TypeFor[time.Time](): true, reflect.TypeFor[*time.Time](): true,
+}
+
+// reservationColumns maps the column lists of getReservation's statements to the index
+// paths of their fields in Reservation (a venue's column, Venue__name, in its Venue).
+var reservationColumns sync.Map // strings.Join(columns, ",") → [][]int
+
+// columnsOf returns the index paths of cols's fields; errUnscannable if one is of a
+// type nullable does not scan.
+func columnsOf(g *gorm.DB, cols []string) ([][]int, error) {
+	key := strings.Join(cols, ",")
+	if v, ok := reservationColumns.Load(key); ok {
+		return v.([][]int), nil
+	}
+	stmt := &gorm.Statement{DB: g}
+	if err := stmt.Parse(&Reservation{}); err != nil {
+		return nil, err
+	}
+	venue, ok := stmt.Schema.Relationships.Relations["Venue"]
+	if !ok {
+		return nil, errors.New("no Venue relation")
+	}
+	paths := make([][]int, len(cols))
+	for i, c := range cols {
+		if name, ok := strings.CutPrefix(c, "Venue__"); ok {
+			f := venue.FieldSchema.LookUpField(name)
+			if f == nil {
+				return nil, fmt.Errorf("no venue field for column %s", c)
+			}
+			if !scannable[f.StructField.Type] {
+				return nil, errUnscannable
+			}
+			paths[i] = append(slices.Clone(venue.Field.StructField.Index), f.StructField.Index...)
+			continue
+		}
+		f := stmt.Schema.LookUpField(c)
+		if f == nil {
+			return nil, fmt.Errorf("no reservation field for column %s", c)
+		}
+		if !scannable[f.StructField.Type] {
+			return nil, errUnscannable
+		}
+		paths[i] = f.StructField.Index
+	}
+	reservationColumns.Store(key, paths)
+	return paths, nil
+}
+
+// nullable scans one column into a field of the kinds rows hold (strings, integers,
+// booleans, times, and pointers to strings and times), NULL as the zero value.
+type nullable struct{ field reflect.Value }
+
+func (n *nullable) Scan(src any) error {
+	f := n.field
+	if src == nil {
+		f.SetZero()
+		return nil
+	}
+	if f.Kind() == reflect.Pointer {
+		f.Set(reflect.New(f.Type().Elem()))
+		f = f.Elem()
+	}
+	switch v := src.(type) {
+	case string:
+		if f.Kind() == reflect.String {
+			f.SetString(v)
+			return nil
+		}
+	case []byte:
+		if f.Kind() == reflect.String {
+			f.SetString(string(v))
+			return nil
+		}
+	case int64:
+		switch f.Kind() {
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			f.SetInt(v)
+			return nil
+		}
+	case bool:
+		if f.Kind() == reflect.Bool {
+			f.SetBool(v)
+			return nil
+		}
+	case time.Time:
+		if f.Type() == reflect.TypeOf(time.Time{}) {
+			f.Set(reflect.ValueOf(v))
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot scan %T into %s", src, f.Type())
 }
 
 // reservationStatements holds getReservation's statement per dialect and shape.
