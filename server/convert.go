@@ -409,39 +409,43 @@ func quoteToAPI(q booking.Quote, pr *message.Printer) gen.CancellationQuote {
 	return out
 }
 
-// paymentPolicyToAPI is a payment policy in fields and in words.
+// paymentPolicyToAPI is a payment policy in fields and in words (the words made once
+// per language and policy: every slot of a search page carries one).
 func paymentPolicyToAPI(p booking.PaymentPolicy, pr *message.Printer) *gen.PaymentPolicy {
-	out := &gen.PaymentPolicy{Type: gen.PaymentPolicyType(p.Type)}
-	cur := strings.ToUpper(p.Currency)
+	out := &gen.PaymentPolicy{
+		Type:    gen.PaymentPolicyType(p.Type),
+		Summary: locale.Memo(pr, p, func() string { return paymentPolicyInWords(p, pr) }),
+	}
 	switch p.Type {
 	case booking.PolicyPrepay:
 		out.Currency = optional(p.Currency)
-		out.Summary = pr.Sprintf("The full price is charged when the booking is confirmed.")
-	case booking.PolicyDeposit:
+	case booking.PolicyDeposit, booking.PolicyCardGuarantee:
 		out.Currency = optional(p.Currency)
 		out.Amount = &p.Deposit.Amount
 		per := gen.PaymentPolicyPer(p.Deposit.Per)
 		out.Per = &per
-		if p.Deposit.Per == booking.PerCover {
-			out.Summary = pr.Sprintf("A deposit of %s %s per guest is charged when the booking is confirmed and credited against the bill.", cur, money(p.Deposit.Amount))
-		} else {
-			out.Summary = pr.Sprintf("A deposit of %s %s per booking is charged when the booking is confirmed and credited against the bill.", cur, money(p.Deposit.Amount))
-		}
-	case booking.PolicyCardGuarantee:
-		out.Currency = optional(p.Currency)
-		out.Amount = &p.Deposit.Amount
-		per := gen.PaymentPolicyPer(p.Deposit.Per)
-		out.Per = &per
-		if p.Deposit.Per == booking.PerCover {
-			out.Summary = pr.Sprintf("A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per guest.", cur, money(p.Deposit.Amount))
-		} else {
-			out.Summary = pr.Sprintf("A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per booking.", cur, money(p.Deposit.Amount))
-		}
 	default:
 		out.Type = gen.PaymentPolicyTypeNone
-		out.Summary = pr.Sprintf("Nothing is charged for this booking.")
 	}
 	return out
+}
+
+// paymentPolicyInWords is what a payment policy asks of the guest, in pr's language.
+func paymentPolicyInWords(p booking.PaymentPolicy, pr *message.Printer) string {
+	cur, amount, perCover := strings.ToUpper(p.Currency), money(p.Deposit.Amount), p.Deposit.Per == booking.PerCover
+	switch {
+	case p.Type == booking.PolicyPrepay:
+		return pr.Sprintf("The full price is charged when the booking is confirmed.")
+	case p.Type == booking.PolicyDeposit && perCover:
+		return pr.Sprintf("A deposit of %s %s per guest is charged when the booking is confirmed and credited against the bill.", cur, amount)
+	case p.Type == booking.PolicyDeposit:
+		return pr.Sprintf("A deposit of %s %s per booking is charged when the booking is confirmed and credited against the bill.", cur, amount)
+	case p.Type == booking.PolicyCardGuarantee && perCover:
+		return pr.Sprintf("A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per guest.", cur, amount)
+	case p.Type == booking.PolicyCardGuarantee:
+		return pr.Sprintf("A card guarantee: nothing is charged at booking; a no-show or a late cancellation costs %s %s per booking.", cur, amount)
+	}
+	return pr.Sprintf("Nothing is charged for this booking.")
 }
 
 // guaranteeToAPI is a card-guaranteed booking's saved card and fee; nil otherwise.

@@ -12,23 +12,8 @@ import (
 // BenchmarkGetReservation reads a reservation with its venue, as every reservation call
 // does (three times in a finalize), on PostgreSQL.
 func BenchmarkGetReservation(b *testing.B) {
-	db := storetest.OpenPostgres(b)
+	db, _ := heldReservation(b)
 	ctx := b.Context()
-	p := store.Partner{ID: "ptn_b", Name: "Partner", AllVenues: true, CreatedAt: t0}
-	if err := db.CreatePartner(ctx, &p); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.InsertVenues(ctx, []store.Venue{venue("ven_a", "Alpha", "Lisbon", "French")}); err != nil {
-		b.Fatal(err)
-	}
-	sl := slot("slot_a", "ven_a", time.Date(2030, 6, 1, 22, 0, 0, 0, time.UTC), 3)
-	if err := db.InsertSlots(ctx, []store.Slot{sl}); err != nil {
-		b.Fatal(err)
-	}
-	r := hold("res_a", "ptn_b", sl, t0.Add(10*time.Minute))
-	if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertReservation(&r) }); err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	for b.Loop() {
 		got, err := db.GetReservation(ctx, "ptn_b", "res_a")
@@ -41,23 +26,8 @@ func BenchmarkGetReservation(b *testing.B) {
 // BenchmarkUpdateReservation writes a reservation's every column in a transaction, as
 // every change of a reservation does, on PostgreSQL.
 func BenchmarkUpdateReservation(b *testing.B) {
-	db := storetest.OpenPostgres(b)
+	db, r := heldReservation(b)
 	ctx := b.Context()
-	p := store.Partner{ID: "ptn_b", Name: "Partner", AllVenues: true, CreatedAt: t0}
-	if err := db.CreatePartner(ctx, &p); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.InsertVenues(ctx, []store.Venue{venue("ven_a", "Alpha", "Lisbon", "French")}); err != nil {
-		b.Fatal(err)
-	}
-	sl := slot("slot_a", "ven_a", time.Date(2030, 6, 1, 22, 0, 0, 0, time.UTC), 3)
-	if err := db.InsertSlots(ctx, []store.Slot{sl}); err != nil {
-		b.Fatal(err)
-	}
-	r := hold("res_a", "ptn_b", sl, t0.Add(10*time.Minute))
-	if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertReservation(&r) }); err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		r.Notes = fmt.Sprintf("note %d", i)
@@ -72,4 +42,28 @@ func BenchmarkUpdateReservation(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// heldReservation is a PostgreSQL database holding one reservation, res_a of partner
+// ptn_b, at venue ven_a ("Alpha").
+func heldReservation(b *testing.B) (*store.DB, store.Reservation) {
+	b.Helper()
+	db := storetest.OpenPostgres(b)
+	ctx := b.Context()
+	p := store.Partner{ID: "ptn_b", Name: "Partner", AllVenues: true, CreatedAt: t0}
+	if err := db.CreatePartner(ctx, &p); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.InsertVenues(ctx, []store.Venue{venue("ven_a", "Alpha", "Lisbon", "French")}); err != nil {
+		b.Fatal(err)
+	}
+	sl := slot("slot_a", "ven_a", time.Date(2030, 6, 1, 22, 0, 0, 0, time.UTC), 3)
+	if err := db.InsertSlots(ctx, []store.Slot{sl}); err != nil {
+		b.Fatal(err)
+	}
+	r := hold("res_a", "ptn_b", sl, t0.Add(10*time.Minute))
+	if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertReservation(&r) }); err != nil {
+		b.Fatal(err)
+	}
+	return db, r
 }
