@@ -90,7 +90,9 @@ func TestAvailabilityUpdatedFollowsEveryCapacityChange(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		clock := &fakeClock{t: time.Now().UTC()}
 		e := newEnv(t, db, withClock(clock.now), withHoldTTL(10*time.Minute))
-		v, slots := e.addVenue(slotSpec{tables: 2}, slotSpec{tables: 1})
+		// Two slots of one evening (New York time), whatever the hour the test runs at: the
+		// closure below closes both.
+		v, slots := e.addVenue(slotSpec{tables: 2, in: untilNewYork(2, 19, 0)}, slotSpec{tables: 1, in: untilNewYork(2, 19, 30)})
 		slot := slots[0]
 		op := e.newOperatorToken("lupa-group", []string{v.ID})
 		acme := partnerID(t, db, "acme-rewards")

@@ -22,12 +22,7 @@ import (
 // slot on the nothing day. It returns the venue, its slots and the sold-out slot.
 func calendarFixture(e *env) (store.Venue, []store.Slot, store.Slot) {
 	e.t.Helper()
-	loc, _ := time.LoadLocation("America/New_York")
-	now := time.Now().In(loc)
-	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
-	at := func(day, hour, minute int) time.Duration {
-		return time.Until(tomorrow.AddDate(0, 0, day).Add(time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute))
-	}
+	at := func(day, hour, minute int) time.Duration { return untilNewYork(day+1, hour, minute) }
 	v, slots := e.addVenue(
 		slotSpec{tables: 2, in: at(0, 12, 0)},
 		slotSpec{tables: 2, in: at(0, 18, 30), prime: true},

@@ -297,6 +297,15 @@ func (e *env) addVenue(specs ...slotSpec) (store.Venue, []store.Slot) {
 	return v, slots
 }
 
+// untilNewYork is how long from now until hour:minute, New York time (the test venues'
+// zone), days after today there: slots placed with it share a local date whatever the
+// hour the test runs at.
+func untilNewYork(days, hour, minute int) time.Duration {
+	loc, _ := time.LoadLocation("America/New_York")
+	now := time.Now().In(loc)
+	return time.Until(time.Date(now.Year(), now.Month(), now.Day()+days, hour, minute, 0, 0, loc))
+}
+
 func guest() client.Guest {
 	return client.Guest{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", Phone: "+12125550143"}
 }
