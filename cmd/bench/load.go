@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -20,6 +22,34 @@ type Result struct {
 	P99ms       float64 `json:"p99_ms"`
 	FirstError  string  `json:"first_error,omitempty"`
 	CPU         CPU     `json:"cpu"`
+	// Runs is how many timed runs were merged into this result (interleaved: 2).
+	Runs int `json:"runs,omitempty"`
+
+	lat []time.Duration // sorted: what merge needs to work out the percentiles again
+}
+
+// merge is the result of runs a and b of the same operation taken together: their
+// operations over their summed time, percentiles over all their latencies, CPU per
+// operation weighted by each run's operations.
+func merge(a, b Result) Result {
+	lat := make([]time.Duration, 0, len(a.lat)+len(b.lat))
+	lat = append(append(lat, a.lat...), b.lat...)
+	slices.Sort(lat)
+	r := Result{Name: a.Name, Concurrency: a.Concurrency, Ops: a.Ops + b.Ops, Errors: a.Errors + b.Errors,
+		Seconds: a.Seconds + b.Seconds, FirstError: cmp.Or(a.FirstError, b.FirstError), Runs: max(a.Runs, 1) + max(b.Runs, 1), lat: lat}
+	if r.Seconds > 0 {
+		r.PerSecond = float64(r.Ops) / r.Seconds
+	}
+	r.P50ms, r.P99ms = quantile(lat, 0.50), quantile(lat, 0.99)
+	if n := float64(r.Ops); n > 0 {
+		wa, wb := float64(a.Ops)/n, float64(b.Ops)/n
+		r.CPU = CPU{
+			ServerMsPerOp: a.CPU.ServerMsPerOp*wa + b.CPU.ServerMsPerOp*wb,
+			ClientMsPerOp: a.CPU.ClientMsPerOp*wa + b.CPU.ClientMsPerOp*wb,
+			OtherMsPerOp:  a.CPU.OtherMsPerOp*wa + b.CPU.OtherMsPerOp*wb,
+		}
+	}
+	return r
 }
 
 // run calls op from conc workers until d has passed or max operations have started
@@ -72,7 +102,7 @@ func run(ctx context.Context, name string, conc int, d time.Duration, maxOps int
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r := Result{Name: name, Concurrency: conc, Ops: len(lat), Errors: errs, Seconds: elapsed, FirstError: firstErr}
+	r := Result{Name: name, Concurrency: conc, Ops: len(lat), Errors: errs, Seconds: elapsed, FirstError: firstErr, lat: lat}
 	if elapsed > 0 {
 		r.PerSecond = float64(len(lat)) / elapsed
 	}

@@ -376,10 +376,9 @@ func bench(ctx context.Context, o options) (err error) {
 	if o.runs("booking") {
 		// Booking on distinct slots: the API, then the same writes through pgx, then the
 		// API again with a CPU profile of the server, on the slots the first run left.
-		logf("booking: API hold+finalize at concurrency %d for %s", o.concurrency, o.duration)
-		rep.Booking = measured(ctx, srv.pid(), "booking API", o.concurrency, o.duration, half, bookingOp(hc, srv.url, tokens, slotIDs[:half]))
-		logf("booking: the same writes through pgx")
-		rep.BookingCeiling = measured(ctx, 0, "booking SQL (pgx)", o.concurrency, o.duration, half, ceiling.bookingOp(tokens, slotIDs[half:2*half]))
+		logf("booking: API hold+finalize and the same writes through pgx, at concurrency %d, interleaved, %s each", o.concurrency, o.duration)
+		rep.Booking, rep.BookingCeiling = interleaved(ctx, srv.pid(), "booking API", "booking SQL (pgx)", o.concurrency, o.duration,
+			continued(half, bookingOp(hc, srv.url, tokens, slotIDs[:half])), continued(half, ceiling.bookingOp(tokens, slotIDs[half:2*half])))
 		rep.BookingRatio = ratio(rep.Booking.PerSecond, rep.BookingCeiling.PerSecond)
 		logf("booking: the API again for %s, with a CPU profile of the server", o.duration)
 		left := slotIDs[min(rep.Booking.Ops+rep.Booking.Errors, half):half]
@@ -411,13 +410,13 @@ func bench(ctx context.Context, o options) (err error) {
 		// Overhead: an authenticated GET beside a bare Echo handler.
 		logf("overhead: authenticated GET /v1/venues/{id} and a bare Echo handler")
 		getVenue := getOp(hc, srv.url+"/v1/venues/"+venueID, tokens[0].secret)
-		rep.Overhead = measured(ctx, srv.pid(), "GET /v1/venues/{id} (auth)", o.concurrency, o.duration/2, 1<<30, getVenue)
 		bare, err := bareEcho()
 		if err != nil {
 			return err
 		}
 		defer bare.Close()
-		rep.OverheadBare = measured(ctx, 0, "bare Echo handler", o.concurrency, o.duration/2, 1<<30, getOp(hc, bare.url, ""))
+		rep.Overhead, rep.OverheadBare = interleaved(ctx, srv.pid(), "GET /v1/venues/{id} (auth)", "bare Echo handler", o.concurrency, o.duration/2,
+			continued(1<<30, getVenue), continued(1<<30, getOp(hc, bare.url, "")))
 		logf("overhead: the authenticated GET again, with a CPU profile of the server")
 		if rep.OverheadProfile, err = profileRun(ctx, bin, metricsAddr, o.out, "overhead", o.concurrency, o.duration/2, 1<<30, getVenue); err != nil {
 			return err
@@ -551,17 +550,15 @@ func warmUp(ctx context.Context, o options, op func(context.Context, int, int) e
 // benchSearch runs the search mix through the API and through pgx (with and without the
 // token lookup), then again through the API with a CPU profile of the server.
 func benchSearch(ctx context.Context, o options, rep *Report, bin, metricsAddr string, srv *server, hc *http.Client, db *store.DB, ceiling *pgxWorkers, tokens []token, queries []query, draws []int, writeSlots func(int) []string) error {
-	logf("search: API at concurrency %d for %s", o.concurrency, o.duration)
-	warmUp(ctx, o, searchOp(hc, srv.url, tokens[0].secret, queries, draws))
-	rep.Search = measured(ctx, srv.pid(), "search API", o.concurrency, o.duration, 1<<30,
-		mixed(searchOp(hc, srv.url, tokens[0].secret, queries, draws), holdCancelOp(hc, srv.url, tokens, writeSlots(0))))
-	logf("search: the same SQL through pgx")
 	stmts, err := searchStatements(ctx, db, queries)
 	if err != nil {
 		return err
 	}
-	rep.SearchCeiling = measured(ctx, 0, "search SQL (pgx)", o.concurrency, o.duration, 1<<30,
-		mixed(ceiling.searchOp(stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(1))))
+	logf("search: API and the same SQL through pgx, at concurrency %d, interleaved, %s each", o.concurrency, o.duration)
+	warmUp(ctx, o, searchOp(hc, srv.url, tokens[0].secret, queries, draws))
+	rep.Search, rep.SearchCeiling = interleaved(ctx, srv.pid(), "search API", "search SQL (pgx)", o.concurrency, o.duration,
+		continued(1<<30, mixed(searchOp(hc, srv.url, tokens[0].secret, queries, draws), holdCancelOp(hc, srv.url, tokens, writeSlots(0)))),
+		continued(1<<30, mixed(ceiling.searchOp(stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(1)))))
 	rep.SearchRatio = ratio(rep.Search.PerSecond, rep.SearchCeiling.PerSecond)
 	logf("search: the token lookup and the search SQL through pgx")
 	rep.SearchCeilingAuth = measured(ctx, 0, "token + search SQL (pgx)", o.concurrency, o.duration, 1<<30,
@@ -651,6 +648,36 @@ func measured(ctx context.Context, serverPID int, name string, conc int, d time.
 	r := run(ctx, name, conc, d, maxOps, op)
 	r.CPU = cpuPerOp(before, sampleCPU(serverPID), r.Ops)
 	return r
+}
+
+// segment is an operation to time from its from-th call on (the calls before it were
+// made by an earlier run), and how many calls it may still make.
+type segment func(from int) (maxOps int, op func(context.Context, int, int) error)
+
+// continued is the segment of op that carries on where an earlier run stopped: its
+// sequence numbers go on from there, so a run's second half books the slots its first
+// did not reach and draws the searches that follow the first's.
+func continued(maxOps int, op func(context.Context, int, int) error) segment {
+	return func(from int) (int, func(context.Context, int, int) error) {
+		return maxOps - from, func(ctx context.Context, w, seq int) error { return op(ctx, w, from+seq) }
+	}
+}
+
+// interleaved measures the API's operation (its server's pid) beside its ceiling in the
+// order API, ceiling, ceiling, API, each for d/2, and merges each pair: whatever drifts
+// over the four runs (PostgreSQL's tables and caches as the writes accumulate, a
+// checkpoint's after-effects, the host) weighs on both alike, where running the API for d
+// and then its ceiling for d charged any drift to one of them.
+func interleaved(ctx context.Context, pid int, apiName, ceilName string, conc int, d time.Duration, api, ceil segment) (Result, Result) {
+	seg := func(pid int, name string, s segment, from int) Result {
+		n, op := s(from)
+		return measured(ctx, pid, name, conc, d/2, n, op)
+	}
+	a1 := seg(pid, apiName, api, 0)
+	c1 := seg(0, ceilName, ceil, 0)
+	c2 := seg(0, ceilName, ceil, c1.Ops+c1.Errors)
+	a2 := seg(pid, apiName, api, a1.Ops+a1.Errors)
+	return merge(a1, a2), merge(c1, c2)
 }
 
 func ratio(a, b float64) float64 {
