@@ -143,3 +143,28 @@ func BenchmarkMarkOutboxDelivered(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTakeTable takes a table of a slot's shared pool in a transaction, as every
+// hold does.
+func BenchmarkTakeTable(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
+		ctx := b.Context()
+		sl := slot("slot_big", r.VenueID, time.Date(2030, 6, 1, 23, 0, 0, 0, time.UTC), 1<<30)
+		if err := db.InsertSlots(ctx, []store.Slot{sl}); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			err := db.Transact(ctx, func(tx *store.Tx) error {
+				_, took, err := tx.TakeTableFor(sl, "ptn_b", t0)
+				if err == nil && !took {
+					b.Fatal("no table taken")
+				}
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
