@@ -1,10 +1,15 @@
 package store
 
 import (
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
 // stmt is a hand-written statement of fixed shape, in both dialects' placeholders. The
@@ -44,4 +49,105 @@ func (s stmt) exec(g *gorm.DB, args ...any) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// insertStatement is GORM's INSERT of one row of a model, built once: its text, and the
+// fields whose values are its arguments, in order.
+type insertStatement struct {
+	text   string
+	fields []*schema.Field
+	// stamped are the fields GORM fills with its clock when they are zero (CreatedAt,
+	// UpdatedAt), as insertRow does.
+	stamped []*schema.Field
+}
+
+type insertShape struct {
+	dialect   string
+	model     reflect.Type
+	doNothing bool
+}
+
+var insertStatements sync.Map // insertShape → insertStatement, or false when GORM's must build each
+
+// insertRow inserts row (a pointer to a model's struct; never its associations), ON
+// CONFLICT DO NOTHING when doNothing, and returns the rows inserted. Its statement is
+// GORM's own, built on the first call from a dry run with row and kept when the values of
+// its fields are exactly the arguments GORM gave; otherwise GORM builds every insert.
+func insertRow(g *gorm.DB, row any, doNothing bool) (int64, error) {
+	rv := reflect.ValueOf(row).Elem()
+	shape := insertShape{dialect: g.Name(), model: rv.Type(), doNothing: doNothing}
+	v, ok := insertStatements.Load(shape)
+	if !ok {
+		v = buildInsert(g, row, doNothing)
+		insertStatements.Store(shape, v)
+	}
+	st, ok := v.(insertStatement)
+	if !ok {
+		res := insertQuery(g, doNothing).Create(row)
+		return res.RowsAffected, res.Error
+	}
+	ctx := g.Statement.Context
+	for _, f := range st.stamped {
+		if _, zero := f.ValueOf(ctx, rv); zero {
+			if err := f.Set(ctx, rv, g.NowFunc()); err != nil {
+				return 0, err
+			}
+		}
+	}
+	args := make([]any, len(st.fields))
+	for i, f := range st.fields {
+		args[i], _ = f.ValueOf(ctx, rv)
+	}
+	res, err := g.Statement.ConnPool.ExecContext(ctx, st.text, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// insertQuery is the insert as GORM runs it.
+func insertQuery(g *gorm.DB, doNothing bool) *gorm.DB {
+	g = g.Omit(clause.Associations)
+	if doNothing {
+		g = g.Clauses(clause.OnConflict{DoNothing: true})
+	}
+	return g
+}
+
+// buildInsert maps GORM's dry-run INSERT of row to the model's fields: an
+// insertStatement, or false when the statement is not one row of values from row's
+// fields (a default the database fills and GORM reads back, say).
+func buildInsert(g *gorm.DB, row any, doNothing bool) any {
+	stmt := insertQuery(g.Session(&gorm.Session{DryRun: true, NewDB: true}), doNothing).Create(row).Statement
+	if stmt.Error != nil || stmt.Schema == nil {
+		return false
+	}
+	text := stmt.SQL.String()
+	open, end := strings.Index(text, "("), strings.Index(text, ") VALUES (")
+	if open < 0 || end < open || strings.Contains(text, "RETURNING") || strings.Contains(text, "),(") {
+		return false
+	}
+	cols := strings.Split(text[open+1:end], ",")
+	if len(cols) != len(stmt.Vars) {
+		return false
+	}
+	st := insertStatement{text: text, fields: make([]*schema.Field, len(cols))}
+	rv := reflect.ValueOf(row).Elem()
+	for i, c := range cols {
+		f := stmt.Schema.LookUpField(strings.Trim(c, "`\" "))
+		if f == nil || f.HasDefaultValue {
+			return false
+		}
+		if v, _ := f.ValueOf(stmt.Context, rv); !reflect.DeepEqual(v, stmt.Vars[i]) {
+			return false
+		}
+		st.fields[i] = f
+		if f.AutoCreateTime > 0 || f.AutoUpdateTime > 0 {
+			if f.FieldType != reflect.TypeFor[time.Time]() {
+				return false
+			}
+			st.stamped = append(st.stamped, f)
+		}
+	}
+	return st
 }

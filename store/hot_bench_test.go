@@ -168,3 +168,51 @@ func BenchmarkTakeTable(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkInsertReservation inserts a hold in a transaction, as every hold does.
+func BenchmarkInsertReservation(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
+		ctx := b.Context()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			n := r
+			n.ID, n.ConfirmationCode, n.PaymentIntentID = fmt.Sprintf("res_%d", i), nil, nil
+			if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertReservation(&n) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkInsertReservationEvent records a reservation's change in a transaction, as
+// every status change does.
+func BenchmarkInsertReservationEvent(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
+		ctx := b.Context()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			e := store.ReservationEvent{ID: fmt.Sprintf("rev_%d", i), ReservationID: r.ID, Type: "confirmed",
+				TokenID: "tok_a", Changes: `{"status":{"from":"held","to":"confirmed"}}`, CreatedAt: t0}
+			if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertReservationEvent(&e) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkInsertVenueNotification keeps a notification of the "log" connector in a
+// transaction, as every venue delivery to it does.
+func BenchmarkInsertVenueNotification(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
+		ctx := b.Context()
+		payload := []byte(`{"type":"reservation.confirmed"}`)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			n := store.VenueNotification{ID: fmt.Sprintf("msg_%d", i), VenueID: r.VenueID, ReservationID: r.ID,
+				Type: "reservation.confirmed", Payload: payload, CreatedAt: t0}
+			if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertVenueNotification(n) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -329,7 +329,7 @@ func (tx *Tx) InsertVenueNotification(n VenueNotification) error {
 	if n.Payload == nil {
 		n.Payload = []byte{}
 	}
-	err := tx.g.Clauses(clause.OnConflict{DoNothing: true}).Create(&n).Error
+	_, err := insertRow(tx.g, &n, true)
 	return wrap("insert venue notification", err)
 }
 

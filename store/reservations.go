@@ -468,7 +468,8 @@ func (tx *Tx) ReleaseTable(slotID string, now time.Time) error {
 // place.
 func (tx *Tx) InsertReservation(r *Reservation) error {
 	normalizeReservation(r)
-	err := tx.g.Omit(clause.Associations).Create(r).Error
+	// GORM's own INSERT, built once (insertRow): every hold runs it.
+	_, err := insertRow(tx.g, r, false)
 	return wrap("insert reservation", err)
 }
 
