@@ -1,7 +1,9 @@
 package store
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,4 +152,61 @@ func buildInsert(g *gorm.DB, row any, doNothing bool) any {
 		}
 	}
 	return st
+}
+
+// readShape names one read's statement: its dialect, what it reads, which of its
+// variants (a scope, a filter present or not), and its LIMIT (which SQLite's GORM
+// writes as a literal, not an argument).
+type readShape struct {
+	dialect string
+	name    string
+	variant int
+	limit   int
+}
+
+var builtReads sync.Map // readShape → builtStatement
+
+// readBuilt runs a read's statement, GORM's own, built once per shape by build from a
+// dry-run session (with stand-ins for args as the statement's first arguments), with
+// args in their place, on g's connection, and scans its rows into dest (a pointer to a
+// model's struct, or to a slice of them) with GORM's scan. It returns how many rows it
+// scanned (for a struct, at most one).
+func readBuilt(g *gorm.DB, shape readShape, build func(dry *gorm.DB) *gorm.DB, dest any, args ...any) (int64, error) {
+	shape.dialect = g.Name()
+	v, ok := builtReads.Load(shape)
+	if !ok {
+		built := build(g.Session(&gorm.Session{DryRun: true, NewDB: true})).Statement
+		if built.Error != nil {
+			return 0, built.Error
+		}
+		if len(built.Vars) < len(args) {
+			return 0, fmt.Errorf("store: %s: %d arguments for %d placeholders", shape.name, len(args), len(built.Vars))
+		}
+		v = builtStatement{text: built.SQL.String(), vars: slices.Clone(built.Vars)}
+		builtReads.Store(shape, v)
+	}
+	st := v.(builtStatement)
+	all := slices.Clone(st.vars)
+	copy(all, args)
+	rows, err := g.Statement.ConnPool.QueryContext(g.Statement.Context, st.text, all...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	// A statement of its own (Model makes one): g's may be the one every statement of
+	// the transaction starts from.
+	tx := g.Session(&gorm.Session{NewDB: true}).Model(dest)
+	if err := tx.Statement.Parse(dest); err != nil {
+		return 0, err
+	}
+	tx.Statement.Dest = dest
+	tx.Statement.ReflectValue = reflect.ValueOf(dest).Elem()
+	gorm.Scan(rows, tx, 0)
+	if tx.Error != nil {
+		return 0, tx.Error
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	return tx.RowsAffected, rows.Err()
 }

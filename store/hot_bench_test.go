@@ -216,3 +216,61 @@ func BenchmarkInsertVenueNotification(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHoldReads runs the reads of a hold's transaction: the partner's lock, its
+// slot's due holds, the slot with its venue, and the partner's webhook endpoints.
+func BenchmarkHoldReads(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
+		ctx := b.Context()
+		b.ReportAllocs()
+		for b.Loop() {
+			err := db.Transact(ctx, func(tx *store.Tx) error {
+				if err := tx.LockPartner(r.PartnerID); err != nil {
+					return err
+				}
+				if _, err := tx.ExpireDueHolds(r.SlotID, t0, 0); err != nil {
+					return err
+				}
+				if _, err := tx.GetSlot(store.Scope{PartnerID: r.PartnerID, AllVenues: true}, r.SlotID); err != nil {
+					return err
+				}
+				_, err := tx.EnabledWebhookEndpoints(r.PartnerID)
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkGetVenue reads a venue, as a hold and a venue lookup do.
+func BenchmarkGetVenue(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
+		ctx := b.Context()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := db.GetVenue(ctx, store.Scope{PartnerID: r.PartnerID, AllVenues: true}, r.VenueID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkGetOutboxMessage reads a message, as a claim of one does.
+func BenchmarkGetOutboxMessage(b *testing.B) {
+	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
+		ctx := b.Context()
+		msg := store.OutboxMessage{ID: "msg_a", Kind: store.OutboxVenue, Type: "reservation.confirmed",
+			ReservationID: r.ID, PartnerID: r.PartnerID, VenueID: r.VenueID, CreatedAt: t0}
+		if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertOutbox([]store.OutboxMessage{msg}) }); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := db.GetOutboxMessage(ctx, "msg_a"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -67,3 +67,20 @@ func TestInsertReservationWritesEveryColumn(t *testing.T) {
 		}
 	})
 }
+
+// LockPartner finds the partner inside the transaction; ErrNotFound for none.
+func TestLockPartner(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		mustPartner(t, db, "ptn_l", false)
+		err := db.Transact(ctxT(t), func(tx *store.Tx) error {
+			if err := tx.LockPartner("ptn_l"); err != nil {
+				t.Errorf("lock of a partner: %v", err)
+			}
+			wantErr(t, tx.LockPartner("ptn_nope"), store.ErrNotFound)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -163,8 +163,15 @@ func (db *DB) ClaimOutboxMessage(ctx context.Context, id, worker string, now, un
 
 // GetOutboxMessage returns one message; ErrNotFound if none.
 func (db *DB) GetOutboxMessage(ctx context.Context, id string) (OutboxMessage, error) {
+	// GORM's statement, built once (readBuilt): a finalize reads its venue message.
 	var m OutboxMessage
-	if err := db.q(ctx).Where("id = ?", id).Take(&m).Error; err != nil {
+	n, err := readBuilt(db.q(ctx), readShape{name: "outbox message"}, func(dry *gorm.DB) *gorm.DB {
+		return dry.Where("id = ?", "").Take(&OutboxMessage{})
+	}, &m, id)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
 		return OutboxMessage{}, wrap("get outbox message", err)
 	}
 	return m, nil

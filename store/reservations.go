@@ -420,24 +420,30 @@ func (tx *Tx) ExpireDueHolds(slotID string, now time.Time, limit int) ([]Reserva
 	if limit <= 0 {
 		limit = defaultSweep
 	}
-	g := tx.g.Joins("Venue").
-		Where("reservations.status = ? AND reservations.expires_at <= ?", resHeld, now)
+	// GORM's statement, built once per shape (readBuilt): every hold looks for its
+	// slot's due holds first.
+	shape, args := readShape{name: "due holds", limit: limit}, []any{resHeld, now}
 	if slotID != "" {
-		g = g.Where("reservations.slot_id = ?", slotID)
+		shape.variant, args = 1, append(args, slotID)
 	}
 	var due []Reservation
-	if err := g.Order("reservations.expires_at, reservations.id").Limit(limit).Find(&due).Error; err != nil {
+	_, err := readBuilt(tx.g, shape, func(dry *gorm.DB) *gorm.DB {
+		q := dry.Joins("Venue").Where("reservations.status = ? AND reservations.expires_at <= ?", "", "")
+		if slotID != "" {
+			q = q.Where("reservations.slot_id = ?", "")
+		}
+		return q.Order("reservations.expires_at, reservations.id").Limit(limit).Find(&[]Reservation{})
+	}, &due, args...)
+	if err != nil {
 		return nil, wrap("expire due holds", err)
 	}
 	expired := make([]Reservation, 0, len(due))
 	for _, r := range due {
-		res := tx.g.Model(&Reservation{}).
-			Where("id = ? AND status = ? AND expires_at <= ?", r.ID, resHeld, now).
-			UpdateColumns(map[string]any{"status": resExpired, "updated_at": now})
-		if res.Error != nil {
-			return nil, wrap("expire hold", res.Error)
+		n, err := expireHold.exec(tx.g, resExpired, now, r.ID, resHeld, now)
+		if err != nil {
+			return nil, wrap("expire hold", err)
 		}
-		if res.RowsAffected != 1 {
+		if n != 1 {
 			continue // another transaction expired, extended or finalized it first
 		}
 		if err := tx.ReleaseTableOf(&r, now); err != nil {
@@ -629,13 +635,26 @@ func (db *DB) RefundsDue(ctx context.Context, now time.Time, limit int) ([]Reser
 // (SELECT … FOR UPDATE); SQLite transactions already run one at a time (BEGIN IMMEDIATE).
 // ErrNotFound if there is no such partner.
 func (tx *Tx) LockPartner(partnerID string) error {
-	g := tx.g.Model(&Partner{}).Select("id").Where("id = ?", partnerID)
+	q := lockPartner
 	if tx.dialect == DialectPostgres {
-		g = g.Clauses(clause.Locking{Strength: "UPDATE"})
+		q = lockPartnerForUpdate
 	}
-	var p Partner
-	return wrap("lock partner", g.Take(&p).Error)
+	var id string
+	err := tx.g.Statement.ConnPool.QueryRowContext(tx.g.Statement.Context, q.text(tx.dialect), partnerID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return wrap("lock partner", err)
 }
+
+// Every hold runs these: written here, as GORM's building of them cost more than
+// running them.
+var (
+	lockPartner          = newStmt(`SELECT id FROM partners WHERE id = ? LIMIT 1`)
+	lockPartnerForUpdate = newStmt(`SELECT id FROM partners WHERE id = ? LIMIT 1 FOR UPDATE`)
+	expireHold           = newStmt(`UPDATE reservations SET status = ?, updated_at = ? ` +
+		`WHERE id = ? AND status = ? AND expires_at <= ?`)
+)
 
 // CountActiveHolds counts the partner's held reservations that have not expired at now.
 func (tx *Tx) CountActiveHolds(partnerID string, now time.Time) (int64, error) {
