@@ -1,6 +1,8 @@
 package store
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -193,6 +195,18 @@ func readBuilt(g *gorm.DB, shape readShape, build func(dry *gorm.DB) *gorm.DB, d
 		return 0, err
 	}
 	defer rows.Close()
+	if g.Name() == DialectPostgres {
+		n, err := scanDirect(g, rows, dest)
+		if !errors.Is(err, errUnscannable) {
+			if err != nil {
+				return 0, err
+			}
+			if err := rows.Close(); err != nil {
+				return 0, err
+			}
+			return n, rows.Err()
+		}
+	}
 	// A statement of its own (Model makes one): g's may be the one every statement of
 	// the transaction starts from.
 	tx := g.Session(&gorm.Session{NewDB: true}).Model(dest)
@@ -209,4 +223,54 @@ func readBuilt(g *gorm.DB, shape readShape, build func(dry *gorm.DB) *gorm.DB, d
 		return 0, err
 	}
 	return tx.RowsAffected, rows.Err()
+}
+
+// scanDirect scans rows into dest (a pointer to a model's struct: the first row; or to a
+// slice of them) on PostgreSQL, each column straight into its field, as
+// scanReservation does; errUnscannable, before reading a row, if a column's field is of
+// a kind nullable does not scan (GORM's scan then reads them).
+func scanDirect(g *gorm.DB, rows *sql.Rows, dest any) (int64, error) {
+	target := reflect.ValueOf(dest).Elem()
+	elem := target
+	if target.Kind() == reflect.Slice {
+		elem = reflect.New(target.Type().Elem()).Elem()
+	}
+	if elem.Kind() != reflect.Struct {
+		return 0, errUnscannable
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	paths, err := columnsOf(g, elem.Addr().Interface(), cols)
+	if err != nil {
+		return 0, err
+	}
+	cells := make([]nullable, len(paths))
+	cellsOf := make([]any, len(paths))
+	for i := range cells {
+		cellsOf[i] = &cells[i]
+	}
+	if target.Kind() != reflect.Slice {
+		if !rows.Next() {
+			return 0, rows.Err()
+		}
+		for i, path := range paths {
+			cells[i].field = target.FieldByIndex(path)
+		}
+		return 1, rows.Scan(cellsOf...)
+	}
+	out := reflect.MakeSlice(target.Type(), 0, 4)
+	for rows.Next() {
+		row := reflect.New(target.Type().Elem()).Elem()
+		for i, path := range paths {
+			cells[i].field = row.FieldByIndex(path)
+		}
+		if err := rows.Scan(cellsOf...); err != nil {
+			return 0, err
+		}
+		out = reflect.Append(out, row)
+	}
+	target.Set(out)
+	return int64(out.Len()), rows.Err()
 }

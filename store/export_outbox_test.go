@@ -35,3 +35,13 @@ func (db *DB) InsertBuilt(model any, doNothing bool) bool {
 	_, ok := buildInsert(g, model, doNothing).(insertStatement)
 	return ok
 }
+
+// TakeWithGORM reads the row of dest's model whose id is id, with its Venue when join,
+// as GORM's Take does, for comparing the store's own reads with it.
+func (db *DB) TakeWithGORM(ctx context.Context, dest any, join bool, where string, id string) error {
+	g := db.q(ctx)
+	if join {
+		g = g.Joins("Venue")
+	}
+	return g.Where(where, id).Take(dest).Error
+}

@@ -84,3 +84,57 @@ func TestLockPartner(t *testing.T) {
 		}
 	})
 }
+
+// The store's own reads (readBuilt: GORM's statement, scanned straight into the fields
+// on PostgreSQL) read every column as GORM's Take does: a message with every field set,
+// a slot with its venue, a venue.
+func TestBuiltReadsReadWhatGORMReads(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := ctxT(t)
+		r := outboxFixture(t, db)
+		m := store.OutboxMessage{ID: "msg_full"}
+		fillEveryField(t, reflect.ValueOf(&m).Elem(), map[string]bool{"ID": true, "Payload": true})
+		m.ReservationID, m.PartnerID, m.VenueID, m.Kind, m.Status = r.ID, r.PartnerID, r.VenueID, store.OutboxVenue, store.OutboxPending
+		m.Payload = []byte(`{"a":1}`)
+		insertOutbox(t, db, m)
+		var same func(what string, got, want any)
+		same = func(what string, got, want any) {
+			t.Helper()
+			gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
+			for i := range gv.NumField() {
+				a, b := gv.Field(i).Interface(), wv.Field(i).Interface()
+				if gv.Field(i).Kind() == reflect.Struct && gv.Field(i).Type() != reflect.TypeFor[time.Time]() {
+					same(what+"."+gv.Type().Field(i).Name, a, b)
+					continue
+				}
+				if !sameValue(a, b) && !reflect.DeepEqual(a, b) {
+					t.Errorf("%s.%s: store read %#v, GORM %#v", what, gv.Type().Field(i).Name, a, b)
+				}
+			}
+		}
+		got, err := db.GetOutboxMessage(ctx, m.ID)
+		var want store.OutboxMessage
+		if err != nil || db.TakeWithGORM(ctx, &want, false, "id = ?", m.ID) != nil {
+			t.Fatal(err)
+		}
+		same("outbox message", got, want)
+		if string(got.Payload) != `{"a":1}` || got.ClaimedUntil == nil {
+			t.Fatalf("message read back %+v", got)
+		}
+		sl, err := db.GetSlot(ctx, store.Scope{PartnerID: "ptn_a", AllVenues: true}, r.SlotID)
+		var wantSlot store.Slot
+		if err != nil || db.TakeWithGORM(ctx, &wantSlot, true, "slots.id = ?", r.SlotID) != nil {
+			t.Fatal(err)
+		}
+		same("slot", sl, wantSlot)
+		if sl.Venue.Name != "Alpha" {
+			t.Fatalf("slot's venue %+v", sl.Venue)
+		}
+		v, err := db.GetVenue(ctx, store.Scope{PartnerID: "ptn_a", AllVenues: true}, r.VenueID)
+		var wantVenue store.Venue
+		if err != nil || db.TakeWithGORM(ctx, &wantVenue, false, "id = ?", r.VenueID) != nil {
+			t.Fatal(err)
+		}
+		same("venue", v, wantVenue)
+	})
+}
