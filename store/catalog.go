@@ -30,9 +30,12 @@ func inScope(s Scope, col string) func(*gorm.DB) *gorm.DB {
 		if s.AllVenues {
 			return g
 		}
-		return g.Where(col+" IN (SELECT pv.venue_id FROM partner_venues pv WHERE pv.partner_id = ?)", s.PartnerID)
+		return g.Where(col+inPartnerVenues, s.PartnerID)
 	}
 }
+
+// inPartnerVenues follows a venue id column to keep the venues a partner may sell.
+const inPartnerVenues = " IN (SELECT pv.venue_id FROM partner_venues pv WHERE pv.partner_id = ?)"
 
 // ListVenues lists the venues s may see, filtered by f, ordered by name_key then id. The
 // bool reports whether more rows follow the page.
@@ -74,8 +77,22 @@ func trimPage[T any](rows []T, limit int) ([]T, bool, error) {
 
 // GetVenue returns one venue; ErrNotFound if it does not exist or s may not see it.
 func (db *DB) GetVenue(ctx context.Context, s Scope, id string) (Venue, error) {
+	// GORM's statement, built once per shape (readBuilt): a hold reads its venue.
 	var v Venue
-	err := db.q(ctx).Scopes(inScope(s, "venues.id")).Where("venues.id = ?", id).Take(&v).Error
+	shape, args := readShape{name: "venue"}, []any{id}
+	if !s.AllVenues {
+		shape.variant, args = 1, append(args, s.PartnerID)
+	}
+	n, err := readBuilt(db.q(ctx), shape, func(dry *gorm.DB) *gorm.DB {
+		q := dry.Where("venues.id = ?", "")
+		if !s.AllVenues {
+			q = q.Where("venues.id"+inPartnerVenues, "")
+		}
+		return q.Take(&Venue{})
+	}, &v, args...)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
 	if err != nil {
 		return Venue{}, wrap("get venue", err)
 	}
@@ -95,9 +112,22 @@ func (tx *Tx) GetSlot(s Scope, id string) (Slot, error) {
 }
 
 func getSlot(g *gorm.DB, s Scope, id string) (Slot, error) {
+	// GORM's statement, built once per shape (readBuilt): every hold reads its slot.
 	var sl Slot
-	err := g.InnerJoins("Venue").Scopes(inScope(s, "slots.venue_id")).
-		Where("slots.id = ?", id).Take(&sl).Error
+	shape, args := readShape{name: "slot"}, []any{id}
+	if !s.AllVenues {
+		shape.variant, args = 1, append(args, s.PartnerID)
+	}
+	n, err := readBuilt(g, shape, func(dry *gorm.DB) *gorm.DB {
+		q := dry.InnerJoins("Venue").Where("slots.id = ?", "")
+		if !s.AllVenues {
+			q = q.Where("slots.venue_id"+inPartnerVenues, "")
+		}
+		return q.Take(&Slot{})
+	}, &sl, args...)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
 	if err != nil {
 		return Slot{}, wrap("get slot", err)
 	}

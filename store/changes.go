@@ -108,7 +108,8 @@ func (db *DB) ChangePaymentsDue(ctx context.Context, now time.Time, limit int) (
 // InsertReservationEvent appends one entry to a reservation's history.
 func (tx *Tx) InsertReservationEvent(e *ReservationEvent) error {
 	e.CreatedAt = dbTime(e.CreatedAt)
-	return wrap("insert reservation event", tx.g.Create(e).Error)
+	_, err := insertRow(tx.g, e, false)
+	return wrap("insert reservation event", err)
 }
 
 // ListReservationEvents lists a reservation's history, oldest first.

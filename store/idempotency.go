@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Idempotency key states.
@@ -22,6 +21,41 @@ const IdempotencyKeyTTL = 24 * time.Hour
 func idemKey(partnerID, key string) map[string]any {
 	return map[string]any{"partner_id": partnerID, "key": key}
 }
+
+// idemKeyColumns are the columns of IdempotencyKey, in its fields' order: the INSERT of
+// a claim writes every one (TestIdempotencyInsertWritesEveryColumn checks them against
+// GORM's).
+const idemKeyColumns = `partner_id, "key", fingerprint, state, response_status, response_body, ` +
+	`locked_until, created_at, recovery_point, resource_id`
+
+// Every POST runs the claim and the completion, every hold and finalize records a
+// recovery point: GORM's cost per call was most of theirs, so they are written here.
+var (
+	idemClaim = newStmt(`INSERT INTO idempotency_keys (` + idemKeyColumns +
+		`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+	idemComplete = newStmt(`UPDATE idempotency_keys SET state = ?, response_status = ?, response_body = ? ` +
+		`WHERE partner_id = ? AND "key" = ? AND state = ?`)
+	// idemPoint[from set][what is written]: the recovery point alone, the point and the
+	// resource, or both cleared.
+	idemPoint = func() (out [2][3]stmt) {
+		set := [3]string{"recovery_point = ?", "recovery_point = ?, resource_id = ?", "recovery_point = NULL, resource_id = NULL"}
+		from := [2]string{"recovery_point IS NULL", "recovery_point = ?"}
+		for f := range from {
+			for w := range set {
+				out[f][w] = newStmt(`UPDATE idempotency_keys SET ` + set[w] +
+					` WHERE partner_id = ? AND "key" = ? AND state = ? AND ` + from[f])
+			}
+		}
+		return out
+	}()
+)
+
+// Kinds of RecordIdempotencyPoint's write, the second index of idemPoint.
+const (
+	pointOnly = iota
+	pointAndResource
+	pointCleared
+)
 
 // ClaimIdempotencyKey claims (partnerID, key) for a request whose fingerprint is given,
 // until lockedUntil. It returns (the claimed row, true) when this call owns the key now:
@@ -44,16 +78,20 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, partnerID, key, fingerpri
 	}
 	// A row deleted (released) between our INSERT and SELECT sends us round again; a few
 	// rounds are plenty.
+	if row.CreatedAt.IsZero() {
+		row.CreatedAt = dbTime(time.Now()) // as GORM's Create filled it
+	}
 	for range 3 {
-		res := db.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-		if res.Error != nil {
-			return IdempotencyKey{}, false, wrap("claim idempotency key", res.Error)
+		n, err := idemClaim.exec(db.q(ctx), row.PartnerID, row.Key, row.Fingerprint, row.State,
+			row.ResponseStatus, row.ResponseBody, row.LockedUntil, row.CreatedAt, row.RecoveryPoint, row.ResourceID)
+		if err != nil {
+			return IdempotencyKey{}, false, wrap("claim idempotency key", err)
 		}
-		if res.RowsAffected == 1 {
+		if n == 1 {
 			return row, true, nil
 		}
 		// Expired: the key starts a new life, with nothing recorded.
-		res = db.q(ctx).Model(&IdempotencyKey{}).Where(idemKey(partnerID, key)).
+		res := db.q(ctx).Model(&IdempotencyKey{}).Where(idemKey(partnerID, key)).
 			Where("created_at < ?", now.Add(-IdempotencyKeyTTL)).
 			UpdateColumns(map[string]any{
 				"fingerprint":     fingerprint,
@@ -82,7 +120,7 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, partnerID, key, fingerpri
 		}
 		taken := res.RowsAffected == 1
 		var existing IdempotencyKey
-		err := db.q(ctx).Where(idemKey(partnerID, key)).Limit(1).Find(&existing).Error
+		err = db.q(ctx).Where(idemKey(partnerID, key)).Limit(1).Find(&existing).Error
 		if err != nil {
 			return IdempotencyKey{}, false, wrap("claim idempotency key", err)
 		}
@@ -100,24 +138,28 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, partnerID, key, fingerpri
 // It returns false when the key is not at `from` (another run of the same key advanced it
 // first, or it is done): the caller must then roll its transaction back.
 func (tx *Tx) RecordIdempotencyPoint(partnerID, key, from, to, resourceID string) (bool, error) {
-	q := tx.g.Model(&IdempotencyKey{}).Where(idemKey(partnerID, key)).Where("state = ?", IdempotencyInFlight)
-	if from == "" {
-		q = q.Where("recovery_point IS NULL")
-	} else {
-		q = q.Where("recovery_point = ?", from)
-	}
-	set := map[string]any{"recovery_point": to}
+	args := make([]any, 0, 6)
+	write := pointOnly
 	switch {
 	case to == "": // the effect was undone: the key is as if its request never ran
-		set = map[string]any{"recovery_point": nil, "resource_id": nil}
+		write = pointCleared
 	case resourceID != "":
-		set["resource_id"] = resourceID
+		write = pointAndResource
+		args = append(args, to, resourceID)
+	default:
+		args = append(args, to)
 	}
-	res := q.UpdateColumns(set)
-	if res.Error != nil {
-		return false, wrap("record idempotency point", res.Error)
+	args = append(args, partnerID, key, IdempotencyInFlight)
+	fromSet := 0
+	if from != "" {
+		fromSet = 1
+		args = append(args, from)
 	}
-	return res.RowsAffected == 1, nil
+	n, err := idemPoint[fromSet][write].exec(tx.g, args...)
+	if err != nil {
+		return false, wrap("record idempotency point", err)
+	}
+	return n == 1, nil
 }
 
 // CompleteIdempotencyKey stores the response of the request that claimed the key and
@@ -127,17 +169,11 @@ func (db *DB) CompleteIdempotencyKey(ctx context.Context, partnerID, key string,
 	if body == nil {
 		body = []byte{}
 	}
-	res := db.q(ctx).Model(&IdempotencyKey{}).Where(idemKey(partnerID, key)).
-		Where("state = ?", IdempotencyInFlight).
-		UpdateColumns(map[string]any{
-			"state":           IdempotencyDone,
-			"response_status": status,
-			"response_body":   body,
-		})
-	if res.Error != nil {
-		return wrap("complete idempotency key", res.Error)
+	done, err := idemComplete.exec(db.q(ctx), IdempotencyDone, status, body, partnerID, key, IdempotencyInFlight)
+	if err != nil {
+		return wrap("complete idempotency key", err)
 	}
-	if res.RowsAffected == 1 {
+	if done == 1 {
 		return nil
 	}
 	var n int64

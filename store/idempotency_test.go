@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -166,4 +167,89 @@ func TestPurgeIdempotencyKeysDeletesOnlyOldKeys(t *testing.T) {
 			t.Fatalf("purged %d, %d left; want 2 and 3", n, countRows(t, db, "idempotency_keys", ""))
 		}
 	})
+}
+
+// A recovery point moves only from the point the caller saw, inside the caller's
+// transaction: with its resource, keeping the resource when none is named, cleared with
+// it when the effect was undone, and never once the key is done.
+func TestRecordIdempotencyPointMovesOnlyFromTheSeenPoint(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := ctxT(t)
+		if _, won, err := db.ClaimIdempotencyKey(ctx, "ptn_a", "k", "fp", t0, t0.Add(time.Minute)); err != nil || !won {
+			t.Fatalf("claim: %v %v", won, err)
+		}
+		record := func(from, to, resource string, commit bool) bool {
+			t.Helper()
+			var moved bool
+			errRollback := errors.New("rolled back")
+			err := db.Transact(ctx, func(tx *store.Tx) error {
+				var err error
+				moved, err = tx.RecordIdempotencyPoint("ptn_a", "k", from, to, resource)
+				if err == nil && !commit {
+					return errRollback
+				}
+				return err
+			})
+			if err != nil && !errors.Is(err, errRollback) {
+				t.Fatalf("record %q → %q: %v", from, to, err)
+			}
+			return moved
+		}
+		// The row as it is, read by a claim that cannot win (the key is live).
+		row := func() store.IdempotencyKey {
+			t.Helper()
+			r, won, err := db.ClaimIdempotencyKey(ctx, "ptn_a", "k", "fp", t0, t0.Add(time.Minute))
+			if err != nil || won {
+				t.Fatalf("read: %v %v", won, err)
+			}
+			return r
+		}
+		point := func(want, wantResource string) {
+			t.Helper()
+			r := row()
+			if got, res := deref(r.RecoveryPoint), deref(r.ResourceID); got != want || res != wantResource {
+				t.Fatalf("recovery point %q resource %q; want %q %q", got, res, want, wantResource)
+			}
+		}
+		record("", "held", "res_1", false)
+		point("", "") // rolled back with the transaction
+		if record("started", "held", "res_1", true) {
+			t.Fatal("moved from a point the key is not at")
+		}
+		if !record("", "held", "res_1", true) {
+			t.Fatal("first point not recorded")
+		}
+		point("held", "res_1")
+		if record("", "paid", "", true) {
+			t.Fatal("moved from none when the key has a point")
+		}
+		if !record("held", "paid", "", true) {
+			t.Fatal("second point not recorded")
+		}
+		point("paid", "res_1")
+		if !record("paid", "", "", true) {
+			t.Fatal("point not cleared")
+		}
+		point("", "")
+		if !record("", "held", "res_2", true) {
+			t.Fatal("point not recorded after clearing")
+		}
+		if err := db.CompleteIdempotencyKey(ctx, "ptn_a", "k", 201, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		if record("held", "paid", "", true) {
+			t.Fatal("a done key's point moved")
+		}
+		if r := row(); r.State != store.IdempotencyDone || r.ResponseStatus != 201 || string(r.ResponseBody) != "{}" {
+			t.Fatalf("completed key: %+v", r)
+		}
+		point("held", "res_2")
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -42,6 +42,25 @@ const outboxInOrder = ` AND (outbox.kind <> 'venue' OR NOT EXISTS (` +
 	` AND older.kind = 'venue' AND older.status = 'pending'` +
 	` AND (older.created_at < outbox.created_at OR (older.created_at = outbox.created_at AND older.id < outbox.id))))`
 
+// The statements every finalize runs to tell the venue's platform at once (claim the
+// message, mark it delivered, record the sync on the reservation), and the outbox worker
+// for every venue message: written here, as GORM's building of them cost more than
+// running them.
+var (
+	outboxClaimOne = newStmt(`UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE outbox.id = ? ` +
+		`AND outbox.status = 'pending' AND (outbox.claimed_until IS NULL OR outbox.claimed_until < ?)` + outboxInOrder)
+	outboxDelivered = newStmt(`UPDATE outbox SET status = ?, attempts = ?, platform_reference = ?, ` +
+		`last_error = '', delivered_at = ?, claimed_by = '', claimed_until = NULL ` +
+		`WHERE id = ? AND claimed_by = ? AND status = ?`)
+	venueSynced = newStmt(`UPDATE reservations SET venue_sync_status = ?, venue_sync_reference = ?, ` +
+		`venue_sync_attempts = ?, venue_sync_error = '', venue_synced_at = ?, updated_at = ? WHERE id = ?`)
+	venueSyncAttempt = newStmt(`UPDATE reservations SET venue_sync_attempts = ?, venue_sync_error = ?, ` +
+		`updated_at = ? WHERE id = ?`)
+	venueSyncFailed = newStmt(`UPDATE reservations SET venue_sync_status = ?, venue_sync_attempts = ?, ` +
+		`venue_sync_error = ?, updated_at = ? WHERE id = ?`)
+	venueSyncPending = newStmt(`UPDATE reservations SET venue_sync_status = ?, updated_at = ? WHERE id = ?`)
+)
+
 // InsertOutbox inserts messages in the caller's transaction; nothing for an empty slice.
 // Defaults are filled in place: ID msg_…, Status pending, CreatedAt now, NextAttemptAt
 // CreatedAt. Times are normalised in place.
@@ -128,13 +147,11 @@ func (db *DB) ClaimOutboxMessage(ctx context.Context, id, worker string, now, un
 		return OutboxMessage{}, false, errors.New("store: claim outbox message: empty worker id")
 	}
 	now, until = dbTime(now), dbTime(until)
-	res := db.q(ctx).Model(&OutboxMessage{}).
-		Where("outbox.id = ? AND outbox.status = 'pending' AND (outbox.claimed_until IS NULL OR outbox.claimed_until < ?)"+outboxInOrder, id, now).
-		UpdateColumns(map[string]any{"claimed_by": worker, "claimed_until": until})
-	if res.Error != nil {
-		return OutboxMessage{}, false, wrap("claim outbox message", res.Error)
+	n, err := outboxClaimOne.exec(db.q(ctx), worker, until, id, now)
+	if err != nil {
+		return OutboxMessage{}, false, wrap("claim outbox message", err)
 	}
-	if res.RowsAffected != 1 {
+	if n != 1 {
 		return OutboxMessage{}, false, nil
 	}
 	m, err := db.GetOutboxMessage(ctx, id)
@@ -146,8 +163,15 @@ func (db *DB) ClaimOutboxMessage(ctx context.Context, id, worker string, now, un
 
 // GetOutboxMessage returns one message; ErrNotFound if none.
 func (db *DB) GetOutboxMessage(ctx context.Context, id string) (OutboxMessage, error) {
+	// GORM's statement, built once (readBuilt): a finalize reads its venue message.
 	var m OutboxMessage
-	if err := db.q(ctx).Where("id = ?", id).Take(&m).Error; err != nil {
+	n, err := readBuilt(db.q(ctx), readShape{name: "outbox message"}, func(dry *gorm.DB) *gorm.DB {
+		return dry.Where("id = ?", "").Take(&OutboxMessage{})
+	}, &m, id)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
 		return OutboxMessage{}, wrap("get outbox message", err)
 	}
 	return m, nil
@@ -196,10 +220,11 @@ func rowsOne(op string, res *gorm.DB) (bool, error) {
 // whether worker still held it; if not, nothing changed and the caller's transaction
 // should be rolled back.
 func (tx *Tx) MarkOutboxDelivered(id, worker string, attempts int, reference string, at time.Time) (bool, error) {
-	return rowsOne("mark outbox delivered", tx.outboxHeld(id, worker).UpdateColumns(map[string]any{
-		"status": OutboxDelivered, "attempts": attempts, "platform_reference": reference,
-		"last_error": "", "delivered_at": dbTime(at), "claimed_by": "", "claimed_until": nil,
-	}))
+	n, err := outboxDelivered.exec(tx.g, OutboxDelivered, attempts, reference, dbTime(at), id, worker, OutboxPending)
+	if err != nil {
+		return false, wrap("mark outbox delivered", err)
+	}
+	return n == 1, nil
 }
 
 // RescheduleOutbox records a failed attempt of a message worker holds and makes it due
@@ -224,38 +249,32 @@ func (tx *Tx) MarkOutboxFailed(id, worker string, attempts int, lastError string
 // reference.
 func (tx *Tx) SetVenueSynced(reservationID, reference string, attempts int, at time.Time) error {
 	at = dbTime(at)
-	return tx.setVenueSync("set venue synced", reservationID, map[string]any{
-		"venue_sync_status": VenueSyncSynced, "venue_sync_reference": reference,
-		"venue_sync_attempts": attempts, "venue_sync_error": "", "venue_synced_at": at,
-		"updated_at": at,
-	})
+	return tx.setVenueSync("set venue synced", reservationID, venueSynced,
+		VenueSyncSynced, reference, attempts, at, at)
 }
 
 // SetVenueSyncAttempt records a failed attempt to reach a reservation's venue platform;
 // the status stays as it is (pending).
 func (tx *Tx) SetVenueSyncAttempt(reservationID string, attempts int, lastError string, at time.Time) error {
-	return tx.setVenueSync("set venue sync attempt", reservationID, map[string]any{
-		"venue_sync_attempts": attempts, "venue_sync_error": lastError, "updated_at": dbTime(at),
-	})
+	return tx.setVenueSync("set venue sync attempt", reservationID, venueSyncAttempt,
+		attempts, lastError, dbTime(at))
 }
 
 // SetVenueSyncFailed records that a reservation's venue platform could not be reached
 // before the message's maximum age.
 func (tx *Tx) SetVenueSyncFailed(reservationID string, attempts int, lastError string, at time.Time) error {
-	return tx.setVenueSync("set venue sync failed", reservationID, map[string]any{
-		"venue_sync_status": VenueSyncFailed, "venue_sync_attempts": attempts,
-		"venue_sync_error": lastError, "updated_at": dbTime(at),
-	})
+	return tx.setVenueSync("set venue sync failed", reservationID, venueSyncFailed,
+		VenueSyncFailed, attempts, lastError, dbTime(at))
 }
 
-// setVenueSync writes only the venue_sync columns (and updated_at), never the rest of
-// the row, so it cannot undo a concurrent change of the reservation.
-func (tx *Tx) setVenueSync(op, reservationID string, cols map[string]any) error {
+// setVenueSync runs s, one of the venue sync statements, with args and then the
+// reservation's id. They write only the venue_sync columns (and updated_at), never the
+// rest of the row, so they cannot undo a concurrent change of the reservation.
+func (tx *Tx) setVenueSync(op, reservationID string, s stmt, args ...any) error {
 	if reservationID == "" {
 		return nil
 	}
-	err := tx.g.Session(&gorm.Session{SkipHooks: true}).Model(&Reservation{}).
-		Where("id = ?", reservationID).UpdateColumns(cols).Error
+	_, err := s.exec(tx.g, append(args, reservationID)...)
 	return wrap(op, err)
 }
 
@@ -305,9 +324,7 @@ func (db *DB) RetryOutbox(ctx context.Context, id string, now time.Time) error {
 		if m.Kind != OutboxVenue {
 			return nil
 		}
-		return tx.setVenueSync("retry outbox", m.ReservationID, map[string]any{
-			"venue_sync_status": VenueSyncPending, "updated_at": now,
-		})
+		return tx.setVenueSync("retry outbox", m.ReservationID, venueSyncPending, VenueSyncPending, now)
 	})
 	return wrap("retry outbox", err)
 }
@@ -319,7 +336,7 @@ func (tx *Tx) InsertVenueNotification(n VenueNotification) error {
 	if n.Payload == nil {
 		n.Payload = []byte{}
 	}
-	err := tx.g.Clauses(clause.OnConflict{DoNothing: true}).Create(&n).Error
+	_, err := insertRow(tx.g, &n, true)
 	return wrap("insert venue notification", err)
 }
 
@@ -363,9 +380,7 @@ func (db *DB) RetryFailedVenueSync(ctx context.Context, reservationID string, no
 			return err
 		}
 		id = m.ID
-		return tx.setVenueSync("retry failed venue sync", reservationID, map[string]any{
-			"venue_sync_status": VenueSyncPending, "updated_at": now,
-		})
+		return tx.setVenueSync("retry failed venue sync", reservationID, venueSyncPending, VenueSyncPending, now)
 	})
 	return id, wrap("retry failed venue sync", err)
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -343,5 +344,79 @@ func TestVenueNotificationsAreKeptOnce(t *testing.T) {
 		if other, _ := db.ListVenueNotifications(ctx, "ven_b", 0); len(other) != 0 {
 			t.Fatalf("another venue's inbox = %+v", other)
 		}
+	})
+}
+
+// A delivery writes its every outcome column (a former attempt's error cleared, the
+// lease released), and the venue sync's writes set their columns and nothing else of
+// the reservation.
+func TestOutboxDeliveryAndVenueSyncWriteTheirColumns(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := ctxT(t)
+		r := outboxFixture(t, db)
+		msgs := insertOutbox(t, db, store.OutboxMessage{Kind: store.OutboxVenue, Type: "reservation.confirmed",
+			ReservationID: r.ID, VenueID: r.VenueID, CreatedAt: t0})
+		now := t0.Add(time.Minute)
+		tx := func(fn func(tx *store.Tx) error) {
+			t.Helper()
+			if err := db.Transact(ctx, fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		claim := func(at time.Time) {
+			t.Helper()
+			m, ok, err := db.ClaimOutboxMessage(ctx, msgs[0].ID, "w", at, at.Add(time.Minute))
+			if !ok || err != nil || m.ClaimedBy != "w" || m.ClaimedUntil == nil || !m.ClaimedUntil.Equal(at.Add(time.Minute)) {
+				t.Fatalf("claim = %+v, %v, %v", m, ok, err)
+			}
+		}
+		claim(now)
+		// Leased to a live worker: not claimed again.
+		if _, ok, err := db.ClaimOutboxMessage(ctx, msgs[0].ID, "v", now, now.Add(time.Minute)); ok || err != nil {
+			t.Fatalf("claim of a leased message = %v, %v", ok, err)
+		}
+		tx(func(tx *store.Tx) error {
+			if _, err := tx.RescheduleOutbox(msgs[0].ID, "w", 1, "down", now); err != nil {
+				return err
+			}
+			return tx.SetVenueSyncAttempt(r.ID, 1, "down", now)
+		})
+		claim(now.Add(time.Second))
+		at := now.Add(2 * time.Second)
+		tx(func(tx *store.Tx) error {
+			if ok, err := tx.MarkOutboxDelivered(msgs[0].ID, "w", 2, "P-9", at); !ok || err != nil {
+				t.Errorf("delivered = %v, %v", ok, err)
+			}
+			return tx.SetVenueSynced(r.ID, "P-9", 2, at)
+		})
+		m, err := db.GetOutboxMessage(ctx, msgs[0].ID)
+		if err != nil || m.Status != store.OutboxDelivered || m.Attempts != 2 || m.PlatformReference != "P-9" ||
+			m.LastError != "" || m.DeliveredAt == nil || !m.DeliveredAt.Equal(at) || m.ClaimedBy != "" || m.ClaimedUntil != nil {
+			t.Fatalf("delivered message = %+v, %v", m, err)
+		}
+		got, err := db.GetReservation(ctx, "", r.ID)
+		if err != nil || got.VenueSyncStatus != store.VenueSyncSynced || got.VenueSyncReference != "P-9" ||
+			got.VenueSyncAttempts != 2 || got.VenueSyncError != "" || got.VenueSyncedAt == nil ||
+			!got.VenueSyncedAt.Equal(at) || !got.UpdatedAt.Equal(at) {
+			t.Fatalf("reservation after sync = %+v, %v", got, err)
+		}
+		// Nothing else of the row moved.
+		got.VenueSyncStatus, got.VenueSyncReference, got.VenueSyncAttempts = r.VenueSyncStatus, r.VenueSyncReference, r.VenueSyncAttempts
+		got.VenueSyncedAt, got.UpdatedAt, got.Venue, got.Payments = r.VenueSyncedAt, r.UpdatedAt, r.Venue, r.Payments
+		gv, rv := reflect.ValueOf(got), reflect.ValueOf(r)
+		for i := range gv.NumField() {
+			if a, b := gv.Field(i).Interface(), rv.Field(i).Interface(); !sameValue(a, b) {
+				t.Errorf("%s: %#v after the sync, was %#v", gv.Type().Field(i).Name, a, b)
+			}
+		}
+		// A message no worker holds is not delivered.
+		tx(func(tx *store.Tx) error {
+			if ok, err := tx.MarkOutboxDelivered(msgs[0].ID, "w", 3, "P-9", at); ok || err != nil {
+				t.Errorf("delivered twice = %v, %v", ok, err)
+			}
+			return nil
+		})
+		// Nothing to do without a reservation.
+		tx(func(tx *store.Tx) error { return tx.SetVenueSynced("", "P-9", 1, at) })
 	})
 }

@@ -48,7 +48,13 @@ func BenchmarkUpdateReservation(b *testing.B) {
 // ptn_b, at venue ven_a ("Alpha").
 func heldReservation(b *testing.B) (*store.DB, store.Reservation) {
 	b.Helper()
-	db := storetest.OpenPostgres(b)
+	return heldReservationOn(b, storetest.OpenPostgres)
+}
+
+// heldReservationOn is heldReservation on the database open returns.
+func heldReservationOn(b *testing.B, open func(testing.TB) *store.DB) (*store.DB, store.Reservation) {
+	b.Helper()
+	db := open(b)
 	ctx := b.Context()
 	p := store.Partner{ID: "ptn_b", Name: "Partner", AllVenues: true, CreatedAt: t0}
 	if err := db.CreatePartner(ctx, &p); err != nil {

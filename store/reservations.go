@@ -163,7 +163,7 @@ func scanReservation(g *gorm.DB, rows *sql.Rows, r *Reservation) error {
 	if err != nil {
 		return err
 	}
-	paths, err := columnsOf(g, cols)
+	paths, err := columnsOf(g, r, cols)
 	if errors.Is(err, errUnscannable) {
 		return g.Session(&gorm.Session{NewDB: true}).ScanRows(rows, r)
 	} else if err != nil {
@@ -187,50 +187,75 @@ var scannable = map[reflect.Type]bool{
 	reflect.TypeFor[string](): true, reflect.TypeFor[*string](): true,
 	reflect.TypeFor[int](): true, reflect.TypeFor[int64](): true, reflect.TypeFor[bool](): true,
 	reflect.TypeFor[time.Time](): true, reflect.TypeFor[*time.Time](): true,
+	reflect.TypeFor[[]byte](): true,
 }
 
-// reservationColumns maps the column lists of getReservation's statements to the index
-// paths of their fields in Reservation (a venue's column, Venue__name, in its Venue).
-var reservationColumns sync.Map // strings.Join(columns, ",") → [][]int
+// modelColumns maps a model's column lists (of getReservation's and readBuilt's
+// statements) to the index paths of their fields in the model (a joined relation's
+// column, Venue__name, in its field), or to errUnscannable.
+var modelColumns sync.Map // columnList → [][]int or error
 
-// columnsOf returns the index paths of cols's fields; errUnscannable if one is of a
-// type nullable does not scan.
-func columnsOf(g *gorm.DB, cols []string) ([][]int, error) {
-	key := strings.Join(cols, ",")
-	if v, ok := reservationColumns.Load(key); ok {
+type columnList struct {
+	model reflect.Type
+	cols  string
+}
+
+// columnsOf returns the index paths in model (a pointer to a model's struct) of cols's
+// fields; errUnscannable if one is of a type nullable does not scan.
+func columnsOf(g *gorm.DB, model any, cols []string) ([][]int, error) {
+	key := columnList{model: reflect.TypeOf(model), cols: strings.Join(cols, ",")}
+	if v, ok := modelColumns.Load(key); ok {
+		if err, ok := v.(error); ok {
+			return nil, err
+		}
 		return v.([][]int), nil
 	}
-	stmt := &gorm.Statement{DB: g}
-	if err := stmt.Parse(&Reservation{}); err != nil {
+	paths, err := mapColumns(g, model, cols)
+	if err != nil && !errors.Is(err, errUnscannable) {
 		return nil, err
 	}
-	venue, ok := stmt.Schema.Relationships.Relations["Venue"]
-	if !ok {
-		return nil, errors.New("no Venue relation")
+	if err != nil {
+		modelColumns.Store(key, err)
+		return nil, err
+	}
+	modelColumns.Store(key, paths)
+	return paths, nil
+}
+
+func mapColumns(g *gorm.DB, model any, cols []string) ([][]int, error) {
+	stmt := &gorm.Statement{DB: g}
+	if err := stmt.Parse(model); err != nil {
+		return nil, err
 	}
 	paths := make([][]int, len(cols))
 	for i, c := range cols {
-		if name, ok := strings.CutPrefix(c, "Venue__"); ok {
-			f := venue.FieldSchema.LookUpField(name)
+		if rel, name, ok := strings.Cut(c, "__"); ok {
+			r, ok := stmt.Schema.Relationships.Relations[rel]
+			if !ok {
+				return nil, fmt.Errorf("no %s relation for column %s", rel, c)
+			}
+			if r.Field.StructField.Type.Kind() != reflect.Struct {
+				return nil, errUnscannable // a pointer GORM allocates
+			}
+			f := r.FieldSchema.LookUpField(name)
 			if f == nil {
-				return nil, fmt.Errorf("no venue field for column %s", c)
+				return nil, fmt.Errorf("no %s field for column %s", rel, c)
 			}
 			if !scannable[f.StructField.Type] {
 				return nil, errUnscannable
 			}
-			paths[i] = append(slices.Clone(venue.Field.StructField.Index), f.StructField.Index...)
+			paths[i] = append(slices.Clone(r.Field.StructField.Index), f.StructField.Index...)
 			continue
 		}
 		f := stmt.Schema.LookUpField(c)
 		if f == nil {
-			return nil, fmt.Errorf("no reservation field for column %s", c)
+			return nil, fmt.Errorf("no field for column %s", c)
 		}
 		if !scannable[f.StructField.Type] {
 			return nil, errUnscannable
 		}
 		paths[i] = f.StructField.Index
 	}
-	reservationColumns.Store(key, paths)
 	return paths, nil
 }
 
@@ -255,8 +280,12 @@ func (n *nullable) Scan(src any) error {
 			return nil
 		}
 	case []byte:
-		if f.Kind() == reflect.String {
+		switch {
+		case f.Kind() == reflect.String:
 			f.SetString(string(v))
+			return nil
+		case f.Type() == reflect.TypeFor[[]byte]():
+			f.SetBytes(slices.Clone(v)) // the driver reuses its buffer
 			return nil
 		}
 	case int64:
@@ -420,24 +449,30 @@ func (tx *Tx) ExpireDueHolds(slotID string, now time.Time, limit int) ([]Reserva
 	if limit <= 0 {
 		limit = defaultSweep
 	}
-	g := tx.g.Joins("Venue").
-		Where("reservations.status = ? AND reservations.expires_at <= ?", resHeld, now)
+	// GORM's statement, built once per shape (readBuilt): every hold looks for its
+	// slot's due holds first.
+	shape, args := readShape{name: "due holds", limit: limit}, []any{resHeld, now}
 	if slotID != "" {
-		g = g.Where("reservations.slot_id = ?", slotID)
+		shape.variant, args = 1, append(args, slotID)
 	}
 	var due []Reservation
-	if err := g.Order("reservations.expires_at, reservations.id").Limit(limit).Find(&due).Error; err != nil {
+	_, err := readBuilt(tx.g, shape, func(dry *gorm.DB) *gorm.DB {
+		q := dry.Joins("Venue").Where("reservations.status = ? AND reservations.expires_at <= ?", "", "")
+		if slotID != "" {
+			q = q.Where("reservations.slot_id = ?", "")
+		}
+		return q.Order("reservations.expires_at, reservations.id").Limit(limit).Find(&[]Reservation{})
+	}, &due, args...)
+	if err != nil {
 		return nil, wrap("expire due holds", err)
 	}
 	expired := make([]Reservation, 0, len(due))
 	for _, r := range due {
-		res := tx.g.Model(&Reservation{}).
-			Where("id = ? AND status = ? AND expires_at <= ?", r.ID, resHeld, now).
-			UpdateColumns(map[string]any{"status": resExpired, "updated_at": now})
-		if res.Error != nil {
-			return nil, wrap("expire hold", res.Error)
+		n, err := expireHold.exec(tx.g, resExpired, now, r.ID, resHeld, now)
+		if err != nil {
+			return nil, wrap("expire hold", err)
 		}
-		if res.RowsAffected != 1 {
+		if n != 1 {
 			continue // another transaction expired, extended or finalized it first
 		}
 		if err := tx.ReleaseTableOf(&r, now); err != nil {
@@ -468,7 +503,8 @@ func (tx *Tx) ReleaseTable(slotID string, now time.Time) error {
 // place.
 func (tx *Tx) InsertReservation(r *Reservation) error {
 	normalizeReservation(r)
-	err := tx.g.Omit(clause.Associations).Create(r).Error
+	// GORM's own INSERT, built once (insertRow): every hold runs it.
+	_, err := insertRow(tx.g, r, false)
 	return wrap("insert reservation", err)
 }
 
@@ -628,13 +664,26 @@ func (db *DB) RefundsDue(ctx context.Context, now time.Time, limit int) ([]Reser
 // (SELECT … FOR UPDATE); SQLite transactions already run one at a time (BEGIN IMMEDIATE).
 // ErrNotFound if there is no such partner.
 func (tx *Tx) LockPartner(partnerID string) error {
-	g := tx.g.Model(&Partner{}).Select("id").Where("id = ?", partnerID)
+	q := lockPartner
 	if tx.dialect == DialectPostgres {
-		g = g.Clauses(clause.Locking{Strength: "UPDATE"})
+		q = lockPartnerForUpdate
 	}
-	var p Partner
-	return wrap("lock partner", g.Take(&p).Error)
+	var id string
+	err := tx.g.Statement.ConnPool.QueryRowContext(tx.g.Statement.Context, q.text(tx.dialect), partnerID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return wrap("lock partner", err)
 }
+
+// Every hold runs these: written here, as GORM's building of them cost more than
+// running them.
+var (
+	lockPartner          = newStmt(`SELECT id FROM partners WHERE id = ? LIMIT 1`)
+	lockPartnerForUpdate = newStmt(`SELECT id FROM partners WHERE id = ? LIMIT 1 FOR UPDATE`)
+	expireHold           = newStmt(`UPDATE reservations SET status = ?, updated_at = ? ` +
+		`WHERE id = ? AND status = ? AND expires_at <= ?`)
+)
 
 // CountActiveHolds counts the partner's held reservations that have not expired at now.
 func (tx *Tx) CountActiveHolds(partnerID string, now time.Time) (int64, error) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/prima-dining/partner-api/internal/ids"
 )
 
@@ -180,9 +182,11 @@ func (db *DB) DeleteWebhookEndpoint(ctx context.Context, partnerID, id string) e
 // EnabledWebhookEndpoints lists a partner's enabled endpoints, oldest first, in the
 // caller's transaction (to write their messages with the change they report).
 func (tx *Tx) EnabledWebhookEndpoints(partnerID string) ([]WebhookEndpoint, error) {
+	// GORM's statement, built once (readBuilt): every status change reads them.
 	var out []WebhookEndpoint
-	err := tx.g.Where("partner_id = ? AND status = ?", partnerID, EndpointEnabled).
-		Order("created_at, id").Find(&out).Error
+	_, err := readBuilt(tx.g, readShape{name: "enabled webhook endpoints"}, func(dry *gorm.DB) *gorm.DB {
+		return dry.Where("partner_id = ? AND status = ?", "", "").Order("created_at, id").Find(&[]WebhookEndpoint{})
+	}, &out, partnerID, EndpointEnabled)
 	if err != nil {
 		return nil, wrap("enabled webhook endpoints", err)
 	}
