@@ -87,16 +87,22 @@ func BenchmarkCompleteIdempotencyKey(b *testing.B) {
 	})
 }
 
+// insertVenueMessage inserts msg_a, a venue message of r's confirmation.
+func insertVenueMessage(b *testing.B, db *store.DB, r store.Reservation) {
+	b.Helper()
+	msg := store.OutboxMessage{ID: "msg_a", Kind: store.OutboxVenue, Type: "reservation.confirmed",
+		ReservationID: r.ID, PartnerID: r.PartnerID, VenueID: r.VenueID, CreatedAt: t0}
+	if err := db.Transact(b.Context(), func(tx *store.Tx) error { return tx.InsertOutbox([]store.OutboxMessage{msg}) }); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkClaimOutboxMessage leases a venue message and reads it back, as the finalize
 // does to deliver its venue sync at once.
 func BenchmarkClaimOutboxMessage(b *testing.B) {
 	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
 		ctx := b.Context()
-		msg := store.OutboxMessage{ID: "msg_a", Kind: store.OutboxVenue, Type: "reservation.confirmed",
-			ReservationID: r.ID, PartnerID: r.PartnerID, VenueID: r.VenueID, CreatedAt: t0}
-		if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertOutbox([]store.OutboxMessage{msg}) }); err != nil {
-			b.Fatal(err)
-		}
+		insertVenueMessage(b, db, r)
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			// Each lease has run out by the next claim.
@@ -261,11 +267,7 @@ func BenchmarkGetVenue(b *testing.B) {
 func BenchmarkGetOutboxMessage(b *testing.B) {
 	eachBackend(b, func(b *testing.B, db *store.DB, r store.Reservation) {
 		ctx := b.Context()
-		msg := store.OutboxMessage{ID: "msg_a", Kind: store.OutboxVenue, Type: "reservation.confirmed",
-			ReservationID: r.ID, PartnerID: r.PartnerID, VenueID: r.VenueID, CreatedAt: t0}
-		if err := db.Transact(ctx, func(tx *store.Tx) error { return tx.InsertOutbox([]store.OutboxMessage{msg}) }); err != nil {
-			b.Fatal(err)
-		}
+		insertVenueMessage(b, db, r)
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := db.GetOutboxMessage(ctx, "msg_a"); err != nil {
