@@ -83,16 +83,13 @@ func (db *DB) GetVenue(ctx context.Context, s Scope, id string) (Venue, error) {
 	if !s.AllVenues {
 		shape.variant, args = 1, append(args, s.PartnerID)
 	}
-	n, err := readBuilt(db.q(ctx), shape, func(dry *gorm.DB) *gorm.DB {
+	err := readOne(db.q(ctx), shape, func(dry *gorm.DB) *gorm.DB {
 		q := dry.Where("venues.id = ?", "")
 		if !s.AllVenues {
 			q = q.Where("venues.id"+inPartnerVenues, "")
 		}
 		return q.Take(&Venue{})
 	}, &v, args...)
-	if err == nil && n == 0 {
-		err = ErrNotFound
-	}
 	if err != nil {
 		return Venue{}, wrap("get venue", err)
 	}
@@ -118,16 +115,13 @@ func getSlot(g *gorm.DB, s Scope, id string) (Slot, error) {
 	if !s.AllVenues {
 		shape.variant, args = 1, append(args, s.PartnerID)
 	}
-	n, err := readBuilt(g, shape, func(dry *gorm.DB) *gorm.DB {
+	err := readOne(g, shape, func(dry *gorm.DB) *gorm.DB {
 		q := dry.InnerJoins("Venue").Where("slots.id = ?", "")
 		if !s.AllVenues {
 			q = q.Where("slots.venue_id"+inPartnerVenues, "")
 		}
 		return q.Take(&Slot{})
 	}, &sl, args...)
-	if err == nil && n == 0 {
-		err = ErrNotFound
-	}
 	if err != nil {
 		return Slot{}, wrap("get slot", err)
 	}

@@ -165,12 +165,9 @@ func (db *DB) ClaimOutboxMessage(ctx context.Context, id, worker string, now, un
 func (db *DB) GetOutboxMessage(ctx context.Context, id string) (OutboxMessage, error) {
 	// GORM's statement, built once (readBuilt): a finalize reads its venue message.
 	var m OutboxMessage
-	n, err := readBuilt(db.q(ctx), readShape{name: "outbox message"}, func(dry *gorm.DB) *gorm.DB {
+	err := readOne(db.q(ctx), readShape{name: "outbox message"}, func(dry *gorm.DB) *gorm.DB {
 		return dry.Where("id = ?", "").Take(&OutboxMessage{})
 	}, &m, id)
-	if err == nil && n == 0 {
-		err = ErrNotFound
-	}
 	if err != nil {
 		return OutboxMessage{}, wrap("get outbox message", err)
 	}

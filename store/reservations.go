@@ -118,30 +118,31 @@ func (tx *Tx) GetReservation(partnerID, id string) (Reservation, error) {
 
 func getReservation(g *gorm.DB, partnerID, id string, lock bool) (Reservation, error) {
 	// The statement GORM builds for this read (every column of the reservation and of
-	// its venue, by name) is built once per shape and run as it is: building it was most
-	// of the read's cost, and every reservation call reads one, three times a finalize.
-	st := reservationStatement(g, partnerID != "", lock)
-	args := slices.Clone(st.vars)
-	args[0] = id
+	// its venue, by name) is built once per shape and run as it is (readOne): building it
+	// was most of the read's cost, and every reservation call reads one, three times a
+	// finalize.
+	shape, args := readShape{name: "reservation"}, []any{id}
 	if partnerID != "" {
-		args[1] = partnerID
+		shape.variant, args = 1, append(args, partnerID)
 	}
-	rows, err := g.Statement.ConnPool.QueryContext(g.Statement.Context, st.text, args...)
-	if err != nil {
-		return Reservation{}, wrap("get reservation", err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return Reservation{}, wrap("get reservation", err)
-		}
-		return Reservation{}, wrap("get reservation", ErrNotFound)
+	if lock {
+		shape.variant += 2
 	}
 	var r Reservation
-	if err := scanReservation(g, rows, &r); err != nil {
-		return Reservation{}, wrap("get reservation", err)
-	}
-	if err := rows.Close(); err != nil {
+	err := readOne(g, shape, func(dry *gorm.DB) *gorm.DB {
+		q := dry.Joins("Venue").Where("reservations.id = ?", "")
+		if partnerID != "" {
+			q = q.Where("reservations.partner_id = ?", "")
+		}
+		if lock {
+			// OF reservations: lock only the reservation, not the joined venue (which
+			// every reservation of the venue shares), and PostgreSQL refuses FOR UPDATE
+			// on the nullable side of an outer join anyway.
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: clause.CurrentTable}})
+		}
+		return q.Take(&Reservation{})
+	}, &r, args...)
+	if err != nil {
 		return Reservation{}, wrap("get reservation", err)
 	}
 	out := []Reservation{r}
@@ -149,34 +150,6 @@ func getReservation(g *gorm.DB, partnerID, id string, lock bool) (Reservation, e
 		return Reservation{}, err
 	}
 	return out[0], nil
-}
-
-// scanReservation scans the current row of getReservation's statement into r. On
-// PostgreSQL each column goes straight into its field (columnsOf maps them once per
-// column list), which is a sixth of the work of GORM's reflection for the hundred-odd
-// columns; SQLite's driver hands times over as text, which GORM's scan parses.
-func scanReservation(g *gorm.DB, rows *sql.Rows, r *Reservation) error {
-	if g.Name() != DialectPostgres {
-		return g.Session(&gorm.Session{NewDB: true}).ScanRows(rows, r)
-	}
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	paths, err := columnsOf(g, r, cols)
-	if errors.Is(err, errUnscannable) {
-		return g.Session(&gorm.Session{NewDB: true}).ScanRows(rows, r)
-	} else if err != nil {
-		return err
-	}
-	rv := reflect.ValueOf(r).Elem()
-	cells := make([]nullable, len(paths))
-	dest := make([]any, len(paths))
-	for i, path := range paths {
-		cells[i].field = rv.FieldByIndex(path)
-		dest[i] = &cells[i]
-	}
-	return rows.Scan(dest...)
 }
 
 // errUnscannable: a column's field is of a kind nullable does not scan (GORM does).
@@ -308,42 +281,11 @@ func (n *nullable) Scan(src any) error {
 	return fmt.Errorf("cannot scan %T into %s", src, f.Type())
 }
 
-// reservationStatements holds getReservation's statement per dialect and shape.
-var reservationStatements sync.Map // reservationShape → builtStatement
-
-// builtStatement is a statement GORM built: its text and its arguments (the reservation's
-// id first, then the partner's, then GORM's own, such as the limit).
+// builtStatement is a statement GORM built: its text and its arguments (the caller's
+// first, then GORM's own, such as the limit).
 type builtStatement struct {
 	text string
 	vars []any
-}
-
-type reservationShape struct {
-	dialect         string
-	byPartner, lock bool
-}
-
-// reservationStatement is the statement of getReservation, with the reservation's id,
-// then the partner's when byPartner, as its first arguments: GORM's own, built once.
-func reservationStatement(g *gorm.DB, byPartner, lock bool) builtStatement {
-	shape := reservationShape{dialect: g.Name(), byPartner: byPartner, lock: lock}
-	if st, ok := reservationStatements.Load(shape); ok {
-		return st.(builtStatement)
-	}
-	q := g.Session(&gorm.Session{DryRun: true, NewDB: true}).Joins("Venue").Where("reservations.id = ?", "")
-	if byPartner {
-		q = q.Where("reservations.partner_id = ?", "")
-	}
-	if lock {
-		// OF reservations: lock only the reservation, not the joined venue (which every
-		// reservation of the venue shares), and PostgreSQL refuses FOR UPDATE on the
-		// nullable side of an outer join anyway.
-		q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: clause.CurrentTable}})
-	}
-	built := q.Take(&Reservation{}).Statement
-	st := builtStatement{text: built.SQL.String(), vars: slices.Clone(built.Vars)}
-	reservationStatements.Store(shape, st)
-	return st
 }
 
 // GetReservationByIntent returns the reservation paid by a PaymentIntent, with its Venue;
