@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/demo"
 	"github.com/prima-dining/partner-api/server"
+	"github.com/prima-dining/partner-api/store"
 	"github.com/prima-dining/partner-api/store/storetest"
 )
 
@@ -29,6 +31,34 @@ func BenchmarkSearchAvailability(b *testing.B) {
 		if err != nil || resp.StatusCode != http.StatusOK {
 			b.Fatalf("search: %v %v", err, resp)
 		}
+		_ = resp.Body.Close()
+	}
+}
+
+// BenchmarkGetVenue measures the server's own cost of an authenticated
+// GET /v1/venues/{id} with the process's caches on (the token and the venue come from
+// them, as in make bench's overhead phase), through the real router:
+// go test -run '^$' -bench GetVenue -benchmem -cpuprofile cpu.out ./server
+func BenchmarkGetVenue(b *testing.B) {
+	db := storetest.OpenSQLite(b)
+	storetest.Listen(b, db)
+	if _, _, err := demo.Seed(context.Background(), db, demo.Options{Days: 1}); err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}))
+	vs, _, err := db.ListVenues(context.Background(), store.Scope{AllVenues: true}, store.VenueFilter{}, store.Page{Limit: 1})
+	if err != nil || len(vs) == 0 {
+		b.Fatalf("a venue: %v", err)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/venues/"+vs[0].ID, nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("get venue: %v %v", err, resp)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 	}
 }

@@ -71,6 +71,9 @@ func (db *DB) ReleaseDueAllocations(ctx context.Context, now time.Time, limit in
 	err := db.Transact(ctx, func(tx *Tx) error {
 		var err error
 		n, err = tx.releaseDueAllocations("", now, limit)
+		if n > 0 {
+			tx.invalidate(ChangeSlots, "")
+		}
 		return err
 	})
 	return n, err
@@ -241,6 +244,7 @@ func (db *DB) CreateAllocation(ctx context.Context, operatorID string, a *SlotAl
 			result = AllocationNoRoom
 			return errNoRoom // roll the insert back
 		}
+		tx.invalidate(ChangeSlots, "")
 		return tx.run(also)
 	})
 	if errors.Is(err, errNoRoom) {

@@ -44,6 +44,7 @@ const (
 	ChangePartner  = "partner"  // a partner's settings or venue grants; ID is the partner's id ("" = any)
 	ChangeOperator = "operator" // an operator's account; ID is the operator's id
 	ChangeVenue    = "venue"    // a venue's row; ID is the venue's id
+	ChangeSlots    = "slots"    // a slot of a city and day (migration 00031); ID is "<city_key>/<local_date>"
 	ChangeAll      = "all"      // anything (a table was truncated, a notice was not understood)
 )
 
@@ -60,7 +61,7 @@ func parseChange(payload string) Change {
 	switch {
 	case !ok:
 		return Change{Kind: ChangeAll}
-	case kind == ChangeToken, kind == ChangePartner, kind == ChangeOperator, kind == ChangeVenue, kind == ChangeAll:
+	case kind == ChangeToken, kind == ChangePartner, kind == ChangeOperator, kind == ChangeVenue, kind == ChangeSlots, kind == ChangeAll:
 		return Change{Kind: kind, ID: id}
 	default:
 		return Change{Kind: ChangeAll}
@@ -209,6 +210,11 @@ func (inv *Invalidations) Stats() InvalidationStats {
 		Received: inv.received.Load(), Lost: inv.lost.Load(),
 	}
 }
+
+// slotsChanged tells this process's subscribers that slots changed, somewhere (an
+// operator's edit, made outside a transaction): the search answers are dropped at once
+// rather than when the database's notice of the city and day arrives.
+func (db *DB) slotsChanged() { db.inv.publish(Change{Kind: ChangeSlots}) }
 
 // invalidate records that the transaction changes a cached row: subscribers in this
 // process hear of it once the transaction commits (on PostgreSQL the triggers tell the

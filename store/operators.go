@@ -210,6 +210,7 @@ func (db *DB) AddScheduleSlots(ctx context.Context, scheduleID string, slots []S
 		}
 		err := tx.g.Model(&Schedule{}).Where("id = ? AND generated_through < ?", scheduleID, through).
 			UpdateColumns(map[string]any{"generated_through": through, "updated_at": dbTime(now)}).Error
+		tx.invalidate(ChangeSlots, "")
 		return wrap("add schedule slots", err)
 	})
 	return added, err
@@ -220,12 +221,17 @@ func (db *DB) AddScheduleSlots(ctx context.Context, scheduleID string, slots []S
 func (db *DB) InsertSlot(ctx context.Context, s *Slot, also ...Step) error {
 	s.StartsAt, s.CreatedAt, s.UpdatedAt = dbTime(s.StartsAt), dbTime(s.CreatedAt), dbTime(s.UpdatedAt)
 	if len(also) == 0 {
-		return wrap("insert slot", db.q(ctx).Omit(clause.Associations).Create(s).Error)
+		err := db.q(ctx).Omit(clause.Associations).Create(s).Error
+		if err == nil {
+			db.slotsChanged()
+		}
+		return wrap("insert slot", err)
 	}
 	return db.Transact(ctx, func(tx *Tx) error {
 		if err := tx.g.Omit(clause.Associations).Create(s).Error; err != nil {
 			return wrap("insert slot", err)
 		}
+		tx.invalidate(ChangeSlots, "")
 		return tx.run(also)
 	})
 }
@@ -291,6 +297,7 @@ func (db *DB) SetSlotTables(ctx context.Context, operatorID, id string, tables i
 	if res.Error != nil {
 		return Slot{}, false, wrap("set slot tables", res.Error)
 	}
+	db.slotsChanged()
 	s, err := db.GetOperatorSlot(ctx, operatorID, id)
 	if err != nil {
 		return Slot{}, false, err
@@ -308,6 +315,7 @@ func (db *DB) SetSlotPaymentPolicy(ctx context.Context, operatorID, id, policy s
 	if res.Error != nil {
 		return Slot{}, wrap("set slot payment policy", res.Error)
 	}
+	db.slotsChanged()
 	return db.GetOperatorSlot(ctx, operatorID, id)
 }
 
@@ -319,6 +327,7 @@ func (db *DB) SetSlotStatus(ctx context.Context, operatorID, id, status string, 
 	if res.Error != nil {
 		return Slot{}, wrap("set slot status", res.Error)
 	}
+	db.slotsChanged()
 	return db.GetOperatorSlot(ctx, operatorID, id)
 }
 
@@ -338,6 +347,7 @@ func (db *DB) AddClosure(ctx context.Context, c *Closure, now time.Time, also ..
 			return wrap("add closure: withdraw slots", res.Error)
 		}
 		withdrawn = int(res.RowsAffected)
+		tx.invalidate(ChangeSlots, "")
 		if affected, err = tx.affectedBy(c); err != nil {
 			return err
 		}

@@ -558,3 +558,6 @@ func (db *DB) ReplicaSQL() *sql.DB {
 	}
 	return db.replica.db.sql
 }
+
+// HasReadReplica reports whether reads may go to a read replica (Config.ReadURL).
+func (db *DB) HasReadReplica() bool { return db.replica != nil }

@@ -81,6 +81,8 @@ type core struct {
 	cfg     Config
 	log     *slog.Logger
 	catalog *catalog
+	// searches caches search answers (nil: not on this database).
+	searches *searches
 }
 
 // New returns the booking services. Zero Config fields take their defaults.
@@ -103,7 +105,7 @@ func New(db *store.DB, gateway payments.Gateway, cfg Config) Services {
 	if cfg.AvailabilityGap <= 0 {
 		cfg.AvailabilityGap = DefaultAvailabilityGap
 	}
-	c := &core{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger, catalog: newCatalog(db)}
+	c := &core{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger, catalog: newCatalog(db), searches: newSearches(db)}
 	return Services{
 		Reservations:      &Reservations{c},
 		Changes:           &Changes{c},

@@ -86,7 +86,7 @@ func (c *catalog) invalidate(ch store.Change) {
 	}
 }
 
-// CacheStats reports the venue caches' lookups.
+// CacheStats reports the venue caches' lookups, and the search answers'.
 func (s *Reservations) CacheStats() []cache.Stats {
-	return []cache.Stats{s.catalog.venues.Stats(), s.catalog.grants.Stats()}
+	return append([]cache.Stats{s.catalog.venues.Stats(), s.catalog.grants.Stats()}, s.searches.stats()...)
 }

@@ -58,6 +58,11 @@ func (s *Reservations) Search(ctx context.Context, p Partner, q store.SlotQuery,
 	if q.TimeFrom != "" && q.TimeTo != "" && q.TimeTo < q.TimeFrom {
 		return nil, false, &ParamError{Param: "time_to", Message: "time_to must not be before time_from."}
 	}
+	key := newSearchKey(p, q, page)
+	if slots, more, ok := s.searches.get(key); ok {
+		return slots, more, nil
+	}
+	ticket := s.searches.begin()
 	q.Now = s.now()
 	var (
 		slots []Slot
@@ -69,6 +74,7 @@ func (s *Reservations) Search(ctx context.Context, p Partner, q store.SlotQuery,
 			return err
 		}
 		slots, more = slotsFromRows(rows), m
+		s.searches.put(ticket, key, slots, more) // before the partner's own allocations are counted in
 		return countOwnAllocations(ctx, r, p, slots, q.Now)
 	})
 	if err != nil {
@@ -204,6 +210,7 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 	}
 	if row.ID != "" && !noTable {
 		key.Committed(idempotency.PointHeld)
+		s.searches.changed(slot.Venue.CityKey, slot.LocalDate) // before the database's notice arrives
 	}
 	if holdError != nil {
 		return Reservation{}, holdError
@@ -687,6 +694,7 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 	if err != nil {
 		return Reservation{}, err
 	}
+	s.searches.changed(row.Venue.CityKey, row.LocalDate) // its table is free: before the database's notice arrives
 	s.settleChangePayments(ctx, row.Payments)
 	if row.FeeStatus == FeePending {
 		row = s.chargeFee(ctx, row)
