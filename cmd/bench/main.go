@@ -376,10 +376,18 @@ func bench(ctx context.Context, o options) (err error) {
 		}
 	}
 	if o.runs("calendar") {
-		// The 31-day city calendar beside one day's search, both reads only, the same mix.
-		logf("calendar: 31-day city calendars vs one day's search, reads only, %s each", o.duration/2)
-		rep.SearchReads = measured(ctx, srv.pid(), "search API, reads only", o.concurrency, o.duration/2, 1<<30, searchOp(hc, srv.url, tokens[0].secret, queries, draws))
-		rep.Calendar = measured(ctx, srv.pid(), "calendar API, 31 days of a city", o.concurrency, o.duration/2, 1<<30, calendarOp(hc, srv.url, tokens[0].secret, queries, draws))
+		// The 31-day city calendar beside one day's search, both reads only, the same mix,
+		// both from the database (searchNoCache).
+		logf("calendar: 31-day city calendars vs one day's search, reads only, from the database, %s each", o.duration/2)
+		reads, err := startServer(ctx, bin, append(slices.Clone(env), searchNoCache))
+		if err != nil {
+			return err
+		}
+		readsOp := searchOp(hc, reads.url, tokens[0].secret, queries, draws)
+		warmUp(ctx, o, readsOp)
+		rep.SearchReads = measured(ctx, reads.pid(), "search API, reads only", o.concurrency, o.duration/2, 1<<30, readsOp)
+		rep.Calendar = measured(ctx, reads.pid(), "calendar API, 31 days of a city", o.concurrency, o.duration/2, 1<<30, calendarOp(hc, reads.url, tokens[0].secret, queries, draws))
+		reads.stop()
 		rep.CalendarP50Ratio = ratio(rep.Calendar.P50ms, rep.SearchReads.P50ms)
 	}
 	if o.runs("booking") {
@@ -411,7 +419,7 @@ func bench(ctx context.Context, o options) (err error) {
 		}
 	}
 	if o.runs("growth") {
-		if err := benchGrowth(ctx, o, rep, bin, srv, hc, tokens, smallTokens, queries, draws, smallURL, hugeURL); err != nil {
+		if err := benchGrowth(ctx, o, rep, bin, env, hc, tokens, smallTokens, queries, draws, smallURL, hugeURL); err != nil {
 			return err
 		}
 	}
@@ -502,11 +510,19 @@ func benchLimit(ctx context.Context, o options, rep *Report, bin string, env []s
 }
 
 // benchGrowth measures search at the small and the huge catalogues beside the main one.
-func benchGrowth(ctx context.Context, o options, rep *Report, bin string, srv *server, hc *http.Client, tokens, smallTokens []token, queries []query, draws []int, smallURL, hugeURL string) error {
-
-	// Growth: the same mix at 200 venues; the 2,000-venue figures are the search run's.
-	logf("growth: search at %d venues", o.smallVenues)
-	srvSmall, err := startServer(ctx, bin, []string{"PRIMA_DATABASE_URL=" + smallURL})
+func benchGrowth(ctx context.Context, o options, rep *Report, bin string, env []string, hc *http.Client, tokens, smallTokens []token, queries []query, draws []int, smallURL, hugeURL string) error {
+	// Growth is the query's: every process here reads the database for each search
+	// (searchNoCache), the same searches without writes on each catalogue.
+	srv, err := startServer(ctx, bin, append(slices.Clone(env), searchNoCache))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	logf("growth: search at %d venues beside %d, reads only, from the database", o.smallVenues, o.venues)
+	largeOp := searchOp(hc, srv.url, tokens[0].secret, queries, draws)
+	warmUp(ctx, o, largeOp)
+	rep.GrowthLarge = measured(ctx, srv.pid(), fmt.Sprintf("search API, %d venues", o.venues), o.concurrency, o.duration, 1<<30, largeOp)
+	srvSmall, err := startServer(ctx, bin, []string{"PRIMA_DATABASE_URL=" + smallURL, searchNoCache})
 	if err != nil {
 		return err
 	}
@@ -514,8 +530,6 @@ func benchGrowth(ctx context.Context, o options, rep *Report, bin string, srv *s
 	warmUp(ctx, o, smallOp)
 	rep.GrowthSmall = measured(ctx, srvSmall.pid(), fmt.Sprintf("search API, %d venues", o.smallVenues), o.concurrency, o.duration, 1<<30, smallOp)
 	srvSmall.stop()
-	rep.GrowthLarge = rep.Search
-	rep.GrowthLarge.Name = fmt.Sprintf("search API, %d venues", o.venues)
 	rep.GrowthP50Ratio = ratio(rep.GrowthLarge.P50ms, rep.GrowthSmall.P50ms)
 	if o.hugeVenues > 0 {
 		hugeQueries := searchMix(time.Now(), o.hugeDays, o.mix)
@@ -536,7 +550,7 @@ func benchGrowth(ctx context.Context, o options, rep *Report, bin string, srv *s
 		if err != nil {
 			return err
 		}
-		srvHuge, err := startServer(ctx, bin, []string{"PRIMA_DATABASE_URL=" + hugeURL})
+		srvHuge, err := startServer(ctx, bin, []string{"PRIMA_DATABASE_URL=" + hugeURL, searchNoCache})
 		if err != nil {
 			return err
 		}
@@ -792,6 +806,13 @@ type server struct {
 	url  string
 	done chan error
 }
+
+// searchNoCache runs a server whose searches all read the database: the measures of the
+// search query itself (the calendar's comparison, growth with the catalogue), where the
+// cache of search answers, with no writes to drop its answers, would answer nearly every
+// search and hide the query. The search mix, with its writes, measures the cache as
+// partners get it.
+const searchNoCache = "PRIMA_SEARCH_CACHE_TTL=0"
 
 func startServer(ctx context.Context, bin string, env []string) (*server, error) {
 	cmd := exec.Command(bin, "serve", "--migrate=false")

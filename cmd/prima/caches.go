@@ -20,6 +20,9 @@ type cacheConfig struct {
 	// ListenRetry is the first wait before reconnecting a lost invalidation listener,
 	// doubling up to 30 s (PRIMA_CACHE_LISTEN_RETRY, default 500ms).
 	ListenRetry time.Duration
+	// SearchTTL is the longest a search answer is served (PRIMA_SEARCH_CACHE_TTL,
+	// default booking.DefaultSearchTTL); negative keeps no search answers.
+	SearchTTL time.Duration
 }
 
 func loadCacheConfig() (cacheConfig, error) {
@@ -36,6 +39,15 @@ func loadCacheConfig() (cacheConfig, error) {
 	var err error
 	if c.ListenRetry, err = envDuration("PRIMA_CACHE_LISTEN_RETRY", store.DefaultListenRetry); err != nil {
 		return c, err
+	}
+	if v := strings.TrimSpace(os.Getenv("PRIMA_SEARCH_CACHE_TTL")); v == "0" || v == "off" {
+		c.SearchTTL = -1
+	} else if v != "" {
+		d, err := parseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("PRIMA_SEARCH_CACHE_TTL: %q is not a positive duration like 2s or 500ms (or 0 to keep no search answers)", v)
+		}
+		c.SearchTTL = d
 	}
 	return c, nil
 }

@@ -8,9 +8,9 @@ import (
 
 func TestCacheConfigFromTheEnvironment(t *testing.T) {
 	for _, tc := range []struct {
-		ttl, retry string
-		want       cacheConfig
-		err        string
+		ttl, retry, search string
+		want               cacheConfig
+		err                string
 	}{
 		{want: cacheConfig{TTL: time.Minute, ListenRetry: 500 * time.Millisecond}},
 		{ttl: "30s", retry: "2s", want: cacheConfig{TTL: 30 * time.Second, ListenRetry: 2 * time.Second}},
@@ -19,9 +19,15 @@ func TestCacheConfigFromTheEnvironment(t *testing.T) {
 		{ttl: "soon", err: "PRIMA_CACHE_TTL"},
 		{ttl: "-5s", err: "PRIMA_CACHE_TTL"},
 		{retry: "0", err: "PRIMA_CACHE_LISTEN_RETRY"},
+		{search: "500ms", want: cacheConfig{TTL: time.Minute, ListenRetry: 500 * time.Millisecond, SearchTTL: 500 * time.Millisecond}},
+		{search: "0", want: cacheConfig{TTL: time.Minute, ListenRetry: 500 * time.Millisecond, SearchTTL: -1}},
+		{search: "off", want: cacheConfig{TTL: time.Minute, ListenRetry: 500 * time.Millisecond, SearchTTL: -1}},
+		{search: "-1s", err: "PRIMA_SEARCH_CACHE_TTL"},
+		{search: "often", err: "PRIMA_SEARCH_CACHE_TTL"},
 	} {
 		t.Setenv("PRIMA_CACHE_TTL", tc.ttl)
 		t.Setenv("PRIMA_CACHE_LISTEN_RETRY", tc.retry)
+		t.Setenv("PRIMA_SEARCH_CACHE_TTL", tc.search)
 		c, err := loadConfig()
 		switch {
 		case tc.err != "":

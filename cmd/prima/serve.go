@@ -108,7 +108,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	svc := booking.New(db, gateway, booking.Config{
 		HoldTTL: c.HoldTTL, HoldMax: c.HoldMax, Logger: log,
 		WebhookSecret: c.StripeWebhookSecret, VenueSync: worker,
-		MaxActiveHolds: c.MaxActiveHolds, Metrics: m,
+		MaxActiveHolds: c.MaxActiveHolds, Metrics: m, SearchCacheTTL: c.Caches.SearchTTL,
 		RenderAvailability: server.AvailabilityEventJSON, RenderWatch: server.WatchEventJSON,
 	})
 	reservations = svc.Reservations

@@ -49,6 +49,10 @@ type Config struct {
 	MaxActiveHolds int
 	// Metrics counts holds and payment outcomes; nil counts nothing.
 	Metrics *metrics.Metrics
+	// SearchCacheTTL is the longest a search answer is served from the process's cache
+	// (PRIMA_SEARCH_CACHE_TTL; default DefaultSearchTTL; negative keeps none). See
+	// searches.go for where the cache is used at all.
+	SearchCacheTTL time.Duration
 	// RenderAvailability builds availability.updated bodies (server.AvailabilityEventJSON);
 	// the AvailabilityFeed needs it.
 	RenderAvailability RenderAvailability
@@ -102,10 +106,13 @@ func New(db *store.DB, gateway payments.Gateway, cfg Config) Services {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.SearchCacheTTL == 0 {
+		cfg.SearchCacheTTL = DefaultSearchTTL
+	}
 	if cfg.AvailabilityGap <= 0 {
 		cfg.AvailabilityGap = DefaultAvailabilityGap
 	}
-	c := &core{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger, catalog: newCatalog(db), searches: newSearches(db)}
+	c := &core{db: db, gateway: gateway, cfg: cfg, log: cfg.Logger, catalog: newCatalog(db), searches: newSearches(db, cfg.SearchCacheTTL)}
 	return Services{
 		Reservations:      &Reservations{c},
 		Changes:           &Changes{c},

@@ -18,8 +18,9 @@ import (
 // while it is lost, every search reads the database, as before.
 //
 // Three things bound what it may serve:
-//   - An answer lives at most searchTTL (2 s; PRIMA_CACHE_TTL if shorter, and 0 turns
-//     this cache off with the others): a search finds only slots that start after
+//   - An answer lives at most Config.SearchCacheTTL (PRIMA_SEARCH_CACHE_TTL, 2 s by
+//     default, 0 keeps none; PRIMA_CACHE_TTL if shorter, and its 0 turns this cache off
+//     with the others): a search finds only slots that start after
 //     now, so an answer stored a moment ago may still list one that has just started
 //     (its hold then answers slot_not_bookable, as for any answer a client kept).
 //   - An answer with tables of a partner's own allocation (TablesReserved) is not kept:
@@ -35,11 +36,12 @@ type searches struct {
 	cache *cache.Cache[searchKey, searchAnswer]
 }
 
-// searchTTL is the longest a search answer is served.
-const searchTTL = 2 * time.Second
+// DefaultSearchTTL is Config.SearchCacheTTL when it is zero: the longest a search answer
+// is served.
+const DefaultSearchTTL = 2 * time.Second
 
 // searchKey is one partner's query, page included (Now is zero: an answer's age is
-// bounded by searchTTL instead).
+// bounded by its TTL instead).
 type searchKey struct {
 	partnerID string
 	allVenues bool
@@ -58,16 +60,20 @@ type searchAnswer struct {
 
 // searchFeed is the invalidation feed with the search answers' own, shorter TTL (none
 // when the process's caches are off: PRIMA_CACHE_TTL=0).
-type searchFeed struct{ *store.Invalidations }
+type searchFeed struct {
+	*store.Invalidations
+	ttl time.Duration
+}
 
-func (f searchFeed) TTL() time.Duration { return min(searchTTL, f.Invalidations.TTL()) }
+func (f searchFeed) TTL() time.Duration { return min(f.ttl, f.Invalidations.TTL()) }
 
-// newSearches returns the cache of search answers, or nil where it must not be used.
-func newSearches(db *store.DB) *searches {
-	if db.Dialect() != store.DialectPostgres || db.HasReadReplica() {
+// newSearches returns the cache of search answers, each served for at most ttl, or nil
+// where it must not be used (or ttl is not positive).
+func newSearches(db *store.DB, ttl time.Duration) *searches {
+	if ttl <= 0 || db.Dialect() != store.DialectPostgres || db.HasReadReplica() {
 		return nil
 	}
-	s := &searches{cache: cache.New[searchKey, searchAnswer]("searches", searchFeed{db.Invalidations()}, 20_000)}
+	s := &searches{cache: cache.New[searchKey, searchAnswer]("searches", searchFeed{db.Invalidations(), ttl}, 20_000)}
 	db.Invalidations().Subscribe(s.invalidate)
 	return s
 }
