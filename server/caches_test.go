@@ -14,14 +14,17 @@ import (
 // With the process's caches on (its invalidation listener running), what partners read
 // of tokens and venues follows every change at once: the next request sees it.
 
-func (e *env) venueHits() uint64 {
+// cacheHits is how many lookups the booking services' cache named name answered.
+func (e *env) cacheHits(name string) uint64 {
 	for _, st := range e.booking.Reservations.CacheStats() {
-		if st.Name == "venues" {
+		if st.Name == name {
 			return st.Hits
 		}
 	}
 	return 0
 }
+
+func (e *env) venueHits() uint64 { return e.cacheHits("venues") }
 
 func TestCachedReadsFollowRevocationsVenueEditsAndGrants(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {

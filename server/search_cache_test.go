@@ -14,16 +14,6 @@ import (
 	"github.com/prima-dining/partner-api/store/storetest"
 )
 
-// searchHits is how many searches the process answered from its cache of search answers.
-func (e *env) searchHits() uint64 {
-	for _, st := range e.booking.Reservations.CacheStats() {
-		if st.Name == "searches" {
-			return st.Hits
-		}
-	}
-	return 0
-}
-
 // On PostgreSQL, with the process's caches on, search answers are kept per city and day
 // and dropped when a slot there changes: through this process (a hold, a cancel, an
 // operator's edit) before the next request, and through anything else (another
@@ -65,11 +55,11 @@ func TestSearchAnswersFollowEverySlotChange(t *testing.T) {
 	// listed), and whether the answer came from the cache.
 	search := func(s store.Slot) (int, bool) {
 		t.Helper()
-		hits := e.searchHits()
+		hits := e.cacheHits("searches")
 		var out client.SlotList
 		status, _, body := e.do("GET", "/v1/availability?party_size=2&date="+s.LocalDate+"&city="+url.QueryEscape(city), e.token, "")
 		decode(t, status, http.StatusOK, body, &out)
-		cached := e.searchHits() == hits+1
+		cached := e.cacheHits("searches") == hits+1
 		for _, got := range out.Data {
 			if got.Id == s.ID {
 				return got.TablesLeft, cached
