@@ -44,7 +44,7 @@ const (
 	ChangePartner  = "partner"  // a partner's settings or venue grants; ID is the partner's id ("" = any)
 	ChangeOperator = "operator" // an operator's account; ID is the operator's id
 	ChangeVenue    = "venue"    // a venue's row; ID is the venue's id
-	ChangeSlots    = "slots"    // a slot of a city and day (migration 00031); ID is "<city_key>/<local_date>"
+	ChangeSlots    = "slots"    // a slot of a city and day (migration 00031); ID is "<city_key>/<local_date>", "" for slots anywhere
 	ChangeAll      = "all"      // anything (a table was truncated, a notice was not understood)
 )
 

@@ -909,12 +909,8 @@ func httpClient(conns int) *http.Client {
 // bareServer is an Echo app with one handler and no middleware, on loopback, in a
 // process of its own (this program, run again with -serve-bare), as prima serve is: the
 // two are measured on equal terms, each across a process boundary from the load
-// generator, with its own CPU counted as the server's. Until 2026-12-05 it ran inside
-// the load generator, where client and handler shared one Go scheduler and no request
-// crossed between processes; that made it 14-19 % faster (the bare Echo handler's
-// requests a second: 24,182 and 25,170 in process, 21,240 and 21,136 in a process of its
-// own, in consecutive runs), and the authenticated GET's ratio 0.41-0.43 instead of
-// 0.47-0.51.
+// generator, with its own CPU counted as the server's. Inside the load generator, sharing
+// its Go scheduler, the handler ran 14-19 % faster (docs/benchmarks.md).
 type bareServer struct {
 	url string
 	cmd *exec.Cmd

@@ -27,29 +27,34 @@ type cacheConfig struct {
 
 func loadCacheConfig() (cacheConfig, error) {
 	c := cacheConfig{TTL: store.DefaultCacheTTL, ListenRetry: store.DefaultListenRetry}
-	if v := strings.TrimSpace(os.Getenv("PRIMA_CACHE_TTL")); v == "0" || v == "off" {
-		c.TTL = 0
-	} else if v != "" {
-		d, err := parseDuration(v)
-		if err != nil || d <= 0 {
-			return c, fmt.Errorf("PRIMA_CACHE_TTL: %q is not a positive duration like 30s or 5m (or 0 to turn the caches off)", v)
-		}
-		c.TTL = d
-	}
 	var err error
+	if c.TTL, err = envTTL("PRIMA_CACHE_TTL", c.TTL, 0, "30s or 5m (or 0 to turn the caches off)"); err != nil {
+		return c, err
+	}
 	if c.ListenRetry, err = envDuration("PRIMA_CACHE_LISTEN_RETRY", store.DefaultListenRetry); err != nil {
 		return c, err
 	}
-	if v := strings.TrimSpace(os.Getenv("PRIMA_SEARCH_CACHE_TTL")); v == "0" || v == "off" {
-		c.SearchTTL = -1
-	} else if v != "" {
-		d, err := parseDuration(v)
-		if err != nil || d <= 0 {
-			return c, fmt.Errorf("PRIMA_SEARCH_CACHE_TTL: %q is not a positive duration like 2s or 500ms (or 0 to keep no search answers)", v)
-		}
-		c.SearchTTL = d
+	if c.SearchTTL, err = envTTL("PRIMA_SEARCH_CACHE_TTL", 0, -1, "2s or 500ms (or 0 to keep no search answers)"); err != nil {
+		return c, err
 	}
 	return c, nil
+}
+
+// envTTL reads a cache's lifetime from the environment variable name: fallback when it
+// is unset, off when it is 0 or "off", else a positive duration (like says which).
+func envTTL(name string, fallback, off time.Duration, like string) (time.Duration, error) {
+	v := strings.TrimSpace(os.Getenv(name))
+	switch v {
+	case "":
+		return fallback, nil
+	case "0", "off":
+		return off, nil
+	}
+	d, err := parseDuration(v)
+	if err != nil || d <= 0 {
+		return fallback, fmt.Errorf("%s: %q is not a positive duration like %s", name, v, like)
+	}
+	return d, nil
 }
 
 // listenInvalidations runs the database's invalidation listener until ctx ends, unless
