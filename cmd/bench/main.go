@@ -104,6 +104,10 @@ type Report struct {
 	Search        Result  `json:"search"`
 	SearchCeiling Result  `json:"search_ceiling"`
 	SearchRatio   float64 `json:"search_ratio"`
+	// SearchCacheHits is the share of the API's searches in the measured search runs
+	// that the server answered from its cache of search answers (its metrics, read
+	// before and after them).
+	SearchCacheHits float64 `json:"search_cache_hit_share"`
 	// SearchCeilingAuth runs the token lookup each API request makes before the search
 	// statement, so it is every statement the server issues for a search.
 	SearchCeilingAuth Result     `json:"search_ceiling_with_token_lookup"`
@@ -579,10 +583,12 @@ func benchSearch(ctx context.Context, o options, rep *Report, bin, metricsAddr s
 	}
 	logf("search: API and the same SQL through pgx, at concurrency %d, interleaved, %s each", o.concurrency, o.duration)
 	warmUp(ctx, o, searchOp(hc, srv.url, tokens[0].secret, queries, draws))
+	before := searchLookups(ctx, metricsAddr)
 	rep.Search, rep.SearchCeiling = interleaved(ctx, srv.pid(), 0, "search API", "search SQL (pgx)", o.concurrency, o.duration,
 		continued(1<<30, mixed(searchOp(hc, srv.url, tokens[0].secret, queries, draws), holdCancelOp(hc, srv.url, tokens, writeSlots(0)))),
 		continued(1<<30, mixed(ceiling.searchOp(stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(1)))))
 	rep.SearchRatio = ratio(rep.Search.PerSecond, rep.SearchCeiling.PerSecond)
+	rep.SearchCacheHits = searchLookups(ctx, metricsAddr).since(before)
 	logf("search: the token lookup and the search SQL through pgx")
 	rep.SearchCeilingAuth = measured(ctx, 0, "token + search SQL (pgx)", o.concurrency, o.duration, 1<<30,
 		mixed(ceiling.searchWithTokenOp(tokens[0].hash, stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(2))))

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -86,4 +87,52 @@ func fetchProfile(ctx context.Context, url, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// lookups counts a cache's lookups by result, as the server's metrics report them.
+type lookups struct{ hits, others float64 }
+
+// since is the share of the lookups after before that were hits (0 when there were none).
+func (l lookups) since(before lookups) float64 {
+	hits, all := l.hits-before.hits, l.hits+l.others-before.hits-before.others
+	if all <= 0 {
+		return 0
+	}
+	return hits / all
+}
+
+// searchLookups reads the search answers cache's lookups from the server's metrics at
+// metricsAddr (zero when they cannot be read: the share is then reported as 0).
+func searchLookups(ctx context.Context, metricsAddr string) lookups {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metricsAddr+"/metrics", nil)
+	if err != nil {
+		return lookups{}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return lookups{}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return lookups{}
+	}
+	var l lookups
+	for line := range strings.Lines(string(body)) {
+		rest, ok := strings.CutPrefix(line, `prima_cache_lookups_total{cache="searches",result="`)
+		if !ok {
+			continue
+		}
+		result, value, _ := strings.Cut(rest, `"} `)
+		n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		if result == "hit" {
+			l.hits += n
+		} else {
+			l.others += n
+		}
+	}
+	return l
 }
