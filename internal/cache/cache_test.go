@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -94,6 +95,86 @@ func TestCacheStoresNothingReadBeforeAnInvalidation(t *testing.T) {
 	}
 }
 
+func TestCacheStoresWhatNoInvalidationSinceItsTicketDrops(t *testing.T) {
+	f := newFeed()
+	c := cache.New[string, int]("test", f, 0)
+	// Another key's change while the lookup ran: the value read is still good.
+	ticket := c.Begin()
+	c.Invalidate(func(k string, _ int) bool { return k == "b" })
+	c.Put(ticket, "a", 1)
+	if v, ok := c.Get("a"); !ok || v != 1 {
+		t.Fatalf("Get = %d, %v; want 1, true: an unrelated invalidation voided the lookup", v, ok)
+	}
+	// The predicate sees the value the lookup read: one that the change made stale is
+	// not stored, one read after it is.
+	ticket = c.Begin()
+	c.Invalidate(func(_ string, v int) bool { return v == 10 })
+	c.Put(ticket, "c", 10)
+	if _, ok := c.Get("c"); ok {
+		t.Fatal("a value the invalidation drops was stored after it")
+	}
+	c.Put(ticket, "c", 11)
+	if v, ok := c.Get("c"); !ok || v != 11 {
+		t.Fatalf("Get = %d, %v; want 11, true", v, ok)
+	}
+	// More invalidations than the cache remembers: the lookup is not stored, whatever
+	// they were.
+	ticket = c.Begin()
+	for range 65 {
+		c.Invalidate(func(k string, _ int) bool { return k == "b" })
+	}
+	c.Put(ticket, "d", 1)
+	if _, ok := c.Get("d"); ok {
+		t.Fatal("stored after more invalidations than the cache remembers")
+	}
+	// Clear voids every ticket taken before it.
+	ticket = c.Begin()
+	c.Clear()
+	c.Put(ticket, "e", 1)
+	if _, ok := c.Get("e"); ok {
+		t.Fatal("a value read before Clear was stored after it")
+	}
+}
+
+func TestCacheInvalidatesTheGroupsItIsTold(t *testing.T) {
+	f := newFeed()
+	group := func(k string) string { return k[:1] } // "a1" is in group "a"
+	c := cache.NewGrouped[string, int]("test", f, 0, group)
+	for _, k := range []string{"a1", "a2", "b1"} {
+		c.Put(c.Begin(), k, 1)
+	}
+	c.InvalidateGroups(func(string, int) bool { return true }, "a")
+	for k, want := range map[string]bool{"a1": false, "a2": false, "b1": true} {
+		if _, ok := c.Get(k); ok != want {
+			t.Fatalf("%s served: %v, want %v", k, ok, want)
+		}
+	}
+	// A lookup in flight: another group's invalidation leaves it be, its own group's
+	// does not.
+	ticket := c.Begin()
+	c.InvalidateGroups(func(string, int) bool { return true }, "b")
+	c.Put(ticket, "a1", 2)
+	if v, ok := c.Get("a1"); !ok || v != 2 {
+		t.Fatalf("Get(a1) = %d, %v; want 2, true", v, ok)
+	}
+	ticket = c.Begin()
+	c.InvalidateGroups(func(string, int) bool { return true }, "c", "a")
+	c.Put(ticket, "a2", 2)
+	if _, ok := c.Get("a2"); ok {
+		t.Fatal("stored after its group was invalidated")
+	}
+	// Every group: Invalidate and Clear.
+	c.Put(c.Begin(), "c1", 1)
+	c.Invalidate(func(k string, _ int) bool { return k == "c1" })
+	if _, ok := c.Get("c1"); ok {
+		t.Fatal("Invalidate left an entry of a group")
+	}
+	c.Clear()
+	if _, ok := c.Get("a1"); ok || c.Stats().Entries != 0 {
+		t.Fatal("Clear left an entry")
+	}
+}
+
 func TestCacheEntriesEndAfterTheTTL(t *testing.T) {
 	f := newFeed()
 	f.ttl = 20 * time.Millisecond
@@ -111,6 +192,29 @@ func TestCacheEntriesEndAfterTheTTL(t *testing.T) {
 	}
 }
 
+func TestCacheEntriesEndAtTheirOwnTimeIfSooner(t *testing.T) {
+	f := newFeed() // an hour's TTL
+	c := cache.New[string, int]("test", f, 0)
+	c.PutUntil(c.Begin(), "soon", 1, time.Now().Add(20*time.Millisecond))
+	c.PutUntil(c.Begin(), "later", 2, time.Now().Add(2*time.Hour)) // the TTL ends first
+	c.PutUntil(c.Begin(), "any", 3, time.Time{})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := c.Get("soon"); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an entry good for 20 ms was still served 10 s later")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, k := range []string{"later", "any"} {
+		if _, ok := c.Get(k); !ok {
+			t.Fatalf("%s not served", k)
+		}
+	}
+}
+
 func TestCacheStaysWithinItsBound(t *testing.T) {
 	c := cache.New[int, int]("test", newFeed(), 3)
 	for i := range 10 {
@@ -124,7 +228,7 @@ func TestCacheStaysWithinItsBound(t *testing.T) {
 // Under -race: concurrent lookups, stores and invalidations.
 func TestCacheConcurrentUse(t *testing.T) {
 	f := newFeed()
-	c := cache.New[int, int]("test", f, 0)
+	c := cache.NewGrouped[int, int]("test", f, 0, func(k int) string { return strconv.Itoa(k % 4) })
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -135,8 +239,11 @@ func TestCacheConcurrentUse(t *testing.T) {
 				if _, ok := c.Get(k); !ok {
 					c.Put(c.Begin(), k, i)
 				}
-				if i%100 == 0 {
+				switch i % 100 {
+				case 0:
 					c.Invalidate(func(key, _ int) bool { return key == k })
+				case 50:
+					c.InvalidateGroups(func(key, _ int) bool { return key == k }, strconv.Itoa(k%4))
 				}
 			}
 		}()
