@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -47,6 +48,7 @@ func (tx *Tx) releaseDueAllocations(slotID string, now time.Time, limit int) (in
 			return n, wrap("release allocation", err)
 		}
 		if unsold := cur.Tables - cur.TablesTaken; unsold > 0 {
+			tx.invalidate(ChangeSlots, "") // the shared pool grows: rare, so every answer goes
 			err := tx.g.Model(&Slot{}).Where("id = ?", cur.SlotID).
 				UpdateColumns(map[string]any{
 					"tables_reserved": gorm.Expr("tables_reserved - ?", unsold),
@@ -93,15 +95,22 @@ func (tx *Tx) TakeTable(slotID string, now time.Time) (bool, error) {
 
 // takeSharedTable is takeShared's conditional update, run by every hold: written here,
 // as GORM's building of it from a map of columns cost more than running it.
+// It returns the slot's day and city, for the search answers that list it.
 var takeSharedTable = newStmt(`UPDATE slots SET tables_taken = tables_taken + 1, updated_at = ? ` +
-	`WHERE id = ? AND status = ? AND tables_taken + tables_reserved < tables`)
+	`WHERE id = ? AND status = ? AND tables_taken + tables_reserved < tables ` +
+	`RETURNING local_date, coalesce(city_key, '')`)
 
 func (tx *Tx) takeShared(slotID string, now time.Time) (bool, error) {
-	n, err := takeSharedTable.exec(tx.g, dbTime(now), slotID, slotOpen)
+	var day, city string
+	err := takeSharedTable.queryRow(tx.g, dbTime(now), slotID, slotOpen).Scan(&day, &city)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, wrap("take table", err)
 	}
-	return n == 1, nil
+	tx.invalidate(ChangeSlot, SlotChangeID(day, slotID, city))
+	return true, nil
 }
 
 // TakeTableFor takes one table of an open slot for a partner: from the partner's
@@ -150,6 +159,7 @@ func (tx *Tx) TakeTableFor(seen Slot, partnerID string, now time.Time) (string, 
 				return "", false, wrap("take allocated table", res.Error)
 			}
 			if res.RowsAffected == 1 {
+				tx.invalidate(ChangeSlots, "") // reserved to taken: rare, so every answer goes
 				return a.ID, true, nil
 			}
 			// The slot was withdrawn meanwhile: give the allocation its table back.
@@ -187,6 +197,7 @@ func (tx *Tx) ReleaseTableOf(r *Reservation, now time.Time) error {
 	if a.Released {
 		return tx.ReleaseTable(r.SlotID, now)
 	}
+	tx.invalidate(ChangeSlots, "") // taken back to reserved: rare, so every answer goes
 	err := tx.g.Model(&Slot{}).Where("id = ? AND tables_taken > 0", r.SlotID).
 		UpdateColumns(map[string]any{
 			"tables_taken":    gorm.Expr("tables_taken - 1"),

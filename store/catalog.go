@@ -162,11 +162,26 @@ func bookable(partnerID string, partySize int, now time.Time) func(*gorm.DB) *go
 // SearchSlotsStatement hands to the benchmark) scanned with database/sql into the rows,
 // without GORM's reflection.
 func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]Slot, bool, error) {
+	page, err := db.SearchSlotsPage(ctx, s, q, p)
+	return page.Slots, page.More, err
+}
+
+// SlotPage is a page of SearchSlots, and the id of the slot that follows it.
+type SlotPage struct {
+	Slots []Slot
+	More  bool
+	// Next is the id of the first slot after the page ("" when More is false): a cache
+	// of the page must drop it when that slot is taken, as the page's More may change.
+	Next string
+}
+
+// SearchSlotsPage is SearchSlots with the id of the slot that follows the page.
+func (db *DB) SearchSlotsPage(ctx context.Context, s Scope, q SlotQuery, p Page) (SlotPage, error) {
 	var after *slotKey
 	if p.StartingAfter != "" {
 		k, err := db.slotKey(ctx, s, p.StartingAfter)
 		if err != nil {
-			return nil, false, wrap("search slots: starting_after", err)
+			return SlotPage{}, wrap("search slots: starting_after", err)
 		}
 		after = &k
 	}
@@ -174,7 +189,7 @@ func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]
 	text, args := searchSlotsSQL(db.dialect, s, q, after, limit+1)
 	rows, err := db.sql.QueryContext(ctx, text, args...)
 	if err != nil {
-		return nil, false, wrap("search slots", err)
+		return SlotPage{}, wrap("search slots", err)
 	}
 	defer rows.Close()
 	out := make([]Slot, 0, limit+1)
@@ -190,13 +205,16 @@ func (db *DB) SearchSlots(ctx context.Context, s Scope, q SlotQuery, p Page) ([]
 			&v.ID, &v.Name, &v.City, &v.Cuisine, &v.TimeZone, &v.Currency,
 			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount, &v.Questions,
 			&v.DepositAmount, &v.DepositPer, &v.PaymentPolicy); err != nil {
-			return nil, false, wrap("search slots", err)
+			return SlotPage{}, wrap("search slots", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, wrap("search slots", err)
+		return SlotPage{}, wrap("search slots", err)
 	}
-	return trimPage(out, limit)
+	if len(out) > limit {
+		return SlotPage{Slots: out[:limit], More: true, Next: out[limit].ID}, nil
+	}
+	return SlotPage{Slots: out}, nil
 }
 
 // slotKey is a slot's position in the order of SearchSlots.

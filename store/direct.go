@@ -55,6 +55,11 @@ func (s stmt) exec(g *gorm.DB, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
+// queryRow runs s, which returns at most one row, as exec does.
+func (s stmt) queryRow(g *gorm.DB, args ...any) *sql.Row {
+	return g.Statement.ConnPool.QueryRowContext(g.Statement.Context, s.text(g.Name()), args...)
+}
+
 // insertStatement is GORM's INSERT of one row of a model, built once: its text, and the
 // fields whose values are its arguments, in order.
 type insertStatement struct {

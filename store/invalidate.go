@@ -45,6 +45,10 @@ const (
 	ChangeOperator = "operator" // an operator's account; ID is the operator's id
 	ChangeVenue    = "venue"    // a venue's row; ID is the venue's id
 	ChangeSlots    = "slots"    // a slot of a city and day (migration 00031); ID is "<city_key>/<local_date>", "" for slots anywhere
+	// ChangeSlot is one slot's table taken, or given back to a pool that had one left, and
+	// nothing else of it changed (migration 00032): only the search answers that list the
+	// slot (or would list it next) change. ID is SlotChangeID's.
+	ChangeSlot = "slot"
 	ChangeAll      = "all"      // anything (a table was truncated, a notice was not understood)
 )
 
@@ -61,11 +65,24 @@ func parseChange(payload string) Change {
 	switch {
 	case !ok:
 		return Change{Kind: ChangeAll}
-	case kind == ChangeToken, kind == ChangePartner, kind == ChangeOperator, kind == ChangeVenue, kind == ChangeSlots, kind == ChangeAll:
+	case kind == ChangeToken, kind == ChangePartner, kind == ChangeOperator, kind == ChangeVenue, kind == ChangeSlots, kind == ChangeSlot, kind == ChangeAll:
 		return Change{Kind: kind, ID: id}
 	default:
 		return Change{Kind: ChangeAll}
 	}
+}
+
+// SlotChangeID is the ID of a ChangeSlot: "<local_date>/<slot_id>/<city_key>", the city
+// last as the only part that may hold a slash.
+func SlotChangeID(localDate, slotID, cityKey string) string {
+	return localDate + "/" + slotID + "/" + cityKey
+}
+
+// ParseSlotChange reads a ChangeSlot's ID; ok is false if it is not one.
+func ParseSlotChange(id string) (localDate, slotID, cityKey string, ok bool) {
+	localDate, rest, ok1 := strings.Cut(id, "/")
+	slotID, cityKey, ok2 := strings.Cut(rest, "/")
+	return localDate, slotID, cityKey, ok1 && ok2 && localDate != "" && slotID != ""
 }
 
 // Defaults of ListenConfig.

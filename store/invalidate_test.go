@@ -196,3 +196,86 @@ func TestPostgresListenerLossBypassesCachesUntilResubscribed(t *testing.T) {
 		t.Fatalf("listener backend %d after reconnecting (was %d)", p, pid)
 	}
 }
+
+// A table taken, or given back to a slot that had one left, is announced as that slot's
+// change: by the store in its own process when the transaction commits, and on
+// PostgreSQL by the trigger to every process, whoever wrote it. A full slot's table
+// given back, and any other change of the slot, is its city and day's.
+func TestSlotTablesAreAnnouncedBySlot(t *testing.T) {
+	storetest.ForEachPair(t, func(t *testing.T, a, b *store.DB) {
+		ctx := ctxT(t)
+		mustVenues(t, a, venue("ven_sn", "Noticed", "Slash/Town", "French"))
+		s := slot("slot_sn", "ven_sn", t0.Add(48*time.Hour), 2)
+		mustSlots(t, a, s)
+		one := store.Change{Kind: store.ChangeSlot, ID: store.SlotChangeID(s.LocalDate, "slot_sn", "slash/town")}
+		day := store.Change{Kind: store.ChangeSlots, ID: "slash/town/" + s.LocalDate}
+
+		// The store's own, heard in the process (b does not listen: nothing else reaches it).
+		heardB := listenChanges(b)
+		take := func() {
+			t.Helper()
+			if err := b.Transact(ctx, func(tx *store.Tx) error {
+				took, err := tx.TakeTable("slot_sn", t0)
+				if err == nil && !took {
+					t.Fatal("no table taken")
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		release := func() {
+			t.Helper()
+			if err := b.Transact(ctx, func(tx *store.Tx) error { return tx.ReleaseTable("slot_sn", t0) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		take()
+		if !heardB.has(one) || heardB.has(day) {
+			t.Fatalf("a table taken: heard %v, want %v only", heardB.seen, one)
+		}
+		take() // now full
+		release()
+		if !heardB.has(day) {
+			t.Fatalf("a full slot's table given back: heard %v, want %v", heardB.seen, day)
+		}
+		if d, _, city, ok := store.ParseSlotChange(one.ID); !ok || d != s.LocalDate || city != "slash/town" {
+			t.Fatalf("ParseSlotChange(%q) = %q, %q, %v", one.ID, d, city, ok)
+		}
+		if a.Dialect() != store.DialectPostgres {
+			return
+		}
+
+		// The trigger, for writers that bypass the store.
+		storetest.Listen(t, a)
+		heard := listenChanges(a)
+		cases := []struct {
+			update string
+			want   store.Change
+		}{
+			{`UPDATE slots SET tables_taken = 0, updated_at = now() WHERE id = 'slot_sn'`, one},  // 1 -> 0, had room
+			{`UPDATE slots SET tables_taken = tables_taken + 2 WHERE id = 'slot_sn'`, one},       // taken: full
+			{`UPDATE slots SET tables_taken = tables_taken - 1 WHERE id = 'slot_sn'`, day},       // from full
+			{`UPDATE slots SET tables_taken = 0, price_amount = 500 WHERE id = 'slot_sn'`, day},  // and an edit
+			{`UPDATE slots SET tables_reserved = 1 WHERE id = 'slot_sn'`, day},                   // an allocation
+			{`UPDATE slots SET tables_taken = 1, tables_reserved = 0 WHERE id = 'slot_sn'`, day}, // both
+			{`UPDATE slots SET tables_taken = tables_taken + 1 WHERE id = 'slot_sn'`, one},       // taken again
+		}
+		for _, c := range cases {
+			heard.mu.Lock()
+			heard.seen = nil
+			heard.mu.Unlock()
+			if err := exec(t, a, c.update); err != nil {
+				t.Fatal(err)
+			}
+			heard.waitFor(t, c.want)
+			other := one
+			if c.want == one {
+				other = day
+			}
+			if heard.has(other) {
+				t.Fatalf("%s: heard %v as well as %v", c.update, other, c.want)
+			}
+		}
+	})
+}

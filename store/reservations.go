@@ -431,14 +431,31 @@ func (tx *Tx) ExpireDueHolds(slotID string, now time.Time, limit int) ([]Reserva
 // when none is taken changes nothing and is not an error. A reservation whose table may
 // have come from a partner allocation is released with ReleaseTableOf.
 func (tx *Tx) ReleaseTable(slotID string, now time.Time) error {
-	err := tx.g.Model(&Slot{}).
-		Where("id = ? AND tables_taken > 0", slotID).
-		UpdateColumns(map[string]any{
-			"tables_taken": gorm.Expr("tables_taken - 1"),
-			"updated_at":   dbTime(now),
-		}).Error
-	return wrap("release table", err)
+	var (
+		day, city string
+		hadRoom   bool
+	)
+	err := releaseSharedTable.queryRow(tx.g, dbTime(now), slotID).Scan(&day, &city, &hadRoom)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil // nothing taken
+	case err != nil:
+		return wrap("release table", err)
+	case hadRoom:
+		tx.invalidate(ChangeSlot, SlotChangeID(day, slotID, city))
+	default:
+		// The slot was full: it may now be in answers that did not list it.
+		tx.invalidate(ChangeSlots, city+"/"+day)
+	}
+	return nil
 }
+
+// releaseSharedTable is ReleaseTable's update, written here as the take is (every
+// cancelled or expired hold runs it). It returns the slot's day and city and whether the
+// shared pool had a table left before, for the search answers it changes.
+var releaseSharedTable = newStmt(`UPDATE slots SET tables_taken = tables_taken - 1, updated_at = ? ` +
+	`WHERE id = ? AND tables_taken > 0 ` +
+	`RETURNING local_date, coalesce(city_key, ''), tables_taken + 1 + tables_reserved < tables`)
 
 // InsertReservation inserts r (its Venue is ignored); ErrConflict if its id, confirmation
 // code or payment intent id is taken. Times in r are normalised (UTC, microseconds) in
