@@ -125,6 +125,11 @@ func withClock(now func() time.Time) envOption {
 	return func(c *envConfig) { c.booking.Now = now }
 }
 
+// withSearchCacheTTL sets how long search answers are served (PRIMA_SEARCH_CACHE_TTL).
+func withSearchCacheTTL(d time.Duration) envOption {
+	return func(c *envConfig) { c.booking.SearchCacheTTL = d }
+}
+
 // newEnv starts the real router on db with the sandbox gateway, and a partner token.
 func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()

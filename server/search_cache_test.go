@@ -17,10 +17,14 @@ import (
 // On PostgreSQL, with the process's caches on, search answers are kept per city and day
 // and dropped when a slot there changes: through this process (a hold, a cancel, an
 // operator's edit) before the next request, and through anything else (another
-// process, psql) when the database's notice arrives. A change on another day keeps them.
+// process, psql) when the database's notice arrives. A table taken, or given back to a
+// slot that had one left, drops only the answers that list the slot or whose next page
+// starts with it; a change on another day keeps them.
 func TestSearchAnswersFollowEverySlotChange(t *testing.T) {
 	db := storetest.OpenPostgres(t)
-	e := newEnv(t, db)
+	// Answers live a minute here, so none ends of age while the test looks: what drops
+	// one is a change, announced in the process or by the database.
+	e := newEnv(t, db, withSearchCacheTTL(time.Minute))
 	storetest.Listen(t, db)
 	ctx := context.Background()
 	// A city of its own: other tests' slots, in this database's other schemas, send their
@@ -48,18 +52,29 @@ func TestSearchAnswersFollowEverySlotChange(t *testing.T) {
 		}
 	}
 	day, other := slotAt(untilNewYork(2, 19, 0)), slotAt(untilNewYork(3, 19, 0))
-	if err := db.InsertSlots(ctx, []store.Slot{day, other}); err != nil {
+	// On the same day: a slot for larger parties only, which the searches for two never
+	// list, and a one-table slot after day.
+	big, last := slotAt(untilNewYork(2, 19, 30)), slotAt(untilNewYork(2, 20, 0))
+	big.PartySizeMin, big.PartySizeMax, big.Tables = 5, 8, 2
+	last.Tables = 1
+	if err := db.InsertSlots(ctx, []store.Slot{day, other, big, last}); err != nil {
 		t.Fatal(err)
 	}
 	// search answers the slot's tables_left in the city's search of its day (-1: not
 	// listed), and whether the answer came from the cache.
-	search := func(s store.Slot) (int, bool) {
+	// page is the city's search of a day for two, with extra query parameters, and
+	// whether it came from the cache.
+	page := func(date, extra string) (client.SlotList, bool) {
 		t.Helper()
 		hits := e.cacheHits("searches")
 		var out client.SlotList
-		status, _, body := e.do("GET", "/v1/availability?party_size=2&date="+s.LocalDate+"&city="+url.QueryEscape(city), e.token, "")
+		status, _, body := e.do("GET", "/v1/availability?party_size=2&date="+date+"&city="+url.QueryEscape(city)+extra, e.token, "")
 		decode(t, status, http.StatusOK, body, &out)
-		cached := e.cacheHits("searches") == hits+1
+		return out, e.cacheHits("searches") == hits+1
+	}
+	search := func(s store.Slot) (int, bool) {
+		t.Helper()
+		out, cached := page(s.LocalDate, "")
 		for _, got := range out.Data {
 			if got.Id == s.ID {
 				return got.TablesLeft, cached
@@ -101,13 +116,68 @@ func TestSearchAnswersFollowEverySlotChange(t *testing.T) {
 		}
 	})
 
+	t.Run("a table of a slot the answer does not list", func(t *testing.T) {
+		until("cached again", day, func(left int, cached bool) bool { return left == 4 && cached })
+		r := e.hold(big.ID, 6)
+		if left, cached := search(day); left != 4 || !cached {
+			t.Fatalf("after a hold of a slot for larger parties: tables_left %d (cached: %v), want 4 from the cache", left, cached)
+		}
+		status, _, body := e.do("POST", "/v1/reservations/"+r.Id+"/cancel", e.token, "", "Idempotency-Key", key())
+		decode(t, status, http.StatusOK, body, nil)
+		if left, cached := search(day); left != 4 || !cached {
+			t.Fatalf("after its cancel: tables_left %d (cached: %v), want 4 from the cache", left, cached)
+		}
+	})
+
+	t.Run("the last table of a slot, and the slot after a page", func(t *testing.T) {
+		// A page of one: day, with last after it.
+		first := func() (client.SlotList, bool) { return page(day.LocalDate, "&limit=1") }
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			out, cached := first()
+			if cached && out.HasMore && len(out.Data) == 1 && out.Data[0].Id == day.ID {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the page of one was not cached with has_more within 5 s: %+v (cached: %v)", out, cached)
+			}
+		}
+		r := e.hold(last.ID, 2) // its only table: last leaves every answer
+		if out, cached := first(); out.HasMore || cached {
+			t.Fatalf("the page of one after the slot after it was taken: has_more %v (cached: %v), want false from the database", out.HasMore, cached)
+		}
+		if left, _ := search(last); left != -1 {
+			t.Fatalf("the full slot is offered: tables_left %d", left)
+		}
+		until("the day without last, cached", last, func(left int, cached bool) bool { return left == -1 && cached })
+		// Its table back: it joins answers that did not list it.
+		status, _, body := e.do("POST", "/v1/reservations/"+r.Id+"/cancel", e.token, "", "Idempotency-Key", key())
+		decode(t, status, http.StatusOK, body, nil)
+		if left, cached := search(last); left != 1 || cached {
+			t.Fatalf("the search right after the full slot's cancel: tables_left %d (cached: %v), want 1 from the database", left, cached)
+		}
+		if out, _ := first(); !out.HasMore {
+			t.Fatal("the page of one after the cancel: has_more false, want true")
+		}
+		// The same from outside this process: the table taken and given back in SQL.
+		until("cached with last", last, func(left int, cached bool) bool { return left == 1 && cached })
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE slots SET tables_taken = 1 WHERE id = $1`, last.ID); err != nil {
+			t.Fatal(err)
+		}
+		within(time.Second, "the notice of last taken", last, func(left int, _ bool) bool { return left == -1 })
+		until("cached without last", last, func(left int, cached bool) bool { return left == -1 && cached })
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE slots SET tables_taken = 0 WHERE id = $1`, last.ID); err != nil {
+			t.Fatal(err)
+		}
+		within(time.Second, "the notice of last given back", last, func(left int, _ bool) bool { return left == 1 })
+	})
+
 	t.Run("a change made outside this process", func(t *testing.T) {
 		until("cached again", day, func(left int, cached bool) bool { return left == 4 && cached })
 		// As psql or another process would: only the database's notice tells this one.
 		if _, err := db.SQL().ExecContext(ctx, `UPDATE slots SET tables = 6 WHERE id = $1`, day.ID); err != nil {
 			t.Fatal(err)
 		}
-		// Within 1 s, half the answers' life (2 s): the notice, not the answer's age.
+		// Within 1 s: the notice (the answers live a minute).
 		within(time.Second, "the notice of the new tables", day, func(left int, _ bool) bool { return left == 6 })
 		// The other day's answer was not touched by it.
 		if left, cached := search(other); left != 4 || !cached {

@@ -34,7 +34,7 @@ func loadCacheConfig() (cacheConfig, error) {
 	if c.ListenRetry, err = envDuration("PRIMA_CACHE_LISTEN_RETRY", store.DefaultListenRetry); err != nil {
 		return c, err
 	}
-	if c.SearchTTL, err = envTTL("PRIMA_SEARCH_CACHE_TTL", 0, -1, "2s or 500ms (or 0 to keep no search answers)"); err != nil {
+	if c.SearchTTL, err = envTTL("PRIMA_SEARCH_CACHE_TTL", 0, -1, "30s or 2s (or 0 to keep no search answers)"); err != nil {
 		return c, err
 	}
 	return c, nil

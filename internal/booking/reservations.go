@@ -69,12 +69,12 @@ func (s *Reservations) Search(ctx context.Context, p Partner, q store.SlotQuery,
 		more  bool
 	)
 	err := s.db.Read(ctx, p.ID, store.OwnWrites, func(r *store.DB) error {
-		rows, m, err := r.SearchSlots(ctx, scope(p), q, page)
+		found, err := r.SearchSlotsPage(ctx, scope(p), q, page)
 		if err != nil {
 			return err
 		}
-		slots, more = slotsFromRows(rows), m
-		s.searches.put(ticket, key, slots, more) // before the partner's own allocations are counted in
+		slots, more = slotsFromRows(found.Slots), found.More
+		s.searches.put(ticket, key, found, slots) // before the partner's own allocations are counted in
 		return countOwnAllocations(ctx, r, p, slots, q.Now)
 	})
 	if err != nil {
@@ -210,7 +210,6 @@ func (s *Reservations) Hold(ctx context.Context, p Partner, req HoldRequest) (Re
 	}
 	if row.ID != "" && !noTable {
 		key.Committed(idempotency.PointHeld)
-		s.searches.changed(slot.Venue.CityKey, slot.LocalDate) // before the database's notice arrives
 	}
 	if holdError != nil {
 		return Reservation{}, holdError
@@ -694,7 +693,6 @@ func (s *Reservations) Cancel(ctx context.Context, p Partner, id, reason string)
 	if err != nil {
 		return Reservation{}, err
 	}
-	s.searches.changed(row.Venue.CityKey, row.LocalDate) // its table is free: before the database's notice arrives
 	s.settleChangePayments(ctx, row.Payments)
 	if row.FeeStatus == FeePending {
 		row = s.chargeFee(ctx, row)
