@@ -248,7 +248,7 @@ func bookingOp(hc *http.Client, base string, tokens []token, slots []string) fun
 	}
 }
 
-// holdCancelOp holds a distinct slot and cancels the hold (the table is free again):
+// holdCancelOp holds the next slot of slots and cancels the hold (the table is free again):
 // the write of the search runs' mix. Worker w books as partner w.
 func holdCancelOp(hc *http.Client, base string, tokens []token, slots []string) func(context.Context, int, int) error {
 	return func(ctx context.Context, w, seq int) error {
@@ -333,4 +333,52 @@ func contention(ctx context.Context, hc *http.Client, db *store.DB, servers []st
 		c.Other = nil
 	}
 	return c, nil
+}
+
+// answerSlots returns the slots the first n writes of a search run hold, as a partner
+// holds what it found: the j-th write replaces the search at draw j*writeEvery +
+// writeEvery-1 and holds a slot of that search's answer (the answer's (j mod its
+// size)-th slot that such a write can take: standard, for two, every table free, from
+// the day after tomorrow; a search whose answer has none lends the write to the next
+// draw). So the popular answers, the ones a cache keeps, are the ones the writes change,
+// in proportion to how often they are asked.
+func answerSlots(ctx context.Context, db *store.DB, qs []query, draws []int, n int) ([]string, error) {
+	after := time.Now().UTC().Add(48 * time.Hour)
+	answers := map[int][]string{}
+	holdable := func(i int) ([]string, error) {
+		if ids, ok := answers[i]; ok {
+			return ids, nil
+		}
+		q := qs[i]
+		sq := store.SlotQuery{LocalDate: q.Date, PartySize: q.PartySize, City: q.City, Type: q.Type, TimeFrom: q.TimeFrom, Now: time.Now().UTC()}
+		found, _, err := db.SearchSlots(ctx, store.Scope{AllVenues: true}, sq, store.Page{Limit: 20})
+		if err != nil {
+			return nil, err
+		}
+		var ids []string
+		for _, sl := range found {
+			if sl.Type == "standard" && sl.PartySizeMin <= 2 && sl.PartySizeMax >= 2 && sl.TablesTaken == 0 && sl.StartsAt.After(after) {
+				ids = append(ids, sl.ID)
+			}
+		}
+		answers[i] = ids
+		return ids, nil
+	}
+	out := make([]string, 0, n)
+	for j := range n {
+		for d := j*writeEvery + writeEvery - 1; ; d++ {
+			if d-j*writeEvery > len(draws) {
+				return nil, errors.New("no search of the mix finds a slot a write can hold")
+			}
+			ids, err := holdable(draws[d%len(draws)])
+			if err != nil {
+				return nil, err
+			}
+			if len(ids) > 0 {
+				out = append(out, ids[j%len(ids)])
+				break
+			}
+		}
+	}
+	return out, nil
 }

@@ -108,6 +108,10 @@ type Report struct {
 	// that the server answered from its cache of search answers (its metrics, read
 	// before and after them).
 	SearchCacheHits float64 `json:"search_cache_hit_share"`
+	// SearchCacheEntries is how many answers the cache held after those runs, and
+	// ServerHeapMB the server's heap in use then (go_memstats_heap_inuse_bytes).
+	SearchCacheEntries float64 `json:"search_cache_entries"`
+	ServerHeapMB       float64 `json:"server_heap_inuse_mb"`
 	// SearchCeilingAuth runs the token lookup each API request makes before the search
 	// statement, so it is every statement the server issues for a search.
 	SearchCeilingAuth Result     `json:"search_ceiling_with_token_lookup"`
@@ -355,19 +359,23 @@ func bench(ctx context.Context, o options) (err error) {
 	draws := popularity(len(queries), 1_000_000)
 	rep.Mix, rep.Drawn = len(queries), distinctDrawn(draws, 100_000)
 	logf("search mix: %d distinct searches, %d of them in the first 100,000 draws; every %dth operation holds and cancels", rep.Mix, rep.Drawn, writeEvery)
-	// Slots for the writes of the search runs (each run its own) and the booking runs.
-	// Half of them are booked (each once, by the API or by pgx); a quarter of the other
-	// half goes to each search run's writes, which give their tables back, so a run may
-	// go round its quarter more than once.
-	slotIDs, err := freeSlots(ctx, db, 80000)
+	// Slots for the booking runs: half of them are booked (each once, by the API or by
+	// pgx).
+	slotIDs, err := freeSlots(ctx, db, 40000)
 	if err != nil {
 		return err
 	}
-	if len(slotIDs) < 800 {
+	if len(slotIDs) < 400 {
 		return fmt.Errorf("only %d free slots; seed more days or venues", len(slotIDs))
 	}
-	half, quarter := len(slotIDs)/4, len(slotIDs)/8
-	writeSlots := func(run int) []string { return slotIDs[2*half+run*quarter : 2*half+(run+1)*quarter] }
+	half := len(slotIDs) / 2
+	// The search runs' writes hold what the mix's searches find (the same sequence in
+	// every run, the API's and the ceiling's), and give it back.
+	mixWrites, err := answerSlots(ctx, db, queries, draws, 4096)
+	if err != nil {
+		return err
+	}
+	writeSlots := func(int) []string { return mixWrites }
 	tokenSQL, _ := db.TokenByHashStatement("")
 	ceiling, err := newPgxWorkers(ctx, largeURL, o.concurrency, tokenSQL)
 	if err != nil {
@@ -589,6 +597,8 @@ func benchSearch(ctx context.Context, o options, rep *Report, bin, metricsAddr s
 		continued(1<<30, mixed(ceiling.searchOp(stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(1)))))
 	rep.SearchRatio = ratio(rep.Search.PerSecond, rep.SearchCeiling.PerSecond)
 	rep.SearchCacheHits = searchLookups(ctx, metricsAddr).since(before)
+	m := scrape(ctx, metricsAddr)
+	rep.SearchCacheEntries, rep.ServerHeapMB = m[`prima_cache_entries{cache="searches"}`], m["go_memstats_heap_inuse_bytes"]/(1<<20)
 	logf("search: the token lookup and the search SQL through pgx")
 	rep.SearchCeilingAuth = measured(ctx, 0, "token + search SQL (pgx)", o.concurrency, o.duration, 1<<30,
 		mixed(ceiling.searchWithTokenOp(tokens[0].hash, stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(2))))

@@ -104,35 +104,46 @@ func (l lookups) since(before lookups) float64 {
 // searchLookups reads the search answers cache's lookups from the server's metrics at
 // metricsAddr (zero when they cannot be read: the share is then reported as 0).
 func searchLookups(ctx context.Context, metricsAddr string) lookups {
+	var l lookups
+	for name, v := range scrape(ctx, metricsAddr) {
+		switch name {
+		case `prima_cache_lookups_total{cache="searches",result="hit"}`:
+			l.hits += v
+		case `prima_cache_lookups_total{cache="searches",result="miss"}`, `prima_cache_lookups_total{cache="searches",result="bypass"}`:
+			l.others += v
+		}
+	}
+	return l
+}
+
+// scrape reads the server's metrics at metricsAddr, by name and labels as written
+// (none when they cannot be read).
+func scrape(ctx context.Context, metricsAddr string) map[string]float64 {
+	out := map[string]float64{}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metricsAddr+"/metrics", nil)
 	if err != nil {
-		return lookups{}
+		return out
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return lookups{}
+		return out
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return lookups{}
+		return out
 	}
-	var l lookups
 	for line := range strings.Lines(string(body)) {
-		rest, ok := strings.CutPrefix(line, `prima_cache_lookups_total{cache="searches",result="`)
-		if !ok {
+		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		result, value, _ := strings.Cut(rest, `"} `)
-		n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
 			continue
 		}
-		if result == "hit" {
-			l.hits += n
-		} else {
-			l.others += n
+		if v, err := strconv.ParseFloat(strings.TrimSpace(line[i+1:]), 64); err == nil {
+			out[line[:i]] = v
 		}
 	}
-	return l
+	return out
 }

@@ -42,7 +42,7 @@ func yes(b bool) string {
 func printTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\nPRIMA Partner API benchmark, %s, %s, %d CPUs, PostgreSQL %s\n", r.StartedAt.Format("2006-01-02 15:04 MST"), r.GoVersion, r.CPUs, r.Postgres)
 	fmt.Fprintf(w, "catalogue: %d venues × %d days = %d slots (seeded in %.1fs); concurrency %d, loopback\n", r.Venues, r.Days, r.Slots, r.SeedSeconds, r.Search.Concurrency)
-	fmt.Fprintf(w, "search mix: %d distinct searches, Zipf popularity (%d of them in the first 100,000 draws), every %dth operation a hold and its cancel; %.0f %% of the API's searches answered from its cache\n\n", r.Mix, r.Drawn, r.WriteEvery, 100*r.SearchCacheHits)
+	fmt.Fprintf(w, "search mix: %d distinct searches, Zipf popularity (%d of them in the first 100,000 draws), every %dth operation a hold and its cancel; %.0f %% of the API's searches answered from its cache (%.0f answers kept after, server heap %.0f MB)\n\n", r.Mix, r.Drawn, r.WriteEvery, 100*r.SearchCacheHits, r.SearchCacheEntries, r.ServerHeapMB)
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	row := func(cols ...string) { fmt.Fprintln(tw, "| "+strings.Join(cols, "\t| ")+"\t|") }
 	row("measure", "API", "ceiling", "ratio", "errors")
