@@ -49,7 +49,7 @@ const (
 	// nothing else of it changed (migration 00032): only the search answers that list the
 	// slot (or would list it next) change. ID is SlotChangeID's.
 	ChangeSlot = "slot"
-	ChangeAll      = "all"      // anything (a table was truncated, a notice was not understood)
+	ChangeAll  = "all" // anything (a table was truncated, a notice was not understood)
 )
 
 // Change names a row whose cached copies are stale.
