@@ -325,51 +325,75 @@ func (w *sqlText) slotFilters(s Scope, q SlotQuery) {
 // dayBounds writes conditions that follow from q's other filters and let one city's day be
 // searched as a range of the ordered city indexes rather than walked from midnight:
 //
-//   - No slot of the city that day seats the party: one probe of the index on
-//     (city_key, local_date, party_size_max), evaluated once (an InitPlan), ends the search
-//     before it reads a row. A prepared statement's generic plan cannot know the party
-//     size, so without it a party no table seats read every slot of the day.
-//   - A time window (PostgreSQL): the window's start and end in each zone the city's
-//     venues use (city_zones, migration 00024) bound starts_at. A wall time L on date d is
-//     the instant midnight + L, less the day's clock change when L is after it; so
-//     min(midnight, next midnight - 24 h) + from is at or before every slot from `from`
-//     on, and max(…) + to at or after every slot up to `to`, across DST days too. The
-//     local_time conditions stay: the bounds only narrow the range read.
+//   - PostgreSQL: the first and the last wall time of the day at which the city has an
+//     open slot of q's type, party and window (slot_day_counts, migration 00025: a few
+//     rows a day, whatever the venues), in each zone the city's venues use (city_zones,
+//     migration 00024), bound starts_at. A wall time L on date d is the instant
+//     midnight + L, less the day's clock change when L is after it; so
+//     min(midnight, next midnight - 24 h) + first is at or before every slot from
+//     `first` on, and max(…) + last + 1 minute after every slot up to `last` (local_time
+//     is the minute a slot starts in), across DST days too. Without such a slot the
+//     bounds are NULL and the search ends before it reads a row; without the counts, a
+//     party no table of the type seats read every slot of the type that day (20,000 at
+//     20,000 venues), and a search whose first match starts at 22:00 every slot before
+//     it. The counts are of open slots, pool or allocation, so they only narrow the range
+//     read; the conditions on the slots themselves stay.
+//   - SQLite: when no slot of the city that day seats the party, one probe of the index
+//     on (city_key, local_date, party_size_max), evaluated once, ends the search.
 func (w *sqlText) dayBounds(q SlotQuery) {
 	if q.City == "" || q.LocalDate == "" {
 		return
 	}
 	city := strings.ToLower(q.City)
-	if q.PartySize > 0 {
-		w.b.WriteString(" AND ")
-		w.arg(q.PartySize)
-		w.b.WriteString(" <= (SELECT max(p.party_size_max) FROM slots p WHERE p.city_key = ")
-		w.arg(city)
-		w.b.WriteString(" AND p.local_date = ")
-		w.arg(q.LocalDate)
-		w.b.WriteString(")")
-	}
 	if w.dialect != DialectPostgres {
+		if q.PartySize > 0 {
+			w.b.WriteString(" AND ")
+			w.arg(q.PartySize)
+			w.b.WriteString(" <= (SELECT max(p.party_size_max) FROM slots p WHERE p.city_key = ")
+			w.arg(city)
+			w.b.WriteString(" AND p.local_date = ")
+			w.arg(q.LocalDate)
+			w.b.WriteString(")")
+		}
 		return
 	}
+	w.b.WriteString(" AND slots.starts_at >= (SELECT min(LEAST(")
+	w.zoneMidnights(q.LocalDate)
+	w.b.WriteString(") + (")
+	w.countedTime("min", q, city)
+	w.b.WriteString("::time - time '00:00')) FROM city_zones z WHERE z.city_key = ")
+	w.arg(city)
+	w.b.WriteString(") AND slots.starts_at < (SELECT max(GREATEST(")
+	w.zoneMidnights(q.LocalDate)
+	w.b.WriteString(") + (")
+	w.countedTime("max", q, city)
+	w.b.WriteString("::time - time '00:00') + interval '1 minute') FROM city_zones z WHERE z.city_key = ")
+	w.arg(city)
+	w.b.WriteString(")")
+}
+
+// countedTime writes a subquery for the first (agg "min") or last ("max") wall time of q's
+// date at which slot_day_counts has open slots in city matching q's party, type and
+// window; NULL if it has none.
+func (w *sqlText) countedTime(agg string, q SlotQuery, city string) {
+	w.b.WriteString("(SELECT " + agg + "(c.local_time) FROM slot_day_counts c WHERE c.city_key = ")
+	w.arg(city)
+	w.and("c.local_date = ", q.LocalDate)
+	w.b.WriteString(" AND c.open_slots > 0")
+	if q.PartySize > 0 {
+		w.and("c.party_size_min <= ", q.PartySize)
+		w.and("c.party_size_max >= ", q.PartySize)
+	}
+	if q.Type != "" {
+		w.and("c.type = ", q.Type)
+	}
 	if q.TimeFrom != "" {
-		w.b.WriteString(" AND slots.starts_at >= (SELECT min(LEAST(")
-		w.zoneMidnights(q.LocalDate)
-		w.b.WriteString(") + (")
-		w.arg(q.TimeFrom)
-		w.b.WriteString("::time - time '00:00')) FROM city_zones z WHERE z.city_key = ")
-		w.arg(city)
-		w.b.WriteString(")")
+		w.and("c.local_time >= ", q.TimeFrom)
 	}
 	if q.TimeTo != "" {
-		w.b.WriteString(" AND slots.starts_at <= (SELECT max(GREATEST(")
-		w.zoneMidnights(q.LocalDate)
-		w.b.WriteString(") + (")
-		w.arg(q.TimeTo)
-		w.b.WriteString("::time - time '00:00')) FROM city_zones z WHERE z.city_key = ")
-		w.arg(city)
-		w.b.WriteString(")")
+		w.and("c.local_time <= ", q.TimeTo)
 	}
+	w.b.WriteString(")")
 }
 
 // zoneMidnights writes the two instants a day's wall times are counted from in zone

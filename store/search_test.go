@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -95,4 +96,78 @@ func TestPostgresSearchKeepsItsGenericPlan(t *testing.T) {
 	if n != 4 {
 		t.Fatalf("%d prepared searches, want 4 (with and without a time and a type)", n)
 	}
+}
+
+// TestSearchSlotsFindEveryPartyTypeAndTime searches one city's day whose start times each
+// have their own types and party ranges, after slots changed type, party range and
+// status, for every party, type and window: on PostgreSQL the first and last times the
+// day's counts (slot_day_counts) give for the query bound the range read (dayBounds),
+// and must never drop a slot the query matches.
+func TestSearchSlotsFindEveryPartyTypeAndTime(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		mustVenues(t, db, venue("ven_a", "Alpha", "New York", "French"), venue("ven_b", "Beta", "New York", "French"))
+		day := time.Date(2030, 6, 1, 16, 0, 0, 0, time.UTC) // 12:00 EDT
+		kinds := []struct {
+			typ      string
+			min, max int
+		}{{"standard", 1, 2}, {"prime", 2, 4}, {"standard", 5, 8}, {"prime", 6, 6}, {"standard", 2, 6}}
+		var slots []store.Slot
+		for _, v := range []string{"ven_a", "ven_b"} {
+			for h := range 23 { // every half hour from 12:00 to 23:00
+				k := kinds[h%len(kinds)]
+				if v == "ven_b" {
+					k = kinds[(h/2)%len(kinds)]
+				}
+				s := slot(fmt.Sprintf("slot_%s_%02d", v, h), v, day.Add(time.Duration(h)*30*time.Minute), 1)
+				s.Type, s.PartySizeMin, s.PartySizeMax = k.typ, k.min, k.max
+				slots = append(slots, s)
+			}
+		}
+		mustSlots(t, db, slots...)
+		// Changes the counts must follow: a type, a party range, a withdrawal.
+		change := func(id, set string, edit func(*store.Slot)) {
+			mustExec(t, db, "UPDATE slots SET "+set+" WHERE id = ?", id)
+			for i := range slots {
+				if slots[i].ID == id {
+					edit(&slots[i])
+				}
+			}
+		}
+		change("slot_ven_a_03", "type = 'prime'", func(s *store.Slot) { s.Type = "prime" })
+		change("slot_ven_b_20", "party_size_min = 1, party_size_max = 1", func(s *store.Slot) { s.PartySizeMin, s.PartySizeMax = 1, 1 })
+		change("slot_ven_a_22", "status = 'withdrawn'", func(s *store.Slot) { s.Status = "withdrawn" })
+		before := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		windows := [][2]string{{"", ""}, {"18:00", ""}, {"", "14:00"}, {"19:00", "20:30"}, {"22:45", ""}}
+		for party := 1; party <= 9; party++ {
+			for _, typ := range []string{"", "standard", "prime"} {
+				for _, w := range windows {
+					var want []string
+					for _, s := range slots {
+						if s.Status == "open" && s.PartySizeMin <= party && party <= s.PartySizeMax && (typ == "" || s.Type == typ) &&
+							(w[0] == "" || s.LocalTime >= w[0]) && (w[1] == "" || s.LocalTime <= w[1]) {
+							want = append(want, s.ID)
+						}
+					}
+					sort.Slice(want, func(i, j int) bool { return slotOrder(slots, want[i], want[j]) })
+					q := store.SlotQuery{City: "New York", LocalDate: "2030-06-01", PartySize: party, Type: typ, TimeFrom: w[0], TimeTo: w[1], Now: before}
+					var got []string
+					after := ""
+					for {
+						page, more, err := db.SearchSlots(ctxT(t), all, q, store.Page{Limit: 4, StartingAfter: after})
+						if err != nil {
+							t.Fatalf("%+v: %v", q, err)
+						}
+						got = append(got, ids(page, slotID)...)
+						if !more {
+							break
+						}
+						after = page[len(page)-1].ID
+					}
+					if !sameIDs(got, want) {
+						t.Fatalf("party %d type %q from %q to %q: got %v, want %v", party, typ, w[0], w[1], got, want)
+					}
+				}
+			}
+		}
+	})
 }
