@@ -241,30 +241,39 @@ func (db *DB) slotKey(ctx context.Context, s Scope, id string) (slotKey, error) 
 
 // searchSlotsSQL is the statement of SearchSlots: bookable slots matching q that s may
 // see, after the slot at after (nil: from the first), at most limit rows.
+//
+// On PostgreSQL it is planned once per connection. PostgreSQL plans a prepared
+// statement's first five executions for their values, then keeps its generic plan
+// unless those custom plans looked cheaper. Seeing the values, they did (LIMIT 21 of a
+// city's day of 80,000 slots at 20,000 venues, against the generic plan's tenth of the
+// day; a party no table seats), so every search was planned anew, which took longer than
+// running it. So the status is a literal and q's values, the cursor's and the limit are
+// scalar subqueries (value) the planner cannot see into: a custom plan is then the
+// generic plan, which reads the city's day in starts_at order and stops at the limit.
+// The partner and now in tableLeft stay plain: they only reach the allocation check,
+// one probe of a unique index whatever they are.
 func searchSlotsSQL(dialect string, s Scope, q SlotQuery, after *slotKey, limit int) (string, []any) {
-	w := sqlText{dialect: dialect}
+	w := sqlText{dialect: dialect, onePlan: true}
 	w.b.WriteString(`SELECT slots.id, slots.venue_id, slots.starts_at, slots.local_date, slots.local_time, ` +
 		`slots.duration_minutes, slots.party_size_min, slots.party_size_max, slots.seating_area, slots.type, ` +
 		`slots.price_amount, slots.price_currency, slots.price_per, slots.tables, slots.tables_taken, slots.tables_reserved, ` +
 		`slots.status, slots.created_at, slots.updated_at, slots.payment_policy, slots.payment_policy_amount, slots.payment_policy_per, ` +
 		`v.id, v.name, v.city, v.cuisine, v.time_zone, v.currency, ` +
 		`v.policy_free_hours, v.policy_fee_type, v.policy_fee_percent, v.policy_fee_amount, v.questions, v.deposit_amount, v.deposit_per, v.payment_policy ` +
-		`FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = `)
-	w.arg(slotOpen)
-	w.b.WriteString(" AND ")
+		`FROM slots JOIN venues v ON v.id = slots.venue_id WHERE slots.status = '` + slotOpen + `' AND `)
 	w.tableLeft(s.PartnerID, q.Now)
 	w.slotFilters(s, q)
 	if after != nil {
 		w.b.WriteString(" AND (slots.starts_at, slots.venue_id, slots.id) > (")
-		w.arg(dbTime(after.StartsAt))
+		w.value(dbTime(after.StartsAt), "timestamptz")
 		w.b.WriteString(", ")
-		w.arg(after.VenueID)
+		w.value(after.VenueID, "text")
 		w.b.WriteString(", ")
-		w.arg(after.ID)
+		w.value(after.ID, "text")
 		w.b.WriteString(")")
 	}
 	w.b.WriteString(" ORDER BY slots.starts_at, slots.venue_id, slots.id LIMIT ")
-	w.arg(limit)
+	w.value(limit, "bigint")
 	return w.b.String(), w.args
 }
 
@@ -292,93 +301,117 @@ func (w *sqlText) tableLeft(partnerID string, now time.Time) {
 // statement to join venues as v.
 func (w *sqlText) slotFilters(s Scope, q SlotQuery) {
 	if q.PartySize > 0 {
-		w.and("slots.party_size_min <= ", q.PartySize)
-		w.and("slots.party_size_max >= ", q.PartySize)
+		w.andValue("slots.party_size_min <= ", q.PartySize, "integer")
+		w.andValue("slots.party_size_max >= ", q.PartySize, "integer")
 	}
 	if !q.Now.IsZero() {
-		w.and("slots.starts_at > ", dbTime(q.Now))
+		w.andValue("slots.starts_at > ", dbTime(q.Now), "timestamptz")
 	}
 	w.scope(s)
 	if q.LocalDate != "" {
-		w.and("slots.local_date = ", q.LocalDate)
+		w.andValue("slots.local_date = ", q.LocalDate, "text")
 	}
 	if q.VenueID != "" {
-		w.and("slots.venue_id = ", q.VenueID)
+		w.andValue("slots.venue_id = ", q.VenueID, "text")
 	}
 	if q.City != "" {
 		city := strings.ToLower(q.City)
 		// slots.city_key is the venue's, kept by the database (migration 00005); on it
 		// the search is one range of an index on (city_key, local_date, …) instead of a
 		// scan of the date.
-		w.and("slots.city_key = ", city)
-		w.and("v.city_key = ", city)
+		w.andValue("slots.city_key = ", city, "text")
+		w.andValue("v.city_key = ", city, "text")
 	}
 	if q.Cuisine != "" {
-		w.and("v.cuisine_key = ", strings.ToLower(q.Cuisine))
+		w.andValue("v.cuisine_key = ", strings.ToLower(q.Cuisine), "text")
 	}
 	if q.TimeFrom != "" {
-		w.and("slots.local_time >= ", q.TimeFrom)
+		w.andValue("slots.local_time >= ", q.TimeFrom, "text")
 	}
 	if q.TimeTo != "" {
-		w.and("slots.local_time <= ", q.TimeTo)
+		w.andValue("slots.local_time <= ", q.TimeTo, "text")
 	}
 	w.dayBounds(q)
 	if q.SeatingArea != "" {
-		w.and("slots.seating_area = ", q.SeatingArea)
+		w.andValue("slots.seating_area = ", q.SeatingArea, "text")
 	}
 	if q.Type != "" {
-		w.and("slots.type = ", q.Type)
+		w.andValue("slots.type = ", q.Type, "text")
 	}
 }
 
 // dayBounds writes conditions that follow from q's other filters and let one city's day be
 // searched as a range of the ordered city indexes rather than walked from midnight:
 //
-//   - No slot of the city that day seats the party: one probe of the index on
-//     (city_key, local_date, party_size_max), evaluated once (an InitPlan), ends the search
-//     before it reads a row. A prepared statement's generic plan cannot know the party
-//     size, so without it a party no table seats read every slot of the day.
-//   - A time window (PostgreSQL): the window's start and end in each zone the city's
-//     venues use (city_zones, migration 00024) bound starts_at. A wall time L on date d is
-//     the instant midnight + L, less the day's clock change when L is after it; so
-//     min(midnight, next midnight - 24 h) + from is at or before every slot from `from`
-//     on, and max(…) + to at or after every slot up to `to`, across DST days too. The
-//     local_time conditions stay: the bounds only narrow the range read.
+//   - PostgreSQL: the first and the last wall time of the day at which the city has an
+//     open slot of q's type, party and window (slot_day_counts, migration 00025: a few
+//     rows a day, whatever the venues), in each zone the city's venues use (city_zones,
+//     migration 00024), bound starts_at. A wall time L on date d is the instant
+//     midnight + L, less the day's clock change when L is after it; so
+//     min(midnight, next midnight - 24 h) + first is at or before every slot from
+//     `first` on, and max(…) + last + 1 minute after every slot up to `last` (local_time
+//     is the minute a slot starts in), across DST days too. Without such a slot the
+//     bounds are NULL and the search ends before it reads a row; without the counts, a
+//     party no table of the type seats read every slot of the type that day (20,000 at
+//     20,000 venues), and a search whose first match starts at 22:00 every slot before
+//     it. The counts are of open slots, pool or allocation, so they only narrow the range
+//     read; the conditions on the slots themselves stay.
+//   - SQLite: when no slot of the city that day seats the party, one probe of the index
+//     on (city_key, local_date, party_size_max), evaluated once, ends the search.
 func (w *sqlText) dayBounds(q SlotQuery) {
 	if q.City == "" || q.LocalDate == "" {
 		return
 	}
 	city := strings.ToLower(q.City)
-	if q.PartySize > 0 {
-		w.b.WriteString(" AND ")
-		w.arg(q.PartySize)
-		w.b.WriteString(" <= (SELECT max(p.party_size_max) FROM slots p WHERE p.city_key = ")
-		w.arg(city)
-		w.b.WriteString(" AND p.local_date = ")
-		w.arg(q.LocalDate)
-		w.b.WriteString(")")
-	}
 	if w.dialect != DialectPostgres {
+		if q.PartySize > 0 {
+			w.b.WriteString(" AND ")
+			w.arg(q.PartySize)
+			w.b.WriteString(" <= (SELECT max(p.party_size_max) FROM slots p WHERE p.city_key = ")
+			w.arg(city)
+			w.b.WriteString(" AND p.local_date = ")
+			w.arg(q.LocalDate)
+			w.b.WriteString(")")
+		}
 		return
 	}
+	w.b.WriteString(" AND slots.starts_at >= (SELECT min(LEAST(")
+	w.zoneMidnights(q.LocalDate)
+	w.b.WriteString(") + (")
+	w.countedTime("min", q, city)
+	w.b.WriteString("::time - time '00:00')) FROM city_zones z WHERE z.city_key = ")
+	w.arg(city)
+	w.b.WriteString(") AND slots.starts_at < (SELECT max(GREATEST(")
+	w.zoneMidnights(q.LocalDate)
+	w.b.WriteString(") + (")
+	w.countedTime("max", q, city)
+	w.b.WriteString("::time - time '00:00') + interval '1 minute') FROM city_zones z WHERE z.city_key = ")
+	w.arg(city)
+	w.b.WriteString(")")
+}
+
+// countedTime writes a subquery for the first (agg "min") or last ("max") wall time of q's
+// date at which slot_day_counts has open slots in city matching q's party, type and
+// window; NULL if it has none.
+func (w *sqlText) countedTime(agg string, q SlotQuery, city string) {
+	w.b.WriteString("(SELECT " + agg + "(c.local_time) FROM slot_day_counts c WHERE c.city_key = ")
+	w.arg(city)
+	w.and("c.local_date = ", q.LocalDate)
+	w.b.WriteString(" AND c.open_slots > 0")
+	if q.PartySize > 0 {
+		w.and("c.party_size_min <= ", q.PartySize)
+		w.and("c.party_size_max >= ", q.PartySize)
+	}
+	if q.Type != "" {
+		w.and("c.type = ", q.Type)
+	}
 	if q.TimeFrom != "" {
-		w.b.WriteString(" AND slots.starts_at >= (SELECT min(LEAST(")
-		w.zoneMidnights(q.LocalDate)
-		w.b.WriteString(") + (")
-		w.arg(q.TimeFrom)
-		w.b.WriteString("::time - time '00:00')) FROM city_zones z WHERE z.city_key = ")
-		w.arg(city)
-		w.b.WriteString(")")
+		w.and("c.local_time >= ", q.TimeFrom)
 	}
 	if q.TimeTo != "" {
-		w.b.WriteString(" AND slots.starts_at <= (SELECT max(GREATEST(")
-		w.zoneMidnights(q.LocalDate)
-		w.b.WriteString(") + (")
-		w.arg(q.TimeTo)
-		w.b.WriteString("::time - time '00:00')) FROM city_zones z WHERE z.city_key = ")
-		w.arg(city)
-		w.b.WriteString(")")
+		w.and("c.local_time <= ", q.TimeTo)
 	}
+	w.b.WriteString(")")
 }
 
 // zoneMidnights writes the two instants a day's wall times are counted from in zone
@@ -394,6 +427,9 @@ func (w *sqlText) zoneMidnights(date string) {
 // sqlText builds a statement with its arguments, in the placeholders of the dialect.
 type sqlText struct {
 	dialect string
+	// onePlan makes value write its placeholder as a scalar subquery on PostgreSQL: see
+	// searchSlotsSQL.
+	onePlan bool
 	b       strings.Builder
 	args    []any
 }
@@ -413,6 +449,27 @@ func (w *sqlText) and(cond string, v any) {
 	w.b.WriteString(" AND ")
 	w.b.WriteString(cond)
 	w.arg(v)
+}
+
+// andValue writes " AND " cond followed by v as value writes it.
+func (w *sqlText) andValue(cond string, v any, typ string) {
+	w.b.WriteString(" AND ")
+	w.b.WriteString(cond)
+	w.value(v, typ)
+}
+
+// value appends v as the next argument. With onePlan on PostgreSQL it writes the
+// placeholder as (SELECT $n::typ), evaluated once before the scan (an InitPlan) and still
+// usable as an index bound, whose value the planner does not see, so that a custom plan
+// costs what the generic plan does (see searchSlotsSQL); otherwise it writes arg's.
+func (w *sqlText) value(v any, typ string) {
+	if !w.onePlan || w.dialect != DialectPostgres {
+		w.arg(v)
+		return
+	}
+	w.b.WriteString("(SELECT ")
+	w.arg(v)
+	w.b.WriteString("::" + typ + ")")
 }
 
 // scope restricts slots to the venues s may see, as inScope does for GORM.
