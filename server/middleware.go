@@ -28,7 +28,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := ids.New("req")
 		req := c.Request()
-		ctx := context.WithValue(contextWithRequestID(req.Context(), id), baseURLKey, c.Scheme()+"://"+req.Host)
+		ctx := withState(req.Context(), &requestState{id: id, scheme: c.Scheme(), host: req.Host})
 		// The language of the text PRIMA writes (summaries) when the guest's is unknown.
 		ctx = locale.WithAcceptLanguage(ctx, req.Header.Get("Accept-Language"))
 		c.SetRequest(req.WithContext(ctx))
@@ -109,17 +109,12 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if len(body) > 0 {
-			req = req.WithContext(context.WithValue(req.Context(), rawBodyKey, body))
-			c.SetRequest(req)
-		}
-		if accept := req.Header.Get(echo.HeaderAccept); accept != "" {
-			// For the operations that answer in more than one media type.
-			req = req.WithContext(context.WithValue(req.Context(), acceptKey, accept))
-			c.SetRequest(req)
-		}
-		op := route.Operation
 		ctx := req.Context()
+		st := stateOf(ctx)
+		st.rawBody = body
+		// For the operations that answer in more than one media type.
+		st.accept = req.Header.Get(echo.HeaderAccept)
+		op := route.Operation
 		if d, ok := s.sunsets[op]; ok {
 			d.setHeaders(c.Response().Header())
 		}
@@ -136,9 +131,7 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			if scope, _ := op.Extensions["x-required-scope"].(string); scope != "" && scope != "any" && !who.HasScope(scope) {
 				return newProblem(CodeInsufficientScope, fmt.Sprintf("This call needs the %s scope; the token has %s.", scope, strings.Join(who.Scopes, ", ")), "")
 			}
-			ctx = withPrincipal(ctx, who)
-			req = req.WithContext(ctx)
-			c.SetRequest(req)
+			st.authenticated = true // st.caller is who
 		}
 		if strings.HasPrefix(route.Path, "/v1/sandbox/") && !s.deps.Payments.SandboxActive() ||
 			strings.HasPrefix(route.Path, "/v1/webhooks/") && !s.deps.Payments.WebhooksEnabled() {
@@ -326,7 +319,8 @@ func isJSON(contentType string) bool {
 func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 	ctx := c.Request().Context()
 	addr := c.RealIP()
-	c.Set(auditCallerKey, access.Principal{}) // audited even when refused (recordAudit)
+	state := stateOf(ctx)
+	state.caller, state.authAttempted = access.Principal{}, true // audited even when refused (recordAudit)
 	if st := s.authFailures.peek(ctx, addr, "auth_failures", s.deps.AuthFailureLimit); !st.allowed {
 		return access.Principal{}, rateLimited(st, "Too many failed authentications from this address. Retry after the time in the Retry-After header.")
 	}
@@ -338,7 +332,7 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 		}
 		return access.Principal{}, p
 	}
-	c.Set(auditCallerKey, who)
+	state.caller = who
 	limit, policy := s.deps.RateLimit, "default"
 	if who.RateLimitPerSecond > 0 && who.RateLimitBurst > 0 {
 		limit, policy = RateLimit{PerSecond: who.RateLimitPerSecond, Burst: who.RateLimitBurst}, "partner"
