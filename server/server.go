@@ -187,7 +187,7 @@ func New(deps Deps) (*echo.Echo, error) {
 	if deps.TrustProxyHeaders {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
-	e.Use(s.securityHeaders, s.requestID, s.recoverPanics, s.accessLog, s.deadline, s.contract)
+	e.Use(composed(s.securityHeaders, s.requestID, s.recoverPanics, s.accessLog, s.deadline, s.contract))
 
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
 
@@ -204,6 +204,18 @@ func New(deps Deps) (*echo.Echo, error) {
 	e.GET(portal.Home+"*", docsHandler(portal.Handler()))
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, portal.Home) })
 	return e, nil
+}
+
+// composed is middleware, outermost first, as one middleware whose chain is built once.
+// Echo applies e.Use's middleware to every request anew, a closure per middleware per
+// request; composed builds them once around the handler Echo routed the request to
+// (c.Handler(): the next that Echo hands every request's chain).
+func composed(middleware ...echo.MiddlewareFunc) echo.MiddlewareFunc {
+	chain := func(c echo.Context) error { return c.Handler()(c) }
+	for i := len(middleware) - 1; i >= 0; i-- {
+		chain = middleware[i](chain)
+	}
+	return func(echo.HandlerFunc) echo.HandlerFunc { return chain }
 }
 
 func redirectTo(path string) echo.HandlerFunc {
