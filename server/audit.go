@@ -48,7 +48,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 // token could be checked (503 while the database is unreachable): attributed to the
 // token when it is known, to the client address alone when it is not. The database
 // write happens later, in a batch, off the request's path.
-func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
+func (s *Server) recordAudit(c echo.Context, start time.Time, duration time.Duration) {
 	if s.deps.Audit == nil {
 		return
 	}
@@ -67,8 +67,8 @@ func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
 		key = req.Header.Get("Idempotency-Key")
 	}
 	s.deps.Audit.Record(audit.Event{
-		OccurredAt: now().Add(-duration), PartnerID: who.AccountID(), TokenID: who.TokenID,
-		Method: req.Method, Route: c.Path(), Status: status, RequestID: RequestID(ctx),
+		OccurredAt: start, PartnerID: who.AccountID(), TokenID: who.TokenID,
+		Method: req.Method, Route: c.Path(), Status: status, RequestID: st.id,
 		IdempotencyKey: key, ClientAddr: c.RealIP(), Duration: duration,
 	})
 }

@@ -440,7 +440,12 @@ func stateOf(ctx context.Context) *requestState {
 // principal is the authenticated caller; the contract middleware guarantees one on every
 // operation that declares security.
 func principal(ctx context.Context) access.Principal {
-	if st := stateOf(ctx); st.authenticated {
+	return stateOf(ctx).principal()
+}
+
+// principal is the caller once the contract has accepted it, else an empty Principal.
+func (st *requestState) principal() access.Principal {
+	if st.authenticated {
 		return st.caller
 	}
 	return access.Principal{}
