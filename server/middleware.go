@@ -143,10 +143,11 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			strings.HasPrefix(route.Path, "/v1/webhooks/") && !s.deps.Payments.WebhooksEnabled() {
 			return echo.ErrNotFound // not mounted in this configuration
 		}
-		if p := unstorableText(req.URL.Path, pathParams, req.URL.Query(), body); p != nil {
+		query := req.URL.Query() // parsed once, for the checks and the validation alike
+		if p := unstorableText(req.URL.Path, pathParams, query, body); p != nil {
 			return p
 		}
-		if p := unknownQuery(route, req.URL.Query()); p != nil {
+		if p := unknownQuery(route, query); p != nil {
 			return p
 		}
 		if p := invalidTextProblem(req.Header.Get(echo.HeaderContentType), body); p != nil {
@@ -156,10 +157,11 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")
 		}
 		err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
-			Request:    req,
-			PathParams: pathParams,
-			Route:      route,
-			Options:    &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+			Request:     req,
+			PathParams:  pathParams,
+			QueryParams: query,
+			Route:       route,
+			Options:     validationOptions,
 		})
 		if err != nil {
 			return validationProblem(err)
@@ -173,6 +175,10 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// validationOptions are the request validation's: the contract has authenticated the
+// caller already. openapi3filter only reads them.
+var validationOptions = &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 
 // findRoute is the operation of the request and its path parameters: the one Echo routed
 // it to when the document has it, else whatever the document's router matches (nothing,
