@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/prima-dining/partner-api/gen"
-	"github.com/prima-dining/partner-api/internal/access"
 	"github.com/prima-dining/partner-api/internal/audit"
 )
 
@@ -44,38 +43,32 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 	return gen.ListAuditEvents200JSONResponse{Body: out}, nil
 }
 
-// auditCallerKey holds, in the Echo context, the caller an authentication attempt
-// identified (or an empty Principal when it identified none), so that refused
-// authentications and rate-limited requests are audited too.
-const auditCallerKey = "prima.audit.caller"
-
 // recordAudit queues the audit event of every request to an authenticated operation:
 // authenticated, refused by the authentication (401, 403, 429), or answered before its
 // token could be checked (503 while the database is unreachable): attributed to the
 // token when it is known, to the client address alone when it is not. The database
 // write happens later, in a batch, off the request's path.
-func (s *Server) recordAudit(c echo.Context, duration time.Duration) {
+func (s *Server) recordAudit(c echo.Context, start time.Time, duration time.Duration) {
 	if s.deps.Audit == nil {
 		return
 	}
 	ctx := c.Request().Context()
 	status := c.Response().Status
-	who := principal(ctx)
-	if who.TokenID == "" {
-		caller, attempted := c.Get(auditCallerKey).(access.Principal)
-		if !attempted {
-			return // a public operation, or a path the document does not describe
-		}
-		who = caller
+	// The caller of an authentication attempt: the principal once accepted, else who
+	// was refused (or an empty Principal, by client address alone).
+	st := stateOf(ctx)
+	if !st.authAttempted {
+		return // a public operation, or a path the document does not describe
 	}
+	who := st.caller
 	req := c.Request()
 	key := ""
 	if req.Method == http.MethodPost {
 		key = req.Header.Get("Idempotency-Key")
 	}
 	s.deps.Audit.Record(audit.Event{
-		OccurredAt: now().Add(-duration), PartnerID: who.AccountID(), TokenID: who.TokenID,
-		Method: req.Method, Route: c.Path(), Status: status, RequestID: RequestID(ctx),
+		OccurredAt: start, PartnerID: who.AccountID(), TokenID: who.TokenID,
+		Method: req.Method, Route: c.Path(), Status: status, RequestID: st.id,
 		IdempotencyKey: key, ClientAddr: c.RealIP(), Duration: duration,
 	})
 }

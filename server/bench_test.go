@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -60,5 +61,39 @@ func BenchmarkGetVenue(b *testing.B) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
+	}
+}
+
+// BenchmarkGetVenueHandler is BenchmarkGetVenue without the loopback connection, the
+// client and the test harness's response validation: the Echo server alone answers
+// each request in process, so ns/op and allocs/op are the server's own time and
+// allocations per request. cpu-ns/op is the process's CPU time (user and system, every
+// thread: the garbage collector and the audit log's batched writes too) per request,
+// which other work on the machine inflates less than ns/op (Unix only):
+// go test -run '^$' -bench GetVenueHandler -benchmem -cpuprofile cpu.out ./server
+func BenchmarkGetVenueHandler(b *testing.B) {
+	db := storetest.OpenSQLite(b)
+	storetest.Listen(b, db)
+	if _, _, err := demo.Seed(context.Background(), db, demo.Options{Days: 1}); err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}))
+	vs, _, err := db.ListVenues(context.Background(), store.Scope{AllVenues: true}, store.VenueFilter{}, store.Page{Limit: 1})
+	if err != nil || len(vs) == 0 {
+		b.Fatalf("a venue: %v", err)
+	}
+	req := httptest.NewRequest("GET", "/v1/venues/"+vs[0].ID, nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	b.ResetTimer()
+	cpu := processCPU(b)
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("get venue: %d %s", rec.Code, rec.Body)
+		}
+	}
+	if cpu >= 0 {
+		b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }

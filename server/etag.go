@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 )
@@ -47,10 +48,13 @@ func CachePolicies() map[string]string { return maps.Clone(cachePolicies) }
 func (s *Server) conditional(c echo.Context, policy string, next echo.HandlerFunc) error {
 	res := c.Response()
 	w := res.Writer
-	held := &heldAnswer{ResponseWriter: w}
+	held := &heldAnswer{ResponseWriter: w, body: heldBodies.Get().(*bytes.Buffer)}
 	res.Writer = held
 	err := next(c)
 	res.Writer = w
+	// Reused once the answer is out, and only if the handler returned: after a panic
+	// the writer is still held (the error answer goes there), so its buffer is dropped.
+	defer releaseHeldBody(held.body)
 	if held.status == 0 {
 		return err // nothing written: the error handler answers
 	}
@@ -83,7 +87,24 @@ func (s *Server) conditional(c echo.Context, policy string, next echo.HandlerFun
 type heldAnswer struct {
 	http.ResponseWriter
 	status int
-	body   bytes.Buffer
+	body   *bytes.Buffer // from heldBodies
+}
+
+// heldBodies are the buffers conditional holds answers in, reused from one request to
+// the next: each answer is copied out (or dropped, for a 304) before its buffer goes
+// back, where a new buffer would grow through several allocations per answer.
+var heldBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxHeldBody is the largest buffer kept for reuse: a rare long answer (a full page of
+// slots) does not pin its memory in the pool.
+const maxHeldBody = 64 << 10
+
+func releaseHeldBody(b *bytes.Buffer) {
+	if b.Cap() > maxHeldBody {
+		return
+	}
+	b.Reset()
+	heldBodies.Put(b)
 }
 
 func (a *heldAnswer) WriteHeader(status int) {

@@ -335,7 +335,7 @@ func (s *Server) GetCancellationQuote(ctx context.Context, req gen.GetCancellati
 // ReceiveStripeWebhook implements gen.StrictServerInterface. The signature covers the
 // exact bytes Stripe sent, so the handler verifies the raw body, not the decoded one.
 func (s *Server) ReceiveStripeWebhook(ctx context.Context, req gen.ReceiveStripeWebhookRequestObject) (gen.ReceiveStripeWebhookResponseObject, error) {
-	raw, _ := ctx.Value(rawBodyKey).([]byte)
+	raw := stateOf(ctx).rawBody
 	duplicate, err := s.deps.Payments.HandleStripeWebhook(ctx, raw, req.Params.StripeSignature)
 	if err != nil {
 		return nil, err // 400 for a bad signature; a 500 makes Stripe deliver the event again

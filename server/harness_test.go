@@ -40,8 +40,11 @@ type env struct {
 	// inventory is the venue operators' service (/v1/operator/…).
 	inventory *inventory.Service
 	srv       *httptest.Server
-	token     string // a partner token with every scope
-	client    *client.ClientWithResponses
+	// handler is the Echo server srv serves (behind the response validation), for
+	// benchmarks of the server's own cost.
+	handler http.Handler
+	token   string // a partner token with every scope
+	client  *client.ClientWithResponses
 }
 
 type envConfig struct {
@@ -201,6 +204,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = h
 	e.srv = httptest.NewServer(validatingHandler(t, h))
 	t.Cleanup(e.srv.Close)
 	e.token = e.newToken("acme-rewards", access.AllScopes...)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -28,7 +29,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := ids.New("req")
 		req := c.Request()
-		ctx := context.WithValue(contextWithRequestID(req.Context(), id), baseURLKey, c.Scheme()+"://"+req.Host)
+		ctx := withState(req.Context(), &requestState{id: id, scheme: c.Scheme(), host: req.Host})
 		// The language of the text PRIMA writes (summaries) when the guest's is unknown.
 		ctx = locale.WithAcceptLanguage(ctx, req.Header.Get("Accept-Language"))
 		c.SetRequest(req.WithContext(ctx))
@@ -77,18 +78,23 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // answer now, so the logged status is the one sent
 		}
 		ctx := c.Request().Context()
-		// The route template, never the raw path: ids must not become label values.
+		// One clock read for the metric, the audit event and the line alike. The route
+		// template, never the raw path: ids must not become label values.
 		took := now().Sub(start)
 		s.deps.Metrics.ObserveRequest(c.Request().Method, c.Path(), c.Response().Status, took)
-		s.recordAudit(c, took)
-		s.log.InfoContext(ctx, "request",
-			"request_id", RequestID(ctx),
-			"method", c.Request().Method,
-			"route", c.Path(),
-			"status", c.Response().Status,
-			"duration_ms", float64(now().Sub(start).Microseconds())/1000,
-			"partner_id", principal(ctx).PartnerID,
-			"token_id", principal(ctx).TokenID,
+		s.recordAudit(c, start, took)
+		// Attrs, not key-value pairs: nothing is boxed, and nothing is built when the
+		// level filters the line out.
+		st := stateOf(ctx)
+		who := st.principal()
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("request_id", st.id),
+			slog.String("method", c.Request().Method),
+			slog.String("route", c.Path()),
+			slog.Int("status", c.Response().Status),
+			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
+			slog.String("partner_id", who.PartnerID),
+			slog.String("token_id", who.TokenID),
 		)
 		return nil
 	}
@@ -109,17 +115,12 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if len(body) > 0 {
-			req = req.WithContext(context.WithValue(req.Context(), rawBodyKey, body))
-			c.SetRequest(req)
-		}
-		if accept := req.Header.Get(echo.HeaderAccept); accept != "" {
-			// For the operations that answer in more than one media type.
-			req = req.WithContext(context.WithValue(req.Context(), acceptKey, accept))
-			c.SetRequest(req)
-		}
-		op := route.Operation
 		ctx := req.Context()
+		st := stateOf(ctx)
+		st.rawBody = body
+		// For the operations that answer in more than one media type.
+		st.accept = req.Header.Get(echo.HeaderAccept)
+		op := route.Operation
 		if d, ok := s.sunsets[op]; ok {
 			d.setHeaders(c.Response().Header())
 		}
@@ -136,18 +137,17 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			if scope, _ := op.Extensions["x-required-scope"].(string); scope != "" && scope != "any" && !who.HasScope(scope) {
 				return newProblem(CodeInsufficientScope, fmt.Sprintf("This call needs the %s scope; the token has %s.", scope, strings.Join(who.Scopes, ", ")), "")
 			}
-			ctx = withPrincipal(ctx, who)
-			req = req.WithContext(ctx)
-			c.SetRequest(req)
+			st.authenticated = true // st.caller is who
 		}
 		if strings.HasPrefix(route.Path, "/v1/sandbox/") && !s.deps.Payments.SandboxActive() ||
 			strings.HasPrefix(route.Path, "/v1/webhooks/") && !s.deps.Payments.WebhooksEnabled() {
 			return echo.ErrNotFound // not mounted in this configuration
 		}
-		if p := unstorableText(req.URL.Path, pathParams, req.URL.Query(), body); p != nil {
+		query := req.URL.Query() // parsed once, for the checks and the validation alike
+		if p := unstorableText(req.URL.Path, pathParams, query, body); p != nil {
 			return p
 		}
-		if p := unknownQuery(route, req.URL.Query()); p != nil {
+		if p := unknownQuery(route, query); p != nil {
 			return p
 		}
 		if p := invalidTextProblem(req.Header.Get(echo.HeaderContentType), body); p != nil {
@@ -157,10 +157,11 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")
 		}
 		err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
-			Request:    req,
-			PathParams: pathParams,
-			Route:      route,
-			Options:    &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+			Request:     req,
+			PathParams:  pathParams,
+			QueryParams: query,
+			Route:       route,
+			Options:     validationOptions,
 		})
 		if err != nil {
 			return validationProblem(err)
@@ -174,6 +175,10 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// validationOptions are the request validation's: the contract has authenticated the
+// caller already. openapi3filter only reads them.
+var validationOptions = &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 
 // findRoute is the operation of the request and its path parameters: the one Echo routed
 // it to when the document has it, else whatever the document's router matches (nothing,
@@ -326,7 +331,8 @@ func isJSON(contentType string) bool {
 func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 	ctx := c.Request().Context()
 	addr := c.RealIP()
-	c.Set(auditCallerKey, access.Principal{}) // audited even when refused (recordAudit)
+	state := stateOf(ctx)
+	state.caller, state.authAttempted = access.Principal{}, true // audited even when refused (recordAudit)
 	if st := s.authFailures.peek(ctx, addr, "auth_failures", s.deps.AuthFailureLimit); !st.allowed {
 		return access.Principal{}, rateLimited(st, "Too many failed authentications from this address. Retry after the time in the Retry-After header.")
 	}
@@ -338,7 +344,7 @@ func (s *Server) authenticate(c echo.Context) (access.Principal, error) {
 		}
 		return access.Principal{}, p
 	}
-	c.Set(auditCallerKey, who)
+	state.caller = who
 	limit, policy := s.deps.RateLimit, "default"
 	if who.RateLimitPerSecond > 0 && who.RateLimitBurst > 0 {
 		limit, policy = RateLimit{PerSecond: who.RateLimitPerSecond, Burst: who.RateLimitBurst}, "partner"

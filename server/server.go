@@ -187,7 +187,7 @@ func New(deps Deps) (*echo.Echo, error) {
 	if deps.TrustProxyHeaders {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
-	e.Use(s.securityHeaders, s.requestID, s.recoverPanics, s.accessLog, s.deadline, s.contract)
+	e.Use(composed(s.securityHeaders, s.requestID, s.recoverPanics, s.accessLog, s.deadline, s.contract))
 
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
 
@@ -204,6 +204,18 @@ func New(deps Deps) (*echo.Echo, error) {
 	e.GET(portal.Home+"*", docsHandler(portal.Handler()))
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, portal.Home) })
 	return e, nil
+}
+
+// composed is middleware, outermost first, as one middleware whose chain is built once.
+// Echo applies e.Use's middleware to every request anew, a closure per middleware per
+// request; composed builds them once around the handler Echo routed the request to
+// (c.Handler(): the next that Echo hands every request's chain).
+func composed(middleware ...echo.MiddlewareFunc) echo.MiddlewareFunc {
+	chain := func(c echo.Context) error { return c.Handler()(c) }
+	for i := len(middleware) - 1; i >= 0; i-- {
+		chain = middleware[i](chain)
+	}
+	return func(echo.HandlerFunc) echo.HandlerFunc { return chain }
 }
 
 func redirectTo(path string) echo.HandlerFunc {
@@ -387,25 +399,56 @@ func slicesDeleteTag(tags openapi3.Tags, name string) openapi3.Tags {
 	return out
 }
 
-type ctxKey int
+// requestState is what the middleware learns about a request, in the one value its
+// context carries from requestID on: the chain fills it in as it goes, where a context
+// value (and a copy of the request) per item would cost an allocation or two each.
+// Only the middleware writes it, before the handler runs; the accessors below read it.
+type requestState struct {
+	id string
+	// scheme and host make the request's own base URL (publicURL), joined only when an
+	// answer needs it.
+	scheme, host string
+	// rawBody is the body as sent (the Stripe webhook's signature covers these bytes).
+	rawBody []byte
+	// accept is the Accept header, for the operations that answer in more than one
+	// media type.
+	accept string
+	// caller is who an authentication attempt identified (an empty Principal when it
+	// identified none; authAttempted says there was an attempt), so that refused and
+	// rate-limited requests are audited too (recordAudit). authenticated says the
+	// contract accepted the caller (token, kind and scope): the request's principal.
+	caller                       access.Principal
+	authAttempted, authenticated bool
+}
 
-const (
-	principalKey ctxKey = iota
-	requestIDKey
-	baseURLKey
-	rawBodyKey
-	acceptKey
-)
+type stateKey struct{}
 
-func withPrincipal(ctx context.Context, p access.Principal) context.Context {
-	return context.WithValue(ctx, principalKey, p)
+// withState is ctx carrying st.
+func withState(ctx context.Context, st *requestState) context.Context {
+	return context.WithValue(ctx, stateKey{}, st)
+}
+
+// stateOf is the state of the request ctx belongs to; outside a request, an empty one
+// that nothing keeps.
+func stateOf(ctx context.Context) *requestState {
+	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
+		return st
+	}
+	return &requestState{}
 }
 
 // principal is the authenticated caller; the contract middleware guarantees one on every
 // operation that declares security.
 func principal(ctx context.Context) access.Principal {
-	p, _ := ctx.Value(principalKey).(access.Principal)
-	return p
+	return stateOf(ctx).principal()
+}
+
+// principal is the caller once the contract has accepted it, else an empty Principal.
+func (st *requestState) principal() access.Principal {
+	if st.authenticated {
+		return st.caller
+	}
+	return access.Principal{}
 }
 
 // partner is the caller as the booking layer knows it.
@@ -416,8 +459,7 @@ func partner(ctx context.Context) booking.Partner {
 
 // RequestID returns the id of the request ctx belongs to.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	return stateOf(ctx).id
 }
 
 // handleError is Echo's error handler and the one place an error becomes an answer:
@@ -496,8 +538,10 @@ func (s *Server) publicURL(ctx context.Context) string {
 	if s.deps.PublicURL != "" {
 		return s.deps.PublicURL
 	}
-	base, _ := ctx.Value(baseURLKey).(string)
-	return base
+	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
+		return st.scheme + "://" + st.host
+	}
+	return ""
 }
 
 // servedSpec is a document this server publishes (doc: the partner or the operator

@@ -59,7 +59,7 @@ func (s *Server) GetSettlementReport(ctx context.Context, req gen.GetSettlementR
 // wantsCSV reports whether the request's Accept prefers text/csv to JSON: it names
 // text/csv, and names it before any JSON type.
 func wantsCSV(ctx context.Context) bool {
-	accept, _ := ctx.Value(acceptKey).(string)
+	accept := stateOf(ctx).accept
 	for _, part := range strings.Split(accept, ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {

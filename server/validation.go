@@ -18,10 +18,6 @@ func init() {
 	openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(`^[^\s@]+@[^\s@]+\.[^\s@]+$`))
 }
 
-func contextWithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
-}
-
 func contextWithoutCancel(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // jsonObject reports whether body is one JSON object.
