@@ -154,6 +154,29 @@ func errorTestServer(t *testing.T) (*echo.Echo, *error) {
 	return e, &next
 }
 
+// A handler that panics after writing part of a cacheable answer (held by conditional
+// for its ETag) gets the 500 in the error format, not the empty 200 it got when the held
+// writer stayed in place.
+func TestPanicInACacheableAnswerIsA500(t *testing.T) {
+	e, _ := errorTestServer(t)
+	s := &Server{}
+	e.GET("/v1/held", func(c echo.Context) error {
+		return s.conditional(c, "private, max-age=0", func(c echo.Context) error {
+			c.Response().WriteHeader(http.StatusOK)
+			_, _ = c.Response().Write([]byte(`{"object":"partial"`))
+			panic("the handler fails half way")
+		})
+	})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/held", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"internal_error"`) {
+		t.Fatalf("status %d, body %q; want 500 internal_error", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "partial") || rec.Header().Get("ETag") != "" {
+		t.Fatalf("the held part of the answer was sent: %q, ETag %q", rec.Body, rec.Header().Get("ETag"))
+	}
+}
+
 // TestDomainErrorsFromHandlersRenderTheirCode returns each kind of error from a handler
 // and checks the answer: status, code, type and param from the catalogue, the extra
 // headers and fields, the request id and doc_url, and a body the spec's ErrorResponse schema

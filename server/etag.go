@@ -50,10 +50,17 @@ func (s *Server) conditional(c echo.Context, policy string, next echo.HandlerFun
 	w := res.Writer
 	held := &heldAnswer{ResponseWriter: w, body: heldBodies.Get().(*bytes.Buffer)}
 	res.Writer = held
+	defer func() {
+		if res.Writer == held {
+			// The handler panicked: nothing it wrote was sent, so the response is
+			// given back unwritten, for recoverPanics' 500 to reach the client (its
+			// buffer is dropped, not reused: the handler may still hold it).
+			res.Writer, res.Committed, res.Status, res.Size = w, false, http.StatusOK, 0
+		}
+	}()
 	err := next(c)
 	res.Writer = w
-	// Reused once the answer is out, and only if the handler returned: after a panic
-	// the writer is still held (the error answer goes there), so its buffer is dropped.
+	// Reused once the answer is out, and only if the handler returned.
 	defer releaseHeldBody(held.body)
 	if held.status == 0 {
 		return err // nothing written: the error handler answers
