@@ -33,7 +33,8 @@ type AuditFilter struct {
 	Since     time.Time
 }
 
-// InsertAuditEvents writes a batch of events in one statement per insertBatch rows.
+// InsertAuditEvents writes a batch of events: in one statement on PostgreSQL, in one per
+// sqliteAuditBatch rows on SQLite.
 // Rows whose id is already stored are skipped, so a batch whose insert committed but
 // whose answer was lost (a terminated connection) can be written again.
 func (db *DB) InsertAuditEvents(ctx context.Context, events []AuditEvent) error {
@@ -46,8 +47,14 @@ func (db *DB) InsertAuditEvents(ctx context.Context, events []AuditEvent) error 
 	if db.dialect == DialectPostgres {
 		return wrap("insert audit events", db.insertAuditEventsPostgres(ctx, events))
 	}
-	return wrap("insert audit events", db.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(events, insertBatch).Error)
+	return wrap("insert audit events", db.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(events, sqliteAuditBatch).Error)
 }
+
+// sqliteAuditBatch is how many audit events one SQLite INSERT writes: binding a
+// statement's parameters costs the SQLite driver more than linearly in their number, so
+// a batch of 500 events (5,500 parameters) in one statement took twice as long as in
+// statements of 100 (BenchmarkInsertAuditEvents: 17 against 8.3–9.3 ms the 500 events).
+const sqliteAuditBatch = 100
 
 // ListAuditEvents lists events newest first, a page at a time; ErrNotFound when
 // StartingAfter is not an event of this list's partner.

@@ -276,3 +276,28 @@ func BenchmarkGetOutboxMessage(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkInsertAuditEvents writes a full batch of the audit log (500 events, the
+// audit writer's default batch), as a busy server does every few hundred requests.
+func BenchmarkInsertAuditEvents(b *testing.B) {
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			db := be.Open(b)
+			ctx := b.Context()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				events := make([]store.AuditEvent, 500)
+				for j := range events {
+					events[j] = store.AuditEvent{
+						ID: fmt.Sprintf("aud_%d_%d", i, j), OccurredAt: t0, PartnerID: "ptn_b", TokenID: "tok_b",
+						Method: "GET", Route: "/v1/venues/:venue_id", Status: 200, RequestID: fmt.Sprintf("req_%d_%d", i, j),
+						ClientAddr: "127.0.0.1", DurationMS: 0.4,
+					}
+				}
+				if err := db.InsertAuditEvents(ctx, events); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -69,6 +71,28 @@ func TestPurgeFinishedDeletesOnlyWhatIsOldAndDone(t *testing.T) {
 		// Zero keeps everything.
 		if got, err := db.PurgeFinished(ctx, t0.Add(1000*24*time.Hour), store.Retention{}); err != nil || len(got) != 0 {
 			t.Fatalf("zero retention purged %v, %v", got, err)
+		}
+	})
+}
+
+// A batch of audit events larger than one statement's is written whole, and written
+// again (a batch whose commit's answer was lost) adds nothing.
+func TestAuditEventsBatchIsWrittenWholeOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		events := make([]store.AuditEvent, 250)
+		for i := range events {
+			events[i] = store.AuditEvent{
+				ID: fmt.Sprintf("aud_batch_%03d", i), OccurredAt: t0, PartnerID: "ptn_a", TokenID: "tok_a",
+				Method: "GET", Route: "/v1/venues", Status: 200, RequestID: fmt.Sprintf("req_%d", i),
+			}
+		}
+		for range 2 {
+			if err := db.InsertAuditEvents(ctxT(t), slices.Clone(events)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := countRows(t, db, "audit_events", "id LIKE 'aud_batch_%'"); n != 250 {
+			t.Fatalf("%d audit events stored, want 250", n)
 		}
 	})
 }
