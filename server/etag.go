@@ -70,8 +70,12 @@ func (s *Server) conditional(c echo.Context, policy string, next echo.HandlerFun
 		_, _ = w.Write(held.body.Bytes())
 		return err
 	}
-	etag := strongETag(held.body.Bytes())
 	h := w.Header()
+	etag := h.Get(heldETag)
+	if etag == "" {
+		etag = strongETag(held.body.Bytes())
+	}
+	h.Del(heldETag)
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", policy)
 	h.Add("Vary", "Authorization, Accept-Language")
@@ -89,6 +93,12 @@ func (s *Server) conditional(c echo.Context, policy string, next echo.HandlerFun
 	}
 	return err
 }
+
+// heldETag is the header in which a handler that already knows strongETag of its
+// answer's body (encodedPage, from a cached search answer) hands it to conditional,
+// which then does not hash the body again. conditional removes it before the answer
+// is sent.
+const heldETag = "Prima-Held-Etag"
 
 // heldAnswer keeps a handler's status and body; its headers are the real ones.
 type heldAnswer struct {

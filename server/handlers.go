@@ -57,15 +57,30 @@ func (s *Server) SearchAvailability(ctx context.Context, req gen.SearchAvailabil
 		SeatingArea: deref(p.SeatingArea),
 		Type:        string(deref(p.Type)),
 	}
-	slots, more, err := s.deps.Reservations.Search(ctx, partner(ctx), q, page(p.Limit, p.StartingAfter))
+	found, err := s.deps.Reservations.Search(ctx, partner(ctx), q, page(p.Limit, p.StartingAfter))
 	if err != nil {
 		return nil, err
 	}
-	out := gen.SlotList{Object: gen.SlotListObjectList, HasMore: more, Data: make([]gen.Slot, 0, len(slots))}
-	for _, sl := range slots {
-		out.Data = append(out.Data, slotToAPI(sl, locale.For(ctx, "")))
+	// A cached answer keeps its encoding in each language it was asked in.
+	lang := locale.Pick("", locale.AcceptLanguage(ctx))
+	memoKey := "page:" + lang.String()
+	if enc, ok := found.Memo.Load(memoKey); ok {
+		return enc.(encodedPage), nil
 	}
-	return slotPage(out), nil
+	pr := locale.Printer(lang)
+	out := gen.SlotList{Object: gen.SlotListObjectList, HasMore: found.More, Data: make([]gen.Slot, 0, len(found.Slots))}
+	for _, sl := range found.Slots {
+		out.Data = append(out.Data, slotToAPI(sl, pr))
+	}
+	if found.Memo == nil {
+		return slotPage(out), nil
+	}
+	enc, err := encodePage(out)
+	if err != nil {
+		return nil, err
+	}
+	found.Memo.Store(memoKey, enc)
+	return enc, nil
 }
 
 // GetAvailabilityCalendar implements gen.StrictServerInterface.

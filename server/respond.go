@@ -24,6 +24,37 @@ func (p slotPage) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
 
 var _ gen.SearchAvailabilityResponseObject = slotPage{}
 
+// encodedPage is a slotPage already encoded, with its ETag: what a cached search answer
+// keeps of its encoding (in its booking.Memo, by language), so a search answered from
+// the cache is neither converted, encoded nor hashed again.
+type encodedPage struct {
+	body []byte // as writeJSON writes gen.SlotList
+	etag string // strongETag(body)
+}
+
+// encodePage encodes p as slotPage would, and its ETag.
+func encodePage(p gen.SlotList) (encodedPage, error) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(p); err != nil {
+		return encodedPage{}, err
+	}
+	return encodedPage{body: buf.Bytes(), etag: strongETag(buf.Bytes())}, nil
+}
+
+// VisitSearchAvailabilityResponse implements gen.SearchAvailabilityResponseObject. The
+// ETag it sets is the one conditional would compute from the body (see heldETag).
+func (p encodedPage) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(p.body)))
+	h.Set(heldETag, p.etag)
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(p.body)
+	return err
+}
+
+var _ gen.SearchAvailabilityResponseObject = encodedPage{}
+
 // jsonBuffers are encoding buffers reused across answers.
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 

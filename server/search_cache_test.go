@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +115,57 @@ func TestSearchAnswersFollowEverySlotChange(t *testing.T) {
 		decode(t, status, http.StatusOK, body, nil)
 		if left, _ := search(day); left != 4 {
 			t.Fatalf("the search right after the cancel: tables_left %d, want 4", left)
+		}
+	})
+
+	t.Run("an answer from the cache is the same answer", func(t *testing.T) {
+		get := func(limit int, lang string, headers ...string) (int, http.Header, []byte, bool) {
+			t.Helper()
+			path := "/v1/availability?party_size=2&date=" + day.LocalDate + "&city=" + url.QueryEscape(city) + "&limit=" + strconv.Itoa(limit)
+			hits := e.cacheHits("searches")
+			status, h, body := e.do("GET", path, e.token, "", append([]string{"Accept-Language", lang}, headers...)...)
+			return status, h, body, e.cacheHits("searches") == hits+1
+		}
+		// A page size not asked before: its first answer is read from the database, the
+		// second served from the cache (unless a late notice of an earlier write dropped
+		// it in between: then the next page size).
+		var (
+			limit  int
+			h1, h2 http.Header
+			b1, b2 []byte
+		)
+		for limit = 9; ; limit++ {
+			if limit > 19 {
+				t.Fatal("no page size gave an answer from the database, then one from the cache")
+			}
+			var s1, s2 int
+			var cached1, cached2 bool
+			s1, h1, b1, cached1 = get(limit, "en")
+			s2, h2, b2, cached2 = get(limit, "en")
+			if s1 != http.StatusOK || s2 != http.StatusOK {
+				t.Fatalf("statuses %d, %d", s1, s2)
+			}
+			if !cached1 && cached2 {
+				break
+			}
+		}
+		if !bytes.Equal(b1, b2) || h1.Get("ETag") == "" || h1.Get("ETag") != h2.Get("ETag") || h2.Get("Content-Length") != strconv.Itoa(len(b2)) {
+			t.Fatalf("the cache's answer differs from the database's:\n%s ETag %s\n%s ETag %s", b1, h1.Get("ETag"), b2, h2.Get("ETag"))
+		}
+		for _, h := range []http.Header{h1, h2} {
+			if h.Get("Prima-Held-Etag") != "" {
+				t.Fatal("the internal ETag header was sent")
+			}
+		}
+		if s, _, b, _ := get(limit, "en", "If-None-Match", h2.Get("ETag")); s != http.StatusNotModified || len(b) != 0 {
+			t.Fatalf("revalidating a cached answer: %d %q, want 304", s, b)
+		}
+		// Each language keeps its own encoding.
+		_, _, fr1, fr1Cached := get(limit, "fr")
+		_, _, fr2, fr2Cached := get(limit, "fr")
+		_, _, en3, en3Cached := get(limit, "en")
+		if fr1Cached && fr2Cached && en3Cached && (!bytes.Equal(fr1, fr2) || !bytes.Equal(en3, b1)) {
+			t.Fatalf("French answers equal %v; English after French equal %v", bytes.Equal(fr1, fr2), bytes.Equal(en3, b1))
 		}
 	})
 

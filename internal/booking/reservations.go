@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prima-dining/partner-api/internal/idempotency"
@@ -51,36 +52,63 @@ func (s *Reservations) GetVenue(ctx context.Context, p Partner, id string) (Venu
 	return VenueFromRow(row), nil
 }
 
+// SearchPage is a page of Search.
+type SearchPage struct {
+	Slots []Slot
+	More  bool
+	// Memo is where a caller keeps what it derives from the page (the server, its
+	// encoding) while the page is a cached answer; nil when it is not one.
+	Memo *Memo
+}
+
+// Memo keeps what callers derive from one cached search answer, by key (the server's
+// encoding of it in a language). It lives as long as the answer is served and is
+// dropped with it, so what it holds is never staler than the answer. It is safe for
+// concurrent use, and a nil Memo keeps nothing.
+type Memo struct{ m sync.Map }
+
+// Load returns the value kept under key.
+func (m *Memo) Load(key string) (any, bool) {
+	if m == nil {
+		return nil, false
+	}
+	return m.m.Load(key)
+}
+
+// Store keeps v under key.
+func (m *Memo) Store(key string, v any) {
+	if m != nil {
+		m.m.Store(key, v)
+	}
+}
+
 // Search lists bookable slots. q.Now is set here. The read replica may serve it
 // (store.OwnWrites): the availability it shows may be a moment old, never older than the
 // partner's own writes through this process; a hold decides on the primary.
-func (s *Reservations) Search(ctx context.Context, p Partner, q store.SlotQuery, page store.Page) ([]Slot, bool, error) {
+func (s *Reservations) Search(ctx context.Context, p Partner, q store.SlotQuery, page store.Page) (SearchPage, error) {
 	if q.TimeFrom != "" && q.TimeTo != "" && q.TimeTo < q.TimeFrom {
-		return nil, false, &ParamError{Param: "time_to", Message: "time_to must not be before time_from."}
+		return SearchPage{}, &ParamError{Param: "time_to", Message: "time_to must not be before time_from."}
 	}
 	key := newSearchKey(p, q, page)
-	if slots, more, ok := s.searches.get(key); ok {
-		return slots, more, nil
+	if hit, ok := s.searches.get(key); ok {
+		return hit, nil
 	}
 	ticket := s.searches.begin()
 	q.Now = s.now()
-	var (
-		slots []Slot
-		more  bool
-	)
+	var out SearchPage
 	err := s.db.Read(ctx, p.ID, store.OwnWrites, func(r *store.DB) error {
 		found, err := r.SearchSlotsPage(ctx, scope(p), q, page)
 		if err != nil {
 			return err
 		}
-		slots, more = slotsFromRows(found.Slots), found.More
-		s.searches.put(ticket, key, found, slots) // before the partner's own allocations are counted in
-		return countOwnAllocations(ctx, r, p, slots, q.Now)
+		out = SearchPage{Slots: slotsFromRows(found.Slots), More: found.More}
+		s.searches.put(ticket, key, found, out.Slots) // before the partner's own allocations are counted in
+		return countOwnAllocations(ctx, r, p, out.Slots, q.Now)
 	})
 	if err != nil {
-		return nil, false, PageError(err, page)
+		return SearchPage{}, PageError(err, page)
 	}
-	return slots, more, nil
+	return out, nil
 }
 
 // HoldRequest is what a partner asks to hold.

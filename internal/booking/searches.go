@@ -53,8 +53,10 @@ type searches struct {
 const DefaultSearchTTL = 30 * time.Second
 
 // maxSearchAnswers bounds the answers a process keeps: about 20 KB each for a page of 20
-// slots (376 bytes of Slot and its text each), so at most about 100 MB.
-const maxSearchAnswers = 5_000
+// slots (376 bytes of Slot and its text each), and about 10 KB more for the server's
+// encoding of it in each language it was asked in (SearchPage.Memo), so at most about
+// 120 MB.
+const maxSearchAnswers = 4_000
 
 // searchKey is one partner's query, page included (Now is zero: an answer's age is
 // bounded by its TTL instead).
@@ -80,6 +82,7 @@ type searchAnswer struct {
 	slots []Slot
 	more  bool
 	next  string // the id of the slot the next page starts with (store.SlotPage.Next)
+	memo  *Memo  // what callers derive from the answer (SearchPage.Memo)
 }
 
 // lists reports whether the answer shows the slot id, or its next page starts with it.
@@ -120,16 +123,16 @@ func newSearchKey(p Partner, q store.SlotQuery, page store.Page) searchKey {
 	return searchKey{partnerID: p.ID, allVenues: p.AllVenues, query: q, page: page}
 }
 
-// get returns a copy of the answer to key, if one may be served.
-func (s *searches) get(key searchKey) ([]Slot, bool, bool) {
+// get returns a copy of the answer to key, with its memo, if one may be served.
+func (s *searches) get(key searchKey) (SearchPage, bool) {
 	if s == nil {
-		return nil, false, false
+		return SearchPage{}, false
 	}
 	a, ok := s.cache.Get(key)
 	if !ok {
-		return nil, false, false
+		return SearchPage{}, false
 	}
-	return slices.Clone(a.slots), a.more, true
+	return SearchPage{Slots: slices.Clone(a.slots), More: a.more, Memo: a.memo}, true
 }
 
 // begin is the ticket of a search about to read the database.
@@ -159,7 +162,7 @@ func (s *searches) put(t cache.Ticket, key searchKey, page store.SlotPage, slots
 			until = sl.StartsAt
 		}
 	}
-	s.cache.PutUntil(t, key, searchAnswer{slots: slices.Clone(slots), more: page.More, next: page.Next}, until)
+	s.cache.PutUntil(t, key, searchAnswer{slots: slices.Clone(slots), more: page.More, next: page.Next, memo: &Memo{}}, until)
 }
 
 // changed drops the answers of a city and day: what any change of a slot there can
