@@ -41,17 +41,8 @@ func BenchmarkSearchAvailability(b *testing.B) {
 // them, as in make bench's overhead phase), through the real router:
 // go test -run '^$' -bench GetVenue -benchmem -cpuprofile cpu.out ./server
 func BenchmarkGetVenue(b *testing.B) {
-	db := storetest.OpenSQLite(b)
-	storetest.Listen(b, db)
-	if _, _, err := demo.Seed(context.Background(), db, demo.Options{Days: 1}); err != nil {
-		b.Fatal(err)
-	}
-	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}))
-	vs, _, err := db.ListVenues(context.Background(), store.Scope{AllVenues: true}, store.VenueFilter{}, store.Page{Limit: 1})
-	if err != nil || len(vs) == 0 {
-		b.Fatalf("a venue: %v", err)
-	}
-	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/venues/"+vs[0].ID, nil)
+	e, venueID := getVenueEnv(b)
+	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/venues/"+venueID, nil)
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	b.ResetTimer()
 	for b.Loop() {
@@ -72,17 +63,8 @@ func BenchmarkGetVenue(b *testing.B) {
 // which other work on the machine inflates less than ns/op (Unix only):
 // go test -run '^$' -bench GetVenueHandler -benchmem -cpuprofile cpu.out ./server
 func BenchmarkGetVenueHandler(b *testing.B) {
-	db := storetest.OpenSQLite(b)
-	storetest.Listen(b, db)
-	if _, _, err := demo.Seed(context.Background(), db, demo.Options{Days: 1}); err != nil {
-		b.Fatal(err)
-	}
-	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}))
-	vs, _, err := db.ListVenues(context.Background(), store.Scope{AllVenues: true}, store.VenueFilter{}, store.Page{Limit: 1})
-	if err != nil || len(vs) == 0 {
-		b.Fatalf("a venue: %v", err)
-	}
-	req := httptest.NewRequest("GET", "/v1/venues/"+vs[0].ID, nil)
+	e, venueID := getVenueEnv(b)
+	req := httptest.NewRequest("GET", "/v1/venues/"+venueID, nil)
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	b.ResetTimer()
 	cpu := processCPU(b)
@@ -96,4 +78,20 @@ func BenchmarkGetVenueHandler(b *testing.B) {
 	if cpu >= 0 {
 		b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 	}
+}
+
+// getVenueEnv is the GET benchmarks' server: the demo catalogue on SQLite with the
+// caches listening and no rate limit to speak of, and the id of a venue to ask for.
+func getVenueEnv(b *testing.B) (*env, string) {
+	db := storetest.OpenSQLite(b)
+	storetest.Listen(b, db)
+	if _, _, err := demo.Seed(context.Background(), db, demo.Options{Days: 1}); err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}))
+	vs, _, err := db.ListVenues(context.Background(), store.Scope{AllVenues: true}, store.VenueFilter{}, store.Page{Limit: 1})
+	if err != nil || len(vs) == 0 {
+		b.Fatalf("a venue: %v", err)
+	}
+	return e, vs[0].ID
 }

@@ -61,26 +61,7 @@ func (s *Server) SearchAvailability(ctx context.Context, req gen.SearchAvailabil
 	if err != nil {
 		return nil, err
 	}
-	// A cached answer keeps its encoding in each language it was asked in.
-	lang := locale.Pick("", locale.AcceptLanguage(ctx))
-	memoKey := "page:" + lang.String()
-	if enc, ok := found.Memo.Load(memoKey); ok {
-		return enc.(encodedPage), nil
-	}
-	pr := locale.Printer(lang)
-	out := gen.SlotList{Object: gen.SlotListObjectList, HasMore: found.More, Data: make([]gen.Slot, 0, len(found.Slots))}
-	for _, sl := range found.Slots {
-		out.Data = append(out.Data, slotToAPI(sl, pr))
-	}
-	if found.Memo == nil {
-		return slotPage(out), nil
-	}
-	enc, err := encodePage(out)
-	if err != nil {
-		return nil, err
-	}
-	found.Memo.Store(memoKey, enc)
-	return enc, nil
+	return searchAnswer(found, locale.Pick("", locale.AcceptLanguage(ctx)))
 }
 
 // GetAvailabilityCalendar implements gen.StrictServerInterface.

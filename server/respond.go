@@ -7,7 +7,11 @@ import (
 	"strconv"
 	"sync"
 
+	"golang.org/x/text/language"
+
 	"github.com/prima-dining/partner-api/gen"
+	"github.com/prima-dining/partner-api/internal/booking"
+	"github.com/prima-dining/partner-api/internal/locale"
 )
 
 // slotPage is SearchAvailability's 200 answer, the API's most frequent. gen's
@@ -23,6 +27,29 @@ func (p slotPage) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
 }
 
 var _ gen.SearchAvailabilityResponseObject = slotPage{}
+
+// searchAnswer is SearchAvailability's answer to found in lang: for a cached answer, its
+// encoding in lang, kept in the answer's memo the first time it is asked in lang.
+func searchAnswer(found booking.SearchPage, lang language.Tag) (gen.SearchAvailabilityResponseObject, error) {
+	memoKey := "page:" + lang.String()
+	if enc, ok := found.Memo.Load(memoKey); ok {
+		return enc.(encodedPage), nil
+	}
+	pr := locale.Printer(lang)
+	out := gen.SlotList{Object: gen.SlotListObjectList, HasMore: found.More, Data: make([]gen.Slot, 0, len(found.Slots))}
+	for _, sl := range found.Slots {
+		out.Data = append(out.Data, slotToAPI(sl, pr))
+	}
+	if found.Memo == nil {
+		return slotPage(out), nil
+	}
+	enc, err := encodePage(out)
+	if err != nil {
+		return nil, err
+	}
+	found.Memo.Store(memoKey, enc)
+	return enc, nil
+}
 
 // encodedPage is a slotPage already encoded, with its ETag: what a cached search answer
 // keeps of its encoding (in its booking.Memo, by language), so a search answered from
