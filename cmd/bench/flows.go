@@ -86,6 +86,7 @@ const writeEvery = 10
 func mixed(read, write func(context.Context, int, int) error) func(context.Context, int, int) error {
 	return func(ctx context.Context, w, seq int) error {
 		if seq%writeEvery == writeEvery-1 {
+			markWrite(ctx)
 			return write(ctx, w, seq/writeEvery)
 		}
 		return read(ctx, w, seq)
