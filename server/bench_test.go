@@ -95,3 +95,38 @@ func getVenueEnv(b *testing.B) (*env, string) {
 	}
 	return e, vs[0].ID
 }
+
+// BenchmarkSearchAvailabilityCachedHandler is a search answered from the process's
+// cache of search answers (PostgreSQL only: SQLite keeps none), in process as
+// BenchmarkGetVenueHandler is: the server's own time, allocations and CPU per hit.
+// It needs PRIMA_TEST_DATABASE_URL:
+// go test -run '^$' -bench SearchAvailabilityCachedHandler -benchmem ./server
+func BenchmarkSearchAvailabilityCachedHandler(b *testing.B) {
+	db := storetest.OpenPostgres(b)
+	storetest.Listen(b, db)
+	storetest.WaitTrusted(b, db, 10*time.Second)
+	if _, _, err := demo.Seed(context.Background(), db, demo.Options{Days: 3}); err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}))
+	date := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+	req := httptest.NewRequest("GET", "/v1/availability?date="+date+"&party_size=2&city=Paris", nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	first := httptest.NewRecorder()
+	e.handler.ServeHTTP(first, req) // the miss that keeps the answer
+	if first.Code != http.StatusOK {
+		b.Fatalf("search: %d %s", first.Code, first.Body)
+	}
+	b.ResetTimer()
+	cpu := processCPU(b)
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("search: %d %s", rec.Code, rec.Body)
+		}
+	}
+	if cpu >= 0 {
+		b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+	}
+}

@@ -54,6 +54,8 @@ func (s *Reservations) GetVenue(ctx context.Context, p Partner, id string) (Venu
 
 // SearchPage is a page of Search.
 type SearchPage struct {
+	// Slots of a page answered from the cache (Memo not nil) are shared with every
+	// other caller the answer is served to: read them, never change them.
 	Slots []Slot
 	More  bool
 	// Memo is where a caller keeps what it derives from the page (the server, its
