@@ -102,13 +102,25 @@ func getVenueEnv(b *testing.B) (*env, string) {
 // It needs PRIMA_TEST_DATABASE_URL:
 // go test -run '^$' -bench SearchAvailabilityCachedHandler -benchmem ./server
 func BenchmarkSearchAvailabilityCachedHandler(b *testing.B) {
+	searchHandlerBench(b, 0)
+}
+
+// BenchmarkSearchAvailabilityMissHandler is BenchmarkSearchAvailabilityCachedHandler
+// with no answer kept: every search reads PostgreSQL, as a search the cache misses does.
+func BenchmarkSearchAvailabilityMissHandler(b *testing.B) {
+	searchHandlerBench(b, -1)
+}
+
+// searchHandlerBench times one search through the Echo server in process, with the
+// search answers' cache on (ttl 0: its default) or off (ttl < 0).
+func searchHandlerBench(b *testing.B, ttl time.Duration) {
 	db := storetest.OpenPostgres(b)
 	storetest.Listen(b, db)
 	storetest.WaitTrusted(b, db, 10*time.Second)
 	if _, _, err := demo.Seed(context.Background(), db, demo.Options{Days: 3}); err != nil {
 		b.Fatal(err)
 	}
-	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}))
+	e := newEnv(b, db, withRateLimit(server.RateLimit{PerSecond: 1e9, Burst: 1e9}), withSearchCacheTTL(ttl))
 	date := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
 	req := httptest.NewRequest("GET", "/v1/availability?date="+date+"&party_size=2&city=Paris", nil)
 	req.Header.Set("Authorization", "Bearer "+e.token)

@@ -152,6 +152,12 @@ func TestSearchAnswersFollowEverySlotChange(t *testing.T) {
 		if !bytes.Equal(b1, b2) || h1.Get("ETag") == "" || h1.Get("ETag") != h2.Get("ETag") || h2.Get("Content-Length") != strconv.Itoa(len(b2)) {
 			t.Fatalf("the cache's answer differs from the database's:\n%s ETag %s\n%s ETag %s", b1, h1.Get("ETag"), b2, h2.Get("ETag"))
 		}
+		// And both are what a process that keeps no answers encodes.
+		plain := newEnv(t, db, withSearchCacheTTL(-1))
+		path := "/v1/availability?party_size=2&date=" + day.LocalDate + "&city=" + url.QueryEscape(city) + "&limit=" + strconv.Itoa(limit)
+		if status, h, b := plain.do("GET", path, plain.token, "", "Accept-Language", "en"); status != http.StatusOK || !bytes.Equal(b, b2) || h.Get("ETag") != h2.Get("ETag") {
+			t.Fatalf("a kept answer differs from one never kept:\n%s ETag %s\n%s ETag %s", b2, h2.Get("ETag"), b, h.Get("ETag"))
+		}
 		for _, h := range []http.Header{h1, h2} {
 			if h.Get("Prima-Held-Etag") != "" {
 				t.Fatal("the internal ETag header was sent")

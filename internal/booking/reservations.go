@@ -59,7 +59,8 @@ type SearchPage struct {
 	Slots []Slot
 	More  bool
 	// Memo is where a caller keeps what it derives from the page (the server, its
-	// encoding) while the page is a cached answer; nil when it is not one.
+	// encoding) while the page is a cached answer (served from the cache, or just read
+	// and kept there); nil when it is not one.
 	Memo *Memo
 }
 
@@ -104,7 +105,10 @@ func (s *Reservations) Search(ctx context.Context, p Partner, q store.SlotQuery,
 			return err
 		}
 		out = SearchPage{Slots: slotsFromRows(found.Slots), More: found.More}
-		s.searches.put(ticket, key, found, out.Slots) // before the partner's own allocations are counted in
+		// Kept before the partner's own allocations are counted in; an answer is kept only
+		// when no slot has tables held back for allocations, which the count leaves as
+		// they are, so the kept answer is this one and takes its memo.
+		out.Memo = s.searches.put(ticket, key, found, out.Slots)
 		return countOwnAllocations(ctx, r, p, out.Slots, q.Now)
 	})
 	if err != nil {

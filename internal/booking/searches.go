@@ -146,14 +146,15 @@ func (s *searches) begin() cache.Ticket {
 }
 
 // put keeps the answer read under t, unless a slot of it is held back for its
-// partner's allocation.
-func (s *searches) put(t cache.Ticket, key searchKey, page store.SlotPage, slots []Slot) {
+// partner's allocation, and returns the kept answer's memo (nil when it was not kept),
+// so that what the caller derives from this read is kept with the answer too.
+func (s *searches) put(t cache.Ticket, key searchKey, page store.SlotPage, slots []Slot) *Memo {
 	if s == nil {
-		return
+		return nil
 	}
 	for _, sl := range slots {
 		if sl.TablesReserved > 0 {
-			return
+			return nil
 		}
 	}
 	// Good until its first slot starts: the search finds slots that start after now, so
@@ -164,7 +165,11 @@ func (s *searches) put(t cache.Ticket, key searchKey, page store.SlotPage, slots
 			until = sl.StartsAt
 		}
 	}
-	s.cache.PutUntil(t, key, searchAnswer{slots: slices.Clone(slots), more: page.More, next: page.Next, memo: &Memo{}}, until)
+	memo := &Memo{}
+	if !s.cache.PutUntil(t, key, searchAnswer{slots: slices.Clone(slots), more: page.More, next: page.Next, memo: memo}, until) {
+		return nil
+	}
+	return memo
 }
 
 // changed drops the answers of a city and day: what any change of a slot there can

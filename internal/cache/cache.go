@@ -146,19 +146,19 @@ func (c *Cache[K, V]) Put(t Ticket, key K, value V) { c.PutUntil(t, key, value, 
 
 // PutUntil is Put of a value that is good until until at the latest (zero: until the
 // feed's TTL ends, as for Put): it is served until then or the TTL's end, whichever
-// comes first.
-func (c *Cache[K, V]) PutUntil(t Ticket, key K, value V, until time.Time) {
+// comes first. It reports whether the value was kept.
+func (c *Cache[K, V]) PutUntil(t Ticket, key K, value V, until time.Time) bool {
 	if !t.trusted {
-		return
+		return false
 	}
 	epoch, trusted := c.feed.Epoch()
 	if !trusted || epoch != t.epoch {
-		return
+		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.droppedSince(t.gen, key, value) {
-		return
+		return false
 	}
 	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
 		for k := range c.entries { // full: make room by dropping an arbitrary entry
@@ -180,6 +180,7 @@ func (c *Cache[K, V]) PutUntil(t Ticket, key K, value V, until time.Time) {
 		}
 		keys[key] = struct{}{}
 	}
+	return true
 }
 
 // droppedSince reports whether an invalidation after generation gen would have dropped
