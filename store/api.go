@@ -21,8 +21,10 @@ var (
 type Config struct {
 	// URL is a PostgreSQL URL (postgres://…) or a SQLite path ("sqlite:./data/prima.db",
 	// "sqlite::memory:", or a bare file path). Empty means sqlite:./data/prima.db.
-	URL          string
-	MaxOpenConns int // PostgreSQL pool size; 0 means 20
+	URL string
+	// MaxOpenConns is the PostgreSQL pool's size (the replica's too); 0 means
+	// DefaultMaxOpenConns().
+	MaxOpenConns int
 
 	// ReadURL names a PostgreSQL streaming replica of URL (a hot standby) that serves
 	// the reads callers route to it with (*DB).Read; empty means every read goes to the

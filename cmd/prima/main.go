@@ -111,6 +111,9 @@ type config struct {
 	DatabaseReadURL string
 	ReadWait        time.Duration
 	ReadMaxLag      time.Duration
+	// DatabaseMaxConns is the size of each PostgreSQL pool (PRIMA_DATABASE_MAX_CONNS;
+	// 0: store.DefaultMaxOpenConns).
+	DatabaseMaxConns int
 }
 
 func loadConfig() (config, error) {
@@ -162,6 +165,13 @@ func loadConfig() (config, error) {
 		if !strings.HasPrefix(c.DatabaseReadURL, "postgres://") && !strings.HasPrefix(c.DatabaseReadURL, "postgresql://") {
 			return c, errors.New("PRIMA_DATABASE_READ_URL must be a postgres:// URL of a streaming replica of PRIMA_DATABASE_URL")
 		}
+	}
+	if v := strings.TrimSpace(os.Getenv("PRIMA_DATABASE_MAX_CONNS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10_000 {
+			return c, fmt.Errorf("PRIMA_DATABASE_MAX_CONNS must be a number of connections from 1 to 10000, not %q", v)
+		}
+		c.DatabaseMaxConns = n
 	}
 	if c.ReadWait, err = envDuration("PRIMA_DATABASE_READ_WAIT", store.DefaultReadWait); err != nil {
 		return c, err

@@ -35,3 +35,23 @@ func TestReadReplicaConfigRefusedAtStartUp(t *testing.T) {
 		t.Errorf("loadConfig = %q, %v, %v, %v; want the read URL and the default wait and lag", c.DatabaseReadURL, c.ReadWait, c.ReadMaxLag, err)
 	}
 }
+
+// TestDatabaseMaxConnsConfig: PRIMA_DATABASE_MAX_CONNS sets the pool's size; anything
+// but a number of connections from 1 to 10000 is refused at start-up, naming the
+// variable, and unset leaves the store's default.
+func TestDatabaseMaxConnsConfig(t *testing.T) {
+	t.Setenv("PRIMA_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/prima")
+	t.Setenv("PRIMA_DATABASE_READ_URL", "")
+	for _, bad := range []string{"0", "-3", "many", "1.5", "10001"} {
+		t.Setenv("PRIMA_DATABASE_MAX_CONNS", bad)
+		if _, err := loadConfig(); err == nil || !strings.Contains(err.Error(), "PRIMA_DATABASE_MAX_CONNS") {
+			t.Errorf("PRIMA_DATABASE_MAX_CONNS=%q: %v, want an error naming the variable", bad, err)
+		}
+	}
+	for v, want := range map[string]int{"": 0, " 12 ": 12, "1": 1} {
+		t.Setenv("PRIMA_DATABASE_MAX_CONNS", v)
+		if c, err := loadConfig(); err != nil || c.DatabaseMaxConns != want {
+			t.Errorf("PRIMA_DATABASE_MAX_CONNS=%q: %d, %v; want %d", v, c.DatabaseMaxConns, err, want)
+		}
+	}
+}

@@ -55,7 +55,7 @@ func serve(ctx context.Context, c config, migrate, demoMode bool) error {
 	log := c.logger()
 	slog.SetDefault(log)
 	db, err := openStore(ctx, store.Config{
-		URL: c.DatabaseURL, ReadURL: c.DatabaseReadURL, ReadWait: c.ReadWait, ReadMaxLag: c.ReadMaxLag, Logger: log,
+		URL: c.DatabaseURL, MaxOpenConns: c.DatabaseMaxConns, ReadURL: c.DatabaseReadURL, ReadWait: c.ReadWait, ReadMaxLag: c.ReadMaxLag, Logger: log,
 	}, migrate)
 	if err != nil {
 		return err
