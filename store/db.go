@@ -14,6 +14,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
@@ -303,7 +304,9 @@ const maxTxAttempts = 5
 //
 // On PostgreSQL (READ COMMITTED) a serialization failure or deadlock (SQLSTATE 40001,
 // 40P01) rolls back and runs fn again, up to 5 times with a small jittered backoff: fn must
-// therefore have no effects outside the transaction that cannot be repeated. On SQLite the
+// therefore have no effects outside the transaction that cannot be repeated. So does a
+// confirmation code another reservation already has, in either dialect (codeTaken): fn
+// draws the code at random, and draws another when it runs again. On SQLite the
 // transaction starts with BEGIN IMMEDIATE, so it holds the database's write lock from its
 // first statement and transactions run one after the other.
 //
@@ -320,7 +323,8 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 		if err == nil && tx != nil {
 			db.inv.publish(tx.changes...)
 		}
-		if err == nil || db.dialect != DialectPostgres || !retryable(err) || attempt >= maxTxAttempts {
+		again := codeTaken(err) || (db.dialect == DialectPostgres && retryable(err))
+		if err == nil || !again || attempt >= maxTxAttempts {
 			// BEGIN and COMMIT run outside GORM's statement callbacks: a connection lost
 			// there is classified here.
 			return markUnavailable(err)
@@ -356,6 +360,18 @@ func retryable(err error) bool {
 		}
 	}
 	return false
+}
+
+// codeTaken reports a write refused because another reservation has the confirmation
+// code it gave (the reservations_confirmation_code_key constraint of both dialects).
+func codeTaken(err error) bool {
+	if err == nil || !isUniqueViolation(err) {
+		return false
+	}
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pe.ConstraintName == "reservations_confirmation_code_key"
+	}
+	return strings.Contains(err.Error(), "reservations.confirmation_code") // SQLite's "UNIQUE constraint failed: …"
 }
 
 // SQLite result codes (https://www.sqlite.org/rescode.html).

@@ -661,3 +661,50 @@ func TestRecordPaymentFailureBacksOffAndMovesTheAttemptOnlyWhenSpent(t *testing.
 		}
 	})
 }
+
+// A confirmation code another reservation already has is drawn again: Transact runs the
+// transaction once more (the code is random, so the next run draws another), on both
+// dialects. Any other conflict is the caller's, at once.
+func TestTransactDrawsAgainAConfirmationCodeTaken(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		mustPartner(t, db, "ptn_codes", true)
+		mustVenues(t, db, venue("ven_codes", "Codes", "New York", "french"))
+		s := slot("slot_codes", "ven_codes", t0.Add(48*time.Hour), 4)
+		mustSlots(t, db, s)
+		mustHold(t, db, hold("res_code_a", "ptn_codes", s, t0.Add(time.Hour)))
+		mustHold(t, db, hold("res_code_b", "ptn_codes", s, t0.Add(time.Hour)))
+		if err := exec(t, db, "UPDATE reservations SET confirmation_code = 'PRM-TAKEN2' WHERE id = 'res_code_a'"); err != nil {
+			t.Fatal(err)
+		}
+		codes := []string{"PRM-TAKEN2", "PRM-FRESH3"}
+		runs := 0
+		err := db.Transact(ctxT(t), func(tx *store.Tx) error {
+			code := codes[min(runs, len(codes)-1)]
+			runs++
+			r, err := tx.GetReservation("ptn_codes", "res_code_b")
+			if err != nil {
+				return err
+			}
+			r.Status, r.ConfirmationCode = "confirmed", &code
+			_, err = tx.UpdateReservation(&r, "held")
+			return err
+		})
+		if err != nil || runs != 2 {
+			t.Fatalf("Transact: %v after %d runs, want success on the second", err, runs)
+		}
+		var got string
+		if err := db.SQL().QueryRowContext(ctxT(t), rebind(db, "SELECT confirmation_code FROM reservations WHERE id = ?"), "res_code_b").Scan(&got); err != nil || got != "PRM-FRESH3" {
+			t.Fatalf("res_code_b's code %q (%v), want PRM-FRESH3", got, err)
+		}
+
+		runs = 0
+		err = db.Transact(ctxT(t), func(tx *store.Tx) error {
+			runs++
+			dup := hold("res_code_a", "ptn_codes", s, t0.Add(time.Hour))
+			return tx.InsertReservation(&dup)
+		})
+		if !errors.Is(err, store.ErrConflict) || runs != 1 {
+			t.Fatalf("a duplicate id: %v after %d runs, want ErrConflict after one", err, runs)
+		}
+	})
+}
