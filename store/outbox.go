@@ -108,6 +108,9 @@ func (db *DB) ClaimOutbox(ctx context.Context, worker string, now, until time.Ti
 	var claimed []OutboxMessage
 	err := db.Transact(ctx, func(tx *Tx) error {
 		claimed = nil
+		if err := tx.planEachTime(); err != nil {
+			return err
+		}
 		g := tx.g.Where(outboxDue, now, now).Order("outbox.next_attempt_at, outbox.id").Limit(limit)
 		if tx.dialect == DialectPostgres {
 			g = g.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
