@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -187,12 +188,45 @@ func (db *DB) SearchSlotsPage(ctx context.Context, s Scope, q SlotQuery, p Page)
 	}
 	limit := pageLimit(p)
 	text, args := searchSlotsSQL(db.dialect, s, q, after, limit+1)
-	rows, err := db.sql.QueryContext(ctx, text, args...)
+	var out []Slot
+	var err error
+	if db.dialect == DialectPostgres {
+		err = db.withPgx(ctx, func(c *pgx.Conn) error {
+			rows, err := c.Query(ctx, text, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			out, err = scanSlots(rows, limit+1)
+			return err
+		})
+	} else {
+		var rows *sql.Rows
+		if rows, err = db.sql.QueryContext(ctx, text, args...); err == nil {
+			defer rows.Close()
+			out, err = scanSlots(rows, limit+1)
+		}
+	}
 	if err != nil {
 		return SlotPage{}, wrap("search slots", err)
 	}
-	defer rows.Close()
-	out := make([]Slot, 0, limit+1)
+	if len(out) > limit {
+		return SlotPage{Slots: out[:limit], More: true, Next: out[limit].ID}, nil
+	}
+	return SlotPage{Slots: out}, nil
+}
+
+// rowScanner is database/sql's rows or pgx's.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanSlots reads a search's rows (searchSlotsSQL's columns); n is how many it expects
+// at most.
+func scanSlots(rows rowScanner, n int) ([]Slot, error) {
+	out := make([]Slot, 0, n)
 	for rows.Next() {
 		// Scanned in place: a row variable would escape to the heap, once per row.
 		out = append(out, Slot{})
@@ -205,16 +239,10 @@ func (db *DB) SearchSlotsPage(ctx context.Context, s Scope, q SlotQuery, p Page)
 			&v.ID, &v.Name, &v.City, &v.Cuisine, &v.TimeZone, &v.Currency,
 			&v.PolicyFreeHours, &v.PolicyFeeType, &v.PolicyFeePercent, &v.PolicyFeeAmount, &v.Questions,
 			&v.DepositAmount, &v.DepositPer, &v.PaymentPolicy); err != nil {
-			return SlotPage{}, wrap("search slots", err)
+			return nil, err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return SlotPage{}, wrap("search slots", err)
-	}
-	if len(out) > limit {
-		return SlotPage{Slots: out[:limit], More: true, Next: out[limit].ID}, nil
-	}
-	return SlotPage{Slots: out}, nil
+	return out, rows.Err()
 }
 
 // slotKey is a slot's position in the order of SearchSlots.
