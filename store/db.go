@@ -66,9 +66,9 @@ type Tx struct {
 // Open connects to the database cfg names. It does not migrate; call Migrate for that.
 //
 // A URL starting with postgres:// or postgresql:// opens PostgreSQL (pgx), with a pool of
-// cfg.MaxOpenConns connections (default DefaultMaxOpenConns). Anything else is SQLite: "sqlite:PATH",
-// "sqlite::memory:", a bare path, or "" for DefaultSQLitePath (whose directory is
-// created). SQLite is opened with a single connection: see Transact.
+// cfg.MaxOpenConns connections (default DefaultMaxOpenConns). Anything else is SQLite:
+// "sqlite:PATH", "sqlite::memory:", a bare path, or "" for DefaultSQLitePath (whose
+// directory is created). SQLite is opened with a single connection: see Transact.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	gcfg := gormConfig()
 	u := strings.TrimSpace(cfg.URL)
@@ -380,8 +380,8 @@ func (tx *Tx) planEachTime() error {
 	return tx.g.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error
 }
 
-// sqlState is implemented by pgconn.PgError; matching the method keeps pgconn out of the
-// store's imports.
+// sqlState is implemented by pgconn.PgError, and by any error that carries a
+// PostgreSQL SQLSTATE.
 type sqlState interface{ SQLState() string }
 
 // sqliteCode is implemented by glebarez/go-sqlite's *Error.

@@ -269,14 +269,7 @@ func bench(ctx context.Context, o options) (err error) {
 	if autovacuum != "on" {
 		// Autoanalyze's stand-in (see beforeRun): the tables the runs write, which start
 		// empty.
-		var b strings.Builder
-		for i, t := range writtenTables {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(large + "." + t)
-		}
-		analyze = "ANALYZE " + b.String()
+		analyze = "ANALYZE " + large + "." + strings.Join(writtenTables, ", "+large+".")
 		logf("PostgreSQL runs without autovacuum: each measured run starts with an ANALYZE of the tables the runs write, as autoanalyze would keep them")
 	}
 	if canCheckpoint {
