@@ -89,9 +89,11 @@ func merge(a, b Result) Result {
 	if n := float64(r.Ops); n > 0 {
 		wa, wb := float64(a.Ops)/n, float64(b.Ops)/n
 		r.CPU = CPU{
-			ServerMsPerOp: a.CPU.ServerMsPerOp*wa + b.CPU.ServerMsPerOp*wb,
-			ClientMsPerOp: a.CPU.ClientMsPerOp*wa + b.CPU.ClientMsPerOp*wb,
-			OtherMsPerOp:  a.CPU.OtherMsPerOp*wa + b.CPU.OtherMsPerOp*wb,
+			ServerMsPerOp:   a.CPU.ServerMsPerOp*wa + b.CPU.ServerMsPerOp*wb,
+			ClientMsPerOp:   a.CPU.ClientMsPerOp*wa + b.CPU.ClientMsPerOp*wb,
+			PostgresMsPerOp: a.CPU.PostgresMsPerOp*wa + b.CPU.PostgresMsPerOp*wb,
+			KernelMsPerOp:   a.CPU.KernelMsPerOp*wa + b.CPU.KernelMsPerOp*wb,
+			OtherMsPerOp:    a.CPU.OtherMsPerOp*wa + b.CPU.OtherMsPerOp*wb,
 		}
 	}
 	return r

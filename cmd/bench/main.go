@@ -731,21 +731,35 @@ func continued(maxOps int, op func(context.Context, int, int) error) segment {
 	}
 }
 
+// warmUpRounds is how many operations each client runs to warm a side up.
+const warmUpRounds = 10
+
 // interleaved measures the API's operation (its server's pid) beside its ceiling (ceilPID: the
 // process serving it, if not this one; 0 for the ceilings run from here) in the
 // order API, ceiling, ceiling, API, each for d/2, and merges each pair: whatever drifts
 // over the four runs (PostgreSQL's tables and caches as the writes accumulate, a
 // checkpoint's after-effects, the host) weighs on both alike, where running the API for d
 // and then its ceiling for d charged any drift to one of them.
+//
+// Each side is first warmed up, unmeasured, with warmUpRounds operations per client, so
+// that neither pays in its measured runs what a process pays once: the connections its
+// pool opens up to the concurrency (a new PostgreSQL backend's first statements fill
+// its catalog caches and are planned), the statements pgx prepares on each of them.
 func interleaved(ctx context.Context, pid, ceilPID int, apiName, ceilName string, conc int, d time.Duration, api, ceil segment) (Result, Result) {
 	seg := func(pid int, name string, s segment, from int) Result {
 		n, op := s(from)
 		return measured(ctx, pid, name, conc, d/2, n, op)
 	}
-	a1 := seg(pid, apiName, api, 0)
-	c1 := seg(ceilPID, ceilName, ceil, 0)
-	c2 := seg(ceilPID, ceilName, ceil, c1.Ops+c1.Errors)
-	a2 := seg(pid, apiName, api, a1.Ops+a1.Errors)
+	warm := func(s segment) int {
+		n, op := s(0)
+		w := run(ctx, "warm-up", conc, d/2, min(n, warmUpRounds*conc), op)
+		return w.Ops + w.Errors
+	}
+	aw, cw := warm(api), warm(ceil)
+	a1 := seg(pid, apiName, api, aw)
+	c1 := seg(ceilPID, ceilName, ceil, cw)
+	c2 := seg(ceilPID, ceilName, ceil, cw+c1.Ops+c1.Errors)
+	a2 := seg(pid, apiName, api, aw+a1.Ops+a1.Errors)
 	return merge(a1, a2), merge(c1, c2)
 }
 
