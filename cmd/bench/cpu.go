@@ -10,11 +10,11 @@ import (
 const clockTicks = 100.0
 
 // cpuSample is the CPU time used so far, in seconds: by the server process, by this
-// process (the load generator or the pgx client), by PostgreSQL's processes, by the
-// kernel's interrupt handlers (on loopback, mostly the receiving half of every packet,
-// HTTP's and PostgreSQL's), and by the whole machine.
+// process (the load generator or the pgx client), by the kernel's interrupt handlers (on
+// loopback, mostly the receiving half of every packet, HTTP's and PostgreSQL's), and by
+// the whole machine.
 type cpuSample struct {
-	server, self, postgres, kernel, total float64
+	server, self, kernel, total float64
 }
 
 // CPU says where the CPU time of a run went, per operation, in milliseconds: the server
@@ -101,8 +101,9 @@ func machineCPU() (total, kernel float64) {
 	return total / clockTicks, kernel / clockTicks
 }
 
-// cpuMark is a sample with its postgres processes one by one, so that the time of the
-// processes that started between two samples is counted from their start.
+// cpuMark is a sample with PostgreSQL's processes one by one (pid to CPU seconds), so
+// that the time of the processes that started between two samples is counted from their
+// start.
 type cpuMark struct {
 	cpuSample
 	pg map[string]float64
