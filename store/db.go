@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -451,6 +452,32 @@ func wrap(op string, err error) error {
 	default:
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
+}
+
+// textArray is a list of strings bound as one PostgreSQL text[] parameter (for = ANY(?)),
+// where GORM spreads a slice into one parameter per element, so that a statement has one
+// text whatever the list's length. PostgreSQL only.
+type textArray []string
+
+// Value is the array's text form, {"a","b"}, each element quoted.
+func (a textArray) Value() (driver.Value, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, s := range a {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, c := range []byte(s) {
+			if c == '"' || c == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
 }
 
 // dbTime normalises every time the store writes or compares: UTC, truncated to the

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -112,4 +113,52 @@ func TestMarkSlotChangesSentMarksEachClaimedVersion(t *testing.T) {
 			}
 		}
 	})
+}
+
+// On PostgreSQL the feed reads its batch's slots with one statement whatever the batch's
+// size: spelled out as IN (…), each size was a statement of its own, which every
+// connection prepared and PostgreSQL planned anew. Ids with characters that PostgreSQL's
+// array syntax quotes are read as they are.
+func TestPostgresSlotsForFeedIsOneStatementForEveryBatchSize(t *testing.T) {
+	db, err := store.Open(ctxT(t), store.Config{URL: storetest.PostgresURL(t), MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustVenues(t, db, venue("ven_a", "Alpha", "Lisbon", "French"))
+	ids := []string{`slot_"q"`, `slot_\b`, `slot_{c},d`, "slot_ e", "slot_1", "slot_2", "slot_3"}
+	day := time.Date(2030, 6, 1, 18, 0, 0, 0, time.UTC)
+	for i, id := range ids {
+		mustSlots(t, db, slot(id, "ven_a", day.Add(time.Duration(i)*time.Minute), 1))
+	}
+	for n := 1; n <= len(ids); n++ {
+		var got []store.Slot
+		err := db.Transact(ctxT(t), func(tx *store.Tx) error {
+			var err error
+			got, err = tx.SlotsForFeed(append(slices.Clone(ids[:n]), "slot_gone", `slot_"`))
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%d ids: %v", n, err)
+		}
+		want := slices.Sorted(slices.Values(ids[:n]))
+		gotIDs := make([]string, len(got))
+		for i, sl := range got {
+			gotIDs[i] = sl.ID
+			if sl.Venue.ID != "ven_a" {
+				t.Errorf("%s: venue %q, want ven_a", sl.ID, sl.Venue.ID)
+			}
+		}
+		if !slices.Equal(gotIDs, want) {
+			t.Fatalf("%d ids: read %q, want %q", n, gotIDs, want)
+		}
+	}
+	var statements int
+	if err := db.SQL().QueryRowContext(ctxT(t), `SELECT count(*) FROM pg_prepared_statements
+		WHERE statement LIKE 'SELECT "slots"."id"%FROM "slots" INNER JOIN "venues" "Venue"%'`).Scan(&statements); err != nil {
+		t.Fatal(err)
+	}
+	if statements != 1 {
+		t.Fatalf("the feed's slots were read by %d prepared statements, want 1 for batches of 3 to %d ids", statements, len(ids)+2)
+	}
 }

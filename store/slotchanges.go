@@ -90,12 +90,22 @@ func (db *DB) SlotChangeOf(ctx context.Context, slotID string) (SlotChange, erro
 
 // SlotsForFeed returns the slots among ids with their Venue; a slot that no longer
 // exists is left out.
+//
+// On PostgreSQL the ids are one text[] parameter (= ANY): spelled out as IN (…), each
+// batch size of the feed (1 to 200) was a statement of its own, which every connection
+// prepared and PostgreSQL planned anew, 10–40 ms a batch under make bench's booking load.
 func (tx *Tx) SlotsForFeed(ids []string) ([]Slot, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	var out []Slot
-	err := tx.g.InnerJoins("Venue").Where("slots.id IN ?", ids).Order("slots.id").Find(&out).Error
+	g := tx.g.InnerJoins("Venue")
+	if tx.dialect == DialectPostgres {
+		g = g.Where("slots.id = ANY(?)", textArray(ids))
+	} else {
+		g = g.Where("slots.id IN ?", ids)
+	}
+	err := g.Order("slots.id").Find(&out).Error
 	return out, wrap("slots for feed", err)
 }
 
