@@ -112,6 +112,11 @@ type Report struct {
 	// ServerHeapMB the server's heap in use then (go_memstats_heap_inuse_bytes).
 	SearchCacheEntries float64 `json:"search_cache_entries"`
 	ServerHeapMB       float64 `json:"server_heap_inuse_mb"`
+	// SearchPoolWaits and BookingPoolWaits are the waits for one of the server's primary
+	// connections over the measured runs of the search mix and of booking (in the
+	// ceiling's halves only the server's background work uses its pool).
+	SearchPoolWaits  poolWaits `json:"search_pool_waits"`
+	BookingPoolWaits poolWaits `json:"booking_pool_waits"`
 	// SearchCeilingAuth runs the token lookup each API request makes before the search
 	// statement, so it is every statement the server issues for a search.
 	SearchCeilingAuth Result     `json:"search_ceiling_with_token_lookup"`
@@ -422,9 +427,11 @@ func bench(ctx context.Context, o options) (err error) {
 		// Booking on distinct slots: the API, then the same writes through pgx, then the
 		// API again with a CPU profile of the server, on the slots the first run left.
 		logf("booking: API hold+finalize and the same writes through pgx, at concurrency %d, interleaved, %s each", o.concurrency, o.duration)
+		waits := primaryPoolWaits(ctx, metricsAddr)
 		rep.Booking, rep.BookingCeiling = interleaved(ctx, srv.pid(), 0, "booking API", "booking SQL (pgx)", o.concurrency, o.duration,
 			continued(half, bookingOp(hc, srv.url, tokens, slotIDs[:half])), continued(half, ceiling.bookingOp(tokens, slotIDs[half:2*half])))
 		rep.BookingRatio = ratio(rep.Booking.PerSecond, rep.BookingCeiling.PerSecond)
+		rep.BookingPoolWaits = primaryPoolWaits(ctx, metricsAddr).since(waits)
 		logf("booking: the API again for %s, with a CPU profile of the server", o.duration)
 		left := slotIDs[min(rep.Booking.Ops+rep.Booking.Errors, half):half]
 		rep.BookingProfile, err = profileRun(ctx, bin, metricsAddr, o.out, "booking", o.concurrency, o.duration, len(left), bookingOp(hc, srv.url, tokens, left))
@@ -607,12 +614,13 @@ func benchSearch(ctx context.Context, o options, rep *Report, bin, metricsAddr s
 	}
 	logf("search: API and the same SQL through pgx, at concurrency %d, interleaved, %s each", o.concurrency, o.duration)
 	warmUp(ctx, o, searchOp(hc, srv.url, tokens[0].secret, queries, draws))
-	before := searchLookups(ctx, metricsAddr)
+	before, waits := searchLookups(ctx, metricsAddr), primaryPoolWaits(ctx, metricsAddr)
 	rep.Search, rep.SearchCeiling = interleaved(ctx, srv.pid(), 0, "search API", "search SQL (pgx)", o.concurrency, o.duration,
 		continued(1<<30, mixed(searchOp(hc, srv.url, tokens[0].secret, queries, draws), holdCancelOp(hc, srv.url, tokens, writeSlots(0)))),
 		continued(1<<30, mixed(ceiling.searchOp(stmts, draws), ceiling.holdCancelOp(tokens, writeSlots(1)))))
 	rep.SearchRatio = ratio(rep.Search.PerSecond, rep.SearchCeiling.PerSecond)
 	rep.SearchCacheHits = searchLookups(ctx, metricsAddr).since(before)
+	rep.SearchPoolWaits = primaryPoolWaits(ctx, metricsAddr).since(waits)
 	m := scrape(ctx, metricsAddr)
 	rep.SearchCacheEntries, rep.ServerHeapMB = m[`prima_cache_entries{cache="searches"}`], m["go_memstats_heap_inuse_bytes"]/(1<<20)
 	logf("search: the token lookup and the search SQL through pgx")

@@ -116,6 +116,23 @@ func searchLookups(ctx context.Context, metricsAddr string) lookups {
 	return l
 }
 
+// poolWaits is what the server's primary pool reports of requests for a connection that
+// had to wait for one (database/sql's DBStats, go_sql_wait_*): how many, and their
+// summed wait.
+type poolWaits struct {
+	Count   float64 `json:"count"`
+	Seconds float64 `json:"seconds"`
+}
+
+func primaryPoolWaits(ctx context.Context, metricsAddr string) poolWaits {
+	m := scrape(ctx, metricsAddr)
+	return poolWaits{Count: m[`go_sql_wait_count_total{db_name="postgres"}`], Seconds: m[`go_sql_wait_duration_seconds_total{db_name="postgres"}`]}
+}
+
+func (w poolWaits) since(before poolWaits) poolWaits {
+	return poolWaits{Count: w.Count - before.Count, Seconds: w.Seconds - before.Seconds}
+}
+
 // scrape reads the server's metrics at metricsAddr, by name and labels as written
 // (none when they cannot be read).
 func scrape(ctx context.Context, metricsAddr string) map[string]float64 {

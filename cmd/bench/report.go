@@ -100,6 +100,8 @@ func printTable(w io.Writer, r *Report) {
 	for _, t := range r.Targets {
 		fmt.Fprintf(w, "target %-45s %8.2f  goal %-16s %s\n", t.Name, t.Value, t.Goal, yes(t.Met))
 	}
+	fmt.Fprintf(w, "\nwaits for a database connection in the server (its pool of the primary): search mix %.0f (%.1f ms in all), booking %.0f (%.1f ms in all)\n",
+		r.SearchPoolWaits.Count, 1000*r.SearchPoolWaits.Seconds, r.BookingPoolWaits.Count, 1000*r.BookingPoolWaits.Seconds)
 	fmt.Fprintln(w, "\nCPU per operation (ms): server process / client process / PostgreSQL / kernel interrupts (loopback packets) / the rest")
 	for _, x := range []Result{r.Search, r.SearchCeiling, r.SearchCeilingAuth, r.SearchReads, r.Calendar, r.Booking, r.BookingCeiling, r.Overhead, r.OverheadBare} {
 		fmt.Fprintf(w, "  %-28s %6.3f / %6.3f / %6.3f / %6.3f / %6.3f\n", x.Name, x.CPU.ServerMsPerOp, x.CPU.ClientMsPerOp, x.CPU.PostgresMsPerOp, x.CPU.KernelMsPerOp, x.CPU.OtherMsPerOp)
