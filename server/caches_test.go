@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"testing"
@@ -118,4 +119,74 @@ func falseLiteral(db *store.DB) string {
 		return "FALSE"
 	}
 	return "0"
+}
+
+// While the catalogue keeps a venue, its answer is encoded once per language and sent
+// from there: the same bytes and ETag as a process that keeps nothing sends, in each
+// language, If-None-Match still answering 304, and an edit of the venue in the next
+// answer in every language.
+func TestVenueAnswersKeptPerLanguageAreThoseOfAProcessThatKeepsNone(t *testing.T) {
+	storetest.ForEachPair(t, func(t *testing.T, a, b *store.DB) {
+		e := newEnv(t, a)
+		storetest.Listen(t, a)
+		plain := newEnv(t, b) // no listener: its catalogue reads the database every time
+		op := e.newOperatorToken("venue-memo", nil)
+		v := e.createVenue(t, op)
+		path := "/v1/venues/" + v.Id
+		get := func(env *env, lang string, headers ...string) (int, http.Header, []byte) {
+			t.Helper()
+			return env.do("GET", path, env.token, "", append([]string{"Accept-Language", lang}, headers...)...)
+		}
+		same := func(step string) map[string][]byte {
+			t.Helper()
+			// The database's notice of the change may still be on its way and evict
+			// what a read kept: read until two reads in a row come from the catalogue.
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				get(e, "en")
+				hits := e.venueHits()
+				get(e, "en")
+				if e.venueHits() == hits+1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: no second read in a row came from the catalogue", step)
+				}
+			}
+			bodies := map[string][]byte{}
+			for _, lang := range []string{"en", "fr", "de", "en", "fr", "de"} {
+				hits := e.venueHits()
+				status, h, body := get(e, lang)
+				pStatus, ph, pBody := get(plain, lang)
+				if status != http.StatusOK || pStatus != http.StatusOK {
+					t.Fatalf("%s, %s: %d and %d %s", step, lang, status, pStatus, body)
+				}
+				if e.venueHits() != hits+1 {
+					t.Fatalf("%s, %s: the venue was not read from the catalogue", step, lang)
+				}
+				if !bytes.Equal(body, pBody) || h.Get("ETag") != ph.Get("ETag") || h.Get("Content-Length") != ph.Get("Content-Length") {
+					t.Fatalf("%s, %s: a kept answer differs from one never kept:\n%s ETag %s\n%s ETag %s", step, lang, body, h.Get("ETag"), pBody, ph.Get("ETag"))
+				}
+				if prev, ok := bodies[lang]; ok && !bytes.Equal(prev, body) {
+					t.Fatalf("%s, %s: two answers differ:\n%s\n%s", step, lang, prev, body)
+				}
+				bodies[lang] = body
+				if status, _, body := get(e, lang, "If-None-Match", h.Get("ETag")); status != http.StatusNotModified || len(body) != 0 {
+					t.Fatalf("%s, %s: If-None-Match of its ETag: %d %q, want 304 without a body", step, lang, status, body)
+				}
+			}
+			if bytes.Equal(bodies["en"], bodies["fr"]) || bytes.Equal(bodies["en"], bodies["de"]) {
+				t.Fatalf("%s: the venue's answers are the same in English, French and German: the test cannot tell their encodings apart", step)
+			}
+			return bodies
+		}
+		before := same("created")
+		status, _, body := e.do("PATCH", "/v1/operator/venues/"+v.Id, op, `{"name":"Trattoria Rinnovata"}`)
+		decode(t, status, http.StatusOK, body, nil)
+		after := same("edited")
+		for lang, b := range after {
+			if bytes.Equal(b, before[lang]) || !bytes.Contains(b, []byte("Trattoria Rinnovata")) {
+				t.Fatalf("%s: the answer after the edit does not show it: %s", lang, b)
+			}
+		}
+	})
 }

@@ -95,7 +95,7 @@ func (s *Server) conditional(c echo.Context, policy string, next echo.HandlerFun
 }
 
 // heldETag is the header in which a handler that already knows strongETag of its
-// answer's body (encodedPage, from a cached search answer) hands it to conditional,
+// answer's body (encodedAnswer, from a cached search answer or venue) hands it to conditional,
 // which then does not hash the body again. conditional removes it before the answer
 // is sent.
 const heldETag = "Prima-Held-Etag"

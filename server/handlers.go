@@ -36,11 +36,11 @@ func (s *Server) ListVenues(ctx context.Context, req gen.ListVenuesRequestObject
 
 // GetVenue implements gen.StrictServerInterface.
 func (s *Server) GetVenue(ctx context.Context, req gen.GetVenueRequestObject) (gen.GetVenueResponseObject, error) {
-	v, err := s.deps.Reservations.GetVenue(ctx, partner(ctx), req.VenueId)
+	v, memo, err := s.deps.Reservations.GetVenueWithMemo(ctx, partner(ctx), req.VenueId)
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetVenue200JSONResponse{Body: venueToAPI(v, locale.For(ctx, ""))}, nil
+	return venueAnswer(v, memo, locale.Pick("", locale.AcceptLanguage(ctx)))
 }
 
 // SearchAvailability implements gen.StrictServerInterface.

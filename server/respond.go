@@ -33,7 +33,7 @@ var _ gen.SearchAvailabilityResponseObject = slotPage{}
 func searchAnswer(found booking.SearchPage, lang language.Tag) (gen.SearchAvailabilityResponseObject, error) {
 	memoKey := "page:" + lang.String()
 	if enc, ok := found.Memo.Load(memoKey); ok {
-		return enc.(encodedPage), nil
+		return enc.(encodedAnswer), nil
 	}
 	pr := locale.Printer(lang)
 	out := gen.SlotList{Object: gen.SlotListObjectList, HasMore: found.More, Data: make([]gen.Slot, 0, len(found.Slots))}
@@ -43,7 +43,7 @@ func searchAnswer(found booking.SearchPage, lang language.Tag) (gen.SearchAvaila
 	if found.Memo == nil {
 		return slotPage(out), nil
 	}
-	enc, err := encodePage(out)
+	enc, err := encodeAnswer(out)
 	if err != nil {
 		return nil, err
 	}
@@ -51,36 +51,75 @@ func searchAnswer(found booking.SearchPage, lang language.Tag) (gen.SearchAvaila
 	return enc, nil
 }
 
-// encodedPage is a slotPage already encoded, with its ETag: what a cached search answer
-// keeps of its encoding (in its booking.Memo, by language), so a search answered from
-// the cache is neither converted, encoded nor hashed again.
-type encodedPage struct {
-	body []byte // as writeJSON writes gen.SlotList
+// encodedAnswer is a 200 answer already encoded, with its ETag: what a cached search
+// answer or venue keeps of its encoding (in its booking.Memo, by language), so an answer
+// served from the cache is neither converted, encoded nor hashed again.
+type encodedAnswer struct {
+	body []byte // as writeJSON writes the answer
 	etag string // strongETag(body)
 }
 
-// encodePage encodes p as slotPage would, and its ETag.
-func encodePage(p gen.SlotList) (encodedPage, error) {
+// encodeAnswer encodes v as writeJSON would, and its ETag.
+func encodeAnswer(v any) (encodedAnswer, error) {
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(p); err != nil {
-		return encodedPage{}, err
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return encodedAnswer{}, err
 	}
-	return encodedPage{body: buf.Bytes(), etag: strongETag(buf.Bytes())}, nil
+	return encodedAnswer{body: buf.Bytes(), etag: strongETag(buf.Bytes())}, nil
 }
 
-// VisitSearchAvailabilityResponse implements gen.SearchAvailabilityResponseObject. The
-// ETag it sets is the one conditional would compute from the body (see heldETag).
-func (p encodedPage) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+// write sends the answer. The ETag it sets is the one conditional would compute from the
+// body (see heldETag).
+func (a encodedAnswer) write(w http.ResponseWriter) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(p.body)))
-	h.Set(heldETag, p.etag)
+	h.Set("Content-Length", strconv.Itoa(len(a.body)))
+	h.Set(heldETag, a.etag)
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(p.body)
+	_, err := w.Write(a.body)
 	return err
 }
 
-var _ gen.SearchAvailabilityResponseObject = encodedPage{}
+// VisitSearchAvailabilityResponse implements gen.SearchAvailabilityResponseObject.
+func (a encodedAnswer) VisitSearchAvailabilityResponse(w http.ResponseWriter) error {
+	return a.write(w)
+}
+
+// VisitGetVenueResponse implements gen.GetVenueResponseObject.
+func (a encodedAnswer) VisitGetVenueResponse(w http.ResponseWriter) error { return a.write(w) }
+
+var (
+	_ gen.SearchAvailabilityResponseObject = encodedAnswer{}
+	_ gen.GetVenueResponseObject           = encodedAnswer{}
+)
+
+// venueAnswer is GetVenue's answer of v in lang: while the catalogue keeps v (memo not
+// nil), its encoding in lang, kept in memo the first time it is asked in lang; else v,
+// encoded with its Content-Length (gen's answer sends it chunked).
+func venueAnswer(v booking.Venue, memo *booking.Memo, lang language.Tag) (gen.GetVenueResponseObject, error) {
+	key := "venue:" + lang.String()
+	if enc, ok := memo.Load(key); ok {
+		return enc.(encodedAnswer), nil
+	}
+	out := venueToAPI(v, locale.Printer(lang))
+	if memo == nil {
+		return venueJSON(out), nil
+	}
+	enc, err := encodeAnswer(out)
+	if err != nil {
+		return nil, err
+	}
+	memo.Store(key, enc)
+	return enc, nil
+}
+
+// venueJSON is GetVenue's 200 answer, encoded by writeJSON.
+type venueJSON gen.Venue
+
+// VisitGetVenueResponse implements gen.GetVenueResponseObject.
+func (v venueJSON) VisitGetVenueResponse(w http.ResponseWriter) error {
+	return writeJSON(w, http.StatusOK, gen.Venue(v))
+}
 
 // jsonBuffers are encoding buffers reused across answers.
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"time"
 
 	"github.com/prima-dining/partner-api/internal/cache"
 	"github.com/prima-dining/partner-api/store"
@@ -13,7 +14,7 @@ import (
 // is subscribed, or while it is lost, GetVenue reads the database as before.
 type catalog struct {
 	db     *store.DB
-	venues *cache.Cache[string, store.Venue]
+	venues *cache.Cache[string, keptVenue]
 	// grants maps a partner (whose AllVenues is false) to the venues granted to it.
 	grants *cache.Cache[string, map[string]struct{}]
 }
@@ -22,37 +23,50 @@ func newCatalog(db *store.DB) *catalog {
 	feed := db.Invalidations()
 	c := &catalog{
 		db:     db,
-		venues: cache.New[string, store.Venue]("venues", feed, 0),
+		venues: cache.New[string, keptVenue]("venues", feed, 0),
 		grants: cache.New[string, map[string]struct{}]("partner_venues", feed, 10_000),
 	}
 	feed.Subscribe(c.invalidate)
 	return c
 }
 
-// venue returns the venue id if s may see it; store.ErrNotFound otherwise.
-func (c *catalog) venue(ctx context.Context, s store.Scope, id string) (store.Venue, error) {
+// keptVenue is a venue the catalog keeps, with the Memo of what callers derive from it
+// (the server's encoding of its answer), dropped with it.
+type keptVenue struct {
+	row  store.Venue
+	memo *Memo
+}
+
+// venue returns the venue id if s may see it, and the Memo kept with it when the
+// catalog keeps it (nil when it does not: kept is false until its listener is subscribed,
+// and when Put finds the venue changed since Begin); store.ErrNotFound otherwise.
+func (c *catalog) venue(ctx context.Context, s store.Scope, id string) (store.Venue, *Memo, error) {
 	if !c.venues.Trusted() {
-		return c.db.GetVenue(ctx, s, id) // one statement, scope included
+		v, err := c.db.GetVenue(ctx, s, id) // one statement, scope included
+		return v, nil, err
 	}
 	if !s.AllVenues {
 		granted, err := c.granted(ctx, s.PartnerID)
 		if err != nil {
-			return store.Venue{}, err
+			return store.Venue{}, nil, err
 		}
 		if _, ok := granted[id]; !ok {
-			return store.Venue{}, store.ErrNotFound
+			return store.Venue{}, nil, store.ErrNotFound
 		}
 	}
 	if v, ok := c.venues.Get(id); ok {
-		return v, nil
+		return v.row, v.memo, nil
 	}
 	t := c.venues.Begin()
 	v, err := c.db.GetVenue(ctx, store.Scope{AllVenues: true}, id)
 	if err != nil {
-		return store.Venue{}, err
+		return store.Venue{}, nil, err
 	}
-	c.venues.Put(t, id, v)
-	return v, nil
+	kept := keptVenue{row: v, memo: &Memo{}}
+	if !c.venues.PutUntil(t, id, kept, time.Time{}) {
+		kept.memo = nil
+	}
+	return v, kept.memo, nil
 }
 
 // granted returns the set of venues granted to the partner.
@@ -77,7 +91,7 @@ func (c *catalog) granted(ctx context.Context, partnerID string) (map[string]str
 func (c *catalog) invalidate(ch store.Change) {
 	switch ch.Kind {
 	case store.ChangeVenue:
-		c.venues.Invalidate(func(id string, _ store.Venue) bool { return id == ch.ID })
+		c.venues.Invalidate(func(id string, _ keptVenue) bool { return id == ch.ID })
 	case store.ChangePartner:
 		c.grants.Invalidate(func(id string, _ map[string]struct{}) bool { return ch.ID == "" || id == ch.ID })
 	case store.ChangeAll:

@@ -43,13 +43,22 @@ func (s *Reservations) ListVenues(ctx context.Context, p Partner, f store.VenueF
 
 // GetVenue returns one venue p may sell. The read replica may serve it (store.OwnWrites).
 func (s *Reservations) GetVenue(ctx context.Context, p Partner, id string) (Venue, error) {
-	row, err := s.catalog.venue(ctx, scope(p), id)
+	v, _, err := s.GetVenueWithMemo(ctx, p, id)
+	return v, err
+}
+
+// GetVenueWithMemo is GetVenue, with the Memo kept beside the venue while this process's
+// catalogue keeps it (nil when it does not): a caller keeps there what it derives from
+// the venue alone, whoever asks (the server, its encoding of the answer in a language),
+// and it is dropped when the venue changes.
+func (s *Reservations) GetVenueWithMemo(ctx context.Context, p Partner, id string) (Venue, *Memo, error) {
+	row, memo, err := s.catalog.venue(ctx, scope(p), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return Venue{}, &NotFoundError{Kind: "venue", ID: id, Param: "venue_id"}
+		return Venue{}, nil, &NotFoundError{Kind: "venue", ID: id, Param: "venue_id"}
 	} else if err != nil {
-		return Venue{}, err
+		return Venue{}, nil, err
 	}
-	return VenueFromRow(row), nil
+	return VenueFromRow(row), memo, nil
 }
 
 // SearchPage is a page of Search.
@@ -64,10 +73,10 @@ type SearchPage struct {
 	Memo *Memo
 }
 
-// Memo keeps what callers derive from one cached search answer, by key (the server's
-// encoding of it in a language). It lives as long as the answer is served and is
-// dropped with it, so what it holds is never staler than the answer. It is safe for
-// concurrent use, and a nil Memo keeps nothing.
+// Memo keeps what callers derive from one cached search answer or venue, by key (the
+// server's encoding of it in a language). It lives as long as the answer or venue is
+// served from the cache and is dropped with it, so what it holds is never staler than
+// what it was derived from. It is safe for concurrent use, and a nil Memo keeps nothing.
 type Memo struct{ m sync.Map }
 
 // Load returns the value kept under key.
