@@ -98,7 +98,7 @@ func printTable(w io.Writer, r *Report) {
 	_ = tw.Flush()
 	fmt.Fprintln(w)
 	for _, t := range r.Targets {
-		fmt.Fprintf(w, "target %-45s %8.2f  goal %-16s %s\n", t.Name, t.Value, t.Goal, yes(t.Met))
+		fmt.Fprintf(w, "target %-45s %8.3f  goal %-16s %s\n", t.Name, t.Value, t.Goal, yes(t.Met))
 	}
 	fmt.Fprintf(w, "\nwaits for a database connection in the server (its pool of the primary): search mix %.0f (%.1f ms in all), booking %.0f (%.1f ms in all)\n",
 		r.SearchPoolWaits.Count, 1000*r.SearchPoolWaits.Seconds, r.BookingPoolWaits.Count, 1000*r.BookingPoolWaits.Seconds)
