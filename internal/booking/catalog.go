@@ -38,8 +38,10 @@ type keptVenue struct {
 }
 
 // venue returns the venue id if s may see it, and the Memo kept with it when the
-// catalog keeps it (nil when it does not: kept is false until its listener is subscribed,
-// and when Put finds the venue changed since Begin); store.ErrNotFound otherwise.
+// catalog keeps the venue (nil when it does not: before this process's listener is
+// subscribed, while it is lost, and when the venue changed between the read and the
+// keeping); store.ErrNotFound otherwise. A kept venue's memo holds at most one encoded
+// answer per language the API speaks.
 func (c *catalog) venue(ctx context.Context, s store.Scope, id string) (store.Venue, *Memo, error) {
 	if !c.venues.Trusted() {
 		v, err := c.db.GetVenue(ctx, s, id) // one statement, scope included
