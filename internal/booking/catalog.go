@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"time"
 
 	"github.com/prima-dining/partner-api/internal/cache"
 	"github.com/prima-dining/partner-api/store"
@@ -65,7 +64,7 @@ func (c *catalog) venue(ctx context.Context, s store.Scope, id string) (store.Ve
 		return store.Venue{}, nil, err
 	}
 	kept := keptVenue{row: v, memo: &Memo{}}
-	if !c.venues.PutUntil(t, id, kept, time.Time{}) {
+	if !c.venues.Put(t, id, kept) {
 		kept.memo = nil
 	}
 	return v, kept.memo, nil

@@ -141,8 +141,10 @@ func (c *Cache[K, V]) Begin() Ticket {
 // Put stores value under key, unless something moved since t was taken: an
 // invalidation that drops it (or more invalidations than the cache remembers), a new
 // epoch, or the trust (then value may predate a change nobody announced, and is not
-// kept).
-func (c *Cache[K, V]) Put(t Ticket, key K, value V) { c.PutUntil(t, key, value, time.Time{}) }
+// kept). It reports whether the value was kept.
+func (c *Cache[K, V]) Put(t Ticket, key K, value V) bool {
+	return c.PutUntil(t, key, value, time.Time{})
+}
 
 // PutUntil is Put of a value that is good until until at the latest (zero: until the
 // feed's TTL ends, as for Put): it is served until then or the TTL's end, whichever
