@@ -143,28 +143,8 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			strings.HasPrefix(route.Path, "/v1/webhooks/") && !s.deps.Payments.WebhooksEnabled() {
 			return echo.ErrNotFound // not mounted in this configuration
 		}
-		query := req.URL.Query() // parsed once, for the checks and the validation alike
-		if p := unstorableText(req.URL.Path, pathParams, query, body); p != nil {
-			return p
-		}
-		if p := unknownQuery(route, query); p != nil {
-			return p
-		}
-		if p := invalidTextProblem(req.Header.Get(echo.HeaderContentType), body); p != nil {
-			return p
-		}
-		if len(body) > 0 && isJSON(req.Header.Get(echo.HeaderContentType)) && !jsonObject(body) {
-			return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")
-		}
-		err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
-			Request:     req,
-			PathParams:  pathParams,
-			QueryParams: query,
-			Route:       route,
-			Options:     validationOptions,
-		})
-		if err != nil {
-			return validationProblem(err)
+		if err := s.checkRequest(req, route, pathParams, body); err != nil {
+			return err
 		}
 		if policy, ok := cachePolicies[op.OperationID]; ok && req.Method == http.MethodGet {
 			return s.conditional(c, policy, next)
@@ -174,6 +154,43 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// checkRequest runs the contract's checks of the request's path, query and body, then
+// the document's validation, unless the same bodiless request passed them before
+// (validatedRequests).
+func (s *Server) checkRequest(req *http.Request, route *routers.Route, pathParams map[string]string, body []byte) error {
+	key, remembered := s.validated.key(req, route, body)
+	if remembered && s.validated.passed(key, req) {
+		return nil
+	}
+	query := req.URL.Query() // parsed once, for the checks and the validation alike
+	if p := unstorableText(req.URL.Path, pathParams, query, body); p != nil {
+		return p
+	}
+	if p := unknownQuery(route, query); p != nil {
+		return p
+	}
+	if p := invalidTextProblem(req.Header.Get(echo.HeaderContentType), body); p != nil {
+		return p
+	}
+	if len(body) > 0 && isJSON(req.Header.Get(echo.HeaderContentType)) && !jsonObject(body) {
+		return newProblem(CodeBodyInvalid, "The body is not a valid JSON object.", "")
+	}
+	err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
+		Request:     req,
+		PathParams:  pathParams,
+		QueryParams: query,
+		Route:       route,
+		Options:     validationOptions,
+	})
+	if err != nil {
+		return validationProblem(err)
+	}
+	if remembered {
+		s.validated.remember(key, req)
+	}
+	return nil
 }
 
 // validationOptions are the request validation's: the contract has authenticated the

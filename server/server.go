@@ -122,6 +122,8 @@ type Server struct {
 	apiVersion string
 	// sunsets are the Deprecation and Sunset headers of each deprecated operation.
 	sunsets map[*openapi3.Operation]deprecation
+	// validated are the reads that passed the contract's checks (checkRequest).
+	validated *validatedRequests
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -164,6 +166,7 @@ func New(deps Deps) (*echo.Echo, error) {
 	s := &Server{
 		deps: deps, log: deps.Logger,
 		tokenBuckets: newLimiter("token", shared), authFailures: newLimiter("auth_failures", shared),
+		validated: newValidatedRequests(),
 	}
 
 	sp, err := parsedSpec()

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// validatedRequests remembers the bodiless requests (the reads: searches, gets, lists)
+// that passed the contract's checks of their path and query and the document's
+// validation, by everything those read: the method, the path and query as sent, and the
+// values of the operation's header parameters. Such a request passes again whoever sends
+// it, as the document does not change while the process runs, so a partner's repeated
+// search or read skips openapi3filter's decoding and schema checks (about a fifth of the
+// server's CPU for a search answered from the cache). What validation changed in the
+// request is kept with it and done again: the defaults it writes into the query
+// (limit=20). A request that failed is not remembered, and neither is one with a body.
+type validatedRequests struct {
+	// queries is the query each remembered request had after validation, by its key.
+	queries *lru.Cache[string, string]
+}
+
+// maxValidatedRequests bounds the requests remembered, and maxValidatedKey the length of
+// a request's key (longer ones are validated every time): at most about 4 MB.
+const (
+	maxValidatedRequests = 4096
+	maxValidatedKey      = 1024
+)
+
+func newValidatedRequests() *validatedRequests {
+	queries, err := lru.New[string, string](maxValidatedRequests)
+	if err != nil {
+		panic(err) // only for a size that is not positive
+	}
+	return &validatedRequests{queries: queries}
+}
+
+// key is the request's key, and false when it must be validated whatever came before:
+// it has a body, or its operation has parameters whose validation is not replayed (a
+// cookie, or a header with a default that validation would add).
+func (v *validatedRequests) key(req *http.Request, route *routers.Route, body []byte) (string, bool) {
+	if len(body) > 0 || route.Operation.RequestBody != nil {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(req.Method)
+	b.WriteByte(' ')
+	b.WriteString(req.URL.EscapedPath())
+	b.WriteByte('?')
+	b.WriteString(req.URL.RawQuery)
+	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, ref := range params {
+			p := ref.Value
+			if p == nil {
+				continue
+			}
+			switch p.In {
+			case openapi3.ParameterInCookie:
+				return "", false
+			case openapi3.ParameterInHeader:
+				if p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Default != nil {
+					return "", false
+				}
+				b.WriteByte('\n')
+				b.WriteString(p.Name)
+				for _, value := range req.Header.Values(p.Name) {
+					b.WriteByte(0)
+					b.WriteString(value)
+				}
+			}
+		}
+	}
+	if b.Len() > maxValidatedKey {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// passed reports whether the request of key passed before, and if so gives it the query
+// validation left it with.
+func (v *validatedRequests) passed(key string, req *http.Request) bool {
+	query, ok := v.queries.Get(key)
+	if ok && query != req.URL.RawQuery {
+		req.URL.RawQuery = query
+	}
+	return ok
+}
+
+// remember records that the request of key passed, with the query it has now.
+func (v *validatedRequests) remember(key string, req *http.Request) {
+	v.queries.Add(key, req.URL.RawQuery)
+}
