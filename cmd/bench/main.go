@@ -553,26 +553,23 @@ func benchGrowth(ctx context.Context, o options, rep *Report, bin string, env []
 		return err
 	}
 	defer srv.stop()
-	logf("growth: search at %d venues beside %d, reads only, from the database", o.smallVenues, o.venues)
-	largeOp := searchOp(hc, srv.url, tokens[0].secret, queries, draws)
-	warmUp(ctx, o, largeOp)
-	rep.GrowthLarge = measured(ctx, srv.pid(), fmt.Sprintf("search API, %d venues", o.venues), o.concurrency, o.duration, 1<<30, largeOp)
 	srvSmall, err := startServer(ctx, bin, []string{"PRIMA_DATABASE_URL=" + smallURL, searchNoCache})
 	if err != nil {
 		return err
 	}
+	logf("growth: search at %d venues beside %d, reads only, from the database, interleaved, %s each", o.smallVenues, o.venues, o.duration)
+	largeOp := searchOp(hc, srv.url, tokens[0].secret, queries, draws)
 	smallOp := searchOp(hc, srvSmall.url, smallTokens[0].secret, queries, draws)
+	warmUp(ctx, o, largeOp)
 	warmUp(ctx, o, smallOp)
-	rep.GrowthSmall = measured(ctx, srvSmall.pid(), fmt.Sprintf("search API, %d venues", o.smallVenues), o.concurrency, o.duration, 1<<30, smallOp)
+	rep.GrowthLarge, rep.GrowthSmall = interleaved(ctx, srv.pid(), srvSmall.pid(),
+		fmt.Sprintf("search API, %d venues", o.venues), fmt.Sprintf("search API, %d venues", o.smallVenues),
+		o.concurrency, o.duration, continued(1<<30, largeOp), continued(1<<30, smallOp))
 	srvSmall.stop()
 	rep.GrowthP50Ratio = ratio(rep.GrowthLarge.P50ms, rep.GrowthSmall.P50ms)
 	if o.hugeVenues > 0 {
 		hugeQueries := searchMix(time.Now(), o.hugeDays, o.mix)
 		hugeDraws := popularity(len(hugeQueries), 1_000_000)
-		logf("growth: search at %d venues (%d days) beside %d venues, the same mix", o.hugeVenues, o.hugeDays, o.venues)
-		baseOp := searchOp(hc, srv.url, tokens[0].secret, hugeQueries, hugeDraws)
-		warmUp(ctx, o, baseOp)
-		rep.GrowthHugeBase = measured(ctx, srv.pid(), fmt.Sprintf("search API, %d venues, %d-day mix", o.venues, o.hugeDays), o.concurrency, o.duration, 1<<30, baseOp)
 		hugeDB, err := store.Open(ctx, store.Config{URL: hugeURL, MaxOpenConns: 2})
 		if err != nil {
 			return err
@@ -589,9 +586,14 @@ func benchGrowth(ctx context.Context, o options, rep *Report, bin string, env []
 		if err != nil {
 			return err
 		}
+		logf("growth: search at %d venues (%d days) beside %d venues, the same mix, interleaved, %s each", o.hugeVenues, o.hugeDays, o.venues, o.duration)
+		baseOp := searchOp(hc, srv.url, tokens[0].secret, hugeQueries, hugeDraws)
 		hugeOp := searchOp(hc, srvHuge.url, hugeTokens[0].secret, hugeQueries, hugeDraws)
+		warmUp(ctx, o, baseOp)
 		warmUp(ctx, o, hugeOp)
-		rep.GrowthHuge = measured(ctx, srvHuge.pid(), fmt.Sprintf("search API, %d venues", o.hugeVenues), o.concurrency, o.duration, 1<<30, hugeOp)
+		rep.GrowthHuge, rep.GrowthHugeBase = interleaved(ctx, srvHuge.pid(), srv.pid(),
+			fmt.Sprintf("search API, %d venues", o.hugeVenues), fmt.Sprintf("search API, %d venues, %d-day mix", o.venues, o.hugeDays),
+			o.concurrency, o.duration, continued(1<<30, hugeOp), continued(1<<30, baseOp))
 		srvHuge.stop()
 		rep.GrowthHugeP50Ratio = ratio(rep.GrowthHuge.P50ms, rep.GrowthHugeBase.P50ms)
 	}
