@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -45,12 +46,20 @@ func (v *validatedRequests) key(req *http.Request, route *routers.Route, body []
 	if len(body) > 0 || route.Operation.RequestBody != nil {
 		return "", false
 	}
+	// Each part that comes from the request is written after its length, so no two
+	// requests share a key whatever their bytes.
 	var b strings.Builder
 	b.WriteString(req.Method)
-	b.WriteByte(' ')
-	b.WriteString(req.URL.EscapedPath())
-	b.WriteByte('?')
-	b.WriteString(req.URL.RawQuery)
+	var digits [20]byte
+	length := func(n int) { b.Write(strconv.AppendInt(digits[:0], int64(n), 10)) }
+	part := func(v string) {
+		b.WriteByte(' ')
+		length(len(v))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	part(req.URL.EscapedPath())
+	part(req.URL.RawQuery)
 	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
 		for _, ref := range params {
 			p := ref.Value
@@ -64,11 +73,11 @@ func (v *validatedRequests) key(req *http.Request, route *routers.Route, body []
 				if p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Default != nil {
 					return "", false
 				}
-				b.WriteByte('\n')
-				b.WriteString(p.Name)
-				for _, value := range req.Header.Values(p.Name) {
-					b.WriteByte(0)
-					b.WriteString(value)
+				values := req.Header.Values(p.Name)
+				part(p.Name)
+				length(len(values))
+				for _, value := range values {
+					part(value)
 				}
 			}
 		}

@@ -30,3 +30,49 @@ func TestRememberedReadsGetTheDefaultsValidationWrites(t *testing.T) {
 		t.Fatalf("%d requests remembered, want the one", n)
 	}
 }
+
+// A request's key tells apart how its bytes fall between its path, query and headers,
+// even for bytes a parsed URL or header cannot hold: no request takes another's pass.
+func TestValidatedRequestKeysAreUnambiguous(t *testing.T) {
+	sp, err := parsedSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newValidatedRequests()
+	keyOf := func(path, query string, etags ...string) string {
+		t.Helper()
+		req := httptest.NewRequest("GET", path, nil)
+		route, _, err := sp.router.FindRoute(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.RawQuery = query
+		for _, e := range etags {
+			req.Header.Add("If-None-Match", e)
+		}
+		key, ok := v.key(req, route, nil)
+		if !ok {
+			t.Fatalf("GET %s?%s is not remembered", path, query)
+		}
+		return key
+	}
+	venue := "/v1/venues/ven_1"
+	keys := map[string]string{
+		"etag x":                       keyOf(venue, "", `"x"`),
+		"etags a, b":                   keyOf(venue, "", "a", "b"),
+		"etag a NUL b":                 keyOf(venue, "", "a\x00b"),
+		"etag x,y":                     keyOf(venue, "", `"x", "y"`),
+		"no etag":                      keyOf(venue, ""),
+		"query q, etag x then a name":  keyOf(venue, "q", "x\nIf-None-Match"),
+		"the etag in the query":        keyOf(venue, "q\nIf-None-Match\x00x"),
+		"the etag in the query, sized": keyOf(venue, "q 13:If-None-Match1 1:x"),
+		"another venue":                keyOf("/v1/venues/ven_2", ""),
+	}
+	seen := map[string]string{}
+	for name, key := range keys {
+		if other, ok := seen[key]; ok {
+			t.Fatalf("%q and %q share the key %q", name, other, key)
+		}
+		seen[key] = name
+	}
+}
