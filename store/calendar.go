@@ -149,14 +149,8 @@ func (db *DB) LookupSlots(ctx context.Context, s Scope, ids []string, partySize 
 	w.and("slots.party_size_min <= ", partySize)
 	w.and("slots.party_size_max >= ", partySize)
 	w.and("slots.starts_at > ", dbTime(now))
-	w.b.WriteString(" THEN 1 ELSE 0 END FROM slots WHERE slots.id IN (")
-	for i, id := range ids {
-		if i > 0 {
-			w.b.WriteString(", ")
-		}
-		w.arg(id)
-	}
-	w.b.WriteString(")")
+	w.b.WriteString(" THEN 1 ELSE 0 END FROM slots WHERE ")
+	w.idIn("slots.id", ids)
 	w.scope(s)
 	rows, err := db.sql.QueryContext(ctx, w.b.String(), w.args...)
 	if err != nil {
@@ -186,7 +180,13 @@ func (db *DB) LookupSlots(ctx context.Context, s Scope, ids []string, partySize 
 		found = append(found, id)
 	}
 	var slots []Slot
-	if err := db.q(ctx).InnerJoins("Venue").Where("slots.id IN ?", found).Order("slots.id").Find(&slots).Error; err != nil {
+	q := db.q(ctx).InnerJoins("Venue")
+	if db.dialect == DialectPostgres {
+		q = q.Where("slots.id = ANY(?)", textArray(found)) // one statement for any number of ids
+	} else {
+		q = q.Where("slots.id IN ?", found)
+	}
+	if err := q.Order("slots.id").Find(&slots).Error; err != nil {
 		return nil, wrap("lookup slots", err)
 	}
 	out := make([]SlotStanding, 0, len(slots))

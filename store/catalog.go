@@ -472,6 +472,27 @@ func (w *sqlText) arg(v any) {
 	w.b.WriteString("?")
 }
 
+// idIn writes that column is one of ids: on PostgreSQL "column = ANY($n)" with the ids as
+// one text[] argument, so the statement's text is the same for any number of ids (each
+// text is prepared and planned anew on every connection); on SQLite "column IN (?, …)".
+func (w *sqlText) idIn(column string, ids []string) {
+	w.b.WriteString(column)
+	if w.dialect == DialectPostgres {
+		w.b.WriteString(" = ANY(")
+		w.arg(textArray(ids))
+		w.b.WriteString(")")
+		return
+	}
+	w.b.WriteString(" IN (")
+	for i, id := range ids {
+		if i > 0 {
+			w.b.WriteString(", ")
+		}
+		w.arg(id)
+	}
+	w.b.WriteString(")")
+}
+
 // and writes " AND " cond followed by v's placeholder.
 func (w *sqlText) and(cond string, v any) {
 	w.b.WriteString(" AND ")

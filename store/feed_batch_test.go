@@ -162,3 +162,54 @@ func TestPostgresSlotsForFeedIsOneStatementForEveryBatchSize(t *testing.T) {
 		t.Fatalf("the feed's slots were read by %d prepared statements, want 1 for batches of 3 to %d ids", statements, len(ids)+2)
 	}
 }
+
+// A batch lookup's two reads are one statement each on PostgreSQL whatever the number of
+// ids, as the feed's are: spelt out as IN ($1, …), every batch size was a statement of
+// its own, prepared and planned on every connection. The answers are those of each
+// batch: the known ids, each bookable or not.
+func TestPostgresLookupSlotsIsOneStatementForEveryBatchSize(t *testing.T) {
+	db, err := store.Open(ctxT(t), store.Config{URL: storetest.PostgresURL(t), MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustVenues(t, db, venue("ven_a", "Alpha", "Lisbon", "French"))
+	ids := []string{`slot_"q"`, `slot_\b`, `slot_{c},d`, "slot_ e", "slot_1", "slot_2", "slot_3"}
+	day := time.Date(2030, 6, 1, 18, 0, 0, 0, time.UTC)
+	for i, id := range ids {
+		sl := slot(id, "ven_a", day.Add(time.Duration(i)*time.Minute), 1)
+		if i%3 == 2 {
+			sl.PartySizeMax = 1 // not for a party of 2
+		}
+		mustSlots(t, db, sl)
+	}
+	for n := 1; n <= len(ids); n++ {
+		got, err := db.LookupSlots(ctxT(t), store.Scope{AllVenues: true}, append(slices.Clone(ids[:n]), "slot_gone", `slot_"`), 2, t0)
+		if err != nil {
+			t.Fatalf("%d ids: %v", n, err)
+		}
+		want := slices.Sorted(slices.Values(ids[:n]))
+		gotIDs := make([]string, len(got))
+		for i, sl := range got {
+			gotIDs[i] = sl.ID
+			if wantBookable := slices.Index(ids, sl.ID)%3 != 2; sl.Bookable != wantBookable || sl.Venue.ID != "ven_a" {
+				t.Errorf("%d ids: %s bookable %v venue %q, want %v and ven_a", n, sl.ID, sl.Bookable, sl.Venue.ID, wantBookable)
+			}
+		}
+		if !slices.Equal(gotIDs, want) {
+			t.Fatalf("%d ids: found %q, want %q", n, gotIDs, want)
+		}
+	}
+	for _, read := range []struct{ name, like string }{
+		{"standing", `SELECT slots.id, CASE WHEN%`},
+		{"rows", `SELECT "slots"."id"%FROM "slots" INNER JOIN "venues" "Venue"%`},
+	} {
+		var statements int
+		if err := db.SQL().QueryRowContext(ctxT(t), `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1`, read.like).Scan(&statements); err != nil {
+			t.Fatal(err)
+		}
+		if statements != 1 {
+			t.Errorf("the lookup's %s were read by %d prepared statements, want 1 for batches of 3 to %d ids", read.name, statements, len(ids)+2)
+		}
+	}
+}
