@@ -292,7 +292,8 @@ func partnerAllocationsFree(g *gorm.DB, partnerID string, slotIDs []string, now 
 		return out, nil
 	}
 	var rows []SlotAllocation
-	err := g.Where("partner_id = ? AND released = ? AND release_at > ? AND slot_id IN ?", partnerID, false, dbTime(now), slotIDs).
+	inSlots, slots := idIn(g.Name(), "slot_id", slotIDs)
+	err := g.Where("partner_id = ? AND released = ? AND release_at > ? AND "+inSlots, partnerID, false, dbTime(now), slots).
 		Clauses(clause.OrderBy{Columns: []clause.OrderByColumn{{Column: clause.Column{Name: "slot_id"}}}}).
 		Find(&rows).Error
 	if err != nil {

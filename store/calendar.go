@@ -180,13 +180,7 @@ func (db *DB) LookupSlots(ctx context.Context, s Scope, ids []string, partySize 
 		found = append(found, id)
 	}
 	var slots []Slot
-	q := db.q(ctx).InnerJoins("Venue")
-	if db.dialect == DialectPostgres {
-		q = q.Where("slots.id = ANY(?)", textArray(found)) // one statement for any number of ids
-	} else {
-		q = q.Where("slots.id IN ?", found)
-	}
-	if err := q.Order("slots.id").Find(&slots).Error; err != nil {
+	if err := db.q(ctx).InnerJoins("Venue").Where(idIn(db.dialect, "slots.id", found)).Order("slots.id").Find(&slots).Error; err != nil {
 		return nil, wrap("lookup slots", err)
 	}
 	out := make([]SlotStanding, 0, len(slots))

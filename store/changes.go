@@ -37,7 +37,7 @@ func loadPayments(g *gorm.DB, rows []Reservation) error {
 		return nil
 	}
 	var ps []ReservationPayment
-	if err := g.Where("reservation_id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
+	if err := g.Where(idIn(g.Name(), "reservation_id", ids)).Order("id").Find(&ps).Error; err != nil {
 		return wrap("load reservation payments", err)
 	}
 	byReservation := map[string][]ReservationPayment{}

@@ -454,6 +454,19 @@ func wrap(op string, err error) error {
 	}
 }
 
+// idIn is the condition, for GORM's Where, that column holds one of ids, and its
+// argument: on PostgreSQL "column = ANY(?)" with the ids as one text[] (textArray), so
+// the statement's text is the same for any number of ids (spelt out as IN (…), each
+// length is a statement of its own that every connection prepares and PostgreSQL plans
+// anew, and that takes a place in each connection's statement cache); on SQLite
+// "column IN ?".
+func idIn(dialect, column string, ids []string) (string, any) {
+	if dialect == DialectPostgres {
+		return column + " = ANY(?)", textArray(ids)
+	}
+	return column + " IN ?", ids
+}
+
 // textArray is a list of strings bound as one PostgreSQL text[] parameter (for = ANY(?)),
 // where GORM spreads a slice into one parameter per element, so that a statement has one
 // text whatever the list's length. PostgreSQL only.

@@ -213,3 +213,50 @@ func TestPostgresLookupSlotsIsOneStatementForEveryBatchSize(t *testing.T) {
 		}
 	}
 }
+
+// Lists of ids are bound as one text[] on PostgreSQL wherever the store reads by them
+// (idIn): after partner names and allocations are read for lists of 1 to 7 ids on one
+// connection, no statement that connection prepared spells a list out as IN ($1, $2, …).
+func TestPostgresIDListsAreNotSpeltOut(t *testing.T) {
+	db, err := store.Open(ctxT(t), store.Config{URL: storetest.PostgresURL(t), MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ids := []string{`ptn_"q"`, `ptn_\b`, `ptn_{c},d`, "ptn_ e", "ptn_1", "ptn_2", "ptn_3"}
+	for _, id := range ids {
+		mustPartner(t, db, id, true)
+	}
+	for n := 1; n <= len(ids); n++ {
+		names, err := db.PartnerNames(ctxT(t), append(slices.Clone(ids[:n]), "ptn_gone"))
+		if err != nil {
+			t.Fatalf("%d ids: %v", n, err)
+		}
+		if len(names) != n {
+			t.Fatalf("%d ids: %d names: %v", n, len(names), names)
+		}
+		for _, id := range ids[:n] {
+			if names[id] != "Partner "+id {
+				t.Fatalf("%d ids: %s is named %q", n, id, names[id])
+			}
+		}
+		if _, err := db.PartnerAllocationsFree(ctxT(t), ids[0], ids[:n], t0); err != nil {
+			t.Fatalf("%d ids: allocations: %v", n, err)
+		}
+	}
+	rows, err := db.SQL().QueryContext(ctxT(t), `SELECT statement FROM pg_prepared_statements WHERE statement ~ 'IN \(\$[0-9]+, ?\$'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("a list spelt out: %s", text)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}

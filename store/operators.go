@@ -35,7 +35,7 @@ func (db *DB) GrantOperatorVenues(ctx context.Context, operatorID string, venueI
 	}
 	return db.Transact(ctx, func(tx *Tx) error {
 		var n int64
-		if err := tx.g.Model(&Venue{}).Where("id IN ?", venueIDs).Count(&n).Error; err != nil {
+		if err := tx.g.Model(&Venue{}).Where(idIn(tx.dialect, "id", venueIDs)).Count(&n).Error; err != nil {
 			return wrap("grant operator venues", err)
 		}
 		if int(n) != len(uniq(venueIDs)) {
@@ -416,7 +416,7 @@ func (db *DB) PartnerNames(ctx context.Context, ids []string) (map[string]string
 		return out, nil
 	}
 	var rows []Partner
-	if err := db.q(ctx).Select("id", "name").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := db.q(ctx).Select("id", "name").Where(idIn(db.dialect, "id", ids)).Find(&rows).Error; err != nil {
 		return nil, wrap("partner names", err)
 	}
 	for _, p := range rows {

@@ -128,7 +128,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, worker string, now, until time.Ti
 			due[i].ClaimedBy = worker
 			due[i].ClaimedUntil = &until
 		}
-		err := tx.g.Model(&OutboxMessage{}).Where("id IN ?", idList).
+		err := tx.g.Model(&OutboxMessage{}).Where(idIn(tx.dialect, "id", idList)).
 			UpdateColumns(map[string]any{"claimed_by": worker, "claimed_until": until}).Error
 		if err != nil {
 			return err

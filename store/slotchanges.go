@@ -75,7 +75,8 @@ func (tx *Tx) ForgetSlotChanges(before time.Time, limit int) (int, error) {
 		return 0, nil
 	}
 	// Still settled at delete time: a change counted since keeps its row.
-	res := tx.g.Where("slot_id IN ? AND (version = sent_version OR NOT EXISTS (SELECT 1 FROM slots WHERE slots.id = slot_changes.slot_id))", stale).
+	inStale, staleIDs := idIn(tx.dialect, "slot_id", stale)
+	res := tx.g.Where(inStale+" AND (version = sent_version OR NOT EXISTS (SELECT 1 FROM slots WHERE slots.id = slot_changes.slot_id))", staleIDs).
 		Delete(&SlotChange{})
 	return int(res.RowsAffected), wrap("forget slot changes", res.Error)
 }
@@ -99,13 +100,7 @@ func (tx *Tx) SlotsForFeed(ids []string) ([]Slot, error) {
 		return nil, nil
 	}
 	var out []Slot
-	g := tx.g.InnerJoins("Venue")
-	if tx.dialect == DialectPostgres {
-		g = g.Where("slots.id = ANY(?)", textArray(ids))
-	} else {
-		g = g.Where("slots.id IN ?", ids)
-	}
-	err := g.Order("slots.id").Find(&out).Error
+	err := tx.g.InnerJoins("Venue").Where(idIn(tx.dialect, "slots.id", ids)).Order("slots.id").Find(&out).Error
 	return out, wrap("slots for feed", err)
 }
 

@@ -179,7 +179,8 @@ func (db *DB) ExpireWatches(ctx context.Context, now time.Time, limit int) (int,
 	if len(due) == 0 {
 		return 0, nil
 	}
-	res := db.q(ctx).Model(&Watch{}).Where("id IN ? AND status = ? AND expires_at <= ?", due, WatchActive, now).
+	inDue, dueIDs := idIn(db.dialect, "id", due)
+	res := db.q(ctx).Model(&Watch{}).Where(inDue+" AND status = ? AND expires_at <= ?", dueIDs, WatchActive, now).
 		UpdateColumns(map[string]any{"status": WatchExpired, "updated_at": now})
 	return int(res.RowsAffected), wrap("expire watches", res.Error)
 }
