@@ -120,13 +120,9 @@ func TestMarkSlotChangesSentMarksEachClaimedVersion(t *testing.T) {
 // connection prepared and PostgreSQL planned anew. Ids with characters that PostgreSQL's
 // array syntax quotes are read as they are.
 func TestPostgresSlotsForFeedIsOneStatementForEveryBatchSize(t *testing.T) {
-	db, err := store.Open(ctxT(t), store.Config{URL: storetest.PostgresURL(t), MaxOpenConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := onePostgresConnection(t)
 	mustVenues(t, db, venue("ven_a", "Alpha", "Lisbon", "French"))
-	ids := []string{`slot_"q"`, `slot_\b`, `slot_{c},d`, "slot_ e", "slot_1", "slot_2", "slot_3"}
+	ids := awkwardIDs("slot_")
 	day := time.Date(2030, 6, 1, 18, 0, 0, 0, time.UTC)
 	for i, id := range ids {
 		mustSlots(t, db, slot(id, "ven_a", day.Add(time.Duration(i)*time.Minute), 1))
@@ -153,12 +149,7 @@ func TestPostgresSlotsForFeedIsOneStatementForEveryBatchSize(t *testing.T) {
 			t.Fatalf("%d ids: read %q, want %q", n, gotIDs, want)
 		}
 	}
-	var statements int
-	if err := db.SQL().QueryRowContext(ctxT(t), `SELECT count(*) FROM pg_prepared_statements
-		WHERE statement LIKE 'SELECT "slots"."id"%FROM "slots" INNER JOIN "venues" "Venue"%'`).Scan(&statements); err != nil {
-		t.Fatal(err)
-	}
-	if statements != 1 {
+	if statements := preparedLike(t, db, `SELECT "slots"."id"%FROM "slots" INNER JOIN "venues" "Venue"%`); statements != 1 {
 		t.Fatalf("the feed's slots were read by %d prepared statements, want 1 for batches of 3 to %d ids", statements, len(ids)+2)
 	}
 }
@@ -168,13 +159,9 @@ func TestPostgresSlotsForFeedIsOneStatementForEveryBatchSize(t *testing.T) {
 // its own, prepared and planned on every connection. The answers are those of each
 // batch: the known ids, each bookable or not.
 func TestPostgresLookupSlotsIsOneStatementForEveryBatchSize(t *testing.T) {
-	db, err := store.Open(ctxT(t), store.Config{URL: storetest.PostgresURL(t), MaxOpenConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := onePostgresConnection(t)
 	mustVenues(t, db, venue("ven_a", "Alpha", "Lisbon", "French"))
-	ids := []string{`slot_"q"`, `slot_\b`, `slot_{c},d`, "slot_ e", "slot_1", "slot_2", "slot_3"}
+	ids := awkwardIDs("slot_")
 	day := time.Date(2030, 6, 1, 18, 0, 0, 0, time.UTC)
 	for i, id := range ids {
 		sl := slot(id, "ven_a", day.Add(time.Duration(i)*time.Minute), 1)
@@ -204,11 +191,7 @@ func TestPostgresLookupSlotsIsOneStatementForEveryBatchSize(t *testing.T) {
 		{"standing", `SELECT slots.id, CASE WHEN%`},
 		{"rows", `SELECT "slots"."id"%FROM "slots" INNER JOIN "venues" "Venue"%`},
 	} {
-		var statements int
-		if err := db.SQL().QueryRowContext(ctxT(t), `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1`, read.like).Scan(&statements); err != nil {
-			t.Fatal(err)
-		}
-		if statements != 1 {
+		if statements := preparedLike(t, db, read.like); statements != 1 {
 			t.Errorf("the lookup's %s were read by %d prepared statements, want 1 for batches of 3 to %d ids", read.name, statements, len(ids)+2)
 		}
 	}
@@ -218,12 +201,8 @@ func TestPostgresLookupSlotsIsOneStatementForEveryBatchSize(t *testing.T) {
 // (idIn): after partner names and allocations are read for lists of 1 to 7 ids on one
 // connection, no statement that connection prepared spells a list out as IN ($1, $2, …).
 func TestPostgresIDListsAreNotSpeltOut(t *testing.T) {
-	db, err := store.Open(ctxT(t), store.Config{URL: storetest.PostgresURL(t), MaxOpenConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ids := []string{`ptn_"q"`, `ptn_\b`, `ptn_{c},d`, "ptn_ e", "ptn_1", "ptn_2", "ptn_3"}
+	db := onePostgresConnection(t)
+	ids := awkwardIDs("ptn_")
 	for _, id := range ids {
 		mustPartner(t, db, id, true)
 	}
@@ -259,4 +238,33 @@ func TestPostgresIDListsAreNotSpeltOut(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// onePostgresConnection opens the PostgreSQL test database with a pool of one
+// connection, whose pg_prepared_statements then holds every statement the test's calls
+// prepared.
+func onePostgresConnection(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(ctxT(t), store.Config{URL: storetest.PostgresURL(t), MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// awkwardIDs are seven ids, four of which a text[] literal must quote or escape (a
+// double quote, a backslash, braces and a comma, a space).
+func awkwardIDs(prefix string) []string {
+	return []string{prefix + `"q"`, prefix + `\b`, prefix + `{c},d`, prefix + " e", prefix + "1", prefix + "2", prefix + "3"}
+}
+
+// preparedLike counts the statements db's connection prepared whose text is LIKE pattern.
+func preparedLike(t *testing.T, db *store.DB, pattern string) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRowContext(ctxT(t), `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1`, pattern).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
